@@ -1,0 +1,30 @@
+package org.hospes.x86;
+
+/**
+ * Why {@link Cpu#run} returned, as KVM_RUN reports an exit. Plain ints so the hot loop returns a
+ * constant; qualification (vector, error code, ...) is left in {@link Cpu} fields.
+ */
+public final class CpuExit {
+  /** The instruction budget given to {@code run} is used up. */
+  public static final int BUDGET = 0;
+  /** HLT executed with no interrupt able to wake the processor. EIP points past the HLT. */
+  public static final int HLT = 1;
+  /**
+   * An exception that the processor could not deliver (no IDT yet, or exception exiting
+   * enabled). EIP points at the faulting instruction (faults) or past it (traps); see
+   * {@link Cpu#exceptionVector()} and {@link Cpu#exceptionErrorCode()}.
+   */
+  public static final int EXCEPTION = 2;
+  /** A device asked the machine to stop (e.g. isa-debug-exit); the instruction completed. */
+  public static final int STOPPED = 3;
+  /** A fault while delivering a double fault: the machine is dead. */
+  public static final int TRIPLE_FAULT = 4;
+
+  private static final String[] NAMES = {"BUDGET", "HLT", "EXCEPTION", "STOPPED", "TRIPLE_FAULT"};
+
+  private CpuExit() {}
+
+  public static String name(int exit) {
+    return exit >= 0 && exit < NAMES.length ? NAMES[exit] : "EXIT_" + exit;
+  }
+}
