@@ -90,6 +90,8 @@ public final class Cpu {
   // ------------------------------------------------------------------ decoded code cache
 
   private final Decoder decoder = new Decoder(this);
+  /** The x87 unit. */
+  final Fpu fpu = new Fpu();
   /** Per RAM page: blocks by start offset, or null when the page holds no decoded code. */
   private final Block[][] pageBlocks;
   /** Per RAM page: blocks that start in an earlier page and run into this one. */
@@ -559,6 +561,8 @@ public final class Cpu {
             r[(f0 >>> 14) & 15] = v;
             break;
           }
+          case Op.FPU: fpu.exec(this, f0, d, f3 >>> 20); break;
+          case Op.FWAIT: fpu.fwait(this); break;
           default: raiseUndefined(Exceptions.UD); break;
         }
         if (!b.valid) {
@@ -599,7 +603,7 @@ public final class Cpu {
     throw CpuFault.INSTANCE;
   }
 
-  private void raiseUndefined(int vector) {
+  void raiseUndefined(int vector) {
     if (vector == Exceptions.UD) {
       udCount++;
     }

@@ -376,7 +376,13 @@ final class Decoder {
         regOperand(b & 7); regField = 0; emit(Op.XCHG_EG, v, 0, 0); return false;
       case 0x98: emit(Op.CBW, v, 0, 0); return false;
       case 0x99: emit(Op.CWD, v, 0, 0); return false;
-      case 0x9B: emit(Op.NOP, 0, 0, 0); return false;
+      case 0x9B: emit(Op.FWAIT, 0, 0, 0); return false;
+      case 0xD8: case 0xD9: case 0xDA: case 0xDB: case 0xDC: case 0xDD: case 0xDE: case 0xDF: {
+        int m = cpu.fetchCodeByte(lin);
+        modrm();
+        emit(Op.FPU, 0, (b & 7) << 8 | m, 0);
+        return false;
+      }
       case 0x9C: emit(Op.PUSHF, v, 0, 0); return false;
       case 0x9D: emit(Op.POPF, v, 0, 0); return true;
       case 0x9E: emit(Op.SAHF, 0, 0, 0); return false;

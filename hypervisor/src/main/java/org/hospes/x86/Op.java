@@ -112,7 +112,10 @@ final class Op {
   static final int POP_R32 = 89;
   static final int INS = 90;
   static final int OUTS = 91;
-  static final int COUNT = 92;
+  /** x87 escape D8-DF; sub = (opcode & 7) << 8 | ModRM byte. */
+  static final int FPU = 92;
+  static final int FWAIT = 93;
+  static final int COUNT = 94;
 
   private Op() {}
 }
