@@ -22,7 +22,7 @@ final class Shift {
     }
     int size = Cpu.size(f0);
     if (Cpu.isMem(f0)) {
-      int lin = c.linear(f0, d);
+      int lin = c.linW(f0, d, size);
       int v = c.readSized(size, lin);
       c.writeSized(size, lin, shift(c, op, size, v, cnt));
     } else {
@@ -141,7 +141,7 @@ final class Shift {
     int mask = MASK[size];
     int src = c.getG(f0, size);
     boolean mem = Cpu.isMem(f0);
-    int lin = mem ? c.linear(f0, d) : 0;
+    int lin = mem ? c.linW(f0, d, size) : 0;
     int dst = mem ? c.readSized(size, lin) : c.getReg(size, (f0 >>> 14) & 15);
     int res;
     int cf;
