@@ -9,6 +9,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.hospes.dom0.testing.ElfImageBuilder;
+import org.hospes.x86.Cpu;
+import org.hospes.x86.IoBus;
+import org.hospes.x86.MemoryBus;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -168,6 +172,47 @@ class HospesCliTest {
   void helpSubcommandWorks() {
     assertThat(hospes("help", "run")).isZero();
     assertThat(stdout()).contains("Usage: hospes run");
+  }
+
+  @Test
+  void runCopiesSerialOutputToStdoutAndExitsWithTheKernelsStatus() throws IOException {
+    assumeProcessorImplemented();
+    Path kernel = file("ok.elf", ElfImageBuilder.multibootKernel(new byte[] {
+        (byte) 0xBA, (byte) 0xF8, 0x03, 0x00, 0x00, // mov edx, 0x3f8
+        (byte) 0xB0, 'O', (byte) 0xEE,              // mov al, 'O' ; out dx, al
+        (byte) 0xB0, 'K', (byte) 0xEE,              // mov al, 'K' ; out dx, al
+        (byte) 0xB0, '\n', (byte) 0xEE,             // mov al, 10  ; out dx, al
+        (byte) 0xB0, 0x10, (byte) 0xE6, (byte) 0xF4 // mov al, 0x10 ; out 0xf4, al
+    }));
+    assertThat(hospes("run", "--mode", "native", kernel.toString())).isEqualTo(0x21);
+    assertThat(stdout()).isEqualTo("OK\n");
+    assertThat(stderr()).isEmpty();
+  }
+
+  @Test
+  void runReportsACrashAsOneLineWithStatusThree() throws IOException {
+    assumeProcessorImplemented();
+    Path kernel = file("ud.elf", ElfImageBuilder.multibootKernel(new byte[] {0x0F, 0x0B}));
+    assertThat(hospes("run", kernel.toString())).isEqualTo(3);
+    assertThat(stderr()).isEqualTo("hospes: " + kernel
+        + ": unhandled #UD at eip=0x0010000c (error code 0)" + System.lineSeparator());
+  }
+
+  @Test
+  void runStopsAtTheInstructionLimitWithStatusFour() throws IOException {
+    assumeProcessorImplemented();
+    Path kernel = file("spin.elf", ElfImageBuilder.multibootKernel(new byte[] {
+        (byte) 0xEB, (byte) 0xFE})); // jmp $
+    assertThat(hospes("run", "--max-insns", "10k", kernel.toString())).isEqualTo(4);
+    assertThat(stderr()).contains("instruction limit of 10000 reached").hasLineCount(1);
+  }
+
+  private static void assumeProcessorImplemented() {
+    try {
+      new Cpu(new MemoryBus(4096), new IoBus()).resetFlat32();
+    } catch (UnsupportedOperationException e) {
+      Assumptions.abort("org.hospes.x86.Cpu is still the API stub");
+    }
   }
 
   @Test
