@@ -119,11 +119,12 @@ public final class MultibootLoader {
     }
     long memEnd = loadEnd;
     if (h.bssEndAddr() != 0) {
-      if (h.bssEndAddr() < loadEnd) {
+      if (h.bssEndAddr() < h.loadAddr()) {
         throw BootException.format("bad Multiboot address fields: bss_end_addr 0x%x is below"
-            + " load_end_addr 0x%x", h.bssEndAddr(), loadEnd);
+            + " load_addr 0x%x", h.bssEndAddr(), h.loadAddr());
       }
-      memEnd = h.bssEndAddr();
+      // A bss end inside the loaded data means no bss; QEMU boots such kernels, so do we.
+      memEnd = Math.max(loadEnd, h.bssEndAddr());
     }
     return new LoadSegment(fileStart, h.loadAddr(), fileSize, memEnd - h.loadAddr());
   }

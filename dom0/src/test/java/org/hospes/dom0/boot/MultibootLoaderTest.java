@@ -185,6 +185,22 @@ class MultibootLoaderTest {
   }
 
   @Test
+  void aoutKludgeBssEndInsideTheDataMeansNoBss() throws BootException {
+    byte[] image = concat(multibootHeaderWithAddresses(0, 0x100000, 0x100000, 0x100040,
+        0x100020, 0x100020), new byte[0x20]);
+    assertThat(load(image, null).segments())
+        .containsExactly(new LoadSegment(0, 0x100000, 0x40, 0x40));
+  }
+
+  @Test
+  void rejectsAoutKludgeBssEndBelowTheLoadAddress() {
+    byte[] image = concat(multibootHeaderWithAddresses(0, 0x100000, 0x100000, 0x100040,
+        0xF0000, 0x100020), new byte[0x20]);
+    assertThatThrownBy(() -> load(image, null))
+        .hasMessageContaining("bss_end_addr 0xf0000 is below load_addr 0x100000");
+  }
+
+  @Test
   void rejectsAoutKludgeLoadEndPastTheFile() {
     byte[] image = multibootHeaderWithAddresses(0, 0x100000, 0x100000, 0x200000, 0, 0x100000);
     assertThatThrownBy(() -> load(image, null)).hasMessageStartingWith("truncated");
