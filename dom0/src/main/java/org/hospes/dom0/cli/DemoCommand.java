@@ -1,6 +1,9 @@
 package org.hospes.dom0.cli;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
@@ -64,9 +67,11 @@ final class DemoCommand implements Callable<Integer> {
 
   private int build(SampleKernels samples) {
     streams.err().println("hospes: building sample kernels (make -C " + samples.dir() + ")...");
+    // make's log is shown only if it fails: on success it would bury the kernel's output.
+    ByteArrayOutputStream log = new ByteArrayOutputStream();
     int make;
     try {
-      make = samples.build(streams.err());
+      make = samples.build(new PrintStream(log, true, StandardCharsets.UTF_8));
     } catch (IOException e) {
       streams.error("cannot run make: " + e.getMessage());
       return ExitStatus.USAGE;
@@ -76,6 +81,7 @@ final class DemoCommand implements Callable<Integer> {
       return ExitStatus.INTERNAL_ERROR;
     }
     if (make != 0) {
+      streams.err().write(log.toByteArray(), 0, log.size());
       streams.error("building the sample kernels failed (make exited with " + make + ")");
       return ExitStatus.USAGE;
     }
