@@ -212,6 +212,11 @@ public final class NativeMachine {
   }
 
   private void debugExit(int status) {
+    if (debugExitRequested) {
+      // QEMU is gone after the first write; a later one before the processor stops must not
+      // change the verdict.
+      return;
+    }
     debugExitRequested = true;
     debugExitStatus = status;
     cpu.requestStop();

@@ -107,6 +107,16 @@ class NativeMachineTest {
   }
 
   @Test
+  void theFirstDebugExitWriteDecidesTheStatus() {
+    when(cpu.run(anyLong())).thenAnswer(inv -> {
+      io.out(0xF4, 1, 0x10);
+      io.out(0xF4, 1, 0x01);
+      return CpuExit.STOPPED;
+    });
+    assertThat(machine.run().exitStatus()).isEqualTo(0x21);
+  }
+
+  @Test
   void serialOutputReachesTheStreamByTheEndOfTheRun() {
     when(cpu.run(anyLong())).thenAnswer(inv -> {
       for (char c : "no newline".toCharArray()) {
