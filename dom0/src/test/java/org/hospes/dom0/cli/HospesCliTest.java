@@ -190,6 +190,25 @@ class HospesCliTest {
   }
 
   @Test
+  void runPassesTheCommandLineToTheKernel() throws IOException {
+    assumeProcessorImplemented();
+    Path kernel = file("echo.elf", ElfImageBuilder.multibootKernel(new byte[] {
+        (byte) 0x8B, 0x73, 0x10,                      //       mov esi, [ebx+16] ; cmdline
+        (byte) 0xBA, (byte) 0xF8, 0x03, 0x00, 0x00,   //       mov edx, 0x3f8
+        (byte) 0x8A, 0x06,                            // next: mov al, [esi]
+        (byte) 0x84, (byte) 0xC0,                     //       test al, al
+        0x74, 0x04,                                   //       je done
+        (byte) 0xEE,                                  //       out dx, al
+        0x46,                                         //       inc esi
+        (byte) 0xEB, (byte) 0xF6,                     //       jmp next
+        (byte) 0xB0, 0x10, (byte) 0xE6, (byte) 0xF4   // done: mov al, 0x10 ; out 0xf4, al
+    }));
+    assertThat(hospes("run", "--cmdline", "console=ttyS0 quiet", kernel.toString()))
+        .isEqualTo(33);
+    assertThat(stdout()).isEqualTo("console=ttyS0 quiet");
+  }
+
+  @Test
   void runReportsACrashAsOneLineWithStatusThree() throws IOException {
     assumeProcessorImplemented();
     Path kernel = file("ud.elf", ElfImageBuilder.multibootKernel(new byte[] {0x0F, 0x0B}));
