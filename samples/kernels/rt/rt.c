@@ -125,7 +125,7 @@ static int utoa_rev(uint64_t v, unsigned base, int upper, char *tmp)
 }
 
 /*
- * Supports %d %i %u %x %X %c %s %p %%, the flags '-' and '0', a width
+ * Supports %d %i %u %x %X %c %s %p %%, the flags '-', '0', '+' and ' ', a width
  * (number or '*'), and the length modifiers l (32-bit) and ll (64-bit).
  */
 static int format(struct sink *s, const char *fmt, va_list ap)
@@ -138,9 +138,12 @@ static int format(struct sink *s, const char *fmt, va_list ap)
         }
         fmt++;
         int left = 0, zero = 0, width = 0, longlong = 0;
+        char sign = 0;
         for (;; fmt++) {
             if (*fmt == '-') left = 1;
             else if (*fmt == '0') zero = 1;
+            else if (*fmt == '+') sign = '+';
+            else if (*fmt == ' ' && sign != '+') sign = ' ';
             else break;
         }
         if (*fmt == '*') {
@@ -161,7 +164,8 @@ static int format(struct sink *s, const char *fmt, va_list ap)
         case 'd': case 'i': {
             int64_t v = longlong ? va_arg(ap, int64_t) : (int64_t)va_arg(ap, int32_t);
             uint64_t mag = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-            neg = v < 0;
+            neg = v < 0 || sign;
+            if (!sign || v < 0) sign = '-';
             len = utoa_rev(mag, 10, 0, tmp);
             break;
         }
@@ -188,7 +192,7 @@ static int format(struct sink *s, const char *fmt, va_list ap)
         int numeric = conv == 'd' || conv == 'i' || conv == 'u' || conv == 'x' || conv == 'X' || conv == 'p';
         int total = len + neg;
         if (!left && !(zero && numeric)) sink_pad(s, ' ', width - total);
-        if (neg) sink_put(s, '-');
+        if (neg) sink_put(s, sign);
         if (!left && zero && numeric) sink_pad(s, '0', width - total);
         if (numeric) {
             for (int i = len - 1; i >= 0; i--) sink_put(s, tmp[i]);
