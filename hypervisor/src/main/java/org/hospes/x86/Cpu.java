@@ -561,7 +561,7 @@ public final class Cpu {
             r[(f0 >>> 14) & 15] = v;
             break;
           }
-          case Op.FPU: fpu.exec(this, f0, d, f3 >>> 20); break;
+          case Op.FPU: fpu.exec(this, f0, d, f3); break;
           case Op.FWAIT: fpu.fwait(this); break;
           default: raiseUndefined(Exceptions.UD); break;
         }
@@ -736,6 +736,14 @@ public final class Cpu {
     int[] r = this.r;
     int ea = r[(f0 >>> 14) & 15] + (r[(f0 >>> 18) & 15] << ((f0 >>> 22) & 3)) + d;
     return (f0 & F0_A16) != 0 ? ea & 0xFFFF : ea;
+  }
+
+  /**
+   * Linear address of a memory operand of {@code bytes} bytes, for x87 and other wide
+   * operands; segment checks for the whole range happen here.
+   */
+  int operandAddress(int f0, int d, int bytes, boolean write) {
+    return linear(f0, d);
   }
 
   /** Linear address of a memory operand. */

@@ -7,10 +7,12 @@ package org.hospes.x86;
 final class Fpu {
 
   /**
-   * Executes one x87 escape instruction. {@code opModrm} is (opcode - 0xD8) &lt;&lt; 8 | ModRM;
-   * for memory forms {@code f0}/{@code d} locate the operand (see {@link Cpu#linear}).
+   * Executes one x87 escape instruction. {@code f3 >>> 20} is (opcode - 0xD8) &lt;&lt; 8 | ModRM;
+   * the instruction's own EIP is {@code c.blockEip + (f3 & 0xFFFF) - ((f3 >>> 16) & 15)}; for
+   * memory forms {@code Cpu.isMem(f0)} is true and {@code c.operandAddress(f0, d, bytes, write)}
+   * gives the operand's linear address.
    */
-  void exec(Cpu c, int f0, int d, int opModrm) {
+  void exec(Cpu c, int f0, int d, int f3) {
     c.raiseUndefined(Exceptions.UD);
   }
 
