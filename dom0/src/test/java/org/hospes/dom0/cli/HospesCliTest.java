@@ -214,7 +214,7 @@ class HospesCliTest {
     Path kernel = file("ud.elf", ElfImageBuilder.multibootKernel(new byte[] {0x0F, 0x0B}));
     assertThat(hospes("run", kernel.toString())).isEqualTo(3);
     assertThat(stderr()).isEqualTo("hospes: " + kernel
-        + ": unhandled #UD at eip=0x0010000c (error code 0)" + System.lineSeparator());
+        + ": triple fault at eip=0x0010000c (delivering #UD, error code 0)" + System.lineSeparator());
   }
 
   @Test

@@ -84,11 +84,11 @@ class NativeMachineKernelTest {
   }
 
   @Test
-  void anUndefinedOpcodeCrashesWithOneLine() throws BootException {
+  void anUndefinedOpcodeWithoutAnIdtTripleFaultsWithOneLine() throws BootException {
     RunResult result = run(0, 0x0F, 0x0B); // ud2
     assertThat(result.exitStatus()).isEqualTo(3);
     assertThat(diagnostics.toString(StandardCharsets.UTF_8).trim())
-        .isEqualTo("hospes: kernel.elf: unhandled #UD at eip=0x0010000c (error code 0)");
+        .isEqualTo("hospes: kernel.elf: triple fault at eip=0x0010000c (delivering #UD, error code 0)");
   }
 
   @Test
