@@ -701,7 +701,6 @@ public final class Cpu {
         final int f3 = code[p + 3];
         i++;
         switch (f0 & 0x3FF) {
-          case Op.UD: raiseUndefined(f3 >>> 20); break;
           case Op.NOP: break;
           case Op.ALU_EG: Alu.aluEG(this, f0, d, f3 >>> 20); break;
           case Op.ALU_GE: Alu.aluGE(this, f0, d, f3 >>> 20); break;
@@ -720,19 +719,7 @@ public final class Cpu {
           case Op.IMUL_GEI: MulDiv.imulGEI(this, f0, d, imm); break;
           case Op.SHIFT_EI: Shift.shiftE(this, f0, d, f3 >>> 20, imm); break;
           case Op.SHIFT_ECL: Shift.shiftE(this, f0, d, f3 >>> 20, r[ECX]); break;
-          case Op.SHLD_I: Shift.shld(this, f0, d, imm); break;
-          case Op.SHLD_CL: Shift.shld(this, f0, d, r[ECX]); break;
-          case Op.SHRD_I: Shift.shrd(this, f0, d, imm); break;
-          case Op.SHRD_CL: Shift.shrd(this, f0, d, r[ECX]); break;
-          case Op.BT_EG: BitOps.btEG(this, f0, d, f3 >>> 20); break;
-          case Op.BT_EI: BitOps.btEI(this, f0, d, imm, f3 >>> 20); break;
-          case Op.BSF: BitOps.bsf(this, f0, d); break;
-          case Op.BSR: BitOps.bsr(this, f0, d); break;
-          case Op.BSWAP: BitOps.bswap(this, f0); break;
           case Op.XCHG_EG: DataXfer.xchg(this, f0, d); break;
-          case Op.XADD: DataXfer.xadd(this, f0, d); break;
-          case Op.CMPXCHG: DataXfer.cmpxchg(this, f0, d); break;
-          case Op.CMPXCHG8B: DataXfer.cmpxchg8b(this, f0, d); break;
           case Op.CMOV: DataXfer.cmov(this, f0, d, f3 >>> 20); break;
           case Op.SETCC: setE(f0, d, 0, cond(f3 >>> 20) ? 1 : 0); break;
           case Op.JCC:
@@ -764,7 +751,6 @@ public final class Cpu {
             break;
           }
           case Op.RET: DataXfer.ret(this, f0, imm); break;
-          case Op.LOOP: Control.loop(this, f0, f3 >>> 20, base + imm); break;
           case Op.MOV_EG: setE(f0, d, size(f0), getG(f0, size(f0))); break;
           case Op.MOV_GE: setG(f0, size(f0), getE(f0, d, size(f0))); break;
           case Op.MOV_EI: setE(f0, d, size(f0), imm); break;
@@ -779,11 +765,6 @@ public final class Cpu {
           case Op.PUSH_E: pushSized(size(f0), getE(f0, d, size(f0))); break;
           case Op.PUSH_I: pushSized(size(f0), imm); break;
           case Op.POP_E: DataXfer.popE(this, f0, d); break;
-          case Op.PUSHA: DataXfer.pusha(this, size(f0)); break;
-          case Op.POPA: DataXfer.popa(this, size(f0)); break;
-          case Op.PUSHF: DataXfer.pushf(this, size(f0)); break;
-          case Op.POPF: DataXfer.popf(this, size(f0)); break;
-          case Op.ENTER: DataXfer.enter(this, size(f0), imm, f3 >>> 20); break;
           case Op.LEAVE: DataXfer.leave(this, size(f0)); break;
           case Op.CBW:
             if (size(f0) == 1) {
@@ -799,92 +780,8 @@ public final class Cpu {
               r[EDX] = r[EAX] >> 31;
             }
             break;
-          case Op.XLAT: {
-            int off = r[EBX] + (r[EAX] & 0xFF);
-            if ((f0 & F0_A16) != 0) {
-              off &= 0xFFFF;
-            }
-            setReg8(0, read8(segAddr((f0 >>> 24) & 7, off, 1, false)));
-            break;
-          }
-          case Op.LAHF: {
-            int f = eflags();
-            r[EAX] = (r[EAX] & 0xFFFF_00FF)
-                | (f & (Flags.SF | Flags.ZF | Flags.AF | Flags.PF | Flags.CF | 2)) << 8;
-            break;
-          }
-          case Op.SAHF: {
-            int mask = Flags.SF | Flags.ZF | Flags.AF | Flags.PF | Flags.CF;
-            setEflags((eflags() & ~mask) | ((r[EAX] >>> 8) & mask));
-            break;
-          }
-          case Op.FLAGOP: flagOp(f3 >>> 20); break;
-          case Op.BCD: Bcd.exec(this, f3 >>> 20, imm); break;
           case Op.MOVS: StringOps.movs(this, f0, f3 >>> 20); break;
-          case Op.CMPS: StringOps.cmps(this, f0, f3 >>> 20); break;
-          case Op.SCAS: StringOps.scas(this, f0, f3 >>> 20); break;
-          case Op.LODS: StringOps.lods(this, f0, f3 >>> 20); break;
           case Op.STOS: StringOps.stos(this, f0, f3 >>> 20); break;
-          case Op.INS: StringOps.ins(this, f0, f3 >>> 20); break;
-          case Op.OUTS: StringOps.outs(this, f0, f3 >>> 20); break;
-          case Op.IN: {
-            int port = (f3 >>> 20) != 0 ? r[EDX] & 0xFFFF : imm & 0xFF;
-            int sz = size(f0);
-            checkIo(port, 1 << sz);
-            setReg(sz, EAX, io.in(port, 1 << sz));
-            break;
-          }
-          case Op.OUT: {
-            int port = (f3 >>> 20) != 0 ? r[EDX] & 0xFFFF : imm & 0xFF;
-            int sz = size(f0);
-            checkIo(port, 1 << sz);
-            io.out(port, 1 << sz, r[EAX] & MASK[sz]);
-            break;
-          }
-          case Op.CPUID: CpuId.exec(this); break;
-          case Op.RDTSC: {
-            if ((cr4 & CR4_TSD) != 0 && cpl != 0 && protectedMode()) {
-              raise(Exceptions.GP, 0);
-            }
-            long tsc = tsc() + i;
-            r[EAX] = (int) tsc;
-            r[EDX] = (int) (tsc >>> 32);
-            break;
-          }
-          case Op.HLT:
-            if (cpl != 0 && protectedMode()) {
-              raise(Exceptions.GP, 0);
-            }
-            halted = true;
-            break;
-          case Op.MOV_SR_E: {
-            int seg = (f0 >>> 10) & 15;
-            Segments.load(this, seg, getE(f0, d, 1));
-            shadow = seg == SS;
-            break;
-          }
-          case Op.MOV_E_SR: setE(f0, d, size(f0), segSel[(f0 >>> 10) & 15]); break;
-          case Op.PUSH_SR: pushSized(size(f0), segSel[f3 >>> 20]); break;
-          case Op.POP_SR: {
-            int sz = size(f0);
-            int v = readStack(sz, 0);
-            Segments.load(this, f3 >>> 20, v);
-            adjustEsp(sz == 2 ? 4 : 2);
-            shadow = (f3 >>> 20) == SS;
-            break;
-          }
-          case Op.INT:
-            if (v86() && ((flags >>> 12) & 3) != 3) {
-              raise(Exceptions.GP, 0);
-            }
-            trap(imm, Interrupts.SOFTWARE);
-            break;
-          case Op.INTO:
-            if (of() != 0) {
-              trap(Exceptions.OF, Interrupts.SOFTWARE);
-            }
-            break;
-          case Op.INT1: trap(Exceptions.DB, Interrupts.EXCEPTION); break;
           case Op.MOV_RR32:
             if ((f3 >>> 20) == 0) {
               r[(f0 >>> 14) & 15] = r[(f0 >>> 10) & 15];
@@ -931,38 +828,7 @@ public final class Cpu {
             }
             fpu.exec(this, f0, d, f3);
             break;
-          case Op.FWAIT:
-            if ((cr0 & (CR0_MP | CR0_TS)) == (CR0_MP | CR0_TS)) {
-              raise(Exceptions.NM, 0);
-            }
-            fpu.fwait(this);
-            break;
-          case Op.SYS: SystemOps.exec(this, f0, d, f3 >>> 20, base + (f3 & 0xFFFF)); break;
-          case Op.FAR_PTR:
-            Segments.farTransfer(this, d, imm, size(f0), (f3 >>> 20) != 0, base + (f3 & 0xFFFF));
-            break;
-          case Op.FAR_MEM: {
-            int sz = size(f0);
-            int lin = linR(f0, d, sz);
-            int off = readSized(sz, lin);
-            int sel = read16(linR(f0, d + (sz == 2 ? 4 : 2), 1));
-            Segments.farTransfer(this, sel, off, sz, (f3 >>> 20) != 0, base + (f3 & 0xFFFF));
-            break;
-          }
-          case Op.RETF: Segments.farReturn(this, size(f0), imm); break;
-          case Op.IRET: Interrupts.iret(this, size(f0)); break;
-          case Op.LOAD_FAR: {
-            int sz = size(f0);
-            int lin = linR(f0, d, sz);
-            int off = readSized(sz, lin);
-            int sel = read16(linR(f0, d + (sz == 2 ? 4 : 2), 1));
-            int seg = f3 >>> 20;
-            Segments.load(this, seg, sel);
-            setG(f0, sz, off);
-            shadow |= seg == SS;
-            break;
-          }
-          default: raiseUndefined(Exceptions.UD); break;
+          default: execCold(f0, d, imm, f3, base, i); break;
         }
         if (!b.valid) {
           break;
@@ -986,6 +852,147 @@ public final class Cpu {
       return CpuExit.STOPPED;
     }
     return halted ? CpuExit.HLT : -1;
+  }
+
+  /** The instructions that are rare in hot loops, kept out of the dispatch loop for the JIT. */
+  private void execCold(int f0, int d, int imm, int f3, int base, int i) {
+    switch (f0 & 0x3FF) {
+      case Op.UD: raiseUndefined(f3 >>> 20); break;
+      case Op.SHLD_I: Shift.shld(this, f0, d, imm); break;
+      case Op.SHLD_CL: Shift.shld(this, f0, d, r[ECX]); break;
+      case Op.SHRD_I: Shift.shrd(this, f0, d, imm); break;
+      case Op.SHRD_CL: Shift.shrd(this, f0, d, r[ECX]); break;
+      case Op.BT_EG: BitOps.btEG(this, f0, d, f3 >>> 20); break;
+      case Op.BT_EI: BitOps.btEI(this, f0, d, imm, f3 >>> 20); break;
+      case Op.BSF: BitOps.bsf(this, f0, d); break;
+      case Op.BSR: BitOps.bsr(this, f0, d); break;
+      case Op.BSWAP: BitOps.bswap(this, f0); break;
+      case Op.XADD: DataXfer.xadd(this, f0, d); break;
+      case Op.CMPXCHG: DataXfer.cmpxchg(this, f0, d); break;
+      case Op.CMPXCHG8B: DataXfer.cmpxchg8b(this, f0, d); break;
+      case Op.LOOP: Control.loop(this, f0, f3 >>> 20, base + imm); break;
+      case Op.PUSHA: DataXfer.pusha(this, size(f0)); break;
+      case Op.POPA: DataXfer.popa(this, size(f0)); break;
+      case Op.PUSHF: DataXfer.pushf(this, size(f0)); break;
+      case Op.POPF: DataXfer.popf(this, size(f0)); break;
+      case Op.ENTER: DataXfer.enter(this, size(f0), imm, f3 >>> 20); break;
+      case Op.XLAT: {
+        int off = r[EBX] + (r[EAX] & 0xFF);
+        if ((f0 & F0_A16) != 0) {
+          off &= 0xFFFF;
+        }
+        setReg8(0, read8(segAddr((f0 >>> 24) & 7, off, 1, false)));
+        break;
+      }
+      case Op.LAHF: {
+        int f = eflags();
+        r[EAX] = (r[EAX] & 0xFFFF_00FF)
+            | (f & (Flags.SF | Flags.ZF | Flags.AF | Flags.PF | Flags.CF | 2)) << 8;
+        break;
+      }
+      case Op.SAHF: {
+        int mask = Flags.SF | Flags.ZF | Flags.AF | Flags.PF | Flags.CF;
+        setEflags((eflags() & ~mask) | ((r[EAX] >>> 8) & mask));
+        break;
+      }
+      case Op.FLAGOP: flagOp(f3 >>> 20); break;
+      case Op.BCD: Bcd.exec(this, f3 >>> 20, imm); break;
+      case Op.CMPS: StringOps.cmps(this, f0, f3 >>> 20); break;
+      case Op.SCAS: StringOps.scas(this, f0, f3 >>> 20); break;
+      case Op.LODS: StringOps.lods(this, f0, f3 >>> 20); break;
+      case Op.INS: StringOps.ins(this, f0, f3 >>> 20); break;
+      case Op.OUTS: StringOps.outs(this, f0, f3 >>> 20); break;
+      case Op.IN: {
+        int port = (f3 >>> 20) != 0 ? r[EDX] & 0xFFFF : imm & 0xFF;
+        int sz = size(f0);
+        checkIo(port, 1 << sz);
+        setReg(sz, EAX, io.in(port, 1 << sz));
+        break;
+      }
+      case Op.OUT: {
+        int port = (f3 >>> 20) != 0 ? r[EDX] & 0xFFFF : imm & 0xFF;
+        int sz = size(f0);
+        checkIo(port, 1 << sz);
+        io.out(port, 1 << sz, r[EAX] & MASK[sz]);
+        break;
+      }
+      case Op.CPUID: CpuId.exec(this); break;
+      case Op.RDTSC: {
+        if ((cr4 & CR4_TSD) != 0 && cpl != 0 && protectedMode()) {
+          raise(Exceptions.GP, 0);
+        }
+        long tsc = tsc() + i;
+        r[EAX] = (int) tsc;
+        r[EDX] = (int) (tsc >>> 32);
+        break;
+      }
+      case Op.HLT:
+        if (cpl != 0 && protectedMode()) {
+          raise(Exceptions.GP, 0);
+        }
+        halted = true;
+        break;
+      case Op.MOV_SR_E: {
+        int seg = (f0 >>> 10) & 15;
+        Segments.load(this, seg, getE(f0, d, 1));
+        shadow = seg == SS;
+        break;
+      }
+      case Op.MOV_E_SR: setE(f0, d, size(f0), segSel[(f0 >>> 10) & 15]); break;
+      case Op.PUSH_SR: pushSized(size(f0), segSel[f3 >>> 20]); break;
+      case Op.POP_SR: {
+        int sz = size(f0);
+        int v = readStack(sz, 0);
+        Segments.load(this, f3 >>> 20, v);
+        adjustEsp(sz == 2 ? 4 : 2);
+        shadow = (f3 >>> 20) == SS;
+        break;
+      }
+      case Op.INT:
+        if (v86() && ((flags >>> 12) & 3) != 3) {
+          raise(Exceptions.GP, 0);
+        }
+        trap(imm, Interrupts.SOFTWARE);
+        break;
+      case Op.INTO:
+        if (of() != 0) {
+          trap(Exceptions.OF, Interrupts.SOFTWARE);
+        }
+        break;
+      case Op.INT1: trap(Exceptions.DB, Interrupts.EXCEPTION); break;
+      case Op.FWAIT:
+        if ((cr0 & (CR0_MP | CR0_TS)) == (CR0_MP | CR0_TS)) {
+          raise(Exceptions.NM, 0);
+        }
+        fpu.fwait(this);
+        break;
+      case Op.SYS: SystemOps.exec(this, f0, d, f3 >>> 20, base + (f3 & 0xFFFF)); break;
+      case Op.FAR_PTR:
+        Segments.farTransfer(this, d, imm, size(f0), (f3 >>> 20) != 0, base + (f3 & 0xFFFF));
+        break;
+      case Op.FAR_MEM: {
+        int sz = size(f0);
+        int lin = linR(f0, d, sz);
+        int off = readSized(sz, lin);
+        int sel = read16(linR(f0, d + (sz == 2 ? 4 : 2), 1));
+        Segments.farTransfer(this, sel, off, sz, (f3 >>> 20) != 0, base + (f3 & 0xFFFF));
+        break;
+      }
+      case Op.RETF: Segments.farReturn(this, size(f0), imm); break;
+      case Op.IRET: Interrupts.iret(this, size(f0)); break;
+      case Op.LOAD_FAR: {
+        int sz = size(f0);
+        int lin = linR(f0, d, sz);
+        int off = readSized(sz, lin);
+        int sel = read16(linR(f0, d + (sz == 2 ? 4 : 2), 1));
+        int seg = f3 >>> 20;
+        Segments.load(this, seg, sel);
+        setG(f0, sz, off);
+        shadow |= seg == SS;
+        break;
+      }
+      default: raiseUndefined(Exceptions.UD); break;
+    }
   }
 
   /** Leaves the block with a trap: the event is delivered with EIP after the instruction. */
