@@ -190,6 +190,15 @@ class HospesCliTest {
   }
 
   @Test
+  void statsPrintOneSummaryLine() throws IOException {
+    assumeProcessorImplemented();
+    Path kernel = file("halt.elf", ElfImageBuilder.multibootKernel(new byte[] {(byte) 0xF4}));
+    assertThat(hospes("run", "--stats", kernel.toString())).isZero();
+    assertThat(stderr()).startsWith("hospes: " + kernel + ": halted, status 0, 1 instructions in ")
+        .contains(" MIPS)").hasLineCount(1);
+  }
+
+  @Test
   void runPassesTheCommandLineToTheKernel() throws IOException {
     assumeProcessorImplemented();
     Path kernel = file("echo.elf", ElfImageBuilder.multibootKernel(new byte[] {
