@@ -448,7 +448,6 @@ public final class Cpu {
     int x = Interrupts.deliver(this, vector, kind, hasErr, excError, eip, start);
     if (x == CpuExit.TRIPLE_FAULT) {
       eip = start;
-      excVector = Exceptions.DF;
     }
     return x;
   }

@@ -25,11 +25,11 @@ final class Interrupts {
 
   /**
    * Delivers an event, applying the double-fault rules when delivery itself faults. Returns
-   * {@link CpuExit#TRIPLE_FAULT} if the machine shuts down, else -1.
-   */
-  /**
-   * {@code returnEip} is the EIP the handler returns to; {@code faultEip} is the EIP pushed for an
-   * exception raised while delivering (the start of the instruction that caused the event).
+   * {@link CpuExit#TRIPLE_FAULT} if the machine shuts down (then {@code c.excVector} and
+   * {@code c.excError} name the event that started the cascade), else -1.
+   *
+   * <p>{@code returnEip} is the EIP the handler returns to; {@code faultEip} is the EIP pushed for
+   * an exception raised while delivering (the start of the instruction that caused the event).
    */
   static int deliver(Cpu c, int vector, int kind, boolean hasErr, int err, int returnEip,
       int faultEip) {
@@ -37,15 +37,16 @@ final class Interrupts {
     int curKind = kind;
     boolean curHasErr = hasErr;
     int curErr = err;
+    c.eip = returnEip;
+    // A bounded number of attempts: each failed one turns into #DF, then a shutdown.
     for (int attempt = 0; attempt < 4; attempt++) {
       try {
-        c.eip = attempt == 0 ? returnEip : faultEip;
         deliverOnce(c, current, curKind, curHasErr, curErr);
         return -1;
       } catch (CpuFault f) {
         int second = c.excVector;
         if (current == Exceptions.DF) {
-          return CpuExit.TRIPLE_FAULT;
+          break;
         }
         boolean firstIsFaultClass = contributory(current) || current == Exceptions.PF;
         boolean df = curKind != SOFTWARE && firstIsFaultClass
@@ -60,8 +61,11 @@ final class Interrupts {
           curHasErr = hasErrorCode(second);
         }
         curKind = EXCEPTION;
+        c.eip = faultEip;
       }
     }
+    c.excVector = vector;
+    c.excError = err;
     return CpuExit.TRIPLE_FAULT;
   }
 

@@ -197,8 +197,9 @@ public final class NativeMachine {
             Exceptions.mnemonic(cpu.exceptionVector()), cpu.eip(),
             hex(cpu.exceptionErrorCode())));
       case CpuExit.TRIPLE_FAULT:
-        return report(ExitStatus.GUEST_CRASHED,
-            String.format("triple fault at eip=0x%08x", cpu.eip()));
+        return report(ExitStatus.GUEST_CRASHED, String.format(
+            "triple fault at eip=0x%08x (delivering %s, error code %s)", cpu.eip(),
+            Exceptions.mnemonic(cpu.exceptionVector()), hex(cpu.exceptionErrorCode())));
       default:
         // STOPPED without a stop request, or an exit this machine does not know: a bug here.
         throw new IllegalStateException("unexpected processor exit " + CpuExit.name(exit));

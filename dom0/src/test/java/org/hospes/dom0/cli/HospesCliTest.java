@@ -223,7 +223,8 @@ class HospesCliTest {
     Path kernel = file("ud.elf", ElfImageBuilder.multibootKernel(new byte[] {0x0F, 0x0B}));
     assertThat(hospes("run", kernel.toString())).isEqualTo(3);
     // No IDT is loaded, so #UD cannot be delivered: the processor triple-faults.
-    assertThat(stderr()).isEqualTo("hospes: " + kernel + ": triple fault at eip=0x0010000c"
+    assertThat(stderr()).isEqualTo("hospes: " + kernel
+        + ": triple fault at eip=0x0010000c (delivering #UD, error code 0)"
         + System.lineSeparator());
   }
 

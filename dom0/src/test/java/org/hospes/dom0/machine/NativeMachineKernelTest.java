@@ -88,8 +88,8 @@ class NativeMachineKernelTest {
   void anExceptionWithoutAnIdtTripleFaultsAsOnHardware() throws BootException {
     RunResult result = run(0, 0x0F, 0x0B); // ud2, and no IDT to deliver #UD through
     assertThat(result.exitStatus()).isEqualTo(3);
-    assertThat(diagnostics.toString(StandardCharsets.UTF_8).trim())
-        .isEqualTo("hospes: kernel.elf: triple fault at eip=0x0010000c");
+    assertThat(diagnostics.toString(StandardCharsets.UTF_8).trim()).isEqualTo(
+        "hospes: kernel.elf: triple fault at eip=0x0010000c (delivering #UD, error code 0)");
   }
 
   @Test

@@ -154,9 +154,12 @@ class NativeMachineTest {
   void aTripleFaultIsACrash() {
     when(cpu.run(anyLong())).thenReturn(CpuExit.TRIPLE_FAULT);
     when(cpu.eip()).thenReturn(0x100010);
+    when(cpu.exceptionVector()).thenReturn(Exceptions.PF);
+    when(cpu.exceptionErrorCode()).thenReturn(0x2);
     RunResult result = machine.run();
     assertThat(result.exitStatus()).isEqualTo(3);
-    assertThat(result.reason()).isEqualTo("triple fault at eip=0x00100010");
+    assertThat(result.reason())
+        .isEqualTo("triple fault at eip=0x00100010 (delivering #PF, error code 0x2)");
     assertThat(result.isFailure()).isTrue();
   }
 
