@@ -62,7 +62,7 @@ final class DemoCommand implements Callable<Integer> {
       }
     }
     return RunCommand.runNative(streams, elf, NativeMachine.DEFAULT_RAM_MIB, null,
-        maxInstructions);
+        maxInstructions, false);
   }
 
   private int build(SampleKernels samples) {

@@ -1,6 +1,7 @@
 package org.hospes.dom0.cli;
 
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.hospes.dom0.boot.BootException;
@@ -55,6 +56,11 @@ final class RunCommand implements Callable<Integer> {
       description = "Stop with status 4 after N instructions (accepts 10k, 5M, 2G).")
   Long maxInstructions;
 
+  @Option(names = "--stats",
+      description = "When the run ends, print one line with the outcome, instructions, time and"
+          + " MIPS on stderr.")
+  boolean stats;
+
   RunCommand(CliStreams streams) {
     this.streams = streams;
   }
@@ -72,13 +78,13 @@ final class RunCommand implements Callable<Integer> {
       return ExitStatus.USAGE;
     }
     return switch (runMode.get()) {
-      case NATIVE -> runNative(streams, kernel, ramMiB, cmdline, maxInstructions);
+      case NATIVE -> runNative(streams, kernel, ramMiB, cmdline, maxInstructions, stats);
     };
   }
 
   /** Boots {@code kernel} on a bare machine; shared with {@code hospes demo}. */
   static int runNative(CliStreams streams, Path kernel, int ramMiB, String cmdline,
-      Long maxInstructions) {
+      Long maxInstructions, boolean stats) {
     NativeMachine machine = NativeMachine.builder()
         .ramMiB(ramMiB)
         .serialOut(streams.out())
@@ -90,7 +96,16 @@ final class RunCommand implements Callable<Integer> {
       streams.error(kernel + ": " + e.getMessage());
       return ExitStatus.USAGE;
     }
+    long start = System.nanoTime();
     RunResult result = maxInstructions == null ? machine.run() : machine.run(maxInstructions);
+    long nanos = System.nanoTime() - start;
+    if (stats) {
+      // Wall time of the run alone (no JVM start-up or loading), so MIPS compare across kernels.
+      streams.err().printf(Locale.ROOT, "hospes: %s: %s, status %d, %d instructions in %.3f s"
+          + " (%.1f MIPS)%n", kernel, result.isFailure() ? "failed" : result.reason(),
+          result.exitStatus(), result.instructions(), nanos / 1e9,
+          result.instructions() / Math.max(nanos / 1e3, 1.0));
+    }
     return result.exitStatus();
   }
 }

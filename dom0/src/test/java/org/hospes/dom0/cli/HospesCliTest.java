@@ -190,6 +190,15 @@ class HospesCliTest {
   }
 
   @Test
+  void statsPrintOneSummaryLine() throws IOException {
+    assumeProcessorImplemented();
+    Path kernel = file("halt.elf", ElfImageBuilder.multibootKernel(new byte[] {(byte) 0xF4}));
+    assertThat(hospes("run", "--stats", kernel.toString())).isZero();
+    assertThat(stderr()).startsWith("hospes: " + kernel + ": halted, status 0, 1 instructions in ")
+        .contains(" MIPS)").hasLineCount(1);
+  }
+
+  @Test
   void runPassesTheCommandLineToTheKernel() throws IOException {
     assumeProcessorImplemented();
     Path kernel = file("echo.elf", ElfImageBuilder.multibootKernel(new byte[] {
@@ -213,8 +222,10 @@ class HospesCliTest {
     assumeProcessorImplemented();
     Path kernel = file("ud.elf", ElfImageBuilder.multibootKernel(new byte[] {0x0F, 0x0B}));
     assertThat(hospes("run", kernel.toString())).isEqualTo(3);
+    // No IDT is loaded, so #UD cannot be delivered: the processor triple-faults.
     assertThat(stderr()).isEqualTo("hospes: " + kernel
-        + ": triple fault at eip=0x0010000c (delivering #UD, error code 0)" + System.lineSeparator());
+        + ": triple fault at eip=0x0010000c (delivering #UD, error code 0)"
+        + System.lineSeparator());
   }
 
   @Test

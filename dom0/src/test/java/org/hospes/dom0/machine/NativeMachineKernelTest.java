@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import org.hospes.dom0.boot.BootException;
 import org.hospes.dom0.testing.ElfImageBuilder;
 import org.hospes.x86.Cpu;
+import org.hospes.x86.Exceptions;
 import org.hospes.x86.IoBus;
 import org.hospes.x86.MemoryBus;
 import org.junit.jupiter.api.BeforeAll;
@@ -84,11 +85,26 @@ class NativeMachineKernelTest {
   }
 
   @Test
-  void anUndefinedOpcodeWithoutAnIdtTripleFaultsWithOneLine() throws BootException {
-    RunResult result = run(0, 0x0F, 0x0B); // ud2
+  void anExceptionWithoutAnIdtTripleFaultsAsOnHardware() throws BootException {
+    RunResult result = run(0, 0x0F, 0x0B); // ud2, and no IDT to deliver #UD through
+    assertThat(result.exitStatus()).isEqualTo(3);
+    assertThat(diagnostics.toString(StandardCharsets.UTF_8).trim()).isEqualTo(
+        "hospes: kernel.elf: triple fault at eip=0x0010000c (delivering #UD, error code 0)");
+  }
+
+  @Test
+  void anExceptionTheProcessorHandsBackIsReportedByVector() throws BootException {
+    NativeMachine m = NativeMachine.builder()
+        .serialOut(serial)
+        .diagnostics(new PrintStream(diagnostics, true, StandardCharsets.UTF_8))
+        .build();
+    m.loadMultiboot(ElfImageBuilder.multibootKernel(new byte[] {0x0F, 0x0B}), "kernel.elf",
+        null);
+    m.cpu().setExceptionExitMask(1 << Exceptions.UD);
+    RunResult result = m.run();
     assertThat(result.exitStatus()).isEqualTo(3);
     assertThat(diagnostics.toString(StandardCharsets.UTF_8).trim())
-        .isEqualTo("hospes: kernel.elf: triple fault at eip=0x0010000c (delivering #UD, error code 0)");
+        .isEqualTo("hospes: kernel.elf: unhandled #UD at eip=0x0010000c (error code 0)");
   }
 
   @Test
