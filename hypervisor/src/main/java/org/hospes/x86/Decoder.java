@@ -597,6 +597,10 @@ final class Decoder {
       case 0x00: modrm(); if (regField > 5) return undefined();
         emit(Op.SYS, isMem() ? 1 : v, SystemOps.SLDT + regField, 0); return true;
       case 0x01: modrm();
+        if (!isMem() && regField == 0 && lastRm == 1) {
+          emit(Op.SYS, 0, SystemOps.VMCALL, 0);
+          return true;
+        }
         if (regField == 5 || (!isMem() && regField != 4 && regField != 6)) return undefined();
         emit(Op.SYS, regField == 4 && isMem() ? 1 : v, SystemOps.SGDT + regField, 0);
         return true;
