@@ -415,7 +415,7 @@ final class Decoder {
       case 0xD8: case 0xD9: case 0xDA: case 0xDB: case 0xDC: case 0xDD: case 0xDE: case 0xDF: {
         int m = cpu.fetchCodeByte(lin);
         modrm();
-        emit(Op.FPU, 0, (b & 7) << 8 | m, 0);
+        emit(Op.FPU, osz, (b & 7) << 8 | m, 0);
         return false;
       }
       case 0x9C: emit(Op.PUSHF, v, 0, 0); return false;
