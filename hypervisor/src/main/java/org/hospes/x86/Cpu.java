@@ -211,6 +211,8 @@ public final class Cpu {
   private final Block[][] pageBlocks;
   /** Per RAM page: blocks that start in an earlier page and run into this one. */
   private final Block[][] pageSpill;
+  /** Per RAM page: this processor holds decoded code from it (counted in the bus). */
+  private final boolean[] ownsCode;
 
   public Cpu(MemoryBus mem, IoBus io) {
     this.mem = mem;
@@ -220,8 +222,19 @@ public final class Cpu {
     int pages = (int) (ramSize >>> 12);
     this.pageBlocks = new Block[pages][];
     this.pageSpill = new Block[pages][];
+    this.ownsCode = new boolean[pages];
     flushTlb();
-    mem.setCodeWriteListener(this::codeWritten);
+    mem.addCodeWriteListener(new MemoryBus.CodeWriteListener() {
+      @Override
+      public void codeWritten(long pa, int len) {
+        Cpu.this.codeWritten(pa, len);
+      }
+
+      @Override
+      public void codePageAdded(int page) {
+        Arrays.fill(wTag, -1);
+      }
+    });
     resetReal();
   }
 
@@ -1123,9 +1136,11 @@ public final class Cpu {
     return b;
   }
 
+  /** This processor starts caching code from {@code page}; writes to it must be noticed. */
   private void markCodePage(int page) {
-    if (mem.codePages[page] == 0) {
-      mem.codePages[page] = 1;
+    if (!ownsCode[page]) {
+      ownsCode[page] = true;
+      mem.codePageAdded(page, null);
       // Writes to a code page must take the slow path so stale code is noticed.
       Arrays.fill(wTag, -1);
     }
@@ -1156,7 +1171,10 @@ public final class Cpu {
       }
       pageSpill[page] = null;
     }
-    mem.codePages[page] = 0;
+    if (ownsCode[page]) {
+      ownsCode[page] = false;
+      mem.codePageDropped(page);
+    }
   }
 
   private void codeWritten(long pa, int len) {
@@ -2102,7 +2120,7 @@ public final class Cpu {
     long pa = translate(lin, Paging.WRITE | userAccess());
     if (pa >= 0 && pa < ramSize && walkWritable) {
       int page = (int) (pa >>> 12);
-      if (mem.codePages[page] == 0) {
+      if (mem.codeRefs[page] == 0) {
         int idx = ((lin >>> 12) & TLB_MASK) | tlbUser;
         wTag[idx] = lin >>> 12;
         wOff[idx] = (int) (pa & ~0xFFFL) - (lin & ~0xFFF);
@@ -2128,7 +2146,7 @@ public final class Cpu {
     }
     if (pa + bytes <= ramSize) {
       int page = (int) (pa >>> 12);
-      if (mem.codePages[page] == 0) {
+      if (mem.codeRefs[page] == 0) {
         int p = (int) pa;
         switch (size) {
           case 2: MemoryBus.I32.set(ram, p, v); break;
@@ -2155,7 +2173,8 @@ public final class Cpu {
           break;
       }
       if (changed) {
-        invalidateCodePage(page);
+        // Every processor caching this page drops it, this one included.
+        mem.codeWritten(pa, bytes);
       }
       return;
     }
