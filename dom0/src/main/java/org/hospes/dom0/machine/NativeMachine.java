@@ -44,7 +44,7 @@ import org.hospes.x86.MemoryBus;
  *
  * <p>Exit conventions (see {@link ExitStatus}): isa-debug-exit with value V gives status
  * {@code (V << 1) | 1}; a HLT that nothing can end gives 0 (interrupts disabled, or enabled with
- * nothing pending, no timer armed, or IRQ 0 masked; see {@link #idle}); an exception the
+ * nothing pending, no timer armed, or IRQ 0 masked; see {@link #sleep}); an exception the
  * processor could not deliver, or a triple fault, gives 3; the instruction limit gives 4. Crashes
  * and limits are also reported as one line on the diagnostics stream
  * ({@code hospes: kernel.elf: unhandled #UD at eip=0x00101234 (error code 0)}).
@@ -191,7 +191,6 @@ public final class NativeMachine {
     Preconditions.checkState(state != State.EMPTY, "no kernel loaded");
     Preconditions.checkState(state != State.FINISHED, "the kernel has already stopped");
     long start = cpu.instructions();
-    int fruitlessWakes = 0;
     try {
       while (true) {
         timers.runExpired(clock.now());
@@ -204,20 +203,12 @@ public final class NativeMachine {
         com1.flush();
         RunResult result = handleExit(exit);
         if (result == IDLE) {
-          if (!idle()) {
-            fruitlessWakes = 0;
-            continue;
-          }
-          if (++fruitlessWakes < MAX_FRUITLESS_WAKES) {
-            continue;
-          }
-          result = halted();
+          result = sleep();
         }
         if (result != null) {
           state = State.FINISHED;
           return result;
         }
-        fruitlessWakes = 0;
       }
     } finally {
       com1.flush();
@@ -240,17 +231,26 @@ public final class NativeMachine {
 
   /**
    * The processor halted with interrupts enabled and nothing deliverable: lets virtual time pass
-   * to the next timer deadline and fires it. Returns true if that woke nothing (no interrupt is
-   * deliverable yet), false if an interrupt is now pending.
+   * from deadline to deadline, firing the timers, until an interrupt is pending (returns null:
+   * the next run delivers it) or nothing can wake the processor any more (returns the halted
+   * result).
    */
-  private boolean idle() {
-    long next = timers.nextDeadline();
-    long now = clock.now();
-    if (next > now) {
-      cpu.addIdleCycles(next - now);
+  private RunResult sleep() {
+    for (int wakes = 0; wakes < MAX_FRUITLESS_WAKES; wakes++) {
+      long next = timers.nextDeadline();
+      long now = clock.now();
+      if (next > now) {
+        cpu.addIdleCycles(next - now);
+      }
+      timers.runExpired(clock.now());
+      if (pic.pending()) {
+        return null;
+      }
+      if (!canWake()) {
+        break;
+      }
     }
-    timers.runExpired(clock.now());
-    return !pic.pending();
+    return halted();
   }
 
   /** True if a halted processor with interrupts enabled can still be woken. */
@@ -277,7 +277,7 @@ public final class NativeMachine {
           // Only NMI or reset could end this halt, and this machine has neither.
           return halted();
         }
-        // The next run delivers a pending interrupt; otherwise the caller sleeps to a deadline.
+        // The next run delivers a pending interrupt; otherwise the machine sleeps to a deadline.
         return pic.pending() ? null : IDLE;
       case CpuExit.EXCEPTION:
         return report(ExitStatus.GUEST_CRASHED, String.format(
