@@ -42,6 +42,11 @@ public final class Cpu {
   static final int LF_DEC = 5;
   /** ZF/SF/PF from the result, CF and OF given explicitly, AF clear (shifts, multiplies). */
   static final int LF_CFOF = 6;
+  /**
+   * Added to a kind when CF and OF were overwritten afterwards (rotates, BT, CLC...): they come
+   * from {@link #lfCf}/{@link #lfOf}, the other flags still from the recorded operation.
+   */
+  static final int LF_OVR = 8;
 
   static final int[] SHIFT = {24, 16, 0};
   static final int[] MASK = {0xFF, 0xFFFF, -1};
@@ -1047,9 +1052,18 @@ public final class Cpu {
 
   /** Sets CF, leaving the other status flags as they are. */
   void setCfOnly(int cf) {
-    int f = eflags();
-    flags = (f & ~Flags.CF) | cf;
-    lfOp = LF_NONE;
+    setCfOf(cf, of() >>> 11);
+  }
+
+  /** Sets CF and OF (0 or 1), leaving the other status flags as they are. */
+  void setCfOf(int cf, int of) {
+    if (lfOp == LF_NONE) {
+      flags = (flags & ~(Flags.CF | Flags.OF)) | cf | of << 11;
+    } else {
+      lfOp |= LF_OVR;
+      lfCf = cf;
+      lfOf = of;
+    }
   }
 
   // ================================================================== control transfer
@@ -1093,7 +1107,7 @@ public final class Cpu {
   }
 
   int af() {
-    switch (lfOp) {
+    switch (lfOp & 7) {
       case LF_NONE: return flags & Flags.AF;
       case LF_ADD: case LF_SUB: case LF_INC: case LF_DEC: return (lfA ^ lfB ^ lfR) & Flags.AF;
       default: return 0;
