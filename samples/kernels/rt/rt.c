@@ -114,6 +114,73 @@ void rt_trap(struct rt_frame *f)
     h(f);
 }
 
+/* ---- ring 3 ----------------------------------------------------------------- */
+
+struct tss32 rt_tss __attribute__((aligned(128)));
+static int tss_ready;
+
+void rt_tss_init(void)
+{
+    if (tss_ready) return;
+    memset(&rt_tss, 0, sizeof rt_tss);
+    rt_tss.ss0 = KERNEL_DS;
+    rt_tss.iomap_base = sizeof rt_tss;     /* no I/O bitmap: CPL 3 gets no ports */
+    rt_gdt_set(RT_TSS_INDEX, (uint32_t)(uintptr_t)&rt_tss, sizeof rt_tss - 1, 0x89, 0x0);
+    ltr(RT_TSS_INDEX << 3);
+    tss_ready = 1;
+}
+
+/*
+ * rt_run_user(fn, user_esp): IRET to fn at CPL 3 on the given stack, with
+ * EFLAGS = 0x2 (IF=0, IOPL=0). fn ends with rt_user_exit(value) (INT 0x81,
+ * DPL 3), which abandons its trap frame and returns value from rt_run_user.
+ * ESP0 in the TSS is the kernel stack below rt_run_user's own frame.
+ */
+uint32_t rt_kernel_esp;
+__asm__(
+    "        .text\n"
+    "        .globl rt_run_user_asm\n"
+    "rt_run_user_asm:\n"
+    "        pushl %ebp\n"
+    "        pushl %ebx\n"
+    "        pushl %esi\n"
+    "        pushl %edi\n"
+    "        movl %esp, rt_kernel_esp\n"
+    "        movl %esp, rt_tss+4\n"
+    "        movl 20(%esp), %ecx\n"
+    "        movl 24(%esp), %edx\n"
+    "        pushl $0x23\n"
+    "        pushl %edx\n"
+    "        pushl $0x2\n"
+    "        pushl $0x1B\n"
+    "        pushl %ecx\n"
+    "        movw $0x23, %ax\n"
+    "        movw %ax, %ds\n"
+    "        movw %ax, %es\n"
+    "        iret\n"
+    "        .globl rt_user_exit_entry\n"
+    "rt_user_exit_entry:\n"
+    "        movw $0x10, %cx\n"
+    "        movw %cx, %ds\n"
+    "        movw %cx, %es\n"
+    "        movl rt_kernel_esp, %esp\n"
+    "        popl %edi\n"
+    "        popl %esi\n"
+    "        popl %ebx\n"
+    "        popl %ebp\n"
+    "        ret\n");
+
+uint32_t rt_run_user_asm(void (*fn)(void), uint32_t user_esp);
+extern const char rt_user_exit_entry[];
+
+uint32_t rt_run_user(void (*fn)(void), void *user_stack_top)
+{
+    rt_tss_init();
+    rt_idt_gate(RT_USER_EXIT_VECTOR, KERNEL_CS, (uint32_t)(uintptr_t)rt_user_exit_entry,
+                GATE_INT32 | GATE_DPL3);
+    return rt_run_user_asm(fn, (uint32_t)(uintptr_t)user_stack_top);
+}
+
 /* ---- 8259A interrupt controllers ---------------------------------------- */
 
 void pic_init(uint8_t base)

@@ -76,6 +76,23 @@ static inline uint32_t read_eflags(void) { uint32_t v; __asm__ volatile("pushfl;
 #define CR4_PAE (1u << 5)
 #define CR4_PGE (1u << 7)
 
+/* The runtime's TSS (GDT entry 5, selector 0x28), loaded into TR by rt_tss_init(). */
+#define RT_TSS_INDEX 5
+#define RT_USER_EXIT_VECTOR 0x81
+extern struct tss32 rt_tss;
+void rt_tss_init(void);
+/*
+ * Runs fn at CPL 3 (code 0x1B, data 0x23, IF=0, IOPL=0) on user_stack_top
+ * until it calls rt_user_exit(value); returns value. The pages fn touches must
+ * be user-accessible when paging is on.
+ */
+uint32_t rt_run_user(void (*fn)(void), void *user_stack_top);
+static inline void __attribute__((noreturn)) rt_user_exit(uint32_t value)
+{
+    __asm__ volatile("int $0x81" : : "a"(value) : "memory");
+    __builtin_unreachable();
+}
+
 /* The 8259A pair: vectors base..base+7 and base+8..base+15, all lines masked. */
 void pic_init(uint8_t base);
 void pic_mask(int irq, int masked);

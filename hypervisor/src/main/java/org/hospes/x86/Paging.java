@@ -72,6 +72,11 @@ final class Paging {
       c.walkGlobal = (pde & G) != 0 && (c.cr4 & Cpu.CR4_PGE) != 0;
       return (pde & 0xFFC0_0000L) | (lin & 0x3F_FFFF);
     }
+    // The PDE is used to reach the page table: it is marked accessed whatever the PTE says
+    // (SDM vol. 3, 4.8), as QEMU does too.
+    if ((pde & A) == 0) {
+      mem.write32(pdeAddr, pde | A);
+    }
     long pteAddr = (pde & 0xFFFF_F000L) | (((lin >>> 12) & 0x3FF) << 2);
     int pte = mem.read32(pteAddr);
     if ((pte & P) == 0) {
@@ -79,9 +84,6 @@ final class Paging {
     }
     int combined = pde & pte;
     check(c, lin, access, combined);
-    if ((pde & A) == 0) {
-      mem.write32(pdeAddr, pde | A);
-    }
     int upd = pte | A | ((access & WRITE) != 0 ? D : 0);
     if (upd != pte) {
       mem.write32(pteAddr, upd);
@@ -118,6 +120,9 @@ final class Paging {
       c.walkGlobal = (pde & G) != 0 && (c.cr4 & Cpu.CR4_PGE) != 0;
       return (pde & 0xF_FFE0_0000L) | (lin & 0x1F_FFFF);
     }
+    if ((pde & A) == 0) {
+      mem.write32(pdeAddr, (int) (pde | A));
+    }
     long pteAddr = (pde & PAE_ADDR) | (((lin >>> 12) & 0x1FF) << 3);
     long pte = mem.read64(pteAddr);
     if ((pte & P) == 0) {
@@ -128,9 +133,6 @@ final class Paging {
     }
     int combined = (int) (pde & pte);
     check(c, lin, access, combined);
-    if ((pde & A) == 0) {
-      mem.write32(pdeAddr, (int) (pde | A));
-    }
     long upd = pte | A | ((access & WRITE) != 0 ? D : 0);
     if (upd != pte) {
       mem.write32(pteAddr, (int) upd);
