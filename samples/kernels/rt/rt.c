@@ -116,18 +116,27 @@ void rt_trap(struct rt_frame *f)
 
 /* ---- ring 3 ----------------------------------------------------------------- */
 
-struct tss32 rt_tss __attribute__((aligned(128)));
+struct rt_tss_block rt_tss_block __attribute__((aligned(128)));
 static int tss_ready;
 
 void rt_tss_init(void)
 {
     if (tss_ready) return;
-    memset(&rt_tss, 0, sizeof rt_tss);
-    rt_tss.ss0 = KERNEL_DS;
-    rt_tss.iomap_base = sizeof rt_tss;     /* no I/O bitmap: CPL 3 gets no ports */
-    rt_gdt_set(RT_TSS_INDEX, (uint32_t)(uintptr_t)&rt_tss, sizeof rt_tss - 1, 0x89, 0x0);
+    memset(&rt_tss_block.tss, 0, sizeof rt_tss_block.tss);
+    rt_tss_block.tss.ss0 = KERNEL_DS;
+    /* An I/O bitmap that denies every port, plus the required all-ones byte after it. */
+    rt_tss_block.tss.iomap_base = sizeof rt_tss_block.tss;
+    memset(rt_tss_block.iomap, 0xFF, sizeof rt_tss_block.iomap);
+    rt_gdt_set(RT_TSS_INDEX, (uint32_t)(uintptr_t)&rt_tss_block, sizeof rt_tss_block - 1, 0x89, 0x0);
     ltr(RT_TSS_INDEX << 3);
     tss_ready = 1;
+}
+
+void rt_io_allow(uint16_t port, int allowed)
+{
+    rt_tss_init();
+    if (allowed) rt_tss_block.iomap[port >> 3] &= (uint8_t)~(1u << (port & 7));
+    else rt_tss_block.iomap[port >> 3] |= (uint8_t)(1u << (port & 7));
 }
 
 /*
@@ -146,7 +155,7 @@ __asm__(
     "        pushl %esi\n"
     "        pushl %edi\n"
     "        movl %esp, rt_kernel_esp\n"
-    "        movl %esp, rt_tss+4\n"
+    "        movl %esp, rt_tss_block+4\n"
     "        movl 20(%esp), %ecx\n"
     "        movl 24(%esp), %edx\n"
     "        pushl $0x23\n"

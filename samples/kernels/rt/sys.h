@@ -79,8 +79,14 @@ static inline uint32_t read_eflags(void) { uint32_t v; __asm__ volatile("pushfl;
 /* The runtime's TSS (GDT entry 5, selector 0x28), loaded into TR by rt_tss_init(). */
 #define RT_TSS_INDEX 5
 #define RT_USER_EXIT_VECTOR 0x81
-extern struct tss32 rt_tss;
+struct rt_tss_block {
+    struct tss32 tss;
+    uint8_t iomap[8192 + 1];     /* one bit per port (1 = denied), then a 0xFF byte */
+} __attribute__((packed));
+extern struct rt_tss_block rt_tss_block;
 void rt_tss_init(void);
+/* Lets CPL 3 use one I/O port (or denies it again); every port starts denied. */
+void rt_io_allow(uint16_t port, int allowed);
 /*
  * Runs fn at CPL 3 (code 0x1B, data 0x23, IF=0, IOPL=0) on user_stack_top
  * until it calls rt_user_exit(value); returns value. The pages fn touches must
