@@ -1,0 +1,159 @@
+/*
+ * Double faults through a task gate, as Linux i386 handles them: IDT vector 8
+ * is a task gate to a TSS of its own, so the #DF handler gets a fresh stack
+ * whatever state the faulting task's stack is in.
+ *
+ *  1. A #GP whose IDT gate is not present: delivering it raises #NP, two
+ *     contributory faults make a #DF. The handler fixes the gate, points the
+ *     old task's saved EIP past the faulting instruction and returns to it
+ *     with IRET (EFLAGS.NT set: a task switch back through the back link).
+ *  2. A kernel stack overflow: ESP runs into a not-present page, the #PF
+ *     cannot push its frame, a second #PF makes a #DF. The handler prints the
+ *     back link and the saved EIP/ESP of the faulting task, and exits.
+ */
+#include "rt.h"
+#include "report.h"
+#include "sys.h"
+
+#define P   0x001u
+#define RW  0x002u
+
+#define STACK_VA  0x40000000u     /* not present; the page above it is the overflowing stack */
+#define DF_TSS_INDEX 6
+#define DF_TSS_SEL (DF_TSS_INDEX << 3)
+#define MAIN_TSS_SEL (RT_TSS_INDEX << 3)
+
+static uint32_t pd[1024] __attribute__((aligned(4096)));
+static uint32_t pt_low[1024] __attribute__((aligned(4096)));
+static uint32_t pt_stack[1024] __attribute__((aligned(4096)));
+static uint8_t overflow_page[4096] __attribute__((aligned(4096)));
+static uint8_t df_stack[8192] __attribute__((aligned(16)));
+static struct tss32 df_tss __attribute__((aligned(128)));
+
+static int failures;
+static int round_no;
+
+void df_task_entry(void);
+void gp_with_broken_gate(void);
+void overflow_stack(void);
+extern const char gp_fault_insn[], gp_resume[], overflow_push[];
+
+__asm__(
+    "        .text\n"
+    /* The #DF task starts here with the error code on its stack; after IRET
+       the next double fault resumes at the jmp. */
+    "        .globl df_task_entry\n"
+    "df_task_entry:\n"
+    "        call df_handler\n"
+    "        addl $4, %esp\n"
+    "        iret\n"
+    "        jmp df_task_entry\n"
+    /* Loads a selector beyond the GDT limit into DS: #GP(0x7ff8). */
+    "        .globl gp_with_broken_gate\n"
+    "gp_with_broken_gate:\n"
+    "        movl $0x7ff8, %eax\n"
+    "        .globl gp_fault_insn\n"
+    "gp_fault_insn:\n"
+    "        movw %ax, %ds\n"
+    "        .globl gp_resume\n"
+    "gp_resume:\n"
+    "        ret\n"
+    /* Moves ESP 16 bytes above a not-present page and pushes until it faults. */
+    "        .globl overflow_stack\n"
+    "overflow_stack:\n"
+    "        movl $0x40001010, %esp\n"
+    "        .globl overflow_push\n"
+    "overflow_push:\n"
+    "        pushl $0x5A5A5A5A\n"
+    "        jmp overflow_push\n");
+
+static void check(const char *what, int ok)
+{
+    say("%-52s %s\n", what, ok ? "yes" : "NO");
+    if (!ok) failures++;
+}
+
+static uint32_t desc_type(int index)
+{
+    return (uint32_t)(rt_gdt_get(index) >> 40) & 0xF;
+}
+
+void df_handler(uint32_t error_code) __attribute__((used));
+void df_handler(uint32_t error_code)
+{
+    struct tss32 *old = &rt_tss_block.tss;
+    uint16_t tr;
+    __asm__ volatile("str %0" : "=r"(tr));
+    uint32_t fl = read_eflags();
+    say("#DF task: TR %x, back link %x, NT %u, error code %u\n", tr, df_tss.link, (fl >> 14) & 1, error_code);
+    check("old TSS descriptor busy", desc_type(RT_TSS_INDEX) == 0xB);
+    check("#DF TSS descriptor busy", desc_type(DF_TSS_INDEX) == 0xB);
+    check("running on the #DF task's own stack",
+          (uint32_t)(uintptr_t)&fl > (uint32_t)(uintptr_t)df_stack &&
+              (uint32_t)(uintptr_t)&fl < (uint32_t)(uintptr_t)(df_stack + sizeof df_stack));
+    if (round_no == 1) {
+        check("saved EIP is the faulting mov to DS", old->eip == (uint32_t)(uintptr_t)gp_fault_insn);
+        check("saved DS is still the kernel's", old->ds == KERNEL_DS);
+        check("saved EAX holds the bad selector", old->eax == 0x7ff8);
+        /* Repair the gate, skip the faulting instruction and return to the task. */
+        rt_idt_stub(13, GATE_INT32);
+        old->eip = (uint32_t)(uintptr_t)gp_resume;
+        return;
+    }
+    say("saved EIP: %s, saved ESP %08x, CR2 %08x\n",
+        old->eip == (uint32_t)(uintptr_t)overflow_push ? "the faulting push" : "ELSEWHERE", old->esp, read_cr2());
+    check("saved ESP is where the push faulted", old->esp == STACK_VA + 0x1000);
+    const uint32_t *bottom = (const uint32_t *)overflow_page;   /* mapped at STACK_VA + 0x1000 */
+    check("the four pushes before the fault landed", bottom[0] == 0x5A5A5A5A && bottom[3] == 0x5A5A5A5A);
+    say("%s: %d failures\n", failures ? "FAILED" : "all ok", failures);
+    printf("checksum %08x\n", say_hash);
+    qemu_exit(failures ? EXIT_FAILURE_VALUE : EXIT_SUCCESS_VALUE);
+}
+
+int kmain(uint32_t magic, const struct multiboot_info *mbi)
+{
+    (void)magic;
+    (void)mbi;
+    say("doublefault: #DF through a task gate\n");
+
+    for (uint32_t i = 0; i < 1024; i++) pt_low[i] = (i << 12) | P | RW;
+    pd[0] = (uint32_t)(uintptr_t)pt_low | P | RW;
+    pd[STACK_VA >> 22] = (uint32_t)(uintptr_t)pt_stack | P | RW;
+    pt_stack[1] = (uint32_t)(uintptr_t)overflow_page | P | RW;  /* pt_stack[0] not present */
+    write_cr3((uint32_t)(uintptr_t)pd);
+    write_cr0(read_cr0() | CR0_PG);
+
+    /* The running task's TSS (the CPU saves our state there on the switch). */
+    rt_tss_init();
+    rt_tss_block.tss.cr3 = read_cr3();
+    /* The #DF task. */
+    memset(&df_tss, 0, sizeof df_tss);
+    df_tss.cr3 = read_cr3();
+    df_tss.eip = (uint32_t)(uintptr_t)df_task_entry;
+    df_tss.eflags = 0x2;
+    df_tss.esp = (uint32_t)(uintptr_t)(df_stack + sizeof df_stack);
+    df_tss.cs = KERNEL_CS;
+    df_tss.ss = df_tss.ds = df_tss.es = df_tss.fs = df_tss.gs = KERNEL_DS;
+    df_tss.iomap_base = sizeof df_tss;
+    rt_gdt_set(DF_TSS_INDEX, (uint32_t)(uintptr_t)&df_tss, sizeof df_tss - 1, 0x89, 0x0);
+    rt_idt_gate(8, DF_TSS_SEL, 0, GATE_TASK);
+    check("TR is the main TSS, available #DF TSS",
+          desc_type(RT_TSS_INDEX) == 0xB && desc_type(DF_TSS_INDEX) == 0x9);
+
+    say("== 1: #GP while the #GP gate is not present ==\n");
+    round_no = 1;
+    rt_idt_stub(13, GATE_INT32 & ~0x80);     /* clear P */
+    gp_with_broken_gate();
+    say("back in the faulting task after IRET through the back link\n");
+    uint16_t tr;
+    __asm__ volatile("str %0" : "=r"(tr));
+    uint32_t fl = read_eflags();
+    check("TR is the main TSS again, NT clear", tr == MAIN_TSS_SEL && ((fl >> 14) & 1) == 0);
+    check("#DF TSS no longer busy", desc_type(DF_TSS_INDEX) == 0x9);
+    check("the #DF task's EIP was saved after its IRET", df_tss.eip != (uint32_t)(uintptr_t)df_task_entry);
+
+    say("== 2: kernel stack overflow into a not-present page ==\n");
+    round_no = 2;
+    overflow_stack();
+    fail("the overflow returned");
+}
