@@ -47,6 +47,9 @@ uint32_t u_inw(uint32_t port);
 uint32_t u_out(uint32_t port, uint32_t value);
 uint32_t u_read(uint32_t va);
 uint32_t u_write(uint32_t va);
+uint32_t u_sysenter(uint32_t a, uint32_t b);
+void sysenter_entry(void);
+volatile uint32_t sysenter_cs, sysenter_ss, sysenter_flags, sysenter_calls;
 
 /* Each probe returns 0 if its instruction completed, or what the handler put in EAX. */
 __asm__(
@@ -109,6 +112,29 @@ __asm__(
     "        movl $1f, probe_resume\n"
     "        movl (%edx), %eax\n"
     "1:      ret\n"
+    /* SYSENTER with the arguments in EAX/EBX, the user ESP in ECX and the
+       return EIP in EDX, as SYSEXIT expects them. */
+    "        .globl u_sysenter\n"
+    "u_sysenter:\n"
+    "        pushl %ebx\n"
+    "        movl 8(%esp), %eax\n"
+    "        movl 12(%esp), %ebx\n"
+    "        movl %esp, %ecx\n"
+    "        movl $1f, %edx\n"
+    "        sysenter\n"
+    "1:      popl %ebx\n"
+    "        ret\n"
+    /* The kernel side: records CS, SS and EFLAGS, returns 3 * EAX + EBX. */
+    "        .globl sysenter_entry\n"
+    "sysenter_entry:\n"
+    "        movw %cs, sysenter_cs\n"
+    "        movw %ss, sysenter_ss\n"
+    "        pushfl\n"
+    "        popl sysenter_flags\n"
+    "        incl sysenter_calls\n"
+    "        leal (%eax,%eax,2), %eax\n"
+    "        addl %ebx, %eax\n"
+    "        sysexit\n"
     "        .globl u_write\n"
     "u_write:\n"
     "        movl 4(%esp), %edx\n"
@@ -183,9 +209,36 @@ static void user_main(void)
     probe_name = "write to a supervisor page";
     u_write(SUPERVISOR_VA + 0x20);
 
+    uint32_t se = u_sysenter(14, 5);
+    uint32_t cs_after;
+    __asm__ volatile("movl %%cs, %0" : "=r"(cs_after));
+    snprintf(line, sizeof line, "sysenter/sysexit: 3*14+5 = %u, back in CS %x\n", se, cs_after);
+    uputs(line);
+
     probe_name = NULL;
     uputs("user task done\n");
     rt_user_exit(7);
+}
+
+/* Runs with IF=1: spins until the timer handler has counted five ticks taken in ring 3. */
+static volatile uint32_t user_ticks, user_tick_frames_ok;
+
+static void user_spin(void)
+{
+    uint32_t spins = 0;
+    while (user_ticks < 5 && spins < 100000000u) spins++;
+    rt_user_exit(user_ticks);
+}
+
+/* Runs with IOPL=3: CLI, STI and any port are allowed. */
+static void user_iopl3(void)
+{
+    uint32_t fl;
+    __asm__ volatile("cli; pushfl; popl %0; sti" : "=r"(fl));
+    probe_name = "inb from 0x3FD with IOPL 3";
+    uint32_t lsr = u_in(0x3FD);
+    probe_name = NULL;
+    rt_user_exit(((fl >> 9) & 1) | (lsr & 0x100) << 1);
 }
 
 /* ---- the kernel side ------------------------------------------------------ */
@@ -218,6 +271,18 @@ static void on_syscall(struct rt_frame *f)
         f->eax = (uint32_t)-1;
         break;
     }
+}
+
+static void on_user_timer(struct rt_frame *f)
+{
+    if ((f->cs & 3) == 3 && f->user_ss == USER_DS && (f->eflags & 0x200)) user_tick_frames_ok++;
+    user_ticks++;
+    pic_eoi(0);
+}
+
+static void wrmsr(uint32_t msr, uint32_t lo)
+{
+    __asm__ volatile("wrmsr" : : "c"(msr), "a"(lo), "d"(0));
 }
 
 static const char *vec_name(uint32_t v)
@@ -273,9 +338,39 @@ int kmain(uint32_t magic, const struct multiboot_info *mbi)
     rt_on_trap(13, on_fault);
     rt_on_trap(14, on_fault);
     rt_io_allow(0x3FF, 1);
+    static uint8_t sysenter_stack[4096] __attribute__((aligned(16)));
+    wrmsr(0x174, KERNEL_CS);
+    wrmsr(0x175, (uint32_t)(uintptr_t)(sysenter_stack + sizeof sysenter_stack));
+    wrmsr(0x176, (uint32_t)(uintptr_t)sysenter_entry);
 
     uint32_t rc = rt_run_user(user_main, user_stack + sizeof user_stack);
     say("back in ring 0: the task exited with %u after %u system calls\n", rc, syscalls);
+    say("sysenter entry ran %u time(s) with CS %x SS %x IF %u\n", sysenter_calls, sysenter_cs & 0xFFFF,
+        sysenter_ss & 0xFFFF, (sysenter_flags >> 9) & 1);
+    if (sysenter_calls != 1 || (sysenter_cs & 0xFFFF) != KERNEL_CS || (sysenter_ss & 0xFFFF) != KERNEL_DS) failures++;
+
+    say("== timer interrupts while in ring 3 ==\n");
+    pic_init(0x20);
+    rt_on_trap(0x20, on_user_timer);
+    outb(0x43, 0x34);
+    outb(0x40, 0xA9);                       /* 1193: about 1 kHz */
+    outb(0x40, 0x04);
+    pic_mask(0, 0);
+    rt_user_eflags = 0x202;                 /* IF=1, IOPL=0 */
+    uint32_t got = rt_run_user(user_spin, user_stack + sizeof user_stack);
+    pic_mask(0, 1);
+    say("the spinning task saw at least 5 ticks: %s\n", got >= 5 ? "yes" : "NO");
+    say("every tick interrupted ring 3 with IF=1 and the user SS saved: %s\n",
+        user_tick_frames_ok == user_ticks ? "yes" : "NO");
+    if (got < 5 || user_tick_frames_ok != user_ticks) failures++;
+
+    say("== IOPL 3 ==\n");
+    rt_user_eflags = 0x3002;
+    uint32_t io = rt_run_user(user_iopl3, user_stack + sizeof user_stack);
+    say("cli at IOPL 3 cleared IF: %s; inb from a denied port: %s\n", (io & 1) == 0 ? "yes" : "NO",
+        (io & 0x200) ? "allowed" : "FAULTED");
+    if ((io & 1) != 0 || !(io & 0x200)) failures++;
+
     uint32_t cs;
     __asm__ volatile("movl %%cs, %0" : "=r"(cs));
     say("kernel CS %x, secret intact: %s\n", cs, secret[4] == 0x5EC2E7 && secret[8] == 0 ? "yes" : "NO");

@@ -146,6 +146,7 @@ void rt_io_allow(uint16_t port, int allowed)
  * ESP0 in the TSS is the kernel stack below rt_run_user's own frame.
  */
 uint32_t rt_kernel_esp;
+uint32_t rt_user_eflags = 0x2;
 __asm__(
     "        .text\n"
     "        .globl rt_run_user_asm\n"
@@ -160,7 +161,7 @@ __asm__(
     "        movl 24(%esp), %edx\n"
     "        pushl $0x23\n"
     "        pushl %edx\n"
-    "        pushl $0x2\n"
+    "        pushl rt_user_eflags\n"
     "        pushl $0x1B\n"
     "        pushl %ecx\n"
     "        movw $0x23, %ax\n"

@@ -88,10 +88,12 @@ void rt_tss_init(void);
 /* Lets CPL 3 use one I/O port (or denies it again); every port starts denied. */
 void rt_io_allow(uint16_t port, int allowed);
 /*
- * Runs fn at CPL 3 (code 0x1B, data 0x23, IF=0, IOPL=0) on user_stack_top
- * until it calls rt_user_exit(value); returns value. The pages fn touches must
- * be user-accessible when paging is on.
+ * Runs fn at CPL 3 (code 0x1B, data 0x23) on user_stack_top until it calls
+ * rt_user_exit(value); returns value. The task starts with EFLAGS =
+ * rt_user_eflags (default 0x2: IF=0, IOPL=0). The pages fn touches must be
+ * user-accessible when paging is on.
  */
+extern uint32_t rt_user_eflags;
 uint32_t rt_run_user(void (*fn)(void), void *user_stack_top);
 static inline void __attribute__((noreturn)) rt_user_exit(uint32_t value)
 {
