@@ -7,7 +7,11 @@
  *     contributory faults make a #DF. The handler fixes the gate, points the
  *     old task's saved EIP past the faulting instruction and returns to it
  *     with IRET (EFLAGS.NT set: a task switch back through the back link).
- *  2. A kernel stack overflow: ESP runs into a not-present page, the #PF
+ *  2. A #GP in ring 3 while the TSS's ESP0 points into a not-present page:
+ *     the switch to the ring-0 stack faults (#PF), so does delivering that
+ *     #PF, and the #DF task finds the faulting task's ring-3 state intact. It
+ *     repairs ESP0 and returns to ring 3 through the back link.
+ *  3. A kernel stack overflow: ESP runs into a not-present page, the #PF
  *     cannot push its frame, a second #PF makes a #DF. The handler prints the
  *     back link and the saved EIP/ESP of the faulting task, and exits.
  */
@@ -17,6 +21,7 @@
 
 #define P   0x001u
 #define RW  0x002u
+#define US  0x004u
 
 #define STACK_VA  0x40000000u     /* not present; the page above it is the overflowing stack */
 #define DF_TSS_INDEX 6
@@ -36,7 +41,11 @@ static int round_no;
 void df_task_entry(void);
 void gp_with_broken_gate(void);
 void overflow_stack(void);
-extern const char gp_fault_insn[], gp_resume[], overflow_push[];
+void user_bad_esp0(void);
+extern const char gp_fault_insn[], gp_resume[], overflow_push[], user_cli[], user_after_cli[];
+static uint8_t user_stack[4096] __attribute__((aligned(16)));
+volatile uint32_t user_esp_at_cli;
+extern uint32_t rt_kernel_esp;      /* rt_run_user's kernel stack: the ESP0 it installs */
 
 __asm__(
     "        .text\n"
@@ -59,6 +68,18 @@ __asm__(
     "gp_resume:\n"
     "        ret\n"
     /* Moves ESP 16 bytes above a not-present page and pushes until it faults. */
+    /* Ring 3: point ESP0 at a not-present page, then CLI (#GP at IOPL 0). */
+    "        .globl user_bad_esp0\n"
+    "user_bad_esp0:\n"
+    "        movl $0x40000800, rt_tss_block+4\n"
+    "        movl %esp, user_esp_at_cli\n"
+    "        .globl user_cli\n"
+    "user_cli:\n"
+    "        cli\n"
+    "        .globl user_after_cli\n"
+    "user_after_cli:\n"
+    "        movl $0x42, %eax\n"
+    "        int $0x81\n"
     "        .globl overflow_stack\n"
     "overflow_stack:\n"
     "        movl $0x40001010, %esp\n"
@@ -100,6 +121,16 @@ void df_handler(uint32_t error_code)
         old->eip = (uint32_t)(uintptr_t)gp_resume;
         return;
     }
+    if (round_no == 2) {
+        say("saved CS %x SS %x, CR2 %08x\n", old->cs, old->ss, read_cr2());
+        check("saved EIP is the CLI in ring 3", old->eip == (uint32_t)(uintptr_t)user_cli);
+        check("saved ESP is the user stack pointer", old->esp == user_esp_at_cli);
+        check("saved EFLAGS has IF clear, IOPL 0", (old->eflags & 0x3200) == 0);
+        /* Repair ESP0 and resume the user task after its CLI. */
+        rt_tss_block.tss.esp0 = rt_kernel_esp;
+        old->eip = (uint32_t)(uintptr_t)user_after_cli;
+        return;
+    }
     say("saved EIP: %s, saved ESP %08x, CR2 %08x\n",
         old->eip == (uint32_t)(uintptr_t)overflow_push ? "the faulting push" : "ELSEWHERE", old->esp, read_cr2());
     check("saved ESP is where the push faulted", old->esp == STACK_VA + 0x1000);
@@ -116,8 +147,8 @@ int kmain(uint32_t magic, const struct multiboot_info *mbi)
     (void)mbi;
     say("doublefault: #DF through a task gate\n");
 
-    for (uint32_t i = 0; i < 1024; i++) pt_low[i] = (i << 12) | P | RW;
-    pd[0] = (uint32_t)(uintptr_t)pt_low | P | RW;
+    for (uint32_t i = 0; i < 1024; i++) pt_low[i] = (i << 12) | P | RW | US;
+    pd[0] = (uint32_t)(uintptr_t)pt_low | P | RW | US;
     pd[STACK_VA >> 22] = (uint32_t)(uintptr_t)pt_stack | P | RW;
     pt_stack[1] = (uint32_t)(uintptr_t)overflow_page | P | RW;  /* pt_stack[0] not present */
     write_cr3((uint32_t)(uintptr_t)pd);
@@ -152,8 +183,14 @@ int kmain(uint32_t magic, const struct multiboot_info *mbi)
     check("#DF TSS no longer busy", desc_type(DF_TSS_INDEX) == 0x9);
     check("the #DF task's EIP was saved after its IRET", df_tss.eip != (uint32_t)(uintptr_t)df_task_entry);
 
-    say("== 2: kernel stack overflow into a not-present page ==\n");
+    say("== 2: #GP in ring 3 with ESP0 in a not-present page ==\n");
     round_no = 2;
+    uint32_t rc = rt_run_user(user_bad_esp0, user_stack + sizeof user_stack);
+    say("the user task finished after the repair: %s\n", rc == 0x42 ? "yes" : "NO");
+    if (rc != 0x42) failures++;
+
+    say("== 3: kernel stack overflow into a not-present page ==\n");
+    round_no = 3;
     overflow_stack();
     fail("the overflow returned");
 }

@@ -324,6 +324,11 @@ int kmain(uint32_t magic, const struct multiboot_info *mbi)
     say("ring3: user mode, system calls and protection faults\n");
 
     for (uint32_t i = 0; i < 1024; i++) pt_low[i] = (i << 12) | P | RW | US;
+    /* The ring-0 stack (the runtime's boot stack, where ESP0 points) is supervisor-only, as in
+     * a real kernel: the pushes of a ring 3 -> 0 transition are supervisor accesses. */
+    extern const char rt_stack_top[];
+    uint32_t top = (uint32_t)(uintptr_t)rt_stack_top;
+    for (uint32_t va = top - 65536; va < top; va += 4096) pt_low[va >> 12] &= ~US;
     pd[0] = (uint32_t)(uintptr_t)pt_low | P | RW | US;
     pd[SUPERVISOR_VA >> 22] = (uint32_t)(uintptr_t)pt_sup | P | RW | US;
     pt_sup[0] = (uint32_t)(uintptr_t)secret | P | RW;    /* supervisor only */
