@@ -35,7 +35,8 @@ class PrivilegeTransitionTest {
     cpu.resetFlat32();
     cpu.setReg(Cpu.ESP, 0x6000);
     int[] gdt = {0, 0, 0xFFFF, 0x00CF9A00, 0xFFFF, 0x00CF9200, 0xFFFF, 0x00CFFA00, 0xFFFF,
-        0x00CFF200, (TSS << 16) | 0x67, 0x8900 | (TSS >>> 16)};
+        0x00CFF200, (TSS << 16) | 0x67, 0x8900 | (TSS >>> 16),
+        (0x08 << 16) | HANDLER, 0xEC00};   // 0x30: 32-bit call gate, DPL 3, to 0x08:HANDLER
     for (int i = 0; i < gdt.length; i++) {
       mem.write32(GDT + 4L * i, gdt[i]);
     }
@@ -87,6 +88,31 @@ class PrivilegeTransitionTest {
     // Loading the handler's CS and the ring-0 SS marks both descriptors accessed.
     assertThat(mem.read32(GDT + 8 + 4)).isEqualTo(0x00CF9B00);
     assertThat(mem.read32(GDT + 16 + 4)).isEqualTo(0x00CF9300);
+  }
+
+  @Test
+  void aCallGateIntoRing0PushesOntoASupervisorStack() {
+    kernelStackPage(0x3);
+    load(USER_CODE, "9a 00000000 3300");  // call far 0x33:0
+    assertThat(cpu.run(100)).isEqualTo(CpuExit.HLT);
+    assertThat(cpu.cpl()).isZero();
+    assertThat(cpu.reg(Cpu.ESP)).isEqualTo(ESP0 - 16);
+    assertThat(mem.read32(ESP0 - 4)).isEqualTo(0x23);
+    assertThat(mem.read32(ESP0 - 8)).isEqualTo(USER_ESP);
+    assertThat(mem.read32(ESP0 - 12)).isEqualTo(0x1B);
+    assertThat(mem.read32(ESP0 - 16)).isEqualTo(USER_CODE + 7);
+    assertThat(mem.read32(GDT + 8 + 4)).as("CS descriptor accessed").isEqualTo(0x00CF9B00);
+  }
+
+  @Test
+  void aCallGateWhoseInnerStackFaultsLeavesRing3StateIntact() {
+    kernelStackPage(0x0);
+    load(USER_CODE, "9a 00000000 3300");
+    assertThat(cpu.run(100)).isEqualTo(CpuExit.TRIPLE_FAULT);
+    assertThat(cpu.cpl()).isEqualTo(3);
+    assertThat(cpu.segmentSelector(Cpu.SS)).isEqualTo(0x23);
+    assertThat(cpu.reg(Cpu.ESP)).isEqualTo(USER_ESP);
+    assertThat(cpu.eip()).isEqualTo(USER_CODE);
   }
 
   @Test
