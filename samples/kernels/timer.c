@@ -39,6 +39,17 @@ static void on_timer(struct rt_frame *f)
     if (!auto_eoi) pic_eoi(0);
 }
 
+static volatile uint32_t com1_irqs, com1_iir;
+
+static void on_com1(struct rt_frame *f)
+{
+    (void)f;
+    com1_irqs++;
+    com1_iir = inb(0x3FA);           /* reading IIR clears the THR-empty cause */
+    outb(0x3F9, 0x00);               /* IER: no more interrupts */
+    pic_eoi(4);
+}
+
 static void on_spurious(struct rt_frame *f)
 {
     (void)f;
@@ -168,6 +179,20 @@ int kmain(uint32_t magic, const struct multiboot_info *mbi)
     }
     check("OUT2 goes high at terminal count", out2);
     check("read-back status of channel 2: OUT high, mode 0", (pit_status(2) & 0xBE) == 0xB0);
+
+    say("== COM1 on IRQ 4 ==\n");
+    rt_on_trap(VEC_BASE + 4, on_com1);
+    pic_mask(4, 0);
+    outb(0x3FC, 0x0B);               /* MCR: DTR, RTS, OUT2 (gates the interrupt onto IRQ 4) */
+    outb(0x3F9, 0x02);               /* IER: THR empty */
+    sti();
+    for (uint32_t i = 0; i < SPIN_LIMIT && com1_irqs == 0; i++) {
+    }
+    cli();
+    check("the THR-empty interrupt arrived on IRQ 4", com1_irqs == 1);
+    check("IIR named THR empty as the cause", (com1_iir & 0x0F) == 0x02);
+    outb(0x3FC, 0x03);
+    pic_mask(4, 1);
 
     say("%s: %d failures\n", failures ? "FAILED" : "all ok", failures);
     printf("checksum %08x\n", say_hash);
