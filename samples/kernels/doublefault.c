@@ -3,6 +3,8 @@
  * is a task gate to a TSS of its own, so the #DF handler gets a fresh stack
  * whatever state the faulting task's stack is in.
  *
+ *  0. Software task switches first: CALL to a TSS (nested: back link, NT, IRET
+ *     returns) and JMP to a TSS (not nested; the task JMPs back).
  *  1. A #GP whose IDT gate is not present: delivering it raises #NP, two
  *     contributory faults make a #DF. The handler fixes the gate, points the
  *     old task's saved EIP past the faulting instruction and returns to it
@@ -26,6 +28,8 @@
 #define STACK_VA  0x40000000u     /* not present; the page above it is the overflowing stack */
 #define DF_TSS_INDEX 6
 #define DF_TSS_SEL (DF_TSS_INDEX << 3)
+#define B_TSS_INDEX 7
+#define B_TSS_SEL (B_TSS_INDEX << 3)
 #define MAIN_TSS_SEL (RT_TSS_INDEX << 3)
 
 static uint32_t pd[1024] __attribute__((aligned(4096)));
@@ -34,6 +38,12 @@ static uint32_t pt_stack[1024] __attribute__((aligned(4096)));
 static uint8_t overflow_page[4096] __attribute__((aligned(4096)));
 static uint8_t df_stack[8192] __attribute__((aligned(16)));
 static struct tss32 df_tss __attribute__((aligned(128)));
+static struct tss32 b_tss __attribute__((aligned(128)));
+static uint8_t b_stack[4096] __attribute__((aligned(16)));
+static volatile uint32_t b_runs, b_link, b_nt, b_tr, b_ebx;
+void task_b_entry(void);
+void call_task_b(void);
+void jmp_task_b(void);
 
 static int failures;
 static int round_no;
@@ -57,6 +67,30 @@ __asm__(
     "        addl $4, %esp\n"
     "        iret\n"
     "        jmp df_task_entry\n"
+    /* Task B: reports, then returns the way it was entered (IRET if nested). */
+    "        .globl task_b_entry\n"
+    "task_b_entry:\n"
+    "        call task_b\n"
+    "        testl %eax, %eax\n"
+    "        jz 1f\n"
+    "        iret\n"
+    "        jmp task_b_entry\n"
+    "1:      ljmp $0x28, $0\n"
+    "        jmp task_b_entry\n"
+    "        .globl call_task_b\n"
+    "call_task_b:\n"
+    "        pushl %ebx\n"
+    "        movl $0xB0B0, %ebx\n"
+    "        lcall $0x38, $0\n"
+    "        popl %ebx\n"
+    "        ret\n"
+    "        .globl jmp_task_b\n"
+    "jmp_task_b:\n"
+    "        pushl %ebx\n"
+    "        movl $0xB1B1, %ebx\n"
+    "        ljmp $0x38, $0\n"
+    "        popl %ebx\n"
+    "        ret\n"
     /* Loads a selector beyond the GDT limit into DS: #GP(0x7ff8). */
     "        .globl gp_with_broken_gate\n"
     "gp_with_broken_gate:\n"
@@ -97,6 +131,19 @@ static void check(const char *what, int ok)
 static uint32_t desc_type(int index)
 {
     return (uint32_t)(rt_gdt_get(index) >> 40) & 0xF;
+}
+
+uint32_t task_b(void) __attribute__((used));
+uint32_t task_b(void)
+{
+    uint16_t tr;
+    __asm__ volatile("str %0" : "=r"(tr));
+    b_runs++;
+    b_tr = tr;
+    b_link = b_tss.link;
+    b_nt = (read_eflags() >> 14) & 1;
+    b_ebx = rt_tss_block.tss.ebx;      /* the caller's EBX, saved in its TSS */
+    return b_nt;
 }
 
 void df_handler(uint32_t error_code) __attribute__((used));
@@ -170,6 +217,31 @@ int kmain(uint32_t magic, const struct multiboot_info *mbi)
     rt_idt_gate(8, DF_TSS_SEL, 0, GATE_TASK);
     check("TR is the main TSS, available #DF TSS",
           desc_type(RT_TSS_INDEX) == 0xB && desc_type(DF_TSS_INDEX) == 0x9);
+
+    say("== 0: software task switches ==\n");
+    memset(&b_tss, 0, sizeof b_tss);
+    b_tss.cr3 = read_cr3();
+    b_tss.eip = (uint32_t)(uintptr_t)task_b_entry;
+    b_tss.eflags = 0x2;
+    b_tss.esp = (uint32_t)(uintptr_t)(b_stack + sizeof b_stack);
+    b_tss.cs = KERNEL_CS;
+    b_tss.ss = b_tss.ds = b_tss.es = b_tss.fs = b_tss.gs = KERNEL_DS;
+    b_tss.iomap_base = sizeof b_tss;
+    rt_gdt_set(B_TSS_INDEX, (uint32_t)(uintptr_t)&b_tss, sizeof b_tss - 1, 0x89, 0x0);
+    write_cr0(read_cr0() & ~0x8u);
+    call_task_b();
+    say("CALL to a TSS: task B ran %u time, TR %x, back link %x, NT %u, caller's EBX %x\n", b_runs, b_tr,
+        b_link, b_nt, b_ebx);
+    check("after IRET: TR is the main TSS, B available again",
+          desc_type(B_TSS_INDEX) == 0x9 && desc_type(RT_TSS_INDEX) == 0xB);
+    check("the task switch set CR0.TS", (read_cr0() & 0x8u) != 0);
+    b_tss.link = 0;
+    jmp_task_b();
+    say("JMP to a TSS: task B ran %u times, TR %x, back link %x, NT %u, caller's EBX %x\n", b_runs, b_tr,
+        b_link, b_nt, b_ebx);
+    check("after B jumped back: main busy, B available",
+          desc_type(B_TSS_INDEX) == 0x9 && desc_type(RT_TSS_INDEX) == 0xB);
+    __asm__ volatile("clts");
 
     say("== 1: #GP while the #GP gate is not present ==\n");
     round_no = 1;
