@@ -355,4 +355,31 @@ class Pic8259PairTest {
     assertThat(pic.isMasked(0)).isTrue();
     assertThat(pic.isMasked(2)).isFalse();
   }
+
+  @Test
+  void linuxMaskAndAckOfASlaveIrqWithSpecificEois() {
+    linuxInit(false);
+    out(0xA1, 0xEF);                  // unmask IRQ 12
+    pic.pulse(12);
+    assertThat(pic.acknowledge()).isEqualTo(0x3C);
+    // mask_and_ack_8259A: mask, read ISR to tell a real IRQ from a spurious one, specific EOIs.
+    out(0xA1, 0xFF);
+    out(0xA0, Pic8259Pair.OCW3_READ_ISR);
+    assertThat(in(0xA0)).isEqualTo(0x10);
+    out(0xA0, Pic8259Pair.OCW3_READ_IRR);
+    out(0xA0, Pic8259Pair.OCW2_SPECIFIC_EOI | 4);
+    out(0x20, Pic8259Pair.OCW2_SPECIFIC_EOI | Pic8259Pair.CASCADE_IRQ);
+    assertThat(pic.isr()).isZero();
+    out(0xA1, 0xEF);
+    assertThat(pic.pending()).isFalse();
+  }
+
+  @Test
+  void linuxProbeSeesTheMaskItWrote() {
+    out(0xA1, 0xFF);
+    out(0x21, 0xFB);
+    assertThat(in(0x21)).isEqualTo(0xFB);
+    out(0x21, 0xFF);
+    assertThat(in(0x21)).isEqualTo(0xFF);
+  }
 }

@@ -223,4 +223,30 @@ class Pit8254Test {
     assertThat(edges).hasSize(6);
     assertThat(edges.get(5)).isEqualTo("up@35");
   }
+
+  @Test
+  void linuxOneshotModeReloadsMode0WithoutANewControlWord() {
+    out(0x43, 0x30);                  // oneshot: channel 0, LSB/MSB, mode 0
+    out(0x40, 10);
+    out(0x40, 0);
+    advanceToTick(20);
+    assertThat(edges).containsExactly("down@0", "up@11");
+    // The next event: only the two count bytes. The first stops the count and drops OUT.
+    out(0x40, 5);
+    assertThat(edges).endsWith("down@20");
+    out(0x40, 0);
+    advanceToTick(40);
+    assertThat(edges).containsExactly("down@0", "up@11", "down@20", "up@26");
+  }
+
+  @Test
+  void quickCalibrationReadsTheMsbOfAFreeRunningMode0Count() {
+    out(0x61, (in(0x61) & ~0x02) | 0x01);
+    out(0x43, 0xB0);                  // channel 2, LSB/MSB, mode 0
+    out(0x42, 0xFF);
+    out(0x42, 0xFF);
+    advanceToTick(1 + 0x300);
+    in(0x42);                         // LSB
+    assertThat(in(0x42)).as("MSB after 0x300 ticks").isEqualTo(0xFC);
+  }
 }
