@@ -24,8 +24,9 @@ import org.hospes.x86.PortDevice;
  * LSB-then-MSB access; the counter latch command; the read-back command (count and status, with
  * the OUT and null-count bits). The gate of channels 0 and 1 is tied high; channel 2's comes from
  * port 0x61. Counting is binary; the BCD bit is stored and reported in the status byte but
- * ignored. A count of 0 means 65536. A new count written in modes 2 and 3 takes effect at the
- * next tick rather than at the end of the current period.
+ * ignored. A count of 0 means 65536. A count written while modes 2 and 3 are counting is loaded
+ * when the current period ends (for mode 3 the data sheet says the current half period). Counts
+ * read in mode 3 step by two from the even count in each half period.
  */
 public final class Pit8254 implements PortDevice {
 
@@ -82,6 +83,9 @@ public final class Pit8254 implements PortDevice {
     long loadTick = IDLE;
     /** Modes 0 and 4 with the gate low: ticks counted before counting was suspended. */
     long pausedElapsed = -1;
+    /** Modes 2 and 3: a count written while counting, loaded at the end of the period. */
+    int pendingCount;
+    long pendingAt = IDLE;
     boolean gate;
     /** A count has been written since the last control word. */
     boolean hasCount;
@@ -111,8 +115,18 @@ public final class Pit8254 implements PortDevice {
       return count == 0 ? 0x10000 : count;
     }
 
+    /** Loads a count written during a period once that period has ended. */
+    void settle(long tick) {
+      if (pendingAt != IDLE && tick >= pendingAt) {
+        count = pendingCount;
+        loadTick = pendingAt;
+        pendingAt = IDLE;
+      }
+    }
+
     /** Ticks the counting element has counted at {@code tick}, or -1 if it is not counting. */
     long elapsed(long tick) {
+      settle(tick);
       if (pausedElapsed >= 0) {
         return pausedElapsed;
       }
@@ -163,6 +177,7 @@ public final class Pit8254 implements PortDevice {
 
     /** The first tick after {@code tick} at which OUT changes, or -1 if it never will. */
     long nextChange(long tick) {
+      settle(tick);
       if (pausedElapsed >= 0 || loadTick == IDLE) {
         return -1;
       }
@@ -205,7 +220,8 @@ public final class Pit8254 implements PortDevice {
     }
 
     boolean nullCount(long tick) {
-      return nullCount && (loadTick == IDLE || tick < loadTick);
+      settle(tick);
+      return nullCount && (loadTick == IDLE || tick < loadTick || pendingAt != IDLE);
     }
 
     void control(int rw, int m, boolean isBcd, long tick) {
@@ -217,6 +233,7 @@ public final class Pit8254 implements PortDevice {
       countLatched = false;
       statusLatched = false;
       loadTick = IDLE;
+      pendingAt = IDLE;
       pausedElapsed = -1;
       hasCount = false;
       nullCount = true;
@@ -224,9 +241,11 @@ public final class Pit8254 implements PortDevice {
     }
 
     void writeCount(int value, long tick) {
+      settle(tick);
+      int written;
       switch (access) {
-        case RW_LSB -> count = value;
-        case RW_MSB -> count = value << 8;
+        case RW_LSB -> written = value;
+        case RW_MSB -> written = value << 8;
         default -> {
           if (!writeMsbNext) {
             writeLsb = value;
@@ -239,9 +258,21 @@ public final class Pit8254 implements PortDevice {
             return;
           }
           writeMsbNext = false;
-          count = writeLsb | value << 8;
+          written = writeLsb | value << 8;
         }
       }
+      if ((mode == 2 || mode == 3) && gate && loadTick != IDLE && tick >= loadTick) {
+        // Counting: the new count is loaded when the current period ends (at the next rising
+        // edge of OUT; the data sheet loads a mode 3 count at the end of the half period).
+        long n = period();
+        pendingAt = loadTick + ((tick - loadTick) / n + 1) * n;
+        pendingCount = written;
+        nullCount = true;
+        outputChanged(tick);
+        return;
+      }
+      count = written;
+      pendingAt = IDLE;
       nullCount = true;
       hasCount = true;
       pausedElapsed = -1;
@@ -329,6 +360,10 @@ public final class Pit8254 implements PortDevice {
           pausedElapsed = e;
         }
       } else if (mode == 2 || mode == 3) {
+        if (pendingAt != IDLE) {
+          count = pendingCount;
+          pendingAt = IDLE;
+        }
         loadTick = IDLE;
       }
       outputChanged(tick);

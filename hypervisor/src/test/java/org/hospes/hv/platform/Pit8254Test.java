@@ -249,4 +249,18 @@ class Pit8254Test {
     in(0x42);                         // LSB
     assertThat(in(0x42)).as("MSB after 0x300 ticks").isEqualTo(0xFC);
   }
+
+  @Test
+  void aNewRateGeneratorCountTakesEffectWhenThePeriodEnds() {
+    out(0x43, 0x34);
+    out(0x40, 10);
+    out(0x40, 0);
+    advanceToTick(15);
+    out(0x40, 4);
+    out(0x40, 0);
+    assertThat(pit.count(0)).as("still counting the old period").isEqualTo(10 - 14 % 10);
+    advanceToTick(30);
+    assertThat(edges).containsExactly("down@10", "up@11", "down@20", "up@21", "down@24", "up@25",
+        "down@28", "up@29");
+  }
 }
