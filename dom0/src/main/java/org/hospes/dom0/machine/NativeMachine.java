@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.Objects;
 import java.util.function.BiFunction;
 import org.hospes.dom0.boot.BootException;
+import org.hospes.dom0.boot.KernelFiles;
 import org.hospes.dom0.boot.LoadedKernel;
 import org.hospes.dom0.boot.MultibootLoader;
 import org.hospes.dom0.devicemodel.IsaDebugExit;
@@ -153,7 +154,7 @@ public final class NativeMachine {
    * @throws BootException with a one-line reason if the file is missing, unreadable or unbootable
    */
   public LoadedKernel loadMultiboot(Path kernel, String cmdline) throws BootException {
-    return loadMultiboot(readKernel(kernel), kernel.toString(), cmdline);
+    return loadMultiboot(KernelFiles.read(kernel), kernel.toString(), cmdline);
   }
 
   /**
@@ -318,23 +319,7 @@ public final class NativeMachine {
     return value == 0 ? "0" : "0x" + Integer.toHexString(value);
   }
 
-  private static byte[] readKernel(Path kernel) throws BootException {
-    try {
-      if (Files.isDirectory(kernel)) {
-        throw new BootException("is a directory");
-      }
-      if (Files.size(kernel) > Integer.MAX_VALUE - 64) {
-        throw new BootException("too large to be a kernel");
-      }
-      return Files.readAllBytes(kernel);
-    } catch (NoSuchFileException e) {
-      throw new BootException("no such file", e);
-    } catch (AccessDeniedException e) {
-      throw new BootException("permission denied", e);
-    } catch (IOException e) {
-      throw new BootException("cannot read: " + e.getMessage(), e);
-    }
-  }
+
 
   public Cpu cpu() {
     return cpu;

@@ -19,7 +19,7 @@ public final class EptTables {
   private final MemoryBus machine;
   private final LongSupplier frameAllocator;
   private final long root;
-  private int tableFrames;
+  private final java.util.List<Long> tables = new java.util.ArrayList<>();
 
   /** {@code frameAllocator} hands out zeroed machine frames (numbers) for tables. */
   public EptTables(MemoryBus machine, LongSupplier frameAllocator) {
@@ -33,7 +33,12 @@ public final class EptTables {
   }
 
   public int tableFrames() {
-    return tableFrames;
+    return tables.size();
+  }
+
+  /** Machine frames holding the tables, to give back when the domain dies. */
+  public java.util.List<Long> tableFrameNumbers() {
+    return java.util.Collections.unmodifiableList(tables);
   }
 
   private long newTable() {
@@ -43,7 +48,7 @@ public final class EptTables {
     }
     byte[] zero = new byte[4096];
     machine.write(mfn << 12, zero, 0, zero.length);
-    tableFrames++;
+    tables.add(mfn);
     return mfn << 12;
   }
 
