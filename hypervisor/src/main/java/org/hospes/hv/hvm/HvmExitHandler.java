@@ -43,8 +43,8 @@ public final class HvmExitHandler {
       return 0;
     }
     long cycles = cost.vmExit(reason) + cost.exitHandling(reason);
-    c.addExit(reason, cycles);
     platform.setDeviceTime(now);
+    long insns = cpu.instructions();
     switch (reason) {
       case CPUID:
         // Safe: CPUID has no side effects; the bare processor's answer is the guest's.
@@ -107,6 +107,11 @@ public final class HvmExitHandler {
         hv.crash(d, String.format("unhandled VM exit %s at eip=0x%08x", reason, cpu.eip()));
         break;
     }
+    // The exit's cycles include what handling it cost (device-model round trips); the
+    // instructions the hypervisor completed for the guest count as guest instructions.
+    c.addExit(reason, cycles);
+    long emulated = cpu.instructions() - insns;
+    c.instructions += emulated;
     return cycles;
   }
 
