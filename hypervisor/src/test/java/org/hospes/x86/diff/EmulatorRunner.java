@@ -1,0 +1,84 @@
+package org.hospes.x86.diff;
+
+import java.util.Arrays;
+import java.util.List;
+import org.hospes.x86.Cpu;
+import org.hospes.x86.CpuExit;
+import org.hospes.x86.IoBus;
+import org.hospes.x86.MemoryBus;
+
+/**
+ * The emulator side: one {@link Cpu} and {@link MemoryBus} per batch, reset before every case.
+ * The code region holds HLT filler as on the reference side; a case ends when EIP reaches a
+ * filler byte, when the processor reports an exception, or after {@link DiffCase#maxSteps}
+ * instructions.
+ */
+final class EmulatorRunner {
+  private final MemoryBus mem = new MemoryBus(Layout.RAM_BYTES);
+  private final Cpu cpu = new Cpu(mem, new IoBus());
+  private final int scratchSize;
+
+  EmulatorRunner(int scratchSize) {
+    this.scratchSize = scratchSize;
+    byte[] filler = new byte[Layout.CODE_SIZE];
+    Arrays.fill(filler, Layout.HLT);
+    mem.write(Layout.CODE_ADDR, filler, 0, filler.length);
+  }
+
+  Outcome[] run(List<DiffCase> cases) {
+    Outcome[] out = new Outcome[cases.size()];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = run(cases.get(i));
+    }
+    return out;
+  }
+
+  Outcome run(DiffCase c) {
+    Outcome o = new Outcome(scratchSize);
+    byte[] code = c.emuCode;
+    mem.write(Layout.SCRATCH_ADDR, c.mem, 0, c.mem.length);
+    mem.write(Layout.INSN_ADDR, code, 0, code.length);
+    try {
+      cpu.resetFlat32();
+      for (int r = 0; r < 8; r++) {
+        cpu.setReg(r, c.regs[r]);
+      }
+      cpu.setEflags(c.eflags);
+      cpu.setEip(Layout.INSN_ADDR);
+      for (int step = 0; step < c.maxSteps; step++) {
+        int exit = cpu.run(1);
+        if (exit == CpuExit.EXCEPTION) {
+          o.vector = cpu.exceptionVector();
+          break;
+        }
+        if (exit != CpuExit.BUDGET) {
+          o.vector = Outcome.EMULATOR_CRASH;
+          o.note = "run(1) returned " + CpuExit.name(exit);
+          break;
+        }
+        if (atFiller(cpu.eip(), code.length)) {
+          break;
+        }
+      }
+      o.eip = cpu.eip();
+      for (int r = 0; r < 8; r++) {
+        o.regs[r] = cpu.reg(r);
+      }
+      o.eflags = cpu.eflags();
+    } catch (RuntimeException | StackOverflowError e) {
+      o.vector = Outcome.EMULATOR_CRASH;
+      o.note = e.toString();
+    }
+    mem.read(Layout.SCRATCH_ADDR, o.mem, 0, o.mem.length);
+    byte[] filler = new byte[code.length];
+    Arrays.fill(filler, Layout.HLT);
+    mem.write(Layout.INSN_ADDR, filler, 0, filler.length);
+    return o;
+  }
+
+  private boolean atFiller(int eip, int codeLen) {
+    int off = eip - Layout.CODE_ADDR;
+    return off >= 0 && off < Layout.CODE_SIZE
+        && (eip - Layout.INSN_ADDR < 0 || eip - Layout.INSN_ADDR >= codeLen);
+  }
+}
