@@ -1,0 +1,46 @@
+package org.hospes.x86;
+
+/**
+ * A run of decoded instructions starting at one physical address and ending at a control transfer,
+ * an instruction that needs the run loop (I/O, HLT, mode changes), or the end of the page.
+ *
+ * <p>Each instruction is four ints in {@link #code}:
+ * <pre>
+ *   [0] bits 0-9 handler id ({@link Op}) | 10-13 reg | 14-17 base (or r/m register) |
+ *       18-21 index | 22-23 scale | 24-26 segment | 27 16-bit addressing | 28 memory operand |
+ *       29-30 operand size (0 = 8, 1 = 16, 2 = 32 bits)
+ *   [1] displacement (or a second immediate)
+ *   [2] immediate (or a branch target relative to the block's start EIP)
+ *   [3] bits 0-15 end offset from the block's start | 16-19 length | 20-31 sub-operation
+ * </pre>
+ * Register number 8 is a register that always holds zero, so an absent base or index costs no
+ * branch in the effective-address sum.
+ */
+final class Block {
+  final long physAddr;
+  /** Decode mode the block was made for (default operand size, ...): part of its identity. */
+  final int mode;
+  final int[] code;
+  final int count;
+  /** Offset of the end of the last instruction from the block's start. */
+  final int endOffset;
+  /** Physical page of the last byte, when the block runs into a second page; else -1. */
+  final long secondPage;
+  boolean valid = true;
+
+  /** Chained successors, trusted only while {@link #linkEpoch} equals the processor's epoch. */
+  Block next0;
+  Block next1;
+  int next0Eip;
+  int next1Eip;
+  int linkEpoch;
+
+  Block(long physAddr, int mode, int[] code, int count, int endOffset, long secondPage) {
+    this.physAddr = physAddr;
+    this.mode = mode;
+    this.code = code;
+    this.count = count;
+    this.endOffset = endOffset;
+    this.secondPage = secondPage;
+  }
+}

@@ -1,0 +1,77 @@
+package org.hospes.x86;
+
+import static org.hospes.x86.Cpu.EAX;
+import static org.hospes.x86.Cpu.EBX;
+import static org.hospes.x86.Cpu.ECX;
+import static org.hospes.x86.Cpu.EDX;
+
+/**
+ * CPUID. The processor reports a P6-family model and advertises a feature only once it works:
+ * TSC, CX8 and CMOV today. FPU, PSE, PAE, PGE, APIC and the rest join as they are implemented.
+ */
+final class CpuId {
+  static final int FEATURE_TSC = 1 << 4;
+  static final int FEATURE_CX8 = 1 << 8;
+  static final int FEATURE_CMOV = 1 << 15;
+
+  /** Family 6, model 1, stepping 1 (a Pentium Pro-class signature). */
+  static final int SIGNATURE = 0x0611;
+
+  private static final String VENDOR = "GenuineIntel";
+  private static final String BRAND = "Hospes virtual i686 processor";
+
+  private CpuId() {}
+
+  static void exec(Cpu c) {
+    int[] r = c.r;
+    int leaf = r[EAX];
+    switch (leaf) {
+      case 0:
+        r[EAX] = 1;
+        r[EBX] = ascii(VENDOR, 0);
+        r[EDX] = ascii(VENDOR, 4);
+        r[ECX] = ascii(VENDOR, 8);
+        break;
+      case 1:
+        r[EAX] = SIGNATURE;
+        r[EBX] = 0;
+        r[ECX] = 0;
+        r[EDX] = FEATURE_TSC | FEATURE_CX8 | FEATURE_CMOV;
+        break;
+      case 0x8000_0000:
+        r[EAX] = 0x8000_0004;
+        r[EBX] = 0;
+        r[ECX] = 0;
+        r[EDX] = 0;
+        break;
+      case 0x8000_0002:
+      case 0x8000_0003:
+      case 0x8000_0004: {
+        int base = (leaf - 0x8000_0002) * 16;
+        r[EAX] = ascii(BRAND, base);
+        r[EBX] = ascii(BRAND, base + 4);
+        r[ECX] = ascii(BRAND, base + 8);
+        r[EDX] = ascii(BRAND, base + 12);
+        break;
+      }
+      default:
+        // Leaves above the maximum return the highest basic leaf's data on Intel parts;
+        // zeros are what most software expects from an absent leaf.
+        r[EAX] = 0;
+        r[EBX] = 0;
+        r[ECX] = 0;
+        r[EDX] = 0;
+        break;
+    }
+  }
+
+  /** Four characters of {@code s} from {@code at}, little-endian, NUL-padded. */
+  private static int ascii(String s, int at) {
+    int v = 0;
+    for (int k = 0; k < 4; k++) {
+      int ch = at + k < s.length() ? s.charAt(at + k) : 0;
+      v |= (ch & 0xFF) << (8 * k);
+    }
+    return v;
+  }
+}

@@ -1,0 +1,203 @@
+package org.hospes.x86;
+
+import static org.hospes.x86.Cpu.EAX;
+import static org.hospes.x86.Cpu.ECX;
+import static org.hospes.x86.Cpu.EDI;
+import static org.hospes.x86.Cpu.EDX;
+import static org.hospes.x86.Cpu.ES;
+import static org.hospes.x86.Cpu.ESI;
+import static org.hospes.x86.Cpu.LF_SUB;
+import static org.hospes.x86.Cpu.MASK;
+import static org.hospes.x86.Cpu.SHIFT;
+
+/**
+ * MOVS CMPS SCAS LODS STOS INS OUTS with REP/REPE/REPNE. The source is seg:ESI (DS unless
+ * overridden), the destination always ES:EDI; CX/SI/DI replace ECX/ESI/EDI under 16-bit
+ * addressing. Registers advance after every element, so a fault part-way leaves an exact,
+ * restartable state.
+ */
+final class StringOps {
+  private static final int A16 = 1 << 27;
+
+  private StringOps() {}
+
+  private static int step(Cpu c, int size) {
+    return (c.flags & Flags.DF) != 0 ? -(1 << size) : 1 << size;
+  }
+
+  private static int index(Cpu c, int reg, boolean a16) {
+    return a16 ? c.r[reg] & 0xFFFF : c.r[reg];
+  }
+
+  private static void advance(Cpu c, int reg, int delta, boolean a16) {
+    if (a16) {
+      c.r[reg] = (c.r[reg] & 0xFFFF_0000) | ((c.r[reg] + delta) & 0xFFFF);
+    } else {
+      c.r[reg] += delta;
+    }
+  }
+
+  private static int count(Cpu c, boolean a16) {
+    return a16 ? c.r[ECX] & 0xFFFF : c.r[ECX];
+  }
+
+  private static void decCount(Cpu c, boolean a16) {
+    advance(c, ECX, -1, a16);
+  }
+
+  private static int srcBase(Cpu c, int f0) {
+    return c.segBase[(f0 >>> 24) & 7];
+  }
+
+  static void movs(Cpu c, int f0, int rep) {
+    int size = Cpu.size(f0);
+    boolean a16 = (f0 & A16) != 0;
+    int step = step(c, size);
+    int sb = srcBase(c, f0);
+    int db = c.segBase[ES];
+    if (rep == 0) {
+      c.writeSized(size, db + index(c, EDI, a16), c.readSized(size, sb + index(c, ESI, a16)));
+      advance(c, ESI, step, a16);
+      advance(c, EDI, step, a16);
+      return;
+    }
+    while (count(c, a16) != 0) {
+      c.writeSized(size, db + index(c, EDI, a16), c.readSized(size, sb + index(c, ESI, a16)));
+      advance(c, ESI, step, a16);
+      advance(c, EDI, step, a16);
+      decCount(c, a16);
+    }
+  }
+
+  static void stos(Cpu c, int f0, int rep) {
+    int size = Cpu.size(f0);
+    boolean a16 = (f0 & A16) != 0;
+    int step = step(c, size);
+    int db = c.segBase[ES];
+    int v = c.r[EAX];
+    if (rep == 0) {
+      c.writeSized(size, db + index(c, EDI, a16), v);
+      advance(c, EDI, step, a16);
+      return;
+    }
+    while (count(c, a16) != 0) {
+      c.writeSized(size, db + index(c, EDI, a16), v);
+      advance(c, EDI, step, a16);
+      decCount(c, a16);
+    }
+  }
+
+  static void lods(Cpu c, int f0, int rep) {
+    int size = Cpu.size(f0);
+    boolean a16 = (f0 & A16) != 0;
+    int step = step(c, size);
+    int sb = srcBase(c, f0);
+    if (rep == 0) {
+      c.setReg(size, EAX, c.readSized(size, sb + index(c, ESI, a16)));
+      advance(c, ESI, step, a16);
+      return;
+    }
+    while (count(c, a16) != 0) {
+      c.setReg(size, EAX, c.readSized(size, sb + index(c, ESI, a16)));
+      advance(c, ESI, step, a16);
+      decCount(c, a16);
+    }
+  }
+
+  private static void compare(Cpu c, int size, int a, int b) {
+    int sh = SHIFT[size];
+    c.setLazy(LF_SUB, a << sh >> sh, b << sh >> sh, (a - b) << sh >> sh);
+  }
+
+  /** REPE stops when ZF becomes 0, REPNE when it becomes 1. */
+  private static boolean repStops(int rep, int a, int b, int size) {
+    boolean equal = ((a ^ b) & MASK[size]) == 0;
+    return rep == 1 ? !equal : equal;
+  }
+
+  static void cmps(Cpu c, int f0, int rep) {
+    int size = Cpu.size(f0);
+    boolean a16 = (f0 & A16) != 0;
+    int step = step(c, size);
+    int sb = srcBase(c, f0);
+    int db = c.segBase[ES];
+    if (rep == 0) {
+      int a = c.readSized(size, sb + index(c, ESI, a16));
+      int b = c.readSized(size, db + index(c, EDI, a16));
+      compare(c, size, a, b);
+      advance(c, ESI, step, a16);
+      advance(c, EDI, step, a16);
+      return;
+    }
+    while (count(c, a16) != 0) {
+      int a = c.readSized(size, sb + index(c, ESI, a16));
+      int b = c.readSized(size, db + index(c, EDI, a16));
+      compare(c, size, a, b);
+      advance(c, ESI, step, a16);
+      advance(c, EDI, step, a16);
+      decCount(c, a16);
+      if (repStops(rep, a, b, size)) {
+        break;
+      }
+    }
+  }
+
+  static void scas(Cpu c, int f0, int rep) {
+    int size = Cpu.size(f0);
+    boolean a16 = (f0 & A16) != 0;
+    int step = step(c, size);
+    int db = c.segBase[ES];
+    int a = c.getReg(size, EAX);
+    if (rep == 0) {
+      int b = c.readSized(size, db + index(c, EDI, a16));
+      compare(c, size, a, b);
+      advance(c, EDI, step, a16);
+      return;
+    }
+    while (count(c, a16) != 0) {
+      int b = c.readSized(size, db + index(c, EDI, a16));
+      compare(c, size, a, b);
+      advance(c, EDI, step, a16);
+      decCount(c, a16);
+      if (repStops(rep, a, b, size)) {
+        break;
+      }
+    }
+  }
+
+  static void ins(Cpu c, int f0, int rep) {
+    int size = Cpu.size(f0);
+    boolean a16 = (f0 & A16) != 0;
+    int step = step(c, size);
+    int db = c.segBase[ES];
+    int port = c.r[EDX] & 0xFFFF;
+    do {
+      if (rep != 0 && count(c, a16) == 0) {
+        return;
+      }
+      c.writeSized(size, db + index(c, EDI, a16), c.io().in(port, 1 << size));
+      advance(c, EDI, step, a16);
+      if (rep != 0) {
+        decCount(c, a16);
+      }
+    } while (rep != 0);
+  }
+
+  static void outs(Cpu c, int f0, int rep) {
+    int size = Cpu.size(f0);
+    boolean a16 = (f0 & A16) != 0;
+    int step = step(c, size);
+    int sb = srcBase(c, f0);
+    int port = c.r[EDX] & 0xFFFF;
+    do {
+      if (rep != 0 && count(c, a16) == 0) {
+        return;
+      }
+      c.io().out(port, 1 << size, c.readSized(size, sb + index(c, ESI, a16)) & MASK[size]);
+      advance(c, ESI, step, a16);
+      if (rep != 0) {
+        decCount(c, a16);
+      }
+    } while (rep != 0);
+  }
+}
