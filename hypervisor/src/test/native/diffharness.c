@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
@@ -87,6 +88,9 @@ __asm__(
 #endif
 
 static void on_signal(int sig, siginfo_t *si, void *ctx) {
+  /* Linux clears DF on signal entry; qemu-i386 7.2 does not, and glibc's string functions assume
+   * DF=0, so clear it before anything else. */
+  __asm__ volatile("cld");
   ucontext_t *uc = (ucontext_t *)ctx;
   greg_t *g = uc->uc_mcontext.gregs;
   g_signo = sig;
@@ -162,14 +166,18 @@ int main(void) {
   sa.sa_sigaction = on_signal;
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
   sigemptyset(&sa.sa_mask);
-  int sigs[] = {SIGSEGV, SIGILL, SIGFPE, SIGBUS, SIGTRAP};
+  int sigs[] = {SIGSEGV, SIGILL, SIGFPE, SIGBUS, SIGTRAP, SIGALRM};
   for (unsigned i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
     if (sigaction(sigs[i], &sa, NULL) != 0) die("sigaction");
   }
 
   uint8_t *buf = malloc(code_max > scratch_size ? code_max : scratch_size);
   if (!buf) die("out of memory");
+  int trace = getenv("DIFFHARNESS_TRACE") != NULL;
   for (uint32_t c = 0; c < count; c++) {
+    if (trace) {
+      fprintf(stderr, "case %u\n", c);
+    }
     uint32_t len;
     read_exact(&len, 4);
     if (len > code_max) die("code too long");
@@ -181,8 +189,10 @@ int main(void) {
     hd_state.target = insn_addr;
     g_signo = 0;
     if (sigsetjmp(g_jmp, 0) == 0) {
+      alarm(2); /* a case that never reaches a HLT ends with SIGALRM */
       hd_enter();
     }
+    alarm(0);
     memset(insn, 0xF4, len);
     fwrite(&g_signo, 4, 1, stdout);
     fwrite(&g_code, 4, 1, stdout);

@@ -52,9 +52,7 @@ final class DiffSuite {
         run.total(), run.formCounts().size(), run.mismatches(), (System.nanoTime() - t0) / 1e9,
         run.timing());
     if (run.mismatches() > 0) {
-      String report = run.report();
-      System.out.println(report);
-      fail(testClass + ": " + report);
+      fail(testClass + ": " + run.report());
     }
   }
 

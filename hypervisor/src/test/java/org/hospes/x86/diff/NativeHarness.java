@@ -131,7 +131,11 @@ final class NativeHarness {
   }
 
   private void writeCases(OutputStream raw, List<DiffCase> cases) {
-    try (OutputStream os = new BufferedOutputStream(raw, 1 << 20)) {
+    // -Dhospes.diff.dump=FILE keeps a copy of the harness input, to replay it by hand:
+    // target/diff-native/diffharness64 < FILE | xxd
+    String dump = System.getProperty("hospes.diff.dump");
+    try (OutputStream os = new BufferedOutputStream(dump == null || dump.isBlank() ? raw
+        : new Tee(raw, Files.newOutputStream(Path.of(dump))), 1 << 20)) {
       ByteBuffer b = ByteBuffer.allocate(4 + Layout.CODE_MAX + 36 + scratchSize)
           .order(ByteOrder.LITTLE_ENDIAN);
       ByteBuffer h = ByteBuffer.allocate(32).order(ByteOrder.LITTLE_ENDIAN);
@@ -153,6 +157,36 @@ final class NativeHarness {
       }
     } catch (IOException e) {
       // The reader sees the short output and reports it.
+    }
+  }
+
+  /** Writes to two streams; closes both. */
+  private static final class Tee extends OutputStream {
+    private final OutputStream a;
+    private final OutputStream b;
+
+    Tee(OutputStream a, OutputStream b) {
+      this.a = a;
+      this.b = b;
+    }
+
+    @Override
+    public void write(int v) throws IOException {
+      a.write(v);
+      b.write(v);
+    }
+
+    @Override
+    public void write(byte[] buf, int off, int len) throws IOException {
+      a.write(buf, off, len);
+      b.write(buf, off, len);
+    }
+
+    @Override
+    public void close() throws IOException {
+      try (b) {
+        a.close();
+      }
     }
   }
 
