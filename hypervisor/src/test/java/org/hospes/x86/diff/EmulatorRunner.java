@@ -40,6 +40,7 @@ final class EmulatorRunner {
     mem.write(Layout.INSN_ADDR, code, 0, code.length);
     try {
       cpu.resetFlat32();
+      cpu.setExceptionExitMask(-1); // every fault leaves run() as CpuExit.EXCEPTION
       for (int r = 0; r < 8; r++) {
         cpu.setReg(r, c.regs[r]);
       }

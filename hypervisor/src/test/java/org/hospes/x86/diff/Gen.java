@@ -146,12 +146,52 @@ final class Gen {
     return new Mem(base, index, scale, disp, dispBytes, false);
   }
 
-  /** Adds a segment-override prefix (ES/CS/SS/DS only) with probability {@code p}; returns its text. */
-  String seg(Insn.Builder b, double p) {
+  /**
+   * A 16-bit memory operand whose effective address is {@code target} (below 64 KiB): sets the
+   * low halves of its registers and leaves random upper halves, which the processor must ignore.
+   */
+  Mem16 mem16At(int target, int avoidMask) {
+    while (true) {
+      int rm = rnd.nextInt(8);
+      int mod = rnd.nextInt(3);
+      int disp = mod == 1 ? rnd.nextInt(256) - 128 : rnd.nextInt(0x10000);
+      Mem16 m = new Mem16(rm, mod, m16Disp(rm, mod, disp, target));
+      int[] regs = m.regs();
+      boolean clash = false;
+      for (int r : regs) {
+        clash |= (avoidMask & (1 << r)) != 0;
+      }
+      if (clash) {
+        continue;
+      }
+      if (m.absolute()) {
+        return m;
+      }
+      int sum = m.disp;
+      for (int i = 0; i < regs.length - 1; i++) {
+        c.regs[regs[i]] = val(32);
+        sum += c.regs[regs[i]];
+      }
+      int last = regs[regs.length - 1];
+      c.regs[last] = (rnd.nextInt() & 0xFFFF_0000) | ((target - sum) & 0xFFFF);
+      return m;
+    }
+  }
+
+  private static int m16Disp(int rm, int mod, int disp, int target) {
+    return rm == 6 && mod == 0 ? target : disp;
+  }
+
+  /**
+   * Adds a segment-override prefix (ES/CS/SS/DS only) with probability {@code p}; returns its
+   * text. For an operand that is written, CS is left out: in 32-bit protected mode a write
+   * through the (read/execute) code segment raises #GP, while 64-bit mode ignores the override.
+   */
+  String seg(Insn.Builder b, double p, boolean written) {
     if (!chance(p)) {
       return "";
     }
-    int s = rnd.nextInt(4);
+    int s = written ? pick(0, 2, 3) : rnd.nextInt(4);
     b.prefix(0x26 + 8 * s);
     return SEG_NAMES[s] + ": ";
   }

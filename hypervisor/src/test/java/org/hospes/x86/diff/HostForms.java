@@ -86,7 +86,7 @@ final class HostForms {
         int r = g.reg();
         g.setReg(size, r, g.val(size));
         Gen.Rm rm = g.rm(size, Gen.bit(size, r));
-        seg = rm.isMem ? g.seg(b, 0.15) : "";
+        seg = rm.isMem ? g.seg(b, 0.15, variant == 0 && op != 7) : "";
         Gen.opsize(b, size);
         b.op(Gen.w(op * 8 + (variant == 0 ? 0 : 2), size));
         rm.modrm(b, r);
@@ -105,7 +105,7 @@ final class HostForms {
       }
       default -> {
         Gen.Rm rm = g.rm(size, 0);
-        seg = rm.isMem ? g.seg(b, 0.15) : "";
+        seg = rm.isMem ? g.seg(b, 0.15, op != 7) : "";
         Gen.opsize(b, size);
         int immSize = variant == 5 ? 8 : size;
         int imm = g.val(immSize);
@@ -170,7 +170,7 @@ final class HostForms {
     int op = g.rnd.nextInt(2);
     Insn.Builder b = g.b();
     Gen.Rm rm = g.rm(size, 0);
-    String seg = rm.isMem ? g.seg(b, 0.1) : "";
+    String seg = rm.isMem ? g.seg(b, 0.1, true) : "";
     Gen.opsize(b, size);
     b.op(Gen.w(0xFE, size));
     rm.modrm(b, op);
@@ -576,7 +576,7 @@ final class HostForms {
         int r = g.reg();
         g.setReg(size, r, g.val(size));
         Gen.Rm rm = g.rm(size, Gen.bit(size, r));
-        String seg = rm.isMem ? g.seg(b, 0.2) : "";
+        String seg = rm.isMem ? g.seg(b, 0.2, variant == 0) : "";
         Gen.opsize(b, size);
         b.op(Gen.w(variant == 0 ? 0x88 : 0x8A, size));
         rm.modrm(b, r);
@@ -606,7 +606,7 @@ final class HostForms {
         boolean store = g.chance(0.5);
         int off = g.offset(size / 8, 0);
         int addr = Layout.SCRATCH_ADDR + off;
-        String seg = g.seg(b, 0.2);
+        String seg = g.seg(b, 0.2, store);
         Gen.opsize(b, size);
         b.implicitMemory().op(Gen.w(store ? 0xA2 : 0xA0, size)).imm(addr, 4);
         String m = Regs.ptr(size) + " [" + Hex.h32(addr) + "]";
@@ -690,7 +690,7 @@ final class HostForms {
       }
     }
     Insn.Builder b = g.b();
-    String seg = usesSi ? g.seg(b, 0.2) : "";
+    String seg = usesSi ? g.seg(b, 0.2, false) : "";
     Gen.opsize(b, size);
     String prefix = "";
     if (rep == 1) {
@@ -751,7 +751,7 @@ final class HostForms {
     int off = g.rnd.nextInt(g.c.mem.length);
     g.c.regs[Regs.EBX] = Layout.SCRATCH_ADDR + off - al; // the table may start below the window
     Insn.Builder b = g.b();
-    String seg = g.seg(b, 0.3);
+    String seg = g.seg(b, 0.3, false);
     b.implicitMemory().op(0xD7);
     g.c.form = "xlat";
     g.c.setInsn(b.build(seg + "xlatb"));

@@ -18,6 +18,7 @@ record Insn(byte[] ref, byte[] emu, String text) {
     private final ByteArrayOutputStream imm = new ByteArrayOutputStream();
     private boolean addressesMemory;
     private Mem mem;
+    private Mem16 mem16;
     private int modrmReg = -1;
     private int modrmRm = -1;
     private final boolean host;
@@ -54,6 +55,13 @@ record Insn(byte[] ref, byte[] emu, String text) {
       return this;
     }
 
+    /** ModRM with a 16-bit memory operand; the caller adds the 0x67 prefix. */
+    Builder modrmMem16(int reg, Mem16 m) {
+      modrmReg = reg;
+      mem16 = m;
+      return this;
+    }
+
     /** Marks an instruction that addresses memory implicitly (strings, XLAT, moffs). */
     Builder implicitMemory() {
       addressesMemory = true;
@@ -74,7 +82,9 @@ record Insn(byte[] ref, byte[] emu, String text) {
         out.write(0x67);
       }
       out.writeBytes(opcode.toByteArray());
-      if (mem != null) {
+      if (mem16 != null) {
+        mem16.encode(modrmReg, out);
+      } else if (mem != null) {
         mem.encode(modrmReg, forHost && host, out);
       } else if (modrmReg >= 0) {
         out.write(0xC0 | modrmReg << 3 | modrmRm);

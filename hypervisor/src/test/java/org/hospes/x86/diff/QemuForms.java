@@ -34,6 +34,7 @@ final class QemuForms {
       new Form("pushf", 4, QemuForms::pushfPopf),
       new Form("branch", 10, QemuForms::branch),
       new Form("xlat", 1, QemuForms::xlat),
+      new Form("a16", 10, QemuForms::addr16),
       new Form("sequence", 14, QemuForms::sequence));
 
   private static final int TOTAL_WEIGHT = FORMS.stream().mapToInt(Form::weight).sum();
@@ -349,6 +350,119 @@ final class QemuForms {
 
   static void xlat(Gen g) {
     HostForms.xlat(g);
+  }
+
+  /**
+   * The address-size prefix 0x67 in 32-bit code: 16-bit ModRM memory operands, and string
+   * instructions and XLAT that use SI, DI, CX and BX. The scratch window lies below 64 KiB.
+   */
+  static void addr16(Gen g) {
+    int v = g.rnd.nextInt(6);
+    DiffCase c = g.c;
+    Insn.Builder b = g.b();
+    if (v <= 2) {
+      int size = g.size();
+      int off = g.offset(size / 8, 0);
+      g.putMem(off, g.val(size), size / 8);
+      int r = g.reg();
+      g.setReg(size, r, g.val(size));
+      Mem16 m = g.mem16At(Layout.SCRATCH_ADDR + off, Gen.bit(size, r));
+      String seg = g.seg(b, 0.15, true);
+      Gen.opsize(b, size);
+      b.prefix(0x67);
+      String t;
+      if (v == 0) {
+        int op = g.rnd.nextInt(8);
+        boolean toMem = g.chance(0.5);
+        b.op(Gen.w(op * 8 + (toMem ? 0 : 2), size)).modrmMem16(r, m);
+        t = HostForms.ALU[op] + " " + (toMem ? m.text(size) + ", " + Regs.name(size, r)
+            : Regs.name(size, r) + ", " + m.text(size));
+        c.form = "a16 " + HostForms.ALU[op] + (toMem ? " m, r" : " r, m") + size;
+        c.flagMask = op == 1 || op == 4 || op == 6 ? DefinedFlags.logic() : DefinedFlags.all();
+      } else if (v == 1) {
+        boolean store = g.chance(0.5);
+        b.op(Gen.w(store ? 0x88 : 0x8A, size)).modrmMem16(r, m);
+        t = "mov " + (store ? m.text(size) + ", " + Regs.name(size, r)
+            : Regs.name(size, r) + ", " + m.text(size));
+        c.form = "a16 mov" + (store ? " m, r" : " r, m") + size;
+      } else {
+        boolean dec = g.chance(0.5);
+        b.op(Gen.w(0xFE, size)).modrmMem16(dec ? 1 : 0, m);
+        t = (dec ? "dec " : "inc ") + m.text(size);
+        c.form = "a16 " + (dec ? "dec" : "inc") + " m" + size;
+      }
+      c.setInsn(b.build(seg + t));
+    } else if (v == 3) {
+      int size = g.size1632();
+      int r = g.reg();
+      Mem16 m = g.mem16At(g.rnd.nextInt(0x10000), 0);
+      Gen.opsize(b, size);
+      b.prefix(0x67).op(0x8D).modrmMem16(r, m);
+      c.form = "a16 lea r" + size;
+      c.setInsn(b.build("lea " + Regs.name(size, r) + ", " + m.text(size).replaceFirst("^\\w+ ", "")));
+    } else if (v == 4) {
+      int al = g.rnd.nextInt(256);
+      g.setReg(8, Regs.EAX, al);
+      int off = g.rnd.nextInt(c.mem.length);
+      c.regs[Regs.EBX] = (g.rnd.nextInt() & 0xFFFF_0000) | ((Layout.SCRATCH_ADDR + off - al) & 0xFFFF);
+      b.prefix(0x67).op(0xD7);
+      c.form = "a16 xlat";
+      c.setInsn(b.build("a16 xlatb"));
+    } else {
+      addr16String(g);
+    }
+  }
+
+  /** MOVS CMPS STOS LODS SCAS with 0x67: SI, DI and CX, upper halves untouched. */
+  static void addr16String(Gen g) {
+    DiffCase c = g.c;
+    int kind = g.rnd.nextInt(5);
+    int size = g.size();
+    int e = size / 8;
+    String[] names = {"movs", "cmps", "stos", "lods", "scas"};
+    int[] ops = {0xA4, 0xA6, 0xAA, 0xAC, 0xAE};
+    boolean compare = kind == 1 || kind == 4;
+    int rep = g.rnd.nextInt(compare ? 3 : 2);
+    boolean down = g.chance(0.5);
+    c.eflags = down ? c.eflags | DF : c.eflags & ~DF;
+    int n = 1;
+    if (rep != 0) {
+      n = g.rnd.nextInt(13);
+      c.regs[Regs.ECX] = (g.rnd.nextInt() & 0xFFFF_0000) | n;
+    }
+    int span = Math.max(n, 1) * e;
+    int src = g.offset(span, 0);
+    int dst = g.offset(span, 0);
+    int hiS = g.rnd.nextInt() & 0xFFFF_0000;
+    int hiD = g.rnd.nextInt() & 0xFFFF_0000;
+    c.regs[Regs.ESI] = hiS | (Layout.SCRATCH_ADDR + (down ? src + span - e : src));
+    c.regs[Regs.EDI] = hiD | (Layout.SCRATCH_ADDR + (down ? dst + span - e : dst));
+    if (compare) {
+      if (kind == 1) {
+        System.arraycopy(c.mem, src, c.mem, dst, span);
+      } else {
+        for (int i = 0; i < span; i += e) {
+          g.putMem(dst + i, g.getReg(size, Regs.EAX), e);
+        }
+      }
+      if (g.chance(0.6)) {
+        c.mem[dst + g.rnd.nextInt(span)] ^= 1;
+      }
+    }
+    Insn.Builder b = g.b();
+    Gen.opsize(b, size);
+    String p = "";
+    if (rep == 1) {
+      b.prefix(0xF3);
+      p = compare ? "repe " : "rep ";
+    } else if (rep == 2) {
+      b.prefix(0xF2);
+      p = "repne ";
+    }
+    b.prefix(0x67).op(Gen.w(ops[kind], size));
+    String suffix = size == 8 ? "b" : size == 16 ? "w" : "d";
+    c.form = "a16 " + p + names[kind] + suffix;
+    c.setInsn(b.build("a16 " + p + names[kind] + suffix));
   }
 
   // ---- sequences -------------------------------------------------------------------------------
