@@ -14,7 +14,7 @@
  *
  * Protocol (all little-endian, on stdin/stdout):
  *   header  u32 magic 'HDF1', count, scratchAddr, scratchSize, codeAddr, codeSize, insnAddr, codeMax
- *   case    u32 codeLen, u8 code[codeMax], u32 regs[8] (EAX..EDI), u32 eflags, u8 scratch[scratchSize]
+ *   case    u32 codeLen, u32 codeAddr (within the code region), u8 code[codeMax], u32 regs[8] (EAX..EDI), u32 eflags, u8 scratch[scratchSize]
  *   result  i32 signo, i32 si_code, u32 eip, u32 regs[8], u32 eflags, u32 faultAddr,
  *           u8 scratch[scratchSize]
  */
@@ -157,7 +157,6 @@ int main(void) {
                      (scratch_addr - scratch_page);
   uint8_t *code = map_fixed(code_addr, code_size, PROT_READ | PROT_WRITE | PROT_EXEC);
   memset(code, 0xF4, code_size);
-  uint8_t *insn = code + (insn_addr - code_addr);
 
   stack_t ss = {.ss_sp = altstack, .ss_size = sizeof altstack, .ss_flags = 0};
   if (sigaltstack(&ss, NULL) != 0) die("sigaltstack");
@@ -179,14 +178,18 @@ int main(void) {
       fprintf(stderr, "case %u\n", c);
     }
     uint32_t len;
+    uint32_t at;
     read_exact(&len, 4);
+    read_exact(&at, 4);
     if (len > code_max) die("code too long");
+    if (at < code_addr || at + len > code_addr + code_size) die("code outside the code region");
+    uint8_t *insn = code + (at - code_addr);
     read_exact(buf, code_max);
     memcpy(insn, buf, len);
     read_exact(hd_state.regs, 32);
     read_exact(&hd_state.eflags, 4);
     read_exact(scratch, scratch_size);
-    hd_state.target = insn_addr;
+    hd_state.target = at;
     g_signo = 0;
     if (sigsetjmp(g_jmp, 0) == 0) {
       alarm(2); /* a case that never reaches a HLT ends with SIGALRM */

@@ -22,6 +22,13 @@ final class DiffCase {
   final int[] regMask = {-1, -1, -1, -1, -1, -1, -1, -1};
   /** Per scratch byte, the bits compared; null compares everything. */
   byte[] memMask;
+  /** Where the code starts; a little below {@link Layout#INSN_ADDR} it straddles a page boundary. */
+  int codeAddr = Layout.INSN_ADDR;
+  /**
+   * Run the emulator as one {@code run(maxSteps + 1)} call that ends on the filler HLT (the block
+   * path) instead of {@code run(1)} per instruction (the single-step path).
+   */
+  boolean asBlock;
   /** Instructions the emulator may run before it must reach a filler HLT. */
   int maxSteps = 1;
 

@@ -168,6 +168,7 @@ final class DiffRun {
   String describe(int index, DiffCase c, Outcome ref, Outcome emu, List<String> diffs) {
     StringBuilder s = new StringBuilder();
     s.append("case #").append(index).append("  [").append(c.form).append("]  ").append(c.text)
+        .append(c.asBlock ? "   (emulator: one run() call)" : "   (emulator: run(1) per instruction)")
         .append('\n');
     s.append("  bytes     reference: ").append(Hex.bytes(c.refCode)).append("   emulator: ")
         .append(Hex.bytes(c.emuCode)).append('\n');
@@ -193,7 +194,7 @@ final class DiffRun {
         & DefinedFlags.COMPARABLE), DefinedFlags.names(emu.eflags & DefinedFlags.COMPARABLE)));
     int expectedEip = ref.vector == Outcome.COMPLETED ? ref.eip - c.eipAdjust() : ref.eip;
     s.append(String.format("  %-9s %-10s %-10s %-10s%s  (reference EIP adjusted for its longer encoding)%n",
-        "EIP", Hex.w32(Layout.INSN_ADDR), Hex.w32(expectedEip), Hex.w32(emu.eip),
+        "EIP", Hex.w32(c.codeAddr), Hex.w32(expectedEip), Hex.w32(emu.eip),
         diffs.contains("EIP") ? "  <<" : ""));
     int shownBytes = 0;
     for (int i = 0; i < ref.mem.length; i++) {

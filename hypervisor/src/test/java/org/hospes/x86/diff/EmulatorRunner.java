@@ -37,7 +37,7 @@ final class EmulatorRunner {
     Outcome o = new Outcome(scratchSize);
     byte[] code = c.emuCode;
     mem.write(Layout.SCRATCH_ADDR, c.mem, 0, c.mem.length);
-    mem.write(Layout.INSN_ADDR, code, 0, code.length);
+    mem.write(c.codeAddr, code, 0, code.length);
     try {
       cpu.resetFlat32();
       cpu.setExceptionExitMask(-1); // every fault leaves run() as CpuExit.EXCEPTION
@@ -45,8 +45,11 @@ final class EmulatorRunner {
         cpu.setReg(r, c.regs[r]);
       }
       cpu.setEflags(c.eflags);
-      cpu.setEip(Layout.INSN_ADDR);
-      for (int step = 0; step < c.maxSteps; step++) {
+      cpu.setEip(c.codeAddr);
+      if (c.asBlock) {
+        runAsBlock(c, o);
+      }
+      for (int step = 0; step < c.maxSteps && !c.asBlock; step++) {
         int exit = cpu.run(1);
         if (exit == CpuExit.EXCEPTION) {
           o.vector = cpu.exceptionVector();
@@ -57,11 +60,11 @@ final class EmulatorRunner {
           o.note = "run(1) returned " + CpuExit.name(exit);
           break;
         }
-        if (atFiller(cpu.eip(), code.length)) {
+        if (atFiller(cpu.eip(), c)) {
           break;
         }
       }
-      o.eip = cpu.eip();
+      o.eip = c.asBlock && o.vector == Outcome.COMPLETED ? o.eip : cpu.eip();
       for (int r = 0; r < 8; r++) {
         o.regs[r] = cpu.reg(r);
       }
@@ -73,13 +76,30 @@ final class EmulatorRunner {
     mem.read(Layout.SCRATCH_ADDR, o.mem, 0, o.mem.length);
     byte[] filler = new byte[code.length];
     Arrays.fill(filler, Layout.HLT);
-    mem.write(Layout.INSN_ADDR, filler, 0, filler.length);
+    mem.write(c.codeAddr, filler, 0, filler.length);
     return o;
   }
 
-  private boolean atFiller(int eip, int codeLen) {
+  /**
+   * One {@code run} call for the whole case: it must stop on the filler HLT (CpuExit.HLT, EIP
+   * past it) or on a fault. The budget leaves room for every instruction plus the HLT.
+   */
+  private void runAsBlock(DiffCase c, Outcome o) {
+    int exit = cpu.run(c.maxSteps + 1);
+    if (exit == CpuExit.EXCEPTION) {
+      o.vector = cpu.exceptionVector();
+    } else if (exit == CpuExit.HLT && atFiller(cpu.eip() - 1, c)) {
+      o.eip = cpu.eip() - 1;
+    } else {
+      o.vector = Outcome.EMULATOR_CRASH;
+      o.note = "run(" + (c.maxSteps + 1) + ") returned " + CpuExit.name(exit) + " at EIP "
+          + Hex.h32(cpu.eip()) + " instead of stopping on the filler HLT";
+    }
+  }
+
+  private static boolean atFiller(int eip, DiffCase c) {
     int off = eip - Layout.CODE_ADDR;
     return off >= 0 && off < Layout.CODE_SIZE
-        && (eip - Layout.INSN_ADDR < 0 || eip - Layout.INSN_ADDR >= codeLen);
+        && (eip - c.codeAddr < 0 || eip - c.codeAddr >= c.emuCode.length);
   }
 }

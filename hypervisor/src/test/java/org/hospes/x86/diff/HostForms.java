@@ -55,6 +55,7 @@ final class HostForms {
   static DiffCase generate(SplittableRandom rnd, int scratchSize, boolean host) {
     DiffCase c = new DiffCase(scratchSize);
     Gen g = new Gen(rnd, c, host);
+    place(rnd, c);
     int w = rnd.nextInt(TOTAL_WEIGHT);
     for (Form f : FORMS) {
       w -= f.weight();
@@ -64,6 +65,17 @@ final class HostForms {
       }
     }
     throw new AssertionError();
+  }
+
+  /**
+   * Sometimes starts the code a few bytes below {@link Layout#INSN_ADDR}, a page boundary, so
+   * that it straddles two pages; and picks how the emulator runs it.
+   */
+  static void place(SplittableRandom rnd, DiffCase c) {
+    if (rnd.nextInt(4) == 0) {
+      c.codeAddr = Layout.INSN_ADDR - 1 - rnd.nextInt(7);
+    }
+    c.asBlock = rnd.nextBoolean();
   }
 
   static String suffix(int size) {

@@ -136,7 +136,7 @@ final class NativeHarness {
     String dump = System.getProperty("hospes.diff.dump");
     try (OutputStream os = new BufferedOutputStream(dump == null || dump.isBlank() ? raw
         : new Tee(raw, Files.newOutputStream(Path.of(dump))), 1 << 20)) {
-      ByteBuffer b = ByteBuffer.allocate(4 + Layout.CODE_MAX + 36 + scratchSize)
+      ByteBuffer b = ByteBuffer.allocate(8 + Layout.CODE_MAX + 36 + scratchSize)
           .order(ByteOrder.LITTLE_ENDIAN);
       ByteBuffer h = ByteBuffer.allocate(32).order(ByteOrder.LITTLE_ENDIAN);
       h.putInt(MAGIC).putInt(cases.size()).putInt(Layout.SCRATCH_ADDR).putInt(scratchSize)
@@ -146,8 +146,9 @@ final class NativeHarness {
       for (DiffCase c : cases) {
         b.clear();
         b.putInt(c.refCode.length);
+        b.putInt(c.codeAddr);
         b.put(c.refCode);
-        b.position(4 + Layout.CODE_MAX);
+        b.position(8 + Layout.CODE_MAX);
         for (int r : c.regs) {
           b.putInt(r);
         }
@@ -210,7 +211,7 @@ final class NativeHarness {
       b.get(o.mem);
       DiffCase c = cases.get(i);
       boolean inFiller = o.eip - Layout.CODE_ADDR >= 0 && o.eip - Layout.CODE_ADDR < Layout.CODE_SIZE
-          && (o.eip - Layout.INSN_ADDR < 0 || o.eip - Layout.INSN_ADDR >= c.refCode.length);
+          && (o.eip - c.codeAddr < 0 || o.eip - c.codeAddr >= c.refCode.length);
       if (signo == SIGSEGV && code == SI_KERNEL && inFiller) {
         o.vector = Outcome.COMPLETED;
       } else if (signo == SIGFPE) {

@@ -44,6 +44,7 @@ final class QemuForms {
   static DiffCase generate(SplittableRandom rnd, int scratchSize) {
     DiffCase c = new DiffCase(scratchSize);
     Gen g = new Gen(rnd, c, false);
+    HostForms.place(rnd, c);
     int w = rnd.nextInt(TOTAL_WEIGHT);
     for (Form f : FORMS) {
       w -= f.weight();
@@ -157,7 +158,7 @@ final class QemuForms {
     int t;
     do {
       t = Layout.CODE_ADDR + 16 + g.rnd.nextInt(Layout.CODE_SIZE - 32);
-    } while (t - Layout.INSN_ADDR >= -8 && t - Layout.INSN_ADDR < len + 8);
+    } while (t - Layout.INSN_ADDR >= -24 && t - Layout.INSN_ADDR < len + 8);
     return t;
   }
 
@@ -168,7 +169,7 @@ final class QemuForms {
       case 0 -> {
         stack(g, 8, 0);
         int t = codeTarget(g, 5);
-        b.op(0xE8).imm(t - (Layout.INSN_ADDR + 5), 4);
+        b.op(0xE8).imm(t - (g.c.codeAddr + 5), 4);
         g.c.form = "call rel32";
         g.c.setInsn(b.build("call " + Hex.h32(t)));
       }
@@ -293,7 +294,7 @@ final class QemuForms {
           b.op(0x70 + cc).imm(rel, 1);
         }
         g.c.form = "j" + "cc " + (near ? "rel32" : "rel8");
-        g.c.setInsn(b.build("j" + CC[cc] + " " + Hex.h32(Layout.INSN_ADDR + len + rel)));
+        g.c.setInsn(b.build("j" + CC[cc] + " " + Hex.h32(g.c.codeAddr + len + rel)));
       }
       case 2 -> {
         boolean near = g.chance(0.5);
@@ -301,7 +302,7 @@ final class QemuForms {
         int rel = rel(g, len, near);
         b.op(near ? 0xE9 : 0xEB).imm(rel, near ? 4 : 1);
         g.c.form = "jmp " + (near ? "rel32" : "rel8");
-        g.c.setInsn(b.build("jmp " + Hex.h32(Layout.INSN_ADDR + len + rel)));
+        g.c.setInsn(b.build("jmp " + Hex.h32(g.c.codeAddr + len + rel)));
       }
       case 3 -> {
         int t = codeTarget(g, 8);
@@ -334,7 +335,7 @@ final class QemuForms {
         String[] n = {"loopne", "loope", "loop", cx ? "jcxz" : "jecxz"};
         g.c.form = n[op] + (cx ? " (a16: CX)" : "");
         g.c.setInsn(b.build(n[op] + (cx && op < 3 ? " cx" : "") + " "
-            + Hex.h32(Layout.INSN_ADDR + len + rel)));
+            + Hex.h32(g.c.codeAddr + len + rel)));
       }
     }
   }
@@ -499,6 +500,23 @@ final class QemuForms {
     int undef = 0;
     int count = 0;
     while (count < n) {
+      if (count + 3 <= n && g.chance(0.12)) {
+        // Self-modifying code as the SDM (vol. 3, 8.1.3) says to write it: store into a later
+        // instruction, jump, then execute it. The store patches one immediate byte of a MOV.
+        int pos = out.stream().mapToInt(i -> i.ref().length).sum();
+        int r = g.rnd.nextInt(4);
+        int k = g.rnd.nextInt(4);
+        int patch = g.rnd.nextInt(256);
+        int at = c.codeAddr + pos + 7 + 2 + 1 + k;
+        out.add(new Insn.Builder(false).op(0xC6).modrmMem(0, Mem.absolute(at, true))
+            .imm(patch, 1).build("mov byte [" + Hex.h32(at) + "], " + Hex.h32(patch)));
+        out.add(new Insn.Builder(false).op(0xEB).imm(0, 1).build("jmp $+2"));
+        int imm = g.rnd.nextInt();
+        out.add(new Insn.Builder(false).op(0xB8 + r).imm(imm, 4)
+            .build("mov " + Regs.r32(r) + ", " + Hex.h32(imm) + " (byte " + k + " patched)"));
+        count += 3;
+        continue;
+      }
       if (count + 2 < n && g.chance(0.15)) {
         int cc = g.rnd.nextInt(16);
         if ((ccReads(cc) & undef) != 0) {
