@@ -2,6 +2,10 @@ package org.hospes.x86.diff;
 
 import static org.assertj.core.api.Assertions.fail;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.hospes.x86.Cpu;
@@ -52,7 +56,18 @@ final class DiffSuite {
         run.total(), run.formCounts().size(), run.mismatches(), (System.nanoTime() - t0) / 1e9,
         run.timing());
     if (run.mismatches() > 0) {
-      fail(testClass + ": " + run.report());
+      String report = run.report();
+      Path file = Path.of("target", "diff-reports", testClass + ".txt").toAbsolutePath();
+      try {
+        Files.createDirectories(file.getParent());
+        Files.writeString(file, report);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+      // Keep the failure message small enough for surefire; the file has everything.
+      String shown = report.length() <= 60_000 ? report
+          : report.substring(0, 60_000) + "\n... (truncated)";
+      fail(testClass + ": " + shown + "\nfull report: " + file);
     }
   }
 

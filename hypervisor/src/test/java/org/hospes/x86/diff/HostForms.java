@@ -61,10 +61,38 @@ final class HostForms {
       w -= f.weight();
       if (w < 0) {
         f.gen().accept(g);
+        if (rnd.nextInt(4) == 0) {
+          c.refCode = shufflePrefixes(rnd, c.refCode);
+          c.emuCode = shufflePrefixes(rnd, c.emuCode);
+        }
         return c;
       }
     }
     throw new AssertionError();
+  }
+
+  /**
+   * Permutes the leading legacy prefixes (segment, 66, 67, LOCK, REP): the SDM lets groups 1-4
+   * come in any order. Only for single instructions, whose first non-prefix byte is the opcode.
+   */
+  static byte[] shufflePrefixes(SplittableRandom rnd, byte[] code) {
+    int n = 0;
+    while (n < code.length - 1 && isPrefix(code[n] & 0xFF)) {
+      n++;
+    }
+    byte[] out = code.clone();
+    for (int i = n - 1; i > 0; i--) {
+      int j = rnd.nextInt(i + 1);
+      byte t = out[i];
+      out[i] = out[j];
+      out[j] = t;
+    }
+    return out;
+  }
+
+  static boolean isPrefix(int b) {
+    return b == 0x26 || b == 0x2E || b == 0x36 || b == 0x3E || b == 0x66 || b == 0x67 || b == 0xF0
+        || b == 0xF2 || b == 0xF3;
   }
 
   /**
@@ -313,6 +341,18 @@ final class HostForms {
     int mode = g.rnd.nextInt(8);
     if (mode == 0) {
       rm.set(0);
+    } else if (mode == 1 && signed) {
+      // The one signed overflow: the most negative dividend divided by -1.
+      rm.set(-1);
+      if (size == 8) {
+        g.setReg(16, Regs.EAX, 0x8000);
+      } else {
+        g.setReg(size, Regs.EAX, 0);
+        g.setReg(size, Regs.EDX, 1 << (size - 1));
+      }
+      if (g.chance(0.5)) { // or one less, which divides cleanly
+        rm.set(1);
+      }
     }
     long d = signed ? signExtend(rm.value(), size) : rm.value() & mask64(size);
     if (mode >= 2 && d != 0) {
@@ -769,9 +809,12 @@ final class HostForms {
     g.c.setInsn(b.build(seg + "xlatb"));
   }
 
-  /** Encodings the SDM says raise #UD: LOCK on a register or non-lockable form, UD2. */
+  /**
+   * Encodings the SDM says raise #UD (LOCK on a register or non-lockable form, UD2, register
+   * operands where only memory is allowed) or #GP (longer than 15 bytes).
+   */
   static void invalid(Gen g) {
-    int v = g.rnd.nextInt(4);
+    int v = g.rnd.nextInt(7);
     Insn.Builder b = g.b();
     switch (v) {
       case 0 -> {
@@ -798,10 +841,31 @@ final class HostForms {
         g.c.form = "lock cmp (#UD)";
         g.c.setInsn(b.build("lock cmp " + rm.text() + ", " + Regs.r32(r)));
       }
-      default -> {
+      case 3 -> {
         b.op(0x0F, 0x0B);
         g.c.form = "ud2";
         g.c.setInsn(b.build("ud2"));
+      }
+      case 4 -> {
+        int r = g.reg();
+        b.op(0x8D).modrmReg(r, g.reg());
+        g.c.form = "lea with a register operand (#UD)";
+        g.c.setInsn(b.build("lea " + Regs.r32(r) + ", <register>"));
+      }
+      case 5 -> {
+        b.op(0x0F, 0xC7).modrmReg(1, g.reg());
+        g.c.form = "cmpxchg8b with a register operand (#UD)";
+        g.c.setInsn(b.build("cmpxchg8b <register>"));
+      }
+      default -> {
+        // 14 or 15 redundant DS prefixes before NOP: 15 bytes is the limit, 16 raise #GP(0).
+        int n = 14 + g.rnd.nextInt(2);
+        for (int i = 0; i < n; i++) {
+          b.prefix(0x3E);
+        }
+        b.op(0x90);
+        g.c.form = n == 14 ? "15-byte instruction" : "16-byte instruction (#GP)";
+        g.c.setInsn(b.build(n + "x ds: nop"));
       }
     }
   }

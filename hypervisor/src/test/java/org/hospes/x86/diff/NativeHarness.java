@@ -214,6 +214,8 @@ final class NativeHarness {
           && (o.eip - c.codeAddr < 0 || o.eip - c.codeAddr >= c.refCode.length);
       if (signo == SIGSEGV && code == SI_KERNEL && inFiller) {
         o.vector = Outcome.COMPLETED;
+      } else if (signo == SIGSEGV && code == SI_KERNEL && o.eip == c.codeAddr) {
+        o.vector = org.hospes.x86.Exceptions.GP; // #GP(0) at the instruction itself
       } else if (signo == SIGFPE) {
         o.vector = org.hospes.x86.Exceptions.DE;
       } else if (signo == SIGILL) {

@@ -213,10 +213,14 @@ final class QemuForms {
     }
   }
 
-  /** ENTER with nesting levels 0..31 (and imm8 values the processor masks), LEAVE in both sizes. */
+  /** ENTER with nesting levels 0..31 (and imm8 values the processor masks), both sizes; LEAVE. */
   static void enterLeave(Gen g) {
     Insn.Builder b = g.b();
     if (g.chance(0.6)) {
+      boolean o16 = g.chance(0.25);
+      if (o16) {
+        b.prefix(0x66);
+      }
       int level = g.chance(0.5) ? g.pick(0, 1, 2, 3) : g.rnd.nextInt(g.chance(0.8) ? 32 : 256);
       int nest = level & 31;
       int frame = g.chance(0.5) ? 4 * g.rnd.nextInt(16) : g.rnd.nextInt(0x10000);
@@ -224,8 +228,8 @@ final class QemuForms {
       int bp = 4 * nest + g.rnd.nextInt(g.c.mem.length - 4 * nest - 4);
       g.c.regs[Regs.EBP] = Layout.SCRATCH_ADDR + bp;
       b.op(0xC8).imm(frame, 2).imm(level, 1);
-      g.c.form = "enter imm16, " + (nest == 0 ? "0" : nest == 1 ? "1" : "level>1");
-      g.c.setInsn(b.build("enter " + Hex.h32(frame) + ", " + Hex.h32(level)));
+      g.c.form = (o16 ? "enterw" : "enter") + " imm16, " + (nest == 0 ? "0" : nest == 1 ? "1" : "level>1");
+      g.c.setInsn(b.build((o16 ? "enterw " : "enter ") + Hex.h32(frame) + ", " + Hex.h32(level)));
     } else {
       int size = g.size1632();
       int bp = g.rnd.nextInt(g.c.mem.length - 4);
