@@ -139,8 +139,9 @@ final class DefinedFlags {
 
   static String names(int flags) {
     StringBuilder s = new StringBuilder();
-    String[] n = {"CF", "", "PF", "", "AF", "", "ZF", "SF", "TF", "IF", "DF", "OF"};
-    for (int b = 11; b >= 0; b--) {
+    String[] n = {"CF", "", "PF", "", "AF", "", "ZF", "SF", "TF", "IF", "DF", "OF", "", "", "NT",
+        "", "", "", "AC", "", "", "ID"};
+    for (int b = 21; b >= 0; b--) {
       if ((flags & (1 << b)) != 0 && !n[b].isEmpty()) {
         s.append(s.length() > 0 ? " " : "").append(n[b]);
       }

@@ -4,8 +4,9 @@ package org.hospes.x86.diff;
  * Fixed addresses shared by the native reference harnesses and the emulator side.
  *
  * <pre>
- *   0x0000_8000  scratch window (data operands, string buffers, stacks); below 64 KiB so that
- *                16-bit addressing (0x67 in 32-bit code) reaches it too
+ *   0x0000_8F80  scratch window (data operands, string buffers, stacks); below 64 KiB so that
+ *                16-bit addressing (0x67 in 32-bit code) reaches it too, and straddling the page
+ *                boundary at 0x9000 so that operands, strings and stacks cross pages
  *   0x0020_0000  code region, 64 KiB, filled with HLT (F4)
  *   0x0020_8000  where the case's instruction bytes start
  * </pre>
@@ -14,7 +15,7 @@ package org.hospes.x86.diff;
  * SIGSEGV in user mode, and the signal context holds the final state.
  */
 final class Layout {
-  static final int SCRATCH_ADDR = 0x0000_8000;
+  static final int SCRATCH_ADDR = 0x0000_8F80;
   static final int CODE_ADDR = 0x0020_0000;
   static final int CODE_SIZE = 0x1_0000;
   static final int INSN_ADDR = 0x0020_8000;

@@ -254,9 +254,14 @@ final class QemuForms {
     g.c.setInsn(b.build((dec ? "dec " : "inc ") + Regs.name(size, r)));
   }
 
+  /** EFLAGS bits that POPF can change at any privilege level besides the status flags and DF. */
+  static final int USER_SYSTEM_BITS = org.hospes.x86.Flags.AC | org.hospes.x86.Flags.ID
+      | org.hospes.x86.Flags.NT;
+
   /**
-   * PUSHF/POPF in both sizes. The pushed image is compared in the status flags and DF only: IF,
-   * IOPL and the rest differ between a user process and the emulator at CPL 0.
+   * PUSHF/POPF in both sizes. Compared: the status flags, DF, AC, ID, NT and bit 1. IF and IOPL
+   * differ between a user process and the emulator at CPL 0, so the pushed image masks them, and
+   * POPF images keep them (and TF, RF, VM) clear.
    */
   static void pushfPopf(Gen g) {
     boolean pop = g.chance(0.5);
@@ -266,14 +271,17 @@ final class QemuForms {
     Gen.opsize(b, size);
     if (pop) {
       int off = stack(g, 0, 8);
-      int image = g.rnd.nextInt() & (STATUS | DF | 0x2 | 0x8 | 0x20 | 0x8000);
+      int image = g.rnd.nextInt() & (STATUS | DF | USER_SYSTEM_BITS | 0x2 | 0x8 | 0x20 | 0x8000);
       g.putMem(off, image, e);
+      g.c.flagMask = DefinedFlags.COMPARABLE | (size == 32 ? USER_SYSTEM_BITS
+          : org.hospes.x86.Flags.NT);
       b.op(0x9D);
       g.c.form = "popf o" + size;
       g.c.setInsn(b.build(size == 16 ? "popfw" : "popfd"));
     } else {
       int off = stack(g, 8, 0);
-      g.c.maskMem(off - e, e, STATUS | DF);
+      g.c.eflags |= g.rnd.nextInt() & USER_SYSTEM_BITS;
+      g.c.maskMem(off - e, e, STATUS | DF | USER_SYSTEM_BITS | 0x2);
       b.op(0x9C);
       g.c.form = "pushf o" + size;
       g.c.setInsn(b.build(size == 16 ? "pushfw" : "pushfd"));

@@ -38,8 +38,9 @@ class ReferenceHarnessTest {
     DiffCase add = regCase(256, b(0x01, 0xD8), 0, 0x7FFF_FFFF, 0, 0, 1); // add eax, ebx
     DiffCase div0 = regCase(256, b(0xF7, 0xF1), 0, 5, 0, 0); // div ecx, ecx = 0
     DiffCase ud2 = regCase(256, b(0x0F, 0x0B), 0);
-    // add dword [0x8010], 3 through the host's SIB absolute form with 0x67
-    DiffCase mem = regCase(256, b(0x67, 0x83, 0x04, 0x25, 0x10, 0x80, 0x00, 0x00, 0x03), 0);
+    // add dword [scratch+0x10], 3 through the host's SIB absolute form with 0x67
+    int a = Layout.SCRATCH_ADDR + 0x10;
+    DiffCase mem = regCase(256, b(0x67, 0x83, 0x04, 0x25, a, a >> 8, a >> 16, a >> 24, 0x03), 0);
     mem.mem[0x10] = (byte) 0xFE;
     // std; the harness must report DF as set
     DiffCase std = regCase(256, b(0xFD), 0);
@@ -63,7 +64,7 @@ class ReferenceHarnessTest {
   @Test
   void qemuComputesKnownResultsForThirtyTwoBitOnlyForms() {
     NativeHarness h = DiffSuite.harness(NativeHarness.Kind.QEMU32, 512);
-    int sp = Layout.SCRATCH_ADDR + 0x100;
+    int sp = Layout.SCRATCH_ADDR + 0x100; // the pushed dword is at scratch offsets 0xFC..0xFF
     DiffCase push = regCase(512, b(0x50), 0, 0xCAFE_BABE, 0, 0, 0, sp); // push eax
     DiffCase daa = regCase(512, b(0x27), 0, 0x0F); // daa: 0x0F -> 0x15, AF
     DiffCase aam0 = regCase(512, b(0xD4, 0x00), 0, 0x12); // aam 0 -> #DE
