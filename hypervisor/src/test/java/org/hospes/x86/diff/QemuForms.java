@@ -177,10 +177,15 @@ final class QemuForms {
         int sp = stack(g, 64, 64);
         int t = codeTarget(g, 8);
         Gen.Rm rm;
-        if (g.chance(0.5)) {
+        if (g.chance(0.4)) {
           int r = g.regExcept(1 << Regs.ESP);
           g.c.regs[r] = t;
           rm = g.new Rm(32, r);
+        } else if (g.chance(0.3)) {
+          // call [esp+d8]: the target is read with the old ESP, before the push.
+          int disp = 4 * g.rnd.nextInt(8);
+          g.putMem(sp + disp, t, 4);
+          rm = g.new Rm(32, sp + disp, new Mem(Regs.ESP, -1, 0, disp, 1, false));
         } else {
           int off = g.offset(4, 0);
           if (off + 4 > sp - 4 && off < sp) {
@@ -298,14 +303,18 @@ final class QemuForms {
       case 0, 1 -> {
         int cc = g.rnd.nextInt(16);
         boolean near = v == 1;
-        int len = near ? 6 : 2;
+        boolean hint = g.chance(0.15); // 2E/3E: branch hints, ignored by the processor
+        if (hint) {
+          b.prefix(g.pick(0x2E, 0x3E));
+        }
+        int len = (near ? 6 : 2) + (hint ? 1 : 0);
         int rel = rel(g, len, near);
         if (near) {
           b.op(0x0F, 0x80 + cc).imm(rel, 4);
         } else {
           b.op(0x70 + cc).imm(rel, 1);
         }
-        g.c.form = "j" + "cc " + (near ? "rel32" : "rel8");
+        g.c.form = "j" + "cc " + (near ? "rel32" : "rel8") + (hint ? " (hint prefix)" : "");
         g.c.setInsn(b.build("j" + CC[cc] + " " + Hex.h32(g.c.codeAddr + len + rel)));
       }
       case 2 -> {
@@ -495,7 +504,11 @@ final class QemuForms {
   }
 
   /** One instruction of a sequence and its effect on which flags are defined. */
-  record Step(Insn insn, int reads, int defines, int undefines) {}
+  record Step(Insn insn, int reads, int defines, int undefines, int count) {
+    Step(Insn insn, int reads, int defines, int undefines) {
+      this(insn, reads, defines, undefines, 1);
+    }
+  }
 
   /**
    * Two to six instructions that run one after another, sometimes with a forward Jcc over one or
@@ -507,7 +520,8 @@ final class QemuForms {
     DiffCase c = g.c;
     c.regs[Regs.EBP] = Layout.SCRATCH_ADDR + 140 + g.rnd.nextInt(c.mem.length - 280);
     c.regs[Regs.ESP] = Layout.SCRATCH_ADDR + 160 + g.rnd.nextInt(c.mem.length - 320);
-    int n = 2 + g.rnd.nextInt(5);
+    int n = 2 + g.rnd.nextInt(7);
+    int steps = 0;
     List<Insn> out = new ArrayList<>();
     int undef = 0;
     int count = 0;
@@ -527,6 +541,7 @@ final class QemuForms {
         out.add(new Insn.Builder(false).op(0xB8 + r).imm(imm, 4)
             .build("mov " + Regs.r32(r) + ", " + Hex.h32(imm) + " (byte " + k + " patched)"));
         count += 3;
+        steps += 3;
         continue;
       }
       if (count + 2 < n && g.chance(0.15)) {
@@ -541,7 +556,9 @@ final class QemuForms {
           Step s = step(g, after);
           skipped.add(s.insn());
           after = (after & ~s.defines()) | s.undefines();
+          steps += s.count();
         }
+        steps++;
         int len = skipped.stream().mapToInt(i -> i.ref().length).sum();
         out.add(new Insn.Builder(false).op(0x70 + cc).imm(len, 1).build("j" + CC[cc] + " +" + len));
         out.addAll(skipped);
@@ -552,6 +569,7 @@ final class QemuForms {
         out.add(s.insn());
         undef = (undef & ~s.defines()) | s.undefines();
         count++;
+        steps += s.count();
       }
     }
     java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
@@ -568,7 +586,7 @@ final class QemuForms {
     c.emuCode = code;
     c.text = text.toString();
     c.form = "sequence";
-    c.maxSteps = out.size();
+    c.maxSteps = steps;
     c.flagMask = DefinedFlags.COMPARABLE & ~undef;
   }
 
@@ -587,7 +605,23 @@ final class QemuForms {
     int size = g.size();
     int r = g.rnd.nextInt(size == 8 ? 8 : 4); // AL..BH or EAX..EBX
     int r2 = g.rnd.nextInt(size == 8 ? 8 : 4);
-    switch (g.rnd.nextInt(14)) {
+    switch (g.rnd.nextInt(15)) {
+      case 14 -> { // MOV CL, n then a shift or rotate by CL: the count is known, so are the flags
+        int kind = g.pick(0, 1, 2, 3, 4, 5, 7);
+        int count = g.count();
+        Gen.opsize(b, size);
+        b.op(Gen.w(0xD2, size)).modrmReg(kind, r);
+        Insn shift = b.build(HostForms.SHIFT[kind] + " " + Regs.name(size, r) + ", cl");
+        Insn mov = new Insn.Builder(false).op(0xB1).imm(count, 1).build("mov cl, " + Hex.h32(count));
+        byte[] both = new byte[mov.ref().length + shift.ref().length];
+        System.arraycopy(mov.ref(), 0, both, 0, mov.ref().length);
+        System.arraycopy(shift.ref(), 0, both, mov.ref().length, shift.ref().length);
+        int cmp = kind <= 3 ? DefinedFlags.rotate(count) : DefinedFlags.shift(kind, size, count);
+        int undefines = STATUS & ~cmp;
+        int written = (count & 31) == 0 ? 0 : kind <= 3 ? CF | OF : STATUS;
+        return new Step(new Insn(both, both, mov.text() + "; " + shift.text()),
+            kind == 2 || kind == 3 ? CF : 0, written & ~undefines, undefines, 2);
+      }
       case 0, 1 -> { // ALU r, r / r, [ebp+d8] / [ebp+d8], r / r, imm
         int op = g.rnd.nextInt(8);
         int mode = g.rnd.nextInt(4);
