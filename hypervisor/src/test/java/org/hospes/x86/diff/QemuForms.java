@@ -526,22 +526,14 @@ final class QemuForms {
     int undef = 0;
     int count = 0;
     while (count < n) {
+      if (out.stream().mapToInt(i -> i.ref().length).sum() > Layout.CODE_MAX - 40) {
+        break; // room for the longest step (a Jcc over two steps) is kept
+      }
       if (count + 3 <= n && g.chance(0.12)) {
-        // Self-modifying code as the SDM (vol. 3, 8.1.3) says to write it: store into a later
-        // instruction, jump, then execute it. The store patches one immediate byte of a MOV.
         int pos = out.stream().mapToInt(i -> i.ref().length).sum();
-        int r = g.rnd.nextInt(4);
-        int k = g.rnd.nextInt(4);
-        int patch = g.rnd.nextInt(256);
-        int at = c.codeAddr + pos + 7 + 2 + 1 + k;
-        out.add(new Insn.Builder(false).op(0xC6).modrmMem(0, Mem.absolute(at, true))
-            .imm(patch, 1).build("mov byte [" + Hex.h32(at) + "], " + Hex.h32(patch)));
-        out.add(new Insn.Builder(false).op(0xEB).imm(0, 1).build("jmp $+2"));
-        int imm = g.rnd.nextInt();
-        out.add(new Insn.Builder(false).op(0xB8 + r).imm(imm, 4)
-            .build("mov " + Regs.r32(r) + ", " + Hex.h32(imm) + " (byte " + k + " patched)"));
-        count += 3;
-        steps += 3;
+        int added = selfModifying(g, c.codeAddr + pos, out);
+        count += added;
+        steps += added;
         continue;
       }
       if (count + 2 < n && g.chance(0.15)) {
@@ -588,6 +580,55 @@ final class QemuForms {
     c.form = "sequence";
     c.maxSteps = steps;
     c.flagMask = DefinedFlags.COMPARABLE & ~undef;
+  }
+
+  /**
+   * Self-modifying code: a store into the immediate of a MOV r32, imm32 that follows, then that
+   * MOV. The store is a byte MOV, a dword MOV, or STOSB through EDI (which sequences leave
+   * alone otherwise). Usually a JMP $+2 sits between them, as the SDM (vol. 3, 8.1.3) asks of
+   * portable code; without it, P6-family processors still execute the new bytes because a write
+   * to a prefetched instruction invalidates the prefetch queue (vol. 3, 11.6), and QEMU agrees.
+   * Returns the number of instructions added; they start at address {@code at}.
+   */
+  static int selfModifying(Gen g, int at, List<Insn> out) {
+    int how = g.rnd.nextInt(3);
+    boolean jump = g.chance(0.7);
+    int r = g.rnd.nextInt(4);
+    int imm = g.rnd.nextInt();
+    int k = g.rnd.nextInt(4);
+    int patch = g.rnd.nextInt();
+    int n = 0;
+    int storeLen;
+    if (how == 2) {
+      // mov edi, target (5) ; mov al, patch (2) ; stosb (1)
+      storeLen = 8;
+    } else {
+      storeLen = how == 0 ? 7 : 10;
+    }
+    int movAt = at + storeLen + (jump ? 2 : 0);
+    int target = how == 1 ? movAt + 1 : movAt + 1 + k;
+    if (how == 0) {
+      out.add(new Insn.Builder(false).op(0xC6).modrmMem(0, Mem.absolute(target, true))
+          .imm(patch, 1).build("mov byte [" + Hex.h32(target) + "], " + Hex.imm(patch, 8)));
+      n = 1;
+    } else if (how == 1) {
+      out.add(new Insn.Builder(false).op(0xC7).modrmMem(0, Mem.absolute(target, true))
+          .imm(patch, 4).build("mov dword [" + Hex.h32(target) + "], " + Hex.h32(patch)));
+      n = 1;
+    } else {
+      out.add(new Insn.Builder(false).op(0xBF).imm(target, 4).build("mov edi, " + Hex.h32(target)));
+      out.add(new Insn.Builder(false).op(0xB0).imm(patch, 1).build("mov al, " + Hex.imm(patch, 8)));
+      out.add(new Insn.Builder(false).op(0xAA).build("stosb"));
+      n = 3;
+      r = 1 + g.rnd.nextInt(3); // not EAX: AL carries the patch
+    }
+    if (jump) {
+      out.add(new Insn.Builder(false).op(0xEB).imm(0, 1).build("jmp $+2"));
+      n++;
+    }
+    out.add(new Insn.Builder(false).op(0xB8 + r).imm(imm, 4)
+        .build("mov " + Regs.r32(r) + ", " + Hex.h32(imm) + " (patched by the store)"));
+    return n + 1;
   }
 
   /** One sequence instruction that reads no flag in {@code undef}. */
