@@ -35,6 +35,7 @@ final class QemuForms {
       new Form("branch", 10, QemuForms::branch),
       new Form("xlat", 1, QemuForms::xlat),
       new Form("a16", 10, QemuForms::addr16),
+      new Form("arpl", 1, QemuForms::arpl),
       new Form("sequence", 14, QemuForms::sequence));
 
   private static final int TOTAL_WEIGHT = FORMS.stream().mapToInt(Form::weight).sum();
@@ -372,6 +373,18 @@ final class QemuForms {
 
   static void xlat(Gen g) {
     HostForms.xlat(g);
+  }
+
+  /** ARPL r/m16, r16 (63 is MOVSXD in 64-bit mode): raises the destination's RPL, sets ZF. */
+  static void arpl(Gen g) {
+    int r = g.reg();
+    g.setReg(16, r, g.val(16));
+    Gen.Rm rm = g.chance(0.5) ? g.memRm(16, Gen.bit(16, r)) : g.regRm(16, g.reg());
+    Insn.Builder b = g.b();
+    b.op(0x63);
+    rm.modrm(b, r);
+    g.c.form = "arpl r/m16, r16 " + rm.kind();
+    g.c.setInsn(b.build("arpl " + rm.text() + ", " + Regs.name(16, r)));
   }
 
   /**
