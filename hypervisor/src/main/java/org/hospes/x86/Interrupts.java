@@ -3,6 +3,8 @@ package org.hospes.x86;
 import static org.hospes.x86.Cpu.CS;
 import static org.hospes.x86.Cpu.SS;
 
+import org.hospes.x86.vmx.ExitReason;
+
 /**
  * Event delivery: exceptions, external interrupts and INT n through the IDT (protected mode) or
  * the IVT (real mode), including privilege changes with stack switches, task gates, the double-
@@ -44,6 +46,12 @@ final class Interrupts {
         deliverOnce(c, current, curKind, curHasErr, curErr);
         return -1;
       } catch (CpuFault f) {
+        if (c.nonRoot()) {
+          int x = c.exitDuringDelivery(current, curKind, curHasErr, curErr, faultEip);
+          if (x >= 0) {
+            return x;
+          }
+        }
         int second = c.excVector;
         if (current == Exceptions.DF) {
           break;
@@ -70,6 +78,10 @@ final class Interrupts {
   }
 
   private static void deliverOnce(Cpu c, int vector, int kind, boolean hasErr, int err) {
+    if (vector == Exceptions.PF && kind == EXCEPTION && c.pfPending) {
+      c.cr2 = c.pfAddr;
+      c.pfPending = false;
+    }
     if (!c.protectedMode()) {
       deliverReal(c, vector);
       return;
@@ -95,6 +107,9 @@ final class Interrupts {
       c.raise(Exceptions.NP, gateErr);
     }
     if (type == Segments.SYS_TASK_GATE) {
+      if (c.nonRoot()) {
+        c.vmExit(ExitReason.TASK_SWITCH, (gLo >>> 16) | (3L << 30));
+      }
       Tasks.switchTo(c, vector * 8, gLo, gHi, Tasks.INT);
       if (hasErr) {
         int size = (c.trAttr & 0xF) == Segments.SYS_TSS32_BUSY ? 2 : 1;
@@ -203,6 +218,9 @@ final class Interrupts {
     }
     if ((c.eflags() & Flags.NT) != 0) {
       int link = c.readSys32(c.trBase + Tasks.LINK) & 0xFFFF;
+      if (c.nonRoot()) {
+        c.vmExit(ExitReason.TASK_SWITCH, link | (1L << 30));
+      }
       if ((link & 4) != 0 || !Segments.fetch(c, link)) {
         c.raise(Exceptions.TS, Segments.err(link));
       }

@@ -3,6 +3,8 @@ package org.hospes.x86;
 import static org.hospes.x86.Cpu.CS;
 import static org.hospes.x86.Cpu.SS;
 
+import org.hospes.x86.vmx.ExitReason;
+
 /**
  * Protected-mode segmentation: descriptor fetches, segment-register loads with every check of
  * SDM vol. 3 ch. 5, and far JMP/CALL/RET through code segments and call gates. Errors raise
@@ -266,6 +268,10 @@ final class Segments {
         }
         if (!present(hi)) {
           c.raise(Exceptions.NP, err(sel));
+        }
+        if (c.nonRoot()) {
+          int tss = type(hi) == SYS_TASK_GATE ? lo >>> 16 : sel;
+          c.vmExit(ExitReason.TASK_SWITCH, tss | ((call ? 0L : 2L) << 30));
         }
         c.eip = nextEip;
         Tasks.switchTo(c, sel, lo, hi, call ? Tasks.CALL : Tasks.JMP);
