@@ -46,6 +46,12 @@ final class DiffSuite {
     DiffRun run = new DiffRun(testClass, seed, harness, generator);
     System.out.printf("%s: seed=0x%x cases=%d (override with -Dhospes.diff.seed=..., -D%s=...)%n",
         testClass, seed, only >= 0 ? 1 : n, countProperty);
+    Path reportFile = Path.of("target", "diff-reports", testClass + ".txt").toAbsolutePath();
+    try {
+      Files.deleteIfExists(reportFile); // a report from an earlier run must not be mistaken for this one
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
     long t0 = System.nanoTime();
     if (!processorImplemented()) {
       checkReferenceOnly(run, n);
@@ -57,7 +63,7 @@ final class DiffSuite {
         run.timing());
     if (run.mismatches() > 0) {
       String report = run.report();
-      Path file = Path.of("target", "diff-reports", testClass + ".txt").toAbsolutePath();
+      Path file = reportFile;
       try {
         Files.createDirectories(file.getParent());
         Files.writeString(file, report);

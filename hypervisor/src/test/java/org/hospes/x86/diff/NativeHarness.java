@@ -63,10 +63,10 @@ final class NativeHarness {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (p.waitFor() != 0) {
-          String hint = kind == Kind.QEMU32
-              ? "cannot build the 32-bit harness: install the Debian package gcc-multilib"
-              : "cannot build the host harness with gcc";
-          throw new IllegalStateException(hint + "\n" + log);
+          System.err.println(log);
+          throw new IllegalStateException(kind == Kind.QEMU32
+              ? "cannot build the static 32-bit harness: install the Debian package gcc-multilib"
+              : "cannot build the host harness with gcc (compiler output above)");
         }
       }
     } catch (IOException e) {
@@ -91,7 +91,7 @@ final class NativeHarness {
     throw new IllegalStateException("cannot find src/test/native/diffharness.c from " + cwd);
   }
 
-  private static void requireTool(String tool, String debianPackage) {
+  static void requireTool(String tool, String debianPackage) {
     for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
       if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, tool))) {
         return;
@@ -111,14 +111,19 @@ final class NativeHarness {
     List<String> cmd = kind == Kind.QEMU32
         ? List.of("qemu-i386", binary.toString())
         : List.of(binary.toString());
+    Process p = null;
     try {
-      Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-      Thread writer = new Thread(() -> writeCases(p.getOutputStream(), cases), "diff-harness-writer");
+      p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+      Process proc = p;
+      Thread writer = new Thread(() -> writeCases(proc.getOutputStream(), cases), "diff-harness-writer");
       writer.setDaemon(true);
       writer.start();
       Outcome[] out = readOutcomes(p.getInputStream(), cases);
       writer.join();
-      if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
+      if (!p.waitFor(60, TimeUnit.SECONDS)) {
+        throw new IllegalStateException(kind + " harness did not exit");
+      }
+      if (p.exitValue() != 0) {
         throw new IllegalStateException(kind + " harness failed, exit " + p.exitValue());
       }
       return out;
@@ -127,6 +132,10 @@ final class NativeHarness {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(e);
+    } finally {
+      if (p != null && p.isAlive()) {
+        p.destroyForcibly();
+      }
     }
   }
 

@@ -33,6 +33,14 @@ class ReferenceHarnessTest {
   }
 
   @Test
+  void aMissingToolFailsWithTheDebianPackageToInstall() {
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () -> NativeHarness.requireTool("qemu-i386-not-here", "qemu-user"))
+        .hasMessage("qemu-i386-not-here not found: install the Debian package qemu-user"
+            + " (apt-get install qemu-user)");
+  }
+
+  @Test
   void hostCpuComputesKnownResults() {
     NativeHarness h = DiffSuite.harness(NativeHarness.Kind.HOST64, 256);
     DiffCase add = regCase(256, b(0x01, 0xD8), 0, 0x7FFF_FFFF, 0, 0, 1); // add eax, ebx
