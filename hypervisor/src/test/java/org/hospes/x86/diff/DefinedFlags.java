@@ -39,9 +39,15 @@ import static org.hospes.x86.Flags.ZF;
  *   <tr><td>AAA AAS</td><td>OF SF ZF PF</td><td></td></tr>
  *   <tr><td>AAM AAD</td><td>OF AF CF</td><td>AAM 0: #DE</td></tr>
  *   <tr><td>DAA DAS</td><td>OF</td><td></td></tr>
- *   <tr><td>SAHF LAHF CLC STC CMC CLD STD POPF</td><td>none</td>
- *       <td>PUSHF: the pushed image is compared in status flags and DF only</td></tr>
+ *   <tr><td>SAHF LAHF CLC STC CMC CLD STD</td><td>none</td><td></td></tr>
+ *   <tr><td>POPF PUSHF</td><td>none</td><td>POPF also compares AC ID NT (NT only for 16-bit);
+ *       the PUSHF image is compared in the status flags, DF, AC, ID, NT and bit 1 (IF and IOPL
+ *       differ between a user process and CPL 0)</td></tr>
  * </table>
+ *
+ * <p>Generated sequences ({@code QemuForms.sequence}) carry these rules forward: a flag an
+ * instruction leaves undefined stays undefined until an instruction defines it, no instruction
+ * that reads an undefined flag is generated, and only the flags defined at the end are compared.
  */
 final class DefinedFlags {
   /** The flags a case can compare at all. */

@@ -524,6 +524,14 @@ final class QemuForms {
   }
 
   /**
+   * A step that writes the status flags in {@code written}; of those, the ones outside
+   * {@code compared} (a {@link DefinedFlags} mask) become undefined.
+   */
+  static Step writes(Insn insn, int reads, int written, int compared) {
+    return new Step(insn, reads, written & compared, written & ~compared & STATUS);
+  }
+
+  /**
    * Two to six instructions that run one after another, sometimes with a forward Jcc over one or
    * two of them. ESP and EBP are pinned into the scratch window; results only go to EAX..EBX, the
    * stack and [EBP+disp8]. The generator tracks which flags are undefined after each step, never
@@ -696,7 +704,7 @@ final class QemuForms {
         }
         boolean logic = op == 1 || op == 4 || op == 6;
         int reads = op == 2 || op == 3 ? CF : 0;
-        return new Step(b.build(t), reads, logic ? STATUS & ~AF : STATUS, logic ? AF : 0);
+        return writes(b.build(t), reads, STATUS, logic ? DefinedFlags.logic() : DefinedFlags.all());
       }
       case 2 -> { // one-byte INC/DEC
         int sz = g.size1632();
@@ -722,8 +730,8 @@ final class QemuForms {
         int sz = g.size1632();
         Gen.opsize(b, sz);
         b.op(0x0F, 0xAF).modrmReg(r % 4, r2 % 4);
-        return new Step(b.build("imul " + Regs.name(sz, r % 4) + ", " + Regs.name(sz, r2 % 4)), 0,
-            CF | OF, SF | ZF | AF | PF);
+        return writes(b.build("imul " + Regs.name(sz, r % 4) + ", " + Regs.name(sz, r2 % 4)), 0,
+            STATUS, DefinedFlags.multiply());
       }
       case 5 -> { // SETcc / CMOVcc
         int cc = g.rnd.nextInt(16);
@@ -761,8 +769,8 @@ final class QemuForms {
         int v = g.rnd.nextInt(4);
         b.op(new int[] {0x27, 0x2F, 0x37, 0x3F}[v]);
         String n = new String[] {"daa", "das", "aaa", "aas"}[v];
-        return v < 2 ? new Step(b.build(n), CF | AF, STATUS & ~OF, OF)
-            : new Step(b.build(n), AF, AF | CF, OF | SF | ZF | PF);
+        return v < 2 ? writes(b.build(n), CF | AF, STATUS, DefinedFlags.decimalAdjust())
+            : writes(b.build(n), AF, STATUS, DefinedFlags.asciiAdjustAddSub());
       }
       case 9 -> { // NEG / NOT
         boolean neg = g.chance(0.5);
@@ -792,8 +800,8 @@ final class QemuForms {
         boolean test = g.chance(0.5);
         Gen.opsize(b, size);
         b.op(Gen.w(test ? 0xA8 : 0x3C, size)).imm(imm, Gen.immBytes(size));
-        return new Step(b.build((test ? "test " : "cmp ") + Regs.name(size, 0) + ", "
-            + Hex.imm(imm, size)), 0, test ? STATUS & ~AF : STATUS, test ? AF : 0);
+        return writes(b.build((test ? "test " : "cmp ") + Regs.name(size, 0) + ", "
+            + Hex.imm(imm, size)), 0, STATUS, test ? DefinedFlags.logic() : DefinedFlags.all());
       }
       case 12 -> { // BSWAP / MOVZX / MOVSX
         if (g.chance(0.3)) {
