@@ -143,6 +143,8 @@ public final class Cpu {
   private boolean vmExitPending;
   /** A host interrupt arrived (external-interrupt exiting). */
   private boolean hostInterrupt;
+  /** EIP the event being delivered would have returned to (for task-gate switches). */
+  private int taskReturnEip;
   // MMIO replay: accesses the hypervisor completed for the instruction being restarted.
   private final long[] mmioGpa = new long[8];
   private final int[] mmioSize = new int[8];
@@ -201,6 +203,7 @@ public final class Cpu {
   /** {@link #TLB_SIZE} while CPL is 3, else 0: selects the TLB half. */
   private int tlbUser;
   private long tlbMisses;
+  long walkRefs;
 
   // ------------------------------------------------------------------ decoded code cache
 
@@ -211,6 +214,8 @@ public final class Cpu {
   private final Block[][] pageBlocks;
   /** Per RAM page: blocks that start in an earlier page and run into this one. */
   private final Block[][] pageSpill;
+  /** Per RAM page: this processor holds decoded code from it (counted in the bus). */
+  private final boolean[] ownsCode;
 
   public Cpu(MemoryBus mem, IoBus io) {
     this.mem = mem;
@@ -220,8 +225,19 @@ public final class Cpu {
     int pages = (int) (ramSize >>> 12);
     this.pageBlocks = new Block[pages][];
     this.pageSpill = new Block[pages][];
+    this.ownsCode = new boolean[pages];
     flushTlb();
-    mem.setCodeWriteListener(this::codeWritten);
+    mem.addCodeWriteListener(new MemoryBus.CodeWriteListener() {
+      @Override
+      public void codeWritten(long pa, int len) {
+        Cpu.this.codeWritten(pa, len);
+      }
+
+      @Override
+      public void codePageAdded(int page) {
+        Arrays.fill(wTag, -1);
+      }
+    });
     resetReal();
   }
 
@@ -414,6 +430,19 @@ public final class Cpu {
     return udCount;
   }
 
+  /** Memory references made by page walks (guest paging structures and EPT entries). */
+  public long pageWalkReferences() {
+    return walkRefs;
+  }
+
+  /**
+   * Executes CPUID on the current EAX/ECX as the bare processor would (for a hypervisor that
+   * emulates CPUID after the exit and adjusts the result).
+   */
+  public void executeCpuid() {
+    CpuId.exec(this);
+  }
+
   /** Software TLB misses (page walks or identity fills). */
   public long tlbMisses() {
     return tlbMisses;
@@ -554,10 +583,12 @@ public final class Cpu {
 
   /** Paging-structure reads and A/D updates by the page walker go through EPT too. */
   int gpaRead32(long gpa) {
+    walkRefs++;
     return mem.read32(gpaToMachine(gpa, EptWalk.R, 0, false));
   }
 
   long gpaRead64(long gpa) {
+    walkRefs++;
     return mem.read64(gpaToMachine(gpa, EptWalk.R, 0, false));
   }
 
@@ -627,7 +658,9 @@ public final class Cpu {
    * exit whose IDT-vectoring information names the event that was being delivered. Returns -1
    * when the ordinary double-fault rules apply.
    */
-  int exitDuringDelivery(int vector, int kind, boolean hasErr, int err, int faultEip) {
+  int exitDuringDelivery(int vector, int kind, boolean hasErr, int err, int faultEip,
+      int returnEip) {
+    taskReturnEip = returnEip;
     if (!vmExitPending) {
       int second = excVector;
       boolean intercepted = (vmcs.read32(VmcsField.EXCEPTION_BITMAP) >>> second & 1) != 0;
@@ -701,6 +734,45 @@ public final class Cpu {
       return -1;
     } catch (CpuFault f) {
       return handleFault(start, start + len, false, len);
+    }
+  }
+
+  /**
+   * Performs the task switch of a TASK_SWITCH exit, as Xen's hvm_task_switch does, using the
+   * processor's own task-switch logic. For a switch through an IDT task gate the event's error
+   * code (IDT-vectoring information) is pushed on the new task's stack. Returns -1, or a
+   * {@link CpuExit} code when the switch faulted and that fault exited or shut the guest down.
+   */
+  public int emulateTaskSwitch() {
+    long qual = vmcs.exitQualification();
+    int sel = (int) qual & 0xFFFF;
+    int source = (int) (qual >>> 30) & 3;
+    int start = eip;
+    int next = source == 3 ? taskReturnEip : eip + vmcs.exitInstructionLength();
+    int reason = source == 0 ? Tasks.CALL : source == 1 ? Tasks.IRET
+        : source == 2 ? Tasks.JMP : Tasks.INT;
+    Vmcs saved = vmcs;
+    try {
+      if ((sel & 4) != 0 || !Segments.fetch(this, sel)) {
+        raise(Exceptions.TS, sel & 0xFFFC);
+      }
+      eip = next;
+      // Nested exits are meaningless here: the hypervisor asked for this switch.
+      vmcs = null;
+      Tasks.switchTo(this, sel, dLo, dHi, reason);
+      vmcs = saved;
+      int info = vmcs.read32(VmcsField.IDT_VECTORING_INFO_FIELD);
+      if (source == 3 && (info & VmxControls.INTR_INFO_ERROR_CODE_VALID) != 0) {
+        int size = (trAttr & 0xF) == Segments.SYS_TSS32_BUSY ? 2 : 1;
+        pushSized(size, vmcs.read32(VmcsField.IDT_VECTORING_ERROR_CODE));
+      }
+      if (source != 3) {
+        icount++;
+      }
+      return -1;
+    } catch (CpuFault f) {
+      vmcs = saved;
+      return handleFault(start, start, false, 0);
     }
   }
 
@@ -1123,9 +1195,11 @@ public final class Cpu {
     return b;
   }
 
+  /** This processor starts caching code from {@code page}; writes to it must be noticed. */
   private void markCodePage(int page) {
-    if (mem.codePages[page] == 0) {
-      mem.codePages[page] = 1;
+    if (!ownsCode[page]) {
+      ownsCode[page] = true;
+      mem.codePageAdded(page, null);
       // Writes to a code page must take the slow path so stale code is noticed.
       Arrays.fill(wTag, -1);
     }
@@ -1156,7 +1230,10 @@ public final class Cpu {
       }
       pageSpill[page] = null;
     }
-    mem.codePages[page] = 0;
+    if (ownsCode[page]) {
+      ownsCode[page] = false;
+      mem.codePageDropped(page);
+    }
   }
 
   private void codeWritten(long pa, int len) {
@@ -2102,7 +2179,7 @@ public final class Cpu {
     long pa = translate(lin, Paging.WRITE | userAccess());
     if (pa >= 0 && pa < ramSize && walkWritable) {
       int page = (int) (pa >>> 12);
-      if (mem.codePages[page] == 0) {
+      if (mem.codeRefs[page] == 0) {
         int idx = ((lin >>> 12) & TLB_MASK) | tlbUser;
         wTag[idx] = lin >>> 12;
         wOff[idx] = (int) (pa & ~0xFFFL) - (lin & ~0xFFF);
@@ -2128,7 +2205,7 @@ public final class Cpu {
     }
     if (pa + bytes <= ramSize) {
       int page = (int) (pa >>> 12);
-      if (mem.codePages[page] == 0) {
+      if (mem.codeRefs[page] == 0) {
         int p = (int) pa;
         switch (size) {
           case 2: MemoryBus.I32.set(ram, p, v); break;
@@ -2155,7 +2232,8 @@ public final class Cpu {
           break;
       }
       if (changed) {
-        invalidateCodePage(page);
+        // Every processor caching this page drops it, this one included.
+        mem.codeWritten(pa, bytes);
       }
       return;
     }

@@ -47,7 +47,8 @@ final class Interrupts {
         return -1;
       } catch (CpuFault f) {
         if (c.nonRoot()) {
-          int x = c.exitDuringDelivery(current, curKind, curHasErr, curErr, faultEip);
+          int x = c.exitDuringDelivery(current, curKind, curHasErr, curErr, faultEip,
+              attempt == 0 ? returnEip : faultEip);
           if (x >= 0) {
             return x;
           }
@@ -149,30 +150,55 @@ final class Interrupts {
       // Virtual-8086 mode tasks are not supported: the event cannot be delivered.
       c.raise(Exceptions.GP, Segments.err(sel) + ext);
     }
-    if (newCpl < c.cpl) {
-      int oldSs = c.segSel[SS];
-      int oldEsp = c.r[Cpu.ESP];
-      Tasks.loadInnerStack(c, newCpl);
+    // Marked now, while the scratch descriptor is still the handler's code segment (loading the
+    // inner stack fetches the stack segment's).
+    Segments.markAccessed(c);
+    int oldCpl = c.cpl;
+    int oldSs = c.segSel[SS];
+    int oldSsBase = c.segBase[SS];
+    int oldSsLimit = c.segLimit[SS];
+    int oldSsAttr = c.segAttr[SS];
+    int oldEsp = c.r[Cpu.ESP];
+    boolean inward = newCpl < oldCpl;
+    try {
+      if (inward) {
+        Tasks.loadInnerStack(c, newCpl);
+        // The pushes onto the inner stack are made at the new privilege level: supervisor
+        // accesses when the handler runs in ring 0.
+        c.setCpl(newCpl);
+        int sp = c.r[Cpu.ESP];
+        sp -= step;
+        c.writeSized(size, c.stackAddr(sp, step, true), oldSs);
+        sp -= step;
+        c.writeSized(size, c.stackAddr(sp, step, true), oldEsp);
+        c.setStackPointer(sp);
+      }
       int sp = c.r[Cpu.ESP];
       sp -= step;
-      c.writeSized(size, c.stackAddr(sp, step, true), oldSs);
+      c.writeSized(size, c.stackAddr(sp, step, true), oldFlags);
       sp -= step;
-      c.writeSized(size, c.stackAddr(sp, step, true), oldEsp);
+      c.writeSized(size, c.stackAddr(sp, step, true), oldCs);
+      sp -= step;
+      c.writeSized(size, c.stackAddr(sp, step, true), oldEip);
+      if (hasErr) {
+        sp -= step;
+        c.writeSized(size, c.stackAddr(sp, step, true), err);
+      }
       c.setStackPointer(sp);
+    } catch (CpuFault f) {
+      if (inward) {
+        // A fault on the way leaves the interrupted context as it was (SDM vol. 3, 6.12.1: the
+        // processor state is that of the instruction that caused the first event).
+        c.segSel[SS] = oldSs;
+        c.segBase[SS] = oldSsBase;
+        c.segLimit[SS] = oldSsLimit;
+        c.segAttr[SS] = oldSsAttr;
+        c.segmentChanged(SS);
+        c.r[Cpu.ESP] = oldEsp;
+        c.setCpl(oldCpl);
+      }
+      throw f;
     }
-    int sp = c.r[Cpu.ESP];
-    sp -= step;
-    c.writeSized(size, c.stackAddr(sp, step, true), oldFlags);
-    sp -= step;
-    c.writeSized(size, c.stackAddr(sp, step, true), oldCs);
-    sp -= step;
-    c.writeSized(size, c.stackAddr(sp, step, true), oldEip);
-    if (hasErr) {
-      sp -= step;
-      c.writeSized(size, c.stackAddr(sp, step, true), err);
-    }
-    c.setStackPointer(sp);
-    Segments.markAccessed(c);
     Segments.loadCs(c, sel, lo, hi, newCpl);
     int clear = Flags.TF | Flags.NT | Flags.RF | Flags.VM | (intGate ? Flags.IF : 0);
     c.setEflags(oldFlags & ~clear);

@@ -74,6 +74,11 @@ final class Paging {
       c.walkGlobal = (pde & G) != 0 && (c.cr4 & Cpu.CR4_PGE) != 0;
       return (pde & 0xFFC0_0000L) | (lin & 0x3F_FFFF);
     }
+    // The PDE is used to reach the page table: it is marked accessed whatever the PTE says
+    // (SDM vol. 3, 4.8), as QEMU does too.
+    if ((pde & A) == 0) {
+      c.gpaWrite32(pdeAddr, pde | A);
+    }
     long pteAddr = (pde & 0xFFFF_F000L) | (((lin >>> 12) & 0x3FF) << 2);
     int pte = c.gpaRead32(pteAddr);
     if ((pte & P) == 0) {
@@ -81,9 +86,6 @@ final class Paging {
     }
     int combined = pde & pte;
     check(c, lin, access, combined);
-    if ((pde & A) == 0) {
-      c.gpaWrite32(pdeAddr, pde | A);
-    }
     int upd = pte | A | ((access & WRITE) != 0 ? D : 0);
     if (upd != pte) {
       c.gpaWrite32(pteAddr, upd);
@@ -119,6 +121,9 @@ final class Paging {
       c.walkGlobal = (pde & G) != 0 && (c.cr4 & Cpu.CR4_PGE) != 0;
       return (pde & 0xF_FFE0_0000L) | (lin & 0x1F_FFFF);
     }
+    if ((pde & A) == 0) {
+      c.gpaWrite32(pdeAddr, (int) (pde | A));
+    }
     long pteAddr = (pde & PAE_ADDR) | (((lin >>> 12) & 0x1FF) << 3);
     long pte = c.gpaRead64(pteAddr);
     if ((pte & P) == 0) {
@@ -129,9 +134,6 @@ final class Paging {
     }
     int combined = (int) (pde & pte);
     check(c, lin, access, combined);
-    if ((pde & A) == 0) {
-      c.gpaWrite32(pdeAddr, (int) (pde | A));
-    }
     long upd = pte | A | ((access & WRITE) != 0 ? D : 0);
     if (upd != pte) {
       c.gpaWrite32(pteAddr, (int) upd);

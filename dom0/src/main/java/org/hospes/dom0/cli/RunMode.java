@@ -10,7 +10,9 @@ import java.util.stream.Collectors;
  */
 enum RunMode {
   /** Bare emulated machine, no hypervisor. */
-  NATIVE("native");
+  NATIVE("native"),
+  /** HVM domain: VMX non-root with EPT, devices emulated by dom0's device model. */
+  HVM("hvm");
 
   private final String cliName;
 
