@@ -149,6 +149,11 @@ final class DiffRun {
     if (expectedEip != emu.eip) {
       d.add("EIP");
     }
+    // run(1) on a single instruction retires exactly one (a REP string instruction counts once);
+    // a faulting one retires none.
+    if (c.maxSteps == 1 && !c.asBlock && emu.retired >= 0 && emu.retired != (done ? 1 : 0)) {
+      d.add("retired");
+    }
     for (int i = 0; i < ref.mem.length; i++) {
       int m = c.memMask == null ? 0xFF : c.memMask[i] & 0xFF;
       if (((ref.mem[i] ^ emu.mem[i]) & m) != 0) {
@@ -196,6 +201,10 @@ final class DiffRun {
     s.append(String.format("  %-9s %-10s %-10s %-10s%s  (reference EIP adjusted for its longer encoding)%n",
         "EIP", Hex.w32(c.codeAddr), Hex.w32(expectedEip), Hex.w32(emu.eip),
         diffs.contains("EIP") ? "  <<" : ""));
+    if (emu.retired >= 0) {
+      s.append(String.format("  %-9s %-10s %-10s %-10s%s%n", "retired", "", "", emu.retired,
+          diffs.contains("retired") ? "  <<  (Cpu.instructions() delta)" : ""));
+    }
     int shownBytes = 0;
     for (int i = 0; i < ref.mem.length; i++) {
       int m = c.memMask == null ? 0xFF : c.memMask[i] & 0xFF;

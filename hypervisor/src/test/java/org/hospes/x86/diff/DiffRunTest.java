@@ -52,6 +52,16 @@ class DiffRunTest {
   }
 
   @Test
+  void runOneMustRetireExactlyOneInstruction() {
+    DiffCase c = hostCase();
+    Outcome emu = done(Layout.INSN_ADDR + 2);
+    emu.retired = 2;
+    assertThat(DiffRun.compare(c, done(Layout.INSN_ADDR + 3), emu)).containsExactly("retired");
+    c.asBlock = true; // one run() call also retires the HLT; not checked
+    assertThat(DiffRun.compare(c, done(Layout.INSN_ADDR + 3), emu)).isEmpty();
+  }
+
+  @Test
   void aFaultMustMatchInVectorAndLeaveTheStateUntouched() {
     DiffCase c = hostCase();
     Outcome ref = done(Layout.INSN_ADDR);

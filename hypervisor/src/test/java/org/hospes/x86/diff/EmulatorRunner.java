@@ -46,6 +46,7 @@ final class EmulatorRunner {
       }
       cpu.setEflags(c.eflags);
       cpu.setEip(c.codeAddr);
+      long before = cpu.instructions();
       if (c.asBlock) {
         runAsBlock(c, o);
       }
@@ -69,6 +70,7 @@ final class EmulatorRunner {
         o.regs[r] = cpu.reg(r);
       }
       o.eflags = cpu.eflags();
+      o.retired = cpu.instructions() - before;
     } catch (RuntimeException | StackOverflowError e) {
       o.vector = Outcome.EMULATOR_CRASH;
       o.note = e.toString();

@@ -17,6 +17,8 @@ final class Outcome {
   final int[] regs = new int[8];
   int eflags;
   final byte[] mem;
+  /** Emulator only: {@link org.hospes.x86.Cpu#instructions()} retired during the case, or -1. */
+  long retired = -1;
   /** Free text for unusual endings (signal number and code, Java exception). */
   String note = "";
 
