@@ -65,10 +65,66 @@ final class HostForms {
           c.refCode = shufflePrefixes(rnd, c.refCode);
           c.emuCode = shufflePrefixes(rnd, c.emuCode);
         }
+        if (rnd.nextInt(5) == 0 && !f.family().equals("invalid")) {
+          appendFlagReader(rnd, c);
+        }
         return c;
       }
     }
     throw new AssertionError();
+  }
+
+  /**
+   * Follows the instruction with one that reads flags it defines: SETcc into a register, LAHF,
+   * or ADC/SBB with an immediate. The flags then travel through a second path of the emulator
+   * (condition evaluation, carry-in) besides {@code Cpu.eflags()}. Only conditions made of
+   * compared flags are chosen, and only registers whose every bit is compared are written.
+   */
+  static void appendFlagReader(SplittableRandom rnd, DiffCase c) {
+    int mask = c.flagMask;
+    int kind = rnd.nextInt(3);
+    Insn reader = null;
+    String name = null;
+    if (kind == 0) {
+      int cc = rnd.nextInt(16);
+      int r = rnd.nextInt(8);
+      if ((QemuForms.ccReads(cc) & ~mask) == 0 && c.regMask[Regs.full(8, r)] == -1) {
+        reader = new Insn.Builder(true).op(0x0F, 0x90 + cc).modrmReg(0, r)
+            .build("set" + CC[cc] + " " + Regs.name(8, r));
+        name = "setcc";
+      }
+    } else if (kind == 1) {
+      int read = org.hospes.x86.Flags.SF | org.hospes.x86.Flags.ZF | org.hospes.x86.Flags.AF
+          | org.hospes.x86.Flags.PF | org.hospes.x86.Flags.CF;
+      if ((read & ~mask) == 0 && c.regMask[Regs.EAX] == -1) {
+        reader = new Insn.Builder(true).op(0x9F).build("lahf");
+        name = "lahf";
+      }
+    } else {
+      int r = rnd.nextInt(8);
+      boolean sbb = rnd.nextBoolean();
+      if ((mask & org.hospes.x86.Flags.CF) != 0 && c.regMask[r] == -1) {
+        int imm = rnd.nextInt(256);
+        reader = new Insn.Builder(true).op(0x83).modrmReg(sbb ? 3 : 2, r).imm(imm, 1)
+            .build((sbb ? "sbb " : "adc ") + Regs.r32(r) + ", " + Hex.imm((byte) imm, 32));
+        name = sbb ? "sbb" : "adc";
+        c.flagMask = DefinedFlags.all();
+      }
+    }
+    if (reader == null) {
+      return;
+    }
+    c.refCode = concat(c.refCode, reader.ref());
+    c.emuCode = concat(c.emuCode, reader.emu());
+    c.text = c.text + "; " + reader.text();
+    c.form = c.form + " ; " + name;
+    c.maxSteps = 2;
+  }
+
+  static byte[] concat(byte[] a, byte[] b) {
+    byte[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
   }
 
   /**
