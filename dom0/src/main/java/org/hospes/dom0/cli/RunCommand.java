@@ -111,10 +111,7 @@ final class RunCommand implements Callable<Integer> {
     long nanos = System.nanoTime() - start;
     Hypervisor hv = machine.hypervisor();
     if (stats) {
-      streams.err().printf(Locale.ROOT, "hospes: %s: %s, status %d, %d instructions in %.3f s"
-          + " (%.1f MIPS)%n", kernel, result.isFailure() ? "failed" : result.reason(),
-          result.exitStatus(), result.instructions(), nanos / 1e9,
-          result.instructions() / Math.max(nanos / 1e3, 1.0));
+      printRunLine(streams, kernel, result, nanos);
       StatsReport.printTable(hv, hv.domains(), streams.err());
     }
     if (statsJson != null) {
@@ -146,12 +143,16 @@ final class RunCommand implements Callable<Integer> {
     RunResult result = maxInstructions == null ? machine.run() : machine.run(maxInstructions);
     long nanos = System.nanoTime() - start;
     if (stats) {
-      // Wall time of the run alone (no JVM start-up or loading), so MIPS compare across kernels.
-      streams.err().printf(Locale.ROOT, "hospes: %s: %s, status %d, %d instructions in %.3f s"
-          + " (%.1f MIPS)%n", kernel, result.isFailure() ? "failed" : result.reason(),
-          result.exitStatus(), result.instructions(), nanos / 1e9,
-          result.instructions() / Math.max(nanos / 1e3, 1.0));
+      printRunLine(streams, kernel, result, nanos);
     }
     return result.exitStatus();
+  }
+
+  /** The one-line summary of a run; wall time of the run alone, so MIPS compare across runs. */
+  static void printRunLine(CliStreams streams, Path kernel, RunResult result, long nanos) {
+    streams.err().printf(Locale.ROOT, "hospes: %s: %s, status %d, %d instructions in %.3f s"
+        + " (%.1f MIPS)%n", kernel, result.isFailure() ? "failed" : result.reason(),
+        result.exitStatus(), result.instructions(), nanos / 1e9,
+        result.instructions() / Math.max(nanos / 1e3, 1.0));
   }
 }
