@@ -41,7 +41,9 @@ final class RunCommand implements Callable<Integer> {
 
   @Option(names = "--mode", paramLabel = "MODE", defaultValue = "native",
       description = "How to run the kernel (default: ${DEFAULT-VALUE}). Modes: native (bare"
-          + " emulated PC, no hypervisor), hvm (an HVM domain with EPT; devices in dom0).")
+          + " emulated PC, no hypervisor), hvm (an HVM domain with EPT; devices in dom0), pvh"
+          + " (a PVH guest: ELF with Xen's PHYS32_ENTRY note, console through console_io;"
+          + " status 0 on SCHEDOP_shutdown poweroff/reboot, 3 on crash).")
   String mode;
 
   @Parameters(index = "0", paramLabel = "KERNEL",
@@ -91,6 +93,7 @@ final class RunCommand implements Callable<Integer> {
     return switch (runMode.get()) {
       case NATIVE -> runNative(streams, kernel, ramMiB, cmdline, maxInstructions, stats);
       case HVM -> runHvm(DomainMode.HVM_EPT);
+      case PVH -> runHvm(DomainMode.PVH);
     };
   }
 
@@ -101,7 +104,11 @@ final class RunCommand implements Callable<Integer> {
     }
     HvmMachine machine = HvmMachine.create(domainMode, ramMiB, streams.out(), streams.err());
     try {
-      machine.loadMultiboot(kernel, cmdline);
+      if (domainMode == DomainMode.PVH) {
+        machine.loadPvh(kernel, cmdline);
+      } else {
+        machine.loadMultiboot(kernel, cmdline);
+      }
     } catch (BootException e) {
       streams.error(kernel + ": " + e.getMessage());
       return ExitStatus.USAGE;
