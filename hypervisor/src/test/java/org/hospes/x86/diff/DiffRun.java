@@ -198,9 +198,11 @@ final class DiffRun {
     s.append(String.format("            %-10s %-10s %-10s%n", "", DefinedFlags.names(ref.eflags
         & DefinedFlags.COMPARABLE), DefinedFlags.names(emu.eflags & DefinedFlags.COMPARABLE)));
     int expectedEip = ref.vector == Outcome.COMPLETED ? ref.eip - c.eipAdjust() : ref.eip;
-    s.append(String.format("  %-9s %-10s %-10s %-10s%s  (reference EIP adjusted for its longer encoding)%n",
+    s.append(String.format("  %-9s %-10s %-10s %-10s%s%s%n",
         "EIP", Hex.w32(c.codeAddr), Hex.w32(expectedEip), Hex.w32(emu.eip),
-        diffs.contains("EIP") ? "  <<" : ""));
+        diffs.contains("EIP") ? "  <<" : "",
+        ref.vector == Outcome.COMPLETED && c.eipAdjust() != 0
+            ? "  (host EIP minus its " + c.eipAdjust() + " extra encoding bytes)" : ""));
     if (emu.retired >= 0) {
       s.append(String.format("  %-9s %-10s %-10s %-10s%s%n", "retired", "", "", emu.retired,
           diffs.contains("retired") ? "  <<  (Cpu.instructions() delta)" : ""));
