@@ -22,6 +22,8 @@ public final class Counters {
   public long eptViolations;
   public long ioreqs;
   public long injectedInterrupts;
+  /** Event-channel upcalls raised for this vCPU. */
+  public long eventUpcalls;
   public final long[] hypercallCount = new long[64];
   public long hypercallCycles;
   /** Hypercalls that returned an error (negative errno). */
@@ -76,6 +78,7 @@ public final class Counters {
     eptViolations += o.eptViolations;
     ioreqs += o.ioreqs;
     injectedInterrupts += o.injectedInterrupts;
+    eventUpcalls += o.eventUpcalls;
     for (int i = 0; i < hypercallCount.length; i++) {
       hypercallCount[i] += o.hypercallCount[i];
     }

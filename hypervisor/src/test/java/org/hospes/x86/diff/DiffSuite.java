@@ -8,10 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.hospes.x86.Cpu;
-import org.hospes.x86.IoBus;
-import org.hospes.x86.MemoryBus;
-import org.junit.jupiter.api.Assumptions;
 
 /** What the two differential test classes share: setup, the stub check, and failing with a report. */
 final class DiffSuite {
@@ -23,17 +19,6 @@ final class DiffSuite {
       return NativeHarness.build(kind, scratchSize);
     } catch (IllegalStateException e) {
       return fail(e.getMessage());
-    }
-  }
-
-  /** False while the processor is still the API stub that throws UnsupportedOperationException. */
-  static boolean processorImplemented() {
-    try {
-      Cpu cpu = new Cpu(new MemoryBus(1 << 16), new IoBus());
-      cpu.resetFlat32();
-      return true;
-    } catch (UnsupportedOperationException e) {
-      return false;
     }
   }
 
@@ -53,10 +38,6 @@ final class DiffSuite {
       throw new UncheckedIOException(e);
     }
     long t0 = System.nanoTime();
-    if (!processorImplemented()) {
-      checkReferenceOnly(run, n);
-      Assumptions.abort("the processor is still a stub: ran " + n + " cases on the reference only");
-    }
     run.runAll(n, only, new EmulatorRunner(scratchSize));
     System.out.printf("%s: %d cases, %d forms, %d mismatches in %.1f s (%s)%n", testClass,
         run.total(), run.formCounts().size(), run.mismatches(), (System.nanoTime() - t0) / 1e9,
