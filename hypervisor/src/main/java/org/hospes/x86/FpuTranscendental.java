@@ -1,0 +1,414 @@
+package org.hospes.x86;
+
+import static org.hospes.x86.Float80.DE;
+import static org.hospes.x86.Float80.IE;
+import static org.hospes.x86.Float80.PE;
+import static org.hospes.x86.Float80.SF;
+import static org.hospes.x86.Float80.ZE;
+
+/**
+ * The x87 transcendental instructions (FSIN, FCOS, FSINCOS, FPTAN, FPATAN, F2XM1, FYL2X,
+ * FYL2XP1).
+ *
+ * <p><b>Precision:</b> the core function is evaluated in IEEE double precision with
+ * {@link StrictMath} (so results are reproducible on every JVM) and the double result is widened
+ * exactly; results are therefore good to about 2^-52 relative, not to an extended ulp. Arguments
+ * are converted to double by rounding to nearest, except where a scaling keeps the full
+ * extended range (FYL2X and FYL2XP1 take the exponent apart; FPATAN scales both operands by the
+ * same power of two). Special operands, the out-of-range rule of FSIN/FCOS/FSINCOS/FPTAN
+ * (|x| &gt;= 2^63 sets C2 and leaves ST(0) alone), stack faults and invalid/zero-divide
+ * exceptions follow the SDM exactly. Every finite, non-trivial result raises PE; C1 is left
+ * clear (the SDM leaves it meaning "rounded up", which a double evaluation cannot know).
+ */
+final class FpuTranscendental {
+  private static final double LN2 = 0.6931471805599453;
+
+  private FpuTranscendental() {}
+
+  static void exec(Fpu f, Float80 x, int modrm) {
+    f.armUnit();
+    switch (modrm) {
+      case 0xF0: unary(f, x, 0); break;
+      case 0xFE: unary(f, x, 1); break;
+      case 0xFF: unary(f, x, 2); break;
+      case 0xF2: pushing(f, x, true); break;
+      case 0xFB: pushing(f, x, false); break;
+      case 0xF1: binary(f, x, 0); break;
+      case 0xF9: binary(f, x, 1); break;
+      default: binary(f, x, 2); break;
+    }
+  }
+
+  // ------------------------------------------------------------------ conversions
+
+  static double toDouble(int se, long sig) {
+    int cls = Float80.classify(se, sig);
+    double sign = (se & 0x8000) != 0 ? -1.0 : 1.0;
+    switch (cls) {
+      case Float80.ZERO: return sign * 0.0;
+      case Float80.INF: return sign * Double.POSITIVE_INFINITY;
+      default: break;
+    }
+    int e = Float80.exponent(se, sig);
+    long m = Float80.significand(sig);
+    // (m >>> 1) is a positive long; its conversion rounds to nearest.
+    return sign * Math.scalb((double) (m >>> 1), e - 62);
+  }
+
+  /** Widens a double exactly into x.se/x.sig. */
+  static void fromDouble(Float80 x, double v) {
+    long bits = Double.doubleToRawLongBits(v);
+    int save = x.exc;
+    x.loadBinary(bits, true);
+    x.exc = save;
+  }
+
+  // ------------------------------------------------------------------ F2XM1, FSIN, FCOS
+
+  private static void unary(Fpu f, Float80 x, int fn) {
+    if (f.isEmpty(0)) {
+      if (fn != 0) {
+        f.setConditionC2(false);
+      }
+      f.transcendentalUnderflow();
+      return;
+    }
+    int se = f.stSe(0);
+    long sig = f.stSig(0);
+    int cls = Float80.classify(se, sig);
+    int ex = 0;
+    boolean c2 = false;
+    switch (cls) {
+      case Float80.UNSUPPORTED:
+        x.invalid();
+        ex = IE;
+        break;
+      case Float80.QNAN: case Float80.SNAN:
+        x.propagateNan(se, sig, cls, se, sig, cls);
+        ex = x.exc;
+        break;
+      case Float80.INF:
+        if (fn == 0) {
+          if ((se & 0x8000) != 0) {
+            fromDouble(x, -1.0);
+          } else {
+            x.setInf(0);
+          }
+        } else {
+          x.invalid();
+          ex = IE;
+        }
+        break;
+      case Float80.ZERO:
+        if (fn == 2) {
+          x.setResult(0, Float80.BIAS, Float80.INT_BIT);
+        } else {
+          x.se = se;
+          x.sig = sig;
+        }
+        break;
+      default: {
+        if (cls == Float80.DENORMAL) {
+          ex = DE;
+        }
+        int e = Float80.exponent(se, sig);
+        if (fn != 0 && e >= 63) {
+          c2 = true;
+          break;
+        }
+        if (fn == 0 && (e > 0 || (e == 0 && Float80.significand(sig) != Float80.INT_BIT))) {
+          // Outside -1..+1 the hardware leaves the operand as it is but signals PE.
+          x.se = se;
+          x.sig = sig;
+          ex |= PE;
+          break;
+        }
+        if (e < -60) {
+          // Tiny argument: sin x = x, cos x = 1, 2^x - 1 = x ln 2, to well below a double ulp.
+          if (fn == 0) {
+            x.mul(se, sig, 0x3FFE, 0xB172_17F7_D1CF_79ACL);
+          } else if (fn == 1) {
+            x.se = se;
+            x.sig = sig;
+          } else {
+            x.setResult(0, Float80.BIAS, Float80.INT_BIT);
+          }
+          ex |= x.exc | PE;
+          break;
+        }
+        double v = toDouble(se, sig);
+        double r = fn == 0 ? StrictMath.expm1(v * LN2) : fn == 1 ? StrictMath.sin(v)
+            : StrictMath.cos(v);
+        fromDouble(x, r);
+        ex |= PE;
+        break;
+      }
+    }
+    if (fn != 0) {
+      f.setConditionC2(c2);
+    }
+    if (c2 || f.unmaskedPreFor(ex)) {
+      f.rawFlags(ex);
+      return;
+    }
+    f.setStAndFlags(0, x.se, x.sig, ex);
+  }
+
+  // ------------------------------------------------------------------ FPTAN, FSINCOS
+
+  private static void pushing(Fpu f, Float80 x, boolean tan) {
+    f.setConditionC2(false);
+    if (f.isEmpty(0)) {
+      f.transcendentalUnderflow();
+      return;
+    }
+    if (!f.isEmpty(7)) {
+      if (!f.masksInvalid()) {
+        f.rawFlags(IE | SF | Float80.C1);
+        return;
+      }
+      f.setStAndFlags(0, Float80.INDEF_SE, Float80.INDEF_SIG, 0);
+      f.pushResult(Float80.INDEF_SE, Float80.INDEF_SIG, IE | SF | Float80.C1);
+      return;
+    }
+    int se = f.stSe(0);
+    long sig = f.stSig(0);
+    int cls = Float80.classify(se, sig);
+    int ex = 0;
+    int firstSe;
+    long firstSig;
+    int secondSe;
+    long secondSig;
+    switch (cls) {
+      case Float80.UNSUPPORTED: case Float80.INF:
+        ex = IE;
+        firstSe = secondSe = Float80.INDEF_SE;
+        firstSig = secondSig = Float80.INDEF_SIG;
+        break;
+      case Float80.QNAN: case Float80.SNAN:
+        ex = cls == Float80.SNAN ? IE : 0;
+        firstSe = secondSe = se;
+        firstSig = secondSig = sig | Float80.QUIET_BIT;
+        break;
+      case Float80.ZERO:
+        firstSe = se;
+        firstSig = sig;
+        secondSe = Float80.BIAS;
+        secondSig = Float80.INT_BIT;
+        break;
+      default: {
+        if (cls == Float80.DENORMAL) {
+          ex = DE;
+        }
+        int e = Float80.exponent(se, sig);
+        if (e >= 63) {
+          f.setConditionC2(true);
+          f.rawFlags(ex);
+          return;
+        }
+        ex |= PE;
+        if (e < -60) {
+          firstSe = se;
+          firstSig = sig;
+          secondSe = Float80.BIAS;
+          secondSig = Float80.INT_BIT;
+        } else {
+          double v = toDouble(se, sig);
+          fromDouble(x, tan ? StrictMath.tan(v) : StrictMath.sin(v));
+          firstSe = x.se;
+          firstSig = x.sig;
+          if (tan) {
+            secondSe = Float80.BIAS;
+            secondSig = Float80.INT_BIT;
+          } else {
+            fromDouble(x, StrictMath.cos(v));
+            secondSe = x.se;
+            secondSig = x.sig;
+          }
+        }
+        break;
+      }
+    }
+    f.setConditionC2(false);
+    if (f.unmaskedPreFor(ex)) {
+      f.rawFlags(ex);
+      return;
+    }
+    f.setStAndFlags(0, firstSe, firstSig, 0);
+    f.pushResult(secondSe, secondSig, ex);
+  }
+
+  // ------------------------------------------------------------------ FYL2X, FYL2XP1, FPATAN
+
+  private static void binary(Fpu f, Float80 x, int fn) {
+    if (f.isEmpty(0) || f.isEmpty(1)) {
+      if (!f.masksInvalid()) {
+        f.rawFlags(IE | SF);
+        return;
+      }
+      f.popAfterBinary(Float80.INDEF_SE, Float80.INDEF_SIG, IE | SF);
+      return;
+    }
+    int aSe = f.stSe(0);
+    long aSig = f.stSig(0);
+    int bSe = f.stSe(1);
+    long bSig = f.stSig(1);
+    int ca = Float80.classify(aSe, aSig);
+    int cb = Float80.classify(bSe, bSig);
+    x.exc = 0;
+    if (ca == Float80.UNSUPPORTED || cb == Float80.UNSUPPORTED) {
+      x.invalid();
+    } else if (Float80.isNan(ca) || Float80.isNan(cb)) {
+      x.propagateNan(aSe, aSig, ca, bSe, bSig, cb);
+    } else if (fn == 2) {
+      fpatan(x, aSe, aSig, ca, bSe, bSig, cb);
+    } else {
+      ylog(x, fn == 1, aSe, aSig, ca, bSe, bSig, cb);
+    }
+    int ex = x.exc & ~Float80.C1;
+    if (f.unmaskedPreFor(ex)) {
+      f.rawFlags(ex);
+      return;
+    }
+    f.popAfterBinary(x.se, x.sig, ex);
+  }
+
+  /** ST(1) * log2(ST(0)) (or log2(ST(0) + 1)). */
+  private static void ylog(Float80 x, boolean plus1, int aSe, long aSig, int ca, int bSe,
+      long bSig, int cb) {
+    boolean aNeg = (aSe & 0x8000) != 0;
+    int bSign = bSe >>> 15 & 1;
+    double lg;
+    if (!plus1) {
+      if (aNeg && ca != Float80.ZERO) {
+        x.invalid();
+        return;
+      }
+      if (ca == Float80.ZERO) {
+        if (cb == Float80.ZERO) {
+          x.invalid();
+        } else {
+          x.denormalCheck(ca, cb);
+          if (cb != Float80.INF) {
+            x.exc |= ZE;
+          }
+          x.setInf(bSign ^ 1);
+        }
+        return;
+      }
+      if (ca == Float80.INF) {
+        if (cb == Float80.ZERO) {
+          x.invalid();
+        } else {
+          x.denormalCheck(ca, cb);
+          x.setInf(bSign);
+        }
+        return;
+      }
+      int e = Float80.exponent(aSe, aSig);
+      long m = Float80.significand(aSig);
+      double frac = Math.scalb((double) (m >>> 1), -62);
+      lg = e + StrictMath.log(frac) / LN2;
+      if (lg == 0) {
+        // log2(1) = +0
+        if (cb == Float80.INF) {
+          x.invalid();
+          return;
+        }
+        x.denormalCheck(ca, cb);
+        x.setZero(bSign ^ (e < 0 ? 1 : 0));
+        return;
+      }
+    } else {
+      if (ca == Float80.INF) {
+        x.invalid();
+        return;
+      }
+      if (ca == Float80.ZERO) {
+        if (cb == Float80.INF) {
+          x.invalid();
+        } else {
+          x.denormalCheck(ca, cb);
+          x.setZero((aSe ^ bSe) >>> 15 & 1);
+        }
+        return;
+      }
+      double v = toDouble(aSe, aSig);
+      if (v <= -1.0) {
+        x.invalid();
+        return;
+      }
+      lg = StrictMath.log1p(v) / LN2;
+      if (lg == 0) {
+        // An argument below the double range: log2(1 + a) = a / ln 2.
+        x.mul(aSe, aSig, 0x3FFF, 0xB8AA_3B29_5C17_F0BCL);
+        int s = x.se;
+        long g = x.sig;
+        x.pc = 64;
+        x.mul(s, g, bSe, bSig);
+        x.exc |= PE;
+        return;
+      }
+    }
+    if (cb == Float80.INF) {
+      x.denormalCheck(ca, cb);
+      x.setInf(bSign ^ (lg < 0 ? 1 : 0));
+      return;
+    }
+    if (cb == Float80.ZERO) {
+      x.denormalCheck(ca, cb);
+      x.setZero(bSign ^ (lg < 0 ? 1 : 0));
+      return;
+    }
+    x.denormalCheck(ca, cb);
+    fromDouble(x, lg);
+    int s = x.se;
+    long g = x.sig;
+    x.pc = 64;
+    x.mul(s, g, bSe, bSig);
+    x.exc |= PE;
+  }
+
+  /** atan2(ST(1), ST(0)). */
+  private static void fpatan(Float80 x, int aSe, long aSig, int ca, int bSe, long bSig, int cb) {
+    double xs;
+    double ys;
+    if (ca == Float80.INF || cb == Float80.INF || ca == Float80.ZERO || cb == Float80.ZERO) {
+      xs = toDouble(aSe, aSig);
+      ys = toDouble(bSe, bSig);
+      if (ca == Float80.INF) {
+        xs = Math.copySign(Double.POSITIVE_INFINITY, xs);
+      }
+      x.denormalCheck(ca, cb);
+      if (ca != Float80.ZERO && ca != Float80.INF) {
+        xs = Math.copySign(1.0, xs);
+      }
+      if (cb != Float80.ZERO && cb != Float80.INF) {
+        ys = Math.copySign(1.0, ys);
+      }
+    } else {
+      x.denormalCheck(ca, cb);
+      int ea = Float80.exponent(aSe, aSig);
+      int eb = Float80.exponent(bSe, bSig);
+      int shift = Math.max(ea, eb);
+      xs = Math.scalb(toDouble(aSe & 0x8000 | Float80.BIAS, Float80.significand(aSig)),
+          ea - shift);
+      ys = Math.scalb(toDouble(bSe & 0x8000 | Float80.BIAS, Float80.significand(bSig)),
+          eb - shift);
+      if (ys == 0) {
+        // The ratio is below the double range: atan(y/x) = y/x for x > 0.
+        if ((aSe & 0x8000) == 0) {
+          x.div(bSe, bSig, aSe, aSig);
+          x.exc |= PE;
+          return;
+        }
+        ys = Math.copySign(Double.MIN_VALUE, toDouble(bSe, bSig));
+      }
+    }
+    double r = StrictMath.atan2(ys, xs);
+    fromDouble(x, r);
+    if (!(ca == Float80.ZERO && cb == Float80.ZERO) && r != 0) {
+      x.exc |= PE;
+    }
+  }
+}
