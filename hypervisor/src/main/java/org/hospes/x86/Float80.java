@@ -143,7 +143,8 @@ final class Float80 {
 
   /**
    * Result of an operation with NaN operands (x87 rules, SDM vol. 1 table 4-7): an SNaN raises
-   * #IA and is quieted; of two NaNs the one with the larger significand wins (on a tie, b).
+   * #IA and is quieted; a QNaN beats an SNaN; of two NaNs of the same kind the one with the
+   * larger significand wins (on a tie, b).
    */
   void propagateNan(int seA, long sigA, int clsA, int seB, long sigB, int clsB) {
     if (clsA == SNAN || clsB == SNAN) {
@@ -153,9 +154,12 @@ final class Float80 {
     boolean bNan = isNan(clsB);
     boolean pickA;
     if (aNan && bNan) {
-      long ma = sigA | QUIET_BIT;
-      long mb = sigB | QUIET_BIT;
-      pickA = Long.compareUnsigned(ma, mb) > 0;
+      if (clsA != clsB) {
+        // An SNaN and a QNaN: the QNaN wins.
+        pickA = clsA == QNAN;
+      } else {
+        pickA = Long.compareUnsigned(sigA | QUIET_BIT, sigB | QUIET_BIT) > 0;
+      }
     } else {
       pickA = aNan;
     }
@@ -354,8 +358,17 @@ final class Float80 {
 
   // ================================================================== conversions
 
-  /** Unpacks an m32fp (dbl false) or m64fp value into se/sig; SNaN and denormal signal. */
+  /** Unpacks an m32fp (dbl false) or m64fp value into se/sig, quieting an SNaN (FLD). */
   void loadBinary(long bits, boolean dbl) {
+    loadBinary(bits, dbl, true);
+  }
+
+  /**
+   * Unpacks an m32fp or m64fp value into se/sig. An SNaN signals #IA and, unless {@code quiet}
+   * is false (arithmetic operands, which still need to know it was signaling), is quieted; a
+   * denormal signals #D.
+   */
+  void loadBinary(long bits, boolean dbl, boolean quiet) {
     int fracBits = dbl ? 52 : 23;
     int expMax = dbl ? 0x7FF : 0xFF;
     int bias = dbl ? 1023 : 127;
@@ -370,7 +383,7 @@ final class Float80 {
         if ((top & QUIET_BIT) == 0) {
           exc |= IE;
         }
-        setResult(sign, 0x7FFF, INT_BIT | QUIET_BIT | top);
+        setResult(sign, 0x7FFF, INT_BIT | (quiet ? QUIET_BIT : 0) | top);
       }
     } else if (exp == 0) {
       if (frac == 0) {

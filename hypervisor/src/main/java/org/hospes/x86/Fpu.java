@@ -645,7 +645,8 @@ final class Fpu {
         return;
       }
       x.setIndefinite();
-    } else if (unmaskedPre(ex)) {
+    } else if ((ex & ~cw & IE) != 0) {
+      // Only an unmasked #IA stops a load; an unmasked #D still loads the (normalized) value.
       abort(ex);
       return;
     }
@@ -842,9 +843,8 @@ final class Fpu {
     long limit = 1L << (bits - 1);
     boolean neg = (e & 0x8000) != 0;
     long mag = x.intMag;
-    boolean tooBig = x.intHuge || (bits == 64
-        ? (neg ? Long.compareUnsigned(mag, limit) > 0 : mag < 0)
-        : (neg ? mag > limit : mag >= limit));
+    boolean tooBig = x.intHuge
+        || (neg ? Long.compareUnsigned(mag, limit) > 0 : Long.compareUnsigned(mag, limit) >= 0);
     if (tooBig) {
       x.exc = save | IE;
       return indefinite;
@@ -931,7 +931,7 @@ final class Fpu {
     if (kind == 2) {
       x.loadInt(bits);
     } else {
-      x.loadBinary(bits, kind == 1);
+      x.loadBinary(bits, kind == 1, false);
     }
     int convEx = x.exc;
     int bSe = x.se;
@@ -1302,6 +1302,7 @@ final class Fpu {
       x.denormalCheck(ca, cb);
       x.se = aSe;
       x.sig = aSig;
+      cc = 0;
     } else {
       x.denormalCheck(ca, cb);
       cc = remainder(aSe, aSig, bSe, bSig, ieee);

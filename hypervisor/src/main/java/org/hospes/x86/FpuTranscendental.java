@@ -27,6 +27,8 @@ final class FpuTranscendental {
 
   static void exec(Fpu f, Float80 x, int modrm) {
     f.armUnit();
+    // Precision control does not apply to the transcendental instructions.
+    x.pc = 64;
     switch (modrm) {
       case 0xF0: unary(f, x, 0); break;
       case 0xFE: unary(f, x, 1); break;
@@ -130,6 +132,7 @@ final class FpuTranscendental {
           } else if (fn == 1) {
             x.se = se;
             x.sig = sig;
+            tinyUnderflow(x);
           } else {
             x.setResult(0, Float80.BIAS, Float80.INT_BIT);
           }
@@ -154,12 +157,25 @@ final class FpuTranscendental {
     f.setStAndFlags(0, x.se, x.sig, ex);
   }
 
+  /** A result equal to a denormal argument is tiny and inexact: UE when masked. */
+  private static void tinyUnderflow(Float80 x) {
+    if ((x.se & 0x7FFF) == 0 && x.sig != 0) {
+      x.exc |= Float80.UE;
+    }
+  }
+
   // ------------------------------------------------------------------ FPTAN, FSINCOS
 
   private static void pushing(Fpu f, Float80 x, boolean tan) {
     f.setConditionC2(false);
     if (f.isEmpty(0)) {
-      f.transcendentalUnderflow();
+      // Masked: both results are the indefinite.
+      if (!f.masksInvalid()) {
+        f.rawFlags(IE | SF);
+        return;
+      }
+      f.setStAndFlags(0, Float80.INDEF_SE, Float80.INDEF_SIG, 0);
+      f.pushResult(Float80.INDEF_SE, Float80.INDEF_SIG, IE | SF);
       return;
     }
     if (!f.isEmpty(7)) {
@@ -208,6 +224,10 @@ final class FpuTranscendental {
         }
         ex |= PE;
         if (e < -60) {
+          x.se = se;
+          x.sig = sig;
+          tinyUnderflow(x);
+          ex |= x.exc & Float80.UE;
           firstSe = se;
           firstSig = sig;
           secondSe = Float80.BIAS;
