@@ -144,7 +144,7 @@ final class Float80 {
   /**
    * Result of an operation with NaN operands (x87 rules, SDM vol. 1 table 4-7): an SNaN raises
    * #IA and is quieted; a QNaN beats an SNaN; of two NaNs of the same kind the one with the
-   * larger significand wins (on a tie, b).
+   * larger significand wins (on a tie, the positive one).
    */
   void propagateNan(int seA, long sigA, int clsA, int seB, long sigB, int clsB) {
     if (clsA == SNAN || clsB == SNAN) {
@@ -158,7 +158,9 @@ final class Float80 {
         // An SNaN and a QNaN: the QNaN wins.
         pickA = clsA == QNAN;
       } else {
-        pickA = Long.compareUnsigned(sigA | QUIET_BIT, sigB | QUIET_BIT) > 0;
+        int cmp = Long.compareUnsigned(sigA | QUIET_BIT, sigB | QUIET_BIT);
+        // Equal significands: the positive one.
+        pickA = cmp > 0 || (cmp == 0 && (seA & 0x8000) == 0);
       }
     } else {
       pickA = aNan;
@@ -267,6 +269,13 @@ final class Float80 {
     boolean up1 = rUp;
     if (e1 > emax) {
       exc |= OE;
+      if ((masks & OE) == 0 && e1 - adjust > emax) {
+        // Unmasked, the exponent is wrapped; a result too large even for that (FSCALE) is an
+        // infinity whatever the rounding mode.
+        exc |= PE | C1;
+        rOutInf = true;
+        return;
+      }
       if ((masks & OE) != 0) {
         exc |= PE;
         boolean toInf = rc == RN || (rc == RU && sign == 0) || (rc == RD && sign != 0);
@@ -286,6 +295,13 @@ final class Float80 {
     }
     if (e < emin) {
       boolean tiny = e1 < emin;
+      if (tiny && (masks & UE) == 0 && e1 + adjust < emin) {
+        // Too small even for the wrapped exponent (FSCALE): zero.
+        exc |= UE | PE;
+        rOutSig = 0;
+        rOutExp = emin;
+        return;
+      }
       if (tiny && (masks & UE) == 0) {
         exc |= UE;
         rOutSig = s1;
@@ -297,7 +313,7 @@ final class Float80 {
       roundBits(sign, rSig, rExt, drop);
       rOutSig = rSig;
       rOutExp = emin;
-      if (rInexact && tiny) {
+      if (tiny && (rInexact || (masks & UE) == 0)) {
         exc |= UE;
       }
       flagInexact(rInexact, rUp);
