@@ -55,7 +55,7 @@ final class Alu {
     int size = Cpu.size(f0);
     int b = c.getG(f0, size);
     if (Cpu.isMem(f0)) {
-      int lin = c.linear(f0, d);
+      int lin = op == Decoder.CMP ? c.linR(f0, d, size) : c.linW(f0, d, size);
       int res = alu(c, op, size, c.readSized(size, lin), b);
       if (op != Decoder.CMP) {
         c.writeSized(size, lin, res);
@@ -81,7 +81,7 @@ final class Alu {
   static void aluEI(Cpu c, int f0, int d, int imm, int op) {
     int size = Cpu.size(f0);
     if (Cpu.isMem(f0)) {
-      int lin = c.linear(f0, d);
+      int lin = op == Decoder.CMP ? c.linR(f0, d, size) : c.linW(f0, d, size);
       int res = alu(c, op, size, c.readSized(size, lin), imm);
       if (op != Decoder.CMP) {
         c.writeSized(size, lin, res);
@@ -153,7 +153,7 @@ final class Alu {
     int sh = SHIFT[size];
     int cf = c.cf();
     if (Cpu.isMem(f0)) {
-      int lin = c.linear(f0, d);
+      int lin = c.linW(f0, d, size);
       int a = c.readSized(size, lin);
       int res = a + delta;
       c.writeSized(size, lin, res);
@@ -172,7 +172,7 @@ final class Alu {
   static void notE(Cpu c, int f0, int d) {
     int size = Cpu.size(f0);
     if (Cpu.isMem(f0)) {
-      int lin = c.linear(f0, d);
+      int lin = c.linW(f0, d, size);
       c.writeSized(size, lin, ~c.readSized(size, lin));
     } else {
       int reg = (f0 >>> 14) & 15;
@@ -184,7 +184,7 @@ final class Alu {
     int size = Cpu.size(f0);
     int sh = SHIFT[size];
     if (Cpu.isMem(f0)) {
-      int lin = c.linear(f0, d);
+      int lin = c.linW(f0, d, size);
       int b = c.readSized(size, lin);
       int res = -b;
       c.writeSized(size, lin, res);

@@ -11,14 +11,16 @@ final class BitOps {
   /** Bit offset from a register: for memory operands it is signed and may leave the operand. */
   static void btEG(Cpu c, int f0, int d, int op) {
     int size = Cpu.size(f0);
-    int off = c.getG(f0, size);
+    int bitOff = c.getG(f0, size);
     if (Cpu.isMem(f0)) {
       int bits = BITS[size];
-      int signed = size == 1 ? (short) off : off;
-      int lin = c.linear(f0, d) + (signed >> (size == 1 ? 4 : 5)) * (bits >>> 3);
+      int signed = size == 1 ? (short) bitOff : bitOff;
+      int seg = (f0 >>> 24) & 7;
+      int off = c.offset(f0, d) + (signed >> (size == 1 ? 4 : 5)) * (bits >>> 3);
+      int lin = c.segAddr(seg, off, bits >>> 3, op != BT);
       apply(c, f0, d, op, size, signed & (bits - 1), lin, true);
     } else {
-      apply(c, f0, d, op, size, off & (BITS[size] - 1), 0, false);
+      apply(c, f0, d, op, size, bitOff & (BITS[size] - 1), 0, false);
     }
   }
 
@@ -26,7 +28,8 @@ final class BitOps {
     int size = Cpu.size(f0);
     int bit = imm & (BITS[size] - 1);
     boolean mem = Cpu.isMem(f0);
-    apply(c, f0, d, op, size, bit, mem ? c.linear(f0, d) : 0, mem);
+    int lin = !mem ? 0 : op == BT ? c.linR(f0, d, size) : c.linW(f0, d, size);
+    apply(c, f0, d, op, size, bit, lin, mem);
   }
 
   private static void apply(Cpu c, int f0, int d, int op, int size, int bit, int lin,

@@ -6,18 +6,31 @@ import java.util.Arrays;
  * The emulated i686 processor: one logical CPU, the "hardware" beneath the hypervisor.
  *
  * <p>{@link #run} executes guest code until something needs the caller (budget used, HLT, an
- * exception it cannot deliver, a device's stop request) and returns a {@link CpuExit} code, as
- * KVM_RUN does. Code is decoded once per physical address into {@link Block}s and cached per
- * physical page; a write to a page holding code drops that page's blocks. Status flags are kept
- * lazily ({@link #lfOp}): flag-setting instructions record operands and result, and a flag is
- * computed only when something reads it.
+ * exception it cannot deliver, a triple fault, a device's stop request) and returns a
+ * {@link CpuExit} code, as KVM_RUN does. Code is decoded once per physical address into
+ * {@link Block}s and cached per physical page; a write to a page holding code drops that page's
+ * blocks. Status flags are kept lazily ({@link #lfOp}): flag-setting instructions record operands
+ * and result, and a flag is computed only when something reads it.
+ *
+ * <p>System architecture: real and protected mode, segmentation with descriptor checks
+ * ({@link Segments}), privilege levels, event delivery through the IDT ({@link Interrupts}),
+ * hardware task switches ({@link Tasks}), 2-level/PSE/PAE paging ({@link Paging}), control
+ * registers and MSRs ({@link SystemOps}). Virtual-8086 mode is not supported.
  *
  * <p>The hot paths (dispatch, register and memory access) allocate nothing: guest memory is one
- * {@code byte[]} reached through a small direct-mapped software TLB.
+ * {@code byte[]} reached through a direct-mapped software TLB with separate halves for user and
+ * supervisor accesses.
  */
 public final class Cpu {
   public static final int EAX = 0, ECX = 1, EDX = 2, EBX = 3, ESP = 4, EBP = 5, ESI = 6, EDI = 7;
   public static final int ES = 0, CS = 1, SS = 2, DS = 3, FS = 4, GS = 5;
+
+  public static final int CR0_PE = 1, CR0_MP = 2, CR0_EM = 4, CR0_TS = 8, CR0_ET = 16;
+  public static final int CR0_NE = 32, CR0_WP = 1 << 16, CR0_AM = 1 << 18, CR0_NW = 1 << 29;
+  public static final int CR0_CD = 1 << 30, CR0_PG = 1 << 31;
+  public static final int CR4_VME = 1, CR4_PVI = 2, CR4_TSD = 4, CR4_DE = 8, CR4_PSE = 16;
+  public static final int CR4_PAE = 32, CR4_MCE = 64, CR4_PGE = 128, CR4_PCE = 256;
+  public static final int CR4_OSFXSR = 512, CR4_OSXMMEXCPT = 1024;
 
   // Lazy flag kinds. Operands and result are stored sign-extended from the operand size, so bit
   // 31 of each stands for the operand's top bit and no flag needs the size.
@@ -29,6 +42,11 @@ public final class Cpu {
   static final int LF_DEC = 5;
   /** ZF/SF/PF from the result, CF and OF given explicitly, AF clear (shifts, multiplies). */
   static final int LF_CFOF = 6;
+  /**
+   * Added to a kind when CF and OF were overwritten afterwards (rotates, BT, CLC...): they come
+   * from {@link #lfCf}/{@link #lfOf}, the other flags still from the recorded operation.
+   */
+  static final int LF_OVR = 8;
 
   static final int[] SHIFT = {24, 16, 0};
   static final int[] MASK = {0xFF, 0xFFFF, -1};
@@ -58,19 +76,72 @@ public final class Cpu {
   final int[] segSel = new int[6];
   final int[] segBase = new int[6];
   final int[] segLimit = new int[6];
+  /** Descriptor attributes, see {@link Segments}. */
+  final int[] segAttr = new int[6];
+  /** True when accesses through the segment need no limit or type check (flat read/write). */
+  final boolean[] segOk = new boolean[6];
   int cpl;
   /** Stack-address size: true when SS is a 32-bit (B=1) segment. */
   boolean ss32 = true;
   /** Decode mode of the code segment ({@link Decoder#MODE_DEF32}). */
   int mode = Decoder.MODE_DEF32;
 
+  int cr0 = CR0_ET;
+  int cr2;
+  int cr3;
+  int cr4;
+  final long[] pdpte = new long[4];
+  final int[] dr = {0, 0, 0, 0, 0xFFFF_0FF0, 0x400, 0xFFFF_0FF0, 0x400};
+  int gdtBase;
+  int gdtLimit = 0xFFFF;
+  int idtBase;
+  int idtLimit = 0x3FF;
+  int ldtSel;
+  int ldtBase;
+  int ldtLimit;
+  int ldtAttr;
+  int trSel;
+  int trBase;
+  int trLimit = 0xFFFF;
+  int trAttr = Segments.USABLE | Segments.ATTR_P | Segments.SYS_TSS32_BUSY;
+
+  int sysenterCs;
+  int sysenterEsp;
+  int sysenterEip;
+  long pat = SystemOps.PAT_RESET;
+  long mtrrDefType;
+  final long[] mtrr = new long[27];
+  long miscEnable = 1;
+  long tscOffset;
+  long unsupportedBreakpoints;
+
+  /** Scratch: the descriptor last read by {@link Segments#fetch} and its linear address. */
+  int dLo;
+  int dHi;
+  int dAddr;
+  /** Results of the last page walk, for TLB fills. */
+  boolean walkWritable;
+  boolean walkGlobal;
+
   // ------------------------------------------------------------------ run state
 
   long icount;
+  /** Cycles spent halted (virtual time that passed without instructions). */
+  private long idleCycles;
   private long udCount;
-  private int excVector;
-  private int excError;
+  int excVector;
+  int excError;
   private boolean stopRequested;
+  /** Set when the exception being thrown is a trap (EIP already points past the instruction). */
+  private boolean trapping;
+  /** Kind of the trap being thrown ({@link Interrupts#SOFTWARE} or EXCEPTION for INT1). */
+  private int trapKind;
+  private boolean halted;
+  /** Interrupts are held off for one instruction after STI or a load of SS. */
+  private boolean shadow;
+  private InterruptController intc;
+  /** Exceptions whose bit is set leave {@link #run} instead of being delivered. */
+  private int exceptionExitMask;
   /** EIP at the start of the block being executed; relative branch targets are based on it. */
   int blockEip;
   /** Bumped whenever translations may have changed, so chained block links are re-checked. */
@@ -82,10 +153,19 @@ public final class Cpu {
   private final IoBus io;
   private final byte[] ram;
   private final long ramSize;
-  private final int[] rTag = new int[TLB_SIZE];
-  private final int[] rOff = new int[TLB_SIZE];
-  private final int[] wTag = new int[TLB_SIZE];
-  private final int[] wOff = new int[TLB_SIZE];
+  /** TLB: lower half for supervisor accesses, upper half for user (CPL 3) accesses. */
+  private final int[] rTag = new int[2 * TLB_SIZE];
+  private final int[] rOff = new int[2 * TLB_SIZE];
+  private final int[] wTag = new int[2 * TLB_SIZE];
+  private final int[] wOff = new int[2 * TLB_SIZE];
+  private final int[] cTag = new int[2 * TLB_SIZE];
+  private final long[] cPhys = new long[2 * TLB_SIZE];
+  private final boolean[] rGlobal = new boolean[2 * TLB_SIZE];
+  private final boolean[] wGlobal = new boolean[2 * TLB_SIZE];
+  private final boolean[] cGlobal = new boolean[2 * TLB_SIZE];
+  /** {@link #TLB_SIZE} while CPL is 3, else 0: selects the TLB half. */
+  private int tlbUser;
+  private long tlbMisses;
 
   // ------------------------------------------------------------------ decoded code cache
 
@@ -107,6 +187,7 @@ public final class Cpu {
     this.pageSpill = new Block[pages][];
     flushTlb();
     mem.setCodeWriteListener(this::codeWritten);
+    resetReal();
   }
 
   // ================================================================== public API
@@ -117,6 +198,19 @@ public final class Cpu {
 
   public IoBus io() {
     return io;
+  }
+
+  /** Connects the interrupt controller whose INTR line this processor samples. */
+  public void setInterruptController(InterruptController controller) {
+    this.intc = controller;
+  }
+
+  /**
+   * Exceptions (by vector bit) that make {@link #run} return {@link CpuExit#EXCEPTION} instead
+   * of being delivered through the IDT, like VMX's exception bitmap. Default 0.
+   */
+  public void setExceptionExitMask(int mask) {
+    this.exceptionExitMask = mask;
   }
 
   /** General register by number (EAX=0 ... EDI=7). */
@@ -134,6 +228,7 @@ public final class Cpu {
 
   public void setEip(int eip) {
     this.eip = eip;
+    this.halted = false;
   }
 
   /** EFLAGS with all lazily kept status flags materialised; bit 1 reads as 1. */
@@ -149,24 +244,99 @@ public final class Cpu {
     lfOp = LF_NONE;
   }
 
-  /** 32-bit flat protected mode, CPL 0, all segments base 0 limit 4 GiB, paging off. */
-  public void resetFlat32() {
+  public int cr0() {
+    return cr0;
+  }
+
+  public int cr2() {
+    return cr2;
+  }
+
+  public int cr3() {
+    return cr3;
+  }
+
+  public int cr4() {
+    return cr4;
+  }
+
+  public int cpl() {
+    return cpl;
+  }
+
+  /** Real-address mode as after RESET: CS:IP = F000:FFF0, CS base 0xFFFF0000. */
+  public void resetReal() {
     for (int s = 0; s < 6; s++) {
-      segSel[s] = s == CS ? 0x08 : s == ES || s == DS || s == SS ? 0x10 : 0;
+      segSel[s] = 0;
+      segBase[s] = 0;
+      segLimit[s] = 0xFFFF;
+      segAttr[s] = Segments.REAL_DATA_ATTR;
+    }
+    segSel[CS] = 0xF000;
+    segBase[CS] = 0xFFFF_0000;
+    segAttr[CS] = Segments.USABLE | Segments.ATTR_P | Segments.ATTR_S | Segments.TYPE_CODE
+        | Segments.TYPE_RW | Segments.TYPE_ACCESSED;
+    eip = 0xFFF0;
+    cr0 = CR0_ET;
+    cr2 = 0;
+    cr3 = 0;
+    cr4 = 0;
+    gdtBase = 0;
+    gdtLimit = 0xFFFF;
+    idtBase = 0;
+    idtLimit = 0x3FF;
+    ldtSel = 0;
+    ldtAttr = 0;
+    trSel = 0;
+    trBase = 0;
+    trLimit = 0xFFFF;
+    trAttr = Segments.USABLE | Segments.ATTR_P | Segments.SYS_TSS32_BUSY;
+    Arrays.fill(r, 0, 8, 0);
+    r[EDX] = CpuId.SIGNATURE;
+    setEflags(Flags.FIXED1);
+    halted = false;
+    shadow = false;
+    setCpl(0);
+    for (int s = 0; s < 6; s++) {
+      segmentChanged(s);
+    }
+    flushTlb();
+  }
+
+  /**
+   * 32-bit flat protected mode as a multiboot loader leaves it: CPL 0, CS/DS/ES/SS/FS/GS base 0
+   * limit 4 GiB (selectors 0x08 code, 0x10 data), paging and interrupts off, no GDT or IDT
+   * loaded (their registers are empty).
+   */
+  public void resetFlat32() {
+    cr0 = CR0_ET | CR0_PE;
+    cr4 = 0;
+    for (int s = 0; s < 6; s++) {
+      segSel[s] = s == CS ? 0x08 : 0x10;
       segBase[s] = 0;
       segLimit[s] = -1;
+      segAttr[s] = Segments.USABLE | Segments.ATTR_P | Segments.ATTR_S | Segments.ATTR_DB
+          | Segments.ATTR_G | Segments.TYPE_RW | Segments.TYPE_ACCESSED;
     }
-    cpl = 0;
-    ss32 = true;
-    mode = Decoder.MODE_DEF32;
+    segAttr[CS] |= Segments.TYPE_CODE;
+    gdtBase = 0;
+    gdtLimit = 0;
+    idtBase = 0;
+    idtLimit = 0;
     setEflags(Flags.FIXED1);
+    halted = false;
+    shadow = false;
+    setCpl(0);
+    for (int s = 0; s < 6; s++) {
+      segmentChanged(s);
+    }
     flushTlb();
   }
 
   /** Sets a segment register's hidden base directly, without descriptor checks. */
   public void setSegmentBase(int seg, int base) {
     segBase[seg] = base;
-    epoch++;
+    segmentChanged(seg);
   }
 
   public int segmentBase(int seg) {
@@ -182,6 +352,20 @@ public final class Cpu {
     return icount;
   }
 
+  /** Virtual cycles: one per instruction plus the time spent halted. */
+  public long cycles() {
+    return icount + idleCycles;
+  }
+
+  /** Lets virtual time pass while the processor is halted (the machine's idle loop). */
+  public void addIdleCycles(long n) {
+    idleCycles += n;
+  }
+
+  public boolean isHalted() {
+    return halted;
+  }
+
   public int exceptionVector() {
     return excVector;
   }
@@ -193,6 +377,11 @@ public final class Cpu {
   /** Opcodes that raised #UD because they are undefined or not implemented. */
   public long undefinedOpcodes() {
     return udCount;
+  }
+
+  /** Software TLB misses (page walks or identity fills). */
+  public long tlbMisses() {
+    return tlbMisses;
   }
 
   /** Asks {@link #run} to return {@link CpuExit#STOPPED} after the current instruction. */
@@ -210,6 +399,22 @@ public final class Cpu {
     stopRequested = false;
     Block prev = null;
     while (true) {
+      long blockLimit = limit;
+      if (shadow) {
+        shadow = false;
+        blockLimit = Math.min(limit, icount + 1);
+      } else if ((flags & Flags.IF) != 0 && intc != null && intc.pending()) {
+        halted = false;
+        int vector = intc.acknowledge();
+        int x = Interrupts.deliver(this, vector, Interrupts.EXTERNAL, false, 0, eip, eip);
+        if (x >= 0) {
+          return x;
+        }
+        prev = null;
+      }
+      if (halted) {
+        return CpuExit.HLT;
+      }
       if (icount >= limit) {
         return CpuExit.BUDGET;
       }
@@ -217,13 +422,145 @@ public final class Cpu {
       try {
         b = nextBlock(prev);
       } catch (CpuFault f) {
-        return CpuExit.EXCEPTION;
+        int x = handleFault(eip, eip, false);
+        if (x >= 0) {
+          return x;
+        }
+        prev = null;
+        continue;
       }
-      int exit = execBlock(b, limit);
+      int exit = execBlock(b, blockLimit);
       if (exit >= 0) {
         return exit;
       }
       prev = b;
+    }
+  }
+
+  /**
+   * Delivers the exception in {@link #excVector} (or leaves {@link #run} when its exit bit is
+   * set). Returns a {@link CpuExit} code, or -1 to continue.
+   */
+  private int handleFault(int start, int next, boolean trap) {
+    int vector = excVector;
+    if (!trap && vector < 32 && ((exceptionExitMask >>> vector) & 1) != 0) {
+      eip = start;
+      return CpuExit.EXCEPTION;
+    }
+    int kind = trap ? trapKind : Interrupts.EXCEPTION;
+    boolean hasErr = !trap && Interrupts.hasErrorCode(vector);
+    eip = trap ? next : start;
+    int x = Interrupts.deliver(this, vector, kind, hasErr, excError, eip, start);
+    if (x == CpuExit.TRIPLE_FAULT) {
+      eip = start;
+    }
+    return x;
+  }
+
+  // ================================================================== mode and privilege
+
+  boolean protectedMode() {
+    return (cr0 & CR0_PE) != 0;
+  }
+
+  boolean v86() {
+    return (flags & Flags.VM) != 0;
+  }
+
+  void setCpl(int newCpl) {
+    if (newCpl != cpl) {
+      cpl = newCpl;
+      epoch++;
+    }
+    tlbUser = cpl == 3 ? TLB_SIZE : 0;
+  }
+
+  /** Recomputes what depends on a segment register's hidden part. */
+  void segmentChanged(int seg) {
+    int a = segAttr[seg];
+    boolean data = (a & Segments.TYPE_CODE) == 0;
+    boolean flatRw = (a & Segments.USABLE) != 0 && segLimit[seg] == -1 && data
+        && (a & Segments.TYPE_CE) == 0 && (a & Segments.TYPE_RW) != 0;
+    segOk[seg] = flatRw;
+    if (seg == SS) {
+      ss32 = protectedMode() && !v86() && (a & Segments.ATTR_DB) != 0;
+    } else if (seg == CS) {
+      updateMode();
+      epoch++;
+    }
+  }
+
+  private void updateMode() {
+    boolean def32 = protectedMode() && !v86() && (segAttr[CS] & Segments.ATTR_DB) != 0;
+    mode = def32 ? Decoder.MODE_DEF32 : 0;
+  }
+
+  void writeCr0(int v) {
+    v |= CR0_ET;
+    if ((v & CR0_PG) != 0 && (v & CR0_PE) == 0) {
+      raise(Exceptions.GP, 0);
+    }
+    if ((v & CR0_NW) != 0 && (v & CR0_CD) == 0) {
+      raise(Exceptions.GP, 0);
+    }
+    if ((v & CR0_PG) != 0 && (cr0 & CR0_PG) == 0 && (cr4 & CR4_PAE) != 0
+        && !Paging.loadPdptes(this, cr3)) {
+      raise(Exceptions.GP, 0);
+    }
+    int changed = cr0 ^ v;
+    cr0 = v;
+    if ((changed & (CR0_PG | CR0_PE | CR0_WP)) != 0) {
+      flushTlb();
+    }
+    if ((changed & CR0_PE) != 0) {
+      updateMode();
+      for (int s = 0; s < 6; s++) {
+        segmentChanged(s);
+      }
+    }
+  }
+
+  void writeCr3(int v) {
+    if ((cr4 & CR4_PAE) != 0 && (cr0 & CR0_PG) != 0 && !Paging.loadPdptes(this, v)) {
+      raise(Exceptions.GP, 0);
+    }
+    cr3 = v;
+    flushNonGlobal();
+  }
+
+  void writeCr4(int v) {
+    if ((v & CR4_PAE) != 0 && (cr4 & CR4_PAE) == 0 && (cr0 & CR0_PG) != 0
+        && !Paging.loadPdptes(this, cr3)) {
+      raise(Exceptions.GP, 0);
+    }
+    int changed = cr4 ^ v;
+    cr4 = v;
+    if ((changed & (CR4_PSE | CR4_PAE | CR4_PGE)) != 0) {
+      flushTlb();
+    }
+  }
+
+  long tsc() {
+    return cycles() + tscOffset;
+  }
+
+  void setTsc(long value) {
+    tscOffset = value - cycles();
+  }
+
+  private boolean ioPermitted(int port, int bytes) {
+    if (!protectedMode()) {
+      return true;
+    }
+    if (!v86() && cpl <= ((flags >>> 12) & 3)) {
+      return true;
+    }
+    return Tasks.ioAllowed(this, port, bytes);
+  }
+
+  private void checkIo(int port, int bytes) {
+    if (!ioPermitted(port, bytes)) {
+      raise(Exceptions.GP, 0);
     }
   }
 
@@ -259,12 +596,23 @@ public final class Cpu {
     return b;
   }
 
+  /** Bytes from {@code e} to the end of the code segment (the decoder stops there). */
+  private int codeBytesLeft(int e) {
+    int limit = segLimit[CS];
+    if (Integer.compareUnsigned(e, limit) > 0) {
+      raise(Exceptions.GP, 0);
+    }
+    long left = (limit & 0xFFFF_FFFFL) - (e & 0xFFFF_FFFFL) + 1;
+    return left > 0x10000 ? 0x10000 : (int) left;
+  }
+
   private Block lookup(int e) {
+    int maxLen = codeBytesLeft(e);
     int lin = segBase[CS] + e;
     long phys = translateCode(lin);
-    if (phys >= ramSize) {
-      // Code outside RAM (ROM or a device): decode every time, never cache.
-      return decoder.decode(lin, -1, mode);
+    if (phys >= ramSize || maxLen < 0x2000) {
+      // Code outside RAM, or close to the CS limit: decode every time, never cache.
+      return decoder.decode(lin, -1, mode, maxLen);
     }
     int page = (int) (phys >>> 12);
     int off = (int) phys & 0xFFF;
@@ -275,7 +623,8 @@ public final class Cpu {
         return b;
       }
     }
-    Block b = decoder.decode(lin, phys, mode);
+    Block b = decoder.decode(lin, phys, mode, maxLen);
+    at = pageBlocks[page];
     if (at == null) {
       at = new Block[4096];
       pageBlocks[page] = at;
@@ -285,7 +634,7 @@ public final class Cpu {
     if (b.secondPage >= 0 && b.secondPage < pageBlocks.length) {
       int p2 = (int) b.secondPage;
       Block[] spill = pageSpill[p2];
-      spill = spill == null ? new Block[4] : Arrays.copyOf(spill, spill.length + 1);
+      spill = spill == null ? new Block[1] : Arrays.copyOf(spill, spill.length + 1);
       spill[spill.length - 1] = b;
       pageSpill[p2] = spill;
       markCodePage(p2);
@@ -357,7 +706,6 @@ public final class Cpu {
         final int f3 = code[p + 3];
         i++;
         switch (f0 & 0x3FF) {
-          case Op.UD: raiseUndefined(f3 >>> 20); break;
           case Op.NOP: break;
           case Op.ALU_EG: Alu.aluEG(this, f0, d, f3 >>> 20); break;
           case Op.ALU_GE: Alu.aluGE(this, f0, d, f3 >>> 20); break;
@@ -376,19 +724,7 @@ public final class Cpu {
           case Op.IMUL_GEI: MulDiv.imulGEI(this, f0, d, imm); break;
           case Op.SHIFT_EI: Shift.shiftE(this, f0, d, f3 >>> 20, imm); break;
           case Op.SHIFT_ECL: Shift.shiftE(this, f0, d, f3 >>> 20, r[ECX]); break;
-          case Op.SHLD_I: Shift.shld(this, f0, d, imm); break;
-          case Op.SHLD_CL: Shift.shld(this, f0, d, r[ECX]); break;
-          case Op.SHRD_I: Shift.shrd(this, f0, d, imm); break;
-          case Op.SHRD_CL: Shift.shrd(this, f0, d, r[ECX]); break;
-          case Op.BT_EG: BitOps.btEG(this, f0, d, f3 >>> 20); break;
-          case Op.BT_EI: BitOps.btEI(this, f0, d, imm, f3 >>> 20); break;
-          case Op.BSF: BitOps.bsf(this, f0, d); break;
-          case Op.BSR: BitOps.bsr(this, f0, d); break;
-          case Op.BSWAP: BitOps.bswap(this, f0); break;
           case Op.XCHG_EG: DataXfer.xchg(this, f0, d); break;
-          case Op.XADD: DataXfer.xadd(this, f0, d); break;
-          case Op.CMPXCHG: DataXfer.cmpxchg(this, f0, d); break;
-          case Op.CMPXCHG8B: DataXfer.cmpxchg8b(this, f0, d); break;
           case Op.CMOV: DataXfer.cmov(this, f0, d, f3 >>> 20); break;
           case Op.SETCC: setE(f0, d, 0, cond(f3 >>> 20) ? 1 : 0); break;
           case Op.JCC:
@@ -420,7 +756,6 @@ public final class Cpu {
             break;
           }
           case Op.RET: DataXfer.ret(this, f0, imm); break;
-          case Op.LOOP: Control.loop(this, f0, f3 >>> 20, base + imm); break;
           case Op.MOV_EG: setE(f0, d, size(f0), getG(f0, size(f0))); break;
           case Op.MOV_GE: setG(f0, size(f0), getE(f0, d, size(f0))); break;
           case Op.MOV_EI: setE(f0, d, size(f0), imm); break;
@@ -435,11 +770,6 @@ public final class Cpu {
           case Op.PUSH_E: pushSized(size(f0), getE(f0, d, size(f0))); break;
           case Op.PUSH_I: pushSized(size(f0), imm); break;
           case Op.POP_E: DataXfer.popE(this, f0, d); break;
-          case Op.PUSHA: DataXfer.pusha(this, size(f0)); break;
-          case Op.POPA: DataXfer.popa(this, size(f0)); break;
-          case Op.PUSHF: DataXfer.pushf(this, size(f0)); break;
-          case Op.POPF: DataXfer.popf(this, size(f0)); break;
-          case Op.ENTER: DataXfer.enter(this, size(f0), imm, f3 >>> 20); break;
           case Op.LEAVE: DataXfer.leave(this, size(f0)); break;
           case Op.CBW:
             if (size(f0) == 1) {
@@ -455,72 +785,8 @@ public final class Cpu {
               r[EDX] = r[EAX] >> 31;
             }
             break;
-          case Op.XLAT: {
-            int off = r[EBX] + (r[EAX] & 0xFF);
-            if ((f0 & F0_A16) != 0) {
-              off &= 0xFFFF;
-            }
-            setReg8(0, read8(segBase[(f0 >>> 24) & 7] + off));
-            break;
-          }
-          case Op.LAHF: {
-            int f = eflags();
-            r[EAX] = (r[EAX] & 0xFFFF_00FF)
-                | (f & (Flags.SF | Flags.ZF | Flags.AF | Flags.PF | Flags.CF | 2)) << 8;
-            break;
-          }
-          case Op.SAHF: {
-            int mask = Flags.SF | Flags.ZF | Flags.AF | Flags.PF | Flags.CF;
-            setEflags((eflags() & ~mask) | ((r[EAX] >>> 8) & mask));
-            break;
-          }
-          case Op.FLAGOP: flagOp(f3 >>> 20); break;
-          case Op.BCD: Bcd.exec(this, f3 >>> 20, imm); break;
           case Op.MOVS: StringOps.movs(this, f0, f3 >>> 20); break;
-          case Op.CMPS: StringOps.cmps(this, f0, f3 >>> 20); break;
-          case Op.SCAS: StringOps.scas(this, f0, f3 >>> 20); break;
-          case Op.LODS: StringOps.lods(this, f0, f3 >>> 20); break;
           case Op.STOS: StringOps.stos(this, f0, f3 >>> 20); break;
-          case Op.INS: StringOps.ins(this, f0, f3 >>> 20); break;
-          case Op.OUTS: StringOps.outs(this, f0, f3 >>> 20); break;
-          case Op.IN: {
-            int port = (f3 >>> 20) != 0 ? r[EDX] & 0xFFFF : imm & 0xFF;
-            int sz = size(f0);
-            setReg(sz, EAX, io.in(port, 1 << sz));
-            break;
-          }
-          case Op.OUT: {
-            int port = (f3 >>> 20) != 0 ? r[EDX] & 0xFFFF : imm & 0xFF;
-            int sz = size(f0);
-            io.out(port, 1 << sz, r[EAX] & MASK[sz]);
-            break;
-          }
-          case Op.CPUID: CpuId.exec(this); break;
-          case Op.RDTSC: {
-            long tsc = icount + i;
-            r[EAX] = (int) tsc;
-            r[EDX] = (int) (tsc >>> 32);
-            break;
-          }
-          case Op.HLT:
-            icount += i;
-            return CpuExit.HLT;
-          case Op.MOV_SR_E: loadSegment((f0 >>> 10) & 15, getE(f0, d, 1)); break;
-          case Op.MOV_E_SR: setE(f0, d, size(f0), segSel[(f0 >>> 10) & 15]); break;
-          case Op.PUSH_SR: pushSized(size(f0), segSel[f3 >>> 20]); break;
-          case Op.POP_SR: {
-            int sz = size(f0);
-            int v = readStack(sz, 0);
-            loadSegment(f3 >>> 20, v);
-            adjustEsp(1 << sz);
-            break;
-          }
-          case Op.INT: softwareInterrupt(imm); break;
-          case Op.INTO:
-            if (of() != 0) {
-              softwareInterrupt(Exceptions.OF);
-            }
-            break;
           case Op.MOV_RR32:
             if ((f3 >>> 20) == 0) {
               r[(f0 >>> 14) & 15] = r[(f0 >>> 10) & 15];
@@ -528,8 +794,8 @@ public final class Cpu {
               r[(f0 >>> 10) & 15] = r[(f0 >>> 14) & 15];
             }
             break;
-          case Op.LOAD32: r[(f0 >>> 10) & 15] = read32(linear(f0, d)); break;
-          case Op.STORE32: write32(linear(f0, d), r[(f0 >>> 10) & 15]); break;
+          case Op.LOAD32: r[(f0 >>> 10) & 15] = read32(linR(f0, d, 2)); break;
+          case Op.STORE32: write32(linW(f0, d, 2), r[(f0 >>> 10) & 15]); break;
           case Op.ALU_RR32: Alu.aluRR32(this, f0, f3 >>> 20); break;
           case Op.ALU_RI32: Alu.aluRI32(this, f0, imm, f3 >>> 20); break;
           case Op.INC_R32: {
@@ -556,14 +822,18 @@ public final class Cpu {
           }
           case Op.PUSH_R32: push32(r[(f0 >>> 14) & 15]); break;
           case Op.POP_R32: {
-            int v = readStack(2, 0);
-            adjustEsp(4);
+            int v = read32(stackAddr(r[ESP], 4, false));
+            setStackPointer(r[ESP] + 4);
             r[(f0 >>> 14) & 15] = v;
             break;
           }
-          case Op.FPU: fpu.exec(this, f0, d, f3); break;
-          case Op.FWAIT: fpu.fwait(this); break;
-          default: raiseUndefined(Exceptions.UD); break;
+          case Op.FPU:
+            if ((cr0 & (CR0_EM | CR0_TS)) != 0) {
+              raise(Exceptions.NM, 0);
+            }
+            fpu.exec(this, f0, d, f3);
+            break;
+          default: execCold(f0, d, imm, f3, base, i); break;
         }
         if (!b.valid) {
           break;
@@ -571,14 +841,12 @@ public final class Cpu {
       }
     } catch (CpuFault f) {
       int f3 = code[((i - 1) << 2) + 3];
-      if (!trapping) {
-        eip = base + (f3 & 0xFFFF) - ((f3 >>> 16) & 15);
-        icount += i - 1;
-      } else {
-        trapping = false;
-        icount += i;
-      }
-      return CpuExit.EXCEPTION;
+      int next = base + (f3 & 0xFFFF);
+      int start = next - ((f3 >>> 16) & 15);
+      boolean trap = trapping;
+      trapping = false;
+      icount += trap ? i : i - 1;
+      return handleFault(start, next, trap);
     }
     icount += i;
     if (i < n) {
@@ -588,16 +856,154 @@ public final class Cpu {
       stopRequested = false;
       return CpuExit.STOPPED;
     }
-    return -1;
+    return halted ? CpuExit.HLT : -1;
   }
 
-  /** Set when the exception being thrown is a trap (EIP already points past the instruction). */
-  private boolean trapping;
+  /** The instructions that are rare in hot loops, kept out of the dispatch loop for the JIT. */
+  private void execCold(int f0, int d, int imm, int f3, int base, int i) {
+    switch (f0 & 0x3FF) {
+      case Op.UD: raiseUndefined(f3 >>> 20); break;
+      case Op.SHLD_I: Shift.shld(this, f0, d, imm); break;
+      case Op.SHLD_CL: Shift.shld(this, f0, d, r[ECX]); break;
+      case Op.SHRD_I: Shift.shrd(this, f0, d, imm); break;
+      case Op.SHRD_CL: Shift.shrd(this, f0, d, r[ECX]); break;
+      case Op.BT_EG: BitOps.btEG(this, f0, d, f3 >>> 20); break;
+      case Op.BT_EI: BitOps.btEI(this, f0, d, imm, f3 >>> 20); break;
+      case Op.BSF: BitOps.bsf(this, f0, d); break;
+      case Op.BSR: BitOps.bsr(this, f0, d); break;
+      case Op.BSWAP: BitOps.bswap(this, f0); break;
+      case Op.XADD: DataXfer.xadd(this, f0, d); break;
+      case Op.CMPXCHG: DataXfer.cmpxchg(this, f0, d); break;
+      case Op.CMPXCHG8B: DataXfer.cmpxchg8b(this, f0, d); break;
+      case Op.LOOP: Control.loop(this, f0, f3 >>> 20, base + imm); break;
+      case Op.PUSHA: DataXfer.pusha(this, size(f0)); break;
+      case Op.POPA: DataXfer.popa(this, size(f0)); break;
+      case Op.PUSHF: DataXfer.pushf(this, size(f0)); break;
+      case Op.POPF: DataXfer.popf(this, size(f0)); break;
+      case Op.ENTER: DataXfer.enter(this, size(f0), imm, f3 >>> 20); break;
+      case Op.XLAT: {
+        int off = r[EBX] + (r[EAX] & 0xFF);
+        if ((f0 & F0_A16) != 0) {
+          off &= 0xFFFF;
+        }
+        setReg8(0, read8(segAddr((f0 >>> 24) & 7, off, 1, false)));
+        break;
+      }
+      case Op.LAHF: {
+        int f = eflags();
+        r[EAX] = (r[EAX] & 0xFFFF_00FF)
+            | (f & (Flags.SF | Flags.ZF | Flags.AF | Flags.PF | Flags.CF | 2)) << 8;
+        break;
+      }
+      case Op.SAHF: {
+        int mask = Flags.SF | Flags.ZF | Flags.AF | Flags.PF | Flags.CF;
+        setEflags((eflags() & ~mask) | ((r[EAX] >>> 8) & mask));
+        break;
+      }
+      case Op.FLAGOP: flagOp(f3 >>> 20); break;
+      case Op.BCD: Bcd.exec(this, f3 >>> 20, imm); break;
+      case Op.CMPS: StringOps.cmps(this, f0, f3 >>> 20); break;
+      case Op.SCAS: StringOps.scas(this, f0, f3 >>> 20); break;
+      case Op.LODS: StringOps.lods(this, f0, f3 >>> 20); break;
+      case Op.INS: StringOps.ins(this, f0, f3 >>> 20); break;
+      case Op.OUTS: StringOps.outs(this, f0, f3 >>> 20); break;
+      case Op.IN: {
+        int port = (f3 >>> 20) != 0 ? r[EDX] & 0xFFFF : imm & 0xFF;
+        int sz = size(f0);
+        checkIo(port, 1 << sz);
+        setReg(sz, EAX, io.in(port, 1 << sz));
+        break;
+      }
+      case Op.OUT: {
+        int port = (f3 >>> 20) != 0 ? r[EDX] & 0xFFFF : imm & 0xFF;
+        int sz = size(f0);
+        checkIo(port, 1 << sz);
+        io.out(port, 1 << sz, r[EAX] & MASK[sz]);
+        break;
+      }
+      case Op.CPUID: CpuId.exec(this); break;
+      case Op.RDTSC: {
+        if ((cr4 & CR4_TSD) != 0 && cpl != 0 && protectedMode()) {
+          raise(Exceptions.GP, 0);
+        }
+        long tsc = tsc() + i;
+        r[EAX] = (int) tsc;
+        r[EDX] = (int) (tsc >>> 32);
+        break;
+      }
+      case Op.HLT:
+        if (cpl != 0 && protectedMode()) {
+          raise(Exceptions.GP, 0);
+        }
+        halted = true;
+        break;
+      case Op.MOV_SR_E: {
+        int seg = (f0 >>> 10) & 15;
+        Segments.load(this, seg, getE(f0, d, 1));
+        shadow = seg == SS;
+        break;
+      }
+      case Op.MOV_E_SR: setE(f0, d, size(f0), segSel[(f0 >>> 10) & 15]); break;
+      case Op.PUSH_SR: pushSized(size(f0), segSel[f3 >>> 20]); break;
+      case Op.POP_SR: {
+        int sz = size(f0);
+        int v = readStack(sz, 0);
+        Segments.load(this, f3 >>> 20, v);
+        adjustEsp(sz == 2 ? 4 : 2);
+        shadow = (f3 >>> 20) == SS;
+        break;
+      }
+      case Op.INT:
+        if (v86() && ((flags >>> 12) & 3) != 3) {
+          raise(Exceptions.GP, 0);
+        }
+        trap(imm, Interrupts.SOFTWARE);
+        break;
+      case Op.INTO:
+        if (of() != 0) {
+          trap(Exceptions.OF, Interrupts.SOFTWARE);
+        }
+        break;
+      case Op.INT1: trap(Exceptions.DB, Interrupts.EXCEPTION); break;
+      case Op.FWAIT:
+        if ((cr0 & (CR0_MP | CR0_TS)) == (CR0_MP | CR0_TS)) {
+          raise(Exceptions.NM, 0);
+        }
+        fpu.fwait(this);
+        break;
+      case Op.SYS: SystemOps.exec(this, f0, d, f3 >>> 20, base + (f3 & 0xFFFF)); break;
+      case Op.FAR_PTR:
+        Segments.farTransfer(this, d, imm, size(f0), (f3 >>> 20) != 0, base + (f3 & 0xFFFF));
+        break;
+      case Op.FAR_MEM: {
+        int sz = size(f0);
+        int lin = linR(f0, d, sz);
+        int off = readSized(sz, lin);
+        int sel = read16(linR(f0, d + (sz == 2 ? 4 : 2), 1));
+        Segments.farTransfer(this, sel, off, sz, (f3 >>> 20) != 0, base + (f3 & 0xFFFF));
+        break;
+      }
+      case Op.RETF: Segments.farReturn(this, size(f0), imm); break;
+      case Op.IRET: Interrupts.iret(this, size(f0)); break;
+      case Op.LOAD_FAR: {
+        int sz = size(f0);
+        int lin = linR(f0, d, sz);
+        int off = readSized(sz, lin);
+        int sel = read16(linR(f0, d + (sz == 2 ? 4 : 2), 1));
+        int seg = f3 >>> 20;
+        Segments.load(this, seg, sel);
+        setG(f0, sz, off);
+        shadow |= seg == SS;
+        break;
+      }
+      default: raiseUndefined(Exceptions.UD); break;
+    }
+  }
 
-  private void softwareInterrupt(int vector) {
-    // Without an IDT (system architecture comes later) a software interrupt leaves the run loop
-    // like any other undeliverable exception, with EIP after the instruction.
+  /** Leaves the block with a trap: the event is delivered with EIP after the instruction. */
+  private void trap(int vector, int kind) {
     trapping = true;
+    trapKind = kind;
     excVector = vector;
     excError = 0;
     throw CpuFault.INSTANCE;
@@ -623,22 +1029,41 @@ public final class Cpu {
       case 2: setCfOnly(cf() ^ 1); break;
       case 3: flags &= ~Flags.DF; break;
       case 4: flags |= Flags.DF; break;
-      case 5: flags &= ~Flags.IF; break;
-      default: flags |= Flags.IF; break;
+      case 5:
+        checkIopl();
+        flags &= ~Flags.IF;
+        break;
+      default:
+        checkIopl();
+        if ((flags & Flags.IF) == 0) {
+          shadow = true;
+        }
+        flags |= Flags.IF;
+        break;
+    }
+  }
+
+  /** CLI/STI need CPL <= IOPL in protected mode (no VME/PVI). */
+  private void checkIopl() {
+    if (protectedMode() && (v86() ? 3 : cpl) > ((flags >>> 12) & 3)) {
+      raise(Exceptions.GP, 0);
     }
   }
 
   /** Sets CF, leaving the other status flags as they are. */
   void setCfOnly(int cf) {
-    int f = eflags();
-    flags = (f & ~Flags.CF) | cf;
-    lfOp = LF_NONE;
+    setCfOf(cf, of() >>> 11);
   }
 
-  private void loadSegment(int seg, int selector) {
-    // Descriptor tables arrive with the system architecture; until then a segment load only
-    // changes the visible selector and keeps the flat hidden part.
-    segSel[seg] = selector & 0xFFFF;
+  /** Sets CF and OF (0 or 1), leaving the other status flags as they are. */
+  void setCfOf(int cf, int of) {
+    if (lfOp == LF_NONE) {
+      flags = (flags & ~(Flags.CF | Flags.OF)) | cf | of << 11;
+    } else {
+      lfOp |= LF_OVR;
+      lfCf = cf;
+      lfOf = of;
+    }
   }
 
   // ================================================================== control transfer
@@ -682,7 +1107,7 @@ public final class Cpu {
   }
 
   int af() {
-    switch (lfOp) {
+    switch (lfOp & 7) {
       case LF_NONE: return flags & Flags.AF;
       case LF_ADD: case LF_SUB: case LF_INC: case LF_DEC: return (lfA ^ lfB ^ lfR) & Flags.AF;
       default: return 0;
@@ -738,17 +1163,91 @@ public final class Cpu {
     return (f0 & F0_A16) != 0 ? ea & 0xFFFF : ea;
   }
 
-  /**
-   * Linear address of a memory operand of {@code bytes} bytes, for x87 and other wide
-   * operands; segment checks for the whole range happen here.
-   */
-  int operandAddress(int f0, int d, int bytes, boolean write) {
-    return linear(f0, d);
-  }
-
-  /** Linear address of a memory operand. */
+  /** Linear address of a memory operand, without segment checks (INVLPG, LEA-like uses). */
   int linear(int f0, int d) {
     return segBase[(f0 >>> 24) & 7] + offset(f0, d);
+  }
+
+  /** Linear address for reading a {@code 1 << size}-byte operand, after segment checks. */
+  int linR(int f0, int d, int size) {
+    int seg = (f0 >>> 24) & 7;
+    int off = offset(f0, d);
+    if (!segOk[seg]) {
+      checkSegment(seg, off, 1 << size, false);
+    }
+    return segBase[seg] + off;
+  }
+
+  /**
+   * Linear address for writing (or read-modify-writing) a {@code 1 << size}-byte operand. The
+   * write is probed here, so an instruction faults before it changes anything.
+   */
+  int linW(int f0, int d, int size) {
+    int seg = (f0 >>> 24) & 7;
+    int off = offset(f0, d);
+    if (!segOk[seg]) {
+      checkSegment(seg, off, 1 << size, true);
+    }
+    int lin = segBase[seg] + off;
+    int page = lin >>> 12;
+    if (wTag[(page & TLB_MASK) | tlbUser] != page || (lin & 0xFFF) > 0x1000 - (1 << size)) {
+      probeWrite(lin, 1 << size);
+    }
+    return lin;
+  }
+
+  /**
+   * Linear address for x87 and other wide operands of {@code bytes} bytes; segment checks for
+   * the whole range, and a probe of every page it touches when writing.
+   */
+  int operandAddress(int f0, int d, int bytes, boolean write) {
+    int seg = (f0 >>> 24) & 7;
+    return segAddr(seg, offset(f0, d), bytes, write);
+  }
+
+  /** Linear address of {@code seg:off} for an access of {@code bytes}, after all checks. */
+  int segAddr(int seg, int off, int bytes, boolean write) {
+    if (!segOk[seg]) {
+      checkSegment(seg, off, bytes, write);
+    }
+    int lin = segBase[seg] + off;
+    if (write) {
+      int page = lin >>> 12;
+      if (wTag[(page & TLB_MASK) | tlbUser] != page || (lin & 0xFFF) > 0x1000 - bytes) {
+        for (int k = 0; k < bytes; k += 0x1000 - ((lin + k) & 0xFFF)) {
+          probeWrite(lin + k, Math.min(bytes - k, 0x1000 - ((lin + k) & 0xFFF)));
+        }
+      }
+    }
+    return lin;
+  }
+
+  /** Segment type and limit checks (SDM vol. 3, 5.3-5.5); #SS for SS, else #GP. */
+  private void checkSegment(int seg, int off, int bytes, boolean write) {
+    int a = segAttr[seg];
+    int vector = seg == SS ? Exceptions.SS : Exceptions.GP;
+    if (protectedMode() && !v86()) {
+      if ((a & Segments.USABLE) == 0) {
+        raise(vector, 0);
+      }
+      boolean code = (a & Segments.TYPE_CODE) != 0;
+      if (write ? code || (a & Segments.TYPE_RW) == 0
+          : code && (a & Segments.TYPE_RW) == 0) {
+        raise(Exceptions.GP, 0);
+      }
+      if (!code && (a & Segments.TYPE_CE) != 0) {
+        long upper = (a & Segments.ATTR_DB) != 0 ? 0xFFFF_FFFFL : 0xFFFF;
+        long o = off & 0xFFFF_FFFFL;
+        if (o <= (segLimit[seg] & 0xFFFF_FFFFL) || o + bytes - 1 > upper) {
+          raise(vector, 0);
+        }
+        return;
+      }
+    }
+    long end = (off & 0xFFFF_FFFFL) + bytes - 1;
+    if (end > (segLimit[seg] & 0xFFFF_FFFFL)) {
+      raise(vector, 0);
+    }
   }
 
   int getReg(int size, int n) {
@@ -786,14 +1285,14 @@ public final class Cpu {
   /** Reads the r/m operand, zero-extended. */
   int getE(int f0, int d, int size) {
     if ((f0 & F0_MEM) != 0) {
-      return readSized(size, linear(f0, d));
+      return readSized(size, linR(f0, d, size));
     }
     return getReg(size, (f0 >>> 14) & 15);
   }
 
   void setE(int f0, int d, int size, int v) {
     if ((f0 & F0_MEM) != 0) {
-      writeSized(size, linear(f0, d), v);
+      writeSized(size, linW(f0, d, size), v);
     } else {
       setReg(size, (f0 >>> 14) & 15, v);
     }
@@ -817,32 +1316,41 @@ public final class Cpu {
 
   // ================================================================== stack
 
-  /** Reads the stack at ESP + {@code delta} with the given operand size. */
-  int readStack(int size, int delta) {
-    int sp = r[ESP] + delta;
+  /** Linear address of stack offset {@code sp} (masked to SP when SS is 16-bit), checked. */
+  int stackAddr(int sp, int bytes, boolean write) {
     if (!ss32) {
       sp &= 0xFFFF;
     }
-    return readSized(size, segBase[SS] + sp);
+    if (!segOk[SS]) {
+      checkSegment(SS, sp, bytes, write);
+    }
+    int lin = segBase[SS] + sp;
+    if (write) {
+      int page = lin >>> 12;
+      if (wTag[(page & TLB_MASK) | tlbUser] != page || (lin & 0xFFF) > 0x1000 - bytes) {
+        probeWrite(lin, bytes);
+      }
+    }
+    return lin;
+  }
+
+  void setStackPointer(int sp) {
+    r[ESP] = ss32 ? sp : (r[ESP] & 0xFFFF_0000) | (sp & 0xFFFF);
+  }
+
+  /** Reads the stack at ESP + {@code delta} with the given operand size. */
+  int readStack(int size, int delta) {
+    return readSized(size, stackAddr(r[ESP] + delta, 1 << size, false));
   }
 
   void adjustEsp(int delta) {
-    if (ss32) {
-      r[ESP] += delta;
-    } else {
-      r[ESP] = (r[ESP] & 0xFFFF_0000) | ((r[ESP] + delta) & 0xFFFF);
-    }
+    setStackPointer(r[ESP] + delta);
   }
 
   void push32(int v) {
     int sp = r[ESP] - 4;
-    if (ss32) {
-      write32(segBase[SS] + sp, v);
-      r[ESP] = sp;
-    } else {
-      write32(segBase[SS] + (sp & 0xFFFF), v);
-      adjustEsp(-4);
-    }
+    write32(stackAddr(sp, 4, true), v);
+    setStackPointer(sp);
   }
 
   void pushSized(int size, int v) {
@@ -851,8 +1359,8 @@ public final class Cpu {
       return;
     }
     int sp = r[ESP] - 2;
-    write16(segBase[SS] + (ss32 ? sp : sp & 0xFFFF), v);
-    adjustEsp(-2);
+    write16(stackAddr(sp, 2, true), v);
+    setStackPointer(sp);
   }
 
   int pop(int size) {
@@ -863,12 +1371,27 @@ public final class Cpu {
 
   // ================================================================== memory
 
-  /** Translates a linear address for an instruction fetch. Paging arrives later. */
-  long translateCode(int lin) {
-    return lin & 0xFFFF_FFFFL;
+  private int userAccess() {
+    return cpl == 3 ? Paging.USER : 0;
   }
 
-  /** Physical page holding the code byte at {@code lin}. */
+  /** Translates a linear address for an instruction fetch (code TLB, then a walk). */
+  long translateCode(int lin) {
+    int page = lin >>> 12;
+    int idx = (page & TLB_MASK) | tlbUser;
+    if (cTag[idx] == page) {
+      return cPhys[idx] | (lin & 0xFFF);
+    }
+    tlbMisses++;
+    long pa = (cr0 & CR0_PG) == 0 ? lin & 0xFFFF_FFFFL
+        : Paging.walk(this, lin, Paging.FETCH | userAccess());
+    cTag[idx] = page;
+    cPhys[idx] = pa & ~0xFFFL;
+    cGlobal[idx] = (cr0 & CR0_PG) != 0 && walkGlobal;
+    return pa;
+  }
+
+  /** Physical page holding the code byte at {@code lin}, or -1 if it is not mapped. */
   long physPageOfCode(int lin) {
     return translateCode(lin) >>> 12;
   }
@@ -877,19 +1400,89 @@ public final class Cpu {
     return mem.read8(translateCode(lin));
   }
 
-  private long translateData(int lin) {
-    return lin & 0xFFFF_FFFFL;
+  private long translate(int lin, int access) {
+    tlbMisses++;
+    if ((cr0 & CR0_PG) == 0) {
+      walkWritable = true;
+      walkGlobal = false;
+      return lin & 0xFFFF_FFFFL;
+    }
+    return Paging.walk(this, lin, access);
+  }
+
+  /** Implicit supervisor read (descriptor tables, TSS, IDT), whatever the CPL. */
+  int readSys32(int lin) {
+    if ((lin & 0xFFF) > 0xFFC) {
+      int v = 0;
+      for (int k = 0; k < 4; k++) {
+        v |= (mem.read8(translate(lin + k, 0)) & 0xFF) << (8 * k);
+      }
+      return v;
+    }
+    return mem.read32(translate(lin, 0));
+  }
+
+  /** Implicit supervisor write (accessed and busy bits, TSS state). */
+  void writeSys32(int lin, int v) {
+    if ((lin & 0xFFF) > 0xFFC) {
+      for (int k = 0; k < 4; k++) {
+        translate(lin + k, Paging.WRITE);
+      }
+      for (int k = 0; k < 4; k++) {
+        mem.write8(translate(lin + k, Paging.WRITE), v >>> (8 * k));
+      }
+      return;
+    }
+    mem.write32(translate(lin, Paging.WRITE), v);
   }
 
   void flushTlb() {
     Arrays.fill(rTag, -1);
     Arrays.fill(wTag, -1);
+    Arrays.fill(cTag, -1);
+    epoch++;
+  }
+
+  /** CR3 load: drops every translation except global ones (CR4.PGE). */
+  private void flushNonGlobal() {
+    if ((cr4 & CR4_PGE) == 0) {
+      flushTlb();
+      return;
+    }
+    for (int k = 0; k < rTag.length; k++) {
+      if (!rGlobal[k]) {
+        rTag[k] = -1;
+      }
+      if (!wGlobal[k]) {
+        wTag[k] = -1;
+      }
+      if (!cGlobal[k]) {
+        cTag[k] = -1;
+      }
+    }
+    epoch++;
+  }
+
+  void invlpg(int lin) {
+    int page = lin >>> 12;
+    for (int half = 0; half <= TLB_SIZE; half += TLB_SIZE) {
+      int idx = (page & TLB_MASK) | half;
+      if (rTag[idx] == page) {
+        rTag[idx] = -1;
+      }
+      if (wTag[idx] == page) {
+        wTag[idx] = -1;
+      }
+      if (cTag[idx] == page) {
+        cTag[idx] = -1;
+      }
+    }
     epoch++;
   }
 
   int read8(int lin) {
     int page = lin >>> 12;
-    int idx = page & TLB_MASK;
+    int idx = (page & TLB_MASK) | tlbUser;
     if (rTag[idx] == page) {
       return ram[lin + rOff[idx]] & 0xFF;
     }
@@ -898,7 +1491,7 @@ public final class Cpu {
 
   int read16(int lin) {
     int page = lin >>> 12;
-    int idx = page & TLB_MASK;
+    int idx = (page & TLB_MASK) | tlbUser;
     if (rTag[idx] == page && (lin & 0xFFF) != 0xFFF) {
       return (short) MemoryBus.I16.get(ram, lin + rOff[idx]) & 0xFFFF;
     }
@@ -907,7 +1500,7 @@ public final class Cpu {
 
   int read32(int lin) {
     int page = lin >>> 12;
-    int idx = page & TLB_MASK;
+    int idx = (page & TLB_MASK) | tlbUser;
     if (rTag[idx] == page && (lin & 0xFFF) <= 0xFFC) {
       return (int) MemoryBus.I32.get(ram, lin + rOff[idx]);
     }
@@ -916,7 +1509,7 @@ public final class Cpu {
 
   void write8(int lin, int v) {
     int page = lin >>> 12;
-    int idx = page & TLB_MASK;
+    int idx = (page & TLB_MASK) | tlbUser;
     if (wTag[idx] == page) {
       ram[lin + wOff[idx]] = (byte) v;
       return;
@@ -926,7 +1519,7 @@ public final class Cpu {
 
   void write16(int lin, int v) {
     int page = lin >>> 12;
-    int idx = page & TLB_MASK;
+    int idx = (page & TLB_MASK) | tlbUser;
     if (wTag[idx] == page && (lin & 0xFFF) != 0xFFF) {
       MemoryBus.I16.set(ram, lin + wOff[idx], (short) v);
       return;
@@ -936,7 +1529,7 @@ public final class Cpu {
 
   void write32(int lin, int v) {
     int page = lin >>> 12;
-    int idx = page & TLB_MASK;
+    int idx = (page & TLB_MASK) | tlbUser;
     if (wTag[idx] == page && (lin & 0xFFF) <= 0xFFC) {
       MemoryBus.I32.set(ram, lin + wOff[idx], v);
       return;
@@ -954,11 +1547,12 @@ public final class Cpu {
       }
       return v;
     }
-    long pa = translateData(lin);
+    long pa = translate(lin, userAccess());
     if (pa + bytes <= ramSize) {
-      int idx = (lin >>> 12) & TLB_MASK;
+      int idx = ((lin >>> 12) & TLB_MASK) | tlbUser;
       rTag[idx] = lin >>> 12;
       rOff[idx] = (int) (pa & ~0xFFFL) - (lin & ~0xFFF);
+      rGlobal[idx] = walkGlobal;
       return readSized(size, lin);
     }
     switch (size) {
@@ -968,35 +1562,71 @@ public final class Cpu {
     }
   }
 
+  /**
+   * Makes sure a write of {@code bytes} at {@code lin} will not fault: walks (setting dirty
+   * bits) and fills the write TLB where it can. Page-crossing writes probe both pages.
+   */
+  private void probeWrite(int lin, int bytes) {
+    if ((lin & 0xFFF) + bytes > 0x1000) {
+      translateForWrite(lin);
+      translateForWrite((lin | 0xFFF) + 1);
+      return;
+    }
+    translateForWrite(lin);
+  }
+
+  private long translateForWrite(int lin) {
+    long pa = translate(lin, Paging.WRITE | userAccess());
+    if (pa < ramSize && walkWritable) {
+      int page = (int) (pa >>> 12);
+      if (mem.codePages[page] == 0) {
+        int idx = ((lin >>> 12) & TLB_MASK) | tlbUser;
+        wTag[idx] = lin >>> 12;
+        wOff[idx] = (int) (pa & ~0xFFFL) - (lin & ~0xFFF);
+        wGlobal[idx] = walkGlobal;
+      }
+    }
+    return pa;
+  }
+
   private void writeSlow(int lin, int size, int v) {
     int bytes = 1 << size;
     if ((lin & 0xFFF) + bytes > 0x1000) {
+      probeWrite(lin, bytes);
       for (int k = 0; k < bytes; k++) {
         write8(lin + k, v >>> (8 * k));
       }
       return;
     }
-    long pa = translateData(lin);
+    long pa = translateForWrite(lin);
     if (pa + bytes <= ramSize) {
       int page = (int) (pa >>> 12);
       if (mem.codePages[page] == 0) {
-        int idx = (lin >>> 12) & TLB_MASK;
-        wTag[idx] = lin >>> 12;
-        wOff[idx] = (int) (pa & ~0xFFFL) - (lin & ~0xFFF);
-        writeSized(size, lin, v);
+        int p = (int) pa;
+        switch (size) {
+          case 2: MemoryBus.I32.set(ram, p, v); break;
+          case 1: MemoryBus.I16.set(ram, p, (short) v); break;
+          default: ram[p] = (byte) v; break;
+        }
         return;
       }
       // A page holding decoded code: a write that changes bytes drops its blocks.
       int p = (int) pa;
-      int old;
+      boolean changed;
       switch (size) {
-        case 2: old = (int) MemoryBus.I32.get(ram, p); MemoryBus.I32.set(ram, p, v); break;
-        case 1: old = (short) MemoryBus.I16.get(ram, p); MemoryBus.I16.set(ram, p, (short) v);
-          old ^= (short) v;
+        case 2:
+          changed = (int) MemoryBus.I32.get(ram, p) != v;
+          MemoryBus.I32.set(ram, p, v);
           break;
-        default: old = ram[p] ^ (byte) v; ram[p] = (byte) v; break;
+        case 1:
+          changed = (short) MemoryBus.I16.get(ram, p) != (short) v;
+          MemoryBus.I16.set(ram, p, (short) v);
+          break;
+        default:
+          changed = ram[p] != (byte) v;
+          ram[p] = (byte) v;
+          break;
       }
-      boolean changed = size == 2 ? old != v : old != 0;
       if (changed) {
         invalidateCodePage(page);
       }

@@ -7,15 +7,27 @@ import static org.hospes.x86.Cpu.EDX;
 
 /**
  * CPUID. The processor reports a P6-family model and advertises a feature only once it works:
- * TSC, CX8 and CMOV today. FPU, PSE, PAE, PGE, APIC and the rest join as they are implemented.
+ * PSE, TSC, MSR, PAE, CX8, SEP, PGE and CMOV today. FPU, APIC and the rest join as they are
+ * implemented.
  */
 final class CpuId {
+  static final int FEATURE_PSE = 1 << 3;
   static final int FEATURE_TSC = 1 << 4;
+  static final int FEATURE_MSR = 1 << 5;
+  static final int FEATURE_PAE = 1 << 6;
   static final int FEATURE_CX8 = 1 << 8;
+  static final int FEATURE_SEP = 1 << 11;
+  static final int FEATURE_PGE = 1 << 13;
   static final int FEATURE_CMOV = 1 << 15;
 
-  /** Family 6, model 1, stepping 1 (a Pentium Pro-class signature). */
-  static final int SIGNATURE = 0x0611;
+  static final int FEATURES = FEATURE_PSE | FEATURE_TSC | FEATURE_MSR | FEATURE_PAE
+      | FEATURE_CX8 | FEATURE_SEP | FEATURE_PGE | FEATURE_CMOV;
+
+  /**
+   * Family 6, model 3, stepping 3. Kernels key errata on the model; models below 3 with low
+   * steppings are taken to have a broken SYSENTER.
+   */
+  static final int SIGNATURE = 0x0633;
 
   private static final String VENDOR = "GenuineIntel";
   private static final String BRAND = "Hospes virtual i686 processor";
@@ -36,7 +48,7 @@ final class CpuId {
         r[EAX] = SIGNATURE;
         r[EBX] = 0;
         r[ECX] = 0;
-        r[EDX] = FEATURE_TSC | FEATURE_CX8 | FEATURE_CMOV;
+        r[EDX] = FEATURES;
         break;
       case 0x8000_0000:
         r[EAX] = 0x8000_0004;

@@ -10,7 +10,6 @@ import static org.hospes.x86.Cpu.LF_ADD;
 import static org.hospes.x86.Cpu.LF_SUB;
 import static org.hospes.x86.Cpu.MASK;
 import static org.hospes.x86.Cpu.SHIFT;
-import static org.hospes.x86.Cpu.SS;
 
 /**
  * XCHG, XADD, CMPXCHG, CMPXCHG8B, CMOVcc and the stack instructions (POP r/m, PUSHA, POPA,
@@ -28,7 +27,7 @@ final class DataXfer {
     int size = Cpu.size(f0);
     int g = c.getG(f0, size);
     if (Cpu.isMem(f0)) {
-      int lin = c.linear(f0, d);
+      int lin = c.linW(f0, d, size);
       int m = c.readSized(size, lin);
       c.writeSized(size, lin, g);
       c.setG(f0, size, m);
@@ -45,7 +44,7 @@ final class DataXfer {
     int sh = SHIFT[size];
     int src = c.getG(f0, size);
     boolean mem = Cpu.isMem(f0);
-    int lin = mem ? c.linear(f0, d) : 0;
+    int lin = mem ? c.linW(f0, d, size) : 0;
     int dst = mem ? c.readSized(size, lin) : c.getReg(size, (f0 >>> 14) & 15);
     int sum = src + dst;
     if (mem) {
@@ -62,7 +61,7 @@ final class DataXfer {
     int size = Cpu.size(f0);
     int sh = SHIFT[size];
     boolean mem = Cpu.isMem(f0);
-    int lin = mem ? c.linear(f0, d) : 0;
+    int lin = mem ? c.linW(f0, d, size) : 0;
     int dst = mem ? c.readSized(size, lin) : c.getReg(size, (f0 >>> 14) & 15);
     int acc = c.getReg(size, EAX);
     c.setLazy(LF_SUB, acc << sh >> sh, dst << sh >> sh, (acc - dst) << sh >> sh);
@@ -83,7 +82,7 @@ final class DataXfer {
   }
 
   static void cmpxchg8b(Cpu c, int f0, int d) {
-    int lin = c.linear(f0, d);
+    int lin = c.operandAddress(f0, d, 8, true);
     int lo = c.read32(lin);
     int hi = c.read32(lin + 4);
     int[] r = c.r;
@@ -125,7 +124,7 @@ final class DataXfer {
     if (Cpu.isMem(f0)) {
       try {
         // The address is computed with ESP already incremented (SDM, POP).
-        c.writeSized(size, c.linear(f0, d), v);
+        c.writeSized(size, c.linW(f0, d, size), v);
       } catch (CpuFault fault) {
         c.r[ESP] = oldEsp;
         throw fault;
@@ -135,8 +134,8 @@ final class DataXfer {
     }
   }
 
-  private static int stackAddr(Cpu c, int sp) {
-    return c.segBase[SS] + (c.ss32 ? sp : sp & 0xFFFF);
+  private static int stackAddr(Cpu c, int sp, int size, boolean write) {
+    return c.stackAddr(sp, size == 2 ? 4 : 2, write);
   }
 
   static void pusha(Cpu c, int size) {
@@ -145,7 +144,7 @@ final class DataXfer {
     int sp = r[ESP];
     for (int reg = EAX; reg <= Cpu.EDI; reg++) {
       sp -= step;
-      c.writeSized(size, stackAddr(c, sp), r[reg]);
+      c.writeSized(size, stackAddr(c, sp, size, true), r[reg]);
     }
     c.adjustEsp(-8 * step);
   }
@@ -193,17 +192,17 @@ final class DataXfer {
     int sp = r[ESP];
     int bp = r[EBP];
     sp -= step;
-    c.writeSized(size, stackAddr(c, sp), bp);
+    c.writeSized(size, stackAddr(c, sp, size, true), bp);
     int frameTemp = sp;
     if (level > 0) {
       for (int k = 1; k < level; k++) {
         bp -= step;
-        int v = c.readSized(size, stackAddr(c, bp));
+        int v = c.readSized(size, stackAddr(c, bp, size, false));
         sp -= step;
-        c.writeSized(size, stackAddr(c, sp), v);
+        c.writeSized(size, stackAddr(c, sp, size, true), v);
       }
       sp -= step;
-      c.writeSized(size, stackAddr(c, sp), frameTemp);
+      c.writeSized(size, stackAddr(c, sp, size, true), frameTemp);
     }
     sp -= frame & 0xFFFF;
     c.setReg(size == 2 ? 2 : 1, EBP, frameTemp);

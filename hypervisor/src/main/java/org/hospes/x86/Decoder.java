@@ -24,6 +24,8 @@ final class Decoder {
   private int blockLin;
   private int length;
   private boolean overlong;
+  /** Bytes that may be fetched from the block start before the CS limit is passed. */
+  private int maxLen;
 
   // Prefix state of the instruction being decoded.
   private int osz;
@@ -50,15 +52,32 @@ final class Decoder {
    * or the end of the page. Instructions may run into the next page; their bytes are fetched
    * through {@link Cpu#fetchCodeByte}.
    */
-  Block decode(int startLin, long phys, int mode) {
+  Block decode(int startLin, long phys, int mode, int maxLen) {
     n = 0;
     blockLin = startLin;
     lin = startLin;
+    this.maxLen = maxLen;
     int pageEnd = (startLin & ~0xFFF) + 0x1000;
     boolean def32 = (mode & MODE_DEF32) != 0;
     while (true) {
       int insnStart = lin;
-      boolean terminates = decodeOne(def32);
+      boolean terminates;
+      if (n == 0) {
+        terminates = decodeOne(def32);
+      } else {
+        // A later instruction that cannot be fetched (unmapped next page) is left for its own
+        // block, so that it faults only if it is reached.
+        int savedN = n;
+        int savedCr2 = cpu.cr2;
+        try {
+          terminates = decodeOne(def32);
+        } catch (CpuFault f) {
+          n = savedN;
+          lin = insnStart;
+          cpu.cr2 = savedCr2;
+          break;
+        }
+      }
       if (terminates || n >= 4 * 1024 - 4) {
         break;
       }
@@ -78,7 +97,7 @@ final class Decoder {
   // ---------------------------------------------------------------- fetching
 
   private int fetch8() {
-    if (++length > 15) {
+    if (++length > 15 || lin - blockLin >= maxLen) {
       overlong = true;
     }
     return cpu.fetchCodeByte(lin++);
@@ -107,8 +126,15 @@ final class Decoder {
 
   // ---------------------------------------------------------------- ModRM
 
+  private int lastRm;
+
+  private int modrmRm() {
+    return lastRm;
+  }
+
   private void modrm() {
     int m = fetch8();
+    lastRm = m & 7;
     mod = m >>> 6;
     regField = (m >>> 3) & 7;
     int rm = m & 7;
@@ -324,6 +350,9 @@ final class Decoder {
         regOperand(b & 7); emit(v == 2 ? Op.POP_R32 : Op.POP_E, v, 0, 0); return false;
       case 0x60: emit(Op.PUSHA, v, 0, 0); return false;
       case 0x61: emit(Op.POPA, v, 0, 0); return false;
+      case 0x62: modrm(); if (!isMem()) return undefined();
+        emit(Op.SYS, v, SystemOps.BOUND, 0); return false;
+      case 0x63: modrm(); emit(Op.SYS, 1, SystemOps.ARPL, 0); return false;
       case 0x68: emit(Op.PUSH_I, v, 0, fetchImm(v)); return false;
       case 0x69: modrm(); emit(Op.IMUL_GEI, v, 0, fetchImm(v)); return false;
       case 0x6A: emit(Op.PUSH_I, v, 0, fetchImm(0)); return false;
@@ -376,6 +405,12 @@ final class Decoder {
         regOperand(b & 7); regField = 0; emit(Op.XCHG_EG, v, 0, 0); return false;
       case 0x98: emit(Op.CBW, v, 0, 0); return false;
       case 0x99: emit(Op.CWD, v, 0, 0); return false;
+      case 0x9A: case 0xEA: {
+        int off = fetchImm(v);
+        int sel = fetch16();
+        emit(Op.FAR_PTR, v, b == 0x9A ? 1 : 0, off, sel);
+        return true;
+      }
       case 0x9B: emit(Op.FWAIT, 0, 0, 0); return false;
       case 0xD8: case 0xD9: case 0xDA: case 0xDB: case 0xDC: case 0xDD: case 0xDE: case 0xDF: {
         int m = cpu.fetchCodeByte(lin);
@@ -416,6 +451,12 @@ final class Decoder {
       case 0xC1: modrm(); emit(Op.SHIFT_EI, v, regField, fetch8()); return false;
       case 0xC2: emit(Op.RET, v, 0, fetch16()); return true;
       case 0xC3: emit(Op.RET, v, 0, 0); return true;
+      case 0xC4: case 0xC5: modrm(); if (!isMem()) return undefined();
+        emit(Op.LOAD_FAR, v, b == 0xC4 ? Cpu.ES : Cpu.DS, 0); return false;
+      case 0xCA: emit(Op.RETF, v, 0, fetch16()); return true;
+      case 0xCB: emit(Op.RETF, v, 0, 0); return true;
+      case 0xCF: emit(Op.IRET, v, 0, 0); return true;
+      case 0xF1: emit(Op.INT1, 0, 0, 0); return true;
       case 0xC6: modrm(); if (regField != 0) return undefined();
         emit(Op.MOV_EI, 0, 0, fetchImm(0)); return false;
       case 0xC7: modrm(); if (regField != 0) return undefined();
@@ -517,6 +558,8 @@ final class Decoder {
       case 0: if (!lockOk(true)) return undefined(); emit(Op.INC_E, v, 0, 0); return false;
       case 1: if (!lockOk(true)) return undefined(); emit(Op.DEC_E, v, 0, 0); return false;
       case 2: if (lock) return undefined(); emit(Op.CALL_E, v, 0, 0); return true;
+      case 3: case 5: if (lock || !isMem()) return undefined();
+        emit(Op.FAR_MEM, v, regField == 3 ? 1 : 0, 0); return true;
       case 4: if (lock) return undefined(); emit(Op.JMP_E, v, 0, 0); return true;
       case 6: if (lock) return undefined(); emit(Op.PUSH_E, v, 0, 0); return false;
       default: return undefined();
@@ -551,6 +594,34 @@ final class Decoder {
       return false;
     }
     switch (b) {
+      case 0x00: modrm(); if (regField > 5) return undefined();
+        emit(Op.SYS, isMem() ? 1 : v, SystemOps.SLDT + regField, 0); return true;
+      case 0x01: modrm();
+        if (regField == 5 || (!isMem() && regField != 4 && regField != 6)) return undefined();
+        emit(Op.SYS, regField == 4 && isMem() ? 1 : v, SystemOps.SGDT + regField, 0);
+        return true;
+      case 0x02: modrm(); emit(Op.SYS, v, SystemOps.LAR, 0); return true;
+      case 0x03: modrm(); emit(Op.SYS, v, SystemOps.LSL, 0); return true;
+      case 0x06: emit(Op.SYS, 0, SystemOps.CLTS, 0); return true;
+      case 0x08: emit(Op.SYS, 0, SystemOps.INVD, 0); return true;
+      case 0x09: emit(Op.SYS, 0, SystemOps.WBINVD, 0); return true;
+      case 0x20: case 0x21: case 0x22: case 0x23: {
+        modrm();
+        // The ModRM mod field is ignored: the operand is always a general register.
+        regOperand(modrmRm());
+        int sub = b == 0x20 ? SystemOps.MOV_R_CR : b == 0x21 ? SystemOps.MOV_R_DR
+            : b == 0x22 ? SystemOps.MOV_CR_R : SystemOps.MOV_DR_R;
+        emit(Op.SYS, 2, sub, 0);
+        return true;
+      }
+      case 0x30: emit(Op.SYS, 0, SystemOps.WRMSR, 0); return true;
+      case 0x32: emit(Op.SYS, 0, SystemOps.RDMSR, 0); return true;
+      case 0x33: emit(Op.SYS, 0, SystemOps.RDPMC, 0); return true;
+      case 0x34: emit(Op.SYS, 0, SystemOps.SYSENTER, 0); return true;
+      case 0x35: emit(Op.SYS, 0, SystemOps.SYSEXIT, 0); return true;
+      case 0xB2: case 0xB4: case 0xB5: modrm(); if (!isMem()) return undefined();
+        emit(Op.LOAD_FAR, v, b == 0xB2 ? Cpu.SS : b == 0xB4 ? Cpu.FS : Cpu.GS, 0);
+        return b == 0xB2;
       case 0x0B: return undefined();
       case 0x18: modrm(); if (!isMem()) return undefined(); emit(Op.NOP, 0, 0, 0); return false;
       case 0x19: case 0x1A: case 0x1B: case 0x1C: case 0x1D: case 0x1E: case 0x1F:

@@ -115,7 +115,20 @@ final class Op {
   /** x87 escape D8-DF; sub = (opcode & 7) << 8 | ModRM byte. */
   static final int FPU = 92;
   static final int FWAIT = 93;
-  static final int COUNT = 94;
+  /** System instruction; sub = a {@link SystemOps} constant. */
+  static final int SYS = 94;
+  /** Far JMP/CALL to ptr16:16/32; imm = offset, disp = selector; sub = 1 for CALL. */
+  static final int FAR_PTR = 95;
+  /** Far JMP/CALL through m16:16/32; sub = 1 for CALL. */
+  static final int FAR_MEM = 96;
+  /** RETF; imm = bytes to release. */
+  static final int RETF = 97;
+  static final int IRET = 98;
+  /** LES/LDS/LSS/LFS/LGS; sub = segment register. */
+  static final int LOAD_FAR = 99;
+  /** INT1 (ICEBP): #DB delivered without the gate-DPL check. */
+  static final int INT1 = 100;
+  static final int COUNT = 101;
 
   private Op() {}
 }

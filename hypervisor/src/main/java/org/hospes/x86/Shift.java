@@ -22,12 +22,43 @@ final class Shift {
     }
     int size = Cpu.size(f0);
     if (Cpu.isMem(f0)) {
-      int lin = c.linear(f0, d);
+      int lin = c.linW(f0, d, size);
       int v = c.readSized(size, lin);
       c.writeSized(size, lin, shift(c, op, size, v, cnt));
+    } else if (size == 2 && op != RCL && op != RCR) {
+      int reg = (f0 >>> 14) & 15;
+      c.r[reg] = shift32(c, op, c.r[reg], cnt);
     } else {
       int reg = (f0 >>> 14) & 15;
       c.setReg(size, reg, shift(c, op, size, c.getReg(size, reg), cnt));
+    }
+  }
+
+  /** The common 32-bit shifts and rotates (not RCL/RCR), kept small so the JIT inlines them. */
+  private static int shift32(Cpu c, int op, int v, int cnt) {
+    int res;
+    switch (op) {
+      case ROL:
+        res = Integer.rotateLeft(v, cnt);
+        c.setCfOf(res & 1, (res >>> 31) ^ (res & 1));
+        return res;
+      case ROR:
+        res = Integer.rotateRight(v, cnt);
+        c.setCfOf(res >>> 31, ((res >>> 31) ^ (res >>> 30)) & 1);
+        return res;
+      case SHR:
+        res = v >>> cnt;
+        setShiftFlags(c, res, (v >>> (cnt - 1)) & 1, v >>> 31);
+        return res;
+      case SAR:
+        res = v >> cnt;
+        setShiftFlags(c, res, (v >> (cnt - 1)) & 1, 0);
+        return res;
+      default:
+        res = v << cnt;
+        int cf = (v >>> (32 - cnt)) & 1;
+        setShiftFlags(c, res, cf, (res >>> 31) ^ cf);
+        return res;
     }
   }
 
@@ -118,9 +149,7 @@ final class Shift {
 
   /** Rotates change only CF and OF. */
   private static void setRotateFlags(Cpu c, int cf, int of) {
-    int f = c.eflags();
-    c.flags = (f & ~(Flags.CF | Flags.OF)) | cf | of << 11;
-    c.lfOp = Cpu.LF_NONE;
+    c.setCfOf(cf, of);
   }
 
   static void shld(Cpu c, int f0, int d, int count) {
@@ -141,7 +170,7 @@ final class Shift {
     int mask = MASK[size];
     int src = c.getG(f0, size);
     boolean mem = Cpu.isMem(f0);
-    int lin = mem ? c.linear(f0, d) : 0;
+    int lin = mem ? c.linW(f0, d, size) : 0;
     int dst = mem ? c.readSized(size, lin) : c.getReg(size, (f0 >>> 14) & 15);
     int res;
     int cf;

@@ -45,24 +45,26 @@ final class StringOps {
     advance(c, ECX, -1, a16);
   }
 
-  private static int srcBase(Cpu c, int f0) {
-    return c.segBase[(f0 >>> 24) & 7];
+  private static int src(Cpu c, int f0, int size, boolean a16) {
+    return c.segAddr((f0 >>> 24) & 7, index(c, ESI, a16), 1 << size, false);
+  }
+
+  private static int dst(Cpu c, int size, boolean a16, boolean write) {
+    return c.segAddr(ES, index(c, EDI, a16), 1 << size, write);
   }
 
   static void movs(Cpu c, int f0, int rep) {
     int size = Cpu.size(f0);
     boolean a16 = (f0 & A16) != 0;
     int step = step(c, size);
-    int sb = srcBase(c, f0);
-    int db = c.segBase[ES];
     if (rep == 0) {
-      c.writeSized(size, db + index(c, EDI, a16), c.readSized(size, sb + index(c, ESI, a16)));
+      c.writeSized(size, dst(c, size, a16, true), c.readSized(size, src(c, f0, size, a16)));
       advance(c, ESI, step, a16);
       advance(c, EDI, step, a16);
       return;
     }
     while (count(c, a16) != 0) {
-      c.writeSized(size, db + index(c, EDI, a16), c.readSized(size, sb + index(c, ESI, a16)));
+      c.writeSized(size, dst(c, size, a16, true), c.readSized(size, src(c, f0, size, a16)));
       advance(c, ESI, step, a16);
       advance(c, EDI, step, a16);
       decCount(c, a16);
@@ -73,15 +75,14 @@ final class StringOps {
     int size = Cpu.size(f0);
     boolean a16 = (f0 & A16) != 0;
     int step = step(c, size);
-    int db = c.segBase[ES];
     int v = c.r[EAX];
     if (rep == 0) {
-      c.writeSized(size, db + index(c, EDI, a16), v);
+      c.writeSized(size, dst(c, size, a16, true), v);
       advance(c, EDI, step, a16);
       return;
     }
     while (count(c, a16) != 0) {
-      c.writeSized(size, db + index(c, EDI, a16), v);
+      c.writeSized(size, dst(c, size, a16, true), v);
       advance(c, EDI, step, a16);
       decCount(c, a16);
     }
@@ -91,14 +92,13 @@ final class StringOps {
     int size = Cpu.size(f0);
     boolean a16 = (f0 & A16) != 0;
     int step = step(c, size);
-    int sb = srcBase(c, f0);
     if (rep == 0) {
-      c.setReg(size, EAX, c.readSized(size, sb + index(c, ESI, a16)));
+      c.setReg(size, EAX, c.readSized(size, src(c, f0, size, a16)));
       advance(c, ESI, step, a16);
       return;
     }
     while (count(c, a16) != 0) {
-      c.setReg(size, EAX, c.readSized(size, sb + index(c, ESI, a16)));
+      c.setReg(size, EAX, c.readSized(size, src(c, f0, size, a16)));
       advance(c, ESI, step, a16);
       decCount(c, a16);
     }
@@ -119,19 +119,17 @@ final class StringOps {
     int size = Cpu.size(f0);
     boolean a16 = (f0 & A16) != 0;
     int step = step(c, size);
-    int sb = srcBase(c, f0);
-    int db = c.segBase[ES];
     if (rep == 0) {
-      int a = c.readSized(size, sb + index(c, ESI, a16));
-      int b = c.readSized(size, db + index(c, EDI, a16));
+      int a = c.readSized(size, src(c, f0, size, a16));
+      int b = c.readSized(size, dst(c, size, a16, false));
       compare(c, size, a, b);
       advance(c, ESI, step, a16);
       advance(c, EDI, step, a16);
       return;
     }
     while (count(c, a16) != 0) {
-      int a = c.readSized(size, sb + index(c, ESI, a16));
-      int b = c.readSized(size, db + index(c, EDI, a16));
+      int a = c.readSized(size, src(c, f0, size, a16));
+      int b = c.readSized(size, dst(c, size, a16, false));
       compare(c, size, a, b);
       advance(c, ESI, step, a16);
       advance(c, EDI, step, a16);
@@ -146,16 +144,15 @@ final class StringOps {
     int size = Cpu.size(f0);
     boolean a16 = (f0 & A16) != 0;
     int step = step(c, size);
-    int db = c.segBase[ES];
     int a = c.getReg(size, EAX);
     if (rep == 0) {
-      int b = c.readSized(size, db + index(c, EDI, a16));
+      int b = c.readSized(size, dst(c, size, a16, false));
       compare(c, size, a, b);
       advance(c, EDI, step, a16);
       return;
     }
     while (count(c, a16) != 0) {
-      int b = c.readSized(size, db + index(c, EDI, a16));
+      int b = c.readSized(size, dst(c, size, a16, false));
       compare(c, size, a, b);
       advance(c, EDI, step, a16);
       decCount(c, a16);
@@ -169,13 +166,12 @@ final class StringOps {
     int size = Cpu.size(f0);
     boolean a16 = (f0 & A16) != 0;
     int step = step(c, size);
-    int db = c.segBase[ES];
     int port = c.r[EDX] & 0xFFFF;
     do {
       if (rep != 0 && count(c, a16) == 0) {
         return;
       }
-      c.writeSized(size, db + index(c, EDI, a16), c.io().in(port, 1 << size));
+      c.writeSized(size, dst(c, size, a16, true), c.io().in(port, 1 << size));
       advance(c, EDI, step, a16);
       if (rep != 0) {
         decCount(c, a16);
@@ -187,13 +183,12 @@ final class StringOps {
     int size = Cpu.size(f0);
     boolean a16 = (f0 & A16) != 0;
     int step = step(c, size);
-    int sb = srcBase(c, f0);
     int port = c.r[EDX] & 0xFFFF;
     do {
       if (rep != 0 && count(c, a16) == 0) {
         return;
       }
-      c.io().out(port, 1 << size, c.readSized(size, sb + index(c, ESI, a16)) & MASK[size]);
+      c.io().out(port, 1 << size, c.readSized(size, src(c, f0, size, a16)) & MASK[size]);
       advance(c, ESI, step, a16);
       if (rep != 0) {
         decCount(c, a16);

@@ -18,6 +18,7 @@ class CpuTest {
     io = new IoBus();
     cpu = new Cpu(mem, io);
     cpu.resetFlat32();
+    cpu.setExceptionExitMask(-1);
     cpu.setReg(Cpu.ESP, 0x8000);
   }
 

@@ -1,0 +1,325 @@
+package org.hospes.dom0.bench;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code hospes bench}: runs the benchmark kernels on Hospes and, in the same run, under QEMU TCG,
+ * and prints guest instructions, seconds and MIPS for both and their ratio.
+ *
+ * <p>The kernels ({@code samples/kernels/bench-alu.c}, {@code bench-mem.c}) are built with make if
+ * needed, with the loop count fixed at build time ({@code --iterations}). Hospes time is the wall
+ * time of {@code NativeMachine.run()}; the instruction count is what the machine retired. QEMU
+ * time is the wall time of the whole QEMU process minus that of the {@code empty} kernel (QEMU's
+ * start-up, SeaBIOS and exit), as in docs' reference measurements. Both emulators execute the
+ * same kernel instructions, so QEMU's MIPS use Hospes's count; the checksums both print are
+ * compared to make sure both really did the same work. Best of {@code --runs} for each figure.
+ */
+@Command(
+    name = "bench",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Runs the benchmark kernels (bench-alu, bench-mem) on Hospes and under QEMU TCG in the same"
+          + " run, and prints instructions, seconds, MIPS and the ratio.",
+      "QEMU's fixed start-up cost is measured with the empty kernel and subtracted."
+    })
+public final class BenchCommand implements Callable<Integer> {
+
+  /** The benchmark kernels, in table order. */
+  public static final List<String> KERNELS = List.of("bench-alu", "bench-mem");
+  /** The kernel that only measures start-up cost. */
+  public static final String EMPTY = "empty";
+  /** Default loop count; matches ITERS in samples/kernels/Makefile. */
+  public static final long DEFAULT_ITERATIONS = 100_000_000L;
+
+  private static final Pattern DONE = Pattern.compile("(?m)^done ([0-9a-f]+)$");
+  private static final Pattern LOOP_INSNS = Pattern.compile("(\\d+) loop instructions");
+
+  @Spec CommandSpec spec;
+
+  @Option(
+      names = "--iterations",
+      paramLabel = "N",
+      description = "Loop iterations of each benchmark kernel (default: ${DEFAULT-VALUE}).")
+  long iterations = DEFAULT_ITERATIONS;
+
+  @Option(
+      names = "--runs",
+      paramLabel = "N",
+      description = "Runs of each kernel on each emulator; the best is reported (default: ${DEFAULT-VALUE}).")
+  int runs = 3;
+
+  @Option(names = "--no-qemu", description = "Run only Hospes.")
+  boolean noQemu;
+
+  @Option(names = "--no-hospes", description = "Run only QEMU (to check the yardstick alone).")
+  boolean noHospes;
+
+  @Option(
+      names = "--qemu-timeout",
+      paramLabel = "SECONDS",
+      description = "Kill a QEMU run after this long (default: ${DEFAULT-VALUE}).")
+  long qemuTimeoutSeconds = 600;
+
+  @Option(
+      names = "--source-root",
+      paramLabel = "DIR",
+      description = "Repository root holding samples/kernels (default: found automatically).")
+  Path sourceRoot;
+
+  /** Best-of-N figures of one kernel on one emulator. */
+  private static final class Measured {
+    long bestNanos = Long.MAX_VALUE;
+    long instructions = -1;
+    String checksum;
+    String error;
+    int status;
+
+    void offer(long nanos) {
+      bestNanos = Math.min(bestNanos, nanos);
+    }
+
+    boolean ok() {
+      return error == null && bestNanos != Long.MAX_VALUE;
+    }
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    if (iterations < 1 || iterations > 0xFFFF_FFFFL) {
+      out.println("--iterations must be between 1 and 4294967295");
+      return 2;
+    }
+    if (runs < 1) {
+      out.println("--runs must be at least 1");
+      return 2;
+    }
+    Path root = sourceRoot != null ? sourceRoot.toAbsolutePath() : KernelSources.findRoot();
+    Path build = KernelSources.kernelsDir(root).resolve("build").resolve("bench-" + iterations);
+    List<String> targets = new ArrayList<>(KERNELS);
+    targets.add(EMPTY);
+    KernelSources.make(root, build, Map.of("ITERS", Long.toString(iterations)), targets);
+
+    boolean useQemu = !noQemu && QemuRunner.isAvailable();
+    List<String> notes = new ArrayList<>();
+    if (!noQemu && !useQemu) {
+      notes.add(
+          QemuRunner.BINARY + " not found, so there is no QEMU comparison"
+              + " (install qemu-system-x86 to get one).");
+    }
+    if (noHospes && !useQemu) {
+      out.println("Nothing to run: --no-hospes and no QEMU.");
+      return 2;
+    }
+
+    out.printf(
+        Locale.ROOT,
+        "Hospes bench: %,d iterations per kernel, best of %d run%s%n",
+        iterations, runs, runs == 1 ? "" : "s");
+    long qemuStartup = 0;
+    if (useQemu) {
+      Measured empty = runQemu(KernelSources.elf(build, EMPTY));
+      if (!empty.ok()) {
+        out.println("QEMU could not run the empty kernel: " + empty.error);
+        useQemu = false;
+      } else {
+        qemuStartup = empty.bestNanos;
+        out.printf(
+            Locale.ROOT,
+            "yardstick: %s -accel tcg; start-up cost (empty kernel) %.3f s, subtracted%n",
+            QemuRunner.version(), seconds(qemuStartup));
+      }
+    }
+    out.println();
+
+    String header =
+        String.format(
+            Locale.ROOT,
+            "%-10s %15s %10s %11s %13s %11s %12s",
+            "kernel", "guest insns", "Hospes s", "Hospes MIPS", "QEMU s (net)", "QEMU MIPS",
+            "QEMU/Hospes");
+    List<String> rows = new ArrayList<>();
+    boolean allOk = true;
+    for (String kernel : KERNELS) {
+      Path elf = KernelSources.elf(build, kernel);
+      Measured h = noHospes ? null : runHospes(elf);
+      Measured q = useQemu ? runQemu(elf) : null;
+
+      long insns = h != null && h.ok() ? h.instructions : -1;
+      boolean approx = false;
+      if (insns < 0 && q != null && q.ok()) {
+        insns = q.instructions; // the kernel's own count of its loop instructions
+        approx = true;
+      }
+      double hSec = h != null && h.ok() ? seconds(h.bestNanos) : Double.NaN;
+      double qSec = q != null && q.ok() ? seconds(q.bestNanos - qemuStartup) : Double.NaN;
+      if (qSec <= 0) {
+        notes.add(
+            kernel + ": QEMU's net time is lost in its start-up noise; use more --iterations.");
+        qSec = Double.NaN;
+      }
+      double hMips = insns > 0 ? insns / hSec / 1e6 : Double.NaN;
+      double qMips = insns > 0 && qSec > 0 ? insns / qSec / 1e6 : Double.NaN;
+      rows.add(
+          String.format(
+              Locale.ROOT,
+              "%-10s %15s %10s %11s %13s %11s %12s",
+              kernel,
+              insns < 0 ? "?" : (approx ? "~" : "") + String.format(Locale.ROOT, "%,d", insns),
+              fmt(hSec, "%.3f"),
+              fmt(hMips, "%.1f"),
+              fmt(qSec, "%.3f"),
+              fmt(qMips, "%.1f"),
+              Double.isNaN(hMips) || Double.isNaN(qMips) ? "-" : fmt(qMips / hMips, "%.1fx")));
+
+      if (h != null && !h.ok()) {
+        allOk = false;
+        notes.add(kernel + " on Hospes: " + h.error);
+      }
+      if (q != null && !q.ok()) {
+        allOk = false;
+        notes.add(kernel + " under QEMU: " + q.error);
+      }
+      if (h != null && h.ok() && q != null && q.ok()) {
+        if (h.checksum.equals(q.checksum)) {
+          notes.add(
+              kernel + ": checksums agree (Hospes and QEMU both print \"done " + h.checksum
+                  + "\"), so both executed the same " + String.format(Locale.ROOT, "%,d", insns)
+                  + " guest instructions of kernel code.");
+        } else {
+          allOk = false;
+          notes.add(
+              kernel + ": CHECKSUMS DIFFER: Hospes \"done " + h.checksum + "\", QEMU \"done "
+                  + q.checksum + "\" (Hospes computed something else; its figures are suspect).");
+        }
+      } else if (h != null && h.ok()) {
+        notes.add(kernel + ": Hospes printed \"done " + h.checksum + "\".");
+      } else if (q != null && q.ok()) {
+        notes.add(kernel + ": QEMU printed \"done " + q.checksum + "\".");
+      }
+      if (approx) {
+        notes.add(
+            kernel + ": instruction count \"~\" is the kernel's own count of its loop"
+                + " instructions (no Hospes run to count them exactly).");
+      }
+    }
+    out.println(header);
+    rows.forEach(out::println);
+    out.println();
+    for (String note : notes) {
+      out.println("note: " + note);
+    }
+    if (useQemu) {
+      out.println(
+          "note: QEMU/Hospes = QEMU MIPS / Hospes MIPS (how many times faster QEMU TCG is);"
+              + " QEMU's count includes SeaBIOS start-up, which the empty-kernel time removes.");
+    }
+    out.flush();
+    return allOk ? 0 : 1;
+  }
+
+  private Measured runHospes(Path elf) {
+    Measured m = new Measured();
+    for (int i = 0; i < runs; i++) {
+      HospesRunner.Result r;
+      try {
+        r = HospesRunner.run(elf);
+      } catch (Exception | LinkageError e) {
+        m.error = "failed: " + e;
+        return m;
+      }
+      m.status = r.result().exitStatus();
+      if (m.status != QemuRunner.SUCCESS_STATUS) {
+        m.error =
+            "exit status " + m.status + " (" + r.result().reason() + "), expected "
+                + QemuRunner.SUCCESS_STATUS + "; output: " + tail(r.serialText());
+        return m;
+      }
+      String sum = checksum(r.serialText());
+      if (sum == null) {
+        m.error = "no \"done <checksum>\" line in its output: " + tail(r.serialText());
+        return m;
+      }
+      if (m.checksum != null && !m.checksum.equals(sum)) {
+        m.error = "checksum changed between runs: " + m.checksum + " then " + sum;
+        return m;
+      }
+      if (m.instructions >= 0 && m.instructions != r.result().instructions()) {
+        m.error =
+            "instruction count changed between runs: " + m.instructions + " then "
+                + r.result().instructions();
+        return m;
+      }
+      m.checksum = sum;
+      m.instructions = r.result().instructions();
+      m.offer(r.wallNanos());
+    }
+    return m;
+  }
+
+  private Measured runQemu(Path elf) {
+    Measured m = new Measured();
+    for (int i = 0; i < runs; i++) {
+      QemuRunner.Result r;
+      try {
+        r = QemuRunner.run(elf, qemuTimeoutSeconds);
+      } catch (Exception e) {
+        m.error = "failed: " + e;
+        return m;
+      }
+      m.status = r.exitStatus();
+      if (!r.succeeded()) {
+        m.error =
+            (r.exitStatus() < 0 ? "timed out" : "exit status " + r.exitStatus())
+                + ", expected " + QemuRunner.SUCCESS_STATUS + " " + r.stderr().trim();
+        return m;
+      }
+      String text = r.serialText();
+      String sum = checksum(text);
+      if (sum != null) {
+        if (m.checksum != null && !m.checksum.equals(sum)) {
+          m.error = "checksum changed between runs: " + m.checksum + " then " + sum;
+          return m;
+        }
+        m.checksum = sum;
+        Matcher loop = LOOP_INSNS.matcher(text);
+        if (loop.find()) {
+          m.instructions = Long.parseLong(loop.group(1));
+        }
+      }
+      m.offer(r.wallNanos());
+    }
+    return m;
+  }
+
+  /** The checksum in a kernel's {@code done <hex>} line, or null. */
+  static String checksum(String output) {
+    Matcher m = DONE.matcher(output);
+    return m.find() ? m.group(1) : null;
+  }
+
+  private static String tail(String s) {
+    String t = s.strip().replace('\n', '|');
+    return t.length() <= 200 ? "\"" + t + "\"" : "\"..." + t.substring(t.length() - 200) + "\"";
+  }
+
+  private static double seconds(long nanos) {
+    return nanos / 1e9;
+  }
+
+  private static String fmt(double v, String format) {
+    return Double.isNaN(v) || Double.isInfinite(v) ? "-" : String.format(Locale.ROOT, format, v);
+  }
+}

@@ -1,0 +1,96 @@
+package org.hospes.dom0.bench;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Finds the source tree's {@code samples/kernels} directory and builds kernels there with make.
+ *
+ * <p>The kernels are freestanding C and assembly built by {@code samples/kernels/Makefile}
+ * ({@code gcc -m32}); a build directory other than the default can be passed as {@code BUILD}.
+ */
+public final class KernelSources {
+
+  /** System property naming the repository root; the root pom sets it for surefire. */
+  public static final String ROOT_PROPERTY = "hospes.root";
+  /** Environment variable naming the repository root, read when the property is not set. */
+  public static final String ROOT_ENV = "HOSPES_ROOT";
+
+  private static final Path MAKEFILE = Paths.get("samples", "kernels", "Makefile");
+
+  private KernelSources() {}
+
+  /**
+   * The repository root: {@value #ROOT_PROPERTY}, else {@value #ROOT_ENV}, else the nearest
+   * directory at or above the working directory that holds {@code samples/kernels/Makefile}.
+   *
+   * @throws IllegalStateException if none of them leads to the kernel sources
+   */
+  public static Path findRoot() {
+    List<String> tried = new ArrayList<>();
+    for (String candidate :
+        new String[] {System.getProperty(ROOT_PROPERTY), System.getenv(ROOT_ENV)}) {
+      if (candidate != null && !candidate.isBlank()) {
+        Path root = Paths.get(candidate).toAbsolutePath().normalize();
+        if (Files.isRegularFile(root.resolve(MAKEFILE))) {
+          return root;
+        }
+        tried.add(root.toString());
+      }
+    }
+    Path dir = Paths.get("").toAbsolutePath();
+    for (Path p = dir; p != null; p = p.getParent()) {
+      if (Files.isRegularFile(p.resolve(MAKEFILE))) {
+        return p;
+      }
+    }
+    tried.add("the parents of " + dir);
+    throw new IllegalStateException(
+        "cannot find samples/kernels/Makefile (tried " + String.join(", ", tried)
+            + "); set -D" + ROOT_PROPERTY + "=<repository root> or " + ROOT_ENV);
+  }
+
+  /** {@code <root>/samples/kernels}. */
+  public static Path kernelsDir(Path root) {
+    return root.resolve("samples").resolve("kernels");
+  }
+
+  /**
+   * Runs {@code make -C <root>/samples/kernels BUILD=<buildDir> [VAR=value...] targets...}.
+   *
+   * @throws IOException if make cannot be started or fails; the message carries make's output
+   */
+  public static void make(Path root, Path buildDir, Map<String, String> vars, List<String> targets)
+      throws IOException, InterruptedException {
+    List<String> cmd = new ArrayList<>();
+    cmd.add("make");
+    cmd.add("-C");
+    cmd.add(kernelsDir(root).toString());
+    cmd.add("BUILD=" + buildDir.toAbsolutePath());
+    vars.forEach((k, v) -> cmd.add(k + "=" + v));
+    cmd.addAll(targets);
+    Process p =
+        new ProcessBuilder(cmd)
+            .redirectErrorStream(true)
+            .redirectInput(ProcessBuilder.Redirect.from(Paths.get("/dev/null").toFile()))
+            .start();
+    byte[] out = p.getInputStream().readAllBytes();
+    int rc = p.waitFor();
+    if (rc != 0) {
+      throw new IOException(
+          String.join(" ", cmd) + " failed with status " + rc + ":\n"
+              + new String(out, StandardCharsets.UTF_8));
+    }
+  }
+
+  /** The ELF that {@link #make} builds for kernel {@code name}. */
+  public static Path elf(Path buildDir, String name) {
+    return buildDir.resolve(name + ".elf");
+  }
+}

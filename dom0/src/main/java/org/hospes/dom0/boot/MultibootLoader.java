@@ -1,0 +1,229 @@
+package org.hospes.dom0.boot;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import org.hospes.x86.PhysicalMemory;
+
+/**
+ * Loads a Multiboot (v1, spec 0.6.96) kernel into guest-physical memory and writes the boot
+ * information it expects. It does what a Multiboot boot loader does before the jump and nothing
+ * more: the caller puts the processor into the documented state (see {@link LoadedKernel}).
+ *
+ * <p>The image is placed from its ELF PT_LOAD segments at their physical addresses, or, when
+ * header flag bit 16 is set, from the header's address fields (the "a.out kludge"), which then
+ * take precedence over any ELF headers, as the spec requires. Boot modules are not supported.
+ */
+public final class MultibootLoader {
+
+  /** Written into the boot information's boot_loader_name. */
+  public static final String BOOT_LOADER_NAME = "Hospes";
+
+  /** End of conventional memory: the legacy VGA and BIOS area follows, up to 1 MiB. */
+  static final long CONVENTIONAL_END = 0xA_0000;
+  static final long HIGH_MEMORY = 0x10_0000;
+  /** The boot information is kept off page 0 so that a NULL pointer never points at it. */
+  static final long BOOT_INFO_LOWEST = 0x1000;
+  private static final long PAGE = 0x1000;
+  private static final int ZERO_CHUNK = 64 * 1024;
+
+  /**
+   * Loads {@code image} into {@code memory}, whose RAM spans {@code [0, ramBytes)}.
+   *
+   * @param cmdline passed to the kernel as is; {@code null} means none (flag bit 2 clear)
+   */
+  public LoadedKernel load(byte[] image, String cmdline, PhysicalMemory memory, long ramBytes)
+      throws BootException {
+    MultibootHeader header = MultibootHeader.find(image).orElseThrow(() -> new BootException(
+        ElfHeader.hasMagic(image)
+            ? "not a Multiboot kernel (no header with magic 0x1BADB002 in the first 8192 bytes)"
+            : "not an ELF file and no Multiboot header in the first 8192 bytes"));
+    checkRequirements(header);
+
+    List<LoadSegment> segments = new ArrayList<>();
+    long entry;
+    if (header.hasAddressFields()) {
+      segments.add(aoutKludgeSegment(header, image.length));
+      entry = header.entryAddr();
+    } else {
+      ElfFile elf = ElfFile.parse(image);
+      for (ProgramHeader ph : elf.loadSegments()) {
+        if (ph.memsz() > 0) {
+          segments.add(new LoadSegment(ph.offset(), ph.paddr(), ph.filesz(), ph.memsz()));
+        }
+      }
+      if (segments.isEmpty()) {
+        throw new BootException("no loadable (PT_LOAD) segments");
+      }
+      entry = physicalEntry(elf);
+    }
+    for (int i = 0; i < segments.size(); i++) {
+      LoadSegment s = segments.get(i);
+      if (s.end() > ramBytes) {
+        throw BootException.format("segment %d at 0x%08x-0x%08x lies outside RAM (%d MiB)",
+            i, s.physicalAddress(), s.end() - 1, ramBytes >> 20);
+      }
+    }
+    if (segments.stream().noneMatch(s -> entry >= s.physicalAddress() && entry < s.end())) {
+      throw BootException.format("entry point 0x%08x is not inside the loaded image", entry);
+    }
+
+    for (LoadSegment s : segments) {
+      memory.write(s.physicalAddress(), image, (int) s.fileOffset(), (int) s.fileSize());
+      zero(memory, s.physicalAddress() + s.fileSize(), s.memorySize() - s.fileSize());
+    }
+    long info = writeBootInformation(memory, ramBytes, cmdline, segments);
+    return new LoadedKernel(entry, info, segments);
+  }
+
+  private static void checkRequirements(MultibootHeader header) throws BootException {
+    int required = header.flags() & MultibootHeader.REQUIRED_FLAGS_MASK;
+    // Modules are never loaded, so page-aligning them is trivially met; memory info is provided.
+    int unmet = required & ~(MultibootHeader.FLAG_PAGE_ALIGN | MultibootHeader.FLAG_MEMORY_INFO);
+    if ((unmet & MultibootHeader.FLAG_VIDEO_MODE) != 0) {
+      throw new BootException("the kernel requires a video mode (Multiboot flag bit 2), which"
+          + " Hospes does not provide");
+    }
+    if (unmet != 0) {
+      throw BootException.format("the kernel requires Multiboot features Hospes does not know"
+          + " (required flag bits 0x%04x)", unmet);
+    }
+  }
+
+  /**
+   * The a.out kludge: header_addr is where the header itself must land, which fixes the file
+   * offset that corresponds to load_addr.
+   */
+  private static LoadSegment aoutKludgeSegment(MultibootHeader h, int fileLength)
+      throws BootException {
+    if (h.loadAddr() > h.headerAddr()) {
+      throw BootException.format("bad Multiboot address fields: load_addr 0x%x is above"
+          + " header_addr 0x%x", h.loadAddr(), h.headerAddr());
+    }
+    long fileStart = h.fileOffset() - (h.headerAddr() - h.loadAddr());
+    if (fileStart < 0) {
+      throw BootException.format("bad Multiboot address fields: load_addr 0x%x would start"
+          + " before the beginning of the file", h.loadAddr());
+    }
+    long loadEnd = h.loadEndAddr() == 0 ? h.loadAddr() + (fileLength - fileStart)
+        : h.loadEndAddr();
+    if (loadEnd < h.loadAddr()) {
+      throw BootException.format("bad Multiboot address fields: load_end_addr 0x%x is below"
+          + " load_addr 0x%x", loadEnd, h.loadAddr());
+    }
+    long fileSize = loadEnd - h.loadAddr();
+    if (fileStart + fileSize > fileLength) {
+      throw BootException.format("truncated: load_end_addr 0x%x needs 0x%x bytes from file"
+          + " offset 0x%x but the file has %d bytes", loadEnd, fileSize, fileStart, fileLength);
+    }
+    long memEnd = loadEnd;
+    if (h.bssEndAddr() != 0) {
+      if (h.bssEndAddr() < h.loadAddr()) {
+        throw BootException.format("bad Multiboot address fields: bss_end_addr 0x%x is below"
+            + " load_addr 0x%x", h.bssEndAddr(), h.loadAddr());
+      }
+      // A bss end inside the loaded data means no bss; QEMU boots such kernels, so do we.
+      memEnd = Math.max(loadEnd, h.bssEndAddr());
+    }
+    return new LoadSegment(fileStart, h.loadAddr(), fileSize, memEnd - h.loadAddr());
+  }
+
+  /**
+   * e_entry, moved to its physical address when it lies in a segment linked at a different
+   * virtual address (higher-half kernels), as GRUB does: the kernel starts with paging off.
+   */
+  private static long physicalEntry(ElfFile elf) {
+    long entry = elf.header().entry();
+    for (ProgramHeader ph : elf.loadSegments()) {
+      if (entry >= ph.vaddr() && entry < ph.vaddr() + ph.memsz()) {
+        return entry - ph.vaddr() + ph.paddr();
+      }
+    }
+    return entry;
+  }
+
+  private static void zero(PhysicalMemory memory, long pa, long length) {
+    byte[] zeros = new byte[(int) Math.min(length, ZERO_CHUNK)];
+    for (long done = 0; done < length; done += zeros.length) {
+      memory.write(pa + done, zeros, 0, (int) Math.min(zeros.length, length - done));
+    }
+  }
+
+  /** Lays out info, memory map and strings in one block below the kernel where possible. */
+  private static long writeBootInformation(PhysicalMemory memory, long ramBytes, String cmdline,
+      List<LoadSegment> segments) throws BootException {
+    List<MemoryMapEntry> map = memoryMap(ramBytes);
+    byte[] cmdlineBytes = cmdline == null ? null : cString(cmdline);
+    byte[] nameBytes = cString(BOOT_LOADER_NAME);
+
+    long mapOffset = MultibootInfo.SIZE;
+    long cmdlineOffset = mapOffset + (long) map.size() * MemoryMapEntry.SIZE;
+    long nameOffset = cmdlineOffset + (cmdlineBytes == null ? 0 : cmdlineBytes.length);
+    long size = nameOffset + nameBytes.length;
+    long base = freeBlock(size, ramBytes, segments);
+
+    int flags = MultibootInfo.INFO_MEMORY | MultibootInfo.INFO_MEMORY_MAP
+        | MultibootInfo.INFO_BOOT_LOADER_NAME;
+    if (cmdlineBytes != null) {
+      flags |= MultibootInfo.INFO_CMDLINE;
+      memory.write(base + cmdlineOffset, cmdlineBytes, 0, cmdlineBytes.length);
+    }
+    memory.write(base + nameOffset, nameBytes, 0, nameBytes.length);
+    for (int i = 0; i < map.size(); i++) {
+      map.get(i).writeTo(memory, base + mapOffset + (long) i * MemoryMapEntry.SIZE);
+    }
+    long memLower = Math.min(ramBytes, CONVENTIONAL_END) >> 10;
+    long memUpper = Math.max(0, ramBytes - HIGH_MEMORY) >> 10;
+    new MultibootInfo(flags, (int) memLower, (int) memUpper,
+        cmdlineBytes == null ? 0 : (int) (base + cmdlineOffset),
+        map.size() * MemoryMapEntry.SIZE, (int) (base + mapOffset), (int) (base + nameOffset))
+        .writeTo(memory, base);
+    return base;
+  }
+
+  /**
+   * RAM as a PC kernel expects to see it: conventional memory, the legacy hole from 640 KiB to
+   * 1 MiB reserved (it is RAM here, but kernels expect VGA and BIOS there), then the rest.
+   */
+  static List<MemoryMapEntry> memoryMap(long ramBytes) {
+    List<MemoryMapEntry> map = new ArrayList<>();
+    map.add(new MemoryMapEntry(0, Math.min(ramBytes, CONVENTIONAL_END),
+        MemoryMapEntry.TYPE_AVAILABLE));
+    if (ramBytes > CONVENTIONAL_END) {
+      map.add(new MemoryMapEntry(CONVENTIONAL_END,
+          Math.min(ramBytes, HIGH_MEMORY) - CONVENTIONAL_END, MemoryMapEntry.TYPE_RESERVED));
+    }
+    if (ramBytes > HIGH_MEMORY) {
+      map.add(new MemoryMapEntry(HIGH_MEMORY, ramBytes - HIGH_MEMORY,
+          MemoryMapEntry.TYPE_AVAILABLE));
+    }
+    return map;
+  }
+
+  /** The lowest page-aligned block of {@code size} bytes that no segment overlaps. */
+  private static long freeBlock(long size, long ramBytes, List<LoadSegment> segments)
+      throws BootException {
+    List<LoadSegment> sorted = new ArrayList<>(segments);
+    sorted.sort(Comparator.comparingLong(LoadSegment::physicalAddress));
+    long base = BOOT_INFO_LOWEST;
+    // Sorted by start, one pass suffices: moving past a segment never lands in an earlier one.
+    for (LoadSegment s : sorted) {
+      if (s.overlaps(base, size)) {
+        base = (s.end() + PAGE - 1) & -PAGE;
+      }
+    }
+    if (base + size > ramBytes) {
+      throw BootException.format("no room in RAM (%d MiB) for the boot information",
+          ramBytes >> 20);
+    }
+    return base;
+  }
+
+  private static byte[] cString(String s) {
+    byte[] text = s.getBytes(StandardCharsets.UTF_8);
+    byte[] result = new byte[text.length + 1];
+    System.arraycopy(text, 0, result, 0, text.length);
+    return result;
+  }
+}

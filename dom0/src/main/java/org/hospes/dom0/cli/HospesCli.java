@@ -1,0 +1,138 @@
+package org.hospes.dom0.cli;
+
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.lang.reflect.Constructor;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.hospes.dom0.machine.ExitStatus;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.IExecutionExceptionHandler;
+import picocli.CommandLine.IFactory;
+import picocli.CommandLine.IParameterExceptionHandler;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/**
+ * The {@code hospes} command. Errors are one line on stderr ({@code hospes: ...}), never a stack
+ * trace (set {@code -Dhospes.debug=true} to get one for internal errors); see {@link ExitStatus}
+ * for the statuses.
+ *
+ * <p>To add a subcommand, list its class in {@link #BUILT_IN}; a subcommand that lives on a
+ * branch or in a module not yet merged can be listed by name in {@link #OPTIONAL}, and is
+ * registered only when its class is on the class path. A command class may take a
+ * {@link CliStreams} in its constructor to get the streams, or use picocli's own.
+ */
+@Command(
+    name = "hospes",
+    mixinStandardHelpOptions = true,
+    versionProvider = HospesVersion.class,
+    description = "Hospes: a Xen-style hypervisor on an emulated i686.",
+    footer = {"%nTry 'hospes demo' to boot a sample kernel."})
+public final class HospesCli implements Callable<Integer> {
+
+  /** Subcommands of this module, in the order help lists them. */
+  private static final List<Class<?>> BUILT_IN = List.of(RunCommand.class, DemoCommand.class);
+
+  /** Subcommands written elsewhere, registered if present: the lead merges them by name. */
+  private static final List<String> OPTIONAL = List.of("org.hospes.dom0.bench.BenchCommand");
+
+  @Spec
+  CommandSpec spec;
+
+  private final CliStreams streams;
+
+  HospesCli(CliStreams streams) {
+    this.streams = streams;
+  }
+
+  public static void main(String[] args) {
+    System.exit(newCommandLine(System.out, System.err).execute(args));
+  }
+
+  /** The whole command tree writing to the given streams; tests call {@code execute} on it. */
+  public static CommandLine newCommandLine(PrintStream out, PrintStream err) {
+    CliStreams streams = new CliStreams(out, err);
+    IFactory factory = new Factory(streams);
+    CommandLine cli = new CommandLine(new HospesCli(streams), factory);
+    try {
+      for (Class<?> command : BUILT_IN) {
+        cli.addSubcommand(factory.create(command));
+      }
+      for (String name : OPTIONAL) {
+        Class<?> command = optionalClass(name);
+        if (command != null) {
+          cli.addSubcommand(factory.create(command));
+        }
+      }
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot create a subcommand", e);
+    }
+    cli.addSubcommand(new CommandLine.HelpCommand());
+    // Settings reach only the subcommands present when they are made, so they come last.
+    cli.setOut(new PrintWriter(out, true));
+    cli.setErr(new PrintWriter(err, true));
+    cli.setParameterExceptionHandler(parameterErrors(streams));
+    cli.setExecutionExceptionHandler(internalErrors(streams));
+    return cli;
+  }
+
+  /** {@code hospes} alone: show what there is to do. */
+  @Override
+  public Integer call() {
+    spec.commandLine().usage(streams.err());
+    return ExitStatus.USAGE;
+  }
+
+  private static Class<?> optionalClass(String name) {
+    try {
+      return Class.forName(name);
+    } catch (ClassNotFoundException e) {
+      return null;
+    }
+  }
+
+  /** Bad arguments: one line naming the problem and where help is, status 2. */
+  private static IParameterExceptionHandler parameterErrors(CliStreams streams) {
+    return (e, args) -> {
+      String message = e.getMessage() == null ? "bad arguments" : e.getMessage().lines()
+          .findFirst().orElse("bad arguments");
+      streams.error(message + " (see '" + e.getCommandLine().getCommandSpec().qualifiedName()
+          + " --help')");
+      return ExitStatus.USAGE;
+    };
+  }
+
+  /** A bug in Hospes: one line, status 1, the trace only on request. */
+  private static IExecutionExceptionHandler internalErrors(CliStreams streams) {
+    return (e, commandLine, parseResult) -> {
+      streams.error("internal error: " + e);
+      if (Boolean.getBoolean("hospes.debug")) {
+        e.printStackTrace(streams.err());
+      }
+      return ExitStatus.INTERNAL_ERROR;
+    };
+  }
+
+  /** Gives commands that want them the CLI's streams; anything else picocli builds itself. */
+  private static final class Factory implements IFactory {
+    private final CliStreams streams;
+    private final IFactory fallback = CommandLine.defaultFactory();
+
+    Factory(CliStreams streams) {
+      this.streams = streams;
+    }
+
+    @Override
+    public <K> K create(Class<K> cls) throws Exception {
+      try {
+        Constructor<K> withStreams = cls.getDeclaredConstructor(CliStreams.class);
+        withStreams.setAccessible(true);
+        return withStreams.newInstance(streams);
+      } catch (NoSuchMethodException e) {
+        return fallback.create(cls);
+      }
+    }
+  }
+}

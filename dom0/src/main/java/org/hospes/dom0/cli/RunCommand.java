@@ -1,0 +1,111 @@
+package org.hospes.dom0.cli;
+
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import org.hospes.dom0.boot.BootException;
+import org.hospes.dom0.machine.ExitStatus;
+import org.hospes.dom0.machine.NativeMachine;
+import org.hospes.dom0.machine.RunResult;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code hospes run}: boots one kernel and exits with the machine's status. */
+@Command(
+    name = "run",
+    mixinStandardHelpOptions = true,
+    sortOptions = false,
+    description = {
+      "Boots a Multiboot kernel and runs it until it stops. The kernel's COM1 output goes to"
+          + " stdout; the exit status is the kernel's.",
+    },
+    exitCodeListHeading = "%nExit status:%n",
+    exitCodeList = {
+      "0:HLT with nothing left to wake the processor",
+      "(V<<1)|1:the kernel wrote V to isa-debug-exit (port 0xF4), as under QEMU",
+      "2:bad arguments, or the kernel file is missing or not bootable",
+      "3:the kernel crashed (unhandled exception or triple fault)",
+      "4:the instruction limit was reached",
+    })
+final class RunCommand implements Callable<Integer> {
+
+  private final CliStreams streams;
+
+  @Option(names = "--mode", paramLabel = "MODE", defaultValue = "native",
+      description = "How to run the kernel (default: ${DEFAULT-VALUE}). Modes: native (bare"
+          + " emulated PC, no hypervisor).")
+  String mode;
+
+  @Parameters(index = "0", paramLabel = "KERNEL",
+      description = "Multiboot kernel: an ELF32 i386 executable, or any image whose Multiboot"
+          + " header has the address fields (flag bit 16).")
+  Path kernel;
+
+  @Option(names = "--ram", paramLabel = "MIB", defaultValue = "" + NativeMachine.DEFAULT_RAM_MIB,
+      description = "Guest RAM in MiB (default: ${DEFAULT-VALUE}, at most "
+          + NativeMachine.MAX_RAM_MIB + ").")
+  int ramMiB;
+
+  @Option(names = "--cmdline", paramLabel = "STRING",
+      description = "Command line passed to the kernel in the Multiboot information.")
+  String cmdline;
+
+  @Option(names = "--max-insns", paramLabel = "N", converter = InstructionCountConverter.class,
+      description = "Stop with status 4 after N instructions (accepts 10k, 5M, 2G).")
+  Long maxInstructions;
+
+  @Option(names = "--stats",
+      description = "When the run ends, print one line with the outcome, instructions, time and"
+          + " MIPS on stderr.")
+  boolean stats;
+
+  RunCommand(CliStreams streams) {
+    this.streams = streams;
+  }
+
+  @Override
+  public Integer call() {
+    Optional<RunMode> runMode = RunMode.byName(mode);
+    if (runMode.isEmpty()) {
+      streams.error("unknown mode '" + mode + "'; valid modes: " + RunMode.validNames());
+      return ExitStatus.USAGE;
+    }
+    if (ramMiB < 1 || ramMiB > NativeMachine.MAX_RAM_MIB) {
+      streams.error("--ram must be between 1 and " + NativeMachine.MAX_RAM_MIB + " MiB, got "
+          + ramMiB);
+      return ExitStatus.USAGE;
+    }
+    return switch (runMode.get()) {
+      case NATIVE -> runNative(streams, kernel, ramMiB, cmdline, maxInstructions, stats);
+    };
+  }
+
+  /** Boots {@code kernel} on a bare machine; shared with {@code hospes demo}. */
+  static int runNative(CliStreams streams, Path kernel, int ramMiB, String cmdline,
+      Long maxInstructions, boolean stats) {
+    NativeMachine machine = NativeMachine.builder()
+        .ramMiB(ramMiB)
+        .serialOut(streams.out())
+        .diagnostics(streams.err())
+        .build();
+    try {
+      machine.loadMultiboot(kernel, cmdline);
+    } catch (BootException e) {
+      streams.error(kernel + ": " + e.getMessage());
+      return ExitStatus.USAGE;
+    }
+    long start = System.nanoTime();
+    RunResult result = maxInstructions == null ? machine.run() : machine.run(maxInstructions);
+    long nanos = System.nanoTime() - start;
+    if (stats) {
+      // Wall time of the run alone (no JVM start-up or loading), so MIPS compare across kernels.
+      streams.err().printf(Locale.ROOT, "hospes: %s: %s, status %d, %d instructions in %.3f s"
+          + " (%.1f MIPS)%n", kernel, result.isFailure() ? "failed" : result.reason(),
+          result.exitStatus(), result.instructions(), nanos / 1e9,
+          result.instructions() / Math.max(nanos / 1e3, 1.0));
+    }
+    return result.exitStatus();
+  }
+}

@@ -1,0 +1,33 @@
+package org.hospes.dom0.cli;
+
+import java.util.Arrays;
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+/**
+ * The modes {@code hospes run --mode} accepts: the rows of the architecture's comparison table
+ * that exist so far. Add a constant here when a mode lands, and a case in {@link RunCommand}.
+ */
+enum RunMode {
+  /** Bare emulated machine, no hypervisor. */
+  NATIVE("native");
+
+  private final String cliName;
+
+  RunMode(String cliName) {
+    this.cliName = cliName;
+  }
+
+  String cliName() {
+    return cliName;
+  }
+
+  static Optional<RunMode> byName(String name) {
+    return Arrays.stream(values()).filter(m -> m.cliName.equals(name)).findFirst();
+  }
+
+  /** "native, hvm, ..." for messages. */
+  static String validNames() {
+    return Arrays.stream(values()).map(RunMode::cliName).collect(Collectors.joining(", "));
+  }
+}

@@ -1,0 +1,90 @@
+package org.hospes.dom0.cli;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The sample kernels in the source tree: {@code samples/kernels}, built by its Makefile into
+ * {@code samples/kernels/build/NAME.elf}.
+ */
+final class SampleKernels {
+
+  static final String RELATIVE_DIR = "samples/kernels";
+
+  private final Path dir;
+
+  private SampleKernels(Path dir) {
+    this.dir = dir;
+  }
+
+  /**
+   * Finds the source tree: the {@code hospes.root} property (set by the launcher and by the
+   * build for tests), then {@code HOSPES_ROOT}, then upwards from the jar and from the current
+   * directory.
+   */
+  static Optional<SampleKernels> locate() {
+    List<Path> candidates = new ArrayList<>();
+    String property = System.getProperty("hospes.root");
+    if (property != null && !property.isBlank()) {
+      candidates.add(Path.of(property));
+    }
+    String env = System.getenv("HOSPES_ROOT");
+    if (env != null && !env.isBlank()) {
+      candidates.add(Path.of(env));
+    }
+    codeLocation().ifPresent(p -> addAncestors(candidates, p));
+    addAncestors(candidates, Path.of("").toAbsolutePath());
+    return candidates.stream()
+        .map(root -> root.resolve(RELATIVE_DIR))
+        .filter(Files::isDirectory)
+        .findFirst()
+        .map(SampleKernels::new);
+  }
+
+  Path dir() {
+    return dir;
+  }
+
+  Path elf(String name) {
+    return dir.resolve("build").resolve(name + ".elf");
+  }
+
+  /**
+   * Runs {@code make -C samples/kernels}, copying its output to {@code log} so that it never
+   * mixes with a kernel's stdout.
+   *
+   * @return make's exit status
+   */
+  int build(PrintStream log) throws IOException, InterruptedException {
+    Process make = new ProcessBuilder("make", "-C", dir.toString())
+        .redirectErrorStream(true)
+        .start();
+    try (InputStream in = make.getInputStream()) {
+      in.transferTo(log);
+    }
+    log.flush();
+    return make.waitFor();
+  }
+
+  private static Optional<Path> codeLocation() {
+    try {
+      return Optional.of(Path.of(SampleKernels.class.getProtectionDomain().getCodeSource()
+          .getLocation().toURI()));
+    } catch (URISyntaxException | RuntimeException e) {
+      return Optional.empty();
+    }
+  }
+
+  private static void addAncestors(List<Path> candidates, Path start) {
+    for (Path p = start.toAbsolutePath(); p != null; p = p.getParent()) {
+      candidates.add(p);
+    }
+  }
+}

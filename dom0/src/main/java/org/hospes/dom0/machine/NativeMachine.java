@@ -1,0 +1,260 @@
+package org.hospes.dom0.machine;
+
+import com.google.common.base.Preconditions;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Objects;
+import java.util.function.BiFunction;
+import org.hospes.dom0.boot.BootException;
+import org.hospes.dom0.boot.LoadedKernel;
+import org.hospes.dom0.boot.MultibootLoader;
+import org.hospes.dom0.devicemodel.IsaDebugExit;
+import org.hospes.dom0.devicemodel.Uart16550;
+import org.hospes.x86.Cpu;
+import org.hospes.x86.CpuExit;
+import org.hospes.x86.Exceptions;
+import org.hospes.x86.Flags;
+import org.hospes.x86.IoBus;
+import org.hospes.x86.MemoryBus;
+
+/**
+ * The "native" mode of the comparison table: a bare emulated PC with no hypervisor. RAM from
+ * address 0, a 16550 UART on COM1 and QEMU's isa-debug-exit at port 0xF4; no interrupt
+ * controller, timer or firmware. A Multiboot loader stands in for the boot loader.
+ *
+ * <p>The life cycle is build, {@link #loadMultiboot}, then {@link #run} until a terminal result.
+ * A run that stops at its instruction limit may be resumed with another call to {@code run}.
+ *
+ * <p>Exit conventions (see {@link ExitStatus}): isa-debug-exit with value V gives status
+ * {@code (V << 1) | 1}; HLT gives 0, since nothing on this machine can raise an interrupt to wake
+ * the processor; an exception the processor could not deliver, or a triple fault, gives 3; the
+ * instruction limit gives 4. Crashes and limits are also reported as one line on the diagnostics
+ * stream ({@code hospes: kernel.elf: unhandled #UD at eip=0x00101234 (error code 0)}).
+ */
+public final class NativeMachine {
+
+  public static final int DEFAULT_RAM_MIB = 64;
+  /** RAM is one Java array, so it stays below 2 GiB. */
+  public static final int MAX_RAM_MIB = 2047;
+  /**
+   * Instructions per call into the processor. Between slices serial output is flushed, so that
+   * a kernel that prints a prompt and spins is seen; the cost is one call per few million
+   * instructions.
+   */
+  static final long SLICE = 1 << 22;
+
+  private enum State { EMPTY, LOADED, FINISHED }
+
+  private final MemoryBus memory;
+  private final Cpu cpu;
+  private final Uart16550 com1;
+  private final PrintStream diagnostics;
+
+  private State state = State.EMPTY;
+  private String kernelName = "kernel";
+  private boolean debugExitRequested;
+  private int debugExitStatus;
+
+  private NativeMachine(Builder b) {
+    memory = new MemoryBus(b.ramMiB << 20);
+    IoBus io = new IoBus();
+    com1 = new Uart16550(b.serialOut);
+    io.register(Uart16550.COM1_BASE, Uart16550.PORT_COUNT, com1);
+    io.register(IsaDebugExit.DEFAULT_PORT, IsaDebugExit.PORT_COUNT,
+        new IsaDebugExit((value, status) -> debugExit(status)));
+    diagnostics = b.diagnostics;
+    cpu = b.cpuFactory.apply(memory, io);
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Configures a machine. Defaults: 64 MiB, serial output to stdout, diagnostics to stderr. */
+  public static final class Builder {
+    private int ramMiB = DEFAULT_RAM_MIB;
+    private OutputStream serialOut = System.out;
+    private PrintStream diagnostics = System.err;
+    private BiFunction<MemoryBus, IoBus, Cpu> cpuFactory = Cpu::new;
+
+    private Builder() {}
+
+    public Builder ramMiB(int ramMiB) {
+      Preconditions.checkArgument(ramMiB >= 1 && ramMiB <= MAX_RAM_MIB,
+          "RAM must be 1 to %s MiB, got %s", MAX_RAM_MIB, ramMiB);
+      this.ramMiB = ramMiB;
+      return this;
+    }
+
+    /** Where bytes the kernel writes to COM1 go. */
+    public Builder serialOut(OutputStream serialOut) {
+      this.serialOut = Objects.requireNonNull(serialOut);
+      return this;
+    }
+
+    /** Where one-line crash and limit reports go. */
+    public Builder diagnostics(PrintStream diagnostics) {
+      this.diagnostics = Objects.requireNonNull(diagnostics);
+      return this;
+    }
+
+    /** The seam for tests that drive the run loop with a scripted processor. */
+    Builder cpuFactory(BiFunction<MemoryBus, IoBus, Cpu> cpuFactory) {
+      this.cpuFactory = Objects.requireNonNull(cpuFactory);
+      return this;
+    }
+
+    public NativeMachine build() {
+      return new NativeMachine(this);
+    }
+  }
+
+  /**
+   * Loads a Multiboot kernel from a file and puts the processor in the Multiboot entry state.
+   *
+   * @param cmdline the kernel command line, or {@code null} for none
+   * @throws BootException with a one-line reason if the file is missing, unreadable or unbootable
+   */
+  public LoadedKernel loadMultiboot(Path kernel, String cmdline) throws BootException {
+    return loadMultiboot(readKernel(kernel), kernel.toString(), cmdline);
+  }
+
+  /**
+   * Loads a Multiboot kernel image already in memory.
+   *
+   * @param name how diagnostics refer to the kernel
+   */
+  public LoadedKernel loadMultiboot(byte[] image, String name, String cmdline)
+      throws BootException {
+    Preconditions.checkState(state == State.EMPTY, "a kernel is already loaded");
+    LoadedKernel loaded = new MultibootLoader().load(image, cmdline, memory, memory.ramSize());
+    kernelName = name;
+    // The machine state Multiboot promises (spec 3.2): flat protected mode, paging and
+    // interrupts off, EAX = magic, EBX = boot information. ESP is the kernel's business.
+    cpu.resetFlat32();
+    cpu.setEflags(Flags.FIXED1);
+    cpu.setReg(Cpu.EAX, loaded.eax());
+    cpu.setReg(Cpu.EBX, (int) loaded.bootInfoAddress());
+    cpu.setEip((int) loaded.entry());
+    state = State.LOADED;
+    return loaded;
+  }
+
+  /** Runs until the kernel stops, with no instruction limit. */
+  public RunResult run() {
+    return run(Long.MAX_VALUE);
+  }
+
+  /**
+   * Runs until the kernel stops or {@code maxInstructions} more instructions have retired. A
+   * result with {@link ExitStatus#INSTRUCTION_LIMIT} leaves the machine resumable.
+   */
+  public RunResult run(long maxInstructions) {
+    Preconditions.checkArgument(maxInstructions > 0, "instruction limit must be positive");
+    Preconditions.checkState(state != State.EMPTY, "no kernel loaded");
+    Preconditions.checkState(state != State.FINISHED, "the kernel has already stopped");
+    long start = cpu.instructions();
+    try {
+      while (true) {
+        long used = cpu.instructions() - start;
+        if (used >= maxInstructions) {
+          return report(ExitStatus.INSTRUCTION_LIMIT, String.format(
+              "instruction limit of %d reached at eip=0x%08x", maxInstructions, cpu.eip()));
+        }
+        int exit = cpu.run(Math.min(SLICE, maxInstructions - used));
+        com1.flush();
+        RunResult result = handleExit(exit);
+        if (result != null) {
+          state = State.FINISHED;
+          return result;
+        }
+      }
+    } finally {
+      com1.flush();
+    }
+  }
+
+  /** Maps one processor exit to a terminal result, or null to keep running. */
+  private RunResult handleExit(int exit) {
+    if (debugExitRequested) {
+      // Checked first: the stop request is what ended the slice, whatever else happened.
+      return new RunResult(debugExitStatus, RunResult.DEBUG_EXIT, cpu.instructions());
+    }
+    switch (exit) {
+      case CpuExit.BUDGET:
+        return null;
+      case CpuExit.HLT:
+        // With or without IF, nothing on this machine can interrupt the halt.
+        return new RunResult(ExitStatus.HALTED, RunResult.HALTED, cpu.instructions());
+      case CpuExit.EXCEPTION:
+        return report(ExitStatus.GUEST_CRASHED, String.format(
+            "unhandled %s at eip=0x%08x (error code %s)",
+            Exceptions.mnemonic(cpu.exceptionVector()), cpu.eip(),
+            hex(cpu.exceptionErrorCode())));
+      case CpuExit.TRIPLE_FAULT:
+        return report(ExitStatus.GUEST_CRASHED, String.format(
+            "triple fault at eip=0x%08x (delivering %s, error code %s)", cpu.eip(),
+            Exceptions.mnemonic(cpu.exceptionVector()), hex(cpu.exceptionErrorCode())));
+      default:
+        // STOPPED without a stop request, or an exit this machine does not know: a bug here.
+        throw new IllegalStateException("unexpected processor exit " + CpuExit.name(exit));
+    }
+  }
+
+  private RunResult report(int status, String reason) {
+    diagnostics.println("hospes: " + kernelName + ": " + reason);
+    diagnostics.flush();
+    return new RunResult(status, reason, cpu.instructions());
+  }
+
+  private void debugExit(int status) {
+    if (debugExitRequested) {
+      // QEMU is gone after the first write; a later one before the processor stops must not
+      // change the verdict.
+      return;
+    }
+    debugExitRequested = true;
+    debugExitStatus = status;
+    cpu.requestStop();
+  }
+
+  private static String hex(int value) {
+    return value == 0 ? "0" : "0x" + Integer.toHexString(value);
+  }
+
+  private static byte[] readKernel(Path kernel) throws BootException {
+    try {
+      if (Files.isDirectory(kernel)) {
+        throw new BootException("is a directory");
+      }
+      if (Files.size(kernel) > Integer.MAX_VALUE - 64) {
+        throw new BootException("too large to be a kernel");
+      }
+      return Files.readAllBytes(kernel);
+    } catch (NoSuchFileException e) {
+      throw new BootException("no such file", e);
+    } catch (AccessDeniedException e) {
+      throw new BootException("permission denied", e);
+    } catch (IOException e) {
+      throw new BootException("cannot read: " + e.getMessage(), e);
+    }
+  }
+
+  public Cpu cpu() {
+    return cpu;
+  }
+
+  public MemoryBus memory() {
+    return memory;
+  }
+
+  /** The COM1 UART, e.g. to queue input for the kernel. */
+  public Uart16550 com1() {
+    return com1;
+  }
+}

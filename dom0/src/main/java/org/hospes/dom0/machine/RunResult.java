@@ -1,0 +1,21 @@
+package org.hospes.dom0.machine;
+
+/**
+ * How a run of a machine ended.
+ *
+ * @param exitStatus the process exit status this outcome maps to (see {@link ExitStatus})
+ * @param reason a short human-readable cause: {@value #HALTED}, {@value #DEBUG_EXIT}, or for
+ *     crashes and limits a one-line description such as
+ *     {@code "unhandled #UD at eip=0x00101234 (error code 0)"}
+ * @param instructions instructions the processor retired since the kernel was loaded
+ */
+public record RunResult(int exitStatus, String reason, long instructions) {
+
+  public static final String HALTED = "halted";
+  public static final String DEBUG_EXIT = "debug-exit";
+
+  /** True if the kernel crashed or ran out of instructions rather than stopping by itself. */
+  public boolean isFailure() {
+    return !reason.equals(HALTED) && !reason.equals(DEBUG_EXIT);
+  }
+}

@@ -1,0 +1,253 @@
+package org.hospes.dom0.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.hospes.dom0.testing.ElfImageBuilder;
+import org.hospes.x86.Cpu;
+import org.hospes.x86.IoBus;
+import org.hospes.x86.MemoryBus;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Argument handling and exit statuses, through picocli in-process with captured streams. */
+class HospesCliTest {
+
+  @TempDir
+  Path dir;
+
+  private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+  private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+  private int hospes(String... args) {
+    return HospesCli.newCommandLine(new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8)).execute(args);
+  }
+
+  private String stdout() {
+    return out.toString(StandardCharsets.UTF_8);
+  }
+
+  private String stderr() {
+    return err.toString(StandardCharsets.UTF_8);
+  }
+
+  private Path file(String name, byte[] content) throws IOException {
+    Path p = dir.resolve(name);
+    Files.write(p, content);
+    return p;
+  }
+
+  @Test
+  void helpListsTheCommandsAndSucceeds() {
+    assertThat(hospes("--help")).isZero();
+    assertThat(stdout()).contains("run", "demo", "help", "--version");
+    assertThat(stderr()).isEmpty();
+  }
+
+  @Test
+  void runHelpDocumentsTheOptionsAndExitStatuses() {
+    assertThat(hospes("run", "--help")).isZero();
+    assertThat(stdout()).contains("--mode", "--ram", "--cmdline", "--max-insns", "KERNEL",
+        "(V<<1)|1");
+  }
+
+  @Test
+  void versionNamesTheProject() {
+    assertThat(hospes("--version")).isZero();
+    assertThat(stdout()).startsWith("hospes ").doesNotContain("${");
+  }
+
+  @Test
+  void noArgumentsPrintsUsageAsAUsageError() {
+    assertThat(hospes()).isEqualTo(2);
+    assertThat(stderr()).contains("Usage: hospes");
+  }
+
+  @Test
+  void anUnknownModeIsOneLineListingTheValidModes() throws IOException {
+    Path kernel = file("k.elf", ElfImageBuilder.multibootKernel(new byte[] {(byte) 0xF4}));
+    assertThat(hospes("run", "--mode", "hvm", kernel.toString())).isEqualTo(2);
+    assertThat(stderr()).isEqualTo("hospes: unknown mode 'hvm'; valid modes: native"
+        + System.lineSeparator());
+  }
+
+  @Test
+  void aMissingKernelIsOneLine() {
+    String missing = dir.resolve("missing.elf").toString();
+    assertThat(hospes("run", "--mode", "native", missing)).isEqualTo(2);
+    assertThat(stderr()).isEqualTo("hospes: " + missing + ": no such file"
+        + System.lineSeparator());
+  }
+
+  @Test
+  void aNonElfFileIsOneLine() throws IOException {
+    Path script = file("script.sh", "#!/bin/sh\necho hi\n".getBytes(StandardCharsets.US_ASCII));
+    assertThat(hospes("run", script.toString())).isEqualTo(2);
+    assertThat(stderr()).isEqualTo("hospes: " + script
+        + ": not an ELF file and no Multiboot header in the first 8192 bytes"
+        + System.lineSeparator());
+  }
+
+  @Test
+  void anElfWithoutMultibootHeaderIsOneLine() throws IOException {
+    byte[] image = new ElfImageBuilder().entry(0x100000)
+        .segment(0x100000, new byte[] {(byte) 0xF4}, 1).build();
+    Path kernel = file("plain.elf", image);
+    assertThat(hospes("run", kernel.toString())).isEqualTo(2);
+    assertThat(stderr()).startsWith("hospes: " + kernel + ": not a Multiboot kernel")
+        .hasLineCount(1);
+  }
+
+  @Test
+  void a64BitElfIsOneLine() throws IOException {
+    Path kernel = file("k64.elf", new ElfImageBuilder().elfClass(2)
+        .segment(0x100000, ElfImageBuilder.multibootHeader(0), 12).build());
+    assertThat(hospes("run", kernel.toString())).isEqualTo(2);
+    assertThat(stderr()).contains("not a 32-bit ELF file").hasLineCount(1);
+  }
+
+  @Test
+  void aMissingKernelArgumentIsAOneLineUsageError() {
+    assertThat(hospes("run")).isEqualTo(2);
+    assertThat(stderr()).startsWith("hospes: Missing required parameter: 'KERNEL'")
+        .contains("'hospes run --help'").hasLineCount(1);
+  }
+
+  @Test
+  void anUnknownOptionIsAOneLineUsageError() {
+    assertThat(hospes("run", "--turbo", "k.elf")).isEqualTo(2);
+    assertThat(stderr()).startsWith("hospes: Unknown option: '--turbo'").hasLineCount(1);
+  }
+
+  @Test
+  void anUnknownCommandIsAOneLineUsageError() {
+    assertThat(hospes("fly")).isEqualTo(2);
+    assertThat(stderr()).startsWith("hospes: Unmatched argument").hasLineCount(1);
+  }
+
+  @Test
+  void badRamSizesAreRejected() throws IOException {
+    Path kernel = file("k.elf", ElfImageBuilder.multibootKernel(new byte[] {(byte) 0xF4}));
+    assertThat(hospes("run", "--ram", "0", kernel.toString())).isEqualTo(2);
+    assertThat(stderr()).isEqualTo("hospes: --ram must be between 1 and 2047 MiB, got 0"
+        + System.lineSeparator());
+    err.reset();
+    assertThat(hospes("run", "--ram", "lots", kernel.toString())).isEqualTo(2);
+    assertThat(stderr()).hasLineCount(1).contains("--ram");
+  }
+
+  @Test
+  void aKernelTooBigForTheRamIsABootError() throws IOException {
+    Path kernel = file("k.elf", ElfImageBuilder.multibootKernel(new byte[] {(byte) 0xF4}));
+    assertThat(hospes("run", "--ram", "1", kernel.toString())).isEqualTo(2);
+    assertThat(stderr()).contains("lies outside RAM (1 MiB)").hasLineCount(1);
+  }
+
+  @Test
+  void badInstructionLimitsAreRejected() {
+    assertThat(hospes("run", "--max-insns", "0", "k.elf")).isEqualTo(2);
+    assertThat(stderr()).contains("must be positive").hasLineCount(1);
+    err.reset();
+    assertThat(hospes("run", "--max-insns", "many", "k.elf")).isEqualTo(2);
+    assertThat(stderr()).contains("'many' is not an instruction count").hasLineCount(1);
+  }
+
+  @Test
+  void instructionCountsAcceptDecimalSuffixesAndUnderscores() {
+    InstructionCountConverter c = new InstructionCountConverter();
+    assertThat(c.convert("1_000")).isEqualTo(1000);
+    assertThat(c.convert("10k")).isEqualTo(10_000);
+    assertThat(c.convert("5M")).isEqualTo(5_000_000);
+    assertThat(c.convert("2g")).isEqualTo(2_000_000_000);
+  }
+
+  @Test
+  void helpSubcommandWorks() {
+    assertThat(hospes("help", "run")).isZero();
+    assertThat(stdout()).contains("Usage: hospes run");
+  }
+
+  @Test
+  void runCopiesSerialOutputToStdoutAndExitsWithTheKernelsStatus() throws IOException {
+    assumeProcessorImplemented();
+    Path kernel = file("ok.elf", ElfImageBuilder.multibootKernel(new byte[] {
+        (byte) 0xBA, (byte) 0xF8, 0x03, 0x00, 0x00, // mov edx, 0x3f8
+        (byte) 0xB0, 'O', (byte) 0xEE,              // mov al, 'O' ; out dx, al
+        (byte) 0xB0, 'K', (byte) 0xEE,              // mov al, 'K' ; out dx, al
+        (byte) 0xB0, '\n', (byte) 0xEE,             // mov al, 10  ; out dx, al
+        (byte) 0xB0, 0x10, (byte) 0xE6, (byte) 0xF4 // mov al, 0x10 ; out 0xf4, al
+    }));
+    assertThat(hospes("run", "--mode", "native", kernel.toString())).isEqualTo(0x21);
+    assertThat(stdout()).isEqualTo("OK\n");
+    assertThat(stderr()).isEmpty();
+  }
+
+  @Test
+  void statsPrintOneSummaryLine() throws IOException {
+    assumeProcessorImplemented();
+    Path kernel = file("halt.elf", ElfImageBuilder.multibootKernel(new byte[] {(byte) 0xF4}));
+    assertThat(hospes("run", "--stats", kernel.toString())).isZero();
+    assertThat(stderr()).startsWith("hospes: " + kernel + ": halted, status 0, 1 instructions in ")
+        .contains(" MIPS)").hasLineCount(1);
+  }
+
+  @Test
+  void runPassesTheCommandLineToTheKernel() throws IOException {
+    assumeProcessorImplemented();
+    Path kernel = file("echo.elf", ElfImageBuilder.multibootKernel(new byte[] {
+        (byte) 0x8B, 0x73, 0x10,                      //       mov esi, [ebx+16] ; cmdline
+        (byte) 0xBA, (byte) 0xF8, 0x03, 0x00, 0x00,   //       mov edx, 0x3f8
+        (byte) 0x8A, 0x06,                            // next: mov al, [esi]
+        (byte) 0x84, (byte) 0xC0,                     //       test al, al
+        0x74, 0x04,                                   //       je done
+        (byte) 0xEE,                                  //       out dx, al
+        0x46,                                         //       inc esi
+        (byte) 0xEB, (byte) 0xF6,                     //       jmp next
+        (byte) 0xB0, 0x10, (byte) 0xE6, (byte) 0xF4   // done: mov al, 0x10 ; out 0xf4, al
+    }));
+    assertThat(hospes("run", "--cmdline", "console=ttyS0 quiet", kernel.toString()))
+        .isEqualTo(33);
+    assertThat(stdout()).isEqualTo("console=ttyS0 quiet");
+  }
+
+  @Test
+  void runReportsACrashAsOneLineWithStatusThree() throws IOException {
+    assumeProcessorImplemented();
+    Path kernel = file("ud.elf", ElfImageBuilder.multibootKernel(new byte[] {0x0F, 0x0B}));
+    assertThat(hospes("run", kernel.toString())).isEqualTo(3);
+    // No IDT is loaded, so #UD cannot be delivered: the processor triple-faults.
+    assertThat(stderr()).isEqualTo("hospes: " + kernel
+        + ": triple fault at eip=0x0010000c (delivering #UD, error code 0)"
+        + System.lineSeparator());
+  }
+
+  @Test
+  void runStopsAtTheInstructionLimitWithStatusFour() throws IOException {
+    assumeProcessorImplemented();
+    Path kernel = file("spin.elf", ElfImageBuilder.multibootKernel(new byte[] {
+        (byte) 0xEB, (byte) 0xFE})); // jmp $
+    assertThat(hospes("run", "--max-insns", "10k", kernel.toString())).isEqualTo(4);
+    assertThat(stderr()).contains("instruction limit of 10000 reached").hasLineCount(1);
+  }
+
+  private static void assumeProcessorImplemented() {
+    try {
+      new Cpu(new MemoryBus(4096), new IoBus()).resetFlat32();
+    } catch (UnsupportedOperationException e) {
+      Assumptions.abort("org.hospes.x86.Cpu is still the API stub");
+    }
+  }
+
+  @Test
+  void demoRejectsPathsAsSampleNames() {
+    assertThat(hospes("demo", "../../etc/passwd")).isEqualTo(2);
+    assertThat(stderr()).hasLineCount(1).contains("bad sample name");
+  }
+}

@@ -1,0 +1,364 @@
+package org.hospes.x86;
+
+import static org.hospes.x86.Cpu.CS;
+import static org.hospes.x86.Cpu.SS;
+
+/**
+ * System instructions: descriptor-table registers, control and debug registers, MSRs,
+ * SYSENTER/SYSEXIT, LAR/LSL/VERR/VERW/ARPL, BOUND, INVLPG. Privileged ones raise #GP(0) outside
+ * ring 0 (and in virtual-8086 mode).
+ */
+final class SystemOps {
+  // Sub-operations of Op.SYS.
+  static final int SLDT = 0, STR = 1, LLDT = 2, LTR = 3, VERR = 4, VERW = 5;
+  static final int SGDT = 8, SIDT = 9, LGDT = 10, LIDT = 11, SMSW = 12, LMSW = 14, INVLPG = 15;
+  static final int LAR = 16, LSL = 17, CLTS = 18, INVD = 19, WBINVD = 20;
+  static final int MOV_R_CR = 21, MOV_CR_R = 22, MOV_R_DR = 23, MOV_DR_R = 24;
+  static final int WRMSR = 25, RDMSR = 26, SYSENTER = 27, SYSEXIT = 28, ARPL = 29, BOUND = 30;
+  static final int RDPMC = 31;
+
+  // Model-specific registers (SDM vol. 4).
+  static final int MSR_TSC = 0x10;
+  static final int MSR_PLATFORM_ID = 0x17;
+  static final int MSR_BIOS_SIGN_ID = 0x8B;
+  static final int MSR_MTRRCAP = 0xFE;
+  static final int MSR_SYSENTER_CS = 0x174;
+  static final int MSR_SYSENTER_ESP = 0x175;
+  static final int MSR_SYSENTER_EIP = 0x176;
+  static final int MSR_MISC_ENABLE = 0x1A0;
+  static final int MSR_MTRR_PHYS_BASE0 = 0x200;
+  static final int MSR_MTRR_FIX64K = 0x250;
+  static final int MSR_MTRR_FIX16K_80000 = 0x258;
+  static final int MSR_MTRR_FIX16K_A0000 = 0x259;
+  static final int MSR_MTRR_FIX4K_C0000 = 0x268;
+  static final int MSR_PAT = 0x277;
+  static final int MSR_MTRR_DEF_TYPE = 0x2FF;
+
+  /** MTRRcap: 8 variable ranges, fixed ranges, write-combining. */
+  static final long MTRRCAP_VALUE = 0x508;
+  static final long PAT_RESET = 0x0007_0406_0007_0406L;
+
+  private static final int CR4_ALLOWED = Cpu.CR4_TSD | Cpu.CR4_DE | Cpu.CR4_PSE | Cpu.CR4_PAE
+      | Cpu.CR4_MCE | Cpu.CR4_PGE | Cpu.CR4_PCE | Cpu.CR4_OSFXSR | Cpu.CR4_OSXMMEXCPT;
+
+  private SystemOps() {}
+
+  private static void requireRing0(Cpu c) {
+    if (c.protectedMode() && (c.cpl != 0 || c.v86())) {
+      c.raise(Exceptions.GP, 0);
+    }
+  }
+
+  private static void requireProtected(Cpu c) {
+    if (!c.protectedMode() || c.v86()) {
+      c.raiseUndefined(Exceptions.UD);
+    }
+  }
+
+  static void exec(Cpu c, int f0, int d, int sub, int nextEip) {
+    int size = Cpu.size(f0);
+    int reg = (f0 >>> 10) & 15;
+    int rm = (f0 >>> 14) & 15;
+    switch (sub) {
+      case SLDT: requireProtected(c); storeSelector(c, f0, d, size, c.ldtSel); break;
+      case STR: requireProtected(c); storeSelector(c, f0, d, size, c.trSel); break;
+      case LLDT: requireProtected(c); requireRing0(c); Tasks.loadLdt(c, c.getE(f0, d, 1)); break;
+      case LTR: requireProtected(c); requireRing0(c); Tasks.loadTr(c, c.getE(f0, d, 1)); break;
+      case VERR: case VERW: requireProtected(c); verify(c, c.getE(f0, d, 1), sub == VERW); break;
+      case SGDT: case SIDT: {
+        int lin = c.linW(f0, d, 1);
+        c.write16(lin, sub == SGDT ? c.gdtLimit : c.idtLimit);
+        int base = sub == SGDT ? c.gdtBase : c.idtBase;
+        c.write32(c.linW(f0, d + 2, 2), size == 2 ? base : base & 0x00FF_FFFF);
+        break;
+      }
+      case LGDT: case LIDT: {
+        requireRing0(c);
+        int limit = c.read16(c.linR(f0, d, 1));
+        int base = c.read32(c.linR(f0, d + 2, 2));
+        if (size != 2) {
+          base &= 0x00FF_FFFF;
+        }
+        if (sub == LGDT) {
+          c.gdtBase = base;
+          c.gdtLimit = limit;
+        } else {
+          c.idtBase = base;
+          c.idtLimit = limit;
+        }
+        break;
+      }
+      case SMSW: c.setE(f0, d, Cpu.isMem(f0) ? 1 : size, c.cr0); break;
+      case LMSW: {
+        requireRing0(c);
+        int v = c.getE(f0, d, 1);
+        // LMSW loads PE, MP, EM, TS; it can set PE but never clear it.
+        int newCr0 = (c.cr0 & ~0xE) | (v & 0xF) | (c.cr0 & Cpu.CR0_PE);
+        c.writeCr0(newCr0);
+        break;
+      }
+      case INVLPG: requireRing0(c); c.invlpg(c.linear(f0, d)); break;
+      case LAR: case LSL: requireProtected(c); larLsl(c, f0, d, size, sub == LSL); break;
+      case CLTS: requireRing0(c); c.cr0 &= ~Cpu.CR0_TS; break;
+      case INVD: case WBINVD: requireRing0(c); break;
+      case MOV_R_CR: requireRing0(c); c.r[rm] = readCr(c, reg); break;
+      case MOV_CR_R: requireRing0(c); writeCr(c, reg, c.r[rm]); break;
+      case MOV_R_DR: requireRing0(c); c.r[rm] = c.dr[debugIndex(c, reg)]; break;
+      case MOV_DR_R: requireRing0(c); writeDr(c, debugIndex(c, reg), c.r[rm]); break;
+      case RDMSR: {
+        requireRing0(c);
+        long v = readMsr(c, c.r[Cpu.ECX]);
+        c.r[Cpu.EAX] = (int) v;
+        c.r[Cpu.EDX] = (int) (v >>> 32);
+        break;
+      }
+      case WRMSR: {
+        requireRing0(c);
+        long v = (c.r[Cpu.EAX] & 0xFFFF_FFFFL) | ((long) c.r[Cpu.EDX] << 32);
+        writeMsr(c, c.r[Cpu.ECX], v);
+        break;
+      }
+      case RDPMC:
+        // No performance counters are modelled.
+        c.raise(Exceptions.GP, 0);
+        break;
+      case SYSENTER: sysenter(c); break;
+      case SYSEXIT: sysexit(c); break;
+      case ARPL: {
+        requireProtected(c);
+        int dst = c.getE(f0, d, 1);
+        int src = c.getReg(1, reg);
+        int f = c.eflags();
+        if ((dst & 3) < (src & 3)) {
+          c.setE(f0, d, 1, (dst & ~3) | (src & 3));
+          c.flags = f | Flags.ZF;
+        } else {
+          c.flags = f & ~Flags.ZF;
+        }
+        c.lfOp = Cpu.LF_NONE;
+        break;
+      }
+      case BOUND: {
+        int lin = c.linR(f0, d, size);
+        int index = size == 2 ? c.r[reg] : (short) c.r[reg];
+        int lower = size == 2 ? c.read32(lin) : (short) c.read16(lin);
+        int upper = size == 2 ? c.read32(c.linR(f0, d + 4, 2)) : (short) c.read16(lin + 2);
+        if (index < lower || index > upper) {
+          c.raise(Exceptions.BR, 0);
+        }
+        break;
+      }
+      default:
+        c.raiseUndefined(Exceptions.UD);
+    }
+  }
+
+  private static void storeSelector(Cpu c, int f0, int d, int size, int sel) {
+    if (Cpu.isMem(f0)) {
+      c.setE(f0, d, 1, sel);
+    } else {
+      c.setReg(size, (f0 >>> 14) & 15, sel);
+    }
+  }
+
+  private static int readCr(Cpu c, int n) {
+    switch (n) {
+      case 0: return c.cr0;
+      case 2: return c.cr2;
+      case 3: return c.cr3;
+      case 4: return c.cr4;
+      default: c.raiseUndefined(Exceptions.UD); return 0;
+    }
+  }
+
+  private static void writeCr(Cpu c, int n, int v) {
+    switch (n) {
+      case 0: c.writeCr0(v); break;
+      case 2: c.cr2 = v; break;
+      case 3: c.writeCr3(v); break;
+      case 4:
+        if ((v & ~CR4_ALLOWED) != 0) {
+          c.raise(Exceptions.GP, 0);
+        }
+        c.writeCr4(v);
+        break;
+      default: c.raiseUndefined(Exceptions.UD); break;
+    }
+  }
+
+  /** DR4/DR5 alias DR6/DR7 unless CR4.DE, when they are #UD. */
+  private static int debugIndex(Cpu c, int n) {
+    if (n == 4 || n == 5) {
+      if ((c.cr4 & Cpu.CR4_DE) != 0) {
+        c.raiseUndefined(Exceptions.UD);
+      }
+      return n + 2;
+    }
+    return n;
+  }
+
+  private static void writeDr(Cpu c, int n, int v) {
+    if (n == 7 && (v & 0xFF) != 0) {
+      // Hardware breakpoints are not modelled; count the request so it is visible.
+      c.unsupportedBreakpoints++;
+    }
+    c.dr[n] = n == 6 ? v | 0xFFFF_0FF0 : n == 7 ? (v | 0x400) & ~0xD000 : v;
+  }
+
+  static long readMsr(Cpu c, int msr) {
+    switch (msr) {
+      case MSR_TSC: return c.tsc();
+      case MSR_PLATFORM_ID: return 0;
+      case MSR_BIOS_SIGN_ID: return 0;
+      case MSR_MTRRCAP: return MTRRCAP_VALUE;
+      case MSR_SYSENTER_CS: return c.sysenterCs & 0xFFFF_FFFFL;
+      case MSR_SYSENTER_ESP: return c.sysenterEsp & 0xFFFF_FFFFL;
+      case MSR_SYSENTER_EIP: return c.sysenterEip & 0xFFFF_FFFFL;
+      case MSR_MISC_ENABLE: return c.miscEnable;
+      case MSR_PAT: return c.pat;
+      case MSR_MTRR_DEF_TYPE: return c.mtrrDefType;
+      default:
+        int idx = mtrrIndex(msr);
+        if (idx >= 0) {
+          return c.mtrr[idx];
+        }
+        c.raise(Exceptions.GP, 0);
+        return 0;
+    }
+  }
+
+  static void writeMsr(Cpu c, int msr, long v) {
+    switch (msr) {
+      case MSR_TSC: c.setTsc(v); break;
+      case MSR_BIOS_SIGN_ID: break;
+      case MSR_SYSENTER_CS: c.sysenterCs = (int) v & 0xFFFF; break;
+      case MSR_SYSENTER_ESP: c.sysenterEsp = (int) v; break;
+      case MSR_SYSENTER_EIP: c.sysenterEip = (int) v; break;
+      case MSR_MISC_ENABLE: c.miscEnable = v; break;
+      case MSR_PAT:
+        for (int k = 0; k < 8; k++) {
+          int type = (int) (v >>> (8 * k)) & 0xFF;
+          if (type == 2 || type == 3 || type > 7) {
+            c.raise(Exceptions.GP, 0);
+          }
+        }
+        c.pat = v;
+        break;
+      case MSR_MTRR_DEF_TYPE:
+        if ((v & ~0xCFFL) != 0) {
+          c.raise(Exceptions.GP, 0);
+        }
+        c.mtrrDefType = v;
+        break;
+      default:
+        int idx = mtrrIndex(msr);
+        if (idx >= 0) {
+          c.mtrr[idx] = v;
+          return;
+        }
+        c.raise(Exceptions.GP, 0);
+    }
+  }
+
+  /** Slot of an MTRR in {@code Cpu.mtrr}: 16 variable-range MSRs, then 11 fixed-range. */
+  private static int mtrrIndex(int msr) {
+    if (msr >= MSR_MTRR_PHYS_BASE0 && msr < MSR_MTRR_PHYS_BASE0 + 16) {
+      return msr - MSR_MTRR_PHYS_BASE0;
+    }
+    if (msr == MSR_MTRR_FIX64K) {
+      return 16;
+    }
+    if (msr == MSR_MTRR_FIX16K_80000 || msr == MSR_MTRR_FIX16K_A0000) {
+      return 17 + msr - MSR_MTRR_FIX16K_80000;
+    }
+    if (msr >= MSR_MTRR_FIX4K_C0000 && msr < MSR_MTRR_FIX4K_C0000 + 8) {
+      return 19 + msr - MSR_MTRR_FIX4K_C0000;
+    }
+    return -1;
+  }
+
+  private static void sysenter(Cpu c) {
+    if (!c.protectedMode() || (c.sysenterCs & 0xFFFC) == 0) {
+      c.raise(Exceptions.GP, 0);
+    }
+    int cs = c.sysenterCs & 0xFFFC;
+    c.setEflags(c.eflags() & ~(Flags.VM | Flags.IF | Flags.RF));
+    setFlatSegment(c, CS, cs, 0x9B, 0);
+    setFlatSegment(c, SS, cs + 8, 0x93, 0);
+    c.r[Cpu.ESP] = c.sysenterEsp;
+    c.eip = c.sysenterEip;
+  }
+
+  private static void sysexit(Cpu c) {
+    if (!c.protectedMode() || (c.sysenterCs & 0xFFFC) == 0 || c.cpl != 0 || c.v86()) {
+      c.raise(Exceptions.GP, 0);
+    }
+    int cs = c.sysenterCs & 0xFFFC;
+    setFlatSegment(c, CS, (cs + 16) | 3, 0xFB, 3);
+    setFlatSegment(c, SS, (cs + 24) | 3, 0xF3, 3);
+    c.r[Cpu.ESP] = c.r[Cpu.ECX];
+    c.eip = c.r[Cpu.EDX];
+  }
+
+  /** SYSENTER/SYSEXIT load fixed flat descriptors without reading the GDT. */
+  private static void setFlatSegment(Cpu c, int seg, int sel, int accessByte, int newCpl) {
+    c.segSel[seg] = sel & 0xFFFF;
+    c.segBase[seg] = 0;
+    c.segLimit[seg] = -1;
+    c.segAttr[seg] = Segments.USABLE | accessByte | Segments.ATTR_DB | Segments.ATTR_G;
+    c.segmentChanged(seg);
+    if (seg == CS) {
+      c.setCpl(newCpl);
+    }
+  }
+
+  private static void verify(Cpu c, int sel, boolean write) {
+    boolean ok = false;
+    if ((sel & 0xFFFC) != 0 && Segments.fetch(c, sel) && Segments.isCodeOrData(c.dHi)) {
+      int hi = c.dHi;
+      int type = Segments.type(hi);
+      boolean code = Segments.isCode(hi);
+      boolean conforming = code && (type & Segments.TYPE_CE) != 0;
+      boolean privOk = conforming
+          || (Segments.dpl(hi) >= c.cpl && Segments.dpl(hi) >= (sel & 3));
+      if (privOk) {
+        ok = write ? !code && (type & Segments.TYPE_RW) != 0
+            : !code || (type & Segments.TYPE_RW) != 0;
+      }
+    }
+    setZf(c, ok);
+  }
+
+  private static void larLsl(Cpu c, int f0, int d, int size, boolean lsl) {
+    int sel = c.getE(f0, d, 1);
+    boolean ok = false;
+    int value = 0;
+    if ((sel & 0xFFFC) != 0 && Segments.fetch(c, sel)) {
+      int hi = c.dHi;
+      boolean valid;
+      if (Segments.isCodeOrData(hi)) {
+        valid = true;
+      } else {
+        int t = Segments.type(hi);
+        valid = lsl ? t == 1 || t == 2 || t == 3 || t == 9 || t == 11
+            : t == 1 || t == 2 || t == 3 || t == 4 || t == 5 || t == 9 || t == 11 || t == 12;
+      }
+      boolean conforming = Segments.isCode(hi) && (Segments.type(hi) & Segments.TYPE_CE) != 0;
+      if (valid && (conforming
+          || (Segments.dpl(hi) >= c.cpl && Segments.dpl(hi) >= (sel & 3)))) {
+        ok = true;
+        value = lsl ? Segments.limit(c.dLo, hi) : hi & 0x00F0_FF00;
+      }
+    }
+    if (ok) {
+      c.setG(f0, size, value);
+    }
+    setZf(c, ok);
+  }
+
+  private static void setZf(Cpu c, boolean z) {
+    int f = c.eflags();
+    c.flags = z ? f | Flags.ZF : f & ~Flags.ZF;
+    c.lfOp = Cpu.LF_NONE;
+  }
+}
