@@ -6,6 +6,8 @@ import static org.hospes.x86.Float80.PE;
 import static org.hospes.x86.Float80.SF;
 import static org.hospes.x86.Float80.ZE;
 
+import java.math.BigInteger;
+
 /**
  * The x87 transcendental instructions (FSIN, FCOS, FSINCOS, FPTAN, FPATAN, F2XM1, FYL2X,
  * FYL2XP1).
@@ -22,6 +24,12 @@ import static org.hospes.x86.Float80.ZE;
  */
 final class FpuTranscendental {
   private static final double LN2 = 0.6931471805599453;
+  /**
+   * pi/2 as the hardware knows it for argument reduction: pi rounded to 66 bits, times 2^129
+   * (so that an extended argument times 2^129 is an integer).
+   */
+  private static final BigInteger HALF_PI_66 =
+      new BigInteger("3243F6A8885A308D3", 16).shiftLeft(64);
 
   private FpuTranscendental() {}
 
@@ -63,6 +71,56 @@ final class FpuTranscendental {
     int save = x.exc;
     x.loadBinary(bits, true);
     x.exc = save;
+  }
+
+  // ------------------------------------------------------------------ argument reduction
+
+  /** Reduced argument of the last {@link #reduce} (the unit runs on one thread). */
+  private static final double[] REDUCED = new double[1];
+
+  /**
+   * Reduces a finite x with |x| &lt; 2^63 to r = x - k pi/2 (|r| &lt;= about pi/4) exactly, with
+   * the 66-bit pi the hardware uses, then rounds r to double into {@code out[0]}; returns k
+   * (only its low two bits matter). This path allocates (BigInteger); it is not a hot path.
+   */
+  static int reduce(int se, long sig, double[] out) {
+    int e = Float80.exponent(se, sig);
+    long m = Float80.significand(sig);
+    boolean neg = (se & 0x8000) != 0;
+    if (e < -1) {
+      out[0] = toDouble(se, sig);
+      return 0;
+    }
+    BigInteger xs = new BigInteger(1, toBytes(m)).shiftLeft(e + 66);
+    BigInteger[] qr = xs.shiftLeft(1).add(HALF_PI_66).divideAndRemainder(HALF_PI_66.shiftLeft(1));
+    BigInteger k = qr[0];
+    BigInteger rem = xs.subtract(k.multiply(HALF_PI_66));
+    double r = Math.scalb(rem.doubleValue(), -129);
+    int q = k.intValue() & 3;
+    if (neg) {
+      r = -r;
+      q = -q & 3;
+    }
+    out[0] = r;
+    return q;
+  }
+
+  private static byte[] toBytes(long m) {
+    byte[] b = new byte[8];
+    for (int i = 0; i < 8; i++) {
+      b[i] = (byte) (m >>> (56 - 8 * i));
+    }
+    return b;
+  }
+
+  /** sin(r + q pi/2). */
+  private static double sinQ(int q, double r) {
+    switch (q & 3) {
+      case 0: return StrictMath.sin(r);
+      case 1: return StrictMath.cos(r);
+      case 2: return -StrictMath.sin(r);
+      default: return -StrictMath.cos(r);
+    }
   }
 
   // ------------------------------------------------------------------ F2XM1, FSIN, FCOS
@@ -139,9 +197,13 @@ final class FpuTranscendental {
           ex |= x.exc | PE;
           break;
         }
-        double v = toDouble(se, sig);
-        double r = fn == 0 ? StrictMath.expm1(v * LN2) : fn == 1 ? StrictMath.sin(v)
-            : StrictMath.cos(v);
+        double r;
+        if (fn == 0) {
+          r = StrictMath.expm1(toDouble(se, sig) * LN2);
+        } else {
+          int q = reduce(se, sig, REDUCED);
+          r = fn == 1 ? sinQ(q, REDUCED[0]) : sinQ(q + 1, REDUCED[0]);
+        }
         fromDouble(x, r);
         ex |= PE;
         break;
@@ -233,15 +295,17 @@ final class FpuTranscendental {
           secondSe = Float80.BIAS;
           secondSig = Float80.INT_BIT;
         } else {
-          double v = toDouble(se, sig);
-          fromDouble(x, tan ? StrictMath.tan(v) : StrictMath.sin(v));
+          int q = reduce(se, sig, REDUCED);
+          double r = REDUCED[0];
+          fromDouble(x, tan ? ((q & 1) == 0 ? StrictMath.tan(r) : -1 / StrictMath.tan(r))
+              : sinQ(q, r));
           firstSe = x.se;
           firstSig = x.sig;
           if (tan) {
             secondSe = Float80.BIAS;
             secondSig = Float80.INT_BIT;
           } else {
-            fromDouble(x, StrictMath.cos(v));
+            fromDouble(x, sinQ(q + 1, r));
             secondSe = x.se;
             secondSig = x.sig;
           }
@@ -340,8 +404,18 @@ final class FpuTranscendental {
         return;
       }
     } else {
-      if (ca == Float80.INF) {
-        x.invalid();
+      if (ca == Float80.INF || (aNeg && ca != Float80.ZERO && Float80.exponent(aSe, aSig) >= 0)) {
+        if (aNeg) {
+          // At or below -1 (outside the documented range) the hardware returns ST(0).
+          x.se = aSe;
+          x.sig = aSig;
+          x.exc |= ca == Float80.INF ? 0 : PE;
+        } else if (cb == Float80.ZERO) {
+          x.invalid();
+        } else {
+          x.denormalCheck(ca, cb);
+          x.setInf(bSign);
+        }
         return;
       }
       if (ca == Float80.ZERO) {
@@ -353,21 +427,23 @@ final class FpuTranscendental {
         }
         return;
       }
-      double v = toDouble(aSe, aSig);
-      if (v <= -1.0) {
-        x.invalid();
-        return;
-      }
-      lg = StrictMath.log1p(v) / LN2;
-      if (lg == 0) {
-        // An argument below the double range: log2(1 + a) = a / ln 2.
+      int ea = Float80.exponent(aSe, aSig);
+      if (ea < -60 && cb != Float80.INF && cb != Float80.ZERO) {
+        // log2(1 + a) = a / ln 2 to far below a double ulp: stay in extended precision.
+        x.denormalCheck(ca, cb);
         x.mul(aSe, aSig, 0x3FFF, 0xB8AA_3B29_5C17_F0BCL);
         int s = x.se;
         long g = x.sig;
-        x.pc = 64;
         x.mul(s, g, bSe, bSig);
         x.exc |= PE;
         return;
+      }
+      if (ea >= 60) {
+        // 1 + a rounds to a: log2 from the exponent and the significand.
+        long m = Float80.significand(aSig);
+        lg = ea + StrictMath.log(Math.scalb((double) (m >>> 1), -62)) / LN2;
+      } else {
+        lg = StrictMath.log1p(toDouble(aSe, aSig)) / LN2;
       }
     }
     if (cb == Float80.INF) {

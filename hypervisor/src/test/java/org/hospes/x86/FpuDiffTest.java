@@ -256,7 +256,9 @@ class FpuDiffTest {
   private static boolean close(int hse, long hsig, int ese, long esig) {
     int hc = Float80.classify(hse, hsig);
     int ec = Float80.classify(ese, esig);
-    if (hc != ec || hc != Float80.NORMAL || (hse & 0x8000) != (ese & 0x8000)) {
+    boolean finite = (hc == Float80.NORMAL || hc == Float80.DENORMAL)
+        && (ec == Float80.NORMAL || ec == Float80.DENORMAL);
+    if (!finite || (hse & 0x8000) != (ese & 0x8000)) {
       return false;
     }
     int he = Float80.exponent(hse, hsig);
