@@ -1618,6 +1618,11 @@ final class Fpu {
     flags(ex);
   }
 
+  /** An instruction stopped by an unmasked pre-computation exception. */
+  void abortWith(int ex) {
+    abort(ex);
+  }
+
   void armUnit() {
     arm();
   }

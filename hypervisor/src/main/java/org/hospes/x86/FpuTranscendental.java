@@ -213,16 +213,23 @@ final class FpuTranscendental {
       f.setConditionC2(c2);
     }
     if (c2 || f.unmaskedPreFor(ex)) {
-      f.rawFlags(ex);
+      f.abortWith(ex);
       return;
     }
     f.setStAndFlags(0, x.se, x.sig, ex);
   }
 
-  /** A result equal to a denormal argument is tiny and inexact: UE when masked. */
+  /**
+   * A result equal to a tiny argument: a pseudo-denormal is written in its canonical form
+   * (exponent 1), and a true denormal is tiny and inexact (UE).
+   */
   private static void tinyUnderflow(Float80 x) {
     if ((x.se & 0x7FFF) == 0 && x.sig != 0) {
-      x.exc |= Float80.UE;
+      if (x.sig < 0) {
+        x.se |= 1;
+      } else {
+        x.exc |= Float80.UE;
+      }
     }
   }
 
@@ -290,8 +297,8 @@ final class FpuTranscendental {
           x.sig = sig;
           tinyUnderflow(x);
           ex |= x.exc & Float80.UE;
-          firstSe = se;
-          firstSig = sig;
+          firstSe = x.se;
+          firstSig = x.sig;
           secondSe = Float80.BIAS;
           secondSig = Float80.INT_BIT;
         } else {
@@ -315,7 +322,7 @@ final class FpuTranscendental {
     }
     f.setConditionC2(false);
     if (f.unmaskedPreFor(ex)) {
-      f.rawFlags(ex);
+      f.abortWith(ex);
       return;
     }
     f.setStAndFlags(0, firstSe, firstSig, 0);
@@ -351,7 +358,7 @@ final class FpuTranscendental {
     }
     int ex = x.exc & ~Float80.C1;
     if (f.unmaskedPreFor(ex)) {
-      f.rawFlags(ex);
+      f.abortWith(ex);
       return;
     }
     f.popAfterBinary(x.se, x.sig, ex);
@@ -404,13 +411,8 @@ final class FpuTranscendental {
         return;
       }
     } else {
-      if (ca == Float80.INF || (aNeg && ca != Float80.ZERO && Float80.exponent(aSe, aSig) >= 0)) {
-        if (aNeg) {
-          // At or below -1 (outside the documented range) the hardware returns ST(0).
-          x.se = aSe;
-          x.sig = aSig;
-          x.exc |= ca == Float80.INF ? 0 : PE;
-        } else if (cb == Float80.ZERO) {
+      if (ca == Float80.INF) {
+        if (aNeg || cb == Float80.ZERO) {
           x.invalid();
         } else {
           x.denormalCheck(ca, cb);
@@ -427,14 +429,35 @@ final class FpuTranscendental {
         }
         return;
       }
+      if (cb == Float80.INF || cb == Float80.ZERO) {
+        // log2(1 + a) has the sign of a.
+        x.denormalCheck(ca, cb);
+        if (cb == Float80.INF) {
+          x.setInf(bSign ^ (aNeg ? 1 : 0));
+        } else {
+          x.setZero(bSign ^ (aNeg ? 1 : 0));
+        }
+        return;
+      }
+      if (aNeg && Float80.exponent(aSe, aSig) >= 0) {
+        // At or below -1 (outside the documented range) the hardware returns ST(0).
+        x.denormalCheck(ca, cb);
+        x.se = aSe;
+        x.sig = aSig;
+        x.exc |= PE;
+        return;
+      }
       int ea = Float80.exponent(aSe, aSig);
       if (ea < -60 && cb != Float80.INF && cb != Float80.ZERO) {
         // log2(1 + a) = a / ln 2 to far below a double ulp: stay in extended precision.
+        // Multiply y by 1/ln 2 first so that a tiny a is rounded only once, at the end.
         x.denormalCheck(ca, cb);
-        x.mul(aSe, aSig, 0x3FFF, 0xB8AA_3B29_5C17_F0BCL);
+        int ex0 = x.exc;
+        x.mul(bSe, bSig, 0x3FFF, 0xB8AA_3B29_5C17_F0BCL);
         int s = x.se;
         long g = x.sig;
-        x.mul(s, g, bSe, bSig);
+        x.exc = ex0;
+        x.mul(s, g, aSe, aSig);
         x.exc |= PE;
         return;
       }
@@ -491,14 +514,14 @@ final class FpuTranscendental {
           ea - shift);
       ys = Math.scalb(toDouble(bSe & 0x8000 | Float80.BIAS, Float80.significand(bSig)),
           eb - shift);
-      if (ys == 0) {
-        // The ratio is below the double range: atan(y/x) = y/x for x > 0.
+      if (eb - ea < -60) {
+        // |y/x| < 2^-60: atan(y/x) = y/x for x > 0 (in extended precision), else +-pi.
         if ((aSe & 0x8000) == 0) {
           x.div(bSe, bSig, aSe, aSig);
           x.exc |= PE;
           return;
         }
-        ys = Math.copySign(Double.MIN_VALUE, toDouble(bSe, bSig));
+        ys = Math.copySign(Double.MIN_NORMAL, ys);
       }
     }
     double r = StrictMath.atan2(ys, xs);
