@@ -1300,7 +1300,9 @@ final class Fpu {
       x.invalid();
     } else if (ca == Float80.ZERO || cb == Float80.INF) {
       x.denormalCheck(ca, cb);
-      x.se = aSe;
+      // The dividend is the remainder, written in canonical form (a pseudo-denormal gets
+      // exponent 1).
+      x.se = (aSe & 0x7FFF) == 0 && aSig < 0 ? aSe | 1 : aSe;
       x.sig = aSig;
       cc = 0;
     } else {

@@ -229,6 +229,12 @@ final class FpuTranscendental {
         x.se |= 1;
       } else {
         x.exc |= Float80.UE;
+        if ((x.masks & Float80.UE) == 0) {
+          // Unmasked: normalized, with the exponent wrapped by 24576.
+          int e = Float80.exponent(x.se, x.sig);
+          x.se = (x.se & 0x8000) | (e + Float80.BIAS + Float80.ADJUST);
+          x.sig = Float80.significand(x.sig);
+        }
       }
     }
   }
@@ -355,6 +361,10 @@ final class FpuTranscendental {
       fpatan(x, aSe, aSig, ca, bSe, bSig, cb);
     } else {
       ylog(x, fn == 1, aSe, aSig, ca, bSe, bSig, cb);
+    }
+    if ((x.se & 0x7FFF) == 0 && x.sig != 0 && (x.exc & PE) != 0) {
+      // A denormal result of an inexact evaluation is tiny and inexact.
+      x.exc |= Float80.UE;
     }
     int ex = x.exc & ~Float80.C1;
     if (f.unmaskedPreFor(ex)) {
