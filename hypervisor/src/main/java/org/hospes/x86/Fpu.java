@@ -1650,11 +1650,45 @@ final class Fpu {
     return tw;
   }
 
+  /** True when the environment uses the real-mode layout (real mode or virtual-8086 mode). */
+  private static boolean realFormat(Cpu c) {
+    return !c.protectedMode() || c.v86();
+  }
+
+  /**
+   * Stores the environment: 28 bytes (32-bit operand size) or 14 bytes (16-bit), in the
+   * protected-mode layout, or in the real-mode layout (20-bit linear pointers split around
+   * FOP) in real and virtual-8086 mode (SDM vol. 1, figures 8-9 to 8-12). Reserved halves of
+   * the 32-bit layout read as FFFFh, as the hardware writes them.
+   */
   private void storeEnv(Cpu c, int lin, boolean o16) {
+    int tw = tagWord();
+    if (realFormat(c)) {
+      int ip = (fcs << 4) + fip;
+      int dp = (fds << 4) + fdp;
+      if (o16) {
+        c.write16(lin, cw);
+        c.write16(lin + 2, statusWord());
+        c.write16(lin + 4, tw);
+        c.write16(lin + 6, ip);
+        c.write16(lin + 8, (ip >>> 16 & 0xF) << 12 | (fop & 0x7FF));
+        c.write16(lin + 10, dp);
+        c.write16(lin + 12, (dp >>> 16 & 0xF) << 12);
+      } else {
+        c.write32(lin, 0xFFFF_0000 | cw);
+        c.write32(lin + 4, 0xFFFF_0000 | statusWord());
+        c.write32(lin + 8, 0xFFFF_0000 | tw);
+        c.write32(lin + 12, 0xFFFF_0000 | (ip & 0xFFFF));
+        c.write32(lin + 16, (ip >>> 16 & 0xFFFF) << 12 | (fop & 0x7FF));
+        c.write32(lin + 20, 0xFFFF_0000 | (dp & 0xFFFF));
+        c.write32(lin + 24, (dp >>> 16 & 0xFFFF) << 12);
+      }
+      return;
+    }
     if (o16) {
       c.write16(lin, cw);
       c.write16(lin + 2, statusWord());
-      c.write16(lin + 4, tagWord());
+      c.write16(lin + 4, tw);
       c.write16(lin + 6, fip);
       c.write16(lin + 8, fcs);
       c.write16(lin + 10, fdp);
@@ -1662,7 +1696,7 @@ final class Fpu {
     } else {
       c.write32(lin, 0xFFFF_0000 | cw);
       c.write32(lin + 4, 0xFFFF_0000 | statusWord());
-      c.write32(lin + 8, 0xFFFF_0000 | tagWord());
+      c.write32(lin + 8, 0xFFFF_0000 | tw);
       c.write32(lin + 12, fip);
       c.write32(lin + 16, (fop & 0x7FF) << 16 | (fcs & 0xFFFF));
       c.write32(lin + 20, fdp);
@@ -1670,7 +1704,7 @@ final class Fpu {
     }
   }
 
-  /** Reads an environment into envBuf: cw, sw, tw, fip, fcs|fop, fdp, fds. */
+  /** Reads an environment into envBuf: cw, sw, tw and four pointer words. */
   private void readEnv(Cpu c, int lin, boolean o16) {
     int[] b = envBuf;
     if (o16) {
@@ -1684,7 +1718,7 @@ final class Fpu {
     }
   }
 
-  private void applyEnv(boolean o16) {
+  private void applyEnv(boolean o16, boolean real) {
     int[] b = envBuf;
     cw = (b[0] & 0x1F3F) | 0x0040;
     int s = b[1] & 0xFFFF;
@@ -1697,10 +1731,17 @@ final class Fpu {
         emptyMask |= 1 << p;
       }
     }
-    if (o16) {
+    if (real) {
+      // Real-mode layout: linear pointers; the selectors are not saved.
+      int hiMask = o16 ? 0xF : 0xFFFF;
+      fip = (b[3] & 0xFFFF) | ((b[4] >>> 12) & hiMask) << 16;
+      fop = b[4] & 0x7FF;
+      fdp = (b[5] & 0xFFFF) | ((b[6] >>> 12) & hiMask) << 16;
+      fcs = 0;
+      fds = 0;
+    } else if (o16) {
       fip = b[3] & 0xFFFF;
       fcs = b[4] & 0xFFFF;
-      fop = 0;
       fdp = b[5] & 0xFFFF;
       fds = b[6] & 0xFFFF;
     } else {
@@ -1715,7 +1756,7 @@ final class Fpu {
 
   private void loadEnv(Cpu c, int lin, boolean o16) {
     readEnv(c, lin, o16);
-    applyEnv(o16);
+    applyEnv(o16, realFormat(c));
   }
 
   private void fnsave(Cpu c, int lin, boolean o16) {
@@ -1736,7 +1777,7 @@ final class Fpu {
       loadSig[i] = read64(c, base + 10 * i);
       loadSe[i] = c.read16(base + 10 * i + 8);
     }
-    applyEnv(o16);
+    applyEnv(o16, realFormat(c));
     for (int i = 0; i < 8; i++) {
       int p = phys(i);
       sig[p] = loadSig[i];

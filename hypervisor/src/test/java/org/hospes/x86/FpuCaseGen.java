@@ -26,8 +26,12 @@ final class FpuCaseGen {
   private final long[] lastSig = new long[8];
   private final int[] lastSe = new int[8];
 
-  FpuCaseGen(Random rnd) {
+  /** Whether to generate 16-bit (66h) FNSTENV/FLDENV/FNSAVE/FRSTOR forms. */
+  private final boolean sixteen;
+
+  FpuCaseGen(Random rnd, boolean sixteen) {
     this.rnd = rnd;
+    this.sixteen = sixteen;
   }
 
   FpuDiffTest.Case next() {
@@ -38,6 +42,19 @@ final class FpuCaseGen {
     rnd.nextBytes(k.mem);
     int esc = rnd.nextInt(8);
     boolean memForm = rnd.nextInt(100) < 45;
+    if (sixteen && rnd.nextInt(100) < 2) {
+      // 16-bit environment and save formats (14 and 94 bytes).
+      int reg = rnd.nextBoolean() ? 4 : 6;
+      esc = rnd.nextBoolean() ? 1 : 5;
+      k.code = new byte[] {0x66, (byte) (0xD8 + esc), (byte) (reg << 3 | 6)};
+      k.mnemonic = "o16 " + memMnemonic(esc, reg);
+      k.envStore16 = reg == 6;
+      if (reg == 4) {
+        fillState(k.mem);
+        to16(k.mem);
+      }
+      return k;
+    }
     if (memForm) {
       int reg = rnd.nextInt(8);
       if (reg == 1 && (esc == 3 || esc == 5 || esc == 7)) {
@@ -73,6 +90,21 @@ final class FpuCaseGen {
       case 6: return "fi" + ARITH[reg] + " m16int";
       default: return DF_MEM[reg];
     }
+  }
+
+  /** Rewrites a 32-bit protected-mode FSAVE image in place into the 16-bit (94-byte) layout. */
+  private static void to16(byte[] s) {
+    ByteBuffer b = ByteBuffer.wrap(s).order(ByteOrder.LITTLE_ENDIAN);
+    short[] env = new short[7];
+    for (int k = 0; k < 7; k++) {
+      env[k] = b.getShort(4 * k);
+    }
+    byte[] regs = new byte[80];
+    System.arraycopy(s, 28, regs, 0, 80);
+    for (int k = 0; k < 7; k++) {
+      b.putShort(2 * k, env[k]);
+    }
+    System.arraycopy(regs, 0, s, 14, 80);
   }
 
   // ================================================================== state
