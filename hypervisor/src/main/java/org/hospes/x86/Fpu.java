@@ -40,6 +40,41 @@ import static org.hospes.x86.Float80.ZE;
  * set ES and B, and the next waiting x87 instruction (or WAIT) raises #MF (CR0.NE=1 behaviour).
  * Denormal results are produced when UE is masked; tininess is detected after rounding.
  *
+ * <h2>Where the hardware differs from the SDM's text</h2>
+ * The differential test against a real Intel x87 settled these; the unit follows the hardware:
+ * <ul>
+ *   <li>Compares (FCOM, FUCOM, FICOM, FTST, FCOMI, FUCOMI and their pop forms) write the
+ *       condition codes or EFLAGS even when IE or DE is unmasked; only the pops are suppressed.
+ *       A stack underflow writes "unordered" likewise.
+ *   <li>FLD m32fp/m64fp with an unmasked DE still loads the (normalized) value; only an
+ *       unmasked IE stops a load.
+ *   <li>FST/FSTP to m32fp/m64fp and FIST(P)/FBSTP do not signal DE for a denormal source; an
+ *       unmasked OE or UE to memory stores nothing, does not pop, and raises neither PE nor C1.
+ *   <li>An instruction stopped by an unmasked IE, DE or ZE raises only those (no PE), clears
+ *       C1, and leaves registers and TOP alone.
+ *   <li>Of an SNaN and a QNaN operand the QNaN is the result whatever the significands; two
+ *       NaNs of one kind with equal significands give the positive one.
+ *   <li>FCOMI/FUCOMI and FCMOVcc leave C1 alone; FFREE and FFREEP clear it. FCMOVcc with an
+ *       empty operand writes the indefinite to ST(0) even when the condition is false.
+ *   <li>FLD ST(i) from an empty register reports underflow (C1=0) before overflow.
+ *   <li>D9 D8+i (FSTP1) is an FSTP that never faults: with ST(0) empty it only pops.
+ *   <li>FPREM/FPREM1 clear C2 for every outcome but a partial remainder; special operands
+ *       (NaN, infinity, stack fault) leave C0 and C3 alone, a zero quotient clears them. The
+ *       partial reduction leaves an exponent difference of 32 + (D - 32) mod 32.
+ *   <li>FSCALE results beyond the wrapped exponent range are infinity (OE, PE, C1) or zero
+ *       (UE, PE) even when those exceptions are unmasked.
+ *   <li>FSIN, FCOS, FSINCOS and FPTAN reduce the argument with a 66-bit pi (this unit does too,
+ *       exactly, before evaluating in double precision).
+ *   <li>F2XM1 outside [-1, +1] returns its operand and raises PE; FYL2XP1 at or below -1 with
+ *       a finite nonzero ST(1) returns ST(0) and raises PE.
+ *   <li>FLDCW, FLDENV and FRSTOR keep FCW bit 12 (X) and force bit 6; reserved halves of the
+ *       32-bit environment are stored as FFFFh.
+ * </ul>
+ *
+ * <p>Precision control 01 (reserved) is treated as 64 bits. The 16-bit and real-mode
+ * environment layouts are implemented; the real-mode ones are not covered by the differential
+ * test (the host runs 64-bit code).
+ *
  * <p>Registers are kept as primitives: {@code sig[i]}/{@code se[i]} hold physical register i
  * in its memory layout, and {@code emptyMask} its empty tag; the full tag word is derived on
  * FNSTENV/FNSAVE.
@@ -1470,7 +1505,14 @@ final class Fpu {
           n = -n;
         }
       }
-      x.roundPack(sign, Float80.exponent(aSe, aSig) + n, Float80.significand(aSig), 0, 64);
+      if (cb == Float80.ZERO) {
+        // Scaling by a zero ST(1) leaves the operand as it is (a denormal does not underflow
+        // again); a nonzero ST(1) that truncates to zero still rounds.
+        x.se = (aSe & 0x7FFF) == 0 && aSig < 0 ? aSe | 1 : aSe;
+        x.sig = aSig;
+      } else {
+        x.roundPack(sign, Float80.exponent(aSe, aSig) + n, Float80.significand(aSig), 0, 64);
+      }
     }
     int ex = x.exc;
     if (unmaskedPre(ex)) {
@@ -1566,21 +1608,19 @@ final class Fpu {
     flags(ex);
   }
 
-  // ================================================================== hooks for helpers
+  // ================================================================== for FpuTranscendental
 
-  /** ST(i) as a sign/exponent; callers check {@link #isEmpty} first. */
+  /** ST(i)'s sign and exponent; callers check {@link #isEmpty} first. */
   int stSe(int i) {
     return se[phys(i)];
   }
 
+  /** ST(i)'s significand. */
   long stSig(int i) {
     return sig[phys(i)];
   }
 
-  /**
-   * Shared tail for the transcendental helpers: {@code results} values (1 or 2) were computed
-   * into the given slots; writes ST(0) (and pushes for two results) or pops for binary ops.
-   */
+  /** Stack underflow of a one-operand instruction: masked, ST(0) becomes the indefinite. */
   void transcendentalUnderflow() {
     if (underflow()) {
       return;
@@ -1589,25 +1629,30 @@ final class Fpu {
     flags(IE | SF);
   }
 
+  /** Whether IE is masked. */
   boolean masksInvalid() {
     return (cw & IE) != 0;
   }
 
+  /** Whether {@code ex} holds an unmasked IE, DE or ZE (the instruction must not complete). */
   boolean unmaskedPreFor(int ex) {
     return unmaskedPre(ex);
   }
 
+  /** Writes ST(i) and raises the flags (C1 from {@code ex}). */
   void setStAndFlags(int i, int e, long s, int ex) {
     setSt(i, e, s);
     flags(ex);
   }
 
+  /** Completes a two-operand instruction: the result replaces ST(1), then the stack pops. */
   void popAfterBinary(int e, long s, int ex) {
     setSt(1, e, s);
     pop();
     flags(ex);
   }
 
+  /** Pushes a second result (FPTAN, FSINCOS). */
   void pushResult(int e, long s, int ex) {
     pushRaw(e, s, ex);
   }
@@ -1616,6 +1661,7 @@ final class Fpu {
     sw = c2 ? sw | SW_C2 : sw & ~SW_C2;
   }
 
+  /** Raises the flags (C1 from {@code ex}) without writing a result. */
   void rawFlags(int ex) {
     flags(ex);
   }
@@ -1625,6 +1671,7 @@ final class Fpu {
     abort(ex);
   }
 
+  /** Loads rounding, precision and masks from the FCW into the arithmetic unit. */
   void armUnit() {
     arm();
   }
