@@ -152,24 +152,31 @@ final class Fpu {
     int esc = op >>> 8;
     int reg = (op >>> 3) & 7;
     switch (esc) {
-      case 0: // D8: m32fp arithmetic
-        begin(c, f0, d, f3, op);
-        arithMem(c, reg, c.read32(addr(c, f0, d, 4, false)) & 0xFFFF_FFFFL, 0);
+      case 0: { // D8: m32fp arithmetic
+        waitCheck(c);
+        long v = c.read32(addr(c, f0, d, 4, false)) & 0xFFFF_FFFFL;
+        note(c, f0, d, f3, op);
+        arithMem(c, reg, v, 0);
         return;
+      }
       case 1: // D9
         switch (reg) {
           case 0: {
-            int lin = addr(c, f0, d, 4, false);
-            int v = c.read32(lin);
-            begin(c, f0, d, f3, op);
+            waitCheck(c);
+            int v = c.read32(addr(c, f0, d, 4, false));
+            note(c, f0, d, f3, op);
             x.exc = 0;
             x.loadBinary(v & 0xFFFF_FFFFL, false);
             pushConverted();
             return;
           }
           case 2: case 3:
-            begin(c, f0, d, f3, op);
-            storeBinary(c, addr(c, f0, d, 4, true), false, reg == 3);
+            {
+              waitCheck(c);
+              int lin = addr(c, f0, d, 4, true);
+              note(c, f0, d, f3, op);
+              storeBinary(c, lin, false, reg == 3);
+            }
             return;
           case 4:
             waitCheck(c);
@@ -193,29 +200,38 @@ final class Fpu {
             c.raiseUndefined(Exceptions.UD);
             return;
         }
-      case 2: // DA: m32int arithmetic
-        begin(c, f0, d, f3, op);
-        arithMem(c, reg, c.read32(addr(c, f0, d, 4, false)), 2);
+      case 2: { // DA: m32int arithmetic
+        waitCheck(c);
+        long v = c.read32(addr(c, f0, d, 4, false));
+        note(c, f0, d, f3, op);
+        arithMem(c, reg, v, 2);
         return;
+      }
       case 3: // DB
         switch (reg) {
           case 0: {
+            waitCheck(c);
             int v = c.read32(addr(c, f0, d, 4, false));
-            begin(c, f0, d, f3, op);
+            note(c, f0, d, f3, op);
             x.exc = 0;
             x.loadInt(v);
             pushConverted();
             return;
           }
           case 2: case 3:
-            begin(c, f0, d, f3, op);
-            storeInt(c, addr(c, f0, d, 4, true), 4, reg == 3);
+            {
+              waitCheck(c);
+              int lin = addr(c, f0, d, 4, true);
+              note(c, f0, d, f3, op);
+              storeInt(c, lin, 4, reg == 3);
+            }
             return;
           case 5: {
+            waitCheck(c);
             int lin = addr(c, f0, d, 10, false);
             long s = read64(c, lin);
             int e = c.read16(lin + 8);
-            begin(c, f0, d, f3, op);
+            note(c, f0, d, f3, op);
             x.exc = 0;
             x.se = e;
             x.sig = s;
@@ -223,30 +239,42 @@ final class Fpu {
             return;
           }
           case 7:
-            begin(c, f0, d, f3, op);
-            storeExtended(c, addr(c, f0, d, 10, true));
+            {
+              waitCheck(c);
+              int lin = addr(c, f0, d, 10, true);
+              note(c, f0, d, f3, op);
+              storeExtended(c, lin);
+            }
             return;
           default: // /1 FISTTP (SSE3), /4 and /6 reserved
             c.raiseUndefined(Exceptions.UD);
             return;
         }
-      case 4: // DC: m64fp arithmetic
-        begin(c, f0, d, f3, op);
-        arithMem(c, reg, read64(c, addr(c, f0, d, 8, false)), 1);
+      case 4: { // DC: m64fp arithmetic
+        waitCheck(c);
+        long v = read64(c, addr(c, f0, d, 8, false));
+        note(c, f0, d, f3, op);
+        arithMem(c, reg, v, 1);
         return;
+      }
       case 5: // DD
         switch (reg) {
           case 0: {
+            waitCheck(c);
             long v = read64(c, addr(c, f0, d, 8, false));
-            begin(c, f0, d, f3, op);
+            note(c, f0, d, f3, op);
             x.exc = 0;
             x.loadBinary(v, true);
             pushConverted();
             return;
           }
           case 2: case 3:
-            begin(c, f0, d, f3, op);
-            storeBinary(c, addr(c, f0, d, 8, true), true, reg == 3);
+            {
+              waitCheck(c);
+              int lin = addr(c, f0, d, 8, true);
+              note(c, f0, d, f3, op);
+              storeBinary(c, lin, true, reg == 3);
+            }
             return;
           case 4:
             waitCheck(c);
@@ -262,47 +290,65 @@ final class Fpu {
             c.raiseUndefined(Exceptions.UD);
             return;
         }
-      case 6: // DE: m16int arithmetic
-        begin(c, f0, d, f3, op);
-        arithMem(c, reg, (short) c.read16(addr(c, f0, d, 2, false)), 2);
+      case 6: { // DE: m16int arithmetic
+        waitCheck(c);
+        long v = (short) c.read16(addr(c, f0, d, 2, false));
+        note(c, f0, d, f3, op);
+        arithMem(c, reg, v, 2);
         return;
+      }
       default: // DF
         switch (reg) {
           case 0: {
+            waitCheck(c);
             int v = (short) c.read16(addr(c, f0, d, 2, false));
-            begin(c, f0, d, f3, op);
+            note(c, f0, d, f3, op);
             x.exc = 0;
             x.loadInt(v);
             pushConverted();
             return;
           }
           case 2: case 3:
-            begin(c, f0, d, f3, op);
-            storeInt(c, addr(c, f0, d, 2, true), 2, reg == 3);
+            {
+              waitCheck(c);
+              int lin = addr(c, f0, d, 2, true);
+              note(c, f0, d, f3, op);
+              storeInt(c, lin, 2, reg == 3);
+            }
             return;
           case 4: {
+            waitCheck(c);
             int lin = addr(c, f0, d, 10, false);
             long lo = read64(c, lin);
             int hi = c.read16(lin + 8);
-            begin(c, f0, d, f3, op);
+            note(c, f0, d, f3, op);
             fbld(lo, hi);
             return;
           }
           case 5: {
+            waitCheck(c);
             long v = read64(c, addr(c, f0, d, 8, false));
-            begin(c, f0, d, f3, op);
+            note(c, f0, d, f3, op);
             x.exc = 0;
             x.loadInt(v);
             pushConverted();
             return;
           }
           case 6:
-            begin(c, f0, d, f3, op);
-            fbstp(c, addr(c, f0, d, 10, true));
+            {
+              waitCheck(c);
+              int lin = addr(c, f0, d, 10, true);
+              note(c, f0, d, f3, op);
+              fbstp(c, lin);
+            }
             return;
           case 7:
-            begin(c, f0, d, f3, op);
-            storeInt(c, addr(c, f0, d, 8, true), 8, true);
+            {
+              waitCheck(c);
+              int lin = addr(c, f0, d, 8, true);
+              note(c, f0, d, f3, op);
+              storeInt(c, lin, 8, true);
+            }
             return;
           default: // /1 FISTTP (SSE3)
             c.raiseUndefined(Exceptions.UD);
@@ -547,6 +593,11 @@ final class Fpu {
    */
   private void begin(Cpu c, int f0, int d, int f3, int op) {
     waitCheck(c);
+    note(c, f0, d, f3, op);
+  }
+
+  /** Records the instruction and operand pointers and the opcode (FIP, FCS, FOP, FDP, FDS). */
+  private void note(Cpu c, int f0, int d, int f3, int op) {
     fip = c.blockEip + (f3 & 0xFFFF) - ((f3 >>> 16) & 15);
     fcs = c.segmentSelector(Cpu.CS);
     fop = op;
