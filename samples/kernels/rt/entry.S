@@ -51,76 +51,60 @@ _start:
         .size   _start, . - _start
 
 /*
- * Exception stubs for vectors 0-31: push a dummy error code where the CPU
- * does not, push the vector number, and go to the common handler, which
- * reports the fault on the serial port and exits with a failure status.
+ * One stub per vector 0-255, 16 bytes apart: push a dummy error code where the
+ * CPU does not push one, push the vector number, and go to the common path.
+ * It saves the registers (struct rt_frame in sys.h), loads the kernel data
+ * segments and calls rt_trap(frame), which runs the handler a kernel installed
+ * with rt_on_trap() or else reports the exception and exits with a failure
+ * status. A handler may edit the frame; the common path returns with IRET.
  */
-        .macro  EXC_STUB vec, has_err
-        .p2align 3
-exc_stub_\vec:
-        .if \has_err == 0
-        pushl   $0
-        .endif
-        pushl   $\vec
-        jmp     exc_common
-        .endm
-
         .p2align 4
 exc_stubs:
-        EXC_STUB 0,0
-        EXC_STUB 1,0
-        EXC_STUB 2,0
-        EXC_STUB 3,0
-        EXC_STUB 4,0
-        EXC_STUB 5,0
-        EXC_STUB 6,0
-        EXC_STUB 7,0
-        EXC_STUB 8,1
-        EXC_STUB 9,0
-        EXC_STUB 10,1
-        EXC_STUB 11,1
-        EXC_STUB 12,1
-        EXC_STUB 13,1
-        EXC_STUB 14,1
-        EXC_STUB 15,0
-        EXC_STUB 16,0
-        EXC_STUB 17,1
-        EXC_STUB 18,0
-        EXC_STUB 19,0
-        EXC_STUB 20,0
-        EXC_STUB 21,1
-        EXC_STUB 22,0
-        EXC_STUB 23,0
-        EXC_STUB 24,0
-        EXC_STUB 25,0
-        EXC_STUB 26,0
-        EXC_STUB 27,0
-        EXC_STUB 28,0
-        EXC_STUB 29,1
-        EXC_STUB 30,1
-        EXC_STUB 31,0
+        .set    vec, 0
+        .rept   256
+        .p2align 4
+        .if !(vec == 8 || (vec >= 10 && vec <= 14) || vec == 17 || vec == 21 || vec == 29 || vec == 30)
+        pushl   $0
+        .endif
+        pushl   $vec
+        jmp     exc_common
+        .set    vec, vec + 1
+        .endr
 
 exc_common:
         pushal
+        pushl   %ds
+        pushl   %es
+        movw    $0x10, %ax
+        movw    %ax, %ds
+        movw    %ax, %es
         cld
-        pushl   %esp                    /* struct rt_trap_frame * */
-        call    rt_exception
-2:      cli
-        hlt
-        jmp     2b
+        pushl   %esp                    /* struct rt_frame * */
+        call    rt_trap
+        addl    $4, %esp
+        popl    %es
+        popl    %ds
+        popal
+        addl    $8, %esp                /* vector and error code */
+        iret
 
         .globl  rt_exc_stub_base
         .set    rt_exc_stub_base, exc_stubs
 
-        .section .rodata
+        /* Writable, so that kernels can add TSS and other descriptors (rt_gdt_set). */
+        .data
         .p2align 3
-gdt:
+        .globl  rt_gdt
+rt_gdt:
         .quad   0                       /* null */
         .quad   0x00CF9A000000FFFF      /* 0x08: flat 4 GiB code, ring 0 */
         .quad   0x00CF92000000FFFF      /* 0x10: flat 4 GiB data, ring 0 */
+        .quad   0x00CFFA000000FFFF      /* 0x1B: flat 4 GiB code, ring 3 */
+        .quad   0x00CFF2000000FFFF      /* 0x23: flat 4 GiB data, ring 3 */
+        .fill   11, 8, 0                /* 0x28-0x78: free for kernels */
 gdt_desc:
-        .word   gdt_desc - gdt - 1
-        .long   gdt
+        .word   gdt_desc - rt_gdt - 1
+        .long   rt_gdt
 
         .bss
         .p2align 4

@@ -1,5 +1,6 @@
 /* Runtime for the Hospes test kernels: serial console, printf, exit, libc bits. */
 #include "rt.h"
+#include "sys.h"
 
 #define COM1      0x3F8
 #define COM1_LSR  (COM1 + 5)
@@ -36,12 +37,7 @@ void qemu_exit(uint32_t value)
     for (;;) __asm__ volatile("cli; hlt");
 }
 
-/* ---- exceptions: report and fail instead of triple-faulting ---------- */
-
-struct rt_trap_frame {
-    uint32_t edi, esi, ebp, esp_at_pushal, ebx, edx, ecx, eax;
-    uint32_t vector, error_code, eip, cs, eflags;
-};
+/* ---- traps: report and fail instead of triple-faulting ------------------ */
 
 struct idt_gate {
     uint16_t offset_lo;
@@ -51,19 +47,30 @@ struct idt_gate {
     uint16_t offset_hi;
 } __attribute__((packed));
 
-static struct idt_gate idt[32] __attribute__((aligned(8)));
+static struct idt_gate idt[256] __attribute__((aligned(8)));
+static rt_handler handlers[256];
 extern const char rt_exc_stub_base[];
+extern uint64_t rt_gdt[16];
+
+void rt_idt_gate(int vector, uint16_t selector, uint32_t offset, uint8_t type_attr)
+{
+    idt[vector].offset_lo = (uint16_t)offset;
+    idt[vector].selector = selector;
+    idt[vector].zero = 0;
+    idt[vector].type_attr = type_attr;
+    idt[vector].offset_hi = (uint16_t)(offset >> 16);
+}
+
+void rt_idt_stub(int vector, uint8_t type_attr)
+{
+    rt_idt_gate(vector, 0x08, (uint32_t)(uintptr_t)(rt_exc_stub_base + 16 * vector), type_attr);
+}
 
 void rt_idt_init(void) __attribute__((used));
 void rt_idt_init(void)
 {
-    for (int v = 0; v < 32; v++) {
-        uint32_t target = (uint32_t)(uintptr_t)(rt_exc_stub_base + 8 * v);
-        idt[v].offset_lo = (uint16_t)target;
-        idt[v].selector = 0x08;
-        idt[v].zero = 0;
-        idt[v].type_attr = 0x8E;   /* present, ring 0, 32-bit interrupt gate */
-        idt[v].offset_hi = (uint16_t)(target >> 16);
+    for (int v = 0; v < 256; v++) {
+        rt_idt_stub(v, 0x8E);   /* present, ring 0, 32-bit interrupt gate */
     }
     struct { uint16_t limit; uint32_t base; } __attribute__((packed)) desc = {
         sizeof idt - 1, (uint32_t)(uintptr_t)idt
@@ -71,14 +78,166 @@ void rt_idt_init(void)
     __asm__ volatile("lidt %0" : : "m"(desc));
 }
 
-void rt_exception(const struct rt_trap_frame *f) __attribute__((used, noreturn));
-void rt_exception(const struct rt_trap_frame *f)
+void rt_on_trap(int vector, rt_handler h)
+{
+    handlers[vector] = h;
+}
+
+void rt_gdt_set(int index, uint32_t base, uint32_t limit, uint8_t access, uint8_t flags)
+{
+    uint64_t d = (limit & 0xFFFFu) | (uint64_t)(base & 0xFFFFFFu) << 16 | (uint64_t)access << 40
+                 | (uint64_t)((limit >> 16) & 0xF) << 48 | (uint64_t)(flags & 0xF) << 52
+                 | (uint64_t)(base >> 24) << 56;
+    rt_gdt[index] = d;
+}
+
+uint64_t rt_gdt_get(int index)
+{
+    return rt_gdt[index];
+}
+
+static void rt_exception(const struct rt_frame *f) __attribute__((noreturn));
+static void rt_exception(const struct rt_frame *f)
 {
     printf("\nUNEXPECTED EXCEPTION %u (error code %x) at eip %08x eflags %08x\n", f->vector, f->error_code,
            f->eip, f->eflags);
     printf("eax %08x ebx %08x ecx %08x edx %08x esi %08x edi %08x ebp %08x\n", f->eax, f->ebx, f->ecx, f->edx,
            f->esi, f->edi, f->ebp);
     qemu_exit(EXIT_FAILURE_VALUE);
+}
+
+void rt_trap(struct rt_frame *f) __attribute__((used));
+void rt_trap(struct rt_frame *f)
+{
+    rt_handler h = handlers[f->vector & 0xFF];
+    if (h == NULL) rt_exception(f);
+    h(f);
+}
+
+/* ---- ring 3 ----------------------------------------------------------------- */
+
+struct rt_tss_block rt_tss_block __attribute__((aligned(128)));
+static int tss_ready;
+
+void rt_tss_init(void)
+{
+    if (tss_ready) return;
+    memset(&rt_tss_block.tss, 0, sizeof rt_tss_block.tss);
+    rt_tss_block.tss.ss0 = KERNEL_DS;
+    /* An I/O bitmap that denies every port, plus the required all-ones byte after it. */
+    rt_tss_block.tss.iomap_base = sizeof rt_tss_block.tss;
+    memset(rt_tss_block.iomap, 0xFF, sizeof rt_tss_block.iomap);
+    rt_gdt_set(RT_TSS_INDEX, (uint32_t)(uintptr_t)&rt_tss_block, sizeof rt_tss_block - 1, 0x89, 0x0);
+    ltr(RT_TSS_INDEX << 3);
+    tss_ready = 1;
+}
+
+void rt_io_allow(uint16_t port, int allowed)
+{
+    rt_tss_init();
+    if (allowed) rt_tss_block.iomap[port >> 3] &= (uint8_t)~(1u << (port & 7));
+    else rt_tss_block.iomap[port >> 3] |= (uint8_t)(1u << (port & 7));
+}
+
+/*
+ * rt_run_user(fn, user_esp): IRET to fn at CPL 3 on the given stack, with
+ * EFLAGS = 0x2 (IF=0, IOPL=0). fn ends with rt_user_exit(value) (INT 0x81,
+ * DPL 3), which abandons its trap frame and returns value from rt_run_user.
+ * ESP0 in the TSS is the kernel stack below rt_run_user's own frame.
+ */
+uint32_t rt_kernel_esp;
+uint32_t rt_user_eflags = 0x2;
+__asm__(
+    "        .text\n"
+    "        .globl rt_run_user_asm\n"
+    "rt_run_user_asm:\n"
+    "        pushl %ebp\n"
+    "        pushl %ebx\n"
+    "        pushl %esi\n"
+    "        pushl %edi\n"
+    "        movl %esp, rt_kernel_esp\n"
+    "        movl %esp, rt_tss_block+4\n"
+    "        movl 20(%esp), %ecx\n"
+    "        movl 24(%esp), %edx\n"
+    "        pushl $0x23\n"
+    "        pushl %edx\n"
+    "        pushl rt_user_eflags\n"
+    "        pushl $0x1B\n"
+    "        pushl %ecx\n"
+    "        movw $0x23, %ax\n"
+    "        movw %ax, %ds\n"
+    "        movw %ax, %es\n"
+    "        iret\n"
+    "        .globl rt_user_exit_entry\n"
+    "rt_user_exit_entry:\n"
+    "        movw $0x10, %cx\n"
+    "        movw %cx, %ds\n"
+    "        movw %cx, %es\n"
+    "        movl rt_kernel_esp, %esp\n"
+    "        popl %edi\n"
+    "        popl %esi\n"
+    "        popl %ebx\n"
+    "        popl %ebp\n"
+    "        ret\n");
+
+uint32_t rt_run_user_asm(void (*fn)(void), uint32_t user_esp);
+extern const char rt_user_exit_entry[];
+
+uint32_t rt_run_user(void (*fn)(void), void *user_stack_top)
+{
+    rt_tss_init();
+    rt_idt_gate(RT_USER_EXIT_VECTOR, KERNEL_CS, (uint32_t)(uintptr_t)rt_user_exit_entry,
+                GATE_INT32 | GATE_DPL3);
+    return rt_run_user_asm(fn, (uint32_t)(uintptr_t)user_stack_top);
+}
+
+/* ---- 8259A interrupt controllers ---------------------------------------- */
+
+void pic_init(uint8_t base)
+{
+    outb(0x21, 0xFF);
+    outb(0xA1, 0xFF);
+    outb(0x20, 0x11);          /* ICW1: edge triggered, cascade, ICW4 */
+    outb(0x21, base);          /* ICW2: master vectors */
+    outb(0x21, 0x04);          /* ICW3: slave on IR2 */
+    outb(0x21, 0x01);          /* ICW4: 8086 mode, normal EOI */
+    outb(0xA0, 0x11);
+    outb(0xA1, base + 8);
+    outb(0xA1, 0x02);          /* ICW3: slave identity */
+    outb(0xA1, 0x01);
+    outb(0x21, 0xFB);          /* everything masked but the cascade */
+    outb(0xA1, 0xFF);
+}
+
+void pic_mask(int irq, int masked)
+{
+    uint16_t port = irq < 8 ? 0x21 : 0xA1;
+    uint8_t bit = (uint8_t)(1u << (irq & 7));
+    uint8_t m = inb(port);
+    outb(port, masked ? (uint8_t)(m | bit) : (uint8_t)(m & ~bit));
+}
+
+void pic_eoi(int irq)
+{
+    if (irq >= 8) outb(0xA0, 0x20);
+    outb(0x20, 0x20);
+}
+
+uint16_t pic_read_irr(void)
+{
+    outb(0x20, 0x0A);
+    outb(0xA0, 0x0A);
+    return (uint16_t)(inb(0x20) | inb(0xA0) << 8);
+}
+
+uint16_t pic_read_isr(void)
+{
+    outb(0x20, 0x0B);
+    outb(0xA0, 0x0B);
+    uint16_t v = (uint16_t)(inb(0x20) | inb(0xA0) << 8);
+    outb(0x20, 0x0A);
+    outb(0xA0, 0x0A);
+    return v;
 }
 
 void rt_start(uint32_t magic, const struct multiboot_info *mbi) __attribute__((noreturn, used));

@@ -1,6 +1,10 @@
 package org.hospes.x86;
 
 import java.util.Arrays;
+import org.hospes.x86.vmx.ExitReason;
+import org.hospes.x86.vmx.Vmcs;
+import org.hospes.x86.vmx.VmcsField;
+import org.hospes.x86.vmx.VmxControls;
 
 /**
  * The emulated i686 processor: one logical CPU, the "hardware" beneath the hypervisor.
@@ -122,6 +126,37 @@ public final class Cpu {
   /** Results of the last page walk, for TLB fills. */
   boolean walkWritable;
   boolean walkGlobal;
+  /** Linear address of the last #PF raised; it reaches CR2 when the #PF is delivered. */
+  int pfAddr;
+  boolean pfPending;
+
+  // ------------------------------------------------------------------ VMX non-root operation
+
+  /** The VMCS while the processor runs a guest in VMX non-root operation; null otherwise. */
+  private Vmcs vmcs;
+  /** EPT is on: every guest-physical address goes through the EPT walk. */
+  private boolean ept;
+  private long eptp;
+  /** Exit qualification of an EPT violation held back while the access is tried as MMIO. */
+  long eptQualification;
+  /** Set while a VM exit is being thrown out of the instruction that caused it. */
+  private boolean vmExitPending;
+  /** A host interrupt arrived (external-interrupt exiting). */
+  private boolean hostInterrupt;
+  /** EIP the event being delivered would have returned to (for task-gate switches). */
+  private int taskReturnEip;
+  // MMIO replay: accesses the hypervisor completed for the instruction being restarted.
+  private final long[] mmioGpa = new long[8];
+  private final int[] mmioSize = new int[8];
+  private final boolean[] mmioWrite = new boolean[8];
+  private final int[] mmioValue = new int[8];
+  private int mmioLen;
+  private int mmioPos;
+  // The access that caused the last MMIO exit.
+  private long pendingMmioGpa = -1;
+  private int pendingMmioSize;
+  private boolean pendingMmioWrite;
+  private int pendingMmioData;
 
   // ------------------------------------------------------------------ run state
 
@@ -136,6 +171,8 @@ public final class Cpu {
   private boolean trapping;
   /** Kind of the trap being thrown ({@link Interrupts#SOFTWARE} or EXCEPTION for INT1). */
   private int trapKind;
+  /** The trap is INT3 or INTO (a software exception), not INT n. */
+  private boolean softException;
   private boolean halted;
   /** Interrupts are held off for one instruction after STI or a load of SS. */
   private boolean shadow;
@@ -166,6 +203,7 @@ public final class Cpu {
   /** {@link #TLB_SIZE} while CPL is 3, else 0: selects the TLB half. */
   private int tlbUser;
   private long tlbMisses;
+  long walkRefs;
 
   // ------------------------------------------------------------------ decoded code cache
 
@@ -176,6 +214,8 @@ public final class Cpu {
   private final Block[][] pageBlocks;
   /** Per RAM page: blocks that start in an earlier page and run into this one. */
   private final Block[][] pageSpill;
+  /** Per RAM page: this processor holds decoded code from it (counted in the bus). */
+  private final boolean[] ownsCode;
 
   public Cpu(MemoryBus mem, IoBus io) {
     this.mem = mem;
@@ -185,8 +225,19 @@ public final class Cpu {
     int pages = (int) (ramSize >>> 12);
     this.pageBlocks = new Block[pages][];
     this.pageSpill = new Block[pages][];
+    this.ownsCode = new boolean[pages];
     flushTlb();
-    mem.setCodeWriteListener(this::codeWritten);
+    mem.addCodeWriteListener(new MemoryBus.CodeWriteListener() {
+      @Override
+      public void codeWritten(long pa, int len) {
+        Cpu.this.codeWritten(pa, len);
+      }
+
+      @Override
+      public void codePageAdded(int page) {
+        Arrays.fill(wTag, -1);
+      }
+    });
     resetReal();
   }
 
@@ -379,6 +430,19 @@ public final class Cpu {
     return udCount;
   }
 
+  /** Memory references made by page walks (guest paging structures and EPT entries). */
+  public long pageWalkReferences() {
+    return walkRefs;
+  }
+
+  /**
+   * Executes CPUID on the current EAX/ECX as the bare processor would (for a hypervisor that
+   * emulates CPUID after the exit and adjusts the result).
+   */
+  public void executeCpuid() {
+    CpuId.exec(this);
+  }
+
   /** Software TLB misses (page walks or identity fills). */
   public long tlbMisses() {
     return tlbMisses;
@@ -389,6 +453,335 @@ public final class Cpu {
     stopRequested = true;
   }
 
+  // ================================================================== VMX API
+
+  /**
+   * Enters VMX non-root operation under {@code v} (or leaves it, with null). From then on
+   * {@link #run} runs the guest: sensitive events exit with {@link CpuExit#VM_EXIT}, guest-
+   * physical addresses go through EPT when the VMCS enables it, and events set in the VM-entry
+   * interruption-information field are injected at the next {@code run}.
+   */
+  public void setVmcs(Vmcs v) {
+    this.vmcs = v;
+    vmcsChanged();
+  }
+
+  public Vmcs vmcs() {
+    return vmcs;
+  }
+
+  /** Call after changing VMCS controls that affect translation (EPT enable, EPT pointer). */
+  public void vmcsChanged() {
+    boolean newEpt = vmcs != null
+        && vmcs.has(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_ACTIVATE_SECONDARY)
+        && vmcs.has(VmcsField.SECONDARY_VM_EXEC_CONTROL, VmxControls.PROC2_ENABLE_EPT);
+    long newEptp = newEpt ? vmcs.read(VmcsField.EPT_POINTER) : 0;
+    if (newEpt != ept || newEptp != eptp) {
+      ept = newEpt;
+      eptp = newEptp;
+      flushTlb();
+    }
+  }
+
+  /** INVEPT / INVVPID: drops every cached translation of this vCPU. */
+  public void invalidateTranslations() {
+    flushTlb();
+  }
+
+  /**
+   * Completes an instruction the hypervisor emulated after a VM exit: EIP moves past it (by the
+   * exit's instruction length) and it counts as retired.
+   */
+  public void skipInstruction() {
+    eip += vmcs.exitInstructionLength();
+    icount++;
+    shadow = false;
+  }
+
+  /** A host interrupt for external-interrupt exiting (e.g. the scheduler's tick). */
+  public void raiseHostInterrupt() {
+    hostInterrupt = true;
+  }
+
+  /** True when the guest can take an external interrupt now (IF=1, no interrupt shadow). */
+  public boolean interruptible() {
+    return (flags & Flags.IF) != 0 && !shadow;
+  }
+
+  /** Guest-physical address of the access that caused the last MMIO exit (-1 if none). */
+  public long mmioAddress() {
+    return pendingMmioGpa;
+  }
+
+  public int mmioSize() {
+    return pendingMmioSize;
+  }
+
+  public boolean mmioIsWrite() {
+    return pendingMmioWrite;
+  }
+
+  public int mmioWriteData() {
+    return pendingMmioData;
+  }
+
+  /**
+   * Completes the MMIO access of the last EPT exit: the value read (ignored for writes). The
+   * instruction is restarted at the next {@link #run} and finds this access done.
+   */
+  public void completeMmio(int readValue) {
+    if (pendingMmioGpa < 0 || mmioLen == mmioGpa.length) {
+      throw new IllegalStateException("no MMIO access to complete");
+    }
+    mmioGpa[mmioLen] = pendingMmioGpa;
+    mmioSize[mmioLen] = pendingMmioSize;
+    mmioWrite[mmioLen] = pendingMmioWrite;
+    mmioValue[mmioLen] = readValue;
+    mmioLen++;
+    pendingMmioGpa = -1;
+  }
+
+  public void setCr2(int value) {
+    cr2 = value;
+  }
+
+  /**
+   * Loads CR0, CR3 and CR4 directly, as VM entry loads them from the guest-state area: no
+   * exits, no privilege checks. Throws IllegalArgumentException for a combination the
+   * processor cannot run (paging without protection, PAE roots with reserved bits).
+   */
+  public void loadControlRegisters(int newCr0, int newCr3, int newCr4) {
+    if ((newCr0 & CR0_PG) != 0 && (newCr0 & CR0_PE) == 0) {
+      throw new IllegalArgumentException("CR0.PG requires CR0.PE");
+    }
+    cr0 = newCr0 | CR0_ET;
+    cr3 = newCr3;
+    cr4 = newCr4;
+    if ((cr0 & CR0_PG) != 0 && (cr4 & CR4_PAE) != 0 && !Paging.loadPdptes(this, cr3)) {
+      throw new IllegalArgumentException("PAE PDPTEs with reserved bits");
+    }
+    updateMode();
+    for (int s = 0; s < 6; s++) {
+      segmentChanged(s);
+    }
+    flushTlb();
+  }
+
+  long eptPointer() {
+    return eptp;
+  }
+
+  // ================================================================== guest-physical memory
+
+  /** Guest-physical to machine-physical for an access of kind {@code rwx} (identity w/o EPT). */
+  private long gpaToMachine(long gpa, int rwx, int lin, boolean linearValid) {
+    if (!ept) {
+      return gpa;
+    }
+    return EptWalk.translate(this, gpa, rwx, lin, linearValid, false, false);
+  }
+
+  /** Paging-structure reads and A/D updates by the page walker go through EPT too. */
+  int gpaRead32(long gpa) {
+    walkRefs++;
+    return mem.read32(gpaToMachine(gpa, EptWalk.R, 0, false));
+  }
+
+  long gpaRead64(long gpa) {
+    walkRefs++;
+    return mem.read64(gpaToMachine(gpa, EptWalk.R, 0, false));
+  }
+
+  void gpaWrite32(long gpa, int value) {
+    mem.write32(gpaToMachine(gpa, EptWalk.R | EptWalk.W, 0, false), value);
+  }
+
+  /** Guest-physical address of {@code lin} for the final EPT step (identity with paging off). */
+  private long finalEpt(long gpa, int lin, int rwx, boolean data) {
+    if (!ept) {
+      return gpa;
+    }
+    return EptWalk.translate(this, gpa, rwx, lin, true, true, data);
+  }
+
+  /** An MMIO read in non-root operation: replayed from the log, or a VM exit. */
+  private int mmioRead(long gpa, int bytes, int lin) {
+    if (mmioPos < mmioLen) {
+      int k = mmioPos;
+      if (mmioGpa[k] == gpa && mmioSize[k] == bytes && !mmioWrite[k]) {
+        mmioPos++;
+        return mmioValue[k];
+      }
+      mmioLen = 0;
+    }
+    pendingMmioGpa = gpa;
+    pendingMmioSize = bytes;
+    pendingMmioWrite = false;
+    pendingMmioData = 0;
+    vmExit(ExitReason.EPT_VIOLATION, eptQualification);
+    return 0;
+  }
+
+  private void mmioWrite(long gpa, int bytes, int value) {
+    if (mmioPos < mmioLen) {
+      int k = mmioPos;
+      if (mmioGpa[k] == gpa && mmioSize[k] == bytes && mmioWrite[k]) {
+        mmioPos++;
+        return;
+      }
+      mmioLen = 0;
+    }
+    pendingMmioGpa = gpa;
+    pendingMmioSize = bytes;
+    pendingMmioWrite = true;
+    pendingMmioData = bytes == 4 ? value : value & ((1 << (8 * bytes)) - 1);
+    vmExit(ExitReason.EPT_VIOLATION, eptQualification);
+  }
+
+  /** Throws a VM exit out of the current instruction; EIP will point at the instruction. */
+  void vmExit(ExitReason reason, long qualification) {
+    vmcs.write(VmcsField.VM_EXIT_REASON, reason.code());
+    vmcs.write(VmcsField.EXIT_QUALIFICATION, qualification);
+    vmcs.write(VmcsField.VM_EXIT_INTR_INFO, 0);
+    vmcs.write(VmcsField.IDT_VECTORING_INFO_FIELD, 0);
+    vmExitPending = true;
+    throw CpuFault.INSTANCE;
+  }
+
+  boolean nonRoot() {
+    return vmcs != null;
+  }
+
+  /**
+   * Called when delivering an event faulted or exited in non-root operation. A VM exit thrown by
+   * the delivery (task switch), or an exception the exception bitmap intercepts, becomes a VM
+   * exit whose IDT-vectoring information names the event that was being delivered. Returns -1
+   * when the ordinary double-fault rules apply.
+   */
+  int exitDuringDelivery(int vector, int kind, boolean hasErr, int err, int faultEip,
+      int returnEip) {
+    taskReturnEip = returnEip;
+    if (!vmExitPending) {
+      int second = excVector;
+      boolean intercepted = (vmcs.read32(VmcsField.EXCEPTION_BITMAP) >>> second & 1) != 0;
+      if (second == Exceptions.PF) {
+        int mask = vmcs.read32(VmcsField.PAGE_FAULT_ERROR_CODE_MASK);
+        int match = vmcs.read32(VmcsField.PAGE_FAULT_ERROR_CODE_MATCH);
+        intercepted = intercepted == ((excError & mask) == match);
+      }
+      if (!intercepted) {
+        return -1;
+      }
+      boolean secondErr = Interrupts.hasErrorCode(second);
+      vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.EXCEPTION_NMI.code());
+      vmcs.write(VmcsField.EXIT_QUALIFICATION, second == Exceptions.PF ? pfAddr & 0xFFFF_FFFFL
+          : 0);
+      vmcs.write(VmcsField.VM_EXIT_INTR_INFO, VmxControls.intrInfo(second,
+          VmxControls.INTR_TYPE_HARDWARE_EXCEPTION, secondErr));
+      vmcs.write(VmcsField.VM_EXIT_INTR_ERROR_CODE, secondErr ? excError & 0xFFFF_FFFFL : 0);
+      pfPending = false;
+    }
+    vmExitPending = false;
+    int type = kind == Interrupts.EXTERNAL ? VmxControls.INTR_TYPE_EXTERNAL
+        : kind == Interrupts.SOFTWARE ? VmxControls.INTR_TYPE_SOFTWARE_INTERRUPT
+        : VmxControls.INTR_TYPE_HARDWARE_EXCEPTION;
+    vmcs.write(VmcsField.IDT_VECTORING_INFO_FIELD, VmxControls.intrInfo(vector, type, hasErr));
+    vmcs.write(VmcsField.IDT_VECTORING_ERROR_CODE, hasErr ? err & 0xFFFF_FFFFL : 0);
+    eip = faultEip;
+    return CpuExit.VM_EXIT;
+  }
+
+  boolean exits(VmcsField controls, int bits) {
+    return vmcs != null && (vmcs.read32(controls) & bits) != 0;
+  }
+
+  /** I/O instruction exit check (unconditional I/O exiting or the I/O bitmaps). */
+  void ioExit(int port, int bytes, boolean in, boolean string, boolean rep, boolean imm) {
+    if (vmcs == null) {
+      return;
+    }
+    int proc = vmcs.read32(VmcsField.CPU_BASED_VM_EXEC_CONTROL);
+    boolean exit = (proc & VmxControls.PROC_USE_IO_BITMAPS) != 0 ? vmcs.portExits(port, bytes)
+        : (proc & VmxControls.PROC_UNCONDITIONAL_IO_EXITING) != 0;
+    if (exit) {
+      long qual = (bytes - 1) | (in ? VmxControls.IO_QUAL_IN : 0)
+          | (string ? VmxControls.IO_QUAL_STRING : 0) | (rep ? VmxControls.IO_QUAL_REP : 0)
+          | (imm ? VmxControls.IO_QUAL_IMMEDIATE : 0) | ((long) (port & 0xFFFF) << 16);
+      vmExit(ExitReason.IO_INSTRUCTION, qual);
+    }
+  }
+
+  /**
+   * Runs a string I/O instruction (INS/OUTS, with REP) for a hypervisor that handles the exit:
+   * the processor does the memory side, {@code ports} the ports. It retires the instruction.
+   * Returns -1, or a {@link CpuExit} code when a memory access faulted (the exception is then
+   * delivered to the guest, or exits under the exception bitmap).
+   */
+  public int emulateStringIo(IoBus ports) {
+    long qual = vmcs.exitQualification();
+    int len = vmcs.exitInstructionLength();
+    int start = eip;
+    try {
+      int f0 = decodedStringIo(start);
+      int sub = (qual & VmxControls.IO_QUAL_REP) != 0 ? 1 : 0;
+      if ((qual & VmxControls.IO_QUAL_IN) != 0) {
+        StringOps.ins(this, f0, sub, ports);
+      } else {
+        StringOps.outs(this, f0, sub, ports);
+      }
+      eip = start + len;
+      icount++;
+      return -1;
+    } catch (CpuFault f) {
+      return handleFault(start, start + len, false, len);
+    }
+  }
+
+  /**
+   * Performs the task switch of a TASK_SWITCH exit, as Xen's hvm_task_switch does, using the
+   * processor's own task-switch logic. For a switch through an IDT task gate the event's error
+   * code (IDT-vectoring information) is pushed on the new task's stack. Returns -1, or a
+   * {@link CpuExit} code when the switch faulted and that fault exited or shut the guest down.
+   */
+  public int emulateTaskSwitch() {
+    long qual = vmcs.exitQualification();
+    int sel = (int) qual & 0xFFFF;
+    int source = (int) (qual >>> 30) & 3;
+    int start = eip;
+    int next = source == 3 ? taskReturnEip : eip + vmcs.exitInstructionLength();
+    int reason = source == 0 ? Tasks.CALL : source == 1 ? Tasks.IRET
+        : source == 2 ? Tasks.JMP : Tasks.INT;
+    Vmcs saved = vmcs;
+    try {
+      if ((sel & 4) != 0 || !Segments.fetch(this, sel)) {
+        raise(Exceptions.TS, sel & 0xFFFC);
+      }
+      eip = next;
+      // Nested exits are meaningless here: the hypervisor asked for this switch.
+      vmcs = null;
+      Tasks.switchTo(this, sel, dLo, dHi, reason);
+      vmcs = saved;
+      int info = vmcs.read32(VmcsField.IDT_VECTORING_INFO_FIELD);
+      if (source == 3 && (info & VmxControls.INTR_INFO_ERROR_CODE_VALID) != 0) {
+        int size = (trAttr & 0xF) == Segments.SYS_TSS32_BUSY ? 2 : 1;
+        pushSized(size, vmcs.read32(VmcsField.IDT_VECTORING_ERROR_CODE));
+      }
+      if (source != 3) {
+        icount++;
+      }
+      return -1;
+    } catch (CpuFault f) {
+      vmcs = saved;
+      return handleFault(start, start, false, 0);
+    }
+  }
+
+  /** The decoded form of the string I/O instruction at {@code e} (its prefixes matter). */
+  private int decodedStringIo(int e) {
+    Block b = decoder.decode(segBase[CS] + e, -1, mode, codeBytesLeft(e));
+    return b.code[0];
+  }
+
   /**
    * Runs at most {@code maxInstructions} instructions and returns a {@link CpuExit} code. A REP
    * string instruction counts as one instruction and always completes.
@@ -397,12 +790,36 @@ public final class Cpu {
     long limit = maxInstructions > Long.MAX_VALUE - icount ? Long.MAX_VALUE
         : icount + maxInstructions;
     stopRequested = false;
+    if (vmcs != null) {
+      int x = vmEntry();
+      if (x >= 0) {
+        return x;
+      }
+      if (vmcs.has(VmcsField.PIN_BASED_VM_EXEC_CONTROL, VmxControls.PIN_PREEMPTION_TIMER)) {
+        long timer = vmcs.read(VmcsField.VMX_PREEMPTION_TIMER_VALUE);
+        if (timer == 0) {
+          return preemptionTimerExit(0);
+        }
+        limit = Math.min(limit, icount + timer);
+      }
+    }
+    long entryCount = icount;
+    boolean replay = mmioLen > 0;
     Block prev = null;
     while (true) {
       long blockLimit = limit;
-      if (shadow) {
+      if (replay) {
+        // Restarting the instruction whose MMIO accesses the hypervisor completed.
+        mmioPos = 0;
+        blockLimit = Math.min(limit, icount + 1);
+      } else if (shadow) {
         shadow = false;
         blockLimit = Math.min(limit, icount + 1);
+      } else if (vmcs != null && (hostInterrupt || (flags & Flags.IF) != 0)) {
+        int x = nonRootEventCheck();
+        if (x >= 0) {
+          return x;
+        }
       } else if ((flags & Flags.IF) != 0 && intc != null && intc.pending()) {
         halted = false;
         int vector = intc.acknowledge();
@@ -416,13 +833,25 @@ public final class Cpu {
         return CpuExit.HLT;
       }
       if (icount >= limit) {
-        return CpuExit.BUDGET;
+        return vmcs != null && vmcs.has(VmcsField.PIN_BASED_VM_EXEC_CONTROL,
+            VmxControls.PIN_PREEMPTION_TIMER) ? preemptionTimerExit(icount - entryCount)
+            : CpuExit.BUDGET;
+      }
+      if (vmcs != null && vmcs.has(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
+          VmxControls.PROC_MONITOR_TRAP_FLAG)) {
+        // Monitor trap flag: one instruction, then an exit.
+        if (icount > entryCount) {
+          vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.MONITOR_TRAP_FLAG.code());
+          vmcs.write(VmcsField.EXIT_QUALIFICATION, 0);
+          return CpuExit.VM_EXIT;
+        }
+        blockLimit = Math.min(blockLimit, icount + 1);
       }
       Block b;
       try {
         b = nextBlock(prev);
       } catch (CpuFault f) {
-        int x = handleFault(eip, eip, false);
+        int x = handleFault(eip, eip, false, 0);
         if (x >= 0) {
           return x;
         }
@@ -430,6 +859,12 @@ public final class Cpu {
         continue;
       }
       int exit = execBlock(b, blockLimit);
+      if (replay) {
+        replay = false;
+        if (exit != CpuExit.VM_EXIT) {
+          mmioLen = 0;
+        }
+      }
       if (exit >= 0) {
         return exit;
       }
@@ -437,11 +872,91 @@ public final class Cpu {
     }
   }
 
+  /** VM entry: injects the event in the VM-entry interruption-information field. */
+  private int vmEntry() {
+    int info = vmcs.read32(VmcsField.VM_ENTRY_INTR_INFO_FIELD);
+    vmcs.write(VmcsField.VM_EXIT_REASON, 0);
+    if ((info & VmxControls.INTR_INFO_VALID) == 0) {
+      return -1;
+    }
+    vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD, info & ~VmxControls.INTR_INFO_VALID);
+    int vector = info & 0xFF;
+    int type = (info >>> 8) & 7;
+    boolean hasErr = (info & VmxControls.INTR_INFO_ERROR_CODE_VALID) != 0;
+    int err = vmcs.read32(VmcsField.VM_ENTRY_EXCEPTION_ERROR_CODE);
+    int len = vmcs.read32(VmcsField.VM_ENTRY_INSTRUCTION_LEN);
+    halted = false;
+    int kind;
+    int ret = eip;
+    switch (type) {
+      case VmxControls.INTR_TYPE_EXTERNAL:
+      case VmxControls.INTR_TYPE_NMI:
+        kind = Interrupts.EXTERNAL;
+        break;
+      case VmxControls.INTR_TYPE_SOFTWARE_INTERRUPT:
+      case VmxControls.INTR_TYPE_SOFTWARE_EXCEPTION:
+        kind = Interrupts.SOFTWARE;
+        ret = eip + len;
+        break;
+      case VmxControls.INTR_TYPE_PRIVILEGED_SOFTWARE_EXCEPTION:
+        kind = Interrupts.EXCEPTION;
+        ret = eip + len;
+        break;
+      default:
+        kind = Interrupts.EXCEPTION;
+        break;
+    }
+    int x = Interrupts.deliver(this, vector, kind, hasErr, err, ret, eip);
+    return x == CpuExit.TRIPLE_FAULT ? tripleFaultExit() : x;
+  }
+
+  /** Host interrupts and the interrupt window, checked at instruction boundaries. */
+  private int nonRootEventCheck() {
+    if (hostInterrupt && vmcs.has(VmcsField.PIN_BASED_VM_EXEC_CONTROL,
+        VmxControls.PIN_EXTERNAL_INTERRUPT_EXITING)) {
+      hostInterrupt = false;
+      vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.EXTERNAL_INTERRUPT.code());
+      vmcs.write(VmcsField.EXIT_QUALIFICATION, 0);
+      return CpuExit.VM_EXIT;
+    }
+    if ((flags & Flags.IF) != 0 && vmcs.has(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
+        VmxControls.PROC_INTERRUPT_WINDOW_EXITING)) {
+      halted = false;
+      vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.INTERRUPT_WINDOW.code());
+      vmcs.write(VmcsField.EXIT_QUALIFICATION, 0);
+      return CpuExit.VM_EXIT;
+    }
+    return -1;
+  }
+
+  private int preemptionTimerExit(long used) {
+    long timer = vmcs.read(VmcsField.VMX_PREEMPTION_TIMER_VALUE);
+    vmcs.write(VmcsField.VMX_PREEMPTION_TIMER_VALUE, Math.max(0, timer - used));
+    if (timer - used > 0) {
+      return CpuExit.BUDGET;
+    }
+    vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.PREEMPTION_TIMER.code());
+    vmcs.write(VmcsField.EXIT_QUALIFICATION, 0);
+    return CpuExit.VM_EXIT;
+  }
+
+  private int tripleFaultExit() {
+    vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.TRIPLE_FAULT.code());
+    vmcs.write(VmcsField.EXIT_QUALIFICATION, 0);
+    return CpuExit.VM_EXIT;
+  }
+
   /**
    * Delivers the exception in {@link #excVector} (or leaves {@link #run} when its exit bit is
    * set). Returns a {@link CpuExit} code, or -1 to continue.
    */
-  private int handleFault(int start, int next, boolean trap) {
+  private int handleFault(int start, int next, boolean trap, int len) {
+    if (vmExitPending) {
+      vmExitPending = false;
+      eip = start;
+      vmcs.write(VmcsField.VM_EXIT_INSTRUCTION_LEN, len);
+      return CpuExit.VM_EXIT;
+    }
     int vector = excVector;
     if (!trap && vector < 32 && ((exceptionExitMask >>> vector) & 1) != 0) {
       eip = start;
@@ -449,13 +964,51 @@ public final class Cpu {
     }
     int kind = trap ? trapKind : Interrupts.EXCEPTION;
     boolean hasErr = !trap && Interrupts.hasErrorCode(vector);
+    // INT n never consults the exception bitmap; INT3, INTO and INT1 do.
+    if (vmcs != null && (!trap || softException || kind == Interrupts.EXCEPTION)) {
+      int x = exceptionExit(vector, kind, trap, hasErr, start, next, len);
+      if (x >= 0) {
+        return x;
+      }
+    }
     eip = trap ? next : start;
     int x = Interrupts.deliver(this, vector, kind, hasErr, excError, eip, start);
     if (x == CpuExit.TRIPLE_FAULT) {
       eip = start;
+      if (vmcs != null) {
+        return tripleFaultExit();
+      }
     }
     return x;
   }
+
+  /** The exception bitmap (with #PF's error-code mask and match) decides whether to exit. */
+  private int exceptionExit(int vector, int kind, boolean trap, boolean hasErr, int start,
+      int next, int len) {
+    boolean exit = (vmcs.read32(VmcsField.EXCEPTION_BITMAP) >>> vector & 1) != 0;
+    if (vector == Exceptions.PF) {
+      int mask = vmcs.read32(VmcsField.PAGE_FAULT_ERROR_CODE_MASK);
+      int match = vmcs.read32(VmcsField.PAGE_FAULT_ERROR_CODE_MATCH);
+      boolean matches = (excError & mask) == match;
+      exit = exit == matches;
+    }
+    if (!exit) {
+      return -1;
+    }
+    int type = trap && softException ? VmxControls.INTR_TYPE_SOFTWARE_EXCEPTION
+        : trap ? VmxControls.INTR_TYPE_PRIVILEGED_SOFTWARE_EXCEPTION
+        : VmxControls.INTR_TYPE_HARDWARE_EXCEPTION;
+    vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.EXCEPTION_NMI.code());
+    vmcs.write(VmcsField.EXIT_QUALIFICATION, vector == Exceptions.PF ? pfAddr & 0xFFFF_FFFFL
+        : 0);
+    vmcs.write(VmcsField.VM_EXIT_INTR_INFO, VmxControls.intrInfo(vector, type, hasErr));
+    vmcs.write(VmcsField.VM_EXIT_INTR_ERROR_CODE, hasErr ? excError & 0xFFFF_FFFFL : 0);
+    vmcs.write(VmcsField.VM_EXIT_INSTRUCTION_LEN, len);
+    pfPending = false;
+    eip = start;
+    return CpuExit.VM_EXIT;
+  }
+
 
   // ================================================================== mode and privilege
 
@@ -558,7 +1111,7 @@ public final class Cpu {
     return Tasks.ioAllowed(this, port, bytes);
   }
 
-  private void checkIo(int port, int bytes) {
+  void checkIo(int port, int bytes) {
     if (!ioPermitted(port, bytes)) {
       raise(Exceptions.GP, 0);
     }
@@ -642,9 +1195,11 @@ public final class Cpu {
     return b;
   }
 
+  /** This processor starts caching code from {@code page}; writes to it must be noticed. */
   private void markCodePage(int page) {
-    if (mem.codePages[page] == 0) {
-      mem.codePages[page] = 1;
+    if (!ownsCode[page]) {
+      ownsCode[page] = true;
+      mem.codePageAdded(page, null);
       // Writes to a code page must take the slow path so stale code is noticed.
       Arrays.fill(wTag, -1);
     }
@@ -675,7 +1230,10 @@ public final class Cpu {
       }
       pageSpill[page] = null;
     }
-    mem.codePages[page] = 0;
+    if (ownsCode[page]) {
+      ownsCode[page] = false;
+      mem.codePageDropped(page);
+    }
   }
 
   private void codeWritten(long pa, int len) {
@@ -843,10 +1401,10 @@ public final class Cpu {
       int f3 = code[((i - 1) << 2) + 3];
       int next = base + (f3 & 0xFFFF);
       int start = next - ((f3 >>> 16) & 15);
-      boolean trap = trapping;
+      boolean trap = trapping && !vmExitPending;
       trapping = false;
       icount += trap ? i : i - 1;
-      return handleFault(start, next, trap);
+      return handleFault(start, next, trap, (f3 >>> 16) & 15);
     }
     icount += i;
     if (i < n) {
@@ -911,6 +1469,7 @@ public final class Cpu {
         int port = (f3 >>> 20) != 0 ? r[EDX] & 0xFFFF : imm & 0xFF;
         int sz = size(f0);
         checkIo(port, 1 << sz);
+        ioExit(port, 1 << sz, true, false, false, (f3 >>> 20) == 0);
         setReg(sz, EAX, io.in(port, 1 << sz));
         break;
       }
@@ -918,15 +1477,27 @@ public final class Cpu {
         int port = (f3 >>> 20) != 0 ? r[EDX] & 0xFFFF : imm & 0xFF;
         int sz = size(f0);
         checkIo(port, 1 << sz);
+        ioExit(port, 1 << sz, false, false, false, (f3 >>> 20) == 0);
         io.out(port, 1 << sz, r[EAX] & MASK[sz]);
         break;
       }
-      case Op.CPUID: CpuId.exec(this); break;
+      case Op.CPUID:
+        if (vmcs != null) {
+          vmExit(ExitReason.CPUID, 0);
+        }
+        CpuId.exec(this);
+        break;
       case Op.RDTSC: {
         if ((cr4 & CR4_TSD) != 0 && cpl != 0 && protectedMode()) {
           raise(Exceptions.GP, 0);
         }
+        if (exits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_RDTSC_EXITING)) {
+          vmExit(ExitReason.RDTSC, 0);
+        }
         long tsc = tsc() + i;
+        if (exits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_USE_TSC_OFFSETTING)) {
+          tsc += vmcs.read(VmcsField.TSC_OFFSET);
+        }
         r[EAX] = (int) tsc;
         r[EDX] = (int) (tsc >>> 32);
         break;
@@ -934,6 +1505,9 @@ public final class Cpu {
       case Op.HLT:
         if (cpl != 0 && protectedMode()) {
           raise(Exceptions.GP, 0);
+        }
+        if (exits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_HLT_EXITING)) {
+          vmExit(ExitReason.HLT, 0);
         }
         halted = true;
         break;
@@ -957,14 +1531,14 @@ public final class Cpu {
         if (v86() && ((flags >>> 12) & 3) != 3) {
           raise(Exceptions.GP, 0);
         }
-        trap(imm, Interrupts.SOFTWARE);
+        trap(imm, Interrupts.SOFTWARE, (f3 >>> 20) == 1);
         break;
       case Op.INTO:
         if (of() != 0) {
-          trap(Exceptions.OF, Interrupts.SOFTWARE);
+          trap(Exceptions.OF, Interrupts.SOFTWARE, true);
         }
         break;
-      case Op.INT1: trap(Exceptions.DB, Interrupts.EXCEPTION); break;
+      case Op.INT1: trap(Exceptions.DB, Interrupts.EXCEPTION, false); break;
       case Op.FWAIT:
         if ((cr0 & (CR0_MP | CR0_TS)) == (CR0_MP | CR0_TS)) {
           raise(Exceptions.NM, 0);
@@ -1001,9 +1575,10 @@ public final class Cpu {
   }
 
   /** Leaves the block with a trap: the event is delivered with EIP after the instruction. */
-  private void trap(int vector, int kind) {
+  private void trap(int vector, int kind, boolean exception) {
     trapping = true;
     trapKind = kind;
+    softException = exception;
     excVector = vector;
     excError = 0;
     throw CpuFault.INSTANCE;
@@ -1385,6 +1960,7 @@ public final class Cpu {
     tlbMisses++;
     long pa = (cr0 & CR0_PG) == 0 ? lin & 0xFFFF_FFFFL
         : Paging.walk(this, lin, Paging.FETCH | userAccess());
+    pa = finalEpt(pa, lin, EptWalk.X, false);
     cTag[idx] = page;
     cPhys[idx] = pa & ~0xFFFL;
     cGlobal[idx] = (cr0 & CR0_PG) != 0 && walkGlobal;
@@ -1400,14 +1976,35 @@ public final class Cpu {
     return mem.read8(translateCode(lin));
   }
 
+  /**
+   * Linear to machine-physical for a data access. In non-root operation with EPT, a denied final
+   * translation comes back as {@link EptWalk#MMIO} | GPA for the caller to treat as MMIO.
+   */
   private long translate(int lin, int access) {
     tlbMisses++;
+    long gpa;
     if ((cr0 & CR0_PG) == 0) {
       walkWritable = true;
       walkGlobal = false;
-      return lin & 0xFFFF_FFFFL;
+      gpa = lin & 0xFFFF_FFFFL;
+    } else {
+      gpa = Paging.walk(this, lin, access);
     }
-    return Paging.walk(this, lin, access);
+    if (!ept) {
+      return gpa;
+    }
+    // Only write translations fill the write TLB, so a read needs no W check here.
+    int rwx = (access & Paging.WRITE) != 0 ? EptWalk.W : EptWalk.R;
+    return EptWalk.translate(this, gpa, rwx, lin, true, true, true);
+  }
+
+  /** Implicit accesses cannot be MMIO: a denied translation is a real EPT violation. */
+  private long translateSys(int lin, int access) {
+    long pa = translate(lin, access);
+    if (pa < 0) {
+      vmExit(ExitReason.EPT_VIOLATION, eptQualification);
+    }
+    return pa;
   }
 
   /** Implicit supervisor read (descriptor tables, TSS, IDT), whatever the CPL. */
@@ -1415,25 +2012,25 @@ public final class Cpu {
     if ((lin & 0xFFF) > 0xFFC) {
       int v = 0;
       for (int k = 0; k < 4; k++) {
-        v |= (mem.read8(translate(lin + k, 0)) & 0xFF) << (8 * k);
+        v |= (mem.read8(translateSys(lin + k, 0)) & 0xFF) << (8 * k);
       }
       return v;
     }
-    return mem.read32(translate(lin, 0));
+    return mem.read32(translateSys(lin, 0));
   }
 
   /** Implicit supervisor write (accessed and busy bits, TSS state). */
   void writeSys32(int lin, int v) {
     if ((lin & 0xFFF) > 0xFFC) {
       for (int k = 0; k < 4; k++) {
-        translate(lin + k, Paging.WRITE);
+        translateSys(lin + k, Paging.WRITE);
       }
       for (int k = 0; k < 4; k++) {
-        mem.write8(translate(lin + k, Paging.WRITE), v >>> (8 * k));
+        mem.write8(translateSys(lin + k, Paging.WRITE), v >>> (8 * k));
       }
       return;
     }
-    mem.write32(translate(lin, Paging.WRITE), v);
+    mem.write32(translateSys(lin, Paging.WRITE), v);
   }
 
   void flushTlb() {
@@ -1548,6 +2145,9 @@ public final class Cpu {
       return v;
     }
     long pa = translate(lin, userAccess());
+    if (pa < 0) {
+      return mmioRead(pa & ~EptWalk.MMIO, bytes, lin);
+    }
     if (pa + bytes <= ramSize) {
       int idx = ((lin >>> 12) & TLB_MASK) | tlbUser;
       rTag[idx] = lin >>> 12;
@@ -1577,9 +2177,9 @@ public final class Cpu {
 
   private long translateForWrite(int lin) {
     long pa = translate(lin, Paging.WRITE | userAccess());
-    if (pa < ramSize && walkWritable) {
+    if (pa >= 0 && pa < ramSize && walkWritable) {
       int page = (int) (pa >>> 12);
-      if (mem.codePages[page] == 0) {
+      if (mem.codeRefs[page] == 0) {
         int idx = ((lin >>> 12) & TLB_MASK) | tlbUser;
         wTag[idx] = lin >>> 12;
         wOff[idx] = (int) (pa & ~0xFFFL) - (lin & ~0xFFF);
@@ -1599,9 +2199,13 @@ public final class Cpu {
       return;
     }
     long pa = translateForWrite(lin);
+    if (pa < 0) {
+      mmioWrite(pa & ~EptWalk.MMIO, bytes, v);
+      return;
+    }
     if (pa + bytes <= ramSize) {
       int page = (int) (pa >>> 12);
-      if (mem.codePages[page] == 0) {
+      if (mem.codeRefs[page] == 0) {
         int p = (int) pa;
         switch (size) {
           case 2: MemoryBus.I32.set(ram, p, v); break;
@@ -1628,7 +2232,8 @@ public final class Cpu {
           break;
       }
       if (changed) {
-        invalidateCodePage(page);
+        // Every processor caching this page drops it, this one included.
+        mem.codeWritten(pa, bytes);
       }
       return;
     }

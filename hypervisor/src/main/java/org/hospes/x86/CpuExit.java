@@ -19,8 +19,15 @@ public final class CpuExit {
   public static final int STOPPED = 3;
   /** A fault while delivering a double fault: the machine is dead. */
   public static final int TRIPLE_FAULT = 4;
+  /**
+   * VMX non-root operation only: a VM exit. The reason, qualification and instruction length are
+   * in the {@code Vmcs}; EIP points at the instruction that exited (for instruction exits).
+   */
+  public static final int VM_EXIT = 5;
 
-  private static final String[] NAMES = {"BUDGET", "HLT", "EXCEPTION", "STOPPED", "TRIPLE_FAULT"};
+  private static final String[] NAMES = {
+    "BUDGET", "HLT", "EXCEPTION", "STOPPED", "TRIPLE_FAULT", "VM_EXIT"
+  };
 
   private CpuExit() {}
 

@@ -415,7 +415,7 @@ final class Decoder {
       case 0xD8: case 0xD9: case 0xDA: case 0xDB: case 0xDC: case 0xDD: case 0xDE: case 0xDF: {
         int m = cpu.fetchCodeByte(lin);
         modrm();
-        emit(Op.FPU, 0, (b & 7) << 8 | m, 0);
+        emit(Op.FPU, osz, (b & 7) << 8 | m, 0);
         return false;
       }
       case 0x9C: emit(Op.PUSHF, v, 0, 0); return false;
@@ -597,6 +597,10 @@ final class Decoder {
       case 0x00: modrm(); if (regField > 5) return undefined();
         emit(Op.SYS, isMem() ? 1 : v, SystemOps.SLDT + regField, 0); return true;
       case 0x01: modrm();
+        if (!isMem() && regField == 0 && lastRm == 1) {
+          emit(Op.SYS, 0, SystemOps.VMCALL, 0);
+          return true;
+        }
         if (regField == 5 || (!isMem() && regField != 4 && regField != 6)) return undefined();
         emit(Op.SYS, regField == 4 && isMem() ? 1 : v, SystemOps.SGDT + regField, 0);
         return true;

@@ -3,6 +3,8 @@ package org.hospes.x86;
 import static org.hospes.x86.Cpu.CS;
 import static org.hospes.x86.Cpu.SS;
 
+import org.hospes.x86.vmx.ExitReason;
+
 /**
  * Event delivery: exceptions, external interrupts and INT n through the IDT (protected mode) or
  * the IVT (real mode), including privilege changes with stack switches, task gates, the double-
@@ -44,6 +46,13 @@ final class Interrupts {
         deliverOnce(c, current, curKind, curHasErr, curErr);
         return -1;
       } catch (CpuFault f) {
+        if (c.nonRoot()) {
+          int x = c.exitDuringDelivery(current, curKind, curHasErr, curErr, faultEip,
+              attempt == 0 ? returnEip : faultEip);
+          if (x >= 0) {
+            return x;
+          }
+        }
         int second = c.excVector;
         if (current == Exceptions.DF) {
           break;
@@ -70,6 +79,10 @@ final class Interrupts {
   }
 
   private static void deliverOnce(Cpu c, int vector, int kind, boolean hasErr, int err) {
+    if (vector == Exceptions.PF && kind == EXCEPTION && c.pfPending) {
+      c.cr2 = c.pfAddr;
+      c.pfPending = false;
+    }
     if (!c.protectedMode()) {
       deliverReal(c, vector);
       return;
@@ -95,6 +108,9 @@ final class Interrupts {
       c.raise(Exceptions.NP, gateErr);
     }
     if (type == Segments.SYS_TASK_GATE) {
+      if (c.nonRoot()) {
+        c.vmExit(ExitReason.TASK_SWITCH, (gLo >>> 16) | (3L << 30));
+      }
       Tasks.switchTo(c, vector * 8, gLo, gHi, Tasks.INT);
       if (hasErr) {
         int size = (c.trAttr & 0xF) == Segments.SYS_TSS32_BUSY ? 2 : 1;
@@ -134,30 +150,55 @@ final class Interrupts {
       // Virtual-8086 mode tasks are not supported: the event cannot be delivered.
       c.raise(Exceptions.GP, Segments.err(sel) + ext);
     }
-    if (newCpl < c.cpl) {
-      int oldSs = c.segSel[SS];
-      int oldEsp = c.r[Cpu.ESP];
-      Tasks.loadInnerStack(c, newCpl);
+    // Marked now, while the scratch descriptor is still the handler's code segment (loading the
+    // inner stack fetches the stack segment's).
+    Segments.markAccessed(c);
+    int oldCpl = c.cpl;
+    int oldSs = c.segSel[SS];
+    int oldSsBase = c.segBase[SS];
+    int oldSsLimit = c.segLimit[SS];
+    int oldSsAttr = c.segAttr[SS];
+    int oldEsp = c.r[Cpu.ESP];
+    boolean inward = newCpl < oldCpl;
+    try {
+      if (inward) {
+        Tasks.loadInnerStack(c, newCpl);
+        // The pushes onto the inner stack are made at the new privilege level: supervisor
+        // accesses when the handler runs in ring 0.
+        c.setCpl(newCpl);
+        int sp = c.r[Cpu.ESP];
+        sp -= step;
+        c.writeSized(size, c.stackAddr(sp, step, true), oldSs);
+        sp -= step;
+        c.writeSized(size, c.stackAddr(sp, step, true), oldEsp);
+        c.setStackPointer(sp);
+      }
       int sp = c.r[Cpu.ESP];
       sp -= step;
-      c.writeSized(size, c.stackAddr(sp, step, true), oldSs);
+      c.writeSized(size, c.stackAddr(sp, step, true), oldFlags);
       sp -= step;
-      c.writeSized(size, c.stackAddr(sp, step, true), oldEsp);
+      c.writeSized(size, c.stackAddr(sp, step, true), oldCs);
+      sp -= step;
+      c.writeSized(size, c.stackAddr(sp, step, true), oldEip);
+      if (hasErr) {
+        sp -= step;
+        c.writeSized(size, c.stackAddr(sp, step, true), err);
+      }
       c.setStackPointer(sp);
+    } catch (CpuFault f) {
+      if (inward) {
+        // A fault on the way leaves the interrupted context as it was (SDM vol. 3, 6.12.1: the
+        // processor state is that of the instruction that caused the first event).
+        c.segSel[SS] = oldSs;
+        c.segBase[SS] = oldSsBase;
+        c.segLimit[SS] = oldSsLimit;
+        c.segAttr[SS] = oldSsAttr;
+        c.segmentChanged(SS);
+        c.r[Cpu.ESP] = oldEsp;
+        c.setCpl(oldCpl);
+      }
+      throw f;
     }
-    int sp = c.r[Cpu.ESP];
-    sp -= step;
-    c.writeSized(size, c.stackAddr(sp, step, true), oldFlags);
-    sp -= step;
-    c.writeSized(size, c.stackAddr(sp, step, true), oldCs);
-    sp -= step;
-    c.writeSized(size, c.stackAddr(sp, step, true), oldEip);
-    if (hasErr) {
-      sp -= step;
-      c.writeSized(size, c.stackAddr(sp, step, true), err);
-    }
-    c.setStackPointer(sp);
-    Segments.markAccessed(c);
     Segments.loadCs(c, sel, lo, hi, newCpl);
     int clear = Flags.TF | Flags.NT | Flags.RF | Flags.VM | (intGate ? Flags.IF : 0);
     c.setEflags(oldFlags & ~clear);
@@ -203,6 +244,9 @@ final class Interrupts {
     }
     if ((c.eflags() & Flags.NT) != 0) {
       int link = c.readSys32(c.trBase + Tasks.LINK) & 0xFFFF;
+      if (c.nonRoot()) {
+        c.vmExit(ExitReason.TASK_SWITCH, link | (1L << 30));
+      }
       if ((link & 4) != 0 || !Segments.fetch(c, link)) {
         c.raise(Exceptions.TS, Segments.err(link));
       }

@@ -42,6 +42,11 @@ public final class IoBus {
     d.out(port & 0xFFFF, size, value);
   }
 
+  /** True if a device claims {@code port}. */
+  public boolean claims(int port) {
+    return devices[port & 0xFFFF] != null;
+  }
+
   /** Accesses that hit no device (a guest probing for hardware, or a bug). */
   public long unclaimedAccesses() {
     return unclaimedAccesses;

@@ -8,19 +8,24 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Guest-physical address space: one RAM array from address 0 plus MMIO windows.
+ * A physical address space: one RAM array from address 0 plus MMIO windows. For a bare machine it
+ * is the machine's memory; under the hypervisor it is machine memory shared by every vCPU.
  *
  * <p>RAM is a single {@code byte[]} (so at most 2 GiB) that the processor's TLB indexes directly;
  * everything else in this class is the slow path used by loaders, devices and page-crossing or
- * MMIO accesses. Pages that hold decoded instructions are flagged in {@link #codePages}; a write
- * to such a page through any path tells the {@link CodeWriteListener} so that stale translations
- * are dropped (self-modifying code, DMA over code, loaders).
+ * MMIO accesses. {@link #codeRefs} counts, per page, the processors holding decoded instructions
+ * from it; a write to such a page through any path tells every {@link CodeWriteListener} so that
+ * stale translations are dropped (self-modifying code, cross-vCPU code writes, DMA, loaders).
  */
 public final class MemoryBus implements PhysicalMemory {
 
-  /** Told when bytes of a page that holds decoded code are written. */
+  /** A processor caching decoded code from this memory. */
   public interface CodeWriteListener {
+    /** Bytes of a page that some processor decoded code from were written. */
     void codeWritten(long pa, int len);
+
+    /** Some processor started caching code from {@code page}: stop writing it unchecked. */
+    void codePageAdded(int page);
   }
 
   static final VarHandle I16 =
@@ -34,17 +39,17 @@ public final class MemoryBus implements PhysicalMemory {
 
   final byte[] ram;
   final long ramSize;
-  /** One flag per RAM page: non-zero while the page holds decoded instructions. */
-  final byte[] codePages;
+  /** Per RAM page: how many processors hold decoded instructions from it. */
+  final int[] codeRefs;
   private final List<Window> windows = new ArrayList<>();
-  private CodeWriteListener codeWriteListener;
+  private CodeWriteListener[] listeners = new CodeWriteListener[0];
 
   public MemoryBus(int ramBytes) {
     Preconditions.checkArgument(ramBytes > 0 && (ramBytes & 0xFFF) == 0,
         "RAM size must be a positive multiple of 4 KiB, got %s", ramBytes);
     this.ram = new byte[ramBytes];
     this.ramSize = ramBytes;
-    this.codePages = new byte[ramBytes >>> 12];
+    this.codeRefs = new int[ramBytes >>> 12];
   }
 
   public long ramSize() {
@@ -62,8 +67,34 @@ public final class MemoryBus implements PhysicalMemory {
     windows.add(new Window(base, size, device));
   }
 
-  public void setCodeWriteListener(CodeWriteListener listener) {
-    this.codeWriteListener = listener;
+  public void addCodeWriteListener(CodeWriteListener listener) {
+    listeners = java.util.Arrays.copyOf(listeners, listeners.length + 1);
+    listeners[listeners.length - 1] = listener;
+  }
+
+  /** A processor begins caching code from {@code page}. */
+  void codePageAdded(int page, CodeWriteListener by) {
+    if (codeRefs[page]++ == 0) {
+      for (CodeWriteListener l : listeners) {
+        if (l != by) {
+          l.codePageAdded(page);
+        }
+      }
+    }
+  }
+
+  /** A processor dropped all its code from {@code page}. */
+  void codePageDropped(int page) {
+    if (codeRefs[page] > 0) {
+      codeRefs[page]--;
+    }
+  }
+
+  /** Tells every processor that bytes at {@code pa} changed (they drop stale code). */
+  void codeWritten(long pa, int len) {
+    for (CodeWriteListener l : listeners) {
+      l.codeWritten(pa, len);
+    }
   }
 
   /** True if {@code pa} lies in RAM. */
@@ -82,14 +113,11 @@ public final class MemoryBus implements PhysicalMemory {
   }
 
   void noteWrite(long pa, int len) {
-    if (codeWriteListener == null) {
-      return;
-    }
     long first = pa >>> 12;
     long last = (pa + len - 1) >>> 12;
     for (long p = first; p <= last; p++) {
-      if (p < codePages.length && codePages[(int) p] != 0) {
-        codeWriteListener.codeWritten(pa, len);
+      if (p < codeRefs.length && codeRefs[(int) p] != 0) {
+        codeWritten(pa, len);
         return;
       }
     }

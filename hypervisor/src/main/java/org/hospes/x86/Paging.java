@@ -31,7 +31,10 @@ final class Paging {
   }
 
   private static void fault(Cpu c, int lin, int access, int bits) {
-    c.cr2 = lin;
+    // CR2 is written when the #PF is delivered, not before: a #PF that causes a VM exit leaves
+    // the guest's CR2 alone.
+    c.pfAddr = lin;
+    c.pfPending = true;
     int code = bits | ((access & WRITE) != 0 ? PF_W : 0) | ((access & USER) != 0 ? PF_U : 0);
     c.raise(Exceptions.PF, code);
   }
@@ -56,9 +59,8 @@ final class Paging {
   }
 
   private static long walk32(Cpu c, int lin, int access) {
-    MemoryBus mem = c.memory();
-    long pdeAddr = (c.cr3 & 0xFFFF_F000L) | ((lin >>> 22) << 2);
-    int pde = mem.read32(pdeAddr);
+        long pdeAddr = (c.cr3 & 0xFFFF_F000L) | ((lin >>> 22) << 2);
+    int pde = c.gpaRead32(pdeAddr);
     if ((pde & P) == 0) {
       fault(c, lin, access, 0);
     }
@@ -66,25 +68,27 @@ final class Paging {
       check(c, lin, access, pde);
       int upd = pde | A | ((access & WRITE) != 0 ? D : 0);
       if (upd != pde) {
-        mem.write32(pdeAddr, upd);
+        c.gpaWrite32(pdeAddr, upd);
       }
       c.walkWritable = (upd & D) != 0 && writable(c, access, pde);
       c.walkGlobal = (pde & G) != 0 && (c.cr4 & Cpu.CR4_PGE) != 0;
       return (pde & 0xFFC0_0000L) | (lin & 0x3F_FFFF);
     }
+    // The PDE is used to reach the page table: it is marked accessed whatever the PTE says
+    // (SDM vol. 3, 4.8), as QEMU does too.
+    if ((pde & A) == 0) {
+      c.gpaWrite32(pdeAddr, pde | A);
+    }
     long pteAddr = (pde & 0xFFFF_F000L) | (((lin >>> 12) & 0x3FF) << 2);
-    int pte = mem.read32(pteAddr);
+    int pte = c.gpaRead32(pteAddr);
     if ((pte & P) == 0) {
       fault(c, lin, access, 0);
     }
     int combined = pde & pte;
     check(c, lin, access, combined);
-    if ((pde & A) == 0) {
-      mem.write32(pdeAddr, pde | A);
-    }
     int upd = pte | A | ((access & WRITE) != 0 ? D : 0);
     if (upd != pte) {
-      mem.write32(pteAddr, upd);
+      c.gpaWrite32(pteAddr, upd);
     }
     c.walkWritable = (upd & D) != 0 && writable(c, access, combined);
     c.walkGlobal = (pte & G) != 0 && (c.cr4 & Cpu.CR4_PGE) != 0;
@@ -92,13 +96,12 @@ final class Paging {
   }
 
   private static long walkPae(Cpu c, int lin, int access) {
-    MemoryBus mem = c.memory();
-    long pdpte = c.pdpte[lin >>> 30];
+        long pdpte = c.pdpte[lin >>> 30];
     if ((pdpte & P) == 0) {
       fault(c, lin, access, 0);
     }
     long pdeAddr = (pdpte & PAE_ADDR) | (((lin >>> 21) & 0x1FF) << 3);
-    long pde = mem.read64(pdeAddr);
+    long pde = c.gpaRead64(pdeAddr);
     if ((pde & P) == 0) {
       fault(c, lin, access, 0);
     }
@@ -112,14 +115,17 @@ final class Paging {
       check(c, lin, access, (int) pde);
       long upd = pde | A | ((access & WRITE) != 0 ? D : 0);
       if (upd != pde) {
-        mem.write32(pdeAddr, (int) upd);
+        c.gpaWrite32(pdeAddr, (int) upd);
       }
       c.walkWritable = (upd & D) != 0 && writable(c, access, (int) pde);
       c.walkGlobal = (pde & G) != 0 && (c.cr4 & Cpu.CR4_PGE) != 0;
       return (pde & 0xF_FFE0_0000L) | (lin & 0x1F_FFFF);
     }
+    if ((pde & A) == 0) {
+      c.gpaWrite32(pdeAddr, (int) (pde | A));
+    }
     long pteAddr = (pde & PAE_ADDR) | (((lin >>> 12) & 0x1FF) << 3);
-    long pte = mem.read64(pteAddr);
+    long pte = c.gpaRead64(pteAddr);
     if ((pte & P) == 0) {
       fault(c, lin, access, 0);
     }
@@ -128,12 +134,9 @@ final class Paging {
     }
     int combined = (int) (pde & pte);
     check(c, lin, access, combined);
-    if ((pde & A) == 0) {
-      mem.write32(pdeAddr, (int) (pde | A));
-    }
     long upd = pte | A | ((access & WRITE) != 0 ? D : 0);
     if (upd != pte) {
-      mem.write32(pteAddr, (int) upd);
+      c.gpaWrite32(pteAddr, (int) upd);
     }
     c.walkWritable = (upd & D) != 0 && writable(c, access, combined);
     c.walkGlobal = (pte & G) != 0 && (c.cr4 & Cpu.CR4_PGE) != 0;
@@ -148,7 +151,7 @@ final class Paging {
     long base = cr3 & 0xFFFF_FFE0L;
     long[] next = new long[4];
     for (int k = 0; k < 4; k++) {
-      long e = c.memory().read64(base + 8L * k);
+      long e = c.gpaRead64(base + 8L * k);
       if ((e & P) != 0 && ((e & 0x1E6L) != 0 || (e & PAE_RESERVED_HIGH) != 0)) {
         return false;
       }

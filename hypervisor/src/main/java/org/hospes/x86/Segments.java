@@ -3,6 +3,8 @@ package org.hospes.x86;
 import static org.hospes.x86.Cpu.CS;
 import static org.hospes.x86.Cpu.SS;
 
+import org.hospes.x86.vmx.ExitReason;
+
 /**
  * Protected-mode segmentation: descriptor fetches, segment-register loads with every check of
  * SDM vol. 3 ch. 5, and far JMP/CALL/RET through code segments and call gates. Errors raise
@@ -267,6 +269,10 @@ final class Segments {
         if (!present(hi)) {
           c.raise(Exceptions.NP, err(sel));
         }
+        if (c.nonRoot()) {
+          int tss = type(hi) == SYS_TASK_GATE ? lo >>> 16 : sel;
+          c.vmExit(ExitReason.TASK_SWITCH, tss | ((call ? 0L : 2L) << 30));
+        }
         c.eip = nextEip;
         Tasks.switchTo(c, sel, lo, hi, call ? Tasks.CALL : Tasks.JMP);
         return;
@@ -320,28 +326,47 @@ final class Segments {
     if (call && !conforming && dpl(hi) < c.cpl) {
       // More privileged: switch to the inner stack named by the TSS and copy the parameters.
       int newCpl = dpl(hi);
+      int oldCpl = c.cpl;
       int oldSs = c.segSel[SS];
+      int oldSsBase = c.segBase[SS];
+      int oldSsLimit = c.segLimit[SS];
+      int oldSsAttr = c.segAttr[SS];
       int oldEsp = c.r[Cpu.ESP];
       int[] paramVals = new int[params];
       for (int k = 0; k < params; k++) {
         paramVals[k] = c.readStack(size, k * step);
       }
-      Tasks.loadInnerStack(c, newCpl);
-      int sp = c.r[Cpu.ESP];
-      sp -= step;
-      c.writeSized(size, c.stackAddr(sp, step, true), oldSs);
-      sp -= step;
-      c.writeSized(size, c.stackAddr(sp, step, true), oldEsp);
-      for (int k = params - 1; k >= 0; k--) {
-        sp -= step;
-        c.writeSized(size, c.stackAddr(sp, step, true), paramVals[k]);
-      }
-      sp -= step;
-      c.writeSized(size, c.stackAddr(sp, step, true), c.segSel[CS]);
-      sp -= step;
-      c.writeSized(size, c.stackAddr(sp, step, true), nextEip);
-      c.setStackPointer(sp);
+      // Marked now, while the scratch descriptor is still the target code segment.
       markAccessed(c);
+      try {
+        Tasks.loadInnerStack(c, newCpl);
+        // The inner stack is written at the new privilege level (supervisor accesses for ring 0).
+        c.setCpl(newCpl);
+        int sp = c.r[Cpu.ESP];
+        sp -= step;
+        c.writeSized(size, c.stackAddr(sp, step, true), oldSs);
+        sp -= step;
+        c.writeSized(size, c.stackAddr(sp, step, true), oldEsp);
+        for (int k = params - 1; k >= 0; k--) {
+          sp -= step;
+          c.writeSized(size, c.stackAddr(sp, step, true), paramVals[k]);
+        }
+        sp -= step;
+        c.writeSized(size, c.stackAddr(sp, step, true), c.segSel[CS]);
+        sp -= step;
+        c.writeSized(size, c.stackAddr(sp, step, true), nextEip);
+        c.setStackPointer(sp);
+      } catch (CpuFault f) {
+        // A fault leaves the caller's context as it was.
+        c.segSel[SS] = oldSs;
+        c.segBase[SS] = oldSsBase;
+        c.segLimit[SS] = oldSsLimit;
+        c.segAttr[SS] = oldSsAttr;
+        c.segmentChanged(SS);
+        c.r[Cpu.ESP] = oldEsp;
+        c.setCpl(oldCpl);
+        throw f;
+      }
       loadCs(c, sel, lo, hi, newCpl);
     } else {
       if (call) {

@@ -163,6 +163,14 @@ final class StringOps {
   }
 
   static void ins(Cpu c, int f0, int rep) {
+    int port = c.r[EDX] & 0xFFFF;
+    c.checkIo(port, 1 << Cpu.size(f0));
+    c.ioExit(port, 1 << Cpu.size(f0), true, true, rep != 0, false);
+    ins(c, f0, rep, c.io());
+  }
+
+  /** INS with the ports on {@code ports} (the hypervisor's handler after an I/O exit). */
+  static void ins(Cpu c, int f0, int rep, IoBus ports) {
     int size = Cpu.size(f0);
     boolean a16 = (f0 & A16) != 0;
     int step = step(c, size);
@@ -171,7 +179,7 @@ final class StringOps {
       if (rep != 0 && count(c, a16) == 0) {
         return;
       }
-      c.writeSized(size, dst(c, size, a16, true), c.io().in(port, 1 << size));
+      c.writeSized(size, dst(c, size, a16, true), ports.in(port, 1 << size));
       advance(c, EDI, step, a16);
       if (rep != 0) {
         decCount(c, a16);
@@ -180,6 +188,14 @@ final class StringOps {
   }
 
   static void outs(Cpu c, int f0, int rep) {
+    int port = c.r[EDX] & 0xFFFF;
+    c.checkIo(port, 1 << Cpu.size(f0));
+    c.ioExit(port, 1 << Cpu.size(f0), false, true, rep != 0, false);
+    outs(c, f0, rep, c.io());
+  }
+
+  /** OUTS with the ports on {@code ports}. */
+  static void outs(Cpu c, int f0, int rep, IoBus ports) {
     int size = Cpu.size(f0);
     boolean a16 = (f0 & A16) != 0;
     int step = step(c, size);
@@ -188,7 +204,7 @@ final class StringOps {
       if (rep != 0 && count(c, a16) == 0) {
         return;
       }
-      c.io().out(port, 1 << size, c.readSized(size, src(c, f0, size, a16)) & MASK[size]);
+      ports.out(port, 1 << size, c.readSized(size, src(c, f0, size, a16)) & MASK[size]);
       advance(c, ESI, step, a16);
       if (rep != 0) {
         decCount(c, a16);

@@ -3,6 +3,11 @@ package org.hospes.x86;
 import static org.hospes.x86.Cpu.CS;
 import static org.hospes.x86.Cpu.SS;
 
+import org.hospes.x86.vmx.ExitReason;
+import org.hospes.x86.vmx.Vmcs;
+import org.hospes.x86.vmx.VmcsField;
+import org.hospes.x86.vmx.VmxControls;
+
 /**
  * System instructions: descriptor-table registers, control and debug registers, MSRs,
  * SYSENTER/SYSEXIT, LAR/LSL/VERR/VERW/ARPL, BOUND, INVLPG. Privileged ones raise #GP(0) outside
@@ -15,7 +20,7 @@ final class SystemOps {
   static final int LAR = 16, LSL = 17, CLTS = 18, INVD = 19, WBINVD = 20;
   static final int MOV_R_CR = 21, MOV_CR_R = 22, MOV_R_DR = 23, MOV_DR_R = 24;
   static final int WRMSR = 25, RDMSR = 26, SYSENTER = 27, SYSEXIT = 28, ARPL = 29, BOUND = 30;
-  static final int RDPMC = 31;
+  static final int RDPMC = 31, VMCALL = 32;
 
   // Model-specific registers (SDM vol. 4).
   static final int MSR_TSC = 0x10;
@@ -88,25 +93,62 @@ final class SystemOps {
         }
         break;
       }
-      case SMSW: c.setE(f0, d, Cpu.isMem(f0) ? 1 : size, c.cr0); break;
+      case SMSW: c.setE(f0, d, Cpu.isMem(f0) ? 1 : size, guestCr0(c)); break;
       case LMSW: {
         requireRing0(c);
         int v = c.getE(f0, d, 1);
+        lmswExit(c, v, Cpu.isMem(f0));
         // LMSW loads PE, MP, EM, TS; it can set PE but never clear it.
         int newCr0 = (c.cr0 & ~0xE) | (v & 0xF) | (c.cr0 & Cpu.CR0_PE);
         c.writeCr0(newCr0);
         break;
       }
-      case INVLPG: requireRing0(c); c.invlpg(c.linear(f0, d)); break;
+      case INVLPG: {
+        requireRing0(c);
+        int lin = c.linear(f0, d);
+        if (c.exits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_INVLPG_EXITING)) {
+          c.vmExit(ExitReason.INVLPG, lin & 0xFFFF_FFFFL);
+        }
+        c.invlpg(lin);
+        break;
+      }
       case LAR: case LSL: requireProtected(c); larLsl(c, f0, d, size, sub == LSL); break;
-      case CLTS: requireRing0(c); c.cr0 &= ~Cpu.CR0_TS; break;
-      case INVD: case WBINVD: requireRing0(c); break;
-      case MOV_R_CR: requireRing0(c); c.r[rm] = readCr(c, reg); break;
-      case MOV_CR_R: requireRing0(c); writeCr(c, reg, c.r[rm]); break;
-      case MOV_R_DR: requireRing0(c); c.r[rm] = c.dr[debugIndex(c, reg)]; break;
-      case MOV_DR_R: requireRing0(c); writeDr(c, debugIndex(c, reg), c.r[rm]); break;
+      case CLTS: requireRing0(c); clts(c); break;
+      case INVD:
+        requireRing0(c);
+        if (c.nonRoot()) {
+          c.vmExit(ExitReason.INVD, 0);
+        }
+        break;
+      case WBINVD:
+        requireRing0(c);
+        if (c.nonRoot() && c.exits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
+            VmxControls.PROC_ACTIVATE_SECONDARY)
+            && c.exits(VmcsField.SECONDARY_VM_EXEC_CONTROL, VmxControls.PROC2_WBINVD_EXITING)) {
+          c.vmExit(ExitReason.WBINVD, 0);
+        }
+        break;
+      case MOV_R_CR: requireRing0(c); c.r[rm] = readCr(c, reg, rm); break;
+      case MOV_CR_R: requireRing0(c); writeCr(c, reg, c.r[rm], rm); break;
+      case MOV_R_DR:
+        requireRing0(c);
+        drExit(c, reg, rm, true);
+        c.r[rm] = c.dr[debugIndex(c, reg)];
+        break;
+      case MOV_DR_R:
+        requireRing0(c);
+        drExit(c, reg, rm, false);
+        writeDr(c, debugIndex(c, reg), c.r[rm]);
+        break;
+      case VMCALL:
+        if (!c.nonRoot()) {
+          c.raiseUndefined(Exceptions.UD);
+        }
+        c.vmExit(ExitReason.VMCALL, 0);
+        break;
       case RDMSR: {
         requireRing0(c);
+        msrExit(c, false);
         long v = readMsr(c, c.r[Cpu.ECX]);
         c.r[Cpu.EAX] = (int) v;
         c.r[Cpu.EDX] = (int) (v >>> 32);
@@ -114,11 +156,15 @@ final class SystemOps {
       }
       case WRMSR: {
         requireRing0(c);
+        msrExit(c, true);
         long v = (c.r[Cpu.EAX] & 0xFFFF_FFFFL) | ((long) c.r[Cpu.EDX] << 32);
         writeMsr(c, c.r[Cpu.ECX], v);
         break;
       }
       case RDPMC:
+        if (c.exits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_RDPMC_EXITING)) {
+          c.vmExit(ExitReason.RDPMC, 0);
+        }
         // No performance counters are modelled.
         c.raise(Exceptions.GP, 0);
         break;
@@ -161,28 +207,133 @@ final class SystemOps {
     }
   }
 
-  private static int readCr(Cpu c, int n) {
+  private static long crQual(int cr, int type, int gpr) {
+    return cr | (type << 4) | (gpr << 8);
+  }
+
+  /** CR0 as the guest sees it: bits the host owns read from the read shadow. */
+  private static int guestCr0(Cpu c) {
+    Vmcs v = c.vmcs();
+    if (v == null) {
+      return c.cr0;
+    }
+    int mask = v.read32(VmcsField.CR0_GUEST_HOST_MASK);
+    return (c.cr0 & ~mask) | (v.read32(VmcsField.CR0_READ_SHADOW) & mask);
+  }
+
+  private static int readCr(Cpu c, int n, int gpr) {
+    Vmcs v = c.vmcs();
     switch (n) {
-      case 0: return c.cr0;
+      case 0: return guestCr0(c);
       case 2: return c.cr2;
-      case 3: return c.cr3;
-      case 4: return c.cr4;
+      case 3:
+        if (c.exits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_CR3_STORE_EXITING)) {
+          c.vmExit(ExitReason.CR_ACCESS, crQual(3, VmxControls.CR_QUAL_MOV_FROM_CR, gpr));
+        }
+        return c.cr3;
+      case 4:
+        if (v == null) {
+          return c.cr4;
+        }
+        int mask = v.read32(VmcsField.CR4_GUEST_HOST_MASK);
+        return (c.cr4 & ~mask) | (v.read32(VmcsField.CR4_READ_SHADOW) & mask);
       default: c.raiseUndefined(Exceptions.UD); return 0;
     }
   }
 
-  private static void writeCr(Cpu c, int n, int v) {
+  private static void writeCr(Cpu c, int n, int value, int gpr) {
+    Vmcs v = c.vmcs();
     switch (n) {
-      case 0: c.writeCr0(v); break;
-      case 2: c.cr2 = v; break;
-      case 3: c.writeCr3(v); break;
+      case 0:
+        if (v != null) {
+          int mask = v.read32(VmcsField.CR0_GUEST_HOST_MASK);
+          if (((value ^ v.read32(VmcsField.CR0_READ_SHADOW)) & mask) != 0) {
+            c.vmExit(ExitReason.CR_ACCESS, crQual(0, VmxControls.CR_QUAL_MOV_TO_CR, gpr));
+          }
+          value = (value & ~mask) | (c.cr0 & mask);
+        }
+        c.writeCr0(value);
+        break;
+      case 2: c.cr2 = value; break;
+      case 3:
+        if (c.exits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_CR3_LOAD_EXITING)
+            && !isCr3Target(v, value)) {
+          c.vmExit(ExitReason.CR_ACCESS, crQual(3, VmxControls.CR_QUAL_MOV_TO_CR, gpr));
+        }
+        c.writeCr3(value);
+        break;
       case 4:
-        if ((v & ~CR4_ALLOWED) != 0) {
+        if (v != null) {
+          int mask = v.read32(VmcsField.CR4_GUEST_HOST_MASK);
+          if (((value ^ v.read32(VmcsField.CR4_READ_SHADOW)) & mask) != 0) {
+            c.vmExit(ExitReason.CR_ACCESS, crQual(4, VmxControls.CR_QUAL_MOV_TO_CR, gpr));
+          }
+          value = (value & ~mask) | (c.cr4 & mask);
+        }
+        if ((value & ~CR4_ALLOWED) != 0) {
           c.raise(Exceptions.GP, 0);
         }
-        c.writeCr4(v);
+        c.writeCr4(value);
         break;
       default: c.raiseUndefined(Exceptions.UD); break;
+    }
+  }
+
+  private static boolean isCr3Target(Vmcs v, int value) {
+    int count = v.read32(VmcsField.CR3_TARGET_COUNT);
+    VmcsField[] targets = {VmcsField.CR3_TARGET_VALUE0, VmcsField.CR3_TARGET_VALUE1,
+        VmcsField.CR3_TARGET_VALUE2, VmcsField.CR3_TARGET_VALUE3};
+    for (int k = 0; k < Math.min(count, 4); k++) {
+      if (v.read32(targets[k]) == value) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** CLTS: exits when the host owns CR0.TS and the shadow has it set (SDM 25.1.3). */
+  private static void clts(Cpu c) {
+    Vmcs v = c.vmcs();
+    if (v != null && (v.read32(VmcsField.CR0_GUEST_HOST_MASK) & Cpu.CR0_TS) != 0) {
+      if ((v.read32(VmcsField.CR0_READ_SHADOW) & Cpu.CR0_TS) != 0) {
+        c.vmExit(ExitReason.CR_ACCESS, crQual(0, VmxControls.CR_QUAL_CLTS, 0));
+      }
+      return;
+    }
+    c.cr0 &= ~Cpu.CR0_TS;
+  }
+
+  private static void lmswExit(Cpu c, int src, boolean mem) {
+    Vmcs v = c.vmcs();
+    if (v == null) {
+      return;
+    }
+    int mask = v.read32(VmcsField.CR0_GUEST_HOST_MASK) & 0xF;
+    int shadow = v.read32(VmcsField.CR0_READ_SHADOW);
+    boolean exit = ((src ^ shadow) & mask & 0xE) != 0
+        || ((mask & Cpu.CR0_PE) != 0 && (shadow & Cpu.CR0_PE) == 0 && (src & Cpu.CR0_PE) != 0);
+    if (exit) {
+      c.vmExit(ExitReason.CR_ACCESS, crQual(0, VmxControls.CR_QUAL_LMSW, 0)
+          | (mem ? 1 << 6 : 0) | ((long) (src & 0xFFFF) << 16));
+    }
+  }
+
+  private static void msrExit(Cpu c, boolean write) {
+    Vmcs v = c.vmcs();
+    if (v == null) {
+      return;
+    }
+    int msr = c.r[Cpu.ECX];
+    boolean exit = !c.exits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
+        VmxControls.PROC_USE_MSR_BITMAPS) || v.msrExits(msr, write);
+    if (exit) {
+      c.vmExit(write ? ExitReason.WRMSR : ExitReason.RDMSR, 0);
+    }
+  }
+
+  private static void drExit(Cpu c, int dr, int gpr, boolean fromDr) {
+    if (c.exits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_MOV_DR_EXITING)) {
+      c.vmExit(ExitReason.DR_ACCESS, dr | (fromDr ? 1 << 4 : 0) | (gpr << 8));
     }
   }
 

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.hospes.dom0.machine.NativeMachine;
 import org.hospes.dom0.machine.RunResult;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -46,5 +47,28 @@ class NativeKernelsTest {
         .as("exit status of %s (reason: %s, %d instructions)", name, result.reason(),
             result.instructions())
         .isEqualTo(33);
+  }
+
+  /**
+   * Virtual time makes timer interrupts part of the deterministic run: two runs of the timer
+   * kernel retire the same instructions, take the same interrupts and end at the same cycle.
+   */
+  @Test
+  @Timeout(value = 300, unit = TimeUnit.SECONDS)
+  void theTimerKernelRunsIdenticallyTwice() throws Exception {
+    Path elf = TestKernels.elf("timer");
+    long[][] runs = new long[2][];
+    for (int i = 0; i < 2; i++) {
+      NativeMachine machine = NativeMachine.builder().ramMiB(64)
+          .serialOut(new ByteArrayOutputStream()).build();
+      machine.loadMultiboot(elf, null);
+      RunResult result = machine.run();
+      assertThat(result.exitStatus()).isEqualTo(33);
+      runs[i] = new long[] {result.instructions(), machine.cpu().cycles(),
+          machine.pic().acknowledgeCount()};
+    }
+    assertThat(runs[1]).containsExactly(runs[0]);
+    assertThat(runs[0][2]).as("timer interrupts taken").isGreaterThan(30);
+    assertThat(runs[0][1]).as("HLT skipped virtual time").isGreaterThan(runs[0][0]);
   }
 }

@@ -11,10 +11,15 @@ import java.nio.file.Path;
 import java.util.Objects;
 import java.util.function.BiFunction;
 import org.hospes.dom0.boot.BootException;
+import org.hospes.dom0.boot.KernelFiles;
 import org.hospes.dom0.boot.LoadedKernel;
 import org.hospes.dom0.boot.MultibootLoader;
 import org.hospes.dom0.devicemodel.IsaDebugExit;
 import org.hospes.dom0.devicemodel.Uart16550;
+import org.hospes.hv.platform.Pic8259Pair;
+import org.hospes.hv.platform.Pit8254;
+import org.hospes.hv.time.TimerQueue;
+import org.hospes.hv.time.VirtualClock;
 import org.hospes.x86.Cpu;
 import org.hospes.x86.CpuExit;
 import org.hospes.x86.Exceptions;
@@ -24,21 +29,33 @@ import org.hospes.x86.MemoryBus;
 
 /**
  * The "native" mode of the comparison table: a bare emulated PC with no hypervisor. RAM from
- * address 0, a 16550 UART on COM1 and QEMU's isa-debug-exit at port 0xF4; no interrupt
- * controller, timer or firmware. A Multiboot loader stands in for the boot loader.
+ * address 0, the cascaded 8259A interrupt controllers (ports 0x20/0xA0, ELCR at 0x4D0), the 8254
+ * timer (ports 0x40-0x43 and 0x61) on IRQ 0, a 16550 UART on COM1 (IRQ 4) and QEMU's
+ * isa-debug-exit at port 0xF4. There is no firmware: the interrupt controllers start masked and
+ * the timer idle until the kernel programs them. A Multiboot loader stands in for the boot loader.
+ *
+ * <p>Time is virtual ({@link VirtualClock}): the processor's cycle count at a nominal 1 GHz, one
+ * cycle per instruction. The run loop runs the processor in slices that end at the next timer
+ * deadline, so a timer interrupt arrives at the same instruction in every run. A HLT with
+ * interrupts enabled skips virtual time forward to the next deadline ({@link Cpu#addIdleCycles})
+ * instead of spinning.
  *
  * <p>The life cycle is build, {@link #loadMultiboot}, then {@link #run} until a terminal result.
  * A run that stops at its instruction limit may be resumed with another call to {@code run}.
  *
  * <p>Exit conventions (see {@link ExitStatus}): isa-debug-exit with value V gives status
- * {@code (V << 1) | 1}; HLT gives 0, since nothing on this machine can raise an interrupt to wake
- * the processor; an exception the processor could not deliver, or a triple fault, gives 3; the
- * instruction limit gives 4. Crashes and limits are also reported as one line on the diagnostics
- * stream ({@code hospes: kernel.elf: unhandled #UD at eip=0x00101234 (error code 0)}).
+ * {@code (V << 1) | 1}; a HLT that nothing can end gives 0 (interrupts disabled, or enabled with
+ * nothing pending, no timer armed, or IRQ 0 masked; see {@link #sleep}); an exception the
+ * processor could not deliver, or a triple fault, gives 3; the instruction limit gives 4. Crashes
+ * and limits are also reported as one line on the diagnostics stream
+ * ({@code hospes: kernel.elf: unhandled #UD at eip=0x00101234 (error code 0)}).
  */
 public final class NativeMachine {
 
   public static final int DEFAULT_RAM_MIB = 64;
+  /** The ISA interrupt lines of the devices. */
+  public static final int TIMER_IRQ = 0;
+  public static final int COM1_IRQ = 4;
   /** RAM is one Java array, so it stays below 2 GiB. */
   public static final int MAX_RAM_MIB = 2047;
   /**
@@ -47,12 +64,22 @@ public final class NativeMachine {
    * instructions.
    */
   static final long SLICE = 1 << 22;
+  /**
+   * Consecutive timer deadlines a halted processor may sleep through without any interrupt
+   * becoming deliverable before the machine counts as hung (e.g. IRQ 0 left in service without an
+   * EOI): then the run ends as halted, as when nothing could wake it at all.
+   */
+  static final int MAX_FRUITLESS_WAKES = 1 << 16;
 
   private enum State { EMPTY, LOADED, FINISHED }
 
   private final MemoryBus memory;
   private final Cpu cpu;
   private final Uart16550 com1;
+  private final Pic8259Pair pic;
+  private final Pit8254 pit;
+  private final VirtualClock clock;
+  private final TimerQueue timers = new TimerQueue();
   private final PrintStream diagnostics;
 
   private State state = State.EMPTY;
@@ -63,12 +90,18 @@ public final class NativeMachine {
   private NativeMachine(Builder b) {
     memory = new MemoryBus(b.ramMiB << 20);
     IoBus io = new IoBus();
-    com1 = new Uart16550(b.serialOut);
+    pic = new Pic8259Pair();
+    pic.register(io);
+    com1 = new Uart16550(b.serialOut, asserted -> pic.setLevel(COM1_IRQ, asserted));
     io.register(Uart16550.COM1_BASE, Uart16550.PORT_COUNT, com1);
     io.register(IsaDebugExit.DEFAULT_PORT, IsaDebugExit.PORT_COUNT,
         new IsaDebugExit((value, status) -> debugExit(status)));
     diagnostics = b.diagnostics;
     cpu = b.cpuFactory.apply(memory, io);
+    cpu.setInterruptController(pic);
+    clock = new VirtualClock(cpu::cycles);
+    pit = new Pit8254(clock, timers, high -> pic.setLevel(TIMER_IRQ, high));
+    pit.register(io);
   }
 
   public static Builder builder() {
@@ -121,7 +154,7 @@ public final class NativeMachine {
    * @throws BootException with a one-line reason if the file is missing, unreadable or unbootable
    */
   public LoadedKernel loadMultiboot(Path kernel, String cmdline) throws BootException {
-    return loadMultiboot(readKernel(kernel), kernel.toString(), cmdline);
+    return loadMultiboot(KernelFiles.read(kernel), kernel.toString(), cmdline);
   }
 
   /**
@@ -161,14 +194,18 @@ public final class NativeMachine {
     long start = cpu.instructions();
     try {
       while (true) {
+        timers.runExpired(clock.now());
         long used = cpu.instructions() - start;
         if (used >= maxInstructions) {
           return report(ExitStatus.INSTRUCTION_LIMIT, String.format(
               "instruction limit of %d reached at eip=0x%08x", maxInstructions, cpu.eip()));
         }
-        int exit = cpu.run(Math.min(SLICE, maxInstructions - used));
+        int exit = cpu.run(sliceLength(maxInstructions - used));
         com1.flush();
         RunResult result = handleExit(exit);
+        if (result == IDLE) {
+          result = sleep();
+        }
         if (result != null) {
           state = State.FINISHED;
           return result;
@@ -177,6 +214,54 @@ public final class NativeMachine {
     } finally {
       com1.flush();
     }
+  }
+
+  /**
+   * Instructions for the next call into the processor: at most {@link #SLICE} and the
+   * instructions left, and no further than the next timer deadline. Every instruction costs at
+   * least one cycle, so a slice of that many instructions cannot overshoot the deadline.
+   */
+  private long sliceLength(long left) {
+    long n = Math.min(SLICE, left);
+    long next = timers.nextDeadline();
+    if (next != TimerQueue.NEVER) {
+      n = Math.min(n, Math.max(1, next - clock.now()));
+    }
+    return n;
+  }
+
+  /**
+   * The processor halted with interrupts enabled and nothing deliverable: lets virtual time pass
+   * from deadline to deadline, firing the timers, until an interrupt is pending (returns null:
+   * the next run delivers it) or nothing can wake the processor any more (returns the halted
+   * result).
+   */
+  private RunResult sleep() {
+    for (int wakes = 0; wakes < MAX_FRUITLESS_WAKES; wakes++) {
+      long next = timers.nextDeadline();
+      long now = clock.now();
+      if (next > now) {
+        cpu.addIdleCycles(next - now);
+      }
+      timers.runExpired(clock.now());
+      if (pic.pending()) {
+        return null;
+      }
+      if (!canWake()) {
+        break;
+      }
+    }
+    return halted();
+  }
+
+  /** True if a halted processor with interrupts enabled can still be woken. */
+  private boolean canWake() {
+    return pic.pending()
+        || (timers.nextDeadline() != TimerQueue.NEVER && !pic.isMasked(TIMER_IRQ));
+  }
+
+  private RunResult halted() {
+    return new RunResult(ExitStatus.HALTED, RunResult.HALTED, cpu.instructions());
   }
 
   /** Maps one processor exit to a terminal result, or null to keep running. */
@@ -189,8 +274,12 @@ public final class NativeMachine {
       case CpuExit.BUDGET:
         return null;
       case CpuExit.HLT:
-        // With or without IF, nothing on this machine can interrupt the halt.
-        return new RunResult(ExitStatus.HALTED, RunResult.HALTED, cpu.instructions());
+        if ((cpu.eflags() & Flags.IF) == 0 || !canWake()) {
+          // Only NMI or reset could end this halt, and this machine has neither.
+          return halted();
+        }
+        // The next run delivers a pending interrupt; otherwise the machine sleeps to a deadline.
+        return pic.pending() ? null : IDLE;
       case CpuExit.EXCEPTION:
         return report(ExitStatus.GUEST_CRASHED, String.format(
             "unhandled %s at eip=0x%08x (error code %s)",
@@ -205,6 +294,9 @@ public final class NativeMachine {
         throw new IllegalStateException("unexpected processor exit " + CpuExit.name(exit));
     }
   }
+
+  /** Marker result of {@link #handleExit}: halted, waiting for a timer. */
+  private static final RunResult IDLE = new RunResult(0, "idle", 0);
 
   private RunResult report(int status, String reason) {
     diagnostics.println("hospes: " + kernelName + ": " + reason);
@@ -227,23 +319,7 @@ public final class NativeMachine {
     return value == 0 ? "0" : "0x" + Integer.toHexString(value);
   }
 
-  private static byte[] readKernel(Path kernel) throws BootException {
-    try {
-      if (Files.isDirectory(kernel)) {
-        throw new BootException("is a directory");
-      }
-      if (Files.size(kernel) > Integer.MAX_VALUE - 64) {
-        throw new BootException("too large to be a kernel");
-      }
-      return Files.readAllBytes(kernel);
-    } catch (NoSuchFileException e) {
-      throw new BootException("no such file", e);
-    } catch (AccessDeniedException e) {
-      throw new BootException("permission denied", e);
-    } catch (IOException e) {
-      throw new BootException("cannot read: " + e.getMessage(), e);
-    }
-  }
+
 
   public Cpu cpu() {
     return cpu;
@@ -251,6 +327,21 @@ public final class NativeMachine {
 
   public MemoryBus memory() {
     return memory;
+  }
+
+  /** The interrupt controllers. */
+  public Pic8259Pair pic() {
+    return pic;
+  }
+
+  /** The interval timer. */
+  public Pit8254 pit() {
+    return pit;
+  }
+
+  /** The machine's virtual clock. */
+  public VirtualClock clock() {
+    return clock;
   }
 
   /** The COM1 UART, e.g. to queue input for the kernel. */

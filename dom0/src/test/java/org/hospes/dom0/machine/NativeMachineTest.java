@@ -3,6 +3,7 @@ package org.hospes.dom0.machine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.mockito.ArgumentMatchers.anyLong;
+import static org.mockito.Mockito.doAnswer;
 import static org.mockito.Mockito.mock;
 import static org.mockito.Mockito.verify;
 import static org.mockito.Mockito.when;
@@ -11,6 +12,8 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.hospes.dom0.boot.BootException;
 import org.hospes.dom0.boot.LoadedKernel;
@@ -18,6 +21,8 @@ import org.hospes.dom0.testing.ElfImageBuilder;
 import org.hospes.x86.Cpu;
 import org.hospes.x86.CpuExit;
 import org.hospes.x86.Exceptions;
+import org.hospes.x86.Flags;
+import org.hospes.hv.platform.Pit8254;
 import org.hospes.x86.IoBus;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -33,6 +38,7 @@ class NativeMachineTest {
   private final ByteArrayOutputStream serial = new ByteArrayOutputStream();
   private final ByteArrayOutputStream diagnostics = new ByteArrayOutputStream();
   private final AtomicLong retired = new AtomicLong();
+  private final AtomicLong idle = new AtomicLong();
   private IoBus io;
   private NativeMachine machine;
 
@@ -48,6 +54,9 @@ class NativeMachineTest {
         })
         .build();
     when(cpu.instructions()).thenAnswer(inv -> retired.get());
+    when(cpu.cycles()).thenAnswer(inv -> retired.get() + idle.get());
+    doAnswer(inv -> idle.addAndGet(inv.getArgument(0, Long.class)))
+        .when(cpu).addIdleCycles(anyLong());
     machine.loadMultiboot(ElfImageBuilder.multibootKernel(new byte[] {(byte) 0xF4}),
         "kernel.elf", null);
   }
@@ -208,5 +217,105 @@ class NativeMachineTest {
         .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> NativeMachine.builder().ramMiB(2048))
         .isInstanceOf(IllegalArgumentException.class);
+  }
+
+  // ------------------------------------------------------------------ virtual time
+
+  /** The PIC as a kernel sets it up (vectors 0x20/0x28) with only IRQ 0 and the cascade open. */
+  private void programPicAndPit(int pitCount) {
+    int[][] writes = {
+        {0x20, 0x11}, {0x21, 0x20}, {0x21, 0x04}, {0x21, 0x01},
+        {0xA0, 0x11}, {0xA1, 0x28}, {0xA1, 0x02}, {0xA1, 0x01},
+        {0x21, 0xFA}, {0xA1, 0xFF},
+        {0x43, 0x34}, {0x40, pitCount & 0xFF}, {0x40, pitCount >>> 8}};
+    for (int[] w : writes) {
+      io.out(w[0], 1, w[1]);
+    }
+  }
+
+  private long cycleOfPitTick(long tick) {
+    return machine.clock().cycleOfTick(tick, Pit8254.FREQUENCY_HZ);
+  }
+
+  @Test
+  void haltWithInterruptsEnabledButNothingProgrammedStillEndsTheRun() {
+    when(cpu.eflags()).thenReturn(Flags.FIXED1 | Flags.IF);
+    when(cpu.run(anyLong())).thenReturn(CpuExit.HLT);
+    assertThat(machine.run().reason()).isEqualTo("halted");
+    assertThat(idle.get()).isZero();
+  }
+
+  @Test
+  void haltWithInterruptsEnabledSleepsToTheTimerInterruptInVirtualTime() {
+    when(cpu.eflags()).thenReturn(Flags.FIXED1 | Flags.IF);
+    long[] wokenAt = new long[1];
+    when(cpu.run(anyLong())).thenAnswer(inv -> {
+      programPicAndPit(1000);
+      retired.addAndGet(3);
+      return CpuExit.HLT;
+    }).thenAnswer(inv -> {
+      // The machine only calls back once the PIC asserts INTR; this is the processor's INTA.
+      assertThat(machine.pic().pending()).isTrue();
+      assertThat(machine.pic().acknowledge()).isEqualTo(0x20);
+      wokenAt[0] = cpu.cycles();
+      io.out(0xF4, 1, 0x10);
+      return CpuExit.STOPPED;
+    });
+    assertThat(machine.run().exitStatus()).isEqualTo(0x21);
+    // Loaded on the tick after the write (tick 0), the rising edge comes 1000 ticks later.
+    assertThat(wokenAt[0]).isEqualTo(cycleOfPitTick(1001));
+  }
+
+  @Test
+  void slicesEndAtTheNextTimerDeadline() {
+    programPicAndPit(1000);
+    List<Long> budgets = new ArrayList<>();
+    when(cpu.run(anyLong())).thenAnswer(inv -> {
+      long n = inv.getArgument(0, Long.class);
+      budgets.add(n);
+      retired.addAndGet(n);
+      if (budgets.size() == 3) {
+        io.out(0xF4, 1, 0x10);
+        return CpuExit.STOPPED;
+      }
+      return CpuExit.BUDGET;
+    });
+    machine.run();
+    // Mode 2: OUT falls at count 1 (tick 1000) and rises at tick 1001.
+    assertThat(budgets.get(0)).isEqualTo(cycleOfPitTick(1000));
+    assertThat(budgets.get(1)).isEqualTo(cycleOfPitTick(1001) - cycleOfPitTick(1000));
+    assertThat(machine.pic().irr() & 1).isEqualTo(1);
+  }
+
+  @Test
+  void haltWithTheTimerMaskedEndsTheRun() {
+    when(cpu.eflags()).thenReturn(Flags.FIXED1 | Flags.IF);
+    when(cpu.run(anyLong())).thenAnswer(inv -> {
+      programPicAndPit(1000);
+      io.out(0x21, 1, 0xFF);
+      return CpuExit.HLT;
+    });
+    assertThat(machine.run().reason()).isEqualTo("halted");
+    assertThat(idle.get()).isZero();
+  }
+
+  @Test
+  void aHaltThatTimerInterruptsCanNeverEndCountsAsHalted() {
+    when(cpu.eflags()).thenReturn(Flags.FIXED1 | Flags.IF);
+    when(cpu.run(anyLong())).thenAnswer(inv -> {
+      programPicAndPit(1000);
+      io.out(0x20, 1, 0x11);         // re-initialise, and leave IRQ 0 in service without EOI
+      io.out(0x21, 1, 0x20);
+      io.out(0x21, 1, 0x04);
+      io.out(0x21, 1, 0x01);
+      io.out(0x21, 1, 0xFA);
+      return CpuExit.HLT;
+    }).thenAnswer(inv -> {
+      machine.pic().acknowledge();
+      return CpuExit.HLT;
+    });
+    RunResult result = machine.run();
+    assertThat(result.reason()).isEqualTo("halted");
+    assertThat(idle.get()).isGreaterThan(cycleOfPitTick(1000L * NativeMachine.MAX_FRUITLESS_WAKES / 2));
   }
 }

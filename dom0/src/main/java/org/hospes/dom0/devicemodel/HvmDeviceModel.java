@@ -1,0 +1,64 @@
+package org.hospes.dom0.devicemodel;
+
+import java.io.OutputStream;
+import org.hospes.hv.ioreq.Ioreq;
+import org.hospes.hv.ioreq.IoreqServer;
+import org.hospes.x86.IoBus;
+
+/**
+ * dom0's device model for one HVM domain (QEMU's role in Xen): a 16550 UART on COM1 and QEMU's
+ * isa-debug-exit, served through ioreqs the hypervisor forwards. Devices sit on a bus and see
+ * only offsets and sizes; the model knows nothing about the guest beyond its ioreqs.
+ */
+public final class HvmDeviceModel implements IoreqServer {
+  public static final int COM1_BASE = 0x3F8;
+  public static final int COM1_IRQ = 4;
+  public static final int DEBUG_EXIT_PORT = 0xF4;
+
+  private final IoBus ports = new IoBus();
+  private final Uart16550 com1;
+  private long requests;
+
+  /**
+   * @param serial where COM1's output goes
+   * @param irq the domain's ISA interrupt lines (dm_op set_isa_irq_level)
+   * @param exit told when the guest writes the debug-exit port
+   */
+  public HvmDeviceModel(OutputStream serial, IsaIrq irq, IsaDebugExit.Listener exit) {
+    com1 = new Uart16550(serial, asserted -> irq.setLevel(COM1_IRQ, asserted));
+    ports.register(COM1_BASE, 8, com1);
+    ports.register(DEBUG_EXIT_PORT, 4, new IsaDebugExit(exit));
+  }
+
+  /** An HVM domain's ISA interrupt lines as the device model drives them. */
+  public interface IsaIrq {
+    void setLevel(int irq, boolean high);
+  }
+
+  public Uart16550 com1() {
+    return com1;
+  }
+
+  public long requests() {
+    return requests;
+  }
+
+  @Override
+  public boolean claimsPort(int port) {
+    return ports.claims(port);
+  }
+
+  @Override
+  public long handle(int domid, Ioreq req) {
+    requests++;
+    if (req.type() != Ioreq.Type.PIO) {
+      return req.write() ? 0 : -1L;
+    }
+    int port = (int) req.address();
+    if (req.write()) {
+      ports.out(port, req.size(), (int) req.data());
+      return 0;
+    }
+    return ports.in(port, req.size()) & 0xFFFF_FFFFL;
+  }
+}

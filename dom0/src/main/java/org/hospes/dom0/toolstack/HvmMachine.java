@@ -1,0 +1,149 @@
+package org.hospes.dom0.toolstack;
+
+import com.google.common.base.Preconditions;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import org.hospes.dom0.boot.BootException;
+import org.hospes.dom0.boot.KernelFiles;
+import org.hospes.dom0.boot.LoadedKernel;
+import org.hospes.dom0.boot.MultibootLoader;
+import org.hospes.dom0.devicemodel.HvmDeviceModel;
+import org.hospes.dom0.machine.ExitStatus;
+import org.hospes.dom0.machine.RunResult;
+import org.hospes.hv.Hypervisor;
+import org.hospes.hv.cost.CostModel;
+import org.hospes.hv.cost.DefaultCostModel;
+import org.hospes.hv.domain.Domain;
+import org.hospes.hv.domain.DomainMode;
+import org.hospes.hv.domain.DomainState;
+import org.hospes.hv.domain.Vcpu;
+import org.hospes.hv.sched.RoundRobinScheduler;
+import org.hospes.hv.sched.Scheduler;
+import org.hospes.x86.Cpu;
+import org.hospes.x86.Flags;
+
+/**
+ * One multiboot kernel in an HVM domain: the hypervisor, the domain built by the toolstack and
+ * dom0's device model serving its COM1 and isa-debug-exit through ioreqs. Same exit conventions
+ * as the native machine, so a kernel behaves alike in both.
+ */
+public final class HvmMachine {
+  /** Virtual time between checks of the instruction limit and serial flushes. */
+  private static final long SLICE = 1_000_000;
+
+  private final Hypervisor hv;
+  private final Domain domain;
+  private final HvmDeviceModel deviceModel;
+  private final PrintStream diagnostics;
+  private String kernelName = "kernel";
+  private int debugExitStatus = -1;
+
+  private HvmMachine(DomainMode mode, int ramMiB, OutputStream serial, PrintStream diagnostics,
+      Scheduler scheduler, CostModel cost) {
+    this.diagnostics = diagnostics;
+    this.hv = new Hypervisor(Math.max(64, ramMiB + 32), scheduler, cost);
+    this.domain = hv.createHvmDomain("guest", mode, ramMiB);
+    this.deviceModel = new HvmDeviceModel(serial,
+        (irq, high) -> hv.platform(domain).setIsaIrqLevel(irq, high),
+        (value, status) -> {
+          if (debugExitStatus < 0) {
+            debugExitStatus = status;
+            hv.shutdown(domain, RunResult.DEBUG_EXIT, status);
+          }
+        });
+    domain.setIoreqServer(deviceModel);
+  }
+
+  public static HvmMachine create(DomainMode mode, int ramMiB, OutputStream serial,
+      PrintStream diagnostics) {
+    return new HvmMachine(mode, ramMiB, serial, diagnostics, new RoundRobinScheduler(),
+        new DefaultCostModel());
+  }
+
+  public Hypervisor hypervisor() {
+    return hv;
+  }
+
+  public Domain domain() {
+    return domain;
+  }
+
+  public HvmDeviceModel deviceModel() {
+    return deviceModel;
+  }
+
+  public LoadedKernel loadMultiboot(Path kernel, String cmdline) throws BootException {
+    return loadMultiboot(KernelFiles.read(kernel), kernel.toString(), cmdline);
+  }
+
+  /** Loads the kernel into the domain's memory and sets the multiboot entry state. */
+  public LoadedKernel loadMultiboot(byte[] image, String name, String cmdline)
+      throws BootException {
+    LoadedKernel loaded = new MultibootLoader().load(image, cmdline, domain.memory(),
+        (long) domain.p2m().size() << 12);
+    kernelName = name;
+    Cpu cpu = domain.vcpus().get(0).cpu();
+    cpu.resetFlat32();
+    cpu.setEflags(Flags.FIXED1);
+    cpu.setReg(Cpu.EAX, loaded.eax());
+    cpu.setReg(Cpu.EBX, (int) loaded.bootInfoAddress());
+    cpu.setEip((int) loaded.entry());
+    hv.unpause(domain);
+    return loaded;
+  }
+
+  public RunResult run() {
+    return run(Long.MAX_VALUE);
+  }
+
+  /** Runs until the domain stops or has executed {@code maxInstructions}. */
+  public RunResult run(long maxInstructions) {
+    Preconditions.checkArgument(maxInstructions > 0, "instruction limit must be positive");
+    try {
+      while (true) {
+        long insns = instructions();
+        if (insns >= maxInstructions) {
+          return report(ExitStatus.INSTRUCTION_LIMIT, String.format(
+              "instruction limit of %d reached at eip=0x%08x", maxInstructions,
+              domain.vcpus().get(0).cpu().eip()));
+        }
+        long progressed = hv.run(Math.min(SLICE, maxInstructions - insns));
+        deviceModel.com1().flush();
+        if (domain.state().isFinal()) {
+          return outcome();
+        }
+        if (progressed == 0 || !hv.hasLiveDomains()) {
+          // Blocked with nothing that can ever wake it: the kernel halted.
+          return new RunResult(ExitStatus.HALTED, RunResult.HALTED, instructions());
+        }
+      }
+    } finally {
+      deviceModel.com1().flush();
+    }
+  }
+
+  private RunResult outcome() {
+    if (domain.state() == DomainState.CRASHED) {
+      return report(ExitStatus.GUEST_CRASHED, domain.endReason());
+    }
+    if (RunResult.DEBUG_EXIT.equals(domain.endReason())) {
+      return new RunResult(debugExitStatus, RunResult.DEBUG_EXIT, instructions());
+    }
+    return new RunResult(Math.max(domain.exitStatus(), 0), domain.endReason(), instructions());
+  }
+
+  private long instructions() {
+    long n = 0;
+    for (Vcpu v : domain.vcpus()) {
+      n += v.cpu().instructions();
+    }
+    return n;
+  }
+
+  private RunResult report(int status, String reason) {
+    diagnostics.println("hospes: " + kernelName + ": " + reason);
+    diagnostics.flush();
+    return new RunResult(status, reason, instructions());
+  }
+}

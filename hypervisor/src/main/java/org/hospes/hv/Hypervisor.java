@@ -1,0 +1,305 @@
+package org.hospes.hv;
+
+import com.google.common.base.Preconditions;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.hospes.hv.cost.CostModel;
+import org.hospes.hv.domain.Domain;
+import org.hospes.hv.domain.DomainMode;
+import org.hospes.hv.domain.DomainState;
+import org.hospes.hv.domain.Domains;
+import org.hospes.hv.domain.Vcpu;
+import org.hospes.hv.domain.VcpuState;
+import org.hospes.hv.hvm.HvmExitHandler;
+import org.hospes.hv.hvm.HvmPlatform;
+import org.hospes.hv.memory.FrameTable;
+import org.hospes.hv.sched.Scheduler;
+import org.hospes.hv.stats.Counters;
+import org.hospes.x86.Cpu;
+import org.hospes.x86.CpuExit;
+import org.hospes.x86.MemoryBus;
+
+/**
+ * The hypervisor: owner of machine memory, creator and scheduler of domains, handler of their VM
+ * exits. It runs every vCPU on one physical CPU in virtual time: the scheduler picks a vCPU, the
+ * vCPU runs until its timeslice is used or it blocks, and the modelled cycles of what it did
+ * (instructions, exits, walks, I/O requests) advance the clock. Runs are deterministic.
+ */
+public final class Hypervisor {
+  /** Cycles per virtual second: a nominal 1 GHz physical CPU. */
+  public static final long HZ = 1_000_000_000L;
+
+  private final MemoryBus machine;
+  private final FrameTable frames;
+  private final Scheduler scheduler;
+  private final CostModel cost;
+  private final Map<Integer, Domain> domains = new TreeMap<>();
+  private final Map<Integer, HvmPlatform> platforms = new TreeMap<>();
+  private final HvmExitHandler exits;
+  private int nextDomid = 1;
+  private long now;
+  private long idleCycles;
+
+  /**
+   * @param machineMiB machine memory; the first MiB is kept by the hypervisor
+   */
+  public Hypervisor(int machineMiB, Scheduler scheduler, CostModel cost) {
+    Preconditions.checkArgument(machineMiB >= 4 && machineMiB <= 1536,
+        "machine memory must be 4..1536 MiB, got %s", machineMiB);
+    this.machine = new MemoryBus(machineMiB << 20);
+    this.frames = new FrameTable((long) machineMiB << 20, 1 << 20);
+    this.scheduler = scheduler;
+    this.cost = cost;
+    this.exits = new HvmExitHandler(this, cost);
+  }
+
+  public MemoryBus machineMemory() {
+    return machine;
+  }
+
+  public FrameTable frames() {
+    return frames;
+  }
+
+  public Scheduler scheduler() {
+    return scheduler;
+  }
+
+  public CostModel costModel() {
+    return cost;
+  }
+
+  /** Virtual time in cycles. */
+  public long now() {
+    return now;
+  }
+
+  public long idleCycles() {
+    return idleCycles;
+  }
+
+  public List<Domain> domains() {
+    return Collections.unmodifiableList(new ArrayList<>(domains.values()));
+  }
+
+  public Domain domain(int domid) {
+    return domains.get(domid);
+  }
+
+  public HvmPlatform platform(Domain d) {
+    return platforms.get(d.domid());
+  }
+
+  /**
+   * Creates a paused HVM domain with {@code memoryMiB} of RAM at guest-physical 0 and one vCPU
+   * in flat 32-bit protected mode. Throws IllegalStateException when machine memory runs out.
+   */
+  public Domain createHvmDomain(String name, DomainMode mode, int memoryMiB) {
+    Preconditions.checkArgument(memoryMiB >= 1 && memoryMiB <= 1024,
+        "domain memory must be 1..1024 MiB, got %s", memoryMiB);
+    int domid = nextDomid++;
+    Domain d = Domains.createHvm(this, domid, name, mode, memoryMiB);
+    domains.put(domid, d);
+    platforms.put(domid, new HvmPlatform(this, d));
+    return d;
+  }
+
+  /** Lets a created or paused domain run. */
+  public void unpause(Domain d) {
+    if (d.state() == DomainState.CREATED || d.state() == DomainState.PAUSED) {
+      d.setState(DomainState.RUNNING);
+      for (Vcpu v : d.vcpus()) {
+        if (v.state() != VcpuState.BLOCKED && v.state() != VcpuState.OFFLINE) {
+          v.setState(VcpuState.RUNNABLE);
+          scheduler.wake(v, now);
+        }
+      }
+    }
+  }
+
+  public void pause(Domain d) {
+    if (d.state() == DomainState.RUNNING) {
+      d.setState(DomainState.PAUSED);
+      for (Vcpu v : d.vcpus()) {
+        scheduler.sleep(v, now);
+      }
+    }
+  }
+
+  /** Stops a domain for good and gives its memory back. */
+  public void destroy(Domain d, String reason) {
+    if (!d.state().isFinal()) {
+      end(d, DomainState.DYING, reason, -1);
+    }
+  }
+
+  /** The domain asked to stop (isa-debug-exit, SCHEDOP_shutdown). */
+  public void shutdown(Domain d, String reason, int status) {
+    if (!d.state().isFinal()) {
+      end(d, DomainState.SHUTDOWN, reason, status);
+    }
+  }
+
+  /** The domain did something that cannot continue (triple fault, bad access): contain it. */
+  public void crash(Domain d, String reason) {
+    if (!d.state().isFinal()) {
+      end(d, DomainState.CRASHED, reason, -1);
+    }
+  }
+
+  private void end(Domain d, DomainState state, String reason, int status) {
+    for (Vcpu v : d.vcpus()) {
+      scheduler.sleep(v, now);
+      scheduler.removeVcpu(v);
+    }
+    d.end(state, reason, status);
+    frames.freeAll(d.domid());
+    if (d.ept() != null) {
+      for (long mfn : d.ept().tableFrameNumbers()) {
+        frames.free(mfn);
+      }
+    }
+  }
+
+  /** True while some domain can still run. */
+  public boolean hasLiveDomains() {
+    for (Domain d : domains.values()) {
+      if (d.state() == DomainState.RUNNING || d.state() == DomainState.CREATED
+          || d.state() == DomainState.PAUSED || d.state() == DomainState.BLOCKED) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Runs until no domain can run any more or {@code maxCycles} of virtual time have passed.
+   * Returns the cycles that passed.
+   */
+  public long run(long maxCycles) {
+    long start = now;
+    while (now - start < maxCycles) {
+      if (!step(maxCycles - (now - start))) {
+        break;
+      }
+    }
+    return now - start;
+  }
+
+  /**
+   * One scheduling decision: runs a vCPU for up to its timeslice (no more than {@code budget}),
+   * or lets time pass to the next timer when every vCPU is blocked. Returns false when nothing
+   * can ever run again.
+   */
+  public boolean step(long budget) {
+    for (HvmPlatform p : platforms.values()) {
+      p.fireTimers(now);
+    }
+    Vcpu v = scheduler.pickNext(now);
+    if (v == null) {
+      long next = nextTimerDeadline();
+      if (next == Long.MAX_VALUE || !anyBlockedVcpu()) {
+        return false;
+      }
+      long idle = Math.min(Math.max(next - now, 1), budget);
+      now += idle;
+      idleCycles += idle;
+      return true;
+    }
+    long slice = Math.min(scheduler.timeslice(v, now), budget);
+    long deadline = nextTimerDeadline();
+    if (deadline != Long.MAX_VALUE && deadline > now) {
+      slice = Math.min(slice, deadline - now);
+    }
+    long used = runVcpu(v, Math.max(slice, 1));
+    now += used;
+    scheduler.account(v, used, now);
+    return true;
+  }
+
+  private boolean anyBlockedVcpu() {
+    for (Domain d : domains.values()) {
+      if (d.state() == DomainState.RUNNING) {
+        for (Vcpu v : d.vcpus()) {
+          if (v.state() == VcpuState.BLOCKED) {
+            return true;
+          }
+        }
+      }
+    }
+    return false;
+  }
+
+  private long nextTimerDeadline() {
+    long next = Long.MAX_VALUE;
+    for (Map.Entry<Integer, HvmPlatform> e : platforms.entrySet()) {
+      if (domains.get(e.getKey()).state() == DomainState.RUNNING) {
+        next = Math.min(next, e.getValue().nextDeadline());
+      }
+    }
+    return next;
+  }
+
+  /** Runs {@code v} for up to {@code slice} cycles; returns the modelled cycles used. */
+  private long runVcpu(Vcpu v, long slice) {
+    Cpu cpu = v.cpu();
+    Counters c = v.counters();
+    HvmPlatform platform = platforms.get(v.domain().domid());
+    long used = 0;
+    while (used < slice && v.state() == VcpuState.RUNNABLE
+        && v.domain().state() == DomainState.RUNNING) {
+      platform.prepareEntry(v, now + used);
+      long insns0 = cpu.instructions();
+      long tlb0 = cpu.tlbMisses();
+      long walks0 = cpu.pageWalkReferences();
+      int x = cpu.run(slice - used);
+      long insns = cpu.instructions() - insns0;
+      long walks = cpu.pageWalkReferences() - walks0;
+      long cycles = cost.instructions(insns) + cost.pageWalk((int) Math.min(walks,
+          Integer.MAX_VALUE));
+      c.instructions += insns;
+      c.guestCycles += cycles;
+      c.cycles += cycles;
+      c.tlbMisses += cpu.tlbMisses() - tlb0;
+      c.pageWalkReferences += walks;
+      used += cycles;
+      switch (x) {
+        case CpuExit.BUDGET:
+          break;
+        case CpuExit.VM_EXIT:
+          used += exits.handle(v, platform, now + used);
+          break;
+        case CpuExit.HLT:
+        case CpuExit.EXCEPTION:
+        case CpuExit.TRIPLE_FAULT:
+        case CpuExit.STOPPED:
+        default:
+          // In non-root operation these are exits; seeing one means the VMCS lets too much
+          // through, which is the hypervisor's bug: contain it in the domain.
+          crash(v.domain(), "unexpected processor exit " + CpuExit.name(x));
+          break;
+      }
+      if (insns == 0 && x == CpuExit.BUDGET) {
+        break;
+      }
+    }
+    return Math.max(used, 1);
+  }
+
+  /** Blocks {@code v} until an interrupt wakes it. */
+  public void block(Vcpu v) {
+    v.setState(VcpuState.BLOCKED);
+    scheduler.sleep(v, now);
+  }
+
+  /** Wakes a blocked vCPU. */
+  public void wake(Vcpu v) {
+    if (v.state() == VcpuState.BLOCKED && v.domain().state() == DomainState.RUNNING) {
+      v.setState(VcpuState.RUNNABLE);
+      scheduler.wake(v, now);
+    }
+  }
+}

@@ -1,0 +1,77 @@
+package org.hospes.hv.cost;
+
+import org.hospes.x86.vmx.ExitReason;
+
+/**
+ * The default cost model, from published measurements (see shared/reference/published-figures.md):
+ * <ul>
+ *   <li>1 cycle per guest instruction (CPU-bound work runs at native speed in every mode, Barham
+ *       et al. SOSP'03 fig. 3: SPEC INT within 0-3% of native).
+ *   <li>VM exit + entry round trip: 500 cycles, the Sandy Bridge to Broadwell range of 466-531
+ *       cycles (Bugnion/Nieh/Tsafrir 2017, table 4.3, after Agesen et al. ATC'12).
+ *   <li>Exit handling: about 10 VMCS reads at 52 cycles (Adams and Agesen ASPLOS'06 table 1,
+ *       Core 2) plus dispatch: 600 cycles for simple exits (CPUID, HLT, CR access); an emulated
+ *       I/O or MMIO access costs more because it is forwarded to the device model.
+ *   <li>Device-model round trip (ioreq to dom0 and back): 2,000 cycles, the direct world-switch
+ *       cost SplitX measured on Nehalem (Landau et al. WIOV'11).
+ *   <li>Hypercall: 835 cycles (Amit et al. HotOS'17, citing Dune OSDI'12).
+ *   <li>Page walk: 30 cycles per memory reference of the walk (a 2D walk of 24 references is then
+ *       about 4x a native 4-reference walk plus data, as Bhargava et al. ASPLOS'08 report).
+ *   <li>Shadow page fault handled in the hypervisor: 11,242 - 1,093 cycles, the VT-x page-fault
+ *       cost above native in Adams and Agesen's figure 4 (about 10,000).
+ * </ul>
+ */
+public final class DefaultCostModel implements CostModel {
+  public static final String NAME = "default";
+
+  @Override
+  public String name() {
+    return NAME;
+  }
+
+  @Override
+  public long instructions(long n) {
+    return n;
+  }
+
+  @Override
+  public long pageWalk(int references) {
+    return 30L * references;
+  }
+
+  @Override
+  public long vmExit(ExitReason reason) {
+    return 500;
+  }
+
+  @Override
+  public long exitHandling(ExitReason reason) {
+    switch (reason) {
+      case IO_INSTRUCTION:
+      case EPT_VIOLATION:
+      case EPT_MISCONFIG:
+        return 1_000;
+      case EXCEPTION_NMI:
+        return 1_500;
+      case TRIPLE_FAULT:
+        return 0;
+      default:
+        return 600;
+    }
+  }
+
+  @Override
+  public long ioreq() {
+    return 2_000;
+  }
+
+  @Override
+  public long shadowFault() {
+    return 10_000;
+  }
+
+  @Override
+  public long hypercall() {
+    return 835;
+  }
+}

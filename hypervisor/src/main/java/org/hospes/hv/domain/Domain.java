@@ -1,0 +1,152 @@
+package org.hospes.hv.domain;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import org.hospes.hv.ioreq.IoreqServer;
+import org.hospes.hv.memory.EptTables;
+import org.hospes.hv.memory.GuestMemory;
+import org.hospes.hv.memory.P2m;
+import org.hospes.hv.stats.Counters;
+import org.hospes.x86.Cpu;
+import org.hospes.x86.IoBus;
+import org.hospes.x86.vmx.Vmcs;
+
+/**
+ * A domain: an isolated guest with its own guest-physical memory (a {@link P2m} over machine
+ * frames it owns), its vCPUs, its scheduling parameters and its counters.
+ */
+public final class Domain {
+  private final int domid;
+  private final String name;
+  private final DomainMode mode;
+  private final P2m p2m;
+  private final GuestMemory memory;
+  private final EptTables ept;
+  private final List<Vcpu> vcpus = new ArrayList<>();
+  /** Ports emulated inside the hypervisor (platform devices); the rest go to the ioreq server. */
+  private final IoBus platformPorts = new IoBus();
+  private DomainState state = DomainState.CREATED;
+  private int weight = 256;
+  private int cap;
+  private IoreqServer ioreqServer;
+  private String endReason = "";
+  private int exitStatus = -1;
+
+  Domain(int domid, String name, DomainMode mode, P2m p2m, GuestMemory memory, EptTables ept) {
+    this.domid = domid;
+    this.name = name;
+    this.mode = mode;
+    this.p2m = p2m;
+    this.memory = memory;
+    this.ept = ept;
+  }
+
+  Vcpu addVcpu(Cpu cpu, Vmcs vmcs) {
+    Vcpu v = new Vcpu(this, vcpus.size(), cpu, vmcs);
+    vcpus.add(v);
+    return v;
+  }
+
+  public int domid() {
+    return domid;
+  }
+
+  public String name() {
+    return name;
+  }
+
+  public DomainMode mode() {
+    return mode;
+  }
+
+  public P2m p2m() {
+    return p2m;
+  }
+
+  /** The domain's guest-physical memory (through its P2M: only its own frames). */
+  public GuestMemory memory() {
+    return memory;
+  }
+
+  /** EPT tables, or null in shadow mode. */
+  public EptTables ept() {
+    return ept;
+  }
+
+  public List<Vcpu> vcpus() {
+    return Collections.unmodifiableList(vcpus);
+  }
+
+  public IoBus platformPorts() {
+    return platformPorts;
+  }
+
+  public DomainState state() {
+    return state;
+  }
+
+  public void setState(DomainState state) {
+    this.state = state;
+  }
+
+  public int weight() {
+    return weight;
+  }
+
+  /** Credit-scheduler weight, 1..65535 (default 256). */
+  public void setWeight(int weight) {
+    if (weight < 1 || weight > 65535) {
+      throw new IllegalArgumentException("weight must be 1..65535, got " + weight);
+    }
+    this.weight = weight;
+  }
+
+  /** Cap in percent of one physical CPU; 0 means uncapped. */
+  public int cap() {
+    return cap;
+  }
+
+  public void setCap(int cap) {
+    if (cap < 0) {
+      throw new IllegalArgumentException("cap must be >= 0, got " + cap);
+    }
+    this.cap = cap;
+  }
+
+  public IoreqServer ioreqServer() {
+    return ioreqServer;
+  }
+
+  public void setIoreqServer(IoreqServer server) {
+    this.ioreqServer = server;
+  }
+
+  /** Why the domain stopped ("poweroff", "triple fault at ...", "destroyed"). */
+  public String endReason() {
+    return endReason;
+  }
+
+  /** The status its shutdown asked for (e.g. isa-debug-exit's (V<<1)|1), or -1. */
+  public int exitStatus() {
+    return exitStatus;
+  }
+
+  public void end(DomainState finalState, String reason, int status) {
+    this.state = finalState;
+    this.endReason = reason;
+    this.exitStatus = status;
+    for (Vcpu v : vcpus) {
+      v.setState(VcpuState.OFFLINE);
+    }
+  }
+
+  /** Counters of all vCPUs added up. */
+  public Counters totals() {
+    Counters c = new Counters();
+    for (Vcpu v : vcpus) {
+      c.addAll(v.counters());
+    }
+    return c;
+  }
+}

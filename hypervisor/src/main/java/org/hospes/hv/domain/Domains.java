@@ -1,0 +1,74 @@
+package org.hospes.hv.domain;
+
+import org.hospes.hv.Hypervisor;
+import org.hospes.hv.memory.EptTables;
+import org.hospes.hv.memory.FrameTable;
+import org.hospes.hv.memory.GuestMemory;
+import org.hospes.hv.memory.P2m;
+import org.hospes.x86.Cpu;
+import org.hospes.x86.IoBus;
+import org.hospes.x86.vmx.Vmcs;
+import org.hospes.x86.vmx.VmcsField;
+import org.hospes.x86.vmx.VmxControls;
+
+/** Builds domains: memory from the frame table, EPT or shadow paging, vCPUs and their VMCS. */
+public final class Domains {
+  private static final byte[] ZERO_PAGE = new byte[4096];
+
+  private Domains() {}
+
+  /**
+   * An HVM domain with {@code memoryMiB} at guest-physical 0 and one vCPU in flat 32-bit
+   * protected mode (the multiboot entry state). Frames are zeroed: nothing of a previous owner
+   * leaks.
+   */
+  public static Domain createHvm(Hypervisor hv, int domid, String name, DomainMode mode,
+      int memoryMiB) {
+    if (mode != DomainMode.HVM_EPT) {
+      throw new IllegalArgumentException("mode " + mode.cliName() + " is not available yet");
+    }
+    FrameTable frames = hv.frames();
+    int pages = memoryMiB << 8;
+    if (frames.freeFrames() < pages + 64) {
+      throw new IllegalStateException(String.format(
+          "not enough machine memory for %s: %d MiB asked, %d MiB free", name, memoryMiB,
+          frames.freeFrames() >> 8));
+    }
+    P2m p2m = new P2m(pages);
+    for (int gfn = 0; gfn < pages; gfn++) {
+      long mfn = frames.allocate(domid);
+      hv.machineMemory().write(mfn << 12, ZERO_PAGE, 0, ZERO_PAGE.length);
+      p2m.set(gfn, mfn);
+    }
+    GuestMemory memory = new GuestMemory(hv.machineMemory(), p2m);
+    EptTables ept = null;
+    if (mode.usesEpt()) {
+      ept = new EptTables(hv.machineMemory(), () -> frames.allocate(FrameTable.DOMID_XEN));
+      ept.mapAll(p2m);
+    }
+    Domain d = new Domain(domid, name, mode, p2m, memory, ept);
+    Cpu cpu = new Cpu(hv.machineMemory(), new IoBus());
+    cpu.resetFlat32();
+    Vmcs vmcs = new Vmcs();
+    configure(vmcs, mode, ept);
+    cpu.setVmcs(vmcs);
+    d.addVcpu(cpu, vmcs);
+    return d;
+  }
+
+  /** The VM-execution controls an HVM vCPU runs under. */
+  static void configure(Vmcs vmcs, DomainMode mode, EptTables ept) {
+    vmcs.write(VmcsField.PIN_BASED_VM_EXEC_CONTROL, 0);
+    long proc = VmxControls.PROC_HLT_EXITING | VmxControls.PROC_UNCONDITIONAL_IO_EXITING
+        | VmxControls.PROC_USE_TSC_OFFSETTING | VmxControls.PROC_USE_MSR_BITMAPS
+        | VmxControls.PROC_ACTIVATE_SECONDARY;
+    long proc2 = VmxControls.PROC2_ENABLE_VPID | VmxControls.PROC2_UNRESTRICTED_GUEST;
+    if (ept != null) {
+      proc2 |= VmxControls.PROC2_ENABLE_EPT;
+      vmcs.write(VmcsField.EPT_POINTER, ept.eptPointer());
+    }
+    vmcs.write(VmcsField.CPU_BASED_VM_EXEC_CONTROL, proc);
+    vmcs.write(VmcsField.SECONDARY_VM_EXEC_CONTROL, proc2);
+    vmcs.write(VmcsField.EXCEPTION_BITMAP, 0);
+  }
+}

@@ -1,0 +1,80 @@
+package org.hospes.hv.domain;
+
+import org.hospes.hv.stats.Counters;
+import org.hospes.x86.Cpu;
+import org.hospes.x86.vmx.Vmcs;
+
+/**
+ * A virtual CPU: its own processor state (a {@link Cpu} running in VMX non-root operation under
+ * its {@link Vmcs}), its scheduling state and its counters. Each vCPU has its own software TLB,
+ * so translations are tagged per vCPU as a VPID tags them on hardware.
+ */
+public final class Vcpu {
+  private final Domain domain;
+  private final int id;
+  private final Cpu cpu;
+  private final Vmcs vmcs;
+  private final Counters counters = new Counters();
+  private VcpuState state = VcpuState.RUNNABLE;
+  private Object schedulerData;
+  /** An external interrupt waiting for the guest to open its interrupt window (-1: none). */
+  int pendingVector = -1;
+
+  Vcpu(Domain domain, int id, Cpu cpu, Vmcs vmcs) {
+    this.domain = domain;
+    this.id = id;
+    this.cpu = cpu;
+    this.vmcs = vmcs;
+  }
+
+  public Domain domain() {
+    return domain;
+  }
+
+  public int id() {
+    return id;
+  }
+
+  public Cpu cpu() {
+    return cpu;
+  }
+
+  public Vmcs vmcs() {
+    return vmcs;
+  }
+
+  public Counters counters() {
+    return counters;
+  }
+
+  public VcpuState state() {
+    return state;
+  }
+
+  public void setState(VcpuState state) {
+    this.state = state;
+  }
+
+  /** Per-vCPU data owned by the scheduler in charge. */
+  @SuppressWarnings("unchecked")
+  public <T> T schedulerData() {
+    return (T) schedulerData;
+  }
+
+  public void setSchedulerData(Object data) {
+    this.schedulerData = data;
+  }
+
+  public int pendingVector() {
+    return pendingVector;
+  }
+
+  public void setPendingVector(int vector) {
+    this.pendingVector = vector;
+  }
+
+  @Override
+  public String toString() {
+    return domain.name() + ".v" + id;
+  }
+}

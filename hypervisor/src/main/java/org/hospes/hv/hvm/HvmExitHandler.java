@@ -1,0 +1,206 @@
+package org.hospes.hv.hvm;
+
+import org.hospes.hv.Hypervisor;
+import org.hospes.hv.cost.CostModel;
+import org.hospes.hv.domain.Domain;
+import org.hospes.hv.domain.Vcpu;
+import org.hospes.hv.ioreq.Ioreq;
+import org.hospes.hv.ioreq.IoreqServer;
+import org.hospes.hv.stats.Counters;
+import org.hospes.x86.Cpu;
+import org.hospes.x86.CpuExit;
+import org.hospes.x86.IoBus;
+import org.hospes.x86.PortDevice;
+import org.hospes.x86.vmx.ExitReason;
+import org.hospes.x86.vmx.Vmcs;
+import org.hospes.x86.vmx.VmcsField;
+import org.hospes.x86.vmx.VmxControls;
+
+/**
+ * Handles the VM exits of HVM vCPUs: one switch on the exit reason, a few lines per case. Port
+ * I/O goes to the in-hypervisor platform devices when they claim the port, else to the domain's
+ * device model as an ioreq; MMIO the same way. Anything a domain does that cannot be handled
+ * crashes that domain only.
+ */
+public final class HvmExitHandler {
+  private final Hypervisor hv;
+  private final CostModel cost;
+
+  public HvmExitHandler(Hypervisor hv, CostModel cost) {
+    this.hv = hv;
+    this.cost = cost;
+  }
+
+  /** Handles the exit {@code v} just took; returns the modelled cycles it cost. */
+  public long handle(Vcpu v, HvmPlatform platform, long now) {
+    Cpu cpu = v.cpu();
+    Vmcs vmcs = v.vmcs();
+    Domain d = v.domain();
+    Counters c = v.counters();
+    ExitReason reason = vmcs.exitReason();
+    if (reason == null) {
+      hv.crash(d, "unknown exit reason " + vmcs.read(VmcsField.VM_EXIT_REASON));
+      return 0;
+    }
+    long cycles = cost.vmExit(reason) + cost.exitHandling(reason);
+    c.addExit(reason, cycles);
+    platform.setDeviceTime(now);
+    switch (reason) {
+      case CPUID:
+        // Safe: CPUID has no side effects; the bare processor's answer is the guest's.
+        cpu.executeCpuid();
+        cpu.skipInstruction();
+        break;
+      case HLT:
+        cpu.skipInstruction();
+        if (!cpu.interruptible() && (cpu.eflags() & 0x200) == 0) {
+          // Interrupts off: nothing can ever wake it, as on a bare machine.
+          hv.shutdown(d, "halted", 0);
+        } else if (!platform.pic().pending()) {
+          hv.block(v);
+        }
+        break;
+      case IO_INSTRUCTION:
+        cycles += portIo(v, platform);
+        break;
+      case EPT_VIOLATION:
+      case EPT_MISCONFIG:
+        c.eptViolations++;
+        cycles += mmio(v);
+        break;
+      case TRIPLE_FAULT:
+        hv.crash(d, String.format("triple fault at eip=0x%08x", cpu.eip()));
+        break;
+      case TASK_SWITCH: {
+        int x = cpu.emulateTaskSwitch();
+        if (x == CpuExit.TRIPLE_FAULT || x == CpuExit.VM_EXIT
+            && v.vmcs().exitReason() == ExitReason.TRIPLE_FAULT) {
+          hv.crash(d, String.format("triple fault in a task switch at eip=0x%08x", cpu.eip()));
+        }
+        break;
+      }
+      case INTERRUPT_WINDOW:
+        vmcs.clearBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
+            VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
+        break;
+      case EXTERNAL_INTERRUPT:
+      case PREEMPTION_TIMER:
+        break;
+      case VMCALL:
+        // No hypercalls for plain HVM guests yet: -ENOSYS, as Xen answers unknown calls.
+        cpu.setReg(Cpu.EAX, -38);
+        cpu.skipInstruction();
+        break;
+      case RDMSR:
+      case WRMSR:
+      case INVD:
+      case WBINVD:
+      case RDPMC:
+      case RDTSC:
+      case CR_ACCESS:
+      case DR_ACCESS:
+      case INVLPG:
+      case EXCEPTION_NMI:
+      case MONITOR_TRAP_FLAG:
+      default:
+        // Not enabled by this VMCS: seeing one is a hypervisor bug, contained in the domain.
+        hv.crash(d, String.format("unhandled VM exit %s at eip=0x%08x", reason, cpu.eip()));
+        break;
+    }
+    return cycles;
+  }
+
+  private long portIo(Vcpu v, HvmPlatform platform) {
+    Cpu cpu = v.cpu();
+    long qual = v.vmcs().exitQualification();
+    int port = (int) (qual >>> 16) & 0xFFFF;
+    int size = (int) (qual & 7) + 1;
+    boolean in = (qual & VmxControls.IO_QUAL_IN) != 0;
+    PortAccess access = new PortAccess(v, platform);
+    if ((qual & VmxControls.IO_QUAL_STRING) != 0) {
+      IoBus bus = new IoBus();
+      bus.register(0, 0x10000, access);
+      int x = cpu.emulateStringIo(bus);
+      if (x == CpuExit.TRIPLE_FAULT || x == CpuExit.VM_EXIT) {
+        hv.crash(v.domain(), "fault during string I/O emulation");
+      }
+      return access.extraCycles;
+    }
+    if (in) {
+      int value = access.in(port, size);
+      int mask = size == 4 ? -1 : (1 << (8 * size)) - 1;
+      cpu.setReg(Cpu.EAX, (cpu.reg(Cpu.EAX) & ~mask) | (value & mask));
+    } else {
+      int mask = size == 4 ? -1 : (1 << (8 * size)) - 1;
+      access.out(port, size, cpu.reg(Cpu.EAX) & mask);
+    }
+    cpu.skipInstruction();
+    return access.extraCycles;
+  }
+
+  private long mmio(Vcpu v) {
+    Cpu cpu = v.cpu();
+    Domain d = v.domain();
+    long gpa = cpu.mmioAddress();
+    if (gpa < 0) {
+      hv.crash(d, String.format("EPT violation at gpa=0x%x (not a data access)",
+          v.vmcs().read(VmcsField.GUEST_PHYSICAL_ADDRESS)));
+      return 0;
+    }
+    IoreqServer server = d.ioreqServer();
+    if (server != null && server.claimsMmio(gpa)) {
+      v.counters().ioreqs++;
+      long value = server.handle(d.domid(), new Ioreq(Ioreq.Type.MMIO, gpa, cpu.mmioSize(),
+          cpu.mmioIsWrite(), cpu.mmioWriteData() & 0xFFFF_FFFFL));
+      cpu.completeMmio((int) value);
+      return cost.ioreq();
+    }
+    // Unbacked guest-physical addresses read as all ones and drop writes, as on Xen.
+    cpu.completeMmio(-1);
+    return 0;
+  }
+
+  /** One vCPU's view of ports: platform devices first, then the device model. */
+  private final class PortAccess implements PortDevice {
+    private final Vcpu v;
+    private final HvmPlatform platform;
+    long extraCycles;
+
+    PortAccess(Vcpu v, HvmPlatform platform) {
+      this.v = v;
+      this.platform = platform;
+    }
+
+    @Override
+    public int in(int port, int size) {
+      Domain d = v.domain();
+      if (d.platformPorts().claims(port)) {
+        return d.platformPorts().in(port, size);
+      }
+      IoreqServer server = d.ioreqServer();
+      if (server == null || !server.claimsPort(port)) {
+        return size == 4 ? -1 : (1 << (8 * size)) - 1;
+      }
+      v.counters().ioreqs++;
+      extraCycles += cost.ioreq();
+      return (int) server.handle(d.domid(), new Ioreq(Ioreq.Type.PIO, port, size, false, 0));
+    }
+
+    @Override
+    public void out(int port, int size, int value) {
+      Domain d = v.domain();
+      if (d.platformPorts().claims(port)) {
+        d.platformPorts().out(port, size, value);
+        return;
+      }
+      IoreqServer server = d.ioreqServer();
+      if (server == null || !server.claimsPort(port)) {
+        return;
+      }
+      v.counters().ioreqs++;
+      extraCycles += cost.ioreq();
+      server.handle(d.domid(), new Ioreq(Ioreq.Type.PIO, port, size, true,
+          value & 0xFFFF_FFFFL));
+    }
+  }
+}

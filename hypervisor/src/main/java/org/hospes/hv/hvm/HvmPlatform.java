@@ -1,0 +1,116 @@
+package org.hospes.hv.hvm;
+
+import org.hospes.hv.Hypervisor;
+import org.hospes.hv.domain.Domain;
+import org.hospes.hv.domain.Vcpu;
+import org.hospes.hv.domain.VcpuState;
+import org.hospes.hv.platform.Pic8259Pair;
+import org.hospes.hv.platform.Pit8254;
+import org.hospes.hv.time.TimerQueue;
+import org.hospes.hv.time.VirtualClock;
+import org.hospes.x86.vmx.VmcsField;
+import org.hospes.x86.vmx.VmxControls;
+
+/**
+ * The platform devices an HVM domain gets inside the hypervisor, where Xen keeps them: the PIC
+ * pair and the PIT, on the hypervisor's virtual clock. Their ports are claimed on the domain's
+ * platform bus, so their accesses are handled without a trip to the device model. Interrupts
+ * they raise are injected at VM entry when the guest can take them, else an interrupt-window
+ * exit is requested.
+ */
+public final class HvmPlatform {
+  public static final int TIMER_IRQ = 0;
+
+  private final Hypervisor hv;
+  private final Domain domain;
+  private final Pic8259Pair pic = new Pic8259Pair();
+  private final TimerQueue timers = new TimerQueue();
+  private final VirtualClock clock;
+  private final Pit8254 pit;
+  /** Time as the devices see it: the hypervisor's clock plus the running vCPU's progress. */
+  private long deviceNow;
+
+  public HvmPlatform(Hypervisor hv, Domain domain) {
+    this.hv = hv;
+    this.domain = domain;
+    this.clock = new VirtualClock(() -> deviceNow);
+    this.pit = new Pit8254(clock, timers, high -> pic.setLevel(TIMER_IRQ, high));
+    pic.register(domain.platformPorts());
+    pit.register(domain.platformPorts());
+  }
+
+  public Pic8259Pair pic() {
+    return pic;
+  }
+
+  public Pit8254 pit() {
+    return pit;
+  }
+
+  /** Device-model interrupt lines (dm_op set_isa_irq_level). */
+  public void setIsaIrqLevel(int irq, boolean high) {
+    pic.setLevel(irq, high);
+    wakeIfPending();
+  }
+
+  public long nextDeadline() {
+    long d = timers.nextDeadline();
+    return d == TimerQueue.NEVER ? Long.MAX_VALUE : d;
+  }
+
+  /** Fires the timers due by {@code now} and wakes a halted vCPU an interrupt is waiting for. */
+  public void fireTimers(long now) {
+    deviceNow = now;
+    timers.runExpired(now);
+    wakeIfPending();
+  }
+
+  /** Advances device time while a vCPU runs (port accesses see the current instant). */
+  public void setDeviceTime(long now) {
+    deviceNow = now;
+  }
+
+  private void wakeIfPending() {
+    if (pic.pending()) {
+      for (Vcpu v : domain.vcpus()) {
+        if (v.state() == VcpuState.BLOCKED && v.cpu().interruptible()) {
+          hv.wake(v);
+        }
+      }
+    }
+  }
+
+  /**
+   * Before a VM entry: fire due timers, then inject a pending interrupt if the guest can take
+   * it, or ask for an interrupt-window exit.
+   */
+  public void prepareEntry(Vcpu v, long now) {
+    fireTimers(now);
+    var vmcs = v.vmcs();
+    // The guest's TSC is the hypervisor's clock.
+    vmcs.write(VmcsField.TSC_OFFSET, now - v.cpu().cycles());
+    if ((vmcs.read32(VmcsField.VM_ENTRY_INTR_INFO_FIELD) & VmxControls.INTR_INFO_VALID) != 0) {
+      return;
+    }
+    if (!pic.pending()) {
+      vmcs.clearBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
+          VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
+      return;
+    }
+    if (v.cpu().interruptible()) {
+      int vector = pic.acknowledge();
+      vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD,
+          VmxControls.intrInfo(vector, VmxControls.INTR_TYPE_EXTERNAL, false));
+      vmcs.clearBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
+          VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
+      v.counters().injectedInterrupts++;
+    } else {
+      vmcs.setBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
+          VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
+    }
+  }
+
+  Domain domain() {
+    return domain;
+  }
+}

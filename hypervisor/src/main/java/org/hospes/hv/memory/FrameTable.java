@@ -1,0 +1,80 @@
+package org.hospes.hv.memory;
+
+import com.google.common.base.Preconditions;
+
+/**
+ * Ownership of machine memory, frame by frame (4 KiB). Every frame is free, owned by a domain,
+ * or owned by the hypervisor itself (page tables for EPT and shadows). Allocation is
+ * deterministic: the lowest free frames first.
+ */
+public final class FrameTable {
+  public static final int FREE = -1;
+  /** Owner id of frames the hypervisor keeps for itself (Xen's DOMID_XEN). */
+  public static final int DOMID_XEN = 0x7FF2;
+
+  private final int[] owner;
+  private int nextHint;
+  private int freeCount;
+
+  public FrameTable(long machineBytes, long reservedBytes) {
+    Preconditions.checkArgument(machineBytes % 4096 == 0 && reservedBytes % 4096 == 0,
+        "sizes must be page-aligned");
+    owner = new int[(int) (machineBytes >>> 12)];
+    java.util.Arrays.fill(owner, FREE);
+    int reserved = (int) (reservedBytes >>> 12);
+    for (int f = 0; f < reserved; f++) {
+      owner[f] = DOMID_XEN;
+    }
+    freeCount = owner.length - reserved;
+    nextHint = reserved;
+  }
+
+  public int frames() {
+    return owner.length;
+  }
+
+  public int freeFrames() {
+    return freeCount;
+  }
+
+  public int owner(long mfn) {
+    return mfn >= 0 && mfn < owner.length ? owner[(int) mfn] : FREE;
+  }
+
+  /** Allocates one frame for {@code domid}; returns its number, or -1 when memory is full. */
+  public long allocate(int domid) {
+    for (int n = 0; n < owner.length; n++) {
+      int f = (nextHint + n) % owner.length;
+      if (owner[f] == FREE) {
+        owner[f] = domid;
+        freeCount--;
+        nextHint = f + 1;
+        return f;
+      }
+    }
+    return -1;
+  }
+
+  public void free(long mfn) {
+    Preconditions.checkArgument(owner[(int) mfn] != FREE, "frame %s is already free", mfn);
+    owner[(int) mfn] = FREE;
+    freeCount++;
+    if (mfn < nextHint) {
+      nextHint = (int) mfn;
+    }
+  }
+
+  /** Frees every frame {@code domid} owns; returns how many. */
+  public int freeAll(int domid) {
+    int n = 0;
+    for (int f = 0; f < owner.length; f++) {
+      if (owner[f] == domid) {
+        owner[f] = FREE;
+        n++;
+      }
+    }
+    freeCount += n;
+    nextHint = 0;
+    return n;
+  }
+}

@@ -1,0 +1,43 @@
+package org.hospes.hv.memory;
+
+import java.util.Arrays;
+
+/**
+ * A domain's physical-to-machine map: guest frame number to machine frame number. It is the one
+ * place that says which machine frames a domain can reach; EPT tables and shadow page tables are
+ * built from it.
+ */
+public final class P2m {
+  public static final long INVALID = -1;
+
+  private long[] map;
+
+  public P2m(int guestFrames) {
+    map = new long[guestFrames];
+    Arrays.fill(map, INVALID);
+  }
+
+  public int size() {
+    return map.length;
+  }
+
+  /** Machine frame of guest frame {@code gfn}, or {@link #INVALID}. */
+  public long lookup(long gfn) {
+    return gfn >= 0 && gfn < map.length ? map[(int) gfn] : INVALID;
+  }
+
+  public void set(long gfn, long mfn) {
+    if (gfn >= map.length) {
+      int old = map.length;
+      map = Arrays.copyOf(map, (int) gfn + 1);
+      Arrays.fill(map, old, map.length, INVALID);
+    }
+    map[(int) gfn] = mfn;
+  }
+
+  /** Machine address of guest-physical {@code gpa}, or -1 when the frame is not populated. */
+  public long machineAddress(long gpa) {
+    long mfn = lookup(gpa >>> 12);
+    return mfn == INVALID ? -1 : (mfn << 12) | (gpa & 0xFFF);
+  }
+}

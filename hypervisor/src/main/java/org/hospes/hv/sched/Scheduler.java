@@ -1,0 +1,35 @@
+package org.hospes.hv.sched;
+
+import org.hospes.hv.domain.Vcpu;
+
+/**
+ * The scheduler extension point: which runnable vCPU runs next on the (single) physical CPU and
+ * for how long. Time is virtual, in cycles. Implementations are bound by name with Guice and
+ * may come from plugin jars found with ServiceLoader.
+ */
+public interface Scheduler {
+
+  String name();
+
+  void addVcpu(Vcpu v);
+
+  void removeVcpu(Vcpu v);
+
+  /** The vCPU to run at {@code now}, or null when no vCPU may run (idle until an event). */
+  Vcpu pickNext(long now);
+
+  /** Longest time {@code v} may run before the scheduler wants control back. */
+  long timeslice(Vcpu v, long now);
+
+  /** Charges {@code v} for {@code cycles} it just ran. */
+  void account(Vcpu v, long cycles, long now);
+
+  /** {@code v} became runnable (an event woke it). */
+  void wake(Vcpu v, long now);
+
+  /** {@code v} blocked (HLT, SCHEDOP_block) or was paused. */
+  void sleep(Vcpu v, long now);
+
+  /** Weight or cap of a domain changed at run time. */
+  default void parametersChanged(Vcpu v) {}
+}

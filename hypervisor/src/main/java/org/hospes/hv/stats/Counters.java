@@ -1,0 +1,68 @@
+package org.hospes.hv.stats;
+
+import java.util.Map;
+import java.util.TreeMap;
+import org.hospes.x86.vmx.ExitReason;
+
+/**
+ * Counters of one vCPU or one domain: raw counts and modelled cycles, never only one of the two.
+ * Plain long fields and arrays so the hypervisor's exit path allocates nothing.
+ */
+public final class Counters {
+  public long instructions;
+  /** All modelled cycles: guest instructions, exits, walks and idle time. */
+  public long cycles;
+  public long guestCycles;
+  public long idleCycles;
+  public final long[] exitCount = new long[64];
+  public final long[] exitCycles = new long[64];
+  public long tlbMisses;
+  public long pageWalkReferences;
+  public long shadowFaults;
+  public long eptViolations;
+  public long ioreqs;
+  public long injectedInterrupts;
+
+  public void addExit(ExitReason reason, long modelledCycles) {
+    exitCount[reason.code()]++;
+    exitCycles[reason.code()] += modelledCycles;
+    cycles += modelledCycles;
+  }
+
+  public long totalExits() {
+    long n = 0;
+    for (long c : exitCount) {
+      n += c;
+    }
+    return n;
+  }
+
+  /** Exit counts by reason name, for reports. */
+  public Map<String, long[]> exitsByReason() {
+    Map<String, long[]> m = new TreeMap<>();
+    for (int i = 0; i < exitCount.length; i++) {
+      if (exitCount[i] != 0) {
+        ExitReason r = ExitReason.of(i);
+        m.put(r == null ? "REASON_" + i : r.name(), new long[] {exitCount[i], exitCycles[i]});
+      }
+    }
+    return m;
+  }
+
+  public void addAll(Counters o) {
+    instructions += o.instructions;
+    cycles += o.cycles;
+    guestCycles += o.guestCycles;
+    idleCycles += o.idleCycles;
+    for (int i = 0; i < exitCount.length; i++) {
+      exitCount[i] += o.exitCount[i];
+      exitCycles[i] += o.exitCycles[i];
+    }
+    tlbMisses += o.tlbMisses;
+    pageWalkReferences += o.pageWalkReferences;
+    shadowFaults += o.shadowFaults;
+    eptViolations += o.eptViolations;
+    ioreqs += o.ioreqs;
+    injectedInterrupts += o.injectedInterrupts;
+  }
+}

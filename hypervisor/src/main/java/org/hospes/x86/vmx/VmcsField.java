@@ -1,0 +1,57 @@
+package org.hospes.x86.vmx;
+
+/**
+ * VMCS fields with Intel's encodings (SDM vol. 3, appendix B): the control, exit-information and
+ * host-owned fields that Hospes models. The guest-state area is the processor's own live state
+ * (read it through {@code Cpu}); it is not duplicated here.
+ */
+public enum VmcsField {
+  VIRTUAL_PROCESSOR_ID(0x0000),
+  TSC_OFFSET(0x2010),
+  EPT_POINTER(0x201A),
+  GUEST_PHYSICAL_ADDRESS(0x2400),
+  PIN_BASED_VM_EXEC_CONTROL(0x4000),
+  CPU_BASED_VM_EXEC_CONTROL(0x4002),
+  EXCEPTION_BITMAP(0x4004),
+  PAGE_FAULT_ERROR_CODE_MASK(0x4006),
+  PAGE_FAULT_ERROR_CODE_MATCH(0x4008),
+  CR3_TARGET_COUNT(0x400A),
+  VM_EXIT_CONTROLS(0x400C),
+  VM_ENTRY_CONTROLS(0x4012),
+  VM_ENTRY_INTR_INFO_FIELD(0x4016),
+  VM_ENTRY_EXCEPTION_ERROR_CODE(0x4018),
+  VM_ENTRY_INSTRUCTION_LEN(0x401A),
+  SECONDARY_VM_EXEC_CONTROL(0x401E),
+  VM_INSTRUCTION_ERROR(0x4400),
+  VM_EXIT_REASON(0x4402),
+  VM_EXIT_INTR_INFO(0x4404),
+  VM_EXIT_INTR_ERROR_CODE(0x4406),
+  IDT_VECTORING_INFO_FIELD(0x4408),
+  IDT_VECTORING_ERROR_CODE(0x440A),
+  VM_EXIT_INSTRUCTION_LEN(0x440C),
+  VMX_INSTRUCTION_INFO(0x440E),
+  GUEST_INTERRUPTIBILITY_INFO(0x4824),
+  GUEST_ACTIVITY_STATE(0x4826),
+  VMX_PREEMPTION_TIMER_VALUE(0x482E),
+  CR0_GUEST_HOST_MASK(0x6000),
+  CR4_GUEST_HOST_MASK(0x6002),
+  CR0_READ_SHADOW(0x6004),
+  CR4_READ_SHADOW(0x6006),
+  CR3_TARGET_VALUE0(0x6008),
+  CR3_TARGET_VALUE1(0x600A),
+  CR3_TARGET_VALUE2(0x600C),
+  CR3_TARGET_VALUE3(0x600E),
+  EXIT_QUALIFICATION(0x6400),
+  GUEST_LINEAR_ADDRESS(0x640A);
+
+  private final int encoding;
+
+  VmcsField(int encoding) {
+    this.encoding = encoding;
+  }
+
+  /** The 32-bit field encoding used by VMREAD/VMWRITE. */
+  public int encoding() {
+    return encoding;
+  }
+}

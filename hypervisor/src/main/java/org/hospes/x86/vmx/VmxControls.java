@@ -1,0 +1,74 @@
+package org.hospes.x86.vmx;
+
+/** Bits of the VM-execution, VM-exit and VM-entry control fields (SDM vol. 3, ch. 25). */
+public final class VmxControls {
+  // Pin-based VM-execution controls.
+  public static final int PIN_EXTERNAL_INTERRUPT_EXITING = 1 << 0;
+  public static final int PIN_NMI_EXITING = 1 << 3;
+  public static final int PIN_PREEMPTION_TIMER = 1 << 6;
+
+  // Primary processor-based VM-execution controls.
+  public static final int PROC_INTERRUPT_WINDOW_EXITING = 1 << 2;
+  public static final int PROC_USE_TSC_OFFSETTING = 1 << 3;
+  public static final int PROC_HLT_EXITING = 1 << 7;
+  public static final int PROC_INVLPG_EXITING = 1 << 9;
+  public static final int PROC_MWAIT_EXITING = 1 << 10;
+  public static final int PROC_RDPMC_EXITING = 1 << 11;
+  public static final int PROC_RDTSC_EXITING = 1 << 12;
+  public static final int PROC_CR3_LOAD_EXITING = 1 << 15;
+  public static final int PROC_CR3_STORE_EXITING = 1 << 16;
+  public static final int PROC_MOV_DR_EXITING = 1 << 23;
+  public static final int PROC_UNCONDITIONAL_IO_EXITING = 1 << 24;
+  public static final int PROC_USE_IO_BITMAPS = 1 << 25;
+  public static final int PROC_MONITOR_TRAP_FLAG = 1 << 27;
+  public static final int PROC_USE_MSR_BITMAPS = 1 << 28;
+  public static final int PROC_PAUSE_EXITING = 1 << 30;
+  public static final int PROC_ACTIVATE_SECONDARY = 1 << 31;
+
+  // Secondary processor-based VM-execution controls.
+  public static final int PROC2_ENABLE_EPT = 1 << 1;
+  public static final int PROC2_DESCRIPTOR_TABLE_EXITING = 1 << 2;
+  public static final int PROC2_ENABLE_VPID = 1 << 5;
+  public static final int PROC2_WBINVD_EXITING = 1 << 6;
+  public static final int PROC2_UNRESTRICTED_GUEST = 1 << 7;
+
+  // VM-entry / VM-exit interruption-information fields.
+  public static final int INTR_INFO_VALID = 1 << 31;
+  public static final int INTR_INFO_ERROR_CODE_VALID = 1 << 11;
+  public static final int INTR_TYPE_EXTERNAL = 0;
+  public static final int INTR_TYPE_NMI = 2;
+  public static final int INTR_TYPE_HARDWARE_EXCEPTION = 3;
+  public static final int INTR_TYPE_SOFTWARE_INTERRUPT = 4;
+  public static final int INTR_TYPE_PRIVILEGED_SOFTWARE_EXCEPTION = 5;
+  public static final int INTR_TYPE_SOFTWARE_EXCEPTION = 6;
+
+  // Exit qualification of I/O instructions (table 28-5).
+  public static final int IO_QUAL_IN = 1 << 3;
+  public static final int IO_QUAL_STRING = 1 << 4;
+  public static final int IO_QUAL_REP = 1 << 5;
+  public static final int IO_QUAL_IMMEDIATE = 1 << 6;
+
+  // Exit qualification of control-register accesses (table 28-3): access type in bits 5:4.
+  public static final int CR_QUAL_MOV_TO_CR = 0;
+  public static final int CR_QUAL_MOV_FROM_CR = 1;
+  public static final int CR_QUAL_CLTS = 2;
+  public static final int CR_QUAL_LMSW = 3;
+
+  // Exit qualification of EPT violations (table 28-7).
+  public static final int EPT_QUAL_READ = 1 << 0;
+  public static final int EPT_QUAL_WRITE = 1 << 1;
+  public static final int EPT_QUAL_FETCH = 1 << 2;
+  public static final int EPT_QUAL_READABLE = 1 << 3;
+  public static final int EPT_QUAL_WRITABLE = 1 << 4;
+  public static final int EPT_QUAL_EXECUTABLE = 1 << 5;
+  public static final int EPT_QUAL_LINEAR_VALID = 1 << 7;
+  public static final int EPT_QUAL_FINAL_TRANSLATION = 1 << 8;
+
+  private VmxControls() {}
+
+  /** Packs an interruption-information field. */
+  public static int intrInfo(int vector, int type, boolean errorCode) {
+    return INTR_INFO_VALID | (type << 8) | (vector & 0xFF)
+        | (errorCode ? INTR_INFO_ERROR_CODE_VALID : 0);
+  }
+}

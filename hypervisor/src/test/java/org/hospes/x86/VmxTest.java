@@ -1,0 +1,229 @@
+package org.hospes.x86;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.HexFormat;
+import org.hospes.x86.vmx.ExitReason;
+import org.hospes.x86.vmx.Vmcs;
+import org.hospes.x86.vmx.VmcsField;
+import org.hospes.x86.vmx.VmxControls;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** VMX non-root operation: exits with their qualifications, EPT, MMIO, injection. */
+class VmxTest {
+  /** Guest RAM lives at machine 4 MiB; the guest sees it at guest-physical 0. */
+  private static final long GUEST_BASE = 4L << 20;
+  private static final long EPT_ROOT = 0x10000;
+  private static final int CODE = 0x1000;
+
+  private MemoryBus mem;
+  private Cpu cpu;
+  private Vmcs vmcs;
+
+  @BeforeEach
+  void setUp() {
+    mem = new MemoryBus(8 << 20);
+    cpu = new Cpu(mem, new IoBus());
+    cpu.resetFlat32();
+    cpu.setReg(Cpu.ESP, 0x8000);
+    vmcs = new Vmcs();
+    vmcs.write(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_ACTIVATE_SECONDARY
+        | VmxControls.PROC_HLT_EXITING | VmxControls.PROC_UNCONDITIONAL_IO_EXITING);
+    vmcs.write(VmcsField.SECONDARY_VM_EXEC_CONTROL, VmxControls.PROC2_ENABLE_EPT);
+    vmcs.write(VmcsField.EPT_POINTER, EPT_ROOT | (3 << 3) | 6);
+    buildIdentityEpt(2 << 20);
+    cpu.setVmcs(vmcs);
+  }
+
+  /** Maps guest-physical [0, size) to machine [GUEST_BASE, ...) with 4 KiB RWX pages. */
+  private void buildIdentityEpt(int size) {
+    long pdpt = EPT_ROOT + 0x1000;
+    long pd = EPT_ROOT + 0x2000;
+    long pt = EPT_ROOT + 0x3000;
+    mem.write64(EPT_ROOT, pdpt | 7);
+    mem.write64(pdpt, pd | 7);
+    for (int i = 0; i < size >>> 21; i++) {
+      mem.write64(pd + 8L * i, (pt + 0x1000L * i) | 7);
+    }
+    for (int p = 0; p < size >>> 12; p++) {
+      mem.write64(pt + 8L * p, (GUEST_BASE + ((long) p << 12)) | 7 | (6 << 3));
+    }
+  }
+
+  private void unmapGuestPage(long gpa) {
+    mem.write64(EPT_ROOT + 0x3000 + 8 * (gpa >>> 12), 0);
+    cpu.invalidateTranslations();
+  }
+
+  private void load(String hex) {
+    byte[] b = HexFormat.of().parseHex(hex.replace(" ", ""));
+    mem.write(GUEST_BASE + CODE, b, 0, b.length);
+    cpu.setEip(CODE);
+  }
+
+  @Test
+  void cpuidAlwaysExitsWithItsLength() {
+    load("b801000000 0fa2");
+    assertThat(cpu.run(100)).isEqualTo(CpuExit.VM_EXIT);
+    assertThat(vmcs.exitReason()).isEqualTo(ExitReason.CPUID);
+    assertThat(vmcs.exitInstructionLength()).isEqualTo(2);
+    assertThat(cpu.eip()).isEqualTo(CODE + 5);
+    cpu.skipInstruction();
+    assertThat(cpu.eip()).isEqualTo(CODE + 7);
+    assertThat(cpu.instructions()).isEqualTo(2);
+  }
+
+  @Test
+  void outExitsWithPortSizeAndDirection() {
+    // mov dx, 0x3f8 ; out dx, al ; in eax, 0x40
+    load("66baf803 ee e540");
+    assertThat(cpu.run(100)).isEqualTo(CpuExit.VM_EXIT);
+    assertThat(vmcs.exitReason()).isEqualTo(ExitReason.IO_INSTRUCTION);
+    assertThat(vmcs.exitQualification()).isEqualTo(0x3F8L << 16);
+    cpu.skipInstruction();
+    assertThat(cpu.run(100)).isEqualTo(CpuExit.VM_EXIT);
+    assertThat(vmcs.exitQualification())
+        .isEqualTo((0x40L << 16) | VmxControls.IO_QUAL_IMMEDIATE | VmxControls.IO_QUAL_IN | 3);
+    assertThat(vmcs.exitInstructionLength()).isEqualTo(2);
+  }
+
+  @Test
+  void ioBitmapLetsUnlistedPortsThrough() {
+    vmcs.clearBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_UNCONDITIONAL_IO_EXITING);
+    vmcs.setBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_USE_IO_BITMAPS);
+    vmcs.interceptPorts(0xF4, 1, true);
+    // out 0x80, al ; out 0xf4, al
+    load("e680 e6f4");
+    assertThat(cpu.run(100)).isEqualTo(CpuExit.VM_EXIT);
+    assertThat(cpu.eip()).isEqualTo(CODE + 2);
+    assertThat(vmcs.exitQualification() >>> 16).isEqualTo(0xF4);
+  }
+
+  @Test
+  void hltExitsWhenAsked() {
+    load("90 f4");
+    assertThat(cpu.run(100)).isEqualTo(CpuExit.VM_EXIT);
+    assertThat(vmcs.exitReason()).isEqualTo(ExitReason.HLT);
+    assertThat(cpu.eip()).isEqualTo(CODE + 1);
+  }
+
+  @Test
+  void guestMemoryIsReachedThroughEpt() {
+    // mov dword [0x2000], 0x12345678 ; hlt
+    load("c705 00200000 78563412 f4");
+    cpu.run(100);
+    assertThat(mem.read32(GUEST_BASE + 0x2000)).isEqualTo(0x12345678);
+    assertThat(mem.read32(0x2000)).isZero();
+  }
+
+  @Test
+  void anUnmappedGuestPageIsAnMmioExitThatCompletes() {
+    unmapGuestPage(0x5000);
+    // mov eax, [0x5004] ; add eax, 1 ; mov [0x5008], eax ; hlt
+    load("a104500000 83c001 a308500000 f4");
+    assertThat(cpu.run(100)).isEqualTo(CpuExit.VM_EXIT);
+    assertThat(vmcs.exitReason()).isEqualTo(ExitReason.EPT_VIOLATION);
+    assertThat(vmcs.read(VmcsField.GUEST_PHYSICAL_ADDRESS)).isEqualTo(0x5004);
+    assertThat(vmcs.exitQualification() & 7).isEqualTo(VmxControls.EPT_QUAL_READ);
+    assertThat(cpu.mmioAddress()).isEqualTo(0x5004);
+    assertThat(cpu.mmioSize()).isEqualTo(4);
+    assertThat(cpu.mmioIsWrite()).isFalse();
+    cpu.completeMmio(41);
+    assertThat(cpu.run(100)).isEqualTo(CpuExit.VM_EXIT);
+    assertThat(cpu.mmioIsWrite()).isTrue();
+    assertThat(cpu.mmioAddress()).isEqualTo(0x5008);
+    assertThat(cpu.mmioWriteData()).isEqualTo(42);
+    cpu.completeMmio(0);
+    assertThat(cpu.run(100)).isEqualTo(CpuExit.VM_EXIT);
+    assertThat(vmcs.exitReason()).isEqualTo(ExitReason.HLT);
+    assertThat(cpu.reg(Cpu.EAX)).isEqualTo(42);
+  }
+
+  @Test
+  void exceptionBitmapTurnsADivideErrorIntoAnExit() {
+    vmcs.write(VmcsField.EXCEPTION_BITMAP, 1 << Exceptions.DE);
+    load("31c9 f7f1");
+    assertThat(cpu.run(100)).isEqualTo(CpuExit.VM_EXIT);
+    assertThat(vmcs.exitReason()).isEqualTo(ExitReason.EXCEPTION_NMI);
+    assertThat(vmcs.read32(VmcsField.VM_EXIT_INTR_INFO)).isEqualTo(VmxControls.intrInfo(
+        Exceptions.DE, VmxControls.INTR_TYPE_HARDWARE_EXCEPTION, false));
+    assertThat(cpu.eip()).isEqualTo(CODE + 2);
+  }
+
+  @Test
+  void anInjectedInterruptGoesThroughTheGuestIdt() {
+    // IDT at 0x3000 with vector 0x20 -> handler at 0x1100 (32-bit interrupt gate, selector 8).
+    int idt = 0x3000;
+    int gdt = 0x3800;
+    mem.write64(GUEST_BASE + gdt + 8, 0x00CF9A000000FFFFL);
+    mem.write64(GUEST_BASE + gdt + 16, 0x00CF92000000FFFFL);
+    long gate = (0x1100 & 0xFFFF) | (8L << 16) | (0x8E00L << 32);
+    mem.write64(GUEST_BASE + idt + 0x20 * 8, gate);
+    // lgdt/lidt through descriptors at 0x3f00/0x3f10
+    mem.write16(GUEST_BASE + 0x3F00, 0x17);
+    mem.write32(GUEST_BASE + 0x3F02, gdt);
+    mem.write16(GUEST_BASE + 0x3F10, 0x20 * 8 + 7);
+    mem.write32(GUEST_BASE + 0x3F12, idt);
+    mem.write(GUEST_BASE + 0x1100, HexFormat.of().parseHex("b8aa000000f4"), 0, 6);
+    // lgdt [0x3f00] ; lidt [0x3f10] ; sti ; nop ; jmp $
+    load("0f0115003f0000 0f011d103f0000 fb 90 ebfe");
+    assertThat(cpu.run(4)).isEqualTo(CpuExit.BUDGET);
+    vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD,
+        VmxControls.intrInfo(0x20, VmxControls.INTR_TYPE_EXTERNAL, false));
+    assertThat(cpu.run(100)).isEqualTo(CpuExit.VM_EXIT);
+    assertThat(vmcs.exitReason()).isEqualTo(ExitReason.HLT);
+    assertThat(cpu.reg(Cpu.EAX)).isEqualTo(0xAA);
+    assertThat(cpu.eflags() & Flags.IF).isZero();
+    assertThat(mem.read32(GUEST_BASE + 0x8000 - 12)).isEqualTo(CODE + 16);
+  }
+
+  @Test
+  void interruptWindowExitsOnceInterruptsAreEnabled() {
+    vmcs.setBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
+        VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
+    // nop ; sti ; nop ; nop
+    load("90 fb 90 90");
+    assertThat(cpu.run(100)).isEqualTo(CpuExit.VM_EXIT);
+    assertThat(vmcs.exitReason()).isEqualTo(ExitReason.INTERRUPT_WINDOW);
+    // The STI shadow lets exactly one instruction run after STI.
+    assertThat(cpu.eip()).isEqualTo(CODE + 3);
+  }
+
+  @Test
+  void monitorTrapFlagStopsAfterEachInstruction() {
+    vmcs.setBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_MONITOR_TRAP_FLAG);
+    load("40 40 40");
+    assertThat(cpu.run(100)).isEqualTo(CpuExit.VM_EXIT);
+    assertThat(vmcs.exitReason()).isEqualTo(ExitReason.MONITOR_TRAP_FLAG);
+    assertThat(cpu.reg(Cpu.EAX)).isEqualTo(1);
+  }
+
+  @Test
+  void aTripleFaultIsAnExitNotAShutdown() {
+    // No IDT: #UD -> #GP -> #DF -> triple fault.
+    load("0f0b");
+    assertThat(cpu.run(100)).isEqualTo(CpuExit.VM_EXIT);
+    assertThat(vmcs.exitReason()).isEqualTo(ExitReason.TRIPLE_FAULT);
+  }
+
+  @Test
+  void crAccessesExitWhenTheHostOwnsTheBits() {
+    vmcs.write(VmcsField.CR0_GUEST_HOST_MASK, Cpu.CR0_PG);
+    vmcs.write(VmcsField.CR0_READ_SHADOW, 0);
+    // mov eax, cr0 ; or eax, 0x80000000 ; mov cr0, eax
+    load("0f20c0 0d00000080 0f22c0");
+    assertThat(cpu.run(100)).isEqualTo(CpuExit.VM_EXIT);
+    assertThat(vmcs.exitReason()).isEqualTo(ExitReason.CR_ACCESS);
+    assertThat(vmcs.exitQualification()).isEqualTo(0);
+    assertThat(cpu.eip()).isEqualTo(CODE + 8);
+  }
+
+  @Test
+  void vmcallExitsInNonRootAndIsUndefinedOutside() {
+    load("0f01c1");
+    assertThat(cpu.run(10)).isEqualTo(CpuExit.VM_EXIT);
+    assertThat(vmcs.exitReason()).isEqualTo(ExitReason.VMCALL);
+    assertThat(vmcs.exitInstructionLength()).isEqualTo(3);
+  }
+}
