@@ -638,19 +638,41 @@ final class Float80 {
       setZero(sign);
       return;
     }
-    long ma = significand(sigA);
-    long mb = significand(sigB);
+    mulFinite(sign, exponent(seA, sigA), significand(sigA), exponent(seB, sigB),
+        significand(sigB), pc);
+  }
+
+  /** Product of two normalized finite values (unbounded exponents), rounded to p bits. */
+  void mulFinite(int sign, int ea, long ma, int eb, long mb, int p) {
     long lo = ma * mb;
     long hi = Math.multiplyHigh(ma, mb) + ((ma >> 63) & mb) + ((mb >> 63) & ma);
-    int e = exponent(seA, sigA) + exponent(seB, sigB);
+    int e = ea + eb;
     if (hi < 0) {
       e++;
     } else {
       hi = (hi << 1) | (lo >>> 63);
       lo <<= 1;
     }
-    roundPack(sign, e, hi, lo, pc);
+    roundPack(sign, e, hi, lo, p);
   }
+
+  /**
+   * Significand of the product of two normalized significands, truncated to 64 bits; the
+   * product's exponent is ea + eb + {@link #productCarry}. For intermediate products that
+   * must not be bounded by the format's exponent range.
+   */
+  long productSignificand(long ma, long mb) {
+    long lo = ma * mb;
+    long hi = Math.multiplyHigh(ma, mb) + ((ma >> 63) & mb) + ((mb >> 63) & ma);
+    if (hi < 0) {
+      productCarry = 1;
+      return hi;
+    }
+    productCarry = 0;
+    return (hi << 1) | (lo >>> 63);
+  }
+
+  int productCarry;
 
   /** a / b rounded to {@link #pc} bits. */
   void div(int seA, long sigA, int seB, long sigB) {

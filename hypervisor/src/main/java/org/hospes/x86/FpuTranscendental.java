@@ -460,14 +460,11 @@ final class FpuTranscendental {
       int ea = Float80.exponent(aSe, aSig);
       if (ea < -60 && cb != Float80.INF && cb != Float80.ZERO) {
         // log2(1 + a) = a / ln 2 to far below a double ulp: stay in extended precision.
-        // Multiply y by 1/ln 2 first so that a tiny a is rounded only once, at the end.
+        // y / ln 2 is kept with an unbounded exponent so that the product is rounded once.
         x.denormalCheck(ca, cb);
-        int ex0 = x.exc;
-        x.mul(bSe, bSig, 0x3FFF, 0xB8AA_3B29_5C17_F0BCL);
-        int s = x.se;
-        long g = x.sig;
-        x.exc = ex0;
-        x.mul(s, g, aSe, aSig);
+        long t = x.productSignificand(Float80.significand(bSig), 0xB8AA_3B29_5C17_F0BCL);
+        int te = Float80.exponent(bSe, bSig) + x.productCarry;
+        x.mulFinite((aSe ^ bSe) >>> 15 & 1, te, t, ea, Float80.significand(aSig), 64);
         x.exc |= PE;
         return;
       }

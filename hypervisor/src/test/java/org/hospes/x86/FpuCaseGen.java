@@ -36,7 +36,9 @@ final class FpuCaseGen {
 
   FpuDiffTest.Case next() {
     FpuDiffTest.Case k = new FpuDiffTest.Case();
-    fillState(k.state);
+    // A few states carry a pending unmasked exception: waiting instructions must then raise
+    // #MF (SIGFPE on the host) and the no-wait ones must not.
+    fillState(k.state, rnd.nextInt(100) < 4);
     k.eflags = rnd.nextInt() & 0x8D5;
     k.eax = rnd.nextInt();
     rnd.nextBytes(k.mem);
@@ -110,11 +112,22 @@ final class FpuCaseGen {
   // ================================================================== state
 
   private void fillState(byte[] s) {
+    fillState(s, false);
+  }
+
+  private void fillState(byte[] s, boolean pending) {
     ByteBuffer b = ByteBuffer.wrap(s).order(ByteOrder.LITTLE_ENDIAN);
     int masks = rnd.nextInt(100) < 65 ? 0x3F : rnd.nextInt(64);
+    if (pending && masks == 0x3F) {
+      masks &= ~(1 << rnd.nextInt(6));
+    }
     int pcs = rnd.nextInt(100) < 60 ? 3 : new int[] {0, 2, 3}[rnd.nextInt(3)];
     int cw = 0x40 | masks | pcs << 8 | rnd.nextInt(4) << 10;
     int flagsSet = rnd.nextInt(100) < 50 ? 0 : rnd.nextInt(128) & (masks | 0x40);
+    if (pending) {
+      int unmasked = ~masks & 0x3F;
+      flagsSet |= (unmasked & -unmasked) | (unmasked & rnd.nextInt(64)) | 0x80 | 0x8000;
+    }
     int top = rnd.nextInt(8);
     int sw = flagsSet | top << 11 | (rnd.nextInt(16) & 0x7) << 8 | (rnd.nextBoolean() ? 0x4000 : 0);
     int emptyMask = 0;

@@ -77,8 +77,14 @@ class FpuDiffTest {
     List<String> failures = new ArrayList<>();
     java.util.Map<String, Integer> byOp = new java.util.TreeMap<>();
     int mismatches = 0;
+    int hostUd = 0;
+    int hostMf = 0;
     for (int n = 0; n < cases.size(); n++) {
       Case k = cases.get(n);
+      int hostSignal = ByteBuffer.wrap(host, n * OUT_SIZE, 4).order(ByteOrder.LITTLE_ENDIAN)
+          .getInt();
+      hostUd += hostSignal == 4 ? 1 : 0;
+      hostMf += hostSignal == 8 ? 1 : 0;
       ByteBuffer h = ByteBuffer.wrap(host, n * OUT_SIZE, OUT_SIZE).order(ByteOrder.LITTLE_ENDIAN);
       String diff = compare(cpu, mem, k, h);
       if (diff != null) {
@@ -93,8 +99,9 @@ class FpuDiffTest {
       }
     }
     long t2 = System.nanoTime();
-    System.out.printf("FpuDiffTest: %d cases, seed %d, host %d ms, emulator %d ms, %d mismatches"
-        + "%s%n", cases.size(), seed, (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, mismatches,
+    System.out.printf("FpuDiffTest: %d cases (%d #UD, %d #MF), seed %d, host %d ms, emulator %d ms,"
+        + " %d mismatches%s%n", cases.size(), hostUd, hostMf, seed, (t1 - t0) / 1_000_000,
+        (t2 - t1) / 1_000_000, mismatches,
         sixteen ? "" : " (16-bit environment forms skipped: the decoder passes no operand size)");
     if (!failures.isEmpty()) {
       fail(mismatches + " of " + cases.size() + " x87 cases differ from the host: " + byOp
