@@ -115,6 +115,8 @@ final class Fpu {
   private final int[] envBuf = new int[7];
   private final long[] loadSig = new long[8];
   private final int[] loadSe = new int[8];
+  /** The reduced argument of FSIN/FCOS/FSINCOS/FPTAN (see FpuTranscendental#reduce). */
+  final double[] reduced = new double[1];
 
   // ================================================================== entry points
 

@@ -75,9 +75,6 @@ final class FpuTranscendental {
 
   // ------------------------------------------------------------------ argument reduction
 
-  /** Reduced argument of the last {@link #reduce} (the unit runs on one thread). */
-  private static final double[] REDUCED = new double[1];
-
   /**
    * Reduces a finite x with |x| &lt; 2^63 to r = x - k pi/2 (|r| &lt;= about pi/4) exactly, with
    * the 66-bit pi the hardware uses, then rounds r to double into {@code out[0]}; returns k
@@ -201,8 +198,8 @@ final class FpuTranscendental {
         if (fn == 0) {
           r = StrictMath.expm1(toDouble(se, sig) * LN2);
         } else {
-          int q = reduce(se, sig, REDUCED);
-          r = fn == 1 ? sinQ(q, REDUCED[0]) : sinQ(q + 1, REDUCED[0]);
+          int q = reduce(se, sig, f.reduced);
+          r = fn == 1 ? sinQ(q, f.reduced[0]) : sinQ(q + 1, f.reduced[0]);
         }
         fromDouble(x, r);
         ex |= PE;
@@ -308,8 +305,8 @@ final class FpuTranscendental {
           secondSe = Float80.BIAS;
           secondSig = Float80.INT_BIT;
         } else {
-          int q = reduce(se, sig, REDUCED);
-          double r = REDUCED[0];
+          int q = reduce(se, sig, f.reduced);
+          double r = f.reduced[0];
           fromDouble(x, tan ? ((q & 1) == 0 ? StrictMath.tan(r) : -1 / StrictMath.tan(r))
               : sinQ(q, r));
           firstSe = x.se;
@@ -408,8 +405,17 @@ final class FpuTranscendental {
       }
       int e = Float80.exponent(aSe, aSig);
       long m = Float80.significand(aSig);
-      double frac = Math.scalb((double) (m >>> 1), -62);
-      lg = e + StrictMath.log(frac) / LN2;
+      if (e == -1 || e == 0) {
+        // Near 1: x - 1 is exact in extended precision, and log1p keeps the digits that
+        // e + log2(significand) would cancel.
+        int ex0 = x.exc;
+        x.add(aSe, aSig, Float80.BIAS, Float80.INT_BIT, true);
+        x.exc = ex0;
+        lg = StrictMath.log1p(toDouble(x.se, x.sig)) / LN2;
+      } else {
+        double frac = Math.scalb((double) (m >>> 1), -62);
+        lg = e + StrictMath.log(frac) / LN2;
+      }
       if (lg == 0) {
         // log2(1) = +0
         if (cb == Float80.INF) {
