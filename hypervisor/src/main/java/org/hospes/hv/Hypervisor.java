@@ -282,7 +282,7 @@ public final class Hypervisor {
           crash(v.domain(), "unexpected processor exit " + CpuExit.name(x));
           break;
       }
-      if (insns == 0 && x == CpuExit.BUDGET) {
+      if ((insns == 0 && x == CpuExit.BUDGET) || v.takeYield()) {
         break;
       }
     }

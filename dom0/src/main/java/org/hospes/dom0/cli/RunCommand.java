@@ -1,5 +1,7 @@
 package org.hospes.dom0.cli;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Optional;
@@ -8,6 +10,10 @@ import org.hospes.dom0.boot.BootException;
 import org.hospes.dom0.machine.ExitStatus;
 import org.hospes.dom0.machine.NativeMachine;
 import org.hospes.dom0.machine.RunResult;
+import org.hospes.dom0.report.StatsReport;
+import org.hospes.dom0.toolstack.HvmMachine;
+import org.hospes.hv.Hypervisor;
+import org.hospes.hv.domain.DomainMode;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -35,7 +41,9 @@ final class RunCommand implements Callable<Integer> {
 
   @Option(names = "--mode", paramLabel = "MODE", defaultValue = "native",
       description = "How to run the kernel (default: ${DEFAULT-VALUE}). Modes: native (bare"
-          + " emulated PC, no hypervisor).")
+          + " emulated PC, no hypervisor), hvm (an HVM domain with EPT; devices in dom0), pvh"
+          + " (a PVH guest: ELF with Xen's PHYS32_ENTRY note, console through console_io;"
+          + " status 0 on SCHEDOP_shutdown poweroff/reboot, 3 on crash).")
   String mode;
 
   @Parameters(index = "0", paramLabel = "KERNEL",
@@ -57,9 +65,14 @@ final class RunCommand implements Callable<Integer> {
   Long maxInstructions;
 
   @Option(names = "--stats",
-      description = "When the run ends, print one line with the outcome, instructions, time and"
-          + " MIPS on stderr.")
+      description = "When the run ends, print on stderr one line with the outcome,"
+          + " instructions, time and MIPS, and for hypervisor modes the counters (exits by"
+          + " reason with modelled cycles, TLB misses, walks, ioreqs).")
   boolean stats;
+
+  @Option(names = "--stats-json", paramLabel = "FILE",
+      description = "Hypervisor modes: write the counters as JSON to FILE when the run ends.")
+  Path statsJson;
 
   RunCommand(CliStreams streams) {
     this.streams = streams;
@@ -79,7 +92,44 @@ final class RunCommand implements Callable<Integer> {
     }
     return switch (runMode.get()) {
       case NATIVE -> runNative(streams, kernel, ramMiB, cmdline, maxInstructions, stats);
+      case HVM -> runHvm(DomainMode.HVM_EPT);
+      case PVH -> runHvm(DomainMode.PVH);
     };
+  }
+
+  private int runHvm(DomainMode domainMode) {
+    if (ramMiB > 1024) {
+      streams.error("--ram must be at most 1024 MiB in hypervisor modes, got " + ramMiB);
+      return ExitStatus.USAGE;
+    }
+    HvmMachine machine = HvmMachine.create(domainMode, ramMiB, streams.out(), streams.err());
+    try {
+      if (domainMode == DomainMode.PVH) {
+        machine.loadPvh(kernel, cmdline);
+      } else {
+        machine.loadMultiboot(kernel, cmdline);
+      }
+    } catch (BootException e) {
+      streams.error(kernel + ": " + e.getMessage());
+      return ExitStatus.USAGE;
+    }
+    long start = System.nanoTime();
+    RunResult result = maxInstructions == null ? machine.run() : machine.run(maxInstructions);
+    long nanos = System.nanoTime() - start;
+    Hypervisor hv = machine.hypervisor();
+    if (stats) {
+      printRunLine(streams, kernel, result, nanos);
+      StatsReport.printTable(hv, hv.domains(), streams.err());
+    }
+    if (statsJson != null) {
+      try {
+        Files.writeString(statsJson, StatsReport.json(hv, hv.domains()) + "\n");
+      } catch (IOException e) {
+        streams.error("cannot write " + statsJson + ": " + e.getMessage());
+        return ExitStatus.USAGE;
+      }
+    }
+    return result.exitStatus();
   }
 
   /** Boots {@code kernel} on a bare machine; shared with {@code hospes demo}. */
@@ -100,12 +150,16 @@ final class RunCommand implements Callable<Integer> {
     RunResult result = maxInstructions == null ? machine.run() : machine.run(maxInstructions);
     long nanos = System.nanoTime() - start;
     if (stats) {
-      // Wall time of the run alone (no JVM start-up or loading), so MIPS compare across kernels.
-      streams.err().printf(Locale.ROOT, "hospes: %s: %s, status %d, %d instructions in %.3f s"
-          + " (%.1f MIPS)%n", kernel, result.isFailure() ? "failed" : result.reason(),
-          result.exitStatus(), result.instructions(), nanos / 1e9,
-          result.instructions() / Math.max(nanos / 1e3, 1.0));
+      printRunLine(streams, kernel, result, nanos);
     }
     return result.exitStatus();
+  }
+
+  /** The one-line summary of a run; wall time of the run alone, so MIPS compare across runs. */
+  static void printRunLine(CliStreams streams, Path kernel, RunResult result, long nanos) {
+    streams.err().printf(Locale.ROOT, "hospes: %s: %s, status %d, %d instructions in %.3f s"
+        + " (%.1f MIPS)%n", kernel, result.isFailure() ? "failed" : result.reason(),
+        result.exitStatus(), result.instructions(), nanos / 1e9,
+        result.instructions() / Math.max(nanos / 1e3, 1.0));
   }
 }

@@ -10,7 +10,11 @@ import java.util.stream.Collectors;
  */
 enum RunMode {
   /** Bare emulated machine, no hypervisor. */
-  NATIVE("native");
+  NATIVE("native"),
+  /** HVM domain: VMX non-root with EPT, devices emulated by dom0's device model. */
+  HVM("hvm"),
+  /** PVH domain: HVM container booted at its PHYS32_ENTRY, PV interfaces only. */
+  PVH("pvh");
 
   private final String cliName;
 

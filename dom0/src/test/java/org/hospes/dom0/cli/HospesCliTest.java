@@ -73,8 +73,8 @@ class HospesCliTest {
   @Test
   void anUnknownModeIsOneLineListingTheValidModes() throws IOException {
     Path kernel = file("k.elf", ElfImageBuilder.multibootKernel(new byte[] {(byte) 0xF4}));
-    assertThat(hospes("run", "--mode", "hvm", kernel.toString())).isEqualTo(2);
-    assertThat(stderr()).isEqualTo("hospes: unknown mode 'hvm'; valid modes: native"
+    assertThat(hospes("run", "--mode", "xen", kernel.toString())).isEqualTo(2);
+    assertThat(stderr()).isEqualTo("hospes: unknown mode 'xen'; valid modes: native, hvm, pvh"
         + System.lineSeparator());
   }
 

@@ -30,6 +30,9 @@ public final class Domain {
   private int weight = 256;
   private int cap;
   private IoreqServer ioreqServer;
+  private java.io.OutputStream console = java.io.OutputStream.nullOutputStream();
+  /** Guest-physical address of the installed hypercall page, or -1. */
+  private long hypercallPage = -1;
   private String endReason = "";
   private int exitStatus = -1;
 
@@ -112,6 +115,23 @@ public final class Domain {
       throw new IllegalArgumentException("cap must be >= 0, got " + cap);
     }
     this.cap = cap;
+  }
+
+  /** Where the domain's console_io output goes (the toolstack decides). */
+  public java.io.OutputStream console() {
+    return console;
+  }
+
+  public void setConsole(java.io.OutputStream console) {
+    this.console = console;
+  }
+
+  public long hypercallPage() {
+    return hypercallPage;
+  }
+
+  public void setHypercallPage(long gpa) {
+    this.hypercallPage = gpa;
   }
 
   public IoreqServer ioreqServer() {

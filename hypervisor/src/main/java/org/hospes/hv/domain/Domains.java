@@ -24,7 +24,7 @@ public final class Domains {
    */
   public static Domain createHvm(Hypervisor hv, int domid, String name, DomainMode mode,
       int memoryMiB) {
-    if (mode != DomainMode.HVM_EPT) {
+    if (mode == DomainMode.HVM_SHADOW) {
       throw new IllegalArgumentException("mode " + mode.cliName() + " is not available yet");
     }
     FrameTable frames = hv.frames();

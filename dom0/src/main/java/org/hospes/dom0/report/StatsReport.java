@@ -1,0 +1,99 @@
+package org.hospes.dom0.report;
+
+import java.io.PrintStream;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.hospes.hv.Hypervisor;
+import org.hospes.hv.domain.Domain;
+import org.hospes.hv.stats.Counters;
+
+/**
+ * Prints the hypervisor's counters per domain: raw counts beside modelled cycles, as a table for
+ * people or as JSON for scripts.
+ */
+public final class StatsReport {
+  private StatsReport() {}
+
+  public static void printTable(Hypervisor hv, List<Domain> domains, PrintStream out) {
+    out.printf(Locale.ROOT, "virtual time %,d cycles (%.6f s at 1 GHz), idle %,d cycles, cost"
+        + " model %s, scheduler %s%n", hv.now(), hv.now() / 1e9, hv.idleCycles(),
+        hv.costModel().name(), hv.scheduler().name());
+    for (Domain d : domains) {
+      Counters c = d.totals();
+      out.printf(Locale.ROOT, "domain %d %s (%s): %s%s%n", d.domid(), d.name(),
+          d.mode().cliName(), d.state().name().toLowerCase(Locale.ROOT),
+          d.endReason().isEmpty() ? "" : " (" + d.endReason() + ")");
+      out.printf(Locale.ROOT, "  %-26s %,18d%n", "instructions", c.instructions);
+      out.printf(Locale.ROOT, "  %-26s %,18d%n", "modelled cycles", c.cycles);
+      out.printf(Locale.ROOT, "  %-26s %,18d%n", "  guest execution cycles", c.guestCycles);
+      out.printf(Locale.ROOT, "  %-26s %,18d%n", "tlb misses", c.tlbMisses);
+      out.printf(Locale.ROOT, "  %-26s %,18d%n", "page-walk references", c.pageWalkReferences);
+      out.printf(Locale.ROOT, "  %-26s %,18d%n", "ept violations", c.eptViolations);
+      out.printf(Locale.ROOT, "  %-26s %,18d%n", "shadow faults", c.shadowFaults);
+      out.printf(Locale.ROOT, "  %-26s %,18d%n", "ioreqs to the device model", c.ioreqs);
+      out.printf(Locale.ROOT, "  %-26s %,18d%n", "injected interrupts", c.injectedInterrupts);
+      out.printf(Locale.ROOT, "  %-26s %,18d%n", "vm exits", c.totalExits());
+      for (Map.Entry<String, long[]> e : c.exitsByReason().entrySet()) {
+        out.printf(Locale.ROOT, "    %-24s %,18d exits %,18d cycles%n", e.getKey(),
+            e.getValue()[0], e.getValue()[1]);
+      }
+    }
+  }
+
+  public static String json(Hypervisor hv, List<Domain> domains) {
+    StringBuilder sb = new StringBuilder();
+    sb.append("{\"virtualCycles\":").append(hv.now())
+        .append(",\"idleCycles\":").append(hv.idleCycles())
+        .append(",\"costModel\":").append(quote(hv.costModel().name()))
+        .append(",\"scheduler\":").append(quote(hv.scheduler().name()))
+        .append(",\"domains\":[");
+    for (int i = 0; i < domains.size(); i++) {
+      Domain d = domains.get(i);
+      Counters c = d.totals();
+      if (i > 0) {
+        sb.append(',');
+      }
+      sb.append("{\"domid\":").append(d.domid())
+          .append(",\"name\":").append(quote(d.name()))
+          .append(",\"mode\":").append(quote(d.mode().cliName()))
+          .append(",\"state\":").append(quote(d.state().name().toLowerCase(Locale.ROOT)))
+          .append(",\"endReason\":").append(quote(d.endReason()))
+          .append(",\"instructions\":").append(c.instructions)
+          .append(",\"cycles\":").append(c.cycles)
+          .append(",\"guestCycles\":").append(c.guestCycles)
+          .append(",\"tlbMisses\":").append(c.tlbMisses)
+          .append(",\"pageWalkReferences\":").append(c.pageWalkReferences)
+          .append(",\"eptViolations\":").append(c.eptViolations)
+          .append(",\"shadowFaults\":").append(c.shadowFaults)
+          .append(",\"ioreqs\":").append(c.ioreqs)
+          .append(",\"injectedInterrupts\":").append(c.injectedInterrupts)
+          .append(",\"exits\":{");
+      boolean first = true;
+      for (Map.Entry<String, long[]> e : c.exitsByReason().entrySet()) {
+        if (!first) {
+          sb.append(',');
+        }
+        first = false;
+        sb.append(quote(e.getKey())).append(":{\"count\":").append(e.getValue()[0])
+            .append(",\"cycles\":").append(e.getValue()[1]).append('}');
+      }
+      sb.append("}}");
+    }
+    return sb.append("]}").toString();
+  }
+
+  private static String quote(String s) {
+    StringBuilder sb = new StringBuilder("\"");
+    for (char ch : s.toCharArray()) {
+      if (ch == '"' || ch == '\\') {
+        sb.append('\\').append(ch);
+      } else if (ch < 0x20) {
+        sb.append(String.format(Locale.ROOT, "\\u%04x", (int) ch));
+      } else {
+        sb.append(ch);
+      }
+    }
+    return sb.append('"').toString();
+  }
+}
