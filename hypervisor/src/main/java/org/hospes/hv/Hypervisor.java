@@ -110,7 +110,11 @@ public final class Hypervisor {
     domains.put(domid, d);
     HvmPlatform platform = new HvmPlatform(this, d);
     platforms.put(domid, platform);
-    d.setGrantTables(new GrantTables(d, grantDirectory, machine, GrantTableOp.DEFAULT_MAX_FRAMES));
+    GrantTables grants = new GrantTables(d, grantDirectory, machine,
+        GrantTableOp.DEFAULT_MAX_FRAMES);
+    // One frame to begin with, as Xen: the toolstack fills entries 0 (console) and 1 (xenstore).
+    grants.grow(1);
+    d.setGrantTables(grants);
     d.setPvTime(new PvTime(d, machine, platform.timers()));
     return d;
   }
