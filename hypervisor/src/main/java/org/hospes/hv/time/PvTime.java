@@ -82,7 +82,8 @@ public final class PvTime {
 
   /** At VM entry: rewrites the pvclock if it has not been for {@link #CADENCE}. Cheap. */
   public void refresh(int vcpu, long now) {
-    if (now - lastUpdate[vcpu] >= CADENCE || now < lastUpdate[vcpu]) {
+    long last = lastUpdate[vcpu];
+    if (last == Long.MIN_VALUE || now - last >= CADENCE || now < last) {
       update(vcpu, now);
     }
   }
