@@ -292,7 +292,11 @@ public final class CreditScheduler implements Scheduler {
 
   @Override
   public void account(Vcpu v, long cycles, long now) {
-    CreditVcpu cv = data(v);
+    if (!(v.schedulerData() instanceof CreditVcpu cv) || cv.vcpu != v) {
+      // Its domain ended while it ran (removeVcpu came first): only time moves on.
+      catchUp(now, null);
+      return;
+    }
     long scaled = cycles * CREDITS_PER_MSEC + cv.residual;
     cv.credit -= (int) Math.min(scaled / CYCLES_PER_MS, Integer.MAX_VALUE);
     cv.residual = scaled % CYCLES_PER_MS;

@@ -168,6 +168,26 @@ class CreditSchedulerTest {
   }
 
   @Test
+  void domainsEndingWhileRunningOrQueuedLeaveTheOthersRunning() {
+    Hypervisor hv = hv(new CreditScheduler());
+    Domain crasher = hv.createHvmDomain("crasher", org.hospes.hv.domain.DomainMode.HVM_EPT, 1);
+    crasher.memory().write8(Guests.CODE, 0xCC); // int3 without an IDT: triple fault
+    crasher.vcpus().get(0).cpu().setEip(Guests.CODE);
+    Domain a = Guests.spinner(hv, "a");
+    Domain b = Guests.spinner(hv, "b");
+    hv.unpause(crasher);
+    hv.unpause(a);
+    hv.unpause(b);
+    hv.run(100_000_000);
+    assertThat(crasher.state()).hasToString("CRASHED");
+    hv.destroy(b, "destroyed");
+    long a0 = Guests.cycles(a);
+    long ran = hv.run(SECOND);
+    assertThat(Guests.cycles(a) - a0).isCloseTo(ran, within(ran / 1000));
+    assertThat(hv.idleCycles()).isZero();
+  }
+
+  @Test
   void identicalRunsGiveIdenticalCounters() {
     long[] first = mixedRun();
     long[] second = mixedRun();
