@@ -84,6 +84,17 @@ class CreditSchedulerTest {
     // lose most of them (the PIT's interrupt stays pending, later ones merge into it).
     assertThat(ticks).isBetween(248, 251);
     assertThat(share(spin, ran)).isGreaterThan(0.9);
+
+    // For contrast, round robin (no boost): the woken vCPU queues behind the spinner.
+    Hypervisor rr = hv(new RoundRobinScheduler());
+    Domain rrSpin = Guests.spinner(rr, "spin");
+    Domain rrSleeper = Guests.timerSleeper(rr, "sleeper", 250);
+    rr.unpause(rrSleeper);
+    rr.unpause(rrSpin);
+    rr.run(SECOND);
+    int rrTicks = rrSleeper.memory().read32(Guests.TICKS);
+    System.out.printf("no boost (rr): handled %d interrupts%n", rrTicks);
+    assertThat(rrTicks).isLessThan(ticks * 6 / 10);
   }
 
   @Test
