@@ -125,6 +125,8 @@ public final class Cpu {
   int dAddr;
   /** Results of the last page walk, for TLB fills. */
   boolean walkWritable;
+  /** CR3 filter of a hypervisor-emulated task switch (shadow paging), else null. */
+  java.util.function.IntUnaryOperator taskCr3Load;
   boolean walkGlobal;
   /** Linear address of the last #PF raised; it reaches CR2 when the #PF is delivered. */
   int pfAddr;
@@ -488,6 +490,11 @@ public final class Cpu {
     flushTlb();
   }
 
+  /** INVVPID of one address: drops the cached translations of the page holding {@code lin}. */
+  public void invalidatePage(int lin) {
+    invlpg(lin);
+  }
+
   /**
    * Completes an instruction the hypervisor emulated after a VM exit: EIP moves past it (by the
    * exit's instruction length) and it counts as retired.
@@ -687,6 +694,10 @@ public final class Cpu {
         : VmxControls.INTR_TYPE_HARDWARE_EXCEPTION;
     vmcs.write(VmcsField.IDT_VECTORING_INFO_FIELD, VmxControls.intrInfo(vector, type, hasErr));
     vmcs.write(VmcsField.IDT_VECTORING_ERROR_CODE, hasErr ? err & 0xFFFF_FFFFL : 0);
+    if (kind == Interrupts.SOFTWARE) {
+      // SDM 27.2.4: the instruction length is saved for exits during delivery of INT n.
+      vmcs.write(VmcsField.VM_EXIT_INSTRUCTION_LEN, returnEip - faultEip);
+    }
     eip = faultEip;
     return CpuExit.VM_EXIT;
   }
@@ -744,6 +755,24 @@ public final class Cpu {
    * {@link CpuExit} code when the switch faulted and that fault exited or shut the guest down.
    */
   public int emulateTaskSwitch() {
+    return emulateTaskSwitch(null);
+  }
+
+  /**
+   * As {@link #emulateTaskSwitch()}, for a hypervisor that virtualizes CR3 (shadow paging): the
+   * new task's CR3 goes through {@code cr3Load}, which returns the CR3 the processor really
+   * loads.
+   */
+  public int emulateTaskSwitch(java.util.function.IntUnaryOperator cr3Load) {
+    taskCr3Load = cr3Load;
+    try {
+      return emulateTaskSwitchOnce();
+    } finally {
+      taskCr3Load = null;
+    }
+  }
+
+  private int emulateTaskSwitchOnce() {
     long qual = vmcs.exitQualification();
     int sel = (int) qual & 0xFFFF;
     int source = (int) (qual >>> 30) & 3;

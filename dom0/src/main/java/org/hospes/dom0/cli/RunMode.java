@@ -12,7 +12,9 @@ enum RunMode {
   /** Bare emulated machine, no hypervisor. */
   NATIVE("native"),
   /** HVM domain: VMX non-root with EPT, devices emulated by dom0's device model. */
-  HVM("hvm");
+  HVM("hvm"),
+  /** HVM domain without EPT: shadow page tables kept by the hypervisor. */
+  HVM_SHADOW("hvm-shadow");
 
   private final String cliName;
 
