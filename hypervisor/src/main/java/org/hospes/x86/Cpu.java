@@ -127,6 +127,9 @@ public final class Cpu {
   boolean walkWritable;
   /** CR3 filter of a hypervisor-emulated task switch (shadow paging), else null. */
   java.util.function.IntUnaryOperator taskCr3Load;
+  private boolean taskPushPending;
+  private int taskPushValue;
+  private int taskPushSize;
   boolean walkGlobal;
   /** Linear address of the last #PF raised; it reaches CR2 when the #PF is delivered. */
   int pfAddr;
@@ -792,8 +795,11 @@ public final class Cpu {
       vmcs = saved;
       int info = vmcs.read32(VmcsField.IDT_VECTORING_INFO_FIELD);
       if (source == 3 && (info & VmxControls.INTR_INFO_ERROR_CODE_VALID) != 0) {
-        int size = (trAttr & 0xF) == Segments.SYS_TSS32_BUSY ? 2 : 1;
-        pushSized(size, vmcs.read32(VmcsField.IDT_VECTORING_ERROR_CODE));
+        taskPushSize = (trAttr & 0xF) == Segments.SYS_TSS32_BUSY ? 2 : 1;
+        taskPushValue = vmcs.read32(VmcsField.IDT_VECTORING_ERROR_CODE);
+        taskPushPending = true;
+        pushSized(taskPushSize, taskPushValue);
+        taskPushPending = false;
       }
       if (source != 3) {
         icount++;
@@ -801,8 +807,38 @@ public final class Cpu {
       return -1;
     } catch (CpuFault f) {
       vmcs = saved;
-      return handleFault(start, start, false, 0);
+      // A fault pushing the error code comes after the switch committed: it is the new task's.
+      int at = taskPushPending ? eip : start;
+      return handleFault(at, at, false, 0);
     }
+  }
+
+  /**
+   * True when the last emulated task switch committed but pushing the event's error code on
+   * the new task's stack faulted (a shadow-paging hypervisor fixes the page and calls
+   * {@link #finishTaskSwitch}).
+   */
+  public boolean taskSwitchPushPending() {
+    return taskPushPending;
+  }
+
+  /** Pushes the error code of a committed task switch again; returns -1 or a CpuExit code. */
+  public int finishTaskSwitch() {
+    if (!taskPushPending) {
+      return -1;
+    }
+    try {
+      pushSized(taskPushSize, taskPushValue);
+      taskPushPending = false;
+      return -1;
+    } catch (CpuFault f) {
+      return handleFault(eip, eip, false, 0);
+    }
+  }
+
+  /** The guest takes the fault of the error-code push instead: the push is abandoned. */
+  public void abandonTaskSwitchPush() {
+    taskPushPending = false;
   }
 
   /** The decoded form of the string I/O instruction at {@code e} (its prefixes matter). */
@@ -905,6 +941,9 @@ public final class Cpu {
   private int vmEntry() {
     int info = vmcs.read32(VmcsField.VM_ENTRY_INTR_INFO_FIELD);
     vmcs.write(VmcsField.VM_EXIT_REASON, 0);
+    // The IDT-vectoring information is valid only for an exit during event delivery: every
+    // other exit (exceptions, MTF, windows) must not show the previous one's.
+    vmcs.write(VmcsField.IDT_VECTORING_INFO_FIELD, 0);
     if ((info & VmxControls.INTR_INFO_VALID) == 0) {
       return -1;
     }

@@ -182,8 +182,10 @@ public final class HvmExitHandler {
     long idt = vmcs.read(VmcsField.IDT_VECTORING_INFO_FIELD);
     long idtErr = vmcs.read(VmcsField.IDT_VECTORING_ERROR_CODE);
     long cycles = 0;
+    boolean committed = false;
     for (int attempt = 0; attempt < 16; attempt++) {
-      int x = cpu.emulateTaskSwitch(cr3 -> ShadowControl.taskSwitchCr3(vmcs, shadow, cr3));
+      int x = committed ? cpu.finishTaskSwitch()
+          : cpu.emulateTaskSwitch(cr3 -> ShadowControl.taskSwitchCr3(vmcs, shadow, cr3));
       if (!ShadowControl.isPageFaultExit(vmcs, x)) {
         if (x == CpuExit.TRIPLE_FAULT || x == CpuExit.VM_EXIT
             && vmcs.exitReason() == ExitReason.TRIPLE_FAULT) {
@@ -193,14 +195,18 @@ public final class HvmExitHandler {
         }
         return cycles;
       }
-      int before = (int) v.counters().shadowFaultsInjected;
+      committed = cpu.taskSwitchPushPending();
+      long before = v.counters().shadowFaultsInjected;
       vmcs.write(VmcsField.IDT_VECTORING_INFO_FIELD, 0);
       cycles += shadowPageFault(v);
       if (v.counters().shadowFaultsInjected != before || shadow.stepping()) {
         // The guest takes the fault (or a page-table write is being stepped): the switch is
         // abandoned, as a fault in it would on hardware.
+        cpu.abandonTaskSwitchPush();
         return cycles;
       }
+      // A hidden fault: before the commit point the switch restarts (its reads come before
+      // its writes, which are idempotent); after it, only the error-code push is redone.
       vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.TASK_SWITCH.code());
       vmcs.write(VmcsField.EXIT_QUALIFICATION, qual);
       vmcs.write(VmcsField.VM_EXIT_INSTRUCTION_LEN, len);

@@ -25,6 +25,7 @@ public final class ShadowControl {
   private static final int CR4_ALLOWED = Cpu.CR4_TSD | Cpu.CR4_DE | Cpu.CR4_PSE | Cpu.CR4_PAE
       | Cpu.CR4_MCE | Cpu.CR4_PGE | Cpu.CR4_PCE | Cpu.CR4_OSFXSR | Cpu.CR4_OSXMMEXCPT;
   private static final int PF = 14, DF = 8, GP = 13;
+  private static final boolean TRACE = Boolean.getBoolean("hospes.shadowTrace");
 
   /** What an exit handler must do after a shadow exit. */
   public enum Outcome { RESUME, CRASH_UNSUPPORTED, TRIPLE_FAULT }
@@ -84,6 +85,9 @@ public final class ShadowControl {
   /** A control-register access exit. */
   public static Outcome crAccess(Cpu cpu, Vmcs vmcs, ShadowPager shadow) {
     long qual = vmcs.exitQualification();
+    if (TRACE) {
+      System.err.printf("CR qual=%x eip=%08x%n", qual, cpu.eip());
+    }
     int cr = (int) qual & 15;
     int type = (int) (qual >>> 4) & 3;
     int gpr = (int) (qual >>> 8) & 15;
@@ -164,6 +168,10 @@ public final class ShadowControl {
     int err = vmcs.read32(VmcsField.VM_EXIT_INTR_ERROR_CODE);
     int idt = vmcs.read32(VmcsField.IDT_VECTORING_INFO_FIELD);
     int r = shadow.pageFault(lin, err);
+    if (TRACE) {
+      System.err.printf("#PF lin=%08x err=%x eip=%08x esp=%08x idt=%08x -> %d pte=%08x%n", lin,
+          err, cpu.eip(), cpu.reg(Cpu.ESP), idt, r, shadow.shadowPte(lin));
+    }
     injected[0] = r >= 0;
     if (r == ShadowPager.STEP) {
       vmcs.setBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_MONITOR_TRAP_FLAG);
