@@ -43,8 +43,9 @@ class HvmKernelsTest {
     Counters c = runAndCompare(name, DomainMode.HVM_SHADOW);
     assertThat(c.eptViolations).as("EPT violations").isZero();
     assertThat(c.shadowFaults).as("shadow faults").isPositive();
-    assertThat(c.exitCount[ExitReason.EXCEPTION_NMI.code()]).as("#PF exits")
-        .isGreaterThanOrEqualTo(c.shadowFaults);
+    // Most shadow faults are #PF exits; a few come from the memory side of string I/O.
+    assertThat(c.exitCount[ExitReason.EXCEPTION_NMI.code()]).as("#PF exits").isPositive();
+    assertThat(c.shadowFaultsInjected).as("injected faults").isLessThanOrEqualTo(c.shadowFaults);
   }
 
   private static Counters runAndCompare(String name, DomainMode mode) throws Exception {
