@@ -14,7 +14,9 @@ enum RunMode {
   /** HVM domain: VMX non-root with EPT, devices emulated by dom0's device model. */
   HVM("hvm"),
   /** HVM domain without EPT: shadow page tables kept by the hypervisor. */
-  HVM_SHADOW("hvm-shadow");
+  HVM_SHADOW("hvm-shadow"),
+  /** PVH domain: HVM container booted at its PHYS32_ENTRY, PV interfaces only. */
+  PVH("pvh");
 
   private final String cliName;
 
