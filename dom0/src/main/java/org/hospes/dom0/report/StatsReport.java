@@ -31,6 +31,7 @@ public final class StatsReport {
       out.printf(Locale.ROOT, "  %-26s %,18d%n", "page-walk references", c.pageWalkReferences);
       out.printf(Locale.ROOT, "  %-26s %,18d%n", "ept violations", c.eptViolations);
       out.printf(Locale.ROOT, "  %-26s %,18d%n", "shadow faults", c.shadowFaults);
+      out.printf(Locale.ROOT, "  %-26s %,18d%n", "  of which injected", c.shadowFaultsInjected);
       out.printf(Locale.ROOT, "  %-26s %,18d%n", "ioreqs to the device model", c.ioreqs);
       out.printf(Locale.ROOT, "  %-26s %,18d%n", "injected interrupts", c.injectedInterrupts);
       out.printf(Locale.ROOT, "  %-26s %,18d%n", "undefined opcodes (#UD)", undefinedOpcodes(d));
@@ -78,6 +79,7 @@ public final class StatsReport {
           .append(",\"pageWalkReferences\":").append(c.pageWalkReferences)
           .append(",\"eptViolations\":").append(c.eptViolations)
           .append(",\"shadowFaults\":").append(c.shadowFaults)
+          .append(",\"shadowFaultsInjected\":").append(c.shadowFaultsInjected)
           .append(",\"ioreqs\":").append(c.ioreqs)
           .append(",\"injectedInterrupts\":").append(c.injectedInterrupts)
           .append(",\"undefinedOpcodes\":").append(undefinedOpcodes(d))
