@@ -145,6 +145,24 @@ public final class GrantTables {
     return maptrack.size() - freeHandles.size();
   }
 
+  /**
+   * True while machine frame {@code mfn} of this domain is pinned by another domain's grant
+   * mapping: ballooning (decrease_reservation) must not give such a frame back.
+   */
+  public boolean framePinned(long mfn) {
+    for (Active a : active.values()) {
+      if (a.mfn == mfn) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** True if guest frame {@code gfn} of this domain holds a grant mapping of another domain. */
+  public boolean isGrantMapped(long gfn) {
+    return mappedGfns.containsKey(gfn);
+  }
+
   /** Grows the table to at least {@code frames} frames; false if too many or out of memory. */
   public boolean grow(int frames) {
     if (frames < 0 || frames > maxFrames) {

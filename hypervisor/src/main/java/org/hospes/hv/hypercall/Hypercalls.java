@@ -365,8 +365,11 @@ public final class Hypercalls {
         v.requestYield();
         return 0;
       case SchedOp.BLOCK:
-        // No event channels can wake it yet: it waits for interrupts like HLT.
-        hv.block(v);
+        // Events wake it (upcall); one already pending means it does not block at all, as
+        // Xen's do_block checks local_events_need_delivery, so no wakeup is lost.
+        if (!d.eventChannels().ops().upcallPending(v.id())) {
+          hv.block(v);
+        }
         return 0;
       case SchedOp.SHUTDOWN: {
         Integer reason = new GuestAccess(v).readInt(arg);

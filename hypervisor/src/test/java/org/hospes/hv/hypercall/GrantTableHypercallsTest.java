@@ -132,8 +132,11 @@ class GrantTableHypercallsTest {
     b.memory().write32(((long) MAP_GFN << 12) + 4, 0x77);
     assertThat(a.memory().read32(((long) PAGE_GFN << 12) + 4)).isEqualTo(0x77);
     assertThat(flags(8)).isEqualTo(GTF_PERMIT_ACCESS | GTF_READING | GTF_WRITING);
+    assertThat(a.grantTables().framePinned(a.p2m().lookup(PAGE_GFN))).isTrue();
+    assertThat(b.grantTables().isGrantMapped(MAP_GFN)).isTrue();
 
     assertThat(unmap(b, MAP_GFN, r[1])).isEqualTo(GNTST_OKAY);
+    assertThat(a.grantTables().framePinned(a.p2m().lookup(PAGE_GFN))).isFalse();
     assertThat(flags(8)).isEqualTo(GTF_PERMIT_ACCESS);
     assertThat(b.p2m().lookup(MAP_GFN)).isEqualTo(original);
     assertThat(b.memory().read32((long) MAP_GFN << 12)).isEqualTo(0xB0B0_B0B0);

@@ -84,6 +84,20 @@ class VcpuHypercallsTest {
   }
 
   @Test
+  void aTimerThatFiredBeforeSchedopBlockIsNotSleptThrough() {
+    d.eventChannels().bindVirq(EventChannelOp.VIRQ_TIMER, 0);
+    singleshot(1_000, 0);
+    // set_singleshot_timer(now + 1us) ; mov ecx, 20000 ; loop $ ; sched_op(block) ; cli ; hlt
+    runCode("b818000000 bb08000000 31c9 ba00200000 0f01c1"
+        + " b9204e0000 e2fe"
+        + " b81d000000 bb01000000 0f01c1 fa f4");
+    hv.run(100_000_000);
+    assertThat(d.pvTime().firings(0)).isEqualTo(1);
+    assertThat(d.state()).isEqualTo(DomainState.SHUTDOWN);
+    assertThat(hv.now()).isLessThan(1_000_000L);
+  }
+
+  @Test
   void aPastDeadlineWithTheFutureFlagIsEtimeAndOtherwiseFiresAtOnce() {
     d.eventChannels().bindVirq(EventChannelOp.VIRQ_TIMER, 0);
     runCode("ebfe");
