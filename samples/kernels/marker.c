@@ -55,12 +55,11 @@ int kmain(uint32_t magic, const struct multiboot_info *mbi)
         {0x1000, mbi->mem_lower * 1024u & ~0xFFFu},
         {((uint32_t)__image_end + 0xFFFu) & ~0xFFFu, 0x100000u + mbi->mem_upper * 1024u},
     };
-    uint32_t bytes = 0;
-    for (int i = 0; i < 2; i++) {
-        fill(ranges[i]);
-        bytes += ranges[i].end - ranges[i].start;
-    }
-    printf("marker: tag %s, about %u MiB marked\n", tag, (bytes + (512u << 10)) >> 20);
+    uint32_t ram_mib = (mbi->mem_upper + 1024 + 512) / 1024;
+    /* From here on the multiboot information is gone: it was in low memory. */
+    for (int i = 0; i < 2; i++) fill(ranges[i]);
+    /* Rounded as in hello: loaders report memory a little differently. */
+    printf("marker: tag %s, RAM about %u MiB marked\n", tag, ram_mib);
     uint32_t bad = check(ranges[0]) + check(ranges[1]);
     printf("marker: %u units changed\n", bad);
     if (bad) return 1;
