@@ -13,6 +13,7 @@ import org.hospes.hv.domain.DomainState;
 import org.hospes.hv.domain.Domains;
 import org.hospes.hv.domain.Vcpu;
 import org.hospes.hv.domain.VcpuState;
+import org.hospes.hv.event.EventChannels;
 import org.hospes.hv.hvm.HvmExitHandler;
 import org.hospes.hv.hvm.HvmPlatform;
 import org.hospes.hv.memory.FrameTable;
@@ -156,6 +157,9 @@ public final class Hypervisor {
       scheduler.removeVcpu(v);
     }
     d.end(state, reason, status);
+    if (d.eventChannels() != null) {
+      d.eventChannels().closeAll();
+    }
     frames.freeAll(d.domid());
     if (d.ept() != null) {
       for (long mfn : d.ept().tableFrameNumbers()) {
@@ -282,12 +286,38 @@ public final class Hypervisor {
           crash(v.domain(), "unexpected processor exit " + CpuExit.name(x));
           break;
       }
-      if (insns == 0 && x == CpuExit.BUDGET) {
+      if ((insns == 0 && x == CpuExit.BUDGET) || v.takeYield()) {
         break;
       }
     }
     return Math.max(used, 1);
   }
+
+  /** Domain lookup and upcall delivery for event channels. */
+  public EventChannels.Directory eventDirectory() {
+    return eventDirectory;
+  }
+
+  private final EventChannels.Directory eventDirectory = new EventChannels.Directory() {
+    @Override
+    public Domain domain(int domid) {
+      return domains.get(domid);
+    }
+
+    @Override
+    public EventChannels channels(Domain d) {
+      return d.eventChannels();
+    }
+
+    @Override
+    public void upcall(Domain d, int vcpu) {
+      if (vcpu >= 0 && vcpu < d.vcpus().size()) {
+        Vcpu v = d.vcpus().get(vcpu);
+        v.counters().eventUpcalls++;
+        wake(v);
+      }
+    }
+  };
 
   /** Blocks {@code v} until an interrupt wakes it. */
   public void block(Vcpu v) {

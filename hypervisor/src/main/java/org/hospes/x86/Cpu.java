@@ -571,6 +571,33 @@ public final class Cpu {
     return eptp;
   }
 
+  /**
+   * The guest-physical address of linear address {@code lin} as the guest's own paging maps it
+   * (identity with paging off), for a hypervisor copying hypercall arguments; -1 when the
+   * access would fault. Accessed and dirty bits are set as for a real access; nothing else of
+   * the guest's state changes.
+   */
+  public long linearToPhysical(int lin, boolean write) {
+    if ((cr0 & CR0_PG) == 0) {
+      return lin & 0xFFFF_FFFFL;
+    }
+    int savedAddr = pfAddr;
+    boolean savedPending = pfPending;
+    int savedVector = excVector;
+    int savedError = excError;
+    try {
+      return Paging.walk(this, lin, write ? Paging.WRITE : 0);
+    } catch (CpuFault f) {
+      vmExitPending = false;
+      return -1;
+    } finally {
+      pfAddr = savedAddr;
+      pfPending = savedPending;
+      excVector = savedVector;
+      excError = savedError;
+    }
+  }
+
   // ================================================================== guest-physical memory
 
   /** Guest-physical to machine-physical for an access of kind {@code rwx} (identity w/o EPT). */

@@ -24,6 +24,8 @@ final class Decoder {
   private int blockLin;
   private int length;
   private boolean overlong;
+  /** Linear address where the instruction being decoded starts. */
+  private int insnLin;
   /** Bytes that may be fetched from the block start before the CS limit is passed. */
   private int maxLen;
 
@@ -242,7 +244,10 @@ final class Decoder {
     buf[n] = f0;
     buf[n + 1] = d;
     buf[n + 2] = imm;
-    buf[n + 3] = ((lin - blockLin) & 0xFFFF) | (length & 15) << 16 | sub << 20;
+    // An over-long instruction faults at its start: its "end" is its first byte, length 0.
+    int end = overlong ? insnLin : lin;
+    int len = overlong ? 0 : length;
+    buf[n + 3] = ((end - blockLin) & 0xFFFF) | (len & 15) << 16 | sub << 20;
     n += 4;
   }
 
@@ -263,6 +268,7 @@ final class Decoder {
 
   /** Decodes one instruction; returns true if it ends the block. */
   private boolean decodeOne(boolean def32) {
+    insnLin = lin;
     length = 0;
     overlong = false;
     osz = def32 ? 2 : 1;

@@ -41,7 +41,9 @@ final class RunCommand implements Callable<Integer> {
 
   @Option(names = "--mode", paramLabel = "MODE", defaultValue = "native",
       description = "How to run the kernel (default: ${DEFAULT-VALUE}). Modes: native (bare"
-          + " emulated PC, no hypervisor), hvm (an HVM domain with EPT; devices in dom0).")
+          + " emulated PC, no hypervisor), hvm (an HVM domain with EPT; devices in dom0), pvh"
+          + " (a PVH guest: ELF with Xen's PHYS32_ENTRY note, console through console_io;"
+          + " status 0 on SCHEDOP_shutdown poweroff/reboot, 3 on crash).")
   String mode;
 
   @Parameters(index = "0", paramLabel = "KERNEL",
@@ -91,6 +93,7 @@ final class RunCommand implements Callable<Integer> {
     return switch (runMode.get()) {
       case NATIVE -> runNative(streams, kernel, ramMiB, cmdline, maxInstructions, stats);
       case HVM -> runHvm(DomainMode.HVM_EPT);
+      case PVH -> runHvm(DomainMode.PVH);
     };
   }
 
@@ -101,7 +104,11 @@ final class RunCommand implements Callable<Integer> {
     }
     HvmMachine machine = HvmMachine.create(domainMode, ramMiB, streams.out(), streams.err());
     try {
-      machine.loadMultiboot(kernel, cmdline);
+      if (domainMode == DomainMode.PVH) {
+        machine.loadPvh(kernel, cmdline);
+      } else {
+        machine.loadMultiboot(kernel, cmdline);
+      }
     } catch (BootException e) {
       streams.error(kernel + ": " + e.getMessage());
       return ExitStatus.USAGE;
@@ -111,10 +118,7 @@ final class RunCommand implements Callable<Integer> {
     long nanos = System.nanoTime() - start;
     Hypervisor hv = machine.hypervisor();
     if (stats) {
-      streams.err().printf(Locale.ROOT, "hospes: %s: %s, status %d, %d instructions in %.3f s"
-          + " (%.1f MIPS)%n", kernel, result.isFailure() ? "failed" : result.reason(),
-          result.exitStatus(), result.instructions(), nanos / 1e9,
-          result.instructions() / Math.max(nanos / 1e3, 1.0));
+      printRunLine(streams, kernel, result, nanos);
       StatsReport.printTable(hv, hv.domains(), streams.err());
     }
     if (statsJson != null) {
@@ -146,12 +150,16 @@ final class RunCommand implements Callable<Integer> {
     RunResult result = maxInstructions == null ? machine.run() : machine.run(maxInstructions);
     long nanos = System.nanoTime() - start;
     if (stats) {
-      // Wall time of the run alone (no JVM start-up or loading), so MIPS compare across kernels.
-      streams.err().printf(Locale.ROOT, "hospes: %s: %s, status %d, %d instructions in %.3f s"
-          + " (%.1f MIPS)%n", kernel, result.isFailure() ? "failed" : result.reason(),
-          result.exitStatus(), result.instructions(), nanos / 1e9,
-          result.instructions() / Math.max(nanos / 1e3, 1.0));
+      printRunLine(streams, kernel, result, nanos);
     }
     return result.exitStatus();
+  }
+
+  /** The one-line summary of a run; wall time of the run alone, so MIPS compare across runs. */
+  static void printRunLine(CliStreams streams, Path kernel, RunResult result, long nanos) {
+    streams.err().printf(Locale.ROOT, "hospes: %s: %s, status %d, %d instructions in %.3f s"
+        + " (%.1f MIPS)%n", kernel, result.isFailure() ? "failed" : result.reason(),
+        result.exitStatus(), result.instructions(), nanos / 1e9,
+        result.instructions() / Math.max(nanos / 1e3, 1.0));
   }
 }

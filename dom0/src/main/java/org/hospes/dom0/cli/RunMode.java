@@ -12,7 +12,9 @@ enum RunMode {
   /** Bare emulated machine, no hypervisor. */
   NATIVE("native"),
   /** HVM domain: VMX non-root with EPT, devices emulated by dom0's device model. */
-  HVM("hvm");
+  HVM("hvm"),
+  /** PVH domain: HVM container booted at its PHYS32_ENTRY, PV interfaces only. */
+  PVH("pvh");
 
   private final String cliName;
 

@@ -13,9 +13,12 @@ public record RunResult(int exitStatus, String reason, long instructions) {
 
   public static final String HALTED = "halted";
   public static final String DEBUG_EXIT = "debug-exit";
+  /** Reasons of PV shutdowns that are not failures start with this ("shutdown: poweroff"). */
+  public static final String SHUTDOWN_PREFIX = "shutdown: ";
 
   /** True if the kernel crashed or ran out of instructions rather than stopping by itself. */
   public boolean isFailure() {
-    return !reason.equals(HALTED) && !reason.equals(DEBUG_EXIT);
+    return !reason.equals(HALTED) && !reason.equals(DEBUG_EXIT)
+        && !reason.startsWith(SHUTDOWN_PREFIX);
   }
 }

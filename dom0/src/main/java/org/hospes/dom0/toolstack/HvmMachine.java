@@ -8,6 +8,8 @@ import org.hospes.dom0.boot.BootException;
 import org.hospes.dom0.boot.KernelFiles;
 import org.hospes.dom0.boot.LoadedKernel;
 import org.hospes.dom0.boot.MultibootLoader;
+import org.hospes.dom0.boot.PvhLoader;
+import org.hospes.abi.SchedOp;
 import org.hospes.dom0.devicemodel.HvmDeviceModel;
 import org.hospes.dom0.machine.ExitStatus;
 import org.hospes.dom0.machine.RunResult;
@@ -44,6 +46,8 @@ public final class HvmMachine {
     this.diagnostics = diagnostics;
     this.hv = new Hypervisor(Math.max(64, ramMiB + 32), scheduler, cost);
     this.domain = hv.createHvmDomain("guest", mode, ramMiB);
+    // A PVH guest has no device model; its console is console_io (and later the PV ring).
+    domain.setConsole(serial);
     this.deviceModel = new HvmDeviceModel(serial,
         (irq, high) -> hv.platform(domain).setIsaIrqLevel(irq, high),
         (value, status) -> {
@@ -52,7 +56,9 @@ public final class HvmMachine {
             hv.shutdown(domain, RunResult.DEBUG_EXIT, status);
           }
         });
-    domain.setIoreqServer(deviceModel);
+    if (mode != DomainMode.PVH) {
+      domain.setIoreqServer(deviceModel);
+    }
   }
 
   public static HvmMachine create(DomainMode mode, int ramMiB, OutputStream serial,
@@ -88,6 +94,21 @@ public final class HvmMachine {
     cpu.setEflags(Flags.FIXED1);
     cpu.setReg(Cpu.EAX, loaded.eax());
     cpu.setReg(Cpu.EBX, (int) loaded.bootInfoAddress());
+    cpu.setEip((int) loaded.entry());
+    hv.unpause(domain);
+    return loaded;
+  }
+
+  /** Loads a PVH kernel (ELF with the PHYS32_ENTRY note) and sets its entry state. */
+  public PvhLoader.PvhKernel loadPvh(Path kernel, String cmdline) throws BootException {
+    byte[] image = KernelFiles.read(kernel);
+    PvhLoader.PvhKernel loaded = new PvhLoader().load(image, cmdline, domain.memory(),
+        (long) domain.p2m().size() << 12);
+    kernelName = kernel.toString();
+    Cpu cpu = domain.vcpus().get(0).cpu();
+    cpu.resetFlat32();
+    cpu.setEflags(Flags.FIXED1);
+    cpu.setReg(Cpu.EBX, (int) loaded.startInfo());
     cpu.setEip((int) loaded.entry());
     hv.unpause(domain);
     return loaded;
@@ -129,6 +150,15 @@ public final class HvmMachine {
     }
     if (RunResult.DEBUG_EXIT.equals(domain.endReason())) {
       return new RunResult(debugExitStatus, RunResult.DEBUG_EXIT, instructions());
+    }
+    if (domain.mode() == DomainMode.PVH) {
+      // SCHEDOP_shutdown: poweroff, reboot, suspend and soft_reset end cleanly (0); crash and
+      // watchdog are failures (3), with the reason on stderr.
+      int reason = domain.exitStatus();
+      if (reason == SchedOp.SHUTDOWN_CRASH || reason == SchedOp.SHUTDOWN_WATCHDOG) {
+        return report(ExitStatus.GUEST_CRASHED, "shutdown: " + domain.endReason());
+      }
+      return new RunResult(0, RunResult.SHUTDOWN_PREFIX + domain.endReason(), instructions());
     }
     return new RunResult(Math.max(domain.exitStatus(), 0), domain.endReason(), instructions());
   }

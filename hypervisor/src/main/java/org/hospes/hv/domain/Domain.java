@@ -30,6 +30,13 @@ public final class Domain {
   private int weight = 256;
   private int cap;
   private IoreqServer ioreqServer;
+  private java.io.OutputStream console = java.io.OutputStream.nullOutputStream();
+  private org.hospes.hv.event.EventChannels eventChannels;
+  private long sharedInfoMfn = -1;
+  /** HVM parameters (HVM_PARAM_*), set by the toolstack or the guest. */
+  private final long[] hvmParams = new long[org.hospes.abi.HvmOp.NR_PARAMS];
+  /** Guest-physical address of the installed hypercall page, or -1. */
+  private long hypercallPage = -1;
   private String endReason = "";
   private int exitStatus = -1;
 
@@ -112,6 +119,55 @@ public final class Domain {
       throw new IllegalArgumentException("cap must be >= 0, got " + cap);
     }
     this.cap = cap;
+  }
+
+  /** Where the domain's console_io output goes (the toolstack decides). */
+  public java.io.OutputStream console() {
+    return console;
+  }
+
+  public void setConsole(java.io.OutputStream console) {
+    this.console = console;
+  }
+
+  public org.hospes.hv.event.EventChannels eventChannels() {
+    return eventChannels;
+  }
+
+  public void setEventChannels(org.hospes.hv.event.EventChannels channels) {
+    this.eventChannels = channels;
+  }
+
+  /** Machine frame of the domain's shared_info page. */
+  public long sharedInfoMfn() {
+    return sharedInfoMfn;
+  }
+
+  public void setSharedInfoMfn(long mfn) {
+    this.sharedInfoMfn = mfn;
+  }
+
+  public long hvmParam(int index) {
+    return hvmParams[index];
+  }
+
+  public void setHvmParam(int index, long value) {
+    hvmParams[index] = value;
+  }
+
+  /** The upcall vector from HVM_PARAM_CALLBACK_IRQ (type 2), or -1 if none is set. */
+  public int callbackVector() {
+    long v = hvmParams[org.hospes.abi.HvmOp.PARAM_CALLBACK_IRQ];
+    return (v >>> 56) == org.hospes.abi.HvmOp.CALLBACK_TYPE_VECTOR && (v & 0xFF) >= 0x10
+        ? (int) (v & 0xFF) : -1;
+  }
+
+  public long hypercallPage() {
+    return hypercallPage;
+  }
+
+  public void setHypercallPage(long gpa) {
+    this.hypercallPage = gpa;
   }
 
   public IoreqServer ioreqServer() {

@@ -1,6 +1,9 @@
 package org.hospes.hv.domain;
 
+import org.hospes.abi.SharedInfo;
 import org.hospes.hv.Hypervisor;
+import org.hospes.hv.event.EventChannels;
+import org.hospes.hv.event.TwoLevelPorts;
 import org.hospes.hv.memory.EptTables;
 import org.hospes.hv.memory.FrameTable;
 import org.hospes.hv.memory.GuestMemory;
@@ -24,7 +27,7 @@ public final class Domains {
    */
   public static Domain createHvm(Hypervisor hv, int domid, String name, DomainMode mode,
       int memoryMiB) {
-    if (mode != DomainMode.HVM_EPT) {
+    if (mode == DomainMode.HVM_SHADOW) {
       throw new IllegalArgumentException("mode " + mode.cliName() + " is not available yet");
     }
     FrameTable frames = hv.frames();
@@ -47,6 +50,11 @@ public final class Domains {
       ept.mapAll(p2m);
     }
     Domain d = new Domain(domid, name, mode, p2m, memory, ept);
+    long sharedInfo = frames.allocate(domid);
+    hv.machineMemory().write(sharedInfo << 12, ZERO_PAGE, 0, ZERO_PAGE.length);
+    d.setSharedInfoMfn(sharedInfo);
+    d.setEventChannels(new EventChannels(d, hv.eventDirectory(),
+        new TwoLevelPorts(hv.machineMemory(), sharedInfo << 12), SharedInfo.NR_PORTS, 1));
     Cpu cpu = new Cpu(hv.machineMemory(), new IoBus());
     cpu.resetFlat32();
     Vmcs vmcs = new Vmcs();

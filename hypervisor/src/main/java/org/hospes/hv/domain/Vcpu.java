@@ -65,6 +65,20 @@ public final class Vcpu {
     this.schedulerData = data;
   }
 
+  private boolean yieldRequested;
+
+  /** SCHEDOP_yield: give up the rest of the timeslice. */
+  public void requestYield() {
+    yieldRequested = true;
+  }
+
+  /** True once, after a yield was requested. */
+  public boolean takeYield() {
+    boolean y = yieldRequested;
+    yieldRequested = false;
+    return y;
+  }
+
   public int pendingVector() {
     return pendingVector;
   }

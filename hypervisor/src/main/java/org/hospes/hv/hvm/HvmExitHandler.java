@@ -1,6 +1,10 @@
 package org.hospes.hv.hvm;
 
+import org.hospes.abi.XenCpuid;
+import org.hospes.abi.XenVersion;
 import org.hospes.hv.Hypervisor;
+import org.hospes.hv.hypercall.HypercallPage;
+import org.hospes.hv.hypercall.Hypercalls;
 import org.hospes.hv.cost.CostModel;
 import org.hospes.hv.domain.Domain;
 import org.hospes.hv.domain.Vcpu;
@@ -25,10 +29,12 @@ import org.hospes.x86.vmx.VmxControls;
 public final class HvmExitHandler {
   private final Hypervisor hv;
   private final CostModel cost;
+  private final Hypercalls hypercalls;
 
   public HvmExitHandler(Hypervisor hv, CostModel cost) {
     this.hv = hv;
     this.cost = cost;
+    this.hypercalls = new Hypercalls(hv, cost);
   }
 
   /** Handles the exit {@code v} just took; returns the modelled cycles it cost. */
@@ -47,8 +53,8 @@ public final class HvmExitHandler {
     long insns = cpu.instructions();
     switch (reason) {
       case CPUID:
-        // Safe: CPUID has no side effects; the bare processor's answer is the guest's.
-        cpu.executeCpuid();
+        // Safe: CPUID has no side effects.
+        cpuid(v);
         cpu.skipInstruction();
         break;
       case HLT:
@@ -87,12 +93,12 @@ public final class HvmExitHandler {
       case PREEMPTION_TIMER:
         break;
       case VMCALL:
-        // No hypercalls for plain HVM guests yet: -ENOSYS, as Xen answers unknown calls.
-        cpu.setReg(Cpu.EAX, -38);
-        cpu.skipInstruction();
+        cycles += hypercalls.handle(v);
         break;
       case RDMSR:
       case WRMSR:
+        msr(v, reason == ExitReason.WRMSR);
+        break;
       case INVD:
       case WBINVD:
       case RDPMC:
@@ -113,6 +119,82 @@ public final class HvmExitHandler {
     long emulated = cpu.instructions() - insns;
     c.instructions += emulated;
     return cycles;
+  }
+
+  /**
+   * The processor's own CPUID, plus the hypervisor bit and Xen's leaves at 0x40000000 so that
+   * Xen-aware guests find the hypercall interface.
+   */
+  private void cpuid(Vcpu v) {
+    Cpu cpu = v.cpu();
+    int leaf = cpu.reg(Cpu.EAX);
+    if ((leaf & 0xFFFF_FF00) != XenCpuid.BASE) {
+      cpu.executeCpuid();
+      if (leaf == 1) {
+        cpu.setReg(Cpu.ECX, cpu.reg(Cpu.ECX) | 1 << 31);
+      }
+      return;
+    }
+    int a = 0;
+    int b = 0;
+    int c = 0;
+    int d = 0;
+    switch (leaf - XenCpuid.BASE) {
+      case 0:
+        a = XenCpuid.BASE + 5;
+        b = XenCpuid.SIGNATURE_EBX;
+        c = XenCpuid.SIGNATURE_ECX;
+        d = XenCpuid.SIGNATURE_EDX;
+        break;
+      case 1:
+        a = XenVersion.MAJOR << 16 | XenVersion.MINOR;
+        break;
+      case 2:
+        a = 1;
+        b = XenCpuid.HYPERCALL_MSR;
+        break;
+      case 3:
+        // TSC leaf: the guest TSC runs at the virtual clock's 1 GHz (1,000,000 kHz).
+        c = (int) (Hypervisor.HZ / 1000);
+        break;
+      case 4:
+        a = XenCpuid.HVM_VCPU_ID_PRESENT | XenCpuid.HVM_DOMID_PRESENT;
+        b = v.id();
+        c = v.domain().domid();
+        break;
+      default:
+        break;
+    }
+    cpu.setReg(Cpu.EAX, a);
+    cpu.setReg(Cpu.EBX, b);
+    cpu.setReg(Cpu.ECX, c);
+    cpu.setReg(Cpu.EDX, d);
+  }
+
+  /**
+   * MSRs outside the MSR bitmap's ranges exit: the hypercall-page MSR is handled here, the rest
+   * raise #GP in the guest, as on Xen.
+   */
+  private void msr(Vcpu v, boolean write) {
+    Cpu cpu = v.cpu();
+    int msr = cpu.reg(Cpu.ECX);
+    if (msr == XenCpuid.HYPERCALL_MSR) {
+      if (!write) {
+        cpu.setReg(Cpu.EAX, 0);
+        cpu.setReg(Cpu.EDX, 0);
+        cpu.skipInstruction();
+        return;
+      }
+      long gpa = (cpu.reg(Cpu.EAX) & 0xFFFF_FFFFL) | ((long) cpu.reg(Cpu.EDX) << 32);
+      if ((gpa & 0xFFF) == 0 && v.domain().memory().machineAddress(gpa) >= 0) {
+        HypercallPage.install(v.domain(), gpa);
+        cpu.skipInstruction();
+        return;
+      }
+    }
+    v.vmcs().write(VmcsField.VM_ENTRY_INTR_INFO_FIELD, VmxControls.intrInfo(13,
+        VmxControls.INTR_TYPE_HARDWARE_EXCEPTION, true));
+    v.vmcs().write(VmcsField.VM_ENTRY_EXCEPTION_ERROR_CODE, 0);
   }
 
   private long portIo(Vcpu v, HvmPlatform platform) {

@@ -92,12 +92,23 @@ public final class HvmPlatform {
     if ((vmcs.read32(VmcsField.VM_ENTRY_INTR_INFO_FIELD) & VmxControls.INTR_INFO_VALID) != 0) {
       return;
     }
-    if (!pic.pending()) {
+    int callback = domain.callbackVector();
+    boolean upcall = callback >= 0 && domain.eventChannels().ops().upcallPending(v.id());
+    if (!pic.pending() && !upcall) {
       vmcs.clearBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
           VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
       return;
     }
-    if (v.cpu().interruptible()) {
+    if (upcall && v.cpu().interruptible()) {
+      // The callback vector bypasses the PIC and is re-injected while upcall_pending is set.
+      vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD,
+          VmxControls.intrInfo(callback, VmxControls.INTR_TYPE_EXTERNAL, false));
+      vmcs.clearBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
+          VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
+      v.counters().injectedInterrupts++;
+      return;
+    }
+    if (!upcall && v.cpu().interruptible()) {
       int vector = pic.acknowledge();
       vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD,
           VmxControls.intrInfo(vector, VmxControls.INTR_TYPE_EXTERNAL, false));

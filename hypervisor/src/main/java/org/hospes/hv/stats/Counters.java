@@ -22,11 +22,25 @@ public final class Counters {
   public long eptViolations;
   public long ioreqs;
   public long injectedInterrupts;
+  /** Event-channel upcalls raised for this vCPU. */
+  public long eventUpcalls;
+  public final long[] hypercallCount = new long[64];
+  public long hypercallCycles;
+  /** Hypercalls that returned an error (negative errno). */
+  public long hypercallErrors;
 
   public void addExit(ExitReason reason, long modelledCycles) {
     exitCount[reason.code()]++;
     exitCycles[reason.code()] += modelledCycles;
     cycles += modelledCycles;
+  }
+
+  public long totalHypercalls() {
+    long n = 0;
+    for (long c : hypercallCount) {
+      n += c;
+    }
+    return n;
   }
 
   public long totalExits() {
@@ -64,5 +78,11 @@ public final class Counters {
     eptViolations += o.eptViolations;
     ioreqs += o.ioreqs;
     injectedInterrupts += o.injectedInterrupts;
+    eventUpcalls += o.eventUpcalls;
+    for (int i = 0; i < hypercallCount.length; i++) {
+      hypercallCount[i] += o.hypercallCount[i];
+    }
+    hypercallCycles += o.hypercallCycles;
+    hypercallErrors += o.hypercallErrors;
   }
 }

@@ -1,0 +1,123 @@
+package org.hospes.dom0.boot;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.hospes.x86.PhysicalMemory;
+
+/**
+ * Loads a PVH kernel: an ELF32 image whose PT_NOTE segment carries Xen's
+ * XEN_ELFNOTE_PHYS32_ENTRY note, the 32-bit physical entry point (docs/misc/pvh.pandoc). The
+ * PT_LOAD segments go to their physical addresses; an {@code hvm_start_info} (version 1, with the
+ * command line and an e820-style memory map) is placed above the kernel, and the vCPU starts at
+ * the entry in flat 32-bit protected mode with EBX pointing at it.
+ */
+public final class PvhLoader {
+  /** XEN_ELFNOTE_PHYS32_ENTRY (public/elfnote.h). */
+  public static final int NOTE_PHYS32_ENTRY = 18;
+  public static final int START_INFO_MAGIC = 0x336e_c578;
+  /** hvm_start_info layout (x86_32): 56 bytes. */
+  public static final int SI_MAGIC = 0;
+  public static final int SI_VERSION = 4;
+  public static final int SI_FLAGS = 8;
+  public static final int SI_NR_MODULES = 12;
+  public static final int SI_MODLIST = 16;
+  public static final int SI_CMDLINE = 24;
+  public static final int SI_RSDP = 32;
+  public static final int SI_MEMMAP = 40;
+  public static final int SI_MEMMAP_ENTRIES = 48;
+  public static final int SI_SIZE = 56;
+  /** hvm_memmap_table_entry: addr u64, size u64, type u32, reserved u32. */
+  public static final int MEMMAP_ENTRY_SIZE = 24;
+  public static final int E820_RAM = 1;
+  public static final int E820_RESERVED = 2;
+
+  /** Entry point, start-info address and loaded segments. */
+  public record PvhKernel(long entry, long startInfo, List<LoadSegment> segments) {}
+
+  public PvhKernel load(byte[] image, String cmdline, PhysicalMemory memory, long ramBytes)
+      throws BootException {
+    ElfFile elf = ElfFile.parse(image);
+    long entry = findEntry(image, elf);
+    List<LoadSegment> segments = new ArrayList<>();
+    long end = 0;
+    for (ProgramHeader ph : elf.loadSegments()) {
+      if (ph.paddr() + ph.memsz() > ramBytes) {
+        throw BootException.format("segment %d at 0x%x (+0x%x) lies outside the %d MiB of RAM",
+            ph.index(), ph.paddr(), ph.memsz(), ramBytes >> 20);
+      }
+      memory.write(ph.paddr(), image, (int) ph.offset(), (int) ph.filesz());
+      byte[] zeros = new byte[(int) (ph.memsz() - ph.filesz())];
+      memory.write(ph.paddr() + ph.filesz(), zeros, 0, zeros.length);
+      segments.add(new LoadSegment(ph.offset(), ph.paddr(), ph.filesz(), ph.memsz()));
+      end = Math.max(end, ph.paddr() + ph.memsz());
+    }
+    if (entry < 0 || entry >= ramBytes) {
+      throw BootException.format("PVH entry point 0x%x is outside RAM", entry);
+    }
+    long info = (end + 0xFFF) & ~0xFFFL;
+    byte[] cmd = cmdline == null ? new byte[0] : cmdline.getBytes(StandardCharsets.US_ASCII);
+    long memmap = info + SI_SIZE;
+    long cmdAddr = memmap + 3 * MEMMAP_ENTRY_SIZE;
+    if (cmdAddr + cmd.length + 1 > ramBytes) {
+      throw new BootException("no room for the start info above the kernel");
+    }
+    ByteBuffer si = ByteBuffer.allocate(SI_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+    si.putInt(SI_MAGIC, START_INFO_MAGIC);
+    si.putInt(SI_VERSION, 1);
+    si.putLong(SI_CMDLINE, cmd.length == 0 ? 0 : cmdAddr);
+    si.putLong(SI_MEMMAP, memmap);
+    si.putInt(SI_MEMMAP_ENTRIES, 3);
+    memory.write(info, si.array(), 0, SI_SIZE);
+    ByteBuffer mm = ByteBuffer.allocate(3 * MEMMAP_ENTRY_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+    putEntry(mm, 0, 0xA_0000, E820_RAM);
+    putEntry(mm, 0xA_0000, 0x6_0000, E820_RESERVED);
+    putEntry(mm, 0x10_0000, ramBytes - 0x10_0000, E820_RAM);
+    memory.write(memmap, mm.array(), 0, mm.capacity());
+    if (cmd.length > 0) {
+      byte[] z = new byte[cmd.length + 1];
+      System.arraycopy(cmd, 0, z, 0, cmd.length);
+      memory.write(cmdAddr, z, 0, z.length);
+    }
+    return new PvhKernel(entry, info, segments);
+  }
+
+  private static void putEntry(ByteBuffer b, long addr, long size, int type) {
+    b.putLong(addr).putLong(size).putInt(type).putInt(0);
+  }
+
+  /** The PHYS32_ENTRY note's address, or a BootException naming what is missing. */
+  static long findEntry(byte[] image, ElfFile elf) throws BootException {
+    ByteBuffer b = ByteBuffer.wrap(image).order(ByteOrder.LITTLE_ENDIAN);
+    for (ProgramHeader ph : elf.programHeaders()) {
+      if (ph.type() != ProgramHeader.PT_NOTE) {
+        continue;
+      }
+      long off = ph.offset();
+      long endOff = ph.offset() + ph.filesz();
+      if (endOff > image.length) {
+        throw BootException.format("note segment %d is truncated", ph.index());
+      }
+      while (off + 12 <= endOff) {
+        int namesz = b.getInt((int) off);
+        int descsz = b.getInt((int) off + 4);
+        int type = b.getInt((int) off + 8);
+        long name = off + 12;
+        long desc = name + ((namesz + 3) & ~3);
+        long next = desc + ((descsz + 3) & ~3L);
+        if (namesz < 0 || descsz < 0 || next > endOff) {
+          throw BootException.format("malformed note in segment %d", ph.index());
+        }
+        boolean xen = namesz == 4 && image[(int) name] == 'X' && image[(int) name + 1] == 'e'
+            && image[(int) name + 2] == 'n' && image[(int) name + 3] == 0;
+        if (xen && type == NOTE_PHYS32_ENTRY && descsz >= 4) {
+          return b.getInt((int) desc) & 0xFFFF_FFFFL;
+        }
+        off = next;
+      }
+    }
+    throw new BootException("not a PVH kernel (no Xen PHYS32_ENTRY note)");
+  }
+}

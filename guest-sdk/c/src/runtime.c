@@ -1,0 +1,208 @@
+/* The Hospes guest SDK runtime: hypercall page, console, printf, shutdown. */
+#include <hospes/guest.h>
+
+int main(const struct hvm_start_info *si);
+
+static inline void cpuid(uint32_t leaf, uint32_t *a, uint32_t *b, uint32_t *c, uint32_t *d)
+{
+    __asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d) : "a"(leaf), "c"(0));
+}
+
+/* Finds Xen's CPUID leaves (scanning 0x40000000..0x4000ff00 as Linux does) and
+ * writes the hypercall page's address to the MSR they name. */
+static int install_hypercall_page(void)
+{
+    for (uint32_t base = XEN_CPUID_FIRST_LEAF; base < XEN_CPUID_FIRST_LEAF + 0x10000; base += 0x100) {
+        uint32_t a, b, c, d;
+        cpuid(base, &a, &b, &c, &d);
+        if (b == XEN_CPUID_SIGNATURE_EBX && c == XEN_CPUID_SIGNATURE_ECX &&
+            d == XEN_CPUID_SIGNATURE_EDX && a - base >= 2) {
+            uint32_t pages, msr;
+            cpuid(base + 2, &pages, &msr, &c, &d);
+            uint32_t pa = (uint32_t)hypercall_page; /* paging is off: virtual = physical */
+            __asm__ volatile("wrmsr" : : "c"(msr), "a"(pa), "d"(0));
+            return 0;
+        }
+    }
+    return -1;
+}
+
+void guest_shutdown(unsigned reason)
+{
+    struct sched_shutdown s = { reason };
+    for (;;) {
+        HYPERVISOR_sched_op(SCHEDOP_shutdown, &s);
+    }
+}
+
+void guest_start(const struct hvm_start_info *si)
+{
+    if (install_hypercall_page() != 0) {
+        for (;;) {
+            __asm__ volatile("cli; hlt");
+        }
+    }
+    int rc = main(si);
+    guest_shutdown(rc == 0 ? SHUTDOWN_poweroff : SHUTDOWN_crash);
+}
+
+void console_write(const char *s, int len)
+{
+    HYPERVISOR_console_io(CONSOLEIO_write, len, s);
+}
+
+size_t strlen(const char *s)
+{
+    size_t n = 0;
+    while (s[n]) {
+        n++;
+    }
+    return n;
+}
+
+void *memset(void *d, int c, size_t n)
+{
+    unsigned char *p = d;
+    while (n--) {
+        *p++ = (unsigned char)c;
+    }
+    return d;
+}
+
+void *memcpy(void *d, const void *s, size_t n)
+{
+    unsigned char *p = d;
+    const unsigned char *q = s;
+    while (n--) {
+        *p++ = *q++;
+    }
+    return d;
+}
+
+/* Divides *v by a small base in place and returns the remainder, with 32-bit
+ * divides only (freestanding: no libgcc for 64-bit division). */
+static uint32_t divmod_small(unsigned long long *v, uint32_t base)
+{
+    uint32_t hi = (uint32_t)(*v >> 32), lo = (uint32_t)*v;
+    uint32_t qhi = hi / base, r = hi % base, qlo;
+    __asm__("divl %4" : "=a"(qlo), "=d"(r) : "a"(lo), "d"(r), "rm"(base));
+    *v = ((unsigned long long)qhi << 32) | qlo;
+    return r;
+}
+
+static int put_unsigned(char *buf, size_t size, size_t pos, unsigned long long v, int base,
+                        int width, char pad)
+{
+    char tmp[24];
+    int n = 0;
+    do {
+        int digit = (int)divmod_small(&v, (uint32_t)base);
+        tmp[n++] = (char)(digit < 10 ? '0' + digit : 'a' + digit - 10);
+    } while (v);
+    while (n < width && n < (int)sizeof(tmp)) {
+        tmp[n++] = pad;
+    }
+    int written = 0;
+    while (n) {
+        if (pos + written + 1 < size) {
+            buf[pos + written] = tmp[n - 1];
+        }
+        written++;
+        n--;
+    }
+    return written;
+}
+
+/* A small vsnprintf: %d %u %x %08x %s %c %%, with l/ll for 64-bit values. */
+int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
+{
+    size_t pos = 0;
+    for (const char *f = fmt; *f; f++) {
+        if (*f != '%') {
+            if (pos + 1 < size) {
+                buf[pos] = *f;
+            }
+            pos++;
+            continue;
+        }
+        f++;
+        char pad = ' ';
+        int width = 0;
+        int longs = 0;
+        if (*f == '0') {
+            pad = '0';
+            f++;
+        }
+        while (*f >= '0' && *f <= '9') {
+            width = width * 10 + (*f++ - '0');
+        }
+        while (*f == 'l') {
+            longs++;
+            f++;
+        }
+        switch (*f) {
+        case 'd': {
+            long long v = longs >= 2 ? va_arg(ap, long long) : va_arg(ap, int);
+            if (v < 0) {
+                if (pos + 1 < size) {
+                    buf[pos] = '-';
+                }
+                pos++;
+                v = -v;
+            }
+            pos += put_unsigned(buf, size, pos, (unsigned long long)v, 10, width, pad);
+            break;
+        }
+        case 'u':
+        case 'x': {
+            unsigned long long v = longs >= 2 ? va_arg(ap, unsigned long long)
+                                              : va_arg(ap, unsigned int);
+            pos += put_unsigned(buf, size, pos, v, *f == 'u' ? 10 : 16, width, pad);
+            break;
+        }
+        case 's': {
+            const char *s = va_arg(ap, const char *);
+            if (!s) {
+                s = "(null)";
+            }
+            while (*s) {
+                if (pos + 1 < size) {
+                    buf[pos] = *s;
+                }
+                pos++;
+                s++;
+            }
+            break;
+        }
+        case 'c':
+            if (pos + 1 < size) {
+                buf[pos] = (char)va_arg(ap, int);
+            }
+            pos++;
+            break;
+        case '%':
+            if (pos + 1 < size) {
+                buf[pos] = '%';
+            }
+            pos++;
+            break;
+        default:
+            break;
+        }
+    }
+    if (size) {
+        buf[pos < size ? pos : size - 1] = 0;
+    }
+    return (int)pos;
+}
+
+int printf(const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    console_write(buf, n < (int)sizeof(buf) ? n : (int)sizeof(buf) - 1);
+    return n;
+}

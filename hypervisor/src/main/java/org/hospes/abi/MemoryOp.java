@@ -1,0 +1,30 @@
+package org.hospes.abi;
+
+/** memory_op (hypercall 12) sub-operations and layouts, x86_32 (public/memory.h). */
+public final class MemoryOp {
+  public static final int INCREASE_RESERVATION = 0;
+  public static final int DECREASE_RESERVATION = 1;
+  public static final int CURRENT_RESERVATION = 3;
+  public static final int MAXIMUM_RESERVATION = 4;
+  public static final int POPULATE_PHYSMAP = 6;
+  public static final int ADD_TO_PHYSMAP = 7;
+  public static final int MEMORY_MAP = 9;
+  /** cmd bits 5:0 select the operation; the rest carries a continuation. */
+  public static final int CMD_MASK = 0x3F;
+
+  /** xen_add_to_physmap: domid u16 @0, size u16 @2, space u32 @4, idx u32 @8, gpfn u32 @12. */
+  public static final int ATP_DOMID = 0;
+  public static final int ATP_SPACE = 4;
+  public static final int ATP_IDX = 8;
+  public static final int ATP_GPFN = 12;
+  public static final int ATP_SIZE = 16;
+  public static final int SPACE_SHARED_INFO = 0;
+  public static final int SPACE_GRANT_TABLE = 1;
+
+  /** xen_memory_map: nr_entries u32 @0 (IN max, OUT count), buffer handle @4 (8 bytes). */
+  public static final int MAP_NR_ENTRIES = 0;
+  public static final int MAP_BUFFER = 4;
+  public static final int E820_ENTRY_SIZE = 20;
+
+  private MemoryOp() {}
+}

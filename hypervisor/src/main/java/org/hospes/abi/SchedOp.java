@@ -1,0 +1,28 @@
+package org.hospes.abi;
+
+/** SCHEDOP_* sub-operations and SHUTDOWN_* reasons (public/sched.h). */
+public final class SchedOp {
+  public static final int YIELD = 0;
+  public static final int BLOCK = 1;
+  public static final int SHUTDOWN = 2;
+  public static final int POLL = 3;
+  public static final int REMOTE_SHUTDOWN = 4;
+  public static final int SHUTDOWN_CODE = 5;
+
+  public static final int SHUTDOWN_POWEROFF = 0;
+  public static final int SHUTDOWN_REBOOT = 1;
+  public static final int SHUTDOWN_SUSPEND = 2;
+  public static final int SHUTDOWN_CRASH = 3;
+  public static final int SHUTDOWN_WATCHDOG = 4;
+  public static final int SHUTDOWN_SOFT_RESET = 5;
+
+  private static final String[] REASONS = {
+    "poweroff", "reboot", "suspend", "crash", "watchdog", "soft_reset"
+  };
+
+  private SchedOp() {}
+
+  public static String reasonName(int reason) {
+    return reason >= 0 && reason < REASONS.length ? REASONS[reason] : "reason " + reason;
+  }
+}

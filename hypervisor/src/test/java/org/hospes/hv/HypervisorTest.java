@@ -1,0 +1,110 @@
+package org.hospes.hv;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.Set;
+import org.hospes.hv.cost.DefaultCostModel;
+import org.hospes.hv.domain.Domain;
+import org.hospes.hv.domain.DomainMode;
+import org.hospes.hv.domain.DomainState;
+import org.hospes.hv.memory.FrameTable;
+import org.hospes.hv.sched.RoundRobinScheduler;
+import org.hospes.x86.Cpu;
+import org.hospes.x86.vmx.ExitReason;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class HypervisorTest {
+  private Hypervisor hv;
+
+  @BeforeEach
+  void setUp() {
+    hv = new Hypervisor(64, new RoundRobinScheduler(), new DefaultCostModel());
+  }
+
+  private Domain domainRunning(String name, String hex) {
+    Domain d = hv.createHvmDomain(name, DomainMode.HVM_EPT, 2);
+    byte[] code = HexFormat.of().parseHex(hex.replace(" ", ""));
+    d.memory().write(0x1000, code, 0, code.length);
+    Cpu cpu = d.vcpus().get(0).cpu();
+    cpu.setEip(0x1000);
+    cpu.setReg(Cpu.ESP, 0x8000);
+    hv.unpause(d);
+    return d;
+  }
+
+  @Test
+  void domainsOwnDisjointZeroedFrames() {
+    Domain a = hv.createHvmDomain("a", DomainMode.HVM_EPT, 2);
+    Domain b = hv.createHvmDomain("b", DomainMode.HVM_EPT, 2);
+    Set<Long> frames = new HashSet<>();
+    for (Domain d : new Domain[] {a, b}) {
+      for (long gfn = 0; gfn < d.p2m().size(); gfn++) {
+        long mfn = d.p2m().lookup(gfn);
+        assertThat(hv.frames().owner(mfn)).isEqualTo(d.domid());
+        assertThat(frames.add(mfn)).as("frame %d shared", mfn).isTrue();
+      }
+    }
+    a.memory().write32(0x100, 0xCAFEBABE);
+    assertThat(b.memory().read32(0x100)).isZero();
+    assertThat(a.ept().tableFrameNumbers())
+        .allSatisfy(m -> assertThat(hv.frames().owner(m)).isEqualTo(FrameTable.DOMID_XEN));
+  }
+
+  @Test
+  void aGuestRunsUntilItHaltsWithInterruptsOff() {
+    // mov eax, 7 ; cpuid ; hlt
+    Domain d = domainRunning("g", "b807000000 0fa2 f4");
+    hv.run(1_000_000);
+    assertThat(d.state()).isEqualTo(DomainState.SHUTDOWN);
+    assertThat(d.endReason()).isEqualTo("halted");
+    assertThat(d.totals().exitCount[ExitReason.CPUID.code()]).isEqualTo(1);
+    assertThat(d.totals().exitCount[ExitReason.HLT.code()]).isEqualTo(1);
+    assertThat(d.totals().instructions).isEqualTo(3);
+  }
+
+  @Test
+  void aTripleFaultCrashesOnlyItsDomainAndFreesItsMemory() {
+    int free = hv.frames().freeFrames();
+    Domain bad = domainRunning("bad", "0f0b");
+    // inc eax ; cmp eax, 100000 ; jne -8 ; hlt
+    Domain good = domainRunning("good", "40 3da0860100 75f8 f4");
+    hv.run(100_000_000);
+    assertThat(bad.state()).isEqualTo(DomainState.CRASHED);
+    assertThat(bad.endReason()).startsWith("triple fault");
+    assertThat(good.state()).isEqualTo(DomainState.SHUTDOWN);
+    assertThat(good.vcpus().get(0).cpu().reg(Cpu.EAX)).isEqualTo(100_000);
+    assertThat(hv.frames().freeFrames()).isEqualTo(free);
+  }
+
+  @Test
+  void aSpinningDomainRunsUntilDestroyed() {
+    Domain spin = domainRunning("spin", "ebfe");
+    hv.run(10_000_000);
+    assertThat(spin.state()).isEqualTo(DomainState.RUNNING);
+    assertThat(spin.totals().instructions).isGreaterThan(1_000_000);
+    hv.destroy(spin, "destroyed");
+    assertThat(spin.state()).isEqualTo(DomainState.DYING);
+    assertThat(hv.hasLiveDomains()).isFalse();
+    assertThat(hv.run(1_000_000)).isZero();
+  }
+
+  @Test
+  void guestPhysicalAddressesOutsideTheDomainReadAsOnes() {
+    // mov eax, [0x00400000] (4 MiB: beyond the 2 MiB domain) ; hlt
+    Domain d = domainRunning("scan", "a100004000 f4");
+    hv.run(1_000_000);
+    assertThat(d.vcpus().get(0).cpu().reg(Cpu.EAX)).isEqualTo(-1);
+    assertThat(d.totals().eptViolations).isEqualTo(1);
+  }
+
+  @Test
+  void machineMemoryRunningOutIsAClearError() {
+    assertThatThrownBy(() -> hv.createHvmDomain("huge", DomainMode.HVM_EPT, 100))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("not enough machine memory");
+  }
+}

@@ -1,0 +1,79 @@
+package org.hospes.x86.diff;
+
+import static org.assertj.core.api.Assertions.fail;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** What the two differential test classes share: setup, the stub check, and failing with a report. */
+final class DiffSuite {
+  private DiffSuite() {}
+
+  /** Builds a harness, or fails the test with the one-line message naming the package to install. */
+  static NativeHarness harness(NativeHarness.Kind kind, int scratchSize) {
+    try {
+      return NativeHarness.build(kind, scratchSize);
+    } catch (IllegalStateException e) {
+      return fail(e.getMessage());
+    }
+  }
+
+  static void run(String testClass, NativeHarness.Kind kind, int scratchSize, String countProperty,
+      int defaultCount, DiffRun.Generator generator) {
+    long seed = DiffRun.seed();
+    int n = DiffRun.count(countProperty, defaultCount);
+    int only = DiffRun.onlyCase();
+    NativeHarness harness = harness(kind, scratchSize);
+    DiffRun run = new DiffRun(testClass, seed, harness, generator);
+    System.out.printf("%s: seed=0x%x cases=%d (override with -Dhospes.diff.seed=..., -D%s=...)%n",
+        testClass, seed, only >= 0 ? 1 : n, countProperty);
+    Path reportFile = Path.of("target", "diff-reports", testClass + ".txt").toAbsolutePath();
+    try {
+      Files.deleteIfExists(reportFile); // a report from an earlier run must not be mistaken for this one
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    long t0 = System.nanoTime();
+    run.runAll(n, only, new EmulatorRunner(scratchSize));
+    System.out.printf("%s: %d cases, %d forms, %d mismatches in %.1f s (%s)%n", testClass,
+        run.total(), run.formCounts().size(), run.mismatches(), (System.nanoTime() - t0) / 1e9,
+        run.timing());
+    if (run.mismatches() > 0) {
+      String report = run.report();
+      Path file = reportFile;
+      try {
+        Files.createDirectories(file.getParent());
+        Files.writeString(file, report);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+      // Keep the failure message small enough for surefire; the file has everything.
+      String shown = report.length() <= 60_000 ? report
+          : report.substring(0, 60_000) + "\n... (truncated)";
+      fail(testClass + ": " + shown + "\nfull report: " + file);
+    }
+  }
+
+  /** With no processor yet, checks that every generated case at least runs cleanly on the reference. */
+  private static void checkReferenceOnly(DiffRun run, int n) {
+    List<String> bad = new ArrayList<>();
+    for (int from = 0; from < n; from += DiffRun.BATCH) {
+      List<DiffCase> cases = run.generate(from, Math.min(n, from + DiffRun.BATCH));
+      Outcome[] out = run.reference(cases);
+      for (int i = 0; i < out.length; i++) {
+        if (out[i].vector == Outcome.OTHER_SIGNAL && bad.size() < 20) {
+          DiffCase c = cases.get(i);
+          bad.add("case #" + (from + i) + " " + c.text + " [" + Hex.bytes(c.refCode) + "]: "
+              + out[i].note);
+        }
+      }
+    }
+    if (!bad.isEmpty()) {
+      fail("generated cases fault on the reference:\n" + String.join("\n", bad));
+    }
+  }
+}
