@@ -6,13 +6,16 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.hospes.dom0.toolstack.DomainOutcome;
 import org.hospes.dom0.toolstack.DomainSpec;
 import org.hospes.dom0.toolstack.GuestDomain;
 import org.hospes.dom0.toolstack.HostRunner;
+import org.hospes.sdk.GuestBuilder;
 import org.hospes.hv.domain.Domain;
+import org.hospes.hv.domain.DomainMode;
 import org.hospes.hv.memory.P2m;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -135,6 +138,38 @@ class IsolationTest {
 
     assertThat(scanner.consoleText()).endsWith("memscan: found 0 foreign markers\n");
     assertThat(scanner.outcome().status()).isEqualTo(33);
+  }
+
+  /**
+   * A hostile PVH guest making random hypercalls beside HVM domains, all on one host through
+   * the toolstack: the others finish with their exact output and the scanner still finds none
+   * of the marker's bytes.
+   */
+  @Test
+  @Timeout(value = 300, unit = TimeUnit.SECONDS)
+  void aHostilePvhGuestBesideHvmDomains() throws Exception {
+    Path root = TestKernels.root();
+    Path hostileElf = new GuestBuilder(root.resolve("guest-sdk/c"),
+        root.resolve("samples/target/guests")).build("hostile",
+        List.of(root.resolve("samples/guests/hostile/hostile.c")));
+    HostRunner host = HostRunner.create(192, console);
+    GuestDomain marker = holdingMarker(host, "marker", "zeta");
+    GuestDomain hostile = host.start(new DomainSpec("hostile", hostileElf, DomainMode.PVH, 16,
+        256, 0, null));
+    GuestDomain hello = host.start(DomainSpec.of("hello", elf("hello"), null).withRam(64));
+    GuestDomain scanner = host.start(DomainSpec.of("scanner", elf("memscan"), "find=zeta"));
+
+    host.runUntil(LIMIT, () -> !hostile.isLive() && !hello.isLive() && !scanner.isLive());
+
+    assertThat(hostile.outcome().reason()).isEqualTo("shutdown: poweroff");
+    assertThat(hostile.consoleText()).contains("hostile: 100000 hypercalls,",
+        " 0 undocumented results");
+    assertThat(hello.outcome().status()).isEqualTo(33);
+    assertThat(hello.consoleText())
+        .isEqualTo(new String(TestKernels.golden("hello"), StandardCharsets.ISO_8859_1));
+    assertThat(scanner.consoleText()).endsWith("memscan: found 0 foreign markers\n");
+    assertThat(scanner.outcome().status()).isEqualTo(33);
+    assertThat(marker.isLive()).isTrue();
   }
 
   private static Set<Long> frames(P2m p2m) {

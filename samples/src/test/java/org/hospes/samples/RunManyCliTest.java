@@ -53,7 +53,8 @@ class RunManyCliTest {
     String helloLines = stdout().lines().filter(l -> l.startsWith("[hello] "))
         .map(l -> l.substring("[hello] ".length()) + "\n").reduce("", String::concat);
     assertThat(helloLines).isEqualTo(expectedHello);
-    assertThat(stdout().lines()).allSatisfy(l -> assertThat(l).matches("\\[(hello|tf|spin|m)\\] .*"));
+    assertThat(stdout().lines())
+        .allSatisfy(l -> assertThat(l).matches("\\[(hello|tf|spin|m)\\] .*"));
     assertThat(stdout()).contains("[tf] triplefault: loading an empty IDT and faulting\n",
         "[spin] spin: spinning forever\n", "[m] marker: 0 units changed\n");
     assertThat(stderr())

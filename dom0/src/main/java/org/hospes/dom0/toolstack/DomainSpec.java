@@ -9,7 +9,10 @@ import org.hospes.hv.domain.DomainMode;
 
 /**
  * What the toolstack needs to build one domain, as written on the command line or in a host
- * configuration file: {@code NAME=KERNEL[,mode=hvm][,ram=MIB][,weight=W][,cap=C][,cmdline=TEXT]}.
+ * configuration file:
+ * {@code NAME=KERNEL[,mode=hvm|pvh][,ram=MIB][,weight=W][,cap=C][,cmdline=TEXT]}.
+ * A mode the hypervisor does not have yet (hvm-shadow before it lands) fails when the domain is
+ * built, with the hypervisor's message.
  * {@code cmdline} takes the rest of the text, commas included, so it must come last.
  *
  * @param name unique on the host; prefixes the domain's console lines
@@ -24,7 +27,7 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
     int cap, String cmdline) {
 
   public static final String SYNTAX =
-      "NAME=KERNEL[,mode=hvm][,ram=MIB][,weight=W][,cap=C][,cmdline=TEXT]";
+      "NAME=KERNEL[,mode=hvm|pvh][,ram=MIB][,weight=W][,cap=C][,cmdline=TEXT]";
   public static final int DEFAULT_RAM_MIB = 16;
   public static final int MAX_RAM_MIB = 1024;
   public static final int DEFAULT_WEIGHT = 256;
@@ -118,12 +121,18 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
 
   private static DomainMode mode(String name, String value) {
     for (DomainMode m : DomainMode.values()) {
-      if (m.cliName().equals(value) && m != DomainMode.PVH) {
+      if (m.cliName().equals(value)) {
         return m;
       }
     }
-    throw new SpecException(name + ": unknown mode '" + value + "' (valid: "
-        + DomainMode.HVM_EPT.cliName() + ", " + DomainMode.HVM_SHADOW.cliName() + ")");
+    throw new SpecException(name + ": unknown mode '" + value + "' (valid: " + validModes()
+        + ")");
+  }
+
+  /** "hvm, hvm-shadow, pvh": every domain mode. */
+  public static String validModes() {
+    return java.util.Arrays.stream(DomainMode.values()).map(DomainMode::cliName)
+        .collect(java.util.stream.Collectors.joining(", "));
   }
 
   private static int number(String name, String key, String value) {

@@ -3,7 +3,9 @@ package org.hospes.dom0.toolstack;
 import org.hospes.dom0.devicemodel.HvmDeviceModel;
 import org.hospes.dom0.machine.ExitStatus;
 import org.hospes.dom0.machine.RunResult;
+import org.hospes.abi.SchedOp;
 import org.hospes.hv.domain.Domain;
+import org.hospes.hv.domain.DomainMode;
 import org.hospes.hv.domain.DomainState;
 import org.hospes.hv.domain.Vcpu;
 
@@ -39,6 +41,7 @@ public final class GuestDomain {
     return domain;
   }
 
+  /** The device model of an HVM domain; null for PVH, which has none. */
   public HvmDeviceModel deviceModel() {
     return deviceModel;
   }
@@ -95,6 +98,16 @@ public final class GuestDomain {
       if (RunResult.DEBUG_EXIT.equals(domain.endReason()) && debugExitStatus >= 0) {
         return new DomainOutcome(DomainOutcome.Kind.EXITED, debugExitStatus,
             RunResult.DEBUG_EXIT, insns);
+      }
+      if (domain.mode() == DomainMode.PVH) {
+        // SCHEDOP_shutdown: poweroff, reboot, suspend and soft_reset end cleanly (0); crash and
+        // watchdog are failures, as for hospes run --mode pvh.
+        int why = domain.exitStatus();
+        if (why == SchedOp.SHUTDOWN_CRASH || why == SchedOp.SHUTDOWN_WATCHDOG) {
+          return DomainOutcome.crashed("shutdown: " + domain.endReason(), insns);
+        }
+        return new DomainOutcome(DomainOutcome.Kind.EXITED, 0,
+            RunResult.SHUTDOWN_PREFIX + domain.endReason(), insns);
       }
       if (RunResult.HALTED.equals(domain.endReason())) {
         return new DomainOutcome(DomainOutcome.Kind.HALTED, ExitStatus.HALTED,

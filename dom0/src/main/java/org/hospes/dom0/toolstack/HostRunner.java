@@ -11,13 +11,16 @@ import java.util.TreeMap;
 import java.util.function.BooleanSupplier;
 import org.hospes.dom0.boot.BootException;
 import org.hospes.dom0.boot.KernelFiles;
+import org.hospes.dom0.boot.LoadedKernel;
 import org.hospes.dom0.boot.MultibootLoader;
+import org.hospes.dom0.boot.PvhLoader;
 import org.hospes.dom0.devicemodel.HvmDeviceModel;
 import org.hospes.dom0.machine.RunResult;
 import org.hospes.hv.Hypervisor;
 import org.hospes.hv.cost.CostModel;
 import org.hospes.hv.cost.DefaultCostModel;
 import org.hospes.hv.domain.Domain;
+import org.hospes.hv.domain.DomainMode;
 import org.hospes.hv.domain.DomainState;
 import org.hospes.hv.domain.Vcpu;
 import org.hospes.hv.domain.VcpuState;
@@ -27,11 +30,12 @@ import org.hospes.x86.Cpu;
 import org.hospes.x86.Flags;
 
 /**
- * dom0's toolstack for a whole host: one hypervisor running any number of HVM domains, each
- * built from a multiboot kernel and served by its own device model (COM1 and isa-debug-exit
- * through ioreqs). Consoles go to one shared stream, line by line, each line prefixed with
- * the domain's name. Domains can be started at any virtual time (also after others ended, on
- * the frames they gave back) and destroyed at a chosen virtual time.
+ * dom0's toolstack for a whole host: one hypervisor running any number of domains. An HVM
+ * domain is built from a multiboot kernel and served by its own device model (COM1 and
+ * isa-debug-exit through ioreqs); a PVH domain from an ELF with the PHYS32_ENTRY note, with no
+ * device model (its console is console_io). Consoles go to one shared stream, line by line,
+ * each line prefixed with the domain's name. Domains can be started at any virtual time (also
+ * after others ended, on the frames they gave back) and destroyed at a chosen virtual time.
  *
  * <p>The run loop makes one scheduling decision at a time ({@link Hypervisor#step}) with a
  * budget that ends at the next toolstack event (a destroy request, the time limit), so
@@ -102,8 +106,8 @@ public final class HostRunner {
   }
 
   /**
-   * Builds a domain for {@code spec}, loads the multiboot image into its memory, gives it a
-   * device model and lets it run.
+   * Builds a domain for {@code spec}, loads the kernel image into its memory, gives an HVM
+   * domain its device model and lets it run.
    *
    * @throws IllegalArgumentException when the name is taken
    * @throws IllegalStateException when machine memory runs out
@@ -118,23 +122,34 @@ public final class HostRunner {
       d.setCap(spec.cap());
       LineConsole lines = new LineConsole(spec.name(), console);
       GuestDomain[] self = new GuestDomain[1];
-      HvmDeviceModel dm = new HvmDeviceModel(lines,
-          (irq, high) -> hv.platform(d).setIsaIrqLevel(irq, high),
-          (value, status) -> {
-            self[0].debugExit(status);
-            hv.shutdown(d, RunResult.DEBUG_EXIT, status);
-          });
-      d.setIoreqServer(dm);
-      GuestDomain g = new GuestDomain(spec, d, dm, lines, hv.now());
-      self[0] = g;
-      var loaded = new MultibootLoader().load(image, spec.cmdline(), d.memory(),
-          (long) d.p2m().size() << 12);
+      HvmDeviceModel dm = null;
       Cpu cpu = d.vcpus().get(0).cpu();
       cpu.resetFlat32();
       cpu.setEflags(Flags.FIXED1);
-      cpu.setReg(Cpu.EAX, loaded.eax());
-      cpu.setReg(Cpu.EBX, (int) loaded.bootInfoAddress());
-      cpu.setEip((int) loaded.entry());
+      long ramBytes = (long) d.p2m().size() << 12;
+      if (spec.mode() == DomainMode.PVH) {
+        // No device model: the console is console_io (hypercall), written line by line.
+        d.setConsole(lines);
+        PvhLoader.PvhKernel loaded = new PvhLoader().load(image, spec.cmdline(), d.memory(),
+            ramBytes);
+        cpu.setReg(Cpu.EBX, (int) loaded.startInfo());
+        cpu.setEip((int) loaded.entry());
+      } else {
+        dm = new HvmDeviceModel(lines,
+            (irq, high) -> hv.platform(d).setIsaIrqLevel(irq, high),
+            (value, status) -> {
+              self[0].debugExit(status);
+              hv.shutdown(d, RunResult.DEBUG_EXIT, status);
+            });
+        d.setIoreqServer(dm);
+        LoadedKernel loaded = new MultibootLoader().load(image, spec.cmdline(), d.memory(),
+            ramBytes);
+        cpu.setReg(Cpu.EAX, loaded.eax());
+        cpu.setReg(Cpu.EBX, (int) loaded.bootInfoAddress());
+        cpu.setEip((int) loaded.entry());
+      }
+      GuestDomain g = new GuestDomain(spec, d, dm, lines, hv.now());
+      self[0] = g;
       guests.put(spec.name(), g);
       hv.unpause(d);
       return g;
