@@ -293,6 +293,20 @@ public final class Hypervisor {
     return Math.max(used, 1);
   }
 
+  /**
+   * Maps machine frame {@code mfn} at guest frame {@code gfn} of {@code d} (add_to_physmap):
+   * the P2M and EPT change and every vCPU of the domain drops its cached translations.
+   */
+  public void mapIntoPhysmap(Domain d, long gfn, long mfn) {
+    d.p2m().set(gfn, mfn);
+    if (d.ept() != null) {
+      d.ept().map(gfn, mfn);
+    }
+    for (Vcpu v : d.vcpus()) {
+      v.cpu().invalidateTranslations();
+    }
+  }
+
   /** Domain lookup and upcall delivery for event channels. */
   public EventChannels.Directory eventDirectory() {
     return eventDirectory;

@@ -344,6 +344,7 @@ public final class Cpu {
     trAttr = Segments.USABLE | Segments.ATTR_P | Segments.SYS_TSS32_BUSY;
     Arrays.fill(r, 0, 8, 0);
     r[EDX] = CpuId.SIGNATURE;
+    fpu.reset();
     setEflags(Flags.FIXED1);
     halted = false;
     shadow = false;

@@ -7,10 +7,11 @@ import static org.hospes.x86.Cpu.EDX;
 
 /**
  * CPUID. The processor reports a P6-family model and advertises a feature only once it works:
- * PSE, TSC, MSR, PAE, CX8, SEP, PGE and CMOV today. FPU, APIC and the rest join as they are
- * implemented.
+ * FPU, PSE, TSC, MSR, PAE, CX8, SEP, PGE and CMOV today (with CMOV and FPU, FCMOV and FCOMI).
+ * APIC, FXSR and the rest join as they are implemented.
  */
 final class CpuId {
+  static final int FEATURE_FPU = 1 << 0;
   static final int FEATURE_PSE = 1 << 3;
   static final int FEATURE_TSC = 1 << 4;
   static final int FEATURE_MSR = 1 << 5;
@@ -20,7 +21,7 @@ final class CpuId {
   static final int FEATURE_PGE = 1 << 13;
   static final int FEATURE_CMOV = 1 << 15;
 
-  static final int FEATURES = FEATURE_PSE | FEATURE_TSC | FEATURE_MSR | FEATURE_PAE
+  static final int FEATURES = FEATURE_FPU | FEATURE_PSE | FEATURE_TSC | FEATURE_MSR | FEATURE_PAE
       | FEATURE_CX8 | FEATURE_SEP | FEATURE_PGE | FEATURE_CMOV;
 
   /**

@@ -1,7 +1,10 @@
 package org.hospes.hv.hypercall;
 
 import java.io.IOException;
+import org.hospes.abi.EventChannelOp;
+import org.hospes.abi.HvmOp;
 import org.hospes.abi.Hypercall;
+import org.hospes.abi.MemoryOp;
 import org.hospes.abi.SchedOp;
 import org.hospes.abi.XenErrno;
 import org.hospes.abi.XenVersion;
@@ -9,6 +12,7 @@ import org.hospes.hv.Hypervisor;
 import org.hospes.hv.cost.CostModel;
 import org.hospes.hv.domain.Domain;
 import org.hospes.hv.domain.Vcpu;
+import org.hospes.hv.event.EventChannels;
 import org.hospes.hv.stats.Counters;
 import org.hospes.x86.Cpu;
 
@@ -47,6 +51,9 @@ public final class Hypercalls {
         case XEN_VERSION: result = xenVersion(v, a1, a2); break;
         case CONSOLE_IO: result = consoleIo(v, a1, a2, a3); break;
         case SCHED_OP: result = schedOp(v, a1, a2); break;
+        case EVENT_CHANNEL_OP: result = eventChannelOp(v, a1, a2); break;
+        case HVM_OP: result = hvmOp(v, a1, a2); break;
+        case MEMORY_OP: result = memoryOp(v, a1, a2); break;
         default: result = XenErrno.ENOSYS.negated(); break;
       }
     }
@@ -60,6 +67,212 @@ public final class Hypercalls {
     long cycles = cost.hypercall();
     c.hypercallCycles += cycles;
     return cycles;
+  }
+
+  /** Reads a u16 at {@code va}, or null on a fault. */
+  private static Integer readU16(GuestAccess g, int va) {
+    byte[] b = g.read(va, 2);
+    return b == null ? null : (b[0] & 0xFF) | (b[1] & 0xFF) << 8;
+  }
+
+  /** EVENTCHN ops: copy the struct in, call the mechanism, copy OUT fields back. */
+  private int eventChannelOp(Vcpu v, int cmd, int arg) {
+    EventChannels ch = v.domain().eventChannels();
+    GuestAccess g = new GuestAccess(v);
+    switch (cmd) {
+      case EventChannelOp.ALLOC_UNBOUND: {
+        Integer dom = readU16(g, arg + EventChannelOp.ALLOC_UNBOUND_DOM);
+        Integer remote = readU16(g, arg + EventChannelOp.ALLOC_UNBOUND_REMOTE_DOM);
+        if (dom == null || remote == null) {
+          return XenErrno.EFAULT.negated();
+        }
+        int port = ch.allocUnbound(dom, remote);
+        return port < 0 ? port : out(g, arg + EventChannelOp.ALLOC_UNBOUND_PORT, port, ch);
+      }
+      case EventChannelOp.BIND_INTERDOMAIN: {
+        Integer remote = readU16(g, arg + EventChannelOp.BIND_INTERDOMAIN_REMOTE_DOM);
+        Integer rport = g.readInt(arg + EventChannelOp.BIND_INTERDOMAIN_REMOTE_PORT);
+        if (remote == null || rport == null
+            || !g.writeInt(arg + EventChannelOp.BIND_INTERDOMAIN_LOCAL_PORT, 0)) {
+          return XenErrno.EFAULT.negated();
+        }
+        int port = ch.bindInterdomain(remote, rport);
+        return port < 0 ? port
+            : out(g, arg + EventChannelOp.BIND_INTERDOMAIN_LOCAL_PORT, port, ch);
+      }
+      case EventChannelOp.BIND_VIRQ: {
+        Integer virq = g.readInt(arg + EventChannelOp.BIND_VIRQ_VIRQ);
+        Integer cpu = g.readInt(arg + EventChannelOp.BIND_VIRQ_VCPU);
+        if (virq == null || cpu == null
+            || !g.writeInt(arg + EventChannelOp.BIND_VIRQ_PORT, 0)) {
+          return XenErrno.EFAULT.negated();
+        }
+        int port = ch.bindVirq(virq, cpu);
+        return port < 0 ? port : out(g, arg + EventChannelOp.BIND_VIRQ_PORT, port, ch);
+      }
+      case EventChannelOp.BIND_IPI: {
+        Integer cpu = g.readInt(arg + EventChannelOp.BIND_IPI_VCPU);
+        if (cpu == null || !g.writeInt(arg + EventChannelOp.BIND_IPI_PORT, 0)) {
+          return XenErrno.EFAULT.negated();
+        }
+        int port = ch.bindIpi(cpu);
+        return port < 0 ? port : out(g, arg + EventChannelOp.BIND_IPI_PORT, port, ch);
+      }
+      case EventChannelOp.SEND:
+      case EventChannelOp.CLOSE:
+      case EventChannelOp.UNMASK: {
+        Integer port = g.readInt(arg);
+        if (port == null) {
+          return XenErrno.EFAULT.negated();
+        }
+        return cmd == EventChannelOp.SEND ? ch.send(port)
+            : cmd == EventChannelOp.CLOSE ? ch.close(port) : ch.unmask(port);
+      }
+      case EventChannelOp.BIND_VCPU: {
+        Integer port = g.readInt(arg);
+        Integer cpu = g.readInt(arg + 4);
+        if (port == null || cpu == null) {
+          return XenErrno.EFAULT.negated();
+        }
+        return ch.bindVcpu(port, cpu);
+      }
+      case EventChannelOp.STATUS: {
+        Integer dom = readU16(g, arg + EventChannelOp.STATUS_DOM);
+        Integer port = g.readInt(arg + EventChannelOp.STATUS_PORT);
+        if (dom == null || port == null) {
+          return XenErrno.EFAULT.negated();
+        }
+        if (dom != EventChannelOp.DOMID_SELF && dom != v.domain().domid()) {
+          // Only a privileged domain may look at another domain's ports.
+          return XenErrno.EPERM.negated();
+        }
+        int[] st = ch.status(port);
+        if (st == null) {
+          return XenErrno.EINVAL.negated();
+        }
+        boolean ok = g.writeInt(arg + EventChannelOp.STATUS_STATUS, st[0])
+            && g.writeInt(arg + EventChannelOp.STATUS_VCPU, st[1])
+            && g.writeInt(arg + EventChannelOp.STATUS_UNION, st[2])
+            && g.writeInt(arg + EventChannelOp.STATUS_UNION + 4, st[3]);
+        return ok ? 0 : XenErrno.EFAULT.negated();
+      }
+      default:
+        // FIFO (init_control, expand_array, set_priority) and PIRQs are not offered: guests
+        // fall back to the 2-level ABI, as Linux does on -ENOSYS.
+        return XenErrno.ENOSYS.negated();
+    }
+  }
+
+  /** Copies an OUT port number back; a fault undoes the allocation. */
+  private static int out(GuestAccess g, int va, int port, EventChannels ch) {
+    if (!g.writeInt(va, port)) {
+      ch.close(port);
+      return XenErrno.EFAULT.negated();
+    }
+    return 0;
+  }
+
+  /** HVMOP_set_param / get_param on the caller's own domain. */
+  private int hvmOp(Vcpu v, int cmd, int arg) {
+    if (cmd != HvmOp.SET_PARAM && cmd != HvmOp.GET_PARAM) {
+      // pagetable_dying and the rest: -ENOSYS, which Linux tolerates.
+      return XenErrno.ENOSYS.negated();
+    }
+    GuestAccess g = new GuestAccess(v);
+    Integer dom = readU16(g, arg + HvmOp.PARAM_DOMID);
+    Integer index = g.readInt(arg + HvmOp.PARAM_INDEX);
+    byte[] value = g.read(arg + HvmOp.PARAM_VALUE, 8);
+    if (dom == null || index == null || value == null) {
+      return XenErrno.EFAULT.negated();
+    }
+    if (dom != EventChannelOp.DOMID_SELF && dom != v.domain().domid()) {
+      return XenErrno.EPERM.negated();
+    }
+    if (index < 0 || index >= HvmOp.NR_PARAMS) {
+      return XenErrno.EINVAL.negated();
+    }
+    Domain d = v.domain();
+    if (cmd == HvmOp.GET_PARAM) {
+      long val = d.hvmParam(index);
+      byte[] b = new byte[8];
+      for (int k = 0; k < 8; k++) {
+        b[k] = (byte) (val >>> (8 * k));
+      }
+      return g.write(arg + HvmOp.PARAM_VALUE, b) ? 0 : XenErrno.EFAULT.negated();
+    }
+    if (index != HvmOp.PARAM_CALLBACK_IRQ) {
+      // The store and console parameters belong to the toolstack.
+      return XenErrno.EPERM.negated();
+    }
+    long val = 0;
+    for (int k = 0; k < 8; k++) {
+      val |= (value[k] & 0xFFL) << (8 * k);
+    }
+    d.setHvmParam(index, val);
+    return 0;
+  }
+
+  /** XENMEM: add_to_physmap (shared_info), memory_map, current/maximum reservation. */
+  private int memoryOp(Vcpu v, int cmd, int arg) {
+    Domain d = v.domain();
+    GuestAccess g = new GuestAccess(v);
+    switch (cmd & MemoryOp.CMD_MASK) {
+      case MemoryOp.CURRENT_RESERVATION:
+      case MemoryOp.MAXIMUM_RESERVATION: {
+        Integer dom = readU16(g, arg);
+        if (dom == null) {
+          return XenErrno.EFAULT.negated();
+        }
+        if (dom != EventChannelOp.DOMID_SELF && dom != d.domid()) {
+          return XenErrno.EPERM.negated();
+        }
+        return d.p2m().size();
+      }
+      case MemoryOp.ADD_TO_PHYSMAP: {
+        Integer dom = readU16(g, arg + MemoryOp.ATP_DOMID);
+        Integer space = g.readInt(arg + MemoryOp.ATP_SPACE);
+        Integer idx = g.readInt(arg + MemoryOp.ATP_IDX);
+        Integer gpfn = g.readInt(arg + MemoryOp.ATP_GPFN);
+        if (dom == null || space == null || idx == null || gpfn == null) {
+          return XenErrno.EFAULT.negated();
+        }
+        if (dom != EventChannelOp.DOMID_SELF && dom != d.domid()) {
+          return XenErrno.EPERM.negated();
+        }
+        if (space != MemoryOp.SPACE_SHARED_INFO || idx != 0) {
+          return space == MemoryOp.SPACE_GRANT_TABLE ? XenErrno.ENOSYS.negated()
+              : XenErrno.EINVAL.negated();
+        }
+        if (gpfn < 0 || gpfn >= d.p2m().size()) {
+          return XenErrno.EINVAL.negated();
+        }
+        hv.mapIntoPhysmap(d, gpfn, d.sharedInfoMfn());
+        return 0;
+      }
+      case MemoryOp.MEMORY_MAP: {
+        Integer max = g.readInt(arg + MemoryOp.MAP_NR_ENTRIES);
+        Integer buffer = g.readInt(arg + MemoryOp.MAP_BUFFER);
+        if (max == null || buffer == null) {
+          return XenErrno.EFAULT.negated();
+        }
+        long ram = (long) d.p2m().size() << 12;
+        long[][] map = {{0, 0xA_0000, 1}, {0xA_0000, 0x6_0000, 2}, {0x10_0000, ram - 0x10_0000, 1}};
+        if (max < map.length) {
+          return XenErrno.EINVAL.negated();
+        }
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(map.length * MemoryOp.E820_ENTRY_SIZE)
+            .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (long[] e : map) {
+          b.putLong(e[0]).putLong(e[1]).putInt((int) e[2]);
+        }
+        if (!g.write(buffer, b.array()) || !g.writeInt(arg + MemoryOp.MAP_NR_ENTRIES, map.length)) {
+          return XenErrno.EFAULT.negated();
+        }
+        return 0;
+      }
+      default:
+        return XenErrno.ENOSYS.negated();
+    }
   }
 
   private int xenVersion(Vcpu v, int cmd, int arg) {

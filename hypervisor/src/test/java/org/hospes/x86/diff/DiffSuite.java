@@ -6,8 +6,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 
 /** What the two differential test classes share: setup, the stub check, and failing with a report. */
 final class DiffSuite {
@@ -55,25 +53,6 @@ final class DiffSuite {
       String shown = report.length() <= 60_000 ? report
           : report.substring(0, 60_000) + "\n... (truncated)";
       fail(testClass + ": " + shown + "\nfull report: " + file);
-    }
-  }
-
-  /** With no processor yet, checks that every generated case at least runs cleanly on the reference. */
-  private static void checkReferenceOnly(DiffRun run, int n) {
-    List<String> bad = new ArrayList<>();
-    for (int from = 0; from < n; from += DiffRun.BATCH) {
-      List<DiffCase> cases = run.generate(from, Math.min(n, from + DiffRun.BATCH));
-      Outcome[] out = run.reference(cases);
-      for (int i = 0; i < out.length; i++) {
-        if (out[i].vector == Outcome.OTHER_SIGNAL && bad.size() < 20) {
-          DiffCase c = cases.get(i);
-          bad.add("case #" + (from + i) + " " + c.text + " [" + Hex.bytes(c.refCode) + "]: "
-              + out[i].note);
-        }
-      }
-    }
-    if (!bad.isEmpty()) {
-      fail("generated cases fault on the reference:\n" + String.join("\n", bad));
     }
   }
 }

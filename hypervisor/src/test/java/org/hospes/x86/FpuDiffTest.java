@@ -1,0 +1,318 @@
+package org.hospes.x86;
+
+import static org.assertj.core.api.Assertions.fail;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Differential test of the x87 unit against the host processor's x87.
+ *
+ * <p>Random cases (a full FSAVE image, an operand buffer, EFLAGS, EAX and one x87 instruction)
+ * come from a fixed seed; each runs once on the host through a small C harness (built with gcc
+ * into target/) and once on the emulator (FRSTOR, the instruction, FNSAVE), and the registers
+ * (all 80 bits), FSW, FTW, FCW, memory, EFLAGS and EAX are compared. The instruction and data
+ * pointers are not compared: they hold 64-bit-mode addresses on the host.
+ *
+ * <p>Properties: {@code hospes.diff.fpu} (cases, default 20000), {@code hospes.diff.fpu.seed},
+ * {@code hospes.diff.fpu.only} (a hex instruction prefix to restrict the cases to).
+ */
+class FpuDiffTest {
+  private static final int CODE = 0x1000;
+  private static final int STATE = 0x2000;
+  private static final int MEMOP = 0x3000;
+  private static final int IN_SIZE = 108 + 128 + 4 + 4 + 16;
+  private static final int OUT_SIZE = 4 + 108 + 128 + 4 + 4;
+  private static final int STATUS_MASK = 0x8D5;
+
+  /** One generated case. */
+  static final class Case {
+    final byte[] state = new byte[108];
+    final byte[] mem = new byte[128];
+    int eflags;
+    int eax;
+    byte[] code;
+    String mnemonic;
+    boolean transcendental;
+    boolean envStore;
+    boolean envStore16;
+  }
+
+  @Test
+  void matchesTheHostX87() throws Exception {
+    int count = Integer.getInteger("hospes.diff.fpu", 20000);
+    long seed = Long.getLong("hospes.diff.fpu.seed", 0x87_87_2026L);
+    String only = System.getProperty("hospes.diff.fpu.only", "");
+    Path harness = buildHarness();
+    boolean sixteen = decodesOperandSize();
+    FpuCaseGen gen = new FpuCaseGen(new Random(seed), sixteen);
+    List<Case> cases = new ArrayList<>(count);
+    while (cases.size() < count) {
+      Case k = gen.next();
+      if (only.isEmpty() || HexFormat.of().formatHex(k.code).startsWith(only)) {
+        cases.add(k);
+      }
+    }
+    long t0 = System.nanoTime();
+    byte[] host = runHost(harness, cases);
+    long t1 = System.nanoTime();
+
+    MemoryBus mem = new MemoryBus(1 << 20);
+    Cpu cpu = new Cpu(mem, new IoBus());
+    cpu.resetFlat32();
+    cpu.setExceptionExitMask(-1);
+    List<String> failures = new ArrayList<>();
+    java.util.Map<String, Integer> byOp = new java.util.TreeMap<>();
+    int mismatches = 0;
+    int hostUd = 0;
+    int hostMf = 0;
+    for (int n = 0; n < cases.size(); n++) {
+      Case k = cases.get(n);
+      int hostSignal = ByteBuffer.wrap(host, n * OUT_SIZE, 4).order(ByteOrder.LITTLE_ENDIAN)
+          .getInt();
+      hostUd += hostSignal == 4 ? 1 : 0;
+      hostMf += hostSignal == 8 ? 1 : 0;
+      ByteBuffer h = ByteBuffer.wrap(host, n * OUT_SIZE, OUT_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+      String diff = compare(cpu, mem, k, h);
+      if (diff != null) {
+        mismatches++;
+        byOp.merge(k.mnemonic, 1, Integer::sum);
+        if (failures.size() < 15) {
+          failures.add("case " + n + " " + k.mnemonic + " [" + HexFormat.of().formatHex(k.code)
+              + "]\n" + diff + "\n  reproduce: mvn -o -q -pl hypervisor test"
+              + " -Dtest=FpuDiffTest -Dhospes.diff.fpu=" + (n + 1) + " -Dhospes.diff.fpu.seed="
+              + seed + (only.isEmpty() ? "" : " -Dhospes.diff.fpu.only=" + only));
+        }
+      }
+    }
+    long t2 = System.nanoTime();
+    System.out.printf("FpuDiffTest: %d cases (%d #UD, %d #MF), seed %d, host %d ms, emulator %d ms,"
+        + " %d mismatches%s%n", cases.size(), hostUd, hostMf, seed, (t1 - t0) / 1_000_000,
+        (t2 - t1) / 1_000_000, mismatches,
+        sixteen ? "" : " (16-bit environment forms skipped: the decoder passes no operand size)");
+    if (!failures.isEmpty()) {
+      fail(mismatches + " of " + cases.size() + " x87 cases differ from the host: " + byOp
+          + "\n" + String.join("\n", failures));
+    }
+  }
+
+  /**
+   * Whether the decoder hands the operand size to the x87 unit: 66 D9 36 (FNSTENV with a
+   * 16-bit operand size) must write 14 bytes, not 28.
+   */
+  private static boolean decodesOperandSize() {
+    MemoryBus mem = new MemoryBus(1 << 20);
+    Cpu cpu = new Cpu(mem, new IoBus());
+    cpu.resetFlat32();
+    cpu.setExceptionExitMask(-1);
+    byte[] fill = new byte[32];
+    java.util.Arrays.fill(fill, (byte) 0x5A);
+    mem.write(MEMOP, fill, 0, 32);
+    mem.write(CODE, new byte[] {0x66, (byte) 0xD9, 0x36}, 0, 3);
+    cpu.setReg(Cpu.ESI, MEMOP);
+    cpu.setEip(CODE);
+    cpu.run(1);
+    return mem.read8(MEMOP + 20) == 0x5A;
+  }
+
+  // ================================================================== host side
+
+  private static Path buildHarness() throws IOException, InterruptedException {
+    Path src = Path.of("src/test/native/fpu/x87harness.c");
+    Path dir = Path.of("target/native");
+    Files.createDirectories(dir);
+    Path exe = dir.resolve("x87harness");
+    if (Files.exists(exe) && Files.getLastModifiedTime(exe).compareTo(
+        Files.getLastModifiedTime(src)) > 0) {
+      return exe;
+    }
+    Process p;
+    try {
+      p = new ProcessBuilder("gcc", "-O1", "-o", exe.toString(), src.toString())
+          .redirectErrorStream(true).start();
+    } catch (IOException e) {
+      fail("gcc not found: install the Debian package gcc to run the x87 differential test");
+      throw e;
+    }
+    String out = new String(p.getInputStream().readAllBytes());
+    if (p.waitFor() != 0) {
+      fail("building the x87 harness failed:\n" + out);
+    }
+    return exe;
+  }
+
+  private static byte[] runHost(Path harness, List<Case> cases) throws Exception {
+    Process p = new ProcessBuilder(harness.toString()).start();
+    Thread writer = new Thread(() -> {
+      try (OutputStream os = p.getOutputStream()) {
+        ByteBuffer b = ByteBuffer.allocate(IN_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+        for (Case k : cases) {
+          b.clear();
+          b.put(k.state).put(k.mem).putInt(k.eflags).putInt(k.eax);
+          b.put((byte) k.code.length).put(k.code);
+          while (b.position() < IN_SIZE) {
+            b.put((byte) 0x90);
+          }
+          os.write(b.array());
+        }
+      } catch (IOException e) {
+        throw new RuntimeException(e);
+      }
+    });
+    writer.start();
+    byte[] all = new byte[cases.size() * OUT_SIZE];
+    try (InputStream is = p.getInputStream()) {
+      new DataInputStream(is).readFully(all);
+    }
+    writer.join();
+    if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
+      ByteArrayOutputStream err = new ByteArrayOutputStream();
+      p.getErrorStream().transferTo(err);
+      fail("x87 harness failed: " + err);
+    }
+    return all;
+  }
+
+  // ================================================================== emulator side and compare
+
+  private static String compare(Cpu cpu, MemoryBus mem, Case k, ByteBuffer h) {
+    byte[] code = new byte[k.code.length + 4];
+    code[0] = (byte) 0xDD;
+    code[1] = 0x23; // frstor [ebx]
+    System.arraycopy(k.code, 0, code, 2, k.code.length);
+    code[code.length - 2] = (byte) 0xDD;
+    code[code.length - 1] = 0x33; // fnsave [ebx]
+    mem.write(CODE, code, 0, code.length);
+    mem.write(STATE, k.state, 0, 108);
+    mem.write(MEMOP, k.mem, 0, 128);
+    cpu.setReg(Cpu.EBX, STATE);
+    cpu.setReg(Cpu.ESI, MEMOP);
+    cpu.setReg(Cpu.EAX, k.eax);
+    cpu.setEflags((k.eflags & STATUS_MASK) | 0x202);
+    cpu.setEip(CODE);
+    int exit = cpu.run(3);
+    int emuSignal = 0;
+    if (exit == CpuExit.EXCEPTION) {
+      int v = cpu.exceptionVector();
+      emuSignal = v == Exceptions.UD ? 4 : v == Exceptions.MF ? 8 : 100 + v;
+      // Leave the unit in a known state for the next case.
+      cpu.fpu.reset();
+    }
+    int hostSignal = h.getInt();
+    byte[] hs = new byte[108];
+    h.get(hs);
+    byte[] hm = new byte[128];
+    h.get(hm);
+    int hFlags = h.getInt();
+    int hEax = h.getInt();
+    StringBuilder sb = new StringBuilder();
+    if (hostSignal != emuSignal) {
+      sb.append("  signal: host ").append(hostSignal).append(" emulator ").append(emuSignal)
+          .append(" (4 = SIGILL/#UD, 8 = SIGFPE/#MF)\n");
+      return sb.toString() + "  input " + describe(k.state);
+    }
+    if (hostSignal != 0) {
+      return null;
+    }
+    byte[] es = new byte[108];
+    mem.read(STATE, es, 0, 108);
+    byte[] em = new byte[128];
+    mem.read(MEMOP, em, 0, 128);
+    int eFlags = cpu.eflags();
+    int eEax = cpu.reg(Cpu.EAX);
+
+    boolean bad = false;
+    ByteBuffer hb = ByteBuffer.wrap(hs).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer eb = ByteBuffer.wrap(es).order(ByteOrder.LITTLE_ENDIAN);
+    int swMask = k.transcendental ? ~(Fpu.SW_C1 | Float80.PE) : ~0;
+    for (int off = 0; off < 12; off += 2) {
+      int mask = off == 4 ? swMask & 0xFFFF : 0xFFFF;
+      if ((hb.getShort(off) & mask) != (eb.getShort(off) & mask)) {
+        bad = true;
+      }
+    }
+    for (int i = 0; i < 8; i++) {
+      int off = 28 + 10 * i;
+      long hsig = hb.getLong(off);
+      int hse = hb.getShort(off + 8) & 0xFFFF;
+      long esig = eb.getLong(off);
+      int ese = eb.getShort(off + 8) & 0xFFFF;
+      if (hsig != esig || hse != ese) {
+        if (!(k.transcendental && close(hse, hsig, ese, esig))) {
+          bad = true;
+        }
+      }
+    }
+    for (int i = 0; i < 128; i++) {
+      if ((k.envStore && i >= 12 && i < 28) || (k.envStore16 && i >= 6 && i < 14)) {
+        continue;
+      }
+      if (hm[i] != em[i]) {
+        bad = true;
+      }
+    }
+    if ((hFlags & STATUS_MASK) != (eFlags & STATUS_MASK) || hEax != eEax) {
+      bad = true;
+    }
+    if (!bad) {
+      return null;
+    }
+    sb.append("  input    ").append(describe(k.state)).append('\n');
+    sb.append("  host     ").append(describe(hs)).append('\n');
+    sb.append("  emulator ").append(describe(es)).append('\n');
+    sb.append("  mem in   ").append(HexFormat.of().formatHex(k.mem, 0, 16)).append('\n');
+    sb.append("  mem host ").append(HexFormat.of().formatHex(hm, 0, 32)).append('\n');
+    sb.append("  mem emu  ").append(HexFormat.of().formatHex(em, 0, 32)).append('\n');
+    sb.append(String.format("  eflags in %03x host %03x emu %03x; eax in %08x host %08x emu %08x",
+        k.eflags & STATUS_MASK, hFlags & STATUS_MASK, eFlags & STATUS_MASK, k.eax, hEax, eEax));
+    return sb.toString();
+  }
+
+  /**
+   * Transcendental results (computed in double precision by the emulator): equal sign, both
+   * finite, and within 2^-45 relative or two units in the last place.
+   */
+  private static boolean close(int hse, long hsig, int ese, long esig) {
+    if (hse == ese && Math.abs(hsig - esig) <= 2) {
+      return true;
+    }
+    int hc = Float80.classify(hse, hsig);
+    int ec = Float80.classify(ese, esig);
+    boolean finite = (hc == Float80.NORMAL || hc == Float80.DENORMAL)
+        && (ec == Float80.NORMAL || ec == Float80.DENORMAL);
+    if (!finite || (hse & 0x8000) != (ese & 0x8000)) {
+      return false;
+    }
+    int he = Float80.exponent(hse, hsig);
+    int ee = Float80.exponent(ese, esig);
+    double a = Math.scalb((double) (Float80.significand(hsig) >>> 1), he - ee - 62);
+    double b = Math.scalb((double) (Float80.significand(esig) >>> 1), -62);
+    return Math.abs(a - b) <= Math.scalb(Math.max(Math.abs(a), Math.abs(b)), -45);
+  }
+
+  static String describe(byte[] s) {
+    ByteBuffer b = ByteBuffer.wrap(s).order(ByteOrder.LITTLE_ENDIAN);
+    StringBuilder sb = new StringBuilder();
+    sb.append(String.format("cw=%04x sw=%04x tw=%04x |", b.getShort(0) & 0xFFFF,
+        b.getShort(4) & 0xFFFF, b.getShort(8) & 0xFFFF));
+    for (int i = 0; i < 8; i++) {
+      int off = 28 + 10 * i;
+      sb.append(String.format(" st%d=%04x:%016x", i, b.getShort(off + 8) & 0xFFFF,
+          b.getLong(off)));
+    }
+    return sb.toString();
+  }
+}
