@@ -88,7 +88,8 @@ class RunManyCliTest {
   void limitsEndSpinners() throws Exception {
     assertThat(hospes("run-many", "--domain", "s=" + elf("spin"), "--max-insns", "5M"))
         .isEqualTo(4);
-    assertThat(stderr()).contains("hospes: s: instruction limit of 5000000 reached at eip=");
+    assertThat(stderr()).contains("hospes: s: instruction limit of 5000000 reached at eip=")
+        .contains("(5,000,0");
     err.reset();
     assertThat(hospes("run-many", "--domain", "s=" + elf("spin"), "--max-cycles", "20M"))
         .isEqualTo(4);

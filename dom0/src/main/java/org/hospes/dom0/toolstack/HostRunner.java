@@ -196,6 +196,7 @@ public final class HostRunner {
         if (next != null) {
           budget = Math.min(budget, Math.max(next.getKey() - hv.now(), 1));
         }
+        budget = Math.min(budget, instructionsLeft());
         if (!hv.step(budget)) {
           haltBlocked();
           if (anyLive()) {
@@ -252,6 +253,23 @@ public final class HostRunner {
         g.console().close();
       }
     }
+  }
+
+  /**
+   * The fewest instructions any live domain may still execute: a bound on the next step's
+   * budget, since every instruction costs at least one cycle. Long.MAX_VALUE without a limit.
+   */
+  private long instructionsLeft() {
+    if (instructionLimit == Long.MAX_VALUE) {
+      return Long.MAX_VALUE;
+    }
+    long left = Long.MAX_VALUE;
+    for (GuestDomain g : guests.values()) {
+      if (g.isLive()) {
+        left = Math.min(left, instructionLimit - g.instructions());
+      }
+    }
+    return Math.max(left, 1);
   }
 
   /** Nothing can run and no timer is due: blocked vCPUs can never wake. The domains halted. */
