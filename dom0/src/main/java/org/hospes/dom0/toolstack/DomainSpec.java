@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.hospes.hv.domain.DomainMode;
 
@@ -32,6 +33,7 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
   public static final int MAX_RAM_MIB = 1024;
   public static final int DEFAULT_WEIGHT = 256;
 
+  private static final Pattern CMDLINE = Pattern.compile(",\\s*cmdline\\s*=\\s*");
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,31}");
 
   public DomainSpec {
@@ -78,10 +80,10 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
     String name = s.substring(0, eq).strip();
     String rest = s.substring(eq + 1);
     String cmdline = null;
-    int cmd = rest.indexOf(",cmdline=");
-    if (cmd >= 0) {
-      cmdline = rest.substring(cmd + ",cmdline=".length());
-      rest = rest.substring(0, cmd);
+    Matcher cmd = CMDLINE.matcher(rest);
+    if (cmd.find()) {
+      cmdline = rest.substring(cmd.end());
+      rest = rest.substring(0, cmd.start());
     }
     String[] parts = rest.split(",", -1);
     String kernel = parts[0].strip();

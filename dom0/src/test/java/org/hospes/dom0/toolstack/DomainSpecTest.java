@@ -24,6 +24,8 @@ class DomainSpecTest {
     assertThat(e.weight()).isEqualTo(512);
     assertThat(e.cap()).isEqualTo(25);
     assertThat(e.cmdline()).isEqualTo("find=a, b,c");
+    assertThat(DomainSpec.parse("a=k.elf, ram=4 ,  cmdline = x=1, y", null).cmdline())
+        .isEqualTo("x=1, y");
     assertThat(DomainSpec.parse("a=rel.elf", Path.of("/conf")).kernel())
         .isEqualTo(Path.of("/conf/rel.elf"));
   }
