@@ -16,6 +16,7 @@ import org.hospes.hv.domain.VcpuState;
 import org.hospes.hv.event.EventChannels;
 import org.hospes.hv.hvm.HvmExitHandler;
 import org.hospes.hv.hvm.HvmPlatform;
+import org.hospes.hv.hvm.ShadowControl;
 import org.hospes.hv.memory.FrameTable;
 import org.hospes.hv.sched.Scheduler;
 import org.hospes.hv.stats.Counters;
@@ -166,6 +167,9 @@ public final class Hypervisor {
         frames.free(mfn);
       }
     }
+    if (d.shadow() != null) {
+      d.shadow().destroy();
+    }
   }
 
   /** True while some domain can still run. */
@@ -256,6 +260,9 @@ public final class Hypervisor {
     while (used < slice && v.state() == VcpuState.RUNNABLE
         && v.domain().state() == DomainState.RUNNING) {
       platform.prepareEntry(v, now + used);
+      if (v.domain().shadow() != null) {
+        ShadowControl.beforeEntry(cpu, v.vmcs(), v.domain().shadow());
+      }
       long insns0 = cpu.instructions();
       long tlb0 = cpu.tlbMisses();
       long walks0 = cpu.pageWalkReferences();

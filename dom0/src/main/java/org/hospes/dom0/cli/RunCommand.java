@@ -41,7 +41,8 @@ final class RunCommand implements Callable<Integer> {
 
   @Option(names = "--mode", paramLabel = "MODE", defaultValue = "native",
       description = "How to run the kernel (default: ${DEFAULT-VALUE}). Modes: native (bare"
-          + " emulated PC, no hypervisor), hvm (an HVM domain with EPT; devices in dom0), pvh"
+          + " emulated PC, no hypervisor), hvm (an HVM domain with EPT; devices in dom0),"
+          + " hvm-shadow (an HVM domain with shadow page tables instead of EPT), pvh"
           + " (a PVH guest: ELF with Xen's PHYS32_ENTRY note, console through console_io;"
           + " status 0 on SCHEDOP_shutdown poweroff/reboot, 3 on crash).")
   String mode;
@@ -93,6 +94,7 @@ final class RunCommand implements Callable<Integer> {
     return switch (runMode.get()) {
       case NATIVE -> runNative(streams, kernel, ramMiB, cmdline, maxInstructions, stats);
       case HVM -> runHvm(DomainMode.HVM_EPT);
+      case HVM_SHADOW -> runHvm(DomainMode.HVM_SHADOW);
       case PVH -> runHvm(DomainMode.PVH);
     };
   }

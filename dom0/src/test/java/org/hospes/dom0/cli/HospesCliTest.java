@@ -70,8 +70,9 @@ class HospesCliTest {
   void anUnknownModeIsOneLineListingTheValidModes() throws IOException {
     Path kernel = file("k.elf", ElfImageBuilder.multibootKernel(new byte[] {(byte) 0xF4}));
     assertThat(hospes("run", "--mode", "xen", kernel.toString())).isEqualTo(2);
-    assertThat(stderr()).isEqualTo("hospes: unknown mode 'xen'; valid modes: native, hvm, pvh"
-        + System.lineSeparator());
+    assertThat(stderr()).isEqualTo(
+        "hospes: unknown mode 'xen'; valid modes: native, hvm, hvm-shadow, pvh"
+            + System.lineSeparator());
   }
 
   @Test
