@@ -19,9 +19,11 @@ import org.hospes.hv.domain.DomainMode;
 import org.hospes.hv.memory.P2m;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * Isolation between HVM domains on one hypervisor: a crashing and a spinning domain do not
+ * Isolation between HVM domains on one hypervisor, with EPT and with shadow paging: a crashing and a spinning domain do not
  * disturb the others, and no domain can reach another's memory, also not through frames that a
  * finished domain gave back.
  */
@@ -38,23 +40,34 @@ class IsolationTest {
   /** Starts a marker domain that holds its markers, and runs until they are all written. */
   private static GuestDomain holdingMarker(HostRunner host, String name, String tag)
       throws Exception {
-    GuestDomain m = host.start(DomainSpec.of(name, elf("marker"), "tag=" + tag + " hold=1"));
+    return holdingMarker(host, name, tag, DomainMode.HVM_EPT);
+  }
+
+  private static GuestDomain holdingMarker(HostRunner host, String name, String tag,
+      DomainMode mode) throws Exception {
+    GuestDomain m = host.start(DomainSpec.of(name, elf("marker"), "tag=" + tag + " hold=1")
+        .withMode(mode));
     assertThat(host.runUntil(LIMIT, () -> m.consoleText().contains("holding"))).isTrue();
     assertThat(m.consoleText()).contains("marker: 0 units changed");
     return m;
   }
 
-  @Test
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(value = DomainMode.class, names = {"HVM_EPT", "HVM_SHADOW"})
   @Timeout(value = 300, unit = TimeUnit.SECONDS)
-  void crashingAndSpinningDomainsDoNotDisturbTheOthersAndNoneSeesAnothersMemory()
-      throws Exception {
+  void crashingAndSpinningDomainsDoNotDisturbTheOthersAndNoneSeesAnothersMemory(
+      DomainMode mode) throws Exception {
     HostRunner host = HostRunner.create(256, console);
-    GuestDomain marker = holdingMarker(host, "marker", "alpha");
+    GuestDomain marker = holdingMarker(host, "marker", "alpha", mode);
 
-    GuestDomain hello = host.start(DomainSpec.of("hello", elf("hello"), null).withRam(64));
-    GuestDomain crasher = host.start(DomainSpec.of("crasher", elf("triplefault"), null));
-    GuestDomain spinner = host.start(DomainSpec.of("spinner", elf("spin"), null));
-    GuestDomain scanner = host.start(DomainSpec.of("scanner", elf("memscan"), "find=alpha"));
+    GuestDomain hello = host.start(DomainSpec.of("hello", elf("hello"), null).withRam(64)
+        .withMode(mode));
+    GuestDomain crasher = host.start(DomainSpec.of("crasher", elf("triplefault"), null)
+        .withMode(mode));
+    GuestDomain spinner = host.start(DomainSpec.of("spinner", elf("spin"), null)
+        .withMode(mode));
+    GuestDomain scanner = host.start(DomainSpec.of("scanner", elf("memscan"), "find=alpha")
+        .withMode(mode));
     long destroyAt = host.hypervisor().now() + 300_000_000L;
     host.destroyAt("spinner", destroyAt);
 
@@ -120,16 +133,20 @@ class IsolationTest {
     assertThat(scanner.outcome().status()).isEqualTo(35);
   }
 
-  @Test
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(value = DomainMode.class, names = {"HVM_EPT", "HVM_SHADOW"})
   @Timeout(value = 300, unit = TimeUnit.SECONDS)
-  void framesGivenBackByAFinishedDomainAreZeroedForTheNextOne() throws Exception {
+  void framesGivenBackByAFinishedDomainAreZeroedForTheNextOne(DomainMode mode)
+      throws Exception {
     HostRunner host = HostRunner.create(64, console);
-    GuestDomain marker = host.start(DomainSpec.of("marker", elf("marker"), "tag=gamma"));
+    GuestDomain marker = host.start(DomainSpec.of("marker", elf("marker"), "tag=gamma")
+        .withMode(mode));
     host.run(LIMIT);
     assertThat(marker.outcome().status()).as(marker.consoleText()).isEqualTo(33);
     Set<Long> markerFrames = frames(marker.domain().p2m());
 
-    GuestDomain scanner = host.start(DomainSpec.of("scanner", elf("memscan"), "find=gamma"));
+    GuestDomain scanner = host.start(DomainSpec.of("scanner", elf("memscan"), "find=gamma")
+        .withMode(mode));
     Set<Long> reused = frames(scanner.domain().p2m());
     reused.retainAll(markerFrames);
     assertThat(reused.size()).as("marker frames the scanner got")

@@ -68,7 +68,8 @@ public final class BenchCommand implements Callable<Integer> {
       names = "--mode",
       paramLabel = "MODE",
       description = "Hospes modes to measure: native (no hypervisor), hvm (HVM domain with EPT),"
-          + " or all of them (default: ${DEFAULT-VALUE}).")
+          + " hvm-shadow (HVM domain with shadow paging), or all of them (default:"
+          + " ${DEFAULT-VALUE}).")
   String mode = "all";
 
   @Option(names = "--no-qemu", description = "Run only Hospes.")

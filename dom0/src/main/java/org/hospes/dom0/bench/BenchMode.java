@@ -24,7 +24,8 @@ public record BenchMode(String name, Runner runner) {
   /** Every mode, in table order. */
   public static final List<BenchMode> ALL = List.of(
       new BenchMode("native", HospesRunner::run),
-      new BenchMode("hvm", k -> HospesRunner.runHvm(k, DomainMode.HVM_EPT)));
+      new BenchMode("hvm", k -> HospesRunner.runHvm(k, DomainMode.HVM_EPT)),
+      new BenchMode("hvm-shadow", k -> HospesRunner.runHvm(k, DomainMode.HVM_SHADOW)));
 
   /** "all", or one mode by name. */
   public static Optional<List<BenchMode>> select(String name) {

@@ -34,8 +34,8 @@ import picocli.CommandLine.Option;
           + " '[NAME] '; one outcome line per domain goes to stderr at the end.",
       "",
       "Domain spec: " + DomainSpec.SYNTAX,
-      "  mode: hvm (EPT), pvh (PVH ELF, console_io; no device model); ram: MiB (default "
-          + DomainSpec.DEFAULT_RAM_MIB + "); weight, cap:"
+      "  mode: hvm (EPT), hvm-shadow (shadow paging), pvh (PVH ELF, console_io; no device"
+          + " model); ram: MiB (default " + DomainSpec.DEFAULT_RAM_MIB + "); weight, cap:"
           + " scheduler parameters (credit scheduler); cmdline: the multiboot command line, the"
           + " rest of the spec (commas included), so it comes last.",
     },

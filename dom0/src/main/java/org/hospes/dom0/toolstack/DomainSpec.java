@@ -11,9 +11,8 @@ import org.hospes.hv.domain.DomainMode;
 /**
  * What the toolstack needs to build one domain, as written on the command line or in a host
  * configuration file:
- * {@code NAME=KERNEL[,mode=hvm|pvh][,ram=MIB][,weight=W][,cap=C][,cmdline=TEXT]}.
- * A mode the hypervisor does not have yet (hvm-shadow before it lands) fails when the domain is
- * built, with the hypervisor's message.
+ * {@code NAME=KERNEL[,mode=hvm|hvm-shadow|pvh][,ram=MIB][,weight=W][,cap=C][,cmdline=TEXT]}.
+ * A mode the hypervisor does not have fails when the domain is built, with its message.
  * {@code cmdline} takes the rest of the text, commas included, so it must come last.
  *
  * @param name unique on the host; prefixes the domain's console lines
@@ -28,7 +27,7 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
     int cap, String cmdline) {
 
   public static final String SYNTAX =
-      "NAME=KERNEL[,mode=hvm|pvh][,ram=MIB][,weight=W][,cap=C][,cmdline=TEXT]";
+      "NAME=KERNEL[,mode=hvm|hvm-shadow|pvh][,ram=MIB][,weight=W][,cap=C][,cmdline=TEXT]";
   public static final int DEFAULT_RAM_MIB = 16;
   public static final int MAX_RAM_MIB = 1024;
   public static final int DEFAULT_WEIGHT = 256;
