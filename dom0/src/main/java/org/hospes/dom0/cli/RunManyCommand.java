@@ -29,14 +29,15 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     sortOptions = false,
     description = {
-      "Runs several Multiboot kernels at once, each in its own HVM domain on one hypervisor,"
-          + " each with its own device model in dom0. Console lines go to stdout prefixed with"
+      "Runs several kernels at once, each in its own domain on one hypervisor: HVM domains"
+          + " (Multiboot kernels) each with its own device model in dom0, PVH domains with"
+          + " console_io. Console lines go to stdout prefixed with"
           + " '[NAME] '; one outcome line per domain goes to stderr at the end.",
       "",
       "Domain spec: " + DomainSpec.SYNTAX,
       "  mode: hvm (EPT), hvm-shadow (shadow paging), pvh (PVH ELF, console_io; no device"
           + " model); ram: MiB (default " + DomainSpec.DEFAULT_RAM_MIB + "); weight, cap:"
-          + " scheduler parameters (credit scheduler); cmdline: the multiboot command line, the"
+          + " scheduler parameters (for the credit scheduler; round robin ignores them); cmdline: the multiboot command line, the"
           + " rest of the spec (commas included), so it comes last.",
     },
     exitCodeListHeading = "%nExit status:%n",
