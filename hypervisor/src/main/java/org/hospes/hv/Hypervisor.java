@@ -209,7 +209,13 @@ public final class Hypervisor {
     Vcpu v = scheduler.pickNext(now);
     if (v == null) {
       long next = nextTimerDeadline();
-      if (next == Long.MAX_VALUE || !anyBlockedVcpu()) {
+      if (!anyBlockedVcpu()) {
+        // Timers can only matter by waking a blocked vCPU.
+        next = Long.MAX_VALUE;
+      }
+      // A scheduler may hold runnable vCPUs back for a while (a capped domain, parked).
+      next = Math.min(next, scheduler.nextEvent(now));
+      if (next == Long.MAX_VALUE) {
         return false;
       }
       long idle = Math.min(Math.max(next - now, 1), budget);
@@ -298,6 +304,27 @@ public final class Hypervisor {
       }
     }
     return Math.max(used, 1);
+  }
+
+  /**
+   * Changes a domain's scheduling parameters at run time (xl sched-credit -w/-c): {@code weight}
+   * 1..65535 (default 256), {@code cap} in percent of one physical CPU, 0 (uncapped) up to 100
+   * per vCPU. The scheduler is told, so the change takes effect from its next decision.
+   */
+  public void setSchedulerParameters(Domain d, int weight, int cap) {
+    Preconditions.checkArgument(weight >= 1 && weight <= 65535,
+        "weight must be 1..65535, got %s", weight);
+    int maxCap = 100 * d.vcpus().size();
+    Preconditions.checkArgument(cap >= 0 && cap <= maxCap,
+        "cap must be 0 (uncapped) to %s percent for %s vCPU(s), got %s", maxCap,
+        d.vcpus().size(), cap);
+    Preconditions.checkArgument(domains.get(d.domid()) == d, "domain %s is not on this host",
+        d.name());
+    d.setWeight(weight);
+    d.setCap(cap);
+    for (Vcpu v : d.vcpus()) {
+      scheduler.parametersChanged(v);
+    }
   }
 
   /**

@@ -65,6 +65,17 @@ final class RunCommand implements Callable<Integer> {
       description = "Stop with status 4 after N instructions (accepts 10k, 5M, 2G).")
   Long maxInstructions;
 
+  @Option(names = "--sched", paramLabel = "NAME", defaultValue = "credit",
+      description = "Hypervisor modes: the scheduler (default: ${DEFAULT-VALUE}). Built in:"
+          + " credit (Xen's credit scheduler), rr (round robin); plugins on the class path add"
+          + " more.")
+  String scheduler;
+
+  @Option(names = "--cost-model", paramLabel = "NAME", defaultValue = "default",
+      description = "Hypervisor modes: the cost model turning events into cycles (default:"
+          + " ${DEFAULT-VALUE}); plugins on the class path add more.")
+  String costModel;
+
   @Option(names = "--stats",
       description = "When the run ends, print on stderr one line with the outcome,"
           + " instructions, time and MIPS, and for hypervisor modes the counters (exits by"
@@ -104,7 +115,15 @@ final class RunCommand implements Callable<Integer> {
       streams.error("--ram must be at most 1024 MiB in hypervisor modes, got " + ramMiB);
       return ExitStatus.USAGE;
     }
-    HvmMachine machine = HvmMachine.create(domainMode, ramMiB, streams.out(), streams.err());
+    HvmMachine machine;
+    try {
+      machine = HvmMachine.create(domainMode, ramMiB, streams.out(), streams.err(), scheduler,
+          costModel);
+    } catch (IllegalArgumentException e) {
+      // Unknown --sched or --cost-model: the message lists the known names.
+      streams.error(e.getMessage());
+      return ExitStatus.USAGE;
+    }
     try {
       if (domainMode == DomainMode.PVH) {
         machine.loadPvh(kernel, cmdline);
