@@ -23,9 +23,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * Isolation between HVM domains on one hypervisor, with EPT and with shadow paging: a crashing and a spinning domain do not
- * disturb the others, and no domain can reach another's memory, also not through frames that a
- * finished domain gave back.
+ * Isolation between HVM domains on one hypervisor, with EPT and with shadow paging: a crashing
+ * and a spinning domain do not disturb the others, and no domain can reach another's memory,
+ * also not through frames that a finished domain gave back.
  */
 class IsolationTest {
   /** Virtual-time bound of every run here: far more than any of them needs. */

@@ -96,6 +96,26 @@ class RunManyCliTest {
     assertThat(stderr()).contains("hospes: s: still running when the run ended");
   }
 
+  /** Weights in the specs reach the credit scheduler: 512 gets about twice what 256 gets. */
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void weightsGoToTheCreditScheduler() throws Exception {
+    Path json = dir.resolve("stats.json");
+    assertThat(hospes("run-many", "--sched", "credit", "--domain",
+        "light=" + elf("spin") + ",weight=256", "--domain", "heavy=" + elf("spin") + ",weight=512",
+        "--max-cycles", "600M", "--stats-json", json.toString())).isEqualTo(4);
+    String stats = Files.readString(json);
+    assertThat(stats).contains("\"scheduler\":\"credit\"");
+    java.util.regex.Matcher m = java.util.regex.Pattern
+        .compile("\"name\":\"(light|heavy)\".*?\"cycles\":(\\d+)").matcher(stats);
+    java.util.Map<String, Long> cycles = new java.util.HashMap<>();
+    while (m.find()) {
+      cycles.put(m.group(1), Long.parseLong(m.group(2)));
+    }
+    double ratio = (double) cycles.get("heavy") / cycles.get("light");
+    assertThat(ratio).as("heavy/light share, %s", cycles).isBetween(1.7, 2.2);
+  }
+
   @Test
   void badArgumentsGiveOneLineAndStatus2() throws Exception {
     String hello = elf("hello");
@@ -113,6 +133,8 @@ class RunManyCliTest {
     Files.writeString(config, "# comment\nok=" + hello + "\nbad=" + hello + ",ram=x\n");
     assertBad("hospes: " + config + ":3: bad: ram must be a number", "run-many", "--config",
         config.toString());
+    assertBad("hospes: unknown scheduler 'nope'; known schedulers: ", "run-many", "--sched",
+        "nope", "--domain", "a=" + hello);
     assertBad("hospes: the domains need", "run-many", "--domain", "a=" + hello + ",ram=1024",
         "--domain", "b=" + hello + ",ram=1024");
   }

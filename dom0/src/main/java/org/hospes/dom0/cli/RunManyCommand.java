@@ -37,7 +37,8 @@ import picocli.CommandLine.Option;
       "Domain spec: " + DomainSpec.SYNTAX,
       "  mode: hvm (EPT), hvm-shadow (shadow paging), pvh (PVH ELF, console_io; no device"
           + " model); ram: MiB (default " + DomainSpec.DEFAULT_RAM_MIB + "); weight, cap:"
-          + " scheduler parameters (for the credit scheduler; round robin ignores them); cmdline: the multiboot command line, the"
+          + " scheduler parameters (credit: weight 1..65535, cap in percent of a CPU, 0 for none;"
+          + " round robin ignores them); cmdline: the multiboot command line, the"
           + " rest of the spec (commas included), so it comes last.",
     },
     exitCodeListHeading = "%nExit status:%n",
@@ -73,6 +74,17 @@ final class RunManyCommand implements Callable<Integer> {
       description = "Destroy domain NAME when virtual time reaches CYCLES (accepts 5M, 1G)."
           + " Domains destroyed on request do not count for the exit status.")
   List<String> destroyRequests = new ArrayList<>();
+
+  @Option(names = "--sched", paramLabel = "NAME", defaultValue = "credit",
+      description = "The scheduler (default: ${DEFAULT-VALUE}). Built in: credit (Xen's credit"
+          + " scheduler: weights and caps), rr (round robin); plugins on the class path add"
+          + " more.")
+  String scheduler;
+
+  @Option(names = "--cost-model", paramLabel = "NAME", defaultValue = "default",
+      description = "The cost model turning events into cycles (default: ${DEFAULT-VALUE});"
+          + " plugins on the class path add more.")
+  String costModel;
 
   @Option(names = "--stats",
       description = "When the run ends, print the counters of every domain on stderr.")
@@ -120,7 +132,14 @@ final class RunManyCommand implements Callable<Integer> {
           + HostRunner.MAX_MACHINE_MIB + " MiB a host has");
       return ExitStatus.USAGE;
     }
-    HostRunner host = HostRunner.create(machineMiB, streams.out());
+    HostRunner host;
+    try {
+      host = HostRunner.create(machineMiB, scheduler, costModel, streams.out());
+    } catch (IllegalArgumentException e) {
+      // Unknown --sched or --cost-model: the message lists the known names.
+      streams.error(e.getMessage());
+      return ExitStatus.USAGE;
+    }
     for (String request : destroyRequests) {
       int at = request.lastIndexOf('@');
       String name = at > 0 ? request.substring(0, at) : "";

@@ -17,14 +17,13 @@ import org.hospes.dom0.boot.PvhLoader;
 import org.hospes.dom0.devicemodel.HvmDeviceModel;
 import org.hospes.dom0.machine.RunResult;
 import org.hospes.hv.Hypervisor;
+import org.hospes.hv.HypervisorFactory;
 import org.hospes.hv.cost.CostModel;
-import org.hospes.hv.cost.DefaultCostModel;
 import org.hospes.hv.domain.Domain;
 import org.hospes.hv.domain.DomainMode;
 import org.hospes.hv.domain.DomainState;
 import org.hospes.hv.domain.Vcpu;
 import org.hospes.hv.domain.VcpuState;
-import org.hospes.hv.sched.RoundRobinScheduler;
 import org.hospes.hv.sched.Scheduler;
 import org.hospes.x86.Cpu;
 import org.hospes.x86.Flags;
@@ -55,14 +54,29 @@ public final class HostRunner {
   private long instructionLimit = Long.MAX_VALUE;
 
   public HostRunner(int machineMiB, Scheduler scheduler, CostModel cost, OutputStream console) {
-    this.hv = new Hypervisor(machineMiB, scheduler, cost);
+    this(new Hypervisor(machineMiB, scheduler, cost), console);
+  }
+
+  /** A toolstack for an empty hypervisor. */
+  public HostRunner(Hypervisor hv, OutputStream console) {
+    this.hv = hv;
     this.console = console;
   }
 
-  /** A host with the round-robin scheduler and the default cost model. */
+  /** A host with the default scheduler (credit) and cost model. */
   public static HostRunner create(int machineMiB, OutputStream console) {
-    return new HostRunner(machineMiB, new RoundRobinScheduler(), new DefaultCostModel(),
-        console);
+    return create(machineMiB, HypervisorFactory.DEFAULT_SCHEDULER,
+        HypervisorFactory.DEFAULT_COST_MODEL, console);
+  }
+
+  /**
+   * A host with the scheduler and cost model of those names, built in or from a plugin on the
+   * class path; IllegalArgumentException listing the known names when one is unknown.
+   */
+  public static HostRunner create(int machineMiB, String schedulerName, String costModelName,
+      OutputStream console) {
+    return new HostRunner(HvmMachine.factory().hypervisor(schedulerName, costModelName,
+        machineMiB), console);
   }
 
   /** Machine memory that holds all of {@code specs} at once. */
@@ -118,8 +132,7 @@ public final class HostRunner {
     }
     Domain d = hv.createHvmDomain(spec.name(), spec.mode(), spec.ramMiB());
     try {
-      d.setWeight(spec.weight());
-      d.setCap(spec.cap());
+      hv.setSchedulerParameters(d, spec.weight(), spec.cap());
       LineConsole lines = new LineConsole(spec.name(), console);
       GuestDomain[] self = new GuestDomain[1];
       HvmDeviceModel dm = null;
