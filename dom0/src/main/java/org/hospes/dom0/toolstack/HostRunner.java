@@ -83,7 +83,8 @@ public final class HostRunner {
   public static int machineMiBFor(List<DomainSpec> specs) {
     long mib = OVERHEAD_MIB;
     for (DomainSpec s : specs) {
-      mib += s.ramMiB() + PER_DOMAIN_OVERHEAD_MIB;
+      // EPT or shadow tables and the boot information: about 1/32 of the RAM at most.
+      mib += s.ramMiB() + PER_DOMAIN_OVERHEAD_MIB + s.ramMiB() / 32;
     }
     return (int) Math.max(64, Math.min(mib, Integer.MAX_VALUE));
   }
