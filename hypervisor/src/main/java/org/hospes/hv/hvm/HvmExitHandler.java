@@ -63,7 +63,10 @@ public final class HvmExitHandler {
         if (!cpu.interruptible() && (cpu.eflags() & 0x200) == 0) {
           // Interrupts off: nothing can ever wake it, as on a bare machine.
           hv.shutdown(d, "halted", 0);
-        } else if (!platform.pic().pending()) {
+        } else if (!platform.pic().pending() && !(d.callbackVector() >= 0
+            && d.eventChannels().ops().upcallPending(v.id()))) {
+          // An upcall already pending (e.g. a timer that fired during "sti; hlt") must not
+          // be slept through: it is injected at the next entry instead.
           hv.block(v);
         }
         break;
