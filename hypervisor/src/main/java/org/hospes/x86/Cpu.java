@@ -1455,7 +1455,7 @@ public final class Cpu {
           case Op.INC_R32: {
             int reg = (f0 >>> 14) & 15;
             int a = r[reg];
-            lfCf = cf();
+            lfCf = carryIn();
             lfA = a;
             lfB = 1;
             lfR = a + 1;
@@ -1466,7 +1466,7 @@ public final class Cpu {
           case Op.DEC_R32: {
             int reg = (f0 >>> 14) & 15;
             int a = r[reg];
-            lfCf = cf();
+            lfCf = carryIn();
             lfA = a;
             lfB = 1;
             lfR = a - 1;
@@ -1759,6 +1759,15 @@ public final class Cpu {
   }
 
   // ================================================================== lazy flags
+
+  /**
+   * CF for INC/DEC, which keep it: after INC, DEC, shifts, multiplies and overrides it is
+   * already in {@link #lfCf}, after logic ops it is 0, so the common loop pays no switch.
+   */
+  int carryIn() {
+    int op = lfOp;
+    return op >= LF_INC ? lfCf : op == LF_LOGIC ? 0 : cf();
+  }
 
   int cf() {
     switch (lfOp) {
