@@ -898,6 +898,10 @@ public final class Cpu {
     }
     long entryCount = icount;
     boolean replay = mmioLen > 0;
+    // Controls do not change while the guest runs: read them once, not per block.
+    final boolean mtf = vmcs != null && vmcs.has(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
+        VmxControls.PROC_MONITOR_TRAP_FLAG);
+    final boolean nonRoot = vmcs != null;
     Block prev = null;
     while (true) {
       long blockLimit = limit;
@@ -908,7 +912,7 @@ public final class Cpu {
       } else if (shadow) {
         shadow = false;
         blockLimit = Math.min(limit, icount + 1);
-      } else if (vmcs != null && (hostInterrupt || (flags & Flags.IF) != 0)) {
+      } else if (nonRoot && (hostInterrupt || (flags & Flags.IF) != 0)) {
         int x = nonRootEventCheck();
         if (x >= 0) {
           return x;
@@ -930,8 +934,7 @@ public final class Cpu {
             VmxControls.PIN_PREEMPTION_TIMER) ? preemptionTimerExit(icount - entryCount)
             : CpuExit.BUDGET;
       }
-      if (vmcs != null && vmcs.has(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
-          VmxControls.PROC_MONITOR_TRAP_FLAG)) {
+      if (mtf) {
         // Monitor trap flag: one instruction, then an exit.
         if (icount > entryCount) {
           vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.MONITOR_TRAP_FLAG.code());
