@@ -226,4 +226,29 @@ class VmxTest {
     assertThat(vmcs.exitReason()).isEqualTo(ExitReason.VMCALL);
     assertThat(vmcs.exitInstructionLength()).isEqualTo(3);
   }
+
+  @Test
+  void aHostInterruptExitsWhenExternalInterruptExitingIsOn() {
+    vmcs.setBits(VmcsField.PIN_BASED_VM_EXEC_CONTROL,
+        VmxControls.PIN_EXTERNAL_INTERRUPT_EXITING);
+    load("40 40 40 ebfe");
+    assertThat(cpu.run(2)).isEqualTo(CpuExit.BUDGET);
+    cpu.raiseHostInterrupt();
+    assertThat(cpu.run(100)).isEqualTo(CpuExit.VM_EXIT);
+    assertThat(vmcs.exitReason()).isEqualTo(ExitReason.EXTERNAL_INTERRUPT);
+    assertThat(cpu.eip()).isEqualTo(CODE + 2);
+  }
+
+  @Test
+  void thePreemptionTimerCountsDownAcrossRunsAndExitsAtZero() {
+    vmcs.setBits(VmcsField.PIN_BASED_VM_EXEC_CONTROL, VmxControls.PIN_PREEMPTION_TIMER);
+    vmcs.write(VmcsField.VMX_PREEMPTION_TIMER_VALUE, 10);
+    load("40 ebfd");
+    assertThat(cpu.run(4)).isEqualTo(CpuExit.BUDGET);
+    assertThat(vmcs.read(VmcsField.VMX_PREEMPTION_TIMER_VALUE)).isEqualTo(6);
+    assertThat(cpu.run(100)).isEqualTo(CpuExit.VM_EXIT);
+    assertThat(vmcs.exitReason()).isEqualTo(ExitReason.PREEMPTION_TIMER);
+    assertThat(cpu.instructions()).isEqualTo(10);
+    assertThat(cpu.reg(Cpu.EAX)).isEqualTo(5);
+  }
 }
