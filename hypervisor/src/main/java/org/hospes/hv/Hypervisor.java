@@ -41,6 +41,7 @@ public final class Hypervisor {
   private final Map<Integer, HvmPlatform> platforms = new TreeMap<>();
   private final HvmExitHandler exits;
   private int nextDomid = 1;
+  private org.hospes.hv.control.DomainControl control;
   private long now;
   private long idleCycles;
 
@@ -71,6 +72,19 @@ public final class Hypervisor {
 
   public CostModel costModel() {
     return cost;
+  }
+
+  /**
+   * dom0's privileged interface, created on first use: domain 0's event channels (served by
+   * Java services between vCPU slices), foreign mappings, parameters of other domains.
+   */
+  public org.hospes.hv.control.DomainControl control() {
+    if (control == null) {
+      org.hospes.hv.control.ServicePorts ports = new org.hospes.hv.control.ServicePorts();
+      Domain dom0 = Domains.createControl(this, ports);
+      control = new org.hospes.hv.control.DomainControl(this, dom0, ports);
+    }
+    return control;
   }
 
   /** Virtual time in cycles. */
@@ -152,6 +166,10 @@ public final class Hypervisor {
   }
 
   private void end(Domain d, DomainState state, String reason, int status) {
+    if (control != null && control.hasWork()) {
+      // dom0's backends take what the domain left in its rings before its memory goes.
+      now += control.serve(now);
+    }
     for (Vcpu v : d.vcpus()) {
       scheduler.sleep(v, now);
       scheduler.removeVcpu(v);
@@ -202,9 +220,16 @@ public final class Hypervisor {
     for (HvmPlatform p : platforms.values()) {
       p.fireTimers(now);
     }
+    if (control != null && control.hasWork()) {
+      // dom0's services run when they have events, and their work takes virtual time.
+      now += control.serve(now);
+    }
     Vcpu v = scheduler.pickNext(now);
     if (v == null) {
       long next = nextTimerDeadline();
+      if (control != null && control.hasWork()) {
+        return true;
+      }
       if (next == Long.MAX_VALUE || !anyBlockedVcpu()) {
         return false;
       }
@@ -315,6 +340,9 @@ public final class Hypervisor {
   private final EventChannels.Directory eventDirectory = new EventChannels.Directory() {
     @Override
     public Domain domain(int domid) {
+      if (domid == 0 && control != null) {
+        return control.dom0();
+      }
       return domains.get(domid);
     }
 

@@ -39,11 +39,15 @@ public final class HvmMachine {
   private final HvmDeviceModel deviceModel;
   private final PrintStream diagnostics;
   private String kernelName = "kernel";
+  private final OutputStream serial;
+  private org.hospes.dom0.xenstore.XenstoreService xenstore;
+  private PvhDomainBuilder.Built pvh;
   private int debugExitStatus = -1;
 
   private HvmMachine(DomainMode mode, int ramMiB, OutputStream serial, PrintStream diagnostics,
       Scheduler scheduler, CostModel cost) {
     this.diagnostics = diagnostics;
+    this.serial = serial;
     this.hv = new Hypervisor(Math.max(64, ramMiB + 32), scheduler, cost);
     this.domain = hv.createHvmDomain("guest", mode, ramMiB);
     // A PVH guest has no device model; its console is console_io (and later the PV ring).
@@ -99,19 +103,27 @@ public final class HvmMachine {
     return loaded;
   }
 
-  /** Loads a PVH kernel (ELF with the PHYS32_ENTRY note) and sets its entry state. */
+  /**
+   * Loads a PVH kernel (ELF with the PHYS32_ENTRY note), gives it dom0's xenstore and a PV
+   * console (both printed on the serial stream, like console_io) and sets its entry state.
+   */
   public PvhLoader.PvhKernel loadPvh(Path kernel, String cmdline) throws BootException {
     byte[] image = KernelFiles.read(kernel);
-    PvhLoader.PvhKernel loaded = new PvhLoader().load(image, cmdline, domain.memory(),
-        (long) domain.p2m().size() << 12);
+    xenstore = new org.hospes.dom0.xenstore.XenstoreService(hv.control(), hv.costModel());
+    pvh = new PvhDomainBuilder(hv, xenstore).load(domain, image, cmdline, serial);
     kernelName = kernel.toString();
-    Cpu cpu = domain.vcpus().get(0).cpu();
-    cpu.resetFlat32();
-    cpu.setEflags(Flags.FIXED1);
-    cpu.setReg(Cpu.EBX, (int) loaded.startInfo());
-    cpu.setEip((int) loaded.entry());
     hv.unpause(domain);
-    return loaded;
+    return pvh.kernel();
+  }
+
+  /** dom0's xenstored (PVH mode, after loadPvh), else null. */
+  public org.hospes.dom0.xenstore.XenstoreService xenstore() {
+    return xenstore;
+  }
+
+  /** The PVH domain's special pages, ports and console backend (after loadPvh), else null. */
+  public PvhDomainBuilder.Built pvh() {
+    return pvh;
   }
 
   public RunResult run() {

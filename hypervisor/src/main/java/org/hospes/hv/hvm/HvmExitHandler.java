@@ -62,7 +62,8 @@ public final class HvmExitHandler {
         if (!cpu.interruptible() && (cpu.eflags() & 0x200) == 0) {
           // Interrupts off: nothing can ever wake it, as on a bare machine.
           hv.shutdown(d, "halted", 0);
-        } else if (!platform.pic().pending()) {
+        } else if (!platform.pic().pending() && !(d.callbackVector() >= 0
+            && d.eventChannels().ops().upcallPending(v.id()))) {
           hv.block(v);
         }
         break;

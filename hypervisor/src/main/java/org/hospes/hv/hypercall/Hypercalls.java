@@ -332,8 +332,11 @@ public final class Hypercalls {
         v.requestYield();
         return 0;
       case SchedOp.BLOCK:
-        // No event channels can wake it yet: it waits for interrupts like HLT.
-        hv.block(v);
+        // Blocks until an event is due; an upcall already pending returns at once (Xen
+        // checks local_events_need_delivery after marking the vCPU blocked).
+        if (d.callbackVector() < 0 || !d.eventChannels().ops().upcallPending(v.id())) {
+          hv.block(v);
+        }
         return 0;
       case SchedOp.SHUTDOWN: {
         Integer reason = new GuestAccess(v).readInt(arg);
