@@ -30,6 +30,12 @@ public final class XenstoreService {
       control.listen(c.localPort(), (p, now) -> {
         long before = s.requests();
         c.service();
+        // Watch events this request raised for other domains go out now too.
+        for (RingConnection other : byPort.values()) {
+          if (other != c) {
+            other.flush();
+          }
+        }
         return (1 + s.requests() - before) * cost.hypercall();
       });
       return c;
@@ -47,6 +53,9 @@ public final class XenstoreService {
 
   public XsMessage request(int type, int txId, String payload) {
     store.handle(dom0, XsMessage.of(type, ++reqId, txId, payload));
+    for (RingConnection other : byPort.values()) {
+      other.flush();
+    }
     XsMessage reply = null;
     while (!dom0Replies.isEmpty()) {
       XsMessage m = dom0Replies.poll();

@@ -1,0 +1,75 @@
+package org.hospes.samples;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.hospes.abi.Hypercall;
+import org.hospes.sdk.GuestBuilder;
+import org.hospes.sdk.GuestRun;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** The samples that use dom0's services: xenstore-demo and ping-pong. */
+class PvServicesTest {
+  private static Path demo;
+  private static Path pingPong;
+
+  @BeforeAll
+  static void build() throws Exception {
+    Path root = TestKernels.root();
+    GuestBuilder b = new GuestBuilder(root.resolve("guest-sdk/c"),
+        root.resolve("samples/target/guests"));
+    demo = b.build("xenstore-demo",
+        List.of(root.resolve("samples/guests/xenstore-demo/xenstore-demo.c")));
+    pingPong = b.build("ping-pong",
+        List.of(root.resolve("samples/guests/ping-pong/ping-pong.c")));
+  }
+
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void xenstoreDemoWritesWatchesAndCommits() throws Exception {
+    GuestRun.Result r = GuestRun.run(demo, null);
+    assertThat(r.console()).isEqualTo(
+        "domain path: /local/domain/1\n"
+            + "name: guest\n"
+            + "domid: 1\n"
+            + "read back: hello, xenstore\n"
+            + "watch fired at once: data/counter (token ctr)\n"
+            + "watch fired on write: data/counter (token ctr)\n"
+            + "after transaction: counter = 2\n"
+            + "conflicting transaction: EAGAIN\n"
+            + "counter kept the outside write: 100\n"
+            + "data/ has 2 entries: counter greeting\n"
+            + "perms of name: n0 r1\n"
+            + "write to name: EACCES\n"
+            + "write to /tool: EACCES\n"
+            + "read after rm: ENOENT\n"
+            + "xenstore-demo: done, 26 requests\n");
+    assertThat(r.exitStatus()).isZero();
+    assertThat(r.counters().hypercallCount[Hypercall.CONSOLE_IO.number()]).isZero();
+  }
+
+  @Test
+  @Timeout(value = 300, unit = TimeUnit.SECONDS)
+  void pingPongBouncesACounterOverAnInterdomainChannel() throws Exception {
+    int n = 2000;
+    GuestRun.Outcome o = GuestRun.runAll(List.of(
+        new GuestRun.Guest("ping", pingPong, "ping peer=${pong} count=" + n),
+        new GuestRun.Guest("pong", pingPong, "pong peer=${ping}")), Long.MAX_VALUE / 4);
+    GuestRun.Result ping = o.guest("ping");
+    GuestRun.Result pong = o.guest("pong");
+    assertThat(ping.console()).contains("ping: " + n + " round trips, pong received " + n
+        + ": ok");
+    assertThat(pong.console()).contains("pong: received " + n + " events");
+    assertThat(ping.exitStatus()).isZero();
+    assertThat(pong.exitStatus()).isZero();
+    long sends = ping.counters().hypercallCount[Hypercall.EVENT_CHANNEL_OP.number()];
+    assertThat(sends).isGreaterThanOrEqualTo(n);
+    assertThat(ping.counters().eventUpcalls).isGreaterThanOrEqualTo(n);
+    assertThat(pong.counters().eventUpcalls).isGreaterThanOrEqualTo(n);
+    PingPongStudy.print(o, n, System.out);
+  }
+}
