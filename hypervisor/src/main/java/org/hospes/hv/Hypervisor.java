@@ -16,6 +16,7 @@ import org.hospes.hv.domain.VcpuState;
 import org.hospes.hv.event.EventChannels;
 import org.hospes.hv.hvm.HvmExitHandler;
 import org.hospes.hv.hvm.HvmPlatform;
+import org.hospes.hv.hvm.ShadowControl;
 import org.hospes.hv.memory.FrameTable;
 import org.hospes.hv.sched.Scheduler;
 import org.hospes.hv.stats.Counters;
@@ -184,6 +185,9 @@ public final class Hypervisor {
         frames.free(mfn);
       }
     }
+    if (d.shadow() != null) {
+      d.shadow().destroy();
+    }
   }
 
   /** True while some domain can still run. */
@@ -230,7 +234,13 @@ public final class Hypervisor {
       if (control != null && control.hasWork()) {
         return true;
       }
-      if (next == Long.MAX_VALUE || !anyBlockedVcpu()) {
+      if (!anyBlockedVcpu()) {
+        // Timers can only matter by waking a blocked vCPU.
+        next = Long.MAX_VALUE;
+      }
+      // A scheduler may hold runnable vCPUs back for a while (a capped domain, parked).
+      next = Math.min(next, scheduler.nextEvent(now));
+      if (next == Long.MAX_VALUE) {
         return false;
       }
       long idle = Math.min(Math.max(next - now, 1), budget);
@@ -281,6 +291,9 @@ public final class Hypervisor {
     while (used < slice && v.state() == VcpuState.RUNNABLE
         && v.domain().state() == DomainState.RUNNING) {
       platform.prepareEntry(v, now + used);
+      if (v.domain().shadow() != null) {
+        ShadowControl.beforeEntry(cpu, v.vmcs(), v.domain().shadow());
+      }
       long insns0 = cpu.instructions();
       long tlb0 = cpu.tlbMisses();
       long walks0 = cpu.pageWalkReferences();
@@ -316,6 +329,27 @@ public final class Hypervisor {
       }
     }
     return Math.max(used, 1);
+  }
+
+  /**
+   * Changes a domain's scheduling parameters at run time (xl sched-credit -w/-c): {@code weight}
+   * 1..65535 (default 256), {@code cap} in percent of one physical CPU, 0 (uncapped) up to 100
+   * per vCPU. The scheduler is told, so the change takes effect from its next decision.
+   */
+  public void setSchedulerParameters(Domain d, int weight, int cap) {
+    Preconditions.checkArgument(weight >= 1 && weight <= 65535,
+        "weight must be 1..65535, got %s", weight);
+    int maxCap = 100 * d.vcpus().size();
+    Preconditions.checkArgument(cap >= 0 && cap <= maxCap,
+        "cap must be 0 (uncapped) to %s percent for %s vCPU(s), got %s", maxCap,
+        d.vcpus().size(), cap);
+    Preconditions.checkArgument(domains.get(d.domid()) == d, "domain %s is not on this host",
+        d.name());
+    d.setWeight(weight);
+    d.setCap(cap);
+    for (Vcpu v : d.vcpus()) {
+      scheduler.parametersChanged(v);
+    }
   }
 
   /**

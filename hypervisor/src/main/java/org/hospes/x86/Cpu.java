@@ -125,6 +125,11 @@ public final class Cpu {
   int dAddr;
   /** Results of the last page walk, for TLB fills. */
   boolean walkWritable;
+  /** CR3 filter of a hypervisor-emulated task switch (shadow paging), else null. */
+  java.util.function.IntUnaryOperator taskCr3Load;
+  private boolean taskPushPending;
+  private int taskPushValue;
+  private int taskPushSize;
   boolean walkGlobal;
   /** Linear address of the last #PF raised; it reaches CR2 when the #PF is delivered. */
   int pfAddr;
@@ -489,6 +494,11 @@ public final class Cpu {
     flushTlb();
   }
 
+  /** INVVPID of one address: drops the cached translations of the page holding {@code lin}. */
+  public void invalidatePage(int lin) {
+    invlpg(lin);
+  }
+
   /**
    * Completes an instruction the hypervisor emulated after a VM exit: EIP moves past it (by the
    * exit's instruction length) and it counts as retired.
@@ -715,6 +725,10 @@ public final class Cpu {
         : VmxControls.INTR_TYPE_HARDWARE_EXCEPTION;
     vmcs.write(VmcsField.IDT_VECTORING_INFO_FIELD, VmxControls.intrInfo(vector, type, hasErr));
     vmcs.write(VmcsField.IDT_VECTORING_ERROR_CODE, hasErr ? err & 0xFFFF_FFFFL : 0);
+    if (kind == Interrupts.SOFTWARE) {
+      // SDM 27.2.4: the instruction length is saved for exits during delivery of INT n.
+      vmcs.write(VmcsField.VM_EXIT_INSTRUCTION_LEN, returnEip - faultEip);
+    }
     eip = faultEip;
     return CpuExit.VM_EXIT;
   }
@@ -772,6 +786,24 @@ public final class Cpu {
    * {@link CpuExit} code when the switch faulted and that fault exited or shut the guest down.
    */
   public int emulateTaskSwitch() {
+    return emulateTaskSwitch(null);
+  }
+
+  /**
+   * As {@link #emulateTaskSwitch()}, for a hypervisor that virtualizes CR3 (shadow paging): the
+   * new task's CR3 goes through {@code cr3Load}, which returns the CR3 the processor really
+   * loads.
+   */
+  public int emulateTaskSwitch(java.util.function.IntUnaryOperator cr3Load) {
+    taskCr3Load = cr3Load;
+    try {
+      return emulateTaskSwitchOnce();
+    } finally {
+      taskCr3Load = null;
+    }
+  }
+
+  private int emulateTaskSwitchOnce() {
     long qual = vmcs.exitQualification();
     int sel = (int) qual & 0xFFFF;
     int source = (int) (qual >>> 30) & 3;
@@ -791,8 +823,11 @@ public final class Cpu {
       vmcs = saved;
       int info = vmcs.read32(VmcsField.IDT_VECTORING_INFO_FIELD);
       if (source == 3 && (info & VmxControls.INTR_INFO_ERROR_CODE_VALID) != 0) {
-        int size = (trAttr & 0xF) == Segments.SYS_TSS32_BUSY ? 2 : 1;
-        pushSized(size, vmcs.read32(VmcsField.IDT_VECTORING_ERROR_CODE));
+        taskPushSize = (trAttr & 0xF) == Segments.SYS_TSS32_BUSY ? 2 : 1;
+        taskPushValue = vmcs.read32(VmcsField.IDT_VECTORING_ERROR_CODE);
+        taskPushPending = true;
+        pushSized(taskPushSize, taskPushValue);
+        taskPushPending = false;
       }
       if (source != 3) {
         icount++;
@@ -800,8 +835,38 @@ public final class Cpu {
       return -1;
     } catch (CpuFault f) {
       vmcs = saved;
-      return handleFault(start, start, false, 0);
+      // A fault pushing the error code comes after the switch committed: it is the new task's.
+      int at = taskPushPending ? eip : start;
+      return handleFault(at, at, false, 0);
     }
+  }
+
+  /**
+   * True when the last emulated task switch committed but pushing the event's error code on
+   * the new task's stack faulted (a shadow-paging hypervisor fixes the page and calls
+   * {@link #finishTaskSwitch}).
+   */
+  public boolean taskSwitchPushPending() {
+    return taskPushPending;
+  }
+
+  /** Pushes the error code of a committed task switch again; returns -1 or a CpuExit code. */
+  public int finishTaskSwitch() {
+    if (!taskPushPending) {
+      return -1;
+    }
+    try {
+      pushSized(taskPushSize, taskPushValue);
+      taskPushPending = false;
+      return -1;
+    } catch (CpuFault f) {
+      return handleFault(eip, eip, false, 0);
+    }
+  }
+
+  /** The guest takes the fault of the error-code push instead: the push is abandoned. */
+  public void abandonTaskSwitchPush() {
+    taskPushPending = false;
   }
 
   /** The decoded form of the string I/O instruction at {@code e} (its prefixes matter). */
@@ -904,6 +969,9 @@ public final class Cpu {
   private int vmEntry() {
     int info = vmcs.read32(VmcsField.VM_ENTRY_INTR_INFO_FIELD);
     vmcs.write(VmcsField.VM_EXIT_REASON, 0);
+    // The IDT-vectoring information is valid only for an exit during event delivery: every
+    // other exit (exceptions, MTF, windows) must not show the previous one's.
+    vmcs.write(VmcsField.IDT_VECTORING_INFO_FIELD, 0);
     if ((info & VmxControls.INTR_INFO_VALID) == 0) {
       return -1;
     }

@@ -164,7 +164,7 @@ final class Tasks {
     c.cr0 |= Cpu.CR0_TS;
 
     if ((c.cr0 & Cpu.CR0_PG) != 0) {
-      c.writeCr3(newCr3);
+      c.writeCr3(c.taskCr3Load != null ? c.taskCr3Load.applyAsInt(newCr3) : newCr3);
     }
     c.setEflags(newFlags);
     c.eip = newEip;

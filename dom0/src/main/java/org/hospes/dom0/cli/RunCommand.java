@@ -41,8 +41,11 @@ final class RunCommand implements Callable<Integer> {
 
   @Option(names = "--mode", paramLabel = "MODE", defaultValue = "native",
       description = "How to run the kernel (default: ${DEFAULT-VALUE}). Modes: native (bare"
-          + " emulated PC, no hypervisor), hvm (an HVM domain with EPT; devices in dom0), pvh"
-          + " (a PVH guest: ELF with Xen's PHYS32_ENTRY note, console through console_io;"
+          + " emulated PC, no hypervisor), hvm (an HVM domain with EPT; devices in dom0),"
+          + " hvm-shadow (an HVM domain with shadow page tables instead of EPT), pvh"
+          + " (a PVH guest: ELF with Xen's PHYS32_ENTRY note, given xenstore and a PV"
+          + " console by dom0;"
+          + " its PV console and console_io output go to stdout;"
           + " status 0 on SCHEDOP_shutdown poweroff/reboot, 3 on crash).")
   String mode;
 
@@ -63,6 +66,17 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = "--max-insns", paramLabel = "N", converter = InstructionCountConverter.class,
       description = "Stop with status 4 after N instructions (accepts 10k, 5M, 2G).")
   Long maxInstructions;
+
+  @Option(names = "--sched", paramLabel = "NAME", defaultValue = "credit",
+      description = "Hypervisor modes: the scheduler (default: ${DEFAULT-VALUE}). Built in:"
+          + " credit (Xen's credit scheduler), rr (round robin); plugins on the class path add"
+          + " more.")
+  String scheduler;
+
+  @Option(names = "--cost-model", paramLabel = "NAME", defaultValue = "default",
+      description = "Hypervisor modes: the cost model turning events into cycles (default:"
+          + " ${DEFAULT-VALUE}); plugins on the class path add more.")
+  String costModel;
 
   @Option(names = "--stats",
       description = "When the run ends, print on stderr one line with the outcome,"
@@ -93,6 +107,7 @@ final class RunCommand implements Callable<Integer> {
     return switch (runMode.get()) {
       case NATIVE -> runNative(streams, kernel, ramMiB, cmdline, maxInstructions, stats);
       case HVM -> runHvm(DomainMode.HVM_EPT);
+      case HVM_SHADOW -> runHvm(DomainMode.HVM_SHADOW);
       case PVH -> runHvm(DomainMode.PVH);
     };
   }
@@ -102,7 +117,15 @@ final class RunCommand implements Callable<Integer> {
       streams.error("--ram must be at most 1024 MiB in hypervisor modes, got " + ramMiB);
       return ExitStatus.USAGE;
     }
-    HvmMachine machine = HvmMachine.create(domainMode, ramMiB, streams.out(), streams.err());
+    HvmMachine machine;
+    try {
+      machine = HvmMachine.create(domainMode, ramMiB, streams.out(), streams.err(), scheduler,
+          costModel);
+    } catch (IllegalArgumentException e) {
+      // Unknown --sched or --cost-model: the message lists the known names.
+      streams.error(e.getMessage());
+      return ExitStatus.USAGE;
+    }
     try {
       if (domainMode == DomainMode.PVH) {
         machine.loadPvh(kernel, cmdline);

@@ -13,6 +13,8 @@ enum RunMode {
   NATIVE("native"),
   /** HVM domain: VMX non-root with EPT, devices emulated by dom0's device model. */
   HVM("hvm"),
+  /** HVM domain without EPT: shadow page tables kept by the hypervisor. */
+  HVM_SHADOW("hvm-shadow"),
   /** PVH domain: HVM container booted at its PHYS32_ENTRY, PV interfaces only. */
   PVH("pvh");
 

@@ -31,14 +31,27 @@ public final class StatsReport {
       out.printf(Locale.ROOT, "  %-26s %,18d%n", "page-walk references", c.pageWalkReferences);
       out.printf(Locale.ROOT, "  %-26s %,18d%n", "ept violations", c.eptViolations);
       out.printf(Locale.ROOT, "  %-26s %,18d%n", "shadow faults", c.shadowFaults);
+      out.printf(Locale.ROOT, "  %-26s %,18d%n", "  of which injected", c.shadowFaultsInjected);
       out.printf(Locale.ROOT, "  %-26s %,18d%n", "ioreqs to the device model", c.ioreqs);
       out.printf(Locale.ROOT, "  %-26s %,18d%n", "injected interrupts", c.injectedInterrupts);
+      out.printf(Locale.ROOT, "  %-26s %,18d%n", "undefined opcodes (#UD)", undefinedOpcodes(d));
+      out.printf(Locale.ROOT, "  %-26s %,18d%n", "hypercalls", c.totalHypercalls());
+      out.printf(Locale.ROOT, "  %-26s %,18d%n", "  returning an error", c.hypercallErrors);
+      out.printf(Locale.ROOT, "  %-26s %,18d%n", "event upcalls", c.eventUpcalls);
       out.printf(Locale.ROOT, "  %-26s %,18d%n", "vm exits", c.totalExits());
       for (Map.Entry<String, long[]> e : c.exitsByReason().entrySet()) {
         out.printf(Locale.ROOT, "    %-24s %,18d exits %,18d cycles%n", e.getKey(),
             e.getValue()[0], e.getValue()[1]);
       }
     }
+  }
+
+  private static long undefinedOpcodes(Domain d) {
+    long n = 0;
+    for (var v : d.vcpus()) {
+      n += v.cpu().undefinedOpcodes();
+    }
+    return n;
   }
 
   public static String json(Hypervisor hv, List<Domain> domains) {
@@ -66,8 +79,13 @@ public final class StatsReport {
           .append(",\"pageWalkReferences\":").append(c.pageWalkReferences)
           .append(",\"eptViolations\":").append(c.eptViolations)
           .append(",\"shadowFaults\":").append(c.shadowFaults)
+          .append(",\"shadowFaultsInjected\":").append(c.shadowFaultsInjected)
           .append(",\"ioreqs\":").append(c.ioreqs)
           .append(",\"injectedInterrupts\":").append(c.injectedInterrupts)
+          .append(",\"undefinedOpcodes\":").append(undefinedOpcodes(d))
+          .append(",\"hypercalls\":").append(c.totalHypercalls())
+          .append(",\"hypercallErrors\":").append(c.hypercallErrors)
+          .append(",\"eventUpcalls\":").append(c.eventUpcalls)
           .append(",\"exits\":{");
       boolean first = true;
       for (Map.Entry<String, long[]> e : c.exitsByReason().entrySet()) {

@@ -14,14 +14,11 @@ import org.hospes.dom0.devicemodel.HvmDeviceModel;
 import org.hospes.dom0.machine.ExitStatus;
 import org.hospes.dom0.machine.RunResult;
 import org.hospes.hv.Hypervisor;
-import org.hospes.hv.cost.CostModel;
-import org.hospes.hv.cost.DefaultCostModel;
+import org.hospes.hv.HypervisorFactory;
 import org.hospes.hv.domain.Domain;
 import org.hospes.hv.domain.DomainMode;
 import org.hospes.hv.domain.DomainState;
 import org.hospes.hv.domain.Vcpu;
-import org.hospes.hv.sched.RoundRobinScheduler;
-import org.hospes.hv.sched.Scheduler;
 import org.hospes.x86.Cpu;
 import org.hospes.x86.Flags;
 
@@ -44,11 +41,13 @@ public final class HvmMachine {
   private PvhDomainBuilder.Built pvh;
   private int debugExitStatus = -1;
 
+  private static HypervisorFactory defaultFactory;
+
   private HvmMachine(DomainMode mode, int ramMiB, OutputStream serial, PrintStream diagnostics,
-      Scheduler scheduler, CostModel cost) {
+      Hypervisor hv) {
     this.diagnostics = diagnostics;
     this.serial = serial;
-    this.hv = new Hypervisor(Math.max(64, ramMiB + 32), scheduler, cost);
+    this.hv = hv;
     this.domain = hv.createHvmDomain("guest", mode, ramMiB);
     // A PVH guest has no device model; its console is console_io (and later the PV ring).
     domain.setConsole(serial);
@@ -65,10 +64,40 @@ public final class HvmMachine {
     }
   }
 
+  /** With the default scheduler (credit) and cost model. */
   public static HvmMachine create(DomainMode mode, int ramMiB, OutputStream serial,
       PrintStream diagnostics) {
-    return new HvmMachine(mode, ramMiB, serial, diagnostics, new RoundRobinScheduler(),
-        new DefaultCostModel());
+    return create(mode, ramMiB, serial, diagnostics, HypervisorFactory.DEFAULT_SCHEDULER,
+        HypervisorFactory.DEFAULT_COST_MODEL);
+  }
+
+  /**
+   * With the scheduler and cost model of those names, built-in or from a plugin on the class
+   * path. IllegalArgumentException listing the known names when one is unknown.
+   */
+  public static HvmMachine create(DomainMode mode, int ramMiB, OutputStream serial,
+      PrintStream diagnostics, String schedulerName, String costModelName) {
+    return create(mode, ramMiB, serial, diagnostics, factory(), schedulerName, costModelName);
+  }
+
+  public static HvmMachine create(DomainMode mode, int ramMiB, OutputStream serial,
+      PrintStream diagnostics, HypervisorFactory factory, String schedulerName,
+      String costModelName) {
+    Hypervisor hv = factory.hypervisor(schedulerName, costModelName, machineMiB(ramMiB));
+    return new HvmMachine(mode, ramMiB, serial, diagnostics, hv);
+  }
+
+  /** Machine memory for a guest of {@code ramMiB}: its RAM, page tables and the hypervisor's. */
+  static int machineMiB(int ramMiB) {
+    return Math.max(64, ramMiB + 32);
+  }
+
+  /** The factory over the class path's plugins, built once (building an injector is slow). */
+  public static synchronized HypervisorFactory factory() {
+    if (defaultFactory == null) {
+      defaultFactory = new HypervisorFactory();
+    }
+    return defaultFactory;
   }
 
   public Hypervisor hypervisor() {

@@ -50,8 +50,8 @@ class HospesCliTest {
   @Test
   void runHelpDocumentsTheOptionsAndExitStatuses() {
     assertThat(hospes("run", "--help")).isZero();
-    assertThat(stdout()).contains("--mode", "--ram", "--cmdline", "--max-insns", "KERNEL",
-        "(V<<1)|1");
+    assertThat(stdout()).contains("--mode", "--ram", "--cmdline", "--max-insns", "--sched",
+        "--cost-model", "KERNEL", "(V<<1)|1");
   }
 
   @Test
@@ -70,8 +70,53 @@ class HospesCliTest {
   void anUnknownModeIsOneLineListingTheValidModes() throws IOException {
     Path kernel = file("k.elf", ElfImageBuilder.multibootKernel(new byte[] {(byte) 0xF4}));
     assertThat(hospes("run", "--mode", "xen", kernel.toString())).isEqualTo(2);
-    assertThat(stderr()).isEqualTo("hospes: unknown mode 'xen'; valid modes: native, hvm, pvh"
-        + System.lineSeparator());
+    assertThat(stderr()).isEqualTo(
+        "hospes: unknown mode 'xen'; valid modes: native, hvm, hvm-shadow, pvh"
+            + System.lineSeparator());
+  }
+
+  private Path okKernel() throws IOException {
+    return file("ok.elf", ElfImageBuilder.multibootKernel(new byte[] {
+        (byte) 0xBA, (byte) 0xF8, 0x03, 0x00, 0x00, // mov edx, 0x3f8
+        (byte) 0xB0, 'O', (byte) 0xEE,              // mov al, 'O' ; out dx, al
+        (byte) 0xB0, 'K', (byte) 0xEE,              // mov al, 'K' ; out dx, al
+        (byte) 0xB0, '\n', (byte) 0xEE,             // mov al, 10  ; out dx, al
+        (byte) 0xB0, 0x10, (byte) 0xE6, (byte) 0xF4 // mov al, 0x10 ; out 0xf4, al
+    }));
+  }
+
+  @Test
+  void hvmRunsUnderEitherBuiltInScheduler() throws IOException {
+    Path kernel = okKernel();
+    for (String sched : new String[] {"credit", "rr"}) {
+      out.reset();
+      err.reset();
+      assertThat(hospes("run", "--mode", "hvm", "--sched", sched, "--cost-model", "default",
+          "--stats", kernel.toString())).isEqualTo(0x21);
+      assertThat(stdout()).isEqualTo("OK\n");
+      assertThat(stderr()).contains("scheduler " + sched);
+    }
+  }
+
+  @Test
+  void hvmDefaultsToTheCreditScheduler() throws IOException {
+    assertThat(hospes("run", "--mode", "hvm", "--stats", okKernel().toString())).isEqualTo(0x21);
+    assertThat(stderr()).contains("cost model default, scheduler credit");
+  }
+
+  @Test
+  void anUnknownSchedulerOrCostModelIsOneLineListingTheKnownOnes() throws IOException {
+    Path kernel = okKernel();
+    assertThat(hospes("run", "--mode", "hvm", "--sched", "bvt", kernel.toString()))
+        .isEqualTo(2);
+    assertThat(stderr()).startsWith("hospes: unknown scheduler 'bvt'; known schedulers: ")
+        .contains("credit", "rr").hasLineCount(1);
+    assertThat(stdout()).isEmpty();
+    err.reset();
+    assertThat(hospes("run", "--mode", "hvm", "--cost-model", "free", kernel.toString()))
+        .isEqualTo(2);
+    assertThat(stderr()).startsWith("hospes: unknown cost model 'free'; known cost models: ")
+        .contains("default").hasLineCount(1);
   }
 
   @Test

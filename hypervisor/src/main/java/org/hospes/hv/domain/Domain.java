@@ -23,6 +23,7 @@ public final class Domain {
   private final P2m p2m;
   private final GuestMemory memory;
   private final EptTables ept;
+  private org.hospes.hv.memory.ShadowPager shadow;
   private final List<Vcpu> vcpus = new ArrayList<>();
   /** Ports emulated inside the hypervisor (platform devices); the rest go to the ioreq server. */
   private final IoBus platformPorts = new IoBus();
@@ -77,6 +78,15 @@ public final class Domain {
   }
 
   /** EPT tables, or null in shadow mode. */
+  /** The shadow pager of an HVM_SHADOW domain, else null. */
+  public org.hospes.hv.memory.ShadowPager shadow() {
+    return shadow;
+  }
+
+  void setShadow(org.hospes.hv.memory.ShadowPager shadow) {
+    this.shadow = shadow;
+  }
+
   public EptTables ept() {
     return ept;
   }

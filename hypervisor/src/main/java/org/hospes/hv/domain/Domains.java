@@ -4,10 +4,12 @@ import org.hospes.abi.SharedInfo;
 import org.hospes.hv.Hypervisor;
 import org.hospes.hv.event.EventChannels;
 import org.hospes.hv.event.TwoLevelPorts;
+import org.hospes.hv.hvm.ShadowControl;
 import org.hospes.hv.memory.EptTables;
 import org.hospes.hv.memory.FrameTable;
 import org.hospes.hv.memory.GuestMemory;
 import org.hospes.hv.memory.P2m;
+import org.hospes.hv.memory.ShadowPager;
 import org.hospes.x86.Cpu;
 import org.hospes.x86.IoBus;
 import org.hospes.x86.vmx.Vmcs;
@@ -27,9 +29,6 @@ public final class Domains {
    */
   public static Domain createHvm(Hypervisor hv, int domid, String name, DomainMode mode,
       int memoryMiB) {
-    if (mode == DomainMode.HVM_SHADOW) {
-      throw new IllegalArgumentException("mode " + mode.cliName() + " is not available yet");
-    }
     FrameTable frames = hv.frames();
     int pages = memoryMiB << 8;
     if (frames.freeFrames() < pages + 64) {
@@ -60,6 +59,11 @@ public final class Domains {
     Vmcs vmcs = new Vmcs();
     configure(vmcs, mode, ept);
     cpu.setVmcs(vmcs);
+    if (mode == DomainMode.HVM_SHADOW) {
+      ShadowPager shadow = new ShadowPager(hv.machineMemory(), p2m, frames);
+      d.setShadow(shadow);
+      ShadowControl.start(cpu, vmcs, shadow);
+    }
     d.addVcpu(cpu, vmcs);
     return d;
   }

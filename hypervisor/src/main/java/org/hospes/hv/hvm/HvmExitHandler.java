@@ -10,6 +10,7 @@ import org.hospes.hv.domain.Domain;
 import org.hospes.hv.domain.Vcpu;
 import org.hospes.hv.ioreq.Ioreq;
 import org.hospes.hv.ioreq.IoreqServer;
+import org.hospes.hv.memory.ShadowPager;
 import org.hospes.hv.stats.Counters;
 import org.hospes.x86.Cpu;
 import org.hospes.x86.CpuExit;
@@ -79,6 +80,10 @@ public final class HvmExitHandler {
         hv.crash(d, String.format("triple fault at eip=0x%08x", cpu.eip()));
         break;
       case TASK_SWITCH: {
+        if (d.shadow() != null) {
+          cycles += shadowTaskSwitch(v);
+          break;
+        }
         int x = cpu.emulateTaskSwitch();
         if (x == CpuExit.TRIPLE_FAULT || x == CpuExit.VM_EXIT
             && v.vmcs().exitReason() == ExitReason.TRIPLE_FAULT) {
@@ -96,6 +101,34 @@ public final class HvmExitHandler {
       case VMCALL:
         cycles += hypercalls.handle(v);
         break;
+      case EXCEPTION_NMI:
+        if (d.shadow() == null) {
+          hv.crash(d, String.format("unhandled VM exit %s at eip=0x%08x", reason, cpu.eip()));
+          break;
+        }
+        cycles += shadowPageFault(v);
+        break;
+      case CR_ACCESS:
+        if (d.shadow() == null
+            || ShadowControl.crAccess(cpu, vmcs, d.shadow()) != ShadowControl.Outcome.RESUME) {
+          hv.crash(d, String.format("unhandled control-register access (qualification 0x%x)"
+              + " at eip=0x%08x", vmcs.exitQualification(), cpu.eip()));
+        }
+        break;
+      case INVLPG:
+        if (d.shadow() == null) {
+          hv.crash(d, String.format("unhandled VM exit %s at eip=0x%08x", reason, cpu.eip()));
+          break;
+        }
+        ShadowControl.invlpg(cpu, vmcs, d.shadow());
+        break;
+      case MONITOR_TRAP_FLAG:
+        if (d.shadow() == null) {
+          hv.crash(d, String.format("unhandled VM exit %s at eip=0x%08x", reason, cpu.eip()));
+          break;
+        }
+        ShadowControl.monitorTrap(vmcs, d.shadow());
+        break;
       case RDMSR:
       case WRMSR:
         msr(v, reason == ExitReason.WRMSR);
@@ -104,11 +137,7 @@ public final class HvmExitHandler {
       case WBINVD:
       case RDPMC:
       case RDTSC:
-      case CR_ACCESS:
       case DR_ACCESS:
-      case INVLPG:
-      case EXCEPTION_NMI:
-      case MONITOR_TRAP_FLAG:
       default:
         // Not enabled by this VMCS: seeing one is a hypervisor bug, contained in the domain.
         hv.crash(d, String.format("unhandled VM exit %s at eip=0x%08x", reason, cpu.eip()));
@@ -119,6 +148,79 @@ public final class HvmExitHandler {
     c.addExit(reason, cycles);
     long emulated = cpu.instructions() - insns;
     c.instructions += emulated;
+    return cycles;
+  }
+
+  /** A #PF under shadow paging: fixed here, single-stepped, or given to the guest. */
+  private long shadowPageFault(Vcpu v) {
+    Domain d = v.domain();
+    boolean[] injected = new boolean[1];
+    ShadowControl.Outcome o;
+    try {
+      o = ShadowControl.pageFault(v.cpu(), v.vmcs(), d.shadow(), injected);
+    } catch (ShadowPager.GuestError | IllegalStateException e) {
+      hv.crash(d, e.getMessage());
+      return 0;
+    }
+    if (o == ShadowControl.Outcome.TRIPLE_FAULT) {
+      hv.crash(d, String.format("triple fault at eip=0x%08x", v.cpu().eip()));
+    } else if (o != ShadowControl.Outcome.RESUME) {
+      hv.crash(d, String.format("unexpected exception exit at eip=0x%08x", v.cpu().eip()));
+    }
+    v.counters().shadowFaults++;
+    if (injected[0]) {
+      v.counters().shadowFaultsInjected++;
+    }
+    return cost.shadowFault();
+  }
+
+  /**
+   * A task switch under shadow paging: the new CR3 goes through the shadow pager, and a #PF the
+   * switch takes on a missing shadow entry is fixed and the switch retried from the start (its
+   * reads come before its writes, and the writes are idempotent).
+   */
+  private long shadowTaskSwitch(Vcpu v) {
+    Cpu cpu = v.cpu();
+    Vmcs vmcs = v.vmcs();
+    Domain d = v.domain();
+    ShadowPager shadow = d.shadow();
+    long qual = vmcs.exitQualification();
+    long len = vmcs.exitInstructionLength();
+    long idt = vmcs.read(VmcsField.IDT_VECTORING_INFO_FIELD);
+    long idtErr = vmcs.read(VmcsField.IDT_VECTORING_ERROR_CODE);
+    long cycles = 0;
+    boolean committed = false;
+    for (int attempt = 0; attempt < 16; attempt++) {
+      int x = committed ? cpu.finishTaskSwitch()
+          : cpu.emulateTaskSwitch(cr3 -> ShadowControl.taskSwitchCr3(vmcs, shadow, cr3));
+      if (!ShadowControl.isPageFaultExit(vmcs, x)) {
+        if (x == CpuExit.TRIPLE_FAULT || x == CpuExit.VM_EXIT
+            && vmcs.exitReason() == ExitReason.TRIPLE_FAULT) {
+          hv.crash(d, String.format("triple fault in a task switch at eip=0x%08x", cpu.eip()));
+        } else if (x == CpuExit.VM_EXIT) {
+          hv.crash(d, "unexpected exit " + vmcs.exitReason() + " in a task switch");
+        }
+        return cycles;
+      }
+      committed = cpu.taskSwitchPushPending();
+      long before = v.counters().shadowFaultsInjected;
+      vmcs.write(VmcsField.IDT_VECTORING_INFO_FIELD, 0);
+      cycles += shadowPageFault(v);
+      if (v.counters().shadowFaultsInjected != before || shadow.stepping()) {
+        // The guest takes the fault (or a page-table write is being stepped): the switch is
+        // abandoned, as a fault in it would on hardware.
+        cpu.abandonTaskSwitchPush();
+        return cycles;
+      }
+      // A hidden fault: before the commit point the switch restarts (its reads come before
+      // its writes, which are idempotent); after it, only the error-code push is redone.
+      vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.TASK_SWITCH.code());
+      vmcs.write(VmcsField.EXIT_QUALIFICATION, qual);
+      vmcs.write(VmcsField.VM_EXIT_INSTRUCTION_LEN, len);
+      vmcs.write(VmcsField.IDT_VECTORING_INFO_FIELD, idt);
+      vmcs.write(VmcsField.IDT_VECTORING_ERROR_CODE, idtErr);
+    }
+    hv.crash(d, "task switch keeps faulting");
     return cycles;
   }
 
@@ -209,6 +311,11 @@ public final class HvmExitHandler {
       IoBus bus = new IoBus();
       bus.register(0, 0x10000, access);
       int x = cpu.emulateStringIo(bus);
+      if (v.domain().shadow() != null && ShadowControl.isPageFaultExit(v.vmcs(), x)) {
+        // The memory side needs a shadow entry (or faults in the guest): the instruction
+        // restarts from its current state.
+        return access.extraCycles + shadowPageFault(v);
+      }
       if (x == CpuExit.TRIPLE_FAULT || x == CpuExit.VM_EXIT) {
         hv.crash(v.domain(), "fault during string I/O emulation");
       }

@@ -32,4 +32,14 @@ public interface Scheduler {
 
   /** Weight or cap of a domain changed at run time. */
   default void parametersChanged(Vcpu v) {}
+
+  /**
+   * When {@link #pickNext} returned null although some vCPU is runnable (held back by the
+   * scheduler, e.g. a capped domain parked until its budget is replenished): the earliest time
+   * at which it may have something to run again. {@code Long.MAX_VALUE} when only an external
+   * event (a timer, an interrupt) can make a vCPU runnable.
+   */
+  default long nextEvent(long now) {
+    return Long.MAX_VALUE;
+  }
 }

@@ -18,7 +18,10 @@ public final class Counters {
   public final long[] exitCycles = new long[64];
   public long tlbMisses;
   public long pageWalkReferences;
+  /** #PF exits handled by the shadow pager: hidden ones plus those injected to the guest. */
   public long shadowFaults;
+  /** Of {@link #shadowFaults}, the ones the guest had to see (injected #PF or #DF). */
+  public long shadowFaultsInjected;
   public long eptViolations;
   public long ioreqs;
   public long injectedInterrupts;
@@ -75,6 +78,7 @@ public final class Counters {
     tlbMisses += o.tlbMisses;
     pageWalkReferences += o.pageWalkReferences;
     shadowFaults += o.shadowFaults;
+    shadowFaultsInjected += o.shadowFaultsInjected;
     eptViolations += o.eptViolations;
     ioreqs += o.ioreqs;
     injectedInterrupts += o.injectedInterrupts;

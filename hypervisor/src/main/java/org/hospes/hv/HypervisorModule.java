@@ -1,0 +1,69 @@
+package org.hospes.hv;
+
+import com.google.inject.AbstractModule;
+import com.google.inject.Binder;
+import com.google.inject.multibindings.MapBinder;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.ServiceLoader;
+import org.hospes.hv.cost.CostModel;
+import org.hospes.hv.cost.DefaultCostModel;
+import org.hospes.hv.sched.CreditScheduler;
+import org.hospes.hv.sched.RoundRobinScheduler;
+import org.hospes.hv.sched.SchedulerFactory;
+
+/**
+ * The hypervisor's extension points as Guice bindings, kept at the edge: the core classes are
+ * plain Java and never see the injector.
+ *
+ * <ul>
+ *   <li>{@code Map<String, SchedulerFactory>}: "credit" ({@link CreditScheduler}), "rr"
+ *       ({@link RoundRobinScheduler}). Factories, because schedulers hold state.
+ *   <li>{@code Map<String, CostModel>}: "default" ({@link DefaultCostModel}).
+ * </ul>
+ *
+ * Then every {@link HospesPlugin} that {@link ServiceLoader} finds on the class path is
+ * installed, so a plugin jar can add entries to either map.
+ */
+public final class HypervisorModule extends AbstractModule {
+  private final ClassLoader pluginLoader;
+
+  /** Plugins from the thread's context class loader. */
+  public HypervisorModule() {
+    this(Thread.currentThread().getContextClassLoader());
+  }
+
+  public HypervisorModule(ClassLoader pluginLoader) {
+    this.pluginLoader = pluginLoader;
+  }
+
+  /** The scheduler map, for a module (a plugin) to add a binding to. */
+  public static MapBinder<String, SchedulerFactory> schedulers(Binder binder) {
+    return MapBinder.newMapBinder(binder, String.class, SchedulerFactory.class);
+  }
+
+  /** The cost-model map, for a module (a plugin) to add a binding to. */
+  public static MapBinder<String, CostModel> costModels(Binder binder) {
+    return MapBinder.newMapBinder(binder, String.class, CostModel.class);
+  }
+
+  @Override
+  protected void configure() {
+    schedulers(binder()).addBinding(CreditScheduler.NAME).toInstance(CreditScheduler::new);
+    schedulers(binder()).addBinding(RoundRobinScheduler.NAME)
+        .toInstance(RoundRobinScheduler::new);
+    costModels(binder()).addBinding(DefaultCostModel.NAME).to(DefaultCostModel.class);
+    for (HospesPlugin plugin : plugins(pluginLoader)) {
+      install(plugin);
+    }
+  }
+
+  /** The plugins {@code loader} can see, in class-path order. */
+  public static List<HospesPlugin> plugins(ClassLoader loader) {
+    List<HospesPlugin> found = new ArrayList<>();
+    for (HospesPlugin p : ServiceLoader.load(HospesPlugin.class, loader)) {
+      found.add(p);
+    }
+    return found;
+  }
+}

@@ -1,0 +1,230 @@
+package org.hospes.hv.hvm;
+
+import org.hospes.hv.memory.ShadowPager;
+import org.hospes.x86.Cpu;
+import org.hospes.x86.CpuExit;
+import org.hospes.x86.vmx.ExitReason;
+import org.hospes.x86.vmx.Vmcs;
+import org.hospes.x86.vmx.VmcsField;
+import org.hospes.x86.vmx.VmxControls;
+
+/**
+ * The VMX side of shadow paging (HVM_SHADOW): the controls, and the exits they cause.
+ *
+ * <p>The host owns CR0.PG/WP/PE and CR4.PAE/PSE/PGE (guest/host masks; the guest reads its own
+ * values from the read shadows), and intercepts MOV to/from CR3, INVLPG and every #PF (exception
+ * bitmap bit 14 with error-code mask and match 0). The processor really runs with paging and
+ * CR0.WP on, CR4.PAE/PSE/PGE off, and CR3 at the shadow root of {@link ShadowPager}. A #PF the
+ * guest must see is injected through the VM-entry interruption-information field with its error
+ * code, CR2 written by the hypervisor; a permitted write to a guest page table is single-stepped
+ * with the monitor trap flag.
+ */
+public final class ShadowControl {
+  static final int CR0_OWNED = Cpu.CR0_PG | Cpu.CR0_WP | Cpu.CR0_PE;
+  static final int CR4_OWNED = Cpu.CR4_PAE | Cpu.CR4_PSE | Cpu.CR4_PGE;
+  private static final int CR4_ALLOWED = Cpu.CR4_TSD | Cpu.CR4_DE | Cpu.CR4_PSE | Cpu.CR4_PAE
+      | Cpu.CR4_MCE | Cpu.CR4_PGE | Cpu.CR4_PCE | Cpu.CR4_OSFXSR | Cpu.CR4_OSXMMEXCPT;
+  private static final int PF = 14, DF = 8, GP = 13;
+  private static final boolean TRACE = Boolean.getBoolean("hospes.shadowTrace");
+
+  /** What an exit handler must do after a shadow exit. */
+  public enum Outcome { RESUME, CRASH_UNSUPPORTED, TRIPLE_FAULT }
+
+  private ShadowControl() {}
+
+  /** Sets the controls of a fresh vCPU and moves it onto its first (identity) shadow. */
+  public static void start(Cpu cpu, Vmcs vmcs, ShadowPager shadow) {
+    vmcs.setBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_CR3_LOAD_EXITING
+        | VmxControls.PROC_CR3_STORE_EXITING | VmxControls.PROC_INVLPG_EXITING);
+    vmcs.write(VmcsField.CR3_TARGET_COUNT, 0);
+    vmcs.setBits(VmcsField.EXCEPTION_BITMAP, 1L << PF);
+    vmcs.write(VmcsField.PAGE_FAULT_ERROR_CODE_MASK, 0);
+    vmcs.write(VmcsField.PAGE_FAULT_ERROR_CODE_MATCH, 0);
+    vmcs.write(VmcsField.CR0_GUEST_HOST_MASK, CR0_OWNED & 0xFFFF_FFFFL);
+    vmcs.write(VmcsField.CR4_GUEST_HOST_MASK, CR4_OWNED);
+    int cr0 = cpu.cr0();
+    int cr3 = cpu.cr3();
+    int cr4 = cpu.cr4();
+    if (!shadow.setControl(cr0, cr3, cr4)) {
+      throw new IllegalStateException("initial PAE state with bad PDPTEs");
+    }
+    shadow.setTlb(new ShadowPager.Tlb() {
+      @Override
+      public void invalidatePage(int lin) {
+        cpu.invalidatePage(lin);
+      }
+
+      @Override
+      public void invalidateAll() {
+        cpu.invalidateTranslations();
+      }
+    });
+    load(cpu, vmcs, shadow, cr0);
+  }
+
+  /**
+   * At VM entry: when a builder loaded the vCPU's control registers directly (they are then the
+   * guest's own, real paging off or CR3 not a shadow root), adopt them as the guest's and move
+   * the vCPU back onto a shadow.
+   */
+  public static void beforeEntry(Cpu cpu, Vmcs vmcs, ShadowPager shadow) {
+    if ((cpu.cr0() & Cpu.CR0_PG) == 0 || cpu.cr3() != shadow.realCr3()) {
+      start(cpu, vmcs, shadow);
+    }
+  }
+
+  /** Loads the real control registers from the guest's (non-owned CR0 bits from {@code cr0}). */
+  private static void load(Cpu cpu, Vmcs vmcs, ShadowPager shadow, int cr0) {
+    vmcs.write(VmcsField.CR0_READ_SHADOW, shadow.guestCr0() & 0xFFFF_FFFFL);
+    vmcs.write(VmcsField.CR4_READ_SHADOW, shadow.guestCr4() & 0xFFFF_FFFFL);
+    int realCr0 = (cr0 & ~CR0_OWNED) | CR0_OWNED;
+    int realCr4 = shadow.guestCr4() & ~CR4_OWNED;
+    cpu.loadControlRegisters(realCr0, shadow.realCr3(), realCr4);
+  }
+
+  /** A control-register access exit. */
+  public static Outcome crAccess(Cpu cpu, Vmcs vmcs, ShadowPager shadow) {
+    long qual = vmcs.exitQualification();
+    if (TRACE) {
+      System.err.printf("CR qual=%x eip=%08x%n", qual, cpu.eip());
+    }
+    int cr = (int) qual & 15;
+    int type = (int) (qual >>> 4) & 3;
+    int gpr = (int) (qual >>> 8) & 15;
+    if (type == VmxControls.CR_QUAL_MOV_FROM_CR && cr == 3) {
+      cpu.setReg(gpr, shadow.guestCr3());
+      cpu.skipInstruction();
+      return Outcome.RESUME;
+    }
+    if (type != VmxControls.CR_QUAL_MOV_TO_CR) {
+      return Outcome.CRASH_UNSUPPORTED;
+    }
+    int value = cpu.reg(gpr);
+    int cr0 = shadow.guestCr0();
+    int cr3 = shadow.guestCr3();
+    int cr4 = shadow.guestCr4();
+    switch (cr) {
+      case 0:
+        value |= Cpu.CR0_ET;
+        if ((value & Cpu.CR0_PG) != 0 && (value & Cpu.CR0_PE) == 0
+            || (value & Cpu.CR0_NW) != 0 && (value & Cpu.CR0_CD) == 0) {
+          injectGp(vmcs);
+          return Outcome.RESUME;
+        }
+        if ((value & Cpu.CR0_PE) == 0) {
+          // Real mode would need the identity shadow without protection: not modelled.
+          return Outcome.CRASH_UNSUPPORTED;
+        }
+        cr0 = value;
+        break;
+      case 3:
+        cr3 = value;
+        break;
+      case 4:
+        if ((value & ~CR4_ALLOWED) != 0) {
+          injectGp(vmcs);
+          return Outcome.RESUME;
+        }
+        cr4 = value;
+        break;
+      default:
+        return Outcome.CRASH_UNSUPPORTED;
+    }
+    if (!shadow.setControl(cr0, cr3, cr4)) {
+      injectGp(vmcs);
+      return Outcome.RESUME;
+    }
+    load(cpu, vmcs, shadow, cr == 0 ? value : cpu.cr0());
+    cpu.skipInstruction();
+    return Outcome.RESUME;
+  }
+
+  /** INVLPG exit: drop the shadow entry, flush the processor's. */
+  public static void invlpg(Cpu cpu, Vmcs vmcs, ShadowPager shadow) {
+    shadow.invlpg((int) vmcs.exitQualification());
+    cpu.skipInstruction();
+  }
+
+  /** The instruction single-stepped over a page-table write is done. */
+  public static void monitorTrap(Vmcs vmcs, ShadowPager shadow) {
+    vmcs.clearBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_MONITOR_TRAP_FLAG);
+    if (shadow.stepping()) {
+      shadow.stepDone();
+    }
+  }
+
+  /**
+   * A #PF exit: fill the shadow (hidden fault), single-step a page-table write, or give the
+   * fault to the guest with its error code and CR2 (applying the double-fault rules when it
+   * happened while delivering another event). {@code injected[0]} tells whether the guest sees
+   * the fault.
+   */
+  public static Outcome pageFault(Cpu cpu, Vmcs vmcs, ShadowPager shadow, boolean[] injected) {
+    int info = vmcs.read32(VmcsField.VM_EXIT_INTR_INFO);
+    if ((info & 0xFF) != PF) {
+      return Outcome.CRASH_UNSUPPORTED;
+    }
+    int lin = (int) vmcs.exitQualification();
+    int err = vmcs.read32(VmcsField.VM_EXIT_INTR_ERROR_CODE);
+    int idt = vmcs.read32(VmcsField.IDT_VECTORING_INFO_FIELD);
+    int r = shadow.pageFault(lin, err);
+    if (TRACE) {
+      System.err.printf("#PF lin=%08x err=%x eip=%08x esp=%08x idt=%08x -> %d pte=%08x%n", lin,
+          err, cpu.eip(), cpu.reg(Cpu.ESP), idt, r, shadow.shadowPte(lin));
+    }
+    injected[0] = r >= 0;
+    if (r == ShadowPager.STEP) {
+      vmcs.setBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_MONITOR_TRAP_FLAG);
+    }
+    if (r < 0) {
+      if ((idt & VmxControls.INTR_INFO_VALID) != 0) {
+        // The fault interrupted the delivery of an event: deliver it again.
+        vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD, idt & 0xFFFF_FFFFL);
+        vmcs.write(VmcsField.VM_ENTRY_EXCEPTION_ERROR_CODE,
+            vmcs.read(VmcsField.IDT_VECTORING_ERROR_CODE));
+        vmcs.write(VmcsField.VM_ENTRY_INSTRUCTION_LEN, vmcs.exitInstructionLength());
+      }
+      return Outcome.RESUME;
+    }
+    if ((idt & VmxControls.INTR_INFO_VALID) != 0
+        && ((idt >>> 8) & 7) == VmxControls.INTR_TYPE_HARDWARE_EXCEPTION) {
+      int first = idt & 0xFF;
+      if (first == DF) {
+        return Outcome.TRIPLE_FAULT;
+      }
+      // SDM table 6-5: a #PF while delivering a #PF is a #DF; after a contributory
+      // exception the #PF is handled serially.
+      if (first == PF) {
+        inject(vmcs, DF, 0);
+        return Outcome.RESUME;
+      }
+    }
+    cpu.setCr2(lin);
+    inject(vmcs, PF, r);
+    return Outcome.RESUME;
+  }
+
+  /** The CR3 a task switch loads: the guest's goes to the shadow pager, the shadow's to CR3. */
+  public static int taskSwitchCr3(Vmcs vmcs, ShadowPager shadow, int guestCr3) {
+    if (!shadow.setControl(shadow.guestCr0(), guestCr3, shadow.guestCr4())) {
+      throw new IllegalStateException("task switch to a CR3 with bad PDPTEs");
+    }
+    return shadow.realCr3();
+  }
+
+  /** True when the exit the processor just took is a #PF intercepted by the exception bitmap. */
+  public static boolean isPageFaultExit(Vmcs vmcs, int x) {
+    return x == CpuExit.VM_EXIT && vmcs.exitReason() == ExitReason.EXCEPTION_NMI
+        && (vmcs.read32(VmcsField.VM_EXIT_INTR_INFO) & 0xFF) == PF;
+  }
+
+  private static void injectGp(Vmcs vmcs) {
+    inject(vmcs, GP, 0);
+  }
+
+  private static void inject(Vmcs vmcs, int vector, int err) {
+    vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD, VmxControls.intrInfo(vector,
+        VmxControls.INTR_TYPE_HARDWARE_EXCEPTION, true) & 0xFFFF_FFFFL);
+    vmcs.write(VmcsField.VM_ENTRY_EXCEPTION_ERROR_CODE, err & 0xFFFF_FFFFL);
+  }
+}

@@ -1,0 +1,641 @@
+package org.hospes.hv.memory;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.hospes.x86.MemoryBus;
+
+/**
+ * Shadow paging for one HVM domain without EPT: the page tables the processor really walks
+ * (its CR3) are kept here, in machine frames the hypervisor owns (DOMID_XEN), and map
+ * guest-linear addresses straight to machine addresses of the domain's own frames.
+ *
+ * <h2>Format</h2>
+ * Every shadow is a 2-level, 4 KiB-page table (real CR4.PSE/PAE/PGE are 0), whatever the guest
+ * uses: 2-level 4 KiB, PSE 4 MiB, PAE 4 KiB and 2 MiB. Guest large pages are split into 4 KiB
+ * shadow entries. Machine memory is below 4 GiB, so a 32-bit shadow can name every machine frame.
+ * With guest paging off the shadow is the identity map (linear = guest-physical) through the P2M.
+ * Shadows are built lazily, one 4 KiB entry per hidden page fault, like a software TLB.
+ *
+ * <h2>Fill</h2>
+ * On a #PF exit {@link #pageFault} walks the guest's tables exactly as the processor would (SDM
+ * vol. 3, 4.3/4.4: permissions with CR0.WP, U/S, R/W, reserved bits, and the accessed and dirty
+ * bits set only on a permitted access, the PDE's A bit even when the PTE is not present). A fault
+ * of that walk is the guest's: its error code is returned for injection. Otherwise the shadow
+ * entry is written with U/S and R/W from the guest, except that it is read-only while the guest
+ * entry's D bit is clear (so the first write faults and sets D), and read-only while the target
+ * frame is one of the guest's page-table pages. With guest CR0.WP=0 a supervisor write to a
+ * read-only guest page gets a writable supervisor-only shadow entry (the real WP is always 1), so
+ * later user accesses fault and are re-derived. A guest frame outside the domain is never
+ * mapped to a machine frame of anyone else: it maps a hypervisor-owned page of all ones
+ * (reads see all ones, as on an unbacked bus; writes are single-stepped and dropped).
+ *
+ * <h2>Keeping in sync: write protection</h2>
+ * Every guest frame the fill walk read as a page directory or page table becomes "tracked": its
+ * shadow mappings are made read-only everywhere and a snapshot of its 4 KiB is kept, with the
+ * list of uses (shadow root, role, linear base) that derive shadow entries from it. A guest write
+ * to a tracked page faults; when the guest itself permits the write the shadow entry is made
+ * writable for one instruction ({@link #pageFault} returns {@link #STEP}: the caller sets the
+ * monitor trap flag), then {@link #stepDone} re-protects it and diffs the page against its
+ * snapshot: for each changed entry the shadow entries derived from it are dropped (one 4 KiB
+ * entry for a PTE, a 4 MiB or 2 MiB range for a PDE) and the processor's TLB is flushed. A REP
+ * string write that covers the page is handled the same way since the whole page is diffed. So
+ * shadows never go stale; guest INVLPG and CR3 loads only flush, never resynchronize. PAE PDPTEs
+ * are read at CR3 load (as the processor caches them), so PDPT pages need no tracking.
+ *
+ * <h2>Roots</h2>
+ * One shadow root per guest CR3 (and paging mode), cached (least recently used first out, at
+ * most {@link #MAX_ROOTS}); a change of CR0.PG/WP or CR4.PSE/PAE drops every shadow. Tracking is
+ * kept across CR3 switches, so a cached root stays in sync while it is not loaded. Global pages
+ * are treated as non-global (stricter than the guest asked for).
+ */
+public final class ShadowPager {
+  /** The processor's TLB, flushed when shadow entries lose rights or disappear. */
+  public interface Tlb {
+    void invalidatePage(int lin);
+
+    void invalidateAll();
+  }
+
+  /** {@link #pageFault}: a hidden fault, fixed; resume the guest. */
+  public static final int FIXED = -1;
+  /** {@link #pageFault}: a permitted write to a tracked page; single-step, then {@link #stepDone}. */
+  public static final int STEP = -2;
+
+  public static final int MAX_ROOTS = 16;
+
+  private static final int P = 1, RW = 2, US = 4, A = 32, D = 64, PS = 128;
+  private static final int PF_P = 1, PF_W = 2, PF_U = 4, PF_RSVD = 8;
+  private static final int CR0_PE = 1, CR0_WP = 1 << 16, CR0_PG = 1 << 31;
+  private static final int CR4_PSE = 16, CR4_PAE = 32;
+  private static final long PAE_RESERVED_HIGH = 0xFFFF_FFF0_0000_0000L;
+  private static final long PAE_ADDR = 0x0000_000F_FFFF_F000L;
+
+  private static final int PD32 = 0, PT32 = 1, PDPAE = 2, PTPAE = 3;
+
+  /** A shadow page directory and its lazily allocated page tables. */
+  static final class Root {
+    final long key;
+    final long pdMfn;
+    final long[] l1 = new long[1024];
+    final long[] pdptes = new long[4];
+    boolean dead;
+
+    Root(long key, long pdMfn) {
+      this.key = key;
+      this.pdMfn = pdMfn;
+      java.util.Arrays.fill(l1, -1);
+    }
+  }
+
+  private record Use(Root root, int role, int linBase) {}
+
+  private static final class Tracked {
+    final byte[] snapshot = new byte[4096];
+    final Set<Use> uses = new HashSet<>();
+  }
+
+  private record Pending(Root root, int lin, long gfn) {}
+
+  private final MemoryBus machine;
+  private final P2m p2m;
+  private final GuestMemory guest;
+  private final FrameTable frames;
+  private Tlb tlb = new Tlb() {
+    @Override
+    public void invalidatePage(int lin) {}
+
+    @Override
+    public void invalidateAll() {}
+  };
+
+  private int gCr0 = CR0_PE;
+  private int gCr3;
+  private int gCr4;
+  private final long[] gPdpte = new long[4];
+  private int modeBits = -1;
+
+  private final LinkedHashMap<Long, Root> roots = new LinkedHashMap<>(16, 0.75f, true);
+  private Root current;
+  private final Map<Long, Tracked> tracked = new HashMap<>();
+  private final List<Pending> pending = new ArrayList<>();
+  private final List<Long> ownFrames = new ArrayList<>();
+  private final long scratchMfn;
+  private final byte[] ones = new byte[4096];
+
+  /** Hidden faults (fixed here), faults the guest must see, and tracked page-table writes. */
+  public long hiddenFaults;
+  public long guestFaults;
+  public long tableWrites;
+
+  // Results of the last guest walk.
+  private long wGpa;
+  private int wCombined;
+  private boolean wDirty;
+  private final long[] wTables = new long[2];
+  private final int[] wRoles = new int[2];
+  private final int[] wBases = new int[2];
+  private int wTableCount;
+
+  public ShadowPager(MemoryBus machine, P2m p2m, FrameTable frames) {
+    this.machine = machine;
+    this.p2m = p2m;
+    this.guest = new GuestMemory(machine, p2m);
+    this.frames = frames;
+    java.util.Arrays.fill(ones, (byte) 0xFF);
+    this.scratchMfn = allocFrame();
+    machine.write(scratchMfn << 12, ones, 0, 4096);
+  }
+
+  /** A guest access the shadow pager cannot give any meaning to (page tables outside memory). */
+  public static final class GuestError extends RuntimeException {
+    GuestError(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  public void setTlb(Tlb tlb) {
+    this.tlb = tlb;
+  }
+
+  public int guestCr0() {
+    return gCr0;
+  }
+
+  public int guestCr3() {
+    return gCr3;
+  }
+
+  public int guestCr4() {
+    return gCr4;
+  }
+
+  /** The CR3 the processor must use: the current shadow page directory. */
+  public int realCr3() {
+    return (int) (current.pdMfn << 12);
+  }
+
+  /** Machine frames the shadows use now (the scratch page included). */
+  public int shadowFrames() {
+    return ownFrames.size();
+  }
+
+  public boolean stepping() {
+    return !pending.isEmpty();
+  }
+
+  /** Number of guest frames write-protected as page tables. */
+  public int trackedPages() {
+    return tracked.size();
+  }
+
+  public boolean isTracked(long gfn) {
+    return tracked.containsKey(gfn);
+  }
+
+  /**
+   * The guest loads CR0, CR3 and CR4 (any of them). Returns false, changing nothing, when PAE
+   * paging would start with PDPTEs that have reserved bits set (the caller raises #GP(0)).
+   */
+  public boolean setControl(int cr0, int cr3, int cr4) {
+    boolean paging = (cr0 & CR0_PG) != 0;
+    boolean pae = paging && (cr4 & CR4_PAE) != 0;
+    long[] pdptes = new long[4];
+    if (pae) {
+      long base = cr3 & 0xFFFF_FFE0L;
+      for (int k = 0; k < 4; k++) {
+        long e = guest.read64(base + 8L * k);
+        if ((e & P) != 0 && ((e & 0x1E6L) != 0 || (e & PAE_RESERVED_HIGH) != 0)) {
+          return false;
+        }
+        pdptes[k] = e;
+      }
+    }
+    int mode = (paging ? 1 : 0) | (pae ? 2 : 0) | ((cr4 & CR4_PSE) != 0 ? 4 : 0)
+        | ((cr0 & CR0_WP) != 0 ? 8 : 0);
+    if (mode != modeBits) {
+      resetAll();
+      modeBits = mode;
+    }
+    gCr0 = cr0;
+    gCr3 = cr3;
+    gCr4 = cr4;
+    System.arraycopy(pdptes, 0, gPdpte, 0, 4);
+    long key = !paging ? -1L : pae ? cr3 & 0xFFFF_FFE0L : cr3 & 0xFFFF_F000L;
+    Root r = roots.get(key);
+    if (r != null && pae && !java.util.Arrays.equals(r.pdptes, pdptes)) {
+      // Same PDPT, new PDPTE contents: nothing derived from the old ones is valid.
+      for (int i = 0; i < 1024; i++) {
+        clearL1(r, i);
+      }
+    }
+    if (r == null) {
+      if (roots.size() >= MAX_ROOTS) {
+        Iterator<Root> it = roots.values().iterator();
+        Root old = it.next();
+        it.remove();
+        freeRoot(old);
+      }
+      r = new Root(key, allocFrame());
+      roots.put(key, r);
+    }
+    System.arraycopy(pdptes, 0, r.pdptes, 0, 4);
+    current = r;
+    tlb.invalidateAll();
+    return true;
+  }
+
+  /** Guest INVLPG: drops the shadow entry of {@code lin} in the current root. */
+  public void invlpg(int lin) {
+    setShadowPte(current, lin, 0);
+    tlb.invalidatePage(lin);
+  }
+
+  /** The shadow entry for {@code lin} in the current root (0 if none); for tests and tracing. */
+  public int shadowPte(int lin) {
+    long l1 = current.l1[lin >>> 22];
+    return l1 < 0 ? 0 : machine.read32((l1 << 12) + ((lin >>> 12) & 0x3FF) * 4L);
+  }
+
+  /**
+   * Handles a #PF the processor raised walking the shadow at {@code lin} with error code
+   * {@code err} (W and U bits describe the access). Returns {@link #FIXED}, {@link #STEP}, or
+   * the error code of a #PF the guest must see.
+   */
+  public int pageFault(int lin, int err) {
+    boolean write = (err & PF_W) != 0;
+    boolean user = (err & PF_U) != 0;
+    int code = guestWalk(lin, write, user);
+    if (code >= 0) {
+      guestFaults++;
+      return code;
+    }
+    hiddenFaults++;
+    for (int k = 0; k < wTableCount; k++) {
+      track(wTables[k]).uses.add(new Use(current, wRoles[k], wBases[k]));
+    }
+    long gfn = wGpa >>> 12;
+    long mfn = p2m.lookup(gfn);
+    boolean backed = mfn != P2m.INVALID;
+    boolean wp = (gCr0 & CR0_WP) != 0 || (gCr0 & CR0_PG) == 0;
+    int us = wCombined & US;
+    boolean rw = (wCombined & RW) != 0;
+    if (!wp && write && !user && !rw) {
+      // CR0.WP=0: the supervisor may write a read-only page; keep user accesses out.
+      rw = true;
+      us = 0;
+    }
+    boolean writable = rw && wDirty;
+    int pte = (int) ((backed ? mfn : scratchMfn) << 12) | P | us;
+    if (write && (!backed || tracked.containsKey(gfn))) {
+      // A permitted write to a guest page table (or to nothing): one instruction with the
+      // entry writable, then re-protect and resynchronize (or refill the all-ones page).
+      tableWrites++;
+      pending.add(new Pending(current, lin, backed ? gfn : -1));
+      setShadowPte(current, lin, pte | RW);
+      tlb.invalidatePage(lin);
+      return STEP;
+    }
+    if (writable && backed && !tracked.containsKey(gfn)) {
+      pte |= RW;
+    }
+    setShadowPte(current, lin, pte);
+    tlb.invalidatePage(lin);
+    return FIXED;
+  }
+
+  /** The single-stepped instruction completed: re-protect, resynchronize, flush. */
+  public void stepDone() {
+    Set<Long> written = new HashSet<>();
+    for (Pending p : pending) {
+      if (p.root.dead) {
+        continue;
+      }
+      int e = readShadowPte(p.root, p.lin);
+      if (p.gfn < 0) {
+        setShadowPte(p.root, p.lin, 0);
+      } else if ((e & P) != 0 && (e >>> 12) == p2m.lookup(p.gfn)) {
+        setShadowPte(p.root, p.lin, e & ~RW);
+      }
+      if (p.gfn >= 0) {
+        written.add(p.gfn);
+      }
+    }
+    if (pending.stream().anyMatch(p -> p.gfn < 0)) {
+      machine.write(scratchMfn << 12, ones, 0, 4096);
+    }
+    pending.clear();
+    for (long gfn : written) {
+      resync(gfn);
+    }
+    tlb.invalidateAll();
+  }
+
+  /** Gives every shadow frame back to the frame table (the domain is gone). */
+  public void destroy() {
+    for (long mfn : ownFrames) {
+      frames.free(mfn);
+    }
+    ownFrames.clear();
+    roots.clear();
+    tracked.clear();
+  }
+
+  // ------------------------------------------------------------------ the guest walk
+
+  /** Walks the guest tables for {@code lin}; returns -1 (results in w*) or a #PF error code. */
+  private int guestWalk(int lin, boolean write, boolean user) {
+    wTableCount = 0;
+    int accessBits = (write ? PF_W : 0) | (user ? PF_U : 0);
+    if ((gCr0 & CR0_PG) == 0) {
+      wGpa = lin & 0xFFFF_F000L;
+      wCombined = US | RW;
+      wDirty = true;
+      return -1;
+    }
+    if ((gCr4 & CR4_PAE) != 0) {
+      return walkPae(lin, write, user, accessBits);
+    }
+    long pdBase = gCr3 & 0xFFFF_F000L;
+    long pdeAddr = pdBase | ((lin >>> 22) << 2);
+    int pde = readTable32(pdeAddr);
+    addTable(pdBase >>> 12, PD32, 0);
+    if ((pde & P) == 0) {
+      return accessBits;
+    }
+    if ((pde & PS) != 0 && (gCr4 & CR4_PSE) != 0) {
+      if (denied(write, user, pde)) {
+        return accessBits | PF_P;
+      }
+      int upd = pde | A | (write ? D : 0);
+      if (upd != pde) {
+        writeGuest32(pdeAddr, upd);
+      }
+      wDirty = (upd & D) != 0;
+      wCombined = pde;
+      // PSE-36 is not modelled: bits 21:13 are not address bits here (as in the processor).
+      wGpa = (pde & 0xFFC0_0000L) | (lin & 0x3F_F000);
+      return -1;
+    }
+    if ((pde & A) == 0) {
+      writeGuest32(pdeAddr, pde | A);
+    }
+    long ptBase = pde & 0xFFFF_F000L;
+    long pteAddr = ptBase | (((lin >>> 12) & 0x3FF) << 2);
+    int pte = readTable32(pteAddr);
+    addTable(ptBase >>> 12, PT32, lin & 0xFFC0_0000);
+    if ((pte & P) == 0) {
+      return accessBits;
+    }
+    int combined = pde & pte;
+    if (denied(write, user, combined)) {
+      return accessBits | PF_P;
+    }
+    int upd = pte | A | (write ? D : 0);
+    if (upd != pte) {
+      writeGuest32(pteAddr, upd);
+    }
+    wDirty = (upd & D) != 0;
+    wCombined = combined;
+    wGpa = pte & 0xFFFF_F000L;
+    return -1;
+  }
+
+  private int walkPae(int lin, boolean write, boolean user, int accessBits) {
+    long pdpte = gPdpte[lin >>> 30];
+    if ((pdpte & P) == 0) {
+      return accessBits;
+    }
+    long pdBase = pdpte & PAE_ADDR;
+    long pdeAddr = pdBase | (((lin >>> 21) & 0x1FF) << 3);
+    long pde = readTable64(pdeAddr);
+    addTable(pdBase >>> 12, PDPAE, lin & 0xC000_0000);
+    if ((pde & P) == 0) {
+      return accessBits;
+    }
+    if ((pde & PAE_RESERVED_HIGH) != 0) {
+      return accessBits | PF_P | PF_RSVD;
+    }
+    if ((pde & PS) != 0) {
+      if ((pde & 0x1F_E000L) != 0) {
+        return accessBits | PF_P | PF_RSVD;
+      }
+      if (denied(write, user, (int) pde)) {
+        return accessBits | PF_P;
+      }
+      long upd = pde | A | (write ? D : 0);
+      if (upd != pde) {
+        writeGuest32(pdeAddr, (int) upd);
+      }
+      wDirty = (upd & D) != 0;
+      wCombined = (int) pde;
+      wGpa = (pde & 0xF_FFE0_0000L) | (lin & 0x1F_F000);
+      return -1;
+    }
+    if ((pde & A) == 0) {
+      writeGuest32(pdeAddr, (int) (pde | A));
+    }
+    long ptBase = pde & PAE_ADDR;
+    long pteAddr = ptBase | (((lin >>> 12) & 0x1FF) << 3);
+    long pte = readTable64(pteAddr);
+    addTable(ptBase >>> 12, PTPAE, lin & 0xFFE0_0000);
+    if ((pte & P) == 0) {
+      return accessBits;
+    }
+    if ((pte & PAE_RESERVED_HIGH) != 0) {
+      return accessBits | PF_P | PF_RSVD;
+    }
+    int combined = (int) (pde & pte);
+    if (denied(write, user, combined)) {
+      return accessBits | PF_P;
+    }
+    long upd = pte | A | (write ? D : 0);
+    if (upd != pte) {
+      writeGuest32(pteAddr, (int) upd);
+    }
+    wDirty = (upd & D) != 0;
+    wCombined = combined;
+    wGpa = pte & PAE_ADDR;
+    return -1;
+  }
+
+  private boolean denied(boolean write, boolean user, int combined) {
+    if (user && (combined & US) == 0) {
+      return true;
+    }
+    return write && (combined & RW) == 0 && (user || (gCr0 & CR0_WP) != 0);
+  }
+
+  private void addTable(long gfn, int role, int base) {
+    wTables[wTableCount] = gfn;
+    wRoles[wTableCount] = role;
+    wBases[wTableCount] = base;
+    wTableCount++;
+  }
+
+  private int readTable32(long gpa) {
+    if (guest.machineAddress(gpa) < 0) {
+      throw new GuestError(String.format("guest page table at gpa 0x%x is outside its memory",
+          gpa));
+    }
+    return guest.read32(gpa);
+  }
+
+  private long readTable64(long gpa) {
+    if (guest.machineAddress(gpa) < 0) {
+      throw new GuestError(String.format("guest page table at gpa 0x%x is outside its memory",
+          gpa));
+    }
+    return guest.read64(gpa);
+  }
+
+  /** An A/D update by the walker: the snapshot follows, it is not a change to resync. */
+  private void writeGuest32(long gpa, int value) {
+    guest.write32(gpa, value);
+    Tracked t = tracked.get(gpa >>> 12);
+    if (t != null) {
+      int off = (int) (gpa & 0xFFF);
+      for (int k = 0; k < 4; k++) {
+        t.snapshot[off + k] = (byte) (value >>> (8 * k));
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ tracking and resync
+
+  private Tracked track(long gfn) {
+    Tracked t = tracked.get(gfn);
+    if (t != null) {
+      return t;
+    }
+    t = new Tracked();
+    guest.read(gfn << 12, t.snapshot, 0, 4096);
+    tracked.put(gfn, t);
+    long mfn = p2m.lookup(gfn);
+    boolean changed = false;
+    for (Root r : roots.values()) {
+      for (int i = 0; i < 1024; i++) {
+        if (r.l1[i] < 0) {
+          continue;
+        }
+        long base = r.l1[i] << 12;
+        for (int j = 0; j < 1024; j++) {
+          int e = machine.read32(base + 4L * j);
+          if ((e & (P | RW)) == (P | RW) && (e >>> 12) == mfn) {
+            machine.write32(base + 4L * j, e & ~RW);
+            changed = true;
+          }
+        }
+      }
+    }
+    if (changed) {
+      tlb.invalidateAll();
+    }
+    return t;
+  }
+
+  private void resync(long gfn) {
+    Tracked t = tracked.get(gfn);
+    if (t == null) {
+      return;
+    }
+    byte[] now = new byte[4096];
+    guest.read(gfn << 12, now, 0, 4096);
+    for (Use u : t.uses) {
+      if (u.root.dead) {
+        continue;
+      }
+      int size = u.role == PD32 || u.role == PT32 ? 4 : 8;
+      for (int off = 0; off < 4096; off += size) {
+        if (java.util.Arrays.equals(now, off, off + size, t.snapshot, off, off + size)) {
+          continue;
+        }
+        int j = off / size;
+        switch (u.role) {
+          case PD32 -> clearL1(u.root, j);
+          case PDPAE -> clearRange(u.root, u.linBase + (j << 21), 512);
+          case PT32, PTPAE -> setShadowPte(u.root, u.linBase + (j << 12), 0);
+          default -> throw new AssertionError();
+        }
+      }
+    }
+    t.uses.removeIf(u -> u.root.dead);
+    System.arraycopy(now, 0, t.snapshot, 0, 4096);
+  }
+
+  // ------------------------------------------------------------------ shadow tables
+
+  private int readShadowPte(Root r, int lin) {
+    long l1 = r.l1[lin >>> 22];
+    return l1 < 0 ? 0 : machine.read32((l1 << 12) + ((lin >>> 12) & 0x3FF) * 4L);
+  }
+
+  private void setShadowPte(Root r, int lin, int pte) {
+    int i = lin >>> 22;
+    if (r.l1[i] < 0) {
+      if (pte == 0) {
+        return;
+      }
+      r.l1[i] = allocFrame();
+      // The PDE grants everything: rights are decided by the PTE alone.
+      machine.write32((r.pdMfn << 12) + 4L * i, (int) (r.l1[i] << 12) | P | RW | US);
+    }
+    machine.write32((r.l1[i] << 12) + ((lin >>> 12) & 0x3FF) * 4L, pte);
+  }
+
+  private void clearL1(Root r, int i) {
+    if (r.l1[i] >= 0) {
+      clearRange(r, i << 22, 1024);
+    }
+  }
+
+  private void clearRange(Root r, int lin, int pages) {
+    long l1 = r.l1[lin >>> 22];
+    if (l1 < 0) {
+      return;
+    }
+    long start = (l1 << 12) + ((lin >>> 12) & 0x3FF) * 4L;
+    machine.write(start, new byte[pages * 4], 0, pages * 4);
+  }
+
+  private void resetAll() {
+    for (Root r : roots.values()) {
+      freeRoot(r);
+    }
+    roots.clear();
+    tracked.clear();
+    pending.clear();
+    current = null;
+    tlb.invalidateAll();
+  }
+
+  private void freeRoot(Root r) {
+    r.dead = true;
+    freeFrame(r.pdMfn);
+    for (long l1 : r.l1) {
+      if (l1 >= 0) {
+        freeFrame(l1);
+      }
+    }
+  }
+
+  private long allocFrame() {
+    long mfn = frames.allocate(FrameTable.DOMID_XEN);
+    if (mfn < 0) {
+      throw new IllegalStateException("out of machine memory for shadow page tables");
+    }
+    machine.write(mfn << 12, new byte[4096], 0, 4096);
+    ownFrames.add(mfn);
+    return mfn;
+  }
+
+  private void freeFrame(long mfn) {
+    ownFrames.remove(mfn);
+    frames.free(mfn);
+  }
+}

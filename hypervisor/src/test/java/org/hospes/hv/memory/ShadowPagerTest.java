@@ -1,0 +1,337 @@
+package org.hospes.hv.memory;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.hospes.x86.MemoryBus;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The shadow pager on small hand-built guest page tables. The test plays the processor: it walks
+ * the shadow (the real CR3) and on a missing or insufficient entry calls {@link
+ * ShadowPager#pageFault} with the error code the hardware would give, then retries; a STEP
+ * answer is followed by the write through the now writable shadow entry and {@link
+ * ShadowPager#stepDone}, as the monitor trap flag does.
+ */
+class ShadowPagerTest {
+  private static final int P = 1, RW = 2, US = 4, A = 32, D = 64, PS = 128;
+  private static final int PE = 1, WP = 1 << 16, PG = 1 << 31;
+  private static final int PSE = 16, PAE = 32;
+  private static final int DOM = 1, OTHER = 2;
+
+  private MemoryBus machine;
+  private FrameTable frames;
+  private P2m p2m;
+  private GuestMemory guest;
+  private ShadowPager sp;
+  private final List<String> flushes = new ArrayList<>();
+  private long otherMfn;
+
+  @BeforeEach
+  void setUp() {
+    machine = new MemoryBus(8 << 20);
+    frames = new FrameTable(8 << 20, 1 << 20);
+    p2m = new P2m(256);
+    for (int gfn = 0; gfn < 256; gfn++) {
+      p2m.set(gfn, frames.allocate(DOM));
+    }
+    guest = new GuestMemory(machine, p2m);
+    // Another domain's frame, full of its marker bytes.
+    otherMfn = frames.allocate(OTHER);
+    for (int k = 0; k < 4096; k += 4) {
+      machine.write32((otherMfn << 12) + k, 0x5EC2E7);
+    }
+    sp = new ShadowPager(machine, p2m, frames);
+    sp.setTlb(new ShadowPager.Tlb() {
+      @Override
+      public void invalidatePage(int lin) {
+        flushes.add(Integer.toHexString(lin));
+      }
+
+      @Override
+      public void invalidateAll() {
+        flushes.add("all");
+      }
+    });
+  }
+
+  // ------------------------------------------------------------------ the "processor"
+
+  /** Result of an access: the machine address, or the #PF error code the guest got. */
+  private record Access(long ma, int pfCode) {
+    boolean faulted() {
+      return pfCode >= 0;
+    }
+  }
+
+  private Access access(int lin, boolean write, boolean user) {
+    for (int tries = 0; tries < 4; tries++) {
+      int pde = machine.read32((sp.realCr3() & 0xFFFF_F000L) + 4L * (lin >>> 22));
+      int pte = (pde & P) == 0 ? 0
+          : machine.read32((pde & 0xFFFF_F000L) + 4L * ((lin >>> 12) & 0x3FF));
+      int rights = pde & pte;
+      boolean ok = (pte & P) != 0 && (!user || (rights & US) != 0)
+          && (!write || (rights & RW) != 0);
+      if (ok) {
+        return new Access((pte & 0xFFFF_F000L) | (lin & 0xFFF), -1);
+      }
+      int err = ((pte & P) != 0 ? 1 : 0) | (write ? 2 : 0) | (user ? 4 : 0);
+      int r = sp.pageFault(lin, err);
+      if (r >= 0) {
+        return new Access(-1, r);
+      }
+      if (r == ShadowPager.STEP) {
+        assertThat(write).isTrue();
+        int e = sp.shadowPte(lin);
+        assertThat(e & (P | RW)).isEqualTo(P | RW);
+        return new Access((e & 0xFFFF_F000L) | (lin & 0xFFF), -2);
+      }
+    }
+    throw new AssertionError("no progress at " + Integer.toHexString(lin));
+  }
+
+  private int read(int lin) {
+    Access a = access(lin, false, false);
+    assertThat(a.faulted()).as("read fault at %x", lin).isFalse();
+    return machine.read32(a.ma());
+  }
+
+  private void write(int lin, int value) {
+    Access a = access(lin, true, false);
+    assertThat(a.faulted()).as("write fault at %x", lin).isFalse();
+    machine.write32(a.ma(), value);
+    if (a.pfCode() == -2) {
+      sp.stepDone();
+    }
+  }
+
+  private long machineOf(long gpa) {
+    return p2m.machineAddress(gpa);
+  }
+
+  // ------------------------------------------------------------------ 2-level tables
+
+  /**
+   * PD at 0x1000; PT0 at 0x3000 identity-maps 0..64 KiB (so the tables are reachable); PT1 at
+   * 0x2000 maps 0x400000 to gpa 0x5000 and 0x401000 read-only to 0x6000.
+   */
+  private void twoLevel() {
+    guest.write32(0x1000, 0x3000 | P | RW | US);
+    guest.write32(0x1004, 0x2000 | P | RW | US);
+    for (int k = 0; k < 16; k++) {
+      guest.write32(0x3000 + 4 * k, (k << 12) | P | RW | US);
+    }
+    guest.write32(0x2000, 0x5000 | P | RW | US);
+    guest.write32(0x2004, 0x6000 | P | US);
+    guest.write32(0x5010, 0x1234_5678);
+    assertThat(sp.setControl(PE | PG | WP, 0x1000, 0)).isTrue();
+  }
+
+  @Test
+  void fillsLazilyAndSetsAccessedThenDirtyAsHardwareDoes() {
+    twoLevel();
+    assertThat(sp.shadowPte(0x400010)).isZero();
+    assertThat(read(0x400010)).isEqualTo(0x1234_5678);
+    assertThat(guest.read32(0x2000) & (A | D)).as("PTE after a read").isEqualTo(A);
+    assertThat(guest.read32(0x1004) & A).as("PDE").isEqualTo(A);
+    int e = sp.shadowPte(0x400010);
+    assertThat(e & 0xFFFF_F000L).isEqualTo(machineOf(0x5000));
+    assertThat(e & RW).as("read-only until the guest's D is set").isZero();
+    write(0x400020, 7);
+    assertThat(guest.read32(0x2000) & (A | D)).as("PTE after a write").isEqualTo(A | D);
+    assertThat(sp.shadowPte(0x400010) & RW).isEqualTo(RW);
+    assertThat(guest.read32(0x5020)).isEqualTo(7);
+    assertThat(sp.hiddenFaults).isEqualTo(2);
+    assertThat(sp.guestFaults).isZero();
+  }
+
+  @Test
+  void notPresentAndProtectionFaultsGoToTheGuestWithTheirErrorCodes() {
+    twoLevel();
+    assertThat(access(0x402000, false, false).pfCode()).isEqualTo(0);
+    assertThat(access(0x402000, true, true).pfCode()).isEqualTo(6);
+    assertThat(access(0x800000, false, false).pfCode()).as("PDE not present").isEqualTo(0);
+    assertThat(access(0x401000, true, true).pfCode()).as("user write, read-only").isEqualTo(7);
+    assertThat(access(0x401000, true, false).pfCode()).as("WP=1 supervisor write")
+        .isEqualTo(3);
+    assertThat(guest.read32(0x2004) & (A | D)).as("no A/D on a denied access").isZero();
+    assertThat(sp.guestFaults).isEqualTo(5);
+  }
+
+  @Test
+  void withWpClearASupervisorWriteToAReadOnlyPageSucceedsButUserWritesStillFault() {
+    twoLevel();
+    assertThat(sp.setControl(PE | PG, 0x1000, 0)).isTrue();
+    write(0x401008, 0x99);
+    assertThat(guest.read32(0x6008)).isEqualTo(0x99);
+    assertThat(guest.read32(0x2004) & (A | D)).isEqualTo(A | D);
+    assertThat(sp.shadowPte(0x401008) & (RW | US)).as("writable, supervisor only").isEqualTo(RW);
+    Access userRead = access(0x401008, false, true);
+    assertThat(userRead.faulted()).isFalse();
+    assertThat(sp.shadowPte(0x401008) & (RW | US)).as("re-derived for the user").isEqualTo(US);
+    assertThat(access(0x401008, true, true).pfCode()).isEqualTo(7);
+  }
+
+  @Test
+  void aGuestPteWriteIsCaughtByWriteProtectionAndResynchronized() {
+    twoLevel();
+    assertThat(read(0x400010)).isEqualTo(0x1234_5678);
+    long ptGfn = 0x2000 >>> 12;
+    assertThat(sp.isTracked(ptGfn)).isTrue();
+    // The page table is reachable at linear 0x2000: its shadow entry is read-only.
+    read(0x2000);
+    assertThat(sp.shadowPte(0x2000) & RW).isZero();
+    // Remap 0x400000 to gpa 0x7000 through that alias.
+    guest.write32(0x7010, 0xCAFE);
+    write(0x2000, 0x7000 | P | RW | US);
+    assertThat(sp.tableWrites).isEqualTo(1);
+    assertThat(sp.stepping()).isFalse();
+    assertThat(sp.shadowPte(0x2000) & RW).as("re-protected").isZero();
+    assertThat(sp.shadowPte(0x400010)).as("derived entry dropped").isZero();
+    assertThat(flushes).contains("all");
+    assertThat(read(0x400010)).isEqualTo(0xCAFE);
+    // A PDE write drops the whole 4 MiB range.
+    write(0x1004, 0);
+    assertThat(access(0x400010, false, false).pfCode()).isEqualTo(0);
+  }
+
+  @Test
+  void invlpgDropsTheEntry() {
+    twoLevel();
+    read(0x400010);
+    flushes.clear();
+    sp.invlpg(0x400010);
+    assertThat(sp.shadowPte(0x400010)).isZero();
+    assertThat(flushes).containsExactly("400010");
+    assertThat(read(0x400010)).isEqualTo(0x1234_5678);
+  }
+
+  @Test
+  void cr3SwitchesBetweenCachedShadowsThatStayInSync() {
+    twoLevel();
+    // A second address space at PD 0x8000: same identity PT0, 0x400000 -> gpa 0x9000.
+    guest.write32(0x8000, 0x3000 | P | RW | US);
+    guest.write32(0x8004, 0xA000 | P | RW | US);
+    guest.write32(0xA000, 0x9000 | P | RW | US);
+    guest.write32(0x9010, 0xB0B0);
+    assertThat(read(0x400010)).isEqualTo(0x1234_5678);
+    int rootA = sp.realCr3();
+    assertThat(sp.setControl(PE | PG | WP, 0x8000, 0)).isTrue();
+    assertThat(sp.realCr3()).isNotEqualTo(rootA);
+    assertThat(read(0x400010)).isEqualTo(0xB0B0);
+    // While B is loaded, change A's page table (reachable through PT0 at 0x2000).
+    guest.write32(0x7010, 0xCAFE);
+    write(0x2000, 0x7000 | P | RW | US);
+    assertThat(sp.setControl(PE | PG | WP, 0x1000, 0)).isTrue();
+    assertThat(sp.realCr3()).as("A's shadow was cached").isEqualTo(rootA);
+    assertThat(read(0x400010)).isEqualTo(0xCAFE);
+  }
+
+  @Test
+  void pse4MiBPagesAreSplitAndTheirPdeGetsAccessedAndDirty() {
+    twoLevel();
+    guest.write32(0x1000 + 4 * 2, 0x0000_0000 | PS | P | RW | US);
+    assertThat(sp.setControl(PE | PG | WP, 0x1000, PSE)).isTrue();
+    assertThat(read(0x800000 + 0x5010)).isEqualTo(0x1234_5678);
+    assertThat(guest.read32(0x1008) & (A | D)).isEqualTo(A);
+    write(0x800000 + 0x5014, 3);
+    assertThat(guest.read32(0x1008) & (A | D)).isEqualTo(A | D);
+    assertThat(sp.shadowPte(0x805000) & 0xFFFF_F000L).isEqualTo(machineOf(0x5000));
+  }
+
+  // ------------------------------------------------------------------ PAE
+
+  /** PDPT at 0x1000 (slot 0 -> PD 0x2000); PD[0] -> PT 0x3000; PD[1] is a 2 MiB page at 0. */
+  private void pae() {
+    guest.write64(0x1000, 0x2000 | P);
+    guest.write64(0x2000, 0x3000 | P | RW | US);
+    guest.write64(0x2008, 0x0000 | PS | P | RW | US);
+    for (int k = 0; k < 16; k++) {
+      guest.write64(0x3000 + 8 * k, (k << 12) | P | RW | US);
+    }
+    guest.write64(0x3000 + 8 * 0x10, 0x5000 | P | RW | US);
+    guest.write64(0x3000 + 8 * 0x11, 0x5000 | P | RW | US | (1L << 62));
+    guest.write32(0x5010, 0x600D);
+    assertThat(sp.setControl(PE | PG | WP, 0x1000, PAE)).isTrue();
+  }
+
+  @Test
+  void paeFourKiBAndTwoMiBPagesWithAccessedAndDirtyBits() {
+    pae();
+    assertThat(read(0x10010)).isEqualTo(0x600D);
+    assertThat(guest.read64(0x3080) & (A | D)).isEqualTo(A);
+    write(0x10010, 1);
+    assertThat(guest.read64(0x3080) & (A | D)).isEqualTo(A | D);
+    assertThat(read(0x200000 + 0x5010)).isEqualTo(1);
+    assertThat(guest.read64(0x2008) & (A | D)).isEqualTo(A);
+    write(0x200000 + 0x5010, 2);
+    assertThat(guest.read64(0x2008) & (A | D)).isEqualTo(A | D);
+    assertThat(guest.read32(0x5010)).isEqualTo(2);
+  }
+
+  @Test
+  void paeReservedBitsAndBadPdptes() {
+    pae();
+    assertThat(access(0x11000, false, false).pfCode()).as("bit 62 set").isEqualTo(0x9);
+    assertThat(access(0x11000, true, true).pfCode()).isEqualTo(0xF);
+    assertThat(access(0x4000_0000, false, false).pfCode()).as("PDPTE not present").isZero();
+    guest.write64(0x1008, 0x4000 | P | RW);
+    assertThat(sp.setControl(PE | PG | WP, 0x1000, PAE)).as("PDPTE with R/W set").isFalse();
+  }
+
+  @Test
+  void paePteWriteIsResynchronized() {
+    pae();
+    assertThat(read(0x10010)).isEqualTo(0x600D);
+    guest.write32(0x7010, 0x7777);
+    // The PT (gpa 0x3000) is identity-mapped at 0x3000; entry 0x10 is at 0x3080.
+    write(0x3080, 0x7000 | P | RW | US);
+    assertThat(sp.shadowPte(0x10010)).isZero();
+    assertThat(read(0x10010)).isEqualTo(0x7777);
+  }
+
+  // ------------------------------------------------------------------ isolation
+
+  @Test
+  void aGuestFrameOutsideTheDomainNeverMapsAnotherDomainsMemory() {
+    twoLevel();
+    long outside = otherMfn << 12;  // as a guest-physical address: beyond the domain's 1 MiB
+    guest.write32(0x2008, (int) outside | P | RW | US);
+    guest.write32(0x200C, 0x0FFF_F000 | P | RW | US);
+    assertThat(read(0x402000)).as("reads see all ones").isEqualTo(-1);
+    assertThat(read(0x403000)).isEqualTo(-1);
+    write(0x402000, 0x1111);
+    assertThat(read(0x402000)).as("the write was dropped").isEqualTo(-1);
+    assertThat(machine.read32(otherMfn << 12)).isEqualTo(0x5EC2E7);
+    for (int lin : new int[] {0x402000, 0x403000, 0x400000, 0x2000}) {
+      int e = sp.shadowPte(lin);
+      if ((e & P) != 0) {
+        int owner = frames.owner(e >>> 12);
+        assertThat(owner).as("owner of the frame mapped at %x", lin)
+            .isIn(DOM, FrameTable.DOMID_XEN);
+      }
+    }
+  }
+
+  @Test
+  void pagingOffIsAnIdentityShadowThroughTheP2m() {
+    assertThat(sp.setControl(PE, 0, 0)).isTrue();
+    guest.write32(0x5010, 0xABCD);
+    assertThat(read(0x5010)).isEqualTo(0xABCD);
+    assertThat(sp.shadowPte(0x5010) & 0xFFFF_F000L).isEqualTo(machineOf(0x5000));
+    assertThat(read(0x0200_0000)).as("beyond the domain's memory").isEqualTo(-1);
+  }
+
+  @Test
+  void destroyGivesTheFramesBack() {
+    twoLevel();
+    read(0x400010);
+    int free = frames.freeFrames();
+    int used = sp.shadowFrames();
+    assertThat(used).isGreaterThan(2);
+    sp.destroy();
+    assertThat(frames.freeFrames()).isEqualTo(free + used);
+  }
+}
