@@ -53,9 +53,9 @@ class PvServicesTest {
   }
 
   @Test
-  @Timeout(value = 300, unit = TimeUnit.SECONDS)
+  @Timeout(value = 3600, unit = TimeUnit.SECONDS)
   void pingPongBouncesACounterOverAnInterdomainChannel() throws Exception {
-    int n = 2000;
+    int n = Integer.getInteger("pingpong.count", 2000);
     GuestRun.Outcome o = GuestRun.runAll(List.of(
         new GuestRun.Guest("ping", pingPong, "ping peer=${pong} count=" + n),
         new GuestRun.Guest("pong", pingPong, "pong peer=${ping}")), Long.MAX_VALUE / 4);

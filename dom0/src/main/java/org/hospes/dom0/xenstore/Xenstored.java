@@ -189,7 +189,13 @@ public final class Xenstored {
       Watch w = c.watches.get(c.watches.size() - 1);
       sendEvent(c, w, w.relative ? f.get(0) : w.path);
     }
+    // Watch events the request caused follow its reply.
+    List<Runnable> events = new ArrayList<>(deferred);
+    deferred.clear();
+    events.forEach(Runnable::run);
   }
+
+  private final List<Runnable> deferred = new ArrayList<>();
 
   private static byte[] ok() {
     return "OK\0".getBytes(StandardCharsets.ISO_8859_1);
@@ -732,6 +738,7 @@ public final class Xenstored {
 
   private void sendEvent(Connection c, Watch w, String path) {
     watchEvents++;
-    c.out.accept(XsMessage.of(XsWire.WATCH_EVENT, 0, 0, path + "\0" + w.token + "\0"));
+    XsMessage m = XsMessage.of(XsWire.WATCH_EVENT, 0, 0, path + "\0" + w.token + "\0");
+    deferred.add(() -> c.out.accept(m));
   }
 }
