@@ -88,6 +88,11 @@ public final class Hypervisor {
     return control;
   }
 
+  /** True once dom0's services have been set up ({@link #control} was called). */
+  public boolean hasControl() {
+    return control != null;
+  }
+
   /** Virtual time in cycles. */
   public long now() {
     return now;
@@ -170,6 +175,9 @@ public final class Hypervisor {
     if (control != null && control.hasWork()) {
       // dom0's backends take what the domain left in its rings before its memory goes.
       now += control.serve(now);
+    }
+    if (control != null) {
+      control.domainEnding(d.domid());
     }
     for (Vcpu v : d.vcpus()) {
       scheduler.sleep(v, now);

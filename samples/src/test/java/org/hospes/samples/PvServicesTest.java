@@ -52,6 +52,22 @@ class PvServicesTest {
     assertThat(r.counters().hypercallCount[Hypercall.CONSOLE_IO.number()]).isZero();
   }
 
+  /** {@code hospes run --mode pvh}: the guest gets xenstore and a PV console on stdout. */
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void theCliRunsAPvhGuestWithDom0Services() {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+    int rc = org.hospes.dom0.cli.HospesCli.newCommandLine(
+        new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8),
+        new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8))
+        .execute("run", "--mode", "pvh", demo.toString());
+    assertThat(rc).as(err.toString()).isZero();
+    assertThat(out.toString(java.nio.charset.StandardCharsets.UTF_8))
+        .startsWith("domain path: /local/domain/1\nname: guest\n")
+        .endsWith("xenstore-demo: done, 26 requests\n");
+  }
+
   @Test
   @Timeout(value = 3600, unit = TimeUnit.SECONDS)
   void pingPongBouncesACounterOverAnInterdomainChannel() throws Exception {

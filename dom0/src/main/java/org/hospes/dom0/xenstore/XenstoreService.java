@@ -24,6 +24,11 @@ public final class XenstoreService {
     this.control = control;
     this.cost = cost;
     this.dom0 = store.connectDom0(dom0Replies::add);
+    control.onDomainDeath(domid -> {
+      if (store.isIntroduced(domid)) {
+        release(domid);
+      }
+    });
     store.setIntroducer((s, domid, gfn, port) -> {
       RingConnection c = RingConnection.open(s, control, domid, gfn, port);
       byPort.put(c.localPort(), c);

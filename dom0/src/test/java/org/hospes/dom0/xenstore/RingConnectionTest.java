@@ -34,6 +34,10 @@ class RingConnectionTest {
     bad = hv.createHvmDomain("bad", DomainMode.PVH, 4);
     introduce(good);
     introduce(bad);
+    for (Domain d : new Domain[] {good, bad}) {
+      xs.write("/local/domain/" + d.domid() + "/name", d.name());
+      xs.setPerms("/local/domain/" + d.domid(), "n" + d.domid());
+    }
   }
 
   private long ring(Domain d) {
@@ -46,7 +50,8 @@ class RingConnectionTest {
 
   private void introduce(Domain d) {
     DomainControl ctl = hv.control();
-    int port = ctl.allocUnboundFor(d.domid(), 0);
+    // After a release the guest's port is unbound to dom0 again and is reused.
+    int port = port(d) != 0 ? port(d) : ctl.allocUnboundFor(d.domid(), 0);
     ctl.setHvmParam(d.domid(), org.hospes.abi.HvmOp.PARAM_STORE_EVTCHN, port);
     byte[] zero = new byte[4096];
     d.memory().write(ring(d), zero, 0, zero.length);
@@ -90,7 +95,9 @@ class RingConnectionTest {
   void requestsAndRepliesGoThroughTheRing() {
     assertThat(call(good, XsWire.WRITE, "data/x\0hi")).isEqualTo(XsWire.WRITE + ":OK\0");
     assertThat(call(good, XsWire.READ, "data/x\0")).isEqualTo(XsWire.READ + ":hi");
-    assertThat(call(good, XsWire.READ, "name\0")).isEqualTo(XsWire.ERROR + ":ENOENT\0");
+    assertThat(call(good, XsWire.READ, "nope\0")).isEqualTo(XsWire.ERROR + ":ENOENT\0");
+    // name belongs to dom0 (the test did not let the guest read it).
+    assertThat(call(good, XsWire.READ, "name\0")).isEqualTo(XsWire.ERROR + ":EACCES\0");
     assertThat(call(good, 77, "")).isEqualTo(XsWire.ERROR + ":EINVAL\0");
     assertThat(hv.control().foreignMaps()).isEqualTo(2);
   }
@@ -151,6 +158,9 @@ class RingConnectionTest {
     assertThat(drops).isGreaterThan(0);
     assertThat(call(good, XsWire.WRITE, "still\0here")).isEqualTo(XsWire.WRITE + ":OK\0");
     assertThat(call(good, XsWire.READ, "still\0")).isEqualTo(XsWire.READ + ":here");
+    // Reconnected with a clean ring, the hostile domain is served again.
+    xs.release(bad.domid());
+    introduce(bad);
     assertThat(call(bad, XsWire.WRITE, "fine\0now")).isEqualTo(XsWire.WRITE + ":OK\0");
     // Every mapping of a dropped ring was given back.
     assertThat(hv.control().liveForeignMaps()).isEqualTo(2);

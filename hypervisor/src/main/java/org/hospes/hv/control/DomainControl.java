@@ -56,6 +56,25 @@ public final class DomainControl {
     return counters;
   }
 
+  private final java.util.List<java.util.function.IntConsumer> deathWatchers =
+      new java.util.ArrayList<>();
+
+  /**
+   * Calls {@code w} with the domid of each domain that ends, after its last ring contents were
+   * served and before its memory is freed (Xen tells dom0 with VIRQ_DOM_EXC; the toolstack then
+   * releases the domain from xenstored and its backends).
+   */
+  public void onDomainDeath(java.util.function.IntConsumer w) {
+    deathWatchers.add(w);
+  }
+
+  /** The hypervisor reports that {@code domid} ends. */
+  public void domainEnding(int domid) {
+    for (java.util.function.IntConsumer w : new java.util.ArrayList<>(deathWatchers)) {
+      w.accept(domid);
+    }
+  }
+
   /** Routes events on dom0's {@code port} to {@code h}. */
   public void listen(int port, PortHandler h) {
     handlers.put(port, h);

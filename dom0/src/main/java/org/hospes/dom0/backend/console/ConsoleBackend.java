@@ -51,6 +51,12 @@ public final class ConsoleBackend {
     }
     ConsoleBackend b = new ConsoleBackend(control, page, local, sink, cost);
     control.listen(local, (p, now) -> b.drain());
+    control.onDomainDeath(d -> {
+      if (d == domid && page.isMapped()) {
+        b.drain();
+        b.disconnect();
+      }
+    });
     return b;
   }
 
