@@ -26,7 +26,7 @@ fi
 
 kernels=("$@")
 if [ ${#kernels[@]} -eq 0 ]; then
-    kernels=(hello arith memory strings smc empty timer paging demand ring3 doublefault segments)
+    kernels=(hello arith memory strings smc empty timer paging demand ring3 doublefault segments marker)
 fi
 
 make -s BUILD="$BUILD" "${kernels[@]}"

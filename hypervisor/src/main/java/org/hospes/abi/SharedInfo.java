@@ -31,6 +31,10 @@ public final class SharedInfo {
   public static final int TIME_TSC_TO_SYSTEM_MUL = 24;
   public static final int TIME_TSC_SHIFT = 28;
   public static final int TIME_FLAGS = 29;
+  public static final int TIME_INFO_SIZE = 32;
+  /** vcpu_time_info.flags: the TSC is stable across vCPUs (XEN_PVCLOCK_TSC_STABLE_BIT). */
+  public static final int PVCLOCK_TSC_STABLE = 1;
+  public static final int PVCLOCK_GUEST_STOPPED = 2;
 
   private SharedInfo() {}
 }

@@ -13,6 +13,11 @@ public final class XenVersion {
   public static final int GUEST_HANDLE = 8;
   public static final int COMMANDLINE = 9;
 
+  /** XENFEAT_* bits of submap 0 (public/features.h). */
+  public static final int FEAT_AUTO_TRANSLATED_PHYSMAP = 1 << 2;
+  public static final int FEAT_HVM_CALLBACK_VECTOR = 1 << 8;
+  public static final int FEAT_HVM_SAFE_PVCLOCK = 1 << 9;
+
   /** Hospes speaks the ABI of Xen 4.17. */
   public static final int MAJOR = 4;
   public static final int MINOR = 17;

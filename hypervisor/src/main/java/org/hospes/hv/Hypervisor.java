@@ -13,11 +13,15 @@ import org.hospes.hv.domain.DomainState;
 import org.hospes.hv.domain.Domains;
 import org.hospes.hv.domain.Vcpu;
 import org.hospes.hv.domain.VcpuState;
+import org.hospes.abi.GrantTableOp;
 import org.hospes.hv.event.EventChannels;
+import org.hospes.hv.grant.GrantTables;
 import org.hospes.hv.hvm.HvmExitHandler;
 import org.hospes.hv.hvm.HvmPlatform;
 import org.hospes.hv.hvm.ShadowControl;
 import org.hospes.hv.memory.FrameTable;
+import org.hospes.hv.memory.P2m;
+import org.hospes.hv.time.PvTime;
 import org.hospes.hv.sched.Scheduler;
 import org.hospes.hv.stats.Counters;
 import org.hospes.x86.Cpu;
@@ -124,7 +128,14 @@ public final class Hypervisor {
     int domid = nextDomid++;
     Domain d = Domains.createHvm(this, domid, name, mode, memoryMiB);
     domains.put(domid, d);
-    platforms.put(domid, new HvmPlatform(this, d));
+    HvmPlatform platform = new HvmPlatform(this, d);
+    platforms.put(domid, platform);
+    GrantTables grants = new GrantTables(d, grantDirectory, machine,
+        GrantTableOp.DEFAULT_MAX_FRAMES);
+    // One frame to begin with, as Xen: the toolstack fills entries 0 (console) and 1 (xenstore).
+    grants.grow(1);
+    d.setGrantTables(grants);
+    d.setPvTime(new PvTime(d, machine, platform.timers()));
     return d;
   }
 
@@ -184,6 +195,10 @@ public final class Hypervisor {
       scheduler.removeVcpu(v);
     }
     d.end(state, reason, status);
+    if (d.grantTables() != null) {
+      // Before the frames go back: other domains must lose their mappings of them.
+      d.grantTables().releaseAll(domains.values());
+    }
     if (d.eventChannels() != null) {
       d.eventChannels().closeAll();
     }
@@ -373,6 +388,64 @@ public final class Hypervisor {
       v.cpu().invalidateTranslations();
     }
   }
+
+  /**
+   * Points guest frame {@code gfn} of {@code d} at machine frame {@code mfn} (P2m.INVALID:
+   * nothing), read-only unless {@code writable}; P2M and EPT change together and every vCPU of
+   * the domain drops its cached translations (grant map and unmap).
+   */
+  public void setPhysmap(Domain d, long gfn, long mfn, boolean writable) {
+    if (mfn == P2m.INVALID) {
+      d.p2m().set(gfn, P2m.INVALID);
+      if (d.ept() != null) {
+        d.ept().unmap(gfn);
+      }
+    } else if (writable) {
+      d.p2m().set(gfn, mfn);
+      if (d.ept() != null) {
+        d.ept().map(gfn, mfn);
+      }
+    } else {
+      d.p2m().setReadOnly(gfn, mfn);
+      if (d.ept() != null) {
+        d.ept().mapReadOnly(gfn, mfn);
+      }
+    }
+    for (Vcpu v : d.vcpus()) {
+      v.cpu().invalidateTranslations();
+    }
+  }
+
+  private final GrantTables.Directory grantDirectory = new GrantTables.Directory() {
+    @Override
+    public Domain domain(int domid) {
+      return domains.get(domid);
+    }
+
+    @Override
+    public GrantTables grantTables(Domain d) {
+      return d.grantTables();
+    }
+
+    @Override
+    public long allocateFrame(Domain d) {
+      long mfn = frames.allocate(d.domid());
+      if (mfn >= 0) {
+        machine.write(mfn << 12, new byte[4096], 0, 4096);
+      }
+      return mfn;
+    }
+
+    @Override
+    public int owner(long mfn) {
+      return frames.owner(mfn);
+    }
+
+    @Override
+    public void setPhysmap(Domain d, long gfn, long mfn, boolean writable) {
+      Hypervisor.this.setPhysmap(d, gfn, mfn, writable);
+    }
+  };
 
   /** Domain lookup and upcall delivery for event channels. */
   public EventChannels.Directory eventDirectory() {

@@ -60,6 +60,16 @@ final class TestKernels {
     return KernelSources.elf(buildDir(), name);
   }
 
+  /**
+   * A kernel with or without a golden (the ones whose behaviour depends on other domains, or
+   * that never end, have none), built into the same directory.
+   */
+  static synchronized Path anyElf(String name) throws IOException, InterruptedException {
+    Path dir = buildDir();
+    KernelSources.make(root(), dir, Map.of(), List.of(name));
+    return KernelSources.elf(dir, name);
+  }
+
   static byte[] golden(String name) throws IOException {
     return Files.readAllBytes(goldenDir().resolve(name + ".out"));
   }

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -16,11 +17,14 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code hospes bench}: runs the benchmark kernels on Hospes and, in the same run, under QEMU TCG,
- * and prints guest instructions, seconds and MIPS for both and their ratio.
+ * and prints guest instructions, seconds and MIPS for both and their ratio, for each Hospes
+ * mode asked for ({@code --mode}, see {@link BenchMode}): one row per kernel and mode, QEMU
+ * measured once per kernel.
  *
  * <p>The kernels ({@code samples/kernels/bench-alu.c}, {@code bench-mem.c}) are built with make if
  * needed, with the loop count fixed at build time ({@code --iterations}). Hospes time is the wall
- * time of {@code NativeMachine.run()}; the instruction count is what the machine retired. QEMU
+ * time of the machine's {@code run()} (native machine, or the HVM toolstack's run loop); the
+ * instruction count is what the guest retired. QEMU
  * time is the wall time of the whole QEMU process minus that of the {@code empty} kernel (QEMU's
  * start-up, SeaBIOS and exit), as in docs' reference measurements. Both emulators execute the
  * same kernel instructions, so QEMU's MIPS use Hospes's count; the checksums both print are
@@ -59,6 +63,14 @@ public final class BenchCommand implements Callable<Integer> {
       paramLabel = "N",
       description = "Runs of each kernel on each emulator; the best is reported (default: ${DEFAULT-VALUE}).")
   int runs = 3;
+
+  @Option(
+      names = "--mode",
+      paramLabel = "MODE",
+      description = "Hospes modes to measure: native (no hypervisor), hvm (HVM domain with EPT),"
+          + " hvm-shadow (HVM domain with shadow paging), or all of them (default:"
+          + " ${DEFAULT-VALUE}).")
+  String mode = "all";
 
   @Option(names = "--no-qemu", description = "Run only Hospes.")
   boolean noQemu;
@@ -106,6 +118,12 @@ public final class BenchCommand implements Callable<Integer> {
       out.println("--runs must be at least 1");
       return 2;
     }
+    Optional<List<BenchMode>> selected = BenchMode.select(mode);
+    if (selected.isEmpty()) {
+      out.println("unknown --mode '" + mode + "'; valid: " + BenchMode.validNames());
+      return 2;
+    }
+    List<BenchMode> modes = selected.get();
     Path root = sourceRoot != null ? sourceRoot.toAbsolutePath() : KernelSources.findRoot();
     Path build = KernelSources.kernelsDir(root).resolve("build").resolve("bench-" + iterations);
     List<String> targets = new ArrayList<>(KERNELS);
@@ -147,72 +165,81 @@ public final class BenchCommand implements Callable<Integer> {
     String header =
         String.format(
             Locale.ROOT,
-            "%-10s %15s %10s %11s %13s %11s %12s",
-            "kernel", "guest insns", "Hospes s", "Hospes MIPS", "QEMU s (net)", "QEMU MIPS",
-            "QEMU/Hospes");
+            "%-10s %-10s %15s %10s %11s %13s %11s %12s",
+            "kernel", "mode", "guest insns", "Hospes s", "Hospes MIPS", "QEMU s (net)",
+            "QEMU MIPS", "QEMU/Hospes");
     List<String> rows = new ArrayList<>();
     boolean allOk = true;
+    List<BenchMode> hospesModes = noHospes ? List.of() : modes;
     for (String kernel : KERNELS) {
       Path elf = KernelSources.elf(build, kernel);
-      Measured h = noHospes ? null : runHospes(elf);
       Measured q = useQemu ? runQemu(elf) : null;
-
-      long insns = h != null && h.ok() ? h.instructions : -1;
-      boolean approx = false;
-      if (insns < 0 && q != null && q.ok()) {
-        insns = q.instructions; // the kernel's own count of its loop instructions
-        approx = true;
-      }
-      double hSec = h != null && h.ok() ? seconds(h.bestNanos) : Double.NaN;
       double qSec = q != null && q.ok() ? seconds(q.bestNanos - qemuStartup) : Double.NaN;
       if (qSec <= 0) {
         notes.add(
             kernel + ": QEMU's net time is lost in its start-up noise; use more --iterations.");
         qSec = Double.NaN;
       }
-      double hMips = insns > 0 ? insns / hSec / 1e6 : Double.NaN;
-      double qMips = insns > 0 && qSec > 0 ? insns / qSec / 1e6 : Double.NaN;
-      rows.add(
-          String.format(
-              Locale.ROOT,
-              "%-10s %15s %10s %11s %13s %11s %12s",
-              kernel,
-              insns < 0 ? "?" : (approx ? "~" : "") + String.format(Locale.ROOT, "%,d", insns),
-              fmt(hSec, "%.3f"),
-              fmt(hMips, "%.1f"),
-              fmt(qSec, "%.3f"),
-              fmt(qMips, "%.1f"),
-              Double.isNaN(hMips) || Double.isNaN(qMips) ? "-" : fmt(qMips / hMips, "%.1fx")));
-
-      if (h != null && !h.ok()) {
-        allOk = false;
-        notes.add(kernel + " on Hospes: " + h.error);
-      }
       if (q != null && !q.ok()) {
         allOk = false;
         notes.add(kernel + " under QEMU: " + q.error);
       }
-      if (h != null && h.ok() && q != null && q.ok()) {
-        if (h.checksum.equals(q.checksum)) {
-          notes.add(
-              kernel + ": checksums agree (Hospes and QEMU both print \"done " + h.checksum
-                  + "\"), so both executed the same " + String.format(Locale.ROOT, "%,d", insns)
-                  + " guest instructions of kernel code.");
-        } else {
-          allOk = false;
-          notes.add(
-              kernel + ": CHECKSUMS DIFFER: Hospes \"done " + h.checksum + "\", QEMU \"done "
-                  + q.checksum + "\" (Hospes computed something else; its figures are suspect).");
+      List<BenchMode> rowModes = hospesModes.isEmpty() ? java.util.Collections.singletonList(
+          (BenchMode) null) : hospesModes;
+      for (BenchMode mode : rowModes) {
+        Measured h = mode == null ? null : runHospes(elf, mode);
+        String where = mode == null ? "-" : mode.name();
+        long insns = h != null && h.ok() ? h.instructions : -1;
+        boolean approx = false;
+        if (insns < 0 && q != null && q.ok()) {
+          insns = q.instructions; // the kernel's own count of its loop instructions
+          approx = true;
         }
-      } else if (h != null && h.ok()) {
-        notes.add(kernel + ": Hospes printed \"done " + h.checksum + "\".");
-      } else if (q != null && q.ok()) {
-        notes.add(kernel + ": QEMU printed \"done " + q.checksum + "\".");
-      }
-      if (approx) {
-        notes.add(
-            kernel + ": instruction count \"~\" is the kernel's own count of its loop"
-                + " instructions (no Hospes run to count them exactly).");
+        double hSec = h != null && h.ok() ? seconds(h.bestNanos) : Double.NaN;
+        double hMips = insns > 0 ? insns / hSec / 1e6 : Double.NaN;
+        double qMips = insns > 0 && qSec > 0 ? insns / qSec / 1e6 : Double.NaN;
+        rows.add(
+            String.format(
+                Locale.ROOT,
+                "%-10s %-10s %15s %10s %11s %13s %11s %12s",
+                kernel,
+                where,
+                insns < 0 ? "?" : (approx ? "~" : "") + String.format(Locale.ROOT, "%,d", insns),
+                fmt(hSec, "%.3f"),
+                fmt(hMips, "%.1f"),
+                fmt(qSec, "%.3f"),
+                fmt(qMips, "%.1f"),
+                Double.isNaN(hMips) || Double.isNaN(qMips) ? "-" : fmt(qMips / hMips, "%.1fx")));
+
+        String who = kernel + (mode == null ? "" : " (" + where + ")");
+        if (h != null && !h.ok()) {
+          allOk = false;
+          notes.add(who + " on Hospes: " + h.error);
+        }
+        if (h != null && h.ok() && q != null && q.ok()) {
+          if (h.checksum.equals(q.checksum)) {
+            notes.add(
+                who + ": checksums agree (Hospes and QEMU both print \"done " + h.checksum
+                    + "\"), so both executed the same "
+                    + String.format(Locale.ROOT, "%,d", insns) + " guest instructions of kernel"
+                    + " code.");
+          } else {
+            allOk = false;
+            notes.add(
+                who + ": CHECKSUMS DIFFER: Hospes \"done " + h.checksum + "\", QEMU \"done "
+                    + q.checksum + "\" (Hospes computed something else; its figures are"
+                    + " suspect).");
+          }
+        } else if (h != null && h.ok()) {
+          notes.add(who + ": Hospes printed \"done " + h.checksum + "\".");
+        } else if (q != null && q.ok() && mode == null) {
+          notes.add(kernel + ": QEMU printed \"done " + q.checksum + "\".");
+        }
+        if (approx) {
+          notes.add(
+              who + ": instruction count \"~\" is the kernel's own count of its loop"
+                  + " instructions (no Hospes run to count them exactly).");
+        }
       }
     }
     out.println(header);
@@ -230,12 +257,12 @@ public final class BenchCommand implements Callable<Integer> {
     return allOk ? 0 : 1;
   }
 
-  private Measured runHospes(Path elf) {
+  private Measured runHospes(Path elf, BenchMode mode) {
     Measured m = new Measured();
     for (int i = 0; i < runs; i++) {
       HospesRunner.Result r;
       try {
-        r = HospesRunner.run(elf);
+        r = mode.runner().run(elf);
       } catch (Exception | LinkageError e) {
         m.error = "failed: " + e;
         return m;

@@ -1,12 +1,19 @@
 package org.hospes.dom0.bench;
 
 import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import org.hospes.dom0.machine.NativeMachine;
 import org.hospes.dom0.machine.RunResult;
+import org.hospes.dom0.toolstack.HvmMachine;
+import org.hospes.hv.domain.DomainMode;
 
-/** Runs a multiboot kernel on the Hospes native machine (no hypervisor), 64 MiB of RAM. */
+/**
+ * Runs a multiboot kernel on Hospes with 64 MiB of RAM: on the native machine (no hypervisor)
+ * or in an HVM domain. The time is that of the run alone, loading excluded.
+ */
 public final class HospesRunner {
 
   /**
@@ -28,6 +35,22 @@ public final class HospesRunner {
   public static Result run(Path kernel) throws Exception {
     ByteArrayOutputStream serial = new ByteArrayOutputStream();
     NativeMachine machine = NativeMachine.builder().ramMiB(64).serialOut(serial).build();
+    machine.loadMultiboot(kernel, kernel.getFileName().toString());
+    long t0 = System.nanoTime();
+    RunResult result = machine.run();
+    long t1 = System.nanoTime();
+    return new Result(result, serial.toByteArray(), t1 - t0);
+  }
+
+  /**
+   * Loads the kernel into a fresh HVM domain of the given mode and runs it to the end; the
+   * instructions are the domain's (guest instructions, including those the hypervisor completed
+   * for it).
+   */
+  public static Result runHvm(Path kernel, DomainMode mode) throws Exception {
+    ByteArrayOutputStream serial = new ByteArrayOutputStream();
+    PrintStream diagnostics = new PrintStream(OutputStream.nullOutputStream());
+    HvmMachine machine = HvmMachine.create(mode, 64, serial, diagnostics);
     machine.loadMultiboot(kernel, kernel.getFileName().toString());
     long t0 = System.nanoTime();
     RunResult result = machine.run();

@@ -61,6 +61,17 @@ public final class ServicePorts implements PortOps {
     return !queue.isEmpty();
   }
 
+  /** dom0's services have no vcpu_info in guest memory. */
+  @Override
+  public long vcpuInfo(int vcpu) {
+    return -1;
+  }
+
+  @Override
+  public void setVcpuInfo(int vcpu, long machineAddress) {
+    // Nothing to move: events are queued in Java.
+  }
+
   /** The next port with an event, its pending bit cleared (as a guest's handler would); -1 if none. */
   public int poll() {
     Integer p = queue.poll();

@@ -30,4 +30,17 @@ public interface CostModel {
 
   /** Cycles of one hypercall (entry, dispatch, return), its work excluded. */
   long hypercall();
+
+  /**
+   * Cycles of one grant map or unmap beyond the hypercall itself (entry check, pin, P2M/EPT
+   * update, translation flush). A default so that older plugins keep compiling.
+   */
+  default long grantMap() {
+    return 2_000;
+  }
+
+  /** Cycles of one grant copy of {@code bytes} beyond the hypercall itself. */
+  default long grantCopy(int bytes) {
+    return 400 + bytes / 8;
+  }
 }

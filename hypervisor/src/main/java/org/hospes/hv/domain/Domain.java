@@ -34,6 +34,8 @@ public final class Domain {
   private java.io.OutputStream console = java.io.OutputStream.nullOutputStream();
   private org.hospes.hv.event.EventChannels eventChannels;
   private long sharedInfoMfn = -1;
+  private org.hospes.hv.grant.GrantTables grantTables;
+  private org.hospes.hv.time.PvTime pvTime;
   /** HVM parameters (HVM_PARAM_*), set by the toolstack or the guest. */
   private final long[] hvmParams = new long[org.hospes.abi.HvmOp.NR_PARAMS];
   /** Guest-physical address of the installed hypercall page, or -1. */
@@ -146,6 +148,24 @@ public final class Domain {
 
   public void setEventChannels(org.hospes.hv.event.EventChannels channels) {
     this.eventChannels = channels;
+  }
+
+  /** The domain's grant table (v1), or null for a domain without one. */
+  public org.hospes.hv.grant.GrantTables grantTables() {
+    return grantTables;
+  }
+
+  public void setGrantTables(org.hospes.hv.grant.GrantTables tables) {
+    this.grantTables = tables;
+  }
+
+  /** Per-vCPU PV time: singleshot timers and the pvclock (vcpu_time_info), or null. */
+  public org.hospes.hv.time.PvTime pvTime() {
+    return pvTime;
+  }
+
+  public void setPvTime(org.hospes.hv.time.PvTime pvTime) {
+    this.pvTime = pvTime;
   }
 
   /** Machine frame of the domain's shared_info page. */

@@ -20,4 +20,13 @@ public interface PortOps {
 
   /** True while {@code vcpu} has an upcall pending (its evtchn_upcall_pending is set). */
   boolean upcallPending(int vcpu);
+
+  /**
+   * Machine address of {@code vcpu}'s vcpu_info: its slot in shared_info until the guest moves
+   * it with VCPUOP_register_vcpu_info.
+   */
+  long vcpuInfo(int vcpu);
+
+  /** VCPUOP_register_vcpu_info: {@code vcpu}'s vcpu_info now lives at {@code machineAddress}. */
+  void setVcpuInfo(int vcpu, long machineAddress);
 }

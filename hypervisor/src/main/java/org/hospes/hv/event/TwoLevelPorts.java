@@ -28,8 +28,21 @@ public final class TwoLevelPorts implements PortOps {
     return (v & (1 << bit)) != 0;
   }
 
-  private long vcpuInfo(int vcpu) {
-    return sharedInfo + (long) vcpu * SharedInfo.VCPU_INFO_SIZE;
+  /** Registered vcpu_info locations by vCPU (0: the default slot in shared_info). */
+  private long[] registered = new long[SharedInfo.MAX_LEGACY_VCPUS];
+
+  @Override
+  public long vcpuInfo(int vcpu) {
+    long r = vcpu < registered.length ? registered[vcpu] : 0;
+    return r != 0 ? r : sharedInfo + (long) vcpu * SharedInfo.VCPU_INFO_SIZE;
+  }
+
+  @Override
+  public void setVcpuInfo(int vcpu, long machineAddress) {
+    if (vcpu >= registered.length) {
+      registered = java.util.Arrays.copyOf(registered, vcpu + 1);
+    }
+    registered[vcpu] = machineAddress;
   }
 
   @Override

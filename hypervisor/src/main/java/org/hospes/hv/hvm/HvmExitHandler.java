@@ -65,6 +65,8 @@ public final class HvmExitHandler {
           hv.shutdown(d, "halted", 0);
         } else if (!platform.pic().pending() && !(d.callbackVector() >= 0
             && d.eventChannels().ops().upcallPending(v.id()))) {
+          // An upcall already pending (e.g. a timer that fired during "sti; hlt") must not
+          // be slept through: it is injected at the next entry instead.
           hv.block(v);
         }
         break;

@@ -47,6 +47,11 @@ public final class HvmPlatform {
     return pit;
   }
 
+  /** The domain's deadlines (platform devices, PV vCPU timers). */
+  public TimerQueue timers() {
+    return timers;
+  }
+
   /** Device-model interrupt lines (dm_op set_isa_irq_level). */
   public void setIsaIrqLevel(int irq, boolean high) {
     pic.setLevel(irq, high);
@@ -89,6 +94,9 @@ public final class HvmPlatform {
     var vmcs = v.vmcs();
     // The guest's TSC is the hypervisor's clock.
     vmcs.write(VmcsField.TSC_OFFSET, now - v.cpu().cycles());
+    if (domain.pvTime() != null) {
+      domain.pvTime().refresh(v.id(), now);
+    }
     if ((vmcs.read32(VmcsField.VM_ENTRY_INTR_INFO_FIELD) & VmxControls.INTR_INFO_VALID) != 0) {
       return;
     }

@@ -42,7 +42,7 @@ public final class GuestAccess {
     while (done < data.length) {
       int a = va + done;
       long gpa = vcpu.cpu().linearToPhysical(a, true);
-      if (gpa < 0 || vcpu.domain().memory().machineAddress(gpa) < 0) {
+      if (gpa < 0 || !vcpu.domain().memory().writable(gpa)) {
         return false;
       }
       done += 0x1000 - (a & 0xFFF);

@@ -25,10 +25,18 @@ import org.hospes.x86.Cpu;
 public final class Hypercalls {
   private final Hypervisor hv;
   private final CostModel cost;
+  private final GrantTableHypercalls grants;
+  private final VcpuHypercalls vcpus;
+  private final MulticallHypercalls multicalls;
+  /** Cycles of work the current hypercall charged beyond the entry/exit cost. */
+  private long work;
 
   public Hypercalls(Hypervisor hv, CostModel cost) {
     this.hv = hv;
     this.cost = cost;
+    this.grants = new GrantTableHypercalls(this, cost);
+    this.vcpus = new VcpuHypercalls(hv);
+    this.multicalls = new MulticallHypercalls(this);
   }
 
   /** Handles the VMCALL {@code v} exited on; returns the modelled cycles. */
@@ -39,12 +47,36 @@ public final class Hypercalls {
     int a1 = cpu.reg(Cpu.EBX);
     int a2 = cpu.reg(Cpu.ECX);
     int a3 = cpu.reg(Cpu.EDX);
-    Hypercall call = Hypercall.of(nr);
+    int a4 = cpu.reg(Cpu.ESI);
+    int a5 = cpu.reg(Cpu.EDI);
     c.hypercallCount[nr >= 0 && nr < c.hypercallCount.length ? nr : 63]++;
+    work = 0;
+    int result = cpu.cpl() != 0 ? XenErrno.EPERM.negated() : dispatch(v, nr, a1, a2, a3, a4, a5);
+    if (result < 0) {
+      c.hypercallErrors++;
+    }
+    if (!v.domain().state().isFinal()) {
+      cpu.setReg(Cpu.EAX, result);
+      cpu.skipInstruction();
+    }
+    long cycles = cost.hypercall() + work;
+    c.hypercallCycles += cycles;
+    return cycles;
+  }
+
+  /** Modelled cycles of the current hypercall's work (grant maps and copies), added to its cost. */
+  void charge(long cycles) {
+    work += cycles;
+  }
+
+  /**
+   * Runs hypercall {@code nr} with arguments {@code a1..a5} (EBX, ECX, EDX, ESI, EDI) for
+   * {@code v}; returns its result. Also the entry point of each multicall entry.
+   */
+  int dispatch(Vcpu v, int nr, int a1, int a2, int a3, int a4, int a5) {
+    Hypercall call = Hypercall.of(nr);
     int result;
-    if (cpu.cpl() != 0) {
-      result = XenErrno.EPERM.negated();
-    } else if (call == null) {
+    if (call == null) {
       result = XenErrno.ENOSYS.negated();
     } else {
       switch (call) {
@@ -54,19 +86,14 @@ public final class Hypercalls {
         case EVENT_CHANNEL_OP: result = eventChannelOp(v, a1, a2); break;
         case HVM_OP: result = hvmOp(v, a1, a2); break;
         case MEMORY_OP: result = memoryOp(v, a1, a2); break;
+        case GRANT_TABLE_OP: result = grants.grantTableOp(v, a1, a2, a3); break;
+        case VCPU_OP: result = vcpus.vcpuOp(v, a1, a2, a3); break;
+        case SET_TIMER_OP: result = vcpus.setTimerOp(v, a1, a2); break;
+        case MULTICALL: result = multicalls.multicall(v, a1, a2); break;
         default: result = XenErrno.ENOSYS.negated(); break;
       }
     }
-    if (result < 0) {
-      c.hypercallErrors++;
-    }
-    if (!v.domain().state().isFinal()) {
-      cpu.setReg(Cpu.EAX, result);
-      cpu.skipInstruction();
-    }
-    long cycles = cost.hypercall();
-    c.hypercallCycles += cycles;
-    return cycles;
+    return result;
   }
 
   /** Reads a u16 at {@code va}, or null on a fault. */
@@ -239,9 +266,13 @@ public final class Hypercalls {
         if (dom != EventChannelOp.DOMID_SELF && dom != d.domid()) {
           return XenErrno.EPERM.negated();
         }
+        if (space == MemoryOp.SPACE_GRANT_TABLE) {
+          // idx | 0x80000000 names a v2 status frame: there are none in v1.
+          return d.grantTables() == null ? XenErrno.ENOSYS.negated()
+              : d.grantTables().addToPhysmap(idx, gpfn & 0xFFFF_FFFFL);
+        }
         if (space != MemoryOp.SPACE_SHARED_INFO || idx != 0) {
-          return space == MemoryOp.SPACE_GRANT_TABLE ? XenErrno.ENOSYS.negated()
-              : XenErrno.EINVAL.negated();
+          return XenErrno.EINVAL.negated();
         }
         if (gpfn < 0 || gpfn >= d.p2m().size()) {
           return XenErrno.EINVAL.negated();
@@ -291,8 +322,10 @@ public final class Hypercalls {
         if (index == null) {
           return XenErrno.EFAULT.negated();
         }
-        // Submap 0: none of the PV features are offered yet (no callback vector, no pvclock).
-        int submap = 0;
+        // Submap 0: an auto-translated (HVM/PVH) guest with the callback vector and a pvclock
+        // that is safe to use (kept coherent with the guest TSC, see PvTime); other submaps 0.
+        int submap = index != 0 ? 0 : XenVersion.FEAT_AUTO_TRANSLATED_PHYSMAP
+            | XenVersion.FEAT_HVM_CALLBACK_VECTOR | XenVersion.FEAT_HVM_SAFE_PVCLOCK;
         return g.writeInt(arg + 4, submap) ? 0 : XenErrno.EFAULT.negated();
       }
       case XenVersion.PAGESIZE:
@@ -332,9 +365,9 @@ public final class Hypercalls {
         v.requestYield();
         return 0;
       case SchedOp.BLOCK:
-        // Blocks until an event is due; an upcall already pending returns at once (Xen
-        // checks local_events_need_delivery after marking the vCPU blocked).
-        if (d.callbackVector() < 0 || !d.eventChannels().ops().upcallPending(v.id())) {
+        // Events wake it (upcall); one already pending means it does not block at all, as
+        // Xen's do_block checks local_events_need_delivery, so no wakeup is lost.
+        if (!d.eventChannels().ops().upcallPending(v.id())) {
           hv.block(v);
         }
         return 0;

@@ -68,6 +68,12 @@ public final class EptTables {
     machine.write64(pte, (mfn << 12) | RWX | WB);
   }
 
+  /** Maps {@code gfn} to {@code mfn} read/execute only: a guest write is an EPT violation. */
+  public void mapReadOnly(long gfn, long mfn) {
+    long pte = leafSlot(gfn, true);
+    machine.write64(pte, (mfn << 12) | (RWX & ~2L) | WB);
+  }
+
   /** Removes the mapping of {@code gfn} (the caller flushes the vCPUs' translations). */
   public void unmap(long gfn) {
     long pte = leafSlot(gfn, false);

@@ -21,6 +21,11 @@ public final class GuestMemory implements PhysicalMemory {
     return p2m;
   }
 
+  /** True if {@code gpa} is populated and not mapped read-only (a read-only grant map). */
+  public boolean writable(long gpa) {
+    return p2m.machineAddress(gpa) >= 0 && p2m.isWritable(gpa >>> 12);
+  }
+
   /** Machine address of {@code gpa}, or -1. */
   public long machineAddress(long gpa) {
     return p2m.machineAddress(gpa);
@@ -49,7 +54,7 @@ public final class GuestMemory implements PhysicalMemory {
   @Override
   public void write8(long pa, int value) {
     long ma = p2m.machineAddress(pa);
-    if (ma >= 0) {
+    if (ma >= 0 && p2m.isWritable(pa >>> 12)) {
       machine.write8(ma, value);
     }
   }
@@ -64,7 +69,7 @@ public final class GuestMemory implements PhysicalMemory {
   public void write32(long pa, int value) {
     if ((pa & 0xFFF) <= 0xFFC) {
       long ma = p2m.machineAddress(pa);
-      if (ma >= 0) {
+      if (ma >= 0 && p2m.isWritable(pa >>> 12)) {
         machine.write32(ma, value);
       }
       return;
@@ -96,7 +101,7 @@ public final class GuestMemory implements PhysicalMemory {
       long a = pa + done;
       int chunk = (int) Math.min(len - done, 0x1000 - (a & 0xFFF));
       long ma = p2m.machineAddress(a);
-      if (ma >= 0) {
+      if (ma >= 0 && p2m.isWritable(a >>> 12)) {
         machine.write(ma, src, off + done, chunk);
       }
       done += chunk;

@@ -11,6 +11,8 @@ public final class P2m {
   public static final long INVALID = -1;
 
   private long[] map;
+  /** Guest frames mapped read-only (grant maps with GNTMAP_readonly). */
+  private final java.util.BitSet readOnly = new java.util.BitSet();
 
   public P2m(int guestFrames) {
     map = new long[guestFrames];
@@ -33,6 +35,18 @@ public final class P2m {
       Arrays.fill(map, old, map.length, INVALID);
     }
     map[(int) gfn] = mfn;
+    readOnly.clear((int) gfn);
+  }
+
+  /** Maps {@code gfn} to {@code mfn} read-only: neither the guest nor copy_to_guest may write. */
+  public void setReadOnly(long gfn, long mfn) {
+    set(gfn, mfn);
+    readOnly.set((int) gfn);
+  }
+
+  /** True unless {@code gfn} is mapped read-only. */
+  public boolean isWritable(long gfn) {
+    return gfn < 0 || gfn >= map.length || !readOnly.get((int) gfn);
   }
 
   /** Machine address of guest-physical {@code gpa}, or -1 when the frame is not populated. */

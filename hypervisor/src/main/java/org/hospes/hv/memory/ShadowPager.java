@@ -291,17 +291,22 @@ public final class ShadowPager {
       us = 0;
     }
     boolean writable = rw && wDirty;
+    // A frame the P2M holds read-only (a read-only grant mapping) takes no writes.
+    boolean readOnlyFrame = backed && !p2m.isWritable(gfn);
     int pte = (int) ((backed ? mfn : scratchMfn) << 12) | P | us;
-    if (write && (!backed || tracked.containsKey(gfn))) {
-      // A permitted write to a guest page table (or to nothing): one instruction with the
-      // entry writable, then re-protect and resynchronize (or refill the all-ones page).
+    if (write && (!backed || readOnlyFrame || tracked.containsKey(gfn))) {
+      // A permitted write to a guest page table (or to nothing, or to a read-only frame): one
+      // instruction with the entry writable, then re-protect and resynchronize (or drop the
+      // write into the all-ones page and refill it).
       tableWrites++;
-      pending.add(new Pending(current, lin, backed ? gfn : -1));
-      setShadowPte(current, lin, pte | RW);
+      boolean dropWrite = !backed || readOnlyFrame;
+      int stepPte = dropWrite ? (int) (scratchMfn << 12) | P | us : pte;
+      pending.add(new Pending(current, lin, dropWrite ? -1 : gfn));
+      setShadowPte(current, lin, stepPte | RW);
       tlb.invalidatePage(lin);
       return STEP;
     }
-    if (writable && backed && !tracked.containsKey(gfn)) {
+    if (writable && backed && !readOnlyFrame && !tracked.containsKey(gfn)) {
       pte |= RW;
     }
     setShadowPte(current, lin, pte);

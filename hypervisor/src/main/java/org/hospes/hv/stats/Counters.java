@@ -31,6 +31,17 @@ public final class Counters {
   public long hypercallCycles;
   /** Hypercalls that returned an error (negative errno). */
   public long hypercallErrors;
+  /** Grant operations that succeeded, bytes moved by grant copies, and their modelled cycles. */
+  public long grantMaps;
+  public long grantUnmaps;
+  public long grantCopies;
+  public long grantCopyBytes;
+  public long grantCycles;
+  /** Grant operations refused with a GNTST error status. */
+  public long grantErrors;
+  /** Singleshot-timer arms (VCPUOP_set_singleshot_timer, set_timer_op) and multicall entries. */
+  public long timerArms;
+  public long multicallEntries;
 
   public void addExit(ExitReason reason, long modelledCycles) {
     exitCount[reason.code()]++;
@@ -88,5 +99,13 @@ public final class Counters {
     }
     hypercallCycles += o.hypercallCycles;
     hypercallErrors += o.hypercallErrors;
+    grantMaps += o.grantMaps;
+    grantUnmaps += o.grantUnmaps;
+    grantCopies += o.grantCopies;
+    grantCopyBytes += o.grantCopyBytes;
+    grantCycles += o.grantCycles;
+    grantErrors += o.grantErrors;
+    timerArms += o.timerArms;
+    multicallEntries += o.multicallEntries;
   }
 }

@@ -1,0 +1,233 @@
+package org.hospes.dom0.cli;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import org.hospes.dom0.boot.BootException;
+import org.hospes.dom0.machine.ExitStatus;
+import org.hospes.dom0.report.StatsReport;
+import org.hospes.dom0.toolstack.DomainOutcome;
+import org.hospes.dom0.toolstack.DomainSpec;
+import org.hospes.dom0.toolstack.GuestDomain;
+import org.hospes.dom0.toolstack.HostRunner;
+import org.hospes.hv.Hypervisor;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code hospes run-many}: several HVM domains on one hypervisor, consoles prefixed by domain
+ * name, one outcome line per domain at the end.
+ */
+@Command(
+    name = "run-many",
+    mixinStandardHelpOptions = true,
+    sortOptions = false,
+    description = {
+      "Runs several kernels at once, each in its own domain on one hypervisor: HVM domains"
+          + " (Multiboot kernels) each with its own device model in dom0, PVH domains with"
+          + " console_io. Console lines go to stdout prefixed with"
+          + " '[NAME] '; one outcome line per domain goes to stderr at the end.",
+      "",
+      "Domain spec: " + DomainSpec.SYNTAX,
+      "  mode: hvm (EPT), hvm-shadow (shadow paging), pvh (PVH ELF, console_io; no device"
+          + " model); ram: MiB (default " + DomainSpec.DEFAULT_RAM_MIB + "); weight, cap:"
+          + " scheduler parameters (credit: weight 1..65535, cap in percent of a CPU, 0 for none;"
+          + " round robin ignores them); cmdline: the multiboot command line, the"
+          + " rest of the spec (commas included), so it comes last.",
+    },
+    exitCodeListHeading = "%nExit status:%n",
+    exitCodeList = {
+      "0:every domain not destroyed on request exited with status 33 or halted",
+      "N:otherwise the status of the first domain (in spec order) that did not: (V<<1)|1 from"
+          + " isa-debug-exit, 3 crashed, 4 instruction or time limit",
+      "2:bad arguments, bad specs, or a kernel missing or not bootable",
+    })
+final class RunManyCommand implements Callable<Integer> {
+
+  private final CliStreams streams;
+
+  @Option(names = "--domain", paramLabel = "SPEC",
+      description = "A domain: " + DomainSpec.SYNTAX + ". Repeat for more.")
+  List<String> domains = new ArrayList<>();
+
+  @Option(names = "--config", paramLabel = "FILE",
+      description = "A file with one domain spec per line ('#' starts a comment); kernel paths"
+          + " are relative to the file's directory.")
+  Path config;
+
+  @Option(names = "--max-cycles", paramLabel = "N", converter = InstructionCountConverter.class,
+      description = "Stop after N cycles of virtual time (1 GHz clock; accepts 10k, 5M, 2G);"
+          + " domains still running then count as status 4.")
+  Long maxCycles;
+
+  @Option(names = "--max-insns", paramLabel = "N", converter = InstructionCountConverter.class,
+      description = "Destroy a domain once it has executed N instructions (status 4).")
+  Long maxInstructions;
+
+  @Option(names = "--destroy", paramLabel = "NAME@CYCLES",
+      description = "Destroy domain NAME when virtual time reaches CYCLES (accepts 5M, 1G)."
+          + " Domains destroyed on request do not count for the exit status.")
+  List<String> destroyRequests = new ArrayList<>();
+
+  @Option(names = "--sched", paramLabel = "NAME", defaultValue = "credit",
+      description = "The scheduler (default: ${DEFAULT-VALUE}). Built in: credit (Xen's credit"
+          + " scheduler: weights and caps), rr (round robin); plugins on the class path add"
+          + " more.")
+  String scheduler;
+
+  @Option(names = "--cost-model", paramLabel = "NAME", defaultValue = "default",
+      description = "The cost model turning events into cycles (default: ${DEFAULT-VALUE});"
+          + " plugins on the class path add more.")
+  String costModel;
+
+  @Option(names = "--stats",
+      description = "When the run ends, print the counters of every domain on stderr.")
+  boolean stats;
+
+  @Option(names = "--stats-json", paramLabel = "FILE",
+      description = "Write the counters of every domain as JSON to FILE when the run ends.")
+  Path statsJson;
+
+  RunManyCommand(CliStreams streams) {
+    this.streams = streams;
+  }
+
+  @Override
+  public Integer call() {
+    List<DomainSpec> specs = new ArrayList<>();
+    try {
+      if (config != null) {
+        specs.addAll(readConfig(config));
+      }
+      for (String d : domains) {
+        specs.add(DomainSpec.parse(d, null));
+      }
+    } catch (DomainSpec.SpecException e) {
+      streams.error(e.getMessage());
+      return ExitStatus.USAGE;
+    } catch (IOException e) {
+      streams.error("cannot read " + config + ": " + e.getMessage());
+      return ExitStatus.USAGE;
+    }
+    if (specs.isEmpty()) {
+      streams.error("no domains: give --domain " + DomainSpec.SYNTAX + " or --config FILE");
+      return ExitStatus.USAGE;
+    }
+    Set<String> names = new HashSet<>();
+    for (DomainSpec s : specs) {
+      if (!names.add(s.name())) {
+        streams.error("two domains are named " + s.name());
+        return ExitStatus.USAGE;
+      }
+    }
+    int machineMiB = HostRunner.machineMiBFor(specs);
+    if (machineMiB > HostRunner.MAX_MACHINE_MIB) {
+      streams.error("the domains need " + machineMiB + " MiB of machine memory, more than the "
+          + HostRunner.MAX_MACHINE_MIB + " MiB a host has");
+      return ExitStatus.USAGE;
+    }
+    HostRunner host;
+    try {
+      host = HostRunner.create(machineMiB, scheduler, costModel, streams.out());
+    } catch (IllegalArgumentException e) {
+      // Unknown --sched or --cost-model: the message lists the known names.
+      streams.error(e.getMessage());
+      return ExitStatus.USAGE;
+    }
+    for (String request : destroyRequests) {
+      int at = request.lastIndexOf('@');
+      String name = at > 0 ? request.substring(0, at) : "";
+      if (!names.contains(name)) {
+        streams.error("--destroy " + request + ": expected NAME@CYCLES with NAME one of the"
+            + " domains");
+        return ExitStatus.USAGE;
+      }
+      long cycles;
+      try {
+        cycles = new InstructionCountConverter().convert(request.substring(at + 1));
+      } catch (RuntimeException e) {
+        streams.error("--destroy " + request + ": '" + request.substring(at + 1)
+            + "' is not a cycle count (e.g. 50M)");
+        return ExitStatus.USAGE;
+      }
+      host.destroyAt(name, cycles);
+    }
+    if (maxInstructions != null) {
+      host.setInstructionLimit(maxInstructions);
+    }
+    for (DomainSpec s : specs) {
+      try {
+        host.start(s);
+      } catch (BootException e) {
+        streams.error(s.name() + ": " + s.kernel() + ": " + e.getMessage());
+        return ExitStatus.USAGE;
+      } catch (IllegalArgumentException | IllegalStateException e) {
+        streams.error(s.name() + ": " + e.getMessage());
+        return ExitStatus.USAGE;
+      }
+    }
+    long start = System.nanoTime();
+    host.run(maxCycles == null ? Long.MAX_VALUE : maxCycles);
+    host.finish();
+    long nanos = System.nanoTime() - start;
+    streams.out().flush();
+
+    Hypervisor hv = host.hypervisor();
+    int status = ExitStatus.HALTED;
+    long total = 0;
+    for (GuestDomain g : host.guests()) {
+      DomainOutcome o = g.outcome();
+      total += o.instructions();
+      streams.err().println("hospes: " + g.name() + ": " + o.describe());
+      if (status == ExitStatus.HALTED && o.kind() != DomainOutcome.Kind.DESTROYED
+          && !o.succeeded()) {
+        status = o.status();
+      }
+    }
+    if (stats) {
+      streams.err().printf(Locale.ROOT, "hospes: %d domains, %d instructions in %.3f s (%.1f"
+          + " MIPS)%n", host.guests().size(), total, nanos / 1e9,
+          total / Math.max(nanos / 1e3, 1.0));
+      StatsReport.printTable(hv, hv.domains(), streams.err());
+    }
+    streams.err().flush();
+    if (statsJson != null) {
+      try {
+        Files.writeString(statsJson, StatsReport.json(hv, hv.domains()) + "\n");
+      } catch (IOException e) {
+        streams.error("cannot write " + statsJson + ": " + e.getMessage());
+        return ExitStatus.USAGE;
+      }
+    }
+    return status;
+  }
+
+  /** One spec per line; blank lines and '#' comments are skipped; errors name FILE:LINE. */
+  static List<DomainSpec> readConfig(Path file) throws IOException {
+    List<DomainSpec> specs = new ArrayList<>();
+    List<String> lines = Files.readAllLines(file);
+    Path base = file.toAbsolutePath().getParent();
+    for (int i = 0; i < lines.size(); i++) {
+      String line = lines.get(i);
+      int hash = line.indexOf('#');
+      if (hash >= 0) {
+        line = line.substring(0, hash);
+      }
+      if (line.isBlank()) {
+        continue;
+      }
+      try {
+        specs.add(DomainSpec.parse(line, base));
+      } catch (DomainSpec.SpecException e) {
+        throw new DomainSpec.SpecException(file + ":" + (i + 1) + ": " + e.getMessage());
+      }
+    }
+    return specs;
+  }
+}

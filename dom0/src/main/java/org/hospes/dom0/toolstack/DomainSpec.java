@@ -1,0 +1,155 @@
+package org.hospes.dom0.toolstack;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.hospes.hv.domain.DomainMode;
+
+/**
+ * What the toolstack needs to build one domain, as written on the command line or in a host
+ * configuration file:
+ * {@code NAME=KERNEL[,mode=hvm|hvm-shadow|pvh][,ram=MIB][,weight=W][,cap=C][,cmdline=TEXT]}.
+ * A mode the hypervisor does not have fails when the domain is built, with its message.
+ * {@code cmdline} takes the rest of the text, commas included, so it must come last.
+ *
+ * @param name unique on the host; prefixes the domain's console lines
+ * @param kernel the multiboot kernel
+ * @param mode how the domain is virtualized
+ * @param ramMiB guest RAM
+ * @param weight credit-scheduler weight (1..65535)
+ * @param cap credit-scheduler cap in percent of one CPU, 0 for none
+ * @param cmdline the multiboot command line, or null for none
+ */
+public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, int weight,
+    int cap, String cmdline) {
+
+  public static final String SYNTAX =
+      "NAME=KERNEL[,mode=hvm|hvm-shadow|pvh][,ram=MIB][,weight=W][,cap=C][,cmdline=TEXT]";
+  public static final int DEFAULT_RAM_MIB = 16;
+  public static final int MAX_RAM_MIB = 1024;
+  public static final int DEFAULT_WEIGHT = 256;
+
+  private static final Pattern CMDLINE = Pattern.compile(",\\s*cmdline\\s*=\\s*");
+  private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,31}");
+
+  public DomainSpec {
+    if (name == null || !NAME.matcher(name).matches()) {
+      throw new SpecException("bad domain name '" + name + "': use 1-32 letters, digits, '_',"
+          + " '.' or '-', starting with a letter or digit");
+    }
+    if (ramMiB < 1 || ramMiB > MAX_RAM_MIB) {
+      throw new SpecException(name + ": ram must be 1.." + MAX_RAM_MIB + " MiB, got " + ramMiB);
+    }
+    if (weight < 1 || weight > 65535) {
+      throw new SpecException(name + ": weight must be 1..65535, got " + weight);
+    }
+    if (cap < 0 || cap > 100) {
+      throw new SpecException(name + ": cap must be 0..100 (percent of a CPU), got " + cap);
+    }
+  }
+
+  /** A spec with the defaults: hvm, {@value #DEFAULT_RAM_MIB} MiB, weight 256, no cap. */
+  public static DomainSpec of(String name, Path kernel, String cmdline) {
+    return new DomainSpec(name, kernel, DomainMode.HVM_EPT, DEFAULT_RAM_MIB, DEFAULT_WEIGHT, 0,
+        cmdline);
+  }
+
+  public DomainSpec withRam(int mib) {
+    return new DomainSpec(name, kernel, mode, mib, weight, cap, cmdline);
+  }
+
+  public DomainSpec withMode(DomainMode m) {
+    return new DomainSpec(name, kernel, m, ramMiB, weight, cap, cmdline);
+  }
+
+  /**
+   * Parses one spec. Relative kernel paths are resolved against {@code base}.
+   *
+   * @throws SpecException with a one-line message saying what is wrong
+   */
+  public static DomainSpec parse(String text, Path base) {
+    String s = text.strip();
+    int eq = s.indexOf('=');
+    if (eq <= 0) {
+      throw new SpecException("'" + s + "' is not a domain spec (expected " + SYNTAX + ")");
+    }
+    String name = s.substring(0, eq).strip();
+    String rest = s.substring(eq + 1);
+    String cmdline = null;
+    Matcher cmd = CMDLINE.matcher(rest);
+    if (cmd.find()) {
+      cmdline = rest.substring(cmd.end());
+      rest = rest.substring(0, cmd.start());
+    }
+    String[] parts = rest.split(",", -1);
+    String kernel = parts[0].strip();
+    if (kernel.isEmpty()) {
+      throw new SpecException(name + ": no kernel given (expected " + SYNTAX + ")");
+    }
+    Map<String, String> options = new LinkedHashMap<>();
+    for (int i = 1; i < parts.length; i++) {
+      String p = parts[i].strip();
+      int e = p.indexOf('=');
+      if (e <= 0) {
+        throw new SpecException(name + ": '" + p + "' is not KEY=VALUE (expected " + SYNTAX
+            + ")");
+      }
+      String key = p.substring(0, e).strip().toLowerCase(Locale.ROOT);
+      if (options.put(key, p.substring(e + 1).strip()) != null) {
+        throw new SpecException(name + ": " + key + " given twice");
+      }
+    }
+    DomainMode mode = DomainMode.HVM_EPT;
+    int ram = DEFAULT_RAM_MIB;
+    int weight = DEFAULT_WEIGHT;
+    int cap = 0;
+    for (Map.Entry<String, String> o : options.entrySet()) {
+      switch (o.getKey()) {
+        case "mode" -> mode = mode(name, o.getValue());
+        case "ram" -> ram = number(name, "ram", o.getValue());
+        case "weight" -> weight = number(name, "weight", o.getValue());
+        case "cap" -> cap = number(name, "cap", o.getValue());
+        default -> throw new SpecException(name + ": unknown option '" + o.getKey()
+            + "' (valid: mode, ram, weight, cap, cmdline)");
+      }
+    }
+    Path path = base == null ? Path.of(kernel) : base.resolve(kernel);
+    return new DomainSpec(name, path, mode, ram, weight, cap, cmdline);
+  }
+
+  private static DomainMode mode(String name, String value) {
+    for (DomainMode m : DomainMode.values()) {
+      if (m.cliName().equals(value)) {
+        return m;
+      }
+    }
+    throw new SpecException(name + ": unknown mode '" + value + "' (valid: " + validModes()
+        + ")");
+  }
+
+  /** "hvm, hvm-shadow, pvh": every domain mode. */
+  public static String validModes() {
+    return java.util.Arrays.stream(DomainMode.values()).map(DomainMode::cliName)
+        .collect(java.util.stream.Collectors.joining(", "));
+  }
+
+  private static int number(String name, String key, String value) {
+    try {
+      return Integer.parseInt(value.replace("_", ""));
+    } catch (NumberFormatException e) {
+      throw new SpecException(name + ": " + key + " must be a number, got '" + value + "'");
+    }
+  }
+
+  /** A spec that cannot be used; the message is one line for the user. */
+  public static final class SpecException extends IllegalArgumentException {
+    private static final long serialVersionUID = 1L;
+
+    public SpecException(String message) {
+      super(message);
+    }
+  }
+}

@@ -1,0 +1,304 @@
+package org.hospes.dom0.toolstack;
+
+import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.BooleanSupplier;
+import org.hospes.dom0.boot.BootException;
+import org.hospes.dom0.boot.KernelFiles;
+import org.hospes.dom0.boot.LoadedKernel;
+import org.hospes.dom0.boot.MultibootLoader;
+import org.hospes.dom0.boot.PvhLoader;
+import org.hospes.dom0.devicemodel.HvmDeviceModel;
+import org.hospes.dom0.machine.RunResult;
+import org.hospes.hv.Hypervisor;
+import org.hospes.hv.HypervisorFactory;
+import org.hospes.hv.cost.CostModel;
+import org.hospes.hv.domain.Domain;
+import org.hospes.hv.domain.DomainMode;
+import org.hospes.hv.domain.DomainState;
+import org.hospes.hv.domain.Vcpu;
+import org.hospes.hv.domain.VcpuState;
+import org.hospes.hv.sched.Scheduler;
+import org.hospes.x86.Cpu;
+import org.hospes.x86.Flags;
+
+/**
+ * dom0's toolstack for a whole host: one hypervisor running any number of domains. An HVM
+ * domain is built from a multiboot kernel and served by its own device model (COM1 and
+ * isa-debug-exit through ioreqs); a PVH domain from an ELF with the PHYS32_ENTRY note, with no
+ * device model (its console is console_io). Consoles go to one shared stream, line by line,
+ * each line prefixed with the domain's name. Domains can be started at any virtual time (also
+ * after others ended, on the frames they gave back) and destroyed at a chosen virtual time.
+ *
+ * <p>The run loop makes one scheduling decision at a time ({@link Hypervisor#step}) with a
+ * budget that ends at the next toolstack event (a destroy request, the time limit), so
+ * destroys happen at the virtual time asked, give or take one exit's cost.
+ */
+public final class HostRunner {
+  /** Machine memory beyond the domains' RAM: the hypervisor's first MiB, EPT tables, slack. */
+  private static final int OVERHEAD_MIB = 16;
+  private static final int PER_DOMAIN_OVERHEAD_MIB = 1;
+  public static final int MAX_MACHINE_MIB = 1536;
+
+  private final Hypervisor hv;
+  private final OutputStream console;
+  private final Map<String, GuestDomain> guests = new LinkedHashMap<>();
+  /** Pending destroy requests: virtual time to domain names. */
+  private final TreeMap<Long, List<String>> destroys = new TreeMap<>();
+  private long instructionLimit = Long.MAX_VALUE;
+
+  public HostRunner(int machineMiB, Scheduler scheduler, CostModel cost, OutputStream console) {
+    this(new Hypervisor(machineMiB, scheduler, cost), console);
+  }
+
+  /** A toolstack for an empty hypervisor. */
+  public HostRunner(Hypervisor hv, OutputStream console) {
+    this.hv = hv;
+    this.console = console;
+  }
+
+  /** A host with the default scheduler (credit) and cost model. */
+  public static HostRunner create(int machineMiB, OutputStream console) {
+    return create(machineMiB, HypervisorFactory.DEFAULT_SCHEDULER,
+        HypervisorFactory.DEFAULT_COST_MODEL, console);
+  }
+
+  /**
+   * A host with the scheduler and cost model of those names, built in or from a plugin on the
+   * class path; IllegalArgumentException listing the known names when one is unknown.
+   */
+  public static HostRunner create(int machineMiB, String schedulerName, String costModelName,
+      OutputStream console) {
+    return new HostRunner(HvmMachine.factory().hypervisor(schedulerName, costModelName,
+        machineMiB), console);
+  }
+
+  /** Machine memory that holds all of {@code specs} at once. */
+  public static int machineMiBFor(List<DomainSpec> specs) {
+    long mib = OVERHEAD_MIB;
+    for (DomainSpec s : specs) {
+      // EPT or shadow tables and the boot information: about 1/32 of the RAM at most.
+      mib += s.ramMiB() + PER_DOMAIN_OVERHEAD_MIB + s.ramMiB() / 32;
+    }
+    return (int) Math.max(64, Math.min(mib, Integer.MAX_VALUE));
+  }
+
+  public Hypervisor hypervisor() {
+    return hv;
+  }
+
+  /** The domains started so far, in start order. */
+  public List<GuestDomain> guests() {
+    return Collections.unmodifiableList(new ArrayList<>(guests.values()));
+  }
+
+  public GuestDomain guest(String name) {
+    return guests.get(name);
+  }
+
+  /** Destroys any domain that has retired more than {@code n} instructions. */
+  public void setInstructionLimit(long n) {
+    if (n <= 0) {
+      throw new IllegalArgumentException("instruction limit must be positive");
+    }
+    instructionLimit = n;
+  }
+
+  /** Destroys domain {@code name} when virtual time reaches {@code cycles}. */
+  public void destroyAt(String name, long cycles) {
+    destroys.computeIfAbsent(Math.max(cycles, 0), k -> new ArrayList<>()).add(name);
+  }
+
+  /** Reads the spec's kernel and starts it. */
+  public GuestDomain start(DomainSpec spec) throws BootException {
+    return start(spec, KernelFiles.read(spec.kernel()));
+  }
+
+  /**
+   * Builds a domain for {@code spec}, loads the kernel image into its memory, gives an HVM
+   * domain its device model and lets it run.
+   *
+   * @throws IllegalArgumentException when the name is taken
+   * @throws IllegalStateException when machine memory runs out
+   */
+  public GuestDomain start(DomainSpec spec, byte[] image) throws BootException {
+    if (guests.containsKey(spec.name())) {
+      throw new IllegalArgumentException("a domain named " + spec.name() + " exists already");
+    }
+    Domain d = hv.createHvmDomain(spec.name(), spec.mode(), spec.ramMiB());
+    try {
+      hv.setSchedulerParameters(d, spec.weight(), spec.cap());
+      LineConsole lines = new LineConsole(spec.name(), console);
+      GuestDomain[] self = new GuestDomain[1];
+      HvmDeviceModel dm = null;
+      Cpu cpu = d.vcpus().get(0).cpu();
+      cpu.resetFlat32();
+      cpu.setEflags(Flags.FIXED1);
+      long ramBytes = (long) d.p2m().size() << 12;
+      if (spec.mode() == DomainMode.PVH) {
+        // No device model: the console is console_io (hypercall), written line by line.
+        d.setConsole(lines);
+        PvhLoader.PvhKernel loaded = new PvhLoader().load(image, spec.cmdline(), d.memory(),
+            ramBytes);
+        cpu.setReg(Cpu.EBX, (int) loaded.startInfo());
+        cpu.setEip((int) loaded.entry());
+      } else {
+        dm = new HvmDeviceModel(lines,
+            (irq, high) -> hv.platform(d).setIsaIrqLevel(irq, high),
+            (value, status) -> {
+              self[0].debugExit(status);
+              hv.shutdown(d, RunResult.DEBUG_EXIT, status);
+            });
+        d.setIoreqServer(dm);
+        LoadedKernel loaded = new MultibootLoader().load(image, spec.cmdline(), d.memory(),
+            ramBytes);
+        cpu.setReg(Cpu.EAX, loaded.eax());
+        cpu.setReg(Cpu.EBX, (int) loaded.bootInfoAddress());
+        cpu.setEip((int) loaded.entry());
+      }
+      GuestDomain g = new GuestDomain(spec, d, dm, lines, hv.now());
+      self[0] = g;
+      guests.put(spec.name(), g);
+      hv.unpause(d);
+      return g;
+    } catch (BootException | RuntimeException e) {
+      hv.destroy(d, "build failed");
+      throw e;
+    }
+  }
+
+  /** Destroys a domain now (xl destroy). */
+  public void destroy(String name, String reason) {
+    GuestDomain g = guests.get(name);
+    if (g != null && g.isLive()) {
+      g.destroyedBy(DomainOutcome.Kind.DESTROYED, reason);
+      hv.destroy(g.domain(), reason);
+      g.console().close();
+    }
+  }
+
+  /** Runs until every domain has ended or {@code maxCycles} of virtual time have passed. */
+  public void run(long maxCycles) {
+    runUntil(maxCycles, () -> false);
+  }
+
+  /**
+   * Runs until {@code stop} says so (checked after every scheduling decision), every domain
+   * has ended, or {@code maxCycles} of virtual time have passed. Returns true if {@code stop}
+   * ended it.
+   */
+  public boolean runUntil(long maxCycles, BooleanSupplier stop) {
+    long end = maxCycles >= Long.MAX_VALUE - hv.now() ? Long.MAX_VALUE : hv.now() + maxCycles;
+    try {
+      while (true) {
+        handleDestroys();
+        enforceInstructionLimit();
+        if (stop.getAsBoolean()) {
+          return true;
+        }
+        if (!anyLive() || hv.now() >= end) {
+          return false;
+        }
+        long budget = end - hv.now();
+        Map.Entry<Long, List<String>> next = destroys.firstEntry();
+        if (next != null) {
+          budget = Math.min(budget, Math.max(next.getKey() - hv.now(), 1));
+        }
+        budget = Math.min(budget, instructionsLeft());
+        if (!hv.step(budget)) {
+          haltBlocked();
+          if (anyLive()) {
+            return false; // paused domains only: nothing will ever run
+          }
+        }
+      }
+    } finally {
+      for (GuestDomain g : guests.values()) {
+        if (!g.isLive()) {
+          g.console().close();
+        }
+      }
+    }
+  }
+
+  /** Ends the run: domains still alive keep their state, partial console lines are shown. */
+  public void finish() {
+    for (GuestDomain g : guests.values()) {
+      g.console().close();
+    }
+  }
+
+  private boolean anyLive() {
+    for (GuestDomain g : guests.values()) {
+      if (g.isLive()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private void handleDestroys() {
+    while (!destroys.isEmpty() && destroys.firstKey() <= hv.now()) {
+      Map.Entry<Long, List<String>> e = destroys.pollFirstEntry();
+      for (String name : e.getValue()) {
+        destroy(name, String.format(Locale.ROOT, "destroyed on request at %,d cycles",
+            e.getKey()));
+      }
+    }
+  }
+
+  private void enforceInstructionLimit() {
+    if (instructionLimit == Long.MAX_VALUE) {
+      return;
+    }
+    for (GuestDomain g : guests.values()) {
+      if (g.isLive() && g.instructions() >= instructionLimit) {
+        Cpu cpu = g.domain().vcpus().get(0).cpu();
+        String reason = String.format(Locale.ROOT, "instruction limit of %d reached at"
+            + " eip=0x%08x", instructionLimit, cpu.eip());
+        g.destroyedBy(DomainOutcome.Kind.INSTRUCTION_LIMIT, reason);
+        hv.destroy(g.domain(), reason);
+        g.console().close();
+      }
+    }
+  }
+
+  /**
+   * The fewest instructions any live domain may still execute: a bound on the next step's
+   * budget, since every instruction costs at least one cycle. Long.MAX_VALUE without a limit.
+   */
+  private long instructionsLeft() {
+    if (instructionLimit == Long.MAX_VALUE) {
+      return Long.MAX_VALUE;
+    }
+    long left = Long.MAX_VALUE;
+    for (GuestDomain g : guests.values()) {
+      if (g.isLive()) {
+        left = Math.min(left, instructionLimit - g.instructions());
+      }
+    }
+    return Math.max(left, 1);
+  }
+
+  /** Nothing can run and no timer is due: blocked vCPUs can never wake. The domains halted. */
+  private void haltBlocked() {
+    for (GuestDomain g : guests.values()) {
+      Domain d = g.domain();
+      if (d.state() == DomainState.RUNNING) {
+        boolean blocked = true;
+        for (Vcpu v : d.vcpus()) {
+          blocked &= v.state() == VcpuState.BLOCKED || v.state() == VcpuState.OFFLINE;
+        }
+        if (blocked) {
+          hv.shutdown(d, RunResult.HALTED, 0);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,75 @@
+package org.hospes.dom0.toolstack;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import org.hospes.hv.domain.DomainMode;
+import org.junit.jupiter.api.Test;
+
+class DomainSpecTest {
+
+  @Test
+  void defaultsAndAllOptions() {
+    DomainSpec d = DomainSpec.parse("web=k/hello.elf", null);
+    assertThat(d).isEqualTo(new DomainSpec("web", Path.of("k/hello.elf"), DomainMode.HVM_EPT,
+        16, 256, 0, null));
+    DomainSpec e = DomainSpec.parse(" db = /k/x.elf , mode=hvm,ram=64, weight=512,cap=25,"
+        + "cmdline=find=a, b,c ", Path.of("/base"));
+    assertThat(e.name()).isEqualTo("db");
+    assertThat(e.kernel()).isEqualTo(Path.of("/k/x.elf"));
+    assertThat(e.ramMiB()).isEqualTo(64);
+    assertThat(e.weight()).isEqualTo(512);
+    assertThat(e.cap()).isEqualTo(25);
+    assertThat(e.cmdline()).isEqualTo("find=a, b,c");
+    assertThat(DomainSpec.parse("a=k.elf, ram=4 ,  cmdline = x=1, y", null).cmdline())
+        .isEqualTo("x=1, y");
+    assertThat(DomainSpec.parse("a=rel.elf", Path.of("/conf")).kernel())
+        .isEqualTo(Path.of("/conf/rel.elf"));
+  }
+
+  @Test
+  void badSpecsSayWhatIsWrongInOneLine() {
+    assertBad("hello", "is not a domain spec (expected NAME=KERNEL");
+    assertBad("=k.elf", "is not a domain spec");
+    assertBad("a=", "a: no kernel given");
+    assertBad("a b=k.elf", "bad domain name 'a b'");
+    assertBad("a=k.elf,ram", "a: 'ram' is not KEY=VALUE");
+    assertBad("a=k.elf,ram=lots", "a: ram must be a number, got 'lots'");
+    assertBad("a=k.elf,ram=0", "a: ram must be 1..1024 MiB, got 0");
+    assertBad("a=k.elf,mode=pv", "a: unknown mode 'pv' (valid: hvm,");
+    assertBad("a=k.elf,colour=red", "a: unknown option 'colour'");
+    assertBad("a=k.elf,ram=8,ram=9", "a: ram given twice");
+    assertBad("a=k.elf,weight=0", "a: weight must be 1..65535");
+    assertBad("a=k.elf,cap=101", "a: cap must be 0..100");
+  }
+
+  private static void assertBad(String spec, String message) {
+    assertThatThrownBy(() -> DomainSpec.parse(spec, null))
+        .isInstanceOf(DomainSpec.SpecException.class)
+        .hasMessageContaining(message)
+        .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+  }
+
+  @Test
+  void consoleLinesAreWholeAndPrefixed() {
+    ByteArrayOutputStream sink = new ByteArrayOutputStream();
+    LineConsole a = new LineConsole("a", sink);
+    LineConsole b = new LineConsole("b", sink);
+    for (byte x : "one\ntw".getBytes(StandardCharsets.US_ASCII)) {
+      a.write(x);
+    }
+    for (byte x : "uno\n".getBytes(StandardCharsets.US_ASCII)) {
+      b.write(x);
+    }
+    a.write('o');
+    a.write('\n');
+    b.write('x');
+    b.close();
+    assertThat(sink.toString(StandardCharsets.US_ASCII))
+        .isEqualTo("[a] one\n[b] uno\n[a] two\n[b] x\n");
+    assertThat(a.text()).isEqualTo("one\ntwo\n");
+  }
+}

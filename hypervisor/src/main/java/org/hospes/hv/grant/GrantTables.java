@@ -1,0 +1,490 @@
+package org.hospes.hv.grant;
+
+import static org.hospes.abi.GrantTableOp.ENTRIES_PER_FRAME;
+import static org.hospes.abi.GrantTableOp.ENTRY_DOMID;
+import static org.hospes.abi.GrantTableOp.ENTRY_FLAGS;
+import static org.hospes.abi.GrantTableOp.ENTRY_FRAME;
+import static org.hospes.abi.GrantTableOp.ENTRY_SIZE;
+import static org.hospes.abi.GrantTableOp.GNTST_BAD_COPY_ARG;
+import static org.hospes.abi.GrantTableOp.GNTST_BAD_DOMAIN;
+import static org.hospes.abi.GrantTableOp.GNTST_BAD_GNTREF;
+import static org.hospes.abi.GrantTableOp.GNTST_BAD_HANDLE;
+import static org.hospes.abi.GrantTableOp.GNTST_BAD_PAGE;
+import static org.hospes.abi.GrantTableOp.GNTST_GENERAL_ERROR;
+import static org.hospes.abi.GrantTableOp.GNTST_NO_SPACE;
+import static org.hospes.abi.GrantTableOp.GNTST_OKAY;
+import static org.hospes.abi.GrantTableOp.GNTST_PERMISSION_DENIED;
+import static org.hospes.abi.GrantTableOp.GTF_PERMIT_ACCESS;
+import static org.hospes.abi.GrantTableOp.GTF_READING;
+import static org.hospes.abi.GrantTableOp.GTF_READONLY;
+import static org.hospes.abi.GrantTableOp.GTF_TYPE_MASK;
+import static org.hospes.abi.GrantTableOp.GTF_WRITING;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.hospes.abi.GrantTableOp;
+import org.hospes.abi.XenErrno;
+import org.hospes.hv.domain.Domain;
+import org.hospes.hv.memory.P2m;
+import org.hospes.x86.MemoryBus;
+
+/**
+ * One domain's grant table, v1 (Xen's grant_table.c, in far fewer lines): the shared entries the
+ * domain writes to offer its frames to others, the hypervisor's active record of each entry in
+ * use (who pinned it, for reading or writing, which machine frame), and the domain's own maptrack
+ * of the grants it has mapped from others.
+ *
+ * <p>Rules: a domain may map or copy only an entry whose type is GTF_permit_access and whose domid
+ * is that domain, and may write only if the entry is not GTF_readonly. The entry is checked on
+ * every map and every copy, even while it is already pinned (stricter than Xen, which skips the
+ * check for a second read-only map), so a revoked entry never admits a new mapping; while pinned
+ * the hypervisor keeps GTF_reading/GTF_writing set so the granter can see it must not reuse the
+ * entry, and unmap always works. Mapped frames must be RAM the granter owns (not a foreign frame
+ * it mapped itself). When a domain dies, its own mappings are dropped and every mapping of its
+ * frames in other domains is revoked: the mapper's physmap gets its original frame back, so no
+ * domain keeps a path to a frame that may be reallocated.
+ *
+ * <p>Methods return a {@code GNTST_*} status (map returns a handle, which is never negative).
+ * Lock order (for a future SMP host): granter's table before mapper's.
+ */
+public final class GrantTables {
+  /** Mapper handles per domain (Xen sizes maptrack by frames; 1024 frames of 8-byte entries). */
+  public static final int MAX_MAPTRACK = 1 << 16;
+  /** Highest guest frame a grant may be mapped at, exclusive (a 4 GiB guest-physical space). */
+  public static final long MAX_GFN = 1L << 20;
+
+  /** What the table needs from the hypervisor. */
+  public interface Directory {
+    Domain domain(int domid);
+
+    GrantTables grantTables(Domain d);
+
+    /** A zeroed machine frame owned by {@code d}, or -1 when memory is full. */
+    long allocateFrame(Domain d);
+
+    /** Owner domid of machine frame {@code mfn}. */
+    int owner(long mfn);
+
+    /** Points {@code d}'s guest frame {@code gfn} at {@code mfn} (P2m.INVALID: unmapped). */
+    void setPhysmap(Domain d, long gfn, long mfn, boolean writable);
+  }
+
+  /** One grant entry in use: the hypervisor's copy of what it pinned (Xen's active entry). */
+  private static final class Active {
+    int domid;
+    long mfn;
+    int readPins;
+    int writePins;
+  }
+
+  /** One mapping this domain holds of another domain's grant (Xen's maptrack entry). */
+  private static final class Mapping {
+    int granter;
+    int ref;
+    long gfn;
+    long mfn;
+    long originalMfn;
+    boolean readonly;
+    /** The granter died: the mapping was torn down, the handle only waits for its unmap. */
+    boolean revoked;
+  }
+
+  private final Domain domain;
+  private final Directory directory;
+  private final MemoryBus machine;
+  private final int maxFrames;
+  private final long[] frameMfn;
+  private final long[] frameGfn;
+  private int nrFrames;
+  private final Map<Integer, Active> active = new HashMap<>();
+  private final List<Mapping> maptrack = new ArrayList<>();
+  private final List<Integer> freeHandles = new ArrayList<>();
+  private final Map<Long, Integer> mappedGfns = new HashMap<>();
+
+  public GrantTables(Domain domain, Directory directory, MemoryBus machine, int maxFrames) {
+    this.domain = domain;
+    this.directory = directory;
+    this.machine = machine;
+    this.maxFrames = maxFrames;
+    this.frameMfn = new long[maxFrames];
+    this.frameGfn = new long[maxFrames];
+    java.util.Arrays.fill(frameGfn, P2m.INVALID);
+  }
+
+  public Domain domain() {
+    return domain;
+  }
+
+  public int nrFrames() {
+    return nrFrames;
+  }
+
+  public int maxFrames() {
+    return maxFrames;
+  }
+
+  /** Entries the table holds now (512 per frame). */
+  public int nrEntries() {
+    return nrFrames * ENTRIES_PER_FRAME;
+  }
+
+  /** Machine frame of table frame {@code i} (allocated), for tests and the toolstack. */
+  public long frameMfn(int i) {
+    return i < nrFrames ? frameMfn[i] : -1;
+  }
+
+  /** The GFN table frame {@code i} is mapped at in the domain's physmap, or P2m.INVALID. */
+  public long frameGfn(int i) {
+    return i < nrFrames ? frameGfn[i] : P2m.INVALID;
+  }
+
+  /** Mappings this domain holds (handles in use, revoked ones included). */
+  public int activeMappings() {
+    return maptrack.size() - freeHandles.size();
+  }
+
+  /**
+   * True while machine frame {@code mfn} of this domain is pinned by another domain's grant
+   * mapping: ballooning (decrease_reservation) must not give such a frame back.
+   */
+  public boolean framePinned(long mfn) {
+    for (Active a : active.values()) {
+      if (a.mfn == mfn) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** True if guest frame {@code gfn} of this domain holds a grant mapping of another domain. */
+  public boolean isGrantMapped(long gfn) {
+    return mappedGfns.containsKey(gfn);
+  }
+
+  /** Grows the table to at least {@code frames} frames; false if too many or out of memory. */
+  public boolean grow(int frames) {
+    if (frames < 0 || frames > maxFrames) {
+      return false;
+    }
+    while (nrFrames < frames) {
+      long mfn = directory.allocateFrame(domain);
+      if (mfn < 0) {
+        return false;
+      }
+      frameMfn[nrFrames++] = mfn;
+    }
+    return true;
+  }
+
+  /**
+   * XENMEM_add_to_physmap, space grant_table: maps table frame {@code idx} at {@code gfn},
+   * growing the table as needed; a frame mapped elsewhere before moves. Returns 0 or -errno.
+   */
+  public int addToPhysmap(int idx, long gfn) {
+    if (idx < 0 || idx >= maxFrames || gfn < 0 || gfn >= MAX_GFN) {
+      return XenErrno.EINVAL.negated();
+    }
+    if (mappedGfns.containsKey(gfn)) {
+      // A grant mapping lives there; unmapping it later would clobber the table frame.
+      return XenErrno.EBUSY.negated();
+    }
+    if (!grow(idx + 1)) {
+      return XenErrno.ENOMEM.negated();
+    }
+    if (frameGfn[idx] != P2m.INVALID && frameGfn[idx] != gfn
+        && domain.p2m().lookup(frameGfn[idx]) == frameMfn[idx]) {
+      directory.setPhysmap(domain, frameGfn[idx], P2m.INVALID, true);
+    }
+    directory.setPhysmap(domain, gfn, frameMfn[idx], true);
+    frameGfn[idx] = gfn;
+    return 0;
+  }
+
+  private long entryAddress(int ref) {
+    return (frameMfn[ref / ENTRIES_PER_FRAME] << 12) + (long) (ref % ENTRIES_PER_FRAME) * ENTRY_SIZE;
+  }
+
+  /** Flags of entry {@code ref} as the guest and hypervisor last wrote them (-1: no entry). */
+  public int entryFlags(int ref) {
+    return validRef(ref) ? machine.read16(entryAddress(ref) + ENTRY_FLAGS) : -1;
+  }
+
+  private boolean validRef(int ref) {
+    return ref >= 0 && ref < nrEntries();
+  }
+
+  private void setFlagBits(int ref, int bits, boolean on) {
+    long a = entryAddress(ref) + ENTRY_FLAGS;
+    int f = machine.read16(a);
+    machine.write16(a, on ? f | bits : f & ~bits);
+  }
+
+  /**
+   * Checks entry {@code ref} lets {@code mapper} use it ({@code write}: for writing) and
+   * resolves the machine frame it grants. Returns the MFN, or a GNTST status (negative).
+   */
+  private long resolve(int ref, int mapper, boolean write) {
+    if (!validRef(ref)) {
+      return GNTST_BAD_GNTREF;
+    }
+    long a = entryAddress(ref);
+    int flags = machine.read16(a + ENTRY_FLAGS);
+    int domid = machine.read16(a + ENTRY_DOMID);
+    long frame = machine.read32(a + ENTRY_FRAME) & 0xFFFF_FFFFL;
+    if ((flags & GTF_TYPE_MASK) != GTF_PERMIT_ACCESS || domid != mapper
+        || (write && (flags & GTF_READONLY) != 0)) {
+      // Xen answers general_error for bad flags or a foreign domid (_set_status).
+      return GNTST_GENERAL_ERROR;
+    }
+    long mfn = domain.p2m().lookup(frame);
+    if (mfn == P2m.INVALID || directory.owner(mfn) != domain.domid()) {
+      return GNTST_BAD_PAGE;
+    }
+    Active act = active.get(ref);
+    if (act != null && (act.domid != mapper || act.mfn != mfn)) {
+      // The granter rewrote an entry still in use: refuse rather than mix two grants.
+      return GNTST_GENERAL_ERROR;
+    }
+    return mfn;
+  }
+
+  /** Pins entry {@code ref} for {@code mapper}: sets GTF_reading (and GTF_writing). */
+  private void pin(int ref, int mapper, long mfn, boolean write) {
+    Active act = active.computeIfAbsent(ref, r -> new Active());
+    act.domid = mapper;
+    act.mfn = mfn;
+    if (write) {
+      act.writePins++;
+    } else {
+      act.readPins++;
+    }
+    setFlagBits(ref, write ? GTF_READING | GTF_WRITING : GTF_READING, true);
+  }
+
+  /** Drops one pin; busy bits clear when the last writer or the last user goes. */
+  private void unpin(int ref, boolean write) {
+    Active act = active.get(ref);
+    if (act == null) {
+      return;
+    }
+    if (write) {
+      act.writePins--;
+    } else {
+      act.readPins--;
+    }
+    boolean alive = !domain.state().isFinal();
+    if (act.writePins == 0 && alive) {
+      setFlagBits(ref, GTF_WRITING, false);
+    }
+    if (act.writePins + act.readPins == 0) {
+      active.remove(ref);
+      if (alive) {
+        setFlagBits(ref, GTF_READING, false);
+      }
+    }
+  }
+
+  /** Looks up a live granter's table, or null (GNTST_bad_domain). */
+  private GrantTables granter(int domid) {
+    Domain g = directory.domain(domid);
+    if (g == null || g.state().isFinal()) {
+      return null;
+    }
+    return directory.grantTables(g);
+  }
+
+  /**
+   * GNTTABOP_map_grant_ref for this (the mapping) domain: maps {@code ref} of domain {@code dom}
+   * at guest-physical {@code hostAddr}. Returns a handle (>= 0) or a GNTST status (< 0).
+   */
+  public int map(long hostAddr, int flags, int ref, int dom) {
+    if ((flags & (GrantTableOp.GNTMAP_DEVICE_MAP | GrantTableOp.GNTMAP_HOST_MAP)) == 0) {
+      return GNTST_BAD_GNTREF;
+    }
+    if ((flags & GrantTableOp.GNTMAP_HOST_MAP) == 0
+        || (flags & GrantTableOp.GNTMAP_CONTAINS_PTE) != 0) {
+      // No IOMMU and no PV page-table updates: an HVM/PVH mapper maps into its physmap.
+      return GNTST_GENERAL_ERROR;
+    }
+    GrantTables g = granter(dom);
+    if (g == null) {
+      return GNTST_BAD_DOMAIN;
+    }
+    long gfn = hostAddr >>> 12;
+    if (hostAddr < 0 || gfn >= MAX_GFN || mappedGfns.containsKey(gfn)) {
+      return GNTST_GENERAL_ERROR;
+    }
+    boolean readonly = (flags & GrantTableOp.GNTMAP_READONLY) != 0;
+    long mfn = g.resolve(ref, domain.domid(), !readonly);
+    if (mfn < 0) {
+      return (int) mfn;
+    }
+    int handle = newHandle();
+    if (handle < 0) {
+      return GNTST_NO_SPACE;
+    }
+    g.pin(ref, domain.domid(), mfn, !readonly);
+    Mapping m = maptrack.get(handle);
+    m.granter = g.domain.domid();
+    m.ref = ref;
+    m.gfn = gfn;
+    m.mfn = mfn;
+    m.originalMfn = domain.p2m().lookup(gfn);
+    m.readonly = readonly;
+    m.revoked = false;
+    mappedGfns.put(gfn, handle);
+    directory.setPhysmap(domain, gfn, mfn, !readonly);
+    return handle;
+  }
+
+  private int newHandle() {
+    if (!freeHandles.isEmpty()) {
+      return freeHandles.remove(freeHandles.size() - 1);
+    }
+    if (maptrack.size() >= MAX_MAPTRACK) {
+      return -1;
+    }
+    maptrack.add(new Mapping());
+    return maptrack.size() - 1;
+  }
+
+  private Mapping mapping(int handle) {
+    if (handle < 0 || handle >= maptrack.size()) {
+      return null;
+    }
+    Mapping m = maptrack.get(handle);
+    return m.gfn < 0 ? null : m;
+  }
+
+  private void freeHandle(int handle) {
+    maptrack.get(handle).gfn = -1;
+    freeHandles.add(handle);
+  }
+
+  /**
+   * GNTTABOP_unmap_grant_ref: undoes mapping {@code handle}, which must be at {@code hostAddr};
+   * the mapper's physmap gets back the frame it had there. Returns a GNTST status.
+   */
+  public int unmap(long hostAddr, int handle) {
+    Mapping m = mapping(handle);
+    if (m == null) {
+      return GNTST_BAD_HANDLE;
+    }
+    if (m.revoked) {
+      freeHandle(handle);
+      return GNTST_OKAY;
+    }
+    if ((hostAddr >>> 12) != m.gfn) {
+      return GNTST_GENERAL_ERROR;
+    }
+    release(handle, m);
+    return GNTST_OKAY;
+  }
+
+  /** Tears down mapping {@code m}: restores the physmap, drops the granter's pin. */
+  private void release(int handle, Mapping m) {
+    if (!domain.state().isFinal() && domain.p2m().lookup(m.gfn) == m.mfn) {
+      directory.setPhysmap(domain, m.gfn, m.originalMfn, true);
+    }
+    mappedGfns.remove(m.gfn);
+    Domain gd = directory.domain(m.granter);
+    GrantTables g = gd == null ? null : directory.grantTables(gd);
+    if (g != null) {
+      g.unpin(m.ref, !m.readonly);
+    }
+    freeHandle(handle);
+  }
+
+  /**
+   * One side of a GNTTABOP_copy for this (the calling) domain: the machine address of
+   * {@code offset} in the frame named by {@code u} (a grant ref of {@code domid} when
+   * {@code gref}, else a GFN of the caller itself), for reading or {@code write}. Returns the
+   * machine address or a GNTST status (negative).
+   */
+  public long copyTarget(int u, int domid, int offset, boolean gref, boolean write) {
+    if (!gref) {
+      if (domid != org.hospes.abi.EventChannelOp.DOMID_SELF && domid != domain.domid()) {
+        return GNTST_PERMISSION_DENIED;
+      }
+      long gfn = u & 0xFFFF_FFFFL;
+      long mfn = domain.p2m().lookup(gfn);
+      if (mfn == P2m.INVALID || directory.owner(mfn) != domain.domid()
+          || (write && !domain.p2m().isWritable(gfn))) {
+        return GNTST_BAD_PAGE;
+      }
+      return (mfn << 12) + offset;
+    }
+    GrantTables g = granter(domid);
+    if (g == null) {
+      return GNTST_BAD_DOMAIN;
+    }
+    long mfn = g.resolve(u, domain.domid(), write);
+    return mfn < 0 ? mfn : (mfn << 12) + offset;
+  }
+
+  /**
+   * GNTTABOP_copy: copies {@code len} bytes between two sides, each a grant ref of another
+   * domain or a GFN of the caller. Offsets and length must stay within one page. Returns a GNTST
+   * status.
+   */
+  public int copy(int srcU, int srcDom, int srcOff, int dstU, int dstDom, int dstOff, int len,
+      int flags) {
+    if ((flags & ~(GrantTableOp.GNTCOPY_SOURCE_GREF | GrantTableOp.GNTCOPY_DEST_GREF)) != 0
+        || len < 0 || srcOff + len > 4096 || dstOff + len > 4096) {
+      return GNTST_BAD_COPY_ARG;
+    }
+    long src = copyTarget(srcU, srcDom, srcOff,
+        (flags & GrantTableOp.GNTCOPY_SOURCE_GREF) != 0, false);
+    if (src < 0) {
+      return (int) src;
+    }
+    long dst = copyTarget(dstU, dstDom, dstOff,
+        (flags & GrantTableOp.GNTCOPY_DEST_GREF) != 0, true);
+    if (dst < 0) {
+      return (int) dst;
+    }
+    if (len > 0) {
+      byte[] buf = new byte[len];
+      machine.read(src, buf, 0, len);
+      machine.write(dst, buf, 0, len);
+    }
+    return GNTST_OKAY;
+  }
+
+  /**
+   * The domain is dying: drop its own mappings (their granters' pins go), and revoke every
+   * mapping other domains hold of its frames, giving those domains their original frames back.
+   */
+  public void releaseAll(Iterable<Domain> all) {
+    for (int h = 0; h < maptrack.size(); h++) {
+      Mapping m = maptrack.get(h);
+      if (m.gfn >= 0 && !m.revoked) {
+        release(h, m);
+      } else if (m.gfn >= 0) {
+        freeHandle(h);
+      }
+    }
+    for (Domain d : all) {
+      GrantTables t = d == domain ? null : directory.grantTables(d);
+      if (t != null) {
+        t.revokeFrom(domain.domid());
+      }
+    }
+    active.clear();
+  }
+
+  /** Revokes this domain's mappings of grants from {@code granter} (which is dying). */
+  private void revokeFrom(int granter) {
+    for (Mapping m : maptrack) {
+      if (m.gfn >= 0 && !m.revoked && m.granter == granter) {
+        if (!domain.state().isFinal() && domain.p2m().lookup(m.gfn) == m.mfn) {
+          directory.setPhysmap(domain, m.gfn, m.originalMfn, true);
+        }
+        mappedGfns.remove(m.gfn);
+        m.revoked = true;
+      }
+    }
+  }
+}

@@ -1,0 +1,146 @@
+package org.hospes.hv.hypercall;
+
+import org.hospes.abi.SharedInfo;
+import org.hospes.abi.VcpuOp;
+import org.hospes.abi.XenErrno;
+import org.hospes.hv.Hypervisor;
+import org.hospes.hv.domain.Domain;
+import org.hospes.hv.domain.Vcpu;
+import org.hospes.hv.domain.VcpuState;
+import org.hospes.hv.event.PortOps;
+import org.hospes.hv.memory.P2m;
+import org.hospes.hv.time.PvTime;
+import org.hospes.x86.MemoryBus;
+
+/**
+ * vcpu_op (hypercall 24: cmd, vcpuid, extra_args) and set_timer_op (15): is_up,
+ * register_vcpu_info, the singleshot timer, stop_periodic_timer. Times are absolute Xen system
+ * time in nanoseconds, which is the hypervisor's virtual time (see {@link PvTime}).
+ */
+final class VcpuHypercalls {
+  /** set_timer_op clamps timeouts this far beyond now, as Xen does for old Linux kernels. */
+  static final long MAX_TIMER_OFFSET = 1L << 50;
+
+  private final Hypervisor hv;
+
+  VcpuHypercalls(Hypervisor hv) {
+    this.hv = hv;
+  }
+
+  int vcpuOp(Vcpu v, int cmd, int vcpuid, int arg) {
+    Domain d = v.domain();
+    if (vcpuid < 0 || vcpuid >= d.vcpus().size()) {
+      return XenErrno.ENOENT.negated();
+    }
+    Vcpu target = d.vcpus().get(vcpuid);
+    GuestAccess g = new GuestAccess(v);
+    switch (cmd) {
+      case VcpuOp.IS_UP:
+        return target.state() == VcpuState.OFFLINE ? 0 : 1;
+      case VcpuOp.STOP_PERIODIC_TIMER:
+        // There is no periodic timer; stopping it succeeds, which selects Linux's vcpuop
+        // clockevent (singleshot timer plus VIRQ_TIMER).
+        return 0;
+      case VcpuOp.SET_SINGLESHOT_TIMER: {
+        if (target != v) {
+          return XenErrno.EINVAL.negated();
+        }
+        byte[] b = g.read(arg, VcpuOp.SSHOT_SIZE);
+        if (b == null) {
+          return XenErrno.EFAULT.negated();
+        }
+        long timeout = le64(b, VcpuOp.SSHOT_TIMEOUT);
+        int flags = le32(b, VcpuOp.SSHOT_FLAGS);
+        if ((flags & VcpuOp.SSHOTTMR_FUTURE) != 0 && Long.compareUnsigned(timeout, hv.now()) < 0) {
+          return XenErrno.ETIME.negated();
+        }
+        // A u64 beyond 2^63 ns is as good as never.
+        arm(v, timeout < 0 ? Long.MAX_VALUE - 1 : timeout);
+        return 0;
+      }
+      case VcpuOp.STOP_SINGLESHOT_TIMER:
+        if (target != v) {
+          return XenErrno.EINVAL.negated();
+        }
+        d.pvTime().stopSingleshot(v.id());
+        return 0;
+      case VcpuOp.REGISTER_VCPU_INFO:
+        return registerVcpuInfo(g, d, target, arg);
+      default:
+        // initialise/up/down (one vCPU), runstate areas, periodic timers, NMIs, physid.
+        return XenErrno.ENOSYS.negated();
+    }
+  }
+
+  /** set_timer_op(lo, hi): the 64-bit absolute timeout split over two registers; 0 cancels. */
+  int setTimerOp(Vcpu v, int lo, int hi) {
+    long timeout = (long) hi << 32 | (lo & 0xFFFF_FFFFL);
+    PvTime t = v.domain().pvTime();
+    if (timeout == 0) {
+      t.stopSingleshot(v.id());
+      return 0;
+    }
+    long now = hv.now();
+    if (timeout < 0 || timeout - now > MAX_TIMER_OFFSET) {
+      timeout = now + MAX_TIMER_OFFSET;
+    }
+    arm(v, timeout);
+    return 0;
+  }
+
+  private void arm(Vcpu v, long deadline) {
+    v.counters().timerArms++;
+    v.domain().pvTime().setSingleshot(v.id(), deadline);
+  }
+
+  /**
+   * Moves {@code target}'s vcpu_info to GFN+offset of its own RAM (once per vCPU, as Xen): the
+   * current contents are copied there, every event is then marked pending so none is lost (as
+   * Xen does), and the pvclock is rewritten at the new place.
+   */
+  private int registerVcpuInfo(GuestAccess g, Domain d, Vcpu target, int arg) {
+    byte[] b = g.read(arg, VcpuOp.REGISTER_VCPU_INFO_SIZE);
+    if (b == null) {
+      return XenErrno.EFAULT.negated();
+    }
+    long gfn = le64(b, VcpuOp.REGISTER_VCPU_INFO_MFN);
+    int offset = le32(b, VcpuOp.REGISTER_VCPU_INFO_OFFSET);
+    if (offset < 0 || offset > 4096 - SharedInfo.VCPU_INFO_SIZE) {
+      return XenErrno.EINVAL.negated();
+    }
+    PortOps ops = d.eventChannels().ops();
+    long old = ops.vcpuInfo(target.id());
+    long defaultSlot = (d.sharedInfoMfn() << 12) + (long) target.id() * SharedInfo.VCPU_INFO_SIZE;
+    if (old != defaultSlot) {
+      return XenErrno.EINVAL.negated();
+    }
+    long mfn = d.p2m().lookup(gfn);
+    if (gfn < 0 || mfn == P2m.INVALID || hv.frames().owner(mfn) != d.domid()
+        || !d.p2m().isWritable(gfn)) {
+      return XenErrno.EINVAL.negated();
+    }
+    MemoryBus m = hv.machineMemory();
+    long now = (mfn << 12) + offset;
+    byte[] info = new byte[SharedInfo.VCPU_INFO_SIZE];
+    if (target.id() < SharedInfo.MAX_LEGACY_VCPUS) {
+      m.read(old, info, 0, info.length);
+    }
+    m.write(now, info, 0, info.length);
+    ops.setVcpuInfo(target.id(), now);
+    m.write8(now + SharedInfo.VI_UPCALL_PENDING, 1);
+    m.write32(now + SharedInfo.VI_PENDING_SEL, -1);
+    d.pvTime().invalidate(target.id());
+    d.pvTime().update(target.id(), hv.now());
+    hv.eventDirectory().upcall(d, target.id());
+    return 0;
+  }
+
+  static long le64(byte[] b, int off) {
+    return (le32(b, off) & 0xFFFF_FFFFL) | (long) le32(b, off + 4) << 32;
+  }
+
+  static int le32(byte[] b, int off) {
+    return (b[off] & 0xFF) | (b[off + 1] & 0xFF) << 8 | (b[off + 2] & 0xFF) << 16
+        | (b[off + 3] & 0xFF) << 24;
+  }
+}
