@@ -10,10 +10,9 @@ import org.hospes.sdk.GuestBuilder;
 import org.hospes.sdk.GuestRun;
 
 /**
- * The ping-pong study: two PVH guests bounce a counter over an interdomain event channel they
- * set up through xenstore (a million times by default). Prints, per guest and for dom0, the
- * events, hypercalls by kind, grant operations (none yet: grant tables are not on main) and
- * modelled cycles.
+ * The ping-pong study: two PVH guests bounce a counter, kept in a page one grants the other,
+ * over an interdomain event channel they set up through xenstore (a million times by default). Prints, per guest and for dom0, the
+ * events, hypercalls by kind, grant operations and modelled cycles.
  *
  * <pre>java -cp ... org.hospes.samples.PingPongStudy [COUNT]</pre>
  */
@@ -43,6 +42,7 @@ public final class PingPongStudy {
         o.cycles());
     out.printf(Locale.ROOT, "%-6s %12s %12s %12s %12s %12s %14s %10s%n", "domain", "upcalls",
         "hypercalls", "evtchn_op", "sched_op", "grant_ops", "cycles", "cyc/trip");
+    // grant_ops: grant_table_op hypercalls; maps/unmaps are counted separately below.
     for (GuestRun.Result r : o.results()) {
       var c = r.counters();
       out.printf(Locale.ROOT, "%-6s %12d %12d %12d %12d %12d %14d %10d%n", r.name(),
@@ -51,6 +51,11 @@ public final class PingPongStudy {
           c.hypercallCount[Hypercall.SCHED_OP.number()],
           c.hypercallCount[Hypercall.GRANT_TABLE_OP.number()], c.cycles,
           n == 0 ? 0 : c.cycles / n);
+    }
+    for (GuestRun.Result r : o.results()) {
+      var c = r.counters();
+      out.printf(Locale.ROOT, "%-6s grant maps %d, unmaps %d, copies %d, grant cycles %d%n",
+          r.name(), c.grantMaps, c.grantUnmaps, c.grantCopies, c.grantCycles);
     }
     DomainControl dom0 = o.hypervisor().control();
     out.printf(Locale.ROOT, "dom0   %12d events, %d xenstore requests, %d watch events,"

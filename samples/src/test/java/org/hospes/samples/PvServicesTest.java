@@ -78,7 +78,7 @@ class PvServicesTest {
     GuestRun.Result ping = o.guest("ping");
     GuestRun.Result pong = o.guest("pong");
     assertThat(ping.console()).contains("ping: " + n + " round trips, pong received " + n
-        + ": ok");
+        + ", shared counter " + (2 * n) + ": ok");
     assertThat(pong.console()).contains("pong: received " + n + " events");
     assertThat(ping.exitStatus()).isZero();
     assertThat(pong.exitStatus()).isZero();
@@ -86,6 +86,8 @@ class PvServicesTest {
     assertThat(sends).isGreaterThanOrEqualTo(n);
     assertThat(ping.counters().eventUpcalls).isGreaterThanOrEqualTo(n);
     assertThat(pong.counters().eventUpcalls).isGreaterThanOrEqualTo(n);
+    assertThat(pong.counters().grantMaps).isEqualTo(1);
+    assertThat(pong.counters().grantUnmaps).isEqualTo(1);
     PingPongStudy.print(o, n, System.out);
   }
 }
