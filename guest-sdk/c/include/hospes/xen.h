@@ -35,6 +35,7 @@
 #define XEN_EROFS     30
 #define XEN_ENOSYS    38
 #define XEN_ENOTEMPTY 39
+#define XEN_ETIME     62
 #define XEN_EISCONN  106
 
 #define DOMID_SELF 0x7ff0

@@ -1,6 +1,7 @@
 /* Prints the SDK's ABI: sizes, offsets and constants, as NAME=value lines,
  * for AbiConsistencyTest to compare with the Java definitions. */
 #include <hospes/guest.h>
+#include <hospes/grant.h>
 
 #define V(name, value) printf("%s=%d\n", name, (int)(value))
 #define SZ(t) V("sizeof(" #t ")", sizeof(struct t))
@@ -78,6 +79,23 @@ int main(const struct hvm_start_info *si)
     OFF(hvm_start_info, rsdp_paddr); OFF(hvm_start_info, memmap_paddr);
     OFF(hvm_start_info, memmap_entries);
     SZ(hvm_memmap_table_entry);
+    C(XEN_ETIME);
+    C(VCPUOP_set_singleshot_timer); C(VCPUOP_stop_singleshot_timer); C(VCPU_SSHOTTMR_future);
+    SZ(vcpu_set_singleshot_timer); OFF(vcpu_set_singleshot_timer, timeout_abs_ns);
+    OFF(vcpu_set_singleshot_timer, flags);
+    C(GNTTABOP_map_grant_ref); C(GNTTABOP_unmap_grant_ref); C(GNTTABOP_setup_table);
+    C(GNTTABOP_copy); C(GNTTABOP_query_size); C(GNTTABOP_set_version); C(GNTTABOP_get_version);
+    C(GTF_permit_access); C(GTF_readonly); C(GTF_reading); C(GTF_writing);
+    C(GNTMAP_host_map); C(GNTMAP_readonly); C(GNTCOPY_source_gref); C(GNTCOPY_dest_gref);
+    C(GNTST_okay); C(GNTST_general_error); C(GNTST_bad_domain); C(GNTST_bad_gntref);
+    C(GNTST_bad_handle); C(GNTST_permission_denied); C(GNTST_bad_page); C(GNTST_eagain);
+    C(GNTTAB_ENTRIES_PER_FRAME); C(GNTTAB_NR_RESERVED_ENTRIES);
+    SZ(grant_entry_v1); OFF(grant_entry_v1, flags); OFF(grant_entry_v1, domid);
+    OFF(grant_entry_v1, frame);
+    SZ(gnttab_map_grant_ref); OFF(gnttab_map_grant_ref, host_addr);
+    OFF(gnttab_map_grant_ref, flags); OFF(gnttab_map_grant_ref, ref);
+    OFF(gnttab_map_grant_ref, dom); OFF(gnttab_map_grant_ref, status);
+    OFF(gnttab_map_grant_ref, handle); OFF(gnttab_map_grant_ref, dev_bus_addr);
     printf("END\n");
     return 0;
 }

@@ -52,6 +52,34 @@ class PvServicesTest {
     assertThat(r.counters().hypercallCount[Hypercall.CONSOLE_IO.number()]).isZero();
   }
 
+  /** time.h: the pvclock advances and msleep blocks on the singleshot timer (VIRQ_TIMER). */
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void sleepWaitsOnTheSingleshotTimer(@org.junit.jupiter.api.io.TempDir Path dir)
+      throws Exception {
+    Path src = dir.resolve("sleeper.c");
+    java.nio.file.Files.writeString(src, """
+        #include <hospes/guest.h>
+        int main(const struct hvm_start_info *si)
+        {
+            (void)si;
+            uint64_t t0 = monotonic_ns();
+            for (int i = 0; i < 3; i++) {
+                msleep(5);
+            }
+            uint64_t slept = monotonic_ns() - t0;
+            printf("slept %s, %u timer events\\n",
+                   slept >= 15000000ull && slept < 16000000ull ? "15 ms" : "WRONG", timer_ticks);
+            return 0;
+        }
+        """);
+    Path elf = new GuestBuilder(TestKernels.root().resolve("guest-sdk/c"), dir)
+        .build("sleeper", List.of(src));
+    GuestRun.Result r = GuestRun.run(elf, null);
+    assertThat(r.console()).isEqualTo("slept 15 ms, 3 timer events\n");
+    assertThat(r.counters().timerArms).isEqualTo(3);
+  }
+
   /** {@code hospes run --mode pvh}: the guest gets xenstore and a PV console on stdout. */
   @Test
   @Timeout(value = 120, unit = TimeUnit.SECONDS)
