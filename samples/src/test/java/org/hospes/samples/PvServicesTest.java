@@ -52,6 +52,25 @@ class PvServicesTest {
     assertThat(r.counters().hypercallCount[Hypercall.CONSOLE_IO.number()]).isZero();
   }
 
+  /** {@code hospes run-many}: ping and pong as two PVH domains, credit-scheduled. */
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void runManyPlaysPingPong() {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+    int rc = org.hospes.dom0.cli.HospesCli.newCommandLine(
+        new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8),
+        new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8))
+        .execute("run-many", "--stats",
+            "--domain=ping=" + pingPong + ",mode=pvh,cmdline=ping peer=2 count=500",
+            "--domain=pong=" + pingPong + ",mode=pvh,cmdline=pong peer=1");
+    assertThat(rc).as(err.toString()).isZero();
+    assertThat(out.toString(java.nio.charset.StandardCharsets.UTF_8))
+        .contains("[ping] ping: 500 round trips, pong received 500, shared counter 1000: ok\n")
+        .contains("[pong] pong: received 500 events\n");
+    assertThat(err.toString()).contains("foreign maps (0 live)");
+  }
+
   /** time.h: the pvclock advances and msleep blocks on the singleshot timer (VIRQ_TIMER). */
   @Test
   @Timeout(value = 120, unit = TimeUnit.SECONDS)

@@ -49,7 +49,7 @@ public final class HvmMachine {
     this.serial = serial;
     this.hv = hv;
     this.domain = hv.createHvmDomain("guest", mode, ramMiB);
-    // A PVH guest has no device model; its console is console_io (and later the PV ring).
+    // A PVH guest has no device model; its console is console_io and the PV ring (loadPvh).
     domain.setConsole(serial);
     this.deviceModel = new HvmDeviceModel(serial,
         (irq, high) -> hv.platform(domain).setIsaIrqLevel(irq, high),
