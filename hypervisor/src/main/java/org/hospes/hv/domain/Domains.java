@@ -95,5 +95,7 @@ public final class Domains {
     vmcs.write(VmcsField.CPU_BASED_VM_EXEC_CONTROL, proc);
     vmcs.write(VmcsField.SECONDARY_VM_EXEC_CONTROL, proc2);
     vmcs.write(VmcsField.EXCEPTION_BITMAP, 0);
+    // IA32_APIC_BASE belongs to the local APIC the hypervisor emulates.
+    vmcs.interceptMsr(0x1B, true, true);
   }
 }

@@ -10,6 +10,7 @@ import org.hospes.hv.domain.Domain;
 import org.hospes.hv.domain.Vcpu;
 import org.hospes.hv.ioreq.Ioreq;
 import org.hospes.hv.ioreq.IoreqServer;
+import org.hospes.hv.platform.LocalApic;
 import org.hospes.hv.memory.ShadowPager;
 import org.hospes.hv.stats.Counters;
 import org.hospes.x86.Cpu;
@@ -28,6 +29,8 @@ import org.hospes.x86.vmx.VmxControls;
  * crashes that domain only.
  */
 public final class HvmExitHandler {
+  private static final int IA32_APIC_BASE = 0x1B;
+
   private final Hypervisor hv;
   private final CostModel cost;
   private final Hypercalls hypercalls;
@@ -236,7 +239,12 @@ public final class HvmExitHandler {
     if ((leaf & 0xFFFF_FF00) != XenCpuid.BASE) {
       cpu.executeCpuid();
       if (leaf == 1) {
+        // The hypervisor bit, and the local APIC this domain has (initial APIC ID 0).
         cpu.setReg(Cpu.ECX, cpu.reg(Cpu.ECX) | 1 << 31);
+        if (v.domain().ept() != null) {
+          cpu.setReg(Cpu.EDX, cpu.reg(Cpu.EDX) | 1 << 9);
+          cpu.setReg(Cpu.EBX, cpu.reg(Cpu.EBX) & 0x00FF_FFFF);
+        }
       }
       return;
     }
@@ -283,6 +291,20 @@ public final class HvmExitHandler {
   private void msr(Vcpu v, boolean write) {
     Cpu cpu = v.cpu();
     int msr = cpu.reg(Cpu.ECX);
+    if (msr == IA32_APIC_BASE && v.domain().ept() != null) {
+      if (!write) {
+        cpu.setReg(Cpu.EAX, (int) LocalApic.MSR_VALUE);
+        cpu.setReg(Cpu.EDX, 0);
+        cpu.skipInstruction();
+        return;
+      }
+      long value = (cpu.reg(Cpu.EAX) & 0xFFFF_FFFFL) | ((long) cpu.reg(Cpu.EDX) << 32);
+      // The APIC cannot move or switch to x2APIC mode here; rewriting the reset value is fine.
+      if (value == LocalApic.MSR_VALUE) {
+        cpu.skipInstruction();
+        return;
+      }
+    }
     if (msr == XenCpuid.HYPERCALL_MSR) {
       if (!write) {
         cpu.setReg(Cpu.EAX, 0);
@@ -342,6 +364,17 @@ public final class HvmExitHandler {
     if (gpa < 0) {
       hv.crash(d, String.format("EPT violation at gpa=0x%x (not a data access)",
           v.vmcs().read(VmcsField.GUEST_PHYSICAL_ADDRESS)));
+      return 0;
+    }
+    LocalApic lapic = hv.platform(d).lapic();
+    if (gpa - LocalApic.BASE >= 0 && gpa - LocalApic.BASE < LocalApic.SIZE) {
+      // The local APIC is emulated here, where Xen keeps it; no trip to the device model.
+      if (cpu.mmioIsWrite()) {
+        lapic.write(gpa - LocalApic.BASE, cpu.mmioSize(), cpu.mmioWriteData());
+        cpu.completeMmio(0);
+      } else {
+        cpu.completeMmio(lapic.read(gpa - LocalApic.BASE, cpu.mmioSize()));
+      }
       return 0;
     }
     IoreqServer server = d.ioreqServer();

@@ -4,6 +4,7 @@ import org.hospes.hv.Hypervisor;
 import org.hospes.hv.domain.Domain;
 import org.hospes.hv.domain.Vcpu;
 import org.hospes.hv.domain.VcpuState;
+import org.hospes.hv.platform.LocalApic;
 import org.hospes.hv.platform.Pic8259Pair;
 import org.hospes.hv.platform.Pit8254;
 import org.hospes.hv.time.TimerQueue;
@@ -27,6 +28,8 @@ public final class HvmPlatform {
   private final TimerQueue timers = new TimerQueue();
   private final VirtualClock clock;
   private final Pit8254 pit;
+  /** vCPU 0's local APIC (one vCPU per domain today). */
+  private final LocalApic lapic;
   /** Time as the devices see it: the hypervisor's clock plus the running vCPU's progress. */
   private long deviceNow;
 
@@ -35,12 +38,17 @@ public final class HvmPlatform {
     this.domain = domain;
     this.clock = new VirtualClock(() -> deviceNow);
     this.pit = new Pit8254(clock, timers, high -> pic.setLevel(TIMER_IRQ, high));
+    this.lapic = new LocalApic(0, clock, timers);
     pic.register(domain.platformPorts());
     pit.register(domain.platformPorts());
   }
 
   public Pic8259Pair pic() {
     return pic;
+  }
+
+  public LocalApic lapic() {
+    return lapic;
   }
 
   public Pit8254 pit() {
@@ -76,7 +84,7 @@ public final class HvmPlatform {
   }
 
   private void wakeIfPending() {
-    if (pic.pending()) {
+    if (pic.pending() || lapic.pendingVector() >= 0) {
       for (Vcpu v : domain.vcpus()) {
         if (v.state() == VcpuState.BLOCKED && v.cpu().interruptible()) {
           hv.wake(v);
@@ -102,7 +110,8 @@ public final class HvmPlatform {
     }
     int callback = domain.callbackVector();
     boolean upcall = callback >= 0 && domain.eventChannels().ops().upcallPending(v.id());
-    if (!pic.pending() && !upcall) {
+    boolean apic = lapic.pendingVector() >= 0;
+    if (!pic.pending() && !upcall && !apic) {
       vmcs.clearBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
           VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
       return;
@@ -117,7 +126,8 @@ public final class HvmPlatform {
       return;
     }
     if (!upcall && v.cpu().interruptible()) {
-      int vector = pic.acknowledge();
+      // The local APIC's own interrupts (timer, self-IPIs) outrank the PIC's virtual wire.
+      int vector = apic ? lapic.acknowledge() : pic.acknowledge();
       vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD,
           VmxControls.intrInfo(vector, VmxControls.INTR_TYPE_EXTERNAL, false));
       vmcs.clearBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,

@@ -1,0 +1,285 @@
+package org.hospes.hv.platform;
+
+import org.hospes.hv.time.Timer;
+import org.hospes.hv.time.TimerQueue;
+import org.hospes.hv.time.VirtualClock;
+import org.hospes.x86.MmioDevice;
+
+/**
+ * A local APIC in xAPIC mode at 0xFEE00000 (SDM vol. 3, ch. 11), one per vCPU, as Xen emulates
+ * it for HVM guests: ID, version, TPR/PPR, EOI, SVR, the IRR/ISR/TMR bitmaps, ESR, the LVT
+ * entries, the ICR for self-IPIs, and the timer in one-shot and periodic modes on the virtual
+ * clock. Interrupts it accepts are offered to the processor by priority class against the TPR
+ * and the highest in-service vector. LINT0/LINT1 and IPIs to other vCPUs are not modelled (the
+ * PIC reaches the processor directly, as in virtual-wire mode).
+ */
+public final class LocalApic implements MmioDevice {
+  public static final long BASE = 0xFEE0_0000L;
+  public static final long SIZE = 0x1000;
+  /** IA32_APIC_BASE value: base, BSP (bit 8), global enable (bit 11). */
+  public static final long MSR_VALUE = BASE | (1 << 8) | (1 << 11);
+  /** Version 0x14 (an integrated APIC), 6 LVT entries (max LVT index 5). */
+  public static final int VERSION = 0x0005_0014;
+
+  // Register offsets.
+  public static final int ID = 0x20;
+  public static final int VER = 0x30;
+  public static final int TPR = 0x80;
+  public static final int APR = 0x90;
+  public static final int PPR = 0xA0;
+  public static final int EOI = 0xB0;
+  public static final int LDR = 0xD0;
+  public static final int DFR = 0xE0;
+  public static final int SVR = 0xF0;
+  public static final int ISR = 0x100;
+  public static final int TMR = 0x180;
+  public static final int IRR = 0x200;
+  public static final int ESR = 0x280;
+  public static final int ICR_LOW = 0x300;
+  public static final int ICR_HIGH = 0x310;
+  public static final int LVT_TIMER = 0x320;
+  public static final int LVT_THERMAL = 0x330;
+  public static final int LVT_PERF = 0x340;
+  public static final int LVT_LINT0 = 0x350;
+  public static final int LVT_LINT1 = 0x360;
+  public static final int LVT_ERROR = 0x370;
+  public static final int TIMER_INITIAL = 0x380;
+  public static final int TIMER_CURRENT = 0x390;
+  public static final int TIMER_DIVIDE = 0x3E0;
+
+  public static final int SVR_ENABLE = 1 << 8;
+  public static final int LVT_MASKED = 1 << 16;
+  public static final int LVT_TIMER_PERIODIC = 1 << 17;
+  public static final int ICR_DELIVERY_STATUS = 1 << 12;
+
+  /** The APIC timer counts at this rate before the divider (a 1 GHz bus, like the core). */
+  private final long busHz;
+  private final VirtualClock clock;
+  private final Timer timer;
+  private final int apicId;
+  private final int[] irr = new int[8];
+  private final int[] isr = new int[8];
+  private final int[] tmr = new int[8];
+  private int tpr;
+  private int svr = 0xFF;
+  private int ldr;
+  private int dfr = -1;
+  private int esr;
+  private int icrLow;
+  private int icrHigh;
+  private final int[] lvt = new int[6];
+  private int initialCount;
+  private int divideConfig;
+  private long timerStart;
+  private long interrupts;
+
+  public LocalApic(int apicId, VirtualClock clock, TimerQueue timers) {
+    this.apicId = apicId;
+    this.clock = clock;
+    this.busHz = clock.hz();
+    this.timer = timers.newTimer("lapic" + apicId + ".timer", this::timerExpired);
+    java.util.Arrays.fill(lvt, LVT_MASKED);
+  }
+
+  public boolean enabled() {
+    return (svr & SVR_ENABLE) != 0;
+  }
+
+  /** Interrupts the APIC delivered to the processor so far. */
+  public long interruptsDelivered() {
+    return interrupts;
+  }
+
+  // ---------------------------------------------------------------- interrupt acceptance
+
+  /** Accepts {@code vector} into the IRR (a fixed interrupt from the timer or a self-IPI). */
+  public void accept(int vector) {
+    if (vector < 16) {
+      esr |= 1 << 6; // received illegal vector
+      return;
+    }
+    irr[vector >>> 5] |= 1 << (vector & 31);
+  }
+
+  private static int highest(int[] bits) {
+    for (int w = 7; w >= 0; w--) {
+      if (bits[w] != 0) {
+        return w * 32 + 31 - Integer.numberOfLeadingZeros(bits[w]);
+      }
+    }
+    return -1;
+  }
+
+  private int ppr() {
+    int isrv = highest(isr);
+    int isrClass = isrv < 0 ? 0 : isrv & 0xF0;
+    return (tpr & 0xF0) >= isrClass ? tpr & 0xFF : isrClass;
+  }
+
+  /** The vector the APIC would deliver now, or -1. */
+  public int pendingVector() {
+    if (!enabled()) {
+      return -1;
+    }
+    int v = highest(irr);
+    if (v < 0 || (v & 0xF0) <= (ppr() & 0xF0)) {
+      return -1;
+    }
+    return v;
+  }
+
+  /** INTA: moves the pending vector from IRR to ISR and returns it. */
+  public int acknowledge() {
+    int v = pendingVector();
+    if (v >= 0) {
+      irr[v >>> 5] &= ~(1 << (v & 31));
+      isr[v >>> 5] |= 1 << (v & 31);
+      interrupts++;
+    }
+    return v;
+  }
+
+  // ---------------------------------------------------------------- timer
+
+  private int divisor() {
+    int bits = (divideConfig & 3) | ((divideConfig >>> 1) & 4);
+    return bits == 7 ? 1 : 2 << bits;
+  }
+
+  private long periodCycles() {
+    long ticks = (initialCount & 0xFFFF_FFFFL) * divisor();
+    return Math.max(1, ticks * (clock.hz() / busHz));
+  }
+
+  private void startTimer() {
+    timer.cancel();
+    timerStart = clock.now();
+    if (initialCount != 0) {
+      timer.arm(timerStart + periodCycles());
+    }
+  }
+
+  private void timerExpired(long now) {
+    int entry = lvt[0];
+    if ((entry & LVT_MASKED) == 0) {
+      accept(entry & 0xFF);
+    }
+    if ((entry & LVT_TIMER_PERIODIC) != 0 && initialCount != 0) {
+      timerStart = timer.deadline();
+      timer.arm(timerStart + periodCycles());
+    }
+  }
+
+  private int currentCount() {
+    if (initialCount == 0) {
+      return 0;
+    }
+    long elapsed = (clock.now() - timerStart) / divisor();
+    long init = initialCount & 0xFFFF_FFFFL;
+    if ((lvt[0] & LVT_TIMER_PERIODIC) != 0) {
+      return (int) (init - elapsed % init);
+    }
+    return elapsed >= init ? 0 : (int) (init - elapsed);
+  }
+
+  // ---------------------------------------------------------------- registers
+
+  @Override
+  public int read(long offset, int size) {
+    int reg = (int) offset & 0xFF0;
+    int value = readRegister(reg);
+    int shift = (int) (offset & 3) * 8;
+    return size == 4 ? value : (value >>> shift) & (size == 2 ? 0xFFFF : 0xFF);
+  }
+
+  private int readRegister(int reg) {
+    if (reg >= ISR && reg < ISR + 0x80) {
+      return isr[(reg - ISR) >>> 4];
+    }
+    if (reg >= TMR && reg < TMR + 0x80) {
+      return tmr[(reg - TMR) >>> 4];
+    }
+    if (reg >= IRR && reg < IRR + 0x80) {
+      return irr[(reg - IRR) >>> 4];
+    }
+    if (reg >= LVT_TIMER && reg <= LVT_ERROR) {
+      return lvt[(reg - LVT_TIMER) >>> 4];
+    }
+    switch (reg) {
+      case ID: return apicId << 24;
+      case VER: return VERSION;
+      case TPR: return tpr;
+      case APR: return 0;
+      case PPR: return ppr();
+      case LDR: return ldr;
+      case DFR: return dfr;
+      case SVR: return svr;
+      case ESR: return esr;
+      case ICR_LOW: return icrLow & ~ICR_DELIVERY_STATUS;
+      case ICR_HIGH: return icrHigh;
+      case TIMER_INITIAL: return initialCount;
+      case TIMER_CURRENT: return currentCount();
+      case TIMER_DIVIDE: return divideConfig;
+      default: return 0;
+    }
+  }
+
+  @Override
+  public void write(long offset, int size, int value) {
+    if (size != 4 || (offset & 0xF) != 0) {
+      // The APIC takes only aligned 32-bit writes; others are ignored (and flagged).
+      esr |= 1 << 7;
+      return;
+    }
+    int reg = (int) offset & 0xFF0;
+    if (reg >= LVT_TIMER && reg <= LVT_ERROR) {
+      int i = (reg - LVT_TIMER) >>> 4;
+      int mask = i == 0 ? 0x3_10FF : 0x1_07FF;
+      lvt[i] = enabled() ? value & mask : (value & mask) | LVT_MASKED;
+      return;
+    }
+    switch (reg) {
+      case TPR: tpr = value & 0xFF; break;
+      case EOI: {
+        int v = highest(isr);
+        if (v >= 0) {
+          isr[v >>> 5] &= ~(1 << (v & 31));
+        }
+        break;
+      }
+      case LDR: ldr = value & 0xFF00_0000; break;
+      case DFR: dfr = value | 0x0FFF_FFFF; break;
+      case SVR:
+        svr = value & 0x3FF;
+        if (!enabled()) {
+          for (int i = 0; i < lvt.length; i++) {
+            lvt[i] |= LVT_MASKED;
+          }
+        }
+        break;
+      case ESR: esr = 0; break;
+      case ICR_HIGH: icrHigh = value & 0xFF00_0000; break;
+      case ICR_LOW:
+        icrLow = value & 0x000C_CFFF;
+        sendIpi();
+        break;
+      case TIMER_INITIAL:
+        initialCount = value;
+        startTimer();
+        break;
+      case TIMER_DIVIDE: divideConfig = value & 0xB; break;
+      default: break;
+    }
+  }
+
+  /** Only fixed interrupts to self (shorthand self, or our own ID) are delivered. */
+  private void sendIpi() {
+    int shorthand = (icrLow >>> 18) & 3;
+    int mode = (icrLow >>> 8) & 7;
+    boolean toSelf = shorthand == 1 || shorthand == 2
+        || (shorthand == 0 && (icrHigh >>> 24) == apicId);
+    if (mode == 0 && toSelf) {
+      accept(icrLow & 0xFF);
+    }
+  }
+}

@@ -1,0 +1,60 @@
+package org.hospes.samples;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+import org.hospes.dom0.bench.QemuRunner;
+import org.hospes.dom0.machine.NativeMachine;
+import org.hospes.dom0.machine.RunResult;
+import org.hospes.dom0.toolstack.HvmMachine;
+import org.hospes.hv.domain.DomainMode;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The local APIC an HVM domain gets in the hypervisor, checked against QEMU's APIC with the
+ * {@code lapic} kernel (timer periodic and one-shot, HLT wake-up, masking, TPR, self-IPI, EOI).
+ * The native machine and shadow-paging domains have no local APIC, and the kernel says so.
+ */
+class LapicTest {
+
+  private static String runHvm(DomainMode mode, int[] status) throws Exception {
+    ByteArrayOutputStream serial = new ByteArrayOutputStream();
+    HvmMachine m = HvmMachine.create(mode, 64, serial,
+        new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+    m.loadMultiboot(TestKernels.anyElf("lapic"), null);
+    RunResult r = m.run();
+    status[0] = r.exitStatus();
+    return serial.toString(StandardCharsets.ISO_8859_1);
+  }
+
+  @Test
+  @Timeout(value = 300, unit = TimeUnit.SECONDS)
+  void theHvmLocalApicBehavesAsQemusDoes() throws Exception {
+    QemuGoldenTest.requireQemu();
+    int[] status = new int[1];
+    String hvm = runHvm(DomainMode.HVM_EPT, status);
+    assertThat(hvm).contains("lapic: all checks passed").doesNotContain(" NO\n");
+    assertThat(status[0]).isEqualTo(33);
+    QemuRunner.Result q = QemuRunner.run(TestKernels.anyElf("lapic"), 120);
+    assertThat(q.exitStatus()).isEqualTo(QemuRunner.SUCCESS_STATUS);
+    assertThat(hvm).isEqualTo(q.serialText());
+  }
+
+  @Test
+  @Timeout(value = 300, unit = TimeUnit.SECONDS)
+  void machinesWithoutALocalApicSaySo() throws Exception {
+    int[] status = new int[1];
+    assertThat(runHvm(DomainMode.HVM_SHADOW, status))
+        .isEqualTo("lapic: the local APIC\nno local APIC\n");
+    ByteArrayOutputStream serial = new ByteArrayOutputStream();
+    NativeMachine n = NativeMachine.builder().ramMiB(64).serialOut(serial).build();
+    n.loadMultiboot(TestKernels.anyElf("lapic"), null);
+    assertThat(n.run().exitStatus()).isEqualTo(33);
+    assertThat(serial.toString(StandardCharsets.ISO_8859_1))
+        .isEqualTo("lapic: the local APIC\nno local APIC\n");
+  }
+}
