@@ -102,17 +102,21 @@ class PvServicesTest {
   /** {@code hospes run --mode pvh}: the guest gets xenstore and a PV console on stdout. */
   @Test
   @Timeout(value = 120, unit = TimeUnit.SECONDS)
-  void theCliRunsAPvhGuestWithDom0Services() {
+  void theCliRunsAPvhGuestWithDom0Services(@org.junit.jupiter.api.io.TempDir Path dir)
+      throws Exception {
+    Path log = dir.resolve("console.log");
     java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
     java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
     int rc = org.hospes.dom0.cli.HospesCli.newCommandLine(
         new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8),
         new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8))
-        .execute("run", "--mode", "pvh", demo.toString());
+        .execute("run", "--mode", "pvh", "--console-log", log.toString(), demo.toString());
     assertThat(rc).as(err.toString()).isZero();
     assertThat(out.toString(java.nio.charset.StandardCharsets.UTF_8))
         .startsWith("domain path: /local/domain/1\nname: guest\n")
         .endsWith("xenstore-demo: done, 26 requests\n");
+    assertThat(java.nio.file.Files.readString(log))
+        .isEqualTo(out.toString(java.nio.charset.StandardCharsets.UTF_8));
   }
 
   @Test

@@ -88,6 +88,11 @@ final class RunCommand implements Callable<Integer> {
       description = "Hypervisor modes: write the counters as JSON to FILE when the run ends.")
   Path statsJson;
 
+  @Option(names = "--console-log", paramLabel = "FILE",
+      description = "pvh mode: also write the guest's PV console output to FILE (dom0's console"
+          + " backend copies the ring to both).")
+  Path consoleLog;
+
   RunCommand(CliStreams streams) {
     this.streams = streams;
   }
@@ -126,9 +131,22 @@ final class RunCommand implements Callable<Integer> {
       streams.error(e.getMessage());
       return ExitStatus.USAGE;
     }
+    java.io.OutputStream log = null;
     try {
+      if (consoleLog != null && domainMode != DomainMode.PVH) {
+        streams.error("--console-log needs --mode pvh");
+        return ExitStatus.USAGE;
+      }
       if (domainMode == DomainMode.PVH) {
-        machine.loadPvh(kernel, cmdline);
+        if (consoleLog != null) {
+          try {
+            log = Files.newOutputStream(consoleLog);
+          } catch (IOException e) {
+            streams.error("cannot write " + consoleLog + ": " + e.getMessage());
+            return ExitStatus.USAGE;
+          }
+        }
+        machine.loadPvh(kernel, cmdline, log);
       } else {
         machine.loadMultiboot(kernel, cmdline);
       }
@@ -139,6 +157,13 @@ final class RunCommand implements Callable<Integer> {
     long start = System.nanoTime();
     RunResult result = maxInstructions == null ? machine.run() : machine.run(maxInstructions);
     long nanos = System.nanoTime() - start;
+    if (log != null) {
+      try {
+        log.close();
+      } catch (IOException e) {
+        streams.error("cannot write " + consoleLog + ": " + e.getMessage());
+      }
+    }
     Hypervisor hv = machine.hypervisor();
     if (stats) {
       printRunLine(streams, kernel, result, nanos);

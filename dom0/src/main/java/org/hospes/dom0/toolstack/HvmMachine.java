@@ -137,9 +137,37 @@ public final class HvmMachine {
    * console (both printed on the serial stream, like console_io) and sets its entry state.
    */
   public PvhLoader.PvhKernel loadPvh(Path kernel, String cmdline) throws BootException {
+    return loadPvh(kernel, cmdline, null);
+  }
+
+  /** As {@link #loadPvh(Path, String)}, the PV console also copied to {@code consoleLog}. */
+  public PvhLoader.PvhKernel loadPvh(Path kernel, String cmdline, OutputStream consoleLog)
+      throws BootException {
     byte[] image = KernelFiles.read(kernel);
     xenstore = new org.hospes.dom0.xenstore.XenstoreService(hv.control(), hv.costModel());
-    pvh = new PvhDomainBuilder(hv, xenstore).load(domain, image, cmdline, serial);
+    OutputStream console = serial;
+    if (consoleLog != null) {
+      console = new OutputStream() {
+        @Override
+        public void write(int b) throws java.io.IOException {
+          serial.write(b);
+          consoleLog.write(b);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws java.io.IOException {
+          serial.write(b, off, len);
+          consoleLog.write(b, off, len);
+        }
+
+        @Override
+        public void flush() throws java.io.IOException {
+          serial.flush();
+          consoleLog.flush();
+        }
+      };
+    }
+    pvh = new PvhDomainBuilder(hv, xenstore).load(domain, image, cmdline, console);
     kernelName = kernel.toString();
     hv.unpause(domain);
     return pvh.kernel();
