@@ -151,7 +151,7 @@ final class Alu {
   private static void incDec(Cpu c, int f0, int d, int delta, int kind) {
     int size = Cpu.size(f0);
     int sh = SHIFT[size];
-    int cf = c.cf();
+    int cf = c.carryIn();
     if (Cpu.isMem(f0)) {
       int lin = c.linW(f0, d, size);
       int a = c.readSized(size, lin);

@@ -898,6 +898,10 @@ public final class Cpu {
     }
     long entryCount = icount;
     boolean replay = mmioLen > 0;
+    // Controls do not change while the guest runs: read them once, not per block.
+    final boolean mtf = vmcs != null && vmcs.has(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
+        VmxControls.PROC_MONITOR_TRAP_FLAG);
+    final boolean nonRoot = vmcs != null;
     Block prev = null;
     while (true) {
       long blockLimit = limit;
@@ -908,7 +912,7 @@ public final class Cpu {
       } else if (shadow) {
         shadow = false;
         blockLimit = Math.min(limit, icount + 1);
-      } else if (vmcs != null && (hostInterrupt || (flags & Flags.IF) != 0)) {
+      } else if (nonRoot && (hostInterrupt || (flags & Flags.IF) != 0)) {
         int x = nonRootEventCheck();
         if (x >= 0) {
           return x;
@@ -930,8 +934,7 @@ public final class Cpu {
             VmxControls.PIN_PREEMPTION_TIMER) ? preemptionTimerExit(icount - entryCount)
             : CpuExit.BUDGET;
       }
-      if (vmcs != null && vmcs.has(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
-          VmxControls.PROC_MONITOR_TRAP_FLAG)) {
+      if (mtf) {
         // Monitor trap flag: one instruction, then an exit.
         if (icount > entryCount) {
           vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.MONITOR_TRAP_FLAG.code());
@@ -1455,7 +1458,7 @@ public final class Cpu {
           case Op.INC_R32: {
             int reg = (f0 >>> 14) & 15;
             int a = r[reg];
-            lfCf = cf();
+            lfCf = carryIn();
             lfA = a;
             lfB = 1;
             lfR = a + 1;
@@ -1466,7 +1469,7 @@ public final class Cpu {
           case Op.DEC_R32: {
             int reg = (f0 >>> 14) & 15;
             int a = r[reg];
-            lfCf = cf();
+            lfCf = carryIn();
             lfA = a;
             lfB = 1;
             lfR = a - 1;
@@ -1759,6 +1762,15 @@ public final class Cpu {
   }
 
   // ================================================================== lazy flags
+
+  /**
+   * CF for INC/DEC, which keep it: after INC, DEC, shifts, multiplies and overrides it is
+   * already in {@link #lfCf}, after logic ops it is 0, so the common loop pays no switch.
+   */
+  int carryIn() {
+    int op = lfOp;
+    return op >= LF_INC ? lfCf : op == LF_LOGIC ? 0 : cf();
+  }
 
   int cf() {
     switch (lfOp) {

@@ -92,8 +92,11 @@ class IsolationTest {
 
     assertThat(scanner.outcome().status()).as("scanner: %s", scanner.consoleText())
         .isEqualTo(33);
+    // Above RAM everything reads as all ones, except the local APIC page EPT domains have.
+    int devicePages = mode == DomainMode.HVM_EPT ? 1 : 0;
     assertThat(scanner.consoleText())
-        .contains("memscan: 1044480 pages above RAM scanned, 0 of them not all ones")
+        .contains("memscan: 1044480 pages above RAM scanned, " + devicePages
+            + " of them not all ones")
         .endsWith("memscan: found 0 foreign markers\n");
     // The markers existed, intact, for the whole scan.
     assertThat(marker.isLive()).isTrue();
