@@ -2,6 +2,24 @@
 #include <hospes/guest.h>
 
 int main(const struct hvm_start_info *si);
+void arch_load_gdt(void);
+void arch_load_idt(void);
+void mm_init(const struct hvm_start_info *si);
+extern const uint32_t arch_trap_table[32];
+extern uint64_t arch_idt[256];
+void arch_upcall_entry(void);
+void arch_spurious_entry(void);
+
+const struct hvm_start_info *start_info;
+static domid_t my_domid = 0xffff;
+
+/* shared_info is mapped over this page with XENMEM_add_to_physmap. */
+static char shared_info_page[4096] __attribute__((aligned(4096), section(".bss.page")));
+
+struct trap_frame {
+    uint32_t edi, esi, ebp, esp, ebx, edx, ecx, eax;
+    uint32_t vector, error, eip, cs, eflags;
+};
 
 static inline void cpuid(uint32_t leaf, uint32_t *a, uint32_t *b, uint32_t *c, uint32_t *d)
 {
@@ -35,20 +53,166 @@ void guest_shutdown(unsigned reason)
     }
 }
 
+static void set_gate(int vector, uint32_t handler)
+{
+    arch_idt[vector] = (uint64_t)((handler & 0xffff) | (0x08u << 16)) |
+                       ((uint64_t)((handler & 0xffff0000u) | 0x8e00u) << 32);
+}
+
+void guest_trap(struct trap_frame *f)
+{
+    char buf[160];
+    int n = snprintf(buf, sizeof(buf),
+                     "guest: exception %u (error 0x%x) at eip=0x%08x eax=0x%x esp=0x%x\n",
+                     f->vector, f->error, f->eip, f->eax, f->esp);
+    xen_console_write(buf, n);
+    guest_shutdown(SHUTDOWN_crash);
+}
+
+/* Maps shared_info and asks for event upcalls on EVTCHN_UPCALL_VECTOR. */
+static int events_init(void)
+{
+    struct xen_add_to_physmap xatp = { DOMID_SELF, 0, XENMAPSPACE_shared_info, 0,
+                                       (uint32_t)(uintptr_t)shared_info_page >> 12 };
+    if (HYPERVISOR_memory_op(XENMEM_add_to_physmap, &xatp) != 0) {
+        return -1;
+    }
+    HYPERVISOR_shared_info = (struct shared_info *)shared_info_page;
+    struct xen_hvm_param p = { DOMID_SELF, HVM_PARAM_CALLBACK_IRQ,
+                               ((uint64_t)HVM_PARAM_CALLBACK_TYPE_VECTOR << 56) |
+                                   EVTCHN_UPCALL_VECTOR };
+    return HYPERVISOR_hvm_op(HVMOP_set_param, &p) == 0 ? 0 : -1;
+}
+
+const char *guest_cmdline(void)
+{
+    return start_info && start_info->cmdline_paddr
+               ? (const char *)(uintptr_t)start_info->cmdline_paddr : "";
+}
+
+domid_t guest_domid(void)
+{
+    return my_domid;
+}
+
 void guest_start(const struct hvm_start_info *si)
 {
+    start_info = si;
+    arch_load_gdt();
+    for (int v = 0; v < 256; v++) {
+        set_gate(v, v < 32 ? arch_trap_table[v] : (uint32_t)arch_spurious_entry);
+    }
+    set_gate(EVTCHN_UPCALL_VECTOR, (uint32_t)arch_upcall_entry);
+    arch_load_idt();
     if (install_hypercall_page() != 0) {
         for (;;) {
             __asm__ volatile("cli; hlt");
         }
     }
+    mm_init(si);
+    for (uint32_t base = XEN_CPUID_FIRST_LEAF; base < XEN_CPUID_FIRST_LEAF + 0x10000; base += 0x100) {
+        uint32_t a, b, c, d;
+        cpuid(base, &a, &b, &c, &d);
+        if (b == XEN_CPUID_SIGNATURE_EBX && a - base >= 4) {
+            cpuid(base + 4, &a, &b, &c, &d);
+            if (a & (1u << 4)) {
+                my_domid = (domid_t)c;
+            }
+            break;
+        }
+    }
+    if (events_init() != 0) {
+        static const char msg[] = "guest: cannot set up event channels\n";
+        xen_console_write(msg, sizeof(msg) - 1);
+        guest_shutdown(SHUTDOWN_crash);
+    }
+    __asm__ volatile("sti" ::: "memory");
+    cons_init();
+    xs_init();
     int rc = main(si);
     guest_shutdown(rc == 0 ? SHUTDOWN_poweroff : SHUTDOWN_crash);
 }
 
-void console_write(const char *s, int len)
+
+int memcmp(const void *a, const void *b, size_t n)
 {
-    HYPERVISOR_console_io(CONSOLEIO_write, len, s);
+    const unsigned char *p = a, *q = b;
+    for (; n; n--, p++, q++) {
+        if (*p != *q) {
+            return *p - *q;
+        }
+    }
+    return 0;
+}
+
+int strcmp(const char *a, const char *b)
+{
+    while (*a && *a == *b) {
+        a++;
+        b++;
+    }
+    return (unsigned char)*a - (unsigned char)*b;
+}
+
+int strncmp(const char *a, const char *b, size_t n)
+{
+    for (; n; n--, a++, b++) {
+        if (*a != *b || !*a) {
+            return (unsigned char)*a - (unsigned char)*b;
+        }
+    }
+    return 0;
+}
+
+char *strcpy(char *d, const char *s)
+{
+    char *r = d;
+    while ((*d++ = *s++)) {
+    }
+    return r;
+}
+
+long strtol(const char *s, char **end, int base)
+{
+    long v = 0;
+    int neg = 0;
+    while (*s == ' ') {
+        s++;
+    }
+    if (*s == '-') {
+        neg = 1;
+        s++;
+    }
+    if (base == 0) {
+        base = 10;
+    }
+    for (;; s++) {
+        int d;
+        if (*s >= '0' && *s <= '9') {
+            d = *s - '0';
+        } else if (*s >= 'a' && *s <= 'f') {
+            d = *s - 'a' + 10;
+        } else {
+            break;
+        }
+        if (d >= base) {
+            break;
+        }
+        v = v * base + d;
+    }
+    if (end) {
+        *end = (char *)s;
+    }
+    return neg ? -v : v;
+}
+
+int snprintf(char *buf, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, size, fmt, ap);
+    va_end(ap);
+    return n;
 }
 
 size_t strlen(const char *s)

@@ -46,6 +46,7 @@ public final class Hypervisor {
   private final Map<Integer, HvmPlatform> platforms = new TreeMap<>();
   private final HvmExitHandler exits;
   private int nextDomid = 1;
+  private org.hospes.hv.control.DomainControl control;
   private long now;
   private long idleCycles;
 
@@ -76,6 +77,24 @@ public final class Hypervisor {
 
   public CostModel costModel() {
     return cost;
+  }
+
+  /**
+   * dom0's privileged interface, created on first use: domain 0's event channels (served by
+   * Java services between vCPU slices), foreign mappings, parameters of other domains.
+   */
+  public org.hospes.hv.control.DomainControl control() {
+    if (control == null) {
+      org.hospes.hv.control.ServicePorts ports = new org.hospes.hv.control.ServicePorts();
+      Domain dom0 = Domains.createControl(this, ports);
+      control = new org.hospes.hv.control.DomainControl(this, dom0, ports);
+    }
+    return control;
+  }
+
+  /** True once dom0's services have been set up ({@link #control} was called). */
+  public boolean hasControl() {
+    return control != null;
   }
 
   /** Virtual time in cycles. */
@@ -164,6 +183,13 @@ public final class Hypervisor {
   }
 
   private void end(Domain d, DomainState state, String reason, int status) {
+    if (control != null && control.hasWork()) {
+      // dom0's backends take what the domain left in its rings before its memory goes.
+      now += control.serve(now);
+    }
+    if (control != null) {
+      control.domainEnding(d.domid());
+    }
     for (Vcpu v : d.vcpus()) {
       scheduler.sleep(v, now);
       scheduler.removeVcpu(v);
@@ -221,9 +247,16 @@ public final class Hypervisor {
     for (HvmPlatform p : platforms.values()) {
       p.fireTimers(now);
     }
+    if (control != null && control.hasWork()) {
+      // dom0's services run when they have events, and their work takes virtual time.
+      now += control.serve(now);
+    }
     Vcpu v = scheduler.pickNext(now);
     if (v == null) {
       long next = nextTimerDeadline();
+      if (control != null && control.hasWork()) {
+        return true;
+      }
       if (!anyBlockedVcpu()) {
         // Timers can only matter by waking a blocked vCPU.
         next = Long.MAX_VALUE;
@@ -422,6 +455,9 @@ public final class Hypervisor {
   private final EventChannels.Directory eventDirectory = new EventChannels.Directory() {
     @Override
     public Domain domain(int domid) {
+      if (domid == 0 && control != null) {
+        return control.dom0();
+      }
       return domains.get(domid);
     }
 

@@ -43,7 +43,9 @@ final class RunCommand implements Callable<Integer> {
       description = "How to run the kernel (default: ${DEFAULT-VALUE}). Modes: native (bare"
           + " emulated PC, no hypervisor), hvm (an HVM domain with EPT; devices in dom0),"
           + " hvm-shadow (an HVM domain with shadow page tables instead of EPT), pvh"
-          + " (a PVH guest: ELF with Xen's PHYS32_ENTRY note, console through console_io;"
+          + " (a PVH guest: ELF with Xen's PHYS32_ENTRY note, given xenstore and a PV"
+          + " console by dom0;"
+          + " its PV console and console_io output go to stdout;"
           + " status 0 on SCHEDOP_shutdown poweroff/reboot, 3 on crash).")
   String mode;
 
@@ -86,6 +88,11 @@ final class RunCommand implements Callable<Integer> {
       description = "Hypervisor modes: write the counters as JSON to FILE when the run ends.")
   Path statsJson;
 
+  @Option(names = "--console-log", paramLabel = "FILE",
+      description = "pvh mode: also write the guest's PV console output to FILE (dom0's console"
+          + " backend copies the ring to both).")
+  Path consoleLog;
+
   RunCommand(CliStreams streams) {
     this.streams = streams;
   }
@@ -124,9 +131,22 @@ final class RunCommand implements Callable<Integer> {
       streams.error(e.getMessage());
       return ExitStatus.USAGE;
     }
+    java.io.OutputStream log = null;
     try {
+      if (consoleLog != null && domainMode != DomainMode.PVH) {
+        streams.error("--console-log needs --mode pvh");
+        return ExitStatus.USAGE;
+      }
       if (domainMode == DomainMode.PVH) {
-        machine.loadPvh(kernel, cmdline);
+        if (consoleLog != null) {
+          try {
+            log = Files.newOutputStream(consoleLog);
+          } catch (IOException e) {
+            streams.error("cannot write " + consoleLog + ": " + e.getMessage());
+            return ExitStatus.USAGE;
+          }
+        }
+        machine.loadPvh(kernel, cmdline, log);
       } else {
         machine.loadMultiboot(kernel, cmdline);
       }
@@ -137,6 +157,13 @@ final class RunCommand implements Callable<Integer> {
     long start = System.nanoTime();
     RunResult result = maxInstructions == null ? machine.run() : machine.run(maxInstructions);
     long nanos = System.nanoTime() - start;
+    if (log != null) {
+      try {
+        log.close();
+      } catch (IOException e) {
+        streams.error("cannot write " + consoleLog + ": " + e.getMessage());
+      }
+    }
     Hypervisor hv = machine.hypervisor();
     if (stats) {
       printRunLine(streams, kernel, result, nanos);

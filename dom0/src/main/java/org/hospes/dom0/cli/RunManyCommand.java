@@ -31,12 +31,12 @@ import picocli.CommandLine.Option;
     description = {
       "Runs several kernels at once, each in its own domain on one hypervisor: HVM domains"
           + " (Multiboot kernels) each with its own device model in dom0, PVH domains with"
-          + " console_io. Console lines go to stdout prefixed with"
+          + " xenstore and a PV console from dom0 (and console_io). Console lines go to stdout prefixed with"
           + " '[NAME] '; one outcome line per domain goes to stderr at the end.",
       "",
       "Domain spec: " + DomainSpec.SYNTAX,
-      "  mode: hvm (EPT), hvm-shadow (shadow paging), pvh (PVH ELF, console_io; no device"
-          + " model); ram: MiB (default " + DomainSpec.DEFAULT_RAM_MIB + "); weight, cap:"
+      "  mode: hvm (EPT), hvm-shadow (shadow paging), pvh (PVH ELF; xenstore, PV console"
+          + " and console_io, no device model); ram: MiB (default " + DomainSpec.DEFAULT_RAM_MIB + "); weight, cap:"
           + " scheduler parameters (credit: weight 1..65535, cap in percent of a CPU, 0 for none;"
           + " round robin ignores them); cmdline: the multiboot command line, the"
           + " rest of the spec (commas included), so it comes last.",

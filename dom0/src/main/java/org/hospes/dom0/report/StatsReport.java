@@ -44,6 +44,12 @@ public final class StatsReport {
             e.getValue()[0], e.getValue()[1]);
       }
     }
+    if (hv.hasControl()) {
+      var ctl = hv.control();
+      out.printf(Locale.ROOT, "dom0 services: %,d events handled, %,d modelled cycles, %,d"
+          + " foreign maps (%,d live)%n", ctl.counters().eventUpcalls, ctl.counters().cycles,
+          ctl.foreignMaps(), ctl.liveForeignMaps());
+    }
   }
 
   private static long undefinedOpcodes(Domain d) {

@@ -13,7 +13,6 @@ import org.hospes.dom0.boot.BootException;
 import org.hospes.dom0.boot.KernelFiles;
 import org.hospes.dom0.boot.LoadedKernel;
 import org.hospes.dom0.boot.MultibootLoader;
-import org.hospes.dom0.boot.PvhLoader;
 import org.hospes.dom0.devicemodel.HvmDeviceModel;
 import org.hospes.dom0.machine.RunResult;
 import org.hospes.hv.Hypervisor;
@@ -32,7 +31,8 @@ import org.hospes.x86.Flags;
  * dom0's toolstack for a whole host: one hypervisor running any number of domains. An HVM
  * domain is built from a multiboot kernel and served by its own device model (COM1 and
  * isa-debug-exit through ioreqs); a PVH domain from an ELF with the PHYS32_ENTRY note, with no
- * device model (its console is console_io). Consoles go to one shared stream, line by line,
+ * device model but with dom0's xenstore and a PV console ({@link PvhDomainBuilder}; both that
+ * console and console_io are its console). Consoles go to one shared stream, line by line,
  * each line prefixed with the domain's name. Domains can be started at any virtual time (also
  * after others ended, on the frames they gave back) and destroyed at a chosen virtual time.
  *
@@ -98,6 +98,13 @@ public final class HostRunner {
     return Collections.unmodifiableList(new ArrayList<>(guests.values()));
   }
 
+  /** dom0's xenstored, once a PVH domain was started; else null. */
+  public org.hospes.dom0.xenstore.XenstoreService xenstore() {
+    return xenstore;
+  }
+
+  private org.hospes.dom0.xenstore.XenstoreService xenstore;
+
   public GuestDomain guest(String name) {
     return guests.get(name);
   }
@@ -142,12 +149,13 @@ public final class HostRunner {
       cpu.setEflags(Flags.FIXED1);
       long ramBytes = (long) d.p2m().size() << 12;
       if (spec.mode() == DomainMode.PVH) {
-        // No device model: the console is console_io (hypercall), written line by line.
+        // No device model: dom0 gives it xenstore and a PV console; that console and
+        // console_io are both written line by line.
         d.setConsole(lines);
-        PvhLoader.PvhKernel loaded = new PvhLoader().load(image, spec.cmdline(), d.memory(),
-            ramBytes);
-        cpu.setReg(Cpu.EBX, (int) loaded.startInfo());
-        cpu.setEip((int) loaded.entry());
+        if (xenstore == null) {
+          xenstore = new org.hospes.dom0.xenstore.XenstoreService(hv.control(), hv.costModel());
+        }
+        new PvhDomainBuilder(hv, xenstore).load(d, image, spec.cmdline(), lines);
       } else {
         dm = new HvmDeviceModel(lines,
             (irq, high) -> hv.platform(d).setIsaIrqLevel(irq, high),

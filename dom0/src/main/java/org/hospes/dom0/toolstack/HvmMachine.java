@@ -36,6 +36,9 @@ public final class HvmMachine {
   private final HvmDeviceModel deviceModel;
   private final PrintStream diagnostics;
   private String kernelName = "kernel";
+  private final OutputStream serial;
+  private org.hospes.dom0.xenstore.XenstoreService xenstore;
+  private PvhDomainBuilder.Built pvh;
   private int debugExitStatus = -1;
 
   private static HypervisorFactory defaultFactory;
@@ -43,9 +46,10 @@ public final class HvmMachine {
   private HvmMachine(DomainMode mode, int ramMiB, OutputStream serial, PrintStream diagnostics,
       Hypervisor hv) {
     this.diagnostics = diagnostics;
+    this.serial = serial;
     this.hv = hv;
     this.domain = hv.createHvmDomain("guest", mode, ramMiB);
-    // A PVH guest has no device model; its console is console_io (and later the PV ring).
+    // A PVH guest has no device model; its console is console_io and the PV ring (loadPvh).
     domain.setConsole(serial);
     this.deviceModel = new HvmDeviceModel(serial,
         (irq, high) -> hv.platform(domain).setIsaIrqLevel(irq, high),
@@ -128,19 +132,55 @@ public final class HvmMachine {
     return loaded;
   }
 
-  /** Loads a PVH kernel (ELF with the PHYS32_ENTRY note) and sets its entry state. */
+  /**
+   * Loads a PVH kernel (ELF with the PHYS32_ENTRY note), gives it dom0's xenstore and a PV
+   * console (both printed on the serial stream, like console_io) and sets its entry state.
+   */
   public PvhLoader.PvhKernel loadPvh(Path kernel, String cmdline) throws BootException {
+    return loadPvh(kernel, cmdline, null);
+  }
+
+  /** As {@link #loadPvh(Path, String)}, the PV console also copied to {@code consoleLog}. */
+  public PvhLoader.PvhKernel loadPvh(Path kernel, String cmdline, OutputStream consoleLog)
+      throws BootException {
     byte[] image = KernelFiles.read(kernel);
-    PvhLoader.PvhKernel loaded = new PvhLoader().load(image, cmdline, domain.memory(),
-        (long) domain.p2m().size() << 12);
+    xenstore = new org.hospes.dom0.xenstore.XenstoreService(hv.control(), hv.costModel());
+    OutputStream console = serial;
+    if (consoleLog != null) {
+      console = new OutputStream() {
+        @Override
+        public void write(int b) throws java.io.IOException {
+          serial.write(b);
+          consoleLog.write(b);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws java.io.IOException {
+          serial.write(b, off, len);
+          consoleLog.write(b, off, len);
+        }
+
+        @Override
+        public void flush() throws java.io.IOException {
+          serial.flush();
+          consoleLog.flush();
+        }
+      };
+    }
+    pvh = new PvhDomainBuilder(hv, xenstore).load(domain, image, cmdline, console);
     kernelName = kernel.toString();
-    Cpu cpu = domain.vcpus().get(0).cpu();
-    cpu.resetFlat32();
-    cpu.setEflags(Flags.FIXED1);
-    cpu.setReg(Cpu.EBX, (int) loaded.startInfo());
-    cpu.setEip((int) loaded.entry());
     hv.unpause(domain);
-    return loaded;
+    return pvh.kernel();
+  }
+
+  /** dom0's xenstored (PVH mode, after loadPvh), else null. */
+  public org.hospes.dom0.xenstore.XenstoreService xenstore() {
+    return xenstore;
+  }
+
+  /** The PVH domain's special pages, ports and console backend (after loadPvh), else null. */
+  public PvhDomainBuilder.Built pvh() {
+    return pvh;
   }
 
   public RunResult run() {

@@ -68,6 +68,19 @@ public final class Domains {
     return d;
   }
 
+  /**
+   * Domain 0 as the hypervisor sees it: no vCPUs and no guest memory of its own (dom0's
+   * services are host code), but event channels like any domain, delivered to {@code ports}.
+   */
+  public static Domain createControl(Hypervisor hv, org.hospes.hv.event.PortOps ports) {
+    P2m p2m = new P2m(0);
+    Domain d = new Domain(0, "Domain-0", DomainMode.PVH, p2m,
+        new GuestMemory(hv.machineMemory(), p2m), null);
+    d.setEventChannels(new EventChannels(d, hv.eventDirectory(), ports, SharedInfo.NR_PORTS, 1));
+    d.setState(DomainState.RUNNING);
+    return d;
+  }
+
   /** The VM-execution controls an HVM vCPU runs under. */
   static void configure(Vmcs vmcs, DomainMode mode, EptTables ept) {
     vmcs.write(VmcsField.PIN_BASED_VM_EXEC_CONTROL, 0);

@@ -1,0 +1,127 @@
+package org.hospes.dom0.backend.console;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import org.hospes.hv.control.DomainControl;
+import org.hospes.hv.control.ForeignPage;
+import org.hospes.hv.cost.CostModel;
+
+/**
+ * dom0's backend of a guest's PV console (public/io/console.h, xencons_interface): the guest
+ * writes into out[2048] and advances out_prod; on each event the backend copies out[out_cons ..
+ * out_prod) to its OutputStream and advances out_cons. Input (in[1024]) can be queued with
+ * {@link #input}. Bad indices from the guest are clamped to what one ring can hold; they can
+ * lose the guest's own output, never dom0's stability.
+ */
+public final class ConsoleBackend {
+  public static final int IN = 0;
+  public static final int IN_SIZE = 1024;
+  public static final int OUT = 1024;
+  public static final int OUT_SIZE = 2048;
+  public static final int IN_CONS = 3072;
+  public static final int IN_PROD = 3076;
+  public static final int OUT_CONS = 3080;
+  public static final int OUT_PROD = 3084;
+
+  private final DomainControl control;
+  private final ForeignPage page;
+  private final int localPort;
+  private final OutputStream sink;
+  private final CostModel cost;
+  private long bytes;
+  private long badIndices;
+
+  private ConsoleBackend(DomainControl control, ForeignPage page, int localPort,
+      OutputStream sink, CostModel cost) {
+    this.control = control;
+    this.page = page;
+    this.localPort = localPort;
+    this.sink = sink;
+    this.cost = cost;
+  }
+
+  /** Maps the guest's console page, binds to its console port and listens for its events. */
+  public static ConsoleBackend connect(DomainControl control, int domid, long gfn, int port,
+      OutputStream sink, CostModel cost) {
+    ForeignPage page = control.mapForeign(domid, gfn);
+    int local = control.channels().bindInterdomain(domid, port);
+    if (local < 0) {
+      page.unmap();
+      throw new IllegalArgumentException("cannot bind console port " + port + ": " + local);
+    }
+    ConsoleBackend b = new ConsoleBackend(control, page, local, sink, cost);
+    control.listen(local, (p, now) -> b.drain());
+    control.onDomainDeath(d -> {
+      if (d == domid && page.isMapped()) {
+        b.drain();
+        b.disconnect();
+      }
+    });
+    return b;
+  }
+
+  /** Bytes copied out of the ring so far. */
+  public long bytes() {
+    return bytes;
+  }
+
+  public long badIndices() {
+    return badIndices;
+  }
+
+  /** Copies what the guest produced; returns modelled cycles. */
+  public long drain() {
+    if (!page.isMapped()) {
+      return 0;
+    }
+    int cons = page.read32(OUT_CONS);
+    int prod = page.read32(OUT_PROD);
+    int n = prod - cons;
+    if (n == 0) {
+      return cost.hypercall();
+    }
+    if (n < 0 || n > OUT_SIZE) {
+      badIndices++;
+      cons = prod - OUT_SIZE;
+      n = OUT_SIZE;
+    }
+    byte[] buf = new byte[n];
+    for (int i = 0; i < n; i++) {
+      buf[i] = (byte) page.read8(OUT + ((cons + i) & (OUT_SIZE - 1)));
+    }
+    page.write32(OUT_CONS, prod);
+    bytes += n;
+    try {
+      sink.write(buf);
+      sink.flush();
+    } catch (IOException e) {
+      // The host side went away; the guest keeps running with its output dropped.
+    }
+    control.channels().send(localPort);
+    return cost.hypercall() + n;
+  }
+
+  /** Queues input for the guest (as far as in[] has room); returns the bytes accepted. */
+  public int input(byte[] data) {
+    int cons = page.read32(IN_CONS);
+    int prod = page.read32(IN_PROD);
+    int used = prod - cons;
+    if (used < 0 || used > IN_SIZE) {
+      badIndices++;
+      return 0;
+    }
+    int n = Math.min(IN_SIZE - used, data.length);
+    for (int i = 0; i < n; i++) {
+      page.write8(IN + ((prod + i) & (IN_SIZE - 1)), data[i]);
+    }
+    page.write32(IN_PROD, prod + n);
+    control.channels().send(localPort);
+    return n;
+  }
+
+  public void disconnect() {
+    control.unlisten(localPort);
+    control.channels().close(localPort);
+    page.unmap();
+  }
+}

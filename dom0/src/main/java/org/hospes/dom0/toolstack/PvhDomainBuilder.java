@@ -1,0 +1,111 @@
+package org.hospes.dom0.toolstack;
+
+import java.io.OutputStream;
+import org.hospes.abi.HvmOp;
+import org.hospes.dom0.backend.console.ConsoleBackend;
+import org.hospes.dom0.boot.BootException;
+import org.hospes.dom0.boot.PvhLoader;
+import org.hospes.dom0.xenstore.XenstoreService;
+import org.hospes.hv.Hypervisor;
+import org.hospes.hv.control.DomainControl;
+import org.hospes.hv.domain.Domain;
+import org.hospes.hv.domain.DomainMode;
+import org.hospes.x86.Cpu;
+import org.hospes.x86.Flags;
+
+/**
+ * Builds PVH domains the way Xen's toolstack does, through dom0's privileged interface:
+ * memory, the kernel and its hvm_start_info, then the xenstore and console pages with their
+ * event channels, the HVM parameters that advertise them, the domain's xenstore entries and the
+ * INTRODUCE that connects it to xenstored.
+ *
+ * <p>Special pages: Xen puts them at fixed PFNs below 4 GiB (xenstore 0xfeffc, console 0xfefff)
+ * outside RAM. Hospes domains are small, so the builder takes the top two frames of the
+ * domain's RAM instead — {@code pages-2} for xenstore and {@code pages-1} for the console — and
+ * leaves them out of the e820 map in hvm_start_info, so the guest never uses them as RAM. Guests
+ * find them, as on Xen, only through HVM_PARAM_STORE_PFN / HVM_PARAM_CONSOLE_PFN.
+ *
+ * <p>xenstore entries, with permissions: {@code /local/domain/N} owned by N (others none);
+ * {@code name}, {@code domid}, {@code console/{ring-ref,port,type,limit}} owned by dom0 and
+ * readable by N.
+ */
+public final class PvhDomainBuilder {
+  /** Frames kept at the top of RAM for the special pages. */
+  public static final int SPECIAL_PAGES = 2;
+
+  /** What was built. */
+  public record Built(Domain domain, PvhLoader.PvhKernel kernel, long storeGfn, int storePort,
+      long consoleGfn, int consolePort, ConsoleBackend console) {}
+
+  private final Hypervisor hv;
+  private final XenstoreService xenstore;
+
+  public PvhDomainBuilder(Hypervisor hv, XenstoreService xenstore) {
+    this.hv = hv;
+    this.xenstore = xenstore;
+  }
+
+  /** Creates a paused domain, loads {@code image}, sets up its PV services and unpauses it. */
+  public Built build(String name, int ramMiB, byte[] image, String cmdline,
+      OutputStream console) throws BootException {
+    Domain d = hv.createHvmDomain(name, DomainMode.PVH, ramMiB);
+    d.setConsole(console);
+    Built b = load(d, image, cmdline, console);
+    hv.unpause(d);
+    return b;
+  }
+
+  /** RAM the guest may use (the special pages are above it). */
+  public static long usableRam(Domain d) {
+    return ((long) d.p2m().size() - SPECIAL_PAGES) << 12;
+  }
+
+  /** Loads a created domain's kernel and sets up its PV services; leaves it paused. */
+  public Built load(Domain d, byte[] image, String cmdline, OutputStream console)
+      throws BootException {
+    PvhLoader.PvhKernel k = new PvhLoader().load(image, cmdline, d.memory(), usableRam(d));
+    Cpu cpu = d.vcpus().get(0).cpu();
+    cpu.resetFlat32();
+    cpu.setEflags(Flags.FIXED1);
+    cpu.setReg(Cpu.EBX, (int) k.startInfo());
+    cpu.setEip((int) k.entry());
+    return attach(d, k, console);
+  }
+
+  private Built attach(Domain d, PvhLoader.PvhKernel k, OutputStream console) {
+    DomainControl ctl = hv.control();
+    int domid = d.domid();
+    long pages = d.p2m().size();
+    long storeGfn = pages - 2;
+    long consoleGfn = pages - 1;
+    int storePort = ctl.allocUnboundFor(domid, DomainControl.DOM0);
+    int consolePort = ctl.allocUnboundFor(domid, DomainControl.DOM0);
+    if (storePort < 0 || consolePort < 0) {
+      throw new IllegalStateException("cannot allocate event channels for domain " + domid);
+    }
+    ctl.setHvmParam(domid, HvmOp.PARAM_STORE_PFN, storeGfn);
+    ctl.setHvmParam(domid, HvmOp.PARAM_STORE_EVTCHN, storePort);
+    ctl.setHvmParam(domid, HvmOp.PARAM_CONSOLE_PFN, consoleGfn);
+    ctl.setHvmParam(domid, HvmOp.PARAM_CONSOLE_EVTCHN, consolePort);
+    ConsoleBackend cons = ConsoleBackend.connect(ctl, domid, consoleGfn, consolePort, console,
+        hv.costModel());
+    String dom = "/local/domain/" + domid;
+    xenstore.write(dom + "/name", d.name());
+    xenstore.write(dom + "/domid", Integer.toString(domid));
+    xenstore.write(dom + "/console/ring-ref", Long.toString(consoleGfn));
+    xenstore.write(dom + "/console/port", Integer.toString(consolePort));
+    xenstore.write(dom + "/console/type", "ioemu");
+    xenstore.write(dom + "/console/limit", "1048576");
+    xenstore.write(dom + "/store/ring-ref", Long.toString(storeGfn));
+    xenstore.write(dom + "/store/port", Integer.toString(storePort));
+    xenstore.setPerms(dom, "n" + domid);
+    String ro = "r" + domid;
+    for (String p : new String[] {"name", "domid", "console", "console/ring-ref",
+        "console/port", "console/type", "console/limit", "store", "store/ring-ref",
+        "store/port"}) {
+      xenstore.setPerms(dom + "/" + p, "n0", ro);
+    }
+    xenstore.introduce(domid, storeGfn, storePort);
+    return new Built(d, k, storeGfn, storePort, consoleGfn, consolePort, cons);
+  }
+}

@@ -1,0 +1,112 @@
+package org.hospes.dom0.xenstore;
+
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Map;
+import org.hospes.hv.control.DomainControl;
+import org.hospes.hv.cost.CostModel;
+
+/**
+ * xenstored as a dom0 service: its rings are served when their event channels fire, and the
+ * toolstack's own requests go through {@link #request}. Each request handled is charged one
+ * hypercall's worth of modelled cycles to dom0.
+ */
+public final class XenstoreService {
+  private final Xenstored store = new Xenstored();
+  private final DomainControl control;
+  private final CostModel cost;
+  private final Map<Integer, RingConnection> byPort = new HashMap<>();
+  private final ArrayDeque<XsMessage> dom0Replies = new ArrayDeque<>();
+  private final Xenstored.Connection dom0;
+  private int reqId;
+
+  public XenstoreService(DomainControl control, CostModel cost) {
+    this.control = control;
+    this.cost = cost;
+    this.dom0 = store.connectDom0(dom0Replies::add);
+    control.onDomainDeath(domid -> {
+      if (store.isIntroduced(domid)) {
+        release(domid);
+      }
+    });
+    store.setIntroducer((s, domid, gfn, port) -> {
+      RingConnection c = RingConnection.open(s, control, domid, gfn, port);
+      byPort.put(c.localPort(), c);
+      control.listen(c.localPort(), (p, now) -> {
+        long before = s.requests();
+        c.service();
+        // Watch events this request raised for other domains go out now too.
+        for (RingConnection other : byPort.values()) {
+          if (other != c) {
+            other.flush();
+          }
+        }
+        return (1 + s.requests() - before) * cost.hypercall();
+      });
+      return c;
+    });
+  }
+
+  public Xenstored store() {
+    return store;
+  }
+
+  /** dom0's request: returns the reply (type ERROR with the errno name on failure). */
+  public XsMessage request(int type, String payload) {
+    return request(type, 0, payload);
+  }
+
+  public XsMessage request(int type, int txId, String payload) {
+    store.handle(dom0, XsMessage.of(type, ++reqId, txId, payload));
+    for (RingConnection other : byPort.values()) {
+      other.flush();
+    }
+    XsMessage reply = null;
+    while (!dom0Replies.isEmpty()) {
+      XsMessage m = dom0Replies.poll();
+      if (m.type() != XsWire.WATCH_EVENT && reply == null) {
+        reply = m;
+      }
+    }
+    return reply;
+  }
+
+  /** Writes {@code path} = {@code value} as dom0; throws if xenstored refuses. */
+  public void write(String path, String value) {
+    expectOk(request(XsWire.WRITE, path + "\0" + value));
+  }
+
+  /** Sets the permissions of {@code path}: e.g. "n3", "r0" (owner 3, others none, dom0 read). */
+  public void setPerms(String path, String... perms) {
+    expectOk(request(XsWire.SET_PERMS, path + "\0" + String.join("\0", perms) + "\0"));
+  }
+
+  private static void expectOk(XsMessage m) {
+    if (m.type() == XsWire.ERROR) {
+      throw new IllegalStateException("xenstored: " + m.text().trim());
+    }
+  }
+
+  public String read(String path) {
+    XsMessage m = request(XsWire.READ, path + "\0");
+    return m.type() == XsWire.ERROR ? null : m.text();
+  }
+
+  /** Introduces {@code domid}'s ring (gfn) and event port through the protocol. */
+  public void introduce(int domid, long gfn, int port) {
+    expectOk(request(XsWire.INTRODUCE, domid + "\0" + gfn + "\0" + port + "\0"));
+  }
+
+  public void release(int domid) {
+    RingConnection c = (RingConnection) store.connection(domid);
+    expectOk(request(XsWire.RELEASE, domid + "\0"));
+    if (c != null) {
+      byPort.remove(c.localPort());
+      control.unlisten(c.localPort());
+    }
+  }
+
+  public RingConnection connection(int domid) {
+    return (RingConnection) store.connection(domid);
+  }
+}

@@ -1,0 +1,185 @@
+package org.hospes.dom0.xenstore;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** xenstored's semantics through in-process connections: perms, watches, transactions, quotas. */
+class XenstoredTest {
+  private Xenstored store;
+  private Xenstored.Connection dom0;
+  private final List<XsMessage> out0 = new ArrayList<>();
+  private final List<XsMessage> out1 = new ArrayList<>();
+  private final List<XsMessage> out2 = new ArrayList<>();
+  private Xenstored.Connection d1;
+  private Xenstored.Connection d2;
+  private int req;
+
+  @BeforeEach
+  void setUp() {
+    Xenstored.Quota q = new Xenstored.Quota();
+    q.nodes = 20;
+    q.watches = 3;
+    q.transactions = 2;
+    store = new Xenstored(q);
+    dom0 = store.connectDom0(out0::add);
+    d1 = new Xenstored.Connection(1, out1::add);
+    d2 = new Xenstored.Connection(2, out2::add);
+    store.attach(d1);
+    store.attach(d2);
+    for (int d = 1; d <= 2; d++) {
+      ok(dom0, XsWire.MKDIR, "/local/domain/" + d + "\0");
+      ok(dom0, XsWire.SET_PERMS, "/local/domain/" + d + "\0n" + d + "\0");
+    }
+  }
+
+  private List<XsMessage> sink(Xenstored.Connection c) {
+    return c == dom0 ? out0 : c == d1 ? out1 : out2;
+  }
+
+  private XsMessage send(Xenstored.Connection c, int type, int tx, String payload) {
+    List<XsMessage> s = sink(c);
+    s.clear();
+    store.handle(c, XsMessage.of(type, ++req, tx, payload));
+    return s.get(0);
+  }
+
+  private String ok(Xenstored.Connection c, int type, String payload) {
+    return ok(c, type, 0, payload);
+  }
+
+  private String ok(Xenstored.Connection c, int type, int tx, String payload) {
+    XsMessage m = send(c, type, tx, payload);
+    assertThat(m.type()).as(m.text()).isEqualTo(type);
+    assertThat(m.reqId()).isEqualTo(req);
+    return m.text();
+  }
+
+  private String err(Xenstored.Connection c, int type, int tx, String payload) {
+    XsMessage m = send(c, type, tx, payload);
+    assertThat(m.type()).isEqualTo(XsWire.ERROR);
+    return m.text();
+  }
+
+  @Test
+  void writeReadDirectoryAndRm() {
+    assertThat(ok(d1, XsWire.WRITE, "data/a\0hello")).isEqualTo("OK\0");
+    assertThat(ok(d1, XsWire.READ, "data/a\0")).isEqualTo("hello");
+    assertThat(ok(d1, XsWire.READ, "/local/domain/1/data/a\0")).isEqualTo("hello");
+    ok(d1, XsWire.MKDIR, "data/b\0");
+    assertThat(ok(d1, XsWire.DIRECTORY, "data\0")).isEqualTo("a\0b\0");
+    ok(d1, XsWire.RM, "data\0");
+    assertThat(err(d1, XsWire.READ, 0, "data/a\0")).isEqualTo("ENOENT\0");
+    assertThat(err(d1, XsWire.RM, 0, "data\0")).isEqualTo("ENOENT\0");
+    assertThat(ok(d1, XsWire.GET_DOMAIN_PATH, "7\0")).isEqualTo("/local/domain/7\0");
+  }
+
+  @Test
+  void permissionsAreEnforced() {
+    ok(d1, XsWire.WRITE, "secret\0x");
+    assertThat(err(d2, XsWire.READ, 0, "/local/domain/1/secret\0")).isEqualTo("EACCES\0");
+    assertThat(err(d2, XsWire.WRITE, 0, "/local/domain/1/secret\0y")).isEqualTo("EACCES\0");
+    assertThat(err(d2, XsWire.WRITE, 0, "/local/domain/1/new\0y")).isEqualTo("EACCES\0");
+    assertThat(err(d2, XsWire.SET_PERMS, 0, "/local/domain/1/secret\0b2\0"))
+        .isEqualTo("EACCES\0");
+    // The owner lets domain 2 read: reads work, writes still do not.
+    ok(d1, XsWire.SET_PERMS, "secret\0n1\0r2\0");
+    assertThat(ok(d2, XsWire.READ, "/local/domain/1/secret\0")).isEqualTo("x");
+    assertThat(err(d2, XsWire.WRITE, 0, "/local/domain/1/secret\0y")).isEqualTo("EACCES\0");
+    assertThat(ok(d1, XsWire.GET_PERMS, "secret\0")).isEqualTo("n1\0r2\0");
+    // A guest cannot give its node away.
+    assertThat(err(d1, XsWire.SET_PERMS, 0, "secret\0n2\0")).isEqualTo("EACCES\0");
+    // Only dom0 introduces and releases.
+    assertThat(err(d1, XsWire.INTRODUCE, 0, "5\0100\0" + "3\0")).isEqualTo("EACCES\0");
+    assertThat(err(d1, XsWire.RELEASE, 0, "2\0")).isEqualTo("EACCES\0");
+    assertThat(err(d1, XsWire.WRITE, 0, "/tool\0x")).isEqualTo("EACCES\0");
+  }
+
+  @Test
+  void watchesFireAtOnceThenOnChangesBeneath() {
+    ok(d1, XsWire.WATCH, "data\0tok\0");
+    assertThat(out1).hasSize(2);
+    assertThat(out1.get(1).type()).isEqualTo(XsWire.WATCH_EVENT);
+    assertThat(out1.get(1).text()).isEqualTo("data\0tok\0");
+    ok(d1, XsWire.WRITE, "data/x/y\0v");
+    assertThat(out1).extracting(XsMessage::text).contains("data/x/y\0tok\0");
+    // Domain 2 watching domain 1's node hears nothing it may not read.
+    ok(d2, XsWire.WATCH, "/local/domain/1/data\0t2\0");
+    out2.clear();
+    ok(d1, XsWire.WRITE, "data/x/y\0w");
+    assertThat(out2).isEmpty();
+    ok(d1, XsWire.UNWATCH, "data\0tok\0");
+    out1.clear();
+    ok(d1, XsWire.WRITE, "data/x/y\0z");
+    assertThat(out1).hasSize(1);
+    assertThat(err(d1, XsWire.UNWATCH, 0, "data\0tok\0")).isEqualTo("ENOENT\0");
+  }
+
+  @Test
+  void transactionsCommitOrConflict() {
+    ok(d1, XsWire.WRITE, "c\0" + "1");
+    int t = Integer.parseInt(ok(d1, XsWire.TRANSACTION_START, "\0").trim());
+    ok(d1, XsWire.WRITE, t, "c\0" + "2");
+    // Not visible outside the transaction until it commits.
+    assertThat(ok(d1, XsWire.READ, "c\0")).isEqualTo("1");
+    assertThat(ok(d1, XsWire.READ, t, "c\0")).isEqualTo("2");
+    ok(d1, XsWire.TRANSACTION_END, t, "T\0");
+    assertThat(ok(d1, XsWire.READ, "c\0")).isEqualTo("2");
+
+    int t2 = Integer.parseInt(ok(d1, XsWire.TRANSACTION_START, "\0").trim());
+    ok(d1, XsWire.READ, t2, "c\0");
+    ok(d2, XsWire.WRITE, "other\0z");          // unrelated: no conflict
+    ok(dom0, XsWire.WRITE, "/local/domain/1/c\0" + "9");
+    ok(d1, XsWire.WRITE, t2, "c\0" + "3");
+    assertThat(err(d1, XsWire.TRANSACTION_END, t2, "T\0")).isEqualTo("EAGAIN\0");
+    assertThat(ok(d1, XsWire.READ, "c\0")).isEqualTo("9");
+    assertThat(err(d1, XsWire.READ, t2, "c\0")).isEqualTo("ENOENT\0");
+
+    int t3 = Integer.parseInt(ok(d1, XsWire.TRANSACTION_START, "\0").trim());
+    ok(d1, XsWire.WRITE, t3, "c\0" + "4");
+    ok(d1, XsWire.TRANSACTION_END, t3, "F\0");
+    assertThat(ok(d1, XsWire.READ, "c\0")).isEqualTo("9");
+    assertThat(store.conflicts()).isEqualTo(1);
+  }
+
+  @Test
+  void quotasGiveClearErrors() {
+    String e = null;
+    for (int i = 0; i < 40 && e == null; i++) {
+      XsMessage m = send(d1, XsWire.WRITE, 0, "n" + i + "\0v");
+      if (m.type() == XsWire.ERROR) {
+        e = m.text();
+      }
+    }
+    assertThat(e).isEqualTo("ENOSPC\0");
+    for (int i = 0; i < 3; i++) {
+      ok(d2, XsWire.WATCH, "w" + i + "\0t\0");
+    }
+    assertThat(err(d2, XsWire.WATCH, 0, "w9\0t\0")).isEqualTo("E2BIG\0");
+    ok(d2, XsWire.TRANSACTION_START, "\0");
+    ok(d2, XsWire.TRANSACTION_START, "\0");
+    assertThat(err(d2, XsWire.TRANSACTION_START, 0, "\0")).isEqualTo("ENOSPC\0");
+    String big = "x".repeat(3000);
+    assertThat(err(d2, XsWire.WRITE, 0, "big\0" + big)).isEqualTo("ENOSPC\0");
+  }
+
+  @Test
+  void malformedRequestsGetErrors() {
+    assertThat(err(d1, 99, 0, "x\0")).isEqualTo("EINVAL\0");
+    assertThat(err(d1, XsWire.READ, 0, "")).isEqualTo("EINVAL\0");
+    assertThat(err(d1, XsWire.READ, 0, "a//b\0")).isEqualTo("EINVAL\0");
+    assertThat(err(d1, XsWire.READ, 0, "a/b/\0")).isEqualTo("EINVAL\0");
+    assertThat(err(d1, XsWire.READ, 0, "a b\0")).isEqualTo("EINVAL\0");
+    assertThat(err(d1, XsWire.WRITE, 0, "novalue")).isEqualTo("EINVAL\0");
+    assertThat(err(d1, XsWire.READ, 0, "/" + "a".repeat(3100) + "\0")).isEqualTo("E2BIG\0");
+    assertThat(err(d1, XsWire.READ, 12345, "x\0")).isEqualTo("ENOENT\0");
+    assertThat(err(d1, XsWire.TRANSACTION_END, 0, "T\0")).isEqualTo("ENOENT\0");
+    assertThat(err(d1, XsWire.SET_PERMS, 0, "x\0q1\0")).isEqualTo("EINVAL\0");
+    assertThat(err(d1, XsWire.WATCH, 0, "@bogus\0t\0")).isEqualTo("EINVAL\0");
+    assertThat(err(d1, XsWire.GET_DOMAIN_PATH, 0, "-1\0")).isEqualTo("EINVAL\0");
+    assertThat(err(d1, XsWire.RM, 0, "/\0")).isEqualTo("EINVAL\0");
+  }
+}

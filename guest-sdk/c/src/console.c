@@ -1,0 +1,78 @@
+/* The PV console ring; console_io as the fallback. */
+#include <hospes/guest.h>
+
+static struct xencons_interface *cons;
+static evtchn_port_t cons_port;
+
+static void cons_event(evtchn_port_t p, void *data)
+{
+    (void)p;
+    (void)data;
+}
+
+int cons_init(void)
+{
+    struct xen_hvm_param pfn = { DOMID_SELF, HVM_PARAM_CONSOLE_PFN, 0 };
+    struct xen_hvm_param evt = { DOMID_SELF, HVM_PARAM_CONSOLE_EVTCHN, 0 };
+    if (HYPERVISOR_hvm_op(HVMOP_get_param, &pfn) != 0 ||
+        HYPERVISOR_hvm_op(HVMOP_get_param, &evt) != 0 || pfn.value == 0 || evt.value == 0) {
+        return -XEN_ENOENT;
+    }
+    cons = (struct xencons_interface *)(uintptr_t)(pfn.value << 12);
+    cons_port = (evtchn_port_t)evt.value;
+    evtchn_set_handler(cons_port, cons_event, NULL);
+    return 0;
+}
+
+int cons_available(void)
+{
+    return cons != NULL;
+}
+
+void xen_console_write(const char *s, int len)
+{
+    HYPERVISOR_console_io(CONSOLEIO_write, len, s);
+}
+
+void cons_write(const char *s, int len)
+{
+    int done = 0;
+    while (done < len) {
+        evtchn_wait_until(cons->out_prod - cons->out_cons < sizeof(cons->out));
+        uint32_t prod = cons->out_prod;
+        while (done < len && prod - cons->out_cons < sizeof(cons->out)) {
+            cons->out[prod & (sizeof(cons->out) - 1)] = s[done++];
+            prod++;
+        }
+        __asm__ volatile("" ::: "memory");
+        cons->out_prod = prod;
+        evtchn_send(cons_port);
+    }
+}
+
+int cons_read(char *buf, int len)
+{
+    if (!cons) {
+        return 0;
+    }
+    int n = 0;
+    uint32_t c = cons->in_cons;
+    while (n < len && c != cons->in_prod) {
+        buf[n++] = cons->in[c & (sizeof(cons->in) - 1)];
+        c++;
+    }
+    cons->in_cons = c;
+    if (n) {
+        evtchn_send(cons_port);
+    }
+    return n;
+}
+
+void console_write(const char *s, int len)
+{
+    if (cons) {
+        cons_write(s, len);
+    } else {
+        xen_console_write(s, len);
+    }
+}

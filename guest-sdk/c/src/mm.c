@@ -1,0 +1,102 @@
+/* Pages above the image, and a first-fit heap. */
+#include <hospes/guest.h>
+
+extern char _end[];
+static uintptr_t next_page, ram_top;
+
+void mm_init(const struct hvm_start_info *si)
+{
+    next_page = ((uintptr_t)_end + PAGE_SIZE - 1) & ~(uintptr_t)(PAGE_SIZE - 1);
+    /* The start info, memory map and command line sit just above the image. */
+    next_page += 4 * PAGE_SIZE;
+    ram_top = next_page;
+    const struct hvm_memmap_table_entry *m =
+        (const struct hvm_memmap_table_entry *)(uintptr_t)si->memmap_paddr;
+    for (uint32_t i = 0; si->memmap_paddr && i < si->memmap_entries; i++) {
+        if (m[i].type == 1 && m[i].addr <= next_page && m[i].addr + m[i].size > ram_top) {
+            uint64_t top = m[i].addr + m[i].size;
+            ram_top = top > 0xfffff000ull ? 0xfffff000u : (uintptr_t)top;
+        }
+    }
+}
+
+void *page_alloc(unsigned n)
+{
+    if (n == 0 || (ram_top - next_page) / PAGE_SIZE < n) {
+        return NULL;
+    }
+    void *p = (void *)next_page;
+    next_page += (uintptr_t)n * PAGE_SIZE;
+    memset(p, 0, (size_t)n * PAGE_SIZE);
+    return p;
+}
+
+unsigned pages_free(void)
+{
+    return (unsigned)((ram_top - next_page) / PAGE_SIZE);
+}
+
+struct block {
+    size_t size;          /* usable bytes after the header */
+    struct block *next;   /* free list link */
+};
+
+static struct block *free_list;
+
+void *malloc(size_t n)
+{
+    if (n == 0) {
+        n = 1;
+    }
+    n = (n + 7) & ~(size_t)7;
+    for (struct block **pp = &free_list; *pp; pp = &(*pp)->next) {
+        struct block *b = *pp;
+        if (b->size >= n) {
+            if (b->size >= n + sizeof(struct block) + 16) {
+                struct block *rest = (struct block *)((char *)(b + 1) + n);
+                rest->size = b->size - n - sizeof(struct block);
+                rest->next = b->next;
+                b->size = n;
+                *pp = rest;
+            } else {
+                *pp = b->next;
+            }
+            return b + 1;
+        }
+    }
+    unsigned pages = (unsigned)((n + sizeof(struct block) + PAGE_SIZE - 1) / PAGE_SIZE);
+    struct block *b = page_alloc(pages);
+    if (!b) {
+        return NULL;
+    }
+    b->size = (size_t)pages * PAGE_SIZE - sizeof(struct block);
+    if (b->size >= n + sizeof(struct block) + 16) {
+        struct block *rest = (struct block *)((char *)(b + 1) + n);
+        rest->size = b->size - n - sizeof(struct block);
+        rest->next = free_list;
+        free_list = rest;
+        b->size = n;
+    }
+    return b + 1;
+}
+
+void *calloc(size_t n, size_t size)
+{
+    if (size && n > (size_t)-1 / size) {
+        return NULL;
+    }
+    void *p = malloc(n * size);
+    if (p) {
+        memset(p, 0, n * size);
+    }
+    return p;
+}
+
+void free(void *p)
+{
+    if (p) {
+        struct block *b = (struct block *)p - 1;
+        b->next = free_list;
+        free_list = b;
+    }
+}
