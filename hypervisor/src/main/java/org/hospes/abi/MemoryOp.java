@@ -21,6 +21,17 @@ public final class MemoryOp {
   public static final int SPACE_SHARED_INFO = 0;
   public static final int SPACE_GRANT_TABLE = 1;
 
+  /**
+   * xen_memory_reservation (x86_32): extent_start handle @0 (a list of u32 GPFNs), nr_extents
+   * @4, extent_order @8, mem_flags @12, domid u16 @16 (20 bytes).
+   */
+  public static final int RES_EXTENT_START = 0;
+  public static final int RES_NR_EXTENTS = 4;
+  public static final int RES_EXTENT_ORDER = 8;
+  public static final int RES_MEM_FLAGS = 12;
+  public static final int RES_DOMID = 16;
+  public static final int RES_SIZE = 20;
+
   /** xen_memory_map: nr_entries u32 @0 (IN max, OUT count), buffer handle @4 (8 bytes). */
   public static final int MAP_NR_ENTRIES = 0;
   public static final int MAP_BUFFER = 4;

@@ -9,6 +9,14 @@ public final class SchedOp {
   public static final int REMOTE_SHUTDOWN = 4;
   public static final int SHUTDOWN_CODE = 5;
 
+  /** sched_poll (x86_32): ports handle u32 @0, nr_ports u32 @4, timeout u64 @8 (16 bytes). */
+  public static final int POLL_PORTS = 0;
+  public static final int POLL_NR_PORTS = 4;
+  public static final int POLL_TIMEOUT = 8;
+  public static final int POLL_SIZE = 16;
+  /** Xen refuses polls on more than 128 ports. */
+  public static final int POLL_MAX_PORTS = 128;
+
   public static final int SHUTDOWN_POWEROFF = 0;
   public static final int SHUTDOWN_REBOOT = 1;
   public static final int SHUTDOWN_SUSPEND = 2;

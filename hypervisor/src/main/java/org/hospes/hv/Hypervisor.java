@@ -380,13 +380,7 @@ public final class Hypervisor {
    * the P2M and EPT change and every vCPU of the domain drops its cached translations.
    */
   public void mapIntoPhysmap(Domain d, long gfn, long mfn) {
-    d.p2m().set(gfn, mfn);
-    if (d.ept() != null) {
-      d.ept().map(gfn, mfn);
-    }
-    for (Vcpu v : d.vcpus()) {
-      v.cpu().invalidateTranslations();
-    }
+    setPhysmap(d, gfn, mfn, true);
   }
 
   /**
@@ -410,6 +404,10 @@ public final class Hypervisor {
       if (d.ept() != null) {
         d.ept().mapReadOnly(gfn, mfn);
       }
+    }
+    if (d.shadow() != null) {
+      // Shadow entries name machine frames directly: none may outlive the P2M entry.
+      d.shadow().p2mChanged();
     }
     for (Vcpu v : d.vcpus()) {
       v.cpu().invalidateTranslations();
@@ -464,6 +462,16 @@ public final class Hypervisor {
     @Override
     public EventChannels channels(Domain d) {
       return d.eventChannels();
+    }
+
+    @Override
+    public void portRaised(Domain d, int vcpu, int port) {
+      for (Vcpu v : d.vcpus()) {
+        if (v.pollingFor(port)) {
+          v.endPoll();
+          wake(v);
+        }
+      }
     }
 
     @Override

@@ -66,6 +66,42 @@ public final class Vcpu {
   }
 
   private boolean yieldRequested;
+  /** Ports a SCHEDOP_poll waits on, or null. */
+  private int[] pollPorts;
+  private org.hospes.hv.time.Timer pollTimer;
+
+  /** Starts a SCHEDOP_poll on {@code ports}. */
+  public void startPoll(int[] ports) {
+    this.pollPorts = ports;
+  }
+
+  public boolean pollingFor(int port) {
+    if (pollPorts == null) {
+      return false;
+    }
+    for (int p : pollPorts) {
+      if (p == port) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  public void endPoll() {
+    pollPorts = null;
+    if (pollTimer != null) {
+      pollTimer.cancel();
+    }
+  }
+
+  /** The timer that ends a poll with a timeout (created on first use). */
+  public org.hospes.hv.time.Timer pollTimer() {
+    return pollTimer;
+  }
+
+  public void setPollTimer(org.hospes.hv.time.Timer timer) {
+    this.pollTimer = timer;
+  }
 
   /** SCHEDOP_yield: give up the rest of the timeslice. */
   public void requestYield() {

@@ -26,6 +26,9 @@ public final class EventChannels {
 
     /** {@code d}'s vCPU {@code vcpu} has an upcall pending: inject or wake it. */
     void upcall(Domain d, int vcpu);
+
+    /** {@code port} of {@code d} became pending (masked or not): wakes a SCHEDOP_poll. */
+    default void portRaised(Domain d, int vcpu, int port) {}
   }
 
   private final Domain domain;
@@ -194,6 +197,12 @@ public final class EventChannels {
     if (ops.setPending(vcpu[port], port)) {
       directory.upcall(domain, vcpu[port]);
     }
+    directory.portRaised(domain, vcpu[port], port);
+  }
+
+  /** True for a port number this domain may name (EVTCHNOP and SCHEDOP_poll checks). */
+  public boolean isValidPort(int port) {
+    return validPort(port);
   }
 
   /** Raises a VIRQ bound on {@code cpu} (no-op when unbound). */

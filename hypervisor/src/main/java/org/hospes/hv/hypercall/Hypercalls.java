@@ -253,8 +253,12 @@ public final class Hypercalls {
         if (dom != EventChannelOp.DOMID_SELF && dom != d.domid()) {
           return XenErrno.EPERM.negated();
         }
-        return d.p2m().size();
+        return (cmd & MemoryOp.CMD_MASK) == MemoryOp.MAXIMUM_RESERVATION ? d.p2m().size()
+            : Reservations.populatedFrames(d);
       }
+      case MemoryOp.DECREASE_RESERVATION:
+      case MemoryOp.POPULATE_PHYSMAP:
+        return Reservations.handle(hv, v, cmd & MemoryOp.CMD_MASK, arg);
       case MemoryOp.ADD_TO_PHYSMAP: {
         Integer dom = readU16(g, arg + MemoryOp.ATP_DOMID);
         Integer space = g.readInt(arg + MemoryOp.ATP_SPACE);
@@ -358,6 +362,59 @@ public final class Hypercalls {
     return 0;
   }
 
+  /**
+   * SCHEDOP_poll: returns at once if one of the ports is pending, else blocks the vCPU until one
+   * becomes pending (masked or not) or the absolute timeout (system time in ns; 0 = none) passes.
+   */
+  private int poll(Vcpu v, int arg) {
+    GuestAccess g = new GuestAccess(v);
+    Integer ports = g.readInt(arg + SchedOp.POLL_PORTS);
+    Integer count = g.readInt(arg + SchedOp.POLL_NR_PORTS);
+    byte[] timeout = g.read(arg + SchedOp.POLL_TIMEOUT, 8);
+    if (ports == null || count == null || timeout == null) {
+      return XenErrno.EFAULT.negated();
+    }
+    if (count < 0 || count > SchedOp.POLL_MAX_PORTS) {
+      return XenErrno.EINVAL.negated();
+    }
+    EventChannels ch = v.domain().eventChannels();
+    int[] list = new int[count];
+    for (int k = 0; k < count; k++) {
+      Integer p = g.readInt(ports + 4 * k);
+      if (p == null) {
+        return XenErrno.EFAULT.negated();
+      }
+      if (!ch.isValidPort(p)) {
+        return XenErrno.EINVAL.negated();
+      }
+      list[k] = p;
+    }
+    for (int p : list) {
+      if (ch.ops().isPending(p)) {
+        return 0;
+      }
+    }
+    long deadline = 0;
+    for (int k = 0; k < 8; k++) {
+      deadline |= (timeout[k] & 0xFFL) << (8 * k);
+    }
+    if (deadline != 0 && deadline <= hv.now()) {
+      return 0;
+    }
+    v.startPoll(list);
+    if (deadline != 0) {
+      if (v.pollTimer() == null) {
+        v.setPollTimer(hv.platform(v.domain()).timers().newTimer(v + ".poll", now -> {
+          v.endPoll();
+          hv.wake(v);
+        }));
+      }
+      v.pollTimer().arm(deadline);
+    }
+    hv.block(v);
+    return 0;
+  }
+
   private int schedOp(Vcpu v, int cmd, int arg) {
     Domain d = v.domain();
     switch (cmd) {
@@ -371,6 +428,8 @@ public final class Hypercalls {
           hv.block(v);
         }
         return 0;
+      case SchedOp.POLL:
+        return poll(v, arg);
       case SchedOp.SHUTDOWN: {
         Integer reason = new GuestAccess(v).readInt(arg);
         if (reason == null) {

@@ -608,6 +608,19 @@ public final class ShadowPager {
     machine.write(start, new byte[pages * 4], 0, pages * 4);
   }
 
+  /**
+   * The domain's P2M changed (ballooning, grant or shared_info mappings): every shadow entry
+   * may name a machine frame the guest no longer owns, so all are dropped and the current guest
+   * paging state gets a fresh root.
+   */
+  public void p2mChanged() {
+    if (current == null) {
+      return;
+    }
+    resetAll();
+    setControl(gCr0, gCr3, gCr4);
+  }
+
   private void resetAll() {
     for (Root r : roots.values()) {
       freeRoot(r);
