@@ -34,11 +34,26 @@ public final class PvhLoader {
   public static final int E820_RAM = 1;
   public static final int E820_RESERVED = 2;
 
+  /** hvm_modlist_entry: paddr u64 @0, size u64 @8, cmdline_paddr u64 @16, reserved @24. */
+  public static final int MODLIST_ENTRY_SIZE = 32;
+
   /** Entry point, start-info address and loaded segments. */
   public record PvhKernel(long entry, long startInfo, List<LoadSegment> segments) {}
 
+  /** A boot module (an initrd, a file for the guest) with its own command line. */
+  public record Module(byte[] data, String cmdline) {}
+
   public PvhKernel load(byte[] image, String cmdline, PhysicalMemory memory, long ramBytes)
       throws BootException {
+    return load(image, cmdline, List.of(), memory, ramBytes);
+  }
+
+  /**
+   * Loads the kernel, then each module page-aligned above it, and lists the modules in the start
+   * info's modlist (the first one is what Linux takes as its initrd).
+   */
+  public PvhKernel load(byte[] image, String cmdline, List<Module> modules,
+      PhysicalMemory memory, long ramBytes) throws BootException {
     ElfFile elf = ElfFile.parse(image);
     long entry = findEntry(image, elf);
     List<LoadSegment> segments = new ArrayList<>();
@@ -57,16 +72,53 @@ public final class PvhLoader {
     if (entry < 0 || entry >= ramBytes) {
       throw BootException.format("PVH entry point 0x%x is outside RAM", entry);
     }
-    long info = (end + 0xFFF) & ~0xFFFL;
+    long next = (end + 0xFFF) & ~0xFFFL;
+    long[] modAddr = new long[modules.size()];
+    for (int i = 0; i < modules.size(); i++) {
+      byte[] data = modules.get(i).data();
+      if (next + data.length > ramBytes) {
+        throw BootException.format("module %d (%d bytes) does not fit in RAM above the kernel",
+            i + 1, data.length);
+      }
+      memory.write(next, data, 0, data.length);
+      modAddr[i] = next;
+      next = (next + data.length + 0xFFF) & ~0xFFFL;
+    }
+    long info = next;
     byte[] cmd = cmdline == null ? new byte[0] : cmdline.getBytes(StandardCharsets.US_ASCII);
     long memmap = info + SI_SIZE;
-    long cmdAddr = memmap + 3 * MEMMAP_ENTRY_SIZE;
-    if (cmdAddr + cmd.length + 1 > ramBytes) {
+    long modlist = memmap + 3 * MEMMAP_ENTRY_SIZE;
+    long cmdAddr = modlist + (long) modules.size() * MODLIST_ENTRY_SIZE;
+    long strings = cmdAddr + cmd.length + 1;
+    long stringBytes = 0;
+    for (Module m : modules) {
+      stringBytes += (m.cmdline() == null ? 0 : m.cmdline().length()) + 1;
+    }
+    if (strings + stringBytes > ramBytes) {
       throw new BootException("no room for the start info above the kernel");
+    }
+    if (!modules.isEmpty()) {
+      ByteBuffer ml = ByteBuffer.allocate(modules.size() * MODLIST_ENTRY_SIZE)
+          .order(ByteOrder.LITTLE_ENDIAN);
+      long s = strings;
+      for (int i = 0; i < modules.size(); i++) {
+        Module m = modules.get(i);
+        byte[] mc = m.cmdline() == null ? new byte[0]
+            : m.cmdline().getBytes(StandardCharsets.US_ASCII);
+        ml.putLong(modAddr[i]).putLong(m.data().length).putLong(mc.length == 0 ? 0 : s)
+            .putLong(0);
+        byte[] z = new byte[mc.length + 1];
+        System.arraycopy(mc, 0, z, 0, mc.length);
+        memory.write(s, z, 0, z.length);
+        s += z.length;
+      }
+      memory.write(modlist, ml.array(), 0, ml.capacity());
     }
     ByteBuffer si = ByteBuffer.allocate(SI_SIZE).order(ByteOrder.LITTLE_ENDIAN);
     si.putInt(SI_MAGIC, START_INFO_MAGIC);
     si.putInt(SI_VERSION, 1);
+    si.putInt(SI_NR_MODULES, modules.size());
+    si.putLong(SI_MODLIST, modules.isEmpty() ? 0 : modlist);
     si.putLong(SI_CMDLINE, cmd.length == 0 ? 0 : cmdAddr);
     si.putLong(SI_MEMMAP, memmap);
     si.putInt(SI_MEMMAP_ENTRIES, 3);

@@ -93,6 +93,11 @@ final class RunCommand implements Callable<Integer> {
           + " backend copies the ring to both).")
   Path consoleLog;
 
+  @Option(names = "--module", paramLabel = "FILE",
+      description = "pvh mode: load FILE as a boot module (repeatable); modules are listed in the"
+          + " hvm_start_info in order, the first being what Linux takes as its initrd.")
+  java.util.List<Path> modules;
+
   RunCommand(CliStreams streams) {
     this.streams = streams;
   }
@@ -146,7 +151,7 @@ final class RunCommand implements Callable<Integer> {
             return ExitStatus.USAGE;
           }
         }
-        machine.loadPvh(kernel, cmdline, log);
+        machine.loadPvh(kernel, cmdline, log, modules == null ? java.util.List.of() : modules);
       } else {
         machine.loadMultiboot(kernel, cmdline);
       }

@@ -143,7 +143,17 @@ public final class HvmMachine {
   /** As {@link #loadPvh(Path, String)}, the PV console also copied to {@code consoleLog}. */
   public PvhLoader.PvhKernel loadPvh(Path kernel, String cmdline, OutputStream consoleLog)
       throws BootException {
+    return loadPvh(kernel, cmdline, consoleLog, java.util.List.of());
+  }
+
+  /** As above, with boot modules listed in the start info (each named by its file). */
+  public PvhLoader.PvhKernel loadPvh(Path kernel, String cmdline, OutputStream consoleLog,
+      java.util.List<Path> modules) throws BootException {
     byte[] image = KernelFiles.read(kernel);
+    java.util.List<PvhLoader.Module> mods = new java.util.ArrayList<>();
+    for (Path m : modules) {
+      mods.add(new PvhLoader.Module(KernelFiles.read(m), m.getFileName().toString()));
+    }
     xenstore = new org.hospes.dom0.xenstore.XenstoreService(hv.control(), hv.costModel());
     OutputStream console = serial;
     if (consoleLog != null) {
@@ -167,7 +177,7 @@ public final class HvmMachine {
         }
       };
     }
-    pvh = new PvhDomainBuilder(hv, xenstore).load(domain, image, cmdline, console);
+    pvh = new PvhDomainBuilder(hv, xenstore).load(domain, image, cmdline, mods, console);
     kernelName = kernel.toString();
     hv.unpause(domain);
     return pvh.kernel();

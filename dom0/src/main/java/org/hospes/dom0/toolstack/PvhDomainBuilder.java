@@ -63,7 +63,14 @@ public final class PvhDomainBuilder {
   /** Loads a created domain's kernel and sets up its PV services; leaves it paused. */
   public Built load(Domain d, byte[] image, String cmdline, OutputStream console)
       throws BootException {
-    PvhLoader.PvhKernel k = new PvhLoader().load(image, cmdline, d.memory(), usableRam(d));
+    return load(d, image, cmdline, java.util.List.of(), console);
+  }
+
+  /** As {@link #load(Domain, byte[], String, OutputStream)}, with boot modules. */
+  public Built load(Domain d, byte[] image, String cmdline, java.util.List<PvhLoader.Module> modules,
+      OutputStream console) throws BootException {
+    PvhLoader.PvhKernel k = new PvhLoader().load(image, cmdline, modules, d.memory(),
+        usableRam(d));
     Cpu cpu = d.vcpus().get(0).cpu();
     cpu.resetFlat32();
     cpu.setEflags(Flags.FIXED1);
