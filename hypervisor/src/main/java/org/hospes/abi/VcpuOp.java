@@ -38,5 +38,19 @@ public final class VcpuOp {
   public static final int REGISTER_VCPU_INFO_OFFSET = 8;
   public static final int REGISTER_VCPU_INFO_SIZE = 16;
 
+  /**
+   * vcpu_runstate_info (x86_32, 44 bytes, OUT): state u32 @0, state_entry_time u64 @4, time[4]
+   * u64 @12 (running, runnable, blocked, offline).
+   */
+  public static final int RUNSTATE_STATE = 0;
+  public static final int RUNSTATE_ENTRY_TIME = 4;
+  public static final int RUNSTATE_TIME = 12;
+  public static final int RUNSTATE_INFO_SIZE = 44;
+  /** vcpu_register_runstate_memory_area / register_time_memory_area: addr (a guest VA) @0. */
+  public static final int AREA_ADDR = 0;
+  /** vcpu_set_periodic_timer: period_ns u64 @0; Xen refuses periods under 1 ms. */
+  public static final int PERIOD_NS = 0;
+  public static final long MIN_PERIOD_NS = 1_000_000L;
+
   private VcpuOp() {}
 }

@@ -15,6 +15,8 @@ import org.hospes.hv.domain.Vcpu;
 import org.hospes.hv.domain.VcpuState;
 import org.hospes.abi.GrantTableOp;
 import org.hospes.hv.event.EventChannels;
+import org.hospes.hv.hypercall.GuestAccess;
+import org.hospes.hv.time.Runstate;
 import org.hospes.hv.grant.GrantTables;
 import org.hospes.hv.hvm.HvmExitHandler;
 import org.hospes.hv.hvm.HvmPlatform;
@@ -49,6 +51,8 @@ public final class Hypervisor {
   private org.hospes.hv.control.DomainControl control;
   private long now;
   private long idleCycles;
+  /** Virtual time inside the slice being run (exit handlers see it as the present). */
+  private long runNow;
 
   /**
    * @param machineMiB machine memory; the first MiB is kept by the hypervisor
@@ -311,6 +315,7 @@ public final class Hypervisor {
     Counters c = v.counters();
     HvmPlatform platform = platforms.get(v.domain().domid());
     long used = 0;
+    setRunstate(v, Runstate.RUNNING, now);
     while (used < slice && v.state() == VcpuState.RUNNABLE
         && v.domain().state() == DomainState.RUNNING) {
       platform.prepareEntry(v, now + used);
@@ -335,6 +340,7 @@ public final class Hypervisor {
         case CpuExit.BUDGET:
           break;
         case CpuExit.VM_EXIT:
+          runNow = now + used;
           used += exits.handle(v, platform, now + used);
           break;
         case CpuExit.HLT:
@@ -351,7 +357,23 @@ public final class Hypervisor {
         break;
       }
     }
+    if (v.state() == VcpuState.RUNNABLE) {
+      setRunstate(v, Runstate.RUNNABLE, now + Math.max(used, 1));
+    }
     return Math.max(used, 1);
+  }
+
+  /** Moves {@code v}'s runstate and rewrites the guest's registered runstate area, if any. */
+  private void setRunstate(Vcpu v, int state, long at) {
+    Runstate rs = v.runstate();
+    if (rs.state() == state) {
+      return;
+    }
+    rs.transition(state, at);
+    if (rs.areaVa() != 0 && !v.domain().state().isFinal()
+        && !new GuestAccess(v).write(rs.areaVa(), rs.image(at))) {
+      rs.setAreaVa(0);
+    }
   }
 
   /**
@@ -487,6 +509,7 @@ public final class Hypervisor {
   /** Blocks {@code v} until an interrupt wakes it. */
   public void block(Vcpu v) {
     v.setState(VcpuState.BLOCKED);
+    setRunstate(v, Runstate.BLOCKED, Math.max(now, runNow));
     scheduler.sleep(v, now);
   }
 
@@ -494,6 +517,7 @@ public final class Hypervisor {
   public void wake(Vcpu v) {
     if (v.state() == VcpuState.BLOCKED && v.domain().state() == DomainState.RUNNING) {
       v.setState(VcpuState.RUNNABLE);
+      setRunstate(v, Runstate.RUNNABLE, Math.max(now, runNow));
       scheduler.wake(v, now);
     }
   }

@@ -66,6 +66,21 @@ public final class Vcpu {
   }
 
   private boolean yieldRequested;
+  private final org.hospes.hv.time.Runstate runstate = new org.hospes.hv.time.Runstate();
+  /** Guest-virtual address of a second vcpu_time_info copy (register_vcpu_time_memory_area). */
+  private int timeAreaVa;
+
+  public org.hospes.hv.time.Runstate runstate() {
+    return runstate;
+  }
+
+  public int timeAreaVa() {
+    return timeAreaVa;
+  }
+
+  public void setTimeAreaVa(int va) {
+    this.timeAreaVa = va;
+  }
   /** Ports a SCHEDOP_poll waits on, or null. */
   private int[] pollPorts;
   private org.hospes.hv.time.Timer pollTimer;

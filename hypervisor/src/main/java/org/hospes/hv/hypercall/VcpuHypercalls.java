@@ -38,8 +38,8 @@ final class VcpuHypercalls {
       case VcpuOp.IS_UP:
         return target.state() == VcpuState.OFFLINE ? 0 : 1;
       case VcpuOp.STOP_PERIODIC_TIMER:
-        // There is no periodic timer; stopping it succeeds, which selects Linux's vcpuop
-        // clockevent (singleshot timer plus VIRQ_TIMER).
+        // Succeeding here selects Linux's vcpuop clockevent (singleshot timer + VIRQ_TIMER).
+        d.pvTime().stopPeriodic(target.id());
         return 0;
       case VcpuOp.SET_SINGLESHOT_TIMER: {
         if (target != v) {
@@ -66,6 +66,44 @@ final class VcpuHypercalls {
         return 0;
       case VcpuOp.REGISTER_VCPU_INFO:
         return registerVcpuInfo(g, d, target, arg);
+      case VcpuOp.GET_RUNSTATE_INFO:
+        return g.write(arg, target.runstate().image(hv.now())) ? 0 : XenErrno.EFAULT.negated();
+      case VcpuOp.REGISTER_RUNSTATE_MEMORY_AREA: {
+        Integer va = g.readInt(arg + VcpuOp.AREA_ADDR);
+        if (va == null) {
+          return XenErrno.EFAULT.negated();
+        }
+        target.runstate().setAreaVa(va);
+        // Written at once, then at every schedule; a bad address just stops the updates.
+        if (va != 0 && !g.write(va, target.runstate().image(hv.now()))) {
+          target.runstate().setAreaVa(0);
+        }
+        return 0;
+      }
+      case VcpuOp.REGISTER_VCPU_TIME_MEMORY_AREA: {
+        Integer va = g.readInt(arg + VcpuOp.AREA_ADDR);
+        if (va == null) {
+          return XenErrno.EFAULT.negated();
+        }
+        target.setTimeAreaVa(va);
+        d.pvTime().invalidate(target.id());
+        return 0;
+      }
+      case VcpuOp.SET_PERIODIC_TIMER: {
+        if (target != v) {
+          return XenErrno.EINVAL.negated();
+        }
+        byte[] b = g.read(arg, 8);
+        if (b == null) {
+          return XenErrno.EFAULT.negated();
+        }
+        long period = le64(b, VcpuOp.PERIOD_NS);
+        if (period < VcpuOp.MIN_PERIOD_NS) {
+          return XenErrno.EINVAL.negated();
+        }
+        d.pvTime().setPeriodic(v.id(), period, hv.now());
+        return 0;
+      }
       default:
         // initialise/up/down (one vCPU), runstate areas, periodic timers, NMIs, physid.
         return XenErrno.ENOSYS.negated();

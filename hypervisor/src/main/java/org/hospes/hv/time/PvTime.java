@@ -38,7 +38,10 @@ public final class PvTime {
   private final long[] lastUpdate;
   private final long[] firings;
 
+  private final TimerQueue queue;
+
   public PvTime(Domain domain, MemoryBus machine, TimerQueue queue) {
+    this.queue = queue;
     this.domain = domain;
     this.machine = machine;
     int n = domain.vcpus().size();
@@ -52,6 +55,32 @@ public final class PvTime {
           now -> fire(vcpu));
     }
     writeWallclock();
+  }
+
+  private Timer[] periodic;
+  private long[] period;
+
+  /** VCPUOP_set_periodic_timer: VIRQ_TIMER every {@code periodNs}, the first one period away. */
+  public void setPeriodic(int vcpu, long periodNs, long now) {
+    if (periodic == null) {
+      int n = singleshot.length;
+      periodic = new Timer[n];
+      period = new long[n];
+    }
+    if (periodic[vcpu] == null) {
+      periodic[vcpu] = queue.newTimer(domain.name() + ".v" + vcpu + ".periodic", at -> {
+        fire(vcpu);
+        periodic[vcpu].arm(periodic[vcpu].deadline() + period[vcpu]);
+      });
+    }
+    period[vcpu] = periodNs;
+    periodic[vcpu].arm(now + periodNs);
+  }
+
+  public void stopPeriodic(int vcpu) {
+    if (periodic != null && periodic[vcpu] != null) {
+      periodic[vcpu].cancel();
+    }
   }
 
   private void fire(int vcpu) {
@@ -103,6 +132,21 @@ public final class PvTime {
     machine.write8(t + SharedInfo.TIME_FLAGS, SharedInfo.PVCLOCK_TSC_STABLE);
     machine.write32(t + SharedInfo.TIME_VERSION, version + 1);
     lastUpdate[vcpu] = now;
+    copyToTimeArea(vcpu, t);
+  }
+
+  /** register_vcpu_time_memory_area: the same 32 bytes at the guest-virtual address too. */
+  private void copyToTimeArea(int vcpu, long timeInfo) {
+    org.hospes.hv.domain.Vcpu v = domain.vcpus().get(vcpu);
+    int va = v.timeAreaVa();
+    if (va == 0) {
+      return;
+    }
+    byte[] img = new byte[32];
+    machine.read(timeInfo, img, 0, img.length);
+    if (!new org.hospes.hv.hypercall.GuestAccess(v).write(va, img)) {
+      v.setTimeAreaVa(0);
+    }
   }
 
   /** Forces the next {@link #refresh} to rewrite (the vcpu_info moved). */
