@@ -21,11 +21,12 @@ public record BenchMode(String name, Runner runner) {
     HospesRunner.Result run(Path kernel) throws Exception;
   }
 
-  /** Every mode, in table order. */
+  /** Every mode, in table order; each measurement runs in a fresh JVM. */
   public static final List<BenchMode> ALL = List.of(
-      new BenchMode("native", HospesRunner::run),
-      new BenchMode("hvm", k -> HospesRunner.runHvm(k, DomainMode.HVM_EPT)),
-      new BenchMode("hvm-shadow", k -> HospesRunner.runHvm(k, DomainMode.HVM_SHADOW)));
+      new BenchMode("native", k -> HospesRunner.runForked(k, "native")),
+      new BenchMode("hvm", k -> HospesRunner.runForked(k, DomainMode.HVM_EPT.cliName())),
+      new BenchMode("hvm-shadow",
+          k -> HospesRunner.runForked(k, DomainMode.HVM_SHADOW.cliName())));
 
   /** "all", or one mode by name. */
   public static Optional<List<BenchMode>> select(String name) {

@@ -31,6 +31,41 @@ public final class HospesRunner {
 
   private HospesRunner() {}
 
+  private static final java.util.regex.Pattern STATS_LINE = java.util.regex.Pattern.compile(
+      ": (.*), status (\\d+), (\\d+) instructions in ([0-9.]+) s");
+
+  /**
+   * Runs the kernel in a fresh JVM ({@code hospes run --mode MODE --stats}), so one measurement's
+   * JIT profile cannot shape the next: in one JVM, bench-mem measured 90 or 140 MIPS depending on
+   * what ran before it. The time is the run alone, as the child measures it.
+   */
+  public static Result runForked(Path kernel, String mode) throws Exception {
+    String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    java.util.List<String> cmd = java.util.List.of(javaBin, "-cp",
+        System.getProperty("java.class.path"), "org.hospes.dom0.cli.HospesCli", "run", "--mode",
+        mode, "--stats", kernel.toString());
+    Process p = new ProcessBuilder(cmd).start();
+    java.util.concurrent.CompletableFuture<byte[]> err = java.util.concurrent.CompletableFuture
+        .supplyAsync(() -> {
+          try {
+            return p.getErrorStream().readAllBytes();
+          } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+        });
+    byte[] serial = p.getInputStream().readAllBytes();
+    int status = p.waitFor();
+    String stderr = new String(err.get(), StandardCharsets.UTF_8);
+    java.util.regex.Matcher m = STATS_LINE.matcher(stderr);
+    if (!m.find()) {
+      throw new IllegalStateException("no statistics line from the child run (status " + status
+          + "): " + stderr.trim());
+    }
+    long insns = Long.parseLong(m.group(3));
+    long nanos = Math.round(Double.parseDouble(m.group(4)) * 1e9);
+    return new Result(new RunResult(status, m.group(1), insns), serial, nanos);
+  }
+
   /** Loads the kernel into a fresh machine and runs it to the end. */
   public static Result run(Path kernel) throws Exception {
     ByteArrayOutputStream serial = new ByteArrayOutputStream();
