@@ -1,7 +1,6 @@
 package org.hospes.dom0.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -10,9 +9,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.hospes.dom0.testing.ElfImageBuilder;
-import org.hospes.x86.Cpu;
-import org.hospes.x86.IoBus;
-import org.hospes.x86.MemoryBus;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -97,15 +93,12 @@ class DemoCommandTest {
   }
 
   private static void assumeMake() {
-    assumeTrue(Files.isExecutable(Path.of("/usr/bin/make")), "make is not installed");
+    if (!Files.isExecutable(Path.of("/usr/bin/make"))) {
+      org.junit.jupiter.api.Assertions.fail("make not found: install the Debian package make");
+    }
   }
 
   private static void assumeProcessorImplemented() {
     assumeMake();
-    try {
-      new Cpu(new MemoryBus(4096), new IoBus()).resetFlat32();
-    } catch (UnsupportedOperationException e) {
-      assumeTrue(false, "org.hospes.x86.Cpu is still the API stub");
-    }
   }
 }

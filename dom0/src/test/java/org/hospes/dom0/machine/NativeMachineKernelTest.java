@@ -1,18 +1,13 @@
 package org.hospes.dom0.machine;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import org.hospes.dom0.boot.BootException;
 import org.hospes.dom0.testing.ElfImageBuilder;
-import org.hospes.x86.Cpu;
 import org.hospes.x86.Exceptions;
-import org.hospes.x86.IoBus;
-import org.hospes.x86.MemoryBus;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -24,18 +19,6 @@ class NativeMachineKernelTest {
 
   private final ByteArrayOutputStream serial = new ByteArrayOutputStream();
   private final ByteArrayOutputStream diagnostics = new ByteArrayOutputStream();
-
-  @BeforeAll
-  static void requireAWorkingProcessor() {
-    boolean implemented;
-    try {
-      new Cpu(new MemoryBus(4096), new IoBus()).resetFlat32();
-      implemented = true;
-    } catch (UnsupportedOperationException e) {
-      implemented = false;
-    }
-    assumeTrue(implemented, "org.hospes.x86.Cpu is still the API stub");
-  }
 
   private RunResult run(long limit, int... code) throws BootException {
     byte[] bytes = new byte[code.length];

@@ -1,7 +1,6 @@
 package org.hospes.dom0.machine;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -17,9 +16,6 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.hospes.dom0.boot.BootException;
 import org.hospes.dom0.boot.LoadedKernel;
-import org.hospes.x86.Cpu;
-import org.hospes.x86.IoBus;
-import org.hospes.x86.MemoryBus;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -77,11 +73,8 @@ class ToolchainKernelTest {
 
   @BeforeAll
   static void requireToolchainAndProcessor() throws Exception {
-    assumeTrue(succeeds(List.of("gcc", "-m32", "--version")), "gcc -m32 is not installed");
-    try {
-      new Cpu(new MemoryBus(4096), new IoBus()).resetFlat32();
-    } catch (UnsupportedOperationException e) {
-      assumeTrue(false, "org.hospes.x86.Cpu is still the API stub");
+    if (!succeeds(List.of("gcc", "-m32", "--version"))) {
+      org.junit.jupiter.api.Assertions.fail("gcc not found: install gcc (and gcc-multilib)");
     }
   }
 
