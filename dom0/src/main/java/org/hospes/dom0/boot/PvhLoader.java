@@ -54,6 +54,10 @@ public final class PvhLoader {
    */
   public PvhKernel load(byte[] image, String cmdline, List<Module> modules,
       PhysicalMemory memory, long ramBytes) throws BootException {
+    if (BzImage.isBzImage(image)) {
+      // A bzImage (e.g. Debian's vmlinuz): boot the vmlinux ELF inside it, as Xen's builder does.
+      image = BzImage.vmlinux(image);
+    }
     ElfFile elf = ElfFile.parse(image);
     long entry = findEntry(image, elf);
     List<LoadSegment> segments = new ArrayList<>();

@@ -1,0 +1,80 @@
+package org.hospes.samples;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.hospes.dom0.machine.RunResult;
+import org.hospes.dom0.toolstack.HvmMachine;
+import org.hospes.hv.domain.DomainMode;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Debian's unmodified 686-pae Linux kernel (its bzImage, as the package ships it) boots in a
+ * PVH domain with an initramfs whose /init prints the uptime and powers off. The kernel comes
+ * from {@code samples/linux/fetch-debian-kernel.sh}, which {@code ./test} runs.
+ */
+class DebianLinuxPvhTest {
+  @TempDir
+  Path tmp;
+
+  static Path kernel() {
+    String prop = System.getProperty("hospes.linux.vmlinuz");
+    Path p = prop != null && !prop.isEmpty() ? Path.of(prop)
+        : Path.of(System.getProperty("user.home"), ".cache/hospes/debian-kernel/vmlinuz");
+    if (!Files.isRegularFile(p)) {
+      fail("Debian's kernel is not at " + p + ": run samples/linux/fetch-debian-kernel.sh"
+          + " (./test does)");
+    }
+    return p;
+  }
+
+  private Path initramfs() throws IOException, InterruptedException {
+    Path init = tmp.resolve("init");
+    Process gcc = new ProcessBuilder("gcc", "-m32", "-static", "-O2", "-o", init.toString(),
+        TestKernels.root().resolve("samples/linux/init.c").toString())
+        .redirectErrorStream(true).start();
+    String out = new String(gcc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (gcc.waitFor() != 0) {
+      fail("gcc -m32 -static failed (install gcc-multilib): " + out);
+    }
+    Cpio cpio = new Cpio();
+    cpio.directory("dev");
+    cpio.directory("proc");
+    cpio.file("init", Files.readAllBytes(init), 0755);
+    Path img = tmp.resolve("initramfs.cpio");
+    Files.write(img, cpio.finish());
+    return img;
+  }
+
+  @Test
+  @Timeout(value = 600, unit = TimeUnit.SECONDS)
+  void debiansKernelBootsToInitAndPowersOff() throws Exception {
+    Path vmlinuz = kernel();
+    Path initrd = initramfs();
+    ByteArrayOutputStream console = new ByteArrayOutputStream();
+    ByteArrayOutputStream diag = new ByteArrayOutputStream();
+    HvmMachine m = HvmMachine.create(DomainMode.PVH, 256, console,
+        new PrintStream(diag, true, StandardCharsets.UTF_8));
+    m.loadPvh(vmlinuz, "console=hvc0 earlyprintk=xen cryptomgr.notests", null, List.of(initrd));
+    RunResult r = m.run(6_000_000_000L);
+    String text = console.toString(StandardCharsets.ISO_8859_1);
+    assertThat(text)
+        .as("console (run ended: %s; %s)", r, diag)
+        .contains("Linux version 6.1.0-")
+        .contains("Hypervisor detected: Xen HVM")
+        .contains("Run /init as init process")
+        .contains("Hello from /init on Hospes! uptime: ");
+    assertThat(r.exitStatus()).as("%s %s", r, diag).isZero();
+    assertThat(m.domain().totals().totalHypercalls()).isPositive();
+  }
+}
