@@ -32,6 +32,14 @@ class QemuRunnerTest {
   }
 
   @Test
+  void stripsALateThirdDotOfTheFirmwareBanner() {
+    assertThat(text(QemuRunner.stripFirmwareOutput(bytes("Booting from ROM...paging: ok\n"))))
+        .isEqualTo("paging: ok\n");
+    assertThat(text(QemuRunner.stripFirmwareOutput(bytes("Booting from ROM...\r\nout.\n"))))
+        .isEqualTo("out.\n");
+  }
+
+  @Test
   void emptyKernelOutputStaysEmpty() {
     assertThat(QemuRunner.stripFirmwareOutput(bytes("SeaBIOS\r\nBooting from ROM.."))).isEmpty();
   }
