@@ -10,7 +10,7 @@
 #     -device isa-debug-exit,iobase=0xf4,iosize=0x04 -m 64 -no-reboot -net none -kernel build/NAME.elf
 # The run must end through the debug-exit port with status 33 ((0x10 << 1) | 1).
 # QEMU's stdout starts with SeaBIOS's serial console output (terminal escapes, a banner and
-# "Booting from ROM.."); everything up to and including that marker is stripped. What is left is
+# "Booting from ROM.." and sometimes a late third dot); everything up to and including that marker is stripped. What is left is
 # exactly what the kernel wrote to COM1, and is saved as golden/NAME.out.
 set -euo pipefail
 
@@ -54,7 +54,7 @@ for k in "${kernels[@]}"; do
         rc=1
         continue
     fi
-    perl -0777 -pe 's/\A.*?Booting from ROM\.\.(?:\r\n)?//s' "$tmp/raw" >"$tmp/$k.out"
+    perl -0777 -pe 's/\A.*?Booting from ROM\.\.\.*(?:\r\n)?//s' "$tmp/raw" >"$tmp/$k.out"
     if [ "${CHECK:-0}" = 1 ]; then
         if cmp -s "$tmp/$k.out" "golden/$k.out"; then
             echo "$k: matches golden ($(wc -c <"golden/$k.out") bytes)"
