@@ -10,8 +10,9 @@
 #     -device isa-debug-exit,iobase=0xf4,iosize=0x04 -m 64 -no-reboot -net none -kernel build/NAME.elf
 # The run must end through the debug-exit port with status 33 ((0x10 << 1) | 1).
 # QEMU's stdout starts with SeaBIOS's serial console output (terminal escapes, a banner and
-# "Booting from ROM.." and sometimes a late third dot); everything up to and including that marker is stripped. What is left is
-# exactly what the kernel wrote to COM1, and is saved as golden/NAME.out.
+# "Booting from ROM..", whose third dot sometimes comes late); everything up to and including
+# that marker and its dots is stripped. What is left is exactly what the kernel wrote to COM1,
+# and is saved as golden/NAME.out.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
