@@ -11,7 +11,8 @@ import org.hospes.x86.PhysicalMemory;
  * Loads a PVH kernel: an ELF32 image whose PT_NOTE segment carries Xen's
  * XEN_ELFNOTE_PHYS32_ENTRY note, the 32-bit physical entry point (docs/misc/pvh.pandoc). The
  * PT_LOAD segments go to their physical addresses; an {@code hvm_start_info} (version 1, with the
- * command line and an e820-style memory map) is placed above the kernel, and the vCPU starts at
+ * command line, an e820-style memory map and the RSDP of {@link AcpiTables}) is placed above the
+ * kernel, and the vCPU starts at
  * the entry in flat 32-bit protected mode with EBX pointing at it.
  */
 public final class PvhLoader {
@@ -33,6 +34,9 @@ public final class PvhLoader {
   public static final int MEMMAP_ENTRY_SIZE = 24;
   public static final int E820_RAM = 1;
   public static final int E820_RESERVED = 2;
+
+  /** Where the ACPI tables go: in the reserved hole below 1 MiB, where firmware keeps them. */
+  public static final long ACPI_BASE = 0xE_0000L;
 
   /** hvm_modlist_entry: paddr u64 @0, size u64 @8, cmdline_paddr u64 @16, reserved @24. */
   public static final int MODLIST_ENTRY_SIZE = 32;
@@ -124,9 +128,12 @@ public final class PvhLoader {
     si.putInt(SI_NR_MODULES, modules.size());
     si.putLong(SI_MODLIST, modules.isEmpty() ? 0 : modlist);
     si.putLong(SI_CMDLINE, cmd.length == 0 ? 0 : cmdAddr);
+    si.putLong(SI_RSDP, ACPI_BASE);
     si.putLong(SI_MEMMAP, memmap);
     si.putInt(SI_MEMMAP_ENTRIES, 3);
     memory.write(info, si.array(), 0, SI_SIZE);
+    AcpiTables.Image acpi = AcpiTables.build(ACPI_BASE, 1);
+    memory.write(ACPI_BASE, acpi.bytes(), 0, acpi.bytes().length);
     ByteBuffer mm = ByteBuffer.allocate(3 * MEMMAP_ENTRY_SIZE).order(ByteOrder.LITTLE_ENDIAN);
     putEntry(mm, 0, 0xA_0000, E820_RAM);
     putEntry(mm, 0xA_0000, 0x6_0000, E820_RESERVED);

@@ -1,0 +1,134 @@
+package org.hospes.dom0.boot;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The ACPI tables a PVH guest gets from the toolstack, as Xen's does: RSDP (revision 2) → XSDT →
+ * a hardware-reduced FADT (with an empty DSDT) and a MADT listing the vCPUs' local APICs. A
+ * kernel learns from the MADT that it has local APICs, so it sets up per-CPU clock events (Xen's
+ * vcpu_op timer) instead of falling back to the legacy PIT; the FADT says there is no CMOS RTC
+ * and no VGA. Layouts follow the ACPI 6.x specification.
+ */
+public final class AcpiTables {
+  public static final int RSDP_SIZE = 36;
+  static final int HEADER_SIZE = 36;
+  static final int FADT_SIZE = 276;
+  static final int FADT_REVISION = 6;
+  static final int FADT_FLAGS = 112;
+  static final int FADT_IAPC_BOOT_ARCH = 109;
+  static final int FADT_X_DSDT = 140;
+  static final int FADT_DSDT = 40;
+  static final int FADT_MINOR_VERSION = 131;
+  /** FADT flags bit 20: HW_REDUCED_ACPI. */
+  static final int HW_REDUCED_ACPI = 1 << 20;
+  /** IA-PC boot architecture flags: VGA not present (bit 2), CMOS RTC not present (bit 5). */
+  static final int BOOT_NO_VGA = 1 << 2;
+  static final int BOOT_NO_CMOS_RTC = 1 << 5;
+  static final int MADT_PCAT_COMPAT = 1;
+  static final long LAPIC_BASE = 0xFEE0_0000L;
+  private static final byte[] OEM_ID = ascii("HOSPES", 6);
+  private static final byte[] OEM_TABLE_ID = ascii("HOSPESPV", 8);
+
+  private AcpiTables() {}
+
+  /** The tables laid out at guest-physical {@code base}: the RSDP comes first. */
+  public record Image(long rsdp, byte[] bytes) {}
+
+  /**
+   * Builds the tables for {@code vcpus} vCPUs with local APIC IDs 0..vcpus-1 to be placed at
+   * {@code base} (16-byte aligned, below 4 GiB).
+   */
+  public static Image build(long base, int vcpus) {
+    if ((base & 15) != 0 || base < 0 || base > 0xFFFF_FFFFL) {
+      throw new IllegalArgumentException(String.format("bad ACPI base 0x%x", base));
+    }
+    if (vcpus < 1 || vcpus > 255) {
+      throw new IllegalArgumentException("vcpus must be 1..255, got " + vcpus);
+    }
+    byte[] dsdt = table("DSDT", 2, new byte[0]);
+    ByteBuffer fadtBody = le(FADT_SIZE - HEADER_SIZE);
+    fadtBody.putShort(FADT_IAPC_BOOT_ARCH - HEADER_SIZE,
+        (short) (BOOT_NO_VGA | BOOT_NO_CMOS_RTC));
+    fadtBody.putInt(FADT_FLAGS - HEADER_SIZE, HW_REDUCED_ACPI);
+    fadtBody.put(FADT_MINOR_VERSION - HEADER_SIZE, (byte) 1);
+    ByteBuffer madtBody = le(8 + 8 * vcpus);
+    madtBody.putInt((int) LAPIC_BASE).putInt(MADT_PCAT_COMPAT);
+    for (int i = 0; i < vcpus; i++) {
+      // Processor Local APIC: type 0, length 8, processor UID, APIC ID, flags (enabled).
+      madtBody.put((byte) 0).put((byte) 8).put((byte) i).put((byte) i).putInt(1);
+    }
+    byte[] madt = table("APIC", 4, madtBody.array());
+
+    long xsdtAddr = base + RSDP_SIZE + 12;   // keep the XSDT 16-byte aligned
+    int xsdtSize = HEADER_SIZE + 16;
+    long fadtAddr = align(xsdtAddr + xsdtSize);
+    long madtAddr = align(fadtAddr + FADT_SIZE);
+    long dsdtAddr = align(madtAddr + madt.length);
+    long end = dsdtAddr + dsdt.length;
+
+    fadtBody.putInt(FADT_DSDT - HEADER_SIZE, (int) dsdtAddr);
+    fadtBody.putLong(FADT_X_DSDT - HEADER_SIZE, dsdtAddr);
+    byte[] fadt = table("FACP", FADT_REVISION, fadtBody.array());
+    byte[] xsdt = table("XSDT", 1, le(16).putLong(fadtAddr).putLong(madtAddr).array());
+
+    ByteBuffer out = le((int) (end - base));
+    out.put(0, rsdp(xsdtAddr));
+    out.put((int) (xsdtAddr - base), xsdt);
+    out.put((int) (fadtAddr - base), fadt);
+    out.put((int) (madtAddr - base), madt);
+    out.put((int) (dsdtAddr - base), dsdt);
+    return new Image(base, out.array());
+  }
+
+  private static byte[] rsdp(long xsdtAddr) {
+    ByteBuffer b = le(RSDP_SIZE);
+    b.put("RSD PTR ".getBytes(StandardCharsets.US_ASCII));
+    b.put(9, OEM_ID);
+    b.put(15, (byte) 2);          // revision 2: the XSDT address is valid
+    b.putInt(20, RSDP_SIZE);
+    b.putLong(24, xsdtAddr);
+    byte[] a = b.array();
+    a[8] = checksum(a, 0, 20);
+    a[32] = checksum(a, 0, RSDP_SIZE);
+    return a;
+  }
+
+  private static byte[] table(String signature, int revision, byte[] body) {
+    ByteBuffer b = le(HEADER_SIZE + body.length);
+    b.put(signature.getBytes(StandardCharsets.US_ASCII));
+    b.putInt(HEADER_SIZE + body.length);
+    b.put((byte) revision).put((byte) 0);
+    b.put(OEM_ID).put(OEM_TABLE_ID).putInt(1);
+    b.put(ascii("HOSP", 4)).putInt(1);
+    b.put(body);
+    byte[] a = b.array();
+    a[9] = checksum(a, 0, a.length);
+    return a;
+  }
+
+  /** The byte that makes {@code a[from..from+len)} sum to zero (the slot must hold 0). */
+  static byte checksum(byte[] a, int from, int len) {
+    int sum = 0;
+    for (int i = from; i < from + len; i++) {
+      sum += a[i];
+    }
+    return (byte) -sum;
+  }
+
+  private static long align(long a) {
+    return (a + 15) & ~15L;
+  }
+
+  private static ByteBuffer le(int size) {
+    return ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
+  }
+
+  private static byte[] ascii(String s, int len) {
+    byte[] out = new byte[len];
+    byte[] in = s.getBytes(StandardCharsets.US_ASCII);
+    System.arraycopy(in, 0, out, 0, Math.min(len, in.length));
+    return out;
+  }
+}
