@@ -2,6 +2,7 @@ package org.hospes.hv.hvm;
 
 import org.hospes.hv.Hypervisor;
 import org.hospes.hv.domain.Domain;
+import org.hospes.hv.domain.DomainMode;
 import org.hospes.hv.domain.Vcpu;
 import org.hospes.hv.domain.VcpuState;
 import org.hospes.hv.platform.LocalApic;
@@ -14,10 +15,10 @@ import org.hospes.x86.vmx.VmxControls;
 
 /**
  * The platform devices an HVM domain gets inside the hypervisor, where Xen keeps them: the PIC
- * pair and the PIT, on the hypervisor's virtual clock. Their ports are claimed on the domain's
- * platform bus, so their accesses are handled without a trip to the device model. Interrupts
- * they raise are injected at VM entry when the guest can take them, else an interrupt-window
- * exit is requested.
+ * pair and the PIT (PVH domains get neither, as on Xen), on the hypervisor's virtual clock.
+ * Their ports are claimed on the domain's platform bus, so their accesses are handled without a
+ * trip to the device model. Interrupts they raise are injected at VM entry when the guest can
+ * take them, else an interrupt-window exit is requested.
  */
 public final class HvmPlatform {
   public static final int TIMER_IRQ = 0;
@@ -39,8 +40,12 @@ public final class HvmPlatform {
     this.clock = new VirtualClock(() -> deviceNow);
     this.pit = new Pit8254(clock, timers, high -> pic.setLevel(TIMER_IRQ, high));
     this.lapic = new LocalApic(0, clock, timers);
-    pic.register(domain.platformPorts());
-    pit.register(domain.platformPorts());
+    if (domain.mode() != DomainMode.PVH) {
+      // Xen gives PVH domains the local APIC only (XEN_X86_EMU_LAPIC): their PIC and PIT ports
+      // read as all ones and ignore writes.
+      pic.register(domain.platformPorts());
+      pit.register(domain.platformPorts());
+    }
   }
 
   public Pic8259Pair pic() {
