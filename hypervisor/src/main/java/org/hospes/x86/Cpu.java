@@ -2453,7 +2453,8 @@ public final class Cpu {
     mmioPos = mmioPos0;
     vmExitPending = false;
     trapping = false;
-    int xi = execBlock(b, limit);
+    // Exactly the translated instructions: the rest of the block is interpreted either way.
+    int xi = execBlock(b, icount0 + t.count);
     ls.compare(b.physAddr, base, b.code, b.count, faultAt, r, eip, eflags(), icount - icount0,
         excVector, excError, pfAddr, ram);
     return xi;

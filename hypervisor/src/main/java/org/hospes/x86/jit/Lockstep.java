@@ -149,6 +149,10 @@ public final class Lockstep {
     }
   }
 
+  private static void expect(StringBuilder diff, String what, int interp, int jit) {
+    expect(diff, what, interp & 0xFFFF_FFFFL, jit & 0xFFFF_FFFFL);
+  }
+
   /** The block's instructions as handler names with their EIP offsets. */
   static String listing(int[] code, int count, int mark) {
     StringBuilder s = new StringBuilder();
