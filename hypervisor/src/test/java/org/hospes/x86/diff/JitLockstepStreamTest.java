@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Test;
  */
 class JitLockstepStreamTest {
   private static final long SEED = Long.getLong("hospes.diff.jit.seed", 0x1CE_0F_B10CL);
-  private static final int STREAMS = Integer.getInteger("hospes.diff.jit", 1500);
+  private static final int STREAMS = Integer.getInteger("hospes.diff.jit", 600);
   private static final int CASES_PER_STREAM = 6;
   private static final int ITERATIONS = 8;
   private static final int SCRATCH = 256;
@@ -113,6 +113,9 @@ class JitLockstepStreamTest {
       code.write(c.emuCode, 0, c.emuCode.length);
       insns += 8 + Math.max(1, c.maxSteps);
       text.append(k == 0 ? "" : " | ").append(c.text);
+      if (rnd.nextInt(3) == 0) {
+        insns += stackSnippet(rnd, code, text);
+      }
     }
     // jmp rel32 back to the start: the stream loops until the budget ends.
     int back = -(code.size() + 5);
@@ -123,6 +126,58 @@ class JitLockstepStreamTest {
     insns++;
     return new Stream(code.toByteArray(), first.regs.clone(), first.eflags, first.mem.clone(),
         insns, text.toString());
+  }
+
+  /**
+   * The generator has no stack forms: PUSH/POP, CALL/RET (with a release count) on a stack in
+   * the scratch window. Returns the instructions added.
+   */
+  private static int stackSnippet(SplittableRandom rnd, ByteArrayOutputStream code,
+      StringBuilder text) {
+    int r = rnd.nextInt(8);
+    int r2 = (r + 1 + rnd.nextInt(6)) & 7;
+    if (r2 == 4) {
+      r2 = 5;
+    }
+    code.write(0xBC); // mov esp, scratch + 0x80
+    le32(code, Layout.SCRATCH_ADDR + 0x80);
+    switch (rnd.nextInt(4)) {
+      case 0:
+        code.write(r == 4 ? 0x54 : 0x50 + r); // push r
+        code.write(0x58 + r2); // pop r2
+        text.append(" | push/pop");
+        return 3;
+      case 1:
+        code.write(0x68); // push imm32
+        le32(code, rnd.nextInt());
+        code.write(0x58 + r2);
+        text.append(" | push imm/pop");
+        return 3;
+      case 2:
+        code.write(0xE8); // call the next instruction
+        le32(code, 0);
+        code.write(0x58 + r2);
+        text.append(" | call/pop");
+        return 3;
+      default: {
+        code.write(0x68); // push imm32 (released by the RET)
+        le32(code, rnd.nextInt());
+        int after = Layout.INSN_ADDR + code.size() + 5 + 3;
+        code.write(0x68); // push the return address
+        le32(code, after);
+        code.write(0xC2); // ret 4
+        code.write(4);
+        code.write(0);
+        text.append(" | push/ret 4");
+        return 4;
+      }
+    }
+  }
+
+  private static void le32(ByteArrayOutputStream out, int v) {
+    for (int i = 0; i < 4; i++) {
+      out.write(v >>> (8 * i));
+    }
   }
 
   private static void start(Cpu cpu, MemoryBus mem, Stream st) {
