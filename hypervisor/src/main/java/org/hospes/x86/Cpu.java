@@ -2438,6 +2438,10 @@ public final class Cpu {
       }
       return x == Translation.COMPLETED ? afterBlock() : x;
     }
+    // The translation ran from the true state: its TLB misses and page-walk references are the
+    // ones the run would have counted (virtual time depends on them); the rerun's are dropped.
+    final long missesJ = tlbMisses;
+    final long walksJ = walkRefs;
     ls.keepTranslated(r, eip, eflags(), icount - icount0, excVector, excError, pfAddr, ram);
     ls.undo(ram);
     System.arraycopy(r0, 0, r, 0, 8);
@@ -2453,10 +2457,26 @@ public final class Cpu {
     mmioPos = mmioPos0;
     vmExitPending = false;
     trapping = false;
-    // Exactly the translated instructions: the rest of the block is interpreted either way.
-    int xi = execBlock(b, icount0 + t.count);
+    // Exactly the translated instructions (the rest of the block is interpreted either way),
+    // with every exception leaving run() so that both are compared before delivery.
+    final int mask = exceptionExitMask;
+    exceptionExitMask = -1;
+    int xi;
+    try {
+      xi = execBlock(b, icount0 + t.count);
+    } finally {
+      exceptionExitMask = mask;
+    }
+    tlbMisses = missesJ;
+    walkRefs = walksJ;
     ls.compare(b.physAddr, base, b.code, b.count, faultAt, r, eip, eflags(), icount - icount0,
         excVector, excError, pfAddr, ram);
+    if (xi == CpuExit.EXCEPTION && (excVector >= 32 || ((mask >>> excVector) & 1) == 0)) {
+      // Now deliver it as the interpreter would have (EIP is at the faulting instruction).
+      int f3 = b.code[(int) (icount - icount0) * 4 + 3];
+      int len = (f3 >>> 16) & 15;
+      xi = handleFault(eip, eip + len, false, len);
+    }
     return xi;
   }
 }
