@@ -15,6 +15,7 @@ import org.hospes.dom0.toolstack.HvmMachine;
 import org.hospes.hv.Hypervisor;
 import org.hospes.hv.domain.DomainMode;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -98,12 +99,20 @@ final class RunCommand implements Callable<Integer> {
           + " hvm_start_info in order, the first being what Linux takes as its initrd.")
   java.util.List<Path> modules;
 
+  @Mixin
+  EngineOption engine = new EngineOption();
+
   RunCommand(CliStreams streams) {
     this.streams = streams;
   }
 
   @Override
   public Integer call() {
+    String engineError = engine.apply();
+    if (engineError != null) {
+      streams.error(engineError);
+      return ExitStatus.USAGE;
+    }
     Optional<RunMode> runMode = RunMode.byName(mode);
     if (runMode.isEmpty()) {
       streams.error("unknown mode '" + mode + "'; valid modes: " + RunMode.validNames());
@@ -172,6 +181,7 @@ final class RunCommand implements Callable<Integer> {
     Hypervisor hv = machine.hypervisor();
     if (stats) {
       printRunLine(streams, kernel, result, nanos);
+      printJitLine(streams, machine.domain().vcpus().stream().map(v -> v.cpu().jit()).toList());
       StatsReport.printTable(hv, hv.domains(), streams.err());
     }
     if (statsJson != null) {
@@ -204,6 +214,7 @@ final class RunCommand implements Callable<Integer> {
     long nanos = System.nanoTime() - start;
     if (stats) {
       printRunLine(streams, kernel, result, nanos);
+      printJitLine(streams, java.util.Collections.singletonList(machine.cpu().jit()));
     }
     return result.exitStatus();
   }
@@ -214,5 +225,13 @@ final class RunCommand implements Callable<Integer> {
         + " (%.1f MIPS)%n", kernel, result.isFailure() ? "failed" : result.reason(),
         result.exitStatus(), result.instructions(), nanos / 1e9,
         result.instructions() / Math.max(nanos / 1e3, 1.0));
+  }
+
+  /** The translator's figures, when the engine translates. */
+  static void printJitLine(CliStreams streams, java.util.List<org.hospes.x86.jit.Jit> jits) {
+    String line = EngineOption.statsLine(jits);
+    if (line != null) {
+      streams.err().println(line);
+    }
   }
 }

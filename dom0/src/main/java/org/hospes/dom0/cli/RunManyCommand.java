@@ -18,6 +18,7 @@ import org.hospes.dom0.toolstack.GuestDomain;
 import org.hospes.dom0.toolstack.HostRunner;
 import org.hospes.hv.Hypervisor;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -94,12 +95,20 @@ final class RunManyCommand implements Callable<Integer> {
       description = "Write the counters of every domain as JSON to FILE when the run ends.")
   Path statsJson;
 
+  @Mixin
+  EngineOption engine = new EngineOption();
+
   RunManyCommand(CliStreams streams) {
     this.streams = streams;
   }
 
   @Override
   public Integer call() {
+    String engineError = engine.apply();
+    if (engineError != null) {
+      streams.error(engineError);
+      return ExitStatus.USAGE;
+    }
     List<DomainSpec> specs = new ArrayList<>();
     try {
       if (config != null) {
