@@ -2398,8 +2398,38 @@ public final class Cpu {
     if (jit.lockstep() != null) {
       return lockstepBlock(b, t, limit);
     }
+    jitLimit = limit;
     int x = t.run(this);
     return x == Translation.COMPLETED ? afterBlock() : x == Translation.DELIVERED ? -1 : x;
+  }
+
+  /** The instruction limit of the translated block running now (see {@link #loopAgain}). */
+  private long jitLimit;
+
+  /**
+   * Asked by a translated block that branches back to its own start: true when the run loop, at
+   * this boundary, would do nothing but run the same translation again (no event to deliver or
+   * exit to take, budget left, chained to itself), so the translation may loop by itself.
+   */
+  boolean loopAgain(Block b) {
+    if (stopRequested || icount + b.translation.count > jitLimit || b.linkEpoch != epoch) {
+      return false;
+    }
+    int e = eip;
+    Block next = b.next0 != null && b.next0Eip == e && b.next0.valid ? b.next0
+        : b.next1 != null && b.next1Eip == e && b.next1.valid ? b.next1 : null;
+    if (next != b) {
+      return false;
+    }
+    if (vmcs != null) {
+      if (hostInterrupt && vmcs.has(VmcsField.PIN_BASED_VM_EXEC_CONTROL,
+          VmxControls.PIN_EXTERNAL_INTERRUPT_EXITING)) {
+        return false;
+      }
+      return (flags & Flags.IF) == 0 || !vmcs.has(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
+          VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
+    }
+    return (flags & Flags.IF) == 0 || intc == null || !intc.pending();
   }
 
   /** A translated store under lockstep: the old bytes are journaled so the block can be rerun. */

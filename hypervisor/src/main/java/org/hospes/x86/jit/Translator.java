@@ -187,7 +187,7 @@ final class Translator {
 
     MethodVisitor mv = cw.visitMethod(ACC_PUBLIC, "run", "(" + CPU_D + ")I", null, null);
     mv.visitCode();
-    new Emitter(mv, code, covered, endOffset, lockstep).emit();
+    new Emitter(mv, code, count, covered, endOffset, lockstep).emit();
     mv.visitMaxs(0, 0);
     mv.visitEnd();
     cw.visitEnd();
@@ -199,15 +199,24 @@ final class Translator {
     private final MethodVisitor mv;
     private final int[] code;
     private final int k;
+    /** The block's last instruction branches back to its start: loop here while allowed. */
+    private final boolean selfLoop;
     private final int endOffset;
     private final boolean lockstep;
     private final boolean[] deadFlags;
     private int modified;
+    private Label loopTop;
 
-    Emitter(MethodVisitor mv, int[] code, int k, int endOffset, boolean lockstep) {
+    Emitter(MethodVisitor mv, int[] code, int count, int k, int endOffset, boolean lockstep) {
       this.mv = mv;
       this.code = code;
       this.k = k;
+      int last = code[4 * (k - 1)];
+      int op = last & 0x3FF;
+      // Not under lockstep, which compares every run of a block.
+      this.selfLoop = !lockstep && k == count && code[4 * (k - 1) + 2] == 0
+          && ((last >>> 29) & 3) == 2 && (op == JitAbi.JMP || op == JitAbi.JZ
+          || op == JitAbi.JNZ || op == JitAbi.JCC);
       this.endOffset = endOffset;
       this.lockstep = lockstep;
       this.deadFlags = FlagLiveness.deadRecords(code, k);
@@ -243,6 +252,9 @@ final class Translator {
       Label[] smcExit = new Label[k];
       mv.visitTryCatchBlock(tryStart, tryEnd, handler, FAULT);
       mv.visitLabel(tryStart);
+      Label loopTop = new Label();
+      mv.visitLabel(loopTop);
+      this.loopTop = loopTop;
       boolean branchLast = false;
       for (int j = 0; j < k; j++) {
         iconst(j + 1);
@@ -808,6 +820,10 @@ final class Translator {
 
     /** EIP = BASE + rel, masked to 16 bits for a 16-bit operand size (jumpTo). */
     private void jump(int size, int rel) {
+      if (selfLoop && rel == 0 && size == 2) {
+        loopBack();
+        return;
+      }
       setEip(() -> {
         mv.visitVarInsn(ILOAD, BASE);
         iconst(rel);
@@ -817,6 +833,38 @@ final class Translator {
           mv.visitInsn(IAND);
         }
       });
+    }
+
+    /**
+     * The branch back to the block's start: the iteration retires, and if the run loop would
+     * only run this block again the translation does so itself; else it leaves with EIP at
+     * the start.
+     */
+    private void loopBack() {
+      setEip(() -> mv.visitVarInsn(ILOAD, BASE));
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitInsn(DUP);
+      mv.visitFieldInsn(GETFIELD, CPU, "icount", "J");
+      mv.visitLdcInsn((long) k);
+      mv.visitInsn(LADD);
+      mv.visitFieldInsn(PUTFIELD, CPU, "icount", "J");
+      Label leave = new Label();
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitVarInsn(ALOAD, THIS);
+      mv.visitFieldInsn(GETFIELD, NAME, "blk", "L" + BLOCK + ";");
+      mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "loopAgain", "(L" + BLOCK + ";)Z", false);
+      mv.visitJumpInsn(IFEQ, leave);
+      setEip(() -> {
+        mv.visitVarInsn(ILOAD, BASE);
+        iconst(endOffset);
+        mv.visitInsn(IADD);
+      });
+      mv.visitJumpInsn(GOTO, loopTop);
+      mv.visitLabel(leave);
+      // The branch is the block's last instruction, so every register write is known here.
+      writeBack();
+      iconst(Translation.COMPLETED);
+      mv.visitInsn(IRETURN);
     }
 
     private void setEip(Runnable value) {
