@@ -11,6 +11,8 @@ import org.hospes.dom0.machine.ExitStatus;
 import org.hospes.dom0.machine.NativeMachine;
 import org.hospes.dom0.machine.RunResult;
 import org.hospes.dom0.report.StatsReport;
+import org.hospes.dom0.toolstack.Dom0Settings;
+import org.hospes.dom0.toolstack.DomainSpec;
 import org.hospes.dom0.toolstack.HvmMachine;
 import org.hospes.hv.Hypervisor;
 import org.hospes.hv.domain.DomainMode;
@@ -78,6 +80,17 @@ final class RunCommand implements Callable<Integer> {
           + " ${DEFAULT-VALUE}); plugins on the class path add more.")
   String costModel;
 
+  @Option(names = "--dom0-weight", paramLabel = "W",
+      description = "Hypervisor modes: dom0's credit-scheduler weight, 1..65535 (default 256,"
+          + " as Xen). dom0's services (xenstored, backends, device models) run in its vCPU's"
+          + " time.")
+  Integer dom0Weight;
+
+  @Option(names = "--dom0-cap", paramLabel = "PERCENT",
+      description = "Hypervisor modes: dom0's cap in percent of one CPU, 0 for none (default 0,"
+          + " as Xen). A small cap slows the guests' I/O, which dom0 serves.")
+  Integer dom0Cap;
+
   @Option(names = "--stats",
       description = "When the run ends, print on stderr one line with the outcome,"
           + " instructions, time and MIPS, and for hypervisor modes the counters (exits by"
@@ -133,6 +146,12 @@ final class RunCommand implements Callable<Integer> {
           costModel);
     } catch (IllegalArgumentException e) {
       // Unknown --sched or --cost-model: the message lists the known names.
+      streams.error(e.getMessage());
+      return ExitStatus.USAGE;
+    }
+    try {
+      Dom0Settings.DEFAULT.withOptions(dom0Weight, dom0Cap).applyTo(machine.hypervisor());
+    } catch (DomainSpec.SpecException e) {
       streams.error(e.getMessage());
       return ExitStatus.USAGE;
     }

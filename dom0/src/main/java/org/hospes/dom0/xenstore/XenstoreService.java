@@ -71,6 +71,35 @@ public final class XenstoreService {
     return reply;
   }
 
+  /**
+   * A request from service domain {@code domid}'s Java services (a backend in a driver domain),
+   * made with that domain's permissions; returns the reply (ERROR with the errno name when
+   * refused: e.g. EACCES for INTRODUCE, which only dom0 may send).
+   */
+  public XsMessage requestAs(int domid, int type, String payload) {
+    if (domid == 0) {
+      return request(type, payload);
+    }
+    ArrayDeque<XsMessage> replies = new ArrayDeque<>();
+    Xenstored.Connection c = services.computeIfAbsent(domid,
+        id -> store.connectService(id, m -> serviceReplies.get(id).add(m)));
+    serviceReplies.put(domid, replies);
+    store.handle(c, XsMessage.of(type, ++reqId, 0, payload));
+    for (RingConnection other : byPort.values()) {
+      other.flush();
+    }
+    XsMessage reply = null;
+    for (XsMessage m : replies) {
+      if (m.type() != XsWire.WATCH_EVENT && reply == null) {
+        reply = m;
+      }
+    }
+    return reply;
+  }
+
+  private final Map<Integer, Xenstored.Connection> services = new HashMap<>();
+  private final Map<Integer, ArrayDeque<XsMessage>> serviceReplies = new HashMap<>();
+
   /** Writes {@code path} = {@code value} as dom0; throws if xenstored refuses. */
   public void write(String path, String value) {
     expectOk(request(XsWire.WRITE, path + "\0" + value));
