@@ -17,6 +17,7 @@ import org.hospes.dom0.toolstack.HvmMachine;
 import org.hospes.hv.Hypervisor;
 import org.hospes.hv.domain.DomainMode;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -80,16 +81,8 @@ final class RunCommand implements Callable<Integer> {
           + " ${DEFAULT-VALUE}); plugins on the class path add more.")
   String costModel;
 
-  @Option(names = "--dom0-weight", paramLabel = "W",
-      description = "Hypervisor modes: dom0's credit-scheduler weight, 1..65535 (default 256,"
-          + " as Xen). dom0's services (xenstored, backends, device models) run in its vCPU's"
-          + " time.")
-  Integer dom0Weight;
-
-  @Option(names = "--dom0-cap", paramLabel = "PERCENT",
-      description = "Hypervisor modes: dom0's cap in percent of one CPU, 0 for none (default 0,"
-          + " as Xen). A small cap slows the guests' I/O, which dom0 serves.")
-  Integer dom0Cap;
+  @Mixin
+  Dom0Options dom0Options = new Dom0Options();
 
   @Option(names = "--stats",
       description = "When the run ends, print on stderr one line with the outcome,"
@@ -150,7 +143,7 @@ final class RunCommand implements Callable<Integer> {
       return ExitStatus.USAGE;
     }
     try {
-      Dom0Settings.DEFAULT.withOptions(dom0Weight, dom0Cap).applyTo(machine.hypervisor());
+      dom0Options.over(Dom0Settings.DEFAULT).applyTo(machine.hypervisor());
     } catch (DomainSpec.SpecException e) {
       streams.error(e.getMessage());
       return ExitStatus.USAGE;

@@ -19,6 +19,7 @@ import org.hospes.dom0.toolstack.GuestDomain;
 import org.hospes.dom0.toolstack.HostRunner;
 import org.hospes.hv.Hypervisor;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -88,16 +89,8 @@ final class RunManyCommand implements Callable<Integer> {
           + " plugins on the class path add more.")
   String costModel;
 
-  @Option(names = "--dom0-weight", paramLabel = "W",
-      description = "Dom0's credit-scheduler weight, 1..65535 (default 256,"
-          + " as Xen). dom0's services (xenstored, backends, device models) run in its vCPU's"
-          + " time.")
-  Integer dom0Weight;
-
-  @Option(names = "--dom0-cap", paramLabel = "PERCENT",
-      description = "Dom0's cap in percent of one CPU, 0 for none (default 0,"
-          + " as Xen). A small cap slows the guests' I/O, which dom0 serves.")
-  Integer dom0Cap;
+  @Mixin
+  Dom0Options dom0Options = new Dom0Options();
 
   @Option(names = "--stats",
       description = "When the run ends, print the counters of every domain on stderr.")
@@ -120,7 +113,7 @@ final class RunManyCommand implements Callable<Integer> {
         specs.addAll(readConfig(config));
         dom0 = readDom0Settings(config);
       }
-      dom0 = dom0.withOptions(dom0Weight, dom0Cap);
+      dom0 = dom0Options.over(dom0);
       for (String d : domains) {
         specs.add(DomainSpec.parse(d, null));
       }
