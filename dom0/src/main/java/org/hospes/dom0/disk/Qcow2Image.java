@@ -115,6 +115,9 @@ public final class Qcow2Image implements DiskImage {
         : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
     DiskImage backing = null;
     try {
+      if (!readOnly) {
+        ImageLock.lockForWriting(ch, path);
+      }
       byte[] first = new byte[(int) Math.min(ch.size(), 1 << 21)];
       readFully(ch, ByteBuffer.wrap(first), 0);
       Qcow2Header h = Qcow2Header.parse(path, first);
