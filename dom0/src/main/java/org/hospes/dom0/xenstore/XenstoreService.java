@@ -58,17 +58,7 @@ public final class XenstoreService {
 
   public XsMessage request(int type, int txId, String payload) {
     store.handle(dom0, XsMessage.of(type, ++reqId, txId, payload));
-    for (RingConnection other : byPort.values()) {
-      other.flush();
-    }
-    XsMessage reply = null;
-    while (!dom0Replies.isEmpty()) {
-      XsMessage m = dom0Replies.poll();
-      if (m.type() != XsWire.WATCH_EVENT && reply == null) {
-        reply = m;
-      }
-    }
-    return reply;
+    return flushAndTakeReply(dom0Replies);
   }
 
   /**
@@ -80,25 +70,35 @@ public final class XenstoreService {
     if (domid == 0) {
       return request(type, payload);
     }
-    ArrayDeque<XsMessage> replies = new ArrayDeque<>();
+    ArrayDeque<XsMessage> replies = serviceReplies.computeIfAbsent(domid,
+        id -> new ArrayDeque<>());
     Xenstored.Connection c = services.computeIfAbsent(domid,
-        id -> store.connectService(id, m -> serviceReplies.get(id).add(m)));
-    serviceReplies.put(domid, replies);
+        id -> store.connectService(id, replies::add));
     store.handle(c, XsMessage.of(type, ++reqId, 0, payload));
+    return flushAndTakeReply(replies);
+  }
+
+  /** Service domains' in-process connections and their pending replies. */
+  private final Map<Integer, Xenstored.Connection> services = new HashMap<>();
+  private final Map<Integer, ArrayDeque<XsMessage>> serviceReplies = new HashMap<>();
+
+  /**
+   * Sends the watch events a request raised for ring clients, then takes the request's reply
+   * from {@code replies} (watch events for the requester itself are dropped).
+   */
+  private XsMessage flushAndTakeReply(ArrayDeque<XsMessage> replies) {
     for (RingConnection other : byPort.values()) {
       other.flush();
     }
     XsMessage reply = null;
-    for (XsMessage m : replies) {
+    while (!replies.isEmpty()) {
+      XsMessage m = replies.poll();
       if (m.type() != XsWire.WATCH_EVENT && reply == null) {
         reply = m;
       }
     }
     return reply;
   }
-
-  private final Map<Integer, Xenstored.Connection> services = new HashMap<>();
-  private final Map<Integer, ArrayDeque<XsMessage>> serviceReplies = new HashMap<>();
 
   /** Writes {@code path} = {@code value} as dom0; throws if xenstored refuses. */
   public void write(String path, String value) {
