@@ -350,8 +350,9 @@ public final class HvmExitHandler {
   }
 
   /**
-   * Completes a vCPU's deferred access in the serving domain's time; the vCPU resumes whatever
-   * happens. Nothing is done for a domain that ended meanwhile.
+   * Completes a vCPU's deferred access in the serving domain's time; the vCPU resumes, or its
+   * domain is crashed if the device model failed. Nothing is done for a domain that ended
+   * meanwhile.
    */
   private long completeIoreq(Vcpu v, HvmPlatform platform, long now,
       java.util.function.LongSupplier access) {
@@ -365,6 +366,11 @@ public final class HvmExitHandler {
       platform.setDeviceTime(now);
       cycles = access.getAsLong();
       return cycles;
+    } catch (RuntimeException e) {
+      // The device model failed on this request (QEMU dying, on Xen): the domain it served
+      // cannot go on, the service domain and the host do.
+      hv.crash(v.domain(), "device model failed: " + e);
+      return 0;
     } finally {
       // Instructions the hypervisor completed for the guest count as the guest's.
       v.counters().instructions += cpu.instructions() - insns;

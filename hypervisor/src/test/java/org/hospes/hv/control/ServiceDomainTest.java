@@ -207,4 +207,30 @@ class ServiceDomainTest {
     assertThat(share).isCloseTo(0.10, within(0.10 * 0.05));
     assertThat(running(dom0.domain())).isEqualTo(dom0.counters().cycles);
   }
+
+  @Test
+  void aDeviceModelThatFailsCrashesOnlyTheDomainItServes() {
+    Domain g = ioGuest("io");
+    Domain spin = spinner("spin");
+    dom0.serveIoreqs(g.domid(), new IoreqServer() {
+      @Override
+      public boolean claimsPort(int port) {
+        return port == PORT;
+      }
+
+      @Override
+      public long handle(int domid, Ioreq req) {
+        throw new IllegalStateException("device gone");
+      }
+    });
+    hv.unpause(g);
+    hv.unpause(spin);
+    hv.run(10 * MS);
+    assertThat(g.state()).isEqualTo(org.hospes.hv.domain.DomainState.CRASHED);
+    assertThat(g.endReason()).startsWith("device model failed: ")
+        .contains("device gone");
+    assertThat(spin.state()).isEqualTo(org.hospes.hv.domain.DomainState.RUNNING);
+    assertThat(vcpu(dom0.domain()).state()).isEqualTo(VcpuState.BLOCKED);
+    assertThat(hv.now()).isGreaterThanOrEqualTo(10 * MS);
+  }
 }
