@@ -233,4 +233,26 @@ class ServiceDomainTest {
     assertThat(vcpu(dom0.domain()).state()).isEqualTo(VcpuState.BLOCKED);
     assertThat(hv.now()).isGreaterThanOrEqualTo(10 * MS);
   }
+
+  /** An I/O guest, a spinner and a capped dom0 for 50 ms; what each got. */
+  private long[] cappedScenario() {
+    Domain g = ioGuest("io");
+    Domain spin = spinner("spin");
+    dom0.serveIoreqs(g.domid(), new PortSink());
+    hv.setSchedulerParameters(dom0.domain(), 256, 10);
+    hv.unpause(g);
+    hv.unpause(spin);
+    hv.run(50 * MS);
+    return new long[] {hv.now(), hv.idleCycles(), dom0.counters().cycles,
+        dom0.counters().ioreqs, vcpu(g).counters().cycles, vcpu(spin).counters().cycles,
+        running(dom0.domain()), vcpu(g).runstate().timeIn(Runstate.BLOCKED, hv.now())};
+  }
+
+  @Test
+  void runsWithDom0ScheduledAreDeterministic() {
+    long[] first = cappedScenario();
+    long[] second = new ServiceDomainTest().cappedScenario();
+    assertThat(second).containsExactly(first);
+    assertThat(first[3]).isPositive();
+  }
 }
