@@ -26,8 +26,10 @@ public final class Jit {
   private final Consumer<Object> evict;
   private final int threshold;
   private final Lockstep lockstep;
-  private final Object[] cache;
-  private final int[] cacheBytes;
+  private final int capacity;
+  /** FIFO ring of translated blocks, grown up to {@link #capacity} as translations come. */
+  private Object[] cache = new Object[16];
+  private int[] cacheBytes = new int[16];
   private int head;
   private int live;
 
@@ -47,8 +49,7 @@ public final class Jit {
     this.evict = evict;
     this.threshold = threshold;
     this.lockstep = lockstep ? new Lockstep() : null;
-    this.cache = new Object[capacity];
-    this.cacheBytes = new int[capacity];
+    this.capacity = capacity;
   }
 
   /**
@@ -110,7 +111,20 @@ public final class Jit {
   }
 
   /** Enters a translation in the FIFO ring, evicting the oldest when the ring is full. */
-  private void remember(Object block, int bytes) {
+  void remember(Object block, int bytes) {
+    if (live == cache.length && cache.length < capacity) {
+      // Grow: unroll the ring so that the oldest entry is first again.
+      int n = Math.min(capacity, cache.length * 2);
+      Object[] c = new Object[n];
+      int[] b = new int[n];
+      for (int k = 0; k < live; k++) {
+        c[k] = cache[(head + k) % cache.length];
+        b[k] = cacheBytes[(head + k) % cache.length];
+      }
+      cache = c;
+      cacheBytes = b;
+      head = 0;
+    }
     if (live == cache.length) {
       evict.accept(cache[head]);
       cache[head] = null;
