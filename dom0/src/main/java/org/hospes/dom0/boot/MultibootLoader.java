@@ -2,7 +2,6 @@ package org.hospes.dom0.boot;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import org.hospes.x86.PhysicalMemory;
 
@@ -25,7 +24,6 @@ public final class MultibootLoader {
   static final long HIGH_MEMORY = 0x10_0000;
   /** The boot information is kept off page 0 so that a NULL pointer never points at it. */
   static final long BOOT_INFO_LOWEST = 0x1000;
-  private static final long PAGE = 0x1000;
   private static final int ZERO_CHUNK = 64 * 1024;
 
   /**
@@ -204,16 +202,8 @@ public final class MultibootLoader {
   /** The lowest page-aligned block of {@code size} bytes that no segment overlaps. */
   private static long freeBlock(long size, long ramBytes, List<LoadSegment> segments)
       throws BootException {
-    List<LoadSegment> sorted = new ArrayList<>(segments);
-    sorted.sort(Comparator.comparingLong(LoadSegment::physicalAddress));
-    long base = BOOT_INFO_LOWEST;
-    // Sorted by start, one pass suffices: moving past a segment never lands in an earlier one.
-    for (LoadSegment s : sorted) {
-      if (s.overlaps(base, size)) {
-        base = (s.end() + PAGE - 1) & -PAGE;
-      }
-    }
-    if (base + size > ramBytes) {
+    long base = BootLayout.freeBlock(size, BOOT_INFO_LOWEST, ramBytes, segments);
+    if (base < 0) {
       throw BootException.format("no room in RAM (%d MiB) for the boot information",
           ramBytes >> 20);
     }

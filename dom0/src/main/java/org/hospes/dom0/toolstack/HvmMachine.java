@@ -150,9 +150,9 @@ public final class HvmMachine {
   public PvhLoader.PvhKernel loadPvh(Path kernel, String cmdline, OutputStream consoleLog,
       java.util.List<Path> modules) throws BootException {
     byte[] image = KernelFiles.read(kernel);
-    java.util.List<PvhLoader.Module> mods = new java.util.ArrayList<>();
+    java.util.List<org.hospes.dom0.boot.BootModule> mods = new java.util.ArrayList<>();
     for (Path m : modules) {
-      mods.add(new PvhLoader.Module(KernelFiles.read(m), m.getFileName().toString()));
+      mods.add(new org.hospes.dom0.boot.BootModule(KernelFiles.read(m), m.getFileName().toString()));
     }
     xenstore = new org.hospes.dom0.xenstore.XenstoreService(hv.control(), hv.costModel());
     OutputStream console = serial;

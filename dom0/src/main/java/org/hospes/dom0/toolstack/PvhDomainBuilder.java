@@ -67,7 +67,7 @@ public final class PvhDomainBuilder {
   }
 
   /** As {@link #load(Domain, byte[], String, OutputStream)}, with boot modules. */
-  public Built load(Domain d, byte[] image, String cmdline, java.util.List<PvhLoader.Module> modules,
+  public Built load(Domain d, byte[] image, String cmdline, java.util.List<org.hospes.dom0.boot.BootModule> modules,
       OutputStream console) throws BootException {
     PvhLoader.PvhKernel k = new PvhLoader().load(image, cmdline, modules, d.memory(),
         usableRam(d));
