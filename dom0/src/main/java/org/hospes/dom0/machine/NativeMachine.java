@@ -81,6 +81,7 @@ public final class NativeMachine {
   private final VirtualClock clock;
   private final TimerQueue timers = new TimerQueue();
   private final PrintStream diagnostics;
+  private final GuestOutputTail output;
 
   private State state = State.EMPTY;
   private String kernelName = "kernel";
@@ -92,7 +93,8 @@ public final class NativeMachine {
     IoBus io = new IoBus();
     pic = new Pic8259Pair();
     pic.register(io);
-    com1 = new Uart16550(b.serialOut, asserted -> pic.setLevel(COM1_IRQ, asserted));
+    output = new GuestOutputTail(b.serialOut);
+    com1 = new Uart16550(output, asserted -> pic.setLevel(COM1_IRQ, asserted));
     io.register(Uart16550.COM1_BASE, Uart16550.PORT_COUNT, com1);
     io.register(IsaDebugExit.DEFAULT_PORT, IsaDebugExit.PORT_COUNT,
         new IsaDebugExit((value, status) -> debugExit(status)));
@@ -281,14 +283,12 @@ public final class NativeMachine {
         // The next run delivers a pending interrupt; otherwise the machine sleeps to a deadline.
         return pic.pending() ? null : IDLE;
       case CpuExit.EXCEPTION:
-        return report(ExitStatus.GUEST_CRASHED, String.format(
-            "unhandled %s at eip=0x%08x (error code %s)",
+        return crashed(String.format("unhandled %s at eip=0x%08x (error code %s)",
             Exceptions.mnemonic(cpu.exceptionVector()), cpu.eip(),
             hex(cpu.exceptionErrorCode())));
       case CpuExit.TRIPLE_FAULT:
-        return report(ExitStatus.GUEST_CRASHED, String.format(
-            "triple fault at eip=0x%08x (delivering %s, error code %s)", cpu.eip(),
-            Exceptions.mnemonic(cpu.exceptionVector()), hex(cpu.exceptionErrorCode())));
+        return crashed(String.format("triple fault at eip=0x%08x (delivering %s)", cpu.eip(),
+            Exceptions.describe(cpu.exceptionVector(), cpu.exceptionErrorCode(), cpu.cr2())));
       default:
         // STOPPED without a stop request, or an exit this machine does not know: a bug here.
         throw new IllegalStateException("unexpected processor exit " + CpuExit.name(exit));
@@ -302,6 +302,13 @@ public final class NativeMachine {
     diagnostics.println("hospes: " + kernelName + ": " + reason);
     diagnostics.flush();
     return new RunResult(status, reason, cpu.instructions());
+  }
+
+  /** A crash: the one-line reason, then what the kernel printed last. */
+  private RunResult crashed(String reason) {
+    RunResult r = report(ExitStatus.GUEST_CRASHED, reason);
+    output.report(diagnostics);
+    return r;
   }
 
   private void debugExit(int status) {

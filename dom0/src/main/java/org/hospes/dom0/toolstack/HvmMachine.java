@@ -12,6 +12,7 @@ import org.hospes.dom0.boot.PvhLoader;
 import org.hospes.abi.SchedOp;
 import org.hospes.dom0.devicemodel.HvmDeviceModel;
 import org.hospes.dom0.machine.ExitStatus;
+import org.hospes.dom0.machine.GuestOutputTail;
 import org.hospes.dom0.machine.RunResult;
 import org.hospes.hv.Hypervisor;
 import org.hospes.hv.HypervisorFactory;
@@ -37,6 +38,7 @@ public final class HvmMachine {
   private final PrintStream diagnostics;
   private String kernelName = "kernel";
   private final OutputStream serial;
+  private final GuestOutputTail output;
   private org.hospes.dom0.xenstore.XenstoreService xenstore;
   private PvhDomainBuilder.Built pvh;
   private int debugExitStatus = -1;
@@ -46,12 +48,15 @@ public final class HvmMachine {
   private HvmMachine(DomainMode mode, int ramMiB, OutputStream serial, PrintStream diagnostics,
       Hypervisor hv) {
     this.diagnostics = diagnostics;
-    this.serial = serial;
+    // Every path of guest output (COM1, console_io, the PV console) goes through the tail, so a
+    // crash report can repeat what the guest said last.
+    this.output = new GuestOutputTail(serial);
+    this.serial = output;
     this.hv = hv;
     this.domain = hv.createHvmDomain("guest", mode, ramMiB);
     // A PVH guest has no device model; its console is console_io and the PV ring (loadPvh).
-    domain.setConsole(serial);
-    this.deviceModel = new HvmDeviceModel(serial,
+    domain.setConsole(this.serial);
+    this.deviceModel = new HvmDeviceModel(this.serial,
         (irq, high) -> hv.platform(domain).setIsaIrqLevel(irq, high),
         (value, status) -> {
           if (debugExitStatus < 0) {
@@ -225,7 +230,9 @@ public final class HvmMachine {
 
   private RunResult outcome() {
     if (domain.state() == DomainState.CRASHED) {
-      return report(ExitStatus.GUEST_CRASHED, domain.endReason());
+      RunResult r = report(ExitStatus.GUEST_CRASHED, domain.endReason());
+      output.report(diagnostics);
+      return r;
     }
     if (RunResult.DEBUG_EXIT.equals(domain.endReason())) {
       return new RunResult(debugExitStatus, RunResult.DEBUG_EXIT, instructions());
@@ -235,7 +242,9 @@ public final class HvmMachine {
       // watchdog are failures (3), with the reason on stderr.
       int reason = domain.exitStatus();
       if (reason == SchedOp.SHUTDOWN_CRASH || reason == SchedOp.SHUTDOWN_WATCHDOG) {
-        return report(ExitStatus.GUEST_CRASHED, "shutdown: " + domain.endReason());
+        RunResult r = report(ExitStatus.GUEST_CRASHED, "shutdown: " + domain.endReason());
+        output.report(diagnostics);
+        return r;
       }
       return new RunResult(0, RunResult.SHUTDOWN_PREFIX + domain.endReason(), instructions());
     }
