@@ -82,12 +82,10 @@ public final class PvhLoader {
         throw BootException.format("segment %d at 0x%x (+0x%x) lies in the legacy hole"
             + " 0xa0000-0xfffff, where the ACPI tables go", ph.index(), ph.paddr(), ph.memsz());
       }
-      memory.write(ph.paddr(), image, (int) ph.offset(), (int) ph.filesz());
-      byte[] zeros = new byte[(int) (ph.memsz() - ph.filesz())];
-      memory.write(ph.paddr() + ph.filesz(), zeros, 0, zeros.length);
       segments.add(new LoadSegment(ph.offset(), ph.paddr(), ph.filesz(), ph.memsz()));
       end = Math.max(end, ph.paddr() + ph.memsz());
     }
+    LoadSegment.writeAll(segments, image, memory);
     if (entry < 0 || entry >= ramBytes) {
       throw BootException.format("PVH entry point 0x%x is outside RAM", entry);
     }
@@ -171,7 +169,7 @@ public final class PvhLoader {
   }
 
   /** The PHYS32_ENTRY note's address, or a BootException naming what is missing. */
-  static long findEntry(byte[] image, ElfFile elf) throws BootException {
+  public static long findEntry(byte[] image, ElfFile elf) throws BootException {
     ByteBuffer b = ByteBuffer.wrap(image).order(ByteOrder.LITTLE_ENDIAN);
     for (ProgramHeader ph : elf.programHeaders()) {
       if (ph.type() != ProgramHeader.PT_NOTE) {

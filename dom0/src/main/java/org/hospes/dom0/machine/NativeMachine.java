@@ -13,7 +13,12 @@ import java.util.function.BiFunction;
 import org.hospes.dom0.boot.BootException;
 import org.hospes.dom0.boot.KernelFiles;
 import org.hospes.dom0.boot.LoadedKernel;
-import org.hospes.dom0.boot.MultibootLoader;
+import org.hospes.dom0.boot.loader.BootMode;
+import org.hospes.dom0.boot.loader.BootRequest;
+import org.hospes.dom0.boot.loader.BootTarget;
+import org.hospes.dom0.boot.loader.BootedKernel;
+import org.hospes.dom0.boot.loader.KernelLoader;
+import org.hospes.dom0.boot.loader.MultibootKernelLoader;
 import org.hospes.dom0.devicemodel.IsaDebugExit;
 import org.hospes.dom0.devicemodel.Uart16550;
 import org.hospes.hv.platform.Pic8259Pair;
@@ -167,17 +172,29 @@ public final class NativeMachine {
   public LoadedKernel loadMultiboot(byte[] image, String name, String cmdline)
       throws BootException {
     Preconditions.checkState(state == State.EMPTY, "a kernel is already loaded");
-    LoadedKernel loaded = new MultibootLoader().load(image, cmdline, memory, memory.ramSize());
+    LoadedKernel loaded = new MultibootKernelLoader().loadMultiboot(image, cmdline,
+        bootTarget());
     kernelName = name;
-    // The machine state Multiboot promises (spec 3.2): flat protected mode, paging and
-    // interrupts off, EAX = magic, EBX = boot information. ESP is the kernel's business.
-    cpu.resetFlat32();
-    cpu.setEflags(Flags.FIXED1);
-    cpu.setReg(Cpu.EAX, loaded.eax());
-    cpu.setReg(Cpu.EBX, (int) loaded.bootInfoAddress());
-    cpu.setEip((int) loaded.entry());
     state = State.LOADED;
     return loaded;
+  }
+
+  /**
+   * Loads a kernel with {@code loader}, which puts the processor in its start-of-day state.
+   *
+   * @param name how diagnostics refer to the kernel
+   */
+  public BootedKernel load(KernelLoader loader, byte[] image, String name, BootRequest request)
+      throws BootException {
+    Preconditions.checkState(state == State.EMPTY, "a kernel is already loaded");
+    BootedKernel loaded = loader.load(image, request, bootTarget());
+    kernelName = name;
+    state = State.LOADED;
+    return loaded;
+  }
+
+  private BootTarget bootTarget() {
+    return new BootTarget(BootMode.NATIVE, memory, memory.ramSize(), cpu);
   }
 
   /** Runs until the kernel stops, with no instruction limit. */

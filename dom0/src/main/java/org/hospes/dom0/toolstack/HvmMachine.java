@@ -7,8 +7,12 @@ import java.nio.file.Path;
 import org.hospes.dom0.boot.BootException;
 import org.hospes.dom0.boot.KernelFiles;
 import org.hospes.dom0.boot.LoadedKernel;
-import org.hospes.dom0.boot.MultibootLoader;
-import org.hospes.dom0.boot.PvhLoader;
+import org.hospes.dom0.boot.loader.BootMode;
+import org.hospes.dom0.boot.loader.BootTarget;
+import org.hospes.dom0.boot.loader.BootRequest;
+import org.hospes.dom0.boot.loader.BootedKernel;
+import org.hospes.dom0.boot.loader.KernelLoader;
+import org.hospes.dom0.boot.loader.MultibootKernelLoader;
 import org.hospes.abi.SchedOp;
 import org.hospes.dom0.devicemodel.HvmDeviceModel;
 import org.hospes.dom0.machine.ExitStatus;
@@ -124,68 +128,88 @@ public final class HvmMachine {
   /** Loads the kernel into the domain's memory and sets the multiboot entry state. */
   public LoadedKernel loadMultiboot(byte[] image, String name, String cmdline)
       throws BootException {
-    LoadedKernel loaded = new MultibootLoader().load(image, cmdline, domain.memory(),
-        (long) domain.p2m().size() << 12);
+    LoadedKernel loaded = new MultibootKernelLoader().loadMultiboot(image, cmdline,
+        new BootTarget(BootMode.of(domain.mode()), domain.memory(),
+            (long) domain.p2m().size() << 12, domain.vcpus().get(0).cpu()));
     kernelName = name;
-    Cpu cpu = domain.vcpus().get(0).cpu();
-    cpu.resetFlat32();
-    cpu.setEflags(Flags.FIXED1);
-    cpu.setReg(Cpu.EAX, loaded.eax());
-    cpu.setReg(Cpu.EBX, (int) loaded.bootInfoAddress());
-    cpu.setEip((int) loaded.entry());
     hv.unpause(domain);
     return loaded;
+  }
+
+  /**
+   * Loads {@code kernel} with {@code loader} and lets the domain run. A Xen-aware kernel
+   * ({@link KernelLoader#wantsPvServices()}) also gets dom0's xenstore and PV console, in any
+   * mode, as {@link #loadPvh} gives them; its PV console is copied to {@code consoleLog} if
+   * that is not null.
+   */
+  public BootedKernel load(KernelLoader loader, Path kernel, BootRequest request,
+      OutputStream consoleLog) throws BootException {
+    return load(loader, KernelFiles.read(kernel), kernel.toString(), request, consoleLog);
+  }
+
+  /** As above, for an image already read; {@code name} is how diagnostics call it. */
+  public BootedKernel load(KernelLoader loader, byte[] image, String name, BootRequest request,
+      OutputStream consoleLog) throws BootException {
+    BootedKernel k;
+    if (loader.wantsPvServices()) {
+      xenstore = new org.hospes.dom0.xenstore.XenstoreService(hv.control(), hv.costModel());
+      pvh = new PvhDomainBuilder(hv, xenstore).load(domain, loader, image, request,
+          teeConsole(consoleLog));
+      k = pvh.kernel();
+    } else {
+      k = loader.load(image, request, new BootTarget(BootMode.of(domain.mode()),
+          domain.memory(), (long) domain.p2m().size() << 12, domain.vcpus().get(0).cpu()));
+    }
+    kernelName = name;
+    hv.unpause(domain);
+    return k;
   }
 
   /**
    * Loads a PVH kernel (ELF with the PHYS32_ENTRY note), gives it dom0's xenstore and a PV
    * console (both printed on the serial stream, like console_io) and sets its entry state.
    */
-  public PvhLoader.PvhKernel loadPvh(Path kernel, String cmdline) throws BootException {
+  public BootedKernel loadPvh(Path kernel, String cmdline) throws BootException {
     return loadPvh(kernel, cmdline, null);
   }
 
   /** As {@link #loadPvh(Path, String)}, the PV console also copied to {@code consoleLog}. */
-  public PvhLoader.PvhKernel loadPvh(Path kernel, String cmdline, OutputStream consoleLog)
+  public BootedKernel loadPvh(Path kernel, String cmdline, OutputStream consoleLog)
       throws BootException {
     return loadPvh(kernel, cmdline, consoleLog, java.util.List.of());
   }
 
   /** As above, with boot modules listed in the start info (each named by its file). */
-  public PvhLoader.PvhKernel loadPvh(Path kernel, String cmdline, OutputStream consoleLog,
+  public BootedKernel loadPvh(Path kernel, String cmdline, OutputStream consoleLog,
       java.util.List<Path> modules) throws BootException {
-    byte[] image = KernelFiles.read(kernel);
-    java.util.List<org.hospes.dom0.boot.BootModule> mods = new java.util.ArrayList<>();
-    for (Path m : modules) {
-      mods.add(new org.hospes.dom0.boot.BootModule(KernelFiles.read(m), m.getFileName().toString()));
-    }
-    xenstore = new org.hospes.dom0.xenstore.XenstoreService(hv.control(), hv.costModel());
-    OutputStream console = serial;
-    if (consoleLog != null) {
-      console = new OutputStream() {
-        @Override
-        public void write(int b) throws java.io.IOException {
-          serial.write(b);
-          consoleLog.write(b);
-        }
+    return load(new org.hospes.dom0.boot.loader.PvhKernelLoader(), kernel,
+        new BootRequest(cmdline, KernelFiles.readModules(modules)), consoleLog);
+  }
 
-        @Override
-        public void write(byte[] b, int off, int len) throws java.io.IOException {
-          serial.write(b, off, len);
-          consoleLog.write(b, off, len);
-        }
-
-        @Override
-        public void flush() throws java.io.IOException {
-          serial.flush();
-          consoleLog.flush();
-        }
-      };
+  /** The guest's output stream, also copied to {@code consoleLog} if that is not null. */
+  private OutputStream teeConsole(OutputStream consoleLog) {
+    if (consoleLog == null) {
+      return serial;
     }
-    pvh = new PvhDomainBuilder(hv, xenstore).load(domain, image, cmdline, mods, console);
-    kernelName = kernel.toString();
-    hv.unpause(domain);
-    return pvh.kernel();
+    return new OutputStream() {
+      @Override
+      public void write(int b) throws java.io.IOException {
+        serial.write(b);
+        consoleLog.write(b);
+      }
+
+      @Override
+      public void write(byte[] b, int off, int len) throws java.io.IOException {
+        serial.write(b, off, len);
+        consoleLog.write(b, off, len);
+      }
+
+      @Override
+      public void flush() throws java.io.IOException {
+        serial.flush();
+        consoleLog.flush();
+      }
+    };
   }
 
   /** dom0's xenstored (PVH mode, after loadPvh), else null. */

@@ -137,13 +137,39 @@ class HospesCliTest {
   }
 
   @Test
-  void anElfWithoutMultibootHeaderIsOneLine() throws IOException {
+  void anElfWithoutMultibootHeaderBootsThroughTheElfLoader() throws IOException {
     byte[] image = new ElfImageBuilder().entry(0x100000)
         .segment(0x100000, new byte[] {(byte) 0xF4}, 1).build();
     Path kernel = file("plain.elf", image);
-    assertThat(hospes("run", kernel.toString())).isEqualTo(2);
+    assertThat(hospes("run", kernel.toString())).isZero();
+    assertThat(stderr()).isEmpty();
+  }
+
+  @Test
+  void forcingMultibootOnAPlainElfSaysWhyItCannot() throws IOException {
+    byte[] image = new ElfImageBuilder().entry(0x100000)
+        .segment(0x100000, new byte[] {(byte) 0xF4}, 1).build();
+    Path kernel = file("plain.elf", image);
+    assertThat(hospes("run", "--loader", "multiboot", kernel.toString())).isEqualTo(2);
     assertThat(stderr()).startsWith("hospes: " + kernel + ": not a Multiboot kernel")
         .hasLineCount(1);
+  }
+
+  @Test
+  void anUnknownLoaderIsAUsageErrorListingTheKnownOnes() throws IOException {
+    Path kernel = file("k.elf", ElfImageBuilder.multibootKernel(new byte[] {(byte) 0xF4}));
+    assertThat(hospes("run", "--loader", "grub", kernel.toString())).isEqualTo(2);
+    assertThat(stderr()).startsWith("hospes: unknown loader 'grub'; known loaders: ")
+        .contains("elf, multiboot, pvh").hasLineCount(1);
+  }
+
+  @Test
+  void aLoaderThatCannotBootTheModeIsAUsageErrorNamingBoth() throws IOException {
+    Path kernel = file("k.elf", ElfImageBuilder.multibootKernel(new byte[] {(byte) 0xF4}));
+    assertThat(hospes("run", "--mode", "pvh", "--loader", "multiboot", kernel.toString()))
+        .isEqualTo(2);
+    assertThat(stderr()).isEqualTo("hospes: loader 'multiboot' cannot boot mode pvh (it boots"
+        + " native, hvm, hvm-shadow)" + System.lineSeparator());
   }
 
   @Test
