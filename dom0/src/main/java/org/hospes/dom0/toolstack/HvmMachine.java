@@ -261,9 +261,10 @@ public final class HvmMachine {
     if (RunResult.DEBUG_EXIT.equals(domain.endReason())) {
       return new RunResult(debugExitStatus, RunResult.DEBUG_EXIT, instructions());
     }
-    if (domain.mode() == DomainMode.PVH) {
-      // SCHEDOP_shutdown: poweroff, reboot, suspend and soft_reset end cleanly (0); crash and
-      // watchdog are failures (3), with the reason on stderr.
+    if (domain.mode() == DomainMode.PVH || pvh != null) {
+      // SCHEDOP_shutdown (a PVH domain, or a Xen-aware kernel in an HVM one): poweroff,
+      // reboot, suspend and soft_reset end cleanly (0); crash and watchdog are failures (3),
+      // with the reason on stderr.
       int reason = domain.exitStatus();
       if (reason == SchedOp.SHUTDOWN_CRASH || reason == SchedOp.SHUTDOWN_WATCHDOG) {
         RunResult r = report(ExitStatus.GUEST_CRASHED, "shutdown: " + domain.endReason());
