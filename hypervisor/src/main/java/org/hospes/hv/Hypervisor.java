@@ -432,6 +432,9 @@ public final class Hypervisor {
       d.shadow().p2mChanged();
     }
     for (Vcpu v : d.vcpus()) {
+      if (d.shadow() != null && (v.cpu().cr0() & Cpu.CR0_PG) != 0) {
+        ShadowControl.reload(v.cpu(), v.vmcs(), d.shadow());
+      }
       v.cpu().invalidateTranslations();
     }
   }

@@ -68,4 +68,22 @@ class PvhKernelInHvmTest {
     assertThat(c.hypercallCount[Hypercall.CONSOLE_IO.number()]).isZero();
     assertThat(c.hypercallErrors).isZero();
   }
+
+  @org.junit.jupiter.api.Test
+  void runManyBootsItInEveryModeSideBySide() {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int status = HospesCli.newCommandLine(new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8)).execute("run-many",
+        "--domain", "p=" + hello + ",mode=pvh",
+        "--domain", "h=" + hello + ",mode=hvm",
+        "--domain", "s=" + hello + ",mode=hvm-shadow,loader=pvh");
+    String text = out.toString(StandardCharsets.US_ASCII);
+    for (String name : new String[] {"p", "h", "s"}) {
+      assertThat(text).as(err.toString(StandardCharsets.UTF_8))
+          .contains("[" + name + "] Hello from a PVH guest on Xen 4.17-hospes\n")
+          .contains("[" + name + "] start info magic ok, 3 memory map entries\n");
+    }
+    assertThat(status).as(err.toString(StandardCharsets.UTF_8)).isZero();
+  }
 }

@@ -172,6 +172,9 @@ public final class HostRunner {
             (long) d.p2m().size() << 12, d.vcpus().get(0).cpu()));
       }
       GuestDomain g = new GuestDomain(spec, d, dm, lines, hv.now());
+      if (loader.wantsPvServices()) {
+        g.markXenAware();
+      }
       self[0] = g;
       guests.put(spec.name(), g);
       hv.unpause(d);
