@@ -1,7 +1,6 @@
 package org.hospes.samples;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.fail;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -34,23 +33,9 @@ class DebianLinuxLargeInitramfsTest {
   @Timeout(value = 600, unit = TimeUnit.SECONDS)
   void debiansKernelBootsWithASixteenMebibyteInitramfs() throws Exception {
     Path vmlinuz = DebianLinuxPvhTest.kernel();
-    Path init = tmp.resolve("init");
-    Process gcc = new ProcessBuilder("gcc", "-m32", "-static", "-O2", "-o", init.toString(),
-        TestKernels.root().resolve("samples/linux/init.c").toString())
-        .redirectErrorStream(true).start();
-    String out = new String(gcc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (gcc.waitFor() != 0) {
-      fail("gcc -m32 -static failed (install gcc-multilib): " + out);
-    }
     byte[] filler = new byte[FILLER_BYTES];
     new Random(0x1417_2D0DL).nextBytes(filler);
-    Cpio cpio = new Cpio();
-    cpio.directory("dev");
-    cpio.directory("proc");
-    cpio.file("init", Files.readAllBytes(init), 0755);
-    cpio.file("filler.bin", filler, 0644);
-    Path initrd = tmp.resolve("initramfs.cpio");
-    Files.write(initrd, cpio.finish());
+    Path initrd = DebianLinuxPvhTest.initramfs(tmp, java.util.Map.of("filler.bin", filler));
     assertThat(Files.size(initrd)).isGreaterThanOrEqualTo(16L << 20);
 
     ByteArrayOutputStream console = new ByteArrayOutputStream();

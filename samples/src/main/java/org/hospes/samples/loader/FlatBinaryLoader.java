@@ -3,7 +3,6 @@ package org.hospes.samples.loader;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 import org.hospes.dom0.boot.BootException;
@@ -42,19 +41,12 @@ public final class FlatBinaryLoader implements KernelLoader {
   public static final long CMDLINE_ADDRESS = 0x1000;
   private static final int CMDLINE_MAX = 0x1000;
 
-  @Override
-  public String name() {
-    return NAME;
-  }
+  private static final Profile PROFILE =
+      new Profile(NAME, PRIORITY, Set.of(BootMode.NATIVE, BootMode.HVM, BootMode.HVM_SHADOW));
 
   @Override
-  public int priority() {
-    return PRIORITY;
-  }
-
-  @Override
-  public Set<BootMode> modes() {
-    return EnumSet.of(BootMode.NATIVE, BootMode.HVM, BootMode.HVM_SHADOW);
+  public Profile profile() {
+    return PROFILE;
   }
 
   @Override

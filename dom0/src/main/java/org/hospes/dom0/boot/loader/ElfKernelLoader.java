@@ -1,7 +1,6 @@
 package org.hospes.dom0.boot.loader;
 
 import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 import org.hospes.dom0.boot.BootException;
@@ -19,19 +18,12 @@ public final class ElfKernelLoader implements KernelLoader {
   public static final String NAME = "elf";
   public static final int PRIORITY = 100;
 
-  @Override
-  public String name() {
-    return NAME;
-  }
+  private static final Profile PROFILE =
+      new Profile(NAME, PRIORITY, Set.of(BootMode.NATIVE, BootMode.HVM, BootMode.HVM_SHADOW));
 
   @Override
-  public int priority() {
-    return PRIORITY;
-  }
-
-  @Override
-  public Set<BootMode> modes() {
-    return EnumSet.of(BootMode.NATIVE, BootMode.HVM, BootMode.HVM_SHADOW);
+  public Profile profile() {
+    return PROFILE;
   }
 
   @Override

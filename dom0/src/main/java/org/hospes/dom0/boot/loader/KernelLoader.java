@@ -18,14 +18,32 @@ import org.hospes.dom0.boot.BootException;
  */
 public interface KernelLoader {
 
-  /** The name {@code --loader} and {@code loader=} take. */
-  String name();
+  /**
+   * What a loader is called and where it applies.
+   *
+   * @param name what {@code --loader} and {@code loader=} take
+   * @param priority among loaders that recognise an image, the higher wins
+   * @param modes the modes the loader can boot
+   */
+  record Profile(String name, int priority, Set<BootMode> modes) {
+    public Profile {
+      modes = Set.copyOf(modes);
+    }
+  }
 
-  /** Among loaders that recognise an image, the higher wins. */
-  int priority();
+  Profile profile();
 
-  /** The modes this loader can boot. */
-  Set<BootMode> modes();
+  default String name() {
+    return profile().name();
+  }
+
+  default int priority() {
+    return profile().priority();
+  }
+
+  default Set<BootMode> modes() {
+    return profile().modes();
+  }
 
   /**
    * A cheap look at the image's bytes (magic numbers, headers, notes; nothing is decompressed

@@ -1,6 +1,5 @@
 package org.hospes.dom0.boot.loader;
 
-import java.util.EnumSet;
 import java.util.Set;
 import org.hospes.dom0.boot.BootException;
 import org.hospes.dom0.boot.LoadedKernel;
@@ -17,19 +16,12 @@ public final class MultibootKernelLoader implements KernelLoader {
   public static final String NAME = "multiboot";
   public static final int PRIORITY = 200;
 
-  @Override
-  public String name() {
-    return NAME;
-  }
+  private static final Profile PROFILE =
+      new Profile(NAME, PRIORITY, Set.of(BootMode.NATIVE, BootMode.HVM, BootMode.HVM_SHADOW));
 
   @Override
-  public int priority() {
-    return PRIORITY;
-  }
-
-  @Override
-  public Set<BootMode> modes() {
-    return EnumSet.of(BootMode.NATIVE, BootMode.HVM, BootMode.HVM_SHADOW);
+  public Profile profile() {
+    return PROFILE;
   }
 
   @Override

@@ -1,6 +1,5 @@
 package org.hospes.dom0.boot.loader;
 
-import java.util.EnumSet;
 import java.util.Set;
 import org.hospes.dom0.boot.BootException;
 import org.hospes.dom0.boot.BzImage;
@@ -22,19 +21,12 @@ public final class PvhKernelLoader implements KernelLoader {
   public static final String NAME = "pvh";
   public static final int PRIORITY = 300;
 
-  @Override
-  public String name() {
-    return NAME;
-  }
+  private static final Profile PROFILE =
+      new Profile(NAME, PRIORITY, Set.of(BootMode.HVM, BootMode.HVM_SHADOW, BootMode.PVH));
 
   @Override
-  public int priority() {
-    return PRIORITY;
-  }
-
-  @Override
-  public Set<BootMode> modes() {
-    return EnumSet.of(BootMode.HVM, BootMode.HVM_SHADOW, BootMode.PVH);
+  public Profile profile() {
+    return PROFILE;
   }
 
   @Override
