@@ -142,6 +142,11 @@ final class RunCommand implements Callable<Integer> {
     if (boot == null) {
       return ExitStatus.USAGE;
     }
+    if (consoleLog != null && !boot.loader().wantsPvServices()) {
+      streams.error("--console-log needs a Xen-aware kernel with a PV console (loader pvh);"
+          + " the " + boot.loader().name() + " loader boots " + kernel);
+      return ExitStatus.USAGE;
+    }
     return switch (runMode.get()) {
       case NATIVE -> runNative(streams, boot, ramMiB, maxInstructions, stats);
       case HVM -> runHvm(DomainMode.HVM_EPT, boot);
@@ -153,11 +158,6 @@ final class RunCommand implements Callable<Integer> {
   private int runHvm(DomainMode domainMode, Boot boot) {
     if (ramMiB > 1024) {
       streams.error("--ram must be at most 1024 MiB in hypervisor modes, got " + ramMiB);
-      return ExitStatus.USAGE;
-    }
-    if (consoleLog != null && !boot.loader().wantsPvServices()) {
-      streams.error("--console-log needs a Xen-aware kernel with a PV console (loader pvh);"
-          + " the " + boot.loader().name() + " loader boots " + kernel);
       return ExitStatus.USAGE;
     }
     HvmMachine machine;

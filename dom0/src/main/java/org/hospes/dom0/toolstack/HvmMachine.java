@@ -28,9 +28,11 @@ import org.hospes.x86.Cpu;
 import org.hospes.x86.Flags;
 
 /**
- * One multiboot kernel in an HVM domain: the hypervisor, the domain built by the toolstack and
- * dom0's device model serving its COM1 and isa-debug-exit through ioreqs. Same exit conventions
- * as the native machine, so a kernel behaves alike in both.
+ * One kernel in a domain (hvm, hvm-shadow or pvh): the hypervisor, the domain built by the
+ * toolstack and, in HVM modes, dom0's device model serving its COM1 and isa-debug-exit through
+ * ioreqs. The kernel is loaded by a {@link KernelLoader}; a Xen-aware one also gets dom0's
+ * xenstore and PV console. Same exit conventions as the native machine, so a kernel behaves
+ * alike in both.
  */
 public final class HvmMachine {
   /** Virtual time between checks of the instruction limit and serial flushes. */

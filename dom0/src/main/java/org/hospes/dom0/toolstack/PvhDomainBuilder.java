@@ -17,7 +17,8 @@ import org.hospes.hv.domain.Domain;
 import org.hospes.hv.domain.DomainMode;
 
 /**
- * Builds PVH domains the way Xen's toolstack does, through dom0's privileged interface:
+ * Builds PVH domains (and HVM domains booting a Xen-aware kernel with the pvh loader) the way
+ * Xen's toolstack does, through dom0's privileged interface:
  * memory, the kernel and its hvm_start_info, then the xenstore and console pages with their
  * event channels, the HVM parameters that advertise them, the domain's xenstore entries and the
  * INTRODUCE that connects it to xenstored.

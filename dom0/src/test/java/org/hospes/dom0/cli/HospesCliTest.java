@@ -156,6 +156,15 @@ class HospesCliTest {
   }
 
   @Test
+  void aConsoleLogWithoutAPvConsoleIsAUsageError() throws IOException {
+    Path kernel = file("k.elf", ElfImageBuilder.multibootKernel(new byte[] {(byte) 0xF4}));
+    assertThat(hospes("run", "--console-log", dir.resolve("log").toString(), kernel.toString()))
+        .isEqualTo(2);
+    assertThat(stderr()).isEqualTo("hospes: --console-log needs a Xen-aware kernel with a PV"
+        + " console (loader pvh); the multiboot loader boots " + kernel + System.lineSeparator());
+  }
+
+  @Test
   void anUnknownLoaderIsAUsageErrorListingTheKnownOnes() throws IOException {
     Path kernel = file("k.elf", ElfImageBuilder.multibootKernel(new byte[] {(byte) 0xF4}));
     assertThat(hospes("run", "--loader", "grub", kernel.toString())).isEqualTo(2);
