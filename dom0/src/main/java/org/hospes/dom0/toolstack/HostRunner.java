@@ -158,7 +158,7 @@ public final class HostRunner {
               self[0].debugExit(status);
               hv.shutdown(d, RunResult.DEBUG_EXIT, status);
             });
-        d.setIoreqServer(dm);
+        hv.control().serveIoreqs(d.domid(), dm);
       }
       BootRequest request = BootRequest.of(spec.cmdline());
       if (loader.wantsPvServices()) {

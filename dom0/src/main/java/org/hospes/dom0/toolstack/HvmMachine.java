@@ -71,7 +71,7 @@ public final class HvmMachine {
           }
         });
     if (mode != DomainMode.PVH) {
-      domain.setIoreqServer(deviceModel);
+      hv.control().serveIoreqs(domain.domid(), deviceModel);
     }
   }
 
