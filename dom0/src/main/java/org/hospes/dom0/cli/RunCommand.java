@@ -1,8 +1,10 @@
 package org.hospes.dom0.cli;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -10,11 +12,13 @@ import org.hospes.dom0.boot.BootException;
 import org.hospes.dom0.machine.ExitStatus;
 import org.hospes.dom0.machine.NativeMachine;
 import org.hospes.dom0.machine.RunResult;
+import org.hospes.dom0.report.StatsDocument;
 import org.hospes.dom0.report.StatsReport;
 import org.hospes.dom0.toolstack.HvmMachine;
 import org.hospes.hv.Hypervisor;
 import org.hospes.hv.domain.DomainMode;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -26,6 +30,10 @@ import picocli.CommandLine.Parameters;
     description = {
       "Boots a Multiboot kernel and runs it until it stops. The kernel's COM1 output goes to"
           + " stdout; the exit status is the kernel's.",
+      "stdin goes to the guest's console (COM1 in native and hvm modes, the PV console in pvh"
+          + " mode), as with QEMU's -serial stdio; in a terminal keys go straight to the guest"
+          + " and Ctrl-] (or Ctrl-C) ends the run. Ctrl-C and SIGTERM end it cleanly: --stats"
+          + " and --stats-json are still written.",
     },
     exitCodeListHeading = "%nExit status:%n",
     exitCodeList = {
@@ -34,8 +42,14 @@ import picocli.CommandLine.Parameters;
       "2:bad arguments, or the kernel file is missing or not bootable",
       "3:the kernel crashed (unhandled exception or triple fault)",
       "4:the instruction limit was reached",
+      "130:ended from outside: Ctrl-], Ctrl-C (SIGTERM: 143), or stdout closed by its reader",
     })
 final class RunCommand implements Callable<Integer> {
+
+  /** RAM one hypervisor domain may have. */
+  static final int MAX_DOMAIN_RAM_MIB = 1024;
+  /** A PVH kernel loads at 1 MiB and the toolstack keeps two pages at the top of RAM. */
+  static final int MIN_PVH_RAM_MIB = 2;
 
   private final CliStreams streams;
 
@@ -55,38 +69,17 @@ final class RunCommand implements Callable<Integer> {
   Path kernel;
 
   @Option(names = "--ram", paramLabel = "MIB", defaultValue = "" + NativeMachine.DEFAULT_RAM_MIB,
-      description = "Guest RAM in MiB (default: ${DEFAULT-VALUE}, at most "
-          + NativeMachine.MAX_RAM_MIB + ").")
+      description = "Guest RAM in MiB (default: ${DEFAULT-VALUE}): native 1 to "
+          + NativeMachine.MAX_RAM_MIB + ", hvm and hvm-shadow 1 to " + MAX_DOMAIN_RAM_MIB
+          + ", pvh " + MIN_PVH_RAM_MIB + " to " + MAX_DOMAIN_RAM_MIB + ".")
   int ramMiB;
 
   @Option(names = "--cmdline", paramLabel = "STRING",
       description = "Command line passed to the kernel in the Multiboot information.")
   String cmdline;
 
-  @Option(names = "--max-insns", paramLabel = "N", converter = InstructionCountConverter.class,
-      description = "Stop with status 4 after N instructions (accepts 10k, 5M, 2G).")
-  Long maxInstructions;
-
-  @Option(names = "--sched", paramLabel = "NAME", defaultValue = "credit",
-      description = "Hypervisor modes: the scheduler (default: ${DEFAULT-VALUE}). Built in:"
-          + " credit (Xen's credit scheduler), rr (round robin); plugins on the class path add"
-          + " more.")
-  String scheduler;
-
-  @Option(names = "--cost-model", paramLabel = "NAME", defaultValue = "default",
-      description = "Hypervisor modes: the cost model turning events into cycles (default:"
-          + " ${DEFAULT-VALUE}); plugins on the class path add more.")
-  String costModel;
-
-  @Option(names = "--stats",
-      description = "When the run ends, print on stderr one line with the outcome,"
-          + " instructions, time and MIPS, and for hypervisor modes the counters (exits by"
-          + " reason with modelled cycles, TLB misses, walks, ioreqs).")
-  boolean stats;
-
-  @Option(names = "--stats-json", paramLabel = "FILE",
-      description = "Hypervisor modes: write the counters as JSON to FILE when the run ends.")
-  Path statsJson;
+  @Mixin
+  HostOptions host;
 
   @Option(names = "--console-log", paramLabel = "FILE",
       description = "pvh mode: also write the guest's PV console output to FILE (dom0's console"
@@ -96,7 +89,7 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = "--module", paramLabel = "FILE",
       description = "pvh mode: load FILE as a boot module (repeatable); modules are listed in the"
           + " hvm_start_info in order, the first being what Linux takes as its initrd.")
-  java.util.List<Path> modules;
+  List<Path> modules;
 
   RunCommand(CliStreams streams) {
     this.streams = streams;
@@ -109,85 +102,175 @@ final class RunCommand implements Callable<Integer> {
       streams.error("unknown mode '" + mode + "'; valid modes: " + RunMode.validNames());
       return ExitStatus.USAGE;
     }
-    if (ramMiB < 1 || ramMiB > NativeMachine.MAX_RAM_MIB) {
-      streams.error("--ram must be between 1 and " + NativeMachine.MAX_RAM_MIB + " MiB, got "
-          + ramMiB);
+    String problem = optionProblem(runMode.get());
+    if (problem == null) {
+      problem = host.statsJsonProblem();
+    }
+    if (problem != null) {
+      streams.error(problem);
       return ExitStatus.USAGE;
     }
-    return switch (runMode.get()) {
-      case NATIVE -> runNative(streams, kernel, ramMiB, cmdline, maxInstructions, stats);
-      case HVM -> runHvm(DomainMode.HVM_EPT);
-      case HVM_SHADOW -> runHvm(DomainMode.HVM_SHADOW);
-      case PVH -> runHvm(DomainMode.PVH);
-    };
+    try (RunSession session = RunSession.open(streams)) {
+      return switch (runMode.get()) {
+        case NATIVE -> runNative(session);
+        case HVM -> runHvm(DomainMode.HVM_EPT, session);
+        case HVM_SHADOW -> runHvm(DomainMode.HVM_SHADOW, session);
+        case PVH -> runHvm(DomainMode.PVH, session);
+      };
+    }
   }
 
-  private int runHvm(DomainMode domainMode) {
-    if (ramMiB > 1024) {
-      streams.error("--ram must be at most 1024 MiB in hypervisor modes, got " + ramMiB);
+  /** Null if the options fit the mode, else one line naming the option that does not. */
+  private String optionProblem(RunMode m) {
+    int min = m == RunMode.PVH ? MIN_PVH_RAM_MIB : 1;
+    int max = m == RunMode.NATIVE ? NativeMachine.MAX_RAM_MIB : MAX_DOMAIN_RAM_MIB;
+    if (ramMiB < min || ramMiB > max) {
+      return "--ram must be between " + min + " and " + max + " MiB in " + m.cliName()
+          + " mode, got " + ramMiB;
+    }
+    if (m == RunMode.NATIVE) {
+      String noHypervisor = " does nothing in native mode (no hypervisor); use --mode hvm,"
+          + " hvm-shadow or pvh";
+      if (host.scheduler != null) {
+        return "--sched" + noHypervisor;
+      }
+      if (host.costModel != null) {
+        return "--cost-model" + noHypervisor;
+      }
+    }
+    if (m != RunMode.PVH) {
+      if (consoleLog != null) {
+        return "--console-log needs --mode pvh (the PV console); in " + m.cliName()
+            + " mode COM1 goes to stdout";
+      }
+      if (modules != null && !modules.isEmpty()) {
+        return "--module needs --mode pvh (boot modules are listed in the PVH start info)";
+      }
+    }
+    if (consoleLog != null) {
+      return HostOptions.writableProblem(consoleLog, "--console-log");
+    }
+    return null;
+  }
+
+  private int runNative(RunSession session) {
+    NativeMachine machine = NativeMachine.builder()
+        .ramMiB(ramMiB)
+        .serialOut(streams.out())
+        .diagnostics(streams.err())
+        .hostLink(session)
+        .build();
+    session.forwardInputTo(bytes -> {
+      machine.com1().queueInput(bytes);
+      return bytes.length;
+    });
+    try {
+      machine.loadMultiboot(kernel, cmdline);
+    } catch (BootException e) {
+      streams.error(kernel + ": " + e.getMessage());
       return ExitStatus.USAGE;
     }
+    long start = System.nanoTime();
+    RunResult result = host.maxInstructions == null ? machine.run()
+        : machine.run(host.maxInstructions);
+    long nanos = System.nanoTime() - start;
+    if (host.stats) {
+      printRunLine(streams, kernel, result, nanos);
+    }
+    StatsDocument doc = StatsReport.nativeDocument(runInfo("native", result),
+        machine.cpu().cycles());
+    return writeStatsJson(doc, result.exitStatus());
+  }
+
+  private int runHvm(DomainMode domainMode, RunSession session) {
     HvmMachine machine;
     try {
-      machine = HvmMachine.create(domainMode, ramMiB, streams.out(), streams.err(), scheduler,
-          costModel);
+      machine = HvmMachine.create(domainMode, ramMiB, streams.out(), streams.err(),
+          host.schedulerName(), host.costModelName());
     } catch (IllegalArgumentException e) {
       // Unknown --sched or --cost-model: the message lists the known names.
       streams.error(e.getMessage());
       return ExitStatus.USAGE;
     }
-    java.io.OutputStream log = null;
+    machine.setHostLink(session);
+    OutputStream log = null;
     try {
-      if (consoleLog != null && domainMode != DomainMode.PVH) {
-        streams.error("--console-log needs --mode pvh");
-        return ExitStatus.USAGE;
-      }
       if (domainMode == DomainMode.PVH) {
         if (consoleLog != null) {
           try {
             log = Files.newOutputStream(consoleLog);
           } catch (IOException e) {
-            streams.error("cannot write " + consoleLog + ": " + e.getMessage());
+            streams.error("--console-log " + consoleLog + ": cannot write: " + e.getMessage());
             return ExitStatus.USAGE;
           }
         }
-        machine.loadPvh(kernel, cmdline, log, modules == null ? java.util.List.of() : modules);
+        List<Path> mods = modules == null ? List.of() : modules;
+        for (Path m : mods) {
+          // Each file is named in its own message: a missing module is not a missing kernel.
+          if (!Files.isRegularFile(m)) {
+            streams.error("--module " + m + ": " + (Files.exists(m) ? "not a regular file"
+                : "no such file"));
+            return ExitStatus.USAGE;
+          }
+        }
+        machine.loadPvh(kernel, cmdline, log, mods);
+        session.forwardInputTo(bytes -> machine.pvh().console().input(bytes));
       } else {
         machine.loadMultiboot(kernel, cmdline);
+        session.forwardInputTo(bytes -> {
+          machine.deviceModel().com1().queueInput(bytes);
+          return bytes.length;
+        });
       }
     } catch (BootException e) {
       streams.error(kernel + ": " + e.getMessage());
       return ExitStatus.USAGE;
     }
     long start = System.nanoTime();
-    RunResult result = maxInstructions == null ? machine.run() : machine.run(maxInstructions);
+    RunResult result = host.maxInstructions == null ? machine.run()
+        : machine.run(host.maxInstructions);
     long nanos = System.nanoTime() - start;
     if (log != null) {
       try {
         log.close();
       } catch (IOException e) {
-        streams.error("cannot write " + consoleLog + ": " + e.getMessage());
+        streams.error("--console-log " + consoleLog + ": cannot write: " + e.getMessage());
       }
     }
     Hypervisor hv = machine.hypervisor();
-    if (stats) {
+    if (host.stats) {
       printRunLine(streams, kernel, result, nanos);
       StatsReport.printTable(hv, hv.domains(), streams.err());
     }
-    if (statsJson != null) {
-      try {
-        Files.writeString(statsJson, StatsReport.json(hv, hv.domains()) + "\n");
-      } catch (IOException e) {
-        streams.error("cannot write " + statsJson + ": " + e.getMessage());
-        return ExitStatus.USAGE;
-      }
-    }
-    return result.exitStatus();
+    StatsDocument.Ending ending = new StatsDocument.Ending(result.reason(), result.exitStatus());
+    StatsDocument doc = StatsReport.document(hv, hv.domains(),
+        runInfo(domainMode.cliName(), result), d -> d == machine.domain() ? ending : null);
+    return writeStatsJson(doc, result.exitStatus());
   }
 
-  /** Boots {@code kernel} on a bare machine; shared with {@code hospes demo}. */
+  private StatsDocument.RunInfo runInfo(String modeName, RunResult result) {
+    return new StatsDocument.RunInfo(modeName, result.exitStatus(), result.reason(),
+        result.instructions());
+  }
+
+  /** Writes --stats-json if asked; the guest's status stands unless the write fails. */
+  private int writeStatsJson(StatsDocument doc, int status) {
+    if (host.statsJson == null) {
+      return status;
+    }
+    try {
+      StatsReport.writeJson(doc, host.statsJson);
+      return status;
+    } catch (IOException e) {
+      // Checked before the run, so only a disk that filled or vanished gets here.
+      streams.error("--stats-json " + host.statsJson + ": cannot write: " + e.getMessage());
+      return ExitStatus.INTERNAL_ERROR;
+    }
+  }
+
+  /** Boots {@code kernel} on a bare machine with no input and no stats. */
   static int runNative(CliStreams streams, Path kernel, int ramMiB, String cmdline,
-      Long maxInstructions, boolean stats) {
+      Long maxInstructions) {
     NativeMachine machine = NativeMachine.builder()
         .ramMiB(ramMiB)
         .serialOut(streams.out())
@@ -199,12 +282,7 @@ final class RunCommand implements Callable<Integer> {
       streams.error(kernel + ": " + e.getMessage());
       return ExitStatus.USAGE;
     }
-    long start = System.nanoTime();
     RunResult result = maxInstructions == null ? machine.run() : machine.run(maxInstructions);
-    long nanos = System.nanoTime() - start;
-    if (stats) {
-      printRunLine(streams, kernel, result, nanos);
-    }
     return result.exitStatus();
   }
 

@@ -1,0 +1,74 @@
+package org.hospes.dom0.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.hospes.hv.HypervisorFactory;
+import picocli.CommandLine.Option;
+
+/**
+ * The options {@code run} and {@code run-many} share (a picocli mixin): the hypervisor's
+ * scheduler and cost model, the instruction limit and the stats. The scheduler and cost model
+ * are null unless given, so {@code run --mode native} can refuse them.
+ */
+final class HostOptions {
+
+  @Option(names = "--max-insns", paramLabel = "N", converter = InstructionCountConverter.class,
+      description = "Stop a guest after it has executed N instructions, with status 4 (accepts"
+          + " 10k, 5M, 2G).")
+  Long maxInstructions;
+
+  @Option(names = "--sched", paramLabel = "NAME",
+      description = "Hypervisor modes: the scheduler (default: "
+          + HypervisorFactory.DEFAULT_SCHEDULER + "). Built in: credit (Xen's credit scheduler:"
+          + " weights and caps), rr (round robin); plugins on the class path add more.")
+  String scheduler;
+
+  @Option(names = "--cost-model", paramLabel = "NAME",
+      description = "Hypervisor modes: the cost model turning events into cycles (default: "
+          + HypervisorFactory.DEFAULT_COST_MODEL + "); plugins on the class path add more.")
+  String costModel;
+
+  @Option(names = "--stats",
+      description = "When the run ends (also when stopped by Ctrl-C or SIGTERM), print on"
+          + " stderr a line with the outcome, instructions, time and MIPS, and for hypervisor"
+          + " modes each domain's counters (exits by reason with modelled cycles, hypercalls by"
+          + " op, TLB misses, walks, ioreqs) and dom0's.")
+  boolean stats;
+
+  @Option(names = "--stats-json", paramLabel = "FILE",
+      description = "Write the outcome and the counters as JSON to FILE when the run ends (also"
+          + " when stopped by Ctrl-C or SIGTERM). FILE must be writable before the run starts.")
+  Path statsJson;
+
+  String schedulerName() {
+    return scheduler == null ? HypervisorFactory.DEFAULT_SCHEDULER : scheduler;
+  }
+
+  String costModelName() {
+    return costModel == null ? HypervisorFactory.DEFAULT_COST_MODEL : costModel;
+  }
+
+  /** Null if {@code --stats-json} can be written after the run, else why not (one line). */
+  String statsJsonProblem() {
+    return statsJson == null ? null : writableProblem(statsJson, "--stats-json");
+  }
+
+  /**
+   * Null if {@code file} can be created or overwritten, else a one-line reason naming the
+   * option, so a run never ends in a write error that hides the guest's status.
+   */
+  static String writableProblem(Path file, String option) {
+    Path abs = file.toAbsolutePath();
+    Path parent = abs.getParent();
+    if (Files.isDirectory(abs)) {
+      return option + " " + file + ": is a directory";
+    }
+    if (parent == null || !Files.isDirectory(parent)) {
+      return option + " " + file + ": no such directory " + parent;
+    }
+    if (Files.exists(abs) ? !Files.isWritable(abs) : !Files.isWritable(parent)) {
+      return option + " " + file + ": permission denied";
+    }
+    return null;
+  }
+}

@@ -1,0 +1,58 @@
+package org.hospes.dom0.report;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What {@code --stats-json} writes (with Jackson): how the run ended, the host's clock and
+ * policies, every domain's counters (raw counts beside modelled cycles) and dom0's line. Native
+ * runs have no hypervisor: no scheduler, cost model, domains or dom0.
+ *
+ * @param run how the whole run ended
+ * @param virtualCycles virtual time at the end (1 GHz clock)
+ * @param idleCycles virtual time no vCPU ran
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record StatsDocument(RunInfo run, long virtualCycles, Long idleCycles, String costModel,
+    String scheduler, List<DomainStats> domains, Dom0Stats dom0) {
+
+  /**
+   * The run as a whole.
+   *
+   * @param mode native, hvm, hvm-shadow, pvh, or "host" for run-many
+   * @param status the process exit status the run maps to
+   * @param outcome one line: "halted", "instruction limit of ... reached ...", "stopped: ..."
+   * @param instructions guest instructions of all domains
+   */
+  public record RunInfo(String mode, int status, String outcome, long instructions) {}
+
+  /**
+   * One domain.
+   *
+   * @param state the hypervisor's state of the domain when the run ended
+   * @param endReason why it ended; for a domain still running, why the run ended around it
+   *     (a limit, a stop request)
+   * @param status the exit status its ending maps to, as for {@code hospes run}
+   * @param hypercallsByOp hypercalls by Xen's name (console_io, event_channel_op, ...)
+   * @param exits VM exits by Intel's reason name
+   */
+  public record DomainStats(int domid, String name, String mode, String state, String endReason,
+      int status, long instructions, long cycles, long guestCycles, long idleCycles,
+      long tlbMisses, long pageWalkReferences, long eptViolations, long shadowFaults,
+      long shadowFaultsInjected, long ioreqs, long injectedInterrupts, long undefinedOpcodes,
+      long hypercalls, long hypercallErrors, long hypercallCycles,
+      Map<String, Long> hypercallsByOp, long eventUpcalls, long grantMaps, long grantUnmaps,
+      long grantCopies, long grantCopyBytes, long grantCycles, long grantErrors,
+      Map<String, ExitStats> exits) {}
+
+  /** VM exits of one reason. */
+  public record ExitStats(long count, long cycles) {}
+
+  /** dom0's services: events handled, their modelled cycles, foreign mappings. */
+  public record Dom0Stats(long eventsHandled, long cycles, long foreignMaps,
+      long liveForeignMaps) {}
+
+  /** How a domain's run ended, as the command that ran it knows it. */
+  public record Ending(String reason, int status) {}
+}
