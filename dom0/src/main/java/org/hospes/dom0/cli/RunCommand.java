@@ -156,7 +156,7 @@ final class RunCommand implements Callable<Integer> {
   private int runNative(RunSession session) {
     NativeMachine machine = NativeMachine.builder()
         .ramMiB(ramMiB)
-        .serialOut(streams.out())
+        .serialOut(session.guestOutput())
         .diagnostics(streams.err())
         .hostLink(session)
         .build();
@@ -185,7 +185,7 @@ final class RunCommand implements Callable<Integer> {
   private int runHvm(DomainMode domainMode, RunSession session) {
     HvmMachine machine;
     try {
-      machine = HvmMachine.create(domainMode, ramMiB, streams.out(), streams.err(),
+      machine = HvmMachine.create(domainMode, ramMiB, session.guestOutput(), streams.err(),
           host.schedulerName(), host.costModelName());
     } catch (IllegalArgumentException e) {
       // Unknown --sched or --cost-model: the message lists the known names.

@@ -2,6 +2,7 @@ package org.hospes.dom0.cli;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.util.Arrays;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
@@ -53,6 +54,7 @@ final class RunSession implements HostLink, AutoCloseable {
   private InputSink sink;
   private byte[] pending = new byte[0];
   private boolean inputEnded;
+  private volatile boolean outputGone;
   private long lastOutputCheck = System.nanoTime();
 
   private RunSession(CliStreams streams, Terminal terminal) {
@@ -90,6 +92,38 @@ final class RunSession implements HostLink, AutoCloseable {
     return s;
   }
 
+  /**
+   * stdout for the guest's console: fails with an IOException once stdout's reader is gone, so
+   * a device stops writing into a closed pipe at once (a 16550 then acts as unplugged), and
+   * the run stops at the next slice.
+   */
+  OutputStream guestOutput() {
+    return new OutputStream() {
+      @Override
+      public void write(int b) throws IOException {
+        write(new byte[] {(byte) b}, 0, 1);
+      }
+
+      @Override
+      public void write(byte[] b, int off, int len) throws IOException {
+        streams.out().write(b, off, len);
+        checkOutput();
+      }
+
+      @Override
+      public void flush() throws IOException {
+        checkOutput();
+      }
+    };
+  }
+
+  private void checkOutput() throws IOException {
+    if (streams.out().checkError()) { // checkError flushes
+      outputGone = true;
+      throw new IOException("stdout was closed");
+    }
+  }
+
   /** Sends input to this console from now on. */
   void forwardInputTo(InputSink sink) {
     this.sink = sink;
@@ -110,8 +144,8 @@ final class RunSession implements HostLink, AutoCloseable {
     }
     deliver();
     long now = System.nanoTime();
-    if (stopReason == null && now - lastOutputCheck > OUTPUT_CHECK_NANOS
-        && streams.out().checkError()) {
+    if (stopReason == null && (outputGone || now - lastOutputCheck > OUTPUT_CHECK_NANOS
+        && streams.out().checkError())) {
       // stdout's reader went away (EPIPE): nobody will see what the guest prints any more.
       stopReason = "stdout was closed";
     }

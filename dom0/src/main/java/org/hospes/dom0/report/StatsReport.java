@@ -92,7 +92,9 @@ public final class StatsReport {
     for (Domain d : domains) {
       list.add(domainStats(d, endings.apply(d)));
     }
-    Dom0Stats dom0 = null;
+    // All zeros when no dom0 service ran (HVM domains only: their device models are not
+    // charged yet); asking for hv.control() would set the services up.
+    Dom0Stats dom0 = new Dom0Stats(0, 0, 0, 0);
     if (hv.hasControl()) {
       var ctl = hv.control();
       dom0 = new Dom0Stats(ctl.counters().eventUpcalls, ctl.counters().cycles,
