@@ -1,7 +1,7 @@
 package org.hospes.dom0.cli;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
+import org.hospes.dom0.report.OutputFiles;
 import org.hospes.hv.HypervisorFactory;
 import picocli.CommandLine.Option;
 
@@ -53,22 +53,7 @@ final class HostOptions {
     return statsJson == null ? null : writableProblem(statsJson, "--stats-json");
   }
 
-  /**
-   * Null if {@code file} can be created or overwritten, else a one-line reason naming the
-   * option, so a run never ends in a write error that hides the guest's status.
-   */
   static String writableProblem(Path file, String option) {
-    Path abs = file.toAbsolutePath();
-    Path parent = abs.getParent();
-    if (Files.isDirectory(abs)) {
-      return option + " " + file + ": is a directory";
-    }
-    if (parent == null || !Files.isDirectory(parent)) {
-      return option + " " + file + ": no such directory " + parent;
-    }
-    if (Files.exists(abs) ? !Files.isWritable(abs) : !Files.isWritable(parent)) {
-      return option + " " + file + ": permission denied";
-    }
-    return null;
+    return OutputFiles.problem(file, option);
   }
 }
