@@ -30,7 +30,7 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     versionProvider = HospesVersion.class,
     description = "Hospes: a Xen-style hypervisor on an emulated i686.",
-    footer = {"%nTry 'hospes demo' to boot a sample kernel."})
+    footer = {"%nTry 'hospes demo': dom0, two PVH guests and an HVM guest on one host."})
 public final class HospesCli implements Callable<Integer> {
 
   /** Subcommands of this module, in the order help lists them. */

@@ -4,14 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.hospes.dom0.cli.HospesCli;
+import org.hospes.dom0.testing.CapturedCli;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,24 +22,18 @@ class BenchCommandTest {
   @TempDir
   Path dir;
 
-  private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-  private final ByteArrayOutputStream err = new ByteArrayOutputStream();
-
-  private int hospes(String... args) {
-    return HospesCli.newCommandLine(new PrintStream(out, true, StandardCharsets.UTF_8),
-        new PrintStream(err, true, StandardCharsets.UTF_8)).execute(args);
-  }
+  private final CapturedCli cli = new CapturedCli();
 
   @Test
   @Timeout(value = 300, unit = TimeUnit.SECONDS)
   void pvhModeWithProgressCsvAndJson() throws Exception {
     Path csv = dir.resolve("b.csv");
     Path json = dir.resolve("b.json");
-    int status = hospes("bench", "--no-qemu", "--mode", "pvh", "--iterations", "1000",
+    int status = cli.run("bench", "--no-qemu", "--mode", "pvh", "--iterations", "1000",
         "--runs", "1", "--csv", csv.toString(), "--json", json.toString());
 
-    String stderr = err.toString(StandardCharsets.UTF_8);
-    assertThat(status).as(out + stderr).isZero();
+    String stderr = cli.stderr();
+    assertThat(status).as(cli.stdout() + stderr).isZero();
     assertThat(stderr.lines()).containsExactly(
         "bench: [1/2] bench-alu on Hospes (pvh), run 1 of 1",
         "bench: [2/2] bench-mem on Hospes (pvh), run 1 of 1");
@@ -62,9 +53,8 @@ class BenchCommandTest {
   @Test
   void anUnwritableCsvIsRefusedBeforeAnythingRuns() {
     String csv = dir.resolve("missing/b.csv").toString();
-    assertThat(hospes("bench", "--no-qemu", "--csv", csv)).isEqualTo(2);
-    assertThat(out.toString(StandardCharsets.UTF_8)).startsWith("--csv " + csv
-        + ": no such directory");
-    assertThat(err.size()).isZero();
+    assertThat(cli.run("bench", "--no-qemu", "--csv", csv)).isEqualTo(2);
+    assertThat(cli.stdout()).startsWith("--csv " + csv + ": no such directory");
+    assertThat(cli.stderr()).isEmpty();
   }
 }

@@ -2,14 +2,11 @@ package org.hospes.dom0.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
+import org.hospes.dom0.testing.CapturedCli;
 import org.hospes.dom0.testing.ElfImageBuilder;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -58,15 +55,11 @@ class RunInputTest {
     for (int i = 0; i < 300; i++) {
       input.append("line ").append(i).append('\n'); // more than a 16-byte FIFO, many times over
     }
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int status = HospesCli.newCommandLine(
-        new ByteArrayInputStream((input + "q").getBytes(StandardCharsets.US_ASCII)),
-        new PrintStream(out, true, StandardCharsets.UTF_8),
-        new PrintStream(err, true, StandardCharsets.UTF_8))
-        .execute("run", "--mode", mode, "--max-insns", "2G", kernel.toString());
+    CapturedCli cli = new CapturedCli();
+    int status = cli.runWithInput(input + "q", "run", "--mode", mode, "--max-insns", "2G",
+        kernel.toString());
 
-    assertThat(status).as(err.toString(StandardCharsets.UTF_8)).isEqualTo(33);
-    assertThat(out.toString(StandardCharsets.US_ASCII)).isEqualTo(input.toString());
+    assertThat(status).as(cli.stderr()).isEqualTo(33);
+    assertThat(cli.stdout()).isEqualTo(input.toString());
   }
 }

@@ -4,12 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.hospes.dom0.testing.CapturedCli;
 import org.hospes.dom0.testing.ElfImageBuilder;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -32,16 +30,14 @@ class RunOptionsTest {
   @TempDir
   Path dir;
 
-  private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-  private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+  private final CapturedCli cli = new CapturedCli();
 
   private int hospes(String... args) {
-    return HospesCli.newCommandLine(new PrintStream(out, true, StandardCharsets.UTF_8),
-        new PrintStream(err, true, StandardCharsets.UTF_8)).execute(args);
+    return cli.run(args);
   }
 
   private String stderr() {
-    return err.toString(StandardCharsets.UTF_8);
+    return cli.stderr();
   }
 
   private String kernel(byte[] image) throws IOException {
@@ -63,16 +59,16 @@ class RunOptionsTest {
     String k = kernel(OK);
     assertThat(hospes("run", "--sched", "rr", k)).isEqualTo(2);
     assertThat(stderr()).contains("--sched does nothing in native mode");
-    err.reset();
+    cli.reset();
     assertThat(hospes("run", "--cost-model", "default", k)).isEqualTo(2);
     assertThat(stderr()).contains("--cost-model does nothing in native mode");
-    err.reset();
+    cli.reset();
     assertThat(hospes("run", "--console-log", dir.resolve("c.log").toString(), k)).isEqualTo(2);
     assertThat(stderr()).contains("--console-log needs --mode pvh");
-    err.reset();
+    cli.reset();
     assertThat(hospes("run", "--mode", "hvm", "--module", k, k)).isEqualTo(2);
     assertThat(stderr()).contains("--module needs --mode pvh");
-    assertThat(out.size()).isZero();
+    assertThat(cli.stdout()).isEmpty();
   }
 
   @Test
@@ -91,8 +87,8 @@ class RunOptionsTest {
     String json = dir.resolve("no/such/dir/s.json").toString();
     assertThat(hospes("run", "--mode", "hvm", "--stats-json", json, kernel(OK))).isEqualTo(2);
     assertThat(stderr()).startsWith("hospes: --stats-json " + json + ": no such directory");
-    assertThat(out.size()).as("the kernel never ran").isZero();
-    err.reset();
+    assertThat(cli.stdout()).as("the kernel never ran").isEmpty();
+    cli.reset();
     assertThat(hospes("run-many", "--domain", "a=" + kernel(OK), "--stats-json",
         dir.toString())).isEqualTo(2);
     assertThat(stderr()).contains("--stats-json " + dir + ": is a directory");
@@ -134,12 +130,12 @@ class RunOptionsTest {
   @Test
   void ramLimitsAreStatedPerModeInHelpAndMessages() throws IOException {
     assertThat(hospes("run", "--help")).isZero();
-    assertThat(out.toString(StandardCharsets.UTF_8).replaceAll("\\s+", " "))
+    assertThat(cli.stdout().replaceAll("\\s+", " "))
         .contains("native 1 to 2047, hvm and hvm-shadow 1 to 1024, pvh 2 to 1024");
     String k = kernel(OK);
     assertThat(hospes("run", "--mode", "pvh", "--ram", "1", k)).isEqualTo(2);
     assertThat(stderr()).contains("--ram must be between 2 and 1024 MiB in pvh mode, got 1");
-    err.reset();
+    cli.reset();
     assertThat(hospes("run", "--mode", "hvm", "--ram", "1025", k)).isEqualTo(2);
     assertThat(stderr()).contains("--ram must be between 1 and 1024 MiB in hvm mode, got 1025");
   }
