@@ -112,6 +112,29 @@ class RunStopTest {
     }
   }
 
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void inATerminalTheEscapeKeyEndsTheRunAndTheTerminalIsRestored() throws Exception {
+    // script(1) gives hospes a pseudo-terminal on stdin; Ctrl-] is typed at once: the terminal
+    // holds it until hospes reads, so this does not depend on when it starts.
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    String command = "stty -a | grep -o ' -\\?icanon '; " + java + " -cp "
+        + System.getProperty("java.class.path") + " " + HospesCli.class.getName() + " run "
+        + kernel(SPIN) + "; echo EXIT=$?; stty -a | grep -o ' -\\?icanon '";
+    Process p = new ProcessBuilder("script", "-qfec", command, "/dev/null").start();
+    p.getOutputStream().write(RunSession.ESCAPE);
+    p.getOutputStream().flush();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+
+    assertThat(out).contains("Ctrl-] or Ctrl-C ends the run", "R\r\n",
+        "stopped: escape key (Ctrl-])", "EXIT=130");
+    // Canonical mode before the run and again after it: raw mode was undone.
+    // (The terminal may echo the early Ctrl-] as "^]" on the first line, so count words.)
+    assertThat(out.split(" icanon ", -1)).as(out).hasSize(3);
+    assertThat(out).doesNotContain("-icanon");
+  }
+
   private record Stopped(int status, String stdout, String stderr) {}
 
   /** Starts hospes, waits for the kernel's first line, sends the signal, waits for the end. */
