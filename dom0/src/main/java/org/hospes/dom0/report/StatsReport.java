@@ -2,9 +2,9 @@ package org.hospes.dom0.report;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -77,8 +77,8 @@ public final class StatsReport {
     return n;
   }
 
-  private static final ObjectMapper JSON = new ObjectMapper()
-      .enable(SerializationFeature.INDENT_OUTPUT);
+  /** One line, as scripts grep and stream it. */
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   /**
    * The counters as a document for {@code --stats-json}.
@@ -142,9 +142,9 @@ public final class StatsReport {
     return m;
   }
 
-  /** Writes {@code doc} to {@code file} as indented JSON. */
+  /** Writes {@code doc} to {@code file} as one line of JSON. */
   public static void writeJson(StatsDocument doc, Path file) throws IOException {
-    JSON.writeValue(file.toFile(), doc);
+    Files.writeString(file, json(doc) + "\n");
   }
 
   /** {@code doc} as JSON text. */
