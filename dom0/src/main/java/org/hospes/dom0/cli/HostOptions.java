@@ -1,7 +1,10 @@
 package org.hospes.dom0.cli;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import org.hospes.dom0.report.OutputFiles;
+import org.hospes.dom0.report.StatsDocument;
+import org.hospes.dom0.report.StatsReport;
 import org.hospes.hv.HypervisorFactory;
 import picocli.CommandLine.Option;
 
@@ -51,6 +54,18 @@ final class HostOptions {
   /** Null if {@code --stats-json} can be written after the run, else why not (one line). */
   String statsJsonProblem() {
     return statsJson == null ? null : writableProblem(statsJson, "--stats-json");
+  }
+
+  /**
+   * Writes the stats file. It was checked before the run, so only a disk that filled or
+   * vanished fails here: that is said on stderr, and the guest's status still stands.
+   */
+  void writeStatsJson(StatsDocument doc, CliStreams streams) {
+    try {
+      StatsReport.writeJson(doc, statsJson);
+    } catch (IOException e) {
+      streams.error("--stats-json " + statsJson + ": cannot write: " + e.getMessage());
+    }
   }
 
   static String writableProblem(Path file, String option) {

@@ -227,14 +227,7 @@ final class RunManyCommand implements Callable<Integer> {
           : status == ExitStatus.HALTED ? "every domain ended well" : "status " + status;
       StatsDocument doc = StatsReport.document(hv, hv.domains(),
           new StatsDocument.RunInfo("host", status, outcome, total), endings::get);
-      try {
-        StatsReport.writeJson(doc, this.host.statsJson);
-      } catch (IOException e) {
-        // Checked before the run, so only a disk that filled or vanished gets here.
-        streams.error("--stats-json " + this.host.statsJson + ": cannot write: "
-            + e.getMessage());
-        return ExitStatus.INTERNAL_ERROR;
-      }
+      this.host.writeStatsJson(doc, streams);
     }
     return status;
   }
