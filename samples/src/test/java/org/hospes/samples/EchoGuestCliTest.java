@@ -65,4 +65,16 @@ class EchoGuestCliTest {
     assertThat(out.toString(StandardCharsets.US_ASCII))
         .isEqualTo("echo: type lines; 'bye' ends\necho: only line\n");
   }
+
+  @Test
+  void aPvhGuestInTooLittleRamIsToldTheMinimumNotZeroMib() {
+    int status = HospesCli.newCommandLine(new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8))
+        .execute("run-many", "--domain", "e=" + echo + ",mode=pvh,ram=1");
+    assertThat(status).isEqualTo(2);
+    assertThat(err.toString(StandardCharsets.UTF_8))
+        .contains("does not fit in the guest's 1016 KiB of usable RAM; this kernel needs at"
+            + " least 2 MiB")
+        .doesNotContain("0 MiB");
+  }
 }
