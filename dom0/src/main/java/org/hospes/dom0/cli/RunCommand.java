@@ -14,6 +14,8 @@ import org.hospes.dom0.machine.NativeMachine;
 import org.hospes.dom0.machine.RunResult;
 import org.hospes.dom0.report.StatsDocument;
 import org.hospes.dom0.report.StatsReport;
+import org.hospes.dom0.toolstack.Dom0Settings;
+import org.hospes.dom0.toolstack.DomainSpec;
 import org.hospes.dom0.toolstack.HvmMachine;
 import org.hospes.hv.Hypervisor;
 import org.hospes.hv.domain.DomainMode;
@@ -81,6 +83,9 @@ final class RunCommand implements Callable<Integer> {
   @Mixin
   HostOptions host;
 
+  @Mixin
+  Dom0Options dom0Options = new Dom0Options();
+
   @Option(names = "--console-log", paramLabel = "FILE",
       description = "pvh mode: also write the guest's PV console output to FILE (dom0's console"
           + " backend copies the ring to both).")
@@ -136,6 +141,9 @@ final class RunCommand implements Callable<Integer> {
       }
       if (host.costModel != null) {
         return "--cost-model" + noHypervisor;
+      }
+      if (dom0Options.weight != null || dom0Options.cap != null) {
+        return (dom0Options.weight != null ? "--dom0-weight" : "--dom0-cap") + noHypervisor;
       }
     }
     if (m != RunMode.PVH) {
@@ -193,6 +201,12 @@ final class RunCommand implements Callable<Integer> {
       return ExitStatus.USAGE;
     }
     machine.setHostLink(session);
+    try {
+      dom0Options.over(Dom0Settings.DEFAULT).applyTo(machine.hypervisor());
+    } catch (DomainSpec.SpecException e) {
+      streams.error(e.getMessage());
+      return ExitStatus.USAGE;
+    }
     OutputStream log = null;
     try {
       if (domainMode == DomainMode.PVH) {
@@ -259,24 +273,6 @@ final class RunCommand implements Callable<Integer> {
       host.writeStatsJson(doc, streams);
     }
     return status;
-  }
-
-  /** Boots {@code kernel} on a bare machine with no input and no stats. */
-  static int runNative(CliStreams streams, Path kernel, int ramMiB, String cmdline,
-      Long maxInstructions) {
-    NativeMachine machine = NativeMachine.builder()
-        .ramMiB(ramMiB)
-        .serialOut(streams.out())
-        .diagnostics(streams.err())
-        .build();
-    try {
-      machine.loadMultiboot(kernel, cmdline);
-    } catch (BootException e) {
-      streams.error(kernel + ": " + e.getMessage());
-      return ExitStatus.USAGE;
-    }
-    RunResult result = maxInstructions == null ? machine.run() : machine.run(maxInstructions);
-    return result.exitStatus();
   }
 
   /** The one-line summary of a run; wall time of the run alone, so MIPS compare across runs. */

@@ -33,18 +33,36 @@ public record StatsDocument(RunInfo run, long virtualCycles, Long idleCycles, St
    * @param state the hypervisor's state of the domain when the run ended
    * @param endReason why it ended; for a domain still running, why the run ended around it
    *     (a limit, a stop request)
-   * @param status the exit status its ending maps to, as for {@code hospes run}
+   * @param status the exit status its ending maps to, as for {@code hospes run}; -1 when the
+   *     command has no ending for it (a service domain)
+   * @param weight credit-scheduler weight
+   * @param cap credit-scheduler cap in percent of one CPU, 0 for none
+   * @param service true for a service domain (dom0, a driver domain)
    * @param hypercallsByOp hypercalls by Xen's name (console_io, event_channel_op, ...)
    * @param exits VM exits by Intel's reason name
    */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
   public record DomainStats(int domid, String name, String mode, String state, String endReason,
-      int status, long instructions, long cycles, long guestCycles, long idleCycles,
+      int status, int weight, int cap, Runstate runstate, boolean service,
+      ServiceStats services, long instructions, long cycles, long guestCycles, long idleCycles,
       long tlbMisses, long pageWalkReferences, long eptViolations, long shadowFaults,
       long shadowFaultsInjected, long ioreqs, long injectedInterrupts, long undefinedOpcodes,
       long hypercalls, long hypercallErrors, long hypercallCycles,
       Map<String, Long> hypercallsByOp, long eventUpcalls, long grantMaps, long grantUnmaps,
       long grantCopies, long grantCopyBytes, long grantCycles, long grantErrors,
       Map<String, ExitStats> exits) {}
+
+  /** Cycles the domain's vCPUs spent running, runnable and blocked, added up. */
+  public record Runstate(long running, long runnable, long blocked) {}
+
+  /**
+   * What a service domain's services did (dom0, a driver domain); null for a guest.
+   *
+   * @param privilege what the domain may do, as {@code Privilege.describe} says it
+   */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record ServiceStats(String privilege, long ioreqsServed, long grantMaps,
+      long foreignMaps, long liveForeignMaps, long refusals, long handlerFailures) {}
 
   /** VM exits of one reason. */
   public record ExitStats(long count, long cycles) {}

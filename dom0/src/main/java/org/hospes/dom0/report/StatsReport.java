@@ -18,13 +18,19 @@ import org.hospes.dom0.report.StatsDocument.DomainStats;
 import org.hospes.dom0.report.StatsDocument.Ending;
 import org.hospes.dom0.report.StatsDocument.ExitStats;
 import org.hospes.dom0.report.StatsDocument.RunInfo;
+import org.hospes.dom0.report.StatsDocument.Runstate;
+import org.hospes.dom0.report.StatsDocument.ServiceStats;
 import org.hospes.hv.Hypervisor;
+import org.hospes.hv.control.DomainControl;
 import org.hospes.hv.domain.Domain;
+import org.hospes.hv.domain.Vcpu;
 import org.hospes.hv.stats.Counters;
 
 /**
  * Prints the hypervisor's counters per domain: raw counts beside modelled cycles, as a table for
- * people or as JSON for scripts ({@link StatsDocument}, written with Jackson).
+ * people or as JSON for scripts ({@link StatsDocument}, written with Jackson). Every domain, guest or service (dom0, driver domains), shows
+ * its scheduling parameters and runstate times; a service domain shows what its services did
+ * (events handled, ioreqs served, mappings, refusals) where a guest shows its exits.
  */
 public final class StatsReport {
   private StatsReport() {}
@@ -35,9 +41,19 @@ public final class StatsReport {
         hv.costModel().name(), hv.scheduler().name());
     for (Domain d : domains) {
       Counters c = d.totals();
+      DomainControl svc = hv.service(d.domid());
       out.printf(Locale.ROOT, "domain %d %s (%s): %s%s%n", d.domid(), d.name(),
-          d.mode().cliName(), d.state().name().toLowerCase(Locale.ROOT),
+          mode(d, svc), d.state().name().toLowerCase(Locale.ROOT),
           d.endReason().isEmpty() ? "" : " (" + d.endReason() + ")");
+      out.printf(Locale.ROOT, "  %-26s %18s%n", "weight, cap", d.weight() + ", "
+          + (d.cap() == 0 ? "none" : d.cap() + "%"));
+      long[] rs = runstate(hv, d);
+      out.printf(Locale.ROOT, "  %-26s %,18d running %,d runnable %,d blocked%n",
+          "runstate cycles", rs[0], rs[1], rs[2]);
+      if (d.isService()) {
+        printService(d, svc, c, out);
+        continue;
+      }
       out.printf(Locale.ROOT, "  %-26s %,18d%n", "instructions", c.instructions);
       out.printf(Locale.ROOT, "  %-26s %,18d%n", "modelled cycles", c.cycles);
       out.printf(Locale.ROOT, "  %-26s %,18d%n", "  guest execution cycles", c.guestCycles);
@@ -61,18 +77,46 @@ public final class StatsReport {
             e.getValue()[0], e.getValue()[1]);
       }
     }
-    if (hv.hasControl()) {
-      var ctl = hv.control();
-      out.printf(Locale.ROOT, "dom0 services: %,d events handled, %,d modelled cycles, %,d"
-          + " foreign maps (%,d live)%n", ctl.counters().eventUpcalls, ctl.counters().cycles,
-          ctl.foreignMaps(), ctl.liveForeignMaps());
+  }
+
+  private static void printService(Domain d, DomainControl svc, Counters c, PrintStream out) {
+    out.printf(Locale.ROOT, "  %-26s %,18d%n", "modelled cycles (run time)", c.cycles);
+    out.printf(Locale.ROOT, "  %-26s %,18d%n", "events handled", c.eventUpcalls);
+    out.printf(Locale.ROOT, "  %-26s %,18d%n", "ioreqs served", c.ioreqs);
+    out.printf(Locale.ROOT, "  %-26s %,18d%n", "grant maps", c.grantMaps);
+    out.printf(Locale.ROOT, "  %-26s %,18d%n", "grant unmaps", c.grantUnmaps);
+    if (svc != null) {
+      out.printf(Locale.ROOT, "  %-26s %,18d (%,d live)%n", "foreign maps", svc.foreignMaps(),
+          svc.liveForeignMaps());
+      out.printf(Locale.ROOT, "  %-26s %,18d%n", "refused (no privilege)", svc.refusals());
+      out.printf(Locale.ROOT, "  %-26s %,18d%n", "handler failures", svc.handlerFailures());
+      out.printf(Locale.ROOT, "  %-26s %,18d%n", "work items pending", svc.work().pending());
     }
+  }
+
+  /** "service, the control domain" for service domains, else the guest's mode. */
+  private static String mode(Domain d, DomainControl svc) {
+    if (!d.isService()) {
+      return d.mode().cliName();
+    }
+    return svc == null ? "service" : "service, " + svc.privilege().describe();
+  }
+
+  /** Cycles each vCPU spent running, runnable and blocked, added up. */
+  private static long[] runstate(Hypervisor hv, Domain d) {
+    long[] t = new long[3];
+    for (Vcpu v : d.vcpus()) {
+      for (int s = 0; s < 3; s++) {
+        t[s] += v.runstate().timeIn(s, hv.now());
+      }
+    }
+    return t;
   }
 
   private static long undefinedOpcodes(Domain d) {
     long n = 0;
     for (var v : d.vcpus()) {
-      n += v.cpu().undefinedOpcodes();
+      n += v.cpu() == null ? 0 : v.cpu().undefinedOpcodes();
     }
     return n;
   }
@@ -90,7 +134,7 @@ public final class StatsReport {
       Function<Domain, Ending> endings) {
     List<DomainStats> list = new ArrayList<>();
     for (Domain d : domains) {
-      list.add(domainStats(d, endings.apply(d)));
+      list.add(domainStats(hv, d, endings.apply(d)));
     }
     // All zeros when no dom0 service ran (HVM domains only: their device models are not
     // charged yet); asking for hv.control() would set the services up.
@@ -109,7 +153,7 @@ public final class StatsReport {
     return new StatsDocument(run, cycles, null, null, null, null, null);
   }
 
-  private static DomainStats domainStats(Domain d, Ending ending) {
+  private static DomainStats domainStats(Hypervisor hv, Domain d, Ending ending) {
     Counters c = d.totals();
     String endReason = d.endReason();
     int status = ending == null ? -1 : ending.status();
@@ -120,8 +164,14 @@ public final class StatsReport {
     for (Map.Entry<String, long[]> e : c.exitsByReason().entrySet()) {
       exits.put(e.getKey(), new ExitStats(e.getValue()[0], e.getValue()[1]));
     }
+    long[] rs = runstate(hv, d);
+    DomainControl svc = hv.service(d.domid());
+    ServiceStats service = svc == null ? null : new ServiceStats(svc.privilege().describe(),
+        c.ioreqs, c.grantMaps, svc.foreignMaps(), svc.liveForeignMaps(), svc.refusals(),
+        svc.handlerFailures());
     return new DomainStats(d.domid(), d.name(), d.mode().cliName(),
-        d.state().name().toLowerCase(Locale.ROOT), endReason, status, c.instructions, c.cycles,
+        d.state().name().toLowerCase(Locale.ROOT), endReason, status, d.weight(), d.cap(),
+        new Runstate(rs[0], rs[1], rs[2]), d.isService(), service, c.instructions, c.cycles,
         c.guestCycles, c.idleCycles, c.tlbMisses, c.pageWalkReferences, c.eptViolations,
         c.shadowFaults, c.shadowFaultsInjected, c.ioreqs, c.injectedInterrupts,
         undefinedOpcodes(d), c.totalHypercalls(), c.hypercallErrors, c.hypercallCycles,
