@@ -1,13 +1,15 @@
 package org.hospes.dom0.report;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import java.util.List;
 import java.util.Map;
 
 /**
  * What {@code --stats-json} writes (with Jackson): how the run ended, the host's clock and
- * policies, every domain's counters (raw counts beside modelled cycles) and dom0's line. Native
- * runs have no hypervisor: no scheduler, cost model, domains or dom0.
+ * policies, and every domain's counters (raw counts beside modelled cycles), dom0 (Domain-0, a
+ * service domain) among them. Native runs have no hypervisor: no scheduler, cost model or
+ * domains.
  *
  * @param run how the whole run ended
  * @param virtualCycles virtual time at the end (1 GHz clock)
@@ -15,7 +17,7 @@ import java.util.Map;
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record StatsDocument(RunInfo run, long virtualCycles, Long idleCycles, String costModel,
-    String scheduler, List<DomainStats> domains, Dom0Stats dom0) {
+    String scheduler, List<DomainStats> domains) {
 
   /**
    * The run as a whole.
@@ -44,7 +46,7 @@ public record StatsDocument(RunInfo run, long virtualCycles, Long idleCycles, St
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public record DomainStats(int domid, String name, String mode, String state, String endReason,
       int status, int weight, int cap, Runstate runstate, boolean service,
-      ServiceStats services, long instructions, long cycles, long guestCycles, long idleCycles,
+      @JsonUnwrapped ServiceStats services, long instructions, long cycles, long guestCycles, long idleCycles,
       long tlbMisses, long pageWalkReferences, long eptViolations, long shadowFaults,
       long shadowFaultsInjected, long ioreqs, long injectedInterrupts, long undefinedOpcodes,
       long hypercalls, long hypercallErrors, long hypercallCycles,
@@ -61,15 +63,10 @@ public record StatsDocument(RunInfo run, long virtualCycles, Long idleCycles, St
    * @param privilege what the domain may do, as {@code Privilege.describe} says it
    */
   @JsonInclude(JsonInclude.Include.NON_NULL)
-  public record ServiceStats(String privilege, long ioreqsServed, long grantMaps,
-      long foreignMaps, long liveForeignMaps, long refusals, long handlerFailures) {}
+  public record ServiceStats(String privilege, long ioreqsServed, long foreignMaps, long liveForeignMaps, long refusals, long handlerFailures) {}
 
   /** VM exits of one reason. */
   public record ExitStats(long count, long cycles) {}
-
-  /** dom0's services: events handled, their modelled cycles, foreign mappings. */
-  public record Dom0Stats(long eventsHandled, long cycles, long foreignMaps,
-      long liveForeignMaps) {}
 
   /** How a domain's run ended, as the command that ran it knows it. */
   public record Ending(String reason, int status) {}

@@ -13,7 +13,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.function.Function;
 import org.hospes.abi.Hypercall;
-import org.hospes.dom0.report.StatsDocument.Dom0Stats;
 import org.hospes.dom0.report.StatsDocument.DomainStats;
 import org.hospes.dom0.report.StatsDocument.Ending;
 import org.hospes.dom0.report.StatsDocument.ExitStats;
@@ -136,21 +135,13 @@ public final class StatsReport {
     for (Domain d : domains) {
       list.add(domainStats(hv, d, endings.apply(d)));
     }
-    // All zeros when no dom0 service ran (HVM domains only: their device models are not
-    // charged yet); asking for hv.control() would set the services up.
-    Dom0Stats dom0 = new Dom0Stats(0, 0, 0, 0);
-    if (hv.hasControl()) {
-      var ctl = hv.control();
-      dom0 = new Dom0Stats(ctl.counters().eventUpcalls, ctl.counters().cycles,
-          ctl.foreignMaps(), ctl.liveForeignMaps());
-    }
     return new StatsDocument(run, hv.now(), hv.idleCycles(), hv.costModel().name(),
-        hv.scheduler().name(), list, dom0);
+        hv.scheduler().name(), list);
   }
 
   /** A native run's document: no hypervisor, so the run and the processor's clock only. */
   public static StatsDocument nativeDocument(RunInfo run, long cycles) {
-    return new StatsDocument(run, cycles, null, null, null, null, null);
+    return new StatsDocument(run, cycles, null, null, null, null);
   }
 
   private static DomainStats domainStats(Hypervisor hv, Domain d, Ending ending) {
@@ -167,7 +158,7 @@ public final class StatsReport {
     long[] rs = runstate(hv, d);
     DomainControl svc = hv.service(d.domid());
     ServiceStats service = svc == null ? null : new ServiceStats(svc.privilege().describe(),
-        c.ioreqs, c.grantMaps, svc.foreignMaps(), svc.liveForeignMaps(), svc.refusals(),
+        c.ioreqs, svc.foreignMaps(), svc.liveForeignMaps(), svc.refusals(),
         svc.handlerFailures());
     return new DomainStats(d.domid(), d.name(), d.mode().cliName(),
         d.state().name().toLowerCase(Locale.ROOT), endReason, status, d.weight(), d.cap(),
