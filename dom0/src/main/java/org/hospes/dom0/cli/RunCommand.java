@@ -9,6 +9,11 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.hospes.dom0.boot.BootException;
+import org.hospes.dom0.boot.KernelFiles;
+import org.hospes.dom0.boot.loader.BootMode;
+import org.hospes.dom0.boot.loader.BootRequest;
+import org.hospes.dom0.boot.loader.KernelLoader;
+import org.hospes.dom0.boot.loader.KernelLoaders;
 import org.hospes.dom0.machine.ExitStatus;
 import org.hospes.dom0.machine.NativeMachine;
 import org.hospes.dom0.machine.RunResult;
@@ -30,12 +35,12 @@ import picocli.CommandLine.Parameters;
     mixinStandardHelpOptions = true,
     sortOptions = false,
     description = {
-      "Boots a Multiboot kernel and runs it until it stops. The kernel's COM1 output goes to"
+      "Boots a kernel and runs it until it stops. The kernel's COM1 output goes to"
           + " stdout; the exit status is the kernel's.",
-      "stdin goes to the guest's console (COM1 in native and hvm modes, the PV console in pvh"
-          + " mode), as with QEMU's -serial stdio; in a terminal keys go straight to the guest"
-          + " and Ctrl-] (or Ctrl-C) ends the run. Ctrl-C and SIGTERM end it cleanly: --stats"
-          + " and --stats-json are still written.",
+      "stdin goes to the guest's console (COM1, or the PV console of a Xen-aware kernel), as"
+          + " with QEMU's -serial stdio; in a terminal keys go straight to the guest and Ctrl-]"
+          + " (or Ctrl-C) ends the run. Ctrl-C and SIGTERM end it cleanly: --stats and"
+          + " --stats-json are still written.",
     },
     exitCodeListHeading = "%nExit status:%n",
     exitCodeList = {
@@ -66,8 +71,8 @@ final class RunCommand implements Callable<Integer> {
   String mode;
 
   @Parameters(index = "0", paramLabel = "KERNEL",
-      description = "Multiboot kernel: an ELF32 i386 executable, or any image whose Multiboot"
-          + " header has the address fields (flag bit 16).")
+      description = "The kernel: a Multiboot kernel, a PVH kernel (ELF or bzImage with Xen's"
+          + " PHYS32_ENTRY note), a plain ELF32, or any format a loader plugin knows.")
   Path kernel;
 
   @Option(names = "--ram", paramLabel = "MIB", defaultValue = "" + NativeMachine.DEFAULT_RAM_MIB,
@@ -77,8 +82,15 @@ final class RunCommand implements Callable<Integer> {
   int ramMiB;
 
   @Option(names = "--cmdline", paramLabel = "STRING",
-      description = "Command line passed to the kernel in the Multiboot information.")
+      description = "Command line passed to the kernel (Multiboot information, hvm_start_info).")
   String cmdline;
+
+  @Option(names = "--loader", paramLabel = "NAME",
+      description = "The kernel loader to use. Default: chosen by mode, then by priority among"
+          + " the loaders that recognise the image (pvh 300, multiboot 200, elf 100). Built in:"
+          + " multiboot, pvh (Xen's PHYS32_ENTRY note; also hvm and hvm-shadow), elf (a plain"
+          + " ELF32 entered at e_entry in flat protected mode); plugins add more.")
+  String loaderName;
 
   @Mixin
   HostOptions host;
@@ -87,13 +99,13 @@ final class RunCommand implements Callable<Integer> {
   Dom0Options dom0Options = new Dom0Options();
 
   @Option(names = "--console-log", paramLabel = "FILE",
-      description = "pvh mode: also write the guest's PV console output to FILE (dom0's console"
-          + " backend copies the ring to both).")
+      description = "Xen-aware kernels (pvh loader, any hypervisor mode): also write the guest's"
+          + " PV console output to FILE (dom0's console backend copies the ring to both).")
   Path consoleLog;
 
   @Option(names = "--module", paramLabel = "FILE",
-      description = "pvh mode: load FILE as a boot module (repeatable); modules are listed in the"
-          + " hvm_start_info in order, the first being what Linux takes as its initrd.")
+      description = "Load FILE as a boot module (repeatable; pvh loader): modules are listed in"
+          + " the hvm_start_info in order, the first being what Linux takes as its initrd.")
   List<Path> modules;
 
   RunCommand(CliStreams streams) {
@@ -115,12 +127,45 @@ final class RunCommand implements Callable<Integer> {
       streams.error(problem);
       return ExitStatus.USAGE;
     }
+    BootMode bootMode = BootMode.byName(mode).orElseThrow();
+    KernelLoaders loaders = KernelLoaders.discovered();
+    if (loaderName != null) {
+      try {
+        loaders.forced(loaderName, bootMode);
+      } catch (IllegalArgumentException e) {
+        streams.error(e.getMessage());
+        return ExitStatus.USAGE;
+      }
+    }
+    List<Path> mods = modules == null ? List.of() : modules;
+    for (Path m : mods) {
+      // Each file is named in its own message: a missing module is not a missing kernel.
+      if (!Files.isRegularFile(m)) {
+        streams.error("--module " + m + ": " + (Files.exists(m) ? "not a regular file"
+            : "no such file"));
+        return ExitStatus.USAGE;
+      }
+    }
+    Boot boot = Boot.read(streams, loaders, loaderName, bootMode, kernel, cmdline, mods);
+    if (boot == null) {
+      return ExitStatus.USAGE;
+    }
+    if (consoleLog != null && !boot.loader().wantsPvServices()) {
+      streams.error("--console-log needs a Xen-aware kernel with a PV console (loader pvh);"
+          + " the " + boot.loader().name() + " loader boots " + kernel);
+      return ExitStatus.USAGE;
+    }
+    if (!mods.isEmpty() && !boot.loader().wantsPvServices()) {
+      streams.error("--module needs a Xen-aware kernel (loader pvh: modules are listed in the"
+          + " hvm_start_info); the " + boot.loader().name() + " loader boots " + kernel);
+      return ExitStatus.USAGE;
+    }
     try (RunSession session = RunSession.open(streams)) {
       return switch (runMode.get()) {
-        case NATIVE -> runNative(session);
-        case HVM -> runHvm(DomainMode.HVM_EPT, session);
-        case HVM_SHADOW -> runHvm(DomainMode.HVM_SHADOW, session);
-        case PVH -> runHvm(DomainMode.PVH, session);
+        case NATIVE -> runNative(boot, session);
+        case HVM -> runHvm(DomainMode.HVM_EPT, boot, session);
+        case HVM_SHADOW -> runHvm(DomainMode.HVM_SHADOW, boot, session);
+        case PVH -> runHvm(DomainMode.PVH, boot, session);
       };
     }
   }
@@ -145,14 +190,12 @@ final class RunCommand implements Callable<Integer> {
       if (dom0Options.weight != null || dom0Options.cap != null) {
         return (dom0Options.weight != null ? "--dom0-weight" : "--dom0-cap") + noHypervisor;
       }
-    }
-    if (m != RunMode.PVH) {
       if (consoleLog != null) {
-        return "--console-log needs --mode pvh (the PV console); in " + m.cliName()
-            + " mode COM1 goes to stdout";
+        return "--console-log needs a hypervisor mode (the PV console); in native mode COM1"
+            + " goes to stdout";
       }
       if (modules != null && !modules.isEmpty()) {
-        return "--module needs --mode pvh (boot modules are listed in the PVH start info)";
+        return "--module needs a hypervisor mode and a Xen-aware kernel (loader pvh)";
       }
     }
     if (consoleLog != null) {
@@ -161,36 +204,7 @@ final class RunCommand implements Callable<Integer> {
     return null;
   }
 
-  private int runNative(RunSession session) {
-    NativeMachine machine = NativeMachine.builder()
-        .ramMiB(ramMiB)
-        .serialOut(session.guestOutput())
-        .diagnostics(streams.err())
-        .hostLink(session)
-        .build();
-    session.forwardInputTo(bytes -> {
-      machine.com1().queueInput(bytes);
-      return bytes.length;
-    });
-    try {
-      machine.loadMultiboot(kernel, cmdline);
-    } catch (BootException e) {
-      streams.error(kernel + ": " + e.getMessage());
-      return ExitStatus.USAGE;
-    }
-    long start = System.nanoTime();
-    RunResult result = host.maxInstructions == null ? machine.run()
-        : machine.run(host.maxInstructions);
-    long nanos = System.nanoTime() - start;
-    if (host.stats) {
-      printRunLine(streams, kernel, result, nanos);
-    }
-    StatsDocument doc = StatsReport.nativeDocument(runInfo("native", result),
-        machine.cpu().cycles());
-    return writeStatsJson(doc, result.exitStatus());
-  }
-
-  private int runHvm(DomainMode domainMode, RunSession session) {
+  private int runHvm(DomainMode domainMode, Boot boot, RunSession session) {
     HvmMachine machine;
     try {
       machine = HvmMachine.create(domainMode, ramMiB, session.guestOutput(), streams.err(),
@@ -209,36 +223,26 @@ final class RunCommand implements Callable<Integer> {
     }
     OutputStream log = null;
     try {
-      if (domainMode == DomainMode.PVH) {
-        if (consoleLog != null) {
-          try {
-            log = Files.newOutputStream(consoleLog);
-          } catch (IOException e) {
-            streams.error("--console-log " + consoleLog + ": cannot write: " + e.getMessage());
-            return ExitStatus.USAGE;
-          }
+      if (consoleLog != null) {
+        try {
+          log = Files.newOutputStream(consoleLog);
+        } catch (IOException e) {
+          streams.error("--console-log " + consoleLog + ": cannot write: " + e.getMessage());
+          return ExitStatus.USAGE;
         }
-        List<Path> mods = modules == null ? List.of() : modules;
-        for (Path m : mods) {
-          // Each file is named in its own message: a missing module is not a missing kernel.
-          if (!Files.isRegularFile(m)) {
-            streams.error("--module " + m + ": " + (Files.exists(m) ? "not a regular file"
-                : "no such file"));
-            return ExitStatus.USAGE;
-          }
-        }
-        machine.loadPvh(kernel, cmdline, log, mods);
-        session.forwardInputTo(bytes -> machine.pvh().console().input(bytes));
-      } else {
-        machine.loadMultiboot(kernel, cmdline);
-        session.forwardInputTo(bytes -> {
-          machine.deviceModel().com1().queueInput(bytes);
-          return bytes.length;
-        });
       }
+      machine.load(boot.loader(), boot.image(), kernel.toString(), boot.request(), log);
     } catch (BootException e) {
       streams.error(kernel + ": " + e.getMessage());
       return ExitStatus.USAGE;
+    }
+    if (machine.pvh() != null) {
+      session.forwardInputTo(bytes -> machine.pvh().console().input(bytes));
+    } else {
+      session.forwardInputTo(bytes -> {
+        machine.deviceModel().com1().queueInput(bytes);
+        return bytes.length;
+      });
     }
     long start = System.nanoTime();
     RunResult result = host.maxInstructions == null ? machine.run()
@@ -262,6 +266,35 @@ final class RunCommand implements Callable<Integer> {
     return writeStatsJson(doc, result.exitStatus());
   }
 
+  private int runNative(Boot boot, RunSession session) {
+    NativeMachine machine = NativeMachine.builder()
+        .ramMiB(ramMiB)
+        .serialOut(session.guestOutput())
+        .diagnostics(streams.err())
+        .hostLink(session)
+        .build();
+    session.forwardInputTo(bytes -> {
+      machine.com1().queueInput(bytes);
+      return bytes.length;
+    });
+    try {
+      machine.load(boot.loader(), boot.image(), boot.kernel().toString(), boot.request());
+    } catch (BootException e) {
+      streams.error(boot.kernel() + ": " + e.getMessage());
+      return ExitStatus.USAGE;
+    }
+    long start = System.nanoTime();
+    RunResult result = host.maxInstructions == null ? machine.run()
+        : machine.run(host.maxInstructions);
+    long nanos = System.nanoTime() - start;
+    if (host.stats) {
+      printRunLine(streams, boot.kernel(), result, nanos);
+    }
+    StatsDocument doc = StatsReport.nativeDocument(runInfo("native", result),
+        machine.cpu().cycles());
+    return writeStatsJson(doc, result.exitStatus());
+  }
+
   private StatsDocument.RunInfo runInfo(String modeName, RunResult result) {
     return new StatsDocument.RunInfo(modeName, result.exitStatus(), result.reason(),
         result.instructions());
@@ -273,6 +306,24 @@ final class RunCommand implements Callable<Integer> {
       host.writeStatsJson(doc, streams);
     }
     return status;
+  }
+
+  /** The kernel image read, its loader chosen and the boot request (command line, modules). */
+  record Boot(Path kernel, byte[] image, KernelLoader loader, BootRequest request) {
+
+    /** Null after printing the one-line reason when the files cannot be read or booted. */
+    static Boot read(CliStreams streams, KernelLoaders loaders, String loaderName,
+        BootMode mode, Path kernel, String cmdline, List<Path> modules) {
+      try {
+        byte[] image = KernelFiles.read(kernel);
+        KernelLoader loader = loaders.choose(loaderName, mode, image);
+        return new Boot(kernel, image, loader,
+            new BootRequest(cmdline, KernelFiles.readModules(modules)));
+      } catch (BootException e) {
+        streams.error(kernel + ": " + e.getMessage());
+        return null;
+      }
+    }
   }
 
   /** The one-line summary of a run; wall time of the run alone, so MIPS compare across runs. */
