@@ -190,13 +190,6 @@ final class RunCommand implements Callable<Integer> {
       if (dom0Options.weight != null || dom0Options.cap != null) {
         return (dom0Options.weight != null ? "--dom0-weight" : "--dom0-cap") + noHypervisor;
       }
-      if (consoleLog != null) {
-        return "--console-log needs a hypervisor mode (the PV console); in native mode COM1"
-            + " goes to stdout";
-      }
-      if (modules != null && !modules.isEmpty()) {
-        return "--module needs a hypervisor mode and a Xen-aware kernel (loader pvh)";
-      }
     }
     if (consoleLog != null) {
       return HostOptions.writableProblem(consoleLog, "--console-log");

@@ -64,10 +64,10 @@ class RunOptionsTest {
     assertThat(stderr()).contains("--cost-model does nothing in native mode");
     cli.reset();
     assertThat(hospes("run", "--console-log", dir.resolve("c.log").toString(), k)).isEqualTo(2);
-    assertThat(stderr()).contains("--console-log needs --mode pvh");
+    assertThat(stderr()).contains("--console-log needs a Xen-aware kernel with a PV console");
     cli.reset();
     assertThat(hospes("run", "--mode", "hvm", "--module", k, k)).isEqualTo(2);
-    assertThat(stderr()).contains("--module needs --mode pvh");
+    assertThat(stderr()).contains("--module needs a Xen-aware kernel (loader pvh");
     assertThat(cli.stdout()).isEmpty();
   }
 
