@@ -93,6 +93,12 @@ final class RunCommand implements Callable<Integer> {
           + " backend copies the ring to both).")
   Path consoleLog;
 
+  @Option(names = "--hv-log", paramLabel = "FILE",
+      description = "Hypervisor modes: write the hypervisor's console to FILE instead of stderr:"
+          + " the guest's console_io output, one line at a time prefixed (dN) as a debug Xen"
+          + " prints it. The PV console stays on stdout.")
+  Path hvLog;
+
   @Option(names = "--module", paramLabel = "FILE",
       description = "pvh mode: load FILE as a boot module (repeatable); modules are listed in the"
           + " hvm_start_info in order, the first being what Linux takes as its initrd.")
@@ -137,6 +143,16 @@ final class RunCommand implements Callable<Integer> {
       return ExitStatus.USAGE;
     }
     java.io.OutputStream log = null;
+    java.io.OutputStream hypervisorLog = null;
+    if (hvLog != null) {
+      try {
+        hypervisorLog = Files.newOutputStream(hvLog);
+      } catch (IOException e) {
+        streams.error("cannot write --hv-log " + hvLog + ": " + e.getMessage());
+        return ExitStatus.USAGE;
+      }
+      machine.setHypervisorLog(hypervisorLog);
+    }
     try {
       if (consoleLog != null && domainMode != DomainMode.PVH) {
         streams.error("--console-log needs --mode pvh");
@@ -167,6 +183,13 @@ final class RunCommand implements Callable<Integer> {
         log.close();
       } catch (IOException e) {
         streams.error("cannot write " + consoleLog + ": " + e.getMessage());
+      }
+    }
+    if (hypervisorLog != null) {
+      try {
+        hypervisorLog.close();
+      } catch (IOException e) {
+        streams.error("cannot write --hv-log " + hvLog + ": " + e.getMessage());
       }
     }
     Hypervisor hv = machine.hypervisor();

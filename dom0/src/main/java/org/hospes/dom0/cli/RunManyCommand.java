@@ -135,6 +135,7 @@ final class RunManyCommand implements Callable<Integer> {
     HostRunner host;
     try {
       host = HostRunner.create(machineMiB, scheduler, costModel, streams.out());
+      host.setHypervisorLog(streams.err());
     } catch (IllegalArgumentException e) {
       // Unknown --sched or --cost-model: the message lists the known names.
       streams.error(e.getMessage());

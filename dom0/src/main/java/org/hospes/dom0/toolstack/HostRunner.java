@@ -52,6 +52,8 @@ public final class HostRunner {
   /** Pending destroy requests: virtual time to domain names. */
   private final TreeMap<Long, List<String>> destroys = new TreeMap<>();
   private long instructionLimit = Long.MAX_VALUE;
+  /** The hypervisor's console: PVH domains' console_io lines (stderr unless set). */
+  private OutputStream hypervisorLog = System.err;
 
   public HostRunner(int machineMiB, Scheduler scheduler, CostModel cost, OutputStream console) {
     this(new Hypervisor(machineMiB, scheduler, cost), console);
@@ -91,6 +93,11 @@ public final class HostRunner {
 
   public Hypervisor hypervisor() {
     return hv;
+  }
+
+  /** Where the hypervisor's console (PVH domains' console_io output) goes; stderr by default. */
+  public void setHypervisorLog(OutputStream log) {
+    this.hypervisorLog = log;
   }
 
   /** The domains started so far, in start order. */
@@ -149,9 +156,9 @@ public final class HostRunner {
       cpu.setEflags(Flags.FIXED1);
       long ramBytes = (long) d.p2m().size() << 12;
       if (spec.mode() == DomainMode.PVH) {
-        // No device model: dom0 gives it xenstore and a PV console; that console and
-        // console_io are both written line by line.
-        d.setConsole(lines);
+        // No device model: dom0 gives it xenstore and a PV console, written line by line;
+        // console_io goes to the hypervisor's log, "(dN) " per line, as on a debug Xen.
+        d.setConsole(new org.hospes.hv.console.GuestConsoleLog(d.domid(), hypervisorLog));
         if (xenstore == null) {
           xenstore = new org.hospes.dom0.xenstore.XenstoreService(hv.control(), hv.costModel());
         }
@@ -239,6 +246,11 @@ public final class HostRunner {
   public void finish() {
     for (GuestDomain g : guests.values()) {
       g.console().close();
+      try {
+        g.domain().console().close();
+      } catch (java.io.IOException e) {
+        // The hypervisor log is stderr or a file the CLI reports on.
+      }
     }
   }
 
