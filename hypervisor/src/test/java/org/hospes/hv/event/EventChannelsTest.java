@@ -194,4 +194,22 @@ class EventChannelsTest {
     assertThat(b.eventChannels().bindInterdomain(a.domid(), p))
         .isEqualTo(XenErrno.ENOSPC.negated());
   }
+
+  @Test
+  void portAndVcpuNumbersOutOfRangeAreErrorsNotCrashes() {
+    int p = a.eventChannels().bindIpi(0);
+    for (int bad : new int[] {0, -1, SharedInfo.NR_PORTS, Integer.MAX_VALUE, Integer.MIN_VALUE}) {
+      assertThat(a.eventChannels().unmask(bad)).as("unmask %d", bad)
+          .isEqualTo(XenErrno.EINVAL.negated());
+      assertThat(a.eventChannels().send(bad)).isEqualTo(XenErrno.EINVAL.negated());
+      assertThat(a.eventChannels().close(bad)).isEqualTo(XenErrno.EINVAL.negated());
+      assertThat(a.eventChannels().bindVcpu(bad, 0)).isEqualTo(XenErrno.EINVAL.negated());
+    }
+    for (int cpu : new int[] {2, -1, 1 << 20}) {
+      assertThat(a.eventChannels().bindVcpu(p, cpu)).as("vcpu %d", cpu)
+          .isEqualTo(XenErrno.ENOENT.negated());
+      assertThat(a.eventChannels().bindIpi(cpu)).isEqualTo(XenErrno.ENOENT.negated());
+    }
+    assertThat(a.eventChannels().status(p)).containsExactly(EventChannelOp.STATUS_IPI, 0, 0, 0);
+  }
 }

@@ -443,6 +443,30 @@ class GrantTableHypercallsTest {
     assertThat(unmap(b, MAP_GFN + 1, ro[1])).isEqualTo(GNTST_OKAY);
     assertThat(flags(8)).isEqualTo(GTF_PERMIT_ACCESS);
     assertThat(a.grantTables().framePinned(frame)).isFalse();
+    // The other order: unmapping the reader leaves the writer's GTF_writing set.
+    rw = map(b, 8, a.domid(), MAP_GFN, GNTMAP_HOST_MAP);
+    ro = map(b, 8, a.domid(), MAP_GFN + 1, GNTMAP_HOST_MAP | GNTMAP_READONLY);
+    assertThat(unmap(b, MAP_GFN + 1, ro[1])).isEqualTo(GNTST_OKAY);
+    assertThat(flags(8)).isEqualTo(GTF_PERMIT_ACCESS | GTF_READING | GTF_WRITING);
+    assertThat(unmap(b, MAP_GFN, rw[1])).isEqualTo(GNTST_OKAY);
+    assertThat(flags(8)).isEqualTo(GTF_PERMIT_ACCESS);
+  }
+
+  @Test
+  void anEntryRewrittenForAnotherDomainWhileMappedAdmitsNeither() {
+    grant(8, GTF_PERMIT_ACCESS, b.domid(), PAGE_GFN);
+    int[] r = map(b, 8, a.domid(), MAP_GFN, GNTMAP_HOST_MAP);
+    assertThat(r[0]).isEqualTo(GNTST_OKAY);
+    // a points the busy entry at c: c may not join b's pin, b may not map it again.
+    long e = ((long) GRANT_GFN << 12) + 8L * ENTRY_SIZE;
+    a.memory().write16(e + ENTRY_DOMID, c.domid());
+    assertThat(map(c, 8, a.domid(), 0x150, GNTMAP_HOST_MAP | GNTMAP_READONLY)[0])
+        .isEqualTo(GNTST_GENERAL_ERROR);
+    assertThat(copy(c, 8, a.domid(), 0, 0x20, EventChannelOp.DOMID_SELF, 0, 4,
+        GNTCOPY_SOURCE_GREF)).isEqualTo(GNTST_GENERAL_ERROR);
+    assertThat(map(b, 8, a.domid(), 0x151, GNTMAP_HOST_MAP)[0]).isEqualTo(GNTST_GENERAL_ERROR);
+    assertThat(c.memory().read32(0x20000)).isNotEqualTo(PATTERN);
+    assertThat(unmap(b, MAP_GFN, r[1])).isEqualTo(GNTST_OKAY);
   }
 
   @Test
@@ -545,5 +569,27 @@ class GrantTableHypercallsTest {
     assertThat(hv.frames().freeFrames()).isEqualTo(free);
     // The caller's own numeric id is the caller.
     assertThat(decreaseReservation(a, a.domid(), 0x120)).isEqualTo(1);
+  }
+
+  @Test
+  void aGranterCannotPassOnAFrameItMappedFromAnotherDomain() {
+    // c grants a page to a; a maps it and then offers that GFN to b in its own table.
+    assertThat(addToPhysmap(c, MemoryOp.SPACE_GRANT_TABLE, 0, GRANT_GFN)).isZero();
+    c.memory().write32(0x40000, 0xC0C0_C0C0);
+    long ce = ((long) GRANT_GFN << 12) + 8L * ENTRY_SIZE;
+    c.memory().write32(ce + ENTRY_FRAME, 0x40);
+    c.memory().write16(ce + ENTRY_DOMID, a.domid());
+    c.memory().write16(ce + ENTRY_FLAGS, GTF_PERMIT_ACCESS);
+    int[] r = map(a, 8, c.domid(), 0x160, GNTMAP_HOST_MAP);
+    assertThat(r[0]).isEqualTo(GNTST_OKAY);
+    assertThat(a.memory().read32(0x160L << 12)).isEqualTo(0xC0C0_C0C0);
+    grant(9, GTF_PERMIT_ACCESS, b.domid(), 0x160);
+    // The frame is c's, not a's: a cannot grant it on, by map or by copy.
+    assertThat(map(b, 9, a.domid(), MAP_GFN, GNTMAP_HOST_MAP)[0]).isEqualTo(GNTST_BAD_PAGE);
+    assertThat(copy(b, 9, a.domid(), 0, 0x20, EventChannelOp.DOMID_SELF, 0, 4,
+        GNTCOPY_SOURCE_GREF)).isEqualTo(GNTST_BAD_PAGE);
+    assertThat(b.memory().read32(0x20000)).isNotEqualTo(0xC0C0_C0C0);
+    assertThat(flags(9)).isEqualTo(GTF_PERMIT_ACCESS);
+    assertThat(unmap(a, 0x160, r[1])).isEqualTo(GNTST_OKAY);
   }
 }

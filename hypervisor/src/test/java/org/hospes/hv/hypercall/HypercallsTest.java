@@ -9,6 +9,7 @@ import org.hospes.abi.HvmOp;
 import org.hospes.abi.Hypercall;
 import org.hospes.abi.MemoryOp;
 import org.hospes.abi.SchedOp;
+import org.hospes.abi.VcpuOp;
 import org.hospes.abi.XenErrno;
 import org.hospes.hv.Hypervisor;
 import org.hospes.hv.cost.DefaultCostModel;
@@ -251,5 +252,43 @@ class HypercallsTest {
     assertThat(call(a, Hypercall.SCHED_OP, SchedOp.REMOTE_SHUTDOWN, BAD_PTR))
         .isEqualTo(XenErrno.EFAULT.negated());
     assertThat(b.state()).isNotEqualTo(DomainState.SHUTDOWN);
+  }
+
+  private int reservation(Domain d, int op, int gfn) {
+    ByteBuffer r = le(MemoryOp.RES_SIZE).putInt(MemoryOp.RES_EXTENT_START, UOP + 0x40)
+        .putInt(MemoryOp.RES_NR_EXTENTS, 1).putShort(MemoryOp.RES_DOMID, (short) SELF);
+    put(d, r);
+    d.memory().write32(UOP + 0x40, gfn);
+    return call(d, Hypercall.MEMORY_OP, op, UOP);
+  }
+
+  @Test
+  void ballooningKeepsFramesTheHypervisorStillUsesAndRefillsWithZeroes() {
+    // shared_info mapped at 0x1F0, a vcpu_info registered in the frame at 0x1E0.
+    ByteBuffer atp = le(MemoryOp.ATP_SIZE).putShort(MemoryOp.ATP_DOMID, (short) SELF)
+        .putInt(MemoryOp.ATP_SPACE, MemoryOp.SPACE_SHARED_INFO).putInt(MemoryOp.ATP_GPFN, 0x1F0);
+    put(a, atp);
+    assertThat(call(a, Hypercall.MEMORY_OP, MemoryOp.ADD_TO_PHYSMAP, UOP)).isZero();
+    put(a, le(VcpuOp.REGISTER_VCPU_INFO_SIZE).putLong(VcpuOp.REGISTER_VCPU_INFO_MFN, 0x1E0)
+        .putInt(VcpuOp.REGISTER_VCPU_INFO_OFFSET, 64));
+    assertThat(hc.dispatch(a.vcpus().get(0), Hypercall.VCPU_OP.number(),
+        VcpuOp.REGISTER_VCPU_INFO, 0, UOP, 0, 0)).isZero();
+    long info = a.p2m().lookup(0x1E0);
+    assertThat(reservation(a, MemoryOp.DECREASE_RESERVATION, 0x1F0)).isZero();
+    assertThat(a.p2m().lookup(0x1F0)).isEqualTo(a.sharedInfoMfn());
+    assertThat(reservation(a, MemoryOp.DECREASE_RESERVATION, 0x1E0)).isZero();
+    assertThat(a.p2m().lookup(0x1E0)).isEqualTo(info);
+    // An ordinary page goes, and comes back zeroed even though its old frame held data.
+    a.memory().write32(0x1D0L << 12, 0x5EC2_E7);
+    assertThat(reservation(a, MemoryOp.DECREASE_RESERVATION, 0x1D0)).isEqualTo(1);
+    b.memory().write32(0x1D1L << 12, 0);
+    // Another domain's populate must not see the secret either.
+    assertThat(reservation(b, MemoryOp.DECREASE_RESERVATION, 0x1D1)).isEqualTo(1);
+    assertThat(reservation(b, MemoryOp.POPULATE_PHYSMAP, 0x1D1)).isEqualTo(1);
+    assertThat(reservation(a, MemoryOp.POPULATE_PHYSMAP, 0x1D0)).isEqualTo(1);
+    for (int off = 0; off < 4096; off += 4) {
+      assertThat(a.memory().read32((0x1D0L << 12) + off)).isZero();
+      assertThat(b.memory().read32((0x1D1L << 12) + off)).isZero();
+    }
   }
 }
