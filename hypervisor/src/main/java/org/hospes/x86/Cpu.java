@@ -131,6 +131,8 @@ public final class Cpu {
   private int taskPushValue;
   private int taskPushSize;
   boolean walkGlobal;
+  /** The last walk ended in a 4 MiB or 2 MiB page (INVLPG must then drop the whole page). */
+  boolean walkLarge;
   /** Linear address of the last #PF raised; it reaches CR2 when the #PF is delivered. */
   int pfAddr;
   boolean pfPending;
@@ -205,6 +207,11 @@ public final class Cpu {
   private final boolean[] rGlobal = new boolean[2 * TLB_SIZE];
   private final boolean[] wGlobal = new boolean[2 * TLB_SIZE];
   private final boolean[] cGlobal = new boolean[2 * TLB_SIZE];
+  /** The entry came from a large page; {@link #largeCached} says whether any entry did. */
+  private final boolean[] rLarge = new boolean[2 * TLB_SIZE];
+  private final boolean[] wLarge = new boolean[2 * TLB_SIZE];
+  private final boolean[] cLarge = new boolean[2 * TLB_SIZE];
+  private boolean largeCached;
   /** {@link #TLB_SIZE} while CPL is 3, else 0: selects the TLB half. */
   private int tlbUser;
   private long tlbMisses;
@@ -2072,6 +2079,8 @@ public final class Cpu {
     cTag[idx] = page;
     cPhys[idx] = pa & ~0xFFFL;
     cGlobal[idx] = (cr0 & CR0_PG) != 0 && walkGlobal;
+    cLarge[idx] = (cr0 & CR0_PG) != 0 && walkLarge;
+    largeCached |= cLarge[idx];
     return pa;
   }
 
@@ -2094,6 +2103,7 @@ public final class Cpu {
     if ((cr0 & CR0_PG) == 0) {
       walkWritable = true;
       walkGlobal = false;
+      walkLarge = false;
       gpa = lin & 0xFFFF_FFFFL;
     } else {
       gpa = Paging.walk(this, lin, access);
@@ -2145,6 +2155,7 @@ public final class Cpu {
     Arrays.fill(rTag, -1);
     Arrays.fill(wTag, -1);
     Arrays.fill(cTag, -1);
+    largeCached = false;
     epoch++;
   }
 
@@ -2168,6 +2179,11 @@ public final class Cpu {
     epoch++;
   }
 
+  /**
+   * Drops the translations of the page holding {@code lin}, in both halves (an INVLPG at CPL 0
+   * also removes what CPL 3 cached). When that page is a 4 MiB or 2 MiB page, every 4 KiB piece
+   * of it cached here goes too (SDM vol. 3, 4.10.4.1: INVLPG invalidates the whole large page).
+   */
   void invlpg(int lin) {
     int page = lin >>> 12;
     for (int half = 0; half <= TLB_SIZE; half += TLB_SIZE) {
@@ -2180,6 +2196,25 @@ public final class Cpu {
       }
       if (cTag[idx] == page) {
         cTag[idx] = -1;
+      }
+    }
+    if (largeCached) {
+      // The large page's size follows the paging mode; a mode change flushes everything.
+      int span = (cr4 & CR4_PAE) != 0 ? 512 : 1024;
+      int first = page & -span;
+      for (int half = 0; half <= TLB_SIZE; half += TLB_SIZE) {
+        for (int p = first; p < first + span; p++) {
+          int idx = (p & TLB_MASK) | half;
+          if (rTag[idx] == p && rLarge[idx]) {
+            rTag[idx] = -1;
+          }
+          if (wTag[idx] == p && wLarge[idx]) {
+            wTag[idx] = -1;
+          }
+          if (cTag[idx] == p && cLarge[idx]) {
+            cTag[idx] = -1;
+          }
+        }
       }
     }
     epoch++;
@@ -2261,6 +2296,8 @@ public final class Cpu {
       rTag[idx] = lin >>> 12;
       rOff[idx] = (int) (pa & ~0xFFFL) - (lin & ~0xFFF);
       rGlobal[idx] = walkGlobal;
+      rLarge[idx] = walkLarge;
+      largeCached |= walkLarge;
       return readSized(size, lin);
     }
     switch (size) {
@@ -2292,6 +2329,8 @@ public final class Cpu {
         wTag[idx] = lin >>> 12;
         wOff[idx] = (int) (pa & ~0xFFFL) - (lin & ~0xFFF);
         wGlobal[idx] = walkGlobal;
+        wLarge[idx] = walkLarge;
+        largeCached |= walkLarge;
       }
     }
     return pa;

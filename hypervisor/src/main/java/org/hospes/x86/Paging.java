@@ -72,6 +72,7 @@ final class Paging {
       }
       c.walkWritable = (upd & D) != 0 && writable(c, access, pde);
       c.walkGlobal = (pde & G) != 0 && (c.cr4 & Cpu.CR4_PGE) != 0;
+      c.walkLarge = true;
       return (pde & 0xFFC0_0000L) | (lin & 0x3F_FFFF);
     }
     // The PDE is used to reach the page table: it is marked accessed whatever the PTE says
@@ -92,6 +93,7 @@ final class Paging {
     }
     c.walkWritable = (upd & D) != 0 && writable(c, access, combined);
     c.walkGlobal = (pte & G) != 0 && (c.cr4 & Cpu.CR4_PGE) != 0;
+    c.walkLarge = false;
     return (pte & 0xFFFF_F000L) | (lin & 0xFFF);
   }
 
@@ -119,6 +121,7 @@ final class Paging {
       }
       c.walkWritable = (upd & D) != 0 && writable(c, access, (int) pde);
       c.walkGlobal = (pde & G) != 0 && (c.cr4 & Cpu.CR4_PGE) != 0;
+      c.walkLarge = true;
       return (pde & 0xF_FFE0_0000L) | (lin & 0x1F_FFFF);
     }
     if ((pde & A) == 0) {
@@ -140,6 +143,7 @@ final class Paging {
     }
     c.walkWritable = (upd & D) != 0 && writable(c, access, combined);
     c.walkGlobal = (pte & G) != 0 && (c.cr4 & Cpu.CR4_PGE) != 0;
+    c.walkLarge = false;
     return (pte & PAE_ADDR) | (lin & 0xFFF);
   }
 
