@@ -35,6 +35,8 @@ public final class Cpu {
   public static final int CR4_VME = 1, CR4_PVI = 2, CR4_TSD = 4, CR4_DE = 8, CR4_PSE = 16;
   public static final int CR4_PAE = 32, CR4_MCE = 64, CR4_PGE = 128, CR4_PCE = 256;
   public static final int CR4_OSFXSR = 512, CR4_OSXMMEXCPT = 1024;
+  /** IA32_EFER.NXE: execute-disable in PAE paging (the only EFER bit an i686 with NX has). */
+  public static final int EFER_NXE = 1 << 11;
 
   // Lazy flag kinds. Operands and result are stored sign-extended from the operand size, so bit
   // 31 of each stands for the operand's top bit and no flag needs the size.
@@ -95,6 +97,8 @@ public final class Cpu {
   int cr3;
   int cr4;
   final long[] pdpte = new long[4];
+  /** IA32_EFER (MSR 0xC0000080). */
+  int efer;
   final int[] dr = {0, 0, 0, 0, 0xFFFF_0FF0, 0x400, 0xFFFF_0FF0, 0x400};
   int gdtBase;
   int gdtLimit = 0xFFFF;
@@ -327,6 +331,11 @@ public final class Cpu {
     return cpl;
   }
 
+  /** IA32_EFER (only NXE can be set on this processor). */
+  public int efer() {
+    return efer;
+  }
+
   /** Real-address mode as after RESET: CS:IP = F000:FFF0, CS base 0xFFFF0000. */
   public void resetReal() {
     for (int s = 0; s < 6; s++) {
@@ -344,6 +353,7 @@ public final class Cpu {
     cr2 = 0;
     cr3 = 0;
     cr4 = 0;
+    efer = 0;
     gdtBase = 0;
     gdtLimit = 0xFFFF;
     idtBase = 0;
