@@ -120,6 +120,8 @@ public final class Cpu {
   long mtrrDefType;
   final long[] mtrr = new long[27];
   long miscEnable = 1;
+  /** MSR_MISC_FEATURES_ENABLES (0x140): bit 0 turns CPUID faulting on. */
+  long miscFeatures;
   long tscOffset;
   long unsupportedBreakpoints;
 
@@ -1598,6 +1600,10 @@ public final class Cpu {
         break;
       }
       case Op.CPUID:
+        if ((miscFeatures & SystemOps.MISC_CPUID_FAULTING) != 0 && cpl > 0) {
+          // CPUID faulting: a #GP that comes before the VM exit, as a privilege fault does.
+          raise(Exceptions.GP, 0);
+        }
         if (vmcs != null) {
           vmExit(ExitReason.CPUID, 0);
         }
