@@ -360,8 +360,7 @@ public final class Cpu {
     gdtLimit = 0xFFFF;
     idtBase = 0;
     idtLimit = 0x3FF;
-    ldtSel = 0;
-    ldtAttr = 0;
+    resetLdtr();
     trSel = 0;
     trBase = 0;
     trLimit = 0xFFFF;
@@ -377,6 +376,18 @@ public final class Cpu {
       segmentChanged(s);
     }
     flushTlb();
+  }
+
+  /**
+   * LDTR as RESET leaves it (SDM vol. 3, table 9-1): selector 0, base 0, limit 0xFFFF, present.
+   * Until an LLDT, a selector with TI=1 names a descriptor at linear address 0 and up, as on
+   * hardware and under QEMU.
+   */
+  private void resetLdtr() {
+    ldtSel = 0;
+    ldtBase = 0;
+    ldtLimit = 0xFFFF;
+    ldtAttr = Segments.USABLE | Segments.ATTR_P | Segments.SYS_LDT;
   }
 
   /**
@@ -399,6 +410,8 @@ public final class Cpu {
     gdtLimit = 0;
     idtBase = 0;
     idtLimit = 0;
+    // The firmware and the loader never execute LLDT: LDTR keeps its reset state.
+    resetLdtr();
     setEflags(Flags.FIXED1);
     halted = false;
     shadow = false;
