@@ -18,6 +18,7 @@ import org.hospes.dom0.bench.QemuRunner;
 import org.hospes.dom0.machine.NativeMachine;
 import org.hospes.dom0.machine.RunResult;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -28,7 +29,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * per step (values, selectors, fault vectors with error codes and CR2, A/D bits, memory hashes).
  * Each seed runs under {@code qemu-system-i386} and on the Hospes native machine; the outputs
  * must be equal line for line. The cases where QEMU's TCG departs from the SDM are left out by
- * the kernel and listed in its header comment.
+ * the kernel and listed in its header comment. The same comparison checks the execute-disable
+ * kernel {@code nx} under QEMU with NX.
  *
  * <pre>
  *   -Dhospes.sysdiff.seeds=N   seeds per run (default 3)
@@ -56,11 +58,32 @@ class SystemDiffTest {
     return LongStream.range(first, first + Long.getLong("hospes.sysdiff.seeds", 3));
   }
 
+  /**
+   * {@code samples/kernels/nx.c}: execute-disable faults, their error codes and CR2, under QEMU
+   * with NX ({@code -cpu qemu32,+nx}) and on Hospes.
+   */
+  @Test
+  void executeDisableAgreesWithQemu() throws Exception {
+    Path root = TestKernels.root();
+    Path dir = root.resolve("samples").resolve("target").resolve("kernels");
+    KernelSources.make(root, dir, Map.of(), List.of("nx"));
+    Path nx = KernelSources.elf(dir, "nx");
+    String qemu = runQemu(nx, "", "-cpu", "qemu32,+nx");
+    ByteArrayOutputStream serial = new ByteArrayOutputStream();
+    NativeMachine machine = NativeMachine.builder().ramMiB(64).serialOut(serial).build();
+    machine.loadMultiboot(nx, "");
+    RunResult result = machine.run();
+    assertThat(serial.toString(StandardCharsets.ISO_8859_1)).as("nx kernel, Hospes vs QEMU")
+        .isEqualTo(qemu);
+    assertThat(qemu).contains("fetch, XD in the PTE").contains("nx done");
+    assertThat(result.exitStatus()).as("exit status, %s", result).isEqualTo(33);
+  }
+
   @ParameterizedTest(name = "seed {0}")
   @MethodSource("seeds")
   void hospesAgreesWithQemu(long seed) throws Exception {
     String cmdline = "seed=" + seed + " steps=" + Long.getLong("hospes.sysdiff.steps", 150);
-    String qemu = runQemu(cmdline);
+    String qemu = runQemu(elf, cmdline);
     ByteArrayOutputStream serial = new ByteArrayOutputStream();
     NativeMachine machine = NativeMachine.builder().ramMiB(64).serialOut(serial).build();
     machine.loadMultiboot(elf, cmdline);
@@ -82,10 +105,11 @@ class SystemDiffTest {
   }
 
   /** QEMU's serial output for the kernel with {@code cmdline}, firmware banner stripped. */
-  private static String runQemu(String cmdline) throws Exception {
-    List<String> cmd = new ArrayList<>(QemuRunner.command(elf));
+  private static String runQemu(Path kernel, String cmdline, String... extra) throws Exception {
+    List<String> cmd = new ArrayList<>(QemuRunner.command(kernel));
     cmd.add("-append");
     cmd.add(cmdline);
+    cmd.addAll(List.of(extra));
     Path out = Files.createTempFile("hospes-sysdiff-", ".out");
     try {
       Process p = new ProcessBuilder(cmd)
@@ -96,7 +120,7 @@ class SystemDiffTest {
       if (!p.waitFor(180, TimeUnit.SECONDS)) {
         p.destroyForcibly();
         p.waitFor();
-        fail("qemu-system-i386 did not finish " + KERNEL + " " + cmdline + " in 180 s");
+        fail("qemu-system-i386 did not finish " + kernel + " " + cmdline + " in 180 s");
       }
       assertThat(p.exitValue()).as("QEMU exit status for %s", cmdline)
           .isEqualTo(QemuRunner.SUCCESS_STATUS);

@@ -392,7 +392,8 @@ final class HostForms {
 
   /**
    * Sets the dividend so that about three cases in four divide cleanly: quotient and remainder
-   * are chosen first. The rest keep random values (#DE by overflow) or a zero divisor.
+   * are chosen first (one case in eight puts the quotient at the overflow boundary, just inside
+   * or just past it). The rest keep random values (#DE by overflow) or a zero divisor.
    */
   private static void setDividend(Gen g, Gen.Rm rm, int size, boolean signed) {
     int mode = g.rnd.nextInt(8);
@@ -415,6 +416,13 @@ final class HostForms {
     if (mode >= 2 && d != 0) {
       long q = signed ? signExtend(g.val(size), size) >> g.rnd.nextInt(size)
           : (g.val(size) & mask64(size)) >>> g.rnd.nextInt(size);
+      if (mode == 2) {
+        // The overflow boundary: the largest quotient that fits, or one past it (#DE).
+        long max = signed ? (1L << (size - 1)) - 1 : mask64(size);
+        long[] edge = signed ? new long[] {max, max + 1, -max - 1, -max - 2}
+            : new long[] {max, max + 1};
+        q = edge[g.rnd.nextInt(edge.length)];
+      }
       long ad = Math.abs(d);
       long rem = Math.floorMod(g.rnd.nextLong(), ad);
       java.math.BigInteger dividend = java.math.BigInteger.valueOf(q).multiply(
