@@ -33,10 +33,11 @@
  *     readable, non-null segments.
  *   - A read through SS after loading a random SS is not made: a fault would be
  *     delivered on that stack.
- *   - After a MOV SS that faulted, QEMU's LAR and LSL of the same selector set
- *     ZF and returned another descriptor's rights and limit (seed 3, step 9: a
- *     DPL-0 data descriptor with RPL 1, which the SDM's LAR rejects, DPL < RPL;
- *     Hospes clears ZF). LAR/LSL are run only after the other registers' loads.
+ *   - Not a QEMU error: without an LLDT, LDTR keeps its reset state (base 0,
+ *     limit 0xFFFF), so TI=1 selectors read whatever the firmware left at
+ *     linear 0 (SeaBIOS's IVT under QEMU). The kernel loads its own LDT so the
+ *     outcome does not depend on the firmware. (LAR/LSL are not run after SS
+ *     loads: a leftover of tracing that difference.)
  */
 #include "rt.h"
 #include "sys.h"
