@@ -127,7 +127,19 @@ public final class Cpu {
   /** MSR_MISC_FEATURES_ENABLES (0x140): bit 0 turns CPUID faulting on. */
   long miscFeatures;
   long tscOffset;
-  long unsupportedBreakpoints;
+  /** IA32_DEBUGCTL (MSR 0x1D9): LBR and BTF are accepted and read back (see SystemOps). */
+  long debugCtl;
+  /** DR7's enable bits (L0-G3): nonzero sends the run loop through {@link #debugStep}. */
+  int bpEnabled;
+  /** Data-breakpoint hits (DR6 B0-B3) of the instruction being stepped, reported after it. */
+  int dataHits;
+  /** A single-step #DB held back by a MOV SS / POP SS shadow, due after the next instruction. */
+  private boolean stepPending;
+  /** The shadow being served was made by a load of SS (which also holds back #DB), not STI. */
+  private boolean ssShadow;
+  /** Counts events delivered from inside an instruction (faults, INT n): a stepped one that
+   *  delivered one did not complete and reports no single-step or data breakpoint. */
+  private long faultSeq;
 
   /** Scratch: the descriptor last read by {@link Segments#fetch} and its linear address. */
   int dLo;
@@ -375,6 +387,8 @@ public final class Cpu {
     setEflags(Flags.FIXED1);
     halted = false;
     shadow = false;
+    ssShadow = false;
+    resetDebug();
     setCpl(0);
     for (int s = 0; s < 6; s++) {
       segmentChanged(s);
@@ -419,6 +433,7 @@ public final class Cpu {
     setEflags(Flags.FIXED1);
     halted = false;
     shadow = false;
+    ssShadow = false;
     setCpl(0);
     for (int s = 0; s < 6; s++) {
       segmentChanged(s);
@@ -560,6 +575,7 @@ public final class Cpu {
     eip += vmcs.exitInstructionLength();
     icount++;
     shadow = false;
+    ssShadow = false;
   }
 
   /** A host interrupt for external-interrupt exiting (e.g. the scheduler's tick). */
@@ -965,6 +981,18 @@ public final class Cpu {
       } else if (shadow) {
         shadow = false;
         blockLimit = Math.min(limit, icount + 1);
+        if (ssShadow) {
+          // The instruction after MOV SS / POP SS: #DB waits for it, breakpoints on it are lost.
+          ssShadow = false;
+          int x = debugStepIfArmed(blockLimit, prev, false);
+          if (x != Integer.MIN_VALUE) {
+            if (x >= 0) {
+              return x;
+            }
+            prev = null;
+            continue;
+          }
+        }
       } else if (nonRoot && (hostInterrupt || (flags & Flags.IF) != 0)) {
         int x = nonRootEventCheck();
         if (x >= 0) {
@@ -996,6 +1024,14 @@ public final class Cpu {
         }
         blockLimit = Math.min(blockLimit, icount + 1);
       }
+      if (((flags & (Flags.TF | Flags.RF)) | bpEnabled) != 0 || stepPending) {
+        int x = debugStepIfArmed(blockLimit, prev, true);
+        if (x >= 0) {
+          return x;
+        }
+        prev = null;
+        continue;
+      }
       Block b;
       try {
         b = nextBlock(prev);
@@ -1020,6 +1056,86 @@ public final class Cpu {
       prev = b;
     }
   }
+
+  /**
+   * One instruction, interpreted, under the debug features (SDM vol. 3, 18.3): an instruction
+   * breakpoint faults before it unless EFLAGS.RF; after it completes, data-breakpoint hits and
+   * a single-step (TF as the instruction began) are reported as one #DB trap, unless the
+   * instruction loaded SS, which holds them until after the next one. RF is cleared by every
+   * instruction that completes, except one (IRET) that has just loaded it. Returns a CpuExit
+   * code, -1 to continue, or MIN_VALUE when nothing is armed (only with {@code checkBp} false).
+   */
+  private int debugStepIfArmed(long limit, Block prev, boolean checkBp) {
+    int startFlags = flags;
+    int startEip = eip;
+    if (!checkBp && ((startFlags & (Flags.TF | Flags.RF)) | bpEnabled) == 0 && !stepPending) {
+      return Integer.MIN_VALUE;
+    }
+    if (icount >= limit) {
+      return -1;
+    }
+    Block b;
+    try {
+      if (checkBp && (startFlags & Flags.RF) == 0 && bpEnabled != 0) {
+        int hits = Breakpoints.instructionHits(dr, segBase[CS] + eip);
+        if (hits != 0) {
+          dr[6] = (dr[6] & ~0xF) | hits;
+          raise(Exceptions.DB, 0);
+        }
+      }
+      b = nextBlock(prev);
+    } catch (CpuFault f) {
+      return handleFault(eip, eip, false, 0);
+    }
+    long seq = faultSeq;
+    dataHits = 0;
+    int exit = execBlock(b, icount + 1); // never translated: the JIT has no debug features
+    if (exit >= 0 || faultSeq != seq) {
+      dataHits = 0;
+      return exit;
+    }
+    if ((startFlags & Flags.RF) != 0) {
+      flags &= ~Flags.RF;
+    }
+    if ((startFlags & Flags.TF) != 0) {
+      // DEBUGCTL.BTF: only an instruction that went elsewhere than its successor steps.
+      int fallThrough = b.code[3] & 0xFFFF; // offset of the next instruction from the start
+      stepPending |= (debugCtl & SystemOps.DEBUGCTL_BTF) == 0
+          || eip != startEip + fallThrough;
+    }
+    int hits = dataHits;
+    dataHits = 0;
+    if (shadow && ssShadow) {
+      // MOV SS / POP SS: the #DB comes after the next instruction.
+      pendingDataHits |= hits;
+      return -1;
+    }
+    hits |= pendingDataHits;
+    pendingDataHits = 0;
+    if (!stepPending && hits == 0) {
+      return -1;
+    }
+    dr[6] = (hits != 0 ? (dr[6] & ~0xF) | hits : dr[6]) | (stepPending ? Breakpoints.DR6_BS : 0);
+    stepPending = false;
+    excVector = Exceptions.DB;
+    excError = 0;
+    return handleFault(eip, eip, false, 0);
+  }
+
+  /** Power-on state of the debug registers (SDM vol. 3, table 10-1) and of IA32_DEBUGCTL. */
+  private void resetDebug() {
+    Arrays.fill(dr, 0, 4, 0);
+    dr[4] = dr[6] = 0xFFFF_0FF0;
+    dr[5] = dr[7] = 0x400;
+    bpEnabled = 0;
+    debugCtl = 0;
+    stepPending = false;
+    pendingDataHits = 0;
+    dataHits = 0;
+  }
+
+  /** Data-breakpoint hits held back with the single-step by a MOV SS shadow. */
+  private int pendingDataHits;
 
   /** VM entry: injects the event in the VM-entry interruption-information field. */
   private int vmEntry() {
@@ -1103,6 +1219,7 @@ public final class Cpu {
    * set). Returns a {@link CpuExit} code, or -1 to continue.
    */
   private int handleFault(int start, int next, boolean trap, int len) {
+    faultSeq++;
     if (vmExitPending) {
       vmExitPending = false;
       eip = start;
@@ -1685,6 +1802,7 @@ public final class Cpu {
         int seg = (f0 >>> 10) & 15;
         Segments.load(this, seg, getE(f0, d, 1));
         shadow = seg == SS;
+        ssShadow = shadow;
         break;
       }
       case Op.MOV_E_SR: setE(f0, d, size(f0), segSel[(f0 >>> 10) & 15]); break;
@@ -1695,6 +1813,7 @@ public final class Cpu {
         Segments.load(this, f3 >>> 20, v);
         adjustEsp(sz == 2 ? 4 : 2);
         shadow = (f3 >>> 20) == SS;
+        ssShadow = shadow;
         break;
       }
       case Op.INT:
@@ -2355,7 +2474,15 @@ public final class Cpu {
     if (pa < 0) {
       return mmioRead(pa & ~EptWalk.MMIO, bytes, lin);
     }
-    if (pa + bytes <= ramSize) {
+    if (bpEnabled != 0 && Breakpoints.watchedPage(dr, lin)) {
+      dataHits |= Breakpoints.dataAccess(dr, lin, bytes, false);
+      if (pa + bytes <= ramSize) {
+        // Not entered in the TLB, so the next access comes here again.
+        int p = (int) pa;
+        return size == 2 ? (int) MemoryBus.I32.get(ram, p)
+            : size == 1 ? (short) MemoryBus.I16.get(ram, p) & 0xFFFF : ram[p] & 0xFF;
+      }
+    } else if (pa + bytes <= ramSize) {
       int idx = ((lin >>> 12) & TLB_MASK) | tlbUser;
       rTag[idx] = lin >>> 12;
       rOff[idx] = (int) (pa & ~0xFFFL) - (lin & ~0xFFF);
@@ -2386,7 +2513,8 @@ public final class Cpu {
 
   private long translateForWrite(int lin) {
     long pa = translate(lin, Paging.WRITE | userAccess());
-    if (pa >= 0 && pa < ramSize && walkWritable) {
+    if (pa >= 0 && pa < ramSize && walkWritable
+        && (bpEnabled == 0 || !Breakpoints.watchedPage(dr, lin))) {
       int page = (int) (pa >>> 12);
       if (mem.codeRefs[page] == 0) {
         int idx = ((lin >>> 12) & TLB_MASK) | tlbUser;
@@ -2410,6 +2538,9 @@ public final class Cpu {
       return;
     }
     long pa = translateForWrite(lin);
+    if (bpEnabled != 0) {
+      dataHits |= Breakpoints.dataAccess(dr, lin, bytes, true);
+    }
     if (pa < 0) {
       mmioWrite(pa & ~EptWalk.MMIO, bytes, v);
       return;
@@ -2497,7 +2628,8 @@ public final class Cpu {
    * exit to take, budget left, chained to itself), so the translation may loop by itself.
    */
   boolean loopAgain(Block b) {
-    if (stopRequested || icount + b.translation.count > jitLimit || b.linkEpoch != epoch) {
+    if (stopRequested || icount + b.translation.count > jitLimit || b.linkEpoch != epoch
+        || ((flags & (Flags.TF | Flags.RF)) | bpEnabled) != 0) {
       return false;
     }
     int e = eip;

@@ -40,6 +40,9 @@ final class SystemOps {
   static final int MSR_MTRR_DEF_TYPE = 0x2FF;
   static final int MSR_EFER = 0xC000_0080;
   static final int MSR_PLATFORM_INFO = 0xCE;
+  static final int MSR_DEBUGCTL = 0x1D9;
+  /** IA32_DEBUGCTL.BTF: TF single-steps on branches, not on every instruction. */
+  static final long DEBUGCTL_BTF = 1 << 1;
   static final int MSR_MISC_FEATURES_ENABLES = 0x140;
   /** MSR_PLATFORM_INFO bit 32: CPUID faulting is supported (the only bit set, as Xen gives). */
   static final long PLATFORM_INFO_CPUID_FAULTING = 1L << 32;
@@ -136,16 +139,22 @@ final class SystemOps {
         break;
       case MOV_R_CR: requireRing0(c); c.r[rm] = readCr(c, reg, rm); break;
       case MOV_CR_R: requireRing0(c); writeCr(c, reg, c.r[rm], rm); break;
-      case MOV_R_DR:
+      case MOV_R_DR: {
         requireRing0(c);
+        int n = debugIndex(c, reg);
         drExit(c, reg, rm, true);
-        c.r[rm] = c.dr[debugIndex(c, reg)];
+        generalDetect(c);
+        c.r[rm] = c.dr[n];
         break;
-      case MOV_DR_R:
+      }
+      case MOV_DR_R: {
         requireRing0(c);
+        int n = debugIndex(c, reg);
         drExit(c, reg, rm, false);
-        writeDr(c, debugIndex(c, reg), c.r[rm]);
+        generalDetect(c);
+        writeDr(c, n, c.r[rm]);
         break;
+      }
       case VMCALL:
         if (!c.nonRoot()) {
           c.raiseUndefined(Exceptions.UD);
@@ -354,12 +363,26 @@ final class SystemOps {
     return n;
   }
 
-  private static void writeDr(Cpu c, int n, int v) {
-    if (n == 7 && (v & 0xFF) != 0) {
-      // Hardware breakpoints are not modelled; count the request so it is visible.
-      c.unsupportedBreakpoints++;
+  /**
+   * DR7.GD: a MOV DR is a #DB fault with DR6.BD, and GD is cleared so the handler can use the
+   * debug registers (SDM vol. 3, 18.2.4). Privilege and #UD come first; MOV-DR exiting too.
+   */
+  private static void generalDetect(Cpu c) {
+    if ((c.dr[7] & Breakpoints.DR7_GD) != 0) {
+      c.dr[7] &= ~Breakpoints.DR7_GD;
+      c.dr[6] |= Breakpoints.DR6_BD;
+      c.raise(Exceptions.DB, 0);
     }
+  }
+
+  private static void writeDr(Cpu c, int n, int v) {
     c.dr[n] = n == 6 ? v | 0xFFFF_0FF0 : n == 7 ? (v | 0x400) & ~0xD000 : v;
+    int enabled = c.dr[7] & 0xFF;
+    if (n == 7 || (n < 4 && enabled != 0) || enabled != c.bpEnabled) {
+      c.bpEnabled = enabled;
+      // Pages holding data breakpoints must leave the TLB (see Breakpoints).
+      c.flushTlb();
+    }
   }
 
   static long readMsr(Cpu c, int msr) {
@@ -375,6 +398,7 @@ final class SystemOps {
       case MSR_PAT: return c.pat;
       case MSR_MTRR_DEF_TYPE: return c.mtrrDefType;
       case MSR_EFER: return c.efer;
+      case MSR_DEBUGCTL: return c.debugCtl;
       case MSR_PLATFORM_INFO: return PLATFORM_INFO_CPUID_FAULTING;
       case MSR_MISC_FEATURES_ENABLES: return c.miscFeatures;
       default:
@@ -415,6 +439,13 @@ final class SystemOps {
           c.raise(Exceptions.GP, 0);
         }
         c.miscFeatures = v;
+        break;
+      case MSR_DEBUGCTL:
+        // As Xen 4.17 offers a guest without LBR records: BTF only, the rest reserved.
+        if ((v & ~DEBUGCTL_BTF) != 0) {
+          c.raise(Exceptions.GP, 0);
+        }
+        c.debugCtl = v;
         break;
       case MSR_EFER:
         // A 32-bit processor with NX: SCE, LME, LMA and the rest are reserved (#GP).
