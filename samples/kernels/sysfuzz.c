@@ -19,13 +19,18 @@
  *   large  a 4 MiB page switched between two frames with random U/S and R/W,
  *          INVLPG of another address inside it, then an access;
  *   shadow the timer's IRQ 0 made pending with IF=0, then STI (one more
- *          instruction runs first) or POPF (the interrupt comes at once).
+ *          instruction runs first) or POPF (the interrupt comes at once);
+ *   step   EFLAGS.TF over a random run of NOP, INC, PUSHF/POPF, MOV SS and
+ *          PUSH SS/POP SS written into a buffer: where each single-step #DB
+ *          came (an SS load holds it back over the next instruction).
  * Each step prints one line: its parameters and what happened (values read,
  * the selector loaded, the fault vector, error code and CR2). Every 16 steps a
  * hash of the page pool is printed (memory written by the steps).
  *
  * Where QEMU's TCG is known to differ from the SDM, the step avoids it and the
  * case is recorded here:
+ *   - Two SS loads in a row: the SDM leaves it open whether the second one
+ *     holds #DB back again; the step generator never writes them back to back.
  *   - TCG does not set the accessed bit of a code descriptor when a far JMP or
  *     CALL loads CS: descriptors are printed without it (shown()).
  *   - TCG does not check data-segment limits and types, nor null selectors, on
@@ -536,6 +541,50 @@ static void step_shadow(uint32_t n)
            spins < 10000000u, tick_hits, (int)(tick_eip - (uint32_t)(uintptr_t)start), g_seen);
 }
 
+/* Code written by step_trap: TF on, the random body, TF off, RET. */
+static uint8_t tf_code[96] __attribute__((aligned(16)));
+static volatile uint32_t tf_eips[24], tf_hits;
+
+static void on_step(struct rt_frame *f)
+{
+    if (tf_hits < 24) tf_eips[tf_hits] = f->eip - (uint32_t)(uintptr_t)tf_code;
+    tf_hits++;
+}
+
+static void step_trap(uint32_t n)
+{
+    static const uint8_t tf_on[] = {0x9C, 0x81, 0x0C, 0x24, 0x00, 0x01, 0x00, 0x00, 0x9D};
+    static const uint8_t tf_off[] = {0x9C, 0x81, 0x24, 0x24, 0xFF, 0xFE, 0xFF, 0xFF, 0x9D, 0xC3};
+    char shape[24];
+    uint32_t at = 0, len = 0;
+    for (uint32_t i = 0; i < sizeof tf_on; i++) tf_code[at++] = tf_on[i];
+    int last_ss = 0;
+    uint32_t count = 3 + below(8);
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t k = below(5);
+        if (last_ss && k >= 3) k = 0;
+        switch (k) {
+        case 0: tf_code[at++] = 0x90; shape[len++] = 'n'; break;                 /* nop */
+        case 1: tf_code[at++] = 0x41; shape[len++] = 'i'; break;                 /* inc %ecx */
+        case 2: tf_code[at++] = 0x9C; tf_code[at++] = 0x9D; shape[len++] = 'f'; break; /* pushf; popf */
+        case 3:                                                                  /* mov %ss,%ax; mov %ax,%ss */
+            tf_code[at++] = 0x66; tf_code[at++] = 0x8C; tf_code[at++] = 0xD0;
+            tf_code[at++] = 0x8E; tf_code[at++] = 0xD0;
+            shape[len++] = 'm';
+            break;
+        default: tf_code[at++] = 0x16; tf_code[at++] = 0x17; shape[len++] = 'p'; break; /* push/pop %ss */
+        }
+        last_ss = k >= 3;
+    }
+    shape[len] = 0;
+    for (uint32_t i = 0; i < sizeof tf_off; i++) tf_code[at++] = tf_off[i];
+    tf_hits = 0;
+    __asm__ volatile("call *%0" : : "r"(tf_code) : "eax", "ecx", "memory", "cc");
+    printf("%04u step %s -> %u #DB at", n, shape, tf_hits);
+    for (uint32_t i = 0; i < tf_hits && i < 24; i++) printf(" %u", tf_eips[i]);
+    printf("\n");
+}
+
 static void digest(uint32_t n)
 {
     uint32_t h = FNV_INIT;
@@ -568,6 +617,7 @@ int kmain(uint32_t magic, const struct multiboot_info *mbi)
         if (v != 2 && v != 8 && v != 9 && v != 15 && v != 18) rt_on_trap(v, on_fault);
     for (int v = 0x40; v < 0x44; v++) rt_on_trap(v, on_int);
     rt_on_trap(0x20, on_tick);
+    rt_on_trap(1, on_step);
     pic_init(0x20);
     rt_tss_init();
     rt_gdt_set(7, (uint32_t)(uintptr_t)ldt, sizeof ldt - 1, 0x82, 0);
@@ -595,8 +645,9 @@ int kmain(uint32_t magic, const struct multiboot_info *mbi)
         else if (k < 55) step_far(n);
         else if (k < 68) step_int(n);
         else if (k < 88) step_page(n);
-        else if (k < 95) step_large(n);
-        else step_shadow(n);
+        else if (k < 93) step_large(n);
+        else if (k < 97) step_shadow(n);
+        else step_trap(n);
         if (n % 16 == 15) digest(n);
     }
     digest(steps);
