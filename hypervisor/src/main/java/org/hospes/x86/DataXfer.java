@@ -166,10 +166,16 @@ final class DataXfer {
   }
 
   static void pushf(Cpu c, int size) {
+    if (c.v86()) {
+      Vm86.checkIopl(c);
+    }
     c.pushSized(size, c.eflags() & ~(Flags.VM | Flags.RF));
   }
 
   static void popf(Cpu c, int size) {
+    if (c.v86()) {
+      Vm86.checkIopl(c);
+    }
     int v = c.pop(size);
     int old = c.eflags();
     int mask = POPF_MASK;

@@ -147,8 +147,14 @@ final class Interrupts {
     boolean conforming = (Segments.type(hi) & Segments.TYPE_CE) != 0;
     int newCpl = conforming ? c.cpl : Segments.dpl(hi);
     if (c.v86()) {
-      // Virtual-8086 mode tasks are not supported: the event cannot be delivered.
-      c.raise(Exceptions.GP, Segments.err(sel) + ext);
+      Vm86.checkHandler(c, sel, hi, gate32, ext);
+      Segments.markAccessed(c);
+      Vm86.pushFrame(c, oldFlags, hasErr, err);
+      Segments.loadCs(c, sel, lo, hi, 0);
+      c.setEflags(oldFlags & ~(Flags.TF | Flags.NT | Flags.RF | Flags.VM
+          | (intGate ? Flags.IF : 0)));
+      c.eip = offset;
+      return;
     }
     // Marked now, while the scratch descriptor is still the handler's code segment (loading the
     // inner stack fetches the stack segment's).
@@ -239,8 +245,8 @@ final class Interrupts {
       return;
     }
     if (c.v86()) {
-      // IOPL-sensitive in virtual-8086 mode; such tasks are not supported.
-      c.raise(Exceptions.GP, 0);
+      Vm86.iretInVm86(c, size);
+      return;
     }
     if ((c.eflags() & Flags.NT) != 0) {
       int link = c.readSys32(c.trBase + Tasks.LINK) & 0xFFFF;
@@ -260,9 +266,9 @@ final class Interrupts {
       newFlags = (c.eflags() & 0xFFFF_0000) | (newFlags & 0xFFFF);
       newEip &= 0xFFFF;
     }
-    if ((newFlags & Flags.VM) != 0 && c.cpl == 0) {
-      // Returning to virtual-8086 mode is not supported.
-      c.raise(Exceptions.GP, 0);
+    if ((newFlags & Flags.VM) != 0 && c.cpl == 0 && size == 2) {
+      Vm86.iretToVm86(c, newEip, sel, newFlags);
+      return;
     }
     int[] target = Segments.checkReturnCs(c, sel);
     int rpl = sel & 3;

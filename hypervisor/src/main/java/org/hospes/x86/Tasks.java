@@ -173,10 +173,15 @@ final class Tasks {
     for (int s = 0; s < 6; s++) {
       c.segSel[s] = newSegs[s];
     }
-    c.setCpl(newSegs[CS] & 3);
+    c.setCpl(c.v86() ? 3 : newSegs[CS] & 3);
     try {
       loadLdt(c, newLdt);
-      loadTaskCs(c, newSegs[CS]);
+      if (c.v86()) {
+        // A VM86 task: 8086 segments, whatever the selectors are (SDM vol. 3, 20.2.5).
+        Vm86.loadSegment(c, CS, newSegs[CS]);
+      } else {
+        loadTaskCs(c, newSegs[CS]);
+      }
       Segments.load(c, SS, newSegs[SS]);
       for (int s : new int[] {Cpu.ES, Cpu.DS, Cpu.FS, Cpu.GS}) {
         Segments.load(c, s, newSegs[s]);
