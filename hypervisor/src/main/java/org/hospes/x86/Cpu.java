@@ -519,6 +519,15 @@ public final class Cpu {
     return (flags & Flags.IF) != 0 && !shadow;
   }
 
+  /**
+   * True while an instruction whose MMIO accesses the hypervisor completed has not yet been
+   * restarted: it is still in flight, so no event may be injected before it (the handler would
+   * return to it and it would run, and write its MMIO, again).
+   */
+  public boolean mmioReplayPending() {
+    return mmioLen > 0;
+  }
+
   /** Guest-physical address of the access that caused the last MMIO exit (-1 if none). */
   public long mmioAddress() {
     return pendingMmioGpa;

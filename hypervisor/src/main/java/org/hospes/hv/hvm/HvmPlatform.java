@@ -121,6 +121,15 @@ public final class HvmPlatform {
           VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
       return;
     }
+    if (v.cpu().mmioReplayPending()) {
+      // The instruction that exited on MMIO is completed by replay at this entry: an event
+      // injected now would run before it and return to it, so it would write its MMIO again
+      // (a self-IPI sent over and over). Xen completes the instruction first; so do we, by
+      // asking for the window after it.
+      vmcs.setBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
+          VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
+      return;
+    }
     if (upcall && v.cpu().interruptible()) {
       // The callback vector bypasses the PIC and is re-injected while upcall_pending is set.
       vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD,
