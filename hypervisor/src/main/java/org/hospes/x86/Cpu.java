@@ -158,6 +158,7 @@ public final class Cpu {
   private int mmioLen;
   private int mmioPos;
   // The access that caused the last MMIO exit.
+  private ApicBaseMsr apicBase;
   private long pendingMmioGpa = -1;
   private int pendingMmioSize;
   private boolean pendingMmioWrite;
@@ -257,6 +258,16 @@ public final class Cpu {
   }
 
   /** Connects the interrupt controller whose INTR line this processor samples. */
+  /** Connects a local APIC: IA32_APIC_BASE and CPUID.1:EDX.APIC (null: none, the default). */
+  public void setApicBaseMsr(ApicBaseMsr apic) {
+    apicBase = apic;
+  }
+
+  /** The local APIC's MSR link, or null if the processor has none. */
+  public ApicBaseMsr apicBaseMsr() {
+    return apicBase;
+  }
+
   public void setInterruptController(InterruptController controller) {
     this.intc = controller;
   }

@@ -368,6 +368,11 @@ final class SystemOps {
       case MSR_MISC_ENABLE: return c.miscEnable;
       case MSR_PAT: return c.pat;
       case MSR_MTRR_DEF_TYPE: return c.mtrrDefType;
+      case ApicBaseMsr.MSR:
+        if (c.apicBaseMsr() == null) {
+          c.raise(Exceptions.GP, 0);
+        }
+        return c.apicBaseMsr().readApicBase();
       default:
         int idx = mtrrIndex(msr);
         if (idx >= 0) {
@@ -400,6 +405,11 @@ final class SystemOps {
           c.raise(Exceptions.GP, 0);
         }
         c.mtrrDefType = v;
+        break;
+      case ApicBaseMsr.MSR:
+        if (c.apicBaseMsr() == null || !c.apicBaseMsr().writeApicBase(v)) {
+          c.raise(Exceptions.GP, 0);
+        }
         break;
       default:
         int idx = mtrrIndex(msr);

@@ -16,6 +16,8 @@ import org.hospes.dom0.boot.LoadedKernel;
 import org.hospes.dom0.boot.MultibootLoader;
 import org.hospes.dom0.devicemodel.IsaDebugExit;
 import org.hospes.dom0.devicemodel.Uart16550;
+import org.hospes.hv.platform.CpuInterrupts;
+import org.hospes.hv.platform.LocalApic;
 import org.hospes.hv.platform.Pic8259Pair;
 import org.hospes.hv.platform.Pit8254;
 import org.hospes.hv.time.TimerQueue;
@@ -30,8 +32,9 @@ import org.hospes.x86.MemoryBus;
 /**
  * The "native" mode of the comparison table: a bare emulated PC with no hypervisor. RAM from
  * address 0, the cascaded 8259A interrupt controllers (ports 0x20/0xA0, ELCR at 0x4D0), the 8254
- * timer (ports 0x40-0x43 and 0x61) on IRQ 0, a 16550 UART on COM1 (IRQ 4) and QEMU's
- * isa-debug-exit at port 0xF4. There is no firmware: the interrupt controllers start masked and
+ * timer (ports 0x40-0x43 and 0x61) on IRQ 0, a local APIC (xAPIC at 0xFEE00000 with its
+ * timer, IA32_APIC_BASE and CPUID.1:EDX.APIC; the hypervisor's {@link LocalApic}), a 16550 UART
+ * on COM1 (IRQ 4) and QEMU's isa-debug-exit at port 0xF4. There is no firmware: the interrupt controllers start masked and
  * the timer idle until the kernel programs them. A Multiboot loader stands in for the boot loader.
  *
  * <p>Time is virtual ({@link VirtualClock}): the processor's cycle count at a nominal 1 GHz, one
@@ -78,6 +81,8 @@ public final class NativeMachine {
   private final Uart16550 com1;
   private final Pic8259Pair pic;
   private final Pit8254 pit;
+  private final LocalApic lapic;
+  private final CpuInterrupts interrupts;
   private final VirtualClock clock;
   private final TimerQueue timers = new TimerQueue();
   private final PrintStream diagnostics;
@@ -98,10 +103,14 @@ public final class NativeMachine {
         new IsaDebugExit((value, status) -> debugExit(status)));
     diagnostics = b.diagnostics;
     cpu = b.cpuFactory.apply(memory, io);
-    cpu.setInterruptController(pic);
     clock = new VirtualClock(cpu::cycles);
     pit = new Pit8254(clock, timers, high -> pic.setLevel(TIMER_IRQ, high));
     pit.register(io);
+    lapic = new LocalApic(0, clock, timers);
+    memory.mapMmio(LocalApic.BASE, LocalApic.SIZE, lapic);
+    cpu.setApicBaseMsr(lapic);
+    interrupts = new CpuInterrupts(lapic, pic);
+    cpu.setInterruptController(interrupts);
   }
 
   public static Builder builder() {
@@ -244,7 +253,7 @@ public final class NativeMachine {
         cpu.addIdleCycles(next - now);
       }
       timers.runExpired(clock.now());
-      if (pic.pending()) {
+      if (interrupts.pending()) {
         return null;
       }
       if (!canWake()) {
@@ -256,8 +265,8 @@ public final class NativeMachine {
 
   /** True if a halted processor with interrupts enabled can still be woken. */
   private boolean canWake() {
-    return pic.pending()
-        || (timers.nextDeadline() != TimerQueue.NEVER && !pic.isMasked(TIMER_IRQ));
+    return interrupts.pending() || (timers.nextDeadline() != TimerQueue.NEVER
+        && (!pic.isMasked(TIMER_IRQ) || lapic.timerCanInterrupt()));
   }
 
   private RunResult halted() {
@@ -279,7 +288,7 @@ public final class NativeMachine {
           return halted();
         }
         // The next run delivers a pending interrupt; otherwise the machine sleeps to a deadline.
-        return pic.pending() ? null : IDLE;
+        return interrupts.pending() ? null : IDLE;
       case CpuExit.EXCEPTION:
         return report(ExitStatus.GUEST_CRASHED, String.format(
             "unhandled %s at eip=0x%08x (error code %s)",
@@ -332,6 +341,11 @@ public final class NativeMachine {
   /** The interrupt controllers. */
   public Pic8259Pair pic() {
     return pic;
+  }
+
+  /** The local APIC. */
+  public LocalApic lapic() {
+    return lapic;
   }
 
   /** The interval timer. */

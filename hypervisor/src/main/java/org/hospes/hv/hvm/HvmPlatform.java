@@ -5,6 +5,7 @@ import org.hospes.hv.domain.Domain;
 import org.hospes.hv.domain.DomainMode;
 import org.hospes.hv.domain.Vcpu;
 import org.hospes.hv.domain.VcpuState;
+import org.hospes.hv.platform.CpuInterrupts;
 import org.hospes.hv.platform.LocalApic;
 import org.hospes.hv.platform.Pic8259Pair;
 import org.hospes.hv.platform.Pit8254;
@@ -31,6 +32,7 @@ public final class HvmPlatform {
   private final Pit8254 pit;
   /** vCPU 0's local APIC (one vCPU per domain today). */
   private final LocalApic lapic;
+  private final CpuInterrupts interrupts;
   /** Time as the devices see it: the hypervisor's clock plus the running vCPU's progress. */
   private long deviceNow;
 
@@ -40,6 +42,7 @@ public final class HvmPlatform {
     this.clock = new VirtualClock(() -> deviceNow);
     this.pit = new Pit8254(clock, timers, high -> pic.setLevel(TIMER_IRQ, high));
     this.lapic = new LocalApic(0, clock, timers);
+    this.interrupts = new CpuInterrupts(lapic, pic);
     if (domain.mode() != DomainMode.PVH) {
       // Xen gives PVH domains the local APIC only (XEN_X86_EMU_LAPIC): their PIC and PIT ports
       // read as all ones and ignore writes.
@@ -89,7 +92,7 @@ public final class HvmPlatform {
   }
 
   private void wakeIfPending() {
-    if (pic.pending() || lapic.pendingVector() >= 0) {
+    if (interrupts.pending()) {
       for (Vcpu v : domain.vcpus()) {
         if (v.state() == VcpuState.BLOCKED && v.cpu().interruptible()) {
           hv.wake(v);
@@ -115,8 +118,7 @@ public final class HvmPlatform {
     }
     int callback = domain.callbackVector();
     boolean upcall = callback >= 0 && domain.eventChannels().ops().upcallPending(v.id());
-    boolean apic = lapic.pendingVector() >= 0;
-    if (!pic.pending() && !upcall && !apic) {
+    if (!upcall && !interrupts.pending()) {
       vmcs.clearBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
           VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
       return;
@@ -141,7 +143,7 @@ public final class HvmPlatform {
     }
     if (!upcall && v.cpu().interruptible()) {
       // The local APIC's own interrupts (timer, self-IPIs) outrank the PIC's virtual wire.
-      int vector = apic ? lapic.acknowledge() : pic.acknowledge();
+      int vector = interrupts.acknowledge();
       vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD,
           VmxControls.intrInfo(vector, VmxControls.INTR_TYPE_EXTERNAL, false));
       vmcs.clearBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
