@@ -14,6 +14,7 @@ import org.hospes.dom0.boot.BootException;
 import org.hospes.dom0.boot.KernelFiles;
 import org.hospes.dom0.boot.LoadedKernel;
 import org.hospes.dom0.boot.MultibootLoader;
+import org.hospes.dom0.devicemodel.FwCfg;
 import org.hospes.dom0.devicemodel.IsaDebugExit;
 import org.hospes.dom0.devicemodel.Uart16550;
 import org.hospes.hv.platform.CpuInterrupts;
@@ -34,7 +35,7 @@ import org.hospes.x86.MemoryBus;
  * address 0, the cascaded 8259A interrupt controllers (ports 0x20/0xA0, ELCR at 0x4D0), the 8254
  * timer (ports 0x40-0x43 and 0x61) on IRQ 0, a local APIC (xAPIC at 0xFEE00000 with its
  * timer, IA32_APIC_BASE and CPUID.1:EDX.APIC; the hypervisor's {@link LocalApic}), a 16550 UART
- * on COM1 (IRQ 4) and QEMU's isa-debug-exit at port 0xF4. There is no firmware: the interrupt controllers start masked and
+ * on COM1 (IRQ 4), QEMU's isa-debug-exit at port 0xF4 and QEMU's fw_cfg at 0x510/0x511. There is no firmware: the interrupt controllers start masked and
  * the timer idle until the kernel programs them. A Multiboot loader stands in for the boot loader.
  *
  * <p>Time is virtual ({@link VirtualClock}): the processor's cycle count at a nominal 1 GHz, one
@@ -101,6 +102,7 @@ public final class NativeMachine {
     io.register(Uart16550.COM1_BASE, Uart16550.PORT_COUNT, com1);
     io.register(IsaDebugExit.DEFAULT_PORT, IsaDebugExit.PORT_COUNT,
         new IsaDebugExit((value, status) -> debugExit(status)));
+    io.register(FwCfg.SELECTOR_PORT, FwCfg.PORT_COUNT, new FwCfg(memory.ramSize(), 1));
     diagnostics = b.diagnostics;
     cpu = b.cpuFactory.apply(memory, io);
     clock = new VirtualClock(cpu::cycles);

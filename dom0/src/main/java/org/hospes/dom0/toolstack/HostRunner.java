@@ -162,7 +162,7 @@ public final class HostRunner {
             (value, status) -> {
               self[0].debugExit(status);
               hv.shutdown(d, RunResult.DEBUG_EXIT, status);
-            });
+            }, ramBytes);
         d.setIoreqServer(dm);
         LoadedKernel loaded = new MultibootLoader().load(image, spec.cmdline(), d.memory(),
             ramBytes);

@@ -58,7 +58,7 @@ public final class HvmMachine {
             debugExitStatus = status;
             hv.shutdown(domain, RunResult.DEBUG_EXIT, status);
           }
-        });
+        }, (long) ramMiB << 20);
     if (mode != DomainMode.PVH) {
       domain.setIoreqServer(deviceModel);
     }
