@@ -10,6 +10,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Objects;
 import java.util.function.BiFunction;
+import org.hospes.dom0.boot.BiosLeftState;
 import org.hospes.dom0.boot.BootException;
 import org.hospes.dom0.boot.KernelFiles;
 import org.hospes.dom0.boot.LoadedKernel;
@@ -35,8 +36,9 @@ import org.hospes.x86.MemoryBus;
  * address 0, the cascaded 8259A interrupt controllers (ports 0x20/0xA0, ELCR at 0x4D0), the 8254
  * timer (ports 0x40-0x43 and 0x61) on IRQ 0, a local APIC (xAPIC at 0xFEE00000 with its
  * timer, IA32_APIC_BASE and CPUID.1:EDX.APIC; the hypervisor's {@link LocalApic}), a 16550 UART
- * on COM1 (IRQ 4), QEMU's isa-debug-exit at port 0xF4 and QEMU's fw_cfg at 0x510/0x511. There is no firmware: the interrupt controllers start masked and
- * the timer idle until the kernel programs them. A Multiboot loader stands in for the boot loader.
+ * on COM1 (IRQ 4), QEMU's isa-debug-exit at port 0xF4 and QEMU's fw_cfg at 0x510/0x511.
+ * A Multiboot loader stands in for the boot loader, and the PIC and PIT are left as the
+ * firmware leaves them ({@link BiosLeftState}: IRQ 0 at vector 8, 18.2 Hz).
  *
  * <p>Time is virtual ({@link VirtualClock}): the processor's cycle count at a nominal 1 GHz, one
  * cycle per instruction. The run loop runs the processor in slices that end at the next timer
@@ -185,6 +187,8 @@ public final class NativeMachine {
     cpu.setReg(Cpu.EAX, loaded.eax());
     cpu.setReg(Cpu.EBX, (int) loaded.bootInfoAddress());
     cpu.setEip((int) loaded.entry());
+    // A boot loader runs after the firmware: the PIC and PIT are as SeaBIOS leaves them.
+    BiosLeftState.apply(cpu.io());
     state = State.LOADED;
     return loaded;
   }

@@ -169,6 +169,7 @@ public final class HostRunner {
         cpu.setReg(Cpu.EAX, loaded.eax());
         cpu.setReg(Cpu.EBX, (int) loaded.bootInfoAddress());
         cpu.setEip((int) loaded.entry());
+        org.hospes.dom0.boot.BiosLeftState.apply(d.platformPorts());
       }
       GuestDomain g = new GuestDomain(spec, d, dm, lines, hv.now());
       self[0] = g;

@@ -4,6 +4,7 @@ import com.google.common.base.Preconditions;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import org.hospes.dom0.boot.BiosLeftState;
 import org.hospes.dom0.boot.BootException;
 import org.hospes.dom0.boot.KernelFiles;
 import org.hospes.dom0.boot.LoadedKernel;
@@ -128,6 +129,7 @@ public final class HvmMachine {
     cpu.setReg(Cpu.EAX, loaded.eax());
     cpu.setReg(Cpu.EBX, (int) loaded.bootInfoAddress());
     cpu.setEip((int) loaded.entry());
+    BiosLeftState.apply(domain.platformPorts());
     hv.unpause(domain);
     return loaded;
   }

@@ -74,6 +74,20 @@ public final class HvmPlatform {
     wakeIfPending();
   }
 
+  /**
+   * True if something could still interrupt a blocked vCPU: an interrupt is pending, a timer
+   * whose line is open is counting (the PIT or HPET on IRQ 0 or 8, the APIC timer), or the
+   * domain takes event-channel upcalls (PV timers). A vCPU halted with all of that shut can
+   * never wake, as on a bare machine.
+   */
+  public boolean canWake() {
+    if (interrupts.pending() || domain.mode() == DomainMode.PVH || domain.callbackVector() >= 0) {
+      return true;
+    }
+    return timers.nextDeadline() != TimerQueue.NEVER
+        && (!pic.isMasked(0) || !pic.isMasked(8) || lapic.timerCanInterrupt());
+  }
+
   public long nextDeadline() {
     long d = timers.nextDeadline();
     return d == TimerQueue.NEVER ? Long.MAX_VALUE : d;
