@@ -80,6 +80,7 @@ public final class NativeMachine {
   private enum State { EMPTY, LOADED, FINISHED }
 
   private final MemoryBus memory;
+  private final IoBus io;
   private final Cpu cpu;
   private final Uart16550 com1;
   private final Pic8259Pair pic;
@@ -97,7 +98,7 @@ public final class NativeMachine {
 
   private NativeMachine(Builder b) {
     memory = new MemoryBus(b.ramMiB << 20);
-    IoBus io = new IoBus();
+    io = new IoBus();
     pic = new Pic8259Pair();
     pic.register(io);
     com1 = new Uart16550(b.serialOut, asserted -> pic.setLevel(COM1_IRQ, asserted));
@@ -188,7 +189,7 @@ public final class NativeMachine {
     cpu.setReg(Cpu.EBX, (int) loaded.bootInfoAddress());
     cpu.setEip((int) loaded.entry());
     // A boot loader runs after the firmware: the PIC and PIT are as SeaBIOS leaves them.
-    BiosLeftState.apply(cpu.io());
+    BiosLeftState.apply(io);
     state = State.LOADED;
     return loaded;
   }
