@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import org.hospes.dom0.boot.BiosRom;
 import org.hospes.dom0.boot.BootException;
 import org.hospes.dom0.machine.ExitStatus;
 import org.hospes.dom0.machine.NativeMachine;
@@ -49,10 +50,16 @@ final class RunCommand implements Callable<Integer> {
           + " status 0 on SCHEDOP_shutdown poweroff/reboot, 3 on crash).")
   String mode;
 
-  @Parameters(index = "0", paramLabel = "KERNEL",
+  @Parameters(index = "0", paramLabel = "KERNEL", arity = "0..1",
       description = "Multiboot kernel: an ELF32 i386 executable, or any image whose Multiboot"
-          + " header has the address fields (flag bit 16).")
+          + " header has the address fields (flag bit 16). Not with --bios.")
   Path kernel;
+
+  @Option(names = "--bios", paramLabel = "ROM",
+      description = "native mode: instead of a kernel, map the raw 64 or 128 KiB system ROM"
+          + " below 1 MiB and below 4 GiB and start the processor at its reset vector"
+          + " (F000:FFF0, real mode).")
+  Path bios;
 
   @Option(names = "--ram", paramLabel = "MIB", defaultValue = "" + NativeMachine.DEFAULT_RAM_MIB,
       description = "Guest RAM in MiB (default: ${DEFAULT-VALUE}, at most "
@@ -112,6 +119,21 @@ final class RunCommand implements Callable<Integer> {
     if (ramMiB < 1 || ramMiB > NativeMachine.MAX_RAM_MIB) {
       streams.error("--ram must be between 1 and " + NativeMachine.MAX_RAM_MIB + " MiB, got "
           + ramMiB);
+      return ExitStatus.USAGE;
+    }
+    if (bios != null) {
+      if (runMode.get() != RunMode.NATIVE) {
+        streams.error("--bios needs --mode native");
+        return ExitStatus.USAGE;
+      }
+      if (kernel != null) {
+        streams.error("--bios starts the machine from the ROM; give no KERNEL with it");
+        return ExitStatus.USAGE;
+      }
+      return runBios();
+    }
+    if (kernel == null) {
+      streams.error("missing KERNEL (or --bios ROM)");
       return ExitStatus.USAGE;
     }
     return switch (runMode.get()) {
@@ -181,6 +203,27 @@ final class RunCommand implements Callable<Integer> {
         streams.error("cannot write " + statsJson + ": " + e.getMessage());
         return ExitStatus.USAGE;
       }
+    }
+    return result.exitStatus();
+  }
+
+  /** Starts a bare machine at the reset vector of the ROM {@code bios}. */
+  private int runBios() {
+    NativeMachine machine = NativeMachine.builder()
+        .ramMiB(ramMiB)
+        .serialOut(streams.out())
+        .diagnostics(streams.err())
+        .build();
+    try {
+      machine.loadBios(BiosRom.read(bios), bios.toString());
+    } catch (BootException e) {
+      streams.error(bios + ": " + e.getMessage());
+      return ExitStatus.USAGE;
+    }
+    long start = System.nanoTime();
+    RunResult result = maxInstructions == null ? machine.run() : machine.run(maxInstructions);
+    if (stats) {
+      printRunLine(streams, bios, result, System.nanoTime() - start);
     }
     return result.exitStatus();
   }

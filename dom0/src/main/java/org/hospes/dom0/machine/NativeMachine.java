@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.Objects;
 import java.util.function.BiFunction;
 import org.hospes.dom0.boot.BiosLeftState;
+import org.hospes.dom0.boot.BiosRom;
 import org.hospes.dom0.boot.BootException;
 import org.hospes.dom0.boot.KernelFiles;
 import org.hospes.dom0.boot.LoadedKernel;
@@ -19,6 +20,7 @@ import org.hospes.dom0.devicemodel.FwCfg;
 import org.hospes.dom0.devicemodel.IsaDebugExit;
 import org.hospes.dom0.devicemodel.Uart16550;
 import org.hospes.hv.platform.CpuInterrupts;
+import org.hospes.hv.platform.Hpet;
 import org.hospes.hv.platform.LocalApic;
 import org.hospes.hv.platform.Pic8259Pair;
 import org.hospes.hv.platform.Pit8254;
@@ -35,7 +37,8 @@ import org.hospes.x86.MemoryBus;
  * The "native" mode of the comparison table: a bare emulated PC with no hypervisor. RAM from
  * address 0, the cascaded 8259A interrupt controllers (ports 0x20/0xA0, ELCR at 0x4D0), the 8254
  * timer (ports 0x40-0x43 and 0x61) on IRQ 0, a local APIC (xAPIC at 0xFEE00000 with its
- * timer, IA32_APIC_BASE and CPUID.1:EDX.APIC; the hypervisor's {@link LocalApic}), a 16550 UART
+ * timer, IA32_APIC_BASE and CPUID.1:EDX.APIC; the hypervisor's {@link LocalApic}), an HPET at
+ * 0xFED00000 ({@link Hpet}; legacy replacement takes IRQ 0 from the PIT), a 16550 UART
  * on COM1 (IRQ 4), QEMU's isa-debug-exit at port 0xF4 and QEMU's fw_cfg at 0x510/0x511.
  * A Multiboot loader stands in for the boot loader, and the PIC and PIT are left as the
  * firmware leaves them ({@link BiosLeftState}: IRQ 0 at vector 8, 18.2 Hz).
@@ -86,6 +89,7 @@ public final class NativeMachine {
   private final Pic8259Pair pic;
   private final Pit8254 pit;
   private final LocalApic lapic;
+  private final Hpet hpet;
   private final CpuInterrupts interrupts;
   private final VirtualClock clock;
   private final TimerQueue timers = new TimerQueue();
@@ -109,7 +113,9 @@ public final class NativeMachine {
     diagnostics = b.diagnostics;
     cpu = b.cpuFactory.apply(memory, io);
     clock = new VirtualClock(cpu::cycles);
-    pit = new Pit8254(clock, timers, high -> pic.setLevel(TIMER_IRQ, high));
+    hpet = new Hpet(clock, timers, (irq, high) -> pic.setLevel(irq, high));
+    memory.mapMmio(Hpet.BASE, Hpet.SIZE, hpet);
+    pit = new Pit8254(clock, timers, hpet::pitOutput);
     pit.register(io);
     lapic = new LocalApic(0, clock, timers);
     memory.mapMmio(LocalApic.BASE, LocalApic.SIZE, lapic);
@@ -194,6 +200,25 @@ public final class NativeMachine {
     return loaded;
   }
 
+  /**
+   * Maps a system ROM as a PC does ({@link BiosRom}: a copy ending at 1 MiB, the alias ending at
+   * 4 GiB) and puts the processor in its RESET state: real mode at F000:FFF0 with CS base
+   * 0xFFFF0000, so the first instruction comes from the top of the alias. No boot loader and
+   * no firmware ran: the PIC and PIT are in their power-on state, for the ROM to program.
+   */
+  public void loadBios(BiosRom rom, String name) throws BootException {
+    Preconditions.checkState(state == State.EMPTY, "a kernel is already loaded");
+    if (memory.ramSize() < BiosRom.LOW_END) {
+      throw new BootException("a BIOS needs at least 1 MiB of RAM");
+    }
+    byte[] image = rom.bytes();
+    memory.write(rom.lowBase(), image, 0, image.length);
+    memory.mapMmio(rom.highBase(), rom.size(), rom);
+    kernelName = name;
+    cpu.resetReal();
+    state = State.LOADED;
+  }
+
   /** Runs until the kernel stops, with no instruction limit. */
   public RunResult run() {
     return run(Long.MAX_VALUE);
@@ -273,7 +298,7 @@ public final class NativeMachine {
   /** True if a halted processor with interrupts enabled can still be woken. */
   private boolean canWake() {
     return interrupts.pending() || (timers.nextDeadline() != TimerQueue.NEVER
-        && (!pic.isMasked(TIMER_IRQ) || lapic.timerCanInterrupt()));
+        && (!pic.isMasked(TIMER_IRQ) || lapic.timerCanInterrupt() || hpet.canInterrupt()));
   }
 
   private RunResult halted() {
@@ -353,6 +378,11 @@ public final class NativeMachine {
   /** The local APIC. */
   public LocalApic lapic() {
     return lapic;
+  }
+
+  /** The HPET. */
+  public Hpet hpet() {
+    return hpet;
   }
 
   /** The interval timer. */

@@ -10,6 +10,7 @@ import org.hospes.hv.domain.Domain;
 import org.hospes.hv.domain.Vcpu;
 import org.hospes.hv.ioreq.Ioreq;
 import org.hospes.hv.ioreq.IoreqServer;
+import org.hospes.hv.platform.Hpet;
 import org.hospes.hv.platform.LocalApic;
 import org.hospes.hv.memory.ShadowPager;
 import org.hospes.hv.stats.Counters;
@@ -377,6 +378,17 @@ public final class HvmExitHandler {
         cpu.completeMmio(0);
       } else {
         cpu.completeMmio(lapic.read(gpa - LocalApic.BASE, cpu.mmioSize()));
+      }
+      return 0;
+    }
+    Hpet hpet = hv.platform(d).hpet();
+    if (hpet != null && gpa - Hpet.BASE >= 0 && gpa - Hpet.BASE < Hpet.SIZE) {
+      // The HPET lives in the hypervisor too (Xen's hvm/hpet.c).
+      if (cpu.mmioIsWrite()) {
+        hpet.write(gpa - Hpet.BASE, cpu.mmioSize(), cpu.mmioWriteData());
+        cpu.completeMmio(0);
+      } else {
+        cpu.completeMmio(hpet.read(gpa - Hpet.BASE, cpu.mmioSize()));
       }
       return 0;
     }

@@ -6,6 +6,7 @@ import org.hospes.hv.domain.DomainMode;
 import org.hospes.hv.domain.Vcpu;
 import org.hospes.hv.domain.VcpuState;
 import org.hospes.hv.platform.CpuInterrupts;
+import org.hospes.hv.platform.Hpet;
 import org.hospes.hv.platform.LocalApic;
 import org.hospes.hv.platform.Pic8259Pair;
 import org.hospes.hv.platform.Pit8254;
@@ -16,7 +17,8 @@ import org.hospes.x86.vmx.VmxControls;
 
 /**
  * The platform devices an HVM domain gets inside the hypervisor, where Xen keeps them: the PIC
- * pair and the PIT (PVH domains get neither, as on Xen), on the hypervisor's virtual clock.
+ * pair, the PIT and the HPET (PVH domains get none of them, as on Xen) and the local APIC, on
+ * the hypervisor's virtual clock.
  * Their ports are claimed on the domain's platform bus, so their accesses are handled without a
  * trip to the device model. Interrupts they raise are injected at VM entry when the guest can
  * take them, else an interrupt-window exit is requested.
@@ -30,6 +32,8 @@ public final class HvmPlatform {
   private final TimerQueue timers = new TimerQueue();
   private final VirtualClock clock;
   private final Pit8254 pit;
+  /** The HPET at 0xFED00000 (HVM only: PVH domains have none, as on Xen). */
+  private final Hpet hpet;
   /** vCPU 0's local APIC (one vCPU per domain today). */
   private final LocalApic lapic;
   private final CpuInterrupts interrupts;
@@ -40,7 +44,13 @@ public final class HvmPlatform {
     this.hv = hv;
     this.domain = domain;
     this.clock = new VirtualClock(() -> deviceNow);
-    this.pit = new Pit8254(clock, timers, high -> pic.setLevel(TIMER_IRQ, high));
+    this.hpet = domain.mode() == DomainMode.PVH ? null
+        : new Hpet(clock, timers, (irq, high) -> pic.setLevel(irq, high));
+    this.pit = new Pit8254(clock, timers, high -> {
+      if (hpet != null) {
+        hpet.pitOutput(high);
+      }
+    });
     this.lapic = new LocalApic(0, clock, timers);
     this.interrupts = new CpuInterrupts(lapic, pic);
     if (domain.mode() != DomainMode.PVH) {
@@ -57,6 +67,11 @@ public final class HvmPlatform {
 
   public LocalApic lapic() {
     return lapic;
+  }
+
+  /** The HPET, or null in a PVH domain. */
+  public Hpet hpet() {
+    return hpet;
   }
 
   public Pit8254 pit() {
@@ -85,7 +100,8 @@ public final class HvmPlatform {
       return true;
     }
     return timers.nextDeadline() != TimerQueue.NEVER
-        && (!pic.isMasked(0) || !pic.isMasked(8) || lapic.timerCanInterrupt());
+        && (!pic.isMasked(0) || !pic.isMasked(8) || lapic.timerCanInterrupt()
+            || hpet != null && hpet.canInterrupt());
   }
 
   public long nextDeadline() {
