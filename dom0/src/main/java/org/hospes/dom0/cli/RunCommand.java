@@ -133,7 +133,8 @@ final class RunCommand implements Callable<Integer> {
       return runBios();
     }
     if (kernel == null) {
-      streams.error("missing KERNEL (or --bios ROM)");
+      streams.error("Missing required parameter: 'KERNEL' (or give --bios ROM);"
+          + " see 'hospes run --help'");
       return ExitStatus.USAGE;
     }
     return switch (runMode.get()) {

@@ -162,6 +162,21 @@ class HospesCliTest {
   }
 
   @Test
+  void biosMistakesAreOneLineUsageErrors() throws IOException {
+    Path rom = file("small.rom", new byte[4096]);
+    assertThat(hospes("run", "--bios", rom.toString())).isEqualTo(2);
+    assertThat(stderr()).isEqualTo("hospes: " + rom + ": a BIOS ROM must be 64 KiB or 128 KiB"
+        + " (65536 or 131072 bytes), this one is 4096 bytes\n");
+  }
+
+  @Test
+  void biosNeedsNativeModeAndNoKernel() throws IOException {
+    Path rom = file("ok.rom", new byte[65536]);
+    assertThat(hospes("run", "--mode", "hvm", "--bios", rom.toString())).isEqualTo(2);
+    assertThat(stderr()).isEqualTo("hospes: --bios needs --mode native\n");
+  }
+
+  @Test
   void anUnknownOptionIsAOneLineUsageError() {
     assertThat(hospes("run", "--turbo", "k.elf")).isEqualTo(2);
     assertThat(stderr()).startsWith("hospes: Unknown option: '--turbo'").hasLineCount(1);
