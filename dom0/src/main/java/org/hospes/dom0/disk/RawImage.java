@@ -1,0 +1,131 @@
+package org.hospes.dom0.disk;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Objects;
+
+/** A raw image: the file is the disk, byte for byte. Flush is {@code FileChannel.force}. */
+public final class RawImage implements DiskImage {
+  /** The raw format: it recognises anything, so it is probed last. */
+  public static final DiskFormat FORMAT = new DiskFormat() {
+    @Override
+    public String name() {
+      return "raw";
+    }
+
+    @Override
+    public boolean probe(byte[] header) {
+      return true;
+    }
+
+    @Override
+    public DiskImage open(Path path, boolean readOnly) throws IOException {
+      return RawImage.open(path, readOnly);
+    }
+  };
+
+  private final Path path;
+  private final FileChannel channel;
+  private final boolean readOnly;
+  private final long size;
+
+  private RawImage(Path path, FileChannel channel, boolean readOnly, long size) {
+    this.path = path;
+    this.channel = channel;
+    this.readOnly = readOnly;
+    this.size = size;
+  }
+
+  public static RawImage open(Path path, boolean readOnly) throws IOException {
+    Objects.requireNonNull(path, "path");
+    FileChannel ch = readOnly
+        ? FileChannel.open(path, StandardOpenOption.READ)
+        : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    try {
+      if (!readOnly) {
+        ImageLock.lockForWriting(ch, path);
+      }
+      return new RawImage(path, ch, readOnly, ch.size());
+    } catch (IOException | RuntimeException e) {
+      ch.close();
+      throw e;
+    }
+  }
+
+  @Override
+  public long sizeBytes() {
+    return size;
+  }
+
+  @Override
+  public boolean readOnly() {
+    return readOnly;
+  }
+
+  @Override
+  public void read(long offset, byte[] buf, int off, int len) throws IOException {
+    checkRange(offset, len);
+    ByteBuffer b = ByteBuffer.wrap(buf, off, len);
+    long pos = offset;
+    while (b.hasRemaining()) {
+      int n = channel.read(b, pos);
+      if (n < 0) {
+        // A file shorter than its recorded size (truncated behind our back) reads as zeros.
+        while (b.hasRemaining()) {
+          b.put((byte) 0);
+        }
+        break;
+      }
+      pos += n;
+    }
+  }
+
+  @Override
+  public void write(long offset, byte[] buf, int off, int len) throws IOException {
+    if (readOnly) {
+      throw new ReadOnlyDiskException(path.toString());
+    }
+    checkRange(offset, len);
+    ByteBuffer b = ByteBuffer.wrap(buf, off, len);
+    long pos = offset;
+    while (b.hasRemaining()) {
+      pos += channel.write(b, pos);
+    }
+  }
+
+  @Override
+  public void flush() throws IOException {
+    if (!readOnly) {
+      channel.force(false);
+    }
+  }
+
+  @Override
+  public void discard(long offset, long length) throws IOException {
+    if (readOnly) {
+      throw new ReadOnlyDiskException(path.toString());
+    }
+    checkRange(offset, length);
+    // Raw files keep their bytes: blkif allows a discarded range to read back unchanged.
+  }
+
+  @Override
+  public String format() {
+    return "raw";
+  }
+
+  @Override
+  public void close() throws IOException {
+    channel.close();
+  }
+
+  private void checkRange(long offset, long len) throws IOException {
+    if (offset < 0 || len < 0 || offset + len > size) {
+      throw new IOException(String.format("%s: access at %d (+%d) outside the %d-byte disk",
+          path, offset, len, size));
+    }
+  }
+}
