@@ -210,44 +210,45 @@ final class RunCommand implements Callable<Integer> {
 
   /** Starts a bare machine at the reset vector of the ROM {@code bios}. */
   private int runBios() {
-    NativeMachine machine = NativeMachine.builder()
-        .ramMiB(ramMiB)
-        .serialOut(streams.out())
-        .diagnostics(streams.err())
-        .build();
+    NativeMachine machine = nativeMachine(streams, ramMiB);
     try {
       machine.loadBios(BiosRom.read(bios), bios.toString());
     } catch (BootException e) {
       streams.error(bios + ": " + e.getMessage());
       return ExitStatus.USAGE;
     }
-    long start = System.nanoTime();
-    RunResult result = maxInstructions == null ? machine.run() : machine.run(maxInstructions);
-    if (stats) {
-      printRunLine(streams, bios, result, System.nanoTime() - start);
-    }
-    return result.exitStatus();
+    return runLoaded(streams, machine, bios, maxInstructions, stats);
   }
 
   /** Boots {@code kernel} on a bare machine; shared with {@code hospes demo}. */
   static int runNative(CliStreams streams, Path kernel, int ramMiB, String cmdline,
       Long maxInstructions, boolean stats) {
-    NativeMachine machine = NativeMachine.builder()
-        .ramMiB(ramMiB)
-        .serialOut(streams.out())
-        .diagnostics(streams.err())
-        .build();
+    NativeMachine machine = nativeMachine(streams, ramMiB);
     try {
       machine.loadMultiboot(kernel, cmdline);
     } catch (BootException e) {
       streams.error(kernel + ": " + e.getMessage());
       return ExitStatus.USAGE;
     }
+    return runLoaded(streams, machine, kernel, maxInstructions, stats);
+  }
+
+  private static NativeMachine nativeMachine(CliStreams streams, int ramMiB) {
+    return NativeMachine.builder()
+        .ramMiB(ramMiB)
+        .serialOut(streams.out())
+        .diagnostics(streams.err())
+        .build();
+  }
+
+  /** Runs a loaded machine to its end; the run line names {@code image}. */
+  private static int runLoaded(CliStreams streams, NativeMachine machine, Path image,
+      Long maxInstructions, boolean stats) {
     long start = System.nanoTime();
     RunResult result = maxInstructions == null ? machine.run() : machine.run(maxInstructions);
     long nanos = System.nanoTime() - start;
     if (stats) {
-      printRunLine(streams, kernel, result, nanos);
+      printRunLine(streams, image, result, nanos);
     }
     return result.exitStatus();
   }
