@@ -61,7 +61,7 @@ public final class HvmMachine {
           }
         }, (long) ramMiB << 20);
     if (mode != DomainMode.PVH) {
-      domain.setIoreqServer(deviceModel);
+      hv.control().serveIoreqs(domain.domid(), deviceModel);
     }
   }
 

@@ -3,40 +3,83 @@ package org.hospes.hv.control;
 import org.hospes.x86.MemoryBus;
 
 /**
- * One page of another domain mapped by a privileged domain (Xen's foreign mapping: the frame
- * is resolved through the owner's P2M once, when mapped). Offsets are within the page and are
- * checked; once the owner is gone or the mapping is dropped, reads give zeros and writes are
- * ignored, so a dying guest can never hand dom0 a frame that belongs to someone else.
+ * One page of another domain mapped by a service domain: either a foreign mapping (privcmd: the
+ * frame is resolved through the owner's P2M once, when mapped) or a grant mapping (gntdev: the
+ * granter's entry is pinned and the frame sits in the mapper's grant window). Offsets are within
+ * the page and are checked. Once the owner is gone, the grant revoked or the mapping dropped,
+ * reads give zeros and writes are ignored, so a dying guest can never hand a service a frame
+ * that belongs to someone else. A read-only grant mapping refuses writes.
  */
 public final class ForeignPage {
   private final DomainControl control;
   private final int domid;
   private final long gfn;
+  private final long mfn;
   private final long machineBase;
   private final MemoryBus machine;
+  /** Grant mappings: the frame in the mapper's window and the maptrack handle; else -1. */
+  private final long windowGfn;
+  private final int handle;
+  private final boolean writable;
   private boolean mapped = true;
 
-  ForeignPage(DomainControl control, int domid, long gfn, long mfn, MemoryBus machine) {
+  private ForeignPage(DomainControl control, int domid, long gfn, long mfn, MemoryBus machine,
+      long windowGfn, int handle, boolean writable) {
     this.control = control;
     this.domid = domid;
     this.gfn = gfn;
+    this.mfn = mfn;
     this.machineBase = mfn << 12;
     this.machine = machine;
+    this.windowGfn = windowGfn;
+    this.handle = handle;
+    this.writable = writable;
   }
 
+  static ForeignPage foreign(DomainControl control, int domid, long gfn, long mfn,
+      MemoryBus machine) {
+    return new ForeignPage(control, domid, gfn, mfn, machine, -1, -1, true);
+  }
+
+  static ForeignPage grant(DomainControl control, int domid, long windowGfn, long mfn,
+      int handle, boolean writable, MemoryBus machine) {
+    return new ForeignPage(control, domid, -1, mfn, machine, windowGfn, handle, writable);
+  }
+
+  /** The domain whose page this is. */
   public int domid() {
     return domid;
   }
 
+  /** Its guest frame (foreign mappings; -1 for a grant mapping). */
   public long gfn() {
     return gfn;
+  }
+
+  public boolean isGrant() {
+    return handle >= 0;
+  }
+
+  public boolean isWritable() {
+    return writable;
   }
 
   private boolean live(int off, int len) {
     if (off < 0 || len < 0 || off + len > 4096) {
       throw new IndexOutOfBoundsException("offset " + off + "+" + len + " outside the page");
     }
-    return mapped && control.ownerAlive(domid);
+    if (!mapped) {
+      return false;
+    }
+    return isGrant() ? control.windowHolds(windowGfn, mfn) : control.ownerAlive(domid);
+  }
+
+  private boolean writable(int off, int len) {
+    boolean live = live(off, len);
+    if (!writable) {
+      throw new IllegalStateException("write to a read-only grant mapping of domain " + domid);
+    }
+    return live;
   }
 
   public int read8(int off) {
@@ -48,13 +91,13 @@ public final class ForeignPage {
   }
 
   public void write8(int off, int v) {
-    if (live(off, 1)) {
+    if (writable(off, 1)) {
       machine.write8(machineBase + off, v);
     }
   }
 
   public void write32(int off, int v) {
-    if (live(off, 4)) {
+    if (writable(off, 4)) {
       machine.write32(machineBase + off, v);
     }
   }
@@ -68,7 +111,7 @@ public final class ForeignPage {
   }
 
   public void write(int off, byte[] src, int srcOff, int len) {
-    if (live(off, len)) {
+    if (writable(off, len)) {
       machine.write(machineBase + off, src, srcOff, len);
     }
   }
@@ -77,11 +120,15 @@ public final class ForeignPage {
     return mapped;
   }
 
-  /** Drops the mapping (counted). */
+  /** Drops the mapping (counted; a grant's pin is released). */
   public void unmap() {
     if (mapped) {
       mapped = false;
-      control.unmapped();
+      if (isGrant()) {
+        control.unmapGrant(windowGfn, handle);
+      } else {
+        control.unmapped();
+      }
     }
   }
 }
