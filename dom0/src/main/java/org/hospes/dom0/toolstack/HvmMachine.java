@@ -49,6 +49,7 @@ public final class HvmMachine {
   private org.hospes.dom0.xenstore.XenstoreService xenstore;
   private PvhDomainBuilder.Built pvh;
   private int debugExitStatus = -1;
+  private org.hospes.dom0.machine.HostLink link = org.hospes.dom0.machine.HostLink.NONE;
 
   private static HypervisorFactory defaultFactory;
 
@@ -231,6 +232,11 @@ public final class HvmMachine {
     return pvh;
   }
 
+  /** Input for the guest and stop requests from the host, consulted between slices. */
+  public void setHostLink(org.hospes.dom0.machine.HostLink link) {
+    this.link = Preconditions.checkNotNull(link);
+  }
+
   public RunResult run() {
     return run(Long.MAX_VALUE);
   }
@@ -251,8 +257,16 @@ public final class HvmMachine {
         if (domain.state().isFinal()) {
           return outcome();
         }
+        String stop = link.afterSlice();
+        if (stop != null) {
+          return report(ExitStatus.STOPPED, RunResult.STOPPED_PREFIX + stop);
+        }
         if (progressed == 0 || !hv.hasLiveDomains()) {
-          // Blocked with nothing that can ever wake it: the kernel halted.
+          // Blocked with nothing inside the machine to wake it: only host input can, else
+          // the kernel halted.
+          if (progressed == 0 && hv.hasLiveDomains() && link.awaitInput()) {
+            continue;
+          }
           return new RunResult(ExitStatus.HALTED, RunResult.HALTED, instructions());
         }
       }
