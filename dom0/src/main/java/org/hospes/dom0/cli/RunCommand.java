@@ -111,6 +111,12 @@ final class RunCommand implements Callable<Integer> {
           + " PV console output to FILE (dom0's console backend copies the ring to both).")
   Path consoleLog;
 
+  @Option(names = "--hv-log", paramLabel = "FILE",
+      description = "Hypervisor modes: write the hypervisor's console to FILE instead of stderr:"
+          + " the guest's console_io output, one line at a time prefixed (dN) as a debug Xen"
+          + " prints it. The PV console stays on stdout.")
+  Path hvLog;
+
   @Option(names = "--module", paramLabel = "FILE",
       description = "Load FILE as a boot module (repeatable; pvh loader): modules are listed in"
           + " the hvm_start_info in order, the first being what Linux takes as its initrd.")
@@ -224,9 +230,18 @@ final class RunCommand implements Callable<Integer> {
       if (dom0Options.weight != null || dom0Options.cap != null) {
         return (dom0Options.weight != null ? "--dom0-weight" : "--dom0-cap") + noHypervisor;
       }
+      if (hvLog != null) {
+        return "--hv-log" + noHypervisor;
+      }
     }
     if (consoleLog != null) {
-      return HostOptions.writableProblem(consoleLog, "--console-log");
+      String p = HostOptions.writableProblem(consoleLog, "--console-log");
+      if (p != null) {
+        return p;
+      }
+    }
+    if (hvLog != null) {
+      return HostOptions.writableProblem(hvLog, "--hv-log");
     }
     return null;
   }
@@ -249,6 +264,16 @@ final class RunCommand implements Callable<Integer> {
       return ExitStatus.USAGE;
     }
     OutputStream log = null;
+    OutputStream hypervisorLog = null;
+    if (hvLog != null) {
+      try {
+        hypervisorLog = Files.newOutputStream(hvLog);
+      } catch (IOException e) {
+        streams.error("cannot write --hv-log " + hvLog + ": " + e.getMessage());
+        return ExitStatus.USAGE;
+      }
+      machine.setHypervisorLog(hypervisorLog);
+    }
     try {
       if (consoleLog != null) {
         try {
@@ -280,6 +305,13 @@ final class RunCommand implements Callable<Integer> {
         log.close();
       } catch (IOException e) {
         streams.error("--console-log " + consoleLog + ": cannot write: " + e.getMessage());
+      }
+    }
+    if (hypervisorLog != null) {
+      try {
+        hypervisorLog.close();
+      } catch (IOException e) {
+        streams.error("cannot write --hv-log " + hvLog + ": " + e.getMessage());
       }
     }
     Hypervisor hv = machine.hypervisor();

@@ -154,6 +154,7 @@ final class RunManyCommand implements Callable<Integer> {
     try {
       host = HostRunner.create(machineMiB, this.host.schedulerName(), this.host.costModelName(),
           streams.out());
+      host.setHypervisorLog(streams.err());
     } catch (IllegalArgumentException e) {
       // Unknown --sched or --cost-model: the message lists the known names.
       streams.error(e.getMessage());

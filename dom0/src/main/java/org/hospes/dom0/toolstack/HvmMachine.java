@@ -62,8 +62,9 @@ public final class HvmMachine {
     this.serial = output;
     this.hv = hv;
     this.domain = hv.createHvmDomain("guest", mode, ramMiB);
-    // A PVH guest has no device model; its console is console_io and the PV ring (loadPvh).
-    domain.setConsole(this.serial);
+    // console_io goes to the hypervisor's console, as on a debug Xen (guest_loglvl=all):
+    // stderr unless setHypervisorLog says otherwise. COM1 and the PV ring go to serial.
+    setHypervisorLog(diagnostics);
     this.deviceModel = new HvmDeviceModel(this.serial,
         (irq, high) -> hv.platform(domain).setIsaIrqLevel(irq, high),
         (value, status) -> {
@@ -115,6 +116,14 @@ public final class HvmMachine {
 
   public Hypervisor hypervisor() {
     return hv;
+  }
+
+  /**
+   * Where the hypervisor's console goes: the domain's console_io output, one "(dN) " line at a
+   * time (org.hospes.hv.console.GuestConsoleLog). stderr by default; {@code --hv-log FILE}.
+   */
+  public void setHypervisorLog(OutputStream log) {
+    domain.setConsole(new org.hospes.hv.console.GuestConsoleLog(domain.domid(), log));
   }
 
   public Domain domain() {
@@ -177,7 +186,8 @@ public final class HvmMachine {
 
   /**
    * Loads a PVH kernel (ELF with the PHYS32_ENTRY note), gives it dom0's xenstore and a PV
-   * console (both printed on the serial stream, like console_io) and sets its entry state.
+   * console (printed on the serial stream; console_io goes to the hypervisor's log) and sets
+   * its entry state.
    */
   public BootedKernel loadPvh(Path kernel, String cmdline) throws BootException {
     return loadPvh(kernel, cmdline, null);
@@ -272,6 +282,12 @@ public final class HvmMachine {
       }
     } finally {
       deviceModel.com1().flush();
+      try {
+        // A partial console_io line is printed, not lost.
+        domain.console().close();
+      } catch (java.io.IOException e) {
+        diagnostics.println("hospes: cannot write the hypervisor log: " + e.getMessage());
+      }
     }
   }
 
