@@ -32,6 +32,7 @@ public final class DomainControl {
   private long foreignMaps;
   private long foreignUnmaps;
   private long liveForeignMaps;
+  private long liveGrantMaps;
 
   public DomainControl(Hypervisor hv, Domain dom0, ServicePorts ports) {
     this.hv = hv;
@@ -155,6 +156,55 @@ public final class DomainControl {
 
   public long liveForeignMaps() {
     return liveForeignMaps;
+  }
+
+  /** A grant map or copy dom0 asked for failed; {@link #status} is the GNTST_* code. */
+  public static final class GrantException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    private final int status;
+
+    GrantException(int status, int domid, int ref) {
+      super("grant " + ref + " of domain " + domid + ": GNTST " + status, null, false, false);
+      this.status = status;
+    }
+
+    public int status() {
+      return status;
+    }
+  }
+
+  /**
+   * GNTTABOP_map_grant_ref as domain 0: maps grant {@code ref} of domain {@code domid}, which
+   * must be a GTF_permit_access entry naming dom0 (and not GTF_readonly unless {@code readonly}).
+   * The entry stays pinned until the page is unmapped. Counted in dom0's grant maps and charged
+   * the cost model's grant map. Throws {@link GrantException} with the status Xen would give.
+   */
+  public ForeignPage mapGrant(int domid, int ref, boolean readonly) {
+    counters.grantMaps++;
+    counters.grantCycles += hv.costModel().grantMap();
+    Domain d = hv.domain(domid);
+    org.hospes.hv.grant.GrantTables t = d == null || d.state().isFinal() ? null : d.grantTables();
+    if (t == null) {
+      counters.grantErrors++;
+      throw new GrantException(org.hospes.abi.GrantTableOp.GNTST_BAD_DOMAIN, domid, ref);
+    }
+    long mfn = t.pinForService(ref, dom0.domid(), !readonly);
+    if (mfn < 0) {
+      counters.grantErrors++;
+      throw new GrantException((int) mfn, domid, ref);
+    }
+    liveGrantMaps++;
+    return new ForeignPage(this, domid, -1, mfn, hv.machineMemory(), ref, readonly, t);
+  }
+
+  void grantUnmapped() {
+    counters.grantUnmaps++;
+    liveGrantMaps--;
+  }
+
+  /** Grant mappings dom0 holds now. */
+  public long liveGrantMaps() {
+    return liveGrantMaps;
   }
 
   /** HVMOP_set_param on another domain (the toolstack's store and console parameters). */
