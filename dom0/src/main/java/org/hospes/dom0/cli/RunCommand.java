@@ -98,6 +98,12 @@ final class RunCommand implements Callable<Integer> {
           + " hvm_start_info in order, the first being what Linux takes as its initrd.")
   java.util.List<Path> modules;
 
+  @Option(names = "--disk", paramLabel = "PATH[,format=raw|qcow2][,mode=ro]",
+      description = "pvh mode: give the guest a PV disk served by dom0's blkback (repeatable;"
+          + " the first is xvda, then xvdb, ...). xl's keys vdev=, access=, format=, target="
+          + " are accepted too.")
+  java.util.List<String> disks;
+
   RunCommand(CliStreams streams) {
     this.streams = streams;
   }
@@ -142,6 +148,10 @@ final class RunCommand implements Callable<Integer> {
         streams.error("--console-log needs --mode pvh");
         return ExitStatus.USAGE;
       }
+      if (disks != null && domainMode != DomainMode.PVH) {
+        streams.error("--disk needs --mode pvh (PV disks are served by blkback)");
+        return ExitStatus.USAGE;
+      }
       if (domainMode == DomainMode.PVH) {
         if (consoleLog != null) {
           try {
@@ -149,6 +159,18 @@ final class RunCommand implements Callable<Integer> {
           } catch (IOException e) {
             streams.error("cannot write " + consoleLog + ": " + e.getMessage());
             return ExitStatus.USAGE;
+          }
+        }
+        if (disks != null) {
+          for (int i = 0; i < disks.size(); i++) {
+            org.hospes.dom0.toolstack.DiskSpec spec;
+            try {
+              spec = org.hospes.dom0.toolstack.DiskSpec.parse(disks.get(i), i, null);
+              machine.addDisk(spec, spec.open());
+            } catch (IllegalArgumentException | IOException e) {
+              streams.error("--disk: " + e.getMessage());
+              return ExitStatus.USAGE;
+            }
           }
         }
         machine.loadPvh(kernel, cmdline, log, modules == null ? java.util.List.of() : modules);
