@@ -11,7 +11,11 @@ import org.hospes.hv.domain.DomainMode;
 /**
  * What the toolstack needs to build one domain, as written on the command line or in a host
  * configuration file:
- * {@code NAME=KERNEL[,mode=hvm|hvm-shadow|pvh][,ram=MIB][,weight=W][,cap=C][,cmdline=TEXT]}.
+ * {@code NAME=KERNEL[,mode=hvm|hvm-shadow|pvh][,ram=MIB][,weight=W][,cap=C][,disk=DISK]...
+ * [,cmdline=TEXT]}. {@code disk} (PVH domains, repeatable; the first is xvda) is a
+ * {@link DiskSpec}: {@code disk=PATH} for a plain image, or in brackets for options, in
+ * Hospes's shorthand or xl's syntax: {@code disk=[img.qcow2,format=qcow2,mode=ro]},
+ * {@code disk=[format=raw,vdev=xvdb,access=rw,target=data.img]}.
  * A mode the hypervisor does not have fails when the domain is built, with its message.
  * {@code cmdline} takes the rest of the text, commas included, so it must come last.
  *
@@ -22,17 +26,27 @@ import org.hospes.hv.domain.DomainMode;
  * @param weight credit-scheduler weight (1..65535)
  * @param cap credit-scheduler cap in percent of one CPU, 0 for none
  * @param cmdline the multiboot command line, or null for none
+ * @param disks PV disks (PVH only), in order: xvda, xvdb, ...
  */
 public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, int weight,
-    int cap, String cmdline) {
+    int cap, String cmdline, java.util.List<DiskSpec> disks) {
+
+  /** A domain without disks. */
+  public DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, int weight, int cap,
+      String cmdline) {
+    this(name, kernel, mode, ramMiB, weight, cap, cmdline, java.util.List.of());
+  }
 
   public static final String SYNTAX =
-      "NAME=KERNEL[,mode=hvm|hvm-shadow|pvh][,ram=MIB][,weight=W][,cap=C][,cmdline=TEXT]";
+      "NAME=KERNEL[,mode=hvm|hvm-shadow|pvh][,ram=MIB][,weight=W][,cap=C][,disk=DISK]..."
+          + "[,cmdline=TEXT]";
   public static final int DEFAULT_RAM_MIB = 16;
   public static final int MAX_RAM_MIB = 1024;
   public static final int DEFAULT_WEIGHT = 256;
 
   private static final Pattern CMDLINE = Pattern.compile(",\\s*cmdline\\s*=\\s*");
+  private static final Pattern BRACKETED_DISK =
+      Pattern.compile(",\\s*disk\\s*=\\s*\\[([^\\]]*)\\]");
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,31}");
 
   public DomainSpec {
@@ -49,6 +63,10 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
     if (cap < 0 || cap > 100) {
       throw new SpecException(name + ": cap must be 0..100 (percent of a CPU), got " + cap);
     }
+    disks = java.util.List.copyOf(disks);
+    if (!disks.isEmpty() && mode != DomainMode.PVH) {
+      throw new SpecException(name + ": disks need mode=pvh (they are PV disks)");
+    }
   }
 
   /** A spec with the defaults: hvm, {@value #DEFAULT_RAM_MIB} MiB, weight 256, no cap. */
@@ -58,11 +76,11 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
   }
 
   public DomainSpec withRam(int mib) {
-    return new DomainSpec(name, kernel, mode, mib, weight, cap, cmdline);
+    return new DomainSpec(name, kernel, mode, mib, weight, cap, cmdline, disks);
   }
 
   public DomainSpec withMode(DomainMode m) {
-    return new DomainSpec(name, kernel, m, ramMiB, weight, cap, cmdline);
+    return new DomainSpec(name, kernel, m, ramMiB, weight, cap, cmdline, disks);
   }
 
   /**
@@ -84,6 +102,18 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
       cmdline = rest.substring(cmd.end());
       rest = rest.substring(0, cmd.start());
     }
+    // Bracketed disks are set aside first (their commas belong to them), leaving a numbered
+    // placeholder so disks keep their order.
+    java.util.List<String> bracketed = new java.util.ArrayList<>();
+    java.util.List<String> diskTexts = new java.util.ArrayList<>();
+    Matcher bd = BRACKETED_DISK.matcher(rest);
+    StringBuilder unbracketed = new StringBuilder();
+    while (bd.find()) {
+      bracketed.add(bd.group(1));
+      bd.appendReplacement(unbracketed, ",disk=\u0001" + (bracketed.size() - 1));
+    }
+    bd.appendTail(unbracketed);
+    rest = unbracketed.toString();
     String[] parts = rest.split(",", -1);
     String kernel = parts[0].strip();
     if (kernel.isEmpty()) {
@@ -98,6 +128,12 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
             + ")");
       }
       String key = p.substring(0, e).strip().toLowerCase(Locale.ROOT);
+      if (key.equals("disk")) {
+        String v = p.substring(e + 1).strip();
+        diskTexts.add(v.startsWith("\u0001") ? bracketed.get(Integer.parseInt(v.substring(1)))
+            : v);
+        continue;
+      }
       if (options.put(key, p.substring(e + 1).strip()) != null) {
         throw new SpecException(name + ": " + key + " given twice");
       }
@@ -113,11 +149,19 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
         case "weight" -> weight = number(name, "weight", o.getValue());
         case "cap" -> cap = number(name, "cap", o.getValue());
         default -> throw new SpecException(name + ": unknown option '" + o.getKey()
-            + "' (valid: mode, ram, weight, cap, cmdline)");
+            + "' (valid: mode, ram, weight, cap, disk, cmdline)");
+      }
+    }
+    java.util.List<DiskSpec> disks = new java.util.ArrayList<>();
+    for (String t : diskTexts) {
+      try {
+        disks.add(DiskSpec.parse(t, disks.size(), base));
+      } catch (IllegalArgumentException ex) {
+        throw new SpecException(name + ": " + ex.getMessage());
       }
     }
     Path path = base == null ? Path.of(kernel) : base.resolve(kernel);
-    return new DomainSpec(name, path, mode, ram, weight, cap, cmdline);
+    return new DomainSpec(name, path, mode, ram, weight, cap, cmdline, disks);
   }
 
   private static DomainMode mode(String name, String value) {

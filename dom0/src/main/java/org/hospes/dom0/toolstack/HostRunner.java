@@ -156,6 +156,15 @@ public final class HostRunner {
           xenstore = new org.hospes.dom0.xenstore.XenstoreService(hv.control(), hv.costModel());
         }
         new PvhDomainBuilder(hv, xenstore).load(d, image, spec.cmdline(), lines);
+        for (DiskSpec disk : spec.disks()) {
+          org.hospes.dom0.disk.DiskImage img;
+          try {
+            img = disk.open();
+          } catch (java.io.IOException e) {
+            throw new IllegalArgumentException(e.getMessage());
+          }
+          HvmMachine.attachDisk(hv, xenstore, d.domid(), disk, img);
+        }
       } else {
         dm = new HvmDeviceModel(lines,
             (irq, high) -> hv.platform(d).setIsaIrqLevel(irq, high),
