@@ -44,7 +44,15 @@ public final class RawImage implements DiskImage {
     FileChannel ch = readOnly
         ? FileChannel.open(path, StandardOpenOption.READ)
         : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
-    return new RawImage(path, ch, readOnly, ch.size());
+    try {
+      if (!readOnly) {
+        ImageLock.lockForWriting(ch, path);
+      }
+      return new RawImage(path, ch, readOnly, ch.size());
+    } catch (IOException | RuntimeException e) {
+      ch.close();
+      throw e;
+    }
   }
 
   @Override

@@ -5,7 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import org.hospes.abi.Blkif;
 import org.hospes.dom0.disk.DiskImage;
-import org.hospes.dom0.disk.RawImage;
+import org.hospes.dom0.disk.DiskImages;
 
 /**
  * One disk of a domain's configuration. Two spellings are accepted:
@@ -18,13 +18,20 @@ import org.hospes.dom0.disk.RawImage;
  * </ul>
  *
  * <p>Without {@code vdev} the n-th disk (from 0) is {@code xvda}, {@code xvdb}, ...; without
- * {@code format} the image is probed (raw for now). {@code devid} is xl's number for the vdev
+ * {@code format} the image is probed ({@link DiskImages}: qcow2, plugins' formats, then raw). {@code devid} is xl's number for the vdev
  * (xvda = 202 &lt;&lt; 8 = 51712).
  */
 public record DiskSpec(Path target, String format, boolean readOnly, String vdev) {
 
-  /** Formats Hospes can open. */
-  public static final java.util.List<String> FORMATS = java.util.List.of("raw", "qcow2");
+  private static DiskImages registry;
+
+  /** The image formats: built in and from plugins on the class path (built once). */
+  public static synchronized DiskImages formats() {
+    if (registry == null) {
+      registry = DiskImages.withPlugins(DiskSpec.class.getClassLoader());
+    }
+    return registry;
+  }
 
   public int devid() {
     return Blkif.devidOf(vdev);
@@ -64,10 +71,10 @@ public record DiskSpec(Path target, String format, boolean readOnly, String vdev
         String value = item.substring(eq + 1);
         switch (key) {
           case "format" -> {
-            if (!FORMATS.contains(value)) {
-              throw new IllegalArgumentException("disk '" + text + "': unknown format '" + value
-                  + "'; known: " + String.join(", ", FORMATS));
+            if (value.isEmpty()) {
+              throw new IllegalArgumentException("disk '" + text + "': empty format");
             }
+            // Checked against the registry (plugins add formats) when the image is opened.
             format = value;
           }
           case "mode", "access" -> ro = switch (value) {
@@ -116,11 +123,6 @@ public record DiskSpec(Path target, String format, boolean readOnly, String vdev
     if (!readOnly && !Files.isWritable(target)) {
       throw new IOException("disk image " + target + " is not writable (use mode=ro)");
     }
-    String fmt = format == null ? "raw" : format;
-    if (fmt.equals("qcow2")) {
-      throw new IOException("disk image " + target + ": format qcow2 is not available in this"
-          + " build");
-    }
-    return RawImage.FORMAT.open(target, readOnly);
+    return formats().open(target, format, readOnly);
   }
 }

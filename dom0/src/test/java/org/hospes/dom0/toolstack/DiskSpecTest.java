@@ -35,8 +35,6 @@ class DiskSpecTest {
 
   @Test
   void badSpecsSayWhatIsWrong() {
-    assertThatThrownBy(() -> DiskSpec.parse("a.img,format=vmdk", 0, null))
-        .hasMessageContaining("unknown format 'vmdk'; known: raw, qcow2");
     assertThatThrownBy(() -> DiskSpec.parse("a.img,mode=rx", 0, null))
         .hasMessageContaining("mode must be ro or rw");
     assertThatThrownBy(() -> DiskSpec.parse("a.img,vdev=hda", 0, null))
@@ -45,6 +43,28 @@ class DiskSpecTest {
         .hasMessageContaining("names no image");
     assertThatThrownBy(() -> DiskSpec.parse("a.img,speed=9", 0, null))
         .hasMessageContaining("unknown key 'speed'");
+  }
+
+  @Test
+  void anUnknownFormatIsRefusedWhenOpenedListingTheKnownOnes() throws IOException {
+    Path img = Files.write(dir.resolve("a.img"), new byte[4096]);
+    assertThatThrownBy(() -> DiskSpec.parse(img + ",format=vmdk", 0, null).open())
+        .hasMessageContaining("unknown disk format 'vmdk'; known formats: qcow2, raw");
+  }
+
+  @Test
+  void aQcow2ImageOpensByNameOrByProbing() throws Exception {
+    Path img = dir.resolve("q.qcow2");
+    Process p = new ProcessBuilder("qemu-img", "create", "-q", "-f", "qcow2", img.toString(),
+        "1M").redirectErrorStream(true).start();
+    assertThat(p.waitFor()).isZero();
+    try (var d = DiskSpec.parse(img.toString(), 0, null).open()) {
+      assertThat(d.format()).isEqualTo("qcow2");
+      assertThat(d.sizeBytes()).isEqualTo(1 << 20);
+    }
+    try (var d = DiskSpec.parse(img + ",format=qcow2,mode=ro", 0, null).open()) {
+      assertThat(d.readOnly()).isTrue();
+    }
   }
 
   @Test
