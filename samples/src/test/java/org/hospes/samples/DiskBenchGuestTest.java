@@ -30,21 +30,44 @@ class DiskBenchGuestTest {
   @TempDir
   Path tmp;
 
+  private static Path elf() throws Exception {
+    Path root = TestKernels.root();
+    return new GuestBuilder(root.resolve("guest-sdk/c"), root.resolve("samples/target/guests"))
+        .build("disk-bench", List.of(root.resolve("samples/guests/disk-bench/disk-bench.c")));
+  }
+
   @Test
   @Timeout(value = 300, unit = TimeUnit.SECONDS)
   void diskBenchWritesReadsAndChecksEveryBlock() throws Exception {
-    Path root = TestKernels.root();
-    Path elf = new GuestBuilder(root.resolve("guest-sdk/c"), root.resolve("samples/target/guests"))
-        .build("disk-bench", List.of(root.resolve("samples/guests/disk-bench/disk-bench.c")));
     Path img = tmp.resolve("disk.img");
     try (RandomAccessFile f = new RandomAccessFile(img.toFile(), "rw")) {
       f.setLength(1 << 20);
     }
+    bench(img + ",format=raw");
+  }
+
+  /** The same on a qcow2 image made by qemu-img; qemu-img check finds it clean afterwards. */
+  @Test
+  @Timeout(value = 300, unit = TimeUnit.SECONDS)
+  void diskBenchOnAQcow2ImageLeavesItClean() throws Exception {
+    Path img = tmp.resolve("disk.qcow2");
+    assertThat(new ProcessBuilder("qemu-img", "create", "-q", "-f", "qcow2", img.toString(), "1M")
+        .inheritIO().start().waitFor()).isZero();
+    bench("vdev=xvda,access=rw,target=" + img);
+    Process check = new ProcessBuilder("qemu-img", "check", img.toString())
+        .redirectErrorStream(true).start();
+    String out = new String(check.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(check.waitFor()).as(out).isZero();
+    assertThat(out).contains("No errors were found");
+  }
+
+  private void bench(String disk) throws Exception {
+    Path elf = elf();
     ByteArrayOutputStream console = new ByteArrayOutputStream();
     ByteArrayOutputStream diag = new ByteArrayOutputStream();
     HvmMachine m = HvmMachine.create(DomainMode.PVH, 16, console,
         new PrintStream(diag, true, StandardCharsets.UTF_8));
-    DiskSpec spec = DiskSpec.parse(img + ",format=raw", 0, null);
+    DiskSpec spec = DiskSpec.parse(disk, 0, null);
     m.addDisk(spec, spec.open());
     m.loadPvh(elf, null);
     RunResult r = m.run(500_000_000L);

@@ -95,9 +95,12 @@ public final class VbdBackend {
     }
     xs.write(bePath + "/multi-queue-max-queues", "1");
     control.onDomainDeath(d -> {
-      if (d == domid) {
+      if (d == domid && !removed) {
+        // The toolstack tears the domain's devices down (libxl on destroy): the ring goes,
+        // the nodes go and the image is closed (its lock released).
         disconnectRing();
-        unwatch();
+        state = XenbusState.CLOSED;
+        remove();
       }
     });
     switchState(XenbusState.INIT_WAIT);

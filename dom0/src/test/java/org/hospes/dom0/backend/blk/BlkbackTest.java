@@ -284,6 +284,8 @@ class BlkbackTest {
     b.guest.eventChannels().send(b.front.port());
     b.hv.destroy(b.guest, "test");
     assertThat(b.hv.control().liveGrantMaps()).isZero();
+    assertThat(b.backend.removed()).isTrue();
+    assertThat(b.xs.read(VbdNodes.backendPath(b.guest.domid(), BlkTestbed.XVDA))).isNull();
     assertThat(b.hv.control().serve(b.hv.now())).isGreaterThanOrEqualTo(0);
   }
 
