@@ -47,8 +47,10 @@ public final class StatsReport {
     if (hv.hasControl()) {
       var ctl = hv.control();
       out.printf(Locale.ROOT, "dom0 services: %,d events handled, %,d modelled cycles, %,d"
-          + " foreign maps (%,d live)%n", ctl.counters().eventUpcalls, ctl.counters().cycles,
-          ctl.foreignMaps(), ctl.liveForeignMaps());
+          + " foreign maps (%,d live), %,d grant maps (%,d live, %,d refused)%n",
+          ctl.counters().eventUpcalls, ctl.counters().cycles, ctl.foreignMaps(),
+          ctl.liveForeignMaps(), ctl.counters().grantMaps, ctl.liveGrantMaps(),
+          ctl.counters().grantErrors);
     }
   }
 

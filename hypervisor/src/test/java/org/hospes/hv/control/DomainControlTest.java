@@ -76,4 +76,60 @@ class DomainControlTest {
     p.unmap();
     assertThat(ctl.liveForeignMaps()).isZero();
   }
+
+  /** Writes grant entry {@code ref} of the guest (table frame 0 mapped at gfn 0xF). */
+  private void grant(int ref, int flags, int domid, long gfn) {
+    long a = (0xFL << 12) + ref * 8L;
+    guest.memory().write16(a + 2, domid);
+    guest.memory().write32(a + 4, (int) gfn);
+    guest.memory().write16(a, flags);
+  }
+
+  @Test
+  void grantMapsCheckTheEntryPinItAndAreCounted() {
+    assertThat(guest.grantTables().addToPhysmap(0, 0xF)).isZero();
+    guest.memory().write32(0x5000, 0x600D_F00D);
+    grant(8, org.hospes.abi.GrantTableOp.GTF_PERMIT_ACCESS, 0, 5);
+    grant(9, org.hospes.abi.GrantTableOp.GTF_PERMIT_ACCESS
+        | org.hospes.abi.GrantTableOp.GTF_READONLY, 0, 5);
+    grant(10, org.hospes.abi.GrantTableOp.GTF_PERMIT_ACCESS, 3, 5);
+    ForeignPage p = ctl.mapGrant(guest.domid(), 8, false);
+    assertThat(p.read32(0)).isEqualTo(0x600D_F00D);
+    p.write32(4, 0xBEEF);
+    assertThat(guest.memory().read32(0x5004)).isEqualTo(0xBEEF);
+    // The granter sees its entry in use: it must not reuse the page while dom0 holds it.
+    assertThat(guest.grantTables().entryFlags(8) & (org.hospes.abi.GrantTableOp.GTF_READING
+        | org.hospes.abi.GrantTableOp.GTF_WRITING)).isNotZero();
+    assertThat(guest.grantTables().framePinned(guest.p2m().lookup(5))).isTrue();
+    // A read-only grant maps read-only only; a grant for another domain or no grant: refused.
+    assertThatThrownBy(() -> ctl.mapGrant(guest.domid(), 9, false))
+        .isInstanceOf(DomainControl.GrantException.class);
+    ForeignPage ro = ctl.mapGrant(guest.domid(), 9, true);
+    assertThatThrownBy(() -> ro.write32(0, 1)).isInstanceOf(IllegalStateException.class);
+    assertThat(catchStatus(10)).isEqualTo(org.hospes.abi.GrantTableOp.GNTST_GENERAL_ERROR);
+    assertThat(catchStatus(1 << 20)).isEqualTo(org.hospes.abi.GrantTableOp.GNTST_BAD_GNTREF);
+    assertThat(ctl.counters().grantMaps).isEqualTo(5);
+    assertThat(ctl.counters().grantErrors).isEqualTo(3);
+    assertThat(ctl.liveGrantMaps()).isEqualTo(2);
+    p.unmap();
+    ro.unmap();
+    assertThat(ctl.liveGrantMaps()).isZero();
+    assertThat(ctl.counters().grantUnmaps).isEqualTo(2);
+    assertThat(guest.grantTables().entryFlags(8) & (org.hospes.abi.GrantTableOp.GTF_READING
+        | org.hospes.abi.GrantTableOp.GTF_WRITING)).isZero();
+    // Once the granter is gone, a mapping it left reads zeros.
+    ForeignPage late = ctl.mapGrant(guest.domid(), 8, false);
+    hv.destroy(guest, "test");
+    assertThat(late.read32(0)).isZero();
+    assertThat(catchStatus(8)).isEqualTo(org.hospes.abi.GrantTableOp.GNTST_BAD_DOMAIN);
+  }
+
+  private int catchStatus(int ref) {
+    try {
+      ctl.mapGrant(guest.domid(), ref, false).unmap();
+      return 0;
+    } catch (DomainControl.GrantException e) {
+      return e.status();
+    }
+  }
 }
