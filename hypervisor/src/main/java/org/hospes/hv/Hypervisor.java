@@ -6,6 +6,10 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.hospes.hv.control.DomainControl;
+import org.hospes.hv.control.Privilege;
+import org.hospes.hv.control.ServicePorts;
+import org.hospes.hv.control.ServiceWork;
 import org.hospes.hv.cost.CostModel;
 import org.hospes.hv.domain.Domain;
 import org.hospes.hv.domain.DomainMode;
@@ -35,6 +39,12 @@ import org.hospes.x86.MemoryBus;
  * exits. It runs every vCPU on one physical CPU in virtual time: the scheduler picks a vCPU, the
  * vCPU runs until its timeslice is used or it blocks, and the modelled cycles of what it did
  * (instructions, exits, walks, I/O requests) advance the clock. Runs are deterministic.
+ *
+ * <p>Domain 0 exists from the start: a service domain whose one vCPU runs dom0's Java services
+ * (xenstored, backends, device models) when the scheduler picks it, with a weight and a cap like
+ * any domain. Driver domains ({@link #createDriverDomain}) are service domains too. A guest vCPU
+ * whose port or MMIO access goes to a device model waits, blocked, until the serving domain has
+ * run that ioreq.
  */
 public final class Hypervisor {
   /** Cycles per virtual second: a nominal 1 GHz physical CPU. */
@@ -48,11 +58,16 @@ public final class Hypervisor {
   private final Map<Integer, HvmPlatform> platforms = new TreeMap<>();
   private final HvmExitHandler exits;
   private int nextDomid = 1;
-  private org.hospes.hv.control.DomainControl control;
+  /** dom0's privileged interface. */
+  private final DomainControl control;
+  /** Service domains by domid (dom0 and driver domains). */
+  private final Map<Integer, DomainControl> services = new TreeMap<>();
   private long now;
   private long idleCycles;
   /** Virtual time inside the slice being run (exit handlers see it as the present). */
   private long runNow;
+  /** The guest vCPU whose slice is being run, or null. */
+  private Vcpu running;
 
   /**
    * @param machineMiB machine memory; the first MiB is kept by the hypervisor
@@ -65,6 +80,7 @@ public final class Hypervisor {
     this.scheduler = scheduler;
     this.cost = cost;
     this.exits = new HvmExitHandler(this, cost);
+    this.control = createService(DomainControl.DOM0, "Domain-0", Privilege.CONTROL);
   }
 
   public MemoryBus machineMemory() {
@@ -84,21 +100,61 @@ public final class Hypervisor {
   }
 
   /**
-   * dom0's privileged interface, created on first use: domain 0's event channels (served by
-   * Java services between vCPU slices), foreign mappings, parameters of other domains.
+   * dom0's privileged interface: domain 0's event channels (served by Java services in dom0's
+   * vCPU time), foreign and grant mappings, ioreq service, parameters of other domains.
    */
-  public org.hospes.hv.control.DomainControl control() {
-    if (control == null) {
-      org.hospes.hv.control.ServicePorts ports = new org.hospes.hv.control.ServicePorts();
-      Domain dom0 = Domains.createControl(this, ports);
-      control = new org.hospes.hv.control.DomainControl(this, dom0, ports);
-    }
+  public DomainControl control() {
     return control;
   }
 
-  /** True once dom0's services have been set up ({@link #control} was called). */
+  /** Always true: domain 0 exists from the start. */
   public boolean hasControl() {
-    return control != null;
+    return true;
+  }
+
+  /** The handles of the service domains (dom0 first, then driver domains by domid). */
+  public List<DomainControl> serviceDomains() {
+    return List.copyOf(services.values());
+  }
+
+  /** The handle of service domain {@code domid}, or null. */
+  public DomainControl service(int domid) {
+    return services.get(domid);
+  }
+
+  /**
+   * Creates a driver domain: a service domain other than 0 whose Java services (a backend) run
+   * in its own vCPU's time, privileged over domain {@code target} alone (Xen's
+   * {@code XEN_DOMCTL_set_target}). Returns the handle its services act through.
+   */
+  public DomainControl createDriverDomain(String name, int target) {
+    Preconditions.checkArgument(domains.get(target) != null && target != DomainControl.DOM0,
+        "a driver domain's target must be an existing guest domain, got %s", target);
+    return createServiceDomain(name, Privilege.over(target));
+  }
+
+  /** Creates a service domain with {@code privilege} (Privilege.NONE: none at all). */
+  public DomainControl createServiceDomain(String name, Privilege privilege) {
+    Preconditions.checkArgument(!privilege.isControl(), "there is one control domain: dom0");
+    return createService(nextDomid++, name, privilege);
+  }
+
+  private DomainControl createService(int domid, String name, Privilege privilege) {
+    DomainControl[] self = new DomainControl[1];
+    Vcpu[] vcpu = new Vcpu[1];
+    ServiceWork work = new ServiceWork(() -> wake(vcpu[0]), t -> runNow = t);
+    ServicePorts ports = new ServicePorts(port -> self[0].portPending(port));
+    Domain d = Domains.createService(this, domid, name, ports, work,
+        DomainControl.GRANT_WINDOW_FRAMES);
+    vcpu[0] = d.vcpus().get(0);
+    d.setGrantTables(new GrantTables(d, grantDirectory, machine,
+        GrantTableOp.DEFAULT_MAX_FRAMES));
+    domains.put(domid, d);
+    self[0] = new DomainControl(this, d, privilege, work, ports);
+    services.put(domid, self[0]);
+    // Blocked from the start, so the first event wakes it with a boost, as any later one.
+    scheduler.sleep(vcpu[0], now);
+    return self[0];
   }
 
   /** Virtual time in cycles. */
@@ -187,12 +243,20 @@ public final class Hypervisor {
   }
 
   private void end(Domain d, DomainState state, String reason, int status) {
-    if (control != null && control.hasWork()) {
-      // dom0's backends take what the domain left in its rings before its memory goes.
-      now += control.serve(now);
+    for (DomainControl s : services.values()) {
+      if (s.domain() != d && s.hasWork() && !s.work().isRunning()) {
+        // The backends take what the domain left in its rings before its memory goes.
+        drain(s);
+      }
     }
-    if (control != null) {
-      control.domainEnding(d.domid());
+    for (DomainControl s : new ArrayList<>(services.values())) {
+      if (s.domain() != d) {
+        s.domainEnding(d.domid());
+      }
+    }
+    DomainControl service = services.remove(d.domid());
+    if (service != null) {
+      service.work().clear();
     }
     for (Vcpu v : d.vcpus()) {
       scheduler.sleep(v, now);
@@ -217,9 +281,36 @@ public final class Hypervisor {
     }
   }
 
-  /** True while some domain can still run. */
+  /**
+   * Runs a service domain's pending work at once, outside its turn (before a domain ends): the
+   * cycles are its run time in its counters and runstate and advance the clock; its credit is
+   * not charged.
+   */
+  private void drain(DomainControl s) {
+    Vcpu sv = s.domain().vcpus().get(0);
+    setRunstate(sv, Runstate.RUNNING, now);
+    long used = s.serve(now);
+    now += used;
+    serviceIdle(sv, now);
+  }
+
+  /** After a service vCPU ran: it blocks when its work is done, else stays runnable. */
+  private void serviceIdle(Vcpu sv, long at) {
+    if (sv.service().hasWork()) {
+      setRunstate(sv, Runstate.RUNNABLE, at);
+    } else if (sv.state() == VcpuState.RUNNABLE) {
+      sv.setState(VcpuState.BLOCKED);
+      setRunstate(sv, Runstate.BLOCKED, at);
+      scheduler.sleep(sv, now);
+    }
+  }
+
+  /** True while some guest domain can still run (service domains only serve guests). */
   public boolean hasLiveDomains() {
     for (Domain d : domains.values()) {
+      if (d.isService()) {
+        continue;
+      }
       if (d.state() == DomainState.RUNNING || d.state() == DomainState.CREATED
           || d.state() == DomainState.PAUSED || d.state() == DomainState.BLOCKED) {
         return true;
@@ -251,16 +342,9 @@ public final class Hypervisor {
     for (HvmPlatform p : platforms.values()) {
       p.fireTimers(now);
     }
-    if (control != null && control.hasWork()) {
-      // dom0's services run when they have events, and their work takes virtual time.
-      now += control.serve(now);
-    }
     Vcpu v = scheduler.pickNext(now);
     if (v == null) {
       long next = nextTimerDeadline();
-      if (control != null && control.hasWork()) {
-        return true;
-      }
       if (!anyBlockedVcpu()) {
         // Timers can only matter by waking a blocked vCPU.
         next = Long.MAX_VALUE;
@@ -280,15 +364,30 @@ public final class Hypervisor {
     if (deadline != Long.MAX_VALUE && deadline > now) {
       slice = Math.min(slice, deadline - now);
     }
-    long used = runVcpu(v, Math.max(slice, 1));
+    long used = v.isService() ? runService(v, Math.max(slice, 1))
+        : runVcpu(v, Math.max(slice, 1));
     now += used;
     scheduler.account(v, used, now);
     return true;
   }
 
+  /**
+   * Runs service vCPU {@code v} for up to {@code slice} cycles: its pending work in order, each
+   * item's modelled cycles being its run time. Returns the cycles used.
+   */
+  private long runService(Vcpu v, long slice) {
+    setRunstate(v, Runstate.RUNNING, now);
+    runNow = now;
+    long used = v.service().run(now, slice);
+    v.counters().cycles += used;
+    long ran = Math.max(used, 1);
+    serviceIdle(v, now + ran);
+    return ran;
+  }
+
   private boolean anyBlockedVcpu() {
     for (Domain d : domains.values()) {
-      if (d.state() == DomainState.RUNNING) {
+      if (d.state() == DomainState.RUNNING && !d.isService()) {
         for (Vcpu v : d.vcpus()) {
           if (v.state() == VcpuState.BLOCKED) {
             return true;
@@ -316,6 +415,7 @@ public final class Hypervisor {
     HvmPlatform platform = platforms.get(v.domain().domid());
     long used = 0;
     setRunstate(v, Runstate.RUNNING, now);
+    running = v;
     while (used < slice && v.state() == VcpuState.RUNNABLE
         && v.domain().state() == DomainState.RUNNING) {
       platform.prepareEntry(v, now + used);
@@ -357,8 +457,13 @@ public final class Hypervisor {
         break;
       }
     }
+    running = null;
     if (v.state() == VcpuState.RUNNABLE) {
       setRunstate(v, Runstate.RUNNABLE, now + Math.max(used, 1));
+    } else if (v.state() == VcpuState.BLOCKED) {
+      // It blocked in an exit: blocked from when the exit's handling ended, as Xen's runstate
+      // changes at the context switch that follows.
+      setRunstate(v, Runstate.BLOCKED, now + Math.max(used, 1));
     }
     return Math.max(used, 1);
   }
@@ -432,7 +537,9 @@ public final class Hypervisor {
       d.shadow().p2mChanged();
     }
     for (Vcpu v : d.vcpus()) {
-      v.cpu().invalidateTranslations();
+      if (v.cpu() != null) {
+        v.cpu().invalidateTranslations();
+      }
     }
   }
 
@@ -475,9 +582,6 @@ public final class Hypervisor {
   private final EventChannels.Directory eventDirectory = new EventChannels.Directory() {
     @Override
     public Domain domain(int domid) {
-      if (domid == 0 && control != null) {
-        return control.dom0();
-      }
       return domains.get(domid);
     }
 
@@ -509,15 +613,50 @@ public final class Hypervisor {
   /** Blocks {@code v} until an interrupt wakes it. */
   public void block(Vcpu v) {
     v.setState(VcpuState.BLOCKED);
-    setRunstate(v, Runstate.BLOCKED, Math.max(now, runNow));
+    if (v != running) {
+      // The running vCPU's runstate changes when its slice ends (runVcpu).
+      setRunstate(v, Runstate.BLOCKED, Math.max(now, runNow));
+    }
     scheduler.sleep(v, now);
   }
 
-  /** Wakes a blocked vCPU. */
-  public void wake(Vcpu v) {
-    if (v.state() == VcpuState.BLOCKED && v.domain().state() == DomainState.RUNNING) {
+  /**
+   * Blocks {@code v} until the ioreq it just issued has been served (Xen's wait in
+   * hvm_wait_for_io): interrupts and events do not resume it, only {@link #ioreqDone}.
+   */
+  public void waitForIo(Vcpu v) {
+    v.setAwaitingIo(true);
+    block(v);
+  }
+
+  /**
+   * The ioreq {@code v} waited for was served, the answer ready at virtual time {@code at}: it
+   * runs again (woken, so boosted).
+   */
+  public void ioreqDone(Vcpu v, long at) {
+    if (!v.awaitingIo()) {
+      return;
+    }
+    v.setAwaitingIo(false);
+    if (v.domain().state() == DomainState.PAUSED && v.state() == VcpuState.BLOCKED) {
+      // Unpausing makes it runnable.
       v.setState(VcpuState.RUNNABLE);
-      setRunstate(v, Runstate.RUNNABLE, Math.max(now, runNow));
+      setRunstate(v, Runstate.RUNNABLE, at);
+      return;
+    }
+    wakeAt(v, at);
+  }
+
+  /** Wakes a blocked vCPU (not one waiting for an ioreq). */
+  public void wake(Vcpu v) {
+    wakeAt(v, Math.max(now, runNow));
+  }
+
+  private void wakeAt(Vcpu v, long at) {
+    if (v.state() == VcpuState.BLOCKED && !v.awaitingIo()
+        && v.domain().state() == DomainState.RUNNING) {
+      v.setState(VcpuState.RUNNABLE);
+      setRunstate(v, Runstate.RUNNABLE, at);
       scheduler.wake(v, now);
     }
   }

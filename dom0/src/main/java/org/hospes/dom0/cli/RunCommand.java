@@ -11,10 +11,13 @@ import org.hospes.dom0.machine.ExitStatus;
 import org.hospes.dom0.machine.NativeMachine;
 import org.hospes.dom0.machine.RunResult;
 import org.hospes.dom0.report.StatsReport;
+import org.hospes.dom0.toolstack.Dom0Settings;
+import org.hospes.dom0.toolstack.DomainSpec;
 import org.hospes.dom0.toolstack.HvmMachine;
 import org.hospes.hv.Hypervisor;
 import org.hospes.hv.domain.DomainMode;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -78,6 +81,9 @@ final class RunCommand implements Callable<Integer> {
           + " ${DEFAULT-VALUE}); plugins on the class path add more.")
   String costModel;
 
+  @Mixin
+  Dom0Options dom0Options = new Dom0Options();
+
   @Option(names = "--stats",
       description = "When the run ends, print on stderr one line with the outcome,"
           + " instructions, time and MIPS, and for hypervisor modes the counters (exits by"
@@ -139,6 +145,12 @@ final class RunCommand implements Callable<Integer> {
           costModel);
     } catch (IllegalArgumentException e) {
       // Unknown --sched or --cost-model: the message lists the known names.
+      streams.error(e.getMessage());
+      return ExitStatus.USAGE;
+    }
+    try {
+      dom0Options.over(Dom0Settings.DEFAULT).applyTo(machine.hypervisor());
+    } catch (DomainSpec.SpecException e) {
       streams.error(e.getMessage());
       return ExitStatus.USAGE;
     }

@@ -12,12 +12,14 @@ import java.util.concurrent.Callable;
 import org.hospes.dom0.boot.BootException;
 import org.hospes.dom0.machine.ExitStatus;
 import org.hospes.dom0.report.StatsReport;
+import org.hospes.dom0.toolstack.Dom0Settings;
 import org.hospes.dom0.toolstack.DomainOutcome;
 import org.hospes.dom0.toolstack.DomainSpec;
 import org.hospes.dom0.toolstack.GuestDomain;
 import org.hospes.dom0.toolstack.HostRunner;
 import org.hospes.hv.Hypervisor;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -35,6 +37,7 @@ import picocli.CommandLine.Option;
           + " '[NAME] '; one outcome line per domain goes to stderr at the end.",
       "",
       "Domain spec: " + DomainSpec.SYNTAX,
+      "A config line '" + Dom0Settings.SYNTAX + "' sets dom0's scheduling parameters.",
       "  mode: hvm (EPT), hvm-shadow (shadow paging), pvh (PVH ELF; xenstore, PV console"
           + " and console_io, no device model); ram: MiB (default " + DomainSpec.DEFAULT_RAM_MIB + "); weight, cap:"
           + " scheduler parameters (credit: weight 1..65535, cap in percent of a CPU, 0 for none;"
@@ -86,6 +89,9 @@ final class RunManyCommand implements Callable<Integer> {
           + " plugins on the class path add more.")
   String costModel;
 
+  @Mixin
+  Dom0Options dom0Options = new Dom0Options();
+
   @Option(names = "--stats",
       description = "When the run ends, print the counters of every domain on stderr.")
   boolean stats;
@@ -101,10 +107,13 @@ final class RunManyCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     List<DomainSpec> specs = new ArrayList<>();
+    Dom0Settings dom0 = Dom0Settings.DEFAULT;
     try {
       if (config != null) {
         specs.addAll(readConfig(config));
+        dom0 = readDom0Settings(config);
       }
+      dom0 = dom0Options.over(dom0);
       for (String d : domains) {
         specs.add(DomainSpec.parse(d, null));
       }
@@ -140,6 +149,7 @@ final class RunManyCommand implements Callable<Integer> {
       streams.error(e.getMessage());
       return ExitStatus.USAGE;
     }
+    dom0.applyTo(host.hypervisor());
     for (String request : destroyRequests) {
       int at = request.lastIndexOf('@');
       String name = at > 0 ? request.substring(0, at) : "";
@@ -208,6 +218,27 @@ final class RunManyCommand implements Callable<Integer> {
     return status;
   }
 
+  /** dom0's parameters from the file's {@code dom0 weight=W,cap=C} lines (the last wins). */
+  static Dom0Settings readDom0Settings(Path file) throws IOException {
+    Dom0Settings s = Dom0Settings.DEFAULT;
+    List<String> lines = Files.readAllLines(file);
+    for (int i = 0; i < lines.size(); i++) {
+      String line = lines.get(i);
+      int hash = line.indexOf('#');
+      if (hash >= 0) {
+        line = line.substring(0, hash);
+      }
+      if (Dom0Settings.isDom0Line(line)) {
+        try {
+          s = Dom0Settings.parse(line, s);
+        } catch (DomainSpec.SpecException e) {
+          throw new DomainSpec.SpecException(file + ":" + (i + 1) + ": " + e.getMessage());
+        }
+      }
+    }
+    return s;
+  }
+
   /** One spec per line; blank lines and '#' comments are skipped; errors name FILE:LINE. */
   static List<DomainSpec> readConfig(Path file) throws IOException {
     List<DomainSpec> specs = new ArrayList<>();
@@ -219,7 +250,7 @@ final class RunManyCommand implements Callable<Integer> {
       if (hash >= 0) {
         line = line.substring(0, hash);
       }
-      if (line.isBlank()) {
+      if (line.isBlank() || Dom0Settings.isDom0Line(line)) {
         continue;
       }
       try {

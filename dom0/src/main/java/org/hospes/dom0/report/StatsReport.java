@@ -5,12 +5,16 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.hospes.hv.Hypervisor;
+import org.hospes.hv.control.DomainControl;
 import org.hospes.hv.domain.Domain;
+import org.hospes.hv.domain.Vcpu;
 import org.hospes.hv.stats.Counters;
 
 /**
  * Prints the hypervisor's counters per domain: raw counts beside modelled cycles, as a table for
- * people or as JSON for scripts.
+ * people or as JSON for scripts. Every domain, guest or service (dom0, driver domains), shows
+ * its scheduling parameters and runstate times; a service domain shows what its services did
+ * (events handled, ioreqs served, mappings, refusals) where a guest shows its exits.
  */
 public final class StatsReport {
   private StatsReport() {}
@@ -21,9 +25,19 @@ public final class StatsReport {
         hv.costModel().name(), hv.scheduler().name());
     for (Domain d : domains) {
       Counters c = d.totals();
+      DomainControl svc = hv.service(d.domid());
       out.printf(Locale.ROOT, "domain %d %s (%s): %s%s%n", d.domid(), d.name(),
-          d.mode().cliName(), d.state().name().toLowerCase(Locale.ROOT),
+          mode(d, svc), d.state().name().toLowerCase(Locale.ROOT),
           d.endReason().isEmpty() ? "" : " (" + d.endReason() + ")");
+      out.printf(Locale.ROOT, "  %-26s %18s%n", "weight, cap", d.weight() + ", "
+          + (d.cap() == 0 ? "none" : d.cap() + "%"));
+      long[] rs = runstate(hv, d);
+      out.printf(Locale.ROOT, "  %-26s %,18d running %,d runnable %,d blocked%n",
+          "runstate cycles", rs[0], rs[1], rs[2]);
+      if (d.isService()) {
+        printService(d, svc, c, out);
+        continue;
+      }
       out.printf(Locale.ROOT, "  %-26s %,18d%n", "instructions", c.instructions);
       out.printf(Locale.ROOT, "  %-26s %,18d%n", "modelled cycles", c.cycles);
       out.printf(Locale.ROOT, "  %-26s %,18d%n", "  guest execution cycles", c.guestCycles);
@@ -44,20 +58,46 @@ public final class StatsReport {
             e.getValue()[0], e.getValue()[1]);
       }
     }
-    if (hv.hasControl()) {
-      var ctl = hv.control();
-      out.printf(Locale.ROOT, "dom0 services: %,d events handled, %,d modelled cycles, %,d"
-          + " foreign maps (%,d live), %,d grant maps (%,d live, %,d refused)%n",
-          ctl.counters().eventUpcalls, ctl.counters().cycles, ctl.foreignMaps(),
-          ctl.liveForeignMaps(), ctl.counters().grantMaps, ctl.liveGrantMaps(),
-          ctl.counters().grantErrors);
+  }
+
+  private static void printService(Domain d, DomainControl svc, Counters c, PrintStream out) {
+    out.printf(Locale.ROOT, "  %-26s %,18d%n", "modelled cycles (run time)", c.cycles);
+    out.printf(Locale.ROOT, "  %-26s %,18d%n", "events handled", c.eventUpcalls);
+    out.printf(Locale.ROOT, "  %-26s %,18d%n", "ioreqs served", c.ioreqs);
+    out.printf(Locale.ROOT, "  %-26s %,18d%n", "grant maps", c.grantMaps);
+    out.printf(Locale.ROOT, "  %-26s %,18d%n", "grant unmaps", c.grantUnmaps);
+    if (svc != null) {
+      out.printf(Locale.ROOT, "  %-26s %,18d (%,d live)%n", "foreign maps", svc.foreignMaps(),
+          svc.liveForeignMaps());
+      out.printf(Locale.ROOT, "  %-26s %,18d%n", "refused (no privilege)", svc.refusals());
+      out.printf(Locale.ROOT, "  %-26s %,18d%n", "handler failures", svc.handlerFailures());
+      out.printf(Locale.ROOT, "  %-26s %,18d%n", "work items pending", svc.work().pending());
     }
+  }
+
+  /** "service, the control domain" for service domains, else the guest's mode. */
+  private static String mode(Domain d, DomainControl svc) {
+    if (!d.isService()) {
+      return d.mode().cliName();
+    }
+    return svc == null ? "service" : "service, " + svc.privilege().describe();
+  }
+
+  /** Cycles each vCPU spent running, runnable and blocked, added up. */
+  private static long[] runstate(Hypervisor hv, Domain d) {
+    long[] t = new long[3];
+    for (Vcpu v : d.vcpus()) {
+      for (int s = 0; s < 3; s++) {
+        t[s] += v.runstate().timeIn(s, hv.now());
+      }
+    }
+    return t;
   }
 
   private static long undefinedOpcodes(Domain d) {
     long n = 0;
     for (var v : d.vcpus()) {
-      n += v.cpu().undefinedOpcodes();
+      n += v.cpu() == null ? 0 : v.cpu().undefinedOpcodes();
     }
     return n;
   }
@@ -94,7 +134,24 @@ public final class StatsReport {
           .append(",\"hypercalls\":").append(c.totalHypercalls())
           .append(",\"hypercallErrors\":").append(c.hypercallErrors)
           .append(",\"eventUpcalls\":").append(c.eventUpcalls)
-          .append(",\"exits\":{");
+          .append(",\"weight\":").append(d.weight())
+          .append(",\"cap\":").append(d.cap());
+      long[] rs = runstate(hv, d);
+      sb.append(",\"runstate\":{\"running\":").append(rs[0])
+          .append(",\"runnable\":").append(rs[1])
+          .append(",\"blocked\":").append(rs[2]).append('}')
+          .append(",\"service\":").append(d.isService());
+      DomainControl svc = hv.service(d.domid());
+      if (svc != null) {
+        sb.append(",\"privilege\":").append(quote(svc.privilege().describe()))
+            .append(",\"ioreqsServed\":").append(c.ioreqs)
+            .append(",\"grantMaps\":").append(c.grantMaps)
+            .append(",\"foreignMaps\":").append(svc.foreignMaps())
+            .append(",\"liveForeignMaps\":").append(svc.liveForeignMaps())
+            .append(",\"refusals\":").append(svc.refusals())
+            .append(",\"handlerFailures\":").append(svc.handlerFailures());
+      }
+      sb.append(",\"exits\":{");
       boolean first = true;
       for (Map.Entry<String, long[]> e : c.exitsByReason().entrySet()) {
         if (!first) {

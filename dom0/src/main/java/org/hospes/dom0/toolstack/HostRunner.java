@@ -172,7 +172,7 @@ public final class HostRunner {
               self[0].debugExit(status);
               hv.shutdown(d, RunResult.DEBUG_EXIT, status);
             });
-        d.setIoreqServer(dm);
+        hv.control().serveIoreqs(d.domid(), dm);
         LoadedKernel loaded = new MultibootLoader().load(image, spec.cmdline(), d.memory(),
             ramBytes);
         cpu.setReg(Cpu.EAX, loaded.eax());

@@ -60,7 +60,7 @@ public final class HvmMachine {
           }
         });
     if (mode != DomainMode.PVH) {
-      domain.setIoreqServer(deviceModel);
+      hv.control().serveIoreqs(domain.domid(), deviceModel);
     }
   }
 

@@ -58,12 +58,41 @@ public final class XenstoreService {
 
   public XsMessage request(int type, int txId, String payload) {
     store.handle(dom0, XsMessage.of(type, ++reqId, txId, payload));
+    return flushAndTakeReply(dom0Replies);
+  }
+
+  /**
+   * A request from service domain {@code domid}'s Java services (a backend in a driver domain),
+   * made with that domain's permissions; returns the reply (ERROR with the errno name when
+   * refused: e.g. EACCES for INTRODUCE, which only dom0 may send).
+   */
+  public XsMessage requestAs(int domid, int type, String payload) {
+    if (domid == 0) {
+      return request(type, payload);
+    }
+    ArrayDeque<XsMessage> replies = serviceReplies.computeIfAbsent(domid,
+        id -> new ArrayDeque<>());
+    Xenstored.Connection c = services.computeIfAbsent(domid,
+        id -> store.connectService(id, replies::add));
+    store.handle(c, XsMessage.of(type, ++reqId, 0, payload));
+    return flushAndTakeReply(replies);
+  }
+
+  /** Service domains' in-process connections and their pending replies. */
+  private final Map<Integer, Xenstored.Connection> services = new HashMap<>();
+  private final Map<Integer, ArrayDeque<XsMessage>> serviceReplies = new HashMap<>();
+
+  /**
+   * Sends the watch events a request raised for ring clients, then takes the request's reply
+   * from {@code replies} (watch events for the requester itself are dropped).
+   */
+  private XsMessage flushAndTakeReply(ArrayDeque<XsMessage> replies) {
     for (RingConnection other : byPort.values()) {
       other.flush();
     }
     XsMessage reply = null;
-    while (!dom0Replies.isEmpty()) {
-      XsMessage m = dom0Replies.poll();
+    while (!replies.isEmpty()) {
+      XsMessage m = replies.poll();
       if (m.type() != XsWire.WATCH_EVENT && reply == null) {
         reply = m;
       }

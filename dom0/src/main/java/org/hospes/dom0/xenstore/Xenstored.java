@@ -110,6 +110,7 @@ public final class Xenstored {
   private long errors;
   private long watchEvents;
   private long conflicts;
+  private long privilegeRefusals;
 
   public Xenstored(Quota quota) {
     this.quota = quota;
@@ -147,6 +148,19 @@ public final class Xenstored {
     return conflicts;
   }
 
+  /** INTRODUCE and RELEASE refused (EACCES) because the client is not the control domain. */
+  public long privilegeRefusals() {
+    return privilegeRefusals;
+  }
+
+  /**
+   * C xenstored's {@code domain_is_unprivileged} negated: only dom0's connections may introduce
+   * and release domains; a driver domain is an ordinary client.
+   */
+  private static boolean privileged(Connection c) {
+    return c.domid == 0;
+  }
+
   public int nodeCount() {
     return tree.size();
   }
@@ -154,6 +168,14 @@ public final class Xenstored {
   /** The toolstack's own connection (privileged, domid 0). */
   public Connection connectDom0(Consumer<XsMessage> out) {
     return new Connection(0, out);
+  }
+
+  /**
+   * An in-process connection for a service domain's Java services (a backend in a driver
+   * domain): an ordinary client with {@code domid}'s permissions and quotas.
+   */
+  public Connection connectService(int domid, Consumer<XsMessage> out) {
+    return new Connection(domid, out);
   }
 
   /** Registers a domain's connection (done by INTRODUCE). */
@@ -408,7 +430,8 @@ public final class Xenstored {
         return ((domains.containsKey(parseId(arg(f, 0))) ? "T" : "F") + "\0")
             .getBytes(StandardCharsets.ISO_8859_1);
       case XsWire.INTRODUCE: {
-        if (c.domid != 0) {
+        if (!privileged(c)) {
+          privilegeRefusals++;
           throw new XsError("EACCES");
         }
         if (f.size() < 3) {
@@ -434,7 +457,8 @@ public final class Xenstored {
         return ok();
       }
       case XsWire.RELEASE: {
-        if (c.domid != 0) {
+        if (!privileged(c)) {
+          privilegeRefusals++;
           throw new XsError("EACCES");
         }
         int domid = parseId(arg(f, 0));

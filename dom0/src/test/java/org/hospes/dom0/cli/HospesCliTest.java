@@ -278,4 +278,49 @@ class HospesCliTest {
     assertThat(hospes("demo", "../../etc/passwd")).isEqualTo(2);
     assertThat(stderr()).hasLineCount(1).contains("bad sample name");
   }
+
+  // dom0's scheduling options and dom0 in the statistics.
+
+  @Test
+  void runReportsDom0LikeAnyDomainWithTheGivenWeightAndCap() throws IOException {
+    Path json = dir.resolve("s.json");
+    assertThat(hospes("run", "--mode", "hvm", "--dom0-weight", "512", "--dom0-cap", "50",
+        "--stats", "--stats-json", json.toString(), okKernel().toString())).isEqualTo(0x21);
+    assertThat(stdout()).isEqualTo("OK\n");
+    assertThat(stderr()).contains("domain 0 Domain-0 (service, the control domain): running")
+        .containsPattern("weight, cap +512, 50%")
+        // Three characters and the debug exit: four ioreqs, each served in dom0's time.
+        .containsPattern("ioreqs served +4\\n")
+        .doesNotContain("dom0 services:");
+    String stats = Files.readString(json);
+    assertThat(stats).contains("{\"domid\":0,\"name\":\"Domain-0\"")
+        .contains("\"weight\":512,\"cap\":50,\"runstate\":{\"running\":8000,")
+        .contains("\"service\":true,\"privilege\":\"the control domain\",\"ioreqsServed\":4")
+        .contains("\"domid\":1,\"name\":\"guest\"");
+  }
+
+  @Test
+  void badDom0OptionsAreUsageErrorsNamingTheOption() throws IOException {
+    assertThat(hospes("run", "--mode", "hvm", "--dom0-cap", "150", okKernel().toString()))
+        .isEqualTo(2);
+    assertThat(stderr()).isEqualTo("hospes: --dom0-cap must be 0..100 (percent of a CPU), got"
+        + " 150" + System.lineSeparator());
+  }
+
+  @Test
+  void runManyTakesADom0LineInItsConfigAndTheOptionsOverIt() throws IOException {
+    Path kernel = okKernel();
+    Path cfg = dir.resolve("host.cfg");
+    Files.writeString(cfg, "# dom0's share\ndom0 weight=1024,cap=20\na=" + kernel + "\n");
+    Path json = dir.resolve("s.json");
+    assertThat(hospes("run-many", "--config", cfg.toString(), "--dom0-cap", "30",
+        "--stats-json", json.toString())).isZero();
+    assertThat(Files.readString(json)).contains("\"name\":\"Domain-0\"")
+        .contains("\"weight\":1024,\"cap\":30,");
+    Files.writeString(cfg, "dom0 cap=200\na=" + kernel + "\n");
+    err.reset();
+    assertThat(hospes("run-many", "--config", cfg.toString())).isEqualTo(2);
+    assertThat(stderr()).isEqualTo("hospes: " + cfg + ":1: dom0: cap must be 0..100 (percent of"
+        + " a CPU), got 200" + System.lineSeparator());
+  }
 }

@@ -182,4 +182,26 @@ class XenstoredTest {
     assertThat(err(d1, XsWire.GET_DOMAIN_PATH, 0, "-1\0")).isEqualTo("EINVAL\0");
     assertThat(err(d1, XsWire.RM, 0, "/\0")).isEqualTo("EINVAL\0");
   }
+
+  @Test
+  void onlyTheControlDomainIntroducesDomainsADriverDomainIsRefusedWithEaccesCounted() {
+    List<XsMessage> outDd = new ArrayList<>();
+    Xenstored.Connection dd = store.connectService(5, outDd::add);
+    store.handle(dd, XsMessage.of(XsWire.INTRODUCE, 1, 0, "7\0" + "100\0" + "3\0"));
+    store.handle(dd, XsMessage.of(XsWire.RELEASE, 2, 0, "1\0"));
+    assertThat(outDd).extracting(XsMessage::type).containsExactly(XsWire.ERROR, XsWire.ERROR);
+    assertThat(outDd).extracting(XsMessage::text).containsOnly("EACCES\0");
+    assertThat(store.privilegeRefusals()).isEqualTo(2);
+    // Nothing changed: 7 was not introduced, 1 was not released.
+    assertThat(store.isIntroduced(7)).isFalse();
+    assertThat(store.isIntroduced(1)).isTrue();
+    // As an ordinary client it reads and writes where permissions let it.
+    ok(dom0, XsWire.MKDIR, "/local/domain/5\0");
+    ok(dom0, XsWire.SET_PERMS, "/local/domain/5\0n5\0");
+    outDd.clear();
+    store.handle(dd, XsMessage.of(XsWire.WRITE, 3, 0, "backend\0ready"));
+    store.handle(dd, XsMessage.of(XsWire.READ, 4, 0, "/local/domain/1\0"));
+    assertThat(outDd).extracting(XsMessage::text).containsExactly("OK\0", "EACCES\0");
+    assertThat(store.privilegeRefusals()).isEqualTo(2);
+  }
 }

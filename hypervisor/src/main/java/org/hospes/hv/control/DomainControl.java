@@ -1,82 +1,137 @@
 package org.hospes.hv.control;
 
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.IntConsumer;
+import org.hospes.abi.GrantTableOp;
+import org.hospes.abi.XenErrno;
 import org.hospes.hv.Hypervisor;
+import org.hospes.hv.cost.CostModel;
 import org.hospes.hv.domain.Domain;
 import org.hospes.hv.domain.DomainState;
 import org.hospes.hv.event.EventChannels;
+import org.hospes.hv.ioreq.IoreqServer;
+import org.hospes.hv.memory.P2m;
 import org.hospes.hv.stats.Counters;
 
 /**
- * The privileged interface dom0's services use (Xen's domctl, hvm_op on another domain and
- * foreign mappings), and dom0's own endpoint: domain 0 has event channels whose events are
- * delivered to Java services instead of a vCPU. Everything dom0 does to a guest goes through
- * here and is counted; nothing else gives dom0 a guest's memory.
+ * The privileged interface of one service domain: dom0 or a driver domain, whose services are
+ * Java code (Xen's domctl, hvm_op and dm_op on another domain, privcmd's foreign mappings, grant
+ * maps through gntdev). Every handle acts as one domain, and every operation on another domain
+ * is checked against that domain's {@link Privilege} as Xen's XSM dummy policy does; a refusal
+ * throws {@link NotPermittedException} (or returns -EPERM where the operation returns an errno),
+ * is counted, and changes nothing. Nothing else gives a service a guest's memory.
+ *
+ * <p>The service domain's code runs in its vCPU's time: events on its ports and the ioreqs it
+ * serves are queued as {@link ServiceWork} and run when the scheduler runs that vCPU; the cycles
+ * the handlers return (plus the modelled cost of the grant and foreign mappings they made) are
+ * its run time.
+ *
+ * <p><b>Adding a backend</b> is a few lines: bind or allocate a port through {@link #channels},
+ * map the ring with {@link #mapGrant} (or {@link #mapForeign}), and {@link #listen} on the port
+ * with a handler that consumes the ring and returns the modelled cycles it spent. For a backend
+ * in a driver domain, use the handle {@link Hypervisor#createDriverDomain} returns instead of
+ * {@link Hypervisor#control()}.
  */
 public final class DomainControl {
   /** dom0's id. */
   public static final int DOM0 = 0;
+  /** Guest frames of a service domain's window for grant mappings (gntdev's pages). */
+  public static final int GRANT_WINDOW_FRAMES = 1 << 15;
 
-  /** A dom0 service's handler for events on one of dom0's ports. */
+  /** A service's handler for events on one of its domain's ports. */
   public interface PortHandler {
     /** Handles an event on {@code port}; returns the modelled cycles spent. */
     long event(int port, long now);
   }
 
   private final Hypervisor hv;
-  private final Domain dom0;
+  private final Domain domain;
+  private final Privilege privilege;
+  private final ServiceWork work;
   private final ServicePorts ports;
-  private final java.util.Map<Integer, PortHandler> handlers = new java.util.HashMap<>();
+  private final CostModel cost;
+  private final Map<Integer, PortHandler> handlers = new HashMap<>();
+  private final List<IntConsumer> deathWatchers = new ArrayList<>();
   private long droppedEvents;
-  /** dom0's counters: foreign maps, events it received and sent, service cycles. */
-  private final Counters counters = new Counters();
   private long foreignMaps;
   private long foreignUnmaps;
   private long liveForeignMaps;
-  private long liveGrantMaps;
+  private long refusals;
+  private String lastRefusal = "";
+  private long handlerFailures;
+  private String lastHandlerFailure = "";
+  private int windowCursor;
 
-  public DomainControl(Hypervisor hv, Domain dom0, ServicePorts ports) {
+  /**
+   * Called by the hypervisor when it creates a service domain; {@code work} and {@code ports}
+   * are that domain's.
+   */
+  public DomainControl(Hypervisor hv, Domain domain, Privilege privilege, ServiceWork work,
+      ServicePorts ports) {
     this.hv = hv;
-    this.dom0 = dom0;
+    this.domain = domain;
+    this.privilege = privilege;
+    this.work = work;
     this.ports = ports;
+    this.cost = hv.costModel();
   }
 
+  /** The domain this handle acts as. */
+  public Domain domain() {
+    return domain;
+  }
+
+  public int domid() {
+    return domain.domid();
+  }
+
+  /** dom0's handle's domain (kept for the toolstack's older call sites). */
   public Domain dom0() {
-    return dom0;
+    return domain;
   }
 
-  /** dom0's event channels (allocUnbound, bindInterdomain, send, close as domain 0). */
+  public Privilege privilege() {
+    return privilege;
+  }
+
+  /** This domain's event channels (allocUnbound, bindInterdomain, send, close as itself). */
   public EventChannels channels() {
-    return dom0.eventChannels();
+    return domain.eventChannels();
   }
 
   public ServicePorts ports() {
     return ports;
   }
 
-  public Counters counters() {
-    return counters;
+  public ServiceWork work() {
+    return work;
   }
 
-  private final java.util.List<java.util.function.IntConsumer> deathWatchers =
-      new java.util.ArrayList<>();
+  /** The service vCPU's counters: run cycles, events handled, ioreqs served, grant maps. */
+  public Counters counters() {
+    return domain.vcpus().get(0).counters();
+  }
 
   /**
    * Calls {@code w} with the domid of each domain that ends, after its last ring contents were
    * served and before its memory is freed (Xen tells dom0 with VIRQ_DOM_EXC; the toolstack then
    * releases the domain from xenstored and its backends).
    */
-  public void onDomainDeath(java.util.function.IntConsumer w) {
+  public void onDomainDeath(IntConsumer w) {
     deathWatchers.add(w);
   }
 
   /** The hypervisor reports that {@code domid} ends. */
   public void domainEnding(int domid) {
-    for (java.util.function.IntConsumer w : new java.util.ArrayList<>(deathWatchers)) {
+    for (IntConsumer w : new ArrayList<>(deathWatchers)) {
       w.accept(domid);
     }
   }
 
-  /** Routes events on dom0's {@code port} to {@code h}. */
+  /** Routes events on this domain's {@code port} to {@code h}. */
   public void listen(int port, PortHandler h) {
     handlers.put(port, h);
   }
@@ -85,30 +140,91 @@ public final class DomainControl {
     handlers.remove(port);
   }
 
-  /** Runs the handlers of dom0's pending ports; returns the modelled cycles. */
-  public long serve(long now) {
-    long used = 0;
-    int port;
-    while ((port = ports.poll()) >= 0) {
-      counters.eventUpcalls++;
-      PortHandler h = handlers.get(port);
-      if (h == null) {
-        droppedEvents++;
-        continue;
-      }
-      used += h.event(port, now + used);
+  /** The ports sink: an event became deliverable on {@code port}; it waits its turn. */
+  public void portPending(int port) {
+    work.submit(now -> handlePort(port, now));
+  }
+
+  private long handlePort(int port, long now) {
+    if (!ports.take(port)) {
+      return 0;
     }
-    counters.cycles += used;
+    counters().eventUpcalls++;
+    PortHandler h = handlers.get(port);
+    if (h == null) {
+      droppedEvents++;
+      return 0;
+    }
+    return contain(() -> h.event(port, now));
+  }
+
+  /**
+   * Runs a handler so that a fault in it (a backend's bug reached by a hostile guest) stops
+   * that request, is counted, and does not take the host down.
+   */
+  private long contain(java.util.function.LongSupplier handler) {
+    try {
+      return handler.getAsLong();
+    } catch (RuntimeException e) {
+      handlerFailures++;
+      lastHandlerFailure = String.valueOf(e);
+      return 0;
+    }
+  }
+
+  /**
+   * Runs all pending work now, outside the scheduler (the hypervisor does this before a domain
+   * ends, so backends see what it left in its rings; tests use it to step services by hand).
+   * Returns the modelled cycles, which are added to the vCPU's counters.
+   */
+  public long serve(long now) {
+    long used = work.run(now, Long.MAX_VALUE);
+    counters().cycles += used;
     return used;
   }
 
-  /** Events on dom0 ports nobody listens to. */
+  /** Events on this domain's ports that nobody listens to. */
   public long droppedEvents() {
     return droppedEvents;
   }
 
+  /** Handlers that threw (contained: the request is dropped, the service keeps running). */
+  public long handlerFailures() {
+    return handlerFailures;
+  }
+
+  public String lastHandlerFailure() {
+    return lastHandlerFailure;
+  }
+
   public boolean hasWork() {
-    return ports.hasEvents();
+    return work.hasWork();
+  }
+
+  /** Operations refused for lack of privilege, and the last refusal's message. */
+  public long refusals() {
+    return refusals;
+  }
+
+  public String lastRefusal() {
+    return lastRefusal;
+  }
+
+  private String who() {
+    return "domain " + domain.domid() + " (" + domain.name() + ", " + privilege.describe() + ")";
+  }
+
+  private NotPermittedException refuse(String what, int domid, String xsm) {
+    refusals++;
+    lastRefusal = who() + " may not " + what + " of domain " + domid + " (" + xsm + ")";
+    return new NotPermittedException(lastRefusal);
+  }
+
+  /** XSM_TARGET on {@code domid} for {@code what}, or a counted refusal. */
+  private void checkTarget(int domid, String what) {
+    if (!privilege.mayActOn(domain.domid(), domid)) {
+      throw refuse(what, domid, "XSM_TARGET");
+    }
   }
 
   private Domain guest(int domid) {
@@ -121,14 +237,16 @@ public final class DomainControl {
 
   boolean ownerAlive(int domid) {
     Domain d = hv.domain(domid);
-    return d != null && !d.state().isFinal();
+    return d != null && !d.state().isFinal() && !domain.state().isFinal();
   }
 
   /**
-   * Maps page {@code gfn} of domain {@code domid} into dom0 (privcmd's foreign mapping).
-   * Throws IllegalArgumentException for a missing domain or an unpopulated frame.
+   * Maps page {@code gfn} of domain {@code domid} (privcmd's foreign mapping; XSM_TARGET).
+   * Throws NotPermittedException without the privilege, IllegalArgumentException for a missing
+   * domain or an unpopulated frame.
    */
   public ForeignPage mapForeign(int domid, long gfn) {
+    checkTarget(domid, "map foreign frames");
     Domain d = guest(domid);
     long mfn = gfn >= 0 && gfn < d.p2m().size() ? d.p2m().lookup(gfn) : -1;
     if (mfn < 0) {
@@ -137,7 +255,8 @@ public final class DomainControl {
     }
     foreignMaps++;
     liveForeignMaps++;
-    return new ForeignPage(this, domid, gfn, mfn, hv.machineMemory());
+    work.charge(cost.grantMap());
+    return ForeignPage.foreign(this, domid, gfn, mfn, hv.machineMemory());
   }
 
   void unmapped() {
@@ -158,72 +277,107 @@ public final class DomainControl {
     return liveForeignMaps;
   }
 
-  /** A grant map or copy dom0 asked for failed; {@link #status} is the GNTST_* code. */
-  public static final class GrantException extends RuntimeException {
-    private static final long serialVersionUID = 1L;
-    private final int status;
-
-    GrantException(int status, int domid, int ref) {
-      super("grant " + ref + " of domain " + domid + ": GNTST " + status, null, false, false);
-      this.status = status;
-    }
-
-    public int status() {
-      return status;
-    }
-  }
-
   /**
-   * GNTTABOP_map_grant_ref as domain 0: maps grant {@code ref} of domain {@code domid}, which
-   * must be a GTF_permit_access entry naming dom0 (and not GTF_readonly unless {@code readonly}).
-   * The entry stays pinned until the page is unmapped. Counted in dom0's grant maps and charged
-   * the cost model's grant map. Throws {@link GrantException} with the status Xen would give.
+   * GNTTABOP_map_grant_ref as this domain (gntdev): maps grant {@code ref} of domain
+   * {@code domid} into this domain's grant window. As on Xen, the grant entry must name this
+   * domain (GTF_permit_access, domid = this domain; not GTF_readonly for a writable map): a
+   * driver domain maps the grants its frontend gave it, and nobody else's. Throws
+   * {@link GrantMapException} with the GNTST status when the grant table refuses.
    */
-  public ForeignPage mapGrant(int domid, int ref, boolean readonly) {
-    counters.grantMaps++;
-    counters.grantCycles += hv.costModel().grantMap();
-    Domain d = hv.domain(domid);
-    org.hospes.hv.grant.GrantTables t = d == null || d.state().isFinal() ? null : d.grantTables();
-    if (t == null) {
-      counters.grantErrors++;
-      throw new GrantException(org.hospes.abi.GrantTableOp.GNTST_BAD_DOMAIN, domid, ref);
+  public ForeignPage mapGrant(int domid, int ref, boolean readOnly) {
+    int gfn = freeWindowFrame();
+    int status = gfn < 0 ? GrantTableOp.GNTST_NO_DEVICE_SPACE
+        : domain.grantTables().map((long) gfn << 12, GrantTableOp.GNTMAP_HOST_MAP
+            | (readOnly ? GrantTableOp.GNTMAP_READONLY : 0), ref, domid);
+    if (status < 0) {
+      counters().grantErrors++;
+      throw new GrantMapException(status, String.format(
+          "domain %d cannot map grant %d of domain %d: GNTST %d", domain.domid(), ref, domid,
+          status));
     }
-    long mfn = t.pinForService(ref, dom0.domid(), !readonly);
-    if (mfn < 0) {
-      counters.grantErrors++;
-      throw new GrantException((int) mfn, domid, ref);
-    }
-    liveGrantMaps++;
-    return new ForeignPage(this, domid, -1, mfn, hv.machineMemory(), ref, readonly, t);
+    counters().grantMaps++;
+    counters().grantCycles += cost.grantMap();
+    work.charge(cost.grantMap());
+    long mfn = domain.p2m().lookup(gfn);
+    return ForeignPage.grant(this, domid, gfn, mfn, status, !readOnly, hv.machineMemory());
   }
 
-  void grantUnmapped() {
-    counters.grantUnmaps++;
-    liveGrantMaps--;
+  private int freeWindowFrame() {
+    P2m p2m = domain.p2m();
+    for (int i = 0; i < GRANT_WINDOW_FRAMES; i++) {
+      int gfn = (windowCursor + i) % GRANT_WINDOW_FRAMES;
+      if (p2m.lookup(gfn) == P2m.INVALID && !domain.grantTables().isGrantMapped(gfn)) {
+        windowCursor = gfn + 1;
+        return gfn;
+      }
+    }
+    return -1;
   }
 
-  /** Grant mappings dom0 holds now. */
+  /** True while window frame {@code gfn} still maps {@code mfn} (not revoked). */
+  boolean windowHolds(long gfn, long mfn) {
+    return !domain.state().isFinal() && domain.p2m().lookup(gfn) == mfn;
+  }
+
+  void unmapGrant(long gfn, int handle) {
+    if (domain.grantTables().unmap(gfn << 12, handle) == GrantTableOp.GNTST_OKAY) {
+      counters().grantUnmaps++;
+      counters().grantCycles += cost.grantMap();
+      work.charge(cost.grantMap());
+    }
+  }
+
+  /** Grant mappings this domain holds now (its maptrack handles in use). */
   public long liveGrantMaps() {
-    return liveGrantMaps;
+    return domain.grantTables() == null ? 0 : domain.grantTables().activeMappings();
   }
 
-  /** HVMOP_set_param on another domain (the toolstack's store and console parameters). */
+  /** HVMOP_set_param on another domain (XSM_TARGET): the toolstack's store and console params. */
   public void setHvmParam(int domid, int index, long value) {
+    checkTarget(domid, "set HVM parameters");
     guest(domid).setHvmParam(index, value);
   }
 
   public long hvmParam(int domid, int index) {
+    checkTarget(domid, "read HVM parameters");
     return guest(domid).hvmParam(index);
   }
 
   /**
-   * EVTCHNOP_alloc_unbound with dom = {@code domid}: a privileged domain allocates a port in a
-   * guest that {@code remoteDomid} may bind to (how the toolstack makes the store and console
-   * ports). Returns the port or a negative errno.
+   * EVTCHNOP_alloc_unbound with dom = {@code domid} (XSM_TARGET): a port in {@code domid} that
+   * {@code remoteDomid} may bind to (how the toolstack makes the store and console ports).
+   * Returns the port or a negative errno (-EPERM without the privilege).
    */
   public int allocUnboundFor(int domid, int remoteDomid) {
+    if (!privilege.mayActOn(domain.domid(), domid)) {
+      refuse("allocate event channels", domid, "XSM_TARGET");
+      return XenErrno.EPERM.negated();
+    }
     Domain d = guest(domid);
     return d.eventChannels().allocUnbound(domid, remoteDomid);
+  }
+
+  /**
+   * Becomes the ioreq server of HVM domain {@code domid} (dm_op, XSM_DM_PRIV): its port and
+   * MMIO accesses that the hypervisor does not emulate go to {@code server}, run in this
+   * domain's vCPU time while the guest's vCPU waits.
+   */
+  public void serveIoreqs(int domid, IoreqServer server) {
+    if (!privilege.mayServe(domid)) {
+      throw refuse("serve the ioreqs", domid, "XSM_DM_PRIV");
+    }
+    guest(domid).setIoreqServer(server, this);
+  }
+
+  /**
+   * Queues an ioreq's handling (the hypervisor's completion: the server's answer and the
+   * guest's resumption) behind this domain's pending work; it runs in this domain's time.
+   */
+  public void submitIoreq(ServiceWork.Item completion) {
+    work.submit(now -> {
+      counters().ioreqs++;
+      return completion.run(now);
+    });
   }
 
   /** True if domain {@code domid} exists and has not ended. */

@@ -3,70 +3,83 @@ package org.hospes.hv.control;
 import org.hospes.x86.MemoryBus;
 
 /**
- * One page of another domain mapped by a privileged domain: a foreign mapping (privcmd; the
- * frame is resolved through the owner's P2M once, when mapped) or a grant mapping (the owner's
- * grant entry names the frame and stays pinned, GTF_reading/GTF_writing set, until unmapped). Offsets are within the page and are
- * checked; once the owner is gone or the mapping is dropped, reads give zeros and writes are
- * ignored, so a dying guest can never hand dom0 a frame that belongs to someone else.
+ * One page of another domain mapped by a service domain: either a foreign mapping (privcmd: the
+ * frame is resolved through the owner's P2M once, when mapped) or a grant mapping (gntdev: the
+ * granter's entry is pinned and the frame sits in the mapper's grant window). Offsets are within
+ * the page and are checked. Once the owner is gone, the grant revoked or the mapping dropped,
+ * reads give zeros and writes are ignored, so a dying guest can never hand a service a frame
+ * that belongs to someone else. A read-only grant mapping refuses writes.
  */
 public final class ForeignPage {
   private final DomainControl control;
   private final int domid;
   private final long gfn;
+  private final long mfn;
   private final long machineBase;
   private final MemoryBus machine;
-  /** The grant reference this page was mapped through, or -1 for a foreign mapping. */
-  private final int ref;
-  private final boolean readonly;
-  private final org.hospes.hv.grant.GrantTables granter;
+  /** Grant mappings: the frame in the mapper's window and the maptrack handle; else -1. */
+  private final long windowGfn;
+  private final int handle;
+  private final boolean writable;
   private boolean mapped = true;
 
-  ForeignPage(DomainControl control, int domid, long gfn, long mfn, MemoryBus machine) {
-    this(control, domid, gfn, mfn, machine, -1, false, null);
-  }
-
-  ForeignPage(DomainControl control, int domid, long gfn, long mfn, MemoryBus machine, int ref,
-      boolean readonly, org.hospes.hv.grant.GrantTables granter) {
+  private ForeignPage(DomainControl control, int domid, long gfn, long mfn, MemoryBus machine,
+      long windowGfn, int handle, boolean writable) {
     this.control = control;
     this.domid = domid;
     this.gfn = gfn;
+    this.mfn = mfn;
     this.machineBase = mfn << 12;
     this.machine = machine;
-    this.ref = ref;
-    this.readonly = readonly;
-    this.granter = granter;
+    this.windowGfn = windowGfn;
+    this.handle = handle;
+    this.writable = writable;
   }
 
-  /** The grant reference, or -1 for a foreign (privcmd) mapping. */
-  public int ref() {
-    return ref;
+  static ForeignPage foreign(DomainControl control, int domid, long gfn, long mfn,
+      MemoryBus machine) {
+    return new ForeignPage(control, domid, gfn, mfn, machine, -1, -1, true);
   }
 
-  public boolean readonly() {
-    return readonly;
+  static ForeignPage grant(DomainControl control, int domid, long windowGfn, long mfn,
+      int handle, boolean writable, MemoryBus machine) {
+    return new ForeignPage(control, domid, -1, mfn, machine, windowGfn, handle, writable);
   }
 
-  private boolean writable(int off, int len) {
-    if (readonly) {
-      // A backend bug, not a guest's doing: the backend chose to map it read-only.
-      throw new IllegalStateException("write to read-only grant " + ref + " of domain " + domid);
-    }
-    return live(off, len);
-  }
-
+  /** The domain whose page this is. */
   public int domid() {
     return domid;
   }
 
+  /** Its guest frame (foreign mappings; -1 for a grant mapping). */
   public long gfn() {
     return gfn;
+  }
+
+  public boolean isGrant() {
+    return handle >= 0;
+  }
+
+  public boolean isWritable() {
+    return writable;
   }
 
   private boolean live(int off, int len) {
     if (off < 0 || len < 0 || off + len > 4096) {
       throw new IndexOutOfBoundsException("offset " + off + "+" + len + " outside the page");
     }
-    return mapped && control.ownerAlive(domid);
+    if (!mapped) {
+      return false;
+    }
+    return isGrant() ? control.windowHolds(windowGfn, mfn) : control.ownerAlive(domid);
+  }
+
+  private boolean writable(int off, int len) {
+    boolean live = live(off, len);
+    if (!writable) {
+      throw new IllegalStateException("write to a read-only grant mapping of domain " + domid);
+    }
+    return live;
   }
 
   public int read8(int off) {
@@ -107,13 +120,12 @@ public final class ForeignPage {
     return mapped;
   }
 
-  /** Drops the mapping (counted); a grant mapping's pin on the owner's entry goes with it. */
+  /** Drops the mapping (counted; a grant's pin is released). */
   public void unmap() {
     if (mapped) {
       mapped = false;
-      if (granter != null) {
-        granter.unpinForService(ref, !readonly);
-        control.grantUnmapped();
+      if (isGrant()) {
+        control.unmapGrant(windowGfn, handle);
       } else {
         control.unmapped();
       }

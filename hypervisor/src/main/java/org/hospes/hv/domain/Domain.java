@@ -31,6 +31,7 @@ public final class Domain {
   private int weight = 256;
   private int cap;
   private IoreqServer ioreqServer;
+  private org.hospes.hv.control.DomainControl ioreqService;
   private java.io.OutputStream console = java.io.OutputStream.nullOutputStream();
   private org.hospes.hv.event.EventChannels eventChannels;
   private long sharedInfoMfn = -1;
@@ -53,9 +54,20 @@ public final class Domain {
   }
 
   Vcpu addVcpu(Cpu cpu, Vmcs vmcs) {
-    Vcpu v = new Vcpu(this, vcpus.size(), cpu, vmcs);
+    Vcpu v = new Vcpu(this, vcpus.size(), cpu, vmcs, null);
     vcpus.add(v);
     return v;
+  }
+
+  Vcpu addServiceVcpu(org.hospes.hv.control.ServiceWork work) {
+    Vcpu v = new Vcpu(this, vcpus.size(), null, null, work);
+    vcpus.add(v);
+    return v;
+  }
+
+  /** True for a service domain (dom0, a driver domain): Java services, no guest code. */
+  public boolean isService() {
+    return !vcpus.isEmpty() && vcpus.get(0).isService();
   }
 
   public int domid() {
@@ -204,8 +216,18 @@ public final class Domain {
     return ioreqServer;
   }
 
-  public void setIoreqServer(IoreqServer server) {
+  /** The service domain whose vCPU runs {@link #ioreqServer()}, or null. */
+  public org.hospes.hv.control.DomainControl ioreqService() {
+    return ioreqService;
+  }
+
+  /**
+   * Set through {@link org.hospes.hv.control.DomainControl#serveIoreqs}, which checks that
+   * {@code service} may serve this domain.
+   */
+  public void setIoreqServer(IoreqServer server, org.hospes.hv.control.DomainControl service) {
     this.ioreqServer = server;
+    this.ioreqService = service;
   }
 
   /** Why the domain stopped ("poweroff", "triple fault at ...", "destroyed"). */

@@ -69,14 +69,21 @@ public final class Domains {
   }
 
   /**
-   * Domain 0 as the hypervisor sees it: no vCPUs and no guest memory of its own (dom0's
-   * services are host code), but event channels like any domain, delivered to {@code ports}.
+   * A service domain (dom0, a driver domain) as the hypervisor sees it: its services are host
+   * code, so it has no RAM and one vCPU without a processor whose body is {@code work}; event
+   * channels like any domain, delivered to {@code ports}; a guest-physical window with nothing
+   * in it where the grants it maps are placed. Running, its vCPU blocked until work arrives.
    */
-  public static Domain createControl(Hypervisor hv, org.hospes.hv.event.PortOps ports) {
-    P2m p2m = new P2m(0);
-    Domain d = new Domain(0, "Domain-0", DomainMode.PVH, p2m,
+  public static Domain createService(Hypervisor hv, int domid, String name,
+      org.hospes.hv.event.PortOps ports, org.hospes.hv.control.ServiceWork work,
+      int windowFrames) {
+    P2m p2m = new P2m(windowFrames);
+    Domain d = new Domain(domid, name, DomainMode.PVH, p2m,
         new GuestMemory(hv.machineMemory(), p2m), null);
     d.setEventChannels(new EventChannels(d, hv.eventDirectory(), ports, SharedInfo.NR_PORTS, 1));
+    Vcpu v = d.addServiceVcpu(work);
+    v.setState(VcpuState.BLOCKED);
+    v.runstate().transition(org.hospes.hv.time.Runstate.BLOCKED, hv.now());
     d.setState(DomainState.RUNNING);
     return d;
   }

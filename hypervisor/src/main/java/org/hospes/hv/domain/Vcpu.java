@@ -8,6 +8,9 @@ import org.hospes.x86.vmx.Vmcs;
  * A virtual CPU: its own processor state (a {@link Cpu} running in VMX non-root operation under
  * its {@link Vmcs}), its scheduling state and its counters. Each vCPU has its own software TLB,
  * so translations are tagged per vCPU as a VPID tags them on hardware.
+ *
+ * <p>A service domain's vCPU (dom0, a driver domain) has no processor: its body is the domain's
+ * {@link org.hospes.hv.control.ServiceWork}, Java services run when the scheduler runs it.
  */
 public final class Vcpu {
   private final Domain domain;
@@ -20,11 +23,35 @@ public final class Vcpu {
   /** An external interrupt waiting for the guest to open its interrupt window (-1: none). */
   int pendingVector = -1;
 
-  Vcpu(Domain domain, int id, Cpu cpu, Vmcs vmcs) {
+  private final org.hospes.hv.control.ServiceWork service;
+  /** Waiting for an ioreq's answer: only its completion resumes it, not an interrupt. */
+  private boolean ioWait;
+
+  Vcpu(Domain domain, int id, Cpu cpu, Vmcs vmcs, org.hospes.hv.control.ServiceWork service) {
     this.domain = domain;
     this.id = id;
     this.cpu = cpu;
     this.vmcs = vmcs;
+    this.service = service;
+  }
+
+  /** True for a service domain's vCPU (no processor; runs {@link #service()}). */
+  public boolean isService() {
+    return service != null;
+  }
+
+  /** The work a service vCPU runs, or null for a guest vCPU. */
+  public org.hospes.hv.control.ServiceWork service() {
+    return service;
+  }
+
+  /** True while an ioreq of this vCPU is in flight to a device model. */
+  public boolean awaitingIo() {
+    return ioWait;
+  }
+
+  public void setAwaitingIo(boolean waiting) {
+    this.ioWait = waiting;
   }
 
   public Domain domain() {
@@ -35,6 +62,7 @@ public final class Vcpu {
     return id;
   }
 
+  /** The processor, or null for a service vCPU. */
   public Cpu cpu() {
     return cpu;
   }

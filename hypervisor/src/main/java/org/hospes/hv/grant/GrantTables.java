@@ -286,28 +286,6 @@ public final class GrantTables {
     }
   }
 
-  /**
-   * A service domain whose code runs in the host (dom0's Java backends) maps entry {@code ref}
-   * for {@code mapper}: the same checks and pin as {@link #map}, without a physmap slot (the
-   * service reaches the frame through a counted handle, not through its own P2M). Returns the
-   * pinned machine frame, or a GNTST status (negative).
-   */
-  public long pinForService(int ref, int mapper, boolean write) {
-    if (domain.state().isFinal()) {
-      return GNTST_BAD_DOMAIN;
-    }
-    long mfn = resolve(ref, mapper, write);
-    if (mfn >= 0) {
-      pin(ref, mapper, mfn, write);
-    }
-    return mfn;
-  }
-
-  /** Drops a pin taken by {@link #pinForService}. */
-  public void unpinForService(int ref, boolean write) {
-    unpin(ref, write);
-  }
-
   /** Looks up a live granter's table, or null (GNTST_bad_domain). */
   private GrantTables granter(int domid) {
     Domain g = directory.domain(domid);

@@ -3,6 +3,7 @@ package org.hospes.hv.hvm;
 import org.hospes.abi.XenCpuid;
 import org.hospes.abi.XenVersion;
 import org.hospes.hv.Hypervisor;
+import org.hospes.hv.control.DomainControl;
 import org.hospes.hv.hypercall.HypercallPage;
 import org.hospes.hv.hypercall.Hypercalls;
 import org.hospes.hv.cost.CostModel;
@@ -27,6 +28,11 @@ import org.hospes.x86.vmx.VmxControls;
  * I/O goes to the in-hypervisor platform devices when they claim the port, else to the domain's
  * device model as an ioreq; MMIO the same way. Anything a domain does that cannot be handled
  * crashes that domain only.
+ *
+ * <p>An ioreq is not answered on the spot: the vCPU blocks, the request joins the serving
+ * service domain's work, and when the scheduler runs that domain the access is completed (the
+ * device model answers, an IN's register or a string's memory is written, the instruction
+ * retires) and the vCPU is woken. The device model's cycles are the service domain's run time.
  */
 public final class HvmExitHandler {
   private static final int IA32_APIC_BASE = 0x1B;
@@ -325,8 +331,55 @@ public final class HvmExitHandler {
   }
 
   private long portIo(Vcpu v, HvmPlatform platform) {
-    Cpu cpu = v.cpu();
     long qual = v.vmcs().exitQualification();
+    int port = (int) (qual >>> 16) & 0xFFFF;
+    Domain d = v.domain();
+    IoreqServer server = d.ioreqServer();
+    if (!d.platformPorts().claims(port) && server != null && server.claimsPort(port)) {
+      DomainControl service = ioreqService(d);
+      hv.waitForIo(v);
+      service.submitIoreq(now -> completeIoreq(v, platform, now, () -> finishPortIo(v,
+          platform, qual)));
+      return 0;
+    }
+    return finishPortIo(v, platform, qual);
+  }
+
+  private DomainControl ioreqService(Domain d) {
+    return d.ioreqService() != null ? d.ioreqService() : hv.control();
+  }
+
+  /**
+   * Completes a vCPU's deferred access in the serving domain's time; the vCPU resumes, or its
+   * domain is crashed if the device model failed. Nothing is done for a domain that ended
+   * meanwhile.
+   */
+  private long completeIoreq(Vcpu v, HvmPlatform platform, long now,
+      java.util.function.LongSupplier access) {
+    if (!v.awaitingIo() || v.domain().state().isFinal()) {
+      return 0;
+    }
+    Cpu cpu = v.cpu();
+    long insns = cpu.instructions();
+    long cycles = 0;
+    try {
+      platform.setDeviceTime(now);
+      cycles = access.getAsLong();
+      return cycles;
+    } catch (RuntimeException e) {
+      // The device model failed on this request (QEMU dying, on Xen): the domain it served
+      // cannot go on, the service domain and the host do.
+      hv.crash(v.domain(), "device model failed: " + e);
+      return 0;
+    } finally {
+      // Instructions the hypervisor completed for the guest count as the guest's.
+      v.counters().instructions += cpu.instructions() - insns;
+      hv.ioreqDone(v, now + cycles);
+    }
+  }
+
+  private long finishPortIo(Vcpu v, HvmPlatform platform, long qual) {
+    Cpu cpu = v.cpu();
     int port = (int) (qual >>> 16) & 0xFFFF;
     int size = (int) (qual & 7) + 1;
     boolean in = (qual & VmxControls.IO_QUAL_IN) != 0;
@@ -380,10 +433,14 @@ public final class HvmExitHandler {
     IoreqServer server = d.ioreqServer();
     if (server != null && server.claimsMmio(gpa)) {
       v.counters().ioreqs++;
-      long value = server.handle(d.domid(), new Ioreq(Ioreq.Type.MMIO, gpa, cpu.mmioSize(),
-          cpu.mmioIsWrite(), cpu.mmioWriteData() & 0xFFFF_FFFFL));
-      cpu.completeMmio((int) value);
-      return cost.ioreq();
+      Ioreq req = new Ioreq(Ioreq.Type.MMIO, gpa, cpu.mmioSize(), cpu.mmioIsWrite(),
+          cpu.mmioWriteData() & 0xFFFF_FFFFL);
+      hv.waitForIo(v);
+      ioreqService(d).submitIoreq(now -> completeIoreq(v, hv.platform(d), now, () -> {
+        cpu.completeMmio((int) server.handle(d.domid(), req));
+        return cost.ioreq();
+      }));
+      return 0;
     }
     // Unbacked guest-physical addresses read as all ones and drop writes, as on Xen.
     cpu.completeMmio(-1);

@@ -5,7 +5,7 @@ import static org.hospes.abi.Blkif.*;
 import java.io.IOException;
 import org.hospes.dom0.disk.DiskImage;
 import org.hospes.hv.control.DomainControl;
-import org.hospes.hv.control.DomainControl.GrantException;
+import org.hospes.hv.control.GrantMapException;
 import org.hospes.hv.control.ForeignPage;
 import org.hospes.hv.cost.CostModel;
 
@@ -36,9 +36,9 @@ import org.hospes.hv.cost.CostModel;
  * {@link DiskImage#flush()} before they are answered: once the frontend sees the response, every
  * write acknowledged before it is on stable storage.
  *
- * <p>Modelled cycles: one hypercall's worth per event and per notification, the cost model's
- * grant map for each map and for each unmap, and a byte per cycle/8 for data moved. Image I/O
- * itself takes no virtual time.
+ * <p>Modelled cycles: one hypercall's worth per event and per notification and a cycle per 8
+ * bytes of data moved, returned by {@link #onEvent}; grant maps and unmaps are charged by
+ * {@link DomainControl} itself. Image I/O takes no virtual time.
  */
 public final class BlkRing {
   /** Segments of one indirect request Hospes accepts (Linux blkback's MAX_INDIRECT_SEGMENTS). */
@@ -92,7 +92,7 @@ public final class BlkRing {
     ForeignPage page;
     try {
       page = control.mapGrant(domid, ringRef, false);
-    } catch (GrantException e) {
+    } catch (GrantMapException e) {
       throw new IllegalArgumentException("cannot map ring-ref " + ringRef + ": " + e.getMessage());
     }
     int local = control.channels().bindInterdomain(domid, evtchn);
@@ -280,11 +280,11 @@ public final class BlkRing {
     try {
       // Persistent grants are mapped writable: the same page serves reads and writes later.
       p = control.mapGrant(domid, gref, readonly && !persistent);
-    } catch (GrantException e) {
+    } catch (GrantMapException e) {
       return null;
     } finally {
+      // Counted here per device; DomainControl charges the map to the service vCPU.
       stats.grantMaps++;
-      cycles += cost.grantMap();
     }
     transientPage[i] = !(persistent && pgrants.offer(gref, p));
     pages[i] = p;
@@ -295,7 +295,6 @@ public final class BlkRing {
     if (pages[i] != null && transientPage[i]) {
       pages[i].unmap();
       stats.grantUnmaps++;
-      cycles += cost.grantMap();
     }
     pages[i] = null;
   }

@@ -1,0 +1,44 @@
+package org.hospes.dom0.xenstore;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.hospes.hv.Hypervisor;
+import org.hospes.hv.control.DomainControl;
+import org.hospes.hv.cost.DefaultCostModel;
+import org.hospes.hv.domain.Domain;
+import org.hospes.hv.domain.DomainMode;
+import org.hospes.hv.sched.RoundRobinScheduler;
+import org.junit.jupiter.api.Test;
+
+/** xenstored as dom0's service: the toolstack's requests and a driver domain's. */
+class XenstoreServiceTest {
+  private final Hypervisor hv = new Hypervisor(32, new RoundRobinScheduler(),
+      new DefaultCostModel());
+  private final XenstoreService xs = new XenstoreService(hv.control(), hv.costModel());
+
+  @Test
+  void aDriverDomainsServicesAreAnOrdinaryClientThatMayNotIntroduceDomains() {
+    Domain front = hv.createHvmDomain("front", DomainMode.PVH, 2);
+    DomainControl dd = hv.createDriverDomain("dd", front.domid());
+    String home = "/local/domain/" + dd.domid();
+    xs.write(home + "/name", "dd");
+    xs.setPerms(home, "n" + dd.domid());
+    xs.write("/local/domain/" + front.domid() + "/name", "front");
+    xs.setPerms("/local/domain/" + front.domid(), "n" + front.domid());
+
+    XsMessage w = xs.requestAs(dd.domid(), XsWire.WRITE, home + "/backend/state\0" + "4");
+    assertThat(w.type()).isEqualTo(XsWire.WRITE);
+    assertThat(xs.read(home + "/backend/state")).isEqualTo("4");
+    // The frontend's directory is not the driver domain's to read (xenstored's SET_TARGET,
+    // which would let it, is not modelled).
+    XsMessage r = xs.requestAs(dd.domid(), XsWire.READ, "/local/domain/" + front.domid()
+        + "/name\0");
+    assertThat(r.type()).isEqualTo(XsWire.ERROR);
+    assertThat(r.text()).isEqualTo("EACCES\0");
+    XsMessage i = xs.requestAs(dd.domid(), XsWire.INTRODUCE, front.domid() + "\0" + "100\0"
+        + "3\0");
+    assertThat(i.text()).isEqualTo("EACCES\0");
+    assertThat(xs.store().privilegeRefusals()).isEqualTo(1);
+    assertThat(xs.store().isIntroduced(front.domid())).isFalse();
+  }
+}
