@@ -390,6 +390,23 @@ public final class Cpu {
     flushTlb();
   }
 
+  /**
+   * Loads GDTR as LGDT would (a boot loader's hand-off state); the segment registers keep their
+   * hidden parts until reloaded.
+   */
+  public void setGdtr(int base, int limit) {
+    gdtBase = base;
+    gdtLimit = limit & 0xFFFF;
+  }
+
+  public int gdtBase() {
+    return gdtBase;
+  }
+
+  public int gdtLimit() {
+    return gdtLimit;
+  }
+
   /** Sets a segment register's hidden base directly, without descriptor checks. */
   public void setSegmentBase(int seg, int base) {
     segBase[seg] = base;
