@@ -123,12 +123,20 @@ final class RunCommand implements Callable<Integer> {
           + " are accepted too.")
   java.util.List<String> disks;
 
+  @Mixin
+  EngineOption engine = new EngineOption();
+
   RunCommand(CliStreams streams) {
     this.streams = streams;
   }
 
   @Override
   public Integer call() {
+    String engineError = engine.apply();
+    if (engineError != null) {
+      streams.error(engineError);
+      return ExitStatus.USAGE;
+    }
     Optional<RunMode> runMode = RunMode.byName(mode);
     if (runMode.isEmpty()) {
       streams.error("unknown mode '" + mode + "'; valid modes: " + RunMode.validNames());
@@ -231,6 +239,7 @@ final class RunCommand implements Callable<Integer> {
     Hypervisor hv = machine.hypervisor();
     if (stats) {
       printRunLine(streams, kernel, result, nanos);
+      printJitLine(streams, machine.domain().vcpus().stream().map(v -> v.cpu().jit()).toList());
       StatsReport.printTable(hv, hv.domains(), streams.err());
     }
     if (statsJson != null) {
@@ -271,6 +280,7 @@ final class RunCommand implements Callable<Integer> {
     long nanos = System.nanoTime() - start;
     if (stats) {
       printRunLine(streams, boot.kernel(), result, nanos);
+      printJitLine(streams, java.util.Collections.singletonList(machine.cpu().jit()));
     }
     return result.exitStatus();
   }
@@ -299,5 +309,13 @@ final class RunCommand implements Callable<Integer> {
         + " (%.1f MIPS)%n", kernel, result.isFailure() ? "failed" : result.reason(),
         result.exitStatus(), result.instructions(), nanos / 1e9,
         result.instructions() / Math.max(nanos / 1e3, 1.0));
+  }
+
+  /** The translator's figures, when the engine translates. */
+  static void printJitLine(CliStreams streams, java.util.List<org.hospes.x86.jit.Jit> jits) {
+    String line = EngineOption.statsLine(jits);
+    if (line != null) {
+      streams.err().println(line);
+    }
   }
 }
