@@ -122,6 +122,12 @@ final class RunCommand implements Callable<Integer> {
           + " the hvm_start_info in order, the first being what Linux takes as its initrd.")
   List<Path> modules;
 
+  @Option(names = "--disk", paramLabel = "PATH[,format=raw|qcow2][,mode=ro]",
+      description = "pvh mode: give the guest a PV disk served by dom0's blkback (repeatable;"
+          + " the first is xvda, then xvdb, ...). xl's keys vdev=, access=, format=, target="
+          + " are accepted too.")
+  java.util.List<String> disks;
+
   @Mixin
   EngineOption engine = new EngineOption();
 
@@ -275,6 +281,22 @@ final class RunCommand implements Callable<Integer> {
       machine.setHypervisorLog(hypervisorLog);
     }
     try {
+      if (disks != null && domainMode != DomainMode.PVH) {
+        streams.error("--disk needs --mode pvh (PV disks are served by blkback)");
+        return ExitStatus.USAGE;
+      }
+      if (disks != null) {
+        for (int i = 0; i < disks.size(); i++) {
+          org.hospes.dom0.toolstack.DiskSpec spec;
+          try {
+            spec = org.hospes.dom0.toolstack.DiskSpec.parse(disks.get(i), i, null);
+            machine.addDisk(spec, spec.open());
+          } catch (IllegalArgumentException | IOException e) {
+            streams.error("--disk: " + e.getMessage());
+            return ExitStatus.USAGE;
+          }
+        }
+      }
       if (consoleLog != null) {
         try {
           log = Files.newOutputStream(consoleLog);

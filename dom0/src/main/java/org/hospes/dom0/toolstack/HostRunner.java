@@ -175,6 +175,15 @@ public final class HostRunner {
           xenstore = new org.hospes.dom0.xenstore.XenstoreService(hv.control(), hv.costModel());
         }
         new PvhDomainBuilder(hv, xenstore).load(d, loader, image, request, lines);
+        for (DiskSpec disk : spec.disks()) {
+          org.hospes.dom0.disk.DiskImage img;
+          try {
+            img = disk.open();
+          } catch (java.io.IOException e) {
+            throw new IllegalArgumentException(e.getMessage());
+          }
+          HvmMachine.attachDisk(hv, xenstore, d.domid(), disk, img);
+        }
       } else {
         loader.load(image, request, new BootTarget(BootMode.of(spec.mode()), d.memory(),
             (long) d.p2m().size() << 12, d.vcpus().get(0).cpu()));

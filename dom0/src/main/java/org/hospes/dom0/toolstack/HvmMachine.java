@@ -162,6 +162,31 @@ public final class HvmMachine {
     return load(loader, KernelFiles.read(kernel), kernel.toString(), request, consoleLog);
   }
 
+  private final java.util.Map<DiskSpec, org.hospes.dom0.disk.DiskImage> disks =
+      new java.util.LinkedHashMap<>();
+  private final java.util.List<org.hospes.dom0.backend.blk.VbdBackend> blockBackends =
+      new java.util.ArrayList<>();
+
+  /** Gives the PVH domain a disk (before loading): its vbd nodes and blkback are set up then. */
+  public void addDisk(DiskSpec spec, org.hospes.dom0.disk.DiskImage image) {
+    disks.put(spec, image);
+  }
+
+  /** The block backends of the domain's disks (after loading). */
+  public java.util.List<org.hospes.dom0.backend.blk.VbdBackend> blockBackends() {
+    return blockBackends;
+  }
+
+  /** Writes a disk's vbd nodes (libxl's part) and starts its backend for {@code domid}. */
+  static org.hospes.dom0.backend.blk.VbdBackend attachDisk(Hypervisor hv,
+      org.hospes.dom0.xenstore.XenstoreService xs, int domid, DiskSpec spec,
+      org.hospes.dom0.disk.DiskImage image) {
+    org.hospes.dom0.backend.blk.VbdNodes.create(xs, domid, spec.devid(), spec.vdev(),
+        spec.target().toString(), image.format(), image.readOnly());
+    return org.hospes.dom0.backend.blk.VbdBackend.start(xs, hv.control(), hv.costModel(), domid,
+        spec.devid(), image);
+  }
+
   /** As above, for an image already read; {@code name} is how diagnostics call it. */
   public BootedKernel load(KernelLoader loader, byte[] image, String name, BootRequest request,
       OutputStream consoleLog) throws BootException {
@@ -171,6 +196,9 @@ public final class HvmMachine {
       pvh = new PvhDomainBuilder(hv, xenstore).load(domain, loader, image, request,
           teeConsole(consoleLog));
       k = pvh.kernel();
+      for (java.util.Map.Entry<DiskSpec, org.hospes.dom0.disk.DiskImage> d : disks.entrySet()) {
+        blockBackends.add(attachDisk(hv, xenstore, domain.domid(), d.getKey(), d.getValue()));
+      }
     } else {
       k = loader.load(image, request, new BootTarget(BootMode.of(domain.mode()),
           domain.memory(), (long) domain.p2m().size() << 12, domain.vcpus().get(0).cpu()));
