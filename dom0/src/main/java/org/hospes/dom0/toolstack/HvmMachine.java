@@ -123,7 +123,9 @@ public final class HvmMachine {
    * time (org.hospes.hv.console.GuestConsoleLog). stderr by default; {@code --hv-log FILE}.
    */
   public void setHypervisorLog(OutputStream log) {
-    domain.setConsole(new org.hospes.hv.console.GuestConsoleLog(domain.domid(), log));
+    // The crash report's tail keeps console_io as the guest wrote it, before the "(dN) " prefix.
+    domain.setConsole(output.recordingInto(
+        new org.hospes.hv.console.GuestConsoleLog(domain.domid(), log)));
   }
 
   public Domain domain() {

@@ -354,9 +354,12 @@ class HospesCliTest {
   void aPvhGuestThatDiesEarlyStillLeavesItsLastWordsAndTheFaultOnStderr() throws IOException {
     Path kernel = file("pvh-die.elf", pvhSayHiThenDie());
     assertThat(hospes("run", "--mode", "pvh", kernel.toString())).isEqualTo(3);
-    assertThat(stdout()).isEqualTo("hi\n");
+    // console_io goes to the hypervisor's log (stderr), as on a debug Xen; the crash report
+    // still repeats it as the guest's last words.
+    assertThat(stdout()).isEmpty();
     String nl = System.lineSeparator();
-    assertThat(stderr()).isEqualTo("hospes: " + kernel + ": triple fault at eip=0x00100017"
+    assertThat(stderr()).isEqualTo("(d1) hi" + nl
+        + "hospes: " + kernel + ": triple fault at eip=0x00100017"
         + " (delivering #UD, error code 0)" + nl + "hospes: last guest output:" + nl + "  | hi"
         + nl);
   }
