@@ -20,6 +20,10 @@
  *          INVLPG of another address inside it, then an access;
  *   shadow the timer's IRQ 0 made pending with IF=0, then STI (one more
  *          instruction runs first) or POPF (the interrupt comes at once);
+ *   v86    a random run of CLI, STI, PUSHF, POPF, INT 0x40-0x43 (the gates
+ *          step_int left), INT3, OUT to port 0x80 and NOP in virtual-8086 mode
+ *          at IOPL 0 or 3, ended by HLT: each event the monitor saw (vector,
+ *          error code, IP) or handler hit, and the flags and SP at the end;
  *   step   EFLAGS.TF over a random run of NOP, INC, PUSHF/POPF, MOV SS and
  *          PUSH SS/POP SS written into a buffer: where each single-step #DB
  *          came (an SS load holds it back over the next instruction).
@@ -89,8 +93,32 @@ volatile uint32_t g_sel, g_off, g_access, g_seen, g_val, g_va, g_write;
 volatile uint32_t g_far[2], g_back[2];
 volatile uint32_t int_ring, int_if, int_ss, int_hits;
 
+/* The VM86 step: the length of the instruction at each IP, and what the monitor saw. */
+#define V86_SEG 0x0800u
+static uint8_t v86_len[64];
+static char v86_log[256];
+static uint32_t v86_log_len;
+
+static void v86_event(struct rt_frame *f)
+{
+    uint32_t ip = f->eip & 0xFFFF;
+    v86_log_len += (uint32_t)snprintf(v86_log + v86_log_len, sizeof v86_log - v86_log_len, " %u/%x@%u",
+                                      f->vector, f->error_code, ip);
+    if (ip >= sizeof v86_len || v86_len[ip] == 0) {    /* HLT (or anything unforeseen): the end */
+        int_ss = f->user_esp & 0xFFFF;
+        int_if = f->eflags;
+        rt_v86_exit(f);
+        return;
+    }
+    f->eip += v86_len[ip];
+}
+
 static void on_fault(struct rt_frame *f)
 {
+    if (f->eflags & 0x20000u) {
+        v86_event(f);
+        return;
+    }
     if (!probe_resume) {
         printf("unexpected exception %u err %x at %x\n", f->vector, f->error_code, f->eip);
         qemu_exit(EXIT_FAILURE_VALUE);
@@ -424,6 +452,11 @@ static void step_far(uint32_t n)
 
 static void on_int(struct rt_frame *f)
 {
+    if (f->eflags & 0x20000u) {
+        v86_log_len += (uint32_t)snprintf(v86_log + v86_log_len, sizeof v86_log - v86_log_len, " int%x@%u",
+                                          f->vector, f->eip & 0xFFFF);
+        return;
+    }
     int_ring = f->cs & 3;
     int_if = (read_eflags() >> 9) & 1;
     int_ss = (f->cs & 3) ? f->user_ss : 0;
@@ -541,6 +574,39 @@ static void step_shadow(uint32_t n)
            spins < 10000000u, tick_hits, (int)(tick_eip - (uint32_t)(uintptr_t)start), g_seen);
 }
 
+static void step_v86(uint32_t n)
+{
+    uint8_t *code = (uint8_t *)(uintptr_t)(V86_SEG << 4);
+    uint32_t iopl = below(2) ? 0 : 3;
+    uint32_t at = 0;
+    char shape[16];
+    uint32_t count = 2 + below(6);
+    for (uint32_t i = 0; i < sizeof v86_len; i++) v86_len[i] = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t k = below(8);
+        uint32_t start = at;
+        switch (k) {
+        case 0: code[at++] = 0xFA; break;                                   /* cli */
+        case 1: code[at++] = 0xFB; break;                                   /* sti */
+        case 2: code[at++] = 0x9C; break;                                   /* pushf */
+        case 3: code[at++] = 0x9C; v86_len[at - 1] = 1; start = at; code[at++] = 0x9D; break; /* pushf; popf */
+        case 4: code[at++] = 0xCD; code[at++] = (uint8_t)(0x40 + below(4)); break;   /* int 0x4n */
+        case 5: code[at++] = 0xCC; break;                                   /* int3 */
+        case 6: code[at++] = 0xE6; code[at++] = 0x80; break;                /* out 0x80, al */
+        default: code[at++] = 0x90; break;                                  /* nop */
+        }
+        v86_len[start] = (uint8_t)(at - start);
+        shape[i] = "cspPi3on"[k];
+    }
+    shape[count] = 0;
+    code[at++] = 0xF4;                                                      /* hlt */
+    v86_log_len = 0;
+    v86_log[0] = 0;
+    int_ss = int_if = 0;
+    rt_run_v86(V86_SEG, 0, 0x20002u | iopl << 12);
+    printf("%04u v86 iopl=%u %s ->%s end sp=%x flags=%x\n", n, iopl, shape, v86_log, int_ss, int_if);
+}
+
 /* Code written by step_trap: TF on, the random body, TF off, RET. */
 static uint8_t tf_code[96] __attribute__((aligned(16)));
 static volatile uint32_t tf_eips[24], tf_hits;
@@ -645,9 +711,10 @@ int kmain(uint32_t magic, const struct multiboot_info *mbi)
         else if (k < 55) step_far(n);
         else if (k < 68) step_int(n);
         else if (k < 88) step_page(n);
-        else if (k < 93) step_large(n);
-        else if (k < 97) step_shadow(n);
-        else step_trap(n);
+        else if (k < 92) step_large(n);
+        else if (k < 95) step_shadow(n);
+        else if (k < 97) step_trap(n);
+        else step_v86(n);
         if (n % 16 == 15) digest(n);
     }
     digest(steps);

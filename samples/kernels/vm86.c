@@ -66,51 +66,8 @@ __asm__(
     "v86_prog_end:\n"
     "        .code32\n");
 
-/* Enter VM86 at V86_SEG:ip with the given EFLAGS; returns when the task ends. */
-uint32_t v86_kernel_esp;
-uint32_t v86_run_asm(uint32_t ip, uint32_t eflags);
-extern const char v86_exit_entry[];
-__asm__(
-    "        .text\n"
-    "        .globl v86_run_asm\n"
-    "v86_run_asm:\n"
-    "        pushl %ebp\n"
-    "        pushl %ebx\n"
-    "        pushl %esi\n"
-    "        pushl %edi\n"
-    "        movl %esp, v86_kernel_esp\n"
-    "        movl %esp, rt_tss_block+4\n"
-    "        movl 20(%esp), %ecx\n"
-    "        movl 24(%esp), %edx\n"
-    "        xorl %eax, %eax\n"          /* the task starts with clean registers */
-    "        xorl %ebx, %ebx\n"
-    "        xorl %esi, %esi\n"
-    "        xorl %edi, %edi\n"
-    "        xorl %ebp, %ebp\n"
-    "        pushl $0x0070\n"           /* GS */
-    "        pushl $0x0060\n"           /* FS */
-    "        pushl $0x0800\n"           /* DS */
-    "        pushl $0x0050\n"           /* ES */
-    "        pushl $0x0900\n"           /* SS */
-    "        pushl $0x1000\n"           /* ESP */
-    "        pushl %edx\n"              /* EFLAGS with VM */
-    "        pushl $0x0800\n"           /* CS */
-    "        pushl %ecx\n"              /* EIP */
-    "        iret\n"
-    "        .globl v86_exit_entry\n"
-    "v86_exit_entry:\n"
-    "        movw $0x10, %cx\n"
-    "        movw %cx, %ds\n"
-    "        movw %cx, %es\n"
-    "        movl v86_kernel_esp, %esp\n"
-    "        popl %edi\n"
-    "        popl %esi\n"
-    "        popl %ebx\n"
-    "        popl %ebp\n"
-    "        ret\n");
-
 /* The VM86 part of the frame: after user_esp and user_ss, ES, DS, FS, GS. */
-static uint32_t *v86_segs(struct rt_frame *f) { return &f->user_ss + 1; }
+static uint32_t *v86_segs(struct rt_frame *f) { return rt_v86_segs(f); }
 static uint8_t *lin(uint32_t seg, uint32_t off) { return (uint8_t *)(uintptr_t)((seg << 4) + (off & 0xFFFF)); }
 
 static uint32_t virtual_if;
@@ -129,12 +86,7 @@ static uint16_t v86_pop(struct rt_frame *f)
     return v;
 }
 
-static void end_task(struct rt_frame *f)
-{
-    f->eflags &= ~F_VM;
-    f->cs = KERNEL_CS;
-    f->eip = (uint32_t)(uintptr_t)v86_exit_entry;
-}
+static void end_task(struct rt_frame *f) { rt_v86_exit(f); }
 
 static void on_gp(struct rt_frame *f)
 {
@@ -235,12 +187,12 @@ int kmain(uint32_t magic, const struct multiboot_info *mbi)
     rt_idt_stub(0x30, GATE_INT32 | GATE_DPL3);
 
     say("IOPL 0:\n");
-    v86_run_asm(0, F_VM | 0x2);
+    rt_run_v86(V86_SEG, 0, F_VM | 0x2);
     say("  %d traps to the monitor\n", traps);
 
     traps = 0;
     say("IOPL 3:\n");
-    v86_run_asm((uint32_t)(v86_iopl3 - v86_prog), F_VM | 0x3002);
+    rt_run_v86(V86_SEG, (uint32_t)(v86_iopl3 - v86_prog), F_VM | 0x3002);
     say("  %d traps to the monitor\n", traps);
     say("checksum %08x\n", say_hash);
     qemu_exit(EXIT_SUCCESS_VALUE);

@@ -191,6 +191,67 @@ uint32_t rt_run_user(void (*fn)(void), void *user_stack_top)
     return rt_run_user_asm(fn, (uint32_t)(uintptr_t)user_stack_top);
 }
 
+/* ---- virtual-8086 mode ---------------------------------------------------- */
+
+uint32_t rt_v86_kernel_esp;
+__asm__(
+    "        .text\n"
+    "        .globl rt_run_v86_asm\n"
+    "rt_run_v86_asm:\n"
+    "        pushl %ebp\n"
+    "        pushl %ebx\n"
+    "        pushl %esi\n"
+    "        pushl %edi\n"
+    "        movl %esp, rt_v86_kernel_esp\n"
+    "        movl %esp, rt_tss_block+4\n"
+    "        movl 20(%esp), %ecx\n"          /* cs */
+    "        movl 24(%esp), %edx\n"          /* ip */
+    "        movl 28(%esp), %eax\n"          /* eflags */
+    "        pushl $0x0070\n"                /* GS */
+    "        pushl $0x0060\n"                /* FS */
+    "        pushl %ecx\n"                   /* DS = CS */
+    "        pushl $0x0050\n"                /* ES */
+    "        pushl $0x0900\n"                /* SS */
+    "        pushl $0x1000\n"                /* ESP */
+    "        pushl %eax\n"                   /* EFLAGS with VM */
+    "        pushl %ecx\n"                   /* CS */
+    "        pushl %edx\n"                   /* EIP */
+    "        xorl %eax, %eax\n"              /* the task starts with clean registers */
+    "        xorl %ebx, %ebx\n"
+    "        xorl %ecx, %ecx\n"
+    "        xorl %edx, %edx\n"
+    "        xorl %esi, %esi\n"
+    "        xorl %edi, %edi\n"
+    "        xorl %ebp, %ebp\n"
+    "        iret\n"
+    "        .globl rt_v86_exit_entry\n"
+    "rt_v86_exit_entry:\n"
+    "        movw $0x10, %cx\n"
+    "        movw %cx, %ds\n"
+    "        movw %cx, %es\n"
+    "        movl rt_v86_kernel_esp, %esp\n"
+    "        popl %edi\n"
+    "        popl %esi\n"
+    "        popl %ebx\n"
+    "        popl %ebp\n"
+    "        ret\n");
+
+void rt_run_v86_asm(uint32_t cs, uint32_t ip, uint32_t eflags);
+extern const char rt_v86_exit_entry[];
+
+void rt_run_v86(uint32_t cs, uint32_t ip, uint32_t eflags)
+{
+    rt_tss_init();
+    rt_run_v86_asm(cs, ip, eflags);
+}
+
+void rt_v86_exit(struct rt_frame *f)
+{
+    f->eflags &= ~0x20000u;
+    f->cs = KERNEL_CS;
+    f->eip = (uint32_t)(uintptr_t)rt_v86_exit_entry;
+}
+
 /* ---- 8259A interrupt controllers ---------------------------------------- */
 
 void pic_init(uint8_t base)

@@ -101,6 +101,18 @@ static inline void __attribute__((noreturn)) rt_user_exit(uint32_t value)
     __builtin_unreachable();
 }
 
+/*
+ * Runs 8086 code in virtual-8086 mode at cs:ip with the given EFLAGS (VM set,
+ * IOPL as wanted), on stack 0900:1000 with ES/DS/FS/GS = 0x50/cs/0x60/0x70,
+ * general registers zero, until a trap handler calls rt_v86_exit(frame).
+ * ESP0 in the runtime's TSS is the kernel stack below rt_run_v86's frame.
+ */
+void rt_run_v86(uint32_t cs, uint32_t ip, uint32_t eflags);
+/* From a trap handler for an event taken in VM86 mode: rt_run_v86 returns. */
+void rt_v86_exit(struct rt_frame *f);
+/* The VM86 part of a frame from VM86 mode: ES, DS, FS, GS after user_ss. */
+static inline uint32_t *rt_v86_segs(struct rt_frame *f) { return &f->user_ss + 1; }
+
 /* The 8259A pair: vectors base..base+7 and base+8..base+15, all lines masked. */
 void pic_init(uint8_t base);
 void pic_mask(int irq, int masked);

@@ -1837,7 +1837,8 @@ public final class Cpu {
         break;
       }
       case Op.INT:
-        if (v86() && ((flags >>> 12) & 3) != 3) {
+        // INT n is IOPL-sensitive in VM86 mode; INT3 (and INTO) go through the IDT's DPL check.
+        if (v86() && (f3 >>> 20) != 1 && ((flags >>> 12) & 3) != 3) {
           raise(Exceptions.GP, 0);
         }
         trap(imm, Interrupts.SOFTWARE, (f3 >>> 20) == 1);

@@ -147,9 +147,9 @@ final class Interrupts {
     boolean conforming = (Segments.type(hi) & Segments.TYPE_CE) != 0;
     int newCpl = conforming ? c.cpl : Segments.dpl(hi);
     if (c.v86()) {
-      Vm86.checkHandler(c, sel, hi, gate32, ext);
+      Vm86.checkHandler(c, sel, hi, ext);
       Segments.markAccessed(c);
-      Vm86.pushFrame(c, oldFlags, hasErr, err);
+      Vm86.pushFrame(c, oldFlags, gate32, hasErr, err);
       Segments.loadCs(c, sel, lo, hi, 0);
       c.setEflags(oldFlags & ~(Flags.TF | Flags.NT | Flags.RF | Flags.VM
           | (intGate ? Flags.IF : 0)));

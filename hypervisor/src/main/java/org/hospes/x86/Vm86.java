@@ -62,22 +62,25 @@ final class Vm86 {
 
   /**
    * The checks of an event taken in VM86 mode through an interrupt or trap gate to code
-   * {@code hi}: the handler must be a non-conforming ring-0 segment reached by a 32-bit gate,
-   * else #GP with the code selector.
+   * {@code hi}: the handler must be a non-conforming ring-0 segment, else #GP with the code
+   * selector.
    */
-  static void checkHandler(Cpu c, int sel, int hi, boolean gate32, int ext) {
+  static void checkHandler(Cpu c, int sel, int hi, int ext) {
     boolean conforming = (Segments.type(hi) & Segments.TYPE_CE) != 0;
-    if (conforming || Segments.dpl(hi) != 0 || !gate32) {
+    if (conforming || Segments.dpl(hi) != 0) {
       c.raise(Exceptions.GP, Segments.err(sel) + ext);
     }
   }
 
   /**
    * Switches to the ring-0 stack of the TSS and pushes GS, FS, DS, ES, SS, ESP, EFLAGS, CS and
-   * EIP (and the error code); DS, ES, FS and GS are then null and VM is clear. Returns with CPL
-   * 0; the caller loads CS:EIP and the flags.
+   * EIP (and the error code), as dwords through a 32-bit gate and as words through a 16-bit
+   * one; DS, ES, FS and GS are then null and VM is clear. Returns with CPL 0; the caller loads
+   * CS:EIP and the flags.
    */
-  static void pushFrame(Cpu c, int oldFlags, boolean hasErr, int err) {
+  static void pushFrame(Cpu c, int oldFlags, boolean gate32, boolean hasErr, int err) {
+    int size = gate32 ? 2 : 1;
+    int step = gate32 ? 4 : 2;
     int[] old = {c.segSel[GS], c.segSel[FS], c.segSel[DS], c.segSel[ES], c.segSel[SS],
         c.r[Cpu.ESP], oldFlags, c.segSel[CS], c.eip};
     int oldSsBase = c.segBase[SS];
@@ -90,12 +93,12 @@ final class Vm86 {
       c.setCpl(0);
       int sp = c.r[Cpu.ESP];
       for (int v : old) {
-        sp -= 4;
-        c.write32(c.stackAddr(sp, 4, true), v);
+        sp -= step;
+        c.writeSized(size, c.stackAddr(sp, step, true), v);
       }
       if (hasErr) {
-        sp -= 4;
-        c.write32(c.stackAddr(sp, 4, true), err);
+        sp -= step;
+        c.writeSized(size, c.stackAddr(sp, step, true), err);
       }
       c.setStackPointer(sp);
     } catch (CpuFault f) {

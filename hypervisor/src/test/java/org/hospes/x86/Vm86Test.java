@@ -66,6 +66,19 @@ class Vm86Test {
   }
 
   @Test
+  void int3IsNotIoplSensitiveAndMeetsTheGateDplCheck() {
+    // int3 at IOPL 0 through a DPL 0 gate 3: #GP with the gate's error code, not #GP(0)
+    m.gate(3, SystemFixture.HANDLER, 0);
+    m.gate(Exceptions.GP, SystemFixture.HANDLER + 0x10, 0);
+    m.code(SystemFixture.HANDLER + 0x10, "f4");
+    m.code(V86_CODE, "cc");
+    enterWithIret(VM | 2);
+    runTo(CpuExit.HLT);
+    assertThat(m.mem.read32(m.cpu.reg(Cpu.ESP))).as("the gate's DPL, not IOPL")
+        .isEqualTo(3 * 8 + 2);
+  }
+
+  @Test
   void iopl3LetsCliStiPushfPopfWorkButNotChangeIopl() {
     // cli ; pushf ; pop ax ; push 0x0200 (IF, IOPL 0) ; popf ; pushf ; pop bx ; hlt
     m.code(V86_CODE, "fa 9c 58 680002 9d 9c 5b f4");
@@ -97,6 +110,25 @@ class Vm86Test {
     assertThat(frame).containsExactly(0, 1, 0x500, VM | 2, 0xF00, 0x600, 0x40, 0x50, 0x60, 0x70);
     assertThat(m.cpu.segmentSelector(Cpu.DS)).isZero();
     assertThat(m.cpu.segmentSelector(Cpu.GS)).isZero();
+  }
+
+  @Test
+  void aSixteenBitGatePushesTheFrameAsWords() {
+    // A 16-bit interrupt gate (type 6) for #GP to HANDLER.
+    m.mem.write32(SystemFixture.IDT + 8L * Exceptions.GP, (0x08 << 16) | SystemFixture.HANDLER);
+    m.mem.write32(SystemFixture.IDT + 8L * Exceptions.GP + 4, 0x8600);
+    m.cpu.setExceptionExitMask(~(1 << Exceptions.GP));
+    m.code(SystemFixture.HANDLER, "f4");
+    m.code(V86_CODE, "90 f4");
+    enterWithIret(VM | 2);
+    runTo(CpuExit.HLT);
+    int sp = m.cpu.reg(Cpu.ESP);
+    assertThat(sp).isEqualTo(0x9000 - 20);
+    int[] frame = new int[10];
+    for (int k = 0; k < 10; k++) {
+      frame[k] = m.mem.read16(sp + 2 * k);
+    }
+    assertThat(frame).containsExactly(0, 1, 0x500, 2, 0xF00, 0x600, 0x40, 0x50, 0x60, 0x70);
   }
 
   @Test
