@@ -65,7 +65,7 @@ class DebugRegistersTest {
   void instructionBreakpointFaultsBeforeTheInstructionAndRfLetsItRun() {
     int target = R0 + 16;
     // mov eax, target ; mov dr0, eax ; mov eax, 1 (L0) ; mov dr7, eax ; inc ebx ; hlt
-    m.code(R0, "b8" + le(target) + " 0f23c0 b801000000 0f23f8 43 f4");
+    m.code(R0, "b8" + SystemFixture.le(target) + " 0f23c0 b801000000 0f23f8 43 f4");
     expectDebugAt(target);
     assertThat(m.cpu.reg(Cpu.EBX)).isZero();
     assertThat(m.cpu.dr[6] & 0xF).isEqualTo(1);
@@ -79,7 +79,7 @@ class DebugRegistersTest {
   void disabledBreakpointDoesNothing() {
     int target = R0 + 16;
     // as above with DR7 = 0x400 (R/W0 = execute but L0/G0 clear)
-    m.code(R0, "b8" + le(target) + " 0f23c0 b800040000 0f23f8 43 f4");
+    m.code(R0, "b8" + SystemFixture.le(target) + " 0f23c0 b800040000 0f23f8 43 f4");
     assertThat(m.run()).isEqualTo(CpuExit.HLT);
     assertThat(m.cpu.reg(Cpu.EBX)).isEqualTo(1);
   }
@@ -87,7 +87,7 @@ class DebugRegistersTest {
   /** DR1 = 0x5000, L1, R/W1 and LEN1 = 4 bytes, then {@code access}, then INC EBX ; HLT. */
   private int dataBreakpoint(int rw, String access) {
     int dr7 = 0x4 | (rw << 20) | (3 << 22);
-    m.code(R0, "b800500000 0f23c8 b8" + le(dr7) + " 0f23f8 " + access + " 43 f4");
+    m.code(R0, "b800500000 0f23c8 b8" + SystemFixture.le(dr7) + " 0f23f8 " + access + " 43 f4");
     return R0 + 16 + access.replace(" ", "").length() / 2;
   }
 
@@ -116,7 +116,7 @@ class DebugRegistersTest {
     SystemFixture n = new SystemFixture();
     // mov eax, 0x4ffe ; DR1 = 0x5000 (L1, R/W 11, 4 bytes) ; mov ebx, [eax] (crosses the page)
     int dr7 = 0x4 | (3 << 20) | (3 << 22);
-    n.code(R0, "b800500000 0f23c8 b8" + le(dr7) + " 0f23f8 b8fe4f0000 8b18 f4");
+    n.code(R0, "b800500000 0f23c8 b8" + SystemFixture.le(dr7) + " 0f23f8 b8fe4f0000 8b18 f4");
     assertThat(n.run()).isEqualTo(CpuExit.EXCEPTION);
     assertThat(n.cpu.exceptionVector()).isEqualTo(Exceptions.DB);
     assertThat(n.cpu.eip()).isEqualTo(R0 + 23);
@@ -126,7 +126,7 @@ class DebugRegistersTest {
   void stackPushIsADataWrite() {
     // esp = 0x6000 from setup: push ebx writes 0x5ffc-0x5fff; DR1 = 0x5ffc, write, 4 bytes
     int dr7 = 0x4 | (1 << 20) | (3 << 22);
-    m.code(R0, "b8fc5f0000 0f23c8 b8" + le(dr7) + " 0f23f8 53 f4");
+    m.code(R0, "b8fc5f0000 0f23c8 b8" + SystemFixture.le(dr7) + " 0f23f8 53 f4");
     expectDebugAt(R0 + 17);
   }
 
@@ -159,8 +159,4 @@ class DebugRegistersTest {
     assertThat(m.cpu.reg(Cpu.EBX)).isEqualTo(1);
   }
 
-  private static String le(int v) {
-    return String.format("%02x%02x%02x%02x", v & 0xFF, (v >>> 8) & 0xFF, (v >>> 16) & 0xFF,
-        v >>> 24);
-  }
 }

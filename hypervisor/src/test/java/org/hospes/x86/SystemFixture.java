@@ -79,6 +79,12 @@ final class SystemFixture {
     mem.write(addr, b, 0, b.length);
   }
 
+  /** {@code v} as the hex of its four little-endian bytes (an imm32 in {@link #code}). */
+  static String le(int v) {
+    return String.format("%02x%02x%02x%02x", v & 0xFF, (v >>> 8) & 0xFF, (v >>> 16) & 0xFF,
+        v >>> 24);
+  }
+
   /** Runs until the processor leaves {@link Cpu#run} (at most 1000 instructions). */
   int run() {
     return cpu.run(1000);

@@ -21,7 +21,17 @@ class Vm86Test {
   /** push gs, fs, ds, es, ss, esp, eflags, cs, eip (as dwords) ; iretd. */
   private void enterWithIret(int eflags) {
     m.code(R0, "6870000000 6860000000 6850000000 6840000000 6800060000 68000f0000 68"
-        + le(eflags) + " 6800050000 6800000000 cf");
+        + SystemFixture.le(eflags) + " 6800050000 6800000000 cf");
+  }
+
+  /** Runs VM86 {@code code} until a #GP, delivered to a HLT; returns its pushed error code. */
+  private int gpErrorAfter(String code, int eflags) {
+    m.gate(Exceptions.GP, SystemFixture.HANDLER + 0x10, 0);
+    m.code(SystemFixture.HANDLER + 0x10, "f4");
+    m.code(V86_CODE, code);
+    enterWithIret(eflags);
+    runTo(CpuExit.HLT);
+    return m.mem.read32(m.cpu.reg(Cpu.ESP));
   }
 
   private void runTo(int exit) {
@@ -69,13 +79,7 @@ class Vm86Test {
   void int3IsNotIoplSensitiveAndMeetsTheGateDplCheck() {
     // int3 at IOPL 0 through a DPL 0 gate 3: #GP with the gate's error code, not #GP(0)
     m.gate(3, SystemFixture.HANDLER, 0);
-    m.gate(Exceptions.GP, SystemFixture.HANDLER + 0x10, 0);
-    m.code(SystemFixture.HANDLER + 0x10, "f4");
-    m.code(V86_CODE, "cc");
-    enterWithIret(VM | 2);
-    runTo(CpuExit.HLT);
-    assertThat(m.mem.read32(m.cpu.reg(Cpu.ESP))).as("the gate's DPL, not IOPL")
-        .isEqualTo(3 * 8 + 2);
+    assertThat(gpErrorAfter("cc", VM | 2)).as("the gate's DPL, not IOPL").isEqualTo(3 * 8 + 2);
   }
 
   @Test
@@ -150,14 +154,9 @@ class Vm86Test {
   @Test
   void intThroughADpl0GateFaultsWithTheGateError() {
     m.gate(0x21, SystemFixture.HANDLER, 0);
-    m.gate(Exceptions.GP, SystemFixture.HANDLER + 0x10, 0);
-    m.code(SystemFixture.HANDLER + 0x10, "f4");
-    m.code(V86_CODE, "cd21");
-    enterWithIret(VM | 0x3002);
-    runTo(CpuExit.HLT);
-    int sp = m.cpu.reg(Cpu.ESP);
-    assertThat(m.mem.read32(sp)).as("#GP error code: the IDT entry").isEqualTo(0x21 * 8 + 2);
-    assertThat(m.mem.read32(sp + 4)).as("EIP of the INT").isZero();
+    assertThat(gpErrorAfter("cd21", VM | 0x3002)).as("#GP error code: the IDT entry")
+        .isEqualTo(0x21 * 8 + 2);
+    assertThat(m.mem.read32(m.cpu.reg(Cpu.ESP) + 4)).as("EIP of the INT").isZero();
   }
 
   @Test
@@ -201,8 +200,4 @@ class Vm86Test {
     assertThat(m.cpu.reg(Cpu.EAX) & 0xFFFF).isEqualTo(0x50);
   }
 
-  private static String le(int v) {
-    return String.format("%02x%02x%02x%02x", v & 0xFF, (v >>> 8) & 0xFF, (v >>> 16) & 0xFF,
-        v >>> 24);
-  }
 }
