@@ -247,7 +247,8 @@ void rt_run_v86(uint32_t cs, uint32_t ip, uint32_t eflags)
 
 void rt_v86_exit(struct rt_frame *f)
 {
-    f->eflags &= ~0x20000u;
+    /* Back in the kernel with its own flags: no VM, IOPL 0, and no IF or TF the task set. */
+    f->eflags &= ~(0x20000u | 0x3000u | 0x200u | 0x100u);
     f->cs = KERNEL_CS;
     f->eip = (uint32_t)(uintptr_t)rt_v86_exit_entry;
 }
