@@ -70,6 +70,11 @@ public final class PvMmu {
     return ldtEnts;
   }
 
+  /** The frame mapped for LDT page {@code page} so far, or -1 (for checks of the counts). */
+  long ldtFrame(int page) {
+    return ldtFrames[page];
+  }
+
   // ---- guest virtual memory through the current tables -------------------------------------
 
   /**
