@@ -7,8 +7,17 @@ static uintptr_t next_page, ram_top;
 void mm_init(const struct hvm_start_info *si)
 {
     next_page = ((uintptr_t)_end + PAGE_SIZE - 1) & ~(uintptr_t)(PAGE_SIZE - 1);
-    /* The start info, memory map and command line sit just above the image. */
-    next_page += 4 * PAGE_SIZE;
+    /*
+     * The builder puts the start info, memory map and command lines in low memory, and the
+     * boot modules page-aligned just above the image: keep clear of the modules.
+     */
+    const uint64_t *mod = (const uint64_t *)(uintptr_t)si->modlist_paddr;
+    for (uint32_t i = 0; si->modlist_paddr && i < si->nr_modules; i++, mod += 4) {
+        uint64_t end = mod[0] + mod[1];
+        if (mod[0] >= next_page && end > next_page && end <= 0xfffff000ull) {
+            next_page = ((uintptr_t)end + PAGE_SIZE - 1) & ~(uintptr_t)(PAGE_SIZE - 1);
+        }
+    }
     ram_top = next_page;
     const struct hvm_memmap_table_entry *m =
         (const struct hvm_memmap_table_entry *)(uintptr_t)si->memmap_paddr;

@@ -537,9 +537,13 @@ public final class Hypervisor {
       d.shadow().p2mChanged();
     }
     for (Vcpu v : d.vcpus()) {
-      if (v.cpu() != null) {
-        v.cpu().invalidateTranslations();
+      if (v.cpu() == null) {
+        continue;
       }
+      if (d.shadow() != null && (v.cpu().cr0() & Cpu.CR0_PG) != 0) {
+        ShadowControl.reload(v.cpu(), v.vmcs(), d.shadow());
+      }
+      v.cpu().invalidateTranslations();
     }
   }
 

@@ -31,4 +31,14 @@ public final class Exceptions {
   public static String mnemonic(int vector) {
     return vector >= 0 && vector < MNEMONICS.length ? MNEMONICS[vector] : "#" + vector;
   }
+
+  /**
+   * "#PF, error code 0x2, cr2=0x00001000": an exception for a one-line crash report (CR2 only
+   * for #PF, where it says which address faulted).
+   */
+  public static String describe(int vector, int errorCode, int cr2) {
+    String text = mnemonic(vector) + ", error code "
+        + (errorCode == 0 ? "0" : "0x" + Integer.toHexString(errorCode));
+    return vector == PF ? text + String.format(", cr2=0x%08x", cr2) : text;
+  }
 }

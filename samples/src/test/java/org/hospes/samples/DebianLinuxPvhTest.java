@@ -39,7 +39,16 @@ class DebianLinuxPvhTest {
   }
 
   private Path initramfs() throws IOException, InterruptedException {
-    Path init = tmp.resolve("init");
+    return initramfs(tmp, java.util.Map.of());
+  }
+
+  /**
+   * A newc initramfs in {@code dir}: /dev, /proc, /init built from {@code samples/linux/init.c}
+   * (prints the uptime and powers off), and {@code extra} files (name to bytes, mode 0644).
+   */
+  static Path initramfs(Path dir, java.util.Map<String, byte[]> extra)
+      throws IOException, InterruptedException {
+    Path init = dir.resolve("init");
     Process gcc = new ProcessBuilder("gcc", "-m32", "-static", "-O2", "-o", init.toString(),
         TestKernels.root().resolve("samples/linux/init.c").toString())
         .redirectErrorStream(true).start();
@@ -51,7 +60,10 @@ class DebianLinuxPvhTest {
     cpio.directory("dev");
     cpio.directory("proc");
     cpio.file("init", Files.readAllBytes(init), 0755);
-    Path img = tmp.resolve("initramfs.cpio");
+    for (java.util.Map.Entry<String, byte[]> e : extra.entrySet()) {
+      cpio.file(e.getKey(), e.getValue(), 0644);
+    }
+    Path img = dir.resolve("initramfs.cpio");
     Files.write(img, cpio.finish());
     return img;
   }

@@ -22,6 +22,20 @@ public record ElfFile(ElfHeader header, List<ProgramHeader> programHeaders) {
     return programHeaders.stream().filter(ProgramHeader::isLoad).toList();
   }
 
+  /**
+   * e_entry, moved to its physical address when it lies in a segment linked at a different
+   * virtual address (higher-half kernels), as GRUB does: the kernel starts with paging off.
+   */
+  public long physicalEntry() {
+    long entry = header.entry();
+    for (ProgramHeader ph : loadSegments()) {
+      if (entry >= ph.vaddr() && entry < ph.vaddr() + ph.memsz()) {
+        return entry - ph.vaddr() + ph.paddr();
+      }
+    }
+    return entry;
+  }
+
   /** Parses {@code image}; throws with a one-line reason if it is not a loadable i386 ELF. */
   public static ElfFile parse(byte[] image) throws BootException {
     if (!hasMagic(image)) {

@@ -27,4 +27,18 @@ public final class KernelFiles {
       throw new BootException("cannot read: " + e.getMessage(), e);
     }
   }
+
+  /** Reads boot modules, each named by its file name (its command line in the module list). */
+  public static java.util.List<BootModule> readModules(java.util.List<Path> files)
+      throws BootException {
+    java.util.List<BootModule> modules = new java.util.ArrayList<>();
+    for (Path m : files) {
+      try {
+        modules.add(new BootModule(read(m), m.getFileName().toString()));
+      } catch (BootException e) {
+        throw new BootException("module " + m + ": " + e.getMessage(), e);
+      }
+    }
+    return modules;
+  }
 }

@@ -1,5 +1,8 @@
 package org.hospes.dom0.boot;
 
+import java.util.List;
+import org.hospes.x86.PhysicalMemory;
+
 /**
  * A piece of a kernel image placed in guest-physical memory: {@code fileSize} bytes from
  * {@code fileOffset} copied to {@code physicalAddress}, then zeros up to {@code memorySize}.
@@ -12,5 +15,20 @@ public record LoadSegment(long fileOffset, long physicalAddress, long fileSize, 
 
   public boolean overlaps(long start, long length) {
     return start < end() && physicalAddress < start + length;
+  }
+
+  private static final int ZERO_CHUNK = 64 * 1024;
+
+  /** Copies each segment's file bytes from {@code image} and zeroes the rest of it (its bss). */
+  public static void writeAll(List<LoadSegment> segments, byte[] image, PhysicalMemory memory) {
+    for (LoadSegment s : segments) {
+      memory.write(s.physicalAddress(), image, (int) s.fileOffset(), (int) s.fileSize());
+      long length = s.memorySize() - s.fileSize();
+      byte[] zeros = new byte[(int) Math.min(length, ZERO_CHUNK)];
+      for (long done = 0; done < length; done += zeros.length) {
+        memory.write(s.physicalAddress() + s.fileSize() + done, zeros, 0,
+            (int) Math.min(zeros.length, length - done));
+      }
+    }
   }
 }

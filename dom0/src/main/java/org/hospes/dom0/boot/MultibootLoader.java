@@ -2,7 +2,6 @@ package org.hospes.dom0.boot;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import org.hospes.x86.PhysicalMemory;
 
@@ -23,10 +22,18 @@ public final class MultibootLoader {
   /** End of conventional memory: the legacy VGA and BIOS area follows, up to 1 MiB. */
   static final long CONVENTIONAL_END = 0xA_0000;
   static final long HIGH_MEMORY = 0x10_0000;
+  /**
+   * The GDT left loaded at hand-off, as GRUB and QEMU leave one: null, then flat 4 GiB ring-0
+   * code (selector 0x08, the CS the kernel starts with) and data (0x10, its DS/ES/FS/GS/SS),
+   * marked accessed so that reloading them changes nothing. The spec lets GDTR be garbage;
+   * kernels that reload a segment before their own LGDT work on GRUB and QEMU, so here too.
+   */
+  static final byte[] FLAT_GDT = {
+      0, 0, 0, 0, 0, 0, 0, 0,
+      (byte) 0xFF, (byte) 0xFF, 0, 0, 0, (byte) 0x9B, (byte) 0xCF, 0,
+      (byte) 0xFF, (byte) 0xFF, 0, 0, 0, (byte) 0x93, (byte) 0xCF, 0};
   /** The boot information is kept off page 0 so that a NULL pointer never points at it. */
   static final long BOOT_INFO_LOWEST = 0x1000;
-  private static final long PAGE = 0x1000;
-  private static final int ZERO_CHUNK = 64 * 1024;
 
   /**
    * Loads {@code image} into {@code memory}, whose RAM spans {@code [0, ramBytes)}.
@@ -56,7 +63,7 @@ public final class MultibootLoader {
       if (segments.isEmpty()) {
         throw new BootException("no loadable (PT_LOAD) segments");
       }
-      entry = physicalEntry(elf);
+      entry = elf.physicalEntry();
     }
     for (int i = 0; i < segments.size(); i++) {
       LoadSegment s = segments.get(i);
@@ -69,12 +76,9 @@ public final class MultibootLoader {
       throw BootException.format("entry point 0x%08x is not inside the loaded image", entry);
     }
 
-    for (LoadSegment s : segments) {
-      memory.write(s.physicalAddress(), image, (int) s.fileOffset(), (int) s.fileSize());
-      zero(memory, s.physicalAddress() + s.fileSize(), s.memorySize() - s.fileSize());
-    }
-    long info = writeBootInformation(memory, ramBytes, cmdline, segments);
-    return new LoadedKernel(entry, info, segments);
+    LoadSegment.writeAll(segments, image, memory);
+    long[] info = writeBootInformation(memory, ramBytes, cmdline, segments);
+    return new LoadedKernel(entry, info[0], info[1], segments);
   }
 
   private static void checkRequirements(MultibootHeader header) throws BootException {
@@ -130,28 +134,10 @@ public final class MultibootLoader {
   }
 
   /**
-   * e_entry, moved to its physical address when it lies in a segment linked at a different
-   * virtual address (higher-half kernels), as GRUB does: the kernel starts with paging off.
+   * Lays out info, memory map, strings and the flat GDT in one block below the kernel where
+   * possible; returns the info's and the GDT's addresses.
    */
-  private static long physicalEntry(ElfFile elf) {
-    long entry = elf.header().entry();
-    for (ProgramHeader ph : elf.loadSegments()) {
-      if (entry >= ph.vaddr() && entry < ph.vaddr() + ph.memsz()) {
-        return entry - ph.vaddr() + ph.paddr();
-      }
-    }
-    return entry;
-  }
-
-  private static void zero(PhysicalMemory memory, long pa, long length) {
-    byte[] zeros = new byte[(int) Math.min(length, ZERO_CHUNK)];
-    for (long done = 0; done < length; done += zeros.length) {
-      memory.write(pa + done, zeros, 0, (int) Math.min(zeros.length, length - done));
-    }
-  }
-
-  /** Lays out info, memory map and strings in one block below the kernel where possible. */
-  private static long writeBootInformation(PhysicalMemory memory, long ramBytes, String cmdline,
+  private static long[] writeBootInformation(PhysicalMemory memory, long ramBytes, String cmdline,
       List<LoadSegment> segments) throws BootException {
     List<MemoryMapEntry> map = memoryMap(ramBytes);
     byte[] cmdlineBytes = cmdline == null ? null : cString(cmdline);
@@ -160,8 +146,10 @@ public final class MultibootLoader {
     long mapOffset = MultibootInfo.SIZE;
     long cmdlineOffset = mapOffset + (long) map.size() * MemoryMapEntry.SIZE;
     long nameOffset = cmdlineOffset + (cmdlineBytes == null ? 0 : cmdlineBytes.length);
-    long size = nameOffset + nameBytes.length;
+    long gdtOffset = (nameOffset + nameBytes.length + 7) & ~7L;
+    long size = gdtOffset + FLAT_GDT.length;
     long base = freeBlock(size, ramBytes, segments);
+    memory.write(base + gdtOffset, FLAT_GDT, 0, FLAT_GDT.length);
 
     int flags = MultibootInfo.INFO_MEMORY | MultibootInfo.INFO_MEMORY_MAP
         | MultibootInfo.INFO_BOOT_LOADER_NAME;
@@ -179,7 +167,7 @@ public final class MultibootLoader {
         cmdlineBytes == null ? 0 : (int) (base + cmdlineOffset),
         map.size() * MemoryMapEntry.SIZE, (int) (base + mapOffset), (int) (base + nameOffset))
         .writeTo(memory, base);
-    return base;
+    return new long[] {base, base + gdtOffset};
   }
 
   /**
@@ -204,16 +192,8 @@ public final class MultibootLoader {
   /** The lowest page-aligned block of {@code size} bytes that no segment overlaps. */
   private static long freeBlock(long size, long ramBytes, List<LoadSegment> segments)
       throws BootException {
-    List<LoadSegment> sorted = new ArrayList<>(segments);
-    sorted.sort(Comparator.comparingLong(LoadSegment::physicalAddress));
-    long base = BOOT_INFO_LOWEST;
-    // Sorted by start, one pass suffices: moving past a segment never lands in an earlier one.
-    for (LoadSegment s : sorted) {
-      if (s.overlaps(base, size)) {
-        base = (s.end() + PAGE - 1) & -PAGE;
-      }
-    }
-    if (base + size > ramBytes) {
+    long base = BootLayout.freeBlock(size, BOOT_INFO_LOWEST, ramBytes, segments);
+    if (base < 0) {
       throw BootException.format("no room in RAM (%d MiB) for the boot information",
           ramBytes >> 20);
     }

@@ -11,8 +11,8 @@ import org.hospes.x86.PhysicalMemory;
  * Loads a PVH kernel: an ELF32 image whose PT_NOTE segment carries Xen's
  * XEN_ELFNOTE_PHYS32_ENTRY note, the 32-bit physical entry point (docs/misc/pvh.pandoc). The
  * PT_LOAD segments go to their physical addresses; an {@code hvm_start_info} (version 1, with the
- * command line, an e820-style memory map and the RSDP of {@link AcpiTables}) is placed above the
- * kernel, and the vCPU starts at
+ * command line, an e820-style memory map and the RSDP of {@link AcpiTables}) is placed in low
+ * memory below the kernel, and the vCPU starts at
  * the entry in flat 32-bit protected mode with EBX pointing at it.
  */
 public final class PvhLoader {
@@ -32,6 +32,8 @@ public final class PvhLoader {
   public static final int SI_SIZE = 56;
   /** hvm_memmap_table_entry: addr u64, size u64, type u32, reserved u32. */
   public static final int MEMMAP_ENTRY_SIZE = 24;
+  /** Conventional memory, the legacy hole, RAM above 1 MiB. */
+  public static final int MEMMAP_ENTRIES = 3;
   public static final int E820_RAM = 1;
   public static final int E820_RESERVED = 2;
 
@@ -44,9 +46,6 @@ public final class PvhLoader {
   /** Entry point, start-info address and loaded segments. */
   public record PvhKernel(long entry, long startInfo, List<LoadSegment> segments) {}
 
-  /** A boot module (an initrd, a file for the guest) with its own command line. */
-  public record Module(byte[] data, String cmdline) {}
-
   public PvhKernel load(byte[] image, String cmdline, PhysicalMemory memory, long ramBytes)
       throws BootException {
     return load(image, cmdline, List.of(), memory, ramBytes);
@@ -55,8 +54,15 @@ public final class PvhLoader {
   /**
    * Loads the kernel, then each module page-aligned above it, and lists the modules in the start
    * info's modlist (the first one is what Linux takes as its initrd).
+   *
+   * <p>The start info, memory map, modlist and command lines go in one block in low memory
+   * ({@link BootLayout#LOWEST} up to 640 KiB), below the kernel, as QEMU places them: a kernel's
+   * early page tables map little beyond its own image (Debian's 686-pae Linux maps only a few
+   * MiB past {@code _end}), so with a large initramfs anything placed after the modules would
+   * be out of its reach. Only if low memory is taken by the kernel does the block go above the
+   * modules.
    */
-  public PvhKernel load(byte[] image, String cmdline, List<Module> modules,
+  public PvhKernel load(byte[] image, String cmdline, List<BootModule> modules,
       PhysicalMemory memory, long ramBytes) throws BootException {
     if (BzImage.isBzImage(image)) {
       // A bzImage (e.g. Debian's vmlinuz): boot the vmlinux ELF inside it, as Xen's builder does.
@@ -71,46 +77,55 @@ public final class PvhLoader {
         throw BootException.format("segment %d at 0x%x (+0x%x) lies outside the %d MiB of RAM",
             ph.index(), ph.paddr(), ph.memsz(), ramBytes >> 20);
       }
-      memory.write(ph.paddr(), image, (int) ph.offset(), (int) ph.filesz());
-      byte[] zeros = new byte[(int) (ph.memsz() - ph.filesz())];
-      memory.write(ph.paddr() + ph.filesz(), zeros, 0, zeros.length);
+      if (ph.memsz() > 0 && ph.paddr() < 0x10_0000
+          && ph.paddr() + ph.memsz() > BootLayout.CONVENTIONAL_END) {
+        throw BootException.format("segment %d at 0x%x (+0x%x) lies in the legacy hole"
+            + " 0xa0000-0xfffff, where the ACPI tables go", ph.index(), ph.paddr(), ph.memsz());
+      }
       segments.add(new LoadSegment(ph.offset(), ph.paddr(), ph.filesz(), ph.memsz()));
       end = Math.max(end, ph.paddr() + ph.memsz());
     }
+    LoadSegment.writeAll(segments, image, memory);
     if (entry < 0 || entry >= ramBytes) {
       throw BootException.format("PVH entry point 0x%x is outside RAM", entry);
     }
-    long next = (end + 0xFFF) & ~0xFFFL;
+    long next = BootLayout.pageUp(end);
     long[] modAddr = new long[modules.size()];
     for (int i = 0; i < modules.size(); i++) {
       byte[] data = modules.get(i).data();
       if (next + data.length > ramBytes) {
-        throw BootException.format("module %d (%d bytes) does not fit in RAM above the kernel",
-            i + 1, data.length);
+        throw BootException.format("module %d (%d bytes) does not fit in RAM above the kernel"
+            + " (%d MiB; raise --ram)", i + 1, data.length, ramBytes >> 20);
       }
       memory.write(next, data, 0, data.length);
       modAddr[i] = next;
-      next = (next + data.length + 0xFFF) & ~0xFFFL;
+      next = BootLayout.pageUp(next + data.length);
     }
-    long info = next;
     byte[] cmd = cmdline == null ? new byte[0] : cmdline.getBytes(StandardCharsets.US_ASCII);
-    long memmap = info + SI_SIZE;
-    long modlist = memmap + 3 * MEMMAP_ENTRY_SIZE;
-    long cmdAddr = modlist + (long) modules.size() * MODLIST_ENTRY_SIZE;
-    long strings = cmdAddr + cmd.length + 1;
     long stringBytes = 0;
-    for (Module m : modules) {
+    for (BootModule m : modules) {
       stringBytes += (m.cmdline() == null ? 0 : m.cmdline().length()) + 1;
     }
-    if (strings + stringBytes > ramBytes) {
-      throw new BootException("no room for the start info above the kernel");
+    long size = SI_SIZE + MEMMAP_ENTRIES * MEMMAP_ENTRY_SIZE
+        + (long) modules.size() * MODLIST_ENTRY_SIZE + cmd.length + 1 + stringBytes;
+    long info = BootLayout.freeBlock(size, BootLayout.LOWEST, BootLayout.CONVENTIONAL_END,
+        segments);
+    if (info < 0) {
+      info = next;
+      if (info + size > ramBytes) {
+        throw new BootException("no room for the start info, below or above the kernel");
+      }
     }
+    long memmap = info + SI_SIZE;
+    long modlist = memmap + MEMMAP_ENTRIES * MEMMAP_ENTRY_SIZE;
+    long cmdAddr = modlist + (long) modules.size() * MODLIST_ENTRY_SIZE;
+    long strings = cmdAddr + cmd.length + 1;
     if (!modules.isEmpty()) {
       ByteBuffer ml = ByteBuffer.allocate(modules.size() * MODLIST_ENTRY_SIZE)
           .order(ByteOrder.LITTLE_ENDIAN);
       long s = strings;
       for (int i = 0; i < modules.size(); i++) {
-        Module m = modules.get(i);
+        BootModule m = modules.get(i);
         byte[] mc = m.cmdline() == null ? new byte[0]
             : m.cmdline().getBytes(StandardCharsets.US_ASCII);
         ml.putLong(modAddr[i]).putLong(m.data().length).putLong(mc.length == 0 ? 0 : s)
@@ -130,13 +145,15 @@ public final class PvhLoader {
     si.putLong(SI_CMDLINE, cmd.length == 0 ? 0 : cmdAddr);
     si.putLong(SI_RSDP, ACPI_BASE);
     si.putLong(SI_MEMMAP, memmap);
-    si.putInt(SI_MEMMAP_ENTRIES, 3);
+    si.putInt(SI_MEMMAP_ENTRIES, MEMMAP_ENTRIES);
     memory.write(info, si.array(), 0, SI_SIZE);
     AcpiTables.Image acpi = AcpiTables.build(ACPI_BASE, 1);
     memory.write(ACPI_BASE, acpi.bytes(), 0, acpi.bytes().length);
-    ByteBuffer mm = ByteBuffer.allocate(3 * MEMMAP_ENTRY_SIZE).order(ByteOrder.LITTLE_ENDIAN);
-    putEntry(mm, 0, 0xA_0000, E820_RAM);
-    putEntry(mm, 0xA_0000, 0x6_0000, E820_RESERVED);
+    ByteBuffer mm = ByteBuffer.allocate(MEMMAP_ENTRIES * MEMMAP_ENTRY_SIZE)
+        .order(ByteOrder.LITTLE_ENDIAN);
+    putEntry(mm, 0, BootLayout.CONVENTIONAL_END, E820_RAM);
+    putEntry(mm, BootLayout.CONVENTIONAL_END, 0x10_0000 - BootLayout.CONVENTIONAL_END,
+        E820_RESERVED);
     putEntry(mm, 0x10_0000, ramBytes - 0x10_0000, E820_RAM);
     memory.write(memmap, mm.array(), 0, mm.capacity());
     if (cmd.length > 0) {
@@ -152,7 +169,7 @@ public final class PvhLoader {
   }
 
   /** The PHYS32_ENTRY note's address, or a BootException naming what is missing. */
-  static long findEntry(byte[] image, ElfFile elf) throws BootException {
+  public static long findEntry(byte[] image, ElfFile elf) throws BootException {
     ByteBuffer b = ByteBuffer.wrap(image).order(ByteOrder.LITTLE_ENDIAN);
     for (ProgramHeader ph : elf.programHeaders()) {
       if (ph.type() != ProgramHeader.PT_NOTE) {

@@ -3,10 +3,16 @@ package org.hospes.dom0.cli;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.hospes.dom0.boot.BootException;
+import org.hospes.dom0.boot.KernelFiles;
+import org.hospes.dom0.boot.loader.BootMode;
+import org.hospes.dom0.boot.loader.BootRequest;
+import org.hospes.dom0.boot.loader.KernelLoader;
+import org.hospes.dom0.boot.loader.KernelLoaders;
 import org.hospes.dom0.machine.ExitStatus;
 import org.hospes.dom0.machine.NativeMachine;
 import org.hospes.dom0.machine.RunResult;
@@ -27,7 +33,7 @@ import picocli.CommandLine.Parameters;
     mixinStandardHelpOptions = true,
     sortOptions = false,
     description = {
-      "Boots a Multiboot kernel and runs it until it stops. The kernel's COM1 output goes to"
+      "Boots a kernel and runs it until it stops. The kernel's COM1 output goes to"
           + " stdout; the exit status is the kernel's.",
     },
     exitCodeListHeading = "%nExit status:%n",
@@ -53,8 +59,8 @@ final class RunCommand implements Callable<Integer> {
   String mode;
 
   @Parameters(index = "0", paramLabel = "KERNEL",
-      description = "Multiboot kernel: an ELF32 i386 executable, or any image whose Multiboot"
-          + " header has the address fields (flag bit 16).")
+      description = "The kernel: a Multiboot kernel, a PVH kernel (ELF or bzImage with Xen's"
+          + " PHYS32_ENTRY note), a plain ELF32, or any format a loader plugin knows.")
   Path kernel;
 
   @Option(names = "--ram", paramLabel = "MIB", defaultValue = "" + NativeMachine.DEFAULT_RAM_MIB,
@@ -63,8 +69,15 @@ final class RunCommand implements Callable<Integer> {
   int ramMiB;
 
   @Option(names = "--cmdline", paramLabel = "STRING",
-      description = "Command line passed to the kernel in the Multiboot information.")
+      description = "Command line passed to the kernel (Multiboot information, hvm_start_info).")
   String cmdline;
+
+  @Option(names = "--loader", paramLabel = "NAME",
+      description = "The kernel loader to use. Default: chosen by mode, then by priority among"
+          + " the loaders that recognise the image (pvh 300, multiboot 200, elf 100). Built in:"
+          + " multiboot, pvh (Xen's PHYS32_ENTRY note; also hvm and hvm-shadow), elf (a plain"
+          + " ELF32 entered at e_entry in flat protected mode); plugins add more.")
+  String loaderName;
 
   @Option(names = "--max-insns", paramLabel = "N", converter = InstructionCountConverter.class,
       description = "Stop with status 4 after N instructions (accepts 10k, 5M, 2G).")
@@ -95,14 +108,17 @@ final class RunCommand implements Callable<Integer> {
   Path statsJson;
 
   @Option(names = "--console-log", paramLabel = "FILE",
-      description = "pvh mode: also write the guest's PV console output to FILE (dom0's console"
-          + " backend copies the ring to both).")
+      description = "Xen-aware kernels (pvh loader, any hypervisor mode): also write the guest's"
+          + " PV console output to FILE (dom0's console backend copies the ring to both).")
   Path consoleLog;
 
   @Option(names = "--module", paramLabel = "FILE",
-      description = "pvh mode: load FILE as a boot module (repeatable); modules are listed in the"
-          + " hvm_start_info in order, the first being what Linux takes as its initrd.")
-  java.util.List<Path> modules;
+      description = "Load FILE as a boot module (repeatable; pvh loader): modules are listed in"
+          + " the hvm_start_info in order, the first being what Linux takes as its initrd.")
+  List<Path> modules;
+
+  @Mixin
+  EngineOption engine = new EngineOption();
 
   RunCommand(CliStreams streams) {
     this.streams = streams;
@@ -110,6 +126,11 @@ final class RunCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    String engineError = engine.apply();
+    if (engineError != null) {
+      streams.error(engineError);
+      return ExitStatus.USAGE;
+    }
     Optional<RunMode> runMode = RunMode.byName(mode);
     if (runMode.isEmpty()) {
       streams.error("unknown mode '" + mode + "'; valid modes: " + RunMode.validNames());
@@ -120,15 +141,35 @@ final class RunCommand implements Callable<Integer> {
           + ramMiB);
       return ExitStatus.USAGE;
     }
+    BootMode bootMode = BootMode.byName(mode).orElseThrow();
+    KernelLoaders loaders = KernelLoaders.discovered();
+    if (loaderName != null) {
+      try {
+        loaders.forced(loaderName, bootMode);
+      } catch (IllegalArgumentException e) {
+        streams.error(e.getMessage());
+        return ExitStatus.USAGE;
+      }
+    }
+    Boot boot = Boot.read(streams, loaders, loaderName, bootMode, kernel, cmdline,
+        modules == null ? List.of() : modules);
+    if (boot == null) {
+      return ExitStatus.USAGE;
+    }
+    if (consoleLog != null && !boot.loader().wantsPvServices()) {
+      streams.error("--console-log needs a Xen-aware kernel with a PV console (loader pvh);"
+          + " the " + boot.loader().name() + " loader boots " + kernel);
+      return ExitStatus.USAGE;
+    }
     return switch (runMode.get()) {
-      case NATIVE -> runNative(streams, kernel, ramMiB, cmdline, maxInstructions, stats);
-      case HVM -> runHvm(DomainMode.HVM_EPT);
-      case HVM_SHADOW -> runHvm(DomainMode.HVM_SHADOW);
-      case PVH -> runHvm(DomainMode.PVH);
+      case NATIVE -> runNative(streams, boot, ramMiB, maxInstructions, stats);
+      case HVM -> runHvm(DomainMode.HVM_EPT, boot);
+      case HVM_SHADOW -> runHvm(DomainMode.HVM_SHADOW, boot);
+      case PVH -> runHvm(DomainMode.PVH, boot);
     };
   }
 
-  private int runHvm(DomainMode domainMode) {
+  private int runHvm(DomainMode domainMode, Boot boot) {
     if (ramMiB > 1024) {
       streams.error("--ram must be at most 1024 MiB in hypervisor modes, got " + ramMiB);
       return ExitStatus.USAGE;
@@ -150,23 +191,15 @@ final class RunCommand implements Callable<Integer> {
     }
     java.io.OutputStream log = null;
     try {
-      if (consoleLog != null && domainMode != DomainMode.PVH) {
-        streams.error("--console-log needs --mode pvh");
-        return ExitStatus.USAGE;
-      }
-      if (domainMode == DomainMode.PVH) {
-        if (consoleLog != null) {
-          try {
-            log = Files.newOutputStream(consoleLog);
-          } catch (IOException e) {
-            streams.error("cannot write " + consoleLog + ": " + e.getMessage());
-            return ExitStatus.USAGE;
-          }
+      if (consoleLog != null) {
+        try {
+          log = Files.newOutputStream(consoleLog);
+        } catch (IOException e) {
+          streams.error("cannot write " + consoleLog + ": " + e.getMessage());
+          return ExitStatus.USAGE;
         }
-        machine.loadPvh(kernel, cmdline, log, modules == null ? java.util.List.of() : modules);
-      } else {
-        machine.loadMultiboot(kernel, cmdline);
       }
+      machine.load(boot.loader(), boot.image(), kernel.toString(), boot.request(), log);
     } catch (BootException e) {
       streams.error(kernel + ": " + e.getMessage());
       return ExitStatus.USAGE;
@@ -184,6 +217,7 @@ final class RunCommand implements Callable<Integer> {
     Hypervisor hv = machine.hypervisor();
     if (stats) {
       printRunLine(streams, kernel, result, nanos);
+      printJitLine(streams, machine.domain().vcpus().stream().map(v -> v.cpu().jit()).toList());
       StatsReport.printTable(hv, hv.domains(), streams.err());
     }
     if (statsJson != null) {
@@ -197,27 +231,54 @@ final class RunCommand implements Callable<Integer> {
     return result.exitStatus();
   }
 
-  /** Boots {@code kernel} on a bare machine; shared with {@code hospes demo}. */
+  /** Boots {@code kernel} on a bare machine with the loader chosen for it; for hospes demo. */
   static int runNative(CliStreams streams, Path kernel, int ramMiB, String cmdline,
       Long maxInstructions, boolean stats) {
+    Boot boot = Boot.read(streams, KernelLoaders.discovered(), null, BootMode.NATIVE, kernel,
+        cmdline, List.of());
+    return boot == null ? ExitStatus.USAGE
+        : runNative(streams, boot, ramMiB, maxInstructions, stats);
+  }
+
+  private static int runNative(CliStreams streams, Boot boot, int ramMiB, Long maxInstructions,
+      boolean stats) {
     NativeMachine machine = NativeMachine.builder()
         .ramMiB(ramMiB)
         .serialOut(streams.out())
         .diagnostics(streams.err())
         .build();
     try {
-      machine.loadMultiboot(kernel, cmdline);
+      machine.load(boot.loader(), boot.image(), boot.kernel().toString(), boot.request());
     } catch (BootException e) {
-      streams.error(kernel + ": " + e.getMessage());
+      streams.error(boot.kernel() + ": " + e.getMessage());
       return ExitStatus.USAGE;
     }
     long start = System.nanoTime();
     RunResult result = maxInstructions == null ? machine.run() : machine.run(maxInstructions);
     long nanos = System.nanoTime() - start;
     if (stats) {
-      printRunLine(streams, kernel, result, nanos);
+      printRunLine(streams, boot.kernel(), result, nanos);
+      printJitLine(streams, java.util.Collections.singletonList(machine.cpu().jit()));
     }
     return result.exitStatus();
+  }
+
+  /** The kernel image read, its loader chosen and the boot request (command line, modules). */
+  record Boot(Path kernel, byte[] image, KernelLoader loader, BootRequest request) {
+
+    /** Null after printing the one-line reason when the files cannot be read or booted. */
+    static Boot read(CliStreams streams, KernelLoaders loaders, String loaderName,
+        BootMode mode, Path kernel, String cmdline, List<Path> modules) {
+      try {
+        byte[] image = KernelFiles.read(kernel);
+        KernelLoader loader = loaders.choose(loaderName, mode, image);
+        return new Boot(kernel, image, loader,
+            new BootRequest(cmdline, KernelFiles.readModules(modules)));
+      } catch (BootException e) {
+        streams.error(kernel + ": " + e.getMessage());
+        return null;
+      }
+    }
   }
 
   /** The one-line summary of a run; wall time of the run alone, so MIPS compare across runs. */
@@ -226,5 +287,13 @@ final class RunCommand implements Callable<Integer> {
         + " (%.1f MIPS)%n", kernel, result.isFailure() ? "failed" : result.reason(),
         result.exitStatus(), result.instructions(), nanos / 1e9,
         result.instructions() / Math.max(nanos / 1e3, 1.0));
+  }
+
+  /** The translator's figures, when the engine translates. */
+  static void printJitLine(CliStreams streams, java.util.List<org.hospes.x86.jit.Jit> jits) {
+    String line = EngineOption.statsLine(jits);
+    if (line != null) {
+      streams.err().println(line);
+    }
   }
 }

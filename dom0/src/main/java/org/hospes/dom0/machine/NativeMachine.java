@@ -13,7 +13,12 @@ import java.util.function.BiFunction;
 import org.hospes.dom0.boot.BootException;
 import org.hospes.dom0.boot.KernelFiles;
 import org.hospes.dom0.boot.LoadedKernel;
-import org.hospes.dom0.boot.MultibootLoader;
+import org.hospes.dom0.boot.loader.BootMode;
+import org.hospes.dom0.boot.loader.BootRequest;
+import org.hospes.dom0.boot.loader.BootTarget;
+import org.hospes.dom0.boot.loader.BootedKernel;
+import org.hospes.dom0.boot.loader.KernelLoader;
+import org.hospes.dom0.boot.loader.MultibootKernelLoader;
 import org.hospes.dom0.devicemodel.IsaDebugExit;
 import org.hospes.dom0.devicemodel.Uart16550;
 import org.hospes.hv.platform.Pic8259Pair;
@@ -81,6 +86,7 @@ public final class NativeMachine {
   private final VirtualClock clock;
   private final TimerQueue timers = new TimerQueue();
   private final PrintStream diagnostics;
+  private final GuestOutputTail output;
 
   private State state = State.EMPTY;
   private String kernelName = "kernel";
@@ -92,7 +98,8 @@ public final class NativeMachine {
     IoBus io = new IoBus();
     pic = new Pic8259Pair();
     pic.register(io);
-    com1 = new Uart16550(b.serialOut, asserted -> pic.setLevel(COM1_IRQ, asserted));
+    output = new GuestOutputTail(b.serialOut);
+    com1 = new Uart16550(output, asserted -> pic.setLevel(COM1_IRQ, asserted));
     io.register(Uart16550.COM1_BASE, Uart16550.PORT_COUNT, com1);
     io.register(IsaDebugExit.DEFAULT_PORT, IsaDebugExit.PORT_COUNT,
         new IsaDebugExit((value, status) -> debugExit(status)));
@@ -165,17 +172,29 @@ public final class NativeMachine {
   public LoadedKernel loadMultiboot(byte[] image, String name, String cmdline)
       throws BootException {
     Preconditions.checkState(state == State.EMPTY, "a kernel is already loaded");
-    LoadedKernel loaded = new MultibootLoader().load(image, cmdline, memory, memory.ramSize());
+    LoadedKernel loaded = new MultibootKernelLoader().loadMultiboot(image, cmdline,
+        bootTarget());
     kernelName = name;
-    // The machine state Multiboot promises (spec 3.2): flat protected mode, paging and
-    // interrupts off, EAX = magic, EBX = boot information. ESP is the kernel's business.
-    cpu.resetFlat32();
-    cpu.setEflags(Flags.FIXED1);
-    cpu.setReg(Cpu.EAX, loaded.eax());
-    cpu.setReg(Cpu.EBX, (int) loaded.bootInfoAddress());
-    cpu.setEip((int) loaded.entry());
     state = State.LOADED;
     return loaded;
+  }
+
+  /**
+   * Loads a kernel with {@code loader}, which puts the processor in its start-of-day state.
+   *
+   * @param name how diagnostics refer to the kernel
+   */
+  public BootedKernel load(KernelLoader loader, byte[] image, String name, BootRequest request)
+      throws BootException {
+    Preconditions.checkState(state == State.EMPTY, "a kernel is already loaded");
+    BootedKernel loaded = loader.load(image, request, bootTarget());
+    kernelName = name;
+    state = State.LOADED;
+    return loaded;
+  }
+
+  private BootTarget bootTarget() {
+    return new BootTarget(BootMode.NATIVE, memory, memory.ramSize(), cpu);
   }
 
   /** Runs until the kernel stops, with no instruction limit. */
@@ -281,14 +300,12 @@ public final class NativeMachine {
         // The next run delivers a pending interrupt; otherwise the machine sleeps to a deadline.
         return pic.pending() ? null : IDLE;
       case CpuExit.EXCEPTION:
-        return report(ExitStatus.GUEST_CRASHED, String.format(
-            "unhandled %s at eip=0x%08x (error code %s)",
+        return crashed(String.format("unhandled %s at eip=0x%08x (error code %s)",
             Exceptions.mnemonic(cpu.exceptionVector()), cpu.eip(),
             hex(cpu.exceptionErrorCode())));
       case CpuExit.TRIPLE_FAULT:
-        return report(ExitStatus.GUEST_CRASHED, String.format(
-            "triple fault at eip=0x%08x (delivering %s, error code %s)", cpu.eip(),
-            Exceptions.mnemonic(cpu.exceptionVector()), hex(cpu.exceptionErrorCode())));
+        return crashed(String.format("triple fault at eip=0x%08x (delivering %s)", cpu.eip(),
+            Exceptions.describe(cpu.exceptionVector(), cpu.exceptionErrorCode(), cpu.cr2())));
       default:
         // STOPPED without a stop request, or an exit this machine does not know: a bug here.
         throw new IllegalStateException("unexpected processor exit " + CpuExit.name(exit));
@@ -302,6 +319,13 @@ public final class NativeMachine {
     diagnostics.println("hospes: " + kernelName + ": " + reason);
     diagnostics.flush();
     return new RunResult(status, reason, cpu.instructions());
+  }
+
+  /** A crash: the one-line reason, then what the kernel printed last. */
+  private RunResult crashed(String reason) {
+    RunResult r = report(ExitStatus.GUEST_CRASHED, reason);
+    output.report(diagnostics);
+    return r;
   }
 
   private void debugExit(int status) {

@@ -11,7 +11,8 @@ import org.hospes.hv.domain.DomainMode;
 /**
  * What the toolstack needs to build one domain, as written on the command line or in a host
  * configuration file:
- * {@code NAME=KERNEL[,mode=hvm|hvm-shadow|pvh][,ram=MIB][,weight=W][,cap=C][,cmdline=TEXT]}.
+ * {@code NAME=KERNEL[,mode=hvm|hvm-shadow|pvh][,ram=MIB][,weight=W][,cap=C][,loader=NAME]
+ * [,cmdline=TEXT]}.
  * A mode the hypervisor does not have fails when the domain is built, with its message.
  * {@code cmdline} takes the rest of the text, commas included, so it must come last.
  *
@@ -21,13 +22,14 @@ import org.hospes.hv.domain.DomainMode;
  * @param ramMiB guest RAM
  * @param weight credit-scheduler weight (1..65535)
  * @param cap credit-scheduler cap in percent of one CPU, 0 for none
- * @param cmdline the multiboot command line, or null for none
+ * @param cmdline the kernel command line, or null for none
+ * @param loader the kernel loader to use, or null to choose by mode and image
  */
 public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, int weight,
-    int cap, String cmdline) {
+    int cap, String cmdline, String loader) {
 
-  public static final String SYNTAX =
-      "NAME=KERNEL[,mode=hvm|hvm-shadow|pvh][,ram=MIB][,weight=W][,cap=C][,cmdline=TEXT]";
+  public static final String SYNTAX = "NAME=KERNEL[,mode=hvm|hvm-shadow|pvh][,ram=MIB]"
+      + "[,weight=W][,cap=C][,loader=NAME][,cmdline=TEXT]";
   public static final int DEFAULT_RAM_MIB = 16;
   public static final int MAX_RAM_MIB = 1024;
   public static final int DEFAULT_WEIGHT = 256;
@@ -51,6 +53,12 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
     }
   }
 
+  /** A spec whose loader is chosen by mode and image. */
+  public DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, int weight, int cap,
+      String cmdline) {
+    this(name, kernel, mode, ramMiB, weight, cap, cmdline, null);
+  }
+
   /** A spec with the defaults: hvm, {@value #DEFAULT_RAM_MIB} MiB, weight 256, no cap. */
   public static DomainSpec of(String name, Path kernel, String cmdline) {
     return new DomainSpec(name, kernel, DomainMode.HVM_EPT, DEFAULT_RAM_MIB, DEFAULT_WEIGHT, 0,
@@ -58,11 +66,11 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
   }
 
   public DomainSpec withRam(int mib) {
-    return new DomainSpec(name, kernel, mode, mib, weight, cap, cmdline);
+    return new DomainSpec(name, kernel, mode, mib, weight, cap, cmdline, loader);
   }
 
   public DomainSpec withMode(DomainMode m) {
-    return new DomainSpec(name, kernel, m, ramMiB, weight, cap, cmdline);
+    return new DomainSpec(name, kernel, m, ramMiB, weight, cap, cmdline, loader);
   }
 
   /**
@@ -106,18 +114,20 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
     int ram = DEFAULT_RAM_MIB;
     int weight = DEFAULT_WEIGHT;
     int cap = 0;
+    String loader = null;
     for (Map.Entry<String, String> o : options.entrySet()) {
       switch (o.getKey()) {
         case "mode" -> mode = mode(name, o.getValue());
         case "ram" -> ram = number(name, "ram", o.getValue());
         case "weight" -> weight = number(name, "weight", o.getValue());
         case "cap" -> cap = number(name, "cap", o.getValue());
+        case "loader" -> loader = o.getValue();
         default -> throw new SpecException(name + ": unknown option '" + o.getKey()
-            + "' (valid: mode, ram, weight, cap, cmdline)");
+            + "' (valid: mode, ram, weight, cap, loader, cmdline)");
       }
     }
     Path path = base == null ? Path.of(kernel) : base.resolve(kernel);
-    return new DomainSpec(name, path, mode, ram, weight, cap, cmdline);
+    return new DomainSpec(name, path, mode, ram, weight, cap, cmdline, loader);
   }
 
   private static DomainMode mode(String name, String value) {

@@ -19,6 +19,7 @@ public final class GuestDomain {
   private int debugExitStatus = -1;
   private DomainOutcome.Kind destroyedAs;
   private String destroyReason;
+  private boolean xenAware;
 
   GuestDomain(DomainSpec spec, Domain domain, HvmDeviceModel deviceModel, LineConsole console,
       long startedAt) {
@@ -72,6 +73,11 @@ public final class GuestDomain {
     return n;
   }
 
+  /** The kernel is Xen-aware (dom0 gave it PV services): its SCHEDOP_shutdown reason counts. */
+  void markXenAware() {
+    xenAware = true;
+  }
+
   void debugExit(int status) {
     if (debugExitStatus < 0) {
       debugExitStatus = status;
@@ -99,7 +105,7 @@ public final class GuestDomain {
         return new DomainOutcome(DomainOutcome.Kind.EXITED, debugExitStatus,
             RunResult.DEBUG_EXIT, insns);
       }
-      if (domain.mode() == DomainMode.PVH) {
+      if (domain.mode() == DomainMode.PVH || xenAware) {
         // SCHEDOP_shutdown: poweroff, reboot, suspend and soft_reset end cleanly (0); crash and
         // watchdog are failures, as for hospes run --mode pvh.
         int why = domain.exitStatus();

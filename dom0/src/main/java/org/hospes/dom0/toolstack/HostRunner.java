@@ -11,8 +11,11 @@ import java.util.TreeMap;
 import java.util.function.BooleanSupplier;
 import org.hospes.dom0.boot.BootException;
 import org.hospes.dom0.boot.KernelFiles;
-import org.hospes.dom0.boot.LoadedKernel;
-import org.hospes.dom0.boot.MultibootLoader;
+import org.hospes.dom0.boot.loader.BootMode;
+import org.hospes.dom0.boot.loader.BootRequest;
+import org.hospes.dom0.boot.loader.BootTarget;
+import org.hospes.dom0.boot.loader.KernelLoader;
+import org.hospes.dom0.boot.loader.KernelLoaders;
 import org.hospes.dom0.devicemodel.HvmDeviceModel;
 import org.hospes.dom0.machine.RunResult;
 import org.hospes.hv.Hypervisor;
@@ -25,14 +28,14 @@ import org.hospes.hv.domain.Vcpu;
 import org.hospes.hv.domain.VcpuState;
 import org.hospes.hv.sched.Scheduler;
 import org.hospes.x86.Cpu;
-import org.hospes.x86.Flags;
 
 /**
- * dom0's toolstack for a whole host: one hypervisor running any number of domains. An HVM
- * domain is built from a multiboot kernel and served by its own device model (COM1 and
- * isa-debug-exit through ioreqs); a PVH domain from an ELF with the PHYS32_ENTRY note, with no
- * device model but with dom0's xenstore and a PV console ({@link PvhDomainBuilder}; both that
- * console and console_io are its console). Consoles go to one shared stream, line by line,
+ * dom0's toolstack for a whole host: one hypervisor running any number of domains. The kernel
+ * is loaded by the spec's loader, or the one {@link KernelLoaders#choose} picks for its mode and
+ * image. An HVM domain is served by its own device model (COM1 and isa-debug-exit through
+ * ioreqs); a PVH domain has none. A Xen-aware kernel (the pvh loader's) gets dom0's xenstore
+ * and a PV console in either ({@link PvhDomainBuilder}; both that console and console_io are its
+ * console). Consoles go to one shared stream, line by line,
  * each line prefixed with the domain's name. Domains can be started at any virtual time (also
  * after others ended, on the frames they gave back) and destroyed at a chosen virtual time.
  *
@@ -138,25 +141,17 @@ public final class HostRunner {
     if (guests.containsKey(spec.name())) {
       throw new IllegalArgumentException("a domain named " + spec.name() + " exists already");
     }
+    KernelLoader loader = KernelLoaders.discovered().choose(spec.loader(),
+        BootMode.of(spec.mode()), image);
     Domain d = hv.createHvmDomain(spec.name(), spec.mode(), spec.ramMiB());
     try {
       hv.setSchedulerParameters(d, spec.weight(), spec.cap());
       LineConsole lines = new LineConsole(spec.name(), console);
       GuestDomain[] self = new GuestDomain[1];
       HvmDeviceModel dm = null;
-      Cpu cpu = d.vcpus().get(0).cpu();
-      cpu.resetFlat32();
-      cpu.setEflags(Flags.FIXED1);
-      long ramBytes = (long) d.p2m().size() << 12;
-      if (spec.mode() == DomainMode.PVH) {
-        // No device model: dom0 gives it xenstore and a PV console; that console and
-        // console_io are both written line by line.
-        d.setConsole(lines);
-        if (xenstore == null) {
-          xenstore = new org.hospes.dom0.xenstore.XenstoreService(hv.control(), hv.costModel());
-        }
-        new PvhDomainBuilder(hv, xenstore).load(d, image, spec.cmdline(), lines);
-      } else {
+      // console_io, and the PV console of a Xen-aware kernel, are written line by line too.
+      d.setConsole(lines);
+      if (spec.mode() != DomainMode.PVH) {
         dm = new HvmDeviceModel(lines,
             (irq, high) -> hv.platform(d).setIsaIrqLevel(irq, high),
             (value, status) -> {
@@ -164,13 +159,22 @@ public final class HostRunner {
               hv.shutdown(d, RunResult.DEBUG_EXIT, status);
             });
         hv.control().serveIoreqs(d.domid(), dm);
-        LoadedKernel loaded = new MultibootLoader().load(image, spec.cmdline(), d.memory(),
-            ramBytes);
-        cpu.setReg(Cpu.EAX, loaded.eax());
-        cpu.setReg(Cpu.EBX, (int) loaded.bootInfoAddress());
-        cpu.setEip((int) loaded.entry());
+      }
+      BootRequest request = BootRequest.of(spec.cmdline());
+      if (loader.wantsPvServices()) {
+        // dom0 gives it xenstore and a PV console, in a PVH or an HVM domain alike.
+        if (xenstore == null) {
+          xenstore = new org.hospes.dom0.xenstore.XenstoreService(hv.control(), hv.costModel());
+        }
+        new PvhDomainBuilder(hv, xenstore).load(d, loader, image, request, lines);
+      } else {
+        loader.load(image, request, new BootTarget(BootMode.of(spec.mode()), d.memory(),
+            (long) d.p2m().size() << 12, d.vcpus().get(0).cpu()));
       }
       GuestDomain g = new GuestDomain(spec, d, dm, lines, hv.now());
+      if (loader.wantsPvServices()) {
+        g.markXenAware();
+      }
       self[0] = g;
       guests.put(spec.name(), g);
       hv.unpause(d);

@@ -7,11 +7,16 @@ import java.nio.file.Path;
 import org.hospes.dom0.boot.BootException;
 import org.hospes.dom0.boot.KernelFiles;
 import org.hospes.dom0.boot.LoadedKernel;
-import org.hospes.dom0.boot.MultibootLoader;
-import org.hospes.dom0.boot.PvhLoader;
+import org.hospes.dom0.boot.loader.BootMode;
+import org.hospes.dom0.boot.loader.BootTarget;
+import org.hospes.dom0.boot.loader.BootRequest;
+import org.hospes.dom0.boot.loader.BootedKernel;
+import org.hospes.dom0.boot.loader.KernelLoader;
+import org.hospes.dom0.boot.loader.MultibootKernelLoader;
 import org.hospes.abi.SchedOp;
 import org.hospes.dom0.devicemodel.HvmDeviceModel;
 import org.hospes.dom0.machine.ExitStatus;
+import org.hospes.dom0.machine.GuestOutputTail;
 import org.hospes.dom0.machine.RunResult;
 import org.hospes.hv.Hypervisor;
 import org.hospes.hv.HypervisorFactory;
@@ -23,9 +28,11 @@ import org.hospes.x86.Cpu;
 import org.hospes.x86.Flags;
 
 /**
- * One multiboot kernel in an HVM domain: the hypervisor, the domain built by the toolstack and
- * dom0's device model serving its COM1 and isa-debug-exit through ioreqs. Same exit conventions
- * as the native machine, so a kernel behaves alike in both.
+ * One kernel in a domain (hvm, hvm-shadow or pvh): the hypervisor, the domain built by the
+ * toolstack and, in HVM modes, dom0's device model serving its COM1 and isa-debug-exit through
+ * ioreqs. The kernel is loaded by a {@link KernelLoader}; a Xen-aware one also gets dom0's
+ * xenstore and PV console. Same exit conventions as the native machine, so a kernel behaves
+ * alike in both.
  */
 public final class HvmMachine {
   /** Virtual time between checks of the instruction limit and serial flushes. */
@@ -37,6 +44,7 @@ public final class HvmMachine {
   private final PrintStream diagnostics;
   private String kernelName = "kernel";
   private final OutputStream serial;
+  private final GuestOutputTail output;
   private org.hospes.dom0.xenstore.XenstoreService xenstore;
   private PvhDomainBuilder.Built pvh;
   private int debugExitStatus = -1;
@@ -46,12 +54,15 @@ public final class HvmMachine {
   private HvmMachine(DomainMode mode, int ramMiB, OutputStream serial, PrintStream diagnostics,
       Hypervisor hv) {
     this.diagnostics = diagnostics;
-    this.serial = serial;
+    // Every path of guest output (COM1, console_io, the PV console) goes through the tail, so a
+    // crash report can repeat what the guest said last.
+    this.output = new GuestOutputTail(serial);
+    this.serial = output;
     this.hv = hv;
     this.domain = hv.createHvmDomain("guest", mode, ramMiB);
     // A PVH guest has no device model; its console is console_io and the PV ring (loadPvh).
-    domain.setConsole(serial);
-    this.deviceModel = new HvmDeviceModel(serial,
+    domain.setConsole(this.serial);
+    this.deviceModel = new HvmDeviceModel(this.serial,
         (irq, high) -> hv.platform(domain).setIsaIrqLevel(irq, high),
         (value, status) -> {
           if (debugExitStatus < 0) {
@@ -119,68 +130,88 @@ public final class HvmMachine {
   /** Loads the kernel into the domain's memory and sets the multiboot entry state. */
   public LoadedKernel loadMultiboot(byte[] image, String name, String cmdline)
       throws BootException {
-    LoadedKernel loaded = new MultibootLoader().load(image, cmdline, domain.memory(),
-        (long) domain.p2m().size() << 12);
+    LoadedKernel loaded = new MultibootKernelLoader().loadMultiboot(image, cmdline,
+        new BootTarget(BootMode.of(domain.mode()), domain.memory(),
+            (long) domain.p2m().size() << 12, domain.vcpus().get(0).cpu()));
     kernelName = name;
-    Cpu cpu = domain.vcpus().get(0).cpu();
-    cpu.resetFlat32();
-    cpu.setEflags(Flags.FIXED1);
-    cpu.setReg(Cpu.EAX, loaded.eax());
-    cpu.setReg(Cpu.EBX, (int) loaded.bootInfoAddress());
-    cpu.setEip((int) loaded.entry());
     hv.unpause(domain);
     return loaded;
+  }
+
+  /**
+   * Loads {@code kernel} with {@code loader} and lets the domain run. A Xen-aware kernel
+   * ({@link KernelLoader#wantsPvServices()}) also gets dom0's xenstore and PV console, in any
+   * mode, as {@link #loadPvh} gives them; its PV console is copied to {@code consoleLog} if
+   * that is not null.
+   */
+  public BootedKernel load(KernelLoader loader, Path kernel, BootRequest request,
+      OutputStream consoleLog) throws BootException {
+    return load(loader, KernelFiles.read(kernel), kernel.toString(), request, consoleLog);
+  }
+
+  /** As above, for an image already read; {@code name} is how diagnostics call it. */
+  public BootedKernel load(KernelLoader loader, byte[] image, String name, BootRequest request,
+      OutputStream consoleLog) throws BootException {
+    BootedKernel k;
+    if (loader.wantsPvServices()) {
+      xenstore = new org.hospes.dom0.xenstore.XenstoreService(hv.control(), hv.costModel());
+      pvh = new PvhDomainBuilder(hv, xenstore).load(domain, loader, image, request,
+          teeConsole(consoleLog));
+      k = pvh.kernel();
+    } else {
+      k = loader.load(image, request, new BootTarget(BootMode.of(domain.mode()),
+          domain.memory(), (long) domain.p2m().size() << 12, domain.vcpus().get(0).cpu()));
+    }
+    kernelName = name;
+    hv.unpause(domain);
+    return k;
   }
 
   /**
    * Loads a PVH kernel (ELF with the PHYS32_ENTRY note), gives it dom0's xenstore and a PV
    * console (both printed on the serial stream, like console_io) and sets its entry state.
    */
-  public PvhLoader.PvhKernel loadPvh(Path kernel, String cmdline) throws BootException {
+  public BootedKernel loadPvh(Path kernel, String cmdline) throws BootException {
     return loadPvh(kernel, cmdline, null);
   }
 
   /** As {@link #loadPvh(Path, String)}, the PV console also copied to {@code consoleLog}. */
-  public PvhLoader.PvhKernel loadPvh(Path kernel, String cmdline, OutputStream consoleLog)
+  public BootedKernel loadPvh(Path kernel, String cmdline, OutputStream consoleLog)
       throws BootException {
     return loadPvh(kernel, cmdline, consoleLog, java.util.List.of());
   }
 
   /** As above, with boot modules listed in the start info (each named by its file). */
-  public PvhLoader.PvhKernel loadPvh(Path kernel, String cmdline, OutputStream consoleLog,
+  public BootedKernel loadPvh(Path kernel, String cmdline, OutputStream consoleLog,
       java.util.List<Path> modules) throws BootException {
-    byte[] image = KernelFiles.read(kernel);
-    java.util.List<PvhLoader.Module> mods = new java.util.ArrayList<>();
-    for (Path m : modules) {
-      mods.add(new PvhLoader.Module(KernelFiles.read(m), m.getFileName().toString()));
-    }
-    xenstore = new org.hospes.dom0.xenstore.XenstoreService(hv.control(), hv.costModel());
-    OutputStream console = serial;
-    if (consoleLog != null) {
-      console = new OutputStream() {
-        @Override
-        public void write(int b) throws java.io.IOException {
-          serial.write(b);
-          consoleLog.write(b);
-        }
+    return load(new org.hospes.dom0.boot.loader.PvhKernelLoader(), kernel,
+        new BootRequest(cmdline, KernelFiles.readModules(modules)), consoleLog);
+  }
 
-        @Override
-        public void write(byte[] b, int off, int len) throws java.io.IOException {
-          serial.write(b, off, len);
-          consoleLog.write(b, off, len);
-        }
-
-        @Override
-        public void flush() throws java.io.IOException {
-          serial.flush();
-          consoleLog.flush();
-        }
-      };
+  /** The guest's output stream, also copied to {@code consoleLog} if that is not null. */
+  private OutputStream teeConsole(OutputStream consoleLog) {
+    if (consoleLog == null) {
+      return serial;
     }
-    pvh = new PvhDomainBuilder(hv, xenstore).load(domain, image, cmdline, mods, console);
-    kernelName = kernel.toString();
-    hv.unpause(domain);
-    return pvh.kernel();
+    return new OutputStream() {
+      @Override
+      public void write(int b) throws java.io.IOException {
+        serial.write(b);
+        consoleLog.write(b);
+      }
+
+      @Override
+      public void write(byte[] b, int off, int len) throws java.io.IOException {
+        serial.write(b, off, len);
+        consoleLog.write(b, off, len);
+      }
+
+      @Override
+      public void flush() throws java.io.IOException {
+        serial.flush();
+        consoleLog.flush();
+      }
+    };
   }
 
   /** dom0's xenstored (PVH mode, after loadPvh), else null. */
@@ -225,17 +256,22 @@ public final class HvmMachine {
 
   private RunResult outcome() {
     if (domain.state() == DomainState.CRASHED) {
-      return report(ExitStatus.GUEST_CRASHED, domain.endReason());
+      RunResult r = report(ExitStatus.GUEST_CRASHED, domain.endReason());
+      output.report(diagnostics);
+      return r;
     }
     if (RunResult.DEBUG_EXIT.equals(domain.endReason())) {
       return new RunResult(debugExitStatus, RunResult.DEBUG_EXIT, instructions());
     }
-    if (domain.mode() == DomainMode.PVH) {
-      // SCHEDOP_shutdown: poweroff, reboot, suspend and soft_reset end cleanly (0); crash and
-      // watchdog are failures (3), with the reason on stderr.
+    if (domain.mode() == DomainMode.PVH || pvh != null) {
+      // SCHEDOP_shutdown (a PVH domain, or a Xen-aware kernel in an HVM one): poweroff,
+      // reboot, suspend and soft_reset end cleanly (0); crash and watchdog are failures (3),
+      // with the reason on stderr.
       int reason = domain.exitStatus();
       if (reason == SchedOp.SHUTDOWN_CRASH || reason == SchedOp.SHUTDOWN_WATCHDOG) {
-        return report(ExitStatus.GUEST_CRASHED, "shutdown: " + domain.endReason());
+        RunResult r = report(ExitStatus.GUEST_CRASHED, "shutdown: " + domain.endReason());
+        output.report(diagnostics);
+        return r;
       }
       return new RunResult(0, RunResult.SHUTDOWN_PREFIX + domain.endReason(), instructions());
     }

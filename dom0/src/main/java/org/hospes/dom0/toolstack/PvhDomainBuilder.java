@@ -4,17 +4,21 @@ import java.io.OutputStream;
 import org.hospes.abi.HvmOp;
 import org.hospes.dom0.backend.console.ConsoleBackend;
 import org.hospes.dom0.boot.BootException;
-import org.hospes.dom0.boot.PvhLoader;
+import org.hospes.dom0.boot.loader.BootMode;
+import org.hospes.dom0.boot.loader.BootRequest;
+import org.hospes.dom0.boot.loader.BootTarget;
+import org.hospes.dom0.boot.loader.BootedKernel;
+import org.hospes.dom0.boot.loader.KernelLoader;
+import org.hospes.dom0.boot.loader.PvhKernelLoader;
 import org.hospes.dom0.xenstore.XenstoreService;
 import org.hospes.hv.Hypervisor;
 import org.hospes.hv.control.DomainControl;
 import org.hospes.hv.domain.Domain;
 import org.hospes.hv.domain.DomainMode;
-import org.hospes.x86.Cpu;
-import org.hospes.x86.Flags;
 
 /**
- * Builds PVH domains the way Xen's toolstack does, through dom0's privileged interface:
+ * Builds PVH domains (and HVM domains booting a Xen-aware kernel with the pvh loader) the way
+ * Xen's toolstack does, through dom0's privileged interface:
  * memory, the kernel and its hvm_start_info, then the xenstore and console pages with their
  * event channels, the HVM parameters that advertise them, the domain's xenstore entries and the
  * INTRODUCE that connects it to xenstored.
@@ -34,7 +38,7 @@ public final class PvhDomainBuilder {
   public static final int SPECIAL_PAGES = 2;
 
   /** What was built. */
-  public record Built(Domain domain, PvhLoader.PvhKernel kernel, long storeGfn, int storePort,
+  public record Built(Domain domain, BootedKernel kernel, long storeGfn, int storePort,
       long consoleGfn, int consolePort, ConsoleBackend console) {}
 
   private final Hypervisor hv;
@@ -67,19 +71,26 @@ public final class PvhDomainBuilder {
   }
 
   /** As {@link #load(Domain, byte[], String, OutputStream)}, with boot modules. */
-  public Built load(Domain d, byte[] image, String cmdline, java.util.List<PvhLoader.Module> modules,
+  public Built load(Domain d, byte[] image, String cmdline,
+      java.util.List<org.hospes.dom0.boot.BootModule> modules, OutputStream console)
+      throws BootException {
+    return load(d, new PvhKernelLoader(), image, new BootRequest(cmdline, modules), console);
+  }
+
+  /**
+   * Loads a Xen-aware kernel with {@code loader} (one that {@link KernelLoader#wantsPvServices
+   * wants PV services}) into a created domain of any HVM mode, below its special pages, and
+   * sets up its PV services; leaves it paused. On Xen an HVM guest gets the same pages, params
+   * and xenstore entries.
+   */
+  public Built load(Domain d, KernelLoader loader, byte[] image, BootRequest request,
       OutputStream console) throws BootException {
-    PvhLoader.PvhKernel k = new PvhLoader().load(image, cmdline, modules, d.memory(),
-        usableRam(d));
-    Cpu cpu = d.vcpus().get(0).cpu();
-    cpu.resetFlat32();
-    cpu.setEflags(Flags.FIXED1);
-    cpu.setReg(Cpu.EBX, (int) k.startInfo());
-    cpu.setEip((int) k.entry());
+    BootedKernel k = loader.load(image, request, new BootTarget(BootMode.of(d.mode()),
+        d.memory(), usableRam(d), d.vcpus().get(0).cpu()));
     return attach(d, k, console);
   }
 
-  private Built attach(Domain d, PvhLoader.PvhKernel k, OutputStream console) {
+  private Built attach(Domain d, BootedKernel k, OutputStream console) {
     DomainControl ctl = hv.control();
     int domid = d.domid();
     long pages = d.p2m().size();

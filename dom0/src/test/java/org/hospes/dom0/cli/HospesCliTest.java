@@ -137,13 +137,48 @@ class HospesCliTest {
   }
 
   @Test
-  void anElfWithoutMultibootHeaderIsOneLine() throws IOException {
+  void anElfWithoutMultibootHeaderBootsThroughTheElfLoader() throws IOException {
     byte[] image = new ElfImageBuilder().entry(0x100000)
         .segment(0x100000, new byte[] {(byte) 0xF4}, 1).build();
     Path kernel = file("plain.elf", image);
-    assertThat(hospes("run", kernel.toString())).isEqualTo(2);
+    assertThat(hospes("run", kernel.toString())).isZero();
+    assertThat(stderr()).isEmpty();
+  }
+
+  @Test
+  void forcingMultibootOnAPlainElfSaysWhyItCannot() throws IOException {
+    byte[] image = new ElfImageBuilder().entry(0x100000)
+        .segment(0x100000, new byte[] {(byte) 0xF4}, 1).build();
+    Path kernel = file("plain.elf", image);
+    assertThat(hospes("run", "--loader", "multiboot", kernel.toString())).isEqualTo(2);
     assertThat(stderr()).startsWith("hospes: " + kernel + ": not a Multiboot kernel")
         .hasLineCount(1);
+  }
+
+  @Test
+  void aConsoleLogWithoutAPvConsoleIsAUsageError() throws IOException {
+    Path kernel = file("k.elf", ElfImageBuilder.multibootKernel(new byte[] {(byte) 0xF4}));
+    assertThat(hospes("run", "--console-log", dir.resolve("log").toString(), kernel.toString()))
+        .isEqualTo(2);
+    assertThat(stderr()).isEqualTo("hospes: --console-log needs a Xen-aware kernel with a PV"
+        + " console (loader pvh); the multiboot loader boots " + kernel + System.lineSeparator());
+  }
+
+  @Test
+  void anUnknownLoaderIsAUsageErrorListingTheKnownOnes() throws IOException {
+    Path kernel = file("k.elf", ElfImageBuilder.multibootKernel(new byte[] {(byte) 0xF4}));
+    assertThat(hospes("run", "--loader", "grub", kernel.toString())).isEqualTo(2);
+    assertThat(stderr()).startsWith("hospes: unknown loader 'grub'; known loaders: ")
+        .contains("elf, multiboot, pvh").hasLineCount(1);
+  }
+
+  @Test
+  void aLoaderThatCannotBootTheModeIsAUsageErrorNamingBoth() throws IOException {
+    Path kernel = file("k.elf", ElfImageBuilder.multibootKernel(new byte[] {(byte) 0xF4}));
+    assertThat(hospes("run", "--mode", "pvh", "--loader", "multiboot", kernel.toString()))
+        .isEqualTo(2);
+    assertThat(stderr()).isEqualTo("hospes: loader 'multiboot' cannot boot mode pvh (it boots"
+        + " native, hvm, hvm-shadow)" + System.lineSeparator());
   }
 
   @Test
@@ -256,13 +291,59 @@ class HospesCliTest {
   }
 
   @Test
-  void runReportsACrashAsOneLineWithStatusThree() throws IOException {
+  void runReportsACrashWithItsFaultAndStatusThree() throws IOException {
     Path kernel = file("ud.elf", ElfImageBuilder.multibootKernel(new byte[] {0x0F, 0x0B}));
     assertThat(hospes("run", kernel.toString())).isEqualTo(3);
     // No IDT is loaded, so #UD cannot be delivered: the processor triple-faults.
+    String nl = System.lineSeparator();
     assertThat(stderr()).isEqualTo("hospes: " + kernel
-        + ": triple fault at eip=0x0010000c (delivering #UD, error code 0)"
-        + System.lineSeparator());
+        + ": triple fault at eip=0x0010000c (delivering #UD, error code 0)" + nl
+        + "hospes: the guest wrote nothing (serial, console_io or PV console) before it stopped"
+        + nl);
+  }
+
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"native", "hvm", "hvm-shadow"})
+  void aCrashRepeatsTheGuestsLastOutputOnStderr(String mode) throws IOException {
+    // Prints "ok" on COM1, then divides by zero with no IDT loaded.
+    Path kernel = file("say-then-die.elf", ElfImageBuilder.multibootKernel(new byte[] {
+        0x66, (byte) 0xBA, (byte) 0xF8, 0x03,   // mov dx, 0x3f8
+        (byte) 0xB0, 'o', (byte) 0xEE,          // mov al, 'o' ; out dx, al
+        (byte) 0xB0, 'k', (byte) 0xEE,          // mov al, 'k' ; out dx, al
+        (byte) 0xB0, '\n', (byte) 0xEE,         // mov al, '\n' ; out dx, al
+        0x31, (byte) 0xC9,                      // xor ecx, ecx
+        (byte) 0xF7, (byte) 0xF1,               // div ecx: #DE, and no IDT
+    }));
+    assertThat(hospes("run", "--mode", mode, kernel.toString())).isEqualTo(3);
+    assertThat(stdout()).isEqualTo("ok\n");
+    assertThat(stderr()).contains(": triple fault at eip=0x0010001b (delivering #DE, error code"
+        + " 0)").contains("hospes: last guest output:" + System.lineSeparator() + "  | ok");
+  }
+
+  /** A PVH kernel that says "hi" through console_io, then executes ud2 with no IDT loaded. */
+  static byte[] pvhSayHiThenDie() {
+    long base = 0x10_0000;
+    byte[] code = {
+        (byte) 0xB8, 18, 0, 0, 0,                     // mov eax, __HYPERVISOR_console_io
+        (byte) 0xBB, 0, 0, 0, 0,                      // mov ebx, CONSOLEIO_write
+        (byte) 0xB9, 3, 0, 0, 0,                      // mov ecx, 3
+        (byte) 0xBA, 25, 0, 0x10, 0,                  // mov edx, base + 25
+        0x0F, 0x01, (byte) 0xC1,                      // vmcall
+        0x0F, 0x0B,                                   // ud2
+        'h', 'i', '\n'};
+    return new ElfImageBuilder().entry(base).segment(base, code, code.length)
+        .pvhEntryNote(base).build();
+  }
+
+  @Test
+  void aPvhGuestThatDiesEarlyStillLeavesItsLastWordsAndTheFaultOnStderr() throws IOException {
+    Path kernel = file("pvh-die.elf", pvhSayHiThenDie());
+    assertThat(hospes("run", "--mode", "pvh", kernel.toString())).isEqualTo(3);
+    assertThat(stdout()).isEqualTo("hi\n");
+    String nl = System.lineSeparator();
+    assertThat(stderr()).isEqualTo("hospes: " + kernel + ": triple fault at eip=0x00100017"
+        + " (delivering #UD, error code 0)" + nl + "hospes: last guest output:" + nl + "  | hi"
+        + nl);
   }
 
   @Test

@@ -71,7 +71,7 @@ class NativeMachineKernelTest {
   void anExceptionWithoutAnIdtTripleFaultsAsOnHardware() throws BootException {
     RunResult result = run(0, 0x0F, 0x0B); // ud2, and no IDT to deliver #UD through
     assertThat(result.exitStatus()).isEqualTo(3);
-    assertThat(diagnostics.toString(StandardCharsets.UTF_8).trim()).isEqualTo(
+    assertThat(diagnostics.toString(StandardCharsets.UTF_8).lines().findFirst()).contains(
         "hospes: kernel.elf: triple fault at eip=0x0010000c (delivering #UD, error code 0)");
   }
 
@@ -86,8 +86,8 @@ class NativeMachineKernelTest {
     m.cpu().setExceptionExitMask(1 << Exceptions.UD);
     RunResult result = m.run();
     assertThat(result.exitStatus()).isEqualTo(3);
-    assertThat(diagnostics.toString(StandardCharsets.UTF_8).trim())
-        .isEqualTo("hospes: kernel.elf: unhandled #UD at eip=0x0010000c (error code 0)");
+    assertThat(diagnostics.toString(StandardCharsets.UTF_8).lines().findFirst())
+        .contains("hospes: kernel.elf: unhandled #UD at eip=0x0010000c (error code 0)");
   }
 
   @Test

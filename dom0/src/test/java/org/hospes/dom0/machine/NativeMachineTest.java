@@ -138,7 +138,7 @@ class NativeMachineTest {
   }
 
   @Test
-  void anUndeliverableExceptionIsACrashWithOneLineOnDiagnostics() {
+  void anUndeliverableExceptionIsACrashReportedWithTheGuestsLastOutput() {
     when(cpu.run(anyLong())).thenReturn(CpuExit.EXCEPTION);
     when(cpu.exceptionVector()).thenReturn(Exceptions.UD);
     when(cpu.eip()).thenReturn(0x101234);
@@ -147,7 +147,8 @@ class NativeMachineTest {
     assertThat(result.reason()).isEqualTo("unhandled #UD at eip=0x00101234 (error code 0)");
     assertThat(diagnosticText())
         .isEqualTo("hospes: kernel.elf: unhandled #UD at eip=0x00101234 (error code 0)"
-            + System.lineSeparator());
+            + System.lineSeparator() + "hospes: the guest wrote nothing (serial, console_io or"
+            + " PV console) before it stopped" + System.lineSeparator());
   }
 
   @Test
@@ -165,10 +166,11 @@ class NativeMachineTest {
     when(cpu.eip()).thenReturn(0x100010);
     when(cpu.exceptionVector()).thenReturn(Exceptions.PF);
     when(cpu.exceptionErrorCode()).thenReturn(0x2);
+    when(cpu.cr2()).thenReturn(0xC0DE0000);
     RunResult result = machine.run();
     assertThat(result.exitStatus()).isEqualTo(3);
-    assertThat(result.reason())
-        .isEqualTo("triple fault at eip=0x00100010 (delivering #PF, error code 0x2)");
+    assertThat(result.reason()).isEqualTo(
+        "triple fault at eip=0x00100010 (delivering #PF, error code 0x2, cr2=0xc0de0000)");
     assertThat(result.isFailure()).isTrue();
   }
 

@@ -10,7 +10,7 @@ public final class ElfImageBuilder {
 
   public static final int MULTIBOOT_MAGIC = 0x1BADB002;
 
-  private record Segment(long vaddr, long paddr, byte[] data, long memsz) {}
+  private record Segment(int type, long vaddr, long paddr, byte[] data, long memsz) {}
 
   private final List<Segment> segments = new ArrayList<>();
   private long entry;
@@ -50,8 +50,27 @@ public final class ElfImageBuilder {
   }
 
   public ElfImageBuilder segment(long vaddr, long paddr, byte[] data, long memsz) {
-    segments.add(new Segment(vaddr, paddr, data, memsz));
+    segments.add(new Segment(1, vaddr, paddr, data, memsz));
     return this;
+  }
+
+  /** A PT_NOTE segment holding one note of {@code name} (NUL added), {@code type}, {@code desc}. */
+  public ElfImageBuilder note(String name, int noteType, byte[] desc) {
+    byte[] n = (name + "\0").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    int nameLen = (n.length + 3) & ~3;
+    ByteBuffer b = ByteBuffer.allocate(12 + nameLen + ((desc.length + 3) & ~3))
+        .order(ByteOrder.LITTLE_ENDIAN);
+    b.putInt(n.length).putInt(desc.length).putInt(noteType).put(n);
+    b.position(12 + nameLen);
+    b.put(desc);
+    segments.add(new Segment(4, 0, 0, b.array(), 0));
+    return this;
+  }
+
+  /** A PVH kernel's XEN_ELFNOTE_PHYS32_ENTRY note (type 18) giving {@code entry}. */
+  public ElfImageBuilder pvhEntryNote(long entry) {
+    return note("Xen", 18, ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN)
+        .putInt((int) entry).array());
   }
 
   /** File offset at which segment {@code i}'s data will be placed. */
@@ -78,12 +97,12 @@ public final class ElfImageBuilder {
     for (int i = 0; i < segments.size(); i++) {
       Segment s = segments.get(i);
       int ph = 52 + 32 * i;
-      b.putInt(ph, 1);
+      b.putInt(ph, s.type);
       b.putInt(ph + 4, dataOffset(i));
       b.putInt(ph + 8, (int) s.vaddr);
       b.putInt(ph + 12, (int) s.paddr);
       b.putInt(ph + 16, s.data.length);
-      b.putInt(ph + 20, (int) s.memsz);
+      b.putInt(ph + 20, (int) (s.type == 4 ? s.data.length : s.memsz));
       b.putInt(ph + 24, 5);
       b.putInt(ph + 28, 16);
       b.put(dataOffset(i), s.data);

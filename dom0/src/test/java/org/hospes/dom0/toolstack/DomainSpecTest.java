@@ -24,6 +24,11 @@ class DomainSpecTest {
     assertThat(e.weight()).isEqualTo(512);
     assertThat(e.cap()).isEqualTo(25);
     assertThat(e.cmdline()).isEqualTo("find=a, b,c");
+    assertThat(e.loader()).as("chosen by mode and image").isNull();
+    assertThat(DomainSpec.parse("a=k.elf,mode=hvm-shadow,loader=pvh", null).loader())
+        .isEqualTo("pvh");
+    assertThat(DomainSpec.parse("a=k.elf,loader=elf", null).withRam(8).loader())
+        .isEqualTo("elf");
     assertThat(DomainSpec.parse("a=k.elf, ram=4 ,  cmdline = x=1, y", null).cmdline())
         .isEqualTo("x=1, y");
     assertThat(DomainSpec.parse("a=rel.elf", Path.of("/conf")).kernel())

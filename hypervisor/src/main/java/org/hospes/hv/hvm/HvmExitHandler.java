@@ -15,6 +15,7 @@ import org.hospes.hv.platform.LocalApic;
 import org.hospes.hv.memory.ShadowPager;
 import org.hospes.hv.stats.Counters;
 import org.hospes.x86.Cpu;
+import org.hospes.x86.Exceptions;
 import org.hospes.x86.CpuExit;
 import org.hospes.x86.IoBus;
 import org.hospes.x86.PortDevice;
@@ -88,7 +89,10 @@ public final class HvmExitHandler {
         cycles += mmio(v);
         break;
       case TRIPLE_FAULT:
-        hv.crash(d, String.format("triple fault at eip=0x%08x", cpu.eip()));
+        // The processor keeps the event that started the cascade: name it, as a crash before
+        // the guest's console is up leaves the user nothing else to go on.
+        hv.crash(d, String.format("triple fault at eip=0x%08x (delivering %s)", cpu.eip(),
+            Exceptions.describe(cpu.exceptionVector(), cpu.exceptionErrorCode(), cpu.cr2())));
         break;
       case TASK_SWITCH: {
         if (d.shadow() != null) {

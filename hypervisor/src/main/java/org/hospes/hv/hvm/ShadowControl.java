@@ -73,6 +73,15 @@ public final class ShadowControl {
     }
   }
 
+  /**
+   * The shadow pager moved to a fresh root (a P2M change drops every shadow): points the real
+   * CR3 at it. Without this, the next entry would see a CR3 that is not the shadow's and take
+   * the real control registers for the guest's own ({@link #beforeEntry}).
+   */
+  public static void reload(Cpu cpu, Vmcs vmcs, ShadowPager shadow) {
+    load(cpu, vmcs, shadow, cpu.cr0());
+  }
+
   /** Loads the real control registers from the guest's (non-owned CR0 bits from {@code cr0}). */
   private static void load(Cpu cpu, Vmcs vmcs, ShadowPager shadow, int cr0) {
     vmcs.write(VmcsField.CR0_READ_SHADOW, shadow.guestCr0() & 0xFFFF_FFFFL);

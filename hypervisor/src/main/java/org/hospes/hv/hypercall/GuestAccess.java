@@ -2,6 +2,7 @@ package org.hospes.hv.hypercall;
 
 import java.nio.charset.StandardCharsets;
 import org.hospes.hv.domain.Vcpu;
+import org.hospes.hv.memory.ShadowPager;
 
 /**
  * Copies hypercall arguments to and from a guest's virtual memory (copy_from_guest and
@@ -25,7 +26,7 @@ public final class GuestAccess {
     while (done < len) {
       int a = va + done;
       int chunk = Math.min(len - done, 0x1000 - (a & 0xFFF));
-      long gpa = vcpu.cpu().linearToPhysical(a, false);
+      long gpa = gpa(a, false);
       if (gpa < 0 || vcpu.domain().memory().machineAddress(gpa) < 0) {
         return null;
       }
@@ -41,7 +42,7 @@ public final class GuestAccess {
     // Check every page first so a fault leaves guest memory untouched.
     while (done < data.length) {
       int a = va + done;
-      long gpa = vcpu.cpu().linearToPhysical(a, true);
+      long gpa = gpa(a, true);
       if (gpa < 0 || !vcpu.domain().memory().writable(gpa)) {
         return false;
       }
@@ -51,7 +52,7 @@ public final class GuestAccess {
     while (done < data.length) {
       int a = va + done;
       int chunk = Math.min(data.length - done, 0x1000 - (a & 0xFFF));
-      long gpa = vcpu.cpu().linearToPhysical(a, true);
+      long gpa = gpa(a, true);
       vcpu.domain().memory().write(gpa, data, done, chunk);
       done += chunk;
     }
@@ -75,5 +76,17 @@ public final class GuestAccess {
     byte[] src = s.getBytes(StandardCharsets.US_ASCII);
     System.arraycopy(src, 0, b, 0, Math.min(src.length, size - 1));
     return write(va, b);
+  }
+
+  /**
+   * Guest-virtual to guest-physical. Under shadow paging the processor's own walk would go
+   * through the shadow tables (to machine addresses), so the guest's tables are walked instead.
+   */
+  private long gpa(int va, boolean write) {
+    ShadowPager shadow = vcpu.domain().shadow();
+    if (shadow != null) {
+      return shadow.guestPhysical(va, write, vcpu.cpu().cpl() == 3);
+    }
+    return vcpu.cpu().linearToPhysical(va, write);
   }
 }

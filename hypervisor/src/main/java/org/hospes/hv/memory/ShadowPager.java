@@ -256,6 +256,20 @@ public final class ShadowPager {
     tlb.invalidatePage(lin);
   }
 
+  /**
+   * Guest-linear to guest-physical through the guest's own tables, for the hypervisor's copies
+   * to and from guest memory (Xen's paging_gva_to_gfn): the processor's CR3 holds the shadow,
+   * whose walk gives machine addresses, and only for entries already filled. Sets the accessed
+   * and dirty bits a permitted access sets; -1 when the guest's walk faults.
+   */
+  public long guestPhysical(int lin, boolean write, boolean user) {
+    try {
+      return guestWalk(lin, write, user) < 0 ? wGpa | (lin & 0xFFF) : -1;
+    } catch (GuestError e) {
+      return -1;
+    }
+  }
+
   /** The shadow entry for {@code lin} in the current root (0 if none); for tests and tracing. */
   public int shadowPte(int lin) {
     long l1 = current.l1[lin >>> 22];

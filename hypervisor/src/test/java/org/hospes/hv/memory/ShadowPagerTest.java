@@ -148,6 +148,21 @@ class ShadowPagerTest {
   }
 
   @Test
+  void hypercallCopiesTranslateThroughTheGuestsTablesNotTheShadow() {
+    twoLevel();
+    // Nothing filled yet: the shadow knows nothing, the guest's tables do.
+    assertThat(sp.guestPhysical(0x400010, false, false)).isEqualTo(0x5010);
+    assertThat(sp.shadowPte(0x400010)).as("a translation fills no shadow entry").isZero();
+    assertThat(guest.read32(0x2000) & (A | D)).isEqualTo(A);
+    assertThat(sp.guestPhysical(0x400020, true, false)).isEqualTo(0x5020);
+    assertThat(guest.read32(0x2000) & (A | D)).isEqualTo(A | D);
+    assertThat(sp.guestPhysical(0x401000, true, false)).as("read-only page").isEqualTo(-1);
+    assertThat(sp.guestPhysical(0x402000, false, false)).as("not present").isEqualTo(-1);
+    assertThat(sp.setControl(PE, 0, 0)).isTrue();
+    assertThat(sp.guestPhysical(0x12345, true, true)).as("paging off").isEqualTo(0x12345);
+  }
+
+  @Test
   void notPresentAndProtectionFaultsGoToTheGuestWithTheirErrorCodes() {
     twoLevel();
     assertThat(access(0x402000, false, false).pfCode()).isEqualTo(0);
