@@ -51,7 +51,7 @@ class PvBootLayoutTest {
     Cpu cpu = new Cpu(machine, new IoBus());
     cpu.resetFlat32();
     PvMmu mmu = new PvMmu(new PvPageTables(DOM, frames, new PageInfo(frames.frames()), machine),
-        new MachToPhys(frames.frames()), machine, new PvMmu.Tlb() {
+        new MachToPhys(machine, frames), machine, new PvMmu.Tlb() {
           @Override
           public void flushAll() {}
 

@@ -51,6 +51,10 @@ public final class PvMmu {
     this.domainExists = domainExists;
     java.util.Arrays.fill(ldtFrames, -1);
     tables.onSegDescUnmapped(this::destroyLdt);
+    long[] m2pSlots = m2p.l2Entries();
+    for (int i = 0; i < m2pSlots.length; i++) {
+      tables.setXenL2Slot(PvPageTables.FIRST_XEN_L2_SLOT + i, m2pSlots[i]);
+    }
   }
 
   public PvPageTables tables() {

@@ -18,7 +18,7 @@ final class PvFixture {
   final MemoryBus machine = new MemoryBus(8 << 20);
   final FrameTable frames = new FrameTable(8 << 20, 1 << 20);
   final PageInfo info = new PageInfo(frames.frames());
-  final MachToPhys m2p = new MachToPhys(frames.frames());
+  final MachToPhys m2p = new MachToPhys(machine, frames);
   final List<String> tlbLog = new ArrayList<>();
 
   final PvMmu.Tlb recordingTlb = new PvMmu.Tlb() {

@@ -140,6 +140,11 @@ class PvMmuTest {
     assertThat(cpu.linearToPhysical(0x1234, true)).isEqualTo(sp.pages()[0] << 12 | 0x234);
     assertThat(cpu.linearToPhysical(0x0008, false)).isEqualTo(sp.l1() << 12 | 8);
     assertThat(cpu.linearToPhysical(0x0008, true)).isEqualTo(-1);
+    // The M2P table is readable at MACH2PHYS_VIRT_START, not writable.
+    assertThat(g.machphysUpdate(sp.pages()[1], 77)).isZero();
+    long m2pEntry = cpu.linearToPhysical(MACH2PHYS_VIRT_START + 4 * (int) sp.pages()[1], false);
+    assertThat(fresh.machine.read32(m2pEntry)).isEqualTo(77);
+    assertThat(cpu.linearToPhysical(MACH2PHYS_VIRT_START, true)).isEqualTo(-1);
     assertThat(g.updateVaMapping(0x1000, pte(sp.pages()[1], P), UVMF_INVLPG)).isZero();
     assertThat(cpu.linearToPhysical(0x1234, false)).isEqualTo(sp.pages()[1] << 12 | 0x234);
     assertThat(cpu.linearToPhysical(0x1234, true)).isEqualTo(-1);
