@@ -139,7 +139,8 @@ public final class PvMmu {
   }
 
   private static int le32(byte[] b, int off) {
-    return (int) le64(new byte[] {b[off], b[off + 1], b[off + 2], b[off + 3], 0, 0, 0, 0}, 0);
+    return (b[off] & 0xFF) | (b[off + 1] & 0xFF) << 8 | (b[off + 2] & 0xFF) << 16
+        | (b[off + 3] & 0xFF) << 24;
   }
 
   private void writeDone(int pdone, int done) {
@@ -180,15 +181,11 @@ public final class PvMmu {
     if (ptDom != 0 && ptDom - 1 != tables.domid()) {
       return domainExists.test(ptDom - 1) ? XenErrno.EPERM.negated() : XenErrno.ESRCH.negated();
     }
-    int pgOwner = foreigndom & 0xFFFF;
-    int rc = 0;
-    if (pgOwner != DOMID_SELF && pgOwner == tables.domid()) {
-      return XenErrno.ESRCH.negated();
-    }
-    int foreign = foreignCheck(pgOwner);
+    int foreign = foreignCheck(foreigndom & 0xFFFF);
     if (foreign == XenErrno.ESRCH.negated()) {
       return foreign;
     }
+    int rc = 0;
     byte[] req = new byte[MMU_SIZE];
     int i = 0;
     for (; i < count; i++) {
