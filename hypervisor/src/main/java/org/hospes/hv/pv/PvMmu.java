@@ -51,6 +51,7 @@ public final class PvMmu {
     this.domainExists = domainExists;
     java.util.Arrays.fill(ldtFrames, -1);
     tables.onSegDescUnmapped(this::destroyLdt);
+    tables.onTypeChangeFlush(tlb::flushAll);
     long[] m2pSlots = m2p.l2Entries();
     for (int i = 0; i < m2pSlots.length; i++) {
       tables.setXenL2Slot(PvPageTables.FIRST_XEN_L2_SLOT + i, m2pSlots[i]);
@@ -419,6 +420,7 @@ public final class PvMmu {
   /** new_guest_cr3 for a PV32 guest: the new L3 is taken as a validated L3 before the old goes. */
   public int newBaseptr(long mfn) {
     if (mfn == baseMfn) {
+      destroyLdt();
       tlb.loadBase(mfn << 12);
       return 0;
     }

@@ -49,6 +49,12 @@ public final class PvPageTables {
   private final long[] xenL2Slots = new long[ENTRIES - FIRST_XEN_L2_SLOT];
   /** Told when a read-only mapping of a descriptor page in use goes (Xen drops the LDT shadow). */
   private Runnable segDescUnmapped = () -> { };
+  /**
+   * Flushes the domain's TLBs. A frame that was writable may still be writable through a stale
+   * TLB entry after its last writable mapping went (mmu_update does not flush), so Xen flushes
+   * before such a frame becomes a table or descriptor page (_get_page_type's tlbflush_filter).
+   */
+  private Runnable flushTlbs = () -> { };
 
   public PvPageTables(int domid, FrameTable owners, PageInfo info, PhysicalMemory machine) {
     this.domid = domid;
@@ -72,6 +78,10 @@ public final class PvPageTables {
 
   public void onSegDescUnmapped(Runnable hook) {
     this.segDescUnmapped = hook;
+  }
+
+  public void onTypeChangeFlush(Runnable flush) {
+    this.flushTlbs = flush;
   }
 
   // ---- references ----------------------------------------------------------------------------
@@ -111,6 +121,9 @@ public final class PvPageTables {
       return 0;
     }
     if (info.type(mfn) != type || (info.flags(mfn) & PageInfo.PAE_XEN_L2) != want) {
+      if (info.type(mfn) == PageType.WRITABLE_PAGE && type != PageType.WRITABLE_PAGE) {
+        flushTlbs.run();
+      }
       info.setType(mfn, type, want | (info.flags(mfn) & PageInfo.PINNED));
     }
     info.addType(mfn, 1);

@@ -94,6 +94,22 @@ class PvPageTablesTest {
   }
 
   @Test
+  void aFrameThatWasWritableIsFlushedFromTheTlbsBeforeItBecomesATable() {
+    long page = m.alloc(DOM);
+    long l1 = m.alloc(DOM);
+    m.set(l1, 0, pte(page, P | RW));
+    assertThat(mmu.extOp(MMUEXT_PIN_L1_TABLE, (int) l1, 0)).isZero();
+    assertThat(mmu.normalUpdate(l1 << 12, 0, false)).isZero(); // no flush asked for
+    m.tlbLog.clear();
+    assertThat(mmu.extOp(MMUEXT_PIN_L1_TABLE, (int) page, 0)).isZero();
+    assertThat(m.tlbLog).containsExactly("flush");
+    // A frame never writable needs none.
+    m.tlbLog.clear();
+    assertThat(mmu.extOp(MMUEXT_PIN_L1_TABLE, (int) m.alloc(DOM), 0)).isZero();
+    assertThat(m.tlbLog).isEmpty();
+  }
+
+  @Test
   void l2EntriesMustNameAnL1AndCarryNoSuperpageOrCacheFlags() {
     long l2 = m.alloc(DOM);
     long other = m.alloc(DOM);
