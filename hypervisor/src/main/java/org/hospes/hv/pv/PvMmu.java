@@ -139,7 +139,7 @@ public final class PvMmu {
     return v;
   }
 
-  private static int le32(byte[] b, int off) {
+  static int le32(byte[] b, int off) {
     return (b[off] & 0xFF) | (b[off + 1] & 0xFF) << 8 | (b[off + 2] & 0xFF) << 16
         | (b[off + 3] & 0xFF) << 24;
   }
