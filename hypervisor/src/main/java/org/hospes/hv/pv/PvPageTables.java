@@ -354,23 +354,7 @@ public final class PvPageTables {
 
   /** mod_l1_entry: entry {@code slot} of the validated L1 {@code l1mfn} becomes {@code nl1e}. */
   public int modL1(long l1mfn, int slot, long nl1e, boolean preserveAd) {
-    long ol1e = entry(l1mfn, slot);
-    if ((nl1e & P) != 0) {
-      if ((nl1e & L1_DISALLOW) != 0) {
-        return XenErrno.EINVAL.negated();
-      }
-      if (!changed(ol1e, nl1e)) {
-        setEntry(l1mfn, slot, withAd(ol1e, nl1e, preserveAd));
-        return 0;
-      }
-      int rc = getFromL1e(nl1e);
-      if (rc != 0) {
-        return rc;
-      }
-    }
-    setEntry(l1mfn, slot, withAd(ol1e, nl1e, preserveAd));
-    putFromL1e(ol1e);
-    return 0;
+    return modEntry(1, l1mfn, slot, nl1e, preserveAd);
   }
 
   /** mod_l2_entry: Xen's slots of a PAE L2 under L3 slot 3 are -EPERM. */
@@ -378,23 +362,7 @@ public final class PvPageTables {
     if (info.isPaeXenL2(l2mfn) && slot >= FIRST_XEN_L2_SLOT) {
       return XenErrno.EPERM.negated();
     }
-    long ol2e = entry(l2mfn, slot);
-    if ((nl2e & P) != 0) {
-      if ((nl2e & L2_DISALLOW) != 0) {
-        return XenErrno.EINVAL.negated();
-      }
-      if (!changed(ol2e, nl2e)) {
-        setEntry(l2mfn, slot, withAd(ol2e, nl2e, preserveAd));
-        return 0;
-      }
-      int rc = getFromL2e(nl2e);
-      if (rc != 0) {
-        return rc;
-      }
-    }
-    setEntry(l2mfn, slot, withAd(ol2e, nl2e, preserveAd));
-    putFromL2e(ol2e);
-    return 0;
+    return modEntry(2, l2mfn, slot, nl2e, preserveAd);
   }
 
   /**
@@ -405,22 +373,36 @@ public final class PvPageTables {
     if (slot >= 3) {
       return XenErrno.EINVAL.negated();
     }
-    long ol3e = entry(l3mfn, slot);
-    if ((nl3e & P) != 0) {
-      if ((nl3e & L3_DISALLOW) != 0) {
+    return modEntry(3, l3mfn, slot, nl3e, preserveAd);
+  }
+
+  /**
+   * The common body of mod_lN_entry: bad flags are -EINVAL; a change of nothing but the
+   * fast-path flags is written as is; otherwise the new entry's references are taken before it
+   * is written and the old entry's released after.
+   */
+  private int modEntry(int level, long table, int slot, long ne, boolean preserveAd) {
+    long oe = entry(table, slot);
+    if ((ne & P) != 0) {
+      long disallow = level == 1 ? L1_DISALLOW : level == 2 ? L2_DISALLOW : L3_DISALLOW;
+      if ((ne & disallow) != 0) {
         return XenErrno.EINVAL.negated();
       }
-      if (!changed(ol3e, nl3e)) {
-        setEntry(l3mfn, slot, withAd(ol3e, nl3e, preserveAd));
+      if (!changed(oe, ne)) {
+        setEntry(table, slot, withAd(oe, ne, preserveAd));
         return 0;
       }
-      int rc = getFromL3e(nl3e);
+      int rc = level == 1 ? getFromL1e(ne) : level == 2 ? getFromL2e(ne) : getFromL3e(ne);
       if (rc != 0) {
         return rc;
       }
     }
-    setEntry(l3mfn, slot, withAd(ol3e, nl3e, preserveAd));
-    putFromL3e(ol3e);
+    setEntry(table, slot, withAd(oe, ne, preserveAd));
+    switch (level) {
+      case 1 -> putFromL1e(oe);
+      case 2 -> putFromL2e(oe);
+      default -> putFromL3e(oe);
+    }
     return 0;
   }
 }

@@ -38,6 +38,27 @@ final class PvFixture {
     }
   };
 
+  /** A TLB that is the processor's: CR3 loads (with the PDPTEs) and flushes, CR0 with PG/WP/PE. */
+  static PvMmu.Tlb cpuTlb(org.hospes.x86.Cpu cpu) {
+    int cr0 = 0x8001_0001; // PG, WP, PE: ring-1 writes honour read-only entries
+    return new PvMmu.Tlb() {
+      @Override
+      public void flushAll() {
+        cpu.loadControlRegisters(cr0, cpu.cr3(), org.hospes.x86.Cpu.CR4_PAE);
+      }
+
+      @Override
+      public void invlpg(int va) {
+        flushAll();
+      }
+
+      @Override
+      public void loadBase(long ma) {
+        cpu.loadControlRegisters(cr0, (int) ma, org.hospes.x86.Cpu.CR4_PAE);
+      }
+    };
+  }
+
   PvMmu mmu(int domid) {
     return mmu(domid, recordingTlb);
   }

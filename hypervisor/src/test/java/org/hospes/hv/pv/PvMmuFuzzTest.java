@@ -55,23 +55,7 @@ class PvMmuFuzzTest {
     m = new PvFixture();
     cpu = new Cpu(m.machine, new IoBus());
     cpu.resetFlat32();
-    int cr0 = 0x8001_0001;
-    mmu = m.mmu(DOM, new PvMmu.Tlb() {
-      @Override
-      public void flushAll() {
-        cpu.loadControlRegisters(cr0, cpu.cr3(), Cpu.CR4_PAE);
-      }
-
-      @Override
-      public void invlpg(int va) {
-        flushAll();
-      }
-
-      @Override
-      public void loadBase(long ma) {
-        cpu.loadControlRegisters(cr0, (int) ma, Cpu.CR4_PAE);
-      }
-    });
+    mmu = m.mmu(DOM, PvFixture.cpuTlb(cpu));
     others = new long[6];
     for (int i = 0; i < others.length; i++) {
       others[i] = m.alloc(OTHER);

@@ -117,23 +117,7 @@ class PvMmuTest {
     PvFixture fresh = new PvFixture();
     Cpu cpu = new Cpu(fresh.machine, new IoBus());
     cpu.resetFlat32();
-    int cr0 = 0x8001_0001; // PG, WP, PE: ring-1 writes honour read-only entries
-    PvMmu.Tlb tlb = new PvMmu.Tlb() {
-      @Override
-      public void flushAll() {
-        cpu.loadControlRegisters(cr0, cpu.cr3(), Cpu.CR4_PAE);
-      }
-
-      @Override
-      public void invlpg(int va) {
-        flushAll();
-      }
-
-      @Override
-      public void loadBase(long ma) {
-        cpu.loadControlRegisters(cr0, (int) ma, Cpu.CR4_PAE);
-      }
-    };
+    PvMmu.Tlb tlb = PvFixture.cpuTlb(cpu);
     PvMmu g = fresh.mmu(DOM, tlb);
     PvFixture.Space sp = fresh.space(DOM, 2);
     assertThat(g.extOp(MMUEXT_NEW_BASEPTR, (int) sp.l3(), 0)).isZero();
