@@ -7,8 +7,9 @@ import static org.hospes.x86.Cpu.EDX;
 
 /**
  * CPUID. The processor reports a P6-family model and advertises a feature only once it works:
- * FPU, PSE, TSC, MSR, PAE, CX8, SEP, PGE and CMOV today (with CMOV and FPU, FCMOV and FCOMI).
- * APIC, FXSR and the rest join as they are implemented.
+ * FPU, PSE, TSC, MSR, PAE, CX8, SEP, PGE and CMOV today (with CMOV and FPU, FCMOV and FCOMI),
+ * and NX in leaf 0x80000001. APIC only with a local APIC connected ({@link Cpu#setApicBaseMsr})
+ * and globally enabled. FXSR and the rest join as they are implemented.
  */
 final class CpuId {
   static final int FEATURE_FPU = 1 << 0;
@@ -17,9 +18,13 @@ final class CpuId {
   static final int FEATURE_MSR = 1 << 5;
   static final int FEATURE_PAE = 1 << 6;
   static final int FEATURE_CX8 = 1 << 8;
+  static final int FEATURE_APIC = 1 << 9;
   static final int FEATURE_SEP = 1 << 11;
   static final int FEATURE_PGE = 1 << 13;
   static final int FEATURE_CMOV = 1 << 15;
+
+  /** CPUID 0x80000001 EDX: execute disable (EFER.NXE, XD in PAE entries). */
+  static final int EXT_FEATURE_NX = 1 << 20;
 
   static final int FEATURES = FEATURE_FPU | FEATURE_PSE | FEATURE_TSC | FEATURE_MSR | FEATURE_PAE
       | FEATURE_CX8 | FEATURE_SEP | FEATURE_PGE | FEATURE_CMOV;
@@ -49,13 +54,23 @@ final class CpuId {
         r[EAX] = SIGNATURE;
         r[EBX] = 0;
         r[ECX] = 0;
-        r[EDX] = FEATURES;
+        // APIC follows IA32_APIC_BASE's global enable (SDM vol. 3, 11.4.3); initial APIC ID 0.
+        ApicBaseMsr apic = c.apicBaseMsr();
+        r[EDX] = apic != null && (apic.readApicBase() & ApicBaseMsr.ENABLE) != 0
+            ? FEATURES | FEATURE_APIC : FEATURES;
         break;
       case 0x8000_0000:
         r[EAX] = 0x8000_0004;
         r[EBX] = 0;
         r[ECX] = 0;
         r[EDX] = 0;
+        break;
+      case 0x8000_0001:
+        // No SYSCALL, LM or LAHF: those are 64-bit-only on Intel parts; no RDTSCP.
+        r[EAX] = 0;
+        r[EBX] = 0;
+        r[ECX] = 0;
+        r[EDX] = EXT_FEATURE_NX;
         break;
       case 0x8000_0002:
       case 0x8000_0003:

@@ -4,6 +4,7 @@ import com.google.common.base.Preconditions;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import org.hospes.dom0.boot.BiosLeftState;
 import org.hospes.dom0.boot.BootException;
 import org.hospes.dom0.boot.KernelFiles;
 import org.hospes.dom0.boot.LoadedKernel;
@@ -48,6 +49,7 @@ public final class HvmMachine {
   private org.hospes.dom0.xenstore.XenstoreService xenstore;
   private PvhDomainBuilder.Built pvh;
   private int debugExitStatus = -1;
+  private org.hospes.dom0.machine.HostLink link = org.hospes.dom0.machine.HostLink.NONE;
 
   private static HypervisorFactory defaultFactory;
 
@@ -60,8 +62,9 @@ public final class HvmMachine {
     this.serial = output;
     this.hv = hv;
     this.domain = hv.createHvmDomain("guest", mode, ramMiB);
-    // A PVH guest has no device model; its console is console_io and the PV ring (loadPvh).
-    domain.setConsole(this.serial);
+    // console_io goes to the hypervisor's console, as on a debug Xen (guest_loglvl=all):
+    // stderr unless setHypervisorLog says otherwise. COM1 and the PV ring go to serial.
+    setHypervisorLog(diagnostics);
     this.deviceModel = new HvmDeviceModel(this.serial,
         (irq, high) -> hv.platform(domain).setIsaIrqLevel(irq, high),
         (value, status) -> {
@@ -69,7 +72,7 @@ public final class HvmMachine {
             debugExitStatus = status;
             hv.shutdown(domain, RunResult.DEBUG_EXIT, status);
           }
-        });
+        }, (long) ramMiB << 20);
     if (mode != DomainMode.PVH) {
       hv.control().serveIoreqs(domain.domid(), deviceModel);
     }
@@ -115,6 +118,16 @@ public final class HvmMachine {
     return hv;
   }
 
+  /**
+   * Where the hypervisor's console goes: the domain's console_io output, one "(dN) " line at a
+   * time (org.hospes.hv.console.GuestConsoleLog). stderr by default; {@code --hv-log FILE}.
+   */
+  public void setHypervisorLog(OutputStream log) {
+    // The crash report's tail keeps console_io as the guest wrote it, before the "(dN) " prefix.
+    domain.setConsole(output.recordingInto(
+        new org.hospes.hv.console.GuestConsoleLog(domain.domid(), log)));
+  }
+
   public Domain domain() {
     return domain;
   }
@@ -134,6 +147,8 @@ public final class HvmMachine {
         new BootTarget(BootMode.of(domain.mode()), domain.memory(),
             (long) domain.p2m().size() << 12, domain.vcpus().get(0).cpu()));
     kernelName = name;
+    // A boot loader runs after the firmware: the PIC and PIT are as SeaBIOS leaves them.
+    BiosLeftState.apply(domain.platformPorts());
     hv.unpause(domain);
     return loaded;
   }
@@ -149,6 +164,31 @@ public final class HvmMachine {
     return load(loader, KernelFiles.read(kernel), kernel.toString(), request, consoleLog);
   }
 
+  private final java.util.Map<DiskSpec, org.hospes.dom0.disk.DiskImage> disks =
+      new java.util.LinkedHashMap<>();
+  private final java.util.List<org.hospes.dom0.backend.blk.VbdBackend> blockBackends =
+      new java.util.ArrayList<>();
+
+  /** Gives the PVH domain a disk (before loading): its vbd nodes and blkback are set up then. */
+  public void addDisk(DiskSpec spec, org.hospes.dom0.disk.DiskImage image) {
+    disks.put(spec, image);
+  }
+
+  /** The block backends of the domain's disks (after loading). */
+  public java.util.List<org.hospes.dom0.backend.blk.VbdBackend> blockBackends() {
+    return blockBackends;
+  }
+
+  /** Writes a disk's vbd nodes (libxl's part) and starts its backend for {@code domid}. */
+  static org.hospes.dom0.backend.blk.VbdBackend attachDisk(Hypervisor hv,
+      org.hospes.dom0.xenstore.XenstoreService xs, int domid, DiskSpec spec,
+      org.hospes.dom0.disk.DiskImage image) {
+    org.hospes.dom0.backend.blk.VbdNodes.create(xs, domid, spec.devid(), spec.vdev(),
+        spec.target().toString(), image.format(), image.readOnly());
+    return org.hospes.dom0.backend.blk.VbdBackend.start(xs, hv.control(), hv.costModel(), domid,
+        spec.devid(), image);
+  }
+
   /** As above, for an image already read; {@code name} is how diagnostics call it. */
   public BootedKernel load(KernelLoader loader, byte[] image, String name, BootRequest request,
       OutputStream consoleLog) throws BootException {
@@ -158,9 +198,16 @@ public final class HvmMachine {
       pvh = new PvhDomainBuilder(hv, xenstore).load(domain, loader, image, request,
           teeConsole(consoleLog));
       k = pvh.kernel();
+      for (java.util.Map.Entry<DiskSpec, org.hospes.dom0.disk.DiskImage> d : disks.entrySet()) {
+        blockBackends.add(attachDisk(hv, xenstore, domain.domid(), d.getKey(), d.getValue()));
+      }
     } else {
       k = loader.load(image, request, new BootTarget(BootMode.of(domain.mode()),
           domain.memory(), (long) domain.p2m().size() << 12, domain.vcpus().get(0).cpu()));
+    }
+    if (domain.mode() != DomainMode.PVH) {
+      // A boot loader runs after the firmware: the PIC and PIT are as SeaBIOS leaves them.
+      BiosLeftState.apply(domain.platformPorts());
     }
     kernelName = name;
     hv.unpause(domain);
@@ -169,7 +216,8 @@ public final class HvmMachine {
 
   /**
    * Loads a PVH kernel (ELF with the PHYS32_ENTRY note), gives it dom0's xenstore and a PV
-   * console (both printed on the serial stream, like console_io) and sets its entry state.
+   * console (printed on the serial stream; console_io goes to the hypervisor's log) and sets
+   * its entry state.
    */
   public BootedKernel loadPvh(Path kernel, String cmdline) throws BootException {
     return loadPvh(kernel, cmdline, null);
@@ -224,6 +272,11 @@ public final class HvmMachine {
     return pvh;
   }
 
+  /** Input for the guest and stop requests from the host, consulted between slices. */
+  public void setHostLink(org.hospes.dom0.machine.HostLink link) {
+    this.link = Preconditions.checkNotNull(link);
+  }
+
   public RunResult run() {
     return run(Long.MAX_VALUE);
   }
@@ -244,13 +297,27 @@ public final class HvmMachine {
         if (domain.state().isFinal()) {
           return outcome();
         }
+        String stop = link.afterSlice();
+        if (stop != null) {
+          return report(ExitStatus.STOPPED, RunResult.STOPPED_PREFIX + stop);
+        }
         if (progressed == 0 || !hv.hasLiveDomains()) {
-          // Blocked with nothing that can ever wake it: the kernel halted.
+          // Blocked with nothing inside the machine to wake it: only host input can, else
+          // the kernel halted.
+          if (progressed == 0 && hv.hasLiveDomains() && link.awaitInput()) {
+            continue;
+          }
           return new RunResult(ExitStatus.HALTED, RunResult.HALTED, instructions());
         }
       }
     } finally {
       deviceModel.com1().flush();
+      try {
+        // A partial console_io line is printed, not lost.
+        domain.console().close();
+      } catch (java.io.IOException e) {
+        diagnostics.println("hospes: cannot write the hypervisor log: " + e.getMessage());
+      }
     }
   }
 
