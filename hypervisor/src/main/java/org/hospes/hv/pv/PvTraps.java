@@ -44,6 +44,9 @@ public final class PvTraps {
     int get();
 
     void set(int mask);
+
+    /** vcpu_info.arch.cr2, where a PV guest reads the faulting address of a bounced #PF. */
+    default void setCr2(int cr2) {}
   }
 
   private final PvMmu memory;
@@ -165,6 +168,18 @@ public final class PvTraps {
       return false;
     }
     return bounce(r, t.cs(), t.address(), (t.flags() & 4) != 0, errorCode);
+  }
+
+  /**
+   * pv_inject_page_fault: the faulting address goes to vcpu_info.arch.cr2 (a PV guest cannot
+   * read the real CR2), the error code's U bit says whether the guest kernel was running, then
+   * the fault is bounced as any exception.
+   */
+  public boolean bouncePageFault(Regs r, int errorCode, int cr2) {
+    upcallMask.setCr2(cr2);
+    int user = 4;
+    int code = (r.cs & 3) == 1 ? errorCode & ~user : errorCode | user;
+    return bounceException(r, 14, code);
   }
 
   /** Enters the event callback as Xen does for a pending upcall (events masked on entry). */

@@ -17,6 +17,7 @@ class PvTrapsTest {
   private final PvFixture m = new PvFixture();
   private final PvMmu mmu = m.mmu(DOM);
   private final int[] mask = {0};
+  private final int[] cr2 = {0};
   private final PvTraps traps = new PvTraps(mmu, new PvTraps.UpcallMask() {
     @Override
     public int get() {
@@ -26,6 +27,11 @@ class PvTrapsTest {
     @Override
     public void set(int v) {
       mask[0] = v;
+    }
+
+    @Override
+    public void setCr2(int v) {
+      cr2[0] = v;
     }
   });
   private PvFixture.Space s;
@@ -78,6 +84,20 @@ class PvTrapsTest {
     assertThat(r.eip).isEqualTo(0xC000_1000);
     assertThat(r.eflags & (1 << 8)).isZero(); // TF cleared in the handler
     assertThat(mask[0]).isEqualTo(1); // the trap asked for events masked
+  }
+
+  @Test
+  void aPageFaultPutsItsAddressInVcpuInfoAndTheUserBitFollowsTheGuestsRing() {
+    PvTraps.Regs r = new PvTraps.Regs();
+    r.cs = 0xE02B;
+    r.ss = 0xE033;
+    r.esp = 0x2F00;
+    assertThat(traps.bouncePageFault(r, 0x3, 0xDEAD_B000)).isTrue();
+    assertThat(cr2[0]).isEqualTo(0xDEAD_B000);
+    assertThat(word(r.esp)).isEqualTo(0x7); // from ring 3: U set
+    mask[0] = 0;
+    assertThat(traps.bouncePageFault(r, 0x7, 0x1000)).isTrue(); // now in ring 1
+    assertThat(word(r.esp)).isEqualTo(0x3);
   }
 
   @Test
