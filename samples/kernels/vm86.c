@@ -180,6 +180,8 @@ int kmain(uint32_t magic, const struct multiboot_info *mbi)
     volatile uint16_t *ivt = (volatile uint16_t *)(uintptr_t)OPAQUE(0x40u);
     ivt[0] = (uint16_t)(v86_int10 - v86_prog);
     ivt[1] = V86_SEG;
+    /* The IOPL 3 task runs STI: no interrupt line may be open (the BIOS leaves IRQ 0 running). */
+    pic_init(0x20);
     rt_tss_init();
     rt_io_allow(0x80, 1);
     rt_on_trap(13, on_gp);
