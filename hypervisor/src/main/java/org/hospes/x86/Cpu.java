@@ -209,6 +209,12 @@ public final class Cpu {
   private int tlbUser;
   private long tlbMisses;
   long walkRefs;
+  // Costs charged to the clock as they happen; plain fields so that the hot paths read them
+  // without a call (CpuCosts is the record they come from).
+  private CpuCosts costs = CpuCosts.FREE;
+  private long costWalkRef, costException, costExternal, costSoftware, costPort, costMmio;
+  long charged;
+  private long deliveries, portAccesses, mmioAccesses;
 
   // ------------------------------------------------------------------ decoded code cache
 
@@ -426,9 +432,78 @@ public final class Cpu {
     return icount;
   }
 
-  /** Virtual cycles: one per instruction plus the time spent halted. */
+  /**
+   * Virtual cycles: one per instruction, plus the costs charged as they happen (page-walk
+   * references, event delivery, port and MMIO accesses; {@link CpuCosts}), plus the time spent
+   * halted. The TSC reads this clock, so a guest that times itself sees what is charged.
+   */
   public long cycles() {
-    return icount + idleCycles;
+    return icount + charged + idleCycles;
+  }
+
+  /** Cycles charged by {@link CpuCosts} so far (not instructions, not idle time). */
+  public long chargedCycles() {
+    return charged;
+  }
+
+  /** The clock the run budget counts: instructions and charged costs, idle time excluded. */
+  private long busyCycles() {
+    return icount + charged;
+  }
+
+  /** Sets the costs this processor charges to its clock ({@link CpuCosts#FREE}: none). */
+  public void setCosts(CpuCosts c) {
+    costs = c;
+    costWalkRef = c.walkReference();
+    costException = c.exception();
+    costExternal = c.externalInterrupt();
+    costSoftware = c.softwareInterrupt();
+    costPort = c.portAccess();
+    costMmio = c.mmioAccess();
+  }
+
+  public CpuCosts costs() {
+    return costs;
+  }
+
+  /** One memory reference of a page walk (guest tables or EPT), counted and charged. */
+  void walkReference() {
+    walkRefs++;
+    charged += costWalkRef;
+  }
+
+  /** One event delivered through the IDT/IVT, charged by its kind ({@link Interrupts}). */
+  void chargeDelivery(int kind) {
+    deliveries++;
+    charged += kind == Interrupts.EXCEPTION ? costException
+        : kind == Interrupts.EXTERNAL ? costExternal : costSoftware;
+  }
+
+  /** One port access made by this processor on its own I/O bus. */
+  void chargePort() {
+    portAccesses++;
+    charged += costPort;
+  }
+
+  /** One memory access that went to a device (beyond RAM, not through an exit). */
+  private void chargeMmio() {
+    mmioAccesses++;
+    charged += costMmio;
+  }
+
+  /** Events (exceptions, interrupts, INT n) delivered through the IDT or IVT. */
+  public long deliveries() {
+    return deliveries;
+  }
+
+  /** Port reads and writes the processor made to its I/O bus (not those that exited). */
+  public long portAccesses() {
+    return portAccesses;
+  }
+
+  /** Memory accesses that went to a device rather than RAM. */
+  public long mmioAccesses() {
+    return mmioAccesses;
   }
 
   /** Lets virtual time pass while the processor is halted (the machine's idle loop). */
@@ -638,12 +713,12 @@ public final class Cpu {
 
   /** Paging-structure reads and A/D updates by the page walker go through EPT too. */
   int gpaRead32(long gpa) {
-    walkRefs++;
+    walkReference();
     return mem.read32(gpaToMachine(gpa, EptWalk.R, 0, false));
   }
 
   long gpaRead64(long gpa) {
-    walkRefs++;
+    walkReference();
     return mem.read64(gpaToMachine(gpa, EptWalk.R, 0, false));
   }
 
@@ -897,8 +972,11 @@ public final class Cpu {
    * string instruction counts as one instruction and always completes.
    */
   public int run(long maxInstructions) {
-    long limit = maxInstructions > Long.MAX_VALUE - icount ? Long.MAX_VALUE
-        : icount + maxInstructions;
+    // The budget is in cycles of this processor's clock (instructions plus charged costs);
+    // a block starts only with budget left, so it ends at most one block's charges late.
+    long start = busyCycles();
+    long limit = maxInstructions > Long.MAX_VALUE - start ? Long.MAX_VALUE
+        : start + maxInstructions;
     stopRequested = false;
     if (vmcs != null) {
       int x = vmEntry();
@@ -910,7 +988,7 @@ public final class Cpu {
         if (timer == 0) {
           return preemptionTimerExit(0);
         }
-        limit = Math.min(limit, icount + timer);
+        limit = Math.min(limit, start + timer);
       }
     }
     long entryCount = icount;
@@ -925,10 +1003,10 @@ public final class Cpu {
       if (replay) {
         // Restarting the instruction whose MMIO accesses the hypervisor completed.
         mmioPos = 0;
-        blockLimit = Math.min(limit, icount + 1);
+        blockLimit = Math.min(limit, busyCycles() + 1);
       } else if (shadow) {
         shadow = false;
-        blockLimit = Math.min(limit, icount + 1);
+        blockLimit = Math.min(limit, busyCycles() + 1);
       } else if (nonRoot && (hostInterrupt || (flags & Flags.IF) != 0)) {
         int x = nonRootEventCheck();
         if (x >= 0) {
@@ -946,9 +1024,9 @@ public final class Cpu {
       if (halted) {
         return CpuExit.HLT;
       }
-      if (icount >= limit) {
+      if (busyCycles() >= limit) {
         return vmcs != null && vmcs.has(VmcsField.PIN_BASED_VM_EXEC_CONTROL,
-            VmxControls.PIN_PREEMPTION_TIMER) ? preemptionTimerExit(icount - entryCount)
+            VmxControls.PIN_PREEMPTION_TIMER) ? preemptionTimerExit(busyCycles() - start)
             : CpuExit.BUDGET;
       }
       if (mtf) {
@@ -958,7 +1036,7 @@ public final class Cpu {
           vmcs.write(VmcsField.EXIT_QUALIFICATION, 0);
           return CpuExit.VM_EXIT;
         }
-        blockLimit = Math.min(blockLimit, icount + 1);
+        blockLimit = Math.min(blockLimit, busyCycles() + 1);
       }
       Block b;
       try {
@@ -1365,7 +1443,9 @@ public final class Cpu {
   private int execBlock(Block b, long limit) {
     final int[] code = b.code;
     final int n = b.count;
-    long remaining = limit - icount;
+    // At least one instruction: the run loop found budget left, and fetching this block may
+    // have charged walk references since.
+    long remaining = Math.max(limit - busyCycles(), 1);
     final int stop = remaining < n ? (int) remaining : n;
     final int base = eip;
     blockEip = base;
@@ -1586,6 +1666,7 @@ public final class Cpu {
         int sz = size(f0);
         checkIo(port, 1 << sz);
         ioExit(port, 1 << sz, true, false, false, (f3 >>> 20) == 0);
+        chargePort();
         setReg(sz, EAX, io.in(port, 1 << sz));
         break;
       }
@@ -1594,6 +1675,7 @@ public final class Cpu {
         int sz = size(f0);
         checkIo(port, 1 << sz);
         ioExit(port, 1 << sz, false, false, false, (f3 >>> 20) == 0);
+        chargePort();
         io.out(port, 1 << sz, r[EAX] & MASK[sz]);
         break;
       }
@@ -2280,6 +2362,7 @@ public final class Cpu {
       rGlobal[idx] = walkGlobal;
       return readSized(size, lin);
     }
+    chargeMmio();
     switch (size) {
       case 2: return mem.read32(pa);
       case 1: return mem.read16(pa);
@@ -2362,6 +2445,7 @@ public final class Cpu {
       }
       return;
     }
+    chargeMmio();
     switch (size) {
       case 2: mem.write32(pa, v); break;
       case 1: mem.write16(pa, v); break;

@@ -16,11 +16,14 @@ import org.hospes.dom0.boot.loader.KernelLoaders;
 import org.hospes.dom0.machine.ExitStatus;
 import org.hospes.dom0.machine.NativeMachine;
 import org.hospes.dom0.machine.RunResult;
+import org.hospes.dom0.report.NativeStats;
 import org.hospes.dom0.report.StatsReport;
 import org.hospes.dom0.toolstack.Dom0Settings;
 import org.hospes.dom0.toolstack.DomainSpec;
 import org.hospes.dom0.toolstack.HvmMachine;
 import org.hospes.hv.Hypervisor;
+import org.hospes.hv.HypervisorFactory;
+import org.hospes.hv.cost.CostModel;
 import org.hospes.hv.domain.DomainMode;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -90,7 +93,7 @@ final class RunCommand implements Callable<Integer> {
   String scheduler;
 
   @Option(names = "--cost-model", paramLabel = "NAME", defaultValue = "default",
-      description = "Hypervisor modes: the cost model turning events into cycles (default:"
+      description = "Every mode: the cost model turning events into cycles (default:"
           + " ${DEFAULT-VALUE}); plugins on the class path add more.")
   String costModel;
 
@@ -154,7 +157,7 @@ final class RunCommand implements Callable<Integer> {
       return ExitStatus.USAGE;
     }
     return switch (runMode.get()) {
-      case NATIVE -> runNative(streams, boot, ramMiB, maxInstructions, stats);
+      case NATIVE -> runNative(streams, boot, ramMiB, maxInstructions, stats, costModel);
       case HVM -> runHvm(DomainMode.HVM_EPT, boot);
       case HVM_SHADOW -> runHvm(DomainMode.HVM_SHADOW, boot);
       case PVH -> runHvm(DomainMode.PVH, boot);
@@ -228,13 +231,22 @@ final class RunCommand implements Callable<Integer> {
     Boot boot = Boot.read(streams, KernelLoaders.discovered(), null, BootMode.NATIVE, kernel,
         cmdline, List.of());
     return boot == null ? ExitStatus.USAGE
-        : runNative(streams, boot, ramMiB, maxInstructions, stats);
+        : runNative(streams, boot, ramMiB, maxInstructions, stats,
+            HypervisorFactory.DEFAULT_COST_MODEL);
   }
 
   private static int runNative(CliStreams streams, Boot boot, int ramMiB, Long maxInstructions,
-      boolean stats) {
+      boolean stats, String costModelName) {
+    CostModel model;
+    try {
+      model = new HypervisorFactory().costModel(costModelName);
+    } catch (IllegalArgumentException e) {
+      streams.error(e.getMessage());
+      return ExitStatus.USAGE;
+    }
     NativeMachine machine = NativeMachine.builder()
         .ramMiB(ramMiB)
+        .costModel(model)
         .serialOut(streams.out())
         .diagnostics(streams.err())
         .build();
@@ -249,6 +261,7 @@ final class RunCommand implements Callable<Integer> {
     long nanos = System.nanoTime() - start;
     if (stats) {
       printRunLine(streams, boot.kernel(), result, nanos);
+      NativeStats.of(machine.cpu(), model.name()).print(streams.err());
     }
     return result.exitStatus();
   }
