@@ -35,6 +35,10 @@ final class Block {
   int next1Eip;
   int linkEpoch;
 
+  // JIT hooks: executions so far, and the block's translation (org.hospes.x86.jit) once hot.
+  int heat;
+  org.hospes.x86.jit.Translation translation;
+
   Block(long physAddr, int mode, int[] code, int count, int endOffset, long secondPage) {
     this.physAddr = physAddr;
     this.mode = mode;

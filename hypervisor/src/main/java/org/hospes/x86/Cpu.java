@@ -1,6 +1,10 @@
 package org.hospes.x86;
 
+import java.lang.invoke.MethodHandles;
 import java.util.Arrays;
+import org.hospes.x86.jit.Jit;
+import org.hospes.x86.jit.Lockstep;
+import org.hospes.x86.jit.Translation;
 import org.hospes.x86.vmx.ExitReason;
 import org.hospes.x86.vmx.Vmcs;
 import org.hospes.x86.vmx.VmcsField;
@@ -1049,7 +1053,7 @@ public final class Cpu {
         prev = null;
         continue;
       }
-      int exit = execBlock(b, blockLimit);
+      int exit = execute(b, blockLimit); // JIT hook: translated or interpreted
       if (replay) {
         replay = false;
         if (exit != CpuExit.VM_EXIT) {
@@ -1594,18 +1598,32 @@ public final class Cpu {
         }
       }
     } catch (CpuFault f) {
-      int f3 = code[((i - 1) << 2) + 3];
-      int next = base + (f3 & 0xFFFF);
-      int start = next - ((f3 >>> 16) & 15);
-      boolean trap = trapping && !vmExitPending;
-      trapping = false;
-      icount += trap ? i : i - 1;
-      return handleFault(start, next, trap, (f3 >>> 16) & 15);
+      return faultInBlock(code, base, i);
     }
     icount += i;
     if (i < n) {
       eip = base + (code[((i - 1) << 2) + 3] & 0xFFFF);
     }
+    return afterBlock();
+  }
+
+  /**
+   * The instruction {@code i} (1-based) of the block at {@code base} raised the exception in
+   * {@link #excVector}: the instructions before it retire and the event is delivered. Shared
+   * with translated blocks (org.hospes.x86.jit), which call it with their registers written back.
+   */
+  private int faultInBlock(int[] code, int base, int i) {
+    int f3 = code[((i - 1) << 2) + 3];
+    int next = base + (f3 & 0xFFFF);
+    int start = next - ((f3 >>> 16) & 15);
+    boolean trap = trapping && !vmExitPending;
+    trapping = false;
+    icount += trap ? i : i - 1;
+    return handleFault(start, next, trap, (f3 >>> 16) & 15);
+  }
+
+  /** What ends the run after a block that completed: a stop request or HLT. */
+  private int afterBlock() {
     if (stopRequested) {
       stopRequested = false;
       return CpuExit.STOPPED;
@@ -2451,5 +2469,154 @@ public final class Cpu {
       case 1: mem.write16(pa, v); break;
       default: mem.write8(pa, v); break;
     }
+  }
+
+  // ================================================================== JIT hooks (org.hospes.x86.jit)
+  // Translated blocks are hidden classes nested with Cpu (the translator gets Cpu's own lookup),
+  // so they use the registers, lazy flags, TLB and the helpers above directly. Everything here is
+  // the seam between the interpreter and org.hospes.x86.jit; the translator itself lives there.
+
+  /** The translator and its code cache; null under the interpreter engine. */
+  private final Jit jit = Jit.create(MethodHandles.lookup(), b -> ((Block) b).translation = null);
+
+  /** The translator of this processor, or null under the interpreter engine. */
+  public Jit jit() {
+    return jit;
+  }
+
+  /** Runs one block: its translation when it has one and the budget covers it, else interpreted. */
+  private int execute(Block b, long limit) {
+    Translation t = b.translation;
+    if (t == null) {
+      if (jit != null && ++b.heat == jit.threshold()) {
+        b.translation = jit.translate(b, b.code, b.count, b.endOffset);
+      }
+      return execBlock(b, limit);
+    }
+    if (t.count == 0 || limit - busyCycles() < t.count) {
+      return execBlock(b, limit);
+    }
+    if (jit.lockstep() != null) {
+      return lockstepBlock(b, t, limit);
+    }
+    jitLimit = limit;
+    int x = t.run(this);
+    return x == Translation.COMPLETED ? afterBlock() : x == Translation.DELIVERED ? -1 : x;
+  }
+
+  /** The cycle limit (instructions and charged costs) of the translated block running now (see {@link #loopAgain}). */
+  private long jitLimit;
+
+  /**
+   * Asked by a translated block that branches back to its own start: true when the run loop, at
+   * this boundary, would do nothing but run the same translation again (no event to deliver or
+   * exit to take, budget left, chained to itself), so the translation may loop by itself.
+   */
+  boolean loopAgain(Block b) {
+    if (stopRequested || busyCycles() + b.translation.count > jitLimit
+        || b.linkEpoch != epoch) {
+      return false;
+    }
+    int e = eip;
+    Block next = b.next0 != null && b.next0Eip == e && b.next0.valid ? b.next0
+        : b.next1 != null && b.next1Eip == e && b.next1.valid ? b.next1 : null;
+    if (next != b) {
+      return false;
+    }
+    if (vmcs != null) {
+      if (hostInterrupt && vmcs.has(VmcsField.PIN_BASED_VM_EXEC_CONTROL,
+          VmxControls.PIN_EXTERNAL_INTERRUPT_EXITING)) {
+        return false;
+      }
+      return (flags & Flags.IF) == 0 || !vmcs.has(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
+          VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
+    }
+    return (flags & Flags.IF) == 0 || intc == null || !intc.pending();
+  }
+
+  /** A translated store under lockstep: the old bytes are journaled so the block can be rerun. */
+  void journaledWrite(int lin, int size, int v) {
+    int bytes = 1 << size;
+    int page = lin >>> 12;
+    int idx = (page & TLB_MASK) | tlbUser;
+    if (wTag[idx] == page && (lin & 0xFFF) <= 0x1000 - bytes) {
+      jit.lockstep().journal(ram, lin + wOff[idx], bytes);
+    } else {
+      jit.lockstep().unjournaled();
+    }
+    writeSized(size, lin, v);
+  }
+
+  /**
+   * Lockstep: the translation runs first (faults are not delivered), its state is kept and
+   * undone, then the interpreter runs the same block from the same state and both are compared.
+   * The interpreter's outcome is the one that stands.
+   */
+  private int lockstepBlock(Block b, Translation t, long limit) {
+    Lockstep ls = jit.lockstep();
+    final int base = eip;
+    final long icount0 = icount;
+    final long charged0 = charged;
+    final int flags0 = flags, lfOp0 = lfOp, lfA0 = lfA, lfB0 = lfB, lfR0 = lfR;
+    final int lfCf0 = lfCf, lfOf0 = lfOf, mmioPos0 = mmioPos;
+    final int[] r0 = Arrays.copyOf(r, 8);
+    ls.begin();
+    int x = t.run(this);
+    int faultAt = x <= Translation.FAULT_BASE ? Translation.FAULT_BASE - x : 0;
+    if (ls.unjournaledWrites()) {
+      // A store went to MMIO or to a code page: it cannot be undone, so no rerun.
+      ls.countUnchecked();
+      if (faultAt > 0) {
+        return faultInBlock(b.code, base, faultAt);
+      }
+      return x == Translation.COMPLETED ? afterBlock() : x;
+    }
+    // The translation ran from the true state: its TLB misses and page-walk references are the
+    // ones the run would have counted (virtual time depends on them); the rerun's are dropped.
+    final long missesJ = tlbMisses;
+    final long walksJ = walkRefs;
+    final long chargedJ = charged;
+    final long portsJ = portAccesses;
+    final long mmioJ = mmioAccesses;
+    ls.keepTranslated(r, eip, eflags(), icount - icount0, excVector, excError, pfAddr, ram);
+    ls.undo(ram);
+    System.arraycopy(r0, 0, r, 0, 8);
+    eip = base;
+    flags = flags0;
+    lfOp = lfOp0;
+    lfA = lfA0;
+    lfB = lfB0;
+    lfR = lfR0;
+    lfCf = lfCf0;
+    lfOf = lfOf0;
+    icount = icount0;
+    charged = charged0;
+    mmioPos = mmioPos0;
+    vmExitPending = false;
+    trapping = false;
+    // Exactly the translated instructions (the rest of the block is interpreted either way),
+    // with every exception leaving run() so that both are compared before delivery.
+    final int mask = exceptionExitMask;
+    exceptionExitMask = -1;
+    int xi;
+    try {
+      xi = execBlock(b, icount0 + charged0 + t.count);
+    } finally {
+      exceptionExitMask = mask;
+    }
+    tlbMisses = missesJ;
+    walkRefs = walksJ;
+    charged = chargedJ;
+    portAccesses = portsJ;
+    mmioAccesses = mmioJ;
+    ls.compare(b.physAddr, base, b.code, b.count, faultAt, r, eip, eflags(), icount - icount0,
+        excVector, excError, pfAddr, ram);
+    if (xi == CpuExit.EXCEPTION && (excVector >= 32 || ((mask >>> excVector) & 1) == 0)) {
+      // Now deliver it as the interpreter would have (EIP is at the faulting instruction).
+      int f3 = b.code[(int) (icount - icount0) * 4 + 3];
+      int len = (f3 >>> 16) & 15;
+      xi = handleFault(eip, eip + len, false, len);
+    }
+    return xi;
   }
 }

@@ -72,6 +72,14 @@ public final class BenchCommand implements Callable<Integer> {
           + " ${DEFAULT-VALUE}).")
   String mode = "all";
 
+  @Option(
+      names = "--engine",
+      paramLabel = "ENGINES",
+      description = "Hospes engines to measure, comma-separated: interp, jit (default:"
+          + " ${DEFAULT-VALUE}); each kernel and mode runs under each, back to back, and the"
+          + " notes give jit/interp speed ratios and the translator's figures.")
+  String engine = "interp,jit";
+
   @Option(names = "--no-qemu", description = "Run only Hospes.")
   boolean noQemu;
 
@@ -97,6 +105,7 @@ public final class BenchCommand implements Callable<Integer> {
     String checksum;
     String error;
     int status;
+    String jitStats;
 
     void offer(long nanos) {
       bestNanos = Math.min(bestNanos, nanos);
@@ -124,6 +133,15 @@ public final class BenchCommand implements Callable<Integer> {
       return 2;
     }
     List<BenchMode> modes = selected.get();
+    List<String> engines = new ArrayList<>();
+    for (String e : engine.split(",")) {
+      try {
+        engines.add(org.hospes.x86.jit.Engine.parse(e).cliName());
+      } catch (IllegalArgumentException ex) {
+        out.println("--engine: " + ex.getMessage());
+        return 2;
+      }
+    }
     Path root = sourceRoot != null ? sourceRoot.toAbsolutePath() : KernelSources.findRoot();
     Path build = KernelSources.kernelsDir(root).resolve("build").resolve("bench-" + iterations);
     List<String> targets = new ArrayList<>(KERNELS);
@@ -165,8 +183,8 @@ public final class BenchCommand implements Callable<Integer> {
     String header =
         String.format(
             Locale.ROOT,
-            "%-10s %-10s %15s %10s %11s %13s %11s %12s",
-            "kernel", "mode", "guest insns", "Hospes s", "Hospes MIPS", "QEMU s (net)",
+            "%-10s %-10s %-6s %15s %10s %11s %13s %11s %12s",
+            "kernel", "mode", "engine", "guest insns", "Hospes s", "Hospes MIPS", "QEMU s (net)",
             "QEMU MIPS", "QEMU/Hospes");
     List<String> rows = new ArrayList<>();
     boolean allOk = true;
@@ -187,58 +205,71 @@ public final class BenchCommand implements Callable<Integer> {
       List<BenchMode> rowModes = hospesModes.isEmpty() ? java.util.Collections.singletonList(
           (BenchMode) null) : hospesModes;
       for (BenchMode mode : rowModes) {
-        Measured h = mode == null ? null : runHospes(elf, mode);
-        String where = mode == null ? "-" : mode.name();
-        long insns = h != null && h.ok() ? h.instructions : -1;
-        boolean approx = false;
-        if (insns < 0 && q != null && q.ok()) {
-          insns = q.instructions; // the kernel's own count of its loop instructions
-          approx = true;
-        }
-        double hSec = h != null && h.ok() ? seconds(h.bestNanos) : Double.NaN;
-        double hMips = insns > 0 ? insns / hSec / 1e6 : Double.NaN;
-        double qMips = insns > 0 && qSec > 0 ? insns / qSec / 1e6 : Double.NaN;
-        rows.add(
-            String.format(
-                Locale.ROOT,
-                "%-10s %-10s %15s %10s %11s %13s %11s %12s",
-                kernel,
-                where,
-                insns < 0 ? "?" : (approx ? "~" : "") + String.format(Locale.ROOT, "%,d", insns),
-                fmt(hSec, "%.3f"),
-                fmt(hMips, "%.1f"),
-                fmt(qSec, "%.3f"),
-                fmt(qMips, "%.1f"),
-                Double.isNaN(hMips) || Double.isNaN(qMips) ? "-" : fmt(qMips / hMips, "%.1fx")));
-
-        String who = kernel + (mode == null ? "" : " (" + where + ")");
-        if (h != null && !h.ok()) {
-          allOk = false;
-          notes.add(who + " on Hospes: " + h.error);
-        }
-        if (h != null && h.ok() && q != null && q.ok()) {
-          if (h.checksum.equals(q.checksum)) {
-            notes.add(
-                who + ": checksums agree (Hospes and QEMU both print \"done " + h.checksum
-                    + "\"), so both executed the same "
-                    + String.format(Locale.ROOT, "%,d", insns) + " guest instructions of kernel"
-                    + " code.");
-          } else {
-            allOk = false;
-            notes.add(
-                who + ": CHECKSUMS DIFFER: Hospes \"done " + h.checksum + "\", QEMU \"done "
-                    + q.checksum + "\" (Hospes computed something else; its figures are"
-                    + " suspect).");
+        double interpMips = Double.NaN;
+        for (String eng : mode == null ? List.of("-") : engines) {
+          Measured h = mode == null ? null : runHospes(elf, mode, eng);
+          String where = mode == null ? "-" : mode.name();
+          long insns = h != null && h.ok() ? h.instructions : -1;
+          boolean approx = false;
+          if (insns < 0 && q != null && q.ok()) {
+            insns = q.instructions; // the kernel's own count of its loop instructions
+            approx = true;
           }
-        } else if (h != null && h.ok()) {
-          notes.add(who + ": Hospes printed \"done " + h.checksum + "\".");
-        } else if (q != null && q.ok() && mode == null) {
-          notes.add(kernel + ": QEMU printed \"done " + q.checksum + "\".");
-        }
-        if (approx) {
-          notes.add(
-              who + ": instruction count \"~\" is the kernel's own count of its loop"
-                  + " instructions (no Hospes run to count them exactly).");
+          double hSec = h != null && h.ok() ? seconds(h.bestNanos) : Double.NaN;
+          double hMips = insns > 0 ? insns / hSec / 1e6 : Double.NaN;
+          double qMips = insns > 0 && qSec > 0 ? insns / qSec / 1e6 : Double.NaN;
+          rows.add(
+              String.format(
+                  Locale.ROOT,
+                  "%-10s %-10s %-6s %15s %10s %11s %13s %11s %12s",
+                  kernel,
+                  where,
+                  eng,
+                  insns < 0 ? "?" : (approx ? "~" : "") + String.format(Locale.ROOT, "%,d", insns),
+                  fmt(hSec, "%.3f"),
+                  fmt(hMips, "%.1f"),
+                  fmt(qSec, "%.3f"),
+                  fmt(qMips, "%.1f"),
+                  Double.isNaN(hMips) || Double.isNaN(qMips) ? "-" : fmt(qMips / hMips, "%.1fx")));
+
+          String who = kernel + (mode == null ? "" : " (" + where + ", " + eng + ")");
+          if (eng.equals("interp")) {
+            interpMips = hMips;
+          } else if (!Double.isNaN(interpMips) && !Double.isNaN(hMips)) {
+            notes.add(String.format(Locale.ROOT, "%s: %s/interp speed %.2fx (measured back to"
+                + " back in this run)", who, eng, hMips / interpMips));
+          }
+          if (h != null && h.jitStats != null) {
+            notes.add(who + ": " + h.jitStats);
+          }
+          if (h != null && !h.ok()) {
+            allOk = false;
+            notes.add(who + " on Hospes: " + h.error);
+          }
+          if (h != null && h.ok() && q != null && q.ok()) {
+            if (h.checksum.equals(q.checksum)) {
+              notes.add(
+                  who + ": checksums agree (Hospes and QEMU both print \"done " + h.checksum
+                      + "\"), so both executed the same "
+                      + String.format(Locale.ROOT, "%,d", insns) + " guest instructions of kernel"
+                      + " code.");
+            } else {
+              allOk = false;
+              notes.add(
+                  who + ": CHECKSUMS DIFFER: Hospes \"done " + h.checksum + "\", QEMU \"done "
+                      + q.checksum + "\" (Hospes computed something else; its figures are"
+                      + " suspect).");
+            }
+          } else if (h != null && h.ok()) {
+            notes.add(who + ": Hospes printed \"done " + h.checksum + "\".");
+          } else if (q != null && q.ok() && mode == null) {
+            notes.add(kernel + ": QEMU printed \"done " + q.checksum + "\".");
+          }
+          if (approx) {
+            notes.add(
+                who + ": instruction count \"~\" is the kernel's own count of its loop"
+                    + " instructions (no Hospes run to count them exactly).");
+          }
         }
       }
     }
@@ -257,12 +288,12 @@ public final class BenchCommand implements Callable<Integer> {
     return allOk ? 0 : 1;
   }
 
-  private Measured runHospes(Path elf, BenchMode mode) {
+  private Measured runHospes(Path elf, BenchMode mode, String eng) {
     Measured m = new Measured();
     for (int i = 0; i < runs; i++) {
       HospesRunner.Result r;
       try {
-        r = mode.runner().run(elf);
+        r = mode.runner().run(elf, eng);
       } catch (Exception | LinkageError e) {
         m.error = "failed: " + e;
         return m;
@@ -291,6 +322,7 @@ public final class BenchCommand implements Callable<Integer> {
       }
       m.checksum = sum;
       m.instructions = r.result().instructions();
+      m.jitStats = r.jitStats();
       m.offer(r.wallNanos());
     }
     return m;

@@ -18,15 +18,15 @@ public record BenchMode(String name, Runner runner) {
   /** Runs one kernel in this mode. */
   @FunctionalInterface
   public interface Runner {
-    HospesRunner.Result run(Path kernel) throws Exception;
+    HospesRunner.Result run(Path kernel, String engine) throws Exception;
   }
 
   /** Every mode, in table order; each measurement runs in a fresh JVM. */
   public static final List<BenchMode> ALL = List.of(
-      new BenchMode("native", k -> HospesRunner.runForked(k, "native")),
-      new BenchMode("hvm", k -> HospesRunner.runForked(k, DomainMode.HVM_EPT.cliName())),
+      new BenchMode("native", (k, e) -> HospesRunner.runForked(k, "native", e)),
+      new BenchMode("hvm", (k, e) -> HospesRunner.runForked(k, DomainMode.HVM_EPT.cliName(), e)),
       new BenchMode("hvm-shadow",
-          k -> HospesRunner.runForked(k, DomainMode.HVM_SHADOW.cliName())));
+          (k, e) -> HospesRunner.runForked(k, DomainMode.HVM_SHADOW.cliName(), e)));
 
   /** "all", or one mode by name. */
   public static Optional<List<BenchMode>> select(String name) {

@@ -22,8 +22,13 @@ public final class HospesRunner {
    * @param result the machine's verdict: exit status, reason, retired instructions
    * @param serial what the kernel wrote to COM1
    * @param wallNanos wall time of {@code NativeMachine.run()} alone (loading excluded)
+   * @param jitStats the translator's {@code --stats} line of a forked run, or null
    */
-  public record Result(RunResult result, byte[] serial, long wallNanos) {
+  public record Result(RunResult result, byte[] serial, long wallNanos, String jitStats) {
+    public Result(RunResult result, byte[] serial, long wallNanos) {
+      this(result, serial, wallNanos, null);
+    }
+
     public String serialText() {
       return new String(serial, StandardCharsets.ISO_8859_1);
     }
@@ -31,6 +36,8 @@ public final class HospesRunner {
 
   private HospesRunner() {}
 
+  private static final java.util.regex.Pattern JIT_LINE = java.util.regex.Pattern.compile(
+      "hospes: jit: ([^;\\n]*)");
   private static final java.util.regex.Pattern STATS_LINE = java.util.regex.Pattern.compile(
       ": (.*), status (\\d+), (\\d+) instructions in ([0-9.]+) s");
 
@@ -39,11 +46,11 @@ public final class HospesRunner {
    * JIT profile cannot shape the next: in one JVM, bench-mem measured 90 or 140 MIPS depending on
    * what ran before it. The time is the run alone, as the child measures it.
    */
-  public static Result runForked(Path kernel, String mode) throws Exception {
+  public static Result runForked(Path kernel, String mode, String engine) throws Exception {
     String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     java.util.List<String> cmd = java.util.List.of(javaBin, "-cp",
         System.getProperty("java.class.path"), "org.hospes.dom0.cli.HospesCli", "run", "--mode",
-        mode, "--stats", kernel.toString());
+        mode, "--engine", engine, "--stats", kernel.toString());
     Process p = new ProcessBuilder(cmd).start();
     java.util.concurrent.CompletableFuture<byte[]> err = java.util.concurrent.CompletableFuture
         .supplyAsync(() -> {
@@ -63,7 +70,9 @@ public final class HospesRunner {
     }
     long insns = Long.parseLong(m.group(3));
     long nanos = Math.round(Double.parseDouble(m.group(4)) * 1e9);
-    return new Result(new RunResult(status, m.group(1), insns), serial, nanos);
+    java.util.regex.Matcher j = JIT_LINE.matcher(stderr);
+    return new Result(new RunResult(status, m.group(1), insns), serial, nanos,
+        j.find() ? j.group(1) : null);
   }
 
   /** Loads the kernel into a fresh machine and runs it to the end. */

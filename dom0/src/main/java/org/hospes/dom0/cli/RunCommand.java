@@ -120,12 +120,20 @@ final class RunCommand implements Callable<Integer> {
           + " the hvm_start_info in order, the first being what Linux takes as its initrd.")
   List<Path> modules;
 
+  @Mixin
+  EngineOption engine = new EngineOption();
+
   RunCommand(CliStreams streams) {
     this.streams = streams;
   }
 
   @Override
   public Integer call() {
+    String engineError = engine.apply();
+    if (engineError != null) {
+      streams.error(engineError);
+      return ExitStatus.USAGE;
+    }
     Optional<RunMode> runMode = RunMode.byName(mode);
     if (runMode.isEmpty()) {
       streams.error("unknown mode '" + mode + "'; valid modes: " + RunMode.validNames());
@@ -212,6 +220,7 @@ final class RunCommand implements Callable<Integer> {
     Hypervisor hv = machine.hypervisor();
     if (stats) {
       printRunLine(streams, kernel, result, nanos);
+      printJitLine(streams, machine.domain().vcpus().stream().map(v -> v.cpu().jit()).toList());
       StatsReport.printTable(hv, hv.domains(), streams.err());
     }
     if (statsJson != null) {
@@ -261,6 +270,7 @@ final class RunCommand implements Callable<Integer> {
     long nanos = System.nanoTime() - start;
     if (stats) {
       printRunLine(streams, boot.kernel(), result, nanos);
+      printJitLine(streams, java.util.Collections.singletonList(machine.cpu().jit()));
       NativeStats.of(machine.cpu(), model.name()).print(streams.err());
     }
     return result.exitStatus();
@@ -290,5 +300,13 @@ final class RunCommand implements Callable<Integer> {
         + " (%.1f MIPS)%n", kernel, result.isFailure() ? "failed" : result.reason(),
         result.exitStatus(), result.instructions(), nanos / 1e9,
         result.instructions() / Math.max(nanos / 1e3, 1.0));
+  }
+
+  /** The translator's figures, when the engine translates. */
+  static void printJitLine(CliStreams streams, java.util.List<org.hospes.x86.jit.Jit> jits) {
+    String line = EngineOption.statsLine(jits);
+    if (line != null) {
+      streams.err().println(line);
+    }
   }
 }

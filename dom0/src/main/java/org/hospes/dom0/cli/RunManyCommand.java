@@ -100,12 +100,20 @@ final class RunManyCommand implements Callable<Integer> {
       description = "Write the counters of every domain as JSON to FILE when the run ends.")
   Path statsJson;
 
+  @Mixin
+  EngineOption engine = new EngineOption();
+
   RunManyCommand(CliStreams streams) {
     this.streams = streams;
   }
 
   @Override
   public Integer call() {
+    String engineError = engine.apply();
+    if (engineError != null) {
+      streams.error(engineError);
+      return ExitStatus.USAGE;
+    }
     List<DomainSpec> specs = new ArrayList<>();
     Dom0Settings dom0 = Dom0Settings.DEFAULT;
     try {

@@ -1,0 +1,177 @@
+package org.hospes.x86.jit;
+
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+import java.util.function.Consumer;
+
+/**
+ * One processor's translator and code cache. A block that has run {@link #threshold()} times is
+ * translated ({@link Translator}) to a hidden class nested with the processor class. The cache
+ * holds at most {@code capacity} translations: the oldest is evicted first (its block goes back
+ * to the interpreter and may become hot again), and as hidden classes are not strongly linked to
+ * their loader, an evicted translation's class unloads once nothing runs it. Translations die
+ * with their decoded blocks (self-modifying code, page writes) since a dropped block is never
+ * looked up again.
+ */
+public final class Jit {
+  /** Executions of a block before it is translated. */
+  public static final String THRESHOLD_PROPERTY = "hospes.jit.threshold";
+  /** Translations kept at once. */
+  public static final String CACHE_PROPERTY = "hospes.jit.cache";
+  static final int DEFAULT_THRESHOLD = 64;
+  static final int DEFAULT_CAPACITY = 8192;
+
+  private final MethodHandles.Lookup host;
+  private final Consumer<Object> evict;
+  private final int threshold;
+  private final Lockstep lockstep;
+  private final int capacity;
+  /** FIFO ring of translated blocks, grown up to {@link #capacity} as translations come. */
+  private Object[] cache = new Object[16];
+  private int[] cacheBytes = new int[16];
+  private int head;
+  private int live;
+
+  private long translations;
+  private long untranslatable;
+  private long translatedInstructions;
+  private long translateNanos;
+  private long liveBytes;
+  private long evictions;
+
+  Jit(MethodHandles.Lookup host, Consumer<Object> evict, boolean lockstep, int threshold,
+      int capacity) {
+    if (threshold < 1 || capacity < 1) {
+      throw new IllegalArgumentException("JIT threshold and cache size must be at least 1");
+    }
+    this.host = host;
+    this.evict = evict;
+    this.threshold = threshold;
+    this.lockstep = lockstep ? new Lockstep() : null;
+    this.capacity = capacity;
+  }
+
+  /**
+   * The translator for a new processor under {@link Engine#current()}, or null for the
+   * interpreter. {@code host} is the processor class's own lookup (translations are its
+   * nestmates); {@code evict} takes a block's translation away when the cache drops it.
+   */
+  public static Jit create(MethodHandles.Lookup host, Consumer<Object> evict) {
+    Engine e = Engine.current();
+    if (e == Engine.INTERP) {
+      return null;
+    }
+    return new Jit(host, evict, e == Engine.LOCKSTEP,
+        Integer.getInteger(THRESHOLD_PROPERTY, DEFAULT_THRESHOLD),
+        Integer.getInteger(CACHE_PROPERTY, DEFAULT_CAPACITY));
+  }
+
+  public int threshold() {
+    return threshold;
+  }
+
+  /** The lockstep checker, or null when translations run alone. */
+  public Lockstep lockstep() {
+    return lockstep;
+  }
+
+  /**
+   * Translates the leading instructions of a block ({@code count} decoded instructions of four
+   * ints in {@code code}, ending {@code endOffset} bytes after its start) that the translator
+   * handles. Returns the translation, or one of count 0 when the first instruction is not
+   * handled.
+   */
+  public Translation translate(Object block, int[] code, int count, int endOffset) {
+    long t0 = System.nanoTime();
+    int covered = Translator.coverage(code, count);
+    if (covered == 0) {
+      untranslatable++;
+      translateNanos += System.nanoTime() - t0;
+      return Translation.NONE;
+    }
+    byte[] bytes = Translator.generate(code, count, covered, endOffset, lockstep != null);
+    Translation t;
+    try {
+      MethodHandles.Lookup hidden = host.defineHiddenClass(bytes, true,
+          MethodHandles.Lookup.ClassOption.NESTMATE);
+      MethodHandle ctor = hidden.findConstructor(hidden.lookupClass(),
+          MethodType.methodType(void.class, Object.class, int[].class, int.class));
+      t = (Translation) ctor.invoke(block, code, covered);
+    } catch (Error | RuntimeException e) {
+      throw e;
+    } catch (Throwable e) {
+      throw new IllegalStateException("cannot load a translated block", e);
+    }
+    remember(block, bytes.length);
+    translations++;
+    translatedInstructions += covered;
+    translateNanos += System.nanoTime() - t0;
+    return t;
+  }
+
+  /** Enters a translation in the FIFO ring, evicting the oldest when the ring is full. */
+  void remember(Object block, int bytes) {
+    if (live == cache.length && cache.length < capacity) {
+      // Grow: unroll the ring so that the oldest entry is first again.
+      int n = Math.min(capacity, cache.length * 2);
+      Object[] c = new Object[n];
+      int[] b = new int[n];
+      for (int k = 0; k < live; k++) {
+        c[k] = cache[(head + k) % cache.length];
+        b[k] = cacheBytes[(head + k) % cache.length];
+      }
+      cache = c;
+      cacheBytes = b;
+      head = 0;
+    }
+    if (live == cache.length) {
+      evict.accept(cache[head]);
+      cache[head] = null;
+      liveBytes -= cacheBytes[head];
+      head = (head + 1) % cache.length;
+      live--;
+      evictions++;
+    }
+    int slot = (head + live) % cache.length;
+    cache[slot] = block;
+    cacheBytes[slot] = bytes;
+    liveBytes += bytes;
+    live++;
+  }
+
+  /** Blocks translated so far (including evicted ones). */
+  public long translations() {
+    return translations;
+  }
+
+  /** Hot blocks whose first instruction the translator does not handle. */
+  public long untranslatable() {
+    return untranslatable;
+  }
+
+  /** Guest instructions covered by all translations made. */
+  public long translatedInstructions() {
+    return translatedInstructions;
+  }
+
+  /** Host time spent translating and loading classes, in nanoseconds. */
+  public long translateNanos() {
+    return translateNanos;
+  }
+
+  /** Translations in the code cache now. */
+  public int cachedTranslations() {
+    return live;
+  }
+
+  /** Class-file bytes of the translations in the code cache now. */
+  public long cachedBytes() {
+    return liveBytes;
+  }
+
+  /** Translations dropped because the cache was full. */
+  public long evictions() {
+    return evictions;
+  }
+}

@@ -1,0 +1,901 @@
+package org.hospes.x86.jit;
+
+import static org.objectweb.asm.Opcodes.ACC_FINAL;
+import static org.objectweb.asm.Opcodes.ACC_PRIVATE;
+import static org.objectweb.asm.Opcodes.ACC_PUBLIC;
+import static org.objectweb.asm.Opcodes.ACC_SUPER;
+import static org.objectweb.asm.Opcodes.ALOAD;
+import static org.objectweb.asm.Opcodes.BIPUSH;
+import static org.objectweb.asm.Opcodes.CHECKCAST;
+import static org.objectweb.asm.Opcodes.DUP;
+import static org.objectweb.asm.Opcodes.GETFIELD;
+import static org.objectweb.asm.Opcodes.GOTO;
+import static org.objectweb.asm.Opcodes.I2B;
+import static org.objectweb.asm.Opcodes.I2S;
+import static org.objectweb.asm.Opcodes.IADD;
+import static org.objectweb.asm.Opcodes.IALOAD;
+import static org.objectweb.asm.Opcodes.IAND;
+import static org.objectweb.asm.Opcodes.ICONST_0;
+import static org.objectweb.asm.Opcodes.IASTORE;
+import static org.objectweb.asm.Opcodes.IFEQ;
+import static org.objectweb.asm.Opcodes.IFNE;
+import static org.objectweb.asm.Opcodes.IF_ICMPNE;
+import static org.objectweb.asm.Opcodes.ILOAD;
+import static org.objectweb.asm.Opcodes.INVOKESPECIAL;
+import static org.objectweb.asm.Opcodes.INVOKESTATIC;
+import static org.objectweb.asm.Opcodes.INVOKEVIRTUAL;
+import static org.objectweb.asm.Opcodes.IOR;
+import static org.objectweb.asm.Opcodes.IRETURN;
+import static org.objectweb.asm.Opcodes.ISHL;
+import static org.objectweb.asm.Opcodes.ISTORE;
+import static org.objectweb.asm.Opcodes.ISUB;
+import static org.objectweb.asm.Opcodes.IUSHR;
+import static org.objectweb.asm.Opcodes.IXOR;
+import static org.objectweb.asm.Opcodes.LADD;
+import static org.objectweb.asm.Opcodes.POP;
+import static org.objectweb.asm.Opcodes.PUTFIELD;
+import static org.objectweb.asm.Opcodes.RETURN;
+import static org.objectweb.asm.Opcodes.SIPUSH;
+import static org.objectweb.asm.Opcodes.V17;
+
+import org.hospes.x86.JitAbi;
+import org.objectweb.asm.ClassWriter;
+import org.objectweb.asm.Label;
+import org.objectweb.asm.MethodVisitor;
+
+/**
+ * Turns the leading instructions of a decoded block into the bytecode of one hidden class: a
+ * subclass of {@link Translation} whose {@code run(Cpu)} does what the interpreter's dispatch
+ * loop would do for those instructions, in the same order of side effects.
+ *
+ * <ul>
+ *   <li>The eight general registers live in JVM locals; they are written back to {@code Cpu.r}
+ *       wherever the method leaves (the end, a store into the running block, a fault).
+ *   <li>Status flags stay lazy, in the interpreter's own fields ({@code lfOp}, {@code lfA}...),
+ *       so every reader (interpreter, exception delivery, VM exit) sees the same record. A
+ *       flag record that a later instruction of the block overwrites before anything can read
+ *       it or fault is not stored at all (a backwards liveness pass over the block).
+ *   <li>Memory operands call the processor's own accessors ({@code segAddr}, {@code read32},
+ *       {@code write32}, {@code stackAddr}); they are small, so HotSpot inlines their software
+ *       TLB fast path into the translation, and the slow path stays a call.
+ *   <li>A fault is caught once for the whole method: the registers (as before the faulting
+ *       instruction: each instruction assigns its registers only after its last access that
+ *       can fault) are written back and the processor retires and delivers exactly as the
+ *       interpreter does ({@code faultInBlock}).
+ *   <li>After a store, a block that the store invalidated (self-modifying code) is left at that
+ *       instruction boundary, as the interpreter does.
+ * </ul>
+ *
+ * An instruction the translator does not handle ends the translated region: the run loop then
+ * finds the block that starts at that instruction and interprets it.
+ */
+final class Translator {
+  /** At most this many instructions per translation, so the method stays under HotSpot's
+   * 8,000-byte limit for compiling. */
+  static final int MAX_INSNS = 40;
+
+  private static final String CPU = "org/hospes/x86/Cpu";
+  private static final String BLOCK = "org/hospes/x86/Block";
+  private static final String FAULT = "org/hospes/x86/CpuFault";
+  private static final String SUPER = "org/hospes/x86/jit/Translation";
+  private static final String NAME = "org/hospes/x86/TranslatedBlock";
+  private static final String CPU_D = "L" + CPU + ";";
+
+  private static final int F0_MEM = 1 << 28;
+  private static final int F0_A16 = 1 << 27;
+
+  // Locals of run(Cpu).
+  private static final int THIS = 0;
+  private static final int C = 1;
+  private static final int BASE = 2;
+  private static final int I = 3;
+  private static final int R0 = 4;
+  private static final int LIN = 12;
+  private static final int V = 13;
+  private static final int A = 14;
+  private static final int RES = 15;
+  private static final int SP = 16;
+  private static final int CNT = 17;
+
+  private Translator() {}
+
+  /** How many leading instructions of the block the translator handles (at most MAX_INSNS). */
+  static int coverage(int[] code, int count) {
+    int n = Math.min(count, MAX_INSNS);
+    int k = 0;
+    while (k < n && handles(code[4 * k], code[4 * k + 3])) {
+      k++;
+    }
+    return k;
+  }
+
+  static boolean handles(int f0, int f3) {
+    int size = (f0 >>> 29) & 3;
+    boolean mem = (f0 & F0_MEM) != 0;
+    switch (f0 & 0x3FF) {
+      case JitAbi.NOP:
+      case JitAbi.MOV_RR32:
+      case JitAbi.LOAD32:
+      case JitAbi.STORE32:
+      case JitAbi.ALU_RR32:
+      case JitAbi.ALU_RI32:
+      case JitAbi.INC_R32:
+      case JitAbi.DEC_R32:
+      case JitAbi.PUSH_R32:
+      case JitAbi.POP_R32:
+      case JitAbi.JZ:
+      case JitAbi.JNZ:
+      case JitAbi.JCC:
+      case JitAbi.JMP:
+        return true;
+      case JitAbi.CALL:
+      case JitAbi.RET:
+      case JitAbi.LEA:
+      case JitAbi.MOV_EG:
+      case JitAbi.MOV_GE:
+      case JitAbi.MOV_EI:
+      case JitAbi.ALU_EG:
+      case JitAbi.ALU_GE:
+      case JitAbi.ALU_EI:
+      case JitAbi.TEST_EG:
+      case JitAbi.TEST_EI:
+      case JitAbi.PUSH_I:
+      case JitAbi.PUSH_E:
+        return size == 2;
+      case JitAbi.INC_E:
+      case JitAbi.DEC_E:
+      case JitAbi.SHIFT_EI:
+      case JitAbi.SHIFT_ECL:
+        return size == 2 && !mem;
+      case JitAbi.MOVZX:
+      case JitAbi.MOVSX:
+        return size == 2 && (f3 >>> 20) <= 1;
+      default:
+        return false;
+    }
+  }
+
+  /** The class file of the translation of the first {@code covered} instructions. */
+  static byte[] generate(int[] code, int count, int covered, int endOffset, boolean lockstep) {
+    ClassWriter cw = new ClassWriter(ClassWriter.COMPUTE_FRAMES | ClassWriter.COMPUTE_MAXS) {
+      @Override
+      protected String getCommonSuperClass(String type1, String type2) {
+        // Frames only merge identical types here; never load classes to find out.
+        return type1.equals(type2) ? type1 : "java/lang/Object";
+      }
+    };
+    cw.visit(V17, ACC_FINAL | ACC_SUPER, NAME, null, SUPER, null);
+    cw.visitField(ACC_PRIVATE | ACC_FINAL, "blk", "L" + BLOCK + ";", null, null).visitEnd();
+    cw.visitField(ACC_PRIVATE | ACC_FINAL, "code", "[I", null, null).visitEnd();
+
+    MethodVisitor init = cw.visitMethod(ACC_PUBLIC, "<init>", "(Ljava/lang/Object;[II)V", null,
+        null);
+    init.visitCode();
+    init.visitVarInsn(ALOAD, 0);
+    init.visitVarInsn(ILOAD, 3);
+    init.visitMethodInsn(INVOKESPECIAL, SUPER, "<init>", "(I)V", false);
+    init.visitVarInsn(ALOAD, 0);
+    init.visitVarInsn(ALOAD, 1);
+    init.visitTypeInsn(CHECKCAST, BLOCK);
+    init.visitFieldInsn(PUTFIELD, NAME, "blk", "L" + BLOCK + ";");
+    init.visitVarInsn(ALOAD, 0);
+    init.visitVarInsn(ALOAD, 2);
+    init.visitFieldInsn(PUTFIELD, NAME, "code", "[I");
+    init.visitInsn(RETURN);
+    init.visitMaxs(0, 0);
+    init.visitEnd();
+
+    MethodVisitor mv = cw.visitMethod(ACC_PUBLIC, "run", "(" + CPU_D + ")I", null, null);
+    mv.visitCode();
+    new Emitter(mv, code, count, covered, endOffset, lockstep).emit();
+    mv.visitMaxs(0, 0);
+    mv.visitEnd();
+    cw.visitEnd();
+    return cw.toByteArray();
+  }
+
+  /** Emits the body of run(Cpu) for one block. */
+  private static final class Emitter {
+    private final MethodVisitor mv;
+    private final int[] code;
+    private final int k;
+    /** The block's last instruction branches back to its start: loop here while allowed. */
+    private final boolean selfLoop;
+    private final int endOffset;
+    private final boolean lockstep;
+    private final boolean[] deadFlags;
+    private int modified;
+    private Label loopTop;
+
+    Emitter(MethodVisitor mv, int[] code, int count, int k, int endOffset, boolean lockstep) {
+      this.mv = mv;
+      this.code = code;
+      this.k = k;
+      int last = code[4 * (k - 1)];
+      int op = last & 0x3FF;
+      // Not under lockstep, which compares every run of a block.
+      this.selfLoop = !lockstep && k == count && code[4 * (k - 1) + 2] == 0
+          && ((last >>> 29) & 3) == 2 && (op == JitAbi.JMP || op == JitAbi.JZ
+          || op == JitAbi.JNZ || op == JitAbi.JCC);
+      this.endOffset = endOffset;
+      this.lockstep = lockstep;
+      this.deadFlags = FlagLiveness.deadRecords(code, k);
+    }
+
+    void emit() {
+      // Prologue: as execBlock, EIP points past the block unless a branch says otherwise.
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitFieldInsn(GETFIELD, CPU, "eip", "I");
+      mv.visitVarInsn(ISTORE, BASE);
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitVarInsn(ILOAD, BASE);
+      mv.visitFieldInsn(PUTFIELD, CPU, "blockEip", "I");
+      setEip(() -> {
+        mv.visitVarInsn(ILOAD, BASE);
+        iconst(endOffset);
+        mv.visitInsn(IADD);
+      });
+      for (int n = 0; n < 8; n++) {
+        mv.visitVarInsn(ALOAD, C);
+        mv.visitFieldInsn(GETFIELD, CPU, "r", "[I");
+        iconst(n);
+        mv.visitInsn(IALOAD);
+        mv.visitVarInsn(ISTORE, R0 + n);
+      }
+      for (int t : new int[] {I, LIN, V, A, RES, SP, CNT}) {
+        iconst(0);
+        mv.visitVarInsn(ISTORE, t);
+      }
+      Label tryStart = new Label();
+      Label tryEnd = new Label();
+      Label handler = new Label();
+      Label[] smcExit = new Label[k];
+      mv.visitTryCatchBlock(tryStart, tryEnd, handler, FAULT);
+      mv.visitLabel(tryStart);
+      Label loopTop = new Label();
+      mv.visitLabel(loopTop);
+      this.loopTop = loopTop;
+      boolean branchLast = false;
+      for (int j = 0; j < k; j++) {
+        iconst(j + 1);
+        mv.visitVarInsn(ISTORE, I);
+        boolean stored = insn(j);
+        branchLast = isBranch(code[4 * j]);
+        if (stored && j < k - 1) {
+          smcExit[j] = new Label();
+          mv.visitVarInsn(ALOAD, THIS);
+          mv.visitFieldInsn(GETFIELD, NAME, "blk", "L" + BLOCK + ";");
+          mv.visitFieldInsn(GETFIELD, BLOCK, "valid", "Z");
+          mv.visitJumpInsn(IFEQ, smcExit[j]);
+        }
+      }
+      mv.visitLabel(tryEnd);
+      exit(k, !branchLast);
+      for (int j = 0; j < k; j++) {
+        if (smcExit[j] != null) {
+          mv.visitLabel(smcExit[j]);
+          exit(j + 1, true);
+        }
+      }
+      mv.visitLabel(handler);
+      mv.visitInsn(POP);
+      writeBack();
+      if (lockstep) {
+        iconst(Translation.FAULT_BASE);
+        mv.visitVarInsn(ILOAD, I);
+        mv.visitInsn(ISUB);
+        mv.visitInsn(IRETURN);
+      } else {
+        mv.visitVarInsn(ALOAD, C);
+        mv.visitVarInsn(ALOAD, THIS);
+        mv.visitFieldInsn(GETFIELD, NAME, "code", "[I");
+        mv.visitVarInsn(ILOAD, BASE);
+        mv.visitVarInsn(ILOAD, I);
+        mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "faultInBlock", "([III)I", false);
+        mv.visitInsn(DUP);
+        iconst(-1);
+        Label keep = new Label();
+        mv.visitJumpInsn(IF_ICMPNE, keep);
+        mv.visitInsn(POP);
+        iconst(Translation.DELIVERED);
+        mv.visitLabel(keep);
+        mv.visitInsn(IRETURN);
+      }
+    }
+
+    /** Leaves after {@code retired} instructions; EIP after the last one unless it branched. */
+    private void exit(int retired, boolean setEip) {
+      writeBack();
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitInsn(DUP);
+      mv.visitFieldInsn(GETFIELD, CPU, "icount", "J");
+      mv.visitLdcInsn((long) retired);
+      mv.visitInsn(LADD);
+      mv.visitFieldInsn(PUTFIELD, CPU, "icount", "J");
+      if (setEip) {
+        int end = code[4 * (retired - 1) + 3] & 0xFFFF;
+        setEip(() -> {
+          mv.visitVarInsn(ILOAD, BASE);
+          iconst(end);
+          mv.visitInsn(IADD);
+        });
+      }
+      iconst(Translation.COMPLETED);
+      mv.visitInsn(IRETURN);
+    }
+
+    private void writeBack() {
+      for (int n = 0; n < 8; n++) {
+        if ((modified & (1 << n)) != 0) {
+          mv.visitVarInsn(ALOAD, C);
+          mv.visitFieldInsn(GETFIELD, CPU, "r", "[I");
+          iconst(n);
+          mv.visitVarInsn(ILOAD, R0 + n);
+          mv.visitInsn(IASTORE);
+        }
+      }
+    }
+
+    private static boolean isBranch(int f0) {
+      switch (f0 & 0x3FF) {
+        case JitAbi.JZ:
+        case JitAbi.JNZ:
+        case JitAbi.JCC:
+        case JitAbi.JMP:
+        case JitAbi.CALL:
+        case JitAbi.RET:
+          return true;
+        default:
+          return false;
+      }
+    }
+
+    /** Emits instruction {@code j}; returns true when it stores to memory. */
+    private boolean insn(int j) {
+      final int f0 = code[4 * j];
+      final int d = code[4 * j + 1];
+      final int imm = code[4 * j + 2];
+      final int f3 = code[4 * j + 3];
+      final int sub = f3 >>> 20;
+      final int reg = (f0 >>> 10) & 15;
+      final int rm = (f0 >>> 14) & 15;
+      final boolean mem = (f0 & F0_MEM) != 0;
+      final int size = (f0 >>> 29) & 3;
+      switch (f0 & 0x3FF) {
+        case JitAbi.NOP:
+          return false;
+        case JitAbi.MOV_RR32:
+          if (sub == 0) {
+            loadReg(reg);
+            storeReg(rm);
+          } else {
+            loadReg(rm);
+            storeReg(reg);
+          }
+          return false;
+        case JitAbi.LOAD32:
+          read(f0, d, 2);
+          storeReg(reg);
+          return false;
+        case JitAbi.STORE32:
+          loadReg(reg);
+          mv.visitVarInsn(ISTORE, V);
+          linear(f0, d, 4, true);
+          store(2);
+          return true;
+        case JitAbi.ALU_RR32:
+          aluReg(j, sub, rm, () -> loadReg(reg));
+          return false;
+        case JitAbi.ALU_RI32:
+          aluReg(j, sub, rm, () -> iconst(imm));
+          return false;
+        case JitAbi.ALU_EG:
+          if (!mem) {
+            aluReg(j, sub, rm, () -> loadReg(reg));
+            return false;
+          }
+          return aluMem(f0, d, sub, () -> loadReg(reg));
+        case JitAbi.ALU_EI:
+          if (!mem) {
+            aluReg(j, sub, rm, () -> iconst(imm));
+            return false;
+          }
+          return aluMem(f0, d, sub, () -> iconst(imm));
+        case JitAbi.ALU_GE:
+          if (!mem) {
+            aluReg(j, sub, reg, () -> loadReg(rm));
+          } else {
+            read(f0, d, 2);
+            mv.visitVarInsn(ISTORE, V);
+            loadReg(reg);
+            mv.visitVarInsn(ISTORE, A);
+            aluCall(sub);
+            if (sub != JitAbi.CMP) {
+              mv.visitVarInsn(ILOAD, RES);
+              storeReg(reg);
+            }
+          }
+          return false;
+        case JitAbi.TEST_EG:
+          operandE(f0, d, rm, mem);
+          loadReg(reg);
+          mv.visitInsn(IAND);
+          mv.visitVarInsn(ISTORE, RES);
+          logicFlags(j);
+          return false;
+        case JitAbi.TEST_EI:
+          operandE(f0, d, rm, mem);
+          iconst(imm);
+          mv.visitInsn(IAND);
+          mv.visitVarInsn(ISTORE, RES);
+          logicFlags(j);
+          return false;
+        case JitAbi.INC_R32:
+        case JitAbi.INC_E:
+          incDec(rm, true);
+          return false;
+        case JitAbi.DEC_R32:
+        case JitAbi.DEC_E:
+          incDec(rm, false);
+          return false;
+        case JitAbi.SHIFT_EI: {
+          int cnt = imm & 0x1F;
+          if (cnt != 0) {
+            mv.visitVarInsn(ALOAD, C);
+            iconst(sub);
+            iconst(2);
+            loadReg(rm);
+            iconst(cnt);
+            shiftCall();
+            storeReg(rm);
+          }
+          return false;
+        }
+        case JitAbi.SHIFT_ECL: {
+          loadReg(1);
+          iconst(0x1F);
+          mv.visitInsn(IAND);
+          mv.visitVarInsn(ISTORE, CNT);
+          Label skip = new Label();
+          mv.visitVarInsn(ILOAD, CNT);
+          mv.visitJumpInsn(IFEQ, skip);
+          mv.visitVarInsn(ALOAD, C);
+          iconst(sub);
+          iconst(2);
+          loadReg(rm);
+          mv.visitVarInsn(ILOAD, CNT);
+          shiftCall();
+          storeReg(rm);
+          mv.visitLabel(skip);
+          return false;
+        }
+        case JitAbi.MOV_EG:
+          if (!mem) {
+            loadReg(reg);
+            storeReg(rm);
+            return false;
+          }
+          loadReg(reg);
+          mv.visitVarInsn(ISTORE, V);
+          linear(f0, d, 4, true);
+          store(2);
+          return true;
+        case JitAbi.MOV_GE:
+          operandE(f0, d, rm, mem);
+          storeReg(reg);
+          return false;
+        case JitAbi.MOV_EI:
+          if (!mem) {
+            iconst(imm);
+            storeReg(rm);
+            return false;
+          }
+          iconst(imm);
+          mv.visitVarInsn(ISTORE, V);
+          linear(f0, d, 4, true);
+          store(2);
+          return true;
+        case JitAbi.MOVZX:
+        case JitAbi.MOVSX: {
+          if (mem) {
+            read(f0, d, sub);
+          } else if (sub == 1) {
+            loadReg(rm);
+            iconst(0xFFFF);
+            mv.visitInsn(IAND);
+          } else {
+            loadReg(rm < 4 ? rm : rm - 4);
+            if (rm >= 4) {
+              iconst(8);
+              mv.visitInsn(IUSHR);
+            }
+            iconst(0xFF);
+            mv.visitInsn(IAND);
+          }
+          if ((f0 & 0x3FF) == JitAbi.MOVSX) {
+            mv.visitInsn(sub == 0 ? I2B : I2S);
+          }
+          storeReg(reg);
+          return false;
+        }
+        case JitAbi.LEA:
+          offset(f0, d);
+          storeReg(reg);
+          return false;
+        case JitAbi.PUSH_R32:
+          loadReg(rm);
+          push();
+          return true;
+        case JitAbi.PUSH_I:
+          iconst(imm);
+          push();
+          return true;
+        case JitAbi.PUSH_E:
+          operandE(f0, d, rm, mem);
+          push();
+          return true;
+        case JitAbi.POP_R32:
+          pop(0);
+          mv.visitVarInsn(ILOAD, V);
+          storeReg(rm);
+          return false;
+        case JitAbi.CALL:
+          mv.visitVarInsn(ILOAD, BASE);
+          iconst(f3 & 0xFFFF);
+          mv.visitInsn(IADD);
+          push();
+          jump(size, imm);
+          return true;
+        case JitAbi.RET:
+          pop(imm);
+          setEip(() -> mv.visitVarInsn(ILOAD, V));
+          return false;
+        case JitAbi.JMP:
+          jump(size, imm);
+          return false;
+        case JitAbi.JZ:
+        case JitAbi.JNZ: {
+          Label skip = new Label();
+          mv.visitVarInsn(ALOAD, C);
+          mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "zf", "()I", false);
+          mv.visitJumpInsn((f0 & 0x3FF) == JitAbi.JZ ? IFEQ : IFNE, skip);
+          jump(size, imm);
+          mv.visitLabel(skip);
+          return false;
+        }
+        case JitAbi.JCC: {
+          Label skip = new Label();
+          mv.visitVarInsn(ALOAD, C);
+          iconst(sub);
+          mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "cond", "(I)Z", false);
+          mv.visitJumpInsn(IFEQ, skip);
+          jump(size, imm);
+          mv.visitLabel(skip);
+          return false;
+        }
+        default:
+          throw new IllegalArgumentException("not translatable: " + JitAbi.opName(f0 & 0x3FF));
+      }
+    }
+
+    /** dst op= (value pushed by {@code b}) on registers, flags in the lazy record. */
+    private void aluReg(int j, int op, int dst, Runnable b) {
+      loadReg(dst);
+      mv.visitVarInsn(ISTORE, A);
+      b.run();
+      mv.visitVarInsn(ISTORE, V);
+      switch (op) {
+        case JitAbi.ADD:
+          arith(j, IADD, JitAbi.LF_ADD);
+          break;
+        case JitAbi.SUB:
+        case JitAbi.CMP:
+          arith(j, ISUB, JitAbi.LF_SUB);
+          break;
+        case JitAbi.AND:
+        case JitAbi.OR:
+        case JitAbi.XOR:
+          mv.visitVarInsn(ILOAD, A);
+          mv.visitVarInsn(ILOAD, V);
+          mv.visitInsn(op == JitAbi.AND ? IAND : op == JitAbi.OR ? IOR : IXOR);
+          mv.visitVarInsn(ISTORE, RES);
+          logicFlags(j);
+          break;
+        default:
+          // ADC, SBB: they read CF, so the interpreter's own helper does them.
+          aluCall(op);
+          break;
+      }
+      if (op != JitAbi.CMP) {
+        mv.visitVarInsn(ILOAD, RES);
+        storeReg(dst);
+      }
+    }
+
+    private void arith(int j, int insn, int kind) {
+      mv.visitVarInsn(ILOAD, A);
+      mv.visitVarInsn(ILOAD, V);
+      mv.visitInsn(insn);
+      mv.visitVarInsn(ISTORE, RES);
+      if (!deadFlags[j]) {
+        mv.visitVarInsn(ALOAD, C);
+        iconst(kind);
+        mv.visitVarInsn(ILOAD, A);
+        mv.visitVarInsn(ILOAD, V);
+        mv.visitVarInsn(ILOAD, RES);
+        mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "setLazy", "(IIII)V", false);
+      }
+    }
+
+    private void logicFlags(int j) {
+      if (!deadFlags[j]) {
+        mv.visitVarInsn(ALOAD, C);
+        iconst(JitAbi.LF_LOGIC);
+        iconst(0);
+        iconst(0);
+        mv.visitVarInsn(ILOAD, RES);
+        mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "setLazy", "(IIII)V", false);
+      }
+    }
+
+    /** RES = Alu.alu(c, op, 32-bit, A, V): flags recorded by the interpreter's helper. */
+    private void aluCall(int op) {
+      mv.visitVarInsn(ALOAD, C);
+      iconst(op);
+      iconst(2);
+      mv.visitVarInsn(ILOAD, A);
+      mv.visitVarInsn(ILOAD, V);
+      mv.visitMethodInsn(INVOKESTATIC, "org/hospes/x86/Alu", "alu", "(" + CPU_D + "IIII)I",
+          false);
+      mv.visitVarInsn(ISTORE, RES);
+    }
+
+    /** E op= b with a memory E, in the interpreter's order: probe, read, flags, write. */
+    private boolean aluMem(int f0, int d, int op, Runnable b) {
+      b.run();
+      mv.visitVarInsn(ISTORE, V);
+      linear(f0, d, 4, op != JitAbi.CMP);
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitVarInsn(ILOAD, LIN);
+      mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "read32", "(I)I", false);
+      mv.visitVarInsn(ISTORE, A);
+      aluCall(op);
+      if (op == JitAbi.CMP) {
+        return false;
+      }
+      mv.visitVarInsn(ILOAD, RES);
+      mv.visitVarInsn(ISTORE, V);
+      store(2);
+      return true;
+    }
+
+    private void shiftCall() {
+      mv.visitMethodInsn(INVOKESTATIC, "org/hospes/x86/Shift", "shift", "(" + CPU_D + "IIII)I",
+          false);
+    }
+
+    private void incDec(int n, boolean inc) {
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitInsn(DUP);
+      mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "carryIn", "()I", false);
+      mv.visitFieldInsn(PUTFIELD, CPU, "lfCf", "I");
+      loadReg(n);
+      mv.visitVarInsn(ISTORE, A);
+      mv.visitVarInsn(ILOAD, A);
+      iconst(1);
+      mv.visitInsn(inc ? IADD : ISUB);
+      mv.visitVarInsn(ISTORE, RES);
+      mv.visitVarInsn(ALOAD, C);
+      iconst(inc ? JitAbi.LF_INC : JitAbi.LF_DEC);
+      mv.visitVarInsn(ILOAD, A);
+      iconst(1);
+      mv.visitVarInsn(ILOAD, RES);
+      mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "setLazy", "(IIII)V", false);
+      mv.visitVarInsn(ILOAD, RES);
+      storeReg(n);
+    }
+
+    /** Pushes the 32-bit r/m operand's value. */
+    private void operandE(int f0, int d, int rm, boolean mem) {
+      if (mem) {
+        read(f0, d, 2);
+      } else {
+        loadReg(rm);
+      }
+    }
+
+    /** Pushes the value read from the memory operand (1 << size bytes, zero-extended). */
+    private void read(int f0, int d, int size) {
+      linear(f0, d, 1 << size, false);
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitVarInsn(ILOAD, LIN);
+      String name = size == 2 ? "read32" : size == 1 ? "read16" : "read8";
+      mv.visitMethodInsn(INVOKEVIRTUAL, CPU, name, "(I)I", false);
+    }
+
+    /** LIN = linear address of the memory operand after the segment checks (and write probe). */
+    private void linear(int f0, int d, int bytes, boolean write) {
+      mv.visitVarInsn(ALOAD, C);
+      iconst((f0 >>> 24) & 7);
+      offset(f0, d);
+      iconst(bytes);
+      iconst(write ? 1 : 0);
+      mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "segAddr", "(IIIZ)I", false);
+      mv.visitVarInsn(ISTORE, LIN);
+    }
+
+    /** Pushes the effective address: base + (index << scale) + disp, 16-bit when A16. */
+    private void offset(int f0, int d) {
+      int base = (f0 >>> 14) & 15;
+      int index = (f0 >>> 18) & 15;
+      int scale = (f0 >>> 22) & 3;
+      loadReg(base);
+      if (index != 8) {
+        loadReg(index);
+        if (scale != 0) {
+          iconst(scale);
+          mv.visitInsn(ISHL);
+        }
+        mv.visitInsn(IADD);
+      }
+      if (d != 0) {
+        iconst(d);
+        mv.visitInsn(IADD);
+      }
+      if ((f0 & F0_A16) != 0) {
+        iconst(0xFFFF);
+        mv.visitInsn(IAND);
+      }
+    }
+
+    /** Stores V at LIN (journaled under lockstep). */
+    private void store(int size) {
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitVarInsn(ILOAD, LIN);
+      if (lockstep) {
+        iconst(size);
+        mv.visitVarInsn(ILOAD, V);
+        mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "journaledWrite", "(III)V", false);
+      } else {
+        mv.visitVarInsn(ILOAD, V);
+        mv.visitMethodInsn(INVOKEVIRTUAL, CPU, size == 2 ? "write32" : size == 1 ? "write16"
+            : "write8", "(II)V", false);
+      }
+    }
+
+    /** Pushes the 32-bit value on the stack: write first, then ESP (as push32). */
+    private void push() {
+      mv.visitVarInsn(ISTORE, V);
+      loadReg(4);
+      iconst(4);
+      mv.visitInsn(ISUB);
+      mv.visitVarInsn(ISTORE, SP);
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitVarInsn(ILOAD, SP);
+      iconst(4);
+      iconst(1);
+      mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "stackAddr", "(IIZ)I", false);
+      mv.visitVarInsn(ISTORE, LIN);
+      store(2);
+      setEsp();
+    }
+
+    /** V = the 32-bit value at the top of the stack; ESP moves by 4 + release. */
+    private void pop(int release) {
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitVarInsn(ALOAD, C);
+      loadReg(4);
+      iconst(4);
+      iconst(0);
+      mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "stackAddr", "(IIZ)I", false);
+      mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "read32", "(I)I", false);
+      mv.visitVarInsn(ISTORE, V);
+      loadReg(4);
+      iconst(4 + release);
+      mv.visitInsn(IADD);
+      mv.visitVarInsn(ISTORE, SP);
+      setEsp();
+    }
+
+    /** ESP = SP, or only SP's low 16 bits when SS is a 16-bit segment (setStackPointer). */
+    private void setEsp() {
+      Label small = new Label();
+      Label done = new Label();
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitFieldInsn(GETFIELD, CPU, "ss32", "Z");
+      mv.visitJumpInsn(IFEQ, small);
+      mv.visitVarInsn(ILOAD, SP);
+      mv.visitJumpInsn(GOTO, done);
+      mv.visitLabel(small);
+      loadReg(4);
+      iconst(0xFFFF_0000);
+      mv.visitInsn(IAND);
+      mv.visitVarInsn(ILOAD, SP);
+      iconst(0xFFFF);
+      mv.visitInsn(IAND);
+      mv.visitInsn(IOR);
+      mv.visitLabel(done);
+      storeReg(4);
+    }
+
+    /** EIP = BASE + rel, masked to 16 bits for a 16-bit operand size (jumpTo). */
+    private void jump(int size, int rel) {
+      if (selfLoop && rel == 0 && size == 2) {
+        loopBack();
+        return;
+      }
+      setEip(() -> {
+        mv.visitVarInsn(ILOAD, BASE);
+        iconst(rel);
+        mv.visitInsn(IADD);
+        if (size == 1) {
+          iconst(0xFFFF);
+          mv.visitInsn(IAND);
+        }
+      });
+    }
+
+    /**
+     * The branch back to the block's start: the iteration retires, and if the run loop would
+     * only run this block again the translation does so itself; else it leaves with EIP at
+     * the start.
+     */
+    private void loopBack() {
+      setEip(() -> mv.visitVarInsn(ILOAD, BASE));
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitInsn(DUP);
+      mv.visitFieldInsn(GETFIELD, CPU, "icount", "J");
+      mv.visitLdcInsn((long) k);
+      mv.visitInsn(LADD);
+      mv.visitFieldInsn(PUTFIELD, CPU, "icount", "J");
+      Label leave = new Label();
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitVarInsn(ALOAD, THIS);
+      mv.visitFieldInsn(GETFIELD, NAME, "blk", "L" + BLOCK + ";");
+      mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "loopAgain", "(L" + BLOCK + ";)Z", false);
+      mv.visitJumpInsn(IFEQ, leave);
+      setEip(() -> {
+        mv.visitVarInsn(ILOAD, BASE);
+        iconst(endOffset);
+        mv.visitInsn(IADD);
+      });
+      mv.visitJumpInsn(GOTO, loopTop);
+      mv.visitLabel(leave);
+      // The branch is the block's last instruction, so every register write is known here.
+      writeBack();
+      iconst(Translation.COMPLETED);
+      mv.visitInsn(IRETURN);
+    }
+
+    private void setEip(Runnable value) {
+      mv.visitVarInsn(ALOAD, C);
+      value.run();
+      mv.visitFieldInsn(PUTFIELD, CPU, "eip", "I");
+    }
+
+    private void loadReg(int n) {
+      if (n >= 8) {
+        iconst(0);
+      } else {
+        mv.visitVarInsn(ILOAD, R0 + n);
+      }
+    }
+
+    private void storeReg(int n) {
+      mv.visitVarInsn(ISTORE, R0 + n);
+      modified |= 1 << n;
+    }
+
+    private void iconst(int v) {
+      if (v >= -1 && v <= 5) {
+        mv.visitInsn(ICONST_0 + v);
+      } else if (v >= Byte.MIN_VALUE && v <= Byte.MAX_VALUE) {
+        mv.visitIntInsn(BIPUSH, v);
+      } else if (v >= Short.MIN_VALUE && v <= Short.MAX_VALUE) {
+        mv.visitIntInsn(SIPUSH, v);
+      } else {
+        mv.visitLdcInsn(v);
+      }
+    }
+  }
+}
