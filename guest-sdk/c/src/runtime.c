@@ -65,7 +65,15 @@ void guest_trap(struct trap_frame *f)
     int n = snprintf(buf, sizeof(buf),
                      "guest: exception %u (error 0x%x) at eip=0x%08x eax=0x%x esp=0x%x\n",
                      f->vector, f->error, f->eip, f->eax, f->esp);
-    xen_console_write(buf, n);
+    /* The PV console when there is one, so the report stays in order with what the guest
+     * printed and reaches the toolstack's console log; console_io (the hypervisor's log)
+     * otherwise, and for a fault taken while reporting one. */
+    static int reporting;
+    if (reporting++ == 0 && cons_available()) {
+        console_write(buf, n);
+    } else {
+        xen_console_write(buf, n);
+    }
     guest_shutdown(SHUTDOWN_crash);
 }
 

@@ -23,7 +23,9 @@ int xs_read(xs_transaction_t tx, const char *path, char *buf, int size);
 int xs_write(xs_transaction_t tx, const char *path, const char *value);
 int xs_mkdir(xs_transaction_t tx, const char *path);
 int xs_rm(xs_transaction_t tx, const char *path);
-/* Child names, each NUL-terminated, into buf; returns the number of names. */
+/* Child names, each NUL-terminated, into buf; returns the number of names.
+ * The empty path is -XEN_EINVAL, as from C xenstored: name the home directory
+ * by its absolute path (xs_get_domain_path). */
 int xs_directory(xs_transaction_t tx, const char *path, char *buf, int size);
 /* Permissions as "n1", "r2", ... (first: owner and everyone's default). */
 int xs_get_perms(xs_transaction_t tx, const char *path, char *buf, int size);

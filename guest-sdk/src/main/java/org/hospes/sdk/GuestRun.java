@@ -12,6 +12,7 @@ import java.util.Map;
 import org.hospes.abi.SchedOp;
 import org.hospes.dom0.boot.BootException;
 import org.hospes.dom0.toolstack.PvhDomainBuilder;
+import org.hospes.hv.console.GuestConsoleLog;
 import org.hospes.dom0.xenstore.XenstoreService;
 import org.hospes.hv.Hypervisor;
 import org.hospes.hv.cost.DefaultCostModel;
@@ -39,8 +40,12 @@ public final class GuestRun {
   }
 
   /** How one guest ended. */
+  /**
+   * How one guest ended: {@code console} is its PV console, {@code hvLog} its console_io
+   * output as the hypervisor's console shows it ("(dN) " per line, as on a debug Xen).
+   */
   public record Result(String name, int domid, String console, int exitStatus, String reason,
-      DomainState state, Counters counters) {}
+      DomainState state, Counters counters, String hvLog) {}
 
   /** The whole run: each guest's result, and the machine for further counters. */
   public record Outcome(List<Result> results, Hypervisor hypervisor, XenstoreService xenstore,
@@ -70,6 +75,7 @@ public final class GuestRun {
     PvhDomainBuilder builder = new PvhDomainBuilder(hv, xs);
     Map<String, Domain> domains = new LinkedHashMap<>();
     Map<String, ByteArrayOutputStream> consoles = new LinkedHashMap<>();
+    Map<String, ByteArrayOutputStream> hvLogs = new LinkedHashMap<>();
     for (Guest g : guests) {
       domains.put(g.name(), hv.createHvmDomain(g.name(), DomainMode.PVH, g.ramMiB()));
     }
@@ -77,7 +83,9 @@ public final class GuestRun {
       Domain d = domains.get(g.name());
       ByteArrayOutputStream out = new ByteArrayOutputStream();
       consoles.put(g.name(), out);
-      d.setConsole(out);
+      ByteArrayOutputStream hvLog = new ByteArrayOutputStream();
+      hvLogs.put(g.name(), hvLog);
+      d.setConsole(new GuestConsoleLog(d.domid(), hvLog));
       String cmdline = g.cmdline();
       if (cmdline != null) {
         for (Map.Entry<String, Domain> e : domains.entrySet()) {
@@ -94,9 +102,11 @@ public final class GuestRun {
     List<Result> results = new ArrayList<>();
     for (Guest g : guests) {
       Domain d = domains.get(g.name());
+      d.console().close();
       results.add(new Result(g.name(), d.domid(),
           consoles.get(g.name()).toString(StandardCharsets.ISO_8859_1), status(d),
-          d.endReason(), d.state(), d.totals()));
+          d.endReason(), d.state(), d.totals(),
+          hvLogs.get(g.name()).toString(StandardCharsets.ISO_8859_1)));
     }
     return new Outcome(results, hv, xs, cycles);
   }

@@ -52,6 +52,23 @@ public final class EventChannelOp {
   public static final int STATUS_UNION = 16;
   public static final int STATUS_SIZE = 24;
 
+  /** reset: dom u16 IN (2). */
+  public static final int RESET_DOM = 0;
+  /** init_control: control_gfn u64 IN, offset IN, vcpu IN, link_bits u8 OUT, pad[7] (24). */
+  public static final int INIT_CONTROL_GFN = 0;
+  public static final int INIT_CONTROL_OFFSET = 8;
+  public static final int INIT_CONTROL_VCPU = 12;
+  public static final int INIT_CONTROL_LINK_BITS = 16;
+  public static final int INIT_CONTROL_SIZE = 24;
+  /** evtchn_fifo_control_block: ready, _rsvd, head[16] (72 bytes). */
+  public static final int FIFO_CONTROL_BLOCK_SIZE = 72;
+  /** expand_array: array_gfn u64 IN (8). */
+  public static final int EXPAND_ARRAY_SIZE = 8;
+  /** set_priority: port IN, priority IN (8). */
+  public static final int SET_PRIORITY_PORT = 0;
+  public static final int SET_PRIORITY_PRIORITY = 4;
+  public static final int SET_PRIORITY_SIZE = 8;
+
   /** Values of status.status. */
   public static final int STATUS_CLOSED = 0;
   public static final int STATUS_UNBOUND = 1;

@@ -11,6 +11,8 @@ public final class MemoryOp {
   public static final int MEMORY_MAP = 9;
   /** cmd bits 5:0 select the operation; the rest carries a continuation. */
   public static final int CMD_MASK = 0x3F;
+  /** MEMOP_EXTENT_SHIFT: the bits above it carry a continuation's start extent. */
+  public static final int EXTENT_SHIFT = 6;
 
   /** xen_add_to_physmap: domid u16 @0, size u16 @2, space u32 @4, idx u32 @8, gpfn u32 @12. */
   public static final int ATP_DOMID = 0;
@@ -20,6 +22,7 @@ public final class MemoryOp {
   public static final int ATP_SIZE = 16;
   public static final int SPACE_SHARED_INFO = 0;
   public static final int SPACE_GRANT_TABLE = 1;
+  public static final int SPACE_GMFN_FOREIGN = 4;
 
   /**
    * xen_memory_reservation (x86_32): extent_start handle @0 (a list of u32 GPFNs), nr_extents

@@ -17,6 +17,10 @@ public final class SchedOp {
   /** Xen refuses polls on more than 128 ports. */
   public static final int POLL_MAX_PORTS = 128;
 
+  /** sched_remote_shutdown: domain_id u16 IN @0, reason u32 IN @4 (8 bytes). */
+  public static final int REMOTE_SHUTDOWN_DOMID = 0;
+  public static final int REMOTE_SHUTDOWN_REASON = 4;
+
   public static final int SHUTDOWN_POWEROFF = 0;
   public static final int SHUTDOWN_REBOOT = 1;
   public static final int SHUTDOWN_SUSPEND = 2;

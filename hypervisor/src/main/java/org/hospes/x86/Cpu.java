@@ -39,6 +39,8 @@ public final class Cpu {
   public static final int CR4_VME = 1, CR4_PVI = 2, CR4_TSD = 4, CR4_DE = 8, CR4_PSE = 16;
   public static final int CR4_PAE = 32, CR4_MCE = 64, CR4_PGE = 128, CR4_PCE = 256;
   public static final int CR4_OSFXSR = 512, CR4_OSXMMEXCPT = 1024;
+  /** IA32_EFER.NXE: execute-disable in PAE paging (the only EFER bit an i686 with NX has). */
+  public static final int EFER_NXE = 1 << 11;
 
   // Lazy flag kinds. Operands and result are stored sign-extended from the operand size, so bit
   // 31 of each stands for the operand's top bit and no flag needs the size.
@@ -99,6 +101,8 @@ public final class Cpu {
   int cr3;
   int cr4;
   final long[] pdpte = new long[4];
+  /** IA32_EFER (MSR 0xC0000080). */
+  int efer;
   final int[] dr = {0, 0, 0, 0, 0xFFFF_0FF0, 0x400, 0xFFFF_0FF0, 0x400};
   int gdtBase;
   int gdtLimit = 0xFFFF;
@@ -120,6 +124,8 @@ public final class Cpu {
   long mtrrDefType;
   final long[] mtrr = new long[27];
   long miscEnable = 1;
+  /** MSR_MISC_FEATURES_ENABLES (0x140): bit 0 turns CPUID faulting on. */
+  long miscFeatures;
   long tscOffset;
   long unsupportedBreakpoints;
 
@@ -135,6 +141,8 @@ public final class Cpu {
   private int taskPushValue;
   private int taskPushSize;
   boolean walkGlobal;
+  /** The last walk ended in a 4 MiB or 2 MiB page (INVLPG must then drop the whole page). */
+  boolean walkLarge;
   /** Linear address of the last #PF raised; it reaches CR2 when the #PF is delivered. */
   int pfAddr;
   boolean pfPending;
@@ -209,6 +217,11 @@ public final class Cpu {
   private final boolean[] rGlobal = new boolean[2 * TLB_SIZE];
   private final boolean[] wGlobal = new boolean[2 * TLB_SIZE];
   private final boolean[] cGlobal = new boolean[2 * TLB_SIZE];
+  /** The entry came from a large page; {@link #largeCached} says whether any entry did. */
+  private final boolean[] rLarge = new boolean[2 * TLB_SIZE];
+  private final boolean[] wLarge = new boolean[2 * TLB_SIZE];
+  private final boolean[] cLarge = new boolean[2 * TLB_SIZE];
+  private boolean largeCached;
   /** {@link #TLB_SIZE} while CPL is 3, else 0: selects the TLB half. */
   private int tlbUser;
   private long tlbMisses;
@@ -330,6 +343,11 @@ public final class Cpu {
     return cpl;
   }
 
+  /** IA32_EFER (only NXE can be set on this processor). */
+  public int efer() {
+    return efer;
+  }
+
   /** Real-address mode as after RESET: CS:IP = F000:FFF0, CS base 0xFFFF0000. */
   public void resetReal() {
     for (int s = 0; s < 6; s++) {
@@ -347,12 +365,12 @@ public final class Cpu {
     cr2 = 0;
     cr3 = 0;
     cr4 = 0;
+    efer = 0;
     gdtBase = 0;
     gdtLimit = 0xFFFF;
     idtBase = 0;
     idtLimit = 0x3FF;
-    ldtSel = 0;
-    ldtAttr = 0;
+    resetLdtr();
     trSel = 0;
     trBase = 0;
     trLimit = 0xFFFF;
@@ -368,6 +386,18 @@ public final class Cpu {
       segmentChanged(s);
     }
     flushTlb();
+  }
+
+  /**
+   * LDTR as RESET leaves it (SDM vol. 3, table 9-1): selector 0, base 0, limit 0xFFFF, present.
+   * Until an LLDT, a selector with TI=1 names a descriptor at linear address 0 and up, as on
+   * hardware and under QEMU.
+   */
+  private void resetLdtr() {
+    ldtSel = 0;
+    ldtBase = 0;
+    ldtLimit = 0xFFFF;
+    ldtAttr = Segments.USABLE | Segments.ATTR_P | Segments.SYS_LDT;
   }
 
   /**
@@ -390,6 +420,8 @@ public final class Cpu {
     gdtLimit = 0;
     idtBase = 0;
     idtLimit = 0;
+    // The firmware and the loader never execute LLDT: LDTR keeps its reset state.
+    resetLdtr();
     setEflags(Flags.FIXED1);
     halted = false;
     shadow = false;
@@ -1698,6 +1730,10 @@ public final class Cpu {
         break;
       }
       case Op.CPUID:
+        if ((miscFeatures & SystemOps.MISC_CPUID_FAULTING) != 0 && cpl > 0) {
+          // CPUID faulting: a #GP that comes before the VM exit, as a privilege fault does.
+          raise(Exceptions.GP, 0);
+        }
         if (vmcs != null) {
           vmExit(ExitReason.CPUID, 0);
         }
@@ -2189,6 +2225,8 @@ public final class Cpu {
     cTag[idx] = page;
     cPhys[idx] = pa & ~0xFFFL;
     cGlobal[idx] = (cr0 & CR0_PG) != 0 && walkGlobal;
+    cLarge[idx] = (cr0 & CR0_PG) != 0 && walkLarge;
+    largeCached |= cLarge[idx];
     return pa;
   }
 
@@ -2211,6 +2249,7 @@ public final class Cpu {
     if ((cr0 & CR0_PG) == 0) {
       walkWritable = true;
       walkGlobal = false;
+      walkLarge = false;
       gpa = lin & 0xFFFF_FFFFL;
     } else {
       gpa = Paging.walk(this, lin, access);
@@ -2262,6 +2301,7 @@ public final class Cpu {
     Arrays.fill(rTag, -1);
     Arrays.fill(wTag, -1);
     Arrays.fill(cTag, -1);
+    largeCached = false;
     epoch++;
   }
 
@@ -2285,6 +2325,11 @@ public final class Cpu {
     epoch++;
   }
 
+  /**
+   * Drops the translations of the page holding {@code lin}, in both halves (an INVLPG at CPL 0
+   * also removes what CPL 3 cached). When that page is a 4 MiB or 2 MiB page, every 4 KiB piece
+   * of it cached here goes too (SDM vol. 3, 4.10.4.1: INVLPG invalidates the whole large page).
+   */
   void invlpg(int lin) {
     int page = lin >>> 12;
     for (int half = 0; half <= TLB_SIZE; half += TLB_SIZE) {
@@ -2297,6 +2342,25 @@ public final class Cpu {
       }
       if (cTag[idx] == page) {
         cTag[idx] = -1;
+      }
+    }
+    if (largeCached) {
+      // The large page's size follows the paging mode; a mode change flushes everything.
+      int span = (cr4 & CR4_PAE) != 0 ? 512 : 1024;
+      int first = page & -span;
+      for (int half = 0; half <= TLB_SIZE; half += TLB_SIZE) {
+        for (int p = first; p < first + span; p++) {
+          int idx = (p & TLB_MASK) | half;
+          if (rTag[idx] == p && rLarge[idx]) {
+            rTag[idx] = -1;
+          }
+          if (wTag[idx] == p && wLarge[idx]) {
+            wTag[idx] = -1;
+          }
+          if (cTag[idx] == p && cLarge[idx]) {
+            cTag[idx] = -1;
+          }
+        }
       }
     }
     epoch++;
@@ -2378,6 +2442,8 @@ public final class Cpu {
       rTag[idx] = lin >>> 12;
       rOff[idx] = (int) (pa & ~0xFFFL) - (lin & ~0xFFF);
       rGlobal[idx] = walkGlobal;
+      rLarge[idx] = walkLarge;
+      largeCached |= walkLarge;
       return readSized(size, lin);
     }
     chargeMmio();
@@ -2410,6 +2476,8 @@ public final class Cpu {
         wTag[idx] = lin >>> 12;
         wOff[idx] = (int) (pa & ~0xFFFL) - (lin & ~0xFFF);
         wGlobal[idx] = walkGlobal;
+        wLarge[idx] = walkLarge;
+        largeCached |= walkLarge;
       }
     }
     return pa;

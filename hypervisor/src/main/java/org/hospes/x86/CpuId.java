@@ -7,7 +7,8 @@ import static org.hospes.x86.Cpu.EDX;
 
 /**
  * CPUID. The processor reports a P6-family model and advertises a feature only once it works:
- * FPU, PSE, TSC, MSR, PAE, CX8, SEP, PGE and CMOV today (with CMOV and FPU, FCMOV and FCOMI).
+ * FPU, PSE, TSC, MSR, PAE, CX8, SEP, PGE and CMOV today (with CMOV and FPU, FCMOV and FCOMI),
+ * and NX in leaf 0x80000001.
  * APIC, FXSR and the rest join as they are implemented.
  */
 final class CpuId {
@@ -20,6 +21,9 @@ final class CpuId {
   static final int FEATURE_SEP = 1 << 11;
   static final int FEATURE_PGE = 1 << 13;
   static final int FEATURE_CMOV = 1 << 15;
+
+  /** CPUID 0x80000001 EDX: execute disable (EFER.NXE, XD in PAE entries). */
+  static final int EXT_FEATURE_NX = 1 << 20;
 
   static final int FEATURES = FEATURE_FPU | FEATURE_PSE | FEATURE_TSC | FEATURE_MSR | FEATURE_PAE
       | FEATURE_CX8 | FEATURE_SEP | FEATURE_PGE | FEATURE_CMOV;
@@ -56,6 +60,13 @@ final class CpuId {
         r[EBX] = 0;
         r[ECX] = 0;
         r[EDX] = 0;
+        break;
+      case 0x8000_0001:
+        // No SYSCALL, LM or LAHF: those are 64-bit-only on Intel parts; no RDTSCP.
+        r[EAX] = 0;
+        r[EBX] = 0;
+        r[ECX] = 0;
+        r[EDX] = EXT_FEATURE_NX;
         break;
       case 0x8000_0002:
       case 0x8000_0003:

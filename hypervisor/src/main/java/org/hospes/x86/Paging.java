@@ -3,8 +3,9 @@ package org.hospes.x86;
 /**
  * The page walker: 2-level paging with 4 KiB and (CR4.PSE) 4 MiB pages, and PAE 3-level paging
  * with 64-bit entries, 4 KiB and 2 MiB pages (SDM vol. 3 ch. 4). It checks U/S and R/W with
- * CR0.WP, sets accessed and dirty bits as hardware does (only on a permitted access), and raises
- * #PF with the exact error code and CR2. The physical address width is 36 bits.
+ * CR0.WP, execute-disable in PAE entries with EFER.NXE, sets accessed and dirty bits as hardware
+ * does (only on a permitted access), and raises #PF with the exact error code and CR2. The
+ * physical address width is 36 bits.
  */
 final class Paging {
   static final int P = 1, RW = 2, US = 4, PWT = 8, PCD = 16, A = 32, D = 64, PS = 128, G = 256;
@@ -12,11 +13,13 @@ final class Paging {
   /** Access kinds passed to {@link #walk}. */
   static final int WRITE = 1, USER = 2, FETCH = 4;
 
-  /** #PF error-code bits. */
-  static final int PF_P = 1, PF_W = 2, PF_U = 4, PF_RSVD = 8;
+  /** #PF error-code bits; I/D is bit 4. */
+  static final int PF_P = 1, PF_W = 2, PF_U = 4, PF_RSVD = 8, PF_ID = 16;
 
-  /** Bits 63:36 of a PAE entry: above the physical address width, and NX (no EFER.NXE). */
+  /** Bits 63:36 of a PAE entry: above the physical address width, and XD while EFER.NXE=0. */
   private static final long PAE_RESERVED_HIGH = 0xFFFF_FFF0_0000_0000L;
+  /** The execute-disable bit of a PAE PDE or PTE (with EFER.NXE=1; PDPTEs have none). */
+  static final long PAE_XD = 1L << 63;
   private static final long PAE_ADDR = 0x0000_000F_FFFF_F000L;
 
   private Paging() {}
@@ -36,6 +39,11 @@ final class Paging {
     c.pfAddr = lin;
     c.pfPending = true;
     int code = bits | ((access & WRITE) != 0 ? PF_W : 0) | ((access & USER) != 0 ? PF_U : 0);
+    // I/D reports an instruction fetch only where execute-disable exists: PAE with EFER.NXE
+    // (SDM vol. 3, 4.7; no SMEP here).
+    if ((access & FETCH) != 0 && (c.efer & Cpu.EFER_NXE) != 0 && (c.cr4 & Cpu.CR4_PAE) != 0) {
+      code |= PF_ID;
+    }
     c.raise(Exceptions.PF, code);
   }
 
@@ -72,6 +80,7 @@ final class Paging {
       }
       c.walkWritable = (upd & D) != 0 && writable(c, access, pde);
       c.walkGlobal = (pde & G) != 0 && (c.cr4 & Cpu.CR4_PGE) != 0;
+      c.walkLarge = true;
       return (pde & 0xFFC0_0000L) | (lin & 0x3F_FFFF);
     }
     // The PDE is used to reach the page table: it is marked accessed whatever the PTE says
@@ -92,11 +101,14 @@ final class Paging {
     }
     c.walkWritable = (upd & D) != 0 && writable(c, access, combined);
     c.walkGlobal = (pte & G) != 0 && (c.cr4 & Cpu.CR4_PGE) != 0;
+    c.walkLarge = false;
     return (pte & 0xFFFF_F000L) | (lin & 0xFFF);
   }
 
   private static long walkPae(Cpu c, int lin, int access) {
-        long pdpte = c.pdpte[lin >>> 30];
+    long reserved = (c.efer & Cpu.EFER_NXE) != 0 ? PAE_RESERVED_HIGH & ~PAE_XD
+        : PAE_RESERVED_HIGH;
+    long pdpte = c.pdpte[lin >>> 30];
     if ((pdpte & P) == 0) {
       fault(c, lin, access, 0);
     }
@@ -105,7 +117,7 @@ final class Paging {
     if ((pde & P) == 0) {
       fault(c, lin, access, 0);
     }
-    if ((pde & PAE_RESERVED_HIGH) != 0) {
+    if ((pde & reserved) != 0) {
       fault(c, lin, access, PF_P | PF_RSVD);
     }
     if ((pde & PS) != 0) {
@@ -113,12 +125,16 @@ final class Paging {
         fault(c, lin, access, PF_P | PF_RSVD);
       }
       check(c, lin, access, (int) pde);
+      if ((access & FETCH) != 0 && (pde & PAE_XD) != 0) {
+        fault(c, lin, access, PF_P);
+      }
       long upd = pde | A | ((access & WRITE) != 0 ? D : 0);
       if (upd != pde) {
         c.gpaWrite32(pdeAddr, (int) upd);
       }
       c.walkWritable = (upd & D) != 0 && writable(c, access, (int) pde);
       c.walkGlobal = (pde & G) != 0 && (c.cr4 & Cpu.CR4_PGE) != 0;
+      c.walkLarge = true;
       return (pde & 0xF_FFE0_0000L) | (lin & 0x1F_FFFF);
     }
     if ((pde & A) == 0) {
@@ -129,17 +145,21 @@ final class Paging {
     if ((pte & P) == 0) {
       fault(c, lin, access, 0);
     }
-    if ((pte & PAE_RESERVED_HIGH) != 0) {
+    if ((pte & reserved) != 0) {
       fault(c, lin, access, PF_P | PF_RSVD);
     }
     int combined = (int) (pde & pte);
     check(c, lin, access, combined);
+    if ((access & FETCH) != 0 && ((pde | pte) & PAE_XD) != 0) {
+      fault(c, lin, access, PF_P);
+    }
     long upd = pte | A | ((access & WRITE) != 0 ? D : 0);
     if (upd != pte) {
       c.gpaWrite32(pteAddr, (int) upd);
     }
     c.walkWritable = (upd & D) != 0 && writable(c, access, combined);
     c.walkGlobal = (pte & G) != 0 && (c.cr4 & Cpu.CR4_PGE) != 0;
+    c.walkLarge = false;
     return (pte & PAE_ADDR) | (lin & 0xFFF);
   }
 

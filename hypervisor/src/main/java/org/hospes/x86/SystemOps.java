@@ -38,6 +38,12 @@ final class SystemOps {
   static final int MSR_MTRR_FIX4K_C0000 = 0x268;
   static final int MSR_PAT = 0x277;
   static final int MSR_MTRR_DEF_TYPE = 0x2FF;
+  static final int MSR_EFER = 0xC000_0080;
+  static final int MSR_PLATFORM_INFO = 0xCE;
+  static final int MSR_MISC_FEATURES_ENABLES = 0x140;
+  /** MSR_PLATFORM_INFO bit 32: CPUID faulting is supported (the only bit set, as Xen gives). */
+  static final long PLATFORM_INFO_CPUID_FAULTING = 1L << 32;
+  static final long MISC_CPUID_FAULTING = 1;
 
   /** MTRRcap: 8 variable ranges, fixed ranges, write-combining. */
   static final long MTRRCAP_VALUE = 0x508;
@@ -368,6 +374,9 @@ final class SystemOps {
       case MSR_MISC_ENABLE: return c.miscEnable;
       case MSR_PAT: return c.pat;
       case MSR_MTRR_DEF_TYPE: return c.mtrrDefType;
+      case MSR_EFER: return c.efer;
+      case MSR_PLATFORM_INFO: return PLATFORM_INFO_CPUID_FAULTING;
+      case MSR_MISC_FEATURES_ENABLES: return c.miscFeatures;
       default:
         int idx = mtrrIndex(msr);
         if (idx >= 0) {
@@ -400,6 +409,23 @@ final class SystemOps {
           c.raise(Exceptions.GP, 0);
         }
         c.mtrrDefType = v;
+        break;
+      case MSR_MISC_FEATURES_ENABLES:
+        if ((v & ~MISC_CPUID_FAULTING) != 0) {
+          c.raise(Exceptions.GP, 0);
+        }
+        c.miscFeatures = v;
+        break;
+      case MSR_EFER:
+        // A 32-bit processor with NX: SCE, LME, LMA and the rest are reserved (#GP).
+        if ((v & ~(long) Cpu.EFER_NXE) != 0) {
+          c.raise(Exceptions.GP, 0);
+        }
+        if ((int) v != c.efer) {
+          c.efer = (int) v;
+          // Cached translations were checked under the old XD rules.
+          c.flushTlb();
+        }
         break;
       default:
         int idx = mtrrIndex(msr);

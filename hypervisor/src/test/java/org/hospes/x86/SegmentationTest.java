@@ -10,7 +10,8 @@ import org.junit.jupiter.api.Test;
  * Segment checks on accesses that the segments test kernel cannot compare with QEMU (its TCG does
  * not check data-segment limits and types, nor a null DS, on use): SDM vol. 3, 5.3 and 5.5.
  * GDT: 0x08 flat code, 0x10 flat data, 0x18 data at 0x10000 with limit 0xFFF, 0x20 flat
- * read-only data, 0x28 expand-down data at 0x10000 with limit 0xFFF, 0x30 flat code.
+ * read-only data, 0x28 expand-down data at 0x10000 with limit 0xFFF, 0x30 flat code, 0x38 as
+ * 0x28 but 16-bit (B=0: the segment ends at 0xFFFF).
  */
 class SegmentationTest {
   private static final int CODE = 0x1000;
@@ -27,7 +28,7 @@ class SegmentationTest {
     cpu.setExceptionExitMask(-1);
     cpu.setReg(Cpu.ESP, 0x8000);
     int[] gdt = {0, 0, 0xFFFF, 0x00CF9A00, 0xFFFF, 0x00CF9200, 0x0FFF, 0x00409201, 0xFFFF,
-        0x00CF9000, 0x0FFF, 0x00409601, 0xFFFF, 0x00CF9A00};
+        0x00CF9000, 0x0FFF, 0x00409601, 0xFFFF, 0x00CF9A00, 0x0FFF, 0x00009601};
     for (int i = 0; i < gdt.length; i++) {
       mem.write32(GDT + 4L * i, gdt[i]);
     }
@@ -86,6 +87,56 @@ class SegmentationTest {
     load("66b82800 8ee0 64a100100000 f4");      // fs = 0x28 ; mov eax, fs:[0x1000] ; hlt
     assertThat(cpu.run(20)).isEqualTo(CpuExit.HLT);
     assertThat(cpu.reg(Cpu.EAX)).isEqualTo(0xCAFE);
+  }
+
+  @Test
+  void anExpandDownAccessMustFitBelowTheUpperBoundAsAWhole() {
+    load("66b83800 8ee0 64a1feff0000");         // fs = 0x38 (B=0) ; mov eax, fs:[0xfffe]
+    expectFault(Exceptions.GP, 0);
+  }
+
+  @Test
+  void anExpandDownWordEndingAtTheUpperBoundIsFine() {
+    mem.write32(0x1FFFE, 0xBEEF);
+    load("66b83800 8ee0 6466a1feff0000 f4");    // fs = 0x38 ; mov ax, fs:[0xfffe] ; hlt
+    assertThat(cpu.run(20)).isEqualTo(CpuExit.HLT);
+    assertThat(cpu.reg(Cpu.EAX) & 0xFFFF).isEqualTo(0xBEEF);
+  }
+
+  @Test
+  void aBigExpandDownAccessMustNotWrapPast4GiB() {
+    load("66b82800 8ee0 64a1feffffff");         // fs = 0x28 (B=1) ; mov eax, fs:[0xfffffffe]
+    expectFault(Exceptions.GP, 0);
+  }
+
+  @Test
+  void ebpAndEspBasedOperandsDefaultToSs() {
+    // SS = 0x18 (base 0x10000) and DS flat: the same offsets hold different values.
+    for (int off : new int[] {0x104, 0x204}) {
+      mem.write32(off, 0xD000 + off);
+      mem.write32(0x10000 + off, 0x5000 + off);
+    }
+    // ss = 0x18 ; ebp = 0x100 ; eax = [ebp+4] ; esp = 0x200 ; ebx = [esp+4] ; esi = 4 ;
+    // ecx = [ebp+esi] (base EBP: SS) ; edx = [esi+ebp*1] (base ESI, index EBP: DS) ; hlt
+    load("66b81800 8ed0 bd00010000 8b4504 bc00020000 8b5c2404 be04000000 8b4c3500 8b142e f4");
+    assertThat(cpu.run(20)).isEqualTo(CpuExit.HLT);
+    assertThat(cpu.reg(Cpu.EAX)).isEqualTo(0x5104);
+    assertThat(cpu.reg(Cpu.EBX)).isEqualTo(0x5204);
+    assertThat(cpu.reg(Cpu.ECX)).isEqualTo(0x5104);
+    assertThat(cpu.reg(Cpu.EDX)).isEqualTo(0xD104);
+  }
+
+  @Test
+  void bpBased16BitAddressingDefaultsToSs() {
+    for (int off : new int[] {0x104, 0x108}) {
+      mem.write32(off, 0xD000 + off);
+      mem.write32(0x10000 + off, 0x5000 + off);
+    }
+    // ss = 0x18 ; ebp = 0x100 ; esi = 4 ; a16 mov eax, [bp+si] ; a16 mov ebx, [bp+8] ; hlt
+    load("66b81800 8ed0 bd00010000 be04000000 678b02 678b5e08 f4");
+    assertThat(cpu.run(20)).isEqualTo(CpuExit.HLT);
+    assertThat(cpu.reg(Cpu.EAX)).isEqualTo(0x5104);
+    assertThat(cpu.reg(Cpu.EBX)).isEqualTo(0x5108);
   }
 
   @Test

@@ -93,7 +93,8 @@ class RunManyCliTest {
     err.reset();
     assertThat(hospes("run-many", "--domain", "s=" + elf("spin"), "--max-cycles", "20M"))
         .isEqualTo(4);
-    assertThat(stderr()).contains("hospes: s: still running when the run ended");
+    assertThat(stderr()).contains("hospes: s: still running at the time limit of 20,000,000"
+        + " cycles");
   }
 
   /** Weights in the specs reach the credit scheduler: 512 gets about twice what 256 gets. */

@@ -1,5 +1,9 @@
 package org.hospes.dom0.bench;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.dataformat.csv.CsvMapper;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -10,6 +14,7 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.hospes.dom0.report.OutputFiles;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -52,6 +57,9 @@ public final class BenchCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
+  private int progressDone;
+  private int progressTotal;
+
   @Option(
       names = "--iterations",
       paramLabel = "N",
@@ -68,17 +76,9 @@ public final class BenchCommand implements Callable<Integer> {
       names = "--mode",
       paramLabel = "MODE",
       description = "Hospes modes to measure: native (no hypervisor), hvm (HVM domain with EPT),"
-          + " hvm-shadow (HVM domain with shadow paging), or all of them (default:"
-          + " ${DEFAULT-VALUE}).")
+          + " hvm-shadow (HVM domain with shadow paging), pvh (the same loops built as a PVH"
+          + " guest with the guest SDK), or all of them (default: ${DEFAULT-VALUE}).")
   String mode = "all";
-
-  @Option(
-      names = "--engine",
-      paramLabel = "ENGINES",
-      description = "Hospes engines to measure, comma-separated: interp, jit (default:"
-          + " ${DEFAULT-VALUE}); each kernel and mode runs under each, back to back, and the"
-          + " notes give jit/interp speed ratios and the translator's figures.")
-  String engine = "interp,jit";
 
   @Option(names = "--no-qemu", description = "Run only Hospes.")
   boolean noQemu;
@@ -91,6 +91,22 @@ public final class BenchCommand implements Callable<Integer> {
       paramLabel = "SECONDS",
       description = "Kill a QEMU run after this long (default: ${DEFAULT-VALUE}).")
   long qemuTimeoutSeconds = 600;
+
+  @Option(names = "--csv", paramLabel = "FILE",
+      description = "Also write the table as CSV to FILE (one row per kernel and mode).")
+  Path csv;
+
+  @Option(names = "--json", paramLabel = "FILE",
+      description = "Also write the table as JSON to FILE.")
+  Path json;
+
+  @Option(
+      names = "--engine",
+      paramLabel = "ENGINES",
+      description = "Hospes engines to measure, comma-separated: interp, jit (default:"
+          + " ${DEFAULT-VALUE}); each kernel and mode runs under each, back to back, and the"
+          + " notes give jit/interp speed ratios and the translator's figures.")
+  String engine = "interp,jit";
 
   @Option(
       names = "--source-root",
@@ -133,6 +149,14 @@ public final class BenchCommand implements Callable<Integer> {
       return 2;
     }
     List<BenchMode> modes = selected.get();
+    for (String problem : new String[] {
+        csv == null ? null : OutputFiles.problem(csv, "--csv"),
+        json == null ? null : OutputFiles.problem(json, "--json")}) {
+      if (problem != null) {
+        out.println(problem);
+        return 2;
+      }
+    }
     List<String> engines = new ArrayList<>();
     for (String e : engine.split(",")) {
       try {
@@ -147,6 +171,11 @@ public final class BenchCommand implements Callable<Integer> {
     List<String> targets = new ArrayList<>(KERNELS);
     targets.add(EMPTY);
     KernelSources.make(root, build, Map.of("ITERS", Long.toString(iterations)), targets);
+    if (!noHospes && modes.stream().anyMatch(BenchMode::pvh)) {
+      for (String kernel : KERNELS) {
+        KernelSources.makePvh(root, build, iterations, kernel);
+      }
+    }
 
     boolean useQemu = !noQemu && QemuRunner.isAvailable();
     List<String> notes = new ArrayList<>();
@@ -160,13 +189,16 @@ public final class BenchCommand implements Callable<Integer> {
       return 2;
     }
 
+    List<BenchMode> hospesModes = noHospes ? List.of() : modes;
+    progressTotal = (useQemu ? runs * (1 + KERNELS.size()) : 0)
+        + runs * KERNELS.size() * hospesModes.size() * engines.size();
     out.printf(
         Locale.ROOT,
         "Hospes bench: %,d iterations per kernel, best of %d run%s%n",
         iterations, runs, runs == 1 ? "" : "s");
     long qemuStartup = 0;
     if (useQemu) {
-      Measured empty = runQemu(KernelSources.elf(build, EMPTY));
+      Measured empty = runQemu(KernelSources.elf(build, EMPTY), EMPTY);
       if (!empty.ok()) {
         out.println("QEMU could not run the empty kernel: " + empty.error);
         useQemu = false;
@@ -187,11 +219,11 @@ public final class BenchCommand implements Callable<Integer> {
             "kernel", "mode", "engine", "guest insns", "Hospes s", "Hospes MIPS", "QEMU s (net)",
             "QEMU MIPS", "QEMU/Hospes");
     List<String> rows = new ArrayList<>();
+    List<BenchRow> results = new ArrayList<>();
     boolean allOk = true;
-    List<BenchMode> hospesModes = noHospes ? List.of() : modes;
     for (String kernel : KERNELS) {
       Path elf = KernelSources.elf(build, kernel);
-      Measured q = useQemu ? runQemu(elf) : null;
+      Measured q = useQemu ? runQemu(elf, kernel) : null;
       double qSec = q != null && q.ok() ? seconds(q.bestNanos - qemuStartup) : Double.NaN;
       if (qSec <= 0) {
         notes.add(
@@ -207,7 +239,7 @@ public final class BenchCommand implements Callable<Integer> {
       for (BenchMode mode : rowModes) {
         double interpMips = Double.NaN;
         for (String eng : mode == null ? List.of("-") : engines) {
-          Measured h = mode == null ? null : runHospes(elf, mode, eng);
+          Measured h = mode == null ? null : runHospes(elf, mode, kernel, eng);
           String where = mode == null ? "-" : mode.name();
           long insns = h != null && h.ok() ? h.instructions : -1;
           boolean approx = false;
@@ -232,6 +264,11 @@ public final class BenchCommand implements Callable<Integer> {
                   fmt(qMips, "%.1f"),
                   Double.isNaN(hMips) || Double.isNaN(qMips) ? "-" : fmt(qMips / hMips, "%.1fx")));
 
+          results.add(new BenchRow(kernel, where, eng, iterations, runs, insns < 0 ? null : insns,
+              num(hSec), num(hMips), num(qSec), num(qMips),
+              Double.isNaN(hMips) || Double.isNaN(qMips) ? null : qMips / hMips,
+              h != null && h.ok() ? h.checksum : q != null && q.ok() ? q.checksum : null,
+              h != null && h.ok() && q != null && q.ok() ? h.checksum.equals(q.checksum) : null));
           String who = kernel + (mode == null ? "" : " (" + where + ", " + eng + ")");
           if (eng.equals("interp")) {
             interpMips = hMips;
@@ -285,12 +322,40 @@ public final class BenchCommand implements Callable<Integer> {
               + " QEMU's count includes SeaBIOS start-up, which the empty-kernel time removes.");
     }
     out.flush();
+    try {
+      if (csv != null) {
+        CsvMapper mapper = new CsvMapper();
+        mapper.writer(mapper.schemaFor(BenchRow.class).withHeader())
+            .writeValue(csv.toFile(), results);
+      }
+      if (json != null) {
+        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+            .writeValue(json.toFile(), results);
+      }
+    } catch (IOException e) {
+      out.println("cannot write the results: " + e.getMessage());
+      return 1;
+    }
     return allOk ? 0 : 1;
   }
 
-  private Measured runHospes(Path elf, BenchMode mode, String eng) {
+  private static Double num(double v) {
+    return Double.isNaN(v) || Double.isInfinite(v) ? null : v;
+  }
+
+  /** One line on stderr per measurement, so a long bench shows where it is. */
+  private void progress(String what, int run) {
+    progressDone++;
+    PrintWriter err = spec.commandLine().getErr();
+    err.printf(Locale.ROOT, "bench: [%d/%d] %s, run %d of %d%n", progressDone, progressTotal,
+        what, run + 1, runs);
+    err.flush();
+  }
+
+  private Measured runHospes(Path elf, BenchMode mode, String kernel, String eng) {
     Measured m = new Measured();
     for (int i = 0; i < runs; i++) {
+      progress(kernel + " on Hospes (" + mode.name() + ", " + eng + ")", i);
       HospesRunner.Result r;
       try {
         r = mode.runner().run(elf, eng);
@@ -299,10 +364,10 @@ public final class BenchCommand implements Callable<Integer> {
         return m;
       }
       m.status = r.result().exitStatus();
-      if (m.status != QemuRunner.SUCCESS_STATUS) {
+      if (m.status != mode.successStatus()) {
         m.error =
             "exit status " + m.status + " (" + r.result().reason() + "), expected "
-                + QemuRunner.SUCCESS_STATUS + "; output: " + tail(r.serialText());
+                + mode.successStatus() + "; output: " + tail(r.serialText());
         return m;
       }
       String sum = checksum(r.serialText());
@@ -328,9 +393,10 @@ public final class BenchCommand implements Callable<Integer> {
     return m;
   }
 
-  private Measured runQemu(Path elf) {
+  private Measured runQemu(Path elf, String kernel) {
     Measured m = new Measured();
     for (int i = 0; i < runs; i++) {
+      progress(kernel + " under QEMU", i);
       QemuRunner.Result r;
       try {
         r = QemuRunner.run(elf, qemuTimeoutSeconds);

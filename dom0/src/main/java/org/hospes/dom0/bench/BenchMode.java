@@ -12,8 +12,12 @@ import org.hospes.hv.domain.DomainMode;
  *
  * @param name what {@code --mode} and the table call it
  * @param runner runs one kernel to its end and measures it
+ * @param pvh true if the mode boots the kernel's PVH build ({@link #pvhImage}) rather than the
+ *     Multiboot kernel
+ * @param successStatus the exit status of a kernel that finished: 33 from isa-debug-exit, 0 from
+ *     a PVH poweroff
  */
-public record BenchMode(String name, Runner runner) {
+public record BenchMode(String name, Runner runner, boolean pvh, int successStatus) {
 
   /** Runs one kernel in this mode. */
   @FunctionalInterface
@@ -23,10 +27,22 @@ public record BenchMode(String name, Runner runner) {
 
   /** Every mode, in table order; each measurement runs in a fresh JVM. */
   public static final List<BenchMode> ALL = List.of(
-      new BenchMode("native", (k, e) -> HospesRunner.runForked(k, "native", e)),
-      new BenchMode("hvm", (k, e) -> HospesRunner.runForked(k, DomainMode.HVM_EPT.cliName(), e)),
-      new BenchMode("hvm-shadow",
-          (k, e) -> HospesRunner.runForked(k, DomainMode.HVM_SHADOW.cliName(), e)));
+      multiboot("native"),
+      multiboot(DomainMode.HVM_EPT.cliName()),
+      multiboot(DomainMode.HVM_SHADOW.cliName()),
+      new BenchMode(DomainMode.PVH.cliName(),
+          (k, e) -> HospesRunner.runForked(pvhImage(k), DomainMode.PVH.cliName(), e), true, 0));
+
+  private static BenchMode multiboot(String mode) {
+    return new BenchMode(mode, (k, e) -> HospesRunner.runForked(k, mode, e), false,
+        QemuRunner.SUCCESS_STATUS);
+  }
+
+  /** The PVH build of a benchmark kernel: {@code NAME.pvh.elf} beside {@code NAME.elf}. */
+  public static Path pvhImage(Path multibootKernel) {
+    String name = multibootKernel.getFileName().toString().replaceFirst("\\.elf$", "");
+    return multibootKernel.resolveSibling(name + ".pvh.elf");
+  }
 
   /** "all", or one mode by name. */
   public static Optional<List<BenchMode>> select(String name) {

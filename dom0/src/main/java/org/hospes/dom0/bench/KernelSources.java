@@ -75,6 +75,11 @@ public final class KernelSources {
     cmd.add("BUILD=" + buildDir.toAbsolutePath());
     vars.forEach((k, v) -> cmd.add(k + "=" + v));
     cmd.addAll(targets);
+    run(cmd);
+  }
+
+  /** Runs a make command; an IOException with make's output if it fails. */
+  private static void run(List<String> cmd) throws IOException, InterruptedException {
     Process p =
         new ProcessBuilder(cmd)
             .redirectErrorStream(true)
@@ -92,5 +97,32 @@ public final class KernelSources {
   /** The ELF that {@link #make} builds for kernel {@code name}. */
   public static Path elf(Path buildDir, String name) {
     return buildDir.resolve(name + ".elf");
+  }
+
+  /**
+   * Builds the PVH form of benchmark kernel {@code name} (bench-alu or bench-mem) with the guest
+   * SDK: {@code samples/guests/bench/bench-pvh.c} with the same ITERS, into
+   * {@code <buildDir>/NAME.pvh.elf}.
+   */
+  public static Path makePvh(Path root, Path buildDir, long iterations, String name)
+      throws IOException, InterruptedException {
+    Files.createDirectories(buildDir);
+    Path wrapper = buildDir.resolve(name + "-pvh.c");
+    String source = root.resolve("samples/guests/bench/bench-pvh.c").toAbsolutePath().toString();
+    Path loops = kernelsDir(root).resolve("bench-loops.h");
+    // The sources' times are in the wrapper, so an edit to them rewrites it and make rebuilds.
+    String text = "/* " + Files.getLastModifiedTime(root.resolve(
+        "samples/guests/bench/bench-pvh.c")) + " " + Files.getLastModifiedTime(loops) + " */\n"
+        + "#define ITERS " + iterations + "u\n"
+        + "#define " + (name.equals("bench-mem") ? "BENCH_MEM" : "BENCH_ALU") + " 1\n"
+        + "#include \"" + source + "\"\n";
+    // Rewritten only when it changes, so make can tell that the image is up to date.
+    if (!Files.exists(wrapper) || !Files.readString(wrapper).equals(text)) {
+      Files.writeString(wrapper, text);
+    }
+    run(List.of("make", "-C", root.resolve("guest-sdk/c").toString(), "GUEST=" + name + ".pvh",
+        "SRCS=" + wrapper.toAbsolutePath(),
+        "BUILD=" + buildDir.toAbsolutePath()));
+    return buildDir.resolve(name + ".pvh.elf");
   }
 }

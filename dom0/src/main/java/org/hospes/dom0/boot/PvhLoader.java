@@ -43,6 +43,19 @@ public final class PvhLoader {
   /** hvm_modlist_entry: paddr u64 @0, size u64 @8, cmdline_paddr u64 @16, reserved @24. */
   public static final int MODLIST_ENTRY_SIZE = 32;
 
+  /**
+   * RAM in MiB that holds every load segment of {@code elf} plus what the caller keeps above
+   * the usable RAM it passed (the toolstack's special pages), rounded up.
+   */
+  private static long neededMiB(ElfFile elf, long ramBytes) {
+    long end = 0;
+    for (ProgramHeader ph : elf.loadSegments()) {
+      end = Math.max(end, ph.paddr() + ph.memsz());
+    }
+    long reserved = (-ramBytes) & ((1 << 20) - 1); // the part of the last MiB kept back
+    return (end + reserved + (1 << 20) - 1) >> 20;
+  }
+
   /** Entry point, start-info address and loaded segments. */
   public record PvhKernel(long entry, long startInfo, List<LoadSegment> segments) {}
 
@@ -74,8 +87,11 @@ public final class PvhLoader {
     long end = 0;
     for (ProgramHeader ph : elf.loadSegments()) {
       if (ph.paddr() + ph.memsz() > ramBytes) {
-        throw BootException.format("segment %d at 0x%x (+0x%x) lies outside the %d MiB of RAM",
-            ph.index(), ph.paddr(), ph.memsz(), ramBytes >> 20);
+        // Name what is needed, not a rounded-down size: RAM less the special pages can be
+        // under 1 MiB.
+        throw BootException.format("segment %d at 0x%x (+0x%x) does not fit in the guest's"
+            + " %d KiB of usable RAM; this kernel needs at least %d MiB", ph.index(), ph.paddr(),
+            ph.memsz(), ramBytes >> 10, neededMiB(elf, ramBytes));
       }
       if (ph.memsz() > 0 && ph.paddr() < 0x10_0000
           && ph.paddr() + ph.memsz() > BootLayout.CONVENTIONAL_END) {

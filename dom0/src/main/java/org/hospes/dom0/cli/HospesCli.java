@@ -1,5 +1,6 @@
 package org.hospes.dom0.cli;
 
+import java.io.InputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.lang.reflect.Constructor;
@@ -29,7 +30,7 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     versionProvider = HospesVersion.class,
     description = "Hospes: a Xen-style hypervisor on an emulated i686.",
-    footer = {"%nTry 'hospes demo' to boot a sample kernel."})
+    footer = {"%nTry 'hospes demo': dom0, two PVH guests and an HVM guest on one host."})
 public final class HospesCli implements Callable<Integer> {
 
   /** Subcommands of this module, in the order help lists them. */
@@ -49,12 +50,23 @@ public final class HospesCli implements Callable<Integer> {
   }
 
   public static void main(String[] args) {
-    System.exit(newCommandLine(System.out, System.err).execute(args));
+    System.exit(newCommandLine(new CliStreams(System.in, System.out, System.err, true))
+        .execute(args));
   }
 
   /** The whole command tree writing to the given streams; tests call {@code execute} on it. */
   public static CommandLine newCommandLine(PrintStream out, PrintStream err) {
-    CliStreams streams = new CliStreams(out, err);
+    return newCommandLine(new CliStreams(out, err));
+  }
+
+  /** As above, with {@code in} forwarded to the guest as a user's piped input would be. */
+  public static CommandLine newCommandLine(InputStream in, PrintStream out, PrintStream err) {
+    return newCommandLine(new CliStreams(in, out, err, false));
+  }
+
+  static CommandLine newCommandLine(CliStreams streams) {
+    PrintStream out = streams.out();
+    PrintStream err = streams.err();
     IFactory factory = new Factory(streams);
     CommandLine cli = new CommandLine(new HospesCli(streams), factory);
     try {

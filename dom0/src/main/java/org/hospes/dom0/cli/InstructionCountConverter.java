@@ -7,7 +7,20 @@ import picocli.CommandLine.TypeConversionException;
  * Reads an instruction count such as {@code 250000}, {@code 1_000_000}, {@code 10k}, {@code 5M}
  * or {@code 2G} (decimal multipliers: these are counts, not sizes).
  */
-final class InstructionCountConverter implements ITypeConverter<Long> {
+class InstructionCountConverter implements ITypeConverter<Long> {
+
+  private final String what;
+  private final String limit;
+
+  InstructionCountConverter() {
+    this("instruction count", "instruction limit");
+  }
+
+  /** For other counts: {@code what} names the value, {@code limit} the option's meaning. */
+  InstructionCountConverter(String what, String limit) {
+    this.what = what;
+    this.limit = limit;
+  }
 
   @Override
   public Long convert(String text) {
@@ -29,11 +42,15 @@ final class InstructionCountConverter implements ITypeConverter<Long> {
       value = Math.multiplyExact(Long.parseLong(s), multiplier);
     } catch (NumberFormatException | ArithmeticException e) {
       throw new TypeConversionException(
-          "'" + text + "' is not an instruction count (e.g. 1000000, 10M)");
+          "'" + text + "' is not " + article(what) + " " + what + " (e.g. 1000000, 10M)");
     }
     if (value <= 0) {
-      throw new TypeConversionException("the instruction limit must be positive, got " + text);
+      throw new TypeConversionException("the " + limit + " must be positive, got " + text);
     }
     return value;
+  }
+
+  private static String article(String noun) {
+    return "aeiou".indexOf(noun.charAt(0)) >= 0 ? "an" : "a";
   }
 }

@@ -1,6 +1,7 @@
 package org.hospes.dom0.cli;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -17,12 +18,12 @@ import org.hospes.dom0.machine.ExitStatus;
 import org.hospes.dom0.machine.NativeMachine;
 import org.hospes.dom0.machine.RunResult;
 import org.hospes.dom0.report.NativeStats;
+import org.hospes.dom0.report.StatsDocument;
 import org.hospes.dom0.report.StatsReport;
 import org.hospes.dom0.toolstack.Dom0Settings;
 import org.hospes.dom0.toolstack.DomainSpec;
 import org.hospes.dom0.toolstack.HvmMachine;
 import org.hospes.hv.Hypervisor;
-import org.hospes.hv.HypervisorFactory;
 import org.hospes.hv.cost.CostModel;
 import org.hospes.hv.domain.DomainMode;
 import picocli.CommandLine.Command;
@@ -38,6 +39,10 @@ import picocli.CommandLine.Parameters;
     description = {
       "Boots a kernel and runs it until it stops. The kernel's COM1 output goes to"
           + " stdout; the exit status is the kernel's.",
+      "stdin goes to the guest's console (COM1, or the PV console of a Xen-aware kernel), as"
+          + " with QEMU's -serial stdio; in a terminal keys go straight to the guest and Ctrl-]"
+          + " (or Ctrl-C) ends the run. Ctrl-C and SIGTERM end it cleanly: --stats and"
+          + " --stats-json are still written.",
     },
     exitCodeListHeading = "%nExit status:%n",
     exitCodeList = {
@@ -46,8 +51,14 @@ import picocli.CommandLine.Parameters;
       "2:bad arguments, or the kernel file is missing or not bootable",
       "3:the kernel crashed (unhandled exception or triple fault)",
       "4:the instruction limit was reached",
+      "130:ended from outside: Ctrl-], Ctrl-C (SIGTERM: 143), or stdout closed by its reader",
     })
 final class RunCommand implements Callable<Integer> {
+
+  /** RAM one hypervisor domain may have. */
+  static final int MAX_DOMAIN_RAM_MIB = 1024;
+  /** A PVH kernel loads at 1 MiB and the toolstack keeps two pages at the top of RAM. */
+  static final int MIN_PVH_RAM_MIB = 2;
 
   private final CliStreams streams;
 
@@ -67,8 +78,9 @@ final class RunCommand implements Callable<Integer> {
   Path kernel;
 
   @Option(names = "--ram", paramLabel = "MIB", defaultValue = "" + NativeMachine.DEFAULT_RAM_MIB,
-      description = "Guest RAM in MiB (default: ${DEFAULT-VALUE}, at most "
-          + NativeMachine.MAX_RAM_MIB + ").")
+      description = "Guest RAM in MiB (default: ${DEFAULT-VALUE}): native 1 to "
+          + NativeMachine.MAX_RAM_MIB + ", hvm and hvm-shadow 1 to " + MAX_DOMAIN_RAM_MIB
+          + ", pvh " + MIN_PVH_RAM_MIB + " to " + MAX_DOMAIN_RAM_MIB + ".")
   int ramMiB;
 
   @Option(names = "--cmdline", paramLabel = "STRING",
@@ -82,38 +94,22 @@ final class RunCommand implements Callable<Integer> {
           + " ELF32 entered at e_entry in flat protected mode); plugins add more.")
   String loaderName;
 
-  @Option(names = "--max-insns", paramLabel = "N", converter = InstructionCountConverter.class,
-      description = "Stop with status 4 after N instructions (accepts 10k, 5M, 2G).")
-  Long maxInstructions;
-
-  @Option(names = "--sched", paramLabel = "NAME", defaultValue = "credit",
-      description = "Hypervisor modes: the scheduler (default: ${DEFAULT-VALUE}). Built in:"
-          + " credit (Xen's credit scheduler), rr (round robin); plugins on the class path add"
-          + " more.")
-  String scheduler;
-
-  @Option(names = "--cost-model", paramLabel = "NAME", defaultValue = "default",
-      description = "Every mode: the cost model turning events into cycles (default:"
-          + " ${DEFAULT-VALUE}); plugins on the class path add more.")
-  String costModel;
+  @Mixin
+  HostOptions host;
 
   @Mixin
   Dom0Options dom0Options = new Dom0Options();
-
-  @Option(names = "--stats",
-      description = "When the run ends, print on stderr one line with the outcome,"
-          + " instructions, time and MIPS, and for hypervisor modes the counters (exits by"
-          + " reason with modelled cycles, TLB misses, walks, ioreqs).")
-  boolean stats;
-
-  @Option(names = "--stats-json", paramLabel = "FILE",
-      description = "Hypervisor modes: write the counters as JSON to FILE when the run ends.")
-  Path statsJson;
 
   @Option(names = "--console-log", paramLabel = "FILE",
       description = "Xen-aware kernels (pvh loader, any hypervisor mode): also write the guest's"
           + " PV console output to FILE (dom0's console backend copies the ring to both).")
   Path consoleLog;
+
+  @Option(names = "--hv-log", paramLabel = "FILE",
+      description = "Hypervisor modes: write the hypervisor's console to FILE instead of stderr:"
+          + " the guest's console_io output, one line at a time prefixed (dN) as a debug Xen"
+          + " prints it. The PV console stays on stdout.")
+  Path hvLog;
 
   @Option(names = "--module", paramLabel = "FILE",
       description = "Load FILE as a boot module (repeatable; pvh loader): modules are listed in"
@@ -139,9 +135,12 @@ final class RunCommand implements Callable<Integer> {
       streams.error("unknown mode '" + mode + "'; valid modes: " + RunMode.validNames());
       return ExitStatus.USAGE;
     }
-    if (ramMiB < 1 || ramMiB > NativeMachine.MAX_RAM_MIB) {
-      streams.error("--ram must be between 1 and " + NativeMachine.MAX_RAM_MIB + " MiB, got "
-          + ramMiB);
+    String problem = optionProblem(runMode.get());
+    if (problem == null) {
+      problem = host.statsJsonProblem();
+    }
+    if (problem != null) {
+      streams.error(problem);
       return ExitStatus.USAGE;
     }
     BootMode bootMode = BootMode.byName(mode).orElseThrow();
@@ -154,8 +153,16 @@ final class RunCommand implements Callable<Integer> {
         return ExitStatus.USAGE;
       }
     }
-    Boot boot = Boot.read(streams, loaders, loaderName, bootMode, kernel, cmdline,
-        modules == null ? List.of() : modules);
+    List<Path> mods = modules == null ? List.of() : modules;
+    for (Path m : mods) {
+      // Each file is named in its own message: a missing module is not a missing kernel.
+      if (!Files.isRegularFile(m)) {
+        streams.error("--module " + m + ": " + (Files.exists(m) ? "not a regular file"
+            : "no such file"));
+        return ExitStatus.USAGE;
+      }
+    }
+    Boot boot = Boot.read(streams, loaders, loaderName, bootMode, kernel, cmdline, mods);
     if (boot == null) {
       return ExitStatus.USAGE;
     }
@@ -164,41 +171,88 @@ final class RunCommand implements Callable<Integer> {
           + " the " + boot.loader().name() + " loader boots " + kernel);
       return ExitStatus.USAGE;
     }
-    return switch (runMode.get()) {
-      case NATIVE -> runNative(streams, boot, ramMiB, maxInstructions, stats, costModel);
-      case HVM -> runHvm(DomainMode.HVM_EPT, boot);
-      case HVM_SHADOW -> runHvm(DomainMode.HVM_SHADOW, boot);
-      case PVH -> runHvm(DomainMode.PVH, boot);
-    };
-  }
-
-  private int runHvm(DomainMode domainMode, Boot boot) {
-    if (ramMiB > 1024) {
-      streams.error("--ram must be at most 1024 MiB in hypervisor modes, got " + ramMiB);
+    if (!mods.isEmpty() && !boot.loader().wantsPvServices()) {
+      streams.error("--module needs a Xen-aware kernel (loader pvh: modules are listed in the"
+          + " hvm_start_info); the " + boot.loader().name() + " loader boots " + kernel);
       return ExitStatus.USAGE;
     }
+    try (RunSession session = RunSession.open(streams)) {
+      return switch (runMode.get()) {
+        case NATIVE -> runNative(boot, session);
+        case HVM -> runHvm(DomainMode.HVM_EPT, boot, session);
+        case HVM_SHADOW -> runHvm(DomainMode.HVM_SHADOW, boot, session);
+        case PVH -> runHvm(DomainMode.PVH, boot, session);
+      };
+    }
+  }
+
+  /** Null if the options fit the mode, else one line naming the option that does not. */
+  private String optionProblem(RunMode m) {
+    int min = m == RunMode.PVH ? MIN_PVH_RAM_MIB : 1;
+    int max = m == RunMode.NATIVE ? NativeMachine.MAX_RAM_MIB : MAX_DOMAIN_RAM_MIB;
+    if (ramMiB < min || ramMiB > max) {
+      return "--ram must be between " + min + " and " + max + " MiB in " + m.cliName()
+          + " mode, got " + ramMiB;
+    }
+    if (m == RunMode.NATIVE) {
+      String noHypervisor = " does nothing in native mode (no hypervisor); use --mode hvm,"
+          + " hvm-shadow or pvh";
+      if (host.scheduler != null) {
+        return "--sched" + noHypervisor;
+      }
+      if (dom0Options.weight != null || dom0Options.cap != null) {
+        return (dom0Options.weight != null ? "--dom0-weight" : "--dom0-cap") + noHypervisor;
+      }
+      if (hvLog != null) {
+        return "--hv-log" + noHypervisor;
+      }
+    }
+    if (consoleLog != null) {
+      String p = HostOptions.writableProblem(consoleLog, "--console-log");
+      if (p != null) {
+        return p;
+      }
+    }
+    if (hvLog != null) {
+      return HostOptions.writableProblem(hvLog, "--hv-log");
+    }
+    return null;
+  }
+
+  private int runHvm(DomainMode domainMode, Boot boot, RunSession session) {
     HvmMachine machine;
     try {
-      machine = HvmMachine.create(domainMode, ramMiB, streams.out(), streams.err(), scheduler,
-          costModel);
+      machine = HvmMachine.create(domainMode, ramMiB, session.guestOutput(), streams.err(),
+          host.schedulerName(), host.costModelName());
     } catch (IllegalArgumentException e) {
       // Unknown --sched or --cost-model: the message lists the known names.
       streams.error(e.getMessage());
       return ExitStatus.USAGE;
     }
+    machine.setHostLink(session);
     try {
       dom0Options.over(Dom0Settings.DEFAULT).applyTo(machine.hypervisor());
     } catch (DomainSpec.SpecException e) {
       streams.error(e.getMessage());
       return ExitStatus.USAGE;
     }
-    java.io.OutputStream log = null;
+    OutputStream log = null;
+    OutputStream hypervisorLog = null;
+    if (hvLog != null) {
+      try {
+        hypervisorLog = Files.newOutputStream(hvLog);
+      } catch (IOException e) {
+        streams.error("cannot write --hv-log " + hvLog + ": " + e.getMessage());
+        return ExitStatus.USAGE;
+      }
+      machine.setHypervisorLog(hypervisorLog);
+    }
     try {
       if (consoleLog != null) {
         try {
           log = Files.newOutputStream(consoleLog);
         } catch (IOException e) {
-          streams.error("cannot write " + consoleLog + ": " + e.getMessage());
+          streams.error("--console-log " + consoleLog + ": cannot write: " + e.getMessage());
           return ExitStatus.USAGE;
         }
       }
@@ -207,58 +261,64 @@ final class RunCommand implements Callable<Integer> {
       streams.error(kernel + ": " + e.getMessage());
       return ExitStatus.USAGE;
     }
+    if (machine.pvh() != null) {
+      session.forwardInputTo(bytes -> machine.pvh().console().input(bytes));
+    } else {
+      session.forwardInputTo(bytes -> {
+        machine.deviceModel().com1().queueInput(bytes);
+        return bytes.length;
+      });
+    }
     long start = System.nanoTime();
-    RunResult result = maxInstructions == null ? machine.run() : machine.run(maxInstructions);
+    RunResult result = host.maxInstructions == null ? machine.run()
+        : machine.run(host.maxInstructions);
     long nanos = System.nanoTime() - start;
     if (log != null) {
       try {
         log.close();
       } catch (IOException e) {
-        streams.error("cannot write " + consoleLog + ": " + e.getMessage());
+        streams.error("--console-log " + consoleLog + ": cannot write: " + e.getMessage());
+      }
+    }
+    if (hypervisorLog != null) {
+      try {
+        hypervisorLog.close();
+      } catch (IOException e) {
+        streams.error("cannot write --hv-log " + hvLog + ": " + e.getMessage());
       }
     }
     Hypervisor hv = machine.hypervisor();
-    if (stats) {
+    if (host.stats) {
       printRunLine(streams, kernel, result, nanos);
       printJitLine(streams, machine.domain().vcpus().stream().map(v -> v.cpu().jit()).toList());
       StatsReport.printTable(hv, hv.domains(), streams.err());
     }
-    if (statsJson != null) {
-      try {
-        Files.writeString(statsJson, StatsReport.json(hv, hv.domains()) + "\n");
-      } catch (IOException e) {
-        streams.error("cannot write " + statsJson + ": " + e.getMessage());
-        return ExitStatus.USAGE;
-      }
-    }
-    return result.exitStatus();
+    StatsDocument.Ending ending = new StatsDocument.Ending(result.reason(), result.exitStatus());
+    StatsDocument doc = StatsReport.document(hv, hv.domains(),
+        runInfo(domainMode.cliName(), result), d -> d == machine.domain() ? ending : null);
+    return writeStatsJson(doc, result.exitStatus());
   }
 
-  /** Boots {@code kernel} on a bare machine with the loader chosen for it; for hospes demo. */
-  static int runNative(CliStreams streams, Path kernel, int ramMiB, String cmdline,
-      Long maxInstructions, boolean stats) {
-    Boot boot = Boot.read(streams, KernelLoaders.discovered(), null, BootMode.NATIVE, kernel,
-        cmdline, List.of());
-    return boot == null ? ExitStatus.USAGE
-        : runNative(streams, boot, ramMiB, maxInstructions, stats,
-            HypervisorFactory.DEFAULT_COST_MODEL);
-  }
-
-  private static int runNative(CliStreams streams, Boot boot, int ramMiB, Long maxInstructions,
-      boolean stats, String costModelName) {
+  private int runNative(Boot boot, RunSession session) {
     CostModel model;
     try {
-      model = new HypervisorFactory().costModel(costModelName);
+      model = HvmMachine.factory().costModel(host.costModelName());
     } catch (IllegalArgumentException e) {
+      // Unknown --cost-model: the message lists the known names.
       streams.error(e.getMessage());
       return ExitStatus.USAGE;
     }
     NativeMachine machine = NativeMachine.builder()
         .ramMiB(ramMiB)
         .costModel(model)
-        .serialOut(streams.out())
+        .serialOut(session.guestOutput())
         .diagnostics(streams.err())
+        .hostLink(session)
         .build();
+    session.forwardInputTo(bytes -> {
+      machine.com1().queueInput(bytes);
+      return bytes.length;
+    });
     try {
       machine.load(boot.loader(), boot.image(), boot.kernel().toString(), boot.request());
     } catch (BootException e) {
@@ -266,14 +326,30 @@ final class RunCommand implements Callable<Integer> {
       return ExitStatus.USAGE;
     }
     long start = System.nanoTime();
-    RunResult result = maxInstructions == null ? machine.run() : machine.run(maxInstructions);
+    RunResult result = host.maxInstructions == null ? machine.run()
+        : machine.run(host.maxInstructions);
     long nanos = System.nanoTime() - start;
-    if (stats) {
+    if (host.stats) {
       printRunLine(streams, boot.kernel(), result, nanos);
       printJitLine(streams, java.util.Collections.singletonList(machine.cpu().jit()));
       NativeStats.of(machine.cpu(), model.name()).print(streams.err());
     }
-    return result.exitStatus();
+    StatsDocument doc = StatsReport.nativeDocument(runInfo("native", result),
+        machine.cpu().cycles());
+    return writeStatsJson(doc, result.exitStatus());
+  }
+
+  private StatsDocument.RunInfo runInfo(String modeName, RunResult result) {
+    return new StatsDocument.RunInfo(modeName, result.exitStatus(), result.reason(),
+        result.instructions());
+  }
+
+  /** Writes --stats-json if asked; the guest's status stands either way. */
+  private int writeStatsJson(StatsDocument doc, int status) {
+    if (host.statsJson != null) {
+      host.writeStatsJson(doc, streams);
+    }
+    return status;
   }
 
   /** The kernel image read, its loader chosen and the boot request (command line, modules). */

@@ -1,16 +1,26 @@
 package org.hospes.dom0.cli;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import org.hospes.dom0.boot.BootException;
 import org.hospes.dom0.machine.ExitStatus;
+import org.hospes.dom0.machine.RunResult;
+import org.hospes.dom0.report.StatsDocument;
 import org.hospes.dom0.report.StatsReport;
 import org.hospes.dom0.toolstack.Dom0Settings;
 import org.hospes.dom0.toolstack.DomainOutcome;
@@ -18,6 +28,7 @@ import org.hospes.dom0.toolstack.DomainSpec;
 import org.hospes.dom0.toolstack.GuestDomain;
 import org.hospes.dom0.toolstack.HostRunner;
 import org.hospes.hv.Hypervisor;
+import org.hospes.hv.domain.Domain;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -50,6 +61,8 @@ import picocli.CommandLine.Option;
       "N:otherwise the status of the first domain (in spec order) that did not: (V<<1)|1 from"
           + " isa-debug-exit, 3 crashed, 4 instruction or time limit",
       "2:bad arguments, bad specs, or a kernel missing or not bootable",
+      "130:stopped from outside (Ctrl-C; SIGTERM gives 143) or stdout closed; stats and"
+          + " --stats-json are still written",
     })
 final class RunManyCommand implements Callable<Integer> {
 
@@ -64,41 +77,21 @@ final class RunManyCommand implements Callable<Integer> {
           + " are relative to the file's directory.")
   Path config;
 
-  @Option(names = "--max-cycles", paramLabel = "N", converter = InstructionCountConverter.class,
+  @Option(names = "--max-cycles", paramLabel = "N", converter = CycleCountConverter.class,
       description = "Stop after N cycles of virtual time (1 GHz clock; accepts 10k, 5M, 2G);"
           + " domains still running then count as status 4.")
   Long maxCycles;
-
-  @Option(names = "--max-insns", paramLabel = "N", converter = InstructionCountConverter.class,
-      description = "Destroy a domain once it has executed N instructions (status 4).")
-  Long maxInstructions;
 
   @Option(names = "--destroy", paramLabel = "NAME@CYCLES",
       description = "Destroy domain NAME when virtual time reaches CYCLES (accepts 5M, 1G)."
           + " Domains destroyed on request do not count for the exit status.")
   List<String> destroyRequests = new ArrayList<>();
 
-  @Option(names = "--sched", paramLabel = "NAME", defaultValue = "credit",
-      description = "The scheduler (default: ${DEFAULT-VALUE}). Built in: credit (Xen's credit"
-          + " scheduler: weights and caps), rr (round robin); plugins on the class path add"
-          + " more.")
-  String scheduler;
-
-  @Option(names = "--cost-model", paramLabel = "NAME", defaultValue = "default",
-      description = "The cost model turning events into cycles (default: ${DEFAULT-VALUE});"
-          + " plugins on the class path add more.")
-  String costModel;
+  @Mixin
+  HostOptions host;
 
   @Mixin
   Dom0Options dom0Options = new Dom0Options();
-
-  @Option(names = "--stats",
-      description = "When the run ends, print the counters of every domain on stderr.")
-  boolean stats;
-
-  @Option(names = "--stats-json", paramLabel = "FILE",
-      description = "Write the counters of every domain as JSON to FILE when the run ends.")
-  Path statsJson;
 
   @Mixin
   EngineOption engine = new EngineOption();
@@ -128,8 +121,11 @@ final class RunManyCommand implements Callable<Integer> {
     } catch (DomainSpec.SpecException e) {
       streams.error(e.getMessage());
       return ExitStatus.USAGE;
+    } catch (NoSuchFileException e) {
+      streams.error("--config " + config + ": no such file");
+      return ExitStatus.USAGE;
     } catch (IOException e) {
-      streams.error("cannot read " + config + ": " + e.getMessage());
+      streams.error("--config " + config + ": cannot read: " + e.getMessage());
       return ExitStatus.USAGE;
     }
     if (specs.isEmpty()) {
@@ -149,9 +145,16 @@ final class RunManyCommand implements Callable<Integer> {
           + HostRunner.MAX_MACHINE_MIB + " MiB a host has");
       return ExitStatus.USAGE;
     }
+    String jsonProblem = this.host.statsJsonProblem();
+    if (jsonProblem != null) {
+      streams.error(jsonProblem);
+      return ExitStatus.USAGE;
+    }
     HostRunner host;
     try {
-      host = HostRunner.create(machineMiB, scheduler, costModel, streams.out());
+      host = HostRunner.create(machineMiB, this.host.schedulerName(), this.host.costModelName(),
+          streams.out());
+      host.setHypervisorLog(streams.err());
     } catch (IllegalArgumentException e) {
       // Unknown --sched or --cost-model: the message lists the known names.
       streams.error(e.getMessage());
@@ -168,7 +171,7 @@ final class RunManyCommand implements Callable<Integer> {
       }
       long cycles;
       try {
-        cycles = new InstructionCountConverter().convert(request.substring(at + 1));
+        cycles = new CycleCountConverter().convert(request.substring(at + 1));
       } catch (RuntimeException e) {
         streams.error("--destroy " + request + ": '" + request.substring(at + 1)
             + "' is not a cycle count (e.g. 50M)");
@@ -176,8 +179,8 @@ final class RunManyCommand implements Callable<Integer> {
       }
       host.destroyAt(name, cycles);
     }
-    if (maxInstructions != null) {
-      host.setInstructionLimit(maxInstructions);
+    if (this.host.maxInstructions != null) {
+      host.setInstructionLimit(this.host.maxInstructions);
     }
     for (DomainSpec s : specs) {
       try {
@@ -190,8 +193,17 @@ final class RunManyCommand implements Callable<Integer> {
         return ExitStatus.USAGE;
       }
     }
+    try (RunSession session = RunSession.open(streams, false)) {
+      return runAndReport(host, session);
+    }
+  }
+
+  /** Runs the host to its end (or a stop request) and reports every domain's outcome. */
+  private int runAndReport(HostRunner host, RunSession session) {
     long start = System.nanoTime();
-    host.run(maxCycles == null ? Long.MAX_VALUE : maxCycles);
+    String[] stop = new String[1];
+    host.runUntil(maxCycles == null ? Long.MAX_VALUE : maxCycles,
+        () -> (stop[0] = session.afterSlice()) != null);
     host.finish();
     long nanos = System.nanoTime() - start;
     streams.out().flush();
@@ -199,29 +211,41 @@ final class RunManyCommand implements Callable<Integer> {
     Hypervisor hv = host.hypervisor();
     int status = ExitStatus.HALTED;
     long total = 0;
+    Map<Domain, StatsDocument.Ending> endings = new HashMap<>();
     for (GuestDomain g : host.guests()) {
       DomainOutcome o = g.outcome();
+      if (o.kind() == DomainOutcome.Kind.RUNNING) {
+        o = stop[0] != null
+            ? new DomainOutcome(o.kind(), ExitStatus.STOPPED, "still running when the run was"
+                + " stopped (" + stop[0] + ")", o.instructions())
+            : new DomainOutcome(o.kind(), o.status(), String.format(Locale.ROOT, "still"
+                + " running at the time limit of %,d cycles", maxCycles), o.instructions());
+      }
       total += o.instructions();
+      endings.put(g.domain(), new StatsDocument.Ending(o.describe(), o.status()));
       streams.err().println("hospes: " + g.name() + ": " + o.describe());
       if (status == ExitStatus.HALTED && o.kind() != DomainOutcome.Kind.DESTROYED
           && !o.succeeded()) {
         status = o.status();
       }
     }
-    if (stats) {
+    if (stop[0] != null) {
+      streams.err().println("hospes: run stopped: " + stop[0]);
+      status = ExitStatus.STOPPED;
+    }
+    if (this.host.stats) {
       streams.err().printf(Locale.ROOT, "hospes: %d domains, %d instructions in %.3f s (%.1f"
           + " MIPS)%n", host.guests().size(), total, nanos / 1e9,
           total / Math.max(nanos / 1e3, 1.0));
       StatsReport.printTable(hv, hv.domains(), streams.err());
     }
     streams.err().flush();
-    if (statsJson != null) {
-      try {
-        Files.writeString(statsJson, StatsReport.json(hv, hv.domains()) + "\n");
-      } catch (IOException e) {
-        streams.error("cannot write " + statsJson + ": " + e.getMessage());
-        return ExitStatus.USAGE;
-      }
+    if (this.host.statsJson != null) {
+      String outcome = stop[0] != null ? RunResult.STOPPED_PREFIX + stop[0]
+          : status == ExitStatus.HALTED ? "every domain ended well" : "status " + status;
+      StatsDocument doc = StatsReport.document(hv, hv.domains(),
+          new StatsDocument.RunInfo("host", status, outcome, total), endings::get);
+      this.host.writeStatsJson(doc, streams);
     }
     return status;
   }
@@ -250,7 +274,7 @@ final class RunManyCommand implements Callable<Integer> {
   /** One spec per line; blank lines and '#' comments are skipped; errors name FILE:LINE. */
   static List<DomainSpec> readConfig(Path file) throws IOException {
     List<DomainSpec> specs = new ArrayList<>();
-    List<String> lines = Files.readAllLines(file);
+    List<String> lines = textLines(file);
     Path base = file.toAbsolutePath().getParent();
     for (int i = 0; i < lines.size(); i++) {
       String line = lines.get(i);
@@ -268,5 +292,24 @@ final class RunManyCommand implements Callable<Integer> {
       }
     }
     return specs;
+  }
+
+  /** The file's lines, or a SpecException naming it when it is not text (a kernel, say). */
+  private static List<String> textLines(Path file) throws IOException {
+    byte[] bytes = Files.readAllBytes(file);
+    CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
+        .onMalformedInput(CodingErrorAction.REPORT)
+        .onUnmappableCharacter(CodingErrorAction.REPORT);
+    String text;
+    try {
+      text = utf8.decode(ByteBuffer.wrap(bytes)).toString();
+    } catch (CharacterCodingException e) {
+      text = null;
+    }
+    if (text == null || text.indexOf('\0') >= 0) {
+      throw new DomainSpec.SpecException(file + ": not a text file; --config takes a host"
+          + " configuration with one domain spec per line (" + DomainSpec.SYNTAX + ")");
+    }
+    return text.lines().toList();
   }
 }

@@ -12,7 +12,8 @@ import java.util.Optional;
 
 /**
  * The sample kernels in the source tree: {@code samples/kernels}, built by its Makefile into
- * {@code samples/kernels/build/NAME.elf}.
+ * {@code samples/kernels/build/NAME.elf}, and the sample PVH guests in {@code samples/guests},
+ * built with the guest SDK into {@code samples/guests/build/NAME.elf}.
  */
 final class SampleKernels {
 
@@ -63,7 +64,34 @@ final class SampleKernels {
    * @return make's exit status
    */
   int build(PrintStream log) throws IOException, InterruptedException {
-    Process make = new ProcessBuilder("make", "-C", dir.toString())
+    return make(log, "make", "-C", dir.toString());
+  }
+
+  /** The source tree's root (the parent of samples/). */
+  Path root() {
+    return dir.getParent().getParent();
+  }
+
+  /** Where {@link #buildPvhGuest} puts sample PVH guests. */
+  Path guestElf(String name) {
+    return root().resolve("samples/guests/build").resolve(name + ".elf");
+  }
+
+  /**
+   * Builds the sample PVH guest {@code samples/guests/NAME/NAME.c} with the guest SDK's
+   * Makefile into {@link #guestElf}; make rebuilds it only when a source changed.
+   *
+   * @return make's exit status
+   */
+  int buildPvhGuest(String name, PrintStream log) throws IOException, InterruptedException {
+    Path source = root().resolve("samples/guests").resolve(name).resolve(name + ".c");
+    return make(log, "make", "-C", root().resolve("guest-sdk/c").toString(), "GUEST=" + name,
+        "SRCS=" + source, "BUILD=" + guestElf(name).getParent());
+  }
+
+  private static int make(PrintStream log, String... command)
+      throws IOException, InterruptedException {
+    Process make = new ProcessBuilder(command)
         .redirectErrorStream(true)
         .start();
     try (InputStream in = make.getInputStream()) {

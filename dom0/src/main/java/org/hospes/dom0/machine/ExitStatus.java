@@ -17,6 +17,12 @@ public final class ExitStatus {
   public static final int GUEST_CRASHED = 3;
   /** The instruction limit was reached before the kernel stopped. */
   public static final int INSTRUCTION_LIMIT = 4;
+  /**
+   * The run was ended from outside before the kernel stopped: the escape key, or stdout closed
+   * by its reader. 128 + SIGINT, as a shell reports a command ended by Ctrl-C (a real SIGINT or
+   * SIGTERM gives the JVM's 130 or 143 after the stats are written).
+   */
+  public static final int STOPPED = 130;
 
   private ExitStatus() {}
 }

@@ -92,6 +92,7 @@ public final class NativeMachine {
   private final CostModel costModel;
   private final TimerQueue timers = new TimerQueue();
   private final PrintStream diagnostics;
+  private final HostLink link;
   private final GuestOutputTail output;
 
   private State state = State.EMPTY;
@@ -110,6 +111,7 @@ public final class NativeMachine {
     io.register(IsaDebugExit.DEFAULT_PORT, IsaDebugExit.PORT_COUNT,
         new IsaDebugExit((value, status) -> debugExit(status)));
     diagnostics = b.diagnostics;
+    link = b.link;
     cpu = b.cpuFactory.apply(memory, io);
     costModel = b.costModel;
     // The same cost model as the hypervisor modes: walks, event delivery and device accesses
@@ -132,8 +134,15 @@ public final class NativeMachine {
     private PrintStream diagnostics = System.err;
     private BiFunction<MemoryBus, IoBus, Cpu> cpuFactory = Cpu::new;
     private CostModel costModel = new DefaultCostModel();
+    private HostLink link = HostLink.NONE;
 
     private Builder() {}
+
+    /** Input for COM1 and stop requests from the host, between slices. */
+    public Builder hostLink(HostLink link) {
+      this.link = Objects.requireNonNull(link);
+      return this;
+    }
 
     public Builder ramMiB(int ramMiB) {
       Preconditions.checkArgument(ramMiB >= 1 && ramMiB <= MAX_RAM_MIB,
@@ -246,6 +255,11 @@ public final class NativeMachine {
           state = State.FINISHED;
           return result;
         }
+        String stop = link.afterSlice();
+        if (stop != null) {
+          // Between slices: an instruction boundary, so the machine stays resumable.
+          return report(ExitStatus.STOPPED, RunResult.STOPPED_PREFIX + stop);
+        }
       }
     } finally {
       com1.flush();
@@ -287,7 +301,7 @@ public final class NativeMachine {
         break;
       }
     }
-    return halted();
+    return !pic.isMasked(COM1_IRQ) && link.awaitInput() ? null : halted();
   }
 
   /** True if a halted processor with interrupts enabled can still be woken. */
@@ -310,9 +324,13 @@ public final class NativeMachine {
       case CpuExit.BUDGET:
         return null;
       case CpuExit.HLT:
-        if ((cpu.eflags() & Flags.IF) == 0 || !canWake()) {
+        if ((cpu.eflags() & Flags.IF) == 0) {
           // Only NMI or reset could end this halt, and this machine has neither.
           return halted();
+        }
+        if (!canWake()) {
+          // A COM1 interrupt from host input is the last thing that could wake it.
+          return !pic.isMasked(COM1_IRQ) && link.awaitInput() ? null : halted();
         }
         // The next run delivers a pending interrupt; otherwise the machine sleeps to a deadline.
         return pic.pending() ? null : IDLE;

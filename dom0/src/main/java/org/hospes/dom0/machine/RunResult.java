@@ -15,10 +15,17 @@ public record RunResult(int exitStatus, String reason, long instructions) {
   public static final String DEBUG_EXIT = "debug-exit";
   /** Reasons of PV shutdowns that are not failures start with this ("shutdown: poweroff"). */
   public static final String SHUTDOWN_PREFIX = "shutdown: ";
+  /** Reasons of runs ended from outside ({@link HostLink}) start with this. */
+  public static final String STOPPED_PREFIX = "stopped: ";
+
+  /** True if the run was ended from outside, not by the kernel or a limit. */
+  public boolean isStopped() {
+    return reason.startsWith(STOPPED_PREFIX);
+  }
 
   /** True if the kernel crashed or ran out of instructions rather than stopping by itself. */
   public boolean isFailure() {
     return !reason.equals(HALTED) && !reason.equals(DEBUG_EXIT)
-        && !reason.startsWith(SHUTDOWN_PREFIX);
+        && !reason.startsWith(SHUTDOWN_PREFIX) && !isStopped();
   }
 }

@@ -1,9 +1,24 @@
 package org.hospes.dom0.report;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Function;
+import org.hospes.abi.Hypercall;
+import org.hospes.dom0.report.StatsDocument.DomainStats;
+import org.hospes.dom0.report.StatsDocument.Ending;
+import org.hospes.dom0.report.StatsDocument.ExitStats;
+import org.hospes.dom0.report.StatsDocument.RunInfo;
+import org.hospes.dom0.report.StatsDocument.Runstate;
+import org.hospes.dom0.report.StatsDocument.ServiceStats;
 import org.hospes.hv.Hypervisor;
 import org.hospes.hv.control.DomainControl;
 import org.hospes.hv.domain.Domain;
@@ -12,7 +27,7 @@ import org.hospes.hv.stats.Counters;
 
 /**
  * Prints the hypervisor's counters per domain: raw counts beside modelled cycles, as a table for
- * people or as JSON for scripts. Every domain, guest or service (dom0, driver domains), shows
+ * people or as JSON for scripts ({@link StatsDocument}, written with Jackson). Every domain, guest or service (dom0, driver domains), shows
  * its scheduling parameters and runstate times; a service domain shows what its services did
  * (events handled, ioreqs served, mappings, refusals) where a guest shows its exits.
  */
@@ -50,6 +65,9 @@ public final class StatsReport {
       out.printf(Locale.ROOT, "  %-26s %,18d%n", "injected interrupts", c.injectedInterrupts);
       out.printf(Locale.ROOT, "  %-26s %,18d%n", "undefined opcodes (#UD)", undefinedOpcodes(d));
       out.printf(Locale.ROOT, "  %-26s %,18d%n", "hypercalls", c.totalHypercalls());
+      for (Map.Entry<String, Long> e : hypercallsByOp(c).entrySet()) {
+        out.printf(Locale.ROOT, "    %-24s %,18d%n", e.getKey(), e.getValue());
+      }
       out.printf(Locale.ROOT, "  %-26s %,18d%n", "  returning an error", c.hypercallErrors);
       out.printf(Locale.ROOT, "  %-26s %,18d%n", "event upcalls", c.eventUpcalls);
       out.printf(Locale.ROOT, "  %-26s %,18d%n", "vm exits", c.totalExits());
@@ -102,81 +120,80 @@ public final class StatsReport {
     return n;
   }
 
-  public static String json(Hypervisor hv, List<Domain> domains) {
-    StringBuilder sb = new StringBuilder();
-    sb.append("{\"virtualCycles\":").append(hv.now())
-        .append(",\"idleCycles\":").append(hv.idleCycles())
-        .append(",\"costModel\":").append(quote(hv.costModel().name()))
-        .append(",\"scheduler\":").append(quote(hv.scheduler().name()))
-        .append(",\"domains\":[");
-    for (int i = 0; i < domains.size(); i++) {
-      Domain d = domains.get(i);
-      Counters c = d.totals();
-      if (i > 0) {
-        sb.append(',');
-      }
-      sb.append("{\"domid\":").append(d.domid())
-          .append(",\"name\":").append(quote(d.name()))
-          .append(",\"mode\":").append(quote(d.mode().cliName()))
-          .append(",\"state\":").append(quote(d.state().name().toLowerCase(Locale.ROOT)))
-          .append(",\"endReason\":").append(quote(d.endReason()))
-          .append(",\"instructions\":").append(c.instructions)
-          .append(",\"cycles\":").append(c.cycles)
-          .append(",\"guestCycles\":").append(c.guestCycles)
-          .append(",\"tlbMisses\":").append(c.tlbMisses)
-          .append(",\"pageWalkReferences\":").append(c.pageWalkReferences)
-          .append(",\"eptViolations\":").append(c.eptViolations)
-          .append(",\"shadowFaults\":").append(c.shadowFaults)
-          .append(",\"shadowFaultsInjected\":").append(c.shadowFaultsInjected)
-          .append(",\"ioreqs\":").append(c.ioreqs)
-          .append(",\"injectedInterrupts\":").append(c.injectedInterrupts)
-          .append(",\"undefinedOpcodes\":").append(undefinedOpcodes(d))
-          .append(",\"hypercalls\":").append(c.totalHypercalls())
-          .append(",\"hypercallErrors\":").append(c.hypercallErrors)
-          .append(",\"eventUpcalls\":").append(c.eventUpcalls)
-          .append(",\"weight\":").append(d.weight())
-          .append(",\"cap\":").append(d.cap());
-      long[] rs = runstate(hv, d);
-      sb.append(",\"runstate\":{\"running\":").append(rs[0])
-          .append(",\"runnable\":").append(rs[1])
-          .append(",\"blocked\":").append(rs[2]).append('}')
-          .append(",\"service\":").append(d.isService());
-      DomainControl svc = hv.service(d.domid());
-      if (svc != null) {
-        sb.append(",\"privilege\":").append(quote(svc.privilege().describe()))
-            .append(",\"ioreqsServed\":").append(c.ioreqs)
-            .append(",\"grantMaps\":").append(c.grantMaps)
-            .append(",\"foreignMaps\":").append(svc.foreignMaps())
-            .append(",\"liveForeignMaps\":").append(svc.liveForeignMaps())
-            .append(",\"refusals\":").append(svc.refusals())
-            .append(",\"handlerFailures\":").append(svc.handlerFailures());
-      }
-      sb.append(",\"exits\":{");
-      boolean first = true;
-      for (Map.Entry<String, long[]> e : c.exitsByReason().entrySet()) {
-        if (!first) {
-          sb.append(',');
-        }
-        first = false;
-        sb.append(quote(e.getKey())).append(":{\"count\":").append(e.getValue()[0])
-            .append(",\"cycles\":").append(e.getValue()[1]).append('}');
-      }
-      sb.append("}}");
+  /** One line, as scripts grep and stream it. */
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /**
+   * The counters as a document for {@code --stats-json}.
+   *
+   * @param endings how each domain's run ended (the command knows: a limit, a stop request);
+   *     null for a domain the command has nothing to say about
+   */
+  public static StatsDocument document(Hypervisor hv, List<Domain> domains, RunInfo run,
+      Function<Domain, Ending> endings) {
+    List<DomainStats> list = new ArrayList<>();
+    for (Domain d : domains) {
+      list.add(domainStats(hv, d, endings.apply(d)));
     }
-    return sb.append("]}").toString();
+    return new StatsDocument(run, hv.now(), hv.idleCycles(), hv.costModel().name(),
+        hv.scheduler().name(), list);
   }
 
-  private static String quote(String s) {
-    StringBuilder sb = new StringBuilder("\"");
-    for (char ch : s.toCharArray()) {
-      if (ch == '"' || ch == '\\') {
-        sb.append('\\').append(ch);
-      } else if (ch < 0x20) {
-        sb.append(String.format(Locale.ROOT, "\\u%04x", (int) ch));
-      } else {
-        sb.append(ch);
+  /** A native run's document: no hypervisor, so the run and the processor's clock only. */
+  public static StatsDocument nativeDocument(RunInfo run, long cycles) {
+    return new StatsDocument(run, cycles, null, null, null, null);
+  }
+
+  private static DomainStats domainStats(Hypervisor hv, Domain d, Ending ending) {
+    Counters c = d.totals();
+    String endReason = d.endReason();
+    int status = ending == null ? -1 : ending.status();
+    if (ending != null && (endReason.isEmpty() || !d.state().isFinal())) {
+      endReason = ending.reason();
+    }
+    Map<String, ExitStats> exits = new LinkedHashMap<>();
+    for (Map.Entry<String, long[]> e : c.exitsByReason().entrySet()) {
+      exits.put(e.getKey(), new ExitStats(e.getValue()[0], e.getValue()[1]));
+    }
+    long[] rs = runstate(hv, d);
+    DomainControl svc = hv.service(d.domid());
+    ServiceStats service = svc == null ? null : new ServiceStats(svc.privilege().describe(),
+        c.ioreqs, svc.foreignMaps(), svc.liveForeignMaps(), svc.refusals(),
+        svc.handlerFailures());
+    return new DomainStats(d.domid(), d.name(), d.mode().cliName(),
+        d.state().name().toLowerCase(Locale.ROOT), endReason, status, d.weight(), d.cap(),
+        new Runstate(rs[0], rs[1], rs[2]), d.isService(), service, c.instructions, c.cycles,
+        c.guestCycles, c.idleCycles, c.tlbMisses, c.pageWalkReferences, c.eptViolations,
+        c.shadowFaults, c.shadowFaultsInjected, c.ioreqs, c.injectedInterrupts,
+        undefinedOpcodes(d), c.totalHypercalls(), c.hypercallErrors, c.hypercallCycles,
+        hypercallsByOp(c), c.eventUpcalls, c.grantMaps, c.grantUnmaps, c.grantCopies,
+        c.grantCopyBytes, c.grantCycles, c.grantErrors, exits);
+  }
+
+  /** Hypercalls made, by Xen's name (public/xen.h without __HYPERVISOR_), in number order. */
+  static Map<String, Long> hypercallsByOp(Counters c) {
+    Map<String, Long> m = new LinkedHashMap<>();
+    for (int i = 0; i < c.hypercallCount.length; i++) {
+      if (c.hypercallCount[i] != 0) {
+        Hypercall h = Hypercall.of(i);
+        m.put(h == null ? "hypercall_" + i : h.name().toLowerCase(Locale.ROOT),
+            c.hypercallCount[i]);
       }
     }
-    return sb.append('"').toString();
+    return m;
+  }
+
+  /** Writes {@code doc} to {@code file} as one line of JSON. */
+  public static void writeJson(StatsDocument doc, Path file) throws IOException {
+    Files.writeString(file, json(doc) + "\n");
+  }
+
+  /** {@code doc} as JSON text. */
+  public static String json(StatsDocument doc) {
+    try {
+      return JSON.writeValueAsString(doc);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("stats cannot be written as JSON", e);
+    }
   }
 }

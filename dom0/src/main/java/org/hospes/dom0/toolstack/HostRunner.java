@@ -55,6 +55,8 @@ public final class HostRunner {
   /** Pending destroy requests: virtual time to domain names. */
   private final TreeMap<Long, List<String>> destroys = new TreeMap<>();
   private long instructionLimit = Long.MAX_VALUE;
+  /** The hypervisor's console: PVH domains' console_io lines (stderr unless set). */
+  private OutputStream hypervisorLog = System.err;
 
   public HostRunner(int machineMiB, Scheduler scheduler, CostModel cost, OutputStream console) {
     this(new Hypervisor(machineMiB, scheduler, cost), console);
@@ -94,6 +96,11 @@ public final class HostRunner {
 
   public Hypervisor hypervisor() {
     return hv;
+  }
+
+  /** Where the hypervisor's console (PVH domains' console_io output) goes; stderr by default. */
+  public void setHypervisorLog(OutputStream log) {
+    this.hypervisorLog = log;
   }
 
   /** The domains started so far, in start order. */
@@ -149,8 +156,9 @@ public final class HostRunner {
       LineConsole lines = new LineConsole(spec.name(), console);
       GuestDomain[] self = new GuestDomain[1];
       HvmDeviceModel dm = null;
-      // console_io, and the PV console of a Xen-aware kernel, are written line by line too.
-      d.setConsole(lines);
+      // console_io goes to the hypervisor's log, "(dN) " per line, as on a debug Xen; the PV
+      // console of a Xen-aware kernel is written line by line with the serial output.
+      d.setConsole(new org.hospes.hv.console.GuestConsoleLog(d.domid(), hypervisorLog));
       if (spec.mode() != DomainMode.PVH) {
         dm = new HvmDeviceModel(lines,
             (irq, high) -> hv.platform(d).setIsaIrqLevel(irq, high),
@@ -243,6 +251,11 @@ public final class HostRunner {
   public void finish() {
     for (GuestDomain g : guests.values()) {
       g.console().close();
+      try {
+        g.domain().console().close();
+      } catch (java.io.IOException e) {
+        // The hypervisor log is stderr or a file the CLI reports on.
+      }
     }
   }
 

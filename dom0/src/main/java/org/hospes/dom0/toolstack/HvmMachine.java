@@ -48,6 +48,7 @@ public final class HvmMachine {
   private org.hospes.dom0.xenstore.XenstoreService xenstore;
   private PvhDomainBuilder.Built pvh;
   private int debugExitStatus = -1;
+  private org.hospes.dom0.machine.HostLink link = org.hospes.dom0.machine.HostLink.NONE;
 
   private static HypervisorFactory defaultFactory;
 
@@ -60,8 +61,9 @@ public final class HvmMachine {
     this.serial = output;
     this.hv = hv;
     this.domain = hv.createHvmDomain("guest", mode, ramMiB);
-    // A PVH guest has no device model; its console is console_io and the PV ring (loadPvh).
-    domain.setConsole(this.serial);
+    // console_io goes to the hypervisor's console, as on a debug Xen (guest_loglvl=all):
+    // stderr unless setHypervisorLog says otherwise. COM1 and the PV ring go to serial.
+    setHypervisorLog(diagnostics);
     this.deviceModel = new HvmDeviceModel(this.serial,
         (irq, high) -> hv.platform(domain).setIsaIrqLevel(irq, high),
         (value, status) -> {
@@ -113,6 +115,14 @@ public final class HvmMachine {
 
   public Hypervisor hypervisor() {
     return hv;
+  }
+
+  /**
+   * Where the hypervisor's console goes: the domain's console_io output, one "(dN) " line at a
+   * time (org.hospes.hv.console.GuestConsoleLog). stderr by default; {@code --hv-log FILE}.
+   */
+  public void setHypervisorLog(OutputStream log) {
+    domain.setConsole(new org.hospes.hv.console.GuestConsoleLog(domain.domid(), log));
   }
 
   public Domain domain() {
@@ -169,7 +179,8 @@ public final class HvmMachine {
 
   /**
    * Loads a PVH kernel (ELF with the PHYS32_ENTRY note), gives it dom0's xenstore and a PV
-   * console (both printed on the serial stream, like console_io) and sets its entry state.
+   * console (printed on the serial stream; console_io goes to the hypervisor's log) and sets
+   * its entry state.
    */
   public BootedKernel loadPvh(Path kernel, String cmdline) throws BootException {
     return loadPvh(kernel, cmdline, null);
@@ -224,6 +235,11 @@ public final class HvmMachine {
     return pvh;
   }
 
+  /** Input for the guest and stop requests from the host, consulted between slices. */
+  public void setHostLink(org.hospes.dom0.machine.HostLink link) {
+    this.link = Preconditions.checkNotNull(link);
+  }
+
   public RunResult run() {
     return run(Long.MAX_VALUE);
   }
@@ -244,13 +260,27 @@ public final class HvmMachine {
         if (domain.state().isFinal()) {
           return outcome();
         }
+        String stop = link.afterSlice();
+        if (stop != null) {
+          return report(ExitStatus.STOPPED, RunResult.STOPPED_PREFIX + stop);
+        }
         if (progressed == 0 || !hv.hasLiveDomains()) {
-          // Blocked with nothing that can ever wake it: the kernel halted.
+          // Blocked with nothing inside the machine to wake it: only host input can, else
+          // the kernel halted.
+          if (progressed == 0 && hv.hasLiveDomains() && link.awaitInput()) {
+            continue;
+          }
           return new RunResult(ExitStatus.HALTED, RunResult.HALTED, instructions());
         }
       }
     } finally {
       deviceModel.com1().flush();
+      try {
+        // A partial console_io line is printed, not lost.
+        domain.console().close();
+      } catch (java.io.IOException e) {
+        diagnostics.println("hospes: cannot write the hypervisor log: " + e.getMessage());
+      }
     }
   }
 

@@ -344,9 +344,13 @@ public final class Xenstored {
         if (n == null) {
           throw new XsError("ENOENT");
         }
-        // Only the owner (or dom0) may change permissions; a guest cannot give a node away.
-        if (c.domid != 0 && (n.owner() != c.domid || dom[0] != c.domid)) {
+        // Only the owner (or dom0) may change permissions (EACCES); the owner of a node
+        // cannot give it away (EPERM), in xenstored's order (do_set_perms).
+        if (c.domid != 0 && n.owner() != c.domid) {
           throw new XsError("EACCES");
+        }
+        if (c.domid != 0 && dom[0] != n.owner()) {
+          throw new XsError("EPERM");
         }
         record(t, tx, p);
         n.permDom = dom;

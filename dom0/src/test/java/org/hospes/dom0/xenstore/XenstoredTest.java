@@ -90,8 +90,9 @@ class XenstoredTest {
     assertThat(ok(d2, XsWire.READ, "/local/domain/1/secret\0")).isEqualTo("x");
     assertThat(err(d2, XsWire.WRITE, 0, "/local/domain/1/secret\0y")).isEqualTo("EACCES\0");
     assertThat(ok(d1, XsWire.GET_PERMS, "secret\0")).isEqualTo("n1\0r2\0");
-    // A guest cannot give its node away.
-    assertThat(err(d1, XsWire.SET_PERMS, 0, "secret\0n2\0")).isEqualTo("EACCES\0");
+    // A guest cannot give its node away: the owner gets EPERM, as from xenstored's
+    // do_set_perms.
+    assertThat(err(d1, XsWire.SET_PERMS, 0, "secret\0n2\0")).isEqualTo("EPERM\0");
     // Only dom0 introduces and releases.
     assertThat(err(d1, XsWire.INTRODUCE, 0, "5\0100\0" + "3\0")).isEqualTo("EACCES\0");
     assertThat(err(d1, XsWire.RELEASE, 0, "2\0")).isEqualTo("EACCES\0");
@@ -181,6 +182,96 @@ class XenstoredTest {
     assertThat(err(d1, XsWire.WATCH, 0, "@bogus\0t\0")).isEqualTo("EINVAL\0");
     assertThat(err(d1, XsWire.GET_DOMAIN_PATH, 0, "-1\0")).isEqualTo("EINVAL\0");
     assertThat(err(d1, XsWire.RM, 0, "/\0")).isEqualTo("EINVAL\0");
+  }
+
+  @Test
+  void anEmptyPathIsEinvalAsInXenstored() {
+    // xenstored's canonicalize makes "" into "/local/domain/N/", which is_valid_nodename
+    // refuses for its trailing slash: xs_directory(XBT_NULL, "") is -EINVAL on Xen too.
+    ok(d1, XsWire.WRITE, "k\0v");
+    for (int type : new int[] {XsWire.DIRECTORY, XsWire.READ, XsWire.GET_PERMS, XsWire.MKDIR,
+        XsWire.RM}) {
+      assertThat(err(d1, type, 0, "\0")).as("type %d", type).isEqualTo("EINVAL\0");
+    }
+    assertThat(err(d1, XsWire.WRITE, 0, "\0v")).isEqualTo("EINVAL\0");
+    // The home directory itself is named by its absolute path.
+    assertThat(ok(d1, XsWire.DIRECTORY, "/local/domain/1\0")).isEqualTo("k\0");
+  }
+
+  @Test
+  void aDomainNotNamedInTheListGetsTheFirstEntrysDefault() {
+    ok(d1, XsWire.WRITE, "pub\0x");
+    // Owner 1, everyone else may read: domain 2 (not listed) reads but cannot write.
+    ok(d1, XsWire.SET_PERMS, "pub\0r1\0");
+    assertThat(ok(d2, XsWire.READ, "/local/domain/1/pub\0")).isEqualTo("x");
+    assertThat(err(d2, XsWire.WRITE, 0, "/local/domain/1/pub\0y")).isEqualTo("EACCES\0");
+    // Default none, domain 2 listed for write only: it may write, not read.
+    ok(d1, XsWire.SET_PERMS, "pub\0n1\0w2\0");
+    assertThat(err(d2, XsWire.READ, 0, "/local/domain/1/pub\0")).isEqualTo("EACCES\0");
+    ok(d2, XsWire.WRITE, "/local/domain/1/pub\0y");
+    // Default both, domain 2 listed with none: its own entry wins over the default.
+    ok(d1, XsWire.SET_PERMS, "pub\0b1\0n2\0");
+    assertThat(err(d2, XsWire.READ, 0, "/local/domain/1/pub\0")).isEqualTo("EACCES\0");
+    assertThat(err(d2, XsWire.WRITE, 0, "/local/domain/1/pub\0z")).isEqualTo("EACCES\0");
+    // Default both and domain 2 unlisted: both.
+    ok(d1, XsWire.SET_PERMS, "pub\0b1\0");
+    assertThat(ok(d2, XsWire.READ, "/local/domain/1/pub\0")).isEqualTo("y");
+    ok(d2, XsWire.WRITE, "/local/domain/1/pub\0z");
+  }
+
+  @Test
+  void aDomainWithReadPermissionOnlyCannotRemoveTheNode() {
+    ok(d1, XsWire.WRITE, "keep/child\0v");
+    ok(d1, XsWire.SET_PERMS, "keep\0n1\0r2\0");
+    assertThat(err(d2, XsWire.RM, 0, "/local/domain/1/keep\0")).isEqualTo("EACCES\0");
+    assertThat(ok(d1, XsWire.DIRECTORY, "keep\0")).isEqualTo("child\0");
+    assertThat(ok(d1, XsWire.READ, "keep/child\0")).isEqualTo("v");
+    // With write permission it may.
+    ok(d1, XsWire.SET_PERMS, "keep\0n1\0w2\0");
+    ok(d2, XsWire.RM, "/local/domain/1/keep\0");
+    assertThat(err(d1, XsWire.READ, 0, "keep\0")).isEqualTo("ENOENT\0");
+  }
+
+  @Test
+  void aTransactionThatOnlyReadANodeAnotherWriterChangedGetsEagain() {
+    ok(d1, XsWire.WRITE, "c\0" + "1");
+    int t = Integer.parseInt(ok(d1, XsWire.TRANSACTION_START, "\0").trim());
+    assertThat(ok(d1, XsWire.READ, t, "c\0")).isEqualTo("1");
+    // The transaction writes somewhere else; another writer changes what it read.
+    ok(d1, XsWire.WRITE, t, "d\0" + "derived-from-1");
+    ok(dom0, XsWire.WRITE, "/local/domain/1/c\0" + "2");
+    assertThat(err(d1, XsWire.TRANSACTION_END, t, "T\0")).isEqualTo("EAGAIN\0");
+    assertThat(err(d1, XsWire.READ, 0, "d\0")).isEqualTo("ENOENT\0");
+    // A directory listing is a read too.
+    ok(d1, XsWire.MKDIR, "dir\0");
+    int t2 = Integer.parseInt(ok(d1, XsWire.TRANSACTION_START, "\0").trim());
+    ok(d1, XsWire.DIRECTORY, t2, "dir\0");
+    ok(d1, XsWire.WRITE, t2, "e\0x");
+    ok(d2, XsWire.WRITE, "/local/domain/2/unrelated\0x");
+    ok(dom0, XsWire.WRITE, "/local/domain/1/dir/new\0x");
+    assertThat(err(d1, XsWire.TRANSACTION_END, t2, "T\0")).isEqualTo("EAGAIN\0");
+    assertThat(store.conflicts()).isEqualTo(2);
+  }
+
+  @Test
+  void oneRequestCreatingManyNodesCountsThemAllAgainstTheQuota() {
+    // Domain 1 owns its home (1 node); the quota is 20. A write of a path 20 levels deep
+    // would make 20 new nodes: 21 in all.
+    StringBuilder deep = new StringBuilder("n0");
+    for (int i = 1; i < 20; i++) {
+      deep.append("/n").append(i);
+    }
+    int before = store.nodeCount();
+    assertThat(err(d1, XsWire.WRITE, 0, deep + "\0v")).isEqualTo("ENOSPC\0");
+    assertThat(store.nodeCount()).isEqualTo(before);
+    assertThat(err(d1, XsWire.MKDIR, 0, deep + "\0")).isEqualTo("ENOSPC\0");
+    // 19 levels fit exactly; then not one more node.
+    String fits = deep.substring(0, deep.lastIndexOf("/"));
+    ok(d1, XsWire.WRITE, fits + "\0v");
+    assertThat(store.nodeCount()).isEqualTo(before + 19);
+    assertThat(err(d1, XsWire.WRITE, 0, "one-more\0v")).isEqualTo("ENOSPC\0");
+    // Rewriting an existing node needs no new node.
+    ok(d1, XsWire.WRITE, fits + "\0w");
   }
 
   @Test

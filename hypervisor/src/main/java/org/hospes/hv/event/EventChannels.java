@@ -83,41 +83,53 @@ public final class EventChannels {
     return XenErrno.ENOSPC.negated();
   }
 
-  /** EVTCHNOP_alloc_unbound: a port {@code remoteDomid} may later bind to. */
+  /**
+   * EVTCHNOP_alloc_unbound: a port of domain {@code dom} (DOMID_SELF: this one) that
+   * {@code remoteDomid} may later bind to. Checks in Xen 4.17's order (evtchn_alloc_unbound):
+   * -ESRCH for no such domain, -ENOSPC when it has no free port, -EPERM when it is not this
+   * domain (an unprivileged caller). As in Xen the remote domain need not exist yet, and a
+   * remote of DOMID_SELF means this (the calling) domain.
+   */
   public int allocUnbound(int dom, int remoteDomid) {
-    if (resolve(dom) != domain.domid()) {
-      return XenErrno.EPERM.negated();
-    }
-    int remote = resolve(remoteDomid);
-    if (directory.domain(remote) == null) {
+    Domain d = dom == EventChannelOp.DOMID_SELF ? domain : directory.domain(dom);
+    EventChannels dc = d == null ? null : d == domain ? this : directory.channels(d);
+    if (dc == null) {
       return XenErrno.ESRCH.negated();
     }
-    int port = freePort();
+    int port = dc.freePort();
     if (port < 0) {
       return port;
     }
+    if (dc != this) {
+      return XenErrno.EPERM.negated();
+    }
     state[port] = UNBOUND;
-    remoteDom[port] = remote;
+    remoteDom[port] = resolve(remoteDomid);
     vcpu[port] = 0;
     return port;
   }
 
-  /** EVTCHNOP_bind_interdomain: connects to an unbound port the remote domain offered us. */
+  /**
+   * EVTCHNOP_bind_interdomain: connects to an unbound port the remote domain offered us. Checks
+   * in Xen 4.17's order: -ESRCH for no such (live) domain, -ENOSPC when this domain has no free
+   * port, -EINVAL unless the remote port exists, is unbound and names this domain.
+   */
   public int bindInterdomain(int remoteDomid, int rport) {
     Domain remote = directory.domain(resolve(remoteDomid));
     if (remote == null || remote.state().isFinal()) {
       return XenErrno.ESRCH.negated();
     }
     EventChannels rc = directory.channels(remote);
-    if (rc == null || !rc.validPort(rport)) {
-      return XenErrno.EINVAL.negated();
-    }
-    if (rc.state[rport] != UNBOUND || rc.remoteDom[rport] != domain.domid()) {
-      return XenErrno.EINVAL.negated();
+    if (rc == null) {
+      return XenErrno.ESRCH.negated();
     }
     int port = freePort();
     if (port < 0) {
       return port;
+    }
+    if (!rc.validPort(rport)
+        || rc.state[rport] != UNBOUND || rc.remoteDom[rport] != domain.domid()) {
+      return XenErrno.EINVAL.negated();
     }
     state[port] = INTERDOMAIN;
     remoteDom[port] = remote.domid();

@@ -54,6 +54,8 @@ public final class GrantTables {
   public static final int MAX_MAPTRACK = 1 << 16;
   /** Highest guest frame a grant may be mapped at, exclusive (a 4 GiB guest-physical space). */
   public static final long MAX_GFN = 1L << 20;
+  private static final int PAGE_SIZE = 4096;
+  private static final int DOMID_SELF = org.hospes.abi.EventChannelOp.DOMID_SELF;
 
   /** What the table needs from the hypervisor. */
   public interface Directory {
@@ -398,57 +400,79 @@ public final class GrantTables {
   }
 
   /**
-   * One side of a GNTTABOP_copy for this (the calling) domain: the machine address of
-   * {@code offset} in the frame named by {@code u} (a grant ref of {@code domid} when
-   * {@code gref}, else a GFN of the caller itself), for reading or {@code write}. Returns the
-   * machine address or a GNTST status (negative).
+   * The domain one side of a GNTTABOP_copy names, as Xen's gnttab_copy_lock_domain finds it: a
+   * frame side must say DOMID_SELF literally (Xen 4.17 refuses the caller's own numeric id there
+   * with permission_denied); a grant side may name any live domain, DOMID_SELF meaning the caller.
+   * Returns the domain's table, or null with the GNTST status in {@code status[0]}.
    */
-  public long copyTarget(int u, int domid, int offset, boolean gref, boolean write) {
+  private GrantTables copyDomain(int domid, boolean gref, int[] status) {
+    if (domid != DOMID_SELF && !gref) {
+      status[0] = GNTST_PERMISSION_DENIED;
+      return null;
+    }
+    GrantTables g = domid == DOMID_SELF ? this : granter(domid);
+    if (g == null) {
+      status[0] = GNTST_BAD_DOMAIN;
+    }
+    return g;
+  }
+
+  /**
+   * One side of a GNTTABOP_copy for this (the calling) domain, claimed as Xen's
+   * gnttab_copy_claim_buf does: the machine address of the frame named by {@code u} (a grant
+   * ref of {@code g}'s table when {@code gref}, else a GFN of the caller itself), for reading
+   * or {@code write}. Returns the frame's machine address or a GNTST status (negative).
+   */
+  private long claimCopyFrame(GrantTables g, int u, boolean gref, boolean write) {
     if (!gref) {
-      if (domid != org.hospes.abi.EventChannelOp.DOMID_SELF && domid != domain.domid()) {
-        return GNTST_PERMISSION_DENIED;
-      }
       long gfn = u & 0xFFFF_FFFFL;
       long mfn = domain.p2m().lookup(gfn);
       if (mfn == P2m.INVALID || directory.owner(mfn) != domain.domid()
           || (write && !domain.p2m().isWritable(gfn))) {
         return GNTST_BAD_PAGE;
       }
-      return (mfn << 12) + offset;
-    }
-    GrantTables g = granter(domid);
-    if (g == null) {
-      return GNTST_BAD_DOMAIN;
+      return mfn << 12;
     }
     long mfn = g.resolve(u, domain.domid(), write);
-    return mfn < 0 ? mfn : (mfn << 12) + offset;
+    return mfn < 0 ? mfn : mfn << 12;
   }
 
   /**
-   * GNTTABOP_copy: copies {@code len} bytes between two sides, each a grant ref of another
-   * domain or a GFN of the caller. Offsets and length must stay within one page. Returns a GNTST
-   * status.
+   * GNTTABOP_copy: copies {@code len} bytes between two sides, each a grant ref of some domain
+   * (DOMID_SELF: the caller's own table) or a GFN of the caller (DOMID_SELF only). Checks in Xen
+   * 4.17's order (gnttab_copy_one): both domains, then the source and destination frames, then
+   * that offset + length stays within each page. Flag bits other than the two gref bits are
+   * ignored, as Xen does. Returns a GNTST status.
    */
   public int copy(int srcU, int srcDom, int srcOff, int dstU, int dstDom, int dstOff, int len,
       int flags) {
-    if ((flags & ~(GrantTableOp.GNTCOPY_SOURCE_GREF | GrantTableOp.GNTCOPY_DEST_GREF)) != 0
-        || len < 0 || srcOff + len > 4096 || dstOff + len > 4096) {
-      return GNTST_BAD_COPY_ARG;
+    boolean srcGref = (flags & GrantTableOp.GNTCOPY_SOURCE_GREF) != 0;
+    boolean dstGref = (flags & GrantTableOp.GNTCOPY_DEST_GREF) != 0;
+    int[] status = new int[1];
+    GrantTables sg = copyDomain(srcDom, srcGref, status);
+    if (sg == null) {
+      return status[0];
     }
-    long src = copyTarget(srcU, srcDom, srcOff,
-        (flags & GrantTableOp.GNTCOPY_SOURCE_GREF) != 0, false);
+    GrantTables dg = copyDomain(dstDom, dstGref, status);
+    if (dg == null) {
+      return status[0];
+    }
+    long src = claimCopyFrame(sg, srcU, srcGref, false);
     if (src < 0) {
       return (int) src;
     }
-    long dst = copyTarget(dstU, dstDom, dstOff,
-        (flags & GrantTableOp.GNTCOPY_DEST_GREF) != 0, true);
+    long dst = claimCopyFrame(dg, dstU, dstGref, true);
     if (dst < 0) {
       return (int) dst;
     }
+    if (len < 0 || srcOff < 0 || dstOff < 0 || srcOff + len > PAGE_SIZE
+        || dstOff + len > PAGE_SIZE) {
+      return GNTST_BAD_COPY_ARG;
+    }
     if (len > 0) {
       byte[] buf = new byte[len];
-      machine.read(src, buf, 0, len);
-      machine.write(dst, buf, 0, len);
+      machine.read(src + srcOff, buf, 0, len);
+      machine.write(dst + dstOff, buf, 0, len);
     }
     return GNTST_OKAY;
   }

@@ -176,6 +176,9 @@ public final class ShadowControl {
     int lin = (int) vmcs.exitQualification();
     int err = vmcs.read32(VmcsField.VM_EXIT_INTR_ERROR_CODE);
     int idt = vmcs.read32(VmcsField.IDT_VECTORING_INFO_FIELD);
+    // The guest's EFER goes to the processor directly (no MSR exit); its NXE decides which
+    // bits of the guest's PAE entries are reserved.
+    shadow.setNxe((cpu.efer() & Cpu.EFER_NXE) != 0);
     int r = shadow.pageFault(lin, err);
     if (TRACE) {
       System.err.printf("#PF lin=%08x err=%x eip=%08x esp=%08x idt=%08x -> %d pte=%08x%n", lin,

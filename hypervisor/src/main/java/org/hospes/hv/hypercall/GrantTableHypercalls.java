@@ -1,5 +1,6 @@
 package org.hospes.hv.hypercall;
 
+import static org.hospes.abi.GrantTableOp.GNTST_BAD_DOMAIN;
 import static org.hospes.abi.GrantTableOp.GNTST_BAD_VIRT_ADDR;
 import static org.hospes.abi.GrantTableOp.GNTST_GENERAL_ERROR;
 import static org.hospes.abi.GrantTableOp.GNTST_OKAY;
@@ -7,7 +8,6 @@ import static org.hospes.abi.GrantTableOp.GNTST_PERMISSION_DENIED;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import org.hospes.abi.EventChannelOp;
 import org.hospes.abi.GrantTableOp;
 import org.hospes.abi.XenErrno;
 import org.hospes.hv.cost.CostModel;
@@ -41,6 +41,10 @@ final class GrantTableHypercalls {
     if (gt == null) {
       return XenErrno.ENOSYS.negated();
     }
+    if (cmd == GrantTableOp.SET_VERSION || cmd == GrantTableOp.GET_VERSION) {
+      // Xen does not look at count for these two.
+      return cmd == GrantTableOp.SET_VERSION ? setVersion(v, uop) : getVersion(v, uop);
+    }
     int size;
     switch (cmd) {
       case GrantTableOp.MAP_GRANT_REF: size = GrantTableOp.MAP_SIZE; break;
@@ -48,13 +52,10 @@ final class GrantTableHypercalls {
       case GrantTableOp.COPY: size = GrantTableOp.COPY_SIZE; break;
       case GrantTableOp.SETUP_TABLE: size = GrantTableOp.SETUP_SIZE; break;
       case GrantTableOp.QUERY_SIZE: size = GrantTableOp.QUERY_SIZE_BYTES; break;
-      case GrantTableOp.SET_VERSION: size = GrantTableOp.SET_VERSION_SIZE; break;
-      case GrantTableOp.GET_VERSION: size = GrantTableOp.GET_VERSION_SIZE; break;
       default:
         return XenErrno.ENOSYS.negated();
     }
-    boolean single = cmd == GrantTableOp.SETUP_TABLE || cmd == GrantTableOp.QUERY_SIZE
-        || cmd == GrantTableOp.SET_VERSION || cmd == GrantTableOp.GET_VERSION;
+    boolean single = cmd == GrantTableOp.SETUP_TABLE || cmd == GrantTableOp.QUERY_SIZE;
     if (count < 0 || count > MAX_BATCH || (single && count != 1)) {
       return XenErrno.EINVAL.negated();
     }
@@ -73,24 +74,8 @@ final class GrantTableHypercalls {
         case GrantTableOp.MAP_GRANT_REF: r = map(gt, b, c); break;
         case GrantTableOp.UNMAP_GRANT_REF: r = unmap(gt, b, c); break;
         case GrantTableOp.COPY: r = copy(gt, b, c); break;
-        case GrantTableOp.SETUP_TABLE: r = setupTable(d, gt, b, g); break;
-        case GrantTableOp.QUERY_SIZE: r = querySize(d, gt, b); break;
-        case GrantTableOp.SET_VERSION: {
-          int version = b.getInt(0);
-          b.putInt(0, 1);
-          g.write(va, raw);
-          // Only v1 is offered; guests (Linux) fall back to v1 on any error.
-          return version == 1 ? 0 : XenErrno.EINVAL.negated();
-        }
-        default: {
-          int dom = b.getShort(GrantTableOp.GET_VERSION_DOM) & 0xFFFF;
-          if (dom != EventChannelOp.DOMID_SELF && dom != d.domid()) {
-            return XenErrno.EPERM.negated();
-          }
-          b.putInt(GrantTableOp.GET_VERSION_VERSION, 1);
-          g.write(va, raw);
-          return 0;
-        }
+        case GrantTableOp.SETUP_TABLE: r = setupTable(v, gt, b, g); break;
+        default: r = querySize(v, gt, b); break;
       }
       if (r < 0) {
         c.grantErrors++;
@@ -162,12 +147,15 @@ final class GrantTableHypercalls {
    * it is mapped at in the caller's physmap (add_to_physmap), or INVALID_GFN if it is not mapped:
    * an auto-translated guest maps frames itself, and no machine frame number is revealed.
    */
-  private int setupTable(Domain d, GrantTables gt, ByteBuffer b, GuestAccess g) {
+  private int setupTable(Vcpu v, GrantTables gt, ByteBuffer b, GuestAccess g) {
     int dom = b.getShort(GrantTableOp.SETUP_DOM) & 0xFFFF;
     int nr = b.getInt(GrantTableOp.SETUP_NR_FRAMES);
     int list = b.getInt(GrantTableOp.SETUP_FRAME_LIST);
     int status;
-    if (dom != EventChannelOp.DOMID_SELF && dom != d.domid()) {
+    Domain target = hypercalls.lookupDomain(v, dom);
+    if (target == null) {
+      status = GNTST_BAD_DOMAIN;
+    } else if (target != v.domain()) {
       status = GNTST_PERMISSION_DENIED;
     } else if (nr < 0 || nr > gt.maxFrames() || !gt.grow(nr)) {
       status = GNTST_GENERAL_ERROR;
@@ -183,10 +171,13 @@ final class GrantTableHypercalls {
     return status;
   }
 
-  private int querySize(Domain d, GrantTables gt, ByteBuffer b) {
+  private int querySize(Vcpu v, GrantTables gt, ByteBuffer b) {
     int dom = b.getShort(GrantTableOp.QUERY_DOM) & 0xFFFF;
     int status = GNTST_OKAY;
-    if (dom != EventChannelOp.DOMID_SELF && dom != d.domid()) {
+    Domain target = hypercalls.lookupDomain(v, dom);
+    if (target == null) {
+      status = GNTST_BAD_DOMAIN;
+    } else if (target != v.domain()) {
       status = GNTST_PERMISSION_DENIED;
     } else {
       b.putInt(GrantTableOp.QUERY_NR_FRAMES, gt.nrFrames());
@@ -194,5 +185,44 @@ final class GrantTableHypercalls {
     }
     b.putShort(GrantTableOp.QUERY_STATUS, (short) status);
     return status;
+  }
+
+  /**
+   * GNTTABOP_set_version as Xen 4.17 built with opt_gnttab_max_version = 1 answers it
+   * (gnttab_set_version): -EINVAL for a version other than 1 or 2, -ENOSYS for 2 ("behave as
+   * before set_version was introduced"), 0 for 1; every path but a fault copies the version in
+   * force (1) back.
+   */
+  private int setVersion(Vcpu v, int uop) {
+    GuestAccess g = new GuestAccess(v);
+    Integer version = g.readInt(uop);
+    if (version == null) {
+      return XenErrno.EFAULT.negated();
+    }
+    int res = version != 1 && version != 2 ? XenErrno.EINVAL.negated()
+        : version == 2 ? XenErrno.ENOSYS.negated() : 0;
+    return g.writeInt(uop, 1) ? res : XenErrno.EFAULT.negated();
+  }
+
+  /**
+   * GNTTABOP_get_version (gnttab_get_version): -ESRCH for no such domain, -EPERM for another
+   * domain's table (an unprivileged caller), else the version (1) in the OUT field.
+   */
+  private int getVersion(Vcpu v, int uop) {
+    GuestAccess g = new GuestAccess(v);
+    byte[] raw = g.read(uop, GrantTableOp.GET_VERSION_SIZE);
+    if (raw == null) {
+      return XenErrno.EFAULT.negated();
+    }
+    int dom = (raw[GrantTableOp.GET_VERSION_DOM] & 0xFF)
+        | (raw[GrantTableOp.GET_VERSION_DOM + 1] & 0xFF) << 8;
+    Domain target = hypercalls.lookupDomain(v, dom);
+    if (target == null) {
+      return XenErrno.ESRCH.negated();
+    }
+    if (target != v.domain()) {
+      return XenErrno.EPERM.negated();
+    }
+    return g.writeInt(uop + GrantTableOp.GET_VERSION_VERSION, 1) ? 0 : XenErrno.EFAULT.negated();
   }
 }

@@ -70,6 +70,19 @@ public final class Hypercalls {
   }
 
   /**
+   * The domain {@code domid} names for a call from {@code v}, as Xen's
+   * rcu_lock_domain_by_any_id finds it: DOMID_SELF is the caller, domain 0 is dom0 when the
+   * host has one; null if there is no such domain. Callers then refuse a domain other than the
+   * caller with -EPERM (or GNTST_permission_denied): guests are never privileged.
+   */
+  Domain lookupDomain(Vcpu v, int domid) {
+    if (domid == EventChannelOp.DOMID_SELF) {
+      return v.domain();
+    }
+    return hv.eventDirectory().domain(domid);
+  }
+
+  /**
    * Runs hypercall {@code nr} with arguments {@code a1..a5} (EBX, ECX, EDX, ESI, EDI) for
    * {@code v}; returns its result. Also the entry point of each multicall entry.
    */
@@ -80,7 +93,7 @@ public final class Hypercalls {
       result = XenErrno.ENOSYS.negated();
     } else {
       switch (call) {
-        case XEN_VERSION: result = xenVersion(v, a1, a2); break;
+        case XEN_VERSION: result = XenVersionHypercall.xenVersion(v, a1, a2); break;
         case CONSOLE_IO: result = consoleIo(v, a1, a2, a3); break;
         case SCHED_OP: result = schedOp(v, a1, a2); break;
         case EVENT_CHANNEL_OP: result = eventChannelOp(v, a1, a2); break;
@@ -169,25 +182,97 @@ public final class Hypercalls {
         if (dom == null || port == null) {
           return XenErrno.EFAULT.negated();
         }
-        if (dom != EventChannelOp.DOMID_SELF && dom != v.domain().domid()) {
+        // Xen's order (evtchn_status): the domain, then the port, then the permission.
+        Domain target = lookupDomain(v, dom);
+        if (target == null) {
+          return XenErrno.ESRCH.negated();
+        }
+        EventChannels tc = target.eventChannels();
+        if (tc == null || tc.status(port) == null) {
+          return XenErrno.EINVAL.negated();
+        }
+        if (target != v.domain()) {
           // Only a privileged domain may look at another domain's ports.
           return XenErrno.EPERM.negated();
         }
         int[] st = ch.status(port);
-        if (st == null) {
-          return XenErrno.EINVAL.negated();
-        }
         boolean ok = g.writeInt(arg + EventChannelOp.STATUS_STATUS, st[0])
             && g.writeInt(arg + EventChannelOp.STATUS_VCPU, st[1])
             && g.writeInt(arg + EventChannelOp.STATUS_UNION, st[2])
             && g.writeInt(arg + EventChannelOp.STATUS_UNION + 4, st[3]);
         return ok ? 0 : XenErrno.EFAULT.negated();
       }
+      case EventChannelOp.RESET: {
+        Integer dom = readU16(g, arg + EventChannelOp.RESET_DOM);
+        if (dom == null) {
+          return XenErrno.EFAULT.negated();
+        }
+        Domain target = lookupDomain(v, dom);
+        if (target == null) {
+          return XenErrno.ESRCH.negated();
+        }
+        if (target != v.domain()) {
+          return XenErrno.EPERM.negated();
+        }
+        // evtchn_reset on itself: every port is closed (interdomain peers see them unbound).
+        ch.closeAll();
+        return 0;
+      }
+      case EventChannelOp.INIT_CONTROL:
+        return initControl(v, g, arg);
+      case EventChannelOp.EXPAND_ARRAY:
+        // evtchn_fifo_expand_array before any init_control succeeded: -EOPNOTSUPP.
+        return g.read(arg, EventChannelOp.EXPAND_ARRAY_SIZE) == null
+            ? XenErrno.EFAULT.negated() : XenErrno.EOPNOTSUPP.negated();
+      case EventChannelOp.SET_PRIORITY: {
+        Integer port = g.readInt(arg + EventChannelOp.SET_PRIORITY_PORT);
+        Integer prio = g.readInt(arg + EventChannelOp.SET_PRIORITY_PRIORITY);
+        if (port == null || prio == null) {
+          return XenErrno.EFAULT.negated();
+        }
+        // evtchn_set_priority: a port the domain cannot have is -EINVAL; the 2-level ABI has
+        // no set_priority port op, so -ENOSYS.
+        return ch.status(port) == null ? XenErrno.EINVAL.negated() : XenErrno.ENOSYS.negated();
+      }
       default:
-        // FIFO (init_control, expand_array, set_priority) and PIRQs are not offered: guests
-        // fall back to the 2-level ABI, as Linux does on -ENOSYS.
+        // PIRQs are not offered.
         return XenErrno.ENOSYS.negated();
     }
+  }
+
+  /**
+   * EVTCHNOP_init_control without the FIFO ABI: the argument checks of Xen 4.17's
+   * evtchn_fifo_init_control in its order (-ENOENT for a vCPU the domain does not have;
+   * -EINVAL for a control block crossing the page, an offset not 8-byte aligned, or a GFN that
+   * is not a writable RAM page of the domain), then -ENOSYS: only the 2-level ABI is offered,
+   * and Linux falls back to it on any error.
+   */
+  private int initControl(Vcpu v, GuestAccess g, int arg) {
+    byte[] raw = g.read(arg, EventChannelOp.INIT_CONTROL_SIZE);
+    if (raw == null) {
+      return XenErrno.EFAULT.negated();
+    }
+    java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(raw).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    long gfn = b.getLong(EventChannelOp.INIT_CONTROL_GFN);
+    long offset = b.getInt(EventChannelOp.INIT_CONTROL_OFFSET) & 0xFFFF_FFFFL;
+    long vcpu = b.getInt(EventChannelOp.INIT_CONTROL_VCPU) & 0xFFFF_FFFFL;
+    Domain d = v.domain();
+    if (vcpu >= d.vcpus().size()) {
+      return XenErrno.ENOENT.negated();
+    }
+    if (offset > 4096 - EventChannelOp.FIFO_CONTROL_BLOCK_SIZE) {
+      return XenErrno.EINVAL.negated();
+    }
+    if ((offset & 7) != 0) {
+      return XenErrno.EINVAL.negated();
+    }
+    long mfn = gfn < 0 || gfn >= d.p2m().size() ? org.hospes.hv.memory.P2m.INVALID
+        : d.p2m().lookup(gfn);
+    if (mfn == org.hospes.hv.memory.P2m.INVALID || hv.frames().owner(mfn) != d.domid()
+        || !d.p2m().isWritable(gfn)) {
+      return XenErrno.EINVAL.negated();
+    }
+    return XenErrno.ENOSYS.negated();
   }
 
   /** Copies an OUT port number back; a fault undoes the allocation. */
@@ -212,11 +297,17 @@ public final class Hypercalls {
     if (dom == null || index == null || value == null) {
       return XenErrno.EFAULT.negated();
     }
-    if (dom != EventChannelOp.DOMID_SELF && dom != v.domain().domid()) {
-      return XenErrno.EPERM.negated();
+    // Xen's order (hvmop_get_param / hvm_set_param): the domain, the index, then the
+    // permission to touch another domain's params.
+    Domain target = lookupDomain(v, dom);
+    if (target == null) {
+      return XenErrno.ESRCH.negated();
     }
     if (index < 0 || index >= HvmOp.NR_PARAMS) {
       return XenErrno.EINVAL.negated();
+    }
+    if (target != v.domain()) {
+      return XenErrno.EPERM.negated();
     }
     Domain d = v.domain();
     if (cmd == HvmOp.GET_PARAM) {
@@ -250,7 +341,11 @@ public final class Hypercalls {
         if (dom == null) {
           return XenErrno.EFAULT.negated();
         }
-        if (dom != EventChannelOp.DOMID_SELF && dom != d.domid()) {
+        Domain target = lookupDomain(v, dom);
+        if (target == null) {
+          return XenErrno.ESRCH.negated();
+        }
+        if (target != d) {
           return XenErrno.EPERM.negated();
         }
         return (cmd & MemoryOp.CMD_MASK) == MemoryOp.MAXIMUM_RESERVATION ? d.p2m().size()
@@ -258,7 +353,7 @@ public final class Hypercalls {
       }
       case MemoryOp.DECREASE_RESERVATION:
       case MemoryOp.POPULATE_PHYSMAP:
-        return Reservations.handle(hv, v, cmd & MemoryOp.CMD_MASK, arg);
+        return Reservations.handle(hv, this, v, cmd & MemoryOp.CMD_MASK, arg);
       case MemoryOp.ADD_TO_PHYSMAP: {
         Integer dom = readU16(g, arg + MemoryOp.ATP_DOMID);
         Integer space = g.readInt(arg + MemoryOp.ATP_SPACE);
@@ -267,7 +362,15 @@ public final class Hypercalls {
         if (dom == null || space == null || idx == null || gpfn == null) {
           return XenErrno.EFAULT.negated();
         }
-        if (dom != EventChannelOp.DOMID_SELF && dom != d.domid()) {
+        if (space == MemoryOp.SPACE_GMFN_FOREIGN) {
+          // Foreign mappings only through add_to_physmap_batch.
+          return XenErrno.ENOSYS.negated();
+        }
+        Domain target = lookupDomain(v, dom);
+        if (target == null) {
+          return XenErrno.ESRCH.negated();
+        }
+        if (target != d) {
           return XenErrno.EPERM.negated();
         }
         if (space == MemoryOp.SPACE_GRANT_TABLE) {
@@ -305,35 +408,6 @@ public final class Hypercalls {
         }
         return 0;
       }
-      default:
-        return XenErrno.ENOSYS.negated();
-    }
-  }
-
-  private int xenVersion(Vcpu v, int cmd, int arg) {
-    GuestAccess g = new GuestAccess(v);
-    switch (cmd) {
-      case XenVersion.VERSION:
-        return XenVersion.MAJOR << 16 | XenVersion.MINOR;
-      case XenVersion.EXTRAVERSION:
-        return g.writeString(arg, XenVersion.EXTRA, 16) ? 0 : XenErrno.EFAULT.negated();
-      case XenVersion.CAPABILITIES:
-        return g.writeString(arg, "hvm-3.0-x86_32p", 1024) ? 0 : XenErrno.EFAULT.negated();
-      case XenVersion.CHANGESET:
-        return g.writeString(arg, "hospes", 64) ? 0 : XenErrno.EFAULT.negated();
-      case XenVersion.GET_FEATURES: {
-        Integer index = g.readInt(arg);
-        if (index == null) {
-          return XenErrno.EFAULT.negated();
-        }
-        // Submap 0: an auto-translated (HVM/PVH) guest with the callback vector and a pvclock
-        // that is safe to use (kept coherent with the guest TSC, see PvTime); other submaps 0.
-        int submap = index != 0 ? 0 : XenVersion.FEAT_AUTO_TRANSLATED_PHYSMAP
-            | XenVersion.FEAT_HVM_CALLBACK_VECTOR | XenVersion.FEAT_HVM_SAFE_PVCLOCK;
-        return g.writeInt(arg + 4, submap) ? 0 : XenErrno.EFAULT.negated();
-      }
-      case XenVersion.PAGESIZE:
-        return 4096;
       default:
         return XenErrno.ENOSYS.negated();
     }
@@ -430,6 +504,18 @@ public final class Hypercalls {
         return 0;
       case SchedOp.POLL:
         return poll(v, arg);
+      case SchedOp.REMOTE_SHUTDOWN: {
+        GuestAccess g = new GuestAccess(v);
+        Integer dom = readU16(g, arg + SchedOp.REMOTE_SHUTDOWN_DOMID);
+        Integer reason = g.readInt(arg + SchedOp.REMOTE_SHUTDOWN_REASON);
+        if (dom == null || reason == null) {
+          return XenErrno.EFAULT.negated();
+        }
+        // rcu_lock_domain_by_id: DOMID_SELF names no domain here. Then XSM_DM_PRIV: only a
+        // device model or the control domain may shut a domain down this way, not a domU.
+        return hv.eventDirectory().domain(dom) == null ? XenErrno.ESRCH.negated()
+            : XenErrno.EPERM.negated();
+      }
       case SchedOp.SHUTDOWN: {
         Integer reason = new GuestAccess(v).readInt(arg);
         if (reason == null) {

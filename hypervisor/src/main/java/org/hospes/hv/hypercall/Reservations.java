@@ -1,6 +1,5 @@
 package org.hospes.hv.hypercall;
 
-import org.hospes.abi.EventChannelOp;
 import org.hospes.abi.MemoryOp;
 import org.hospes.abi.XenErrno;
 import org.hospes.hv.Hypervisor;
@@ -32,28 +31,37 @@ final class Reservations {
     return n;
   }
 
-  static int handle(Hypervisor hv, Vcpu v, int op, int arg) {
+  /**
+   * decrease_reservation / populate_physmap as Xen 4.17's do_memory_op answers them: every
+   * refusal before the first extent (a struct it cannot read, no such domain, a domain other
+   * than the caller, an extent order past the domU limit) returns the start extent, 0, not an
+   * errno; the guest sees that nothing was done.
+   */
+  static int handle(Hypervisor hv, Hypercalls calls, Vcpu v, int op, int arg) {
     Domain d = v.domain();
     GuestAccess g = new GuestAccess(v);
-    Integer list = g.readInt(arg + MemoryOp.RES_EXTENT_START);
-    Integer count = g.readInt(arg + MemoryOp.RES_NR_EXTENTS);
-    Integer order = g.readInt(arg + MemoryOp.RES_EXTENT_ORDER);
-    byte[] dom = g.read(arg + MemoryOp.RES_DOMID, 2);
-    if (list == null || count == null || order == null || dom == null) {
-      return XenErrno.EFAULT.negated();
+    byte[] raw = g.read(arg, MemoryOp.RES_SIZE);
+    if (raw == null) {
+      return 0;
     }
-    int domid = (dom[0] & 0xFF) | (dom[1] & 0xFF) << 8;
-    if (domid != EventChannelOp.DOMID_SELF && domid != d.domid()) {
-      return XenErrno.EPERM.negated();
+    java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(raw).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    int list = b.getInt(MemoryOp.RES_EXTENT_START);
+    long count = b.getInt(MemoryOp.RES_NR_EXTENTS) & 0xFFFF_FFFFL;
+    long order = b.getInt(MemoryOp.RES_EXTENT_ORDER) & 0xFFFF_FFFFL;
+    int domid = b.getShort(MemoryOp.RES_DOMID) & 0xFFFF;
+    // nr_extents must leave room for the continuation's extent count in cmd's upper bits.
+    if (count > (0xFFFF_FFFFL >>> MemoryOp.EXTENT_SHIFT)) {
+      return 0;
     }
-    if (count < 0 || order < 0 || order > MAX_ORDER) {
-      return XenErrno.EINVAL.negated();
+    Domain target = calls.lookupDomain(v, domid);
+    if (target == null || target != d || order > MAX_ORDER) {
+      return 0;
     }
     int done = 0;
     for (; done < count; done++) {
       Integer first = g.readInt(list + 4 * done);
       if (first == null) {
-        return done == 0 ? XenErrno.EFAULT.negated() : done;
+        break;
       }
       long gfn = first & 0xFFFF_FFFFL;
       boolean ok = op == MemoryOp.DECREASE_RESERVATION ? release(hv, d, gfn, 1 << order)

@@ -74,6 +74,7 @@ public final class ShadowPager {
   private static final int CR0_PE = 1, CR0_WP = 1 << 16, CR0_PG = 1 << 31;
   private static final int CR4_PSE = 16, CR4_PAE = 32;
   private static final long PAE_RESERVED_HIGH = 0xFFFF_FFF0_0000_0000L;
+  private static final long PAE_XD = 1L << 63;
   private static final long PAE_ADDR = 0x0000_000F_FFFF_F000L;
 
   private static final int PD32 = 0, PT32 = 1, PDPAE = 2, PTPAE = 3;
@@ -117,6 +118,8 @@ public final class ShadowPager {
   private int gCr0 = CR0_PE;
   private int gCr3;
   private int gCr4;
+  /** Guest EFER.NXE: bit 63 of PAE PDEs/PTEs is XD, not reserved. */
+  private boolean gNxe;
   private final long[] gPdpte = new long[4];
   private int modeBits = -1;
 
@@ -365,6 +368,18 @@ public final class ShadowPager {
     tracked.clear();
   }
 
+  /**
+   * The guest's EFER.NXE. A change drops every shadow, since they were derived under the other
+   * reserved-bit rule. Execute-disable itself is not enforced by the 2-level shadows (they have
+   * no XD bit): a guest fetch from an XD page runs.
+   */
+  public void setNxe(boolean nxe) {
+    if (nxe != gNxe) {
+      gNxe = nxe;
+      resetAll();
+    }
+  }
+
   // ------------------------------------------------------------------ the guest walk
 
   /** Walks the guest tables for {@code lin}; returns -1 (results in w*) or a #PF error code. */
@@ -426,6 +441,7 @@ public final class ShadowPager {
   }
 
   private int walkPae(int lin, boolean write, boolean user, int accessBits) {
+    long reserved = gNxe ? PAE_RESERVED_HIGH & ~PAE_XD : PAE_RESERVED_HIGH;
     long pdpte = gPdpte[lin >>> 30];
     if ((pdpte & P) == 0) {
       return accessBits;
@@ -437,7 +453,7 @@ public final class ShadowPager {
     if ((pde & P) == 0) {
       return accessBits;
     }
-    if ((pde & PAE_RESERVED_HIGH) != 0) {
+    if ((pde & reserved) != 0) {
       return accessBits | PF_P | PF_RSVD;
     }
     if ((pde & PS) != 0) {
@@ -466,7 +482,7 @@ public final class ShadowPager {
     if ((pte & P) == 0) {
       return accessBits;
     }
-    if ((pte & PAE_RESERVED_HIGH) != 0) {
+    if ((pte & reserved) != 0) {
       return accessBits | PF_P | PF_RSVD;
     }
     int combined = (int) (pde & pte);

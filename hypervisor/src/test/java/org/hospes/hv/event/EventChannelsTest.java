@@ -112,4 +112,104 @@ class EventChannelsTest {
     assertThat(a.eventChannels().status(ap)[0]).isEqualTo(EventChannelOp.STATUS_UNBOUND);
     assertThat(a.eventChannels().send(ap)).isZero();
   }
+
+  @Test
+  void bindInterdomainToAPortNotUnboundForThisDomainFailsWithEinval() {
+    Domain c = hv.createHvmDomain("c", DomainMode.PVH, 2);
+    // Already bound to b: b cannot bind it a second time.
+    int ap = a.eventChannels().allocUnbound(EventChannelOp.DOMID_SELF, b.domid());
+    int bp = b.eventChannels().bindInterdomain(a.domid(), ap);
+    assertThat(bp).isPositive();
+    assertThat(b.eventChannels().bindInterdomain(a.domid(), ap))
+        .isEqualTo(XenErrno.EINVAL.negated());
+    // Offered to b once, then closed: the stale offer admits nobody.
+    int closed = a.eventChannels().allocUnbound(EventChannelOp.DOMID_SELF, b.domid());
+    assertThat(a.eventChannels().close(closed)).isZero();
+    assertThat(b.eventChannels().bindInterdomain(a.domid(), closed))
+        .isEqualTo(XenErrno.EINVAL.negated());
+    // Ports in other states: an IPI, a VIRQ, the reserved port 0, one past the end.
+    int ipi = a.eventChannels().bindIpi(0);
+    int virq = a.eventChannels().bindVirq(EventChannelOp.VIRQ_TIMER, 0);
+    for (int port : new int[] {ipi, virq, 0, SharedInfo.NR_PORTS, -1}) {
+      assertThat(b.eventChannels().bindInterdomain(a.domid(), port)).as("port %d", port)
+          .isEqualTo(XenErrno.EINVAL.negated());
+    }
+    // Offered to c: b may not take it, c may.
+    int forC = a.eventChannels().allocUnbound(EventChannelOp.DOMID_SELF, c.domid());
+    assertThat(b.eventChannels().bindInterdomain(a.domid(), forC))
+        .isEqualTo(XenErrno.EINVAL.negated());
+    assertThat(c.eventChannels().bindInterdomain(a.domid(), forC)).isPositive();
+    // None of the refusals took a port of b's or changed a's ports.
+    assertThat(b.eventChannels().status(bp + 1)[0]).isEqualTo(EventChannelOp.STATUS_CLOSED);
+    assertThat(a.eventChannels().status(ipi)[0]).isEqualTo(EventChannelOp.STATUS_IPI);
+  }
+
+  @Test
+  void anInterdomainSendLandsOnThePeersPortWhenThePortNumbersDiffer() {
+    // a uses its low ports for other things, so its end gets a higher number than b's.
+    for (int i = 0; i < 5; i++) {
+      a.eventChannels().bindIpi(0);
+    }
+    int ap = a.eventChannels().allocUnbound(EventChannelOp.DOMID_SELF, b.domid());
+    int bp = b.eventChannels().bindInterdomain(a.domid(), ap);
+    assertThat(ap).isEqualTo(6);
+    assertThat(bp).isEqualTo(1);
+    long bPending = (b.sharedInfoMfn() << 12) + SharedInfo.EVTCHN_PENDING;
+    long aPending = (a.sharedInfoMfn() << 12) + SharedInfo.EVTCHN_PENDING;
+    hv.machineMemory().write32(bPending, 0);
+    hv.machineMemory().write32(aPending, 0);
+    assertThat(a.eventChannels().send(ap)).isZero();
+    assertThat(pendingWord(b, 0)).isEqualTo(1 << bp);
+    assertThat(pendingWord(a, 0)).isZero();
+    hv.machineMemory().write32(bPending, 0);
+    assertThat(b.eventChannels().send(bp)).isZero();
+    assertThat(pendingWord(a, 0)).isEqualTo(1 << ap);
+    assertThat(pendingWord(b, 0)).isZero();
+  }
+
+  @Test
+  void allocUnboundChecksTheDomainThenPortsThenPermissionAsXenDoes() {
+    // The remote need not exist yet (Xen does not look it up); DOMID_SELF means the caller.
+    int p = a.eventChannels().allocUnbound(EventChannelOp.DOMID_SELF, 4242);
+    assertThat(p).isPositive();
+    assertThat(a.eventChannels().status(p)).containsExactly(EventChannelOp.STATUS_UNBOUND, 0,
+        4242, 0);
+    int self = a.eventChannels().allocUnbound(a.domid(), EventChannelOp.DOMID_SELF);
+    assertThat(a.eventChannels().status(self)[2]).isEqualTo(a.domid());
+    // ...and a loopback channel binds to it.
+    int loop = a.eventChannels().bindInterdomain(EventChannelOp.DOMID_SELF, self);
+    assertThat(loop).isPositive();
+    assertThat(a.eventChannels().status(self)).containsExactly(EventChannelOp.STATUS_INTERDOMAIN,
+        0, a.domid(), loop);
+    assertThat(a.eventChannels().allocUnbound(4242, b.domid()))
+        .isEqualTo(XenErrno.ESRCH.negated());
+    assertThat(a.eventChannels().allocUnbound(b.domid(), a.domid()))
+        .isEqualTo(XenErrno.EPERM.negated());
+    // A full domain is -ENOSPC before the permission check.
+    while (b.eventChannels().bindIpi(0) > 0) {
+      // fill b's ports
+    }
+    assertThat(a.eventChannels().allocUnbound(b.domid(), a.domid()))
+        .isEqualTo(XenErrno.ENOSPC.negated());
+    assertThat(b.eventChannels().bindInterdomain(a.domid(), p))
+        .isEqualTo(XenErrno.ENOSPC.negated());
+  }
+
+  @Test
+  void portAndVcpuNumbersOutOfRangeAreErrorsNotCrashes() {
+    int p = a.eventChannels().bindIpi(0);
+    for (int bad : new int[] {0, -1, SharedInfo.NR_PORTS, Integer.MAX_VALUE, Integer.MIN_VALUE}) {
+      assertThat(a.eventChannels().unmask(bad)).as("unmask %d", bad)
+          .isEqualTo(XenErrno.EINVAL.negated());
+      assertThat(a.eventChannels().send(bad)).isEqualTo(XenErrno.EINVAL.negated());
+      assertThat(a.eventChannels().close(bad)).isEqualTo(XenErrno.EINVAL.negated());
+      assertThat(a.eventChannels().bindVcpu(bad, 0)).isEqualTo(XenErrno.EINVAL.negated());
+    }
+    for (int cpu : new int[] {2, -1, 1 << 20}) {
+      assertThat(a.eventChannels().bindVcpu(p, cpu)).as("vcpu %d", cpu)
+          .isEqualTo(XenErrno.ENOENT.negated());
+      assertThat(a.eventChannels().bindIpi(cpu)).isEqualTo(XenErrno.ENOENT.negated());
+    }
+    assertThat(a.eventChannels().status(p)).containsExactly(EventChannelOp.STATUS_IPI, 0, 0, 0);
+  }
 }

@@ -278,29 +278,34 @@ class GrantTableHypercallsTest {
         GNTCOPY_SOURCE_GREF)).isEqualTo(GNTST_OKAY);
     assertThat(b.memory().read32(0x20000 + 200)).isEqualTo(0xABCD_EF01);
     b.memory().write32(0x20000 + 300, 0x1357_9BDF);
+    assertThat(copy(b, 0x20, EventChannelOp.DOMID_SELF, 300, 8, a.domid(), 4000, 4,
+        GNTCOPY_DEST_GREF)).isEqualTo(GNTST_OKAY);
+    // A frame side must say DOMID_SELF: Xen 4.17 refuses the caller's own numeric id there.
     assertThat(copy(b, 0x20, b.domid(), 300, 8, a.domid(), 4000, 4, GNTCOPY_DEST_GREF))
-        .isEqualTo(GNTST_OKAY);
+        .isEqualTo(GNTST_PERMISSION_DENIED);
     assertThat(a.memory().read32(((long) PAGE_GFN << 12) + 4000)).isEqualTo(0x1357_9BDF);
     // Bounds: the copy must stay within each page.
     assertThat(copy(b, 8, a.domid(), 4000, 0x20, EventChannelOp.DOMID_SELF, 0, 200,
         GNTCOPY_SOURCE_GREF)).isEqualTo(GNTST_BAD_COPY_ARG);
     assertThat(copy(b, 8, a.domid(), 0, 0x20, EventChannelOp.DOMID_SELF, 3900, 200,
         GNTCOPY_SOURCE_GREF)).isEqualTo(GNTST_BAD_COPY_ARG);
-    assertThat(copy(b, 8, a.domid(), 0, 0x20, EventChannelOp.DOMID_SELF, 0, 4, 0x80))
-        .isEqualTo(GNTST_BAD_COPY_ARG);
+    // Flag bits other than the two gref bits are ignored, as on Xen: this is a frame copy.
+    assertThat(copy(b, 0x20, EventChannelOp.DOMID_SELF, 0, 0x21, EventChannelOp.DOMID_SELF, 0,
+        4, 0x80)).isEqualTo(GNTST_OKAY);
     // A read-only grant is not a destination; it is a source.
-    assertThat(copy(b, 0x20, b.domid(), 0, 9, a.domid(), 0, 4, GNTCOPY_DEST_GREF))
-        .isEqualTo(GNTST_GENERAL_ERROR);
-    assertThat(copy(b, 9, a.domid(), 0, 0x20, b.domid(), 0, 4, GNTCOPY_SOURCE_GREF))
-        .isEqualTo(GNTST_OKAY);
+    assertThat(copy(b, 0x20, EventChannelOp.DOMID_SELF, 0, 9, a.domid(), 0, 4,
+        GNTCOPY_DEST_GREF)).isEqualTo(GNTST_GENERAL_ERROR);
+    assertThat(copy(b, 9, a.domid(), 0, 0x20, EventChannelOp.DOMID_SELF, 0, 4,
+        GNTCOPY_SOURCE_GREF)).isEqualTo(GNTST_OKAY);
     // Own frames only on a non-grant side; unpopulated own frames are bad pages.
     assertThat(copy(b, 0x20, a.domid(), 0, 0x21, b.domid(), 0, 4, 0))
         .isEqualTo(GNTST_PERMISSION_DENIED);
-    assertThat(copy(b, 0x7FFFF, b.domid(), 0, 0x21, b.domid(), 0, 4, 0)).isEqualTo(GNTST_BAD_PAGE);
-    assertThat(copy(b, 8, 999, 0, 0x21, b.domid(), 0, 4, GNTCOPY_SOURCE_GREF))
+    assertThat(copy(b, 0x7FFFF, EventChannelOp.DOMID_SELF, 0, 0x21, EventChannelOp.DOMID_SELF,
+        0, 4, 0)).isEqualTo(GNTST_BAD_PAGE);
+    assertThat(copy(b, 8, 999, 0, 0x21, EventChannelOp.DOMID_SELF, 0, 4, GNTCOPY_SOURCE_GREF))
         .isEqualTo(GNTST_BAD_DOMAIN);
-    assertThat(b.totals().grantCopies).isEqualTo(3);
-    assertThat(b.totals().grantCopyBytes).isEqualTo(12);
+    assertThat(b.totals().grantCopies).isEqualTo(4);
+    assertThat(b.totals().grantCopyBytes).isEqualTo(16);
     assertThat(flags(8)).isEqualTo(GTF_PERMIT_ACCESS);
   }
 
@@ -340,14 +345,34 @@ class GrantTableHypercallsTest {
     put(a, UOP, s);
     assertThat(call(a, Hypercall.GRANT_TABLE_OP, SETUP_TABLE, UOP, 1)).isZero();
     assertThat((short) a.memory().read16(UOP + SETUP_STATUS)).isEqualTo((short) GNTST_GENERAL_ERROR);
+    // As a Xen built with opt_gnttab_max_version = 1: v2 is -ENOSYS, other versions -EINVAL,
+    // and the version in force (1) is written back either way; count is not looked at.
     a.memory().write32(UOP, 2);
+    assertThat(call(a, Hypercall.GRANT_TABLE_OP, SET_VERSION, UOP, 1))
+        .isEqualTo(XenErrno.ENOSYS.negated());
+    assertThat(a.memory().read32(UOP)).isEqualTo(1);
+    a.memory().write32(UOP, 3);
+    assertThat(call(a, Hypercall.GRANT_TABLE_OP, SET_VERSION, UOP, 7))
+        .isEqualTo(XenErrno.EINVAL.negated());
+    assertThat(a.memory().read32(UOP)).isEqualTo(1);
+    a.memory().write32(UOP, 0);
     assertThat(call(a, Hypercall.GRANT_TABLE_OP, SET_VERSION, UOP, 1))
         .isEqualTo(XenErrno.EINVAL.negated());
     a.memory().write32(UOP, 1);
     assertThat(call(a, Hypercall.GRANT_TABLE_OP, SET_VERSION, UOP, 1)).isZero();
+    assertThat(call(a, Hypercall.GRANT_TABLE_OP, SET_VERSION, 0x7FF000, 1))
+        .isEqualTo(XenErrno.EFAULT.negated());
     put(a, UOP, le(8).putShort(0, (short) EventChannelOp.DOMID_SELF));
     assertThat(call(a, Hypercall.GRANT_TABLE_OP, GET_VERSION, UOP, 1)).isZero();
     assertThat(a.memory().read32(UOP + GET_VERSION_VERSION)).isEqualTo(1);
+    put(a, UOP, le(8).putShort(0, (short) a.domid()));
+    assertThat(call(a, Hypercall.GRANT_TABLE_OP, GET_VERSION, UOP, 0)).isZero();
+    put(a, UOP, le(8).putShort(0, (short) b.domid()));
+    assertThat(call(a, Hypercall.GRANT_TABLE_OP, GET_VERSION, UOP, 1))
+        .isEqualTo(XenErrno.EPERM.negated());
+    put(a, UOP, le(8).putShort(0, (short) 999));
+    assertThat(call(a, Hypercall.GRANT_TABLE_OP, GET_VERSION, UOP, 1))
+        .isEqualTo(XenErrno.ESRCH.negated());
   }
 
   @Test
@@ -371,5 +396,200 @@ class GrantTableHypercallsTest {
     assertThat(map(b, 8, a.domid(), MAP_GFN, GNTMAP_HOST_MAP)[0]).isEqualTo(GNTST_OKAY);
     hv.destroy(b, "test");
     assertThat(flags(8)).isEqualTo(GTF_PERMIT_ACCESS);
+  }
+
+  @Test
+  void aCopyOneBytePastThePageFailsWithBadCopyArgAsSourceAndAsDestination() {
+    grant(8, GTF_PERMIT_ACCESS, b.domid(), PAGE_GFN);
+    b.memory().write32(0x20000 + 300, 0x2468_ACE0);
+    // Source: offset 4000 + 97 bytes ends one byte past the page; 96 bytes fit exactly.
+    assertThat(copy(b, 8, a.domid(), 4000, 0x20, EventChannelOp.DOMID_SELF, 0, 97,
+        GNTCOPY_SOURCE_GREF)).isEqualTo(GNTST_BAD_COPY_ARG);
+    assertThat(copy(b, 8, a.domid(), 4000, 0x20, EventChannelOp.DOMID_SELF, 0, 96,
+        GNTCOPY_SOURCE_GREF)).isEqualTo(GNTST_OKAY);
+    // Destination: the same, into the granted page.
+    assertThat(copy(b, 0x20, EventChannelOp.DOMID_SELF, 300, 8, a.domid(), 4000, 97,
+        GNTCOPY_DEST_GREF)).isEqualTo(GNTST_BAD_COPY_ARG);
+    assertThat(a.memory().read32(((long) PAGE_GFN << 12) + 4000)).isZero();
+    assertThat(copy(b, 0x20, EventChannelOp.DOMID_SELF, 300, 8, a.domid(), 4000, 96,
+        GNTCOPY_DEST_GREF)).isEqualTo(GNTST_OKAY);
+    assertThat(a.memory().read32(((long) PAGE_GFN << 12) + 4000)).isEqualTo(0x2468_ACE0);
+    // Both sides frames of the caller: the same bound on each side.
+    assertThat(copy(b, 0x20, EventChannelOp.DOMID_SELF, 4000, 0x21, EventChannelOp.DOMID_SELF,
+        0, 97, 0)).isEqualTo(GNTST_BAD_COPY_ARG);
+    assertThat(copy(b, 0x20, EventChannelOp.DOMID_SELF, 0, 0x21, EventChannelOp.DOMID_SELF,
+        4000, 97, 0)).isEqualTo(GNTST_BAD_COPY_ARG);
+    assertThat(b.totals().grantCopies).isEqualTo(2);
+  }
+
+  @Test
+  void unmappingTheWritableOfTwoMapsLeavesTheReadOnlyOnePinned() {
+    grant(8, GTF_PERMIT_ACCESS, b.domid(), PAGE_GFN);
+    int[] rw = map(b, 8, a.domid(), MAP_GFN, GNTMAP_HOST_MAP);
+    int[] ro = map(b, 8, a.domid(), MAP_GFN + 1, GNTMAP_HOST_MAP | GNTMAP_READONLY);
+    assertThat(rw[0]).isEqualTo(GNTST_OKAY);
+    assertThat(ro[0]).isEqualTo(GNTST_OKAY);
+    long frame = a.p2m().lookup(PAGE_GFN);
+    assertThat(flags(8)).isEqualTo(GTF_PERMIT_ACCESS | GTF_READING | GTF_WRITING);
+    assertThat(unmap(b, MAP_GFN, rw[1])).isEqualTo(GNTST_OKAY);
+    // The writer is gone, the reader stays: GTF_reading only, the frame still pinned and mapped.
+    assertThat(flags(8)).isEqualTo(GTF_PERMIT_ACCESS | GTF_READING);
+    assertThat(a.grantTables().framePinned(frame)).isTrue();
+    assertThat(b.p2m().lookup(MAP_GFN + 1)).isEqualTo(frame);
+    assertThat(b.memory().read32((long) (MAP_GFN + 1) << 12)).isEqualTo(PATTERN);
+    // So ballooning the granted page out is still refused.
+    assertThat(decreaseReservation(a, EventChannelOp.DOMID_SELF, PAGE_GFN)).isZero();
+    assertThat(a.p2m().lookup(PAGE_GFN)).isEqualTo(frame);
+    assertThat(unmap(b, MAP_GFN + 1, ro[1])).isEqualTo(GNTST_OKAY);
+    assertThat(flags(8)).isEqualTo(GTF_PERMIT_ACCESS);
+    assertThat(a.grantTables().framePinned(frame)).isFalse();
+    // The other order: unmapping the reader leaves the writer's GTF_writing set.
+    rw = map(b, 8, a.domid(), MAP_GFN, GNTMAP_HOST_MAP);
+    ro = map(b, 8, a.domid(), MAP_GFN + 1, GNTMAP_HOST_MAP | GNTMAP_READONLY);
+    assertThat(unmap(b, MAP_GFN + 1, ro[1])).isEqualTo(GNTST_OKAY);
+    assertThat(flags(8)).isEqualTo(GTF_PERMIT_ACCESS | GTF_READING | GTF_WRITING);
+    assertThat(unmap(b, MAP_GFN, rw[1])).isEqualTo(GNTST_OKAY);
+    assertThat(flags(8)).isEqualTo(GTF_PERMIT_ACCESS);
+  }
+
+  @Test
+  void anEntryRewrittenForAnotherDomainWhileMappedAdmitsNeither() {
+    grant(8, GTF_PERMIT_ACCESS, b.domid(), PAGE_GFN);
+    int[] r = map(b, 8, a.domid(), MAP_GFN, GNTMAP_HOST_MAP);
+    assertThat(r[0]).isEqualTo(GNTST_OKAY);
+    // a points the busy entry at c: c may not join b's pin, b may not map it again.
+    long e = ((long) GRANT_GFN << 12) + 8L * ENTRY_SIZE;
+    a.memory().write16(e + ENTRY_DOMID, c.domid());
+    assertThat(map(c, 8, a.domid(), 0x150, GNTMAP_HOST_MAP | GNTMAP_READONLY)[0])
+        .isEqualTo(GNTST_GENERAL_ERROR);
+    assertThat(copy(c, 8, a.domid(), 0, 0x20, EventChannelOp.DOMID_SELF, 0, 4,
+        GNTCOPY_SOURCE_GREF)).isEqualTo(GNTST_GENERAL_ERROR);
+    assertThat(map(b, 8, a.domid(), 0x151, GNTMAP_HOST_MAP)[0]).isEqualTo(GNTST_GENERAL_ERROR);
+    assertThat(c.memory().read32(0x20000)).isNotEqualTo(PATTERN);
+    assertThat(unmap(b, MAP_GFN, r[1])).isEqualTo(GNTST_OKAY);
+  }
+
+  @Test
+  void aCopyNamingDomidSelfWithAGrantRefUsesTheCallersOwnTable() {
+    // a grants a page to itself and copies out of it through its own table (Xen resolves
+    // DOMID_SELF with rcu_lock_domain_by_any_id on a grant side).
+    grant(8, GTF_PERMIT_ACCESS, a.domid(), PAGE_GFN);
+    assertThat(copy(a, 8, EventChannelOp.DOMID_SELF, 0, 0x30, EventChannelOp.DOMID_SELF, 8, 4,
+        GNTCOPY_SOURCE_GREF)).isEqualTo(GNTST_OKAY);
+    assertThat(a.memory().read32(0x30000 + 8)).isEqualTo(PATTERN);
+    a.memory().write32(0x30000 + 16, 0x0BAD_F00D);
+    assertThat(copy(a, 0x30, EventChannelOp.DOMID_SELF, 16, 8, EventChannelOp.DOMID_SELF, 32, 4,
+        GNTCOPY_DEST_GREF)).isEqualTo(GNTST_OKAY);
+    assertThat(a.memory().read32(((long) PAGE_GFN << 12) + 32)).isEqualTo(0x0BAD_F00D);
+    // The entry still has to name the caller: one granted to b is not a's to use.
+    grant(9, GTF_PERMIT_ACCESS, b.domid(), PAGE_GFN);
+    assertThat(copy(a, 9, EventChannelOp.DOMID_SELF, 0, 0x30, EventChannelOp.DOMID_SELF, 0, 4,
+        GNTCOPY_SOURCE_GREF)).isEqualTo(GNTST_GENERAL_ERROR);
+    // b naming DOMID_SELF reaches b's own table, whose entry 8 is empty, not a's.
+    assertThat(copy(b, 8, EventChannelOp.DOMID_SELF, 0, 0x30, EventChannelOp.DOMID_SELF, 0, 4,
+        GNTCOPY_SOURCE_GREF)).isEqualTo(GNTST_GENERAL_ERROR);
+    // Domains are checked before frames, source before destination (gnttab_copy_lock_domains).
+    assertThat(copy(b, 8, 999, 0, 0x30, a.domid(), 0, 4, GNTCOPY_SOURCE_GREF))
+        .isEqualTo(GNTST_BAD_DOMAIN);
+    assertThat(copy(b, 0x7FFFF, EventChannelOp.DOMID_SELF, 0, 0x30, a.domid(), 0, 4, 0))
+        .isEqualTo(GNTST_PERMISSION_DENIED);
+    assertThat(copy(b, 0x7FFFF, EventChannelOp.DOMID_SELF, 0, 8, 999, 0, 4, GNTCOPY_DEST_GREF))
+        .isEqualTo(GNTST_BAD_DOMAIN);
+  }
+
+  @Test
+  void querySizeAndSetupTableNameOnlyTheCallersTable() {
+    ByteBuffer q = le(QUERY_SIZE_BYTES).putShort(QUERY_DOM, (short) 999);
+    put(b, UOP, q);
+    assertThat(call(b, Hypercall.GRANT_TABLE_OP, QUERY_SIZE, UOP, 1)).isZero();
+    assertThat((short) b.memory().read16(UOP + QUERY_STATUS)).isEqualTo((short) GNTST_BAD_DOMAIN);
+    q.putShort(QUERY_DOM, (short) a.domid());
+    put(b, UOP, q);
+    assertThat(call(b, Hypercall.GRANT_TABLE_OP, QUERY_SIZE, UOP, 1)).isZero();
+    assertThat((short) b.memory().read16(UOP + QUERY_STATUS))
+        .isEqualTo((short) GNTST_PERMISSION_DENIED);
+    assertThat(b.memory().read32(UOP + QUERY_NR_FRAMES)).isZero();
+    q.putShort(QUERY_DOM, (short) b.domid());
+    put(b, UOP, q);
+    assertThat(call(b, Hypercall.GRANT_TABLE_OP, QUERY_SIZE, UOP, 1)).isZero();
+    assertThat(b.memory().read16(UOP + QUERY_STATUS)).isZero();
+    ByteBuffer s = le(SETUP_SIZE).putShort(SETUP_DOM, (short) a.domid())
+        .putInt(SETUP_NR_FRAMES, 4).putInt(SETUP_FRAME_LIST, UOP + 0x100);
+    put(b, UOP, s);
+    assertThat(call(b, Hypercall.GRANT_TABLE_OP, SETUP_TABLE, UOP, 1)).isZero();
+    assertThat((short) b.memory().read16(UOP + SETUP_STATUS))
+        .isEqualTo((short) GNTST_PERMISSION_DENIED);
+    assertThat(a.grantTables().nrFrames()).isEqualTo(1);
+    s.putShort(SETUP_DOM, (short) 999);
+    put(b, UOP, s);
+    assertThat(call(b, Hypercall.GRANT_TABLE_OP, SETUP_TABLE, UOP, 1)).isZero();
+    assertThat((short) b.memory().read16(UOP + SETUP_STATUS)).isEqualTo((short) GNTST_BAD_DOMAIN);
+  }
+
+  /** One-extent XENMEM_decrease_reservation of {@code gfn} from {@code d}; returns the result. */
+  private int decreaseReservation(Domain d, int domid, int gfn) {
+    ByteBuffer r = le(MemoryOp.RES_SIZE).putInt(MemoryOp.RES_EXTENT_START, UOP + 0x40)
+        .putInt(MemoryOp.RES_NR_EXTENTS, 1).putShort(MemoryOp.RES_DOMID, (short) domid);
+    put(d, UOP, r);
+    d.memory().write32(UOP + 0x40, gfn);
+    return call(d, Hypercall.MEMORY_OP, MemoryOp.DECREASE_RESERVATION, UOP, 0);
+  }
+
+  @Test
+  void decreaseReservationLeavesAFrameAnotherDomainMappedAlone() {
+    grant(8, GTF_PERMIT_ACCESS, b.domid(), PAGE_GFN);
+    int[] r = map(b, 8, a.domid(), MAP_GFN, GNTMAP_HOST_MAP);
+    assertThat(r[0]).isEqualTo(GNTST_OKAY);
+    long frame = a.p2m().lookup(PAGE_GFN);
+    long free = hv.frames().freeFrames();
+    assertThat(decreaseReservation(a, EventChannelOp.DOMID_SELF, PAGE_GFN)).isZero();
+    assertThat(a.p2m().lookup(PAGE_GFN)).isEqualTo(frame);
+    assertThat(hv.frames().owner(frame)).isEqualTo(a.domid());
+    assertThat(hv.frames().freeFrames()).isEqualTo(free);
+    b.memory().write32(((long) MAP_GFN << 12) + 4, 0x99);
+    assertThat(a.memory().read32(((long) PAGE_GFN << 12) + 4)).isEqualTo(0x99);
+    // Once unmapped, the same call gives the frame back.
+    assertThat(unmap(b, MAP_GFN, r[1])).isEqualTo(GNTST_OKAY);
+    assertThat(decreaseReservation(a, EventChannelOp.DOMID_SELF, PAGE_GFN)).isEqualTo(1);
+    assertThat(a.p2m().lookup(PAGE_GFN)).isEqualTo(org.hospes.hv.memory.P2m.INVALID);
+    assertThat(hv.frames().freeFrames()).isEqualTo(free + 1);
+  }
+
+  @Test
+  void decreaseReservationNamingAnotherDomainDoesNothing() {
+    long frame = b.p2m().lookup(0x120);
+    b.memory().write32(0x120L << 12, 0x4321);
+    long free = hv.frames().freeFrames();
+    // Xen 4.17 (do_memory_op) answers a refused domain with the start extent, 0: no errno.
+    assertThat(decreaseReservation(a, b.domid(), 0x120)).isZero();
+    assertThat(decreaseReservation(a, 999, 0x120)).isZero();
+    assertThat(b.p2m().lookup(0x120)).isEqualTo(frame);
+    assertThat(a.p2m().lookup(0x120)).isNotEqualTo(org.hospes.hv.memory.P2m.INVALID);
+    assertThat(b.memory().read32(0x120L << 12)).isEqualTo(0x4321);
+    assertThat(hv.frames().freeFrames()).isEqualTo(free);
+    // The caller's own numeric id is the caller.
+    assertThat(decreaseReservation(a, a.domid(), 0x120)).isEqualTo(1);
+  }
+
+  @Test
+  void aGranterCannotPassOnAFrameItMappedFromAnotherDomain() {
+    // c grants a page to a; a maps it and then offers that GFN to b in its own table.
+    assertThat(addToPhysmap(c, MemoryOp.SPACE_GRANT_TABLE, 0, GRANT_GFN)).isZero();
+    c.memory().write32(0x40000, 0xC0C0_C0C0);
+    long ce = ((long) GRANT_GFN << 12) + 8L * ENTRY_SIZE;
+    c.memory().write32(ce + ENTRY_FRAME, 0x40);
+    c.memory().write16(ce + ENTRY_DOMID, a.domid());
+    c.memory().write16(ce + ENTRY_FLAGS, GTF_PERMIT_ACCESS);
+    int[] r = map(a, 8, c.domid(), 0x160, GNTMAP_HOST_MAP);
+    assertThat(r[0]).isEqualTo(GNTST_OKAY);
+    assertThat(a.memory().read32(0x160L << 12)).isEqualTo(0xC0C0_C0C0);
+    grant(9, GTF_PERMIT_ACCESS, b.domid(), 0x160);
+    // The frame is c's, not a's: a cannot grant it on, by map or by copy.
+    assertThat(map(b, 9, a.domid(), MAP_GFN, GNTMAP_HOST_MAP)[0]).isEqualTo(GNTST_BAD_PAGE);
+    assertThat(copy(b, 9, a.domid(), 0, 0x20, EventChannelOp.DOMID_SELF, 0, 4,
+        GNTCOPY_SOURCE_GREF)).isEqualTo(GNTST_BAD_PAGE);
+    assertThat(b.memory().read32(0x20000)).isNotEqualTo(0xC0C0_C0C0);
+    assertThat(flags(9)).isEqualTo(GTF_PERMIT_ACCESS);
+    assertThat(unmap(a, 0x160, r[1])).isEqualTo(GNTST_OKAY);
   }
 }

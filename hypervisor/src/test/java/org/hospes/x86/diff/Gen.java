@@ -274,7 +274,20 @@ final class Gen {
   }
 
   Rm memRm(int size, int avoidMask) {
+    return memRm(size, avoidMask, false);
+  }
+
+  /**
+   * A memory r/m operand; with {@code locked} it lies within one 64-byte cache line. A locked
+   * access that straddles two lines is a split lock: Linux traps it on the host reference
+   * ("took a bus_lock trap") and throttles the process, which can then miss its 2 s alarm on a
+   * loaded machine. So LOCKed and XCHG accesses are generated within a line ({@link #lockable}).
+   */
+  Rm memRm(int size, int avoidMask, boolean locked) {
     int off = offset(size / 8, 0);
+    while (locked && !withinLine(off, size / 8)) {
+      off = offset(size / 8, 0);
+    }
     putMem(off, val(size), size / 8);
     return new Rm(size, off, memAt(Layout.SCRATCH_ADDR + off, avoidMask));
   }
@@ -282,6 +295,22 @@ final class Gen {
   /** A register or memory r/m operand with probability 1/2 each. */
   Rm rm(int size, int avoidMask) {
     return chance(0.5) ? memRm(size, avoidMask) : regRm(size, reg());
+  }
+
+  /** As {@link #rm(int, int)}, for an always-locked access (XCHG with memory). */
+  Rm lockedRm(int size, int avoidMask) {
+    return chance(0.5) ? memRm(size, avoidMask, true) : regRm(size, reg());
+  }
+
+  /** The {@code bytes} at scratch offset {@code off} lie within one 64-byte cache line. */
+  static boolean withinLine(int off, int bytes) {
+    int a = Layout.SCRATCH_ADDR + off;
+    return (a & 63) + bytes <= 64;
+  }
+
+  /** A LOCK prefix may go on this operand: memory, and no split lock (see {@link #memRm}). */
+  static boolean lockable(Rm rm) {
+    return rm.isMem && withinLine(rm.off, rm.size / 8);
   }
 
   static void opsize(Insn.Builder b, int size) {

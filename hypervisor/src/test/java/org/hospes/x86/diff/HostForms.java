@@ -176,6 +176,7 @@ final class HostForms {
     String seg = "";
     String text;
     String form;
+    // A memory destination a LOCK prefix may go on (no split lock: Gen.memRm).
     boolean memDest = false;
     switch (variant) {
       case 0, 1 -> {
@@ -186,7 +187,7 @@ final class HostForms {
         Gen.opsize(b, size);
         b.op(Gen.w(op * 8 + (variant == 0 ? 0 : 2), size));
         rm.modrm(b, r);
-        memDest = variant == 0 && rm.isMem;
+        memDest = variant == 0 && Gen.lockable(rm);
         text = variant == 0 ? n + " " + rm.text() + ", " + Regs.name(size, r)
             : n + " " + Regs.name(size, r) + ", " + rm.text();
         form = n + (variant == 0 ? " r/m, r" : " r, r/m") + size + " " + rm.kind();
@@ -209,7 +210,7 @@ final class HostForms {
         rm.modrm(b, op);
         b.imm(imm, Gen.immBytes(immSize));
         int shown = variant == 5 ? (byte) imm : imm;
-        memDest = rm.isMem;
+        memDest = Gen.lockable(rm);
         text = n + " " + rm.text() + ", " + Hex.imm(shown, size);
         form = n + " r/m" + size + ", imm" + immSize + " (" + Hex.h32(variant == 3 ? 0x80
             : variant == 4 ? 0x81 : 0x83) + ") " + rm.kind();
@@ -272,7 +273,7 @@ final class HostForms {
     rm.modrm(b, op);
     String text = (op == 0 ? "inc " : "dec ") + rm.text();
     String form = (op == 0 ? "inc" : "dec") + " r/m" + size + " " + rm.kind();
-    if (rm.isMem && g.chance(0.25)) {
+    if (Gen.lockable(rm) && g.chance(0.25)) {
       b.prefix(0xF0);
       text = "lock " + text;
       form = "lock " + form;
@@ -292,7 +293,7 @@ final class HostForms {
     String n = op == 2 ? "not" : "neg";
     String text = n + " " + rm.text();
     String form = n + " r/m" + size + " " + rm.kind();
-    if (rm.isMem && g.chance(0.25)) {
+    if (Gen.lockable(rm) && g.chance(0.25)) {
       b.prefix(0xF0);
       text = "lock " + text;
       form = "lock " + form;
@@ -391,7 +392,8 @@ final class HostForms {
 
   /**
    * Sets the dividend so that about three cases in four divide cleanly: quotient and remainder
-   * are chosen first. The rest keep random values (#DE by overflow) or a zero divisor.
+   * are chosen first (one case in eight puts the quotient at the overflow boundary, just inside
+   * or just past it). The rest keep random values (#DE by overflow) or a zero divisor.
    */
   private static void setDividend(Gen g, Gen.Rm rm, int size, boolean signed) {
     int mode = g.rnd.nextInt(8);
@@ -414,6 +416,13 @@ final class HostForms {
     if (mode >= 2 && d != 0) {
       long q = signed ? signExtend(g.val(size), size) >> g.rnd.nextInt(size)
           : (g.val(size) & mask64(size)) >>> g.rnd.nextInt(size);
+      if (mode == 2) {
+        // The overflow boundary: the largest quotient that fits, or one past it (#DE).
+        long max = signed ? (1L << (size - 1)) - 1 : mask64(size);
+        long[] edge = signed ? new long[] {max, max + 1, -max - 1, -max - 2}
+            : new long[] {max, max + 1};
+        q = edge[g.rnd.nextInt(edge.length)];
+      }
       long ad = Math.abs(d);
       long rem = Math.floorMod(g.rnd.nextLong(), ad);
       java.math.BigInteger dividend = java.math.BigInteger.valueOf(q).multiply(
@@ -478,6 +487,8 @@ final class HostForms {
     Gen.opsize(b, size);
     Gen.Rm rm;
     String text;
+    // Scratch offset of the bytes a memory form really touches (for the split-lock rule).
+    int bitTestOffset = -1;
     if (imm) {
       int bit = g.chance(0.5) ? g.rnd.nextInt(256) : g.rnd.nextInt(size);
       rm = g.rm(size, 0);
@@ -486,6 +497,7 @@ final class HostForms {
       b.imm(bit, 1);
       text = n + " " + rm.text() + ", " + Hex.h32(bit);
       g.c.form = n + " r/m" + size + ", imm8 " + rm.kind();
+      bitTestOffset = rm.off;
     } else {
       int r = g.reg();
       if (g.chance(0.5)) {
@@ -499,13 +511,14 @@ final class HostForms {
         int off = 72 + g.rnd.nextInt(g.c.mem.length - 144 - 4);
         g.putMem(off, g.val(size), size / 8);
         rm = g.new Rm(size, off, g.memAt(Layout.SCRATCH_ADDR + off, Gen.bit(32, r)));
+        bitTestOffset = off + (size / 8) * Math.floorDiv(bitOffset, size);
       }
       b.op(0x0F, 0xA3 + 8 * op);
       rm.modrm(b, r);
       text = n + " " + rm.text() + ", " + Regs.name(size, r);
       g.c.form = n + " r/m" + size + ", r " + rm.kind();
     }
-    if (rm.isMem && op != 0 && g.chance(0.25)) {
+    if (rm.isMem && op != 0 && Gen.withinLine(bitTestOffset, size / 8) && g.chance(0.25)) {
       b.prefix(0xF0);
       text = "lock " + text;
       g.c.form = "lock " + g.c.form;
@@ -554,7 +567,8 @@ final class HostForms {
     }
     int r = g.reg();
     g.setReg(size, r, g.val(size));
-    Gen.Rm rm = g.rm(size, Gen.bit(size, r));
+    // XCHG with memory is locked with or without the prefix.
+    Gen.Rm rm = g.lockedRm(size, Gen.bit(size, r));
     String text = "xchg " + rm.text() + ", " + Regs.name(size, r);
     String form = "xchg r/m, r" + size + " " + rm.kind();
     if (rm.isMem && g.chance(0.2)) {
@@ -577,7 +591,7 @@ final class HostForms {
     Insn.Builder b = g.b();
     String text = "xadd " + rm.text() + ", " + Regs.name(size, r);
     String form = "xadd r/m, r" + size + " " + rm.kind();
-    if (rm.isMem && g.chance(0.3)) {
+    if (Gen.lockable(rm) && g.chance(0.3)) {
       b.prefix(0xF0);
       text = "lock " + text;
       form = "lock " + form;
@@ -604,7 +618,7 @@ final class HostForms {
     Insn.Builder b = g.b();
     String text = "cmpxchg " + rm.text() + ", " + Regs.name(size, r);
     String form = "cmpxchg r/m, r" + size + " " + rm.kind();
-    if (rm.isMem && g.chance(0.3)) {
+    if (Gen.lockable(rm) && g.chance(0.3)) {
       b.prefix(0xF0);
       text = "lock " + text;
       form = "lock " + form;
@@ -626,7 +640,7 @@ final class HostForms {
     Insn.Builder b = g.b();
     String text = "cmpxchg8b " + m.text(64);
     g.c.form = "cmpxchg8b m64";
-    if (g.chance(0.3)) {
+    if (Gen.withinLine(off, 8) && g.chance(0.3)) {
       b.prefix(0xF0);
       text = "lock " + text;
       g.c.form = "lock cmpxchg8b m64";

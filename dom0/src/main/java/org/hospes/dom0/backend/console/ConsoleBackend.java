@@ -101,8 +101,14 @@ public final class ConsoleBackend {
     return cost.hypercall() + n;
   }
 
-  /** Queues input for the guest (as far as in[] has room); returns the bytes accepted. */
+  /**
+   * Queues input for the guest (as far as in[] has room) and signals its console port; returns
+   * the bytes accepted (0 once the guest is gone).
+   */
   public int input(byte[] data) {
+    if (!page.isMapped()) {
+      return 0;
+    }
     int cons = page.read32(IN_CONS);
     int prod = page.read32(IN_PROD);
     int used = prod - cons;

@@ -1,0 +1,74 @@
+package org.hospes.dom0.cli;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import org.hospes.dom0.report.OutputFiles;
+import org.hospes.dom0.report.StatsDocument;
+import org.hospes.dom0.report.StatsReport;
+import org.hospes.hv.HypervisorFactory;
+import picocli.CommandLine.Option;
+
+/**
+ * The options {@code run} and {@code run-many} share (a picocli mixin): the hypervisor's
+ * scheduler and cost model, the instruction limit and the stats. The scheduler and cost model
+ * are null unless given, so {@code run --mode native} can refuse them.
+ */
+final class HostOptions {
+
+  @Option(names = "--max-insns", paramLabel = "N", converter = InstructionCountConverter.class,
+      description = "Stop a guest after it has executed N instructions, with status 4 (accepts"
+          + " 10k, 5M, 2G).")
+  Long maxInstructions;
+
+  @Option(names = "--sched", paramLabel = "NAME",
+      description = "Hypervisor modes: the scheduler (default: "
+          + HypervisorFactory.DEFAULT_SCHEDULER + "). Built in: credit (Xen's credit scheduler:"
+          + " weights and caps), rr (round robin); plugins on the class path add more.")
+  String scheduler;
+
+  @Option(names = "--cost-model", paramLabel = "NAME",
+      description = "Every mode: the cost model turning events into cycles (default: "
+          + HypervisorFactory.DEFAULT_COST_MODEL + "); plugins on the class path add more.")
+  String costModel;
+
+  @Option(names = "--stats",
+      description = "When the run ends (also when stopped by Ctrl-C or SIGTERM), print on"
+          + " stderr a line with the outcome, instructions, time and MIPS, and for hypervisor"
+          + " modes each domain's counters (exits by reason with modelled cycles, hypercalls by"
+          + " op, TLB misses, walks, ioreqs) and dom0's.")
+  boolean stats;
+
+  @Option(names = "--stats-json", paramLabel = "FILE",
+      description = "Write the outcome and the counters as JSON to FILE when the run ends (also"
+          + " when stopped by Ctrl-C or SIGTERM). FILE must be writable before the run starts.")
+  Path statsJson;
+
+  String schedulerName() {
+    return scheduler == null ? HypervisorFactory.DEFAULT_SCHEDULER : scheduler;
+  }
+
+  String costModelName() {
+    return costModel == null ? HypervisorFactory.DEFAULT_COST_MODEL : costModel;
+  }
+
+  /** Null if {@code --stats-json} can be written after the run, else why not (one line). */
+  String statsJsonProblem() {
+    return statsJson == null ? null : writableProblem(statsJson, "--stats-json");
+  }
+
+  /**
+   * Writes the stats file. It was checked before the run, so only a disk that filled or
+   * vanished fails here: that is said on stderr, and the guest's status still stands.
+   */
+  void writeStatsJson(StatsDocument doc, CliStreams streams) {
+    try {
+      StatsReport.writeJson(doc, statsJson);
+    } catch (IOException e) {
+      streams.error("--stats-json " + statsJson + ": cannot write: " + e.getMessage());
+    }
+  }
+
+  static String writableProblem(Path file, String option) {
+    return OutputFiles.problem(file, option);
+  }
+}

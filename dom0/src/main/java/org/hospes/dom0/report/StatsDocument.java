@@ -1,0 +1,73 @@
+package org.hospes.dom0.report;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What {@code --stats-json} writes (with Jackson): how the run ended, the host's clock and
+ * policies, and every domain's counters (raw counts beside modelled cycles), dom0 (Domain-0, a
+ * service domain) among them. Native runs have no hypervisor: no scheduler, cost model or
+ * domains.
+ *
+ * @param run how the whole run ended
+ * @param virtualCycles virtual time at the end (1 GHz clock)
+ * @param idleCycles virtual time no vCPU ran
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record StatsDocument(RunInfo run, long virtualCycles, Long idleCycles, String costModel,
+    String scheduler, List<DomainStats> domains) {
+
+  /**
+   * The run as a whole.
+   *
+   * @param mode native, hvm, hvm-shadow, pvh, or "host" for run-many
+   * @param status the process exit status the run maps to
+   * @param outcome one line: "halted", "instruction limit of ... reached ...", "stopped: ..."
+   * @param instructions guest instructions of all domains
+   */
+  public record RunInfo(String mode, int status, String outcome, long instructions) {}
+
+  /**
+   * One domain.
+   *
+   * @param state the hypervisor's state of the domain when the run ended
+   * @param endReason why it ended; for a domain still running, why the run ended around it
+   *     (a limit, a stop request)
+   * @param status the exit status its ending maps to, as for {@code hospes run}; -1 when the
+   *     command has no ending for it (a service domain)
+   * @param weight credit-scheduler weight
+   * @param cap credit-scheduler cap in percent of one CPU, 0 for none
+   * @param service true for a service domain (dom0, a driver domain)
+   * @param hypercallsByOp hypercalls by Xen's name (console_io, event_channel_op, ...)
+   * @param exits VM exits by Intel's reason name
+   */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record DomainStats(int domid, String name, String mode, String state, String endReason,
+      int status, int weight, int cap, Runstate runstate, boolean service,
+      @JsonUnwrapped ServiceStats services, long instructions, long cycles, long guestCycles, long idleCycles,
+      long tlbMisses, long pageWalkReferences, long eptViolations, long shadowFaults,
+      long shadowFaultsInjected, long ioreqs, long injectedInterrupts, long undefinedOpcodes,
+      long hypercalls, long hypercallErrors, long hypercallCycles,
+      Map<String, Long> hypercallsByOp, long eventUpcalls, long grantMaps, long grantUnmaps,
+      long grantCopies, long grantCopyBytes, long grantCycles, long grantErrors,
+      Map<String, ExitStats> exits) {}
+
+  /** Cycles the domain's vCPUs spent running, runnable and blocked, added up. */
+  public record Runstate(long running, long runnable, long blocked) {}
+
+  /**
+   * What a service domain's services did (dom0, a driver domain); null for a guest.
+   *
+   * @param privilege what the domain may do, as {@code Privilege.describe} says it
+   */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record ServiceStats(String privilege, long ioreqsServed, long foreignMaps, long liveForeignMaps, long refusals, long handlerFailures) {}
+
+  /** VM exits of one reason. */
+  public record ExitStats(long count, long cycles) {}
+
+  /** How a domain's run ended, as the command that ran it knows it. */
+  public record Ending(String reason, int status) {}
+}

@@ -1,0 +1,144 @@
+package org.hospes.dom0.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.hospes.dom0.testing.CapturedCli;
+import org.hospes.dom0.testing.ElfImageBuilder;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The defects a new user hit with options and messages: each message names the right file and
+ * option, options that do nothing in a mode are refused up front, a stats file that cannot be
+ * written is found before the run, and --stats-json says how a run ended.
+ */
+class RunOptionsTest {
+
+  /** Writes 'k' to COM1, then isa-debug-exit 0x10. */
+  private static final byte[] OK = ElfImageBuilder.multibootKernel(new byte[] {
+      (byte) 0xBA, (byte) 0xF8, 0x03, 0x00, 0x00, (byte) 0xB0, 'k', (byte) 0xEE,
+      (byte) 0xB0, 0x10, (byte) 0xE6, (byte) 0xF4});
+  /** Spins: jmp $. */
+  private static final byte[] SPIN = ElfImageBuilder.multibootKernel(new byte[] {
+      (byte) 0xEB, (byte) 0xFE});
+
+  @TempDir
+  Path dir;
+
+  private final CapturedCli cli = new CapturedCli();
+
+  private int hospes(String... args) {
+    return cli.run(args);
+  }
+
+  private String stderr() {
+    return cli.stderr();
+  }
+
+  private String kernel(byte[] image) throws IOException {
+    Path k = dir.resolve("k" + image.length + ".elf");
+    Files.write(k, image);
+    return k.toString();
+  }
+
+  @Test
+  void aMissingModuleIsNamedNotTheKernel() throws IOException {
+    String k = kernel(OK);
+    assertThat(hospes("run", "--mode", "pvh", "--module", "/missing/initrd", k)).isEqualTo(2);
+    assertThat(stderr()).isEqualTo("hospes: --module /missing/initrd: no such file"
+        + System.lineSeparator());
+  }
+
+  @Test
+  void optionsThatDoNothingInNativeModeAreRefused() throws IOException {
+    String k = kernel(OK);
+    assertThat(hospes("run", "--sched", "rr", k)).isEqualTo(2);
+    assertThat(stderr()).contains("--sched does nothing in native mode");
+    cli.reset();
+    // The cost model does something there: native mode charges its native costs.
+    assertThat(hospes("run", "--cost-model", "nosuch", k)).isEqualTo(2);
+    assertThat(stderr()).contains("unknown cost model 'nosuch'");
+    cli.reset();
+    assertThat(hospes("run", "--console-log", dir.resolve("c.log").toString(), k)).isEqualTo(2);
+    assertThat(stderr()).contains("--console-log needs a Xen-aware kernel with a PV console");
+    cli.reset();
+    assertThat(hospes("run", "--mode", "hvm", "--module", k, k)).isEqualTo(2);
+    assertThat(stderr()).contains("--module needs a Xen-aware kernel (loader pvh");
+    assertThat(cli.stdout()).isEmpty();
+  }
+
+  @Test
+  void statsJsonWorksInNativeMode() throws IOException {
+    Path json = dir.resolve("n.json");
+    assertThat(hospes("run", "--stats-json", json.toString(), kernel(OK))).isEqualTo(33);
+    JsonNode doc = new ObjectMapper().readTree(json.toFile());
+    assertThat(doc.at("/run/mode").asText()).isEqualTo("native");
+    assertThat(doc.at("/run/status").asInt()).isEqualTo(33);
+    assertThat(doc.at("/run/outcome").asText()).isEqualTo("debug-exit");
+    assertThat(doc.at("/run/instructions").asLong()).isEqualTo(5);
+  }
+
+  @Test
+  void anUnwritableStatsFileIsFoundBeforeTheRun() throws IOException {
+    String json = dir.resolve("no/such/dir/s.json").toString();
+    assertThat(hospes("run", "--mode", "hvm", "--stats-json", json, kernel(OK))).isEqualTo(2);
+    assertThat(stderr()).startsWith("hospes: --stats-json " + json + ": no such directory");
+    assertThat(cli.stdout()).as("the kernel never ran").isEmpty();
+    cli.reset();
+    assertThat(hospes("run-many", "--domain", "a=" + kernel(OK), "--stats-json",
+        dir.toString())).isEqualTo(2);
+    assertThat(stderr()).contains("--stats-json " + dir + ": is a directory");
+  }
+
+  @Test
+  void statsJsonOfARunStoppedByItsLimitSaysHowItEnded() throws IOException {
+    Path json = dir.resolve("s.json");
+    assertThat(hospes("run", "--mode", "hvm", "--max-insns", "100k", "--stats-json",
+        json.toString(), kernel(SPIN))).isEqualTo(4);
+    JsonNode doc = new ObjectMapper().readTree(json.toFile());
+    assertThat(doc.at("/run/status").asInt()).isEqualTo(4);
+    assertThat(doc.at("/run/outcome").asText()).startsWith("instruction limit of 100000 reached");
+    JsonNode d = doc.at("/domains/1");
+    assertThat(d.get("state").asText()).isEqualTo("running");
+    assertThat(d.get("endReason").asText()).startsWith("instruction limit of 100000 reached");
+    assertThat(d.get("status").asInt()).isEqualTo(4);
+    assertThat(d.get("hypercallsByOp").isObject()).isTrue();
+    assertThat(doc.at("/domains/0/name").asText()).isEqualTo("Domain-0");
+    assertThat(doc.at("/domains/0/service").asBoolean()).isTrue();
+    assertThat(doc.at("/scheduler").asText()).isEqualTo("credit");
+  }
+
+  @Test
+  void maxCyclesZeroSpeaksOfCycles() throws IOException {
+    assertThat(hospes("run-many", "--domain", "a=" + kernel(OK), "--max-cycles", "0"))
+        .isEqualTo(2);
+    assertThat(stderr()).contains("the cycle limit must be positive, got 0")
+        .doesNotContain("instruction");
+  }
+
+  @Test
+  void aBinaryConfigFileIsNamedAsNotText() throws IOException {
+    Path cfg = Path.of(kernel(OK));
+    assertThat(hospes("run-many", "--config", cfg.toString())).isEqualTo(2);
+    assertThat(stderr()).startsWith("hospes: " + cfg + ": not a text file; --config takes")
+        .doesNotContain("Input length");
+  }
+
+  @Test
+  void ramLimitsAreStatedPerModeInHelpAndMessages() throws IOException {
+    assertThat(hospes("run", "--help")).isZero();
+    assertThat(cli.stdout().replaceAll("\\s+", " "))
+        .contains("native 1 to 2047, hvm and hvm-shadow 1 to 1024, pvh 2 to 1024");
+    String k = kernel(OK);
+    assertThat(hospes("run", "--mode", "pvh", "--ram", "1", k)).isEqualTo(2);
+    assertThat(stderr()).contains("--ram must be between 2 and 1024 MiB in pvh mode, got 1");
+    cli.reset();
+    assertThat(hospes("run", "--mode", "hvm", "--ram", "1025", k)).isEqualTo(2);
+    assertThat(stderr()).contains("--ram must be between 1 and 1024 MiB in hvm mode, got 1025");
+  }
+}

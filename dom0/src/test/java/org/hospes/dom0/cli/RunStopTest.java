@@ -1,0 +1,186 @@
+package org.hospes.dom0.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.hospes.dom0.testing.ElfImageBuilder;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A run ended from outside, in a real {@code hospes} process: SIGINT (Ctrl-C) and SIGTERM stop
+ * it at an instruction boundary with the stats printed and --stats-json written; a reader that
+ * closes stdout (| head) stops it too. The kernel says it started before the signal is sent, so
+ * nothing here depends on timing.
+ */
+class RunStopTest {
+
+  /** Prints "R\n" on COM1, then spins: mov edx,0x3f8; mov al,'R'; out; mov al,10; out; jmp $. */
+  private static final byte[] SPIN = ElfImageBuilder.multibootKernel(new byte[] {
+      (byte) 0xBA, (byte) 0xF8, 0x03, 0x00, 0x00,
+      (byte) 0xB0, 'R', (byte) 0xEE,
+      (byte) 0xB0, 0x0A, (byte) 0xEE,
+      (byte) 0xEB, (byte) 0xFE});
+
+  /** Prints "y\n" forever: mov edx,0x3f8; L: mov al,'y'; out; mov al,10; out; jmp L. */
+  private static final byte[] YES = ElfImageBuilder.multibootKernel(new byte[] {
+      (byte) 0xBA, (byte) 0xF8, 0x03, 0x00, 0x00,
+      (byte) 0xB0, 'y', (byte) 0xEE,
+      (byte) 0xB0, 0x0A, (byte) 0xEE,
+      (byte) 0xEB, (byte) 0xF8});
+
+  @TempDir
+  Path dir;
+
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void sigintStopsANativeRunWithTheStatsAndTheJson() throws Exception {
+    // A shell that started our JVM in the background may have left SIGINT ignored; a child
+    // inherits that and no JVM can undo it, so the SIGTERM cases below stand in then.
+    assumeFalse(sigintIgnored(), "SIGINT is ignored in this process tree");
+    Stopped s = runAndSignal("INT", "run", "--stats", "--stats-json", json(), kernel(SPIN));
+
+    assertThat(s.status).isEqualTo(130); // the JVM's status after SIGINT, once hooks ran
+    assertThat(s.stderr).contains(": stopped: interrupted (SIGINT or SIGTERM), status 130, ");
+    JsonNode doc = new ObjectMapper().readTree(dir.resolve("s.json").toFile());
+    assertThat(doc.at("/run/mode").asText()).isEqualTo("native");
+    assertThat(doc.at("/run/status").asInt()).isEqualTo(130);
+    assertThat(doc.at("/run/outcome").asText()).startsWith("stopped: interrupted");
+    assertThat(doc.at("/run/instructions").asLong()).isPositive();
+    assertThat(doc.at("/virtualCycles").asLong()).isPositive();
+  }
+
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void sigtermStopsAnHvmRunWithEveryCounter() throws Exception {
+    Stopped s = runAndSignal("TERM", "run", "--mode", "hvm", "--stats", "--stats-json", json(),
+        kernel(SPIN));
+
+    assertThat(s.status).isEqualTo(143);
+    assertThat(s.stdout).isEqualTo("R\n");
+    assertThat(s.stderr).contains("stopped: interrupted (SIGINT or SIGTERM)",
+        "domain 1 guest (hvm): running", "IO_INSTRUCTION");
+    JsonNode d = new ObjectMapper().readTree(dir.resolve("s.json").toFile()).at("/domains/1");
+    assertThat(d.get("state").asText()).isEqualTo("running");
+    assertThat(d.get("endReason").asText()).isEqualTo("stopped: interrupted (SIGINT or SIGTERM)");
+    assertThat(d.get("status").asInt()).isEqualTo(130);
+    assertThat(d.get("instructions").asLong()).isPositive();
+    assertThat(d.at("/exits/IO_INSTRUCTION/count").asLong()).isEqualTo(2);
+  }
+
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void sigtermStopsRunManyWithEveryDomainsOutcome() throws Exception {
+    Stopped s = runAndSignal("TERM", "run-many", "--domain", "a=" + kernel(SPIN), "--stats",
+        "--stats-json", json());
+
+    assertThat(s.status).isEqualTo(143);
+    assertThat(s.stdout).isEqualTo("[a] R\n");
+    assertThat(s.stderr).contains("hospes: a: still running when the run was stopped"
+        + " (interrupted (SIGINT or SIGTERM))", "hospes: run stopped: interrupted");
+    JsonNode doc = new ObjectMapper().readTree(dir.resolve("s.json").toFile());
+    assertThat(doc.at("/run/status").asInt()).isEqualTo(130);
+    assertThat(doc.at("/domains/1/endReason").asText()).startsWith("still running when the run"
+        + " was stopped");
+    assertThat(doc.at("/domains/0/name").asText()).isEqualTo("Domain-0");
+  }
+
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void aReaderThatClosesStdoutEndsTheRun() throws Exception {
+    for (String mode : new String[] {"native", "hvm"}) {
+      Process p = start("run", "--mode", mode, kernel(YES));
+      byte[] first = p.getInputStream().readNBytes(1000); // head -c 1000
+      p.getInputStream().close();
+      assertThat(p.waitFor(60, TimeUnit.SECONDS)).as(mode + " ended").isTrue();
+      String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertThat(new String(first, StandardCharsets.US_ASCII)).startsWith("y\ny\ny\n");
+      assertThat(p.exitValue()).as(err).isEqualTo(130);
+      assertThat(err).contains("stopped: stdout was closed");
+    }
+  }
+
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void inATerminalTheEscapeKeyEndsTheRunAndTheTerminalIsRestored() throws Exception {
+    // script(1) gives hospes a pseudo-terminal on stdin; Ctrl-] is typed at once: the terminal
+    // holds it until hospes reads, so this does not depend on when it starts.
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    String command = "stty -a | grep -o ' -\\?icanon '; " + java + " -cp "
+        + System.getProperty("java.class.path") + " " + HospesCli.class.getName() + " run "
+        + kernel(SPIN) + "; echo EXIT=$?; stty -a | grep -o ' -\\?icanon '";
+    Process p = new ProcessBuilder("script", "-qfec", command, "/dev/null").start();
+    p.getOutputStream().write(RunSession.ESCAPE);
+    p.getOutputStream().flush();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+
+    assertThat(out).contains("Ctrl-] or Ctrl-C ends the run", "R\r\n",
+        "stopped: escape key (Ctrl-])", "EXIT=130");
+    // Canonical mode before the run and again after it: raw mode was undone.
+    // (The terminal may echo the early Ctrl-] as "^]" on the first line, so count words.)
+    assertThat(out.split(" icanon ", -1)).as(out).hasSize(3);
+    assertThat(out).doesNotContain("-icanon");
+  }
+
+  private record Stopped(int status, String stdout, String stderr) {}
+
+  /** Starts hospes, waits for the kernel's first line, sends the signal, waits for the end. */
+  private Stopped runAndSignal(String signal, String... args) throws Exception {
+    Process p = start(args);
+    BufferedReader out = new BufferedReader(
+        new InputStreamReader(p.getInputStream(), StandardCharsets.US_ASCII));
+    String first = out.readLine();
+    assertThat(first).as("the kernel's first line").isNotNull().endsWith("R");
+    Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid()))
+        .inheritIO().start();
+    assertThat(kill.waitFor()).isZero();
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("hospes ended after SIG" + signal).isTrue();
+    String rest = out.lines().map(l -> l + "\n").reduce("", String::concat);
+    return new Stopped(p.exitValue(), first + "\n" + rest,
+        new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8));
+  }
+
+  /** The CLI's main in a JVM of its own, on this test's class path. */
+  private Process start(String... args) throws IOException {
+    List<String> cmd = new ArrayList<>(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), HospesCli.class.getName()));
+    cmd.addAll(List.of(args));
+    return new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(
+        Path.of("/dev/null").toFile())).start();
+  }
+
+  private String kernel(byte[] image) throws IOException {
+    Path k = dir.resolve("k" + image.length + ".elf");
+    Files.write(k, image);
+    return k.toString();
+  }
+
+  private String json() {
+    return dir.resolve("s.json").toString();
+  }
+
+  /** Bit 2 of SigIgn in /proc/self/status: children start with SIGINT ignored too. */
+  private static boolean sigintIgnored() throws IOException {
+    for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+      if (line.startsWith("SigIgn:")) {
+        long mask = Long.parseUnsignedLong(line.substring(7).strip(), 16);
+        return (mask & (1L << (2 - 1))) != 0;
+      }
+    }
+    return false;
+  }
+}

@@ -1,0 +1,605 @@
+/*
+ * sysfuzz: random system-level sequences for the differential oracle
+ * (samples/.../SystemDiffTest runs it under qemu-system-i386 and under Hospes
+ * and compares the serial output line by line).
+ *
+ * The command line "seed=N steps=M" picks the sequence: a xorshift generator
+ * seeded with N draws M steps, each one of
+ *   seg    a random descriptor in GDT entries 8-13, a random selector (some
+ *          null, past the GDT limit, in the LDT, any RPL) loaded into DS, ES,
+ *          FS, GS or SS at CPL 0 or 3, then LAR and LSL of it and, where the
+ *          access is within the limit and the type allows it, a read through it;
+ *   far    JMP or CALL far from CPL 0 or 3 to a random code descriptor (entry
+ *          14), or CALL through a random call gate (entry 15) to ring 0;
+ *          (the LDT, GDT entry 7, holds four more random descriptors);
+ *   int    INT 0x40-0x43 from ring 3 through gates of random type, DPL and P;
+ *   page   a random PTE (P, R/W, U/S, frame) in a 16-page window, a random
+ *          PDE U/S/R/W and CR0.WP, INVLPG, then a read or write from CPL 0
+ *          or 3; the PTE and PDE after it (accessed and dirty bits);
+ *   large  a 4 MiB page switched between two frames with random U/S and R/W,
+ *          INVLPG of another address inside it, then an access;
+ *   shadow the timer's IRQ 0 made pending with IF=0, then STI (one more
+ *          instruction runs first) or POPF (the interrupt comes at once).
+ * Each step prints one line: its parameters and what happened (values read,
+ * the selector loaded, the fault vector, error code and CR2). Every 16 steps a
+ * hash of the page pool is printed (memory written by the steps).
+ *
+ * Where QEMU's TCG is known to differ from the SDM, the step avoids it and the
+ * case is recorded here:
+ *   - TCG does not set the accessed bit of a code descriptor when a far JMP or
+ *     CALL loads CS: descriptors are printed without it (shown()).
+ *   - TCG does not check data-segment limits and types, nor null selectors, on
+ *     use (see SegmentationTest): reads are made only within the limit, through
+ *     readable, non-null segments.
+ *   - A read through SS after loading a random SS is not made: a fault would be
+ *     delivered on that stack.
+ *   - Not a QEMU error: without an LLDT, LDTR keeps its reset state (base 0,
+ *     limit 0xFFFF), so TI=1 selectors read whatever the firmware left at
+ *     linear 0 (SeaBIOS's IVT under QEMU). The kernel loads its own LDT so the
+ *     outcome does not depend on the firmware. (LAR/LSL are not run after SS
+ *     loads: a leftover of tracing that difference.)
+ */
+#include "rt.h"
+#include "sys.h"
+#include "marker.h"
+
+#define P   0x001u
+#define RW  0x002u
+#define US  0x004u
+#define PS  0x080u
+#define A   0x020u
+#define D   0x040u
+
+#define PLAY_VA   0x00800000u
+#define LARGE_VA  0x00C00000u
+#define LARGE_PA0 0x01000000u
+#define LARGE_PA1 0x01400000u
+
+extern uint64_t rt_gdt[];
+/* The LDT (GDT entry 7, selector 0x38): four random descriptors. */
+static uint64_t ldt[4] __attribute__((aligned(8)));
+
+static uint32_t pd[1024] __attribute__((aligned(4096)));
+static uint32_t pt_low[1024] __attribute__((aligned(4096)));
+static uint32_t pt_play[1024] __attribute__((aligned(4096)));
+static uint8_t pool[16][4096] __attribute__((aligned(4096)));
+static uint8_t arena[0x20000] __attribute__((aligned(4096)));
+static uint8_t user_stack[8192] __attribute__((aligned(4096)));
+
+static uint32_t rng;
+static uint32_t rnd(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 17;
+    rng ^= rng << 5;
+    return rng;
+}
+static uint32_t below(uint32_t n) { return rnd() % n; }
+
+/* ---- fault capture: a probe sets probe_resume; a fault records and resumes there ---- */
+
+volatile uint32_t probe_resume;
+volatile uint32_t f_vec, f_err, f_cr2, f_ring;
+volatile uint32_t g_sel, g_off, g_access, g_seen, g_val, g_va, g_write;
+volatile uint32_t g_far[2], g_back[2];
+volatile uint32_t int_ring, int_if, int_ss, int_hits;
+
+static void on_fault(struct rt_frame *f)
+{
+    if (!probe_resume) {
+        printf("unexpected exception %u err %x at %x\n", f->vector, f->error_code, f->eip);
+        qemu_exit(EXIT_FAILURE_VALUE);
+    }
+    f_vec = f->vector;
+    f_err = f->error_code;
+    f_cr2 = f->vector == 14 ? read_cr2() : 0;
+    f_ring = f->cs & 3;
+    f->eip = probe_resume;
+}
+
+static void clear_fault(void) { f_vec = 0xFF; f_err = 0; f_cr2 = 0; f_ring = 0; }
+
+static void fault_text(char *buf, size_t n)
+{
+    if (f_vec == 0xFF) snprintf(buf, n, "ok");
+    else if (f_vec == 14) snprintf(buf, n, "#%u/%x cr2=%x ring%u", f_vec, f_err, f_cr2, f_ring);
+    else snprintf(buf, n, "#%u/%x ring%u", f_vec, f_err, f_ring);
+}
+
+/*
+ * Segment probes: load g_sel into the register, record the selector it holds
+ * in g_seen, read a dword at g_off through it when g_access, restore it.
+ * EAX returns the value read (0 if none). Operands are fetched into registers
+ * before the load, since the load may change DS.
+ */
+#define SEGPROBE(name, reg)                                   \
+    "        .globl " #name "\n"                              \
+    #name ":\n"                                               \
+    "        pushl %ebx\n"                                    \
+    "        pushl %esi\n"                                    \
+    "        movl g_off, %ecx\n"                              \
+    "        movl g_access, %esi\n"                           \
+    "        movzwl g_sel, %edx\n"                            \
+    "        movw %" #reg ", %bx\n"                           \
+    "        xorl %eax, %eax\n"                               \
+    "        movl $1f, probe_resume\n"                        \
+    "        movw %dx, %" #reg "\n"                           \
+    "        xorl %edx, %edx\n"                               \
+    "        movw %" #reg ", %dx\n"                           \
+    "        testl %esi, %esi\n"                              \
+    "        jz 1f\n"                                         \
+    "        movl %" #reg ":(%ecx), %eax\n"                   \
+    "1:      movw %bx, %" #reg "\n"                           \
+    "        movl %edx, g_seen\n"                             \
+    "        popl %esi\n"                                     \
+    "        popl %ebx\n"                                     \
+    "        ret\n"
+
+uint32_t probe_ds(void), probe_es(void), probe_fs(void), probe_gs(void), probe_ss(void);
+uint32_t probe_lar(void), probe_lsl(void);
+uint32_t probe_ljmp(void), probe_lcall(void), probe_gate(void);
+uint32_t probe_int40(void), probe_int41(void), probe_int42(void), probe_int43(void);
+uint32_t probe_read(void), probe_write(void);
+void land_jmp(void), land_call(void), land_gate(void);
+
+__asm__(
+    "        .text\n"
+    SEGPROBE(probe_ds, ds)
+    SEGPROBE(probe_es, es)
+    SEGPROBE(probe_fs, fs)
+    SEGPROBE(probe_gs, gs)
+    /* SS: load, record, restore at once (no access through a random stack). */
+    "        .globl probe_ss\n"
+    "probe_ss:\n"
+    "        pushl %ebx\n"
+    "        movzwl g_sel, %edx\n"
+    "        movw %ss, %bx\n"
+    "        movl $1f, probe_resume\n"
+    "        movw %dx, %ss\n"
+    "        xorl %edx, %edx\n"
+    "        movw %ss, %dx\n"
+    "        movw %bx, %ss\n"
+    "1:      movl %edx, g_seen\n"
+    "        xorl %eax, %eax\n"
+    "        popl %ebx\n"
+    "        ret\n"
+    /* LAR / LSL: EAX = result, g_seen = ZF. */
+    "        .globl probe_lar\n"
+    "probe_lar:\n"
+    "        movl g_sel, %ecx\n"
+    "        xorl %eax, %eax\n"
+    "        larl %ecx, %eax\n"
+    "        setz %dl\n"
+    "        movzbl %dl, %edx\n"
+    "        movl %edx, g_seen\n"
+    "        ret\n"
+    "        .globl probe_lsl\n"
+    "probe_lsl:\n"
+    "        movl g_sel, %ecx\n"
+    "        xorl %eax, %eax\n"
+    "        lsll %ecx, %eax\n"
+    "        setz %dl\n"
+    "        movzbl %dl, %edx\n"
+    "        movl %edx, g_seen\n"
+    "        ret\n"
+    /* Far JMP to g_far; the landing records CS and jumps back through g_back. */
+    "        .globl probe_ljmp\n"
+    "probe_ljmp:\n"
+    "        movl $0xFFFF, g_seen\n"
+    "        movl $1f, probe_resume\n"
+    "        movl $1f, g_back\n"
+    "        ljmp *g_far\n"
+    "1:      ret\n"
+    "        .globl land_jmp\n"
+    "land_jmp:\n"
+    "        xorl %edx, %edx\n"
+    "        movw %cs, %dx\n"
+    "        movl %edx, g_seen\n"
+    "        ljmp *g_back\n"
+    /* Far CALL to g_far (a code segment or a call gate); the landing records CS
+       (and SS for a gate) and returns with LRET. */
+    "        .globl probe_lcall\n"
+    "probe_lcall:\n"
+    "        movl $0xFFFF, g_seen\n"
+    "        movl $1f, probe_resume\n"
+    "        lcall *g_far\n"
+    "1:      ret\n"
+    "        .globl land_call\n"
+    "land_call:\n"
+    "        xorl %edx, %edx\n"
+    "        movw %cs, %dx\n"
+    "        movl %edx, g_seen\n"
+    "        lret\n"
+    "        .globl land_gate\n"
+    "land_gate:\n"
+    "        xorl %edx, %edx\n"
+    "        movw %ss, %dx\n"
+    "        shll $16, %edx\n"
+    "        movw %cs, %dx\n"
+    "        movl %edx, g_seen\n"
+    "        lret\n"
+    /* INT n: the handler (on_int) records ring, IF and the saved SS. */
+    "        .globl probe_int40\n"
+    "probe_int40:\n"
+    "        movl $1f, probe_resume\n"
+    "        int $0x40\n"
+    "1:      ret\n"
+    "        .globl probe_int41\n"
+    "probe_int41:\n"
+    "        movl $1f, probe_resume\n"
+    "        int $0x41\n"
+    "1:      ret\n"
+    "        .globl probe_int42\n"
+    "probe_int42:\n"
+    "        movl $1f, probe_resume\n"
+    "        int $0x42\n"
+    "1:      ret\n"
+    "        .globl probe_int43\n"
+    "probe_int43:\n"
+    "        movl $1f, probe_resume\n"
+    "        int $0x43\n"
+    "1:      ret\n"
+    /* Paging probes: read or write the dword at g_va. */
+    "        .globl probe_read\n"
+    "probe_read:\n"
+    "        movl g_va, %ecx\n"
+    "        xorl %eax, %eax\n"
+    "        movl $1f, probe_resume\n"
+    "        movl (%ecx), %eax\n"
+    "1:      ret\n"
+    "        .globl probe_write\n"
+    "probe_write:\n"
+    "        movl g_va, %ecx\n"
+    "        movl g_val, %edx\n"
+    "        xorl %eax, %eax\n"
+    "        movl $1f, probe_resume\n"
+    "        movl %edx, (%ecx)\n"
+    "1:      ret\n");
+
+/* ---- running a probe at CPL 0 or 3 ---- */
+
+static uint32_t (*user_probe)(void);
+static volatile uint32_t user_result;
+
+static void user_entry(void)
+{
+    user_result = user_probe();
+    rt_user_exit(0);
+}
+
+static uint32_t run_probe(uint32_t (*probe)(void), int ring3)
+{
+    clear_fault();
+    uint32_t r;
+    if (ring3) {
+        user_probe = probe;
+        rt_run_user(user_entry, user_stack + sizeof user_stack);
+        r = user_result;
+    } else {
+        r = probe();
+    }
+    probe_resume = 0;
+    return r;
+}
+
+/* ---- descriptors ---- */
+
+/*
+ * A GDT entry as printed: the accessed bit of code descriptors is left out, since QEMU's TCG
+ * does not set it when a far transfer loads CS (the SDM says the processor sets it on every
+ * segment-register load; SegmentationTest pins that).
+ */
+static uint64_t shown(uint32_t sel)
+{
+    uint64_t d = sel & 4 ? ldt[(sel >> 3) & 3] : rt_gdt[(sel >> 3) & 15];
+    return (d >> 43) & 1 ? d & ~(1ull << 40) : d;
+}
+
+static void gdt_raw(int index, uint32_t lo, uint32_t hi)
+{
+    rt_gdt[index] = (uint64_t)hi << 32 | lo;
+}
+
+/* A random code, data or system descriptor over the arena (limit in bytes). */
+static void random_descriptor(int index, uint32_t *base, uint32_t *limit, uint8_t *access,
+                              uint8_t *flags)
+{
+    uint32_t k = below(100);
+    uint8_t acc;
+    if (k < 55) acc = 0x10 | (below(4) == 0 ? 4 : 0) | (below(10) < 7 ? 2 : 0) | (rnd() & 1);
+    else if (k < 85) acc = 0x18 | (below(4) == 0 ? 4 : 0) | (below(2) ? 2 : 0) | (rnd() & 1);
+    else acc = below(16);
+    acc |= (uint8_t)(below(4) << 5);
+    if (below(10) != 0) acc |= 0x80;
+    *base = (uint32_t)(uintptr_t)arena + below(0x8000);
+    *limit = below(4) == 0 ? below(16) : below(0x10000);
+    *flags = below(2) ? 0x4 : 0x0;             /* D/B; G=0: the limit is in bytes */
+    *access = acc;
+    rt_gdt_set(index, *base, *limit, acc, *flags);
+    if (below(10) < 3) {
+        /* Into the LDT instead (the GDT entry is built, then moved). */
+        ldt[below(4)] = rt_gdt[index];
+        rt_gdt[index] = 0;
+    }
+}
+
+static uint32_t random_selector(void)
+{
+    uint32_t k = below(10);
+    uint32_t index = k < 6 ? 8 + below(6) : k < 8 ? below(5) : k < 9 ? 0 : 16 + below(4);
+    if (below(5) == 0) return below(6) << 3 | 4 | below(4);   /* LDT: entries 0-3, 4-5 past it */
+    return index << 3 | below(4);
+}
+
+static void step_seg(uint32_t n)
+{
+    uint32_t base, limit;
+    uint8_t access, flags;
+    random_descriptor(8 + below(6), &base, &limit, &access, &flags);
+    int reg = below(5);
+    int ring3 = below(2);
+    uint32_t sel = random_selector();
+    if (reg == 4 && ring3) reg = 3;            /* SS at CPL 3 would need a ring-3 SS */
+    g_sel = sel;
+    g_access = 0;
+    g_off = 0;
+    /* The descriptor the selector names, if it is one of the random ones. */
+    uint32_t idx = sel >> 3;
+    int known = (sel & 4) ? idx < 4 : idx >= 8 && idx <= 13;
+    if (known && reg != 4) {
+        uint64_t d = sel & 4 ? ldt[idx] : rt_gdt[idx];
+        uint8_t acc = (uint8_t)(d >> 40);
+        uint32_t lim = (uint32_t)(d & 0xFFFF) | (uint32_t)((d >> 48) & 0xF) << 16;
+        int sys = !(acc & 0x10), code = acc & 0x08, rd = code ? (acc & 2) : 1;
+        int down = !code && (acc & 4);
+        uint32_t upper = (d >> 54) & 1 ? 0xFFFFFFFFu : 0xFFFFu;
+        if (!sys && rd) {
+            if (!down && lim >= 3) {
+                g_off = below(lim - 2);
+                g_access = 1;
+            } else if (down && upper - lim > 4) {
+                uint32_t room = upper - lim - 4;
+                g_off = lim + 1 + below(room < 0x8000 ? room : 0x8000);
+                g_access = 1;
+            }
+        }
+    }
+    static uint32_t (*const probes[5])(void) = {probe_es, probe_ds, probe_fs, probe_gs, probe_ss};
+    static const char names[5][3] = {"es", "ds", "fs", "gs", "ss"};
+    uint32_t v = run_probe(probes[reg], ring3);
+    char ft[64];
+    fault_text(ft, sizeof ft);
+    uint32_t seen = g_seen;
+    uint32_t lar = 0, lar_zf = 0, lsl = 0, lsl_zf = 0;
+    if (reg != 4) {
+        lar = run_probe(probe_lar, ring3);
+        lar_zf = g_seen;
+        lsl = run_probe(probe_lsl, ring3);
+        lsl_zf = g_seen;
+    }
+    printf("%04u seg ring%d %s=%x desc[%u]=%08x%08x off=%x%s -> %s sel=%x val=%x lar=%u:%x lsl=%u:%x\n",
+           n, ring3 ? 3 : 0, names[reg], sel, (sel >> 3), (uint32_t)(shown(sel) >> 32),
+           (uint32_t)shown(sel), g_off, g_access ? "" : "(no read)", ft, seen, v,
+           lar_zf, lar_zf ? lar : 0, lsl_zf, lsl_zf ? lsl : 0);
+}
+
+static void step_far(uint32_t n)
+{
+    int kind = below(3);                       /* 0 jmp, 1 call, 2 call gate */
+    int ring3 = below(2);
+    uint32_t landing;
+    uint32_t sel;
+    if (kind < 2) {
+        uint8_t acc;
+        uint32_t k = below(10);
+        if (k < 8) acc = 0x18 | (below(3) == 0 ? 4 : 0) | (below(2) ? 2 : 0);
+        else acc = 0x12;                       /* a data segment: #GP */
+        acc |= (uint8_t)(below(4) << 5);
+        if (below(10) != 0) acc |= 0x80;
+        rt_gdt_set(14, 0, 0xFFFFF, acc, 0xC);
+        sel = 14 << 3 | below(4);
+        landing = (uint32_t)(uintptr_t)(kind == 0 ? land_jmp : land_call);
+        g_back[1] = ring3 ? USER_CS : KERNEL_CS;
+    } else {
+        landing = (uint32_t)(uintptr_t)land_gate;
+        uint32_t dpl = below(4), present = below(10) != 0;
+        gdt_raw(15, (KERNEL_CS << 16) | (landing & 0xFFFF),
+                (landing & 0xFFFF0000u) | present << 15 | dpl << 13 | 0x0C00);
+        sel = 15 << 3 | below(4);
+    }
+    g_far[0] = landing;
+    g_far[1] = sel;
+    run_probe(kind == 0 ? probe_ljmp : probe_lcall, ring3);
+    char ft[64];
+    fault_text(ft, sizeof ft);
+    printf("%04u far ring%d %s %x desc=%08x%08x -> %s landed=%x\n", n, ring3 ? 3 : 0,
+           kind == 0 ? "jmp" : kind == 1 ? "call" : "callgate", sel,
+           (uint32_t)(shown(sel) >> 32), (uint32_t)shown(sel), ft, g_seen);
+}
+
+static void on_int(struct rt_frame *f)
+{
+    int_ring = f->cs & 3;
+    int_if = (read_eflags() >> 9) & 1;
+    int_ss = (f->cs & 3) ? f->user_ss : 0;
+    int_hits++;
+}
+
+static void step_int(uint32_t n)
+{
+    int v = below(4);
+    uint8_t type = below(2) ? GATE_INT32 : GATE_TRAP32;
+    uint8_t dpl = below(3) ? 3 : below(3);
+    uint8_t ta = (uint8_t)((type & 0x7F) | dpl << 5 | (below(10) != 0 ? 0x80 : 0));
+    rt_idt_stub(0x40 + v, ta);
+    static uint32_t (*const probes[4])(void) = {probe_int40, probe_int41, probe_int42, probe_int43};
+    int_hits = 0;
+    int_ring = int_if = int_ss = 0;
+    rt_user_eflags = 0x202;                    /* IF=1 (the PIC masks every line) */
+    run_probe(probes[v], 1);
+    rt_user_eflags = 0x2;
+    char ft[64];
+    fault_text(ft, sizeof ft);
+    printf("%04u int ring3 0x%x gate=%02x -> %s hits=%u from=ring%u if=%u ss=%x\n", n, 0x40 + v, ta,
+           ft, int_hits, int_ring, int_if, int_ss);
+}
+
+static void step_page(uint32_t n)
+{
+    uint32_t i = below(16);
+    uint32_t pte = (below(100) < 85 ? P : 0) | (below(3) ? RW : 0) | (below(3) ? US : 0);
+    pte |= (uint32_t)(uintptr_t)pool[below(16)];
+    pt_play[i] = pte;
+    uint32_t va = PLAY_VA + i * 4096 + below(1024) * 4;
+    if (below(5) == 0) {
+        pd[PLAY_VA >> 22] = (uint32_t)(uintptr_t)pt_play | P | (below(4) ? RW : 0) | (below(4) ? US : 0);
+        write_cr3(read_cr3());
+    } else {
+        invlpg((void *)(uintptr_t)(PLAY_VA + i * 4096 + below(1024) * 4));
+    }
+    if (below(8) == 0) write_cr0(read_cr0() ^ CR0_WP);
+    int ring3 = below(2), write = below(2);
+    g_va = va;
+    g_val = rnd();
+    uint32_t v = run_probe(write ? probe_write : probe_read, ring3);
+    char ft[64];
+    fault_text(ft, sizeof ft);
+    printf("%04u page ring%d %s %x pte=%x pde=%x wp=%u -> %s val=%x pte'=%x pde'=%x\n", n, ring3 ? 3 : 0,
+           write ? "write" : "read", va, pte, pd[PLAY_VA >> 22] & 0xFFF, (read_cr0() >> 16) & 1, ft,
+           write ? g_val : v, pt_play[i], pd[PLAY_VA >> 22] & 0xFFF);
+}
+
+static void step_large(uint32_t n)
+{
+    uint32_t pa = below(2) ? LARGE_PA1 : LARGE_PA0;
+    uint32_t pde = pa | PS | P | (below(3) ? RW : 0) | (below(3) ? US : 0);
+    pd[LARGE_VA >> 22] = pde;
+    invlpg((void *)(uintptr_t)(LARGE_VA + below(1024) * 4096));
+    int ring3 = below(2), write = below(3) == 0;
+    g_va = LARGE_VA + below(1024) * 4096 + below(1024) * 4;
+    g_val = rnd();
+    uint32_t v = run_probe(write ? probe_write : probe_read, ring3);
+    char ft[64];
+    fault_text(ft, sizeof ft);
+    printf("%04u large ring%d %s %x pde=%x -> %s val=%x pde'=%x\n", n, ring3 ? 3 : 0,
+           write ? "write" : "read", g_va, pde, ft, write ? g_val : v, pd[LARGE_VA >> 22] & 0xFFF);
+}
+
+static volatile uint32_t tick_eip, tick_hits;
+static void on_tick(struct rt_frame *f)
+{
+    tick_eip = f->eip;
+    tick_hits++;
+    pic_eoi(0);
+}
+
+void shadow_sti(void), shadow_popf(void);
+extern const char shadow_sti_start[], shadow_popf_start[];
+__asm__(
+    "        .globl shadow_sti\n"
+    "shadow_sti:\n"
+    "        xorl %ecx, %ecx\n"
+    "shadow_sti_start:\n"
+    "        sti\n"
+    "        incl %ecx\n"
+    "        incl %ecx\n"
+    "        cli\n"
+    "        movl %ecx, g_seen\n"
+    "        ret\n"
+    "        .globl shadow_popf\n"
+    "shadow_popf:\n"
+    "        xorl %ecx, %ecx\n"
+    "        pushl $0x202\n"
+    "shadow_popf_start:\n"
+    "        popfl\n"
+    "        incl %ecx\n"
+    "        incl %ecx\n"
+    "        cli\n"
+    "        movl %ecx, g_seen\n"
+    "        ret\n");
+
+static void step_shadow(uint32_t n)
+{
+    int popf = below(2);
+    pic_mask(0, 0);
+    outb(0x43, 0x30);                          /* channel 0, lobyte/hibyte, mode 0 */
+    outb(0x40, 50);
+    outb(0x40, 0);
+    uint32_t spins = 0;
+    while (!(pic_read_irr() & 1) && spins < 10000000u) spins++;
+    tick_hits = 0;
+    if (popf) shadow_popf();
+    else shadow_sti();
+    pic_mask(0, 1);
+    const char *start = popf ? shadow_popf_start : shadow_sti_start;
+    printf("%04u shadow %s -> irr=%u hits=%u at=+%d ecx=%u\n", n, popf ? "popf" : "sti",
+           spins < 10000000u, tick_hits, (int)(tick_eip - (uint32_t)(uintptr_t)start), g_seen);
+}
+
+static void digest(uint32_t n)
+{
+    uint32_t h = FNV_INIT;
+    for (int f = 0; f < 16; f++)
+        for (int k = 0; k < 4096; k += 4) h = fnv_u32(h, *(uint32_t *)&pool[f][k]);
+    printf("%04u memory pool=%08x\n", n, h);
+}
+
+int kmain(uint32_t magic, const struct multiboot_info *mbi)
+{
+    (void)magic;
+    char buf[24];
+    uint32_t seed = 1, steps = 100;
+    if (cmdline_value(mbi, "seed", buf, sizeof buf)) {
+        seed = 0;
+        for (char *p = buf; *p; p++) seed = seed * 10 + (uint32_t)(*p - '0');
+    }
+    if (cmdline_value(mbi, "steps", buf, sizeof buf)) {
+        steps = 0;
+        for (char *p = buf; *p; p++) steps = steps * 10 + (uint32_t)(*p - '0');
+    }
+    rng = seed * 2654435761u + 0x9E3779B9u;
+    if (rng == 0) rng = 1;
+    printf("sysfuzz seed=%u steps=%u\n", seed, steps);
+
+    for (uint32_t i = 0; i < sizeof arena; i++) arena[i] = (uint8_t)(i * 7 + (i >> 8) * 13);
+    for (int f = 0; f < 16; f++)
+        for (int k = 0; k < 4096; k += 4) *(uint32_t *)&pool[f][k] = (uint32_t)(f << 24 | k);
+    for (int v = 0; v < 20; v++)
+        if (v != 2 && v != 8 && v != 9 && v != 15 && v != 18) rt_on_trap(v, on_fault);
+    for (int v = 0x40; v < 0x44; v++) rt_on_trap(v, on_int);
+    rt_on_trap(0x20, on_tick);
+    pic_init(0x20);
+    rt_tss_init();
+    rt_gdt_set(7, (uint32_t)(uintptr_t)ldt, sizeof ldt - 1, 0x82, 0);
+    __asm__ volatile("lldt %w0" : : "r"(0x38));
+
+    for (uint32_t i = 0; i < 1024; i++) pt_low[i] = i << 12 | P | RW | US;
+    for (uint32_t i = 0; i < 16; i++) pt_play[i] = (uint32_t)(uintptr_t)pool[i] | P | RW | US;
+    pd[0] = (uint32_t)(uintptr_t)pt_low | P | RW | US;
+    pd[PLAY_VA >> 22] = (uint32_t)(uintptr_t)pt_play | P | RW | US;
+    write_cr4(read_cr4() | CR4_PSE);
+    write_cr3((uint32_t)(uintptr_t)pd);
+    write_cr0(read_cr0() | CR0_PG);
+    /* Signatures in the two 4 MiB frames, written through the large mapping. */
+    for (int which = 0; which < 2; which++) {
+        pd[LARGE_VA >> 22] = (which ? LARGE_PA1 : LARGE_PA0) | PS | P | RW;
+        write_cr3(read_cr3());
+        for (uint32_t off = 0; off < 0x400000; off += 0x1000)
+            for (uint32_t w = 0; w < 0x1000; w += 0x100)
+                *(volatile uint32_t *)(uintptr_t)(LARGE_VA + off + w) = (which + 1) << 28 | off | w;
+    }
+
+    for (uint32_t n = 0; n < steps; n++) {
+        uint32_t k = below(100);
+        if (k < 35) step_seg(n);
+        else if (k < 55) step_far(n);
+        else if (k < 68) step_int(n);
+        else if (k < 88) step_page(n);
+        else if (k < 95) step_large(n);
+        else step_shadow(n);
+        if (n % 16 == 15) digest(n);
+    }
+    digest(steps);
+    printf("sysfuzz done\n");
+    return 0;
+}
