@@ -122,6 +122,17 @@ int kmain(uint32_t magic, const struct multiboot_info *mbi)
     cli();
     check("lowering TPR delivers it", ipis == 1);
     check("ISR is empty after EOI", REG(0x100 + (VEC_IPI / 32) * 0x10) == 0);
+    /* With IF=1 and TPR 0 the IPI arrives right after the ICR write, and once only. */
+    sti();
+    REG(0x300) = VEC_IPI | (1u << 18);
+    for (volatile int i = 0; i < 100000; i++) { }
+    cli();
+    check("a self-IPI with interrupts on is delivered exactly once", ipis == 2);
+    sti();
+    for (int k = 0; k < 10; k++) REG(0x300) = VEC_IPI | (1u << 18);
+    for (volatile int i = 0; i < 100000; i++) { }
+    cli();
+    check("ten self-IPIs in a row are ten deliveries", ipis == 12);
     say("%s\n", failures ? "lapic: FAILED" : "lapic: all checks passed");
     return failures ? 1 : 0;
 }

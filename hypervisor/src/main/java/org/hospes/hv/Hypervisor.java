@@ -389,7 +389,7 @@ public final class Hypervisor {
     for (Domain d : domains.values()) {
       if (d.state() == DomainState.RUNNING && !d.isService()) {
         for (Vcpu v : d.vcpus()) {
-          if (v.state() == VcpuState.BLOCKED) {
+          if (v.state() == VcpuState.BLOCKED && platform(d).canWake()) {
             return true;
           }
         }

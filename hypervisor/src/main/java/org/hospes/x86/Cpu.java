@@ -170,6 +170,7 @@ public final class Cpu {
   private int mmioLen;
   private int mmioPos;
   // The access that caused the last MMIO exit.
+  private ApicBaseMsr apicBase;
   private long pendingMmioGpa = -1;
   private int pendingMmioSize;
   private boolean pendingMmioWrite;
@@ -280,6 +281,16 @@ public final class Cpu {
   }
 
   /** Connects the interrupt controller whose INTR line this processor samples. */
+  /** Connects a local APIC: IA32_APIC_BASE and CPUID.1:EDX.APIC (null: none, the default). */
+  public void setApicBaseMsr(ApicBaseMsr apic) {
+    apicBase = apic;
+  }
+
+  /** The local APIC's MSR link, or null if the processor has none. */
+  public ApicBaseMsr apicBaseMsr() {
+    return apicBase;
+  }
+
   public void setInterruptController(InterruptController controller) {
     this.intc = controller;
   }
@@ -645,6 +656,15 @@ public final class Cpu {
   /** True when the guest can take an external interrupt now (IF=1, no interrupt shadow). */
   public boolean interruptible() {
     return (flags & Flags.IF) != 0 && !shadow;
+  }
+
+  /**
+   * True while an instruction whose MMIO accesses the hypervisor completed has not yet been
+   * restarted: it is still in flight, so no event may be injected before it (the handler would
+   * return to it and it would run, and write its MMIO, again).
+   */
+  public boolean mmioReplayPending() {
+    return mmioLen > 0;
   }
 
   /** Guest-physical address of the access that caused the last MMIO exit (-1 if none). */

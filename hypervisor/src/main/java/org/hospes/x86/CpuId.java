@@ -8,8 +8,8 @@ import static org.hospes.x86.Cpu.EDX;
 /**
  * CPUID. The processor reports a P6-family model and advertises a feature only once it works:
  * FPU, PSE, TSC, MSR, PAE, CX8, SEP, PGE and CMOV today (with CMOV and FPU, FCMOV and FCOMI),
- * and NX in leaf 0x80000001.
- * APIC, FXSR and the rest join as they are implemented.
+ * and NX in leaf 0x80000001. APIC only with a local APIC connected ({@link Cpu#setApicBaseMsr})
+ * and globally enabled. FXSR and the rest join as they are implemented.
  */
 final class CpuId {
   static final int FEATURE_FPU = 1 << 0;
@@ -18,6 +18,7 @@ final class CpuId {
   static final int FEATURE_MSR = 1 << 5;
   static final int FEATURE_PAE = 1 << 6;
   static final int FEATURE_CX8 = 1 << 8;
+  static final int FEATURE_APIC = 1 << 9;
   static final int FEATURE_SEP = 1 << 11;
   static final int FEATURE_PGE = 1 << 13;
   static final int FEATURE_CMOV = 1 << 15;
@@ -53,7 +54,10 @@ final class CpuId {
         r[EAX] = SIGNATURE;
         r[EBX] = 0;
         r[ECX] = 0;
-        r[EDX] = FEATURES;
+        // APIC follows IA32_APIC_BASE's global enable (SDM vol. 3, 11.4.3); initial APIC ID 0.
+        ApicBaseMsr apic = c.apicBaseMsr();
+        r[EDX] = apic != null && (apic.readApicBase() & ApicBaseMsr.ENABLE) != 0
+            ? FEATURES | FEATURE_APIC : FEATURES;
         break;
       case 0x8000_0000:
         r[EAX] = 0x8000_0004;

@@ -377,6 +377,11 @@ final class SystemOps {
       case MSR_EFER: return c.efer;
       case MSR_PLATFORM_INFO: return PLATFORM_INFO_CPUID_FAULTING;
       case MSR_MISC_FEATURES_ENABLES: return c.miscFeatures;
+      case ApicBaseMsr.MSR:
+        if (c.apicBaseMsr() == null) {
+          c.raise(Exceptions.GP, 0);
+        }
+        return c.apicBaseMsr().readApicBase();
       default:
         int idx = mtrrIndex(msr);
         if (idx >= 0) {
@@ -425,6 +430,11 @@ final class SystemOps {
           c.efer = (int) v;
           // Cached translations were checked under the old XD rules.
           c.flushTlb();
+        }
+        break;
+      case ApicBaseMsr.MSR:
+        if (c.apicBaseMsr() == null || !c.apicBaseMsr().writeApicBase(v)) {
+          c.raise(Exceptions.GP, 0);
         }
         break;
       default:

@@ -80,6 +80,15 @@ public final class BenchCommand implements Callable<Integer> {
           + " guest with the guest SDK), or all of them (default: ${DEFAULT-VALUE}).")
   String mode = "all";
 
+  @Option(names = "--disk", description = "Instead: the PV block benchmark (blkback with and"
+      + " without persistent grants and indirect descriptors; MB/s in virtual and host time,"
+      + " grant operations and events per request).")
+  boolean disk;
+
+  @Option(names = "--disk-mib", paramLabel = "MIB", description = "With --disk: MiB streamed"
+      + " each way per configuration (default: ${DEFAULT-VALUE}).")
+  int diskMib = 32;
+
   @Option(names = "--no-qemu", description = "Run only Hospes.")
   boolean noQemu;
 
@@ -135,6 +144,13 @@ public final class BenchCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
+    if (disk) {
+      if (diskMib < 1 || diskMib > 1024) {
+        out.println("--disk-mib must be between 1 and 1024");
+        return 2;
+      }
+      return BlockBench.run(out, diskMib);
+    }
     if (iterations < 1 || iterations > 0xFFFF_FFFFL) {
       out.println("--iterations must be between 1 and 4294967295");
       return 2;

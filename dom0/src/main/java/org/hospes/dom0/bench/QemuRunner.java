@@ -147,8 +147,12 @@ public final class QemuRunner {
     while (from < raw.length && raw[from] == '.') {
       from++;
     }
-    if (from + 1 < raw.length && raw[from] == '\r' && raw[from + 1] == '\n') {
-      from += 2;
+    // Its "\r\n" may be cut short the same way (a lone '\r' was seen under load).
+    if (from < raw.length && raw[from] == '\r') {
+      from++;
+      if (from < raw.length && raw[from] == '\n') {
+        from++;
+      }
     }
     return Arrays.copyOfRange(raw, from, raw.length);
   }

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import org.hospes.dom0.boot.BiosRom;
 import org.hospes.dom0.boot.BootException;
 import org.hospes.dom0.boot.KernelFiles;
 import org.hospes.dom0.boot.loader.BootMode;
@@ -24,7 +25,6 @@ import org.hospes.dom0.toolstack.Dom0Settings;
 import org.hospes.dom0.toolstack.DomainSpec;
 import org.hospes.dom0.toolstack.HvmMachine;
 import org.hospes.hv.Hypervisor;
-import org.hospes.hv.cost.CostModel;
 import org.hospes.hv.domain.DomainMode;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -72,10 +72,17 @@ final class RunCommand implements Callable<Integer> {
           + " status 0 on SCHEDOP_shutdown poweroff/reboot, 3 on crash).")
   String mode;
 
-  @Parameters(index = "0", paramLabel = "KERNEL",
+  @Parameters(index = "0", paramLabel = "KERNEL", arity = "0..1",
       description = "The kernel: a Multiboot kernel, a PVH kernel (ELF or bzImage with Xen's"
-          + " PHYS32_ENTRY note), a plain ELF32, or any format a loader plugin knows.")
+          + " PHYS32_ENTRY note), a plain ELF32, or any format a loader plugin knows."
+          + " Not with --bios.")
   Path kernel;
+
+  @Option(names = "--bios", paramLabel = "ROM",
+      description = "native mode: instead of a kernel, map the raw 64 or 128 KiB system ROM"
+          + " below 1 MiB and below 4 GiB and start the processor at its reset vector"
+          + " (F000:FFF0, real mode).")
+  Path bios;
 
   @Option(names = "--ram", paramLabel = "MIB", defaultValue = "" + NativeMachine.DEFAULT_RAM_MIB,
       description = "Guest RAM in MiB (default: ${DEFAULT-VALUE}): native 1 to "
@@ -116,6 +123,12 @@ final class RunCommand implements Callable<Integer> {
           + " the hvm_start_info in order, the first being what Linux takes as its initrd.")
   List<Path> modules;
 
+  @Option(names = "--disk", paramLabel = "PATH[,format=raw|qcow2][,mode=ro]",
+      description = "pvh mode: give the guest a PV disk served by dom0's blkback (repeatable;"
+          + " the first is xvda, then xvdb, ...). xl's keys vdev=, access=, format=, target="
+          + " are accepted too.")
+  java.util.List<String> disks;
+
   @Mixin
   EngineOption engine = new EngineOption();
 
@@ -141,6 +154,24 @@ final class RunCommand implements Callable<Integer> {
     }
     if (problem != null) {
       streams.error(problem);
+      return ExitStatus.USAGE;
+    }
+    if (bios != null) {
+      if (runMode.get() != RunMode.NATIVE) {
+        streams.error("--bios needs --mode native");
+        return ExitStatus.USAGE;
+      }
+      if (kernel != null) {
+        streams.error("--bios starts the machine from the ROM; give no KERNEL with it");
+        return ExitStatus.USAGE;
+      }
+      try (RunSession session = RunSession.open(streams)) {
+        return runBios(session);
+      }
+    }
+    if (kernel == null) {
+      streams.error("Missing required parameter: 'KERNEL' (or give --bios ROM);"
+          + " see 'hospes run --help'");
       return ExitStatus.USAGE;
     }
     BootMode bootMode = BootMode.byName(mode).orElseThrow();
@@ -200,6 +231,11 @@ final class RunCommand implements Callable<Integer> {
       if (host.scheduler != null) {
         return "--sched" + noHypervisor;
       }
+      if (!HvmMachine.factory().costModelNames().contains(host.costModelName())) {
+        // The cost model applies here too (native costs); an unknown name lists the known.
+        return "unknown cost model '" + host.costModelName() + "'; known cost models: "
+            + String.join(", ", HvmMachine.factory().costModelNames());
+      }
       if (dom0Options.weight != null || dom0Options.cap != null) {
         return (dom0Options.weight != null ? "--dom0-weight" : "--dom0-cap") + noHypervisor;
       }
@@ -248,6 +284,22 @@ final class RunCommand implements Callable<Integer> {
       machine.setHypervisorLog(hypervisorLog);
     }
     try {
+      if (disks != null && domainMode != DomainMode.PVH) {
+        streams.error("--disk needs --mode pvh (PV disks are served by blkback)");
+        return ExitStatus.USAGE;
+      }
+      if (disks != null) {
+        for (int i = 0; i < disks.size(); i++) {
+          org.hospes.dom0.toolstack.DiskSpec spec;
+          try {
+            spec = org.hospes.dom0.toolstack.DiskSpec.parse(disks.get(i), i, null);
+            machine.addDisk(spec, spec.open());
+          } catch (IllegalArgumentException | IOException e) {
+            streams.error("--disk: " + e.getMessage());
+            return ExitStatus.USAGE;
+          }
+        }
+      }
       if (consoleLog != null) {
         try {
           log = Files.newOutputStream(consoleLog);
@@ -299,18 +351,33 @@ final class RunCommand implements Callable<Integer> {
     return writeStatsJson(doc, result.exitStatus());
   }
 
-  private int runNative(Boot boot, RunSession session) {
-    CostModel model;
+  /** Starts a bare machine at the reset vector of the ROM {@code bios}. */
+  private int runBios(RunSession session) {
+    NativeMachine machine = nativeMachine(session);
     try {
-      model = HvmMachine.factory().costModel(host.costModelName());
-    } catch (IllegalArgumentException e) {
-      // Unknown --cost-model: the message lists the known names.
-      streams.error(e.getMessage());
+      machine.loadBios(BiosRom.read(bios), bios.toString());
+    } catch (BootException e) {
+      streams.error(bios + ": " + e.getMessage());
       return ExitStatus.USAGE;
     }
+    return runLoaded(machine, bios);
+  }
+
+  private int runNative(Boot boot, RunSession session) {
+    NativeMachine machine = nativeMachine(session);
+    try {
+      machine.load(boot.loader(), boot.image(), boot.kernel().toString(), boot.request());
+    } catch (BootException e) {
+      streams.error(boot.kernel() + ": " + e.getMessage());
+      return ExitStatus.USAGE;
+    }
+    return runLoaded(machine, boot.kernel());
+  }
+
+  private NativeMachine nativeMachine(RunSession session) {
     NativeMachine machine = NativeMachine.builder()
         .ramMiB(ramMiB)
-        .costModel(model)
+        .costModel(HvmMachine.factory().costModel(host.costModelName()))
         .serialOut(session.guestOutput())
         .diagnostics(streams.err())
         .hostLink(session)
@@ -319,20 +386,19 @@ final class RunCommand implements Callable<Integer> {
       machine.com1().queueInput(bytes);
       return bytes.length;
     });
-    try {
-      machine.load(boot.loader(), boot.image(), boot.kernel().toString(), boot.request());
-    } catch (BootException e) {
-      streams.error(boot.kernel() + ": " + e.getMessage());
-      return ExitStatus.USAGE;
-    }
+    return machine;
+  }
+
+  /** Runs a loaded bare machine to its end; the run line names {@code image}. */
+  private int runLoaded(NativeMachine machine, Path image) {
     long start = System.nanoTime();
     RunResult result = host.maxInstructions == null ? machine.run()
         : machine.run(host.maxInstructions);
     long nanos = System.nanoTime() - start;
     if (host.stats) {
-      printRunLine(streams, boot.kernel(), result, nanos);
+      printRunLine(streams, image, result, nanos);
       printJitLine(streams, java.util.Collections.singletonList(machine.cpu().jit()));
-      NativeStats.of(machine.cpu(), model.name()).print(streams.err());
+      NativeStats.of(machine.cpu(), machine.costModel().name()).print(streams.err());
     }
     StatsDocument doc = StatsReport.nativeDocument(runInfo("native", result),
         machine.cpu().cycles());

@@ -6,8 +6,8 @@ import org.hospes.hv.ioreq.IoreqServer;
 import org.hospes.x86.IoBus;
 
 /**
- * dom0's device model for one HVM domain (QEMU's role in Xen): a 16550 UART on COM1 and QEMU's
- * isa-debug-exit, served through ioreqs the hypervisor forwards. Devices sit on a bus and see
+ * dom0's device model for one HVM domain (QEMU's role in Xen): a 16550 UART on COM1, QEMU's
+ * isa-debug-exit and QEMU's fw_cfg (ports 0x510/0x511), served through ioreqs the hypervisor forwards. Devices sit on a bus and see
  * only offsets and sizes; the model knows nothing about the guest beyond its ioreqs.
  */
 public final class HvmDeviceModel implements IoreqServer {
@@ -23,11 +23,14 @@ public final class HvmDeviceModel implements IoreqServer {
    * @param serial where COM1's output goes
    * @param irq the domain's ISA interrupt lines (dm_op set_isa_irq_level)
    * @param exit told when the guest writes the debug-exit port
+   * @param ramBytes the domain's RAM, as fw_cfg reports it
    */
-  public HvmDeviceModel(OutputStream serial, IsaIrq irq, IsaDebugExit.Listener exit) {
+  public HvmDeviceModel(OutputStream serial, IsaIrq irq, IsaDebugExit.Listener exit,
+      long ramBytes) {
     com1 = new Uart16550(serial, asserted -> irq.setLevel(COM1_IRQ, asserted));
     ports.register(COM1_BASE, 8, com1);
     ports.register(DEBUG_EXIT_PORT, 4, new IsaDebugExit(exit));
+    ports.register(FwCfg.SELECTOR_PORT, FwCfg.PORT_COUNT, new FwCfg(ramBytes, 1));
   }
 
   /** An HVM domain's ISA interrupt lines as the device model drives them. */

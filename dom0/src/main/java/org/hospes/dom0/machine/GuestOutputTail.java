@@ -28,17 +28,51 @@ public final class GuestOutputTail extends OutputStream {
 
   @Override
   public void write(int b) throws IOException {
-    ring[(int) (written++ % CAPACITY)] = (byte) b;
+    record(b);
     out.write(b);
   }
 
   @Override
   public void write(byte[] b, int off, int len) throws IOException {
+    record(b, off, len);
+    out.write(b, off, len);
+  }
+
+  private void record(int b) {
+    ring[(int) (written++ % CAPACITY)] = (byte) b;
+  }
+
+  private void record(byte[] b, int off, int len) {
     for (int i = Math.max(0, len - CAPACITY); i < len; i++) {
       ring[(int) ((written + i) % CAPACITY)] = b[off + i];
     }
     written += len;
-    out.write(b, off, len);
+  }
+
+  /**
+   * A stream for an output path that does not go to this tail's own stream (console_io goes to
+   * the hypervisor's log): its bytes are kept here as the guest wrote them, then passed on to
+   * {@code next}.
+   */
+  public OutputStream recordingInto(OutputStream next) {
+    return new OutputStream() {
+      @Override
+      public void write(int b) throws IOException {
+        record(b);
+        next.write(b);
+      }
+
+      @Override
+      public void write(byte[] b, int off, int len) throws IOException {
+        record(b, off, len);
+        next.write(b, off, len);
+      }
+
+      @Override
+      public void flush() throws IOException {
+        next.flush();
+      }
+    };
   }
 
   @Override

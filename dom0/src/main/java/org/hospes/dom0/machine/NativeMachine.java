@@ -10,6 +10,8 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Objects;
 import java.util.function.BiFunction;
+import org.hospes.dom0.boot.BiosLeftState;
+import org.hospes.dom0.boot.BiosRom;
 import org.hospes.dom0.boot.BootException;
 import org.hospes.dom0.boot.KernelFiles;
 import org.hospes.dom0.boot.LoadedKernel;
@@ -19,8 +21,12 @@ import org.hospes.dom0.boot.loader.BootTarget;
 import org.hospes.dom0.boot.loader.BootedKernel;
 import org.hospes.dom0.boot.loader.KernelLoader;
 import org.hospes.dom0.boot.loader.MultibootKernelLoader;
+import org.hospes.dom0.devicemodel.FwCfg;
 import org.hospes.dom0.devicemodel.IsaDebugExit;
 import org.hospes.dom0.devicemodel.Uart16550;
+import org.hospes.hv.platform.CpuInterrupts;
+import org.hospes.hv.platform.Hpet;
+import org.hospes.hv.platform.LocalApic;
 import org.hospes.hv.platform.Pic8259Pair;
 import org.hospes.hv.platform.Pit8254;
 import org.hospes.hv.time.TimerQueue;
@@ -37,9 +43,12 @@ import org.hospes.x86.MemoryBus;
 /**
  * The "native" mode of the comparison table: a bare emulated PC with no hypervisor. RAM from
  * address 0, the cascaded 8259A interrupt controllers (ports 0x20/0xA0, ELCR at 0x4D0), the 8254
- * timer (ports 0x40-0x43 and 0x61) on IRQ 0, a 16550 UART on COM1 (IRQ 4) and QEMU's
- * isa-debug-exit at port 0xF4. There is no firmware: the interrupt controllers start masked and
- * the timer idle until the kernel programs them. A Multiboot loader stands in for the boot loader.
+ * timer (ports 0x40-0x43 and 0x61) on IRQ 0, a local APIC (xAPIC at 0xFEE00000 with its
+ * timer, IA32_APIC_BASE and CPUID.1:EDX.APIC; the hypervisor's {@link LocalApic}), an HPET at
+ * 0xFED00000 ({@link Hpet}; legacy replacement takes IRQ 0 from the PIT), a 16550 UART
+ * on COM1 (IRQ 4), QEMU's isa-debug-exit at port 0xF4 and QEMU's fw_cfg at 0x510/0x511.
+ * A Multiboot loader stands in for the boot loader, and the PIC and PIT are left as the
+ * firmware leaves them ({@link BiosLeftState}: IRQ 0 at vector 8, 18.2 Hz).
  *
  * <p>Time is virtual ({@link VirtualClock}): the processor's cycle count at a nominal 1 GHz, one
  * cycle per instruction plus what the cost model charges as it happens (page-walk references,
@@ -84,10 +93,14 @@ public final class NativeMachine {
   private enum State { EMPTY, LOADED, FINISHED }
 
   private final MemoryBus memory;
+  private final IoBus io;
   private final Cpu cpu;
   private final Uart16550 com1;
   private final Pic8259Pair pic;
   private final Pit8254 pit;
+  private final LocalApic lapic;
+  private final Hpet hpet;
+  private final CpuInterrupts interrupts;
   private final VirtualClock clock;
   private final CostModel costModel;
   private final TimerQueue timers = new TimerQueue();
@@ -102,7 +115,7 @@ public final class NativeMachine {
 
   private NativeMachine(Builder b) {
     memory = new MemoryBus(b.ramMiB << 20);
-    IoBus io = new IoBus();
+    io = new IoBus();
     pic = new Pic8259Pair();
     pic.register(io);
     output = new GuestOutputTail(b.serialOut);
@@ -110,6 +123,7 @@ public final class NativeMachine {
     io.register(Uart16550.COM1_BASE, Uart16550.PORT_COUNT, com1);
     io.register(IsaDebugExit.DEFAULT_PORT, IsaDebugExit.PORT_COUNT,
         new IsaDebugExit((value, status) -> debugExit(status)));
+    io.register(FwCfg.SELECTOR_PORT, FwCfg.PORT_COUNT, new FwCfg(memory.ramSize(), 1));
     diagnostics = b.diagnostics;
     link = b.link;
     cpu = b.cpuFactory.apply(memory, io);
@@ -119,8 +133,15 @@ public final class NativeMachine {
     cpu.setCosts(costModel.cpuCosts());
     cpu.setInterruptController(pic);
     clock = new VirtualClock(cpu::cycles);
-    pit = new Pit8254(clock, timers, high -> pic.setLevel(TIMER_IRQ, high));
+    hpet = new Hpet(clock, timers, (irq, high) -> pic.setLevel(irq, high));
+    memory.mapMmio(Hpet.BASE, Hpet.SIZE, hpet);
+    pit = new Pit8254(clock, timers, hpet::pitOutput);
     pit.register(io);
+    lapic = new LocalApic(0, clock, timers);
+    memory.mapMmio(LocalApic.BASE, LocalApic.SIZE, lapic);
+    cpu.setApicBaseMsr(lapic);
+    interrupts = new CpuInterrupts(lapic, pic);
+    cpu.setInterruptController(interrupts);
   }
 
   public static Builder builder() {
@@ -201,12 +222,34 @@ public final class NativeMachine {
     LoadedKernel loaded = new MultibootKernelLoader().loadMultiboot(image, cmdline,
         bootTarget());
     kernelName = name;
+    // A boot loader runs after the firmware: the PIC and PIT are as SeaBIOS leaves them.
+    BiosLeftState.apply(io);
     state = State.LOADED;
     return loaded;
   }
 
   /**
+   * Maps a system ROM as a PC does ({@link BiosRom}: a copy ending at 1 MiB, the alias ending at
+   * 4 GiB) and puts the processor in its RESET state: real mode at F000:FFF0 with CS base
+   * 0xFFFF0000, so the first instruction comes from the top of the alias. No boot loader and
+   * no firmware ran: the PIC and PIT are in their power-on state, for the ROM to program.
+   */
+  public void loadBios(BiosRom rom, String name) throws BootException {
+    Preconditions.checkState(state == State.EMPTY, "a kernel is already loaded");
+    if (memory.ramSize() < BiosRom.LOW_END) {
+      throw new BootException("a BIOS needs at least 1 MiB of RAM");
+    }
+    byte[] image = rom.bytes();
+    memory.write(rom.lowBase(), image, 0, image.length);
+    memory.mapMmio(rom.highBase(), rom.size(), rom);
+    kernelName = name;
+    cpu.resetReal();
+    state = State.LOADED;
+  }
+
+  /**
    * Loads a kernel with {@code loader}, which puts the processor in its start-of-day state.
+   * A boot loader runs after the firmware: the PIC and PIT are as SeaBIOS leaves them.
    *
    * @param name how diagnostics refer to the kernel
    */
@@ -215,6 +258,7 @@ public final class NativeMachine {
     Preconditions.checkState(state == State.EMPTY, "a kernel is already loaded");
     BootedKernel loaded = loader.load(image, request, bootTarget());
     kernelName = name;
+    BiosLeftState.apply(io);
     state = State.LOADED;
     return loaded;
   }
@@ -294,7 +338,7 @@ public final class NativeMachine {
         cpu.addIdleCycles(next - now);
       }
       timers.runExpired(clock.now());
-      if (pic.pending()) {
+      if (interrupts.pending()) {
         return null;
       }
       if (!canWake()) {
@@ -306,8 +350,8 @@ public final class NativeMachine {
 
   /** True if a halted processor with interrupts enabled can still be woken. */
   private boolean canWake() {
-    return pic.pending()
-        || (timers.nextDeadline() != TimerQueue.NEVER && !pic.isMasked(TIMER_IRQ));
+    return interrupts.pending() || (timers.nextDeadline() != TimerQueue.NEVER
+        && (!pic.isMasked(TIMER_IRQ) || lapic.timerCanInterrupt() || hpet.canInterrupt()));
   }
 
   private RunResult halted() {
@@ -333,7 +377,7 @@ public final class NativeMachine {
           return !pic.isMasked(COM1_IRQ) && link.awaitInput() ? null : halted();
         }
         // The next run delivers a pending interrupt; otherwise the machine sleeps to a deadline.
-        return pic.pending() ? null : IDLE;
+        return interrupts.pending() ? null : IDLE;
       case CpuExit.EXCEPTION:
         return crashed(String.format("unhandled %s at eip=0x%08x (error code %s)",
             Exceptions.mnemonic(cpu.exceptionVector()), cpu.eip(),
@@ -391,6 +435,16 @@ public final class NativeMachine {
   /** The interrupt controllers. */
   public Pic8259Pair pic() {
     return pic;
+  }
+
+  /** The local APIC. */
+  public LocalApic lapic() {
+    return lapic;
+  }
+
+  /** The HPET. */
+  public Hpet hpet() {
+    return hpet;
   }
 
   /** The interval timer. */

@@ -12,7 +12,10 @@ import org.hospes.hv.domain.DomainMode;
  * What the toolstack needs to build one domain, as written on the command line or in a host
  * configuration file:
  * {@code NAME=KERNEL[,mode=hvm|hvm-shadow|pvh][,ram=MIB][,weight=W][,cap=C][,loader=NAME]
- * [,cmdline=TEXT]}.
+ * [,disk=DISK]...[,cmdline=TEXT]}. {@code disk} (PVH domains, repeatable; the first is xvda) is
+ * a {@link DiskSpec}: {@code disk=PATH} for a plain image, or in brackets for options, in
+ * Hospes's shorthand or xl's syntax: {@code disk=[img.qcow2,format=qcow2,mode=ro]},
+ * {@code disk=[format=raw,vdev=xvdb,access=rw,target=data.img]}.
  * A mode the hypervisor does not have fails when the domain is built, with its message.
  * {@code cmdline} takes the rest of the text, commas included, so it must come last.
  *
@@ -24,17 +27,26 @@ import org.hospes.hv.domain.DomainMode;
  * @param cap credit-scheduler cap in percent of one CPU, 0 for none
  * @param cmdline the kernel command line, or null for none
  * @param loader the kernel loader to use, or null to choose by mode and image
+ * @param disks PV disks (PVH only), in order: xvda, xvdb, ...
  */
 public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, int weight,
-    int cap, String cmdline, String loader) {
+    int cap, String cmdline, String loader, java.util.List<DiskSpec> disks) {
+
+  /** A domain without disks. */
+  public DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, int weight, int cap,
+      String cmdline, String loader) {
+    this(name, kernel, mode, ramMiB, weight, cap, cmdline, loader, java.util.List.of());
+  }
 
   public static final String SYNTAX = "NAME=KERNEL[,mode=hvm|hvm-shadow|pvh][,ram=MIB]"
-      + "[,weight=W][,cap=C][,loader=NAME][,cmdline=TEXT]";
+      + "[,weight=W][,cap=C][,loader=NAME][,disk=DISK]...[,cmdline=TEXT]";
   public static final int DEFAULT_RAM_MIB = 16;
   public static final int MAX_RAM_MIB = 1024;
   public static final int DEFAULT_WEIGHT = 256;
 
   private static final Pattern CMDLINE = Pattern.compile(",\\s*cmdline\\s*=\\s*");
+  private static final Pattern BRACKETED_DISK =
+      Pattern.compile(",\\s*disk\\s*=\\s*\\[([^\\]]*)\\]");
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,31}");
 
   public DomainSpec {
@@ -51,6 +63,10 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
     if (cap < 0 || cap > 100) {
       throw new SpecException(name + ": cap must be 0..100 (percent of a CPU), got " + cap);
     }
+    disks = java.util.List.copyOf(disks);
+    if (!disks.isEmpty() && mode != DomainMode.PVH) {
+      throw new SpecException(name + ": disks need mode=pvh (they are PV disks)");
+    }
   }
 
   /** A spec whose loader is chosen by mode and image. */
@@ -66,11 +82,11 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
   }
 
   public DomainSpec withRam(int mib) {
-    return new DomainSpec(name, kernel, mode, mib, weight, cap, cmdline, loader);
+    return new DomainSpec(name, kernel, mode, mib, weight, cap, cmdline, loader, disks);
   }
 
   public DomainSpec withMode(DomainMode m) {
-    return new DomainSpec(name, kernel, m, ramMiB, weight, cap, cmdline, loader);
+    return new DomainSpec(name, kernel, m, ramMiB, weight, cap, cmdline, loader, disks);
   }
 
   /**
@@ -92,6 +108,18 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
       cmdline = rest.substring(cmd.end());
       rest = rest.substring(0, cmd.start());
     }
+    // Bracketed disks are set aside first (their commas belong to them), leaving a numbered
+    // placeholder so disks keep their order.
+    java.util.List<String> bracketed = new java.util.ArrayList<>();
+    java.util.List<String> diskTexts = new java.util.ArrayList<>();
+    Matcher bd = BRACKETED_DISK.matcher(rest);
+    StringBuilder unbracketed = new StringBuilder();
+    while (bd.find()) {
+      bracketed.add(bd.group(1));
+      bd.appendReplacement(unbracketed, ",disk=\u0001" + (bracketed.size() - 1));
+    }
+    bd.appendTail(unbracketed);
+    rest = unbracketed.toString();
     String[] parts = rest.split(",", -1);
     String kernel = parts[0].strip();
     if (kernel.isEmpty()) {
@@ -106,6 +134,12 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
             + ")");
       }
       String key = p.substring(0, e).strip().toLowerCase(Locale.ROOT);
+      if (key.equals("disk")) {
+        String v = p.substring(e + 1).strip();
+        diskTexts.add(v.startsWith("\u0001") ? bracketed.get(Integer.parseInt(v.substring(1)))
+            : v);
+        continue;
+      }
       if (options.put(key, p.substring(e + 1).strip()) != null) {
         throw new SpecException(name + ": " + key + " given twice");
       }
@@ -123,11 +157,19 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
         case "cap" -> cap = number(name, "cap", o.getValue());
         case "loader" -> loader = o.getValue();
         default -> throw new SpecException(name + ": unknown option '" + o.getKey()
-            + "' (valid: mode, ram, weight, cap, loader, cmdline)");
+            + "' (valid: mode, ram, weight, cap, loader, disk, cmdline)");
+      }
+    }
+    java.util.List<DiskSpec> disks = new java.util.ArrayList<>();
+    for (String t : diskTexts) {
+      try {
+        disks.add(DiskSpec.parse(t, disks.size(), base));
+      } catch (IllegalArgumentException ex) {
+        throw new SpecException(name + ": " + ex.getMessage());
       }
     }
     Path path = base == null ? Path.of(kernel) : base.resolve(kernel);
-    return new DomainSpec(name, path, mode, ram, weight, cap, cmdline, loader);
+    return new DomainSpec(name, path, mode, ram, weight, cap, cmdline, loader, disks);
   }
 
   private static DomainMode mode(String name, String value) {

@@ -165,7 +165,7 @@ public final class HostRunner {
             (value, status) -> {
               self[0].debugExit(status);
               hv.shutdown(d, RunResult.DEBUG_EXIT, status);
-            });
+            }, (long) d.p2m().size() << 12);
         hv.control().serveIoreqs(d.domid(), dm);
       }
       BootRequest request = BootRequest.of(spec.cmdline());
@@ -175,9 +175,22 @@ public final class HostRunner {
           xenstore = new org.hospes.dom0.xenstore.XenstoreService(hv.control(), hv.costModel());
         }
         new PvhDomainBuilder(hv, xenstore).load(d, loader, image, request, lines);
+        for (DiskSpec disk : spec.disks()) {
+          org.hospes.dom0.disk.DiskImage img;
+          try {
+            img = disk.open();
+          } catch (java.io.IOException e) {
+            throw new IllegalArgumentException(e.getMessage());
+          }
+          HvmMachine.attachDisk(hv, xenstore, d.domid(), disk, img);
+        }
       } else {
         loader.load(image, request, new BootTarget(BootMode.of(spec.mode()), d.memory(),
             (long) d.p2m().size() << 12, d.vcpus().get(0).cpu()));
+      }
+      if (spec.mode() != DomainMode.PVH) {
+        // A boot loader runs after the firmware: the PIC and PIT are as SeaBIOS leaves them.
+        org.hospes.dom0.boot.BiosLeftState.apply(d.platformPorts());
       }
       GuestDomain g = new GuestDomain(spec, d, dm, lines, hv.now());
       if (loader.wantsPvServices()) {

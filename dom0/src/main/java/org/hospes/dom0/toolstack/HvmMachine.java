@@ -4,6 +4,7 @@ import com.google.common.base.Preconditions;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import org.hospes.dom0.boot.BiosLeftState;
 import org.hospes.dom0.boot.BootException;
 import org.hospes.dom0.boot.KernelFiles;
 import org.hospes.dom0.boot.LoadedKernel;
@@ -71,7 +72,7 @@ public final class HvmMachine {
             debugExitStatus = status;
             hv.shutdown(domain, RunResult.DEBUG_EXIT, status);
           }
-        });
+        }, (long) ramMiB << 20);
     if (mode != DomainMode.PVH) {
       hv.control().serveIoreqs(domain.domid(), deviceModel);
     }
@@ -122,7 +123,9 @@ public final class HvmMachine {
    * time (org.hospes.hv.console.GuestConsoleLog). stderr by default; {@code --hv-log FILE}.
    */
   public void setHypervisorLog(OutputStream log) {
-    domain.setConsole(new org.hospes.hv.console.GuestConsoleLog(domain.domid(), log));
+    // The crash report's tail keeps console_io as the guest wrote it, before the "(dN) " prefix.
+    domain.setConsole(output.recordingInto(
+        new org.hospes.hv.console.GuestConsoleLog(domain.domid(), log)));
   }
 
   public Domain domain() {
@@ -144,6 +147,8 @@ public final class HvmMachine {
         new BootTarget(BootMode.of(domain.mode()), domain.memory(),
             (long) domain.p2m().size() << 12, domain.vcpus().get(0).cpu()));
     kernelName = name;
+    // A boot loader runs after the firmware: the PIC and PIT are as SeaBIOS leaves them.
+    BiosLeftState.apply(domain.platformPorts());
     hv.unpause(domain);
     return loaded;
   }
@@ -159,6 +164,31 @@ public final class HvmMachine {
     return load(loader, KernelFiles.read(kernel), kernel.toString(), request, consoleLog);
   }
 
+  private final java.util.Map<DiskSpec, org.hospes.dom0.disk.DiskImage> disks =
+      new java.util.LinkedHashMap<>();
+  private final java.util.List<org.hospes.dom0.backend.blk.VbdBackend> blockBackends =
+      new java.util.ArrayList<>();
+
+  /** Gives the PVH domain a disk (before loading): its vbd nodes and blkback are set up then. */
+  public void addDisk(DiskSpec spec, org.hospes.dom0.disk.DiskImage image) {
+    disks.put(spec, image);
+  }
+
+  /** The block backends of the domain's disks (after loading). */
+  public java.util.List<org.hospes.dom0.backend.blk.VbdBackend> blockBackends() {
+    return blockBackends;
+  }
+
+  /** Writes a disk's vbd nodes (libxl's part) and starts its backend for {@code domid}. */
+  static org.hospes.dom0.backend.blk.VbdBackend attachDisk(Hypervisor hv,
+      org.hospes.dom0.xenstore.XenstoreService xs, int domid, DiskSpec spec,
+      org.hospes.dom0.disk.DiskImage image) {
+    org.hospes.dom0.backend.blk.VbdNodes.create(xs, domid, spec.devid(), spec.vdev(),
+        spec.target().toString(), image.format(), image.readOnly());
+    return org.hospes.dom0.backend.blk.VbdBackend.start(xs, hv.control(), hv.costModel(), domid,
+        spec.devid(), image);
+  }
+
   /** As above, for an image already read; {@code name} is how diagnostics call it. */
   public BootedKernel load(KernelLoader loader, byte[] image, String name, BootRequest request,
       OutputStream consoleLog) throws BootException {
@@ -168,9 +198,16 @@ public final class HvmMachine {
       pvh = new PvhDomainBuilder(hv, xenstore).load(domain, loader, image, request,
           teeConsole(consoleLog));
       k = pvh.kernel();
+      for (java.util.Map.Entry<DiskSpec, org.hospes.dom0.disk.DiskImage> d : disks.entrySet()) {
+        blockBackends.add(attachDisk(hv, xenstore, domain.domid(), d.getKey(), d.getValue()));
+      }
     } else {
       k = loader.load(image, request, new BootTarget(BootMode.of(domain.mode()),
           domain.memory(), (long) domain.p2m().size() << 12, domain.vcpus().get(0).cpu()));
+    }
+    if (domain.mode() != DomainMode.PVH) {
+      // A boot loader runs after the firmware: the PIC and PIT are as SeaBIOS leaves them.
+      BiosLeftState.apply(domain.platformPorts());
     }
     kernelName = name;
     hv.unpause(domain);

@@ -29,20 +29,20 @@ class BenchCommandTest {
   void pvhModeWithProgressCsvAndJson() throws Exception {
     Path csv = dir.resolve("b.csv");
     Path json = dir.resolve("b.json");
-    int status = cli.run("bench", "--no-qemu", "--mode", "pvh", "--iterations", "1000",
-        "--runs", "1", "--csv", csv.toString(), "--json", json.toString());
+    int status = cli.run("bench", "--no-qemu", "--mode", "pvh", "--engine", "interp",
+        "--iterations", "1000", "--runs", "1", "--csv", csv.toString(), "--json", json.toString());
 
     String stderr = cli.stderr();
     assertThat(status).as(cli.stdout() + stderr).isZero();
     assertThat(stderr.lines()).containsExactly(
-        "bench: [1/2] bench-alu on Hospes (pvh), run 1 of 1",
-        "bench: [2/2] bench-mem on Hospes (pvh), run 1 of 1");
+        "bench: [1/2] bench-alu on Hospes (pvh, interp), run 1 of 1",
+        "bench: [2/2] bench-mem on Hospes (pvh, interp), run 1 of 1");
     List<String> lines = Files.readAllLines(csv);
-    assertThat(lines.get(0)).startsWith("kernel,mode,iterations,runs,instructions,");
+    assertThat(lines.get(0)).startsWith("kernel,mode,engine,iterations,runs,instructions,");
     // The same checksums as the Multiboot kernels print with 1000 iterations.
     assertThat(lines.subList(1, lines.size())).hasSize(2)
-        .anySatisfy(l -> assertThat(l).startsWith("bench-alu,pvh,1000,1,").contains(",36d51337,"))
-        .anySatisfy(l -> assertThat(l).startsWith("bench-mem,pvh,1000,1,").contains(",06c664ed,"));
+        .anySatisfy(l -> assertThat(l).startsWith("bench-alu,pvh,interp,1000,1,").contains(",36d51337,"))
+        .anySatisfy(l -> assertThat(l).startsWith("bench-mem,pvh,interp,1000,1,").contains(",06c664ed,"));
     JsonNode rows = new ObjectMapper().readTree(json.toFile());
     assertThat(rows).hasSize(2);
     assertThat(rows.get(0).get("mode").asText()).isEqualTo("pvh");

@@ -40,6 +40,12 @@ class QemuRunnerTest {
   }
 
   @Test
+  void stripsALoneCarriageReturnOfTheFirmware() {
+    assertThat(text(QemuRunner.stripFirmwareOutput(bytes("Booting from ROM..\rbiosstate\n"))))
+        .isEqualTo("biosstate\n");
+  }
+
+  @Test
   void emptyKernelOutputStaysEmpty() {
     assertThat(QemuRunner.stripFirmwareOutput(bytes("SeaBIOS\r\nBooting from ROM.."))).isEmpty();
   }

@@ -79,6 +79,25 @@ class AcpiTablesTest {
   }
 
   @Test
+  void theHpetTableDescribesTheBlockAtItsBase() {
+    byte[] t = AcpiTables.hpetTable(0x8086_A201, 0xFED0_0000L);
+    ByteBuffer b = ByteBuffer.wrap(t).order(ByteOrder.LITTLE_ENDIAN);
+    assertThat(new String(t, 0, 4, StandardCharsets.US_ASCII)).isEqualTo("HPET");
+    assertThat(b.getInt(4)).isEqualTo(AcpiTables.HPET_TABLE_SIZE).isEqualTo(t.length);
+    assertThat(t[8]).isEqualTo((byte) 1);
+    assertThat(b.getInt(36)).isEqualTo(0x8086_A201);
+    assertThat(t[40]).as("system memory").isZero();
+    assertThat(t[41]).as("register width").isEqualTo((byte) 64);
+    assertThat(b.getLong(44)).isEqualTo(0xFED0_0000L);
+    assertThat(t[52]).as("HPET number").isZero();
+    int sum = 0;
+    for (byte x : t) {
+      sum += x;
+    }
+    assertThat(sum & 0xFF).isZero();
+  }
+
+  @Test
   void rejectsUnalignedBaseAndBadVcpuCounts() {
     assertThatThrownBy(() -> AcpiTables.build(BASE + 4, 1))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("0xe0004");

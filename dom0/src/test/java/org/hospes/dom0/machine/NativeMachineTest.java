@@ -240,11 +240,28 @@ class NativeMachineTest {
   }
 
   @Test
-  void haltWithInterruptsEnabledButNothingProgrammedStillEndsTheRun() {
+  void haltWithInterruptsEnabledAndEveryLineMaskedStillEndsTheRun() {
+    io.out(0x21, 1, 0xFF);
     when(cpu.eflags()).thenReturn(Flags.FIXED1 | Flags.IF);
     when(cpu.run(anyLong())).thenReturn(CpuExit.HLT);
     assertThat(machine.run().reason()).isEqualTo("halted");
     assertThat(idle.get()).isZero();
+  }
+
+  @Test
+  void theFirmwareLeftThePitOnIrq0AtVector8() {
+    assertThat(machine.pic().imr() & 0xFF).isEqualTo(0xB8);
+    when(cpu.eflags()).thenReturn(Flags.FIXED1 | Flags.IF);
+    long[] wokenAt = new long[1];
+    when(cpu.run(anyLong())).thenReturn(CpuExit.HLT).thenAnswer(inv -> {
+      assertThat(machine.pic().acknowledge()).isEqualTo(0x08);
+      wokenAt[0] = cpu.cycles();
+      io.out(0xF4, 1, 0x10);
+      return CpuExit.STOPPED;
+    });
+    machine.run();
+    // Mode 2 with count 0 (65536): OUT rises again one tick after count 1, 18.2 times a second.
+    assertThat(wokenAt[0]).isEqualTo(cycleOfPitTick(65537));
   }
 
   @Test

@@ -327,6 +327,11 @@ public final class DomainControl {
     }
   }
 
+  /** Grant mappings this domain holds now (its maptrack handles in use). */
+  public long liveGrantMaps() {
+    return domain.grantTables() == null ? 0 : domain.grantTables().activeMappings();
+  }
+
   /** HVMOP_set_param on another domain (XSM_TARGET): the toolstack's store and console params. */
   public void setHvmParam(int domid, int index, long value) {
     checkTarget(domid, "set HVM parameters");

@@ -11,9 +11,11 @@ import org.hospes.hv.domain.Domain;
 import org.hospes.hv.domain.Vcpu;
 import org.hospes.hv.ioreq.Ioreq;
 import org.hospes.hv.ioreq.IoreqServer;
+import org.hospes.hv.platform.Hpet;
 import org.hospes.hv.platform.LocalApic;
 import org.hospes.hv.memory.ShadowPager;
 import org.hospes.hv.stats.Counters;
+import org.hospes.x86.ApicBaseMsr;
 import org.hospes.x86.Cpu;
 import org.hospes.x86.Exceptions;
 import org.hospes.x86.CpuExit;
@@ -36,8 +38,6 @@ import org.hospes.x86.vmx.VmxControls;
  * retires) and the vCPU is woken. The device model's cycles are the service domain's run time.
  */
 public final class HvmExitHandler {
-  private static final int IA32_APIC_BASE = 0x1B;
-
   private final Hypervisor hv;
   private final CostModel cost;
   private final Hypercalls hypercalls;
@@ -73,7 +73,8 @@ public final class HvmExitHandler {
         if (!cpu.interruptible() && (cpu.eflags() & 0x200) == 0) {
           // Interrupts off: nothing can ever wake it, as on a bare machine.
           hv.shutdown(d, "halted", 0);
-        } else if (!platform.pic().pending() && !(d.callbackVector() >= 0
+        } else if (!platform.pic().pending() && platform.lapic().pendingVector() < 0
+            && !(d.callbackVector() >= 0
             && d.eventChannels().ops().upcallPending(v.id()))) {
           // An upcall already pending (e.g. a timer that fired during "sti; hlt") must not
           // be slept through: it is injected at the next entry instead.
@@ -251,7 +252,9 @@ public final class HvmExitHandler {
       if (leaf == 1) {
         // The hypervisor bit, and the local APIC this domain has (initial APIC ID 0).
         cpu.setReg(Cpu.ECX, cpu.reg(Cpu.ECX) | 1 << 31);
-        if (v.domain().ept() != null) {
+        LocalApic lapic = hv.platform(v.domain()).lapic();
+        if (v.domain().ept() != null && lapic.globallyEnabled()) {
+          // APIC follows IA32_APIC_BASE's global enable, as in Xen's guest_cpuid.
           cpu.setReg(Cpu.EDX, cpu.reg(Cpu.EDX) | 1 << 9);
           cpu.setReg(Cpu.EBX, cpu.reg(Cpu.EBX) & 0x00FF_FFFF);
         }
@@ -301,16 +304,17 @@ public final class HvmExitHandler {
   private void msr(Vcpu v, boolean write) {
     Cpu cpu = v.cpu();
     int msr = cpu.reg(Cpu.ECX);
-    if (msr == IA32_APIC_BASE && v.domain().ept() != null) {
+    if (msr == ApicBaseMsr.MSR && v.domain().ept() != null) {
+      LocalApic lapic = hv.platform(v.domain()).lapic();
       if (!write) {
-        cpu.setReg(Cpu.EAX, (int) LocalApic.MSR_VALUE);
-        cpu.setReg(Cpu.EDX, 0);
+        long value = lapic.readApicBase();
+        cpu.setReg(Cpu.EAX, (int) value);
+        cpu.setReg(Cpu.EDX, (int) (value >>> 32));
         cpu.skipInstruction();
         return;
       }
       long value = (cpu.reg(Cpu.EAX) & 0xFFFF_FFFFL) | ((long) cpu.reg(Cpu.EDX) << 32);
-      // The APIC cannot move or switch to x2APIC mode here; rewriting the reset value is fine.
-      if (value == LocalApic.MSR_VALUE) {
+      if (lapic.writeApicBase(value)) {
         cpu.skipInstruction();
         return;
       }
@@ -431,6 +435,17 @@ public final class HvmExitHandler {
         cpu.completeMmio(0);
       } else {
         cpu.completeMmio(lapic.read(gpa - LocalApic.BASE, cpu.mmioSize()));
+      }
+      return 0;
+    }
+    Hpet hpet = hv.platform(d).hpet();
+    if (hpet != null && gpa - Hpet.BASE >= 0 && gpa - Hpet.BASE < Hpet.SIZE) {
+      // The HPET lives in the hypervisor too (Xen's hvm/hpet.c).
+      if (cpu.mmioIsWrite()) {
+        hpet.write(gpa - Hpet.BASE, cpu.mmioSize(), cpu.mmioWriteData());
+        cpu.completeMmio(0);
+      } else {
+        cpu.completeMmio(hpet.read(gpa - Hpet.BASE, cpu.mmioSize()));
       }
       return 0;
     }

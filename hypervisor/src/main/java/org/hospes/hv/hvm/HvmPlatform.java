@@ -5,6 +5,8 @@ import org.hospes.hv.domain.Domain;
 import org.hospes.hv.domain.DomainMode;
 import org.hospes.hv.domain.Vcpu;
 import org.hospes.hv.domain.VcpuState;
+import org.hospes.hv.platform.CpuInterrupts;
+import org.hospes.hv.platform.Hpet;
 import org.hospes.hv.platform.LocalApic;
 import org.hospes.hv.platform.Pic8259Pair;
 import org.hospes.hv.platform.Pit8254;
@@ -15,7 +17,8 @@ import org.hospes.x86.vmx.VmxControls;
 
 /**
  * The platform devices an HVM domain gets inside the hypervisor, where Xen keeps them: the PIC
- * pair and the PIT (PVH domains get neither, as on Xen), on the hypervisor's virtual clock.
+ * pair, the PIT and the HPET (PVH domains get none of them, as on Xen) and the local APIC, on
+ * the hypervisor's virtual clock.
  * Their ports are claimed on the domain's platform bus, so their accesses are handled without a
  * trip to the device model. Interrupts they raise are injected at VM entry when the guest can
  * take them, else an interrupt-window exit is requested.
@@ -29,8 +32,11 @@ public final class HvmPlatform {
   private final TimerQueue timers = new TimerQueue();
   private final VirtualClock clock;
   private final Pit8254 pit;
+  /** The HPET at 0xFED00000 (HVM only: PVH domains have none, as on Xen). */
+  private final Hpet hpet;
   /** vCPU 0's local APIC (one vCPU per domain today). */
   private final LocalApic lapic;
+  private final CpuInterrupts interrupts;
   /** Time as the devices see it: the hypervisor's clock plus the running vCPU's progress. */
   private long deviceNow;
 
@@ -38,8 +44,15 @@ public final class HvmPlatform {
     this.hv = hv;
     this.domain = domain;
     this.clock = new VirtualClock(() -> deviceNow);
-    this.pit = new Pit8254(clock, timers, high -> pic.setLevel(TIMER_IRQ, high));
+    this.hpet = domain.mode() == DomainMode.PVH ? null
+        : new Hpet(clock, timers, (irq, high) -> pic.setLevel(irq, high));
+    this.pit = new Pit8254(clock, timers, high -> {
+      if (hpet != null) {
+        hpet.pitOutput(high);
+      }
+    });
     this.lapic = new LocalApic(0, clock, timers);
+    this.interrupts = new CpuInterrupts(lapic, pic);
     if (domain.mode() != DomainMode.PVH) {
       // Xen gives PVH domains the local APIC only (XEN_X86_EMU_LAPIC): their PIC and PIT ports
       // read as all ones and ignore writes.
@@ -56,6 +69,11 @@ public final class HvmPlatform {
     return lapic;
   }
 
+  /** The HPET, or null in a PVH domain. */
+  public Hpet hpet() {
+    return hpet;
+  }
+
   public Pit8254 pit() {
     return pit;
   }
@@ -69,6 +87,21 @@ public final class HvmPlatform {
   public void setIsaIrqLevel(int irq, boolean high) {
     pic.setLevel(irq, high);
     wakeIfPending();
+  }
+
+  /**
+   * True if something could still interrupt a blocked vCPU: an interrupt is pending, a timer
+   * whose line is open is counting (the PIT or HPET on IRQ 0 or 8, the APIC timer), or the
+   * domain takes event-channel upcalls (PV timers). A vCPU halted with all of that shut can
+   * never wake, as on a bare machine.
+   */
+  public boolean canWake() {
+    if (interrupts.pending() || domain.mode() == DomainMode.PVH || domain.callbackVector() >= 0) {
+      return true;
+    }
+    return timers.nextDeadline() != TimerQueue.NEVER
+        && (!pic.isMasked(0) || !pic.isMasked(8) || lapic.timerCanInterrupt()
+            || hpet != null && hpet.canInterrupt());
   }
 
   public long nextDeadline() {
@@ -89,7 +122,7 @@ public final class HvmPlatform {
   }
 
   private void wakeIfPending() {
-    if (pic.pending() || lapic.pendingVector() >= 0) {
+    if (interrupts.pending()) {
       for (Vcpu v : domain.vcpus()) {
         if (v.state() == VcpuState.BLOCKED && v.cpu().interruptible()) {
           hv.wake(v);
@@ -115,9 +148,17 @@ public final class HvmPlatform {
     }
     int callback = domain.callbackVector();
     boolean upcall = callback >= 0 && domain.eventChannels().ops().upcallPending(v.id());
-    boolean apic = lapic.pendingVector() >= 0;
-    if (!pic.pending() && !upcall && !apic) {
+    if (!upcall && !interrupts.pending()) {
       vmcs.clearBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
+          VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
+      return;
+    }
+    if (v.cpu().mmioReplayPending()) {
+      // The instruction that exited on MMIO is completed by replay at this entry: an event
+      // injected now would run before it and return to it, so it would write its MMIO again
+      // (a self-IPI sent over and over). Xen completes the instruction first; so do we, by
+      // asking for the window after it.
+      vmcs.setBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
           VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
       return;
     }
@@ -132,7 +173,7 @@ public final class HvmPlatform {
     }
     if (!upcall && v.cpu().interruptible()) {
       // The local APIC's own interrupts (timer, self-IPIs) outrank the PIC's virtual wire.
-      int vector = apic ? lapic.acknowledge() : pic.acknowledge();
+      int vector = interrupts.acknowledge();
       vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD,
           VmxControls.intrInfo(vector, VmxControls.INTR_TYPE_EXTERNAL, false));
       vmcs.clearBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,

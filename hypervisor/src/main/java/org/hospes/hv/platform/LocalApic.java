@@ -3,6 +3,7 @@ package org.hospes.hv.platform;
 import org.hospes.hv.time.Timer;
 import org.hospes.hv.time.TimerQueue;
 import org.hospes.hv.time.VirtualClock;
+import org.hospes.x86.ApicBaseMsr;
 import org.hospes.x86.MmioDevice;
 
 /**
@@ -12,12 +13,25 @@ import org.hospes.x86.MmioDevice;
  * clock. Interrupts it accepts are offered to the processor by priority class against the TPR
  * and the highest in-service vector. LINT0/LINT1 and IPIs to other vCPUs are not modelled (the
  * PIC reaches the processor directly, as in virtual-wire mode).
+ *
+ * <p>IA32_APIC_BASE ({@link ApicBaseMsr}) is checked as Xen 4.17's {@code guest_wrmsr_apic_base}
+ * does, in its order: reserved bits (0-7, 9, the x2APIC bit 10 since x2APIC is not offered, and
+ * bits at or above MAXPHYADDR) raise #GP; so does moving the window while the APIC is enabled
+ * (the SDM allows relocation; Xen refuses it, and so do we: a #GP is easier to debug than a
+ * window that silently stays put). Clearing the global enable bit disables the APIC: its window
+ * reads as all ones and drops writes, it accepts and delivers nothing, its timer stops, and
+ * CPUID.1:EDX.APIC reads 0. Setting it again brings the APIC back in its power-up state (SDM
+ * 11.4.7.1: software-disabled, LVT masked, IRR/ISR/TPR clear), as Xen's vlapic_reset does. The
+ * BSP bit is stored as written and reads back.
  */
-public final class LocalApic implements MmioDevice {
+public final class LocalApic implements MmioDevice, ApicBaseMsr {
   public static final long BASE = 0xFEE0_0000L;
   public static final long SIZE = 0x1000;
   /** IA32_APIC_BASE value: base, BSP (bit 8), global enable (bit 11). */
-  public static final long MSR_VALUE = BASE | (1 << 8) | (1 << 11);
+  public static final long MSR_VALUE = BASE | BSP | ENABLE;
+  /** MAXPHYADDR of the processor (36: PAE, no CPUID leaf 0x80000008). */
+  public static final int MAX_PHYS_BITS = 36;
+  private static final long ADDRESS_MASK = ((1L << MAX_PHYS_BITS) - 1) & ~0xFFFL;
   /** Version 0x14 (an integrated APIC), 6 LVT entries (max LVT index 5). */
   public static final int VERSION = 0x0005_0014;
 
@@ -72,6 +86,7 @@ public final class LocalApic implements MmioDevice {
   private int divideConfig;
   private long timerStart;
   private long interrupts;
+  private long apicBase = MSR_VALUE;
 
   public LocalApic(int apicId, VirtualClock clock, TimerQueue timers) {
     this.apicId = apicId;
@@ -81,8 +96,59 @@ public final class LocalApic implements MmioDevice {
     java.util.Arrays.fill(lvt, LVT_MASKED);
   }
 
+  /** Software-enabled (SVR bit 8) and globally enabled (IA32_APIC_BASE bit 11). */
   public boolean enabled() {
-    return (svr & SVR_ENABLE) != 0;
+    return (svr & SVR_ENABLE) != 0 && globallyEnabled();
+  }
+
+  /** IA32_APIC_BASE's global enable bit: the APIC exists for the processor. */
+  public boolean globallyEnabled() {
+    return (apicBase & ENABLE) != 0;
+  }
+
+  @Override
+  public long readApicBase() {
+    return apicBase;
+  }
+
+  @Override
+  public boolean writeApicBase(long value) {
+    if ((value & ~(ADDRESS_MASK | ENABLE | BSP)) != 0) {
+      return false;
+    }
+    if ((value & ENABLE) != 0 && (value & ADDRESS_MASK) != BASE) {
+      return false;
+    }
+    if (((apicBase ^ value) & ENABLE) != 0) {
+      // Either way the APIC ends in its power-up state: disabled it keeps nothing (and its
+      // timer stops); enabled again it starts afresh (SDM 11.4.7.1).
+      reset();
+    }
+    apicBase = value;
+    return true;
+  }
+
+  /** Power-up state of the registers (SDM vol. 3, 11.4.7.1); the APIC ID is kept. */
+  private void reset() {
+    java.util.Arrays.fill(irr, 0);
+    java.util.Arrays.fill(isr, 0);
+    java.util.Arrays.fill(tmr, 0);
+    java.util.Arrays.fill(lvt, LVT_MASKED);
+    tpr = 0;
+    svr = 0xFF;
+    ldr = 0;
+    dfr = -1;
+    esr = 0;
+    icrLow = 0;
+    icrHigh = 0;
+    initialCount = 0;
+    divideConfig = 0;
+    timer.cancel();
+  }
+
+  /** True if the timer is counting toward an interrupt the processor could take. */
+  public boolean timerCanInterrupt() {
+    return enabled() && timer.isArmed() && (lvt[0] & LVT_MASKED) == 0;
   }
 
   /** Interrupts the APIC delivered to the processor so far. */
@@ -94,6 +160,9 @@ public final class LocalApic implements MmioDevice {
 
   /** Accepts {@code vector} into the IRR (a fixed interrupt from the timer or a self-IPI). */
   public void accept(int vector) {
+    if (!globallyEnabled()) {
+      return;
+    }
     if (vector < 16) {
       esr |= 1 << 6; // received illegal vector
       return;
@@ -186,6 +255,10 @@ public final class LocalApic implements MmioDevice {
 
   @Override
   public int read(long offset, int size) {
+    if (!globallyEnabled()) {
+      // Globally disabled: nothing answers at the window.
+      return size == 4 ? -1 : (1 << (8 * size)) - 1;
+    }
     int reg = (int) offset & 0xFF0;
     int value = readRegister(reg);
     int shift = (int) (offset & 3) * 8;
@@ -226,6 +299,9 @@ public final class LocalApic implements MmioDevice {
 
   @Override
   public void write(long offset, int size, int value) {
+    if (!globallyEnabled()) {
+      return;
+    }
     if (size != 4 || (offset & 0xF) != 0) {
       // The APIC takes only aligned 32-bit writes; others are ignored (and flagged).
       esr |= 1 << 7;

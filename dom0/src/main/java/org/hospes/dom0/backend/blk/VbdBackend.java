@@ -1,0 +1,329 @@
+package org.hospes.dom0.backend.blk;
+
+import java.util.ArrayDeque;
+import org.hospes.abi.Blkif;
+import org.hospes.abi.XenbusState;
+import org.hospes.dom0.disk.DiskImage;
+import org.hospes.dom0.xenstore.XenstoreService;
+import org.hospes.dom0.xenstore.Xenstored;
+import org.hospes.dom0.xenstore.XsMessage;
+import org.hospes.dom0.xenstore.XsWire;
+import org.hospes.hv.control.DomainControl;
+import org.hospes.hv.cost.CostModel;
+
+/**
+ * The xenbus half of blkback for one virtual block device: the backend's end of the XenbusState
+ * machine, driven by a xenstore watch on the frontend's {@code state}, as Linux's
+ * drivers/block/xen-blkback/xenbus.c does.
+ *
+ * <ul>
+ *   <li>Probe: writes {@code feature-max-indirect-segments}, {@code multi-queue-max-queues} and
+ *       switches to InitWait.
+ *   <li>Frontend Initialised or Connected: reads {@code ring-ref}, {@code event-channel},
+ *       {@code protocol} and {@code feature-persistent}, connects the {@link BlkRing}, then
+ *       writes {@code feature-flush-cache}, {@code feature-barrier}, {@code feature-discard},
+ *       {@code feature-persistent}, {@code sectors}, {@code info}, {@code sector-size} and
+ *       {@code physical-sector-size} and switches to Connected.
+ *   <li>Frontend Closing: Closing. Frontend Closed: disconnects the ring, Closed; if the
+ *       toolstack set {@code online} to 0 (hot-unplug) the device is removed (both directories
+ *       go, the disk is closed). Frontend Initialising while Closed: InitWait again (reconnect).
+ * </ul>
+ *
+ * <p>{@link #stop()} models a backend that goes away (its ring dropped, state Closed, the
+ * device left in xenstore); {@link #start} on the same device afterwards is the restarted
+ * backend, and the frontend reconnects through InitWait. A frontend that breaks the ring
+ * protocol is disconnected: the backend switches to Closing.
+ */
+public final class VbdBackend {
+  private final XenstoreService xs;
+  private final DomainControl control;
+  private final CostModel cost;
+  private final int domid;
+  private final int devid;
+  private final DiskImage disk;
+  private final String bePath;
+  private final String fePath;
+  private final Xenstored.Connection watcher;
+  private final ArrayDeque<String> events = new ArrayDeque<>();
+  private final BlkStats total = new BlkStats();
+  private final boolean offerPersistent;
+  private final boolean offerIndirect;
+  private XenbusState state = XenbusState.INITIALISING;
+  private BlkRing ring;
+  private boolean handling;
+  private boolean removed;
+  private String lastError;
+
+  private VbdBackend(XenstoreService xs, DomainControl control, CostModel cost, int domid,
+      int devid, DiskImage disk, boolean offerPersistent, boolean offerIndirect) {
+    this.xs = xs;
+    this.control = control;
+    this.cost = cost;
+    this.domid = domid;
+    this.devid = devid;
+    this.disk = disk;
+    this.offerPersistent = offerPersistent;
+    this.offerIndirect = offerIndirect;
+    this.bePath = VbdNodes.backendPath(domid, devid);
+    this.fePath = VbdNodes.frontendPath(domid, devid);
+    this.watcher = xs.store().connectDom0(this::onMessage);
+  }
+
+  /**
+   * Starts the backend of a device whose nodes {@link VbdNodes#create} wrote: probes, goes to
+   * InitWait and follows the frontend from there. {@code offerPersistent} and
+   * {@code offerIndirect} are normally true; the benchmark turns them off to compare.
+   */
+  public static VbdBackend start(XenstoreService xs, DomainControl control, CostModel cost,
+      int domid, int devid, DiskImage disk, boolean offerPersistent, boolean offerIndirect) {
+    VbdBackend b = new VbdBackend(xs, control, cost, domid, devid, disk, offerPersistent,
+        offerIndirect);
+    b.probe();
+    return b;
+  }
+
+  /** With persistent grants and indirect descriptors offered. */
+  public static VbdBackend start(XenstoreService xs, DomainControl control, CostModel cost,
+      int domid, int devid, DiskImage disk) {
+    return start(xs, control, cost, domid, devid, disk, true, true);
+  }
+
+  private void probe() {
+    if (offerIndirect) {
+      xs.write(bePath + "/feature-max-indirect-segments",
+          Integer.toString(BlkRing.MAX_INDIRECT_SEGMENTS));
+    }
+    xs.write(bePath + "/multi-queue-max-queues", "1");
+    control.onDomainDeath(d -> {
+      if (d == domid && !removed) {
+        // The toolstack tears the domain's devices down (libxl on destroy): the ring goes,
+        // the nodes go and the image is closed (its lock released).
+        disconnectRing();
+        state = XenbusState.CLOSED;
+        remove();
+      }
+    });
+    switchState(XenbusState.INIT_WAIT);
+    // The watch fires once when set, so a frontend already waiting is seen at once.
+    xs.store().watchFrom(watcher);
+    xs.store().handle(watcher, XsMessage.of(XsWire.WATCH, 0, 0,
+        fePath + "/state\0fe-state\0"));
+  }
+
+  public int domid() {
+    return domid;
+  }
+
+  public int devid() {
+    return devid;
+  }
+
+  public XenbusState state() {
+    return state;
+  }
+
+  /** The connected ring, or null. */
+  public BlkRing ring() {
+    return ring;
+  }
+
+  /** Counters over every connection this backend served (the current one included). */
+  public BlkStats stats() {
+    BlkStats s = new BlkStats();
+    s.add(total);
+    if (ring != null) {
+      s.add(ring.stats());
+    }
+    return s;
+  }
+
+  /** True once the device was unplugged and its nodes removed. */
+  public boolean removed() {
+    return removed;
+  }
+
+  /** The last reason a connection attempt failed, or null. */
+  public String lastError() {
+    return lastError;
+  }
+
+  private void onMessage(XsMessage m) {
+    if (m.type() != XsWire.WATCH_EVENT) {
+      return;
+    }
+    events.add(m.fields().get(0));
+    if (handling) {
+      // A write of ours fired the watch again: handled after the current event.
+      return;
+    }
+    handling = true;
+    try {
+      while (!events.isEmpty()) {
+        events.poll();
+        frontendChanged();
+      }
+    } finally {
+      handling = false;
+    }
+  }
+
+  private void frontendChanged() {
+    if (removed) {
+      return;
+    }
+    XenbusState fe = XenbusState.parse(xs.read(fePath + "/state"));
+    switch (fe) {
+      case INITIALISING -> {
+        if (state == XenbusState.CLOSED) {
+          switchState(XenbusState.INIT_WAIT);
+        }
+      }
+      case INITIALISED, CONNECTED -> {
+        if (state == XenbusState.CONNECTED || state == XenbusState.CLOSING) {
+          return;
+        }
+        disconnectRing();
+        if (connectRing()) {
+          connect();
+        }
+      }
+      case CLOSING -> switchState(XenbusState.CLOSING);
+      case CLOSED -> {
+        disconnectRing();
+        switchState(XenbusState.CLOSED);
+        if (!"0".equals(xs.read(bePath + "/online"))) {
+          return;
+        }
+        remove();
+      }
+      case UNKNOWN -> {
+        disconnectRing();
+        remove();
+      }
+      default -> fatal("saw state " + fe.code() + " at frontend");
+    }
+  }
+
+  private boolean connectRing() {
+    String protocol = xs.read(fePath + "/protocol");
+    if (protocol != null && !protocol.equals(Blkif.PROTOCOL_X86_32)) {
+      // Hospes guests are 32-bit: the x86_32 layouts are the native ones.
+      fatal("unknown fe protocol " + protocol);
+      return false;
+    }
+    String queues = xs.read(fePath + "/multi-queue-num-queues");
+    if (queues != null && !queues.equals("1")) {
+      fatal("frontend asked for " + queues + " queues, the backend offers 1");
+      return false;
+    }
+    String order = xs.read(fePath + "/ring-page-order");
+    if (order != null && !order.equals("0")) {
+      fatal("ring-page-order " + order + " not offered");
+      return false;
+    }
+    int ringRef = readInt(fePath + "/ring-ref");
+    int evtchn = readInt(fePath + "/event-channel");
+    if (ringRef < 0 || evtchn < 0) {
+      fatal("reading " + fePath + "/ring-ref and event-channel");
+      return false;
+    }
+    boolean persistent = offerPersistent && "1".equals(xs.read(fePath + "/feature-persistent"));
+    try {
+      ring = BlkRing.connect(control, domid, ringRef, evtchn, disk, persistent, cost,
+          this::ringHalted);
+    } catch (IllegalArgumentException e) {
+      fatal(e.getMessage());
+      return false;
+    }
+    return true;
+  }
+
+  private void connect() {
+    xs.write(bePath + "/feature-flush-cache", "1");
+    xs.write(bePath + "/feature-barrier", "1");
+    xs.write(bePath + "/discard-granularity", "4096");
+    xs.write(bePath + "/discard-alignment", "0");
+    xs.write(bePath + "/feature-discard", "1");
+    xs.write(bePath + "/feature-persistent", offerPersistent ? "1" : "0");
+    xs.write(bePath + "/sectors", Long.toString(disk.sizeBytes() >>> Blkif.SECTOR_SHIFT));
+    xs.write(bePath + "/info", Integer.toString(disk.readOnly() ? Blkif.VDISK_READONLY : 0));
+    xs.write(bePath + "/sector-size", "512");
+    xs.write(bePath + "/physical-sector-size", "512");
+    switchState(XenbusState.CONNECTED);
+  }
+
+  private void ringHalted() {
+    lastError = ring.haltReason();
+    // The ring stays mapped until the frontend closes; nothing more is served from it.
+    switchState(XenbusState.CLOSING);
+  }
+
+  private void fatal(String why) {
+    // xenbus_dev_fatal: the reason in the backend's error node, then Closing.
+    lastError = why;
+    xs.write(bePath + "/error", why);
+    switchState(XenbusState.CLOSING);
+  }
+
+  private int readInt(String path) {
+    String v = xs.read(path);
+    try {
+      return v == null ? -1 : Integer.parseInt(v.trim());
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  private void switchState(XenbusState s) {
+    if (state == s && s != XenbusState.INIT_WAIT) {
+      return;
+    }
+    state = s;
+    if (!removed) {
+      xs.write(bePath + "/state", s.text());
+    }
+  }
+
+  private void disconnectRing() {
+    if (ring != null) {
+      ring.disconnect();
+      total.add(ring.stats());
+      ring = null;
+    }
+  }
+
+  private void unwatch() {
+    xs.store().handle(watcher, XsMessage.of(XsWire.UNWATCH, 0, 0,
+        fePath + "/state\0fe-state\0"));
+  }
+
+  /** The toolstack's hot-unplug (xl block-detach): online = 0, backend state Closing. */
+  public void unplug() {
+    xs.write(bePath + "/online", "0");
+    switchState(XenbusState.CLOSING);
+  }
+
+  private void remove() {
+    if (removed) {
+      return;
+    }
+    removed = true;
+    unwatch();
+    VbdNodes.remove(xs, domid, devid);
+    try {
+      disk.close();
+    } catch (java.io.IOException e) {
+      lastError = "closing the image: " + e.getMessage();
+    }
+  }
+
+  /**
+   * The backend goes away (a crash or a restart of the service): its ring is dropped and its
+   * state set to Closed; the nodes stay, so a new {@link #start} on the device can reconnect.
+   */
+  public void stop() {
+    disconnectRing();
+    unwatch();
+    switchState(XenbusState.CLOSED);
+  }
+}

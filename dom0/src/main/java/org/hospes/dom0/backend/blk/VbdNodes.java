@@ -1,0 +1,70 @@
+package org.hospes.dom0.backend.blk;
+
+import org.hospes.dom0.xenstore.XenstoreService;
+
+/**
+ * The toolstack's part of a virtual block device (libxl's device_disk_add): the frontend and
+ * backend directories with xl's keys and permissions. The frontend directory
+ * {@code /local/domain/D/device/vbd/N} belongs to the guest, dom0 may read it; the backend
+ * directory {@code /local/domain/0/backend/vbd/D/N} belongs to dom0, the guest may read it.
+ */
+public final class VbdNodes {
+  private VbdNodes() {}
+
+  public static String frontendPath(int domid, int devid) {
+    return "/local/domain/" + domid + "/device/vbd/" + devid;
+  }
+
+  public static String backendPath(int domid, int devid) {
+    return "/local/domain/0/backend/vbd/" + domid + "/" + devid;
+  }
+
+  /**
+   * Writes both directories for disk {@code vdev} (devid {@code devid}) of domain
+   * {@code domid}: {@code params} is the image's path, {@code readOnly} gives mode "r".
+   */
+  public static void create(XenstoreService xs, int domid, int devid, String vdev, String params,
+      String format, boolean readOnly) {
+    String fe = frontendPath(domid, devid);
+    String be = backendPath(domid, devid);
+    String[] beKeys = {
+        "frontend", fe,
+        "frontend-id", Integer.toString(domid),
+        "online", "1",
+        "removable", "0",
+        "bootable", "1",
+        "state", "1",
+        "dev", vdev,
+        "type", "qdisk",
+        "mode", readOnly ? "r" : "w",
+        "device-type", "disk",
+        "params", format + ":" + params,
+        "discard-enable", "1",
+    };
+    String[] feKeys = {
+        "backend", be,
+        "backend-id", "0",
+        "state", "1",
+        "virtual-device", Integer.toString(devid),
+        "device-type", "disk",
+    };
+    writeDir(xs, be, beKeys, "n0", "r" + domid);
+    writeDir(xs, fe, feKeys, "n" + domid, "r0");
+  }
+
+  private static void writeDir(XenstoreService xs, String dir, String[] keys, String owner,
+      String reader) {
+    xs.write(dir, "");
+    xs.setPerms(dir, owner, reader);
+    for (int i = 0; i < keys.length; i += 2) {
+      xs.write(dir + "/" + keys[i], keys[i + 1]);
+      xs.setPerms(dir + "/" + keys[i], owner, reader);
+    }
+  }
+
+  /** Removes both directories (after the backend reached Closed on hot-unplug). */
+  public static void remove(XenstoreService xs, int domid, int devid) {
+    xs.request(org.hospes.dom0.xenstore.XsWire.RM, frontendPath(domid, devid) + "\0");
+    xs.request(org.hospes.dom0.xenstore.XsWire.RM, backendPath(domid, devid) + "\0");
+  }
+}

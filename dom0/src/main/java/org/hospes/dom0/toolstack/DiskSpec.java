@@ -1,0 +1,128 @@
+package org.hospes.dom0.toolstack;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.hospes.abi.Blkif;
+import org.hospes.dom0.disk.DiskImage;
+import org.hospes.dom0.disk.DiskImages;
+
+/**
+ * One disk of a domain's configuration. Two spellings are accepted:
+ *
+ * <ul>
+ *   <li>Hospes's shorthand, as in {@code --disk}: {@code PATH[,format=raw|qcow2][,mode=ro|rw]};
+ *   <li>xl's disk syntax (xl-disk-configuration): {@code format=}, {@code vdev=},
+ *       {@code access=ro|rw} (or r/w), and {@code target=PATH}, which takes the rest of the
+ *       text, commas included, as in xl.
+ * </ul>
+ *
+ * <p>Without {@code vdev} the n-th disk (from 0) is {@code xvda}, {@code xvdb}, ...; without
+ * {@code format} the image is probed ({@link DiskImages}: qcow2, plugins' formats, then raw). {@code devid} is xl's number for the vdev
+ * (xvda = 202 &lt;&lt; 8 = 51712).
+ */
+public record DiskSpec(Path target, String format, boolean readOnly, String vdev) {
+
+  private static DiskImages registry;
+
+  /** The image formats: built in and from plugins on the class path (built once). */
+  public static synchronized DiskImages formats() {
+    if (registry == null) {
+      registry = DiskImages.withPlugins(DiskSpec.class.getClassLoader());
+    }
+    return registry;
+  }
+
+  public int devid() {
+    return Blkif.devidOf(vdev);
+  }
+
+  /**
+   * Parses {@code text}, the {@code index}-th disk of its domain; relative paths are resolved
+   * against {@code base}. IllegalArgumentException with a one-line reason on bad input.
+   */
+  public static DiskSpec parse(String text, int index, Path base) {
+    String target = null;
+    String format = null;
+    String vdev = null;
+    Boolean ro = null;
+    String rest = text.trim();
+    if (rest.isEmpty()) {
+      throw new IllegalArgumentException("empty disk specification");
+    }
+    boolean first = true;
+    while (!rest.isEmpty()) {
+      if (rest.startsWith("target=")) {
+        target = rest.substring("target=".length());
+        break;
+      }
+      int comma = rest.indexOf(',');
+      String item = comma < 0 ? rest : rest.substring(0, comma);
+      rest = comma < 0 ? "" : rest.substring(comma + 1);
+      int eq = item.indexOf('=');
+      if (eq < 0) {
+        if (!first || item.isEmpty()) {
+          throw new IllegalArgumentException("disk '" + text + "': '" + item
+              + "' is not KEY=VALUE (only the image path may come first)");
+        }
+        target = item;
+      } else {
+        String key = item.substring(0, eq);
+        String value = item.substring(eq + 1);
+        switch (key) {
+          case "format" -> {
+            if (value.isEmpty()) {
+              throw new IllegalArgumentException("disk '" + text + "': empty format");
+            }
+            // Checked against the registry (plugins add formats) when the image is opened.
+            format = value;
+          }
+          case "mode", "access" -> ro = switch (value) {
+            case "ro", "r" -> true;
+            case "rw", "w" -> false;
+            default -> throw new IllegalArgumentException("disk '" + text + "': " + key
+                + " must be ro or rw, got '" + value + "'");
+          };
+          case "vdev" -> {
+            if (Blkif.devidOf(value) < 0) {
+              throw new IllegalArgumentException("disk '" + text + "': vdev must be xvda..xvdp,"
+                  + " got '" + value + "'");
+            }
+            vdev = value;
+          }
+          default -> throw new IllegalArgumentException("disk '" + text + "': unknown key '"
+              + key + "'; known: format, mode, access, vdev, target");
+        }
+      }
+      first = false;
+    }
+    if (target == null || target.isEmpty()) {
+      throw new IllegalArgumentException("disk '" + text + "' names no image (PATH or target=)");
+    }
+    if (vdev == null) {
+      if (index > 15) {
+        throw new IllegalArgumentException("at most 16 disks (xvda..xvdp)");
+      }
+      vdev = "xvd" + (char) ('a' + index);
+    }
+    Path p = base == null ? Path.of(target) : base.resolve(target);
+    return new DiskSpec(p, format, ro != null && ro, vdev);
+  }
+
+  /**
+   * Opens the image; IOException with a one-line message naming the file if it is missing,
+   * unreadable or not of its format.
+   */
+  public DiskImage open() throws IOException {
+    if (!Files.exists(target)) {
+      throw new IOException("disk image " + target + " does not exist");
+    }
+    if (!Files.isRegularFile(target)) {
+      throw new IOException("disk image " + target + " is not a regular file");
+    }
+    if (!readOnly && !Files.isWritable(target)) {
+      throw new IOException("disk image " + target + " is not writable (use mode=ro)");
+    }
+    return formats().open(target, format, readOnly);
+  }
+}

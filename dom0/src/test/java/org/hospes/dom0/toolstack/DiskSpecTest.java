@@ -1,0 +1,105 @@
+package org.hospes.dom0.toolstack;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.hospes.dom0.cli.HospesCli;
+import org.hospes.hv.domain.DomainMode;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Disk specifications: Hospes's shorthand, xl's syntax, run-many specs and their errors. */
+class DiskSpecTest {
+  @TempDir
+  Path dir;
+
+  @Test
+  void shorthandGivesPathFormatAndMode() {
+    DiskSpec d = DiskSpec.parse("a.img,format=raw,mode=ro", 0, Path.of("/vm"));
+    assertThat(d).isEqualTo(new DiskSpec(Path.of("/vm/a.img"), "raw", true, "xvda"));
+    assertThat(d.devid()).isEqualTo(51712);
+    assertThat(DiskSpec.parse("b.img", 1, null).vdev()).isEqualTo("xvdb");
+    assertThat(DiskSpec.parse("b.img,mode=rw", 0, null).readOnly()).isFalse();
+  }
+
+  @Test
+  void xlSyntaxTakesTargetLastWithItsCommas() {
+    DiskSpec d = DiskSpec.parse("format=qcow2,vdev=xvdc,access=r,target=/x/with,comma.img", 0,
+        null);
+    assertThat(d).isEqualTo(new DiskSpec(Path.of("/x/with,comma.img"), "qcow2", true, "xvdc"));
+    assertThat(d.devid()).isEqualTo(51744);
+  }
+
+  @Test
+  void badSpecsSayWhatIsWrong() {
+    assertThatThrownBy(() -> DiskSpec.parse("a.img,mode=rx", 0, null))
+        .hasMessageContaining("mode must be ro or rw");
+    assertThatThrownBy(() -> DiskSpec.parse("a.img,vdev=hda", 0, null))
+        .hasMessageContaining("vdev must be xvda..xvdp");
+    assertThatThrownBy(() -> DiskSpec.parse("format=raw", 0, null))
+        .hasMessageContaining("names no image");
+    assertThatThrownBy(() -> DiskSpec.parse("a.img,speed=9", 0, null))
+        .hasMessageContaining("unknown key 'speed'");
+  }
+
+  @Test
+  void anUnknownFormatIsRefusedWhenOpenedListingTheKnownOnes() throws IOException {
+    Path img = Files.write(dir.resolve("a.img"), new byte[4096]);
+    assertThatThrownBy(() -> DiskSpec.parse(img + ",format=vmdk", 0, null).open())
+        .hasMessageContaining("unknown disk format 'vmdk'; known formats: qcow2, raw");
+  }
+
+  @Test
+  void aQcow2ImageOpensByNameOrByProbing() throws Exception {
+    Path img = dir.resolve("q.qcow2");
+    Process p = new ProcessBuilder("qemu-img", "create", "-q", "-f", "qcow2", img.toString(),
+        "1M").redirectErrorStream(true).start();
+    assertThat(p.waitFor()).isZero();
+    try (var d = DiskSpec.parse(img.toString(), 0, null).open()) {
+      assertThat(d.format()).isEqualTo("qcow2");
+      assertThat(d.sizeBytes()).isEqualTo(1 << 20);
+    }
+    try (var d = DiskSpec.parse(img + ",format=qcow2,mode=ro", 0, null).open()) {
+      assertThat(d.readOnly()).isTrue();
+    }
+  }
+
+  @Test
+  void aMissingImageIsNamed() {
+    Path missing = dir.resolve("nope.img");
+    assertThatThrownBy(() -> DiskSpec.parse(missing.toString(), 0, null).open())
+        .isInstanceOf(IOException.class)
+        .hasMessage("disk image " + missing + " does not exist");
+  }
+
+  @Test
+  void runManySpecsTakeDisksPlainOrBracketed() {
+    DomainSpec s = DomainSpec.parse("db=k.elf,mode=pvh,disk=root.img,"
+        + "disk=[format=raw,vdev=xvdc,access=ro,target=data,1.img],ram=32,cmdline=a,b", Path.of("/h"));
+    assertThat(s.disks()).containsExactly(
+        new DiskSpec(Path.of("/h/root.img"), null, false, "xvda"),
+        new DiskSpec(Path.of("/h/data,1.img"), "raw", true, "xvdc"));
+    assertThat(s.ramMiB()).isEqualTo(32);
+    assertThat(s.cmdline()).isEqualTo("a,b");
+    assertThat(s.mode()).isEqualTo(DomainMode.PVH);
+    assertThatThrownBy(() -> DomainSpec.parse("w=k.elf,disk=a.img", null))
+        .hasMessage("w: disks need mode=pvh (they are PV disks)");
+  }
+
+  @Test
+  void theCliNamesAMissingImageInOneLine() throws IOException {
+    Path kernel = Files.write(dir.resolve("k.elf"), new byte[] {0x7f, 'E', 'L', 'F'});
+    Path missing = dir.resolve("missing.img");
+    var out = new java.io.ByteArrayOutputStream();
+    var err = new java.io.ByteArrayOutputStream();
+    int rc = HospesCli.newCommandLine(new java.io.PrintStream(out, true),
+        new java.io.PrintStream(err, true)).execute("run", "--mode", "pvh", "--disk",
+        missing.toString(), kernel.toString());
+    assertThat(rc).isEqualTo(2);
+    assertThat(err.toString()).isEqualTo("hospes: --disk: disk image " + missing
+        + " does not exist" + System.lineSeparator());
+  }
+}

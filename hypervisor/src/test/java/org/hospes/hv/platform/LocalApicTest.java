@@ -1,0 +1,92 @@
+package org.hospes.hv.platform;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.hospes.hv.time.TimerQueue;
+import org.hospes.hv.time.VirtualClock;
+import org.hospes.x86.ApicBaseMsr;
+import org.junit.jupiter.api.Test;
+
+/** IA32_APIC_BASE semantics and the global enable bit, driven with a hand-moved clock. */
+class LocalApicTest {
+  private long cycles;
+  private final TimerQueue timers = new TimerQueue();
+  private final LocalApic apic = new LocalApic(0, new VirtualClock(() -> cycles), timers);
+
+  private void advance(long n) {
+    cycles += n;
+    timers.runExpired(cycles);
+  }
+
+  @Test
+  void resetValueIsTheDefaultBaseEnabledBsp() {
+    assertThat(apic.readApicBase()).isEqualTo(0xFEE0_0900L);
+    assertThat(apic.globallyEnabled()).isTrue();
+  }
+
+  @Test
+  void reservedBitsX2apicAndMaxPhysAddrAreRefusedInXensOrder() {
+    long reset = apic.readApicBase();
+    for (int bit : new int[] {0, 1, 7, 9, 10, 36, 40, 63}) {
+      assertThat(apic.writeApicBase(reset | 1L << bit)).as("bit %d", bit).isFalse();
+    }
+    // Moving the enabled window is refused (Xen 4.17); moving a disabled one is accepted.
+    assertThat(apic.writeApicBase(0xFED0_0000L | ApicBaseMsr.ENABLE)).isFalse();
+    assertThat(apic.readApicBase()).isEqualTo(reset);
+    assertThat(apic.writeApicBase(0xFED0_0000L)).isTrue();
+    assertThat(apic.readApicBase()).isEqualTo(0xFED0_0000L);
+    assertThat(apic.writeApicBase(0xFED0_0000L | ApicBaseMsr.ENABLE)).isFalse();
+  }
+
+  @Test
+  void theBspFlagIsStoredAsWritten() {
+    assertThat(apic.writeApicBase(LocalApic.BASE | ApicBaseMsr.ENABLE)).isTrue();
+    assertThat(apic.readApicBase() & ApicBaseMsr.BSP).isZero();
+    assertThat(apic.writeApicBase(LocalApic.MSR_VALUE)).isTrue();
+    assertThat(apic.readApicBase() & ApicBaseMsr.BSP).isNotZero();
+  }
+
+  @Test
+  void globallyDisabledTheWindowReadsAllOnesAndNothingIsDelivered() {
+    apic.write(LocalApic.SVR, 4, 0x1FF);
+    apic.write(LocalApic.LVT_TIMER, 4, 0x40 | LocalApic.LVT_TIMER_PERIODIC);
+    apic.write(LocalApic.TIMER_INITIAL, 4, 100);
+    assertThat(apic.writeApicBase(LocalApic.BASE | ApicBaseMsr.BSP)).isTrue();
+    assertThat(apic.read(LocalApic.VER, 4)).isEqualTo(-1);
+    assertThat(apic.read(LocalApic.SVR, 1)).isEqualTo(0xFF);
+    apic.write(LocalApic.ICR_LOW, 4, 0x41 | 1 << 18);
+    apic.accept(0x42);
+    advance(1_000_000);
+    assertThat(apic.pendingVector()).isEqualTo(-1);
+    assertThat(apic.timerCanInterrupt()).isFalse();
+  }
+
+  @Test
+  void reEnabledItIsInItsPowerUpState() {
+    apic.write(LocalApic.SVR, 4, 0x1FF);
+    apic.write(LocalApic.TPR, 4, 0x30);
+    apic.write(LocalApic.LVT_TIMER, 4, 0x40);
+    apic.write(LocalApic.TIMER_INITIAL, 4, 1000);
+    apic.accept(0x80);
+    assertThat(apic.writeApicBase(LocalApic.BASE | ApicBaseMsr.BSP)).isTrue();
+    assertThat(apic.writeApicBase(LocalApic.MSR_VALUE)).isTrue();
+    assertThat(apic.read(LocalApic.SVR, 4)).isEqualTo(0xFF);
+    assertThat(apic.read(LocalApic.TPR, 4)).isZero();
+    assertThat(apic.read(LocalApic.LVT_TIMER, 4)).isEqualTo(LocalApic.LVT_MASKED);
+    assertThat(apic.read(LocalApic.TIMER_INITIAL, 4)).isZero();
+    assertThat(apic.read(LocalApic.IRR + 0x40, 4)).isZero();
+    assertThat(apic.read(LocalApic.ID, 4)).isZero();
+    assertThat(timers.nextDeadline()).isEqualTo(TimerQueue.NEVER);
+  }
+
+  @Test
+  void aSelfIpiIsDeliveredOnceAndGoneAfterEoi() {
+    apic.write(LocalApic.SVR, 4, 0x1FF);
+    apic.write(LocalApic.ICR_LOW, 4, 0x41 | 1 << 18);
+    assertThat(apic.acknowledge()).isEqualTo(0x41);
+    assertThat(apic.pendingVector()).isEqualTo(-1);
+    apic.write(LocalApic.EOI, 4, 0);
+    assertThat(apic.pendingVector()).isEqualTo(-1);
+    assertThat(apic.read(LocalApic.ISR + 0x20, 4)).isZero();
+  }
+}
