@@ -51,4 +51,25 @@ class StudyRunnerTest {
     assertThat(md).contains("| op | native | hvm | hvm-shadow | A&A native | A&A VT |")
         .contains("Where Hospes agrees and where not").contains("pgfault far costlier");
   }
+
+  @Test
+  void theInterpreterAndTheTranslatorGiveTheSameCountersAndTime() throws Exception {
+    Path f = dir.resolve("engines.yaml");
+    Files.writeString(f, """
+        workloads:
+          - {name: nb, kernel: nanobench, cmdline: "iters=300"}
+        modes: [native, hvm]
+        engines: [interp, jit]
+        """);
+    StudySpec s = StudySpec.read(f);
+    List<RunRecord> r = new StudyRunner(dir, 2, new PrintStream(
+        java.io.OutputStream.nullOutputStream())).run(s);
+    assertThat(r).extracting(x -> x.spec().engine())
+        .containsExactly("interp", "jit", "interp", "jit");
+    for (int i = 0; i < 4; i += 2) {
+      assertThat(r.get(i + 1).counters()).as(r.get(i).spec().mode())
+          .isEqualTo(r.get(i).counters());
+      assertThat(r.get(i + 1).nanobench()).isEqualTo(r.get(i).nanobench());
+    }
+  }
 }
