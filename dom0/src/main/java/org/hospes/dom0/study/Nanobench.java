@@ -43,14 +43,4 @@ public final class Nanobench {
     }
     return m;
   }
-
-  /** Total cycles each operation's loop took, by name (for checks against --stats). */
-  public static Map<String, Long> totals(String output) {
-    Map<String, Long> m = new LinkedHashMap<>();
-    Matcher x = LINE.matcher(output);
-    while (x.find()) {
-      m.put(x.group(1), Long.parseLong(x.group(3)));
-    }
-    return m;
-  }
 }

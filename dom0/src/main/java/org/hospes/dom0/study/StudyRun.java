@@ -27,8 +27,16 @@ import org.hospes.hv.stats.Counters;
 public final class StudyRun {
   private StudyRun() {}
 
-  /** Runs {@code spec} on {@code image}; the guest's console output is kept for parsing. */
+  /** As below, with an instruction limit of two billion. */
   public static RunRecord run(RunSpec spec, byte[] image) {
+    return run(spec, image, 2_000_000_000L);
+  }
+
+  /**
+   * Runs {@code spec} on {@code image} until it ends or retires {@code max} instructions; the
+   * guest's console output is kept for parsing.
+   */
+  public static RunRecord run(RunSpec spec, byte[] image, long max) {
     BootMode mode = BootMode.byName(spec.mode()).orElseThrow();
     StudySpec.Workload w = spec.workload();
     KernelLoader loader;
@@ -41,7 +49,6 @@ public final class StudyRun {
     ByteArrayOutputStream console = new ByteArrayOutputStream();
     PrintStream diag = new PrintStream(OutputStream.nullOutputStream(), true,
         StandardCharsets.UTF_8);
-    long max = 2_000_000_000L;
     try {
       if (mode == BootMode.NATIVE) {
         NativeMachine m = NativeMachine.builder().ramMiB(spec.ramMiB())

@@ -60,7 +60,8 @@ public final class StudyRunner {
         List<Future<RunRecord>> fs = new ArrayList<>();
         for (RunSpec r : e.getValue()) {
           fs.add(pool.submit(() -> {
-            RunRecord rec = StudyRun.run(r, images.get(r.workload().name()));
+            RunRecord rec = StudyRun.run(r, images.get(r.workload().name()),
+                study.maxInstructions());
             int n = done.incrementAndGet();
             synchronized (progress) {
               progress.printf(Locale.ROOT, "study: [%d/%d] %s: %s%n", n, runs.size(),
