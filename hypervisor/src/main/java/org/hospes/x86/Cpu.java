@@ -2282,11 +2282,25 @@ public final class Cpu {
     return EptWalk.translate(this, gpa, rwx, lin, true, true, true);
   }
 
-  /** Implicit accesses cannot be MMIO: a denied translation is a real EPT violation. */
+  /**
+   * Implicit accesses cannot be MMIO: a denied translation is a real EPT violation. Reads go
+   * through the supervisor half of the read TLB, as descriptor-table, IDT and TSS reads hit the
+   * TLB on hardware: without it every event delivery walked the tables several times.
+   */
   private long translateSys(int lin, int access) {
+    int page = lin >>> 12;
+    int idx = page & TLB_MASK;
+    if (access == 0 && rTag[idx] == page) {
+      return (lin + rOff[idx]) & 0xFFFF_FFFFL;
+    }
     long pa = translate(lin, access);
     if (pa < 0) {
       vmExit(ExitReason.EPT_VIOLATION, eptQualification);
+    }
+    if (access == 0 && (pa | 0xFFF) < ramSize) {
+      rTag[idx] = page;
+      rOff[idx] = (int) (pa & ~0xFFFL) - (lin & ~0xFFF);
+      rGlobal[idx] = walkGlobal;
     }
     return pa;
   }
