@@ -186,33 +186,9 @@ public final class PvhLoader {
 
   /** The PHYS32_ENTRY note's address, or a BootException naming what is missing. */
   public static long findEntry(byte[] image, ElfFile elf) throws BootException {
-    ByteBuffer b = ByteBuffer.wrap(image).order(ByteOrder.LITTLE_ENDIAN);
-    for (ProgramHeader ph : elf.programHeaders()) {
-      if (ph.type() != ProgramHeader.PT_NOTE) {
-        continue;
-      }
-      long off = ph.offset();
-      long endOff = ph.offset() + ph.filesz();
-      if (endOff > image.length) {
-        throw BootException.format("note segment %d is truncated", ph.index());
-      }
-      while (off + 12 <= endOff) {
-        int namesz = b.getInt((int) off);
-        int descsz = b.getInt((int) off + 4);
-        int type = b.getInt((int) off + 8);
-        long name = off + 12;
-        long desc = name + ((namesz + 3) & ~3);
-        long next = desc + ((descsz + 3) & ~3L);
-        if (namesz < 0 || descsz < 0 || next > endOff) {
-          throw BootException.format("malformed note in segment %d", ph.index());
-        }
-        boolean xen = namesz == 4 && image[(int) name] == 'X' && image[(int) name + 1] == 'e'
-            && image[(int) name + 2] == 'n' && image[(int) name + 3] == 0;
-        if (xen && type == NOTE_PHYS32_ENTRY && descsz >= 4) {
-          return b.getInt((int) desc) & 0xFFFF_FFFFL;
-        }
-        off = next;
-      }
+    XenElfNotes notes = XenElfNotes.read(image, elf);
+    if (notes.has(NOTE_PHYS32_ENTRY) && notes.size(NOTE_PHYS32_ENTRY) >= 4) {
+      return notes.number(NOTE_PHYS32_ENTRY, 0) & 0xFFFF_FFFFL;
     }
     throw new BootException("not a PVH kernel (no Xen PHYS32_ENTRY note)");
   }

@@ -1,0 +1,264 @@
+package org.hospes.hv.pv;
+
+import org.hospes.abi.XenErrno;
+
+/**
+ * Ring compression's trap side for one PV32 vCPU, as Xen 4.17 does it for compat guests: the
+ * virtual IDT from {@code set_trap_table}, the ring-1 kernel stack from {@code stack_switch}, the
+ * event and failsafe callbacks from {@code callback_op}; bouncing an exception to the guest's
+ * handler with Xen's frame (compat_create_bounce_frame) and the {@code iret} hypercall that
+ * undoes it (compat_iret). Guest memory is written through the domain's own current tables, as
+ * ring 0 would; the guest's stack segments are flat (base 0), as Xen's FLAT_RING1/3 selectors are.
+ */
+public final class PvTraps {
+  /** The guest-visible registers a bounce and an iret change. */
+  public static final class Regs {
+    public int eip;
+    public int cs;
+    public int eflags;
+    public int esp;
+    public int ss;
+    public int eax;
+  }
+
+  /** trap_info (x86_32, 8 bytes): vector u8 @0, flags u8 @1 (DPL 1:0, bit 2 masks events), cs u16 @2, address @4. */
+  public record TrapInfo(int vector, int flags, int cs, int address) {}
+
+  public static final int TRAP_INFO_SIZE = 8;
+  /** callback_register (x86_32, 12 bytes): type u16 @0, flags u16 @2, cs @4, eip @8. */
+  public static final int CALLBACK_REGISTER_SIZE = 12;
+  public static final int CALLBACKOP_REGISTER = 0;
+  public static final int CALLBACKOP_UNREGISTER = 1;
+  public static final int CALLBACKTYPE_EVENT = 0;
+  public static final int CALLBACKTYPE_FAILSAFE = 1;
+  public static final int CALLBACKTYPE_NMI = 4;
+  public static final int CALLBACKTYPE_SYSENTER = 5;
+  public static final int CALLBACKTYPE_SYSCALL32 = 7;
+  public static final int CALLBACKF_MASK_EVENTS = 1;
+
+  private static final int IF = 1 << 9, IOPL = 3 << 12, TF = 1 << 8, NT = 1 << 14, RF = 1 << 16;
+  private static final int VM = 1 << 17;
+
+  /** The vCPU's evtchn_upcall_mask in its vcpu_info. */
+  public interface UpcallMask {
+    int get();
+
+    void set(int mask);
+
+    /** vcpu_info.arch.cr2, where a PV guest reads the faulting address of a bounced #PF. */
+    default void setCr2(int cr2) {}
+  }
+
+  private final PvMmu memory;
+  private final UpcallMask upcallMask;
+  private final TrapInfo[] traps = new TrapInfo[256];
+  private int kernelSs;
+  private int kernelSp;
+  private final int[] callbackCs = new int[8];
+  private final int[] callbackEip = new int[8];
+  private boolean failsafeMasksEvents;
+
+  public PvTraps(PvMmu memory, UpcallMask upcallMask) {
+    this.memory = memory;
+    this.upcallMask = upcallMask;
+  }
+
+  /** fixup_guest_{code,stack}_selector: RPL 0 becomes the guest kernel's 1. */
+  static int fixupSelector(int sel) {
+    return (sel & 3) == 0 ? sel | 1 : sel;
+  }
+
+  public TrapInfo trap(int vector) {
+    return traps[vector];
+  }
+
+  public int kernelSs() {
+    return kernelSs;
+  }
+
+  public int kernelSp() {
+    return kernelSp;
+  }
+
+  public int callbackEip(int type) {
+    return callbackEip[type];
+  }
+
+  public int callbackCs(int type) {
+    return callbackCs[type];
+  }
+
+  /** do_set_trap_table: entries until one with address 0; a null list clears the table. */
+  public int setTrapTable(int va) {
+    if (va == 0) {
+      java.util.Arrays.fill(traps, null);
+      return 0;
+    }
+    byte[] b = new byte[TRAP_INFO_SIZE];
+    for (int i = 0; ; i++) {
+      if (!memory.copyFromGuest(va + i * TRAP_INFO_SIZE, b)) {
+        return XenErrno.EFAULT.negated();
+      }
+      int address = PvMmu.le32(b, 4);
+      if (address == 0) {
+        return 0;
+      }
+      int vector = b[0] & 0xFF;
+      int cs = fixupSelector((b[2] & 0xFF) | (b[3] & 0xFF) << 8);
+      traps[vector] = new TrapInfo(vector, b[1] & 0xFF, cs, address);
+    }
+  }
+
+  /** do_stack_switch: the ring-1 stack an exception from ring 3 lands on. */
+  public int stackSwitch(int ss, int esp) {
+    kernelSs = fixupSelector(ss & 0xFFFF);
+    kernelSp = esp;
+    return 0;
+  }
+
+  /** do_callback_op for a PV32 guest. */
+  public int callbackOp(int cmd, int va) {
+    byte[] b = new byte[cmd == CALLBACKOP_REGISTER ? CALLBACK_REGISTER_SIZE : 4];
+    if (cmd != CALLBACKOP_REGISTER && cmd != CALLBACKOP_UNREGISTER) {
+      return XenErrno.ENOSYS.negated();
+    }
+    if (!memory.copyFromGuest(va, b)) {
+      return XenErrno.EFAULT.negated();
+    }
+    int type = (b[0] & 0xFF) | (b[1] & 0xFF) << 8;
+    if (cmd == CALLBACKOP_UNREGISTER) {
+      if (type != CALLBACKTYPE_NMI) {
+        return XenErrno.EINVAL.negated();
+      }
+      callbackCs[type] = 0;
+      callbackEip[type] = 0;
+      return 0;
+    }
+    int flags = (b[2] & 0xFF) | (b[3] & 0xFF) << 8;
+    switch (type) {
+      case CALLBACKTYPE_EVENT, CALLBACKTYPE_FAILSAFE, CALLBACKTYPE_NMI, CALLBACKTYPE_SYSENTER,
+          CALLBACKTYPE_SYSCALL32 -> {
+        callbackCs[type] = fixupSelector(PvMmu.le32(b, 4) & 0xFFFF);
+        callbackEip[type] = PvMmu.le32(b, 8);
+        if (type == CALLBACKTYPE_FAILSAFE) {
+          failsafeMasksEvents = (flags & CALLBACKF_MASK_EVENTS) != 0;
+        }
+        return 0;
+      }
+      default -> {
+        return XenErrno.ENOSYS.negated();
+      }
+    }
+  }
+
+  public boolean failsafeMasksEvents() {
+    return failsafeMasksEvents;
+  }
+
+  /**
+   * Bounces exception {@code vector} (with {@code errorCode}, or -1 for none) to the guest's
+   * handler: builds {[error code,] EIP, CS | saved upcall mask << 16, EFLAGS, [ESP, SS]} on the
+   * guest kernel's stack (its own if already in ring 1, the stack_switch one from ring 3) and
+   * enters the handler. Returns false when there is no handler or the frame cannot be written:
+   * Xen then crashes the domain.
+   */
+  public boolean bounceException(Regs r, int vector, int errorCode) {
+    TrapInfo t = traps[vector];
+    if (t == null) {
+      return false;
+    }
+    return bounce(r, t.cs(), t.address(), (t.flags() & 4) != 0, errorCode);
+  }
+
+  /**
+   * pv_inject_page_fault: the faulting address goes to vcpu_info.arch.cr2 (a PV guest cannot
+   * read the real CR2), the error code's U bit says whether the guest kernel was running, then
+   * the fault is bounced as any exception.
+   */
+  public boolean bouncePageFault(Regs r, int errorCode, int cr2) {
+    upcallMask.setCr2(cr2);
+    int user = 4;
+    int code = (r.cs & 3) == 1 ? errorCode & ~user : errorCode | user;
+    return bounceException(r, 14, code);
+  }
+
+  /** Enters the event callback as Xen does for a pending upcall (events masked on entry). */
+  public boolean bounceEvent(Regs r) {
+    if (callbackEip[CALLBACKTYPE_EVENT] == 0) {
+      return false;
+    }
+    return bounce(r, callbackCs[CALLBACKTYPE_EVENT], callbackEip[CALLBACKTYPE_EVENT], true, -1);
+  }
+
+  private boolean bounce(Regs r, int cs, int eip, boolean maskEvents, int errorCode) {
+    boolean fromUser = (r.cs & 2) != 0; // ring 2 or 3
+    int sp = fromUser ? kernelSp : r.esp;
+    int ss = fromUser ? kernelSs : r.ss;
+    int mask = upcallMask.get() & 0xFF;
+    int eflags = (r.eflags & ~(IF | IOPL)) | (mask == 0 ? IF : 0);
+    int[] words = errorCode != -1
+        ? new int[] {errorCode, r.eip, (r.cs & 0xFFFF) | mask << 16, eflags}
+        : new int[] {r.eip, (r.cs & 0xFFFF) | mask << 16, eflags};
+    if (fromUser) {
+      words = java.util.Arrays.copyOf(words, words.length + 2);
+      words[words.length - 2] = r.esp;
+      words[words.length - 1] = r.ss;
+    }
+    sp -= 4 * words.length;
+    byte[] frame = new byte[4 * words.length];
+    for (int i = 0; i < words.length; i++) {
+      for (int k = 0; k < 4; k++) {
+        frame[4 * i + k] = (byte) (words[i] >>> (8 * k));
+      }
+    }
+    if (!memory.copyToGuest(sp, frame)) {
+      return false;
+    }
+    if (maskEvents) {
+      upcallMask.set(1);
+    }
+    r.eflags = (r.eflags & ~(VM | RF | NT | TF)) | IF;
+    r.ss = ss;
+    r.esp = sp;
+    r.cs = cs;
+    r.eip = eip;
+    return true;
+  }
+
+  /**
+   * compat_iret (hypercall 23): the guest's stack holds {EAX, EIP, CS, EFLAGS, [ESP, SS]} (its
+   * stub pushed EAX); restores them, EFLAGS.IF becoming the upcall mask. Returns false when the
+   * frame cannot be read or names ring 0: Xen crashes the domain.
+   */
+  public boolean iret(Regs r) {
+    byte[] b = new byte[16];
+    if (!memory.copyFromGuest(r.esp, b)) {
+      return false;
+    }
+    int eax = PvMmu.le32(b, 0);
+    int eip = PvMmu.le32(b, 4);
+    int cs = PvMmu.le32(b, 8) & 0xFFFF;
+    int eflags = PvMmu.le32(b, 12);
+    if ((eflags & VM) != 0 || (cs & 3) == 0) {
+      return false;
+    }
+    int esp = r.esp + 16;
+    int ss = r.ss;
+    if ((cs & 3) != 1) {
+      byte[] outer = new byte[8];
+      if (!memory.copyFromGuest(r.esp + 16, outer)) {
+        return false;
+      }
+      esp = PvMmu.le32(outer, 0);
+      ss = PvMmu.le32(outer, 4) & 0xFFFF;
+    }
+    r.eax = eax;
+    r.eip = eip;
+    r.cs = cs;
+    r.eflags = (eflags & ~IOPL) | IF;
+    r.esp = esp;
+    r.ss = ss;
+    upcallMask.set((eflags & IF) == 0 ? 1 : 0);
+    return true;
+  }
+}

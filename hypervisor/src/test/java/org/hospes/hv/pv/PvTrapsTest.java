@@ -1,0 +1,170 @@
+package org.hospes.hv.pv;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.hospes.abi.PvMmuAbi.*;
+import static org.hospes.hv.pv.PvFixture.*;
+
+import org.hospes.abi.XenErrno;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * set_trap_table, stack_switch, callback_op, the bounce of an exception to the guest's handler
+ * with Xen's compat frame, and the iret hypercall, on a guest address space of {@link PvFixture}
+ * (VA 0x1000 * (i + 1) is page i).
+ */
+class PvTrapsTest {
+  private final PvFixture m = new PvFixture();
+  private final PvMmu mmu = m.mmu(DOM);
+  private final int[] mask = {0};
+  private final int[] cr2 = {0};
+  private final PvTraps traps = new PvTraps(mmu, new PvTraps.UpcallMask() {
+    @Override
+    public int get() {
+      return mask[0];
+    }
+
+    @Override
+    public void set(int v) {
+      mask[0] = v;
+    }
+
+    @Override
+    public void setCr2(int v) {
+      cr2[0] = v;
+    }
+  });
+  private PvFixture.Space s;
+
+  @BeforeEach
+  void setUp() {
+    s = m.space(DOM, 4);
+    assertThat(mmu.extOp(MMUEXT_NEW_BASEPTR, (int) s.l3(), 0)).isZero();
+    // Trap table at VA 0x1000: #PF (14) to 0xE019:0xC0001000 masking events, #GP (13) with CS 0xE018.
+    long t = s.pages()[0] << 12;
+    m.machine.write32(t, 14 | 4 << 8 | 0xE019 << 16);
+    m.machine.write32(t + 4, 0xC000_1000);
+    m.machine.write32(t + 8, 13 | 0xE018 << 16);
+    m.machine.write32(t + 12, 0xC000_2000);
+    m.machine.write32(t + 16, 3 | 0xE019 << 16);
+    m.machine.write32(t + 20, 0); // terminator: address 0
+    assertThat(traps.setTrapTable(0x1000)).isZero();
+    assertThat(traps.stackSwitch(0xE021, 0x4000)).isZero();
+  }
+
+  private int word(int va) {
+    return m.machine.read32(mmu.translate(va, false));
+  }
+
+  @Test
+  void theTrapTableEndsAtAZeroAddressAndRing0SelectorsBecomeRing1() {
+    assertThat(traps.trap(14)).isEqualTo(new PvTraps.TrapInfo(14, 4, 0xE019, 0xC000_1000));
+    assertThat(traps.trap(13).cs()).isEqualTo(0xE019);
+    assertThat(traps.trap(3)).isNull();
+    assertThat(traps.setTrapTable(0x40_0000)).isEqualTo(XenErrno.EFAULT.negated());
+    assertThat(traps.setTrapTable(0)).isZero();
+    assertThat(traps.trap(14)).isNull();
+  }
+
+  @Test
+  void anExceptionInRing1IsBouncedOnTheSameStackWithXensFrame() {
+    PvTraps.Regs r = new PvTraps.Regs();
+    r.cs = 0xE019;
+    r.ss = 0xE021;
+    r.esp = 0x3800;
+    r.eip = 0xC000_5555;
+    r.eflags = 0x246 | 1 << 8; // IF, ZF, PF and TF
+    assertThat(traps.bounceException(r, 14, 0x2)).isTrue();
+    assertThat(r.esp).isEqualTo(0x3800 - 16);
+    assertThat(word(r.esp)).isEqualTo(2); // error code
+    assertThat(word(r.esp + 4)).isEqualTo(0xC000_5555);
+    assertThat(word(r.esp + 8)).isEqualTo(0xE019); // saved upcall mask 0 in bits 16-23
+    assertThat(word(r.esp + 12)).isEqualTo(0x246 | 1 << 8); // IF = !mask
+    assertThat(r.cs).isEqualTo(0xE019);
+    assertThat(r.eip).isEqualTo(0xC000_1000);
+    assertThat(r.eflags & (1 << 8)).isZero(); // TF cleared in the handler
+    assertThat(mask[0]).isEqualTo(1); // the trap asked for events masked
+  }
+
+  @Test
+  void aPageFaultPutsItsAddressInVcpuInfoAndTheUserBitFollowsTheGuestsRing() {
+    PvTraps.Regs r = new PvTraps.Regs();
+    r.cs = 0xE02B;
+    r.ss = 0xE033;
+    r.esp = 0x2F00;
+    assertThat(traps.bouncePageFault(r, 0x3, 0xDEAD_B000)).isTrue();
+    assertThat(cr2[0]).isEqualTo(0xDEAD_B000);
+    assertThat(word(r.esp)).isEqualTo(0x7); // from ring 3: U set
+    mask[0] = 0;
+    assertThat(traps.bouncePageFault(r, 0x7, 0x1000)).isTrue(); // now in ring 1
+    assertThat(word(r.esp)).isEqualTo(0x3);
+  }
+
+  @Test
+  void anExceptionFromRing3LandsOnTheStackSwitchStackAndIretReturnsToRing3() {
+    PvTraps.Regs r = new PvTraps.Regs();
+    r.cs = 0xE02B;
+    r.ss = 0xE033;
+    r.esp = 0x2F00;
+    r.eip = 0x0800_0000;
+    r.eflags = 0x202;
+    assertThat(traps.bounceException(r, 13, 0)).isTrue();
+    assertThat(r.ss).isEqualTo(0xE021);
+    assertThat(r.esp).isEqualTo(0x4000 - 24);
+    assertThat(word(r.esp + 16)).isEqualTo(0x2F00);
+    assertThat(word(r.esp + 20)).isEqualTo(0xE033);
+    assertThat(mask[0]).isZero(); // #GP's entry does not mask events
+    // The handler drops the error code (ESP + 4) and returns the way Linux's stub does: push
+    // EAX (ESP - 4, over where the error code was), then the iret hypercall.
+    m.machine.write32(mmu.translate(r.esp, true), 0x1234);
+    assertThat(traps.iret(r)).isTrue();
+    assertThat(r.eax).isEqualTo(0x1234);
+    assertThat(r.cs).isEqualTo(0xE02B);
+    assertThat(r.eip).isEqualTo(0x0800_0000);
+    assertThat(r.esp).isEqualTo(0x2F00);
+    assertThat(r.ss).isEqualTo(0xE033);
+    assertThat(mask[0]).isZero();
+  }
+
+  @Test
+  void noHandlerOrAnUnwritableStackIsACrashAndIretToRing0IsRefused() {
+    PvTraps.Regs r = new PvTraps.Regs();
+    r.cs = 0xE019;
+    r.esp = 0x3800;
+    assertThat(traps.bounceException(r, 6, -1)).isFalse();
+    r.esp = 0x40_0000; // unmapped
+    assertThat(traps.bounceException(r, 14, 0)).isFalse();
+    r.esp = 0x3800;
+    long ma = mmu.translate(0x3800, true);
+    m.machine.write32(ma + 8, 0xE018); // CS with RPL 0
+    assertThat(traps.iret(r)).isFalse();
+  }
+
+  @Test
+  void callbacksAreRegisteredByTypeAndOnlyNmiUnregisters() {
+    long p = s.pages()[1] << 12;
+    m.machine.write32(p, PvTraps.CALLBACKTYPE_EVENT);
+    m.machine.write32(p + 4, 0xE019);
+    m.machine.write32(p + 8, 0xC000_3000);
+    assertThat(traps.callbackOp(PvTraps.CALLBACKOP_REGISTER, 0x2000)).isZero();
+    assertThat(traps.callbackEip(PvTraps.CALLBACKTYPE_EVENT)).isEqualTo(0xC000_3000);
+    m.machine.write32(p, PvTraps.CALLBACKTYPE_FAILSAFE | PvTraps.CALLBACKF_MASK_EVENTS << 16);
+    assertThat(traps.callbackOp(PvTraps.CALLBACKOP_REGISTER, 0x2000)).isZero();
+    assertThat(traps.failsafeMasksEvents()).isTrue();
+    m.machine.write32(p, 2); // syscall: x86-64 only
+    assertThat(traps.callbackOp(PvTraps.CALLBACKOP_REGISTER, 0x2000))
+        .isEqualTo(XenErrno.ENOSYS.negated());
+    m.machine.write32(p, PvTraps.CALLBACKTYPE_EVENT);
+    assertThat(traps.callbackOp(PvTraps.CALLBACKOP_UNREGISTER, 0x2000))
+        .isEqualTo(XenErrno.EINVAL.negated());
+    assertThat(traps.callbackOp(9, 0x2000)).isEqualTo(XenErrno.ENOSYS.negated());
+    // An event upcall enters the callback with events masked.
+    PvTraps.Regs r = new PvTraps.Regs();
+    r.cs = 0xE019;
+    r.esp = 0x3800;
+    assertThat(traps.bounceEvent(r)).isTrue();
+    assertThat(r.eip).isEqualTo(0xC000_3000);
+    assertThat(r.esp).isEqualTo(0x3800 - 12);
+    assertThat(mask[0]).isEqualTo(1);
+  }
+}
