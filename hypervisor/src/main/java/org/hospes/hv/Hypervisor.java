@@ -425,11 +425,13 @@ public final class Hypervisor {
       long insns0 = cpu.instructions();
       long tlb0 = cpu.tlbMisses();
       long walks0 = cpu.pageWalkReferences();
+      long charged0 = cpu.chargedCycles();
       int x = cpu.run(slice - used);
       long insns = cpu.instructions() - insns0;
       long walks = cpu.pageWalkReferences() - walks0;
-      long cycles = cost.instructions(insns) + cost.pageWalk((int) Math.min(walks,
-          Integer.MAX_VALUE));
+      // What the processor charged to the guest's clock as it ran (walks, event delivery,
+      // device accesses): the same cycles the guest's TSC advanced by.
+      long cycles = cost.instructions(insns) + cpu.chargedCycles() - charged0;
       c.instructions += insns;
       c.guestCycles += cycles;
       c.cycles += cycles;

@@ -239,6 +239,12 @@ public final class Cpu {
   private int tlbUser;
   private long tlbMisses;
   long walkRefs;
+  // Costs charged to the clock as they happen; plain fields so that the hot paths read them
+  // without a call (CpuCosts is the record they come from).
+  private CpuCosts costs = CpuCosts.FREE;
+  private long costWalkRef, costException, costExternal, costSoftware, costPort, costMmio;
+  long charged;
+  private long deliveries, portAccesses, mmioAccesses;
 
   // ------------------------------------------------------------------ decoded code cache
 
@@ -488,9 +494,78 @@ public final class Cpu {
     return icount;
   }
 
-  /** Virtual cycles: one per instruction plus the time spent halted. */
+  /**
+   * Virtual cycles: one per instruction, plus the costs charged as they happen (page-walk
+   * references, event delivery, port and MMIO accesses; {@link CpuCosts}), plus the time spent
+   * halted. The TSC reads this clock, so a guest that times itself sees what is charged.
+   */
   public long cycles() {
-    return icount + idleCycles;
+    return icount + charged + idleCycles;
+  }
+
+  /** Cycles charged by {@link CpuCosts} so far (not instructions, not idle time). */
+  public long chargedCycles() {
+    return charged;
+  }
+
+  /** The clock the run budget counts: instructions and charged costs, idle time excluded. */
+  private long busyCycles() {
+    return icount + charged;
+  }
+
+  /** Sets the costs this processor charges to its clock ({@link CpuCosts#FREE}: none). */
+  public void setCosts(CpuCosts c) {
+    costs = c;
+    costWalkRef = c.walkReference();
+    costException = c.exception();
+    costExternal = c.externalInterrupt();
+    costSoftware = c.softwareInterrupt();
+    costPort = c.portAccess();
+    costMmio = c.mmioAccess();
+  }
+
+  public CpuCosts costs() {
+    return costs;
+  }
+
+  /** One memory reference of a page walk (guest tables or EPT), counted and charged. */
+  void walkReference() {
+    walkRefs++;
+    charged += costWalkRef;
+  }
+
+  /** One event delivered through the IDT/IVT, charged by its kind ({@link Interrupts}). */
+  void chargeDelivery(int kind) {
+    deliveries++;
+    charged += kind == Interrupts.EXCEPTION ? costException
+        : kind == Interrupts.EXTERNAL ? costExternal : costSoftware;
+  }
+
+  /** One port access made by this processor on its own I/O bus. */
+  void chargePort() {
+    portAccesses++;
+    charged += costPort;
+  }
+
+  /** One memory access that went to a device (beyond RAM, not through an exit). */
+  private void chargeMmio() {
+    mmioAccesses++;
+    charged += costMmio;
+  }
+
+  /** Events (exceptions, interrupts, INT n) delivered through the IDT or IVT. */
+  public long deliveries() {
+    return deliveries;
+  }
+
+  /** Port reads and writes the processor made to its I/O bus (not those that exited). */
+  public long portAccesses() {
+    return portAccesses;
+  }
+
+  /** Memory accesses that went to a device rather than RAM. */
+  public long mmioAccesses() {
+    return mmioAccesses;
   }
 
   /** Lets virtual time pass while the processor is halted (the machine's idle loop). */
@@ -710,12 +785,12 @@ public final class Cpu {
 
   /** Paging-structure reads and A/D updates by the page walker go through EPT too. */
   int gpaRead32(long gpa) {
-    walkRefs++;
+    walkReference();
     return mem.read32(gpaToMachine(gpa, EptWalk.R, 0, false));
   }
 
   long gpaRead64(long gpa) {
-    walkRefs++;
+    walkReference();
     return mem.read64(gpaToMachine(gpa, EptWalk.R, 0, false));
   }
 
@@ -969,8 +1044,11 @@ public final class Cpu {
    * string instruction counts as one instruction and always completes.
    */
   public int run(long maxInstructions) {
-    long limit = maxInstructions > Long.MAX_VALUE - icount ? Long.MAX_VALUE
-        : icount + maxInstructions;
+    // The budget is in cycles of this processor's clock (instructions plus charged costs);
+    // a block starts only with budget left, so it ends at most one block's charges late.
+    long start = busyCycles();
+    long limit = maxInstructions > Long.MAX_VALUE - start ? Long.MAX_VALUE
+        : start + maxInstructions;
     stopRequested = false;
     if (vmcs != null) {
       int x = vmEntry();
@@ -982,7 +1060,7 @@ public final class Cpu {
         if (timer == 0) {
           return preemptionTimerExit(0);
         }
-        limit = Math.min(limit, icount + timer);
+        limit = Math.min(limit, start + timer);
       }
     }
     long entryCount = icount;
@@ -997,10 +1075,10 @@ public final class Cpu {
       if (replay) {
         // Restarting the instruction whose MMIO accesses the hypervisor completed.
         mmioPos = 0;
-        blockLimit = Math.min(limit, icount + 1);
+        blockLimit = Math.min(limit, busyCycles() + 1);
       } else if (shadow) {
         shadow = false;
-        blockLimit = Math.min(limit, icount + 1);
+        blockLimit = Math.min(limit, busyCycles() + 1);
         if (ssShadow) {
           // The instruction after MOV SS / POP SS: #DB waits for it, breakpoints on it are lost.
           ssShadow = false;
@@ -1030,9 +1108,9 @@ public final class Cpu {
       if (halted) {
         return CpuExit.HLT;
       }
-      if (icount >= limit) {
+      if (busyCycles() >= limit) {
         return vmcs != null && vmcs.has(VmcsField.PIN_BASED_VM_EXEC_CONTROL,
-            VmxControls.PIN_PREEMPTION_TIMER) ? preemptionTimerExit(icount - entryCount)
+            VmxControls.PIN_PREEMPTION_TIMER) ? preemptionTimerExit(busyCycles() - start)
             : CpuExit.BUDGET;
       }
       if (mtf) {
@@ -1042,7 +1120,7 @@ public final class Cpu {
           vmcs.write(VmcsField.EXIT_QUALIFICATION, 0);
           return CpuExit.VM_EXIT;
         }
-        blockLimit = Math.min(blockLimit, icount + 1);
+        blockLimit = Math.min(blockLimit, busyCycles() + 1);
       }
       if (((flags & (Flags.TF | Flags.RF)) | bpEnabled) != 0 || stepPending) {
         int x = debugStepIfArmed(blockLimit, prev, true);
@@ -1091,7 +1169,7 @@ public final class Cpu {
     if (!checkBp && ((startFlags & (Flags.TF | Flags.RF)) | bpEnabled) == 0 && !stepPending) {
       return Integer.MIN_VALUE;
     }
-    if (icount >= limit) {
+    if (busyCycles() >= limit) {
       return -1;
     }
     Block b;
@@ -1109,7 +1187,9 @@ public final class Cpu {
     }
     long seq = faultSeq;
     dataHits = 0;
-    int exit = execBlock(b, icount + 1); // never translated: the JIT has no debug features
+    // One instruction (execBlock runs at least one), never translated: the JIT has no debug
+    // features.
+    int exit = execBlock(b, busyCycles() + 1);
     if (exit >= 0 || faultSeq != seq) {
       dataHits = 0;
       return exit;
@@ -1538,7 +1618,9 @@ public final class Cpu {
   private int execBlock(Block b, long limit) {
     final int[] code = b.code;
     final int n = b.count;
-    long remaining = limit - icount;
+    // At least one instruction: the run loop found budget left, and fetching this block may
+    // have charged walk references since.
+    long remaining = Math.max(limit - busyCycles(), 1);
     final int stop = remaining < n ? (int) remaining : n;
     final int base = eip;
     blockEip = base;
@@ -1773,6 +1855,7 @@ public final class Cpu {
         int sz = size(f0);
         checkIo(port, 1 << sz);
         ioExit(port, 1 << sz, true, false, false, (f3 >>> 20) == 0);
+        chargePort();
         setReg(sz, EAX, io.in(port, 1 << sz));
         break;
       }
@@ -1781,6 +1864,7 @@ public final class Cpu {
         int sz = size(f0);
         checkIo(port, 1 << sz);
         ioExit(port, 1 << sz, false, false, false, (f3 >>> 20) == 0);
+        chargePort();
         io.out(port, 1 << sz, r[EAX] & MASK[sz]);
         break;
       }
@@ -2320,11 +2404,25 @@ public final class Cpu {
     return EptWalk.translate(this, gpa, rwx, lin, true, true, true);
   }
 
-  /** Implicit accesses cannot be MMIO: a denied translation is a real EPT violation. */
+  /**
+   * Implicit accesses cannot be MMIO: a denied translation is a real EPT violation. Reads go
+   * through the supervisor half of the read TLB, as descriptor-table, IDT and TSS reads hit the
+   * TLB on hardware: without it every event delivery walked the tables several times.
+   */
   private long translateSys(int lin, int access) {
+    int page = lin >>> 12;
+    int idx = page & TLB_MASK;
+    if (access == 0 && rTag[idx] == page) {
+      return (lin + rOff[idx]) & 0xFFFF_FFFFL;
+    }
     long pa = translate(lin, access);
     if (pa < 0) {
       vmExit(ExitReason.EPT_VIOLATION, eptQualification);
+    }
+    if (access == 0 && (pa | 0xFFF) < ramSize) {
+      rTag[idx] = page;
+      rOff[idx] = (int) (pa & ~0xFFFL) - (lin & ~0xFFF);
+      rGlobal[idx] = walkGlobal;
     }
     return pa;
   }
@@ -2512,6 +2610,7 @@ public final class Cpu {
       largeCached |= walkLarge;
       return readSized(size, lin);
     }
+    chargeMmio();
     switch (size) {
       case 2: return mem.read32(pa);
       case 1: return mem.read16(pa);
@@ -2600,6 +2699,7 @@ public final class Cpu {
       }
       return;
     }
+    chargeMmio();
     switch (size) {
       case 2: mem.write32(pa, v); break;
       case 1: mem.write16(pa, v); break;
@@ -2629,7 +2729,7 @@ public final class Cpu {
       }
       return execBlock(b, limit);
     }
-    if (t.count == 0 || limit - icount < t.count) {
+    if (t.count == 0 || limit - busyCycles() < t.count) {
       return execBlock(b, limit);
     }
     if (jit.lockstep() != null) {
@@ -2640,7 +2740,7 @@ public final class Cpu {
     return x == Translation.COMPLETED ? afterBlock() : x == Translation.DELIVERED ? -1 : x;
   }
 
-  /** The instruction limit of the translated block running now (see {@link #loopAgain}). */
+  /** The cycle limit (instructions and charged costs) of the translated block running now (see {@link #loopAgain}). */
   private long jitLimit;
 
   /**
@@ -2649,8 +2749,8 @@ public final class Cpu {
    * exit to take, budget left, chained to itself), so the translation may loop by itself.
    */
   boolean loopAgain(Block b) {
-    if (stopRequested || icount + b.translation.count > jitLimit || b.linkEpoch != epoch
-        || ((flags & (Flags.TF | Flags.RF)) | bpEnabled) != 0) {
+    if (stopRequested || busyCycles() + b.translation.count > jitLimit
+        || b.linkEpoch != epoch || ((flags & (Flags.TF | Flags.RF)) | bpEnabled) != 0) {
       return false;
     }
     int e = eip;
@@ -2692,6 +2792,7 @@ public final class Cpu {
     Lockstep ls = jit.lockstep();
     final int base = eip;
     final long icount0 = icount;
+    final long charged0 = charged;
     final int flags0 = flags, lfOp0 = lfOp, lfA0 = lfA, lfB0 = lfB, lfR0 = lfR;
     final int lfCf0 = lfCf, lfOf0 = lfOf, mmioPos0 = mmioPos;
     final int[] r0 = Arrays.copyOf(r, 8);
@@ -2710,6 +2811,9 @@ public final class Cpu {
     // ones the run would have counted (virtual time depends on them); the rerun's are dropped.
     final long missesJ = tlbMisses;
     final long walksJ = walkRefs;
+    final long chargedJ = charged;
+    final long portsJ = portAccesses;
+    final long mmioJ = mmioAccesses;
     ls.keepTranslated(r, eip, eflags(), icount - icount0, excVector, excError, pfAddr, ram);
     ls.undo(ram);
     System.arraycopy(r0, 0, r, 0, 8);
@@ -2722,6 +2826,7 @@ public final class Cpu {
     lfCf = lfCf0;
     lfOf = lfOf0;
     icount = icount0;
+    charged = charged0;
     mmioPos = mmioPos0;
     vmExitPending = false;
     trapping = false;
@@ -2731,12 +2836,15 @@ public final class Cpu {
     exceptionExitMask = -1;
     int xi;
     try {
-      xi = execBlock(b, icount0 + t.count);
+      xi = execBlock(b, icount0 + charged0 + t.count);
     } finally {
       exceptionExitMask = mask;
     }
     tlbMisses = missesJ;
     walkRefs = walksJ;
+    charged = chargedJ;
+    portAccesses = portsJ;
+    mmioAccesses = mmioJ;
     ls.compare(b.physAddr, base, b.code, b.count, faultAt, r, eip, eflags(), icount - icount0,
         excVector, excError, pfAddr, ram);
     if (xi == CpuExit.EXCEPTION && (excVector >= 32 || ((mask >>> excVector) & 1) == 0)) {

@@ -34,7 +34,7 @@ final class EptWalk {
     for (int level = 4; level >= 1; level--) {
       int shift = 12 + 9 * (level - 1);
       long entry = mem.read64(table + ((gpa >>> shift) & 0x1FF) * 8);
-      c.walkRefs++;
+      c.walkReference();
       int rwx = (int) entry & 7;
       if (rwx == 0) {
         return fail(c, ExitReason.EPT_VIOLATION, gpa, access, 0, lin, linearValid,

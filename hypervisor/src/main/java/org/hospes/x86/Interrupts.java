@@ -40,6 +40,7 @@ final class Interrupts {
     boolean curHasErr = hasErr;
     int curErr = err;
     c.eip = returnEip;
+    c.chargeDelivery(kind);
     // A bounded number of attempts: each failed one turns into #DF, then a shutdown.
     for (int attempt = 0; attempt < 4; attempt++) {
       try {

@@ -179,6 +179,9 @@ final class StringOps {
       if (rep != 0 && count(c, a16) == 0) {
         return;
       }
+      if (ports == c.io()) {
+        c.chargePort();
+      }
       c.writeSized(size, dst(c, size, a16, true), ports.in(port, 1 << size));
       advance(c, EDI, step, a16);
       if (rep != 0) {
@@ -203,6 +206,9 @@ final class StringOps {
     do {
       if (rep != 0 && count(c, a16) == 0) {
         return;
+      }
+      if (ports == c.io()) {
+        c.chargePort();
       }
       ports.out(port, 1 << size, c.readSized(size, src(c, f0, size, a16)) & MASK[size]);
       advance(c, ESI, step, a16);

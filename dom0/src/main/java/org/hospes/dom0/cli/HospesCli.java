@@ -35,7 +35,7 @@ public final class HospesCli implements Callable<Integer> {
 
   /** Subcommands of this module, in the order help lists them. */
   private static final List<Class<?>> BUILT_IN = List.of(RunCommand.class, RunManyCommand.class,
-      DemoCommand.class);
+      StudyCommand.class, DemoCommand.class);
 
   /** Subcommands written elsewhere, registered if present: the lead merges them by name. */
   private static final List<String> OPTIONAL = List.of("org.hospes.dom0.bench.BenchCommand");

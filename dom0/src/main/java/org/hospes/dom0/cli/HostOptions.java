@@ -27,7 +27,7 @@ final class HostOptions {
   String scheduler;
 
   @Option(names = "--cost-model", paramLabel = "NAME",
-      description = "Hypervisor modes: the cost model turning events into cycles (default: "
+      description = "Every mode: the cost model turning events into cycles (default: "
           + HypervisorFactory.DEFAULT_COST_MODEL + "); plugins on the class path add more.")
   String costModel;
 

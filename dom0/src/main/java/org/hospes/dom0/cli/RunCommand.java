@@ -18,6 +18,7 @@ import org.hospes.dom0.boot.loader.KernelLoaders;
 import org.hospes.dom0.machine.ExitStatus;
 import org.hospes.dom0.machine.NativeMachine;
 import org.hospes.dom0.machine.RunResult;
+import org.hospes.dom0.report.NativeStats;
 import org.hospes.dom0.report.StatsDocument;
 import org.hospes.dom0.report.StatsReport;
 import org.hospes.dom0.toolstack.Dom0Settings;
@@ -230,8 +231,10 @@ final class RunCommand implements Callable<Integer> {
       if (host.scheduler != null) {
         return "--sched" + noHypervisor;
       }
-      if (host.costModel != null) {
-        return "--cost-model" + noHypervisor;
+      if (!HvmMachine.factory().costModelNames().contains(host.costModelName())) {
+        // The cost model applies here too (native costs); an unknown name lists the known.
+        return "unknown cost model '" + host.costModelName() + "'; known cost models: "
+            + String.join(", ", HvmMachine.factory().costModelNames());
       }
       if (dom0Options.weight != null || dom0Options.cap != null) {
         return (dom0Options.weight != null ? "--dom0-weight" : "--dom0-cap") + noHypervisor;
@@ -374,6 +377,7 @@ final class RunCommand implements Callable<Integer> {
   private NativeMachine nativeMachine(RunSession session) {
     NativeMachine machine = NativeMachine.builder()
         .ramMiB(ramMiB)
+        .costModel(HvmMachine.factory().costModel(host.costModelName()))
         .serialOut(session.guestOutput())
         .diagnostics(streams.err())
         .hostLink(session)
@@ -394,6 +398,7 @@ final class RunCommand implements Callable<Integer> {
     if (host.stats) {
       printRunLine(streams, image, result, nanos);
       printJitLine(streams, java.util.Collections.singletonList(machine.cpu().jit()));
+      NativeStats.of(machine.cpu(), machine.costModel().name()).print(streams.err());
     }
     StatsDocument doc = StatsReport.nativeDocument(runInfo("native", result),
         machine.cpu().cycles());

@@ -30,6 +30,8 @@ import org.hospes.hv.platform.LocalApic;
 import org.hospes.hv.platform.Pic8259Pair;
 import org.hospes.hv.platform.Pit8254;
 import org.hospes.hv.time.TimerQueue;
+import org.hospes.hv.cost.CostModel;
+import org.hospes.hv.cost.DefaultCostModel;
 import org.hospes.hv.time.VirtualClock;
 import org.hospes.x86.Cpu;
 import org.hospes.x86.CpuExit;
@@ -49,8 +51,11 @@ import org.hospes.x86.MemoryBus;
  * firmware leaves them ({@link BiosLeftState}: IRQ 0 at vector 8, 18.2 Hz).
  *
  * <p>Time is virtual ({@link VirtualClock}): the processor's cycle count at a nominal 1 GHz, one
- * cycle per instruction. The run loop runs the processor in slices that end at the next timer
- * deadline, so a timer interrupt arrives at the same instruction in every run. A HLT with
+ * cycle per instruction plus what the cost model charges as it happens (page-walk references,
+ * exception and interrupt delivery, port and MMIO accesses: the model's native costs, the same
+ * ones a hypervisor mode charges for the work its processor does). The run loop runs the
+ * processor in slices that end at the next timer deadline (at a block boundary), so a timer
+ * interrupt arrives at the same instruction in every run. A HLT with
  * interrupts enabled skips virtual time forward to the next deadline ({@link Cpu#addIdleCycles})
  * instead of spinning.
  *
@@ -97,6 +102,7 @@ public final class NativeMachine {
   private final Hpet hpet;
   private final CpuInterrupts interrupts;
   private final VirtualClock clock;
+  private final CostModel costModel;
   private final TimerQueue timers = new TimerQueue();
   private final PrintStream diagnostics;
   private final HostLink link;
@@ -121,6 +127,11 @@ public final class NativeMachine {
     diagnostics = b.diagnostics;
     link = b.link;
     cpu = b.cpuFactory.apply(memory, io);
+    costModel = b.costModel;
+    // The same cost model as the hypervisor modes: walks, event delivery and device accesses
+    // advance the clock (and the TSC) as they happen.
+    cpu.setCosts(costModel.cpuCosts());
+    cpu.setInterruptController(pic);
     clock = new VirtualClock(cpu::cycles);
     hpet = new Hpet(clock, timers, (irq, high) -> pic.setLevel(irq, high));
     memory.mapMmio(Hpet.BASE, Hpet.SIZE, hpet);
@@ -143,6 +154,7 @@ public final class NativeMachine {
     private OutputStream serialOut = System.out;
     private PrintStream diagnostics = System.err;
     private BiFunction<MemoryBus, IoBus, Cpu> cpuFactory = Cpu::new;
+    private CostModel costModel = new DefaultCostModel();
     private HostLink link = HostLink.NONE;
 
     private Builder() {}
@@ -169,6 +181,12 @@ public final class NativeMachine {
     /** Where one-line crash and limit reports go. */
     public Builder diagnostics(PrintStream diagnostics) {
       this.diagnostics = Objects.requireNonNull(diagnostics);
+      return this;
+    }
+
+    /** The cost model whose native costs the processor charges (default: {@code default}). */
+    public Builder costModel(CostModel costModel) {
+      this.costModel = Objects.requireNonNull(costModel);
       return this;
     }
 
@@ -293,9 +311,9 @@ public final class NativeMachine {
   }
 
   /**
-   * Instructions for the next call into the processor: at most {@link #SLICE} and the
-   * instructions left, and no further than the next timer deadline. Every instruction costs at
-   * least one cycle, so a slice of that many instructions cannot overshoot the deadline.
+   * Cycles for the next call into the processor: at most {@link #SLICE}, and the instructions
+   * left (every instruction costs at least one cycle, so the slice cannot retire more), and no
+   * further than the next timer deadline.
    */
   private long sliceLength(long left) {
     long n = Math.min(SLICE, left);
@@ -432,6 +450,11 @@ public final class NativeMachine {
   /** The interval timer. */
   public Pit8254 pit() {
     return pit;
+  }
+
+  /** The cost model the processor charges. */
+  public CostModel costModel() {
+    return costModel;
   }
 
   /** The machine's virtual clock. */

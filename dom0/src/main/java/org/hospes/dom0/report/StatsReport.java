@@ -171,7 +171,7 @@ public final class StatsReport {
   }
 
   /** Hypercalls made, by Xen's name (public/xen.h without __HYPERVISOR_), in number order. */
-  static Map<String, Long> hypercallsByOp(Counters c) {
+  public static Map<String, Long> hypercallsByOp(Counters c) {
     Map<String, Long> m = new LinkedHashMap<>();
     for (int i = 0; i < c.hypercallCount.length; i++) {
       if (c.hypercallCount[i] != 0) {

@@ -1,5 +1,6 @@
 package org.hospes.hv.cost;
 
+import org.hospes.x86.CpuCosts;
 import org.hospes.x86.vmx.ExitReason;
 
 /**
@@ -13,7 +14,11 @@ public interface CostModel {
   /** Cycles for {@code n} guest instructions executed without exits. */
   long instructions(long n);
 
-  /** Cycles for one TLB miss resolved by a page walk of {@code references} memory references. */
+  /**
+   * Cycles for one TLB miss resolved by a page walk of {@code references} memory references.
+   * The processor charges {@code pageWalk(1)} per reference as the walk happens, so the model
+   * is linear in the references.
+   */
   long pageWalk(int references);
 
   /** Round-trip cycles of one VM exit and entry for {@code reason}, handling excluded. */
@@ -42,5 +47,40 @@ public interface CostModel {
   /** Cycles of one grant copy of {@code bytes} beyond the hypercall itself. */
   default long grantCopy(int bytes) {
     return 400 + bytes / 8;
+  }
+
+  /**
+   * Cycles to deliver one exception (fault or trap) through the IDT and return from it, the
+   * handler's own instructions excluded. The same in every mode: a guest's exception that does
+   * not exit costs what it costs on the bare machine. Default 0 for older plugins.
+   */
+  default long exceptionDelivery() {
+    return 0;
+  }
+
+  /** Cycles to deliver one external interrupt and return from it (handler excluded). */
+  default long interruptDelivery() {
+    return 0;
+  }
+
+  /** Cycles of one software interrupt (INT n) round trip: the system-call gate. */
+  default long softwareInterrupt() {
+    return 0;
+  }
+
+  /** Cycles of one port access the processor completes itself (the bare machine's devices). */
+  default long portAccess() {
+    return 0;
+  }
+
+  /** Cycles of one memory-mapped device access the processor completes itself. */
+  default long mmioAccess() {
+    return 0;
+  }
+
+  /** The costs the processor charges to its clock as they happen, from this model. */
+  default CpuCosts cpuCosts() {
+    return new CpuCosts(pageWalk(1), exceptionDelivery(), interruptDelivery(),
+        softwareInterrupt(), portAccess(), mmioAccess());
   }
 }

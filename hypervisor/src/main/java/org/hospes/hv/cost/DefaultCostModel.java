@@ -24,6 +24,14 @@ import org.hospes.x86.vmx.ExitReason;
  *       mapped grants vs 1.24 Mpps with grant copy on a 2.3 GHz Xeon E5-2699 v3, i.e. about
  *       1,200 extra cycles per packet, of which 835 are the hypercall): an estimate, not a
  *       measurement of the op alone.
+ *   <li>Native costs, charged the same in every mode when the processor does the work itself
+ *       (Adams and Agesen ASPLOS'06, figure 4, native column, Pentium 4): exception delivery
+ *       and IRET 840 cycles (their native divzero, 889 cycles, less a handler of about 50
+ *       instructions; their native page fault is 1,093 cycles with the handler's work); an
+ *       external interrupt the same; INT n round trip 240 cycles (their native syscall, 242,
+ *       less the INT and IRET instructions); a port access 3,200 cycles (their native IN from
+ *       port 0x80, 3,209, less the instruction); an MMIO access 150 cycles (their native
+ *       cr8write, 150: CR8 is the local APIC's TPR, an on-chip device register).
  *   <li>Grant map or unmap: 2,000 cycles (validate, pin, P2M and EPT update, flush). No
  *       published per-op figure was found; this is an assumption of the same order as a
  *       world switch (SplitX), to be replaced when one is.
@@ -81,6 +89,31 @@ public final class DefaultCostModel implements CostModel {
   @Override
   public long hypercall() {
     return 835;
+  }
+
+  @Override
+  public long exceptionDelivery() {
+    return 840;
+  }
+
+  @Override
+  public long interruptDelivery() {
+    return 840;
+  }
+
+  @Override
+  public long softwareInterrupt() {
+    return 240;
+  }
+
+  @Override
+  public long portAccess() {
+    return 3_200;
+  }
+
+  @Override
+  public long mmioAccess() {
+    return 150;
   }
 
   @Override

@@ -56,6 +56,8 @@ public final class Domains {
         new TwoLevelPorts(hv.machineMemory(), sharedInfo << 12), SharedInfo.NR_PORTS, 1));
     Cpu cpu = new Cpu(hv.machineMemory(), new IoBus());
     cpu.resetFlat32();
+    // The processor charges walks, event delivery and device accesses to the guest's clock.
+    cpu.setCosts(hv.costModel().cpuCosts());
     Vmcs vmcs = new Vmcs();
     configure(vmcs, mode, ept);
     cpu.setVmcs(vmcs);

@@ -1,0 +1,190 @@
+package org.hospes.dom0.study;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.dataformat.csv.CsvMapper;
+import com.fasterxml.jackson.dataformat.csv.CsvSchema;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * Writes a study's results directory: {@code runs.csv} and {@code runs.json} (every counter of
+ * every run), and {@code summary.md} (the runs, and the nanobenchmarks per mode next to Adams
+ * and Agesen's figures, saying where Hospes agrees and where not). Contents depend only on the
+ * records, so the same study writes the same files.
+ */
+public final class StudyReport {
+  private static final List<String> SPEC_COLUMNS = List.of("run", "workload", "mode", "ram_mib",
+      "scheduler", "cost_model", "engine", "repetition", "exit_status", "end_reason");
+
+  private StudyReport() {}
+
+  public static void write(StudySpec study, List<RunRecord> records, Path dir)
+      throws IOException {
+    Files.createDirectories(dir);
+    Files.writeString(dir.resolve("runs.csv"), csv(records));
+    ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    Map<String, Object> doc = new LinkedHashMap<>();
+    doc.put("study", study.name());
+    List<Map<String, Object>> runs = new ArrayList<>();
+    for (RunRecord r : records) {
+      Map<String, Object> m = specColumns(r);
+      m.put("counters", r.counters());
+      if (!r.nanobench().isEmpty()) {
+        m.put("nanobench_cycles_per_op", r.nanobench());
+      }
+      runs.add(m);
+    }
+    doc.put("runs", runs);
+    Files.writeString(dir.resolve("runs.json"), json.writeValueAsString(doc) + "\n");
+    Files.writeString(dir.resolve("summary.md"), summary(study, records));
+  }
+
+  private static Map<String, Object> specColumns(RunRecord r) {
+    RunSpec s = r.spec();
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("run", s.index());
+    m.put("workload", s.workload().name());
+    m.put("mode", s.mode());
+    m.put("ram_mib", s.ramMiB());
+    m.put("scheduler", s.scheduler());
+    m.put("cost_model", s.costModel());
+    m.put("engine", s.engine());
+    m.put("repetition", s.repetition());
+    m.put("exit_status", r.exitStatus());
+    m.put("end_reason", r.endReason());
+    return m;
+  }
+
+  /** One row per run: its parameters, then every counter any run has (sorted), then nb.*. */
+  public static String csv(List<RunRecord> records) throws IOException {
+    TreeSet<String> counters = new TreeSet<>();
+    TreeSet<String> ops = new TreeSet<>();
+    for (RunRecord r : records) {
+      counters.addAll(r.counters().keySet());
+      ops.addAll(r.nanobench().keySet());
+    }
+    CsvSchema.Builder b = CsvSchema.builder();
+    SPEC_COLUMNS.forEach(b::addColumn);
+    counters.forEach(b::addColumn);
+    ops.forEach(o -> b.addColumn("nanobench." + o));
+    CsvSchema schema = b.build().withHeader();
+    List<Map<String, Object>> rows = new ArrayList<>();
+    for (RunRecord r : records) {
+      Map<String, Object> row = specColumns(r);
+      for (String c : counters) {
+        row.put(c, r.counters().getOrDefault(c, null));
+      }
+      for (String o : ops) {
+        Double v = r.nanobench().get(o);
+        row.put("nanobench." + o, v == null ? null : String.format(Locale.ROOT, "%.1f", v));
+      }
+      rows.add(row);
+    }
+    return new CsvMapper().writer(schema).writeValueAsString(rows);
+  }
+
+  static String summary(StudySpec study, List<RunRecord> records) {
+    StringBuilder md = new StringBuilder();
+    md.append("# Study: ").append(study.name()).append("\n\n");
+    md.append("Virtual time at a nominal 1 GHz; cycles are the cost model's (`")
+        .append(String.join("`, `", study.costModels())).append("`). Every counter of every run"
+            + " is in `runs.csv` and `runs.json`.\n\n");
+    md.append("| run | workload | mode | parameters | ended | instructions | virtual cycles |"
+        + " vm exits |\n|---|---|---|---|---|---|---|---|\n");
+    for (RunRecord r : records) {
+      RunSpec s = r.spec();
+      md.append(String.format(Locale.ROOT, "| %d | %s | %s | ram=%d sched=%s cost=%s engine=%s"
+              + " rep=%d | %s | %s | %s | %s |%n", s.index(), s.workload().name(), s.mode(),
+          s.ramMiB(), s.scheduler(), s.costModel(), s.engine(), s.repetition(),
+          r.endReason().replace("|", "/"), num(r.counters().get("instructions")),
+          num(r.counters().get("virtual_cycles")), num(r.counters().get("vm_exits"))));
+    }
+    nanobenchTable(md, records);
+    return md.toString();
+  }
+
+  private static String num(Long v) {
+    return v == null ? "" : String.format(Locale.ROOT, "%,d", v);
+  }
+
+  /** Cycles per op by mode (first repetition of each mode), next to Adams and Agesen. */
+  private static void nanobenchTable(StringBuilder md, List<RunRecord> records) {
+    Map<String, Map<String, Double>> byMode = new LinkedHashMap<>();
+    for (RunRecord r : records) {
+      if (!r.nanobench().isEmpty()) {
+        byMode.putIfAbsent(r.spec().mode(), r.nanobench());
+      }
+    }
+    if (byMode.isEmpty()) {
+      return;
+    }
+    md.append("\n## Nanobenchmarks (cycles per op)\n\n");
+    md.append("Adams & Agesen, ASPLOS 2006, figure 4 (Pentium 4, VT-x without EPT): their op in"
+        + " brackets where ours differs. Hospes measures itself with RDTSC: the TSC is the"
+        + " virtual clock the cost model advances.\n\n| op |");
+    byMode.keySet().forEach(m -> md.append(' ').append(m).append(" |"));
+    md.append(" A&A native | A&A VT |\n|---|");
+    byMode.keySet().forEach(m -> md.append("---|"));
+    md.append("---|---|\n");
+    for (String op : Nanobench.OPS) {
+      Nanobench.Published p = Nanobench.ADAMS_AGESEN.stream().filter(x -> x.op().equals(op))
+          .findFirst().orElse(null);
+      md.append("| ").append(op);
+      if (p != null && !p.theirs().equals(op)) {
+        md.append(" (").append(p.theirs()).append(')');
+      }
+      md.append(" |");
+      for (Map<String, Double> m : byMode.values()) {
+        Double v = m.get(op);
+        md.append(' ').append(v == null ? "" : String.format(Locale.ROOT, "%,.1f", v))
+            .append(" |");
+      }
+      md.append(p == null ? " | |" : String.format(Locale.ROOT, " %,d | %,d |", p.nativeCycles(),
+          p.vtCycles()));
+      md.append('\n');
+    }
+    md.append('\n').append(findings(byMode));
+  }
+
+  /** The qualitative findings, each checked against this study's numbers. */
+  static String findings(Map<String, Map<String, Double>> byMode) {
+    StringBuilder f = new StringBuilder("### Where Hospes agrees and where not\n\n");
+    Map<String, Double> nat = byMode.get("native");
+    Map<String, Double> hvm = byMode.get("hvm");
+    Map<String, Double> shadow = byMode.get("hvm-shadow");
+    if (nat != null && hvm != null && nat.containsKey("syscall")) {
+      double ratio = hvm.get("syscall") / nat.get("syscall");
+      f.append(String.format(Locale.ROOT, "- **syscall under hardware virtualization** (A&A: 246"
+              + " vs 242 native, near native): hvm/native = %.2f: %s.%n", ratio,
+          ratio < 1.5 ? "agrees" : "does not agree: the INT gate's IDT, GDT and TSS reads miss"
+              + " the TLB and pay two-dimensional walks"));
+    }
+    if (hvm != null && shadow != null) {
+      for (String op : List.of("ptemod", "pgfault")) {
+        if (hvm.containsKey(op) && shadow.containsKey(op)) {
+          double ratio = shadow.get(op) / Math.max(hvm.get(op), 1.0);
+          f.append(String.format(Locale.ROOT, "- **%s far costlier under shadow paging than"
+                  + " with EPT** (Bhargava et al. ASPLOS'08; VMware 2009: EPT up to 600%% faster"
+                  + " on MMU microbenchmarks; A&A VT without EPT: %s): hvm-shadow/hvm = %.1f:"
+                  + " %s.%n", op, op.equals("ptemod") ? "12,733 vs 1 native" : "11,242 vs 1,093"
+                  + " native", ratio, ratio >= 5 ? "agrees" : "does not agree"));
+        }
+      }
+    }
+    if (nat != null && hvm != null && nat.containsKey("in")) {
+      double ratio = hvm.get("in") / nat.get("in");
+      f.append(String.format(Locale.ROOT, "- **in** (A&A: 15,826 under VT vs 3,209 native,"
+              + " 4.9x): hvm/native = %.2f: %s.%n", ratio, ratio > 1.5 ? "agrees in direction"
+              + " (an exit and a device-model round trip)" : "does not agree"));
+    }
+    return f.toString();
+  }
+}

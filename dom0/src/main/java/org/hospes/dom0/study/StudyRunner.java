@@ -1,0 +1,115 @@
+package org.hospes.dom0.study;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.hospes.dom0.bench.KernelSources;
+import org.hospes.x86.jit.Engine;
+
+/**
+ * Runs every run of a study, several at once on the host's cores (runs share nothing and
+ * each is deterministic), and returns the records in the study's order, whatever order they
+ * finished in. Progress goes to {@code progress}, one line per finished run.
+ */
+public final class StudyRunner {
+  private final Path baseDir;
+  private final int threads;
+  private final PrintStream progress;
+
+  /**
+   * @param baseDir what kernel paths in the study are relative to
+   * @param threads runs at once (at least 1)
+   */
+  public StudyRunner(Path baseDir, int threads, PrintStream progress) {
+    this.baseDir = baseDir;
+    this.threads = Math.max(1, threads);
+    this.progress = progress;
+  }
+
+  public List<RunRecord> run(StudySpec study) throws IOException, InterruptedException {
+    Map<String, byte[]> images = new HashMap<>();
+    for (StudySpec.Workload w : study.workloads()) {
+      images.put(w.name(), Files.readAllBytes(kernel(w)));
+    }
+    List<RunSpec> runs = study.runs();
+    RunRecord[] out = new RunRecord[runs.size()];
+    AtomicInteger done = new AtomicInteger();
+    // The engine is chosen per processor from a system property when it is built, so runs
+    // go engine by engine; within one engine they run in parallel.
+    Map<String, List<RunSpec>> byEngine = new LinkedHashMap<>();
+    for (RunSpec r : runs) {
+      byEngine.computeIfAbsent(r.engine(), k -> new ArrayList<>()).add(r);
+    }
+    String saved = System.getProperty(Engine.PROPERTY);
+    ExecutorService pool = Executors.newFixedThreadPool(threads);
+    try {
+      for (Map.Entry<String, List<RunSpec>> e : byEngine.entrySet()) {
+        System.setProperty(Engine.PROPERTY, Engine.parse(e.getKey()).cliName());
+        List<Future<RunRecord>> fs = new ArrayList<>();
+        for (RunSpec r : e.getValue()) {
+          fs.add(pool.submit(() -> {
+            RunRecord rec = StudyRun.run(r, images.get(r.workload().name()),
+                study.maxInstructions());
+            int n = done.incrementAndGet();
+            synchronized (progress) {
+              progress.printf(Locale.ROOT, "study: [%d/%d] %s: %s%n", n, runs.size(),
+                  r.label(), rec.endReason());
+              progress.flush();
+            }
+            return rec;
+          }));
+        }
+        for (int i = 0; i < fs.size(); i++) {
+          try {
+            RunRecord rec = fs.get(i).get();
+            out[rec.spec().index() - 1] = rec;
+          } catch (ExecutionException x) {
+            throw new IllegalStateException("run " + e.getValue().get(i).label() + " failed: "
+                + x.getCause(), x.getCause());
+          }
+        }
+      }
+    } finally {
+      pool.shutdownNow();
+      if (saved == null) {
+        System.clearProperty(Engine.PROPERTY);
+      } else {
+        System.setProperty(Engine.PROPERTY, saved);
+      }
+    }
+    return List.of(out);
+  }
+
+  /**
+   * The kernel file of a workload: a path (relative to the study file) if one exists, else a
+   * sample kernel of samples/kernels built with the workload's make variables.
+   */
+  Path kernel(StudySpec.Workload w) throws IOException, InterruptedException {
+    Path p = baseDir.resolve(w.kernel());
+    if (Files.isRegularFile(p)) {
+      return p;
+    }
+    if (!w.kernel().matches("[A-Za-z0-9_-]+")) {
+      throw new IllegalArgumentException("workload " + w.name() + ": kernel " + p
+          + ": no such file");
+    }
+    Path root = KernelSources.findRoot();
+    StringBuilder dir = new StringBuilder("study");
+    new java.util.TreeMap<>(w.make()).forEach((k, v) -> dir.append('-').append(k).append(v));
+    Path build = KernelSources.kernelsDir(root).resolve("build").resolve(dir.toString());
+    KernelSources.make(root, build, w.make(), List.of(w.kernel()));
+    return KernelSources.elf(build, w.kernel());
+  }
+}

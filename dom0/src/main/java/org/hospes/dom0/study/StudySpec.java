@@ -1,0 +1,131 @@
+package org.hospes.dom0.study;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.hospes.dom0.boot.loader.BootMode;
+
+/**
+ * A declarative study: workloads times modes times parameters (RAM, scheduler, cost model,
+ * engine) times repetitions. Read from YAML or JSON ({@code .json}); every list may be left out
+ * and then has one default value. Kernel paths are relative to the study file; a bare name
+ * ({@code nanobench}) is a sample kernel of {@code samples/kernels}, built on demand with the
+ * workload's {@code make} variables.
+ */
+@JsonIgnoreProperties(ignoreUnknown = false)
+public record StudySpec(String name, List<Workload> workloads, List<String> modes,
+    List<Integer> ram, List<String> schedulers, List<String> costModels, List<String> engines,
+    Integer repetitions, Long maxInstructions) {
+
+  /** One workload: a kernel image, its command line, an optional loader and make variables. */
+  @JsonIgnoreProperties(ignoreUnknown = false)
+  public record Workload(String name, String kernel, String cmdline, String loader,
+      Map<String, String> make) {}
+
+  /** Every list filled with its default, checked; IllegalArgumentException naming the key. */
+  public StudySpec withDefaults() {
+    if (workloads == null || workloads.isEmpty()) {
+      throw new IllegalArgumentException("workloads: at least one workload is needed");
+    }
+    List<Workload> ws = new ArrayList<>();
+    for (int i = 0; i < workloads.size(); i++) {
+      Workload w = workloads.get(i);
+      if (w == null || w.kernel() == null || w.kernel().isBlank()) {
+        throw new IllegalArgumentException("workloads[" + i + "].kernel is missing");
+      }
+      String n = w.name() != null ? w.name() : Path.of(w.kernel()).getFileName().toString()
+          .replaceFirst("\\.elf$", "");
+      ws.add(new Workload(n, w.kernel(), w.cmdline(), w.loader(),
+          w.make() == null ? Map.of() : Map.copyOf(w.make())));
+    }
+    List<String> ms = orDefault(modes, List.of("native", "hvm", "hvm-shadow"));
+    for (String m : ms) {
+      if (BootMode.byName(m).isEmpty()) {
+        throw new IllegalArgumentException("modes: unknown mode '" + m
+            + "' (native, hvm, hvm-shadow, pvh)");
+      }
+    }
+    List<Integer> rs = orDefault(ram, List.of(64));
+    for (int r : rs) {
+      if (r < 1 || r > 1024) {
+        throw new IllegalArgumentException("ram: " + r + " MiB is outside 1..1024");
+      }
+    }
+    int reps = repetitions == null ? 1 : repetitions;
+    if (reps < 1) {
+      throw new IllegalArgumentException("repetitions must be at least 1, got " + reps);
+    }
+    long max = maxInstructions == null ? 2_000_000_000L : maxInstructions;
+    if (max < 1) {
+      throw new IllegalArgumentException("maxInstructions must be positive, got " + max);
+    }
+    return new StudySpec(name == null ? "study" : name, List.copyOf(ws), ms, rs,
+        orDefault(schedulers, List.of("credit")), orDefault(costModels, List.of("default")),
+        orDefault(engines, List.of("interp")), reps, max);
+  }
+
+  private static <T> List<T> orDefault(List<T> l, List<T> d) {
+    return l == null || l.isEmpty() ? d : List.copyOf(l);
+  }
+
+  /** Every run of the study, in a fixed order (the order of the results). */
+  public List<RunSpec> runs() {
+    List<RunSpec> out = new ArrayList<>();
+    for (Workload w : workloads) {
+      for (String m : modes) {
+        for (int r : ram) {
+          for (String s : schedulers) {
+            for (String c : costModels) {
+              for (String e : engines) {
+                for (int rep = 1; rep <= repetitions; rep++) {
+                  out.add(new RunSpec(out.size() + 1, w, m, r, s, c, e, rep));
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Reads a study file: JSON if it ends in {@code .json}, else YAML. */
+  public static StudySpec read(Path file) throws IOException {
+    ObjectMapper mapper = file.toString().endsWith(".json") ? new ObjectMapper()
+        : new YAMLMapper();
+    mapper.enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+    try {
+      return mapper.readValue(Files.readString(file), StudySpec.class).withDefaults();
+    } catch (NoSuchFileException e) {
+      throw new IllegalArgumentException(file + ": no such file");
+    } catch (UnrecognizedPropertyException e) {
+      throw new IllegalArgumentException(file + ": unknown key '" + e.getPropertyName()
+          + "' (known: " + e.getKnownPropertyIds() + ")");
+    } catch (JacksonException e) {
+      throw new IllegalArgumentException(file + ": " + e.getOriginalMessage()
+          + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")"));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(file + ": " + e.getMessage());
+    }
+  }
+
+  /** Reads a study from the class path (the bundled default study). */
+  public static StudySpec resource(String name) throws IOException {
+    try (var in = StudySpec.class.getResourceAsStream(name)) {
+      if (in == null) {
+        throw new IOException("missing resource " + name);
+      }
+      return new YAMLMapper().readValue(in, StudySpec.class).withDefaults();
+    }
+  }
+}

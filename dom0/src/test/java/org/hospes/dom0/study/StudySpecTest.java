@@ -1,0 +1,80 @@
+package org.hospes.dom0.study;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class StudySpecTest {
+  @TempDir
+  Path dir;
+
+  @Test
+  void aYamlStudyExpandsToEveryCombinationInAFixedOrder() throws Exception {
+    Path f = dir.resolve("s.yaml");
+    Files.writeString(f, """
+        name: grid
+        workloads:
+          - {kernel: k/one.elf, cmdline: "iters=5"}
+          - {name: two, kernel: two}
+        modes: [native, hvm]
+        ram: [32, 64]
+        costModels: [default]
+        repetitions: 2
+        """);
+    StudySpec s = StudySpec.read(f);
+    assertThat(s.runs()).hasSize(2 * 2 * 2 * 2);
+    RunSpec first = s.runs().get(0);
+    assertThat(first.workload().name()).isEqualTo("one");
+    assertThat(first.mode()).isEqualTo("native");
+    assertThat(first.ramMiB()).isEqualTo(32);
+    assertThat(first.scheduler()).isEqualTo("credit");
+    assertThat(first.engine()).isEqualTo("interp");
+    assertThat(s.runs().get(1).repetition()).isEqualTo(2);
+    assertThat(s.runs().get(15).index()).isEqualTo(16);
+    assertThat(s.runs().get(15).workload().name()).isEqualTo("two");
+  }
+
+  @Test
+  void aJsonStudyReadsTheSame() throws Exception {
+    Path f = dir.resolve("s.json");
+    Files.writeString(f, "{\"workloads\":[{\"kernel\":\"nanobench\"}],\"modes\":[\"hvm-shadow\"]}");
+    StudySpec s = StudySpec.read(f);
+    assertThat(s.name()).isEqualTo("study");
+    assertThat(s.runs()).singleElement().satisfies(r -> {
+      assertThat(r.mode()).isEqualTo("hvm-shadow");
+      assertThat(r.ramMiB()).isEqualTo(64);
+    });
+  }
+
+  @Test
+  void mistakesAreNamedWithTheFileAndTheKey() throws Exception {
+    Path f = dir.resolve("bad.yaml");
+    Files.writeString(f, "workloads: [{kernel: k}]\nmodes: [native, pv9]\n");
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessage(f + ": modes: unknown mode 'pv9'"
+        + " (native, hvm, hvm-shadow, pvh)");
+    Files.writeString(f, "workloads: [{kernel: k}]\nram: [4096]\n");
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessageContaining("ram: 4096 MiB");
+    Files.writeString(f, "modes: [native]\n");
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessageContaining("workloads:");
+    Files.writeString(f, "workloads: [{kernel: k}]\nmodez: [native]\n");
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessageContaining("unknown key 'modez'")
+        .hasMessageContaining("modes");
+    Files.writeString(f, "workloads: [{kernel: k}\nmodes: native]\n");
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessageStartingWith(f + ": ")
+        .hasMessageContaining("line");
+    assertThatThrownBy(() -> StudySpec.read(dir.resolve("none.yaml")))
+        .hasMessageEndingWith("none.yaml: no such file");
+  }
+
+  @Test
+  void theBundledDefaultStudyCoversTheModes() throws Exception {
+    StudySpec s = StudySpec.resource("default-study.yaml");
+    assertThat(s.modes()).containsExactly("native", "hvm", "hvm-shadow", "pvh");
+    assertThat(s.workloads()).extracting(StudySpec.Workload::kernel)
+        .contains("nanobench", "bench-alu");
+  }
+}

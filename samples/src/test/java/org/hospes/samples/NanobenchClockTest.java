@@ -1,0 +1,70 @@
+package org.hospes.samples;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.util.Map;
+import org.hospes.dom0.study.Nanobench;
+import org.hospes.dom0.study.RunRecord;
+import org.hospes.dom0.study.RunSpec;
+import org.hospes.dom0.study.StudyRun;
+import org.hospes.dom0.study.StudySpec;
+import org.assertj.core.data.Percentage;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * One clock in every mode: the nanobenchmark kernel times its loops with RDTSC, and the cycles
+ * it sees are the cycles the cost model charges. Running it with N and 2N iterations, the extra
+ * virtual time of the run (what --stats reports) equals the extra cycles the guest measured in
+ * its loops: everything else (boot, set-up, printing fixed-width lines) is the same in both.
+ * Before the processor charged walks and event delivery to its own clock, the hvm run's
+ * page-walk cycles were in --stats but not in the guest's TSC, and native charged nothing.
+ */
+class NanobenchClockTest {
+
+  private static RunRecord run(String mode, int iters) throws Exception {
+    byte[] image = Files.readAllBytes(TestKernels.anyElf("nanobench"));
+    StudySpec.Workload w = new StudySpec.Workload("nanobench", "nanobench", "iters=" + iters,
+        null, Map.of());
+    return StudyRun.run(new RunSpec(1, w, mode, 64, "credit", "default", "interp", 1), image);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"native", "hvm", "hvm-shadow"})
+  void theGuestsOwnClockSeesWhatTheCostModelCharges(String mode) throws Exception {
+    RunRecord once = run(mode, 200);
+    RunRecord twice = run(mode, 400);
+    assertThat(once.exitStatus()).as("%s: %s", mode, once.endReason()).isEqualTo(33);
+    assertThat(twice.exitStatus()).as("%s: %s", mode, twice.endReason()).isEqualTo(33);
+    assertThat(twice.counters().get("instructions"))
+        .isGreaterThan(once.counters().get("instructions"));
+
+    double measured = 0;
+    for (String op : Nanobench.OPS) {
+      // Cycles per op are printed to a tenth of a cycle: at most 40 cycles off per op.
+      measured += 400 * twice.nanobench().get(op) - 200 * once.nanobench().get(op);
+    }
+    long charged = twice.counters().get("virtual_cycles") - once.counters().get("virtual_cycles");
+    assertThat((double) charged).as("%s: extra virtual time vs extra cycles the guest measured"
+        + " (%s then %s)", mode, once.nanobench(), twice.nanobench())
+        .isCloseTo(measured, Percentage.withPercentage(0.2));
+  }
+
+  @Test
+  void theShapeFollowsThePublishedFindings() throws Exception {
+    Map<String, Double> nat = run("native", 200).nanobench();
+    Map<String, Double> hvm = run("hvm", 200).nanobench();
+    Map<String, Double> shadow = run("hvm-shadow", 200).nanobench();
+    // Native costs from Adams & Agesen: a page fault over a thousand cycles, not tens.
+    assertThat(nat.get("pgfault")).isGreaterThan(1_000.0);
+    assertThat(nat.get("in")).isGreaterThan(3_000.0);
+    // Shadow paging makes PTE writes and page faults far costlier than EPT does.
+    assertThat(shadow.get("ptemod")).isGreaterThan(100 * hvm.get("ptemod"));
+    assertThat(shadow.get("pgfault")).isGreaterThan(5 * hvm.get("pgfault"));
+    // Work that needs neither the MMU nor an exit runs at native speed.
+    assertThat(hvm.get("callret")).isEqualTo(nat.get("callret"));
+    assertThat(hvm.get("sysenter")).isEqualTo(nat.get("sysenter"));
+  }
+}
