@@ -115,6 +115,14 @@ public final class HostRunner {
 
   private org.hospes.dom0.xenstore.XenstoreService xenstore;
 
+  /** dom0's xenstored, started now if no domain needed it yet (xenstore-ls on a new host). */
+  public org.hospes.dom0.xenstore.XenstoreService xenstoreService() {
+    if (xenstore == null) {
+      xenstore = new org.hospes.dom0.xenstore.XenstoreService(hv.control(), hv.costModel());
+    }
+    return xenstore;
+  }
+
   public GuestDomain guest(String name) {
     return guests.get(name);
   }
@@ -198,10 +206,7 @@ public final class HostRunner {
       }
       if (loader.wantsPvServices()) {
         // dom0 gives it xenstore and a PV console, in a PVH or an HVM domain alike.
-        if (xenstore == null) {
-          xenstore = new org.hospes.dom0.xenstore.XenstoreService(hv.control(), hv.costModel());
-        }
-        pvConsole = new PvhDomainBuilder(hv, xenstore).load(d, loader, image, request, lines)
+        pvConsole = new PvhDomainBuilder(hv, xenstoreService()).load(d, loader, image, request, lines)
             .console();
         for (DiskSpec disk : spec.disks()) {
           org.hospes.dom0.disk.DiskImage img;
