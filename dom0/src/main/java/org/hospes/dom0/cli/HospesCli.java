@@ -35,7 +35,13 @@ public final class HospesCli implements Callable<Integer> {
 
   /** Subcommands of this module, in the order help lists them. */
   private static final List<Class<?>> BUILT_IN = List.of(RunCommand.class, RunManyCommand.class,
-      StudyCommand.class, DemoCommand.class);
+      StudyCommand.class, DemoCommand.class,
+      // The toolstack: xl's verbs against a running host.
+      HostCommand.class, CreateCommand.class, ListCommand.class, ConsoleCommand.class,
+      LifecycleCommand.Pause.class, LifecycleCommand.Unpause.class,
+      LifecycleCommand.Shutdown.class, LifecycleCommand.Destroy.class, SchedCreditCommand.class,
+      TopCommand.class, DmesgCommand.class, XenstoreCommand.Ls.class,
+      XenstoreCommand.Read.class, XenstoreCommand.Write.class);
 
   /** Subcommands written elsewhere, registered if present: the lead merges them by name. */
   private static final List<String> OPTIONAL = List.of("org.hospes.dom0.bench.BenchCommand");
