@@ -170,7 +170,12 @@ public record XlDomainConfig(String source, String name, String type, int memory
       int cap = number("cap", 0, 0, 100, "percent of a CPU");
       XlDomainConfig c = new XlDomainConfig(file.source(), name, type, memory, vcpus, kernel,
           ramdisk, cmdline, disks, onCrash, weight, cap, base.toString());
-      c.toSpec(); // disks: their own syntax errors now, not when the host builds the domain
+      try {
+        c.toSpec(); // disks: their own syntax errors now, not when the host builds the domain
+      } catch (XlConfigException e) {
+        throw error(s.get("disk"), e.getMessage().substring(
+            (file.source() + ": disk: ").length()));
+      }
       return c;
     }
 
