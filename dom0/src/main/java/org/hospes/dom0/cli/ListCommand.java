@@ -22,6 +22,11 @@ final class ListCommand implements Callable<Integer> {
   @Mixin
   HostDirOption dir = new HostDirOption();
 
+  @picocli.CommandLine.Option(names = {"-l", "--long"},
+      description = "Every domain's counters as JSON (instructions, hypercalls, events, exits,"
+          + " running cycles, weight, cap), with the host's virtual time.")
+  boolean longFormat;
+
   ListCommand(CliStreams streams) {
     this.streams = streams;
   }
@@ -30,6 +35,15 @@ final class ListCommand implements Callable<Integer> {
   public Integer call() {
     return dir.run(streams, host -> {
       HostSnapshot s = snapshot(host.call(Wire.request("list")));
+      if (longFormat) {
+        try {
+          streams.out().println(Wire.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(s));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+          throw new org.hospes.dom0.toolstack.host.HostException(e.getMessage(), false);
+        }
+        streams.out().flush();
+        return ExitStatus.HALTED;
+      }
       print(s, streams.out());
       return ExitStatus.HALTED;
     });

@@ -55,7 +55,7 @@ public final class HostDaemon {
   /** How far the virtual clock may fall behind real time before it slips. */
   static final long MAX_LAG_NANOS = 50_000_000;
   /** Longest scheduling decision asked of the hypervisor, so requests wait at most this. */
-  private static final long SLICE_CYCLES = 5_000_000;
+  private static final long SLICE_CYCLES = 2_000_000;
   private static final long IDLE_WAIT_NANOS = 50_000_000;
 
   private final HostPaths paths;
