@@ -30,7 +30,9 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     versionProvider = HospesVersion.class,
     description = "Hospes: a Xen-style hypervisor on an emulated i686.",
-    footer = {"%nTry 'hospes demo': dom0, two PVH guests and an HVM guest on one host."})
+    footer = {"%nTry 'hospes demo': dom0, two PVH guests and an HVM guest on one host.",
+      "Plugins: the ./hospes launcher puts the jars in ~/.hospes/plugins and in"
+          + " --plugin-path DIR[:DIR...] (given before the command) on the class path."})
 public final class HospesCli implements Callable<Integer> {
 
   /** Subcommands of this module, in the order help lists them. */
