@@ -241,6 +241,34 @@ class ToolstackCliTest {
   }
 
   /** spin's instructions retired so far, from list --long's JSON. */
+  @Test
+  @Timeout(value = 90, unit = TimeUnit.SECONDS)
+  void onCrashPreserveKeepsTheCrashedDomainListedAndRestartDoesNotLoop() throws Exception {
+    Path crasher = TestKernels.anyElf("triplefault");
+    Files.writeString(dir.resolve("kept.cfg"), "name = \"kept\"\ntype = \"hvm\"\nmemory = 4\n"
+        + "kernel = \"" + crasher + "\"\non_crash = \"preserve\"\n");
+    Files.writeString(dir.resolve("again.cfg"), "name = \"again\"\ntype = \"hvm\"\n"
+        + "memory = 4\nkernel = \"" + crasher + "\"\non_crash = \"restart\"\n");
+    assertThat(hospes("create", dir.resolve("spin.cfg").toString()).status()).isZero();
+    assertThat(hospes("create", dir.resolve("kept.cfg").toString()).status()).isZero();
+    assertThat(hospes("create", dir.resolve("again.cfg").toString()).status()).isZero();
+
+    await("kept listed as crashed", () -> hospes("list").out().contains("kept "));
+    await("kept crashed", () -> Pattern.compile("kept +2 +4 +1 +----c-").matcher(
+        hospes("list").out()).find());
+    await("again gone", () -> !hospes("list").out().contains("again"));
+    String dmesg = hospes("dmesg").out();
+    assertThat(dmesg).contains("domain 2 (kept) crashed: triple fault",
+        "domain again crashed less than 10 s after it was built: not restarting it");
+    assertThat(hospes("list").out()).containsPattern("spin +1 +4 +1 +r-----");
+    Result paused = hospes("pause", "kept");
+    assertThat(paused.status()).isEqualTo(2);
+    assertThat(paused.err()).startsWith("hospes: kept has ended (crashed: triple fault")
+        .endsWith("it can only be destroyed now (asked: pause)\n");
+    assertThat(hospes("destroy", "kept").status()).isZero();
+    assertThat(hospes("list").out()).doesNotContain("kept");
+  }
+
   private long spinInstructions() throws IOException {
     var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(hospes("list", "-l")
         .out());

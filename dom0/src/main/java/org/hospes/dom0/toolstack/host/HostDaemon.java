@@ -57,6 +57,11 @@ public final class HostDaemon {
   /** Longest scheduling decision asked of the hypervisor, so requests wait at most this. */
   private static final long SLICE_CYCLES = 2_000_000;
   private static final long IDLE_WAIT_NANOS = 50_000_000;
+  /**
+   * A domain that crashes sooner than this after it was built is not restarted (as xl refuses
+   * a restart that comes too quickly): a kernel that crashes at boot would otherwise loop.
+   */
+  static final long MIN_RUN_BEFORE_RESTART_NANOS = 10_000_000_000L;
 
   private final HostPaths paths;
   private final HostRunner runner;
@@ -81,6 +86,7 @@ public final class HostDaemon {
     GuestDomain guest;
     byte[] pendingInput = new byte[0];
     boolean preserved;
+    final long builtAtNanos = System.nanoTime();
 
     Managed(XlDomainConfig config, GuestDomain guest) {
       this.config = config;
@@ -274,8 +280,15 @@ public final class HostDaemon {
         continue;
       }
       forget(m);
-      if (state == org.hospes.hv.domain.DomainState.CRASHED
-          && m.config.onCrashAction() == OnCrash.RESTART) {
+      boolean restart = state == org.hospes.hv.domain.DomainState.CRASHED
+          && m.config.onCrashAction() == OnCrash.RESTART;
+      if (restart && System.nanoTime() - m.builtAtNanos < MIN_RUN_BEFORE_RESTART_NANOS) {
+        xen("domain " + g.name() + " crashed less than "
+            + MIN_RUN_BEFORE_RESTART_NANOS / 1_000_000_000L + " s after it was built: not"
+            + " restarting it (on_crash = \"restart\" would loop)");
+        restart = false;
+      }
+      if (restart) {
         try {
           Managed again = build(m.config);
           xen("domain " + g.name() + " restarted as domain " + again.guest.domain().domid()
@@ -558,9 +571,13 @@ public final class HostDaemon {
       case "destroy" -> {
         if (m.guest.isLive()) {
           runner.destroy(m.guest.name(), "destroyed by the toolstack (xl destroy)");
+          reapEnded();
+        } else {
+          // A crashed domain kept by on_crash = "preserve": gone now, not restarted.
+          xen("domain " + d.domid() + " (" + m.guest.name() + ") destroyed by the toolstack");
+          forget(m);
+          endConsole(m.guest.name());
         }
-        m.preserved = false;
-        reapEnded();
       }
       case "shutdown" -> {
         requireLive(m, op);
