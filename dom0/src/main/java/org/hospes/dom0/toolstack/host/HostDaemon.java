@@ -267,6 +267,13 @@ public final class HostDaemon {
 
   /** Applies xl's actions to domains that ended: gone from the list, kept, or restarted. */
   private void reapEnded() {
+    boolean any = false;
+    for (Managed m : domains.values()) {
+      any |= !m.guest.isLive() && !m.preserved;
+    }
+    if (!any) {
+      return; // the usual case, after every scheduling decision: nothing to copy
+    }
     for (Managed m : domains.values().toArray(new Managed[0])) {
       if (m.guest.isLive() || m.preserved) {
         continue;
