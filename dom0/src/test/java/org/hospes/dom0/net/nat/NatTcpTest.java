@@ -1,0 +1,226 @@
+package org.hospes.dom0.net.nat;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.Random;
+import org.hospes.dom0.net.packet.Addresses;
+import org.hospes.dom0.net.packet.Tcp;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class NatTcpTest {
+
+  static final int GUEST_IP = Addresses.parseIp("10.0.2.15");
+  static final long GUEST_MAC = Addresses.parseMac("52:54:00:12:34:56");
+  static final int GW = NatConfig.DEFAULT_GATEWAY;
+
+  long now;
+  NatGateway gw;
+  FakeGuest guest;
+  HttpServer http;
+  byte[] page;
+
+  @BeforeEach
+  void setUp() throws IOException {
+    gw = new NatGateway("nat0", NatConfig.defaults(), () -> now);
+    guest = new FakeGuest(gw, GUEST_MAC, GUEST_IP);
+    page = new byte[9000];
+    new Random(7).nextBytes(page);
+    http = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    http.createContext("/file", ex -> {
+      ex.sendResponseHeaders(200, page.length);
+      try (OutputStream o = ex.getResponseBody()) {
+        o.write(page);
+      }
+    });
+    http.start();
+  }
+
+  @AfterEach
+  void tearDown() {
+    http.stop(0);
+    gw.close();
+  }
+
+  int httpPort() {
+    return http.getAddress().getPort();
+  }
+
+  static byte[] body(byte[] response) {
+    String s = new String(response, StandardCharsets.ISO_8859_1);
+    int i = s.indexOf("\r\n\r\n");
+    assertThat(i).as("HTTP header end").isPositive();
+    assertThat(s).startsWith("HTTP/1.1 200");
+    return java.util.Arrays.copyOfRange(response, i + 4, response.length);
+  }
+
+  @Test
+  void guestFetchesAPageFromTheHostLoopbackThroughTheGatewayAddress() {
+    GuestTcp c = new GuestTcp(guest, 40000, GW, httpPort(), 1000);
+    Tcp.Segment synAck = c.connect();
+    assertThat(synAck.mss).as("gateway's MSS option").isEqualTo(1460);
+    c.write("GET /file HTTP/1.0\r\nHost: 10.0.2.2\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+    byte[] got = c.readToEnd();
+    assertThat(body(got)).isEqualTo(page);
+    c.send(Tcp.FIN | Tcp.ACK_FLAG);
+    // The gateway ACKs our FIN, then forgets the connection after TIME_WAIT.
+    Tcp.Segment ack = Frames.tcp(guest.await(c.mine()));
+    assertThat(ack.ack).isEqualTo(c.sndNxt);
+    now += TcpConnection.TIME_WAIT_NANOS;
+    gw.poll();
+    assertThat(gw.tcpFlows()).isZero();
+  }
+
+  @Test
+  void segmentsRespectTheGuestsMssAndWindow() {
+    GuestTcp c = new GuestTcp(guest, 40001, GW, httpPort(), 5);
+    c.mss = 536;
+    c.window = 1000;
+    c.connect();
+    c.write("GET /file HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+    int maxInFlight = 0;
+    while (!c.peerFin) {
+      // Take everything the gateway sends before ACKing: what is in flight never exceeds 1000.
+      Tcp.Segment first = Frames.tcp(guest.await(c.mine()));
+      int inFlight = first.dataLen;
+      assertThat(first.dataLen).isLessThanOrEqualTo(536);
+      java.util.List<Tcp.Segment> batch = new java.util.ArrayList<>();
+      batch.add(first);
+      while (true) {
+        byte[] f = guest.inbox.stream().filter(c.mine()).findFirst().orElse(null);
+        if (f == null) {
+          gw.poll();
+          f = guest.inbox.stream().filter(c.mine()).findFirst().orElse(null);
+          if (f == null) {
+            break;
+          }
+        }
+        guest.inbox.remove(f);
+        Tcp.Segment s = Frames.tcp(f);
+        assertThat(s.dataLen).isLessThanOrEqualTo(536);
+        inFlight += s.dataLen;
+        batch.add(s);
+      }
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      assertThat(inFlight).isLessThanOrEqualTo(1000);
+      for (Tcp.Segment s : batch) {
+        c.accept(s);
+      }
+    }
+    assertThat(body(c.received.toByteArray())).isEqualTo(page);
+    assertThat(maxInFlight).isPositive();
+  }
+
+  @Test
+  void aConnectToAClosedHostPortIsRefusedWithRst() throws IOException {
+    int closed;
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      closed = s.getLocalPort();
+    }
+    GuestTcp c = new GuestTcp(guest, 40002, GW, closed, 77);
+    Tcp.Segment rst = c.connect();
+    assertThat(rst.flags).isEqualTo(Tcp.RST | Tcp.ACK_FLAG);
+    assertThat(rst.ack).isEqualTo(78);
+    assertThat(gw.tcpFlows()).isZero();
+  }
+
+  @Test
+  void unackedDataIsRetransmittedAfterTheRtoInVirtualTime() throws Exception {
+    try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      GuestTcp c = new GuestTcp(guest, 40003, GW, server.getLocalPort(), 100);
+      c.connect();
+      try (Socket s = server.accept()) {
+        s.getOutputStream().write("hello".getBytes(StandardCharsets.US_ASCII));
+        Tcp.Segment first = Frames.tcp(guest.await(c.mine()));
+        assertThat(first.dataLen).isEqualTo(5);
+        // Not ACKed. Nothing more before the RTO...
+        now += TcpConnection.INITIAL_RTO - 1;
+        gw.poll();
+        assertThat(guest.inbox.stream().filter(c.mine())).isEmpty();
+        // ...and the same bytes at the same sequence number after it.
+        now += 1;
+        Tcp.Segment again = Frames.tcp(guest.await(c.mine()));
+        assertThat(again.seq).isEqualTo(first.seq);
+        assertThat(new String(again.data, again.dataOff, again.dataLen, StandardCharsets.US_ASCII))
+            .isEqualTo("hello");
+        // The second timeout is twice as long (exponential backoff).
+        now += TcpConnection.INITIAL_RTO;
+        gw.poll();
+        assertThat(guest.inbox.stream().filter(c.mine())).isEmpty();
+        now += TcpConnection.INITIAL_RTO;
+        assertThat(Frames.tcp(guest.await(c.mine())).seq).isEqualTo(first.seq);
+        c.accept(again);
+        // Guest data reaches the host, in order, and an out-of-order segment is not delivered.
+        int base = c.sndNxt;
+        c.sndNxt = base + 3;
+        c.write("DEF".getBytes(StandardCharsets.US_ASCII));
+        Tcp.Segment dupAck = Frames.tcp(guest.await(c.mine()));
+        assertThat(dupAck.ack).isEqualTo(base);
+        c.sndNxt = base;
+        c.write("abc".getBytes(StandardCharsets.US_ASCII));
+        c.sndNxt = base + 3;
+        c.write("DEF".getBytes(StandardCharsets.US_ASCII));
+        gw.poll();
+        InputStream in = s.getInputStream();
+        byte[] six = in.readNBytes(6);
+        assertThat(new String(six, StandardCharsets.US_ASCII)).isEqualTo("abcDEF");
+      }
+    }
+  }
+
+  @Test
+  void aGuestThatNeverAcksIsResetAfterTheRetryLimit() throws Exception {
+    try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      GuestTcp c = new GuestTcp(guest, 40004, GW, server.getLocalPort(), 100);
+      c.connect();
+      try (Socket s = server.accept()) {
+        s.getOutputStream().write(1);
+        guest.await(c.mine());
+        long rto = TcpConnection.INITIAL_RTO;
+        for (int i = 0; i < TcpConnection.MAX_RETRIES; i++) {
+          now += rto;
+          assertThat(Frames.tcp(guest.await(c.mine())).has(Tcp.RST)).isFalse();
+          rto = Math.min(rto * 2, TcpConnection.MAX_RTO);
+        }
+        now += rto;
+        assertThat(Frames.tcp(guest.await(c.mine())).has(Tcp.RST)).isTrue();
+        assertThat(gw.tcpFlows()).isZero();
+      }
+    }
+  }
+
+  @Test
+  void aSegmentForNoConnectionIsAnsweredWithRst() {
+    GuestTcp c = new GuestTcp(guest, 40005, GW, 9, 500);
+    c.rcvNxt = 1234;
+    c.send(Tcp.ACK_FLAG);
+    Tcp.Segment rst = Frames.tcp(guest.await(c.mine()));
+    assertThat(rst.flags).isEqualTo(Tcp.RST);
+    assertThat(rst.seq).isEqualTo(1234);
+  }
+
+  @Test
+  void aGuestRstResetsTheHostConnection() throws Exception {
+    try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      GuestTcp c = new GuestTcp(guest, 40006, GW, server.getLocalPort(), 100);
+      c.connect();
+      try (Socket s = server.accept()) {
+        s.setSoTimeout(5000);
+        c.send(Tcp.RST);
+        assertThat(gw.tcpFlows()).isZero();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> s.getInputStream().read())
+            .isInstanceOf(java.net.SocketException.class);
+      }
+    }
+  }
+}
