@@ -163,8 +163,8 @@ class NatUdpAndForwardTest {
       assertThat(n).isEqualTo(5000);
       assertThat(got).isEqualTo(big);
       assertThat(r).isEqualTo(-1);
-      // The host client closes: the guest sees the gateway's FIN.
-      client.close();
+      // The host client half-closes: the guest sees the gateway's FIN.
+      client.shutdownOutput();
       while (!server.peerFin) {
         server.receiveOne();
       }
