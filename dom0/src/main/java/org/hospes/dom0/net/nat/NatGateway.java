@@ -526,6 +526,11 @@ public final class NatGateway implements SwitchPort, AutoCloseable {
           c.guestPort, seqNo, ack, flags, window, mss, data, off, len));
       return true;
     }
+
+    @Override
+    public void retransmitted() {
+      stats.retransmissions++;
+    }
   }
 
   private void requestArp(int ip) {

@@ -59,6 +59,9 @@ final class TcpConnection {
     /** Sends a segment to the guest (false if its MAC is still being resolved). */
     boolean send(TcpConnection c, int seq, int ack, int flags, int window, int mss, byte[] data,
         int off, int len);
+
+    /** Counts one retransmission timeout (for stats). */
+    void retransmitted();
   }
 
   static final int OUR_MSS = 1460;
@@ -108,7 +111,6 @@ final class TcpConnection {
   private long rto = INITIAL_RTO;
   private int retries;
   private long timeWaitUntil;
-  long retransmissions;
 
   private TcpConnection(int guestIp, int guestPort, int peerIp, int peerPort, SocketChannel host,
       Link link, int iss, State state) {
@@ -445,7 +447,7 @@ final class TcpConnection {
       close(false);
       return;
     }
-    retransmissions++;
+    link.retransmitted();
     rto = Math.min(rto * 2, MAX_RTO);
     rtoDeadline = now + rto;
     switch (state) {

@@ -223,4 +223,64 @@ class NatTcpTest {
       }
     }
   }
+
+  @Test
+  void aPageSurvivesAGuestLinkThatLosesAQuarterOfTheSegments() {
+    Random loss = new Random(11);
+    GuestTcp c = new GuestTcp(guest, 40010, GW, httpPort(), 3000);
+    c.mss = 536;
+    c.connect();
+    c.write("GET /file HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+    int dropped = 0;
+    int idle = 0;
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (!c.peerFin && System.nanoTime() < deadline) {
+      byte[] f = guest.inbox.stream().filter(c.mine()).findFirst().orElse(null);
+      if (f == null) {
+        if (gw.poll() == 0 && ++idle % 20 == 0) {
+          now += 1_000_000_000L; // nothing moving: let the gateway's RTO expire
+        }
+        continue;
+      }
+      idle = 0;
+      guest.inbox.remove(f);
+      Tcp.Segment s = Frames.tcp(f);
+      if ((s.dataLen > 0 || s.has(Tcp.FIN)) && loss.nextInt(4) == 0) {
+        dropped++;
+        continue;
+      }
+      c.accept(s); // in order: taken and ACKed; out of order: duplicate ACK
+    }
+    assertThat(c.peerFin).as("FIN received").isTrue();
+    assertThat(body(c.received.toByteArray())).isEqualTo(page);
+    assertThat(dropped).isPositive();
+    assertThat(gw.stats().retransmissions).isPositive();
+  }
+
+  @Test
+  void aZeroWindowIsProbedWithOneByteAfterTheRto() throws Exception {
+    try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      GuestTcp c = new GuestTcp(guest, 40011, GW, server.getLocalPort(), 100);
+      c.window = 0;
+      c.connect();
+      try (Socket s = server.accept()) {
+        s.getOutputStream().write("abc".getBytes(StandardCharsets.US_ASCII));
+        for (int i = 0; i < 50; i++) {
+          gw.poll();
+          Thread.sleep(2);
+        }
+        assertThat(guest.inbox.stream().filter(c.mine())).as("nothing into a zero window").isEmpty();
+        now += TcpConnection.INITIAL_RTO;
+        Tcp.Segment probe = Frames.tcp(guest.await(c.mine()));
+        assertThat(probe.dataLen).isEqualTo(1);
+        assertThat(probe.data[probe.dataOff]).isEqualTo((byte) 'a');
+        // The window opens: the rest follows at once.
+        c.window = 65535;
+        c.accept(probe);
+        Tcp.Segment rest = Frames.tcp(guest.await(c.mine()));
+        assertThat(new String(rest.data, rest.dataOff, rest.dataLen, StandardCharsets.US_ASCII))
+            .isEqualTo("bc");
+      }
+    }
+  }
 }
