@@ -74,7 +74,8 @@ import org.hospes.dom0.net.packet.Udp;
  * <p>The time source is the hypervisor's virtual clock in nanoseconds (a fake in tests); TCP
  * retransmission, TIME_WAIT and DHCP leases run on it. The gateway starts no threads and is not
  * thread-safe: {@link #deliver}, {@link #poll} and {@link #close} must come from one thread (the
- * switch's). Host sockets are non-blocking, so nothing here ever waits; the only nondeterminism
+ * switch's), and the {@link FrameSink} must not call {@link #deliver} back synchronously (a switch
+ * hands the gateway's frames to other ports, whose replies come later). Host sockets are non-blocking, so nothing here ever waits; the only nondeterminism
  * is when the host's sockets have data. The gateway accepts frames whose destination MAC is its
  * own or broadcast, and ignores the rest, so a flooding switch may hand it everything.
  */

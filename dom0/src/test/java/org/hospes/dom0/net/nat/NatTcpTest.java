@@ -283,4 +283,27 @@ class NatTcpTest {
       }
     }
   }
+
+  @Test
+  void aLinuxStyleSynWithSackTimestampsAndWindowScaleGetsAPlainSynAck() {
+    // Linux's SYN: MSS 1460, SACK permitted, timestamps, NOP, window scale 7 (data offset 10).
+    byte[] opts = {2, 4, 0x05, (byte) 0xb4, 4, 2, 8, 10, 0, 0, 0x12, 0x34, 0, 0, 0, 0, 1, 3, 3, 7};
+    byte[] f = Tcp.frame(NatConfig.DEFAULT_GATEWAY_MAC, GUEST_MAC, 1, GUEST_IP, 40020, GW,
+        httpPort(), 555, 0, Tcp.SYN, 64240, -1, opts, 0, opts.length);
+    // Move the options from the payload into the header: data offset 5 -> 10 words.
+    int t = org.hospes.dom0.net.packet.Ipv4.payloadOffset();
+    f[t + Tcp.DATA_OFFSET] = (byte) (10 << 4);
+    org.hospes.dom0.net.packet.Bytes.put16(f, t + Tcp.CHECKSUM, 0);
+    org.hospes.dom0.net.packet.Bytes.put16(f, t + Tcp.CHECKSUM, Frames.pseudoSum(f,
+        org.hospes.dom0.net.packet.Ethernet.HEADER, 6, 40));
+    guest.deliver(f);
+    GuestTcp c = new GuestTcp(guest, 40020, GW, httpPort(), 556);
+    Tcp.Segment synAck = Frames.tcp(guest.await(c.mine()));
+    assertThat(synAck.flags).isEqualTo(Tcp.SYN | Tcp.ACK_FLAG);
+    assertThat(synAck.ack).isEqualTo(556);
+    assertThat(synAck.mss).isEqualTo(1460);
+    assertThat(synAck.dataOff - (org.hospes.dom0.net.packet.Ethernet.HEADER + 20)).as("header of 24 bytes: MSS only, so Linux turns off SACK, timestamps and scaling")
+        .isEqualTo(24);
+    assertThat(gw.tcpFlows()).isEqualTo(1);
+  }
 }
