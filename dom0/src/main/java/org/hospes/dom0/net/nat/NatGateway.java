@@ -75,13 +75,15 @@ import org.hospes.dom0.net.packet.Udp;
  * retransmission, TIME_WAIT and DHCP leases run on it. The gateway starts no threads and is not
  * thread-safe: {@link #deliver}, {@link #poll} and {@link #close} must come from one thread (the
  * switch's), and the {@link FrameSink} must not call {@link #deliver} back synchronously (a switch
- * hands the gateway's frames to other ports, whose replies come later). Host sockets are non-blocking, so nothing here ever waits; the only nondeterminism
+ * hands the gateway's frames to other ports, whose replies come later). Host sockets are
+ * non-blocking, so nothing here ever waits; the only nondeterminism
  * is when the host's sockets have data. The gateway accepts frames whose destination MAC is its
  * own or broadcast, and ignores the rest, so a flooding switch may hand it everything.
  */
 public final class NatGateway implements SwitchPort, AutoCloseable {
 
-  /** The most TCP and UDP flows at once; beyond that new ones are refused (a guest cannot exhaust host sockets). */
+  /** The most TCP and UDP flows at once; beyond that new ones are refused (a guest cannot
+   * exhaust the host's sockets). */
   public static final int MAX_TCP_FLOWS = 1024;
   public static final int MAX_UDP_FLOWS = 256;
   /** A UDP flow unused this long (virtual time) is closed. */
@@ -113,16 +115,51 @@ public final class NatGateway implements SwitchPort, AutoCloseable {
   private int nextEphemeral = FIRST_EPHEMERAL;
   private final Stats stats = new Stats();
 
-  /** Counters, for logs and tests. */
+  /** Counters, for logs and tests; only the gateway changes them. */
   public static final class Stats {
-    public long framesIn;
-    public long framesOut;
-    public long dropped;
-    public long tcpOpened;
-    public long tcpRefused;
-    public long udpOpened;
-    public long retransmissions;
-    public long dhcpReplies;
+    long framesIn;
+    long framesOut;
+    long dropped;
+    long tcpOpened;
+    long tcpRefused;
+    long udpOpened;
+    long retransmissions;
+    long dhcpReplies;
+
+    public long framesIn() {
+      return framesIn;
+    }
+
+    public long framesOut() {
+      return framesOut;
+    }
+
+    /** Frames not for the gateway or not understood (bad checksum, fragment, unknown type). */
+    public long dropped() {
+      return dropped;
+    }
+
+    public long tcpOpened() {
+      return tcpOpened;
+    }
+
+    /** Guest connects answered with RST because no host socket could be had for them. */
+    public long tcpRefused() {
+      return tcpRefused;
+    }
+
+    public long udpOpened() {
+      return udpOpened;
+    }
+
+    /** Retransmission timeouts of the gateway's TCP endpoints. */
+    public long retransmissions() {
+      return retransmissions;
+    }
+
+    public long dhcpReplies() {
+      return dhcpReplies;
+    }
   }
 
   record FlowKey(int guestIp, int guestPort, int peerIp, int peerPort) {}
@@ -211,7 +248,7 @@ public final class NatGateway implements SwitchPort, AutoCloseable {
     return stats;
   }
 
-  /** The host address the {@code index}th port forward is bound to (its real port if 0 was asked). */
+  /** The host address the {@code index}th port forward is bound to (the real port for 0). */
   public InetSocketAddress forwardAddress(int index) throws IOException {
     return (InetSocketAddress) forwards.get(index).channel.getLocalAddress();
   }

@@ -312,7 +312,7 @@ final class TcpConnection {
   // ---------------------------------------------------------------------------------------------
   // The host side and timers, from the gateway's poll.
 
-  /** Moves bytes between the host socket and the guest and runs the timer; true if anything moved. */
+  /** Moves bytes between the host socket and the guest, runs the timer; true if anything moved. */
   boolean poll() {
     if (state == State.CLOSED) {
       return false;
@@ -403,7 +403,7 @@ final class TcpConnection {
     return moved;
   }
 
-  /** Sends what the guest's window allows, then our FIN once the host has closed and all is sent. */
+  /** Sends what the guest's window allows, then our FIN once the host closed and all is sent. */
   private boolean pump() {
     if (state != State.ESTABLISHED) {
       return false;

@@ -18,7 +18,7 @@ public final class Addresses {
 
   private Addresses() {}
 
-  /** Parses a dotted quad strictly (four decimal fields 0..255); throws IllegalArgumentException. */
+  /** Parses a dotted quad strictly (four decimal fields 0..255), or IllegalArgumentException. */
   public static int parseIp(String s) {
     String[] parts = s.split("\\.", -1);
     if (parts.length != 4) {

@@ -2,14 +2,15 @@ package org.hospes.dom0.net.packet;
 
 /**
  * The Internet checksum (RFC 1071): the ones' complement of the ones' complement sum of 16-bit
- * words. Sums are accumulated in an {@code int} without folding (each step adds at most 0xffff, so
- * 32 bits hold the sum of any frame shorter than 64 KiB many times over) and folded once at the end.
+ * words. Sums are accumulated in an {@code int} read as unsigned, without folding, and folded once
+ * at the end: 32 unsigned bits hold the sum of a 64 KiB range (at most 32,768 words of 0xffff,
+ * just under 2^31) plus a pseudo-header with room to spare.
  */
 public final class Checksum {
 
   private Checksum() {}
 
-  /** Adds {@code len} bytes at {@code off} to a running sum; an odd last byte is padded with zero. */
+  /** Adds {@code len} bytes at {@code off} to a running sum; an odd last byte is zero-padded. */
   public static int add(int sum, byte[] b, int off, int len) {
     int end = off + (len & ~1);
     for (int i = off; i < end; i += 2) {

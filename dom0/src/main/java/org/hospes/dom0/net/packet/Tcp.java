@@ -117,7 +117,8 @@ public final class Tcp {
     if (dataLen > 0) {
       System.arraycopy(data, dataOff, f, o + hlen, dataLen);
     }
-    int sum = Checksum.add(Checksum.pseudoHeader(src, dst, IpProtocol.TCP.code(), tlen), f, o, tlen);
+    int sum = Checksum.pseudoHeader(src, dst, IpProtocol.TCP.code(), tlen);
+    sum = Checksum.add(sum, f, o, tlen);
     Bytes.put16(f, o + CHECKSUM, Checksum.finish(sum));
     return f;
   }

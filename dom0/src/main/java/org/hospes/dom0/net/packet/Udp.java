@@ -54,7 +54,8 @@ public final class Udp {
     Bytes.put16(f, o + DST_PORT, dport);
     Bytes.put16(f, o + LENGTH, ulen);
     System.arraycopy(data, dataOff, f, o + HEADER, dataLen);
-    int sum = Checksum.add(Checksum.pseudoHeader(src, dst, IpProtocol.UDP.code(), ulen), f, o, ulen);
+    int sum = Checksum.pseudoHeader(src, dst, IpProtocol.UDP.code(), ulen);
+    sum = Checksum.add(sum, f, o, ulen);
     int c = Checksum.finish(sum);
     Bytes.put16(f, o + CHECKSUM, c == 0 ? 0xffff : c);
     return f;

@@ -38,9 +38,14 @@ final class GuestTcp {
 
   /** Frames of this connection (gateway to guest). */
   Predicate<byte[]> mine() {
-    return f -> Frames.isTcp(f) && Ipv4.dst(f, Ethernet.HEADER) == guest.ip
-        && Ipv4.src(f, Ethernet.HEADER) == peerIp
-        && Frames.tcp(f).dstPort == localPort && (peerPort == 0 || Frames.tcp(f).srcPort == peerPort);
+    return f -> {
+      if (!Frames.isTcp(f) || Ipv4.dst(f, Ethernet.HEADER) != guest.ip
+          || Ipv4.src(f, Ethernet.HEADER) != peerIp) {
+        return false;
+      }
+      Tcp.Segment s = Frames.tcp(f);
+      return s.dstPort == localPort && (peerPort == 0 || s.srcPort == peerPort);
+    };
   }
 
   byte[] segment(int flags, byte[] data, int off, int len) {

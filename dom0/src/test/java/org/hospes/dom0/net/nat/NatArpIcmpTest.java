@@ -60,7 +60,8 @@ class NatArpIcmpTest {
     guest.deliver(echo);
     gw.poll();
     assertThat(guest.inbox).isEmpty();
-    assertThat(gw.stats().dropped).as("the ARP was read (learned from), the echo dropped").isEqualTo(1);
+    assertThat(gw.stats().dropped()).as("the ARP was read (learned from), the echo dropped")
+        .isEqualTo(1);
   }
 
   static byte[] echo(int dst, int seq, byte[] payload) {

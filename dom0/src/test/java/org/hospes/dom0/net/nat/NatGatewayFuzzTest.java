@@ -30,7 +30,7 @@ import org.hospes.dom0.net.packet.Udp;
 import org.junit.jupiter.api.Test;
 
 /**
- * Hostile guests: 120,000 seeded random and mutated frames into {@link NatGateway#deliver}, with
+ * Hostile guests: 100,000 seeded random and mutated frames into {@link NatGateway#deliver}, with
  * the gateway polled and virtual time advanced between them. Half of the mutated frames get their
  * IPv4 and transport checksums recomputed after mutation, so that the damage reaches the
  * parsers behind the checksum checks (truncated options, absurd TCP option lengths, lengths that
@@ -42,7 +42,7 @@ import org.junit.jupiter.api.Test;
 class NatGatewayFuzzTest {
 
   static final long SEED = Long.getLong("hospes.fuzz.seed", 0x5eed_0a7L);
-  static final int FRAMES = Integer.getInteger("hospes.fuzz.frames", 120_000);
+  static final int FRAMES = Integer.getInteger("hospes.fuzz.frames", 100_000);
   static final int GW = NatConfig.DEFAULT_GATEWAY;
   static final long GW_MAC = NatConfig.DEFAULT_GATEWAY_MAC;
 

@@ -254,7 +254,7 @@ class NatTcpTest {
     assertThat(c.peerFin).as("FIN received").isTrue();
     assertThat(body(c.received.toByteArray())).isEqualTo(page);
     assertThat(dropped).isPositive();
-    assertThat(gw.stats().retransmissions).isPositive();
+    assertThat(gw.stats().retransmissions()).isPositive();
   }
 
   @Test
@@ -302,7 +302,8 @@ class NatTcpTest {
     assertThat(synAck.flags).isEqualTo(Tcp.SYN | Tcp.ACK_FLAG);
     assertThat(synAck.ack).isEqualTo(556);
     assertThat(synAck.mss).isEqualTo(1460);
-    assertThat(synAck.dataOff - (org.hospes.dom0.net.packet.Ethernet.HEADER + 20)).as("header of 24 bytes: MSS only, so Linux turns off SACK, timestamps and scaling")
+    assertThat(synAck.dataOff - (org.hospes.dom0.net.packet.Ethernet.HEADER + 20))
+        .as("header of 24 bytes: MSS only, so Linux turns off SACK, timestamps and scaling")
         .isEqualTo(24);
     assertThat(gw.tcpFlows()).isEqualTo(1);
   }
