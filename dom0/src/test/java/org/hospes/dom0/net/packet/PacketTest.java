@@ -85,6 +85,20 @@ class PacketTest {
     Tcp.Segment s = new Tcp.Segment();
     assertThat(Tcp.parse(seg, 0, 32, 1, 2, s)).isTrue();
     assertThat(s.mss).isEqualTo(-1);
+    // An MSS option whose 4 bytes straddle the end of the header is not read from the data.
+    byte[] edge = new byte[28];
+    Bytes.put8(edge, Tcp.DATA_OFFSET, 6 << 4);
+    edge[20] = Tcp.OPT_NOP;
+    edge[21] = Tcp.OPT_NOP;
+    edge[22] = Tcp.OPT_MSS;
+    edge[23] = 4;
+    edge[24] = 0x05; // payload, not option
+    edge[25] = (byte) 0xb4;
+    int esum = Checksum.pseudoHeader(1, 2, 6, 28);
+    Bytes.put16(edge, Tcp.CHECKSUM, Checksum.finish(Checksum.add(esum, edge, 0, 28)));
+    assertThat(Tcp.parse(edge, 0, 28, 1, 2, s)).isTrue();
+    assertThat(s.mss).isEqualTo(-1);
+    assertThat(s.dataLen).isEqualTo(4);
     // A data offset larger than the segment is rejected.
     Bytes.put8(seg, Tcp.DATA_OFFSET, 15 << 4);
     assertThat(Tcp.parse(seg, 0, 32, 1, 2, s)).isFalse();
