@@ -200,6 +200,11 @@ final class HostCommand implements Callable<Integer> {
             break;
           }
         }
+        if (Files.exists(host.paths().socket())) {
+          streams.error("the host (pid " + pid + ") was asked to stop but has not after 30 s;"
+              + " see " + host.paths().log());
+          return ExitStatus.INTERNAL_ERROR;
+        }
         streams.err().println("hospes: host stopped (pid " + pid + ")");
         return ExitStatus.HALTED;
       });

@@ -171,7 +171,8 @@ public final class HostDaemon {
     runner.setHypervisorLog(dmesg);
     xen("Hospes host started: " + machineMiB + " MiB of machine memory, scheduler "
         + scheduler + ", pid " + ProcessHandle.current().pid() + ", socket " + paths.socket());
-    runThread = new Thread(this::runLoop, "hospes-host");
+    // The stack the tests run with (-Xss8m), not the 1 MiB default of a new thread.
+    runThread = new Thread(null, this::runLoop, "hospes-host", 8L << 20);
     runThread.start();
     Thread acceptor = new Thread(this::acceptLoop, "hospes-accept");
     acceptor.setDaemon(true);
@@ -220,7 +221,7 @@ public final class HostDaemon {
         boolean more;
         try {
           more = runner.hypervisor().step(Math.min(lag, SLICE_CYCLES));
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | StackOverflowError e) {
           // A bug, not a guest's doing (guests are contained by the hypervisor): keep the
           // host up for the other domains and say so.
           xen("internal error in the run loop: " + e);
@@ -232,6 +233,10 @@ public final class HostDaemon {
           awaitTask(IDLE_WAIT_NANOS); // nothing can run: time stands still until asked
         }
       }
+    } catch (Error e) {
+      // Nothing sensible can go on: say so, and still destroy the domains and remove the files.
+      xen("fatal error in the run loop, stopping the host: " + e);
+      e.printStackTrace(log);
     } finally {
       shutDown();
     }
@@ -333,34 +338,43 @@ public final class HostDaemon {
     }
   }
 
+  /** Destroys the domains and removes the files; never leaves awaitStop waiting. */
   private void shutDown() {
-    for (Managed m : domains.values().toArray(new Managed[0])) {
-      runner.destroy(m.guest.name(), "host stopped");
-      xen("domain " + m.guest.domain().domid() + " (" + m.guest.name()
-          + ") destroyed: the host stopped");
-      endConsole(m.guest.name());
-    }
-    domains.clear();
     try {
-      server.close();
-    } catch (IOException e) {
-      // Closing is all that is left to do.
+      for (Managed m : domains.values().toArray(new Managed[0])) {
+        try {
+          runner.destroy(m.guest.name(), "host stopped");
+          xen("domain " + m.guest.domain().domid() + " (" + m.guest.name()
+              + ") destroyed: the host stopped");
+        } catch (RuntimeException e) {
+          xen("domain " + m.guest.name() + ": cannot destroy: " + e);
+          e.printStackTrace(log);
+        }
+        endConsole(m.guest.name());
+      }
+      domains.clear();
+      try {
+        server.close();
+      } catch (IOException e) {
+        // Closing is all that is left to do.
+      }
+      try {
+        Files.deleteIfExists(paths.socket());
+        Files.deleteIfExists(paths.pidFile());
+        lock.release();
+        lockFile.close();
+      } catch (IOException e) {
+        log.println("hospes: host: cannot clean up " + paths.dir() + ": " + e.getMessage());
+      }
+      xen("Hospes host stopped");
+      log.flush();
+      // Requests still queued get an answer rather than a hang.
+      for (Runnable t; (t = tasks.poll()) != null; ) {
+        t.run();
+      }
+    } finally {
+      stopped.countDown();
     }
-    try {
-      Files.deleteIfExists(paths.socket());
-      Files.deleteIfExists(paths.pidFile());
-      lock.release();
-      lockFile.close();
-    } catch (IOException e) {
-      log.println("hospes: host: cannot clean up " + paths.dir() + ": " + e.getMessage());
-    }
-    xen("Hospes host stopped");
-    log.flush();
-    // Requests still queued get an answer rather than a hang.
-    for (Runnable t; (t = tasks.poll()) != null; ) {
-      t.run();
-    }
-    stopped.countDown();
   }
 
   /** A line in the hypervisor log (dmesg) and the daemon's log, as Xen prefixes its own. */
