@@ -591,6 +591,10 @@ final class Decoder {
     if (form == 0 || lock) {
       return undefined();
     }
+    if (b == 0x77) {
+      emit(Op.SIMD, 0, b, 0); // EMMS: no ModRM
+      return false;
+    }
     modrm();
     if ((form & Simd.MEM_ONLY) != 0 && !isMem() || (form & Simd.REG_ONLY) != 0 && isMem()) {
       return undefined();

@@ -617,7 +617,7 @@ final class Simd {
     } else if (isShiftByReg(opc)) {
       int kind = shiftKind(opc);
       int bits = SimdInt.laneBits(opc);
-      long count = sHi != 0 ? -1 : sLo;
+      long count = sLo; // the low quadword only (SDM: COUNT = SRC[63:0])
       r0 = SimdInt.shift(kind, bits, a0, count);
       r1 = SimdInt.shift(kind, bits, a1, count);
     } else {

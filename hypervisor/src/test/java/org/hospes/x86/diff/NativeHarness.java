@@ -27,6 +27,7 @@ final class NativeHarness {
 
   private static final int MAGIC = 0x31464448;
   private static final int SIGILL = 4, SIGFPE = 8, SIGSEGV = 11, SI_KERNEL = 0x80;
+  private static final int FPE_INTDIV = 1;
 
   private final Kind kind;
   private final Path binary;
@@ -223,10 +224,13 @@ final class NativeHarness {
           && (o.eip - c.codeAddr < 0 || o.eip - c.codeAddr >= c.refCode.length);
       if (signo == SIGSEGV && code == SI_KERNEL && inFiller) {
         o.vector = Outcome.COMPLETED;
-      } else if (signo == SIGSEGV && code == SI_KERNEL && o.eip == c.codeAddr) {
-        o.vector = org.hospes.x86.Exceptions.GP; // #GP(0) at the instruction itself
-      } else if (signo == SIGFPE) {
+      } else if (signo == SIGSEGV && code == SI_KERNEL && o.eip - c.codeAddr >= 0
+          && o.eip - c.codeAddr < c.refCode.length) {
+        o.vector = org.hospes.x86.Exceptions.GP; // #GP(0) at an instruction of the case
+      } else if (signo == SIGFPE && code == FPE_INTDIV) {
         o.vector = org.hospes.x86.Exceptions.DE;
+      } else if (signo == SIGFPE) {
+        o.vector = org.hospes.x86.Exceptions.XM; // SIMD floating-point exception (FPE_FLT*)
       } else if (signo == SIGILL) {
         o.vector = org.hospes.x86.Exceptions.UD;
       } else {
