@@ -21,6 +21,8 @@ import java.util.SplittableRandom;
  */
 final class SimdForms {
   static final int SCRATCH = 1024;
+  /** The prologue and epilogue take about 310 bytes on the host. */
+  static final int CODE_MAX = 384;
   static final int XMM = 0;
   static final int MM = 128;
   static final int MXCSR = 192;

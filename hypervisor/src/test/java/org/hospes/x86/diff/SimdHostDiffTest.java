@@ -12,6 +12,6 @@ class SimdHostDiffTest {
   @Test
   void emulatorMatchesTheHostCpuOnSimdInstructions() {
     DiffSuite.run("SimdHostDiffTest", NativeHarness.Kind.HOST64, SimdForms.SCRATCH,
-        "hospes.diff.simd", 20_000, (rnd, index) -> SimdForms.generate(rnd));
+        SimdForms.CODE_MAX, "hospes.diff.simd", 20_000, (rnd, index) -> SimdForms.generate(rnd));
   }
 }
