@@ -186,27 +186,13 @@ final class SimdForms {
       insn = build(g, c, f);
       form = f.name();
     }
-    List<Insn> seq = new ArrayList<>();
-    seq.add(new Insn.Builder(true).op(0xDB, 0xE3).build("fninit"));
-    seq.add(mem(0x0F, 0xAE, 2, MXCSR, -1, "ldmxcsr"));
-    for (int i = 0; i < 8; i++) {
-      seq.add(mem(0x0F, 0x6F, i, XMM + 16 * i, 0xF3, "movdqu xmm" + i));
-    }
-    for (int i = 0; i < 8; i++) {
-      seq.add(mem(0x0F, 0x6F, i, MM + 8 * i, -1, "movq mm" + i));
-    }
+    List<Insn> seq = prologue();
     int before = 0;
     for (Insn i : seq) {
       before += i.ref().length - i.emu().length;
     }
     seq.add(insn);
-    for (int i = 0; i < 8; i++) {
-      seq.add(mem(0x0F, 0x7F, i, XMM + 16 * i, 0xF3, "movdqu st xmm" + i));
-    }
-    for (int i = 0; i < 8; i++) {
-      seq.add(mem(0x0F, 0x7F, i, MM + 8 * i, -1, "movq st mm" + i));
-    }
-    seq.add(mem(0x0F, 0xAE, 3, MXCSR, -1, "stmxcsr"));
+    seq.addAll(epilogue());
     boolean fx = rnd.nextInt(8) == 0;
     if (fx) {
       seq.add(mem(0x0F, 0xAE, 0, FXAREA, -1, "fxsave"));
@@ -237,6 +223,41 @@ final class SimdForms {
     c.maxSteps = seq.size();
     c.faultEipAdjust = before;
     return c;
+  }
+
+  /** The prologue (state from the window) and epilogue (state to the window) of a case. */
+  static List<Insn> prologue() {
+    List<Insn> seq = new ArrayList<>();
+    seq.add(new Insn.Builder(true).op(0xDB, 0xE3).build("fninit"));
+    seq.add(mem(0x0F, 0xAE, 2, MXCSR, -1, "ldmxcsr"));
+    for (int i = 0; i < 8; i++) {
+      seq.add(mem(0x0F, 0x6F, i, XMM + 16 * i, 0xF3, "movdqu xmm" + i));
+    }
+    for (int i = 0; i < 8; i++) {
+      seq.add(mem(0x0F, 0x6F, i, MM + 8 * i, -1, "movq mm" + i));
+    }
+    return seq;
+  }
+
+  static List<Insn> epilogue() {
+    List<Insn> seq = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      seq.add(mem(0x0F, 0x7F, i, XMM + 16 * i, 0xF3, "movdqu st xmm" + i));
+    }
+    for (int i = 0; i < 8; i++) {
+      seq.add(mem(0x0F, 0x7F, i, MM + 8 * i, -1, "movq st mm" + i));
+    }
+    seq.add(mem(0x0F, 0xAE, 3, MXCSR, -1, "stmxcsr"));
+    return seq;
+  }
+
+  /** One random form (not MASKMOV*, which needs EDI), for instruction streams. */
+  static Insn randomInsn(SplittableRandom rnd, DiffCase c) {
+    Form f;
+    do {
+      f = FORMS.get(rnd.nextInt(FORMS.size()));
+    } while (f.opc() == 0xF7);
+    return build(new Gen(rnd, new DiffCase(SCRATCH), true), c, f);
   }
 
   private static Insn mem(int op0, int op1, int reg, int off, int prefix, String text) {
