@@ -2377,6 +2377,14 @@ public final class Cpu {
   }
 
   /** Physical page holding the code byte at {@code lin}, or -1 if it is not mapped. */
+  /**
+   * Translates {@code lin} as a data read would, with its #PF, but reads nothing (CLFLUSH: MMIO
+   * must not see an access).
+   */
+  void probeRead(int lin) {
+    translate(lin, userAccess());
+  }
+
   long physPageOfCode(int lin) {
     return translateCode(lin) >>> 12;
   }

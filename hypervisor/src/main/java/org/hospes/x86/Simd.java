@@ -938,7 +938,7 @@ final class Simd {
         return;
       }
       default: // CLFLUSH: faults as a byte read would; caches are not modelled
-        c.operandAddress(f0, d, 1, false);
+        c.probeRead(c.operandAddress(f0, d, 1, false));
         return;
     }
   }
