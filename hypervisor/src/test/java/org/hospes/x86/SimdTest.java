@@ -126,6 +126,19 @@ class SimdTest {
   }
 
   @Test
+  void fxrstorRejectsReservedMxcsrBitsAndChangesNothing() {
+    cpu.setReg(Cpu.EAX, DATA);
+    cpu.simd.xmm[0] = 0x1111;
+    mem.write32(DATA + FxSave.MXCSR, 0x1_1F80);
+    mem.write32(DATA + FxSave.XMM0, 0x2222);
+    assertThat(vectorOf("0fae08")).isEqualTo(Exceptions.GP);
+    assertThat(cpu.simd.xmm[0]).isEqualTo(0x1111);
+    mem.write32(DATA + FxSave.MXCSR, 0x1F80);
+    assertThat(vectorOf("0fae08")).isEqualTo(-1);
+    assertThat(cpu.simd.xmm[0]).isEqualTo(0x2222);
+  }
+
+  @Test
   void ldmxcsrRejectsReservedBits() {
     cpu.setReg(Cpu.EAX, DATA);
     mem.write32(DATA, 0x1_1F80);

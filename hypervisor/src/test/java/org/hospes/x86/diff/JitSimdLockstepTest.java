@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
  */
 class JitSimdLockstepTest {
   private static final long SEED = Long.getLong("hospes.diff.jit.seed", 0x51_3D_B10CL);
-  private static final int STREAMS = Integer.getInteger("hospes.diff.jitsimd", 200);
+  private static final int STREAMS = Integer.getInteger("hospes.diff.jitsimd", 100);
   private static final int ITERATIONS = 8;
   private static final int SCRATCH = SimdForms.SCRATCH;
 
