@@ -151,6 +151,19 @@ public final class PvTraps {
     }
   }
 
+  /**
+   * compat_set_callbacks (hypercall 4): the event and failsafe callbacks at once, each as a
+   * CALLBACKOP_register without flags.
+   */
+  public int setCallbacks(int eventCs, int eventEip, int failsafeCs, int failsafeEip) {
+    callbackCs[CALLBACKTYPE_EVENT] = fixupSelector(eventCs & 0xFFFF);
+    callbackEip[CALLBACKTYPE_EVENT] = eventEip;
+    callbackCs[CALLBACKTYPE_FAILSAFE] = fixupSelector(failsafeCs & 0xFFFF);
+    callbackEip[CALLBACKTYPE_FAILSAFE] = failsafeEip;
+    failsafeMasksEvents = false;
+    return 0;
+  }
+
   public boolean failsafeMasksEvents() {
     return failsafeMasksEvents;
   }
