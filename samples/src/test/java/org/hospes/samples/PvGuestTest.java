@@ -1,0 +1,105 @@
+package org.hospes.samples;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import org.hospes.abi.Hypercall;
+import org.hospes.dom0.boot.loader.BootRequest;
+import org.hospes.dom0.boot.loader.PvKernelLoader;
+import org.hospes.dom0.machine.RunResult;
+import org.hospes.dom0.toolstack.HvmMachine;
+import org.hospes.hv.domain.DomainMode;
+import org.hospes.hv.domain.DomainState;
+import org.hospes.sdk.GuestBuilder;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A classic PV32 kernel built with the SDK's PV runtime, booted by the PV domain builder in
+ * {@code --mode pv}: ring compression seen from inside the guest.
+ */
+class PvGuestTest {
+  private static Path pvTraps;
+  private static HvmMachine machine;
+  private static RunResult result;
+  private static String out;
+
+  @BeforeAll
+  static void build() throws Exception {
+    Path root = TestKernels.root();
+    GuestBuilder builder = new GuestBuilder(root.resolve("guest-sdk/c"),
+        root.resolve("samples/target/guests"));
+    pvTraps = builder.buildPv("pv-traps",
+        List.of(root.resolve("samples/guests/pv-traps/pv-traps.c")));
+    ByteArrayOutputStream console = new ByteArrayOutputStream();
+    machine = run(pvTraps, console);
+    result = machine.run();
+    out = console.toString(StandardCharsets.US_ASCII);
+  }
+
+  private static HvmMachine run(Path kernel, ByteArrayOutputStream console) throws Exception {
+    HvmMachine m = HvmMachine.create(DomainMode.PV, 16, console,
+        new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+    m.load(new PvKernelLoader(), kernel, BootRequest.of(null), null);
+    return m;
+  }
+
+  @Test
+  void pvTrapsKernelBouncesItsTrapsWithXensFramesAndPowersOff() throws Exception {
+    HvmMachine m = machine;
+    RunResult r = result;
+    assertThat(out).startsWith(
+        "pv-traps: xen-3.0-x86_32p, 4096 pages, kernel in ring 1\n"
+            // ud2a; "xen"; cpuid: Xen's leaves, only through the forced-emulation prefix.
+            + "forced cpuid: XenVMMXenVMM max leaf 40000005\n"
+            // A read of an unmapped page in ring 1: error code 0 (not present, read, kernel),
+            // the address in vcpu_info.arch.cr2, the saved upcall mask in CS[23:16].
+            + "#PF error 0 cr2 10000000 from ring 1 (upcall mask 1)\n"
+            // HLT in ring 1: #GP(0), which Xen does not emulate.
+            + "#GP error 0 from ring 1\n"
+            + "resumed after #PF and #GP\n"
+            + "timer event on port 3 through the event callback (bind 0)\n");
+    // Ring 3 through the iret hypercall; int 0x80 through a DPL-3 virtual IDT entry, on the
+    // stack_switch stack with the user ESP/SS in the frame; int 0x81 (DPL 1) is #GP(0x40a).
+    assertThat(out).contains(
+        "int 0x80 eax 42 from ring 3 cs e02b ss e033\n"
+            + "#GP error 40a from ring 3\n"
+            + "back in ring 1 from ring 3; esp on the user stack\n");
+    assertThat(r.exitStatus()).isZero();
+    assertThat(r.reason()).isEqualTo("shutdown: poweroff");
+    var c = m.domain().totals();
+    assertThat(c.hypercallCount[Hypercall.SET_TRAP_TABLE.number()]).isEqualTo(1);
+    assertThat(c.hypercallCount[Hypercall.IRET.number()]).isGreaterThanOrEqualTo(5);
+    assertThat(m.pv().console().bytes()).isEqualTo(out.length());
+  }
+
+  @Test
+  void hostileDescriptorAndGdtCallsAreRefusedOrFixedUpAsXenDoes() throws Exception {
+    assertThat(out).contains(
+        // compat set_gdt: too many entries, a frame mapped writable, a page table, a frame
+        // the domain does not own: all -EINVAL.
+        "set_gdt too many entries: -22\n"
+            + "set_gdt writable frame: -22\n"
+            + "set_gdt page-table frame: -22\n"
+            + "set_gdt foreign frame: -22\n"
+            // check_descriptor fixes DPL 0 up to 1 and gives a call gate DPL 0 (any use
+            // faults into Xen) with its DPL kept in the target selector's RPL.
+            + "update_descriptor DPL0 code: 0, stored DPL 1\n"
+            + "update_descriptor call gate: 0, stored DPL 0 selector e01b\n"
+            // A gate into Xen's ring-0 code, system descriptors other than call gates,
+            // long-mode code, a misaligned address and a page-table frame: -EINVAL.
+            + "update_descriptor gate to xen cs: -22\n"
+            + "update_descriptor tss: -22\n"
+            + "update_descriptor interrupt gate: -22\n"
+            + "update_descriptor 64-bit code: -22\n"
+            + "update_descriptor misaligned: -22\n"
+            + "update_descriptor into the L3: -22\n"
+            + "vm_assist writable_pagetables: -22, pae_extended_cr3: 0\n"
+            + "update_va_mapping in the hypervisor hole: -22\n");
+    assertThat(machine.domain().state()).isEqualTo(DomainState.SHUTDOWN);
+  }
+}
