@@ -57,6 +57,13 @@ static void trap(struct pv_frame *f)
         pv_printf("int 0x80 eax %u from ring %u cs %04x ss %04x\n", f->eax, cs & 3, cs,
                   f->ss & 0xffff);
         return;
+    case 0xfffffffe: {
+        /* The failsafe callback: {ds, es, fs, gs, eip, cs, eflags} where the trap frame was. */
+        const uint32_t *w = &f->eip;
+        pv_printf("failsafe callback: could not enter %04x:%08x\n", w[5] & 0xffff,
+                  (unsigned)w[4]);
+        pv_shutdown(SHUTDOWN_crash);
+    }
     default:
         pv_printf("unexpected trap %u error %x at %08x\n", f->vector, f->error, f->eip);
         pv_shutdown(SHUTDOWN_crash);
@@ -132,10 +139,27 @@ static void hostile(void)
                            (uint32_t)pte, 0, UVMF_INVLPG));
 }
 
+int strcmp(const char *a, const char *b);
+
+/* A hostile virtual IDT: Xen takes any selector (RPL 0 becomes 1); using it fails later. */
+static void bad_trap_table(uint16_t cs)
+{
+    struct trap_info t[2] = { { 0x80, 3, cs, pv_trap_stubs[0x80] }, { 0, 0, 0, 0 } };
+    pv_printf("set_trap_table int 0x80 -> %04x: %ld\n", cs,
+              PV_HYPERCALL(__HYPERVISOR_set_trap_table, t));
+    __asm__ volatile("int $0x80" ::: "memory");
+    pv_printf("int 0x80 returned\n");
+}
+
 int main(void)
 {
     pv_trap_hook = trap;
     pv_event_hook = event;
+    if (strcmp(pv_start_info->cmd_line, "bad-trap-xen-cs") == 0) {
+        bad_trap_table(0xe008);     /* Xen's own ring-0 code segment */
+    } else if (strcmp(pv_start_info->cmd_line, "bad-trap-null-cs") == 0) {
+        bad_trap_table(0);
+    }
     pv_printf("pv-traps: %s, %u pages, kernel in ring %u\n", pv_start_info->magic,
               pv_start_info->nr_pages, 1);
 

@@ -11,7 +11,11 @@ import org.hospes.abi.Hypercall;
 import org.hospes.dom0.boot.loader.BootRequest;
 import org.hospes.dom0.boot.loader.PvKernelLoader;
 import org.hospes.dom0.machine.RunResult;
+import org.hospes.dom0.toolstack.DomainSpec;
+import org.hospes.dom0.toolstack.GuestDomain;
+import org.hospes.dom0.toolstack.HostRunner;
 import org.hospes.dom0.toolstack.HvmMachine;
+import org.hospes.hv.memory.FrameTable;
 import org.hospes.hv.domain.DomainMode;
 import org.hospes.hv.domain.DomainState;
 import org.hospes.sdk.GuestBuilder;
@@ -101,5 +105,63 @@ class PvGuestTest {
             + "vm_assist writable_pagetables: -22, pae_extended_cr3: 0\n"
             + "update_va_mapping in the hypervisor hole: -22\n");
     assertThat(machine.domain().state()).isEqualTo(DomainState.SHUTDOWN);
+  }
+
+  /**
+   * set_trap_table takes any code selector (Xen only turns RPL 0 into 1); an entry naming Xen's
+   * ring-0 code segment or the null selector fails when it is used: the return to the guest
+   * faults and Xen enters the failsafe callback, here the guest's own, which reports the frame
+   * it could not enter and crashes the domain. The other PV domain on the host runs its whole
+   * program, and every frame of the crashed domains goes back to the pool with no page type
+   * or reference left behind.
+   */
+  @Test
+  void virtualIdtEntriesWithBadSelectorsEndInTheFailsafeCallbackAndHarmNoOne() throws Exception {
+    ByteArrayOutputStream sink = new ByteArrayOutputStream();
+    HostRunner host = HostRunner.create(96, sink);
+    FrameTable frames = host.hypervisor().frames();
+    int free0 = frames.freeFrames();
+    int xen0 = owned(frames, FrameTable.DOMID_XEN);
+    GuestDomain xenCs = host.start(new DomainSpec("xen-cs", pvTraps, DomainMode.PV, 16, 256, 0,
+        "bad-trap-xen-cs"));
+    GuestDomain nullCs = host.start(DomainSpec.parse("null-cs=" + pvTraps
+        + ",type=pv,ram=16,cmdline=bad-trap-null-cs", null));
+    GuestDomain good = host.start(new DomainSpec("good", pvTraps, DomainMode.PV, 16, 256, 0,
+        null));
+    host.run(Long.MAX_VALUE);
+    assertThat(xenCs.consoleText()).matches("set_trap_table int 0x80 -> e008: 0\n"
+        + "failsafe callback: could not enter e009:c0[0-9a-f]{6}\n");
+    assertThat(nullCs.consoleText()).startsWith("set_trap_table int 0x80 -> 0000: 0\n"
+        + "failsafe callback: could not enter 0001:");
+    assertThat(xenCs.outcome().reason()).isEqualTo("shutdown: crash");
+    assertThat(nullCs.outcome().reason()).isEqualTo("shutdown: crash");
+    assertThat(good.consoleText()).isEqualTo(out);
+    assertThat(good.outcome().reason()).isEqualTo("shutdown: poweroff");
+    var info = host.hypervisor().pvPageInfo();
+    for (long mfn = 0; mfn < frames.frames(); mfn++) {
+      if (frames.owner(mfn) != FrameTable.DOMID_XEN) {
+        assertThat(info.typeCount(mfn)).as("type count of mfn %d", mfn).isZero();
+        assertThat(info.refCount(mfn)).as("references to mfn %d", mfn).isZero();
+      }
+    }
+    // All three domains' frames are free again, their GDT areas too: the hypervisor keeps
+    // only the M2P table (4 bytes per frame) and its L1s, made for the first PV domain.
+    int m2pTable = (frames.frames() * 4 + 4095) / 4096;
+    int m2p = m2pTable + (m2pTable + 511) / 512;
+    for (GuestDomain g : new GuestDomain[] {xenCs, nullCs, good}) {
+      assertThat(owned(frames, g.domain().domid())).isZero();
+    }
+    assertThat(owned(frames, FrameTable.DOMID_XEN)).isEqualTo(xen0 + m2p);
+    assertThat(frames.freeFrames()).isEqualTo(free0 - m2p);
+  }
+
+  private static int owned(FrameTable frames, int domid) {
+    int n = 0;
+    for (long mfn = 0; mfn < frames.frames(); mfn++) {
+      if (frames.owner(mfn) == domid) {
+        n++;
+      }
+    }
+    return n;
   }
 }

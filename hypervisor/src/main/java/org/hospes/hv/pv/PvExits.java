@@ -93,8 +93,10 @@ public final class PvExits {
         // Xen's fixups (writable page tables, the LDT shadow) are not offered: every #PF is
         // the guest's.
         PvTraps.Regs r = pv.captureRegs();
-        if (!pv.traps().bouncePageFault(r, error, cpu.faultAddress()) || !pv.restoreRegs(r)) {
+        if (!pv.traps().bouncePageFault(r, error, cpu.faultAddress())) {
           unhandled(v, pv, PF, error);
+        } else {
+          enter(v, pv, r, "trap 14");
         }
         return 0;
       }
@@ -150,8 +152,27 @@ public final class PvExits {
   /** Bounces {@code vector} to the guest's handler, or crashes the domain if it has none. */
   void bounce(Vcpu v, PvVcpu pv, int vector, int error) {
     PvTraps.Regs r = pv.captureRegs();
-    if (!pv.traps().bounceException(r, vector, error) || !pv.restoreRegs(r)) {
+    if (!pv.traps().bounceException(r, vector, error)) {
       unhandled(v, pv, vector, error);
+      return;
+    }
+    enter(v, pv, r, "trap " + vector);
+  }
+
+  /**
+   * Returns to the guest at a bounce frame's target. When the target's selectors are unusable
+   * (a virtual IDT entry with a bad CS), Xen's return faults and it bounces to the failsafe
+   * callback instead; without one, or if that fails too, the domain is crashed.
+   */
+  private void enter(Vcpu v, PvVcpu pv, PvTraps.Regs r, String what) {
+    if (pv.restoreRegs(r)) {
+      return;
+    }
+    Cpu cpu = pv.cpu();
+    if (!pv.traps().bounceFailsafe(r, cpu.segmentSelector(Cpu.DS), cpu.segmentSelector(Cpu.ES),
+        cpu.segmentSelector(Cpu.FS), cpu.segmentSelector(Cpu.GS)) || !pv.restoreRegs(r)) {
+      crash.crash(v, String.format("%s: cannot enter the guest at %04x:%08x (bad selector),"
+          + " and no usable failsafe callback", what, r.cs & 0xFFFF, r.eip));
     }
   }
 
@@ -227,10 +248,7 @@ public final class PvExits {
     if (!pv.traps().bounceEvent(r)) {
       return false; // no callback registered: the event stays pending
     }
-    if (!pv.restoreRegs(r)) {
-      crash.crash(v, "event callback selector unusable");
-      return false;
-    }
+    enter(v, pv, r, "event callback");
     v.counters().injectedInterrupts++;
     return true;
   }
