@@ -13,6 +13,8 @@ extern void (*pv_trap_hook)(struct pv_frame *f);
 extern void (*pv_event_hook)(uint32_t port);
 
 static volatile int stage;
+/* How long the instruction is that a ring-1 #GP is expected on (hlt by default). */
+static volatile uint32_t gp_skip = 1;
 static volatile uint32_t seen_cr2;
 static char user_stack[4096] __attribute__((aligned(16)));
 static char desc_page[4096] __attribute__((aligned(4096)));
@@ -51,7 +53,8 @@ static void trap(struct pv_frame *f)
             /* Leave user mode for good: continue main on its own stack (longjmp-like). */
             pv_shutdown(SHUTDOWN_poweroff);
         }
-        f->eip += 1;            /* hlt */
+        f->eip += gp_skip;
+        gp_skip = 1;
         return;
     case 0x80:
         pv_printf("int 0x80 eax %u from ring %u cs %04x ss %04x\n", f->eax, cs & 3, cs,
@@ -178,6 +181,34 @@ int main(void)
     /* #GP in ring 1: HLT is privileged and Xen does not emulate it. */
     __asm__ volatile("hlt" ::: "memory");
     pv_printf("resumed after #PF and #GP\n");
+
+    /* Port I/O: #GP until physdev_op set_iopl lets ring 1 have it, then emulated. */
+    uint32_t al = 0;
+    gp_skip = 2;
+    __asm__ volatile("inb $0x71, %%al" : "+a"(al) :: "memory");
+    uint32_t iopl = 4;
+    long bad = PV_HYPERCALL(__HYPERVISOR_physdev_op, PHYSDEVOP_set_iopl, &iopl);
+    iopl = 1;
+    long ok = PV_HYPERCALL(__HYPERVISOR_physdev_op, PHYSDEVOP_set_iopl, &iopl);
+    uint32_t idx = 0x8f, p70 = 0, p71 = 0, cf8 = 0x80000010;
+    __asm__ volatile("outb %%al, $0x70; inb $0x70, %%al" : "+a"(idx) :: "memory");
+    p70 = idx & 0xff;
+    __asm__ volatile("inb $0x71, %%al" : "+a"(p71) :: "memory");
+    __asm__ volatile("movw $0xcf8, %%dx; outl %%eax, %%dx; xorl %%eax, %%eax; inl %%dx, %%eax"
+                     : "+a"(cf8) :: "edx", "memory");
+    __asm__ volatile("cli; sti" ::: "memory");
+    pv_printf("set_iopl 4: %ld, set_iopl 1: %ld; port 0x70 reads %02x, 0x71 %02x, 0xcf8 %08x\n",
+              bad, ok, p70, p71 & 0xff, cf8);
+    /* Control registers as Xen shows them to a PV kernel. */
+    uint32_t cr0a, cr0b, cr0c, cr3;
+    __asm__ volatile("movl %%cr0, %0" : "=r"(cr0a));
+    PV_HYPERCALL(__HYPERVISOR_fpu_taskswitch, 1);
+    __asm__ volatile("movl %%cr0, %0" : "=r"(cr0b));
+    __asm__ volatile("clts; movl %%cr0, %0" : "=r"(cr0c));
+    __asm__ volatile("movl %%cr3, %0" : "=r"(cr3));
+    pv_printf("cr0.ts %u/%u/%u, cr3 is the L3's frame: %s\n", (cr0a >> 3) & 1, (cr0b >> 3) & 1,
+              (cr0c >> 3) & 1,
+              cr3 >> 12 == pv_mfn_of((void *)pv_start_info->pt_base) ? "yes" : "no");
 
     /* An event: a timer 1 ms ahead, then block with events enabled. */
     struct evtchn_bind_virq bind = { VIRQ_TIMER, 0, 0 };

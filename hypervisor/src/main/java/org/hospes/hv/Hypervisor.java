@@ -219,7 +219,7 @@ public final class Hypervisor {
       m2p = new org.hospes.hv.pv.MachToPhys(machine, frames);
       pvHypercalls = new org.hospes.hv.hypercall.Hypercalls(this, cost);
       pvExits = new org.hospes.hv.pv.PvExits(pvHypercalls::handlePv,
-          (v, reason) -> crash(v.domain(), reason));
+          (v, reason) -> crash(v.domain(), reason), cost);
     }
     int domid = nextDomid++;
     Domain d = Domains.createPv(this, domid, name, memoryMiB, pvPageInfo, m2p);
@@ -545,7 +545,11 @@ public final class Hypervisor {
         d.pvTime().refresh(v.id(), t);
       }
       cpu.setTsc(t);
-      pvExits.deliverEvents(v, pv);
+      if (pvExits.deliverEvents(v, pv)) {
+        long e = pvExits.eventCost();
+        c.cycles += e;
+        used += e;
+      }
       if (d.state() != DomainState.RUNNING) {
         break;
       }

@@ -427,6 +427,18 @@ public final class Cpu {
     }
   }
 
+  /**
+   * Loads TR directly (a hypervisor's own TSS for its guest): a busy 32-bit TSS at
+   * {@code base} with {@code limit}. A limit below 0x67 leaves no I/O permission bitmap, so
+   * port access above IOPL faults, as with Xen's TSS (IOBMP_INVALID_OFFSET).
+   */
+  public void setTaskRegister(int selector, int base, int limit) {
+    trSel = selector;
+    trBase = base;
+    trLimit = limit;
+    trAttr = Segments.USABLE | Segments.ATTR_P | Segments.SYS_TSS32_BUSY;
+  }
+
   /** General register by number (EAX=0 ... EDI=7). */
   public int reg(int reg) {
     return r[reg & 7];

@@ -101,6 +101,13 @@ class PvGuestTest {
             // HLT in ring 1: #GP(0), which Xen does not emulate.
             + "#GP error 0 from ring 1\n"
             + "resumed after #PF and #GP\n"
+            // IN with the virtual IOPL 0: #GP. set_iopl 4 is -EINVAL; with IOPL 1 the ports
+            // are emulated: a domU owns none, so 0x71 reads all ones, while the CMOS index
+            // (0x70) and CONFIG_ADDRESS (0xCF8, dword) are latched per domain; CLI/STI pass.
+            + "#GP error 0 from ring 1\n"
+            + "set_iopl 4: -22, set_iopl 1: 0; port 0x70 reads 8f, 0x71 ff, 0xcf8 80000010\n"
+            // MOV from CR0 shows the TS fpu_taskswitch set and CLTS cleared; CR3 the L3.
+            + "cr0.ts 0/1/0, cr3 is the L3's frame: yes\n"
             + "timer event on port 3 through the event callback (bind 0)\n");
     // Ring 3 through the iret hypercall; int 0x80 through a DPL-3 virtual IDT entry, on the
     // stack_switch stack with the user ESP/SS in the frame; int 0x81 (DPL 1) is #GP(0x40a).

@@ -53,6 +53,8 @@ public final class Hypercalls {
     int nr = cpu.reg(Cpu.EAX);
     c.hypercallCount[nr >= 0 && nr < c.hypercallCount.length ? nr : 63]++;
     work = 0;
+    org.hospes.hv.pv.PvPageTables tables = v.domain().pv().mmu().tables();
+    long checked0 = tables.entriesChecked();
     if (nr == Hypercall.IRET.number()) {
       org.hospes.hv.pv.PvVcpu p = v.domain().pv();
       org.hospes.hv.pv.PvTraps.Regs r = p.captureRegs();
@@ -70,7 +72,10 @@ public final class Hypercalls {
         cpu.setReg(Cpu.EAX, result);
       }
     }
-    long cycles = cost.hypercall() + work;
+    // The PV MMU's work: every table entry it validated or released is a memory reference,
+    // so pinning a tree costs what walking it does (Xen's alloc_l1_table and friends).
+    long checked = tables.entriesChecked() - checked0;
+    long cycles = cost.hypercall() + work + (checked == 0 ? 0 : cost.pageWalk((int) checked));
     c.hypercallCycles += cycles;
     return cycles;
   }

@@ -49,10 +49,16 @@ public final class PvExits {
 
   private final HypercallGate hypercalls;
   private final Crash crash;
+  private final org.hospes.hv.cost.CostModel cost;
 
-  public PvExits(HypercallGate hypercalls, Crash crash) {
+  /**
+   * @param cost what a trap costs: an exit into the hypervisor and a bounce back into the guest
+   *     are each one exception delivery; entering the event callback is an interrupt delivery
+   */
+  public PvExits(HypercallGate hypercalls, Crash crash, org.hospes.hv.cost.CostModel cost) {
     this.hypercalls = hypercalls;
     this.crash = crash;
+    this.cost = cost;
   }
 
   /** Handles processor exit {@code exit} of PV vCPU {@code v}; returns the modelled cycles. */
@@ -60,8 +66,16 @@ public final class PvExits {
     switch (exit) {
       case CpuExit.BUDGET:
         return 0;
-      case CpuExit.EXCEPTION:
-        return exception(v, pv);
+      case CpuExit.EXCEPTION: {
+        Cpu cpu = pv.cpu();
+        boolean hypercall = cpu.exceptionIsSoftware() && cpu.cpl() == 1
+            && cpu.exceptionVector() == HYPERCALL_VECTOR;
+        long cycles = exception(v, pv);
+        // A hypercall's cost (entry included) is the hypercall's; any other trap is a trip
+        // into the hypervisor and back out to the guest's handler (or past the emulated
+        // instruction).
+        return hypercall ? cycles : cycles + 2 * cost.exceptionDelivery();
+      }
       default:
         // HLT faults at CPL 1 and 3, and no event is ever delivered by the processor: a
         // triple fault or a stop here is a hypervisor bug, contained in the domain.
@@ -251,5 +265,10 @@ public final class PvExits {
     enter(v, pv, r, "event callback");
     v.counters().injectedInterrupts++;
     return true;
+  }
+
+  /** The modelled cycles of entering the event callback. */
+  public long eventCost() {
+    return cost.interruptDelivery();
   }
 }

@@ -235,6 +235,8 @@ public final class PvVcpu {
   public int boot(long l3Mfn, int entry, int stackTop, int startInfo) {
     cpu.resetFlat32();
     cpu.setGdtr(PvGdt.VIRT_START, PvGdt.LIMIT);
+    // The hypervisor's TSS: no I/O bitmap, so IN/OUT above the (real, 0) IOPL fault to us.
+    cpu.setTaskRegister(0, PvGdt.VIRT_START + PvGdt.GUEST_PAGES * 4096, 0x66);
     int cr0 = Cpu.CR0_PE | Cpu.CR0_ET | Cpu.CR0_WP | Cpu.CR0_NE;
     cpu.loadControlRegisters(cr0, 0, Cpu.CR4_PAE);
     int rc = mmu.newBaseptr(l3Mfn);
