@@ -15,11 +15,10 @@ import picocli.CommandLine.Parameters;
 @Command(name = "create", mixinStandardHelpOptions = true,
     description = {"Builds a domain on the running host from an xl domain configuration"
         + " (xl.cfg syntax) and starts it.",
-      "Keys: name, type = \"pvh\"|\"hvm\" (hap = 0: shadow paging), memory (MiB), vcpus (1),"
+      "Keys: name, type = \"pvh\"|\"hvm\"|\"pv\" (hap = 0: shadow paging), memory (MiB), vcpus (1),"
           + " kernel, ramdisk, cmdline (or root/extra), disk = [...] (pvh), on_crash ="
           + " \"destroy\"|\"preserve\"|\"restart\", cpu_weight, cap. Relative paths are relative"
-          + " to the file. Refused until they land: type = \"pv\", xen_platform_pci = 1"
-          + " (PVHVM), vif."})
+          + " to the file. Refused until they land: xen_platform_pci = 1 (PVHVM), vif."})
 final class CreateCommand implements Callable<Integer> {
   private final CliStreams streams;
 

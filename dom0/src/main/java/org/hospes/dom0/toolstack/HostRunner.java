@@ -184,7 +184,8 @@ public final class HostRunner {
     }
     KernelLoader loader = KernelLoaders.discovered().choose(spec.loader(),
         BootMode.of(spec.mode()), image);
-    Domain d = hv.createHvmDomain(spec.name(), spec.mode(), spec.ramMiB());
+    Domain d = spec.mode() == DomainMode.PV ? hv.createPvDomain(spec.name(), spec.ramMiB())
+        : hv.createHvmDomain(spec.name(), spec.mode(), spec.ramMiB());
     try {
       hv.setSchedulerParameters(d, spec.weight(), spec.cap());
       LineConsole lines = consoleTaps == null ? new LineConsole(spec.name(), console)
@@ -195,7 +196,7 @@ public final class HostRunner {
       // console_io goes to the hypervisor's log, "(dN) " per line, as on a debug Xen; the PV
       // console of a Xen-aware kernel is written line by line with the serial output.
       d.setConsole(new org.hospes.hv.console.GuestConsoleLog(d.domid(), hypervisorLog));
-      if (spec.mode() != DomainMode.PVH) {
+      if (!spec.mode().pvDevicesOnly()) {
         dm = new HvmDeviceModel(lines,
             (irq, high) -> hv.platform(d).setIsaIrqLevel(irq, high),
             (value, status) -> {
@@ -204,7 +205,14 @@ public final class HostRunner {
             }, (long) d.p2m().size() << 12);
         hv.control().serveIoreqs(d.domid(), dm);
       }
-      if (loader.wantsPvServices()) {
+      if (spec.mode() == DomainMode.PV) {
+        if (!(loader instanceof org.hospes.dom0.boot.loader.PvKernelLoader)) {
+          throw new BootException(spec.name() + ": mode pv boots classic PV kernels (Xen PV"
+              + " ELF notes) only");
+        }
+        pvConsole = new PvDomainBuilder(hv, xenstoreService()).load(d, image, request, lines)
+            .console();
+      } else if (loader.wantsPvServices()) {
         // dom0 gives it xenstore and a PV console, in a PVH or an HVM domain alike.
         pvConsole = new PvhDomainBuilder(hv, xenstoreService()).load(d, loader, image, request, lines)
             .console();
@@ -221,13 +229,15 @@ public final class HostRunner {
         loader.load(image, request, new BootTarget(BootMode.of(spec.mode()), d.memory(),
             (long) d.p2m().size() << 12, d.vcpus().get(0).cpu()));
       }
-      if (spec.mode() != DomainMode.PVH) {
+      if (!spec.mode().pvDevicesOnly()) {
         // A boot loader runs after the firmware: the PIC and PIT are as SeaBIOS leaves them.
         org.hospes.dom0.boot.BiosLeftState.apply(d.platformPorts());
       }
       GuestDomain g = new GuestDomain(spec, d, dm, lines, hv.now());
       if (loader.wantsPvServices()) {
         g.markXenAware();
+      }
+      if (pvConsole != null) {
         g.setPvConsole(pvConsole);
       }
       self[0] = g;

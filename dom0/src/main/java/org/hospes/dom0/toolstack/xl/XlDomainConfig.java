@@ -17,14 +17,14 @@ import org.hospes.hv.domain.DomainMode;
  * resolved against the file's directory (as run-many's host files are), and kept absolute here,
  * because the host that builds the domain may run in another directory.
  *
- * <p>Keys: {@code name} (required), {@code type} = "pvh" | "hvm" (and xl's older
+ * <p>Keys: {@code name} (required), {@code type} = "pvh" | "hvm" | "pv" (and xl's older
  * {@code builder} = "hvm"), {@code memory} (MiB, default 16), {@code vcpus} (1), {@code kernel}
  * (required: Hospes has no firmware to boot a disk), {@code ramdisk}, {@code cmdline} (or xl's
  * {@code root} and {@code extra}), {@code disk} = [...] (xl-disk-configuration; PVH),
  * {@code on_crash} = "destroy" | "preserve" | "restart", {@code hap} = 0 (HVM with shadow
- * paging), and the credit scheduler's {@code cpu_weight} and {@code cap}. Classic PV
- * ({@code type = "pv"}), PVHVM ({@code xen_platform_pci = 1}) and {@code vif} are refused with a
- * message until those land. Keys that only concern a display or a BIOS are accepted and ignored.
+ * paging), and the credit scheduler's {@code cpu_weight} and {@code cap}. {@code type = "pv"}
+ * boots a classic PV kernel. PVHVM ({@code xen_platform_pci = 1}) and {@code vif} are refused
+ * with a message until those land. Keys that only concern a display or a BIOS are accepted and ignored.
  *
  * @param source the file, as the user named it (for messages)
  * @param kernel absolute path of the kernel image
@@ -191,12 +191,13 @@ public record XlDomainConfig(String source, String name, String type, int memory
         type = type.equals("generic") ? "pv" : type;
       }
       if (type == null) {
-        // xl's default is PV; PVH is the nearest Hospes has, and what its SDK guests are.
+        // xl's default is PV; Hospes's is PVH, what its SDK guests are built for.
         type = "pvh";
       }
       switch (type) {
-        case "pv" -> throw error(t == null ? s.get("name") : t, "classic PV domains are not"
-            + " supported yet (write type = \"pvh\" for a PVH guest)");
+        case "pv" -> {
+          return DomainMode.PV.cliName(); // a classic PV kernel (Xen PV ELF notes)
+        }
         case "pvh" -> {
           return DomainMode.PVH.cliName();
         }
@@ -208,8 +209,7 @@ public record XlDomainConfig(String source, String name, String type, int memory
           boolean hap = number("hap", 1, 0, 1, "") == 1;
           return hap ? DomainMode.HVM_EPT.cliName() : DomainMode.HVM_SHADOW.cliName();
         }
-        default -> throw error(t, "'" + type + "' is not a domain type (valid: pvh, hvm;"
-            + " pv to come)");
+        default -> throw error(t, "'" + type + "' is not a domain type (valid: pv, pvh, hvm)");
       }
     }
 

@@ -72,6 +72,8 @@ class XlDomainConfigTest {
     assertThat(c.mode()).isEqualTo(DomainMode.PVH);
     assertThat(c.memoryMiB()).isEqualTo(16);
     assertThat(c.onCrashAction()).isEqualTo(OnCrash.DESTROY);
+    assertThat(read("name=\"a\"\nkernel=\"k.elf\"\ntype=\"pv\"\n").mode())
+        .isEqualTo(DomainMode.PV);
     assertThat(read("name=\"a\"\nkernel=\"k.elf\"\ntype=\"hvm\"\n").mode())
         .isEqualTo(DomainMode.HVM_EPT);
     assertThat(read("name=\"a\"\nkernel=\"k.elf\"\nbuilder=\"hvm\"\nhap=0\n").mode())
@@ -91,8 +93,8 @@ class XlDomainConfigTest {
         + ": no such file");
     fails("name = \"a\"\nkernel = \"k.elf\"\nvcpus = 2\n",
         ":3: vcpus: Hospes domains have one vCPU so far; set vcpus = 1");
-    fails("name = \"a\"\nkernel = \"k.elf\"\ntype = \"pv\"\n", ":3: type: classic PV domains"
-        + " are not supported yet (write type = \"pvh\" for a PVH guest)");
+    fails("name = \"a\"\nkernel = \"k.elf\"\ntype = \"pvm\"\n",
+        ":3: type: 'pvm' is not a domain type (valid: pv, pvh, hvm)");
     fails("name = \"a\"\nkernel = \"k.elf\"\ntype = \"hvm\"\nxen_platform_pci = 1\n",
         ":4: xen_platform_pci: PVHVM (hvm with the Xen platform PCI device) is not supported"
             + " yet; set xen_platform_pci = 0");
