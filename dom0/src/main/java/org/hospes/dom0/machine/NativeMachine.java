@@ -24,6 +24,7 @@ import org.hospes.dom0.boot.loader.MultibootKernelLoader;
 import org.hospes.dom0.devicemodel.FwCfg;
 import org.hospes.dom0.devicemodel.IsaDebugExit;
 import org.hospes.dom0.devicemodel.Uart16550;
+import org.hospes.hv.platform.CmosRtc;
 import org.hospes.hv.platform.CpuInterrupts;
 import org.hospes.hv.platform.Hpet;
 import org.hospes.hv.platform.LocalApic;
@@ -45,7 +46,8 @@ import org.hospes.x86.MemoryBus;
  * address 0, the cascaded 8259A interrupt controllers (ports 0x20/0xA0, ELCR at 0x4D0), the 8254
  * timer (ports 0x40-0x43 and 0x61) on IRQ 0, a local APIC (xAPIC at 0xFEE00000 with its
  * timer, IA32_APIC_BASE and CPUID.1:EDX.APIC; the hypervisor's {@link LocalApic}), an HPET at
- * 0xFED00000 ({@link Hpet}; legacy replacement takes IRQ 0 from the PIT), a 16550 UART
+ * 0xFED00000 ({@link Hpet}; legacy replacement takes IRQ 0 from the PIT), the CMOS RTC at
+ * 0x70/0x71 on IRQ 8 ({@link CmosRtc}, starting at a fixed date), a 16550 UART
  * on COM1 (IRQ 4), QEMU's isa-debug-exit at port 0xF4 and QEMU's fw_cfg at 0x510/0x511.
  * A Multiboot loader stands in for the boot loader, and the PIC and PIT are left as the
  * firmware leaves them ({@link BiosLeftState}: IRQ 0 at vector 8, 18.2 Hz).
@@ -100,6 +102,7 @@ public final class NativeMachine {
   private final Pit8254 pit;
   private final LocalApic lapic;
   private final Hpet hpet;
+  private final CmosRtc rtc;
   private final CpuInterrupts interrupts;
   private final VirtualClock clock;
   private final CostModel costModel;
@@ -137,6 +140,9 @@ public final class NativeMachine {
     memory.mapMmio(Hpet.BASE, Hpet.SIZE, hpet);
     pit = new Pit8254(clock, timers, hpet::pitOutput);
     pit.register(io);
+    rtc = new CmosRtc(clock, timers, high -> pic.setLevel(CmosRtc.IRQ, high),
+        CmosRtc.DEFAULT_START);
+    rtc.register(io);
     lapic = new LocalApic(0, clock, timers);
     memory.mapMmio(LocalApic.BASE, LocalApic.SIZE, lapic);
     cpu.setApicBaseMsr(lapic);
@@ -351,7 +357,8 @@ public final class NativeMachine {
   /** True if a halted processor with interrupts enabled can still be woken. */
   private boolean canWake() {
     return interrupts.pending() || (timers.nextDeadline() != TimerQueue.NEVER
-        && (!pic.isMasked(TIMER_IRQ) || lapic.timerCanInterrupt() || hpet.canInterrupt()));
+        && (!pic.isMasked(TIMER_IRQ) || !pic.isMasked(CmosRtc.IRQ) || lapic.timerCanInterrupt()
+            || hpet.canInterrupt()));
   }
 
   private RunResult halted() {
@@ -445,6 +452,11 @@ public final class NativeMachine {
   /** The HPET. */
   public Hpet hpet() {
     return hpet;
+  }
+
+  /** The CMOS real-time clock. */
+  public CmosRtc rtc() {
+    return rtc;
   }
 
   /** The interval timer. */
