@@ -1,0 +1,68 @@
+package org.hospes.samples;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.hospes.dom0.boot.BootModule;
+import org.hospes.dom0.boot.KernelFiles;
+import org.hospes.dom0.boot.loader.BootRequest;
+import org.hospes.dom0.boot.loader.LinuxKernelLoader;
+import org.hospes.dom0.machine.NativeMachine;
+import org.hospes.dom0.machine.RunResult;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Debian's unmodified 686-pae bzImage boots by Linux's 32-bit boot protocol on the bare PC, as
+ * an unmodified kernel on a PC without ACPI or MP tables: it decompresses itself, takes the
+ * e820 map and command line from the zero page, calibrates the TSC against the PIT, reads the
+ * CMOS RTC, prints on COM1 (8250, IRQ 4) and runs /init from the initrd, which ends the run
+ * through isa-debug-exit (status 1).
+ */
+class DebianLinuxBootProtocolTest {
+  static final String CMDLINE = "console=ttyS0 earlyprintk=serial cryptomgr.notests"
+      + " hospes.exit=isa";
+
+  @TempDir
+  Path tmp;
+
+  @Test
+  @Timeout(value = 900, unit = TimeUnit.SECONDS)
+  void debiansBzImageBootsToInitOnTheBareMachine() throws Exception {
+    Path vmlinuz = DebianKernel.vmlinuz();
+    byte[] initrd = java.nio.file.Files.readAllBytes(DebianKernel.initramfs(tmp, Map.of()));
+    ByteArrayOutputStream console = new ByteArrayOutputStream();
+    ByteArrayOutputStream diag = new ByteArrayOutputStream();
+    NativeMachine m = NativeMachine.builder().ramMiB(256).serialOut(console)
+        .diagnostics(new PrintStream(diag, true, StandardCharsets.UTF_8)).build();
+    m.load(new LinuxKernelLoader(), KernelFiles.read(vmlinuz), vmlinuz.toString(),
+        new BootRequest(CMDLINE, List.of(new BootModule(initrd, "initrd"))));
+    RunResult r = m.run(6_000_000_000L);
+    String text = console.toString(StandardCharsets.ISO_8859_1);
+    assertThat(text)
+        .as("console (run ended: %s; %s)", r, diag)
+        .contains("Linux version 6.1.0-")
+        // The zero page's e820 map, as the loader wrote it.
+        .contains("BIOS-e820: [mem 0x0000000000000000-0x000000000009ffff] usable")
+        .contains("BIOS-e820: [mem 0x00000000000a0000-0x00000000000fffff] reserved")
+        .contains("BIOS-e820: [mem 0x0000000000100000-0x000000000fffffff] usable")
+        .contains("Kernel command line: " + CMDLINE)
+        .contains("Booting paravirtualized kernel on bare hardware")
+        .contains("tsc: Detected 999.")
+        .contains("rtc_cmos rtc_cmos: setting system clock to 2026-01-01T00:00:0")
+        .contains("serial8250: ttyS0 at I/O 0x3f8 (irq = 4, base_baud = 115200) is a 16550A")
+        .contains("Trying to unpack rootfs image as initramfs...")
+        .contains("Run /init as init process")
+        .contains("Hello from /init on Hospes! uptime: ")
+        .doesNotContain("Kernel panic");
+    assertThat(r.exitStatus()).as("%s %s", r, diag).isEqualTo(1);
+    assertThat(m.cpu().undefinedOpcodes()).isZero();
+  }
+}
