@@ -26,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Debian's unmodified 686-pae bzImage boots by Linux's 32-bit boot protocol on the bare PC and
  * in an HVM domain (EPT), as an unmodified kernel on a PC without ACPI or MP tables: it decompresses itself, takes the
  * e820 map and command line from the zero page, calibrates the TSC against the PIT, reads the
- * CMOS RTC, prints on COM1 (8250, IRQ 4) and runs /init from the initrd, which ends the run
+ * CMOS RTC, finds the i440FX's PCI bus, prints on COM1 (8250, IRQ 4) and runs /init from the initrd, which ends the run
  * through isa-debug-exit (status 1). About 3 billion instructions each, two thirds of them
  * the kernel's own XZ decompressor.
  */
@@ -78,6 +78,10 @@ class DebianLinuxBootProtocolTest {
         .contains(platform)
         .contains("tsc: Detected 999.")
         .contains("rtc_cmos rtc_cmos: setting system clock to 2026-01-01T00:00:0")
+        // The i440FX host bridge and the PIIX3 through configuration mechanism #1.
+        .contains("PCI: Using configuration type 1 for base access")
+        .contains("pci 0000:00:00.0: [8086:1237] type 00 class 0x060000")
+        .contains("pci 0000:00:01.0: [8086:7000] type 00 class 0x060100")
         .contains("serial8250: ttyS0 at I/O 0x3f8 (irq = 4, base_baud = 115200) is a 16550A")
         .contains("Trying to unpack rootfs image as initramfs...")
         .contains("Run /init as init process")
