@@ -75,7 +75,8 @@ public record LinuxSetupHeader(int setupSects, long syssize, int version, int lo
     }
     int setupSects = image[SETUP_SECTS] & 0xFF;
     int headerEnd = HEADER + image[JUMP + 1];
-    if (image[JUMP] != (byte) 0xEB || headerEnd <= VERSION || headerEnd > 0x290) {
+    if (image[JUMP] != (byte) 0xEB || headerEnd <= VERSION || headerEnd > 0x290
+        || headerEnd > image.length) {
       throw BootException.format("bad setup header: the jump at 0x200 (%02x %02x) does not end"
           + " it between 0x208 and 0x290", image[JUMP], image[JUMP + 1]);
     }
