@@ -19,9 +19,9 @@ import picocli.CommandLine.Parameters;
     description = {
       "Runs a study (YAML, or JSON for a .json file): workloads x modes x ram x schedulers x"
           + " cost models x engines x repetitions, in virtual time, several runs at once. Writes"
-          + " runs.csv, runs.json and summary.md to --out. Without FILE, runs the bundled"
-          + " default study (nanobenchmarks and a CPU-bound kernel in native, hvm, hvm-shadow"
-          + " and pvh).",
+          + " runs.csv, runs.json, summary.md and report.html (with plots/) to --out. Without"
+          + " FILE, runs the bundled default study (nanobenchmarks and a CPU-bound kernel in"
+          + " native, hvm, hvm-shadow and pvh, under the default and prescott cost models).",
     },
     exitCodeListHeading = "%nExit status:%n",
     exitCodeList = {"0:every run ran (a run's own status is in the results)",
