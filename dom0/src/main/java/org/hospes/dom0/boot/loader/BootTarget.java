@@ -19,7 +19,9 @@ public record BootTarget(BootMode mode, PhysicalMemory memory, long ramBytes, Cp
    * 4 GiB limit, paging and interrupts off, the other registers as the caller leaves them.
    */
   public void startFlat32(long entry) {
-    startFlat32(entry, 0x08, 0x10);
+    cpu.resetFlat32();
+    cpu.setEflags(Flags.FIXED1);
+    cpu.setEip((int) entry);
   }
 
   /** As {@link #startFlat32(long)}, with CS and the data segments holding these selectors. */
