@@ -22,7 +22,7 @@ import picocli.CommandLine.Option;
 
 /** {@code hospes top}: live per-domain rates, as xentop shows them. */
 @Command(name = "top", mixinStandardHelpOptions = true, sortOptions = false,
-    description = {"Shows each domain's rates over the last interval, refreshed: CPU(%) (its"
+    description = {"Shows each domain's rates over the last interval, refreshed: CPU(%%) (its"
         + " share of the host's virtual CPU time), and instructions, hypercalls, event upcalls"
         + " and VM exits per second of real time. 'q' quits.",
       "With --batch it prints N plain tables one after another (as xentop -b -i N)."})
