@@ -230,6 +230,11 @@ public final class JavaNetfront {
     guest.memory().write32((TX_RING_GFN << 12) + SRING_REQ_PROD, v);
   }
 
+  /** The private tx producer index (requests written so far). */
+  public int txReqProd() {
+    return txReqProdPvt;
+  }
+
   /** Free tx slots. */
   public int txFree() {
     return RING_SIZE - (txReqProdPvt - txRspCons);
