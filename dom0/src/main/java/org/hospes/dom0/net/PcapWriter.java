@@ -61,6 +61,8 @@ public final class PcapWriter implements AutoCloseable {
     try {
       out.write(header);
       out.write(f, off, caplen);
+      // Flushed frame by frame: the file can be read while the guest runs, and survives a kill.
+      out.flush();
       frames++;
     } catch (IOException e) {
       failure = e;

@@ -114,6 +114,15 @@ public final class HostRunner {
   }
 
   private org.hospes.dom0.xenstore.XenstoreService xenstore;
+  private GuestNetworks networks;
+
+  /** dom0's virtual networks for the guests' vifs (made on first use). */
+  public GuestNetworks networks() {
+    if (networks == null) {
+      networks = new GuestNetworks(hv);
+    }
+    return networks;
+  }
 
   public GuestDomain guest(String name) {
     return guests.get(name);
@@ -183,6 +192,13 @@ public final class HostRunner {
             throw new IllegalArgumentException(e.getMessage());
           }
           HvmMachine.attachDisk(hv, xenstore, d.domid(), disk, img);
+        }
+        for (int i = 0; i < spec.vifs().size(); i++) {
+          try {
+            networks().attach(xenstore, d.domid(), i, spec.vifs().get(i));
+          } catch (java.io.IOException e) {
+            throw new IllegalArgumentException(e.getMessage());
+          }
         }
       } else {
         loader.load(image, request, new BootTarget(BootMode.of(spec.mode()), d.memory(),
