@@ -154,6 +154,15 @@ public final class HostRunner {
    * @throws IllegalStateException when machine memory runs out
    */
   public GuestDomain start(DomainSpec spec, byte[] image) throws BootException {
+    return start(spec, image, java.util.List.of());
+  }
+
+  /**
+   * As {@link #start(DomainSpec, byte[])}, with boot modules for a Xen-aware kernel (listed in
+   * its start info in order; the first is what Linux takes as its initrd).
+   */
+  public GuestDomain start(DomainSpec spec, byte[] image,
+      java.util.List<org.hospes.dom0.boot.BootModule> modules) throws BootException {
     if (guests.containsKey(spec.name())) {
       throw new IllegalArgumentException("a domain named " + spec.name() + " exists already");
     }
@@ -177,7 +186,7 @@ public final class HostRunner {
             }, (long) d.p2m().size() << 12);
         hv.control().serveIoreqs(d.domid(), dm);
       }
-      BootRequest request = BootRequest.of(spec.cmdline());
+      BootRequest request = new BootRequest(spec.cmdline(), modules);
       if (loader.wantsPvServices()) {
         // dom0 gives it xenstore and a PV console, in a PVH or an HVM domain alike.
         if (xenstore == null) {
