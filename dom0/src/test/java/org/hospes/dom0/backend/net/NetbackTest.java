@@ -350,6 +350,49 @@ class NetbackTest {
   }
 
   @Test
+  void aReadOnlyReceiveBufferIsNotWritten() {
+    NetTestbed b = new NetTestbed();
+    b.front.connect();
+    b.front.grant(JavaNetfront.RX_REF, JavaNetfront.RX_GFN, true);
+    byte[] before = new byte[4096];
+    b.guest.memory().read(JavaNetfront.RX_GFN << 12, before, 0, 4096);
+    byte[] f = NetTestbed.frame(100, 15);
+    b.backend.deliver(f, 0, f.length);
+    b.front.poll();
+    assertThat(b.front.takeReceived()).extracting(JavaNetfront.RxPacket::data).containsNull();
+    byte[] after = new byte[4096];
+    b.guest.memory().read(JavaNetfront.RX_GFN << 12, after, 0, 4096);
+    assertThat(after).isEqualTo(before);
+  }
+
+  @Test
+  void dom0sGrantCopyStopsAtThePageEndAndAtReadOnlyGrants() {
+    NetTestbed b = connected();
+    byte[] buf = new byte[200];
+    java.util.Arrays.fill(buf, (byte) 0x5A);
+    int g = b.guest.domid();
+    var control = b.hv.control();
+    // One byte past the page, as source and as destination.
+    assertThat(control.copyGrant(g, JavaNetfront.RX_REF, 4000, buf, 0, 97, true))
+        .isEqualTo(GrantTableOp.GNTST_BAD_COPY_ARG);
+    assertThat(control.copyGrant(g, JavaNetfront.TX_REF, 4000, buf, 0, 97, false))
+        .isEqualTo(GrantTableOp.GNTST_BAD_COPY_ARG);
+    assertThat(control.copyGrant(g, JavaNetfront.RX_REF, 4000, buf, 0, 96, true))
+        .isEqualTo(GrantTableOp.GNTST_OKAY);
+    // Past the end of dom0's own buffer.
+    assertThat(control.copyGrant(g, JavaNetfront.RX_REF, 0, buf, 150, 51, true))
+        .isEqualTo(GrantTableOp.GNTST_BAD_COPY_ARG);
+    // tx pages are granted read-only: readable, not writable.
+    assertThat(control.copyGrant(g, JavaNetfront.TX_REF, 0, buf, 0, 10, false))
+        .isEqualTo(GrantTableOp.GNTST_OKAY);
+    assertThat(control.copyGrant(g, JavaNetfront.TX_REF, 0, buf, 0, 10, true))
+        .isEqualTo(GrantTableOp.GNTST_GENERAL_ERROR);
+    // A grant of another domain's table, and a domain that does not exist.
+    assertThat(control.copyGrant(g + 7, JavaNetfront.RX_REF, 0, buf, 0, 10, true))
+        .isEqualTo(GrantTableOp.GNTST_BAD_DOMAIN);
+  }
+
+  @Test
   void hotUnplugClosesAndRemovesBothDirectories() {
     NetTestbed b = connected();
     b.backend.unplug();
