@@ -38,6 +38,18 @@ public final class GuestBuilder {
 
   /** Builds guest {@code name} from {@code sources}; returns the ELF. */
   public Path build(String name, List<Path> sources) throws GuestBuildException {
+    return build(name, sources, false);
+  }
+
+  /**
+   * Builds guest {@code name} as a classic PV32 kernel (the SDK's PV runtime, Xen's PV ELF
+   * notes, {@code --mode pv}); returns {@code NAME-pv.elf}.
+   */
+  public Path buildPv(String name, List<Path> sources) throws GuestBuildException {
+    return build(name, sources, true);
+  }
+
+  private Path build(String name, List<Path> sources, boolean pv) throws GuestBuildException {
     if (!name.matches("[A-Za-z0-9_.-]+")) {
       throw new GuestBuildException("bad guest name '" + name + "'");
     }
@@ -48,6 +60,9 @@ public final class GuestBuilder {
     }
     List<String> cmd = new ArrayList<>(List.of("make", "-s", "-C", sdk.toString(),
         "GUEST=" + name, "BUILD=" + buildDir.toAbsolutePath()));
+    if (pv) {
+      cmd.add("pv");
+    }
     StringBuilder srcs = new StringBuilder("SRCS=");
     for (Path s : sources) {
       srcs.append(s.toAbsolutePath()).append(' ');
@@ -75,7 +90,7 @@ public final class GuestBuilder {
     if (p.exitValue() != 0) {
       throw new GuestBuildException("building " + name + " failed: " + firstError(out));
     }
-    return buildDir.resolve(name + ".elf");
+    return buildDir.resolve(name + (pv ? "-pv.elf" : ".elf"));
   }
 
   private static String firstError(String output) {

@@ -64,6 +64,12 @@ public final class Hypervisor {
   private final Map<Integer, DomainControl> services = new TreeMap<>();
   private long now;
   private long idleCycles;
+  /** Page types and counts of every machine frame, once a PV domain exists. */
+  private org.hospes.hv.pv.PageInfo pvPageInfo;
+  /** The machine-to-physical table PV guests read, once a PV domain exists. */
+  private org.hospes.hv.pv.MachToPhys m2p;
+  private org.hospes.hv.hypercall.Hypercalls pvHypercalls;
+  private org.hospes.hv.pv.PvExits pvExits;
   /** Virtual time inside the slice being run (exit handlers see it as the present). */
   private long runNow;
   /** The guest vCPU whose slice is being run, or null. */
@@ -199,6 +205,45 @@ public final class Hypervisor {
     return d;
   }
 
+  /**
+   * Creates a paused classic PV domain (DomainMode.PV) with {@code memoryMiB} of
+   * pseudo-physical memory; a domain builder loads the kernel and its page tables and then
+   * {@link org.hospes.hv.pv.PvVcpu#boot boots} the vCPU. Throws IllegalStateException when
+   * machine memory runs out.
+   */
+  public Domain createPvDomain(String name, int memoryMiB) {
+    Preconditions.checkArgument(memoryMiB >= 1 && memoryMiB <= 1024,
+        "domain memory must be 1..1024 MiB, got %s", memoryMiB);
+    if (m2p == null) {
+      pvPageInfo = new org.hospes.hv.pv.PageInfo(frames.frames());
+      m2p = new org.hospes.hv.pv.MachToPhys(machine, frames);
+      pvHypercalls = new org.hospes.hv.hypercall.Hypercalls(this, cost);
+      pvExits = new org.hospes.hv.pv.PvExits(pvHypercalls::handlePv,
+          (v, reason) -> crash(v.domain(), reason), cost);
+    }
+    int domid = nextDomid++;
+    Domain d = Domains.createPv(this, domid, name, memoryMiB, pvPageInfo, m2p);
+    domains.put(domid, d);
+    HvmPlatform platform = new HvmPlatform(this, d);
+    platforms.put(domid, platform);
+    GrantTables grants = new GrantTables(d, grantDirectory, machine,
+        GrantTableOp.DEFAULT_MAX_FRAMES);
+    grants.grow(1);
+    d.setGrantTables(grants);
+    d.setPvTime(new PvTime(d, machine, platform.timers()));
+    return d;
+  }
+
+  /** Page types and counts of machine frames (null until a PV domain was created). */
+  public org.hospes.hv.pv.PageInfo pvPageInfo() {
+    return pvPageInfo;
+  }
+
+  /** The machine-to-physical table (null until a PV domain was created). */
+  public org.hospes.hv.pv.MachToPhys machToPhys() {
+    return m2p;
+  }
+
   /** Lets a created or paused domain run. */
   public void unpause(Domain d) {
     if (d.state() == DomainState.CREATED || d.state() == DomainState.PAUSED) {
@@ -269,6 +314,11 @@ public final class Hypervisor {
     }
     if (d.eventChannels() != null) {
       d.eventChannels().closeAll();
+    }
+    if (d.pv() != null) {
+      // domain_relinquish_resources: every pin, base pointer and GDT frame is dropped, so
+      // no frame leaves with a type or a reference.
+      d.pv().relinquish(frames);
     }
     frames.freeAll(d.domid());
     if (d.ept() != null) {
@@ -410,6 +460,9 @@ public final class Hypervisor {
 
   /** Runs {@code v} for up to {@code slice} cycles; returns the modelled cycles used. */
   private long runVcpu(Vcpu v, long slice) {
+    if (v.domain().pv() != null) {
+      return runPvVcpu(v, slice);
+    }
     Cpu cpu = v.cpu();
     Counters c = v.counters();
     HvmPlatform platform = platforms.get(v.domain().domid());
@@ -465,6 +518,66 @@ public final class Hypervisor {
     } else if (v.state() == VcpuState.BLOCKED) {
       // It blocked in an exit: blocked from when the exit's handling ended, as Xen's runstate
       // changes at the context switch that follows.
+      setRunstate(v, Runstate.BLOCKED, now + Math.max(used, 1));
+    }
+    return Math.max(used, 1);
+  }
+
+  /**
+   * Runs classic PV vCPU {@code v}: no VMX, the guest kernel in ring 1 on its validated tables.
+   * Before each return to the guest the timers fire, the pvclock is refreshed, the TSC is the
+   * hypervisor's clock and a pending event enters the event callback; every exception and
+   * software interrupt comes back here ({@link org.hospes.hv.pv.PvExits}).
+   */
+  private long runPvVcpu(Vcpu v, long slice) {
+    Cpu cpu = v.cpu();
+    Counters c = v.counters();
+    Domain d = v.domain();
+    org.hospes.hv.pv.PvVcpu pv = d.pv();
+    HvmPlatform platform = platforms.get(d.domid());
+    long used = 0;
+    setRunstate(v, Runstate.RUNNING, now);
+    running = v;
+    while (used < slice && v.state() == VcpuState.RUNNABLE && d.state() == DomainState.RUNNING) {
+      long t = now + used;
+      platform.fireTimers(t);
+      if (d.pvTime() != null) {
+        d.pvTime().refresh(v.id(), t);
+      }
+      cpu.setTsc(t);
+      if (pvExits.deliverEvents(v, pv)) {
+        long e = pvExits.eventCost();
+        c.cycles += e;
+        used += e;
+      }
+      if (d.state() != DomainState.RUNNING) {
+        break;
+      }
+      long insns0 = cpu.instructions();
+      long tlb0 = cpu.tlbMisses();
+      long walks0 = cpu.pageWalkReferences();
+      long charged0 = cpu.chargedCycles();
+      int x = cpu.run(slice - used);
+      long insns = cpu.instructions() - insns0;
+      long cycles = cost.instructions(insns) + cpu.chargedCycles() - charged0;
+      c.instructions += insns;
+      c.guestCycles += cycles;
+      c.cycles += cycles;
+      c.tlbMisses += cpu.tlbMisses() - tlb0;
+      c.pageWalkReferences += cpu.pageWalkReferences() - walks0;
+      used += cycles;
+      if (x != CpuExit.BUDGET) {
+        runNow = now + used;
+        used += pvExits.handle(v, pv, x);
+      }
+      if ((insns == 0 && x == CpuExit.BUDGET) || v.takeYield()) {
+        break;
+      }
+    }
+    running = null;
+    if (v.state() == VcpuState.RUNNABLE) {
+      setRunstate(v, Runstate.RUNNABLE, now + Math.max(used, 1));
+    } else if (v.state() == VcpuState.BLOCKED) {
       setRunstate(v, Runstate.BLOCKED, now + Math.max(used, 1));
     }
     return Math.max(used, 1);

@@ -209,6 +209,12 @@ public final class Cpu {
   private InterruptController intc;
   /** Exceptions whose bit is set leave {@link #run} instead of being delivered. */
   private int exceptionExitMask;
+  /** INT n, INT3, INTO and INT1 leave {@link #run} instead of going through the IDT. */
+  private boolean softwareInterruptExit;
+  /** The last EXCEPTION exit was a software interrupt (EIP already past the instruction). */
+  private boolean excSoftware;
+  /** Length of the instruction behind the last EXCEPTION exit. */
+  private int excLength;
   /** EIP at the start of the block being executed; relative branch targets are based on it. */
   int blockEip;
   /** Bumped whenever translations may have changed, so chained block links are re-checked. */
@@ -251,6 +257,8 @@ public final class Cpu {
   private final Decoder decoder = new Decoder(this);
   /** The x87 unit. */
   final Fpu fpu = new Fpu();
+  /** XMM registers, MXCSR and the MMX/SSE/SSE2 instructions. */
+  final Simd simd = new Simd();
   /** Per RAM page: blocks by start offset, or null when the page holds no decoded code. */
   private final Block[][] pageBlocks;
   /** Per RAM page: blocks that start in an earlier page and run into this one. */
@@ -313,6 +321,124 @@ public final class Cpu {
    */
   public void setExceptionExitMask(int mask) {
     this.exceptionExitMask = mask;
+  }
+
+  /**
+   * Makes INT n, INT3, INTO and INT1 leave {@link #run} with {@link CpuExit#EXCEPTION} before
+   * any IDT access, EIP past the instruction, as a hypervisor that owns the IDT sees them (the
+   * classic PV guest's int 0x82 and int 0x80). With {@link #setExceptionExitMask} at -1 no event
+   * is ever delivered by the processor itself.
+   */
+  public void setSoftwareInterruptExit(boolean exit) {
+    this.softwareInterruptExit = exit;
+  }
+
+  /** True if the last EXCEPTION exit was INT n, INT3, INTO or INT1 (a trap: EIP is past it). */
+  public boolean exceptionIsSoftware() {
+    return excSoftware;
+  }
+
+  /** The length of the instruction the last EXCEPTION exit came from. */
+  public int exceptionInstructionLength() {
+    return excLength;
+  }
+
+  /** The linear address of the last page fault (what CR2 would receive on delivery). */
+  public int faultAddress() {
+    return pfAddr;
+  }
+
+  /**
+   * Loads segment register {@code seg} from selector {@code sel} with the checks of a MOV at
+   * privilege 0 (a hypervisor setting up its guest's registers). Returns -1, or the vector of
+   * the fault the load raised (its error code in {@link #exceptionErrorCode}).
+   */
+  public int loadSegmentAsRing0(int seg, int sel) {
+    int saved = cpl;
+    setCpl(0);
+    try {
+      Segments.load(this, seg, sel);
+      return -1;
+    } catch (CpuFault f) {
+      return excVector;
+    } finally {
+      setCpl(saved);
+    }
+  }
+
+  /**
+   * A ring-0 IRET to {@code cs:eip} with {@code ss:esp} and {@code eflags}, the way a hypervisor
+   * returns to its deprivileged guest (Xen's restore_all_guest after building a bounce frame):
+   * the new CPL is CS's RPL; CS must be a present non-conforming code segment of that DPL (or a
+   * conforming one of lower DPL), SS a present writable data segment of that DPL; EFLAGS is
+   * taken whole (IOPL included). Data segments the new CPL may not use become null, as IRET
+   * does. Returns -1, or the vector of the fault (error code in {@link #exceptionErrorCode});
+   * nothing changes then.
+   */
+  public int returnToRing(int cs, int newEip, int ss, int esp, int newEflags) {
+    int rpl = cs & 3;
+    try {
+      if ((cs & 0xFFFC) == 0 || !Segments.fetch(this, cs)) {
+        raise(Exceptions.GP, cs & 0xFFFC);
+      }
+      int cLo = dLo;
+      int cHi = dHi;
+      boolean conforming = (Segments.type(cHi) & Segments.TYPE_CE) != 0;
+      if (!Segments.isCode(cHi) || (conforming ? Segments.dpl(cHi) > rpl
+          : Segments.dpl(cHi) != rpl)) {
+        raise(Exceptions.GP, cs & 0xFFFC);
+      }
+      if (!Segments.present(cHi)) {
+        raise(Exceptions.NP, cs & 0xFFFC);
+      }
+      if ((ss & 0xFFFC) == 0 || !Segments.fetch(this, ss)) {
+        raise(Exceptions.GP, ss & 0xFFFC);
+      }
+      int sLo = dLo;
+      int sHi = dHi;
+      boolean writableData = Segments.isCodeOrData(sHi) && !Segments.isCode(sHi)
+          && (Segments.type(sHi) & Segments.TYPE_RW) != 0;
+      if ((ss & 3) != rpl || Segments.dpl(sHi) != rpl || !writableData) {
+        raise(Exceptions.GP, ss & 0xFFFC);
+      }
+      if (!Segments.present(sHi)) {
+        raise(Exceptions.SS, ss & 0xFFFC);
+      }
+      Segments.setHidden(this, SS, ss, sLo, sHi);
+      Segments.loadCs(this, cs, cLo, cHi, rpl);
+      eip = newEip;
+      r[ESP] = esp;
+      setEflags(newEflags);
+      for (int s : new int[] {ES, DS, FS, GS}) {
+        int a = segAttr[s];
+        boolean dataOrNonConforming = (a & Segments.TYPE_CODE) == 0
+            || (a & Segments.TYPE_CE) == 0;
+        if ((segSel[s] & 0xFFFC) != 0 && dataOrNonConforming
+            && ((a >>> 5) & 3) < rpl) {
+          segSel[s] = 0;
+          segAttr[s] = 0;
+          segmentChanged(s);
+        }
+      }
+      halted = false;
+      shadow = false;
+      ssShadow = false;
+      return -1;
+    } catch (CpuFault f) {
+      return excVector;
+    }
+  }
+
+  /**
+   * Loads TR directly (a hypervisor's own TSS for its guest): a busy 32-bit TSS at
+   * {@code base} with {@code limit}. A limit below 0x67 leaves no I/O permission bitmap, so
+   * port access above IOPL faults, as with Xen's TSS (IOBMP_INVALID_OFFSET).
+   */
+  public void setTaskRegister(int selector, int base, int limit) {
+    trSel = selector;
+    trBase = base;
+    trLimit = limit;
+    trAttr = Segments.USABLE | Segments.ATTR_P | Segments.SYS_TSS32_BUSY;
   }
 
   /** General register by number (EAX=0 ... EDI=7). */
@@ -401,6 +527,7 @@ public final class Cpu {
     Arrays.fill(r, 0, 8, 0);
     r[EDX] = CpuId.SIGNATURE;
     fpu.reset();
+    simd.reset();
     setEflags(Flags.FIXED1);
     halted = false;
     shadow = false;
@@ -1327,8 +1454,14 @@ public final class Cpu {
       return CpuExit.VM_EXIT;
     }
     int vector = excVector;
+    excSoftware = trap;
+    excLength = next - start;
     if (!trap && vector < 32 && ((exceptionExitMask >>> vector) & 1) != 0) {
       eip = start;
+      return CpuExit.EXCEPTION;
+    }
+    if (trap && softwareInterruptExit) {
+      eip = next;
       return CpuExit.EXCEPTION;
     }
     int kind = trap ? trapKind : Interrupts.EXCEPTION;
@@ -1466,7 +1599,8 @@ public final class Cpu {
     return cycles() + tscOffset;
   }
 
-  void setTsc(long value) {
+  /** Sets the time-stamp counter (a hypervisor without VMX's TSC offset keeps it on its clock). */
+  public void setTsc(long value) {
     tscOffset = value - cycles();
   }
 
@@ -1933,6 +2067,7 @@ public final class Cpu {
         }
         break;
       case Op.INT1: trap(Exceptions.DB, Interrupts.EXCEPTION, false); break;
+      case Op.SIMD: simd.exec(this, f0, d, imm, f3 >>> 20); break;
       case Op.FWAIT:
         if ((cr0 & (CR0_MP | CR0_TS)) == (CR0_MP | CR0_TS)) {
           raise(Exceptions.NM, 0);
@@ -2373,6 +2508,14 @@ public final class Cpu {
   }
 
   /** Physical page holding the code byte at {@code lin}, or -1 if it is not mapped. */
+  /**
+   * Translates {@code lin} as a data read would, with its #PF, but reads nothing (CLFLUSH: MMIO
+   * must not see an access).
+   */
+  void probeRead(int lin) {
+    translate(lin, userAccess());
+  }
+
   long physPageOfCode(int lin) {
     return translateCode(lin) >>> 12;
   }

@@ -14,7 +14,7 @@ public final class BootException extends Exception {
     super(message, cause);
   }
 
-  static BootException format(String format, Object... args) {
+  public static BootException format(String format, Object... args) {
     return new BootException(String.format(format, args));
   }
 }

@@ -16,7 +16,9 @@ enum RunMode {
   /** HVM domain without EPT: shadow page tables kept by the hypervisor. */
   HVM_SHADOW("hvm-shadow"),
   /** PVH domain: HVM container booted at its PHYS32_ENTRY, PV interfaces only. */
-  PVH("pvh");
+  PVH("pvh"),
+  /** Classic PV domain: the kernel in ring 1 on validated page tables, started by the PV builder. */
+  PV("pv");
 
   private final String cliName;
 

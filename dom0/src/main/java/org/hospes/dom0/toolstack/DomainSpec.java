@@ -11,7 +11,7 @@ import org.hospes.hv.domain.DomainMode;
 /**
  * What the toolstack needs to build one domain, as written on the command line or in a host
  * configuration file:
- * {@code NAME=KERNEL[,mode=hvm|hvm-shadow|pvh][,ram=MIB][,weight=W][,cap=C][,loader=NAME]
+ * {@code NAME=KERNEL[,mode=hvm|hvm-shadow|pvh|pv][,ram=MIB][,weight=W][,cap=C][,loader=NAME]
  * [,disk=DISK]...[,cmdline=TEXT]}. {@code disk} (PVH domains, repeatable; the first is xvda) is
  * a {@link DiskSpec}: {@code disk=PATH} for a plain image, or in brackets for options, in
  * Hospes's shorthand or xl's syntax: {@code disk=[img.qcow2,format=qcow2,mode=ro]},
@@ -49,7 +49,7 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
     this(name, kernel, mode, ramMiB, weight, cap, cmdline, loader, java.util.List.of());
   }
 
-  public static final String SYNTAX = "NAME=KERNEL[,mode=hvm|hvm-shadow|pvh][,ram=MIB]"
+  public static final String SYNTAX = "NAME=KERNEL[,mode=hvm|hvm-shadow|pvh|pv][,ram=MIB]"
       + "[,weight=W][,cap=C][,loader=NAME][,disk=DISK]...[,vif=VIF]...[,cmdline=TEXT]";
   public static final int DEFAULT_RAM_MIB = 16;
   public static final int MAX_RAM_MIB = 1024;
@@ -169,12 +169,13 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
     for (Map.Entry<String, String> o : options.entrySet()) {
       switch (o.getKey()) {
         case "mode" -> mode = mode(name, o.getValue());
+        case "type" -> mode = xlType(name, o.getValue());
         case "ram" -> ram = number(name, "ram", o.getValue());
         case "weight" -> weight = number(name, "weight", o.getValue());
         case "cap" -> cap = number(name, "cap", o.getValue());
         case "loader" -> loader = o.getValue();
         default -> throw new SpecException(name + ": unknown option '" + o.getKey()
-            + "' (valid: mode, ram, weight, cap, loader, disk, vif, cmdline)");
+            + "' (valid: mode, type, ram, weight, cap, loader, disk, vif, cmdline)");
       }
     }
     java.util.List<DiskSpec> disks = new java.util.ArrayList<>();
@@ -195,6 +196,18 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
     }
     Path path = base == null ? Path.of(kernel) : base.resolve(kernel);
     return new DomainSpec(name, path, mode, ram, weight, cap, cmdline, loader, disks, vifs);
+  }
+
+  /** xl.cfg's {@code type}: pv, pvh or hvm (an HVM domain with EPT, xl's default). */
+  private static DomainMode xlType(String name, String value) {
+    String v = value.replace("\"", "").strip();
+    return switch (v) {
+      case "pv" -> DomainMode.PV;
+      case "pvh" -> DomainMode.PVH;
+      case "hvm" -> DomainMode.HVM_EPT;
+      default -> throw new SpecException(name + ": unknown type '" + v
+          + "' (valid: pv, pvh, hvm)");
+    };
   }
 
   private static DomainMode mode(String name, String value) {

@@ -168,7 +168,8 @@ public final class HostRunner {
     }
     KernelLoader loader = KernelLoaders.discovered().choose(spec.loader(),
         BootMode.of(spec.mode()), image);
-    Domain d = hv.createHvmDomain(spec.name(), spec.mode(), spec.ramMiB());
+    Domain d = spec.mode() == DomainMode.PV ? hv.createPvDomain(spec.name(), spec.ramMiB())
+        : hv.createHvmDomain(spec.name(), spec.mode(), spec.ramMiB());
     try {
       hv.setSchedulerParameters(d, spec.weight(), spec.cap());
       LineConsole lines = new LineConsole(spec.name(), console);
@@ -177,7 +178,7 @@ public final class HostRunner {
       // console_io goes to the hypervisor's log, "(dN) " per line, as on a debug Xen; the PV
       // console of a Xen-aware kernel is written line by line with the serial output.
       d.setConsole(new org.hospes.hv.console.GuestConsoleLog(d.domid(), hypervisorLog));
-      if (spec.mode() != DomainMode.PVH) {
+      if (!spec.mode().pvDevicesOnly()) {
         dm = new HvmDeviceModel(lines,
             (irq, high) -> hv.platform(d).setIsaIrqLevel(irq, high),
             (value, status) -> {
@@ -187,7 +188,16 @@ public final class HostRunner {
         hv.control().serveIoreqs(d.domid(), dm);
       }
       BootRequest request = new BootRequest(spec.cmdline(), modules);
-      if (loader.wantsPvServices()) {
+      if (spec.mode() == DomainMode.PV) {
+        if (!(loader instanceof org.hospes.dom0.boot.loader.PvKernelLoader)) {
+          throw new BootException(spec.name() + ": mode pv boots classic PV kernels (Xen PV"
+              + " ELF notes) only");
+        }
+        if (xenstore == null) {
+          xenstore = new org.hospes.dom0.xenstore.XenstoreService(hv.control(), hv.costModel());
+        }
+        new PvDomainBuilder(hv, xenstore).load(d, image, request, lines);
+      } else if (loader.wantsPvServices()) {
         // dom0 gives it xenstore and a PV console, in a PVH or an HVM domain alike.
         if (xenstore == null) {
           xenstore = new org.hospes.dom0.xenstore.XenstoreService(hv.control(), hv.costModel());
@@ -213,7 +223,7 @@ public final class HostRunner {
         loader.load(image, request, new BootTarget(BootMode.of(spec.mode()), d.memory(),
             (long) d.p2m().size() << 12, d.vcpus().get(0).cpu()));
       }
-      if (spec.mode() != DomainMode.PVH) {
+      if (!spec.mode().pvDevicesOnly()) {
         // A boot loader runs after the firmware: the PIC and PIT are as SeaBIOS leaves them.
         org.hospes.dom0.boot.BiosLeftState.apply(d.platformPorts());
       }

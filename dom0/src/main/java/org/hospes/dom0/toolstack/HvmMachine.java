@@ -48,6 +48,7 @@ public final class HvmMachine {
   private final GuestOutputTail output;
   private org.hospes.dom0.xenstore.XenstoreService xenstore;
   private PvhDomainBuilder.Built pvh;
+  private PvDomainBuilder.Built pv;
   private int debugExitStatus = -1;
   private org.hospes.dom0.machine.HostLink link = org.hospes.dom0.machine.HostLink.NONE;
 
@@ -61,7 +62,8 @@ public final class HvmMachine {
     this.output = new GuestOutputTail(serial);
     this.serial = output;
     this.hv = hv;
-    this.domain = hv.createHvmDomain("guest", mode, ramMiB);
+    this.domain = mode == DomainMode.PV ? hv.createPvDomain("guest", ramMiB)
+        : hv.createHvmDomain("guest", mode, ramMiB);
     // console_io goes to the hypervisor's console, as on a debug Xen (guest_loglvl=all):
     // stderr unless setHypervisorLog says otherwise. COM1 and the PV ring go to serial.
     setHypervisorLog(diagnostics);
@@ -73,7 +75,7 @@ public final class HvmMachine {
             hv.shutdown(domain, RunResult.DEBUG_EXIT, status);
           }
         }, (long) ramMiB << 20);
-    if (mode != DomainMode.PVH) {
+    if (!mode.pvDevicesOnly()) {
       hv.control().serveIoreqs(domain.domid(), deviceModel);
     }
   }
@@ -221,7 +223,16 @@ public final class HvmMachine {
   public BootedKernel load(KernelLoader loader, byte[] image, String name, BootRequest request,
       OutputStream consoleLog) throws BootException {
     BootedKernel k;
-    if (loader.wantsPvServices()) {
+    if (domain.mode() == DomainMode.PV) {
+      if (!(loader instanceof org.hospes.dom0.boot.loader.PvKernelLoader)) {
+        throw new BootException("pv mode boots classic PV kernels (Xen PV ELF notes) only;"
+            + " the " + loader.name() + " loader does not");
+      }
+      xenstore = new org.hospes.dom0.xenstore.XenstoreService(hv.control(), hv.costModel());
+      pv = new PvDomainBuilder(hv, xenstore).load(domain, image, request,
+          teeConsole(consoleLog));
+      k = pv.kernel();
+    } else if (loader.wantsPvServices()) {
       xenstore = new org.hospes.dom0.xenstore.XenstoreService(hv.control(), hv.costModel());
       pvh = new PvhDomainBuilder(hv, xenstore).load(domain, loader, image, request,
           teeConsole(consoleLog));
@@ -240,7 +251,7 @@ public final class HvmMachine {
       k = loader.load(image, request, new BootTarget(BootMode.of(domain.mode()),
           domain.memory(), (long) domain.p2m().size() << 12, domain.vcpus().get(0).cpu()));
     }
-    if (domain.mode() != DomainMode.PVH) {
+    if (!domain.mode().pvDevicesOnly()) {
       // A boot loader runs after the firmware: the PIC and PIT are as SeaBIOS leaves them.
       BiosLeftState.apply(domain.platformPorts());
     }
@@ -307,6 +318,16 @@ public final class HvmMachine {
     return pvh;
   }
 
+  /** What the PV domain builder built, or null (not a pv-mode machine, or nothing loaded). */
+  public PvDomainBuilder.Built pv() {
+    return pv;
+  }
+
+  /** The PV console's backend of a Xen-aware kernel (pvh or pv), or null. */
+  public org.hospes.dom0.backend.console.ConsoleBackend pvConsole() {
+    return pvh != null ? pvh.console() : pv != null ? pv.console() : null;
+  }
+
   /** Input for the guest and stop requests from the host, consulted between slices. */
   public void setHostLink(org.hospes.dom0.machine.HostLink link) {
     this.link = Preconditions.checkNotNull(link);
@@ -334,7 +355,7 @@ public final class HvmMachine {
         }
         String stop = link.afterSlice();
         if (stop != null) {
-          return report(ExitStatus.STOPPED, RunResult.STOPPED_PREFIX + stop);
+          return report(link.stopStatus(), RunResult.STOPPED_PREFIX + stop);
         }
         if (progressed == 0 || !hv.hasLiveDomains()) {
           // Blocked with nothing inside the machine to wake it: only host input can, else
@@ -365,7 +386,7 @@ public final class HvmMachine {
     if (RunResult.DEBUG_EXIT.equals(domain.endReason())) {
       return new RunResult(debugExitStatus, RunResult.DEBUG_EXIT, instructions());
     }
-    if (domain.mode() == DomainMode.PVH || pvh != null) {
+    if (domain.mode().pvDevicesOnly() || pvh != null) {
       // SCHEDOP_shutdown (a PVH domain, or a Xen-aware kernel in an HVM one): poweroff,
       // reboot, suspend and soft_reset end cleanly (0); crash and watchdog are failures (3),
       // with the reason on stderr.

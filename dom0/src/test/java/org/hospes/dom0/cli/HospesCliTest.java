@@ -71,7 +71,7 @@ class HospesCliTest {
     Path kernel = file("k.elf", ElfImageBuilder.multibootKernel(new byte[] {(byte) 0xF4}));
     assertThat(hospes("run", "--mode", "xen", kernel.toString())).isEqualTo(2);
     assertThat(stderr()).isEqualTo(
-        "hospes: unknown mode 'xen'; valid modes: native, hvm, hvm-shadow, pvh"
+        "hospes: unknown mode 'xen'; valid modes: native, hvm, hvm-shadow, pvh, pv"
             + System.lineSeparator());
   }
 
@@ -169,7 +169,7 @@ class HospesCliTest {
     Path kernel = file("k.elf", ElfImageBuilder.multibootKernel(new byte[] {(byte) 0xF4}));
     assertThat(hospes("run", "--loader", "grub", kernel.toString())).isEqualTo(2);
     assertThat(stderr()).startsWith("hospes: unknown loader 'grub'; known loaders: ")
-        .contains("elf, multiboot, pvh").hasLineCount(1);
+        .contains("elf, multiboot, pv, pvh").hasLineCount(1);
   }
 
   @Test

@@ -25,6 +25,12 @@ class DomainSpecTest {
     assertThat(e.cap()).isEqualTo(25);
     assertThat(e.cmdline()).isEqualTo("find=a, b,c");
     assertThat(e.loader()).as("chosen by mode and image").isNull();
+    // xl.cfg's type: pv, pvh, hvm (quotes as xl writes them are fine).
+    assertThat(DomainSpec.parse("a=k.elf,type=pv", null).mode()).isEqualTo(DomainMode.PV);
+    assertThat(DomainSpec.parse("a=k.elf,type=\"pvh\"", null).mode()).isEqualTo(DomainMode.PVH);
+    assertThat(DomainSpec.parse("a=k.elf,type=hvm", null).mode())
+        .isEqualTo(DomainMode.HVM_EPT);
+    assertThat(DomainSpec.parse("a=k.elf,mode=pv", null).mode()).isEqualTo(DomainMode.PV);
     assertThat(DomainSpec.parse("a=k.elf,mode=hvm-shadow,loader=pvh", null).loader())
         .isEqualTo("pvh");
     assertThat(DomainSpec.parse("a=k.elf,loader=elf", null).withRam(8).loader())
@@ -44,7 +50,8 @@ class DomainSpecTest {
     assertBad("a=k.elf,ram", "a: 'ram' is not KEY=VALUE");
     assertBad("a=k.elf,ram=lots", "a: ram must be a number, got 'lots'");
     assertBad("a=k.elf,ram=0", "a: ram must be 1..1024 MiB, got 0");
-    assertBad("a=k.elf,mode=pv", "a: unknown mode 'pv' (valid: hvm,");
+    assertBad("a=k.elf,mode=xen", "a: unknown mode 'xen' (valid: hvm, hvm-shadow, pvh, pv)");
+    assertBad("a=k.elf,type=hvm-shadow", "a: unknown type 'hvm-shadow' (valid: pv, pvh, hvm)");
     assertBad("a=k.elf,colour=red", "a: unknown option 'colour'");
     assertBad("a=k.elf,ram=8,ram=9", "a: ram given twice");
     assertBad("a=k.elf,weight=0", "a: weight must be 1..65535");

@@ -43,6 +43,8 @@ public final class Domain {
   private long hypercallPage = -1;
   private String endReason = "";
   private int exitStatus = -1;
+  /** The PV vCPU state of a classic PV domain, else null. */
+  private org.hospes.hv.pv.PvVcpu pv;
 
   Domain(int domid, String name, DomainMode mode, P2m p2m, GuestMemory memory, EptTables ept) {
     this.domid = domid;
@@ -63,6 +65,15 @@ public final class Domain {
     Vcpu v = new Vcpu(this, vcpus.size(), null, null, work);
     vcpus.add(v);
     return v;
+  }
+
+  /** The PV32 state (MMU, virtual IDT, GDT) of a {@link DomainMode#PV} domain, else null. */
+  public org.hospes.hv.pv.PvVcpu pv() {
+    return pv;
+  }
+
+  void setPv(org.hospes.hv.pv.PvVcpu pv) {
+    this.pv = pv;
   }
 
   /** True for a service domain (dom0, a driver domain): Java services, no guest code. */

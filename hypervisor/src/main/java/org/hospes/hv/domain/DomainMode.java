@@ -7,7 +7,13 @@ public enum DomainMode {
   /** VMX non-root with shadow page tables kept by the hypervisor. */
   HVM_SHADOW("hvm-shadow"),
   /** HVM container booted directly, paravirtual I/O only (no device model). */
-  PVH("pvh");
+  PVH("pvh"),
+  /**
+   * Classic paravirtualization (Xen's PV32 PAE): the guest kernel runs in ring 1 on page tables
+   * the hypervisor validates (no EPT, no VMX), traps bounced to its virtual IDT, hypercalls by
+   * int 0x82.
+   */
+  PV("pv");
 
   private final String cliName;
 
@@ -21,6 +27,21 @@ public enum DomainMode {
   }
 
   public boolean usesEpt() {
-    return this != HVM_SHADOW;
+    return this == HVM_EPT || this == PVH;
+  }
+
+  /** True for the modes whose guests have only PV devices (no device model): PVH and PV. */
+  public boolean pvDevicesOnly() {
+    return this == PVH || this == PV;
+  }
+
+  /** The mode named {@code cliName} ("hvm", "hvm-shadow", "pvh", "pv"), or null. */
+  public static DomainMode byCliName(String cliName) {
+    for (DomainMode m : values()) {
+      if (m.cliName.equals(cliName)) {
+        return m;
+      }
+    }
+    return null;
   }
 }

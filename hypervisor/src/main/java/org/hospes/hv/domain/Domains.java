@@ -71,6 +71,47 @@ public final class Domains {
   }
 
   /**
+   * A classic PV32 domain with {@code memoryMiB} of pseudo-physical memory: frames from the
+   * frame table (zeroed), each entered in the machine-to-physical table as Xen's domain builder
+   * does, the shared_info frame, event channels, and one vCPU that runs without VMX: its
+   * processor works on machine addresses through page tables the PV MMU validates, and the
+   * guest kernel runs in ring 1 once the builder {@link org.hospes.hv.pv.PvVcpu#boot boots} it.
+   */
+  public static Domain createPv(Hypervisor hv, int domid, String name, int memoryMiB,
+      org.hospes.hv.pv.PageInfo pageInfo, org.hospes.hv.pv.MachToPhys m2p) {
+    FrameTable frames = hv.frames();
+    int pages = memoryMiB << 8;
+    if (frames.freeFrames() < pages + 64) {
+      throw new IllegalStateException(String.format(
+          "not enough machine memory for %s: %d MiB asked, %d MiB free", name, memoryMiB,
+          frames.freeFrames() >> 8));
+    }
+    P2m p2m = new P2m(pages);
+    for (int pfn = 0; pfn < pages; pfn++) {
+      long mfn = frames.allocate(domid);
+      hv.machineMemory().write(mfn << 12, ZERO_PAGE, 0, ZERO_PAGE.length);
+      p2m.set(pfn, mfn);
+      m2p.set(mfn, pfn);
+    }
+    Domain d = new Domain(domid, name, DomainMode.PV, p2m,
+        new GuestMemory(hv.machineMemory(), p2m), null);
+    long sharedInfo = frames.allocate(domid);
+    hv.machineMemory().write(sharedInfo << 12, ZERO_PAGE, 0, ZERO_PAGE.length);
+    d.setSharedInfoMfn(sharedInfo);
+    d.setEventChannels(new EventChannels(d, hv.eventDirectory(),
+        new TwoLevelPorts(hv.machineMemory(), sharedInfo << 12), SharedInfo.NR_PORTS, 1));
+    Cpu cpu = new Cpu(hv.machineMemory(), new IoBus());
+    cpu.resetFlat32();
+    cpu.setCosts(hv.costModel().cpuCosts());
+    org.hospes.hv.pv.PvPageTables tables = new org.hospes.hv.pv.PvPageTables(domid, frames,
+        pageInfo, hv.machineMemory());
+    d.setPv(new org.hospes.hv.pv.PvVcpu(cpu, hv.machineMemory(), tables, m2p, frames,
+        sharedInfo, id -> hv.domain(id) != null));
+    d.addVcpu(cpu, null);
+    return d;
+  }
+
+  /**
    * A service domain (dom0, a driver domain) as the hypervisor sees it: its services are host
    * code, so it has no RAM and one vCPU without a processor whose body is {@code work}; event
    * channels like any domain, delivered to {@code ports}; a guest-physical window with nothing

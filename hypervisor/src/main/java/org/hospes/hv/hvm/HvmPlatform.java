@@ -44,7 +44,7 @@ public final class HvmPlatform {
     this.hv = hv;
     this.domain = domain;
     this.clock = new VirtualClock(() -> deviceNow);
-    this.hpet = domain.mode() == DomainMode.PVH ? null
+    this.hpet = domain.mode().pvDevicesOnly() ? null
         : new Hpet(clock, timers, (irq, high) -> pic.setLevel(irq, high));
     this.pit = new Pit8254(clock, timers, high -> {
       if (hpet != null) {
@@ -53,7 +53,7 @@ public final class HvmPlatform {
     });
     this.lapic = new LocalApic(0, clock, timers);
     this.interrupts = new CpuInterrupts(lapic, pic);
-    if (domain.mode() != DomainMode.PVH) {
+    if (!domain.mode().pvDevicesOnly()) {
       // Xen gives PVH domains the local APIC only (XEN_X86_EMU_LAPIC): their PIC and PIT ports
       // read as all ones and ignore writes.
       pic.register(domain.platformPorts());
@@ -96,7 +96,7 @@ public final class HvmPlatform {
    * never wake, as on a bare machine.
    */
   public boolean canWake() {
-    if (interrupts.pending() || domain.mode() == DomainMode.PVH || domain.callbackVector() >= 0) {
+    if (interrupts.pending() || domain.mode().pvDevicesOnly() || domain.callbackVector() >= 0) {
       return true;
     }
     return timers.nextDeadline() != TimerQueue.NEVER

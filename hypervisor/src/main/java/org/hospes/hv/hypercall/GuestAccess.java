@@ -21,6 +21,12 @@ public final class GuestAccess {
     if (len < 0) {
       return null;
     }
+    org.hospes.hv.pv.PvVcpu pv = vcpu.domain().pv();
+    if (pv != null) {
+      // A PV guest's tables name machine frames, all of them its own (the PV MMU sees to it).
+      byte[] out = new byte[len];
+      return pv.mmu().copyFromGuest(va, out) ? out : null;
+    }
     byte[] out = new byte[len];
     int done = 0;
     while (done < len) {
@@ -38,6 +44,10 @@ public final class GuestAccess {
 
   /** Copies {@code data} to guest virtual {@code va}; false on a fault (nothing partial). */
   public boolean write(int va, byte[] data) {
+    org.hospes.hv.pv.PvVcpu pv = vcpu.domain().pv();
+    if (pv != null) {
+      return pv.mmu().copyToGuest(va, data);
+    }
     int done = 0;
     // Check every page first so a fault leaves guest memory untouched.
     while (done < data.length) {

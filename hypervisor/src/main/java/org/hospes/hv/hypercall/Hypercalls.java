@@ -28,6 +28,7 @@ public final class Hypercalls {
   private final GrantTableHypercalls grants;
   private final VcpuHypercalls vcpus;
   private final MulticallHypercalls multicalls;
+  private final PvHypercalls pv;
   /** Cycles of work the current hypercall charged beyond the entry/exit cost. */
   private long work;
 
@@ -37,6 +38,46 @@ public final class Hypercalls {
     this.grants = new GrantTableHypercalls(this, cost);
     this.vcpus = new VcpuHypercalls(hv);
     this.multicalls = new MulticallHypercalls(this);
+    this.pv = new PvHypercalls(hv.machineMemory());
+  }
+
+  /**
+   * Handles the {@code int 0x82} a classic PV guest's kernel made (EIP is already past it):
+   * the call in EAX, its arguments in EBX, ECX, EDX, ESI, EDI, the result in EAX, except for
+   * the iret hypercall, which restores the guest's registers (EAX included) from its stack.
+   * Returns the modelled cycles.
+   */
+  public long handlePv(Vcpu v) {
+    Cpu cpu = v.cpu();
+    Counters c = v.counters();
+    int nr = cpu.reg(Cpu.EAX);
+    c.hypercallCount[nr >= 0 && nr < c.hypercallCount.length ? nr : 63]++;
+    work = 0;
+    org.hospes.hv.pv.PvPageTables tables = v.domain().pv().mmu().tables();
+    long checked0 = tables.entriesChecked();
+    if (nr == Hypercall.IRET.number()) {
+      org.hospes.hv.pv.PvVcpu p = v.domain().pv();
+      org.hospes.hv.pv.PvTraps.Regs r = p.captureRegs();
+      if (!p.traps().iret(r) || !p.restoreRegs(r)) {
+        hv.crash(v.domain(), "iret hypercall with a bad frame at esp " + Integer.toHexString(
+            cpu.reg(Cpu.ESP)));
+      }
+    } else {
+      int result = dispatch(v, nr, cpu.reg(Cpu.EBX), cpu.reg(Cpu.ECX), cpu.reg(Cpu.EDX),
+          cpu.reg(Cpu.ESI), cpu.reg(Cpu.EDI));
+      if (result < 0) {
+        c.hypercallErrors++;
+      }
+      if (!v.domain().state().isFinal()) {
+        cpu.setReg(Cpu.EAX, result);
+      }
+    }
+    // The PV MMU's work: every table entry it validated or released is a memory reference,
+    // so pinning a tree costs what walking it does (Xen's alloc_l1_table and friends).
+    long checked = tables.entriesChecked() - checked0;
+    long cycles = cost.hypercall() + work + (checked == 0 ? 0 : cost.pageWalk((int) checked));
+    c.hypercallCycles += cycles;
+    return cycles;
   }
 
   /** Handles the VMCALL {@code v} exited on; returns the modelled cycles. */
@@ -89,8 +130,11 @@ public final class Hypercalls {
   int dispatch(Vcpu v, int nr, int a1, int a2, int a3, int a4, int a5) {
     Hypercall call = Hypercall.of(nr);
     int result;
+    org.hospes.hv.pv.PvVcpu p = v.domain().pv();
     if (call == null) {
       result = XenErrno.ENOSYS.negated();
+    } else if (p != null && (result = dispatchPv(v, p, call, a1, a2, a3, a4, a5)) != NOT_PV) {
+      return result;
     } else {
       switch (call) {
         case XEN_VERSION: result = XenVersionHypercall.xenVersion(v, a1, a2); break;
@@ -107,6 +151,34 @@ public final class Hypercalls {
       }
     }
     return result;
+  }
+
+  /** dispatchPv's answer for a call that is not PV-only. */
+  private static final int NOT_PV = Integer.MIN_VALUE;
+
+  /** The calls only a classic PV guest makes, or NOT_PV for the shared ones. */
+  private int dispatchPv(Vcpu v, org.hospes.hv.pv.PvVcpu p, Hypercall call, int a1, int a2,
+      int a3, int a4, int a5) {
+    switch (call) {
+      case SET_TRAP_TABLE: return pv.setTrapTable(p, a1);
+      case MMU_UPDATE: return p.mmu().mmuUpdate(a1, a2, a3, a4);
+      case SET_GDT: return pv.setGdt(p, a1, a2);
+      case STACK_SWITCH: return pv.stackSwitch(p, a1, a2);
+      case SET_CALLBACKS: return pv.setCallbacks(p, a1, a2, a3, a4);
+      case FPU_TASKSWITCH: return pv.fpuTaskswitch(p, a1);
+      case UPDATE_DESCRIPTOR:
+        return pv.updateDescriptor(p, (a1 & 0xFFFF_FFFFL) | (long) a2 << 32, a3, a4);
+      case UPDATE_VA_MAPPING:
+        return p.mmu().updateVaMapping(a1, (a2 & 0xFFFF_FFFFL) | (long) a3 << 32, a4);
+      case VM_ASSIST: return pv.vmAssist(p, a1, a2);
+      case MMUEXT_OP: return p.mmu().mmuextOp(a1, a2, a3, a4);
+      case CALLBACK_OP: return p.traps().callbackOp(a1, a2);
+      case PHYSDEV_OP: return pv.physdevOp(v, p, a1, a2);
+      // HVM parameters are for HVM guests (hvmop_get_param: !is_hvm_domain is -EINVAL); a PV
+      // guest learns its rings from start_info.
+      case HVM_OP: return XenErrno.EINVAL.negated();
+      default: return NOT_PV;
+    }
   }
 
   /** Reads a u16 at {@code va}, or null on a fault. */
@@ -496,6 +568,10 @@ public final class Hypercalls {
         v.requestYield();
         return 0;
       case SchedOp.BLOCK:
+        if (d.pv() != null) {
+          // do_block: local_event_delivery_enable first, so the event that wakes it is taken.
+          d.pv().setUpcallMask(0);
+        }
         // Events wake it (upcall); one already pending means it does not block at all, as
         // Xen's do_block checks local_events_need_delivery, so no wakeup is lost.
         if (!d.eventChannels().ops().upcallPending(v.id())) {

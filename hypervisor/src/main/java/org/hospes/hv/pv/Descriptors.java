@@ -12,7 +12,7 @@ import org.hospes.x86.PhysicalMemory;
  */
 public final class Descriptors {
   private static final int SEG_P = 1 << 15, SEG_S = 1 << 12, SEG_DPL = 3 << 13, SEG_L = 1 << 21;
-  private static final int SEG_G = 1 << 23, SEG_TYPE = 0xF00;
+  private static final int SEG_G = 1 << 23, SEG_TYPE = 0xF00, SEG_ACCESSED = 1 << 8;
   /** FIRST_RESERVED_GDT_ENTRY: GDT entries from here on are Xen's (page 14 onward). */
   static final int FIRST_RESERVED_GDT_ENTRY = 14 * 512;
   /** FLAT_RING1_CS (arch-x86/xen-x86_32.h). */
@@ -25,8 +25,22 @@ public final class Descriptors {
    * Returns true if it may be used.
    */
   public static boolean check(PhysicalMemory m, long ma) {
-    int a = m.read32(ma);
-    int b = m.read32(ma + 4);
+    int[] d = {m.read32(ma), m.read32(ma + 4)};
+    if (!check(d)) {
+      return false;
+    }
+    m.write32(ma, d[0]);
+    m.write32(ma + 4, d[1]);
+    return true;
+  }
+
+  /**
+   * check_descriptor on the descriptor {@code {low word, high word}}, fixed up in place. Returns
+   * true if it may be used.
+   */
+  public static boolean check(int[] d) {
+    int a = d[0];
+    int b = d[1];
     if ((b & SEG_P) == 0) {
       return true; // a not-present descriptor always faults
     }
@@ -48,6 +62,9 @@ public final class Descriptors {
         a |= 0x0000_FFFF;
         b |= 0x000F_0000;
       }
+      // Hospes maps the GDT read-only in the hypervisor hole (PvGdt): the processor must never
+      // need to set the accessed bit itself.
+      b |= SEG_ACCESSED;
     } else {
       if ((b & SEG_TYPE) == 0) {
         return true; // type 0: the second half of a call gate, harmless
@@ -67,8 +84,8 @@ public final class Descriptors {
         return false;
       }
     }
-    m.write32(ma, a);
-    m.write32(ma + 4, b);
+    d[0] = a;
+    d[1] = b;
     return true;
   }
 

@@ -55,7 +55,11 @@ public final class MachToPhys {
     return machine.read32((tableFrames[(int) (mfn >>> 10)] << 12) + 4 * (mfn & 1023));
   }
 
-  void set(long mfn, int pfn) {
+  /**
+   * Sets the entry of {@code mfn}: by the hypervisor when it gives a frame to a PV domain
+   * (set_gpfn_from_mfn), and by MMU_MACHPHYS_UPDATE for a frame the guest owns.
+   */
+  public void set(long mfn, int pfn) {
     machine.write32((tableFrames[(int) (mfn >>> 10)] << 12) + 4 * (mfn & 1023), pfn);
   }
 

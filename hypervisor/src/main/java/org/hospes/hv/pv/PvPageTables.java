@@ -55,6 +55,8 @@ public final class PvPageTables {
    * before such a frame becomes a table or descriptor page (_get_page_type's tlbflush_filter).
    */
   private Runnable flushTlbs = () -> { };
+  /** Entries read by validation and devalidation so far: the PV MMU's own work, for the cost model. */
+  private long entriesChecked;
 
   public PvPageTables(int domid, FrameTable owners, PageInfo info, PhysicalMemory machine) {
     this.domid = domid;
@@ -179,7 +181,14 @@ public final class PvPageTables {
     machine.write64((mfn << 12) + 8L * slot, value);
   }
 
+  /** Table entries validated or released so far (512 per L1 or L2, 4 per L3). */
+  public long entriesChecked() {
+    return entriesChecked;
+  }
+
   private int validate(long mfn, PageType type, boolean paeXenL2) {
+    entriesChecked += type == PageType.L3_PAGE_TABLE ? L3_ENTRIES
+        : type.isPageTable() || type == PageType.SEG_DESC_PAGE ? ENTRIES : 0;
     return switch (type) {
       case L1_PAGE_TABLE -> validateL1(mfn);
       case L2_PAGE_TABLE -> validateL2(mfn, paeXenL2);
@@ -192,6 +201,8 @@ public final class PvPageTables {
   }
 
   private void devalidate(long mfn, PageType type) {
+    entriesChecked += type == PageType.L3_PAGE_TABLE ? L3_ENTRIES
+        : type.isPageTable() ? ENTRIES : 0;
     switch (type) {
       case L1_PAGE_TABLE -> {
         for (int i = 0; i < ENTRIES; i++) {

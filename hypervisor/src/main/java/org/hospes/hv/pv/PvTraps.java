@@ -151,6 +151,19 @@ public final class PvTraps {
     }
   }
 
+  /**
+   * compat_set_callbacks (hypercall 4): the event and failsafe callbacks at once, each as a
+   * CALLBACKOP_register without flags.
+   */
+  public int setCallbacks(int eventCs, int eventEip, int failsafeCs, int failsafeEip) {
+    callbackCs[CALLBACKTYPE_EVENT] = fixupSelector(eventCs & 0xFFFF);
+    callbackEip[CALLBACKTYPE_EVENT] = eventEip;
+    callbackCs[CALLBACKTYPE_FAILSAFE] = fixupSelector(failsafeCs & 0xFFFF);
+    callbackEip[CALLBACKTYPE_FAILSAFE] = failsafeEip;
+    failsafeMasksEvents = false;
+    return 0;
+  }
+
   public boolean failsafeMasksEvents() {
     return failsafeMasksEvents;
   }
@@ -188,6 +201,45 @@ public final class PvTraps {
       return false;
     }
     return bounce(r, callbackCs[CALLBACKTYPE_EVENT], callbackEip[CALLBACKTYPE_EVENT], true, -1);
+  }
+
+  /**
+   * The failsafe callback (compat_create_bounce_frame with TBF_FAILSAFE): Xen enters it when
+   * its return to the guest faults on a selector, with {DS, ES, FS, GS, EIP, CS | mask << 16,
+   * EFLAGS} (plus ESP, SS from ring 3) on the guest kernel's stack, so that the kernel can
+   * repair its frame. Returns false when none is registered or the frame cannot be written.
+   */
+  public boolean bounceFailsafe(Regs r, int ds, int es, int fs, int gs) {
+    if (callbackEip[CALLBACKTYPE_FAILSAFE] == 0) {
+      return false;
+    }
+    byte[] seg = new byte[16];
+    int[] sels = {ds, es, fs, gs};
+    for (int i = 0; i < 4; i++) {
+      for (int k = 0; k < 4; k++) {
+        seg[4 * i + k] = (byte) ((sels[i] & 0xFFFF) >>> (8 * k));
+      }
+    }
+    Regs below = new Regs();
+    below.eip = r.eip;
+    below.cs = r.cs;
+    below.eflags = r.eflags;
+    below.esp = r.esp;
+    below.ss = r.ss;
+    if (!bounce(below, callbackCs[CALLBACKTYPE_FAILSAFE], callbackEip[CALLBACKTYPE_FAILSAFE],
+        failsafeMasksEvents, -1)) {
+      return false;
+    }
+    // The segment words sit below the frame bounce() wrote.
+    if (!memory.copyToGuest(below.esp - 16, seg)) {
+      return false;
+    }
+    r.eip = below.eip;
+    r.cs = below.cs;
+    r.eflags = below.eflags;
+    r.esp = below.esp - 16;
+    r.ss = below.ss;
+    return true;
   }
 
   private boolean bounce(Regs r, int cs, int eip, boolean maskEvents, int errorCode) {

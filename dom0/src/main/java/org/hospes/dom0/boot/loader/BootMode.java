@@ -7,7 +7,7 @@ import org.hospes.hv.domain.DomainMode;
 /**
  * The modes a kernel can be booted in, as {@code hospes run --mode} names them: the bare machine
  * and the hypervisor's domain modes. A {@link KernelLoader} says which of them it can boot.
- * (Classic PV and PVHVM join when the hypervisor has them.)
+ * (PVHVM joins when the hypervisor has it.)
  */
 public enum BootMode {
   /** The bare emulated PC, no hypervisor. */
@@ -17,7 +17,9 @@ public enum BootMode {
   /** An HVM domain with shadow page tables. */
   HVM_SHADOW("hvm-shadow", DomainMode.HVM_SHADOW),
   /** A PVH domain: HVM container, direct boot, PV interfaces only. */
-  PVH("pvh", DomainMode.PVH);
+  PVH("pvh", DomainMode.PVH),
+  /** A classic PV domain: the kernel in ring 1, started by the PV domain builder. */
+  PV("pv", DomainMode.PV);
 
   private final String cliName;
   private final DomainMode domainMode;

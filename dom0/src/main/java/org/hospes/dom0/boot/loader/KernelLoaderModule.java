@@ -26,6 +26,7 @@ public final class KernelLoaderModule extends AbstractModule {
   protected void configure() {
     loaders(binder()).addBinding(MultibootKernelLoader.NAME).to(MultibootKernelLoader.class);
     loaders(binder()).addBinding(PvhKernelLoader.NAME).to(PvhKernelLoader.class);
+    loaders(binder()).addBinding(PvKernelLoader.NAME).to(PvKernelLoader.class);
     loaders(binder()).addBinding(ElfKernelLoader.NAME).to(ElfKernelLoader.class);
   }
 }

@@ -1,0 +1,268 @@
+package org.hospes.hv.pv;
+
+import org.hospes.abi.SharedInfo;
+import org.hospes.hv.memory.FrameTable;
+import org.hospes.x86.Cpu;
+import org.hospes.x86.PhysicalMemory;
+
+/**
+ * What Xen keeps for a classic PV32 vCPU (struct pv_vcpu) and, with one vCPU per PV domain here,
+ * its domain's PV MMU: the page-table machinery ({@link PvMmu}), the virtual IDT and callbacks
+ * ({@link PvTraps}), the GDT ({@link PvGdt}), the virtual IOPL from {@code physdev_op
+ * set_iopl}, the virtual CR0.TS from {@code fpu_taskswitch}, and the vm_assist bits.
+ *
+ * <p>The processor runs the guest kernel at CPL 1 with paging on (CR3 = the pinned L3's machine
+ * address), CR0.WP set so that ring 1 honours read-only mappings, no IDT of the guest's (every
+ * exception and software interrupt leaves the processor for the hypervisor, which bounces it).
+ */
+public final class PvVcpu {
+  /** vm_assist types (public/xen.h) and the ones offered to a PV32 guest here. */
+  public static final int VMASST_TYPE_4GB_SEGMENTS = 0;
+  public static final int VMASST_TYPE_4GB_SEGMENTS_NOTIFY = 1;
+  public static final int VMASST_TYPE_WRITABLE_PAGETABLES = 2;
+  public static final int VMASST_TYPE_PAE_EXTENDED_CR3 = 3;
+  public static final int VMASST_TYPE_RUNSTATE_UPDATE_FLAG = 5;
+  /**
+   * VM_ASSIST_VALID for a PV32 guest in Xen 4.17 is 4gb_segments(_notify), writable_pagetables,
+   * pae_extended_cr3, architectural_iopl and runstate_update_flag. Hospes accepts
+   * pae_extended_cr3 (its L3s may be anywhere below 4 GiB anyway), the segment pair (no-ops: it
+   * has no segment-limit truncation to assist with) and runstate_update_flag; it refuses
+   * writable_pagetables with -EINVAL (the guest must use mmu_update) and, like Xen, anything
+   * unknown.
+   */
+  public static final int VM_ASSIST_OFFERED = 1 << VMASST_TYPE_4GB_SEGMENTS
+      | 1 << VMASST_TYPE_4GB_SEGMENTS_NOTIFY | 1 << VMASST_TYPE_PAE_EXTENDED_CR3
+      | 1 << VMASST_TYPE_RUNSTATE_UPDATE_FLAG;
+
+  private final PvMmu mmu;
+  private final PvTraps traps;
+  private final PvGdt gdt;
+  private final Cpu cpu;
+  private final PhysicalMemory machine;
+  private final long vcpuInfo;
+  private int iopl;
+  private boolean guestTs;
+  private int vmAssist;
+  private int cmosIndex;
+  private int pciCf8;
+  private final PvTraps.Regs regs = new PvTraps.Regs();
+
+  public PvVcpu(Cpu cpu, PhysicalMemory machine, PvPageTables tables, MachToPhys m2p,
+      FrameTable owners, long sharedInfoMfn, java.util.function.IntPredicate domainExists) {
+    this.cpu = cpu;
+    this.machine = machine;
+    this.vcpuInfo = sharedInfoMfn << 12;
+    this.mmu = new PvMmu(tables, m2p, machine, new ProcessorTlb(cpu), domainExists);
+    this.gdt = new PvGdt(tables, machine, owners);
+    this.traps = new PvTraps(mmu, new PvTraps.UpcallMask() {
+      @Override
+      public int get() {
+        return machine.read8(vcpuInfo + SharedInfo.VI_UPCALL_MASK);
+      }
+
+      @Override
+      public void set(int mask) {
+        machine.write8(vcpuInfo + SharedInfo.VI_UPCALL_MASK, mask);
+      }
+
+      @Override
+      public void setCr2(int cr2) {
+        machine.write32(vcpuInfo + SharedInfo.VI_ARCH, cr2);
+      }
+    });
+  }
+
+  /** The processor, driven as the hypervisor's TLB and CR3 (PvMmu's view of the hardware). */
+  private static final class ProcessorTlb implements PvMmu.Tlb {
+    private final Cpu cpu;
+
+    ProcessorTlb(Cpu cpu) {
+      this.cpu = cpu;
+    }
+
+    @Override
+    public void flushAll() {
+      cpu.invalidateTranslations();
+    }
+
+    @Override
+    public void invlpg(int va) {
+      cpu.invalidatePage(va);
+    }
+
+    @Override
+    public void loadBase(long l3) {
+      cpu.loadControlRegisters(cpu.cr0(), (int) l3, cpu.cr4());
+    }
+  }
+
+  public PvMmu mmu() {
+    return mmu;
+  }
+
+  public PvTraps traps() {
+    return traps;
+  }
+
+  public PvGdt gdt() {
+    return gdt;
+  }
+
+  public Cpu cpu() {
+    return cpu;
+  }
+
+  /** The virtual IOPL (physdev_op set_iopl), 0..3. */
+  public int iopl() {
+    return iopl;
+  }
+
+  public void setIopl(int iopl) {
+    this.iopl = iopl & 3;
+  }
+
+  /** The guest's view of CR0.TS (fpu_taskswitch). */
+  public boolean guestTs() {
+    return guestTs;
+  }
+
+  /**
+   * do_fpu_taskswitch: the guest's CR0.TS becomes {@code set}, and so does the processor's, so
+   * that the next FPU instruction raises #NM for the guest's lazy FPU switch.
+   */
+  public void fpuTaskswitch(boolean set) {
+    guestTs = set;
+    int cr0 = set ? cpu.cr0() | Cpu.CR0_TS : cpu.cr0() & ~Cpu.CR0_TS;
+    cpu.loadControlRegisters(cr0, cpu.cr3(), cpu.cr4());
+  }
+
+  public int vmAssist() {
+    return vmAssist;
+  }
+
+  /** do_vm_assist: cmd 0 enables, 1 disables; returns 0 or -EINVAL. */
+  public int vmAssist(int cmd, int type) {
+    if (type < 0 || type >= 32 || ((VM_ASSIST_OFFERED >>> type) & 1) == 0) {
+      return org.hospes.abi.XenErrno.EINVAL.negated();
+    }
+    switch (cmd) {
+      case 0 -> vmAssist |= 1 << type;
+      case 1 -> vmAssist &= ~(1 << type);
+      default -> {
+        return org.hospes.abi.XenErrno.ENOSYS.negated();
+      }
+    }
+    return 0;
+  }
+
+  /** vcpu_info.arch.cr2: where the guest reads (and, by MOV to CR2, writes) its fault address. */
+  public int guestCr2() {
+    return machine.read32(vcpuInfo + SharedInfo.VI_ARCH);
+  }
+
+  public void setGuestCr2(int cr2) {
+    machine.write32(vcpuInfo + SharedInfo.VI_ARCH, cr2);
+  }
+
+  /**
+   * guest_io_read for a domU (admin_io_okay fails for every port): all ones, except the CMOS
+   * index and PCI CONFIG_ADDRESS latches Xen keeps per domain.
+   */
+  int ioRead(int port, int bytes) {
+    if (port == 0xCF8 && bytes == 4) {
+      return pciCf8;
+    }
+    int data = 0;
+    for (int k = 0; k < bytes; k++) {
+      int b = port + k == 0x70 ? cmosIndex & 0xFF : 0xFF;
+      data |= b << (8 * k);
+    }
+    return data;
+  }
+
+  /** guest_io_write for a domU: the latches take their values, everything else is dropped. */
+  void ioWrite(int port, int bytes, int value) {
+    if (port == 0xCF8 && bytes == 4) {
+      pciCf8 = value;
+      return;
+    }
+    for (int k = 0; k < bytes; k++) {
+      if (port + k == 0x70) {
+        cmosIndex = (value >>> (8 * k)) & 0xFF;
+      }
+    }
+  }
+
+  /** evtchn_upcall_mask of this vCPU's vcpu_info. */
+  public int upcallMask() {
+    return machine.read8(vcpuInfo + SharedInfo.VI_UPCALL_MASK);
+  }
+
+  public void setUpcallMask(int mask) {
+    machine.write8(vcpuInfo + SharedInfo.VI_UPCALL_MASK, mask);
+  }
+
+  public boolean upcallPending() {
+    return machine.read8(vcpuInfo + SharedInfo.VI_UPCALL_PENDING) != 0;
+  }
+
+  /** The processor's CS/EIP/EFLAGS/SS/ESP/EAX copied out for a bounce or an iret. */
+  public PvTraps.Regs captureRegs() {
+    regs.eip = cpu.eip();
+    regs.cs = cpu.segmentSelector(Cpu.CS);
+    regs.eflags = cpu.eflags();
+    regs.esp = cpu.reg(Cpu.ESP);
+    regs.ss = cpu.segmentSelector(Cpu.SS);
+    regs.eax = cpu.reg(Cpu.EAX);
+    return regs;
+  }
+
+  /**
+   * Loads {@link #captureRegs} back as Xen's return to guest does (a ring-0 IRET). Returns
+   * false if the selectors are unusable: the domain cannot continue.
+   */
+  public boolean restoreRegs(PvTraps.Regs r) {
+    cpu.setReg(Cpu.EAX, r.eax);
+    return cpu.returnToRing(r.cs, r.eip, r.ss, r.esp, r.eflags) < 0;
+  }
+
+  /**
+   * Puts the vCPU in Xen's start-of-day state for a PV32 kernel (libxenguest's vcpu_x86_32):
+   * CS FLAT_KERNEL_CS, the data and stack segments FLAT_KERNEL_DS, EIP the entry, ESP the boot
+   * stack, ESI start_info, EFLAGS IF; paging on over the pinned L3 {@code l3Mfn}, which becomes
+   * the base pointer; events masked in vcpu_info until the guest opens them.
+   */
+  public int boot(long l3Mfn, int entry, int stackTop, int startInfo) {
+    cpu.resetFlat32();
+    cpu.setGdtr(PvGdt.VIRT_START, PvGdt.LIMIT);
+    // The hypervisor's TSS: no I/O bitmap, so IN/OUT above the (real, 0) IOPL fault to us.
+    cpu.setTaskRegister(0, PvGdt.VIRT_START + PvGdt.GUEST_PAGES * 4096, 0x66);
+    int cr0 = Cpu.CR0_PE | Cpu.CR0_ET | Cpu.CR0_WP | Cpu.CR0_NE;
+    cpu.loadControlRegisters(cr0, 0, Cpu.CR4_PAE);
+    int rc = mmu.newBaseptr(l3Mfn);
+    if (rc != 0) {
+      return rc;
+    }
+    cpu.loadControlRegisters(cr0 | Cpu.CR0_PG, cpu.cr3(), Cpu.CR4_PAE);
+    for (int seg : new int[] {Cpu.DS, Cpu.ES, Cpu.FS, Cpu.GS}) {
+      if (cpu.loadSegmentAsRing0(seg, PvGdt.FLAT_RING1_DS) >= 0) {
+        throw new IllegalStateException("Xen's FLAT_RING1_DS does not load");
+      }
+    }
+    if (cpu.returnToRing(PvGdt.FLAT_RING1_CS, entry, PvGdt.FLAT_RING1_DS, stackTop,
+        1 << 9 | 2) >= 0) {
+      throw new IllegalStateException("Xen's FLAT_RING1_CS does not load");
+    }
+    cpu.setReg(Cpu.ESI, startInfo);
+    cpu.setExceptionExitMask(-1);
+    cpu.setSoftwareInterruptExit(true);
+    setUpcallMask(1);
+    return 0;
+  }
+
+  /** The domain is gone: every page type and reference is dropped, the GDT area freed. */
+  public void relinquish(FrameTable owners) {
+    gdt.destroy(owners);
+    mmu.relinquish(owners);
+  }
+}

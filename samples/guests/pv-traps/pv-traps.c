@@ -1,0 +1,229 @@
+/*
+ * pv-traps: a classic PV32 guest kernel that checks ring compression from the inside. In ring 1
+ * it takes a #PF and a #GP to its own handlers (Xen's bounce frames), enters ring 3 through the
+ * iret hypercall and makes an int 0x80 system call through its virtual IDT, has an int 0x81
+ * (kernel-only gate) refused from ring 3 with #GP(0x40a), reads the Xen CPUID leaves through
+ * the forced-emulation prefix, sleeps on a timer event delivered through the event callback,
+ * and tries what a hostile kernel would (set_gdt, update_descriptor, set_trap_table abuse).
+ */
+#include <hospes/xen.h>
+#include <hospes/pv.h>
+
+extern void (*pv_trap_hook)(struct pv_frame *f);
+extern void (*pv_event_hook)(uint32_t port);
+
+static volatile int stage;
+/* How long the instruction is that a ring-1 #GP is expected on (hlt by default). */
+static volatile uint32_t gp_skip = 1;
+static volatile uint32_t seen_cr2;
+static char user_stack[4096] __attribute__((aligned(16)));
+static char desc_page[4096] __attribute__((aligned(4096)));
+
+#define PROBE_VA 0x10000000u   /* never mapped */
+
+static void user_main(void)
+{
+    /* Ring 3: flat user data segments, then the system call. */
+    __asm__ volatile("movl %0, %%eax; movl %%eax, %%ds; movl %%eax, %%es"
+                     :: "i"(FLAT_RING3_DS) : "eax");
+    __asm__ volatile("movl $42, %%eax; int $0x80" ::: "eax", "memory");
+    /* A kernel-only gate: #GP(0x81 << 3 | 2). */
+    __asm__ volatile("int $0x81" ::: "memory");
+    for (;;) {
+    }
+}
+
+static void trap(struct pv_frame *f)
+{
+    uint32_t cs = f->cs & 0xffff;
+    switch (f->vector) {
+    case 14:
+        seen_cr2 = pv_shared_info->vcpu_info[0].arch.cr2;
+        pv_printf("#PF error %x cr2 %08x from ring %u (upcall mask %u)\n", f->error,
+                  (unsigned)seen_cr2, cs & 3, (f->cs >> 16) & 0xff);
+        f->eip += 2;            /* movl (%eax), %eax */
+        return;
+    case 13:
+        pv_printf("#GP error %x from ring %u\n", f->error, cs & 3);
+        if ((cs & 3) == 3) {
+            pv_printf("back in ring 1 from ring 3; esp %s\n",
+                      f->esp > (uint32_t)user_stack && f->esp <= (uint32_t)user_stack + 4096
+                          ? "on the user stack" : "elsewhere");
+            stage = 3;
+            /* Leave user mode for good: continue main on its own stack (longjmp-like). */
+            pv_shutdown(SHUTDOWN_poweroff);
+        }
+        f->eip += gp_skip;
+        gp_skip = 1;
+        return;
+    case 0x80:
+        pv_printf("int 0x80 eax %u from ring %u cs %04x ss %04x\n", f->eax, cs & 3, cs,
+                  f->ss & 0xffff);
+        return;
+    case 0xfffffffe: {
+        /* The failsafe callback: {ds, es, fs, gs, eip, cs, eflags} where the trap frame was. */
+        const uint32_t *w = &f->eip;
+        pv_printf("failsafe callback: could not enter %04x:%08x\n", w[5] & 0xffff,
+                  (unsigned)w[4]);
+        pv_shutdown(SHUTDOWN_crash);
+    }
+    default:
+        pv_printf("unexpected trap %u error %x at %08x\n", f->vector, f->error, f->eip);
+        pv_shutdown(SHUTDOWN_crash);
+    }
+}
+
+static volatile int timer_events;
+
+static void event(uint32_t port)
+{
+    (void)port;
+    timer_events++;
+}
+
+static void hostile(void)
+{
+    long rc;
+    /* set_gdt: more entries than the guest may have. */
+    uint32_t frames[16] = { pv_mfn_of(desc_page) };
+    rc = PV_HYPERCALL(__HYPERVISOR_set_gdt, frames, FIRST_RESERVED_GDT_ENTRY + 1);
+    pv_printf("set_gdt too many entries: %ld\n", rc);
+    /* set_gdt: a frame the guest maps writable cannot become a descriptor page. */
+    rc = PV_HYPERCALL(__HYPERVISOR_set_gdt, frames, 512);
+    pv_printf("set_gdt writable frame: %ld\n", rc);
+    /* set_gdt: the L3 (a page table) and a frame that is not ours (mfn 0). */
+    frames[0] = pv_mfn_of((void *)pv_start_info->pt_base);
+    pv_printf("set_gdt page-table frame: %ld\n",
+              PV_HYPERCALL(__HYPERVISOR_set_gdt, frames, 512));
+    frames[0] = 0;
+    pv_printf("set_gdt foreign frame: %ld\n", PV_HYPERCALL(__HYPERVISOR_set_gdt, frames, 512));
+
+    uint64_t ma = ((uint64_t)pv_mfn_of(desc_page) << 12) + 16;
+    /* A DPL-0 flat code descriptor is stored with DPL 1 (Xen's fixup). */
+    rc = PV_HYPERCALL(__HYPERVISOR_update_descriptor, (uint32_t)ma, (uint32_t)(ma >> 32),
+                      0x0000ffff, 0x00cf9a00);
+    pv_printf("update_descriptor DPL0 code: %ld, stored DPL %u\n", rc,
+              (((volatile uint32_t *)desc_page)[5] >> 13) & 3);
+    /* A call gate to FLAT_RING1_CS, DPL 3: stored with DPL 0, the DPL kept in the RPL. */
+    rc = PV_HYPERCALL(__HYPERVISOR_update_descriptor, (uint32_t)ma + 8, (uint32_t)(ma >> 32),
+                      (FLAT_RING1_CS << 16) | 0x1000, 0x0000ec00);
+    pv_printf("update_descriptor call gate: %ld, stored DPL %u selector %04x\n", rc,
+              (((volatile uint32_t *)desc_page)[7] >> 13) & 3,
+              ((volatile uint32_t *)desc_page)[6] >> 16);
+    /* A call gate into Xen's own ring-0 code segment (0xe008) is refused. */
+    pv_printf("update_descriptor gate to xen cs: %ld\n",
+              PV_HYPERCALL(__HYPERVISOR_update_descriptor, (uint32_t)ma + 8,
+                           (uint32_t)(ma >> 32), (0xe008 << 16) | 0x1000, 0x0000ec00));
+    /* A TSS descriptor, an interrupt gate, a 64-bit code segment: refused. */
+    pv_printf("update_descriptor tss: %ld\n",
+              PV_HYPERCALL(__HYPERVISOR_update_descriptor, (uint32_t)ma, 0, 0x0000ffff,
+                           0x00008900));
+    pv_printf("update_descriptor interrupt gate: %ld\n",
+              PV_HYPERCALL(__HYPERVISOR_update_descriptor, (uint32_t)ma, 0, 0xe0191000,
+                           0x0000ee00));
+    pv_printf("update_descriptor 64-bit code: %ld\n",
+              PV_HYPERCALL(__HYPERVISOR_update_descriptor, (uint32_t)ma, 0, 0x0000ffff,
+                           0x00af9a00));
+    pv_printf("update_descriptor misaligned: %ld\n",
+              PV_HYPERCALL(__HYPERVISOR_update_descriptor, (uint32_t)ma + 4, 0, 0, 0));
+    /* Into a page table: never. */
+    uint64_t l3 = (uint64_t)pv_mfn_of((void *)pv_start_info->pt_base) << 12;
+    pv_printf("update_descriptor into the L3: %ld\n",
+              PV_HYPERCALL(__HYPERVISOR_update_descriptor, (uint32_t)l3, 0, 0x0000ffff,
+                           0x00cf9a00));
+    /* vm_assist: writable page tables are not offered, PAE extended CR3 is. */
+    pv_printf("vm_assist writable_pagetables: %ld, pae_extended_cr3: %ld\n",
+              PV_HYPERCALL(__HYPERVISOR_vm_assist, 0, VMASST_TYPE_writable_pagetables),
+              PV_HYPERCALL(__HYPERVISOR_vm_assist, 0, VMASST_TYPE_pae_extended_cr3));
+    /* Writing the M2P, in the hypervisor's area: the PV MMU has no L1 of ours there. */
+    uint64_t pte = ((uint64_t)pv_mfn_of(desc_page) << 12) | PTE_P | PTE_RW;
+    pv_printf("update_va_mapping in the hypervisor hole: %ld\n",
+              PV_HYPERCALL(__HYPERVISOR_update_va_mapping, MACH2PHYS_VIRT_START,
+                           (uint32_t)pte, 0, UVMF_INVLPG));
+}
+
+int strcmp(const char *a, const char *b);
+
+/* A hostile virtual IDT: Xen takes any selector (RPL 0 becomes 1); using it fails later. */
+static void bad_trap_table(uint16_t cs)
+{
+    struct trap_info t[2] = { { 0x80, 3, cs, pv_trap_stubs[0x80] }, { 0, 0, 0, 0 } };
+    pv_printf("set_trap_table int 0x80 -> %04x: %ld\n", cs,
+              PV_HYPERCALL(__HYPERVISOR_set_trap_table, t));
+    __asm__ volatile("int $0x80" ::: "memory");
+    pv_printf("int 0x80 returned\n");
+}
+
+int main(void)
+{
+    pv_trap_hook = trap;
+    pv_event_hook = event;
+    if (strcmp(pv_start_info->cmd_line, "bad-trap-xen-cs") == 0) {
+        bad_trap_table(0xe008);     /* Xen's own ring-0 code segment */
+    } else if (strcmp(pv_start_info->cmd_line, "bad-trap-null-cs") == 0) {
+        bad_trap_table(0);
+    }
+    pv_printf("pv-traps: %s, %u pages, kernel in ring %u\n", pv_start_info->magic,
+              pv_start_info->nr_pages, 1);
+
+    uint32_t a = 0x40000000, b, c, d;
+    __asm__ volatile("ud2a; .ascii \"xen\"; cpuid" : "+a"(a), "=b"(b), "=c"(c), "=d"(d));
+    char sig[13];
+    ((uint32_t *)sig)[0] = b;
+    ((uint32_t *)sig)[1] = c;
+    ((uint32_t *)sig)[2] = d;
+    sig[12] = 0;
+    pv_printf("forced cpuid: %s max leaf %08x\n", sig, a);
+
+    /* #PF in ring 1. */
+    uint32_t probe = PROBE_VA;
+    __asm__ volatile("movl (%0), %0" : "+a"(probe) :: "memory");
+    /* #GP in ring 1: HLT is privileged and Xen does not emulate it. */
+    __asm__ volatile("hlt" ::: "memory");
+    pv_printf("resumed after #PF and #GP\n");
+
+    /* Port I/O: #GP until physdev_op set_iopl lets ring 1 have it, then emulated. */
+    uint32_t al = 0;
+    gp_skip = 2;
+    __asm__ volatile("inb $0x71, %%al" : "+a"(al) :: "memory");
+    uint32_t iopl = 4;
+    long bad = PV_HYPERCALL(__HYPERVISOR_physdev_op, PHYSDEVOP_set_iopl, &iopl);
+    iopl = 1;
+    long ok = PV_HYPERCALL(__HYPERVISOR_physdev_op, PHYSDEVOP_set_iopl, &iopl);
+    uint32_t idx = 0x8f, p70 = 0, p71 = 0, cf8 = 0x80000010;
+    __asm__ volatile("outb %%al, $0x70; inb $0x70, %%al" : "+a"(idx) :: "memory");
+    p70 = idx & 0xff;
+    __asm__ volatile("inb $0x71, %%al" : "+a"(p71) :: "memory");
+    __asm__ volatile("movw $0xcf8, %%dx; outl %%eax, %%dx; xorl %%eax, %%eax; inl %%dx, %%eax"
+                     : "+a"(cf8) :: "edx", "memory");
+    __asm__ volatile("cli; sti" ::: "memory");
+    pv_printf("set_iopl 4: %ld, set_iopl 1: %ld; port 0x70 reads %02x, 0x71 %02x, 0xcf8 %08x\n",
+              bad, ok, p70, p71 & 0xff, cf8);
+    /* Control registers as Xen shows them to a PV kernel. */
+    uint32_t cr0a, cr0b, cr0c, cr3;
+    __asm__ volatile("movl %%cr0, %0" : "=r"(cr0a));
+    PV_HYPERCALL(__HYPERVISOR_fpu_taskswitch, 1);
+    __asm__ volatile("movl %%cr0, %0" : "=r"(cr0b));
+    __asm__ volatile("clts; movl %%cr0, %0" : "=r"(cr0c));
+    __asm__ volatile("movl %%cr3, %0" : "=r"(cr3));
+    pv_printf("cr0.ts %u/%u/%u, cr3 is the L3's frame: %s\n", (cr0a >> 3) & 1, (cr0b >> 3) & 1,
+              (cr0c >> 3) & 1,
+              cr3 >> 12 == pv_mfn_of((void *)pv_start_info->pt_base) ? "yes" : "no");
+
+    /* An event: a timer 1 ms ahead, then block with events enabled. */
+    struct evtchn_bind_virq bind = { VIRQ_TIMER, 0, 0 };
+    long rc = PV_HYPERCALL(__HYPERVISOR_event_channel_op, EVTCHNOP_bind_virq, &bind);
+    volatile struct vcpu_time_info *t = &pv_shared_info->vcpu_info[0].time;
+    uint64_t deadline = t->system_time + 1000000;
+    PV_HYPERCALL(__HYPERVISOR_set_timer_op, (uint32_t)deadline, (uint32_t)(deadline >> 32));
+    while (timer_events == 0) {
+        PV_HYPERCALL(__HYPERVISOR_sched_op, SCHEDOP_block, 0);
+    }
+    pv_printf("timer event on port %u through the event callback (bind %ld)\n", bind.port, rc);
+    pv_shared_info->vcpu_info[0].evtchn_upcall_mask = 1;
+
+    hostile();
+
+    /* Ring 3 and back. */
+    pv_enter_user((uint32_t)user_main, (uint32_t)user_stack + sizeof(user_stack));
+}
