@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.ServiceLoader;
 import org.hospes.hv.cost.CostModel;
 import org.hospes.hv.cost.DefaultCostModel;
+import org.hospes.hv.cost.PrescottCostModel;
 import org.hospes.hv.sched.CreditScheduler;
 import org.hospes.hv.sched.RoundRobinScheduler;
 import org.hospes.hv.sched.SchedulerFactory;
@@ -19,7 +20,8 @@ import org.hospes.hv.sched.SchedulerFactory;
  * <ul>
  *   <li>{@code Map<String, SchedulerFactory>}: "credit" ({@link CreditScheduler}), "rr"
  *       ({@link RoundRobinScheduler}). Factories, because schedulers hold state.
- *   <li>{@code Map<String, CostModel>}: "default" ({@link DefaultCostModel}).
+ *   <li>{@code Map<String, CostModel>}: "default" ({@link DefaultCostModel}) and "prescott"
+ *       ({@link PrescottCostModel}: the first VT-x generation's exit latency).
  * </ul>
  *
  * Then every {@link HospesPlugin} that {@link ServiceLoader} finds on the class path is
@@ -53,6 +55,7 @@ public final class HypervisorModule extends AbstractModule {
     schedulers(binder()).addBinding(RoundRobinScheduler.NAME)
         .toInstance(RoundRobinScheduler::new);
     costModels(binder()).addBinding(DefaultCostModel.NAME).to(DefaultCostModel.class);
+    costModels(binder()).addBinding(PrescottCostModel.NAME).to(PrescottCostModel.class);
     for (HospesPlugin plugin : plugins(pluginLoader)) {
       install(plugin);
     }

@@ -251,6 +251,8 @@ public final class Cpu {
   private final Decoder decoder = new Decoder(this);
   /** The x87 unit. */
   final Fpu fpu = new Fpu();
+  /** XMM registers, MXCSR and the MMX/SSE/SSE2 instructions. */
+  final Simd simd = new Simd();
   /** Per RAM page: blocks by start offset, or null when the page holds no decoded code. */
   private final Block[][] pageBlocks;
   /** Per RAM page: blocks that start in an earlier page and run into this one. */
@@ -401,6 +403,7 @@ public final class Cpu {
     Arrays.fill(r, 0, 8, 0);
     r[EDX] = CpuId.SIGNATURE;
     fpu.reset();
+    simd.reset();
     setEflags(Flags.FIXED1);
     halted = false;
     shadow = false;
@@ -1933,6 +1936,7 @@ public final class Cpu {
         }
         break;
       case Op.INT1: trap(Exceptions.DB, Interrupts.EXCEPTION, false); break;
+      case Op.SIMD: simd.exec(this, f0, d, imm, f3 >>> 20); break;
       case Op.FWAIT:
         if ((cr0 & (CR0_MP | CR0_TS)) == (CR0_MP | CR0_TS)) {
           raise(Exceptions.NM, 0);
@@ -2373,6 +2377,14 @@ public final class Cpu {
   }
 
   /** Physical page holding the code byte at {@code lin}, or -1 if it is not mapped. */
+  /**
+   * Translates {@code lin} as a data read would, with its #PF, but reads nothing (CLFLUSH: MMIO
+   * must not see an access).
+   */
+  void probeRead(int lin) {
+    translate(lin, userAccess());
+  }
+
   long physPageOfCode(int lin) {
     return translateCode(lin) >>> 12;
   }

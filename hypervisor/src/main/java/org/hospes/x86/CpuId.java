@@ -7,9 +7,9 @@ import static org.hospes.x86.Cpu.EDX;
 
 /**
  * CPUID. The processor reports a P6-family model and advertises a feature only once it works:
- * FPU, PSE, TSC, MSR, PAE, CX8, SEP, PGE and CMOV today (with CMOV and FPU, FCMOV and FCOMI),
- * and NX in leaf 0x80000001. APIC only with a local APIC connected ({@link Cpu#setApicBaseMsr})
- * and globally enabled. FXSR and the rest join as they are implemented.
+ * FPU, PSE, TSC, MSR, PAE, CX8, SEP, PGE and CMOV (with CMOV and FPU, FCMOV and FCOMI), CLFSH,
+ * MMX, FXSR, SSE and SSE2 ({@link Simd}), and NX in leaf 0x80000001. APIC only with a local APIC connected ({@link Cpu#setApicBaseMsr})
+ * and globally enabled. SSE3 and later are absent.
  */
 final class CpuId {
   static final int FEATURE_FPU = 1 << 0;
@@ -22,18 +22,28 @@ final class CpuId {
   static final int FEATURE_SEP = 1 << 11;
   static final int FEATURE_PGE = 1 << 13;
   static final int FEATURE_CMOV = 1 << 15;
+  static final int FEATURE_CLFSH = 1 << 19;
+  static final int FEATURE_MMX = 1 << 23;
+  static final int FEATURE_FXSR = 1 << 24;
+  static final int FEATURE_SSE = 1 << 25;
+  static final int FEATURE_SSE2 = 1 << 26;
 
   /** CPUID 0x80000001 EDX: execute disable (EFER.NXE, XD in PAE entries). */
   static final int EXT_FEATURE_NX = 1 << 20;
 
   static final int FEATURES = FEATURE_FPU | FEATURE_PSE | FEATURE_TSC | FEATURE_MSR | FEATURE_PAE
-      | FEATURE_CX8 | FEATURE_SEP | FEATURE_PGE | FEATURE_CMOV;
+      | FEATURE_CX8 | FEATURE_SEP | FEATURE_PGE | FEATURE_CMOV | FEATURE_CLFSH | FEATURE_MMX
+      | FEATURE_FXSR | FEATURE_SSE | FEATURE_SSE2;
+
+  /** CPUID.1:EBX bits 15-8: CLFLUSH line size in 8-byte units (64 bytes). */
+  static final int CLFLUSH_LINE = 8 << 8;
 
   /**
-   * Family 6, model 3, stepping 3. Kernels key errata on the model; models below 3 with low
-   * steppings are taken to have a broken SYSENTER.
+   * Family 6, model 13, stepping 8: a Pentium M "Dothan" C0, the P6-family part with SSE2, PAE
+   * and NX, as this processor has (and no SSE3). Kernels key errata on the model; P6 models below
+   * 3 with low steppings are taken to have a broken SYSENTER.
    */
-  static final int SIGNATURE = 0x0633;
+  static final int SIGNATURE = 0x06D8;
 
   private static final String VENDOR = "GenuineIntel";
   private static final String BRAND = "Hospes virtual i686 processor";
@@ -52,7 +62,7 @@ final class CpuId {
         break;
       case 1:
         r[EAX] = SIGNATURE;
-        r[EBX] = 0;
+        r[EBX] = CLFLUSH_LINE;
         r[ECX] = 0;
         // APIC follows IA32_APIC_BASE's global enable (SDM vol. 3, 11.4.3); initial APIC ID 0.
         ApicBaseMsr apic = c.apicBaseMsr();

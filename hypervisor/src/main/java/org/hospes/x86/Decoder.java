@@ -35,6 +35,8 @@ final class Decoder {
   private int segOverride;
   private int rep;
   private boolean lock;
+  /** A 66 prefix was seen (the SSE2 mandatory prefix, whatever the default operand size). */
+  private boolean p66;
 
   // ModRM state.
   private int mod;
@@ -276,6 +278,7 @@ final class Decoder {
     segOverride = -1;
     rep = 0;
     lock = false;
+    p66 = false;
     regField = 0;
     regOperand(0);
     int b;
@@ -283,7 +286,7 @@ final class Decoder {
     while (true) {
       b = fetch8();
       switch (b) {
-        case 0x66: osz = def32 ? 1 : 2; break;
+        case 0x66: osz = def32 ? 1 : 2; p66 = true; break;
         case 0x67: a16 = def32; break;
         case 0x26: segOverride = Cpu.ES; break;
         case 0x2E: segOverride = Cpu.CS; break;
@@ -572,6 +575,46 @@ final class Decoder {
     }
   }
 
+  /** 0F opcodes of MMX, SSE and SSE2 (see {@link Simd#form}). */
+  private static boolean isSimd(int b) {
+    return b >= 0x10 && b <= 0x17 || b >= 0x28 && b <= 0x2F || b >= 0x50 && b <= 0x7F
+        || b == 0xAE || b >= 0xC2 && b <= 0xC6 || b >= 0xD0;
+  }
+
+  /**
+   * An MMX/SSE/SSE2 instruction. The mandatory prefix is F3 or F2 when present (the last of
+   * them), else 66; a form that does not exist with that prefix is #UD, as is LOCK.
+   */
+  private boolean simd(int b) {
+    int pfx = rep == 1 ? Simd.P_F3 : rep == 2 ? Simd.P_F2 : p66 ? Simd.P_66 : Simd.P_NONE;
+    int form = Simd.form(pfx, b);
+    if (form == 0 || lock) {
+      return undefined();
+    }
+    if (b == 0x77) {
+      emit(Op.SIMD, 0, b, 0); // EMMS: no ModRM
+      return false;
+    }
+    modrm();
+    if ((form & Simd.MEM_ONLY) != 0 && !isMem() || (form & Simd.REG_ONLY) != 0 && isMem()) {
+      return undefined();
+    }
+    if (b == 0xAE) {
+      // Memory: FXSAVE FXRSTOR LDMXCSR STMXCSR . . . CLFLUSH; register: LFENCE MFENCE SFENCE.
+      boolean ok = isMem() ? regField <= 3 || regField == 7 : regField >= 5;
+      if (!ok) {
+        return undefined();
+      }
+    }
+    if (b == 0xF7) {
+      // MASKMOVQ/MASKMOVDQU store at DS:(E)DI, or the override segment.
+      seg = segOverride >= 0 ? segOverride : Cpu.DS;
+    }
+    int imm = (form & Simd.IMM8) != 0 ? fetch8() : 0;
+    emit(Op.SIMD, 0, pfx << 8 | b, imm);
+    return false;
+  }
+
   private boolean decodeTwoByte(int b) {
     int v = osz;
     boolean lockable = b == 0xAB || b == 0xB3 || b == 0xBB || b == 0xBA || b == 0xB0
@@ -593,6 +636,9 @@ final class Decoder {
       modrm();
       emit(Op.SETCC, 0, b & 15, 0);
       return false;
+    }
+    if (isSimd(b)) {
+      return simd(b);
     }
     if (b >= 0xC8) {
       regOperand(b & 7);

@@ -690,7 +690,7 @@ final class Fpu {
     updateEs();
   }
 
-  private void updateEs() {
+  void updateEs() {
     if ((sw & ~cw & 0x3F) != 0) {
       sw |= SW_ES | SW_B;
     } else {

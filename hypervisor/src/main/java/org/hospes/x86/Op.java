@@ -128,7 +128,12 @@ final class Op {
   static final int LOAD_FAR = 99;
   /** INT1 (ICEBP): #DB delivered without the gate-DPL check. */
   static final int INT1 = 100;
-  static final int COUNT = 101;
+  /**
+   * MMX/SSE/SSE2 (see {@link Simd}); sub = mandatory prefix &lt;&lt; 8 | 0F opcode byte, imm = the
+   * imm8 where the form has one.
+   */
+  static final int SIMD = 101;
+  static final int COUNT = 102;
 
   private Op() {}
 }

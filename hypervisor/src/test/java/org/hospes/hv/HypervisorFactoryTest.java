@@ -113,7 +113,7 @@ class HypervisorFactoryTest {
         getClass().getClassLoader())) {
       HypervisorFactory f = new HypervisorFactory(loader);
       assertThat(f.schedulerNames()).contains("credit", "rr", "fifo-test");
-      assertThat(f.costModelNames()).containsExactly("default", "double");
+      assertThat(f.costModelNames()).containsExactly("default", "double", "prescott");
       Hypervisor hv = f.hypervisor("fifo-test", "double", 64);
       assertThat(hv.costModel().name()).isEqualTo("double");
       assertThat(hv.scheduler()).isInstanceOf(RoundRobinScheduler.class);

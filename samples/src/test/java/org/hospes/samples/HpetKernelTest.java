@@ -24,8 +24,6 @@ class HpetKernelTest {
 
   @Test
   @Timeout(value = 300, unit = TimeUnit.SECONDS)
-  @org.junit.jupiter.api.Disabled("flaky: the ten-periods check failed once in a clean-clone"
-      + " ./test after passing in the full verify; to investigate next session")
   void nativeAndHvmHpetsAnswerAsQemusDoes() throws Exception {
     QemuGoldenTest.requireQemu();
     ByteArrayOutputStream serial = new ByteArrayOutputStream();

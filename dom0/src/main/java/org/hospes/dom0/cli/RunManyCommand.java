@@ -216,7 +216,7 @@ final class RunManyCommand implements Callable<Integer> {
       DomainOutcome o = g.outcome();
       if (o.kind() == DomainOutcome.Kind.RUNNING) {
         o = stop[0] != null
-            ? new DomainOutcome(o.kind(), ExitStatus.STOPPED, "still running when the run was"
+            ? new DomainOutcome(o.kind(), session.stopStatus(), "still running when the run was"
                 + " stopped (" + stop[0] + ")", o.instructions())
             : new DomainOutcome(o.kind(), o.status(), String.format(Locale.ROOT, "still"
                 + " running at the time limit of %,d cycles", maxCycles), o.instructions());
@@ -231,7 +231,7 @@ final class RunManyCommand implements Callable<Integer> {
     }
     if (stop[0] != null) {
       streams.err().println("hospes: run stopped: " + stop[0]);
-      status = ExitStatus.STOPPED;
+      status = session.stopStatus();
     }
     if (this.host.stats) {
       streams.err().printf(Locale.ROOT, "hospes: %d domains, %d instructions in %.3f s (%.1f"

@@ -8,15 +8,22 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.ArrayList;
+import java.util.List;
+import org.hospes.dom0.machine.ExitStatus;
 import org.hospes.dom0.machine.HostLink;
+import sun.misc.Signal;
+import sun.misc.SignalHandler;
 
 /**
  * The process's side of one run, as the run loop sees it between slices ({@link HostLink}):
  *
  * <ul>
- *   <li>Ctrl-C or SIGTERM: a shutdown hook asks the run loop to stop at the next slice boundary
- *       and waits until the command has printed its stats and written its files, so a stopped
- *       run loses nothing;
+ *   <li>Ctrl-C or SIGTERM: a signal handler asks the run loop to stop at the next slice
+ *       boundary; the command prints its stats, writes its files and exits with 128 plus the
+ *       signal's number (130, 143), the status --stats-json records too. A second signal ends
+ *       the process at once. Other ways the JVM shuts down (SIGHUP) go through a shutdown hook
+ *       that waits for the same winding-up, so a stopped run loses nothing;
  *   <li>stdout gone (a reader such as {@code head} closed the pipe): the run stops;
  *   <li>stdin: forwarded to the guest's console as QEMU's {@code -serial stdio} does. In a
  *       terminal it is put in raw mode (keys go to the guest at once, unechoed) and the escape
@@ -51,6 +58,9 @@ final class RunSession implements HostLink, AutoCloseable {
   private final Thread hook;
   private final Terminal terminal;
   private volatile String stopReason;
+  /** The number of the signal that stopped the run, or 0. */
+  private volatile int signal;
+  private final List<Runnable> signalRestores = new ArrayList<>();
   private InputSink sink;
   private byte[] pending = new byte[0];
   private boolean inputEnded;
@@ -77,6 +87,9 @@ final class RunSession implements HostLink, AutoCloseable {
     Terminal terminal = input && streams.process() ? Terminal.rawIfTty() : null;
     RunSession s = new RunSession(streams, terminal);
     Runtime.getRuntime().addShutdownHook(s.hook);
+    if (streams.process()) {
+      s.trapSignals();
+    }
     if (input) {
       if (terminal != null) {
         streams.err().println("hospes: the terminal is the guest's console; Ctrl-] or Ctrl-C"
@@ -127,6 +140,45 @@ final class RunSession implements HostLink, AutoCloseable {
   /** Sends input to this console from now on. */
   void forwardInputTo(InputSink sink) {
     this.sink = sink;
+  }
+
+  /**
+   * Catches SIGINT and SIGTERM, so that the run ends with the status a shell expects and the
+   * stats record it. A signal the process inherited as ignored (a background job's SIGINT)
+   * stays ignored.
+   */
+  private void trapSignals() {
+    for (String name : new String[] {"INT", "TERM"}) {
+      try {
+        Signal sig = new Signal(name);
+        SignalHandler old = Signal.handle(sig, this::onSignal);
+        if (old == SignalHandler.SIG_IGN) {
+          Signal.handle(sig, old);
+        } else {
+          signalRestores.add(() -> Signal.handle(sig, old));
+        }
+      } catch (IllegalArgumentException e) {
+        // This JVM keeps the signal (-Xrs, or an unknown name): the shutdown hook stands in.
+      }
+    }
+  }
+
+  private void onSignal(Signal sig) {
+    if (signal != 0) {
+      // A second signal: the user insists, and the run may be stuck outside the run loop.
+      if (terminal != null) {
+        terminal.restore();
+      }
+      Runtime.getRuntime().halt(128 + sig.getNumber());
+    }
+    signal = sig.getNumber();
+    requestStop("interrupted (SIG" + sig.getName() + ")");
+  }
+
+  @Override
+  public int stopStatus() {
+    int s = signal;
+    return s != 0 ? 128 + s : ExitStatus.STOPPED;
   }
 
   /** Asks the run to stop at the next slice boundary (first reason wins). */
@@ -181,6 +233,8 @@ final class RunSession implements HostLink, AutoCloseable {
   @Override
   public void close() {
     finished.countDown();
+    signalRestores.forEach(Runnable::run);
+    signalRestores.clear();
     try {
       Runtime.getRuntime().removeShutdownHook(hook);
     } catch (IllegalStateException e) {
@@ -212,7 +266,7 @@ final class RunSession implements HostLink, AutoCloseable {
   }
 
   private void onShutdown() {
-    requestStop("interrupted (SIGINT or SIGTERM)");
+    requestStop("interrupted (the JVM is shutting down)");
     try {
       finished.await(HOOK_WAIT_SECONDS, TimeUnit.SECONDS);
     } catch (InterruptedException e) {

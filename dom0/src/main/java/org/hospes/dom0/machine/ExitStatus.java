@@ -19,8 +19,8 @@ public final class ExitStatus {
   public static final int INSTRUCTION_LIMIT = 4;
   /**
    * The run was ended from outside before the kernel stopped: the escape key, or stdout closed
-   * by its reader. 128 + SIGINT, as a shell reports a command ended by Ctrl-C (a real SIGINT or
-   * SIGTERM gives the JVM's 130 or 143 after the stats are written).
+   * by its reader. 128 + SIGINT, as a shell reports a command ended by Ctrl-C (a SIGTERM gives
+   * 143: see {@link HostLink#stopStatus}).
    */
   public static final int STOPPED = 130;
 

@@ -30,4 +30,13 @@ public interface HostLink {
   default boolean awaitInput() {
     return false;
   }
+
+  /**
+   * The exit status of a run this link stopped: 128 plus the signal's number when a signal
+   * stopped it (130 for SIGINT, 143 for SIGTERM, as a shell reports a process the signal
+   * killed), otherwise {@link ExitStatus#STOPPED}.
+   */
+  default int stopStatus() {
+    return ExitStatus.STOPPED;
+  }
 }

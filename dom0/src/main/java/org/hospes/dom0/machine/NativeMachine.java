@@ -302,7 +302,7 @@ public final class NativeMachine {
         String stop = link.afterSlice();
         if (stop != null) {
           // Between slices: an instruction boundary, so the machine stays resumable.
-          return report(ExitStatus.STOPPED, RunResult.STOPPED_PREFIX + stop);
+          return report(link.stopStatus(), RunResult.STOPPED_PREFIX + stop);
         }
       }
     } finally {

@@ -160,7 +160,8 @@ public final class StatsReport {
     ServiceStats service = svc == null ? null : new ServiceStats(svc.privilege().describe(),
         c.ioreqs, svc.foreignMaps(), svc.liveForeignMaps(), svc.refusals(),
         svc.handlerFailures());
-    return new DomainStats(d.domid(), d.name(), d.mode().cliName(),
+    // A service domain's services are Java code, not a guest in a mode: no "pvh" for dom0.
+    return new DomainStats(d.domid(), d.name(), d.isService() ? "service" : d.mode().cliName(),
         d.state().name().toLowerCase(Locale.ROOT), endReason, status, d.weight(), d.cap(),
         new Runstate(rs[0], rs[1], rs[2]), d.isService(), service, c.instructions, c.cycles,
         c.guestCycles, c.idleCycles, c.tlbMisses, c.pageWalkReferences, c.eptViolations,

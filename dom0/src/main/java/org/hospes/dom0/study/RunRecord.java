@@ -8,7 +8,7 @@ import java.util.Map;
  * the host (no wall time), so the same study gives the same records.
  */
 public record RunRecord(RunSpec spec, int exitStatus, String endReason,
-    Map<String, Long> counters, Map<String, Double> nanobench) {
+    Map<String, Long> counters, Map<String, Double> nanobench) implements java.io.Serializable {
 
   public boolean skipped() {
     return endReason.startsWith(SKIPPED);

@@ -16,8 +16,9 @@ import java.util.TreeSet;
 
 /**
  * Writes a study's results directory: {@code runs.csv} and {@code runs.json} (every counter of
- * every run), and {@code summary.md} (the runs, and the nanobenchmarks per mode next to Adams
- * and Agesen's figures, saying where Hospes agrees and where not). Contents depend only on the
+ * every run), {@code summary.md} (the runs, and the nanobenchmarks per mode next to Adams
+ * and Agesen's figures, saying where Hospes agrees and where not), and {@code report.html}
+ * with its {@code plots/} ({@link StudyHtml}, {@link StudyPlots}). Contents depend only on the
  * records, so the same study writes the same files.
  */
 public final class StudyReport {
@@ -45,6 +46,8 @@ public final class StudyReport {
     doc.put("runs", runs);
     Files.writeString(dir.resolve("runs.json"), json.writeValueAsString(doc) + "\n");
     Files.writeString(dir.resolve("summary.md"), summary(study, records));
+    StudyPlots plots = StudyPlots.draw(records, dir);
+    Files.writeString(dir.resolve("report.html"), StudyHtml.page(study, records, plots));
   }
 
   private static Map<String, Object> specColumns(RunRecord r) {
@@ -115,14 +118,25 @@ public final class StudyReport {
     return v == null ? "" : String.format(Locale.ROOT, "%,d", v);
   }
 
-  /** Cycles per op by mode (first repetition of each mode), next to Adams and Agesen. */
-  private static void nanobenchTable(StringBuilder md, List<RunRecord> records) {
+  /**
+   * Cycles per op by column: the mode (first repetition), with the cost model in brackets when
+   * it is not the default one, so that two cost models stand side by side.
+   */
+  static Map<String, Map<String, Double>> nanobenchByMode(List<RunRecord> records) {
     Map<String, Map<String, Double>> byMode = new LinkedHashMap<>();
     for (RunRecord r : records) {
       if (!r.nanobench().isEmpty()) {
-        byMode.putIfAbsent(r.spec().mode(), r.nanobench());
+        String cost = r.spec().costModel();
+        byMode.putIfAbsent(r.spec().mode() + (cost.equals("default") ? "" : " (" + cost + ")"),
+            r.nanobench());
       }
     }
+    return byMode;
+  }
+
+  /** Cycles per op by mode (first repetition of each mode), next to Adams and Agesen. */
+  private static void nanobenchTable(StringBuilder md, List<RunRecord> records) {
+    Map<String, Map<String, Double>> byMode = nanobenchByMode(records);
     if (byMode.isEmpty()) {
       return;
     }

@@ -39,10 +39,21 @@ public final class StudyRunner {
   }
 
   public List<RunRecord> run(StudySpec study) throws IOException, InterruptedException {
+    return run(study, images(study));
+  }
+
+  /** Each workload's kernel image by workload name, sample kernels built first if needed. */
+  public Map<String, byte[]> images(StudySpec study) throws IOException, InterruptedException {
     Map<String, byte[]> images = new HashMap<>();
     for (StudySpec.Workload w : study.workloads()) {
       images.put(w.name(), Files.readAllBytes(kernel(w)));
     }
+    return images;
+  }
+
+  /** Runs the study on this host's threads with the kernel images given. */
+  public List<RunRecord> run(StudySpec study, Map<String, byte[]> images)
+      throws InterruptedException {
     List<RunSpec> runs = study.runs();
     RunRecord[] out = new RunRecord[runs.size()];
     AtomicInteger done = new AtomicInteger();
@@ -64,8 +75,7 @@ public final class StudyRunner {
                 study.maxInstructions());
             int n = done.incrementAndGet();
             synchronized (progress) {
-              progress.printf(Locale.ROOT, "study: [%d/%d] %s: %s%n", n, runs.size(),
-                  r.label(), rec.endReason());
+              progress.println(progressLine(n, runs.size(), rec));
               progress.flush();
             }
             return rec;
@@ -90,6 +100,12 @@ public final class StudyRunner {
       }
     }
     return List.of(out);
+  }
+
+  /** The progress line of the {@code n}th finished run of {@code total}. */
+  public static String progressLine(int n, int total, RunRecord rec) {
+    return String.format(Locale.ROOT, "study: [%d/%d] %s: %s", n, total, rec.spec().label(),
+        rec.endReason());
   }
 
   /**

@@ -30,7 +30,7 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
   /** One workload: a kernel image, its command line, an optional loader and make variables. */
   @JsonIgnoreProperties(ignoreUnknown = false)
   public record Workload(String name, String kernel, String cmdline, String loader,
-      Map<String, String> make) {}
+      Map<String, String> make) implements java.io.Serializable {}
 
   /** Every list filled with its default, checked; IllegalArgumentException naming the key. */
   public StudySpec withDefaults() {

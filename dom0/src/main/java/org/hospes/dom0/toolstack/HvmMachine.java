@@ -334,7 +334,7 @@ public final class HvmMachine {
         }
         String stop = link.afterSlice();
         if (stop != null) {
-          return report(ExitStatus.STOPPED, RunResult.STOPPED_PREFIX + stop);
+          return report(link.stopStatus(), RunResult.STOPPED_PREFIX + stop);
         }
         if (progressed == 0 || !hv.hasLiveDomains()) {
           // Blocked with nothing inside the machine to wake it: only host input can, else

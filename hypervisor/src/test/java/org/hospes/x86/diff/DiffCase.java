@@ -31,6 +31,11 @@ final class DiffCase {
   boolean asBlock;
   /** Instructions the emulator may run before it must reach a filler HLT. */
   int maxSteps = 1;
+  /**
+   * For a case that faults: host bytes minus emulator bytes before the faulting instruction
+   * (the SIMD cases' prologue carries 0x67 and SIB bytes on the host).
+   */
+  int faultEipAdjust;
 
   DiffCase(int scratchSize) {
     mem = new byte[scratchSize];

@@ -13,8 +13,12 @@ final class DiffSuite {
 
   /** Builds a harness, or fails the test with the one-line message naming the package to install. */
   static NativeHarness harness(NativeHarness.Kind kind, int scratchSize) {
+    return harness(kind, scratchSize, Layout.CODE_MAX);
+  }
+
+  static NativeHarness harness(NativeHarness.Kind kind, int scratchSize, int codeMax) {
     try {
-      return NativeHarness.build(kind, scratchSize);
+      return NativeHarness.build(kind, scratchSize, codeMax);
     } catch (IllegalStateException e) {
       return fail(e.getMessage());
     }
@@ -22,10 +26,15 @@ final class DiffSuite {
 
   static void run(String testClass, NativeHarness.Kind kind, int scratchSize, String countProperty,
       int defaultCount, DiffRun.Generator generator) {
+    run(testClass, kind, scratchSize, Layout.CODE_MAX, countProperty, defaultCount, generator);
+  }
+
+  static void run(String testClass, NativeHarness.Kind kind, int scratchSize, int codeMax,
+      String countProperty, int defaultCount, DiffRun.Generator generator) {
     long seed = DiffRun.seed();
     int n = DiffRun.count(countProperty, defaultCount);
     int only = DiffRun.onlyCase();
-    NativeHarness harness = harness(kind, scratchSize);
+    NativeHarness harness = harness(kind, scratchSize, codeMax);
     DiffRun run = new DiffRun(testClass, seed, harness, generator);
     System.out.printf("%s: seed=0x%x cases=%d (override with -Dhospes.diff.seed=..., -D%s=...)%n",
         testClass, seed, only >= 0 ? 1 : n, countProperty);

@@ -40,6 +40,8 @@ final class EmulatorRunner {
     mem.write(c.codeAddr, code, 0, code.length);
     try {
       cpu.resetFlat32();
+      // As Linux runs user code: FXSAVE/FXRSTOR and SSE enabled, unmasked SIMD exceptions #XM.
+      cpu.loadControlRegisters(cpu.cr0(), 0, Cpu.CR4_OSFXSR | Cpu.CR4_OSXMMEXCPT);
       cpu.setExceptionExitMask(-1); // every fault leaves run() as CpuExit.EXCEPTION
       for (int r = 0; r < 8; r++) {
         cpu.setReg(r, c.regs[r]);

@@ -19,7 +19,7 @@ final class Layout {
   static final int CODE_ADDR = 0x0020_0000;
   static final int CODE_SIZE = 0x1_0000;
   static final int INSN_ADDR = 0x0020_8000;
-  /** Largest instruction sequence a case may carry. */
+  /** Largest instruction sequence a case may carry (a harness may be built with more). */
   static final int CODE_MAX = 128;
   /** Emulator RAM: covers both windows above. */
   static final int RAM_BYTES = 4 << 20;

@@ -27,15 +27,19 @@ final class NativeHarness {
 
   private static final int MAGIC = 0x31464448;
   private static final int SIGILL = 4, SIGFPE = 8, SIGSEGV = 11, SI_KERNEL = 0x80;
+  private static final int FPE_INTDIV = 1;
 
   private final Kind kind;
   private final Path binary;
   private final int scratchSize;
+  /** Largest code a case may carry; every case is sent padded to it. */
+  private final int codeMax;
 
-  private NativeHarness(Kind kind, Path binary, int scratchSize) {
+  private NativeHarness(Kind kind, Path binary, int scratchSize, int codeMax) {
     this.kind = kind;
     this.binary = binary;
     this.scratchSize = scratchSize;
+    this.codeMax = codeMax;
   }
 
   /**
@@ -43,6 +47,11 @@ final class NativeHarness {
    * naming the Debian package to install when a tool is missing.
    */
   static NativeHarness build(Kind kind, int scratchSize) {
+    return build(kind, scratchSize, Layout.CODE_MAX);
+  }
+
+  /** As {@link #build(Kind, int)}, for cases of up to {@code codeMax} bytes of code. */
+  static NativeHarness build(Kind kind, int scratchSize, int codeMax) {
     Path module = moduleDir();
     Path src = module.resolve("src/test/native/diffharness.c");
     Path out = module.resolve("target/diff-native");
@@ -75,7 +84,7 @@ final class NativeHarness {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(e);
     }
-    return new NativeHarness(kind, bin, scratchSize);
+    return new NativeHarness(kind, bin, scratchSize, codeMax);
   }
 
   private static Path moduleDir() {
@@ -145,19 +154,19 @@ final class NativeHarness {
     String dump = System.getProperty("hospes.diff.dump");
     try (OutputStream os = new BufferedOutputStream(dump == null || dump.isBlank() ? raw
         : new Tee(raw, Files.newOutputStream(Path.of(dump))), 1 << 20)) {
-      ByteBuffer b = ByteBuffer.allocate(8 + Layout.CODE_MAX + 36 + scratchSize)
+      ByteBuffer b = ByteBuffer.allocate(8 + codeMax + 36 + scratchSize)
           .order(ByteOrder.LITTLE_ENDIAN);
       ByteBuffer h = ByteBuffer.allocate(32).order(ByteOrder.LITTLE_ENDIAN);
       h.putInt(MAGIC).putInt(cases.size()).putInt(Layout.SCRATCH_ADDR).putInt(scratchSize)
           .putInt(Layout.CODE_ADDR).putInt(Layout.CODE_SIZE).putInt(Layout.INSN_ADDR)
-          .putInt(Layout.CODE_MAX);
+          .putInt(codeMax);
       os.write(h.array());
       for (DiffCase c : cases) {
         b.clear();
         b.putInt(c.refCode.length);
         b.putInt(c.codeAddr);
         b.put(c.refCode);
-        b.position(8 + Layout.CODE_MAX);
+        b.position(8 + codeMax);
         for (int r : c.regs) {
           b.putInt(r);
         }
@@ -223,10 +232,13 @@ final class NativeHarness {
           && (o.eip - c.codeAddr < 0 || o.eip - c.codeAddr >= c.refCode.length);
       if (signo == SIGSEGV && code == SI_KERNEL && inFiller) {
         o.vector = Outcome.COMPLETED;
-      } else if (signo == SIGSEGV && code == SI_KERNEL && o.eip == c.codeAddr) {
-        o.vector = org.hospes.x86.Exceptions.GP; // #GP(0) at the instruction itself
-      } else if (signo == SIGFPE) {
+      } else if (signo == SIGSEGV && code == SI_KERNEL && o.eip - c.codeAddr >= 0
+          && o.eip - c.codeAddr < c.refCode.length) {
+        o.vector = org.hospes.x86.Exceptions.GP; // #GP(0) at an instruction of the case
+      } else if (signo == SIGFPE && code == FPE_INTDIV) {
         o.vector = org.hospes.x86.Exceptions.DE;
+      } else if (signo == SIGFPE) {
+        o.vector = org.hospes.x86.Exceptions.XM; // SIMD floating-point exception (FPE_FLT*)
       } else if (signo == SIGILL) {
         o.vector = org.hospes.x86.Exceptions.UD;
       } else {
