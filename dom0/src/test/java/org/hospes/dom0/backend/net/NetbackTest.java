@@ -11,7 +11,11 @@ import org.hospes.dom0.xenstore.XsMessage;
 import org.hospes.dom0.xenstore.XsWire;
 import org.junit.jupiter.api.Test;
 
-/** netback against a Java netfront: xenbus, both rings, offloads, and hostile frontends. */
+/**
+ * netback against a Java netfront: xenbus, both rings, offloads, and hostile frontends. The
+ * timeout turns a backend that loops on a hostile ring into a failure.
+ */
+@org.junit.jupiter.api.Timeout(60)
 class NetbackTest {
 
   private NetTestbed connected() {
