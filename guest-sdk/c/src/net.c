@@ -361,7 +361,8 @@ static void ip_input(struct net *n, const uint8_t *ip, uint32_t len)
         return;
     }
     uint32_t src = get32(ip + 12), dst = get32(ip + 16);
-    if (dst != n->ip && dst != 0xffffffffu) {
+    /* Unconfigured (before DHCP's ACK) every unicast is taken: the offer comes to yiaddr. */
+    if (dst != n->ip && dst != 0xffffffffu && n->ip != 0) {
         return;
     }
     const uint8_t *p = ip + hl;
@@ -747,4 +748,123 @@ int tcp_serve_one(struct net *n, uint16_t port, void *reqbuf, uint32_t reqsize,
     TCP_WAIT(n, c, c->unacked_len == 0, deadline_ns);
     tcp_finish(n, c, deadline_ns);
     return (int)c->rlen;
+}
+
+void udp_unbind(struct net *n, struct udp_socket *s)
+{
+    for (int i = 0; i < NET_UDP_SOCKETS; i++) {
+        if (n->udp[i] == s) {
+            n->udp[i] = 0;
+        }
+    }
+}
+
+/* ---- DHCP (RFC 2131): DISCOVER, OFFER, REQUEST, ACK -------------------------------------- */
+
+#define DHCP_LEN 240   /* the fixed part up to and including the magic cookie */
+
+static uint32_t dhcp_build(struct net *n, uint8_t *m, uint32_t xid, uint8_t type, uint32_t req,
+                           uint32_t server)
+{
+    memset(m, 0, 300);
+    m[0] = 1;                 /* BOOTREQUEST */
+    m[1] = 1;                 /* Ethernet */
+    m[2] = 6;
+    put32(m + 4, xid);
+    put16(m + 10, 0x8000);    /* broadcast: we cannot take unicast before we have an address */
+    memcpy(m + 28, netfront_mac(n->nf), 6);
+    put32(m + 236, 0x63825363);
+    uint8_t *o = m + DHCP_LEN;
+    *o++ = 53; *o++ = 1; *o++ = type;
+    if (req) {
+        *o++ = 50; *o++ = 4; put32(o, req); o += 4;
+    }
+    if (server) {
+        *o++ = 54; *o++ = 4; put32(o, server); o += 4;
+    }
+    *o++ = 55; *o++ = 3; *o++ = 1; *o++ = 3; *o++ = 6;   /* mask, router, DNS */
+    *o++ = 255;
+    return (uint32_t)(o - m) < 300 ? 300 : (uint32_t)(o - m);
+}
+
+/* Reads the options of a reply: its type, or -1 if malformed. */
+static int dhcp_parse(const uint8_t *m, uint32_t len, uint32_t *server, uint32_t *mask,
+                      uint32_t *router)
+{
+    int type = -1;
+    uint32_t i = DHCP_LEN;
+    while (i < len && m[i] != 255) {
+        if (m[i] == 0) {
+            i++;
+            continue;
+        }
+        if (i + 1 >= len || i + 2 + m[i + 1] > len) {
+            return -1;
+        }
+        uint8_t code = m[i], l = m[i + 1];
+        const uint8_t *v = m + i + 2;
+        if (code == 53 && l == 1) {
+            type = v[0];
+        } else if (code == 54 && l == 4) {
+            *server = get32(v);
+        } else if (code == 1 && l == 4) {
+            *mask = get32(v);
+        } else if (code == 3 && l >= 4) {
+            *router = get32(v);
+        }
+        i += 2u + l;
+    }
+    return type;
+}
+
+int net_dhcp(struct net *n, uint64_t deadline_ns)
+{
+    static struct udp_socket s;
+    static uint8_t msg[600];
+    if (udp_bind(n, &s, 68) != 0) {
+        return -1;
+    }
+    n->ip = 0;
+    n->seed = n->seed * 1664525u + 1013904223u;
+    uint32_t xid = n->seed;
+    uint32_t offered = 0, server = 0;
+    int rc = -1;
+    uint8_t want = 2;   /* OFFER, then ACK */
+    while (monotonic_ns() < deadline_ns && rc != 0) {
+        uint32_t len = want == 2 ? dhcp_build(n, msg, xid, 1, 0, 0)
+                                 : dhcp_build(n, msg, xid, 3, offered, server);
+        udp_sendto(n, 68, 0xffffffffu, 67, msg, len);
+        uint64_t retry = monotonic_ns() + 500000000ull;
+        if (retry > deadline_ns) {
+            retry = deadline_ns;
+        }
+        int got;
+        while ((got = udp_recvfrom(n, &s, msg, sizeof msg, 0, 0, retry)) >= 0) {
+            if (got < DHCP_LEN || msg[0] != 2 || get32(msg + 4) != xid ||
+                get32(msg + 236) != 0x63825363 || memcmp(msg + 28, netfront_mac(n->nf), 6)) {
+                continue;
+            }
+            uint32_t sv = 0, mk = 0, rt = 0;
+            int type = dhcp_parse(msg, (uint32_t)got, &sv, &mk, &rt);
+            if (type == 2 && want == 2) {
+                offered = get32(msg + 16);
+                server = sv;
+                want = 5;
+                break;      /* send the REQUEST */
+            }
+            if (type == 5 && want == 5) {
+                n->ip = get32(msg + 16);
+                n->mask = mk ? mk : 0xffffff00u;
+                n->gw = rt;
+                rc = 0;
+                break;
+            }
+            if (type == 6 && want == 5) {   /* NAK: start over */
+                want = 2;
+                break;
+            }
+        }
+    }
+    udp_unbind(n, &s);
+    return rc;
 }

@@ -10,6 +10,9 @@
  *         ip=10.0.0.2/24' 'tx=net-bench.elf,mode=pvh,vif=net=bridge:br0,cmdline=role=send
  *         ip=10.0.0.1/24 peer=10.0.0.2 count=2000 pings=10'
  *
+ * role=dhcp instead takes an address from a DHCP server (dom0's NAT gateway) and pings the
+ * router it names.
+ *
  * The stream is flow-controlled (at most WINDOW datagrams unacknowledged; the receiver acks
  * every ACK_EVERY), so nothing is dropped for lack of receive buffers and "lost" counts only
  * what the network lost.
@@ -301,12 +304,28 @@ int main(void)
     if (net_init(&net, &nf, guest_cmdline()) != 0) {
         return 1;
     }
+    const char *role = option("role");
+    if (role && strncmp(role, "dhcp", 4) == 0) {
+        /* A DHCP lease (dom0's NAT gateway speaks DHCP), then a ping to the router. */
+        if (net_dhcp(&net, monotonic_ns() + 10 * SEC) != 0) {
+            printf("net-bench: no DHCP lease\n");
+            return 1;
+        }
+        char a[16], g[16];
+        ip_text(net.ip, a);
+        ip_text(net.gw, g);
+        uint64_t rtt;
+        int ok = net_ping(&net, net.gw, 1, SEC, &rtt) == 0;
+        printf("net-bench: dhcp address %s mask %08x router %s, ping router %s\n", a, net.mask,
+               g, ok ? "ok" : "FAILED");
+        netfront_close(&nf);
+        return ok ? 0 : 1;
+    }
     const uint8_t *mac = netfront_mac(&nf);
     char ip[16];
     ip_text(net.ip, ip);
     printf("net-bench: vif0 %02x:%02x:%02x:%02x:%02x:%02x ip %s\n", mac[0], mac[1], mac[2],
            mac[3], mac[4], mac[5], ip);
-    const char *role = option("role");
     int rc;
     if (role && strncmp(role, "recv", 4) == 0) {
         rc = receiver();

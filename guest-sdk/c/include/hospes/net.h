@@ -104,6 +104,9 @@ struct net {
 int net_init(struct net *n, struct netfront *nf, const char *cmdline);
 /* "10.0.0.1" into *ip; 0 or -1. */
 int net_parse_ip(const char *s, uint32_t *ip, const char **end);
+/* Takes an address, mask and router from a DHCP server (DISCOVER, OFFER, REQUEST, ACK,
+ * resent every 500 ms); 0, or -1 by deadline_ns. */
+int net_dhcp(struct net *n, uint64_t deadline_ns);
 /* Waits for one frame until deadline_ns and processes it; 1 if one was processed, else 0. */
 int net_poll(struct net *n, uint64_t deadline_ns);
 /* The MAC for ip (or the gateway's for off-link ip), asking with ARP until deadline_ns;
@@ -118,6 +121,7 @@ int net_ping(struct net *n, uint32_t dst, uint16_t seq, uint64_t timeout_ns, uin
 
 /* Registers s for datagrams to port; 0 or -1 (port taken or no room). */
 int udp_bind(struct net *n, struct udp_socket *s, uint16_t port);
+void udp_unbind(struct net *n, struct udp_socket *s);
 int udp_sendto(struct net *n, uint16_t sport, uint32_t dst, uint16_t dport, const void *data,
                uint32_t len);
 /* The next datagram for s, waiting until deadline_ns: its length (cut to size), or -1. */

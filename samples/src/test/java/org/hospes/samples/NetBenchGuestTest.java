@@ -11,6 +11,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.hospes.dom0.backend.net.NetStats;
 import org.hospes.dom0.backend.net.VifBackend;
+import org.hospes.dom0.net.Network;
+import org.hospes.dom0.net.nat.NatConfig;
+import org.hospes.dom0.net.nat.NatGateway;
 import org.hospes.dom0.toolstack.DomainOutcome;
 import org.hospes.dom0.toolstack.DomainSpec;
 import org.hospes.dom0.toolstack.GuestDomain;
@@ -93,6 +96,34 @@ class NetBenchGuestTest {
     Run b = run(elf);
     assertThat(figures(b.tx())).isEqualTo(figures(a.tx()));
     assertThat(figures(b.rx())).isEqualTo(figures(a.rx()));
+  }
+
+  /**
+   * role=dhcp on a bridge with dom0's NAT gateway as a port: the SDK's DHCP client takes the
+   * gateway's first lease (DISCOVER, OFFER, REQUEST, ACK: two replies) and pings the router.
+   */
+  @Test
+  @Timeout(value = 300, unit = TimeUnit.SECONDS)
+  void dhcpLeaseFromTheNatGatewayThenPingTheRouter() throws Exception {
+    Path elf = elf();
+    DomainSpec spec = DomainSpec.parse("g=" + elf + ",mode=pvh,ram=16,vif=net=bridge:lan,"
+        + "cmdline=role=dhcp", null);
+    HostRunner host = HostRunner.create(HostRunner.machineMiBFor(List.of(spec)),
+        new ByteArrayOutputStream());
+    GuestDomain g = host.start(spec, Files.readAllBytes(elf));
+    Network lan = host.networks().networks().networks().get("bridge:lan");
+    try (NatGateway gw = new NatGateway("nat", NatConfig.defaults(),
+        () -> host.hypervisor().now())) {
+      lan.connect(gw);
+      host.run(20_000_000_000L);
+      String out = g.consoleText();
+      assertThat(out).as(out).contains(
+          "net-bench: dhcp address 10.0.2.15 mask ffffff00 router 10.0.2.2, ping router ok");
+      assertThat(g.outcome().status()).as(out).isZero();
+      assertThat(gw.stats().dhcpReplies()).isEqualTo(2);
+    } finally {
+      host.networks().close();
+    }
   }
 
   /** Every net-bench line (round trips and KiB/s included): virtual time repeats exactly. */
