@@ -6,6 +6,9 @@ import java.io.ByteArrayOutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Random;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.hospes.dom0.backend.net.VifNodes;
 import org.hospes.dom0.toolstack.DomainOutcome;
 import org.hospes.dom0.toolstack.DomainSpec;
@@ -26,8 +29,11 @@ import org.junit.jupiter.api.Test;
 class NetfrontHostileBackendTest {
   private static final int HDR = 64;
 
-  @Test
-  void hostileResponsesAreCountedAndSkippedNeverFollowed() throws Exception {
+  /** The guest, connected to a backend that is this test: both ring pages and the port. */
+  private record Rig(HostRunner host, GuestDomain g, DomainControl control, ForeignPage tx,
+      ForeignPage rx, int port, int domid) {}
+
+  private static Rig connect() throws Exception {
     Path sdk = GuestBuilder.defaultSdk();
     Path elf = new GuestBuilder(sdk, sdk.getParent().resolve("target/guests"))
         .build("netfront-hostile", List.of(sdk.getParent().resolve("src/test/c/netfront-hostile.c")));
@@ -53,7 +59,19 @@ class NetfrontHostileBackendTest {
     xs.write(be + "/state", "4");
     host.runUntil(5_000_000_000L, () -> g.consoleText().contains("hostile: connected"));
     assertThat(rx.read32(0)).as("rx buffers posted").isEqualTo(128);
+    return new Rig(host, g, control, tx, rx, port, domid);
+  }
 
+  @Test
+  void hostileResponsesAreCountedAndSkippedNeverFollowed() throws Exception {
+    Rig rig = connect();
+    HostRunner host = rig.host();
+    GuestDomain g = rig.g();
+    DomainControl control = rig.control();
+    ForeignPage tx = rig.tx();
+    ForeignPage rx = rig.rx();
+    int port = rig.port();
+    int domid = rig.domid();
     // Request i of the rx ring: id u16 @0, gref @4. Put a frame in buffer 2's page.
     int gref2 = rx.read32(HDR + 2 * 8 + 4);
     ForeignPage buf = control.mapGrant(domid, gref2, false);
@@ -87,6 +105,51 @@ class NetfrontHostileBackendTest {
     assertThat(out).containsPattern("hostile: rx 1, tx 4, bad responses ([4-9]|\\d\\d+), "
         + "rx errors 1, sent 3 more");
     assertThat(txId).isLessThan(64);
+  }
+
+  /**
+   * Seeded random rx responses (ids, offsets, flags and statuses over and past their ranges),
+   * published in batches no larger than what the guest posted: whatever they say, the guest
+   * never takes a frame longer than its page allows, and it exits cleanly.
+   */
+  @Test
+  void randomRxResponsesNeverCrashTheGuest() throws Exception {
+    long seed = Long.getLong("hospes.fuzz.seed", 20261202L);
+    Random rnd = new Random(seed);
+    Rig rig = connect();
+    int prod = 0;
+    for (int batch = 0; batch < 12; batch++) {
+      int posted = rig.rx().read32(0);
+      int n = Math.max(0, Math.min(16, posted - prod));
+      for (int i = 0; i < n; i++) {
+        int slot = (prod + i) % 256;
+        rsp(rig.rx(), slot, rnd.nextInt(300), rnd.nextInt(4200), rnd.nextInt(32),
+            rnd.nextInt(4300) - 3);
+      }
+      prod += n;
+      rig.rx().write32(8, prod);
+      rig.control().channels().send(rig.port());
+      rig.host().run(2_000_000L);
+    }
+    rig.host().run(500_000_000L);
+    String out = rig.g().consoleText();
+    assertThat(rig.g().outcome().kind()).as("seed %d:\n%s", seed, out)
+        .isEqualTo(DomainOutcome.Kind.EXITED);
+    assertThat(rig.g().outcome().status()).as("seed %d", seed).isZero();
+    Matcher m = Pattern.compile("hostile: frame of (\\d+) bytes").matcher(out);
+    while (m.find()) {
+      assertThat(Integer.parseInt(m.group(1))).as("seed %d", seed).isBetween(1, 4096);
+    }
+    Matcher last = Pattern.compile("hostile: rx (\\d+), tx \\d+, bad responses (\\d+), rx errors "
+        + "(\\d+)").matcher(out);
+    assertThat(last.find()).as("seed %d:\n%s", seed, out).isTrue();
+    int taken = Integer.parseInt(last.group(1));
+    int bad = Integer.parseInt(last.group(2));
+    int errors = Integer.parseInt(last.group(3));
+    // Every response was judged: a frame, an error status or a bad response (a frame's
+    // continuation slots fold into it, so frames + errors + bad can be fewer than sent).
+    assertThat(bad).as("seed %d", seed).isPositive();
+    assertThat(taken + errors + bad).as("seed %d", seed).isPositive().isLessThanOrEqualTo(prod);
   }
 
   /** Rx response slot i: id u16 @0, offset u16 @2, flags u16 @4, status s16 @6. */
