@@ -1,11 +1,26 @@
 /*
  * /init of the test initramfs for Debian's kernel on Hospes: mounts /proc, prints the
- * kernel's uptime and powers the machine off.
+ * kernel's uptime and powers the machine off. On a PC without ACPI (native and hvm booted
+ * through the Linux boot protocol) the kernel cannot power off; there "hospes.exit=isa" on the
+ * command line makes /init end the run through QEMU's isa-debug-exit port (0xF4) instead, with
+ * value 0: status 1.
  */
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
+#include <sys/io.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
+
+static int cmdline_has(const char *word)
+{
+    char line[1024] = "";
+    FILE *f = fopen("/proc/cmdline", "r");
+    if (!f) return 0;
+    if (!fgets(line, sizeof line, f)) line[0] = 0;
+    fclose(f);
+    return strstr(line, word) != NULL;
+}
 
 int main(void)
 {
@@ -19,6 +34,9 @@ int main(void)
     printf("\nHello from /init on Hospes! uptime: %s", buf);
     fflush(stdout);
     sync();
+    if (cmdline_has("hospes.exit=isa") && ioperm(0xF4, 1, 1) == 0) {
+        outb(0, 0xF4);
+    }
     reboot(RB_POWER_OFF);
     return 0;
 }

@@ -558,10 +558,19 @@ public final class Cpu {
    * loaded (their registers are empty).
    */
   public void resetFlat32() {
+    resetFlat32(0x08, 0x10);
+  }
+
+  /**
+   * As {@link #resetFlat32()}, with CS holding {@code codeSelector} and the data segments
+   * {@code dataSelector}: Linux's 32-bit boot protocol wants __BOOT_CS (0x10) and __BOOT_DS
+   * (0x18). The caller loads a GDT whose descriptors match the hidden parts set here.
+   */
+  public void resetFlat32(int codeSelector, int dataSelector) {
     cr0 = CR0_ET | CR0_PE;
     cr4 = 0;
     for (int s = 0; s < 6; s++) {
-      segSel[s] = s == CS ? 0x08 : 0x10;
+      segSel[s] = s == CS ? codeSelector : dataSelector;
       segBase[s] = 0;
       segLimit[s] = -1;
       segAttr[s] = Segments.USABLE | Segments.ATTR_P | Segments.ATTR_S | Segments.ATTR_DB

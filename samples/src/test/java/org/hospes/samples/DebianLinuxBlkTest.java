@@ -45,27 +45,23 @@ class DebianLinuxBlkTest {
   }
 
   private Path initramfs(Path modules) throws IOException, InterruptedException {
-    Path init = tmp.resolve("init");
-    run(tmp, "gcc", "-m32", "-static", "-O2", "-o", init.toString(),
-        TestKernels.root().resolve("samples/linux/blk-init.c").toString());
-    Cpio cpio = new Cpio();
-    cpio.directory("dev");
-    cpio.directory("proc");
-    cpio.directory("root");
-    cpio.directory("modules");
-    for (String m : MODULES) {
-      Path ko = modules.resolve(m);
-      if (!Files.isRegularFile(ko)) {
-        fail(ko + " is missing: run samples/linux/fetch-debian-kernel.sh (./test does)");
+    return DebianKernel.initramfs(tmp, "blk-init.c", cpio -> {
+      cpio.directory("root");
+      cpio.directory("modules");
+      for (String m : MODULES) {
+        Path ko = modules.resolve(m);
+        if (!Files.isRegularFile(ko)) {
+          fail(ko + " is missing: run samples/linux/fetch-debian-kernel.sh (./test does)");
+        }
+        try {
+          cpio.file("modules/" + m, Files.readAllBytes(ko), 0644);
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
       }
-      cpio.file("modules/" + m, Files.readAllBytes(ko), 0644);
-    }
-    cpio.file("modules/order", (String.join("\n", MODULES) + "\n")
-        .getBytes(StandardCharsets.US_ASCII), 0644);
-    cpio.file("init", Files.readAllBytes(init), 0755);
-    Path img = tmp.resolve("initramfs.cpio");
-    Files.write(img, cpio.finish());
-    return img;
+      cpio.file("modules/order", (String.join("\n", MODULES) + "\n")
+          .getBytes(StandardCharsets.US_ASCII), 0644);
+    });
   }
 
   private Path ext4Image() throws IOException, InterruptedException {
@@ -86,7 +82,7 @@ class DebianLinuxBlkTest {
   @Test
   @Timeout(value = 900, unit = TimeUnit.SECONDS)
   void linuxsOwnBlkfrontWritesAFileOnAnExt4Image() throws Exception {
-    Path vmlinuz = DebianLinuxPvhTest.kernel();
+    Path vmlinuz = DebianKernel.vmlinuz();
     Path initrd = initramfs(vmlinuz.resolveSibling("modules"));
     Path img = ext4Image();
     ByteArrayOutputStream console = new ByteArrayOutputStream();

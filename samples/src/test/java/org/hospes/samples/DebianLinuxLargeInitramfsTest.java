@@ -32,10 +32,10 @@ class DebianLinuxLargeInitramfsTest {
   @Test
   @Timeout(value = 600, unit = TimeUnit.SECONDS)
   void debiansKernelBootsWithASixteenMebibyteInitramfs() throws Exception {
-    Path vmlinuz = DebianLinuxPvhTest.kernel();
+    Path vmlinuz = DebianKernel.vmlinuz();
     byte[] filler = new byte[FILLER_BYTES];
     new Random(0x1417_2D0DL).nextBytes(filler);
-    Path initrd = DebianLinuxPvhTest.initramfs(tmp, java.util.Map.of("filler.bin", filler));
+    Path initrd = DebianKernel.initramfs(tmp, java.util.Map.of("filler.bin", filler));
     assertThat(Files.size(initrd)).isGreaterThanOrEqualTo(16L << 20);
 
     ByteArrayOutputStream console = new ByteArrayOutputStream();

@@ -35,7 +35,7 @@ class DebianLinuxNetTest {
   Path tmp;
 
   private byte[] initramfs() throws Exception {
-    Path modules = DebianLinuxPvhTest.kernel().resolveSibling("modules");
+    Path modules = DebianKernel.vmlinuz().resolveSibling("modules");
     Path ko = modules.resolve("xen-netfront.ko");
     if (!Files.isRegularFile(ko)) {
       fail(ko + " is missing: run samples/linux/fetch-debian-kernel.sh (./test does)");
@@ -58,7 +58,7 @@ class DebianLinuxNetTest {
   @Test
   @Timeout(value = 900, unit = TimeUnit.SECONDS)
   void twoLinuxGuestsOnABridgePingEachOtherThroughTheirOwnNetfront() throws Exception {
-    Path vmlinuz = DebianLinuxPvhTest.kernel();
+    Path vmlinuz = DebianKernel.vmlinuz();
     byte[] image = KernelFiles.read(vmlinuz);
     List<BootModule> modules = List.of(new BootModule(initramfs(), null));
     Path pcap = tmp.resolve("a.pcap");

@@ -1,13 +1,11 @@
 package org.hospes.samples;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.fail;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -27,51 +25,14 @@ class DebianLinuxPvhTest {
   @TempDir
   Path tmp;
 
-  static Path kernel() {
-    String prop = System.getProperty("hospes.linux.vmlinuz");
-    Path p = prop != null && !prop.isEmpty() ? Path.of(prop)
-        : Path.of(System.getProperty("user.home"), ".cache/hospes/debian-kernel/vmlinuz");
-    if (!Files.isRegularFile(p)) {
-      fail("Debian's kernel is not at " + p + ": run samples/linux/fetch-debian-kernel.sh"
-          + " (./test does)");
-    }
-    return p;
-  }
-
   private Path initramfs() throws IOException, InterruptedException {
-    return initramfs(tmp, java.util.Map.of());
-  }
-
-  /**
-   * A newc initramfs in {@code dir}: /dev, /proc, /init built from {@code samples/linux/init.c}
-   * (prints the uptime and powers off), and {@code extra} files (name to bytes, mode 0644).
-   */
-  static Path initramfs(Path dir, java.util.Map<String, byte[]> extra)
-      throws IOException, InterruptedException {
-    Path init = dir.resolve("init");
-    Process gcc = new ProcessBuilder("gcc", "-m32", "-static", "-O2", "-o", init.toString(),
-        TestKernels.root().resolve("samples/linux/init.c").toString())
-        .redirectErrorStream(true).start();
-    String out = new String(gcc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (gcc.waitFor() != 0) {
-      fail("gcc -m32 -static failed (install gcc-multilib): " + out);
-    }
-    Cpio cpio = new Cpio();
-    cpio.directory("dev");
-    cpio.directory("proc");
-    cpio.file("init", Files.readAllBytes(init), 0755);
-    for (java.util.Map.Entry<String, byte[]> e : extra.entrySet()) {
-      cpio.file(e.getKey(), e.getValue(), 0644);
-    }
-    Path img = dir.resolve("initramfs.cpio");
-    Files.write(img, cpio.finish());
-    return img;
+    return DebianKernel.initramfs(tmp, java.util.Map.of());
   }
 
   @Test
   @Timeout(value = 600, unit = TimeUnit.SECONDS)
   void debiansKernelBootsToInitAndPowersOff() throws Exception {
-    Path vmlinuz = kernel();
+    Path vmlinuz = DebianKernel.vmlinuz();
     Path initrd = initramfs();
     ByteArrayOutputStream console = new ByteArrayOutputStream();
     ByteArrayOutputStream diag = new ByteArrayOutputStream();

@@ -11,6 +11,7 @@ final class BootLayout {
   static final long LOWEST = 0x1000;
   /** End of conventional memory: the legacy VGA and BIOS area follows, up to 1 MiB. */
   static final long CONVENTIONAL_END = 0xA_0000;
+  static final long HIGH_MEMORY = 0x10_0000;
 
   private BootLayout() {}
 
@@ -29,6 +30,26 @@ final class BootLayout {
       }
     }
     return base + size <= limit ? base : -1;
+  }
+
+  /**
+   * RAM as a PC's firmware reports it (e820, Multiboot's memory map): conventional memory, the
+   * legacy hole from 640 KiB to 1 MiB reserved (it is RAM here, but kernels expect VGA and BIOS
+   * there), then the rest. fw_cfg tells firmware the same RAM size as one entry.
+   */
+  static List<MemoryMapEntry> pcMemoryMap(long ramBytes) {
+    List<MemoryMapEntry> map = new ArrayList<>();
+    map.add(new MemoryMapEntry(0, Math.min(ramBytes, CONVENTIONAL_END),
+        MemoryMapEntry.TYPE_AVAILABLE));
+    if (ramBytes > CONVENTIONAL_END) {
+      map.add(new MemoryMapEntry(CONVENTIONAL_END,
+          Math.min(ramBytes, HIGH_MEMORY) - CONVENTIONAL_END, MemoryMapEntry.TYPE_RESERVED));
+    }
+    if (ramBytes > HIGH_MEMORY) {
+      map.add(new MemoryMapEntry(HIGH_MEMORY, ramBytes - HIGH_MEMORY,
+          MemoryMapEntry.TYPE_AVAILABLE));
+    }
+    return map;
   }
 
   static long pageUp(long address) {

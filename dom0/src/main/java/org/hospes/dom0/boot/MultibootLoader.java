@@ -170,23 +170,9 @@ public final class MultibootLoader {
     return new long[] {base, base + gdtOffset};
   }
 
-  /**
-   * RAM as a PC kernel expects to see it: conventional memory, the legacy hole from 640 KiB to
-   * 1 MiB reserved (it is RAM here, but kernels expect VGA and BIOS there), then the rest.
-   */
+  /** The PC memory map ({@link BootLayout#pcMemoryMap}). */
   static List<MemoryMapEntry> memoryMap(long ramBytes) {
-    List<MemoryMapEntry> map = new ArrayList<>();
-    map.add(new MemoryMapEntry(0, Math.min(ramBytes, CONVENTIONAL_END),
-        MemoryMapEntry.TYPE_AVAILABLE));
-    if (ramBytes > CONVENTIONAL_END) {
-      map.add(new MemoryMapEntry(CONVENTIONAL_END,
-          Math.min(ramBytes, HIGH_MEMORY) - CONVENTIONAL_END, MemoryMapEntry.TYPE_RESERVED));
-    }
-    if (ramBytes > HIGH_MEMORY) {
-      map.add(new MemoryMapEntry(HIGH_MEMORY, ramBytes - HIGH_MEMORY,
-          MemoryMapEntry.TYPE_AVAILABLE));
-    }
-    return map;
+    return BootLayout.pcMemoryMap(ramBytes);
   }
 
   /** The lowest page-aligned block of {@code size} bytes that no segment overlaps. */

@@ -30,12 +30,20 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     versionProvider = HospesVersion.class,
     description = "Hospes: a Xen-style hypervisor on an emulated i686.",
-    footer = {"%nTry 'hospes demo': dom0, two PVH guests and an HVM guest on one host."})
+    footer = {"%nTry 'hospes demo': dom0, two PVH guests and an HVM guest on one host.",
+      "Plugins: the ./hospes launcher puts the jars in ~/.hospes/plugins and in"
+          + " --plugin-path DIR[:DIR...] (given before the command) on the class path."})
 public final class HospesCli implements Callable<Integer> {
 
   /** Subcommands of this module, in the order help lists them. */
   private static final List<Class<?>> BUILT_IN = List.of(RunCommand.class, RunManyCommand.class,
-      StudyCommand.class, DemoCommand.class);
+      StudyCommand.class, DemoCommand.class,
+      // The toolstack: xl's verbs against a running host.
+      HostCommand.class, CreateCommand.class, ListCommand.class, ConsoleCommand.class,
+      LifecycleCommand.Pause.class, LifecycleCommand.Unpause.class,
+      LifecycleCommand.Shutdown.class, LifecycleCommand.Destroy.class, SchedCreditCommand.class,
+      TopCommand.class, DmesgCommand.class, XenstoreCommand.Ls.class,
+      XenstoreCommand.Read.class, XenstoreCommand.Write.class);
 
   /** Subcommands written elsewhere, registered if present: the lead merges them by name. */
   private static final List<String> OPTIONAL = List.of("org.hospes.dom0.bench.BenchCommand");

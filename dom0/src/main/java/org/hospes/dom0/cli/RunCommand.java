@@ -15,6 +15,7 @@ import org.hospes.dom0.boot.loader.BootMode;
 import org.hospes.dom0.boot.loader.BootRequest;
 import org.hospes.dom0.boot.loader.KernelLoader;
 import org.hospes.dom0.boot.loader.KernelLoaders;
+import org.hospes.dom0.boot.loader.LinuxKernelLoader;
 import org.hospes.dom0.machine.ExitStatus;
 import org.hospes.dom0.machine.NativeMachine;
 import org.hospes.dom0.machine.RunResult;
@@ -96,13 +97,15 @@ final class RunCommand implements Callable<Integer> {
   int ramMiB;
 
   @Option(names = "--cmdline", paramLabel = "STRING",
-      description = "Command line passed to the kernel (Multiboot information, hvm_start_info).")
+      description = "Command line passed to the kernel (Multiboot information, hvm_start_info,"
+          + " Linux's boot_params).")
   String cmdline;
 
   @Option(names = "--loader", paramLabel = "NAME",
       description = "The kernel loader to use. Default: chosen by mode, then by priority among"
-          + " the loaders that recognise the image (pvh 300, multiboot 200, elf 100). Built in:"
-          + " multiboot, pvh (Xen's PHYS32_ENTRY note; also hvm and hvm-shadow), elf (a plain"
+          + " the loaders that recognise the image (linux 400, pvh 300, multiboot 200, elf 100)."
+          + " Built in: linux (a bzImage by Linux's 32-bit boot protocol; native, hvm,"
+          + " hvm-shadow), multiboot, pvh (Xen's PHYS32_ENTRY note; also hvm and hvm-shadow), elf (a plain"
           + " ELF32 entered at e_entry in flat protected mode); plugins add more.")
   String loaderName;
 
@@ -125,8 +128,14 @@ final class RunCommand implements Callable<Integer> {
 
   @Option(names = "--module", paramLabel = "FILE",
       description = "Load FILE as a boot module (repeatable; pvh loader): modules are listed in"
-          + " the hvm_start_info in order, the first being what Linux takes as its initrd.")
+          + " the hvm_start_info in order, the first being what Linux takes as its initrd."
+          + " The linux loader takes one, the initrd.")
   List<Path> modules;
+
+  @Option(names = "--initrd", paramLabel = "FILE",
+      description = "Linux's initrd: another name for the first --module (pvh and linux"
+          + " loaders).")
+  Path initrd;
 
   @Option(names = "--disk", paramLabel = "PATH[,format=raw|qcow2][,mode=ro]",
       description = "pvh mode: give the guest a PV disk served by dom0's blkback (repeatable;"
@@ -198,11 +207,18 @@ final class RunCommand implements Callable<Integer> {
         return ExitStatus.USAGE;
       }
     }
-    List<Path> mods = modules == null ? List.of() : modules;
+    List<Path> mods = new java.util.ArrayList<>();
+    if (initrd != null) {
+      mods.add(initrd);
+    }
+    if (modules != null) {
+      mods.addAll(modules);
+    }
     for (Path m : mods) {
       // Each file is named in its own message: a missing module is not a missing kernel.
       if (!Files.isRegularFile(m)) {
-        streams.error("--module " + m + ": " + (Files.exists(m) ? "not a regular file"
+        streams.error((m == initrd ? "--initrd " : "--module ") + m + ": "
+            + (Files.exists(m) ? "not a regular file"
             : "no such file"));
         return ExitStatus.USAGE;
       }
@@ -216,9 +232,10 @@ final class RunCommand implements Callable<Integer> {
           + " the " + boot.loader().name() + " loader boots " + kernel);
       return ExitStatus.USAGE;
     }
-    if (!mods.isEmpty() && !boot.loader().wantsPvServices()) {
+    if (!mods.isEmpty() && !boot.loader().wantsPvServices()
+        && !boot.loader().name().equals(LinuxKernelLoader.NAME)) {
       streams.error("--module needs a Xen-aware kernel (loader pvh: modules are listed in the"
-          + " hvm_start_info); the " + boot.loader().name() + " loader boots " + kernel);
+          + " hvm_start_info) or a bzImage (loader linux: its initrd); the " + boot.loader().name() + " loader boots " + kernel);
       return ExitStatus.USAGE;
     }
     try (RunSession session = RunSession.open(streams)) {

@@ -1,13 +1,15 @@
 package org.hospes.dom0.devicemodel;
 
 import java.io.OutputStream;
+import org.hospes.dom0.devicemodel.pci.PciHostBridge;
 import org.hospes.hv.ioreq.Ioreq;
 import org.hospes.hv.ioreq.IoreqServer;
 import org.hospes.x86.IoBus;
 
 /**
  * dom0's device model for one HVM domain (QEMU's role in Xen): a 16550 UART on COM1, QEMU's
- * isa-debug-exit and QEMU's fw_cfg (ports 0x510/0x511), served through ioreqs the hypervisor forwards. Devices sit on a bus and see
+ * isa-debug-exit, QEMU's fw_cfg (ports 0x510/0x511) and the i440FX PCI host bridge with the
+ * PIIX3 ISA bridge (0xCF8/0xCFC), served through ioreqs the hypervisor forwards. Devices sit on a bus and see
  * only offsets and sizes; the model knows nothing about the guest beyond its ioreqs.
  */
 public final class HvmDeviceModel implements IoreqServer {
@@ -17,6 +19,7 @@ public final class HvmDeviceModel implements IoreqServer {
 
   private final IoBus ports = new IoBus();
   private final Uart16550 com1;
+  private final PciHostBridge pci = org.hospes.dom0.devicemodel.pci.I440fx.hostBridge();
   private long requests;
 
   /**
@@ -31,6 +34,12 @@ public final class HvmDeviceModel implements IoreqServer {
     ports.register(COM1_BASE, 8, com1);
     ports.register(DEBUG_EXIT_PORT, 4, new IsaDebugExit(exit));
     ports.register(FwCfg.SELECTOR_PORT, FwCfg.PORT_COUNT, new FwCfg(ramBytes, 1));
+    ports.register(PciHostBridge.CONFIG_ADDRESS, PciHostBridge.PORT_COUNT, pci);
+  }
+
+  /** The PCI host bridge (i440FX with the PIIX3 ISA bridge). */
+  public PciHostBridge pci() {
+    return pci;
   }
 
   /** An HVM domain's ISA interrupt lines as the device model drives them. */

@@ -23,7 +23,10 @@ import org.hospes.dom0.boot.loader.KernelLoader;
 import org.hospes.dom0.boot.loader.MultibootKernelLoader;
 import org.hospes.dom0.devicemodel.FwCfg;
 import org.hospes.dom0.devicemodel.IsaDebugExit;
+import org.hospes.dom0.devicemodel.pci.I440fx;
+import org.hospes.dom0.devicemodel.pci.PciHostBridge;
 import org.hospes.dom0.devicemodel.Uart16550;
+import org.hospes.hv.platform.CmosRtc;
 import org.hospes.hv.platform.CpuInterrupts;
 import org.hospes.hv.platform.Hpet;
 import org.hospes.hv.platform.LocalApic;
@@ -45,8 +48,10 @@ import org.hospes.x86.MemoryBus;
  * address 0, the cascaded 8259A interrupt controllers (ports 0x20/0xA0, ELCR at 0x4D0), the 8254
  * timer (ports 0x40-0x43 and 0x61) on IRQ 0, a local APIC (xAPIC at 0xFEE00000 with its
  * timer, IA32_APIC_BASE and CPUID.1:EDX.APIC; the hypervisor's {@link LocalApic}), an HPET at
- * 0xFED00000 ({@link Hpet}; legacy replacement takes IRQ 0 from the PIT), a 16550 UART
- * on COM1 (IRQ 4), QEMU's isa-debug-exit at port 0xF4 and QEMU's fw_cfg at 0x510/0x511.
+ * 0xFED00000 ({@link Hpet}; legacy replacement takes IRQ 0 from the PIT), the CMOS RTC at
+ * 0x70/0x71 on IRQ 8 ({@link CmosRtc}, starting at a fixed date), a 16550 UART
+ * on COM1 (IRQ 4), an i440FX PCI host bridge with the PIIX3 ISA bridge ({@link I440fx}, config
+ * mechanism #1 at 0xCF8/0xCFC), QEMU's isa-debug-exit at port 0xF4 and QEMU's fw_cfg at 0x510/0x511.
  * A Multiboot loader stands in for the boot loader, and the PIC and PIT are left as the
  * firmware leaves them ({@link BiosLeftState}: IRQ 0 at vector 8, 18.2 Hz).
  *
@@ -100,6 +105,8 @@ public final class NativeMachine {
   private final Pit8254 pit;
   private final LocalApic lapic;
   private final Hpet hpet;
+  private final CmosRtc rtc;
+  private final PciHostBridge pci;
   private final CpuInterrupts interrupts;
   private final VirtualClock clock;
   private final CostModel costModel;
@@ -124,6 +131,8 @@ public final class NativeMachine {
     io.register(IsaDebugExit.DEFAULT_PORT, IsaDebugExit.PORT_COUNT,
         new IsaDebugExit((value, status) -> debugExit(status)));
     io.register(FwCfg.SELECTOR_PORT, FwCfg.PORT_COUNT, new FwCfg(memory.ramSize(), 1));
+    pci = I440fx.hostBridge();
+    io.register(PciHostBridge.CONFIG_ADDRESS, PciHostBridge.PORT_COUNT, pci);
     diagnostics = b.diagnostics;
     link = b.link;
     cpu = b.cpuFactory.apply(memory, io);
@@ -137,6 +146,9 @@ public final class NativeMachine {
     memory.mapMmio(Hpet.BASE, Hpet.SIZE, hpet);
     pit = new Pit8254(clock, timers, hpet::pitOutput);
     pit.register(io);
+    rtc = new CmosRtc(clock, timers, high -> pic.setLevel(CmosRtc.IRQ, high),
+        CmosRtc.DEFAULT_START);
+    rtc.register(io);
     lapic = new LocalApic(0, clock, timers);
     memory.mapMmio(LocalApic.BASE, LocalApic.SIZE, lapic);
     cpu.setApicBaseMsr(lapic);
@@ -351,7 +363,8 @@ public final class NativeMachine {
   /** True if a halted processor with interrupts enabled can still be woken. */
   private boolean canWake() {
     return interrupts.pending() || (timers.nextDeadline() != TimerQueue.NEVER
-        && (!pic.isMasked(TIMER_IRQ) || lapic.timerCanInterrupt() || hpet.canInterrupt()));
+        && (!pic.isMasked(TIMER_IRQ) || !pic.isMasked(CmosRtc.IRQ) || lapic.timerCanInterrupt()
+            || hpet.canInterrupt()));
   }
 
   private RunResult halted() {
@@ -445,6 +458,16 @@ public final class NativeMachine {
   /** The HPET. */
   public Hpet hpet() {
     return hpet;
+  }
+
+  /** The PCI host bridge (configuration mechanism #1). */
+  public PciHostBridge pci() {
+    return pci;
+  }
+
+  /** The CMOS real-time clock. */
+  public CmosRtc rtc() {
+    return rtc;
   }
 
   /** The interval timer. */

@@ -51,8 +51,9 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
     List<String> ms = orDefault(modes, List.of("native", "hvm", "hvm-shadow"));
     for (String m : ms) {
       if (BootMode.byName(m).isEmpty()) {
-        throw new IllegalArgumentException("modes: unknown mode '" + m
-            + "' (native, hvm, hvm-shadow, pvh)");
+        throw new IllegalArgumentException("modes: unknown mode '" + m + "' ("
+            + java.util.Arrays.stream(BootMode.values()).map(BootMode::toString)
+                .collect(java.util.stream.Collectors.joining(", ")) + ")");
       }
     }
     List<Integer> rs = orDefault(ram, List.of(64));

@@ -58,7 +58,9 @@ public record DiskSpec(Path target, String format, boolean readOnly, String vdev
       }
       int comma = rest.indexOf(',');
       String item = comma < 0 ? rest : rest.substring(0, comma);
-      rest = comma < 0 ? "" : rest.substring(comma + 1);
+      // xl allows spaces after the commas ('format=raw, vdev=xvda, target=...').
+      rest = comma < 0 ? "" : rest.substring(comma + 1).stripLeading();
+      item = item.strip();
       int eq = item.indexOf('=');
       if (eq < 0) {
         if (!first || item.isEmpty()) {

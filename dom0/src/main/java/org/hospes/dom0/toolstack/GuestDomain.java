@@ -20,6 +20,8 @@ public final class GuestDomain {
   private DomainOutcome.Kind destroyedAs;
   private String destroyReason;
   private boolean xenAware;
+  /** dom0's PV console backend for a Xen-aware kernel, or null. */
+  private org.hospes.dom0.backend.console.ConsoleBackend pvConsole;
 
   GuestDomain(DomainSpec spec, Domain domain, HvmDeviceModel deviceModel, LineConsole console,
       long startedAt) {
@@ -71,6 +73,33 @@ public final class GuestDomain {
       n += v.cpu().instructions();
     }
     return n;
+  }
+
+  /** The PV console backend (a Xen-aware kernel's console), or null for a bare HVM kernel. */
+  public org.hospes.dom0.backend.console.ConsoleBackend pvConsole() {
+    return pvConsole;
+  }
+
+  /**
+   * Gives the domain console input as a user typed it: to the PV console of a Xen-aware
+   * kernel, else to COM1. Returns the bytes taken (the PV ring may be full; 0 once it ended).
+   */
+  public int input(byte[] bytes) {
+    if (!isLive()) {
+      return 0;
+    }
+    if (pvConsole != null) {
+      return pvConsole.input(bytes);
+    }
+    if (deviceModel != null) {
+      deviceModel.com1().queueInput(bytes);
+      return bytes.length;
+    }
+    return 0;
+  }
+
+  void setPvConsole(org.hospes.dom0.backend.console.ConsoleBackend console) {
+    this.pvConsole = console;
   }
 
   /** The kernel is Xen-aware (dom0 gave it PV services): its SCHEDOP_shutdown reason counts. */

@@ -124,6 +124,14 @@ public final class HostRunner {
     return networks;
   }
 
+  /** dom0's xenstored, started now if no domain needed it yet (xenstore-ls on a new host). */
+  public org.hospes.dom0.xenstore.XenstoreService xenstoreService() {
+    if (xenstore == null) {
+      xenstore = new org.hospes.dom0.xenstore.XenstoreService(hv.control(), hv.costModel());
+    }
+    return xenstore;
+  }
+
   public GuestDomain guest(String name) {
     return guests.get(name);
   }
@@ -147,6 +155,26 @@ public final class HostRunner {
   }
 
   /**
+   * Where each domain's console also goes, unprefixed and at once (the toolstack daemon's
+   * attachable consoles), by domain name; null for none. When set, consoles keep no history of
+   * their own.
+   */
+  public void setConsoleTaps(java.util.function.Function<String, OutputStream> taps) {
+    this.consoleTaps = taps;
+  }
+
+  private java.util.function.Function<String, OutputStream> consoleTaps;
+
+  /** Forgets an ended domain, so its name can be used again (xl's list no longer shows it). */
+  public void forget(String name) {
+    GuestDomain g = guests.get(name);
+    if (g != null && !g.isLive()) {
+      g.console().close();
+      guests.remove(name);
+    }
+  }
+
+  /**
    * Builds a domain for {@code spec}, loads the kernel image into its memory, gives an HVM
    * domain its device model and lets it run.
    *
@@ -154,7 +182,7 @@ public final class HostRunner {
    * @throws IllegalStateException when machine memory runs out
    */
   public GuestDomain start(DomainSpec spec, byte[] image) throws BootException {
-    return start(spec, image, java.util.List.of());
+    return start(spec, image, BootRequest.of(spec.cmdline()));
   }
 
   /**
@@ -163,6 +191,12 @@ public final class HostRunner {
    */
   public GuestDomain start(DomainSpec spec, byte[] image,
       java.util.List<org.hospes.dom0.boot.BootModule> modules) throws BootException {
+    return start(spec, image, new BootRequest(spec.cmdline(), modules));
+  }
+
+  /** As {@link #start(DomainSpec, byte[])} with boot modules (xl's ramdisk) in the request. */
+  public GuestDomain start(DomainSpec spec, byte[] image, BootRequest request)
+      throws BootException {
     if (guests.containsKey(spec.name())) {
       throw new IllegalArgumentException("a domain named " + spec.name() + " exists already");
     }
@@ -172,9 +206,11 @@ public final class HostRunner {
         : hv.createHvmDomain(spec.name(), spec.mode(), spec.ramMiB());
     try {
       hv.setSchedulerParameters(d, spec.weight(), spec.cap());
-      LineConsole lines = new LineConsole(spec.name(), console);
+      LineConsole lines = consoleTaps == null ? new LineConsole(spec.name(), console)
+          : new LineConsole(spec.name(), console, consoleTaps.apply(spec.name()), false);
       GuestDomain[] self = new GuestDomain[1];
       HvmDeviceModel dm = null;
+      org.hospes.dom0.backend.console.ConsoleBackend pvConsole = null;
       // console_io goes to the hypervisor's log, "(dN) " per line, as on a debug Xen; the PV
       // console of a Xen-aware kernel is written line by line with the serial output.
       d.setConsole(new org.hospes.hv.console.GuestConsoleLog(d.domid(), hypervisorLog));
@@ -187,22 +223,17 @@ public final class HostRunner {
             }, (long) d.p2m().size() << 12);
         hv.control().serveIoreqs(d.domid(), dm);
       }
-      BootRequest request = new BootRequest(spec.cmdline(), modules);
       if (spec.mode() == DomainMode.PV) {
         if (!(loader instanceof org.hospes.dom0.boot.loader.PvKernelLoader)) {
           throw new BootException(spec.name() + ": mode pv boots classic PV kernels (Xen PV"
               + " ELF notes) only");
         }
-        if (xenstore == null) {
-          xenstore = new org.hospes.dom0.xenstore.XenstoreService(hv.control(), hv.costModel());
-        }
-        new PvDomainBuilder(hv, xenstore).load(d, image, request, lines);
+        pvConsole = new PvDomainBuilder(hv, xenstoreService()).load(d, image, request, lines)
+            .console();
       } else if (loader.wantsPvServices()) {
         // dom0 gives it xenstore and a PV console, in a PVH or an HVM domain alike.
-        if (xenstore == null) {
-          xenstore = new org.hospes.dom0.xenstore.XenstoreService(hv.control(), hv.costModel());
-        }
-        new PvhDomainBuilder(hv, xenstore).load(d, loader, image, request, lines);
+        pvConsole = new PvhDomainBuilder(hv, xenstoreService()).load(d, loader, image, request, lines)
+            .console();
         for (DiskSpec disk : spec.disks()) {
           org.hospes.dom0.disk.DiskImage img;
           try {
@@ -230,6 +261,9 @@ public final class HostRunner {
       GuestDomain g = new GuestDomain(spec, d, dm, lines, hv.now());
       if (loader.wantsPvServices()) {
         g.markXenAware();
+      }
+      if (pvConsole != null) {
+        g.setPvConsole(pvConsole);
       }
       self[0] = g;
       guests.put(spec.name(), g);

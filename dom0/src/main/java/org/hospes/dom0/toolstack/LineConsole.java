@@ -15,16 +15,39 @@ public final class LineConsole extends OutputStream {
   private final byte[] prefix;
   private final OutputStream sink;
   private final ByteArrayOutputStream line = new ByteArrayOutputStream();
-  private final ByteArrayOutputStream all = new ByteArrayOutputStream();
+  private final ByteArrayOutputStream all;
+  /** Gets every byte at once, unprefixed (an attached console), or null. */
+  private final OutputStream tap;
 
   public LineConsole(String name, OutputStream sink) {
+    this(name, sink, null, true);
+  }
+
+  /**
+   * @param tap gets every byte as it is written, unprefixed and unbuffered (a console a user
+   *     attached to), or null
+   * @param keep whether to keep everything the domain wrote ({@link #bytes}); a long-lived host
+   *     keeps its own bounded history instead
+   */
+  public LineConsole(String name, OutputStream sink, OutputStream tap, boolean keep) {
     this.prefix = ("[" + name + "] ").getBytes(StandardCharsets.UTF_8);
     this.sink = sink;
+    this.tap = tap;
+    this.all = keep ? new ByteArrayOutputStream() : null;
   }
 
   @Override
   public void write(int b) {
-    all.write(b);
+    if (all != null) {
+      all.write(b);
+    }
+    if (tap != null) {
+      try {
+        tap.write(b);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
     line.write(b);
     if (b == '\n') {
       emit();
@@ -46,7 +69,7 @@ public final class LineConsole extends OutputStream {
 
   /** Everything the domain wrote to its console, without prefixes. */
   public byte[] bytes() {
-    return all.toByteArray();
+    return all == null ? new byte[0] : all.toByteArray();
   }
 
   public String text() {

@@ -5,6 +5,7 @@ import org.hospes.hv.domain.Domain;
 import org.hospes.hv.domain.DomainMode;
 import org.hospes.hv.domain.Vcpu;
 import org.hospes.hv.domain.VcpuState;
+import org.hospes.hv.platform.CmosRtc;
 import org.hospes.hv.platform.CpuInterrupts;
 import org.hospes.hv.platform.Hpet;
 import org.hospes.hv.platform.LocalApic;
@@ -17,7 +18,7 @@ import org.hospes.x86.vmx.VmxControls;
 
 /**
  * The platform devices an HVM domain gets inside the hypervisor, where Xen keeps them: the PIC
- * pair, the PIT and the HPET (PVH domains get none of them, as on Xen) and the local APIC, on
+ * pair, the PIT, the HPET and the CMOS RTC (PVH domains get none of them, as on Xen) and the local APIC, on
  * the hypervisor's virtual clock.
  * Their ports are claimed on the domain's platform bus, so their accesses are handled without a
  * trip to the device model. Interrupts they raise are injected at VM entry when the guest can
@@ -37,6 +38,8 @@ public final class HvmPlatform {
   /** vCPU 0's local APIC (one vCPU per domain today). */
   private final LocalApic lapic;
   private final CpuInterrupts interrupts;
+  /** The CMOS RTC at 0x70/0x71 on IRQ 8 (HVM only). */
+  private final CmosRtc rtc;
   /** Time as the devices see it: the hypervisor's clock plus the running vCPU's progress. */
   private long deviceNow;
 
@@ -59,6 +62,13 @@ public final class HvmPlatform {
       pic.register(domain.platformPorts());
       pit.register(domain.platformPorts());
     }
+    // Xen keeps the RTC in the hypervisor too (hvm/rtc.c); PVH domains have none.
+    this.rtc = domain.mode() == DomainMode.PVH ? null
+        : new CmosRtc(clock, timers, high -> pic.setLevel(CmosRtc.IRQ, high),
+            CmosRtc.DEFAULT_START);
+    if (rtc != null) {
+      rtc.register(domain.platformPorts());
+    }
   }
 
   public Pic8259Pair pic() {
@@ -67,6 +77,11 @@ public final class HvmPlatform {
 
   public LocalApic lapic() {
     return lapic;
+  }
+
+  /** The CMOS RTC, or null in a PVH domain. */
+  public CmosRtc rtc() {
+    return rtc;
   }
 
   /** The HPET, or null in a PVH domain. */

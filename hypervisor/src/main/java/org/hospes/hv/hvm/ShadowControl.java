@@ -178,7 +178,10 @@ public final class ShadowControl {
     int idt = vmcs.read32(VmcsField.IDT_VECTORING_INFO_FIELD);
     // The guest's EFER goes to the processor directly (no MSR exit); its NXE decides which
     // bits of the guest's PAE entries are reserved.
-    shadow.setNxe((cpu.efer() & Cpu.EFER_NXE) != 0);
+    if (shadow.setNxe((cpu.efer() & Cpu.EFER_NXE) != 0)) {
+      // Every shadow was rebuilt: the processor must walk the new root.
+      reload(cpu, vmcs, shadow);
+    }
     int r = shadow.pageFault(lin, err);
     if (TRACE) {
       System.err.printf("#PF lin=%08x err=%x eip=%08x esp=%08x idt=%08x -> %d pte=%08x%n", lin,

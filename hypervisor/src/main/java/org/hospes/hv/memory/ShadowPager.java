@@ -228,6 +228,15 @@ public final class ShadowPager {
     gCr0 = cr0;
     gCr3 = cr3;
     gCr4 = cr4;
+    installRoot(pdptes);
+    return true;
+  }
+
+  /** Makes the root for the guest's CR0/CR3/CR4 (and {@code pdptes}) the current one. */
+  private void installRoot(long[] pdptes) {
+    boolean paging = (gCr0 & CR0_PG) != 0;
+    boolean pae = paging && (gCr4 & CR4_PAE) != 0;
+    int cr3 = gCr3;
     System.arraycopy(pdptes, 0, gPdpte, 0, 4);
     long key = !paging ? -1L : pae ? cr3 & 0xFFFF_FFE0L : cr3 & 0xFFFF_F000L;
     Root r = roots.get(key);
@@ -250,7 +259,6 @@ public final class ShadowPager {
     System.arraycopy(pdptes, 0, r.pdptes, 0, 4);
     current = r;
     tlb.invalidateAll();
-    return true;
   }
 
   /** Guest INVLPG: drops the shadow entry of {@code lin} in the current root. */
@@ -371,13 +379,31 @@ public final class ShadowPager {
   /**
    * The guest's EFER.NXE. A change drops every shadow, since they were derived under the other
    * reserved-bit rule. Execute-disable itself is not enforced by the 2-level shadows (they have
-   * no XD bit): a guest fetch from an XD page runs.
+   * no XD bit): a guest fetch from an XD page runs. Returns true when it changed: the current
+   * root was rebuilt and the caller reloads the processor's CR3.
    */
-  public void setNxe(boolean nxe) {
-    if (nxe != gNxe) {
-      gNxe = nxe;
-      resetAll();
+  public boolean setNxe(boolean nxe) {
+    if (nxe == gNxe) {
+      return false;
     }
+    gNxe = nxe;
+    rebuild();
+    return true;
+  }
+
+  /**
+   * Drops every shadow and gives the current guest paging state a fresh root, with the PDPTEs
+   * the processor loaded (a later write to the guest's PDPT does not change them, as on
+   * hardware). The caller reloads the processor's CR3 ({@link #realCr3()}): the old root's
+   * frame is free.
+   */
+  private void rebuild() {
+    if (current == null) {
+      return;
+    }
+    long[] pdptes = gPdpte.clone();
+    resetAll();
+    installRoot(pdptes);
   }
 
   // ------------------------------------------------------------------ the guest walk
@@ -644,11 +670,7 @@ public final class ShadowPager {
    * paging state gets a fresh root.
    */
   public void p2mChanged() {
-    if (current == null) {
-      return;
-    }
-    resetAll();
-    setControl(gCr0, gCr3, gCr4);
+    rebuild();
   }
 
   private void resetAll() {

@@ -130,6 +130,34 @@ class ShadowPagerTest {
   }
 
   @Test
+  void turningOnNxeWithPagingOnDropsTheShadowsButKeepsACurrentRoot() {
+    // Linux sets EFER.NXE after it has enabled paging; the next #PF used to find no root.
+    twoLevel();
+    assertThat(read(0x400010)).isEqualTo(0x1234_5678);
+    assertThat(sp.setNxe(true)).isTrue();
+    assertThat(sp.setNxe(true)).as("no change").isFalse();
+    assertThat(sp.shadowPte(0x400010)).as("dropped").isZero();
+    assertThat(frames.owner(sp.realCr3() >>> 12)).as("a live shadow root")
+        .isEqualTo(FrameTable.DOMID_XEN);
+    assertThat(read(0x400010)).isEqualTo(0x1234_5678);
+    assertThat(sp.shadowPte(0x400010) & 0xFFFF_F000L).isEqualTo(machineOf(0x5000));
+  }
+
+  @Test
+  void aP2mChangeRebuildsFromTheLoadedPdptesNotFromMemory() {
+    guest.write64(0x1000, 0x2000 | P);
+    guest.write64(0x2000, 0x3000 | P | RW | US);
+    guest.write64(0x3000, 0x5000 | P | RW | US);
+    guest.write32(0x5010, 0x1234_5678);
+    assertThat(sp.setControl(PE | PG, 0x1000, PAE)).isTrue();
+    assertThat(read(0x10)).isEqualTo(0x1234_5678);
+    // The guest scribbles reserved bits into its PDPT: the processor keeps what it loaded.
+    guest.write64(0x1000, 0x2000 | P | 0x100);
+    sp.p2mChanged();
+    assertThat(read(0x10)).isEqualTo(0x1234_5678);
+  }
+
+  @Test
   void fillsLazilyAndSetsAccessedThenDirtyAsHardwareDoes() {
     twoLevel();
     assertThat(sp.shadowPte(0x400010)).isZero();

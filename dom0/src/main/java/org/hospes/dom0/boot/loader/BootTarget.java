@@ -23,4 +23,11 @@ public record BootTarget(BootMode mode, PhysicalMemory memory, long ramBytes, Cp
     cpu.setEflags(Flags.FIXED1);
     cpu.setEip((int) entry);
   }
+
+  /** As {@link #startFlat32(long)}, with CS and the data segments holding these selectors. */
+  public void startFlat32(long entry, int codeSelector, int dataSelector) {
+    cpu.resetFlat32(codeSelector, dataSelector);
+    cpu.setEflags(Flags.FIXED1);
+    cpu.setEip((int) entry);
+  }
 }

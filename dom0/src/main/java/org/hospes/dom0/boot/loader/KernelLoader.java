@@ -11,10 +11,10 @@ import org.hospes.dom0.boot.BootException;
  *
  * <p>Choosing one ({@link KernelLoaders#choose}): {@code --loader NAME} forces it; otherwise,
  * among the loaders that can boot the mode and recognise the image, the highest
- * {@link #priority()} wins. Built in: {@code pvh} 300, {@code multiboot} 200, {@code elf} 100.
- * A loader for the Linux boot protocol (a bzImage) would sit above PVH and not offer pvh mode,
- * so that Debian's bzImage, which is both, boots through PVH in pvh mode and through the boot
- * protocol elsewhere.
+ * {@link #priority()} wins. Built in: {@code linux} 400, {@code pvh} 300, {@code multiboot}
+ * 200, {@code elf} 100. The Linux boot-protocol loader sits above PVH and does not offer pvh
+ * mode, so that Debian's bzImage, which is both, boots through PVH in pvh mode and through the
+ * boot protocol elsewhere.
  */
 public interface KernelLoader {
 

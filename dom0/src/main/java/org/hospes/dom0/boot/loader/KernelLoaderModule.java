@@ -6,7 +6,7 @@ import com.google.inject.multibindings.MapBinder;
 
 /**
  * The kernel-loader extension point: {@code Map<String, KernelLoader>}, with the built-ins
- * {@code multiboot}, {@code pvh} and {@code elf}. A plugin
+ * {@code linux}, {@code multiboot}, {@code pvh} and {@code elf}. A plugin
  * ({@link org.hospes.hv.HospesPlugin}) adds one in its {@code configure()}:
  *
  * <pre>{@code
@@ -28,5 +28,6 @@ public final class KernelLoaderModule extends AbstractModule {
     loaders(binder()).addBinding(PvhKernelLoader.NAME).to(PvhKernelLoader.class);
     loaders(binder()).addBinding(PvKernelLoader.NAME).to(PvKernelLoader.class);
     loaders(binder()).addBinding(ElfKernelLoader.NAME).to(ElfKernelLoader.class);
+    loaders(binder()).addBinding(LinuxKernelLoader.NAME).to(LinuxKernelLoader.class);
   }
 }

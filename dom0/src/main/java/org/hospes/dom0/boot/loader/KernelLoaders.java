@@ -43,7 +43,7 @@ public final class KernelLoaders {
   public static KernelLoaders builtIn() {
     return new KernelLoaders(Map.of(MultibootKernelLoader.NAME, new MultibootKernelLoader(),
         PvhKernelLoader.NAME, new PvhKernelLoader(), ElfKernelLoader.NAME,
-        new ElfKernelLoader()));
+        new ElfKernelLoader(), LinuxKernelLoader.NAME, new LinuxKernelLoader()));
   }
 
   /** Built-ins and plugins from {@code injector}'s loader map. */

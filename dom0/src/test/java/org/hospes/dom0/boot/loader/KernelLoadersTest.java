@@ -37,8 +37,8 @@ class KernelLoadersTest {
   }
 
   @Test
-  void theBuiltInsAreMultibootPvhAndElf() {
-    assertThat(loaders.names()).containsExactly("elf", "multiboot", "pvh");
+  void theBuiltInsAreLinuxMultibootPvhAndElf() {
+    assertThat(loaders.names()).containsExactly("elf", "linux", "multiboot", "pvh");
   }
 
   @Test
@@ -73,6 +73,16 @@ class KernelLoadersTest {
   }
 
   @Test
+  void aBzImageBootsByTheLinuxBootProtocolEverywhereButPvh() throws Exception {
+    byte[] bz = new org.hospes.dom0.testing.BzImageBuilder().build();
+    assertThat(chosen(BootMode.NATIVE, bz)).isEqualTo("linux");
+    assertThat(chosen(BootMode.HVM, bz)).isEqualTo("linux");
+    assertThat(chosen(BootMode.HVM_SHADOW, bz)).isEqualTo("linux");
+    assertThat(chosen(BootMode.PVH, bz)).isEqualTo("pvh");
+    assertThat(loaders.choose("pvh", BootMode.HVM, bz).name()).isEqualTo("pvh");
+  }
+
+  @Test
   void whenNothingRecognisesTheImageTheModesClassicLoaderExplainsWhy() throws Exception {
     byte[] script = "#!/bin/sh\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     assertThat(chosen(BootMode.NATIVE, script)).isEqualTo("multiboot");
@@ -88,7 +98,7 @@ class KernelLoadersTest {
   void anUnknownLoaderIsRefusedWithTheKnownOnes() {
     assertThatThrownBy(() -> loaders.choose("grub", BootMode.NATIVE, multiboot()))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessage("unknown loader 'grub'; known loaders: elf, multiboot, pvh");
+        .hasMessage("unknown loader 'grub'; known loaders: elf, linux, multiboot, pvh");
   }
 
   @Test
@@ -103,7 +113,7 @@ class KernelLoadersTest {
 
   @Test
   void theDiscoveredLoadersIncludeTheBuiltIns() {
-    assertThat(KernelLoaders.discovered().names()).contains("elf", "multiboot", "pvh");
+    assertThat(KernelLoaders.discovered().names()).contains("elf", "linux", "multiboot", "pvh");
   }
 
   @Test

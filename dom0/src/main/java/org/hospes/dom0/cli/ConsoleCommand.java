@@ -1,0 +1,104 @@
+package org.hospes.dom0.cli;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.concurrent.Callable;
+import org.hospes.dom0.machine.ExitStatus;
+import org.hospes.dom0.toolstack.host.HostClient;
+import org.jline.terminal.Attributes;
+import org.jline.terminal.Terminal;
+import org.jline.terminal.TerminalBuilder;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Parameters;
+
+/** {@code hospes console DOMAIN}: xl console. */
+@Command(name = "console", mixinStandardHelpOptions = true,
+    description = {"Attaches to a domain's console: what the guest wrote lately, then what it"
+        + " writes; keys go to the guest (its PV console, or COM1 for a bare HVM kernel).",
+      "Ctrl-] detaches (the domain runs on); so does the end of piped input. The console ends"
+          + " when the domain does."})
+final class ConsoleCommand implements Callable<Integer> {
+  /** Ctrl-], as for xl console and telnet. */
+  static final int ESCAPE = 0x1D;
+
+  private final CliStreams streams;
+
+  @Mixin
+  HostDirOption dir = new HostDirOption();
+
+  @Parameters(paramLabel = "DOMAIN", description = "The domain's name or ID.")
+  String domain;
+
+  ConsoleCommand(CliStreams streams) {
+    this.streams = streams;
+  }
+
+  @Override
+  public Integer call() {
+    return dir.run(streams, host -> {
+      try (HostClient.Console c = host.console(domain)) {
+        Terminal terminal = streams.process() && System.console() != null
+            ? TerminalBuilder.builder().system(true).build() : null;
+        Attributes saved = terminal == null ? null : terminal.enterRawMode();
+        if (terminal != null) {
+          streams.err().println("hospes: attached to " + c.name() + "; Ctrl-] detaches\r");
+        }
+        InputStream keys = terminal != null ? terminal.input() : streams.in();
+        try {
+          Thread reader = new Thread(() -> pumpKeys(keys, c), "hospes-console-keys");
+          reader.setDaemon(true);
+          if (keys != null) {
+            reader.start();
+          }
+          byte[] buf = new byte[4096];
+          for (int n; (n = c.in().read(buf)) > 0; ) {
+            streams.out().write(buf, 0, n);
+            streams.out().flush();
+          }
+        } catch (IOException e) {
+          // Detached (our key reader closed the connection) or the host went away.
+        } finally {
+          if (terminal != null) {
+            terminal.setAttributes(saved);
+            terminal.close();
+          }
+        }
+      } catch (IOException e) {
+        // Closing a connection that is already gone.
+      }
+      return ExitStatus.HALTED;
+    });
+  }
+
+  /** Keys to the guest until Ctrl-] or the end of input, which detach. */
+  private static void pumpKeys(InputStream keys, HostClient.Console c) {
+    byte[] buf = new byte[1024];
+    OutputStream out = c.out();
+    try {
+      for (int n; (n = keys.read(buf)) >= 0; ) {
+        int end = n;
+        for (int i = 0; i < n; i++) {
+          if (buf[i] == ESCAPE) {
+            end = i;
+            break;
+          }
+        }
+        if (end > 0) {
+          out.write(buf, 0, end);
+        }
+        if (end < n) {
+          break;
+        }
+      }
+    } catch (IOException e) {
+      // The connection ended first.
+    }
+    try {
+      c.close();
+    } catch (IOException e) {
+      // Already closed.
+    }
+  }
+}

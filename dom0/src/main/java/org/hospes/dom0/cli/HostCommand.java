@@ -1,0 +1,253 @@
+package org.hospes.dom0.cli;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.hospes.dom0.machine.ExitStatus;
+import org.hospes.dom0.toolstack.host.HostClient;
+import org.hospes.dom0.toolstack.host.HostDaemon;
+import org.hospes.dom0.toolstack.host.HostException;
+import org.hospes.dom0.toolstack.host.HostPaths;
+import org.hospes.dom0.toolstack.host.Wire;
+import org.hospes.hv.HypervisorFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code hospes host start|stop|status}: the long-running host the xl-style verbs talk to. */
+@Command(name = "host", mixinStandardHelpOptions = true,
+    description = "Starts, stops or shows the host: the hypervisor and dom0 running as a"
+        + " daemon in wall-clock time, controlled by create, list, console, ... over a Unix"
+        + " socket in the state directory.",
+    subcommands = {HostCommand.Start.class, HostCommand.Stop.class, HostCommand.Status.class})
+final class HostCommand implements Callable<Integer> {
+  private final CliStreams streams;
+
+  HostCommand(CliStreams streams) {
+    this.streams = streams;
+  }
+
+  @Override
+  public Integer call() {
+    streams.error("host needs start, stop or status (see 'hospes host --help')");
+    return ExitStatus.USAGE;
+  }
+
+  @Command(name = "start", mixinStandardHelpOptions = true, sortOptions = false,
+      description = {"Starts a host in the background (pid file and log in the state"
+          + " directory) and returns once it answers.",
+        "The virtual clock is paced to real time: it never runs ahead of the wall clock (an"
+            + " idle host sleeps), and when the guests keep the emulator busy it runs flat out"
+            + " and slips behind rather than catching up later."},
+      exitCodeListHeading = "%nExit status:%n",
+      exitCodeList = {"0:the host runs (with --foreground: it ran and was stopped)",
+        "2:a host already runs on this state directory, or bad options"})
+  static final class Start implements Callable<Integer> {
+    private final CliStreams streams;
+
+    @Mixin
+    HostDirOption dir = new HostDirOption();
+
+    @Option(names = "--memory", paramLabel = "MIB", defaultValue = "256",
+        description = "Machine memory for all domains, in MiB (64..1536; default ${DEFAULT-VALUE}).")
+    int memoryMiB;
+
+    @Option(names = "--sched", paramLabel = "NAME", defaultValue = HypervisorFactory.DEFAULT_SCHEDULER,
+        description = "Scheduler (default ${DEFAULT-VALUE}; plugins may add more).")
+    String scheduler;
+
+    @Option(names = "--foreground",
+        description = "Run the host in this process until stopped (host stop, Ctrl-C or"
+            + " SIGTERM) and log to stderr.")
+    boolean foreground;
+
+    Start(CliStreams streams) {
+      this.streams = streams;
+    }
+
+    @Override
+    public Integer call() {
+      if (memoryMiB < 64 || memoryMiB > 1536) {
+        streams.error("--memory must be 64..1536 MiB, got " + memoryMiB);
+        return ExitStatus.USAGE;
+      }
+      HostPaths paths = dir.paths();
+      if (new HostClient(paths).isRunning()) {
+        streams.error("a host is already running (pid " + pid(paths) + ", state directory "
+            + paths.dir() + "); stop it with ./hospes host stop");
+        return ExitStatus.USAGE;
+      }
+      return foreground ? runHere(paths) : startDetached(paths);
+    }
+
+    private int runHere(HostPaths paths) {
+      HostDaemon daemon;
+      try {
+        daemon = HostDaemon.start(paths, memoryMiB, scheduler,
+            HypervisorFactory.DEFAULT_COST_MODEL, streams.err());
+      } catch (HostException e) {
+        streams.error(e.getMessage());
+        return ExitStatus.USAGE;
+      }
+      // SIGTERM or Ctrl-C: destroy the domains and remove the socket before the JVM goes.
+      Thread hook = new Thread(() -> {
+        daemon.stop();
+        try {
+          daemon.awaitStop(30, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }, "hospes-host-stop");
+      Runtime.getRuntime().addShutdownHook(hook);
+      try {
+        daemon.awaitStop();
+      } catch (InterruptedException e) {
+        daemon.stop();
+        Thread.currentThread().interrupt();
+      }
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException e) {
+        // Shutting down: the hook is what stopped it.
+      }
+      return ExitStatus.HALTED;
+    }
+
+    /** Starts this same program as a detached process running the host in the foreground. */
+    private int startDetached(HostPaths paths) {
+      try {
+        Files.createDirectories(paths.dir());
+      } catch (IOException e) {
+        streams.error("cannot create the state directory " + paths.dir() + ": " + e);
+        return ExitStatus.USAGE;
+      }
+      List<String> cmd = new ArrayList<>();
+      if (new File("/usr/bin/setsid").canExecute()) {
+        cmd.add("/usr/bin/setsid"); // its own session: closing the terminal does not end it
+      }
+      cmd.add(ProcessHandle.current().info().command().orElse("java"));
+      String root = System.getProperty("hospes.root");
+      if (root != null) {
+        cmd.add("-Dhospes.root=" + root);
+      }
+      cmd.add("-cp");
+      cmd.add(System.getProperty("java.class.path"));
+      cmd.add(HospesCli.class.getName());
+      cmd.addAll(List.of("host", "start", "--foreground", "--state-dir", paths.dir().toString(),
+          "--memory", Integer.toString(memoryMiB), "--sched", scheduler));
+      Process p;
+      try {
+        p = new ProcessBuilder(cmd)
+            .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(paths.log().toFile()))
+            .redirectErrorStream(true)
+            .start();
+      } catch (IOException e) {
+        streams.error("cannot start the host process: " + e.getMessage());
+        return ExitStatus.INTERNAL_ERROR;
+      }
+      HostClient client = new HostClient(paths);
+      long deadline = System.nanoTime() + 60_000_000_000L;
+      while (System.nanoTime() < deadline) {
+        if (client.isRunning()) {
+          streams.err().println("hospes: host started (pid " + pid(paths) + "); state directory "
+              + paths.dir() + ", log " + paths.log());
+          return ExitStatus.HALTED;
+        }
+        if (!p.isAlive()) {
+          streams.error("the host did not start (status " + p.exitValue() + "); its log, "
+              + paths.log() + ", ends with: " + lastLine(paths.log()));
+          return p.exitValue() == 0 ? ExitStatus.INTERNAL_ERROR : p.exitValue();
+        }
+        try {
+          Thread.sleep(50);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          break;
+        }
+      }
+      streams.error("the host did not answer within 60 s; see " + paths.log());
+      return ExitStatus.INTERNAL_ERROR;
+    }
+  }
+
+  @Command(name = "stop", mixinStandardHelpOptions = true,
+      description = "Stops the host: destroys its domains, removes the socket and pid file.")
+  static final class Stop implements Callable<Integer> {
+    private final CliStreams streams;
+
+    @Mixin
+    HostDirOption dir = new HostDirOption();
+
+    Stop(CliStreams streams) {
+      this.streams = streams;
+    }
+
+    @Override
+    public Integer call() {
+      return dir.run(streams, host -> {
+        long pid = host.call(Wire.request("stop")).path("pid").asLong();
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (Files.exists(host.paths().socket()) && System.nanoTime() < deadline) {
+          try {
+            Thread.sleep(20);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            break;
+          }
+        }
+        if (Files.exists(host.paths().socket())) {
+          streams.error("the host (pid " + pid + ") was asked to stop but has not after 30 s;"
+              + " see " + host.paths().log());
+          return ExitStatus.INTERNAL_ERROR;
+        }
+        streams.err().println("hospes: host stopped (pid " + pid + ")");
+        return ExitStatus.HALTED;
+      });
+    }
+  }
+
+  @Command(name = "status", mixinStandardHelpOptions = true,
+      description = "Says whether a host runs (status 0) or not (status 2).")
+  static final class Status implements Callable<Integer> {
+    private final CliStreams streams;
+
+    @Mixin
+    HostDirOption dir = new HostDirOption();
+
+    Status(CliStreams streams) {
+      this.streams = streams;
+    }
+
+    @Override
+    public Integer call() {
+      return dir.run(streams, host -> {
+        long pid = host.call(Wire.request("ping")).path("pid").asLong();
+        streams.out().println("host running: pid " + pid + ", state directory "
+            + host.paths().dir());
+        return ExitStatus.HALTED;
+      });
+    }
+  }
+
+  static String pid(HostPaths paths) {
+    try {
+      return Files.readString(paths.pidFile()).strip();
+    } catch (IOException e) {
+      return "unknown";
+    }
+  }
+
+  private static String lastLine(Path log) {
+    try {
+      List<String> lines = Files.readAllLines(log);
+      return lines.isEmpty() ? "(empty)" : lines.get(lines.size() - 1);
+    } catch (IOException e) {
+      return "(unreadable)";
+    }
+  }
+}

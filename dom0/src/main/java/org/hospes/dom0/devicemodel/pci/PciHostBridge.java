@@ -1,0 +1,87 @@
+package org.hospes.dom0.devicemodel.pci;
+
+import java.util.Map;
+import java.util.TreeMap;
+import org.hospes.x86.PortDevice;
+
+/**
+ * PCI configuration mechanism #1 (PCI Local Bus Specification 3.0, 3.2.2.3.2) as an i440FX
+ * host bridge decodes it: CONFIG_ADDRESS is the doubleword at 0xCF8 (bit 31 enables, bits 23-16
+ * bus, 15-11 device, 10-8 function, 7-2 register; bits 30-24 and 1-0 read as zero) and
+ * CONFIG_DATA the four bytes at 0xCFC-0xCFF, any of which an access may start at. Only
+ * doubleword accesses reach CONFIG_ADDRESS: byte and word accesses at 0xCF8-0xCFB go to the ISA
+ * bus (all ones, writes dropped), except the PIIX3's reset control register at 0xCF9, which is
+ * kept (this machine has no reset line, so its reset request does nothing). With the enable
+ * bit clear, or for a function nobody implements, reads give all ones and writes are dropped,
+ * so a vendor ID of 0xFFFF says the slot is empty. Bus 0 is the only bus.
+ */
+public final class PciHostBridge implements PortDevice {
+  public static final int CONFIG_ADDRESS = 0xCF8;
+  public static final int RESET_CONTROL = 0xCF9;
+  public static final int CONFIG_DATA = 0xCFC;
+  public static final int PORT_COUNT = 8;
+  public static final int ENABLE = 0x8000_0000;
+  /** The bits of CONFIG_ADDRESS that hold something: enable, bus, device, function, register. */
+  static final int ADDRESS_MASK = ENABLE | 0x00FF_FFFC;
+
+  private final Map<Integer, PciFunction> functions = new TreeMap<>();
+  private int address;
+  private int resetControl;
+
+  /** Puts {@code f} at bus 0, {@code device} (0-31), {@code function} (0-7). */
+  public void attach(int device, int function, PciFunction f) {
+    if (device < 0 || device > 31 || function < 0 || function > 7) {
+      throw new IllegalArgumentException("no PCI slot " + device + "." + function);
+    }
+    if (functions.putIfAbsent(device << 3 | function, f) != null) {
+      throw new IllegalArgumentException("PCI slot 00:" + device + "." + function + " is taken");
+    }
+  }
+
+  /** The function at bus 0 {@code device.function}, or null. */
+  public PciFunction function(int device, int function) {
+    return functions.get(device << 3 | function);
+  }
+
+  @Override
+  public int in(int port, int size) {
+    int ones = size == 4 ? -1 : (1 << (8 * size)) - 1;
+    if (port >= CONFIG_DATA) {
+      PciFunction f = selected();
+      return f == null ? ones : f.read(register(port), size);
+    }
+    if (port == CONFIG_ADDRESS && size == 4) {
+      return address;
+    }
+    if (port == RESET_CONTROL && size == 1) {
+      return resetControl;
+    }
+    return ones;
+  }
+
+  @Override
+  public void out(int port, int size, int value) {
+    if (port >= CONFIG_DATA) {
+      PciFunction f = selected();
+      if (f != null) {
+        f.write(register(port), size, value);
+      }
+    } else if (port == CONFIG_ADDRESS && size == 4) {
+      address = value & ADDRESS_MASK;
+    } else if (port == RESET_CONTROL && size == 1) {
+      // Bits 1 (hard reset) and 2 (reset CPU); only what the PIIX3 keeps is stored.
+      resetControl = value & 0x06;
+    }
+  }
+
+  private PciFunction selected() {
+    if ((address & ENABLE) == 0 || (address >>> 16 & 0xFF) != 0) {
+      return null;
+    }
+    return functions.get(address >>> 8 & 0xFF);
+  }
+
+  private int register(int port) {
+    return (address & 0xFC) + (port - CONFIG_DATA);
+  }
+}

@@ -1,0 +1,727 @@
+package org.hospes.dom0.toolstack.host;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.hospes.dom0.boot.BootException;
+import org.hospes.dom0.boot.KernelFiles;
+import org.hospes.dom0.boot.loader.BootRequest;
+import org.hospes.dom0.toolstack.GuestDomain;
+import org.hospes.dom0.toolstack.HostRunner;
+import org.hospes.dom0.toolstack.xl.OnCrash;
+import org.hospes.dom0.toolstack.xl.XlConfigException;
+import org.hospes.dom0.toolstack.xl.XlDomainConfig;
+
+/**
+ * A running host: one hypervisor with dom0's services, driven in wall-clock time by one run
+ * thread, and controlled through a Unix socket ({@link Wire}) by the {@code hospes} verbs.
+ *
+ * <p><b>Wall-clock mode.</b> The virtual clock (1 GHz: one cycle is one nanosecond) is paced to
+ * real time: it never runs ahead of the wall clock, so a guest that sleeps one second sleeps one
+ * real second, and an idle host uses no CPU. When the emulator is slower than real time (any
+ * busy guest), the clock lags and the host runs flat out; the lag is capped at
+ * {@value #MAX_LAG_NANOS} ns, so after a busy stretch the clock slips rather than racing to
+ * catch up (timers are then late in real time, never early). When nothing can run (every vCPU
+ * blocked with no timer) virtual time stands still until a request or console input comes.
+ *
+ * <p>Every touch of the hypervisor happens on the run thread: socket handlers submit tasks and
+ * wait for their results between scheduling decisions, as a toolstack's hypercalls would.
+ */
+public final class HostDaemon {
+  /** How far the virtual clock may fall behind real time before it slips. */
+  static final long MAX_LAG_NANOS = 50_000_000;
+  /** Longest scheduling decision asked of the hypervisor, so requests wait at most this. */
+  private static final long SLICE_CYCLES = 2_000_000;
+  private static final long IDLE_WAIT_NANOS = 50_000_000;
+  /**
+   * A domain that crashes sooner than this after it was built is not restarted (as xl refuses
+   * a restart that comes too quickly): a kernel that crashes at boot would otherwise loop.
+   */
+  static final long MIN_RUN_BEFORE_RESTART_NANOS = 10_000_000_000L;
+
+  private final HostPaths paths;
+  private final HostRunner runner;
+  private final PrintStream log;
+  private final DmesgBuffer dmesg = new DmesgBuffer(256 * 1024);
+  private final BlockingQueue<Runnable> tasks = new LinkedBlockingQueue<>();
+  /** Live and preserved domains by name, in creation order (run thread only). */
+  private final Map<String, Managed> domains = new LinkedHashMap<>();
+  /** Consoles by domain name; shared with socket handlers. */
+  private final Map<String, ConsoleHub> consoles = new ConcurrentHashMap<>();
+  private final CountDownLatch stopped = new CountDownLatch(1);
+  private final ServerSocketChannel server;
+  private final FileChannel lockFile;
+  private final FileLock lock;
+  private final long wallStart = System.nanoTime();
+  private volatile boolean stopping;
+  private Thread runThread;
+
+  /** A domain the host built and what the toolstack keeps for it. */
+  private static final class Managed {
+    final XlDomainConfig config;
+    GuestDomain guest;
+    byte[] pendingInput = new byte[0];
+    boolean preserved;
+    final long builtAtNanos = System.nanoTime();
+
+    Managed(XlDomainConfig config, GuestDomain guest) {
+      this.config = config;
+      this.guest = guest;
+    }
+  }
+
+  private HostDaemon(HostPaths paths, HostRunner runner, PrintStream log,
+      ServerSocketChannel server, FileChannel lockFile, FileLock lock) {
+    this.paths = paths;
+    this.runner = runner;
+    this.log = log;
+    this.server = server;
+    this.lockFile = lockFile;
+    this.lock = lock;
+  }
+
+  /**
+   * Starts a host on {@code paths}: takes the lock, binds the socket, writes the pid file and
+   * starts the run and accept threads.
+   *
+   * @throws HostException when a host already runs there, or the directory is unusable
+   */
+  public static HostDaemon start(HostPaths paths, int machineMiB, String scheduler,
+      String costModel, PrintStream log) throws HostException {
+    FileChannel lockFile = null;
+    try {
+      Files.createDirectories(paths.dir());
+      lockFile = FileChannel.open(paths.lock(), StandardOpenOption.CREATE,
+          StandardOpenOption.WRITE);
+      FileLock lock;
+      try {
+        lock = lockFile.tryLock();
+      } catch (java.nio.channels.OverlappingFileLockException e) {
+        lock = null; // held by a host in this very JVM (tests start hosts on threads)
+      }
+      if (lock == null) {
+        lockFile.close();
+        String pid = readPid(paths);
+        throw new HostException("a host is already running (" + (pid == null ? "" : "pid " + pid
+            + ", ") + "state directory " + paths.dir() + "); stop it with ./hospes host stop",
+            true);
+      }
+      // The lock is ours: any socket left is a dead host's.
+      Files.deleteIfExists(paths.socket());
+      HostRunner runner;
+      try {
+        runner = HostRunner.create(machineMiB, scheduler, costModel, null);
+      } catch (IllegalArgumentException e) {
+        lock.release();
+        lockFile.close();
+        throw new HostException(e.getMessage(), true);
+      }
+      ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+      server.bind(UnixDomainSocketAddress.of(paths.socket()));
+      Files.writeString(paths.pidFile(), ProcessHandle.current().pid() + "\n");
+      HostDaemon d = new HostDaemon(paths, runner, log, server, lockFile, lock);
+      d.begin(machineMiB, scheduler);
+      return d;
+    } catch (IOException e) {
+      if (lockFile != null) {
+        try {
+          lockFile.close();
+        } catch (IOException ignored) {
+          // Reporting the first error matters more.
+        }
+      }
+      throw new HostException("cannot start a host in " + paths.dir() + ": " + e, true);
+    }
+  }
+
+  static String readPid(HostPaths paths) {
+    try {
+      return Files.readString(paths.pidFile()).strip();
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  private void begin(int machineMiB, String scheduler) {
+    runner.setConsoleTaps(name -> consoles.computeIfAbsent(name, n -> new ConsoleHub()));
+    runner.setHypervisorLog(dmesg);
+    xen("Hospes host started: " + machineMiB + " MiB of machine memory, scheduler "
+        + scheduler + ", pid " + ProcessHandle.current().pid() + ", socket " + paths.socket());
+    // The stack the tests run with (-Xss8m), not the 1 MiB default of a new thread.
+    runThread = new Thread(null, this::runLoop, "hospes-host", 8L << 20);
+    runThread.start();
+    Thread acceptor = new Thread(this::acceptLoop, "hospes-accept");
+    acceptor.setDaemon(true);
+    acceptor.start();
+  }
+
+  public HostPaths paths() {
+    return paths;
+  }
+
+  /** Asks the host to stop: domains are destroyed and the files removed. */
+  public void stop() {
+    stopping = true;
+    tasks.offer(() -> {});
+  }
+
+  /** Waits until the host has stopped and cleaned up. */
+  public void awaitStop() throws InterruptedException {
+    stopped.await();
+  }
+
+  public boolean awaitStop(long timeout, TimeUnit unit) throws InterruptedException {
+    return stopped.await(timeout, unit);
+  }
+
+  // ---------------------------------------------------------------- run thread
+
+  private void runLoop() {
+    long wallBase = System.nanoTime();
+    long virtBase = runner.hypervisor().now();
+    try {
+      while (!stopping) {
+        runTasks();
+        deliverInput();
+        reapEnded();
+        long target = virtBase + (System.nanoTime() - wallBase);
+        long lag = target - runner.hypervisor().now();
+        if (lag > MAX_LAG_NANOS) {
+          virtBase -= lag - MAX_LAG_NANOS; // the clock slips: no racing to catch up
+          lag = MAX_LAG_NANOS;
+        }
+        if (lag <= 0) {
+          awaitTask(Math.min(-lag, IDLE_WAIT_NANOS) + 1);
+          continue;
+        }
+        boolean more;
+        try {
+          more = runner.hypervisor().step(Math.min(lag, SLICE_CYCLES));
+        } catch (RuntimeException | StackOverflowError e) {
+          // A bug, not a guest's doing (guests are contained by the hypervisor): keep the
+          // host up for the other domains and say so.
+          xen("internal error in the run loop: " + e);
+          e.printStackTrace(log);
+          awaitTask(IDLE_WAIT_NANOS);
+          continue;
+        }
+        if (!more) {
+          awaitTask(IDLE_WAIT_NANOS); // nothing can run: time stands still until asked
+        }
+      }
+    } catch (Error e) {
+      // Nothing sensible can go on: say so, and still destroy the domains and remove the files.
+      xen("fatal error in the run loop, stopping the host: " + e);
+      e.printStackTrace(log);
+    } finally {
+      shutDown();
+    }
+  }
+
+  private void runTasks() {
+    for (Runnable t; (t = tasks.poll()) != null; ) {
+      t.run();
+    }
+  }
+
+  private void awaitTask(long nanos) {
+    try {
+      Runnable t = tasks.poll(nanos, TimeUnit.NANOSECONDS);
+      if (t != null) {
+        t.run();
+      }
+    } catch (InterruptedException e) {
+      stopping = true;
+    }
+  }
+
+  /** Console input the guest's ring had no room for is retried between decisions. */
+  private void deliverInput() {
+    for (Managed m : domains.values()) {
+      if (m.pendingInput.length > 0) {
+        int n = m.guest.input(m.pendingInput);
+        m.pendingInput = m.guest.isLive() ? Arrays.copyOfRange(m.pendingInput, n,
+            m.pendingInput.length) : new byte[0];
+      }
+    }
+  }
+
+  /** Applies xl's actions to domains that ended: gone from the list, kept, or restarted. */
+  private void reapEnded() {
+    boolean any = false;
+    for (Managed m : domains.values()) {
+      any |= !m.guest.isLive() && !m.preserved;
+    }
+    if (!any) {
+      return; // the usual case, after every scheduling decision: nothing to copy
+    }
+    for (Managed m : domains.values().toArray(new Managed[0])) {
+      if (m.guest.isLive() || m.preserved) {
+        continue;
+      }
+      GuestDomain g = m.guest;
+      var state = g.domain().state();
+      xen("domain " + g.domain().domid() + " (" + g.name() + ") " + g.outcome().describe());
+      if (state == org.hospes.hv.domain.DomainState.CRASHED
+          && m.config.onCrashAction() == OnCrash.PRESERVE) {
+        m.preserved = true;
+        continue;
+      }
+      forget(m);
+      boolean restart = state == org.hospes.hv.domain.DomainState.CRASHED
+          && m.config.onCrashAction() == OnCrash.RESTART;
+      if (restart && System.nanoTime() - m.builtAtNanos < MIN_RUN_BEFORE_RESTART_NANOS) {
+        xen("domain " + g.name() + " crashed less than "
+            + MIN_RUN_BEFORE_RESTART_NANOS / 1_000_000_000L + " s after it was built: not"
+            + " restarting it (on_crash = \"restart\" would loop)");
+        restart = false;
+      }
+      if (restart) {
+        try {
+          Managed again = build(m.config);
+          xen("domain " + g.name() + " restarted as domain " + again.guest.domain().domid()
+              + " (on_crash = \"restart\")");
+        } catch (HostException e) {
+          xen("domain " + g.name() + " could not be restarted: " + e.getMessage());
+          endConsole(g.name());
+        }
+      } else {
+        endConsole(g.name());
+      }
+    }
+  }
+
+  private void forget(Managed m) {
+    GuestDomain g = m.guest;
+    domains.remove(g.name());
+    runner.forget(g.name());
+    if (g.pvConsole() != null && runner.xenstore() != null) {
+      int domid = g.domain().domid();
+      try {
+        runner.xenstore().release(domid);
+      } catch (RuntimeException e) {
+        // Not introduced any more: nothing to release.
+      }
+      runner.xenstore().request(org.hospes.dom0.xenstore.XsWire.RM,
+          "/local/domain/" + domid + "\0");
+    }
+  }
+
+  private void endConsole(String name) {
+    ConsoleHub hub = consoles.remove(name);
+    if (hub != null) {
+      hub.end();
+    }
+  }
+
+  /** Destroys the domains and removes the files; never leaves awaitStop waiting. */
+  private void shutDown() {
+    try {
+      for (Managed m : domains.values().toArray(new Managed[0])) {
+        try {
+          runner.destroy(m.guest.name(), "host stopped");
+          xen("domain " + m.guest.domain().domid() + " (" + m.guest.name()
+              + ") destroyed: the host stopped");
+        } catch (RuntimeException e) {
+          xen("domain " + m.guest.name() + ": cannot destroy: " + e);
+          e.printStackTrace(log);
+        }
+        endConsole(m.guest.name());
+      }
+      domains.clear();
+      try {
+        server.close();
+      } catch (IOException e) {
+        // Closing is all that is left to do.
+      }
+      try {
+        Files.deleteIfExists(paths.socket());
+        Files.deleteIfExists(paths.pidFile());
+        lock.release();
+        lockFile.close();
+      } catch (IOException e) {
+        log.println("hospes: host: cannot clean up " + paths.dir() + ": " + e.getMessage());
+      }
+      xen("Hospes host stopped");
+      log.flush();
+      // Requests still queued get an answer rather than a hang.
+      for (Runnable t; (t = tasks.poll()) != null; ) {
+        t.run();
+      }
+    } finally {
+      stopped.countDown();
+    }
+  }
+
+  /** A line in the hypervisor log (dmesg) and the daemon's log, as Xen prefixes its own. */
+  private void xen(String message) {
+    String line = "(XEN) [" + Instant.now() + "] " + message + "\n";
+    dmesg.append(line.getBytes(StandardCharsets.UTF_8));
+    log.print(line);
+    log.flush();
+  }
+
+  // ---------------------------------------------------------------- requests
+
+  /** Runs {@code task} on the run thread and returns its result. */
+  private <T> T onRunThread(Callable<T> task) throws HostException {
+    CompletableFuture<T> f = new CompletableFuture<>();
+    tasks.offer(() -> {
+      try {
+        f.complete(task.call());
+      } catch (Throwable t) {
+        f.completeExceptionally(t);
+      }
+    });
+    if (stopping && !runThread.isAlive()) {
+      throw new HostException("the host is stopping", false);
+    }
+    try {
+      return f.get(60, TimeUnit.SECONDS);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof HostException h) {
+        throw h;
+      }
+      throw new HostException("internal error: " + e.getCause(), false);
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new HostException("the host did not answer within 60 s", false);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new HostException("interrupted", false);
+    }
+  }
+
+  private void acceptLoop() {
+    while (!stopping) {
+      SocketChannel ch;
+      try {
+        ch = server.accept();
+      } catch (ClosedChannelException e) {
+        return;
+      } catch (IOException e) {
+        if (stopping) {
+          return;
+        }
+        log.println("hospes: host: accept: " + e.getMessage());
+        continue;
+      }
+      Thread t = new Thread(() -> serve(ch), "hospes-client");
+      t.setDaemon(true);
+      t.start();
+    }
+  }
+
+  private void serve(SocketChannel ch) {
+    try (ch) {
+      InputStream in = SocketStreams.in(ch);
+      OutputStream out = SocketStreams.out(ch);
+      JsonNode req;
+      try {
+        req = Wire.read(in);
+      } catch (IOException e) {
+        Wire.write(out, Wire.error("usage", "bad request: " + e.getMessage()));
+        return;
+      }
+      if (req == null) {
+        return;
+      }
+      int v = req.path("v").asInt(-1);
+      if (v != Wire.VERSION) {
+        Wire.write(out, Wire.error("usage", "this host speaks protocol version " + Wire.VERSION
+            + ", not " + v + " (the client and the host are from different builds)"));
+        return;
+      }
+      String op = req.path("op").asText("");
+      if (op.equals("console")) {
+        console(req, ch, in, out);
+        return;
+      }
+      Object result;
+      try {
+        result = handle(op, req);
+      } catch (HostException e) {
+        Wire.write(out, Wire.error(e.usage() ? "usage" : "internal", e.getMessage()));
+        return;
+      }
+      Wire.write(out, Wire.ok(result));
+      if (op.equals("stop")) {
+        stop();
+      }
+    } catch (IOException e) {
+      // The client went away: nothing to answer.
+    }
+  }
+
+  private Object handle(String op, JsonNode req) throws HostException {
+    switch (op) {
+      case "ping":
+        return Map.of("pid", ProcessHandle.current().pid(), "protocol", Wire.VERSION);
+      case "stop":
+        return Map.of("pid", ProcessHandle.current().pid());
+      case "create": {
+        XlDomainConfig config;
+        try {
+          config = Wire.JSON.treeToValue(req.path("config"), XlDomainConfig.class);
+        } catch (IOException e) {
+          throw new HostException("bad create request: " + e.getMessage(), true);
+        }
+        return onRunThread(() -> {
+          Managed m = build(config);
+          return Map.of("name", m.guest.name(), "domid", m.guest.domain().domid());
+        });
+      }
+      case "list":
+        return onRunThread(this::snapshot);
+      case "pause":
+      case "unpause":
+      case "destroy":
+      case "shutdown": {
+        String target = req.path("domain").asText("");
+        return onRunThread(() -> lifecycle(op, target));
+      }
+      case "sched-credit": {
+        String target = req.hasNonNull("domain") ? req.get("domain").asText() : null;
+        Integer weight = req.hasNonNull("weight") ? req.get("weight").asInt() : null;
+        Integer cap = req.hasNonNull("cap") ? req.get("cap").asInt() : null;
+        return onRunThread(() -> schedCredit(target, weight, cap));
+      }
+      case "dmesg":
+        return Map.of("log", new String(dmesg.contents(), StandardCharsets.UTF_8));
+      case "xenstore-ls":
+      case "xenstore-read":
+      case "xenstore-write": {
+        String path = req.path("path").asText("");
+        String value = req.path("value").asText("");
+        return onRunThread(() -> new XenstoreAccess(runner.xenstoreService()).handle(op, path,
+            value));
+      }
+      default:
+        throw new HostException("unknown request '" + op + "'", true);
+    }
+  }
+
+  /** Builds and starts a domain (run thread). */
+  private Managed build(XlDomainConfig config) throws HostException {
+    if (domains.containsKey(config.name())) {
+      throw new HostException(config.source() + ": a domain named " + config.name()
+          + " exists already", true);
+    }
+    try {
+      var spec = config.toSpec();
+      byte[] image = KernelFiles.read(spec.kernel());
+      var modules = config.ramdisk() == null ? java.util.List.<org.hospes.dom0.boot.BootModule>of()
+          : KernelFiles.readModules(java.util.List.of(java.nio.file.Path.of(config.ramdisk())));
+      ConsoleHub hub = consoles.computeIfAbsent(config.name(), n -> new ConsoleHub());
+      GuestDomain g = runner.start(spec, image, new BootRequest(spec.cmdline(), modules));
+      Managed m = new Managed(config, g);
+      domains.put(config.name(), m);
+      xen("domain " + g.domain().domid() + " (" + g.name() + ") created from " + config.source()
+          + ": " + spec.mode().cliName() + ", " + spec.ramMiB() + " MiB, kernel "
+          + spec.kernel());
+      return m;
+    } catch (BootException e) {
+      consoles.remove(config.name());
+      throw new HostException(config.source() + ": kernel " + config.kernel() + ": "
+          + e.getMessage(), true);
+    } catch (XlConfigException e) {
+      consoles.remove(config.name());
+      throw new HostException(e.getMessage(), true);
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      consoles.remove(config.name());
+      throw new HostException(config.source() + ": " + config.name() + ": " + e.getMessage(),
+          true);
+    }
+  }
+
+  /** The domain named or numbered {@code target}, or a usage error naming it. */
+  private Managed find(String target) throws HostException {
+    Managed byName = domains.get(target);
+    if (byName != null) {
+      return byName;
+    }
+    for (Managed m : domains.values()) {
+      if (Integer.toString(m.guest.domain().domid()).equals(target)) {
+        return m;
+      }
+    }
+    if (target.equals("0") || target.equals("Domain-0")) {
+      throw new HostException("Domain-0 runs the toolstack itself; it cannot be paused,"
+          + " shut down or destroyed", true);
+    }
+    throw new HostException("no domain named or numbered '" + target + "' (see ./hospes list)",
+        true);
+  }
+
+  private Object lifecycle(String op, String target) throws HostException {
+    Managed m = find(target);
+    var hv = runner.hypervisor();
+    var d = m.guest.domain();
+    switch (op) {
+      case "pause" -> {
+        requireLive(m, op);
+        hv.pause(d);
+      }
+      case "unpause" -> {
+        requireLive(m, op);
+        hv.unpause(d);
+      }
+      case "destroy" -> {
+        if (m.guest.isLive()) {
+          runner.destroy(m.guest.name(), "destroyed by the toolstack (xl destroy)");
+          reapEnded();
+        } else {
+          // A crashed domain kept by on_crash = "preserve": gone now, not restarted.
+          xen("domain " + d.domid() + " (" + m.guest.name() + ") destroyed by the toolstack");
+          forget(m);
+          endConsole(m.guest.name());
+        }
+      }
+      case "shutdown" -> {
+        requireLive(m, op);
+        if (m.guest.pvConsole() == null) {
+          throw new HostException(m.guest.name() + " has no PV control interface (a bare HVM"
+              + " kernel without xenstore); use ./hospes destroy " + m.guest.name(), true);
+        }
+        // Xen's protocol: the toolstack writes control/shutdown; the guest watches it and
+        // powers itself off (SCHEDOP_shutdown). A guest that does not watch it ignores it.
+        String control = "/local/domain/" + d.domid() + "/control";
+        var xs = runner.xenstore();
+        xs.write(control + "/shutdown", "poweroff");
+        xs.setPerms(control, "n" + d.domid());
+        xs.setPerms(control + "/shutdown", "n" + d.domid());
+        xen("domain " + d.domid() + " (" + m.guest.name() + ") asked to power off");
+      }
+      default -> throw new IllegalStateException(op);
+    }
+    return Map.of("name", m.guest.name(), "domid", d.domid());
+  }
+
+  private static void requireLive(Managed m, String op) throws HostException {
+    if (!m.guest.isLive()) {
+      throw new HostException(m.guest.name() + " has ended (" + m.guest.outcome().describe()
+          + "); it can only be destroyed now (asked: " + op + ")", true);
+    }
+  }
+
+  private Object schedCredit(String target, Integer weight, Integer cap) throws HostException {
+    if (weight == null && cap == null) {
+      HostSnapshot s = snapshot();
+      if (target == null) {
+        return s;
+      }
+      for (DomainInfo i : s.domains()) {
+        if (i.name().equals(target) || Integer.toString(i.domid()).equals(target)) {
+          return new HostSnapshot(s.virtualCycles(), s.wallNanos(), s.scheduler(),
+              java.util.List.of(i));
+        }
+      }
+      throw new HostException("no domain named or numbered '" + target + "' (see ./hospes"
+          + " list)", true);
+    }
+    if (target == null) {
+      throw new HostException("give the domain: sched-credit -d DOMAIN -w WEIGHT -c CAP", true);
+    }
+    org.hospes.hv.domain.Domain d;
+    if (target.equals("0") || target.equals("Domain-0")) {
+      d = runner.hypervisor().domain(0);
+    } else {
+      d = find(target).guest.domain();
+    }
+    try {
+      runner.hypervisor().setSchedulerParameters(d, weight == null ? d.weight() : weight,
+          cap == null ? d.cap() : cap);
+    } catch (IllegalArgumentException e) {
+      throw new HostException(d.name() + ": " + e.getMessage(), true);
+    }
+    xen("domain " + d.domid() + " (" + d.name() + "): weight " + d.weight() + ", cap "
+        + d.cap());
+    return Map.of("name", d.name(), "domid", d.domid(), "weight", d.weight(), "cap", d.cap());
+  }
+
+  private HostSnapshot snapshot() {
+    var hv = runner.hypervisor();
+    java.util.List<DomainInfo> rows = new java.util.ArrayList<>();
+    rows.add(DomainRows.of(hv.domain(0), "dom0", hv.now()));
+    for (Managed m : domains.values()) {
+      rows.add(DomainRows.of(m.guest.domain(), m.guest.spec().mode().cliName(), hv.now()));
+    }
+    return new HostSnapshot(hv.now(), System.nanoTime() - wallStart,
+        hv.scheduler().getClass().getSimpleName(), rows);
+  }
+
+  /** Attaches a client to a domain's console until it detaches or the domain goes. */
+  private void console(JsonNode req, SocketChannel ch, InputStream in, OutputStream out)
+      throws IOException {
+    String target = req.path("domain").asText("");
+    String name;
+    try {
+      name = onRunThread(() -> {
+        Managed m = find(target);
+        return m.guest.name();
+      });
+    } catch (HostException e) {
+      Wire.write(out, Wire.error(e.usage() ? "usage" : "internal", e.getMessage()));
+      return;
+    }
+    ConsoleHub hub = consoles.get(name);
+    if (hub == null) {
+      Wire.write(out, Wire.error("usage", name + " has no console any more"));
+      return;
+    }
+    Wire.write(out, Wire.ok(Map.of("name", name)));
+    // When the domain goes, the client sees the end of its stream and exits.
+    ConsoleHub.Attached a = hub.attach(out, name, () -> {
+      try {
+        ch.shutdownOutput();
+      } catch (IOException e) {
+        // Already closed by the client.
+      }
+    });
+    byte[] buf = new byte[4096];
+    try {
+      for (int n; (n = in.read(buf)) > 0; ) {
+        byte[] chunk = Arrays.copyOf(buf, n);
+        tasks.offer(() -> {
+          Managed m = domains.get(name);
+          if (m != null) {
+            byte[] joined = Arrays.copyOf(m.pendingInput, m.pendingInput.length + chunk.length);
+            System.arraycopy(chunk, 0, joined, m.pendingInput.length, chunk.length);
+            m.pendingInput = joined;
+          }
+        });
+      }
+    } catch (IOException e) {
+      // Detached.
+    }
+    hub.detach(a);
+    try {
+      a.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

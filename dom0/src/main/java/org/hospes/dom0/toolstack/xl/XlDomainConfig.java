@@ -1,0 +1,284 @@
+package org.hospes.dom0.toolstack.xl;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.hospes.dom0.toolstack.DomainSpec;
+import org.hospes.hv.domain.DomainMode;
+
+/**
+ * A domain as {@code xl create} reads it from an xl.cfg(5) file, checked: what Hospes can build,
+ * and a one-line error naming the file, line and key for anything else. Relative paths are
+ * resolved against the file's directory (as run-many's host files are), and kept absolute here,
+ * because the host that builds the domain may run in another directory.
+ *
+ * <p>Keys: {@code name} (required), {@code type} = "pvh" | "hvm" | "pv" (and xl's older
+ * {@code builder} = "hvm"), {@code memory} (MiB, default 16), {@code vcpus} (1), {@code kernel}
+ * (required: Hospes has no firmware to boot a disk), {@code ramdisk}, {@code cmdline} (or xl's
+ * {@code root} and {@code extra}), {@code disk} = [...] (xl-disk-configuration; PVH),
+ * {@code on_crash} = "destroy" | "preserve" | "restart", {@code hap} = 0 (HVM with shadow
+ * paging), and the credit scheduler's {@code cpu_weight} and {@code cap}. {@code type = "pv"}
+ * boots a classic PV kernel. PVHVM ({@code xen_platform_pci = 1}) and {@code vif} are refused
+ * with a message until those land. Keys that only concern a display or a BIOS are accepted and ignored.
+ *
+ * @param source the file, as the user named it (for messages)
+ * @param kernel absolute path of the kernel image
+ * @param ramdisk absolute path of the initial ramdisk (the first boot module), or null
+ * @param cmdline the kernel command line, or null
+ * @param disks xl disk specifications, in order (xvda first)
+ * @param baseDir the file's directory, against which disk targets are resolved
+ */
+public record XlDomainConfig(String source, String name, String type, int memoryMiB, int vcpus,
+    String kernel, String ramdisk, String cmdline, List<String> disks, String onCrash,
+    int weight, int cap, String baseDir) {
+
+  /** Keys accepted and ignored: they concern what Hospes's domains do not have. */
+  private static final Set<String> IGNORED = Set.of("uuid", "serial", "vnc", "vnclisten",
+      "sdl", "boot", "on_poweroff", "on_reboot", "on_watchdog", "localtime", "acpi", "apic",
+      "pae", "usb", "usbdevice", "stdvga", "videoram", "keymap", "maxvcpus", "device_model_version");
+
+  private static final Set<String> KNOWN = Set.of("name", "type", "builder", "memory", "maxmem",
+      "vcpus", "kernel", "ramdisk", "cmdline", "root", "extra", "disk", "vif",
+      "on_crash", "hap", "xen_platform_pci", "cpu_weight", "cap");
+
+  public XlDomainConfig {
+    disks = List.copyOf(disks);
+  }
+
+  /** Reads and checks the file. */
+  public static XlDomainConfig read(Path file) {
+    byte[] bytes;
+    try {
+      bytes = Files.readAllBytes(file);
+    } catch (NoSuchFileException e) {
+      throw new XlConfigException(file + ": no such file");
+    } catch (IOException e) {
+      throw new XlConfigException(file + ": cannot read: " + e.getMessage());
+    }
+    Path base = file.toAbsolutePath().normalize().getParent();
+    return of(XlConfigFile.parse(file.toString(), bytes), base);
+  }
+
+  /** Checks parsed settings; relative paths resolve against {@code base}. */
+  public static XlDomainConfig of(XlConfigFile file, Path base) {
+    return new Checker(file, base).check();
+  }
+
+  /** The mode this configuration asks for. */
+  public DomainMode mode() {
+    for (DomainMode m : DomainMode.values()) {
+      if (m.cliName().equals(type)) {
+        return m;
+      }
+    }
+    throw new IllegalStateException("unchecked type " + type);
+  }
+
+  public OnCrash onCrashAction() {
+    return OnCrash.of(onCrash);
+  }
+
+  /** The run-many spec of this domain (kernel, mode, RAM, scheduling, command line, disks). */
+  public DomainSpec toSpec() {
+    List<org.hospes.dom0.toolstack.DiskSpec> specs = new ArrayList<>();
+    Path base = Path.of(baseDir);
+    for (String d : disks) {
+      try {
+        specs.add(org.hospes.dom0.toolstack.DiskSpec.parse(d, specs.size(), base));
+      } catch (IllegalArgumentException e) {
+        throw new XlConfigException(source + ": disk: " + e.getMessage());
+      }
+    }
+    return new DomainSpec(name, Path.of(kernel), mode(), memoryMiB, weight, cap, cmdline, null,
+        specs);
+  }
+
+  private static final class Checker {
+    private final XlConfigFile file;
+    private final Map<String, XlConfigFile.Setting> s;
+    private final Path base;
+
+    Checker(XlConfigFile file, Path base) {
+      this.file = file;
+      this.s = file.settings();
+      this.base = base;
+    }
+
+    XlDomainConfig check() {
+      for (XlConfigFile.Setting set : s.values()) {
+        if (!KNOWN.contains(set.key()) && !IGNORED.contains(set.key())) {
+          throw error(set, "unknown key (Hospes knows: " + String.join(", ",
+              new java.util.TreeSet<>(KNOWN)) + ")");
+        }
+      }
+      String name = string("name", null);
+      if (name == null) {
+        throw new XlConfigException(file.source() + ": name: missing (every domain needs"
+            + " name = \"...\")");
+      }
+      try {
+        new DomainSpec(name, Path.of("x"), DomainMode.PVH, 16, 256, 0, null);
+      } catch (DomainSpec.SpecException e) {
+        throw error(s.get("name"), e.getMessage());
+      }
+      String type = type();
+      int memory = number("memory", DomainSpec.DEFAULT_RAM_MIB, 1, DomainSpec.MAX_RAM_MIB,
+          "MiB");
+      if (s.containsKey("maxmem") && number("maxmem", memory, 1, Integer.MAX_VALUE, "MiB")
+          != memory) {
+        throw error(s.get("maxmem"), "must equal memory (" + memory + "): domains cannot"
+            + " balloon above their start size yet");
+      }
+      int vcpus = number("vcpus", 1, 1, 128, "vCPUs");
+      if (vcpus != 1) {
+        throw error(s.get("vcpus"), "Hospes domains have one vCPU so far; set vcpus = 1");
+      }
+      String kernel = path("kernel");
+      if (kernel == null) {
+        throw new XlConfigException(file.source() + ": kernel: missing (Hospes boots a kernel"
+            + " directly: kernel = \"PATH\")");
+      }
+      String ramdisk = path("ramdisk");
+      String cmdline = string("cmdline", null);
+      if (cmdline == null) {
+        String root = string("root", null);
+        String extra = string("extra", null);
+        if (root != null || extra != null) {
+          cmdline = ((root == null ? "" : "root=" + root) + " "
+              + (extra == null ? "" : extra)).strip();
+        }
+      }
+      List<String> disks = stringList("disk");
+      if (!disks.isEmpty() && !type.equals(DomainMode.PVH.cliName())) {
+        throw error(s.get("disk"), "disks are PV disks and need type = \"pvh\" for now");
+      }
+      if (!stringList("vif").isEmpty()) {
+        throw error(s.get("vif"), "network interfaces are not supported yet (the PV network"
+            + " is still to land); remove vif");
+      }
+      String onCrash = string("on_crash", "destroy");
+      if (OnCrash.of(onCrash) == null) {
+        throw error(s.get("on_crash"), "'" + onCrash + "' is not supported (valid: destroy,"
+            + " preserve, restart)");
+      }
+      int weight = number("cpu_weight", DomainSpec.DEFAULT_WEIGHT, 1, 65535, "");
+      int cap = number("cap", 0, 0, 100, "percent of a CPU");
+      XlDomainConfig c = new XlDomainConfig(file.source(), name, type, memory, vcpus, kernel,
+          ramdisk, cmdline, disks, onCrash, weight, cap, base.toString());
+      try {
+        c.toSpec(); // disks: their own syntax errors now, not when the host builds the domain
+      } catch (XlConfigException e) {
+        throw error(s.get("disk"), e.getMessage().substring(
+            (file.source() + ": disk: ").length()));
+      }
+      return c;
+    }
+
+    private String type() {
+      XlConfigFile.Setting t = s.get("type");
+      String type = string("type", null);
+      if (type == null && s.containsKey("builder")) {
+        t = s.get("builder");
+        type = string("builder", null);
+        if (!type.equals("hvm") && !type.equals("generic")) {
+          throw error(t, "'" + type + "' is not a builder (valid: hvm, generic)");
+        }
+        type = type.equals("generic") ? "pv" : type;
+      }
+      if (type == null) {
+        // xl's default is PV; Hospes's is PVH, what its SDK guests are built for.
+        type = "pvh";
+      }
+      switch (type) {
+        case "pv" -> {
+          return DomainMode.PV.cliName(); // a classic PV kernel (Xen PV ELF notes)
+        }
+        case "pvh" -> {
+          return DomainMode.PVH.cliName();
+        }
+        case "hvm" -> {
+          if (s.containsKey("xen_platform_pci") && number("xen_platform_pci", 0, 0, 1, "") == 1) {
+            throw error(s.get("xen_platform_pci"), "PVHVM (hvm with the Xen platform PCI"
+                + " device) is not supported yet; set xen_platform_pci = 0");
+          }
+          boolean hap = number("hap", 1, 0, 1, "") == 1;
+          return hap ? DomainMode.HVM_EPT.cliName() : DomainMode.HVM_SHADOW.cliName();
+        }
+        default -> throw error(t, "'" + type + "' is not a domain type (valid: pv, pvh, hvm)");
+      }
+    }
+
+    private String string(String key, String dflt) {
+      XlConfigFile.Setting set = s.get(key);
+      if (set == null) {
+        return dflt;
+      }
+      if (!(set.value() instanceof String v)) {
+        throw error(set, "expected a quoted string, as in " + key + " = \"...\"");
+      }
+      return v;
+    }
+
+    private String path(String key) {
+      String p = string(key, null);
+      if (p == null) {
+        return null;
+      }
+      if (p.isBlank()) {
+        throw error(s.get(key), "empty path");
+      }
+      Path resolved = base.resolve(p).normalize();
+      if (!Files.isRegularFile(resolved)) {
+        throw error(s.get(key), resolved + ": no such file");
+      }
+      return resolved.toString();
+    }
+
+    private int number(String key, int dflt, int min, int max, String unit) {
+      XlConfigFile.Setting set = s.get(key);
+      if (set == null) {
+        return dflt;
+      }
+      Object v = set.value();
+      if (v instanceof String str && str.matches("\\d+")) {
+        v = Long.parseLong(str); // xl takes memory = "64" as well
+      }
+      if (!(v instanceof Long n)) {
+        throw error(set, "expected a number, as in " + key + " = " + min);
+      }
+      if (n < min || n > max) {
+        throw error(set, "must be " + min + ".." + max + (unit.isEmpty() ? "" : " " + unit)
+            + ", got " + n);
+      }
+      return (int) (long) n;
+    }
+
+    private List<String> stringList(String key) {
+      XlConfigFile.Setting set = s.get(key);
+      if (set == null) {
+        return List.of();
+      }
+      if (!(set.value() instanceof List<?> items)) {
+        throw error(set, "expected a list, as in " + key + " = [ \"...\" ]");
+      }
+      List<String> out = new ArrayList<>();
+      for (Object o : items) {
+        if (!(o instanceof String str)) {
+          throw error(set, "list items must be quoted strings");
+        }
+        out.add(str);
+      }
+      return out;
+    }
+
+    private XlConfigException error(XlConfigFile.Setting set, String message) {
+      return new XlConfigException(file.source() + ":" + set.line() + ": " + set.key() + ": "
+          + message);
+    }
+  }
+}

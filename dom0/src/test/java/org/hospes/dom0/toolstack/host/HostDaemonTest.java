@@ -1,0 +1,111 @@
+package org.hospes.dom0.toolstack.host;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The host daemon's protocol and life cycle, without guests. */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class HostDaemonTest {
+  @TempDir
+  Path dir;
+
+  private HostPaths paths;
+  private HostDaemon daemon;
+  private final ByteArrayOutputStream log = new ByteArrayOutputStream();
+
+  @BeforeEach
+  void start() throws Exception {
+    paths = new HostPaths(dir.resolve("state"));
+    daemon = HostDaemon.start(paths, 64, "credit", "default", new PrintStream(log, true));
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    daemon.stop();
+    assertThat(daemon.awaitStop(30, TimeUnit.SECONDS)).isTrue();
+  }
+
+  @Test
+  void aSecondHostOnTheSameDirectoryIsRefused() {
+    assertThatThrownBy(() -> HostDaemon.start(paths, 64, "credit", "default",
+        new PrintStream(new ByteArrayOutputStream())))
+        .isInstanceOf(HostException.class)
+        .hasMessage("a host is already running (pid " + ProcessHandle.current().pid()
+            + ", state directory " + paths.dir() + "); stop it with ./hospes host stop");
+  }
+
+  @Test
+  void stoppingRemovesTheSocketAndPidFileAndAnswersNoMore() throws Exception {
+    assertThat(paths.socket()).exists();
+    assertThat(paths.pidFile()).hasContent(Long.toString(ProcessHandle.current().pid()));
+    new HostClient(paths).call(Wire.request("stop"));
+    daemon.stop(); // the reply comes before the stop; wait for it here
+    assertThat(daemon.awaitStop(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(paths.socket()).doesNotExist();
+    assertThat(paths.pidFile()).doesNotExist();
+    assertThatThrownBy(() -> new HostClient(paths).call(Wire.request("list")))
+        .isInstanceOf(HostException.NoHost.class)
+        .hasMessage("no host is running (start one with ./hospes host start)");
+    // The lock was released: a new host starts on the same directory.
+    daemon = HostDaemon.start(paths, 64, "credit", "default", new PrintStream(log, true));
+  }
+
+  @Test
+  void anotherProtocolVersionAndUnknownRequestsAreRefusedInOneLine() throws Exception {
+    try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+      ch.connect(UnixDomainSocketAddress.of(paths.socket()));
+      ObjectNode req = Wire.request("list");
+      req.put("v", 2);
+      Wire.write(SocketStreams.out(ch), req);
+      JsonNode reply = Wire.read(SocketStreams.in(ch));
+      assertThat(reply.path("ok").asBoolean(true)).isFalse();
+      assertThat(reply.path("error").asText()).isEqualTo("this host speaks protocol version 1,"
+          + " not 2 (the client and the host are from different builds)");
+    }
+    assertThatThrownBy(() -> new HostClient(paths).call(Wire.request("reboot-the-world")))
+        .hasMessage("unknown request 'reboot-the-world'");
+  }
+
+  @Test
+  void anEmptyHostListsDomainZeroAndItsXenstore() throws Exception {
+    HostClient c = new HostClient(paths);
+    HostSnapshot s = Wire.JSON.treeToValue(c.call(Wire.request("list")), HostSnapshot.class);
+    assertThat(s.domains()).extracting(DomainInfo::name, DomainInfo::domid)
+        .containsExactly(org.assertj.core.groups.Tuple.tuple("Domain-0", 0));
+    ObjectNode w = Wire.request("xenstore-write");
+    w.put("path", "/tool/hospes/answer");
+    w.put("value", "42");
+    c.call(w);
+    ObjectNode ls = Wire.request("xenstore-ls");
+    ls.put("path", "/tool");
+    assertThat(c.call(ls).path("lines")).extracting(JsonNode::asText)
+        .containsExactly("hospes = \"\"", " answer = \"42\"");
+    assertThat(c.call(Wire.request("dmesg")).path("log").asText())
+        .contains("Hospes host started: 64 MiB of machine memory, scheduler credit");
+  }
+
+  @Test
+  void theDefaultStateDirectory() {
+    assertThat(HostPaths.defaultDir(Map.of("HOSPES_STATE_DIR", "/s"), "/home/u"))
+        .isEqualTo(Path.of("/s"));
+    assertThat(HostPaths.defaultDir(Map.of("XDG_RUNTIME_DIR", "/run/user/1"), "/home/u"))
+        .isEqualTo(Path.of("/run/user/1/hospes"));
+    assertThat(HostPaths.defaultDir(Map.of(), "/home/u")).isEqualTo(Path.of("/home/u/.hospes/host"));
+  }
+}
