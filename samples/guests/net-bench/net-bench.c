@@ -10,8 +10,8 @@
  *         ip=10.0.0.2/24' 'tx=net-bench.elf,mode=pvh,vif=net=bridge:br0,cmdline=role=send
  *         ip=10.0.0.1/24 peer=10.0.0.2 count=2000 pings=10'
  *
- * role=dhcp instead takes an address from a DHCP server (dom0's NAT gateway) and pings the
- * router it names.
+ * role=dhcp instead takes an address from a DHCP server (dom0's NAT gateway), pings the
+ * router it names and, with get=PORT, fetches http://ROUTER:PORT/ (the host's, through NAT).
  *
  * The stream is flow-controlled (at most WINDOW datagrams unacknowledged; the receiver acks
  * every ACK_EVERY), so nothing is dropped for lack of receive buffers and "lost" counts only
@@ -318,6 +318,30 @@ int main(void)
         int ok = net_ping(&net, net.gw, 1, SEC, &rtt) == 0;
         printf("net-bench: dhcp address %s mask %08x router %s, ping router %s\n", a, net.mask,
                g, ok ? "ok" : "FAILED");
+        long port = num("get", 0);
+        if (ok && port > 0) {
+            /* An HTTP GET through the gateway: its address stands for the host's loopback. */
+            static char page[4096];
+            const char *req = "GET / HTTP/1.0\r\nHost: 10.0.2.2\r\n\r\n";
+            int len = tcp_request(&net, net.gw, (uint16_t)port, req, strlen(req), page,
+                                  sizeof page - 1, monotonic_ns() + 30 * SEC);
+            if (len < 0) {
+                printf("net-bench: GET from the router's port %ld failed\n", port);
+                ok = 0;
+            } else {
+                page[len] = 0;
+                char *body = page;
+                while (*body && strncmp(body, "\r\n\r\n", 4) != 0) {
+                    body++;
+                }
+                char *eol = page;
+                while (*eol && *eol != '\r') {
+                    eol++;
+                }
+                *eol = 0;
+                printf("net-bench: GET -> \"%s\", body \"%s\"\n", page, *body ? body + 4 : "");
+            }
+        }
         netfront_close(&nf);
         return ok ? 0 : 1;
     }

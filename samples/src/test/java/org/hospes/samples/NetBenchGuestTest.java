@@ -2,7 +2,10 @@ package org.hospes.samples;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.sun.net.httpserver.HttpServer;
 import java.io.ByteArrayOutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -123,6 +126,52 @@ class NetBenchGuestTest {
       assertThat(gw.stats().dhcpReplies()).isEqualTo(2);
     } finally {
       host.networks().close();
+    }
+  }
+
+  /**
+   * role=dhcp get=PORT: after its lease the guest's minimal TCP client fetches a page from an
+   * HTTP server on the host's loopback through the NAT gateway (10.0.2.2 stands for 127.0.0.1).
+   * Host sockets answer in real time, so only the content is checked, not the timing.
+   */
+  @Test
+  @Timeout(value = 300, unit = TimeUnit.SECONDS)
+  void tcpGetThroughTheNatGatewayFromAHostServer() throws Exception {
+    HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    byte[] body = "hello from the host\n".getBytes(StandardCharsets.US_ASCII);
+    server.createContext("/", ex -> {
+      ex.sendResponseHeaders(200, body.length);
+      try (var os = ex.getResponseBody()) {
+        os.write(body);
+      }
+    });
+    server.start();
+    try {
+      Path elf = elf();
+      DomainSpec spec = DomainSpec.parse("g=" + elf + ",mode=pvh,ram=16,vif=net=bridge:lan,"
+          + "cmdline=role=dhcp get=" + server.getAddress().getPort(), null);
+      HostRunner host = HostRunner.create(HostRunner.machineMiBFor(List.of(spec)),
+          new ByteArrayOutputStream());
+      GuestDomain g = host.start(spec, Files.readAllBytes(elf));
+      Network lan = host.networks().networks().networks().get("bridge:lan");
+      try (NatGateway gw = new NatGateway("nat", NatConfig.defaults(),
+          () -> host.hypervisor().now())) {
+        lan.connect(gw);
+        // Run in 1 ms slices of virtual time, letting the gateway relay host sockets between.
+        for (int i = 0; i < 40_000 && g.isLive(); i++) {
+          host.run(1_000_000L);
+          gw.poll();
+        }
+        String out = g.consoleText();
+        assertThat(out).as(out)
+            .contains("net-bench: GET -> \"HTTP/1.1 200 OK\", body \"hello from the host\n\"");
+        assertThat(g.outcome().status()).as(out).isZero();
+        assertThat(gw.stats().tcpOpened()).isEqualTo(1);
+      } finally {
+        host.networks().close();
+      }
+    } finally {
+      server.stop(0);
     }
   }
 
