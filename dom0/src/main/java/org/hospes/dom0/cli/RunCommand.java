@@ -105,8 +105,9 @@ final class RunCommand implements Callable<Integer> {
       description = "The kernel loader to use. Default: chosen by mode, then by priority among"
           + " the loaders that recognise the image (linux 400, pvh 300, multiboot 200, elf 100)."
           + " Built in: linux (a bzImage by Linux's 32-bit boot protocol; native, hvm,"
-          + " hvm-shadow), multiboot, pvh (Xen's PHYS32_ENTRY note; also hvm and hvm-shadow), elf (a plain"
-          + " ELF32 entered at e_entry in flat protected mode); plugins add more.")
+          + " hvm-shadow), multiboot, pvh (Xen's PHYS32_ENTRY note; also hvm and hvm-shadow), pv"
+          + " (Xen's PV ELF notes; pv mode), elf (a plain ELF32 entered at e_entry in flat"
+          + " protected mode); plugins add more.")
   String loaderName;
 
   @Mixin
