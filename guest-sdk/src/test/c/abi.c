@@ -2,6 +2,7 @@
  * for AbiConsistencyTest to compare with the Java definitions. */
 #include <hospes/guest.h>
 #include <hospes/grant.h>
+#include <hospes/netfront.h>
 
 #define V(name, value) printf("%s=%d\n", name, (int)(value))
 #define SZ(t) V("sizeof(" #t ")", sizeof(struct t))
@@ -96,6 +97,20 @@ int main(const struct hvm_start_info *si)
     OFF(gnttab_map_grant_ref, flags); OFF(gnttab_map_grant_ref, ref);
     OFF(gnttab_map_grant_ref, dom); OFF(gnttab_map_grant_ref, status);
     OFF(gnttab_map_grant_ref, handle); OFF(gnttab_map_grant_ref, dev_bus_addr);
+    SZ(netif_tx_request); OFF(netif_tx_request, gref); OFF(netif_tx_request, offset);
+    OFF(netif_tx_request, flags); OFF(netif_tx_request, id); OFF(netif_tx_request, size);
+    SZ(netif_tx_response); OFF(netif_tx_response, id); OFF(netif_tx_response, status);
+    SZ(netif_rx_request); OFF(netif_rx_request, id); OFF(netif_rx_request, gref);
+    SZ(netif_rx_response); OFF(netif_rx_response, id); OFF(netif_rx_response, offset);
+    OFF(netif_rx_response, flags); OFF(netif_rx_response, status);
+    OFF(netif_tx_sring, req_prod); OFF(netif_tx_sring, req_event); OFF(netif_tx_sring, rsp_prod);
+    OFF(netif_tx_sring, rsp_event); OFF(netif_tx_sring, ring); OFF(netif_rx_sring, ring);
+    V("sizeof(netif_tx_entry)", sizeof(union netif_tx_entry));
+    V("sizeof(netif_rx_entry)", sizeof(union netif_rx_entry));
+    C(NETIF_RING_SIZE); C(NETTXF_csum_blank); C(NETTXF_data_validated); C(NETTXF_more_data);
+    C(NETTXF_extra_info); C(NETRXF_data_validated); C(NETRXF_csum_blank); C(NETRXF_more_data);
+    C(NETRXF_extra_info); C(NETRXF_gso_prefix); C(NETIF_RSP_DROPPED); C(NETIF_RSP_ERROR);
+    C(NETIF_RSP_OKAY); C(NETIF_RSP_NULL);
     printf("END\n");
     return 0;
 }

@@ -144,6 +144,15 @@ final class RunCommand implements Callable<Integer> {
           + " are accepted too.")
   java.util.List<String> disks;
 
+  @Option(names = "--vif", paramLabel = "[mac=MAC][,net=nat|bridge:NAME|isolated:NAME|routed]"
+      + "[,pcap=FILE]",
+      description = "pvh mode: give the guest a PV network interface served by dom0's netback"
+          + " on a virtual network (repeatable; eth0, eth1, ...). net= is nat by default;"
+          + " bridge:NAME and isolated:NAME are learning switches, routed gives each guest a /32"
+          + " route (ip=A.B.C.D). pcap=FILE captures the interface's frames. xl's keys mac=,"
+          + " bridge=, type=vif and backend=0 are accepted too.")
+  java.util.List<String> vifs;
+
   @Mixin
   EngineOption engine = new EngineOption();
 
@@ -321,6 +330,20 @@ final class RunCommand implements Callable<Integer> {
             machine.addDisk(spec, spec.open());
           } catch (IllegalArgumentException | IOException e) {
             streams.error("--disk: " + e.getMessage());
+            return ExitStatus.USAGE;
+          }
+        }
+      }
+      if (vifs != null && domainMode != DomainMode.PVH) {
+        streams.error("--vif needs --mode pvh (PV network interfaces are served by netback)");
+        return ExitStatus.USAGE;
+      }
+      if (vifs != null) {
+        for (String v : vifs) {
+          try {
+            machine.addVif(org.hospes.dom0.toolstack.VifSpec.parse(v, null));
+          } catch (IllegalArgumentException | IOException e) {
+            streams.error("--vif: " + e.getMessage());
             return ExitStatus.USAGE;
           }
         }

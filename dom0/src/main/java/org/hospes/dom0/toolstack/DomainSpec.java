@@ -15,7 +15,10 @@ import org.hospes.hv.domain.DomainMode;
  * [,disk=DISK]...[,cmdline=TEXT]}. {@code disk} (PVH domains, repeatable; the first is xvda) is
  * a {@link DiskSpec}: {@code disk=PATH} for a plain image, or in brackets for options, in
  * Hospes's shorthand or xl's syntax: {@code disk=[img.qcow2,format=qcow2,mode=ro]},
- * {@code disk=[format=raw,vdev=xvdb,access=rw,target=data.img]}.
+ * {@code disk=[format=raw,vdev=xvdb,access=rw,target=data.img]}. {@code vif} (PVH domains,
+ * repeatable; eth0, eth1, ...) is a {@link VifSpec}, in brackets if it has more than one key:
+ * {@code vif=[mac=00:16:3e:00:00:01,net=bridge:br0]}, {@code vif=bridge=xenbr0}, {@code vif=}
+ * for every default.
  * A mode the hypervisor does not have fails when the domain is built, with its message.
  * {@code cmdline} takes the rest of the text, commas included, so it must come last.
  *
@@ -28,9 +31,17 @@ import org.hospes.hv.domain.DomainMode;
  * @param cmdline the kernel command line, or null for none
  * @param loader the kernel loader to use, or null to choose by mode and image
  * @param disks PV disks (PVH only), in order: xvda, xvdb, ...
+ * @param vifs PV network interfaces (PVH only), in order
  */
 public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, int weight,
-    int cap, String cmdline, String loader, java.util.List<DiskSpec> disks) {
+    int cap, String cmdline, String loader, java.util.List<DiskSpec> disks,
+    java.util.List<VifSpec> vifs) {
+
+  /** A domain without network interfaces. */
+  public DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, int weight, int cap,
+      String cmdline, String loader, java.util.List<DiskSpec> disks) {
+    this(name, kernel, mode, ramMiB, weight, cap, cmdline, loader, disks, java.util.List.of());
+  }
 
   /** A domain without disks. */
   public DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, int weight, int cap,
@@ -39,14 +50,14 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
   }
 
   public static final String SYNTAX = "NAME=KERNEL[,mode=hvm|hvm-shadow|pvh|pv][,ram=MIB]"
-      + "[,weight=W][,cap=C][,loader=NAME][,disk=DISK]...[,cmdline=TEXT]";
+      + "[,weight=W][,cap=C][,loader=NAME][,disk=DISK]...[,vif=VIF]...[,cmdline=TEXT]";
   public static final int DEFAULT_RAM_MIB = 16;
   public static final int MAX_RAM_MIB = 1024;
   public static final int DEFAULT_WEIGHT = 256;
 
   private static final Pattern CMDLINE = Pattern.compile(",\\s*cmdline\\s*=\\s*");
   private static final Pattern BRACKETED_DISK =
-      Pattern.compile(",\\s*disk\\s*=\\s*\\[([^\\]]*)\\]");
+      Pattern.compile(",\\s*(disk|vif)\\s*=\\s*\\[([^\\]]*)\\]");
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,31}");
 
   public DomainSpec {
@@ -67,6 +78,10 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
     if (!disks.isEmpty() && mode != DomainMode.PVH) {
       throw new SpecException(name + ": disks need mode=pvh (they are PV disks)");
     }
+    vifs = java.util.List.copyOf(vifs);
+    if (!vifs.isEmpty() && mode != DomainMode.PVH) {
+      throw new SpecException(name + ": vifs need mode=pvh (they are PV network interfaces)");
+    }
   }
 
   /** A spec whose loader is chosen by mode and image. */
@@ -82,11 +97,11 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
   }
 
   public DomainSpec withRam(int mib) {
-    return new DomainSpec(name, kernel, mode, mib, weight, cap, cmdline, loader, disks);
+    return new DomainSpec(name, kernel, mode, mib, weight, cap, cmdline, loader, disks, vifs);
   }
 
   public DomainSpec withMode(DomainMode m) {
-    return new DomainSpec(name, kernel, m, ramMiB, weight, cap, cmdline, loader, disks);
+    return new DomainSpec(name, kernel, m, ramMiB, weight, cap, cmdline, loader, disks, vifs);
   }
 
   /**
@@ -112,11 +127,13 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
     // placeholder so disks keep their order.
     java.util.List<String> bracketed = new java.util.ArrayList<>();
     java.util.List<String> diskTexts = new java.util.ArrayList<>();
+    java.util.List<String> vifTexts = new java.util.ArrayList<>();
     Matcher bd = BRACKETED_DISK.matcher(rest);
     StringBuilder unbracketed = new StringBuilder();
     while (bd.find()) {
-      bracketed.add(bd.group(1));
-      bd.appendReplacement(unbracketed, ",disk=\u0001" + (bracketed.size() - 1));
+      bracketed.add(bd.group(2));
+      bd.appendReplacement(unbracketed,
+          "," + bd.group(1) + "=\u0001" + (bracketed.size() - 1));
     }
     bd.appendTail(unbracketed);
     rest = unbracketed.toString();
@@ -134,10 +151,10 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
             + ")");
       }
       String key = p.substring(0, e).strip().toLowerCase(Locale.ROOT);
-      if (key.equals("disk")) {
+      if (key.equals("disk") || key.equals("vif")) {
         String v = p.substring(e + 1).strip();
-        diskTexts.add(v.startsWith("\u0001") ? bracketed.get(Integer.parseInt(v.substring(1)))
-            : v);
+        (key.equals("disk") ? diskTexts : vifTexts).add(v.startsWith("\u0001")
+            ? bracketed.get(Integer.parseInt(v.substring(1))) : v);
         continue;
       }
       if (options.put(key, p.substring(e + 1).strip()) != null) {
@@ -158,7 +175,7 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
         case "cap" -> cap = number(name, "cap", o.getValue());
         case "loader" -> loader = o.getValue();
         default -> throw new SpecException(name + ": unknown option '" + o.getKey()
-            + "' (valid: mode, type, ram, weight, cap, loader, disk, cmdline)");
+            + "' (valid: mode, type, ram, weight, cap, loader, disk, vif, cmdline)");
       }
     }
     java.util.List<DiskSpec> disks = new java.util.ArrayList<>();
@@ -169,8 +186,16 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
         throw new SpecException(name + ": " + ex.getMessage());
       }
     }
+    java.util.List<VifSpec> vifs = new java.util.ArrayList<>();
+    for (String t : vifTexts) {
+      try {
+        vifs.add(VifSpec.parse(t, base));
+      } catch (IllegalArgumentException ex) {
+        throw new SpecException(name + ": " + ex.getMessage());
+      }
+    }
     Path path = base == null ? Path.of(kernel) : base.resolve(kernel);
-    return new DomainSpec(name, path, mode, ram, weight, cap, cmdline, loader, disks);
+    return new DomainSpec(name, path, mode, ram, weight, cap, cmdline, loader, disks, vifs);
   }
 
   /** xl.cfg's {@code type}: pv, pvh or hvm (an HVM domain with EPT, xl's default). */

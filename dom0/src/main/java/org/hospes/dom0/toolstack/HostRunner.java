@@ -114,6 +114,15 @@ public final class HostRunner {
   }
 
   private org.hospes.dom0.xenstore.XenstoreService xenstore;
+  private GuestNetworks networks;
+
+  /** dom0's virtual networks for the guests' vifs (made on first use). */
+  public GuestNetworks networks() {
+    if (networks == null) {
+      networks = new GuestNetworks(hv);
+    }
+    return networks;
+  }
 
   /** dom0's xenstored, started now if no domain needed it yet (xenstore-ls on a new host). */
   public org.hospes.dom0.xenstore.XenstoreService xenstoreService() {
@@ -176,6 +185,15 @@ public final class HostRunner {
     return start(spec, image, BootRequest.of(spec.cmdline()));
   }
 
+  /**
+   * As {@link #start(DomainSpec, byte[])}, with boot modules for a Xen-aware kernel (listed in
+   * its start info in order; the first is what Linux takes as its initrd).
+   */
+  public GuestDomain start(DomainSpec spec, byte[] image,
+      java.util.List<org.hospes.dom0.boot.BootModule> modules) throws BootException {
+    return start(spec, image, new BootRequest(spec.cmdline(), modules));
+  }
+
   /** As {@link #start(DomainSpec, byte[])} with boot modules (xl's ramdisk) in the request. */
   public GuestDomain start(DomainSpec spec, byte[] image, BootRequest request)
       throws BootException {
@@ -224,6 +242,13 @@ public final class HostRunner {
             throw new IllegalArgumentException(e.getMessage());
           }
           HvmMachine.attachDisk(hv, xenstore, d.domid(), disk, img);
+        }
+        for (int i = 0; i < spec.vifs().size(); i++) {
+          try {
+            networks().attach(xenstore, d.domid(), i, spec.vifs().get(i));
+          } catch (java.io.IOException e) {
+            throw new IllegalArgumentException(e.getMessage());
+          }
         }
       } else {
         loader.load(image, request, new BootTarget(BootMode.of(spec.mode()), d.memory(),

@@ -181,6 +181,34 @@ public final class HvmMachine {
     return blockBackends;
   }
 
+  private final java.util.List<VifSpec> vifSpecs = new java.util.ArrayList<>();
+  private final java.util.List<org.hospes.dom0.backend.net.VifBackend> netBackends =
+      new java.util.ArrayList<>();
+  private GuestNetworks networks;
+
+  /** dom0's virtual networks for this machine (made on first use). */
+  public GuestNetworks networks() {
+    if (networks == null) {
+      networks = new GuestNetworks(hv);
+    }
+    return networks;
+  }
+
+  /**
+   * Gives the domain a network interface (before loading): its vif nodes, netback and port on
+   * its network are set up then. Checks the network now: IllegalArgumentException or
+   * IOException (a topology that cannot be made) with a one-line reason.
+   */
+  public void addVif(VifSpec spec) throws java.io.IOException {
+    networks().networks().network(spec.net());
+    vifSpecs.add(spec);
+  }
+
+  /** The network backends of the domain's interfaces (after loading). */
+  public java.util.List<org.hospes.dom0.backend.net.VifBackend> netBackends() {
+    return netBackends;
+  }
+
   /** Writes a disk's vbd nodes (libxl's part) and starts its backend for {@code domid}. */
   static org.hospes.dom0.backend.blk.VbdBackend attachDisk(Hypervisor hv,
       org.hospes.dom0.xenstore.XenstoreService xs, int domid, DiskSpec spec,
@@ -211,6 +239,13 @@ public final class HvmMachine {
       k = pvh.kernel();
       for (java.util.Map.Entry<DiskSpec, org.hospes.dom0.disk.DiskImage> d : disks.entrySet()) {
         blockBackends.add(attachDisk(hv, xenstore, domain.domid(), d.getKey(), d.getValue()));
+      }
+      for (int i = 0; i < vifSpecs.size(); i++) {
+        try {
+          netBackends.add(networks().attach(xenstore, domain.domid(), i, vifSpecs.get(i)));
+        } catch (java.io.IOException e) {
+          throw new BootException(e.getMessage(), e);
+        }
       }
     } else {
       k = loader.load(image, request, new BootTarget(BootMode.of(domain.mode()),

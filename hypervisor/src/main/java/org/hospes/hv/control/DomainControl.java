@@ -302,6 +302,28 @@ public final class DomainControl {
     return ForeignPage.grant(this, domid, gfn, mfn, status, !readOnly, hv.machineMemory());
   }
 
+  /**
+   * GNTTABOP_copy as this domain, between grant {@code ref} of domain {@code domid} (at
+   * {@code pageOff}) and the service's own buffer: into the grant if {@code toGrant} (netback's
+   * receive path), out of it otherwise (its transmit path). Counted and charged like a guest's
+   * copy. Returns the GNTST status; a refused copy changes nothing.
+   */
+  public int copyGrant(int domid, int ref, int pageOff, byte[] buf, int bufOff, int len,
+      boolean toGrant) {
+    int status = domain.grantTables().copyWithBuffer(ref, domid, pageOff, buf, bufOff, len,
+        toGrant);
+    Counters c = counters();
+    if (status == GrantTableOp.GNTST_OKAY) {
+      c.grantCopies++;
+      c.grantCopyBytes += len;
+      work.charge(cost.grantCopy(len));
+    } else {
+      c.grantErrors++;
+      work.charge(cost.grantCopy(0));
+    }
+    return status;
+  }
+
   private int freeWindowFrame() {
     P2m p2m = domain.p2m();
     for (int i = 0; i < GRANT_WINDOW_FRAMES; i++) {

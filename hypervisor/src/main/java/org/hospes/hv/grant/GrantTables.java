@@ -478,6 +478,36 @@ public final class GrantTables {
   }
 
   /**
+   * GNTTABOP_copy issued by a service domain whose own side is Java memory (dom0's backends are
+   * Java code, so their "local frame" is a buffer): copies {@code len} bytes between
+   * {@code buf[bufOff..]} and offset {@code pageOff} of grant {@code ref} of domain
+   * {@code granter}, into the grant when {@code toGrant}. The grant side is checked exactly as
+   * {@link #copy} checks a grant side (live domain, entry naming this domain, GTF_readonly
+   * against a write), then the page bounds (GNTST_bad_copy_arg). Returns a GNTST status.
+   */
+  public int copyWithBuffer(int ref, int granter, int pageOff, byte[] buf, int bufOff, int len,
+      boolean toGrant) {
+    GrantTables g = granter(granter);
+    if (g == null) {
+      return GNTST_BAD_DOMAIN;
+    }
+    long mfn = g.resolve(ref, domain.domid(), toGrant);
+    if (mfn < 0) {
+      return (int) mfn;
+    }
+    if (len < 0 || pageOff < 0 || pageOff + len > PAGE_SIZE || bufOff < 0
+        || bufOff + len > buf.length) {
+      return GNTST_BAD_COPY_ARG;
+    }
+    if (toGrant) {
+      machine.write((mfn << 12) + pageOff, buf, bufOff, len);
+    } else {
+      machine.read((mfn << 12) + pageOff, buf, bufOff, len);
+    }
+    return GNTST_OKAY;
+  }
+
+  /**
    * The domain is dying: drop its own mappings (their granters' pins go), and revoke every
    * mapping other domains hold of its frames, giving those domains their original frames back.
    */

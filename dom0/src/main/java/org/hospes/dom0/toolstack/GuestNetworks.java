@@ -1,0 +1,107 @@
+package org.hospes.dom0.toolstack;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import org.hospes.dom0.backend.net.VifBackend;
+import org.hospes.dom0.backend.net.VifNodes;
+import org.hospes.dom0.net.CapturedPort;
+import org.hospes.dom0.net.Network;
+import org.hospes.dom0.net.Networks;
+import org.hospes.dom0.net.PcapWriter;
+import org.hospes.dom0.net.RoutedNetwork;
+import org.hospes.dom0.net.SwitchPort;
+import org.hospes.dom0.xenstore.XenstoreService;
+import org.hospes.hv.Hypervisor;
+
+/**
+ * The toolstack's side of guests' network interfaces for one host run (libxl's nic add and
+ * the hotplug script's bridge join): the virtual networks, each vif's nodes and netback, its
+ * port on its network, and its capture file. Time on the networks (MAC ageing, capture stamps)
+ * is the hypervisor's virtual time at its nominal 1 GHz (a cycle is a nanosecond).
+ */
+public final class GuestNetworks implements AutoCloseable {
+  private final Hypervisor hv;
+  private final Networks networks;
+  private final List<VifBackend> vifs = new ArrayList<>();
+  private final List<PcapWriter> captures = new ArrayList<>();
+
+  public GuestNetworks(Hypervisor hv) {
+    this.hv = hv;
+    this.networks = Networks.withPlugins(GuestNetworks.class.getClassLoader(), hv::now);
+  }
+
+  public Networks networks() {
+    return networks;
+  }
+
+  /** Checks {@code spec}'s network exists before anything is built (a one-line error). */
+  public void check(VifSpec spec) {
+    networks.check(spec.net());
+  }
+
+  /**
+   * Gives domain {@code domid} interface {@code devid}: writes its vif nodes, starts netback
+   * and connects it (through its capture, if any) to its network. IOException with a
+   * one-line reason if the network cannot be made or the capture file cannot be written.
+   */
+  public VifBackend attach(XenstoreService xs, int domid, int devid, VifSpec spec)
+      throws IOException {
+    Network net = networks.network(spec.net());
+    PcapWriter pcap = null;
+    if (spec.pcap() != null) {
+      try {
+        pcap = PcapWriter.create(spec.pcap(), hv::now);
+      } catch (IOException e) {
+        throw new IOException("cannot write capture file " + spec.pcap() + ": "
+            + e.getMessage(), e);
+      }
+      captures.add(pcap);
+    }
+    String mac = spec.macFor(domid, devid);
+    VifNodes.create(xs, domid, devid, mac, net.name());
+    VifBackend vif = VifBackend.start(xs, hv.control(), hv.costModel(), domid, devid, mac);
+    SwitchPort port = pcap == null ? vif : new CapturedPort(vif, pcap);
+    net.connect(port);
+    if (spec.ip() != 0) {
+      if (!(net instanceof RoutedNetwork routed)) {
+        throw new IOException("vif ip=" + RoutedNetwork.ipText(spec.ip())
+            + " is for net=routed only (other networks learn addresses themselves)");
+      }
+      routed.route(port, spec.ip(), macLong(mac));
+    }
+    vifs.add(vif);
+    return vif;
+  }
+
+  static long macLong(String mac) {
+    return Long.parseLong(mac.replace(":", ""), 16);
+  }
+
+  public List<VifBackend> vifs() {
+    return List.copyOf(vifs);
+  }
+
+  /** Flushes the capture files (they stay valid pcap files after every frame anyway). */
+  public void flush() {
+    for (PcapWriter p : captures) {
+      try {
+        p.flush();
+      } catch (IOException e) {
+        // Kept in the writer's failure; the run goes on.
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    for (PcapWriter p : captures) {
+      try {
+        p.close();
+      } catch (IOException e) {
+        // Nothing more to do for a capture at the end of the run.
+      }
+    }
+    networks.close();
+  }
+}

@@ -1,0 +1,119 @@
+package org.hospes.dom0.toolstack;
+
+import java.nio.file.Path;
+import java.util.Locale;
+import org.hospes.dom0.net.Networks.NetRef;
+import org.hospes.dom0.net.RoutedNetwork;
+
+/**
+ * One network interface of a domain's configuration. Two spellings, mixable:
+ *
+ * <ul>
+ *   <li>Hospes's shorthand, as in {@code --vif}:
+ *       {@code [mac=MAC][,net=nat|bridge:NAME|isolated:NAME|routed][,pcap=FILE][,ip=A.B.C.D]};
+ *   <li>xl's vif syntax (xl-network-configuration): {@code mac=}, {@code bridge=NAME} (the same
+ *       as {@code net=bridge:NAME}), {@code type=vif} (the only type: there is no emulated NIC),
+ *       {@code backend=0} or {@code Domain-0} (the only backend domain), {@code ip=} (the
+ *       guest's address, which the routed topology routes to it, as vif-route does).
+ * </ul>
+ *
+ * <p>Without {@code net} or {@code bridge} the interface is on {@code nat}. Without {@code mac}
+ * it gets Xen's OUI 00:16:3e and three bytes from the domain id and the interface's index,
+ * {@code 00:16:3e:DD:DD:NN}: the same on every run, and different for every interface of a host.
+ * An empty text is an interface with every default.
+ *
+ * @param mac the MAC address as given, or null for the default
+ * @param net the network
+ * @param pcap a capture file for the interface's traffic, or null
+ * @param ip the guest's IPv4 address for the routed topology, or 0
+ */
+public record VifSpec(String mac, NetRef net, Path pcap, int ip) {
+  public static final String SYNTAX =
+      "[mac=MAC][,net=nat|bridge:NAME|isolated:NAME|routed][,pcap=FILE][,ip=A.B.C.D]";
+  public static final NetRef DEFAULT_NET = new NetRef("nat", null);
+
+  /**
+   * Parses {@code text}; relative pcap paths are resolved against {@code base}.
+   * IllegalArgumentException with a one-line reason on bad input.
+   */
+  public static VifSpec parse(String text, Path base) {
+    String mac = null;
+    NetRef net = null;
+    Path pcap = null;
+    int ip = 0;
+    String t = text.strip();
+    if (t.isEmpty()) {
+      return new VifSpec(null, DEFAULT_NET, null, 0);
+    }
+    for (String item : t.split(",", -1)) {
+      String it = item.strip();
+      int eq = it.indexOf('=');
+      if (eq <= 0) {
+        throw new IllegalArgumentException("vif '" + text + "': '" + it + "' is not KEY=VALUE ("
+            + SYNTAX + ")");
+      }
+      String key = it.substring(0, eq).strip().toLowerCase(Locale.ROOT);
+      String value = it.substring(eq + 1).strip();
+      switch (key) {
+        case "mac" -> {
+          if (!value.matches("(?i)([0-9a-f]{2}:){5}[0-9a-f]{2}")) {
+            throw new IllegalArgumentException("vif '" + text + "': mac must be six hex pairs"
+                + " like 00:16:3e:12:34:56, got '" + value + "'");
+          }
+          if ((Integer.parseInt(value.substring(0, 2), 16) & 1) != 0) {
+            throw new IllegalArgumentException("vif '" + text + "': mac " + value
+                + " is a multicast address");
+          }
+          mac = value.toLowerCase(Locale.ROOT);
+        }
+        case "net" -> net = once(net, NetRef.parse(value), text);
+        case "bridge" -> net = once(net, NetRef.parse("bridge:" + value), text);
+        case "pcap" -> {
+          if (value.isEmpty()) {
+            throw new IllegalArgumentException("vif '" + text + "': empty pcap file name");
+          }
+          pcap = base == null ? Path.of(value) : base.resolve(value);
+        }
+        case "ip" -> {
+          try {
+            ip = RoutedNetwork.parseIp(value);
+          } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("vif '" + text + "': ip " + e.getMessage());
+          }
+        }
+        case "type" -> {
+          if (!value.equals("vif")) {
+            throw new IllegalArgumentException("vif '" + text + "': type=" + value
+                + " is not offered (only type=vif: a PV interface; there is no emulated NIC)");
+          }
+        }
+        case "backend" -> {
+          if (!value.equals("0") && !value.equals("Domain-0")) {
+            throw new IllegalArgumentException("vif '" + text + "': backend=" + value
+                + " is not offered (vifs are served by dom0: backend=0)");
+          }
+        }
+        default -> throw new IllegalArgumentException("vif '" + text + "': unknown key '" + key
+            + "'; known: mac, net, pcap, ip, and xl's bridge, type, backend");
+      }
+    }
+    return new VifSpec(mac, net == null ? DEFAULT_NET : net, pcap, ip);
+  }
+
+  private static NetRef once(NetRef old, NetRef now, String text) {
+    if (old != null) {
+      throw new IllegalArgumentException("vif '" + text + "': the network is given twice"
+          + " (net= and bridge= name the same thing)");
+    }
+    return now;
+  }
+
+  /** The MAC address for interface {@code devid} of domain {@code domid}. */
+  public String macFor(int domid, int devid) {
+    if (mac != null) {
+      return mac;
+    }
+    return String.format("00:16:3e:%02x:%02x:%02x", (domid >> 8) & 0x7F, domid & 0xFF,
+        devid & 0xFF);
+  }
+}

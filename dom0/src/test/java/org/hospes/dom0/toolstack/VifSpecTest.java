@@ -1,0 +1,93 @@
+package org.hospes.dom0.toolstack;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.hospes.dom0.net.Networks.NetRef;
+import org.hospes.dom0.testing.CapturedCli;
+import org.hospes.hv.domain.DomainMode;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class VifSpecTest {
+  @TempDir
+  Path dir;
+
+  @Test
+  void theShorthandAndXlsKeysGiveTheSameInterface() {
+    VifSpec a = VifSpec.parse("mac=00:16:3E:12:34:56,net=bridge:xenbr0", null);
+    VifSpec b = VifSpec.parse("mac=00:16:3e:12:34:56,bridge=xenbr0,type=vif,backend=0", null);
+    assertThat(a).isEqualTo(b);
+    assertThat(a.mac()).isEqualTo("00:16:3e:12:34:56");
+    assertThat(a.net()).isEqualTo(new NetRef("bridge", "xenbr0"));
+  }
+
+  @Test
+  void defaultsAreNatAndXensOuiWithBytesFromDomidAndIndex() {
+    VifSpec v = VifSpec.parse("", null);
+    assertThat(v.net()).isEqualTo(VifSpec.DEFAULT_NET);
+    assertThat(v.macFor(1, 0)).isEqualTo("00:16:3e:00:01:00");
+    assertThat(v.macFor(300, 2)).isEqualTo("00:16:3e:01:2c:02");
+    assertThat(v.macFor(300, 2)).isEqualTo(VifSpec.parse("net=routed", null).macFor(300, 2));
+  }
+
+  @Test
+  void pcapAndIpAreTaken() {
+    VifSpec v = VifSpec.parse("net=routed,ip=10.0.3.5,pcap=cap/g.pcap", dir);
+    assertThat(v.ip()).isEqualTo(0x0A000305);
+    assertThat(v.pcap()).isEqualTo(dir.resolve("cap/g.pcap"));
+  }
+
+  @Test
+  void badInputGetsOneLineReasons() {
+    assertThatThrownBy(() -> VifSpec.parse("mac=00:16:3e:1:2:3", null))
+        .hasMessageContaining("six hex pairs");
+    assertThatThrownBy(() -> VifSpec.parse("mac=01:00:5e:00:00:01", null))
+        .hasMessageContaining("multicast");
+    assertThatThrownBy(() -> VifSpec.parse("type=ioemu", null))
+        .hasMessageContaining("no emulated NIC");
+    assertThatThrownBy(() -> VifSpec.parse("backend=2", null))
+        .hasMessageContaining("backend=0");
+    assertThatThrownBy(() -> VifSpec.parse("net=nat,bridge=br0", null))
+        .hasMessageContaining("given twice");
+    assertThatThrownBy(() -> VifSpec.parse("rate=10Mb/s", null))
+        .hasMessageContaining("unknown key 'rate'");
+    assertThatThrownBy(() -> VifSpec.parse("ip=10.0.3", null)).hasMessageContaining("IPv4");
+    assertThatThrownBy(() -> VifSpec.parse("bridge", null)).hasMessageContaining("KEY=VALUE");
+  }
+
+  @Test
+  void runManySpecsTakeVifsBracketedOrNot() {
+    DomainSpec d = DomainSpec.parse("a=k.elf,mode=pvh,vif=[mac=00:16:3e:00:00:0a,net=routed,"
+        + "ip=10.0.3.9],vif=bridge=br0,vif=,disk=[x.img,mode=ro],cmdline=console=hvc0", dir);
+    assertThat(d.vifs()).hasSize(3);
+    assertThat(d.vifs().get(0).net()).isEqualTo(new NetRef("routed", null));
+    assertThat(d.vifs().get(0).ip()).isEqualTo(0x0A000309);
+    assertThat(d.vifs().get(1).net()).isEqualTo(new NetRef("bridge", "br0"));
+    assertThat(d.vifs().get(2).net()).isEqualTo(VifSpec.DEFAULT_NET);
+    assertThat(d.disks()).hasSize(1);
+    assertThat(d.cmdline()).isEqualTo("console=hvc0");
+    assertThat(d.withRam(32).vifs()).isEqualTo(d.vifs());
+    assertThatThrownBy(() -> DomainSpec.parse("a=k.elf,vif=bridge=br0", dir))
+        .hasMessageContaining("vifs need mode=pvh");
+    assertThatThrownBy(() -> DomainSpec.parse("a=k.elf,mode=pvh,vif=[mac=zz,net=routed]", dir))
+        .hasMessageStartingWith("a: vif 'mac=zz,net=routed': mac must be six hex pairs");
+    assertThat(d.mode()).isEqualTo(DomainMode.PVH);
+  }
+
+  @Test
+  void theCliRefusesUnknownOrUnbuiltNetworksWithStatus2() throws Exception {
+    Path k = dir.resolve("k.elf");
+    Files.write(k, new byte[] {0x7f, 'E', 'L', 'F'});
+    CapturedCli c2 = new CapturedCli();
+    assertThat(c2.run("run", "--mode", "pvh", "--vif", "net=vlan:3", k.toString()))
+        .isEqualTo(2);
+    assertThat(c2.stderr()).contains("--vif: net=vlan:3: unknown topology 'vlan'");
+    CapturedCli c3 = new CapturedCli();
+    assertThat(c3.run("run", "--mode", "pvh", "--vif", "mac=00:16:3e:00:00:01", k.toString()))
+        .isEqualTo(2);
+    assertThat(c3.stderr()).contains("net=nat: the NAT gateway is not built yet");
+  }
+}
