@@ -313,6 +313,10 @@ public final class HostRunner {
           budget = Math.min(budget, Math.max(next.getKey() - hv.now(), 1));
         }
         budget = Math.min(budget, instructionsLeft());
+        if (networks != null) {
+          // Host-side network work (the NAT gateway's sockets and timers) between slices.
+          networks.networks().poll();
+        }
         if (!hv.step(budget)) {
           haltBlocked();
           if (anyLive()) {

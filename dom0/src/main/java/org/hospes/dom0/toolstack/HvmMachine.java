@@ -348,6 +348,10 @@ public final class HvmMachine {
               "instruction limit of %d reached at eip=0x%08x", maxInstructions,
               domain.vcpus().get(0).cpu().eip()));
         }
+        if (networks != null) {
+          // Host-side network work (the NAT gateway's sockets and timers) between slices.
+          networks.networks().poll();
+        }
         long progressed = hv.run(Math.min(SLICE, maxInstructions - insns));
         deviceModel.com1().flush();
         if (domain.state().isFinal()) {

@@ -86,8 +86,8 @@ class VifSpecTest {
         .isEqualTo(2);
     assertThat(c2.stderr()).contains("--vif: net=vlan:3: unknown topology 'vlan'");
     CapturedCli c3 = new CapturedCli();
-    assertThat(c3.run("run", "--mode", "pvh", "--vif", "mac=00:16:3e:00:00:01", k.toString()))
+    assertThat(c3.run("run", "--mode", "pvh", "--vif", "net=bridge", k.toString()))
         .isEqualTo(2);
-    assertThat(c3.stderr()).contains("net=nat: the NAT gateway is not built yet");
+    assertThat(c3.stderr()).contains("--vif: net=bridge: bridge networks are named");
   }
 }
