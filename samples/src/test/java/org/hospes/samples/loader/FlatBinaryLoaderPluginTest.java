@@ -45,7 +45,7 @@ class FlatBinaryLoaderPluginTest {
   @Test
   void isDiscoveredOnTheClassPathBesideTheBuiltIns() {
     assertThat(KernelLoaders.discovered().names())
-        .containsExactly("elf", "flat", "multiboot", "pvh");
+        .containsExactly("elf", "flat", "linux", "multiboot", "pv", "pvh");
   }
 
   @ParameterizedTest
