@@ -57,6 +57,64 @@ final class SseFloat {
 
   // ================================================================== classification
 
+  /**
+   * RCPPS/RCPSS: an approximate reciprocal. The SDM promises only a relative error of at most
+   * 1.5 * 2^-12 and processors differ in the low bits (this host's AMD part gives 1 - 2^-12 for
+   * 1/1), so Hospes gives the reciprocal rounded to 12 fraction bits (error at most 2^-13):
+   * deterministic, and within the bound. Special cases as the SDM and real parts give them:
+   * zeros and denormals give infinities of their sign, infinities give zeros, a NaN comes back
+   * quieted, and inputs from 1.11111111110100000000000B * 2^125 up give a tiny result, flushed to
+   * zero. No flag is ever raised (the instructions signal no SIMD exception).
+   */
+  static int rcpApprox(int b) {
+    int sign = b & 0x8000_0000;
+    int mag = b & 0x7FFF_FFFF;
+    if (mag > 0x7F80_0000) {
+      return b | 0x0040_0000;
+    }
+    if (mag == 0x7F80_0000) {
+      return sign;
+    }
+    if (mag < 0x0080_0000) {
+      return sign | 0x7F80_0000;
+    }
+    if (mag >= 0x7E7F_E800) {
+      return sign;
+    }
+    return round12(1.0 / Float.intBitsToFloat(b));
+  }
+
+  /**
+   * RSQRTPS/RSQRTSS: an approximate reciprocal square root, rounded to 12 fraction bits as
+   * {@link #rcpApprox}. Zeros and denormals give infinities of their sign, +infinity gives +0, a
+   * NaN comes back quieted, and any other negative input gives the default NaN.
+   */
+  static int rsqrtApprox(int b) {
+    int sign = b & 0x8000_0000;
+    int mag = b & 0x7FFF_FFFF;
+    if (mag > 0x7F80_0000) {
+      return b | 0x0040_0000;
+    }
+    if (mag < 0x0080_0000) {
+      return sign | 0x7F80_0000;
+    }
+    if (sign != 0) {
+      return QNAN_S;
+    }
+    if (mag == 0x7F80_0000) {
+      return 0;
+    }
+    return round12(1.0 / Math.sqrt(Float.intBitsToFloat(b)));
+  }
+
+  /** {@code v} (a normal float's range) rounded to nearest with 12 fraction bits kept. */
+  private static int round12(double v) {
+    long d = Double.doubleToRawLongBits(v);
+    // 52 - 12 = 40 fraction bits dropped; a carry into the exponent is a correct rounding up.
+    d = d + (1L << 39) & ~((1L << 40) - 1);
+    return Float.floatToRawIntBits((float) Double.longBitsToDouble(d));
+  }
+
   static boolean nanS(int x) {
     return (x & 0x7FFF_FFFF) > 0x7F80_0000;
   }

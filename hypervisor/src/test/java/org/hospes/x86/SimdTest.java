@@ -147,4 +147,83 @@ class SimdTest {
     assertThat(vectorOf("0fae10")).isEqualTo(-1);
     assertThat(cpu.simd.mxcsr).isEqualTo(0x9FC0);
   }
+
+  /** Runs {@code op xmm0, xmm1} on four lanes loaded from {@code in}; returns xmm0's lanes. */
+  private int[] lanes(String op, int[] in, int[] dest) {
+    for (int i = 0; i < 4; i++) {
+      mem.write32(DATA + 4 * i, in[i]);
+      mem.write32(DATA + 32 + 4 * i, dest[i]);
+    }
+    cpu.setReg(Cpu.EAX, DATA);
+    // movups xmm1,[eax]; movups xmm0,[eax+32]; OP xmm0,xmm1; movups [eax+16],xmm0
+    load("0f1008 0f104020 " + op + " 0f114010");
+    assertThat(cpu.run(4)).isNotEqualTo(CpuExit.EXCEPTION);
+    int[] out = new int[4];
+    for (int i = 0; i < 4; i++) {
+      out[i] = mem.read32(DATA + 16 + 4 * i);
+    }
+    return out;
+  }
+
+  @Test
+  void rcpAndRsqrtAreWithinTheSdmsBoundAndGiveTheHostsSpecialValues() {
+    // Special inputs and what this host's processor returned for them (_mm_rcp_ps/_mm_rsqrt_ps).
+    int[][] specials = {
+        {0x00000000, 0x7f800000, 0x7f800000}, {0x80000000, 0xff800000, 0xff800000},
+        {0x00000001, 0x7f800000, 0x7f800000}, {0x80400000, 0xff800000, 0xff800000},
+        {0x7f800000, 0x00000000, 0x00000000}, {0xff800000, 0x80000000, 0xffc00000},
+        {0x7fc00001, 0x7fc00001, 0x7fc00001}, {0x7f800001, 0x7fc00001, 0x7fc00001},
+        {0xffa00000, 0xffe00000, 0xffe00000}, {0xbf800000, 0xbf800000, 0xffc00000},
+        {0x7f7fffff, 0x00000000, 0x1f800000}, {0x7e800000, 0x00000000, 0x1ffff800}};
+    for (int[] c : specials) {
+      int[] in = {c[0], c[0], c[0], c[0]};
+      int[] rcp = lanes("0f53c1", in, new int[4]);
+      int[] rsqrt = lanes("0f52c1", in, new int[4]);
+      String what = String.format("input %08x", c[0]);
+      if (c[0] == 0xbf800000 || c[0] == 0x7f7fffff || c[0] == 0x7e800000) {
+        // Finite results: the host's low bits are its own; the bound is checked below.
+        assertThat(Float.intBitsToFloat(rcp[0]) == 0f).as(what).isEqualTo(c[1] == 0);
+        if (c[2] == 0xffc00000) {
+          assertThat(rsqrt).as("rsqrtps " + what).containsOnly(c[2]);
+        }
+        continue;
+      }
+      assertThat(rcp).as("rcpps " + what).containsOnly(c[1]);
+      assertThat(rsqrt).as("rsqrtps " + what).containsOnly(c[2]);
+    }
+    java.util.Random rnd = new java.util.Random(20261202L);
+    for (int n = 0; n < 2000; n++) {
+      int[] in = new int[4];
+      for (int i = 0; i < 4; i++) {
+        // Normal floats that stay clear of the flush threshold (exponents 1..252).
+        in[i] = (rnd.nextInt(252) + 1) << 23 | rnd.nextInt(1 << 23) | (rnd.nextBoolean() ? 1 << 31 : 0);
+      }
+      int[] rcp = lanes("0f53c1", in, new int[4]);
+      int[] pos = in.clone();
+      for (int i = 0; i < 4; i++) {
+        pos[i] &= 0x7FFF_FFFF;
+      }
+      int[] rsqrt = lanes("0f52c1", pos, new int[4]);
+      for (int i = 0; i < 4; i++) {
+        double x = Float.intBitsToFloat(in[i]);
+        double r = Float.intBitsToFloat(rcp[i]);
+        assertThat(Math.abs(r * x - 1)).as("rcpps %08x -> %08x", in[i], rcp[i])
+            .isLessThanOrEqualTo(1.5 * Math.scalb(1.0, -12));
+        double p = Float.intBitsToFloat(pos[i]);
+        double q = Float.intBitsToFloat(rsqrt[i]);
+        assertThat(Math.abs(q * Math.sqrt(p) - 1)).as("rsqrtps %08x -> %08x", pos[i], rsqrt[i])
+            .isLessThanOrEqualTo(1.5 * Math.scalb(1.0, -12));
+      }
+    }
+    // The scalar forms change lane 0 only, and no MXCSR flag is raised by any of the above.
+    int[] dest = {0x11111111, 0x22222222, 0x33333333, 0x44444444};
+    assertThat(lanes("f30f53c1", new int[] {0x40000000, 0, 0, 0}, dest))
+        .containsExactly(0x3f000000, 0x22222222, 0x33333333, 0x44444444);
+    assertThat(lanes("f30f52c1", new int[] {0x40800000, 0, 0, 0}, dest))
+        .containsExactly(0x3f000000, 0x22222222, 0x33333333, 0x44444444);
+    mem.write32(DATA + 64, 0);
+    load("0fae5840"); // stmxcsr [eax+64]
+    cpu.run(1);
+    assertThat(mem.read32(DATA + 64) & 0x3F).isZero();
+  }
 }
