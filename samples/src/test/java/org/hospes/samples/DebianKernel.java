@@ -43,6 +43,43 @@ final class DebianKernel {
   }
 
   /**
+   * A newc initramfs whose /init is the busybox shell script {@code samples/linux/<initScript>},
+   * run by the host's /bin/busybox (busybox-static:i386) with the kernel package's own
+   * xen-netfront.ko in /modules; {@code extra} maps more paths (parents included) to files of
+   * {@code samples/linux}, installed executable.
+   */
+  static byte[] netfrontInitramfs(String initScript, Map<String, String> extra)
+      throws IOException {
+    Path ko = vmlinuz().resolveSibling("modules").resolve("xen-netfront.ko");
+    if (!Files.isRegularFile(ko)) {
+      fail(ko + " is missing: run samples/linux/fetch-debian-kernel.sh (./test does)");
+    }
+    Path busybox = Path.of("/bin/busybox");
+    if (!Files.isRegularFile(busybox)) {
+      fail("/bin/busybox is missing: apt-get install busybox-static:i386 (./test does)");
+    }
+    Path linux = TestKernels.root().resolve("samples/linux");
+    Cpio cpio = new Cpio();
+    java.util.Set<String> dirs = new java.util.LinkedHashSet<>(
+        java.util.List.of("dev", "proc", "sys", "bin", "modules"));
+    for (String path : extra.keySet()) {
+      for (int i = path.indexOf('/'); i > 0; i = path.indexOf('/', i + 1)) {
+        dirs.add(path.substring(0, i));
+      }
+    }
+    for (String d : dirs) {
+      cpio.directory(d);
+    }
+    cpio.file("bin/busybox", Files.readAllBytes(busybox), 0755);
+    cpio.file("modules/xen-netfront.ko", Files.readAllBytes(ko), 0644);
+    for (Map.Entry<String, String> e : extra.entrySet()) {
+      cpio.file(e.getKey(), Files.readAllBytes(linux.resolve(e.getValue())), 0755);
+    }
+    cpio.file("init", Files.readAllBytes(linux.resolve(initScript)), 0755);
+    return cpio.finish();
+  }
+
+  /**
    * A newc initramfs in {@code dir}: /dev, /proc, /init built with {@code gcc -m32 -static} from
    * {@code samples/linux/<initSource>}, and what {@code more} adds.
    */

@@ -1,13 +1,12 @@
 package org.hospes.samples;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.fail;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.hospes.dom0.backend.net.NetStats;
 import org.hospes.dom0.backend.net.VifBackend;
@@ -34,33 +33,13 @@ class DebianLinuxNetTest {
   @TempDir
   Path tmp;
 
-  private byte[] initramfs() throws Exception {
-    Path modules = DebianKernel.vmlinuz().resolveSibling("modules");
-    Path ko = modules.resolve("xen-netfront.ko");
-    if (!Files.isRegularFile(ko)) {
-      fail(ko + " is missing: run samples/linux/fetch-debian-kernel.sh (./test does)");
-    }
-    Path busybox = Path.of("/bin/busybox");
-    if (!Files.isRegularFile(busybox)) {
-      fail("/bin/busybox is missing: apt-get install busybox-static:i386 (./test does)");
-    }
-    Cpio cpio = new Cpio();
-    for (String d : new String[] {"dev", "proc", "sys", "bin", "modules"}) {
-      cpio.directory(d);
-    }
-    cpio.file("bin/busybox", Files.readAllBytes(busybox), 0755);
-    cpio.file("modules/xen-netfront.ko", Files.readAllBytes(ko), 0644);
-    cpio.file("init", Files.readAllBytes(TestKernels.root().resolve("samples/linux/net-init.sh")),
-        0755);
-    return cpio.finish();
-  }
-
   @Test
   @Timeout(value = 900, unit = TimeUnit.SECONDS)
   void twoLinuxGuestsOnABridgePingEachOtherThroughTheirOwnNetfront() throws Exception {
     Path vmlinuz = DebianKernel.vmlinuz();
     byte[] image = KernelFiles.read(vmlinuz);
-    List<BootModule> modules = List.of(new BootModule(initramfs(), null));
+    List<BootModule> modules = List.of(new BootModule(
+        DebianKernel.netfrontInitramfs("net-init.sh", Map.of()), null));
     Path pcap = tmp.resolve("a.pcap");
     ByteArrayOutputStream console = new ByteArrayOutputStream();
     DomainSpec a = DomainSpec.parse("a=" + vmlinuz + ",mode=pvh,ram=128,loader=pvh,vif=[mac="
