@@ -23,6 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
  * printing a line (its early page tables did not reach the memory map); the builder now puts it
  * in low memory, below the kernel.
  */
+@org.junit.jupiter.api.Tag("linux-long") // in ./test's second stage (see ./test)
 class DebianLinuxLargeInitramfsTest {
   private static final int FILLER_BYTES = 16 << 20;
 

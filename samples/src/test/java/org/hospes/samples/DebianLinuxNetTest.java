@@ -29,6 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  * static address and pings the other three times. Both must see their replies, and the capture
  * must hold the ICMP traffic as tcpdump reads it.
  */
+@org.junit.jupiter.api.Tag("linux-long") // in ./test's second stage (see ./test)
 class DebianLinuxNetTest {
   @TempDir
   Path tmp;
