@@ -308,7 +308,7 @@ public final class HostRunner {
 
   /**
    * xl block-detach: asks the backend of {@code vdev} to close (online = 0, Closing); the
-   * device is removed once the frontend reached Closed. Returns the backend so the caller can
+   * device is removed once the frontend reached Closed, at once if no frontend uses it. Returns the backend so the caller can
    * see it go ({@link org.hospes.dom0.backend.blk.VbdBackend#removed}).
    */
   public org.hospes.dom0.backend.blk.VbdBackend blockDetach(int domid, String vdev) {
@@ -318,6 +318,12 @@ public final class HostRunner {
       throw new IllegalArgumentException("domain " + domid + " has no disk " + vdev);
     }
     be.unplug();
+    org.hospes.abi.XenbusState fe = be.frontendState();
+    if (fe == org.hospes.abi.XenbusState.INITIALISING || fe == org.hospes.abi.XenbusState.CLOSED
+        || fe == org.hospes.abi.XenbusState.UNKNOWN) {
+      // No frontend uses the device (none ever connected, or it closed): nothing to wait for.
+      be.forceRemove();
+    }
     return be;
   }
 

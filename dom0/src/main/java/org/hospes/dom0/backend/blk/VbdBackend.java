@@ -326,6 +326,21 @@ public final class VbdBackend {
     switchState(XenbusState.CLOSING);
   }
 
+  /**
+   * The toolstack's forced removal (xl block-detach when the frontend does not take part: it
+   * never connected, or is gone): the ring, if any, is dropped, and the device removed.
+   */
+  public void forceRemove() {
+    disconnectRing();
+    switchState(XenbusState.CLOSED);
+    remove();
+  }
+
+  /** The frontend's state as this backend reads it. */
+  public XenbusState frontendState() {
+    return XenbusState.parse(read(fePath + "/state"));
+  }
+
   private void remove() {
     if (removed) {
       return;
