@@ -28,8 +28,10 @@ import org.junit.jupiter.api.io.TempDir;
  * e820 map and command line from the zero page, calibrates the TSC against the PIT, reads the
  * CMOS RTC, finds the i440FX's PCI bus, prints on COM1 (8250, IRQ 4) and runs /init from the initrd, which ends the run
  * through isa-debug-exit (status 1). About 3 billion instructions each, two thirds of them
- * the kernel's own XZ decompressor.
+ * the kernel's own XZ decompressor. Tagged {@code linux-long}: it runs in {@code ./test}'s
+ * second stage, after {@code mvn verify}, which it would otherwise stretch past ten minutes.
  */
+@org.junit.jupiter.api.Tag("linux-long")
 class DebianLinuxBootProtocolTest {
   static final String CMDLINE = "console=ttyS0 earlyprintk=serial cryptomgr.notests"
       + " hospes.exit=isa";
