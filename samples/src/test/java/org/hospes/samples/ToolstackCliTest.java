@@ -157,6 +157,24 @@ class ToolstackCliTest {
     assertThat(hospes("xenstore-write", "/tool/test", "42").status()).isZero();
     assertThat(hospes("xenstore-read", "/tool/test").out()).isEqualTo("42\n");
 
+    // block-attach: a disk served by driver domain "storage" (domid 3, after echo and spin);
+    // echo has no blkfront, so the backend waits in InitWait and detach removes it at once.
+    java.nio.file.Files.write(dir.resolve("data.img"), new byte[1 << 16]);
+    assertThat(hospes("block-attach", "echo", "backend=storage,target=" + dir.resolve("data.img"))
+        .err()).isEqualTo("hospes: attached xvda (devid 51712) to echo, backend in domain 3\n");
+    assertThat(hospes("xenstore-read", "/local/domain/1/device/vbd/51712/backend").out())
+        .isEqualTo("/local/domain/3/backend/vbd/1/51712\n");
+    assertThat(hospes("xenstore-read", "/local/domain/3/backend/vbd/1/51712/state").out())
+        .isEqualTo("2\n");
+    assertThat(hospes("block-attach", "echo", "vdev=xvda,target=" + dir.resolve("data.img")))
+        .isEqualTo(new Result(2, "", "hospes: echo: domain 1 already has xvda\n"));
+    assertThat(hospes("block-detach", "echo", "xvda").err())
+        .isEqualTo("hospes: detached xvda from echo\n");
+    assertThat(hospes("xenstore-read", "/local/domain/1/device/vbd/51712/backend").status())
+        .isEqualTo(2);
+    assertThat(hospes("block-detach", "echo", "xvda"))
+        .isEqualTo(new Result(2, "", "hospes: echo: domain 1 has no disk xvda\n"));
+
     // destroy one; the other keeps running: its instruction count keeps growing
     assertThat(hospes("destroy", "echo").err()).isEqualTo("hospes: destroyed domain 1 (echo)\n");
     assertThat(hospes("list").out()).doesNotContain("echo");

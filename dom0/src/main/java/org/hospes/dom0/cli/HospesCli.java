@@ -43,7 +43,8 @@ public final class HospesCli implements Callable<Integer> {
       LifecycleCommand.Pause.class, LifecycleCommand.Unpause.class,
       LifecycleCommand.Shutdown.class, LifecycleCommand.Destroy.class, SchedCreditCommand.class,
       TopCommand.class, DmesgCommand.class, XenstoreCommand.Ls.class,
-      XenstoreCommand.Read.class, XenstoreCommand.Write.class);
+      XenstoreCommand.Read.class, XenstoreCommand.Write.class, BlockCommand.Attach.class,
+      BlockCommand.Detach.class);
 
   /** Subcommands written elsewhere, registered if present: the lead merges them by name. */
   private static final List<String> OPTIONAL = List.of("org.hospes.dom0.bench.BenchCommand");

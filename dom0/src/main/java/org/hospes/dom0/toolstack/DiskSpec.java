@@ -17,11 +17,27 @@ import org.hospes.dom0.disk.DiskImages;
  *       text, commas included, as in xl.
  * </ul>
  *
+ * <p>xl's {@code backend=NAME} puts the disk's backend in a driver domain called NAME, which the
+ * toolstack creates with the privilege over this guest alone (a driver domain serves one
+ * frontend domain); {@code backend=0} or {@code backend=Domain-0} is dom0, the default.
+ *
  * <p>Without {@code vdev} the n-th disk (from 0) is {@code xvda}, {@code xvdb}, ...; without
  * {@code format} the image is probed ({@link DiskImages}: qcow2, plugins' formats, then raw). {@code devid} is xl's number for the vdev
  * (xvda = 202 &lt;&lt; 8 = 51712).
  */
-public record DiskSpec(Path target, String format, boolean readOnly, String vdev) {
+public record DiskSpec(Path target, String format, boolean readOnly, String vdev,
+    String backend) {
+
+  /** A disk served by dom0. */
+  public DiskSpec(Path target, String format, boolean readOnly, String vdev) {
+    this(target, format, readOnly, vdev, null);
+  }
+
+  /** The driver domain's name, or null when dom0 serves the disk. */
+  @Override
+  public String backend() {
+    return backend;
+  }
 
   private static DiskImages registry;
 
@@ -46,6 +62,7 @@ public record DiskSpec(Path target, String format, boolean readOnly, String vdev
     String format = null;
     String vdev = null;
     Boolean ro = null;
+    String backend = null;
     String rest = text.trim();
     if (rest.isEmpty()) {
       throw new IllegalArgumentException("empty disk specification");
@@ -92,8 +109,18 @@ public record DiskSpec(Path target, String format, boolean readOnly, String vdev
             }
             vdev = value;
           }
+          case "backend" -> {
+            if (value.equals("0") || value.equals("Domain-0")) {
+              backend = null;
+            } else if (value.matches("[A-Za-z][A-Za-z0-9_.-]{0,63}")) {
+              backend = value;
+            } else {
+              throw new IllegalArgumentException("disk '" + text + "': backend must be a"
+                  + " domain name (letters, digits, _ . -) or 0, got '" + value + "'");
+            }
+          }
           default -> throw new IllegalArgumentException("disk '" + text + "': unknown key '"
-              + key + "'; known: format, mode, access, vdev, target");
+              + key + "'; known: format, mode, access, vdev, backend, target");
         }
       }
       first = false;
@@ -108,7 +135,7 @@ public record DiskSpec(Path target, String format, boolean readOnly, String vdev
       vdev = "xvd" + (char) ('a' + index);
     }
     Path p = base == null ? Path.of(target) : base.resolve(target);
-    return new DiskSpec(p, format, ro != null && ro, vdev);
+    return new DiskSpec(p, format, ro != null && ro, vdev, backend);
   }
 
   /**

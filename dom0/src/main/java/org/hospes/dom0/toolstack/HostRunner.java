@@ -241,7 +241,8 @@ public final class HostRunner {
           } catch (java.io.IOException e) {
             throw new IllegalArgumentException(e.getMessage());
           }
-          HvmMachine.attachDisk(hv, xenstore, d.domid(), disk, img);
+          vbds.put(vbdKey(d.domid(), disk.devid()),
+              HvmMachine.attachDisk(hv, xenstore, d.domid(), disk, img));
         }
         for (int i = 0; i < spec.vifs().size(); i++) {
           try {
@@ -273,6 +274,68 @@ public final class HostRunner {
       hv.destroy(d, "build failed");
       throw e;
     }
+  }
+
+  /** Live vbds by {@link #vbdKey}: the backends the toolstack started. */
+  private final Map<Long, org.hospes.dom0.backend.blk.VbdBackend> vbds = new LinkedHashMap<>();
+
+  private static long vbdKey(int domid, int devid) {
+    return (long) domid << 32 | devid;
+  }
+
+  /**
+   * xl block-attach: gives running domain {@code domid} the disk {@code spec} (in dom0, or in the
+   * driver domain its {@code backend=} names): its nodes are written, its backend waits in
+   * InitWait for the frontend. IllegalArgumentException with one line if the vdev is in use or
+   * the image cannot be opened.
+   */
+  public org.hospes.dom0.backend.blk.VbdBackend blockAttach(int domid, DiskSpec spec) {
+    org.hospes.dom0.backend.blk.VbdBackend old = vbds.get(vbdKey(domid, spec.devid()));
+    if (old != null && !old.removed()) {
+      throw new IllegalArgumentException("domain " + domid + " already has " + spec.vdev());
+    }
+    org.hospes.dom0.disk.DiskImage img;
+    try {
+      img = spec.open();
+    } catch (java.io.IOException e) {
+      throw new IllegalArgumentException(e.getMessage());
+    }
+    org.hospes.dom0.backend.blk.VbdBackend be =
+        HvmMachine.attachDisk(hv, xenstoreService(), domid, spec, img);
+    vbds.put(vbdKey(domid, spec.devid()), be);
+    return be;
+  }
+
+  /**
+   * xl block-detach: asks the backend of {@code vdev} to close (online = 0, Closing); the
+   * device is removed once the frontend reached Closed, at once if no frontend uses it. Returns the backend so the caller can
+   * see it go ({@link org.hospes.dom0.backend.blk.VbdBackend#removed}).
+   */
+  public org.hospes.dom0.backend.blk.VbdBackend blockDetach(int domid, String vdev) {
+    int devid = org.hospes.abi.Blkif.devidOf(vdev);
+    org.hospes.dom0.backend.blk.VbdBackend be = vbds.get(vbdKey(domid, devid));
+    if (devid < 0 || be == null || be.removed()) {
+      throw new IllegalArgumentException("domain " + domid + " has no disk " + vdev);
+    }
+    be.unplug();
+    org.hospes.abi.XenbusState fe = be.frontendState();
+    if (fe == org.hospes.abi.XenbusState.INITIALISING || fe == org.hospes.abi.XenbusState.CLOSED
+        || fe == org.hospes.abi.XenbusState.UNKNOWN) {
+      // No frontend uses the device (none ever connected, or it closed): nothing to wait for.
+      be.forceRemove();
+    }
+    return be;
+  }
+
+  /** The domain's disks that are attached now (not yet removed), by devid order of attach. */
+  public List<org.hospes.dom0.backend.blk.VbdBackend> blockBackends(int domid) {
+    List<org.hospes.dom0.backend.blk.VbdBackend> out = new java.util.ArrayList<>();
+    for (org.hospes.dom0.backend.blk.VbdBackend be : vbds.values()) {
+      if (be.domid() == domid && !be.removed()) {
+        out.add(be);
+      }
+    }
+    return out;
   }
 
   /** Destroys a domain now (xl destroy). */

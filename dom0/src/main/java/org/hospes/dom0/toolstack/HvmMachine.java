@@ -209,14 +209,45 @@ public final class HvmMachine {
     return netBackends;
   }
 
-  /** Writes a disk's vbd nodes (libxl's part) and starts its backend for {@code domid}. */
+  /**
+   * Writes a disk's vbd nodes (libxl's part) and starts its backend for {@code domid}: in dom0,
+   * or with {@code backend=NAME} in the driver domain NAME ({@link #driverDomain}).
+   */
   static org.hospes.dom0.backend.blk.VbdBackend attachDisk(Hypervisor hv,
       org.hospes.dom0.xenstore.XenstoreService xs, int domid, DiskSpec spec,
       org.hospes.dom0.disk.DiskImage image) {
-    org.hospes.dom0.backend.blk.VbdNodes.create(xs, domid, spec.devid(), spec.vdev(),
-        spec.target().toString(), image.format(), image.readOnly());
-    return org.hospes.dom0.backend.blk.VbdBackend.start(xs, hv.control(), hv.costModel(), domid,
+    org.hospes.hv.control.DomainControl backend = spec.backend() == null ? hv.control()
+        : driverDomain(hv, spec.backend(), domid);
+    org.hospes.dom0.backend.blk.VbdNodes.create(xs, backend.domid(), domid, spec.devid(),
+        spec.vdev(), spec.target().toString(), image.format(), image.readOnly());
+    return org.hospes.dom0.backend.blk.VbdBackend.start(xs, backend, hv.costModel(), domid,
         spec.devid(), image);
+  }
+
+  /**
+   * The driver domain called {@code name} for guest {@code domid}: made on first use with the
+   * privilege over that guest alone. A driver domain serves one frontend domain, so a name
+   * already serving another guest (or a guest's own name) is refused with a one-line reason.
+   */
+  static org.hospes.hv.control.DomainControl driverDomain(Hypervisor hv, String name,
+      int domid) {
+    for (org.hospes.hv.control.DomainControl c : hv.serviceDomains()) {
+      if (c.domain().name().equals(name)) {
+        if (!c.privilege().equals(org.hospes.hv.control.Privilege.over(domid))) {
+          throw new IllegalArgumentException("backend=" + name + ": driver domain " + name
+              + " (" + c.privilege().describe() + ") cannot serve domain " + domid
+              + "; a driver domain serves one guest");
+        }
+        return c;
+      }
+    }
+    for (org.hospes.hv.domain.Domain d : hv.domains()) {
+      if (d.name().equals(name)) {
+        throw new IllegalArgumentException("backend=" + name + ": " + name
+            + " is a guest, not a driver domain");
+      }
+    }
+    return hv.createDriverDomain(name, domid);
   }
 
   /** As above, for an image already read; {@code name} is how diagnostics call it. */

@@ -34,6 +34,35 @@ class DiskSpecTest {
   }
 
   @Test
+  void backendNamesADriverDomainAndZeroIsDom0() {
+    assertThat(DiskSpec.parse("a.img,backend=storage", 0, null).backend()).isEqualTo("storage");
+    assertThat(DiskSpec.parse("backend=Domain-0,target=a.img", 0, null).backend()).isNull();
+    assertThat(DiskSpec.parse("a.img,backend=0", 0, null))
+        .isEqualTo(new DiskSpec(Path.of("a.img"), null, false, "xvda"));
+    assertThatThrownBy(() -> DiskSpec.parse("a.img,backend=st/rage", 0, null))
+        .hasMessageContaining("backend must be a domain name");
+  }
+
+  @Test
+  void aDriverDomainServesOneGuestOnly() {
+    org.hospes.hv.Hypervisor hv = new org.hospes.hv.Hypervisor(64,
+        new org.hospes.hv.sched.RoundRobinScheduler(),
+        new org.hospes.hv.cost.DefaultCostModel());
+    var a = hv.createHvmDomain("a", DomainMode.PVH, 2);
+    var b = hv.createHvmDomain("b", DomainMode.PVH, 2);
+    var storage = HvmMachine.driverDomain(hv, "storage", a.domid());
+    assertThat(storage.domid()).isNotIn(0, a.domid(), b.domid());
+    assertThat(HvmMachine.driverDomain(hv, "storage", a.domid())).isSameAs(storage);
+    assertThatThrownBy(() -> HvmMachine.driverDomain(hv, "storage", b.domid()))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("backend=storage: driver domain storage (privileged over domain "
+            + a.domid() + ") cannot serve domain " + b.domid() + "; a driver domain serves"
+            + " one guest");
+    assertThatThrownBy(() -> HvmMachine.driverDomain(hv, "a", b.domid()))
+        .hasMessage("backend=a: a is a guest, not a driver domain");
+  }
+
+  @Test
   void badSpecsSayWhatIsWrong() {
     assertThatThrownBy(() -> DiskSpec.parse("a.img,mode=rx", 0, null))
         .hasMessageContaining("mode must be ro or rw");

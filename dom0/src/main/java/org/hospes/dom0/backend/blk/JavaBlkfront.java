@@ -58,6 +58,8 @@ public final class JavaBlkfront {
   private boolean readOnly;
   private long events;
 
+  private final int backendId;
+
   public JavaBlkfront(Hypervisor hv, XenstoreService xs, Domain guest, int devid) {
     this.hv = hv;
     this.xs = xs;
@@ -68,6 +70,8 @@ public final class JavaBlkfront {
     if (be == null) {
       throw new IllegalStateException("no vbd " + devid + " for domain " + guest.domid());
     }
+    // Grants and the event channel go to the backend's domain (dom0 or a driver domain).
+    this.backendId = Integer.parseInt(xs.read(fe + "/backend-id"));
     // The guest's requests carry its domid (permissions apply); it polls instead of watching.
     this.conn = new Xenstored.Connection(guest.domid(), inbox::add);
     GrantTables gt = guest.grantTables();
@@ -107,10 +111,10 @@ public final class JavaBlkfront {
     return XenbusState.parse(read(fe + "/state"));
   }
 
-  /** Writes grant entry {@code ref}: frame {@code gfn} for dom0, read-only or not. */
+  /** Writes grant entry {@code ref}: frame {@code gfn} for the backend, read-only or not. */
   public void grant(int ref, long gfn, boolean readonly) {
     long a = (GNT_GFN << 12) + (long) ref * GrantTableOp.ENTRY_SIZE;
-    guest.memory().write16(a + GrantTableOp.ENTRY_DOMID, 0);
+    guest.memory().write16(a + GrantTableOp.ENTRY_DOMID, backendId);
     guest.memory().write32(a + GrantTableOp.ENTRY_FRAME, (int) gfn);
     guest.memory().write16(a + GrantTableOp.ENTRY_FLAGS,
         GrantTableOp.GTF_PERMIT_ACCESS | (readonly ? GrantTableOp.GTF_READONLY : 0));
@@ -145,7 +149,7 @@ public final class JavaBlkfront {
       grant(DATA_REF + i, DATA_GFN + i, false);
     }
     if (port < 0) {
-      port = guest.eventChannels().allocUnbound(guest.domid(), 0);
+      port = guest.eventChannels().allocUnbound(guest.domid(), backendId);
     }
     write(fe + "/ring-ref", Integer.toString(RING_REF));
     write(fe + "/event-channel", Integer.toString(port));
@@ -164,10 +168,58 @@ public final class JavaBlkfront {
     return s;
   }
 
-  /** blkfront_closing: Closing, then Closed. */
+  /** The service domain that runs the backend (it serves the ring when kicked). */
+  private org.hospes.hv.control.DomainControl backendControl() {
+    for (org.hospes.hv.control.DomainControl c : hv.serviceDomains()) {
+      if (c.domid() == backendId) {
+        return c;
+      }
+    }
+    throw new IllegalStateException("backend domain " + backendId + " is not a service domain");
+  }
+
+  /** blkfront_closing: Closing, then Closed; then the grants are ended (blkif_free). */
   public void close() {
     write(fe + "/state", XenbusState.CLOSING.text());
     write(fe + "/state", XenbusState.CLOSED.text());
+    busyGrants = endForeignAccess();
+  }
+
+  private int busyGrants;
+
+  /**
+   * gnttab_end_foreign_access on the ring, indirect and data grants: an entry the backend still
+   * maps (GTF_reading/GTF_writing set) cannot be ended; returns how many could not.
+   */
+  private int endForeignAccess() {
+    int busy = 0;
+    int[] refs = new int[2 + DATA_PAGES];
+    refs[0] = RING_REF;
+    refs[1] = INDIRECT_REF;
+    for (int i = 0; i < DATA_PAGES; i++) {
+      refs[2 + i] = DATA_REF + i;
+    }
+    for (int ref : refs) {
+      long a = (GNT_GFN << 12) + (long) ref * GrantTableOp.ENTRY_SIZE;
+      int flags = guest.memory().read16(a + GrantTableOp.ENTRY_FLAGS);
+      if ((flags & (GrantTableOp.GTF_READING | GrantTableOp.GTF_WRITING)) != 0) {
+        busy++;
+      } else {
+        guest.memory().write16(a + GrantTableOp.ENTRY_FLAGS, 0);
+      }
+    }
+    return busy;
+  }
+
+  /** Grants the last {@link #close} could not end because the backend still mapped them. */
+  public int busyGrantsAtClose() {
+    return busyGrants;
+  }
+
+  /** The ring's grant entry flags (0 once access was ended). */
+  public int ringGrantFlags() {
+    return guest.memory().read16((GNT_GFN << 12) + (long) RING_REF * GrantTableOp.ENTRY_SIZE
+        + GrantTableOp.ENTRY_FLAGS);
   }
 
   /** After the backend went away and came back: Initialising, then connect again. */
@@ -240,7 +292,7 @@ public final class JavaBlkfront {
     if (reqProdPvt - event < reqProdPvt - old) {
       guest.eventChannels().send(port);
     }
-    hv.control().serve(hv.now());
+    backendControl().serve(hv.now());
     return responses();
   }
 

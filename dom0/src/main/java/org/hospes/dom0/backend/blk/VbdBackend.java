@@ -64,9 +64,13 @@ public final class VbdBackend {
     this.disk = disk;
     this.offerPersistent = offerPersistent;
     this.offerIndirect = offerIndirect;
-    this.bePath = VbdNodes.backendPath(domid, devid);
+    this.bePath = VbdNodes.backendPath(control.domid(), domid, devid);
     this.fePath = VbdNodes.frontendPath(domid, devid);
-    this.watcher = xs.store().connectDom0(this::onMessage);
+    // The backend's xenstore connection is its own domain's: in a driver domain it has that
+    // domain's permissions (its backend directory, the frontend's directory to read).
+    this.watcher = control.domid() == DomainControl.DOM0
+        ? xs.store().connectDom0(this::onMessage)
+        : xs.store().connectService(control.domid(), this::onMessage);
   }
 
   /**
@@ -90,10 +94,10 @@ public final class VbdBackend {
 
   private void probe() {
     if (offerIndirect) {
-      xs.write(bePath + "/feature-max-indirect-segments",
+      write(bePath + "/feature-max-indirect-segments",
           Integer.toString(BlkRing.MAX_INDIRECT_SEGMENTS));
     }
-    xs.write(bePath + "/multi-queue-max-queues", "1");
+    write(bePath + "/multi-queue-max-queues", "1");
     control.onDomainDeath(d -> {
       if (d == domid && !removed) {
         // The toolstack tears the domain's devices down (libxl on destroy): the ring goes,
@@ -171,7 +175,7 @@ public final class VbdBackend {
     if (removed) {
       return;
     }
-    XenbusState fe = XenbusState.parse(xs.read(fePath + "/state"));
+    XenbusState fe = XenbusState.parse(read(fePath + "/state"));
     switch (fe) {
       case INITIALISING -> {
         if (state == XenbusState.CLOSED) {
@@ -191,7 +195,7 @@ public final class VbdBackend {
       case CLOSED -> {
         disconnectRing();
         switchState(XenbusState.CLOSED);
-        if (!"0".equals(xs.read(bePath + "/online"))) {
+        if (!"0".equals(read(bePath + "/online"))) {
           return;
         }
         remove();
@@ -205,18 +209,18 @@ public final class VbdBackend {
   }
 
   private boolean connectRing() {
-    String protocol = xs.read(fePath + "/protocol");
+    String protocol = read(fePath + "/protocol");
     if (protocol != null && !protocol.equals(Blkif.PROTOCOL_X86_32)) {
       // Hospes guests are 32-bit: the x86_32 layouts are the native ones.
       fatal("unknown fe protocol " + protocol);
       return false;
     }
-    String queues = xs.read(fePath + "/multi-queue-num-queues");
+    String queues = read(fePath + "/multi-queue-num-queues");
     if (queues != null && !queues.equals("1")) {
       fatal("frontend asked for " + queues + " queues, the backend offers 1");
       return false;
     }
-    String order = xs.read(fePath + "/ring-page-order");
+    String order = read(fePath + "/ring-page-order");
     if (order != null && !order.equals("0")) {
       fatal("ring-page-order " + order + " not offered");
       return false;
@@ -227,7 +231,7 @@ public final class VbdBackend {
       fatal("reading " + fePath + "/ring-ref and event-channel");
       return false;
     }
-    boolean persistent = offerPersistent && "1".equals(xs.read(fePath + "/feature-persistent"));
+    boolean persistent = offerPersistent && "1".equals(read(fePath + "/feature-persistent"));
     try {
       ring = BlkRing.connect(control, domid, ringRef, evtchn, disk, persistent, cost,
           this::ringHalted);
@@ -239,16 +243,16 @@ public final class VbdBackend {
   }
 
   private void connect() {
-    xs.write(bePath + "/feature-flush-cache", "1");
-    xs.write(bePath + "/feature-barrier", "1");
-    xs.write(bePath + "/discard-granularity", "4096");
-    xs.write(bePath + "/discard-alignment", "0");
-    xs.write(bePath + "/feature-discard", "1");
-    xs.write(bePath + "/feature-persistent", offerPersistent ? "1" : "0");
-    xs.write(bePath + "/sectors", Long.toString(disk.sizeBytes() >>> Blkif.SECTOR_SHIFT));
-    xs.write(bePath + "/info", Integer.toString(disk.readOnly() ? Blkif.VDISK_READONLY : 0));
-    xs.write(bePath + "/sector-size", "512");
-    xs.write(bePath + "/physical-sector-size", "512");
+    write(bePath + "/feature-flush-cache", "1");
+    write(bePath + "/feature-barrier", "1");
+    write(bePath + "/discard-granularity", "4096");
+    write(bePath + "/discard-alignment", "0");
+    write(bePath + "/feature-discard", "1");
+    write(bePath + "/feature-persistent", offerPersistent ? "1" : "0");
+    write(bePath + "/sectors", Long.toString(disk.sizeBytes() >>> Blkif.SECTOR_SHIFT));
+    write(bePath + "/info", Integer.toString(disk.readOnly() ? Blkif.VDISK_READONLY : 0));
+    write(bePath + "/sector-size", "512");
+    write(bePath + "/physical-sector-size", "512");
     switchState(XenbusState.CONNECTED);
   }
 
@@ -261,12 +265,31 @@ public final class VbdBackend {
   private void fatal(String why) {
     // xenbus_dev_fatal: the reason in the backend's error node, then Closing.
     lastError = why;
-    xs.write(bePath + "/error", why);
+    write(bePath + "/error", why);
     switchState(XenbusState.CLOSING);
   }
 
+  /** A write as the backend's domain; xenstored's refusal is an error. */
+  private void write(String path, String value) {
+    XsMessage m = xs.requestAs(control.domid(), XsWire.WRITE, path + "\0" + value);
+    if (m.type() == XsWire.ERROR) {
+      throw new IllegalStateException("xenstored refused domain " + control.domid()
+          + " writing " + path + ": " + m.text().trim());
+    }
+  }
+
+  private String read(String path) {
+    XsMessage m = xs.requestAs(control.domid(), XsWire.READ, path + "\0");
+    return m.type() == XsWire.ERROR ? null : m.text();
+  }
+
+  /** The domain this backend runs in (0, or a driver domain). */
+  public int backendDomid() {
+    return control.domid();
+  }
+
   private int readInt(String path) {
-    String v = xs.read(path);
+    String v = read(path);
     try {
       return v == null ? -1 : Integer.parseInt(v.trim());
     } catch (NumberFormatException e) {
@@ -280,7 +303,7 @@ public final class VbdBackend {
     }
     state = s;
     if (!removed) {
-      xs.write(bePath + "/state", s.text());
+      write(bePath + "/state", s.text());
     }
   }
 
@@ -299,8 +322,23 @@ public final class VbdBackend {
 
   /** The toolstack's hot-unplug (xl block-detach): online = 0, backend state Closing. */
   public void unplug() {
-    xs.write(bePath + "/online", "0");
+    write(bePath + "/online", "0");
     switchState(XenbusState.CLOSING);
+  }
+
+  /**
+   * The toolstack's forced removal (xl block-detach when the frontend does not take part: it
+   * never connected, or is gone): the ring, if any, is dropped, and the device removed.
+   */
+  public void forceRemove() {
+    disconnectRing();
+    switchState(XenbusState.CLOSED);
+    remove();
+  }
+
+  /** The frontend's state as this backend reads it. */
+  public XenbusState frontendState() {
+    return XenbusState.parse(read(fePath + "/state"));
   }
 
   private void remove() {
@@ -309,7 +347,8 @@ public final class VbdBackend {
     }
     removed = true;
     unwatch();
-    VbdNodes.remove(xs, domid, devid);
+    // The toolstack removes both directories (libxl's device removal, done as dom0).
+    VbdNodes.remove(xs, control.domid(), domid, devid);
     try {
       disk.close();
     } catch (java.io.IOException e) {

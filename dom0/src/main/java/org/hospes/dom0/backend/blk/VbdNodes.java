@@ -16,7 +16,12 @@ public final class VbdNodes {
   }
 
   public static String backendPath(int domid, int devid) {
-    return "/local/domain/0/backend/vbd/" + domid + "/" + devid;
+    return backendPath(0, domid, devid);
+  }
+
+  /** The backend directory when domain {@code backendDomid} serves the device. */
+  public static String backendPath(int backendDomid, int domid, int devid) {
+    return "/local/domain/" + backendDomid + "/backend/vbd/" + domid + "/" + devid;
   }
 
   /**
@@ -25,8 +30,14 @@ public final class VbdNodes {
    */
   public static void create(XenstoreService xs, int domid, int devid, String vdev, String params,
       String format, boolean readOnly) {
+    create(xs, 0, domid, devid, vdev, params, format, readOnly);
+  }
+
+  /** As above, the device served by domain {@code backendDomid} (libxl's backend_domid). */
+  public static void create(XenstoreService xs, int backendDomid, int domid, int devid,
+      String vdev, String params, String format, boolean readOnly) {
     String fe = frontendPath(domid, devid);
-    String be = backendPath(domid, devid);
+    String be = backendPath(backendDomid, domid, devid);
     String[] beKeys = {
         "frontend", fe,
         "frontend-id", Integer.toString(domid),
@@ -43,13 +54,13 @@ public final class VbdNodes {
     };
     String[] feKeys = {
         "backend", be,
-        "backend-id", "0",
+        "backend-id", Integer.toString(backendDomid),
         "state", "1",
         "virtual-device", Integer.toString(devid),
         "device-type", "disk",
     };
-    writeDir(xs, be, beKeys, "n0", "r" + domid);
-    writeDir(xs, fe, feKeys, "n" + domid, "r0");
+    writeDir(xs, be, beKeys, "n" + backendDomid, "r" + domid);
+    writeDir(xs, fe, feKeys, "n" + domid, "r" + backendDomid);
   }
 
   private static void writeDir(XenstoreService xs, String dir, String[] keys, String owner,
@@ -64,7 +75,13 @@ public final class VbdNodes {
 
   /** Removes both directories (after the backend reached Closed on hot-unplug). */
   public static void remove(XenstoreService xs, int domid, int devid) {
+    remove(xs, 0, domid, devid);
+  }
+
+  /** As above for a device served by {@code backendDomid}; done by the toolstack (dom0). */
+  public static void remove(XenstoreService xs, int backendDomid, int domid, int devid) {
     xs.request(org.hospes.dom0.xenstore.XsWire.RM, frontendPath(domid, devid) + "\0");
-    xs.request(org.hospes.dom0.xenstore.XsWire.RM, backendPath(domid, devid) + "\0");
+    xs.request(org.hospes.dom0.xenstore.XsWire.RM,
+        backendPath(backendDomid, domid, devid) + "\0");
   }
 }

@@ -519,6 +519,13 @@ public final class HostDaemon {
         return onRunThread(() -> new XenstoreAccess(runner.xenstoreService()).handle(op, path,
             value));
       }
+      case "block-attach":
+      case "block-detach": {
+        String target = req.path("domain").asText("");
+        String disk = req.path("disk").asText("");
+        String cwd = req.path("cwd").asText("");
+        return onRunThread(() -> block(op, target, disk, cwd));
+      }
       default:
         throw new HostException("unknown request '" + op + "'", true);
     }
@@ -618,6 +625,31 @@ public final class HostDaemon {
       default -> throw new IllegalStateException(op);
     }
     return Map.of("name", m.guest.name(), "domid", d.domid());
+  }
+
+  /** xl block-attach DOMAIN DISKSPEC and block-detach DOMAIN VDEV (run thread). */
+  private Object block(String op, String target, String disk, String cwd)
+      throws HostException {
+    Managed m = find(target);
+    requireLive(m, op);
+    int domid = m.guest.domain().domid();
+    try {
+      org.hospes.dom0.backend.blk.VbdBackend be;
+      if (op.equals("block-attach")) {
+        var spec = org.hospes.dom0.toolstack.DiskSpec.parse(disk,
+            runner.blockBackends(domid).size(), cwd.isEmpty() ? null : java.nio.file.Path.of(cwd));
+        be = runner.blockAttach(domid, spec);
+        xen("domain " + domid + " (" + m.guest.name() + "): " + spec.vdev() + " attached, backend"
+            + " in domain " + be.backendDomid());
+        return Map.of("name", m.guest.name(), "vdev", spec.vdev(), "devid", be.devid(),
+            "backend", be.backendDomid());
+      }
+      be = runner.blockDetach(domid, disk);
+      xen("domain " + domid + " (" + m.guest.name() + "): " + disk + " detach requested");
+      return Map.of("name", m.guest.name(), "vdev", disk, "removed", be.removed());
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      throw new HostException(m.guest.name() + ": " + e.getMessage(), true);
+    }
   }
 
   private static void requireLive(Managed m, String op) throws HostException {
