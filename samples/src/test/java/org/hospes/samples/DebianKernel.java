@@ -50,9 +50,23 @@ final class DebianKernel {
    */
   static byte[] netfrontInitramfs(String initScript, Map<String, String> extra)
       throws IOException {
-    Path ko = vmlinuz().resolveSibling("modules").resolve("xen-netfront.ko");
-    if (!Files.isRegularFile(ko)) {
-      fail(ko + " is missing: run samples/linux/fetch-debian-kernel.sh (./test does)");
+    return busyboxInitramfs(initScript, java.util.List.of("xen-netfront.ko"), extra);
+  }
+
+  /**
+   * A newc initramfs whose /init is the busybox shell script {@code samples/linux/<initScript>},
+   * run by the host's /bin/busybox (busybox-static:i386), with the kernel package's modules
+   * {@code modules} in /modules (the script loads them); {@code extra} maps more paths (parents
+   * included) to files of {@code samples/linux}, installed executable.
+   */
+  static byte[] busyboxInitramfs(String initScript, java.util.List<String> modules,
+      Map<String, String> extra) throws IOException {
+    Path dir = vmlinuz().resolveSibling("modules");
+    for (String m : modules) {
+      if (!Files.isRegularFile(dir.resolve(m))) {
+        fail(dir.resolve(m) + " is missing: run samples/linux/fetch-debian-kernel.sh"
+            + " (./test does)");
+      }
     }
     Path busybox = Path.of("/bin/busybox");
     if (!Files.isRegularFile(busybox)) {
@@ -71,7 +85,9 @@ final class DebianKernel {
       cpio.directory(d);
     }
     cpio.file("bin/busybox", Files.readAllBytes(busybox), 0755);
-    cpio.file("modules/xen-netfront.ko", Files.readAllBytes(ko), 0644);
+    for (String m : modules) {
+      cpio.file("modules/" + m, Files.readAllBytes(dir.resolve(m)), 0644);
+    }
     for (Map.Entry<String, String> e : extra.entrySet()) {
       cpio.file(e.getKey(), Files.readAllBytes(linux.resolve(e.getValue())), 0755);
     }

@@ -38,7 +38,8 @@ class DebianLinuxBlkTest {
   @TempDir
   Path tmp;
 
-  private static String run(Path dir, String... cmd) throws IOException, InterruptedException {
+  /** Runs a host command in {@code dir}; fails the test with its output unless it exits 0. */
+  static String run(Path dir, String... cmd) throws IOException, InterruptedException {
     Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     int rc = p.waitFor();
