@@ -1,8 +1,8 @@
 package org.hospes.dom0.backend.blk;
 
-import java.util.ArrayDeque;
 import org.hospes.abi.Blkif;
 import org.hospes.abi.XenbusState;
+import org.hospes.dom0.backend.WatchEvents;
 import org.hospes.dom0.disk.DiskImage;
 import org.hospes.dom0.xenstore.XenstoreService;
 import org.hospes.dom0.xenstore.Xenstored;
@@ -44,13 +44,12 @@ public final class VbdBackend {
   private final String bePath;
   private final String fePath;
   private final Xenstored.Connection watcher;
-  private final ArrayDeque<String> events = new ArrayDeque<>();
+  private final WatchEvents watchEvents = new WatchEvents(this::frontendChanged);
   private final BlkStats total = new BlkStats();
   private final boolean offerPersistent;
   private final boolean offerIndirect;
   private XenbusState state = XenbusState.INITIALISING;
   private BlkRing ring;
-  private boolean handling;
   private boolean removed;
   private String lastError;
 
@@ -69,8 +68,8 @@ public final class VbdBackend {
     // The backend's xenstore connection is its own domain's: in a driver domain it has that
     // domain's permissions (its backend directory, the frontend's directory to read).
     this.watcher = control.domid() == DomainControl.DOM0
-        ? xs.store().connectDom0(this::onMessage)
-        : xs.store().connectService(control.domid(), this::onMessage);
+        ? xs.store().connectDom0(watchEvents)
+        : xs.store().connectService(control.domid(), watchEvents);
   }
 
   /**
@@ -149,26 +148,6 @@ public final class VbdBackend {
   /** The last reason a connection attempt failed, or null. */
   public String lastError() {
     return lastError;
-  }
-
-  private void onMessage(XsMessage m) {
-    if (m.type() != XsWire.WATCH_EVENT) {
-      return;
-    }
-    events.add(m.fields().get(0));
-    if (handling) {
-      // A write of ours fired the watch again: handled after the current event.
-      return;
-    }
-    handling = true;
-    try {
-      while (!events.isEmpty()) {
-        events.poll();
-        frontendChanged();
-      }
-    } finally {
-      handling = false;
-    }
   }
 
   private void frontendChanged() {

@@ -1,7 +1,7 @@
 package org.hospes.dom0.backend.net;
 
-import java.util.ArrayDeque;
 import org.hospes.abi.XenbusState;
+import org.hospes.dom0.backend.WatchEvents;
 import org.hospes.dom0.net.SwitchPort;
 import org.hospes.dom0.xenstore.XenstoreService;
 import org.hospes.dom0.xenstore.Xenstored;
@@ -44,12 +44,11 @@ public final class VifBackend implements SwitchPort {
   private final String bePath;
   private final String fePath;
   private final Xenstored.Connection watcher;
-  private final ArrayDeque<String> events = new ArrayDeque<>();
+  private final WatchEvents watchEvents = new WatchEvents(this::frontendChanged);
   private final NetStats total = new NetStats();
   private FrameSink toSwitch;
   private XenbusState state = XenbusState.INITIALISING;
   private NetRing ring;
-  private boolean handling;
   private boolean removed;
   private String lastError;
   private long droppedUnconnected;
@@ -64,7 +63,7 @@ public final class VifBackend implements SwitchPort {
     this.mac = mac;
     this.bePath = VifNodes.backendPath(domid, devid);
     this.fePath = VifNodes.frontendPath(domid, devid);
-    this.watcher = xs.store().connectDom0(this::onMessage);
+    this.watcher = xs.store().connectDom0(watchEvents);
   }
 
   /**
@@ -165,25 +164,6 @@ public final class VifBackend implements SwitchPort {
   /** The last reason a connection failed or was cut, or null. */
   public String lastError() {
     return lastError;
-  }
-
-  private void onMessage(XsMessage m) {
-    if (m.type() != XsWire.WATCH_EVENT) {
-      return;
-    }
-    events.add(m.fields().get(0));
-    if (handling) {
-      return;
-    }
-    handling = true;
-    try {
-      while (!events.isEmpty()) {
-        events.poll();
-        frontendChanged();
-      }
-    } finally {
-      handling = false;
-    }
   }
 
   private void frontendChanged() {
