@@ -74,6 +74,13 @@ public final class GuestNetworks implements AutoCloseable {
     return vif;
   }
 
+  /** A capture file kept open (and flushed and closed) with the networks. */
+  PcapWriter capture(java.nio.file.Path file) throws IOException {
+    PcapWriter pcap = PcapWriter.create(file, hv::now);
+    captures.add(pcap);
+    return pcap;
+  }
+
   static long macLong(String mac) {
     return Long.parseLong(mac.replace(":", ""), 16);
   }

@@ -178,6 +178,42 @@ public final class HvmMachine {
     disks.put(spec, image);
   }
 
+  private final java.util.List<org.hospes.dom0.devicemodel.virtio.VirtioPciLegacy> virtio =
+      new java.util.ArrayList<>();
+
+  /** The virtio PCI devices of the domain's bus=virtio disks and model=virtio vifs. */
+  public java.util.List<org.hospes.dom0.devicemodel.virtio.VirtioPciLegacy> virtioDevices() {
+    return virtio;
+  }
+
+  private void attachVirtio() throws BootException {
+    boolean any = disks.keySet().stream().anyMatch(DiskSpec::virtio)
+        || vifSpecs.stream().anyMatch(VifSpec::virtio);
+    if (!any) {
+      return;
+    }
+    if (domain.mode().pvDevicesOnly()) {
+      throw new BootException("bus=virtio and model=virtio are PCI devices of the device"
+          + " model: they need an hvm mode, not " + domain.mode().cliName());
+    }
+    for (java.util.Map.Entry<DiskSpec, org.hospes.dom0.disk.DiskImage> d : disks.entrySet()) {
+      if (d.getKey().virtio()) {
+        virtio.add(VirtioPciDevices.attachDisk(hv, deviceModel, domain.domid(), d.getKey(),
+            d.getValue()));
+      }
+    }
+    for (int i = 0; i < vifSpecs.size(); i++) {
+      if (vifSpecs.get(i).virtio()) {
+        try {
+          virtio.add(VirtioPciDevices.attachNic(hv, deviceModel, networks(), domain.domid(), i,
+              vifSpecs.get(i)));
+        } catch (java.io.IOException e) {
+          throw new BootException(e.getMessage(), e);
+        }
+      }
+    }
+  }
+
   /** The block backends of the domain's disks (after loading). */
   public java.util.List<org.hospes.dom0.backend.blk.VbdBackend> blockBackends() {
     return blockBackends;
@@ -271,9 +307,15 @@ public final class HvmMachine {
           teeConsole(consoleLog));
       k = pvh.kernel();
       for (java.util.Map.Entry<DiskSpec, org.hospes.dom0.disk.DiskImage> d : disks.entrySet()) {
+        if (d.getKey().virtio()) {
+          continue; // a PCI device below
+        }
         blockBackends.add(attachDisk(hv, xenstore, domain.domid(), d.getKey(), d.getValue()));
       }
       for (int i = 0; i < vifSpecs.size(); i++) {
+        if (vifSpecs.get(i).virtio()) {
+          continue;
+        }
         try {
           netBackends.add(networks().attach(xenstore, domain.domid(), i, vifSpecs.get(i)));
         } catch (java.io.IOException e) {
@@ -284,6 +326,7 @@ public final class HvmMachine {
       k = loader.load(image, request, new BootTarget(BootMode.of(domain.mode()),
           domain.memory(), (long) domain.p2m().size() << 12, domain.vcpus().get(0).cpu()));
     }
+    attachVirtio();
     if (!domain.mode().pvDevicesOnly()) {
       // A boot loader runs after the firmware: the PIC and PIT are as SeaBIOS leaves them.
       BiosLeftState.apply(domain.platformPorts());

@@ -12,7 +12,9 @@ import org.hospes.dom0.net.RoutedNetwork;
  *   <li>Hospes's shorthand, as in {@code --vif}:
  *       {@code [mac=MAC][,net=nat|bridge:NAME|isolated:NAME|routed][,pcap=FILE][,ip=A.B.C.D]};
  *   <li>xl's vif syntax (xl-network-configuration): {@code mac=}, {@code bridge=NAME} (the same
- *       as {@code net=bridge:NAME}), {@code type=vif} (the only type: there is no emulated NIC),
+ *       as {@code net=bridge:NAME}), {@code type=vif} (a PV interface) or {@code type=ioemu}
+ *       (an emulated one: {@code model=virtio-net}, the default for ioemu),
+ *       {@code model=virtio|virtio-net|xen},
  *       {@code backend=0} or {@code Domain-0} (the only backend domain), {@code ip=} (the
  *       guest's address, which the routed topology routes to it, as vif-route does).
  * </ul>
@@ -27,9 +29,25 @@ import org.hospes.dom0.net.RoutedNetwork;
  * @param pcap a capture file for the interface's traffic, or null
  * @param ip the guest's IPv4 address for the routed topology, or 0
  */
-public record VifSpec(String mac, NetRef net, Path pcap, int ip) {
+public record VifSpec(String mac, NetRef net, Path pcap, int ip, Model model) {
   public static final String SYNTAX =
-      "[mac=MAC][,net=nat|bridge:NAME|isolated:NAME|routed][,pcap=FILE][,ip=A.B.C.D]";
+      "[mac=MAC][,net=nat|bridge:NAME|isolated:NAME|routed][,pcap=FILE][,ip=A.B.C.D]"
+      + "[,model=virtio|xen]";
+
+  /**
+   * What the guest sees ({@code model=}): a virtio-net PCI device or a Xen vif (netfront).
+   * xl's {@code model=virtio-net} is {@code virtio}. Null in a spec: the mode's default (xen).
+   */
+  public enum Model { VIRTIO, XEN }
+
+  public VifSpec(String mac, NetRef net, Path pcap, int ip) {
+    this(mac, net, pcap, ip, null);
+  }
+
+  /** True if the guest sees the interface as a virtio-net PCI device. */
+  public boolean virtio() {
+    return model == Model.VIRTIO;
+  }
   public static final NetRef DEFAULT_NET = new NetRef("nat", null);
 
   /**
@@ -41,6 +59,7 @@ public record VifSpec(String mac, NetRef net, Path pcap, int ip) {
     NetRef net = null;
     Path pcap = null;
     int ip = 0;
+    Model model = null;
     String t = text.strip();
     if (t.isEmpty()) {
       return new VifSpec(null, DEFAULT_NET, null, 0);
@@ -81,10 +100,21 @@ public record VifSpec(String mac, NetRef net, Path pcap, int ip) {
             throw new IllegalArgumentException("vif '" + text + "': ip " + e.getMessage());
           }
         }
+        case "model" -> model = switch (value) {
+          case "virtio", "virtio-net" -> Model.VIRTIO;
+          case "xen" -> Model.XEN;
+          default -> throw new IllegalArgumentException("vif '" + text + "': model=" + value
+              + " is not offered (virtio, or xl's virtio-net; xen)");
+        };
         case "type" -> {
-          if (!value.equals("vif")) {
+          if (value.equals("ioemu")) {
+            // xl: an emulated NIC, whose model= says which; only virtio is offered.
+            if (model == null) {
+              model = Model.VIRTIO;
+            }
+          } else if (!value.equals("vif")) {
             throw new IllegalArgumentException("vif '" + text + "': type=" + value
-                + " is not offered (only type=vif: a PV interface; there is no emulated NIC)");
+                + " is not offered (type=vif, a PV interface, or type=ioemu with model=virtio-net)");
           }
         }
         case "backend" -> {
@@ -94,10 +124,10 @@ public record VifSpec(String mac, NetRef net, Path pcap, int ip) {
           }
         }
         default -> throw new IllegalArgumentException("vif '" + text + "': unknown key '" + key
-            + "'; known: mac, net, pcap, ip, and xl's bridge, type, backend");
+            + "'; known: mac, net, pcap, ip, model, and xl's bridge, type, backend");
       }
     }
-    return new VifSpec(mac, net == null ? DEFAULT_NET : net, pcap, ip);
+    return new VifSpec(mac, net == null ? DEFAULT_NET : net, pcap, ip, model);
   }
 
   private static NetRef once(NetRef old, NetRef now, String text) {
