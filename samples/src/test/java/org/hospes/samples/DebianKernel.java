@@ -118,4 +118,64 @@ final class DebianKernel {
     Files.write(img, cpio.finish());
     return img;
   }
+
+  /** Runs a host command in {@code dir}; fails the test with its output unless it exits 0. */
+  static String run(Path dir, String... cmd) throws IOException, InterruptedException {
+    Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    int rc = p.waitFor();
+    if (rc != 0) {
+      fail(String.join(" ", cmd) + " exited with " + rc + ": " + out);
+    }
+    return out;
+  }
+
+  /**
+   * The disk tests' initramfs in {@code dir}: /init from blk-init.c and the kernel package's
+   * {@code modules} (in /modules, loaded in this order, listed in /modules/order).
+   */
+  static Path blkInitramfs(Path dir, java.util.List<String> modules)
+      throws IOException, InterruptedException {
+    Path from = vmlinuz().resolveSibling("modules");
+    return initramfs(dir, "blk-init.c", cpio -> {
+      cpio.directory("root");
+      cpio.directory("modules");
+      for (String m : modules) {
+        Path ko = from.resolve(m);
+        if (!Files.isRegularFile(ko)) {
+          fail(ko + " is missing: run samples/linux/fetch-debian-kernel.sh (./test does)");
+        }
+        try {
+          cpio.file("modules/" + m, Files.readAllBytes(ko), 0644);
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }
+      cpio.file("modules/order", (String.join("\n", modules) + "\n")
+          .getBytes(StandardCharsets.US_ASCII), 0644);
+    });
+  }
+
+  /** ext4 with what the disk tests load after their block driver (in load order). */
+  static final java.util.List<String> EXT4_MODULES = java.util.List.of("crc16.ko", "mbcache.ko",
+      "jbd2.ko", "crc32c_generic.ko", "ext4.ko");
+
+  /**
+   * A 16 MiB ext4 image {@code dir/disk.img} made by {@code mke2fs -d} from a tree holding the
+   * host's /bin/busybox (busybox-static:i386).
+   */
+  static Path ext4Image(Path dir) throws IOException, InterruptedException {
+    Path busybox = Path.of("/bin/busybox");
+    if (!Files.isRegularFile(busybox)
+        || !run(dir, "file", "-L", busybox.toString()).contains("Intel 80386")) {
+      fail("/bin/busybox is not i386: apt-get install busybox-static:i386 (./test does)");
+    }
+    Path tree = dir.resolve("tree");
+    Files.createDirectories(tree.resolve("bin"));
+    Files.copy(busybox, tree.resolve("bin/busybox"));
+    tree.resolve("bin/busybox").toFile().setExecutable(true);
+    Path img = dir.resolve("disk.img");
+    run(dir, "mke2fs", "-q", "-F", "-t", "ext4", "-d", tree.toString(), img.toString(), "16M");
+    return img;
+  }
 }
