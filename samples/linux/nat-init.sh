@@ -5,13 +5,17 @@
 # gateway three times and fetches http://GATEWAY:port/hello.txt, which NAT maps to the test's
 # HTTP server on the host's loopback (port= comes from the kernel command line, in the
 # environment as any unknown NAME=VALUE parameter). Prints the body's size and md5 and powers off.
+# modules= on the command line lists other drivers to load instead, comma-separated, in order
+# (the virtio test: modules=virtio_ring.ko,virtio.ko,...,virtio_net.ko).
 B=/bin/busybox
 $B mount -t proc proc /proc
 $B mount -t sysfs sysfs /sys
-if ! $B insmod /modules/xen-netfront.ko; then
-  echo "nat-init: insmod xen-netfront failed"
-  $B poweroff -f
-fi
+for m in $(echo "${modules:-xen-netfront.ko}" | $B tr ',' ' '); do
+  if ! $B insmod "/modules/$m"; then
+    echo "nat-init: insmod $m failed"
+    $B poweroff -f
+  fi
+done
 i=0
 while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 50 ]; do
   $B sleep 1

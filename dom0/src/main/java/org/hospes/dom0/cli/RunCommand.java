@@ -138,15 +138,17 @@ final class RunCommand implements Callable<Integer> {
           + " loaders).")
   Path initrd;
 
-  @Option(names = "--disk", paramLabel = "PATH[,format=raw|qcow2][,mode=ro]",
+  @Option(names = "--disk", paramLabel = "PATH[,format=raw|qcow2][,mode=ro][,bus=virtio|xen]",
       description = "pvh mode: give the guest a PV disk served by dom0's blkback (repeatable;"
-          + " the first is xvda, then xvdb, ...). xl's keys vdev=, access=, format=, target="
-          + " are accepted too.")
+          + " the first is xvda, then xvdb, ...). hvm modes: bus=virtio gives it as a"
+          + " virtio-blk PCI device (Linux: /dev/vda). xl's keys vdev=, access=, format=,"
+          + " target=, specification=virtio are accepted too.")
   java.util.List<String> disks;
 
   @Option(names = "--vif", paramLabel = "[mac=MAC][,net=nat|bridge:NAME|isolated:NAME|routed]"
-      + "[,pcap=FILE]",
+      + "[,pcap=FILE][,model=virtio]",
       description = "pvh mode: give the guest a PV network interface served by dom0's netback"
+          + " (hvm modes: model=virtio, a virtio-net PCI device on the same networks)"
           + " on a virtual network (repeatable; eth0, eth1, ...). net= is nat by default;"
           + " bridge:NAME and isolated:NAME are learning switches, routed gives each guest a /32"
           + " route (ip=A.B.C.D). pcap=FILE captures the interface's frames. xl's keys mac=,"
@@ -317,16 +319,25 @@ final class RunCommand implements Callable<Integer> {
       machine.setHypervisorLog(hypervisorLog);
     }
     try {
-      if (disks != null && domainMode != DomainMode.PVH) {
-        // (PV domains: blkfront needs grant mapping, which pv mode does not offer yet.)
-        streams.error("--disk needs --mode pvh (PV disks are served by blkback)");
-        return ExitStatus.USAGE;
-      }
+      boolean hvm = !domainMode.pvDevicesOnly();
       if (disks != null) {
         for (int i = 0; i < disks.size(); i++) {
           org.hospes.dom0.toolstack.DiskSpec spec;
           try {
             spec = org.hospes.dom0.toolstack.DiskSpec.parse(disks.get(i), i, null);
+          } catch (IllegalArgumentException e) {
+            streams.error("--disk: " + e.getMessage());
+            return ExitStatus.USAGE;
+          }
+          if (spec.virtio() ? !hvm : domainMode != DomainMode.PVH) {
+            // (PV domains: blkfront needs grant mapping, which pv mode does not offer yet.)
+            streams.error(spec.virtio()
+                ? "--disk ...,bus=virtio needs an hvm mode (a PCI device of the device model)"
+                : "--disk needs --mode pvh (PV disks are served by blkback), or bus=virtio in"
+                    + " an hvm mode");
+            return ExitStatus.USAGE;
+          }
+          try {
             machine.addDisk(spec, spec.open());
           } catch (IllegalArgumentException | IOException e) {
             streams.error("--disk: " + e.getMessage());
@@ -334,14 +345,24 @@ final class RunCommand implements Callable<Integer> {
           }
         }
       }
-      if (vifs != null && domainMode != DomainMode.PVH) {
-        streams.error("--vif needs --mode pvh (PV network interfaces are served by netback)");
-        return ExitStatus.USAGE;
-      }
       if (vifs != null) {
         for (String v : vifs) {
+          org.hospes.dom0.toolstack.VifSpec spec;
           try {
-            machine.addVif(org.hospes.dom0.toolstack.VifSpec.parse(v, null));
+            spec = org.hospes.dom0.toolstack.VifSpec.parse(v, null);
+          } catch (IllegalArgumentException e) {
+            streams.error("--vif: " + e.getMessage());
+            return ExitStatus.USAGE;
+          }
+          if (spec.virtio() ? !hvm : domainMode != DomainMode.PVH) {
+            streams.error(spec.virtio()
+                ? "--vif ...,model=virtio needs an hvm mode (a PCI device of the device model)"
+                : "--vif needs --mode pvh (PV network interfaces are served by netback), or"
+                    + " model=virtio in an hvm mode");
+            return ExitStatus.USAGE;
+          }
+          try {
+            machine.addVif(spec);
           } catch (IllegalArgumentException | IOException e) {
             streams.error("--vif: " + e.getMessage());
             return ExitStatus.USAGE;

@@ -30,8 +30,8 @@ import org.hospes.hv.domain.DomainMode;
  * @param cap credit-scheduler cap in percent of one CPU, 0 for none
  * @param cmdline the kernel command line, or null for none
  * @param loader the kernel loader to use, or null to choose by mode and image
- * @param disks PV disks (PVH only), in order: xvda, xvdb, ...
- * @param vifs PV network interfaces (PVH only), in order
+ * @param disks PV disks (PVH only), in order: xvda, xvdb, ...; bus=virtio disks (hvm modes)
+ * @param vifs PV network interfaces (PVH only), in order; model=virtio ones (hvm modes)
  */
 public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, int weight,
     int cap, String cmdline, String loader, java.util.List<DiskSpec> disks,
@@ -75,12 +75,20 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
       throw new SpecException(name + ": cap must be 0..100 (percent of a CPU), got " + cap);
     }
     disks = java.util.List.copyOf(disks);
-    if (!disks.isEmpty() && mode != DomainMode.PVH) {
-      throw new SpecException(name + ": disks need mode=pvh (they are PV disks)");
+    if (disks.stream().anyMatch(d -> !d.virtio()) && mode != DomainMode.PVH) {
+      throw new SpecException(name + ": disks need mode=pvh (they are PV disks), or bus=virtio"
+          + " in an hvm mode");
+    }
+    if (disks.stream().anyMatch(DiskSpec::virtio) && mode.pvDevicesOnly()) {
+      throw new SpecException(name + ": bus=virtio disks need an hvm mode (hvm, hvm-shadow)");
     }
     vifs = java.util.List.copyOf(vifs);
-    if (!vifs.isEmpty() && mode != DomainMode.PVH) {
-      throw new SpecException(name + ": vifs need mode=pvh (they are PV network interfaces)");
+    if (vifs.stream().anyMatch(v -> !v.virtio()) && mode != DomainMode.PVH) {
+      throw new SpecException(name + ": vifs need mode=pvh (they are PV network interfaces),"
+          + " or model=virtio in an hvm mode");
+    }
+    if (vifs.stream().anyMatch(VifSpec::virtio) && mode.pvDevicesOnly()) {
+      throw new SpecException(name + ": model=virtio vifs need an hvm mode (hvm, hvm-shadow)");
     }
   }
 

@@ -236,6 +236,9 @@ public final class HostRunner {
         pvConsole = new PvhDomainBuilder(hv, xenstoreService()).load(d, loader, image, request, lines)
             .console();
         for (DiskSpec disk : spec.disks()) {
+          if (disk.virtio()) {
+            continue; // a PCI device of the device model, below
+          }
           org.hospes.dom0.disk.DiskImage img;
           try {
             img = disk.open();
@@ -246,6 +249,9 @@ public final class HostRunner {
               HvmMachine.attachDisk(hv, xenstore, d.domid(), disk, img));
         }
         for (int i = 0; i < spec.vifs().size(); i++) {
+          if (spec.vifs().get(i).virtio()) {
+            continue;
+          }
           try {
             networks().attach(xenstore, d.domid(), i, spec.vifs().get(i));
           } catch (java.io.IOException e) {
@@ -256,6 +262,7 @@ public final class HostRunner {
         loader.load(image, request, new BootTarget(BootMode.of(spec.mode()), d.memory(),
             (long) d.p2m().size() << 12, d.vcpus().get(0).cpu()));
       }
+      attachVirtio(spec, d, dm);
       if (!spec.mode().pvDevicesOnly()) {
         // A boot loader runs after the firmware: the PIC and PIT are as SeaBIOS leaves them.
         org.hospes.dom0.boot.BiosLeftState.apply(d.platformPorts());
@@ -275,6 +282,41 @@ public final class HostRunner {
     } catch (BootException | RuntimeException e) {
       hv.destroy(d, "build failed");
       throw e;
+    }
+  }
+
+  /**
+   * The domain's bus=virtio disks and model=virtio vifs as virtio PCI devices of its device
+   * model (IllegalArgumentException with one line in a mode without one, or when an image or
+   * network cannot be opened).
+   */
+  private void attachVirtio(DomainSpec spec, Domain d, HvmDeviceModel dm) {
+    boolean any = spec.disks().stream().anyMatch(DiskSpec::virtio)
+        || spec.vifs().stream().anyMatch(VifSpec::virtio);
+    if (!any) {
+      return;
+    }
+    if (dm == null) {
+      throw new IllegalArgumentException(spec.name() + ": bus=virtio and model=virtio are PCI"
+          + " devices of the device model; mode " + spec.mode().cliName() + " has none");
+    }
+    for (DiskSpec disk : spec.disks()) {
+      if (disk.virtio()) {
+        try {
+          VirtioPciDevices.attachDisk(hv, dm, d.domid(), disk, disk.open());
+        } catch (java.io.IOException e) {
+          throw new IllegalArgumentException(e.getMessage());
+        }
+      }
+    }
+    for (int i = 0; i < spec.vifs().size(); i++) {
+      if (spec.vifs().get(i).virtio()) {
+        try {
+          VirtioPciDevices.attachNic(hv, dm, networks(), d.domid(), i, spec.vifs().get(i));
+        } catch (java.io.IOException e) {
+          throw new IllegalArgumentException(e.getMessage());
+        }
+      }
     }
   }
 

@@ -23,8 +23,10 @@ import org.hospes.hv.domain.DomainMode;
  * {@code root} and {@code extra}), {@code disk} = [...] (xl-disk-configuration; PVH),
  * {@code on_crash} = "destroy" | "preserve" | "restart", {@code hap} = 0 (HVM with shadow
  * paging), and the credit scheduler's {@code cpu_weight} and {@code cap}. {@code type = "pv"}
- * boots a classic PV kernel. PVHVM ({@code xen_platform_pci = 1}) and {@code vif} are refused
- * with a message until those land. Keys that only concern a display or a BIOS are accepted and ignored.
+ * boots a classic PV kernel. In {@code type = "hvm"}, disks with xl's
+ * {@code specification=virtio} and {@code vif = ['model=virtio-net,...']} are virtio PCI devices.
+ * PVHVM ({@code xen_platform_pci = 1}) and PV vifs in config files are refused with a message
+ * until those land. Keys that only concern a display or a BIOS are accepted and ignored.
  *
  * @param source the file, as the user named it (for messages)
  * @param kernel absolute path of the kernel image
@@ -35,7 +37,7 @@ import org.hospes.hv.domain.DomainMode;
  */
 public record XlDomainConfig(String source, String name, String type, int memoryMiB, int vcpus,
     String kernel, String ramdisk, String cmdline, List<String> disks, String onCrash,
-    int weight, int cap, String baseDir) {
+    int weight, int cap, String baseDir, List<String> vifs) {
 
   /** Keys accepted and ignored: they concern what Hospes's domains do not have. */
   private static final Set<String> IGNORED = Set.of("uuid", "serial", "vnc", "vnclisten",
@@ -48,6 +50,7 @@ public record XlDomainConfig(String source, String name, String type, int memory
 
   public XlDomainConfig {
     disks = List.copyOf(disks);
+    vifs = List.copyOf(vifs);
   }
 
   /** Reads and checks the file. */
@@ -94,8 +97,20 @@ public record XlDomainConfig(String source, String name, String type, int memory
         throw new XlConfigException(source + ": disk: " + e.getMessage());
       }
     }
-    return new DomainSpec(name, Path.of(kernel), mode(), memoryMiB, weight, cap, cmdline, null,
-        specs);
+    List<org.hospes.dom0.toolstack.VifSpec> nics = new ArrayList<>();
+    for (String v : vifs) {
+      try {
+        nics.add(org.hospes.dom0.toolstack.VifSpec.parse(v, base));
+      } catch (IllegalArgumentException e) {
+        throw new XlConfigException(source + ": vif: " + e.getMessage());
+      }
+    }
+    try {
+      return new DomainSpec(name, Path.of(kernel), mode(), memoryMiB, weight, cap, cmdline, null,
+          specs, nics);
+    } catch (DomainSpec.SpecException e) {
+      throw new XlConfigException(source + ": " + e.getMessage());
+    }
   }
 
   private static final class Checker {
@@ -154,12 +169,16 @@ public record XlDomainConfig(String source, String name, String type, int memory
         }
       }
       List<String> disks = stringList("disk");
-      if (!disks.isEmpty() && !type.equals(DomainMode.PVH.cliName())) {
-        throw error(s.get("disk"), "disks are PV disks and need type = \"pvh\" for now");
+      boolean hvm = type.equals("hvm");
+      if (!disks.isEmpty() && !type.equals(DomainMode.PVH.cliName())
+          && !(hvm && disks.stream().allMatch(d -> d.contains("specification=virtio")))) {
+        throw error(s.get("disk"), "disks are PV disks and need type = \"pvh\" for now, or"
+            + " specification=virtio in an hvm domain");
       }
-      if (!stringList("vif").isEmpty()) {
-        throw error(s.get("vif"), "network interfaces are not supported yet (the PV network"
-            + " is still to land); remove vif");
+      List<String> vifs = stringList("vif");
+      if (!vifs.isEmpty() && !(hvm && vifs.stream().allMatch(v -> v.contains("model=virtio")))) {
+        throw error(s.get("vif"), "network interfaces in config files are virtio-net ones for"
+            + " now: type = \"hvm\" and vif = ['model=virtio-net,...']");
       }
       String onCrash = string("on_crash", "destroy");
       if (OnCrash.of(onCrash) == null) {
@@ -169,12 +188,15 @@ public record XlDomainConfig(String source, String name, String type, int memory
       int weight = number("cpu_weight", DomainSpec.DEFAULT_WEIGHT, 1, 65535, "");
       int cap = number("cap", 0, 0, 100, "percent of a CPU");
       XlDomainConfig c = new XlDomainConfig(file.source(), name, type, memory, vcpus, kernel,
-          ramdisk, cmdline, disks, onCrash, weight, cap, base.toString());
+          ramdisk, cmdline, disks, onCrash, weight, cap, base.toString(), vifs);
       try {
         c.toSpec(); // disks: their own syntax errors now, not when the host builds the domain
       } catch (XlConfigException e) {
-        throw error(s.get("disk"), e.getMessage().substring(
-            (file.source() + ": disk: ").length()));
+        String key = e.getMessage().startsWith(file.source() + ": vif: ") ? "vif" : "disk";
+        String msg = e.getMessage();
+        String prefix = file.source() + ": " + key + ": ";
+        throw error(s.get(key), msg.startsWith(prefix) ? msg.substring(prefix.length())
+            : msg.substring(file.source().length() + 2));
       }
       return c;
     }
