@@ -115,7 +115,26 @@ class DiskSpecTest {
     assertThat(s.cmdline()).isEqualTo("a,b");
     assertThat(s.mode()).isEqualTo(DomainMode.PVH);
     assertThatThrownBy(() -> DomainSpec.parse("w=k.elf,disk=a.img", null))
-        .hasMessage("w: disks need mode=pvh (they are PV disks)");
+        .hasMessage("w: disks need mode=pvh (they are PV disks), or bus=virtio in an hvm"
+            + " mode");
+    DomainSpec v = DomainSpec.parse("v=k.elf,mode=hvm,disk=[a.img,bus=virtio]", Path.of("/h"));
+    assertThat(v.disks().get(0).virtio()).isTrue();
+    assertThatThrownBy(() -> DomainSpec.parse("w=k.elf,mode=pvh,disk=[a.img,bus=virtio]", null))
+        .hasMessage("w: bus=virtio disks need an hvm mode (hvm, hvm-shadow)");
+  }
+
+  @Test
+  void busAndXlsSpecificationSayHowTheGuestSeesTheDisk() {
+    assertThat(DiskSpec.parse("a.img,bus=virtio", 0, null).bus())
+        .isEqualTo(DiskSpec.Bus.VIRTIO);
+    assertThat(DiskSpec.parse("format=raw,specification=virtio,target=a.img", 0, null).virtio())
+        .isTrue();
+    assertThat(DiskSpec.parse("a.img,bus=xen", 0, null).bus()).isEqualTo(DiskSpec.Bus.XEN);
+    assertThat(DiskSpec.parse("a.img", 0, null).bus()).isNull();
+    assertThatThrownBy(() -> DiskSpec.parse("a.img,bus=scsi", 0, null))
+        .hasMessage("disk 'a.img,bus=scsi': bus must be ide, virtio or xen, got 'scsi'");
+    assertThatThrownBy(() -> DiskSpec.parse("a.img,bus=virtio,backend=dd", 0, null))
+        .hasMessageContaining("bus=virtio is served by the device model");
   }
 
   @Test

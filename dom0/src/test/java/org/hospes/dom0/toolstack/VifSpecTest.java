@@ -46,8 +46,10 @@ class VifSpecTest {
         .hasMessageContaining("six hex pairs");
     assertThatThrownBy(() -> VifSpec.parse("mac=01:00:5e:00:00:01", null))
         .hasMessageContaining("multicast");
-    assertThatThrownBy(() -> VifSpec.parse("type=ioemu", null))
-        .hasMessageContaining("no emulated NIC");
+    assertThatThrownBy(() -> VifSpec.parse("type=tap", null))
+        .hasMessageContaining("type=ioemu with model=virtio-net");
+    assertThatThrownBy(() -> VifSpec.parse("model=rtl8139", null))
+        .hasMessageContaining("model=rtl8139 is not offered");
     assertThatThrownBy(() -> VifSpec.parse("backend=2", null))
         .hasMessageContaining("backend=0");
     assertThatThrownBy(() -> VifSpec.parse("net=nat,bridge=br0", null))
@@ -56,6 +58,20 @@ class VifSpecTest {
         .hasMessageContaining("unknown key 'rate'");
     assertThatThrownBy(() -> VifSpec.parse("ip=10.0.3", null)).hasMessageContaining("IPv4");
     assertThatThrownBy(() -> VifSpec.parse("bridge", null)).hasMessageContaining("KEY=VALUE");
+  }
+
+  @Test
+  void modelVirtioAndXlsIoemuTypeMakeAVirtioNetDevice() {
+    assertThat(VifSpec.parse("model=virtio", null).virtio()).isTrue();
+    assertThat(VifSpec.parse("type=ioemu,model=virtio-net,bridge=xenbr0", null).virtio())
+        .isTrue();
+    assertThat(VifSpec.parse("type=ioemu", null).model()).isEqualTo(VifSpec.Model.VIRTIO);
+    assertThat(VifSpec.parse("model=xen", null).virtio()).isFalse();
+    assertThat(VifSpec.parse("", null).model()).isNull();
+    assertThat(DomainSpec.parse("h=k.elf,mode=hvm,vif=[model=virtio]", dir).vifs().get(0)
+        .virtio()).isTrue();
+    assertThatThrownBy(() -> DomainSpec.parse("h=k.elf,mode=hvm,vif=[net=nat]", dir))
+        .hasMessageContaining("or model=virtio in an hvm mode");
   }
 
   @Test

@@ -83,6 +83,21 @@ class XlDomainConfigTest {
   }
 
   @Test
+  void anHvmDomainTakesVirtioDisksAndVirtioNetVifs() throws IOException {
+    XlDomainConfig c = read("""
+        name = "v"
+        type = "hvm"
+        kernel = "k.elf"
+        disk = [ "format=raw, vdev=xvda, specification=virtio, target=disk.img" ]
+        vif = [ 'type=ioemu, model=virtio-net, bridge=xenbr0' ]
+        """);
+    var spec = c.toSpec();
+    assertThat(spec.mode()).isEqualTo(DomainMode.HVM_EPT);
+    assertThat(spec.disks().get(0).virtio()).isTrue();
+    assertThat(spec.vifs().get(0).virtio()).isTrue();
+  }
+
+  @Test
   void errorsNameTheFileTheLineAndTheKey() {
     fails("name = \"a\"\nkernel = \"k.elf\"\nmemory = 4096\n",
         ":3: memory: must be 1..1024 MiB, got 4096");
@@ -99,7 +114,8 @@ class XlDomainConfigTest {
         ":4: xen_platform_pci: PVHVM (hvm with the Xen platform PCI device) is not supported"
             + " yet; set xen_platform_pci = 0");
     fails("name = \"a\"\nkernel = \"k.elf\"\nvif = [ 'bridge=xenbr0' ]\n", ":3: vif: network"
-        + " interfaces are not supported yet (the PV network is still to land); remove vif");
+        + " interfaces in config files are virtio-net ones for now: type = \"hvm\" and"
+        + " vif = ['model=virtio-net,...']");
     fails("name = \"a\"\nkernel = \"k.elf\"\non_crash = \"coredump-destroy\"\n",
         ":3: on_crash: 'coredump-destroy' is not supported (valid: destroy, preserve, restart)");
     fails("name = \"a\"\nkernel = k.elf\n",
@@ -111,7 +127,8 @@ class XlDomainConfigTest {
     fails("name = \"a b\"\nkernel = \"k.elf\"\n", ":1: name: bad domain name 'a b': use 1-32"
         + " letters, digits, '_', '.' or '-', starting with a letter or digit");
     fails("name = \"a\"\nkernel = \"k.elf\"\ntype = \"hvm\"\ndisk = [\"disk.img\"]\n",
-        ":4: disk: disks are PV disks and need type = \"pvh\" for now");
+        ":4: disk: disks are PV disks and need type = \"pvh\" for now, or"
+            + " specification=virtio in an hvm domain");
     fails("name = \"a\"\nkernel = \"k.elf\"\ndisk = [\"disk.img,access=rx\"]\n",
         ":3: disk: disk 'disk.img,access=rx': access must be ro or rw, got 'rx'");
   }
