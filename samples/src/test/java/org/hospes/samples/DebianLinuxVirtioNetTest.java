@@ -83,6 +83,11 @@ class DebianLinuxVirtioNetTest {
           + " %d B, dropped %d, notifies %d interrupts %d, ioreqs %d%n", ms, r.instructions(),
           nic.txFrames, nic.txBytes, nic.rxFrames, nic.rxBytes, nic.rxDropped,
           dev.notifications(), dev.interrupts(), m.deviceModel().requests());
+      org.hospes.hv.stats.Counters c = m.domain().totals();
+      StringBuilder exits = new StringBuilder();
+      c.exitsByReason().forEach((k, v) -> exits.append(' ').append(k).append('=').append(v[0]));
+      System.out.printf("virtio-net: virtual cycles %d, exits %d:%s%n", m.hypervisor().now(),
+          c.totalExits(), exits);
       assertThat(text).as("console (run ended: %s; %s)", r, diag)
           .contains("udhcpc-script: eth0 is 10.0.2.15 netmask 255.255.255.0, router 10.0.2.2")
           .contains("nat-init: wget ok, " + body.length + " bytes, md5 " + md5);
