@@ -73,6 +73,10 @@ public final class PvPageTables {
     return info;
   }
 
+  public FrameTable owners() {
+    return owners;
+  }
+
   /** Sets the entry the hypervisor writes into Xen slot {@code slot} (428..511) of PAE L2s. */
   public void setXenL2Slot(int slot, long entry) {
     xenL2Slots[slot - FIRST_XEN_L2_SLOT] = entry;
@@ -315,6 +319,11 @@ public final class PvPageTables {
       return;
     }
     long mfn = (e & ADDR) >>> 12;
+    if (owners.owner(mfn) != domid) {
+      // Only a grant mapping puts another domain's frame in an L1 (getFromL1e refuses it), and
+      // its references belong to the grant (PvGrantMappings): nothing to release here.
+      return;
+    }
     if ((e & RW) != 0) {
       putType(mfn);
     } else if (info.type(mfn) == PageType.SEG_DESC_PAGE && info.typeCount(mfn) > 0) {
