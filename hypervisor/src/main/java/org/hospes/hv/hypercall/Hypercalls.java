@@ -445,6 +445,11 @@ public final class Hypercalls {
         if (target != d) {
           return XenErrno.EPERM.negated();
         }
+        if (d.pv() != null) {
+          // xenmem_add_to_physmap: a PV guest is not translated and has no physmap; it maps
+          // shared_info and its grant frames with update_va_mapping, by machine frame.
+          return XenErrno.EACCES.negated();
+        }
         if (space == MemoryOp.SPACE_GRANT_TABLE) {
           // idx | 0x80000000 names a v2 status frame: there are none in v1.
           return d.grantTables() == null ? XenErrno.ENOSYS.negated()

@@ -344,6 +344,18 @@ class PvGrantTableHypercallsTest {
   }
 
   @Test
+  void aPvGuestHasNoPhysmapToAddTo() {
+    ByteBuffer s = le(MemoryOp.ATP_SIZE);
+    s.putShort(MemoryOp.ATP_DOMID, (short) EventChannelOp.DOMID_SELF)
+        .putInt(MemoryOp.ATP_SPACE, MemoryOp.SPACE_GRANT_TABLE).putInt(MemoryOp.ATP_IDX, 0)
+        .putInt(MemoryOp.ATP_GPFN, 12);
+    write(b, UOP, s);
+    assertThat(call(b, Hypercall.MEMORY_OP, MemoryOp.ADD_TO_PHYSMAP, UOP, 0, 0))
+        .isEqualTo(XenErrno.EACCES.negated());
+    assertThat(b.p2m().lookup(12)).isEqualTo(mfn(b, 12));
+  }
+
+  @Test
   void aPvGuestGetsNothingFromDecreaseReservation() {
     ByteBuffer s = le(MemoryOp.RES_SIZE);
     write32(b, LIST, (int) l1(b));
