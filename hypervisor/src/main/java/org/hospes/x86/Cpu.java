@@ -344,6 +344,19 @@ public final class Cpu {
   }
 
   /** The linear address of the last page fault (what CR2 would receive on delivery). */
+  /** DR{@code n} (0..7) as the processor holds it (a hypervisor's read of a vCPU's DR). */
+  public int debugRegister(int n) {
+    return dr[n];
+  }
+
+  /**
+   * Loads DR{@code n} (0..3, 6 or 7) as a hypervisor does for its vCPU (write_debugreg): the
+   * processor's fixed bits are applied and breakpoints take effect from the next instruction.
+   */
+  public void loadDebugRegister(int n, int value) {
+    SystemOps.writeDr(this, n, value);
+  }
+
   public int faultAddress() {
     return pfAddr;
   }

@@ -58,9 +58,14 @@ public final class Hypercalls {
     if (nr == Hypercall.IRET.number()) {
       org.hospes.hv.pv.PvVcpu p = v.domain().pv();
       org.hospes.hv.pv.PvTraps.Regs r = p.captureRegs();
-      if (!p.traps().iret(r) || !p.restoreRegs(r)) {
+      // compat_iret crashes the domain for a frame it cannot read or one naming ring 0; a
+      // frame whose selectors fault on the way out goes to the failsafe callback.
+      if (!p.traps().iret(r)) {
         hv.crash(v.domain(), "iret hypercall with a bad frame at esp " + Integer.toHexString(
             cpu.reg(Cpu.ESP)));
+      } else if (!p.restoreOrFailsafe(r)) {
+        hv.crash(v.domain(), String.format("iret hypercall to %04x:%08x (bad selector), and no"
+            + " usable failsafe callback", r.cs & 0xFFFF, r.eip));
       }
     } else {
       int result = dispatch(v, nr, cpu.reg(Cpu.EBX), cpu.reg(Cpu.ECX), cpu.reg(Cpu.EDX),
@@ -171,6 +176,8 @@ public final class Hypercalls {
       case UPDATE_VA_MAPPING:
         return p.mmu().updateVaMapping(a1, (a2 & 0xFFFF_FFFFL) | (long) a3 << 32, a4);
       case VM_ASSIST: return pv.vmAssist(p, a1, a2);
+      case SET_DEBUGREG: return pv.setDebugreg(p, a1, a2);
+      case GET_DEBUGREG: return pv.getDebugreg(p, a1);
       case MMUEXT_OP: return p.mmu().mmuextOp(a1, a2, a3, a4);
       case CALLBACK_OP: return p.traps().callbackOp(a1, a2);
       case PHYSDEV_OP: return pv.physdevOp(v, p, a1, a2);

@@ -60,17 +60,7 @@ class PvGrantTableHypercallsTest {
   }
 
   private Domain pvDomain(String name) {
-    Domain d = hv.createPvDomain(name, 1);
-    long l3 = mfn(d, 0), l2 = mfn(d, 1), xenL2 = mfn(d, 2), l1 = mfn(d, 3);
-    var m = hv.machineMemory();
-    m.write64(l3 << 12, l2 << 12 | P);
-    m.write64((l3 << 12) + 24, xenL2 << 12 | P);
-    m.write64(l2 << 12, l1 << 12 | P | RW | US);
-    for (int pfn = 0; pfn < 32; pfn++) {
-      m.write64((l1 << 12) + 8L * pfn, mfn(d, pfn) << 12 | P | US | (pfn >= 4 ? RW : 0));
-    }
-    assertThat(d.pv().mmu().newBaseptr(l3)).isZero();
-    return d;
+    return PvTestDomains.create(hv, name);
   }
 
   private static long mfn(Domain d, int pfn) {
