@@ -166,6 +166,16 @@ public final class GrantTables {
     return false;
   }
 
+  /** True if a live (not revoked) mapping this domain holds names machine frame {@code mfn}. */
+  public boolean mapsFrame(long mfn) {
+    for (Mapping m : maptrack) {
+      if (m.gfn >= 0 && !m.revoked && m.mfn == mfn) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** True if machine frame {@code mfn} is one of this table's own frames. */
   public boolean isTableFrame(long mfn) {
     for (int i = 0; i < nrFrames; i++) {

@@ -11,9 +11,9 @@ import org.hospes.x86.PhysicalMemory;
  * address of the L1 entry itself.
  *
  * <p>The references on the granted frame (a general one, and the writable type for a writable
- * map) belong to the grant mapping, not to the entry: the entry names a frame of another domain,
- * which {@link PvPageTables} never takes a reference on, and so never releases either. An entry
- * the guest overwrites by mmu_update is an implicit unmap: the mapping then stays, with its
+ * map) belong to the grant mapping, not to the entry: {@link PvPageTables} records the entry as
+ * a grant's and releases nothing when it goes. An entry the guest overwrites by mmu_update (or
+ * whose table loses its last type) is an implicit unmap: the mapping then stays, with its
  * references, until the guest's death (Xen's "active grants it cannot destroy").
  *
  * <p>Every failure is GNTST_general_error, as in Xen (which only logs the reason).
@@ -84,7 +84,8 @@ public final class PvGrantMappings {
     }
     long old = machine.read64(entry);
     machine.write64(entry, mfn << 12 | pteFlags(flags));
-    mmu.tables().putFromL1e(old);
+    mmu.tables().putFromL1e(old, entry);
+    mmu.tables().addGrantEntry(entry);
     mmu.flushTlb();
     return entry;
   }
@@ -105,6 +106,9 @@ public final class PvGrantMappings {
         || ((e ^ want) & (PvPageTables.P | PvPageTables.RW)) != 0) {
       return GrantTableOp.GNTST_GENERAL_ERROR;
     }
+    if (!mmu.tables().removeGrantEntry(entry)) {
+      return GrantTableOp.GNTST_GENERAL_ERROR; // the guest's own mapping of the same frame
+    }
     machine.write64(entry, 0);
     mmu.flushTlb();
     return GrantTableOp.GNTST_OKAY;
@@ -122,6 +126,9 @@ public final class PvGrantMappings {
     if (!t.validMfn(l1) || t.owners().owner(l1) != t.domid() || info.typeCount(l1) == 0
         || !info.isValidated(l1) || info.type(l1) != PageType.L1_PAGE_TABLE) {
       return; // not walked by the processor; revalidating it refuses the foreign entry
+    }
+    if (!t.removeGrantEntry(entry)) {
+      return; // overwritten already, or its table is no longer one
     }
     long e = machine.read64(entry);
     if ((e & PvPageTables.P) != 0 && ((e & PvPageTables.ADDR) >>> 12) == mfn) {
