@@ -568,7 +568,11 @@ public final class Hypervisor {
       used += cycles;
       if (x != CpuExit.BUDGET) {
         runNow = now + used;
-        used += pvExits.handle(v, pv, x);
+        // The hypervisor's work (hypercalls, trap bounces, emulation) is the domain's modelled
+        // time as an HVM domain's exits are (Counters.addExit): in its cycles, not only its clock.
+        long h = pvExits.handle(v, pv, x);
+        c.cycles += h;
+        used += h;
       }
       if ((insns == 0 && x == CpuExit.BUDGET) || v.takeYield()) {
         break;
