@@ -198,15 +198,19 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
     return new DomainSpec(name, path, mode, ram, weight, cap, cmdline, loader, disks, vifs);
   }
 
-  /** xl.cfg's {@code type}: pv, pvh or hvm (an HVM domain with EPT, xl's default). */
+  /**
+   * xl.cfg's {@code type}: pv, pvh or hvm (an HVM domain with EPT, xl's default); pvhvm is hvm
+   * with Xen's platform PCI device (a config file's {@code xen_platform_pci = 1}).
+   */
   private static DomainMode xlType(String name, String value) {
     String v = value.replace("\"", "").strip();
     return switch (v) {
       case "pv" -> DomainMode.PV;
       case "pvh" -> DomainMode.PVH;
       case "hvm" -> DomainMode.HVM_EPT;
+      case "pvhvm" -> DomainMode.PVHVM;
       default -> throw new SpecException(name + ": unknown type '" + v
-          + "' (valid: pv, pvh, hvm)");
+          + "' (valid: pv, pvh, hvm, pvhvm)");
     };
   }
 

@@ -399,6 +399,10 @@ public final class Hypercalls {
       val |= (value[k] & 0xFFL) << (8 * k);
     }
     d.setHvmParam(index, val);
+    org.hospes.hv.hvm.HvmPlatform platform = hv.platform(d);
+    if (platform != null) {
+      platform.callbackParamChanged(val);
+    }
     return 0;
   }
 

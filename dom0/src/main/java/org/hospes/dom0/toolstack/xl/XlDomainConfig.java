@@ -202,11 +202,16 @@ public record XlDomainConfig(String source, String name, String type, int memory
           return DomainMode.PVH.cliName();
         }
         case "hvm" -> {
-          if (s.containsKey("xen_platform_pci") && number("xen_platform_pci", 0, 0, 1, "") == 1) {
-            throw error(s.get("xen_platform_pci"), "PVHVM (hvm with the Xen platform PCI"
-                + " device) is not supported yet; set xen_platform_pci = 0");
-          }
           boolean hap = number("hap", 1, 0, 1, "") == 1;
+          // xl's default is 1; Hospes keeps plain hvm unless the file asks for the device, so
+          // existing hvm configurations keep their emulated-only machine.
+          if (s.containsKey("xen_platform_pci") && number("xen_platform_pci", 0, 0, 1, "") == 1) {
+            if (!hap) {
+              throw error(s.get("hap"), "xen_platform_pci = 1 (PVHVM) runs with EPT;"
+                  + " set hap = 1 or xen_platform_pci = 0");
+            }
+            return DomainMode.PVHVM.cliName();
+          }
           return hap ? DomainMode.HVM_EPT.cliName() : DomainMode.HVM_SHADOW.cliName();
         }
         default -> throw error(t, "'" + type + "' is not a domain type (valid: pv, pvh, hvm)");
