@@ -75,12 +75,14 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
       throw new SpecException(name + ": cap must be 0..100 (percent of a CPU), got " + cap);
     }
     disks = java.util.List.copyOf(disks);
-    if (!disks.isEmpty() && mode != DomainMode.PVH) {
-      throw new SpecException(name + ": disks need mode=pvh (they are PV disks)");
+    boolean pvDevices = mode == DomainMode.PVH || mode == DomainMode.PVHVM;
+    if (!disks.isEmpty() && !pvDevices) {
+      throw new SpecException(name + ": disks need mode=pvh or pvhvm (they are PV disks)");
     }
     vifs = java.util.List.copyOf(vifs);
-    if (!vifs.isEmpty() && mode != DomainMode.PVH) {
-      throw new SpecException(name + ": vifs need mode=pvh (they are PV network interfaces)");
+    if (!vifs.isEmpty() && !pvDevices) {
+      throw new SpecException(name + ": vifs need mode=pvh or pvhvm (they are PV network"
+          + " interfaces)");
     }
   }
 

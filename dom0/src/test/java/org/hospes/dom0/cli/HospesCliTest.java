@@ -71,7 +71,7 @@ class HospesCliTest {
     Path kernel = file("k.elf", ElfImageBuilder.multibootKernel(new byte[] {(byte) 0xF4}));
     assertThat(hospes("run", "--mode", "xen", kernel.toString())).isEqualTo(2);
     assertThat(stderr()).isEqualTo(
-        "hospes: unknown mode 'xen'; valid modes: native, hvm, hvm-shadow, pvh, pv"
+        "hospes: unknown mode 'xen'; valid modes: native, hvm, hvm-shadow, pvhvm, pvh, pv"
             + System.lineSeparator());
   }
 
