@@ -1,6 +1,7 @@
 package org.hospes.dom0.devicemodel.xen;
 
 import org.hospes.dom0.devicemodel.pci.PciFunction;
+import org.hospes.x86.MmioDevice;
 import org.hospes.x86.PortDevice;
 
 /**
@@ -8,13 +9,15 @@ import org.hospes.x86.PortDevice;
  * class 0xFF8000, subsystem 5853:0001), the device a Xen-aware HVM guest's platform driver binds
  * to. It does little itself: BAR1, 16 MiB of prefetchable memory that nothing decodes, is the
  * guest-physical space where the guest asks the hypervisor (XENMEM_add_to_physmap) to put its
- * grant-table frames; its INTA# is the line the hypervisor raises for event channels when the
+ * grant-table frames (what the hypervisor maps there never reaches the device model; the rest of
+ * the BAR reads all ones and drops writes, counted); its INTA# is the line the hypervisor raises for event channels when the
  * guest picks the PCI INTx callback method; the unplug protocol lives on the fixed ports beside
  * it ({@link UnplugPorts}).
  *
  * <p>It sits at 00:03.0, where Xen guests usually find it (QEMU's emulated VGA takes slot 2
  * first; slot 2 stays free here for a display adapter). INTA# of slot 3 is PCI link
- * (3 + 0) mod 4 = PIRQD#, which firmware routes to IRQ 11.
+ * (3 + 0) mod 4 = PIRQD#, which firmware routes to IRQ 11. The device model never drives it:
+ * the hypervisor raises the pin itself for the PCI INTx callback method, as Xen does.
  *
  * <p>BAR0, 256 bytes of I/O, keeps the older unplug requests that predate the port protocol (the
  * same document's "old SUSE PVonHVM" and "old Novell VMDP" sections): a byte 1 written at offset 4
@@ -37,9 +40,6 @@ public final class XenPlatformPci {
   public static final int BAR_PREFETCHABLE = 0x08;
   /** INTERRUPT_PIN 1: INTA#. */
   public static final int PIN_INTA = 1;
-  /** Where firmware puts BAR0: the start of hvmloader's PCI I/O window. */
-  public static final int FIRMWARE_IO_BASE = 0xC000;
-
   public static final int FLAGS_OFFSET = 0;
   public static final int SUSE_UNPLUG_OFFSET = 4;
   public static final int VMDP_UNPLUG_OFFSET = 8;
@@ -53,35 +53,14 @@ public final class XenPlatformPci {
     this.unplugs = unplugs;
     this.function = new PciFunction("xen-platform", VENDOR, DEVICE, REVISION, CLASS_CODE, 0x00)
         .reset(PciFunction.SUBSYSTEM_VENDOR_ID, 4, DEVICE << 16 | VENDOR)
-        .reset(PciFunction.INTERRUPT_PIN, 1, PIN_INTA)
-        .bar(IO_BAR, IO_BAR_SIZE, true)
-        .bar(MEMORY_BAR, MEMORY_BAR_SIZE, false)
-        // The type bits are read-only: 32-bit, prefetchable.
-        .reset(PciFunction.BAR0 + 4 * MEMORY_BAR, 4, BAR_PREFETCHABLE);
+        .interruptPin(PIN_INTA)
+        .ioBar(IO_BAR, IO_BAR_SIZE, bar0)
+        .memoryBar(MEMORY_BAR, MEMORY_BAR_SIZE, true, new Bar1());
   }
 
   /** The configuration space, for the host bridge. */
   public PciFunction function() {
     return function;
-  }
-
-  /**
-   * Programs the BARs and command register as Xen's firmware (hvmloader) leaves them, so the
-   * guest finds the device ready: BAR0 at {@link #FIRMWARE_IO_BASE}, BAR1 at the first 16 MiB
-   * boundary at or above {@code ramTop} (the end of the domain's RAM and special pages, so no
-   * RAM frame lies under it), I/O and memory decoding on, the interrupt line {@code irq}.
-   */
-  public void assignAsFirmware(long ramTop, int irq) {
-    long mem = (ramTop + MEMORY_BAR_SIZE - 1) & -(long) MEMORY_BAR_SIZE;
-    if (mem + MEMORY_BAR_SIZE > 0xFEC0_0000L) {
-      throw new IllegalArgumentException(String.format(
-          "no room below the IOAPIC for the platform device's BAR1 above RAM ending at 0x%x",
-          ramTop));
-    }
-    function.write(PciFunction.BAR0 + 4 * IO_BAR, 4, FIRMWARE_IO_BASE);
-    function.write(PciFunction.BAR0 + 4 * MEMORY_BAR, 4, (int) mem);
-    function.write(PciFunction.INTERRUPT_LINE, 1, irq);
-    function.write(PciFunction.COMMAND, 2, PciFunction.COMMAND_IO | PciFunction.COMMAND_MEMORY);
   }
 
   /** The guest-physical address BAR1 holds (where grant frames go). */
@@ -91,33 +70,51 @@ public final class XenPlatformPci {
 
   /** BAR0's registers, addressed by offset within the BAR (0-255). */
   public PortDevice ioBar() {
-    return new PortDevice() {
-      @Override
-      public int in(int offset, int size) {
-        if (offset == FLAGS_OFFSET && size == 1) {
-          return platformFlags;
-        }
-        ignoredAccesses++;
-        return size == 4 ? -1 : (1 << (8 * size)) - 1;
-      }
-
-      @Override
-      public void out(int offset, int size, int value) {
-        int v = value & 0xFF;
-        if (offset == FLAGS_OFFSET && size == 1) {
-          platformFlags = v;
-        } else if (offset == SUSE_UNPLUG_OFFSET && size == 1 && v == 1) {
-          unplugs.apply(Unplugs.ALL_IDE_DISKS | Unplugs.ALL_NICS);
-        } else if (offset == VMDP_UNPLUG_OFFSET && size == 1 && (v == 1 || v == 2)) {
-          unplugs.apply(v == 1 ? Unplugs.ALL_IDE_DISKS : Unplugs.ALL_NICS);
-        } else {
-          ignoredAccesses++;
-        }
-      }
-    };
+    return bar0;
   }
 
-  /** BAR0 accesses that meant nothing. */
+  private final Bar0 bar0 = new Bar0();
+
+  private final class Bar0 implements PortDevice {
+    @Override
+    public int in(int offset, int size) {
+      if (offset == FLAGS_OFFSET && size == 1) {
+        return platformFlags;
+      }
+      ignoredAccesses++;
+      return size == 4 ? -1 : (1 << (8 * size)) - 1;
+    }
+
+    @Override
+    public void out(int offset, int size, int value) {
+      int v = value & 0xFF;
+      if (offset == FLAGS_OFFSET && size == 1) {
+        platformFlags = v;
+      } else if (offset == SUSE_UNPLUG_OFFSET && size == 1 && v == 1) {
+        unplugs.apply(Unplugs.ALL_IDE_DISKS | Unplugs.ALL_NICS);
+      } else if (offset == VMDP_UNPLUG_OFFSET && size == 1 && (v == 1 || v == 2)) {
+        unplugs.apply(v == 1 ? Unplugs.ALL_IDE_DISKS : Unplugs.ALL_NICS);
+      } else {
+        ignoredAccesses++;
+      }
+    }
+  }
+
+  /** BAR1 where no grant frame is mapped: nothing there. */
+  private final class Bar1 implements MmioDevice {
+    @Override
+    public int read(long offset, int size) {
+      ignoredAccesses++;
+      return size == 4 ? -1 : (1 << (8 * size)) - 1;
+    }
+
+    @Override
+    public void write(long offset, int size, int value) {
+      ignoredAccesses++;
+    }
+  }
+
+  /** BAR0 and BAR1 accesses that meant nothing. */
   public long ignoredAccesses() {
     return ignoredAccesses;
   }

@@ -22,8 +22,8 @@ class XenPlatformPciTest {
 
   @BeforeEach
   void machine() {
-    dm = new HvmDeviceModel(new ByteArrayOutputStream(), (irq, high) -> { },
-        (value, status) -> { }, 64 << 20);
+    dm = new HvmDeviceModel(new ByteArrayOutputStream(),
+        org.hospes.dom0.devicemodel.PlatformInterrupts.NONE, (value, status) -> { }, 64 << 20);
     platform = dm.attachXenPlatform();
   }
 
@@ -80,16 +80,25 @@ class XenPlatformPciTest {
   }
 
   @Test
-  void firmwarePutsBar1AtTheFirst16MiBBoundaryAboveRam() {
-    platform.assignAsFirmware(0x0600_0000L + 4096, 11);
+  void firmwareMapsBothBarsAndRoutesIntaToIrq11AndTheGuestReachesBar0() {
+    dm.firmwareSetup(new org.hospes.x86.IoBus());
     assertThat(config(PciFunction.BAR0, 4)).isEqualTo(0xC001);
-    assertThat(config(PciFunction.BAR0 + 4, 4)).isEqualTo(0x0700_0008);
-    assertThat(platform.grantSpaceBase()).isEqualTo(0x0700_0000L);
+    assertThat(config(PciFunction.BAR0 + 4, 4)).isEqualTo(0xF000_0008);
+    assertThat(platform.grantSpaceBase()).isEqualTo(0xF000_0000L);
+    // Slot 3, INTA#: link (3 + 0) & 3 = PIRQD#, IRQ 11.
     assertThat(config(PciFunction.INTERRUPT_LINE, 1)).isEqualTo(11);
     assertThat(config(PciFunction.COMMAND, 2) & 3).isEqualTo(3);
-    XenPlatformPci other = new XenPlatformPci(new Unplugs(l -> { }));
-    assertThatThrownBy(() -> other.assignAsFirmware(0xFE00_0000L, 11))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no room");
+    // BAR0's platform flags through an ioreq at the address firmware gave it.
+    assertThat(dm.claimsPort(0xC000)).isTrue();
+    out(0xC000, 1, 0x33);
+    assertThat(in(0xC000, 1)).isEqualTo(0x33);
+    // BAR1 decodes, reading nothing.
+    assertThat(dm.claimsMmio(0xF000_1000L)).isTrue();
+    assertThat(dm.handle(1, new Ioreq(Ioreq.Type.MMIO, 0xF000_1000L, 4, false, 0)))
+        .isEqualTo(0xFFFF_FFFFL);
+    // With I/O decoding off, BAR0 is gone from the bus.
+    configWrite(PciFunction.COMMAND, 2, 0);
+    assertThat(dm.claimsPort(0xC000)).isFalse();
   }
 
   @Test
