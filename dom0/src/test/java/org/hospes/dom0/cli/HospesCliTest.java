@@ -178,7 +178,7 @@ class HospesCliTest {
     assertThat(hospes("run", "--mode", "pvh", "--loader", "multiboot", kernel.toString()))
         .isEqualTo(2);
     assertThat(stderr()).isEqualTo("hospes: loader 'multiboot' cannot boot mode pvh (it boots"
-        + " native, hvm, hvm-shadow)" + System.lineSeparator());
+        + " native, hvm, hvm-shadow, pvhvm)" + System.lineSeparator());
   }
 
   @Test

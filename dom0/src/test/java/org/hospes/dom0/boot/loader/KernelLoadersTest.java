@@ -107,7 +107,7 @@ class KernelLoadersTest {
     assertThatThrownBy(() -> loaders.forced("multiboot", BootMode.PVH))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("loader 'multiboot' cannot boot mode pvh (it boots native, hvm,"
-            + " hvm-shadow)");
+            + " hvm-shadow, pvhvm)");
     assertThatThrownBy(() -> loaders.forced("pvh", BootMode.NATIVE))
         .hasMessage("loader 'pvh' cannot boot mode native (it boots hvm, hvm-shadow, pvhvm, pvh)");
   }
