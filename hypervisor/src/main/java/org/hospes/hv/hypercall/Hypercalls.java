@@ -424,7 +424,7 @@ public final class Hypercalls {
         if (target != d) {
           return XenErrno.EPERM.negated();
         }
-        return (cmd & MemoryOp.CMD_MASK) == MemoryOp.MAXIMUM_RESERVATION ? d.p2m().size()
+        return (cmd & MemoryOp.CMD_MASK) == MemoryOp.MAXIMUM_RESERVATION ? d.p2m().ramFrames()
             : Reservations.populatedFrames(d);
       }
       case MemoryOp.DECREASE_RESERVATION:
@@ -469,7 +469,7 @@ public final class Hypercalls {
         if (max == null || buffer == null) {
           return XenErrno.EFAULT.negated();
         }
-        long ram = (long) d.p2m().size() << 12;
+        long ram = (long) d.p2m().ramFrames() << 12;
         long[][] map = {{0, 0xA_0000, 1}, {0xA_0000, 0x6_0000, 2}, {0x10_0000, ram - 0x10_0000, 1}};
         if (max < map.length) {
           return XenErrno.EINVAL.negated();
