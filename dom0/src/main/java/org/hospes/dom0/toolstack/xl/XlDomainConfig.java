@@ -20,11 +20,11 @@ import org.hospes.hv.domain.DomainMode;
  * <p>Keys: {@code name} (required), {@code type} = "pvh" | "hvm" | "pv" (and xl's older
  * {@code builder} = "hvm"), {@code memory} (MiB, default 16), {@code vcpus} (1), {@code kernel}
  * (required: Hospes has no firmware to boot a disk), {@code ramdisk}, {@code cmdline} (or xl's
- * {@code root} and {@code extra}), {@code disk} = [...] (xl-disk-configuration; PVH),
+ * {@code root} and {@code extra}), {@code disk} = [...] (xl-disk-configuration; PVH and PVHVM),
  * {@code on_crash} = "destroy" | "preserve" | "restart", {@code hap} = 0 (HVM with shadow
  * paging), and the credit scheduler's {@code cpu_weight} and {@code cap}. {@code type = "pv"}
- * boots a classic PV kernel. PVHVM ({@code xen_platform_pci = 1}) and {@code vif} are refused
- * with a message until those land. Keys that only concern a display or a BIOS are accepted and ignored.
+ * boots a classic PV kernel; {@code type = "hvm"} with {@code xen_platform_pci = 1} is PVHVM.
+ * {@code vif} is refused with a message until it lands. Keys that only concern a display or a BIOS are accepted and ignored.
  *
  * @param source the file, as the user named it (for messages)
  * @param kernel absolute path of the kernel image
@@ -154,8 +154,10 @@ public record XlDomainConfig(String source, String name, String type, int memory
         }
       }
       List<String> disks = stringList("disk");
-      if (!disks.isEmpty() && !type.equals(DomainMode.PVH.cliName())) {
-        throw error(s.get("disk"), "disks are PV disks and need type = \"pvh\" for now");
+      if (!disks.isEmpty() && !type.equals(DomainMode.PVH.cliName())
+          && !type.equals(DomainMode.PVHVM.cliName())) {
+        throw error(s.get("disk"), "disks are PV disks and need type = \"pvh\", or \"hvm\" with"
+            + " xen_platform_pci = 1, for now");
       }
       if (!stringList("vif").isEmpty()) {
         throw error(s.get("vif"), "network interfaces are not supported yet (the PV network"

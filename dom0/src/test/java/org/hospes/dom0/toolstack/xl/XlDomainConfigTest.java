@@ -117,7 +117,8 @@ class XlDomainConfigTest {
     fails("name = \"a b\"\nkernel = \"k.elf\"\n", ":1: name: bad domain name 'a b': use 1-32"
         + " letters, digits, '_', '.' or '-', starting with a letter or digit");
     fails("name = \"a\"\nkernel = \"k.elf\"\ntype = \"hvm\"\ndisk = [\"disk.img\"]\n",
-        ":4: disk: disks are PV disks and need type = \"pvh\" for now");
+        ":4: disk: disks are PV disks and need type = \"pvh\", or \"hvm\" with"
+            + " xen_platform_pci = 1, for now");
     fails("name = \"a\"\nkernel = \"k.elf\"\ndisk = [\"disk.img,access=rx\"]\n",
         ":3: disk: disk 'disk.img,access=rx': access must be ro or rw, got 'rx'");
   }
