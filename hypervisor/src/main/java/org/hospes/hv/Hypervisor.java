@@ -728,6 +728,11 @@ public final class Hypervisor {
       if (vcpu >= 0 && vcpu < d.vcpus().size()) {
         Vcpu v = d.vcpus().get(vcpu);
         v.counters().eventUpcalls++;
+        HvmPlatform p = vcpu == 0 ? platform(d) : null;
+        if (p != null) {
+          // Xen's hvm_assert_evtchn_irq: a GSI or PCI INTx callback line goes high now.
+          p.syncCallbackLine();
+        }
         wake(v);
       }
     }

@@ -406,6 +406,10 @@ public final class Hypercalls {
       val |= (value[k] & 0xFFL) << (8 * k);
     }
     d.setHvmParam(index, val);
+    org.hospes.hv.hvm.HvmPlatform platform = hv.platform(d);
+    if (platform != null) {
+      platform.callbackParamChanged(val);
+    }
     return 0;
   }
 
@@ -427,7 +431,7 @@ public final class Hypercalls {
         if (target != d) {
           return XenErrno.EPERM.negated();
         }
-        return (cmd & MemoryOp.CMD_MASK) == MemoryOp.MAXIMUM_RESERVATION ? d.p2m().size()
+        return (cmd & MemoryOp.CMD_MASK) == MemoryOp.MAXIMUM_RESERVATION ? d.p2m().ramFrames()
             : Reservations.populatedFrames(d);
       }
       case MemoryOp.DECREASE_RESERVATION:
@@ -477,7 +481,7 @@ public final class Hypercalls {
         if (max == null || buffer == null) {
           return XenErrno.EFAULT.negated();
         }
-        long ram = (long) d.p2m().size() << 12;
+        long ram = (long) d.p2m().ramFrames() << 12;
         long[][] map = {{0, 0xA_0000, 1}, {0xA_0000, 0x6_0000, 2}, {0x10_0000, ram - 0x10_0000, 1}};
         if (max < map.length) {
           return XenErrno.EINVAL.negated();

@@ -98,7 +98,8 @@ final class Reservations {
   }
 
   private static boolean release(Hypervisor hv, Domain d, long gfn, int pages) {
-    if (gfn + pages > d.p2m().size()) {
+    if (gfn + pages > d.p2m().ramFrames()) {
+      // RAM only: above it lie grant frames in a PCI BAR, not the guest's to balloon.
       return false;
     }
     for (long p = gfn; p < gfn + pages; p++) {
@@ -115,7 +116,8 @@ final class Reservations {
   }
 
   private static boolean populate(Hypervisor hv, Domain d, long gfn, int pages) {
-    if (gfn + pages > d.p2m().size()) {
+    if (gfn + pages > d.p2m().ramFrames()) {
+      // RAM only: above it lie grant frames in a PCI BAR, not the guest's to balloon.
       return false;
     }
     int missing = 0;
