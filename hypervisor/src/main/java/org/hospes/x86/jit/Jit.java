@@ -84,7 +84,7 @@ public final class Jit {
    */
   public Translation translate(Object block, int[] code, int count, int endOffset) {
     long t0 = System.nanoTime();
-    int covered = Translator.coverage(code, count);
+    int covered = Translator.coverage(code, count, lockstep == null);
     if (covered == 0) {
       untranslatable++;
       translateNanos += System.nanoTime() - t0;
