@@ -11,10 +11,12 @@ import org.hospes.dom0.disk.DiskImages;
  * One disk of a domain's configuration. Two spellings are accepted:
  *
  * <ul>
- *   <li>Hospes's shorthand, as in {@code --disk}: {@code PATH[,format=raw|qcow2][,mode=ro|rw]};
+ *   <li>Hospes's shorthand, as in {@code --disk}:
+ *       {@code PATH[,format=raw|qcow2][,mode=ro|rw][,bus=ide|virtio|xen]};
  *   <li>xl's disk syntax (xl-disk-configuration): {@code format=}, {@code vdev=},
- *       {@code access=ro|rw} (or r/w), and {@code target=PATH}, which takes the rest of the
- *       text, commas included, as in xl.
+ *       {@code access=ro|rw} (or r/w), {@code specification=xen|virtio} (xl 4.17's key for a
+ *       virtio disk), and {@code target=PATH}, which takes the rest of the text, commas
+ *       included, as in xl.
  * </ul>
  *
  * <p>xl's {@code backend=NAME} puts the disk's backend in a driver domain called NAME, which the
@@ -26,11 +28,40 @@ import org.hospes.dom0.disk.DiskImages;
  * (xvda = 202 &lt;&lt; 8 = 51712).
  */
 public record DiskSpec(Path target, String format, boolean readOnly, String vdev,
-    String backend) {
+    String backend, Bus bus) {
+
+  /**
+   * How the guest sees the disk ({@code bus=}): an emulated IDE disk, a virtio-blk PCI device,
+   * or a Xen vbd (blkback). xl's {@code specification=virtio} is the same as {@code bus=virtio}.
+   * Null in a spec: the mode's default.
+   */
+  public enum Bus {
+    IDE, VIRTIO, XEN;
+
+    static Bus parse(String value, String text) {
+      return switch (value) {
+        case "ide" -> IDE;
+        case "virtio" -> VIRTIO;
+        case "xen" -> XEN;
+        default -> throw new IllegalArgumentException("disk '" + text
+            + "': bus must be ide, virtio or xen, got '" + value + "'");
+      };
+    }
+  }
 
   /** A disk served by dom0. */
   public DiskSpec(Path target, String format, boolean readOnly, String vdev) {
-    this(target, format, readOnly, vdev, null);
+    this(target, format, readOnly, vdev, null, null);
+  }
+
+  /** A disk on the mode's default bus. */
+  public DiskSpec(Path target, String format, boolean readOnly, String vdev, String backend) {
+    this(target, format, readOnly, vdev, backend, null);
+  }
+
+  /** True if the guest sees the disk as a virtio-blk PCI device. */
+  public boolean virtio() {
+    return bus == Bus.VIRTIO;
   }
 
   /** The driver domain's name, or null when dom0 serves the disk. */
@@ -63,6 +94,7 @@ public record DiskSpec(Path target, String format, boolean readOnly, String vdev
     String vdev = null;
     Boolean ro = null;
     String backend = null;
+    Bus bus = null;
     String rest = text.trim();
     if (rest.isEmpty()) {
       throw new IllegalArgumentException("empty disk specification");
@@ -119,8 +151,16 @@ public record DiskSpec(Path target, String format, boolean readOnly, String vdev
                   + " domain name (letters, digits, _ . -) or 0, got '" + value + "'");
             }
           }
+          case "bus" -> bus = Bus.parse(value, text);
+          case "specification" -> bus = switch (value) {
+            case "virtio" -> Bus.VIRTIO;
+            case "xen" -> Bus.XEN;
+            default -> throw new IllegalArgumentException("disk '" + text
+                + "': specification must be xen or virtio, got '" + value + "'");
+          };
           default -> throw new IllegalArgumentException("disk '" + text + "': unknown key '"
-              + key + "'; known: format, mode, access, vdev, backend, target");
+              + key + "'; known: format, mode, access, vdev, backend, bus, specification,"
+              + " target");
         }
       }
       first = false;
@@ -135,7 +175,11 @@ public record DiskSpec(Path target, String format, boolean readOnly, String vdev
       vdev = "xvd" + (char) ('a' + index);
     }
     Path p = base == null ? Path.of(target) : base.resolve(target);
-    return new DiskSpec(p, format, ro != null && ro, vdev, backend);
+    if (bus == Bus.VIRTIO && backend != null) {
+      throw new IllegalArgumentException("disk '" + text + "': bus=virtio is served by the"
+          + " device model in dom0; backend= is for xen disks");
+    }
+    return new DiskSpec(p, format, ro != null && ro, vdev, backend, bus);
   }
 
   /**
