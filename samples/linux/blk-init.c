@@ -6,11 +6,12 @@
  * The kernel command line may name the disk ("hospes.disk=sda"; xvda by default) and the driver
  * that the file mentions ("hospes.driver=ata_piix"; xen-blkfront by default); with
  * "hospes.exit=isa" (a PC without ACPI cannot power off) the run ends through isa-debug-exit.
- * "hospes.ddmb=N" has busybox write N MiB with dd before the file, for benchmark figures.
+ * "hospes.ddmb=N" has busybox write an N MiB file (then removed) first, for benchmark figures.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/io.h>
@@ -103,13 +104,15 @@ int main(void)
             perror("chroot");
             _exit(1);
         }
-        /* "hospes.ddmb=N" first writes N MiB with dd (fsync'd), for the I/O path's figures. */
+        /* "hospes.ddmb=N" first writes N MiB (synced), for the I/O path's figures; the
+         * image's tree has no /dev, so the bytes come from yes rather than /dev/zero. */
         char script[512];
-        const char *mb = param("hospes.ddmb=", "0");
-        snprintf(script, sizeof script, "if [ %s != 0 ]; then busybox dd if=/dev/zero"
-                 " of=/dd.bin bs=1M count=%s conv=fsync && busybox rm /dd.bin; fi;"
-                 " echo \"written by busybox $(busybox uname -r) through"
-                 " %s\" > /hello.txt && busybox sync && busybox cat /hello.txt", mb, mb, driver);
+        long bytes = atol(param("hospes.ddmb=", "0")) * 1048576L;
+        snprintf(script, sizeof script, "if [ %ld != 0 ]; then busybox yes | busybox head -c"
+                 " %ld > /dd.bin && busybox sync && busybox ls -l /dd.bin && busybox rm"
+                 " /dd.bin; fi; echo \"written by busybox $(busybox uname -r) through"
+                 " %s\" > /hello.txt && busybox sync && busybox cat /hello.txt", bytes, bytes,
+                 driver);
         execl("/bin/busybox", "sh", "-c", script, (char *)0);
         perror("exec /bin/busybox");
         _exit(1);
