@@ -1,7 +1,6 @@
 package org.hospes.samples;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.fail;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -32,61 +31,14 @@ import org.junit.jupiter.params.provider.ValueSource;
  * must find it clean, and the file is read from its conversion back to raw.
  */
 class DebianLinuxBlkTest {
-  private static final List<String> MODULES = List.of("xen-blkfront.ko", "crc16.ko",
-      "mbcache.ko", "jbd2.ko", "crc32c_generic.ko", "ext4.ko");
+  static final List<String> MODULES = java.util.stream.Stream.concat(
+      java.util.stream.Stream.of("xen-blkfront.ko"), Ext4DiskGuest.EXT4.stream()).toList();
 
   @TempDir
   Path tmp;
 
-  /** Runs a host command in {@code dir}; fails the test with its output unless it exits 0. */
   static String run(Path dir, String... cmd) throws IOException, InterruptedException {
-    Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    int rc = p.waitFor();
-    if (rc != 0) {
-      fail(String.join(" ", cmd) + " exited with " + rc + ": " + out);
-    }
-    return out;
-  }
-
-  /**
-   * The disk test's initramfs in {@code tmp}: blk-init with xen-blkfront, ext4 and their
-   * dependencies from the kernel package's {@code modules} directory.
-   */
-  static Path blkInitramfs(Path tmp, Path modules) throws IOException, InterruptedException {
-    return DebianKernel.initramfs(tmp, "blk-init.c", cpio -> {
-      cpio.directory("root");
-      cpio.directory("modules");
-      for (String m : MODULES) {
-        Path ko = modules.resolve(m);
-        if (!Files.isRegularFile(ko)) {
-          fail(ko + " is missing: run samples/linux/fetch-debian-kernel.sh (./test does)");
-        }
-        try {
-          cpio.file("modules/" + m, Files.readAllBytes(ko), 0644);
-        } catch (IOException e) {
-          throw new java.io.UncheckedIOException(e);
-        }
-      }
-      cpio.file("modules/order", (String.join("\n", MODULES) + "\n")
-          .getBytes(StandardCharsets.US_ASCII), 0644);
-    });
-  }
-
-  /** A 16 MiB ext4 image in {@code tmp} holding Debian's busybox-static:i386 as /bin/busybox. */
-  static Path ext4Image(Path tmp) throws IOException, InterruptedException {
-    Path busybox = Path.of("/bin/busybox");
-    if (!Files.isRegularFile(busybox)
-        || !run(tmp, "file", "-L", busybox.toString()).contains("Intel 80386")) {
-      fail("/bin/busybox is not i386: apt-get install busybox-static:i386 (./test does)");
-    }
-    Path tree = tmp.resolve("tree");
-    Files.createDirectories(tree.resolve("bin"));
-    Files.copy(busybox, tree.resolve("bin/busybox"));
-    tree.resolve("bin/busybox").toFile().setExecutable(true);
-    Path img = tmp.resolve("disk.img");
-    run(tmp, "mke2fs", "-q", "-F", "-t", "ext4", "-d", tree.toString(), img.toString(), "16M");
-    return img;
+    return Ext4DiskGuest.run(dir, cmd);
   }
 
   @ParameterizedTest(name = "{0}")
@@ -94,8 +46,8 @@ class DebianLinuxBlkTest {
   @Timeout(value = 900, unit = TimeUnit.SECONDS)
   void linuxsOwnBlkfrontWritesAFileOnAnExt4Image(String format) throws Exception {
     Path vmlinuz = DebianKernel.vmlinuz();
-    Path initrd = blkInitramfs(tmp, vmlinuz.resolveSibling("modules"));
-    Path raw = ext4Image(tmp);
+    Path initrd = Ext4DiskGuest.initramfs(tmp, vmlinuz.resolveSibling("modules"), MODULES);
+    Path raw = Ext4DiskGuest.ext4Image(tmp);
     Path img = raw;
     if (format.equals("qcow2")) {
       img = tmp.resolve("disk.qcow2");

@@ -63,8 +63,9 @@ class DebianLinuxPvhvmTest {
   @Timeout(value = 900, unit = TimeUnit.SECONDS)
   void linuxsBlkfrontInPvhvmWritesAFileOnAnExt4Image(String callback) throws Exception {
     Path vmlinuz = DebianKernel.vmlinuz();
-    Path initrd = DebianLinuxBlkTest.blkInitramfs(tmp, vmlinuz.resolveSibling("modules"));
-    Path img = DebianLinuxBlkTest.ext4Image(tmp);
+    Path initrd = Ext4DiskGuest.initramfs(tmp, vmlinuz.resolveSibling("modules"),
+        DebianLinuxBlkTest.MODULES);
+    Path img = Ext4DiskGuest.ext4Image(tmp);
     ByteArrayOutputStream console = new ByteArrayOutputStream();
     ByteArrayOutputStream diag = new ByteArrayOutputStream();
     HvmMachine m = HvmMachine.create(DomainMode.PVHVM, 256, console,
@@ -108,9 +109,9 @@ class DebianLinuxPvhvmTest {
     assertThat(s.flushes).isPositive();
     assertThat(s.errors).isZero();
     disk.close();
-    assertThat(DebianLinuxBlkTest.run(tmp, "debugfs", "-R", "cat /hello.txt", img.toString()))
+    assertThat(Ext4DiskGuest.run(tmp, "debugfs", "-R", "cat /hello.txt", img.toString()))
         .contains("through xen-blkfront");
-    DebianLinuxBlkTest.run(tmp, "e2fsck", "-fn", img.toString());
+    Ext4DiskGuest.run(tmp, "e2fsck", "-fn", img.toString());
   }
 
   @Test

@@ -141,10 +141,13 @@ final class RunCommand implements Callable<Integer> {
           + " loaders).")
   Path initrd;
 
-  @Option(names = "--disk", paramLabel = "PATH[,format=raw|qcow2][,mode=ro]",
-      description = "pvh mode: give the guest a PV disk served by dom0's blkback (repeatable;"
-          + " the first is xvda, then xvdb, ...). xl's keys vdev=, access=, format=, target="
-          + " are accepted too.")
+  @Option(names = "--disk", paramLabel = "PATH[,format=raw|qcow2][,mode=ro][,bus=ide|xen]",
+      description = "Give the guest a disk (repeatable). bus=xen, the default in pvh: a PV"
+          + " disk served by dom0's blkback (xvda, xvdb, ...). bus=ide, the default in hvm"
+          + " and hvm-shadow: an emulated disk on the PIIX3's IDE controller (Linux's ata_piix;"
+          + " primary master, primary slave, secondary master, secondary slave; at most 4)."
+          + " xl's keys vdev= (xvdX, or hda..hdd for IDE), access=, format=, target= and its"
+          + " positional form PATH,FORMAT,VDEV,ACCESS are accepted too.")
   java.util.List<String> disks;
 
   @Option(names = "--vif", paramLabel = "[mac=MAC][,net=nat|bridge:NAME|isolated:NAME|routed]"
@@ -321,9 +324,10 @@ final class RunCommand implements Callable<Integer> {
       machine.setHypervisorLog(hypervisorLog);
     }
     try {
-      if (disks != null && domainMode != DomainMode.PVH && domainMode != DomainMode.PVHVM) {
+      if (disks != null && domainMode == DomainMode.PV) {
         // (PV domains: blkfront needs grant mapping, which pv mode does not offer yet.)
-        streams.error("--disk needs --mode pvh or pvhvm (PV disks are served by blkback)");
+        streams.error("--disk needs --mode pvh or pvhvm (PV disks), hvm or hvm-shadow (IDE"
+            + " disks)");
         return ExitStatus.USAGE;
       }
       if (disks != null) {

@@ -12,7 +12,8 @@ import org.hospes.hv.domain.DomainMode;
  * What the toolstack needs to build one domain, as written on the command line or in a host
  * configuration file:
  * {@code NAME=KERNEL[,mode=hvm|hvm-shadow|pvh|pv][,ram=MIB][,weight=W][,cap=C][,loader=NAME]
- * [,disk=DISK]...[,cmdline=TEXT]}. {@code disk} (PVH domains, repeatable; the first is xvda) is
+ * [,disk=DISK]...[,cmdline=TEXT]}. {@code disk} (repeatable: PV disks xvda, ... in PVH domains;
+ * IDE disks hda..hdd by default in hvm and hvm-shadow, {@code bus=xen} for a vbd there) is
  * a {@link DiskSpec}: {@code disk=PATH} for a plain image, or in brackets for options, in
  * Hospes's shorthand or xl's syntax: {@code disk=[img.qcow2,format=qcow2,mode=ro]},
  * {@code disk=[format=raw,vdev=xvdb,access=rw,target=data.img]}. {@code vif} (PVH domains,
@@ -76,8 +77,9 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
     }
     disks = java.util.List.copyOf(disks);
     boolean pvDevices = mode == DomainMode.PVH || mode == DomainMode.PVHVM;
-    if (!disks.isEmpty() && !pvDevices) {
-      throw new SpecException(name + ": disks need mode=pvh or pvhvm (they are PV disks)");
+    if (!disks.isEmpty() && mode == DomainMode.PV) {
+      throw new SpecException(name + ": disks need mode=pvh or pvhvm (PV disks), hvm or"
+          + " hvm-shadow (IDE disks)");
     }
     vifs = java.util.List.copyOf(vifs);
     if (!vifs.isEmpty() && !pvDevices) {

@@ -238,6 +238,9 @@ public final class HostRunner {
         pvConsole = new PvhDomainBuilder(hv, xenstoreService()).load(d, loader, image, request, lines)
             .console();
         for (DiskSpec disk : spec.disks()) {
+          if (disk.busIn(spec.mode()) != DiskSpec.Bus.XEN) {
+            continue; // a device of the device model
+          }
           org.hospes.dom0.disk.DiskImage img;
           try {
             img = disk.open();
@@ -261,6 +264,18 @@ public final class HostRunner {
       if (!spec.mode().pvDevicesOnly()) {
         // A boot loader runs after the firmware: the PIC and PIT are as SeaBIOS leaves them.
         org.hospes.dom0.boot.BiosLeftState.apply(d.platformPorts());
+        java.util.Map<DiskSpec, org.hospes.dom0.disk.DiskImage> ideDisks =
+            new java.util.LinkedHashMap<>();
+        for (DiskSpec disk : spec.disks()) {
+          if (disk.busIn(spec.mode()) == DiskSpec.Bus.IDE) {
+            try {
+              ideDisks.put(disk, disk.open());
+            } catch (java.io.IOException e) {
+              throw new IllegalArgumentException(e.getMessage());
+            }
+          }
+        }
+        HvmMachine.attachIdeDisks(hv, dm, d, ideDisks);
         dm.firmwareSetup(d.platformPorts());
       }
       GuestDomain g = new GuestDomain(spec, d, dm, lines, hv.now());

@@ -156,6 +156,7 @@ public final class HvmMachine {
     kernelName = name;
     // A boot loader runs after the firmware: the PIC and PIT are as SeaBIOS leaves them.
     BiosLeftState.apply(domain.platformPorts());
+    attachIde();
     deviceModel.firmwareSetup(domain.platformPorts());
     hv.unpause(domain);
     return loaded;
@@ -178,11 +179,82 @@ public final class HvmMachine {
       new java.util.ArrayList<>();
 
   /**
-   * Gives the PVH or PVHVM domain a disk (before loading): its vbd nodes and blkback are set up
-   * then.
+   * Gives the domain a disk (before loading): in PVH and PVHVM its vbd nodes and blkback are
+   * set up then; in hvm and hvm-shadow it is an IDE disk by default ({@link DiskSpec#busFor}).
    */
   public void addDisk(DiskSpec spec, org.hospes.dom0.disk.DiskImage image) {
     disks.put(spec, image);
+  }
+
+  private org.hospes.dom0.devicemodel.ide.Piix3Ide ide;
+
+  /** The PIIX3 IDE controller of the domain's IDE disks (after loading), or null if none. */
+  public org.hospes.dom0.devicemodel.ide.Piix3Ide ide() {
+    return ide;
+  }
+
+  /**
+   * Puts the disks on the IDE bus ({@link DiskSpec#busFor}: the default in hvm and hvm-shadow)
+   * on the PIIX3's IDE function at 00:01.1: hdX where the vdev says so, else the first free of
+   * primary master, primary slave, secondary master, secondary slave. More than four, or an
+   * IDE disk in a mode without a device model, is refused with a one-line reason.
+   */
+  private void attachIde() throws BootException {
+    if (ide == null) {
+      ide = attachIdeDisks(hv, deviceModel, domain, disks);
+    }
+  }
+
+  /**
+   * The IDE part of building an HVM domain, for this class and run-many's HostRunner: a PIIX3
+   * IDE function on {@code dm} with the disks whose bus is IDE, or null if there are none.
+   */
+  static org.hospes.dom0.devicemodel.ide.Piix3Ide attachIdeDisks(Hypervisor hv,
+      HvmDeviceModel dm, Domain domain,
+      java.util.Map<DiskSpec, org.hospes.dom0.disk.DiskImage> disks) throws BootException {
+    boolean hvm = !domain.mode().pvDevicesOnly();
+    org.hospes.dom0.devicemodel.ide.Piix3Ide ide = null;
+    for (java.util.Map.Entry<DiskSpec, org.hospes.dom0.disk.DiskImage> d : disks.entrySet()) {
+      DiskSpec spec = d.getKey();
+      if (spec.busIn(domain.mode()) != DiskSpec.Bus.IDE) {
+        continue;
+      }
+      if (!hvm || dm == null) {
+        throw new BootException("disk " + spec.target() + ": bus=ide is an emulated disk of"
+            + " the device model; " + domain.mode().cliName() + " has none (use bus=xen)");
+      }
+      if (ide == null) {
+        ide = new org.hospes.dom0.devicemodel.ide.Piix3Ide(dm,
+            new org.hospes.dom0.devicemodel.ForeignGuestDma(hv.control(), domain.domid()));
+        ide.attach(dm);
+      }
+      int at = DiskSpec.ideIndex(spec.vdev());
+      for (int p = 0; at < 0 && p < org.hospes.dom0.devicemodel.ide.Piix3Ide.MAX_DISKS; p++) {
+        if (ide.channel(p >>> 1).drive(p & 1) == null) {
+          at = p;
+        }
+      }
+      if (at < 0) {
+        throw new BootException("disk " + spec.target() + ": at most 4 IDE disks (hda..hdd)");
+      }
+      try {
+        ide.attachDisk(at, new org.hospes.dom0.devicemodel.ide.AtaDrive(d.getValue(),
+            String.format("HOSPES%04d%d", domain.domid(), at), "HOSPES HARDDISK"));
+      } catch (IllegalArgumentException e) {
+        throw new BootException("disk " + spec.target() + ": " + e.getMessage(), e);
+      }
+    }
+    return ide;
+  }
+
+  /**
+   * Removes the domain's emulated IDE disks (Xen's unplug protocol, for a PVHVM guest whose
+   * PV drivers take the same images); nothing if it has none.
+   */
+  public void unplugDisks() {
+    if (ide != null) {
+      ide.unplugDisks();
+    }
   }
 
   /** The block backends of the domain's disks (after loading). */
@@ -263,6 +335,7 @@ public final class HvmMachine {
   public BootedKernel load(KernelLoader loader, byte[] image, String name, BootRequest request,
       OutputStream consoleLog) throws BootException {
     BootedKernel k;
+    attachIde();
     if (domain.mode() == DomainMode.PV) {
       if (!(loader instanceof org.hospes.dom0.boot.loader.PvKernelLoader)) {
         throw new BootException("pv mode boots classic PV kernels (Xen PV ELF notes) only;"
@@ -280,6 +353,9 @@ public final class HvmMachine {
           teeConsole(consoleLog));
       k = pvh.kernel();
       for (java.util.Map.Entry<DiskSpec, org.hospes.dom0.disk.DiskImage> d : disks.entrySet()) {
+        if (d.getKey().busIn(domain.mode()) != DiskSpec.Bus.XEN) {
+          continue; // a device of the device model
+        }
         blockBackends.add(attachDisk(hv, xenstore, domain.domid(), d.getKey(), d.getValue()));
       }
       for (int i = 0; i < vifSpecs.size(); i++) {
