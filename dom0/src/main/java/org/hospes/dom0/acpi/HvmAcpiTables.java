@@ -81,7 +81,27 @@ public final class HvmAcpiTables {
   private static final byte[] OEM_ID = ascii("HOSPES", 6);
   private static final byte[] OEM_TABLE_ID = ascii("HOSPESHV", 8);
 
+  /**
+   * Where the toolstack puts them: the start of the BIOS area, which a kernel scans for the RSDP
+   * (0xE0000-0xFFFFF) and every e820 map of this machine reserves (the legacy hole 0xA0000-1 MiB).
+   */
+  public static final long BIOS_AREA_BASE = 0xE_0000L;
+
   private HvmAcpiTables() {}
+
+  /**
+   * Builds the tables at {@link #BIOS_AREA_BASE} and writes them into {@code memory}, as
+   * hvmloader does for a domain without firmware of its own; returns them (the RSDP's address
+   * is {@link Image#rsdp()}).
+   */
+  public static Image install(org.hospes.x86.PhysicalMemory memory, int vcpus, boolean hpet) {
+    Image img = build(BIOS_AREA_BASE, vcpus, hpet);
+    if (img.end() > 0x10_0000L) {
+      throw new IllegalStateException("ACPI tables overflow the BIOS area");
+    }
+    memory.write(img.rsdp(), img.bytes(), 0, img.bytes().length);
+    return img;
+  }
 
   /**
    * The tables as laid out from guest-physical {@code base}: the RSDP at {@code base}, then the
