@@ -32,6 +32,7 @@ public final class Aml {
   static final int PARENT_PREFIX = 0x5E;
   static final int ARG0_OP = 0x68;
   static final int STORE_OP = 0x70;
+  static final int IF_OP = 0xA0;
   static final int RETURN_OP = 0xA4;
   static final int ONES_OP = 0xFF;
 
@@ -240,6 +241,11 @@ public final class Aml {
   /** Store(Arg0, target). */
   public static byte[] storeArg0(String target) {
     return concat(new byte[] {STORE_OP, ARG0_OP}, nameString(target));
+  }
+
+  /** If (predicate) { terms }. */
+  public static byte[] ifThen(byte[] predicate, byte[]... terms) {
+    return packaged(new byte[] {(byte) IF_OP}, concat(predicate, concat(terms)));
   }
 
   /** Return(object). */

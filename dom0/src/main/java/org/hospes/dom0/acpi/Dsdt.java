@@ -5,11 +5,13 @@ import static org.hospes.dom0.acpi.Aml.device;
 import static org.hospes.dom0.acpi.Aml.dwordMemory;
 import static org.hospes.dom0.acpi.Aml.eisaId;
 import static org.hospes.dom0.acpi.Aml.integer;
+import static org.hospes.dom0.acpi.Aml.ifThen;
 import static org.hospes.dom0.acpi.Aml.io;
 import static org.hospes.dom0.acpi.Aml.method;
 import static org.hospes.dom0.acpi.Aml.name;
 import static org.hospes.dom0.acpi.Aml.pkg;
 import static org.hospes.dom0.acpi.Aml.resourceTemplate;
+import static org.hospes.dom0.acpi.Aml.returns;
 import static org.hospes.dom0.acpi.Aml.scope;
 import static org.hospes.dom0.acpi.Aml.storeArg0;
 import static org.hospes.dom0.acpi.Aml.wordAddress;
@@ -33,24 +35,37 @@ import static org.hospes.dom0.acpi.Aml.wordAddress;
  *       DWordMemory (0x000A0000-0x000BFFFF)           // legacy VGA window
  *       DWordMemory (0xF0000000-0xFBFFFFFF)           // BARs (hvmloader's PCI_MEM_START/END)
  *     })
- *     Name (_PRT, Package () {                       // slots 1-31, INTA-INTD
+ *     Name (PRTA, Package () {                       // APIC mode: slots 1-31, INTA-INTD
  *       Package () { 0xSSSSFFFF, pin, 0, 16 + ((slot*4 + slot/8 + pin) &amp; 31) }, ...
  *     })
+ *     Name (PRTP, Package () {                       // PIC mode: the links' ISA IRQs
+ *       Package () { 0xSSSSFFFF, pin, 0, link (slot + pin) &amp; 3 ? 10 or 11 }, ...
+ *     })
+ *     Method (_PRT, 0) { If (PICD) { Return (PRTA) } Return (PRTP) }
  *   }
  * }
  * </pre>
  *
- * The _PRT gives each slot's INTx the GSI Xen's {@code hvm_pci_intx_gsi} wires it to on the I/O
- * APIC, so it holds in APIC mode, the mode Linux picks when the MADT lists an I/O APIC. There are
- * no PCI interrupt link devices: a kernel booted with {@code noapic} falls back to the
- * INTERRUPT_LINE values (the links' ISA IRQs) that the device model's firmware defaults set.
+ * In APIC mode (the OS called _PIC(1), as Linux does when it uses the I/O APIC) each slot's INTx
+ * has the GSI Xen's {@code hvm_pci_intx_gsi} wires it to. In PIC mode (no local APIC, or
+ * {@code noapic}) it has the ISA IRQ of its link (Xen's {@code hvm_pci_intx_link}) as the
+ * device model's firmware defaults route the PIIX3's PIRQ A-D: 10, 10, 11, 11. There are no
+ * interrupt link devices, so an OS that reprograms PIRQRC itself is not told of it.
  */
 public final class Dsdt {
   public static final int SLOTS = 32;
   public static final long PCI_MEM_START = 0xF000_0000L;
   public static final long PCI_MEM_END = 0xFBFF_FFFFL;
 
+  /** The ISA IRQs the firmware defaults give PIRQ A-D (as SeaBIOS leaves them). */
+  public static final int[] LINK_IRQS = {10, 10, 11, 11};
+
   private Dsdt() {}
+
+  /** The PIIX3 link (PIRQ A-D = 0-3) {@code device}'s INTx uses: Xen's hvm_pci_intx_link. */
+  public static int pciIntxLink(int device, int intx) {
+    return (device + intx) & 3;
+  }
 
   /** The GSI of {@code device}'s INTx (0-3 = INTA-INTD): Xen's hvm_pci_intx_gsi. */
   public static int pciIntxGsi(int device, int intx) {
@@ -59,13 +74,17 @@ public final class Dsdt {
 
   /** The DSDT's AML (the table body after the header). */
   public static byte[] build() {
-    byte[][] prt = new byte[(SLOTS - 1) * 4][];
+    byte[][] apic = new byte[(SLOTS - 1) * 4][];
+    byte[][] pic = new byte[(SLOTS - 1) * 4][];
     int n = 0;
     for (int slot = 1; slot < SLOTS; slot++) {
       for (int pin = 0; pin < 4; pin++) {
         // Address: device in the high word, 0xFFFF (any function) in the low word.
-        prt[n++] = pkg(integer((long) slot << 16 | 0xFFFF), integer(pin), integer(0),
+        long address = (long) slot << 16 | 0xFFFF;
+        apic[n] = pkg(integer(address), integer(pin), integer(0),
             integer(pciIntxGsi(slot, pin)));
+        pic[n++] = pkg(integer(address), integer(pin), integer(0),
+            integer(LINK_IRQS[pciIntxLink(slot, pin)]));
       }
     }
     byte[] crs = resourceTemplate(
@@ -85,6 +104,10 @@ public final class Dsdt {
                 name("_ADR", integer(0)),
                 name("_UID", integer(0)),
                 name("_CRS", crs),
-                name("_PRT", pkg(prt)))));
+                name("PRTA", pkg(apic)),
+                name("PRTP", pkg(pic)),
+                method("_PRT", 0,
+                    ifThen(Aml.nameString("PICD"), returns(Aml.nameString("PRTA"))),
+                    returns(Aml.nameString("PRTP"))))));
   }
 }

@@ -94,8 +94,9 @@ public final class HvmAcpiTables {
    * hvmloader does for a domain without firmware of its own; returns them (the RSDP's address
    * is {@link Image#rsdp()}).
    */
-  public static Image install(org.hospes.x86.PhysicalMemory memory, int vcpus, boolean hpet) {
-    Image img = build(BIOS_AREA_BASE, vcpus, hpet);
+  public static Image install(org.hospes.x86.PhysicalMemory memory, int vcpus, boolean hpet,
+      boolean ioapic) {
+    Image img = build(BIOS_AREA_BASE, vcpus, hpet, ioapic);
     if (img.end() > 0x10_0000L) {
       throw new IllegalStateException("ACPI tables overflow the BIOS area");
     }
@@ -128,8 +129,10 @@ public final class HvmAcpiTables {
    * starts in the BIOS area (so that a scan of 0xE0000-0xFFFFF finds the RSDP).
    *
    * @param hpet whether the machine has an HPET to describe
+   * @param ioapic whether the processor reaches the I/O APIC (and so the MADT lists it with its
+   *     overrides); without it the OS runs the PIC pair and the DSDT's PIC-mode routing
    */
-  public static Image build(long base, int vcpus, boolean hpet) {
+  public static Image build(long base, int vcpus, boolean hpet, boolean ioapic) {
     if ((base & 15) != 0 || base < 0 || base > 0xFFFF_0000L) {
       throw new IllegalArgumentException(String.format("bad ACPI base 0x%x", base));
     }
@@ -137,7 +140,7 @@ public final class HvmAcpiTables {
       throw new IllegalArgumentException("vcpus must be 1..255, got " + vcpus);
     }
     byte[] dsdt = table("DSDT", 2, Dsdt.build());
-    byte[] madt = table("APIC", 5, madtBody(vcpus));
+    byte[] madt = table("APIC", 5, madtBody(vcpus, ioapic));
     byte[] hpetTable = hpet ? table("HPET", 1, hpetBody()) : null;
 
     List<Placed> placed = new ArrayList<>();
@@ -236,14 +239,23 @@ public final class HvmAcpiTables {
     return b.array();
   }
 
-  private static byte[] madtBody(int vcpus) {
-    int size = 8 + 8 * vcpus + 12 + 10 * (1 + LEVEL_ISA_IRQS.length) + 6;
+  private static byte[] madtBody(int vcpus, boolean ioapic) {
+    int size = 8 + 8 * vcpus + (ioapic ? 12 + 10 * (1 + LEVEL_ISA_IRQS.length) : 0) + 6;
     ByteBuffer b = le(size);
     b.putInt((int) LAPIC_BASE).putInt(1); // PCAT_COMPAT
     for (int i = 0; i < vcpus; i++) {
       // Processor Local APIC: type 0, length 8, ACPI processor UID, APIC ID, flags (enabled).
       b.put((byte) 0).put((byte) 8).put((byte) i).put((byte) i).putInt(1);
     }
+    if (ioapic) {
+      ioapicEntries(b);
+    }
+    // Local APIC NMI: type 4, length 6, all processors (0xFF), flags 0 (conforming), LINT1.
+    b.put((byte) 4).put((byte) 6).put((byte) 0xFF).putShort((short) 0).put((byte) 1);
+    return b.array();
+  }
+
+  private static void ioapicEntries(ByteBuffer b) {
     // I/O APIC: type 1, length 12, ID, reserved, address, GSI base.
     b.put((byte) 1).put((byte) 12).put((byte) IOAPIC_ID).put((byte) 0)
         .putInt((int) IOAPIC_BASE).putInt(0);
@@ -254,9 +266,6 @@ public final class HvmAcpiTables {
       b.put((byte) 2).put((byte) 10).put((byte) 0).put((byte) irq).putInt(irq)
           .putShort((short) 0x000D);
     }
-    // Local APIC NMI: type 4, length 6, all processors (0xFF), flags 0 (conforming), LINT1.
-    b.put((byte) 4).put((byte) 6).put((byte) 0xFF).putShort((short) 0).put((byte) 1);
-    return b.array();
   }
 
   /** The HPET description table body (IA-PC HPET specification 1.0a, table 3). */

@@ -33,7 +33,7 @@ class HvmAcpiTablesTest {
   @ParameterizedTest
   @ValueSource(ints = {1, 2, 4, 255})
   void aKernelWalksEveryTableAndEveryChecksumHolds(int vcpus) {
-    HvmAcpiTables.Image img = HvmAcpiTables.build(BASE, vcpus, true);
+    HvmAcpiTables.Image img = HvmAcpiTables.build(BASE, vcpus, true, true);
     byte[] a = img.bytes();
     ByteBuffer b = ByteBuffer.wrap(a).order(ByteOrder.LITTLE_ENDIAN);
     assertThat(ascii(a, 0, 8)).isEqualTo("RSD PTR ");
@@ -100,9 +100,18 @@ class HvmAcpiTablesTest {
 
   @Test
   void withoutAnHpetThereIsNoHpetTable() {
-    HvmAcpiTables.Image img = HvmAcpiTables.build(BASE, 1, false);
+    HvmAcpiTables.Image img = HvmAcpiTables.build(BASE, 1, false, true);
     assertThat(img.tables()).extracting(HvmAcpiTables.Placed::signature)
         .containsExactly("RSDT", "XSDT", "FACS", "FACP", "APIC", "DSDT");
+  }
+
+  @Test
+  void withoutAnIoApicTheMadtListsTheLocalApicsAndTheNmiOnly() {
+    HvmAcpiTables.Image img = HvmAcpiTables.build(BASE, 2, false, false);
+    HvmAcpiTables.Placed madt = img.tables().stream()
+        .filter(t -> t.signature().equals("APIC")).findFirst().orElseThrow();
+    assertThat(madt.length()).isEqualTo(36 + 8 + 2 * 8 + 6);
+    checkTable(img.bytes(), (int) (madt.address() - BASE), "APIC");
   }
 
   @Test
@@ -113,15 +122,18 @@ class HvmAcpiTablesTest {
     assertThat(Dsdt.pciIntxGsi(3, 1)).isEqualTo(29);
     assertThat(Dsdt.pciIntxGsi(8, 0)).isEqualTo(17);
     assertThat(Dsdt.pciIntxGsi(31, 3)).isEqualTo(16 + ((124 + 3 + 3) & 31));
+    // hvm_pci_intx_link: (slot + pin) & 3; PIRQ A-D as SeaBIOS routes them.
+    assertThat(Dsdt.pciIntxLink(3, 2)).isEqualTo(1);
+    assertThat(Dsdt.LINK_IRQS).containsExactly(10, 10, 11, 11);
   }
 
   @Test
   void badPlacementIsRefused() {
-    assertThatThrownBy(() -> HvmAcpiTables.build(BASE + 8, 1, true))
+    assertThatThrownBy(() -> HvmAcpiTables.build(BASE + 8, 1, true, true))
         .isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> HvmAcpiTables.build(BASE, 0, true))
+    assertThatThrownBy(() -> HvmAcpiTables.build(BASE, 0, true, true))
         .isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> HvmAcpiTables.build(BASE, 256, true))
+    assertThatThrownBy(() -> HvmAcpiTables.build(BASE, 256, true, true))
         .isInstanceOf(IllegalArgumentException.class);
   }
 
@@ -129,7 +141,7 @@ class HvmAcpiTablesTest {
   void acpicasDisassemblerReadsTheTablesBack() throws Exception {
     Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/iasl")),
         "iasl (Debian acpica-tools) is not installed");
-    HvmAcpiTables.Image img = HvmAcpiTables.build(BASE, 2, true);
+    HvmAcpiTables.Image img = HvmAcpiTables.build(BASE, 2, true, true);
     Map<String, String> dis = new LinkedHashMap<>();
     for (HvmAcpiTables.Placed t : img.tables()) {
       if (t.signature().equals("FACS")) {
@@ -149,7 +161,12 @@ class HvmAcpiTablesTest {
         .contains("WordBusNumber (ResourceProducer, MinFixed, MaxFixed, PosDecode,")
         .contains("IO (Decode16,")
         .contains("0xF0000000,         // Range Minimum")
-        .contains("Name (_PRT, Package (0x7C)")
+        .contains("Name (PRTA, Package (0x7C)")
+        .contains("Name (PRTP, Package (0x7C)")
+        .contains("Method (_PRT, 0, NotSerialized)")
+        .contains("If (PICD)")
+        .contains("Return (PRTA)")
+        .contains("Return (PRTP)")
         // Slot 1's INTA: GSI 20 (0x14).
         .contains("0x0001FFFF, \n                    Zero, \n                    Zero, \n"
             + "                    0x14")
