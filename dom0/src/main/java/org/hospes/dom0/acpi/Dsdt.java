@@ -16,6 +16,9 @@ import static org.hospes.dom0.acpi.Aml.scope;
 import static org.hospes.dom0.acpi.Aml.storeArg0;
 import static org.hospes.dom0.acpi.Aml.wordAddress;
 
+import org.hospes.dom0.devicemodel.pci.PciFirmware;
+import org.hospes.hv.hvm.HvmPlatform;
+
 /**
  * The AML of an HVM PC's DSDT, what Linux needs of the namespace and no more. In ASL:
  *
@@ -54,11 +57,12 @@ import static org.hospes.dom0.acpi.Aml.wordAddress;
  */
 public final class Dsdt {
   public static final int SLOTS = 32;
-  public static final long PCI_MEM_START = 0xF000_0000L;
-  public static final long PCI_MEM_END = 0xFBFF_FFFFL;
+  /** The BAR window, where the device model's firmware defaults put BARs (PciFirmware). */
+  public static final long PCI_MEM_START = PciFirmware.MEMORY_BASE;
+  public static final long PCI_MEM_END = PciFirmware.MEMORY_LIMIT - 1;
 
   /** The ISA IRQs the firmware defaults give PIRQ A-D (as SeaBIOS leaves them). */
-  public static final int[] LINK_IRQS = {10, 10, 11, 11};
+  static final int[] LINK_IRQS = PciFirmware.LINK_IRQS.clone();
 
   private Dsdt() {}
 
@@ -69,7 +73,7 @@ public final class Dsdt {
 
   /** The GSI of {@code device}'s INTx (0-3 = INTA-INTD): Xen's hvm_pci_intx_gsi. */
   public static int pciIntxGsi(int device, int intx) {
-    return 16 + (((device << 2) + (device >> 3) + intx) & 31);
+    return HvmPlatform.pciIntxGsi(device, intx);
   }
 
   /** The DSDT's AML (the table body after the header). */

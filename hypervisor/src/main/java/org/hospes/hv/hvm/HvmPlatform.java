@@ -51,6 +51,17 @@ public final class HvmPlatform {
   private final IoApic ioapic;
   /** The ACPI PM1 blocks and PM timer at 0xB000 (HVM only). */
   private final AcpiPm acpiPm;
+  /** ISA lines the device model holds high (bit per IRQ). */
+  private int dmIsaLevels;
+  /** PCI INTx pins held high, bit (device << 2 | intx). */
+  private final long[] pciIntxLevels = new long[2];
+  /** Per PCI interrupt link: how many pins assert it, and the ISA IRQ it is routed to (0: none). */
+  private final int[] linkAsserts = new int[4];
+  private final int[] linkRoutes = new int[4];
+  /** ISA lines the platform devices in the hypervisor hold high (bit per IRQ). */
+  private int platformIsaLevels;
+  /** Per I/O APIC GSI 16-47: how many PCI INTx pins assert it. */
+  private final int[] gsiAsserts = new int[32];
   /** Time as the devices see it: the hypervisor's clock plus the running vCPU's progress. */
   private long deviceNow;
 
@@ -127,18 +138,17 @@ public final class HvmPlatform {
     return acpiPm;
   }
 
-  /** Device-model interrupt lines (dm_op set_isa_irq_level). */
-  public void setIsaIrqLevel(int irq, boolean high) {
-    setIsaLine(irq, high);
-    wakeIfPending();
-  }
-
-  /** An ISA line as the PIC pair and the I/O APIC both see it (Xen's hvm_isa_irq_assert). */
+  /**
+   * A line of a platform device in the hypervisor (PIT or HPET on 0 and 8, RTC on 8, the SCI on
+   * 9), wire-ORed with the device model's and the PCI links' on the same ISA IRQ.
+   */
   private void setIsaLine(int irq, boolean high) {
-    pic.setLevel(irq, high);
-    if (ioapic != null) {
-      ioapic.setLevel(IoApic.isaGsi(irq), high);
+    int bit = 1 << irq;
+    if (((platformIsaLevels & bit) != 0) == high) {
+      return;
     }
+    platformIsaLevels = high ? platformIsaLevels | bit : platformIsaLevels & ~bit;
+    driveIsaLine(irq);
   }
 
   /**
@@ -188,6 +198,125 @@ public final class HvmPlatform {
   /** The domain's local APICs, one per vCPU. */
   java.util.List<LocalApic> localApics() {
     return java.util.List.of(lapic);
+  }
+
+  /**
+   * Device-model interrupt lines (dm_op set_isa_irq_level). The line is wire-ORed with the PCI
+   * interrupt links routed to the same IRQ, as Xen's hvm_irq counts assertions per line.
+   */
+  public void setIsaIrqLevel(int irq, boolean high) {
+    checkIsaIrq(irq);
+    int bit = 1 << irq;
+    if (((dmIsaLevels & bit) != 0) == high) {
+      return;
+    }
+    dmIsaLevels = high ? dmIsaLevels | bit : dmIsaLevels & ~bit;
+    updateIsaLine(irq);
+  }
+
+  /**
+   * A PCI function's INTx pin (dm_op set_pci_intx_level): {@code device} 0-31 on bus 0,
+   * {@code intx} 0-3 for INTA#-INTD#. The pin drives interrupt link (device + intx) & 3, as
+   * Xen's hvm_pci_intx_link swizzles them, and the link drives the ISA IRQ the PIIX3's PIRQ
+   * route register gives it ({@link #setPciLinkRoute}). A link is asserted while any of its pins
+   * is.
+   */
+  public void setPciIntxLevel(int device, int intx, boolean high) {
+    if (device < 0 || device > 31 || intx < 0 || intx > 3) {
+      throw new IllegalArgumentException("no PCI INTx " + device + "/" + intx);
+    }
+    int pin = device << 2 | intx;
+    long bit = 1L << (pin & 63);
+    int word = pin >>> 6;
+    if (((pciIntxLevels[word] & bit) != 0) == high) {
+      return;
+    }
+    pciIntxLevels[word] = high ? pciIntxLevels[word] | bit : pciIntxLevels[word] & ~bit;
+    int link = (device + intx) & 3;
+    linkAsserts[link] += high ? 1 : -1;
+    if (linkAsserts[link] == (high ? 1 : 0) && linkRoutes[link] != 0) {
+      updateIsaLine(linkRoutes[link]);
+    }
+    // The pin also reaches the I/O APIC at its GSI (Xen's hvm_pci_intx_gsi), shared by pins
+    // whose formula meets: the GSI is asserted while any of them is.
+    int gsi = pciIntxGsi(device, intx);
+    gsiAsserts[gsi - 16] += high ? 1 : -1;
+    if (ioapic != null && gsiAsserts[gsi - 16] == (high ? 1 : 0)) {
+      ioapic.setLevel(gsi, high);
+      wakeIfPending();
+    }
+  }
+
+  /**
+   * The I/O APIC input {@code device}'s INTx (0-3) is wired to: 16 + ((device * 4 + device / 8
+   * + intx) mod 32), Xen's hvm_pci_intx_gsi (the DSDT's _PRT says the same).
+   */
+  public static int pciIntxGsi(int device, int intx) {
+    return 16 + (((device << 2) + (device >> 3) + intx) & 31);
+  }
+
+  /**
+   * Routes PCI interrupt link {@code link} (0-3, PIRQA#-PIRQD#) to ISA IRQ {@code isaIrq}, or
+   * nowhere with 0 (dm_op set_pci_link_route, which the device model sends when the guest
+   * writes the PIIX3's PIRQ route control registers). An asserted link moves its level with it.
+   */
+  public void setPciLinkRoute(int link, int isaIrq) {
+    if (link < 0 || link > 3) {
+      throw new IllegalArgumentException("no PCI interrupt link " + link);
+    }
+    checkIsaIrq(isaIrq);
+    int old = linkRoutes[link];
+    if (old == isaIrq) {
+      return;
+    }
+    linkRoutes[link] = isaIrq;
+    if (old != 0) {
+      updateIsaLine(old);
+    }
+    if (isaIrq != 0) {
+      updateIsaLine(isaIrq);
+    }
+  }
+
+  /** The ISA IRQ link {@code link} is routed to, 0 for none. */
+  public int pciLinkRoute(int link) {
+    return linkRoutes[link];
+  }
+
+  /**
+   * True if the ISA line is driven high by a platform device, the device model or an asserted
+   * PCI link.
+   */
+  public boolean isaLineLevel(int irq) {
+    if (((dmIsaLevels | platformIsaLevels) & 1 << irq) != 0) {
+      return true;
+    }
+    for (int link = 0; link < 4; link++) {
+      if (linkRoutes[link] == irq && linkAsserts[link] > 0) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private void updateIsaLine(int irq) {
+    driveIsaLine(irq);
+    wakeIfPending();
+  }
+
+  /** The line's level to the PIC pair and the I/O APIC (IRQ 0 at GSI 2: hvm_isa_irq_assert). */
+  private void driveIsaLine(int irq) {
+    boolean level = isaLineLevel(irq);
+    pic.setLevel(irq, level);
+    if (ioapic != null) {
+      ioapic.setLevel(IoApic.isaGsi(irq), level);
+    }
+  }
+
+  private static void checkIsaIrq(int irq) {
+    if (irq < 0 || irq > 15) {
+      throw new IllegalArgumentException("no ISA IRQ " + irq);
+    }
   }
 
   /**
