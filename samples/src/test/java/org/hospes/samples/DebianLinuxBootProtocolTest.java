@@ -24,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Debian's unmodified 686-pae bzImage boots by Linux's 32-bit boot protocol on the bare PC and
- * in an HVM domain (EPT): it decompresses itself, takes the e820 map and command line from the
+ * in HVM domains (EPT and shadow paging): it decompresses itself, takes the e820 map and command line from the
  * zero page, calibrates the TSC against the PIT, reads the CMOS RTC, finds the i440FX's PCI bus,
  * prints on COM1 (8250, IRQ 4) and runs /init from the initrd. The bare PC has no ACPI or MP
  * tables: /init ends the run through isa-debug-exit (status 1). The HVM domain is a Xen HVM PC
@@ -45,7 +45,7 @@ class DebianLinuxBootProtocolTest {
   Path tmp;
 
   @ParameterizedTest
-  @ValueSource(strings = {"native", "hvm"})
+  @ValueSource(strings = {"native", "hvm", "hvm-shadow"})
   @Timeout(value = 900, unit = TimeUnit.SECONDS)
   void debiansBzImageBootsToInit(String mode) throws Exception {
     Path vmlinuz = DebianKernel.vmlinuz();
@@ -101,6 +101,22 @@ class DebianLinuxBootProtocolTest {
       // No ACPI: /init ends the run through isa-debug-exit.
       assertThat(text).doesNotContain("ACPI: RSDP");
       assertThat(r.exitStatus()).as("%s %s", r, diag).isEqualTo(1);
+    } else if (mode.equals("hvm-shadow")) {
+      // Shadow paging forwards no MMIO: no local APIC or I/O APIC (the MADT lists none), so
+      // Linux runs the PIC with the DSDT's PIC-mode routing; the PM timer and S5 are ports.
+      assertThat(text)
+          .as("console (run ended: %s; %s)", r, diag)
+          .contains("ACPI: RSDP 0x00000000000E0000 000024 (v02 HOSPES)")
+          .contains("ACPI: PM-Timer IO Port: 0xb008")
+          .doesNotContain("IOAPIC[0]")
+          .contains("ACPI: Using PIC for interrupt routing")
+          .contains("clocksource: acpi_pm: mask: 0xffffff")
+          .containsPattern("\\s4:\\s+[1-9]\\d*\\s+XT-PIC\\s+ttyS0")
+          .contains("ACPI: PM: Preparing to enter system sleep state S5")
+          .doesNotContain("ACPI Error")
+          .doesNotContain("ACPI BIOS Error");
+      assertThat(r.reason()).isEqualTo(org.hospes.hv.hvm.HvmPlatform.ACPI_SOFT_OFF);
+      assertThat(r.exitStatus()).as("%s %s", r, diag).isZero();
     } else {
       // The toolstack's ACPI tables, found by boot_params.acpi_rsdp_addr (or the BIOS-area
       // scan), describe the I/O APIC, the PM timer and the PCI root bridge; the timer passes
