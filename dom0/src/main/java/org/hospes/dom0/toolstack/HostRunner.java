@@ -258,8 +258,9 @@ public final class HostRunner {
           }
         }
       } else {
+        long rsdp = HvmMachine.installAcpiTables(hv, d);
         loader.load(image, request, new BootTarget(BootMode.of(spec.mode()), d.memory(),
-            (long) d.p2m().size() << 12, d.vcpus().get(0).cpu()));
+            (long) d.p2m().size() << 12, d.vcpus().get(0).cpu(), rsdp));
       }
       if (!spec.mode().pvDevicesOnly()) {
         // A boot loader runs after the firmware: the PIC and PIT are as SeaBIOS leaves them.

@@ -150,9 +150,10 @@ public final class HvmMachine {
   /** Loads the kernel into the domain's memory and sets the multiboot entry state. */
   public LoadedKernel loadMultiboot(byte[] image, String name, String cmdline)
       throws BootException {
+    long rsdp = installAcpiTables(hv, domain);
     LoadedKernel loaded = new MultibootKernelLoader().loadMultiboot(image, cmdline,
         new BootTarget(BootMode.of(domain.mode()), domain.memory(),
-            (long) domain.p2m().size() << 12, domain.vcpus().get(0).cpu()));
+            (long) domain.p2m().size() << 12, domain.vcpus().get(0).cpu(), rsdp));
     kernelName = name;
     // A boot loader runs after the firmware: the PIC and PIT are as SeaBIOS leaves them.
     BiosLeftState.apply(domain.platformPorts());
@@ -366,8 +367,10 @@ public final class HvmMachine {
         }
       }
     } else {
+      long rsdp = installAcpiTables(hv, domain);
       k = loader.load(image, request, new BootTarget(BootMode.of(domain.mode()),
-          domain.memory(), (long) domain.p2m().size() << 12, domain.vcpus().get(0).cpu()));
+          domain.memory(), (long) domain.p2m().size() << 12, domain.vcpus().get(0).cpu(),
+          rsdp));
     }
     if (!domain.mode().pvDevicesOnly()) {
       // A boot loader runs after the firmware: the PIC and PIT are as SeaBIOS leaves them.
@@ -377,6 +380,24 @@ public final class HvmMachine {
     kernelName = name;
     hv.unpause(domain);
     return k;
+  }
+
+  /**
+   * Writes an HVM domain's ACPI tables into the BIOS area (0xE0000, where a kernel scans for the
+   * RSDP; every e820 map here reserves it), as hvmloader does before any kernel runs: one local
+   * APIC per vCPU, the PM timer, and the I/O APIC and HPET where the vCPU reaches them (EPT
+   * modes: shadow paging forwards no MMIO yet, so there the OS runs on the PIC). Returns the RSDP's
+   * address, or 0 for a domain that gets none (PVH and PV domains, whose tables come with their
+   * start info, and a domain too small to have a BIOS area).
+   */
+  static long installAcpiTables(Hypervisor hv, Domain d) {
+    if (d.mode().pvDevicesOnly() || d.mode() == DomainMode.PV
+        || ((long) d.p2m().size() << 12) < 0x10_0000L) {
+      return 0;
+    }
+    boolean mmio = d.ept() != null;
+    return org.hospes.dom0.acpi.HvmAcpiTables.install(d.memory(), d.vcpus().size(),
+        mmio && hv.platform(d).hpet() != null, mmio).rsdp();
   }
 
   /**

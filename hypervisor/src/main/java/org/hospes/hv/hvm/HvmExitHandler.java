@@ -449,6 +449,19 @@ public final class HvmExitHandler {
       }
       return 0;
     }
+    org.hospes.hv.platform.IoApic ioapic = hv.platform(d).ioapic();
+    if (ioapic != null && gpa - org.hospes.hv.platform.IoApic.BASE >= 0
+        && gpa - org.hospes.hv.platform.IoApic.BASE < org.hospes.hv.platform.IoApic.SIZE) {
+      // The I/O APIC is in the hypervisor as well (Xen's hvm/vioapic.c).
+      long off = gpa - org.hospes.hv.platform.IoApic.BASE;
+      if (cpu.mmioIsWrite()) {
+        ioapic.write(off, cpu.mmioSize(), cpu.mmioWriteData());
+        cpu.completeMmio(0);
+      } else {
+        cpu.completeMmio(ioapic.read(off, cpu.mmioSize()));
+      }
+      return 0;
+    }
     IoreqServer server = d.ioreqServer();
     if (server != null && server.claimsMmio(gpa)) {
       v.counters().ioreqs++;

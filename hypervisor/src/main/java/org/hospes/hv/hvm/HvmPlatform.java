@@ -5,9 +5,12 @@ import org.hospes.hv.domain.Domain;
 import org.hospes.hv.domain.DomainMode;
 import org.hospes.hv.domain.Vcpu;
 import org.hospes.hv.domain.VcpuState;
+import org.hospes.hv.platform.AcpiPm;
+import org.hospes.hv.platform.ApicBus;
 import org.hospes.hv.platform.CmosRtc;
 import org.hospes.hv.platform.CpuInterrupts;
 import org.hospes.hv.platform.Hpet;
+import org.hospes.hv.platform.IoApic;
 import org.hospes.hv.platform.LocalApic;
 import org.hospes.hv.platform.Pic8259Pair;
 import org.hospes.hv.platform.Pit8254;
@@ -18,14 +21,18 @@ import org.hospes.x86.vmx.VmxControls;
 
 /**
  * The platform devices an HVM domain gets inside the hypervisor, where Xen keeps them: the PIC
- * pair, the PIT, the HPET and the CMOS RTC (PVH domains get none of them, as on Xen) and the local APIC, on
- * the hypervisor's virtual clock.
+ * pair, the PIT, the HPET, the CMOS RTC, the I/O APIC and the ACPI PM timer with the PM1
+ * blocks (PVH domains get none of them, as on Xen) and the local APIC, on the hypervisor's
+ * virtual clock. An ISA interrupt line reaches both the PIC and the I/O APIC (IRQ 0 at GSI 2,
+ * the MADT's interrupt source override), as on Xen's hvm_isa_irq_assert.
  * Their ports are claimed on the domain's platform bus, so their accesses are handled without a
  * trip to the device model. Interrupts they raise are injected at VM entry when the guest can
  * take them, else an interrupt-window exit is requested.
  */
 public final class HvmPlatform {
   public static final int TIMER_IRQ = 0;
+  /** The end reason of a domain that wrote SLP_TYP=S5 with SLP_EN (exit status 0). */
+  public static final String ACPI_SOFT_OFF = "ACPI S5 (soft off)";
 
   private final Hypervisor hv;
   private final Domain domain;
@@ -40,6 +47,10 @@ public final class HvmPlatform {
   private final CpuInterrupts interrupts;
   /** The CMOS RTC at 0x70/0x71 on IRQ 8 (HVM only). */
   private final CmosRtc rtc;
+  /** The I/O APIC at 0xFEC00000 (HVM only: Xen gives PVH domains none). */
+  private final IoApic ioapic;
+  /** The ACPI PM1 blocks and PM timer at 0xB000 (HVM only). */
+  private final AcpiPm acpiPm;
   /** ISA lines the device model holds high (bit per IRQ). */
   private int dmIsaLevels;
   /** PCI INTx pins held high, bit (device << 2 | intx). */
@@ -47,6 +58,10 @@ public final class HvmPlatform {
   /** Per PCI interrupt link: how many pins assert it, and the ISA IRQ it is routed to (0: none). */
   private final int[] linkAsserts = new int[4];
   private final int[] linkRoutes = new int[4];
+  /** ISA lines the platform devices in the hypervisor hold high (bit per IRQ). */
+  private int platformIsaLevels;
+  /** Per I/O APIC GSI 16-47: how many PCI INTx pins assert it. */
+  private final int[] gsiAsserts = new int[32];
   /** Time as the devices see it: the hypervisor's clock plus the running vCPU's progress. */
   private long deviceNow;
   /** HVM_PARAM_CALLBACK_IRQ as last set, decoded. */
@@ -62,7 +77,7 @@ public final class HvmPlatform {
     this.domain = domain;
     this.clock = new VirtualClock(() -> deviceNow);
     this.hpet = domain.mode().pvDevicesOnly() ? null
-        : new Hpet(clock, timers, (irq, high) -> pic.setLevel(irq, high));
+        : new Hpet(clock, timers, this::setIsaLine);
     this.pit = new Pit8254(clock, timers, high -> {
       if (hpet != null) {
         hpet.pitOutput(high);
@@ -75,10 +90,18 @@ public final class HvmPlatform {
       // read as all ones and ignore writes.
       pic.register(domain.platformPorts());
       pit.register(domain.platformPorts());
+      this.ioapic = new IoApic(this::deliverApicMessage);
+      lapic.onLevelEoi(ioapic::eoi);
+      this.acpiPm = new AcpiPm(clock, timers, high -> setIsaLine(AcpiPm.SCI_IRQ, high),
+          () -> hv.shutdown(domain, ACPI_SOFT_OFF, 0));
+      acpiPm.register(domain.platformPorts());
+    } else {
+      this.ioapic = null;
+      this.acpiPm = null;
     }
     // Xen keeps the RTC in the hypervisor too (hvm/rtc.c); PVH domains have none.
     this.rtc = domain.mode() == DomainMode.PVH ? null
-        : new CmosRtc(clock, timers, high -> pic.setLevel(CmosRtc.IRQ, high),
+        : new CmosRtc(clock, timers, high -> setIsaLine(CmosRtc.IRQ, high),
             CmosRtc.DEFAULT_START);
     if (rtc != null) {
       rtc.register(domain.platformPorts());
@@ -110,6 +133,78 @@ public final class HvmPlatform {
   /** The domain's deadlines (platform devices, PV vCPU timers). */
   public TimerQueue timers() {
     return timers;
+  }
+
+  /** The I/O APIC, or null in a PVH domain. */
+  public IoApic ioapic() {
+    return ioapic;
+  }
+
+  /** The ACPI PM timer and PM1 blocks, or null in a PVH domain. */
+  public AcpiPm acpiPm() {
+    return acpiPm;
+  }
+
+  /**
+   * A line of a platform device in the hypervisor (PIT or HPET on 0 and 8, RTC on 8, the SCI on
+   * 9), wire-ORed with the device model's and the PCI links' on the same ISA IRQ.
+   */
+  private void setIsaLine(int irq, boolean high) {
+    int bit = 1 << irq;
+    if (((platformIsaLevels & bit) != 0) == high) {
+      return;
+    }
+    platformIsaLevels = high ? platformIsaLevels | bit : platformIsaLevels & ~bit;
+    driveIsaLine(irq);
+  }
+
+  /**
+   * The APIC bus: an I/O APIC message goes to the local APICs its destination names. Fixed
+   * delivery goes to each of them, lowest-priority to the one with the lowest processor priority
+   * (ties to the lowest APIC ID), as Xen's vlapic_lowest_prio picks. ExtINT means "take the
+   * vector from the 8259A": the PIC already reaches the processor as in virtual-wire mode, so
+   * it is accepted as is. NMI is not injected yet and is refused (counted by the I/O APIC).
+   */
+  private boolean deliverApicMessage(int destination, boolean logical, ApicBus.DeliveryMode mode,
+      int vector, boolean level) {
+    java.util.List<LocalApic> apics = localApics();
+    switch (mode) {
+      case FIXED: {
+        boolean any = false;
+        for (LocalApic a : apics) {
+          if (a.matchesDestination(destination, logical)) {
+            any |= a.accept(vector, level);
+          }
+        }
+        return any;
+      }
+      case LOWEST_PRIORITY: {
+        LocalApic best = null;
+        for (LocalApic a : apics) {
+          if (a.matchesDestination(destination, logical) && a.globallyEnabled()
+              && (best == null || (a.processorPriority() & 0xF0)
+                  < (best.processorPriority() & 0xF0))) {
+            best = a;
+          }
+        }
+        return best != null && best.accept(vector, level);
+      }
+      case EXTINT: {
+        for (LocalApic a : apics) {
+          if (a.matchesDestination(destination, logical)) {
+            return true;
+          }
+        }
+        return false;
+      }
+      default:
+        return false;
+    }
+  }
+
+  /** The domain's local APICs, one per vCPU. */
+  java.util.List<LocalApic> localApics() {
+    return java.util.List.of(lapic);
   }
 
   /**
@@ -149,6 +244,22 @@ public final class HvmPlatform {
     if (linkAsserts[link] == (high ? 1 : 0) && linkRoutes[link] != 0) {
       updateIsaLine(linkRoutes[link]);
     }
+    // The pin also reaches the I/O APIC at its GSI (Xen's hvm_pci_intx_gsi), shared by pins
+    // whose formula meets: the GSI is asserted while any of them is.
+    int gsi = pciIntxGsi(device, intx);
+    gsiAsserts[gsi - 16] += high ? 1 : -1;
+    if (ioapic != null && gsiAsserts[gsi - 16] == (high ? 1 : 0)) {
+      ioapic.setLevel(gsi, high);
+      wakeIfPending();
+    }
+  }
+
+  /**
+   * The I/O APIC input {@code device}'s INTx (0-3) is wired to: 16 + ((device * 4 + device / 8
+   * + intx) mod 32), Xen's hvm_pci_intx_gsi (the DSDT's _PRT says the same).
+   */
+  public static int pciIntxGsi(int device, int intx) {
+    return 16 + (((device << 2) + (device >> 3) + intx) & 31);
   }
 
   /**
@@ -179,9 +290,12 @@ public final class HvmPlatform {
     return linkRoutes[link];
   }
 
-  /** True if the ISA line is driven high by the device model or an asserted PCI link. */
+  /**
+   * True if the ISA line is driven high by a platform device, the device model or an asserted
+   * PCI link.
+   */
   public boolean isaLineLevel(int irq) {
-    if ((dmIsaLevels & 1 << irq) != 0) {
+    if (((dmIsaLevels | platformIsaLevels) & 1 << irq) != 0) {
       return true;
     }
     if (callbackAsserted && callbackVia.type() == CallbackVia.Type.GSI
@@ -199,8 +313,17 @@ public final class HvmPlatform {
   }
 
   private void updateIsaLine(int irq) {
-    pic.setLevel(irq, isaLineLevel(irq));
+    driveIsaLine(irq);
     wakeIfPending();
+  }
+
+  /** The line's level to the PIC pair and the I/O APIC (IRQ 0 at GSI 2: hvm_isa_irq_assert). */
+  private void driveIsaLine(int irq) {
+    boolean level = isaLineLevel(irq);
+    pic.setLevel(irq, level);
+    if (ioapic != null) {
+      ioapic.setLevel(IoApic.isaGsi(irq), level);
+    }
   }
 
   private static void checkIsaIrq(int irq) {
@@ -297,6 +420,7 @@ public final class HvmPlatform {
     }
     return timers.nextDeadline() != TimerQueue.NEVER
         && (!pic.isMasked(0) || !pic.isMasked(8) || lapic.timerCanInterrupt()
+            || ioapic != null && ioapic.anyUnmasked()
             || hpet != null && hpet.canInterrupt());
   }
 

@@ -11,7 +11,9 @@ import org.hospes.x86.MmioDevice;
  * it for HVM guests: ID, version, TPR/PPR, EOI, SVR, the IRR/ISR/TMR bitmaps, ESR, the LVT
  * entries, the ICR for self-IPIs, and the timer in one-shot and periodic modes on the virtual
  * clock. Interrupts it accepts are offered to the processor by priority class against the TPR
- * and the highest in-service vector. LINT0/LINT1 and IPIs to other vCPUs are not modelled (the
+ * and the highest in-service vector. Interrupts from an I/O APIC arrive by {@link #accept(int,
+ * boolean)}; a level-triggered one sets its TMR bit, and its EOI is broadcast back
+ * ({@link #onLevelEoi}). LINT0/LINT1 and IPIs to other vCPUs are not modelled (the
  * PIC reaches the processor directly, as in virtual-wire mode).
  *
  * <p>IA32_APIC_BASE ({@link ApicBaseMsr}) is checked as Xen 4.17's {@code guest_wrmsr_apic_base}
@@ -87,6 +89,7 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
   private long timerStart;
   private long interrupts;
   private long apicBase = MSR_VALUE;
+  private java.util.function.IntConsumer levelEoi = vector -> { };
 
   public LocalApic(int apicId, VirtualClock clock, TimerQueue timers) {
     this.apicId = apicId;
@@ -160,14 +163,67 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
 
   /** Accepts {@code vector} into the IRR (a fixed interrupt from the timer or a self-IPI). */
   public void accept(int vector) {
+    accept(vector, false);
+  }
+
+  /**
+   * Accepts a fixed or lowest-priority {@code vector} into the IRR; {@code level} records in the
+   * TMR that it was level-triggered (an I/O APIC's level entry), so that its EOI is broadcast.
+   * False if the APIC is globally disabled or the vector is illegal (0-15).
+   */
+  public boolean accept(int vector, boolean level) {
     if (!globallyEnabled()) {
-      return;
+      return false;
     }
     if (vector < 16) {
       esr |= 1 << 6; // received illegal vector
-      return;
+      return false;
     }
     irr[vector >>> 5] |= 1 << (vector & 31);
+    if (level) {
+      tmr[vector >>> 5] |= 1 << (vector & 31);
+    } else {
+      tmr[vector >>> 5] &= ~(1 << (vector & 31));
+    }
+    return true;
+  }
+
+  /**
+   * Sets who hears this APIC's EOIs of level-triggered vectors (TMR bit set): the I/O APIC, as
+   * the EOI message goes to every I/O APIC on the bus (SDM vol. 3, 11.8.5).
+   */
+  public void onLevelEoi(java.util.function.IntConsumer listener) {
+    this.levelEoi = java.util.Objects.requireNonNull(listener);
+  }
+
+  /**
+   * True if a message to {@code destination} in this destination mode is for this APIC (SDM vol.
+   * 3, 11.6.2): physical mode matches the APIC ID or the broadcast 0xFF; logical mode ANDs the
+   * message with the LDR's logical ID in the flat model (DFR 0xF), or matches the cluster (high
+   * nibble) and ANDs the low nibbles in the cluster model (DFR 0x0).
+   */
+  public boolean matchesDestination(int destination, boolean logical) {
+    destination &= 0xFF;
+    if (!logical) {
+      return destination == 0xFF || destination == apicId;
+    }
+    int logicalId = ldr >>> 24;
+    if ((dfr >>> 28) == 0xF) {
+      return (logicalId & destination) != 0;
+    }
+    if (destination == 0xFF) {
+      return true;
+    }
+    return (destination >>> 4) == (logicalId >>> 4) && (destination & logicalId & 0xF) != 0;
+  }
+
+  /** The processor priority (PPR), by which lowest-priority delivery picks an APIC. */
+  public int processorPriority() {
+    return ppr();
+  }
+
+  public int apicId() {
+    return apicId;
   }
 
   private static int highest(int[] bits) {
@@ -320,6 +376,11 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
         int v = highest(isr);
         if (v >= 0) {
           isr[v >>> 5] &= ~(1 << (v & 31));
+          if ((tmr[v >>> 5] & 1 << (v & 31)) != 0) {
+            // A level-triggered vector: the EOI goes to the I/O APIC too (Xen's
+            // vlapic_handle_EOI), which re-delivers if the line is still asserted.
+            levelEoi.accept(v);
+          }
         }
         break;
       }

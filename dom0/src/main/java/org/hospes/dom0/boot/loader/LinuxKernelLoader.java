@@ -45,7 +45,7 @@ public final class LinuxKernelLoader implements KernelLoader {
     }
     byte[] initrd = request.modules().isEmpty() ? null : request.modules().get(0).data();
     LinuxLoader.LinuxKernel k = new LinuxLoader().load(image, request.cmdline(), initrd,
-        target.memory(), target.ramBytes());
+        target.memory(), target.ramBytes(), target.acpiRsdp());
     target.startFlat32(k.entry(), LinuxBootParams.BOOT_CS, LinuxBootParams.BOOT_DS);
     Cpu cpu = target.cpu();
     cpu.setGdtr((int) k.gdt(), k.gdtLimit());
