@@ -52,6 +52,40 @@ class SmpKernelTest {
     assertThat(hvm.serial()).isEqualTo(q.serialText());
   }
 
+  private static int cli(ByteArrayOutputStream out, ByteArrayOutputStream err, String... args) {
+    return org.hospes.dom0.cli.HospesCli.newCommandLine(
+        new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8)).execute(args);
+  }
+
+  @ParameterizedTest(name = "--sched {0}")
+  @ValueSource(strings = {"credit", "rr"})
+  @Timeout(value = 300, unit = TimeUnit.SECONDS)
+  void hospesRunTakesCpusInHvmModeUnderEitherScheduler(String sched) throws Exception {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int status = cli(out, err, "run", "--mode", "hvm", "--cpus", "3", "--sched", sched,
+        TestKernels.anyElf("smp").toString());
+    assertThat(out.toString(StandardCharsets.ISO_8859_1)).as(err.toString())
+        .contains("fw_cfg CPUs: 3\n").contains("smp: all checks passed");
+    assertThat(status).isEqualTo(QemuRunner.SUCCESS_STATUS);
+  }
+
+  @Test
+  void cpusOutsideHvmAndPvhAreRefusedWithTheReason() throws Exception {
+    for (String mode : new String[] {"hvm-shadow", "native", "pv"}) {
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      ByteArrayOutputStream err = new ByteArrayOutputStream();
+      int status = cli(out, err, "run", "--mode", mode, "--cpus", "2",
+          TestKernels.anyElf("smp").toString());
+      assertThat(status).as(mode).isEqualTo(org.hospes.dom0.machine.ExitStatus.USAGE);
+      assertThat(err.toString()).contains("--cpus 2: " + mode + " mode has one vCPU so far");
+    }
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    cli(new ByteArrayOutputStream(), err, "run", "--mode", "hvm", "--cpus", "65", "x.elf");
+    assertThat(err.toString()).contains("--cpus must be between 1 and 64, got 65");
+  }
+
   @Test
   @Timeout(value = 300, unit = TimeUnit.SECONDS)
   void twoRunsOfFourVcpusGiveTheSameCountsOnEveryVcpu() throws Exception {
