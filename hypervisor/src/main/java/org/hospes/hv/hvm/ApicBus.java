@@ -12,10 +12,10 @@ import org.hospes.hv.platform.LocalApic;
  *       including self, all excluding self.
  *   <li>Destination mode (bit 11): physical (the APIC ID, 0xFF for all) or logical, matched
  *       by each APIC against its LDR under its DFR model, flat or cluster
- *       ({@link LocalApic#matchesLogical}).
- *   <li>Delivery mode (bits 10:8): fixed (into the IRR), lowest priority (to the matching APIC
- *       with the lowest processor priority, the lowest APIC ID on a tie: deterministic, as
- *       Xen's vlapic_lowest_prio is), NMI, INIT (the processor waits for a start-up IPI; an
+ *       ({@link LocalApic#matchesDestination}).
+ *   <li>Delivery mode (bits 10:8): fixed (into the IRR), lowest priority (to the enabled
+ *       matching APIC of the lowest processor-priority class, the lowest APIC ID on a tie:
+ *       deterministic, as Xen's vlapic_lowest_prio is), NMI, INIT (the processor waits for a start-up IPI; an
  *       INIT level de-assert, level 0 and trigger level, does nothing, as on Pentium 4 and
  *       later), start-up (a processor waiting for SIPI starts in real mode at vector × 4096).
  *       SMI and ExtINT messages are dropped and counted.
@@ -105,8 +105,9 @@ public final class ApicBus implements LocalApic.IpiSink {
     if (mode == MODE_LOWEST_PRIORITY && shorthand == SHORTHAND_NONE) {
       LocalApic best = null;
       for (LocalApic a : apics) {
-        if (matches(a, dest, logical) && a.enabled()
-            && (best == null || a.processorPriority() < best.processorPriority())) {
+        if (a.matchesDestination(dest, logical) && a.enabled()
+            && (best == null
+                || (a.processorPriority() & 0xF0) < (best.processorPriority() & 0xF0))) {
           best = a;
         }
       }
@@ -120,7 +121,7 @@ public final class ApicBus implements LocalApic.IpiSink {
         case SHORTHAND_SELF -> a == from;
         case SHORTHAND_ALL -> true;
         case SHORTHAND_ALL_BUT_SELF -> a != from;
-        default -> matches(a, dest, logical);
+        default -> a.matchesDestination(dest, logical);
       };
       if (to) {
         deliver(a, mode == MODE_LOWEST_PRIORITY ? MODE_FIXED : mode, icrLow & 0xFF, self);
@@ -128,9 +129,6 @@ public final class ApicBus implements LocalApic.IpiSink {
     }
   }
 
-  private static boolean matches(LocalApic a, int dest, boolean logical) {
-    return logical ? a.matchesLogical(dest) : dest == 0xFF || dest == a.apicId();
-  }
 
   private void deliver(LocalApic a, int mode, int vector, int from) {
     int id = a.apicId();

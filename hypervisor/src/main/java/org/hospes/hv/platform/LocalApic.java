@@ -171,22 +171,25 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
   }
 
   /**
-   * True if a logical destination {@code mda} (ICR bits 63:56) names this APIC under its DFR
-   * model (SDM vol. 3, 10.6.2.2): flat (DFR model 1111b), a bit in common with LDR[31:24];
-   * cluster (0000b), the same cluster (MDA[7:4], 0xF for all clusters) and a bit in common in
-   * MDA[3:0]. 0xFF is a broadcast in both models.
+   * True if a message to {@code destination} in this destination mode is for this APIC (SDM
+   * vol. 3, 10.6.2): physical mode matches the APIC ID or the broadcast 0xFF; logical mode ANDs
+   * the destination with LDR[31:24] in the flat model (DFR model 1111b), or matches the cluster
+   * (high nibble) and ANDs the low nibbles in the cluster model (0000b), 0xFF being a broadcast
+   * there too (as Xen's vlapic_match_logical_addr and QEMU have it).
    */
-  public boolean matchesLogical(int mda) {
-    mda &= 0xFF;
-    if (mda == 0xFF) {
+  public boolean matchesDestination(int destination, boolean logical) {
+    destination &= 0xFF;
+    if (!logical) {
+      return destination == 0xFF || destination == apicId;
+    }
+    int logicalId = ldr >>> 24;
+    if ((dfr >>> 28) == 0xF) {
+      return (logicalId & destination) != 0;
+    }
+    if (destination == 0xFF) {
       return true;
     }
-    int logical = ldr >>> 24;
-    if ((dfr >>> 28) == 0xF) {
-      return (logical & mda) != 0;
-    }
-    int cluster = mda >>> 4;
-    return (cluster == 0xF || cluster == logical >>> 4) && (logical & mda & 0xF) != 0;
+    return (destination >>> 4) == (logicalId >>> 4) && (destination & logicalId & 0xF) != 0;
   }
 
   /** Processor priority (PPR), used to pick the target of a lowest-priority message. */

@@ -151,7 +151,7 @@ class ApicBusTest {
           return (ldr[target] & dest) != 0;
         }
         int cluster = dest >> 4;
-        return (cluster == 0xF || cluster == ldr[target] >> 4) && (ldr[target] & dest & 0xF) != 0;
+        return cluster == ldr[target] >> 4 && (ldr[target] & dest & 0xF) != 0;
     }
   }
 
