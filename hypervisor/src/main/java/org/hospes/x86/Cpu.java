@@ -2056,6 +2056,12 @@ public final class Cpu {
         r[EDX] = (int) (tsc >>> 32);
         break;
       }
+      case Op.PAUSE:
+        // A spin-wait hint: without PAUSE exiting it does nothing.
+        if (exits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_PAUSE_EXITING)) {
+          vmExit(ExitReason.PAUSE, 0);
+        }
+        break;
       case Op.HLT:
         if (cpl != 0 && protectedMode()) {
           raise(Exceptions.GP, 0);

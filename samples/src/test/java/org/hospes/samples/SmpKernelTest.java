@@ -11,6 +11,7 @@ import org.hospes.dom0.machine.RunResult;
 import org.hospes.dom0.toolstack.HvmMachine;
 import org.hospes.hv.domain.Domain;
 import org.hospes.hv.domain.DomainMode;
+import org.hospes.x86.vmx.ExitReason;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -24,7 +25,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class SmpKernelTest {
 
-  record Run(String serial, int status, long[] instructions, long exits) {}
+  record Run(String serial, int status, long[] instructions, long exits, long pauseExits,
+      long cycles) {}
 
   static Run runHvm(DomainMode mode, int cpus) throws Exception {
     ByteArrayOutputStream serial = new ByteArrayOutputStream();
@@ -35,7 +37,8 @@ class SmpKernelTest {
     Domain d = m.domain();
     long[] insns = d.vcpus().stream().mapToLong(v -> v.counters().instructions).toArray();
     return new Run(serial.toString(StandardCharsets.ISO_8859_1), r.exitStatus(), insns,
-        d.totals().totalExits());
+        d.totals().totalExits(), d.totals().exitCount[ExitReason.PAUSE.code()],
+        m.hypervisor().now());
   }
 
   @ParameterizedTest(name = "{0} vCPUs")
@@ -94,6 +97,12 @@ class SmpKernelTest {
     assertThat(a.serial()).contains("smp: all checks passed");
     assertThat(b.instructions()).containsExactly(a.instructions());
     assertThat(b.exits()).isEqualTo(a.exits());
+    assertThat(b.pauseExits()).isEqualTo(a.pauseExits());
+    // The spinlock was contended: a waiter's PAUSE exits let the holder run.
+    assertThat(a.pauseExits()).isPositive();
+    assertThat(b.cycles()).isEqualTo(a.cycles());
+    System.out.printf("smp, 4 vCPUs: instructions %s, exits %d (PAUSE %d), %d cycles%n",
+        java.util.Arrays.toString(a.instructions()), a.exits(), a.pauseExits(), a.cycles());
     assertThat(java.util.Arrays.stream(a.instructions()).min().getAsLong()).isPositive();
   }
 }

@@ -84,6 +84,11 @@ public final class Domains {
       cpu.setCosts(hv.costModel().cpuCosts());
       Vmcs vmcs = new Vmcs();
       configure(vmcs, mode, ept);
+      if (vcpus > 1) {
+        // A spinning vCPU gives way to its siblings: on one physical CPU the lock holder
+        // cannot run while it spins (Xen uses PAUSE-loop exiting for the same reason).
+        vmcs.setBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_PAUSE_EXITING);
+      }
       cpu.setVmcs(vmcs);
       if (mode == DomainMode.HVM_SHADOW) {
         ShadowPager shadow = new ShadowPager(hv.machineMemory(), p2m, frames);

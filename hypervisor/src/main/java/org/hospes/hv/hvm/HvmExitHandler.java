@@ -113,6 +113,12 @@ public final class HvmExitHandler {
         }
         break;
       }
+      case PAUSE:
+        // Safe: PAUSE has no effect of its own. The spinning vCPU yields to its siblings,
+        // one of which may hold the lock it waits for.
+        cpu.skipInstruction();
+        v.requestYield();
+        break;
       case INTERRUPT_WINDOW:
         vmcs.clearBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
             VmxControls.PROC_INTERRUPT_WINDOW_EXITING);

@@ -264,10 +264,17 @@ public final class CreditScheduler implements Scheduler {
         CreditVcpu waiting = best();
         boolean yielded = cur.yielded;
         cur.yielded = false;
-        if (yielded && waiting != null && waiting.pri >= cur.pri) {
-          // Xen's CSCHED_FLAG_VCPU_YIELD: the yield goes past the rate limit.
+        if (yielded && waiting != null) {
+          // Xen's CSCHED_FLAG_VCPU_YIELD: the yield goes past the rate limit, and the vCPU
+          // goes behind one runnable vCPU even of lower priority (__runq_insert), so a
+          // boosted spinner lets the lock holder run.
           current = null;
           enqueue(cur);
+          dequeue(waiting);
+          current = waiting;
+          sliceStart = now;
+          sliceEnd = now + tslice;
+          return waiting.vcpu;
         } else {
           boolean preempt = waiting != null && waiting.pri > cur.pri;
           if (now - sliceStart < ratelimit || now < sliceEnd && !preempt) {
