@@ -1,6 +1,9 @@
 package org.hospes.dom0.devicemodel;
 
 import java.io.OutputStream;
+import org.hospes.dom0.devicemodel.pci.I440fx;
+import org.hospes.dom0.devicemodel.pci.PciFirmware;
+import org.hospes.dom0.devicemodel.pci.PciFunction;
 import org.hospes.dom0.devicemodel.pci.PciHostBridge;
 import org.hospes.hv.ioreq.Ioreq;
 import org.hospes.hv.ioreq.IoreqServer;
@@ -11,6 +14,9 @@ import org.hospes.x86.IoBus;
  * isa-debug-exit, QEMU's fw_cfg (ports 0x510/0x511) and the i440FX PCI host bridge with the
  * PIIX3 ISA bridge (0xCF8/0xCFC), served through ioreqs the hypervisor forwards. Devices sit on a bus and see
  * only offsets and sizes; the model knows nothing about the guest beyond its ioreqs.
+ * PCI devices ({@link #attachPci}) are reached through the BARs the guest programmed, for port
+ * and MMIO ioreqs alike; their INTx pins and the PIIX3's link routes go to the platform's
+ * interrupt inputs; bus masters use {@link GuestDma}.
  */
 public final class HvmDeviceModel implements IoreqServer {
   public static final int COM1_BASE = 0x3F8;
@@ -19,24 +25,27 @@ public final class HvmDeviceModel implements IoreqServer {
 
   private final IoBus ports = new IoBus();
   private final Uart16550 com1;
-  private final PciHostBridge pci = org.hospes.dom0.devicemodel.pci.I440fx.hostBridge();
+  private final PciHostBridge pci;
+  private final PlatformInterrupts irqs;
   private long requests;
 
   /**
    * @param serial where COM1's output goes
-   * @param irq the domain's ISA interrupt lines (dm_op set_isa_irq_level)
+   * @param irqs the domain's interrupt inputs (ISA lines, PCI INTx, link routes)
    * @param exit told when the guest writes the debug-exit port
    * @param ramBytes the domain's RAM, as fw_cfg reports it
    */
-  public HvmDeviceModel(OutputStream serial, IsaIrq irq, IsaDebugExit.Listener exit,
+  public HvmDeviceModel(OutputStream serial, PlatformInterrupts irqs, IsaDebugExit.Listener exit,
       long ramBytes) {
-    this(serial, irq, exit, ramBytes, 1);
+    this(serial, irqs, exit, ramBytes, 1);
   }
 
   /** As above, for a domain of {@code cpus} vCPUs (fw_cfg's FW_CFG_NB_CPUS and MAX_CPUS). */
-  public HvmDeviceModel(OutputStream serial, IsaIrq irq, IsaDebugExit.Listener exit,
+  public HvmDeviceModel(OutputStream serial, PlatformInterrupts irqs, IsaDebugExit.Listener exit,
       long ramBytes, int cpus) {
-    com1 = new Uart16550(serial, asserted -> irq.setLevel(COM1_IRQ, asserted));
+    this.irqs = irqs;
+    this.pci = I440fx.hostBridge(irqs);
+    com1 = new Uart16550(serial, asserted -> irqs.setIsaIrqLevel(COM1_IRQ, asserted));
     ports.register(COM1_BASE, 8, com1);
     ports.register(DEBUG_EXIT_PORT, 4, new IsaDebugExit(exit));
     ports.register(FwCfg.SELECTOR_PORT, FwCfg.PORT_COUNT, new FwCfg(ramBytes, cpus));
@@ -48,9 +57,27 @@ public final class HvmDeviceModel implements IoreqServer {
     return pci;
   }
 
-  /** An HVM domain's ISA interrupt lines as the device model drives them. */
-  public interface IsaIrq {
-    void setLevel(int irq, boolean high);
+  /** The domain's interrupt inputs, for ISA devices a plugin adds (IDE on IRQ 14, say). */
+  public PlatformInterrupts interrupts() {
+    return irqs;
+  }
+
+  /** Registers an ISA device's ports (fixed, as legacy devices decode them). */
+  public void registerPorts(int first, int count, org.hospes.x86.PortDevice device) {
+    ports.register(first, count, device);
+  }
+
+  /** Puts PCI function {@code f} at bus 0, {@code device}.0 (IllegalArgumentException if taken). */
+  public void attachPci(int device, PciFunction f) {
+    pci.attach(device, 0, f);
+  }
+
+  /**
+   * Programs the PCI bus as firmware leaves it ({@link PciFirmware}): for a kernel booted
+   * without a BIOS, after every device is attached. {@code platformPorts} reach the ELCR.
+   */
+  public void firmwareSetup(IoBus platformPorts) {
+    PciFirmware.program(pci, platformPorts);
   }
 
   public Uart16550 com1() {
@@ -63,20 +90,34 @@ public final class HvmDeviceModel implements IoreqServer {
 
   @Override
   public boolean claimsPort(int port) {
-    return ports.claims(port);
+    return ports.claims(port) || pci.claimsIo(port);
+  }
+
+  @Override
+  public boolean claimsMmio(long gpa) {
+    return pci.claimsMemory(gpa);
   }
 
   @Override
   public long handle(int domid, Ioreq req) {
     requests++;
-    if (req.type() != Ioreq.Type.PIO) {
-      return req.write() ? 0 : -1L;
+    if (req.type() == Ioreq.Type.MMIO) {
+      if (req.write()) {
+        pci.memoryWrite(req.address(), req.size(), (int) req.data());
+        return 0;
+      }
+      return pci.memoryRead(req.address(), req.size()) & 0xFFFF_FFFFL;
     }
     int port = (int) req.address();
+    boolean fixed = ports.claims(port);
     if (req.write()) {
-      ports.out(port, req.size(), (int) req.data());
+      if (fixed) {
+        ports.out(port, req.size(), (int) req.data());
+      } else {
+        pci.ioOut(port, req.size(), (int) req.data());
+      }
       return 0;
     }
-    return ports.in(port, req.size()) & 0xFFFF_FFFFL;
+    return (fixed ? ports.in(port, req.size()) : pci.ioIn(port, req.size())) & 0xFFFF_FFFFL;
   }
 }

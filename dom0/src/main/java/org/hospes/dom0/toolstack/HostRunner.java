@@ -17,6 +17,7 @@ import org.hospes.dom0.boot.loader.BootTarget;
 import org.hospes.dom0.boot.loader.KernelLoader;
 import org.hospes.dom0.boot.loader.KernelLoaders;
 import org.hospes.dom0.devicemodel.HvmDeviceModel;
+import org.hospes.dom0.devicemodel.PlatformInterrupts;
 import org.hospes.dom0.machine.RunResult;
 import org.hospes.hv.Hypervisor;
 import org.hospes.hv.HypervisorFactory;
@@ -216,7 +217,7 @@ public final class HostRunner {
       d.setConsole(new org.hospes.hv.console.GuestConsoleLog(d.domid(), hypervisorLog));
       if (!spec.mode().pvDevicesOnly()) {
         dm = new HvmDeviceModel(lines,
-            (irq, high) -> hv.platform(d).setIsaIrqLevel(irq, high),
+            PlatformInterrupts.of(hv, d),
             (value, status) -> {
               self[0].debugExit(status);
               hv.shutdown(d, RunResult.DEBUG_EXIT, status);
@@ -258,6 +259,7 @@ public final class HostRunner {
       if (!spec.mode().pvDevicesOnly()) {
         // A boot loader runs after the firmware: the PIC and PIT are as SeaBIOS leaves them.
         org.hospes.dom0.boot.BiosLeftState.apply(d.platformPorts());
+        dm.firmwareSetup(d.platformPorts());
       }
       GuestDomain g = new GuestDomain(spec, d, dm, lines, hv.now());
       if (loader.wantsPvServices()) {

@@ -16,6 +16,7 @@ import org.hospes.dom0.boot.loader.KernelLoader;
 import org.hospes.dom0.boot.loader.MultibootKernelLoader;
 import org.hospes.abi.SchedOp;
 import org.hospes.dom0.devicemodel.HvmDeviceModel;
+import org.hospes.dom0.devicemodel.PlatformInterrupts;
 import org.hospes.dom0.machine.ExitStatus;
 import org.hospes.dom0.machine.GuestOutputTail;
 import org.hospes.dom0.machine.RunResult;
@@ -70,7 +71,7 @@ public final class HvmMachine {
     // stderr unless setHypervisorLog says otherwise. COM1 and the PV ring go to serial.
     setHypervisorLog(diagnostics);
     this.deviceModel = new HvmDeviceModel(this.serial,
-        (irq, high) -> hv.platform(domain).setIsaIrqLevel(irq, high),
+        PlatformInterrupts.of(hv, domain),
         (value, status) -> {
           if (debugExitStatus < 0) {
             debugExitStatus = status;
@@ -166,6 +167,7 @@ public final class HvmMachine {
     kernelName = name;
     // A boot loader runs after the firmware: the PIC and PIT are as SeaBIOS leaves them.
     BiosLeftState.apply(domain.platformPorts());
+    deviceModel.firmwareSetup(domain.platformPorts());
     hv.unpause(domain);
     return loaded;
   }
@@ -300,6 +302,7 @@ public final class HvmMachine {
     if (!domain.mode().pvDevicesOnly()) {
       // A boot loader runs after the firmware: the PIC and PIT are as SeaBIOS leaves them.
       BiosLeftState.apply(domain.platformPorts());
+      deviceModel.firmwareSetup(domain.platformPorts());
     }
     kernelName = name;
     hv.unpause(domain);

@@ -43,6 +43,13 @@ public final class HvmPlatform {
   private final ApicBus apicBus;
   /** The CMOS RTC at 0x70/0x71 on IRQ 8 (HVM only). */
   private final CmosRtc rtc;
+  /** ISA lines the device model holds high (bit per IRQ). */
+  private int dmIsaLevels;
+  /** PCI INTx pins held high, bit (device << 2 | intx). */
+  private final long[] pciIntxLevels = new long[2];
+  /** Per PCI interrupt link: how many pins assert it, and the ISA IRQ it is routed to (0: none). */
+  private final int[] linkAsserts = new int[4];
+  private final int[] linkRoutes = new int[4];
   /** Time as the devices see it: the hypervisor's clock plus the running vCPU's progress. */
   private long deviceNow;
 
@@ -150,10 +157,95 @@ public final class HvmPlatform {
     return timers;
   }
 
-  /** Device-model interrupt lines (dm_op set_isa_irq_level). */
+  /**
+   * Device-model interrupt lines (dm_op set_isa_irq_level). The line is wire-ORed with the PCI
+   * interrupt links routed to the same IRQ, as Xen's hvm_irq counts assertions per line.
+   */
   public void setIsaIrqLevel(int irq, boolean high) {
-    pic.setLevel(irq, high);
+    checkIsaIrq(irq);
+    int bit = 1 << irq;
+    if (((dmIsaLevels & bit) != 0) == high) {
+      return;
+    }
+    dmIsaLevels = high ? dmIsaLevels | bit : dmIsaLevels & ~bit;
+    updateIsaLine(irq);
+  }
+
+  /**
+   * A PCI function's INTx pin (dm_op set_pci_intx_level): {@code device} 0-31 on bus 0,
+   * {@code intx} 0-3 for INTA#-INTD#. The pin drives interrupt link (device + intx) & 3, as
+   * Xen's hvm_pci_intx_link swizzles them, and the link drives the ISA IRQ the PIIX3's PIRQ
+   * route register gives it ({@link #setPciLinkRoute}). A link is asserted while any of its pins
+   * is.
+   */
+  public void setPciIntxLevel(int device, int intx, boolean high) {
+    if (device < 0 || device > 31 || intx < 0 || intx > 3) {
+      throw new IllegalArgumentException("no PCI INTx " + device + "/" + intx);
+    }
+    int pin = device << 2 | intx;
+    long bit = 1L << (pin & 63);
+    int word = pin >>> 6;
+    if (((pciIntxLevels[word] & bit) != 0) == high) {
+      return;
+    }
+    pciIntxLevels[word] = high ? pciIntxLevels[word] | bit : pciIntxLevels[word] & ~bit;
+    int link = (device + intx) & 3;
+    linkAsserts[link] += high ? 1 : -1;
+    if (linkAsserts[link] == (high ? 1 : 0) && linkRoutes[link] != 0) {
+      updateIsaLine(linkRoutes[link]);
+    }
+  }
+
+  /**
+   * Routes PCI interrupt link {@code link} (0-3, PIRQA#-PIRQD#) to ISA IRQ {@code isaIrq}, or
+   * nowhere with 0 (dm_op set_pci_link_route, which the device model sends when the guest
+   * writes the PIIX3's PIRQ route control registers). An asserted link moves its level with it.
+   */
+  public void setPciLinkRoute(int link, int isaIrq) {
+    if (link < 0 || link > 3) {
+      throw new IllegalArgumentException("no PCI interrupt link " + link);
+    }
+    checkIsaIrq(isaIrq);
+    int old = linkRoutes[link];
+    if (old == isaIrq) {
+      return;
+    }
+    linkRoutes[link] = isaIrq;
+    if (old != 0) {
+      updateIsaLine(old);
+    }
+    if (isaIrq != 0) {
+      updateIsaLine(isaIrq);
+    }
+  }
+
+  /** The ISA IRQ link {@code link} is routed to, 0 for none. */
+  public int pciLinkRoute(int link) {
+    return linkRoutes[link];
+  }
+
+  /** True if the ISA line is driven high by the device model or an asserted PCI link. */
+  public boolean isaLineLevel(int irq) {
+    if ((dmIsaLevels & 1 << irq) != 0) {
+      return true;
+    }
+    for (int link = 0; link < 4; link++) {
+      if (linkRoutes[link] == irq && linkAsserts[link] > 0) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private void updateIsaLine(int irq) {
+    pic.setLevel(irq, isaLineLevel(irq));
     wakeIfPending();
+  }
+
+  private static void checkIsaIrq(int irq) {
+    if (irq < 0 || irq > 15) {
+      throw new IllegalArgumentException("no ISA IRQ " + irq);
+    }
   }
 
   /**

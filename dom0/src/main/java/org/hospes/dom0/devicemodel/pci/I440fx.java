@@ -6,8 +6,9 @@ package org.hospes.dom0.devicemodel.pci;
  * multi-function device, as on the real part). Besides the header's registers, software may
  * write the registers firmware programs: the PMC's PAM registers (0x59-0x5F) and SMRAM control
  * (0x72), and the PIIX3's PIRQ route control registers (0x60-0x63, which start with routing
- * disabled, 0x80). They are stored: with no firmware shadowing and no PCI interrupt sources yet,
- * nothing acts on them.
+ * disabled, 0x80). PAM and SMRAM are stored (no firmware shadowing is modelled); a PIRQ route
+ * written goes to the platform as a PCI link route (bit 7 disables the link; IRQs 0-2, 8 and 13
+ * are reserved on the PIIX3 and route nowhere).
  */
 public final class I440fx {
   public static final int INTEL = 0x8086;
@@ -22,12 +23,35 @@ public final class I440fx {
 
   private I440fx() {}
 
-  /** A host bridge with the i440FX's host bridge and PIIX3 ISA bridge attached. */
+  /** A host bridge with the i440FX's host bridge and PIIX3 ISA bridge, connected to nothing. */
   public static PciHostBridge hostBridge() {
-    PciHostBridge bridge = new PciHostBridge();
+    return hostBridge(org.hospes.dom0.devicemodel.PlatformInterrupts.NONE);
+  }
+
+  /**
+   * A host bridge with the i440FX's host bridge and PIIX3 ISA bridge; INTx pins and the PIIX3's
+   * link routes reach {@code irqs}.
+   */
+  public static PciHostBridge hostBridge(org.hospes.dom0.devicemodel.PlatformInterrupts irqs) {
+    PciHostBridge bridge = new PciHostBridge(irqs::setPciIntxLevel);
     bridge.attach(0, 0, pmc());
-    bridge.attach(1, 0, piix3());
+    PciFunction piix3 = piix3();
+    piix3.onWrite((offset, size, value) -> {
+      for (int link = 0; link < 4; link++) {
+        if (offset <= PIRQRC + link && offset + size > PIRQRC + link) {
+          irqs.setPciLinkRoute(link, linkIrq(piix3.read(PIRQRC + link, 1)));
+        }
+      }
+    });
+    bridge.attach(1, 0, piix3);
     return bridge;
+  }
+
+  /** The ISA IRQ a PIRQ route control value selects, 0 for none. */
+  static int linkIrq(int pirqrc) {
+    int irq = pirqrc & 0x0F;
+    boolean reserved = irq < 3 || irq == 8 || irq == 13;
+    return (pirqrc & 0x80) != 0 || reserved ? 0 : irq;
   }
 
   /** 82441FX PCI and memory controller, revision 02. */

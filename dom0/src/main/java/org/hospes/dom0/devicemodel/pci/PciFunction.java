@@ -1,5 +1,8 @@
 package org.hospes.dom0.devicemodel.pci;
 
+import org.hospes.x86.MmioDevice;
+import org.hospes.x86.PortDevice;
+
 /**
  * The 256-byte configuration space of one PCI function with a type 0 header (PCI Local Bus
  * Specification 3.0, section 6.1), as software sees it through a host bridge: a value per byte
@@ -10,6 +13,13 @@ package org.hospes.dom0.devicemodel.pci;
  * bytes: its low bits are read-only (bit 0 = 1 for I/O space; bits 2-1 = 00 for a 32-bit memory
  * BAR), and the address bits below the size read as zero, so writing all ones and reading back
  * gives {@code ~(size - 1)} plus the type bits: the sizing the specification describes (6.2.5.1).
+ * A BAR may have a device behind it ({@link #ioBar}, {@link #memoryBar}), which the host bridge
+ * reaches at the address the guest programmed while the command register enables that space;
+ * the device sees offsets within its BAR.
+ *
+ * <p>The function's INTx pin ({@link #interruptPin}) is driven with {@link #setIrq}: the level
+ * shows in the status register's interrupt bit and reaches the platform, through the link the
+ * bridge's slot swizzles it to, unless the command register's Interrupt Disable bit is set.
  */
 public final class PciFunction {
   public static final int SIZE = 256;
@@ -38,10 +48,35 @@ public final class PciFunction {
   public static final int COMMAND_MASTER = 0x0004;
   public static final int COMMAND_PARITY = 0x0040;
   public static final int COMMAND_SERR = 0x0100;
+  /** Command bit 10: the function may not assert INTx (PCI 2.3). */
+  public static final int COMMAND_INTX_DISABLE = 0x0400;
+  /** Status bit 3: the function's INTx is asserted, whatever the command register says. */
+  public static final int STATUS_INTERRUPT = 0x0008;
+  public static final int BAR_PREFETCHABLE = 0x08;
+
+  /** Where a function's INTx goes: set by the bridge the function is attached to. */
+  @FunctionalInterface
+  public interface IntxSink {
+    void set(int device, int intx, boolean high);
+  }
+
+  /** Told after software wrote configuration space, for registers with side effects. */
+  @FunctionalInterface
+  public interface WriteListener {
+    void written(int offset, int size, int value);
+  }
 
   private final String name;
   private final byte[] config = new byte[SIZE];
   private final byte[] writable = new byte[SIZE];
+  private final int[] barBytes = new int[6];
+  private final PortDevice[] ioDevice = new PortDevice[6];
+  private final MmioDevice[] memoryDevice = new MmioDevice[6];
+  private WriteListener listener;
+  private IntxSink intx;
+  private int slot = -1;
+  private boolean irqLevel;
+  private boolean intxDriven;
 
   /**
    * A function with these identifiers; the command register's I/O, memory, bus-master, parity
@@ -60,7 +95,7 @@ public final class PciFunction {
     config[CLASS_PROG + 2] = (byte) (classCode >> 16);
     config[HEADER_TYPE] = (byte) headerType;
     writable(COMMAND, 2, COMMAND_IO | COMMAND_MEMORY | COMMAND_MASTER | COMMAND_PARITY
-        | COMMAND_SERR);
+        | COMMAND_SERR | COMMAND_INTX_DISABLE);
     writable(CACHE_LINE_SIZE, 1, 0xFF);
     writable(LATENCY_TIMER, 1, 0xFF);
     writable(INTERRUPT_LINE, 1, 0xFF);
@@ -100,6 +135,111 @@ public final class PciFunction {
     return this;
   }
 
+  /** An I/O BAR of {@code size} bytes with {@code device} behind it (it sees the offset as port). */
+  public PciFunction ioBar(int index, int size, PortDevice device) {
+    bar(index, size, true);
+    barBytes[index] = size;
+    ioDevice[index] = device;
+    return this;
+  }
+
+  /** A 32-bit memory BAR of {@code size} bytes with {@code device} behind it. */
+  public PciFunction memoryBar(int index, int size, boolean prefetchable, MmioDevice device) {
+    bar(index, size, false);
+    if (prefetchable) {
+      reset(BAR0 + 4 * index, 4, BAR_PREFETCHABLE);
+    }
+    barBytes[index] = size;
+    memoryDevice[index] = device;
+    return this;
+  }
+
+  /** The size of BAR {@code index}, 0 if it is not implemented. */
+  public int barSize(int index) {
+    int v = writable[BAR0 + 4 * index] & 0xFF | (writable[BAR0 + 4 * index + 1] & 0xFF) << 8
+        | (writable[BAR0 + 4 * index + 2] & 0xFF) << 16 | writable[BAR0 + 4 * index + 3] << 24;
+    return v == 0 ? 0 : -v;
+  }
+
+  /** True if BAR {@code index} decodes I/O space. */
+  public boolean barIsIo(int index) {
+    return (config[BAR0 + 4 * index] & BAR_IO) != 0;
+  }
+
+  /** The I/O BAR with a device that decodes {@code port} while I/O decoding is on, or -1. */
+  int ioBarAt(int port) {
+    return (read(COMMAND, 2) & COMMAND_IO) == 0 ? -1 : barAt(ioDevice, port);
+  }
+
+  /** The memory BAR with a device that decodes {@code gpa} while memory decoding is on, or -1. */
+  int memoryBarAt(long gpa) {
+    return (read(COMMAND, 2) & COMMAND_MEMORY) == 0 ? -1 : barAt(memoryDevice, gpa);
+  }
+
+  private int barAt(Object[] devices, long address) {
+    for (int i = 0; i < 6; i++) {
+      if (devices[i] != null) {
+        long base = barAddress(i);
+        if (base != 0 && address - base >= 0 && address - base < barBytes[i]) {
+          return i;
+        }
+      }
+    }
+    return -1;
+  }
+
+  PortDevice ioDevice(int index) {
+    return ioDevice[index];
+  }
+
+  MmioDevice memoryDevice(int index) {
+    return memoryDevice[index];
+  }
+
+  /** Sets the INTx pin the function uses: 1-4 for INTA#-INTD#, 0 for none. */
+  public PciFunction interruptPin(int pin) {
+    if (pin < 0 || pin > 4) {
+      throw new IllegalArgumentException("no interrupt pin " + pin);
+    }
+    config[INTERRUPT_PIN] = (byte) pin;
+    return this;
+  }
+
+  /** Calls {@code l} after every configuration write (one listener). */
+  public PciFunction onWrite(WriteListener l) {
+    this.listener = l;
+    return this;
+  }
+
+  /** Connects the function's INTx to {@code sink} as device {@code slot} (by the host bridge). */
+  void connect(int slot, IntxSink sink) {
+    this.slot = slot;
+    this.intx = sink;
+  }
+
+  /** The device drives its interrupt line (level-triggered, as PCI INTx is). */
+  public void setIrq(boolean high) {
+    irqLevel = high;
+    int status = read(STATUS, 2);
+    reset(STATUS, 2, high ? status | STATUS_INTERRUPT : status & ~STATUS_INTERRUPT);
+    updateIntx();
+  }
+
+  /** The level the device drives, whatever the command register masks. */
+  public boolean irqLevel() {
+    return irqLevel;
+  }
+
+  private void updateIntx() {
+    int pin = config[INTERRUPT_PIN] & 0xFF;
+    boolean level = irqLevel && (read(COMMAND, 2) & COMMAND_INTX_DISABLE) == 0;
+    if (pin == 0 || intx == null || level == intxDriven) {
+      return;
+    }
+    intxDriven = level;
+    intx.set(slot, pin - 1, level);
+  }
+
   /** The address BAR {@code index} holds, type bits cleared. */
   public long barAddress(int index) {
     int v = read(BAR0 + 4 * index, 4);
@@ -120,6 +260,12 @@ public final class PciFunction {
     for (int i = 0; i < size; i++) {
       int m = writable[offset + i];
       config[offset + i] = (byte) ((config[offset + i] & ~m) | ((value >>> (8 * i)) & m));
+    }
+    if (offset <= COMMAND + 1 && offset + size > COMMAND) {
+      updateIntx();
+    }
+    if (listener != null) {
+      listener.written(offset, size, value);
     }
   }
 

@@ -2,6 +2,7 @@ package org.hospes.dom0.devicemodel.pci;
 
 import java.util.Map;
 import java.util.TreeMap;
+import org.hospes.x86.MmioDevice;
 import org.hospes.x86.PortDevice;
 
 /**
@@ -14,6 +15,9 @@ import org.hospes.x86.PortDevice;
  * kept (this machine has no reset line, so its reset request does nothing). With the enable
  * bit clear, or for a function nobody implements, reads give all ones and writes are dropped,
  * so a vendor ID of 0xFFFF says the slot is empty. Bus 0 is the only bus.
+ *
+ * <p>The bridge also decodes the functions' BARs ({@link #claimsIo}, {@link #claimsMemory}) and
+ * connects each function's INTx to the platform as its slot's device number.
  */
 public final class PciHostBridge implements PortDevice {
   public static final int CONFIG_ADDRESS = 0xCF8;
@@ -25,7 +29,19 @@ public final class PciHostBridge implements PortDevice {
   static final int ADDRESS_MASK = ENABLE | 0x00FF_FFFC;
 
   private final Map<Integer, PciFunction> functions = new TreeMap<>();
+  private final PciFunction.IntxSink intx;
+  private PciFunction[] all = new PciFunction[0];
   private int address;
+
+  /** A bridge whose functions' INTx go nowhere. */
+  public PciHostBridge() {
+    this((device, pin, high) -> { });
+  }
+
+  /** A bridge whose functions' INTx pins drive {@code intx}. */
+  public PciHostBridge(PciFunction.IntxSink intx) {
+    this.intx = intx;
+  }
   private int resetControl;
 
   /** Puts {@code f} at bus 0, {@code device} (0-31), {@code function} (0-7). */
@@ -35,6 +51,76 @@ public final class PciHostBridge implements PortDevice {
     }
     if (functions.putIfAbsent(device << 3 | function, f) != null) {
       throw new IllegalArgumentException("PCI slot 00:" + device + "." + function + " is taken");
+    }
+    f.connect(device, intx);
+    all = functions.values().toArray(new PciFunction[0]);
+  }
+
+  /** The attached functions, by slot. */
+  public Map<Integer, PciFunction> functions() {
+    return java.util.Collections.unmodifiableMap(functions);
+  }
+
+  /** True if a function's I/O BAR decodes {@code port}. */
+  public boolean claimsIo(int port) {
+    for (PciFunction f : all) {
+      if (f.ioBarAt(port) >= 0) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** True if a function's memory BAR decodes guest-physical {@code gpa}. */
+  public boolean claimsMemory(long gpa) {
+    for (PciFunction f : all) {
+      if (f.memoryBarAt(gpa) >= 0) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** An I/O BAR access; all ones if no BAR decodes the port. */
+  public int ioIn(int port, int size) {
+    for (PciFunction f : all) {
+      int bar = f.ioBarAt(port);
+      if (bar >= 0) {
+        return f.ioDevice(bar).in((int) (port - f.barAddress(bar)), size);
+      }
+    }
+    return size == 4 ? -1 : (1 << (8 * size)) - 1;
+  }
+
+  public void ioOut(int port, int size, int value) {
+    for (PciFunction f : all) {
+      int bar = f.ioBarAt(port);
+      if (bar >= 0) {
+        f.ioDevice(bar).out((int) (port - f.barAddress(bar)), size, value);
+        return;
+      }
+    }
+  }
+
+  /** A memory BAR access; all ones if no BAR decodes the address. */
+  public int memoryRead(long gpa, int size) {
+    for (PciFunction f : all) {
+      int bar = f.memoryBarAt(gpa);
+      if (bar >= 0) {
+        MmioDevice d = f.memoryDevice(bar);
+        return d.read(gpa - f.barAddress(bar), size);
+      }
+    }
+    return -1;
+  }
+
+  public void memoryWrite(long gpa, int size, int value) {
+    for (PciFunction f : all) {
+      int bar = f.memoryBarAt(gpa);
+      if (bar >= 0) {
+        f.memoryDevice(bar).write(gpa - f.barAddress(bar), size, value);
+        return;
+      }
     }
   }
 

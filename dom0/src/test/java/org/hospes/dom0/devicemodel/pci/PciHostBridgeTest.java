@@ -70,7 +70,7 @@ class PciHostBridgeTest {
     setConfig(0, 0, 0, 4, 0);
     assertThat(config(0, 0, 0, 4)).as("IDs are read-only").isEqualTo(0x1237_8086);
     setConfig(0, 0, 4, 2, 0xFFFF);
-    assertThat(config(0, 0, 4, 2)).isEqualTo(0x0147);
+    assertThat(config(0, 0, 4, 2)).as("I/O, memory, master, parity, SERR, INTx disable").isEqualTo(0x0547);
     setConfig(1, 0, 0x3C, 1, 0x0B);
     assertThat(config(1, 0, 0x3C, 1)).isEqualTo(0x0B);
     setConfig(1, 0, 0x61, 1, 0x0A);

@@ -1,0 +1,53 @@
+package org.hospes.dom0.devicemodel;
+
+import org.hospes.hv.Hypervisor;
+import org.hospes.hv.domain.Domain;
+
+/**
+ * The interrupt inputs a device model drives in its domain's platform, as Xen's dm_ops name
+ * them: ISA lines (set_isa_irq_level), PCI INTx pins (set_pci_intx_level) and the PIIX3's
+ * PCI interrupt link routes (set_pci_link_route). The hypervisor owns the interrupt controllers;
+ * the device model only reports levels and the routes the guest programmed.
+ */
+public interface PlatformInterrupts {
+
+  /** Nothing is connected (the bare native machine's PCI bus, tests of config space). */
+  PlatformInterrupts NONE = new PlatformInterrupts() {
+    @Override
+    public void setIsaIrqLevel(int irq, boolean high) {}
+
+    @Override
+    public void setPciIntxLevel(int device, int intx, boolean high) {}
+
+    @Override
+    public void setPciLinkRoute(int link, int isaIrq) {}
+  };
+
+  void setIsaIrqLevel(int irq, boolean high);
+
+  /** {@code device} 0-31 on bus 0, {@code intx} 0-3 for INTA#-INTD#. */
+  void setPciIntxLevel(int device, int intx, boolean high);
+
+  /** Link 0-3 (PIRQA#-PIRQD#) to ISA IRQ {@code isaIrq}, or to nothing with 0. */
+  void setPciLinkRoute(int link, int isaIrq);
+
+  /** The inputs of {@code domain}'s HVM platform in {@code hv}. */
+  static PlatformInterrupts of(Hypervisor hv, Domain domain) {
+    return new PlatformInterrupts() {
+      @Override
+      public void setIsaIrqLevel(int irq, boolean high) {
+        hv.platform(domain).setIsaIrqLevel(irq, high);
+      }
+
+      @Override
+      public void setPciIntxLevel(int device, int intx, boolean high) {
+        hv.platform(domain).setPciIntxLevel(device, intx, high);
+      }
+
+      @Override
+      public void setPciLinkRoute(int link, int isaIrq) {
+        hv.platform(domain).setPciLinkRoute(link, isaIrq);
+      }
+    };
+  }
+}
