@@ -38,7 +38,8 @@ class DebianLinuxSmpTest {
                 DebianKernel.busyboxInitramfs("smp-init.sh", List.of(), java.util.Map.of()),
                 null))), null);
     RunResult r = m.run(8_000_000_000L);
-    String text = console.toString(StandardCharsets.ISO_8859_1);
+    // The PV console's tty turns "\n" into "\r\n".
+    String text = console.toString(StandardCharsets.ISO_8859_1).replace("\r", "");
     String hvLog = diag.toString(StandardCharsets.ISO_8859_1);
     assertThat(hvLog + text).as("run ended: %s\n%s", r, text)
         .contains("smpboot: Allowing 2 CPUs")
