@@ -586,7 +586,11 @@ public final class Hypervisor {
       used += cycles;
       if (x != CpuExit.BUDGET) {
         runNow = now + used;
-        used += pvExits.handle(v, pv, x);
+        // The hypervisor's work (hypercalls, trap bounces, emulation) is the domain's modelled
+        // time as an HVM domain's exits are (Counters.addExit): in its cycles, not only its clock.
+        long h = pvExits.handle(v, pv, x);
+        c.cycles += h;
+        used += h;
       }
       if ((insns == 0 && x == CpuExit.BUDGET) || v.takeYield()) {
         break;
@@ -742,6 +746,11 @@ public final class Hypervisor {
       if (vcpu >= 0 && vcpu < d.vcpus().size()) {
         Vcpu v = d.vcpus().get(vcpu);
         v.counters().eventUpcalls++;
+        HvmPlatform p = vcpu == 0 ? platform(d) : null;
+        if (p != null) {
+          // Xen's hvm_assert_evtchn_irq: a GSI or PCI INTx callback line goes high now.
+          p.syncCallbackLine();
+        }
         wake(v);
       }
     }

@@ -49,7 +49,11 @@ class DebianLinuxBlkTest {
     return out;
   }
 
-  private Path initramfs(Path modules) throws IOException, InterruptedException {
+  /**
+   * The disk test's initramfs in {@code tmp}: blk-init with xen-blkfront, ext4 and their
+   * dependencies from the kernel package's {@code modules} directory.
+   */
+  static Path blkInitramfs(Path tmp, Path modules) throws IOException, InterruptedException {
     return DebianKernel.initramfs(tmp, "blk-init.c", cpio -> {
       cpio.directory("root");
       cpio.directory("modules");
@@ -69,7 +73,8 @@ class DebianLinuxBlkTest {
     });
   }
 
-  private Path ext4Image() throws IOException, InterruptedException {
+  /** A 16 MiB ext4 image in {@code tmp} holding Debian's busybox-static:i386 as /bin/busybox. */
+  static Path ext4Image(Path tmp) throws IOException, InterruptedException {
     Path busybox = Path.of("/bin/busybox");
     if (!Files.isRegularFile(busybox)
         || !run(tmp, "file", "-L", busybox.toString()).contains("Intel 80386")) {
@@ -89,8 +94,8 @@ class DebianLinuxBlkTest {
   @Timeout(value = 900, unit = TimeUnit.SECONDS)
   void linuxsOwnBlkfrontWritesAFileOnAnExt4Image(String format) throws Exception {
     Path vmlinuz = DebianKernel.vmlinuz();
-    Path initrd = initramfs(vmlinuz.resolveSibling("modules"));
-    Path raw = ext4Image();
+    Path initrd = blkInitramfs(tmp, vmlinuz.resolveSibling("modules"));
+    Path raw = ext4Image(tmp);
     Path img = raw;
     if (format.equals("qcow2")) {
       img = tmp.resolve("disk.qcow2");

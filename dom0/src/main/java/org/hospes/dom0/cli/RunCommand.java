@@ -68,7 +68,10 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = "--mode", paramLabel = "MODE", defaultValue = "native",
       description = "How to run the kernel (default: ${DEFAULT-VALUE}). Modes: native (bare"
           + " emulated PC, no hypervisor), hvm (an HVM domain with EPT; devices in dom0),"
-          + " hvm-shadow (an HVM domain with shadow page tables instead of EPT), pvh"
+          + " hvm-shadow (an HVM domain with shadow page tables instead of EPT), pvhvm (hvm"
+          + " plus Xen's platform PCI device and the unplug protocol: a Xen-aware kernel,"
+          + " such as a bzImage, gets xenstore, a PV console, --disk and --vif as PV devices),"
+          + " pvh"
           + " (a PVH guest: ELF with Xen's PHYS32_ENTRY note, given xenstore and a PV"
           + " console by dom0;"
           + " its PV console and console_io output go to stdout;"
@@ -252,6 +255,7 @@ final class RunCommand implements Callable<Integer> {
         case NATIVE -> runNative(boot, session);
         case HVM -> runHvm(DomainMode.HVM_EPT, boot, session);
         case HVM_SHADOW -> runHvm(DomainMode.HVM_SHADOW, boot, session);
+        case PVHVM -> runHvm(DomainMode.PVHVM, boot, session);
         case PVH -> runHvm(DomainMode.PVH, boot, session);
         case PV -> runHvm(DomainMode.PV, boot, session);
       };
@@ -260,7 +264,7 @@ final class RunCommand implements Callable<Integer> {
 
   /** Null if the options fit the mode, else one line naming the option that does not. */
   private String optionProblem(RunMode m) {
-    int min = m == RunMode.PVH ? MIN_PVH_RAM_MIB : m == RunMode.PV ? MIN_PV_RAM_MIB : 1;
+    int min = m == RunMode.PVH || m == RunMode.PVHVM ? MIN_PVH_RAM_MIB : m == RunMode.PV ? MIN_PV_RAM_MIB : 1;
     int max = m == RunMode.NATIVE ? NativeMachine.MAX_RAM_MIB : MAX_DOMAIN_RAM_MIB;
     if (ramMiB < min || ramMiB > max) {
       return "--ram must be between " + min + " and " + max + " MiB in " + m.cliName()
@@ -333,9 +337,9 @@ final class RunCommand implements Callable<Integer> {
       machine.setHypervisorLog(hypervisorLog);
     }
     try {
-      if (disks != null && domainMode != DomainMode.PVH) {
+      if (disks != null && domainMode != DomainMode.PVH && domainMode != DomainMode.PVHVM) {
         // (PV domains: blkfront needs grant mapping, which pv mode does not offer yet.)
-        streams.error("--disk needs --mode pvh (PV disks are served by blkback)");
+        streams.error("--disk needs --mode pvh or pvhvm (PV disks are served by blkback)");
         return ExitStatus.USAGE;
       }
       if (disks != null) {
@@ -350,8 +354,9 @@ final class RunCommand implements Callable<Integer> {
           }
         }
       }
-      if (vifs != null && domainMode != DomainMode.PVH) {
-        streams.error("--vif needs --mode pvh (PV network interfaces are served by netback)");
+      if (vifs != null && domainMode != DomainMode.PVH && domainMode != DomainMode.PVHVM) {
+        streams.error("--vif needs --mode pvh or pvhvm (PV network interfaces are served by"
+            + " netback)");
         return ExitStatus.USAGE;
       }
       if (vifs != null) {

@@ -93,12 +93,14 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
           + " (percent of a CPU, 100 per vCPU), got " + cap);
     }
     disks = java.util.List.copyOf(disks);
-    if (!disks.isEmpty() && mode != DomainMode.PVH) {
-      throw new SpecException(name + ": disks need mode=pvh (they are PV disks)");
+    boolean pvDevices = mode == DomainMode.PVH || mode == DomainMode.PVHVM;
+    if (!disks.isEmpty() && !pvDevices) {
+      throw new SpecException(name + ": disks need mode=pvh or pvhvm (they are PV disks)");
     }
     vifs = java.util.List.copyOf(vifs);
-    if (!vifs.isEmpty() && mode != DomainMode.PVH) {
-      throw new SpecException(name + ": vifs need mode=pvh (they are PV network interfaces)");
+    if (!vifs.isEmpty() && !pvDevices) {
+      throw new SpecException(name + ": vifs need mode=pvh or pvhvm (they are PV network"
+          + " interfaces)");
     }
   }
 
@@ -222,15 +224,19 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
         vcpus);
   }
 
-  /** xl.cfg's {@code type}: pv, pvh or hvm (an HVM domain with EPT, xl's default). */
+  /**
+   * xl.cfg's {@code type}: pv, pvh or hvm (an HVM domain with EPT, xl's default); pvhvm is hvm
+   * with Xen's platform PCI device (a config file's {@code xen_platform_pci = 1}).
+   */
   private static DomainMode xlType(String name, String value) {
     String v = value.replace("\"", "").strip();
     return switch (v) {
       case "pv" -> DomainMode.PV;
       case "pvh" -> DomainMode.PVH;
       case "hvm" -> DomainMode.HVM_EPT;
+      case "pvhvm" -> DomainMode.PVHVM;
       default -> throw new SpecException(name + ": unknown type '" + v
-          + "' (valid: pv, pvh, hvm)");
+          + "' (valid: pv, pvh, hvm, pvhvm)");
     };
   }
 

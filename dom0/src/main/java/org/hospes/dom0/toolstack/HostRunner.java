@@ -223,6 +223,7 @@ public final class HostRunner {
               hv.shutdown(d, RunResult.DEBUG_EXIT, status);
             }, (long) d.p2m().size() << 12, spec.vcpus());
         hv.control().serveIoreqs(d.domid(), dm);
+        PvhvmPlatform.attach(dm, d, line -> xenLog(d, line));
       }
       if (spec.mode() == DomainMode.PV) {
         if (!(loader instanceof org.hospes.dom0.boot.loader.PvKernelLoader)) {
@@ -231,8 +232,9 @@ public final class HostRunner {
         }
         pvConsole = new PvDomainBuilder(hv, xenstoreService()).load(d, image, request, lines)
             .console();
-      } else if (loader.wantsPvServices()) {
-        // dom0 gives it xenstore and a PV console, in a PVH or an HVM domain alike.
+      } else if (loader.wantsPvServices() || spec.mode().xenPlatformPci()) {
+        // dom0 gives it xenstore and a PV console, in a PVH or an HVM domain alike, and to any
+        // kernel in a PVHVM domain (Linux finds Xen there by CPUID).
         pvConsole = new PvhDomainBuilder(hv, xenstoreService()).load(d, loader, image, request, lines)
             .console();
         for (DiskSpec disk : spec.disks()) {
@@ -262,7 +264,7 @@ public final class HostRunner {
         dm.firmwareSetup(d.platformPorts());
       }
       GuestDomain g = new GuestDomain(spec, d, dm, lines, hv.now());
-      if (loader.wantsPvServices()) {
+      if (loader.wantsPvServices() || spec.mode().xenPlatformPci()) {
         g.markXenAware();
       }
       if (pvConsole != null) {
@@ -275,6 +277,17 @@ public final class HostRunner {
     } catch (BootException | RuntimeException e) {
       hv.destroy(d, "build failed");
       throw e;
+    }
+  }
+
+  /** A device-model log line (unplug requests, PV driver messages) on the hypervisor's log. */
+  private void xenLog(Domain d, String line) {
+    try {
+      hypervisorLog.write(("(dm" + d.domid() + ") " + line + "\n")
+          .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      hypervisorLog.flush();
+    } catch (java.io.IOException e) {
+      // The log is for people; losing a line must not stop the guest.
     }
   }
 

@@ -81,6 +81,10 @@ public final class HvmMachine {
     if (!mode.pvDevicesOnly()) {
       hv.control().serveIoreqs(domain.domid(), deviceModel);
     }
+    PvhvmPlatform.attach(deviceModel, domain, line -> {
+      diagnostics.println("hospes: device model: " + line);
+      diagnostics.flush();
+    });
   }
 
   /** With the default scheduler (credit) and cost model. */
@@ -188,7 +192,10 @@ public final class HvmMachine {
   private final java.util.List<org.hospes.dom0.backend.blk.VbdBackend> blockBackends =
       new java.util.ArrayList<>();
 
-  /** Gives the PVH domain a disk (before loading): its vbd nodes and blkback are set up then. */
+  /**
+   * Gives the PVH or PVHVM domain a disk (before loading): its vbd nodes and blkback are set up
+   * then.
+   */
   public void addDisk(DiskSpec spec, org.hospes.dom0.disk.DiskImage image) {
     disks.put(spec, image);
   }
@@ -280,7 +287,9 @@ public final class HvmMachine {
       pv = new PvDomainBuilder(hv, xenstore).load(domain, image, request,
           teeConsole(consoleLog));
       k = pv.kernel();
-    } else if (loader.wantsPvServices()) {
+    } else if (loader.wantsPvServices() || domain.mode().xenPlatformPci()) {
+      // A Xen-aware kernel, or any kernel in a PVHVM domain (Linux finds Xen by CPUID there):
+      // xenstore, the PV console and the PV disks and interfaces, as in PVH.
       xenstore = new org.hospes.dom0.xenstore.XenstoreService(hv.control(), hv.costModel());
       pvh = new PvhDomainBuilder(hv, xenstore).load(domain, loader, image, request,
           teeConsole(consoleLog));

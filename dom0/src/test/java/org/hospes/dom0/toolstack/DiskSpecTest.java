@@ -115,7 +115,7 @@ class DiskSpecTest {
     assertThat(s.cmdline()).isEqualTo("a,b");
     assertThat(s.mode()).isEqualTo(DomainMode.PVH);
     assertThatThrownBy(() -> DomainSpec.parse("w=k.elf,disk=a.img", null))
-        .hasMessage("w: disks need mode=pvh (they are PV disks)");
+        .hasMessage("w: disks need mode=pvh or pvhvm (they are PV disks)");
   }
 
   @Test

@@ -50,8 +50,8 @@ class DomainSpecTest {
     assertBad("a=k.elf,ram", "a: 'ram' is not KEY=VALUE");
     assertBad("a=k.elf,ram=lots", "a: ram must be a number, got 'lots'");
     assertBad("a=k.elf,ram=0", "a: ram must be 1..1024 MiB, got 0");
-    assertBad("a=k.elf,mode=xen", "a: unknown mode 'xen' (valid: hvm, hvm-shadow, pvh, pv)");
-    assertBad("a=k.elf,type=hvm-shadow", "a: unknown type 'hvm-shadow' (valid: pv, pvh, hvm)");
+    assertBad("a=k.elf,mode=xen", "a: unknown mode 'xen' (valid: hvm, hvm-shadow, pvhvm, pvh, pv)");
+    assertBad("a=k.elf,type=hvm-shadow", "a: unknown type 'hvm-shadow' (valid: pv, pvh, hvm, pvhvm)");
     assertBad("a=k.elf,colour=red", "a: unknown option 'colour'");
     assertBad("a=k.elf,ram=8,ram=9", "a: ram given twice");
     assertBad("a=k.elf,weight=0", "a: weight must be 1..65535");

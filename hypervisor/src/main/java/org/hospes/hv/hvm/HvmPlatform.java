@@ -52,6 +52,13 @@ public final class HvmPlatform {
   private final int[] linkRoutes = new int[4];
   /** Time as the devices see it: the hypervisor's clock plus the running vCPU's progress. */
   private long deviceNow;
+  /** HVM_PARAM_CALLBACK_IRQ as last set, decoded. */
+  private CallbackVia callbackVia = CallbackVia.NONE;
+  /** The level the callback line is driven at (Xen's callback_via_asserted). */
+  private boolean callbackAsserted;
+  /** Times the callback line went high, and levels that had nowhere to go (counted, not lost silently). */
+  private long callbackAssertions;
+  private long callbackUnrouted;
 
   public HvmPlatform(Hypervisor hv, Domain domain) {
     this.hv = hv;
@@ -229,6 +236,12 @@ public final class HvmPlatform {
     if ((dmIsaLevels & 1 << irq) != 0) {
       return true;
     }
+    if (callbackAsserted && callbackVia.type() == CallbackVia.Type.GSI
+        && callbackVia.gsi() == irq) {
+      // The event-channel callback's GSI is one more source on the line (Xen's hvm_irq
+      // counts it with the others in gsi_assert_count).
+      return true;
+    }
     for (int link = 0; link < 4; link++) {
       if (linkRoutes[link] == irq && linkAsserts[link] > 0) {
         return true;
@@ -247,6 +260,81 @@ public final class HvmPlatform {
       throw new IllegalArgumentException("no ISA IRQ " + irq);
     }
   }
+
+  /**
+   * HVM_PARAM_CALLBACK_IRQ changed (Xen's hvm_set_callback_via): the old line is released, the
+   * new one driven at vCPU 0's current upcall_pending.
+   */
+  public void callbackParamChanged(long value) {
+    if (callbackAsserted) {
+      callbackAsserted = false;
+      driveCallbackLine(false);
+    }
+    callbackVia = CallbackVia.decode(value);
+    syncCallbackLine();
+  }
+
+  /** The event-channel delivery method the guest chose. */
+  public CallbackVia callbackVia() {
+    return callbackVia;
+  }
+
+  /** Whether the callback line is high now. */
+  public boolean callbackAsserted() {
+    return callbackAsserted;
+  }
+
+  /** Times the GSI or PCI INTx callback line was raised. */
+  public long callbackAssertions() {
+    return callbackAssertions;
+  }
+
+  /** Raises of a callback GSI this platform cannot route (above 15, without an IOAPIC). */
+  public long callbackUnrouted() {
+    return callbackUnrouted;
+  }
+
+  /**
+   * Makes the GSI or PCI INTx callback line follow vCPU 0's evtchn_upcall_pending (Xen's
+   * hvm_set_callback_irq_level and hvm_maybe_deassert_evtchn_irq): raised when an event is
+   * marked pending, lowered once the guest's handler has cleared the flag. Only vCPU 0's
+   * events go this way, as on Xen; the other vCPUs need the vector method.
+   */
+  public void syncCallbackLine() {
+    if (!callbackVia.isLine()) {
+      return;
+    }
+    boolean high = domain.eventChannels() != null
+        && domain.eventChannels().ops().upcallPending(0);
+    if (high == callbackAsserted) {
+      return;
+    }
+    callbackAsserted = high;
+    if (high) {
+      callbackAssertions++;
+    }
+    driveCallbackLine(high);
+    wakeIfPending();
+  }
+
+  private void driveCallbackLine(boolean high) {
+    switch (callbackVia.type()) {
+      case GSI -> {
+        if (callbackVia.gsi() < 16) {
+          // GSIs 0-15 are the ISA lines, which reach the PIC; callbackAsserted is already
+          // the new level, so the wire-OR sees it.
+          updateIsaLine(callbackVia.gsi());
+        } else if (high) {
+          callbackUnrouted++;
+        }
+      }
+      // Xen's __hvm_pci_intx_assert: the named pin, through its link and route, as if the
+      // device had raised it.
+      case PCI_INTX -> setPciIntxLevel(callbackVia.device(), callbackVia.intx(), high);
+      default -> { }
+    }
+  }
+
 
   /**
    * True if something could still interrupt a blocked vCPU: an interrupt is pending, a timer
@@ -270,7 +358,7 @@ public final class HvmPlatform {
   public boolean canWake(Vcpu v) {
     LocalApic lapic = lapics[v.id()];
     if (interrupts[v.id()].pending() || lapic.nmiPending() || domain.mode().pvDevicesOnly()
-        || domain.callbackVector() >= 0) {
+        || domain.callbackVector() >= 0 || callbackVia.isLine()) {
       return true;
     }
     return timers.nextDeadline() != TimerQueue.NEVER
@@ -316,6 +404,9 @@ public final class HvmPlatform {
    */
   public void prepareEntry(Vcpu v, long now) {
     fireTimers(now);
+    if (v.id() == 0) {
+      syncCallbackLine();
+    }
     var vmcs = v.vmcs();
     // The guest's TSC is the hypervisor's clock.
     vmcs.write(VmcsField.TSC_OFFSET, now - v.cpu().cycles());

@@ -20,11 +20,11 @@ import org.hospes.hv.domain.DomainMode;
  * <p>Keys: {@code name} (required), {@code type} = "pvh" | "hvm" | "pv" (and xl's older
  * {@code builder} = "hvm"), {@code memory} (MiB, default 16), {@code vcpus} (1), {@code kernel}
  * (required: Hospes has no firmware to boot a disk), {@code ramdisk}, {@code cmdline} (or xl's
- * {@code root} and {@code extra}), {@code disk} = [...] (xl-disk-configuration; PVH),
+ * {@code root} and {@code extra}), {@code disk} = [...] (xl-disk-configuration; PVH and PVHVM),
  * {@code on_crash} = "destroy" | "preserve" | "restart", {@code hap} = 0 (HVM with shadow
  * paging), and the credit scheduler's {@code cpu_weight} and {@code cap}. {@code type = "pv"}
- * boots a classic PV kernel. PVHVM ({@code xen_platform_pci = 1}) and {@code vif} are refused
- * with a message until those land. Keys that only concern a display or a BIOS are accepted and ignored.
+ * boots a classic PV kernel; {@code type = "hvm"} with {@code xen_platform_pci = 1} is PVHVM.
+ * {@code vif} is refused with a message until it lands. Keys that only concern a display or a BIOS are accepted and ignored.
  *
  * @param source the file, as the user named it (for messages)
  * @param kernel absolute path of the kernel image
@@ -160,8 +160,10 @@ public record XlDomainConfig(String source, String name, String type, int memory
         }
       }
       List<String> disks = stringList("disk");
-      if (!disks.isEmpty() && !type.equals(DomainMode.PVH.cliName())) {
-        throw error(s.get("disk"), "disks are PV disks and need type = \"pvh\" for now");
+      if (!disks.isEmpty() && !type.equals(DomainMode.PVH.cliName())
+          && !type.equals(DomainMode.PVHVM.cliName())) {
+        throw error(s.get("disk"), "disks are PV disks and need type = \"pvh\", or \"hvm\" with"
+            + " xen_platform_pci = 1, for now");
       }
       if (!stringList("vif").isEmpty()) {
         throw error(s.get("vif"), "network interfaces are not supported yet (the PV network"
@@ -208,11 +210,16 @@ public record XlDomainConfig(String source, String name, String type, int memory
           return DomainMode.PVH.cliName();
         }
         case "hvm" -> {
-          if (s.containsKey("xen_platform_pci") && number("xen_platform_pci", 0, 0, 1, "") == 1) {
-            throw error(s.get("xen_platform_pci"), "PVHVM (hvm with the Xen platform PCI"
-                + " device) is not supported yet; set xen_platform_pci = 0");
-          }
           boolean hap = number("hap", 1, 0, 1, "") == 1;
+          // xl's default is 1; Hospes keeps plain hvm unless the file asks for the device, so
+          // existing hvm configurations keep their emulated-only machine.
+          if (s.containsKey("xen_platform_pci") && number("xen_platform_pci", 0, 0, 1, "") == 1) {
+            if (!hap) {
+              throw error(s.get("hap"), "xen_platform_pci = 1 (PVHVM) runs with EPT;"
+                  + " set hap = 1 or xen_platform_pci = 0");
+            }
+            return DomainMode.PVHVM.cliName();
+          }
           return hap ? DomainMode.HVM_EPT.cliName() : DomainMode.HVM_SHADOW.cliName();
         }
         default -> throw error(t, "'" + type + "' is not a domain type (valid: pv, pvh, hvm)");

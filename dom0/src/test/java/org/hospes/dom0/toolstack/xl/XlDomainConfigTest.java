@@ -74,6 +74,12 @@ class XlDomainConfigTest {
     assertThat(c.onCrashAction()).isEqualTo(OnCrash.DESTROY);
     assertThat(read("name=\"a\"\nkernel=\"k.elf\"\ntype=\"pv\"\n").mode())
         .isEqualTo(DomainMode.PV);
+    assertThat(read("name=\"a\"\nkernel=\"k.elf\"\ntype=\"hvm\"\nxen_platform_pci=1\n")
+        .mode()).isEqualTo(DomainMode.PVHVM);
+    assertThat(read("name=\"a\"\nkernel=\"k.elf\"\ntype=\"hvm\"\nxen_platform_pci=1\n")
+        .toSpec().mode()).isEqualTo(DomainMode.PVHVM);
+    assertThat(read("name=\"a\"\nkernel=\"k.elf\"\ntype=\"hvm\"\nxen_platform_pci=0\n")
+        .mode()).isEqualTo(DomainMode.HVM_EPT);
     assertThat(read("name=\"a\"\nkernel=\"k.elf\"\ntype=\"hvm\"\n").mode())
         .isEqualTo(DomainMode.HVM_EPT);
     assertThat(read("name=\"a\"\nkernel=\"k.elf\"\nbuilder=\"hvm\"\nhap=0\n").mode())
@@ -108,9 +114,9 @@ class XlDomainConfigTest {
         ":3: vcpus: must be 1..64 vCPUs, got 65");
     fails("name = \"a\"\nkernel = \"k.elf\"\ntype = \"pvm\"\n",
         ":3: type: 'pvm' is not a domain type (valid: pv, pvh, hvm)");
-    fails("name = \"a\"\nkernel = \"k.elf\"\ntype = \"hvm\"\nxen_platform_pci = 1\n",
-        ":4: xen_platform_pci: PVHVM (hvm with the Xen platform PCI device) is not supported"
-            + " yet; set xen_platform_pci = 0");
+    fails("name = \"a\"\nkernel = \"k.elf\"\ntype = \"hvm\"\nhap = 0\nxen_platform_pci = 1\n",
+        ":4: hap: xen_platform_pci = 1 (PVHVM) runs with EPT; set hap = 1 or"
+            + " xen_platform_pci = 0");
     fails("name = \"a\"\nkernel = \"k.elf\"\nvif = [ 'bridge=xenbr0' ]\n", ":3: vif: network"
         + " interfaces are not supported yet (the PV network is still to land); remove vif");
     fails("name = \"a\"\nkernel = \"k.elf\"\non_crash = \"coredump-destroy\"\n",
@@ -124,7 +130,8 @@ class XlDomainConfigTest {
     fails("name = \"a b\"\nkernel = \"k.elf\"\n", ":1: name: bad domain name 'a b': use 1-32"
         + " letters, digits, '_', '.' or '-', starting with a letter or digit");
     fails("name = \"a\"\nkernel = \"k.elf\"\ntype = \"hvm\"\ndisk = [\"disk.img\"]\n",
-        ":4: disk: disks are PV disks and need type = \"pvh\" for now");
+        ":4: disk: disks are PV disks and need type = \"pvh\", or \"hvm\" with"
+            + " xen_platform_pci = 1, for now");
     fails("name = \"a\"\nkernel = \"k.elf\"\ndisk = [\"disk.img,access=rx\"]\n",
         ":3: disk: disk 'disk.img,access=rx': access must be ro or rw, got 'rx'");
   }
