@@ -554,6 +554,26 @@ public final class Cpu {
   }
 
   /**
+   * The state a start-up IPI leaves an application processor in (SDM vol. 3, 9.1.1 and 10.4.4):
+   * real-address mode as after INIT, executing at {@code vector} × 4096, i.e. CS selector
+   * {@code vector} × 256, CS base {@code vector} × 4096, IP 0. (The x87 and SSE state are reset
+   * too, where INIT would keep them: a processor waiting for SIPI has run nothing worth keeping
+   * unless the guest INITs a running processor.)
+   */
+  public void startupIpi(int vector) {
+    if (vector < 0 || vector > 0xFF) {
+      throw new IllegalArgumentException("SIPI vector must be 0..255, got " + vector);
+    }
+    resetReal();
+    r[EDX] = CpuId.SIGNATURE;
+    segSel[CS] = vector << 8;
+    segBase[CS] = vector << 12;
+    eip = 0;
+    segmentChanged(CS);
+    flushTlb();
+  }
+
+  /**
    * LDTR as RESET leaves it (SDM vol. 3, table 9-1): selector 0, base 0, limit 0xFFFF, present.
    * Until an LLDT, a selector with TI=1 names a descriptor at linear address 0 and up, as on
    * hardware and under QEMU.
@@ -2049,6 +2069,12 @@ public final class Cpu {
         r[EDX] = (int) (tsc >>> 32);
         break;
       }
+      case Op.PAUSE:
+        // A spin-wait hint: without PAUSE exiting it does nothing.
+        if (exits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_PAUSE_EXITING)) {
+          vmExit(ExitReason.PAUSE, 0);
+        }
+        break;
       case Op.HLT:
         if (cpl != 0 && protectedMode()) {
           raise(Exceptions.GP, 0);

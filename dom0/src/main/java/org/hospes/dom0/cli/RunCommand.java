@@ -99,6 +99,14 @@ final class RunCommand implements Callable<Integer> {
           + MIN_PV_RAM_MIB + " to " + MAX_DOMAIN_RAM_MIB + ".")
   int ramMiB;
 
+  @Option(names = "--cpus", paramLabel = "N", defaultValue = "1",
+      description = "vCPUs of the domain (default: ${DEFAULT-VALUE}): hvm and pvh 1 to "
+          + org.hospes.hv.domain.Domains.MAX_VCPUS + "; native, hvm-shadow and pv have 1."
+          + " vCPU 0 starts at the kernel's entry; the others wait for INIT and start-up IPIs"
+          + " from its local APIC (APIC ID = vCPU id). All run interleaved on one physical CPU"
+          + " in virtual time.")
+  int cpus;
+
   @Option(names = "--cmdline", paramLabel = "STRING",
       description = "Command line passed to the kernel (Multiboot information, hvm_start_info,"
           + " Linux's boot_params).")
@@ -265,6 +273,14 @@ final class RunCommand implements Callable<Integer> {
       return "--ram must be between " + min + " and " + max + " MiB in " + m.cliName()
           + " mode, got " + ramMiB;
     }
+    if (cpus < 1 || cpus > org.hospes.hv.domain.Domains.MAX_VCPUS) {
+      return "--cpus must be between 1 and " + org.hospes.hv.domain.Domains.MAX_VCPUS
+          + ", got " + cpus;
+    }
+    if (cpus > 1 && m != RunMode.HVM && m != RunMode.PVH) {
+      return "--cpus " + cpus + ": " + m.cliName() + " mode has one vCPU so far; use --mode hvm"
+          + " or pvh for SMP";
+    }
     if (m == RunMode.NATIVE) {
       String noHypervisor = " does nothing in native mode (no hypervisor); use --mode hvm,"
           + " hvm-shadow or pvh";
@@ -298,8 +314,8 @@ final class RunCommand implements Callable<Integer> {
   private int runHvm(DomainMode domainMode, Boot boot, RunSession session) {
     HvmMachine machine;
     try {
-      machine = HvmMachine.create(domainMode, ramMiB, session.guestOutput(), streams.err(),
-          host.schedulerName(), host.costModelName());
+      machine = HvmMachine.create(domainMode, ramMiB, cpus, session.guestOutput(),
+          streams.err(), HvmMachine.factory(), host.schedulerName(), host.costModelName());
     } catch (IllegalArgumentException e) {
       // Unknown --sched or --cost-model: the message lists the known names.
       streams.error(e.getMessage());

@@ -44,12 +44,18 @@ public final class HvmDeviceModel implements IoreqServer {
    */
   public HvmDeviceModel(OutputStream serial, PlatformInterrupts irqs, IsaDebugExit.Listener exit,
       long ramBytes) {
+    this(serial, irqs, exit, ramBytes, 1);
+  }
+
+  /** As above, for a domain of {@code cpus} vCPUs (fw_cfg's FW_CFG_NB_CPUS and MAX_CPUS). */
+  public HvmDeviceModel(OutputStream serial, PlatformInterrupts irqs, IsaDebugExit.Listener exit,
+      long ramBytes, int cpus) {
     this.irqs = irqs;
     this.pci = I440fx.hostBridge(irqs);
     com1 = new Uart16550(serial, asserted -> irqs.setIsaIrqLevel(COM1_IRQ, asserted));
     ports.register(COM1_BASE, 8, com1);
     ports.register(DEBUG_EXIT_PORT, 4, new IsaDebugExit(exit));
-    ports.register(FwCfg.SELECTOR_PORT, FwCfg.PORT_COUNT, new FwCfg(ramBytes, 1));
+    ports.register(FwCfg.SELECTOR_PORT, FwCfg.PORT_COUNT, new FwCfg(ramBytes, cpus));
     ports.register(PciHostBridge.CONFIG_ADDRESS, PciHostBridge.PORT_COUNT, pci);
   }
 

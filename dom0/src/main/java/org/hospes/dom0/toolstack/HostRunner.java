@@ -204,7 +204,7 @@ public final class HostRunner {
     KernelLoader loader = KernelLoaders.discovered().choose(spec.loader(),
         BootMode.of(spec.mode()), image);
     Domain d = spec.mode() == DomainMode.PV ? hv.createPvDomain(spec.name(), spec.ramMiB())
-        : hv.createHvmDomain(spec.name(), spec.mode(), spec.ramMiB());
+        : hv.createHvmDomain(spec.name(), spec.mode(), spec.ramMiB(), spec.vcpus());
     try {
       hv.setSchedulerParameters(d, spec.weight(), spec.cap());
       LineConsole lines = consoleTaps == null ? new LineConsole(spec.name(), console)
@@ -221,7 +221,7 @@ public final class HostRunner {
             (value, status) -> {
               self[0].debugExit(status);
               hv.shutdown(d, RunResult.DEBUG_EXIT, status);
-            }, (long) d.p2m().size() << 12);
+            }, (long) d.p2m().size() << 12, spec.vcpus());
         hv.control().serveIoreqs(d.domid(), dm);
         PvhvmPlatform.attach(dm, d, line -> xenLog(d, line));
       }

@@ -55,16 +55,18 @@ public final class HvmMachine {
 
   private static HypervisorFactory defaultFactory;
 
-  private HvmMachine(DomainMode mode, int ramMiB, OutputStream serial, PrintStream diagnostics,
-      Hypervisor hv) {
+  private HvmMachine(DomainMode mode, int ramMiB, int cpus, OutputStream serial,
+      PrintStream diagnostics, Hypervisor hv) {
     this.diagnostics = diagnostics;
     // Every path of guest output (COM1, console_io, the PV console) goes through the tail, so a
     // crash report can repeat what the guest said last.
     this.output = new GuestOutputTail(serial);
     this.serial = output;
     this.hv = hv;
+    Preconditions.checkArgument(cpus == 1 || mode != DomainMode.PV,
+        "pv domains have one vCPU so far, got %s", cpus);
     this.domain = mode == DomainMode.PV ? hv.createPvDomain("guest", ramMiB)
-        : hv.createHvmDomain("guest", mode, ramMiB);
+        : hv.createHvmDomain("guest", mode, ramMiB, cpus);
     // console_io goes to the hypervisor's console, as on a debug Xen (guest_loglvl=all):
     // stderr unless setHypervisorLog says otherwise. COM1 and the PV ring go to serial.
     setHypervisorLog(diagnostics);
@@ -75,7 +77,7 @@ public final class HvmMachine {
             debugExitStatus = status;
             hv.shutdown(domain, RunResult.DEBUG_EXIT, status);
           }
-        }, (long) ramMiB << 20);
+        }, (long) ramMiB << 20, cpus);
     if (!mode.pvDevicesOnly()) {
       hv.control().serveIoreqs(domain.domid(), deviceModel);
     }
@@ -104,8 +106,21 @@ public final class HvmMachine {
   public static HvmMachine create(DomainMode mode, int ramMiB, OutputStream serial,
       PrintStream diagnostics, HypervisorFactory factory, String schedulerName,
       String costModelName) {
+    return create(mode, ramMiB, 1, serial, diagnostics, factory, schedulerName, costModelName);
+  }
+
+  /** With {@code cpus} vCPUs (hvm and pvh; hvm-shadow and pv have one). */
+  public static HvmMachine create(DomainMode mode, int ramMiB, int cpus, OutputStream serial,
+      PrintStream diagnostics) {
+    return create(mode, ramMiB, cpus, serial, diagnostics, factory(),
+        HypervisorFactory.DEFAULT_SCHEDULER, HypervisorFactory.DEFAULT_COST_MODEL);
+  }
+
+  public static HvmMachine create(DomainMode mode, int ramMiB, int cpus, OutputStream serial,
+      PrintStream diagnostics, HypervisorFactory factory, String schedulerName,
+      String costModelName) {
     Hypervisor hv = factory.hypervisor(schedulerName, costModelName, machineMiB(ramMiB));
-    return new HvmMachine(mode, ramMiB, serial, diagnostics, hv);
+    return new HvmMachine(mode, ramMiB, cpus, serial, diagnostics, hv);
   }
 
   /** Machine memory for a guest of {@code ramMiB}: its RAM, page tables and the hypervisor's. */

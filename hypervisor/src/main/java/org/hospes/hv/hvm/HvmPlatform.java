@@ -6,7 +6,6 @@ import org.hospes.hv.domain.DomainMode;
 import org.hospes.hv.domain.Vcpu;
 import org.hospes.hv.domain.VcpuState;
 import org.hospes.hv.platform.AcpiPm;
-import org.hospes.hv.platform.ApicBus;
 import org.hospes.hv.platform.CmosRtc;
 import org.hospes.hv.platform.CpuInterrupts;
 import org.hospes.hv.platform.Hpet;
@@ -42,9 +41,12 @@ public final class HvmPlatform {
   private final Pit8254 pit;
   /** The HPET at 0xFED00000 (HVM only: PVH domains have none, as on Xen). */
   private final Hpet hpet;
-  /** vCPU 0's local APIC (one vCPU per domain today). */
-  private final LocalApic lapic;
-  private final CpuInterrupts interrupts;
+  /** One local APIC per vCPU, APIC ID = vCPU id. */
+  private final LocalApic[] lapics;
+  /** What reaches each vCPU's interrupt input: its APIC, and for vCPU 0 the PIC too. */
+  private final CpuInterrupts[] interrupts;
+  /** Delivers the APICs' IPIs among the domain's vCPUs. */
+  private final ApicBus apicBus;
   /** The CMOS RTC at 0x70/0x71 on IRQ 8 (HVM only). */
   private final CmosRtc rtc;
   /** The I/O APIC at 0xFEC00000 (HVM only: Xen gives PVH domains none). */
@@ -83,15 +85,46 @@ public final class HvmPlatform {
         hpet.pitOutput(high);
       }
     });
-    this.lapic = new LocalApic(0, clock, timers);
-    this.interrupts = new CpuInterrupts(lapic, pic);
+    int n = Math.max(1, domain.vcpus().size());
+    this.lapics = new LocalApic[n];
+    this.interrupts = new CpuInterrupts[n];
+    for (int i = 0; i < n; i++) {
+      lapics[i] = new LocalApic(i, clock, timers, i == 0);
+      // The PIC's INTR is wired to the bootstrap processor only (virtual-wire mode).
+      interrupts[i] = new CpuInterrupts(lapics[i], i == 0 ? pic : null);
+    }
+    this.apicBus = new ApicBus(lapics, new ApicBus.Processors() {
+      @Override
+      public void kick(int vcpu, int from) {
+        Vcpu v = domain.vcpus().get(vcpu);
+        if (v.state() == VcpuState.BLOCKED && (lapics[vcpu].nmiPending()
+            || interrupts[vcpu].pending() && v.cpu().interruptible())) {
+          hv.wake(v);
+          yieldTo(from, vcpu);
+        }
+      }
+
+      @Override
+      public void init(int vcpu, int from) {
+        hv.initVcpu(domain.vcpus().get(vcpu));
+      }
+
+      @Override
+      public void startup(int vcpu, int vector, int from) {
+        if (hv.startupVcpu(domain.vcpus().get(vcpu), vector)) {
+          yieldTo(from, vcpu);
+        }
+      }
+    });
     if (!domain.mode().pvDevicesOnly()) {
       // Xen gives PVH domains the local APIC only (XEN_X86_EMU_LAPIC): their PIC and PIT ports
       // read as all ones and ignore writes.
       pic.register(domain.platformPorts());
       pit.register(domain.platformPorts());
       this.ioapic = new IoApic(this::deliverApicMessage);
-      lapic.onLevelEoi(ioapic::eoi);
+      for (LocalApic a : lapics) {
+        a.onLevelEoi(ioapic::eoi);
+      }
       this.acpiPm = new AcpiPm(clock, timers, high -> setIsaLine(AcpiPm.SCI_IRQ, high),
           () -> hv.shutdown(domain, ACPI_SOFT_OFF, 0));
       acpiPm.register(domain.platformPorts());
@@ -112,8 +145,28 @@ public final class HvmPlatform {
     return pic;
   }
 
+  /** vCPU 0's local APIC. */
   public LocalApic lapic() {
-    return lapic;
+    return lapics[0];
+  }
+
+  /** vCPU {@code vcpu}'s local APIC. */
+  public LocalApic lapic(int vcpu) {
+    return lapics[vcpu];
+  }
+
+  public ApicBus apicBus() {
+    return apicBus;
+  }
+
+  /**
+   * The sender of an IPI that made another vCPU runnable gives up the rest of its slice, so
+   * that on one physical CPU the woken vCPU answers soon (a sender usually waits for it).
+   */
+  private void yieldTo(int from, int to) {
+    if (from != to) {
+      domain.vcpus().get(from).requestYield();
+    }
   }
 
   /** The CMOS RTC, or null in a PVH domain. */
@@ -165,7 +218,8 @@ public final class HvmPlatform {
    * vector from the 8259A": the PIC already reaches the processor as in virtual-wire mode, so
    * it is accepted as is. NMI is not injected yet and is refused (counted by the I/O APIC).
    */
-  private boolean deliverApicMessage(int destination, boolean logical, ApicBus.DeliveryMode mode,
+  private boolean deliverApicMessage(int destination, boolean logical,
+      org.hospes.hv.platform.ApicBus.DeliveryMode mode,
       int vector, boolean level) {
     java.util.List<LocalApic> apics = localApics();
     switch (mode) {
@@ -204,7 +258,7 @@ public final class HvmPlatform {
 
   /** The domain's local APICs, one per vCPU. */
   java.util.List<LocalApic> localApics() {
-    return java.util.List.of(lapic);
+    return java.util.List.of(lapics);
   }
 
   /**
@@ -414,14 +468,28 @@ public final class HvmPlatform {
    * never wake, as on a bare machine.
    */
   public boolean canWake() {
-    if (interrupts.pending() || domain.mode().pvDevicesOnly() || domain.callbackVector() >= 0
-        || callbackVia.isLine()) {
+    for (Vcpu v : domain.vcpus()) {
+      if (v.state() == VcpuState.BLOCKED && canWake(v)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * True if something could still interrupt blocked vCPU {@code v}: as {@link #canWake()}, with
+   * the PIC's timers counting only for vCPU 0. Another vCPU's IPI wakes it directly.
+   */
+  public boolean canWake(Vcpu v) {
+    LocalApic lapic = lapics[v.id()];
+    if (interrupts[v.id()].pending() || lapic.nmiPending() || domain.mode().pvDevicesOnly()
+        || domain.callbackVector() >= 0 || callbackVia.isLine()) {
       return true;
     }
     return timers.nextDeadline() != TimerQueue.NEVER
-        && (!pic.isMasked(0) || !pic.isMasked(8) || lapic.timerCanInterrupt()
-            || ioapic != null && ioapic.anyUnmasked()
-            || hpet != null && hpet.canInterrupt());
+        && (v.id() == 0 && (!pic.isMasked(0) || !pic.isMasked(8)
+            || hpet != null && hpet.canInterrupt()) || lapic.timerCanInterrupt()
+            || ioapic != null && ioapic.anyUnmasked());
   }
 
   public long nextDeadline() {
@@ -442,13 +510,18 @@ public final class HvmPlatform {
   }
 
   private void wakeIfPending() {
-    if (interrupts.pending()) {
-      for (Vcpu v : domain.vcpus()) {
-        if (v.state() == VcpuState.BLOCKED && v.cpu().interruptible()) {
-          hv.wake(v);
-        }
+    for (Vcpu v : domain.vcpus()) {
+      if (v.state() == VcpuState.BLOCKED && v.cpu() != null
+          && (interrupts[v.id()].pending() && v.cpu().interruptible()
+              || lapics[v.id()].nmiPending())) {
+        hv.wake(v);
       }
     }
+  }
+
+  /** True if {@code v} has an interrupt (or NMI) it could take now: HLT must not block. */
+  public boolean interruptPending(Vcpu v) {
+    return interrupts[v.id()].pending() || lapics[v.id()].nmiPending();
   }
 
   /**
@@ -467,6 +540,16 @@ public final class HvmPlatform {
       domain.pvTime().refresh(v.id(), now);
     }
     if ((vmcs.read32(VmcsField.VM_ENTRY_INTR_INFO_FIELD) & VmxControls.INTR_INFO_VALID) != 0) {
+      return;
+    }
+    LocalApic lapic = lapics[v.id()];
+    CpuInterrupts interrupts = this.interrupts[v.id()];
+    if (lapic.nmiPending() && !v.cpu().mmioReplayPending()) {
+      // NMIs are not held back by EFLAGS.IF. (NMI blocking until IRET is not modelled.)
+      lapic.clearNmi();
+      vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD,
+          VmxControls.intrInfo(2, VmxControls.INTR_TYPE_NMI, false));
+      v.counters().injectedInterrupts++;
       return;
     }
     int callback = domain.callbackVector();

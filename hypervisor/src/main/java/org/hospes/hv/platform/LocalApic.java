@@ -9,12 +9,17 @@ import org.hospes.x86.MmioDevice;
 /**
  * A local APIC in xAPIC mode at 0xFEE00000 (SDM vol. 3, ch. 11), one per vCPU, as Xen emulates
  * it for HVM guests: ID, version, TPR/PPR, EOI, SVR, the IRR/ISR/TMR bitmaps, ESR, the LVT
- * entries, the ICR for self-IPIs, and the timer in one-shot and periodic modes on the virtual
- * clock. Interrupts it accepts are offered to the processor by priority class against the TPR
- * and the highest in-service vector. Interrupts from an I/O APIC arrive by {@link #accept(int,
+ * entries, the ICR, and the timer in one-shot and periodic modes on the virtual clock.
+ * Interrupts it accepts are offered to the processor by priority class against the TPR and the
+ * highest in-service vector. Interrupts from an I/O APIC arrive by {@link #accept(int,
  * boolean)}; a level-triggered one sets its TMR bit, and its EOI is broadcast back
- * ({@link #onLevelEoi}). LINT0/LINT1 and IPIs to other vCPUs are not modelled (the
- * PIC reaches the processor directly, as in virtual-wire mode).
+ * ({@link #onLevelEoi}). LINT0/LINT1 are not modelled (the PIC reaches the bootstrap
+ * processor directly, as in virtual-wire mode).
+ *
+ * <p>An ICR write is handed to the domain's {@link IpiSink} (its APIC bus), which finds the
+ * destinations and delivers fixed, lowest-priority, NMI, INIT and start-up messages to the other
+ * vCPUs' APICs. Without a sink (the native machine, one processor) only fixed IPIs to self are
+ * delivered. Delivery is immediate, so the ICR's delivery-status bit always reads 0 (idle).
  *
  * <p>IA32_APIC_BASE ({@link ApicBaseMsr}) is checked as Xen 4.17's {@code guest_wrmsr_apic_base}
  * does, in its order: reserved bits (0-7, 9, the x2APIC bit 10 since x2APIC is not offered, and
@@ -90,9 +95,27 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
   private long interrupts;
   private long apicBase = MSR_VALUE;
   private java.util.function.IntConsumer levelEoi = vector -> { };
+  /** An NMI accepted and not yet delivered to the processor. */
+  private boolean nmiPending;
+  private IpiSink ipiSink;
+
+  /** Where ICR writes go: the domain's APIC bus. */
+  public interface IpiSink {
+    /** {@code from} wrote {@code icrLow} (with {@code icrHigh} already in place). */
+    void send(LocalApic from, int icrLow, int icrHigh);
+  }
 
   public LocalApic(int apicId, VirtualClock clock, TimerQueue timers) {
+    this(apicId, clock, timers, true);
+  }
+
+  /**
+   * @param bsp whether IA32_APIC_BASE's BSP flag (bit 8) is set: on the bootstrap processor
+   *     only, as the firmware's MP initialization leaves it
+   */
+  public LocalApic(int apicId, VirtualClock clock, TimerQueue timers, boolean bsp) {
     this.apicId = apicId;
+    this.apicBase = bsp ? MSR_VALUE : MSR_VALUE & ~BSP;
     this.clock = clock;
     this.busHz = clock.hz();
     this.timer = timers.newTimer("lapic" + apicId + ".timer", this::timerExpired);
@@ -129,6 +152,80 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
     }
     apicBase = value;
     return true;
+  }
+
+  /** Sends ICR writes to {@code sink} (the domain's APIC bus) instead of to self only. */
+  public void setIpiSink(IpiSink sink) {
+    this.ipiSink = sink;
+  }
+
+  /** The APIC ID (bits 31:24 of the ID register). */
+  public int apicId() {
+    return apicId;
+  }
+
+  /**
+   * An INIT message (SDM vol. 3, 10.4.7.3): the APIC returns to its power-up state except for
+   * its ID; IA32_APIC_BASE is unchanged. The processor itself waits for a start-up IPI.
+   */
+  public void init() {
+    reset();
+    nmiPending = false;
+  }
+
+  /**
+   * True if a message to {@code destination} in this destination mode is for this APIC (SDM
+   * vol. 3, 10.6.2): physical mode matches the APIC ID or the broadcast 0xFF; logical mode ANDs
+   * the destination with LDR[31:24] in the flat model (DFR model 1111b), or matches the cluster
+   * (high nibble) and ANDs the low nibbles in the cluster model (0000b), 0xFF being a broadcast
+   * there too (as Xen's vlapic_match_logical_addr and QEMU have it).
+   */
+  public boolean matchesDestination(int destination, boolean logical) {
+    destination &= 0xFF;
+    if (!logical) {
+      return destination == 0xFF || destination == apicId;
+    }
+    int logicalId = ldr >>> 24;
+    if ((dfr >>> 28) == 0xF) {
+      return (logicalId & destination) != 0;
+    }
+    if (destination == 0xFF) {
+      return true;
+    }
+    return (destination >>> 4) == (logicalId >>> 4) && (destination & logicalId & 0xF) != 0;
+  }
+
+  /** Processor priority (PPR), used to pick the target of a lowest-priority message. */
+  public int processorPriority() {
+    return ppr();
+  }
+
+  /** Takes an NMI (delivery mode 100b): held until the processor can be given it. */
+  public void acceptNmi() {
+    if (globallyEnabled()) {
+      nmiPending = true;
+    }
+  }
+
+  public boolean nmiPending() {
+    return nmiPending;
+  }
+
+  /** The processor took the pending NMI. */
+  public void clearNmi() {
+    nmiPending = false;
+  }
+
+  /**
+   * A fixed or lowest-priority message from another APIC: accepted into the IRR only when
+   * software-enabled, as Xen's vlapic_accept_irq does (a disabled APIC drops it).
+   */
+  public void acceptFixed(int vector) {
+    if (enabled()) {
+      accept(vector);
+    } else if (globallyEnabled() && vector < 16) {
+      esr |= 1 << 6;
+    }
   }
 
   /** Power-up state of the registers (SDM vol. 3, 11.4.7.1); the APIC ID is kept. */
@@ -194,36 +291,6 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
    */
   public void onLevelEoi(java.util.function.IntConsumer listener) {
     this.levelEoi = java.util.Objects.requireNonNull(listener);
-  }
-
-  /**
-   * True if a message to {@code destination} in this destination mode is for this APIC (SDM vol.
-   * 3, 11.6.2): physical mode matches the APIC ID or the broadcast 0xFF; logical mode ANDs the
-   * message with the LDR's logical ID in the flat model (DFR 0xF), or matches the cluster (high
-   * nibble) and ANDs the low nibbles in the cluster model (DFR 0x0).
-   */
-  public boolean matchesDestination(int destination, boolean logical) {
-    destination &= 0xFF;
-    if (!logical) {
-      return destination == 0xFF || destination == apicId;
-    }
-    int logicalId = ldr >>> 24;
-    if ((dfr >>> 28) == 0xF) {
-      return (logicalId & destination) != 0;
-    }
-    if (destination == 0xFF) {
-      return true;
-    }
-    return (destination >>> 4) == (logicalId >>> 4) && (destination & logicalId & 0xF) != 0;
-  }
-
-  /** The processor priority (PPR), by which lowest-priority delivery picks an APIC. */
-  public int processorPriority() {
-    return ppr();
-  }
-
-  public int apicId() {
-    return apicId;
   }
 
   private static int highest(int[] bits) {
@@ -398,7 +465,11 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
       case ICR_HIGH: icrHigh = value & 0xFF00_0000; break;
       case ICR_LOW:
         icrLow = value & 0x000C_CFFF;
-        sendIpi();
+        if (ipiSink != null) {
+          ipiSink.send(this, icrLow, icrHigh);
+        } else {
+          sendIpi();
+        }
         break;
       case TIMER_INITIAL:
         initialCount = value;
@@ -409,7 +480,7 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
     }
   }
 
-  /** Only fixed interrupts to self (shorthand self, or our own ID) are delivered. */
+  /** Without an APIC bus: only fixed interrupts to self (shorthand self, or our own ID). */
   private void sendIpi() {
     int shorthand = (icrLow >>> 18) & 3;
     int mode = (icrLow >>> 8) & 7;

@@ -94,8 +94,12 @@ public record XlDomainConfig(String source, String name, String type, int memory
         throw new XlConfigException(source + ": disk: " + e.getMessage());
       }
     }
-    return new DomainSpec(name, Path.of(kernel), mode(), memoryMiB, weight, cap, cmdline, null,
-        specs);
+    try {
+      return new DomainSpec(name, Path.of(kernel), mode(), memoryMiB, weight, cap, cmdline, null,
+          specs, List.of(), vcpus);
+    } catch (DomainSpec.SpecException e) {
+      throw new XlConfigException(source + ": " + e.getMessage());
+    }
   }
 
   private static final class Checker {
@@ -134,9 +138,11 @@ public record XlDomainConfig(String source, String name, String type, int memory
         throw error(s.get("maxmem"), "must equal memory (" + memory + "): domains cannot"
             + " balloon above their start size yet");
       }
-      int vcpus = number("vcpus", 1, 1, 128, "vCPUs");
-      if (vcpus != 1) {
-        throw error(s.get("vcpus"), "Hospes domains have one vCPU so far; set vcpus = 1");
+      int vcpus = number("vcpus", 1, 1, org.hospes.hv.domain.Domains.MAX_VCPUS, "vCPUs");
+      if (vcpus != 1 && !type.equals(DomainMode.HVM_EPT.cliName())
+          && !type.equals(DomainMode.PVH.cliName())) {
+        throw error(s.get("vcpus"), "type \"" + type + "\" domains have one vCPU so far;"
+            + " SMP needs type = \"hvm\" (with hap) or \"pvh\"");
       }
       String kernel = path("kernel");
       if (kernel == null) {
@@ -169,7 +175,7 @@ public record XlDomainConfig(String source, String name, String type, int memory
             + " preserve, restart)");
       }
       int weight = number("cpu_weight", DomainSpec.DEFAULT_WEIGHT, 1, 65535, "");
-      int cap = number("cap", 0, 0, 100, "percent of a CPU");
+      int cap = number("cap", 0, 0, 100 * vcpus, "percent of a CPU");
       XlDomainConfig c = new XlDomainConfig(file.source(), name, type, memory, vcpus, kernel,
           ramdisk, cmdline, disks, onCrash, weight, cap, base.toString());
       try {

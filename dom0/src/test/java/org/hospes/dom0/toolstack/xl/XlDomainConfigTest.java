@@ -89,6 +89,16 @@ class XlDomainConfigTest {
   }
 
   @Test
+  void vcpusGiveHvmAndPvhDomainsThatManyVcpus() throws IOException {
+    XlDomainConfig c = read("name=\"a\"\nkernel=\"k.elf\"\ntype=\"hvm\"\nvcpus=4\ncap=300\n");
+    assertThat(c.vcpus()).isEqualTo(4);
+    assertThat(c.toSpec().vcpus()).isEqualTo(4);
+    assertThat(c.toSpec().cap()).isEqualTo(300);
+    assertThat(read("name=\"a\"\nkernel=\"k.elf\"\nvcpus=2\n").toSpec().vcpus()).isEqualTo(2);
+    assertThat(read("name=\"a\"\nkernel=\"k.elf\"\n").toSpec().vcpus()).isEqualTo(1);
+  }
+
+  @Test
   void errorsNameTheFileTheLineAndTheKey() {
     fails("name = \"a\"\nkernel = \"k.elf\"\nmemory = 4096\n",
         ":3: memory: must be 1..1024 MiB, got 4096");
@@ -97,8 +107,11 @@ class XlDomainConfigTest {
         + " name, on_crash, ramdisk, root, type, vcpus, vif, xen_platform_pci)");
     fails("name = \"a\"\nkernel = \"missing.elf\"\n", ":2: kernel: " + dir.resolve("missing.elf")
         + ": no such file");
-    fails("name = \"a\"\nkernel = \"k.elf\"\nvcpus = 2\n",
-        ":3: vcpus: Hospes domains have one vCPU so far; set vcpus = 1");
+    fails("name = \"a\"\nkernel = \"k.elf\"\ntype = \"hvm\"\nhap = 0\nvcpus = 2\n",
+        ":5: vcpus: type \"hvm-shadow\" domains have one vCPU so far; SMP needs type = \"hvm\""
+            + " (with hap) or \"pvh\"");
+    fails("name = \"a\"\nkernel = \"k.elf\"\nvcpus = 65\n",
+        ":3: vcpus: must be 1..64 vCPUs, got 65");
     fails("name = \"a\"\nkernel = \"k.elf\"\ntype = \"pvm\"\n",
         ":3: type: 'pvm' is not a domain type (valid: pv, pvh, hvm)");
     fails("name = \"a\"\nkernel = \"k.elf\"\ntype = \"hvm\"\nhap = 0\nxen_platform_pci = 1\n",
