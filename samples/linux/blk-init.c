@@ -1,15 +1,19 @@
 /*
- * /init of the PV disk test's initramfs for Debian's kernel on Hospes: loads xen-blkfront and
+ * /init of the disk tests' initramfs for Debian's kernel on Hospes: loads the disk driver and
  * ext4 (with their dependencies) from /modules, in the order listed in /modules/order, waits
- * for /dev/xvda, mounts it as ext4 on /root and runs the image's busybox there (chrooted) to
+ * for the disk, mounts it as ext4 on /root and runs the image's busybox there (chrooted) to
  * write /hello.txt and sync. Then it unmounts the disk, so the image is clean, and powers off.
- * The kernel command line may name another disk and driver (they reach /init's environment as
- * unknown NAME=VALUE parameters do): disk=vda via=virtio_blk for the virtio test.
+ * The kernel command line may name the disk ("hospes.disk=sda"; xvda by default) and the driver
+ * that the file mentions ("hospes.driver=ata_piix"; xen-blkfront by default); with
+ * "hospes.exit=isa" (a PC without ACPI cannot power off) the run ends through isa-debug-exit.
+ * "hospes.ddmb=N" has busybox write an N MiB file (then removed) first, for benchmark figures.
+ * "hospes.readmb=N" reads N MiB of the raw disk (at most its size) first, for the read path's
+ * figures. The virtio test uses "hospes.disk=vda hospes.driver=virtio_blk".
  */
-#include <stdlib.h>
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/io.h>
@@ -39,18 +43,28 @@ static int load(const char *name)
     return 0;
 }
 
-/* Without ACPI (hvm booted through the Linux boot protocol) the kernel cannot power off:
- * "hospes.exit=isa" on the command line ends the run through isa-debug-exit (status 1). */
+static char cmdline[1024];
+
+/* The value of "key=" on the kernel command line, or fallback. */
+static const char *param(const char *key, const char *fallback)
+{
+    static char values[4][64];
+    static int next;
+    const char *at = strstr(cmdline, key);
+    if (!at) return fallback;
+    at += strlen(key);
+    char *v = values[next++ & 3];
+    size_t n = strcspn(at, " \n");
+    if (n >= 64) n = 63;
+    memcpy(v, at, n);
+    v[n] = 0;
+    return v;
+}
+
 static void power_off(void)
 {
     sync();
-    char line[1024] = "";
-    FILE *f = fopen("/proc/cmdline", "r");
-    if (f) {
-        if (!fgets(line, sizeof line, f)) line[0] = 0;
-        fclose(f);
-    }
-    if (strstr(line, "hospes.exit=isa") && ioperm(0xF4, 1, 1) == 0) {
+    if (strstr(cmdline, "hospes.exit=isa") && ioperm(0xF4, 1, 1) == 0) {
         outb(0, 0xF4);
     }
     reboot(RB_POWER_OFF);
@@ -60,6 +74,14 @@ int main(void)
 {
     mount("proc", "/proc", "proc", 0, 0);
     mount("devtmpfs", "/dev", "devtmpfs", 0, 0);
+    FILE *cl = fopen("/proc/cmdline", "r");
+    if (cl) {
+        if (!fgets(cmdline, sizeof cmdline, cl)) cmdline[0] = 0;
+        fclose(cl);
+    }
+    char dev[80];
+    snprintf(dev, sizeof dev, "/dev/%s", param("hospes.disk=", "xvda"));
+    const char *driver = param("hospes.driver=", "xen-blkfront");
     FILE *order = fopen("/modules/order", "r");
     char line[128];
     while (order && fgets(line, sizeof line, order)) {
@@ -68,24 +90,21 @@ int main(void)
             power_off();
         }
     }
-    const char *disk = getenv("disk") ? getenv("disk") : "xvda";
-    const char *via = getenv("via") ? getenv("via") : "xen-blkfront";
-    char dev[64], script[256];
-    snprintf(dev, sizeof dev, "/dev/%s", disk);
-    snprintf(script, sizeof script, "echo \"written by busybox $(busybox uname -r) through %s\""
-             " > /hello.txt && busybox sync && busybox cat /hello.txt", via);
     struct stat st;
-    for (int i = 0; i < 200 && stat(dev, &st) != 0; i++) {
+    /* Virtual time: the wait costs nothing while the vCPU halts. libata's probe sleeps. */
+    for (int i = 0; i < 2000 && stat(dev, &st) != 0; i++) {
         usleep(10000);
     }
     if (mount(dev, "/root", "ext4", 0, 0) != 0) {
         perror(dev);
         power_off();
     }
-    /* readmb=N: read N MiB of the raw disk first (the block path's throughput figure). */
-    if (getenv("readmb")) {
+    /* "hospes.readmb=N": read N MiB of the raw disk first (the block path's throughput);
+     * read() returns 0 at the end of a smaller disk. */
+    long want = atol(param("hospes.readmb=", "0")) * 1048576L;
+    if (want > 0) {
         static char buf[65536];
-        long want = atol(getenv("readmb")) << 20, got = 0;
+        long got = 0;
         int fd = open(dev, O_RDONLY);
         ssize_t n;
         while (fd >= 0 && got < want && (n = read(fd, buf, sizeof buf)) > 0) {
@@ -104,6 +123,15 @@ int main(void)
             perror("chroot");
             _exit(1);
         }
+        /* "hospes.ddmb=N" first writes N MiB (synced), for the I/O path's figures; the
+         * image's tree has no /dev, so the bytes come from yes rather than /dev/zero. */
+        char script[512];
+        long bytes = atol(param("hospes.ddmb=", "0")) * 1048576L;
+        snprintf(script, sizeof script, "if [ %ld != 0 ]; then busybox yes | busybox head -c"
+                 " %ld > /dd.bin && busybox sync && busybox ls -l /dd.bin && busybox rm"
+                 " /dd.bin; fi; echo \"written by busybox $(busybox uname -r) through"
+                 " %s\" > /hello.txt && busybox sync && busybox cat /hello.txt", bytes, bytes,
+                 driver);
         execl("/bin/busybox", "sh", "-c", script, (char *)0);
         perror("exec /bin/busybox");
         _exit(1);

@@ -2,19 +2,27 @@
 # Fetches Debian's unmodified 686-pae Linux kernel (the package linux-image-686-pae:i386 depends
 # on) into ~/.cache/hospes/debian-kernel/ and prints the path of its vmlinuz. The modules the PV
 # disk and network tests load from their initramfs (xen-blkfront and ext4 with its dependencies,
-# xen-netfront; virtio_pci, virtio_blk and virtio_net with theirs), taken from the same package, go to modules/ beside it. Idempotent: a cached kernel is reused. Needs apt
+# xen-netfront, ata_piix and sd_mod, virtio_pci, virtio_blk and virtio_net with theirs), taken from the same package, go to modules/ beside it. Idempotent: a cached kernel is reused. Needs apt
 # (root or sudo) the first time only.
 set -euo pipefail
 cache="${HOSPES_CACHE:-$HOME/.cache/hospes}/debian-kernel"
 mkdir -p "$cache"
 # In load order: ext4 needs jbd2, mbcache and crc16, and crc32c for its metadata checksums.
+# The IDE test's: ata_piix needs libata, scsi_mod and scsi_common; sd_mod needs t10-pi, which
+# needs crc-t10dif (crct10dif_common, crct10dif_generic) and crc64-rocksoft (crc64, its generic
+# shash).
 modules=(drivers/block/xen-blkfront.ko lib/crc16.ko fs/mbcache.ko fs/jbd2/jbd2.ko
   crypto/crc32c_generic.ko fs/ext4/ext4.ko drivers/net/xen-netfront.ko
+  drivers/scsi/scsi_common.ko drivers/scsi/scsi_mod.ko drivers/ata/libata.ko
+  drivers/ata/ata_piix.ko crypto/crct10dif_common.ko crypto/crct10dif_generic.ko
+  lib/crc-t10dif.ko lib/crc64.ko crypto/crc64_rocksoft_generic.ko lib/crc64-rocksoft.ko
+  block/t10-pi.ko drivers/scsi/sd_mod.ko
   drivers/virtio/virtio_ring.ko drivers/virtio/virtio.ko drivers/virtio/virtio_pci_legacy_dev.ko
   drivers/virtio/virtio_pci_modern_dev.ko drivers/virtio/virtio_pci.ko
   drivers/block/virtio_blk.ko net/core/failover.ko drivers/net/net_failover.ko
   drivers/net/virtio_net.ko)
 if [[ -f "$cache/vmlinuz" && -f "$cache/modules/ext4.ko" && -f "$cache/modules/xen-netfront.ko"
+  && -f "$cache/modules/ata_piix.ko" && -f "$cache/modules/sd_mod.ko"
   && -f "$cache/modules/virtio_net.ko" ]]
 then
   printf '%s\n' "$cache/vmlinuz"

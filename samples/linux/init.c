@@ -1,9 +1,10 @@
 /*
  * /init of the test initramfs for Debian's kernel on Hospes: mounts /proc, prints the
- * kernel's uptime and powers the machine off. On a PC without ACPI (native and hvm booted
- * through the Linux boot protocol) the kernel cannot power off; there "hospes.exit=isa" on the
- * command line makes /init end the run through QEMU's isa-debug-exit port (0xF4) instead, with
- * value 0: status 1.
+ * kernel's uptime (and /proc/interrupts with "hospes.interrupts" on the command line) and
+ * powers the machine off: through ACPI S5 in an HVM domain, through Xen's SCHEDOP_shutdown in
+ * PVH. On a PC without ACPI (the native machine) the kernel cannot power off; there
+ * "hospes.exit=isa" on the command line makes /init end the run through QEMU's isa-debug-exit
+ * port (0xF4) instead, with value 0: status 1.
  */
 #include <stdio.h>
 #include <string.h>
@@ -32,6 +33,11 @@ int main(void)
         fclose(f);
     }
     printf("\nHello from /init on Hospes! uptime: %s", buf);
+    if (cmdline_has("hospes.interrupts") && (f = fopen("/proc/interrupts", "r"))) {
+        char line[256];
+        while (fgets(line, sizeof line, f)) fputs(line, stdout);
+        fclose(f);
+    }
     fflush(stdout);
     sync();
     if (cmdline_has("hospes.exit=isa") && ioperm(0xF4, 1, 1) == 0) {

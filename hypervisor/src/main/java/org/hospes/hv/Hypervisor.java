@@ -189,10 +189,21 @@ public final class Hypervisor {
    * in flat 32-bit protected mode. Throws IllegalStateException when machine memory runs out.
    */
   public Domain createHvmDomain(String name, DomainMode mode, int memoryMiB) {
+    return createHvmDomain(name, mode, memoryMiB, 1);
+  }
+
+  /**
+   * As {@link #createHvmDomain(String, DomainMode, int)} with {@code vcpus} vCPUs: vCPU 0 starts
+   * at the kernel's entry, the others wait for INIT and a start-up IPI from its local APIC, as
+   * the application processors of a PC do ({@link org.hospes.hv.hvm.ApicBus}).
+   */
+  public Domain createHvmDomain(String name, DomainMode mode, int memoryMiB, int vcpus) {
     Preconditions.checkArgument(memoryMiB >= 1 && memoryMiB <= 1024,
         "domain memory must be 1..1024 MiB, got %s", memoryMiB);
+    Preconditions.checkArgument(vcpus >= 1 && vcpus <= Domains.MAX_VCPUS,
+        "vCPUs must be 1..%s, got %s", Domains.MAX_VCPUS, vcpus);
     int domid = nextDomid++;
-    Domain d = Domains.createHvm(this, domid, name, mode, memoryMiB);
+    Domain d = Domains.createHvm(this, domid, name, mode, memoryMiB, vcpus);
     domains.put(domid, d);
     HvmPlatform platform = new HvmPlatform(this, d);
     platforms.put(domid, platform);
@@ -439,7 +450,7 @@ public final class Hypervisor {
     for (Domain d : domains.values()) {
       if (d.state() == DomainState.RUNNING && !d.isService()) {
         for (Vcpu v : d.vcpus()) {
-          if (v.state() == VcpuState.BLOCKED && platform(d).canWake()) {
+          if (v.state() == VcpuState.BLOCKED && platform(d).canWake(v)) {
             return true;
           }
         }
@@ -508,7 +519,11 @@ public final class Hypervisor {
           crash(v.domain(), "unexpected processor exit " + CpuExit.name(x));
           break;
       }
-      if ((insns == 0 && x == CpuExit.BUDGET) || v.takeYield()) {
+      if (insns == 0 && x == CpuExit.BUDGET) {
+        break;
+      }
+      if (v.takeYield()) {
+        scheduler.yield(v, now + used);
         break;
       }
     }
@@ -519,6 +534,9 @@ public final class Hypervisor {
       // It blocked in an exit: blocked from when the exit's handling ended, as Xen's runstate
       // changes at the context switch that follows.
       setRunstate(v, Runstate.BLOCKED, now + Math.max(used, 1));
+    } else if (v.state() == VcpuState.OFFLINE) {
+      // An INIT (to all including self) stopped it.
+      setRunstate(v, Runstate.OFFLINE, now + Math.max(used, 1));
     }
     return Math.max(used, 1);
   }
@@ -568,7 +586,11 @@ public final class Hypervisor {
       used += cycles;
       if (x != CpuExit.BUDGET) {
         runNow = now + used;
-        used += pvExits.handle(v, pv, x);
+        // The hypervisor's work (hypercalls, trap bounces, emulation) is the domain's modelled
+        // time as an HVM domain's exits are (Counters.addExit): in its cycles, not only its clock.
+        long h = pvExits.handle(v, pv, x);
+        c.cycles += h;
+        used += h;
       }
       if ((insns == 0 && x == CpuExit.BUDGET) || v.takeYield()) {
         break;
@@ -724,10 +746,56 @@ public final class Hypervisor {
       if (vcpu >= 0 && vcpu < d.vcpus().size()) {
         Vcpu v = d.vcpus().get(vcpu);
         v.counters().eventUpcalls++;
+        HvmPlatform p = vcpu == 0 ? platform(d) : null;
+        if (p != null) {
+          // Xen's hvm_assert_evtchn_irq: a GSI or PCI INTx callback line goes high now.
+          p.syncCallbackLine();
+        }
         wake(v);
       }
     }
   };
+
+  /**
+   * INIT for {@code v} (from an IPI): its processor is reset and waits for a start-up IPI,
+   * offline. Its local APIC was reset by the APIC bus.
+   */
+  public void initVcpu(Vcpu v) {
+    if (v.cpu() == null || v.domain().state().isFinal()) {
+      return;
+    }
+    v.setAwaitingIo(false);
+    v.setPendingVector(-1);
+    v.vmcs().write(org.hospes.x86.vmx.VmcsField.VM_ENTRY_INTR_INFO_FIELD, 0);
+    v.vmcs().clearBits(org.hospes.x86.vmx.VmcsField.CPU_BASED_VM_EXEC_CONTROL,
+        org.hospes.x86.vmx.VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
+    v.cpu().startupIpi(0);
+    v.setWaitingForSipi(true);
+    if (v.state() != VcpuState.OFFLINE) {
+      v.setState(VcpuState.OFFLINE);
+      if (v != running) {
+        setRunstate(v, Runstate.OFFLINE, Math.max(now, runNow));
+      }
+      scheduler.sleep(v, now);
+    }
+  }
+
+  /**
+   * A start-up IPI with {@code vector} for {@code v}: if it waits for one, it starts in real
+   * mode at {@code vector} × 4096 (with EPT as VT-x's unrestricted guest runs it) and becomes
+   * runnable. Returns true if it started; a SIPI to a running processor is ignored.
+   */
+  public boolean startupVcpu(Vcpu v, int vector) {
+    if (!v.waitingForSipi() || v.cpu() == null || v.domain().state() != DomainState.RUNNING) {
+      return false;
+    }
+    v.cpu().startupIpi(vector);
+    v.setWaitingForSipi(false);
+    v.setState(VcpuState.RUNNABLE);
+    setRunstate(v, Runstate.RUNNABLE, Math.max(now, runNow));
+    scheduler.wake(v, now);
+    return true;
+  }
 
   /** Blocks {@code v} until an interrupt wakes it. */
   public void block(Vcpu v) {

@@ -344,6 +344,19 @@ public final class Cpu {
   }
 
   /** The linear address of the last page fault (what CR2 would receive on delivery). */
+  /** DR{@code n} (0..7) as the processor holds it (a hypervisor's read of a vCPU's DR). */
+  public int debugRegister(int n) {
+    return dr[n];
+  }
+
+  /**
+   * Loads DR{@code n} (0..3, 6 or 7) as a hypervisor does for its vCPU (write_debugreg): the
+   * processor's fixed bits are applied and breakpoints take effect from the next instruction.
+   */
+  public void loadDebugRegister(int n, int value) {
+    SystemOps.writeDr(this, n, value);
+  }
+
   public int faultAddress() {
     return pfAddr;
   }
@@ -537,6 +550,26 @@ public final class Cpu {
     for (int s = 0; s < 6; s++) {
       segmentChanged(s);
     }
+    flushTlb();
+  }
+
+  /**
+   * The state a start-up IPI leaves an application processor in (SDM vol. 3, 9.1.1 and 10.4.4):
+   * real-address mode as after INIT, executing at {@code vector} × 4096, i.e. CS selector
+   * {@code vector} × 256, CS base {@code vector} × 4096, IP 0. (The x87 and SSE state are reset
+   * too, where INIT would keep them: a processor waiting for SIPI has run nothing worth keeping
+   * unless the guest INITs a running processor.)
+   */
+  public void startupIpi(int vector) {
+    if (vector < 0 || vector > 0xFF) {
+      throw new IllegalArgumentException("SIPI vector must be 0..255, got " + vector);
+    }
+    resetReal();
+    r[EDX] = CpuId.SIGNATURE;
+    segSel[CS] = vector << 8;
+    segBase[CS] = vector << 12;
+    eip = 0;
+    segmentChanged(CS);
     flushTlb();
   }
 
@@ -2036,6 +2069,12 @@ public final class Cpu {
         r[EDX] = (int) (tsc >>> 32);
         break;
       }
+      case Op.PAUSE:
+        // A spin-wait hint: without PAUSE exiting it does nothing.
+        if (exits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_PAUSE_EXITING)) {
+          vmExit(ExitReason.PAUSE, 0);
+        }
+        break;
       case Op.HLT:
         if (cpl != 0 && protectedMode()) {
           raise(Exceptions.GP, 0);
@@ -2891,6 +2930,145 @@ public final class Cpu {
     int x = t.run(this);
     return x == Translation.COMPLETED ? afterBlock() : x == Translation.DELIVERED ? -1 : x;
   }
+
+  /**
+   * One instruction of a translated block that the translator does not emit code for, run as
+   * the interpreter runs it (the same dispatch as {@link #execBlock}, kept apart so that the
+   * interpreter's loop stays one compiled method). The translation has written its registers
+   * back and reloads them after; {@code i} is the instruction's 1-based index in its block.
+   * Faults propagate to the translation's handler like those of translated instructions.
+   */
+  void jitStep(int f0, int d, int imm, int f3, int base, int i) {
+    switch (f0 & 0x3FF) {
+      case Op.NOP: break;
+      case Op.ALU_EG: Alu.aluEG(this, f0, d, f3 >>> 20); break;
+      case Op.ALU_GE: Alu.aluGE(this, f0, d, f3 >>> 20); break;
+      case Op.ALU_EI: Alu.aluEI(this, f0, d, imm, f3 >>> 20); break;
+      case Op.TEST_EG: Alu.testEG(this, f0, d); break;
+      case Op.TEST_EI: Alu.testEI(this, f0, d, imm); break;
+      case Op.INC_E: Alu.incE(this, f0, d); break;
+      case Op.DEC_E: Alu.decE(this, f0, d); break;
+      case Op.NOT_E: Alu.notE(this, f0, d); break;
+      case Op.NEG_E: Alu.negE(this, f0, d); break;
+      case Op.MUL_E: MulDiv.mul(this, f0, d); break;
+      case Op.IMUL_E: MulDiv.imul1(this, f0, d); break;
+      case Op.DIV_E: MulDiv.div(this, f0, d); break;
+      case Op.IDIV_E: MulDiv.idiv(this, f0, d); break;
+      case Op.IMUL_GE: MulDiv.imulGE(this, f0, d); break;
+      case Op.IMUL_GEI: MulDiv.imulGEI(this, f0, d, imm); break;
+      case Op.SHIFT_EI: Shift.shiftE(this, f0, d, f3 >>> 20, imm); break;
+      case Op.SHIFT_ECL: Shift.shiftE(this, f0, d, f3 >>> 20, r[ECX]); break;
+      case Op.XCHG_EG: DataXfer.xchg(this, f0, d); break;
+      case Op.CMOV: DataXfer.cmov(this, f0, d, f3 >>> 20); break;
+      case Op.SETCC: setE(f0, d, 0, cond(f3 >>> 20) ? 1 : 0); break;
+      case Op.JCC:
+        if (cond(f3 >>> 20)) {
+          jumpTo(f0, base + imm);
+        }
+        break;
+      case Op.JZ:
+        if (lfOp == LF_NONE ? (flags & Flags.ZF) != 0 : lfR == 0) {
+          jumpTo(f0, base + imm);
+        }
+        break;
+      case Op.JNZ:
+        if (lfOp == LF_NONE ? (flags & Flags.ZF) == 0 : lfR != 0) {
+          jumpTo(f0, base + imm);
+        }
+        break;
+      case Op.JMP: jumpTo(f0, base + imm); break;
+      case Op.JMP_E: jumpTo(f0, getE(f0, d, size(f0))); break;
+      case Op.CALL: {
+        pushSized(size(f0), base + (f3 & 0xFFFF));
+        jumpTo(f0, base + imm);
+        break;
+      }
+      case Op.CALL_E: {
+        int target = getE(f0, d, size(f0));
+        pushSized(size(f0), base + (f3 & 0xFFFF));
+        jumpTo(f0, target);
+        break;
+      }
+      case Op.RET: DataXfer.ret(this, f0, imm); break;
+      case Op.MOV_EG: setE(f0, d, size(f0), getG(f0, size(f0))); break;
+      case Op.MOV_GE: setG(f0, size(f0), getE(f0, d, size(f0))); break;
+      case Op.MOV_EI: setE(f0, d, size(f0), imm); break;
+      case Op.MOVZX: setG(f0, size(f0), getE(f0, d, f3 >>> 20)); break;
+      case Op.MOVSX: {
+        int sub = f3 >>> 20;
+        int v = getE(f0, d, sub);
+        setG(f0, size(f0), sub == 0 ? (byte) v : (short) v);
+        break;
+      }
+      case Op.LEA: setG(f0, size(f0), offset(f0, d)); break;
+      case Op.PUSH_E: pushSized(size(f0), getE(f0, d, size(f0))); break;
+      case Op.PUSH_I: pushSized(size(f0), imm); break;
+      case Op.POP_E: DataXfer.popE(this, f0, d); break;
+      case Op.LEAVE: DataXfer.leave(this, size(f0)); break;
+      case Op.CBW:
+        if (size(f0) == 1) {
+          r[EAX] = (r[EAX] & 0xFFFF_0000) | ((byte) r[EAX] & 0xFFFF);
+        } else {
+          r[EAX] = (short) r[EAX];
+        }
+        break;
+      case Op.CWD:
+        if (size(f0) == 1) {
+          r[EDX] = (r[EDX] & 0xFFFF_0000) | (((short) r[EAX] >> 15) & 0xFFFF);
+        } else {
+          r[EDX] = r[EAX] >> 31;
+        }
+        break;
+      case Op.MOVS: StringOps.movs(this, f0, f3 >>> 20); break;
+      case Op.STOS: StringOps.stos(this, f0, f3 >>> 20); break;
+      case Op.MOV_RR32:
+        if ((f3 >>> 20) == 0) {
+          r[(f0 >>> 14) & 15] = r[(f0 >>> 10) & 15];
+        } else {
+          r[(f0 >>> 10) & 15] = r[(f0 >>> 14) & 15];
+        }
+        break;
+      case Op.LOAD32: r[(f0 >>> 10) & 15] = read32(linR(f0, d, 2)); break;
+      case Op.STORE32: write32(linW(f0, d, 2), r[(f0 >>> 10) & 15]); break;
+      case Op.ALU_RR32: Alu.aluRR32(this, f0, f3 >>> 20); break;
+      case Op.ALU_RI32: Alu.aluRI32(this, f0, imm, f3 >>> 20); break;
+      case Op.INC_R32: {
+        int reg = (f0 >>> 14) & 15;
+        int a = r[reg];
+        lfCf = carryIn();
+        lfA = a;
+        lfB = 1;
+        lfR = a + 1;
+        lfOp = LF_INC;
+        r[reg] = a + 1;
+        break;
+      }
+      case Op.DEC_R32: {
+        int reg = (f0 >>> 14) & 15;
+        int a = r[reg];
+        lfCf = carryIn();
+        lfA = a;
+        lfB = 1;
+        lfR = a - 1;
+        lfOp = LF_DEC;
+        r[reg] = a - 1;
+        break;
+      }
+      case Op.PUSH_R32: push32(r[(f0 >>> 14) & 15]); break;
+      case Op.POP_R32: {
+        int v = read32(stackAddr(r[ESP], 4, false));
+        setStackPointer(r[ESP] + 4);
+        r[(f0 >>> 14) & 15] = v;
+        break;
+      }
+      case Op.FPU:
+        if ((cr0 & (CR0_EM | CR0_TS)) != 0) {
+          raise(Exceptions.NM, 0);
+        }
+        fpu.exec(this, f0, d, f3);
+        break;
+      default: execCold(f0, d, imm, f3, base, i); break;
+    }  }
 
   /** The cycle limit (instructions and charged costs) of the translated block running now (see {@link #loopAgain}). */
   private long jitLimit;

@@ -409,7 +409,14 @@ final class Decoder {
         emit(Op.MOV_SR_E, 1, 0, 0); return true;
       case 0x8F: modrm(); if (regField != 0) return undefined(); emit(Op.POP_E, v, 0, 0);
         return false;
-      case 0x90: emit(Op.NOP, 0, 0, 0); return false;
+      case 0x90:
+        if (rep == 1) {
+          // PAUSE ends the block so that its VM exit, when enabled, is taken exactly here.
+          emit(Op.PAUSE, 0, 0, 0);
+          return true;
+        }
+        emit(Op.NOP, 0, 0, 0);
+        return false;
       case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97:
         regOperand(b & 7); regField = 0; emit(Op.XCHG_EG, v, 0, 0); return false;
       case 0x98: emit(Op.CBW, v, 0, 0); return false;

@@ -133,7 +133,9 @@ final class Op {
    * imm8 where the form has one.
    */
   static final int SIMD = 101;
-  static final int COUNT = 102;
+  /** PAUSE (F3 90): a NOP that exits under the PAUSE-exiting control (SDM vol. 3, 25.1.3). */
+  static final int PAUSE = 102;
+  static final int COUNT = 103;
 
   private Op() {}
 }

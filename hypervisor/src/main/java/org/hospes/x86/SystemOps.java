@@ -375,7 +375,7 @@ final class SystemOps {
     }
   }
 
-  private static void writeDr(Cpu c, int n, int v) {
+  static void writeDr(Cpu c, int n, int v) {
     c.dr[n] = n == 6 ? v | 0xFFFF_0FF0 : n == 7 ? (v | 0x400) & ~0xD000 : v;
     int enabled = c.dr[7] & 0xFF;
     if (n == 7 || (n < 4 && enabled != 0) || enabled != c.bpEnabled) {

@@ -31,14 +31,14 @@ import org.junit.jupiter.params.provider.ValueSource;
  * must find it clean, and the file is read from its conversion back to raw.
  */
 class DebianLinuxBlkTest {
-  private static final List<String> MODULES = java.util.stream.Stream.concat(
-      java.util.stream.Stream.of("xen-blkfront.ko"), DebianKernel.EXT4_MODULES.stream()).toList();
+  static final List<String> MODULES = java.util.stream.Stream.concat(
+      java.util.stream.Stream.of("xen-blkfront.ko"), Ext4DiskGuest.EXT4.stream()).toList();
 
   @TempDir
   Path tmp;
 
   static String run(Path dir, String... cmd) throws IOException, InterruptedException {
-    return DebianKernel.run(dir, cmd);
+    return Ext4DiskGuest.run(dir, cmd);
   }
 
   @ParameterizedTest(name = "{0}")
@@ -46,8 +46,8 @@ class DebianLinuxBlkTest {
   @Timeout(value = 900, unit = TimeUnit.SECONDS)
   void linuxsOwnBlkfrontWritesAFileOnAnExt4Image(String format) throws Exception {
     Path vmlinuz = DebianKernel.vmlinuz();
-    Path initrd = DebianKernel.blkInitramfs(tmp, MODULES);
-    Path raw = DebianKernel.ext4Image(tmp);
+    Path initrd = Ext4DiskGuest.initramfs(tmp, vmlinuz.resolveSibling("modules"), MODULES);
+    Path raw = Ext4DiskGuest.ext4Image(tmp);
     Path img = raw;
     if (format.equals("qcow2")) {
       img = tmp.resolve("disk.qcow2");

@@ -53,6 +53,15 @@ class DebianLinuxNatTest {
   @Timeout(value = 900, unit = TimeUnit.SECONDS)
   void linuxLeasesAnAddressPingsTheGatewayAndFetchesAPageFromTheHostThroughNat()
       throws Exception {
+    leaseAndFetch(tmp, "mode=pvh,ram=96,loader=pvh");
+  }
+
+  /**
+   * Runs the NAT workload in one domain made by {@code domainOptions} (the run-many spec's mode,
+   * RAM and loader) and checks it: the lease, the pings, the page and its md5, the gateway's and
+   * the vif's counts and the capture. Returns the guest's console for the caller's own checks.
+   */
+  static String leaseAndFetch(Path tmp, String domainOptions) throws Exception {
     byte[] body = body();
     String md5 = HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(body));
     AtomicInteger requests = new AtomicInteger();
@@ -72,7 +81,7 @@ class DebianLinuxNatTest {
       List<BootModule> modules = List.of(new BootModule(DebianKernel.netfrontInitramfs(
           "nat-init.sh", Map.of("usr/share/udhcpc/default.script", "udhcpc.script")), null));
       Path pcap = tmp.resolve("nat.pcap");
-      DomainSpec spec = DomainSpec.parse("g=" + vmlinuz + ",mode=pvh,ram=96,loader=pvh,"
+      DomainSpec spec = DomainSpec.parse("g=" + vmlinuz + "," + domainOptions + ","
           + "vif=[net=nat,pcap=" + pcap + "],cmdline=console=hvc0 cryptomgr.notests port="
           + http.getAddress().getPort(), null);
       ByteArrayOutputStream console = new ByteArrayOutputStream();
@@ -117,6 +126,7 @@ class DebianLinuxNatTest {
               + ": Flags \\[S\\]")
           .containsPattern("10\\.0\\.2\\.2\\." + port
               + " > 10\\.0\\.2\\.15\\.\\d+: Flags \\[F");
+      return text;
     } finally {
       http.stop(0);
     }

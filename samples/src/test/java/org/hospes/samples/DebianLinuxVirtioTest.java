@@ -48,9 +48,9 @@ class DebianLinuxVirtioTest {
   void linuxsVirtioBlkWritesAFileOnAnExt4Image(String mode) throws Exception {
     Path vmlinuz = DebianKernel.vmlinuz();
     List<String> modules = Stream.of(VIRTIO_PCI.stream(), Stream.of("virtio_blk.ko"),
-        DebianKernel.EXT4_MODULES.stream()).flatMap(s -> s).toList();
-    Path initrd = DebianKernel.blkInitramfs(tmp, modules);
-    Path raw = DebianKernel.ext4Image(tmp);
+        Ext4DiskGuest.EXT4.stream()).flatMap(s -> s).toList();
+    Path initrd = Ext4DiskGuest.initramfs(tmp, vmlinuz.resolveSibling("modules"), modules);
+    Path raw = Ext4DiskGuest.ext4Image(tmp);
     ByteArrayOutputStream console = new ByteArrayOutputStream();
     ByteArrayOutputStream diag = new ByteArrayOutputStream();
     HvmMachine m = HvmMachine.create(DomainMode.byCliName(mode), 256, console,
@@ -58,9 +58,9 @@ class DebianLinuxVirtioTest {
     DiskSpec spec = DiskSpec.parse(raw + ",format=raw,bus=virtio", 0, null);
     DiskImage disk = spec.open();
     m.addDisk(spec, disk);
-    // readmb=16: blk-init first reads the whole 16 MiB disk (page cache, 64 KiB reads).
-    String cmdline = "console=ttyS0 cryptomgr.notests hospes.exit=isa disk=vda via=virtio_blk"
-        + " readmb=16";
+    // hospes.readmb=16: blk-init first reads the whole 16 MiB disk (page cache, 64 KiB reads).
+    String cmdline = "console=ttyS0 cryptomgr.notests hospes.exit=isa hospes.disk=vda"
+        + " hospes.driver=virtio_blk hospes.readmb=16";
     long t0 = System.nanoTime();
     m.load(new LinuxKernelLoader(), KernelFiles.read(vmlinuz), vmlinuz.toString(),
         new BootRequest(cmdline, List.of(new BootModule(
@@ -93,9 +93,9 @@ class DebianLinuxVirtioTest {
     assertThat(blk.errors).isZero();
     assertThat(dev.needsResets()).isZero();
     disk.close();
-    assertThat(DebianKernel.run(tmp, "debugfs", "-R", "cat /hello.txt", raw.toString()))
+    assertThat(Ext4DiskGuest.run(tmp, "debugfs", "-R", "cat /hello.txt", raw.toString()))
         .contains("written by busybox 6.1.0-")
         .contains("through virtio_blk");
-    DebianKernel.run(tmp, "e2fsck", "-fn", raw.toString());
+    Ext4DiskGuest.run(tmp, "e2fsck", "-fn", raw.toString());
   }
 }

@@ -94,6 +94,18 @@ public final class QemuRunner {
         "-no-reboot", "-net", "none", "-kernel", kernel.toString());
   }
 
+  /** As {@link #command(Path)} on a machine with {@code cpus} processors ({@code -smp}). */
+  public static List<String> command(Path kernel, int cpus) {
+    if (cpus < 1) {
+      throw new IllegalArgumentException("CPU count must be at least 1, got " + cpus);
+    }
+    List<String> c = new java.util.ArrayList<>(command(kernel));
+    if (cpus > 1) {
+      c.addAll(List.of("-smp", Integer.toString(cpus)));
+    }
+    return c;
+  }
+
   /**
    * Runs the kernel and waits for QEMU to exit, killing it after {@code timeoutSeconds}.
    *
@@ -101,11 +113,17 @@ public final class QemuRunner {
    */
   public static Result run(Path kernel, long timeoutSeconds)
       throws IOException, InterruptedException {
+    return run(kernel, 1, timeoutSeconds);
+  }
+
+  /** As {@link #run(Path, long)} with {@code cpus} processors. */
+  public static Result run(Path kernel, int cpus, long timeoutSeconds)
+      throws IOException, InterruptedException {
     Path out = Files.createTempFile("hospes-qemu-", ".out");
     Path err = Files.createTempFile("hospes-qemu-", ".err");
     try {
       ProcessBuilder pb =
-          new ProcessBuilder(command(kernel))
+          new ProcessBuilder(command(kernel, cpus))
               .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
               .redirectOutput(out.toFile())
               .redirectError(err.toFile());

@@ -7,7 +7,7 @@ package org.hospes.dom0.boot;
  *
  * <pre>
  * 0x000  screen_info (64)     all zero: no VGA text console (orig_video_isVGA, 0x00F, is 0)
- * 0x070  acpi_rsdp_addr (u64) 0: Linux searches for the RSDP itself
+ * 0x070  acpi_rsdp_addr (u64) the RSDP an HVM domain's toolstack wrote, or 0 (Linux scans)
  * 0x0C0  ext_ramdisk_image, ext_ramdisk_size, ext_cmd_line_ptr (u32 each): high halves, 0
  * 0x1E0  alt_mem_k (u32)      KiB of memory above 1 MiB, for kernels without e820
  * 0x1E8  e820_entries (u8)

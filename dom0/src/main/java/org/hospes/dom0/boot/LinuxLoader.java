@@ -69,6 +69,15 @@ public final class LinuxLoader {
    */
   public LinuxKernel load(byte[] image, String cmdline, byte[] initrd, PhysicalMemory memory,
       long ramBytes) throws BootException {
+    return load(image, cmdline, initrd, memory, ramBytes, 0);
+  }
+
+  /**
+   * As above; {@code acpiRsdp}, if not 0, is where the machine's ACPI RSDP is, given to the
+   * kernel in {@code boot_params.acpi_rsdp_addr} (protocol 2.14: it then need not scan).
+   */
+  public LinuxKernel load(byte[] image, String cmdline, byte[] initrd, PhysicalMemory memory,
+      long ramBytes, long acpiRsdp) throws BootException {
     LinuxSetupHeader h = LinuxSetupHeader.parse(image);
     long offset = h.kernelOffset();
     if (offset >= image.length) {
@@ -124,6 +133,7 @@ public final class LinuxLoader {
     }
     ByteBuffer bp = zeroPage(image, h, load, block + cmdOffset, initrdAddr,
         initrd == null ? 0 : initrd.length, BootLayout.pcMemoryMap(ramBytes), ramBytes);
+    bp.putLong(LinuxBootParams.ACPI_RSDP_ADDR, acpiRsdp);
     memory.write(block, bp.array(), 0, LinuxBootParams.SIZE);
     byte[] z = new byte[cmd.length + 1];
     System.arraycopy(cmd, 0, z, 0, cmd.length);

@@ -68,7 +68,10 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = "--mode", paramLabel = "MODE", defaultValue = "native",
       description = "How to run the kernel (default: ${DEFAULT-VALUE}). Modes: native (bare"
           + " emulated PC, no hypervisor), hvm (an HVM domain with EPT; devices in dom0),"
-          + " hvm-shadow (an HVM domain with shadow page tables instead of EPT), pvh"
+          + " hvm-shadow (an HVM domain with shadow page tables instead of EPT), pvhvm (hvm"
+          + " plus Xen's platform PCI device and the unplug protocol: a Xen-aware kernel,"
+          + " such as a bzImage, gets xenstore, a PV console, --disk and --vif as PV devices),"
+          + " pvh"
           + " (a PVH guest: ELF with Xen's PHYS32_ENTRY note, given xenstore and a PV"
           + " console by dom0;"
           + " its PV console and console_io output go to stdout;"
@@ -95,6 +98,14 @@ final class RunCommand implements Callable<Integer> {
           + ", pvh " + MIN_PVH_RAM_MIB + " to " + MAX_DOMAIN_RAM_MIB + ", pv "
           + MIN_PV_RAM_MIB + " to " + MAX_DOMAIN_RAM_MIB + ".")
   int ramMiB;
+
+  @Option(names = "--cpus", paramLabel = "N", defaultValue = "1",
+      description = "vCPUs of the domain (default: ${DEFAULT-VALUE}): hvm and pvh 1 to "
+          + org.hospes.hv.domain.Domains.MAX_VCPUS + "; native, hvm-shadow and pv have 1."
+          + " vCPU 0 starts at the kernel's entry; the others wait for INIT and start-up IPIs"
+          + " from its local APIC (APIC ID = vCPU id). All run interleaved on one physical CPU"
+          + " in virtual time.")
+  int cpus;
 
   @Option(names = "--cmdline", paramLabel = "STRING",
       description = "Command line passed to the kernel (Multiboot information, hvm_start_info,"
@@ -138,16 +149,22 @@ final class RunCommand implements Callable<Integer> {
           + " loaders).")
   Path initrd;
 
-  @Option(names = "--disk", paramLabel = "PATH[,format=raw|qcow2][,mode=ro][,bus=virtio|xen]",
-      description = "pvh mode: give the guest a PV disk served by dom0's blkback (repeatable;"
-          + " the first is xvda, then xvdb, ...). hvm modes: bus=virtio gives it as a"
-          + " virtio-blk PCI device (Linux: /dev/vda). xl's keys vdev=, access=, format=,"
-          + " target=, specification=virtio are accepted too.")
+  @Option(names = "--disk",
+      paramLabel = "PATH[,format=raw|qcow2][,mode=ro][,bus=ide|virtio|xen]",
+      description = "Give the guest a disk (repeatable). bus=xen, the default in pvh and"
+          + " pvhvm: a PV disk served by dom0's blkback (xvda, xvdb, ...). bus=ide, the default"
+          + " in hvm and hvm-shadow: an emulated disk on the PIIX3's IDE controller (Linux's"
+          + " ata_piix; primary master, primary slave, secondary master, secondary slave; at"
+          + " most 4). bus=virtio (hvm modes): a virtio-blk PCI device (Linux: /dev/vda). xl's"
+          + " keys vdev= (xvdX, or hda..hdd for IDE), access=, format=, target=,"
+          + " specification=virtio and its positional form PATH,FORMAT,VDEV,ACCESS are accepted"
+          + " too.")
   java.util.List<String> disks;
 
   @Option(names = "--vif", paramLabel = "[mac=MAC][,net=nat|bridge:NAME|isolated:NAME|routed]"
       + "[,pcap=FILE][,model=virtio]",
-      description = "pvh mode: give the guest a PV network interface served by dom0's netback"
+      description = "pvh and pvhvm modes: give the guest a PV network interface served by"
+          + " dom0's netback"
           + " (hvm modes: model=virtio, a virtio-net PCI device on the same networks)"
           + " on a virtual network (repeatable; eth0, eth1, ...). net= is nat by default;"
           + " bridge:NAME and isolated:NAME are learning switches, routed gives each guest a /32"
@@ -246,6 +263,7 @@ final class RunCommand implements Callable<Integer> {
         case NATIVE -> runNative(boot, session);
         case HVM -> runHvm(DomainMode.HVM_EPT, boot, session);
         case HVM_SHADOW -> runHvm(DomainMode.HVM_SHADOW, boot, session);
+        case PVHVM -> runHvm(DomainMode.PVHVM, boot, session);
         case PVH -> runHvm(DomainMode.PVH, boot, session);
         case PV -> runHvm(DomainMode.PV, boot, session);
       };
@@ -254,11 +272,19 @@ final class RunCommand implements Callable<Integer> {
 
   /** Null if the options fit the mode, else one line naming the option that does not. */
   private String optionProblem(RunMode m) {
-    int min = m == RunMode.PVH ? MIN_PVH_RAM_MIB : m == RunMode.PV ? MIN_PV_RAM_MIB : 1;
+    int min = m == RunMode.PVH || m == RunMode.PVHVM ? MIN_PVH_RAM_MIB : m == RunMode.PV ? MIN_PV_RAM_MIB : 1;
     int max = m == RunMode.NATIVE ? NativeMachine.MAX_RAM_MIB : MAX_DOMAIN_RAM_MIB;
     if (ramMiB < min || ramMiB > max) {
       return "--ram must be between " + min + " and " + max + " MiB in " + m.cliName()
           + " mode, got " + ramMiB;
+    }
+    if (cpus < 1 || cpus > org.hospes.hv.domain.Domains.MAX_VCPUS) {
+      return "--cpus must be between 1 and " + org.hospes.hv.domain.Domains.MAX_VCPUS
+          + ", got " + cpus;
+    }
+    if (cpus > 1 && m != RunMode.HVM && m != RunMode.PVH) {
+      return "--cpus " + cpus + ": " + m.cliName() + " mode has one vCPU so far; use --mode hvm"
+          + " or pvh for SMP";
     }
     if (m == RunMode.NATIVE) {
       String noHypervisor = " does nothing in native mode (no hypervisor); use --mode hvm,"
@@ -293,8 +319,8 @@ final class RunCommand implements Callable<Integer> {
   private int runHvm(DomainMode domainMode, Boot boot, RunSession session) {
     HvmMachine machine;
     try {
-      machine = HvmMachine.create(domainMode, ramMiB, session.guestOutput(), streams.err(),
-          host.schedulerName(), host.costModelName());
+      machine = HvmMachine.create(domainMode, ramMiB, cpus, session.guestOutput(),
+          streams.err(), HvmMachine.factory(), host.schedulerName(), host.costModelName());
     } catch (IllegalArgumentException e) {
       // Unknown --sched or --cost-model: the message lists the known names.
       streams.error(e.getMessage());
@@ -320,6 +346,12 @@ final class RunCommand implements Callable<Integer> {
     }
     try {
       boolean hvm = !domainMode.pvDevicesOnly();
+      if (disks != null && domainMode == DomainMode.PV) {
+        // (PV domains: blkfront needs grant mapping, which pv mode does not offer yet.)
+        streams.error("--disk needs --mode pvh or pvhvm (PV disks), hvm or hvm-shadow (IDE or"
+            + " virtio disks)");
+        return ExitStatus.USAGE;
+      }
       if (disks != null) {
         for (int i = 0; i < disks.size(); i++) {
           org.hospes.dom0.toolstack.DiskSpec spec;
@@ -329,12 +361,9 @@ final class RunCommand implements Callable<Integer> {
             streams.error("--disk: " + e.getMessage());
             return ExitStatus.USAGE;
           }
-          if (spec.virtio() ? !hvm : domainMode != DomainMode.PVH) {
-            // (PV domains: blkfront needs grant mapping, which pv mode does not offer yet.)
-            streams.error(spec.virtio()
-                ? "--disk ...,bus=virtio needs an hvm mode (a PCI device of the device model)"
-                : "--disk needs --mode pvh (PV disks are served by blkback), or bus=virtio in"
-                    + " an hvm mode");
+          if (spec.virtio() && !hvm) {
+            streams.error("--disk ...,bus=virtio needs an hvm mode (a PCI device of the device"
+                + " model)");
             return ExitStatus.USAGE;
           }
           try {
@@ -354,11 +383,12 @@ final class RunCommand implements Callable<Integer> {
             streams.error("--vif: " + e.getMessage());
             return ExitStatus.USAGE;
           }
-          if (spec.virtio() ? !hvm : domainMode != DomainMode.PVH) {
+          if (spec.virtio() ? !hvm
+              : domainMode != DomainMode.PVH && domainMode != DomainMode.PVHVM) {
             streams.error(spec.virtio()
                 ? "--vif ...,model=virtio needs an hvm mode (a PCI device of the device model)"
-                : "--vif needs --mode pvh (PV network interfaces are served by netback), or"
-                    + " model=virtio in an hvm mode");
+                : "--vif needs --mode pvh or pvhvm (PV network interfaces are served by"
+                    + " netback), or model=virtio in an hvm mode");
             return ExitStatus.USAGE;
           }
           try {

@@ -15,6 +15,8 @@ enum RunMode {
   HVM("hvm"),
   /** HVM domain without EPT: shadow page tables kept by the hypervisor. */
   HVM_SHADOW("hvm-shadow"),
+  /** PVHVM domain: HVM with EPT plus Xen's platform PCI device; the kernel's PV drivers. */
+  PVHVM("pvhvm"),
   /** PVH domain: HVM container booted at its PHYS32_ENTRY, PV interfaces only. */
   PVH("pvh"),
   /** Classic PV domain: the kernel in ring 1 on validated page tables, started by the PV builder. */

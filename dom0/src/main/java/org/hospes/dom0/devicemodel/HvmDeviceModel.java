@@ -27,7 +27,14 @@ public final class HvmDeviceModel implements IoreqServer {
   private final Uart16550 com1;
   private final PciHostBridge pci;
   private final PlatformInterrupts irqs;
+  private final java.util.List<String> log = new java.util.ArrayList<>();
+  private java.util.function.Consumer<String> logSink = line -> { };
+  private final org.hospes.dom0.devicemodel.xen.Unplugs unplugs =
+      new org.hospes.dom0.devicemodel.xen.Unplugs(this::log);
+  private org.hospes.dom0.devicemodel.xen.XenPlatformPci xenPlatform;
+  private org.hospes.dom0.devicemodel.xen.UnplugPorts unplugPorts;
   private long requests;
+  private long droppedLogLines;
 
   /**
    * @param serial where COM1's output goes
@@ -37,13 +44,89 @@ public final class HvmDeviceModel implements IoreqServer {
    */
   public HvmDeviceModel(OutputStream serial, PlatformInterrupts irqs, IsaDebugExit.Listener exit,
       long ramBytes) {
+    this(serial, irqs, exit, ramBytes, 1);
+  }
+
+  /** As above, for a domain of {@code cpus} vCPUs (fw_cfg's FW_CFG_NB_CPUS and MAX_CPUS). */
+  public HvmDeviceModel(OutputStream serial, PlatformInterrupts irqs, IsaDebugExit.Listener exit,
+      long ramBytes, int cpus) {
     this.irqs = irqs;
     this.pci = I440fx.hostBridge(irqs);
     com1 = new Uart16550(serial, asserted -> irqs.setIsaIrqLevel(COM1_IRQ, asserted));
     ports.register(COM1_BASE, 8, com1);
     ports.register(DEBUG_EXIT_PORT, 4, new IsaDebugExit(exit));
-    ports.register(FwCfg.SELECTOR_PORT, FwCfg.PORT_COUNT, new FwCfg(ramBytes, 1));
+    ports.register(FwCfg.SELECTOR_PORT, FwCfg.PORT_COUNT, new FwCfg(ramBytes, cpus));
     ports.register(PciHostBridge.CONFIG_ADDRESS, PciHostBridge.PORT_COUNT, pci);
+  }
+
+  /**
+   * Adds Xen's platform PCI device at 00:03.0 and the unplug protocol's ports 0x10-0x1F (the
+   * PVHVM machine), with no driver blacklisted.
+   */
+  public org.hospes.dom0.devicemodel.xen.XenPlatformPci attachXenPlatform() {
+    return attachXenPlatform(org.hospes.dom0.devicemodel.xen.UnplugPorts.Blacklist.NONE);
+  }
+
+  /** As {@link #attachXenPlatform()}, refusing the driver builds {@code blacklist} names. */
+  public org.hospes.dom0.devicemodel.xen.XenPlatformPci attachXenPlatform(
+      org.hospes.dom0.devicemodel.xen.UnplugPorts.Blacklist blacklist) {
+    if (xenPlatform != null) {
+      throw new IllegalStateException("the Xen platform device is attached already");
+    }
+    xenPlatform = new org.hospes.dom0.devicemodel.xen.XenPlatformPci(unplugs);
+    unplugPorts = new org.hospes.dom0.devicemodel.xen.UnplugPorts(unplugs, blacklist, this::log);
+    attachPci(org.hospes.dom0.devicemodel.xen.XenPlatformPci.SLOT, xenPlatform.function());
+    ports.register(org.hospes.dom0.devicemodel.xen.UnplugPorts.BASE,
+        org.hospes.dom0.devicemodel.xen.UnplugPorts.PORT_COUNT, unplugPorts);
+    return xenPlatform;
+  }
+
+  /** Xen's platform device, or null (not a PVHVM machine). */
+  public org.hospes.dom0.devicemodel.xen.XenPlatformPci xenPlatform() {
+    return xenPlatform;
+  }
+
+  /** The unplug protocol's ports, or null without the platform device. */
+  public org.hospes.dom0.devicemodel.xen.UnplugPorts unplugPorts() {
+    return unplugPorts;
+  }
+
+  /**
+   * Lets the guest unplug {@code device} through Xen's protocol (the IDE and NIC models call
+   * this for each disk and card). Without the platform device nobody can, and the device stays.
+   */
+  public void registerUnpluggable(Unpluggable device) {
+    unplugs.register(device);
+  }
+
+  /** What was registered and what the guest unplugged. */
+  public org.hospes.dom0.devicemodel.xen.Unplugs unplugs() {
+    return unplugs;
+  }
+
+  /** Where the device model's log lines go, besides {@link #log()}. */
+  public void setLogSink(java.util.function.Consumer<String> sink) {
+    this.logSink = java.util.Objects.requireNonNull(sink);
+  }
+
+  /** The device model's log so far (unplug requests, PV driver messages). */
+  public java.util.List<String> log() {
+    return java.util.Collections.unmodifiableList(log);
+  }
+
+  private void log(String line) {
+    // Bounded: a guest cannot grow dom0's memory through it (UnplugPorts limits its own lines).
+    if (log.size() >= 1024) {
+      droppedLogLines++;
+      return;
+    }
+    log.add(line);
+    logSink.accept(line);
+  }
+
+  /** Log lines past the first 1024, counted only. */
+  public long droppedLogLines() {
+    return droppedLogLines;
   }
 
   /** The PCI host bridge (i440FX with the PIIX3 ISA bridge). */

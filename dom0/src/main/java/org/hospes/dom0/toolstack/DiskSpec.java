@@ -14,7 +14,9 @@ import org.hospes.dom0.disk.DiskImages;
  *   <li>Hospes's shorthand, as in {@code --disk}:
  *       {@code PATH[,format=raw|qcow2][,mode=ro|rw][,bus=ide|virtio|xen]};
  *   <li>xl's disk syntax (xl-disk-configuration): {@code format=}, {@code vdev=},
- *       {@code access=ro|rw} (or r/w), {@code specification=xen|virtio} (xl 4.17's key for a
+ *       {@code access=ro|rw} (or r/w), the positional form {@code TARGET,FORMAT,VDEV,ACCESS}
+ *       (empty ones keep their defaults: {@code disk.img,raw,hda,rw}), vdev {@code hda..hdd}
+ *       for IDE disks, {@code specification=xen|virtio} (xl 4.17's key for a
  *       virtio disk), and {@code target=PATH}, which takes the rest of the text, commas
  *       included, as in xl.
  * </ul>
@@ -80,7 +82,15 @@ public record DiskSpec(Path target, String format, boolean readOnly, String vdev
     return registry;
   }
 
+  /**
+   * xl's device number for the vdev: xvdX = 202 &lt;&lt; 8 + 16 * X; hda/hdb are major 3 and
+   * hdc/hdd major 22, unit 0 or 64 (Linux's IDE majors, as libxl numbers them).
+   */
   public int devid() {
+    int ide = ideIndex(vdev);
+    if (ide >= 0) {
+      return (ide < 2 ? 3 << 8 : 22 << 8) | (ide & 1) << 6;
+    }
     return Blkif.devidOf(vdev);
   }
 
@@ -99,7 +109,9 @@ public record DiskSpec(Path target, String format, boolean readOnly, String vdev
     if (rest.isEmpty()) {
       throw new IllegalArgumentException("empty disk specification");
     }
-    boolean first = true;
+    // xl's positional parameters, in order: target, format, vdev, access (an empty one keeps
+    // its default); a parameter named by key counts as given.
+    int positional = 0;
     while (!rest.isEmpty()) {
       if (rest.startsWith("target=")) {
         target = rest.substring("target=".length());
@@ -112,12 +124,24 @@ public record DiskSpec(Path target, String format, boolean readOnly, String vdev
       item = item.strip();
       int eq = item.indexOf('=');
       if (eq < 0) {
-        if (!first || item.isEmpty()) {
-          throw new IllegalArgumentException("disk '" + text + "': '" + item
-              + "' is not KEY=VALUE (only the image path may come first)");
+        while (positional == 0 && target != null || positional == 1 && format != null
+            || positional == 2 && vdev != null || positional == 3 && ro != null) {
+          positional++;
         }
-        target = item;
-      } else {
+        if (positional > 3) {
+          throw new IllegalArgumentException("disk '" + text + "': '" + item
+              + "' is not KEY=VALUE, and target, format, vdev and access are all given");
+        }
+        if (!item.isEmpty()) {
+          String key = POSITIONAL[positional];
+          item = key + "=" + item;
+          eq = key.length();
+        } else if (positional == 0) {
+          throw new IllegalArgumentException("disk '" + text + "': empty image path");
+        }
+        positional++;
+      }
+      if (eq >= 0) {
         String key = item.substring(0, eq);
         String value = item.substring(eq + 1);
         switch (key) {
@@ -134,10 +158,11 @@ public record DiskSpec(Path target, String format, boolean readOnly, String vdev
             default -> throw new IllegalArgumentException("disk '" + text + "': " + key
                 + " must be ro or rw, got '" + value + "'");
           };
+          case "target" -> target = value;
           case "vdev" -> {
-            if (Blkif.devidOf(value) < 0) {
-              throw new IllegalArgumentException("disk '" + text + "': vdev must be xvda..xvdp,"
-                  + " got '" + value + "'");
+            if (Blkif.devidOf(value) < 0 && ideIndex(value) < 0) {
+              throw new IllegalArgumentException("disk '" + text + "': vdev must be xvda..xvdp"
+                  + " or hda..hdd, got '" + value + "'");
             }
             vdev = value;
           }
@@ -163,7 +188,6 @@ public record DiskSpec(Path target, String format, boolean readOnly, String vdev
               + " target");
         }
       }
-      first = false;
     }
     if (target == null || target.isEmpty()) {
       throw new IllegalArgumentException("disk '" + text + "' names no image (PATH or target=)");
@@ -179,7 +203,43 @@ public record DiskSpec(Path target, String format, boolean readOnly, String vdev
       throw new IllegalArgumentException("disk '" + text + "': bus=virtio is served by the"
           + " device model in dom0; backend= is for xen disks");
     }
+    if (ideIndex(vdev) >= 0 && bus != null && bus != Bus.IDE && bus != Bus.XEN) {
+      throw new IllegalArgumentException("disk '" + text + "': vdev " + vdev + " is an IDE"
+          + " disk; bus=" + bus.name().toLowerCase(java.util.Locale.ROOT) + " takes xvdX");
+    }
     return new DiskSpec(p, format, ro != null && ro, vdev, backend, bus);
+  }
+
+  private static final String[] POSITIONAL = {"target", "format", "vdev", "access"};
+
+  /** hda..hdd as 0..3 (primary master, primary slave, secondary master, slave), else -1. */
+  public static int ideIndex(String vdev) {
+    return vdev != null && vdev.matches("hd[a-d]") ? vdev.charAt(2) - 'a' : -1;
+  }
+
+  /**
+   * The bus the disk is on in a domain of that kind: {@code bus=} if given; else an emulated
+   * IDE disk in an HVM domain with a device model ({@code hvmDefault}, hvm and hvm-shadow),
+   * and a Xen vbd elsewhere (pvh keeps its PV disks). A vdev of hdX asks for IDE, as in xl.
+   */
+  public Bus busFor(boolean hvmDefault) {
+    return busFor0(hvmDefault);
+  }
+
+  /**
+   * The bus in a domain of {@code mode}: IDE by default in hvm and hvm-shadow; a vbd in pvh and
+   * pvhvm (whose Linux drives its disks with xen-blkfront).
+   */
+  public Bus busIn(org.hospes.hv.domain.DomainMode mode) {
+    return busFor0(mode == org.hospes.hv.domain.DomainMode.HVM_EPT
+        || mode == org.hospes.hv.domain.DomainMode.HVM_SHADOW);
+  }
+
+  private Bus busFor0(boolean hvmDefault) {
+    if (bus != null) {
+      return bus;
+    }
+    return hvmDefault || ideIndex(vdev) >= 0 ? Bus.IDE : Bus.XEN;
   }
 
   /**

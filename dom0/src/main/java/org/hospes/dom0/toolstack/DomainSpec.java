@@ -11,8 +11,11 @@ import org.hospes.hv.domain.DomainMode;
 /**
  * What the toolstack needs to build one domain, as written on the command line or in a host
  * configuration file:
- * {@code NAME=KERNEL[,mode=hvm|hvm-shadow|pvh|pv][,ram=MIB][,weight=W][,cap=C][,loader=NAME]
- * [,disk=DISK]...[,cmdline=TEXT]}. {@code disk} (PVH domains, repeatable; the first is xvda) is
+ * {@code NAME=KERNEL[,mode=hvm|hvm-shadow|pvh|pvhvm|pv][,ram=MIB][,vcpus=N][,weight=W][,cap=C]
+ * [,loader=NAME][,disk=DISK]...[,cmdline=TEXT]}. {@code vcpus} (hvm and pvh, 1 to 64; default
+ * 1) gives the domain that many vCPUs: vCPU 0 boots, the others wait for INIT-SIPI-SIPI.
+ * {@code disk} (repeatable: PV disks xvda, ... in PVH domains; IDE disks hda..hdd by default in
+ * hvm and hvm-shadow, {@code bus=xen} for a vbd there) is
  * a {@link DiskSpec}: {@code disk=PATH} for a plain image, or in brackets for options, in
  * Hospes's shorthand or xl's syntax: {@code disk=[img.qcow2,format=qcow2,mode=ro]},
  * {@code disk=[format=raw,vdev=xvdb,access=rw,target=data.img]}. {@code vif} (PVH domains,
@@ -30,12 +33,21 @@ import org.hospes.hv.domain.DomainMode;
  * @param cap credit-scheduler cap in percent of one CPU, 0 for none
  * @param cmdline the kernel command line, or null for none
  * @param loader the kernel loader to use, or null to choose by mode and image
- * @param disks PV disks (PVH only), in order: xvda, xvdb, ...; bus=virtio disks (hvm modes)
- * @param vifs PV network interfaces (PVH only), in order; model=virtio ones (hvm modes)
+ * @param disks disks, in order: xvda, xvdb, ...: PV disks (pvh, pvhvm), IDE disks (hvm,
+ *     hvm-shadow by default), bus=virtio disks (modes with a device model)
+ * @param vifs PV network interfaces (pvh, pvhvm), in order; model=virtio ones (hvm modes)
+ * @param vcpus vCPUs (1 to 64; more than one in hvm and pvh only)
  */
 public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, int weight,
     int cap, String cmdline, String loader, java.util.List<DiskSpec> disks,
-    java.util.List<VifSpec> vifs) {
+    java.util.List<VifSpec> vifs, int vcpus) {
+
+  /** A domain with one vCPU. */
+  public DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, int weight, int cap,
+      String cmdline, String loader, java.util.List<DiskSpec> disks,
+      java.util.List<VifSpec> vifs) {
+    this(name, kernel, mode, ramMiB, weight, cap, cmdline, loader, disks, vifs, 1);
+  }
 
   /** A domain without network interfaces. */
   public DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, int weight, int cap,
@@ -50,7 +62,7 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
   }
 
   public static final String SYNTAX = "NAME=KERNEL[,mode=hvm|hvm-shadow|pvh|pv][,ram=MIB]"
-      + "[,weight=W][,cap=C][,loader=NAME][,disk=DISK]...[,vif=VIF]...[,cmdline=TEXT]";
+      + "[,vcpus=N][,weight=W][,cap=C][,loader=NAME][,disk=DISK]...[,vif=VIF]...[,cmdline=TEXT]";
   public static final int DEFAULT_RAM_MIB = 16;
   public static final int MAX_RAM_MIB = 1024;
   public static final int DEFAULT_WEIGHT = 256;
@@ -71,21 +83,31 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
     if (weight < 1 || weight > 65535) {
       throw new SpecException(name + ": weight must be 1..65535, got " + weight);
     }
-    if (cap < 0 || cap > 100) {
-      throw new SpecException(name + ": cap must be 0..100 (percent of a CPU), got " + cap);
+    if (vcpus < 1 || vcpus > org.hospes.hv.domain.Domains.MAX_VCPUS) {
+      throw new SpecException(name + ": vcpus must be 1.."
+          + org.hospes.hv.domain.Domains.MAX_VCPUS + ", got " + vcpus);
+    }
+    if (vcpus > 1 && mode != DomainMode.HVM_EPT && mode != DomainMode.PVH) {
+      throw new SpecException(name + ": vcpus=" + vcpus + " needs mode=hvm or pvh ("
+          + mode.cliName() + " domains have one vCPU so far)");
+    }
+    if (cap < 0 || cap > 100 * vcpus) {
+      throw new SpecException(name + ": cap must be 0.." + 100 * vcpus
+          + " (percent of a CPU, 100 per vCPU), got " + cap);
     }
     disks = java.util.List.copyOf(disks);
-    if (disks.stream().anyMatch(d -> !d.virtio()) && mode != DomainMode.PVH) {
-      throw new SpecException(name + ": disks need mode=pvh (they are PV disks), or bus=virtio"
-          + " in an hvm mode");
+    boolean pvDevices = mode == DomainMode.PVH || mode == DomainMode.PVHVM;
+    if (!disks.isEmpty() && mode == DomainMode.PV) {
+      throw new SpecException(name + ": disks need mode=pvh or pvhvm (PV disks), hvm or"
+          + " hvm-shadow (IDE or virtio disks)");
     }
     if (disks.stream().anyMatch(DiskSpec::virtio) && mode.pvDevicesOnly()) {
       throw new SpecException(name + ": bus=virtio disks need an hvm mode (hvm, hvm-shadow)");
     }
     vifs = java.util.List.copyOf(vifs);
-    if (vifs.stream().anyMatch(v -> !v.virtio()) && mode != DomainMode.PVH) {
-      throw new SpecException(name + ": vifs need mode=pvh (they are PV network interfaces),"
-          + " or model=virtio in an hvm mode");
+    if (vifs.stream().anyMatch(v -> !v.virtio()) && !pvDevices) {
+      throw new SpecException(name + ": vifs need mode=pvh or pvhvm (they are PV network"
+          + " interfaces), or model=virtio in an hvm mode");
     }
     if (vifs.stream().anyMatch(VifSpec::virtio) && mode.pvDevicesOnly()) {
       throw new SpecException(name + ": model=virtio vifs need an hvm mode (hvm, hvm-shadow)");
@@ -105,11 +127,13 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
   }
 
   public DomainSpec withRam(int mib) {
-    return new DomainSpec(name, kernel, mode, mib, weight, cap, cmdline, loader, disks, vifs);
+    return new DomainSpec(name, kernel, mode, mib, weight, cap, cmdline, loader, disks, vifs,
+        vcpus);
   }
 
   public DomainSpec withMode(DomainMode m) {
-    return new DomainSpec(name, kernel, m, ramMiB, weight, cap, cmdline, loader, disks, vifs);
+    return new DomainSpec(name, kernel, m, ramMiB, weight, cap, cmdline, loader, disks, vifs,
+        vcpus);
   }
 
   /**
@@ -173,17 +197,20 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
     int ram = DEFAULT_RAM_MIB;
     int weight = DEFAULT_WEIGHT;
     int cap = 0;
+    int vcpus = 1;
     String loader = null;
     for (Map.Entry<String, String> o : options.entrySet()) {
       switch (o.getKey()) {
         case "mode" -> mode = mode(name, o.getValue());
         case "type" -> mode = xlType(name, o.getValue());
         case "ram" -> ram = number(name, "ram", o.getValue());
+        case "vcpus" -> vcpus = number(name, "vcpus", o.getValue());
         case "weight" -> weight = number(name, "weight", o.getValue());
         case "cap" -> cap = number(name, "cap", o.getValue());
         case "loader" -> loader = o.getValue();
         default -> throw new SpecException(name + ": unknown option '" + o.getKey()
-            + "' (valid: mode, type, ram, weight, cap, loader, disk, vif, cmdline)");
+            + "' (valid: mode, type, ram, vcpus, weight, cap, loader, disk, vif,"
+            + " cmdline)");
       }
     }
     java.util.List<DiskSpec> disks = new java.util.ArrayList<>();
@@ -203,18 +230,23 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
       }
     }
     Path path = base == null ? Path.of(kernel) : base.resolve(kernel);
-    return new DomainSpec(name, path, mode, ram, weight, cap, cmdline, loader, disks, vifs);
+    return new DomainSpec(name, path, mode, ram, weight, cap, cmdline, loader, disks, vifs,
+        vcpus);
   }
 
-  /** xl.cfg's {@code type}: pv, pvh or hvm (an HVM domain with EPT, xl's default). */
+  /**
+   * xl.cfg's {@code type}: pv, pvh or hvm (an HVM domain with EPT, xl's default); pvhvm is hvm
+   * with Xen's platform PCI device (a config file's {@code xen_platform_pci = 1}).
+   */
   private static DomainMode xlType(String name, String value) {
     String v = value.replace("\"", "").strip();
     return switch (v) {
       case "pv" -> DomainMode.PV;
       case "pvh" -> DomainMode.PVH;
       case "hvm" -> DomainMode.HVM_EPT;
+      case "pvhvm" -> DomainMode.PVHVM;
       default -> throw new SpecException(name + ": unknown type '" + v
-          + "' (valid: pv, pvh, hvm)");
+          + "' (valid: pv, pvh, hvm, pvhvm)");
     };
   }
 

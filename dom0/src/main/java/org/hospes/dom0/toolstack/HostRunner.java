@@ -204,7 +204,7 @@ public final class HostRunner {
     KernelLoader loader = KernelLoaders.discovered().choose(spec.loader(),
         BootMode.of(spec.mode()), image);
     Domain d = spec.mode() == DomainMode.PV ? hv.createPvDomain(spec.name(), spec.ramMiB())
-        : hv.createHvmDomain(spec.name(), spec.mode(), spec.ramMiB());
+        : hv.createHvmDomain(spec.name(), spec.mode(), spec.ramMiB(), spec.vcpus());
     try {
       hv.setSchedulerParameters(d, spec.weight(), spec.cap());
       LineConsole lines = consoleTaps == null ? new LineConsole(spec.name(), console)
@@ -221,8 +221,9 @@ public final class HostRunner {
             (value, status) -> {
               self[0].debugExit(status);
               hv.shutdown(d, RunResult.DEBUG_EXIT, status);
-            }, (long) d.p2m().size() << 12);
+            }, (long) d.p2m().size() << 12, spec.vcpus());
         hv.control().serveIoreqs(d.domid(), dm);
+        PvhvmPlatform.attach(dm, d, line -> xenLog(d, line));
       }
       if (spec.mode() == DomainMode.PV) {
         if (!(loader instanceof org.hospes.dom0.boot.loader.PvKernelLoader)) {
@@ -231,13 +232,14 @@ public final class HostRunner {
         }
         pvConsole = new PvDomainBuilder(hv, xenstoreService()).load(d, image, request, lines)
             .console();
-      } else if (loader.wantsPvServices()) {
-        // dom0 gives it xenstore and a PV console, in a PVH or an HVM domain alike.
+      } else if (loader.wantsPvServices() || spec.mode().xenPlatformPci()) {
+        // dom0 gives it xenstore and a PV console, in a PVH or an HVM domain alike, and to any
+        // kernel in a PVHVM domain (Linux finds Xen there by CPUID).
         pvConsole = new PvhDomainBuilder(hv, xenstoreService()).load(d, loader, image, request, lines)
             .console();
         for (DiskSpec disk : spec.disks()) {
-          if (disk.virtio()) {
-            continue; // a PCI device of the device model, below
+          if (disk.busIn(spec.mode()) != DiskSpec.Bus.XEN) {
+            continue; // a device of the device model
           }
           org.hospes.dom0.disk.DiskImage img;
           try {
@@ -259,17 +261,30 @@ public final class HostRunner {
           }
         }
       } else {
+        long rsdp = HvmMachine.installAcpiTables(hv, d);
         loader.load(image, request, new BootTarget(BootMode.of(spec.mode()), d.memory(),
-            (long) d.p2m().size() << 12, d.vcpus().get(0).cpu()));
+            (long) d.p2m().size() << 12, d.vcpus().get(0).cpu(), rsdp));
       }
       attachVirtio(spec, d, dm);
       if (!spec.mode().pvDevicesOnly()) {
         // A boot loader runs after the firmware: the PIC and PIT are as SeaBIOS leaves them.
         org.hospes.dom0.boot.BiosLeftState.apply(d.platformPorts());
+        java.util.Map<DiskSpec, org.hospes.dom0.disk.DiskImage> ideDisks =
+            new java.util.LinkedHashMap<>();
+        for (DiskSpec disk : spec.disks()) {
+          if (disk.busIn(spec.mode()) == DiskSpec.Bus.IDE) {
+            try {
+              ideDisks.put(disk, disk.open());
+            } catch (java.io.IOException e) {
+              throw new IllegalArgumentException(e.getMessage());
+            }
+          }
+        }
+        HvmMachine.attachIdeDisks(hv, dm, d, ideDisks);
         dm.firmwareSetup(d.platformPorts());
       }
       GuestDomain g = new GuestDomain(spec, d, dm, lines, hv.now());
-      if (loader.wantsPvServices()) {
+      if (loader.wantsPvServices() || spec.mode().xenPlatformPci()) {
         g.markXenAware();
       }
       if (pvConsole != null) {
@@ -317,6 +332,17 @@ public final class HostRunner {
           throw new IllegalArgumentException(e.getMessage());
         }
       }
+    }
+  }
+
+  /** A device-model log line (unplug requests, PV driver messages) on the hypervisor's log. */
+  private void xenLog(Domain d, String line) {
+    try {
+      hypervisorLog.write(("(dm" + d.domid() + ") " + line + "\n")
+          .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      hypervisorLog.flush();
+    } catch (java.io.IOException e) {
+      // The log is for people; losing a line must not stop the guest.
     }
   }
 

@@ -55,16 +55,18 @@ public final class HvmMachine {
 
   private static HypervisorFactory defaultFactory;
 
-  private HvmMachine(DomainMode mode, int ramMiB, OutputStream serial, PrintStream diagnostics,
-      Hypervisor hv) {
+  private HvmMachine(DomainMode mode, int ramMiB, int cpus, OutputStream serial,
+      PrintStream diagnostics, Hypervisor hv) {
     this.diagnostics = diagnostics;
     // Every path of guest output (COM1, console_io, the PV console) goes through the tail, so a
     // crash report can repeat what the guest said last.
     this.output = new GuestOutputTail(serial);
     this.serial = output;
     this.hv = hv;
+    Preconditions.checkArgument(cpus == 1 || mode != DomainMode.PV,
+        "pv domains have one vCPU so far, got %s", cpus);
     this.domain = mode == DomainMode.PV ? hv.createPvDomain("guest", ramMiB)
-        : hv.createHvmDomain("guest", mode, ramMiB);
+        : hv.createHvmDomain("guest", mode, ramMiB, cpus);
     // console_io goes to the hypervisor's console, as on a debug Xen (guest_loglvl=all):
     // stderr unless setHypervisorLog says otherwise. COM1 and the PV ring go to serial.
     setHypervisorLog(diagnostics);
@@ -75,10 +77,14 @@ public final class HvmMachine {
             debugExitStatus = status;
             hv.shutdown(domain, RunResult.DEBUG_EXIT, status);
           }
-        }, (long) ramMiB << 20);
+        }, (long) ramMiB << 20, cpus);
     if (!mode.pvDevicesOnly()) {
       hv.control().serveIoreqs(domain.domid(), deviceModel);
     }
+    PvhvmPlatform.attach(deviceModel, domain, line -> {
+      diagnostics.println("hospes: device model: " + line);
+      diagnostics.flush();
+    });
   }
 
   /** With the default scheduler (credit) and cost model. */
@@ -100,8 +106,21 @@ public final class HvmMachine {
   public static HvmMachine create(DomainMode mode, int ramMiB, OutputStream serial,
       PrintStream diagnostics, HypervisorFactory factory, String schedulerName,
       String costModelName) {
+    return create(mode, ramMiB, 1, serial, diagnostics, factory, schedulerName, costModelName);
+  }
+
+  /** With {@code cpus} vCPUs (hvm and pvh; hvm-shadow and pv have one). */
+  public static HvmMachine create(DomainMode mode, int ramMiB, int cpus, OutputStream serial,
+      PrintStream diagnostics) {
+    return create(mode, ramMiB, cpus, serial, diagnostics, factory(),
+        HypervisorFactory.DEFAULT_SCHEDULER, HypervisorFactory.DEFAULT_COST_MODEL);
+  }
+
+  public static HvmMachine create(DomainMode mode, int ramMiB, int cpus, OutputStream serial,
+      PrintStream diagnostics, HypervisorFactory factory, String schedulerName,
+      String costModelName) {
     Hypervisor hv = factory.hypervisor(schedulerName, costModelName, machineMiB(ramMiB));
-    return new HvmMachine(mode, ramMiB, serial, diagnostics, hv);
+    return new HvmMachine(mode, ramMiB, cpus, serial, diagnostics, hv);
   }
 
   /** Machine memory for a guest of {@code ramMiB}: its RAM, page tables and the hypervisor's. */
@@ -146,12 +165,14 @@ public final class HvmMachine {
   /** Loads the kernel into the domain's memory and sets the multiboot entry state. */
   public LoadedKernel loadMultiboot(byte[] image, String name, String cmdline)
       throws BootException {
+    long rsdp = installAcpiTables(hv, domain);
     LoadedKernel loaded = new MultibootKernelLoader().loadMultiboot(image, cmdline,
         new BootTarget(BootMode.of(domain.mode()), domain.memory(),
-            (long) domain.p2m().size() << 12, domain.vcpus().get(0).cpu()));
+            (long) domain.p2m().size() << 12, domain.vcpus().get(0).cpu(), rsdp));
     kernelName = name;
     // A boot loader runs after the firmware: the PIC and PIT are as SeaBIOS leaves them.
     BiosLeftState.apply(domain.platformPorts());
+    attachIde();
     deviceModel.firmwareSetup(domain.platformPorts());
     hv.unpause(domain);
     return loaded;
@@ -173,7 +194,10 @@ public final class HvmMachine {
   private final java.util.List<org.hospes.dom0.backend.blk.VbdBackend> blockBackends =
       new java.util.ArrayList<>();
 
-  /** Gives the PVH domain a disk (before loading): its vbd nodes and blkback are set up then. */
+  /**
+   * Gives the domain a disk (before loading): in PVH and PVHVM its vbd nodes and blkback are
+   * set up then; in hvm and hvm-shadow it is an IDE disk by default ({@link DiskSpec#busFor}).
+   */
   public void addDisk(DiskSpec spec, org.hospes.dom0.disk.DiskImage image) {
     disks.put(spec, image);
   }
@@ -211,6 +235,77 @@ public final class HvmMachine {
           throw new BootException(e.getMessage(), e);
         }
       }
+    }
+  }
+
+  private org.hospes.dom0.devicemodel.ide.Piix3Ide ide;
+
+  /** The PIIX3 IDE controller of the domain's IDE disks (after loading), or null if none. */
+  public org.hospes.dom0.devicemodel.ide.Piix3Ide ide() {
+    return ide;
+  }
+
+  /**
+   * Puts the disks on the IDE bus ({@link DiskSpec#busFor}: the default in hvm and hvm-shadow)
+   * on the PIIX3's IDE function at 00:01.1: hdX where the vdev says so, else the first free of
+   * primary master, primary slave, secondary master, secondary slave. More than four, or an
+   * IDE disk in a mode without a device model, is refused with a one-line reason.
+   */
+  private void attachIde() throws BootException {
+    if (ide == null) {
+      ide = attachIdeDisks(hv, deviceModel, domain, disks);
+    }
+  }
+
+  /**
+   * The IDE part of building an HVM domain, for this class and run-many's HostRunner: a PIIX3
+   * IDE function on {@code dm} with the disks whose bus is IDE, or null if there are none.
+   */
+  static org.hospes.dom0.devicemodel.ide.Piix3Ide attachIdeDisks(Hypervisor hv,
+      HvmDeviceModel dm, Domain domain,
+      java.util.Map<DiskSpec, org.hospes.dom0.disk.DiskImage> disks) throws BootException {
+    boolean hvm = !domain.mode().pvDevicesOnly();
+    org.hospes.dom0.devicemodel.ide.Piix3Ide ide = null;
+    for (java.util.Map.Entry<DiskSpec, org.hospes.dom0.disk.DiskImage> d : disks.entrySet()) {
+      DiskSpec spec = d.getKey();
+      if (spec.busIn(domain.mode()) != DiskSpec.Bus.IDE) {
+        continue;
+      }
+      if (!hvm || dm == null) {
+        throw new BootException("disk " + spec.target() + ": bus=ide is an emulated disk of"
+            + " the device model; " + domain.mode().cliName() + " has none (use bus=xen)");
+      }
+      if (ide == null) {
+        ide = new org.hospes.dom0.devicemodel.ide.Piix3Ide(dm,
+            new org.hospes.dom0.devicemodel.ForeignGuestDma(hv.control(), domain.domid()));
+        ide.attach(dm);
+      }
+      int at = DiskSpec.ideIndex(spec.vdev());
+      for (int p = 0; at < 0 && p < org.hospes.dom0.devicemodel.ide.Piix3Ide.MAX_DISKS; p++) {
+        if (ide.channel(p >>> 1).drive(p & 1) == null) {
+          at = p;
+        }
+      }
+      if (at < 0) {
+        throw new BootException("disk " + spec.target() + ": at most 4 IDE disks (hda..hdd)");
+      }
+      try {
+        ide.attachDisk(at, new org.hospes.dom0.devicemodel.ide.AtaDrive(d.getValue(),
+            String.format("HOSPES%04d%d", domain.domid(), at), "HOSPES HARDDISK"));
+      } catch (IllegalArgumentException e) {
+        throw new BootException("disk " + spec.target() + ": " + e.getMessage(), e);
+      }
+    }
+    return ide;
+  }
+
+  /**
+   * Removes the domain's emulated IDE disks (Xen's unplug protocol, for a PVHVM guest whose
+   * PV drivers take the same images); nothing if it has none.
+   */
+  public void unplugDisks() {
+    if (ide != null) {
+      ide.unplugDisks();
     }
   }
 
@@ -292,6 +387,7 @@ public final class HvmMachine {
   public BootedKernel load(KernelLoader loader, byte[] image, String name, BootRequest request,
       OutputStream consoleLog) throws BootException {
     BootedKernel k;
+    attachIde();
     if (domain.mode() == DomainMode.PV) {
       if (!(loader instanceof org.hospes.dom0.boot.loader.PvKernelLoader)) {
         throw new BootException("pv mode boots classic PV kernels (Xen PV ELF notes) only;"
@@ -301,14 +397,16 @@ public final class HvmMachine {
       pv = new PvDomainBuilder(hv, xenstore).load(domain, image, request,
           teeConsole(consoleLog));
       k = pv.kernel();
-    } else if (loader.wantsPvServices()) {
+    } else if (loader.wantsPvServices() || domain.mode().xenPlatformPci()) {
+      // A Xen-aware kernel, or any kernel in a PVHVM domain (Linux finds Xen by CPUID there):
+      // xenstore, the PV console and the PV disks and interfaces, as in PVH.
       xenstore = new org.hospes.dom0.xenstore.XenstoreService(hv.control(), hv.costModel());
       pvh = new PvhDomainBuilder(hv, xenstore).load(domain, loader, image, request,
           teeConsole(consoleLog));
       k = pvh.kernel();
       for (java.util.Map.Entry<DiskSpec, org.hospes.dom0.disk.DiskImage> d : disks.entrySet()) {
-        if (d.getKey().virtio()) {
-          continue; // a PCI device below
+        if (d.getKey().busIn(domain.mode()) != DiskSpec.Bus.XEN) {
+          continue; // a device of the device model
         }
         blockBackends.add(attachDisk(hv, xenstore, domain.domid(), d.getKey(), d.getValue()));
       }
@@ -323,8 +421,10 @@ public final class HvmMachine {
         }
       }
     } else {
+      long rsdp = installAcpiTables(hv, domain);
       k = loader.load(image, request, new BootTarget(BootMode.of(domain.mode()),
-          domain.memory(), (long) domain.p2m().size() << 12, domain.vcpus().get(0).cpu()));
+          domain.memory(), (long) domain.p2m().size() << 12, domain.vcpus().get(0).cpu(),
+          rsdp));
     }
     attachVirtio();
     if (!domain.mode().pvDevicesOnly()) {
@@ -335,6 +435,24 @@ public final class HvmMachine {
     kernelName = name;
     hv.unpause(domain);
     return k;
+  }
+
+  /**
+   * Writes an HVM domain's ACPI tables into the BIOS area (0xE0000, where a kernel scans for the
+   * RSDP; every e820 map here reserves it), as hvmloader does before any kernel runs: one local
+   * APIC per vCPU, the PM timer, and the I/O APIC and HPET where the vCPU reaches them (EPT
+   * modes: shadow paging forwards no MMIO yet, so there the OS runs on the PIC). Returns the RSDP's
+   * address, or 0 for a domain that gets none (PVH and PV domains, whose tables come with their
+   * start info, and a domain too small to have a BIOS area).
+   */
+  static long installAcpiTables(Hypervisor hv, Domain d) {
+    if (d.mode().pvDevicesOnly() || d.mode() == DomainMode.PV
+        || ((long) d.p2m().size() << 12) < 0x10_0000L) {
+      return 0;
+    }
+    boolean mmio = d.ept() != null;
+    return org.hospes.dom0.acpi.HvmAcpiTables.install(d.memory(), d.vcpus().size(),
+        mmio && hv.platform(d).hpet() != null, mmio).rsdp();
   }
 
   /**

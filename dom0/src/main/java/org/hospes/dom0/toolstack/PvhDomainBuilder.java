@@ -87,6 +87,14 @@ public final class PvhDomainBuilder {
       OutputStream console) throws BootException {
     BootedKernel k = loader.load(image, request, new BootTarget(BootMode.of(d.mode()),
         d.memory(), usableRam(d), d.vcpus().get(0).cpu()));
+    if (d.vcpus().size() > 1 && loader instanceof PvhKernelLoader) {
+      // The MADT lists one local APIC per vCPU (libxl builds a PVH guest's tables so), so
+      // that the kernel brings the others up by INIT-SIPI-SIPI.
+      org.hospes.dom0.boot.AcpiTables.Image acpi = org.hospes.dom0.boot.AcpiTables.build(
+          org.hospes.dom0.boot.PvhLoader.ACPI_BASE, d.vcpus().size());
+      d.memory().write(org.hospes.dom0.boot.PvhLoader.ACPI_BASE, acpi.bytes(), 0,
+          acpi.bytes().length);
+    }
     return attach(d, k, console);
   }
 

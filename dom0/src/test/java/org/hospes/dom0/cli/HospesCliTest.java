@@ -71,7 +71,7 @@ class HospesCliTest {
     Path kernel = file("k.elf", ElfImageBuilder.multibootKernel(new byte[] {(byte) 0xF4}));
     assertThat(hospes("run", "--mode", "xen", kernel.toString())).isEqualTo(2);
     assertThat(stderr()).isEqualTo(
-        "hospes: unknown mode 'xen'; valid modes: native, hvm, hvm-shadow, pvh, pv"
+        "hospes: unknown mode 'xen'; valid modes: native, hvm, hvm-shadow, pvhvm, pvh, pv"
             + System.lineSeparator());
   }
 
@@ -178,7 +178,7 @@ class HospesCliTest {
     assertThat(hospes("run", "--mode", "pvh", "--loader", "multiboot", kernel.toString()))
         .isEqualTo(2);
     assertThat(stderr()).isEqualTo("hospes: loader 'multiboot' cannot boot mode pvh (it boots"
-        + " native, hvm, hvm-shadow)" + System.lineSeparator());
+        + " native, hvm, hvm-shadow, pvhvm)" + System.lineSeparator());
   }
 
   @Test

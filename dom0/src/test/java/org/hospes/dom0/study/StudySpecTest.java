@@ -55,7 +55,7 @@ class StudySpecTest {
     Path f = dir.resolve("bad.yaml");
     Files.writeString(f, "workloads: [{kernel: k}]\nmodes: [native, pv9]\n");
     assertThatThrownBy(() -> StudySpec.read(f)).hasMessage(f + ": modes: unknown mode 'pv9'"
-        + " (native, hvm, hvm-shadow, pvh, pv)");
+        + " (native, hvm, hvm-shadow, pvhvm, pvh, pv)");
     Files.writeString(f, "workloads: [{kernel: k}]\nram: [4096]\n");
     assertThatThrownBy(() -> StudySpec.read(f)).hasMessageContaining("ram: 4096 MiB");
     Files.writeString(f, "modes: [native]\n");

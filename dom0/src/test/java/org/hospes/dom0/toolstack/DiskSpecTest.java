@@ -66,8 +66,14 @@ class DiskSpecTest {
   void badSpecsSayWhatIsWrong() {
     assertThatThrownBy(() -> DiskSpec.parse("a.img,mode=rx", 0, null))
         .hasMessageContaining("mode must be ro or rw");
-    assertThatThrownBy(() -> DiskSpec.parse("a.img,vdev=hda", 0, null))
-        .hasMessageContaining("vdev must be xvda..xvdp");
+    assertThatThrownBy(() -> DiskSpec.parse("a.img,vdev=sda", 0, null))
+        .hasMessageContaining("vdev must be xvda..xvdp or hda..hdd");
+    assertThatThrownBy(() -> DiskSpec.parse("a.img,vdev=hde", 0, null))
+        .hasMessageContaining("hda..hdd");
+    assertThatThrownBy(() -> DiskSpec.parse("a.img,raw,hda,rw,extra", 0, null))
+        .hasMessageContaining("target, format, vdev and access are all given");
+    assertThatThrownBy(() -> DiskSpec.parse("a.img,bus=scsi", 0, null))
+        .hasMessageContaining("bus must be ide, virtio or xen");
     assertThatThrownBy(() -> DiskSpec.parse("format=raw", 0, null))
         .hasMessageContaining("names no image");
     assertThatThrownBy(() -> DiskSpec.parse("a.img,speed=9", 0, null))
@@ -114,11 +120,14 @@ class DiskSpecTest {
     assertThat(s.ramMiB()).isEqualTo(32);
     assertThat(s.cmdline()).isEqualTo("a,b");
     assertThat(s.mode()).isEqualTo(DomainMode.PVH);
-    assertThatThrownBy(() -> DomainSpec.parse("w=k.elf,disk=a.img", null))
-        .hasMessage("w: disks need mode=pvh (they are PV disks), or bus=virtio in an hvm"
-            + " mode");
+    assertThat(DomainSpec.parse("w=k.elf,disk=a.img", Path.of("/h")).disks().get(0)
+        .busFor(true)).as("hvm's default").isEqualTo(DiskSpec.Bus.IDE);
+    assertThatThrownBy(() -> DomainSpec.parse("w=k.elf,mode=pv,disk=a.img", null))
+        .hasMessage("w: disks need mode=pvh or pvhvm (PV disks), hvm or hvm-shadow (IDE or"
+            + " virtio disks)");
     DomainSpec v = DomainSpec.parse("v=k.elf,mode=hvm,disk=[a.img,bus=virtio]", Path.of("/h"));
     assertThat(v.disks().get(0).virtio()).isTrue();
+    assertThat(v.disks().get(0).busIn(DomainMode.HVM_EPT)).isEqualTo(DiskSpec.Bus.VIRTIO);
     assertThatThrownBy(() -> DomainSpec.parse("w=k.elf,mode=pvh,disk=[a.img,bus=virtio]", null))
         .hasMessage("w: bus=virtio disks need an hvm mode (hvm, hvm-shadow)");
   }
@@ -135,6 +144,8 @@ class DiskSpecTest {
         .hasMessage("disk 'a.img,bus=scsi': bus must be ide, virtio or xen, got 'scsi'");
     assertThatThrownBy(() -> DiskSpec.parse("a.img,bus=virtio,backend=dd", 0, null))
         .hasMessageContaining("bus=virtio is served by the device model");
+    assertThatThrownBy(() -> DiskSpec.parse("a.img,vdev=hda,bus=virtio", 0, null))
+        .hasMessageContaining("vdev hda is an IDE disk; bus=virtio takes xvdX");
   }
 
   @Test
@@ -149,5 +160,24 @@ class DiskSpecTest {
     assertThat(rc).isEqualTo(2);
     assertThat(err.toString()).isEqualTo("hospes: --disk: disk image " + missing
         + " does not exist" + System.lineSeparator());
+  }
+
+  @Test
+  void xlsPositionalFormNamesAnIdeDisk() {
+    DiskSpec d = DiskSpec.parse("file.img,raw,hda,rw", 0, Path.of("/h"));
+    assertThat(d).isEqualTo(new DiskSpec(Path.of("/h/file.img"), "raw", false, "hda"));
+    assertThat(d.busFor(false)).as("hdX asks for IDE even in pvh").isEqualTo(DiskSpec.Bus.IDE);
+    assertThat(d.devid()).isEqualTo(768);
+    assertThat(DiskSpec.parse("/d/g,,hdc", 0, null))
+        .isEqualTo(new DiskSpec(Path.of("/d/g"), null, false, "hdc"));
+    assertThat(DiskSpec.parse("/d/g,,hdd", 0, null).devid()).isEqualTo(22 << 8 | 64);
+    assertThat(DiskSpec.parse("format=qcow2, g.img, xvdb", 0, null))
+        .isEqualTo(new DiskSpec(Path.of("g.img"), "qcow2", false, "xvdb"));
+    assertThat(DiskSpec.parse("a.img", 0, null).busFor(true)).isEqualTo(DiskSpec.Bus.IDE);
+    assertThat(DiskSpec.parse("a.img", 0, null).busFor(false)).isEqualTo(DiskSpec.Bus.XEN);
+    assertThat(DiskSpec.parse("a.img,bus=xen", 0, null).busFor(true))
+        .isEqualTo(DiskSpec.Bus.XEN);
+    assertThat(DiskSpec.parse("a.img,bus=ide", 0, null).busFor(false))
+        .isEqualTo(DiskSpec.Bus.IDE);
   }
 }

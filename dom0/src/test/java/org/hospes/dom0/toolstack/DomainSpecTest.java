@@ -50,12 +50,24 @@ class DomainSpecTest {
     assertBad("a=k.elf,ram", "a: 'ram' is not KEY=VALUE");
     assertBad("a=k.elf,ram=lots", "a: ram must be a number, got 'lots'");
     assertBad("a=k.elf,ram=0", "a: ram must be 1..1024 MiB, got 0");
-    assertBad("a=k.elf,mode=xen", "a: unknown mode 'xen' (valid: hvm, hvm-shadow, pvh, pv)");
-    assertBad("a=k.elf,type=hvm-shadow", "a: unknown type 'hvm-shadow' (valid: pv, pvh, hvm)");
+    assertBad("a=k.elf,mode=xen", "a: unknown mode 'xen' (valid: hvm, hvm-shadow, pvhvm, pvh, pv)");
+    assertBad("a=k.elf,type=hvm-shadow", "a: unknown type 'hvm-shadow' (valid: pv, pvh, hvm, pvhvm)");
     assertBad("a=k.elf,colour=red", "a: unknown option 'colour'");
     assertBad("a=k.elf,ram=8,ram=9", "a: ram given twice");
     assertBad("a=k.elf,weight=0", "a: weight must be 1..65535");
     assertBad("a=k.elf,cap=101", "a: cap must be 0..100");
+    assertBad("a=k.elf,vcpus=0", "a: vcpus must be 1..64, got 0");
+    assertBad("a=k.elf,vcpus=2,mode=hvm-shadow", "a: vcpus=2 needs mode=hvm or pvh");
+    assertBad("a=k.elf,vcpus=2,cap=201", "a: cap must be 0..200");
+  }
+
+  @Test
+  void vcpusAreKeptAndAllowACapPerVcpu() {
+    DomainSpec s = DomainSpec.parse("a=k.elf,vcpus=4,cap=400,mode=pvh", null);
+    assertThat(s.vcpus()).isEqualTo(4);
+    assertThat(s.cap()).isEqualTo(400);
+    assertThat(s.withRam(32).vcpus()).isEqualTo(4);
+    assertThat(DomainSpec.parse("a=k.elf", null).vcpus()).isEqualTo(1);
   }
 
   private static void assertBad(String spec, String message) {

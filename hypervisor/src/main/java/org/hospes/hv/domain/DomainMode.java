@@ -6,6 +6,13 @@ public enum DomainMode {
   HVM_EPT("hvm"),
   /** VMX non-root with shadow page tables kept by the hypervisor. */
   HVM_SHADOW("hvm-shadow"),
+  /**
+   * PVHVM: an HVM domain with EPT and the device model, plus Xen's platform PCI device
+   * (5853:0001) and the emulated-device unplug protocol, so that a Xen-aware kernel finds its
+   * grant-table space and event-channel interrupt there and uses PV front-ends instead of the
+   * emulated devices (xl's {@code type = "hvm"} with {@code xen_platform_pci = 1}).
+   */
+  PVHVM("pvhvm"),
   /** HVM container booted directly, paravirtual I/O only (no device model). */
   PVH("pvh"),
   /**
@@ -27,7 +34,7 @@ public enum DomainMode {
   }
 
   public boolean usesEpt() {
-    return this == HVM_EPT || this == PVH;
+    return this == HVM_EPT || this == PVHVM || this == PVH;
   }
 
   /** True for the modes whose guests have only PV devices (no device model): PVH and PV. */
@@ -35,7 +42,12 @@ public enum DomainMode {
     return this == PVH || this == PV;
   }
 
-  /** The mode named {@code cliName} ("hvm", "hvm-shadow", "pvh", "pv"), or null. */
+  /** True for the mode whose device model has Xen's platform PCI device: PVHVM. */
+  public boolean xenPlatformPci() {
+    return this == PVHVM;
+  }
+
+  /** The mode named {@code cliName} ("hvm", "hvm-shadow", "pvhvm", "pvh", "pv"), or null. */
   public static DomainMode byCliName(String cliName) {
     for (DomainMode m : values()) {
       if (m.cliName.equals(cliName)) {

@@ -19,6 +19,8 @@ import org.hospes.x86.vmx.VmxControls;
 /** Builds domains: memory from the frame table, EPT or shadow paging, vCPUs and their VMCS. */
 public final class Domains {
   private static final byte[] ZERO_PAGE = new byte[4096];
+  /** vCPUs per domain: xAPIC physical IDs are 8 bits and 0xFF is the broadcast. */
+  public static final int MAX_VCPUS = 64;
 
   private Domains() {}
 
@@ -29,6 +31,27 @@ public final class Domains {
    */
   public static Domain createHvm(Hypervisor hv, int domid, String name, DomainMode mode,
       int memoryMiB) {
+    return createHvm(hv, domid, name, mode, memoryMiB, 1);
+  }
+
+  /**
+   * As {@link #createHvm(Hypervisor, int, String, DomainMode, int)} with {@code vcpus} vCPUs,
+   * each with its own processor, VMCS and TLB: vCPU 0 (the bootstrap processor) in the
+   * multiboot entry state, the others (application processors) in real mode waiting for a
+   * start-up IPI, offline.
+   */
+  public static Domain createHvm(Hypervisor hv, int domid, String name, DomainMode mode,
+      int memoryMiB, int vcpus) {
+    if (vcpus < 1 || vcpus > MAX_VCPUS) {
+      throw new IllegalArgumentException("vCPUs must be 1.." + MAX_VCPUS + ", got " + vcpus);
+    }
+    if (vcpus > 1 && mode == DomainMode.HVM_SHADOW) {
+      // The shadow pager holds one guest paging state (CR0/CR3/CR4, the loaded root) and the
+      // processor's real-mode start has no shadow path yet (no VM86 or emulation).
+      throw new IllegalArgumentException(
+          "hvm-shadow domains have one vCPU so far (shadow paging for SMP is not built); "
+          + "use hvm (EPT) or pvh for " + vcpus + " vCPUs");
+    }
     FrameTable frames = hv.frames();
     int pages = memoryMiB << 8;
     if (frames.freeFrames() < pages + 64) {
@@ -53,20 +76,33 @@ public final class Domains {
     hv.machineMemory().write(sharedInfo << 12, ZERO_PAGE, 0, ZERO_PAGE.length);
     d.setSharedInfoMfn(sharedInfo);
     d.setEventChannels(new EventChannels(d, hv.eventDirectory(),
-        new TwoLevelPorts(hv.machineMemory(), sharedInfo << 12), SharedInfo.NR_PORTS, 1));
-    Cpu cpu = new Cpu(hv.machineMemory(), new IoBus());
-    cpu.resetFlat32();
-    // The processor charges walks, event delivery and device accesses to the guest's clock.
-    cpu.setCosts(hv.costModel().cpuCosts());
-    Vmcs vmcs = new Vmcs();
-    configure(vmcs, mode, ept);
-    cpu.setVmcs(vmcs);
-    if (mode == DomainMode.HVM_SHADOW) {
-      ShadowPager shadow = new ShadowPager(hv.machineMemory(), p2m, frames);
-      d.setShadow(shadow);
-      ShadowControl.start(cpu, vmcs, shadow);
+        new TwoLevelPorts(hv.machineMemory(), sharedInfo << 12), SharedInfo.NR_PORTS, vcpus));
+    for (int id = 0; id < vcpus; id++) {
+      Cpu cpu = new Cpu(hv.machineMemory(), new IoBus());
+      cpu.resetFlat32();
+      // The processor charges walks, event delivery and device accesses to the guest's clock.
+      cpu.setCosts(hv.costModel().cpuCosts());
+      Vmcs vmcs = new Vmcs();
+      configure(vmcs, mode, ept);
+      if (vcpus > 1) {
+        // A spinning vCPU gives way to its siblings: on one physical CPU the lock holder
+        // cannot run while it spins (Xen uses PAUSE-loop exiting for the same reason).
+        vmcs.setBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_PAUSE_EXITING);
+      }
+      cpu.setVmcs(vmcs);
+      if (mode == DomainMode.HVM_SHADOW) {
+        ShadowPager shadow = new ShadowPager(hv.machineMemory(), p2m, frames);
+        d.setShadow(shadow);
+        ShadowControl.start(cpu, vmcs, shadow);
+      }
+      Vcpu v = d.addVcpu(cpu, vmcs);
+      if (id > 0) {
+        cpu.startupIpi(0);
+        v.setWaitingForSipi(true);
+        v.setState(VcpuState.OFFLINE);
+        v.runstate().transition(org.hospes.hv.time.Runstate.OFFLINE, hv.now());
+      }
     }
-    d.addVcpu(cpu, vmcs);
     return d;
   }
 

@@ -26,6 +26,11 @@ public final class Vcpu {
   private final org.hospes.hv.control.ServiceWork service;
   /** Waiting for an ioreq's answer: only its completion resumes it, not an interrupt. */
   private boolean ioWait;
+  /**
+   * In Intel's wait-for-SIPI activity state (an application processor before its start-up IPI,
+   * or any processor after INIT): {@link VcpuState#OFFLINE} until a SIPI starts it.
+   */
+  private boolean waitForSipi;
 
   Vcpu(Domain domain, int id, Cpu cpu, Vmcs vmcs, org.hospes.hv.control.ServiceWork service) {
     this.domain = domain;
@@ -56,6 +61,15 @@ public final class Vcpu {
 
   public Domain domain() {
     return domain;
+  }
+
+  /** True while in the wait-for-SIPI state (offline until a start-up IPI). */
+  public boolean waitingForSipi() {
+    return waitForSipi;
+  }
+
+  public void setWaitingForSipi(boolean waiting) {
+    this.waitForSipi = waiting;
   }
 
   public int id() {

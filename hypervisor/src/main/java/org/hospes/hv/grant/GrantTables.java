@@ -85,10 +85,16 @@ public final class GrantTables {
   private static final class Mapping {
     int granter;
     int ref;
+    /** The guest frame mapped (translated mapper), or 0 for a PV mapper; -1: handle free. */
     long gfn;
     long mfn;
     long originalMfn;
     boolean readonly;
+    /** PV mapper: the map's GNTMAP_* flags and the machine address of the L1 entry written. */
+    int flags;
+    long pvEntry = -1;
+    /** The mapping holds a reference (and, writable, the writable type) on a PV granter's frame. */
+    boolean frameRefs;
     /** The granter died: the mapping was torn down, the handle only waits for its unmap. */
     boolean revoked;
   }
@@ -154,6 +160,26 @@ public final class GrantTables {
   public boolean framePinned(long mfn) {
     for (Active a : active.values()) {
       if (a.mfn == mfn) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** True if a live (not revoked) mapping this domain holds names machine frame {@code mfn}. */
+  public boolean mapsFrame(long mfn) {
+    for (Mapping m : maptrack) {
+      if (m.gfn >= 0 && !m.revoked && m.mfn == mfn) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** True if machine frame {@code mfn} is one of this table's own frames. */
+  public boolean isTableFrame(long mfn) {
+    for (int i = 0; i < nrFrames; i++) {
+      if (frameMfn[i] == mfn) {
         return true;
       }
     }
@@ -240,8 +266,8 @@ public final class GrantTables {
       // Xen answers general_error for bad flags or a foreign domid (_set_status).
       return GNTST_GENERAL_ERROR;
     }
-    long mfn = domain.p2m().lookup(frame);
-    if (mfn == P2m.INVALID || directory.owner(mfn) != domain.domid()) {
+    long mfn = frameToMfn(frame);
+    if (mfn < 0) {
       return GNTST_BAD_PAGE;
     }
     Active act = active.get(ref);
@@ -250,6 +276,65 @@ public final class GrantTables {
       return GNTST_GENERAL_ERROR;
     }
     return mfn;
+  }
+
+  /**
+   * The machine frame this domain's frame number {@code frame} names, if the domain owns it as
+   * RAM, or -1. A classic PV domain is not translated: its frame numbers (in grant entries and
+   * in GNTTABOP_copy) are machine frames. A translated domain's go through its P2M.
+   */
+  private long frameToMfn(long frame) {
+    long mfn = domain.pv() != null ? frame : domain.p2m().lookup(frame);
+    if (mfn == P2m.INVALID || mfn < 0 || directory.owner(mfn) != domain.domid()) {
+      return -1;
+    }
+    return mfn;
+  }
+
+  /**
+   * The references a mapping of this (PV) domain's frame {@code mfn} holds, as Xen's
+   * map_grant_ref takes them for a granter that is not translated: a general reference, and
+   * for a writable mapping the writable type (gnttab_host_mapping_get_page_type), which a
+   * page-table or descriptor page cannot take ("could not pin": GNTST_general_error). A
+   * translated granter's frames have no types: nothing to take. Returns GNTST_okay or the error.
+   */
+  private int getFrameRefs(long mfn, boolean write) {
+    if (domain.pv() == null) {
+      return GNTST_OKAY;
+    }
+    org.hospes.hv.pv.PvPageTables t = domain.pv().mmu().tables();
+    if (!t.getPage(mfn)) {
+      return GNTST_GENERAL_ERROR;
+    }
+    if (write && t.getType(mfn, org.hospes.hv.pv.PageType.WRITABLE_PAGE, false) != 0) {
+      t.putPage(mfn);
+      return GNTST_GENERAL_ERROR;
+    }
+    return GNTST_OKAY;
+  }
+
+  private void putFrameRefs(long mfn, boolean write) {
+    if (domain.pv() == null) {
+      return;
+    }
+    org.hospes.hv.pv.PvPageTables t = domain.pv().mmu().tables();
+    if (write) {
+      t.putType(mfn);
+    }
+    t.putPage(mfn);
+  }
+
+  /**
+   * A copy is about to write this domain's frame {@code mfn}: for a PV domain the frame must
+   * take the writable type for the copy's duration (gnttab_copy_claim_buf), so no copy ever
+   * writes a page table or descriptor page. Returns GNTST_okay or GNTST_general_error.
+   */
+  private int checkCopyWritable(long mfn) {
+    int rc = getFrameRefs(mfn, true);
+    if (rc == GNTST_OKAY) {
+      putFrameRefs(mfn, true);
+    }
+    return rc;
   }
 
   /** Pins entry {@code ref} for {@code mapper}: sets GTF_reading (and GTF_writing). */
@@ -305,17 +390,24 @@ public final class GrantTables {
     if ((flags & (GrantTableOp.GNTMAP_DEVICE_MAP | GrantTableOp.GNTMAP_HOST_MAP)) == 0) {
       return GNTST_BAD_GNTREF;
     }
+    boolean pv = domain.pv() != null;
     if ((flags & GrantTableOp.GNTMAP_HOST_MAP) == 0
-        || (flags & GrantTableOp.GNTMAP_CONTAINS_PTE) != 0) {
-      // No IOMMU and no PV page-table updates: an HVM/PVH mapper maps into its physmap.
+        || (flags & GrantTableOp.GNTMAP_DEVICE_MAP) != 0
+        || (!pv && (flags & (GrantTableOp.GNTMAP_CONTAINS_PTE
+            | GrantTableOp.GNTMAP_APPLICATION_MAP)) != 0)) {
+      // Xen refuses device, application and PTE maps to a translated mapper; there is no
+      // IOMMU here, so no domain gets a device (bus address) mapping either.
       return GNTST_GENERAL_ERROR;
     }
     GrantTables g = granter(dom);
     if (g == null) {
       return GNTST_BAD_DOMAIN;
     }
+    if (freeHandles.isEmpty() && maptrack.size() >= MAX_MAPTRACK) {
+      return GNTST_NO_SPACE; // Xen takes the maptrack handle before it looks at the ref
+    }
     long gfn = hostAddr >>> 12;
-    if (hostAddr < 0 || gfn >= MAX_GFN || mappedGfns.containsKey(gfn)) {
+    if (!pv && (hostAddr < 0 || gfn >= MAX_GFN || mappedGfns.containsKey(gfn))) {
       return GNTST_GENERAL_ERROR;
     }
     boolean readonly = (flags & GrantTableOp.GNTMAP_READONLY) != 0;
@@ -323,21 +415,39 @@ public final class GrantTables {
     if (mfn < 0) {
       return (int) mfn;
     }
-    int handle = newHandle();
-    if (handle < 0) {
-      return GNTST_NO_SPACE;
+    int rc = g.getFrameRefs(mfn, !readonly);
+    if (rc != GNTST_OKAY) {
+      return rc;
     }
+    long pvEntry = -1;
+    if (pv) {
+      pvEntry = org.hospes.hv.pv.PvGrantMappings.create(domain.pv().mmu(), machine, hostAddr,
+          mfn, flags);
+      if (pvEntry < 0) {
+        g.putFrameRefs(mfn, !readonly);
+        return (int) pvEntry;
+      }
+    }
+    int handle = newHandle();
     g.pin(ref, domain.domid(), mfn, !readonly);
     Mapping m = maptrack.get(handle);
     m.granter = g.domain.domid();
     m.ref = ref;
-    m.gfn = gfn;
     m.mfn = mfn;
-    m.originalMfn = domain.p2m().lookup(gfn);
     m.readonly = readonly;
     m.revoked = false;
-    mappedGfns.put(gfn, handle);
-    directory.setPhysmap(domain, gfn, mfn, !readonly);
+    m.flags = flags;
+    m.pvEntry = pvEntry;
+    m.frameRefs = g.domain.pv() != null;
+    if (pv) {
+      m.gfn = 0;
+      m.originalMfn = P2m.INVALID;
+    } else {
+      m.gfn = gfn;
+      m.originalMfn = domain.p2m().lookup(gfn);
+      mappedGfns.put(gfn, handle);
+      directory.setPhysmap(domain, gfn, mfn, !readonly);
+    }
     return handle;
   }
 
@@ -361,7 +471,10 @@ public final class GrantTables {
   }
 
   private void freeHandle(int handle) {
-    maptrack.get(handle).gfn = -1;
+    Mapping m = maptrack.get(handle);
+    m.gfn = -1;
+    m.pvEntry = -1;
+    m.frameRefs = false;
     freeHandles.add(handle);
   }
 
@@ -378,7 +491,17 @@ public final class GrantTables {
       freeHandle(handle);
       return GNTST_OKAY;
     }
-    if ((hostAddr >>> 12) != m.gfn) {
+    if (m.pvEntry >= 0) {
+      if (hostAddr == 0) {
+        return GNTST_OKAY; // Xen: no host address, no host mapping undone (the handle stays)
+      }
+      // replace_grant_pv_mapping finds the entry again through host_addr and checks it.
+      int rc = org.hospes.hv.pv.PvGrantMappings.destroy(domain.pv().mmu(), machine, hostAddr,
+          m.mfn, m.flags);
+      if (rc != GNTST_OKAY) {
+        return rc;
+      }
+    } else if ((hostAddr >>> 12) != m.gfn) {
       return GNTST_GENERAL_ERROR;
     }
     release(handle, m);
@@ -387,16 +510,31 @@ public final class GrantTables {
 
   /** Tears down mapping {@code m}: restores the physmap, drops the granter's pin. */
   private void release(int handle, Mapping m) {
-    if (!domain.state().isFinal() && domain.p2m().lookup(m.gfn) == m.mfn) {
-      directory.setPhysmap(domain, m.gfn, m.originalMfn, true);
-    }
-    mappedGfns.remove(m.gfn);
+    unmapFromMapper(m);
     Domain gd = directory.domain(m.granter);
     GrantTables g = gd == null ? null : directory.grantTables(gd);
     if (g != null) {
       g.unpin(m.ref, !m.readonly);
+      if (m.frameRefs) {
+        g.putFrameRefs(m.mfn, !m.readonly);
+      }
     }
     freeHandle(handle);
+  }
+
+  /**
+   * Takes mapping {@code m} out of this (the mapper's) address space: a translated mapper's
+   * physmap gets its frame back; a PV mapper's L1 entry is cleared if it is still there.
+   */
+  private void unmapFromMapper(Mapping m) {
+    if (m.pvEntry >= 0) {
+      org.hospes.hv.pv.PvGrantMappings.revoke(domain.pv().mmu(), machine, m.pvEntry, m.mfn);
+      return;
+    }
+    if (!domain.state().isFinal() && domain.p2m().lookup(m.gfn) == m.mfn) {
+      directory.setPhysmap(domain, m.gfn, m.originalMfn, true);
+    }
+    mappedGfns.remove(m.gfn);
   }
 
   /**
@@ -426,14 +564,19 @@ public final class GrantTables {
   private long claimCopyFrame(GrantTables g, int u, boolean gref, boolean write) {
     if (!gref) {
       long gfn = u & 0xFFFF_FFFFL;
-      long mfn = domain.p2m().lookup(gfn);
-      if (mfn == P2m.INVALID || directory.owner(mfn) != domain.domid()
-          || (write && !domain.p2m().isWritable(gfn))) {
+      long mfn = frameToMfn(gfn);
+      if (mfn < 0 || (write && domain.pv() == null && !domain.p2m().isWritable(gfn))) {
         return GNTST_BAD_PAGE;
+      }
+      if (write && checkCopyWritable(mfn) != GNTST_OKAY) {
+        return GNTST_GENERAL_ERROR;
       }
       return mfn << 12;
     }
     long mfn = g.resolve(u, domain.domid(), write);
+    if (mfn >= 0 && write && g.checkCopyWritable(mfn) != GNTST_OKAY) {
+      return GNTST_GENERAL_ERROR;
+    }
     return mfn < 0 ? mfn : mfn << 12;
   }
 
@@ -495,6 +638,9 @@ public final class GrantTables {
     if (mfn < 0) {
       return (int) mfn;
     }
+    if (toGrant && g.checkCopyWritable(mfn) != GNTST_OKAY) {
+      return GNTST_GENERAL_ERROR;
+    }
     if (len < 0 || pageOff < 0 || pageOff + len > PAGE_SIZE || bufOff < 0
         || bufOff + len > buf.length) {
       return GNTST_BAD_COPY_ARG;
@@ -531,12 +677,15 @@ public final class GrantTables {
 
   /** Revokes this domain's mappings of grants from {@code granter} (which is dying). */
   private void revokeFrom(int granter) {
+    Domain gd = directory.domain(granter);
+    GrantTables g = gd == null ? null : directory.grantTables(gd);
     for (Mapping m : maptrack) {
       if (m.gfn >= 0 && !m.revoked && m.granter == granter) {
-        if (!domain.state().isFinal() && domain.p2m().lookup(m.gfn) == m.mfn) {
-          directory.setPhysmap(domain, m.gfn, m.originalMfn, true);
+        unmapFromMapper(m);
+        if (m.frameRefs && g != null) {
+          g.putFrameRefs(m.mfn, !m.readonly);
+          m.frameRefs = false;
         }
-        mappedGfns.remove(m.gfn);
         m.revoked = true;
       }
     }

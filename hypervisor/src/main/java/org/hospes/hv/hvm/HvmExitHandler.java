@@ -70,10 +70,16 @@ public final class HvmExitHandler {
         break;
       case HLT:
         cpu.skipInstruction();
-        if (!cpu.interruptible() && (cpu.eflags() & 0x200) == 0) {
+        if (!cpu.interruptible() && (cpu.eflags() & 0x200) == 0 && d.vcpus().size() == 1) {
           // Interrupts off: nothing can ever wake it, as on a bare machine.
           hv.shutdown(d, "halted", 0);
-        } else if (!platform.pic().pending() && platform.lapic().pendingVector() < 0
+        } else if ((cpu.eflags() & 0x200) == 0) {
+          // One of several processors halted with interrupts off: only an NMI or INIT from
+          // another one wakes it (an application processor parked by the guest).
+          if (!platform.lapic(v.id()).nmiPending()) {
+            hv.block(v);
+          }
+        } else if (!platform.interruptPending(v)
             && !(d.callbackVector() >= 0
             && d.eventChannels().ops().upcallPending(v.id()))) {
           // An upcall already pending (e.g. a timer that fired during "sti; hlt") must not
@@ -107,6 +113,12 @@ public final class HvmExitHandler {
         }
         break;
       }
+      case PAUSE:
+        // Safe: PAUSE has no effect of its own. The spinning vCPU yields to its siblings,
+        // one of which may hold the lock it waits for.
+        cpu.skipInstruction();
+        v.requestYield();
+        break;
       case INTERRUPT_WINDOW:
         vmcs.clearBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
             VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
@@ -250,13 +262,14 @@ public final class HvmExitHandler {
     if ((leaf & 0xFFFF_FF00) != XenCpuid.BASE) {
       cpu.executeCpuid();
       if (leaf == 1) {
-        // The hypervisor bit, and the local APIC this domain has (initial APIC ID 0).
+        // The hypervisor bit, and the local APIC of this vCPU: EBX[31:24] is its initial
+        // APIC ID, which is the vCPU id.
         cpu.setReg(Cpu.ECX, cpu.reg(Cpu.ECX) | 1 << 31);
-        LocalApic lapic = hv.platform(v.domain()).lapic();
+        LocalApic lapic = hv.platform(v.domain()).lapic(v.id());
         if (v.domain().ept() != null && lapic.globallyEnabled()) {
           // APIC follows IA32_APIC_BASE's global enable, as in Xen's guest_cpuid.
           cpu.setReg(Cpu.EDX, cpu.reg(Cpu.EDX) | 1 << 9);
-          cpu.setReg(Cpu.EBX, cpu.reg(Cpu.EBX) & 0x00FF_FFFF);
+          cpu.setReg(Cpu.EBX, (cpu.reg(Cpu.EBX) & 0x00FF_FFFF) | lapic.apicId() << 24);
         }
       }
       return;
@@ -305,7 +318,7 @@ public final class HvmExitHandler {
     Cpu cpu = v.cpu();
     int msr = cpu.reg(Cpu.ECX);
     if (msr == ApicBaseMsr.MSR && v.domain().ept() != null) {
-      LocalApic lapic = hv.platform(v.domain()).lapic();
+      LocalApic lapic = hv.platform(v.domain()).lapic(v.id());
       if (!write) {
         long value = lapic.readApicBase();
         cpu.setReg(Cpu.EAX, (int) value);
@@ -427,7 +440,8 @@ public final class HvmExitHandler {
           v.vmcs().read(VmcsField.GUEST_PHYSICAL_ADDRESS)));
       return 0;
     }
-    LocalApic lapic = hv.platform(d).lapic();
+    // Each vCPU reaches its own local APIC at the same address.
+    LocalApic lapic = hv.platform(d).lapic(v.id());
     if (gpa - LocalApic.BASE >= 0 && gpa - LocalApic.BASE < LocalApic.SIZE) {
       // The local APIC is emulated here, where Xen keeps it; no trip to the device model.
       if (cpu.mmioIsWrite()) {
@@ -446,6 +460,19 @@ public final class HvmExitHandler {
         cpu.completeMmio(0);
       } else {
         cpu.completeMmio(hpet.read(gpa - Hpet.BASE, cpu.mmioSize()));
+      }
+      return 0;
+    }
+    org.hospes.hv.platform.IoApic ioapic = hv.platform(d).ioapic();
+    if (ioapic != null && gpa - org.hospes.hv.platform.IoApic.BASE >= 0
+        && gpa - org.hospes.hv.platform.IoApic.BASE < org.hospes.hv.platform.IoApic.SIZE) {
+      // The I/O APIC is in the hypervisor as well (Xen's hvm/vioapic.c).
+      long off = gpa - org.hospes.hv.platform.IoApic.BASE;
+      if (cpu.mmioIsWrite()) {
+        ioapic.write(off, cpu.mmioSize(), cpu.mmioWriteData());
+        cpu.completeMmio(0);
+      } else {
+        cpu.completeMmio(ioapic.read(off, cpu.mmioSize()));
       }
       return 0;
     }

@@ -5,9 +5,11 @@ import org.hospes.hv.domain.Domain;
 import org.hospes.hv.domain.DomainMode;
 import org.hospes.hv.domain.Vcpu;
 import org.hospes.hv.domain.VcpuState;
+import org.hospes.hv.platform.AcpiPm;
 import org.hospes.hv.platform.CmosRtc;
 import org.hospes.hv.platform.CpuInterrupts;
 import org.hospes.hv.platform.Hpet;
+import org.hospes.hv.platform.IoApic;
 import org.hospes.hv.platform.LocalApic;
 import org.hospes.hv.platform.Pic8259Pair;
 import org.hospes.hv.platform.Pit8254;
@@ -18,14 +20,18 @@ import org.hospes.x86.vmx.VmxControls;
 
 /**
  * The platform devices an HVM domain gets inside the hypervisor, where Xen keeps them: the PIC
- * pair, the PIT, the HPET and the CMOS RTC (PVH domains get none of them, as on Xen) and the local APIC, on
- * the hypervisor's virtual clock.
+ * pair, the PIT, the HPET, the CMOS RTC, the I/O APIC and the ACPI PM timer with the PM1
+ * blocks (PVH domains get none of them, as on Xen) and the local APIC, on the hypervisor's
+ * virtual clock. An ISA interrupt line reaches both the PIC and the I/O APIC (IRQ 0 at GSI 2,
+ * the MADT's interrupt source override), as on Xen's hvm_isa_irq_assert.
  * Their ports are claimed on the domain's platform bus, so their accesses are handled without a
  * trip to the device model. Interrupts they raise are injected at VM entry when the guest can
  * take them, else an interrupt-window exit is requested.
  */
 public final class HvmPlatform {
   public static final int TIMER_IRQ = 0;
+  /** The end reason of a domain that wrote SLP_TYP=S5 with SLP_EN (exit status 0). */
+  public static final String ACPI_SOFT_OFF = "ACPI S5 (soft off)";
 
   private final Hypervisor hv;
   private final Domain domain;
@@ -35,11 +41,18 @@ public final class HvmPlatform {
   private final Pit8254 pit;
   /** The HPET at 0xFED00000 (HVM only: PVH domains have none, as on Xen). */
   private final Hpet hpet;
-  /** vCPU 0's local APIC (one vCPU per domain today). */
-  private final LocalApic lapic;
-  private final CpuInterrupts interrupts;
+  /** One local APIC per vCPU, APIC ID = vCPU id. */
+  private final LocalApic[] lapics;
+  /** What reaches each vCPU's interrupt input: its APIC, and for vCPU 0 the PIC too. */
+  private final CpuInterrupts[] interrupts;
+  /** Delivers the APICs' IPIs among the domain's vCPUs. */
+  private final ApicBus apicBus;
   /** The CMOS RTC at 0x70/0x71 on IRQ 8 (HVM only). */
   private final CmosRtc rtc;
+  /** The I/O APIC at 0xFEC00000 (HVM only: Xen gives PVH domains none). */
+  private final IoApic ioapic;
+  /** The ACPI PM1 blocks and PM timer at 0xB000 (HVM only). */
+  private final AcpiPm acpiPm;
   /** ISA lines the device model holds high (bit per IRQ). */
   private int dmIsaLevels;
   /** PCI INTx pins held high, bit (device << 2 | intx). */
@@ -47,31 +60,81 @@ public final class HvmPlatform {
   /** Per PCI interrupt link: how many pins assert it, and the ISA IRQ it is routed to (0: none). */
   private final int[] linkAsserts = new int[4];
   private final int[] linkRoutes = new int[4];
+  /** ISA lines the platform devices in the hypervisor hold high (bit per IRQ). */
+  private int platformIsaLevels;
+  /** Per I/O APIC GSI 16-47: how many PCI INTx pins assert it. */
+  private final int[] gsiAsserts = new int[32];
   /** Time as the devices see it: the hypervisor's clock plus the running vCPU's progress. */
   private long deviceNow;
+  /** HVM_PARAM_CALLBACK_IRQ as last set, decoded. */
+  private CallbackVia callbackVia = CallbackVia.NONE;
+  /** The level the callback line is driven at (Xen's callback_via_asserted). */
+  private boolean callbackAsserted;
+  /** Times the callback line went high, and levels that had nowhere to go (counted, not lost silently). */
+  private long callbackAssertions;
+  private long callbackUnrouted;
 
   public HvmPlatform(Hypervisor hv, Domain domain) {
     this.hv = hv;
     this.domain = domain;
     this.clock = new VirtualClock(() -> deviceNow);
     this.hpet = domain.mode().pvDevicesOnly() ? null
-        : new Hpet(clock, timers, (irq, high) -> pic.setLevel(irq, high));
+        : new Hpet(clock, timers, this::setIsaLine);
     this.pit = new Pit8254(clock, timers, high -> {
       if (hpet != null) {
         hpet.pitOutput(high);
       }
     });
-    this.lapic = new LocalApic(0, clock, timers);
-    this.interrupts = new CpuInterrupts(lapic, pic);
+    int n = Math.max(1, domain.vcpus().size());
+    this.lapics = new LocalApic[n];
+    this.interrupts = new CpuInterrupts[n];
+    for (int i = 0; i < n; i++) {
+      lapics[i] = new LocalApic(i, clock, timers, i == 0);
+      // The PIC's INTR is wired to the bootstrap processor only (virtual-wire mode).
+      interrupts[i] = new CpuInterrupts(lapics[i], i == 0 ? pic : null);
+    }
+    this.apicBus = new ApicBus(lapics, new ApicBus.Processors() {
+      @Override
+      public void kick(int vcpu, int from) {
+        Vcpu v = domain.vcpus().get(vcpu);
+        if (v.state() == VcpuState.BLOCKED && (lapics[vcpu].nmiPending()
+            || interrupts[vcpu].pending() && v.cpu().interruptible())) {
+          hv.wake(v);
+          yieldTo(from, vcpu);
+        }
+      }
+
+      @Override
+      public void init(int vcpu, int from) {
+        hv.initVcpu(domain.vcpus().get(vcpu));
+      }
+
+      @Override
+      public void startup(int vcpu, int vector, int from) {
+        if (hv.startupVcpu(domain.vcpus().get(vcpu), vector)) {
+          yieldTo(from, vcpu);
+        }
+      }
+    });
     if (!domain.mode().pvDevicesOnly()) {
       // Xen gives PVH domains the local APIC only (XEN_X86_EMU_LAPIC): their PIC and PIT ports
       // read as all ones and ignore writes.
       pic.register(domain.platformPorts());
       pit.register(domain.platformPorts());
+      this.ioapic = new IoApic(this::deliverApicMessage);
+      for (LocalApic a : lapics) {
+        a.onLevelEoi(ioapic::eoi);
+      }
+      this.acpiPm = new AcpiPm(clock, timers, high -> setIsaLine(AcpiPm.SCI_IRQ, high),
+          () -> hv.shutdown(domain, ACPI_SOFT_OFF, 0));
+      acpiPm.register(domain.platformPorts());
+    } else {
+      this.ioapic = null;
+      this.acpiPm = null;
     }
     // Xen keeps the RTC in the hypervisor too (hvm/rtc.c); PVH domains have none.
     this.rtc = domain.mode() == DomainMode.PVH ? null
-        : new CmosRtc(clock, timers, high -> pic.setLevel(CmosRtc.IRQ, high),
+        : new CmosRtc(clock, timers, high -> setIsaLine(CmosRtc.IRQ, high),
             CmosRtc.DEFAULT_START);
     if (rtc != null) {
       rtc.register(domain.platformPorts());
@@ -82,8 +145,28 @@ public final class HvmPlatform {
     return pic;
   }
 
+  /** vCPU 0's local APIC. */
   public LocalApic lapic() {
-    return lapic;
+    return lapics[0];
+  }
+
+  /** vCPU {@code vcpu}'s local APIC. */
+  public LocalApic lapic(int vcpu) {
+    return lapics[vcpu];
+  }
+
+  public ApicBus apicBus() {
+    return apicBus;
+  }
+
+  /**
+   * The sender of an IPI that made another vCPU runnable gives up the rest of its slice, so
+   * that on one physical CPU the woken vCPU answers soon (a sender usually waits for it).
+   */
+  private void yieldTo(int from, int to) {
+    if (from != to) {
+      domain.vcpus().get(from).requestYield();
+    }
   }
 
   /** The CMOS RTC, or null in a PVH domain. */
@@ -103,6 +186,79 @@ public final class HvmPlatform {
   /** The domain's deadlines (platform devices, PV vCPU timers). */
   public TimerQueue timers() {
     return timers;
+  }
+
+  /** The I/O APIC, or null in a PVH domain. */
+  public IoApic ioapic() {
+    return ioapic;
+  }
+
+  /** The ACPI PM timer and PM1 blocks, or null in a PVH domain. */
+  public AcpiPm acpiPm() {
+    return acpiPm;
+  }
+
+  /**
+   * A line of a platform device in the hypervisor (PIT or HPET on 0 and 8, RTC on 8, the SCI on
+   * 9), wire-ORed with the device model's and the PCI links' on the same ISA IRQ.
+   */
+  private void setIsaLine(int irq, boolean high) {
+    int bit = 1 << irq;
+    if (((platformIsaLevels & bit) != 0) == high) {
+      return;
+    }
+    platformIsaLevels = high ? platformIsaLevels | bit : platformIsaLevels & ~bit;
+    driveIsaLine(irq);
+  }
+
+  /**
+   * The APIC bus: an I/O APIC message goes to the local APICs its destination names. Fixed
+   * delivery goes to each of them, lowest-priority to the one with the lowest processor priority
+   * (ties to the lowest APIC ID), as Xen's vlapic_lowest_prio picks. ExtINT means "take the
+   * vector from the 8259A": the PIC already reaches the processor as in virtual-wire mode, so
+   * it is accepted as is. NMI is not injected yet and is refused (counted by the I/O APIC).
+   */
+  private boolean deliverApicMessage(int destination, boolean logical,
+      org.hospes.hv.platform.ApicBus.DeliveryMode mode,
+      int vector, boolean level) {
+    java.util.List<LocalApic> apics = localApics();
+    switch (mode) {
+      case FIXED: {
+        boolean any = false;
+        for (LocalApic a : apics) {
+          if (a.matchesDestination(destination, logical)) {
+            any |= a.accept(vector, level);
+          }
+        }
+        return any;
+      }
+      case LOWEST_PRIORITY: {
+        LocalApic best = null;
+        for (LocalApic a : apics) {
+          if (a.matchesDestination(destination, logical) && a.globallyEnabled()
+              && (best == null || (a.processorPriority() & 0xF0)
+                  < (best.processorPriority() & 0xF0))) {
+            best = a;
+          }
+        }
+        return best != null && best.accept(vector, level);
+      }
+      case EXTINT: {
+        for (LocalApic a : apics) {
+          if (a.matchesDestination(destination, logical)) {
+            return true;
+          }
+        }
+        return false;
+      }
+      default:
+        return false;
+    }
+  }
+
+  /** The domain's local APICs, one per vCPU. */
+  java.util.List<LocalApic> localApics() {
+    return java.util.List.of(lapics);
   }
 
   /**
@@ -142,6 +298,22 @@ public final class HvmPlatform {
     if (linkAsserts[link] == (high ? 1 : 0) && linkRoutes[link] != 0) {
       updateIsaLine(linkRoutes[link]);
     }
+    // The pin also reaches the I/O APIC at its GSI (Xen's hvm_pci_intx_gsi), shared by pins
+    // whose formula meets: the GSI is asserted while any of them is.
+    int gsi = pciIntxGsi(device, intx);
+    gsiAsserts[gsi - 16] += high ? 1 : -1;
+    if (ioapic != null && gsiAsserts[gsi - 16] == (high ? 1 : 0)) {
+      ioapic.setLevel(gsi, high);
+      wakeIfPending();
+    }
+  }
+
+  /**
+   * The I/O APIC input {@code device}'s INTx (0-3) is wired to: 16 + ((device * 4 + device / 8
+   * + intx) mod 32), Xen's hvm_pci_intx_gsi (the DSDT's _PRT says the same).
+   */
+  public static int pciIntxGsi(int device, int intx) {
+    return 16 + (((device << 2) + (device >> 3) + intx) & 31);
   }
 
   /**
@@ -172,9 +344,18 @@ public final class HvmPlatform {
     return linkRoutes[link];
   }
 
-  /** True if the ISA line is driven high by the device model or an asserted PCI link. */
+  /**
+   * True if the ISA line is driven high by a platform device, the device model or an asserted
+   * PCI link.
+   */
   public boolean isaLineLevel(int irq) {
-    if ((dmIsaLevels & 1 << irq) != 0) {
+    if (((dmIsaLevels | platformIsaLevels) & 1 << irq) != 0) {
+      return true;
+    }
+    if (callbackAsserted && callbackVia.type() == CallbackVia.Type.GSI
+        && callbackVia.gsi() == irq) {
+      // The event-channel callback's GSI is one more source on the line (Xen's hvm_irq
+      // counts it with the others in gsi_assert_count).
       return true;
     }
     for (int link = 0; link < 4; link++) {
@@ -186,8 +367,17 @@ public final class HvmPlatform {
   }
 
   private void updateIsaLine(int irq) {
-    pic.setLevel(irq, isaLineLevel(irq));
+    driveIsaLine(irq);
     wakeIfPending();
+  }
+
+  /** The line's level to the PIC pair and the I/O APIC (IRQ 0 at GSI 2: hvm_isa_irq_assert). */
+  private void driveIsaLine(int irq) {
+    boolean level = isaLineLevel(irq);
+    pic.setLevel(irq, level);
+    if (ioapic != null) {
+      ioapic.setLevel(IoApic.isaGsi(irq), level);
+    }
   }
 
   private static void checkIsaIrq(int irq) {
@@ -197,18 +387,109 @@ public final class HvmPlatform {
   }
 
   /**
+   * HVM_PARAM_CALLBACK_IRQ changed (Xen's hvm_set_callback_via): the old line is released, the
+   * new one driven at vCPU 0's current upcall_pending.
+   */
+  public void callbackParamChanged(long value) {
+    if (callbackAsserted) {
+      callbackAsserted = false;
+      driveCallbackLine(false);
+    }
+    callbackVia = CallbackVia.decode(value);
+    syncCallbackLine();
+  }
+
+  /** The event-channel delivery method the guest chose. */
+  public CallbackVia callbackVia() {
+    return callbackVia;
+  }
+
+  /** Whether the callback line is high now. */
+  public boolean callbackAsserted() {
+    return callbackAsserted;
+  }
+
+  /** Times the GSI or PCI INTx callback line was raised. */
+  public long callbackAssertions() {
+    return callbackAssertions;
+  }
+
+  /** Raises of a callback GSI this platform cannot route (above 15, without an IOAPIC). */
+  public long callbackUnrouted() {
+    return callbackUnrouted;
+  }
+
+  /**
+   * Makes the GSI or PCI INTx callback line follow vCPU 0's evtchn_upcall_pending (Xen's
+   * hvm_set_callback_irq_level and hvm_maybe_deassert_evtchn_irq): raised when an event is
+   * marked pending, lowered once the guest's handler has cleared the flag. Only vCPU 0's
+   * events go this way, as on Xen; the other vCPUs need the vector method.
+   */
+  public void syncCallbackLine() {
+    if (!callbackVia.isLine()) {
+      return;
+    }
+    boolean high = domain.eventChannels() != null
+        && domain.eventChannels().ops().upcallPending(0);
+    if (high == callbackAsserted) {
+      return;
+    }
+    callbackAsserted = high;
+    if (high) {
+      callbackAssertions++;
+    }
+    driveCallbackLine(high);
+    wakeIfPending();
+  }
+
+  private void driveCallbackLine(boolean high) {
+    switch (callbackVia.type()) {
+      case GSI -> {
+        if (callbackVia.gsi() < 16) {
+          // GSIs 0-15 are the ISA lines, which reach the PIC; callbackAsserted is already
+          // the new level, so the wire-OR sees it.
+          updateIsaLine(callbackVia.gsi());
+        } else if (high) {
+          callbackUnrouted++;
+        }
+      }
+      // Xen's __hvm_pci_intx_assert: the named pin, through its link and route, as if the
+      // device had raised it.
+      case PCI_INTX -> setPciIntxLevel(callbackVia.device(), callbackVia.intx(), high);
+      default -> { }
+    }
+  }
+
+
+  /**
    * True if something could still interrupt a blocked vCPU: an interrupt is pending, a timer
    * whose line is open is counting (the PIT or HPET on IRQ 0 or 8, the APIC timer), or the
    * domain takes event-channel upcalls (PV timers). A vCPU halted with all of that shut can
    * never wake, as on a bare machine.
    */
   public boolean canWake() {
-    if (interrupts.pending() || domain.mode().pvDevicesOnly() || domain.callbackVector() >= 0) {
+    for (Vcpu v : domain.vcpus()) {
+      if (v.state() == VcpuState.BLOCKED && canWake(v)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * True if something could still interrupt blocked vCPU {@code v}: as {@link #canWake()}, with
+   * the PIC's timers counting only for vCPU 0. Another vCPU's IPI wakes it directly.
+   */
+  public boolean canWake(Vcpu v) {
+    LocalApic lapic = lapics[v.id()];
+    if (interrupts[v.id()].pending() || lapic.nmiPending() || domain.mode().pvDevicesOnly()
+        || domain.callbackVector() >= 0 || callbackVia.isLine()) {
       return true;
     }
     return timers.nextDeadline() != TimerQueue.NEVER
-        && (!pic.isMasked(0) || !pic.isMasked(8) || lapic.timerCanInterrupt()
-            || hpet != null && hpet.canInterrupt());
+        && (v.id() == 0 && (!pic.isMasked(0) || !pic.isMasked(8)
+            || hpet != null && hpet.canInterrupt()) || lapic.timerCanInterrupt()
+            || ioapic != null && ioapic.anyUnmasked());
   }
 
   public long nextDeadline() {
@@ -229,13 +510,18 @@ public final class HvmPlatform {
   }
 
   private void wakeIfPending() {
-    if (interrupts.pending()) {
-      for (Vcpu v : domain.vcpus()) {
-        if (v.state() == VcpuState.BLOCKED && v.cpu().interruptible()) {
-          hv.wake(v);
-        }
+    for (Vcpu v : domain.vcpus()) {
+      if (v.state() == VcpuState.BLOCKED && v.cpu() != null
+          && (interrupts[v.id()].pending() && v.cpu().interruptible()
+              || lapics[v.id()].nmiPending())) {
+        hv.wake(v);
       }
     }
+  }
+
+  /** True if {@code v} has an interrupt (or NMI) it could take now: HLT must not block. */
+  public boolean interruptPending(Vcpu v) {
+    return interrupts[v.id()].pending() || lapics[v.id()].nmiPending();
   }
 
   /**
@@ -244,6 +530,9 @@ public final class HvmPlatform {
    */
   public void prepareEntry(Vcpu v, long now) {
     fireTimers(now);
+    if (v.id() == 0) {
+      syncCallbackLine();
+    }
     var vmcs = v.vmcs();
     // The guest's TSC is the hypervisor's clock.
     vmcs.write(VmcsField.TSC_OFFSET, now - v.cpu().cycles());
@@ -251,6 +540,16 @@ public final class HvmPlatform {
       domain.pvTime().refresh(v.id(), now);
     }
     if ((vmcs.read32(VmcsField.VM_ENTRY_INTR_INFO_FIELD) & VmxControls.INTR_INFO_VALID) != 0) {
+      return;
+    }
+    LocalApic lapic = lapics[v.id()];
+    CpuInterrupts interrupts = this.interrupts[v.id()];
+    if (lapic.nmiPending() && !v.cpu().mmioReplayPending()) {
+      // NMIs are not held back by EFLAGS.IF. (NMI blocking until IRET is not modelled.)
+      lapic.clearNmi();
+      vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD,
+          VmxControls.intrInfo(2, VmxControls.INTR_TYPE_NMI, false));
+      v.counters().injectedInterrupts++;
       return;
     }
     int callback = domain.callbackVector();

@@ -59,7 +59,7 @@ public final class ShadowControl {
         cpu.invalidateTranslations();
       }
     });
-    load(cpu, vmcs, shadow, cr0);
+    load(cpu, vmcs, shadow, cr0, cr4);
   }
 
   /**
@@ -79,16 +79,27 @@ public final class ShadowControl {
    * the real control registers for the guest's own ({@link #beforeEntry}).
    */
   public static void reload(Cpu cpu, Vmcs vmcs, ShadowPager shadow) {
-    load(cpu, vmcs, shadow, cpu.cr0());
+    load(cpu, vmcs, shadow, cpu.cr0(), cpu.cr4());
   }
 
-  /** Loads the real control registers from the guest's (non-owned CR0 bits from {@code cr0}). */
-  private static void load(Cpu cpu, Vmcs vmcs, ShadowPager shadow, int cr0) {
+  /**
+   * Loads the real control registers from the guest's (non-owned CR0 bits from {@code cr0},
+   * non-owned CR4 bits from {@code cr4}). The guest's non-owned CR4 bits (OSFXSR, OSXMMEXCPT,
+   * TSD...) are live in the real CR4: a MOV to CR4 that changes only them does not exit, so the
+   * pager's copy may be behind; callers pass the real CR4 (or the value being written), so that
+   * no exit loses them.
+   */
+  private static void load(Cpu cpu, Vmcs vmcs, ShadowPager shadow, int cr0, int cr4) {
+    int realCr4 = cr4 & ~CR4_OWNED;
     vmcs.write(VmcsField.CR0_READ_SHADOW, shadow.guestCr0() & 0xFFFF_FFFFL);
     vmcs.write(VmcsField.CR4_READ_SHADOW, shadow.guestCr4() & 0xFFFF_FFFFL);
     int realCr0 = (cr0 & ~CR0_OWNED) | CR0_OWNED;
-    int realCr4 = shadow.guestCr4() & ~CR4_OWNED;
     cpu.loadControlRegisters(realCr0, shadow.realCr3(), realCr4);
+  }
+
+  /** The guest's CR4: the owned bits as the pager holds them, the rest live in the real CR4. */
+  static int guestCr4(Cpu cpu, ShadowPager shadow) {
+    return (shadow.guestCr4() & CR4_OWNED) | (cpu.cr4() & ~CR4_OWNED);
   }
 
   /** A control-register access exit. */
@@ -111,7 +122,8 @@ public final class ShadowControl {
     int value = cpu.reg(gpr);
     int cr0 = shadow.guestCr0();
     int cr3 = shadow.guestCr3();
-    int cr4 = shadow.guestCr4();
+    // Not the pager's copy alone: non-owned bits the guest set without an exit count too.
+    int cr4 = guestCr4(cpu, shadow);
     switch (cr) {
       case 0:
         value |= Cpu.CR0_ET;
@@ -143,7 +155,7 @@ public final class ShadowControl {
       injectGp(vmcs);
       return Outcome.RESUME;
     }
-    load(cpu, vmcs, shadow, cr == 0 ? value : cpu.cr0());
+    load(cpu, vmcs, shadow, cr == 0 ? value : cpu.cr0(), cr4);
     cpu.skipInstruction();
     return Outcome.RESUME;
   }

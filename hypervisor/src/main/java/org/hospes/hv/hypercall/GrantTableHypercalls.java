@@ -145,7 +145,9 @@ final class GrantTableHypercalls {
   /**
    * setup_table on the caller's own table: grows it to nr_frames and reports, per frame, the GFN
    * it is mapped at in the caller's physmap (add_to_physmap), or INVALID_GFN if it is not mapped:
-   * an auto-translated guest maps frames itself, and no machine frame number is revealed.
+   * an auto-translated guest maps frames itself, and no machine frame number is revealed. A
+   * classic PV guest gets the frames' MFNs (gnttab_shared_gfn of a PV domain), which it maps
+   * with update_va_mapping: its frame numbers are machine frames anyway.
    */
   private int setupTable(Vcpu v, GrantTables gt, ByteBuffer b, GuestAccess g) {
     int dom = b.getShort(GrantTableOp.SETUP_DOM) & 0xFFFF;
@@ -161,8 +163,10 @@ final class GrantTableHypercalls {
       status = GNTST_GENERAL_ERROR;
     } else {
       ByteBuffer out = ByteBuffer.allocate(4 * nr).order(ByteOrder.LITTLE_ENDIAN);
+      boolean pv = v.domain().pv() != null;
       for (int i = 0; i < nr; i++) {
-        long gfn = gt.frameGfn(i);
+        // A PV guest is not translated: it maps the frames itself, by machine frame number.
+        long gfn = pv ? gt.frameMfn(i) : gt.frameGfn(i);
         out.putInt(gfn < 0 ? GrantTableOp.INVALID_GFN : (int) gfn);
       }
       status = g.write(list, out.array()) ? GNTST_OKAY : GNTST_BAD_VIRT_ADDR;

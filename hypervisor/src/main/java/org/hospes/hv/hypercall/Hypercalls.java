@@ -58,9 +58,14 @@ public final class Hypercalls {
     if (nr == Hypercall.IRET.number()) {
       org.hospes.hv.pv.PvVcpu p = v.domain().pv();
       org.hospes.hv.pv.PvTraps.Regs r = p.captureRegs();
-      if (!p.traps().iret(r) || !p.restoreRegs(r)) {
+      // compat_iret crashes the domain for a frame it cannot read or one naming ring 0; a
+      // frame whose selectors fault on the way out goes to the failsafe callback.
+      if (!p.traps().iret(r)) {
         hv.crash(v.domain(), "iret hypercall with a bad frame at esp " + Integer.toHexString(
             cpu.reg(Cpu.ESP)));
+      } else if (!p.restoreOrFailsafe(r)) {
+        hv.crash(v.domain(), String.format("iret hypercall to %04x:%08x (bad selector), and no"
+            + " usable failsafe callback", r.cs & 0xFFFF, r.eip));
       }
     } else {
       int result = dispatch(v, nr, cpu.reg(Cpu.EBX), cpu.reg(Cpu.ECX), cpu.reg(Cpu.EDX),
@@ -171,6 +176,8 @@ public final class Hypercalls {
       case UPDATE_VA_MAPPING:
         return p.mmu().updateVaMapping(a1, (a2 & 0xFFFF_FFFFL) | (long) a3 << 32, a4);
       case VM_ASSIST: return pv.vmAssist(p, a1, a2);
+      case SET_DEBUGREG: return pv.setDebugreg(p, a1, a2);
+      case GET_DEBUGREG: return pv.getDebugreg(p, a1);
       case MMUEXT_OP: return p.mmu().mmuextOp(a1, a2, a3, a4);
       case CALLBACK_OP: return p.traps().callbackOp(a1, a2);
       case PHYSDEV_OP: return pv.physdevOp(v, p, a1, a2);
@@ -399,6 +406,10 @@ public final class Hypercalls {
       val |= (value[k] & 0xFFL) << (8 * k);
     }
     d.setHvmParam(index, val);
+    org.hospes.hv.hvm.HvmPlatform platform = hv.platform(d);
+    if (platform != null) {
+      platform.callbackParamChanged(val);
+    }
     return 0;
   }
 
@@ -420,7 +431,7 @@ public final class Hypercalls {
         if (target != d) {
           return XenErrno.EPERM.negated();
         }
-        return (cmd & MemoryOp.CMD_MASK) == MemoryOp.MAXIMUM_RESERVATION ? d.p2m().size()
+        return (cmd & MemoryOp.CMD_MASK) == MemoryOp.MAXIMUM_RESERVATION ? d.p2m().ramFrames()
             : Reservations.populatedFrames(d);
       }
       case MemoryOp.DECREASE_RESERVATION:
@@ -445,6 +456,11 @@ public final class Hypercalls {
         if (target != d) {
           return XenErrno.EPERM.negated();
         }
+        if (d.pv() != null) {
+          // xenmem_add_to_physmap: a PV guest is not translated and has no physmap; it maps
+          // shared_info and its grant frames with update_va_mapping, by machine frame.
+          return XenErrno.EACCES.negated();
+        }
         if (space == MemoryOp.SPACE_GRANT_TABLE) {
           // idx | 0x80000000 names a v2 status frame: there are none in v1.
           return d.grantTables() == null ? XenErrno.ENOSYS.negated()
@@ -465,7 +481,7 @@ public final class Hypercalls {
         if (max == null || buffer == null) {
           return XenErrno.EFAULT.negated();
         }
-        long ram = (long) d.p2m().size() << 12;
+        long ram = (long) d.p2m().ramFrames() << 12;
         long[][] map = {{0, 0xA_0000, 1}, {0xA_0000, 0x6_0000, 2}, {0x10_0000, ram - 0x10_0000, 1}};
         if (max < map.length) {
           return XenErrno.EINVAL.negated();

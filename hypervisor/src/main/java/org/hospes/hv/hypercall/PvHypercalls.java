@@ -102,27 +102,98 @@ final class PvHypercalls {
     return 0;
   }
 
+  /** DR7's local and global enable bits (L0..G3). */
+  private static final int DR7_ACTIVE_MASK = 0xFF;
+  /** DR7's R/W field value 10b: an I/O breakpoint (with CR4.DE only). */
+  private static final int DR_IO = 2;
+
+  /**
+   * set_debugreg(reg, value) as Xen 4.17's set_debugreg answers a PV32 vCPU: DR0..3 take any
+   * linear address (a 32-bit one is always access_ok); DR6 gets its reserved ones set and bit
+   * 12 cleared (x86_adj_dr6_rsvd, no RTM or bus-lock detect); DR7 its bit 10 set and bits 11,
+   * 12, 14, 15 cleared (x86_adj_dr7_rsvd); an I/O breakpoint needs the guest's CR4.DE, which a
+   * PV guest here never has: -EPERM; DR4 and DR5 alias DR6 and DR7 without CR4.DE; any other
+   * register is -ENODEV. The value goes into the processor's register at once (the vCPU is
+   * the current one), so breakpoints hit the guest as #DB, bounced to its handler.
+   */
+  int setDebugreg(PvVcpu pv, int reg, int value) {
+    org.hospes.x86.Cpu cpu = pv.cpu();
+    switch (reg) {
+      case 0, 1, 2, 3 -> cpu.loadDebugRegister(reg, value);
+      case 4, 6 -> cpu.loadDebugRegister(6, (value | 0xFFFF_0FF0) & ~0x1000);
+      case 5, 7 -> {
+        int v = (value & ~0xD800) | 0x400;
+        if ((v & DR7_ACTIVE_MASK) != 0) {
+          for (int i = 16; i < 32; i += 4) {
+            if (((v >>> i) & 3) == DR_IO) {
+              return XenErrno.EPERM.negated();
+            }
+          }
+        }
+        cpu.loadDebugRegister(7, v);
+      }
+      default -> {
+        return XenErrno.ENODEV.negated();
+      }
+    }
+    return 0;
+  }
+
+  /**
+   * get_debugreg(reg) (x86emul_read_dr for a PV vCPU): the register's value, DR4/DR5 reading
+   * DR6/DR7 without CR4.DE; any other register is -ENODEV (as a value, which is all a PV32
+   * caller sees).
+   */
+  int getDebugreg(PvVcpu pv, int reg) {
+    return switch (reg) {
+      case 0, 1, 2, 3, 6, 7 -> pv.cpu().debugRegister(reg);
+      case 4, 5 -> pv.cpu().debugRegister(reg + 2);
+      default -> XenErrno.ENODEV.negated();
+    };
+  }
+
   /** vm_assist(cmd, type). */
   int vmAssist(PvVcpu pv, int cmd, int type) {
     return pv.vmAssist(cmd, type);
   }
 
   /**
-   * physdev_op for a domU's own I/O privilege: set_iopl ({iopl}: 0..3, else -EINVAL). The I/O
-   * bitmap (set_iobitmap) and interrupt routing are not offered: -ENOSYS.
+   * physdev_op for a domU's own I/O privilege, in do_physdev_op's order of checks: set_iopl
+   * ({iopl}: -EFAULT unreadable, -EINVAL above 3) and set_iobitmap ({bitmap, nr_ports}:
+   * -EFAULT unreadable, -EINVAL when the 8 KiB bitmap does not lie below the hypervisor hole
+   * or nr_ports exceeds 65536). Interrupt routing and the rest are not offered: -ENOSYS.
    */
   int physdevOp(Vcpu v, PvVcpu pv, int cmd, int arg) {
-    if (cmd != PHYSDEVOP_SET_IOPL) {
-      return XenErrno.ENOSYS.negated();
+    GuestAccess g = new GuestAccess(v);
+    switch (cmd) {
+      case PHYSDEVOP_SET_IOPL -> {
+        Integer iopl = g.readInt(arg);
+        if (iopl == null) {
+          return XenErrno.EFAULT.negated();
+        }
+        if (Integer.compareUnsigned(iopl, 3) > 0) {
+          return XenErrno.EINVAL.negated();
+        }
+        pv.setIopl(iopl);
+        return 0;
+      }
+      case PHYSDEVOP_SET_IOBITMAP -> {
+        Integer bitmap = g.readInt(arg);
+        Integer nrPorts = g.readInt(arg + 4);
+        if (bitmap == null || nrPorts == null) {
+          return XenErrno.EFAULT.negated();
+        }
+        long end = (bitmap & 0xFFFF_FFFFL) + PvVcpu.IOBMP_BYTES;
+        if (end > (org.hospes.abi.PvMmuAbi.HYPERVISOR_VIRT_START & 0xFFFF_FFFFL)
+            || Integer.compareUnsigned(nrPorts, 65536) > 0) {
+          return XenErrno.EINVAL.negated();
+        }
+        pv.setIoBitmap(bitmap, nrPorts);
+        return 0;
+      }
+      default -> {
+        return XenErrno.ENOSYS.negated();
+      }
     }
-    Integer iopl = new GuestAccess(v).readInt(arg);
-    if (iopl == null) {
-      return XenErrno.EFAULT.negated();
-    }
-    if (Integer.compareUnsigned(iopl, 3) > 0) {
-      return XenErrno.EINVAL.negated();
-    }
-    pv.setIopl(iopl);
-    return 0;
   }
 }

@@ -12,7 +12,7 @@ import org.hospes.hv.memory.P2m;
  * back to the hypervisor, XENMEM_populate_physmap fills guest frames again, up to the domain's
  * maximum reservation. Both return how many extents they completed; they stop at the first
  * extent they cannot do. Frames still in use elsewhere (shared_info, a registered vcpu_info, a
- * grant mapping in either direction) are never released.
+ * grant mapping in either direction, a frame of the grant table itself) are never released.
  */
 final class Reservations {
   /** Largest extent accepted (2^9 pages = 2 MiB). */
@@ -57,6 +57,12 @@ final class Reservations {
     if (target == null || target != d || order > MAX_ORDER) {
       return 0;
     }
+    if (d.pv() != null) {
+      // A PV guest names machine frames here, and Xen frees such a frame only when its last
+      // reference (a page-table use, a mapping) goes. Not offered: nothing is done, so no
+      // frame still in the guest's tables can ever reach another domain.
+      return 0;
+    }
     int done = 0;
     for (; done < count; done++) {
       Integer first = g.readInt(list + 4 * done);
@@ -78,8 +84,8 @@ final class Reservations {
     if (mfn == P2m.INVALID || mfn == d.sharedInfoMfn() || !d.p2m().isWritable(gfn)) {
       return false;
     }
-    if (d.grantTables() != null
-        && (d.grantTables().isGrantMapped(gfn) || d.grantTables().framePinned(mfn))) {
+    if (d.grantTables() != null && (d.grantTables().isGrantMapped(gfn)
+        || d.grantTables().framePinned(mfn) || d.grantTables().isTableFrame(mfn))) {
       return false;
     }
     for (int k = 0; k < d.vcpus().size(); k++) {
@@ -92,7 +98,8 @@ final class Reservations {
   }
 
   private static boolean release(Hypervisor hv, Domain d, long gfn, int pages) {
-    if (gfn + pages > d.p2m().size()) {
+    if (gfn + pages > d.p2m().ramFrames()) {
+      // RAM only: above it lie grant frames in a PCI BAR, not the guest's to balloon.
       return false;
     }
     for (long p = gfn; p < gfn + pages; p++) {
@@ -109,7 +116,8 @@ final class Reservations {
   }
 
   private static boolean populate(Hypervisor hv, Domain d, long gfn, int pages) {
-    if (gfn + pages > d.p2m().size()) {
+    if (gfn + pages > d.p2m().ramFrames()) {
+      // RAM only: above it lie grant frames in a PCI BAR, not the guest's to balloon.
       return false;
     }
     int missing = 0;

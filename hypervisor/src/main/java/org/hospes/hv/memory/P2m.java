@@ -11,16 +11,31 @@ public final class P2m {
   public static final long INVALID = -1;
 
   private long[] map;
+  /** The RAM frames the domain was built with: the map may grow above them, the RAM may not. */
+  private final int ramFrames;
   /** Guest frames mapped read-only (grant maps with GNTMAP_readonly). */
   private final java.util.BitSet readOnly = new java.util.BitSet();
 
   public P2m(int guestFrames) {
     map = new long[guestFrames];
+    ramFrames = guestFrames;
     Arrays.fill(map, INVALID);
   }
 
+  /**
+   * Frames the map covers: the RAM it was built with, and more once something is mapped above
+   * it (grant-table frames in a PCI BAR, grant maps at a host address).
+   */
   public int size() {
     return map.length;
+  }
+
+  /**
+   * The guest frames that are RAM (what the domain was built with): the bound for ballooning and
+   * the maximum reservation, which frames mapped above it must not raise.
+   */
+  public int ramFrames() {
+    return ramFrames;
   }
 
   /** Machine frame of guest frame {@code gfn}, or {@link #INVALID}. */

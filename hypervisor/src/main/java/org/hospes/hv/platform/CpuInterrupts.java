@@ -4,8 +4,9 @@ import org.hospes.x86.InterruptController;
 
 /**
  * What reaches one processor's interrupt input on a PC: the interrupts its local APIC accepted
- * (timer, self-IPIs), and the 8259A pair's INTR, which goes straight to the core as in
- * virtual-wire mode (LINT0 is not modelled). The APIC's own interrupts come first.
+ * (timer, IPIs), and on the bootstrap processor the 8259A pair's INTR, which goes straight to
+ * the core as in virtual-wire mode (LINT0 is not modelled; {@code pic} is null on the
+ * application processors). The APIC's own interrupts come first.
  */
 public final class CpuInterrupts implements InterruptController {
   private final LocalApic lapic;
@@ -18,11 +19,11 @@ public final class CpuInterrupts implements InterruptController {
 
   @Override
   public boolean pending() {
-    return lapic.pendingVector() >= 0 || pic.pending();
+    return lapic.pendingVector() >= 0 || pic != null && pic.pending();
   }
 
   @Override
   public int acknowledge() {
-    return lapic.pendingVector() >= 0 ? lapic.acknowledge() : pic.acknowledge();
+    return lapic.pendingVector() >= 0 || pic == null ? lapic.acknowledge() : pic.acknowledge();
   }
 }

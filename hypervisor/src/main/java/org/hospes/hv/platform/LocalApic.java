@@ -9,10 +9,17 @@ import org.hospes.x86.MmioDevice;
 /**
  * A local APIC in xAPIC mode at 0xFEE00000 (SDM vol. 3, ch. 11), one per vCPU, as Xen emulates
  * it for HVM guests: ID, version, TPR/PPR, EOI, SVR, the IRR/ISR/TMR bitmaps, ESR, the LVT
- * entries, the ICR for self-IPIs, and the timer in one-shot and periodic modes on the virtual
- * clock. Interrupts it accepts are offered to the processor by priority class against the TPR
- * and the highest in-service vector. LINT0/LINT1 and IPIs to other vCPUs are not modelled (the
- * PIC reaches the processor directly, as in virtual-wire mode).
+ * entries, the ICR, and the timer in one-shot and periodic modes on the virtual clock.
+ * Interrupts it accepts are offered to the processor by priority class against the TPR and the
+ * highest in-service vector. Interrupts from an I/O APIC arrive by {@link #accept(int,
+ * boolean)}; a level-triggered one sets its TMR bit, and its EOI is broadcast back
+ * ({@link #onLevelEoi}). LINT0/LINT1 are not modelled (the PIC reaches the bootstrap
+ * processor directly, as in virtual-wire mode).
+ *
+ * <p>An ICR write is handed to the domain's {@link IpiSink} (its APIC bus), which finds the
+ * destinations and delivers fixed, lowest-priority, NMI, INIT and start-up messages to the other
+ * vCPUs' APICs. Without a sink (the native machine, one processor) only fixed IPIs to self are
+ * delivered. Delivery is immediate, so the ICR's delivery-status bit always reads 0 (idle).
  *
  * <p>IA32_APIC_BASE ({@link ApicBaseMsr}) is checked as Xen 4.17's {@code guest_wrmsr_apic_base}
  * does, in its order: reserved bits (0-7, 9, the x2APIC bit 10 since x2APIC is not offered, and
@@ -87,9 +94,28 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
   private long timerStart;
   private long interrupts;
   private long apicBase = MSR_VALUE;
+  private java.util.function.IntConsumer levelEoi = vector -> { };
+  /** An NMI accepted and not yet delivered to the processor. */
+  private boolean nmiPending;
+  private IpiSink ipiSink;
+
+  /** Where ICR writes go: the domain's APIC bus. */
+  public interface IpiSink {
+    /** {@code from} wrote {@code icrLow} (with {@code icrHigh} already in place). */
+    void send(LocalApic from, int icrLow, int icrHigh);
+  }
 
   public LocalApic(int apicId, VirtualClock clock, TimerQueue timers) {
+    this(apicId, clock, timers, true);
+  }
+
+  /**
+   * @param bsp whether IA32_APIC_BASE's BSP flag (bit 8) is set: on the bootstrap processor
+   *     only, as the firmware's MP initialization leaves it
+   */
+  public LocalApic(int apicId, VirtualClock clock, TimerQueue timers, boolean bsp) {
     this.apicId = apicId;
+    this.apicBase = bsp ? MSR_VALUE : MSR_VALUE & ~BSP;
     this.clock = clock;
     this.busHz = clock.hz();
     this.timer = timers.newTimer("lapic" + apicId + ".timer", this::timerExpired);
@@ -128,6 +154,80 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
     return true;
   }
 
+  /** Sends ICR writes to {@code sink} (the domain's APIC bus) instead of to self only. */
+  public void setIpiSink(IpiSink sink) {
+    this.ipiSink = sink;
+  }
+
+  /** The APIC ID (bits 31:24 of the ID register). */
+  public int apicId() {
+    return apicId;
+  }
+
+  /**
+   * An INIT message (SDM vol. 3, 10.4.7.3): the APIC returns to its power-up state except for
+   * its ID; IA32_APIC_BASE is unchanged. The processor itself waits for a start-up IPI.
+   */
+  public void init() {
+    reset();
+    nmiPending = false;
+  }
+
+  /**
+   * True if a message to {@code destination} in this destination mode is for this APIC (SDM
+   * vol. 3, 10.6.2): physical mode matches the APIC ID or the broadcast 0xFF; logical mode ANDs
+   * the destination with LDR[31:24] in the flat model (DFR model 1111b), or matches the cluster
+   * (high nibble) and ANDs the low nibbles in the cluster model (0000b), 0xFF being a broadcast
+   * there too (as Xen's vlapic_match_logical_addr and QEMU have it).
+   */
+  public boolean matchesDestination(int destination, boolean logical) {
+    destination &= 0xFF;
+    if (!logical) {
+      return destination == 0xFF || destination == apicId;
+    }
+    int logicalId = ldr >>> 24;
+    if ((dfr >>> 28) == 0xF) {
+      return (logicalId & destination) != 0;
+    }
+    if (destination == 0xFF) {
+      return true;
+    }
+    return (destination >>> 4) == (logicalId >>> 4) && (destination & logicalId & 0xF) != 0;
+  }
+
+  /** Processor priority (PPR), used to pick the target of a lowest-priority message. */
+  public int processorPriority() {
+    return ppr();
+  }
+
+  /** Takes an NMI (delivery mode 100b): held until the processor can be given it. */
+  public void acceptNmi() {
+    if (globallyEnabled()) {
+      nmiPending = true;
+    }
+  }
+
+  public boolean nmiPending() {
+    return nmiPending;
+  }
+
+  /** The processor took the pending NMI. */
+  public void clearNmi() {
+    nmiPending = false;
+  }
+
+  /**
+   * A fixed or lowest-priority message from another APIC: accepted into the IRR only when
+   * software-enabled, as Xen's vlapic_accept_irq does (a disabled APIC drops it).
+   */
+  public void acceptFixed(int vector) {
+    if (enabled()) {
+      accept(vector);
+    } else if (globallyEnabled() && vector < 16) {
+      esr |= 1 << 6;
+    }
+  }
+
   /** Power-up state of the registers (SDM vol. 3, 11.4.7.1); the APIC ID is kept. */
   private void reset() {
     java.util.Arrays.fill(irr, 0);
@@ -160,14 +260,37 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
 
   /** Accepts {@code vector} into the IRR (a fixed interrupt from the timer or a self-IPI). */
   public void accept(int vector) {
+    accept(vector, false);
+  }
+
+  /**
+   * Accepts a fixed or lowest-priority {@code vector} into the IRR; {@code level} records in the
+   * TMR that it was level-triggered (an I/O APIC's level entry), so that its EOI is broadcast.
+   * False if the APIC is globally disabled or the vector is illegal (0-15).
+   */
+  public boolean accept(int vector, boolean level) {
     if (!globallyEnabled()) {
-      return;
+      return false;
     }
     if (vector < 16) {
       esr |= 1 << 6; // received illegal vector
-      return;
+      return false;
     }
     irr[vector >>> 5] |= 1 << (vector & 31);
+    if (level) {
+      tmr[vector >>> 5] |= 1 << (vector & 31);
+    } else {
+      tmr[vector >>> 5] &= ~(1 << (vector & 31));
+    }
+    return true;
+  }
+
+  /**
+   * Sets who hears this APIC's EOIs of level-triggered vectors (TMR bit set): the I/O APIC, as
+   * the EOI message goes to every I/O APIC on the bus (SDM vol. 3, 11.8.5).
+   */
+  public void onLevelEoi(java.util.function.IntConsumer listener) {
+    this.levelEoi = java.util.Objects.requireNonNull(listener);
   }
 
   private static int highest(int[] bits) {
@@ -320,6 +443,11 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
         int v = highest(isr);
         if (v >= 0) {
           isr[v >>> 5] &= ~(1 << (v & 31));
+          if ((tmr[v >>> 5] & 1 << (v & 31)) != 0) {
+            // A level-triggered vector: the EOI goes to the I/O APIC too (Xen's
+            // vlapic_handle_EOI), which re-delivers if the line is still asserted.
+            levelEoi.accept(v);
+          }
         }
         break;
       }
@@ -337,7 +465,11 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
       case ICR_HIGH: icrHigh = value & 0xFF00_0000; break;
       case ICR_LOW:
         icrLow = value & 0x000C_CFFF;
-        sendIpi();
+        if (ipiSink != null) {
+          ipiSink.send(this, icrLow, icrHigh);
+        } else {
+          sendIpi();
+        }
         break;
       case TIMER_INITIAL:
         initialCount = value;
@@ -348,7 +480,7 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
     }
   }
 
-  /** Only fixed interrupts to self (shorthand self, or our own ID) are delivered. */
+  /** Without an APIC bus: only fixed interrupts to self (shorthand self, or our own ID). */
   private void sendIpi() {
     int shorthand = (icrLow >>> 18) & 3;
     int mode = (icrLow >>> 8) & 7;

@@ -93,7 +93,7 @@ public final class PvExits {
     int error = cpu.exceptionErrorCode();
     switch (vector) {
       case GP:
-        if (error == 0 && cpu.cpl() == 1 && PvPrivilegedOps.emulate(pv)) {
+        if (error == 0 && PvPrivilegedOps.emulate(pv)) {
           return 0;
         }
         bounce(v, pv, GP, error);
@@ -179,12 +179,7 @@ public final class PvExits {
    * callback instead; without one, or if that fails too, the domain is crashed.
    */
   private void enter(Vcpu v, PvVcpu pv, PvTraps.Regs r, String what) {
-    if (pv.restoreRegs(r)) {
-      return;
-    }
-    Cpu cpu = pv.cpu();
-    if (!pv.traps().bounceFailsafe(r, cpu.segmentSelector(Cpu.DS), cpu.segmentSelector(Cpu.ES),
-        cpu.segmentSelector(Cpu.FS), cpu.segmentSelector(Cpu.GS)) || !pv.restoreRegs(r)) {
+    if (!pv.restoreOrFailsafe(r)) {
       crash.crash(v, String.format("%s: cannot enter the guest at %04x:%08x (bad selector),"
           + " and no usable failsafe callback", what, r.cs & 0xFFFF, r.eip));
     }

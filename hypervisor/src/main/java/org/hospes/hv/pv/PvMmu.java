@@ -295,6 +295,15 @@ public final class PvMmu {
   }
 
   /** map_guest_l1e: the L1 frame that maps {@code va} in the current tables, or -1. */
+  long l1FrameOf(int va) {
+    return l1Of(va);
+  }
+
+  /** Flushes the vCPU's TLB (after the grant code rewrote an L1 entry). */
+  public void flushTlb() {
+    tlb.flushAll();
+  }
+
   private long l1Of(int va) {
     if (baseMfn < 0 || Integer.compareUnsigned(va, HYPERVISOR_VIRT_START) >= 0) {
       return -1;

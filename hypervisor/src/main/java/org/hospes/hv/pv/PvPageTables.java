@@ -50,6 +50,12 @@ public final class PvPageTables {
   /** Told when a read-only mapping of a descriptor page in use goes (Xen drops the LDT shadow). */
   private Runnable segDescUnmapped = () -> { };
   /**
+   * Machine addresses of the L1 entries grant mappings wrote (PvGrantMappings). Such an entry
+   * holds no reference of its own; overwriting it, or its table losing its last type, is an
+   * implicit unmap that releases nothing.
+   */
+  private final java.util.Set<Long> grantEntries = new java.util.HashSet<>();
+  /**
    * Flushes the domain's TLBs. A frame that was writable may still be writable through a stale
    * TLB entry after its last writable mapping went (mmu_update does not flush), so Xen flushes
    * before such a frame becomes a table or descriptor page (_get_page_type's tlbflush_filter).
@@ -71,6 +77,10 @@ public final class PvPageTables {
 
   public PageInfo info() {
     return info;
+  }
+
+  public FrameTable owners() {
+    return owners;
   }
 
   /** Sets the entry the hypervisor writes into Xen slot {@code slot} (428..511) of PAE L2s. */
@@ -171,6 +181,16 @@ public final class PvPageTables {
     putPage(mfn);
   }
 
+  /** The L1 entry at machine address {@code at} now holds a grant mapping. */
+  void addGrantEntry(long at) {
+    grantEntries.add(at);
+  }
+
+  /** The grant mapping left the entry at {@code at}; true if it was one. */
+  boolean removeGrantEntry(long at) {
+    return grantEntries.remove(at);
+  }
+
   // ---- validation ----------------------------------------------------------------------------
 
   private long entry(long mfn, int slot) {
@@ -206,7 +226,7 @@ public final class PvPageTables {
     switch (type) {
       case L1_PAGE_TABLE -> {
         for (int i = 0; i < ENTRIES; i++) {
-          putFromL1e(entry(mfn, i));
+          putFromL1e(entry(mfn, i), (mfn << 12) + 8L * i);
         }
       }
       case L2_PAGE_TABLE -> {
@@ -229,7 +249,7 @@ public final class PvPageTables {
       int rc = getFromL1e(entry(mfn, i));
       if (rc != 0) {
         while (i-- > 0) {
-          putFromL1e(entry(mfn, i));
+          putFromL1e(entry(mfn, i), (mfn << 12) + 8L * i);
         }
         return rc;
       }
@@ -310,11 +330,22 @@ public final class PvPageTables {
     return 0;
   }
 
-  void putFromL1e(long e) {
+  /**
+   * put_page_from_l1e for the entry {@code e} found at machine address {@code at}. An entry a
+   * grant mapping wrote holds no references (the grant does): it only stops being one.
+   */
+  void putFromL1e(long e, long at) {
+    if (!grantEntries.isEmpty() && grantEntries.remove(at)) {
+      return; // (the emptiness test keeps the common case free of boxing)
+    }
     if ((e & P) == 0) {
       return;
     }
     long mfn = (e & ADDR) >>> 12;
+    if (owners.owner(mfn) != domid) {
+      // Only a grant mapping puts another domain's frame in an L1 (getFromL1e refuses it).
+      return;
+    }
     if ((e & RW) != 0) {
       putType(mfn);
     } else if (info.type(mfn) == PageType.SEG_DESC_PAGE && info.typeCount(mfn) > 0) {
@@ -410,7 +441,7 @@ public final class PvPageTables {
     }
     setEntry(table, slot, withAd(oe, ne, preserveAd));
     switch (level) {
-      case 1 -> putFromL1e(oe);
+      case 1 -> putFromL1e(oe, (table << 12) + 8L * slot);
       case 2 -> putFromL2e(oe);
       default -> putFromL3e(oe);
     }

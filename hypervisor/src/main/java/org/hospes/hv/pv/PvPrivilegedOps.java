@@ -3,16 +3,18 @@ package org.hospes.hv.pv;
 import org.hospes.x86.Cpu;
 
 /**
- * The privileged instructions Xen 4.17 emulates for a PV32 guest kernel after they fault with
- * {@code #GP(0)} in ring 1 (pv_emulate_privileged_op, whose validate hook admits only these):
+ * The privileged instructions Xen 4.17 emulates for a PV32 guest after they fault with
+ * {@code #GP(0)} in ring 1 or 3 (pv_emulate_privileged_op, whose validate hook admits only these):
  *
  * <ul>
- *   <li>IN and OUT (immediate port and DX forms) when the virtual IOPL from
- *       {@code physdev_op set_iopl} admits ring 1 (iopl_ok). A domU owns no ports
+ *   <li>IN and OUT (immediate port and DX forms) when guest_io_okay admits them: the virtual
+ *       IOPL from {@code physdev_op set_iopl} admits the ring (1 for the kernel, 3 for its
+ *       applications), or the guest's I/O bitmap ({@code set_iobitmap}) clears the ports' bits
+ *       below its limit. A domU owns no ports
  *       (admin_io_okay fails), so guest_io_read answers all ones except the latches Xen keeps
  *       per domain (the CMOS index at 0x70 and the PCI CONFIG_ADDRESS at 0xCF8, dword), and
- *       guest_io_write drops the rest. INS/OUTS and the I/O bitmap are not offered here;
- *   <li>CLTS ({@code fpu_taskswitch(0)}), WBINVD (ignored: no cache-flush permission);
+ *       guest_io_write drops the rest. INS/OUTS are not offered here;
+ *   <li>from ring 1 only: CLTS ({@code fpu_taskswitch(0)}), WBINVD (ignored: no cache-flush permission);
  *   <li>MOV from CR0 (TS as the guest set it), CR2, CR3 (the base pointer's frame in Xen's
  *       compat encoding) and CR4; MOV to CR0 (only TS may change), CR2 and CR3 (new_guest_cr3);
  *   <li>CLI and STI: nothing happens when iopl_ok (Xen no longer lets them touch the upcall
@@ -61,7 +63,7 @@ final class PvPrivilegedOps {
       case 0xE4, 0xE5, 0xEC, 0xED -> {
         int port = (op & 8) == 0 ? code[i + 1] & 0xFF : cpu.reg(Cpu.EDX) & 0xFFFF;
         int bytes = (op & 1) == 0 ? 1 : opsize ? 2 : 4;
-        if (!ioplOk(pv)) {
+        if (!pv.ioOkay(port, bytes)) {
           return false;
         }
         int value = pv.ioRead(port, bytes);
@@ -73,7 +75,7 @@ final class PvPrivilegedOps {
       case 0xE6, 0xE7, 0xEE, 0xEF -> {
         int port = (op & 8) == 0 ? code[i + 1] & 0xFF : cpu.reg(Cpu.EDX) & 0xFFFF;
         int bytes = (op & 1) == 0 ? 1 : opsize ? 2 : 4;
-        if (!ioplOk(pv)) {
+        if (!pv.ioOkay(port, bytes)) {
           return false;
         }
         pv.ioWrite(port, bytes, cpu.reg(Cpu.EAX));
@@ -86,6 +88,9 @@ final class PvPrivilegedOps {
         len = i + 1;
       }
       case 0x0F -> {
+        if (cpu.cpl() != 1) {
+          return false; // CLTS, WBINVD and MOV CR are ring 0 instructions: the guest's #GP
+        }
         int op2 = code[i + 1] & 0xFF;
         switch (op2) {
           case 0x06 -> pv.fpuTaskswitch(false);
@@ -116,9 +121,9 @@ final class PvPrivilegedOps {
     return true;
   }
 
-  /** iopl_ok: the virtual IOPL admits the guest kernel's ring 1. */
+  /** iopl_ok: the virtual IOPL admits the guest's ring (1 for its kernel, 3 for its users). */
   private static boolean ioplOk(PvVcpu pv) {
-    return pv.iopl() >= 1;
+    return pv.iopl() >= (pv.cpu().cpl() == 1 ? 1 : 3);
   }
 
   private static boolean readCr(PvVcpu pv, int cr, int reg) {

@@ -41,6 +41,8 @@ public final class PvVcpu {
   private final PhysicalMemory machine;
   private final long vcpuInfo;
   private int iopl;
+  private int ioBitmap;
+  private int ioBitmapLimit;
   private boolean guestTs;
   private int vmAssist;
   private int cmosIndex;
@@ -119,6 +121,41 @@ public final class PvVcpu {
 
   public void setIopl(int iopl) {
     this.iopl = iopl & 3;
+  }
+
+  /** IOBMP_BYTES: a full I/O bitmap, one bit per port. */
+  public static final int IOBMP_BYTES = 8192;
+
+  /**
+   * physdev_op set_iobitmap: the guest's own I/O bitmap at linear {@code bitmap}, consulted for
+   * the first {@code nrPorts} ports when the IOPL does not admit an IN/OUT (guest_io_okay).
+   */
+  public void setIoBitmap(int bitmap, int nrPorts) {
+    this.ioBitmap = bitmap;
+    this.ioBitmapLimit = nrPorts;
+  }
+
+  /**
+   * guest_io_okay: an IN/OUT of {@code bytes} at {@code port} from the guest's current ring is
+   * allowed by its IOPL (ring 1 needs IOPL >= 1, ring 3 IOPL 3: iopl_ok), or else by its I/O
+   * bitmap when the ports lie below its limit and their bits are clear. Bitmap bytes that
+   * cannot be read count as all ones (no access), as in Xen.
+   */
+  public boolean ioOkay(int port, int bytes) {
+    if (iopl >= (cpu.cpl() == 1 ? 1 : 3)) {
+      return true;
+    }
+    if (port + bytes > ioBitmapLimit) {
+      return false;
+    }
+    // Two bytes cover any access (up to 4 ports from any bit); once a byte cannot be read,
+    // it and the ones after it read as ~0, as Xen's short copy leaves them.
+    byte[] one = new byte[1];
+    int at = ioBitmap + (port >>> 3);
+    int lo = mmu.copyFromGuest(at, one) ? one[0] & 0xFF : -1;
+    int hi = lo >= 0 && mmu.copyFromGuest(at + 1, one) ? one[0] & 0xFF : 0xFF;
+    int mask = (lo < 0 ? 0xFF : lo) | hi << 8;
+    return (mask & (((1 << bytes) - 1) << (port & 7))) == 0;
   }
 
   /** The guest's view of CR0.TS (fpu_taskswitch). */
@@ -224,6 +261,20 @@ public final class PvVcpu {
   public boolean restoreRegs(PvTraps.Regs r) {
     cpu.setReg(Cpu.EAX, r.eax);
     return cpu.returnToRing(r.cs, r.eip, r.ss, r.esp, r.eflags) < 0;
+  }
+
+  /**
+   * Xen's return to the guest with its fault fixup: when the IRET to {@code r} faults on a
+   * selector (CS, SS), the failsafe callback is entered instead, with the data selectors on the
+   * kernel stack (compat_failsafe_callback). Returns false when there is no usable failsafe
+   * callback either: the domain cannot continue.
+   */
+  public boolean restoreOrFailsafe(PvTraps.Regs r) {
+    if (restoreRegs(r)) {
+      return true;
+    }
+    return traps.bounceFailsafe(r, cpu.segmentSelector(Cpu.DS), cpu.segmentSelector(Cpu.ES),
+        cpu.segmentSelector(Cpu.FS), cpu.segmentSelector(Cpu.GS)) && restoreRegs(r);
   }
 
   /**

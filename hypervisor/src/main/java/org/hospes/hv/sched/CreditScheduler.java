@@ -136,6 +136,8 @@ public final class CreditScheduler implements Scheduler {
     long seq;
     long ranThisPeriod;
     boolean blocked;
+    /** Gave up its slice: the next decision prefers a waiting vCPU of at least its priority. */
+    boolean yielded;
 
     CreditVcpu(Vcpu vcpu, CreditDomain dom) {
       this.vcpu = vcpu;
@@ -260,12 +262,27 @@ public final class CreditScheduler implements Scheduler {
         enqueue(cur);
       } else {
         CreditVcpu waiting = best();
-        boolean preempt = waiting != null && waiting.pri > cur.pri;
-        if (now - sliceStart < ratelimit || now < sliceEnd && !preempt) {
-          return cur.vcpu;
+        boolean yielded = cur.yielded;
+        cur.yielded = false;
+        if (yielded && waiting != null) {
+          // Xen's CSCHED_FLAG_VCPU_YIELD: the yield goes past the rate limit, and the vCPU
+          // goes behind one runnable vCPU even of lower priority (__runq_insert), so a
+          // boosted spinner lets the lock holder run.
+          current = null;
+          enqueue(cur);
+          dequeue(waiting);
+          current = waiting;
+          sliceStart = now;
+          sliceEnd = now + tslice;
+          return waiting.vcpu;
+        } else {
+          boolean preempt = waiting != null && waiting.pri > cur.pri;
+          if (now - sliceStart < ratelimit || now < sliceEnd && !preempt) {
+            return cur.vcpu;
+          }
+          current = null;
+          enqueue(cur);
         }
-        current = null;
-        enqueue(cur);
       }
     }
     CreditVcpu next = best();
@@ -413,6 +430,11 @@ public final class CreditScheduler implements Scheduler {
     if (current == cv) {
       current = null;
     }
+  }
+
+  @Override
+  public void yield(Vcpu v, long now) {
+    data(v).yielded = true;
   }
 
   @Override

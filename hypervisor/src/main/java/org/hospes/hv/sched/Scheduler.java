@@ -30,6 +30,12 @@ public interface Scheduler {
   /** {@code v} blocked (HLT, SCHEDOP_block) or was paused. */
   void sleep(Vcpu v, long now);
 
+  /**
+   * {@code v} gave up the rest of its slice (SCHEDOP_yield, or an IPI that woke a sibling vCPU):
+   * at the next decision another runnable vCPU of at least its priority runs first.
+   */
+  default void yield(Vcpu v, long now) {}
+
   /** Weight or cap of a domain changed at run time. */
   default void parametersChanged(Vcpu v) {}
 

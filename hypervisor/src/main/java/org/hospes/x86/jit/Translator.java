@@ -80,6 +80,8 @@ final class Translator {
   private static final String SUPER = "org/hospes/x86/jit/Translation";
   private static final String NAME = "org/hospes/x86/TranslatedBlock";
   private static final String CPU_D = "L" + CPU + ";";
+  /** The interpreter's dispatch of one instruction, for those the translator emits no code for. */
+  static final String HELPER = "jitStep";
 
   private static final int F0_MEM = 1 << 28;
   private static final int F0_A16 = 1 << 27;
@@ -96,17 +98,42 @@ final class Translator {
   private static final int RES = 15;
   private static final int SP = 16;
   private static final int CNT = 17;
+  /** 1 while an instruction runs through the helper: its register writes are already stored. */
+  private static final int HELPING = 18;
 
   private Translator() {}
 
-  /** How many leading instructions of the block the translator handles (at most MAX_INSNS). */
-  static int coverage(int[] code, int count) {
+  /**
+   * At most this many instructions of a translation go through {@link #HELPER}, so that the
+   * method (a write-back and a reload around each) stays under the compiling limit.
+   */
+  static final int MAX_HELPERS = 12;
+
+  /**
+   * How many leading instructions of the block one translation covers (at most MAX_INSNS).
+   * With {@code helpers}, an instruction without emitted code is run by the interpreter's own
+   * dispatch from inside the translation ({@code Cpu.jitStep}), so the translation covers the
+   * whole block and the run loop is not re-entered in its middle; a block with no instruction
+   * the translator emits code for is not worth a class and gets 0. Without {@code helpers}
+   * (lockstep, whose undo journal sees only translated stores), the region ends before the
+   * first instruction without emitted code.
+   */
+  static int coverage(int[] code, int count, boolean helpers) {
     int n = Math.min(count, MAX_INSNS);
     int k = 0;
-    while (k < n && handles(code[4 * k], code[4 * k + 3])) {
+    int native_ = 0;
+    int viaHelper = 0;
+    while (k < n) {
+      if (handles(code[4 * k], code[4 * k + 3])) {
+        native_++;
+      } else if (!helpers || viaHelper == MAX_HELPERS) {
+        break;
+      } else {
+        viaHelper++;
+      }
       k++;
     }
-    return k;
+    return native_ == 0 ? 0 : k;
   }
 
   static boolean handles(int f0, int f3) {
@@ -199,6 +226,8 @@ final class Translator {
     private final MethodVisitor mv;
     private final int[] code;
     private final int k;
+    /** Instructions in the whole block. */
+    private final int count;
     /** The block's last instruction branches back to its start: loop here while allowed. */
     private final boolean selfLoop;
     private final int endOffset;
@@ -211,6 +240,7 @@ final class Translator {
       this.mv = mv;
       this.code = code;
       this.k = k;
+      this.count = count;
       int last = code[4 * (k - 1)];
       int op = last & 0x3FF;
       // Not under lockstep, which compares every run of a block.
@@ -235,14 +265,8 @@ final class Translator {
         iconst(endOffset);
         mv.visitInsn(IADD);
       });
-      for (int n = 0; n < 8; n++) {
-        mv.visitVarInsn(ALOAD, C);
-        mv.visitFieldInsn(GETFIELD, CPU, "r", "[I");
-        iconst(n);
-        mv.visitInsn(IALOAD);
-        mv.visitVarInsn(ISTORE, R0 + n);
-      }
-      for (int t : new int[] {I, LIN, V, A, RES, SP, CNT}) {
+      loadRegs();
+      for (int t : new int[] {I, LIN, V, A, RES, SP, CNT, HELPING}) {
         iconst(0);
         mv.visitVarInsn(ISTORE, t);
       }
@@ -270,7 +294,9 @@ final class Translator {
         }
       }
       mv.visitLabel(tryEnd);
-      exit(k, !branchLast);
+      // A whole block leaves EIP as the prologue set it (past the block) or as its last
+      // instruction, a control transfer translated or run by the helper, set it.
+      exit(k, k < count && !branchLast);
       for (int j = 0; j < k; j++) {
         if (smcExit[j] != null) {
           mv.visitLabel(smcExit[j]);
@@ -279,7 +305,13 @@ final class Translator {
       }
       mv.visitLabel(handler);
       mv.visitInsn(POP);
+      // A fault inside the helper: the registers are the processor's own (an instruction such
+      // as a REP string operation may have updated them before it faulted), not the locals.
+      Label helped = new Label();
+      mv.visitVarInsn(ILOAD, HELPING);
+      mv.visitJumpInsn(IFNE, helped);
       writeBack();
+      mv.visitLabel(helped);
       if (lockstep) {
         iconst(Translation.FAULT_BASE);
         mv.visitVarInsn(ILOAD, I);
@@ -361,6 +393,10 @@ final class Translator {
       final int rm = (f0 >>> 14) & 15;
       final boolean mem = (f0 & F0_MEM) != 0;
       final int size = (f0 >>> 29) & 3;
+      if (!handles(f0, f3)) {
+        helper(j);
+        return true;
+      }
       switch (f0 & 0x3FF) {
         case JitAbi.NOP:
           return false;
@@ -575,6 +611,46 @@ final class Translator {
         }
         default:
           throw new IllegalArgumentException("not translatable: " + JitAbi.opName(f0 & 0x3FF));
+      }
+    }
+
+    /**
+     * Instruction {@code j} through the interpreter's dispatch: the registers go back to the
+     * processor first (the instruction may read any of them, or fault) and come back after
+     * (it may write any of them). It may also store, so the caller checks the block's validity.
+     */
+    private void helper(int j) {
+      // Every register, not only those written so far: in a block that loops to itself, the
+      // locals of registers written later in the block are newer than the processor's.
+      for (int n = 0; n < 8; n++) {
+        mv.visitVarInsn(ALOAD, C);
+        mv.visitFieldInsn(GETFIELD, CPU, "r", "[I");
+        iconst(n);
+        mv.visitVarInsn(ILOAD, R0 + n);
+        mv.visitInsn(IASTORE);
+      }
+      iconst(1);
+      mv.visitVarInsn(ISTORE, HELPING);
+      mv.visitVarInsn(ALOAD, C);
+      iconst(code[4 * j]);
+      iconst(code[4 * j + 1]);
+      iconst(code[4 * j + 2]);
+      iconst(code[4 * j + 3]);
+      mv.visitVarInsn(ILOAD, BASE);
+      iconst(j + 1);
+      mv.visitMethodInsn(INVOKEVIRTUAL, CPU, HELPER, "(IIIIII)V", false);
+      iconst(0);
+      mv.visitVarInsn(ISTORE, HELPING);
+      loadRegs();
+    }
+
+    private void loadRegs() {
+      for (int n = 0; n < 8; n++) {
+        mv.visitVarInsn(ALOAD, C);
+        mv.visitFieldInsn(GETFIELD, CPU, "r", "[I");
+        iconst(n);
+        mv.visitInsn(IALOAD);
+        mv.visitVarInsn(ISTORE, R0 + n);
       }
     }
 

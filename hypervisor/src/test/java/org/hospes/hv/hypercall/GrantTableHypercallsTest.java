@@ -536,6 +536,17 @@ class GrantTableHypercallsTest {
   }
 
   @Test
+  void decreaseReservationNeverGivesBackAFrameOfTheGrantTableItself() {
+    // The table frame is mapped at GRANT_GFN (setUp): released, the hypervisor would go on
+    // writing GTF_reading/writing into a frame another domain may get next.
+    long frame = a.grantTables().frameMfn(0);
+    assertThat(a.p2m().lookup(GRANT_GFN)).isEqualTo(frame);
+    assertThat(decreaseReservation(a, EventChannelOp.DOMID_SELF, GRANT_GFN)).isZero();
+    assertThat(a.p2m().lookup(GRANT_GFN)).isEqualTo(frame);
+    assertThat(hv.frames().owner(frame)).isEqualTo(a.domid());
+  }
+
+  @Test
   void decreaseReservationLeavesAFrameAnotherDomainMappedAlone() {
     grant(8, GTF_PERMIT_ACCESS, b.domid(), PAGE_GFN);
     int[] r = map(b, 8, a.domid(), MAP_GFN, GNTMAP_HOST_MAP);

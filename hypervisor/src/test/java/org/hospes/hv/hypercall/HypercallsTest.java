@@ -291,4 +291,24 @@ class HypercallsTest {
       assertThat(b.memory().read32((0x1D1L << 12) + off)).isZero();
     }
   }
+
+  @Test
+  void grantFramesMappedAboveRamDoNotLetTheGuestBalloonUpThere() {
+    // Where a PVHVM guest puts its grant table: the platform device's BAR1 at 0xF0000000.
+    ByteBuffer atp = le(MemoryOp.ATP_SIZE).putShort(MemoryOp.ATP_DOMID, (short) SELF)
+        .putInt(MemoryOp.ATP_SPACE, MemoryOp.SPACE_GRANT_TABLE).putInt(MemoryOp.ATP_IDX, 0)
+        .putInt(MemoryOp.ATP_GPFN, 0xF0000);
+    put(a, atp);
+    assertThat(call(a, Hypercall.MEMORY_OP, MemoryOp.ADD_TO_PHYSMAP, UOP)).isZero();
+    assertThat(a.p2m().lookup(0xF0000)).isNotEqualTo(org.hospes.hv.memory.P2m.INVALID);
+    // The hole between RAM and the BAR stays a hole, the grant frame stays, and the maximum
+    // reservation is still the RAM.
+    long free = hv.frames().freeFrames();
+    assertThat(reservation(a, MemoryOp.POPULATE_PHYSMAP, 0x300)).isZero();
+    assertThat(reservation(a, MemoryOp.DECREASE_RESERVATION, 0xF0000)).isZero();
+    assertThat(hv.frames().freeFrames()).isEqualTo(free);
+    a.memory().write16(UOP, SELF);
+    assertThat(call(a, Hypercall.MEMORY_OP, MemoryOp.MAXIMUM_RESERVATION, UOP))
+        .isEqualTo(0x200);
+  }
 }

@@ -7,7 +7,6 @@ import org.hospes.hv.domain.DomainMode;
 /**
  * The modes a kernel can be booted in, as {@code hospes run --mode} names them: the bare machine
  * and the hypervisor's domain modes. A {@link KernelLoader} says which of them it can boot.
- * (PVHVM joins when the hypervisor has it.)
  */
 public enum BootMode {
   /** The bare emulated PC, no hypervisor. */
@@ -16,6 +15,8 @@ public enum BootMode {
   HVM("hvm", DomainMode.HVM_EPT),
   /** An HVM domain with shadow page tables. */
   HVM_SHADOW("hvm-shadow", DomainMode.HVM_SHADOW),
+  /** An HVM domain with EPT and Xen's platform PCI device: a Xen-aware kernel's PV drivers. */
+  PVHVM("pvhvm", DomainMode.PVHVM),
   /** A PVH domain: HVM container, direct boot, PV interfaces only. */
   PVH("pvh", DomainMode.PVH),
   /** A classic PV domain: the kernel in ring 1, started by the PV domain builder. */

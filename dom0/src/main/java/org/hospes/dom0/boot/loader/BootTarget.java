@@ -11,8 +11,17 @@ import org.hospes.x86.PhysicalMemory;
  * ({@code NativeMachine}) and a hypervisor domain (its P2M-backed memory and vCPU 0).
  *
  * @param mode how the kernel will run, for loaders whose hand-off differs by mode
+ * @param acpiRsdp where the toolstack put the ACPI RSDP (an HVM domain's tables), or 0 if the
+ *     machine has none; a loader whose protocol can say so passes it on (Linux's
+ *     boot_params.acpi_rsdp_addr)
  */
-public record BootTarget(BootMode mode, PhysicalMemory memory, long ramBytes, Cpu cpu) {
+public record BootTarget(BootMode mode, PhysicalMemory memory, long ramBytes, Cpu cpu,
+    long acpiRsdp) {
+
+  /** A machine without ACPI tables. */
+  public BootTarget(BootMode mode, PhysicalMemory memory, long ramBytes, Cpu cpu) {
+    this(mode, memory, ramBytes, cpu, 0);
+  }
 
   /**
    * Flat 32-bit protected mode at {@code entry}: CS and the data segments with base 0 and a

@@ -23,7 +23,8 @@ public final class LinuxKernelLoader implements KernelLoader {
   public static final int PRIORITY = 400;
 
   private static final Profile PROFILE =
-      new Profile(NAME, PRIORITY, Set.of(BootMode.NATIVE, BootMode.HVM, BootMode.HVM_SHADOW));
+      new Profile(NAME, PRIORITY, Set.of(BootMode.NATIVE, BootMode.HVM, BootMode.HVM_SHADOW,
+          BootMode.PVHVM));
 
   @Override
   public Profile profile() {
@@ -44,7 +45,7 @@ public final class LinuxKernelLoader implements KernelLoader {
     }
     byte[] initrd = request.modules().isEmpty() ? null : request.modules().get(0).data();
     LinuxLoader.LinuxKernel k = new LinuxLoader().load(image, request.cmdline(), initrd,
-        target.memory(), target.ramBytes());
+        target.memory(), target.ramBytes(), target.acpiRsdp());
     target.startFlat32(k.entry(), LinuxBootParams.BOOT_CS, LinuxBootParams.BOOT_DS);
     Cpu cpu = target.cpu();
     cpu.setGdtr((int) k.gdt(), k.gdtLimit());

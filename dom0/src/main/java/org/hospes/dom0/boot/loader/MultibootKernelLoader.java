@@ -17,7 +17,8 @@ public final class MultibootKernelLoader implements KernelLoader {
   public static final int PRIORITY = 200;
 
   private static final Profile PROFILE =
-      new Profile(NAME, PRIORITY, Set.of(BootMode.NATIVE, BootMode.HVM, BootMode.HVM_SHADOW));
+      new Profile(NAME, PRIORITY, Set.of(BootMode.NATIVE, BootMode.HVM, BootMode.HVM_SHADOW,
+          BootMode.PVHVM));
 
   @Override
   public Profile profile() {

@@ -22,7 +22,8 @@ public final class PvhKernelLoader implements KernelLoader {
   public static final int PRIORITY = 300;
 
   private static final Profile PROFILE =
-      new Profile(NAME, PRIORITY, Set.of(BootMode.HVM, BootMode.HVM_SHADOW, BootMode.PVH));
+      new Profile(NAME, PRIORITY, Set.of(BootMode.HVM, BootMode.HVM_SHADOW, BootMode.PVHVM,
+          BootMode.PVH));
 
   @Override
   public Profile profile() {

@@ -20,13 +20,14 @@ import org.hospes.hv.domain.DomainMode;
  * <p>Keys: {@code name} (required), {@code type} = "pvh" | "hvm" | "pv" (and xl's older
  * {@code builder} = "hvm"), {@code memory} (MiB, default 16), {@code vcpus} (1), {@code kernel}
  * (required: Hospes has no firmware to boot a disk), {@code ramdisk}, {@code cmdline} (or xl's
- * {@code root} and {@code extra}), {@code disk} = [...] (xl-disk-configuration; PVH),
+ * {@code root} and {@code extra}), {@code disk} = [...] (xl-disk-configuration; PVH and PVHVM),
  * {@code on_crash} = "destroy" | "preserve" | "restart", {@code hap} = 0 (HVM with shadow
  * paging), and the credit scheduler's {@code cpu_weight} and {@code cap}. {@code type = "pv"}
- * boots a classic PV kernel. In {@code type = "hvm"}, disks with xl's
- * {@code specification=virtio} and {@code vif = ['model=virtio-net,...']} are virtio PCI devices.
- * PVHVM ({@code xen_platform_pci = 1}) and PV vifs in config files are refused with a message
- * until those land. Keys that only concern a display or a BIOS are accepted and ignored.
+ * boots a classic PV kernel; {@code type = "hvm"} with {@code xen_platform_pci = 1} is PVHVM.
+ * In the modes with a device model (hvm, hvm-shadow, pvhvm), disks with xl's
+ * {@code specification=virtio} and {@code vif = ['model=virtio-net,...']} are virtio PCI devices;
+ * PV vifs in config files are refused with a message until they land. Keys that only concern a
+ * display or a BIOS are accepted and ignored.
  *
  * @param source the file, as the user named it (for messages)
  * @param kernel absolute path of the kernel image
@@ -107,7 +108,7 @@ public record XlDomainConfig(String source, String name, String type, int memory
     }
     try {
       return new DomainSpec(name, Path.of(kernel), mode(), memoryMiB, weight, cap, cmdline, null,
-          specs, nics);
+          specs, nics, vcpus);
     } catch (DomainSpec.SpecException e) {
       throw new XlConfigException(source + ": " + e.getMessage());
     }
@@ -149,9 +150,11 @@ public record XlDomainConfig(String source, String name, String type, int memory
         throw error(s.get("maxmem"), "must equal memory (" + memory + "): domains cannot"
             + " balloon above their start size yet");
       }
-      int vcpus = number("vcpus", 1, 1, 128, "vCPUs");
-      if (vcpus != 1) {
-        throw error(s.get("vcpus"), "Hospes domains have one vCPU so far; set vcpus = 1");
+      int vcpus = number("vcpus", 1, 1, org.hospes.hv.domain.Domains.MAX_VCPUS, "vCPUs");
+      if (vcpus != 1 && !type.equals(DomainMode.HVM_EPT.cliName())
+          && !type.equals(DomainMode.PVH.cliName())) {
+        throw error(s.get("vcpus"), "type \"" + type + "\" domains have one vCPU so far;"
+            + " SMP needs type = \"hvm\" (with hap) or \"pvh\"");
       }
       String kernel = path("kernel");
       if (kernel == null) {
@@ -169,11 +172,15 @@ public record XlDomainConfig(String source, String name, String type, int memory
         }
       }
       List<String> disks = stringList("disk");
-      boolean hvm = type.equals("hvm");
+      // hvm, hvm-shadow and pvhvm have a device model, which serves virtio PCI devices.
+      boolean hvm = type.equals(DomainMode.HVM_EPT.cliName())
+          || type.equals(DomainMode.HVM_SHADOW.cliName())
+          || type.equals(DomainMode.PVHVM.cliName());
       if (!disks.isEmpty() && !type.equals(DomainMode.PVH.cliName())
+          && !type.equals(DomainMode.PVHVM.cliName())
           && !(hvm && disks.stream().allMatch(d -> d.contains("specification=virtio")))) {
-        throw error(s.get("disk"), "disks are PV disks and need type = \"pvh\" for now, or"
-            + " specification=virtio in an hvm domain");
+        throw error(s.get("disk"), "disks are PV disks and need type = \"pvh\", or \"hvm\" with"
+            + " xen_platform_pci = 1, for now, or specification=virtio in an hvm domain");
       }
       List<String> vifs = stringList("vif");
       if (!vifs.isEmpty() && !(hvm && vifs.stream().allMatch(v -> v.contains("model=virtio")))) {
@@ -186,7 +193,7 @@ public record XlDomainConfig(String source, String name, String type, int memory
             + " preserve, restart)");
       }
       int weight = number("cpu_weight", DomainSpec.DEFAULT_WEIGHT, 1, 65535, "");
-      int cap = number("cap", 0, 0, 100, "percent of a CPU");
+      int cap = number("cap", 0, 0, 100 * vcpus, "percent of a CPU");
       XlDomainConfig c = new XlDomainConfig(file.source(), name, type, memory, vcpus, kernel,
           ramdisk, cmdline, disks, onCrash, weight, cap, base.toString(), vifs);
       try {
@@ -224,11 +231,16 @@ public record XlDomainConfig(String source, String name, String type, int memory
           return DomainMode.PVH.cliName();
         }
         case "hvm" -> {
-          if (s.containsKey("xen_platform_pci") && number("xen_platform_pci", 0, 0, 1, "") == 1) {
-            throw error(s.get("xen_platform_pci"), "PVHVM (hvm with the Xen platform PCI"
-                + " device) is not supported yet; set xen_platform_pci = 0");
-          }
           boolean hap = number("hap", 1, 0, 1, "") == 1;
+          // xl's default is 1; Hospes keeps plain hvm unless the file asks for the device, so
+          // existing hvm configurations keep their emulated-only machine.
+          if (s.containsKey("xen_platform_pci") && number("xen_platform_pci", 0, 0, 1, "") == 1) {
+            if (!hap) {
+              throw error(s.get("hap"), "xen_platform_pci = 1 (PVHVM) runs with EPT;"
+                  + " set hap = 1 or xen_platform_pci = 0");
+            }
+            return DomainMode.PVHVM.cliName();
+          }
           return hap ? DomainMode.HVM_EPT.cliName() : DomainMode.HVM_SHADOW.cliName();
         }
         default -> throw error(t, "'" + type + "' is not a domain type (valid: pv, pvh, hvm)");

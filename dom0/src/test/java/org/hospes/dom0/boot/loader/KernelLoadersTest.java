@@ -78,6 +78,7 @@ class KernelLoadersTest {
     assertThat(chosen(BootMode.NATIVE, bz)).isEqualTo("linux");
     assertThat(chosen(BootMode.HVM, bz)).isEqualTo("linux");
     assertThat(chosen(BootMode.HVM_SHADOW, bz)).isEqualTo("linux");
+    assertThat(chosen(BootMode.PVHVM, bz)).isEqualTo("linux");
     assertThat(chosen(BootMode.PVH, bz)).isEqualTo("pvh");
     assertThat(loaders.choose("pvh", BootMode.HVM, bz).name()).isEqualTo("pvh");
   }
@@ -106,9 +107,9 @@ class KernelLoadersTest {
     assertThatThrownBy(() -> loaders.forced("multiboot", BootMode.PVH))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("loader 'multiboot' cannot boot mode pvh (it boots native, hvm,"
-            + " hvm-shadow)");
+            + " hvm-shadow, pvhvm)");
     assertThatThrownBy(() -> loaders.forced("pvh", BootMode.NATIVE))
-        .hasMessage("loader 'pvh' cannot boot mode native (it boots hvm, hvm-shadow, pvh)");
+        .hasMessage("loader 'pvh' cannot boot mode native (it boots hvm, hvm-shadow, pvhvm, pvh)");
   }
 
   @Test

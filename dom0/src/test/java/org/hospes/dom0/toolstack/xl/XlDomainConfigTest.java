@@ -74,6 +74,12 @@ class XlDomainConfigTest {
     assertThat(c.onCrashAction()).isEqualTo(OnCrash.DESTROY);
     assertThat(read("name=\"a\"\nkernel=\"k.elf\"\ntype=\"pv\"\n").mode())
         .isEqualTo(DomainMode.PV);
+    assertThat(read("name=\"a\"\nkernel=\"k.elf\"\ntype=\"hvm\"\nxen_platform_pci=1\n")
+        .mode()).isEqualTo(DomainMode.PVHVM);
+    assertThat(read("name=\"a\"\nkernel=\"k.elf\"\ntype=\"hvm\"\nxen_platform_pci=1\n")
+        .toSpec().mode()).isEqualTo(DomainMode.PVHVM);
+    assertThat(read("name=\"a\"\nkernel=\"k.elf\"\ntype=\"hvm\"\nxen_platform_pci=0\n")
+        .mode()).isEqualTo(DomainMode.HVM_EPT);
     assertThat(read("name=\"a\"\nkernel=\"k.elf\"\ntype=\"hvm\"\n").mode())
         .isEqualTo(DomainMode.HVM_EPT);
     assertThat(read("name=\"a\"\nkernel=\"k.elf\"\nbuilder=\"hvm\"\nhap=0\n").mode())
@@ -98,6 +104,16 @@ class XlDomainConfigTest {
   }
 
   @Test
+  void vcpusGiveHvmAndPvhDomainsThatManyVcpus() throws IOException {
+    XlDomainConfig c = read("name=\"a\"\nkernel=\"k.elf\"\ntype=\"hvm\"\nvcpus=4\ncap=300\n");
+    assertThat(c.vcpus()).isEqualTo(4);
+    assertThat(c.toSpec().vcpus()).isEqualTo(4);
+    assertThat(c.toSpec().cap()).isEqualTo(300);
+    assertThat(read("name=\"a\"\nkernel=\"k.elf\"\nvcpus=2\n").toSpec().vcpus()).isEqualTo(2);
+    assertThat(read("name=\"a\"\nkernel=\"k.elf\"\n").toSpec().vcpus()).isEqualTo(1);
+  }
+
+  @Test
   void errorsNameTheFileTheLineAndTheKey() {
     fails("name = \"a\"\nkernel = \"k.elf\"\nmemory = 4096\n",
         ":3: memory: must be 1..1024 MiB, got 4096");
@@ -106,13 +122,16 @@ class XlDomainConfigTest {
         + " name, on_crash, ramdisk, root, type, vcpus, vif, xen_platform_pci)");
     fails("name = \"a\"\nkernel = \"missing.elf\"\n", ":2: kernel: " + dir.resolve("missing.elf")
         + ": no such file");
-    fails("name = \"a\"\nkernel = \"k.elf\"\nvcpus = 2\n",
-        ":3: vcpus: Hospes domains have one vCPU so far; set vcpus = 1");
+    fails("name = \"a\"\nkernel = \"k.elf\"\ntype = \"hvm\"\nhap = 0\nvcpus = 2\n",
+        ":5: vcpus: type \"hvm-shadow\" domains have one vCPU so far; SMP needs type = \"hvm\""
+            + " (with hap) or \"pvh\"");
+    fails("name = \"a\"\nkernel = \"k.elf\"\nvcpus = 65\n",
+        ":3: vcpus: must be 1..64 vCPUs, got 65");
     fails("name = \"a\"\nkernel = \"k.elf\"\ntype = \"pvm\"\n",
         ":3: type: 'pvm' is not a domain type (valid: pv, pvh, hvm)");
-    fails("name = \"a\"\nkernel = \"k.elf\"\ntype = \"hvm\"\nxen_platform_pci = 1\n",
-        ":4: xen_platform_pci: PVHVM (hvm with the Xen platform PCI device) is not supported"
-            + " yet; set xen_platform_pci = 0");
+    fails("name = \"a\"\nkernel = \"k.elf\"\ntype = \"hvm\"\nhap = 0\nxen_platform_pci = 1\n",
+        ":4: hap: xen_platform_pci = 1 (PVHVM) runs with EPT; set hap = 1 or"
+            + " xen_platform_pci = 0");
     fails("name = \"a\"\nkernel = \"k.elf\"\nvif = [ 'bridge=xenbr0' ]\n", ":3: vif: network"
         + " interfaces in config files are virtio-net ones for now: type = \"hvm\" and"
         + " vif = ['model=virtio-net,...']");
@@ -127,8 +146,8 @@ class XlDomainConfigTest {
     fails("name = \"a b\"\nkernel = \"k.elf\"\n", ":1: name: bad domain name 'a b': use 1-32"
         + " letters, digits, '_', '.' or '-', starting with a letter or digit");
     fails("name = \"a\"\nkernel = \"k.elf\"\ntype = \"hvm\"\ndisk = [\"disk.img\"]\n",
-        ":4: disk: disks are PV disks and need type = \"pvh\" for now, or"
-            + " specification=virtio in an hvm domain");
+        ":4: disk: disks are PV disks and need type = \"pvh\", or \"hvm\" with"
+            + " xen_platform_pci = 1, for now, or specification=virtio in an hvm domain");
     fails("name = \"a\"\nkernel = \"k.elf\"\ndisk = [\"disk.img,access=rx\"]\n",
         ":3: disk: disk 'disk.img,access=rx': access must be ro or rw, got 'rx'");
   }
