@@ -38,11 +38,11 @@ class EngineOptionTest {
         new PrintStream(err, true, StandardCharsets.UTF_8)).execute(args);
   }
 
-  /** mov ecx, 1000; 1: dec ecx; jnz 1b; hlt. */
+  /** mov ecx, 100000; 1: dec ecx; jnz 1b; hlt: hot past the translation threshold (16,384). */
   private Path loopKernel() throws IOException {
     Path p = dir.resolve("loop.elf");
     Files.write(p, ElfImageBuilder.multibootKernel(new byte[] {
-        (byte) 0xB9, (byte) 0xE8, 0x03, 0, 0, 0x49, 0x75, (byte) 0xFD, (byte) 0xF4}));
+        (byte) 0xB9, (byte) 0xA0, (byte) 0x86, 0x01, 0, 0x49, 0x75, (byte) 0xFD, (byte) 0xF4}));
     return p;
   }
 
@@ -58,14 +58,14 @@ class EngineOptionTest {
   void theJitEngineTranslatesTheHotLoopAndStatsSaySo() throws IOException {
     assertThat(hospes("run", "--engine", "jit", "--stats", loopKernel().toString())).isZero();
     String e = err.toString(StandardCharsets.UTF_8);
-    assertThat(e).contains("2002 instructions");
+    assertThat(e).contains("200002 instructions");
     assertThat(e).contains("hospes: jit: 1 blocks translated (2 instructions)");
   }
 
   @Test
   void theInterpreterPrintsNoTranslatorLine() throws IOException {
     assertThat(hospes("run", "--engine", "interp", "--stats", loopKernel().toString())).isZero();
-    assertThat(err.toString(StandardCharsets.UTF_8)).contains("2002 instructions")
+    assertThat(err.toString(StandardCharsets.UTF_8)).contains("200002 instructions")
         .doesNotContain("jit:");
   }
 }
