@@ -187,6 +187,22 @@ public final class Cpu {
   private int pendingMmioSize;
   private boolean pendingMmioWrite;
   private int pendingMmioData;
+  /**
+   * Shadow paging's MMIO translations: linear pages the hypervisor found to be guest-physical
+   * pages with no RAM behind them (a device's registers). The shadow entry of such a page stays
+   * not-present; a data access here faults as it would through one of Xen's "magic" MMIO shadow
+   * entries (#PF with PFEC.RSVD, the address in the exit), and the hypervisor completes it as it
+   * completes an EPT MMIO exit. Kept like the TLB, and dropped with it (CR3 loads, INVLPG, the
+   * hypervisor's flushes), so that it never outlives the guest's mapping.
+   */
+  private static final int MMIO_PAGES = 16;
+  private final int[] mmioPageTag = new int[MMIO_PAGES];
+  private final long[] mmioPageGpa = new long[MMIO_PAGES];
+  private final boolean[] mmioPageWritable = new boolean[MMIO_PAGES];
+  private final boolean[] mmioPageUser = new boolean[MMIO_PAGES];
+  private int mmioPageCount;
+  private boolean mmioPageExit;
+  private int mmioPageLin;
 
   // ------------------------------------------------------------------ run state
 
@@ -989,7 +1005,7 @@ public final class Cpu {
     pendingMmioSize = bytes;
     pendingMmioWrite = false;
     pendingMmioData = 0;
-    vmExit(ExitReason.EPT_VIOLATION, eptQualification);
+    mmioExit(false);
     return 0;
   }
 
@@ -1006,7 +1022,109 @@ public final class Cpu {
     pendingMmioSize = bytes;
     pendingMmioWrite = true;
     pendingMmioData = bytes == 4 ? value : value & ((1 << (8 * bytes)) - 1);
-    vmExit(ExitReason.EPT_VIOLATION, eptQualification);
+    mmioExit(true);
+  }
+
+  /**
+   * Shadow paging: linear page {@code lin} is guest-physical page {@code gpa}, where no RAM is
+   * (MMIO); data accesses with the rights given fault to the hypervisor as MMIO accesses (see
+   * {@link #mmioAddress}). Dropped with the TLB.
+   */
+  public void mapMmioPage(int lin, long gpa, boolean writable, boolean user) {
+    int page = lin >>> 12;
+    int k = page & (MMIO_PAGES - 1);
+    if (mmioPageTag[k] == 0) {
+      mmioPageCount++;
+    }
+    // Tag 0 means empty: the page number is stored plus one.
+    mmioPageTag[k] = page + 1;
+    mmioPageGpa[k] = gpa & ~0xFFFL;
+    mmioPageWritable[k] = writable;
+    mmioPageUser[k] = user;
+  }
+
+  /** True when an MMIO translation for the page of {@code lin} is held. */
+  public boolean mmioPageMapped(int lin) {
+    return mmioPageCount != 0 && mmioPageTag[(lin >>> 12) & (MMIO_PAGES - 1)] == (lin >>> 12) + 1;
+  }
+
+  /**
+   * True when an MMIO translation for {@code lin} serves a data access with these rights: a
+   * fault there anyway came from an instruction fetch or an implicit access.
+   */
+  public boolean mmioPageCovers(int lin, boolean write, boolean user) {
+    int k = (lin >>> 12) & (MMIO_PAGES - 1);
+    return mmioPageMapped(lin) && (!write || mmioPageWritable[k])
+        && (!user || mmioPageUser[k]);
+  }
+
+  /** The guest-physical address of {@code lin} through an MMIO translation, or -1. */
+  private long mmioPage(int lin, boolean write) {
+    int page = lin >>> 12;
+    int k = page & (MMIO_PAGES - 1);
+    if (mmioPageTag[k] != page + 1 || write && !mmioPageWritable[k]
+        || userAccess() != 0 && !mmioPageUser[k]) {
+      return -1;
+    }
+    return mmioPageGpa[k] | (lin & 0xFFF);
+  }
+
+  private void dropMmioPages() {
+    if (mmioPageCount != 0) {
+      Arrays.fill(mmioPageTag, 0);
+      mmioPageCount = 0;
+    }
+  }
+
+  private void dropMmioPage(int lin) {
+    int k = (lin >>> 12) & (MMIO_PAGES - 1);
+    if (mmioPageCount != 0 && mmioPageTag[k] == (lin >>> 12) + 1) {
+      mmioPageTag[k] = 0;
+      mmioPageCount--;
+    }
+  }
+
+  /** A data read through an MMIO translation: replayed from the log, or a #PF exit. */
+  private int mmioPageRead(long gpa, int bytes, int lin) {
+    mmioPageExit = true;
+    mmioPageLin = lin;
+    try {
+      return mmioRead(gpa, bytes, lin);
+    } finally {
+      mmioPageExit = false;
+    }
+  }
+
+  private void mmioPageWrite(long gpa, int bytes, int value, int lin) {
+    mmioPageExit = true;
+    mmioPageLin = lin;
+    try {
+      mmioWrite(gpa, bytes, value);
+    } finally {
+      mmioPageExit = false;
+    }
+  }
+
+  /**
+   * The exit of an MMIO access: an EPT violation, or under shadow paging the #PF a magic MMIO
+   * shadow entry raises (reserved bit set, so the hypervisor knows it at once).
+   */
+  private void mmioExit(boolean write) {
+    if (!mmioPageExit) {
+      vmExit(ExitReason.EPT_VIOLATION, eptQualification);
+      return;
+    }
+    // Error code: present, reserved bit, and the access's W and U/S (SDM vol. 3, 4.7).
+    int err = Paging.PF_P | Paging.PF_RSVD | (write ? Paging.PF_W : 0)
+        | (userAccess() != 0 ? Paging.PF_U : 0);
+    vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.EXCEPTION_NMI.code());
+    vmcs.write(VmcsField.EXIT_QUALIFICATION, mmioPageLin & 0xFFFF_FFFFL);
+    vmcs.write(VmcsField.VM_EXIT_INTR_INFO, VmxControls.intrInfo(Exceptions.PF,
+        VmxControls.INTR_TYPE_HARDWARE_EXCEPTION, true));
+    vmcs.write(VmcsField.VM_EXIT_INTR_ERROR_CODE, err & 0xFFFF_FFFFL);
+    vmcs.write(VmcsField.IDT_VECTORING_INFO_FIELD, 0);
+    vmExitPending = true;
+    throw CpuFault.INSTANCE;
   }
 
   /** Throws a VM exit out of the current instruction; EIP will point at the instruction. */
@@ -2645,6 +2763,7 @@ public final class Cpu {
   }
 
   void flushTlb() {
+    dropMmioPages();
     Arrays.fill(rTag, -1);
     Arrays.fill(wTag, -1);
     Arrays.fill(cTag, -1);
@@ -2654,6 +2773,7 @@ public final class Cpu {
 
   /** CR3 load: drops every translation except global ones (CR4.PGE). */
   private void flushNonGlobal() {
+    dropMmioPages();
     if ((cr4 & CR4_PGE) == 0) {
       flushTlb();
       return;
@@ -2678,6 +2798,7 @@ public final class Cpu {
    * of it cached here goes too (SDM vol. 3, 4.10.4.1: INVLPG invalidates the whole large page).
    */
   void invlpg(int lin) {
+    dropMmioPage(lin);
     int page = lin >>> 12;
     for (int half = 0; half <= TLB_SIZE; half += TLB_SIZE) {
       int idx = (page & TLB_MASK) | half;
@@ -2780,6 +2901,12 @@ public final class Cpu {
       }
       return v;
     }
+    if (mmioPageCount != 0) {
+      long gpa = mmioPage(lin, false);
+      if (gpa >= 0) {
+        return mmioPageRead(gpa, bytes, lin);
+      }
+    }
     long pa = translate(lin, userAccess());
     if (pa < 0) {
       return mmioRead(pa & ~EptWalk.MMIO, bytes, lin);
@@ -2823,6 +2950,13 @@ public final class Cpu {
   }
 
   private long translateForWrite(int lin) {
+    if (mmioPageCount != 0) {
+      long gpa = mmioPage(lin, true);
+      if (gpa >= 0) {
+        // A write probe of an MMIO page: nothing to walk, the write itself goes to the device.
+        return gpa | EptWalk.MMIO;
+      }
+    }
     long pa = translate(lin, Paging.WRITE | userAccess());
     if (pa >= 0 && pa < ramSize && walkWritable
         && (bpEnabled == 0 || !Breakpoints.watchedPage(dr, lin))) {
@@ -2847,6 +2981,13 @@ public final class Cpu {
         write8(lin + k, v >>> (8 * k));
       }
       return;
+    }
+    if (mmioPageCount != 0) {
+      long gpa = mmioPage(lin, true);
+      if (gpa >= 0) {
+        mmioPageWrite(gpa, bytes, v, lin);
+        return;
+      }
     }
     long pa = translateForWrite(lin);
     if (bpEnabled != 0) {

@@ -440,8 +440,8 @@ public final class HvmMachine {
   /**
    * Writes an HVM domain's ACPI tables into the BIOS area (0xE0000, where a kernel scans for the
    * RSDP; every e820 map here reserves it), as hvmloader does before any kernel runs: one local
-   * APIC per vCPU, the PM timer, and the I/O APIC and HPET where the vCPU reaches them (EPT
-   * modes: shadow paging forwards no MMIO yet, so there the OS runs on the PIC). Returns the RSDP's
+   * APIC per vCPU, the PM timer, the I/O APIC and the HPET (reached through EPT violations, or
+   * through the shadow pager's MMIO faults). Returns the RSDP's
    * address, or 0 for a domain that gets none (PVH and PV domains, whose tables come with their
    * start info, and a domain too small to have a BIOS area).
    */
@@ -450,7 +450,7 @@ public final class HvmMachine {
         || ((long) d.p2m().size() << 12) < 0x10_0000L) {
       return 0;
     }
-    boolean mmio = d.ept() != null;
+    boolean mmio = d.ept() != null || d.shadow() != null;
     return org.hospes.dom0.acpi.HvmAcpiTables.install(d.memory(), d.vcpus().size(),
         mmio && hv.platform(d).hpet() != null, mmio).rsdp();
   }

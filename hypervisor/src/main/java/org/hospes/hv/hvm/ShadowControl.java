@@ -25,10 +25,19 @@ public final class ShadowControl {
   private static final int CR4_ALLOWED = Cpu.CR4_TSD | Cpu.CR4_DE | Cpu.CR4_PSE | Cpu.CR4_PAE
       | Cpu.CR4_MCE | Cpu.CR4_PGE | Cpu.CR4_PCE | Cpu.CR4_OSFXSR | Cpu.CR4_OSXMMEXCPT;
   private static final int PF = 14, DF = 8, GP = 13;
+  private static final int PFEC_W = 2, PFEC_U = 4, PFEC_RSVD = 8;
   private static final boolean TRACE = Boolean.getBoolean("hospes.shadowTrace");
 
   /** What an exit handler must do after a shadow exit. */
-  public enum Outcome { RESUME, CRASH_UNSUPPORTED, TRIPLE_FAULT }
+  public enum Outcome {
+    RESUME,
+    CRASH_UNSUPPORTED,
+    TRIPLE_FAULT,
+    /** An access through an MMIO translation: complete it as an EPT violation's access. */
+    MMIO,
+    /** A page with no RAM reached by an instruction fetch or an implicit access. */
+    MMIO_NOT_DATA
+  }
 
   private ShadowControl() {}
 
@@ -194,7 +203,21 @@ public final class ShadowControl {
       // Every shadow was rebuilt: the processor must walk the new root.
       reload(cpu, vmcs, shadow);
     }
+    if ((err & PFEC_RSVD) != 0 && cpu.mmioAddress() >= 0) {
+      // The fault of an MMIO translation (Xen's magic MMIO entry): the access is the device's.
+      return Outcome.MMIO;
+    }
     int r = shadow.pageFault(lin, err);
+    if (r == ShadowPager.MMIO) {
+      if (cpu.mmioPageCovers(lin, (err & PFEC_W) != 0, (err & PFEC_U) != 0)) {
+        // The processor already held a translation that serves data accesses of this kind
+        // here, and still faulted: an instruction fetch or a descriptor-table access, which
+        // no device answers (as an EPT violation that is not a data access).
+        return Outcome.MMIO_NOT_DATA;
+      }
+      cpu.mapMmioPage(lin, shadow.mmioAddress(), shadow.mmioWritable(), shadow.mmioUser());
+      r = ShadowPager.FIXED;
+    }
     if (TRACE) {
       System.err.printf("#PF lin=%08x err=%x eip=%08x esp=%08x idt=%08x -> %d pte=%08x%n", lin,
           err, cpu.eip(), cpu.reg(Cpu.ESP), idt, r, shadow.shadowPte(lin));

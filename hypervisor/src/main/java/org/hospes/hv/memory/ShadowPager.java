@@ -66,6 +66,13 @@ public final class ShadowPager {
   public static final int FIXED = -1;
   /** {@link #pageFault}: a permitted write to a tracked page; single-step, then {@link #stepDone}. */
   public static final int STEP = -2;
+  /**
+   * {@link #pageFault}: a permitted access to a guest-physical page with no RAM behind it (a
+   * device's registers, or nothing): the shadow entry stays not-present and the access goes to
+   * MMIO emulation at {@link #mmioAddress()}, with the rights {@link #mmioWritable()} and
+   * {@link #mmioUser()} the guest's entries give.
+   */
+  public static final int MMIO = -3;
 
   public static final int MAX_ROOTS = 16;
 
@@ -135,6 +142,13 @@ public final class ShadowPager {
   public long hiddenFaults;
   public long guestFaults;
   public long tableWrites;
+  /** Faults on pages with no RAM behind them, handed to MMIO emulation. */
+  public long mmioFaults;
+
+  // The MMIO access found by the last pageFault returning MMIO.
+  private long mmioGpa = -1;
+  private boolean mmioWritable;
+  private boolean mmioUser;
 
   // Results of the last guest walk.
   private long wGpa;
@@ -281,6 +295,21 @@ public final class ShadowPager {
     }
   }
 
+  /** Guest-physical address of the access of the last {@link #MMIO} result. */
+  public long mmioAddress() {
+    return mmioGpa;
+  }
+
+  /** Whether the guest's entries for the last {@link #MMIO} page permit writes now. */
+  public boolean mmioWritable() {
+    return mmioWritable;
+  }
+
+  /** Whether the guest's entries for the last {@link #MMIO} page permit user accesses. */
+  public boolean mmioUser() {
+    return mmioUser;
+  }
+
   /** The shadow entry for {@code lin} in the current root (0 if none); for tests and tracing. */
   public int shadowPte(int lin) {
     long l1 = current.l1[lin >>> 22];
@@ -316,22 +345,34 @@ public final class ShadowPager {
       us = 0;
     }
     boolean writable = rw && wDirty;
+    if (!backed) {
+      // No RAM: a device's registers, or nothing (all ones, as on an unbacked bus). As Xen's
+      // shadow code hands such a fault to its emulator, the access goes to MMIO emulation; no
+      // shadow entry ever maps the page, so each access comes back to the hypervisor.
+      setShadowPte(current, lin, 0);
+      tlb.invalidatePage(lin);
+      mmioGpa = wGpa | (lin & 0xFFF);
+      mmioWritable = writable;
+      mmioUser = us != 0;
+      mmioFaults++;
+      return MMIO;
+    }
     // A frame the P2M holds read-only (a read-only grant mapping) takes no writes.
-    boolean readOnlyFrame = backed && !p2m.isWritable(gfn);
-    int pte = (int) ((backed ? mfn : scratchMfn) << 12) | P | us;
-    if (write && (!backed || readOnlyFrame || tracked.containsKey(gfn))) {
-      // A permitted write to a guest page table (or to nothing, or to a read-only frame): one
-      // instruction with the entry writable, then re-protect and resynchronize (or drop the
-      // write into the all-ones page and refill it).
+    boolean readOnlyFrame = !p2m.isWritable(gfn);
+    int pte = (int) (mfn << 12) | P | us;
+    if (write && (readOnlyFrame || tracked.containsKey(gfn))) {
+      // A permitted write to a guest page table (or to a read-only frame): one instruction
+      // with the entry writable, then re-protect and resynchronize (or drop the write into the
+      // all-ones page and refill it).
       tableWrites++;
-      boolean dropWrite = !backed || readOnlyFrame;
+      boolean dropWrite = readOnlyFrame;
       int stepPte = dropWrite ? (int) (scratchMfn << 12) | P | us : pte;
       pending.add(new Pending(current, lin, dropWrite ? -1 : gfn));
       setShadowPte(current, lin, stepPte | RW);
       tlb.invalidatePage(lin);
       return STEP;
     }
-    if (writable && backed && !readOnlyFrame && !tracked.containsKey(gfn)) {
+    if (writable && !readOnlyFrame && !tracked.containsKey(gfn)) {
       pte |= RW;
     }
     setShadowPte(current, lin, pte);
