@@ -282,9 +282,9 @@ final class RunCommand implements Callable<Integer> {
       return "--cpus must be between 1 and " + org.hospes.hv.domain.Domains.MAX_VCPUS
           + ", got " + cpus;
     }
-    if (cpus > 1 && m != RunMode.HVM && m != RunMode.PVH) {
-      return "--cpus " + cpus + ": " + m.cliName() + " mode has one vCPU so far; use --mode hvm"
-          + " or pvh for SMP";
+    if (cpus > 1 && m != RunMode.HVM && m != RunMode.HVM_SHADOW && m != RunMode.PVH) {
+      return "--cpus " + cpus + ": " + m.cliName() + " mode has one vCPU so far; use --mode hvm,"
+          + " hvm-shadow or pvh for SMP";
     }
     if (m == RunMode.NATIVE) {
       String noHypervisor = " does nothing in native mode (no hypervisor); use --mode hvm,"

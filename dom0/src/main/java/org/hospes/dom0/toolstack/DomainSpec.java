@@ -87,8 +87,9 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
       throw new SpecException(name + ": vcpus must be 1.."
           + org.hospes.hv.domain.Domains.MAX_VCPUS + ", got " + vcpus);
     }
-    if (vcpus > 1 && mode != DomainMode.HVM_EPT && mode != DomainMode.PVH) {
-      throw new SpecException(name + ": vcpus=" + vcpus + " needs mode=hvm or pvh ("
+    if (vcpus > 1 && mode != DomainMode.HVM_EPT && mode != DomainMode.HVM_SHADOW
+        && mode != DomainMode.PVH) {
+      throw new SpecException(name + ": vcpus=" + vcpus + " needs mode=hvm, hvm-shadow or pvh ("
           + mode.cliName() + " domains have one vCPU so far)");
     }
     if (cap < 0 || cap > 100 * vcpus) {

@@ -61,6 +61,10 @@ public final class HvmExitHandler {
     }
     long cycles = cost.vmExit(reason) + cost.exitHandling(reason);
     platform.setDeviceTime(now);
+    if (d.shadow() != null) {
+      // The shadow pager serves this vCPU's paging state.
+      d.shadow().select(v.id());
+    }
     long insns = cpu.instructions();
     switch (reason) {
       case CPUID:
@@ -182,6 +186,8 @@ public final class HvmExitHandler {
   /** A #PF under shadow paging: fixed here, single-stepped, or given to the guest. */
   private long shadowPageFault(Vcpu v) {
     Domain d = v.domain();
+    // Also reached from string I/O completed in the device model's time.
+    d.shadow().select(v.id());
     boolean[] injected = new boolean[1];
     ShadowControl.Outcome o;
     try {
