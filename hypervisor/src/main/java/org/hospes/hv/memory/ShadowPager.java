@@ -31,9 +31,10 @@ import org.hospes.x86.MemoryBus;
  * entry's D bit is clear (so the first write faults and sets D), and read-only while the target
  * frame is one of the guest's page-table pages. With guest CR0.WP=0 a supervisor write to a
  * read-only guest page gets a writable supervisor-only shadow entry (the real WP is always 1), so
- * later user accesses fault and are re-derived. A guest frame outside the domain is never
- * mapped to a machine frame of anyone else: it maps a hypervisor-owned page of all ones
- * (reads see all ones, as on an unbacked bus; writes are single-stepped and dropped).
+ * later user accesses fault and are re-derived. A guest frame with no RAM behind it (a device's
+ * registers, or nothing) is never mapped: the fault returns {@link #MMIO} and the access is
+ * emulated (so no frame of anyone else is ever reached). A frame the P2M holds read-only takes
+ * writes into a hypervisor-owned page of all ones, single-stepped and dropped.
  *
  * <h2>Keeping in sync: write protection</h2>
  * Every guest frame the fill walk read as a page directory or page table becomes "tracked": its
@@ -49,10 +50,12 @@ import org.hospes.x86.MemoryBus;
  * are read at CR3 load (as the processor caches them), so PDPT pages need no tracking.
  *
  * <h2>Roots</h2>
- * One shadow root per guest CR3 (and paging mode), cached (least recently used first out, at
- * most {@link #MAX_ROOTS}); a change of CR0.PG/WP or CR4.PSE/PAE drops every shadow. Tracking is
- * kept across CR3 switches, so a cached root stays in sync while it is not loaded. Global pages
- * are treated as non-global (stricter than the guest asked for).
+ * One shadow root per guest CR3 and paging mode (CR0.PG/WP, CR4.PSE/PAE, EFER.NXE), cached
+ * (least recently used first out, at most {@link #MAX_ROOTS}) and shared by every vCPU of the
+ * domain; each vCPU ({@link #select}) has its own control registers, current root, pending
+ * single-step and TLB. Tracking is kept across CR3 switches, so a cached root stays in sync
+ * while it is not loaded, and a resynchronization flushes every vCPU's TLB. Global pages are
+ * treated as non-global (stricter than the guest asked for).
  */
 public final class ShadowPager {
   /** The processor's TLB, flushed when shadow entries lose rights or disappear. */

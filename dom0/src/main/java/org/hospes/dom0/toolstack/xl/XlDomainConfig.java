@@ -155,7 +155,7 @@ public record XlDomainConfig(String source, String name, String type, int memory
           && !type.equals(DomainMode.HVM_SHADOW.cliName())
           && !type.equals(DomainMode.PVH.cliName())) {
         throw error(s.get("vcpus"), "type \"" + type + "\" domains have one vCPU so far;"
-            + " SMP needs type = \"hvm\" (with hap) or \"pvh\"");
+            + " SMP needs type = \"hvm\" or \"pvh\"");
       }
       String kernel = path("kernel");
       if (kernel == null) {

@@ -122,9 +122,9 @@ class XlDomainConfigTest {
         + " name, on_crash, ramdisk, root, type, vcpus, vif, xen_platform_pci)");
     fails("name = \"a\"\nkernel = \"missing.elf\"\n", ":2: kernel: " + dir.resolve("missing.elf")
         + ": no such file");
-    fails("name = \"a\"\nkernel = \"k.elf\"\ntype = \"hvm\"\nhap = 0\nvcpus = 2\n",
-        ":5: vcpus: type \"hvm-shadow\" domains have one vCPU so far; SMP needs type = \"hvm\""
-            + " (with hap) or \"pvh\"");
+    fails("name = \"a\"\nkernel = \"k.elf\"\ntype = \"pv\"\nvcpus = 2\n",
+        ":4: vcpus: type \"pv\" domains have one vCPU so far; SMP needs type = \"hvm\""
+            + " or \"pvh\"");
     fails("name = \"a\"\nkernel = \"k.elf\"\nvcpus = 65\n",
         ":3: vcpus: must be 1..64 vCPUs, got 65");
     fails("name = \"a\"\nkernel = \"k.elf\"\ntype = \"pvm\"\n",
