@@ -153,6 +153,47 @@ class ShadowPagerTest {
   }
 
   @Test
+  void aTableWriteByOneVcpuDropsWhatAnotherVcpuDerivedAndFlushesItsTlb() {
+    twoLevel();
+    assertThat(read(0x400010)).isEqualTo(0x1234_5678);
+    int rootOf0 = sp.realCr3();
+    // vCPU 1: its own TLB, the same guest CR3, so the same (shared) shadow root.
+    List<String> flushes1 = new ArrayList<>();
+    sp.select(1);
+    sp.setTlb(new ShadowPager.Tlb() {
+      @Override
+      public void invalidatePage(int lin) {
+        flushes1.add(Integer.toHexString(lin));
+      }
+
+      @Override
+      public void invalidateAll() {
+        flushes1.add("all");
+      }
+    });
+    assertThat(sp.setControl(PE | PG | WP, 0x1000, 0)).isTrue();
+    assertThat(sp.realCr3()).as("shared root").isEqualTo(rootOf0);
+    assertThat(sp.shadowPte(0x400010) & 0xFFFF_F000L).isEqualTo(machineOf(0x5000));
+    guest.write32(0x7010, 0x7777);
+    flushes.clear();
+    flushes1.clear();
+    // vCPU 1 rewrites the PTE (PT1 at gpa 0x2000, identity-mapped at 0x2000).
+    write(0x2000, 0x7000 | P | RW | US);
+    sp.select(0);
+    assertThat(sp.shadowPte(0x400010)).as("dropped for vCPU 0 too").isZero();
+    assertThat(flushes).as("vCPU 0's TLB").contains("all");
+    assertThat(flushes1).as("vCPU 1's TLB").contains("all");
+    assertThat(read(0x400010)).isEqualTo(0x7777);
+    // vCPU 1 switches to paging off: vCPU 0 keeps its paging state and root.
+    sp.select(1);
+    assertThat(sp.setControl(PE, 0, 0)).isTrue();
+    sp.select(0);
+    assertThat(sp.guestCr3()).isEqualTo(0x1000);
+    assertThat(sp.realCr3()).isEqualTo(rootOf0);
+    assertThat(read(0x400010)).isEqualTo(0x7777);
+  }
+
+  @Test
   void turningOnNxeWithPagingOnDropsTheShadowsButKeepsACurrentRoot() {
     // Linux sets EFER.NXE after it has enabled paging; the next #PF used to find no root.
     twoLevel();
