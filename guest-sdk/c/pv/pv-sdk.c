@@ -303,6 +303,10 @@ void pv_start(struct start_info *si)
     pv_events_on();
     cons_init();
     xs_init();
+    /* Our domid before main, so guest_domid() is as cheap as PVH's CPUID; the program's own
+     * xenstore requests are counted from zero, as in PVH, where the runtime makes none. */
+    guest_domid();
+    xs_requests = 0;
     int rc = main(NULL);
     guest_shutdown(rc == 0 ? SHUTDOWN_poweroff : SHUTDOWN_crash);
 }
