@@ -151,8 +151,8 @@ final class RunCommand implements Callable<Integer> {
 
   @Option(names = "--disk",
       paramLabel = "PATH[,format=raw|qcow2][,mode=ro][,bus=ide|virtio|xen]",
-      description = "Give the guest a disk (repeatable). bus=xen, the default in pvh and"
-          + " pvhvm: a PV disk served by dom0's blkback (xvda, xvdb, ...). bus=ide, the default"
+      description = "Give the guest a disk (repeatable). bus=xen, the default in pvh,"
+          + " pvhvm and pv: a PV disk served by dom0's blkback (xvda, xvdb, ...). bus=ide, the default"
           + " in hvm and hvm-shadow: an emulated disk on the PIIX3's IDE controller (Linux's"
           + " ata_piix; primary master, primary slave, secondary master, secondary slave; at"
           + " most 4). bus=virtio (hvm modes): a virtio-blk PCI device (Linux: /dev/vda). xl's"
@@ -163,7 +163,7 @@ final class RunCommand implements Callable<Integer> {
 
   @Option(names = "--vif", paramLabel = "[mac=MAC][,net=nat|bridge:NAME|isolated:NAME|routed]"
       + "[,pcap=FILE][,model=virtio]",
-      description = "pvh and pvhvm modes: give the guest a PV network interface served by"
+      description = "pvh, pvhvm and pv modes: give the guest a PV network interface served by"
           + " dom0's netback"
           + " (hvm modes: model=virtio, a virtio-net PCI device on the same networks)"
           + " on a virtual network (repeatable; eth0, eth1, ...). net= is nat by default;"
@@ -346,12 +346,6 @@ final class RunCommand implements Callable<Integer> {
     }
     try {
       boolean hvm = !domainMode.pvDevicesOnly();
-      if (disks != null && domainMode == DomainMode.PV) {
-        // (PV domains: blkfront needs grant mapping, which pv mode does not offer yet.)
-        streams.error("--disk needs --mode pvh or pvhvm (PV disks), hvm or hvm-shadow (IDE or"
-            + " virtio disks)");
-        return ExitStatus.USAGE;
-      }
       if (disks != null) {
         for (int i = 0; i < disks.size(); i++) {
           org.hospes.dom0.toolstack.DiskSpec spec;
@@ -364,6 +358,11 @@ final class RunCommand implements Callable<Integer> {
           if (spec.virtio() && !hvm) {
             streams.error("--disk ...,bus=virtio needs an hvm mode (a PCI device of the device"
                 + " model)");
+            return ExitStatus.USAGE;
+          }
+          if (domainMode == DomainMode.PV && spec.busIn(domainMode) != org.hospes.dom0.toolstack.DiskSpec.Bus.XEN) {
+            streams.error("--disk: a pv domain has no device model: its disks are PV disks"
+                + " (vdev=xvdX, bus=xen), not IDE");
             return ExitStatus.USAGE;
           }
           try {
@@ -384,10 +383,11 @@ final class RunCommand implements Callable<Integer> {
             return ExitStatus.USAGE;
           }
           if (spec.virtio() ? !hvm
-              : domainMode != DomainMode.PVH && domainMode != DomainMode.PVHVM) {
+              : domainMode != DomainMode.PVH && domainMode != DomainMode.PVHVM
+                  && domainMode != DomainMode.PV) {
             streams.error(spec.virtio()
                 ? "--vif ...,model=virtio needs an hvm mode (a PCI device of the device model)"
-                : "--vif needs --mode pvh or pvhvm (PV network interfaces are served by"
+                : "--vif needs --mode pvh, pvhvm or pv (PV network interfaces are served by"
                     + " netback), or model=virtio in an hvm mode");
             return ExitStatus.USAGE;
           }

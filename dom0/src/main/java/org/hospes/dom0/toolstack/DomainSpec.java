@@ -96,17 +96,18 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
           + " (percent of a CPU, 100 per vCPU), got " + cap);
     }
     disks = java.util.List.copyOf(disks);
-    boolean pvDevices = mode == DomainMode.PVH || mode == DomainMode.PVHVM;
-    if (!disks.isEmpty() && mode == DomainMode.PV) {
-      throw new SpecException(name + ": disks need mode=pvh or pvhvm (PV disks), hvm or"
-          + " hvm-shadow (IDE or virtio disks)");
+    boolean pvDevices = mode == DomainMode.PVH || mode == DomainMode.PVHVM
+        || mode == DomainMode.PV;
+    if (mode == DomainMode.PV && disks.stream().anyMatch(d -> d.busIn(mode) != DiskSpec.Bus.XEN)) {
+      throw new SpecException(name + ": a pv domain has no device model: its disks are PV disks"
+          + " (xvdX, bus=xen), not IDE or virtio");
     }
     if (disks.stream().anyMatch(DiskSpec::virtio) && mode.pvDevicesOnly()) {
       throw new SpecException(name + ": bus=virtio disks need an hvm mode (hvm, hvm-shadow)");
     }
     vifs = java.util.List.copyOf(vifs);
     if (vifs.stream().anyMatch(v -> !v.virtio()) && !pvDevices) {
-      throw new SpecException(name + ": vifs need mode=pvh or pvhvm (they are PV network"
+      throw new SpecException(name + ": vifs need mode=pvh, pvhvm or pv (they are PV network"
           + " interfaces), or model=virtio in an hvm mode");
     }
     if (vifs.stream().anyMatch(VifSpec::virtio) && mode.pvDevicesOnly()) {

@@ -232,34 +232,13 @@ public final class HostRunner {
         }
         pvConsole = new PvDomainBuilder(hv, xenstoreService()).load(d, image, request, lines)
             .console();
+        attachPvDevices(spec, d);
       } else if (loader.wantsPvServices() || spec.mode().xenPlatformPci()) {
         // dom0 gives it xenstore and a PV console, in a PVH or an HVM domain alike, and to any
         // kernel in a PVHVM domain (Linux finds Xen there by CPUID).
         pvConsole = new PvhDomainBuilder(hv, xenstoreService()).load(d, loader, image, request, lines)
             .console();
-        for (DiskSpec disk : spec.disks()) {
-          if (disk.busIn(spec.mode()) != DiskSpec.Bus.XEN) {
-            continue; // a device of the device model
-          }
-          org.hospes.dom0.disk.DiskImage img;
-          try {
-            img = disk.open();
-          } catch (java.io.IOException e) {
-            throw new IllegalArgumentException(e.getMessage());
-          }
-          vbds.put(vbdKey(d.domid(), disk.devid()),
-              HvmMachine.attachDisk(hv, xenstore, d.domid(), disk, img));
-        }
-        for (int i = 0; i < spec.vifs().size(); i++) {
-          if (spec.vifs().get(i).virtio()) {
-            continue;
-          }
-          try {
-            networks().attach(xenstore, d.domid(), i, spec.vifs().get(i));
-          } catch (java.io.IOException e) {
-            throw new IllegalArgumentException(e.getMessage());
-          }
-        }
+        attachPvDevices(spec, d);
       } else {
         long rsdp = HvmMachine.installAcpiTables(hv, d);
         loader.load(image, request, new BootTarget(BootMode.of(spec.mode()), d.memory(),
@@ -297,6 +276,33 @@ public final class HostRunner {
     } catch (BootException | RuntimeException e) {
       hv.destroy(d, "build failed");
       throw e;
+    }
+  }
+
+  /** The domain's PV disks (blkback) and PV vifs (netback) in dom0: pvh, pvhvm and pv. */
+  private void attachPvDevices(DomainSpec spec, Domain d) {
+    for (DiskSpec disk : spec.disks()) {
+      if (disk.busIn(spec.mode()) != DiskSpec.Bus.XEN) {
+        continue; // a device of the device model (DomainSpec refuses them in pv)
+      }
+      org.hospes.dom0.disk.DiskImage img;
+      try {
+        img = disk.open();
+      } catch (java.io.IOException e) {
+        throw new IllegalArgumentException(e.getMessage());
+      }
+      vbds.put(vbdKey(d.domid(), disk.devid()),
+          HvmMachine.attachDisk(hv, xenstore, d.domid(), disk, img));
+    }
+    for (int i = 0; i < spec.vifs().size(); i++) {
+      if (spec.vifs().get(i).virtio()) {
+        continue;
+      }
+      try {
+        networks().attach(xenstore, d.domid(), i, spec.vifs().get(i));
+      } catch (java.io.IOException e) {
+        throw new IllegalArgumentException(e.getMessage());
+      }
     }
   }
 

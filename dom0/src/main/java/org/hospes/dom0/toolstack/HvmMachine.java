@@ -397,6 +397,7 @@ public final class HvmMachine {
       pv = new PvDomainBuilder(hv, xenstore).load(domain, image, request,
           teeConsole(consoleLog));
       k = pv.kernel();
+      attachPvDevices();
     } else if (loader.wantsPvServices() || domain.mode().xenPlatformPci()) {
       // A Xen-aware kernel, or any kernel in a PVHVM domain (Linux finds Xen by CPUID there):
       // xenstore, the PV console and the PV disks and interfaces, as in PVH.
@@ -404,22 +405,7 @@ public final class HvmMachine {
       pvh = new PvhDomainBuilder(hv, xenstore).load(domain, loader, image, request,
           teeConsole(consoleLog));
       k = pvh.kernel();
-      for (java.util.Map.Entry<DiskSpec, org.hospes.dom0.disk.DiskImage> d : disks.entrySet()) {
-        if (d.getKey().busIn(domain.mode()) != DiskSpec.Bus.XEN) {
-          continue; // a device of the device model
-        }
-        blockBackends.add(attachDisk(hv, xenstore, domain.domid(), d.getKey(), d.getValue()));
-      }
-      for (int i = 0; i < vifSpecs.size(); i++) {
-        if (vifSpecs.get(i).virtio()) {
-          continue;
-        }
-        try {
-          netBackends.add(networks().attach(xenstore, domain.domid(), i, vifSpecs.get(i)));
-        } catch (java.io.IOException e) {
-          throw new BootException(e.getMessage(), e);
-        }
-      }
+      attachPvDevices();
     } else {
       long rsdp = installAcpiTables(hv, domain);
       k = loader.load(image, request, new BootTarget(BootMode.of(domain.mode()),
@@ -435,6 +421,33 @@ public final class HvmMachine {
     kernelName = name;
     hv.unpause(domain);
     return k;
+  }
+
+  /**
+   * The domain's PV disks (blkback) and PV vifs (netback) in dom0; the rest are devices of the
+   * device model. A pv domain has none, so there every disk and vif must be a PV one.
+   */
+  private void attachPvDevices() throws BootException {
+    for (java.util.Map.Entry<DiskSpec, org.hospes.dom0.disk.DiskImage> d : disks.entrySet()) {
+      if (d.getKey().busIn(domain.mode()) != DiskSpec.Bus.XEN) {
+        if (domain.mode() == DomainMode.PV) {
+          throw new BootException("a pv domain has no device model: disk "
+              + d.getKey().vdev() + " must be a PV disk (xvdX, bus=xen)");
+        }
+        continue; // a device of the device model
+      }
+      blockBackends.add(attachDisk(hv, xenstore, domain.domid(), d.getKey(), d.getValue()));
+    }
+    for (int i = 0; i < vifSpecs.size(); i++) {
+      if (vifSpecs.get(i).virtio()) {
+        continue;
+      }
+      try {
+        netBackends.add(networks().attach(xenstore, domain.domid(), i, vifSpecs.get(i)));
+      } catch (java.io.IOException e) {
+        throw new BootException(e.getMessage(), e);
+      }
+    }
   }
 
   /**
