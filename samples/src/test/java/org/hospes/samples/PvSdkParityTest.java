@@ -97,6 +97,16 @@ class PvSdkParityTest {
         .endsWith("xenstore-demo: done, 26 requests\n");
   }
 
+  /** vcpu_op's runstate and time areas, singleshot and periodic timers. */
+  @Test
+  @Timeout(value = 300, unit = TimeUnit.SECONDS)
+  void runstateAndTimersPrintTheSameInPvAndPvh() throws Exception {
+    GuestRun.Result pv = parity(build("runstate", "runstate/runstate.c"), null);
+    assertThat(pv.console()).contains("mostly blocked: yes, ran: yes, accounted >= 5 ms: yes")
+        .contains("5 periodic ticks, then none for 3 ms: yes")
+        .endsWith("get_runstate_info: 0, state 0\n");
+  }
+
   /** Ping-pong between two guests of a mode: the pong side maps the ping side's grant. */
   @Test
   @Timeout(value = 300, unit = TimeUnit.SECONDS)
