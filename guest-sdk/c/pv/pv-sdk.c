@@ -181,10 +181,11 @@ int gnttab_unmap(uint32_t gpa, grant_handle_t handle)
     if (rc != 0) {
         return GNTST_general_error;
     }
-    if (op.status == GNTST_okay) {
+    uint32_t pfn = (gpa - VIRT_BASE) >> 12;
+    if (op.status == GNTST_okay && gpa >= VIRT_BASE && pfn < pv_start_info->nr_pages) {
         /* Unmapping cleared the L1 entry: put our own frame back, as PVH's physmap does. */
-        const void *va = (const void *)(gpa & ~0xfffu);
-        update_va_mapping(va, ((uint64_t)pv_mfn_of(va) << 12) | PTE_P | PTE_RW | PTE_A | PTE_D);
+        update_va_mapping(pv_pfn_to_va(pfn),
+                          ((uint64_t)pv_pfn_to_mfn(pfn) << 12) | PTE_P | PTE_RW | PTE_A | PTE_D);
     }
     return op.status;
 }
