@@ -2,9 +2,10 @@
  * Event channels for Hospes guests (the 2-level ABI on shared_info).
  *
  * The runtime maps shared_info, sets HVM_PARAM_CALLBACK_IRQ to the upcall
- * vector (PVH) or registers the event callback (PV) and runs with events enabled: each upcall scans pending_sel and
- * the pending/mask words and calls the handler registered for each port
- * (with the port's pending bit already cleared).
+ * vector (PVH) or registers the event callback (PV), and runs with events
+ * enabled: each upcall scans pending_sel and the pending/mask words and calls
+ * the handler registered for each port (with the port's pending bit already
+ * cleared).
  */
 #ifndef HOSPES_EVTCHN_H
 #define HOSPES_EVTCHN_H
