@@ -172,6 +172,12 @@ final class RunCommand implements Callable<Integer> {
           + " bridge=, type=vif and backend=0 are accepted too.")
   java.util.List<String> vifs;
 
+  @Option(names = "--device", paramLabel = "NAME[,key=value...]",
+      description = "Add a device from a device-model plugin to the HVM domain's device model"
+          + " (repeatable; hvm, hvm-shadow and pvhvm), as QEMU's -device: the samples' jar adds"
+          + " 'edu', QEMU's teaching PCI device. An unknown NAME lists the known devices.")
+  java.util.List<String> devices;
+
   @Mixin
   EngineOption engine = new EngineOption();
 
@@ -286,6 +292,10 @@ final class RunCommand implements Callable<Integer> {
       return "--cpus " + cpus + ": " + m.cliName() + " mode has one vCPU so far; use --mode hvm"
           + " or pvh for SMP";
     }
+    if (devices != null && (m == RunMode.NATIVE || m == RunMode.PVH || m == RunMode.PV)) {
+      return "--device adds a device to an HVM domain's device model; " + m.cliName()
+          + " mode has none (use hvm, hvm-shadow or pvhvm)";
+    }
     if (m == RunMode.NATIVE) {
       String noHypervisor = " does nothing in native mode (no hypervisor); use --mode hvm,"
           + " hvm-shadow or pvh";
@@ -395,6 +405,16 @@ final class RunCommand implements Callable<Integer> {
             machine.addVif(spec);
           } catch (IllegalArgumentException | IOException e) {
             streams.error("--vif: " + e.getMessage());
+            return ExitStatus.USAGE;
+          }
+        }
+      }
+      if (devices != null) {
+        for (String text : devices) {
+          try {
+            machine.addDevice(org.hospes.dom0.devicemodel.plugin.DeviceSpec.parse(text));
+          } catch (IllegalArgumentException e) {
+            streams.error("--device " + text + ": " + e.getMessage());
             return ExitStatus.USAGE;
           }
         }

@@ -173,6 +173,7 @@ public final class HvmMachine {
     // A boot loader runs after the firmware: the PIC and PIT are as SeaBIOS leaves them.
     BiosLeftState.apply(domain.platformPorts());
     attachIde();
+    attachPluginDevices();
     deviceModel.firmwareSetup(domain.platformPorts());
     hv.unpause(domain);
     return loaded;
@@ -236,6 +237,54 @@ public final class HvmMachine {
         }
       }
     }
+  }
+
+  private org.hospes.dom0.devicemodel.plugin.DeviceModelPlugins devicePlugins;
+  private final java.util.List<org.hospes.dom0.devicemodel.plugin.DeviceSpec> deviceSpecs =
+      new java.util.ArrayList<>();
+  private java.util.List<org.hospes.dom0.devicemodel.plugin.DeviceModelPlugin.AttachedDevice>
+      pluginDevices = java.util.List.of();
+
+  /**
+   * Where {@link #addDevice} looks devices up: the class path's plugins unless a test gives
+   * its own.
+   */
+  public void setDevicePlugins(org.hospes.dom0.devicemodel.plugin.DeviceModelPlugins plugins) {
+    this.devicePlugins = java.util.Objects.requireNonNull(plugins);
+  }
+
+  private org.hospes.dom0.devicemodel.plugin.DeviceModelPlugins devicePlugins() {
+    if (devicePlugins == null) {
+      devicePlugins = org.hospes.dom0.devicemodel.plugin.DeviceModelPlugins.discovered();
+    }
+    return devicePlugins;
+  }
+
+  /**
+   * Gives the domain a plugin device ({@code --device}; before loading): it is added to the
+   * device model after the built-in devices. IllegalArgumentException listing the known
+   * devices if no plugin has that name.
+   */
+  public void addDevice(org.hospes.dom0.devicemodel.plugin.DeviceSpec spec) {
+    devicePlugins().plugin(spec.name());
+    deviceSpecs.add(spec);
+  }
+
+  /** The plugin devices, in {@link #addDevice} order (after loading). */
+  public java.util.List<org.hospes.dom0.devicemodel.plugin.DeviceModelPlugin.AttachedDevice>
+      pluginDevices() {
+    return pluginDevices;
+  }
+
+  private void attachPluginDevices() throws BootException {
+    if (deviceSpecs.isEmpty() || !pluginDevices.isEmpty()) {
+      return;
+    }
+    pluginDevices = java.util.List.copyOf(PluginDevices.attach(devicePlugins(), hv,
+        domain.mode().pvDevicesOnly() ? null : deviceModel, domain, deviceSpecs, line -> {
+          diagnostics.println("hospes: device model: " + line);
+          diagnostics.flush();
+        }));
   }
 
   private org.hospes.dom0.devicemodel.ide.Piix3Ide ide;
@@ -427,6 +476,7 @@ public final class HvmMachine {
           rsdp));
     }
     attachVirtio();
+    attachPluginDevices();
     if (!domain.mode().pvDevicesOnly()) {
       // A boot loader runs after the firmware: the PIC and PIT are as SeaBIOS leaves them.
       BiosLeftState.apply(domain.platformPorts());
