@@ -158,6 +158,11 @@ int kmain(uint32_t magic, const struct multiboot_info *mbi)
     irq_line = (int)(intr & 0xFF);
 
     uint32_t id = rd(REG_ID);
+    if (id == 0xFFFFFFFFu) {
+        /* A master abort: nothing decodes the BAR (Hospes's shadow paging forwards no MMIO). */
+        printf("  BAR0 reads all ones: the registers are not reachable\n");
+        return 1;
+    }
     printf("  identification .... 0x%08x: version %u.%u\n", id, id >> 24, (id >> 16) & 0xFF);
     wr(REG_LIVENESS, 0x12345678u);
     printf("  liveness .......... wrote 0x12345678, read 0x%08x\n", rd(REG_LIVENESS));

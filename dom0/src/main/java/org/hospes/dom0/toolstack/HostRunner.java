@@ -210,6 +210,9 @@ public final class HostRunner {
       LineConsole lines = consoleTaps == null ? new LineConsole(spec.name(), console)
           : new LineConsole(spec.name(), console, consoleTaps.apply(spec.name()), false);
       GuestDomain[] self = new GuestDomain[1];
+      // Each image is opened once (an image open for writing is locked), whatever serves it.
+      java.util.Map<DiskSpec, org.hospes.dom0.disk.DiskImage> images =
+          new java.util.HashMap<>();
       HvmDeviceModel dm = null;
       org.hospes.dom0.backend.console.ConsoleBackend pvConsole = null;
       // console_io goes to the hypervisor's log, "(dN) " per line, as on a debug Xen; the PV
@@ -241,14 +244,8 @@ public final class HostRunner {
           if (disk.busIn(spec.mode()) != DiskSpec.Bus.XEN) {
             continue; // a device of the device model
           }
-          org.hospes.dom0.disk.DiskImage img;
-          try {
-            img = disk.open();
-          } catch (java.io.IOException e) {
-            throw new IllegalArgumentException(e.getMessage());
-          }
           vbds.put(vbdKey(d.domid(), disk.devid()),
-              HvmMachine.attachDisk(hv, xenstore, d.domid(), disk, img));
+              HvmMachine.attachDisk(hv, xenstore, d.domid(), disk, open(images, disk)));
         }
         for (int i = 0; i < spec.vifs().size(); i++) {
           if (spec.vifs().get(i).virtio()) {
@@ -272,15 +269,15 @@ public final class HostRunner {
         java.util.Map<DiskSpec, org.hospes.dom0.disk.DiskImage> ideDisks =
             new java.util.LinkedHashMap<>();
         for (DiskSpec disk : spec.disks()) {
-          if (disk.busIn(spec.mode()) == DiskSpec.Bus.IDE) {
-            try {
-              ideDisks.put(disk, disk.open());
-            } catch (java.io.IOException e) {
-              throw new IllegalArgumentException(e.getMessage());
-            }
+          // A pvhvm domain's vbds are offered as IDE disks too, on the same open images.
+          if (disk.busIn(spec.mode()) == DiskSpec.Bus.IDE
+              || spec.mode().xenPlatformPci() && disk.busIn(spec.mode()) == DiskSpec.Bus.XEN) {
+            ideDisks.put(disk, open(images, disk));
           }
         }
         HvmMachine.attachIdeDisks(hv, dm, d, ideDisks);
+        PluginDevices.attach(org.hospes.dom0.devicemodel.plugin.DeviceModelPlugins.discovered(),
+            hv, dm, d, spec.devices(), line -> xenLog(d, line));
         dm.firmwareSetup(d.platformPorts());
       }
       GuestDomain g = new GuestDomain(spec, d, dm, lines, hv.now());
@@ -333,6 +330,20 @@ public final class HostRunner {
         }
       }
     }
+  }
+
+  private static org.hospes.dom0.disk.DiskImage open(
+      java.util.Map<DiskSpec, org.hospes.dom0.disk.DiskImage> images, DiskSpec disk) {
+    org.hospes.dom0.disk.DiskImage img = images.get(disk);
+    if (img == null) {
+      try {
+        img = disk.open();
+      } catch (java.io.IOException e) {
+        throw new IllegalArgumentException(e.getMessage());
+      }
+      images.put(disk, img);
+    }
+    return img;
   }
 
   /** A device-model log line (unplug requests, PV driver messages) on the hypervisor's log. */
