@@ -87,6 +87,7 @@ public final class EduDevice implements MmioDevice {
 
   private long mmioReads;
   private long mmioWrites;
+  /** Accesses of the wrong size, and writes to read-only or unused offsets. */
   private long badAccesses;
   private long factorials;
   private long interrupts;
