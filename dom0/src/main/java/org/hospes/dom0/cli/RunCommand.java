@@ -463,6 +463,12 @@ final class RunCommand implements Callable<Integer> {
       printRunLine(streams, kernel, result, nanos);
       printJitLine(streams, machine.domain().vcpus().stream().map(v -> v.cpu().jit()).toList());
       StatsReport.printTable(hv, hv.domains(), streams.err());
+      // Plugin devices report their own counters, one line each.
+      for (var dev : machine.pluginDevices()) {
+        StringBuilder line = new StringBuilder("device " + dev.name() + ":");
+        dev.counters().forEach((k, v) -> line.append(' ').append(k).append('=').append(v));
+        streams.err().println(line);
+      }
     }
     StatsDocument.Ending ending = new StatsDocument.Ending(result.reason(), result.exitStatus());
     StatsDocument doc = StatsReport.document(hv, hv.domains(),

@@ -159,4 +159,29 @@ class XlDomainConfigTest {
     assertThatThrownBy(() -> XlDomainConfig.read(f)).hasMessage(f + ": not a text file; create"
         + " takes an xl domain configuration (name = \"...\", kernel = \"...\", ...)");
   }
+
+  @Test
+  void deviceModelArgsCarryQemusDeviceOptionToThePluginSeam() throws IOException {
+    XlDomainConfig c = read("""
+        name = "e"; type = "hvm"; kernel = "k.elf"
+        device_model_args_hvm = [ "-device", "edu,dma_mask=0xffffff", "-device", "edu" ]
+        """);
+    assertThat(c.devices()).containsExactly("edu,dma_mask=0xffffff", "edu");
+    assertThat(c.toSpec().devices()).extracting(d -> d.toString())
+        .containsExactly("edu,dma_mask=0xffffff", "edu");
+    fails("""
+        name = "e"; type = "hvm"; kernel = "k.elf"
+        device_model_args = [ "-m", "64" ]
+        """, ":2: device_model_args: Hospes understands only \"-device\", \"NAME[,key=value"
+        + "...]\" pairs here (devices of device-model plugins), got '-m'");
+    fails("""
+        name = "e"; type = "pvh"; kernel = "k.elf"
+        device_model_args_hvm = [ "-device", "edu" ]
+        """, ":2: device_model_args_hvm: device-model arguments need type = \"hvm\" (a domain"
+        + " with a device model)");
+    fails("""
+        name = "e"; type = "hvm"; kernel = "k.elf"
+        device_model_args_hvm = [ "-device", "edu,slot=1,slot=2" ]
+        """, ":2: device_model_args_hvm: device 'edu,slot=1,slot=2': option slot given twice");
+  }
 }
