@@ -180,10 +180,12 @@ class HospesCliTest {
         .isEqualTo(2);
     assertThat(stderr()).startsWith("hospes: --device edu: unknown device 'edu'; no device"
         + " plugins are installed").hasLineCount(1);
+    err.reset();
     assertThat(hospes("run", "--mode", "hvm", "--device", "edu,,", kernel.toString()))
         .isEqualTo(2);
     assertThat(stderr()).isEqualTo("hospes: --device edu,,: device 'edu,,': empty option"
         + System.lineSeparator());
+    err.reset();
     assertThat(hospes("run", "--mode", "pvh", "--device", "edu", kernel.toString()))
         .isEqualTo(2);
     assertThat(stderr()).isEqualTo("hospes: --device adds a device to an HVM domain's device"

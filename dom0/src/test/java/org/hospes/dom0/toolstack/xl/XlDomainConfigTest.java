@@ -118,8 +118,8 @@ class XlDomainConfigTest {
     fails("name = \"a\"\nkernel = \"k.elf\"\nmemory = 4096\n",
         ":3: memory: must be 1..1024 MiB, got 4096");
     fails("name = \"a\"\n\nkernel = \"k.elf\"\nmemroy = 64\n", ":4: memroy: unknown key (Hospes"
-        + " knows: builder, cap, cmdline, cpu_weight, disk, extra, hap, kernel, maxmem, memory,"
-        + " name, on_crash, ramdisk, root, type, vcpus, vif, xen_platform_pci)");
+        + " knows: builder, cap, cmdline, cpu_weight, device_model_args, device_model_args_hvm,"
+        + " disk, extra, hap, kernel, maxmem, memory, name, on_crash, ramdisk, root, type, vcpus, vif, xen_platform_pci)");
     fails("name = \"a\"\nkernel = \"missing.elf\"\n", ":2: kernel: " + dir.resolve("missing.elf")
         + ": no such file");
     fails("name = \"a\"\nkernel = \"k.elf\"\ntype = \"hvm\"\nhap = 0\nvcpus = 2\n",
