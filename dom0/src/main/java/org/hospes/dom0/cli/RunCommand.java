@@ -159,7 +159,9 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = "--disk",
       paramLabel = "PATH[,format=raw|qcow2][,mode=ro][,bus=ide|virtio|xen]",
       description = "Give the guest a disk (repeatable). bus=xen, the default in pvh and"
-          + " pvhvm: a PV disk served by dom0's blkback (xvda, xvdb, ...). bus=ide, the default"
+          + " pvhvm: a PV disk served by dom0's blkback (xvda, xvdb, ...; in pvhvm xvda..xvdd"
+          + " are also emulated IDE disks hda..hdd, which the guest's PV drivers unplug, as under"
+          + " xl). bus=ide, the default"
           + " in hvm and hvm-shadow: an emulated disk on the PIIX3's IDE controller (Linux's"
           + " ata_piix; primary master, primary slave, secondary master, secondary slave; at"
           + " most 4). bus=virtio (hvm modes): a virtio-blk PCI device (Linux: /dev/vda). xl's"
