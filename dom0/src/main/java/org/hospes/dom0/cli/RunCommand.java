@@ -159,7 +159,9 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = "--disk",
       paramLabel = "PATH[,format=raw|qcow2][,mode=ro][,bus=ide|virtio|xen]",
       description = "Give the guest a disk (repeatable). bus=xen, the default in pvh,"
-          + " pvhvm and pv: a PV disk served by dom0's blkback (xvda, xvdb, ...). bus=ide, the default"
+          + " pvhvm and pv: a PV disk served by dom0's blkback (xvda, xvdb, ...; in pvhvm"
+          + " xvda..xvdd are also emulated IDE disks hda..hdd, which the guest's PV drivers"
+          + " unplug, as under xl). bus=ide, the default"
           + " in hvm and hvm-shadow: an emulated disk on the PIIX3's IDE controller (Linux's"
           + " ata_piix; primary master, primary slave, secondary master, secondary slave; at"
           + " most 4). bus=virtio (hvm modes): a virtio-blk PCI device (Linux: /dev/vda). xl's"
@@ -178,6 +180,12 @@ final class RunCommand implements Callable<Integer> {
           + " route (ip=A.B.C.D). pcap=FILE captures the interface's frames. xl's keys mac=,"
           + " bridge=, type=vif and backend=0 are accepted too.")
   java.util.List<String> vifs;
+
+  @Option(names = "--device", paramLabel = "NAME[,key=value...]",
+      description = "Add a device from a device-model plugin to the HVM domain's device model"
+          + " (repeatable; hvm, hvm-shadow and pvhvm), as QEMU's -device: the samples' jar adds"
+          + " 'edu', QEMU's teaching PCI device. An unknown NAME lists the known devices.")
+  java.util.List<String> devices;
 
   @Mixin
   EngineOption engine = new EngineOption();
@@ -292,6 +300,10 @@ final class RunCommand implements Callable<Integer> {
     if (cpus > 1 && m != RunMode.HVM && m != RunMode.PVH) {
       return "--cpus " + cpus + ": " + m.cliName() + " mode has one vCPU so far; use --mode hvm"
           + " or pvh for SMP";
+    }
+    if (devices != null && (m == RunMode.NATIVE || m == RunMode.PVH || m == RunMode.PV)) {
+      return "--device adds a device to an HVM domain's device model; " + m.cliName()
+          + " mode has none (use hvm, hvm-shadow or pvhvm)";
     }
     if (hvmFep && (m == RunMode.NATIVE || m == RunMode.PV)) {
       return "--hvm-fep needs a mode that runs in VMX non-root operation (hvm, hvm-shadow,"
@@ -413,6 +425,16 @@ final class RunCommand implements Callable<Integer> {
           }
         }
       }
+      if (devices != null) {
+        for (String text : devices) {
+          try {
+            machine.addDevice(org.hospes.dom0.devicemodel.plugin.DeviceSpec.parse(text));
+          } catch (IllegalArgumentException e) {
+            streams.error("--device " + text + ": " + e.getMessage());
+            return ExitStatus.USAGE;
+          }
+        }
+      }
       if (consoleLog != null) {
         try {
           log = Files.newOutputStream(consoleLog);
@@ -457,6 +479,12 @@ final class RunCommand implements Callable<Integer> {
       printRunLine(streams, kernel, result, nanos);
       printJitLine(streams, machine.domain().vcpus().stream().map(v -> v.cpu().jit()).toList());
       StatsReport.printTable(hv, hv.domains(), streams.err());
+      // Plugin devices report their own counters, one line each.
+      for (var dev : machine.pluginDevices()) {
+        StringBuilder line = new StringBuilder("device " + dev.name() + ":");
+        dev.counters().forEach((k, v) -> line.append(' ').append(k).append('=').append(v));
+        streams.err().println(line);
+      }
     }
     StatsDocument.Ending ending = new StatsDocument.Ending(result.reason(), result.exitStatus());
     StatsDocument doc = StatsReport.document(hv, hv.domains(),
