@@ -27,6 +27,8 @@ public final class Counters {
    * whose access went to a device (what EPT violations are with EPT).
    */
   public long shadowMmio;
+  /** Instructions run through Xen's forced-emulation prefix (--hvm-fep). */
+  public long forcedEmulations;
   public long eptViolations;
   public long ioreqs;
   public long injectedInterrupts;
@@ -96,6 +98,7 @@ public final class Counters {
     shadowFaults += o.shadowFaults;
     shadowFaultsInjected += o.shadowFaultsInjected;
     shadowMmio += o.shadowMmio;
+    forcedEmulations += o.forcedEmulations;
     eptViolations += o.eptViolations;
     ioreqs += o.ioreqs;
     injectedInterrupts += o.injectedInterrupts;
