@@ -100,8 +100,8 @@ final class RunCommand implements Callable<Integer> {
   int ramMiB;
 
   @Option(names = "--cpus", paramLabel = "N", defaultValue = "1",
-      description = "vCPUs of the domain (default: ${DEFAULT-VALUE}): hvm and pvh 1 to "
-          + org.hospes.hv.domain.Domains.MAX_VCPUS + "; native, hvm-shadow and pv have 1."
+      description = "vCPUs of the domain (default: ${DEFAULT-VALUE}): hvm, hvm-shadow and pvh 1"
+          + " to " + org.hospes.hv.domain.Domains.MAX_VCPUS + "; native and pv have 1."
           + " vCPU 0 starts at the kernel's entry; the others wait for INIT and start-up IPIs"
           + " from its local APIC (APIC ID = vCPU id). All run interleaved on one physical CPU"
           + " in virtual time.")
