@@ -105,12 +105,16 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
       throw new SpecException(name + ": bus=virtio disks need an hvm mode (hvm, hvm-shadow)");
     }
     vifs = java.util.List.copyOf(vifs);
-    if (vifs.stream().anyMatch(v -> !v.virtio()) && !pvDevices) {
-      throw new SpecException(name + ": vifs need mode=pvh or pvhvm (they are PV network"
-          + " interfaces), or model=virtio in an hvm mode");
-    }
-    if (vifs.stream().anyMatch(VifSpec::virtio) && mode.pvDevicesOnly()) {
-      throw new SpecException(name + ": model=virtio vifs need an hvm mode (hvm, hvm-shadow)");
+    for (VifSpec v : vifs) {
+      if (v.vifIn(mode) && !pvDevices) {
+        throw new SpecException(name + ": model=xen vifs need mode=pvh or pvhvm (they are PV"
+            + " network interfaces); hvm modes take model=e1000 (the default) or virtio");
+      }
+      if (!v.vifIn(mode) && mode.pvDevicesOnly()) {
+        throw new SpecException(name + ": model=" + v.modelIn(mode).name().toLowerCase(
+            java.util.Locale.ROOT) + " vifs are PCI devices and need an hvm mode (hvm,"
+            + " hvm-shadow, pvhvm)");
+      }
     }
   }
 

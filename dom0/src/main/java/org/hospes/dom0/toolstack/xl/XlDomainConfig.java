@@ -183,9 +183,9 @@ public record XlDomainConfig(String source, String name, String type, int memory
             + " xen_platform_pci = 1, for now, or specification=virtio in an hvm domain");
       }
       List<String> vifs = stringList("vif");
-      if (!vifs.isEmpty() && !(hvm && vifs.stream().allMatch(v -> v.contains("model=virtio")))) {
-        throw error(s.get("vif"), "network interfaces in config files are virtio-net ones for"
-            + " now: type = \"hvm\" and vif = ['model=virtio-net,...']");
+      if (!vifs.isEmpty() && !hvm) {
+        throw error(s.get("vif"), "network interfaces in config files are emulated ones for"
+            + " now: type = \"hvm\" and vif = ['type=ioemu,model=e1000|virtio-net,...']");
       }
       String onCrash = string("on_crash", "destroy");
       if (OnCrash.of(onCrash) == null) {
