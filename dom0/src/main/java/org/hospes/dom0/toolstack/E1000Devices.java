@@ -35,8 +35,6 @@ public final class E1000Devices {
     E1000 nic = new E1000("e1000-" + domid + "." + devid,
         org.hospes.dom0.devicemodel.virtio.VirtioNet.mac(mac),
         new ForeignGuestDma(hv.control(), domid));
-    int slot = freeSlot(dm, nic);
-    dm.attachPci(slot, nic.function());
     SwitchPort port = nic;
     if (spec.pcap() != null) {
       try {
@@ -46,14 +44,25 @@ public final class E1000Devices {
             + e.getMessage(), e);
       }
     }
+    plug(dm, nic, net, port);
+    return nic;
+  }
+
+  /**
+   * Puts {@code nic} on the first free slot from {@value #FIRST_SLOT}, connects {@code port}
+   * (the card, or its capture) to {@code net}, and registers the card for the unplug protocol,
+   * whose unplug takes it off both. Returns the slot.
+   */
+  public static int plug(HvmDeviceModel dm, E1000 nic, Network net, SwitchPort port) {
+    int slot = freeSlot(dm, nic);
+    dm.attachPci(slot, nic.function());
     net.connect(port);
-    SwitchPort connected = port;
     nic.onUnplug(() -> {
       dm.pci().detach(slot, 0);
-      net.disconnect(connected);
+      net.disconnect(port);
     });
     dm.registerUnpluggable(nic);
-    return nic;
+    return slot;
   }
 
   private static int freeSlot(HvmDeviceModel dm, E1000 nic) {

@@ -73,6 +73,7 @@ public final class E1000 implements MmioDevice, SwitchPort, Unpluggable {
   private final byte[][] backlog = new byte[BACKLOG][];
   private final int[] backlogLen = new int[BACKLOG];
   private final byte[] mac;
+  private final PortDevice ioWindow = new IoWindow();
   private final java.util.zip.CRC32 crc = new java.util.zip.CRC32();
   private int backlogHead;
   private int backlogCount;
@@ -114,7 +115,7 @@ public final class E1000 implements MmioDevice, SwitchPort, Unpluggable {
         .reset(PciFunction.SUBSYSTEM_VENDOR_ID, 2, SUBSYSTEM_VENDOR)
         .reset(SUBSYSTEM_ID, 2, SUBSYSTEM)
         .memoryBar(0, MMIO_SIZE, false, this)
-        .ioBar(1, IO_SIZE, new IoWindow())
+        .ioBar(1, IO_SIZE, ioWindow)
         .interruptPin(1);
     reset();
   }
@@ -122,6 +123,11 @@ public final class E1000 implements MmioDevice, SwitchPort, Unpluggable {
   /** The PCI function to attach to the bus. */
   public PciFunction function() {
     return pci;
+  }
+
+  /** What BAR1 decodes: IOADDR at 0 and IODATA at 4. */
+  public PortDevice ioWindow() {
+    return ioWindow;
   }
 
   /** The MAC's reset (power-on and CTRL.RST): registers to their defaults, rings stopped. */
@@ -422,8 +428,11 @@ public final class E1000 implements MmioDevice, SwitchPort, Unpluggable {
           causes |= ICR_TXDW;
         }
       } catch (IllegalArgumentException e) {
+        // The ring itself is outside the domain's memory: the fetch fails (a master abort)
+        // and the unit stops here, as it would, until the driver moves the tail again.
         dmaErrors++;
         tx.clear();
+        break;
       }
       head = (head + 1) % n;
       regs[TDH / 4] = head;
@@ -716,7 +725,7 @@ public final class E1000 implements MmioDevice, SwitchPort, Unpluggable {
         dma.write(at + 8, desc, 8, 8);
       } catch (IllegalArgumentException e) {
         dmaErrors++;
-        failed = true;
+        failed = true; // the frame is lost; its descriptors are used up
       }
       done += chunk;
       head = (head + 1) % n;
