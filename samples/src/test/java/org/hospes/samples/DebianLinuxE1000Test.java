@@ -75,6 +75,7 @@ class DebianLinuxE1000Test {
       RunResult r = m.run(20_000_000_000L);
       long ms = (System.nanoTime() - t0) / 1_000_000;
       String text = console.toString(StandardCharsets.ISO_8859_1);
+      text.lines().filter(l -> l.contains("e1000")).forEach(l -> System.out.println("  " + l));
       assertThat(m.e1000Devices()).hasSize(1);
       E1000 nic = m.e1000Devices().get(0);
       E1000Stats s = nic.stats();
@@ -90,6 +91,7 @@ class DebianLinuxE1000Test {
           c.totalExits(), exits);
       assertThat(text).as("console (run ended: %s; %s)", r, diag)
           .contains("e1000 0000:00:06.0 eth0: Intel(R) PRO/1000 Network Connection")
+          .contains("e1000: eth0 NIC Link is Up 1000 Mbps Full Duplex")
           .contains("udhcpc-script: eth0 is 10.0.2.15 netmask 255.255.255.0, router 10.0.2.2")
           .contains("nat-init: wget ok, " + body.length + " bytes, md5 " + md5);
       assertThat(s.dmaErrors()).isZero();

@@ -293,6 +293,9 @@ final class RunCommand implements Callable<Integer> {
       if (host.scheduler != null) {
         return "--sched" + noHypervisor;
       }
+      if (vifs != null) {
+        return "--vif" + noHypervisor + " (an e1000 or virtio-net in hvm, a vif in pvh)";
+      }
       if (!HvmMachine.factory().costModelNames().contains(host.costModelName())) {
         // The cost model applies here too (native costs); an unknown name lists the known.
         return "unknown cost model '" + host.costModelName() + "'; known cost models: "
