@@ -129,4 +129,19 @@ class VifSpecTest {
         .isEqualTo(2);
     assertThat(c3.stderr()).contains("--vif: net=bridge: bridge networks are named");
   }
+
+  @Test
+  void theCliSaysWhichModesTakeWhichModel() throws Exception {
+    Path k = dir.resolve("k.elf");
+    Files.write(k, new byte[] {0x7f, 'E', 'L', 'F'});
+    CapturedCli a = new CapturedCli();
+    assertThat(a.run("run", "--mode", "pvh", "--vif", "model=e1000", k.toString())).isEqualTo(2);
+    assertThat(a.stderr()).contains("--vif ...,model=e1000 needs an hvm mode");
+    CapturedCli b = new CapturedCli();
+    assertThat(b.run("run", "--mode", "hvm", "--vif", "model=xen", k.toString())).isEqualTo(2);
+    assertThat(b.stderr()).contains("--vif ...,model=xen needs --mode pvh or pvhvm");
+    CapturedCli c = new CapturedCli();
+    assertThat(c.run("run", "--mode", "native", "--vif", "net=nat", k.toString())).isEqualTo(2);
+    assertThat(c.stderr()).contains("--vif does nothing in native mode");
+  }
 }
