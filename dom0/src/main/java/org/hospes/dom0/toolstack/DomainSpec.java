@@ -35,7 +35,8 @@ import org.hospes.hv.domain.DomainMode;
  * @param loader the kernel loader to use, or null to choose by mode and image
  * @param disks disks, in order: xvda, xvdb, ...: PV disks (pvh, pvhvm), IDE disks (hvm,
  *     hvm-shadow by default), bus=virtio disks (modes with a device model)
- * @param vifs PV network interfaces (pvh, pvhvm), in order; model=virtio ones (hvm modes)
+ * @param vifs network interfaces, in order: e1000 cards (hvm, hvm-shadow by default), vifs (pvh,
+ *     pvhvm by default; in pvhvm also offered as an e1000 to unplug), model=virtio ones
  * @param vcpus vCPUs (1 to 64; more than one in hvm and pvh only)
  */
 public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, int weight,

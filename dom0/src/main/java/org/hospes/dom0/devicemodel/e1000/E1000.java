@@ -74,6 +74,7 @@ public final class E1000 implements MmioDevice, SwitchPort, Unpluggable {
   private final int[] backlogLen = new int[BACKLOG];
   private final byte[] mac;
   private final PortDevice ioWindow = new IoWindow();
+  private final TxPacket.Sender sender = this::sendFrame;
   private final java.util.zip.CRC32 crc = new java.util.zip.CRC32();
   private int backlogHead;
   private int backlogCount;
@@ -515,7 +516,7 @@ public final class E1000 implements MmioDevice, SwitchPort, Unpluggable {
     if (tx.overflow) {
       txDropped++;
     } else {
-      tx.finish(regs[VET / 4] & 0xFFFF, (regs[TCTL / 4] & TCTL_PSP) != 0, this::sendFrame);
+      tx.finish(regs[VET / 4] & 0xFFFF, (regs[TCTL / 4] & TCTL_PSP) != 0, sender);
     }
     tx.clear();
   }

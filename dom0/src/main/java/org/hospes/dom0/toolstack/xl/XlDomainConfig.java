@@ -25,8 +25,9 @@ import org.hospes.hv.domain.DomainMode;
  * paging), and the credit scheduler's {@code cpu_weight} and {@code cap}. {@code type = "pv"}
  * boots a classic PV kernel; {@code type = "hvm"} with {@code xen_platform_pci = 1} is PVHVM.
  * In the modes with a device model (hvm, hvm-shadow, pvhvm), disks with xl's
- * {@code specification=virtio} and {@code vif = ['model=virtio-net,...']} are virtio PCI devices;
- * PV vifs in config files are refused with a message until they land. Keys that only concern a
+ * {@code specification=virtio} and {@code vif = ['model=virtio-net,...']} are virtio PCI devices,
+ * and other vifs emulated e1000 cards (xl's {@code type=ioemu} default; in pvhvm a vif as well);
+ * vifs of other domain types in config files are refused with a message until they land. Keys that only concern a
  * display or a BIOS are accepted and ignored.
  *
  * @param source the file, as the user named it (for messages)
