@@ -70,7 +70,7 @@ class VifSpecTest {
     assertThat(DomainSpec.parse("h=k.elf,mode=hvm,vif=[model=virtio]", dir).vifs().get(0)
         .virtio()).isTrue();
     assertThatThrownBy(() -> DomainSpec.parse("h=k.elf,mode=hvm,vif=[model=xen]", dir))
-        .hasMessageContaining("model=xen vifs need mode=pvh or pvhvm");
+        .hasMessageContaining("model=xen vifs need mode=pvh, pvhvm or pv");
     assertThatThrownBy(() -> DomainSpec.parse("h=k.elf,mode=pvh,vif=[model=e1000]", dir))
         .hasMessageContaining("model=e1000 vifs are PCI devices and need an hvm mode");
   }
@@ -109,8 +109,8 @@ class VifSpecTest {
     assertThat(d.disks()).hasSize(1);
     assertThat(d.cmdline()).isEqualTo("console=hvc0");
     assertThat(d.withRam(32).vifs()).isEqualTo(d.vifs());
-    assertThatThrownBy(() -> DomainSpec.parse("a=k.elf,mode=pv,vif=bridge=br0", dir))
-        .hasMessageContaining("vifs need mode=pvh or pvhvm");
+    assertThatThrownBy(() -> DomainSpec.parse("a=k.elf,mode=hvm,vif=[model=xen]", dir))
+        .hasMessageContaining("vifs need mode=pvh, pvhvm or pv");
     assertThatThrownBy(() -> DomainSpec.parse("a=k.elf,mode=pvh,vif=[mac=zz,net=routed]", dir))
         .hasMessageStartingWith("a: vif 'mac=zz,net=routed': mac must be six hex pairs");
     assertThat(d.mode()).isEqualTo(DomainMode.PVH);
@@ -139,7 +139,7 @@ class VifSpecTest {
     assertThat(a.stderr()).contains("--vif ...,model=e1000 needs an hvm mode");
     CapturedCli b = new CapturedCli();
     assertThat(b.run("run", "--mode", "hvm", "--vif", "model=xen", k.toString())).isEqualTo(2);
-    assertThat(b.stderr()).contains("--vif ...,model=xen needs --mode pvh or pvhvm");
+    assertThat(b.stderr()).contains("--vif ...,model=xen needs --mode pvh, pvhvm or pv");
     CapturedCli c = new CapturedCli();
     assertThat(c.run("run", "--mode", "native", "--vif", "net=nat", k.toString())).isEqualTo(2);
     assertThat(c.stderr()).contains("--vif does nothing in native mode");
