@@ -171,11 +171,12 @@ final class RunCommand implements Callable<Integer> {
   java.util.List<String> disks;
 
   @Option(names = "--vif", paramLabel = "[mac=MAC][,net=nat|bridge:NAME|isolated:NAME|routed]"
-      + "[,pcap=FILE][,model=virtio]",
-      description = "pvh, pvhvm and pv modes: give the guest a PV network interface served by"
-          + " dom0's netback"
-          + " (hvm modes: model=virtio, a virtio-net PCI device on the same networks)"
-          + " on a virtual network (repeatable; eth0, eth1, ...). net= is nat by default;"
+      + "[,pcap=FILE][,model=e1000|virtio|xen]",
+      description = "Give the guest a network interface on a virtual network (repeatable;"
+          + " eth0, eth1, ...). model=xen, the default in pvh, pvhvm and pv: a PV interface served"
+          + " by dom0's netback (in pvhvm also offered as an e1000 for the guest to unplug)."
+          + " model=e1000, the default in hvm and hvm-shadow: an emulated Intel 82540EM (Linux's"
+          + " e1000). model=virtio (hvm modes): a virtio-net PCI device. net= is nat by default;"
           + " bridge:NAME and isolated:NAME are learning switches, routed gives each guest a /32"
           + " route (ip=A.B.C.D). pcap=FILE captures the interface's frames. xl's keys mac=,"
           + " bridge=, type=vif and backend=0 are accepted too.")
@@ -315,6 +316,9 @@ final class RunCommand implements Callable<Integer> {
       if (host.scheduler != null) {
         return "--sched" + noHypervisor;
       }
+      if (vifs != null) {
+        return "--vif" + noHypervisor + " (an e1000 or virtio-net in hvm, a vif in pvh)";
+      }
       if (!HvmMachine.factory().costModelNames().contains(host.costModelName())) {
         // The cost model applies here too (native costs); an unknown name lists the known.
         return "unknown cost model '" + host.costModelName() + "'; known cost models: "
@@ -408,13 +412,17 @@ final class RunCommand implements Callable<Integer> {
             streams.error("--vif: " + e.getMessage());
             return ExitStatus.USAGE;
           }
-          if (spec.virtio() ? !hvm
-              : domainMode != DomainMode.PVH && domainMode != DomainMode.PVHVM
-                  && domainMode != DomainMode.PV) {
-            streams.error(spec.virtio()
-                ? "--vif ...,model=virtio needs an hvm mode (a PCI device of the device model)"
-                : "--vif needs --mode pvh, pvhvm or pv (PV network interfaces are served by"
-                    + " netback), or model=virtio in an hvm mode");
+          boolean pvModes = domainMode == DomainMode.PVH || domainMode == DomainMode.PVHVM
+              || domainMode == DomainMode.PV;
+          if (spec.vifIn(domainMode) && !pvModes) {
+            streams.error("--vif ...,model=xen needs --mode pvh, pvhvm or pv (PV network interfaces"
+                + " are served by netback); hvm modes take model=e1000 (the default) or virtio");
+            return ExitStatus.USAGE;
+          }
+          if (!spec.vifIn(domainMode) && !hvm) {
+            streams.error("--vif ...,model=" + spec.modelIn(domainMode).name().toLowerCase(
+                java.util.Locale.ROOT) + " needs an hvm mode (a PCI device of the device"
+                + " model)");
             return ExitStatus.USAGE;
           }
           try {

@@ -239,6 +239,33 @@ public final class HvmMachine {
     }
   }
 
+  private final java.util.List<org.hospes.dom0.devicemodel.e1000.E1000> e1000s =
+      new java.util.ArrayList<>();
+
+  /** The emulated e1000 cards of the domain's interfaces (after loading), in order. */
+  public java.util.List<org.hospes.dom0.devicemodel.e1000.E1000> e1000Devices() {
+    return e1000s;
+  }
+
+  /** An e1000 for each interface whose model is e1000 in this mode ({@link VifSpec#e1000In}). */
+  private void attachE1000() throws BootException {
+    for (int i = 0; i < vifSpecs.size(); i++) {
+      if (!vifSpecs.get(i).e1000In(domain.mode())) {
+        continue;
+      }
+      if (domain.mode().pvDevicesOnly()) {
+        throw new BootException("model=e1000 is an emulated card of the device model: it"
+            + " needs an hvm mode, not " + domain.mode().cliName());
+      }
+      try {
+        e1000s.add(E1000Devices.attach(hv, deviceModel, networks(), domain.domid(), i,
+            vifSpecs.get(i)));
+      } catch (java.io.IOException e) {
+        throw new BootException(e.getMessage(), e);
+      }
+    }
+  }
+
   private org.hospes.dom0.devicemodel.plugin.DeviceModelPlugins devicePlugins;
   private final java.util.List<org.hospes.dom0.devicemodel.plugin.DeviceSpec> deviceSpecs =
       new java.util.ArrayList<>();
@@ -483,6 +510,7 @@ public final class HvmMachine {
           rsdp));
     }
     attachVirtio();
+    attachE1000();
     attachPluginDevices();
     if (!domain.mode().pvDevicesOnly()) {
       // A boot loader runs after the firmware: the PIC and PIT are as SeaBIOS leaves them.
@@ -510,7 +538,7 @@ public final class HvmMachine {
       blockBackends.add(attachDisk(hv, xenstore, domain.domid(), d.getKey(), d.getValue()));
     }
     for (int i = 0; i < vifSpecs.size(); i++) {
-      if (vifSpecs.get(i).virtio()) {
+      if (!vifSpecs.get(i).vifIn(domain.mode())) {
         continue;
       }
       try {

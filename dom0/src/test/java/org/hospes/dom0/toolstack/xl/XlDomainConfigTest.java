@@ -133,8 +133,8 @@ class XlDomainConfigTest {
         ":4: hap: xen_platform_pci = 1 (PVHVM) runs with EPT; set hap = 1 or"
             + " xen_platform_pci = 0");
     fails("name = \"a\"\nkernel = \"k.elf\"\nvif = [ 'bridge=xenbr0' ]\n", ":3: vif: network"
-        + " interfaces in config files are virtio-net ones for now: type = \"hvm\" and"
-        + " vif = ['model=virtio-net,...']");
+        + " interfaces in config files are emulated ones for now: type = \"hvm\" and"
+        + " vif = ['type=ioemu,model=e1000|virtio-net,...']");
     fails("name = \"a\"\nkernel = \"k.elf\"\non_crash = \"coredump-destroy\"\n",
         ":3: on_crash: 'coredump-destroy' is not supported (valid: destroy, preserve, restart)");
     fails("name = \"a\"\nkernel = k.elf\n",
