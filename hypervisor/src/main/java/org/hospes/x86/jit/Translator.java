@@ -995,7 +995,6 @@ final class Translator {
      * the start.
      */
     private void loopBack() {
-      setEip(() -> mv.visitVarInsn(ILOAD, BASE));
       mv.visitVarInsn(ALOAD, C);
       mv.visitInsn(DUP);
       mv.visitFieldInsn(GETFIELD, CPU, "icount", "J");
@@ -1004,7 +1003,6 @@ final class Translator {
       mv.visitFieldInsn(PUTFIELD, CPU, "icount", "J");
       Label leave = new Label();
       Label full = new Label();
-      Label again = new Label();
       // Nothing ran outside this method since the last full check (SLOW is 0): then only the
       // budget, a stop request and the block's validity can have changed (see SLOW).
       mv.visitVarInsn(ILOAD, SLOW);
@@ -1027,8 +1025,11 @@ final class Translator {
       mv.visitFieldInsn(GETFIELD, CPU, "jitLimit", "J");
       mv.visitInsn(LCMP);
       mv.visitJumpInsn(IFGT, full);
-      mv.visitJumpInsn(GOTO, again);
+      // EIP still points past the block, as the prologue or the last full check left it.
+      mv.visitJumpInsn(GOTO, loopTop);
       mv.visitLabel(full);
+      // Cpu.loopAgain looks for the successor at EIP, the block's start.
+      setEip(() -> mv.visitVarInsn(ILOAD, BASE));
       iconst(0);
       mv.visitVarInsn(ISTORE, SLOW);
       mv.visitVarInsn(ALOAD, C);
@@ -1036,7 +1037,6 @@ final class Translator {
       mv.visitFieldInsn(GETFIELD, NAME, "blk", "L" + BLOCK + ";");
       mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "loopAgain", "(L" + BLOCK + ";)Z", false);
       mv.visitJumpInsn(IFEQ, leave);
-      mv.visitLabel(again);
       setEip(() -> {
         mv.visitVarInsn(ILOAD, BASE);
         iconst(endOffset);
