@@ -2923,21 +2923,30 @@ public final class Cpu {
    * through the run loop.
    */
   private int execute(Block b, long limit) {
+    lastRun = b;
+    Translation t = b.translation;
+    if (t == null) {
+      if (jit != null && ++b.heat == jit.threshold()) {
+        b.translation = jit.translate(b, b.code, b.count, b.endOffset);
+      }
+      return execBlock(b, limit);
+    }
+    if (t.count == 0 || limit - busyCycles() < t.count) {
+      return execBlock(b, limit);
+    }
+    if (jit.lockstep() != null) {
+      return lockstepBlock(b, t, limit);
+    }
+    return runTranslated(b, t, limit);
+  }
+
+  /**
+   * Runs translation {@code t} of block {@code b}, then, chained, the translations of its
+   * successors as long as {@link #chainable} allows (kept apart from {@link #execute} so that
+   * the interpreter's path stays small enough for HotSpot to inline into the run loop).
+   */
+  private int runTranslated(Block b, Translation t, long limit) {
     while (true) {
-      lastRun = b;
-      Translation t = b.translation;
-      if (t == null) {
-        if (jit != null && ++b.heat == jit.threshold()) {
-          b.translation = jit.translate(b, b.code, b.count, b.endOffset);
-        }
-        return execBlock(b, limit);
-      }
-      if (t.count == 0 || limit - busyCycles() < t.count) {
-        return execBlock(b, limit);
-      }
-      if (jit.lockstep() != null) {
-        return lockstepBlock(b, t, limit);
-      }
       jitLimit = limit;
       int x = t.run(this);
       if (x != Translation.COMPLETED) {
@@ -2953,6 +2962,8 @@ public final class Cpu {
       }
       jit.chained();
       b = next;
+      lastRun = b;
+      t = b.translation;
     }
   }
 
