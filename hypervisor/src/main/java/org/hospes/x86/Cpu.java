@@ -64,7 +64,7 @@ public final class Cpu {
 
   private static final int TLB_BITS = 12;
   private static final int TLB_SIZE = 1 << TLB_BITS;
-  private static final int TLB_MASK = TLB_SIZE - 1;
+  static final int TLB_MASK = TLB_SIZE - 1;
 
   private static final int F0_MEM = 1 << 28;
   private static final int F0_A16 = 1 << 27;
@@ -1449,7 +1449,8 @@ public final class Cpu {
       if (exit >= 0) {
         return exit;
       }
-      prev = b;
+      // The last block that ran: a translation may have chained on to successors.
+      prev = lastRun;
     }
   }
 
@@ -3063,8 +3064,18 @@ public final class Cpu {
     return jit;
   }
 
-  /** Runs one block: its translation when it has one and the budget covers it, else interpreted. */
+  /** The block {@link #execute} ran last: the one it was given or a successor it chained to. */
+  private Block lastRun;
+
+  /**
+   * Runs one block: its translation when it has one and the budget covers it, else interpreted.
+   * After a translation completes, as long as the run loop would do nothing at this boundary
+   * but find the chained successor and run its translation ({@link #chainable}), that
+   * translation runs straight away: translated blocks chain to each other without a trip
+   * through the run loop.
+   */
   private int execute(Block b, long limit) {
+    lastRun = b;
     Translation t = b.translation;
     if (t == null) {
       if (jit != null && ++b.heat == jit.threshold()) {
@@ -3078,9 +3089,72 @@ public final class Cpu {
     if (jit.lockstep() != null) {
       return lockstepBlock(b, t, limit);
     }
-    jitLimit = limit;
-    int x = t.run(this);
-    return x == Translation.COMPLETED ? afterBlock() : x == Translation.DELIVERED ? -1 : x;
+    return runTranslated(b, t, limit);
+  }
+
+  /**
+   * Runs translation {@code t} of block {@code b}, then, chained, the translations of its
+   * successors as long as {@link #chainable} allows (kept apart from {@link #execute} so that
+   * the interpreter's path stays small enough for HotSpot to inline into the run loop).
+   */
+  private int runTranslated(Block b, Translation t, long limit) {
+    while (true) {
+      jitLimit = limit;
+      int x = t.run(this);
+      if (x != Translation.COMPLETED) {
+        return x == Translation.DELIVERED ? -1 : x;
+      }
+      x = afterBlock();
+      if (x >= 0) {
+        return x;
+      }
+      Block next = chainable(b, limit);
+      if (next == null) {
+        return -1;
+      }
+      jit.chained();
+      b = next;
+      lastRun = b;
+      t = b.translation;
+    }
+  }
+
+  /**
+   * The successor of {@code b} (which has just completed) when the run loop, at this boundary,
+   * would do nothing but follow {@code b}'s chain link to it and run its translation: no
+   * interrupt shadow, debug feature, event or exit due, the link current (same epoch, same EIP,
+   * still valid), and budget left for the whole translation. Else null, and the run loop takes
+   * over exactly where it would have.
+   */
+  private Block chainable(Block b, long limit) {
+    if (shadow || stepPending || b.linkEpoch != epoch
+        || ((flags & (Flags.TF | Flags.RF)) | bpEnabled) != 0) {
+      return null;
+    }
+    int e = eip;
+    Block next = b.next0 != null && b.next0Eip == e && b.next0.valid ? b.next0
+        : b.next1 != null && b.next1Eip == e && b.next1.valid ? b.next1 : null;
+    if (next == null) {
+      return null;
+    }
+    Translation t = next.translation;
+    if (t == null || t.count == 0 || limit - busyCycles() < t.count || !eventsQuiet()) {
+      return null;
+    }
+    return next;
+  }
+
+  /** True when the run loop's event checks at a boundary would neither deliver nor exit. */
+  private boolean eventsQuiet() {
+    if (vmcs != null) {
+      if (hostInterrupt && vmcs.has(VmcsField.PIN_BASED_VM_EXEC_CONTROL,
+          VmxControls.PIN_EXTERNAL_INTERRUPT_EXITING)) {
+        return false;
+      }
+      return (flags & Flags.IF) == 0 || !vmcs.has(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
+          VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
+    }
+    return (flags & Flags.IF) == 0 || intc == null || !intc.pending();
   }
 
   /**
@@ -3231,25 +3305,14 @@ public final class Cpu {
    * exit to take, budget left, chained to itself), so the translation may loop by itself.
    */
   boolean loopAgain(Block b) {
-    if (stopRequested || busyCycles() + b.translation.count > jitLimit
+    if (stopRequested || busyCycles() + b.translation.count > jitLimit || shadow || stepPending
         || b.linkEpoch != epoch || ((flags & (Flags.TF | Flags.RF)) | bpEnabled) != 0) {
       return false;
     }
     int e = eip;
     Block next = b.next0 != null && b.next0Eip == e && b.next0.valid ? b.next0
         : b.next1 != null && b.next1Eip == e && b.next1.valid ? b.next1 : null;
-    if (next != b) {
-      return false;
-    }
-    if (vmcs != null) {
-      if (hostInterrupt && vmcs.has(VmcsField.PIN_BASED_VM_EXEC_CONTROL,
-          VmxControls.PIN_EXTERNAL_INTERRUPT_EXITING)) {
-        return false;
-      }
-      return (flags & Flags.IF) == 0 || !vmcs.has(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
-          VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
-    }
-    return (flags & Flags.IF) == 0 || intc == null || !intc.pending();
+    return next == b && eventsQuiet();
   }
 
   /** A translated store under lockstep: the old bytes are journaled so the block can be rerun. */
