@@ -41,6 +41,8 @@ public final class Cpu {
   public static final int CR4_OSFXSR = 512, CR4_OSXMMEXCPT = 1024;
   /** IA32_EFER.NXE: execute-disable in PAE paging (the only EFER bit an i686 with NX has). */
   public static final int EFER_NXE = 1 << 11;
+  /** IA32_EFER. */
+  public static final int MSR_EFER = 0xC000_0080;
 
   // Lazy flag kinds. Operands and result are stored sign-extended from the operand size, so bit
   // 31 of each stands for the operand's top bit and no flag needs the size.

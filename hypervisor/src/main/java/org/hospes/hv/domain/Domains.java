@@ -184,5 +184,10 @@ public final class Domains {
     vmcs.write(VmcsField.EXCEPTION_BITMAP, 0);
     // IA32_APIC_BASE belongs to the local APIC the hypervisor emulates.
     vmcs.interceptMsr(0x1B, true, true);
+    if (mode == DomainMode.HVM_SHADOW) {
+      // The shadow pager's 2-level shadows cannot express execute-disable, so a shadow-paged
+      // vCPU is a processor without NX: EFER writes are checked (HvmExitHandler.msr).
+      vmcs.interceptMsr(org.hospes.x86.Cpu.MSR_EFER, false, true);
+    }
   }
 }

@@ -288,6 +288,10 @@ public final class HvmExitHandler {
     int leaf = cpu.reg(Cpu.EAX);
     if ((leaf & 0xFFFF_FF00) != XenCpuid.BASE) {
       cpu.executeCpuid();
+      if (leaf == 0x8000_0001 && v.domain().shadow() != null) {
+        // No NX under shadow paging: its shadows cannot enforce execute-disable.
+        cpu.setReg(Cpu.EDX, cpu.reg(Cpu.EDX) & ~(1 << 20));
+      }
       if (leaf == 1) {
         // The hypervisor bit, and the local APIC of this vCPU: EBX[31:24] is its initial
         // APIC ID, which is the vCPU id.
@@ -355,6 +359,13 @@ public final class HvmExitHandler {
       }
       long value = (cpu.reg(Cpu.EAX) & 0xFFFF_FFFFL) | ((long) cpu.reg(Cpu.EDX) << 32);
       if (lapic.writeApicBase(value)) {
+        cpu.skipInstruction();
+        return;
+      }
+    }
+    if (msr == Cpu.MSR_EFER && write && v.domain().shadow() != null) {
+      // A processor without NX: EFER has no writable bit, so only 0 is accepted.
+      if (cpu.reg(Cpu.EAX) == 0 && cpu.reg(Cpu.EDX) == 0) {
         cpu.skipInstruction();
         return;
       }
