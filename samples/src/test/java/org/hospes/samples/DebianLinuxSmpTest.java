@@ -18,10 +18,13 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Debian's unmodified 686-pae kernel in a PVH domain with 2 vCPUs: the MADT lists two local
- * APICs, Linux starts the second processor by INIT-SIPI-SIPI through its real-mode trampoline
- * (real mode as VT-x's unrestricted guest runs it), and the busybox /init finds two processors
- * in /proc/cpuinfo and CPUs 0-1 online.
+ * Debian's unmodified 686-pae kernel with 2 vCPUs, in a PVH domain and (the bzImage by the
+ * Linux boot protocol) in an HVM domain with EPT: the MADT lists two local APICs, Linux starts
+ * the second processor by INIT-SIPI-SIPI through its real-mode trampoline (real mode as VT-x's
+ * unrestricted guest runs it), and the busybox /init ({@code samples/linux/smp-init.sh}) finds
+ * two processors in /proc/cpuinfo and CPUs 0-1 online, runs a counter pinned to each CPU and
+ * lists /proc/interrupts. The HVM case also checks where interrupts went and that a second boot
+ * gives the same counts.
  */
 @Tag("linux-long")
 class DebianLinuxSmpTest {
