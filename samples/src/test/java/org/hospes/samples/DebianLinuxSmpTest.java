@@ -132,8 +132,8 @@ class DebianLinuxSmpTest {
             List.of(new org.hospes.dom0.boot.BootModule(initrd, "initrd"))), null);
     RunResult r = m.run(12_000_000_000L);
     java.nio.file.Files.writeString(Path.of(System.getProperty("java.io.tmpdir"),
-        "hospes-smp-hvm" + extra + ".log"), console.toString(StandardCharsets.ISO_8859_1) + "\n--- " + r
-        + "\n" + diag.toString(StandardCharsets.ISO_8859_1));
+        "hospes-smp-hvm" + extra + ".log"), console.toString(StandardCharsets.ISO_8859_1)
+        + "\n--- " + r + "\n" + diag.toString(StandardCharsets.ISO_8859_1));
     long[] instructions = m.domain().vcpus().stream()
         .mapToLong(v -> v.counters().instructions).toArray();
     return new HvmRun(r, console.toString(StandardCharsets.ISO_8859_1).replace("\r", ""),

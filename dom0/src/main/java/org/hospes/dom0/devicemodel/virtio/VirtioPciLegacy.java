@@ -5,6 +5,7 @@ import static org.hospes.dom0.devicemodel.virtio.VirtioConstants.STATUS_DRIVER_O
 
 import org.hospes.dom0.devicemodel.GuestDma;
 import org.hospes.dom0.devicemodel.pci.PciFunction;
+import org.hospes.dom0.devicemodel.pci.PciMsix;
 import org.hospes.x86.PortDevice;
 
 /**
@@ -31,8 +32,9 @@ import org.hospes.x86.PortDevice;
  * device sets the ISR bit and asserts INTA#.
  *
  * <p>The only capability is MSI-X (no vendor capabilities), so Linux's virtio_pci finds no
- * modern interface and takes the device with its legacy driver. Everything runs in the ioreq that made it: a notify serves the
- * queue at once (as a device model without an I/O thread does). A driver that corrupts a queue
+ * modern interface and takes the device with its legacy driver. Everything runs in the ioreq
+ * that made it: a notify serves the queue at once (as a device model without an I/O thread
+ * does). A driver that corrupts a queue
  * gets DEVICE_NEEDS_RESET and a configuration interrupt; the queues stay idle until it resets
  * the device. Nothing a guest writes here can throw out of the device model.
  */
@@ -73,7 +75,7 @@ public final class VirtioPciLegacy implements PortDevice, VirtioTransport {
   private final SplitVirtqueue[] queues;
   private final int[] pfn;
   /** MSI-X, or null for a device with INTx only. */
-  private final org.hospes.dom0.devicemodel.pci.PciMsix msix;
+  private final PciMsix msix;
   private final int[] queueVector;
   private int configVector = NO_VECTOR;
   private int driverFeatures;
@@ -98,7 +100,7 @@ public final class VirtioPciLegacy implements PortDevice, VirtioTransport {
    * it has no MSI-X capability and uses INTx only.
    */
   public VirtioPciLegacy(String name, VirtioDevice device, GuestDma dma,
-      org.hospes.dom0.devicemodel.pci.PciMsix.MessageSink msi) {
+      PciMsix.MessageSink msi) {
     this.device = device;
     this.dma = dma;
     int header = msi == null ? CONFIG : CONFIG_MSIX;
@@ -113,7 +115,7 @@ public final class VirtioPciLegacy implements PortDevice, VirtioTransport {
     this.pfn = new int[queues.length];
     this.queueVector = new int[queues.length];
     java.util.Arrays.fill(queueVector, NO_VECTOR);
-    this.msix = msi == null ? null : new org.hospes.dom0.devicemodel.pci.PciMsix(pci, MSIX_CAP,
+    this.msix = msi == null ? null : new PciMsix(pci, MSIX_CAP,
         queues.length + 1, MSIX_BAR, msi);
     for (int i = 0; i < queues.length; i++) {
       queues[i] = new SplitVirtqueue(dma, device.queueSize());
@@ -131,7 +133,7 @@ public final class VirtioPciLegacy implements PortDevice, VirtioTransport {
   }
 
   /** The MSI-X capability, or null for an INTx-only device. */
-  public org.hospes.dom0.devicemodel.pci.PciMsix msix() {
+  public PciMsix msix() {
     return msix;
   }
 
