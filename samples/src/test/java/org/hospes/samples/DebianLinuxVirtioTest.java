@@ -33,10 +33,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * the block path), mounts the ext4 image as /dev/vda, runs
  * busybox from it to write /hello.txt, syncs, unmounts and ends the run through isa-debug-exit.
  * The host then reads the file with debugfs and e2fsck -fn finds the file system clean.
- * With EPT, virtio_pci takes the device's MSI-X (a configuration vector and one for the request
- * queue, delivered to the local APICs by the hypervisor) and /proc/interrupts shows them as
- * PCI-MSI; with {@code pci=nomsi} the driver falls back to INTA# through the I/O APIC, and with
- * shadow paging (no APIC) to INTA# through the PIC.
+ * virtio_pci takes the device's MSI-X (a configuration vector and one for the request queue,
+ * delivered to the local APICs by the hypervisor) and /proc/interrupts shows them as PCI-MSI;
+ * with {@code pci=nomsi} the driver falls back to INTA# through the I/O APIC.
  */
 @Tag("linux-long")
 class DebianLinuxVirtioTest {
@@ -47,8 +46,8 @@ class DebianLinuxVirtioTest {
   Path tmp;
 
   /**
-   * EPT (MSI-X), shadow paging (no APIC window: the PIC, so INTx) and EPT with Linux's MSI
-   * turned off (INTx through the I/O APIC); {@code -Dhospes.virtio.runs=hvm} for one.
+   * EPT and shadow paging (MSI-X), and EPT with Linux's MSI turned off (INTx through the I/O
+   * APIC); {@code -Dhospes.virtio.runs=hvm} for one.
    */
   static Stream<String> runs() {
     return Stream.of(System.getProperty("hospes.virtio.runs", "hvm,hvm-shadow,hvm pci=nomsi")
@@ -61,8 +60,7 @@ class DebianLinuxVirtioTest {
   void linuxsVirtioBlkWritesAFileOnAnExt4Image(String run) throws Exception {
     String mode = run.split(" ")[0];
     boolean nomsi = run.contains("pci=nomsi");
-    // Shadow-paged domains have no MMIO APIC window, so Linux runs the PIC and cannot use MSI.
-    boolean msi = mode.equals("hvm") && !nomsi;
+    boolean msi = !nomsi;
     Path vmlinuz = DebianKernel.vmlinuz();
     List<String> modules = Stream.of(VIRTIO_PCI.stream(), Stream.of("virtio_blk.ko"),
         Ext4DiskGuest.EXT4.stream()).flatMap(s -> s).toList();
@@ -117,8 +115,8 @@ class DebianLinuxVirtioTest {
       assertThat(platform.msiDelivered()).isEqualTo(dev.msix().messages());
       assertThat(platform.msiDropped()).isZero();
     } else {
-      assertThat(interrupts).containsPattern(nomsi ? "IO-APIC[^\n]*fasteoi[^\n]*virtio0"
-          : "XT-PIC[^\n]*virtio0").doesNotContain("PCI-MSI");
+      assertThat(interrupts).containsPattern("IO-APIC[^\n]*fasteoi[^\n]*virtio0")
+          .doesNotContain("PCI-MSI");
       assertThat(dev.msix().messages()).isZero();
     }
     assertThat(blk.writes).isPositive();
