@@ -8,7 +8,9 @@
  * "hospes.exit=isa" (a PC without ACPI cannot power off) the run ends through isa-debug-exit.
  * "hospes.ddmb=N" has busybox write an N MiB file (then removed) first, for benchmark figures.
  * "hospes.readmb=N" reads N MiB of the raw disk (at most its size) first, for the read path's
- * figures. The virtio test uses "hospes.disk=vda hospes.driver=virtio_blk".
+ * figures. "hospes.interrupts" prints /proc/interrupts before powering off (which interrupt
+ * controller each driver's interrupts came through). The virtio test uses
+ * "hospes.disk=vda hospes.driver=virtio_blk".
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -63,6 +65,14 @@ static const char *param(const char *key, const char *fallback)
 
 static void power_off(void)
 {
+    FILE *f;
+    if (strstr(cmdline, "hospes.interrupts") && (f = fopen("/proc/interrupts", "r"))) {
+        char line[256];
+        printf("blk-init: /proc/interrupts\n");
+        while (fgets(line, sizeof line, f)) fputs(line, stdout);
+        fclose(f);
+        fflush(stdout);
+    }
     sync();
     if (strstr(cmdline, "hospes.exit=isa") && ioperm(0xF4, 1, 1) == 0) {
         outb(0, 0xF4);

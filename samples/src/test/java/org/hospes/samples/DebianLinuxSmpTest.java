@@ -14,12 +14,17 @@ import org.hospes.hv.domain.DomainMode;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Debian's unmodified 686-pae kernel in a PVH domain with 2 vCPUs: the MADT lists two local
- * APICs, Linux starts the second processor by INIT-SIPI-SIPI through its real-mode trampoline
- * (real mode as VT-x's unrestricted guest runs it), and the busybox /init finds two processors
- * in /proc/cpuinfo and CPUs 0-1 online.
+ * Debian's unmodified 686-pae kernel with 2 vCPUs, in a PVH domain and (the bzImage by the
+ * Linux boot protocol) in HVM domains with EPT and with shadow paging: the MADT lists two local APICs, Linux starts
+ * the second processor by INIT-SIPI-SIPI through its real-mode trampoline (real mode as VT-x's
+ * unrestricted guest runs it), and the busybox /init ({@code samples/linux/smp-init.sh}) finds
+ * two processors in /proc/cpuinfo and CPUs 0-1 online, runs a counter pinned to each CPU and
+ * lists /proc/interrupts. The HVM case also checks where interrupts went and that a second boot
+ * gives the same counts.
  */
 @Tag("linux-long")
 class DebianLinuxSmpTest {
@@ -92,5 +97,96 @@ class DebianLinuxSmpTest {
     assertThat(r.exitStatus()).as("%s", r).isZero();
     assertThat(m.domain().vcpus().get(1).counters().instructions).isPositive();
     assertThat(m.domain().totals().eptViolations).isZero();
+  }
+
+  /**
+   * The same kernel as a Xen HVM guest (it finds Xen's CPUID leaves, so its timers and IPIs are
+   * event channels, as on Xen) and, with {@code nopv}, as a plain PC guest whose timers and IPIs
+   * are its local APICs'. Either way the AP starts by INIT-SIPI-SIPI through the local APIC,
+   * both processors count in a busybox shell, and the I/O APIC delivers IRQ 4 to CPU 1.
+   */
+  @ParameterizedTest(name = "cmdline extra [{0}]")
+  @ValueSource(strings = {"", "nopv"})
+  @Timeout(value = 1800, unit = TimeUnit.SECONDS)
+  void debiansBzImageBringsUpTwoVcpusInHvm(String extra) throws Exception {
+    Path vmlinuz = DebianKernel.vmlinuz();
+    byte[] initrd = DebianKernel.busyboxInitramfs("smp-init.sh", List.of(), java.util.Map.of());
+    boolean nopv = extra.equals("nopv");
+    HvmRun first = bootHvm(vmlinuz, initrd, extra);
+    String text = first.console;
+    assertThat(text).as("run ended: %s\n%s", first.result, first.diag)
+        .contains("Hypervisor detected: Xen HVM")
+        .contains("ACPI: Using ACPI (MADT) for SMP configuration information")
+        .contains("smpboot: Allowing 2 CPUs, 0 hotplug CPUs")
+        .contains("x86: Booting SMP configuration:")
+        .contains("smp: Brought up 1 node, 2 CPUs")
+        .contains("smpboot: Total of 2 processors activated")
+        .contains("smp-init: /proc/cpuinfo lists 2 processors\n")
+        .contains("processor\t: 0\nprocessor\t: 1\n")
+        .contains("smp-init: online CPUs 0-1\n")
+        .contains("smp-init: IRQ 4 affinity 2\n")
+        .contains("smp-init: counter pinned to CPU 0 reached 2000 on CPU 0\n")
+        .contains("smp-init: counter pinned to CPU 1 reached 2000 on CPU 1\n")
+        .doesNotContain("Kernel panic");
+    String interrupts = text.substring(text.indexOf("smp-init: /proc/interrupts"));
+    // The I/O APIC delivers to both processors: the PIT's GSI 2 to CPU 0, the UART's to CPU 1.
+    assertThat(perCpu(interrupts, "0:")[0]).as(interrupts).isPositive();
+    assertThat(perCpu(interrupts, "4:")[1]).as(interrupts).isPositive();
+    assertThat(interrupts).containsPattern(" 4: .* IO-APIC +4-edge +ttyS0");
+    // CPU 1 takes timer ticks and IPIs from CPU 0: through its local APIC as a PC guest, through
+    // event channels as a Xen HVM guest.
+    if (nopv) {
+      assertThat(perCpu(interrupts, "LOC:")[1]).as(interrupts).isPositive();
+    } else {
+      assertThat(interrupts).containsPattern("xen-percpu +-virq +timer1");
+      assertThat(perCpu(interrupts, "HYP:")[1]).as(interrupts).isPositive();
+    }
+    assertThat(perCpu(interrupts, "RES:")[1] + perCpu(interrupts, "CAL:")[1])
+        .as(interrupts).isPositive();
+    assertThat(first.result.exitStatus()).as("%s", first.result).isZero();
+    long[] ran = first.instructions;
+    assertThat(ran[1]).isPositive();
+    System.out.printf("hvm --cpus 2 [%s]: vCPU instructions %d + %d, %d cycles%n", extra,
+        ran[0], ran[1], first.cycles);
+    // Determinism: the same boot again gives the same counts on every vCPU.
+    HvmRun second = bootHvm(vmlinuz, initrd, extra);
+    assertThat(second.instructions).as("instructions per vCPU, run 2 vs run 1")
+        .containsExactly(ran);
+    assertThat(second.cycles).isEqualTo(first.cycles);
+    assertThat(second.console).isEqualTo(first.console);
+  }
+
+  private record HvmRun(RunResult result, String console, String diag, long[] instructions,
+      long cycles) {}
+
+  private static HvmRun bootHvm(Path vmlinuz, byte[] initrd, String extra) throws Exception {
+    ByteArrayOutputStream console = new ByteArrayOutputStream();
+    ByteArrayOutputStream diag = new ByteArrayOutputStream();
+    HvmMachine m = HvmMachine.create(DomainMode.HVM_EPT, 256, 2, console,
+        new PrintStream(diag, true, StandardCharsets.UTF_8));
+    m.load(new org.hospes.dom0.boot.loader.LinuxKernelLoader(),
+        org.hospes.dom0.boot.KernelFiles.read(vmlinuz), vmlinuz.toString(),
+        new org.hospes.dom0.boot.loader.BootRequest(
+            ("console=ttyS0 earlyprintk=serial cryptomgr.notests " + extra).trim(),
+            List.of(new org.hospes.dom0.boot.BootModule(initrd, "initrd"))), null);
+    RunResult r = m.run(12_000_000_000L);
+    java.nio.file.Files.writeString(Path.of(System.getProperty("java.io.tmpdir"),
+        "hospes-smp-hvm" + extra + ".log"), console.toString(StandardCharsets.ISO_8859_1)
+        + "\n--- " + r + "\n" + diag.toString(StandardCharsets.ISO_8859_1));
+    long[] instructions = m.domain().vcpus().stream()
+        .mapToLong(v -> v.counters().instructions).toArray();
+    return new HvmRun(r, console.toString(StandardCharsets.ISO_8859_1).replace("\r", ""),
+        diag.toString(StandardCharsets.ISO_8859_1), instructions, m.hypervisor().now());
+  }
+
+  /** The per-CPU counts of the /proc/interrupts row that starts with {@code label}. */
+  private static long[] perCpu(String interrupts, String label) {
+    for (String line : interrupts.split("\n")) {
+      String[] f = line.trim().split("\\s+");
+      if (f.length >= 3 && f[0].equals(label)) {
+        return new long[] {Long.parseLong(f[1]), Long.parseLong(f[2])};
+      }
+    }
+    throw new AssertionError("no " + label + " row in\n" + interrupts);
   }
 }

@@ -93,6 +93,13 @@ class DebianLinuxVirtioNetTest {
           .contains("nat-init: wget ok, " + body.length + " bytes, md5 " + md5);
       assertThat(nic.txErrors).isZero();
       assertThat(dev.needsResets()).isZero();
+      // virtio_pci took MSI-X: every interrupt was a message the hypervisor delivered.
+      System.out.printf("virtio-net: MSI-X messages %d, MSIs delivered %d dropped %d%n",
+          dev.msix().messages(), m.hypervisor().platform(m.domain()).msiDelivered(),
+          m.hypervisor().platform(m.domain()).msiDropped());
+      assertThat(dev.msix().enabled()).isTrue();
+      assertThat(dev.msix().messages()).isPositive();
+      assertThat(m.hypervisor().platform(m.domain()).msiDropped()).isZero();
       assertThat(nic.rxBytes).isGreaterThan(body.length);
     } finally {
       http.stop(0);

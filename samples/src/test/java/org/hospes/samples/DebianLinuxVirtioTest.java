@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * virtio's acceptance test: Debian's unmodified 686-pae kernel in an HVM domain (EPT, and shadow
@@ -33,6 +33,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  * the block path), mounts the ext4 image as /dev/vda, runs
  * busybox from it to write /hello.txt, syncs, unmounts and ends the run through isa-debug-exit.
  * The host then reads the file with debugfs and e2fsck -fn finds the file system clean.
+ * virtio_pci takes the device's MSI-X (a configuration vector and one for the request queue,
+ * delivered to the local APICs by the hypervisor) and /proc/interrupts shows them as PCI-MSI;
+ * with {@code pci=nomsi} the driver falls back to INTA# through the I/O APIC.
  */
 @Tag("linux-long")
 class DebianLinuxVirtioTest {
@@ -42,10 +45,22 @@ class DebianLinuxVirtioTest {
   @TempDir
   Path tmp;
 
+  /**
+   * EPT and shadow paging (MSI-X), and EPT with Linux's MSI turned off (INTx through the I/O
+   * APIC); {@code -Dhospes.virtio.runs=hvm} for one.
+   */
+  static Stream<String> runs() {
+    return Stream.of(System.getProperty("hospes.virtio.runs", "hvm,hvm-shadow,hvm pci=nomsi")
+        .split(","));
+  }
+
   @ParameterizedTest(name = "{0}")
-  @ValueSource(strings = {"hvm", "hvm-shadow"})
+  @MethodSource("runs")
   @Timeout(value = 900, unit = TimeUnit.SECONDS)
-  void linuxsVirtioBlkWritesAFileOnAnExt4Image(String mode) throws Exception {
+  void linuxsVirtioBlkWritesAFileOnAnExt4Image(String run) throws Exception {
+    String mode = run.split(" ")[0];
+    boolean nomsi = run.contains("pci=nomsi");
+    boolean msi = !nomsi;
     Path vmlinuz = DebianKernel.vmlinuz();
     List<String> modules = Stream.of(VIRTIO_PCI.stream(), Stream.of("virtio_blk.ko"),
         Ext4DiskGuest.EXT4.stream()).flatMap(s -> s).toList();
@@ -60,7 +75,8 @@ class DebianLinuxVirtioTest {
     m.addDisk(spec, disk);
     // hospes.readmb=16: blk-init first reads the whole 16 MiB disk (page cache, 64 KiB reads).
     String cmdline = "console=ttyS0 cryptomgr.notests hospes.exit=isa hospes.disk=vda"
-        + " hospes.driver=virtio_blk hospes.readmb=16";
+        + " hospes.driver=virtio_blk hospes.readmb=16 hospes.interrupts"
+        + (nomsi ? " pci=nomsi" : "");
     long t0 = System.nanoTime();
     m.load(new LinuxKernelLoader(), KernelFiles.read(vmlinuz), vmlinuz.toString(),
         new BootRequest(cmdline, List.of(new BootModule(
@@ -72,14 +88,17 @@ class DebianLinuxVirtioTest {
     VirtioBlk blk = (VirtioBlk) dev.device();
     System.out.printf("virtio-blk %s: %d ms host, %d instructions, reads %d (%d B) writes %d"
         + " (%d B) flushes %d errors %d, notifies %d interrupts %d suppressed %d, ioreqs %d%n",
-        mode, ms, r.instructions(), blk.reads, blk.bytesRead, blk.writes, blk.bytesWritten,
+        run, ms, r.instructions(), blk.reads, blk.bytesRead, blk.writes, blk.bytesWritten,
         blk.flushes, blk.errors, dev.notifications(), dev.interrupts(),
         dev.suppressedInterrupts(), m.deviceModel().requests());
     org.hospes.hv.stats.Counters c = m.domain().totals();
     StringBuilder exits = new StringBuilder();
     c.exitsByReason().forEach((k, v) -> exits.append(' ').append(k).append('=').append(v[0]));
-    System.out.printf("virtio-blk %s: virtual cycles %d, exits %d:%s%n", mode,
+    System.out.printf("virtio-blk %s: virtual cycles %d, exits %d:%s%n", run,
         m.hypervisor().now(), c.totalExits(), exits);
+    var platform = m.hypervisor().platform(m.domain());
+    System.out.printf("virtio-blk %s: MSI-X messages %d, MSIs delivered %d dropped %d%n", run,
+        dev.msix().messages(), platform.msiDelivered(), platform.msiDropped());
     assertThat(text)
         .as("console (run ended: %s; %s)", r, diag)
         .contains("virtio_blk virtio0: [vda] 32768 512-byte logical blocks")
@@ -88,6 +107,18 @@ class DebianLinuxVirtioTest {
         .contains("written by busybox 6.1.0-")
         .contains("blk-init: busybox exited with 0, disk unmounted");
     assertThat(r.exitStatus()).as("%s %s", r, diag).isEqualTo(1);
+    String interrupts = text.substring(text.indexOf("blk-init: /proc/interrupts"));
+    if (msi) {
+      assertThat(interrupts).containsPattern("PCI-MSI[^\n]*virtio0-config")
+          .containsPattern("PCI-MSI[^\n]*virtio0-req\\.0");
+      assertThat(dev.msix().messages()).isPositive();
+      assertThat(platform.msiDelivered()).isEqualTo(dev.msix().messages());
+      assertThat(platform.msiDropped()).isZero();
+    } else {
+      assertThat(interrupts).containsPattern("IO-APIC[^\n]*fasteoi[^\n]*virtio0")
+          .doesNotContain("PCI-MSI");
+      assertThat(dev.msix().messages()).isZero();
+    }
     assertThat(blk.writes).isPositive();
     assertThat(blk.flushes).isPositive();
     assertThat(blk.errors).isZero();

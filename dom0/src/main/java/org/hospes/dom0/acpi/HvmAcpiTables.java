@@ -15,7 +15,8 @@ import java.util.List;
  *   <li>FADT revision 6, not hardware-reduced: SCI on ISA IRQ 9, no SMI command port (always in
  *       ACPI mode), PM1a event block at 0xB000, control block at 0xB004, 24-bit PM timer at
  *       0xB008 (the hypervisor's {@code AcpiPm}), no GPE blocks, C2/C3 not offered; IA-PC boot
- *       flags: legacy ISA devices, no 8042, no VGA, no MSI (nothing delivers MSI writes yet);
+ *       flags: legacy ISA devices, no 8042, no VGA (MSI is allowed: the hypervisor delivers
+ *       MSI writes to the local APICs, and the virtio functions have MSI-X);
  *       flags WBINVD, PROC_C1, SLP_BUTTON and FIX_RTC (a fixed power button, no sleep button,
  *       no RTC wake).
  *   <li>MADT revision 5: the local APIC window at 0xFEE00000, PCAT_COMPAT (the 8259A pair is
@@ -209,7 +210,7 @@ public final class HvmAcpiTables {
     // The CMOS RTC keeps the century in register 0x32.
     b.put(FADT_CENTURY - HEADER_SIZE, (byte) 0x32);
     b.putShort(FADT_IAPC_BOOT_ARCH - HEADER_SIZE,
-        (short) (BOOT_LEGACY_DEVICES | BOOT_NO_VGA | BOOT_NO_MSI));
+        (short) (BOOT_LEGACY_DEVICES | BOOT_NO_VGA));
     b.putInt(FADT_FLAGS - HEADER_SIZE,
         FLAG_WBINVD | FLAG_PROC_C1 | FLAG_SLP_BUTTON | FLAG_FIX_RTC);
     b.put(FADT_MINOR_VERSION - HEADER_SIZE, (byte) 1);

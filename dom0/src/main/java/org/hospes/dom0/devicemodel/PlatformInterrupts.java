@@ -5,8 +5,8 @@ import org.hospes.hv.domain.Domain;
 
 /**
  * The interrupt inputs a device model drives in its domain's platform, as Xen's dm_ops name
- * them: ISA lines (set_isa_irq_level), PCI INTx pins (set_pci_intx_level) and the PIIX3's
- * PCI interrupt link routes (set_pci_link_route). The hypervisor owns the interrupt controllers;
+ * them: ISA lines (set_isa_irq_level), PCI INTx pins (set_pci_intx_level), the PIIX3's
+ * PCI interrupt link routes (set_pci_link_route) and message-signalled interrupts (inject_msi). The hypervisor owns the interrupt controllers;
  * the device model only reports levels and the routes the guest programmed.
  */
 public interface PlatformInterrupts {
@@ -21,6 +21,9 @@ public interface PlatformInterrupts {
 
     @Override
     public void setPciLinkRoute(int link, int isaIrq) {}
+
+    @Override
+    public void injectMsi(long address, int data) {}
   };
 
   void setIsaIrqLevel(int irq, boolean high);
@@ -30,6 +33,12 @@ public interface PlatformInterrupts {
 
   /** Link 0-3 (PIRQA#-PIRQD#) to ISA IRQ {@code isaIrq}, or to nothing with 0. */
   void setPciLinkRoute(int link, int isaIrq);
+
+  /**
+   * A PCI function's MSI or MSI-X write of {@code data} to {@code address} (XEN_DMOP_inject_msi):
+   * the hypervisor delivers it to the local APICs the address names.
+   */
+  void injectMsi(long address, int data);
 
   /** The inputs of {@code domain}'s HVM platform in {@code hv}. */
   static PlatformInterrupts of(Hypervisor hv, Domain domain) {
@@ -47,6 +56,11 @@ public interface PlatformInterrupts {
       @Override
       public void setPciLinkRoute(int link, int isaIrq) {
         hv.platform(domain).setPciLinkRoute(link, isaIrq);
+      }
+
+      @Override
+      public void injectMsi(long address, int data) {
+        hv.platform(domain).injectMsi(address, data);
       }
     };
   }

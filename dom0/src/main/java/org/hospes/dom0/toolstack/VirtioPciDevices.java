@@ -17,7 +17,8 @@ import org.hospes.hv.Hypervisor;
  * The toolstack's part for an HVM domain's virtio devices (what libxl asks of QEMU with
  * {@code -device virtio-blk-pci} / {@code virtio-net-pci}): each disk with {@code bus=virtio}
  * becomes a virtio-blk function and each interface with {@code model=virtio} a virtio-net
- * function on the domain's PCI bus, doing DMA through dom0's foreign mappings. Slots: the first
+ * function on the domain's PCI bus, doing DMA through dom0's foreign mappings and signalling by
+ * MSI-X (the hypervisor's inject_msi) once the driver enables it, by INTA# before. Slots: the first
  * virtio-blk at 00:04.0, the first virtio-net at 00:05.0, further ones on the first free slot
  * from 00:06.0 up. Call before the device model's firmware setup, which assigns their BARs.
  */
@@ -33,7 +34,7 @@ public final class VirtioPciDevices {
       DiskSpec spec, DiskImage image) {
     VirtioBlk blk = new VirtioBlk(image, spec.vdev());
     VirtioPciLegacy t = new VirtioPciLegacy("virtio-blk " + spec.target().getFileName(), blk,
-        new ForeignGuestDma(hv.control(), domid));
+        new ForeignGuestDma(hv.control(), domid), dm.interrupts()::injectMsi);
     attach(dm, FIRST_BLK_SLOT, t);
     return t;
   }
@@ -49,7 +50,7 @@ public final class VirtioPciDevices {
     String mac = spec.macFor(domid, devid);
     VirtioNet nic = new VirtioNet("virtio" + domid + "." + devid, VirtioNet.mac(mac));
     VirtioPciLegacy t = new VirtioPciLegacy("virtio-net " + mac, nic,
-        new ForeignGuestDma(hv.control(), domid));
+        new ForeignGuestDma(hv.control(), domid), dm.interrupts()::injectMsi);
     attach(dm, FIRST_NET_SLOT, t);
     SwitchPort port = nic;
     if (spec.pcap() != null) {

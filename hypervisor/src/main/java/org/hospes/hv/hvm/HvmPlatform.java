@@ -11,6 +11,7 @@ import org.hospes.hv.platform.CpuInterrupts;
 import org.hospes.hv.platform.Hpet;
 import org.hospes.hv.platform.IoApic;
 import org.hospes.hv.platform.LocalApic;
+import org.hospes.hv.platform.MsiMessage;
 import org.hospes.hv.platform.Pic8259Pair;
 import org.hospes.hv.platform.Pit8254;
 import org.hospes.hv.time.TimerQueue;
@@ -73,6 +74,9 @@ public final class HvmPlatform {
   /** Times the callback line went high, and levels that had nowhere to go (counted, not lost silently). */
   private long callbackAssertions;
   private long callbackUnrouted;
+  /** MSIs delivered to some local APIC, and MSIs that reached none or had no meaning here. */
+  private long msiDelivered;
+  private long msiDropped;
 
   public HvmPlatform(Hypervisor hv, Domain domain) {
     this.hv = hv;
@@ -254,6 +258,54 @@ public final class HvmPlatform {
       default:
         return false;
     }
+  }
+
+  /**
+   * A PCI function's message-signalled interrupt (dm_op inject_msi, which a device model sends
+   * for a function's MSI or MSI-X write): a write to the local APICs' window goes to the APICs
+   * its destination names, with its vector and delivery mode, as the I/O APIC's messages do.
+   * Fixed and lowest-priority messages reach the IRR, NMI the NMI input, as Xen's vmsi_deliver
+   * delivers them; SMI, INIT, ExtINT, the reserved modes, an address outside 0xFEExxxxx and a
+   * message no APIC accepts are dropped and counted ({@link #msiDropped}): a guest can program
+   * any of them into a device.
+   *
+   * @return true if some local APIC accepted it
+   */
+  public boolean injectMsi(long address, int data) {
+    MsiMessage m = new MsiMessage(address, data);
+    boolean accepted = false;
+    if (m.toLocalApics()) {
+      switch (m.deliveryMode()) {
+        case FIXED, LOWEST_PRIORITY -> accepted = deliverApicMessage(m.destination(),
+            m.logical(), m.deliveryMode(), m.vector(), m.levelTriggered());
+        case NMI -> {
+          for (LocalApic a : lapics) {
+            if (a.matchesDestination(m.destination(), m.logical()) && a.globallyEnabled()) {
+              a.acceptNmi();
+              accepted = true;
+            }
+          }
+        }
+        default -> accepted = false;
+      }
+    }
+    if (accepted) {
+      msiDelivered++;
+      wakeIfPending();
+    } else {
+      msiDropped++;
+    }
+    return accepted;
+  }
+
+  /** MSIs some local APIC accepted. */
+  public long msiDelivered() {
+    return msiDelivered;
+  }
+
+  /** MSIs that reached no local APIC (bad address, unsupported mode, no destination). */
+  public long msiDropped() {
+    return msiDropped;
   }
 
   /** The domain's local APICs, one per vCPU. */

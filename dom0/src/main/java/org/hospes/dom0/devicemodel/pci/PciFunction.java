@@ -35,6 +35,8 @@ public final class PciFunction {
   public static final int HEADER_TYPE = 0x0E;
   public static final int BAR0 = 0x10;
   public static final int SUBSYSTEM_VENDOR_ID = 0x2C;
+  /** The offset of the first capability, valid when status bit 4 is set (PCI 3.0, 6.7). */
+  public static final int CAPABILITIES_POINTER = 0x34;
   public static final int INTERRUPT_LINE = 0x3C;
   public static final int INTERRUPT_PIN = 0x3D;
 
@@ -52,6 +54,8 @@ public final class PciFunction {
   public static final int COMMAND_INTX_DISABLE = 0x0400;
   /** Status bit 3: the function's INTx is asserted, whatever the command register says. */
   public static final int STATUS_INTERRUPT = 0x0008;
+  /** Status bit 4: the capabilities pointer at 0x34 heads a list. */
+  public static final int STATUS_CAPABILITIES = 0x0010;
   public static final int BAR_PREFETCHABLE = 0x08;
 
   /** Where a function's INTx goes: set by the bridge the function is attached to. */
@@ -77,6 +81,8 @@ public final class PciFunction {
   private int slot = -1;
   private boolean irqLevel;
   private boolean intxDriven;
+  /** The last capability in the list, 0 while there is none. */
+  private int lastCapability;
 
   /**
    * A function with these identifiers; the command register's I/O, memory, bus-master, parity
@@ -205,9 +211,38 @@ public final class PciFunction {
     return this;
   }
 
-  /** Calls {@code l} after every configuration write (one listener). */
+  /**
+   * Calls {@code l} after every configuration write, after the listeners added before it (the
+   * function's own and its capabilities').
+   */
   public PciFunction onWrite(WriteListener l) {
-    this.listener = l;
+    WriteListener before = listener;
+    this.listener = before == null ? l : (offset, size, value) -> {
+      before.written(offset, size, value);
+      l.written(offset, size, value);
+    };
+    return this;
+  }
+
+  /**
+   * Appends a capability with ID {@code id} at {@code offset} (dword aligned, in the
+   * device-specific area 0x40-0xFB) to the capability list: the status register's Capabilities
+   * List bit and pointer 0x34 head the list, each capability's byte 1 points at the next (0 ends
+   * it). The capability's own registers are the caller's to set up.
+   */
+  public PciFunction capability(int offset, int id) {
+    if (offset < 0x40 || offset > 0xFB || (offset & 3) != 0 || offset <= lastCapability) {
+      throw new IllegalArgumentException(String.format("bad capability offset 0x%x", offset));
+    }
+    config[offset] = (byte) id;
+    config[offset + 1] = 0;
+    if (lastCapability == 0) {
+      config[CAPABILITIES_POINTER] = (byte) offset;
+      reset(STATUS, 2, read(STATUS, 2) | STATUS_CAPABILITIES);
+    } else {
+      config[lastCapability + 1] = (byte) offset;
+    }
+    lastCapability = offset;
     return this;
   }
 

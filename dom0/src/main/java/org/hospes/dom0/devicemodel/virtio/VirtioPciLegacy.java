@@ -5,25 +5,36 @@ import static org.hospes.dom0.devicemodel.virtio.VirtioConstants.STATUS_DRIVER_O
 
 import org.hospes.dom0.devicemodel.GuestDma;
 import org.hospes.dom0.devicemodel.pci.PciFunction;
+import org.hospes.dom0.devicemodel.pci.PciMsix;
 import org.hospes.x86.PortDevice;
 
 /**
  * A virtio device on PCI through the legacy interface (virtio 1.x, 4.1.4.8 and the legacy
  * sections): a transitional device (vendor 1AF4, device 0x1000 + type - 1, revision 0,
  * subsystem vendor 1AF4 and subsystem ID = virtio device type) with I/O BAR0 holding the
- * legacy header, INTA# and no MSI-X (so the device configuration starts at 0x14).
+ * legacy header, INTA#, and (unless built without) an MSI-X capability with one vector per
+ * queue plus one for configuration changes, its table and PBA in memory BAR1, as QEMU's
+ * virtio-pci has them.
  *
  * <pre>
  *   0x00 le32 device features (RO)      0x0E le16 queue select
  *   0x04 le32 driver features           0x10 le16 queue notify
  *   0x08 le32 queue address (PFN)       0x12 u8   device status (0 resets)
  *   0x0C le16 queue size (RO)           0x13 u8   ISR status (reading clears, deasserts INTx)
- *   0x14 ...  device-specific configuration
+ *   MSI-X disabled: 0x14 ... device-specific configuration
+ *   MSI-X enabled:  0x14 le16 configuration vector, 0x16 le16 vector of the selected queue,
+ *                   0x18 ... device-specific configuration
  * </pre>
  *
- * <p>There are no capabilities, so Linux's virtio_pci finds no modern interface and takes the
- * device with its legacy driver. Everything runs in the ioreq that made it: a notify serves the
- * queue at once (as a device model without an I/O thread does). A driver that corrupts a queue
+ * <p>While MSI-X is enabled, a used buffer signals the queue's vector and a configuration
+ * change the configuration vector (nothing for {@link #NO_VECTOR}); a vector beyond the table
+ * reads back as NO_VECTOR, which tells the driver the mapping failed. While it is disabled, the
+ * device sets the ISR bit and asserts INTA#.
+ *
+ * <p>The only capability is MSI-X (no vendor capabilities), so Linux's virtio_pci finds no
+ * modern interface and takes the device with its legacy driver. Everything runs in the ioreq
+ * that made it: a notify serves the queue at once (as a device model without an I/O thread
+ * does). A driver that corrupts a queue
  * gets DEVICE_NEEDS_RESET and a configuration interrupt; the queues stay idle until it resets
  * the device. Nothing a guest writes here can throw out of the device model.
  */
@@ -42,6 +53,16 @@ public final class VirtioPciLegacy implements PortDevice, VirtioTransport {
   public static final int ISR_STATUS = 0x13;
   /** Device configuration without MSI-X. */
   public static final int CONFIG = 0x14;
+  /** With MSI-X enabled: the configuration change vector and the selected queue's vector. */
+  public static final int CONFIG_VECTOR = 0x14;
+  public static final int QUEUE_VECTOR = 0x16;
+  /** Device configuration with MSI-X enabled. */
+  public static final int CONFIG_MSIX = 0x18;
+  /** VIRTIO_MSI_NO_VECTOR: the event signals nothing. */
+  public static final int NO_VECTOR = 0xFFFF;
+  /** Where the MSI-X capability sits in configuration space, and its BAR. */
+  public static final int MSIX_CAP = 0x40;
+  public static final int MSIX_BAR = 1;
 
   public static final int ISR_QUEUE = 1;
   public static final int ISR_CONFIG = 2;
@@ -53,6 +74,10 @@ public final class VirtioPciLegacy implements PortDevice, VirtioTransport {
   private final PciFunction pci;
   private final SplitVirtqueue[] queues;
   private final int[] pfn;
+  /** MSI-X, or null for a device with INTx only. */
+  private final PciMsix msix;
+  private final int[] queueVector;
+  private int configVector = NO_VECTOR;
   private int driverFeatures;
   private int queueSelect;
   private int status;
@@ -65,10 +90,21 @@ public final class VirtioPciLegacy implements PortDevice, VirtioTransport {
   private long resets;
   private long needsResets;
 
+  /** A device with INTx only, no MSI-X capability. */
   public VirtioPciLegacy(String name, VirtioDevice device, GuestDma dma) {
+    this(name, device, dma, null);
+  }
+
+  /**
+   * A device whose MSI-X messages go to {@code msi} (the device model's inject_msi); with null
+   * it has no MSI-X capability and uses INTx only.
+   */
+  public VirtioPciLegacy(String name, VirtioDevice device, GuestDma dma,
+      PciMsix.MessageSink msi) {
     this.device = device;
     this.dma = dma;
-    int barBytes = Integer.highestOneBit(Math.max(CONFIG + device.configSize(), 32) * 2 - 1);
+    int header = msi == null ? CONFIG : CONFIG_MSIX;
+    int barBytes = Integer.highestOneBit(Math.max(header + device.configSize(), 32) * 2 - 1);
     this.pci = new PciFunction(name, VENDOR, TRANSITIONAL_BASE + device.deviceType() - 1, 0,
         device.pciClass(), 0)
         .reset(PciFunction.SUBSYSTEM_VENDOR_ID, 2, VENDOR)
@@ -77,6 +113,10 @@ public final class VirtioPciLegacy implements PortDevice, VirtioTransport {
         .interruptPin(1);
     this.queues = new SplitVirtqueue[device.queueCount()];
     this.pfn = new int[queues.length];
+    this.queueVector = new int[queues.length];
+    java.util.Arrays.fill(queueVector, NO_VECTOR);
+    this.msix = msi == null ? null : new PciMsix(pci, MSIX_CAP,
+        queues.length + 1, MSIX_BAR, msi);
     for (int i = 0; i < queues.length; i++) {
       queues[i] = new SplitVirtqueue(dma, device.queueSize());
     }
@@ -90,6 +130,20 @@ public final class VirtioPciLegacy implements PortDevice, VirtioTransport {
 
   public VirtioDevice device() {
     return device;
+  }
+
+  /** The MSI-X capability, or null for an INTx-only device. */
+  public PciMsix msix() {
+    return msix;
+  }
+
+  private boolean msixEnabled() {
+    return msix != null && msix.enabled();
+  }
+
+  /** Where the device-specific configuration starts now: after the vectors while MSI-X is on. */
+  private int configOffset() {
+    return msixEnabled() ? CONFIG_MSIX : CONFIG;
   }
 
   @Override
@@ -109,13 +163,19 @@ public final class VirtioPciLegacy implements PortDevice, VirtioTransport {
         pci.setIrq(false);
       }
       default -> {
-        if (port < CONFIG) {
+        int config = configOffset();
+        if (config == CONFIG_MSIX && (port == CONFIG_VECTOR || port == QUEUE_VECTOR)) {
+          v = port == CONFIG_VECTOR ? configVector
+              : queueSelect < queues.length ? queueVector[queueSelect] : NO_VECTOR;
+          break;
+        }
+        if (port < config) {
           // Inside a register: the bytes of the register it starts in.
           return partial(port, size);
         }
         v = 0;
         for (int i = 0; i < size; i++) {
-          int off = port - CONFIG + i;
+          int off = port - config + i;
           int b = off < device.configSize() ? device.readConfig(off) & 0xFF : 0xFF;
           v |= b << (8 * i);
         }
@@ -146,9 +206,16 @@ public final class VirtioPciLegacy implements PortDevice, VirtioTransport {
       case QUEUE_NOTIFY -> notifyQueue(value & 0xFFFF);
       case DEVICE_STATUS -> setStatus(value & 0xFF);
       default -> {
-        if (port >= CONFIG) {
+        int config = configOffset();
+        if (config == CONFIG_MSIX && port == CONFIG_VECTOR) {
+          configVector = vectorOrNone(value & 0xFFFF);
+        } else if (config == CONFIG_MSIX && port == QUEUE_VECTOR) {
+          if (queueSelect < queues.length) {
+            queueVector[queueSelect] = vectorOrNone(value & 0xFFFF);
+          }
+        } else if (port >= config) {
           for (int i = 0; i < size; i++) {
-            int off = port - CONFIG + i;
+            int off = port - config + i;
             if (off < device.configSize()) {
               device.writeConfig(off, (value >>> (8 * i)) & 0xFF);
             }
@@ -157,6 +224,11 @@ public final class VirtioPciLegacy implements PortDevice, VirtioTransport {
         // Writes to the read-only registers (features, queue size, ISR) are ignored.
       }
     }
+  }
+
+  /** A vector the table has, else NO_VECTOR: the driver reads back that the mapping failed. */
+  private int vectorOrNone(int vector) {
+    return vector < msix.vectors() ? vector : NO_VECTOR;
   }
 
   private void setQueueAddress(int value) {
@@ -192,7 +264,9 @@ public final class VirtioPciLegacy implements PortDevice, VirtioTransport {
     for (int i = 0; i < queues.length; i++) {
       queues[i].reset();
       pfn[i] = 0;
+      queueVector[i] = NO_VECTOR;
     }
+    configVector = NO_VECTOR;
     isr = 0;
     pci.setIrq(false);
     device.statusChanged(0);
@@ -245,7 +319,7 @@ public final class VirtioPciLegacy implements PortDevice, VirtioTransport {
       return;
     }
     if (want) {
-      raise(ISR_QUEUE);
+      raise(ISR_QUEUE, queueVector[queue]);
     } else {
       suppressed++;
     }
@@ -253,7 +327,7 @@ public final class VirtioPciLegacy implements PortDevice, VirtioTransport {
 
   @Override
   public void configChanged() {
-    raise(ISR_CONFIG);
+    raise(ISR_CONFIG, configVector);
   }
 
   @Override
@@ -262,12 +336,19 @@ public final class VirtioPciLegacy implements PortDevice, VirtioTransport {
     lastError = reason;
     broken = true;
     status |= STATUS_DEVICE_NEEDS_RESET;
-    raise(ISR_CONFIG);
+    raise(ISR_CONFIG, configVector);
   }
 
-  private void raise(int bit) {
-    isr |= bit;
+  /** Signals the driver: by {@code vector}'s message while MSI-X is on, else ISR and INTA#. */
+  private void raise(int bit, int vector) {
     interrupts++;
+    if (msixEnabled()) {
+      if (vector != NO_VECTOR) {
+        msix.signal(vector);
+      }
+      return;
+    }
+    isr |= bit;
     pci.setIrq(true);
   }
 

@@ -81,6 +81,9 @@ class Piix3IdeTest {
 
       @Override
       public void setPciLinkRoute(int link, int isaIrq) {}
+
+      @Override
+      public void injectMsi(long address, int data) {}
     };
     model = new HvmDeviceModel(OutputStream.nullOutputStream(), platform, (v, s) -> { },
         RAM);
