@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -166,6 +167,35 @@ static void die(const char *what) {
   exit(2);
 }
 
+#if defined(__i386__)
+/* struct user_desc of <asm/ldt.h>, for modify_ldt. */
+struct ldt_entry {
+  uint32_t entry_number, base_addr, limit;
+  uint32_t seg_32bit : 1, contents : 2, read_exec_only : 1, limit_in_pages : 1,
+      seg_not_present : 1, useable : 1;
+};
+
+/*
+ * The LDT the segment-loading forms use (EmulatorRunner builds the same descriptors): flat
+ * 4 GiB, DPL 3 (Linux forces it), selectors 0x07 + 8 * i.
+ *   0 data read/write          1 data read-only (no SS)       2 data read/write, not present
+ *   3 code execute-only        4 code execute/read            5 conforming code, not present
+ *   6 data expand-down, read/write
+ * Linux (and QEMU) refuse a present conforming code segment. Function 0x11 is the new mode
+ * (func 1 is the old one, which honours no "useable" bit and refuses conforming code at all).
+ */
+static void install_ldt(void) {
+  static const uint8_t spec[7][3] = {/* contents, read_exec_only, seg_not_present */
+    {0, 0, 0}, {0, 1, 0}, {0, 0, 1}, {2, 1, 0}, {2, 0, 0}, {3, 0, 1}, {1, 0, 0}};
+  for (uint32_t i = 0; i < 7; i++) {
+    struct ldt_entry d = {.entry_number = i, .base_addr = 0, .limit = 0xFFFFF, .seg_32bit = 1,
+                          .contents = spec[i][0], .read_exec_only = spec[i][1],
+                          .limit_in_pages = 1, .seg_not_present = spec[i][2], .useable = 1};
+    if (syscall(SYS_modify_ldt, 0x11, &d, sizeof d) != 0) die("modify_ldt");
+  }
+}
+#endif
+
 static void read_exact(void *p, size_t n) {
   if (fread(p, 1, n, stdin) != n) die("short read on stdin");
 }
@@ -199,6 +229,7 @@ int main(void) {
   memset(map_fixed(low_addr, low_size, PROT_READ | PROT_EXEC | PROT_WRITE), 0xF4, low_size);
 #if defined(__i386__)
   __asm__ volatile("movl %%fs, %0\n\tmovl %%gs, %1" : "=r"(hd_fs), "=r"(hd_gs));
+  install_ldt();
 #endif
 
   stack_t ss = {.ss_sp = altstack, .ss_size = sizeof altstack, .ss_flags = 0};

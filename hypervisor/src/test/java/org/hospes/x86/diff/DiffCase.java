@@ -43,6 +43,11 @@ final class DiffCase {
    * page-fault addresses are compared too. Only for the 32-bit (QEMU) reference.
    */
   boolean userMode;
+  /**
+   * Linux sends SIGBUS for both #NP and #SS; the generator names which of the two its
+   * instruction raises (#SS for a not-present SS load).
+   */
+  int busVector = org.hospes.x86.Exceptions.NP;
   /** Initial ES, DS, FS, GS for a {@link #userMode} case. */
   final int[] sregs = {0x2B, 0x2B, 0x2B, 0x33};
 

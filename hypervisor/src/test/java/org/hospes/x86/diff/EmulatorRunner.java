@@ -20,8 +20,17 @@ final class EmulatorRunner {
    * 64 KiB so that no truncated 16-bit EIP reaches them.
    */
   private static final int GDT = 0x1_0000, GDT_LIMIT = 9 * 8 - 1, PD = 0x1_1000, PT = 0x1_2000;
-  /** {@code lldt ax}, run at CPL 0 with AX = 0 before paging is on. */
+  /** {@code lldt ax}, run at CPL 0 before paging is on. */
   private static final int LLDT_CODE = 0x1_3000;
+  /**
+   * The LDT QEMU's modify_ldt builds: 8192 entries (limit 0xFFFF), the first seven set by the
+   * harness ({@code install_ldt} in diffharness.c). Its descriptor is GDT entry 1, which is empty
+   * under QEMU: loading 0x08 into a data register raises #GP(0x08) either way.
+   */
+  private static final int LDT = 0x2_0000, LDT_SELECTOR = 0x08;
+  /** install_ldt's entries as modify_ldt encodes them: contents, read_exec_only, not present. */
+  private static final int[][] LDT_SPEC = {
+    {0, 0, 0}, {0, 1, 0}, {0, 0, 1}, {2, 1, 0}, {2, 0, 0}, {3, 0, 1}, {1, 0, 0}};
   static final int USER_CS = 0x23, USER_DS = 0x2B;
   private static final int[] DATA_SEGS = {Cpu.ES, Cpu.DS, Cpu.FS, Cpu.GS};
   private final MemoryBus mem = new MemoryBus(Layout.RAM_BYTES);
@@ -50,6 +59,9 @@ final class EmulatorRunner {
     mapUser(scratchPage, Layout.SCRATCH_ADDR + scratchSize - scratchPage);
     mapUser(Layout.CODE_ADDR, Layout.CODE_SIZE);
     mem.write32(PT + (GDT >>> 12) * 4, GDT | 0x3);
+    for (int a = LDT; a < LDT + 0x1_0000; a += 0x1000) {
+      mem.write32(PT + (a >>> 12) * 4, a | 0x3);
+    }
   }
 
   private void mapUser(int addr, int len) {
@@ -65,6 +77,18 @@ final class EmulatorRunner {
     writeDescriptor(4, 0x00CF_FA00); // DPL 3 code, execute/read, 4 GiB
     writeDescriptor(5, 0x00CF_F200); // DPL 3 data, read/write, 4 GiB
     writeDescriptor(6, 0x00CF_F200); // glibc's TLS entry (GS = 0x33); its base is never used
+    mem.write32(GDT + 8, (LDT << 16) | 0xFFFF); // the LDT: base 0x20000, limit 0xFFFF, DPL 0
+    mem.write32(GDT + 12, 0x0000_8200 | (LDT >>> 16) & 0xFF);
+    for (int i = 0; i < LDT_SPEC.length; i++) {
+      int contents = LDT_SPEC[i][0];
+      int readExecOnly = LDT_SPEC[i][1];
+      int notPresent = LDT_SPEC[i][2];
+      // modify_ldt's entry_2: limit 19:16, R/W, contents (E/C and code), P, D/B, G, AVL, S, DPL 3.
+      int hi = 0xF_0000 | (readExecOnly ^ 1) << 9 | contents << 10 | (notPresent ^ 1) << 15
+          | 1 << 22 | 1 << 23 | 1 << 20 | 0x7000;
+      mem.write32(LDT + i * 8, 0x0000_FFFF);
+      mem.write32(LDT + i * 8 + 4, hi);
+    }
   }
 
   private void writeDescriptor(int index, int hi) {
@@ -76,13 +100,12 @@ final class EmulatorRunner {
   private void enterUserMode(DiffCase c) {
     writeGdt();
     cpu.setGdtr(GDT, GDT_LIMIT);
-    // Linux runs user processes with a null LDT; LDTR's reset state (base 0, limit 0xFFFF) would
-    // make every TI=1 selector name a descriptor at address 0.
+    // The process's LDT, as modify_ldt left it under QEMU.
     int eax = cpu.reg(Regs.EAX);
-    cpu.setReg(Regs.EAX, 0);
+    cpu.setReg(Regs.EAX, LDT_SELECTOR);
     cpu.setEip(LLDT_CODE);
     if (cpu.run(1) != CpuExit.BUDGET || cpu.eip() != LLDT_CODE + 3) {
-      throw new IllegalStateException("lldt 0 failed");
+      throw new IllegalStateException("lldt failed");
     }
     cpu.setReg(Regs.EAX, eax);
     cpu.loadControlRegisters(cpu.cr0() | Cpu.CR0_PG, PD, Cpu.CR4_OSFXSR | Cpu.CR4_OSXMMEXCPT);

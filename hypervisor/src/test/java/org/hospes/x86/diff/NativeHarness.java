@@ -26,7 +26,7 @@ final class NativeHarness {
   enum Kind { HOST64, QEMU32 }
 
   private static final int MAGIC = 0x32464448;
-  private static final int SIGILL = 4, SIGFPE = 8, SIGSEGV = 11, SI_KERNEL = 0x80;
+  private static final int SIGILL = 4, SIGBUS = 7, SIGFPE = 8, SIGSEGV = 11, SI_KERNEL = 0x80;
   private static final int SEGV_MAPERR = 1, SEGV_ACCERR = 2;
   private static final int FPE_INTDIV = 1;
 
@@ -250,6 +250,9 @@ final class NativeHarness {
       } else if (signo == SIGSEGV && code == SI_KERNEL && o.eip - c.codeAddr >= 0
           && o.eip - c.codeAddr < c.refCode.length) {
         o.vector = org.hospes.x86.Exceptions.GP; // #GP(0) at an instruction of the case
+      } else if (signo == SIGBUS && code == SI_KERNEL && c.userMode && o.eip - c.codeAddr >= 0
+          && o.eip - c.codeAddr < c.refCode.length) {
+        o.vector = c.busVector; // #NP or #SS (a not-present segment), as the generator says
       } else if (signo == SIGFPE && code == FPE_INTDIV) {
         o.vector = org.hospes.x86.Exceptions.DE;
       } else if (signo == SIGFPE) {

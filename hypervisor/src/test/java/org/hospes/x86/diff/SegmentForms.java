@@ -11,10 +11,14 @@ import java.util.function.Consumer;
  *
  * <p>Selectors are taken from QEMU's linux-user GDT (9 entries, limit 0x47): 0x23 user code
  * (execute/read), 0x2B user data, 0x33 glibc's TLS data segment; entries 1-3, 7 and 8 are empty
- * and everything past 0x47, or with TI set (there is no LDT), raises #GP(selector). So every load
- * has a known fault, checked with its error code: the null selector loads into DS/ES/FS/GS but
- * #GPs into SS; SS wants RPL = DPL = CPL = 3 and a writable data segment; DS may take the
- * readable code segment and RPL 0-2.
+ * and everything past 0x47 raises #GP(selector). The harness adds an LDT with modify_ldt (0x07 +
+ * 8 * i: read/write data, read-only data, not-present data, execute-only code, readable code,
+ * not-present conforming code, expand-down data; the rest empty). So every load has a known
+ * outcome, checked with its error code: the null selector loads into DS/ES/FS/GS but #GPs into
+ * SS; SS wants RPL = DPL = CPL = 3 and a writable data segment (#SS when not present); DS may
+ * take readable code and RPL 0-2, not execute-only code (#GP), and #NPs on a not-present one.
+ * All descriptors a user process can have are DPL 3, so the RPL/CPL &lt;= DPL rule for data
+ * segments is left to the system-level sysfuzz kernel.
  *
  * <p>16-bit transfers land in the HLT-filled low code region ({@link Layout#LOW_CODE_ADDR}) or,
  * on purpose, in unmapped pages below 64 KiB: a page fault whose address (si_addr; CR2) and EIP
@@ -73,7 +77,8 @@ final class SegmentForms {
    * ones that #GP (empty GDT entries, past the GDT limit, TI set with no LDT).
    */
   static int selector(Gen g) {
-    return switch (g.rnd.nextInt(10)) {
+    return switch (g.rnd.nextInt(12)) {
+      case 10, 11 -> (g.rnd.nextInt(g.chance(0.9) ? 7 : 64) << 3) | 4 | g.rnd.nextInt(4); // LDT
       case 0, 1, 2 -> 0x2B;
       case 3 -> 0x28 | g.rnd.nextInt(4);
       case 4 -> g.rnd.nextInt(4);
@@ -112,8 +117,16 @@ final class SegmentForms {
       rm = g.new Rm(16, off, g.memAt(Layout.SCRATCH_ADDR + off, 0));
     }
     rm.modrm(b, s);
+    ssLoad(g.c, s);
     g.c.form = "mov " + formName(s) + ", r/m16 " + rm.kind() + (o16 ? " (o16)" : "");
     g.c.setInsn(b.build((o16 ? "o16 " : "") + "mov " + SREG[s] + ", " + rm.text()));
+  }
+
+  /** A not-present segment loaded into SS raises #SS, elsewhere #NP (both SIGBUS on Linux). */
+  private static void ssLoad(DiffCase c, int s) {
+    if (s == 2) {
+      c.busVector = org.hospes.x86.Exceptions.SS;
+    }
   }
 
   private static String formName(int s) {
@@ -159,6 +172,7 @@ final class SegmentForms {
       default -> b.op((s << 3) + 6 + (pop ? 1 : 0));
     }
     if (pop) {
+      ssLoad(g.c, s);
       int sel = selector(g);
       g.putMem(off, (g.rnd.nextInt() & 0xFFFF_0000) | sel, size);
     } else if (!o16) {
@@ -196,6 +210,7 @@ final class SegmentForms {
       g.c.setInsn(b.build(name[which] + " " + Regs.name(size, r) + ", reg"));
       return;
     }
+    ssLoad(g.c, seg[which]);
     int bytes = size / 8 + 2;
     int off = g.offset(bytes, 0);
     int sel = selector(g);
