@@ -76,7 +76,11 @@ final class SegmentForms {
    * A selector to load: valid ones (user data and code, TLS, with every RPL), null ones, and
    * ones that #GP (empty GDT entries, past the GDT limit, TI set with no LDT).
    */
-  static int selector(Gen g) {
+  static int selector(Gen g, int seg) {
+    if (seg == 2 && g.chance(0.3)) {
+      // SS's own rules need RPL 3 and the LDT's odd entries: read-only, not present, expand-down.
+      return (g.pick(0, 1, 2, 3, 6) << 3) | 4 | 3;
+    }
     return switch (g.rnd.nextInt(12)) {
       case 10, 11 -> (g.rnd.nextInt(g.chance(0.9) ? 7 : 64) << 3) | 4 | g.rnd.nextInt(4); // LDT
       case 0, 1, 2 -> 0x2B;
@@ -98,7 +102,7 @@ final class SegmentForms {
   /** MOV Sreg, r/m16 (8E /r), with and without 0x66 (the operand size does not matter). */
   static void movToSreg(Gen g) {
     int s = loadTarget(g);
-    int sel = selector(g);
+    int sel = selector(g, s);
     boolean o16 = g.chance(0.5);
     Insn.Builder b = g.b();
     if (o16) {
@@ -173,7 +177,7 @@ final class SegmentForms {
     }
     if (pop) {
       ssLoad(g.c, s);
-      int sel = selector(g);
+      int sel = selector(g, s);
       g.putMem(off, (g.rnd.nextInt() & 0xFFFF_0000) | sel, size);
     } else if (!o16) {
       g.c.maskMem(off - 4 + 2, 2, 0);
@@ -213,7 +217,7 @@ final class SegmentForms {
     ssLoad(g.c, seg[which]);
     int bytes = size / 8 + 2;
     int off = g.offset(bytes, 0);
-    int sel = selector(g);
+    int sel = selector(g, seg[which]);
     // LSS ESP, [mem] is the usual form: a stack pointer into the scratch window then.
     int offset = r == Regs.ESP && g.chance(0.7)
         ? Layout.SCRATCH_ADDR + g.rnd.nextInt(g.c.mem.length) : g.val(32);
