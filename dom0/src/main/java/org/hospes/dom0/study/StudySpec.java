@@ -27,10 +27,26 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
     List<Integer> ram, List<String> schedulers, List<String> costModels, List<String> engines,
     Integer repetitions, Long maxInstructions) {
 
-  /** One workload: a kernel image, its command line, an optional loader and make variables. */
+  /**
+   * One workload: a kernel image, its command line, an optional loader and make variables; or,
+   * with {@code sdk}, a guest SDK program (its C sources, or the name of a sample of
+   * samples/guests) built twice, for pvh (which also boots in hvm and hvm-shadow) and as a
+   * classic PV guest for pv, so that the same program runs in all of them.
+   */
   @JsonIgnoreProperties(ignoreUnknown = false)
   public record Workload(String name, String kernel, String cmdline, String loader,
-      Map<String, String> make) implements java.io.Serializable {}
+      Map<String, String> make, List<String> sdk) implements java.io.Serializable {
+    /** A kernel workload (no SDK program). */
+    public Workload(String name, String kernel, String cmdline, String loader,
+        Map<String, String> make) {
+      this(name, kernel, cmdline, loader, make, null);
+    }
+
+    /** True for an SDK program, built for pvh and for pv. */
+    public boolean isSdk() {
+      return sdk != null && !sdk.isEmpty();
+    }
+  }
 
   /** Every list filled with its default, checked; IllegalArgumentException naming the key. */
   public StudySpec withDefaults() {
@@ -40,13 +56,18 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
     List<Workload> ws = new ArrayList<>();
     for (int i = 0; i < workloads.size(); i++) {
       Workload w = workloads.get(i);
-      if (w == null || w.kernel() == null || w.kernel().isBlank()) {
+      if (w != null && w.isSdk() && w.kernel() != null) {
+        throw new IllegalArgumentException("workloads[" + i + "]: give kernel or sdk, not both");
+      }
+      if (w == null || !w.isSdk() && (w.kernel() == null || w.kernel().isBlank())) {
         throw new IllegalArgumentException("workloads[" + i + "].kernel is missing");
       }
-      String n = w.name() != null ? w.name() : Path.of(w.kernel()).getFileName().toString()
-          .replaceFirst("\\.elf$", "");
+      String n = w.name() != null ? w.name() : w.isSdk()
+          ? Path.of(w.sdk().get(0)).getFileName().toString().replaceFirst("\\.c$", "")
+          : Path.of(w.kernel()).getFileName().toString().replaceFirst("\\.elf$", "");
       ws.add(new Workload(n, w.kernel(), w.cmdline(), w.loader(),
-          w.make() == null ? Map.of() : Map.copyOf(w.make())));
+          w.make() == null ? Map.of() : Map.copyOf(w.make()),
+          w.isSdk() ? List.copyOf(w.sdk()) : null));
     }
     List<String> ms = orDefault(modes, List.of("native", "hvm", "hvm-shadow"));
     for (String m : ms) {

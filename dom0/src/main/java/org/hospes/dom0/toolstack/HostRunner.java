@@ -210,6 +210,9 @@ public final class HostRunner {
       LineConsole lines = consoleTaps == null ? new LineConsole(spec.name(), console)
           : new LineConsole(spec.name(), console, consoleTaps.apply(spec.name()), false);
       GuestDomain[] self = new GuestDomain[1];
+      // Each image is opened once (an image open for writing is locked), whatever serves it.
+      java.util.Map<DiskSpec, org.hospes.dom0.disk.DiskImage> images =
+          new java.util.HashMap<>();
       HvmDeviceModel dm = null;
       org.hospes.dom0.backend.console.ConsoleBackend pvConsole = null;
       // console_io goes to the hypervisor's log, "(dN) " per line, as on a debug Xen; the PV
@@ -232,40 +235,20 @@ public final class HostRunner {
         }
         pvConsole = new PvDomainBuilder(hv, xenstoreService()).load(d, image, request, lines)
             .console();
+        attachPvDevices(spec, d, images);
       } else if (loader.wantsPvServices() || spec.mode().xenPlatformPci()) {
         // dom0 gives it xenstore and a PV console, in a PVH or an HVM domain alike, and to any
         // kernel in a PVHVM domain (Linux finds Xen there by CPUID).
         pvConsole = new PvhDomainBuilder(hv, xenstoreService()).load(d, loader, image, request, lines)
             .console();
-        for (DiskSpec disk : spec.disks()) {
-          if (disk.busIn(spec.mode()) != DiskSpec.Bus.XEN) {
-            continue; // a device of the device model
-          }
-          org.hospes.dom0.disk.DiskImage img;
-          try {
-            img = disk.open();
-          } catch (java.io.IOException e) {
-            throw new IllegalArgumentException(e.getMessage());
-          }
-          vbds.put(vbdKey(d.domid(), disk.devid()),
-              HvmMachine.attachDisk(hv, xenstore, d.domid(), disk, img));
-        }
-        for (int i = 0; i < spec.vifs().size(); i++) {
-          if (spec.vifs().get(i).virtio()) {
-            continue;
-          }
-          try {
-            networks().attach(xenstore, d.domid(), i, spec.vifs().get(i));
-          } catch (java.io.IOException e) {
-            throw new IllegalArgumentException(e.getMessage());
-          }
-        }
+        attachPvDevices(spec, d, images);
       } else {
         long rsdp = HvmMachine.installAcpiTables(hv, d);
         loader.load(image, request, new BootTarget(BootMode.of(spec.mode()), d.memory(),
             (long) d.p2m().size() << 12, d.vcpus().get(0).cpu(), rsdp));
       }
       attachVirtio(spec, d, dm);
+      attachE1000(spec, d, dm);
       if (!spec.mode().pvDevicesOnly()) {
         // A boot loader runs after the firmware: the PIC and PIT are as SeaBIOS leaves them.
         org.hospes.dom0.boot.BiosLeftState.apply(d.platformPorts());
@@ -273,14 +256,18 @@ public final class HostRunner {
             new java.util.LinkedHashMap<>();
         for (DiskSpec disk : spec.disks()) {
           if (disk.busIn(spec.mode()) == DiskSpec.Bus.IDE) {
-            try {
-              ideDisks.put(disk, disk.open());
-            } catch (java.io.IOException e) {
-              throw new IllegalArgumentException(e.getMessage());
-            }
+            // Emulated only: the image is closed when the domain ends.
+            ideDisks.put(disk, deviceImage(d.domid(), open(images, disk)));
+          } else if (spec.mode().xenPlatformPci()
+              && disk.busIn(spec.mode()) == DiskSpec.Bus.XEN) {
+            // A pvhvm vbd offered as an IDE disk too, on the vbd's own open image (its
+            // backend closes it).
+            ideDisks.put(disk, open(images, disk));
           }
         }
         HvmMachine.attachIdeDisks(hv, dm, d, ideDisks);
+        PluginDevices.attach(org.hospes.dom0.devicemodel.plugin.DeviceModelPlugins.discovered(),
+            hv, dm, d, spec.devices(), line -> xenLog(d, line));
         dm.firmwareSetup(d.platformPorts());
       }
       GuestDomain g = new GuestDomain(spec, d, dm, lines, hv.now());
@@ -297,6 +284,28 @@ public final class HostRunner {
     } catch (BootException | RuntimeException e) {
       hv.destroy(d, "build failed");
       throw e;
+    }
+  }
+
+  /** The domain's PV disks (blkback) and PV vifs (netback) in dom0: pvh, pvhvm and pv. */
+  private void attachPvDevices(DomainSpec spec, Domain d,
+      java.util.Map<DiskSpec, org.hospes.dom0.disk.DiskImage> images) {
+    for (DiskSpec disk : spec.disks()) {
+      if (disk.busIn(spec.mode()) != DiskSpec.Bus.XEN) {
+        continue; // a device of the device model (DomainSpec refuses them in pv)
+      }
+      vbds.put(vbdKey(d.domid(), disk.devid()),
+          HvmMachine.attachDisk(hv, xenstore, d.domid(), disk, open(images, disk)));
+    }
+    for (int i = 0; i < spec.vifs().size(); i++) {
+      if (!spec.vifs().get(i).vifIn(spec.mode())) {
+        continue; // a device of the device model
+      }
+      try {
+        networks().attach(xenstore, d.domid(), i, spec.vifs().get(i));
+      } catch (java.io.IOException e) {
+        throw new IllegalArgumentException(e.getMessage());
+      }
     }
   }
 
@@ -318,7 +327,8 @@ public final class HostRunner {
     for (DiskSpec disk : spec.disks()) {
       if (disk.virtio()) {
         try {
-          VirtioPciDevices.attachDisk(hv, dm, d.domid(), disk, disk.open());
+          VirtioPciDevices.attachDisk(hv, dm, d.domid(), disk,
+              deviceImage(d.domid(), disk.open()));
         } catch (java.io.IOException e) {
           throw new IllegalArgumentException(e.getMessage());
         }
@@ -335,6 +345,38 @@ public final class HostRunner {
     }
   }
 
+  /** The domain's e1000 cards ({@link VifSpec#e1000In}), on its device model. */
+  private void attachE1000(DomainSpec spec, Domain d, HvmDeviceModel dm) {
+    for (int i = 0; i < spec.vifs().size(); i++) {
+      if (!spec.vifs().get(i).e1000In(spec.mode())) {
+        continue;
+      }
+      if (dm == null) {
+        throw new IllegalArgumentException(spec.name() + ": model=e1000 is an emulated card of"
+            + " the device model; mode " + spec.mode().cliName() + " has none");
+      }
+      try {
+        E1000Devices.attach(hv, dm, networks(), d.domid(), i, spec.vifs().get(i));
+      } catch (java.io.IOException e) {
+        throw new IllegalArgumentException(e.getMessage());
+      }
+    }
+  }
+
+  private static org.hospes.dom0.disk.DiskImage open(
+      java.util.Map<DiskSpec, org.hospes.dom0.disk.DiskImage> images, DiskSpec disk) {
+    org.hospes.dom0.disk.DiskImage img = images.get(disk);
+    if (img == null) {
+      try {
+        img = disk.open();
+      } catch (java.io.IOException e) {
+        throw new IllegalArgumentException(e.getMessage());
+      }
+      images.put(disk, img);
+    }
+    return img;
+  }
+
   /** A device-model log line (unplug requests, PV driver messages) on the hypervisor's log. */
   private void xenLog(Domain d, String line) {
     try {
@@ -343,6 +385,35 @@ public final class HostRunner {
       hypervisorLog.flush();
     } catch (java.io.IOException e) {
       // The log is for people; losing a line must not stop the guest.
+    }
+  }
+
+  /**
+   * The images of each domain's device-model disks (IDE, virtio), by domid: closed, and their
+   * write locks released, when the domain ends, so that a later domain can open them.
+   * (A vbd's image is closed by its backend when the frontend goes.)
+   */
+  private final Map<Integer, List<org.hospes.dom0.disk.DiskImage>> deviceImages =
+      new java.util.HashMap<>();
+
+  private org.hospes.dom0.disk.DiskImage deviceImage(int domid,
+      org.hospes.dom0.disk.DiskImage image) {
+    deviceImages.computeIfAbsent(domid, k -> new java.util.ArrayList<>()).add(image);
+    return image;
+  }
+
+  /** Closes the domain's device-model disk images (once); an error is logged, not thrown. */
+  private void releaseDeviceImages(GuestDomain g) {
+    List<org.hospes.dom0.disk.DiskImage> images = deviceImages.remove(g.domain().domid());
+    if (images == null) {
+      return;
+    }
+    for (org.hospes.dom0.disk.DiskImage image : images) {
+      try {
+        image.close();
+      } catch (java.io.IOException e) {
+        xenLog(g.domain(), "closing a disk image: " + e.getMessage());
+      }
     }
   }
 
@@ -415,6 +486,7 @@ public final class HostRunner {
       g.destroyedBy(DomainOutcome.Kind.DESTROYED, reason);
       hv.destroy(g.domain(), reason);
       g.console().close();
+      releaseDeviceImages(g);
     }
   }
 
@@ -461,6 +533,7 @@ public final class HostRunner {
       for (GuestDomain g : guests.values()) {
         if (!g.isLive()) {
           g.console().close();
+          releaseDeviceImages(g);
         }
       }
     }
@@ -470,6 +543,7 @@ public final class HostRunner {
   public void finish() {
     for (GuestDomain g : guests.values()) {
       g.console().close();
+      releaseDeviceImages(g);
       try {
         g.domain().console().close();
       } catch (java.io.IOException e) {
@@ -509,6 +583,7 @@ public final class HostRunner {
         g.destroyedBy(DomainOutcome.Kind.INSTRUCTION_LIMIT, reason);
         hv.destroy(g.domain(), reason);
         g.console().close();
+        releaseDeviceImages(g);
       }
     }
   }

@@ -118,13 +118,13 @@ class XlDomainConfigTest {
     fails("name = \"a\"\nkernel = \"k.elf\"\nmemory = 4096\n",
         ":3: memory: must be 1..1024 MiB, got 4096");
     fails("name = \"a\"\n\nkernel = \"k.elf\"\nmemroy = 64\n", ":4: memroy: unknown key (Hospes"
-        + " knows: builder, cap, cmdline, cpu_weight, disk, extra, hap, kernel, maxmem, memory,"
-        + " name, on_crash, ramdisk, root, type, vcpus, vif, xen_platform_pci)");
+        + " knows: builder, cap, cmdline, cpu_weight, device_model_args, device_model_args_hvm,"
+        + " disk, extra, hap, kernel, maxmem, memory, name, on_crash, ramdisk, root, type, vcpus, vif, xen_platform_pci)");
     fails("name = \"a\"\nkernel = \"missing.elf\"\n", ":2: kernel: " + dir.resolve("missing.elf")
         + ": no such file");
-    fails("name = \"a\"\nkernel = \"k.elf\"\ntype = \"hvm\"\nhap = 0\nvcpus = 2\n",
-        ":5: vcpus: type \"hvm-shadow\" domains have one vCPU so far; SMP needs type = \"hvm\""
-            + " (with hap) or \"pvh\"");
+    fails("name = \"a\"\nkernel = \"k.elf\"\ntype = \"pv\"\nvcpus = 2\n",
+        ":4: vcpus: type \"pv\" domains have one vCPU so far; SMP needs type = \"hvm\""
+            + " or \"pvh\"");
     fails("name = \"a\"\nkernel = \"k.elf\"\nvcpus = 65\n",
         ":3: vcpus: must be 1..64 vCPUs, got 65");
     fails("name = \"a\"\nkernel = \"k.elf\"\ntype = \"pvm\"\n",
@@ -133,8 +133,8 @@ class XlDomainConfigTest {
         ":4: hap: xen_platform_pci = 1 (PVHVM) runs with EPT; set hap = 1 or"
             + " xen_platform_pci = 0");
     fails("name = \"a\"\nkernel = \"k.elf\"\nvif = [ 'bridge=xenbr0' ]\n", ":3: vif: network"
-        + " interfaces in config files are virtio-net ones for now: type = \"hvm\" and"
-        + " vif = ['model=virtio-net,...']");
+        + " interfaces in config files are emulated ones for now: type = \"hvm\" and"
+        + " vif = ['type=ioemu,model=e1000|virtio-net,...']");
     fails("name = \"a\"\nkernel = \"k.elf\"\non_crash = \"coredump-destroy\"\n",
         ":3: on_crash: 'coredump-destroy' is not supported (valid: destroy, preserve, restart)");
     fails("name = \"a\"\nkernel = k.elf\n",
@@ -158,5 +158,30 @@ class XlDomainConfigTest {
     Files.write(f, new byte[] {0x7f, 'E', 'L', 'F', 0, 0, (byte) 0xff});
     assertThatThrownBy(() -> XlDomainConfig.read(f)).hasMessage(f + ": not a text file; create"
         + " takes an xl domain configuration (name = \"...\", kernel = \"...\", ...)");
+  }
+
+  @Test
+  void deviceModelArgsCarryQemusDeviceOptionToThePluginSeam() throws IOException {
+    XlDomainConfig c = read("""
+        name = "e"; type = "hvm"; kernel = "k.elf"
+        device_model_args_hvm = [ "-device", "edu,dma_mask=0xffffff", "-device", "edu" ]
+        """);
+    assertThat(c.devices()).containsExactly("edu,dma_mask=0xffffff", "edu");
+    assertThat(c.toSpec().devices()).extracting(d -> d.toString())
+        .containsExactly("edu,dma_mask=0xffffff", "edu");
+    fails("""
+        name = "e"; type = "hvm"; kernel = "k.elf"
+        device_model_args = [ "-m", "64" ]
+        """, ":2: device_model_args: Hospes understands only \"-device\", \"NAME[,key=value"
+        + "...]\" pairs here (devices of device-model plugins), got '-m'");
+    fails("""
+        name = "e"; type = "pvh"; kernel = "k.elf"
+        device_model_args_hvm = [ "-device", "edu" ]
+        """, ":2: device_model_args_hvm: device-model arguments need type = \"hvm\" (a domain"
+        + " with a device model)");
+    fails("""
+        name = "e"; type = "hvm"; kernel = "k.elf"
+        device_model_args_hvm = [ "-device", "edu,slot=1,slot=2" ]
+        """, ":2: device_model_args_hvm: device 'edu,slot=1,slot=2': option slot given twice");
   }
 }
