@@ -37,6 +37,20 @@ final class DiffCase {
    */
   int faultEipAdjust;
 
+  /**
+   * Run as a Linux i386 user process does: CPL 3 under QEMU's user-mode GDT (0x23 code, 0x2B
+   * data, 0x33 TLS), paging with only the harness's pages mapped. Selectors, error codes and
+   * page-fault addresses are compared too. Only for the 32-bit (QEMU) reference.
+   */
+  boolean userMode;
+  /**
+   * Linux sends SIGBUS for both #NP and #SS; the generator names which of the two its
+   * instruction raises (#SS for a not-present SS load).
+   */
+  int busVector = org.hospes.x86.Exceptions.NP;
+  /** Initial ES, DS, FS, GS for a {@link #userMode} case. */
+  final int[] sregs = {0x2B, 0x2B, 0x2B, 0x33};
+
   DiffCase(int scratchSize) {
     mem = new byte[scratchSize];
   }

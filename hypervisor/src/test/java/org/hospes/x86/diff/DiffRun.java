@@ -23,6 +23,7 @@ final class DiffRun {
   static final int BATCH = 25_000;
   private static final int SHOWN_PER_FORM = 3;
   static final String[] REG_NAMES = {"EAX", "ECX", "EDX", "EBX", "ESP", "EBP", "ESI", "EDI"};
+  static final String[] SREG_NAMES = {"ES", "CS", "SS", "DS", "FS", "GS"};
 
   private final String testClass;
   private final long seed;
@@ -31,6 +32,8 @@ final class DiffRun {
   private final Map<String, Integer> mismatchCounts = new TreeMap<>();
   private final Map<String, List<String>> shown = new LinkedHashMap<>();
   private final Map<String, Integer> formCounts = new TreeMap<>();
+  /** How the reference ended each case ("completed", "#GP", ...): shows the mix is not all one way. */
+  private final Map<String, Integer> endings = new TreeMap<>();
   private int total;
   private int mismatches;
   private long refNanos;
@@ -110,6 +113,8 @@ final class DiffRun {
   private void record(int index, DiffCase c, Outcome ref, Outcome emu, List<String> diffs) {
     total++;
     formCounts.merge(c.form, 1, Integer::sum);
+    endings.merge(ref.vector == Outcome.OTHER_SIGNAL ? "other signal" : ref.ending(), 1,
+        Integer::sum);
     if (diffs.isEmpty()) {
       return;
     }
@@ -135,6 +140,19 @@ final class DiffRun {
       return d;
     }
     boolean done = ref.vector == Outcome.COMPLETED;
+    if (c.userMode) {
+      for (int s = 0; s < 6; s++) {
+        if (ref.sregs[s] != emu.sregs[s]) {
+          d.add(SREG_NAMES[s]);
+        }
+      }
+      if (!done && ref.errorCode != emu.errorCode) {
+        d.add("error code");
+      }
+      if (ref.vector == org.hospes.x86.Exceptions.PF && ref.faultAddr != emu.faultAddr) {
+        d.add("CR2");
+      }
+    }
     for (int r = 0; r < 8; r++) {
       int m = done ? c.regMask[r] : -1;
       if (((ref.regs[r] ^ emu.regs[r]) & m) != 0) {
@@ -197,6 +215,24 @@ final class DiffRun {
         DefinedFlags.names(ref.vector == Outcome.COMPLETED ? c.flagMask : DefinedFlags.COMPARABLE)));
     s.append(String.format("            %-10s %-10s %-10s%n", "", DefinedFlags.names(ref.eflags
         & DefinedFlags.COMPARABLE), DefinedFlags.names(emu.eflags & DefinedFlags.COMPARABLE)));
+    if (c.userMode) {
+      for (int sr = 0; sr < 6; sr++) {
+        int init = sr == 1 ? EmulatorRunner.USER_CS : sr == 2 ? EmulatorRunner.USER_DS
+            : c.sregs[sr == 0 ? 0 : sr - 2];
+        s.append(String.format("  %-9s %-10s %-10s %-10s%s%n", SREG_NAMES[sr], Hex.w32(init),
+            Hex.w32(ref.sregs[sr]), Hex.w32(emu.sregs[sr]),
+            diffs.contains(SREG_NAMES[sr]) ? "  <<" : ""));
+      }
+      if (ref.vector != Outcome.COMPLETED) {
+        s.append(String.format("  %-9s %-10s %-10s %-10s%s%n", "errcode", "",
+            Hex.w32(ref.errorCode), Hex.w32(emu.errorCode),
+            diffs.contains("error code") ? "  <<" : ""));
+      }
+      if (ref.vector == org.hospes.x86.Exceptions.PF) {
+        s.append(String.format("  %-9s %-10s %-10s %-10s%s%n", "CR2", "", Hex.w32(ref.faultAddr),
+            Hex.w32(emu.faultAddr), diffs.contains("CR2") ? "  <<" : ""));
+      }
+    }
     int expectedEip = ref.vector == Outcome.COMPLETED ? ref.eip - c.eipAdjust()
         : ref.eip - c.faultEipAdjust;
     s.append(String.format("  %-9s %-10s %-10s %-10s%s%s%n",
@@ -239,6 +275,10 @@ final class DiffRun {
 
   Map<String, Integer> formCounts() {
     return formCounts;
+  }
+
+  Map<String, Integer> endings() {
+    return endings;
   }
 
   String timing() {

@@ -49,6 +49,7 @@ final class DiffSuite {
     System.out.printf("%s: %d cases, %d forms, %d mismatches in %.1f s (%s)%n", testClass,
         run.total(), run.formCounts().size(), run.mismatches(), (System.nanoTime() - t0) / 1e9,
         run.timing());
+    System.out.printf("%s: reference endings %s%n", testClass, run.endings());
     if (run.mismatches() > 0) {
       String report = run.report();
       Path file = reportFile;

@@ -25,8 +25,9 @@ import java.util.concurrent.TimeUnit;
 final class NativeHarness {
   enum Kind { HOST64, QEMU32 }
 
-  private static final int MAGIC = 0x31464448;
-  private static final int SIGILL = 4, SIGFPE = 8, SIGSEGV = 11, SI_KERNEL = 0x80;
+  private static final int MAGIC = 0x32464448;
+  private static final int SIGILL = 4, SIGBUS = 7, SIGFPE = 8, SIGSEGV = 11, SI_KERNEL = 0x80;
+  private static final int SEGV_MAPERR = 1, SEGV_ACCERR = 2;
   private static final int FPE_INTDIV = 1;
 
   private final Kind kind;
@@ -64,7 +65,9 @@ final class NativeHarness {
       Files.createDirectories(out);
       if (!Files.exists(bin)
           || Files.getLastModifiedTime(bin).compareTo(Files.getLastModifiedTime(src)) < 0) {
-        List<String> cmd = new ArrayList<>(List.of("gcc", "-O1", "-Wall", "-o", bin.toString()));
+        // No stack protector: the signal handler runs before it has put the harness's GS back.
+        List<String> cmd = new ArrayList<>(List.of("gcc", "-O1", "-Wall", "-fno-stack-protector",
+            "-o", bin.toString()));
         if (kind == Kind.QEMU32) {
           cmd.addAll(List.of("-m32", "-static", "-fno-pie", "-no-pie"));
         }
@@ -154,12 +157,12 @@ final class NativeHarness {
     String dump = System.getProperty("hospes.diff.dump");
     try (OutputStream os = new BufferedOutputStream(dump == null || dump.isBlank() ? raw
         : new Tee(raw, Files.newOutputStream(Path.of(dump))), 1 << 20)) {
-      ByteBuffer b = ByteBuffer.allocate(8 + codeMax + 36 + scratchSize)
+      ByteBuffer b = ByteBuffer.allocate(8 + codeMax + 52 + scratchSize)
           .order(ByteOrder.LITTLE_ENDIAN);
-      ByteBuffer h = ByteBuffer.allocate(32).order(ByteOrder.LITTLE_ENDIAN);
+      ByteBuffer h = ByteBuffer.allocate(40).order(ByteOrder.LITTLE_ENDIAN);
       h.putInt(MAGIC).putInt(cases.size()).putInt(Layout.SCRATCH_ADDR).putInt(scratchSize)
           .putInt(Layout.CODE_ADDR).putInt(Layout.CODE_SIZE).putInt(Layout.INSN_ADDR)
-          .putInt(codeMax);
+          .putInt(codeMax).putInt(Layout.LOW_CODE_ADDR).putInt(Layout.LOW_CODE_SIZE);
       os.write(h.array());
       for (DiffCase c : cases) {
         b.clear();
@@ -171,6 +174,9 @@ final class NativeHarness {
           b.putInt(r);
         }
         b.putInt(c.eflags);
+        for (int s : c.sregs) {
+          b.putInt(s);
+        }
         b.put(c.mem);
         os.write(b.array());
       }
@@ -211,7 +217,7 @@ final class NativeHarness {
 
   private Outcome[] readOutcomes(InputStream raw, List<DiffCase> cases) throws IOException {
     DataInputStream in = new DataInputStream(new BufferedInputStream(raw, 1 << 20));
-    byte[] rec = new byte[52 + scratchSize];
+    byte[] rec = new byte[80 + scratchSize];
     ByteBuffer b = ByteBuffer.wrap(rec).order(ByteOrder.LITTLE_ENDIAN);
     Outcome[] out = new Outcome[cases.size()];
     for (int i = 0; i < out.length; i++) {
@@ -226,15 +232,27 @@ final class NativeHarness {
       }
       o.eflags = b.getInt();
       int addr = b.getInt();
+      o.errorCode = b.getInt();
+      for (int s = 0; s < 6; s++) {
+        o.sregs[s] = b.getInt();
+      }
       b.get(o.mem);
       DiffCase c = cases.get(i);
-      boolean inFiller = o.eip - Layout.CODE_ADDR >= 0 && o.eip - Layout.CODE_ADDR < Layout.CODE_SIZE
-          && (o.eip - c.codeAddr < 0 || o.eip - c.codeAddr >= c.refCode.length);
+      boolean inFiller = Layout.atFiller(o.eip, c.codeAddr, c.refCode.length);
       if (signo == SIGSEGV && code == SI_KERNEL && inFiller) {
         o.vector = Outcome.COMPLETED;
+        o.errorCode = 0;
+      } else if (signo == SIGSEGV && (code == SEGV_MAPERR || code == SEGV_ACCERR) && c.userMode) {
+        // A page fault: only user-mode cases leave the mapped windows on purpose (a truncated
+        // 16-bit EIP); elsewhere it stays a generator bug (OTHER_SIGNAL below).
+        o.vector = org.hospes.x86.Exceptions.PF;
+        o.faultAddr = addr;
       } else if (signo == SIGSEGV && code == SI_KERNEL && o.eip - c.codeAddr >= 0
           && o.eip - c.codeAddr < c.refCode.length) {
         o.vector = org.hospes.x86.Exceptions.GP; // #GP(0) at an instruction of the case
+      } else if (signo == SIGBUS && code == SI_KERNEL && c.userMode && o.eip - c.codeAddr >= 0
+          && o.eip - c.codeAddr < c.refCode.length) {
+        o.vector = c.busVector; // #NP or #SS (a not-present segment), as the generator says
       } else if (signo == SIGFPE && code == FPE_INTDIV) {
         o.vector = org.hospes.x86.Exceptions.DE;
       } else if (signo == SIGFPE) {

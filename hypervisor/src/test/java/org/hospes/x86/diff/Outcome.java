@@ -19,6 +19,12 @@ final class Outcome {
   final byte[] mem;
   /** Emulator only: {@link org.hospes.x86.Cpu#instructions()} retired during the case, or -1. */
   long retired = -1;
+  /** The exception's error code (#GP/#NP/#SS selector, #PF bits); 0 when there is none. */
+  int errorCode;
+  /** #PF: the faulting linear address (CR2; si_addr on the reference). */
+  int faultAddr;
+  /** ES, CS, SS, DS, FS, GS (the 64-bit reference reports zeros; compared for user-mode cases). */
+  final int[] sregs = new int[6];
   /** Free text for unusual endings (signal number and code, Java exception). */
   String note = "";
 

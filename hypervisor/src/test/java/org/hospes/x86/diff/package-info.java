@@ -10,6 +10,10 @@
  *       the same there ({@code HostForms}); memory operands carry 0x67 on the host only.
  *   <li>{@code QemuDiffTest}: {@code qemu-i386} running a static 32-bit harness, for the forms 64-bit
  *       mode lacks and for generated sequences ({@code QemuForms}).
+ *   <li>{@code SegmentDiffTest}: the same harness at CPL 3 with its segment registers, LDT and
+ *       low code page, for segment loads and 16-bit-operand transfers ({@code SegmentForms}); the
+ *       emulator runs those cases paged at CPL 3 under the same GDT and LDT
+ *       ({@code DiffCase.userMode}), and selectors, error codes and CR2 are compared as well.
  * </ul>
  *
  * <p>Both references are one C file, {@code src/test/native/diffharness.c}, compiled by the host
