@@ -111,6 +111,7 @@ public final class StudyReport {
           num(r.counters().get("virtual_cycles")), num(r.counters().get("vm_exits"))));
     }
     nanobenchTable(md, records);
+    md.append(IoPathsSummary.section(records));
     return md.toString();
   }
 

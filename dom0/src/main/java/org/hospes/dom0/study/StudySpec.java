@@ -27,10 +27,21 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
     List<Integer> ram, List<String> schedulers, List<String> costModels, List<String> engines,
     Integer repetitions, Long maxInstructions) {
 
-  /** One workload: a kernel image, its command line, an optional loader and make variables. */
+  /**
+   * One workload: a kernel image, its command line, an optional loader and make variables; or,
+   * with {@code io}, Debian's Linux kernel doing fixed disk and network work through one I/O
+   * path ({@link LinuxIo}; {@code kernel} then defaults to the cached Debian kernel).
+   */
   @JsonIgnoreProperties(ignoreUnknown = false)
   public record Workload(String name, String kernel, String cmdline, String loader,
-      Map<String, String> make) implements java.io.Serializable {}
+      Map<String, String> make, LinuxIo.Params io) implements java.io.Serializable {
+
+    /** A kernel workload (no I/O path). */
+    public Workload(String name, String kernel, String cmdline, String loader,
+        Map<String, String> make) {
+      this(name, kernel, cmdline, loader, make, null);
+    }
+  }
 
   /** Every list filled with its default, checked; IllegalArgumentException naming the key. */
   public StudySpec withDefaults() {
@@ -40,13 +51,24 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
     List<Workload> ws = new ArrayList<>();
     for (int i = 0; i < workloads.size(); i++) {
       Workload w = workloads.get(i);
-      if (w == null || w.kernel() == null || w.kernel().isBlank()) {
+      LinuxIo.Params io = null;
+      if (w != null && w.io() != null) {
+        try {
+          io = w.io().withDefaults();
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException("workloads[" + i + "].io: " + e.getMessage());
+        }
+      }
+      String kernel = w == null ? null
+          : io != null && (w.kernel() == null || w.kernel().isBlank()) ? LinuxIo.defaultKernel()
+          : w.kernel();
+      if (kernel == null || kernel.isBlank()) {
         throw new IllegalArgumentException("workloads[" + i + "].kernel is missing");
       }
-      String n = w.name() != null ? w.name() : Path.of(w.kernel()).getFileName().toString()
-          .replaceFirst("\\.elf$", "");
-      ws.add(new Workload(n, w.kernel(), w.cmdline(), w.loader(),
-          w.make() == null ? Map.of() : Map.copyOf(w.make())));
+      String n = w.name() != null ? w.name() : io != null ? "linux-io-" + io.disk()
+          : Path.of(kernel).getFileName().toString().replaceFirst("\\.elf$", "");
+      ws.add(new Workload(n, kernel, w.cmdline(), w.loader(),
+          w.make() == null ? Map.of() : Map.copyOf(w.make()), io));
     }
     List<String> ms = orDefault(modes, List.of("native", "hvm", "hvm-shadow"));
     for (String m : ms) {
