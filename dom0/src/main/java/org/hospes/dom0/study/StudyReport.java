@@ -115,6 +115,14 @@ public final class StudyReport {
     return md.toString();
   }
 
+  /**
+   * The summary's I/O paths section ({@link LinuxIo} runs: per path and phase, the costs per MiB
+   * and where they agree with the published findings), or "" when the study has none.
+   */
+  public static String ioPaths(List<RunRecord> records) {
+    return IoPathsSummary.section(records);
+  }
+
   private static String num(Long v) {
     return v == null ? "" : String.format(Locale.ROOT, "%,d", v);
   }
