@@ -27,7 +27,7 @@ fi
 
 kernels=("$@")
 if [ ${#kernels[@]} -eq 0 ]; then
-    kernels=(hello arith memory strings smc empty timer paging demand ring3 doublefault segments marker debug vm86)
+    kernels=(hello arith memory strings smc empty timer paging demand ring3 doublefault segments marker debug vm86 fep)
 fi
 
 make -s BUILD="$BUILD" "${kernels[@]}"

@@ -70,6 +70,8 @@ public final class Hypervisor {
   private org.hospes.hv.pv.MachToPhys m2p;
   private org.hospes.hv.hypercall.Hypercalls pvHypercalls;
   private org.hospes.hv.pv.PvExits pvExits;
+  /** Xen's hvm_fep: HVM vCPUs created from now on honour the forced-emulation prefix. */
+  private boolean forcedEmulation;
   /** Virtual time inside the slice being run (exit handlers see it as the present). */
   private long runNow;
   /** The guest vCPU whose slice is being run, or null. */
@@ -87,6 +89,28 @@ public final class Hypervisor {
     this.cost = cost;
     this.exits = new HvmExitHandler(this, cost);
     this.control = createService(DomainControl.DOM0, "Domain-0", Privilege.CONTROL);
+  }
+
+  /**
+   * Offers Xen's HVM forced-emulation prefix ({@code ud2; .ascii "xen"}) to every domain that
+   * runs in VMX non-root operation (hvm, hvm-shadow, pvhvm, pvh), those that exist and those
+   * created later, as Xen's {@code hvm_fep} boot option does: a testing aid that lets a guest
+   * run an instruction through the hypervisor's path ({@link
+   * org.hospes.hv.hvm.ForcedEmulation}). Off by default, as on Xen. It cannot be taken back.
+   */
+  public void enableForcedEmulation() {
+    forcedEmulation = true;
+    for (Domain d : domains()) {
+      for (Vcpu v : d.vcpus()) {
+        if (v.vmcs() != null && d.mode() != org.hospes.hv.domain.DomainMode.PV) {
+          org.hospes.hv.hvm.ForcedEmulation.intercept(v.vmcs());
+        }
+      }
+    }
+  }
+
+  public boolean forcedEmulation() {
+    return forcedEmulation;
   }
 
   public MemoryBus machineMemory() {

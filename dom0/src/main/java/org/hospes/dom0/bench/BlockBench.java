@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Locale;
+import org.HdrHistogram.Histogram;
 import org.hospes.abi.Blkif;
 import org.hospes.dom0.backend.blk.BlkStats;
 import org.hospes.dom0.backend.blk.JavaBlkfront;
@@ -30,6 +31,11 @@ import org.hospes.hv.sched.RoundRobinScheduler;
  * prints MB/s in virtual time (the bytes over dom0's modelled cycles at 1 GHz) and in host time,
  * requests, grant operations (maps plus unmaps) and events (both directions) per request. The
  * guest side costs nothing here, so virtual MB/s is the backend's ceiling.
+ *
+ * <p>Then the latency of one 4 KiB read on its own (one request per event, the ring otherwise
+ * empty), per configuration: dom0's modelled cycles for it, and the host time of the whole round
+ * trip (frontend queues and kicks, blkback maps or reuses the grant, reads the image, responds,
+ * and the frontend collects the response) as an HdrHistogram's percentiles, after a warm-up.
  */
 public final class BlockBench {
   private static final int DEVID = Blkif.devidOf("xvda");
@@ -47,6 +53,20 @@ public final class BlockBench {
       return bytes / 1e6 / (nanos / 1e9);
     }
   }
+
+  /** The round trip of one 4 KiB read: host-time percentiles and dom0's cycles per request. */
+  public record Latency(String config, long requests, Histogram hostNanos, long cycles) {
+    double virtualMicros() {
+      return cycles / 1e3 / requests;
+    }
+
+    double hostMicros(double percentile) {
+      return hostNanos.getValueAtPercentile(percentile) / 1e3;
+    }
+  }
+
+  /** Round trips measured per configuration (after as many unrecorded ones, for the JIT). */
+  static final int LATENCY_SAMPLES = 20_000;
 
   /** Runs every configuration over {@code mib} MiB; prints the table to {@code out}. */
   public static int run(PrintWriter out, int mib) throws IOException {
@@ -72,6 +92,16 @@ public final class BlockBench {
             }
           }
         }
+      }
+      out.println();
+      out.printf(Locale.ROOT, "%-24s %9s %10s %10s %10s %10s%n", "one 4 KiB read",
+          "requests", "virt us/rq", "host p50", "host p99", "host max");
+      for (boolean persistent : new boolean[] {false, true}) {
+        String config = persistent ? "persistent" : "map+unmap";
+        Latency l = roundTrips(img, persistent, LATENCY_SAMPLES, config);
+        out.printf(Locale.ROOT, "%-24s %9d %10.2f %8.1fus %8.1fus %8.1fus%n", l.config(),
+            l.requests(), l.virtualMicros(), l.hostMicros(50), l.hostMicros(99),
+            l.hostNanos().getMaxValue() / 1e3);
       }
       out.flush();
       return 0;
@@ -123,6 +153,49 @@ public final class BlockBench {
       double events = (double) (s.events + s.notifications) / s.requests;
       return new Row(config, kib, write ? "write" : "read", total, s.requests, cycles, nanos,
           grantOps, events);
+    }
+  }
+
+  /**
+   * {@code samples} single 4 KiB reads, each kicked and collected on its own, after as many
+   * unrecorded ones. The reads walk the image's first MiB so that they stay in the page cache.
+   */
+  static Latency roundTrips(Path img, boolean persistent, int samples, String config)
+      throws IOException {
+    Hypervisor hv = new Hypervisor(64, new RoundRobinScheduler(), new DefaultCostModel());
+    XenstoreService xs = new XenstoreService(hv.control(), hv.costModel());
+    Domain guest = hv.createHvmDomain("bench", DomainMode.PVH, 4);
+    try (DiskImage disk = RawImage.open(img, false)) {
+      VbdNodes.create(xs, guest.domid(), DEVID, "xvda", img.toString(), "raw", false);
+      VbdBackend be = VbdBackend.start(xs, hv.control(), hv.costModel(), guest.domid(), DEVID,
+          disk, persistent, false);
+      JavaBlkfront front = new JavaBlkfront(hv, xs, guest, DEVID);
+      front.connect(true);
+      long span = Math.min(disk.sizeBytes() >>> Blkif.SECTOR_SHIFT, 2048) / Blkif.SECTORS_PER_PAGE;
+      Histogram hist = new Histogram(10_000_000_000L, 3);
+      long cycles = 0;
+      for (int i = 0; i < 2 * samples; i++) {
+        boolean recorded = i >= samples;
+        long sector = (i % span) * Blkif.SECTORS_PER_PAGE;
+        long before = hv.control().counters().cycles;
+        long start = System.nanoTime();
+        front.queue(Blkif.OP_READ, sector, 1);
+        for (JavaBlkfront.Response r : front.kick()) {
+          if (r.status() != Blkif.RSP_OKAY) {
+            throw new IOException("request " + r.id() + " failed: " + r.status());
+          }
+        }
+        long nanos = System.nanoTime() - start;
+        if (recorded) {
+          hist.recordValue(nanos);
+          cycles += hv.control().counters().cycles - before;
+        }
+      }
+      if (be.stats().requests != 2L * samples) {
+        throw new IOException("blkback served " + be.stats().requests + " requests, not "
+            + 2L * samples);
+      }
+      return new Latency(config, samples, hist, cycles);
     }
   }
 }

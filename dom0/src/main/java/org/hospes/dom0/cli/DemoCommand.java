@@ -3,14 +3,22 @@ package org.hospes.dom0.cli;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.RandomAccessFile;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.hospes.dom0.boot.BootException;
 import org.hospes.dom0.machine.ExitStatus;
+import org.hospes.dom0.study.RunRecord;
+import org.hospes.dom0.study.StudyRunner;
+import org.hospes.dom0.study.StudySpec;
+import org.hospes.dom0.toolstack.DiskSpec;
 import org.hospes.dom0.toolstack.DomainOutcome;
 import org.hospes.dom0.toolstack.DomainSpec;
 import org.hospes.dom0.toolstack.GuestDomain;
@@ -25,16 +33,21 @@ import picocli.CommandLine.Option;
 /**
  * {@code hospes demo}: Hospes's main job on one host. dom0's services, two PVH guests that find
  * each other through xenstore and bounce a counter in a granted page over an interdomain event
- * channel (the ping-pong sample), and an HVM guest whose COM1 dom0's device model serves, all on
- * one hypervisor; then a table of what each domain cost.
+ * channel (the ping-pong sample), a PVH guest that writes and reads back a disk through its
+ * blkfront and dom0's blkback (the disk-bench sample, on a scratch image), and an HVM guest whose
+ * COM1 dom0's device model serves, all on one hypervisor; then a table of what each domain cost,
+ * and a quick form of the default study: the nanobenchmarks in native, hvm and hvm-shadow.
  */
 @Command(
     name = "demo",
     mixinStandardHelpOptions = true,
     description = {
       "Runs one host: dom0, two PVH guests talking through an event channel and a granted page"
-          + " (samples/guests/ping-pong), and an HVM guest (samples/kernels/hello.c), then"
-          + " prints what each domain cost. Builds the samples with make first if needed.",
+          + " (samples/guests/ping-pong), a PVH guest writing and reading a scratch disk through"
+          + " blkfront and dom0's blkback (samples/guests/disk-bench), and an HVM guest"
+          + " (samples/kernels/hello.c), then prints what each domain cost; then the default"
+          + " study's nanobenchmarks in native, hvm and hvm-shadow (the whole study: hospes"
+          + " study). Builds the samples with make first if needed.",
     },
     exitCodeListHeading = "%nExit status:%n",
     exitCodeList = {
@@ -52,6 +65,14 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--round-trips", paramLabel = "N", defaultValue = "1000",
       description = "Round trips of the ping-pong guests (default: ${DEFAULT-VALUE}).")
   int roundTrips;
+
+  @Option(names = "--no-study", description = "Leave out the nanobenchmarks after the host run.")
+  boolean noStudy;
+
+  /** The ops of the demo's nanobenchmark table, a subset of the study's. */
+  private static final List<String> STUDY_OPS = List.of("syscall", "in", "cr3", "pgfault",
+      "ptemod");
+  private static final List<String> STUDY_MODES = List.of("native", "hvm", "hvm-shadow");
 
   DemoCommand(CliStreams streams) {
     this.streams = streams;
@@ -74,30 +95,109 @@ final class DemoCommand implements Callable<Integer> {
     if (built != 0) {
       return built;
     }
-    HostRunner host = HostRunner.create(64, HypervisorFactory.DEFAULT_SCHEDULER,
+    HostRunner host = HostRunner.create(128, HypervisorFactory.DEFAULT_SCHEDULER,
         HypervisorFactory.DEFAULT_COST_MODEL, streams.out());
     // Domains get domids in start order (1, 2, 3): each ping-pong guest names its peer.
     Path pingPong = samples.guestElf("ping-pong");
-    List<DomainSpec> specs = List.of(
-        DomainSpec.of("ping", pingPong, "ping peer=2 count=" + roundTrips)
-            .withMode(DomainMode.PVH),
-        DomainSpec.of("pong", pingPong, "pong peer=1").withMode(DomainMode.PVH),
-        DomainSpec.of("hello", samples.elf("hello"), null));
-    for (DomainSpec s : specs) {
+    Path scratch;
+    try {
+      scratch = Files.createTempFile("hospes-demo-disk", ".img");
+      try (RandomAccessFile f = new RandomAccessFile(scratch.toFile(), "rw")) {
+        f.setLength(1 << 20);
+      }
+    } catch (IOException e) {
+      streams.error("cannot make the demo's scratch disk: " + e.getMessage());
+      return ExitStatus.INTERNAL_ERROR;
+    }
+    try {
+      List<DomainSpec> specs = List.of(
+          DomainSpec.of("ping", pingPong, "ping peer=2 count=" + roundTrips)
+              .withMode(DomainMode.PVH),
+          DomainSpec.of("pong", pingPong, "pong peer=1").withMode(DomainMode.PVH),
+          withDisk(DomainSpec.of("disk", samples.guestElf("disk-bench"), null)
+              .withMode(DomainMode.PVH), scratch),
+          DomainSpec.of("hello", samples.elf("hello"), null));
+      for (DomainSpec s : specs) {
+        try {
+          host.start(s);
+        } catch (BootException e) {
+          streams.error(s.name() + ": " + s.kernel() + ": " + e.getMessage());
+          return ExitStatus.USAGE;
+        }
+      }
+      String[] stop = new String[1];
+      int status;
+      try (RunSession session = RunSession.open(streams, false)) {
+        host.runUntil(MAX_CYCLES, () -> (stop[0] = session.afterSlice()) != null);
+        host.finish();
+        streams.out().flush();
+        status = report(host, stop[0]);
+        if (status != ExitStatus.HALTED || noStudy || stop[0] != null) {
+          return status;
+        }
+      }
+      return study(samples.root());
+    } finally {
       try {
-        host.start(s);
-      } catch (BootException e) {
-        streams.error(s.name() + ": " + s.kernel() + ": " + e.getMessage());
-        return ExitStatus.USAGE;
+        Files.deleteIfExists(scratch);
+      } catch (IOException e) {
+        streams.error("cannot remove the scratch disk " + scratch + ": " + e.getMessage());
       }
     }
-    String[] stop = new String[1];
-    try (RunSession session = RunSession.open(streams, false)) {
-      host.runUntil(MAX_CYCLES, () -> (stop[0] = session.afterSlice()) != null);
-      host.finish();
-      streams.out().flush();
-      return report(host, stop[0]);
+  }
+
+  private static DomainSpec withDisk(DomainSpec s, Path image) {
+    return new DomainSpec(s.name(), s.kernel(), s.mode(), s.ramMiB(), s.weight(), s.cap(),
+        s.cmdline(), s.loader(), List.of(DiskSpec.parse(image + ",format=raw", 0, null)),
+        s.vifs(), s.vcpus());
+  }
+
+  /**
+   * The quick form of the default study: its nanobenchmark kernel in native, hvm and
+   * hvm-shadow under the default cost model, in virtual time, as cycles per op.
+   */
+  private int study(Path root) {
+    StudySpec quick = new StudySpec("demo", List.of(new StudySpec.Workload("nanobench",
+        "nanobench", "iters=1000", null, null)), STUDY_MODES, List.of(64), null,
+        List.of("default"), null, 1, null).withDefaults();
+    List<RunRecord> records;
+    try {
+      records = new StudyRunner(root.resolve("samples/kernels"), STUDY_MODES.size(),
+          streams.err()).run(quick);
+    } catch (IOException | UncheckedIOException e) {
+      streams.error("the nanobenchmark study failed: " + e.getMessage());
+      return ExitStatus.INTERNAL_ERROR;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      streams.error("interrupted during the nanobenchmark study");
+      return ExitStatus.INTERNAL_ERROR;
     }
+    PrintStream out = streams.out();
+    out.println();
+    out.println("Nanobenchmarks (Adams & Agesen's, cycles per op; the whole study with its report:"
+        + " hospes study)");
+    out.printf(Locale.ROOT, "%-9s", "op");
+    STUDY_MODES.forEach(m -> out.printf(Locale.ROOT, " %12s", m));
+    out.println();
+    for (String op : STUDY_OPS) {
+      out.printf(Locale.ROOT, "%-9s", op);
+      for (String mode : STUDY_MODES) {
+        Double v = records.stream().filter(r -> r.spec().mode().equals(mode))
+            .map(RunRecord::nanobench).map((Map<String, Double> m) -> m.get(op))
+            .filter(java.util.Objects::nonNull).findFirst().orElse(null);
+        out.printf(Locale.ROOT, " %12s", v == null ? "-" : String.format(Locale.ROOT, "%,.0f", v));
+      }
+      out.println();
+    }
+    out.flush();
+    boolean complete = records.stream().allMatch(r -> !r.nanobench().isEmpty());
+    if (!complete) {
+      streams.error("a nanobenchmark run did not finish: " + records.stream()
+          .filter(r -> r.nanobench().isEmpty()).map(r -> r.spec().mode() + " " + r.endReason())
+          .toList());
+      return ExitStatus.INTERNAL_ERROR;
+    }
+    return ExitStatus.HALTED;
   }
 
   /** The cost table on stdout (after the consoles); returns the exit status. */
@@ -123,9 +223,11 @@ final class DemoCommand implements Callable<Integer> {
       }
     }
     DomainControl dom0 = host.hypervisor().control();
-    out.printf(Locale.ROOT, "%-7s %-5s %-28s %13s %,15d %9s %10s %,7d %11s%n", "dom0",
-        "-", "serving (" + dom0.foreignMaps() + " foreign maps)", "-", dom0.counters().cycles,
-        "-", "-", dom0.counters().eventUpcalls, "-");
+    // dom0's grant operations are the backends' maps, unmaps and copies of the guests' grants.
+    Counters d = dom0.counters();
+    out.printf(Locale.ROOT, "%-7s %-5s %-28s %13s %,15d %9s %10s %,7d %,11d%n", "dom0",
+        "-", "serving (" + dom0.foreignMaps() + " foreign maps)", "-", d.cycles,
+        "-", "-", d.eventUpcalls, d.grantMaps + d.grantUnmaps + d.grantCopies);
     out.printf(Locale.ROOT, "virtual time %,d cycles (%.3f s at 1 GHz), scheduler %s, cost"
         + " model %s%n", host.hypervisor().now(), host.hypervisor().now() / 1e9,
         host.hypervisor().scheduler().name(), host.hypervisor().costModel().name());
@@ -147,6 +249,9 @@ final class DemoCommand implements Callable<Integer> {
       make = samples.build(logStream);
       if (make == 0) {
         make = samples.buildPvhGuest("ping-pong", logStream);
+      }
+      if (make == 0) {
+        make = samples.buildPvhGuest("disk-bench", logStream);
       }
     } catch (IOException e) {
       streams.error("cannot run make: " + e.getMessage());

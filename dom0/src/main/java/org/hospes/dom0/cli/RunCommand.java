@@ -138,6 +138,13 @@ final class RunCommand implements Callable<Integer> {
           + " prints it. The PV console stays on stdout.")
   Path hvLog;
 
+  @Option(names = "--hvm-fep",
+      description = "hvm, hvm-shadow, pvhvm and pvh: honour Xen's forced-emulation prefix"
+          + " (ud2; .ascii \"xen\") before an instruction, as Xen's hvm_fep boot option does:"
+          + " the instruction runs through a #UD exit and is single-stepped by the hypervisor."
+          + " Without it the prefix is a plain #UD, as on a Xen built without it.")
+  boolean hvmFep;
+
   @Option(names = "--module", paramLabel = "FILE",
       description = "Load FILE as a boot module (repeatable; pvh loader): modules are listed in"
           + " the hvm_start_info in order, the first being what Linux takes as its initrd."
@@ -286,6 +293,10 @@ final class RunCommand implements Callable<Integer> {
       return "--cpus " + cpus + ": " + m.cliName() + " mode has one vCPU so far; use --mode hvm"
           + " or pvh for SMP";
     }
+    if (hvmFep && (m == RunMode.NATIVE || m == RunMode.PV)) {
+      return "--hvm-fep needs a mode that runs in VMX non-root operation (hvm, hvm-shadow,"
+          + " pvhvm or pvh), not " + m.cliName();
+    }
     if (m == RunMode.NATIVE) {
       String noHypervisor = " does nothing in native mode (no hypervisor); use --mode hvm,"
           + " hvm-shadow or pvh";
@@ -327,6 +338,9 @@ final class RunCommand implements Callable<Integer> {
       return ExitStatus.USAGE;
     }
     machine.setHostLink(session);
+    if (hvmFep) {
+      machine.hypervisor().enableForcedEmulation();
+    }
     try {
       dom0Options.over(Dom0Settings.DEFAULT).applyTo(machine.hypervisor());
     } catch (DomainSpec.SpecException e) {

@@ -64,6 +64,9 @@ public final class StatsReport {
       out.printf(Locale.ROOT, "  %-26s %,18d%n", "ioreqs to the device model", c.ioreqs);
       out.printf(Locale.ROOT, "  %-26s %,18d%n", "injected interrupts", c.injectedInterrupts);
       out.printf(Locale.ROOT, "  %-26s %,18d%n", "undefined opcodes (#UD)", undefinedOpcodes(d));
+      if (c.forcedEmulations != 0) {
+        out.printf(Locale.ROOT, "  %-26s %,18d%n", "forced emulations (fep)", c.forcedEmulations);
+      }
       out.printf(Locale.ROOT, "  %-26s %,18d%n", "hypercalls", c.totalHypercalls());
       for (Map.Entry<String, Long> e : hypercallsByOp(c).entrySet()) {
         out.printf(Locale.ROOT, "    %-24s %,18d%n", e.getKey(), e.getValue());
@@ -166,7 +169,8 @@ public final class StatsReport {
         new Runstate(rs[0], rs[1], rs[2]), d.isService(), service, c.instructions, c.cycles,
         c.guestCycles, c.idleCycles, c.tlbMisses, c.pageWalkReferences, c.eptViolations,
         c.shadowFaults, c.shadowFaultsInjected, c.ioreqs, c.injectedInterrupts,
-        undefinedOpcodes(d), c.totalHypercalls(), c.hypercallErrors, c.hypercallCycles,
+        undefinedOpcodes(d), c.forcedEmulations == 0 ? null : c.forcedEmulations,
+        c.totalHypercalls(), c.hypercallErrors, c.hypercallCycles,
         hypercallsByOp(c), c.eventUpcalls, c.grantMaps, c.grantUnmaps, c.grantCopies,
         c.grantCopyBytes, c.grantCycles, c.grantErrors, exits);
   }

@@ -274,7 +274,7 @@ public final class HostRunner {
         for (DiskSpec disk : spec.disks()) {
           if (disk.busIn(spec.mode()) == DiskSpec.Bus.IDE) {
             try {
-              ideDisks.put(disk, disk.open());
+              ideDisks.put(disk, deviceImage(d.domid(), disk.open()));
             } catch (java.io.IOException e) {
               throw new IllegalArgumentException(e.getMessage());
             }
@@ -318,7 +318,8 @@ public final class HostRunner {
     for (DiskSpec disk : spec.disks()) {
       if (disk.virtio()) {
         try {
-          VirtioPciDevices.attachDisk(hv, dm, d.domid(), disk, disk.open());
+          VirtioPciDevices.attachDisk(hv, dm, d.domid(), disk,
+              deviceImage(d.domid(), disk.open()));
         } catch (java.io.IOException e) {
           throw new IllegalArgumentException(e.getMessage());
         }
@@ -343,6 +344,35 @@ public final class HostRunner {
       hypervisorLog.flush();
     } catch (java.io.IOException e) {
       // The log is for people; losing a line must not stop the guest.
+    }
+  }
+
+  /**
+   * The images of each domain's device-model disks (IDE, virtio), by domid: closed, and their
+   * write locks released, when the domain ends, so that a later domain can open them.
+   * (A vbd's image is closed by its backend when the frontend goes.)
+   */
+  private final Map<Integer, List<org.hospes.dom0.disk.DiskImage>> deviceImages =
+      new java.util.HashMap<>();
+
+  private org.hospes.dom0.disk.DiskImage deviceImage(int domid,
+      org.hospes.dom0.disk.DiskImage image) {
+    deviceImages.computeIfAbsent(domid, k -> new java.util.ArrayList<>()).add(image);
+    return image;
+  }
+
+  /** Closes the domain's device-model disk images (once); an error is logged, not thrown. */
+  private void releaseDeviceImages(GuestDomain g) {
+    List<org.hospes.dom0.disk.DiskImage> images = deviceImages.remove(g.domain().domid());
+    if (images == null) {
+      return;
+    }
+    for (org.hospes.dom0.disk.DiskImage image : images) {
+      try {
+        image.close();
+      } catch (java.io.IOException e) {
+        xenLog(g.domain(), "closing a disk image: " + e.getMessage());
+      }
     }
   }
 
@@ -415,6 +445,7 @@ public final class HostRunner {
       g.destroyedBy(DomainOutcome.Kind.DESTROYED, reason);
       hv.destroy(g.domain(), reason);
       g.console().close();
+      releaseDeviceImages(g);
     }
   }
 
@@ -461,6 +492,7 @@ public final class HostRunner {
       for (GuestDomain g : guests.values()) {
         if (!g.isLive()) {
           g.console().close();
+          releaseDeviceImages(g);
         }
       }
     }
@@ -470,6 +502,7 @@ public final class HostRunner {
   public void finish() {
     for (GuestDomain g : guests.values()) {
       g.console().close();
+      releaseDeviceImages(g);
       try {
         g.domain().console().close();
       } catch (java.io.IOException e) {
@@ -509,6 +542,7 @@ public final class HostRunner {
         g.destroyedBy(DomainOutcome.Kind.INSTRUCTION_LIMIT, reason);
         hv.destroy(g.domain(), reason);
         g.console().close();
+        releaseDeviceImages(g);
       }
     }
   }

@@ -84,6 +84,9 @@ public final class Domains {
       cpu.setCosts(hv.costModel().cpuCosts());
       Vmcs vmcs = new Vmcs();
       configure(vmcs, mode, ept);
+      if (hv.forcedEmulation()) {
+        org.hospes.hv.hvm.ForcedEmulation.intercept(vmcs);
+      }
       if (vcpus > 1) {
         // A spinning vCPU gives way to its siblings: on one physical CPU the lock holder
         // cannot run while it spins (Xen uses PAUSE-loop exiting for the same reason).

@@ -31,6 +31,8 @@ public final class Vcpu {
    * or any processor after INIT): {@link VcpuState#OFFLINE} until a SIPI starts it.
    */
   private boolean waitForSipi;
+  /** The instruction after Xen's forced-emulation prefix is being single-stepped. */
+  private boolean forcedEmulation;
 
   Vcpu(Domain domain, int id, Cpu cpu, Vmcs vmcs, org.hospes.hv.control.ServiceWork service) {
     this.domain = domain;
@@ -183,5 +185,13 @@ public final class Vcpu {
   @Override
   public String toString() {
     return domain.name() + ".v" + id;
+  }
+
+  public boolean forcedEmulation() {
+    return forcedEmulation;
+  }
+
+  public void setForcedEmulation(boolean stepping) {
+    forcedEmulation = stepping;
   }
 }

@@ -130,6 +130,10 @@ public final class HvmExitHandler {
         cycles += hypercalls.handle(v);
         break;
       case EXCEPTION_NMI:
+        if (hv.forcedEmulation() && ForcedEmulation.isInvalidOpcodeExit(vmcs)) {
+          ForcedEmulation.onInvalidOpcode(v);
+          break;
+        }
         if (d.shadow() == null) {
           hv.crash(d, String.format("unhandled VM exit %s at eip=0x%08x", reason, cpu.eip()));
           break;
@@ -151,6 +155,11 @@ public final class HvmExitHandler {
         ShadowControl.invlpg(cpu, vmcs, d.shadow());
         break;
       case MONITOR_TRAP_FLAG:
+        // A forced emulation's step may also be the shadow pager's (a page-table write).
+        if (ForcedEmulation.onMonitorTrap(v)
+            && (d.shadow() == null || !d.shadow().stepping())) {
+          break;
+        }
         if (d.shadow() == null) {
           hv.crash(d, String.format("unhandled VM exit %s at eip=0x%08x", reason, cpu.eip()));
           break;

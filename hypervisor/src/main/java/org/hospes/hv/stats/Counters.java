@@ -22,6 +22,8 @@ public final class Counters {
   public long shadowFaults;
   /** Of {@link #shadowFaults}, the ones the guest had to see (injected #PF or #DF). */
   public long shadowFaultsInjected;
+  /** Instructions run through Xen's forced-emulation prefix (--hvm-fep). */
+  public long forcedEmulations;
   public long eptViolations;
   public long ioreqs;
   public long injectedInterrupts;
@@ -90,6 +92,7 @@ public final class Counters {
     pageWalkReferences += o.pageWalkReferences;
     shadowFaults += o.shadowFaults;
     shadowFaultsInjected += o.shadowFaultsInjected;
+    forcedEmulations += o.forcedEmulations;
     eptViolations += o.eptViolations;
     ioreqs += o.ioreqs;
     injectedInterrupts += o.injectedInterrupts;

@@ -1,0 +1,90 @@
+package org.hospes.samples;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code ./hospes host start} as a user runs it: the launcher returns once the host answers,
+ * the host lives on in its own process after that, serves a domain created from an xl.cfg file,
+ * refuses a second start on the same state directory, and {@code host stop} ends it and removes
+ * its socket and pid file. (ToolstackCliTest runs the host in the foreground, on a thread.)
+ */
+class DetachedHostTest {
+  @TempDir
+  Path dir;
+
+  private Path state;
+
+  /** One command's status and merged output. */
+  record Result(int status, String out) {}
+
+  private Result hospes(String... args) throws Exception {
+    List<String> cmd = new ArrayList<>(List.of(TestKernels.root().resolve("hospes").toString()));
+    cmd.addAll(List.of(args));
+    cmd.addAll(List.of("--state-dir", state.toString()));
+    ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true);
+    pb.environment().put("HOSPES_NO_BUILD", "1");
+    Process p = pb.start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).as(String.join(" ", cmd)).isTrue();
+    return new Result(p.exitValue(), out);
+  }
+
+  @AfterEach
+  void stopWhateverRuns() throws Exception {
+    if (state != null && Files.exists(state.resolve("host.pid"))) {
+      hospes("host", "stop");
+    }
+  }
+
+  @Test
+  @Timeout(value = 180, unit = TimeUnit.SECONDS)
+  void startReturnsTheHostLivesOnServesADomainAndStopEndsIt() throws Exception {
+    state = dir.resolve("state");
+    Result started = hospes("host", "start", "--memory", "64");
+    assertThat(started.status()).as(started.out()).isZero();
+    assertThat(started.out()).contains("hospes: host started (pid ");
+    long pid = Long.parseLong(Files.readString(state.resolve("host.pid")).strip());
+    Optional<ProcessHandle> host = ProcessHandle.of(pid);
+    assertThat(host).as("the host process").isPresent();
+    assertThat(host.get().isAlive()).isTrue();
+    // Not a child left to the launcher's JVM: that process has ended, the host has not.
+    assertThat(ProcessHandle.current().children().mapToLong(ProcessHandle::pid)).doesNotContain(pid);
+
+    assertThat(hospes("host", "status").out()).startsWith("host running: pid " + pid);
+    Path spin = TestKernels.anyElf("spin");
+    Path cfg = dir.resolve("spin.cfg");
+    Files.writeString(cfg, "name = \"spin\"\ntype = \"hvm\"\nmemory = 4\nkernel = \"" + spin
+        + "\"\n");
+    Result created = hospes("create", cfg.toString());
+    assertThat(created.status()).as(created.out()).isZero();
+    assertThat(created.out()).contains("created domain 1 (spin)");
+    assertThat(hospes("list").out().lines())
+        .anyMatch(l -> l.startsWith("Domain-0 "))
+        .anyMatch(l -> l.matches("spin +1 +4 +1 .*"));
+
+    Result again = hospes("host", "start");
+    assertThat(again.status()).isEqualTo(2);
+    assertThat(again.out()).contains("a host is already running (pid " + pid);
+
+    Result stopped = hospes("host", "stop");
+    assertThat(stopped.status()).as(stopped.out()).isZero();
+    assertThat(host.get().onExit().get(30, TimeUnit.SECONDS).isAlive()).isFalse();
+    assertThat(state.resolve("host.sock")).doesNotExist();
+    assertThat(state.resolve("host.pid")).doesNotExist();
+    assertThat(Files.readString(state.resolve("host.log"))).contains("spin");
+    Result status = hospes("host", "status");
+    assertThat(status.status()).isNotZero();
+  }
+}
