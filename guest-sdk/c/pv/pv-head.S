@@ -89,6 +89,18 @@ pv_event_entry:
         addl    $8, %esp
         jmp     hypercall_page + IRET_SLOT
 
+        .globl  pv_sysenter_entry
+pv_sysenter_entry:
+        pushl   $0
+        pushl   $-3
+        pushal
+        pushl   %esp
+        call    pv_trap
+        addl    $4, %esp
+        popal
+        addl    $8, %esp
+        jmp     hypercall_page + IRET_SLOT
+
         .globl  pv_failsafe_entry
 pv_failsafe_entry:
         pushl   $0

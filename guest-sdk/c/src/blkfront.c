@@ -87,10 +87,10 @@ int blkfront_init(struct blkfront *bf, int devid, volatile struct grant_entry_v1
     bf->ring->rsp_event = 1;
     bf->ring_ref = first_ref;
     bf->data_ref = first_ref + 1;
-    gnttab_grant_access(table, bf->ring_ref, backend_id, (uint32_t)bf->ring >> 12, 0);
+    gnttab_grant_access(table, bf->ring_ref, backend_id, virt_to_gfn((const void *)bf->ring), 0);
     for (int i = 0; i < BLKFRONT_PAGES; i++) {
         gnttab_grant_access(table, bf->data_ref + i, backend_id,
-                            ((uint32_t)bf->data >> 12) + i, 0);
+                            virt_to_gfn((const char *)bf->data + i * 4096), 0);
     }
     int port = evtchn_alloc_unbound((domid_t)backend_id);
     if (port < 0) {
@@ -128,15 +128,15 @@ static int submit(struct blkfront *bf)
     }
     bf->requests++;
     for (;;) {
-        __asm__ volatile("cli" ::: "memory");
+        local_irq_disable();
         if (bf->ring->rsp_prod != bf->rsp_cons) {
-            __asm__ volatile("sti" ::: "memory");
+            local_irq_enable();
             break;
         }
         bf->ring->rsp_event = bf->rsp_cons + 1;
         __sync_synchronize();
         if (bf->ring->rsp_prod != bf->rsp_cons) {
-            __asm__ volatile("sti" ::: "memory");
+            local_irq_enable();
             break;
         }
         evtchn_block();

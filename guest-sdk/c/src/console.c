@@ -12,14 +12,12 @@ static void cons_event(evtchn_port_t p, void *data)
 
 int cons_init(void)
 {
-    struct xen_hvm_param pfn = { DOMID_SELF, HVM_PARAM_CONSOLE_PFN, 0 };
-    struct xen_hvm_param evt = { DOMID_SELF, HVM_PARAM_CONSOLE_EVTCHN, 0 };
-    if (HYPERVISOR_hvm_op(HVMOP_get_param, &pfn) != 0 ||
-        HYPERVISOR_hvm_op(HVMOP_get_param, &evt) != 0 || pfn.value == 0 || evt.value == 0) {
-        return -XEN_ENOENT;
+    void *ring;
+    int rc = arch_console_ring(&ring, &cons_port);
+    if (rc != 0) {
+        return rc;
     }
-    cons = (struct xencons_interface *)(uintptr_t)(pfn.value << 12);
-    cons_port = (evtchn_port_t)evt.value;
+    cons = ring;
     evtchn_set_handler(cons_port, cons_event, NULL);
     return 0;
 }
@@ -75,4 +73,15 @@ void console_write(const char *s, int len)
     } else {
         xen_console_write(s, len);
     }
+}
+
+int printf(const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    console_write(buf, n < (int)sizeof(buf) ? n : (int)sizeof(buf) - 1);
+    return n;
 }

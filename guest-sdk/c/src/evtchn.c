@@ -50,7 +50,7 @@ void evtchn_block(void)
     if (!HYPERVISOR_shared_info->vcpu_info[0].evtchn_upcall_pending) {
         HYPERVISOR_sched_op(SCHEDOP_block, NULL);
     }
-    __asm__ volatile("sti; nop" ::: "memory");
+    local_irq_enable();
 }
 
 int evtchn_alloc_unbound(domid_t remote)
@@ -63,15 +63,12 @@ int evtchn_alloc_unbound(domid_t remote)
 int evtchn_bind_interdomain(domid_t remote, evtchn_port_t remote_port)
 {
     struct evtchn_bind_interdomain op = { remote, remote_port, 0 };
-    uint32_t flags;
-    __asm__ volatile("pushfl; popl %0; cli" : "=r"(flags) :: "memory");
+    int on = local_irq_save();
     long rc = HYPERVISOR_event_channel_op(EVTCHNOP_bind_interdomain, &op);
     if (rc == 0) {
         evtchn_clear(op.local_port);
     }
-    if (flags & 0x200) {
-        __asm__ volatile("sti" ::: "memory");
-    }
+    local_irq_restore(on);
     return rc < 0 ? (int)rc : (int)op.local_port;
 }
 

@@ -4,6 +4,8 @@
 extern char _end[];
 static uintptr_t next_page, ram_top;
 
+void mm_init_range(uintptr_t first, uintptr_t top);
+
 void mm_init(const struct hvm_start_info *si)
 {
     next_page = ((uintptr_t)_end + PAGE_SIZE - 1) & ~(uintptr_t)(PAGE_SIZE - 1);
@@ -18,15 +20,22 @@ void mm_init(const struct hvm_start_info *si)
             next_page = ((uintptr_t)end + PAGE_SIZE - 1) & ~(uintptr_t)(PAGE_SIZE - 1);
         }
     }
-    ram_top = next_page;
+    uintptr_t top = next_page;
     const struct hvm_memmap_table_entry *m =
         (const struct hvm_memmap_table_entry *)(uintptr_t)si->memmap_paddr;
     for (uint32_t i = 0; si->memmap_paddr && i < si->memmap_entries; i++) {
-        if (m[i].type == 1 && m[i].addr <= next_page && m[i].addr + m[i].size > ram_top) {
-            uint64_t top = m[i].addr + m[i].size;
-            ram_top = top > 0xfffff000ull ? 0xfffff000u : (uintptr_t)top;
+        if (m[i].type == 1 && m[i].addr <= next_page && m[i].addr + m[i].size > top) {
+            uint64_t end = m[i].addr + m[i].size;
+            top = end > 0xfffff000ull ? 0xfffff000u : (uintptr_t)end;
         }
     }
+    mm_init_range(next_page, top);
+}
+
+void mm_init_range(uintptr_t first, uintptr_t top)
+{
+    next_page = first;
+    ram_top = top;
 }
 
 void *page_alloc(unsigned n)

@@ -154,14 +154,14 @@ int netfront_open(struct netfront *nf, int devid, volatile struct grant_entry_v1
     nf->rx_ref = first_ref + 2;
     nf->tx_ref = nf->rx_ref + NETFRONT_RX_BUFS;
     domid_t be = nf->backend_id;
-    gnttab_grant_access(table, nf->tx_ring_ref, be, (uint32_t)nf->tx >> 12, 0);
-    gnttab_grant_access(table, nf->rx_ring_ref, be, (uint32_t)nf->rx >> 12, 0);
+    gnttab_grant_access(table, nf->tx_ring_ref, be, virt_to_gfn((const void *)nf->tx), 0);
+    gnttab_grant_access(table, nf->rx_ring_ref, be, virt_to_gfn((const void *)nf->rx), 0);
     for (int i = 0; i < NETFRONT_RX_BUFS; i++) {
-        gnttab_grant_access(table, nf->rx_ref + i, be, ((uint32_t)nf->rx_pages >> 12) + i, 0);
+        gnttab_grant_access(table, nf->rx_ref + i, be, virt_to_gfn((const char *)nf->rx_pages + i * 4096), 0);
     }
     for (int i = 0; i < NETFRONT_TX_BUFS; i++) {
         /* The backend only reads what we send. */
-        gnttab_grant_access(table, nf->tx_ref + i, be, ((uint32_t)nf->tx_pages >> 12) + i, 1);
+        gnttab_grant_access(table, nf->tx_ref + i, be, virt_to_gfn((const char *)nf->tx_pages + i * 4096), 1);
         nf->tx_free[nf->tx_nfree++] = (uint16_t)(NETFRONT_TX_BUFS - 1 - i);
     }
     int port = evtchn_alloc_unbound(be);
@@ -244,12 +244,12 @@ int netfront_send(struct netfront *nf, const void *frame, uint32_t len)
         while (nf->tx_nfree == 0 && monotonic_ns() < deadline) {
             uint32_t ev = nf->events;
             timer_set(deadline, 0);
-            __asm__ volatile("cli" ::: "memory");
+            local_irq_disable();
             reclaim_tx(nf);
             if (nf->tx_nfree == 0 && nf->events == ev) {
                 evtchn_block();
             } else {
-                __asm__ volatile("sti" ::: "memory");
+                local_irq_enable();
             }
             reclaim_tx(nf);
         }
@@ -361,11 +361,11 @@ int netfront_wait(struct netfront *nf, uint64_t deadline_ns)
         if (timer_set(deadline_ns, VCPU_SSHOTTMR_future) != 0) {
             return netfront_poll(nf);
         }
-        __asm__ volatile("cli" ::: "memory");
+        local_irq_disable();
         if (nf->events == ev && timer_ticks == ticks && !netfront_poll(nf)) {
             evtchn_block();
         } else {
-            __asm__ volatile("sti" ::: "memory");
+            local_irq_enable();
         }
     }
 }

@@ -92,6 +92,35 @@ static int events_init(void)
     return HYPERVISOR_hvm_op(HVMOP_set_param, &p) == 0 ? 0 : -1;
 }
 
+uint32_t virt_to_gfn(const void *va)
+{
+    return (uint32_t)(uintptr_t)va >> 12;   /* paging is off: the address is guest-physical */
+}
+
+static int hvm_ring(uint32_t pfn_param, uint32_t evtchn_param, void **ring, evtchn_port_t *port)
+{
+    struct xen_hvm_param pfn = { DOMID_SELF, pfn_param, 0 };
+    struct xen_hvm_param evt = { DOMID_SELF, evtchn_param, 0 };
+    if (HYPERVISOR_hvm_op(HVMOP_get_param, &pfn) != 0 ||
+        HYPERVISOR_hvm_op(HVMOP_get_param, &evt) != 0 || pfn.value == 0 ||
+        pfn.value == ~0ull || evt.value == 0) {
+        return -XEN_ENOENT;
+    }
+    *ring = (void *)(uintptr_t)(pfn.value << 12);
+    *port = (evtchn_port_t)evt.value;
+    return 0;
+}
+
+int arch_store_ring(void **ring, evtchn_port_t *port)
+{
+    return hvm_ring(HVM_PARAM_STORE_PFN, HVM_PARAM_STORE_EVTCHN, ring, port);
+}
+
+int arch_console_ring(void **ring, evtchn_port_t *port)
+{
+    return hvm_ring(HVM_PARAM_CONSOLE_PFN, HVM_PARAM_CONSOLE_EVTCHN, ring, port);
+}
+
 const char *guest_cmdline(void)
 {
     return start_info && start_info->cmdline_paddr
@@ -141,14 +170,3 @@ void guest_start(const struct hvm_start_info *si)
     guest_shutdown(rc == 0 ? SHUTDOWN_poweroff : SHUTDOWN_crash);
 }
 
-
-int printf(const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    console_write(buf, n < (int)sizeof(buf) ? n : (int)sizeof(buf) - 1);
-    return n;
-}

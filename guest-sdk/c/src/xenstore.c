@@ -21,15 +21,12 @@ static void xs_event(evtchn_port_t p, void *data)
 
 int xs_init(void)
 {
-    struct xen_hvm_param pfn = { DOMID_SELF, HVM_PARAM_STORE_PFN, 0 };
-    struct xen_hvm_param evt = { DOMID_SELF, HVM_PARAM_STORE_EVTCHN, 0 };
-    if (HYPERVISOR_hvm_op(HVMOP_get_param, &pfn) != 0 ||
-        HYPERVISOR_hvm_op(HVMOP_get_param, &evt) != 0 || pfn.value == 0 ||
-        pfn.value == ~0ull || evt.value == 0) {
-        return -XEN_ENOENT;
+    void *r;
+    int rc = arch_store_ring(&r, &port);
+    if (rc != 0) {
+        return rc;
     }
-    ring = (struct xenstore_domain_interface *)(uintptr_t)(pfn.value << 12);
-    port = (evtchn_port_t)evt.value;
+    ring = r;
     evtchn_set_handler(port, xs_event, NULL);
     return 0;
 }

@@ -117,7 +117,7 @@ int main(void)
         fail("xenstore", 0);
     }
     struct grant_entry_v1 *table = page_alloc(1);
-    long rc = gnttab_map_table_frame(0, (uint32_t)table >> 12);
+    long rc = gnttab_map_table_frame(0, virt_to_gfn(table));
     if (rc != 0) {
         fail("grant table", (int)rc);
     }

@@ -294,7 +294,7 @@ static int sender(uint32_t peer)
 int main(void)
 {
     struct grant_entry_v1 *table = page_alloc(1);
-    if (!table || gnttab_map_table_frame(0, (uint32_t)table >> 12) != 0) {
+    if (!table || gnttab_map_table_frame(0, virt_to_gfn(table)) != 0) {
         printf("net-bench: cannot map the grant table\n");
         return 1;
     }

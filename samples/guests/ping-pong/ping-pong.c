@@ -88,11 +88,11 @@ int main(const struct hvm_start_info *si)
         /* Grant table frame 0 goes over a page of ours; the shared page is another. */
         struct grant_entry_v1 *table = page_alloc(1);
         struct shared *sh = page_alloc(1);
-        long rc = gnttab_map_table_frame(0, (uint32_t)table >> 12);
+        long rc = gnttab_map_table_frame(0, virt_to_gfn(table));
         if (rc != 0) {
             fail("grant table", (int)rc);
         }
-        gnttab_grant_access(table, GREF, peer, (uint32_t)sh >> 12, 0);
+        gnttab_grant_access(table, GREF, peer, virt_to_gfn(sh), 0);
         evtchn_set_handler((evtchn_port_t)port, on_event, NULL);
         char peer_perm[8], own_perm[8];
         snprintf(own_perm, sizeof(own_perm), "n%u", me);

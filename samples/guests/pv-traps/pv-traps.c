@@ -5,6 +5,9 @@
  * (kernel-only gate) refused from ring 3 with #GP(0x40a), reads the Xen CPUID leaves through
  * the forced-emulation prefix, sleeps on a timer event delivered through the event callback,
  * and tries what a hostile kernel would (set_gdt, update_descriptor, set_trap_table abuse).
+ * It loads an LDT with MMUEXT_SET_LDT (a selector with TI=1 faults before) and reads through
+ * an LDT data segment. From ring 3 it also makes a SYSENTER: first with no sysenter callback (Xen gives #GP(0)),
+ * then through the callback it registers with callback_op, events masked.
  */
 #include <hospes/xen.h>
 #include <hospes/pv.h>
@@ -21,11 +24,37 @@ static char desc_page[4096] __attribute__((aligned(4096)));
 
 #define PROBE_VA 0x10000000u   /* never mapped */
 
+/* callback_register (x86_32): type, flags, then xen_callback_t {cs, eip}. */
+struct sysenter_callback {
+    uint16_t type, flags;
+    uint32_t cs, eip;
+};
+#define CALLBACKOP_REGISTER 0
+#define CALLBACKTYPE_SYSENTER 5
+#define CALLBACKF_MASK_EVENTS 1
+
+/* SYSENTER with the caller's EIP in EDX and ESP in ECX (Linux's convention); EAX comes back. */
+static uint32_t user_sysenter(uint32_t eax)
+{
+    __asm__ volatile("pushl %%ebp\n"
+                     "movl %%esp, %%ecx\n"
+                     "movl $1f, %%edx\n"
+                     "sysenter\n"
+                     "1: popl %%ebp" : "+a"(eax) : : "ecx", "edx", "memory");
+    return eax;
+}
+
 static void user_main(void)
 {
-    /* Ring 3: flat user data segments, then the system call. */
+    /* Ring 3: flat user data segments, then the system calls. */
     __asm__ volatile("movl %0, %%eax; movl %%eax, %%ds; movl %%eax, %%es"
                      :: "i"(FLAT_RING3_DS) : "eax");
+    /* No sysenter callback yet: #GP(0), which the kernel turns into the callback's answer. */
+    uint32_t r1 = user_sysenter(7);
+    /* The kernel registers the callback (an int 0x80 asks it to), then SYSENTER reaches it. */
+    __asm__ volatile("movl $1, %%eax; int $0x80" ::: "eax", "memory");
+    uint32_t r2 = user_sysenter(8);
+    __asm__ volatile("int $0x80" : : "a"(100 + r1), "b"(r2) : "memory");
     __asm__ volatile("movl $42, %%eax; int $0x80" ::: "eax", "memory");
     /* A kernel-only gate: #GP(0x81 << 3 | 2). */
     __asm__ volatile("int $0x81" ::: "memory");
@@ -44,6 +73,17 @@ static void trap(struct pv_frame *f)
         f->eip += 2;            /* movl (%eax), %eax */
         return;
     case 13:
+        if ((cs & 3) == 3 && f->eip == 0) {
+            /* SYSENTER without a callback: #GP(0) with sysenter_entry's null frame. */
+            pv_printf("#GP error %x from sysenter (frame eip %x cs %x)\n", f->error, f->eip,
+                      f->cs & 0xffff);
+            f->eax *= 10;
+            f->eip = f->edx;
+            f->esp = f->ecx;
+            f->cs = FLAT_RING3_CS;
+            f->ss = FLAT_RING3_DS;
+            return;
+        }
         pv_printf("#GP error %x from ring %u\n", f->error, cs & 3);
         if ((cs & 3) == 3) {
             pv_printf("back in ring 1 from ring 3; esp %s\n",
@@ -57,8 +97,31 @@ static void trap(struct pv_frame *f)
         gp_skip = 1;
         return;
     case 0x80:
+        if (f->eax == 1) {
+            struct sysenter_callback cb = { CALLBACKTYPE_SYSENTER, CALLBACKF_MASK_EVENTS,
+                                            FLAT_KERNEL_CS, (uint32_t)pv_sysenter_entry };
+            pv_printf("callback_op register sysenter: %ld\n",
+                      PV_HYPERCALL(__HYPERVISOR_callback_op, CALLBACKOP_REGISTER, &cb));
+            return;
+        }
+        if (f->eax >= 100) {
+            pv_printf("sysenter results: %u through #GP, %u through the callback\n",
+                      f->eax - 100, f->ebx);
+            return;
+        }
         pv_printf("int 0x80 eax %u from ring %u cs %04x ss %04x\n", f->eax, cs & 3, cs,
                   f->ss & 0xffff);
+        return;
+    case 0xfffffffd:
+        /* Xen's sysenter frame: no return address; the caller's are in EDX and ECX. */
+        pv_printf("sysenter callback: eax %u, frame eip %x cs %x esp %x ss %04x, upcall mask %u\n",
+                  f->eax, f->eip, f->cs & 0xffff, f->esp, f->ss & 0xffff,
+                  pv_shared_info->vcpu_info[0].evtchn_upcall_mask);
+        f->eax *= 10;
+        f->eip = f->edx;
+        f->esp = f->ecx;
+        f->cs = FLAT_RING3_CS;
+        f->ss = FLAT_RING3_DS;
         return;
     case 0xfffffffe: {
         /* The failsafe callback: {ds, es, fs, gs, eip, cs, eflags} where the trap frame was. */
@@ -71,6 +134,33 @@ static void trap(struct pv_frame *f)
         pv_printf("unexpected trap %u error %x at %08x\n", f->vector, f->error, f->eip);
         pv_shutdown(SHUTDOWN_crash);
     }
+}
+
+static char ldt_page[4096] __attribute__((aligned(4096)));
+static volatile uint32_t ldt_probe = 0x1dc0ffee;
+#define MMUEXT_SET_LDT 13
+
+/* No LDT: FS <- 0x0f is #GP(0x0c). Then a one-descriptor LDT, read-only, and FS reads through it. */
+static void ldt(void)
+{
+    gp_skip = 2;                                   /* mov %eax, %fs */
+    __asm__ volatile("movl $0x0f, %%eax; movl %%eax, %%fs" ::: "eax", "memory");
+    volatile uint32_t *d = (volatile uint32_t *)ldt_page;
+    d[2] = 0x0000ffff;                             /* entry 1: flat data, DPL 3, accessed */
+    d[3] = 0x00cff300;
+    uint64_t pte = ((uint64_t)pv_mfn_of(ldt_page) << 12) | PTE_P | PTE_A;
+    long remap = PV_HYPERCALL(__HYPERVISOR_update_va_mapping, (uint32_t)ldt_page, (uint32_t)pte,
+                              (uint32_t)(pte >> 32), UVMF_INVLPG);
+    struct mmuext_op op = { MMUEXT_SET_LDT, (uint32_t)ldt_page, 2 };
+    long set = PV_HYPERCALL(__HYPERVISOR_mmuext_op, &op, 1, 0, DOMID_SELF);
+    uint32_t v, sel;
+    __asm__ volatile("movl $0x0f, %%eax; movl %%eax, %%fs; movl %%fs:(%2), %0; sldt %1"
+                     : "=r"(v), "=r"(sel) : "r"(&ldt_probe) : "eax", "memory");
+    __asm__ volatile("movl %0, %%fs" :: "r"(0) : "memory");
+    struct mmuext_op none = { MMUEXT_SET_LDT, 0, 0 };
+    long unset = PV_HYPERCALL(__HYPERVISOR_mmuext_op, &none, 1, 0, DOMID_SELF);
+    pv_printf("ldt: remap read-only %ld, set_ldt %ld; fs 000f reads %08x, sldt %04x; unset %ld\n",
+              remap, set, v, sel & 0xffff, unset);
 }
 
 static volatile int timer_events;
@@ -223,6 +313,7 @@ int main(void)
     pv_shared_info->vcpu_info[0].evtchn_upcall_mask = 1;
 
     hostile();
+    ldt();
 
     /* Ring 3 and back. */
     pv_enter_user((uint32_t)user_main, (uint32_t)user_stack + sizeof(user_stack));

@@ -62,6 +62,8 @@ int main(const struct hvm_start_info *si)
     while (monotonic_ns() < stopped_at + 3000000) { }
     printf("5 periodic ticks, then none for 3 ms: %s\n", timer_ticks == seen ? "yes" : "no");
     struct runstate copy;
-    printf("get_runstate_info: %ld, state %u\n", vcpu_op(VCPUOP_get_runstate_info, &copy), copy.state);
+    /* The call first: as printf's arguments, copy.state could be read before it is filled. */
+    long rc = vcpu_op(VCPUOP_get_runstate_info, &copy);
+    printf("get_runstate_info: %ld, state %u\n", rc, copy.state);
     return 0;
 }

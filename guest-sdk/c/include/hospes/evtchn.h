@@ -1,15 +1,17 @@
 /*
- * Event channels for Hospes PVH guests (the 2-level ABI on shared_info).
+ * Event channels for Hospes guests (the 2-level ABI on shared_info).
  *
  * The runtime maps shared_info, sets HVM_PARAM_CALLBACK_IRQ to the upcall
- * vector and runs with interrupts enabled: each upcall scans pending_sel and
- * the pending/mask words and calls the handler registered for each port
- * (with the port's pending bit already cleared).
+ * vector (PVH) or registers the event callback (PV), and runs with events
+ * enabled: each upcall scans pending_sel and the pending/mask words and calls
+ * the handler registered for each port (with the port's pending bit already
+ * cleared).
  */
 #ifndef HOSPES_EVTCHN_H
 #define HOSPES_EVTCHN_H
 
 #include "xen.h"
+#include "arch.h"
 
 /* The vector the hypervisor injects for event upcalls. */
 #define EVTCHN_UPCALL_VECTOR 0xf3
@@ -44,9 +46,9 @@ void evtchn_block(void);
 #define evtchn_wait_until(cond)                               \
     do {                                                      \
         for (;;) {                                            \
-            __asm__ volatile("cli" ::: "memory");             \
+            local_irq_disable();                              \
             if (cond) {                                       \
-                __asm__ volatile("sti" ::: "memory");         \
+                local_irq_enable();                           \
                 break;                                        \
             }                                                 \
             evtchn_block();                                   \

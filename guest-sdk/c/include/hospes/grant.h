@@ -1,14 +1,15 @@
 /*
- * Grant tables v1 for PVH guests (public/grant_table.h, x86_32 layout):
+ * Grant tables v1 for PVH and PV guests (public/grant_table.h, x86_32 layout):
  * entries, the grant_table_op structs, and small helpers to offer a frame to
  * another domain, take the offer back, and map, unmap or copy what another
- * domain granted. Guests run with paging off, so a pointer is a guest-physical
- * address and its frame number is its GFN.
+ * domain granted. Frame numbers are what virt_to_gfn() gives: a PVH guest's
+ * GFN (paging is off, a pointer is a guest-physical address), a PV guest's
+ * machine frame. Map and unmap addresses are pointers in both.
  *
  * Typical use (granting side):
- *     gnttab_map_table_frame(0, TABLE_GFN);              // table frame 0 at a free GFN
- *     struct grant_entry_v1 *t = (void *)(TABLE_GFN << 12);
- *     gnttab_grant_access(t, 8, peer, (uint32_t)page >> 12, 0);
+ *     struct grant_entry_v1 *t = page_alloc(1);
+ *     gnttab_map_table_frame(0, virt_to_gfn(t));          // table frame 0 over that page
+ *     gnttab_grant_access(t, 8, peer, virt_to_gfn(page), 0);
  *     ...
  *     if (gnttab_end_access(t, 8) != 0) { still mapped by the peer: retry later }
  *
@@ -21,6 +22,7 @@
 
 #include "types.h"
 #include "xen.h"
+#include "arch.h"
 
 #define GNTTABOP_map_grant_ref   0
 #define GNTTABOP_unmap_grant_ref 1
@@ -130,6 +132,14 @@ static inline long HYPERVISOR_grant_table_op(unsigned cmd, void *uop, unsigned c
     return hypercall3(__HYPERVISOR_grant_table_op, cmd, (long)uop, count);
 }
 
+#ifdef HOSPES_PV
+/*
+ * Table frame idx over our page whose machine frame is gfn (virt_to_gfn): GNTTABOP_setup_table
+ * gives the table's machine frames, and update_va_mapping puts frame idx where that page was
+ * mapped (a PV guest has no physmap to add to). Returns 0 or a negative Xen errno.
+ */
+long gnttab_map_table_frame(uint32_t idx, uint32_t gfn);
+#else
 /* XENMEM_add_to_physmap(space grant_table): table frame idx appears at gfn. */
 static inline long gnttab_map_table_frame(uint32_t idx, uint32_t gfn)
 {
@@ -137,6 +147,7 @@ static inline long gnttab_map_table_frame(uint32_t idx, uint32_t gfn)
     uint32_t atp[4] = { GNTTAB_DOMID_SELF, 1 /* grant_table */, idx, gfn };
     return hypercall3(12 /* memory_op */, 7 /* add_to_physmap */, (long)atp, 0);
 }
+#endif
 
 /* Offers frame gfn to domid: frame and domid first, then the flags that publish it. */
 static inline void gnttab_grant_access(volatile struct grant_entry_v1 *table, grant_ref_t ref,
@@ -164,7 +175,8 @@ static inline int gnttab_end_access(volatile struct grant_entry_v1 *table, grant
     return 0;
 }
 
-/* Maps dom's grant ref at guest-physical gpa; returns a GNTST_* status. */
+/* Maps dom's grant ref at gpa (a pointer: PVH's guest-physical address, PV's linear one, whose
+ * L1 entry the grant replaces); returns a GNTST_* status. */
 static inline int gnttab_map(gnt_domid_t dom, grant_ref_t ref, uint32_t gpa, int readonly,
                              grant_handle_t *handle)
 {
@@ -179,12 +191,17 @@ static inline int gnttab_map(gnt_domid_t dom, grant_ref_t ref, uint32_t gpa, int
     return op.status;
 }
 
+#ifdef HOSPES_PV
+/* Unmaps, then maps our own page back at gpa (the grant had replaced its L1 entry). */
+int gnttab_unmap(uint32_t gpa, grant_handle_t handle);
+#else
 static inline int gnttab_unmap(uint32_t gpa, grant_handle_t handle)
 {
     struct gnttab_unmap_grant_ref op = { .host_addr = gpa, .handle = handle };
     long rc = HYPERVISOR_grant_table_op(GNTTABOP_unmap_grant_ref, &op, 1);
     return rc != 0 ? GNTST_general_error : op.status;
 }
+#endif
 
 /* Copies len bytes from dom's grant ref (at offset) into buf; buf must not cross a page. */
 static inline int gnttab_copy_from(gnt_domid_t dom, grant_ref_t ref, uint16_t offset,
@@ -192,7 +209,7 @@ static inline int gnttab_copy_from(gnt_domid_t dom, grant_ref_t ref, uint16_t of
 {
     struct gnttab_copy op = {
         .source = { .u = ref, .domid = dom, .offset = offset },
-        .dest = { .u = (uint32_t)buf >> 12, .domid = GNTTAB_DOMID_SELF,
+        .dest = { .u = virt_to_gfn(buf), .domid = GNTTAB_DOMID_SELF,
                   .offset = (uint32_t)buf & 0xfff },
         .len = len, .flags = GNTCOPY_source_gref };
     long rc = HYPERVISOR_grant_table_op(GNTTABOP_copy, &op, 1);
@@ -204,7 +221,7 @@ static inline int gnttab_copy_to(gnt_domid_t dom, grant_ref_t ref, uint16_t offs
                                  const void *buf, uint16_t len)
 {
     struct gnttab_copy op = {
-        .source = { .u = (uint32_t)buf >> 12, .domid = GNTTAB_DOMID_SELF,
+        .source = { .u = virt_to_gfn(buf), .domid = GNTTAB_DOMID_SELF,
                     .offset = (uint32_t)buf & 0xfff },
         .dest = { .u = ref, .domid = dom, .offset = offset },
         .len = len, .flags = GNTCOPY_dest_gref };

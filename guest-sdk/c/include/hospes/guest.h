@@ -11,6 +11,7 @@
 
 #include "types.h"
 #include "xen.h"
+#include "arch.h"
 #include "evtchn.h"
 #include "xenstore.h"
 #include "console.h"

@@ -1,6 +1,7 @@
 /*
  * Memory: 4 KiB pages from the RAM above the image (per the start info's
- * memory map), and a small first-fit heap on top of them.
+ * memory map; in pv, the RAM past the boot structures, which the runtime maps
+ * through the PV MMU), and a small first-fit heap on top of them.
  */
 #ifndef HOSPES_MM_H
 #define HOSPES_MM_H

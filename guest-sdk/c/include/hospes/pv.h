@@ -26,6 +26,7 @@
 #define __HYPERVISOR_iret              23
 #define __HYPERVISOR_mmuext_op         26
 #define __HYPERVISOR_sched_op          29
+#define __HYPERVISOR_callback_op 30
 #define __HYPERVISOR_event_channel_op  32
 #define __HYPERVISOR_physdev_op        33
 
@@ -147,6 +148,9 @@ void pv_event(struct pv_frame *f);
 extern uint32_t pv_trap_stubs[256];
 void pv_event_entry(void);
 void pv_failsafe_entry(void);
+/* A sysenter callback: pv_trap sees vector -3 and a frame with EIP 0 and ESP 0 (Xen saves no
+ * return address); by convention the caller left its EIP in EDX and its ESP in ECX. */
+void pv_sysenter_entry(void);
 /* Enters ring 3 at eip with esp, through the iret hypercall. */
 void pv_enter_user(uint32_t eip, uint32_t esp) __attribute__((noreturn));
 

@@ -46,7 +46,7 @@ int xs_transaction_end(xs_transaction_t tx, int abort);
 /* The raw request: reply payload into rsp (NUL-terminated), its length returned. */
 int xs_talk(uint32_t type, xs_transaction_t tx, const char *req, int reqlen, char *rsp, int rsize);
 
-/* Requests made so far. */
+/* Requests the program made so far (the PV runtime's start-up read of "domid" is not one). */
 extern uint32_t xs_requests;
 
 #endif

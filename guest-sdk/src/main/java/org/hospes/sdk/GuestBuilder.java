@@ -38,7 +38,7 @@ public final class GuestBuilder {
 
   /** Builds guest {@code name} from {@code sources}; returns the ELF. */
   public Path build(String name, List<Path> sources) throws GuestBuildException {
-    return build(name, sources, false);
+    return build(name, sources, (String) null);
   }
 
   /**
@@ -46,10 +46,20 @@ public final class GuestBuilder {
    * notes, {@code --mode pv}); returns {@code NAME-pv.elf}.
    */
   public Path buildPv(String name, List<Path> sources) throws GuestBuildException {
-    return build(name, sources, true);
+    return build(name, sources, "pv");
   }
 
-  private Path build(String name, List<Path> sources, boolean pv) throws GuestBuildException {
+  /**
+   * Builds an SDK program (the sources {@link #build} takes) as a classic PV32 guest: the whole
+   * SDK over its PV runtime ({@code make pvsdk}, {@code --mode pv}); returns
+   * {@code NAME-pvsdk.elf}.
+   */
+  public Path buildSdkPv(String name, List<Path> sources) throws GuestBuildException {
+    return build(name, sources, "pvsdk");
+  }
+
+  private Path build(String name, List<Path> sources, String target)
+      throws GuestBuildException {
     if (!name.matches("[A-Za-z0-9_.-]+")) {
       throw new GuestBuildException("bad guest name '" + name + "'");
     }
@@ -60,8 +70,8 @@ public final class GuestBuilder {
     }
     List<String> cmd = new ArrayList<>(List.of("make", "-s", "-C", sdk.toString(),
         "GUEST=" + name, "BUILD=" + buildDir.toAbsolutePath()));
-    if (pv) {
-      cmd.add("pv");
+    if (target != null) {
+      cmd.add(target);
     }
     StringBuilder srcs = new StringBuilder("SRCS=");
     for (Path s : sources) {
@@ -90,7 +100,7 @@ public final class GuestBuilder {
     if (p.exitValue() != 0) {
       throw new GuestBuildException("building " + name + " failed: " + firstError(out));
     }
-    return buildDir.resolve(name + (pv ? "-pv.elf" : ".elf"));
+    return buildDir.resolve(name + (target == null ? "" : "-" + target) + ".elf");
   }
 
   private static String firstError(String output) {

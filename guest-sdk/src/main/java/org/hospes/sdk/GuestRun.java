@@ -11,6 +11,8 @@ import java.util.List;
 import java.util.Map;
 import org.hospes.abi.SchedOp;
 import org.hospes.dom0.boot.BootException;
+import org.hospes.dom0.boot.loader.BootRequest;
+import org.hospes.dom0.toolstack.PvDomainBuilder;
 import org.hospes.dom0.toolstack.PvhDomainBuilder;
 import org.hospes.hv.console.GuestConsoleLog;
 import org.hospes.dom0.xenstore.XenstoreService;
@@ -23,7 +25,8 @@ import org.hospes.hv.sched.RoundRobinScheduler;
 import org.hospes.hv.stats.Counters;
 
 /**
- * Boots built PVH guests in a fresh hypervisor with dom0's services (xenstored, a PV console
+ * Boots built PVH guests (and classic PV guests built with {@link GuestBuilder#buildSdkPv}) in a
+ * fresh hypervisor with dom0's services (xenstored, a PV console
  * per guest) and runs them until they all stop: for tests and studies that write guests inline.
  * A guest's command line may name another guest's domid as {@code ${name}}.
  *
@@ -33,9 +36,24 @@ import org.hospes.hv.stats.Counters;
  */
 public final class GuestRun {
   /** One guest to boot. */
-  public record Guest(String name, Path elf, String cmdline, int ramMiB) {
+  public record Guest(String name, Path elf, String cmdline, int ramMiB, DomainMode mode) {
+    public Guest {
+      if (mode != DomainMode.PVH && mode != DomainMode.PV) {
+        throw new IllegalArgumentException("GuestRun boots pvh and pv guests, not " + mode);
+      }
+    }
+
+    public Guest(String name, Path elf, String cmdline, int ramMiB) {
+      this(name, elf, cmdline, ramMiB, DomainMode.PVH);
+    }
+
     public Guest(String name, Path elf, String cmdline) {
       this(name, elf, cmdline, 16);
+    }
+
+    /** A classic PV guest ({@link GuestBuilder#buildSdkPv}), 16 MiB. */
+    public static Guest pv(String name, Path elf, String cmdline) {
+      return new Guest(name, elf, cmdline, 16, DomainMode.PV);
     }
   }
 
@@ -77,8 +95,10 @@ public final class GuestRun {
     Map<String, ByteArrayOutputStream> consoles = new LinkedHashMap<>();
     Map<String, ByteArrayOutputStream> hvLogs = new LinkedHashMap<>();
     for (Guest g : guests) {
-      domains.put(g.name(), hv.createHvmDomain(g.name(), DomainMode.PVH, g.ramMiB()));
+      domains.put(g.name(), g.mode() == DomainMode.PV ? hv.createPvDomain(g.name(), g.ramMiB())
+          : hv.createHvmDomain(g.name(), DomainMode.PVH, g.ramMiB()));
     }
+    PvDomainBuilder pvBuilder = new PvDomainBuilder(hv, xs);
     for (Guest g : guests) {
       Domain d = domains.get(g.name());
       ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -93,7 +113,11 @@ public final class GuestRun {
               Integer.toString(e.getValue().domid()));
         }
       }
-      builder.load(d, Files.readAllBytes(g.elf()), cmdline, out);
+      if (g.mode() == DomainMode.PV) {
+        pvBuilder.load(d, Files.readAllBytes(g.elf()), BootRequest.of(cmdline), out);
+      } else {
+        builder.load(d, Files.readAllBytes(g.elf()), cmdline, out);
+      }
     }
     for (Domain d : domains.values()) {
       hv.unpause(d);

@@ -447,6 +447,17 @@ public final class Cpu {
    * {@code base} with {@code limit}. A limit below 0x67 leaves no I/O permission bitmap, so
    * port access above IOPL faults, as with Xen's TSS (IOBMP_INVALID_OFFSET).
    */
+  /**
+   * Loads LDTR's selector and hidden part directly, as a hypervisor's LLDT on the guest's
+   * behalf would; {@code usable} false leaves no LDT (a selector with TI=1 then faults).
+   */
+  public void setLdtr(int selector, int base, int limit, boolean usable) {
+    ldtSel = selector;
+    ldtBase = base;
+    ldtLimit = limit;
+    ldtAttr = usable ? Segments.USABLE | Segments.ATTR_P | Segments.SYS_LDT : 0;
+  }
+
   public void setTaskRegister(int selector, int base, int limit) {
     trSel = selector;
     trBase = base;

@@ -34,7 +34,7 @@ class DebianLinuxIoStudyTest {
   Path tmp;
 
   static StudySpec.Workload workload(String name, String kernel, LinuxIo.Params io) {
-    return new StudySpec.Workload(name, kernel, null, null, Map.of(), io);
+    return new StudySpec.Workload(name, kernel, null, null, Map.of(), null, io);
   }
 
   @Test

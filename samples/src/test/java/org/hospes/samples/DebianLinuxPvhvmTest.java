@@ -104,6 +104,11 @@ class DebianLinuxPvhvmTest {
     assertThat(dm.unplugPorts().product()).isEqualTo(3);
     assertThat(dm.unplugs().lastMask()).isEqualTo(Unplugs.ALL_IDE_DISKS | Unplugs.ALL_NICS);
     assertThat(dm.log()).anyMatch(l -> l.startsWith("guest unplug request 0x0003"));
+    // The disk was offered as an emulated IDE disk too (as xl does), and that copy is gone.
+    assertThat(dm.unplugs().unplugged()).extracting(d -> d.unplugName())
+        .containsExactly("IDE disk hda");
+    assertThat(dm.unplugs().plugged()).isEmpty();
+    assertThat(m.ide().channel(0).drive(0)).isNull();
     BlkStats s = m.blockBackends().get(0).stats();
     assertThat(s.writes).isPositive();
     assertThat(s.flushes).isPositive();

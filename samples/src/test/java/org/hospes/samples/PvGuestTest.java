@@ -111,8 +111,21 @@ class PvGuestTest {
             + "timer event on port 3 through the event callback (bind 0)\n");
     // Ring 3 through the iret hypercall; int 0x80 through a DPL-3 virtual IDT entry, on the
     // stack_switch stack with the user ESP/SS in the frame; int 0x81 (DPL 1) is #GP(0x40a).
+    // No LDT at first: FS <- 0x0f (TI=1, index 1) is #GP(0x0c). MMUEXT_SET_LDT on a page the
+    // guest mapped read-only: the processor's descriptor read faults in the shadow LDT area,
+    // the page is mapped there (typed a descriptor page) and the load is retried; SLDT shows
+    // Xen's LDT selector (FIRST_RESERVED_GDT_ENTRY + 10) << 3.
+    assertThat(out).contains("#GP error c from ring 1\n"
+        + "ldt: remap read-only 0, set_ldt 0; fs 000f reads 1dc0ffee, sldt e050; unset 0\n");
+    // SYSENTER from ring 3 (sysenter_entry): with no callback, #GP(0) with the null frame
+    // {EIP 0, CS 3}; after callback_op registers one (events masked), the callback gets the
+    // same frame with ESP 0 and FLAT_USER_SS; both return to EDX/ECX through iret.
     assertThat(out).contains(
-        "int 0x80 eax 42 from ring 3 cs e02b ss e033\n"
+        "#GP error 0 from sysenter (frame eip 0 cs 3)\n"
+            + "callback_op register sysenter: 0\n"
+            + "sysenter callback: eax 8, frame eip 0 cs 3 esp 0 ss e02b, upcall mask 1\n"
+            + "sysenter results: 70 through #GP, 80 through the callback\n"
+            + "int 0x80 eax 42 from ring 3 cs e02b ss e033\n"
             + "#GP error 40a from ring 3\n"
             + "back in ring 1 from ring 3; esp on the user stack\n");
     assertThat(r.exitStatus()).isZero();

@@ -119,11 +119,27 @@ public final class QemuRunner {
   /** As {@link #run(Path, long)} with {@code cpus} processors. */
   public static Result run(Path kernel, int cpus, long timeoutSeconds)
       throws IOException, InterruptedException {
+    return run(command(kernel, cpus), timeoutSeconds);
+  }
+
+  /**
+   * As {@link #run(Path, long)} with more arguments after the usual ones, for instance
+   * {@code -device edu} for a kernel that drives a device Hospes adds through a plugin.
+   */
+  public static Result run(Path kernel, List<String> extraArgs, long timeoutSeconds)
+      throws IOException, InterruptedException {
+    List<String> c = new java.util.ArrayList<>(command(kernel));
+    c.addAll(extraArgs);
+    return run(c, timeoutSeconds);
+  }
+
+  private static Result run(List<String> command, long timeoutSeconds)
+      throws IOException, InterruptedException {
     Path out = Files.createTempFile("hospes-qemu-", ".out");
     Path err = Files.createTempFile("hospes-qemu-", ".err");
     try {
       ProcessBuilder pb =
-          new ProcessBuilder(command(kernel, cpus))
+          new ProcessBuilder(command)
               .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
               .redirectOutput(out.toFile())
               .redirectError(err.toFile());

@@ -39,6 +39,13 @@ public record PvKernelNotes(String guestOs, String loader, String xenVersion, lo
     if (notes.isEmpty()) {
       throw new BootException("not a Xen PV kernel (no Xen ELF notes)");
     }
+    if (notes.has(XenElfNotes.PHYS32_ENTRY) && !notes.has(XenElfNotes.GUEST_OS)
+        && !notes.has(XenElfNotes.LOADER)) {
+      // A PVH image (the SDK's default build): say so, not that its empty LOADER is wrong.
+      throw new BootException("a PVH kernel (Xen PHYS32_ENTRY note), not a classic PV one (no"
+          + " GUEST_OS or LOADER note): boot it with --mode pvh; the guest SDK builds a program"
+          + " for pv with 'make pvsdk'");
+    }
     String guestOs = notes.string(XenElfNotes.GUEST_OS);
     String loader = notes.string(XenElfNotes.LOADER);
     String xenVersion = notes.string(XenElfNotes.XEN_VERSION);

@@ -190,6 +190,10 @@ public final class PvhLoader {
     if (notes.has(NOTE_PHYS32_ENTRY) && notes.size(NOTE_PHYS32_ENTRY) >= 4) {
       return notes.number(NOTE_PHYS32_ENTRY, 0) & 0xFFFF_FFFFL;
     }
+    if (notes.has(XenElfNotes.GUEST_OS) || notes.has(XenElfNotes.LOADER)) {
+      throw new BootException("not a PVH kernel (no Xen PHYS32_ENTRY note): a classic PV"
+          + " kernel (Xen's PV notes), which boots with --mode pv");
+    }
     throw new BootException("not a PVH kernel (no Xen PHYS32_ENTRY note)");
   }
 }

@@ -158,8 +158,10 @@ final class RunCommand implements Callable<Integer> {
 
   @Option(names = "--disk",
       paramLabel = "PATH[,format=raw|qcow2][,mode=ro][,bus=ide|virtio|xen]",
-      description = "Give the guest a disk (repeatable). bus=xen, the default in pvh and"
-          + " pvhvm: a PV disk served by dom0's blkback (xvda, xvdb, ...). bus=ide, the default"
+      description = "Give the guest a disk (repeatable). bus=xen, the default in pvh,"
+          + " pvhvm and pv: a PV disk served by dom0's blkback (xvda, xvdb, ...; in pvhvm"
+          + " xvda..xvdd are also emulated IDE disks hda..hdd, which the guest's PV drivers"
+          + " unplug, as under xl). bus=ide, the default"
           + " in hvm and hvm-shadow: an emulated disk on the PIIX3's IDE controller (Linux's"
           + " ata_piix; primary master, primary slave, secondary master, secondary slave; at"
           + " most 4). bus=virtio (hvm modes): a virtio-blk PCI device (Linux: /dev/vda). xl's"
@@ -170,7 +172,7 @@ final class RunCommand implements Callable<Integer> {
 
   @Option(names = "--vif", paramLabel = "[mac=MAC][,net=nat|bridge:NAME|isolated:NAME|routed]"
       + "[,pcap=FILE][,model=virtio]",
-      description = "pvh and pvhvm modes: give the guest a PV network interface served by"
+      description = "pvh, pvhvm and pv modes: give the guest a PV network interface served by"
           + " dom0's netback"
           + " (hvm modes: model=virtio, a virtio-net PCI device on the same networks)"
           + " on a virtual network (repeatable; eth0, eth1, ...). net= is nat by default;"
@@ -178,6 +180,12 @@ final class RunCommand implements Callable<Integer> {
           + " route (ip=A.B.C.D). pcap=FILE captures the interface's frames. xl's keys mac=,"
           + " bridge=, type=vif and backend=0 are accepted too.")
   java.util.List<String> vifs;
+
+  @Option(names = "--device", paramLabel = "NAME[,key=value...]",
+      description = "Add a device from a device-model plugin to the HVM domain's device model"
+          + " (repeatable; hvm, hvm-shadow and pvhvm), as QEMU's -device: the samples' jar adds"
+          + " 'edu', QEMU's teaching PCI device. An unknown NAME lists the known devices.")
+  java.util.List<String> devices;
 
   @Mixin
   EngineOption engine = new EngineOption();
@@ -293,6 +301,10 @@ final class RunCommand implements Callable<Integer> {
       return "--cpus " + cpus + ": " + m.cliName() + " mode has one vCPU so far; use --mode hvm"
           + " or pvh for SMP";
     }
+    if (devices != null && (m == RunMode.NATIVE || m == RunMode.PVH || m == RunMode.PV)) {
+      return "--device adds a device to an HVM domain's device model; " + m.cliName()
+          + " mode has none (use hvm, hvm-shadow or pvhvm)";
+    }
     if (hvmFep && (m == RunMode.NATIVE || m == RunMode.PV)) {
       return "--hvm-fep needs a mode that runs in VMX non-root operation (hvm, hvm-shadow,"
           + " pvhvm or pvh), not " + m.cliName();
@@ -360,12 +372,6 @@ final class RunCommand implements Callable<Integer> {
     }
     try {
       boolean hvm = !domainMode.pvDevicesOnly();
-      if (disks != null && domainMode == DomainMode.PV) {
-        // (PV domains: blkfront needs grant mapping, which pv mode does not offer yet.)
-        streams.error("--disk needs --mode pvh or pvhvm (PV disks), hvm or hvm-shadow (IDE or"
-            + " virtio disks)");
-        return ExitStatus.USAGE;
-      }
       if (disks != null) {
         for (int i = 0; i < disks.size(); i++) {
           org.hospes.dom0.toolstack.DiskSpec spec;
@@ -378,6 +384,11 @@ final class RunCommand implements Callable<Integer> {
           if (spec.virtio() && !hvm) {
             streams.error("--disk ...,bus=virtio needs an hvm mode (a PCI device of the device"
                 + " model)");
+            return ExitStatus.USAGE;
+          }
+          if (domainMode == DomainMode.PV && spec.busIn(domainMode) != org.hospes.dom0.toolstack.DiskSpec.Bus.XEN) {
+            streams.error("--disk: a pv domain has no device model: its disks are PV disks"
+                + " (vdev=xvdX, bus=xen), not IDE");
             return ExitStatus.USAGE;
           }
           try {
@@ -398,10 +409,11 @@ final class RunCommand implements Callable<Integer> {
             return ExitStatus.USAGE;
           }
           if (spec.virtio() ? !hvm
-              : domainMode != DomainMode.PVH && domainMode != DomainMode.PVHVM) {
+              : domainMode != DomainMode.PVH && domainMode != DomainMode.PVHVM
+                  && domainMode != DomainMode.PV) {
             streams.error(spec.virtio()
                 ? "--vif ...,model=virtio needs an hvm mode (a PCI device of the device model)"
-                : "--vif needs --mode pvh or pvhvm (PV network interfaces are served by"
+                : "--vif needs --mode pvh, pvhvm or pv (PV network interfaces are served by"
                     + " netback), or model=virtio in an hvm mode");
             return ExitStatus.USAGE;
           }
@@ -409,6 +421,16 @@ final class RunCommand implements Callable<Integer> {
             machine.addVif(spec);
           } catch (IllegalArgumentException | IOException e) {
             streams.error("--vif: " + e.getMessage());
+            return ExitStatus.USAGE;
+          }
+        }
+      }
+      if (devices != null) {
+        for (String text : devices) {
+          try {
+            machine.addDevice(org.hospes.dom0.devicemodel.plugin.DeviceSpec.parse(text));
+          } catch (IllegalArgumentException e) {
+            streams.error("--device " + text + ": " + e.getMessage());
             return ExitStatus.USAGE;
           }
         }
@@ -457,6 +479,12 @@ final class RunCommand implements Callable<Integer> {
       printRunLine(streams, kernel, result, nanos);
       printJitLine(streams, machine.domain().vcpus().stream().map(v -> v.cpu().jit()).toList());
       StatsReport.printTable(hv, hv.domains(), streams.err());
+      // Plugin devices report their own counters, one line each.
+      for (var dev : machine.pluginDevices()) {
+        StringBuilder line = new StringBuilder("device " + dev.name() + ":");
+        dev.counters().forEach((k, v) -> line.append(' ').append(k).append('=').append(v));
+        streams.err().println(line);
+      }
     }
     StatsDocument.Ending ending = new StatsDocument.Ending(result.reason(), result.exitStatus());
     StatsDocument doc = StatsReport.document(hv, hv.domains(),

@@ -54,6 +54,9 @@ import picocli.CommandLine.Option;
           + " scheduler parameters (credit: weight 1..65535, cap in percent of a CPU, 0 for none;"
           + " round robin ignores them); cmdline: the multiboot command line, the"
           + " rest of the spec (commas included), so it comes last.",
+      "  device: a device from a device-model plugin, device=NAME or"
+          + " device=[NAME,key=value...] (repeatable; hvm, hvm-shadow, pvhvm), as run's"
+          + " --device.",
     },
     exitCodeListHeading = "%nExit status:%n",
     exitCodeList = {

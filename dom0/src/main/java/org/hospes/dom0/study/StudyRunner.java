@@ -42,11 +42,18 @@ public final class StudyRunner {
     return run(study, images(study));
   }
 
-  /** Each workload's kernel image by workload name, sample kernels built first if needed. */
+  /**
+   * Each workload's kernel image by workload name, sample kernels built first if needed; an SDK
+   * workload's PV image too ({@link SdkWorkloads}).
+   */
   public Map<String, byte[]> images(StudySpec study) throws IOException, InterruptedException {
     Map<String, byte[]> images = new HashMap<>();
     for (StudySpec.Workload w : study.workloads()) {
-      images.put(w.name(), Files.readAllBytes(kernel(w)));
+      if (w.isSdk()) {
+        SdkWorkloads.build(w, baseDir, images);
+      } else {
+        images.put(w.name(), Files.readAllBytes(kernel(w)));
+      }
     }
     return images;
   }
@@ -71,7 +78,7 @@ public final class StudyRunner {
         List<Future<RunRecord>> fs = new ArrayList<>();
         for (RunSpec r : e.getValue()) {
           fs.add(pool.submit(() -> {
-            RunRecord rec = StudyRun.run(r, images.get(r.workload().name()),
+            RunRecord rec = StudyRun.run(r, SdkWorkloads.image(r, images),
                 study.maxInstructions());
             int n = done.incrementAndGet();
             synchronized (progress) {

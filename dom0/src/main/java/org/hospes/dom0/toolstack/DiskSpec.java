@@ -228,9 +228,14 @@ public record DiskSpec(Path target, String format, boolean readOnly, String vdev
 
   /**
    * The bus in a domain of {@code mode}: IDE by default in hvm and hvm-shadow; a vbd in pvh and
-   * pvhvm (whose Linux drives its disks with xen-blkfront).
+   * pvhvm (whose Linux drives its disks with xen-blkfront; in pvhvm the toolstack offers the
+   * first four as emulated IDE disks too, for the guest to unplug).
    */
   public Bus busIn(org.hospes.hv.domain.DomainMode mode) {
+    if (mode == org.hospes.hv.domain.DomainMode.PVHVM && bus == null) {
+      // hdX too: a vbd, with the emulated copy the toolstack adds beside it (as xl does).
+      return Bus.XEN;
+    }
     return busFor0(mode == org.hospes.hv.domain.DomainMode.HVM_EPT
         || mode == org.hospes.hv.domain.DomainMode.HVM_SHADOW);
   }

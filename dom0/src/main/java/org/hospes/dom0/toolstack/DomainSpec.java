@@ -37,10 +37,21 @@ import org.hospes.hv.domain.DomainMode;
  *     hvm-shadow by default), bus=virtio disks (modes with a device model)
  * @param vifs PV network interfaces (pvh, pvhvm), in order; model=virtio ones (hvm modes)
  * @param vcpus vCPUs (1 to 64; more than one in hvm and pvh only)
+ * @param devices devices from device-model plugins ({@code device=NAME} or
+ *     {@code device=[NAME,key=value...]}, repeatable; modes with a device model)
  */
 public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, int weight,
     int cap, String cmdline, String loader, java.util.List<DiskSpec> disks,
-    java.util.List<VifSpec> vifs, int vcpus) {
+    java.util.List<VifSpec> vifs, int vcpus,
+    java.util.List<org.hospes.dom0.devicemodel.plugin.DeviceSpec> devices) {
+
+  /** A domain without plugin devices. */
+  public DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, int weight, int cap,
+      String cmdline, String loader, java.util.List<DiskSpec> disks,
+      java.util.List<VifSpec> vifs, int vcpus) {
+    this(name, kernel, mode, ramMiB, weight, cap, cmdline, loader, disks, vifs, vcpus,
+        java.util.List.of());
+  }
 
   /** A domain with one vCPU. */
   public DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, int weight, int cap,
@@ -62,14 +73,15 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
   }
 
   public static final String SYNTAX = "NAME=KERNEL[,mode=hvm|hvm-shadow|pvh|pv][,ram=MIB]"
-      + "[,vcpus=N][,weight=W][,cap=C][,loader=NAME][,disk=DISK]...[,vif=VIF]...[,cmdline=TEXT]";
+      + "[,vcpus=N][,weight=W][,cap=C][,loader=NAME][,disk=DISK]...[,vif=VIF]...[,device=DEVICE]..."
+      + "[,cmdline=TEXT]";
   public static final int DEFAULT_RAM_MIB = 16;
   public static final int MAX_RAM_MIB = 1024;
   public static final int DEFAULT_WEIGHT = 256;
 
   private static final Pattern CMDLINE = Pattern.compile(",\\s*cmdline\\s*=\\s*");
   private static final Pattern BRACKETED_DISK =
-      Pattern.compile(",\\s*(disk|vif)\\s*=\\s*\\[([^\\]]*)\\]");
+      Pattern.compile(",\\s*(disk|vif|device)\\s*=\\s*\\[([^\\]]*)\\]");
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,31}");
 
   public DomainSpec {
@@ -96,21 +108,27 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
           + " (percent of a CPU, 100 per vCPU), got " + cap);
     }
     disks = java.util.List.copyOf(disks);
-    boolean pvDevices = mode == DomainMode.PVH || mode == DomainMode.PVHVM;
-    if (!disks.isEmpty() && mode == DomainMode.PV) {
-      throw new SpecException(name + ": disks need mode=pvh or pvhvm (PV disks), hvm or"
-          + " hvm-shadow (IDE or virtio disks)");
+    boolean pvDevices = mode == DomainMode.PVH || mode == DomainMode.PVHVM
+        || mode == DomainMode.PV;
+    if (mode == DomainMode.PV && disks.stream().anyMatch(d -> d.busIn(mode) != DiskSpec.Bus.XEN)) {
+      throw new SpecException(name + ": a pv domain has no device model: its disks are PV disks"
+          + " (xvdX, bus=xen), not IDE or virtio");
     }
     if (disks.stream().anyMatch(DiskSpec::virtio) && mode.pvDevicesOnly()) {
       throw new SpecException(name + ": bus=virtio disks need an hvm mode (hvm, hvm-shadow)");
     }
     vifs = java.util.List.copyOf(vifs);
     if (vifs.stream().anyMatch(v -> !v.virtio()) && !pvDevices) {
-      throw new SpecException(name + ": vifs need mode=pvh or pvhvm (they are PV network"
+      throw new SpecException(name + ": vifs need mode=pvh, pvhvm or pv (they are PV network"
           + " interfaces), or model=virtio in an hvm mode");
     }
     if (vifs.stream().anyMatch(VifSpec::virtio) && mode.pvDevicesOnly()) {
       throw new SpecException(name + ": model=virtio vifs need an hvm mode (hvm, hvm-shadow)");
+    }
+    devices = java.util.List.copyOf(devices);
+    if (!devices.isEmpty() && (mode.pvDevicesOnly() || mode == DomainMode.PV)) {
+      throw new SpecException(name + ": device= adds a device to the device model; mode "
+          + mode.cliName() + " has none (use hvm, hvm-shadow or pvhvm)");
     }
   }
 
@@ -128,12 +146,12 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
 
   public DomainSpec withRam(int mib) {
     return new DomainSpec(name, kernel, mode, mib, weight, cap, cmdline, loader, disks, vifs,
-        vcpus);
+        vcpus, devices);
   }
 
   public DomainSpec withMode(DomainMode m) {
     return new DomainSpec(name, kernel, m, ramMiB, weight, cap, cmdline, loader, disks, vifs,
-        vcpus);
+        vcpus, devices);
   }
 
   /**
@@ -160,6 +178,7 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
     java.util.List<String> bracketed = new java.util.ArrayList<>();
     java.util.List<String> diskTexts = new java.util.ArrayList<>();
     java.util.List<String> vifTexts = new java.util.ArrayList<>();
+    java.util.List<String> deviceTexts = new java.util.ArrayList<>();
     Matcher bd = BRACKETED_DISK.matcher(rest);
     StringBuilder unbracketed = new StringBuilder();
     while (bd.find()) {
@@ -183,9 +202,10 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
             + ")");
       }
       String key = p.substring(0, e).strip().toLowerCase(Locale.ROOT);
-      if (key.equals("disk") || key.equals("vif")) {
+      if (key.equals("disk") || key.equals("vif") || key.equals("device")) {
         String v = p.substring(e + 1).strip();
-        (key.equals("disk") ? diskTexts : vifTexts).add(v.startsWith("\u0001")
+        (key.equals("disk") ? diskTexts : key.equals("vif") ? vifTexts : deviceTexts)
+            .add(v.startsWith("\u0001")
             ? bracketed.get(Integer.parseInt(v.substring(1))) : v);
         continue;
       }
@@ -210,7 +230,7 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
         case "loader" -> loader = o.getValue();
         default -> throw new SpecException(name + ": unknown option '" + o.getKey()
             + "' (valid: mode, type, ram, vcpus, weight, cap, loader, disk, vif,"
-            + " cmdline)");
+            + " device, cmdline)");
       }
     }
     java.util.List<DiskSpec> disks = new java.util.ArrayList<>();
@@ -229,9 +249,18 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
         throw new SpecException(name + ": " + ex.getMessage());
       }
     }
+    java.util.List<org.hospes.dom0.devicemodel.plugin.DeviceSpec> devices =
+        new java.util.ArrayList<>();
+    for (String t : deviceTexts) {
+      try {
+        devices.add(org.hospes.dom0.devicemodel.plugin.DeviceSpec.parse(t));
+      } catch (IllegalArgumentException ex) {
+        throw new SpecException(name + ": " + ex.getMessage());
+      }
+    }
     Path path = base == null ? Path.of(kernel) : base.resolve(kernel);
     return new DomainSpec(name, path, mode, ram, weight, cap, cmdline, loader, disks, vifs,
-        vcpus);
+        vcpus, devices);
   }
 
   /**

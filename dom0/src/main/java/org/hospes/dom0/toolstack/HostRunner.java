@@ -210,6 +210,9 @@ public final class HostRunner {
       LineConsole lines = consoleTaps == null ? new LineConsole(spec.name(), console)
           : new LineConsole(spec.name(), console, consoleTaps.apply(spec.name()), false);
       GuestDomain[] self = new GuestDomain[1];
+      // Each image is opened once (an image open for writing is locked), whatever serves it.
+      java.util.Map<DiskSpec, org.hospes.dom0.disk.DiskImage> images =
+          new java.util.HashMap<>();
       HvmDeviceModel dm = null;
       org.hospes.dom0.backend.console.ConsoleBackend pvConsole = null;
       // console_io goes to the hypervisor's log, "(dN) " per line, as on a debug Xen; the PV
@@ -232,34 +235,13 @@ public final class HostRunner {
         }
         pvConsole = new PvDomainBuilder(hv, xenstoreService()).load(d, image, request, lines)
             .console();
+        attachPvDevices(spec, d, images);
       } else if (loader.wantsPvServices() || spec.mode().xenPlatformPci()) {
         // dom0 gives it xenstore and a PV console, in a PVH or an HVM domain alike, and to any
         // kernel in a PVHVM domain (Linux finds Xen there by CPUID).
         pvConsole = new PvhDomainBuilder(hv, xenstoreService()).load(d, loader, image, request, lines)
             .console();
-        for (DiskSpec disk : spec.disks()) {
-          if (disk.busIn(spec.mode()) != DiskSpec.Bus.XEN) {
-            continue; // a device of the device model
-          }
-          org.hospes.dom0.disk.DiskImage img;
-          try {
-            img = disk.open();
-          } catch (java.io.IOException e) {
-            throw new IllegalArgumentException(e.getMessage());
-          }
-          vbds.put(vbdKey(d.domid(), disk.devid()),
-              HvmMachine.attachDisk(hv, xenstore, d.domid(), disk, img));
-        }
-        for (int i = 0; i < spec.vifs().size(); i++) {
-          if (spec.vifs().get(i).virtio()) {
-            continue;
-          }
-          try {
-            networks().attach(xenstore, d.domid(), i, spec.vifs().get(i));
-          } catch (java.io.IOException e) {
-            throw new IllegalArgumentException(e.getMessage());
-          }
-        }
+        attachPvDevices(spec, d, images);
       } else {
         long rsdp = HvmMachine.installAcpiTables(hv, d);
         loader.load(image, request, new BootTarget(BootMode.of(spec.mode()), d.memory(),
@@ -273,14 +255,18 @@ public final class HostRunner {
             new java.util.LinkedHashMap<>();
         for (DiskSpec disk : spec.disks()) {
           if (disk.busIn(spec.mode()) == DiskSpec.Bus.IDE) {
-            try {
-              ideDisks.put(disk, deviceImage(d.domid(), disk.open()));
-            } catch (java.io.IOException e) {
-              throw new IllegalArgumentException(e.getMessage());
-            }
+            // Emulated only: the image is closed when the domain ends.
+            ideDisks.put(disk, deviceImage(d.domid(), open(images, disk)));
+          } else if (spec.mode().xenPlatformPci()
+              && disk.busIn(spec.mode()) == DiskSpec.Bus.XEN) {
+            // A pvhvm vbd offered as an IDE disk too, on the vbd's own open image (its
+            // backend closes it).
+            ideDisks.put(disk, open(images, disk));
           }
         }
         HvmMachine.attachIdeDisks(hv, dm, d, ideDisks);
+        PluginDevices.attach(org.hospes.dom0.devicemodel.plugin.DeviceModelPlugins.discovered(),
+            hv, dm, d, spec.devices(), line -> xenLog(d, line));
         dm.firmwareSetup(d.platformPorts());
       }
       GuestDomain g = new GuestDomain(spec, d, dm, lines, hv.now());
@@ -297,6 +283,28 @@ public final class HostRunner {
     } catch (BootException | RuntimeException e) {
       hv.destroy(d, "build failed");
       throw e;
+    }
+  }
+
+  /** The domain's PV disks (blkback) and PV vifs (netback) in dom0: pvh, pvhvm and pv. */
+  private void attachPvDevices(DomainSpec spec, Domain d,
+      java.util.Map<DiskSpec, org.hospes.dom0.disk.DiskImage> images) {
+    for (DiskSpec disk : spec.disks()) {
+      if (disk.busIn(spec.mode()) != DiskSpec.Bus.XEN) {
+        continue; // a device of the device model (DomainSpec refuses them in pv)
+      }
+      vbds.put(vbdKey(d.domid(), disk.devid()),
+          HvmMachine.attachDisk(hv, xenstore, d.domid(), disk, open(images, disk)));
+    }
+    for (int i = 0; i < spec.vifs().size(); i++) {
+      if (spec.vifs().get(i).virtio()) {
+        continue;
+      }
+      try {
+        networks().attach(xenstore, d.domid(), i, spec.vifs().get(i));
+      } catch (java.io.IOException e) {
+        throw new IllegalArgumentException(e.getMessage());
+      }
     }
   }
 
@@ -334,6 +342,20 @@ public final class HostRunner {
         }
       }
     }
+  }
+
+  private static org.hospes.dom0.disk.DiskImage open(
+      java.util.Map<DiskSpec, org.hospes.dom0.disk.DiskImage> images, DiskSpec disk) {
+    org.hospes.dom0.disk.DiskImage img = images.get(disk);
+    if (img == null) {
+      try {
+        img = disk.open();
+      } catch (java.io.IOException e) {
+        throw new IllegalArgumentException(e.getMessage());
+      }
+      images.put(disk, img);
+    }
+    return img;
   }
 
   /** A device-model log line (unplug requests, PV driver messages) on the hypervisor's log. */

@@ -173,6 +173,7 @@ public final class HvmMachine {
     // A boot loader runs after the firmware: the PIC and PIT are as SeaBIOS leaves them.
     BiosLeftState.apply(domain.platformPorts());
     attachIde();
+    attachPluginDevices();
     deviceModel.firmwareSetup(domain.platformPorts());
     hv.unpause(domain);
     return loaded;
@@ -238,6 +239,54 @@ public final class HvmMachine {
     }
   }
 
+  private org.hospes.dom0.devicemodel.plugin.DeviceModelPlugins devicePlugins;
+  private final java.util.List<org.hospes.dom0.devicemodel.plugin.DeviceSpec> deviceSpecs =
+      new java.util.ArrayList<>();
+  private java.util.List<org.hospes.dom0.devicemodel.plugin.DeviceModelPlugin.AttachedDevice>
+      pluginDevices = java.util.List.of();
+
+  /**
+   * Where {@link #addDevice} looks devices up: the class path's plugins unless a test gives
+   * its own.
+   */
+  public void setDevicePlugins(org.hospes.dom0.devicemodel.plugin.DeviceModelPlugins plugins) {
+    this.devicePlugins = java.util.Objects.requireNonNull(plugins);
+  }
+
+  private org.hospes.dom0.devicemodel.plugin.DeviceModelPlugins devicePlugins() {
+    if (devicePlugins == null) {
+      devicePlugins = org.hospes.dom0.devicemodel.plugin.DeviceModelPlugins.discovered();
+    }
+    return devicePlugins;
+  }
+
+  /**
+   * Gives the domain a plugin device ({@code --device}; before loading): it is added to the
+   * device model after the built-in devices. IllegalArgumentException listing the known
+   * devices if no plugin has that name.
+   */
+  public void addDevice(org.hospes.dom0.devicemodel.plugin.DeviceSpec spec) {
+    devicePlugins().plugin(spec.name());
+    deviceSpecs.add(spec);
+  }
+
+  /** The plugin devices, in {@link #addDevice} order (after loading). */
+  public java.util.List<org.hospes.dom0.devicemodel.plugin.DeviceModelPlugin.AttachedDevice>
+      pluginDevices() {
+    return pluginDevices;
+  }
+
+  private void attachPluginDevices() throws BootException {
+    if (deviceSpecs.isEmpty() || !pluginDevices.isEmpty()) {
+      return;
+    }
+    pluginDevices = java.util.List.copyOf(PluginDevices.attach(devicePlugins(), hv,
+        domain.mode().pvDevicesOnly() ? null : deviceModel, domain, deviceSpecs, line -> {
+          diagnostics.println("hospes: device model: " + line);
+          diagnostics.flush();
+        }));
+  }
+
   private org.hospes.dom0.devicemodel.ide.Piix3Ide ide;
 
   /** The PIIX3 IDE controller of the domain's IDE disks (after loading), or null if none. */
@@ -259,28 +308,43 @@ public final class HvmMachine {
 
   /**
    * The IDE part of building an HVM domain, for this class and run-many's HostRunner: a PIIX3
-   * IDE function on {@code dm} with the disks whose bus is IDE, or null if there are none.
+   * IDE function on {@code dm} with the disks whose bus is IDE, or null if there are none. In
+   * a PVHVM domain the disks on the Xen bus (its default) are also offered as emulated IDE
+   * disks, as xl does (QEMU's {@code -drive if=ide,index=N} beside the vbd): xvdX and hdX at
+   * position X when it is among hda..hdd and free, the others PV only. Every IDE disk is
+   * registered with the device model as unpluggable, so that a PVHVM guest's drivers remove
+   * the emulated copies (Xen's unplug protocol) before taking the same images through blkfront.
    */
   static org.hospes.dom0.devicemodel.ide.Piix3Ide attachIdeDisks(Hypervisor hv,
       HvmDeviceModel dm, Domain domain,
       java.util.Map<DiskSpec, org.hospes.dom0.disk.DiskImage> disks) throws BootException {
     boolean hvm = !domain.mode().pvDevicesOnly();
+    boolean pvhvm = domain.mode().xenPlatformPci();
     org.hospes.dom0.devicemodel.ide.Piix3Ide ide = null;
     for (java.util.Map.Entry<DiskSpec, org.hospes.dom0.disk.DiskImage> d : disks.entrySet()) {
       DiskSpec spec = d.getKey();
-      if (spec.busIn(domain.mode()) != DiskSpec.Bus.IDE) {
+      DiskSpec.Bus bus = spec.busIn(domain.mode());
+      boolean copy = pvhvm && bus == DiskSpec.Bus.XEN && dm != null;
+      if (bus != DiskSpec.Bus.IDE && !copy) {
         continue;
       }
       if (!hvm || dm == null) {
         throw new BootException("disk " + spec.target() + ": bus=ide is an emulated disk of"
             + " the device model; " + domain.mode().cliName() + " has none (use bus=xen)");
       }
+      int at = DiskSpec.ideIndex(spec.vdev());
+      if (copy) {
+        at = at >= 0 ? at : xvdIndex(spec.vdev());
+        if (at < 0 || at >= org.hospes.dom0.devicemodel.ide.Piix3Ide.MAX_DISKS
+            || ide != null && ide.channel(at >>> 1).drive(at & 1) != null) {
+          continue; // a vbd only, as xl leaves disks past the fourth
+        }
+      }
       if (ide == null) {
         ide = new org.hospes.dom0.devicemodel.ide.Piix3Ide(dm,
             new org.hospes.dom0.devicemodel.ForeignGuestDma(hv.control(), domain.domid()));
         ide.attach(dm);
       }
-      int at = DiskSpec.ideIndex(spec.vdev());
       for (int p = 0; at < 0 && p < org.hospes.dom0.devicemodel.ide.Piix3Ide.MAX_DISKS; p++) {
         if (ide.channel(p >>> 1).drive(p & 1) == null) {
           at = p;
@@ -295,8 +359,14 @@ public final class HvmMachine {
       } catch (IllegalArgumentException e) {
         throw new BootException("disk " + spec.target() + ": " + e.getMessage(), e);
       }
+      dm.registerUnpluggable(ide.unpluggable(at));
     }
     return ide;
+  }
+
+  /** xvda..xvdz as 0..25 (libxl's disk index), else -1. */
+  private static int xvdIndex(String vdev) {
+    return vdev != null && vdev.matches("xvd[a-z]") ? vdev.charAt(3) - 'a' : -1;
   }
 
   /**
@@ -397,6 +467,7 @@ public final class HvmMachine {
       pv = new PvDomainBuilder(hv, xenstore).load(domain, image, request,
           teeConsole(consoleLog));
       k = pv.kernel();
+      attachPvDevices();
     } else if (loader.wantsPvServices() || domain.mode().xenPlatformPci()) {
       // A Xen-aware kernel, or any kernel in a PVHVM domain (Linux finds Xen by CPUID there):
       // xenstore, the PV console and the PV disks and interfaces, as in PVH.
@@ -404,22 +475,7 @@ public final class HvmMachine {
       pvh = new PvhDomainBuilder(hv, xenstore).load(domain, loader, image, request,
           teeConsole(consoleLog));
       k = pvh.kernel();
-      for (java.util.Map.Entry<DiskSpec, org.hospes.dom0.disk.DiskImage> d : disks.entrySet()) {
-        if (d.getKey().busIn(domain.mode()) != DiskSpec.Bus.XEN) {
-          continue; // a device of the device model
-        }
-        blockBackends.add(attachDisk(hv, xenstore, domain.domid(), d.getKey(), d.getValue()));
-      }
-      for (int i = 0; i < vifSpecs.size(); i++) {
-        if (vifSpecs.get(i).virtio()) {
-          continue;
-        }
-        try {
-          netBackends.add(networks().attach(xenstore, domain.domid(), i, vifSpecs.get(i)));
-        } catch (java.io.IOException e) {
-          throw new BootException(e.getMessage(), e);
-        }
-      }
+      attachPvDevices();
     } else {
       long rsdp = installAcpiTables(hv, domain);
       k = loader.load(image, request, new BootTarget(BootMode.of(domain.mode()),
@@ -427,6 +483,7 @@ public final class HvmMachine {
           rsdp));
     }
     attachVirtio();
+    attachPluginDevices();
     if (!domain.mode().pvDevicesOnly()) {
       // A boot loader runs after the firmware: the PIC and PIT are as SeaBIOS leaves them.
       BiosLeftState.apply(domain.platformPorts());
@@ -435,6 +492,33 @@ public final class HvmMachine {
     kernelName = name;
     hv.unpause(domain);
     return k;
+  }
+
+  /**
+   * The domain's PV disks (blkback) and PV vifs (netback) in dom0; the rest are devices of the
+   * device model. A pv domain has none, so there every disk and vif must be a PV one.
+   */
+  private void attachPvDevices() throws BootException {
+    for (java.util.Map.Entry<DiskSpec, org.hospes.dom0.disk.DiskImage> d : disks.entrySet()) {
+      if (d.getKey().busIn(domain.mode()) != DiskSpec.Bus.XEN) {
+        if (domain.mode() == DomainMode.PV) {
+          throw new BootException("a pv domain has no device model: disk "
+              + d.getKey().vdev() + " must be a PV disk (xvdX, bus=xen)");
+        }
+        continue; // a device of the device model
+      }
+      blockBackends.add(attachDisk(hv, xenstore, domain.domid(), d.getKey(), d.getValue()));
+    }
+    for (int i = 0; i < vifSpecs.size(); i++) {
+      if (vifSpecs.get(i).virtio()) {
+        continue;
+      }
+      try {
+        netBackends.add(networks().attach(xenstore, domain.domid(), i, vifSpecs.get(i)));
+      } catch (java.io.IOException e) {
+        throw new BootException(e.getMessage(), e);
+      }
+    }
   }
 
   /**

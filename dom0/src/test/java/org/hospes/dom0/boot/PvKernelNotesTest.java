@@ -75,6 +75,11 @@ class PvKernelNotesTest {
         .note("Xen", XenElfNotes.GUEST_OS, str("Plan9"))
         .note("Xen", XenElfNotes.XEN_VERSION, str("xen-3.0"));
     assertThatThrownBy(() -> parse(other)).hasMessageContaining("only the generic loader");
+    ElfImageBuilder pvh = new ElfImageBuilder().entry(0x100000)
+        .segment(0x100000, new byte[1], 0x1000)
+        .note("Xen", XenElfNotes.PHYS32_ENTRY, num(0x100000));
+    assertThatThrownBy(() -> parse(pvh)).hasMessageStartingWith("a PVH kernel (Xen PHYS32_ENTRY"
+        + " note), not a classic PV one").hasMessageContaining("make pvsdk");
     ElfImageBuilder oldAbi = new ElfImageBuilder().entry(0x1000)
         .segment(0x1000, new byte[1], 0x1000)
         .note("Xen", XenElfNotes.LOADER, str("generic"))

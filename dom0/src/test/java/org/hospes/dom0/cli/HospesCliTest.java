@@ -173,6 +173,26 @@ class HospesCliTest {
   }
 
   @Test
+  void anUnknownDeviceIsAUsageErrorSayingWhichAreKnown() throws IOException {
+    Path kernel = file("k.elf", ElfImageBuilder.multibootKernel(new byte[] {(byte) 0xF4}));
+    // dom0's own tests have no device plugin on the class path (the samples' jar adds edu).
+    assertThat(hospes("run", "--mode", "hvm", "--device", "edu", kernel.toString()))
+        .isEqualTo(2);
+    assertThat(stderr()).startsWith("hospes: --device edu: unknown device 'edu'; no device"
+        + " plugins are installed").hasLineCount(1);
+    err.reset();
+    assertThat(hospes("run", "--mode", "hvm", "--device", "edu,,", kernel.toString()))
+        .isEqualTo(2);
+    assertThat(stderr()).isEqualTo("hospes: --device edu,,: device 'edu,,': empty option"
+        + System.lineSeparator());
+    err.reset();
+    assertThat(hospes("run", "--mode", "pvh", "--device", "edu", kernel.toString()))
+        .isEqualTo(2);
+    assertThat(stderr()).isEqualTo("hospes: --device adds a device to an HVM domain's device"
+        + " model; pvh mode has none (use hvm, hvm-shadow or pvhvm)" + System.lineSeparator());
+  }
+
+  @Test
   void aLoaderThatCannotBootTheModeIsAUsageErrorNamingBoth() throws IOException {
     Path kernel = file("k.elf", ElfImageBuilder.multibootKernel(new byte[] {(byte) 0xF4}));
     assertThat(hospes("run", "--mode", "pvh", "--loader", "multiboot", kernel.toString()))

@@ -72,7 +72,7 @@ class LinuxIoTest {
     }
     assertThat(xen.refusal(BootMode.NATIVE)).isNotNull();
     RunRecord r = LinuxIo.run(new RunSpec(1, new StudySpec.Workload("x", "k", null, null,
-        Map.of(), xen), "hvm", 64, "credit", "default", "interp", 1), new byte[0], 1);
+        Map.of(), null, xen), "hvm", 64, "credit", "default", "interp", 1), new byte[0], 1);
     assertThat(r.skipped()).isTrue();
   }
 
@@ -144,7 +144,7 @@ class LinuxIoTest {
       int rep) {
     LinuxIo.Params p = new LinuxIo.Params(path, "none", 4, null, null).withDefaults();
     return new RunRecord(new RunSpec(i, new StudySpec.Workload(path, "k", null, null, Map.of(),
-        p), mode, 256, "credit", "default", "interp", rep), 0, "done", c, Map.of(), 1000);
+        null, p), mode, 256, "credit", "default", "interp", rep), 0, "done", c, Map.of(), 1000);
   }
 
   @Test

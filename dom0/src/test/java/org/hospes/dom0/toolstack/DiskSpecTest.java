@@ -122,9 +122,12 @@ class DiskSpecTest {
     assertThat(s.mode()).isEqualTo(DomainMode.PVH);
     assertThat(DomainSpec.parse("w=k.elf,disk=a.img", Path.of("/h")).disks().get(0)
         .busFor(true)).as("hvm's default").isEqualTo(DiskSpec.Bus.IDE);
-    assertThatThrownBy(() -> DomainSpec.parse("w=k.elf,mode=pv,disk=a.img", null))
-        .hasMessage("w: disks need mode=pvh or pvhvm (PV disks), hvm or hvm-shadow (IDE or"
-            + " virtio disks)");
+    // pv: PV disks only (no device model for IDE or virtio).
+    assertThat(DomainSpec.parse("w=k.elf,mode=pv,disk=a.img", Path.of("/h")).disks().get(0)
+        .busIn(DomainMode.PV)).isEqualTo(DiskSpec.Bus.XEN);
+    assertThatThrownBy(() -> DomainSpec.parse("w=k.elf,mode=pv,disk=[a.img,bus=ide]", null))
+        .hasMessage("w: a pv domain has no device model: its disks are PV disks (xvdX,"
+            + " bus=xen), not IDE or virtio");
     DomainSpec v = DomainSpec.parse("v=k.elf,mode=hvm,disk=[a.img,bus=virtio]", Path.of("/h"));
     assertThat(v.disks().get(0).virtio()).isTrue();
     assertThat(v.disks().get(0).busIn(DomainMode.HVM_EPT)).isEqualTo(DiskSpec.Bus.VIRTIO);

@@ -96,4 +96,24 @@ class DomainSpecTest {
         .isEqualTo("[a] one\n[b] uno\n[a] two\n[b] x\n");
     assertThat(a.text()).isEqualTo("one\ntwo\n");
   }
+
+  @Test
+  void devicesFromPluginsInRunManySpecs() {
+    DomainSpec d = DomainSpec.parse(
+        "e=k.elf,mode=hvm,device=edu,disk=a.img,device=[edu,slot=9,dma_mask=0xfff],cmdline=x,y",
+        java.nio.file.Path.of("/h"));
+    assertThat(d.devices()).extracting(s -> s.toString())
+        .containsExactly("edu", "edu,slot=9,dma_mask=0xfff");
+    assertThat(d.disks()).hasSize(1);
+    assertThat(d.cmdline()).isEqualTo("x,y");
+    assertThat(d.withRam(32).devices()).isEqualTo(d.devices());
+    assertThat(DomainSpec.parse("e=k.elf,mode=pvhvm,device=edu", null).devices()).hasSize(1);
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+        () -> DomainSpec.parse("e=k.elf,mode=pvh,device=edu", null))
+        .hasMessage("e: device= adds a device to the device model; mode pvh has none (use hvm,"
+            + " hvm-shadow or pvhvm)");
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+        () -> DomainSpec.parse("e=k.elf,device=[edu,a=1,a=2]", null))
+        .hasMessage("e: device 'edu,a=1,a=2': option a given twice");
+  }
 }

@@ -87,7 +87,7 @@ class VifSpecTest {
     assertThat(d.cmdline()).isEqualTo("console=hvc0");
     assertThat(d.withRam(32).vifs()).isEqualTo(d.vifs());
     assertThatThrownBy(() -> DomainSpec.parse("a=k.elf,vif=bridge=br0", dir))
-        .hasMessageContaining("vifs need mode=pvh or pvhvm");
+        .hasMessageContaining("vifs need mode=pvh, pvhvm or pv");
     assertThatThrownBy(() -> DomainSpec.parse("a=k.elf,mode=pvh,vif=[mac=zz,net=routed]", dir))
         .hasMessageStartingWith("a: vif 'mac=zz,net=routed': mac must be six hex pairs");
     assertThat(d.mode()).isEqualTo(DomainMode.PVH);

@@ -93,6 +93,17 @@ public final class PvExits {
     int error = cpu.exceptionErrorCode();
     switch (vector) {
       case GP:
+        if (error == 0 && isSysenter(pv)) {
+          // The processor's SYSENTER MSRs are the hypervisor's (CS 0 here, so it faults):
+          // this is Xen's sysenter_entry.
+          PvTraps.Regs r = pv.captureRegs();
+          if (!pv.traps().bounceSysenter(r)) {
+            crash.crash(v, "sysenter with no sysenter callback and no #GP handler");
+          } else {
+            enter(v, pv, r, "sysenter");
+          }
+          return 0;
+        }
         if (error == 0 && PvPrivilegedOps.emulate(pv)) {
           return 0;
         }
@@ -104,10 +115,20 @@ public final class PvExits {
         }
         return 0;
       case PF: {
-        // Xen's fixups (writable page tables, the LDT shadow) are not offered: every #PF is
-        // the guest's.
+        // Xen's one fixup here is the shadow LDT (writable page tables are not offered): a
+        // fault there maps the guest's LDT page and retries, or becomes the guest's #PF at its
+        // own LDT address. Every other #PF is the guest's.
+        int address = cpu.faultAddress();
+        // Only the processor's own descriptor reads (supervisor, no reserved bit) count; the
+        // shadow is read-only and its descriptors are already accessed, so no write lands here.
+        if (PvGdt.inLdtShadow(address) && (error & (2 | 4 | 8)) == 0) {
+          if (pv.mapLdtShadowPage(address)) {
+            return 0;
+          }
+          address = pv.mmu().ldtBase() + (address - PvGdt.LDT_VIRT_START);
+        }
         PvTraps.Regs r = pv.captureRegs();
-        if (!pv.traps().bouncePageFault(r, error, cpu.faultAddress())) {
+        if (!pv.traps().bouncePageFault(r, error, address)) {
           unhandled(v, pv, PF, error);
         } else {
           enter(v, pv, r, "trap 14");
@@ -188,6 +209,12 @@ public final class PvExits {
   private void unhandled(Vcpu v, PvVcpu pv, int vector, int error) {
     crash.crash(v, String.format("unhandled trap %d (error code %#x) at %04x:%08x", vector,
         error, pv.cpu().segmentSelector(Cpu.CS), pv.cpu().eip()));
+  }
+
+  /** True when the instruction at the guest's EIP is SYSENTER (0F 34). */
+  private static boolean isSysenter(PvVcpu pv) {
+    byte[] code = new byte[2];
+    return pv.mmu().copyFromGuest(pv.cpu().eip(), code) && code[0] == 0x0F && code[1] == 0x34;
   }
 
   /**

@@ -30,6 +30,15 @@ public final class PvGdt {
   public static final int FLAT_RING1_DS = 0xE021;
   public static final int FLAT_RING3_CS = 0xE02B;
   public static final int FLAT_RING3_DS = 0xE033;
+  /**
+   * Where the processor reads the guest's LDT: 16 pages after the GDT area, mapped read-only page
+   * by page when first touched (Xen's per-vCPU shadow LDT, pv_map_ldt_shadow_page).
+   */
+  public static final int LDT_VIRT_START = VIRT_START + 16 * 4096;
+  /** Pages of the shadow LDT (8192 descriptors). */
+  public static final int LDT_PAGES = 16;
+  /** Xen's LDT selector in its reserved GDT entries (LDT_ENTRY << 3 for a compat guest). */
+  public static final int LDT_SELECTOR = (FIRST_RESERVED_ENTRY + 10) << 3;
   /** L2 slot of VIRT_START in the L2 under L3 slot 3. */
   static final int L2_SLOT = (VIRT_START >>> 21) & 511;
   private static final long P = 1, RW = 2, A = 32, D = 64;
@@ -123,6 +132,23 @@ public final class PvGdt {
     owners.free(l1);
     owners.free(reserved);
     owners.free(zero);
+  }
+
+  /** True if {@code va} lies in the shadow LDT area. */
+  public static boolean inLdtShadow(int va) {
+    return Integer.compareUnsigned(va - LDT_VIRT_START, LDT_PAGES * 4096) < 0;
+  }
+
+  /** Maps LDT page {@code page} (already typed a descriptor page) read-only in the shadow. */
+  public void mapLdtPage(int page, long mfn) {
+    machine.write64((l1 << 12) + 8L * (16 + page), mfn << 12 | P | A);
+  }
+
+  /** Unmaps every shadow LDT page (pv_destroy_ldt); the caller flushes the TLB. */
+  public void clearLdt() {
+    for (int i = 0; i < LDT_PAGES; i++) {
+      machine.write64((l1 << 12) + 8L * (16 + i), 0);
+    }
   }
 
   /** pv_destroy_gdt: the frames go back to the guest as ordinary pages. */

@@ -24,6 +24,23 @@ public final class PvMmu {
     void loadBase(long l3MachineAddress);
   }
 
+  /** Where the processor sees the LDT (Xen's per-vCPU shadow LDT mapping and LDTR). */
+  public interface LdtShadow {
+    /** MMUEXT_SET_LDT took effect with {@code entries} descriptors (0: no LDT). */
+    void loaded(int entries);
+
+    /** The LDT pages mapped so far were dropped (pv_destroy_ldt). */
+    void dropped();
+  }
+
+  private LdtShadow ldtShadow = new LdtShadow() {
+    @Override
+    public void loaded(int entries) {}
+
+    @Override
+    public void dropped() {}
+  };
+
   /** MMU_UPDATE_PREEMPTED: the continuation bit of the count. */
   private static final int PREEMPTED = 0x8000_0000;
   /** An LDT of 8192 descriptors spans 16 pages. */
@@ -65,6 +82,10 @@ public final class PvMmu {
   /** Machine frame of the current base (L3), or -1. */
   public long baseMfn() {
     return baseMfn;
+  }
+
+  public void setLdtShadow(LdtShadow shadow) {
+    ldtShadow = shadow;
   }
 
   public int ldtBase() {
@@ -461,6 +482,7 @@ public final class PvMmu {
       }
       ldtBase = ptr;
       ldtEnts = ents;
+      ldtShadow.loaded(ents);
     }
     return 0;
   }
@@ -495,6 +517,9 @@ public final class PvMmu {
         tables.putPageAndType(f);
         any = true;
       }
+    }
+    if (any) {
+      ldtShadow.dropped();
     }
     return any;
   }

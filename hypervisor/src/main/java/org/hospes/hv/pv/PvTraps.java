@@ -38,6 +38,11 @@ public final class PvTraps {
 
   private static final int IF = 1 << 9, IOPL = 3 << 12, TF = 1 << 8, NT = 1 << 14, RF = 1 << 16;
   private static final int VM = 1 << 17;
+  /** FLAT_COMPAT_KERNEL_CS: what a callback with a null code selector is entered with. */
+  static final int FLAT_KERNEL_CS = 0xE019;
+  /** FLAT_COMPAT_USER_SS: the stack selector sysenter_entry saves for the guest. */
+  static final int FLAT_USER_SS = 0xE02B;
+  private static final int GP = 13;
 
   /** The vCPU's evtchn_upcall_mask in its vcpu_info. */
   public interface UpcallMask {
@@ -57,6 +62,7 @@ public final class PvTraps {
   private final int[] callbackCs = new int[8];
   private final int[] callbackEip = new int[8];
   private boolean failsafeMasksEvents;
+  private boolean sysenterMasksEvents;
 
   public PvTraps(PvMmu memory, UpcallMask upcallMask) {
     this.memory = memory;
@@ -142,6 +148,8 @@ public final class PvTraps {
         callbackEip[type] = PvMmu.le32(b, 8);
         if (type == CALLBACKTYPE_FAILSAFE) {
           failsafeMasksEvents = (flags & CALLBACKF_MASK_EVENTS) != 0;
+        } else if (type == CALLBACKTYPE_SYSENTER) {
+          sysenterMasksEvents = (flags & CALLBACKF_MASK_EVENTS) != 0;
         }
         return 0;
       }
@@ -193,6 +201,44 @@ public final class PvTraps {
     int user = 4;
     int code = (r.cs & 3) == 1 ? errorCode & ~user : errorCode | user;
     return bounceException(r, 14, code);
+  }
+
+  /**
+   * SYSENTER from the guest (sysenter_entry and compat_sysenter): the processor has cleared
+   * VM, IF and RF; Xen saves no return address, only {EIP 0, CS 3, EFLAGS, ESP 0,
+   * FLAT_USER_SS}, so the guest's entry code must find the caller's EIP and ESP in registers by
+   * its own convention. The frame goes on the kernel stack (CS 3 reads as ring 3) and the sysenter
+   * callback is entered, events masked if it was registered with CALLBACKF_mask_events. With no
+   * sysenter callback, Xen bounces #GP(0) instead, to the guest's #GP handler (its trap flag
+   * deciding the event mask). A null callback selector becomes FLAT_COMPAT_KERNEL_CS. Returns
+   * false (Xen crashes the domain) when the target address is 0 or the frame cannot be written.
+   */
+  public boolean bounceSysenter(Regs r) {
+    r.eflags &= ~(VM | IF | RF);
+    r.eip = 0;
+    r.cs = 3;
+    r.esp = 0;
+    r.ss = FLAT_USER_SS;
+    int cs;
+    int eip;
+    boolean mask;
+    int error;
+    if (callbackEip[CALLBACKTYPE_SYSENTER] != 0) {
+      cs = callbackCs[CALLBACKTYPE_SYSENTER];
+      eip = callbackEip[CALLBACKTYPE_SYSENTER];
+      mask = sysenterMasksEvents;
+      error = -1;
+    } else {
+      TrapInfo gp = traps[GP];
+      cs = gp == null ? 0 : gp.cs();
+      eip = gp == null ? 0 : gp.address();
+      mask = gp != null && (gp.flags() & 4) != 0;
+      error = 0;
+    }
+    if (eip == 0) {
+      return false;
+    }
+    return bounce(r, (cs & ~3) == 0 ? FLAT_KERNEL_CS : cs, eip, mask, error);
   }
 
   /** Enters the event callback as Xen does for a pending upcall (events masked on entry). */
@@ -278,6 +324,33 @@ public final class PvTraps {
   }
 
   /**
+   * compat_iret's answer to a frame with EFLAGS.VM: a 32-bit PV guest has no VM86 mode, so Xen
+   * reports #GP as if on the first VM86 instruction. The frame's nine words after EAX (EIP, CS,
+   * EFLAGS, ESP, SS, ES, DS, FS, GS) are moved to 40 bytes below the stack_switch stack, with an
+   * error code 0 under them, and the guest's #GP handler is entered on that stack; events are
+   * masked if the frame's IF was clear or the handler's trap flag asks for it. Returns false
+   * (Xen crashes the domain) when the words cannot be moved.
+   */
+  private boolean iretToVm86(Regs r, int eax, int eflags) {
+    int ksp = kernelSp - 40;
+    byte[] words = new byte[36];
+    if (!memory.copyFromGuest(r.esp + 4, words) || !memory.copyToGuest(ksp + 4, words)
+        || !memory.copyToGuest(ksp, new byte[4])) {
+      return false;
+    }
+    TrapInfo gp = traps[GP];
+    int maskFrom = gp != null && (gp.flags() & 4) != 0 ? eflags & ~IF : eflags;
+    r.eax = eax;
+    r.esp = ksp;
+    r.ss = kernelSs;
+    r.eflags = ((eflags & ~IOPL) | IF) & ~(VM | RF | NT | TF);
+    r.eip = gp == null ? 0 : gp.address();
+    r.cs = gp == null ? 0 : gp.cs();
+    upcallMask.set((maskFrom & IF) == 0 ? 1 : 0);
+    return true;
+  }
+
+  /**
    * compat_iret (hypercall 23): the guest's stack holds {EAX, EIP, CS, EFLAGS, [ESP, SS]} (its
    * stub pushed EAX); restores them, EFLAGS.IF becoming the upcall mask. Returns false when the
    * frame cannot be read or names ring 0: Xen crashes the domain.
@@ -291,7 +364,10 @@ public final class PvTraps {
     int eip = PvMmu.le32(b, 4);
     int cs = PvMmu.le32(b, 8) & 0xFFFF;
     int eflags = PvMmu.le32(b, 12);
-    if ((eflags & VM) != 0 || (cs & 3) == 0) {
+    if ((eflags & VM) != 0) {
+      return iretToVm86(r, eax, eflags);
+    }
+    if ((cs & 3) == 0) {
       return false;
     }
     int esp = r.esp + 16;

@@ -56,6 +56,19 @@ public final class PvVcpu {
     this.vcpuInfo = sharedInfoMfn << 12;
     this.mmu = new PvMmu(tables, m2p, machine, new ProcessorTlb(cpu), domainExists);
     this.gdt = new PvGdt(tables, machine, owners);
+    mmu.setLdtShadow(new PvMmu.LdtShadow() {
+      @Override
+      public void loaded(int entries) {
+        cpu.setLdtr(entries == 0 ? 0 : PvGdt.LDT_SELECTOR, PvGdt.LDT_VIRT_START,
+            entries * 8 - 1, entries != 0);
+      }
+
+      @Override
+      public void dropped() {
+        gdt.clearLdt();
+        cpu.invalidateTranslations();
+      }
+    });
     this.traps = new PvTraps(mmu, new PvTraps.UpcallMask() {
       @Override
       public int get() {
@@ -100,6 +113,22 @@ public final class PvVcpu {
 
   public PvMmu mmu() {
     return mmu;
+  }
+
+  /**
+   * A #PF at {@code va} in the shadow LDT area (handle_ldt_mapping_fault): maps the guest's LDT
+   * page there if it passes as a descriptor page and returns true (the instruction is retried);
+   * false when it does not, and the guest takes the #PF at its own LDT address.
+   */
+  public boolean mapLdtShadowPage(int va) {
+    int page = (va - PvGdt.LDT_VIRT_START) >>> 12;
+    long mfn = mmu.ldtPage(page);
+    if (mfn < 0) {
+      return false;
+    }
+    gdt.mapLdtPage(page, mfn);
+    cpu.invalidatePage(PvGdt.LDT_VIRT_START + page * 4096);
+    return true;
   }
 
   public PvTraps traps() {
@@ -288,6 +317,8 @@ public final class PvVcpu {
     cpu.setGdtr(PvGdt.VIRT_START, PvGdt.LIMIT);
     // The hypervisor's TSS: no I/O bitmap, so IN/OUT above the (real, 0) IOPL fault to us.
     cpu.setTaskRegister(0, PvGdt.VIRT_START + PvGdt.GUEST_PAGES * 4096, 0x66);
+    // No LDT until MMUEXT_SET_LDT: a selector with TI=1 faults, as on Xen.
+    cpu.setLdtr(0, 0, 0, false);
     int cr0 = Cpu.CR0_PE | Cpu.CR0_ET | Cpu.CR0_WP | Cpu.CR0_NE;
     cpu.loadControlRegisters(cr0, 0, Cpu.CR4_PAE);
     int rc = mmu.newBaseptr(l3Mfn);

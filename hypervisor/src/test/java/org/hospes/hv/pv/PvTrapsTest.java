@@ -167,4 +167,101 @@ class PvTrapsTest {
     assertThat(r.esp).isEqualTo(0x3800 - 12);
     assertThat(mask[0]).isEqualTo(1);
   }
+
+  private void registerSysenter(int cs, int flags) {
+    long p = s.pages()[1] << 12;
+    m.machine.write32(p, PvTraps.CALLBACKTYPE_SYSENTER | flags << 16);
+    m.machine.write32(p + 4, cs);
+    m.machine.write32(p + 8, 0xC000_6000);
+    assertThat(traps.callbackOp(PvTraps.CALLBACKOP_REGISTER, 0x2000)).isZero();
+  }
+
+  private static PvTraps.Regs user() {
+    PvTraps.Regs r = new PvTraps.Regs();
+    r.cs = 0xE02B;
+    r.ss = 0xE033;
+    r.esp = 0x2F00;
+    r.eip = 0x0804_8000;
+    r.eflags = 0x202 | 1 << 16 | 1 << 11; // IF, RF, OF
+    return r;
+  }
+
+  @Test
+  void sysenterEntersItsCallbackOnTheKernelStackWithANullReturnAddress() {
+    registerSysenter(0xE019, PvTraps.CALLBACKF_MASK_EVENTS);
+    PvTraps.Regs r = user();
+    assertThat(traps.bounceSysenter(r)).isTrue();
+    assertThat(r.cs).isEqualTo(0xE019);
+    assertThat(r.eip).isEqualTo(0xC000_6000);
+    assertThat(r.ss).isEqualTo(0xE021);
+    assertThat(r.esp).isEqualTo(0x4000 - 20);
+    // {EIP 0, CS 3 | saved mask << 16, EFLAGS (RF gone; IF = !saved mask), ESP 0, SS}
+    assertThat(word(r.esp)).isZero();
+    assertThat(word(r.esp + 4)).isEqualTo(3);
+    assertThat(word(r.esp + 8)).isEqualTo(0x202 | 1 << 11);
+    assertThat(word(r.esp + 12)).isZero();
+    assertThat(word(r.esp + 16)).isEqualTo(0xE02B);
+    assertThat(mask[0]).isEqualTo(1); // CALLBACKF_mask_events
+
+    // Without the flag events stay as they were, and a null selector means the kernel's CS.
+    mask[0] = 0;
+    registerSysenter(0, 0);
+    PvTraps.Regs again = user();
+    assertThat(traps.bounceSysenter(again)).isTrue();
+    assertThat(again.cs).isEqualTo(0xE019);
+    assertThat(mask[0]).isZero();
+  }
+
+  @Test
+  void sysenterWithoutACallbackIsAGeneralProtectionFaultWithErrorCodeZero() {
+    PvTraps.Regs r = user();
+    assertThat(traps.bounceSysenter(r)).isTrue();
+    assertThat(r.eip).isEqualTo(0xC000_2000); // the #GP handler
+    assertThat(r.cs).isEqualTo(0xE019);
+    assertThat(r.esp).isEqualTo(0x4000 - 24);
+    assertThat(word(r.esp)).isZero(); // error code
+    assertThat(word(r.esp + 4)).isZero(); // the null EIP sysenter_entry saved
+    assertThat(word(r.esp + 8)).isEqualTo(3);
+    assertThat(mask[0]).isZero(); // #GP's trap entry does not mask events
+    // No #GP handler either: Xen crashes the domain.
+    assertThat(traps.setTrapTable(0)).isZero();
+    assertThat(traps.bounceSysenter(user())).isFalse();
+  }
+
+  @Test
+  void iretToVm86GivesTheGuestAGeneralProtectionFaultOnItsKernelStack() {
+    // The iret frame at 0x3000: EAX, then EIP, CS, EFLAGS (VM, IF), ESP, SS, ES, DS, FS, GS.
+    int[] frame = {0x55, 0x1234, 0x0070, 1 << 17 | 0x202, 0x0100, 0x0020, 1, 2, 3, 4};
+    for (int i = 0; i < frame.length; i++) {
+      m.machine.write32(mmu.translate(0x3000 + 4 * i, true), frame[i]);
+    }
+    PvTraps.Regs r = new PvTraps.Regs();
+    r.cs = 0xE019;
+    r.ss = 0xE021;
+    r.esp = 0x3000;
+    mask[0] = 1;
+    assertThat(traps.iret(r)).isTrue();
+    assertThat(r.eax).isEqualTo(0x55);
+    assertThat(r.cs).isEqualTo(0xE019);
+    assertThat(r.eip).isEqualTo(0xC000_2000);
+    assertThat(r.ss).isEqualTo(0xE021);
+    assertThat(r.esp).isEqualTo(0x4000 - 40);
+    assertThat(word(r.esp)).isZero(); // error code
+    for (int i = 1; i < frame.length; i++) {
+      assertThat(word(r.esp + 4 * i)).as("word %d", i).isEqualTo(frame[i]);
+    }
+    assertThat(r.eflags & (1 << 17)).isZero();
+    assertThat(mask[0]).isZero(); // the frame's IF, and #GP's entry does not mask
+
+    // A #GP trap entry that masks events (flag 4) does so here too.
+    long t = s.pages()[0] << 12;
+    m.machine.write32(t, 13 | 4 << 8 | 0xE019 << 16);
+    m.machine.write32(t + 4, 0xC000_2000);
+    m.machine.write32(t + 8, 0);
+    m.machine.write32(t + 12, 0);
+    assertThat(traps.setTrapTable(0x1000)).isZero();
+    r.esp = 0x3000;
+    assertThat(traps.iret(r)).isTrue();
+    assertThat(mask[0]).isEqualTo(1);
+  }
 }

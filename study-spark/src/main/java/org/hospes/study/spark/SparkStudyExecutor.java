@@ -92,6 +92,6 @@ public final class SparkStudyExecutor implements StudyExecutor {
   private static RunRecord runOne(RunSpec spec, String engine, Map<String, byte[]> images,
       long max) {
     System.setProperty(Engine.PROPERTY, engine);
-    return StudyRun.run(spec, images.get(spec.workload().name()), max);
+    return StudyRun.run(spec, org.hospes.dom0.study.SdkWorkloads.image(spec, images), max);
   }
 }

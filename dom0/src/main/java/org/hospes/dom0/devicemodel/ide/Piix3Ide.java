@@ -133,6 +133,46 @@ public final class Piix3Ide {
   }
 
   /**
+   * The disk at {@code position} as Xen's unplug protocol sees it: an IDE disk (mask bit 0;
+   * bit 2 too unless it is hda, the primary master) which, once unplugged, leaves its position
+   * empty, so the channel answers as one without that drive and the image is left to the PV
+   * back-end. The toolstack registers one per disk with
+   * {@link HvmDeviceModel#registerUnpluggable}.
+   */
+  public org.hospes.dom0.devicemodel.Unpluggable unpluggable(int position) {
+    if (position < 0 || position >= MAX_DISKS
+        || channels[position >>> 1].drive(position & 1) == null) {
+      throw new IllegalArgumentException("no IDE disk at position " + position);
+    }
+    AtaDrive drive = channels[position >>> 1].drive(position & 1);
+    String name = "IDE disk hd" + (char) ('a' + position);
+    return new org.hospes.dom0.devicemodel.Unpluggable() {
+      @Override
+      public Kind unplugKind() {
+        return Kind.IDE_DISK;
+      }
+
+      @Override
+      public boolean primaryMaster() {
+        return position == 0;
+      }
+
+      @Override
+      public String unplugName() {
+        return name;
+      }
+
+      @Override
+      public void unplug() {
+        // Only the drive registered here: a later disk at the same position is another device.
+        if (channels[position >>> 1].drive(position & 1) == drive) {
+          channels[position >>> 1].attach(position & 1, null);
+        }
+      }
+    };
+  }
+
+  /**
    * Removes every disk (Xen's emulated-device unplug, for a PVHVM guest that takes the same
    * images through its PV drivers); the channels then float as empty ones do.
    */

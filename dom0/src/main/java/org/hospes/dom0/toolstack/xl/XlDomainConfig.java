@@ -38,7 +38,7 @@ import org.hospes.hv.domain.DomainMode;
  */
 public record XlDomainConfig(String source, String name, String type, int memoryMiB, int vcpus,
     String kernel, String ramdisk, String cmdline, List<String> disks, String onCrash,
-    int weight, int cap, String baseDir, List<String> vifs) {
+    int weight, int cap, String baseDir, List<String> vifs, List<String> devices) {
 
   /** Keys accepted and ignored: they concern what Hospes's domains do not have. */
   private static final Set<String> IGNORED = Set.of("uuid", "serial", "vnc", "vnclisten",
@@ -47,11 +47,13 @@ public record XlDomainConfig(String source, String name, String type, int memory
 
   private static final Set<String> KNOWN = Set.of("name", "type", "builder", "memory", "maxmem",
       "vcpus", "kernel", "ramdisk", "cmdline", "root", "extra", "disk", "vif",
-      "on_crash", "hap", "xen_platform_pci", "cpu_weight", "cap");
+      "on_crash", "hap", "xen_platform_pci", "cpu_weight", "cap", "device_model_args",
+      "device_model_args_hvm");
 
   public XlDomainConfig {
     disks = List.copyOf(disks);
     vifs = List.copyOf(vifs);
+    devices = List.copyOf(devices);
   }
 
   /** Reads and checks the file. */
@@ -106,9 +108,17 @@ public record XlDomainConfig(String source, String name, String type, int memory
         throw new XlConfigException(source + ": vif: " + e.getMessage());
       }
     }
+    List<org.hospes.dom0.devicemodel.plugin.DeviceSpec> devs = new ArrayList<>();
+    for (String d : devices) {
+      try {
+        devs.add(org.hospes.dom0.devicemodel.plugin.DeviceSpec.parse(d));
+      } catch (IllegalArgumentException e) {
+        throw new XlConfigException(source + ": device_model_args: " + e.getMessage());
+      }
+    }
     try {
       return new DomainSpec(name, Path.of(kernel), mode(), memoryMiB, weight, cap, cmdline, null,
-          specs, nics, vcpus);
+          specs, nics, vcpus, devs);
     } catch (DomainSpec.SpecException e) {
       throw new XlConfigException(source + ": " + e.getMessage());
     }
@@ -192,20 +202,56 @@ public record XlDomainConfig(String source, String name, String type, int memory
         throw error(s.get("on_crash"), "'" + onCrash + "' is not supported (valid: destroy,"
             + " preserve, restart)");
       }
+      List<String> devices = devices(hvm);
       int weight = number("cpu_weight", DomainSpec.DEFAULT_WEIGHT, 1, 65535, "");
       int cap = number("cap", 0, 0, 100 * vcpus, "percent of a CPU");
       XlDomainConfig c = new XlDomainConfig(file.source(), name, type, memory, vcpus, kernel,
-          ramdisk, cmdline, disks, onCrash, weight, cap, base.toString(), vifs);
+          ramdisk, cmdline, disks, onCrash, weight, cap, base.toString(), vifs, devices);
       try {
         c.toSpec(); // disks: their own syntax errors now, not when the host builds the domain
       } catch (XlConfigException e) {
-        String key = e.getMessage().startsWith(file.source() + ": vif: ") ? "vif" : "disk";
+        String key = e.getMessage().startsWith(file.source() + ": vif: ") ? "vif"
+            : e.getMessage().startsWith(file.source() + ": device_model_args: ")
+            ? (s.containsKey("device_model_args_hvm") ? "device_model_args_hvm"
+            : "device_model_args") : "disk";
+        if (key.startsWith("device_model_args")) {
+          throw error(s.get(key), e.getMessage().substring(
+              (file.source() + ": device_model_args: ").length()));
+        }
         String msg = e.getMessage();
         String prefix = file.source() + ": " + key + ": ";
         throw error(s.get(key), msg.startsWith(prefix) ? msg.substring(prefix.length())
             : msg.substring(file.source().length() + 2));
       }
       return c;
+    }
+
+    /**
+     * xl's extra device-model arguments ({@code device_model_args_hvm}, or
+     * {@code device_model_args}), which xl hands to QEMU: Hospes understands QEMU's
+     * {@code "-device", "NAME[,key=value...]"} pairs, the devices of device-model plugins.
+     */
+    private List<String> devices(boolean hvm) {
+      List<String> out = new ArrayList<>();
+      for (String key : List.of("device_model_args_hvm", "device_model_args")) {
+        List<String> args = stringList(key);
+        if (args.isEmpty()) {
+          continue;
+        }
+        if (!hvm) {
+          throw error(s.get(key), "device-model arguments need type = \"hvm\" (a domain"
+              + " with a device model)");
+        }
+        for (int i = 0; i < args.size(); i += 2) {
+          if (!args.get(i).equals("-device") || i + 1 == args.size()) {
+            throw error(s.get(key), "Hospes understands only \"-device\", \"NAME[,key=value"
+                + "...]\" pairs here (devices of device-model plugins), got '" + args.get(i)
+                + "'");
+          }
+          out.add(args.get(i + 1));
+        }
+      }
+      return out;
     }
 
     private String type() {

@@ -118,8 +118,8 @@ class XlDomainConfigTest {
     fails("name = \"a\"\nkernel = \"k.elf\"\nmemory = 4096\n",
         ":3: memory: must be 1..1024 MiB, got 4096");
     fails("name = \"a\"\n\nkernel = \"k.elf\"\nmemroy = 64\n", ":4: memroy: unknown key (Hospes"
-        + " knows: builder, cap, cmdline, cpu_weight, disk, extra, hap, kernel, maxmem, memory,"
-        + " name, on_crash, ramdisk, root, type, vcpus, vif, xen_platform_pci)");
+        + " knows: builder, cap, cmdline, cpu_weight, device_model_args, device_model_args_hvm,"
+        + " disk, extra, hap, kernel, maxmem, memory, name, on_crash, ramdisk, root, type, vcpus, vif, xen_platform_pci)");
     fails("name = \"a\"\nkernel = \"missing.elf\"\n", ":2: kernel: " + dir.resolve("missing.elf")
         + ": no such file");
     fails("name = \"a\"\nkernel = \"k.elf\"\ntype = \"hvm\"\nhap = 0\nvcpus = 2\n",
@@ -158,5 +158,30 @@ class XlDomainConfigTest {
     Files.write(f, new byte[] {0x7f, 'E', 'L', 'F', 0, 0, (byte) 0xff});
     assertThatThrownBy(() -> XlDomainConfig.read(f)).hasMessage(f + ": not a text file; create"
         + " takes an xl domain configuration (name = \"...\", kernel = \"...\", ...)");
+  }
+
+  @Test
+  void deviceModelArgsCarryQemusDeviceOptionToThePluginSeam() throws IOException {
+    XlDomainConfig c = read("""
+        name = "e"; type = "hvm"; kernel = "k.elf"
+        device_model_args_hvm = [ "-device", "edu,dma_mask=0xffffff", "-device", "edu" ]
+        """);
+    assertThat(c.devices()).containsExactly("edu,dma_mask=0xffffff", "edu");
+    assertThat(c.toSpec().devices()).extracting(d -> d.toString())
+        .containsExactly("edu,dma_mask=0xffffff", "edu");
+    fails("""
+        name = "e"; type = "hvm"; kernel = "k.elf"
+        device_model_args = [ "-m", "64" ]
+        """, ":2: device_model_args: Hospes understands only \"-device\", \"NAME[,key=value"
+        + "...]\" pairs here (devices of device-model plugins), got '-m'");
+    fails("""
+        name = "e"; type = "pvh"; kernel = "k.elf"
+        device_model_args_hvm = [ "-device", "edu" ]
+        """, ":2: device_model_args_hvm: device-model arguments need type = \"hvm\" (a domain"
+        + " with a device model)");
+    fails("""
+        name = "e"; type = "hvm"; kernel = "k.elf"
+        device_model_args_hvm = [ "-device", "edu,slot=1,slot=2" ]
+        """, ":2: device_model_args_hvm: device 'edu,slot=1,slot=2': option slot given twice");
   }
 }

@@ -1,0 +1,96 @@
+package org.hospes.dom0.devicemodel.plugin;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * One {@code --device NAME[,key=value...]}: the device's name and its options in the order
+ * given. A key may appear once; a bare word after the name is a key with the value "on", as in
+ * QEMU's {@code -device} properties ({@code msi} is {@code msi=on}).
+ */
+public record DeviceSpec(String name, Map<String, String> options) {
+
+  public DeviceSpec {
+    if (name == null || !name.matches("[A-Za-z0-9][A-Za-z0-9_.-]*")) {
+      throw new IllegalArgumentException("device name must be letters, digits, _ . -, got '"
+          + name + "'");
+    }
+    options = Collections.unmodifiableMap(new LinkedHashMap<>(options));
+  }
+
+  /**
+   * Parses {@code NAME[,key=value...]}. IllegalArgumentException with a one-line reason: empty
+   * text, a bad name, an empty key or a key given twice.
+   */
+  public static DeviceSpec parse(String text) {
+    String t = text == null ? "" : text.strip();
+    if (t.isEmpty()) {
+      throw new IllegalArgumentException("empty device specification (NAME[,key=value...])");
+    }
+    String[] parts = t.split(",", -1);
+    Map<String, String> options = new LinkedHashMap<>();
+    for (int i = 1; i < parts.length; i++) {
+      String item = parts[i].strip();
+      int eq = item.indexOf('=');
+      String key = eq < 0 ? item : item.substring(0, eq).strip();
+      String value = eq < 0 ? "on" : item.substring(eq + 1).strip();
+      if (key.isEmpty()) {
+        throw new IllegalArgumentException("device '" + t + "': empty option");
+      }
+      if (options.put(key, value) != null) {
+        throw new IllegalArgumentException("device '" + t + "': option " + key
+            + " given twice");
+      }
+    }
+    return new DeviceSpec(parts[0].strip(), options);
+  }
+
+  /** The option's value, or {@code fallback} if it was not given. */
+  public String option(String key, String fallback) {
+    return options.getOrDefault(key, fallback);
+  }
+
+  /**
+   * Refuses options other than {@code known}, naming them: for a plugin's {@code attach}.
+   */
+  public void requireOnly(Set<String> known) {
+    for (String k : options.keySet()) {
+      if (!known.contains(k)) {
+        throw new IllegalArgumentException("device " + name + ": unknown option '" + k + "'"
+            + (known.isEmpty() ? "; it takes none"
+                : "; known: " + String.join(", ", new java.util.TreeSet<>(known))));
+      }
+    }
+  }
+
+  /** An integer option (decimal or 0x hex) within [min, max], or {@code fallback}. */
+  public long longOption(String key, long fallback, long min, long max) {
+    String v = options.get(key);
+    if (v == null) {
+      return fallback;
+    }
+    long n;
+    try {
+      n = v.startsWith("0x") || v.startsWith("0X") ? Long.parseLong(v.substring(2), 16)
+          : Long.parseLong(v);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("device " + name + ": " + key
+          + " must be a number, got '" + v + "'");
+    }
+    if (n < min || n > max) {
+      throw new IllegalArgumentException(String.format("device %s: %s must be %d..%d, got %d",
+          name, key, min, max, n));
+    }
+    return n;
+  }
+
+  /** The text {@link #parse} reads back. */
+  @Override
+  public String toString() {
+    StringBuilder b = new StringBuilder(name);
+    options.forEach((k, v) -> b.append(',').append(k).append('=').append(v));
+    return b.toString();
+  }
+}

@@ -1,0 +1,83 @@
+package org.hospes.samples;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The launcher's class-data-sharing archive: the first run writes a dump as it exits, the next
+ * launch makes it the archive and maps it (with -Xshare:on, which fails unless the archive is
+ * usable), and none of this changes a run's output or puts anything on stderr.
+ */
+class LauncherCdsTest {
+  /** One launch's status, stdout and stderr. */
+  record Launch(int status, String out, String err) {}
+
+  private static Launch hospes(Map<String, String> env, String... args) throws Exception {
+    Path root = TestKernels.root();
+    String[] cmd = new String[args.length + 1];
+    cmd[0] = root.resolve("hospes").toString();
+    System.arraycopy(args, 0, cmd, 1, args.length);
+    ProcessBuilder pb = new ProcessBuilder(cmd);
+    pb.environment().put("HOSPES_NO_BUILD", "1");
+    pb.environment().remove("CLASSPATH");
+    pb.environment().remove("HOSPES_CLASSPATH");
+    pb.environment().put("HOSPES_PLUGIN_DIR", "/nonexistent");
+    pb.environment().putAll(env);
+    Path err = Files.createTempFile("hospes-cds", ".err");
+    pb.redirectError(err.toFile());
+    Process p = pb.start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+    String e = Files.readString(err);
+    Files.delete(err);
+    return new Launch(p.exitValue(), out, e);
+  }
+
+  private static long files(Path dir, String prefix) throws Exception {
+    try (Stream<Path> s = Files.list(dir)) {
+      return s.filter(f -> f.getFileName().toString().startsWith(prefix)).count();
+    }
+  }
+
+  @Test
+  @Timeout(value = 300, unit = TimeUnit.SECONDS)
+  void theFirstRunWritesTheArchiveAndLaterRunsMapItWithTheSameOutput() throws Exception {
+    Path target = TestKernels.root().resolve("dom0/target");
+    try (Stream<Path> s = Files.list(target)) {
+      for (Path f : (Iterable<Path>) s::iterator) {
+        if (f.getFileName().toString().startsWith("hospes-cds.jsa")) {
+          Files.delete(f);
+        }
+      }
+    }
+    String kernel = TestKernels.elf("hello").toString();
+    String golden = new String(TestKernels.golden("hello"), StandardCharsets.ISO_8859_1);
+
+    Launch first = hospes(Map.of(), "run", "--mode", "native", kernel);
+    assertThat(first.status()).isEqualTo(33);
+    assertThat(first.out()).isEqualTo(golden);
+    assertThat(first.err()).isEmpty();
+    assertThat(files(target, "hospes-cds.jsa.tmp.")).as("the first run's dump").isEqualTo(1);
+
+    // -Xshare:on: the JVM refuses to start unless it can map the archive.
+    Launch second = hospes(Map.of("HOSPES_JAVA_OPTS", "-Xshare:on"), "run", "--mode", "native",
+        kernel);
+    assertThat(second.status()).as(second.err()).isEqualTo(33);
+    assertThat(second.out()).isEqualTo(golden);
+    assertThat(second.err()).isEmpty();
+    assertThat(target.resolve("hospes-cds.jsa")).exists();
+    assertThat(files(target, "hospes-cds.jsa.tmp.")).isZero();
+
+    Launch off = hospes(Map.of("HOSPES_CDS", "0"), "run", "--mode", "native", kernel);
+    assertThat(off.out()).isEqualTo(golden);
+    assertThat(off.err()).isEmpty();
+  }
+}

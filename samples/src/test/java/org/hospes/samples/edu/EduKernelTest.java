@@ -1,0 +1,112 @@
+package org.hospes.samples.edu;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.hospes.dom0.bench.KernelSources;
+import org.hospes.dom0.bench.QemuRunner;
+import org.hospes.dom0.devicemodel.plugin.DeviceModelPlugins;
+import org.hospes.dom0.devicemodel.plugin.DeviceSpec;
+import org.hospes.dom0.machine.RunResult;
+import org.hospes.dom0.toolstack.HvmMachine;
+import org.hospes.hv.domain.DomainMode;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The {@code edu} kernel (samples/kernels/edu.c) finds QEMU's teaching device by PCI
+ * enumeration and uses it. In Hospes the device comes only from the samples' device-model
+ * plugin, found on the class path as any third-party jar's would be ({@code --device edu}).
+ */
+class EduKernelTest {
+  private static Path kernel;
+
+  @BeforeAll
+  static void build() throws Exception {
+    Path root = KernelSources.findRoot();
+    Path dir = root.resolve("samples").resolve("target").resolve("kernels");
+    KernelSources.make(root, dir, java.util.Map.of(), List.of("edu"));
+    kernel = KernelSources.elf(dir, "edu");
+  }
+
+  @Test
+  void thePluginIsFoundOnTheClassPathByName() {
+    assertThat(DeviceModelPlugins.discovered().names()).contains("edu");
+    assertThat(DeviceModelPlugins.discovered().plugin("edu")).isInstanceOf(EduPlugin.class);
+  }
+
+  @Test
+  @Timeout(value = 300, unit = TimeUnit.SECONDS)
+  void hvmGuestDrivesTheDeviceAsQemusEduAnswers() throws Exception {
+    Run hvm = run(DomainMode.HVM_EPT, "edu");
+    assertThat(hvm.result.exitStatus()).isEqualTo(QemuRunner.SUCCESS_STATUS);
+    assertThat(hvm.serial).contains("identification .... 0x010000ed: version 1.0",
+        "13! mod 2^32 = 1932053504", "cause 0x00000001, 7! = 5040",
+        "cause 0x00000100 after the DMA", "edu: all checks passed").doesNotContain(" NO\n");
+    assertThat(hvm.stderr).contains("device model: device edu: edu 00:03.0");
+    var counters = hvm.machine.pluginDevices().get(0).counters();
+    assertThat(counters.get("interrupts")).isEqualTo(3);
+    assertThat(counters.get("factorials")).isEqualTo(10);
+    assertThat(counters.get("dma_transfers")).isEqualTo(2);
+    assertThat(counters.get("dma_bytes")).isEqualTo(3072 + 1024);
+    assertThat(counters.get("dma_errors")).isZero();
+
+    Assumptions.assumeTrue(QemuRunner.isAvailable(), "qemu-system-i386 not installed");
+    QemuRunner.Result q = QemuRunner.run(kernel, List.of("-device", "edu"), 120);
+    assertThat(q.exitStatus()).isEqualTo(QemuRunner.SUCCESS_STATUS);
+    assertThat(hvm.serial).isEqualTo(q.serialText());
+  }
+
+  @Test
+  @Timeout(value = 300, unit = TimeUnit.SECONDS)
+  void shadowPagingDomainsReachNoMmioBarAndSaySo() throws Exception {
+    // Shadow paging forwards no MMIO to the device model yet: the device is on the bus (its
+    // configuration space answers through ports) but BAR0 reads all ones.
+    Run r = run(DomainMode.HVM_SHADOW, "edu");
+    assertThat(r.stderr).contains("does not reach MMIO BARs");
+    assertThat(r.serial).contains("device ............ 1234:11e8 revision 0x10",
+        "BAR0 reads all ones: the registers are not reachable");
+    assertThat(r.result.exitStatus()).isEqualTo(35);
+  }
+
+  @Test
+  @Timeout(value = 300, unit = TimeUnit.SECONDS)
+  void withoutDeviceTheKernelFindsNone() throws Exception {
+    Run r = run(DomainMode.HVM_EPT, null);
+    assertThat(r.serial).contains("no 1234:11e8 on PCI bus 0");
+    assertThat(r.result.exitStatus()).isEqualTo(35);
+  }
+
+  @Test
+  @Timeout(value = 300, unit = TimeUnit.SECONDS)
+  void sameRunTwiceGivesTheSameCounts() throws Exception {
+    Run a = run(DomainMode.HVM_EPT, "edu,slot=9");
+    Run b = run(DomainMode.HVM_EPT, "edu,slot=9");
+    assertThat(a.stderr).contains("edu 00:09.0");
+    assertThat(a.result.instructions()).isEqualTo(b.result.instructions());
+    assertThat(a.serial).isEqualTo(b.serial);
+  }
+
+  private record Run(RunResult result, String serial, String stderr, HvmMachine machine) {}
+
+  private static Run run(DomainMode mode, String device) throws Exception {
+    ByteArrayOutputStream serial = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    HvmMachine m = HvmMachine.create(mode, 64, serial,
+        new PrintStream(err, true, StandardCharsets.UTF_8));
+    if (device != null) {
+      m.addDevice(DeviceSpec.parse(device));
+    }
+    m.loadMultiboot(kernel, null);
+    RunResult r = m.run(2_000_000_000L);
+    return new Run(r, serial.toString(StandardCharsets.ISO_8859_1),
+        err.toString(StandardCharsets.UTF_8), m);
+  }
+}
