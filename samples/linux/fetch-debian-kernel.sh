@@ -2,7 +2,7 @@
 # Fetches Debian's unmodified 686-pae Linux kernel (the package linux-image-686-pae:i386 depends
 # on) into ~/.cache/hospes/debian-kernel/ and prints the path of its vmlinuz. The modules the PV
 # disk and network tests load from their initramfs (xen-blkfront and ext4 with its dependencies,
-# xen-netfront, ata_piix and sd_mod, virtio_pci, virtio_blk and virtio_net with theirs), taken from the same package, go to modules/ beside it. Idempotent: a cached kernel is reused. Needs apt
+# xen-netfront, ata_piix and sd_mod, virtio_pci, virtio_blk and virtio_net with theirs, e1000), taken from the same package, go to modules/ beside it. Idempotent: a cached kernel is reused. Needs apt
 # (root or sudo) the first time only.
 set -euo pipefail
 cache="${HOSPES_CACHE:-$HOME/.cache/hospes}/debian-kernel"
@@ -20,10 +20,10 @@ modules=(drivers/block/xen-blkfront.ko lib/crc16.ko fs/mbcache.ko fs/jbd2/jbd2.k
   drivers/virtio/virtio_ring.ko drivers/virtio/virtio.ko drivers/virtio/virtio_pci_legacy_dev.ko
   drivers/virtio/virtio_pci_modern_dev.ko drivers/virtio/virtio_pci.ko
   drivers/block/virtio_blk.ko net/core/failover.ko drivers/net/net_failover.ko
-  drivers/net/virtio_net.ko)
+  drivers/net/virtio_net.ko drivers/net/ethernet/intel/e1000/e1000.ko)
 if [[ -f "$cache/vmlinuz" && -f "$cache/modules/ext4.ko" && -f "$cache/modules/xen-netfront.ko"
   && -f "$cache/modules/ata_piix.ko" && -f "$cache/modules/sd_mod.ko"
-  && -f "$cache/modules/virtio_net.ko" ]]
+  && -f "$cache/modules/virtio_net.ko" && -f "$cache/modules/e1000.ko" ]]
 then
   printf '%s\n' "$cache/vmlinuz"
   exit 0

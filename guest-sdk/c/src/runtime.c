@@ -163,6 +163,13 @@ void guest_start(const struct hvm_start_info *si)
         xen_console_write(msg, sizeof(msg) - 1);
         guest_shutdown(SHUTDOWN_crash);
     }
+    /* Started in an HVM domain (hvm, hvm-shadow), the kernel finds a PC whose 8259 pair is as
+     * the BIOS left it: unmasked, IRQ 0-7 on vectors 8-15, with the PIT's channel 0 ticking at
+     * 18.2 Hz. This runtime takes only event-channel upcalls, so it masks every legacy line,
+     * as a Xen-aware kernel that does not use the PIC does; otherwise the first timer tick
+     * (after about 55 ms) arrives on vector 8 and looks like a double fault. In PVH there is no
+     * PIC and the writes go nowhere. */
+    __asm__ volatile("outb %0, $0x21\n\toutb %0, $0xa1" : : "a"((uint8_t)0xff));
     __asm__ volatile("sti" ::: "memory");
     cons_init();
     xs_init();

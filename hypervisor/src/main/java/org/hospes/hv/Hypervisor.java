@@ -508,6 +508,10 @@ public final class Hypervisor {
         && v.domain().state() == DomainState.RUNNING) {
       platform.prepareEntry(v, now + used);
       if (v.domain().shadow() != null) {
+        if (v.domain().shadow().select(v.id())) {
+          // Its root was dropped (a P2M change) while it did not run: onto the fresh one.
+          ShadowControl.reload(cpu, v.vmcs(), v.domain().shadow());
+        }
         ShadowControl.beforeEntry(cpu, v.vmcs(), v.domain().shadow());
       }
       long insns0 = cpu.instructions();
@@ -701,8 +705,11 @@ public final class Hypervisor {
       if (v.cpu() == null) {
         continue;
       }
-      if (d.shadow() != null && (v.cpu().cr0() & Cpu.CR0_PG) != 0) {
-        ShadowControl.reload(v.cpu(), v.vmcs(), d.shadow());
+      if (d.shadow() != null) {
+        d.shadow().select(v.id());
+        if ((v.cpu().cr0() & Cpu.CR0_PG) != 0) {
+          ShadowControl.reload(v.cpu(), v.vmcs(), d.shadow());
+        }
       }
       v.cpu().invalidateTranslations();
     }

@@ -64,7 +64,7 @@ public final class Cpu {
 
   private static final int TLB_BITS = 12;
   private static final int TLB_SIZE = 1 << TLB_BITS;
-  private static final int TLB_MASK = TLB_SIZE - 1;
+  static final int TLB_MASK = TLB_SIZE - 1;
 
   private static final int F0_MEM = 1 << 28;
   private static final int F0_A16 = 1 << 27;
@@ -187,6 +187,22 @@ public final class Cpu {
   private int pendingMmioSize;
   private boolean pendingMmioWrite;
   private int pendingMmioData;
+  /**
+   * Shadow paging's MMIO translations: linear pages the hypervisor found to be guest-physical
+   * pages with no RAM behind them (a device's registers). The shadow entry of such a page stays
+   * not-present; a data access here faults as it would through one of Xen's "magic" MMIO shadow
+   * entries (#PF with PFEC.RSVD, the address in the exit), and the hypervisor completes it as it
+   * completes an EPT MMIO exit. Kept like the TLB, and dropped with it (CR3 loads, INVLPG, the
+   * hypervisor's flushes), so that it never outlives the guest's mapping.
+   */
+  private static final int MMIO_PAGES = 16;
+  private final int[] mmioPageTag = new int[MMIO_PAGES];
+  private final long[] mmioPageGpa = new long[MMIO_PAGES];
+  private final boolean[] mmioPageWritable = new boolean[MMIO_PAGES];
+  private final boolean[] mmioPageUser = new boolean[MMIO_PAGES];
+  private int mmioPageCount;
+  private boolean mmioPageExit;
+  private int mmioPageLin;
 
   // ------------------------------------------------------------------ run state
 
@@ -1000,7 +1016,7 @@ public final class Cpu {
     pendingMmioSize = bytes;
     pendingMmioWrite = false;
     pendingMmioData = 0;
-    vmExit(ExitReason.EPT_VIOLATION, eptQualification);
+    mmioExit(false);
     return 0;
   }
 
@@ -1017,7 +1033,109 @@ public final class Cpu {
     pendingMmioSize = bytes;
     pendingMmioWrite = true;
     pendingMmioData = bytes == 4 ? value : value & ((1 << (8 * bytes)) - 1);
-    vmExit(ExitReason.EPT_VIOLATION, eptQualification);
+    mmioExit(true);
+  }
+
+  /**
+   * Shadow paging: linear page {@code lin} is guest-physical page {@code gpa}, where no RAM is
+   * (MMIO); data accesses with the rights given fault to the hypervisor as MMIO accesses (see
+   * {@link #mmioAddress}). Dropped with the TLB.
+   */
+  public void mapMmioPage(int lin, long gpa, boolean writable, boolean user) {
+    int page = lin >>> 12;
+    int k = page & (MMIO_PAGES - 1);
+    if (mmioPageTag[k] == 0) {
+      mmioPageCount++;
+    }
+    // Tag 0 means empty: the page number is stored plus one.
+    mmioPageTag[k] = page + 1;
+    mmioPageGpa[k] = gpa & ~0xFFFL;
+    mmioPageWritable[k] = writable;
+    mmioPageUser[k] = user;
+  }
+
+  /** True when an MMIO translation for the page of {@code lin} is held. */
+  public boolean mmioPageMapped(int lin) {
+    return mmioPageCount != 0 && mmioPageTag[(lin >>> 12) & (MMIO_PAGES - 1)] == (lin >>> 12) + 1;
+  }
+
+  /**
+   * True when an MMIO translation for {@code lin} serves a data access with these rights: a
+   * fault there anyway came from an instruction fetch or an implicit access.
+   */
+  public boolean mmioPageCovers(int lin, boolean write, boolean user) {
+    int k = (lin >>> 12) & (MMIO_PAGES - 1);
+    return mmioPageMapped(lin) && (!write || mmioPageWritable[k])
+        && (!user || mmioPageUser[k]);
+  }
+
+  /** The guest-physical address of {@code lin} through an MMIO translation, or -1. */
+  private long mmioPage(int lin, boolean write) {
+    int page = lin >>> 12;
+    int k = page & (MMIO_PAGES - 1);
+    if (mmioPageTag[k] != page + 1 || write && !mmioPageWritable[k]
+        || userAccess() != 0 && !mmioPageUser[k]) {
+      return -1;
+    }
+    return mmioPageGpa[k] | (lin & 0xFFF);
+  }
+
+  private void dropMmioPages() {
+    if (mmioPageCount != 0) {
+      Arrays.fill(mmioPageTag, 0);
+      mmioPageCount = 0;
+    }
+  }
+
+  private void dropMmioPage(int lin) {
+    int k = (lin >>> 12) & (MMIO_PAGES - 1);
+    if (mmioPageCount != 0 && mmioPageTag[k] == (lin >>> 12) + 1) {
+      mmioPageTag[k] = 0;
+      mmioPageCount--;
+    }
+  }
+
+  /** A data read through an MMIO translation: replayed from the log, or a #PF exit. */
+  private int mmioPageRead(long gpa, int bytes, int lin) {
+    mmioPageExit = true;
+    mmioPageLin = lin;
+    try {
+      return mmioRead(gpa, bytes, lin);
+    } finally {
+      mmioPageExit = false;
+    }
+  }
+
+  private void mmioPageWrite(long gpa, int bytes, int value, int lin) {
+    mmioPageExit = true;
+    mmioPageLin = lin;
+    try {
+      mmioWrite(gpa, bytes, value);
+    } finally {
+      mmioPageExit = false;
+    }
+  }
+
+  /**
+   * The exit of an MMIO access: an EPT violation, or under shadow paging the #PF a magic MMIO
+   * shadow entry raises (reserved bit set, so the hypervisor knows it at once).
+   */
+  private void mmioExit(boolean write) {
+    if (!mmioPageExit) {
+      vmExit(ExitReason.EPT_VIOLATION, eptQualification);
+      return;
+    }
+    // Error code: present, reserved bit, and the access's W and U/S (SDM vol. 3, 4.7).
+    int err = Paging.PF_P | Paging.PF_RSVD | (write ? Paging.PF_W : 0)
+        | (userAccess() != 0 ? Paging.PF_U : 0);
+    vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.EXCEPTION_NMI.code());
+    vmcs.write(VmcsField.EXIT_QUALIFICATION, mmioPageLin & 0xFFFF_FFFFL);
+    vmcs.write(VmcsField.VM_EXIT_INTR_INFO, VmxControls.intrInfo(Exceptions.PF,
+        VmxControls.INTR_TYPE_HARDWARE_EXCEPTION, true));
+    vmcs.write(VmcsField.VM_EXIT_INTR_ERROR_CODE, err & 0xFFFF_FFFFL);
+    vmcs.write(VmcsField.IDT_VECTORING_INFO_FIELD, 0);
+    vmExitPending = true;
+    throw CpuFault.INSTANCE;
   }
 
   /** Throws a VM exit out of the current instruction; EIP will point at the instruction. */
@@ -1331,7 +1449,8 @@ public final class Cpu {
       if (exit >= 0) {
         return exit;
       }
-      prev = b;
+      // The last block that ran: a translation may have chained on to successors.
+      prev = lastRun;
     }
   }
 
@@ -2656,6 +2775,7 @@ public final class Cpu {
   }
 
   void flushTlb() {
+    dropMmioPages();
     Arrays.fill(rTag, -1);
     Arrays.fill(wTag, -1);
     Arrays.fill(cTag, -1);
@@ -2665,6 +2785,7 @@ public final class Cpu {
 
   /** CR3 load: drops every translation except global ones (CR4.PGE). */
   private void flushNonGlobal() {
+    dropMmioPages();
     if ((cr4 & CR4_PGE) == 0) {
       flushTlb();
       return;
@@ -2689,6 +2810,7 @@ public final class Cpu {
    * of it cached here goes too (SDM vol. 3, 4.10.4.1: INVLPG invalidates the whole large page).
    */
   void invlpg(int lin) {
+    dropMmioPage(lin);
     int page = lin >>> 12;
     for (int half = 0; half <= TLB_SIZE; half += TLB_SIZE) {
       int idx = (page & TLB_MASK) | half;
@@ -2791,6 +2913,12 @@ public final class Cpu {
       }
       return v;
     }
+    if (mmioPageCount != 0) {
+      long gpa = mmioPage(lin, false);
+      if (gpa >= 0) {
+        return mmioPageRead(gpa, bytes, lin);
+      }
+    }
     long pa = translate(lin, userAccess());
     if (pa < 0) {
       return mmioRead(pa & ~EptWalk.MMIO, bytes, lin);
@@ -2834,6 +2962,13 @@ public final class Cpu {
   }
 
   private long translateForWrite(int lin) {
+    if (mmioPageCount != 0) {
+      long gpa = mmioPage(lin, true);
+      if (gpa >= 0) {
+        // A write probe of an MMIO page: nothing to walk, the write itself goes to the device.
+        return gpa | EptWalk.MMIO;
+      }
+    }
     long pa = translate(lin, Paging.WRITE | userAccess());
     if (pa >= 0 && pa < ramSize && walkWritable
         && (bpEnabled == 0 || !Breakpoints.watchedPage(dr, lin))) {
@@ -2858,6 +2993,13 @@ public final class Cpu {
         write8(lin + k, v >>> (8 * k));
       }
       return;
+    }
+    if (mmioPageCount != 0) {
+      long gpa = mmioPage(lin, true);
+      if (gpa >= 0) {
+        mmioPageWrite(gpa, bytes, v, lin);
+        return;
+      }
     }
     long pa = translateForWrite(lin);
     if (bpEnabled != 0) {
@@ -2922,8 +3064,18 @@ public final class Cpu {
     return jit;
   }
 
-  /** Runs one block: its translation when it has one and the budget covers it, else interpreted. */
+  /** The block {@link #execute} ran last: the one it was given or a successor it chained to. */
+  private Block lastRun;
+
+  /**
+   * Runs one block: its translation when it has one and the budget covers it, else interpreted.
+   * After a translation completes, as long as the run loop would do nothing at this boundary
+   * but find the chained successor and run its translation ({@link #chainable}), that
+   * translation runs straight away: translated blocks chain to each other without a trip
+   * through the run loop.
+   */
   private int execute(Block b, long limit) {
+    lastRun = b;
     Translation t = b.translation;
     if (t == null) {
       if (jit != null && ++b.heat == jit.threshold()) {
@@ -2937,9 +3089,72 @@ public final class Cpu {
     if (jit.lockstep() != null) {
       return lockstepBlock(b, t, limit);
     }
-    jitLimit = limit;
-    int x = t.run(this);
-    return x == Translation.COMPLETED ? afterBlock() : x == Translation.DELIVERED ? -1 : x;
+    return runTranslated(b, t, limit);
+  }
+
+  /**
+   * Runs translation {@code t} of block {@code b}, then, chained, the translations of its
+   * successors as long as {@link #chainable} allows (kept apart from {@link #execute} so that
+   * the interpreter's path stays small enough for HotSpot to inline into the run loop).
+   */
+  private int runTranslated(Block b, Translation t, long limit) {
+    while (true) {
+      jitLimit = limit;
+      int x = t.run(this);
+      if (x != Translation.COMPLETED) {
+        return x == Translation.DELIVERED ? -1 : x;
+      }
+      x = afterBlock();
+      if (x >= 0) {
+        return x;
+      }
+      Block next = chainable(b, limit);
+      if (next == null) {
+        return -1;
+      }
+      jit.chained();
+      b = next;
+      lastRun = b;
+      t = b.translation;
+    }
+  }
+
+  /**
+   * The successor of {@code b} (which has just completed) when the run loop, at this boundary,
+   * would do nothing but follow {@code b}'s chain link to it and run its translation: no
+   * interrupt shadow, debug feature, event or exit due, the link current (same epoch, same EIP,
+   * still valid), and budget left for the whole translation. Else null, and the run loop takes
+   * over exactly where it would have.
+   */
+  private Block chainable(Block b, long limit) {
+    if (shadow || stepPending || b.linkEpoch != epoch
+        || ((flags & (Flags.TF | Flags.RF)) | bpEnabled) != 0) {
+      return null;
+    }
+    int e = eip;
+    Block next = b.next0 != null && b.next0Eip == e && b.next0.valid ? b.next0
+        : b.next1 != null && b.next1Eip == e && b.next1.valid ? b.next1 : null;
+    if (next == null) {
+      return null;
+    }
+    Translation t = next.translation;
+    if (t == null || t.count == 0 || limit - busyCycles() < t.count || !eventsQuiet()) {
+      return null;
+    }
+    return next;
+  }
+
+  /** True when the run loop's event checks at a boundary would neither deliver nor exit. */
+  private boolean eventsQuiet() {
+    if (vmcs != null) {
+      if (hostInterrupt && vmcs.has(VmcsField.PIN_BASED_VM_EXEC_CONTROL,
+          VmxControls.PIN_EXTERNAL_INTERRUPT_EXITING)) {
+        return false;
+      }
+      return (flags & Flags.IF) == 0 || !vmcs.has(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
+          VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
+    }
+    return (flags & Flags.IF) == 0 || intc == null || !intc.pending();
   }
 
   /**
@@ -3090,25 +3305,14 @@ public final class Cpu {
    * exit to take, budget left, chained to itself), so the translation may loop by itself.
    */
   boolean loopAgain(Block b) {
-    if (stopRequested || busyCycles() + b.translation.count > jitLimit
+    if (stopRequested || busyCycles() + b.translation.count > jitLimit || shadow || stepPending
         || b.linkEpoch != epoch || ((flags & (Flags.TF | Flags.RF)) | bpEnabled) != 0) {
       return false;
     }
     int e = eip;
     Block next = b.next0 != null && b.next0Eip == e && b.next0.valid ? b.next0
         : b.next1 != null && b.next1Eip == e && b.next1.valid ? b.next1 : null;
-    if (next != b) {
-      return false;
-    }
-    if (vmcs != null) {
-      if (hostInterrupt && vmcs.has(VmcsField.PIN_BASED_VM_EXEC_CONTROL,
-          VmxControls.PIN_EXTERNAL_INTERRUPT_EXITING)) {
-        return false;
-      }
-      return (flags & Flags.IF) == 0 || !vmcs.has(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
-          VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
-    }
-    return (flags & Flags.IF) == 0 || intc == null || !intc.pending();
+    return next == b && eventsQuiet();
   }
 
   /** A translated store under lockstep: the old bytes are journaled so the block can be rerun. */

@@ -51,7 +51,14 @@ public final class JitAbi {
 
   /** Lazy-flag kinds recorded in {@code Cpu.lfOp}. */
   public static final int LF_ADD = Cpu.LF_ADD, LF_SUB = Cpu.LF_SUB, LF_LOGIC = Cpu.LF_LOGIC;
-  public static final int LF_INC = Cpu.LF_INC, LF_DEC = Cpu.LF_DEC;
+  public static final int LF_INC = Cpu.LF_INC, LF_DEC = Cpu.LF_DEC, LF_CFOF = Cpu.LF_CFOF;
+
+  /** Shift and rotate sub-operations (the ModRM reg field of C0/C1/D0-D3). */
+  public static final int ROL = Shift.ROL, ROR = Shift.ROR, RCL = Shift.RCL, RCR = Shift.RCR;
+  public static final int SHL = Shift.SHL, SHR = Shift.SHR, SAL = Shift.SAL, SAR = Shift.SAR;
+
+  /** Index mask of one half of the software TLB (Cpu.read32 and friends). */
+  public static final int TLB_MASK = Cpu.TLB_MASK;
 
   private static final String[] NAMES = names();
 

@@ -10,9 +10,12 @@ import org.hospes.dom0.machine.RunResult;
 import org.hospes.dom0.toolstack.HvmMachine;
 import org.hospes.hv.domain.DomainMode;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * IA32_APIC_BASE with the {@code apicbase} kernel on the native machine and in an HVM domain:
+ * IA32_APIC_BASE with the {@code apicbase} kernel on the native machine and in HVM domains (EPT
+ * and shadow paging):
  * reserved bits, x2APIC and a moved window raise #GP, the BSP flag reads back, clearing the
  * global enable bit hides the APIC (CPUID, window, delivery, timer) and setting it again brings
  * it back in its power-up state. Checked against the SDM and Xen 4.17, not QEMU, which cannot
@@ -29,10 +32,11 @@ class ApicBaseTest {
     assertPassed(serial, r);
   }
 
-  @Test
-  void anHvmDomainFollowsTheSdmAndXen() throws Exception {
+  @ParameterizedTest
+  @EnumSource(value = DomainMode.class, names = {"HVM_EPT", "HVM_SHADOW"})
+  void anHvmDomainFollowsTheSdmAndXen(DomainMode mode) throws Exception {
     ByteArrayOutputStream serial = new ByteArrayOutputStream();
-    HvmMachine m = HvmMachine.create(DomainMode.HVM_EPT, 64, serial,
+    HvmMachine m = HvmMachine.create(mode, 64, serial,
         new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
     m.loadMultiboot(TestKernels.anyElf("apicbase"), null);
     RunResult r = m.run();

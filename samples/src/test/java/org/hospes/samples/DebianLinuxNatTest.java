@@ -99,6 +99,15 @@ class DebianLinuxNatTest {
           .contains("nat-init: ping 10.0.2.2 ok")
           .contains("nat-init: wget ok, " + body.length + " bytes, md5 " + md5);
       assertThat(g.isLive()).isFalse();
+      org.hospes.dom0.devicemodel.HvmDeviceModel dm = g.deviceModel();
+      if (dm != null && dm.xenPlatform() != null) {
+        // pvhvm: the interface was offered as an e1000 too, and Linux unplugged it (mask bit
+        // 1) before netfront took the vif.
+        assertThat(dm.unplugs().unplugged()).anyMatch(d ->
+            d instanceof org.hospes.dom0.devicemodel.e1000.E1000 e && e.unplugged());
+        assertThat(dm.unplugs().plugged())
+            .noneMatch(d -> d instanceof org.hospes.dom0.devicemodel.e1000.E1000);
+      }
       assertThat(requests.get()).as("requests the host's HTTP server saw").isEqualTo(1);
       NatGateway gw = null;
       for (Network n : host.networks().networks().networks().values()) {

@@ -38,6 +38,7 @@ public final class EngineOption {
     long cached = 0;
     long bytes = 0;
     long evicted = 0;
+    long chained = 0;
     long checked = 0;
     long unchecked = 0;
     boolean any = false;
@@ -53,6 +54,7 @@ public final class EngineOption {
       cached += j.cachedTranslations();
       bytes += j.cachedBytes();
       evicted += j.evictions();
+      chained += j.chainedEntries();
       if (j.lockstep() != null) {
         lockstep = true;
         checked += j.lockstep().checked();
@@ -64,7 +66,8 @@ public final class EngineOption {
     }
     String line = String.format(Locale.ROOT, "hospes: jit: %,d blocks translated (%,d"
         + " instructions), %.1f ms translating, code cache %,d translations (%,d bytes),"
-        + " %,d evicted", blocks, insns, nanos / 1e6, cached, bytes, evicted);
+        + " %,d evicted, %,d chained entries", blocks, insns, nanos / 1e6, cached, bytes, evicted,
+        chained);
     if (lockstep) {
       line += String.format(Locale.ROOT, "; lockstep: %,d block runs compared, %,d not"
           + " comparable (stores to MMIO or code)", checked, unchecked);

@@ -100,8 +100,8 @@ final class RunCommand implements Callable<Integer> {
   int ramMiB;
 
   @Option(names = "--cpus", paramLabel = "N", defaultValue = "1",
-      description = "vCPUs of the domain (default: ${DEFAULT-VALUE}): hvm and pvh 1 to "
-          + org.hospes.hv.domain.Domains.MAX_VCPUS + "; native, hvm-shadow and pv have 1."
+      description = "vCPUs of the domain (default: ${DEFAULT-VALUE}): hvm, hvm-shadow and pvh 1"
+          + " to " + org.hospes.hv.domain.Domains.MAX_VCPUS + "; native and pv have 1."
           + " vCPU 0 starts at the kernel's entry; the others wait for INIT and start-up IPIs"
           + " from its local APIC (APIC ID = vCPU id). All run interleaved on one physical CPU"
           + " in virtual time.")
@@ -171,11 +171,12 @@ final class RunCommand implements Callable<Integer> {
   java.util.List<String> disks;
 
   @Option(names = "--vif", paramLabel = "[mac=MAC][,net=nat|bridge:NAME|isolated:NAME|routed]"
-      + "[,pcap=FILE][,model=virtio]",
-      description = "pvh, pvhvm and pv modes: give the guest a PV network interface served by"
-          + " dom0's netback"
-          + " (hvm modes: model=virtio, a virtio-net PCI device on the same networks)"
-          + " on a virtual network (repeatable; eth0, eth1, ...). net= is nat by default;"
+      + "[,pcap=FILE][,model=e1000|virtio|xen]",
+      description = "Give the guest a network interface on a virtual network (repeatable;"
+          + " eth0, eth1, ...). model=xen, the default in pvh, pvhvm and pv: a PV interface served"
+          + " by dom0's netback (in pvhvm also offered as an e1000 for the guest to unplug)."
+          + " model=e1000, the default in hvm and hvm-shadow: an emulated Intel 82540EM (Linux's"
+          + " e1000). model=virtio (hvm modes): a virtio-net PCI device. net= is nat by default;"
           + " bridge:NAME and isolated:NAME are learning switches, routed gives each guest a /32"
           + " route (ip=A.B.C.D). pcap=FILE captures the interface's frames. xl's keys mac=,"
           + " bridge=, type=vif and backend=0 are accepted too.")
@@ -297,9 +298,9 @@ final class RunCommand implements Callable<Integer> {
       return "--cpus must be between 1 and " + org.hospes.hv.domain.Domains.MAX_VCPUS
           + ", got " + cpus;
     }
-    if (cpus > 1 && m != RunMode.HVM && m != RunMode.PVH) {
-      return "--cpus " + cpus + ": " + m.cliName() + " mode has one vCPU so far; use --mode hvm"
-          + " or pvh for SMP";
+    if (cpus > 1 && m != RunMode.HVM && m != RunMode.HVM_SHADOW && m != RunMode.PVH) {
+      return "--cpus " + cpus + ": " + m.cliName() + " mode has one vCPU so far; use --mode hvm,"
+          + " hvm-shadow or pvh for SMP";
     }
     if (devices != null && (m == RunMode.NATIVE || m == RunMode.PVH || m == RunMode.PV)) {
       return "--device adds a device to an HVM domain's device model; " + m.cliName()
@@ -314,6 +315,9 @@ final class RunCommand implements Callable<Integer> {
           + " hvm-shadow or pvh";
       if (host.scheduler != null) {
         return "--sched" + noHypervisor;
+      }
+      if (vifs != null) {
+        return "--vif" + noHypervisor + " (an e1000 or virtio-net in hvm, a vif in pvh)";
       }
       if (!HvmMachine.factory().costModelNames().contains(host.costModelName())) {
         // The cost model applies here too (native costs); an unknown name lists the known.
@@ -408,13 +412,17 @@ final class RunCommand implements Callable<Integer> {
             streams.error("--vif: " + e.getMessage());
             return ExitStatus.USAGE;
           }
-          if (spec.virtio() ? !hvm
-              : domainMode != DomainMode.PVH && domainMode != DomainMode.PVHVM
-                  && domainMode != DomainMode.PV) {
-            streams.error(spec.virtio()
-                ? "--vif ...,model=virtio needs an hvm mode (a PCI device of the device model)"
-                : "--vif needs --mode pvh, pvhvm or pv (PV network interfaces are served by"
-                    + " netback), or model=virtio in an hvm mode");
+          boolean pvModes = domainMode == DomainMode.PVH || domainMode == DomainMode.PVHVM
+              || domainMode == DomainMode.PV;
+          if (spec.vifIn(domainMode) && !pvModes) {
+            streams.error("--vif ...,model=xen needs --mode pvh, pvhvm or pv (PV network interfaces"
+                + " are served by netback); hvm modes take model=e1000 (the default) or virtio");
+            return ExitStatus.USAGE;
+          }
+          if (!spec.vifIn(domainMode) && !hvm) {
+            streams.error("--vif ...,model=" + spec.modelIn(domainMode).name().toLowerCase(
+                java.util.Locale.ROOT) + " needs an hvm mode (a PCI device of the device"
+                + " model)");
             return ExitStatus.USAGE;
           }
           try {

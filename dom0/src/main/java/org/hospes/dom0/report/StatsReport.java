@@ -61,6 +61,7 @@ public final class StatsReport {
       out.printf(Locale.ROOT, "  %-26s %,18d%n", "ept violations", c.eptViolations);
       out.printf(Locale.ROOT, "  %-26s %,18d%n", "shadow faults", c.shadowFaults);
       out.printf(Locale.ROOT, "  %-26s %,18d%n", "  of which injected", c.shadowFaultsInjected);
+      out.printf(Locale.ROOT, "  %-26s %,18d%n", "  of which MMIO", c.shadowMmio);
       out.printf(Locale.ROOT, "  %-26s %,18d%n", "ioreqs to the device model", c.ioreqs);
       out.printf(Locale.ROOT, "  %-26s %,18d%n", "injected interrupts", c.injectedInterrupts);
       out.printf(Locale.ROOT, "  %-26s %,18d%n", "undefined opcodes (#UD)", undefinedOpcodes(d));

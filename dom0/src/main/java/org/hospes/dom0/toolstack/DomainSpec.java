@@ -35,7 +35,8 @@ import org.hospes.hv.domain.DomainMode;
  * @param loader the kernel loader to use, or null to choose by mode and image
  * @param disks disks, in order: xvda, xvdb, ...: PV disks (pvh, pvhvm), IDE disks (hvm,
  *     hvm-shadow by default), bus=virtio disks (modes with a device model)
- * @param vifs PV network interfaces (pvh, pvhvm), in order; model=virtio ones (hvm modes)
+ * @param vifs network interfaces, in order: e1000 cards (hvm, hvm-shadow by default), vifs (pvh,
+ *     pvhvm by default; in pvhvm also offered as an e1000 to unplug), model=virtio ones
  * @param vcpus vCPUs (1 to 64; more than one in hvm and pvh only)
  * @param devices devices from device-model plugins ({@code device=NAME} or
  *     {@code device=[NAME,key=value...]}, repeatable; modes with a device model)
@@ -99,8 +100,9 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
       throw new SpecException(name + ": vcpus must be 1.."
           + org.hospes.hv.domain.Domains.MAX_VCPUS + ", got " + vcpus);
     }
-    if (vcpus > 1 && mode != DomainMode.HVM_EPT && mode != DomainMode.PVH) {
-      throw new SpecException(name + ": vcpus=" + vcpus + " needs mode=hvm or pvh ("
+    if (vcpus > 1 && mode != DomainMode.HVM_EPT && mode != DomainMode.HVM_SHADOW
+        && mode != DomainMode.PVH) {
+      throw new SpecException(name + ": vcpus=" + vcpus + " needs mode=hvm, hvm-shadow or pvh ("
           + mode.cliName() + " domains have one vCPU so far)");
     }
     if (cap < 0 || cap > 100 * vcpus) {
@@ -118,12 +120,16 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
       throw new SpecException(name + ": bus=virtio disks need an hvm mode (hvm, hvm-shadow)");
     }
     vifs = java.util.List.copyOf(vifs);
-    if (vifs.stream().anyMatch(v -> !v.virtio()) && !pvDevices) {
-      throw new SpecException(name + ": vifs need mode=pvh, pvhvm or pv (they are PV network"
-          + " interfaces), or model=virtio in an hvm mode");
-    }
-    if (vifs.stream().anyMatch(VifSpec::virtio) && mode.pvDevicesOnly()) {
-      throw new SpecException(name + ": model=virtio vifs need an hvm mode (hvm, hvm-shadow)");
+    for (VifSpec v : vifs) {
+      if (v.vifIn(mode) && !pvDevices) {
+        throw new SpecException(name + ": model=xen vifs need mode=pvh, pvhvm or pv (they are PV"
+            + " network interfaces); hvm modes take model=e1000 (the default) or virtio");
+      }
+      if (!v.vifIn(mode) && mode.pvDevicesOnly()) {
+        throw new SpecException(name + ": model=" + v.modelIn(mode).name().toLowerCase(
+            java.util.Locale.ROOT) + " vifs are PCI devices and need an hvm mode (hvm,"
+            + " hvm-shadow, pvhvm)");
+      }
     }
     devices = java.util.List.copyOf(devices);
     if (!devices.isEmpty() && (mode.pvDevicesOnly() || mode == DomainMode.PV)) {

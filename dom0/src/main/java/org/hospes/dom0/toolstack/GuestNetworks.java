@@ -25,6 +25,8 @@ public final class GuestNetworks implements AutoCloseable {
   private final Networks networks;
   private final List<VifBackend> vifs = new ArrayList<>();
   private final List<PcapWriter> captures = new ArrayList<>();
+  private final java.util.Map<java.nio.file.Path, PcapWriter> capturesByFile =
+      new java.util.HashMap<>();
 
   public GuestNetworks(Hypervisor hv) {
     this.hv = hv;
@@ -51,12 +53,11 @@ public final class GuestNetworks implements AutoCloseable {
     PcapWriter pcap = null;
     if (spec.pcap() != null) {
       try {
-        pcap = PcapWriter.create(spec.pcap(), hv::now);
+        pcap = capture(spec.pcap());
       } catch (IOException e) {
         throw new IOException("cannot write capture file " + spec.pcap() + ": "
             + e.getMessage(), e);
       }
-      captures.add(pcap);
     }
     String mac = spec.macFor(domid, devid);
     VifNodes.create(xs, domid, devid, mac, net.name());
@@ -74,10 +75,20 @@ public final class GuestNetworks implements AutoCloseable {
     return vif;
   }
 
-  /** A capture file kept open (and flushed and closed) with the networks. */
+  /**
+   * A capture file kept open (and flushed and closed) with the networks. The same file asked
+   * for twice is one writer: a pvhvm interface offered both as an e1000 and as a vif captures
+   * whichever the guest uses into the one file.
+   */
   PcapWriter capture(java.nio.file.Path file) throws IOException {
+    java.nio.file.Path key = file.toAbsolutePath().normalize();
+    PcapWriter open = capturesByFile.get(key);
+    if (open != null) {
+      return open;
+    }
     PcapWriter pcap = PcapWriter.create(file, hv::now);
     captures.add(pcap);
+    capturesByFile.put(key, pcap);
     return pcap;
   }
 

@@ -248,6 +248,7 @@ public final class HostRunner {
             (long) d.p2m().size() << 12, d.vcpus().get(0).cpu(), rsdp));
       }
       attachVirtio(spec, d, dm);
+      attachE1000(spec, d, dm);
       if (!spec.mode().pvDevicesOnly()) {
         // A boot loader runs after the firmware: the PIC and PIT are as SeaBIOS leaves them.
         org.hospes.dom0.boot.BiosLeftState.apply(d.platformPorts());
@@ -297,8 +298,8 @@ public final class HostRunner {
           HvmMachine.attachDisk(hv, xenstore, d.domid(), disk, open(images, disk)));
     }
     for (int i = 0; i < spec.vifs().size(); i++) {
-      if (spec.vifs().get(i).virtio()) {
-        continue;
+      if (!spec.vifs().get(i).vifIn(spec.mode())) {
+        continue; // a device of the device model
       }
       try {
         networks().attach(xenstore, d.domid(), i, spec.vifs().get(i));
@@ -340,6 +341,24 @@ public final class HostRunner {
         } catch (java.io.IOException e) {
           throw new IllegalArgumentException(e.getMessage());
         }
+      }
+    }
+  }
+
+  /** The domain's e1000 cards ({@link VifSpec#e1000In}), on its device model. */
+  private void attachE1000(DomainSpec spec, Domain d, HvmDeviceModel dm) {
+    for (int i = 0; i < spec.vifs().size(); i++) {
+      if (!spec.vifs().get(i).e1000In(spec.mode())) {
+        continue;
+      }
+      if (dm == null) {
+        throw new IllegalArgumentException(spec.name() + ": model=e1000 is an emulated card of"
+            + " the device model; mode " + spec.mode().cliName() + " has none");
+      }
+      try {
+        E1000Devices.attach(hv, dm, networks(), d.domid(), i, spec.vifs().get(i));
+      } catch (java.io.IOException e) {
+        throw new IllegalArgumentException(e.getMessage());
       }
     }
   }

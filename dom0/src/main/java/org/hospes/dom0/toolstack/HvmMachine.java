@@ -239,6 +239,33 @@ public final class HvmMachine {
     }
   }
 
+  private final java.util.List<org.hospes.dom0.devicemodel.e1000.E1000> e1000s =
+      new java.util.ArrayList<>();
+
+  /** The emulated e1000 cards of the domain's interfaces (after loading), in order. */
+  public java.util.List<org.hospes.dom0.devicemodel.e1000.E1000> e1000Devices() {
+    return e1000s;
+  }
+
+  /** An e1000 for each interface whose model is e1000 in this mode ({@link VifSpec#e1000In}). */
+  private void attachE1000() throws BootException {
+    for (int i = 0; i < vifSpecs.size(); i++) {
+      if (!vifSpecs.get(i).e1000In(domain.mode())) {
+        continue;
+      }
+      if (domain.mode().pvDevicesOnly()) {
+        throw new BootException("model=e1000 is an emulated card of the device model: it"
+            + " needs an hvm mode, not " + domain.mode().cliName());
+      }
+      try {
+        e1000s.add(E1000Devices.attach(hv, deviceModel, networks(), domain.domid(), i,
+            vifSpecs.get(i)));
+      } catch (java.io.IOException e) {
+        throw new BootException(e.getMessage(), e);
+      }
+    }
+  }
+
   private org.hospes.dom0.devicemodel.plugin.DeviceModelPlugins devicePlugins;
   private final java.util.List<org.hospes.dom0.devicemodel.plugin.DeviceSpec> deviceSpecs =
       new java.util.ArrayList<>();
@@ -483,6 +510,7 @@ public final class HvmMachine {
           rsdp));
     }
     attachVirtio();
+    attachE1000();
     attachPluginDevices();
     if (!domain.mode().pvDevicesOnly()) {
       // A boot loader runs after the firmware: the PIC and PIT are as SeaBIOS leaves them.
@@ -510,7 +538,7 @@ public final class HvmMachine {
       blockBackends.add(attachDisk(hv, xenstore, domain.domid(), d.getKey(), d.getValue()));
     }
     for (int i = 0; i < vifSpecs.size(); i++) {
-      if (vifSpecs.get(i).virtio()) {
+      if (!vifSpecs.get(i).vifIn(domain.mode())) {
         continue;
       }
       try {
@@ -524,8 +552,8 @@ public final class HvmMachine {
   /**
    * Writes an HVM domain's ACPI tables into the BIOS area (0xE0000, where a kernel scans for the
    * RSDP; every e820 map here reserves it), as hvmloader does before any kernel runs: one local
-   * APIC per vCPU, the PM timer, and the I/O APIC and HPET where the vCPU reaches them (EPT
-   * modes: shadow paging forwards no MMIO yet, so there the OS runs on the PIC). Returns the RSDP's
+   * APIC per vCPU, the PM timer, the I/O APIC and the HPET (reached through EPT violations, or
+   * through the shadow pager's MMIO faults). Returns the RSDP's
    * address, or 0 for a domain that gets none (PVH and PV domains, whose tables come with their
    * start info, and a domain too small to have a BIOS area).
    */
@@ -534,7 +562,7 @@ public final class HvmMachine {
         || ((long) d.p2m().size() << 12) < 0x10_0000L) {
       return 0;
     }
-    boolean mmio = d.ept() != null;
+    boolean mmio = d.ept() != null || d.shadow() != null;
     return org.hospes.dom0.acpi.HvmAcpiTables.install(d.memory(), d.vcpus().size(),
         mmio && hv.platform(d).hpet() != null, mmio).rsdp();
   }

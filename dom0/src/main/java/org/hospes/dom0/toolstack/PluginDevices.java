@@ -39,7 +39,7 @@ final class PluginDevices {
           + d.mode().cliName() + " has none (use hvm, hvm-shadow or pvhvm)");
     }
     DeviceModelContext ctx = new DeviceModelContext(d.domid(), dm,
-        new ForeignGuestDma(hv.control(), d.domid()), d.mode(), d.ept() != null, log);
+        new ForeignGuestDma(hv.control(), d.domid()), d.mode(), true, log);
     for (DeviceSpec s : specs) {
       try {
         DeviceModelPlugin.AttachedDevice a = plugins.plugin(s.name()).attach(ctx, s);

@@ -13,8 +13,8 @@ import org.hospes.dom0.net.RoutedNetwork;
  *       {@code [mac=MAC][,net=nat|bridge:NAME|isolated:NAME|routed][,pcap=FILE][,ip=A.B.C.D]};
  *   <li>xl's vif syntax (xl-network-configuration): {@code mac=}, {@code bridge=NAME} (the same
  *       as {@code net=bridge:NAME}), {@code type=vif} (a PV interface) or {@code type=ioemu}
- *       (an emulated one: {@code model=virtio-net}, the default for ioemu),
- *       {@code model=virtio|virtio-net|xen},
+ *       (an emulated one: {@code model=e1000}, the default for ioemu, or {@code virtio-net}),
+ *       {@code model=e1000|virtio|virtio-net|xen},
  *       {@code backend=0} or {@code Domain-0} (the only backend domain), {@code ip=} (the
  *       guest's address, which the routed topology routes to it, as vif-route does).
  * </ul>
@@ -32,13 +32,14 @@ import org.hospes.dom0.net.RoutedNetwork;
 public record VifSpec(String mac, NetRef net, Path pcap, int ip, Model model) {
   public static final String SYNTAX =
       "[mac=MAC][,net=nat|bridge:NAME|isolated:NAME|routed][,pcap=FILE][,ip=A.B.C.D]"
-      + "[,model=virtio|xen]";
+      + "[,model=e1000|virtio|xen]";
 
   /**
-   * What the guest sees ({@code model=}): a virtio-net PCI device or a Xen vif (netfront).
-   * xl's {@code model=virtio-net} is {@code virtio}. Null in a spec: the mode's default (xen).
+   * What the guest sees ({@code model=}): an emulated Intel 82540EM (e1000), a virtio-net PCI
+   * device or a Xen vif (netfront). xl's {@code model=virtio-net} is {@code virtio}. Null in a
+   * spec: the mode's default ({@link #modelIn}).
    */
-  public enum Model { VIRTIO, XEN }
+  public enum Model { E1000, VIRTIO, XEN }
 
   public VifSpec(String mac, NetRef net, Path pcap, int ip) {
     this(mac, net, pcap, ip, null);
@@ -47,6 +48,33 @@ public record VifSpec(String mac, NetRef net, Path pcap, int ip, Model model) {
   /** True if the guest sees the interface as a virtio-net PCI device. */
   public boolean virtio() {
     return model == Model.VIRTIO;
+  }
+
+  /**
+   * The model in a domain of {@code mode}: the one given, else e1000 in hvm and hvm-shadow
+   * (as xl's default {@code type=ioemu} is an emulated card) and xen (a vif) in pvh and pvhvm.
+   */
+  public Model modelIn(org.hospes.hv.domain.DomainMode mode) {
+    if (model != null) {
+      return model;
+    }
+    return mode == org.hospes.hv.domain.DomainMode.HVM_EPT
+        || mode == org.hospes.hv.domain.DomainMode.HVM_SHADOW ? Model.E1000 : Model.XEN;
+  }
+
+  /**
+   * True if the domain gets an emulated e1000 for the interface: model=e1000, the default in
+   * hvm and hvm-shadow, and in pvhvm the default too, beside the vif, as xl offers both there:
+   * a Xen-aware guest unplugs the card (Xen's unplug protocol) and takes the vif.
+   */
+  public boolean e1000In(org.hospes.hv.domain.DomainMode mode) {
+    return modelIn(mode) == Model.E1000
+        || (model == null && mode == org.hospes.hv.domain.DomainMode.PVHVM);
+  }
+
+  /** True if the domain gets a vif (netback) for the interface. */
+  public boolean vifIn(org.hospes.hv.domain.DomainMode mode) {
+    return modelIn(mode) == Model.XEN;
   }
   public static final NetRef DEFAULT_NET = new NetRef("nat", null);
 
@@ -101,20 +129,22 @@ public record VifSpec(String mac, NetRef net, Path pcap, int ip, Model model) {
           }
         }
         case "model" -> model = switch (value) {
+          case "e1000" -> Model.E1000;
           case "virtio", "virtio-net" -> Model.VIRTIO;
           case "xen" -> Model.XEN;
           default -> throw new IllegalArgumentException("vif '" + text + "': model=" + value
-              + " is not offered (virtio, or xl's virtio-net; xen)");
+              + " is not offered (e1000; virtio, or xl's virtio-net; xen)");
         };
         case "type" -> {
           if (value.equals("ioemu")) {
-            // xl: an emulated NIC, whose model= says which; only virtio is offered.
+            // xl: an emulated NIC, whose model= says which; e1000 by default.
             if (model == null) {
-              model = Model.VIRTIO;
+              model = Model.E1000;
             }
           } else if (!value.equals("vif")) {
             throw new IllegalArgumentException("vif '" + text + "': type=" + value
-                + " is not offered (type=vif, a PV interface, or type=ioemu with model=virtio-net)");
+                + " is not offered (type=vif, a PV interface, or type=ioemu: model=e1000 or"
+                + " virtio-net)");
           }
         }
         case "backend" -> {

@@ -57,7 +57,7 @@ class DomainSpecTest {
     assertBad("a=k.elf,weight=0", "a: weight must be 1..65535");
     assertBad("a=k.elf,cap=101", "a: cap must be 0..100");
     assertBad("a=k.elf,vcpus=0", "a: vcpus must be 1..64, got 0");
-    assertBad("a=k.elf,vcpus=2,mode=hvm-shadow", "a: vcpus=2 needs mode=hvm or pvh");
+    assertBad("a=k.elf,vcpus=2,mode=pv", "a: vcpus=2 needs mode=hvm, hvm-shadow or pvh");
     assertBad("a=k.elf,vcpus=2,cap=201", "a: cap must be 0..200");
   }
 

@@ -47,7 +47,7 @@ class VifSpecTest {
     assertThatThrownBy(() -> VifSpec.parse("mac=01:00:5e:00:00:01", null))
         .hasMessageContaining("multicast");
     assertThatThrownBy(() -> VifSpec.parse("type=tap", null))
-        .hasMessageContaining("type=ioemu with model=virtio-net");
+        .hasMessageContaining("type=ioemu: model=e1000 or virtio-net");
     assertThatThrownBy(() -> VifSpec.parse("model=rtl8139", null))
         .hasMessageContaining("model=rtl8139 is not offered");
     assertThatThrownBy(() -> VifSpec.parse("backend=2", null))
@@ -65,13 +65,36 @@ class VifSpecTest {
     assertThat(VifSpec.parse("model=virtio", null).virtio()).isTrue();
     assertThat(VifSpec.parse("type=ioemu,model=virtio-net,bridge=xenbr0", null).virtio())
         .isTrue();
-    assertThat(VifSpec.parse("type=ioemu", null).model()).isEqualTo(VifSpec.Model.VIRTIO);
     assertThat(VifSpec.parse("model=xen", null).virtio()).isFalse();
     assertThat(VifSpec.parse("", null).model()).isNull();
     assertThat(DomainSpec.parse("h=k.elf,mode=hvm,vif=[model=virtio]", dir).vifs().get(0)
         .virtio()).isTrue();
-    assertThatThrownBy(() -> DomainSpec.parse("h=k.elf,mode=hvm,vif=[net=nat]", dir))
-        .hasMessageContaining("or model=virtio in an hvm mode");
+    assertThatThrownBy(() -> DomainSpec.parse("h=k.elf,mode=hvm,vif=[model=xen]", dir))
+        .hasMessageContaining("model=xen vifs need mode=pvh, pvhvm or pv");
+    assertThatThrownBy(() -> DomainSpec.parse("h=k.elf,mode=pvh,vif=[model=e1000]", dir))
+        .hasMessageContaining("model=e1000 vifs are PCI devices and need an hvm mode");
+  }
+
+  @Test
+  void e1000IsTheDefaultInHvmModesAndOfferedBesideTheVifInPvhvm() {
+    VifSpec plain = VifSpec.parse("net=nat", null);
+    assertThat(plain.modelIn(DomainMode.HVM_EPT)).isEqualTo(VifSpec.Model.E1000);
+    assertThat(plain.modelIn(DomainMode.HVM_SHADOW)).isEqualTo(VifSpec.Model.E1000);
+    assertThat(plain.modelIn(DomainMode.PVH)).isEqualTo(VifSpec.Model.XEN);
+    assertThat(plain.e1000In(DomainMode.PVHVM)).isTrue();
+    assertThat(plain.vifIn(DomainMode.PVHVM)).isTrue();
+    assertThat(plain.e1000In(DomainMode.PVH)).isFalse();
+    VifSpec xen = VifSpec.parse("model=xen", null);
+    assertThat(xen.e1000In(DomainMode.PVHVM)).isFalse();
+    assertThat(xen.vifIn(DomainMode.PVHVM)).isTrue();
+    VifSpec e1000 = VifSpec.parse("model=e1000", null);
+    assertThat(e1000.e1000In(DomainMode.PVHVM)).isTrue();
+    assertThat(e1000.vifIn(DomainMode.PVHVM)).isFalse();
+    assertThat(VifSpec.parse("type=ioemu", null).model()).isEqualTo(VifSpec.Model.E1000);
+    assertThat(VifSpec.parse("type=ioemu,model=virtio-net", null).model())
+        .isEqualTo(VifSpec.Model.VIRTIO);
+    assertThat(DomainSpec.parse("h=k.elf,mode=hvm,vif=[net=nat]", dir).vifs().get(0)
+        .e1000In(DomainMode.HVM_EPT)).isTrue();
   }
 
   @Test
@@ -86,7 +109,7 @@ class VifSpecTest {
     assertThat(d.disks()).hasSize(1);
     assertThat(d.cmdline()).isEqualTo("console=hvc0");
     assertThat(d.withRam(32).vifs()).isEqualTo(d.vifs());
-    assertThatThrownBy(() -> DomainSpec.parse("a=k.elf,vif=bridge=br0", dir))
+    assertThatThrownBy(() -> DomainSpec.parse("a=k.elf,mode=hvm,vif=[model=xen]", dir))
         .hasMessageContaining("vifs need mode=pvh, pvhvm or pv");
     assertThatThrownBy(() -> DomainSpec.parse("a=k.elf,mode=pvh,vif=[mac=zz,net=routed]", dir))
         .hasMessageStartingWith("a: vif 'mac=zz,net=routed': mac must be six hex pairs");
@@ -105,5 +128,20 @@ class VifSpecTest {
     assertThat(c3.run("run", "--mode", "pvh", "--vif", "net=bridge", k.toString()))
         .isEqualTo(2);
     assertThat(c3.stderr()).contains("--vif: net=bridge: bridge networks are named");
+  }
+
+  @Test
+  void theCliSaysWhichModesTakeWhichModel() throws Exception {
+    Path k = dir.resolve("k.elf");
+    Files.write(k, new byte[] {0x7f, 'E', 'L', 'F'});
+    CapturedCli a = new CapturedCli();
+    assertThat(a.run("run", "--mode", "pvh", "--vif", "model=e1000", k.toString())).isEqualTo(2);
+    assertThat(a.stderr()).contains("--vif ...,model=e1000 needs an hvm mode");
+    CapturedCli b = new CapturedCli();
+    assertThat(b.run("run", "--mode", "hvm", "--vif", "model=xen", k.toString())).isEqualTo(2);
+    assertThat(b.stderr()).contains("--vif ...,model=xen needs --mode pvh, pvhvm or pv");
+    CapturedCli c = new CapturedCli();
+    assertThat(c.run("run", "--mode", "native", "--vif", "net=nat", k.toString())).isEqualTo(2);
+    assertThat(c.stderr()).contains("--vif does nothing in native mode");
   }
 }

@@ -45,13 +45,6 @@ public final class Domains {
     if (vcpus < 1 || vcpus > MAX_VCPUS) {
       throw new IllegalArgumentException("vCPUs must be 1.." + MAX_VCPUS + ", got " + vcpus);
     }
-    if (vcpus > 1 && mode == DomainMode.HVM_SHADOW) {
-      // The shadow pager holds one guest paging state (CR0/CR3/CR4, the loaded root) and the
-      // processor's real-mode start has no shadow path yet (no VM86 or emulation).
-      throw new IllegalArgumentException(
-          "hvm-shadow domains have one vCPU so far (shadow paging for SMP is not built); "
-          + "use hvm (EPT) or pvh for " + vcpus + " vCPUs");
-    }
     FrameTable frames = hv.frames();
     int pages = memoryMiB << 8;
     if (frames.freeFrames() < pages + 64) {
@@ -72,6 +65,12 @@ public final class Domains {
       ept.mapAll(p2m);
     }
     Domain d = new Domain(domid, name, mode, p2m, memory, ept);
+    // One shadow pager for the domain: shadows and tracking shared, paging state per vCPU.
+    ShadowPager shadow = mode == DomainMode.HVM_SHADOW
+        ? new ShadowPager(hv.machineMemory(), p2m, frames) : null;
+    if (shadow != null) {
+      d.setShadow(shadow);
+    }
     long sharedInfo = frames.allocate(domid);
     hv.machineMemory().write(sharedInfo << 12, ZERO_PAGE, 0, ZERO_PAGE.length);
     d.setSharedInfoMfn(sharedInfo);
@@ -93,9 +92,8 @@ public final class Domains {
         vmcs.setBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_PAUSE_EXITING);
       }
       cpu.setVmcs(vmcs);
-      if (mode == DomainMode.HVM_SHADOW) {
-        ShadowPager shadow = new ShadowPager(hv.machineMemory(), p2m, frames);
-        d.setShadow(shadow);
+      if (shadow != null) {
+        shadow.select(id);
         ShadowControl.start(cpu, vmcs, shadow);
       }
       Vcpu v = d.addVcpu(cpu, vmcs);

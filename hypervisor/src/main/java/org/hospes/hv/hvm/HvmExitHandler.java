@@ -61,6 +61,10 @@ public final class HvmExitHandler {
     }
     long cycles = cost.vmExit(reason) + cost.exitHandling(reason);
     platform.setDeviceTime(now);
+    if (d.shadow() != null) {
+      // The shadow pager serves this vCPU's paging state.
+      d.shadow().select(v.id());
+    }
     long insns = cpu.instructions();
     switch (reason) {
       case CPUID:
@@ -191,12 +195,26 @@ public final class HvmExitHandler {
   /** A #PF under shadow paging: fixed here, single-stepped, or given to the guest. */
   private long shadowPageFault(Vcpu v) {
     Domain d = v.domain();
+    // Also reached from string I/O completed in the device model's time.
+    d.shadow().select(v.id());
     boolean[] injected = new boolean[1];
     ShadowControl.Outcome o;
     try {
       o = ShadowControl.pageFault(v.cpu(), v.vmcs(), d.shadow(), injected);
     } catch (ShadowPager.GuestError | IllegalStateException e) {
       hv.crash(d, e.getMessage());
+      return 0;
+    }
+    if (o == ShadowControl.Outcome.MMIO) {
+      // A device's registers through the shadow: the same emulation EPT violations reach.
+      v.counters().shadowFaults++;
+      v.counters().shadowMmio++;
+      return mmio(v);
+    }
+    if (o == ShadowControl.Outcome.MMIO_NOT_DATA) {
+      hv.crash(d, String.format("page fault at 0x%08x on gpa=0x%x with no RAM (not a data"
+          + " access) at eip=0x%08x", (int) v.vmcs().exitQualification(),
+          d.shadow().mmioAddress(), v.cpu().eip()));
       return 0;
     }
     if (o == ShadowControl.Outcome.TRIPLE_FAULT) {
@@ -275,7 +293,7 @@ public final class HvmExitHandler {
         // APIC ID, which is the vCPU id.
         cpu.setReg(Cpu.ECX, cpu.reg(Cpu.ECX) | 1 << 31);
         LocalApic lapic = hv.platform(v.domain()).lapic(v.id());
-        if (v.domain().ept() != null && lapic.globallyEnabled()) {
+        if (lapic.globallyEnabled()) {
           // APIC follows IA32_APIC_BASE's global enable, as in Xen's guest_cpuid.
           cpu.setReg(Cpu.EDX, cpu.reg(Cpu.EDX) | 1 << 9);
           cpu.setReg(Cpu.EBX, (cpu.reg(Cpu.EBX) & 0x00FF_FFFF) | lapic.apicId() << 24);
@@ -326,7 +344,7 @@ public final class HvmExitHandler {
   private void msr(Vcpu v, boolean write) {
     Cpu cpu = v.cpu();
     int msr = cpu.reg(Cpu.ECX);
-    if (msr == ApicBaseMsr.MSR && v.domain().ept() != null) {
+    if (msr == ApicBaseMsr.MSR) {
       LocalApic lapic = hv.platform(v.domain()).lapic(v.id());
       if (!write) {
         long value = lapic.readApicBase();

@@ -25,10 +25,19 @@ public final class ShadowControl {
   private static final int CR4_ALLOWED = Cpu.CR4_TSD | Cpu.CR4_DE | Cpu.CR4_PSE | Cpu.CR4_PAE
       | Cpu.CR4_MCE | Cpu.CR4_PGE | Cpu.CR4_PCE | Cpu.CR4_OSFXSR | Cpu.CR4_OSXMMEXCPT;
   private static final int PF = 14, DF = 8, GP = 13;
+  private static final int PFEC_W = 2, PFEC_U = 4, PFEC_RSVD = 8;
   private static final boolean TRACE = Boolean.getBoolean("hospes.shadowTrace");
 
   /** What an exit handler must do after a shadow exit. */
-  public enum Outcome { RESUME, CRASH_UNSUPPORTED, TRIPLE_FAULT }
+  public enum Outcome {
+    RESUME,
+    CRASH_UNSUPPORTED,
+    TRIPLE_FAULT,
+    /** An access through an MMIO translation: complete it as an EPT violation's access. */
+    MMIO,
+    /** A page with no RAM reached by an instruction fetch or an implicit access. */
+    MMIO_NOT_DATA
+  }
 
   private ShadowControl() {}
 
@@ -68,9 +77,54 @@ public final class ShadowControl {
    * the vCPU back onto a shadow.
    */
   public static void beforeEntry(Cpu cpu, Vmcs vmcs, ShadowPager shadow) {
+    if ((cpu.cr0() & Cpu.CR0_PE) == 0) {
+      // Real mode (an application processor after SIPI, or after INIT).
+      enterRealMode(cpu, vmcs, shadow);
+      return;
+    }
+    if (inRealMode(vmcs)) {
+      leaveRealMode(cpu, vmcs);
+      start(cpu, vmcs, shadow);
+      return;
+    }
     if ((cpu.cr0() & Cpu.CR0_PG) == 0 || cpu.cr3() != shadow.realCr3()) {
       start(cpu, vmcs, shadow);
     }
+  }
+
+  /**
+   * Real mode under shadow paging. Without paging no shadow can translate the vCPU's addresses,
+   * and VT-x without unrestricted guest cannot run real mode at all: Xen emulated it (or ran it
+   * in VM86 under a 1:1 shadow). Here the processor runs it, its guest-physical accesses going
+   * through a map the shadow pager builds from the P2M ({@link ShadowPager#realModeMap}), the
+   * hypervisor's own, so no access reaches a frame outside the domain; addresses with no RAM
+   * exit as MMIO. CR0.PE, PG and WP stay owned by the host, so the MOV to CR0 or LMSW that
+   * leaves real mode exits, and the vCPU goes onto shadow paging there.
+   */
+  private static void enterRealMode(Cpu cpu, Vmcs vmcs, ShadowPager shadow) {
+    long eptp = shadow.realModeMap();
+    if (inRealMode(vmcs) && vmcs.read(VmcsField.EPT_POINTER) == eptp) {
+      return;
+    }
+    vmcs.setBits(VmcsField.SECONDARY_VM_EXEC_CONTROL, VmxControls.PROC2_ENABLE_EPT);
+    vmcs.write(VmcsField.EPT_POINTER, eptp);
+    // The pager follows the guest's registers (paging off: its identity root, unused here).
+    shadow.setControl(cpu.cr0(), cpu.cr3(), cpu.cr4() & ~CR4_OWNED);
+    vmcs.write(VmcsField.CR0_READ_SHADOW, cpu.cr0() & 0xFFFF_FFFFL);
+    vmcs.write(VmcsField.CR4_READ_SHADOW, shadow.guestCr4() & 0xFFFF_FFFFL);
+    cpu.vmcsChanged();
+    cpu.invalidateTranslations();
+  }
+
+  private static void leaveRealMode(Cpu cpu, Vmcs vmcs) {
+    vmcs.clearBits(VmcsField.SECONDARY_VM_EXEC_CONTROL, VmxControls.PROC2_ENABLE_EPT);
+    cpu.vmcsChanged();
+    cpu.invalidateTranslations();
+  }
+
+  /** The vCPU runs real mode through the real-mode map (see {@link #enterRealMode}). */
+  static boolean inRealMode(Vmcs vmcs) {
+    return vmcs.has(VmcsField.SECONDARY_VM_EXEC_CONTROL, VmxControls.PROC2_ENABLE_EPT);
   }
 
   /**
@@ -93,6 +147,12 @@ public final class ShadowControl {
     int realCr4 = cr4 & ~CR4_OWNED;
     vmcs.write(VmcsField.CR0_READ_SHADOW, shadow.guestCr0() & 0xFFFF_FFFFL);
     vmcs.write(VmcsField.CR4_READ_SHADOW, shadow.guestCr4() & 0xFFFF_FFFFL);
+    if (inRealMode(vmcs)) {
+      // Still real mode (a CR3 or CR4 load there): the guest's own CR0, no paging.
+      int guestCr0 = (cr0 & ~CR0_OWNED) | (shadow.guestCr0() & CR0_OWNED);
+      cpu.loadControlRegisters(guestCr0, shadow.guestCr3(), realCr4);
+      return;
+    }
     int realCr0 = (cr0 & ~CR0_OWNED) | CR0_OWNED;
     cpu.loadControlRegisters(realCr0, shadow.realCr3(), realCr4);
   }
@@ -116,10 +176,19 @@ public final class ShadowControl {
       cpu.skipInstruction();
       return Outcome.RESUME;
     }
-    if (type != VmxControls.CR_QUAL_MOV_TO_CR) {
+    int value;
+    if (type == VmxControls.CR_QUAL_LMSW) {
+      // LMSW loads PE, MP, EM and TS from its source (bits 31:16 of the qualification) and
+      // never clears PE.
+      int src = (int) (qual >>> 16) & 0xF;
+      int old = (shadow.guestCr0() & CR0_OWNED) | (cpu.cr0() & ~CR0_OWNED);
+      value = (old & ~0xE) | src | (old & Cpu.CR0_PE);
+      cr = 0;
+    } else if (type != VmxControls.CR_QUAL_MOV_TO_CR) {
       return Outcome.CRASH_UNSUPPORTED;
+    } else {
+      value = cpu.reg(gpr);
     }
-    int value = cpu.reg(gpr);
     int cr0 = shadow.guestCr0();
     int cr3 = shadow.guestCr3();
     // Not the pager's copy alone: non-owned bits the guest set without an exit count too.
@@ -133,8 +202,14 @@ public final class ShadowControl {
           return Outcome.RESUME;
         }
         if ((value & Cpu.CR0_PE) == 0) {
-          // Real mode would need the identity shadow without protection: not modelled.
-          return Outcome.CRASH_UNSUPPORTED;
+          // Back to real mode from protected mode: not modelled (application processors
+          // start in real mode; nothing returns to it).
+          if (!inRealMode(vmcs)) {
+            return Outcome.CRASH_UNSUPPORTED;
+          }
+        } else if (inRealMode(vmcs)) {
+          // Protected mode at last: off the real-mode map, onto shadow paging.
+          leaveRealMode(cpu, vmcs);
         }
         cr0 = value;
         break;
@@ -194,7 +269,21 @@ public final class ShadowControl {
       // Every shadow was rebuilt: the processor must walk the new root.
       reload(cpu, vmcs, shadow);
     }
+    if ((err & PFEC_RSVD) != 0 && cpu.mmioAddress() >= 0) {
+      // The fault of an MMIO translation (Xen's magic MMIO entry): the access is the device's.
+      return Outcome.MMIO;
+    }
     int r = shadow.pageFault(lin, err);
+    if (r == ShadowPager.MMIO) {
+      if (cpu.mmioPageCovers(lin, (err & PFEC_W) != 0, (err & PFEC_U) != 0)) {
+        // The processor already held a translation that serves data accesses of this kind
+        // here, and still faulted: an instruction fetch or a descriptor-table access, which
+        // no device answers (as an EPT violation that is not a data access).
+        return Outcome.MMIO_NOT_DATA;
+      }
+      cpu.mapMmioPage(lin, shadow.mmioAddress(), shadow.mmioWritable(), shadow.mmioUser());
+      r = ShadowPager.FIXED;
+    }
     if (TRACE) {
       System.err.printf("#PF lin=%08x err=%x eip=%08x esp=%08x idt=%08x -> %d pte=%08x%n", lin,
           err, cpu.eip(), cpu.reg(Cpu.ESP), idt, r, shadow.shadowPte(lin));

@@ -95,6 +95,7 @@ public final class GuestAccess {
   private long gpa(int va, boolean write) {
     ShadowPager shadow = vcpu.domain().shadow();
     if (shadow != null) {
+      shadow.select(vcpu.id());
       return shadow.guestPhysical(va, write, vcpu.cpu().cpl() == 3);
     }
     return vcpu.cpu().linearToPhysical(va, write);

@@ -31,9 +31,10 @@ import org.hospes.x86.MemoryBus;
  * entry's D bit is clear (so the first write faults and sets D), and read-only while the target
  * frame is one of the guest's page-table pages. With guest CR0.WP=0 a supervisor write to a
  * read-only guest page gets a writable supervisor-only shadow entry (the real WP is always 1), so
- * later user accesses fault and are re-derived. A guest frame outside the domain is never
- * mapped to a machine frame of anyone else: it maps a hypervisor-owned page of all ones
- * (reads see all ones, as on an unbacked bus; writes are single-stepped and dropped).
+ * later user accesses fault and are re-derived. A guest frame with no RAM behind it (a device's
+ * registers, or nothing) is never mapped: the fault returns {@link #MMIO} and the access is
+ * emulated (so no frame of anyone else is ever reached). A frame the P2M holds read-only takes
+ * writes into a hypervisor-owned page of all ones, single-stepped and dropped.
  *
  * <h2>Keeping in sync: write protection</h2>
  * Every guest frame the fill walk read as a page directory or page table becomes "tracked": its
@@ -49,10 +50,12 @@ import org.hospes.x86.MemoryBus;
  * are read at CR3 load (as the processor caches them), so PDPT pages need no tracking.
  *
  * <h2>Roots</h2>
- * One shadow root per guest CR3 (and paging mode), cached (least recently used first out, at
- * most {@link #MAX_ROOTS}); a change of CR0.PG/WP or CR4.PSE/PAE drops every shadow. Tracking is
- * kept across CR3 switches, so a cached root stays in sync while it is not loaded. Global pages
- * are treated as non-global (stricter than the guest asked for).
+ * One shadow root per guest CR3 and paging mode (CR0.PG/WP, CR4.PSE/PAE, EFER.NXE), cached
+ * (least recently used first out, at most {@link #MAX_ROOTS}) and shared by every vCPU of the
+ * domain; each vCPU ({@link #select}) has its own control registers, current root, pending
+ * single-step and TLB. Tracking is kept across CR3 switches, so a cached root stays in sync
+ * while it is not loaded, and a resynchronization flushes every vCPU's TLB. Global pages are
+ * treated as non-global (stricter than the guest asked for).
  */
 public final class ShadowPager {
   /** The processor's TLB, flushed when shadow entries lose rights or disappear. */
@@ -66,6 +69,13 @@ public final class ShadowPager {
   public static final int FIXED = -1;
   /** {@link #pageFault}: a permitted write to a tracked page; single-step, then {@link #stepDone}. */
   public static final int STEP = -2;
+  /**
+   * {@link #pageFault}: a permitted access to a guest-physical page with no RAM behind it (a
+   * device's registers, or nothing): the shadow entry stays not-present and the access goes to
+   * MMIO emulation at {@link #mmioAddress()}, with the rights {@link #mmioWritable()} and
+   * {@link #mmioUser()} the guest's entries give.
+   */
+  public static final int MMIO = -3;
 
   public static final int MAX_ROOTS = 16;
 
@@ -107,7 +117,27 @@ public final class ShadowPager {
   private final P2m p2m;
   private final GuestMemory guest;
   private final FrameTable frames;
-  private Tlb tlb = new Tlb() {
+  /**
+   * What each vCPU has of its own: the guest's control registers and PDPTEs as it loaded them,
+   * the shadow root it runs on, its single-stepped table write, and its processor's TLB. Roots,
+   * tracking and snapshots are the domain's, shared by every vCPU (as Xen shares shadows): two
+   * vCPUs on the same guest CR3 walk the same shadow, and a guest table write drops the derived
+   * entries for all of them, with every vCPU's TLB flushed.
+   */
+  private static final class Ctx {
+    Tlb tlb = NO_TLB;
+    int gCr0 = CR0_PE;
+    int gCr3;
+    int gCr4;
+    /** Guest EFER.NXE: bit 63 of PAE PDEs/PTEs is XD, not reserved. */
+    boolean gNxe;
+    final long[] gPdpte = new long[4];
+    int modeBits = -1;
+    Root current;
+    final List<Pending> pending = new ArrayList<>();
+  }
+
+  private static final Tlb NO_TLB = new Tlb() {
     @Override
     public void invalidatePage(int lin) {}
 
@@ -115,18 +145,13 @@ public final class ShadowPager {
     public void invalidateAll() {}
   };
 
-  private int gCr0 = CR0_PE;
-  private int gCr3;
-  private int gCr4;
-  /** Guest EFER.NXE: bit 63 of PAE PDEs/PTEs is XD, not reserved. */
-  private boolean gNxe;
-  private final long[] gPdpte = new long[4];
-  private int modeBits = -1;
+  private final List<Ctx> contexts = new ArrayList<>();
+  private EptTables realModeMap;
+  /** The vCPU being served ({@link #select}). */
+  private Ctx c;
 
   private final LinkedHashMap<Long, Root> roots = new LinkedHashMap<>(16, 0.75f, true);
-  private Root current;
   private final Map<Long, Tracked> tracked = new HashMap<>();
-  private final List<Pending> pending = new ArrayList<>();
   private final List<Long> ownFrames = new ArrayList<>();
   private final long scratchMfn;
   private final byte[] ones = new byte[4096];
@@ -135,6 +160,13 @@ public final class ShadowPager {
   public long hiddenFaults;
   public long guestFaults;
   public long tableWrites;
+  /** Faults on pages with no RAM behind them, handed to MMIO emulation. */
+  public long mmioFaults;
+
+  // The MMIO access found by the last pageFault returning MMIO.
+  private long mmioGpa = -1;
+  private boolean mmioWritable;
+  private boolean mmioUser;
 
   // Results of the last guest walk.
   private long wGpa;
@@ -146,6 +178,7 @@ public final class ShadowPager {
   private int wTableCount;
 
   public ShadowPager(MemoryBus machine, P2m p2m, FrameTable frames) {
+    select(0);
     this.machine = machine;
     this.p2m = p2m;
     this.guest = new GuestMemory(machine, p2m);
@@ -162,25 +195,54 @@ public final class ShadowPager {
     }
   }
 
+  /** The TLB of the selected vCPU's processor. */
   public void setTlb(Tlb tlb) {
-    this.tlb = tlb;
+    c.tlb = tlb;
+  }
+
+  /**
+   * Serves vCPU {@code id} from now on (its control registers, root and TLB); the hypervisor
+   * selects the vCPU it runs or handles an exit of. A vCPU seen for the first time starts with
+   * paging off. Returns true when that vCPU's root had been dropped (every shadow was, after a
+   * P2M change) and a fresh one was installed: the caller reloads its processor's CR3.
+   */
+  public boolean select(int id) {
+    while (contexts.size() <= id) {
+      contexts.add(new Ctx());
+    }
+    c = contexts.get(id);
+    if (c.current == null || c.current.dead) {
+      if (c.modeBits < 0) {
+        return false;
+      }
+      installRoot(c.gPdpte.clone());
+      return true;
+    }
+    return false;
+  }
+
+  /** Flushes every vCPU's TLB: shadow entries some of them may cache lost rights or vanished. */
+  private void flushAll() {
+    for (Ctx x : contexts) {
+      x.tlb.invalidateAll();
+    }
   }
 
   public int guestCr0() {
-    return gCr0;
+    return c.gCr0;
   }
 
   public int guestCr3() {
-    return gCr3;
+    return c.gCr3;
   }
 
   public int guestCr4() {
-    return gCr4;
+    return c.gCr4;
   }
 
   /** The CR3 the processor must use: the current shadow page directory. */
   public int realCr3() {
-    return (int) (current.pdMfn << 12);
+    return (int) (c.current.pdMfn << 12);
   }
 
   /** Machine frames the shadows use now (the scratch page included). */
@@ -189,7 +251,7 @@ public final class ShadowPager {
   }
 
   public boolean stepping() {
-    return !pending.isEmpty();
+    return !c.pending.isEmpty();
   }
 
   /** Number of guest frames write-protected as page tables. */
@@ -221,30 +283,32 @@ public final class ShadowPager {
     }
     int mode = (paging ? 1 : 0) | (pae ? 2 : 0) | ((cr4 & CR4_PSE) != 0 ? 4 : 0)
         | ((cr0 & CR0_WP) != 0 ? 8 : 0);
-    if (mode != modeBits) {
-      resetAll();
-      modeBits = mode;
-    }
-    gCr0 = cr0;
-    gCr3 = cr3;
-    gCr4 = cr4;
+    // Roots are per paging mode (the mode is in the key), so a vCPU changing mode leaves the
+    // others' shadows alone.
+    c.modeBits = mode;
+    c.gCr0 = cr0;
+    c.gCr3 = cr3;
+    c.gCr4 = cr4;
     installRoot(pdptes);
     return true;
   }
 
   /** Makes the root for the guest's CR0/CR3/CR4 (and {@code pdptes}) the current one. */
   private void installRoot(long[] pdptes) {
-    boolean paging = (gCr0 & CR0_PG) != 0;
-    boolean pae = paging && (gCr4 & CR4_PAE) != 0;
-    int cr3 = gCr3;
-    System.arraycopy(pdptes, 0, gPdpte, 0, 4);
-    long key = !paging ? -1L : pae ? cr3 & 0xFFFF_FFE0L : cr3 & 0xFFFF_F000L;
+    boolean paging = (c.gCr0 & CR0_PG) != 0;
+    boolean pae = paging && (c.gCr4 & CR4_PAE) != 0;
+    int cr3 = c.gCr3;
+    System.arraycopy(pdptes, 0, c.gPdpte, 0, 4);
+    long base = !paging ? 0 : pae ? cr3 & 0xFFFF_FFE0L : cr3 & 0xFFFF_F000L;
+    long key = (long) (c.modeBits | (c.gNxe ? 16 : 0)) << 40 | base;
     Root r = roots.get(key);
     if (r != null && pae && !java.util.Arrays.equals(r.pdptes, pdptes)) {
-      // Same PDPT, new PDPTE contents: nothing derived from the old ones is valid.
+      // Same PDPT, new PDPTE contents: nothing derived from the old ones is valid (for any
+      // vCPU on this root).
       for (int i = 0; i < 1024; i++) {
         clearL1(r, i);
       }
+      flushAll();
     }
     if (r == null) {
       if (roots.size() >= MAX_ROOTS) {
@@ -257,14 +321,14 @@ public final class ShadowPager {
       roots.put(key, r);
     }
     System.arraycopy(pdptes, 0, r.pdptes, 0, 4);
-    current = r;
-    tlb.invalidateAll();
+    c.current = r;
+    c.tlb.invalidateAll();
   }
 
   /** Guest INVLPG: drops the shadow entry of {@code lin} in the current root. */
   public void invlpg(int lin) {
-    setShadowPte(current, lin, 0);
-    tlb.invalidatePage(lin);
+    setShadowPte(c.current, lin, 0);
+    c.tlb.invalidatePage(lin);
   }
 
   /**
@@ -281,9 +345,24 @@ public final class ShadowPager {
     }
   }
 
+  /** Guest-physical address of the access of the last {@link #MMIO} result. */
+  public long mmioAddress() {
+    return mmioGpa;
+  }
+
+  /** Whether the guest's entries for the last {@link #MMIO} page permit writes now. */
+  public boolean mmioWritable() {
+    return mmioWritable;
+  }
+
+  /** Whether the guest's entries for the last {@link #MMIO} page permit user accesses. */
+  public boolean mmioUser() {
+    return mmioUser;
+  }
+
   /** The shadow entry for {@code lin} in the current root (0 if none); for tests and tracing. */
   public int shadowPte(int lin) {
-    long l1 = current.l1[lin >>> 22];
+    long l1 = c.current.l1[lin >>> 22];
     return l1 < 0 ? 0 : machine.read32((l1 << 12) + ((lin >>> 12) & 0x3FF) * 4L);
   }
 
@@ -302,12 +381,12 @@ public final class ShadowPager {
     }
     hiddenFaults++;
     for (int k = 0; k < wTableCount; k++) {
-      track(wTables[k]).uses.add(new Use(current, wRoles[k], wBases[k]));
+      track(wTables[k]).uses.add(new Use(c.current, wRoles[k], wBases[k]));
     }
     long gfn = wGpa >>> 12;
     long mfn = p2m.lookup(gfn);
     boolean backed = mfn != P2m.INVALID;
-    boolean wp = (gCr0 & CR0_WP) != 0 || (gCr0 & CR0_PG) == 0;
+    boolean wp = (c.gCr0 & CR0_WP) != 0 || (c.gCr0 & CR0_PG) == 0;
     int us = wCombined & US;
     boolean rw = (wCombined & RW) != 0;
     if (!wp && write && !user && !rw) {
@@ -316,33 +395,45 @@ public final class ShadowPager {
       us = 0;
     }
     boolean writable = rw && wDirty;
+    if (!backed) {
+      // No RAM: a device's registers, or nothing (all ones, as on an unbacked bus). As Xen's
+      // shadow code hands such a fault to its emulator, the access goes to MMIO emulation; no
+      // shadow entry ever maps the page, so each access comes back to the hypervisor.
+      setShadowPte(c.current, lin, 0);
+      c.tlb.invalidatePage(lin);
+      mmioGpa = wGpa | (lin & 0xFFF);
+      mmioWritable = writable;
+      mmioUser = us != 0;
+      mmioFaults++;
+      return MMIO;
+    }
     // A frame the P2M holds read-only (a read-only grant mapping) takes no writes.
-    boolean readOnlyFrame = backed && !p2m.isWritable(gfn);
-    int pte = (int) ((backed ? mfn : scratchMfn) << 12) | P | us;
-    if (write && (!backed || readOnlyFrame || tracked.containsKey(gfn))) {
-      // A permitted write to a guest page table (or to nothing, or to a read-only frame): one
-      // instruction with the entry writable, then re-protect and resynchronize (or drop the
-      // write into the all-ones page and refill it).
+    boolean readOnlyFrame = !p2m.isWritable(gfn);
+    int pte = (int) (mfn << 12) | P | us;
+    if (write && (readOnlyFrame || tracked.containsKey(gfn))) {
+      // A permitted write to a guest page table (or to a read-only frame): one instruction
+      // with the entry writable, then re-protect and resynchronize (or drop the write into the
+      // all-ones page and refill it).
       tableWrites++;
-      boolean dropWrite = !backed || readOnlyFrame;
+      boolean dropWrite = readOnlyFrame;
       int stepPte = dropWrite ? (int) (scratchMfn << 12) | P | us : pte;
-      pending.add(new Pending(current, lin, dropWrite ? -1 : gfn));
-      setShadowPte(current, lin, stepPte | RW);
-      tlb.invalidatePage(lin);
+      c.pending.add(new Pending(c.current, lin, dropWrite ? -1 : gfn));
+      setShadowPte(c.current, lin, stepPte | RW);
+      c.tlb.invalidatePage(lin);
       return STEP;
     }
-    if (writable && backed && !readOnlyFrame && !tracked.containsKey(gfn)) {
+    if (writable && !readOnlyFrame && !tracked.containsKey(gfn)) {
       pte |= RW;
     }
-    setShadowPte(current, lin, pte);
-    tlb.invalidatePage(lin);
+    setShadowPte(c.current, lin, pte);
+    c.tlb.invalidatePage(lin);
     return FIXED;
   }
 
   /** The single-stepped instruction completed: re-protect, resynchronize, flush. */
   public void stepDone() {
     Set<Long> written = new HashSet<>();
-    for (Pending p : pending) {
+    for (Pending p : c.pending) {
       if (p.root.dead) {
         continue;
       }
@@ -356,18 +447,52 @@ public final class ShadowPager {
         written.add(p.gfn);
       }
     }
-    if (pending.stream().anyMatch(p -> p.gfn < 0)) {
+    if (c.pending.stream().anyMatch(p -> p.gfn < 0)) {
       machine.write(scratchMfn << 12, ones, 0, 4096);
     }
-    pending.clear();
+    c.pending.clear();
     for (long gfn : written) {
       resync(gfn);
     }
-    tlb.invalidateAll();
+    flushAll();
+  }
+
+  /**
+   * The guest-physical map a vCPU in real mode runs through (an application processor started
+   * by SIPI, before it sets CR0.PE): real mode has no paging, so no shadow can stand between
+   * its addresses and machine memory. Built from the P2M when first asked for, in frames the
+   * hypervisor owns; rebuilt after a P2M change. Returns its EPT pointer.
+   */
+  public long realModeMap() {
+    if (realModeMap == null) {
+      realModeMap = new EptTables(machine, () -> frames.allocate(FrameTable.DOMID_XEN));
+      for (long gfn = 0; gfn < p2m.size(); gfn++) {
+        long mfn = p2m.lookup(gfn);
+        if (mfn == P2m.INVALID) {
+          continue;
+        }
+        if (p2m.isWritable(gfn)) {
+          realModeMap.map(gfn, mfn);
+        } else {
+          realModeMap.mapReadOnly(gfn, mfn);
+        }
+      }
+    }
+    return realModeMap.eptPointer();
+  }
+
+  private void dropRealModeMap() {
+    if (realModeMap != null) {
+      for (long mfn : realModeMap.tableFrameNumbers()) {
+        frames.free(mfn);
+      }
+      realModeMap = null;
+    }
   }
 
   /** Gives every shadow frame back to the frame table (the domain is gone). */
   public void destroy() {
+    dropRealModeMap();
     for (long mfn : ownFrames) {
       frames.free(mfn);
     }
@@ -383,11 +508,14 @@ public final class ShadowPager {
    * root was rebuilt and the caller reloads the processor's CR3.
    */
   public boolean setNxe(boolean nxe) {
-    if (nxe == gNxe) {
+    if (nxe == c.gNxe) {
       return false;
     }
-    gNxe = nxe;
-    rebuild();
+    c.gNxe = nxe;
+    // Shadows derived under the other reserved-bit rule are another root (NXE is in the key).
+    if (c.current != null) {
+      installRoot(c.gPdpte.clone());
+    }
     return true;
   }
 
@@ -398,10 +526,10 @@ public final class ShadowPager {
    * frame is free.
    */
   private void rebuild() {
-    if (current == null) {
+    if (c.current == null) {
       return;
     }
-    long[] pdptes = gPdpte.clone();
+    long[] pdptes = c.gPdpte.clone();
     resetAll();
     installRoot(pdptes);
   }
@@ -412,23 +540,23 @@ public final class ShadowPager {
   private int guestWalk(int lin, boolean write, boolean user) {
     wTableCount = 0;
     int accessBits = (write ? PF_W : 0) | (user ? PF_U : 0);
-    if ((gCr0 & CR0_PG) == 0) {
+    if ((c.gCr0 & CR0_PG) == 0) {
       wGpa = lin & 0xFFFF_F000L;
       wCombined = US | RW;
       wDirty = true;
       return -1;
     }
-    if ((gCr4 & CR4_PAE) != 0) {
+    if ((c.gCr4 & CR4_PAE) != 0) {
       return walkPae(lin, write, user, accessBits);
     }
-    long pdBase = gCr3 & 0xFFFF_F000L;
+    long pdBase = c.gCr3 & 0xFFFF_F000L;
     long pdeAddr = pdBase | ((lin >>> 22) << 2);
     int pde = readTable32(pdeAddr);
     addTable(pdBase >>> 12, PD32, 0);
     if ((pde & P) == 0) {
       return accessBits;
     }
-    if ((pde & PS) != 0 && (gCr4 & CR4_PSE) != 0) {
+    if ((pde & PS) != 0 && (c.gCr4 & CR4_PSE) != 0) {
       if (denied(write, user, pde)) {
         return accessBits | PF_P;
       }
@@ -467,8 +595,8 @@ public final class ShadowPager {
   }
 
   private int walkPae(int lin, boolean write, boolean user, int accessBits) {
-    long reserved = gNxe ? PAE_RESERVED_HIGH & ~PAE_XD : PAE_RESERVED_HIGH;
-    long pdpte = gPdpte[lin >>> 30];
+    long reserved = c.gNxe ? PAE_RESERVED_HIGH & ~PAE_XD : PAE_RESERVED_HIGH;
+    long pdpte = c.gPdpte[lin >>> 30];
     if ((pdpte & P) == 0) {
       return accessBits;
     }
@@ -529,7 +657,7 @@ public final class ShadowPager {
     if (user && (combined & US) == 0) {
       return true;
     }
-    return write && (combined & RW) == 0 && (user || (gCr0 & CR0_WP) != 0);
+    return write && (combined & RW) == 0 && (user || (c.gCr0 & CR0_WP) != 0);
   }
 
   private void addTable(long gfn, int role, int base) {
@@ -595,7 +723,7 @@ public final class ShadowPager {
       }
     }
     if (changed) {
-      tlb.invalidateAll();
+      flushAll();
     }
     return t;
   }
@@ -670,6 +798,8 @@ public final class ShadowPager {
    * paging state gets a fresh root.
    */
   public void p2mChanged() {
+    // A vCPU in real mode picks the new map up at its next entry.
+    dropRealModeMap();
     rebuild();
   }
 
@@ -679,9 +809,11 @@ public final class ShadowPager {
     }
     roots.clear();
     tracked.clear();
-    pending.clear();
-    current = null;
-    tlb.invalidateAll();
+    for (Ctx x : contexts) {
+      x.pending.clear();
+      x.current = null;
+    }
+    flushAll();
   }
 
   private void freeRoot(Root r) {

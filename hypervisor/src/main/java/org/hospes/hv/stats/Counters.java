@@ -22,6 +22,11 @@ public final class Counters {
   public long shadowFaults;
   /** Of {@link #shadowFaults}, the ones the guest had to see (injected #PF or #DF). */
   public long shadowFaultsInjected;
+  /**
+   * Of {@link #shadowFaults}, the MMIO accesses: faults on guest-physical pages with no RAM,
+   * whose access went to a device (what EPT violations are with EPT).
+   */
+  public long shadowMmio;
   /** Instructions run through Xen's forced-emulation prefix (--hvm-fep). */
   public long forcedEmulations;
   public long eptViolations;
@@ -92,6 +97,7 @@ public final class Counters {
     pageWalkReferences += o.pageWalkReferences;
     shadowFaults += o.shadowFaults;
     shadowFaultsInjected += o.shadowFaultsInjected;
+    shadowMmio += o.shadowMmio;
     forcedEmulations += o.forcedEmulations;
     eptViolations += o.eptViolations;
     ioreqs += o.ioreqs;

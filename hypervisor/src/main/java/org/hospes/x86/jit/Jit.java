@@ -44,6 +44,7 @@ public final class Jit {
   private long translateNanos;
   private long liveBytes;
   private long evictions;
+  private long chained;
 
   Jit(MethodHandles.Lookup host, Consumer<Object> evict, boolean lockstep, int threshold,
       int capacity) {
@@ -173,6 +174,19 @@ public final class Jit {
   /** Class-file bytes of the translations in the code cache now. */
   public long cachedBytes() {
     return liveBytes;
+  }
+
+  /** Counts a translation that ran straight after its predecessor's, chained. */
+  public void chained() {
+    chained++;
+  }
+
+  /**
+   * Translations entered straight from the one before them (chained), without a trip through
+   * the run loop.
+   */
+  public long chainedEntries() {
+    return chained;
   }
 
   /** Translations dropped because the cache was full. */

@@ -5,10 +5,12 @@ import static org.objectweb.asm.Opcodes.ACC_PRIVATE;
 import static org.objectweb.asm.Opcodes.ACC_PUBLIC;
 import static org.objectweb.asm.Opcodes.ACC_SUPER;
 import static org.objectweb.asm.Opcodes.ALOAD;
+import static org.objectweb.asm.Opcodes.BALOAD;
 import static org.objectweb.asm.Opcodes.BIPUSH;
 import static org.objectweb.asm.Opcodes.CHECKCAST;
 import static org.objectweb.asm.Opcodes.DUP;
 import static org.objectweb.asm.Opcodes.GETFIELD;
+import static org.objectweb.asm.Opcodes.GETSTATIC;
 import static org.objectweb.asm.Opcodes.GOTO;
 import static org.objectweb.asm.Opcodes.I2B;
 import static org.objectweb.asm.Opcodes.I2S;
@@ -19,7 +21,11 @@ import static org.objectweb.asm.Opcodes.ICONST_0;
 import static org.objectweb.asm.Opcodes.IASTORE;
 import static org.objectweb.asm.Opcodes.IFEQ;
 import static org.objectweb.asm.Opcodes.IFNE;
+import static org.objectweb.asm.Opcodes.IFGT;
+import static org.objectweb.asm.Opcodes.IF_ICMPGT;
 import static org.objectweb.asm.Opcodes.IF_ICMPNE;
+import static org.objectweb.asm.Opcodes.ISHR;
+import static org.objectweb.asm.Opcodes.LCMP;
 import static org.objectweb.asm.Opcodes.ILOAD;
 import static org.objectweb.asm.Opcodes.INVOKESPECIAL;
 import static org.objectweb.asm.Opcodes.INVOKESTATIC;
@@ -80,6 +86,11 @@ final class Translator {
   private static final String SUPER = "org/hospes/x86/jit/Translation";
   private static final String NAME = "org/hospes/x86/TranslatedBlock";
   private static final String CPU_D = "L" + CPU + ";";
+  private static final String MEMORY_BUS = "org/hospes/x86/MemoryBus";
+  private static final String VAR_HANDLE = "java/lang/invoke/VarHandle";
+  private static final String VAR_HANDLE_D = "L" + VAR_HANDLE + ";";
+  /** Cpu.SS, the stack segment's index. */
+  private static final int SS = 2;
   /** The interpreter's dispatch of one instruction, for those the translator emits no code for. */
   static final String HELPER = "jitStep";
 
@@ -100,6 +111,18 @@ final class Translator {
   private static final int CNT = 17;
   /** 1 while an instruction runs through the helper: its register writes are already stored. */
   private static final int HELPING = 18;
+  /**
+   * 0 while everything since the last full boundary check ran inline: no helper, no memory
+   * access through the processor's slow path (which may reach MMIO, or walk and fill the TLB).
+   * Only then can nothing but the budget, a stop request or the block's validity have changed
+   * what {@code Cpu.loopAgain} would answer, so a self-loop checks just those.
+   */
+  private static final int SLOW = 19;
+  /** Page number and TLB index of the access being made. */
+  private static final int PAGE = 20;
+  private static final int IDX = 21;
+  /** Offset in the segment of the access being made. */
+  private static final int OFF = 22;
 
   private Translator() {}
 
@@ -266,10 +289,14 @@ final class Translator {
         mv.visitInsn(IADD);
       });
       loadRegs();
-      for (int t : new int[] {I, LIN, V, A, RES, SP, CNT, HELPING}) {
+      for (int t : new int[] {I, LIN, V, A, RES, SP, CNT, HELPING, PAGE, IDX, OFF}) {
         iconst(0);
         mv.visitVarInsn(ISTORE, t);
       }
+      // The first boundary of a self-loop is checked in full: until Cpu.loopAgain has said yes
+      // once, the block's link to itself may not exist yet.
+      iconst(1);
+      mv.visitVarInsn(ISTORE, SLOW);
       Label tryStart = new Label();
       Label tryEnd = new Label();
       Label handler = new Label();
@@ -286,11 +313,17 @@ final class Translator {
         boolean stored = insn(j);
         branchLast = isBranch(code[4 * j]);
         if (stored && j < k - 1) {
+          // Only a store through the slow path can hit a page holding code: the write TLB
+          // never maps one (Cpu.translateForWrite), so an inline store needs no check.
           smcExit[j] = new Label();
+          Label fine = new Label();
+          mv.visitVarInsn(ILOAD, SLOW);
+          mv.visitJumpInsn(IFEQ, fine);
           mv.visitVarInsn(ALOAD, THIS);
           mv.visitFieldInsn(GETFIELD, NAME, "blk", "L" + BLOCK + ";");
           mv.visitFieldInsn(GETFIELD, BLOCK, "valid", "Z");
           mv.visitJumpInsn(IFEQ, smcExit[j]);
+          mv.visitLabel(fine);
         }
       }
       mv.visitLabel(tryEnd);
@@ -416,8 +449,7 @@ final class Translator {
         case JitAbi.STORE32:
           loadReg(reg);
           mv.visitVarInsn(ISTORE, V);
-          linear(f0, d, 4, true);
-          store(2);
+          storeE(f0, d);
           return true;
         case JitAbi.ALU_RR32:
           aluReg(j, sub, rm, () -> loadReg(reg));
@@ -476,6 +508,9 @@ final class Translator {
           return false;
         case JitAbi.SHIFT_EI: {
           int cnt = imm & 0x1F;
+          if (cnt != 0 && shiftInline(sub, rm, cnt)) {
+            return false;
+          }
           if (cnt != 0) {
             mv.visitVarInsn(ALOAD, C);
             iconst(sub);
@@ -513,8 +548,7 @@ final class Translator {
           }
           loadReg(reg);
           mv.visitVarInsn(ISTORE, V);
-          linear(f0, d, 4, true);
-          store(2);
+          storeE(f0, d);
           return true;
         case JitAbi.MOV_GE:
           operandE(f0, d, rm, mem);
@@ -528,8 +562,7 @@ final class Translator {
           }
           iconst(imm);
           mv.visitVarInsn(ISTORE, V);
-          linear(f0, d, 4, true);
-          store(2);
+          storeE(f0, d);
           return true;
         case JitAbi.MOVZX:
         case JitAbi.MOVSX: {
@@ -641,6 +674,7 @@ final class Translator {
       mv.visitMethodInsn(INVOKEVIRTUAL, CPU, HELPER, "(IIIIII)V", false);
       iconst(0);
       mv.visitVarInsn(ISTORE, HELPING);
+      slow();
       loadRegs();
     }
 
@@ -734,6 +768,7 @@ final class Translator {
       mv.visitVarInsn(ALOAD, C);
       mv.visitVarInsn(ILOAD, LIN);
       mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "read32", "(I)I", false);
+      slow();
       mv.visitVarInsn(ISTORE, A);
       aluCall(op);
       if (op == JitAbi.CMP) {
@@ -782,6 +817,13 @@ final class Translator {
 
     /** Pushes the value read from the memory operand (1 << size bytes, zero-extended). */
     private void read(int f0, int d, int size) {
+      if (size == 2) {
+        offset(f0, d);
+        mv.visitVarInsn(ISTORE, OFF);
+        read32Inline((f0 >>> 24) & 7);
+        return;
+      }
+      slow();
       linear(f0, d, 1 << size, false);
       mv.visitVarInsn(ALOAD, C);
       mv.visitVarInsn(ILOAD, LIN);
@@ -826,6 +868,7 @@ final class Translator {
 
     /** Stores V at LIN (journaled under lockstep). */
     private void store(int size) {
+      slow();
       mv.visitVarInsn(ALOAD, C);
       mv.visitVarInsn(ILOAD, LIN);
       if (lockstep) {
@@ -846,6 +889,23 @@ final class Translator {
       iconst(4);
       mv.visitInsn(ISUB);
       mv.visitVarInsn(ISTORE, SP);
+      Label miss = new Label();
+      Label done = new Label();
+      if (!lockstep) {
+        // A 32-bit flat stack segment and a write-TLB hit: the store inline.
+        mv.visitVarInsn(ALOAD, C);
+        mv.visitFieldInsn(GETFIELD, CPU, "ss32", "Z");
+        mv.visitJumpInsn(IFEQ, miss);
+        mv.visitVarInsn(ILOAD, SP);
+        mv.visitVarInsn(ISTORE, OFF);
+        flatSegment(SS, miss);
+        tlbHit("wTag", 4, miss);
+        ramIndex("wOff");
+        mv.visitVarInsn(ILOAD, V);
+        mv.visitMethodInsn(INVOKEVIRTUAL, VAR_HANDLE, "set", "([BII)V", false);
+        mv.visitJumpInsn(GOTO, done);
+      }
+      mv.visitLabel(miss);
       mv.visitVarInsn(ALOAD, C);
       mv.visitVarInsn(ILOAD, SP);
       iconst(4);
@@ -853,11 +913,27 @@ final class Translator {
       mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "stackAddr", "(IIZ)I", false);
       mv.visitVarInsn(ISTORE, LIN);
       store(2);
+      mv.visitLabel(done);
       setEsp();
     }
 
     /** V = the 32-bit value at the top of the stack; ESP moves by 4 + release. */
     private void pop(int release) {
+      Label miss = new Label();
+      Label done = new Label();
+      // A 32-bit flat stack segment and a read-TLB hit: the load inline.
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitFieldInsn(GETFIELD, CPU, "ss32", "Z");
+      mv.visitJumpInsn(IFEQ, miss);
+      loadReg(4);
+      mv.visitVarInsn(ISTORE, OFF);
+      flatSegment(SS, miss);
+      tlbHit("rTag", 4, miss);
+      ramIndex("rOff");
+      mv.visitMethodInsn(INVOKEVIRTUAL, VAR_HANDLE, "get", "([BI)I", false);
+      mv.visitVarInsn(ISTORE, V);
+      mv.visitJumpInsn(GOTO, done);
+      mv.visitLabel(miss);
       mv.visitVarInsn(ALOAD, C);
       mv.visitVarInsn(ALOAD, C);
       loadReg(4);
@@ -866,6 +942,8 @@ final class Translator {
       mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "stackAddr", "(IIZ)I", false);
       mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "read32", "(I)I", false);
       mv.visitVarInsn(ISTORE, V);
+      slow();
+      mv.visitLabel(done);
       loadReg(4);
       iconst(4 + release);
       mv.visitInsn(IADD);
@@ -917,7 +995,6 @@ final class Translator {
      * the start.
      */
     private void loopBack() {
-      setEip(() -> mv.visitVarInsn(ILOAD, BASE));
       mv.visitVarInsn(ALOAD, C);
       mv.visitInsn(DUP);
       mv.visitFieldInsn(GETFIELD, CPU, "icount", "J");
@@ -925,6 +1002,36 @@ final class Translator {
       mv.visitInsn(LADD);
       mv.visitFieldInsn(PUTFIELD, CPU, "icount", "J");
       Label leave = new Label();
+      Label full = new Label();
+      // Nothing ran outside this method since the last full check (SLOW is 0): then only the
+      // budget, a stop request and the block's validity can have changed (see SLOW).
+      mv.visitVarInsn(ILOAD, SLOW);
+      mv.visitJumpInsn(IFNE, full);
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitFieldInsn(GETFIELD, CPU, "stopRequested", "Z");
+      mv.visitJumpInsn(IFNE, full);
+      mv.visitVarInsn(ALOAD, THIS);
+      mv.visitFieldInsn(GETFIELD, NAME, "blk", "L" + BLOCK + ";");
+      mv.visitFieldInsn(GETFIELD, BLOCK, "valid", "Z");
+      mv.visitJumpInsn(IFEQ, full);
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitFieldInsn(GETFIELD, CPU, "icount", "J");
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitFieldInsn(GETFIELD, CPU, "charged", "J");
+      mv.visitInsn(LADD);
+      mv.visitLdcInsn((long) k);
+      mv.visitInsn(LADD);
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitFieldInsn(GETFIELD, CPU, "jitLimit", "J");
+      mv.visitInsn(LCMP);
+      mv.visitJumpInsn(IFGT, full);
+      // EIP still points past the block, as the prologue or the last full check left it.
+      mv.visitJumpInsn(GOTO, loopTop);
+      mv.visitLabel(full);
+      // Cpu.loopAgain looks for the successor at EIP, the block's start.
+      setEip(() -> mv.visitVarInsn(ILOAD, BASE));
+      iconst(0);
+      mv.visitVarInsn(ISTORE, SLOW);
       mv.visitVarInsn(ALOAD, C);
       mv.visitVarInsn(ALOAD, THIS);
       mv.visitFieldInsn(GETFIELD, NAME, "blk", "L" + BLOCK + ";");
@@ -941,6 +1048,274 @@ final class Translator {
       writeBack();
       iconst(Translation.COMPLETED);
       mv.visitInsn(IRETURN);
+    }
+
+    /** Something ran outside the translation: the next self-loop boundary is checked in full. */
+    private void slow() {
+      iconst(1);
+      mv.visitVarInsn(ISTORE, SLOW);
+    }
+
+    /**
+     * A shift or rotate of a register by a non-zero immediate count, inline with the flag
+     * record {@code Shift.shift} makes (rotates: CF and OF over the current record, as
+     * {@code Cpu.setCfOf}; shifts: a CF/OF record with the result). RCL and RCR, which read
+     * CF, stay with the call; returns false for them.
+     */
+    private boolean shiftInline(int op, int rm, int cnt) {
+      switch (op) {
+        case JitAbi.ROL:
+          // res = v << cnt | v >>> (32 - cnt); CF = res bit 0; OF = res bit 31 ^ CF.
+          loadReg(rm);
+          iconst(cnt);
+          mv.visitInsn(ISHL);
+          loadReg(rm);
+          iconst(32 - cnt);
+          mv.visitInsn(IUSHR);
+          mv.visitInsn(IOR);
+          mv.visitVarInsn(ISTORE, RES);
+          mv.visitVarInsn(ALOAD, C);
+          mv.visitVarInsn(ILOAD, RES);
+          iconst(1);
+          mv.visitInsn(IAND);
+          mv.visitVarInsn(ILOAD, RES);
+          iconst(31);
+          mv.visitInsn(IUSHR);
+          mv.visitVarInsn(ILOAD, RES);
+          iconst(1);
+          mv.visitInsn(IAND);
+          mv.visitInsn(IXOR);
+          mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "setCfOf", "(II)V", false);
+          break;
+        case JitAbi.ROR:
+          // res = v >>> cnt | v << (32 - cnt); CF = res bit 31; OF = bit 31 ^ bit 30.
+          loadReg(rm);
+          iconst(cnt);
+          mv.visitInsn(IUSHR);
+          loadReg(rm);
+          iconst(32 - cnt);
+          mv.visitInsn(ISHL);
+          mv.visitInsn(IOR);
+          mv.visitVarInsn(ISTORE, RES);
+          mv.visitVarInsn(ALOAD, C);
+          mv.visitVarInsn(ILOAD, RES);
+          iconst(31);
+          mv.visitInsn(IUSHR);
+          mv.visitVarInsn(ILOAD, RES);
+          iconst(31);
+          mv.visitInsn(IUSHR);
+          mv.visitVarInsn(ILOAD, RES);
+          iconst(30);
+          mv.visitInsn(IUSHR);
+          iconst(1);
+          mv.visitInsn(IAND);
+          mv.visitInsn(IXOR);
+          mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "setCfOf", "(II)V", false);
+          break;
+        case JitAbi.SHL:
+        case JitAbi.SAL:
+          // CF = the last bit out (bit 32 - cnt of v); OF = res bit 31 ^ CF.
+          loadReg(rm);
+          iconst(cnt);
+          mv.visitInsn(ISHL);
+          mv.visitVarInsn(ISTORE, RES);
+          loadReg(rm);
+          iconst(32 - cnt);
+          mv.visitInsn(IUSHR);
+          iconst(1);
+          mv.visitInsn(IAND);
+          mv.visitVarInsn(ISTORE, CNT);
+          mv.visitVarInsn(ILOAD, RES);
+          iconst(31);
+          mv.visitInsn(IUSHR);
+          mv.visitVarInsn(ILOAD, CNT);
+          mv.visitInsn(IXOR);
+          shiftRecord();
+          break;
+        case JitAbi.SHR:
+          // CF = bit cnt - 1 of v; OF = v's bit 31.
+          loadReg(rm);
+          iconst(cnt);
+          mv.visitInsn(IUSHR);
+          mv.visitVarInsn(ISTORE, RES);
+          loadReg(rm);
+          iconst(cnt - 1);
+          mv.visitInsn(IUSHR);
+          iconst(1);
+          mv.visitInsn(IAND);
+          mv.visitVarInsn(ISTORE, CNT);
+          loadReg(rm);
+          iconst(31);
+          mv.visitInsn(IUSHR);
+          shiftRecord();
+          break;
+        case JitAbi.SAR:
+          // CF = bit cnt - 1 of v; OF = 0.
+          loadReg(rm);
+          iconst(cnt);
+          mv.visitInsn(ISHR);
+          mv.visitVarInsn(ISTORE, RES);
+          loadReg(rm);
+          iconst(cnt - 1);
+          mv.visitInsn(ISHR);
+          iconst(1);
+          mv.visitInsn(IAND);
+          mv.visitVarInsn(ISTORE, CNT);
+          iconst(0);
+          shiftRecord();
+          break;
+        default:
+          return false;
+      }
+      mv.visitVarInsn(ILOAD, RES);
+      storeReg(rm);
+      return true;
+    }
+
+    /** With OF pushed, CF in CNT and the result in RES: the CF/OF record of a shift. */
+    private void shiftRecord() {
+      mv.visitVarInsn(ISTORE, V);
+      mv.visitVarInsn(ALOAD, C);
+      iconst(JitAbi.LF_CFOF);
+      mv.visitFieldInsn(PUTFIELD, CPU, "lfOp", "I");
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitVarInsn(ILOAD, RES);
+      mv.visitFieldInsn(PUTFIELD, CPU, "lfR", "I");
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitVarInsn(ILOAD, CNT);
+      mv.visitFieldInsn(PUTFIELD, CPU, "lfCf", "I");
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitVarInsn(ILOAD, V);
+      mv.visitFieldInsn(PUTFIELD, CPU, "lfOf", "I");
+    }
+
+    /**
+     * The software TLB's fast-path test, inline: computes PAGE and IDX for LIN and jumps to
+     * {@code miss} unless {@code tag} (rTag or wTag) holds the page and the {@code bytes}
+     * stay inside it (the same test as Cpu.read32 / write32).
+     */
+    private void tlbHit(String tag, int bytes, Label miss) {
+      mv.visitVarInsn(ILOAD, LIN);
+      iconst(12);
+      mv.visitInsn(IUSHR);
+      mv.visitVarInsn(ISTORE, PAGE);
+      mv.visitVarInsn(ILOAD, PAGE);
+      iconst(JitAbi.TLB_MASK);
+      mv.visitInsn(IAND);
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitFieldInsn(GETFIELD, CPU, "tlbUser", "I");
+      mv.visitInsn(IOR);
+      mv.visitVarInsn(ISTORE, IDX);
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitFieldInsn(GETFIELD, CPU, tag, "[I");
+      mv.visitVarInsn(ILOAD, IDX);
+      mv.visitInsn(IALOAD);
+      mv.visitVarInsn(ILOAD, PAGE);
+      mv.visitJumpInsn(IF_ICMPNE, miss);
+      mv.visitVarInsn(ILOAD, LIN);
+      iconst(0xFFF);
+      mv.visitInsn(IAND);
+      iconst(0x1000 - bytes);
+      mv.visitJumpInsn(IF_ICMPGT, miss);
+    }
+
+    /** Pushes the RAM index of LIN after a TLB hit in {@code off} (rOff or wOff). */
+    private void ramIndex(String off) {
+      mv.visitFieldInsn(GETSTATIC, MEMORY_BUS, "I32", VAR_HANDLE_D);
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitFieldInsn(GETFIELD, CPU, "ram", "[B");
+      mv.visitVarInsn(ILOAD, LIN);
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitFieldInsn(GETFIELD, CPU, off, "[I");
+      mv.visitVarInsn(ILOAD, IDX);
+      mv.visitInsn(IALOAD);
+      mv.visitInsn(IADD);
+    }
+
+    /**
+     * Jumps to {@code miss} unless segment {@code seg} is flat (Cpu.segOk: no limit or type
+     * check needed); else LIN = its base + OFF.
+     */
+    private void flatSegment(int seg, Label miss) {
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitFieldInsn(GETFIELD, CPU, "segOk", "[Z");
+      iconst(seg);
+      mv.visitInsn(BALOAD);
+      mv.visitJumpInsn(IFEQ, miss);
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitFieldInsn(GETFIELD, CPU, "segBase", "[I");
+      iconst(seg);
+      mv.visitInsn(IALOAD);
+      mv.visitVarInsn(ILOAD, OFF);
+      mv.visitInsn(IADD);
+      mv.visitVarInsn(ISTORE, LIN);
+    }
+
+    /**
+     * Pushes the 32-bit value at segment {@code seg}, offset OFF: a flat segment and a TLB hit
+     * read RAM inline; anything else goes the interpreter's way (segAddr, read32).
+     */
+    private void read32Inline(int seg) {
+      Label miss = new Label();
+      Label done = new Label();
+      flatSegment(seg, miss);
+      tlbHit("rTag", 4, miss);
+      ramIndex("rOff");
+      mv.visitMethodInsn(INVOKEVIRTUAL, VAR_HANDLE, "get", "([BI)I", false);
+      mv.visitJumpInsn(GOTO, done);
+      mv.visitLabel(miss);
+      mv.visitVarInsn(ALOAD, C);
+      iconst(seg);
+      mv.visitVarInsn(ILOAD, OFF);
+      iconst(4);
+      iconst(0);
+      mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "segAddr", "(IIIZ)I", false);
+      mv.visitVarInsn(ISTORE, LIN);
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitVarInsn(ILOAD, LIN);
+      mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "read32", "(I)I", false);
+      slow();
+      mv.visitLabel(done);
+    }
+
+    /**
+     * Stores V (32 bits) at segment {@code seg}, offset OFF: a flat segment and a write-TLB
+     * hit store to RAM inline (the write TLB never maps a page holding code, so such a store
+     * cannot modify code); anything else goes the interpreter's way (segAddr's write probe,
+     * then write32).
+     */
+    private void write32Inline(int seg) {
+      Label miss = new Label();
+      Label done = new Label();
+      flatSegment(seg, miss);
+      tlbHit("wTag", 4, miss);
+      ramIndex("wOff");
+      mv.visitVarInsn(ILOAD, V);
+      mv.visitMethodInsn(INVOKEVIRTUAL, VAR_HANDLE, "set", "([BII)V", false);
+      mv.visitJumpInsn(GOTO, done);
+      mv.visitLabel(miss);
+      mv.visitVarInsn(ALOAD, C);
+      iconst(seg);
+      mv.visitVarInsn(ILOAD, OFF);
+      iconst(4);
+      iconst(1);
+      mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "segAddr", "(IIIZ)I", false);
+      mv.visitVarInsn(ISTORE, LIN);
+      store(2);
+      mv.visitLabel(done);
+    }
+
+    /** Stores V to the 32-bit memory operand. */
+    private void storeE(int f0, int d) {
+      if (lockstep) {
+        // The undo journal needs every translated store: the plain path.
+        linear(f0, d, 4, true);
+        store(2);
+        return;
+      }
+      offset(f0, d);
+      mv.visitVarInsn(ISTORE, OFF);
+      write32Inline((f0 >>> 24) & 7);
     }
 
     private void setEip(Runnable value) {

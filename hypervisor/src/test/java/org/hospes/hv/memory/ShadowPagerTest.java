@@ -59,12 +59,22 @@ class ShadowPagerTest {
 
   // ------------------------------------------------------------------ the "processor"
 
-  /** Result of an access: the machine address, or the #PF error code the guest got. */
+  /**
+   * Result of an access: the machine address, or the #PF error code the guest got, or (pfCode
+   * MMIO) the guest-physical address of an access with no RAM behind it.
+   */
   private record Access(long ma, int pfCode) {
     boolean faulted() {
       return pfCode >= 0;
     }
+
+    boolean mmio() {
+      return pfCode == ShadowPager.MMIO;
+    }
   }
+
+  /** MMIO accesses the "processor" made, as "R gpa" or "W gpa=value" (no device answers). */
+  private final List<String> mmio = new ArrayList<>();
 
   private Access access(int lin, boolean write, boolean user) {
     for (int tries = 0; tries < 4; tries++) {
@@ -82,6 +92,10 @@ class ShadowPagerTest {
       if (r >= 0) {
         return new Access(-1, r);
       }
+      if (r == ShadowPager.MMIO) {
+        assertThat(sp.shadowPte(lin) & P).as("an MMIO page has no shadow entry").isZero();
+        return new Access(sp.mmioAddress(), ShadowPager.MMIO);
+      }
       if (r == ShadowPager.STEP) {
         assertThat(write).isTrue();
         int e = sp.shadowPte(lin);
@@ -95,12 +109,21 @@ class ShadowPagerTest {
   private int read(int lin) {
     Access a = access(lin, false, false);
     assertThat(a.faulted()).as("read fault at %x", lin).isFalse();
+    if (a.mmio()) {
+      // Nothing claims it: all ones, as the hypervisor answers an unclaimed MMIO read.
+      mmio.add(String.format("R %x", a.ma()));
+      return -1;
+    }
     return machine.read32(a.ma());
   }
 
   private void write(int lin, int value) {
     Access a = access(lin, true, false);
     assertThat(a.faulted()).as("write fault at %x", lin).isFalse();
+    if (a.mmio()) {
+      mmio.add(String.format("W %x=%x", a.ma(), value));
+      return;
+    }
     machine.write32(a.ma(), value);
     if (a.pfCode() == -2) {
       sp.stepDone();
@@ -127,6 +150,47 @@ class ShadowPagerTest {
     guest.write32(0x2004, 0x6000 | P | US);
     guest.write32(0x5010, 0x1234_5678);
     assertThat(sp.setControl(PE | PG | WP, 0x1000, 0)).isTrue();
+  }
+
+  @Test
+  void aTableWriteByOneVcpuDropsWhatAnotherVcpuDerivedAndFlushesItsTlb() {
+    twoLevel();
+    assertThat(read(0x400010)).isEqualTo(0x1234_5678);
+    int rootOf0 = sp.realCr3();
+    // vCPU 1: its own TLB, the same guest CR3, so the same (shared) shadow root.
+    List<String> flushes1 = new ArrayList<>();
+    sp.select(1);
+    sp.setTlb(new ShadowPager.Tlb() {
+      @Override
+      public void invalidatePage(int lin) {
+        flushes1.add(Integer.toHexString(lin));
+      }
+
+      @Override
+      public void invalidateAll() {
+        flushes1.add("all");
+      }
+    });
+    assertThat(sp.setControl(PE | PG | WP, 0x1000, 0)).isTrue();
+    assertThat(sp.realCr3()).as("shared root").isEqualTo(rootOf0);
+    assertThat(sp.shadowPte(0x400010) & 0xFFFF_F000L).isEqualTo(machineOf(0x5000));
+    guest.write32(0x7010, 0x7777);
+    flushes.clear();
+    flushes1.clear();
+    // vCPU 1 rewrites the PTE (PT1 at gpa 0x2000, identity-mapped at 0x2000).
+    write(0x2000, 0x7000 | P | RW | US);
+    sp.select(0);
+    assertThat(sp.shadowPte(0x400010)).as("dropped for vCPU 0 too").isZero();
+    assertThat(flushes).as("vCPU 0's TLB").contains("all");
+    assertThat(flushes1).as("vCPU 1's TLB").contains("all");
+    assertThat(read(0x400010)).isEqualTo(0x7777);
+    // vCPU 1 switches to paging off: vCPU 0 keeps its paging state and root.
+    sp.select(1);
+    assertThat(sp.setControl(PE, 0, 0)).isTrue();
+    sp.select(0);
+    assertThat(sp.guestCr3()).isEqualTo(0x1000);
+    assertThat(sp.realCr3()).isEqualTo(rootOf0);
+    assertThat(read(0x400010)).isEqualTo(0x7777);
   }
 
   @Test
@@ -344,10 +408,14 @@ class ShadowPagerTest {
     guest.write32(0x2008, (int) outside | P | RW | US);
     guest.write32(0x200C, 0x0FFF_F000 | P | RW | US);
     assertThat(read(0x402000)).as("reads see all ones").isEqualTo(-1);
-    assertThat(read(0x403000)).isEqualTo(-1);
+    assertThat(read(0x403004)).isEqualTo(-1);
     write(0x402000, 0x1111);
     assertThat(read(0x402000)).as("the write was dropped").isEqualTo(-1);
     assertThat(machine.read32(otherMfn << 12)).isEqualTo(0x5EC2E7);
+    // Every access went to MMIO emulation at the guest-physical address, none to memory.
+    assertThat(mmio).containsExactly("R " + Long.toHexString(outside), "R ffff004",
+        "W " + Long.toHexString(outside) + "=1111", "R " + Long.toHexString(outside));
+    assertThat(sp.mmioFaults).isEqualTo(4);
     for (int lin : new int[] {0x402000, 0x403000, 0x400000, 0x2000}) {
       int e = sp.shadowPte(lin);
       if ((e & P) != 0) {
@@ -365,6 +433,9 @@ class ShadowPagerTest {
     assertThat(read(0x5010)).isEqualTo(0xABCD);
     assertThat(sp.shadowPte(0x5010) & 0xFFFF_F000L).isEqualTo(machineOf(0x5000));
     assertThat(read(0x0200_0000)).as("beyond the domain's memory").isEqualTo(-1);
+    // The local APIC's page with paging off: MMIO at its guest-physical address.
+    write(0xFEE0_00B0, 0);
+    assertThat(mmio).containsExactly("R 2000000", "W fee000b0=0");
   }
 
   @Test

@@ -131,4 +131,114 @@ class TranslatorTest {
     }
     assertThat(jit.jit().translations()).isGreaterThan(0);
   }
+
+  /**
+   * A loop over three blocks (the loop head ending in CALL, a function of shifts and rotates
+   * by immediates ending in RET, the loop tail ending in JNZ): none loops to itself, so once
+   * translated they run chained, translation to translation. ADC after each shift, and
+   * PUSHF/POP, fold the shifts' CF and every flag into EDX and ESI.
+   */
+  private static final byte[] CHAIN_LOOP = bytes(
+      0xB9, 0xE8, 0x03, 0, 0,       // 0: mov ecx, 1000
+      0x31, 0xC0,                   // 5: xor eax, eax
+      0x01, 0xC8,                   // 7: 1: add eax, ecx
+      0xE8, 0x04, 0, 0, 0,          // 9:    call f
+      0x49,                         // 14:   dec ecx
+      0x75, 0xF6,                   // 15:   jnz 1b
+      0xF4,                         // 17: hlt
+      0xC1, 0xE0, 0x03,             // 18: f: shl eax, 3
+      0x83, 0xD2, 0x00,             //    adc edx, 0
+      0x9C,                         //    pushf
+      0x5B,                         //    pop ebx
+      0x01, 0xDE,                   //    add esi, ebx
+      0xC1, 0xE8, 0x01,             //    shr eax, 1
+      0x83, 0xD2, 0x00,             //    adc edx, 0
+      0xC1, 0xF8, 0x02,             //    sar eax, 2
+      0x83, 0xD2, 0x00,             //    adc edx, 0
+      0xC1, 0xC8, 0x05,             //    ror eax, 5
+      0x83, 0xD2, 0x00,             //    adc edx, 0
+      0x9C,                         //    pushf
+      0x5B,                         //    pop ebx
+      0x01, 0xDE,                   //    add esi, ebx
+      0xC1, 0xC0, 0x07,             //    rol eax, 7
+      0x83, 0xD2, 0x00,             //    adc edx, 0
+      0x83, 0xF0, 0x55,             //    xor eax, 0x55
+      0xC3);                        //    ret
+
+  @Test
+  void chainedTranslationsWithInlineShiftsEndInTheSameStateAsInterpreted() {
+    Cpu interp = load(Engine.INTERP, CHAIN_LOOP);
+    Cpu jit = load(Engine.JIT, CHAIN_LOOP);
+    assertThat(interp.run(1_000_000)).isEqualTo(CpuExit.HLT);
+    assertThat(jit.run(1_000_000)).isEqualTo(CpuExit.HLT);
+    for (int r = 0; r < 8; r++) {
+      assertThat(jit.reg(r)).as("register %d", r).isEqualTo(interp.reg(r));
+    }
+    assertThat(jit.reg(Cpu.EDX)).as("CF of the shifts was sometimes set").isPositive();
+    assertThat(jit.eflags()).isEqualTo(interp.eflags());
+    assertThat(jit.instructions()).isEqualTo(interp.instructions());
+    assertThat(jit.jit().translations()).isEqualTo(3);
+    // Nearly every block after the first few runs was entered from its predecessor directly.
+    assertThat(jit.jit().chainedEntries()).isGreaterThan(2900);
+  }
+
+  @Test
+  void chainingStopsAtTheBudgetAndCountsStayExact() {
+    Cpu interp = load(Engine.INTERP, CHAIN_LOOP);
+    Cpu jit = load(Engine.JIT, CHAIN_LOOP);
+    for (int step = 0; step < 3000; step++) {
+      int budget = 1 + step % 23;
+      assertThat(jit.run(budget)).isEqualTo(interp.run(budget));
+      assertThat(jit.instructions()).isEqualTo(interp.instructions());
+      assertThat(jit.eip()).isEqualTo(interp.eip());
+      assertThat(jit.eflags()).isEqualTo(interp.eflags());
+    }
+    assertThat(jit.jit().chainedEntries()).isPositive();
+  }
+
+  private static final int ARRAY = 0x20000;
+
+  /**
+   * bench-mem's loop with a PUSH and a POP: loads and stores through the inline TLB path
+   * (the first iterations miss and fill the TLB through the processor's slow path).
+   */
+  private static final byte[] MEM_LOOP = bytes(
+      0xBE, 0x00, 0x00, 0x02, 0x00, // 0: mov esi, 0x20000
+      0xB9, 0xB8, 0x0B, 0, 0,       // 5: mov ecx, 3000
+      0x31, 0xD2,                   // 10: xor edx, edx
+      0x31, 0xDB,                   // 12: xor ebx, ebx
+      0x8B, 0x04, 0x96,             // 14: 1: mov eax, [esi+edx*4]
+      0x01, 0xC8,                   //    add eax, ecx
+      0x89, 0x04, 0x96,             //    mov [esi+edx*4], eax
+      0x50,                         //    push eax
+      0x31, 0xC3,                   //    xor ebx, eax
+      0x5F,                         //    pop edi
+      0x01, 0xDF,                   //    add edi, ebx
+      0x42,                         //    inc edx
+      0x81, 0xE2, 0xFF, 0x03, 0, 0, //    and edx, 0x3FF
+      0x49,                         //    dec ecx
+      0x75, 0xE8,                   //    jnz 1b
+      0xF4);                        // hlt
+
+  @Test
+  void theMemoryLoopStoresAndLoadsAsInterpreted() {
+    Cpu interp = load(Engine.INTERP, MEM_LOOP);
+    Cpu jit = load(Engine.JIT, MEM_LOOP);
+    assertThat(interp.run(1_000_000)).isEqualTo(CpuExit.HLT);
+    assertThat(jit.run(1_000_000)).isEqualTo(CpuExit.HLT);
+    for (int r = 0; r < 8; r++) {
+      assertThat(jit.reg(r)).as("register %d", r).isEqualTo(interp.reg(r));
+    }
+    assertThat(jit.eflags()).isEqualTo(interp.eflags());
+    assertThat(jit.instructions()).isEqualTo(interp.instructions());
+    assertThat(jit.tlbMisses()).isEqualTo(interp.tlbMisses());
+    for (int w = 0; w < 0x400; w++) {
+      assertThat(jit.memory().read32(ARRAY + 4L * w)).as("word %d", w)
+          .isEqualTo(interp.memory().read32(ARRAY + 4L * w));
+    }
+    // The last value pushed, below the stack pointer.
+    assertThat(jit.memory().read32(0x8000 - 4)).isEqualTo(interp.memory().read32(0x8000 - 4))
+        .isNotZero();
+    assertThat(jit.jit().translations()).isPositive();
+  }
 }

@@ -56,6 +56,19 @@ public final class PciHostBridge implements PortDevice {
     all = functions.values().toArray(new PciFunction[0]);
   }
 
+  /**
+   * Takes the function at bus 0, {@code device}.{@code function} off the bus (an unplug): its
+   * configuration space then reads as an empty slot's and its BARs decode nothing. Nothing if
+   * the slot is empty.
+   */
+  public void detach(int device, int function) {
+    PciFunction f = functions.remove(device << 3 | function);
+    if (f != null) {
+      f.setIrq(false);
+      all = functions.values().toArray(new PciFunction[0]);
+    }
+  }
+
   /** The attached functions, by slot. */
   public Map<Integer, PciFunction> functions() {
     return java.util.Collections.unmodifiableMap(functions);

@@ -20,8 +20,9 @@ import org.hospes.x86.PortDevice;
  * @param model the device model (for {@link HvmDeviceModel#registerUnpluggable} and the like)
  * @param dma the domain's memory as a bus master sees it
  * @param mode the domain's mode (hvm, hvm-shadow, pvhvm)
- * @param mmio true if the domain's vCPUs reach MMIO BARs (EPT modes; shadow paging forwards
- *     no MMIO to the device model yet), so a device can refuse a domain it cannot serve
+ * @param mmio true if the domain's vCPUs reach MMIO BARs, so a device can refuse a domain it
+ *     cannot serve (every mode with a device model does now: EPT violations and, under shadow
+ *     paging, MMIO shadow faults reach the device model)
  * @param log the device model's log (stderr, or run-many's hypervisor log)
  */
 public record DeviceModelContext(int domid, HvmDeviceModel model, GuestDma dma,

@@ -25,8 +25,9 @@ import org.hospes.hv.domain.DomainMode;
  * paging), and the credit scheduler's {@code cpu_weight} and {@code cap}. {@code type = "pv"}
  * boots a classic PV kernel; {@code type = "hvm"} with {@code xen_platform_pci = 1} is PVHVM.
  * In the modes with a device model (hvm, hvm-shadow, pvhvm), disks with xl's
- * {@code specification=virtio} and {@code vif = ['model=virtio-net,...']} are virtio PCI devices;
- * PV vifs in config files are refused with a message until they land. Keys that only concern a
+ * {@code specification=virtio} and {@code vif = ['model=virtio-net,...']} are virtio PCI devices,
+ * and other vifs emulated e1000 cards (xl's {@code type=ioemu} default; in pvhvm a vif as well);
+ * vifs of other domain types in config files are refused with a message until they land. Keys that only concern a
  * display or a BIOS are accepted and ignored.
  *
  * @param source the file, as the user named it (for messages)
@@ -162,9 +163,10 @@ public record XlDomainConfig(String source, String name, String type, int memory
       }
       int vcpus = number("vcpus", 1, 1, org.hospes.hv.domain.Domains.MAX_VCPUS, "vCPUs");
       if (vcpus != 1 && !type.equals(DomainMode.HVM_EPT.cliName())
+          && !type.equals(DomainMode.HVM_SHADOW.cliName())
           && !type.equals(DomainMode.PVH.cliName())) {
         throw error(s.get("vcpus"), "type \"" + type + "\" domains have one vCPU so far;"
-            + " SMP needs type = \"hvm\" (with hap) or \"pvh\"");
+            + " SMP needs type = \"hvm\" or \"pvh\"");
       }
       String kernel = path("kernel");
       if (kernel == null) {
@@ -193,9 +195,9 @@ public record XlDomainConfig(String source, String name, String type, int memory
             + " xen_platform_pci = 1, for now, or specification=virtio in an hvm domain");
       }
       List<String> vifs = stringList("vif");
-      if (!vifs.isEmpty() && !(hvm && vifs.stream().allMatch(v -> v.contains("model=virtio")))) {
-        throw error(s.get("vif"), "network interfaces in config files are virtio-net ones for"
-            + " now: type = \"hvm\" and vif = ['model=virtio-net,...']");
+      if (!vifs.isEmpty() && !hvm) {
+        throw error(s.get("vif"), "network interfaces in config files are emulated ones for"
+            + " now: type = \"hvm\" and vif = ['type=ioemu,model=e1000|virtio-net,...']");
       }
       String onCrash = string("on_crash", "destroy");
       if (OnCrash.of(onCrash) == null) {

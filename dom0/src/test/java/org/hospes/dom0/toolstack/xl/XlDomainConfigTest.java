@@ -122,9 +122,9 @@ class XlDomainConfigTest {
         + " disk, extra, hap, kernel, maxmem, memory, name, on_crash, ramdisk, root, type, vcpus, vif, xen_platform_pci)");
     fails("name = \"a\"\nkernel = \"missing.elf\"\n", ":2: kernel: " + dir.resolve("missing.elf")
         + ": no such file");
-    fails("name = \"a\"\nkernel = \"k.elf\"\ntype = \"hvm\"\nhap = 0\nvcpus = 2\n",
-        ":5: vcpus: type \"hvm-shadow\" domains have one vCPU so far; SMP needs type = \"hvm\""
-            + " (with hap) or \"pvh\"");
+    fails("name = \"a\"\nkernel = \"k.elf\"\ntype = \"pv\"\nvcpus = 2\n",
+        ":4: vcpus: type \"pv\" domains have one vCPU so far; SMP needs type = \"hvm\""
+            + " or \"pvh\"");
     fails("name = \"a\"\nkernel = \"k.elf\"\nvcpus = 65\n",
         ":3: vcpus: must be 1..64 vCPUs, got 65");
     fails("name = \"a\"\nkernel = \"k.elf\"\ntype = \"pvm\"\n",
@@ -133,8 +133,8 @@ class XlDomainConfigTest {
         ":4: hap: xen_platform_pci = 1 (PVHVM) runs with EPT; set hap = 1 or"
             + " xen_platform_pci = 0");
     fails("name = \"a\"\nkernel = \"k.elf\"\nvif = [ 'bridge=xenbr0' ]\n", ":3: vif: network"
-        + " interfaces in config files are virtio-net ones for now: type = \"hvm\" and"
-        + " vif = ['model=virtio-net,...']");
+        + " interfaces in config files are emulated ones for now: type = \"hvm\" and"
+        + " vif = ['type=ioemu,model=e1000|virtio-net,...']");
     fails("name = \"a\"\nkernel = \"k.elf\"\non_crash = \"coredump-destroy\"\n",
         ":3: on_crash: 'coredump-destroy' is not supported (valid: destroy, preserve, restart)");
     fails("name = \"a\"\nkernel = k.elf\n",
