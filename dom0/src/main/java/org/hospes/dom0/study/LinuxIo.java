@@ -35,8 +35,8 @@ import org.hospes.dom0.toolstack.VifSpec;
  * NAT gateway, each as soon as the last came back, through one I/O path:
  *
  * <ul>
- *   <li>{@code ide}: the PIIX3's IDE with Linux's {@code ata_piix} (hvm, hvm-shadow), no NIC
- *       (an emulated NIC, e1000, is not built yet);
+ *   <li>{@code ide}: the PIIX3's IDE with Linux's {@code ata_piix} (hvm, hvm-shadow), with no
+ *       NIC unless {@code net: e1000} gives it the emulated 82540EM and Linux's {@code e1000};
  *   <li>{@code virtio}: {@code virtio_blk} and {@code virtio_net} on legacy virtio PCI (hvm,
  *       hvm-shadow);
  *   <li>{@code xen}: {@code xen-blkfront} and {@code xen-netfront} (pvhvm, pvh).
@@ -68,11 +68,11 @@ public final class LinuxIo {
             + "'");
       }
       String n = net != null ? net : d.equals("ide") ? "none" : d;
-      if (!List.of("virtio", "xen", "none").contains(n)) {
-        throw new IllegalArgumentException("net must be virtio, xen or none (e1000 is not"
-            + " built yet), got '" + n + "'");
+      if (!List.of("e1000", "virtio", "xen", "none").contains(n)) {
+        throw new IllegalArgumentException("net must be e1000, virtio, xen or none, got '" + n
+            + "'");
       }
-      if (!d.equals("none") && !n.equals("none") && !d.equals("ide") && !d.equals(n)) {
+      if (!d.equals("none") && !n.equals("none") && d.equals("xen") != n.equals("xen")) {
         throw new IllegalArgumentException("disk " + d + " and net " + n + " need different"
             + " modes; give each its own workload");
       }
@@ -97,7 +97,7 @@ public final class LinuxIo {
       boolean hvm = mode == BootMode.HVM || mode == BootMode.HVM_SHADOW;
       boolean xen = mode == BootMode.PVHVM || mode == BootMode.PVH;
       for (String p : List.of(disk, net)) {
-        if ((p.equals("ide") || p.equals("virtio")) && !hvm) {
+        if ((p.equals("ide") || p.equals("virtio") || p.equals("e1000")) && !hvm) {
           return p + " is a device of the device model: it runs in hvm and hvm-shadow, not "
               + mode;
         }
@@ -149,6 +149,7 @@ public final class LinuxIo {
         m.addAll(List.of("failover.ko", "net_failover.ko", "virtio_net.ko"));
       }
       case "xen" -> m.add("xen-netfront.ko");
+      case "e1000" -> m.add("e1000.ko");
       default -> { }
     }
     return m;

@@ -47,8 +47,11 @@ class LinuxIoTest {
     Files.writeString(f, "workloads:\n  - {io: {disk: scsi}}\n");
     assertThatThrownBy(() -> StudySpec.read(f)).hasMessageContaining("workloads[0].io: disk must"
         + " be ide, virtio, xen or none, got 'scsi'");
+    Files.writeString(f, "workloads:\n  - {io: {disk: ide, net: rtl8139}}\n");
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessageContaining("net must be e1000,"
+        + " virtio, xen or none, got 'rtl8139'");
     Files.writeString(f, "workloads:\n  - {io: {disk: xen, net: e1000}}\n");
-    assertThatThrownBy(() -> StudySpec.read(f)).hasMessageContaining("e1000 is not built yet");
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessageContaining("need different modes");
     Files.writeString(f, "workloads:\n  - {io: {disk: virtio, net: xen}}\n");
     assertThatThrownBy(() -> StudySpec.read(f)).hasMessageContaining("need different modes");
     Files.writeString(f, "workloads:\n  - {io: {diskMiB: 0}}\n");
