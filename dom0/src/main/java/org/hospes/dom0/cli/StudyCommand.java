@@ -101,6 +101,12 @@ final class StudyCommand implements Callable<Integer> {
       return ExitStatus.USAGE;
     }
     StudyReport.write(study, records, out);
+    String io = StudyReport.ioPaths(records);
+    if (!io.isEmpty()) {
+      // The per-path table is what an I/O study is run for: print it, as bench prints its.
+      streams.out().print(io.strip() + "\n");
+      streams.out().flush();
+    }
     streams.err().println("study: " + records.size() + " runs; results in " + out);
     return 0;
   }

@@ -111,7 +111,16 @@ public final class StudyReport {
           num(r.counters().get("virtual_cycles")), num(r.counters().get("vm_exits"))));
     }
     nanobenchTable(md, records);
+    md.append(IoPathsSummary.section(records));
     return md.toString();
+  }
+
+  /**
+   * The summary's I/O paths section ({@link LinuxIo} runs: per path and phase, the costs per MiB
+   * and where they agree with the published findings), or "" when the study has none.
+   */
+  public static String ioPaths(List<RunRecord> records) {
+    return IoPathsSummary.section(records);
   }
 
   private static String num(Long v) {

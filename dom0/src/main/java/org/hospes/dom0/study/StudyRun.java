@@ -39,6 +39,9 @@ public final class StudyRun {
   public static RunRecord run(RunSpec spec, byte[] image, long max) {
     BootMode mode = BootMode.byName(spec.mode()).orElseThrow();
     StudySpec.Workload w = spec.workload();
+    if (w.io() != null) {
+      return LinuxIo.run(spec, image, max);
+    }
     KernelLoader loader;
     try {
       loader = KernelLoaders.discovered().choose(w.loader(), mode, image);
@@ -129,6 +132,9 @@ public final class StudyRun {
     c.put("dom0_ioreqs_served", d0.ioreqs);
     c.put("dom0_events_handled", d0.eventUpcalls);
     c.put("dom0_grant_maps", d0.grantMaps);
+    c.put("dom0_grant_unmaps", d0.grantUnmaps);
+    c.put("dom0_grant_copies", d0.grantCopies);
+    c.put("dom0_grant_copy_bytes", d0.grantCopyBytes);
     return c;
   }
 }

@@ -111,8 +111,9 @@ public final class StudyRunner {
 
   /** The progress line of the {@code n}th finished run of {@code total}. */
   public static String progressLine(int n, int total, RunRecord rec) {
-    return String.format(Locale.ROOT, "study: [%d/%d] %s: %s", n, total, rec.spec().label(),
-        rec.endReason());
+    return String.format(Locale.ROOT, "study: [%d/%d] %s: %s%s", n, total, rec.spec().label(),
+        rec.endReason(), rec.hostMillis() > 0 ? String.format(Locale.ROOT, " (%.1f s host)",
+            rec.hostMillis() / 1000.0) : "");
   }
 
   /**
@@ -123,6 +124,10 @@ public final class StudyRunner {
     Path p = baseDir.resolve(w.kernel());
     if (Files.isRegularFile(p)) {
       return p;
+    }
+    if (w.io() != null) {
+      throw new IllegalArgumentException("workload " + w.name() + ": Debian's kernel is not at "
+          + p + " (samples/linux/fetch-debian-kernel.sh fetches it, or give kernel:)");
     }
     if (!w.kernel().matches("[A-Za-z0-9_-]+")) {
       throw new IllegalArgumentException("workload " + w.name() + ": kernel " + p

@@ -31,15 +31,24 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
    * One workload: a kernel image, its command line, an optional loader and make variables; or,
    * with {@code sdk}, a guest SDK program (its C sources, or the name of a sample of
    * samples/guests) built twice, for pvh (which also boots in hvm and hvm-shadow) and as a
-   * classic PV guest for pv, so that the same program runs in all of them.
+   * classic PV guest for pv, so that the same program runs in all of them; or, with {@code io},
+   * Debian's Linux kernel doing fixed disk and network work through one I/O path
+   * ({@link LinuxIo}; {@code kernel} then defaults to the cached Debian kernel).
    */
   @JsonIgnoreProperties(ignoreUnknown = false)
   public record Workload(String name, String kernel, String cmdline, String loader,
-      Map<String, String> make, List<String> sdk) implements java.io.Serializable {
-    /** A kernel workload (no SDK program). */
+      Map<String, String> make, List<String> sdk, LinuxIo.Params io)
+      implements java.io.Serializable {
+    /** A kernel workload (no SDK program, no I/O path). */
     public Workload(String name, String kernel, String cmdline, String loader,
         Map<String, String> make) {
       this(name, kernel, cmdline, loader, make, null);
+    }
+
+    /** An SDK program workload. */
+    public Workload(String name, String kernel, String cmdline, String loader,
+        Map<String, String> make, List<String> sdk) {
+      this(name, kernel, cmdline, loader, make, sdk, null);
     }
 
     /** True for an SDK program, built for pvh and for pv. */
@@ -56,18 +65,34 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
     List<Workload> ws = new ArrayList<>();
     for (int i = 0; i < workloads.size(); i++) {
       Workload w = workloads.get(i);
+      LinuxIo.Params io = null;
+      if (w != null && w.io() != null) {
+        if (w.isSdk()) {
+          throw new IllegalArgumentException("workloads[" + i + "]: give sdk or io, not both");
+        }
+        try {
+          io = w.io().withDefaults();
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException("workloads[" + i + "].io: " + e.getMessage());
+        }
+      }
       if (w != null && w.isSdk() && w.kernel() != null) {
         throw new IllegalArgumentException("workloads[" + i + "]: give kernel or sdk, not both");
       }
-      if (w == null || !w.isSdk() && (w.kernel() == null || w.kernel().isBlank())) {
+      String kernel = w == null ? null
+          : io != null && (w.kernel() == null || w.kernel().isBlank()) ? LinuxIo.defaultKernel()
+          : w.kernel();
+      if (w == null || !w.isSdk() && (kernel == null || kernel.isBlank())) {
         throw new IllegalArgumentException("workloads[" + i + "].kernel is missing");
       }
-      String n = w.name() != null ? w.name() : w.isSdk()
-          ? Path.of(w.sdk().get(0)).getFileName().toString().replaceFirst("\\.c$", "")
-          : Path.of(w.kernel()).getFileName().toString().replaceFirst("\\.elf$", "");
-      ws.add(new Workload(n, w.kernel(), w.cmdline(), w.loader(),
+      String n = w.name() != null ? w.name()
+          : io != null ? "linux-io-" + io.disk()
+          : w.isSdk()
+              ? Path.of(w.sdk().get(0)).getFileName().toString().replaceFirst("\\.c$", "")
+              : Path.of(kernel).getFileName().toString().replaceFirst("\\.elf$", "");
+      ws.add(new Workload(n, kernel, w.cmdline(), w.loader(),
           w.make() == null ? Map.of() : Map.copyOf(w.make()),
-          w.isSdk() ? List.copyOf(w.sdk()) : null));
+          w.isSdk() ? List.copyOf(w.sdk()) : null, io));
     }
     List<String> ms = orDefault(modes, List.of("native", "hvm", "hvm-shadow"));
     for (String m : ms) {

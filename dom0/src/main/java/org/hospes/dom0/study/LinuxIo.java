@@ -1,0 +1,333 @@
+package org.hospes.dom0.study;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.hospes.dom0.boot.BootException;
+import org.hospes.dom0.boot.BootModule;
+import org.hospes.dom0.boot.loader.BootMode;
+import org.hospes.dom0.boot.loader.BootRequest;
+import org.hospes.dom0.boot.loader.KernelLoader;
+import org.hospes.dom0.boot.loader.KernelLoaders;
+import org.hospes.dom0.disk.DiskImage;
+import org.hospes.dom0.machine.RunResult;
+import org.hospes.dom0.toolstack.DiskSpec;
+import org.hospes.dom0.toolstack.HvmMachine;
+import org.hospes.dom0.toolstack.VifSpec;
+
+/**
+ * The {@code linux-io} study workload: Debian's unmodified 686-pae kernel boots with an
+ * initramfs ({@code io-init.sh} run by busybox) that writes and then reads {@code diskMiB} MiB
+ * of a raw disk with direct I/O, and sends {@code pings} ICMP echoes of 1,024 bytes to dom0's
+ * NAT gateway, each as soon as the last came back, through one I/O path:
+ *
+ * <ul>
+ *   <li>{@code ide}: the PIIX3's IDE with Linux's {@code ata_piix} (hvm, hvm-shadow), with no
+ *       NIC unless {@code net: e1000} gives it the emulated 82540EM and Linux's {@code e1000};
+ *   <li>{@code virtio}: {@code virtio_blk} and {@code virtio_net} on legacy virtio PCI (hvm,
+ *       hvm-shadow);
+ *   <li>{@code xen}: {@code xen-blkfront} and {@code xen-netfront} (pvhvm, pvh).
+ * </ul>
+ *
+ * A run in a mode its path has no place in is listed as skipped. The guest marks each phase's
+ * begin and end on the kernel log; at each mark the run takes the counters, and the phase's
+ * deltas are kept as {@code disk.*} and {@code net.*} beside the whole run's, with the bytes
+ * the phase moved ({@code disk.bytes}: written plus read; {@code net.bytes}: sent plus
+ * received payload) only when the guest's commands succeeded. Everything is in virtual time:
+ * the gateway answers ICMP itself, no host socket is involved, so two runs give the same counts.
+ */
+public final class LinuxIo {
+  private LinuxIo() {}
+
+  /** Payload bytes of one ICMP echo (the init script's {@code ping -s}). */
+  public static final int PING_BYTES = 1024;
+
+  /** The workload's parameters ({@code io:} in a study file). */
+  @JsonIgnoreProperties(ignoreUnknown = false)
+  public record Params(String disk, String net, Integer diskMiB, Integer pings,
+      String modules) implements java.io.Serializable {
+
+    /** Checked, with defaults: net follows disk (none for ide), 4 MiB, 256 pings. */
+    public Params withDefaults() {
+      String d = disk == null ? "xen" : disk;
+      if (!List.of("ide", "virtio", "xen", "none").contains(d)) {
+        throw new IllegalArgumentException("disk must be ide, virtio, xen or none, got '" + d
+            + "'");
+      }
+      String n = net != null ? net : d.equals("ide") ? "none" : d;
+      if (!List.of("e1000", "virtio", "xen", "none").contains(n)) {
+        throw new IllegalArgumentException("net must be e1000, virtio, xen or none, got '" + n
+            + "'");
+      }
+      if (!d.equals("none") && !n.equals("none") && d.equals("xen") != n.equals("xen")) {
+        throw new IllegalArgumentException("disk " + d + " and net " + n + " need different"
+            + " modes; give each its own workload");
+      }
+      int mib = diskMiB == null ? 4 : diskMiB;
+      if (mib < 1 || mib > 1024) {
+        throw new IllegalArgumentException("diskMiB: " + mib + " is outside 1..1024");
+      }
+      int p = pings == null ? 256 : pings;
+      if (p < 1 || p > 1_000_000) {
+        throw new IllegalArgumentException("pings: " + p + " is outside 1..1000000");
+      }
+      return new Params(d, n, mib, p, modules);
+    }
+
+    /** The path's name in tables: the disk's, else the NIC's. */
+    public String path() {
+      return disk.equals("none") ? net : disk;
+    }
+
+    /** Whether the path has a place in {@code mode}: ide and virtio in hvm, xen in pvhvm/pvh. */
+    public String refusal(BootMode mode) {
+      boolean hvm = mode == BootMode.HVM || mode == BootMode.HVM_SHADOW;
+      boolean xen = mode == BootMode.PVHVM || mode == BootMode.PVH;
+      for (String p : List.of(disk, net)) {
+        if ((p.equals("ide") || p.equals("virtio") || p.equals("e1000")) && !hvm) {
+          return p + " is a device of the device model: it runs in hvm and hvm-shadow, not "
+              + mode;
+        }
+        if (p.equals("xen") && !xen) {
+          return "xen's blkfront and netfront run in pvhvm and pvh, not " + mode;
+        }
+      }
+      return null;
+    }
+  }
+
+  /** Debian's kernel where samples/linux/fetch-debian-kernel.sh caches it. */
+  public static String defaultKernel() {
+    String prop = System.getProperty("hospes.linux.vmlinuz");
+    return prop != null && !prop.isEmpty() ? prop
+        : Path.of(System.getProperty("user.home"), ".cache/hospes/debian-kernel/vmlinuz")
+            .toString();
+  }
+
+  /** The kernel package's modules: {@code modules:} or the directory beside the kernel. */
+  static Path modulesDir(StudySpec.Workload w) {
+    return w.io().modules() != null ? Path.of(w.io().modules())
+        : Path.of(w.kernel()).toAbsolutePath().resolveSibling("modules");
+  }
+
+  static final List<String> IDE_MODULES = List.of("scsi_common.ko", "scsi_mod.ko", "libata.ko",
+      "ata_piix.ko", "crct10dif_common.ko", "crct10dif_generic.ko", "crc-t10dif.ko", "crc64.ko",
+      "crc64_rocksoft_generic.ko", "crc64-rocksoft.ko", "t10-pi.ko", "sd_mod.ko");
+  static final List<String> VIRTIO_PCI = List.of("virtio_ring.ko", "virtio.ko",
+      "virtio_pci_legacy_dev.ko", "virtio_pci_modern_dev.ko", "virtio_pci.ko");
+
+  /** The drivers to load, in order. */
+  static List<String> modules(Params p) {
+    List<String> m = new ArrayList<>();
+    switch (p.disk()) {
+      case "ide" -> m.addAll(IDE_MODULES);
+      case "virtio" -> {
+        m.addAll(VIRTIO_PCI);
+        m.add("virtio_blk.ko");
+      }
+      case "xen" -> m.add("xen-blkfront.ko");
+      default -> { }
+    }
+    switch (p.net()) {
+      case "virtio" -> {
+        if (!m.containsAll(VIRTIO_PCI)) {
+          m.addAll(VIRTIO_PCI);
+        }
+        m.addAll(List.of("failover.ko", "net_failover.ko", "virtio_net.ko"));
+      }
+      case "xen" -> m.add("xen-netfront.ko");
+      case "e1000" -> m.add("e1000.ko");
+      default -> { }
+    }
+    return m;
+  }
+
+  /** The block device Linux names the disk. */
+  static String blockDevice(Params p) {
+    return switch (p.disk()) {
+      case "ide" -> "sda";
+      case "virtio" -> "vda";
+      case "xen" -> "xvda";
+      default -> "none";
+    };
+  }
+
+  /** The initramfs: busybox, the modules, io-init.sh as /init. */
+  static byte[] initramfs(StudySpec.Workload w) throws IOException {
+    Path dir = modulesDir(w);
+    Path busybox = Path.of("/bin/busybox");
+    if (!Files.isRegularFile(busybox)) {
+      throw new IOException("/bin/busybox is missing (apt-get install busybox-static:i386)");
+    }
+    NewcArchive a = new NewcArchive();
+    for (String d : List.of("dev", "proc", "sys", "bin", "modules", "tmp")) {
+      a.directory(d);
+    }
+    a.file("bin/busybox", Files.readAllBytes(busybox), 0755);
+    for (String m : modules(w.io())) {
+      Path f = dir.resolve(m);
+      if (!Files.isRegularFile(f)) {
+        throw new IOException(f + " is missing (samples/linux/fetch-debian-kernel.sh fetches"
+            + " the kernel package's modules)");
+      }
+      a.file("modules/" + m, Files.readAllBytes(f), 0644);
+    }
+    try (InputStream in = LinuxIo.class.getResourceAsStream("io-init.sh")) {
+      if (in == null) {
+        throw new IOException("missing resource io-init.sh");
+      }
+      a.file("init", in.readAllBytes(), 0755);
+    }
+    return a.finish();
+  }
+
+  /** The kernel command line: the console, then what io-init.sh reads from its environment. */
+  static String cmdline(Params p, BootMode mode) {
+    String console = mode == BootMode.HVM || mode == BootMode.HVM_SHADOW ? "console=ttyS0"
+        : "console=hvc0";
+    return console + " cryptomgr.notests printk.time=0 modules=" + String.join(",", modules(p))
+        + " disk=" + blockDevice(p) + " diskmb=" + p.diskMiB() + " net="
+        + (p.net().equals("none") ? "no" : "yes") + " pings=" + p.pings();
+  }
+
+  private static final Pattern MARK = Pattern.compile("hospes-io: (disk|net) (begin|end)");
+  private static final Pattern DD_OK = Pattern.compile(
+      "hospes-io: disk (write|read) status 0: (\\d+)\\+0 records in");
+  private static final Pattern PING_OK = Pattern.compile(
+      "hospes-io: net ping status 0: .*?(\\d+) packets transmitted, (\\d+) packets received");
+
+  /** Runs an io workload's {@code spec} on {@code image} (the kernel), at most {@code max}. */
+  static RunRecord run(RunSpec spec, byte[] image, long max) {
+    BootMode mode = BootMode.byName(spec.mode()).orElseThrow();
+    StudySpec.Workload w = spec.workload();
+    Params p = w.io();
+    String refusal = p.refusal(mode);
+    if (refusal != null) {
+      return new RunRecord(spec, 2, RunRecord.SKIPPED + refusal, Map.of(), Map.of());
+    }
+    long t0 = System.nanoTime();
+    Path disk = null;
+    try {
+      KernelLoader loader = KernelLoaders.discovered().choose(w.loader(), mode, image);
+      byte[] initrd = initramfs(w);
+      PhaseMarks marks = new PhaseMarks();
+      PrintStream diag = new PrintStream(OutputStream.nullOutputStream(), true,
+          StandardCharsets.UTF_8);
+      HvmMachine m = HvmMachine.create(mode.domainMode(), spec.ramMiB(), marks, diag,
+          HvmMachine.factory(), spec.scheduler(), spec.costModel());
+      marks.snapshot = () -> StudyRun.hvCounters(m.hypervisor(), m.domain());
+      DiskImage image0 = null;
+      if (!p.disk().equals("none")) {
+        disk = Files.createTempFile("hospes-linux-io-", ".raw");
+        try (RandomAccessFile f = new RandomAccessFile(disk.toFile(), "rw")) {
+          f.setLength(((long) p.diskMiB() + 1) << 20); // sparse; one MiB to spare
+        }
+        DiskSpec ds = DiskSpec.parse(disk + ",format=raw,bus=" + p.disk(), 0, null);
+        image0 = ds.open();
+        m.addDisk(ds, image0);
+      }
+      if (!p.net().equals("none")) {
+        m.addVif(VifSpec.parse("net=nat,model=" + p.net(), null));
+      }
+      m.load(loader, image, w.name(), new BootRequest(cmdline(p, mode),
+          List.of(new BootModule(initrd, "initrd"))), null);
+      RunResult r = m.run(max);
+      if (image0 != null) {
+        image0.close();
+      }
+      if (m.networks() != null) {
+        m.networks().close();
+      }
+      Map<String, Long> counters = StudyRun.hvCounters(m.hypervisor(), m.domain());
+      String log = marks.text();
+      counters.putAll(marks.phase("disk"));
+      counters.putAll(marks.phase("net"));
+      long ddRecords = 0;
+      Matcher dd = DD_OK.matcher(log);
+      int ddOk = 0;
+      while (dd.find()) {
+        ddOk++;
+        ddRecords += Long.parseLong(dd.group(2));
+      }
+      if (ddOk == 2 && marks.phase("disk").size() > 0) {
+        counters.put("disk.bytes", ddRecords << 16);
+      }
+      Matcher ping = PING_OK.matcher(log);
+      if (ping.find() && marks.phase("net").size() > 0) {
+        counters.put("net.bytes", 2L * PING_BYTES * Long.parseLong(ping.group(2)));
+      }
+      return new RunRecord(spec, r.exitStatus(), r.reason(), counters, Map.of(),
+          (System.nanoTime() - t0) / 1_000_000);
+    } catch (BootException e) {
+      return new RunRecord(spec, 2, RunRecord.SKIPPED + e.getMessage(), Map.of(), Map.of());
+    } catch (IOException e) {
+      return new RunRecord(spec, 2, "failed: " + e.getMessage(), Map.of(), Map.of());
+    } finally {
+      if (disk != null) {
+        try {
+          Files.deleteIfExists(disk);
+        } catch (IOException e) {
+          // a temporary file left behind is no reason to lose the run
+        }
+      }
+    }
+  }
+
+  /**
+   * The guest's console: kept whole, and watched line by line for the phase marks, at each of
+   * which the counters are taken. The console is written from the machine's own run loop, so a
+   * mark's snapshot falls at the same point of virtual time on every run.
+   */
+  static final class PhaseMarks extends OutputStream {
+    private final ByteArrayOutputStream all = new ByteArrayOutputStream();
+    private final StringBuilder line = new StringBuilder();
+    private final Map<String, Map<String, Long>> begins = new LinkedHashMap<>();
+    private final Map<String, Map<String, Long>> ends = new LinkedHashMap<>();
+    java.util.function.Supplier<Map<String, Long>> snapshot;
+
+    @Override
+    public void write(int b) {
+      all.write(b);
+      if (b == '\n') {
+        Matcher x = MARK.matcher(line);
+        if (x.find() && snapshot != null) {
+          (x.group(2).equals("begin") ? begins : ends).putIfAbsent(x.group(1), snapshot.get());
+        }
+        line.setLength(0);
+      } else if (line.length() < 512) {
+        line.append((char) (b & 0xff));
+      }
+    }
+
+    String text() {
+      return all.toString(StandardCharsets.ISO_8859_1);
+    }
+
+    /** The phase's counter deltas as {@code PHASE.NAME}; empty unless both marks came. */
+    Map<String, Long> phase(String name) {
+      Map<String, Long> b = begins.get(name);
+      Map<String, Long> e = ends.get(name);
+      Map<String, Long> d = new LinkedHashMap<>();
+      if (b == null || e == null) {
+        return d;
+      }
+      for (Map.Entry<String, Long> x : e.entrySet()) {
+        d.put(name + "." + x.getKey(), x.getValue() - b.getOrDefault(x.getKey(), 0L));
+      }
+      return d;
+    }
+  }
+}
