@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.function.Consumer;
+import org.hospes.dom0.boot.NewcArchive;
 
 /**
  * What the Debian Linux boot tests share: the kernel ({@code samples/linux/fetch-debian-kernel.sh}
@@ -73,7 +74,7 @@ final class DebianKernel {
       fail("/bin/busybox is missing: apt-get install busybox-static:i386 (./test does)");
     }
     Path linux = TestKernels.root().resolve("samples/linux");
-    Cpio cpio = new Cpio();
+    NewcArchive cpio = new NewcArchive();
     java.util.Set<String> dirs = new java.util.LinkedHashSet<>(
         java.util.List.of("dev", "proc", "sys", "bin", "modules"));
     for (String path : extra.keySet()) {
@@ -99,7 +100,7 @@ final class DebianKernel {
    * A newc initramfs in {@code dir}: /dev, /proc, /init built with {@code gcc -m32 -static} from
    * {@code samples/linux/<initSource>}, and what {@code more} adds.
    */
-  static Path initramfs(Path dir, String initSource, Consumer<Cpio> more)
+  static Path initramfs(Path dir, String initSource, Consumer<NewcArchive> more)
       throws IOException, InterruptedException {
     Path init = dir.resolve("init");
     Process gcc = new ProcessBuilder("gcc", "-m32", "-static", "-O2", "-o", init.toString(),
@@ -109,7 +110,7 @@ final class DebianKernel {
     if (gcc.waitFor() != 0) {
       fail("gcc -m32 -static failed (install gcc-multilib): " + out);
     }
-    Cpio cpio = new Cpio();
+    NewcArchive cpio = new NewcArchive();
     cpio.directory("dev");
     cpio.directory("proc");
     more.accept(cpio);

@@ -18,6 +18,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.hospes.dom0.boot.BootException;
 import org.hospes.dom0.boot.BootModule;
+import org.hospes.dom0.boot.NewcArchive;
 import org.hospes.dom0.boot.loader.BootMode;
 import org.hospes.dom0.boot.loader.BootRequest;
 import org.hospes.dom0.boot.loader.KernelLoader;

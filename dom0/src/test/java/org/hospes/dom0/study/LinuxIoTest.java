@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.hospes.dom0.boot.NewcArchive;
 import org.hospes.dom0.boot.loader.BootMode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

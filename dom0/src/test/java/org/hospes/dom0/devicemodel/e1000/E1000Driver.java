@@ -4,16 +4,17 @@ import static org.hospes.dom0.devicemodel.e1000.E1000Registers.*;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.hospes.dom0.devicemodel.ArrayGuestDma;
 
 /**
- * The driver's side of an {@link E1000} in a {@link RamDma}, doing what Linux's e1000 does:
+ * The driver's side of an {@link E1000} in a {@link ArrayGuestDma}, doing what Linux's e1000 does:
  * the reset through the I/O window, the EEPROM read by bit-banging EECD (e1000_shift_out_ee_bits
  * and e1000_shift_in_ee_bits), PHY access through MDIC, and the legacy receive and transmit
  * rings with their head and tail.
  */
 final class E1000Driver {
   final E1000 nic;
-  final RamDma mem;
+  final ArrayGuestDma mem;
   final long txRing;
   final long rxRing;
   final long txBuffers;
@@ -24,7 +25,7 @@ final class E1000Driver {
   int rxTail;
   int rxNext;
 
-  E1000Driver(E1000 nic, RamDma mem, long txRing, int txCount, long rxRing, int rxCount,
+  E1000Driver(E1000 nic, ArrayGuestDma mem, long txRing, int txCount, long rxRing, int rxCount,
       long txBuffers, long rxBuffers) {
     this.nic = nic;
     this.mem = mem;

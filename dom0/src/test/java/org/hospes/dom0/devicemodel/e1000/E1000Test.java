@@ -10,6 +10,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.zip.CRC32;
+import org.hospes.dom0.devicemodel.ArrayGuestDma;
 import org.hospes.dom0.devicemodel.HvmDeviceModel;
 import org.hospes.dom0.devicemodel.PlatformInterrupts;
 import org.hospes.dom0.devicemodel.pci.PciFunction;
@@ -31,7 +32,7 @@ class E1000Test {
   private static final long TX_BUF = 0x10000;
   private static final long RX_BUF = 0x40000;
 
-  private final RamDma mem = new RamDma(1 << 20);
+  private final ArrayGuestDma mem = new ArrayGuestDma(1 << 20);
   private final E1000 nic = new E1000("e1000-1.0", MAC, mem);
   private final List<byte[]> sent = new ArrayList<>();
   private final E1000Driver drv = new E1000Driver(nic, mem, TX_RING, 16, RX_RING, 16, TX_BUF,

@@ -1,5 +1,7 @@
 package org.hospes.dom0.devicemodel.virtio;
 
+import org.hospes.dom0.devicemodel.ArrayGuestDma;
+
 import static org.hospes.dom0.devicemodel.virtio.VirtioPciLegacy.DEVICE_FEATURES;
 import static org.hospes.dom0.devicemodel.virtio.VirtioPciLegacy.DEVICE_STATUS;
 import static org.hospes.dom0.devicemodel.virtio.VirtioPciLegacy.DRIVER_FEATURES;

@@ -1,5 +1,7 @@
 package org.hospes.dom0.devicemodel.virtio;
 
+import org.hospes.dom0.devicemodel.ArrayGuestDma;
+
 import static org.hospes.dom0.devicemodel.virtio.VirtioConstants.VIRTQ_DESC_F_INDIRECT;
 import static org.hospes.dom0.devicemodel.virtio.VirtioConstants.VIRTQ_DESC_F_NEXT;
 import static org.hospes.dom0.devicemodel.virtio.VirtioConstants.VIRTQ_DESC_F_WRITE;

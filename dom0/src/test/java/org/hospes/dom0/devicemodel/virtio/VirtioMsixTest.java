@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import org.hospes.dom0.devicemodel.ArrayGuestDma;
 import org.hospes.dom0.devicemodel.pci.PciFunction;
 import org.hospes.dom0.devicemodel.pci.PciMsix;
 import org.hospes.dom0.devicemodel.virtio.TestDriver.Seg;

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import org.hospes.dom0.devicemodel.ArrayGuestDma;
 import org.hospes.dom0.devicemodel.pci.PciFunction;
 import org.hospes.dom0.devicemodel.virtio.TestDriver.Seg;
 import org.junit.jupiter.api.Test;

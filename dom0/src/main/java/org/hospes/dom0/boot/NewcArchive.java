@@ -1,4 +1,4 @@
-package org.hospes.dom0.study;
+package org.hospes.dom0.boot;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -6,18 +6,19 @@ import java.nio.charset.StandardCharsets;
 /**
  * A cpio archive in the "newc" format (magic 070701), the one Linux unpacks as an initramfs,
  * built in memory: 13 eight-digit hexadecimal header fields, the NUL-terminated name, the data,
- * each padded to four bytes, and the {@code TRAILER!!!} entry last.
+ * each padded to four bytes, and the {@code TRAILER!!!} entry last. The study's linux-io
+ * workload and the Linux boot tests build their initramfs with it.
  */
-final class NewcArchive {
+public final class NewcArchive {
   private final ByteArrayOutputStream out = new ByteArrayOutputStream();
   private int inode = 1;
 
-  NewcArchive directory(String name) {
+  public NewcArchive directory(String name) {
     entry(name, new byte[0], 0040755);
     return this;
   }
 
-  NewcArchive file(String name, byte[] data, int permissions) {
+  public NewcArchive file(String name, byte[] data, int permissions) {
     entry(name, data, 0100000 | permissions);
     return this;
   }
@@ -41,7 +42,7 @@ final class NewcArchive {
     }
   }
 
-  byte[] finish() {
+  public byte[] finish() {
     entry("TRAILER!!!", new byte[0], 0);
     return out.toByteArray();
   }

@@ -1,18 +1,17 @@
-package org.hospes.dom0.devicemodel.e1000;
-
-import org.hospes.dom0.devicemodel.GuestDma;
+package org.hospes.dom0.devicemodel;
 
 /**
  * A domain's memory for device tests: {@code bytes} of RAM from address 0. DMA outside it fails
- * as ForeignGuestDma does for an unpopulated frame; every access is counted and checked.
+ * as ForeignGuestDma does for an unpopulated frame; every access is counted and checked. The
+ * virtio and e1000 tests drive their devices over it.
  */
-final class RamDma implements GuestDma {
-  final byte[] ram;
-  long reads;
-  long writes;
-  long refused;
+public final class ArrayGuestDma implements GuestDma {
+  public final byte[] ram;
+  public long reads;
+  public long writes;
+  public long refused;
 
-  RamDma(int bytes) {
+  public ArrayGuestDma(int bytes) {
     ram = new byte[bytes];
   }
 
@@ -37,25 +36,25 @@ final class RamDma implements GuestDma {
     }
   }
 
-  int u16(long a) {
+  public int u16(long a) {
     return (ram[(int) a] & 0xFF) | (ram[(int) a + 1] & 0xFF) << 8;
   }
 
-  int u32(long a) {
+  public int u32(long a) {
     return u16(a) | u16(a + 2) << 16;
   }
 
-  void put16(long a, int v) {
+  public void put16(long a, int v) {
     ram[(int) a] = (byte) v;
     ram[(int) a + 1] = (byte) (v >>> 8);
   }
 
-  void put32(long a, int v) {
+  public void put32(long a, int v) {
     put16(a, v);
     put16(a + 2, v >>> 16);
   }
 
-  void put64(long a, long v) {
+  public void put64(long a, long v) {
     put32(a, (int) v);
     put32(a + 4, (int) (v >>> 32));
   }
