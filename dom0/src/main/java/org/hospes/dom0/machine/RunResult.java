@@ -23,9 +23,14 @@ public record RunResult(int exitStatus, String reason, long instructions) {
     return reason.startsWith(STOPPED_PREFIX);
   }
 
-  /** True if the kernel crashed or ran out of instructions rather than stopping by itself. */
+  /**
+   * True if the kernel crashed or ran out of instructions rather than stopping by itself. An
+   * ACPI soft off ({@link org.hospes.hv.hvm.HvmPlatform#ACPI_SOFT_OFF}, how Linux powers off an
+   * HVM PC) is a kernel stopping by itself.
+   */
   public boolean isFailure() {
     return !reason.equals(HALTED) && !reason.equals(DEBUG_EXIT)
+        && !reason.equals(org.hospes.hv.hvm.HvmPlatform.ACPI_SOFT_OFF)
         && !reason.startsWith(SHUTDOWN_PREFIX) && !isStopped();
   }
 }
