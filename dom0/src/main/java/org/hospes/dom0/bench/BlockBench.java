@@ -111,17 +111,28 @@ public final class BlockBench {
     }
   }
 
-  static Row measure(Path img, int mib, boolean persistent, boolean indirect, int kib,
-      boolean write, String config) throws IOException {
-    Hypervisor hv = new Hypervisor(64, new RoundRobinScheduler(), new DefaultCostModel());
-    XenstoreService xs = new XenstoreService(hv.control(), hv.costModel());
-    Domain guest = hv.createHvmDomain("bench", DomainMode.PVH, 4);
-    try (DiskImage disk = RawImage.open(img, false)) {
+  /** A hypervisor with a PVH domain whose Java blkfront is connected to blkback on {@code disk}. */
+  private record Rig(Hypervisor hv, VbdBackend backend, JavaBlkfront front) {
+    static Rig connect(Path img, DiskImage disk, boolean persistent, boolean indirect) {
+      Hypervisor hv = new Hypervisor(64, new RoundRobinScheduler(), new DefaultCostModel());
+      XenstoreService xs = new XenstoreService(hv.control(), hv.costModel());
+      Domain guest = hv.createHvmDomain("bench", DomainMode.PVH, 4);
       VbdNodes.create(xs, guest.domid(), DEVID, "xvda", img.toString(), "raw", false);
       VbdBackend be = VbdBackend.start(xs, hv.control(), hv.costModel(), guest.domid(), DEVID,
           disk, persistent, indirect);
       JavaBlkfront front = new JavaBlkfront(hv, xs, guest, DEVID);
       front.connect(true);
+      return new Rig(hv, be, front);
+    }
+  }
+
+  static Row measure(Path img, int mib, boolean persistent, boolean indirect, int kib,
+      boolean write, String config) throws IOException {
+    try (DiskImage disk = RawImage.open(img, false)) {
+      Rig rig = Rig.connect(img, disk, persistent, indirect);
+      Hypervisor hv = rig.hv();
+      VbdBackend be = rig.backend();
+      JavaBlkfront front = rig.front();
       int pages = kib / 4;
       // Without indirect descriptors a request carries at most 11 pages: 64 KiB takes several.
       int perRequest = front.maxIndirectSegments() > 0 ? pages
@@ -162,15 +173,11 @@ public final class BlockBench {
    */
   static Latency roundTrips(Path img, boolean persistent, int samples, String config)
       throws IOException {
-    Hypervisor hv = new Hypervisor(64, new RoundRobinScheduler(), new DefaultCostModel());
-    XenstoreService xs = new XenstoreService(hv.control(), hv.costModel());
-    Domain guest = hv.createHvmDomain("bench", DomainMode.PVH, 4);
     try (DiskImage disk = RawImage.open(img, false)) {
-      VbdNodes.create(xs, guest.domid(), DEVID, "xvda", img.toString(), "raw", false);
-      VbdBackend be = VbdBackend.start(xs, hv.control(), hv.costModel(), guest.domid(), DEVID,
-          disk, persistent, false);
-      JavaBlkfront front = new JavaBlkfront(hv, xs, guest, DEVID);
-      front.connect(true);
+      Rig rig = Rig.connect(img, disk, persistent, false);
+      Hypervisor hv = rig.hv();
+      VbdBackend be = rig.backend();
+      JavaBlkfront front = rig.front();
       long span = Math.min(disk.sizeBytes() >>> Blkif.SECTOR_SHIFT, 2048) / Blkif.SECTORS_PER_PAGE;
       Histogram hist = new Histogram(10_000_000_000L, 3);
       long cycles = 0;
