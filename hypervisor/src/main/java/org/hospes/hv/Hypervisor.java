@@ -28,6 +28,7 @@ import org.hospes.hv.hvm.ShadowControl;
 import org.hospes.hv.memory.FrameTable;
 import org.hospes.hv.memory.P2m;
 import org.hospes.hv.time.PvTime;
+import org.hospes.hv.sched.PhysicalCpu;
 import org.hospes.hv.sched.Scheduler;
 import org.hospes.hv.stats.Counters;
 import org.hospes.x86.Cpu;
@@ -36,9 +37,18 @@ import org.hospes.x86.MemoryBus;
 
 /**
  * The hypervisor: owner of machine memory, creator and scheduler of domains, handler of their VM
- * exits. It runs every vCPU on one physical CPU in virtual time: the scheduler picks a vCPU, the
- * vCPU runs until its timeslice is used or it blocks, and the modelled cycles of what it did
- * (instructions, exits, walks, I/O requests) advance the clock. Runs are deterministic.
+ * exits. It runs vCPUs on one or more physical CPUs ({@link #setPcpus}) in virtual time: the
+ * scheduler picks a vCPU for a pCPU, the vCPU runs until its timeslice is used or it blocks, and
+ * the modelled cycles of what it did (instructions, exits, walks, I/O requests) advance that
+ * pCPU's clock. Runs are deterministic.
+ *
+ * <p>With several pCPUs each has its own clock, and they advance in lockstep: the pCPU furthest
+ * behind always runs next (the lowest-numbered on a tie), for at most {@link #PCPU_QUANTUM}
+ * cycles and never across a multiple of it, so every pCPU reaches each multiple of the quantum
+ * before any passes it, and what one pCPU does is seen by another at most a quantum off in
+ * virtual time. A vCPU's TSC and timers follow the clock of the pCPU it runs on. An idle pCPU's
+ * clock stands still until a vCPU is woken (it then looks for work, stealing from its peers'
+ * queues through the scheduler) or the scheduler names a time.
  *
  * <p>Domain 0 exists from the start: a service domain whose one vCPU runs dom0's Java services
  * (xenstored, backends, device models) when the scheduler picks it, with a weight and a cap like
@@ -49,6 +59,13 @@ import org.hospes.x86.MemoryBus;
 public final class Hypervisor {
   /** Cycles per virtual second: a nominal 1 GHz physical CPU. */
   public static final long HZ = 1_000_000_000L;
+  /**
+   * With several physical CPUs: the longest a pCPU runs before the others catch up (100 µs of
+   * virtual time), so spinning on a flag another pCPU sets costs at most about this much.
+   */
+  public static final long PCPU_QUANTUM = 100_000L;
+  /** Most physical CPUs. */
+  public static final int MAX_PCPUS = 64;
 
   private final MemoryBus machine;
   private final FrameTable frames;
@@ -64,6 +81,9 @@ public final class Hypervisor {
   private final Map<Integer, DomainControl> services = new TreeMap<>();
   private long now;
   private long idleCycles;
+  private PhysicalCpu[] pcpus = {new PhysicalCpu(0)};
+  /** True once a step ran: the number of pCPUs is fixed from then on. */
+  private boolean started;
   /** Page types and counts of every machine frame, once a PV domain exists. */
   private org.hospes.hv.pv.PageInfo pvPageInfo;
   /** The machine-to-physical table PV guests read, once a PV domain exists. */
@@ -123,6 +143,34 @@ public final class Hypervisor {
 
   public Scheduler scheduler() {
     return scheduler;
+  }
+
+  /**
+   * Gives the hypervisor {@code n} physical CPUs (1..{@value #MAX_PCPUS}; 1 by default), before
+   * it first runs. IllegalArgumentException if the scheduler cannot place vCPUs on that many
+   * (its message says why).
+   */
+  public void setPcpus(int n) {
+    Preconditions.checkArgument(n >= 1 && n <= MAX_PCPUS,
+        "physical CPUs must be 1..%s, got %s", MAX_PCPUS, n);
+    Preconditions.checkState(!started, "physical CPUs are set before the hypervisor runs");
+    scheduler.setPcpus(n);
+    PhysicalCpu[] fresh = new PhysicalCpu[n];
+    for (int i = 0; i < n; i++) {
+      fresh[i] = new PhysicalCpu(i);
+      fresh[i].setClock(now);
+    }
+    pcpus = fresh;
+  }
+
+  /** The number of physical CPUs. */
+  public int pcpuCount() {
+    return pcpus.length;
+  }
+
+  /** Physical CPU {@code i}: its busy and idle cycles and migrations (for reports). */
+  public PhysicalCpu pcpu(int i) {
+    return pcpus[i];
   }
 
   public CostModel costModel() {
@@ -192,8 +240,16 @@ public final class Hypervisor {
     return now;
   }
 
+  /** Idle cycles of all physical CPUs together, up to now. */
   public long idleCycles() {
-    return idleCycles;
+    if (pcpus.length == 1) {
+      return idleCycles;
+    }
+    long n = 0;
+    for (PhysicalCpu p : pcpus) {
+      n += p.idleCycles(now);
+    }
+    return n;
   }
 
   public List<Domain> domains() {
@@ -287,6 +343,7 @@ public final class Hypervisor {
         if (v.state() != VcpuState.BLOCKED && v.state() != VcpuState.OFFLINE) {
           v.setState(VcpuState.RUNNABLE);
           scheduler.wake(v, now);
+          kickIdlePcpus(now);
         }
       }
     }
@@ -424,6 +481,10 @@ public final class Hypervisor {
    * can ever run again.
    */
   public boolean step(long budget) {
+    started = true;
+    if (pcpus.length > 1) {
+      return stepPcpus(budget);
+    }
     for (HvmPlatform p : platforms.values()) {
       p.fireTimers(now);
     }
@@ -442,6 +503,7 @@ public final class Hypervisor {
       long idle = Math.min(Math.max(next - now, 1), budget);
       now += idle;
       idleCycles += idle;
+      pcpus[0].addIdle(idle);
       return true;
     }
     long slice = Math.min(scheduler.timeslice(v, now), budget);
@@ -449,11 +511,95 @@ public final class Hypervisor {
     if (deadline != Long.MAX_VALUE && deadline > now) {
       slice = Math.min(slice, deadline - now);
     }
+    v.setLastPcpu(0);
     long used = v.isService() ? runService(v, Math.max(slice, 1))
         : runVcpu(v, Math.max(slice, 1));
     now += used;
+    pcpus[0].addBusy(used);
     scheduler.account(v, used, now);
     return true;
+  }
+
+  /**
+   * One step with several physical CPUs: the pCPU furthest behind (an idle one at the time it
+   * was woken) fires the timers due at its clock, asks the scheduler for a vCPU and runs it up
+   * to its timeslice, the next timer deadline, the end of the quantum or {@code budget} past the
+   * global time, whichever comes first; or goes idle. The global time ({@link #now} between
+   * steps) is then the clock of the pCPU furthest behind.
+   */
+  private boolean stepPcpus(long budget) {
+    PhysicalCpu p = null;
+    long at = Long.MAX_VALUE;
+    for (PhysicalCpu c : pcpus) {
+      long t = c.nextAction();
+      if (t < at) {
+        at = t;
+        p = c;
+      }
+    }
+    long limit = now + Math.max(budget, 1);
+    if (p == null) {
+      // Every pCPU idles: only a timer waking a blocked vCPU brings work.
+      long next = anyBlockedVcpu() ? nextTimerDeadline() : Long.MAX_VALUE;
+      if (next == Long.MAX_VALUE) {
+        return false;
+      }
+      at = Math.max(next, now + 1);
+      p = pcpus[0];
+    }
+    if (at >= limit) {
+      // Nothing happens before the budget ends: the idle time passes.
+      now = limit;
+      return true;
+    }
+    p.wakeUp(at);
+    now = p.clock();
+    runNow = now;
+    for (HvmPlatform hp : platforms.values()) {
+      hp.fireTimers(now);
+    }
+    Vcpu v = scheduler.pickNext(p.id(), now);
+    if (v == null) {
+      long wake = scheduler.nextEvent(p.id(), now);
+      p.goIdle(now, wake == Long.MAX_VALUE ? wake : Math.max(wake, now + 1));
+      now = globalTime(now);
+      return true;
+    }
+    long slice = Math.min(scheduler.timeslice(p.id(), v, now), limit - now);
+    long boundary = (now / PCPU_QUANTUM + 1) * PCPU_QUANTUM;
+    slice = Math.min(slice, boundary - now);
+    long deadline = nextTimerDeadline();
+    if (deadline != Long.MAX_VALUE && deadline > now) {
+      slice = Math.min(slice, deadline - now);
+    }
+    if (v.lastPcpu() >= 0 && v.lastPcpu() != p.id()) {
+      p.countMigration();
+      v.counters().migrations++;
+    }
+    v.setLastPcpu(p.id());
+    long start = now;
+    long used = v.isService() ? runService(v, Math.max(slice, 1))
+        : runVcpu(v, Math.max(slice, 1));
+    now += used;
+    p.addBusy(now - start);
+    scheduler.account(p.id(), v, used, now);
+    p.setClock(now);
+    now = globalTime(start);
+    return true;
+  }
+
+  /**
+   * The global time after a step begun at {@code floor}: the next pCPU action's time, or when
+   * every pCPU idles with nothing in view, the latest time any reached.
+   */
+  private long globalTime(long floor) {
+    long min = Long.MAX_VALUE;
+    long latest = floor;
+    for (PhysicalCpu c : pcpus) {
+      min = Math.min(min, c.nextAction());
+      latest = Math.max(latest, c.clock());
+    }
+    return Math.max(floor, min == Long.MAX_VALUE ? latest : min);
   }
 
   /**
@@ -824,7 +970,8 @@ public final class Hypervisor {
     v.setWaitingForSipi(false);
     v.setState(VcpuState.RUNNABLE);
     setRunstate(v, Runstate.RUNNABLE, Math.max(now, runNow));
-    scheduler.wake(v, now);
+    scheduler.wake(v, pcpus.length == 1 ? now : Math.max(now, runNow));
+    kickIdlePcpus(Math.max(now, runNow));
     return true;
   }
 
@@ -875,7 +1022,19 @@ public final class Hypervisor {
         && v.domain().state() == DomainState.RUNNING) {
       v.setState(VcpuState.RUNNABLE);
       setRunstate(v, Runstate.RUNNABLE, at);
-      scheduler.wake(v, now);
+      // One pCPU: the decision's time, as always; several: the wake's own time, so no pCPU
+      // runs it before it was woken.
+      scheduler.wake(v, pcpus.length == 1 ? now : Math.max(now, at));
+      kickIdlePcpus(Math.max(now, at));
+    }
+  }
+
+  /** A vCPU became runnable at {@code at}: idle physical CPUs look for work then. */
+  private void kickIdlePcpus(long at) {
+    if (pcpus.length > 1) {
+      for (PhysicalCpu p : pcpus) {
+        p.kick(at);
+      }
     }
   }
 }

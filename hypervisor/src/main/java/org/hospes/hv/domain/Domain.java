@@ -132,6 +132,8 @@ public final class Domain {
     this.state = state;
   }
 
+  private long hardAffinity = -1L;
+
   public int weight() {
     return weight;
   }
@@ -142,6 +144,21 @@ public final class Domain {
       throw new IllegalArgumentException("weight must be 1..65535, got " + weight);
     }
     this.weight = weight;
+  }
+
+  /**
+   * Hard affinity: bit {@code n} set if the domain's vCPUs may run on physical CPU {@code n}
+   * (xl's {@code cpus=}); all bits set by default.
+   */
+  public long hardAffinity() {
+    return hardAffinity;
+  }
+
+  public void setHardAffinity(long mask) {
+    if (mask == 0) {
+      throw new IllegalArgumentException("hard affinity must allow at least one physical CPU");
+    }
+    this.hardAffinity = mask;
   }
 
   /** Cap in percent of one physical CPU; 0 means uncapped. */

@@ -110,6 +110,17 @@ public final class Vcpu {
   }
 
   private boolean yieldRequested;
+  /** The physical CPU it last ran on, -1 before it first ran (Xen's {@code v->processor}). */
+  private int lastPcpu = -1;
+
+  public int lastPcpu() {
+    return lastPcpu;
+  }
+
+  public void setLastPcpu(int pcpu) {
+    this.lastPcpu = pcpu;
+  }
+
   private final org.hospes.hv.time.Runstate runstate = new org.hospes.hv.time.Runstate();
   /** Guest-virtual address of a second vcpu_time_info copy (register_vcpu_time_memory_area). */
   private int timeAreaVa;

@@ -3,9 +3,13 @@ package org.hospes.hv.sched;
 import org.hospes.hv.domain.Vcpu;
 
 /**
- * The scheduler extension point: which runnable vCPU runs next on the (single) physical CPU and
- * for how long. Time is virtual, in cycles. Implementations are bound by name with Guice and
- * may come from plugin jars found with ServiceLoader.
+ * The scheduler extension point: which runnable vCPU runs next on a physical CPU and for how
+ * long. Time is virtual, in cycles. Implementations are bound by name with Guice and may come
+ * from plugin jars found with ServiceLoader.
+ *
+ * <p>A scheduler runs on one physical CPU unless it overrides {@link #setPcpus}; then the
+ * hypervisor calls the pCPU-indexed forms ({@link #pickNext(int, long)} and the others), each
+ * with the virtual clock of that pCPU. The one-pCPU forms are pCPU 0's.
  */
 public interface Scheduler {
 
@@ -47,5 +51,41 @@ public interface Scheduler {
    */
   default long nextEvent(long now) {
     return Long.MAX_VALUE;
+  }
+
+  /**
+   * Sets the number of physical CPUs, 1..64, before any vCPU is scheduled. A scheduler that
+   * places vCPUs on one pCPU only refuses more with an IllegalArgumentException saying so.
+   */
+  default void setPcpus(int n) {
+    if (n != 1) {
+      throw new IllegalArgumentException("the " + name() + " scheduler runs every vCPU on one"
+          + " physical CPU; " + n + " physical CPUs need a scheduler that places vCPUs on"
+          + " several (credit)");
+    }
+  }
+
+  /** The vCPU physical CPU {@code pcpu} runs at its time {@code now}, or null (it idles). */
+  default Vcpu pickNext(int pcpu, long now) {
+    return pickNext(now);
+  }
+
+  /** As {@link #timeslice(Vcpu, long)}, for {@code v} on physical CPU {@code pcpu}. */
+  default long timeslice(int pcpu, Vcpu v, long now) {
+    return timeslice(v, now);
+  }
+
+  /** As {@link #account(Vcpu, long, long)}, for {@code v} that ran on {@code pcpu}. */
+  default void account(int pcpu, Vcpu v, long cycles, long now) {
+    account(v, cycles, now);
+  }
+
+  /**
+   * As {@link #nextEvent(long)}, for idle physical CPU {@code pcpu}: when it may find something
+   * to run without an event waking a vCPU (a parked domain's replenishment, work queued for a
+   * later time on a peer).
+   */
+  default long nextEvent(int pcpu, long now) {
+    return nextEvent(now);
   }
 }

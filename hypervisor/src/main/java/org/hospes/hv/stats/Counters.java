@@ -49,6 +49,8 @@ public final class Counters {
   /** Singleshot-timer arms (VCPUOP_set_singleshot_timer, set_timer_op) and multicall entries. */
   public long timerArms;
   public long multicallEntries;
+  /** Times the vCPU ran on a physical CPU other than the one it last ran on. */
+  public long migrations;
 
   public void addExit(ExitReason reason, long modelledCycles) {
     exitCount[reason.code()]++;
@@ -116,5 +118,6 @@ public final class Counters {
     grantErrors += o.grantErrors;
     timerArms += o.timerArms;
     multicallEntries += o.multicallEntries;
+    migrations += o.migrations;
   }
 }
