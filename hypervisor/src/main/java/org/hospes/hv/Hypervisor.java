@@ -814,6 +814,22 @@ public final class Hypervisor {
   }
 
   /**
+   * Sets the physical CPUs {@code d}'s vCPUs may run on (xl's {@code cpus=}, vcpu-pin): bit
+   * {@code n} for pCPU {@code n}, at least one of this host's. A vCPU queued where it may no
+   * longer run moves; a running one moves at its pCPU's next decision.
+   */
+  public void setHardAffinity(Domain d, long mask) {
+    long all = pcpus.length == 64 ? -1L : (1L << pcpus.length) - 1;
+    Preconditions.checkArgument((mask & all) != 0 && (mask & ~all) == 0,
+        "hard affinity must name physical CPUs among 0..%s", pcpus.length - 1);
+    d.setHardAffinity(mask);
+    for (Vcpu v : d.vcpus()) {
+      scheduler.parametersChanged(v);
+    }
+    kickIdlePcpus(now);
+  }
+
+  /**
    * Maps machine frame {@code mfn} at guest frame {@code gfn} of {@code d} (add_to_physmap):
    * the P2M and EPT change and every vCPU of the domain drops its cached translations.
    */
