@@ -60,6 +60,12 @@ final class HostCommand implements Callable<Integer> {
         description = "Scheduler (default ${DEFAULT-VALUE}; plugins may add more).")
     String scheduler;
 
+    @Option(names = "--pcpus", paramLabel = "N", defaultValue = "1",
+        description = "Physical CPUs the scheduler places vCPUs on, 1 to "
+            + org.hospes.hv.Hypervisor.MAX_PCPUS + " (default ${DEFAULT-VALUE}; more than one"
+            + " needs the credit scheduler).")
+    int pcpus;
+
     @Option(names = "--foreground",
         description = "Run the host in this process until stopped (host stop, Ctrl-C or"
             + " SIGTERM) and log to stderr.")
@@ -75,6 +81,11 @@ final class HostCommand implements Callable<Integer> {
         streams.error("--memory must be 64..1536 MiB, got " + memoryMiB);
         return ExitStatus.USAGE;
       }
+      String pcpusProblem = HostOptions.pcpusProblem(pcpus);
+      if (pcpusProblem != null) {
+        streams.error(pcpusProblem);
+        return ExitStatus.USAGE;
+      }
       HostPaths paths = dir.paths();
       if (new HostClient(paths).isRunning()) {
         streams.error("a host is already running (pid " + pid(paths) + ", state directory "
@@ -88,7 +99,7 @@ final class HostCommand implements Callable<Integer> {
       HostDaemon daemon;
       try {
         daemon = HostDaemon.start(paths, memoryMiB, scheduler,
-            HypervisorFactory.DEFAULT_COST_MODEL, streams.err());
+            HypervisorFactory.DEFAULT_COST_MODEL, pcpus, streams.err());
       } catch (HostException e) {
         streams.error(e.getMessage());
         return ExitStatus.USAGE;
@@ -138,7 +149,8 @@ final class HostCommand implements Callable<Integer> {
       cmd.add(System.getProperty("java.class.path"));
       cmd.add(HospesCli.class.getName());
       cmd.addAll(List.of("host", "start", "--foreground", "--state-dir", paths.dir().toString(),
-          "--memory", Integer.toString(memoryMiB), "--sched", scheduler));
+          "--memory", Integer.toString(memoryMiB), "--sched", scheduler,
+          "--pcpus", Integer.toString(pcpus)));
       Process p;
       try {
         p = new ProcessBuilder(cmd)

@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import org.hospes.dom0.report.OutputFiles;
 import org.hospes.dom0.report.StatsDocument;
 import org.hospes.dom0.report.StatsReport;
+import org.hospes.hv.Hypervisor;
 import org.hospes.hv.HypervisorFactory;
 import picocli.CommandLine.Option;
 
@@ -25,6 +26,13 @@ final class HostOptions {
           + HypervisorFactory.DEFAULT_SCHEDULER + "). Built in: credit (Xen's credit scheduler:"
           + " weights and caps), rr (round robin); plugins on the class path add more.")
   String scheduler;
+
+  @Option(names = "--pcpus", paramLabel = "N",
+      description = "Hypervisor modes: physical CPUs the scheduler places vCPUs on, 1 to "
+          + Hypervisor.MAX_PCPUS + " (default 1). Each has its own run queue and virtual clock;"
+          + " they advance in lockstep, so runs stay deterministic. Needs a scheduler that"
+          + " places vCPUs on several (credit).")
+  Integer pcpus;
 
   @Option(names = "--cost-model", paramLabel = "NAME",
       description = "Every mode: the cost model turning events into cycles (default: "
@@ -49,6 +57,34 @@ final class HostOptions {
 
   String costModelName() {
     return costModel == null ? HypervisorFactory.DEFAULT_COST_MODEL : costModel;
+  }
+
+  /** Null if {@code --pcpus} is in range (or not given), else why not (one line). */
+  String pcpusProblem() {
+    return pcpusProblem(pcpus);
+  }
+
+  static String pcpusProblem(Integer pcpus) {
+    if (pcpus != null && (pcpus < 1 || pcpus > Hypervisor.MAX_PCPUS)) {
+      return "--pcpus must be between 1 and " + Hypervisor.MAX_PCPUS + ", got " + pcpus;
+    }
+    return null;
+  }
+
+  /**
+   * Gives {@code hv} {@code pcpus} physical CPUs; null if done, else the reason it cannot (the
+   * scheduler places vCPUs on one only), naming the option.
+   */
+  static String applyPcpus(Hypervisor hv, int pcpus) {
+    if (pcpus == hv.pcpuCount()) {
+      return null;
+    }
+    try {
+      hv.setPcpus(pcpus);
+      return null;
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      return "--pcpus " + pcpus + ": " + e.getMessage();
+    }
   }
 
   /** Null if {@code --stats-json} can be written after the run, else why not (one line). */

@@ -103,8 +103,8 @@ final class RunCommand implements Callable<Integer> {
       description = "vCPUs of the domain (default: ${DEFAULT-VALUE}): hvm, hvm-shadow and pvh 1"
           + " to " + org.hospes.hv.domain.Domains.MAX_VCPUS + "; native and pv have 1."
           + " vCPU 0 starts at the kernel's entry; the others wait for INIT and start-up IPIs"
-          + " from its local APIC (APIC ID = vCPU id). All run interleaved on one physical CPU"
-          + " in virtual time.")
+          + " from its local APIC (APIC ID = vCPU id). They run interleaved in virtual time on"
+          + " the physical CPUs --pcpus gives (one by default).")
   int cpus;
 
   @Option(names = "--cmdline", paramLabel = "STRING",
@@ -208,6 +208,9 @@ final class RunCommand implements Callable<Integer> {
       return ExitStatus.USAGE;
     }
     String problem = optionProblem(runMode.get());
+    if (problem == null) {
+      problem = host.pcpusProblem();
+    }
     if (problem == null) {
       problem = host.statsJsonProblem();
     }
@@ -316,6 +319,9 @@ final class RunCommand implements Callable<Integer> {
       if (host.scheduler != null) {
         return "--sched" + noHypervisor;
       }
+      if (host.pcpus != null) {
+        return "--pcpus" + noHypervisor;
+      }
       if (vifs != null) {
         return "--vif" + noHypervisor + " (an e1000 or virtio-net in hvm, a vif in pvh)";
       }
@@ -354,6 +360,13 @@ final class RunCommand implements Callable<Integer> {
       return ExitStatus.USAGE;
     }
     machine.setHostLink(session);
+    if (host.pcpus != null) {
+      String p = HostOptions.applyPcpus(machine.hypervisor(), host.pcpus);
+      if (p != null) {
+        streams.error(p);
+        return ExitStatus.USAGE;
+      }
+    }
     if (hvmFep) {
       machine.hypervisor().enableForcedEmulation();
     }

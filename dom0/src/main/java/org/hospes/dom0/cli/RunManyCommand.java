@@ -23,6 +23,7 @@ import org.hospes.dom0.machine.RunResult;
 import org.hospes.dom0.report.StatsDocument;
 import org.hospes.dom0.report.StatsReport;
 import org.hospes.dom0.toolstack.Dom0Settings;
+import org.hospes.dom0.toolstack.HostSettings;
 import org.hospes.dom0.toolstack.DomainOutcome;
 import org.hospes.dom0.toolstack.DomainSpec;
 import org.hospes.dom0.toolstack.GuestDomain;
@@ -48,11 +49,13 @@ import picocli.CommandLine.Option;
           + " '[NAME] '; one outcome line per domain goes to stderr at the end.",
       "",
       "Domain spec: " + DomainSpec.SYNTAX,
-      "A config line '" + Dom0Settings.SYNTAX + "' sets dom0's scheduling parameters.",
+      "A config line '" + Dom0Settings.SYNTAX + "' sets dom0's scheduling parameters, a line '"
+          + HostSettings.SYNTAX + "' the physical CPUs (--pcpus wins over it).",
       "  mode: hvm (EPT), hvm-shadow (shadow paging), pvh (PVH ELF; xenstore, PV console"
           + " and console_io, no device model); ram: MiB (default " + DomainSpec.DEFAULT_RAM_MIB + "); weight, cap:"
           + " scheduler parameters (credit: weight 1..65535, cap in percent of a CPU, 0 for none;"
-          + " round robin ignores them); cmdline: the multiboot command line, the"
+          + " round robin ignores them); cpus: hard affinity, the physical CPUs the domain may"
+          + " run on (N or N-M); cmdline: the multiboot command line, the"
           + " rest of the spec (commas included), so it comes last.",
       "  device: a device from a device-model plugin, device=NAME or"
           + " device=[NAME,key=value...] (repeatable; hvm, hvm-shadow, pvhvm), as run's"
@@ -112,10 +115,12 @@ final class RunManyCommand implements Callable<Integer> {
     }
     List<DomainSpec> specs = new ArrayList<>();
     Dom0Settings dom0 = Dom0Settings.DEFAULT;
+    HostSettings hostSettings = HostSettings.DEFAULT;
     try {
       if (config != null) {
         specs.addAll(readConfig(config));
         dom0 = readDom0Settings(config);
+        hostSettings = readHostSettings(config);
       }
       dom0 = dom0Options.over(dom0);
       for (String d : domains) {
@@ -148,6 +153,12 @@ final class RunManyCommand implements Callable<Integer> {
           + HostRunner.MAX_MACHINE_MIB + " MiB a host has");
       return ExitStatus.USAGE;
     }
+    String pcpusProblem = this.host.pcpusProblem();
+    if (pcpusProblem != null) {
+      streams.error(pcpusProblem);
+      return ExitStatus.USAGE;
+    }
+    int pcpus = this.host.pcpus != null ? this.host.pcpus : hostSettings.pcpus();
     String jsonProblem = this.host.statsJsonProblem();
     if (jsonProblem != null) {
       streams.error(jsonProblem);
@@ -161,6 +172,11 @@ final class RunManyCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       // Unknown --sched or --cost-model: the message lists the known names.
       streams.error(e.getMessage());
+      return ExitStatus.USAGE;
+    }
+    String pcpusRefused = HostOptions.applyPcpus(host.hypervisor(), pcpus);
+    if (pcpusRefused != null) {
+      streams.error(pcpusRefused);
       return ExitStatus.USAGE;
     }
     dom0.applyTo(host.hypervisor());
@@ -274,6 +290,27 @@ final class RunManyCommand implements Callable<Integer> {
     return s;
   }
 
+  /** The host's settings from the file's {@code host pcpus=N} line (the last wins). */
+  static HostSettings readHostSettings(Path file) throws IOException {
+    HostSettings s = HostSettings.DEFAULT;
+    List<String> lines = Files.readAllLines(file);
+    for (int i = 0; i < lines.size(); i++) {
+      String line = lines.get(i);
+      int hash = line.indexOf('#');
+      if (hash >= 0) {
+        line = line.substring(0, hash);
+      }
+      if (HostSettings.isHostLine(line)) {
+        try {
+          s = HostSettings.parse(line);
+        } catch (DomainSpec.SpecException e) {
+          throw new DomainSpec.SpecException(file + ":" + (i + 1) + ": " + e.getMessage());
+        }
+      }
+    }
+    return s;
+  }
+
   /** One spec per line; blank lines and '#' comments are skipped; errors name FILE:LINE. */
   static List<DomainSpec> readConfig(Path file) throws IOException {
     List<DomainSpec> specs = new ArrayList<>();
@@ -285,7 +322,7 @@ final class RunManyCommand implements Callable<Integer> {
       if (hash >= 0) {
         line = line.substring(0, hash);
       }
-      if (line.isBlank() || Dom0Settings.isDom0Line(line)) {
+      if (line.isBlank() || Dom0Settings.isDom0Line(line) || HostSettings.isHostLine(line)) {
         continue;
       }
       try {

@@ -13,11 +13,21 @@ import java.util.Map;
  *
  * @param run how the whole run ended
  * @param virtualCycles virtual time at the end (1 GHz clock)
- * @param idleCycles virtual time no vCPU ran
+ * @param idleCycles virtual time the physical CPUs had no vCPU to run, added over them
+ * @param pcpus each physical CPU's busy and idle cycles and migrations (null for native)
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record StatsDocument(RunInfo run, long virtualCycles, Long idleCycles, String costModel,
-    String scheduler, List<DomainStats> domains) {
+    String scheduler, List<DomainStats> domains, List<PcpuStats> pcpus) {
+
+  /**
+   * One physical CPU of the hypervisor.
+   *
+   * @param busyCycles virtual cycles it ran vCPUs (guests' and service domains')
+   * @param idleCycles virtual cycles it had nothing to run
+   * @param migrations times a vCPU that last ran on another pCPU ran on this one
+   */
+  public record PcpuStats(int pcpu, long busyCycles, long idleCycles, long migrations) {}
 
   /**
    * The run as a whole.
@@ -39,6 +49,8 @@ public record StatsDocument(RunInfo run, long virtualCycles, Long idleCycles, St
    *     command has no ending for it (a service domain)
    * @param weight credit-scheduler weight
    * @param cap credit-scheduler cap in percent of one CPU, 0 for none
+   * @param vcpus the domain's vCPUs
+   * @param migrations times one of its vCPUs ran on a physical CPU other than its last
    * @param service true for a service domain (dom0, a driver domain)
    * @param hypercallsByOp hypercalls by Xen's name (console_io, event_channel_op, ...)
    * @param forcedEmulations instructions run behind Xen's forced-emulation prefix
@@ -47,7 +59,8 @@ public record StatsDocument(RunInfo run, long virtualCycles, Long idleCycles, St
    */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public record DomainStats(int domid, String name, String mode, String state, String endReason,
-      int status, int weight, int cap, Runstate runstate, boolean service,
+      int status, int weight, int cap, int vcpus, long migrations, Runstate runstate,
+      boolean service,
       @JsonUnwrapped ServiceStats services, long instructions, long cycles, long guestCycles, long idleCycles,
       long tlbMisses, long pageWalkReferences, long eptViolations, long shadowFaults,
       long shadowFaultsInjected, long ioreqs, long injectedInterrupts, long undefinedOpcodes,

@@ -38,6 +38,12 @@ public final class StatsReport {
     out.printf(Locale.ROOT, "virtual time %,d cycles (%.6f s at 1 GHz), idle %,d cycles, cost"
         + " model %s, scheduler %s%n", hv.now(), hv.now() / 1e9, hv.idleCycles(),
         hv.costModel().name(), hv.scheduler().name());
+    for (StatsDocument.PcpuStats p : pcpus(hv)) {
+      out.printf(Locale.ROOT, "pcpu %d: busy %,d cycles (%.1f%%), idle %,d cycles, %,d vCPU"
+          + " migrations in%n", p.pcpu(), p.busyCycles(),
+          hv.now() == 0 ? 0.0 : 100.0 * p.busyCycles() / hv.now(), p.idleCycles(),
+          p.migrations());
+    }
     for (Domain d : domains) {
       Counters c = d.totals();
       DomainControl svc = hv.service(d.domid());
@@ -53,6 +59,8 @@ public final class StatsReport {
         printService(d, svc, c, out);
         continue;
       }
+      out.printf(Locale.ROOT, "  %-26s %,18d (%,d migrations)%n", "vcpus", d.vcpus().size(),
+          c.migrations);
       out.printf(Locale.ROOT, "  %-26s %,18d%n", "instructions", c.instructions);
       out.printf(Locale.ROOT, "  %-26s %,18d%n", "modelled cycles", c.cycles);
       out.printf(Locale.ROOT, "  %-26s %,18d%n", "  guest execution cycles", c.guestCycles);
@@ -140,12 +148,23 @@ public final class StatsReport {
       list.add(domainStats(hv, d, endings.apply(d)));
     }
     return new StatsDocument(run, hv.now(), hv.idleCycles(), hv.costModel().name(),
-        hv.scheduler().name(), list);
+        hv.scheduler().name(), list, pcpus(hv));
+  }
+
+  /** Each physical CPU's busy and idle cycles and the vCPUs that migrated to it. */
+  public static List<StatsDocument.PcpuStats> pcpus(Hypervisor hv) {
+    List<StatsDocument.PcpuStats> l = new ArrayList<>();
+    for (int i = 0; i < hv.pcpuCount(); i++) {
+      var p = hv.pcpu(i);
+      l.add(new StatsDocument.PcpuStats(i, p.busyCycles(), p.idleCycles(hv.now()),
+          p.migrations()));
+    }
+    return l;
   }
 
   /** A native run's document: no hypervisor, so the run and the processor's clock only. */
   public static StatsDocument nativeDocument(RunInfo run, long cycles) {
-    return new StatsDocument(run, cycles, null, null, null, null);
+    return new StatsDocument(run, cycles, null, null, null, null, null);
   }
 
   private static DomainStats domainStats(Hypervisor hv, Domain d, Ending ending) {
@@ -167,6 +186,7 @@ public final class StatsReport {
     // A service domain's services are Java code, not a guest in a mode: no "pvh" for dom0.
     return new DomainStats(d.domid(), d.name(), d.isService() ? "service" : d.mode().cliName(),
         d.state().name().toLowerCase(Locale.ROOT), endReason, status, d.weight(), d.cap(),
+        d.vcpus().size(), c.migrations,
         new Runstate(rs[0], rs[1], rs[2]), d.isService(), service, c.instructions, c.cycles,
         c.guestCycles, c.idleCycles, c.tlbMisses, c.pageWalkReferences, c.eptViolations,
         c.shadowFaults, c.shadowFaultsInjected, c.ioreqs, c.injectedInterrupts,

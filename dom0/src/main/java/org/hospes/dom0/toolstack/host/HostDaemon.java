@@ -112,6 +112,12 @@ public final class HostDaemon {
    */
   public static HostDaemon start(HostPaths paths, int machineMiB, String scheduler,
       String costModel, PrintStream log) throws HostException {
+    return start(paths, machineMiB, scheduler, costModel, 1, log);
+  }
+
+  /** As above, on {@code pcpus} physical CPUs (HostException if the scheduler cannot). */
+  public static HostDaemon start(HostPaths paths, int machineMiB, String scheduler,
+      String costModel, int pcpus, PrintStream log) throws HostException {
     FileChannel lockFile = null;
     try {
       Files.createDirectories(paths.dir());
@@ -135,6 +141,13 @@ public final class HostDaemon {
       HostRunner runner;
       try {
         runner = HostRunner.create(machineMiB, scheduler, costModel, null);
+        if (pcpus != 1) {
+          try {
+            runner.hypervisor().setPcpus(pcpus);
+          } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--pcpus " + pcpus + ": " + e.getMessage(), e);
+          }
+        }
       } catch (IllegalArgumentException e) {
         lock.release();
         lockFile.close();
@@ -169,7 +182,8 @@ public final class HostDaemon {
   private void begin(int machineMiB, String scheduler) {
     runner.setConsoleTaps(name -> consoles.computeIfAbsent(name, n -> new ConsoleHub()));
     runner.setHypervisorLog(dmesg);
-    xen("Hospes host started: " + machineMiB + " MiB of machine memory, scheduler "
+    xen("Hospes host started: " + machineMiB + " MiB of machine memory, "
+        + runner.hypervisor().pcpuCount() + " physical CPU(s), scheduler "
         + scheduler + ", pid " + ProcessHandle.current().pid() + ", socket " + paths.socket());
     // The stack the tests run with (-Xss8m), not the 1 MiB default of a new thread.
     runThread = new Thread(null, this::runLoop, "hospes-host", 8L << 20);
