@@ -343,7 +343,7 @@ public final class Hypervisor {
         if (v.state() != VcpuState.BLOCKED && v.state() != VcpuState.OFFLINE) {
           v.setState(VcpuState.RUNNABLE);
           scheduler.wake(v, now);
-          kickIdlePcpus(now);
+          kickFor(v, now);
         }
       }
     }
@@ -545,7 +545,17 @@ public final class Hypervisor {
         return false;
       }
       at = Math.max(next, now + 1);
-      p = pcpus[0];
+      if (at >= limit) {
+        now = limit;
+        return true;
+      }
+      // The timers fire; a vCPU they wake wakes the pCPU it last ran on (or the idlers).
+      now = at;
+      runNow = now;
+      for (HvmPlatform hp : platforms.values()) {
+        hp.fireTimers(now);
+      }
+      return true;
     }
     if (at >= limit) {
       // Nothing happens before the budget ends: the idle time passes.
@@ -811,6 +821,8 @@ public final class Hypervisor {
     for (Vcpu v : d.vcpus()) {
       scheduler.parametersChanged(v);
     }
+    // A cap lifted may let a parked vCPU run on an idle pCPU.
+    kickIdlePcpus(now);
   }
 
   /**
@@ -987,7 +999,7 @@ public final class Hypervisor {
     v.setState(VcpuState.RUNNABLE);
     setRunstate(v, Runstate.RUNNABLE, Math.max(now, runNow));
     scheduler.wake(v, pcpus.length == 1 ? now : Math.max(now, runNow));
-    kickIdlePcpus(Math.max(now, runNow));
+    kickFor(v, Math.max(now, runNow));
     return true;
   }
 
@@ -1041,11 +1053,25 @@ public final class Hypervisor {
       // One pCPU: the decision's time, as always; several: the wake's own time, so no pCPU
       // runs it before it was woken.
       scheduler.wake(v, pcpus.length == 1 ? now : Math.max(now, at));
-      kickIdlePcpus(Math.max(now, at));
+      kickFor(v, Math.max(now, at));
     }
   }
 
-  /** A vCPU became runnable at {@code at}: idle physical CPUs look for work then. */
+  /**
+   * {@code v} became runnable at {@code at}: if the pCPU it last ran on idles, that one looks
+   * for work then (it finds {@code v} in its own queue); otherwise every idle pCPU does, and the
+   * first steals it (Xen's tickle: the vCPU's own pCPU when idle, else the idlers).
+   */
+  private void kickFor(Vcpu v, long at) {
+    int home = v.lastPcpu();
+    if (home >= 0 && home < pcpus.length && pcpus[home].idle()) {
+      pcpus[home].kick(at);
+    } else {
+      kickIdlePcpus(at);
+    }
+  }
+
+  /** Something may have become runnable at {@code at}: idle physical CPUs look for work then. */
   private void kickIdlePcpus(long at) {
     if (pcpus.length > 1) {
       for (PhysicalCpu p : pcpus) {

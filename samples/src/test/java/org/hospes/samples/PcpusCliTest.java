@@ -109,6 +109,33 @@ class PcpusCliTest {
 
   @Test
   @Timeout(value = 300, unit = TimeUnit.SECONDS)
+  void cpusInASpecPinsDomainsToPhysicalCpus() throws Exception {
+    String spin = TestKernels.anyElf("spin").toString();
+    Path json = dir.resolve("pinned.json");
+    int status = hospes("run-many", "--pcpus", "2", "--domain", "a=" + spin + ",ram=4,cpus=1",
+        "--domain", "b=" + spin + ",ram=4,cpus=1-1", "--max-cycles", Long.toString(CYCLES),
+        "--stats-json", json.toString());
+    assertThat(status).as(stderr()).isEqualTo(ExitStatus.INSTRUCTION_LIMIT);
+    JsonNode doc = new ObjectMapper().readTree(json.toFile());
+    // Both on pCPU 1: half of it each; pCPU 0 only runs dom0 (which has nothing to do).
+    assertThat(running(doc, "a")).isCloseTo(0.5, within(0.05));
+    assertThat(running(doc, "b")).isCloseTo(0.5, within(0.05));
+    long virt = doc.get("virtualCycles").asLong();
+    assertThat(doc.get("pcpus").get(1).get("busyCycles").asDouble() / virt)
+        .isCloseTo(1.0, within(0.02));
+    assertThat(doc.get("pcpus").get(0).get("busyCycles").asLong()).isLessThan(virt / 100);
+
+    assertThat(hospes("run-many", "--pcpus", "2", "--domain", "a=" + spin + ",cpus=3"))
+        .isEqualTo(ExitStatus.USAGE);
+    assertThat(stderr()).contains("a: cpus: hard affinity must name physical CPUs among 0..1"
+        + " (the host has 2)");
+    assertThat(hospes("run-many", "--domain", "a=" + spin + ",cpus=x")).isEqualTo(
+        ExitStatus.USAGE);
+    assertThat(stderr()).contains("a: cpus: 'x' in CPU list 'x' is not a physical CPU number");
+  }
+
+  @Test
+  @Timeout(value = 300, unit = TimeUnit.SECONDS)
   void runTakesPcpusForAnSmpDomain() throws Exception {
     int status = hospes("run", "--mode", "hvm", "--cpus", "2", "--pcpus", "2", "--stats",
         TestKernels.anyElf("smp").toString());

@@ -12,7 +12,7 @@ import org.hospes.hv.domain.DomainMode;
  * What the toolstack needs to build one domain, as written on the command line or in a host
  * configuration file:
  * {@code NAME=KERNEL[,mode=hvm|hvm-shadow|pvh|pvhvm|pv][,ram=MIB][,vcpus=N][,weight=W][,cap=C]
- * [,loader=NAME][,disk=DISK]...[,cmdline=TEXT]}. {@code vcpus} (hvm and pvh, 1 to 64; default
+ * [,cpus=N|N-M][,loader=NAME][,disk=DISK]...[,cmdline=TEXT]}. {@code vcpus} (hvm and pvh, 1 to 64; default
  * 1) gives the domain that many vCPUs: vCPU 0 boots, the others wait for INIT-SIPI-SIPI.
  * {@code disk} (repeatable: PV disks xvda, ... in PVH domains; IDE disks hda..hdd by default in
  * hvm and hvm-shadow, {@code bus=xen} for a vbd there) is
@@ -38,13 +38,24 @@ import org.hospes.hv.domain.DomainMode;
  * @param vifs network interfaces, in order: e1000 cards (hvm, hvm-shadow by default), vifs (pvh,
  *     pvhvm by default; in pvhvm also offered as an e1000 to unplug), model=virtio ones
  * @param vcpus vCPUs (1 to 64; more than one in hvm and pvh only)
+ * @param cpus hard affinity: bit {@code n} for physical CPU {@code n} (xl's {@code cpus=});
+ *     -1 for all
  * @param devices devices from device-model plugins ({@code device=NAME} or
  *     {@code device=[NAME,key=value...]}, repeatable; modes with a device model)
  */
 public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, int weight,
     int cap, String cmdline, String loader, java.util.List<DiskSpec> disks,
     java.util.List<VifSpec> vifs, int vcpus,
-    java.util.List<org.hospes.dom0.devicemodel.plugin.DeviceSpec> devices) {
+    java.util.List<org.hospes.dom0.devicemodel.plugin.DeviceSpec> devices, long cpus) {
+
+  /** A domain that may run on every physical CPU. */
+  public DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, int weight, int cap,
+      String cmdline, String loader, java.util.List<DiskSpec> disks,
+      java.util.List<VifSpec> vifs, int vcpus,
+      java.util.List<org.hospes.dom0.devicemodel.plugin.DeviceSpec> devices) {
+    this(name, kernel, mode, ramMiB, weight, cap, cmdline, loader, disks, vifs, vcpus, devices,
+        -1L);
+  }
 
   /** A domain without plugin devices. */
   public DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, int weight, int cap,
@@ -74,7 +85,7 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
   }
 
   public static final String SYNTAX = "NAME=KERNEL[,mode=hvm|hvm-shadow|pvh|pv][,ram=MIB]"
-      + "[,vcpus=N][,weight=W][,cap=C][,loader=NAME][,disk=DISK]...[,vif=VIF]...[,device=DEVICE]..."
+      + "[,vcpus=N][,weight=W][,cap=C][,cpus=N|N-M][,loader=NAME][,disk=DISK]...[,vif=VIF]...[,device=DEVICE]..."
       + "[,cmdline=TEXT]";
   public static final int DEFAULT_RAM_MIB = 16;
   public static final int MAX_RAM_MIB = 1024;
@@ -152,12 +163,12 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
 
   public DomainSpec withRam(int mib) {
     return new DomainSpec(name, kernel, mode, mib, weight, cap, cmdline, loader, disks, vifs,
-        vcpus, devices);
+        vcpus, devices, cpus);
   }
 
   public DomainSpec withMode(DomainMode m) {
     return new DomainSpec(name, kernel, m, ramMiB, weight, cap, cmdline, loader, disks, vifs,
-        vcpus, devices);
+        vcpus, devices, cpus);
   }
 
   /**
@@ -224,6 +235,7 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
     int weight = DEFAULT_WEIGHT;
     int cap = 0;
     int vcpus = 1;
+    long cpus = -1L;
     String loader = null;
     for (Map.Entry<String, String> o : options.entrySet()) {
       switch (o.getKey()) {
@@ -234,8 +246,9 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
         case "weight" -> weight = number(name, "weight", o.getValue());
         case "cap" -> cap = number(name, "cap", o.getValue());
         case "loader" -> loader = o.getValue();
+        case "cpus" -> cpus = cpuList(name, o.getValue());
         default -> throw new SpecException(name + ": unknown option '" + o.getKey()
-            + "' (valid: mode, type, ram, vcpus, weight, cap, loader, disk, vif,"
+            + "' (valid: mode, type, ram, vcpus, weight, cap, cpus, loader, disk, vif,"
             + " device, cmdline)");
       }
     }
@@ -266,7 +279,15 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
     }
     Path path = base == null ? Path.of(kernel) : base.resolve(kernel);
     return new DomainSpec(name, path, mode, ram, weight, cap, cmdline, loader, disks, vifs,
-        vcpus, devices);
+        vcpus, devices, cpus);
+  }
+
+  private static long cpuList(String name, String value) {
+    try {
+      return CpuList.parse(value);
+    } catch (IllegalArgumentException e) {
+      throw new SpecException(name + ": cpus: " + e.getMessage());
+    }
   }
 
   /**

@@ -207,6 +207,14 @@ public final class HostRunner {
         : hv.createHvmDomain(spec.name(), spec.mode(), spec.ramMiB(), spec.vcpus());
     try {
       hv.setSchedulerParameters(d, spec.weight(), spec.cap());
+      if (spec.cpus() != -1L) {
+        try {
+          hv.setHardAffinity(d, spec.cpus());
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException("cpus: " + e.getMessage() + " (the host has "
+              + hv.pcpuCount() + ")", e);
+        }
+      }
       LineConsole lines = consoleTaps == null ? new LineConsole(spec.name(), console)
           : new LineConsole(spec.name(), console, consoleTaps.apply(spec.name()), false);
       GuestDomain[] self = new GuestDomain[1];

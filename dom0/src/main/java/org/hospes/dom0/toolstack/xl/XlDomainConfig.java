@@ -22,7 +22,8 @@ import org.hospes.hv.domain.DomainMode;
  * (required: Hospes has no firmware to boot a disk), {@code ramdisk}, {@code cmdline} (or xl's
  * {@code root} and {@code extra}), {@code disk} = [...] (xl-disk-configuration; PVH and PVHVM),
  * {@code on_crash} = "destroy" | "preserve" | "restart", {@code hap} = 0 (HVM with shadow
- * paging), and the credit scheduler's {@code cpu_weight} and {@code cap}. {@code type = "pv"}
+ * paging), the credit scheduler's {@code cpu_weight} and {@code cap}, and {@code cpus} (hard
+ * affinity: "all", "N", "N-M", "N,M-K"). {@code type = "pv"}
  * boots a classic PV kernel; {@code type = "hvm"} with {@code xen_platform_pci = 1} is PVHVM.
  * In the modes with a device model (hvm, hvm-shadow, pvhvm), disks with xl's
  * {@code specification=virtio} and {@code vif = ['model=virtio-net,...']} are virtio PCI devices,
@@ -36,10 +37,11 @@ import org.hospes.hv.domain.DomainMode;
  * @param cmdline the kernel command line, or null
  * @param disks xl disk specifications, in order (xvda first)
  * @param baseDir the file's directory, against which disk targets are resolved
+ * @param cpus hard affinity, bit {@code n} for physical CPU {@code n}; -1 for all
  */
 public record XlDomainConfig(String source, String name, String type, int memoryMiB, int vcpus,
     String kernel, String ramdisk, String cmdline, List<String> disks, String onCrash,
-    int weight, int cap, String baseDir, List<String> vifs, List<String> devices) {
+    int weight, int cap, String baseDir, List<String> vifs, List<String> devices, long cpus) {
 
   /** Keys accepted and ignored: they concern what Hospes's domains do not have. */
   private static final Set<String> IGNORED = Set.of("uuid", "serial", "vnc", "vnclisten",
@@ -48,7 +50,7 @@ public record XlDomainConfig(String source, String name, String type, int memory
 
   private static final Set<String> KNOWN = Set.of("name", "type", "builder", "memory", "maxmem",
       "vcpus", "kernel", "ramdisk", "cmdline", "root", "extra", "disk", "vif",
-      "on_crash", "hap", "xen_platform_pci", "cpu_weight", "cap", "device_model_args",
+      "on_crash", "hap", "xen_platform_pci", "cpu_weight", "cap", "cpus", "device_model_args",
       "device_model_args_hvm");
 
   public XlDomainConfig {
@@ -119,7 +121,7 @@ public record XlDomainConfig(String source, String name, String type, int memory
     }
     try {
       return new DomainSpec(name, Path.of(kernel), mode(), memoryMiB, weight, cap, cmdline, null,
-          specs, nics, vcpus, devs);
+          specs, nics, vcpus, devs, cpus);
     } catch (DomainSpec.SpecException e) {
       throw new XlConfigException(source + ": " + e.getMessage());
     }
@@ -207,8 +209,17 @@ public record XlDomainConfig(String source, String name, String type, int memory
       List<String> devices = devices(hvm);
       int weight = number("cpu_weight", DomainSpec.DEFAULT_WEIGHT, 1, 65535, "");
       int cap = number("cap", 0, 0, 100 * vcpus, "percent of a CPU");
+      long cpus = -1L;
+      String cpuText = string("cpus", null);
+      if (cpuText != null) {
+        try {
+          cpus = org.hospes.dom0.toolstack.CpuList.parse(cpuText);
+        } catch (IllegalArgumentException e) {
+          throw error(s.get("cpus"), e.getMessage());
+        }
+      }
       XlDomainConfig c = new XlDomainConfig(file.source(), name, type, memory, vcpus, kernel,
-          ramdisk, cmdline, disks, onCrash, weight, cap, base.toString(), vifs, devices);
+          ramdisk, cmdline, disks, onCrash, weight, cap, base.toString(), vifs, devices, cpus);
       try {
         c.toSpec(); // disks: their own syntax errors now, not when the host builds the domain
       } catch (XlConfigException e) {

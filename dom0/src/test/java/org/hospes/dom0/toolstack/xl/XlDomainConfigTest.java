@@ -114,11 +114,24 @@ class XlDomainConfigTest {
   }
 
   @Test
+  void cpusIsHardAffinityAsACpuList() throws IOException {
+    String base = "name=\"a\"\nkernel=\"k.elf\"\n";
+    assertThat(read(base).toSpec().cpus()).isEqualTo(-1L);
+    assertThat(read(base + "cpus = \"all\"\n").toSpec().cpus()).isEqualTo(-1L);
+    assertThat(read(base + "cpus = \"1\"\n").toSpec().cpus()).isEqualTo(0b10L);
+    assertThat(read(base + "cpus = \"0-1\"\n").toSpec().cpus()).isEqualTo(0b11L);
+    assertThat(read(base + "cpus = \"0,2-3\"\n").toSpec().cpus()).isEqualTo(0b1101L);
+    fails(base + "cpus = \"64\"\n", ":3: cpus: '64' in CPU list '64' is not a physical CPU"
+        + " number 0..63 (expected all, N, N-M or N,M-K)");
+    fails(base + "cpus = \"3-1\"\n", ":3: cpus: '3-1' in CPU list '3-1' is a backwards range");
+  }
+
+  @Test
   void errorsNameTheFileTheLineAndTheKey() {
     fails("name = \"a\"\nkernel = \"k.elf\"\nmemory = 4096\n",
         ":3: memory: must be 1..1024 MiB, got 4096");
     fails("name = \"a\"\n\nkernel = \"k.elf\"\nmemroy = 64\n", ":4: memroy: unknown key (Hospes"
-        + " knows: builder, cap, cmdline, cpu_weight, device_model_args, device_model_args_hvm,"
+        + " knows: builder, cap, cmdline, cpu_weight, cpus, device_model_args, device_model_args_hvm,"
         + " disk, extra, hap, kernel, maxmem, memory, name, on_crash, ramdisk, root, type, vcpus, vif, xen_platform_pci)");
     fails("name = \"a\"\nkernel = \"missing.elf\"\n", ":2: kernel: " + dir.resolve("missing.elf")
         + ": no such file");
