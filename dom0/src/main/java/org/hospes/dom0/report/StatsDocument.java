@@ -59,15 +59,14 @@ public record StatsDocument(RunInfo run, long virtualCycles, Long idleCycles, St
    */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public record DomainStats(int domid, String name, String mode, String state, String endReason,
-      int status, int weight, int cap, int vcpus, long migrations, Runstate runstate,
-      boolean service,
+      int status, int weight, int cap, Runstate runstate, boolean service,
       @JsonUnwrapped ServiceStats services, long instructions, long cycles, long guestCycles, long idleCycles,
       long tlbMisses, long pageWalkReferences, long eptViolations, long shadowFaults,
       long shadowFaultsInjected, long ioreqs, long injectedInterrupts, long undefinedOpcodes,
       Long forcedEmulations, long hypercalls, long hypercallErrors, long hypercallCycles,
       Map<String, Long> hypercallsByOp, long eventUpcalls, long grantMaps, long grantUnmaps,
       long grantCopies, long grantCopyBytes, long grantCycles, long grantErrors,
-      Map<String, ExitStats> exits) {}
+      Map<String, ExitStats> exits, int vcpus, long migrations) {}
 
   /** Cycles the domain's vCPUs spent running, runnable and blocked, added up. */
   public record Runstate(long running, long runnable, long blocked) {}

@@ -186,14 +186,13 @@ public final class StatsReport {
     // A service domain's services are Java code, not a guest in a mode: no "pvh" for dom0.
     return new DomainStats(d.domid(), d.name(), d.isService() ? "service" : d.mode().cliName(),
         d.state().name().toLowerCase(Locale.ROOT), endReason, status, d.weight(), d.cap(),
-        d.vcpus().size(), c.migrations,
         new Runstate(rs[0], rs[1], rs[2]), d.isService(), service, c.instructions, c.cycles,
         c.guestCycles, c.idleCycles, c.tlbMisses, c.pageWalkReferences, c.eptViolations,
         c.shadowFaults, c.shadowFaultsInjected, c.ioreqs, c.injectedInterrupts,
         undefinedOpcodes(d), c.forcedEmulations == 0 ? null : c.forcedEmulations,
         c.totalHypercalls(), c.hypercallErrors, c.hypercallCycles,
         hypercallsByOp(c), c.eventUpcalls, c.grantMaps, c.grantUnmaps, c.grantCopies,
-        c.grantCopyBytes, c.grantCycles, c.grantErrors, exits);
+        c.grantCopyBytes, c.grantCycles, c.grantErrors, exits, d.vcpus().size(), c.migrations);
   }
 
   /** Hypercalls made, by Xen's name (public/xen.h without __HYPERVISOR_), in number order. */

@@ -128,6 +128,24 @@ class PhysicalCpusTest {
   }
 
   @Test
+  void aCapHoldsOnTwoPcpusAndItsUnusedShareGoesToTheOthers() {
+    // Capped at 25 % beside two spinners on 2 pCPUs: it gets its quarter of a pCPU; the two
+    // others share the remaining 1.75 pCPUs evenly (the capped domain's unused credit is
+    // redistributed to them).
+    Hypervisor hv = hv(2);
+    List<Domain> ds = spinners(hv, 3);
+    hv.setSchedulerParameters(ds.get(0), 256, 25);
+    ds.forEach(hv::unpause);
+    long ran = hv.run(3 * SECOND);
+    System.out.printf("cap 25 beside 2 spinners on 2 pCPUs: %.4f %.4f %.4f;%s%n",
+        share(ds.get(0), ran), share(ds.get(1), ran), share(ds.get(2), ran), pcpuLine(hv, ran));
+    assertThat(share(ds.get(0), ran)).isCloseTo(0.25, within(0.25 * 0.05));
+    assertThat(share(ds.get(1), ran)).isCloseTo(0.875, within(0.875 * 0.05));
+    assertThat(share(ds.get(2), ran)).isCloseTo(0.875, within(0.875 * 0.05));
+    assertThat(hv.idleCycles()).isLessThan(ran / 100);
+  }
+
+  @Test
   void anIdlePcpuStealsWorkQueuedOnAPeerOnceAffinityAllows() {
     Hypervisor hv = hv(2);
     List<Domain> ds = spinners(hv, 2);

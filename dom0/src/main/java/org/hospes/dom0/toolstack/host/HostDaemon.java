@@ -182,9 +182,9 @@ public final class HostDaemon {
   private void begin(int machineMiB, String scheduler) {
     runner.setConsoleTaps(name -> consoles.computeIfAbsent(name, n -> new ConsoleHub()));
     runner.setHypervisorLog(dmesg);
-    xen("Hospes host started: " + machineMiB + " MiB of machine memory, "
-        + runner.hypervisor().pcpuCount() + " physical CPU(s), scheduler "
-        + scheduler + ", pid " + ProcessHandle.current().pid() + ", socket " + paths.socket());
+    xen("Hospes host started: " + machineMiB + " MiB of machine memory, scheduler "
+        + scheduler + " on " + runner.hypervisor().pcpuCount() + " physical CPU(s), pid "
+        + ProcessHandle.current().pid() + ", socket " + paths.socket());
     // The stack the tests run with (-Xss8m), not the 1 MiB default of a new thread.
     runThread = new Thread(null, this::runLoop, "hospes-host", 8L << 20);
     runThread.start();

@@ -67,6 +67,19 @@ class HostDaemonTest {
   }
 
   @Test
+  void aHostRunsOnTheGivenPhysicalCpusAndRoundRobinRefusesMoreThanOne() throws Exception {
+    daemon.stop();
+    assertThat(daemon.awaitStop(30, TimeUnit.SECONDS)).isTrue();
+    assertThatThrownBy(() -> HostDaemon.start(paths, 64, "rr", "default", 2,
+        new PrintStream(new ByteArrayOutputStream())))
+        .isInstanceOf(HostException.class)
+        .hasMessageContaining("--pcpus 2: the rr scheduler runs every vCPU on one physical CPU");
+    daemon = HostDaemon.start(paths, 64, "credit", "default", 4, new PrintStream(log, true));
+    assertThat(new HostClient(paths).call(Wire.request("dmesg")).path("log").asText())
+        .contains("scheduler credit on 4 physical CPU(s)");
+  }
+
+  @Test
   void anotherProtocolVersionAndUnknownRequestsAreRefusedInOneLine() throws Exception {
     try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
       ch.connect(UnixDomainSocketAddress.of(paths.socket()));
