@@ -795,6 +795,11 @@ public final class Hypervisor {
     if (rs.state() == state) {
       return;
     }
+    if (pcpus.length > 1) {
+      // Woken from another pCPU whose clock is behind the time it blocked here: its states
+      // keep their order.
+      at = Math.max(at, rs.entryTime());
+    }
     rs.transition(state, at);
     if (rs.areaVa() != 0 && !v.domain().state().isFinal()
         && !new GuestAccess(v).write(rs.areaVa(), rs.image(at))) {

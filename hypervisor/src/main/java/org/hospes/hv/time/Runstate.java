@@ -29,6 +29,11 @@ public final class Runstate {
     entryTime = now;
   }
 
+  /** When the current state was entered. */
+  public long entryTime() {
+    return entryTime;
+  }
+
   public int state() {
     return state;
   }
