@@ -235,7 +235,10 @@ public final class Hypervisor {
     return self[0];
   }
 
-  /** Virtual time in cycles. */
+  /**
+   * Virtual time in cycles: inside a step, the clock of the pCPU running it; between steps with
+   * several pCPUs, the global time (the clock of the pCPU furthest behind).
+   */
   public long now() {
     return now;
   }

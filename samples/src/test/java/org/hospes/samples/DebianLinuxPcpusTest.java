@@ -52,6 +52,43 @@ class DebianLinuxPcpusTest {
         m.domain().vcpus().stream().mapToLong(v -> v.counters().instructions).toArray());
   }
 
+  /**
+   * The same kernel as a PVH guest on 2 pCPUs: its timers and IPIs are event channels (Xen's
+   * per-vCPU VIRQ_TIMER and IPI ports), delivered across pCPUs.
+   */
+  @Test
+  @Timeout(value = 1800, unit = TimeUnit.SECONDS)
+  void debiansKernelRunsItsTwoVcpusOnTwoPcpusInPvh() throws Exception {
+    Path vmlinuz = DebianKernel.vmlinuz();
+    ByteArrayOutputStream console = new ByteArrayOutputStream();
+    ByteArrayOutputStream diag = new ByteArrayOutputStream();
+    HvmMachine m = HvmMachine.create(DomainMode.PVH, 256, 2, console,
+        new PrintStream(diag, true, StandardCharsets.UTF_8));
+    Hypervisor hv = m.hypervisor();
+    hv.setPcpus(2);
+    m.load(new org.hospes.dom0.boot.loader.PvhKernelLoader(), vmlinuz,
+        new org.hospes.dom0.boot.loader.BootRequest(
+            "console=hvc0 earlyprintk=xen cryptomgr.notests",
+            List.of(new org.hospes.dom0.boot.BootModule(
+                DebianKernel.busyboxInitramfs("smp-init.sh", List.of(), java.util.Map.of()),
+                null))), null);
+    RunResult r = m.run(8_000_000_000L);
+    String text = console.toString(StandardCharsets.ISO_8859_1).replace("\r", "");
+    assertThat(diag.toString(StandardCharsets.ISO_8859_1) + text).as("run ended: %s", r)
+        .contains("smp: Brought up 1 node, 2 CPUs");
+    assertThat(text).as("run ended: %s", r)
+        .contains("smp-init: /proc/cpuinfo lists 2 processors\n")
+        .contains("smp-init: counter pinned to CPU 0 reached 2000 on CPU 0\n")
+        .contains("smp-init: counter pinned to CPU 1 reached 2000 on CPU 1\n")
+        .doesNotContain("Kernel panic");
+    assertThat(r.exitStatus()).as("%s", r).isZero();
+    assertThat(hv.pcpu(0).busyCycles()).isPositive();
+    assertThat(hv.pcpu(1).busyCycles()).isPositive();
+    System.out.printf("Debian kernel, pvh, 2 vCPUs on 2 pCPUs: %,d cycles, busy %,d + %,d,"
+        + " %d migrations%n", hv.now(), hv.pcpu(0).busyCycles(), hv.pcpu(1).busyCycles(),
+        m.domain().totals().migrations);
+  }
+
   @Test
   @Timeout(value = 1800, unit = TimeUnit.SECONDS)
   void debiansBzImageRunsItsTwoVcpusOnTwoPcpus() throws Exception {
