@@ -97,6 +97,18 @@ class DebianLinuxSmpTest {
     assertThat(r.exitStatus()).as("%s", r).isZero();
     assertThat(m.domain().vcpus().get(1).counters().instructions).isPositive();
     assertThat(m.domain().totals().eptViolations).isZero();
+    // The counts a study compares: instructions and exits by reason per vCPU.
+    for (var v : m.domain().vcpus()) {
+      System.out.printf("hvm-shadow --cpus 2: vCPU %d instructions %d, exits %s%n", v.id(),
+          v.counters().instructions, exitSummary(v.counters()));
+    }
+    System.out.printf("hvm-shadow --cpus 2: virtual time %d cycles%n", m.hypervisor().now());
+  }
+
+  private static String exitSummary(org.hospes.hv.stats.Counters c) {
+    StringBuilder b = new StringBuilder();
+    c.exitsByReason().forEach((k, n) -> b.append(k).append('=').append(n[0]).append(' '));
+    return b.toString().trim();
   }
 
   /**
