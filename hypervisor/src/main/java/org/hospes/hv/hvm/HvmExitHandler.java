@@ -197,6 +197,13 @@ public final class HvmExitHandler {
         hv.crash(d, String.format("unhandled VM exit %s at eip=0x%08x", reason, cpu.eip()));
         break;
     }
+    if (d.shadow() != null && v.shadowRealMode().emulating() && cpu.instructions() > insns) {
+      // The emulator's instruction exited (CR access, I/O, CPUID, HLT) and retired here.
+      long e = cost.realModeEmulation();
+      c.realModeEmulations++;
+      c.realModeEmulationCycles += e;
+      cycles += e;
+    }
     // The exit's cycles include what handling it cost (device-model round trips); the
     // instructions the hypervisor completed for the guest count as guest instructions.
     c.addExit(reason, cycles);

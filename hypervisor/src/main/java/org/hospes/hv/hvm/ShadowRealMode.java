@@ -46,6 +46,7 @@ public final class ShadowRealMode {
     VM86
   }
 
+  private static final boolean TRACE = Boolean.getBoolean("hospes.realModeTrace");
   private static final int IOPL = 3 << 12;
   private static final int VM = 1 << 17;
 
@@ -182,6 +183,11 @@ public final class ShadowRealMode {
       // VM entry takes an SS whose selector's RPL is CS's (Xen's test); a stale CS never.
       emulating = staleCs || staleSs && ((cpu.segmentSelector(Cpu.SS)
           ^ cpu.segmentSelector(Cpu.CS)) & 3) != 0;
+    }
+    if (TRACE && (emulating || state == State.VM86 || (guestCr0 & Cpu.CR0_PE) == 0)) {
+      System.err.printf("realmode: %s%s cs=%04x:%08x pe=%d eflags=%08x%n", state,
+          emulating ? " emulating" : "", cpu.segmentSelector(Cpu.CS), cpu.eip(),
+          guestCr0 & 1, cpu.eflags());
     }
     if (emulating) {
       vmcs.setBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_MONITOR_TRAP_FLAG);
