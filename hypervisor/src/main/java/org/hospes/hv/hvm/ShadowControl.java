@@ -17,7 +17,8 @@ import org.hospes.x86.vmx.VmxControls;
  * CR0.WP on, CR4.PAE/PSE/PGE off, and CR3 at the shadow root of {@link ShadowPager}. A #PF the
  * guest must see is injected through the VM-entry interruption-information field with its error
  * code, CR2 written by the hypervisor; a permitted write to a guest page table is single-stepped
- * with the monitor trap flag.
+ * with the monitor trap flag. While the guest's CR0.PE is clear the vCPU runs in VM86 mode or
+ * through the emulator, on the identity shadow ({@link ShadowRealMode}); there is no EPT.
  */
 public final class ShadowControl {
   static final int CR0_OWNED = Cpu.CR0_PG | Cpu.CR0_WP | Cpu.CR0_PE;
