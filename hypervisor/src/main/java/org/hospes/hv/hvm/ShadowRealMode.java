@@ -249,14 +249,4 @@ public final class ShadowRealMode {
     vmcs.write(VmcsField.EXCEPTION_BITMAP, savedExceptionBitmap & 0xFFFF_FFFFL);
     state = State.PLAIN;
   }
-
-  /**
-   * Puts the guest's own state back in the processor (a control-register exit needs it, and
-   * protected mode is entered from it).
-   */
-  void leaveVm86IfIn(Cpu cpu, Vmcs vmcs, ShadowPager shadow, int guestCr0, int cr4) {
-    if (state == State.VM86) {
-      leaveVm86(cpu, vmcs, shadow, guestCr0, cr4);
-    }
-  }
 }

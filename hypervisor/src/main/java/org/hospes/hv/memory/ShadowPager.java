@@ -19,7 +19,9 @@ import org.hospes.x86.MemoryBus;
  * Every shadow is a 2-level, 4 KiB-page table (real CR4.PSE/PAE/PGE are 0), whatever the guest
  * uses: 2-level 4 KiB, PSE 4 MiB, PAE 4 KiB and 2 MiB. Guest large pages are split into 4 KiB
  * shadow entries. Machine memory is below 4 GiB, so a 32-bit shadow can name every machine frame.
- * With guest paging off the shadow is the identity map (linear = guest-physical) through the P2M.
+ * With guest paging off the shadow is the identity map (linear = guest-physical) through the P2M;
+ * a vCPU whose real mode runs in VM86 mode has an identity root of its own that also maps the
+ * hypervisor's VM86 TSS above 1 MiB ({@link #setVm86}). There is no EPT in a shadow-paged domain.
  * Shadows are built lazily, one 4 KiB entry per hidden page fault, like a software TLB.
  *
  * <h2>Fill</h2>
