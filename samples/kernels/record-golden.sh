@@ -27,7 +27,7 @@ fi
 
 kernels=("$@")
 if [ ${#kernels[@]} -eq 0 ]; then
-    kernels=(hello arith memory strings smc empty timer paging demand ring3 doublefault segments marker debug vm86 fep)
+    kernels=(hello arith memory strings smc empty timer paging demand ring3 doublefault segments marker debug vm86 fep realmode)
 fi
 
 make -s BUILD="$BUILD" "${kernels[@]}"

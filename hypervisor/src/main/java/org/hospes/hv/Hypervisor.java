@@ -671,7 +671,7 @@ public final class Hypervisor {
           // Its root was dropped (a P2M change) while it did not run: onto the fresh one.
           ShadowControl.reload(cpu, v.vmcs(), v.domain().shadow());
         }
-        ShadowControl.beforeEntry(cpu, v.vmcs(), v.domain().shadow());
+        ShadowControl.beforeEntry(cpu, v.vmcs(), v.domain().shadow(), v.shadowRealMode());
       }
       long insns0 = cpu.instructions();
       long tlb0 = cpu.tlbMisses();

@@ -940,6 +940,89 @@ public final class Cpu {
     flushTlb();
   }
 
+  /**
+   * The hypervisor's instruction emulator for a guest in real-address mode without unrestricted
+   * guest (shadow paging): the processor's interpreter runs the guest's own real-mode state
+   * (CR0.PE clear, CPL 0, its segments as they are), while its linear addresses, which in real
+   * mode are guest-physical, go through the hypervisor's identity shadow at {@code shadowCr3}
+   * (CR0.PG and WP set under the guest's bits). No processor has this combination; it is how
+   * Hospes' hypervisor reaches guest memory from its emulator, as Xen's x86_emulate reaches it
+   * through the P2M. A #PF on the shadow exits as any shadow fault does.
+   */
+  public void loadEmulatorControlRegisters(int guestCr0, int shadowCr3, int newCr4) {
+    cr0 = (guestCr0 & ~CR0_PE) | CR0_PG | CR0_WP | CR0_ET;
+    cr3 = shadowCr3;
+    cr4 = newCr4 & ~CR4_PAE;
+    updateMode();
+    for (int s = 0; s < 6; s++) {
+      segmentChanged(s);
+    }
+    flushTlb();
+  }
+
+  /** The hidden limit of segment register {@code seg} (byte granular). */
+  public int segmentLimit(int seg) {
+    return segLimit[seg];
+  }
+
+  /** The hidden access rights of segment register {@code seg}, in this processor's encoding. */
+  public int segmentAttributes(int seg) {
+    return segAttr[seg];
+  }
+
+  /**
+   * Loads segment register {@code seg} whole, as VM entry loads it from the guest-state area:
+   * selector, base, limit and access rights ({@link #segmentAttributes}'s encoding), no checks.
+   */
+  public void loadSegmentState(int seg, int sel, int base, int limit, int attr) {
+    segSel[seg] = sel & 0xFFFF;
+    segBase[seg] = base;
+    segLimit[seg] = limit;
+    segAttr[seg] = attr;
+    segmentChanged(seg);
+  }
+
+  /** The access rights VM86 mode gives segment register {@code seg} (DPL 3, 16-bit, present). */
+  public static int vm86SegmentAttributes(int seg) {
+    return Vm86.attributes(seg);
+  }
+
+  /**
+   * Sets the CPL as VM entry derives it from the guest-state area (SS.DPL; 3 in virtual-8086
+   * mode, 0 in real-address mode).
+   */
+  public void loadCpl(int newCpl) {
+    setCpl(newCpl);
+    updateMode();
+    for (int s = 0; s < 6; s++) {
+      segmentChanged(s);
+    }
+  }
+
+  public int taskRegisterSelector() {
+    return trSel;
+  }
+
+  public int taskRegisterBase() {
+    return trBase;
+  }
+
+  public int taskRegisterLimit() {
+    return trLimit;
+  }
+
+  public int taskRegisterAttributes() {
+    return trAttr;
+  }
+
+  /** Loads TR whole (selector, base, limit, access rights), as VM entry loads it. */
+  public void loadTaskRegisterState(int selector, int base, int limit, int attr) {
+    trSel = selector & 0xFFFF;
+    trBase = base;
+    trLimit = limit;
+    trAttr = attr;
+  }
+
   long eptPointer() {
     return eptp;
   }
@@ -1372,6 +1455,13 @@ public final class Cpu {
     Block prev = null;
     while (true) {
       long blockLimit = limit;
+      if (mtf && icount > entryCount) {
+        // Monitor trap flag: one instruction, then an exit, before anything of the next one
+        // (an interrupt shadow the instruction set is still in force at the exit).
+        vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.MONITOR_TRAP_FLAG.code());
+        vmcs.write(VmcsField.EXIT_QUALIFICATION, 0);
+        return CpuExit.VM_EXIT;
+      }
       if (replay) {
         // Restarting the instruction whose MMIO accesses the hypervisor completed.
         mmioPos = 0;
@@ -1414,12 +1504,6 @@ public final class Cpu {
             : CpuExit.BUDGET;
       }
       if (mtf) {
-        // Monitor trap flag: one instruction, then an exit.
-        if (icount > entryCount) {
-          vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.MONITOR_TRAP_FLAG.code());
-          vmcs.write(VmcsField.EXIT_QUALIFICATION, 0);
-          return CpuExit.VM_EXIT;
-        }
         blockLimit = Math.min(blockLimit, busyCycles() + 1);
       }
       if (((flags & (Flags.TF | Flags.RF)) | bpEnabled) != 0 || stepPending) {
@@ -1726,12 +1810,22 @@ public final class Cpu {
 
   void writeCr0(int v) {
     v |= CR0_ET;
+    checkCr0(v);
+    writeCr0Unchecked(v);
+  }
+
+  /** MOV to CR0's #GP(0) checks on the value written: PG without PE, NW without CD. */
+  void checkCr0(int v) {
     if ((v & CR0_PG) != 0 && (v & CR0_PE) == 0) {
       raise(Exceptions.GP, 0);
     }
     if ((v & CR0_NW) != 0 && (v & CR0_CD) == 0) {
       raise(Exceptions.GP, 0);
     }
+  }
+
+  void writeCr0Unchecked(int v) {
+    v |= CR0_ET;
     if ((v & CR0_PG) != 0 && (cr0 & CR0_PG) == 0 && (cr4 & CR4_PAE) != 0
         && !Paging.loadPdptes(this, cr3)) {
       raise(Exceptions.GP, 0);

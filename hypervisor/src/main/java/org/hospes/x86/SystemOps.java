@@ -265,7 +265,11 @@ final class SystemOps {
           if (((value ^ v.read32(VmcsField.CR0_READ_SHADOW)) & mask) != 0) {
             c.vmExit(ExitReason.CR_ACCESS, crQual(0, VmxControls.CR_QUAL_MOV_TO_CR, gpr));
           }
-          value = (value & ~mask) | (c.cr0 & mask);
+          // The checks apply to the value the guest wrote; the bits the host owns then keep
+          // their real values (under the hypervisor's real-mode emulator, PG without PE).
+          c.checkCr0(value | Cpu.CR0_ET);
+          c.writeCr0Unchecked((value & ~mask) | (c.cr0 & mask));
+          break;
         }
         c.writeCr0(value);
         break;

@@ -24,6 +24,11 @@ final class Vm86 {
 
   private Vm86() {}
 
+  /** The access rights of segment register {@code seg} in VM86 mode. */
+  static int attributes(int seg) {
+    return seg == CS ? CODE_ATTR : DATA_ATTR;
+  }
+
   /** An 8086 segment load (the processor is already in VM86 mode, EFLAGS.VM set). */
   static void loadSegment(Cpu c, int seg, int sel) {
     sel &= 0xFFFF;

@@ -200,6 +200,41 @@ class VmxTest {
   }
 
   @Test
+  void aMonitorTrapExitAfterStiKeepsTheInterruptShadow() {
+    vmcs.setBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_MONITOR_TRAP_FLAG);
+    // sti ; nop ; nop
+    load("fb 90 90");
+    assertThat(cpu.run(100)).isEqualTo(CpuExit.VM_EXIT);
+    assertThat(vmcs.exitReason()).isEqualTo(ExitReason.MONITOR_TRAP_FLAG);
+    assertThat(cpu.eip()).isEqualTo(CODE + 1);
+    // Blocking by STI is part of the state at the exit: no event may come before the NOP (a
+    // hypervisor that steps STI; HLT must not inject between the two).
+    assertThat(cpu.interruptible()).isFalse();
+    assertThat(cpu.run(100)).isEqualTo(CpuExit.VM_EXIT);
+    assertThat(cpu.eip()).isEqualTo(CODE + 2);
+    assertThat(cpu.interruptible()).isTrue();
+  }
+
+  @Test
+  void movToCr0ChecksTheValueTheGuestWroteNotTheOwnedBits() {
+    // The hypervisor's real-mode emulator: real PG set under a guest with PE clear.
+    vmcs.write(VmcsField.CR0_GUEST_HOST_MASK, Cpu.CR0_PG | Cpu.CR0_PE | Cpu.CR0_WP);
+    vmcs.write(VmcsField.CR0_READ_SHADOW, Cpu.CR0_PE | Cpu.CR0_PG);
+    // mov eax, cr0 ; or eax, 8 (TS) ; mov cr0, eax ; hlt
+    load("0f20c0 83c808 0f22c0 f4");
+    assertThat(cpu.run(100)).isEqualTo(CpuExit.VM_EXIT);
+    assertThat(vmcs.exitReason()).isEqualTo(ExitReason.HLT);
+    assertThat(cpu.cr0() & Cpu.CR0_TS).isNotZero();
+    // A value with PG but no PE is #GP(0) even where the real PE and PG are both set.
+    vmcs.write(VmcsField.CR0_READ_SHADOW, Cpu.CR0_PG);
+    vmcs.setBits(VmcsField.EXCEPTION_BITMAP, 1L << Exceptions.GP);
+    cpu.setEip(CODE);
+    assertThat(cpu.run(100)).isEqualTo(CpuExit.VM_EXIT);
+    assertThat(vmcs.exitReason()).isEqualTo(ExitReason.EXCEPTION_NMI);
+    assertThat(vmcs.read32(VmcsField.VM_EXIT_INTR_INFO) & 0xFF).isEqualTo(Exceptions.GP);
+  }
+
+  @Test
   void aTripleFaultIsAnExitNotAShutdown() {
     // No IDT: #UD -> #GP -> #DF -> triple fault.
     load("0f0b");

@@ -62,7 +62,7 @@ class DebianLinuxSmpTest {
 
   /**
    * The bzImage in an hvm-shadow domain with 2 vCPUs: the second processor's real-mode
-   * trampoline runs through the shadow pager's real-mode map, its LMSW into protected mode exits
+   * trampoline runs in VM86 mode and the hypervisor's emulator, its LMSW into protected mode exits
    * and puts it on shadow paging, and from there both vCPUs share the domain's shadows (the
    * kernel's page tables are the same), each with its own CR3 and TLB.
    */
@@ -97,6 +97,25 @@ class DebianLinuxSmpTest {
     assertThat(r.exitStatus()).as("%s", r).isZero();
     assertThat(m.domain().vcpus().get(1).counters().instructions).isPositive();
     assertThat(m.domain().totals().eptViolations).isZero();
+    // The AP's trampoline ran in VM86 mode, what VM86 mode cannot run through the emulator.
+    var ap = m.domain().vcpus().get(1);
+    assertThat(ap.shadowRealMode().vm86Entries()).isPositive();
+    assertThat(ap.shadowRealMode().vm86Faults()).isPositive();
+    assertThat(ap.counters().realModeEmulations).isPositive();
+    // The counts a study compares: instructions and exits by reason per vCPU.
+    for (var v : m.domain().vcpus()) {
+      System.out.printf("hvm-shadow --cpus 2: vCPU %d instructions %d, real-mode emulated %d,"
+          + " VM86 entries %d, VM86 faults %d, exits %s%n", v.id(), v.counters().instructions,
+          v.counters().realModeEmulations, v.shadowRealMode().vm86Entries(),
+          v.shadowRealMode().vm86Faults(), exitSummary(v.counters()));
+    }
+    System.out.printf("hvm-shadow --cpus 2: virtual time %d cycles%n", m.hypervisor().now());
+  }
+
+  private static String exitSummary(org.hospes.hv.stats.Counters c) {
+    StringBuilder b = new StringBuilder();
+    c.exitsByReason().forEach((k, n) -> b.append(k).append('=').append(n[0]).append(' '));
+    return b.toString().trim();
   }
 
   /**

@@ -20,7 +20,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * The {@code smp} kernel in HVM domains of 1, 2 and 4 vCPUs: fw_cfg's CPU count, INIT-SIPI-SIPI
  * into a real-mode trampoline (unrestricted guest under EPT; under shadow paging, the shadow
- * pager's real-mode map), LOCK XADD from every AP, IPIs by
+ * pager's identity shadow in VM86 mode, and the emulator), LOCK XADD from every AP, IPIs by
  * physical, logical flat and cluster destinations and the shorthands. Its output must be QEMU's
  * with {@code -smp N}, and a second run must give the same instruction counts per vCPU.
  */
@@ -57,8 +57,8 @@ class SmpKernelTest {
   }
 
   /**
-   * Under shadow paging: the APs' real-mode trampoline runs through the shadow pager's
-   * real-mode map until the MOV to CR0 that sets PE exits, and from there every vCPU has its own
+   * Under shadow paging: the APs' real-mode trampoline runs in VM86 mode on the identity shadow,
+   * its CLI, LGDT and CR0 accesses emulated, until the MOV to CR0 that sets PE exits, and from there every vCPU has its own
    * guest paging state on the domain's shared shadows. The output is QEMU's, with no EPT
    * violation, and a second run gives the same counts on every vCPU.
    */

@@ -55,6 +55,8 @@ public record StatsDocument(RunInfo run, long virtualCycles, Long idleCycles, St
    * @param hypercallsByOp hypercalls by Xen's name (console_io, event_channel_op, ...)
    * @param forcedEmulations instructions run behind Xen's forced-emulation prefix
    *     ({@code --hvm-fep}); null (left out) when there were none
+   * @param realModeEmulations real-mode instructions the hypervisor emulated under shadow paging
+   *     (VM86 mode cannot run them, or the segments are not 8086 segments); null when none
    * @param exits VM exits by Intel's reason name
    */
   @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -63,7 +65,7 @@ public record StatsDocument(RunInfo run, long virtualCycles, Long idleCycles, St
       @JsonUnwrapped ServiceStats services, long instructions, long cycles, long guestCycles, long idleCycles,
       long tlbMisses, long pageWalkReferences, long eptViolations, long shadowFaults,
       long shadowFaultsInjected, long ioreqs, long injectedInterrupts, long undefinedOpcodes,
-      Long forcedEmulations, long hypercalls, long hypercallErrors, long hypercallCycles,
+      Long forcedEmulations, Long realModeEmulations, long hypercalls, long hypercallErrors, long hypercallCycles,
       Map<String, Long> hypercallsByOp, long eventUpcalls, long grantMaps, long grantUnmaps,
       long grantCopies, long grantCopyBytes, long grantCycles, long grantErrors,
       Map<String, ExitStats> exits, int vcpus, long migrations) {}

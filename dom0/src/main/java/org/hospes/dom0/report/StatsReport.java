@@ -76,6 +76,11 @@ public final class StatsReport {
       if (c.forcedEmulations != 0) {
         out.printf(Locale.ROOT, "  %-26s %,18d%n", "forced emulations (fep)", c.forcedEmulations);
       }
+      if (c.realModeEmulations != 0) {
+        out.printf(Locale.ROOT, "  %-26s %,18d%n", "real-mode emulated insns", c.realModeEmulations);
+        out.printf(Locale.ROOT, "  %-26s %,18d%n", "  their modelled cycles",
+            c.realModeEmulationCycles);
+      }
       out.printf(Locale.ROOT, "  %-26s %,18d%n", "hypercalls", c.totalHypercalls());
       for (Map.Entry<String, Long> e : hypercallsByOp(c).entrySet()) {
         out.printf(Locale.ROOT, "    %-24s %,18d%n", e.getKey(), e.getValue());
@@ -190,6 +195,7 @@ public final class StatsReport {
         c.guestCycles, c.idleCycles, c.tlbMisses, c.pageWalkReferences, c.eptViolations,
         c.shadowFaults, c.shadowFaultsInjected, c.ioreqs, c.injectedInterrupts,
         undefinedOpcodes(d), c.forcedEmulations == 0 ? null : c.forcedEmulations,
+        c.realModeEmulations == 0 ? null : c.realModeEmulations,
         c.totalHypercalls(), c.hypercallErrors, c.hypercallCycles,
         hypercallsByOp(c), c.eventUpcalls, c.grantMaps, c.grantUnmaps, c.grantCopies,
         c.grantCopyBytes, c.grantCycles, c.grantErrors, exits, d.vcpus().size(), c.migrations);

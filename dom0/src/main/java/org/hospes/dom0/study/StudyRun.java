@@ -109,6 +109,9 @@ public final class StudyRun {
     c.put("ept_violations", g.eptViolations);
     c.put("shadow_faults", g.shadowFaults);
     c.put("shadow_faults_injected", g.shadowFaultsInjected);
+    // Real mode under shadow paging: what the hypervisor emulated, and what that cost.
+    c.put("real_mode_emulations", g.realModeEmulations);
+    c.put("real_mode_emulation_cycles", g.realModeEmulationCycles);
     c.put("ioreqs", g.ioreqs);
     c.put("injected_interrupts", g.injectedInterrupts);
     c.put("event_upcalls", g.eventUpcalls);

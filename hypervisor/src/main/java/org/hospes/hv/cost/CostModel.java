@@ -33,6 +33,15 @@ public interface CostModel {
   /** Cycles of one shadow-page-table fault handled by the hypervisor. */
   long shadowFault();
 
+  /**
+   * Cycles of one real-mode instruction run by the hypervisor's emulator under shadow paging
+   * (fetch and decode from guest memory, execute against the saved state, write back), beyond
+   * the instruction's own cycle. A default so that older plugins keep compiling.
+   */
+  default long realModeEmulation() {
+    return 2_000;
+  }
+
   /** Cycles of one hypercall (entry, dispatch, return), its work excluded. */
   long hypercall();
 

@@ -33,6 +33,8 @@ public final class Vcpu {
   private boolean waitForSipi;
   /** The instruction after Xen's forced-emulation prefix is being single-stepped. */
   private boolean forcedEmulation;
+  /** Real mode under shadow paging (VM86 mode or emulation); made when first needed. */
+  private org.hospes.hv.hvm.ShadowRealMode shadowRealMode;
 
   Vcpu(Domain domain, int id, Cpu cpu, Vmcs vmcs, org.hospes.hv.control.ServiceWork service) {
     this.domain = domain;
@@ -196,6 +198,14 @@ public final class Vcpu {
   @Override
   public String toString() {
     return domain.name() + ".v" + id;
+  }
+
+  /** How this vCPU runs its guest's real mode under shadow paging. */
+  public org.hospes.hv.hvm.ShadowRealMode shadowRealMode() {
+    if (shadowRealMode == null) {
+      shadowRealMode = new org.hospes.hv.hvm.ShadowRealMode();
+    }
+    return shadowRealMode;
   }
 
   public boolean forcedEmulation() {

@@ -66,6 +66,12 @@ public final class HvmExitHandler {
       d.shadow().select(v.id());
     }
     long insns = cpu.instructions();
+    if (reason == ExitReason.MONITOR_TRAP_FLAG && d.shadow() != null
+        && v.shadowRealMode().emulating()) {
+      // One instruction through the real-mode emulator: not an exit of the guest's but the
+      // hypervisor's own loop (Xen's vmx_realmode), charged as emulation.
+      return emulatedStep(v, d.shadow());
+    }
     switch (reason) {
       case CPUID:
         // Safe: CPUID has no side effects.
@@ -142,11 +148,18 @@ public final class HvmExitHandler {
           hv.crash(d, String.format("unhandled VM exit %s at eip=0x%08x", reason, cpu.eip()));
           break;
         }
+        if (!ShadowControl.isPageFaultExit(vmcs, CpuExit.VM_EXIT)
+            && v.shadowRealMode().onVm86Exception(cpu)) {
+          // Real mode in VM86 mode: an instruction VM86 mode cannot run (CLI, STI, PUSHF,
+          // POPF, INT n, IRET at IOPL 0, privileged instructions at CPL 3) or an exception
+          // only real mode defines. The emulator runs it from the next entry.
+          break;
+        }
         cycles += shadowPageFault(v);
         break;
       case CR_ACCESS:
-        if (d.shadow() == null
-            || ShadowControl.crAccess(cpu, vmcs, d.shadow()) != ShadowControl.Outcome.RESUME) {
+        if (d.shadow() == null || ShadowControl.crAccess(cpu, vmcs, d.shadow(),
+            v.shadowRealMode()) != ShadowControl.Outcome.RESUME) {
           hv.crash(d, String.format("unhandled control-register access (qualification 0x%x)"
               + " at eip=0x%08x", vmcs.exitQualification(), cpu.eip()));
         }
@@ -184,11 +197,33 @@ public final class HvmExitHandler {
         hv.crash(d, String.format("unhandled VM exit %s at eip=0x%08x", reason, cpu.eip()));
         break;
     }
+    if (d.shadow() != null && v.shadowRealMode().emulating() && cpu.instructions() > insns) {
+      // The emulator's instruction exited (CR access, I/O, CPUID, HLT) and retired here.
+      long e = cost.realModeEmulation();
+      c.realModeEmulations++;
+      c.realModeEmulationCycles += e;
+      cycles += e;
+    }
     // The exit's cycles include what handling it cost (device-model round trips); the
     // instructions the hypervisor completed for the guest count as guest instructions.
     c.addExit(reason, cycles);
     long emulated = cpu.instructions() - insns;
     c.instructions += emulated;
+    return cycles;
+  }
+
+  /**
+   * The emulator's monitor-trap exit: the instruction it ran has retired. A page-table write
+   * or a forced emulation stepped by the same flag ends with it.
+   */
+  private long emulatedStep(Vcpu v, ShadowPager shadow) {
+    Counters c = v.counters();
+    ForcedEmulation.onMonitorTrap(v);
+    ShadowControl.monitorTrap(v.vmcs(), shadow);
+    long cycles = cost.realModeEmulation();
+    c.realModeEmulations++;
+    c.realModeEmulationCycles += cycles;
+    c.cycles += cycles;
     return cycles;
   }
 

@@ -17,7 +17,8 @@ import org.hospes.x86.vmx.VmxControls;
  * CR0.WP on, CR4.PAE/PSE/PGE off, and CR3 at the shadow root of {@link ShadowPager}. A #PF the
  * guest must see is injected through the VM-entry interruption-information field with its error
  * code, CR2 written by the hypervisor; a permitted write to a guest page table is single-stepped
- * with the monitor trap flag.
+ * with the monitor trap flag. While the guest's CR0.PE is clear the vCPU runs in VM86 mode or
+ * through the emulator, on the identity shadow ({@link ShadowRealMode}); there is no EPT.
  */
 public final class ShadowControl {
   static final int CR0_OWNED = Cpu.CR0_PG | Cpu.CR0_WP | Cpu.CR0_PE;
@@ -27,6 +28,7 @@ public final class ShadowControl {
   private static final int PF = 14, DF = 8, GP = 13;
   private static final int PFEC_W = 2, PFEC_U = 4, PFEC_RSVD = 8;
   private static final boolean TRACE = Boolean.getBoolean("hospes.shadowTrace");
+  private static final int EFLAGS_VM = 1 << 17;
 
   /** What an exit handler must do after a shadow exit. */
   public enum Outcome {
@@ -72,59 +74,17 @@ public final class ShadowControl {
   }
 
   /**
-   * At VM entry: when a builder loaded the vCPU's control registers directly (they are then the
-   * guest's own, real paging off or CR3 not a shadow root), adopt them as the guest's and move
-   * the vCPU back onto a shadow.
+   * At VM entry: when a builder, INIT or SIPI loaded the vCPU's control registers directly
+   * (they are then the guest's own: real paging off, or CR3 not a shadow root), adopts them as
+   * the guest's and moves the vCPU back onto a shadow; then a guest in real mode (or just out
+   * of it) runs in VM86 mode or through the emulator ({@link ShadowRealMode}).
    */
-  public static void beforeEntry(Cpu cpu, Vmcs vmcs, ShadowPager shadow) {
-    if ((cpu.cr0() & Cpu.CR0_PE) == 0) {
-      // Real mode (an application processor after SIPI, or after INIT).
-      enterRealMode(cpu, vmcs, shadow);
-      return;
-    }
-    if (inRealMode(vmcs)) {
-      leaveRealMode(cpu, vmcs);
-      start(cpu, vmcs, shadow);
-      return;
-    }
+  public static void beforeEntry(Cpu cpu, Vmcs vmcs, ShadowPager shadow, ShadowRealMode rm) {
     if ((cpu.cr0() & Cpu.CR0_PG) == 0 || cpu.cr3() != shadow.realCr3()) {
+      rm.forget(vmcs, shadow);
       start(cpu, vmcs, shadow);
     }
-  }
-
-  /**
-   * Real mode under shadow paging. Without paging no shadow can translate the vCPU's addresses,
-   * and VT-x without unrestricted guest cannot run real mode at all: Xen emulated it (or ran it
-   * in VM86 under a 1:1 shadow). Here the processor runs it, its guest-physical accesses going
-   * through a map the shadow pager builds from the P2M ({@link ShadowPager#realModeMap}), the
-   * hypervisor's own, so no access reaches a frame outside the domain; addresses with no RAM
-   * exit as MMIO. CR0.PE, PG and WP stay owned by the host, so the MOV to CR0 or LMSW that
-   * leaves real mode exits, and the vCPU goes onto shadow paging there.
-   */
-  private static void enterRealMode(Cpu cpu, Vmcs vmcs, ShadowPager shadow) {
-    long eptp = shadow.realModeMap();
-    if (inRealMode(vmcs) && vmcs.read(VmcsField.EPT_POINTER) == eptp) {
-      return;
-    }
-    vmcs.setBits(VmcsField.SECONDARY_VM_EXEC_CONTROL, VmxControls.PROC2_ENABLE_EPT);
-    vmcs.write(VmcsField.EPT_POINTER, eptp);
-    // The pager follows the guest's registers (paging off: its identity root, unused here).
-    shadow.setControl(cpu.cr0(), cpu.cr3(), cpu.cr4() & ~CR4_OWNED);
-    vmcs.write(VmcsField.CR0_READ_SHADOW, cpu.cr0() & 0xFFFF_FFFFL);
-    vmcs.write(VmcsField.CR4_READ_SHADOW, shadow.guestCr4() & 0xFFFF_FFFFL);
-    cpu.vmcsChanged();
-    cpu.invalidateTranslations();
-  }
-
-  private static void leaveRealMode(Cpu cpu, Vmcs vmcs) {
-    vmcs.clearBits(VmcsField.SECONDARY_VM_EXEC_CONTROL, VmxControls.PROC2_ENABLE_EPT);
-    cpu.vmcsChanged();
-    cpu.invalidateTranslations();
-  }
-
-  /** The vCPU runs real mode through the real-mode map (see {@link #enterRealMode}). */
-  static boolean inRealMode(Vmcs vmcs) {
-    return vmcs.has(VmcsField.SECONDARY_VM_EXEC_CONTROL, VmxControls.PROC2_ENABLE_EPT);
+    rm.beforeEntry(cpu, vmcs, shadow, shadow.guestCr0(), cpu.cr4());
   }
 
   /**
@@ -147,10 +107,10 @@ public final class ShadowControl {
     int realCr4 = cr4 & ~CR4_OWNED;
     vmcs.write(VmcsField.CR0_READ_SHADOW, shadow.guestCr0() & 0xFFFF_FFFFL);
     vmcs.write(VmcsField.CR4_READ_SHADOW, shadow.guestCr4() & 0xFFFF_FFFFL);
-    if (inRealMode(vmcs)) {
-      // Still real mode (a CR3 or CR4 load there): the guest's own CR0, no paging.
+    if ((shadow.guestCr0() & Cpu.CR0_PE) == 0 && (cpu.eflags() & EFLAGS_VM) == 0) {
+      // Real mode, not run in VM86 mode: the emulator, on the identity shadow.
       int guestCr0 = (cr0 & ~CR0_OWNED) | (shadow.guestCr0() & CR0_OWNED);
-      cpu.loadControlRegisters(guestCr0, shadow.guestCr3(), realCr4);
+      cpu.loadEmulatorControlRegisters(guestCr0, shadow.realCr3(), realCr4);
       return;
     }
     int realCr0 = (cr0 & ~CR0_OWNED) | CR0_OWNED;
@@ -163,7 +123,8 @@ public final class ShadowControl {
   }
 
   /** A control-register access exit. */
-  public static Outcome crAccess(Cpu cpu, Vmcs vmcs, ShadowPager shadow) {
+  public static Outcome crAccess(Cpu cpu, Vmcs vmcs, ShadowPager shadow,
+      ShadowRealMode rm) {
     long qual = vmcs.exitQualification();
     if (TRACE) {
       System.err.printf("CR qual=%x eip=%08x%n", qual, cpu.eip());
@@ -201,15 +162,12 @@ public final class ShadowControl {
           injectGp(vmcs);
           return Outcome.RESUME;
         }
-        if ((value & Cpu.CR0_PE) == 0) {
-          // Back to real mode from protected mode: not modelled (application processors
-          // start in real mode; nothing returns to it).
-          if (!inRealMode(vmcs)) {
-            return Outcome.CRASH_UNSUPPORTED;
-          }
-        } else if (inRealMode(vmcs)) {
-          // Protected mode at last: off the real-mode map, onto shadow paging.
-          leaveRealMode(cpu, vmcs);
+        if ((value & Cpu.CR0_PE) == 0 && (cr0 & Cpu.CR0_PE) != 0) {
+          // Back to real mode: the emulator runs it until its segments are 8086 segments.
+          rm.realModeEntered();
+        } else if ((value & Cpu.CR0_PE) != 0 && (cr0 & Cpu.CR0_PE) == 0) {
+          // Protected mode, with the segments real mode left until the guest reloads them.
+          rm.protectedModeEntered(cpu);
         }
         cr0 = value;
         break;

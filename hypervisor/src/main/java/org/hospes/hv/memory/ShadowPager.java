@@ -19,7 +19,9 @@ import org.hospes.x86.MemoryBus;
  * Every shadow is a 2-level, 4 KiB-page table (real CR4.PSE/PAE/PGE are 0), whatever the guest
  * uses: 2-level 4 KiB, PSE 4 MiB, PAE 4 KiB and 2 MiB. Guest large pages are split into 4 KiB
  * shadow entries. Machine memory is below 4 GiB, so a 32-bit shadow can name every machine frame.
- * With guest paging off the shadow is the identity map (linear = guest-physical) through the P2M.
+ * With guest paging off the shadow is the identity map (linear = guest-physical) through the P2M;
+ * a vCPU whose real mode runs in VM86 mode has an identity root of its own that also maps the
+ * hypervisor's VM86 TSS above 1 MiB ({@link #setVm86}). There is no EPT in a shadow-paged domain.
  * Shadows are built lazily, one 4 KiB entry per hidden page fault, like a software TLB.
  *
  * <h2>Fill</h2>
@@ -95,6 +97,8 @@ public final class ShadowPager {
     final long pdMfn;
     final long[] l1 = new long[1024];
     final long[] pdptes = new long[4];
+    /** The identity shadow of a vCPU in VM86 mode: the VM86 TSS is mapped above 1 MiB. */
+    boolean vm86;
     boolean dead;
 
     Root(long key, long pdMfn) {
@@ -133,6 +137,8 @@ public final class ShadowPager {
     boolean gNxe;
     final long[] gPdpte = new long[4];
     int modeBits = -1;
+    /** Real mode run in virtual-8086 mode: the identity shadow with the VM86 TSS mapped. */
+    boolean vm86;
     Root current;
     final List<Pending> pending = new ArrayList<>();
   }
@@ -146,7 +152,8 @@ public final class ShadowPager {
   };
 
   private final List<Ctx> contexts = new ArrayList<>();
-  private EptTables realModeMap;
+  /** The frames of the VM86 TSS (see {@link #setVm86}), allocated when first needed. */
+  private long[] vm86TssFrames;
   /** The vCPU being served ({@link #select}). */
   private Ctx c;
 
@@ -300,7 +307,8 @@ public final class ShadowPager {
     int cr3 = c.gCr3;
     System.arraycopy(pdptes, 0, c.gPdpte, 0, 4);
     long base = !paging ? 0 : pae ? cr3 & 0xFFFF_FFE0L : cr3 & 0xFFFF_F000L;
-    long key = (long) (c.modeBits | (c.gNxe ? 16 : 0)) << 40 | base;
+    boolean vm86 = c.vm86 && !paging;
+    long key = (long) (c.modeBits | (c.gNxe ? 16 : 0) | (vm86 ? 32 : 0)) << 40 | base;
     Root r = roots.get(key);
     if (r != null && pae && !java.util.Arrays.equals(r.pdptes, pdptes)) {
       // Same PDPT, new PDPTE contents: nothing derived from the old ones is valid (for any
@@ -318,6 +326,7 @@ public final class ShadowPager {
         freeRoot(old);
       }
       r = new Root(key, allocFrame());
+      r.vm86 = vm86;
       roots.put(key, r);
     }
     System.arraycopy(pdptes, 0, r.pdptes, 0, 4);
@@ -372,6 +381,16 @@ public final class ShadowPager {
    * the error code of a #PF the guest must see.
    */
   public int pageFault(int lin, int err) {
+    if (c.current.vm86 && Integer.compareUnsigned(lin - VM86_TSS_LINEAR, VM86_TSS_PAGES << 12)
+        < 0) {
+      // The processor reads the VM86 TSS (I/O bitmap): the hypervisor's own frames,
+      // supervisor-only, out of reach of 8086 addressing.
+      int k = (lin - VM86_TSS_LINEAR) >>> 12;
+      setShadowPte(c.current, lin, (int) (vm86TssFrames[k] << 12) | P | RW);
+      c.tlb.invalidatePage(lin);
+      hiddenFaults++;
+      return FIXED;
+    }
     boolean write = (err & PF_W) != 0;
     boolean user = (err & PF_U) != 0;
     int code = guestWalk(lin, write, user);
@@ -458,41 +477,55 @@ public final class ShadowPager {
   }
 
   /**
-   * The guest-physical map a vCPU in real mode runs through (an application processor started
-   * by SIPI, before it sets CR0.PE): real mode has no paging, so no shadow can stand between
-   * its addresses and machine memory. Built from the P2M when first asked for, in frames the
-   * hypervisor owns; rebuilt after a P2M change. Returns its EPT pointer.
+   * Linear address of the TSS a vCPU runs real mode under in VM86 mode: the first page above
+   * the highest address 8086 addressing reaches (0xFFFF:0xFFFF = 0x10FFEF), so the guest can
+   * neither see nor change it.
    */
-  public long realModeMap() {
-    if (realModeMap == null) {
-      realModeMap = new EptTables(machine, () -> frames.allocate(FrameTable.DOMID_XEN));
-      for (long gfn = 0; gfn < p2m.size(); gfn++) {
-        long mfn = p2m.lookup(gfn);
-        if (mfn == P2m.INVALID) {
-          continue;
-        }
-        if (p2m.isWritable(gfn)) {
-          realModeMap.map(gfn, mfn);
-        } else {
-          realModeMap.mapReadOnly(gfn, mfn);
-        }
+  public static final int VM86_TSS_LINEAR = 0x0011_0000;
+  /**
+   * The VM86 TSS: the 104-byte 32-bit TSS, the 32-byte interrupt redirection bitmap below the
+   * I/O permission bitmap (unused: CR4.VME is clear), an I/O bitmap of 8192 zero bytes (every
+   * port allowed, so IN/OUT reach the processor's I/O exit) and its terminating 0xFF byte.
+   */
+  public static final int VM86_TSS_IOMAP = 0x68 + 32;
+  public static final int VM86_TSS_LIMIT = VM86_TSS_IOMAP + 8192;
+  private static final int VM86_TSS_PAGES = (VM86_TSS_LIMIT >>> 12) + 1;
+
+  /**
+   * Runs the selected vCPU's real mode in VM86 mode ({@code on}) or not: with guest paging off,
+   * its shadow is the identity map either way, in VM86 mode one that also maps the TSS at
+   * {@link #VM86_TSS_LINEAR} (a root of its own, so that an emulated real-mode or protected-mode
+   * access to that address still reaches the guest's memory).
+   */
+  public void setVm86(boolean on) {
+    if (on && vm86TssFrames == null) {
+      vm86TssFrames = new long[VM86_TSS_PAGES];
+      byte[] tss = new byte[VM86_TSS_PAGES << 12];
+      // I/O map base (offset 0x66); the redirection bitmap and the I/O bitmap stay zero.
+      tss[0x66] = (byte) VM86_TSS_IOMAP;
+      tss[0x67] = (byte) (VM86_TSS_IOMAP >>> 8);
+      tss[VM86_TSS_LIMIT] = (byte) 0xFF;
+      for (int k = 0; k < VM86_TSS_PAGES; k++) {
+        vm86TssFrames[k] = allocFrame();
+        machine.write(vm86TssFrames[k] << 12, tss, k << 12, 4096);
       }
     }
-    return realModeMap.eptPointer();
+    if (c.vm86 == on) {
+      return;
+    }
+    c.vm86 = on;
+    if (c.modeBits >= 0) {
+      installRoot(c.gPdpte.clone());
+    }
   }
 
-  private void dropRealModeMap() {
-    if (realModeMap != null) {
-      for (long mfn : realModeMap.tableFrameNumbers()) {
-        frames.free(mfn);
-      }
-      realModeMap = null;
-    }
+  /** True when the selected vCPU's real mode runs in VM86 mode ({@link #setVm86}). */
+  public boolean vm86() {
+    return c.vm86;
   }
 
   /** Gives every shadow frame back to the frame table (the domain is gone). */
   public void destroy() {
-    dropRealModeMap();
     for (long mfn : ownFrames) {
       frames.free(mfn);
     }
@@ -798,8 +831,6 @@ public final class ShadowPager {
    * paging state gets a fresh root.
    */
   public void p2mChanged() {
-    // A vCPU in real mode picks the new map up at its next entry.
-    dropRealModeMap();
     rebuild();
   }
 

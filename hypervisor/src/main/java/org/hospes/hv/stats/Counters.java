@@ -29,6 +29,12 @@ public final class Counters {
   public long shadowMmio;
   /** Instructions run through Xen's forced-emulation prefix (--hvm-fep). */
   public long forcedEmulations;
+  /**
+   * Real-mode instructions the hypervisor emulated under shadow paging (those VM86 mode cannot
+   * run, and every instruction while the segments are not 8086 segments), with their cycles.
+   */
+  public long realModeEmulations;
+  public long realModeEmulationCycles;
   public long eptViolations;
   public long ioreqs;
   public long injectedInterrupts;
@@ -101,6 +107,8 @@ public final class Counters {
     shadowFaultsInjected += o.shadowFaultsInjected;
     shadowMmio += o.shadowMmio;
     forcedEmulations += o.forcedEmulations;
+    realModeEmulations += o.realModeEmulations;
+    realModeEmulationCycles += o.realModeEmulationCycles;
     eptViolations += o.eptViolations;
     ioreqs += o.ioreqs;
     injectedInterrupts += o.injectedInterrupts;

@@ -1,0 +1,252 @@
+package org.hospes.hv.hvm;
+
+import org.hospes.hv.memory.ShadowPager;
+import org.hospes.x86.Cpu;
+import org.hospes.x86.vmx.Vmcs;
+import org.hospes.x86.vmx.VmcsField;
+import org.hospes.x86.vmx.VmxControls;
+
+/**
+ * Real mode of one vCPU under shadow paging, as Xen ran it on VT-x before unrestricted guest
+ * (its {@code vmx_realmode} with the VM86 TSS). VT-x without unrestricted guest cannot enter a
+ * guest with CR0.PE or PG clear, so while the guest's CR0.PE is 0 the vCPU runs one of two
+ * ways:
+ *
+ * <ul>
+ *   <li><b>Virtual-8086 mode</b>, when every segment register is what an 8086 segment is
+ *       (base = selector &lt;&lt; 4, limit 0xFFFF): real CR0.PE, PG and WP set, CR3 at the
+ *       identity shadow of guest-physical memory (what Xen used for unpaged guests) with the
+ *       hypervisor's TSS mapped above 1 MiB ({@link ShadowPager#setVm86}), EFLAGS.VM set and
+ *       IOPL 0, so that CLI, STI, PUSHF, POPF, INT n and IRET raise #GP, as do LGDT, LIDT, MOV
+ *       CRx, LMSW, HLT and the other privileged instructions at CPL 3. The exception bitmap
+ *       is all ones: every exception exits. A #PF is the shadow pager's; any other exception
+ *       makes the hypervisor run that instruction in its emulator. IN and OUT pass the TSS's I/O
+ *       bitmap (all ports allowed) and exit as I/O instructions. The guest's IOPL, segment
+ *       access rights and TR are kept here and put back when it leaves VM86 mode.</li>
+ *   <li><b>Emulation</b>, instruction by instruction (Xen's emulation loop), when the segment
+ *       state is not VM86's (the reset CS at 0xFFFF0000, segments left by protected mode,
+ *       "big real" 4 GiB limits), for the instruction that faulted in VM86 mode, and to deliver
+ *       an event (the processor's real-mode delivery through the IVT). The emulator is the
+ *       processor's interpreter on the guest's own real-mode state
+ *       ({@link Cpu#loadEmulatorControlRegisters}), stepped by the monitor trap flag; each
+ *       step is one emulated instruction, counted and charged. Its exits (I/O, CPUID, CR
+ *       access, shadow faults) are handled as usual.</li>
+ * </ul>
+ *
+ * <p>When CR0.PE is set the vCPU is in protected mode with the segments real mode left. Until
+ * CS has been reloaded (and SS, unless its selector's RPL is CS's), VM entry would refuse that
+ * state, so the emulation goes on, as Xen's does, and then the vCPU enters normally.
+ */
+public final class ShadowRealMode {
+  /** What the processor holds for this vCPU. */
+  enum State {
+    /** The guest's own state: protected mode, or real mode under the emulator. */
+    PLAIN,
+    /** The guest's real mode transformed to virtual-8086 mode. */
+    VM86
+  }
+
+  private static final boolean TRACE = Boolean.getBoolean("hospes.realModeTrace");
+  private static final int IOPL = 3 << 12;
+  private static final int VM = 1 << 17;
+
+  private State state = State.PLAIN;
+  /** The guest's IOPL, access rights and TR while VM86 mode holds other values. */
+  private int savedIopl;
+  private final int[] savedAttr = new int[6];
+  private int savedTrSel;
+  private int savedTrBase;
+  private int savedTrLimit;
+  private int savedTrAttr;
+  private int savedExceptionBitmap;
+  /** The next entry emulates: the instruction that faulted in VM86 mode has not retired yet. */
+  private boolean mustEmulate;
+  private long mustEmulateAt;
+  /** This entry runs the emulator (one instruction under the monitor trap flag). */
+  private boolean emulating;
+  /** CS and SS as real mode left them when CR0.PE was set, until the guest reloads them. */
+  private boolean staleCs;
+  private boolean staleSs;
+  private final int[] staleState = new int[8];
+
+  /** Exits in VM86 mode that sent an instruction to the emulator. */
+  long vm86Faults;
+  /** VM entries into VM86 mode (from emulation or a fresh real-mode start). */
+  long vm86Entries;
+
+  /** True while this entry runs the emulator: its monitor-trap exit is an emulated step. */
+  public boolean emulating() {
+    return emulating;
+  }
+
+  /** True while the processor holds the guest's real mode as virtual-8086 mode. */
+  public boolean inVm86() {
+    return state == State.VM86;
+  }
+
+  public long vm86Entries() {
+    return vm86Entries;
+  }
+
+  public long vm86Faults() {
+    return vm86Faults;
+  }
+
+  /**
+   * The processor's registers were loaded directly (a builder, INIT, SIPI): they are the
+   * guest's own, so nothing kept here applies any more.
+   */
+  void forget(Vmcs vmcs, ShadowPager shadow) {
+    if (state == State.VM86) {
+      vmcs.write(VmcsField.EXCEPTION_BITMAP, savedExceptionBitmap & 0xFFFF_FFFFL);
+    }
+    state = State.PLAIN;
+    mustEmulate = false;
+    emulating = false;
+    staleCs = false;
+    staleSs = false;
+    shadow.setVm86(false);
+  }
+
+  /**
+   * An exception exit in VM86 mode other than the shadow pager's #PF: the instruction is one
+   * VM86 mode cannot run (or it faulted in a way only real mode defines); the emulator runs it.
+   * Returns false when the vCPU was not in VM86 mode.
+   */
+  boolean onVm86Exception(Cpu cpu) {
+    if (state != State.VM86) {
+      return false;
+    }
+    vm86Faults++;
+    mustEmulate = true;
+    mustEmulateAt = cpu.instructions();
+    return true;
+  }
+
+  /** The guest set CR0.PE: CS and SS keep real mode's values until it reloads them. */
+  void protectedModeEntered(Cpu cpu) {
+    staleCs = true;
+    staleSs = true;
+    snapshot(cpu, Cpu.CS, 0);
+    snapshot(cpu, Cpu.SS, 4);
+  }
+
+  /** The guest cleared CR0.PE (back to real mode). */
+  void realModeEntered() {
+    staleCs = false;
+    staleSs = false;
+  }
+
+  private void snapshot(Cpu cpu, int seg, int at) {
+    staleState[at] = cpu.segmentSelector(seg);
+    staleState[at + 1] = cpu.segmentBase(seg);
+    staleState[at + 2] = cpu.segmentLimit(seg);
+    staleState[at + 3] = cpu.segmentAttributes(seg);
+  }
+
+  private boolean unchanged(Cpu cpu, int seg, int at) {
+    return staleState[at] == cpu.segmentSelector(seg) && staleState[at + 1] == cpu.segmentBase(seg)
+        && staleState[at + 2] == cpu.segmentLimit(seg)
+        && staleState[at + 3] == cpu.segmentAttributes(seg);
+  }
+
+  /**
+   * Before each VM entry of a vCPU whose guest is in real mode or just left it: VM86 mode,
+   * emulation, or (protected mode with reloaded segments) a plain entry. {@code guestCr0} is
+   * the guest's CR0 as the shadow pager holds it; {@code cr4} the real CR4 to keep.
+   */
+  void beforeEntry(Cpu cpu, Vmcs vmcs, ShadowPager shadow, int guestCr0, int cr4) {
+    boolean wasEmulating = emulating;
+    emulating = false;
+    if (mustEmulate && cpu.instructions() > mustEmulateAt) {
+      // The instruction sent to the emulator has retired (or an event came first; if so it
+      // faults again when the guest returns to it).
+      mustEmulate = false;
+    }
+    boolean event = (vmcs.read32(VmcsField.VM_ENTRY_INTR_INFO_FIELD)
+        & VmxControls.INTR_INFO_VALID) != 0;
+    if ((guestCr0 & Cpu.CR0_PE) == 0) {
+      boolean vm86Ok = !event && !mustEmulate && vm86Segments(cpu);
+      if (state == State.VM86 && !vm86Ok) {
+        leaveVm86(cpu, vmcs, shadow, guestCr0, cr4);
+      } else if (state == State.PLAIN && vm86Ok) {
+        enterVm86(cpu, vmcs, shadow, cr4);
+      }
+      emulating = state == State.PLAIN;
+    } else {
+      if (staleCs && !unchanged(cpu, Cpu.CS, 0)) {
+        staleCs = false;
+      }
+      if (staleSs && !unchanged(cpu, Cpu.SS, 4)) {
+        staleSs = false;
+      }
+      // VM entry takes an SS whose selector's RPL is CS's (Xen's test); a stale CS never.
+      emulating = staleCs || staleSs && ((cpu.segmentSelector(Cpu.SS)
+          ^ cpu.segmentSelector(Cpu.CS)) & 3) != 0;
+    }
+    if (TRACE && (emulating || state == State.VM86 || (guestCr0 & Cpu.CR0_PE) == 0)) {
+      System.err.printf("realmode: %s%s cs=%04x:%08x pe=%d eflags=%08x%n", state,
+          emulating ? " emulating" : "", cpu.segmentSelector(Cpu.CS), cpu.eip(),
+          guestCr0 & 1, cpu.eflags());
+    }
+    if (emulating) {
+      vmcs.setBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_MONITOR_TRAP_FLAG);
+    } else if (wasEmulating && !shadow.stepping()) {
+      // The emulator's step ended in another exit; the monitor trap flag is not wanted now.
+      vmcs.clearBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_MONITOR_TRAP_FLAG);
+    }
+  }
+
+  /** Every segment register is an 8086 segment: VM86 mode gives the same addresses. */
+  static boolean vm86Segments(Cpu cpu) {
+    for (int s = 0; s < 6; s++) {
+      if (cpu.segmentBase(s) != cpu.segmentSelector(s) << 4 || cpu.segmentLimit(s) != 0xFFFF) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private void enterVm86(Cpu cpu, Vmcs vmcs, ShadowPager shadow, int cr4) {
+    vm86Entries++;
+    for (int s = 0; s < 6; s++) {
+      savedAttr[s] = cpu.segmentAttributes(s);
+    }
+    savedTrSel = cpu.taskRegisterSelector();
+    savedTrBase = cpu.taskRegisterBase();
+    savedTrLimit = cpu.taskRegisterLimit();
+    savedTrAttr = cpu.taskRegisterAttributes();
+    int flags = cpu.eflags();
+    savedIopl = flags & IOPL;
+    shadow.setVm86(true);
+    int realCr0 = (cpu.cr0() & ~ShadowControl.CR0_OWNED) | ShadowControl.CR0_OWNED;
+    cpu.loadControlRegisters(realCr0, shadow.realCr3(), cr4 & ~ShadowControl.CR4_OWNED);
+    cpu.setEflags((flags & ~IOPL) | VM);
+    for (int s = 0; s < 6; s++) {
+      cpu.loadSegmentState(s, cpu.segmentSelector(s), cpu.segmentBase(s), 0xFFFF,
+          Cpu.vm86SegmentAttributes(s));
+    }
+    cpu.setTaskRegister(0, ShadowPager.VM86_TSS_LINEAR, ShadowPager.VM86_TSS_LIMIT);
+    cpu.loadCpl(3);
+    savedExceptionBitmap = vmcs.read32(VmcsField.EXCEPTION_BITMAP);
+    vmcs.write(VmcsField.EXCEPTION_BITMAP, 0xFFFF_FFFFL);
+    state = State.VM86;
+  }
+
+  private void leaveVm86(Cpu cpu, Vmcs vmcs, ShadowPager shadow, int guestCr0, int cr4) {
+    int flags = cpu.eflags();
+    cpu.setEflags((flags & ~(IOPL | VM)) | savedIopl);
+    for (int s = 0; s < 6; s++) {
+      // Real mode's segment loads keep the access rights; VM86 mode's limits are 0xFFFF as
+      // real mode's were when it was entered.
+      cpu.loadSegmentState(s, cpu.segmentSelector(s), cpu.segmentBase(s), 0xFFFF, savedAttr[s]);
+    }
+    cpu.loadTaskRegisterState(savedTrSel, savedTrBase, savedTrLimit, savedTrAttr);
+    shadow.setVm86(false);
+    int cr0 = (cpu.cr0() & ~ShadowControl.CR0_OWNED) | (guestCr0 & ShadowControl.CR0_OWNED);
+    cpu.loadEmulatorControlRegisters(cr0, shadow.realCr3(), cr4 & ~ShadowControl.CR4_OWNED);
+    cpu.loadCpl(0);
+    vmcs.write(VmcsField.EXCEPTION_BITMAP, savedExceptionBitmap & 0xFFFF_FFFFL);
+    state = State.PLAIN;
+  }
+}
