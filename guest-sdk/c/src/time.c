@@ -68,6 +68,13 @@ int timer_stop(void)
 
 void sleep_until(uint64_t deadline_ns)
 {
+    if (!guest_has_xen()) {
+        /* No timers without a hypervisor: spin on the TSC (deterministic in virtual time). */
+        while (monotonic_ns() < deadline_ns) {
+            __asm__ volatile("pause");
+        }
+        return;
+    }
     while (monotonic_ns() < deadline_ns) {
         uint32_t ticks = timer_ticks;
         if (timer_set(deadline_ns, VCPU_SSHOTTMR_future) != 0) {
