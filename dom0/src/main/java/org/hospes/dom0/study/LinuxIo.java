@@ -297,15 +297,29 @@ public final class LinuxIo {
     private final StringBuilder line = new StringBuilder();
     private final Map<String, Map<String, Long>> begins = new LinkedHashMap<>();
     private final Map<String, Map<String, Long>> ends = new LinkedHashMap<>();
+    /** A line's mark: {phase, "begin" or "end"}, or null. */
+    private final java.util.function.Function<CharSequence, String[]> marker;
     java.util.function.Supplier<Map<String, Long>> snapshot;
+
+    /** The marks io-init.sh prints: {@code hospes-io: PHASE begin|end}. */
+    PhaseMarks() {
+      this(l -> {
+        Matcher x = MARK.matcher(l);
+        return x.find() ? new String[] {x.group(1), x.group(2)} : null;
+      });
+    }
+
+    PhaseMarks(java.util.function.Function<CharSequence, String[]> marker) {
+      this.marker = marker;
+    }
 
     @Override
     public void write(int b) {
       all.write(b);
       if (b == '\n') {
-        Matcher x = MARK.matcher(line);
-        if (x.find() && snapshot != null) {
-          (x.group(2).equals("begin") ? begins : ends).putIfAbsent(x.group(1), snapshot.get());
+        String[] x = marker.apply(line);
+        if (x != null && snapshot != null) {
+          (x[1].equals("begin") ? begins : ends).putIfAbsent(x[0], snapshot.get());
         }
         line.setLength(0);
       } else if (line.length() < 512) {
