@@ -60,9 +60,10 @@ final class IoPathsSummary {
                 e.getValue() / mib));
         String path = w.io() == null ? SdkWorkloads.DISK_PATH
             : phase.equals("disk") ? w.io().disk() : w.io().net();
+        // The cost model in brackets when it is not the default one, as the nanobench table does.
         String cost = r.spec().costModel();
-        rows.add(new Row(path, r.spec().mode() + (cost.equals("default") ? "" : " (" + cost + ")"),
-            phase, mib, get(c, p + "vm_exits") / mib, get(c, p + "ioreqs") / mib,
+        String mode = r.spec().mode() + (cost.equals("default") ? "" : " (" + cost + ")");
+        rows.add(new Row(path, mode, phase, mib, get(c, p + "vm_exits") / mib, get(c, p + "ioreqs") / mib,
             (get(c, p + "event_upcalls") + get(c, p + "injected_interrupts")) / mib,
             get(c, p + "dom0_events_handled") / mib,
             (get(c, p + "grant_maps") + get(c, p + "grant_unmaps") + get(c, p + "grant_copies")
