@@ -25,12 +25,6 @@ _pv_start:
         call    pv_start
 1:      jmp     1b
 
-        .section .text.hypercall_page, "ax"
-        .p2align 12
-        .globl  hypercall_page
-hypercall_page:
-        .fill   4096, 1, 0xcc
-
         .bss
         .p2align 12
         .globl  pv_stack_top

@@ -143,22 +143,6 @@ domid_t pv_domid(void)
     return my_domid;
 }
 
-void pv_shutdown(unsigned reason)
-{
-    guest_shutdown(reason);
-}
-
-int pv_printf(const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    console_write(buf, n < (int)sizeof(buf) ? n : (int)sizeof(buf) - 1);
-    return n;
-}
-
 /*
  * The builder maps [VIRT_BASE, boot end) only (pv_boot_end), and the space after the stack page
  * is free. Maps the rest of RAM 2 MiB at a time: an L1 table is filled in a free page that is

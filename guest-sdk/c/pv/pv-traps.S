@@ -6,6 +6,16 @@
  */
 #define IRET_SLOT (23 * 32)
 
+        /* The hypercall page, at the HYPERCALL_PAGE note's address: the PV domain builder
+         * fills it. In the SDK's image the hypervisor fills it in ring 0 too (through the MSR
+         * its CPUID leaves name), or the runtime with -ENOSYS stubs when there is none. */
+        .section .text.hypercall_page, "ax"
+        .p2align 12
+        .globl  hypercall_page
+hypercall_page:
+        .fill   4096, 1, 0xcc
+
+
         .text
 /* Exceptions and the soft interrupts: Xen's bounce frame is {[error,] eip, cs, eflags[, esp, ss]}. */
 .macro  STUB n, err

@@ -71,15 +71,6 @@ _start:
         jmp     3b
         .size   _start, . - _start
 
-        /* Filled by the PV domain builder (HYPERCALL_PAGE note), by the hypervisor through
-         * the MSR its CPUID leaves name (PVH, HVM), or by the runtime with -ENOSYS stubs when
-         * there is no hypervisor. */
-        .section .text.hypercall_page, "ax"
-        .p2align 12
-        .globl  hypercall_page
-hypercall_page:
-        .fill   4096, 1, 0xcc
-
         .bss
         .p2align 4
 guest_stack:

@@ -146,7 +146,7 @@ long pv_update_va_mapping(const void *va, uint64_t pte);
 int pv_boot(struct start_info *si, const struct trap_info *extra, int n_extra,
             void *kernel_stack_top, void *shared_info_page);
 
-/* The runtimes (pv-runtime.c for make pv; the SDK's pv-sdk.c). */
+/* The bare runtime (pv-runtime.c, make pv); SDK programs use printf and guest_shutdown. */
 extern volatile struct shared_info *pv_shared_info;
 int pv_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void pv_shutdown(unsigned reason) __attribute__((noreturn));
