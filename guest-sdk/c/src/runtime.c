@@ -67,6 +67,14 @@ int guest_has_xen(void)
     return have_xen;
 }
 
+void guest_require_xen(const char *program)
+{
+    if (!have_xen) {
+        printf("%s: needs Xen's services, and this machine has no hypervisor\n", program);
+        guest_shutdown(SHUTDOWN_crash);
+    }
+}
+
 const char *guest_boot_name(void)
 {
     return guest_boot == GUEST_BOOT_PV ? "pv" : guest_boot == GUEST_BOOT_PVH ? "pvh"

@@ -55,6 +55,12 @@ const char *guest_boot_name(void);
  * netfront, timers) returns -XEN_ENOSYS.
  */
 int guest_has_xen(void);
+/*
+ * For programs that need Xen's services: without a hypervisor, prints "PROGRAM: needs Xen's
+ * services, and this machine has no hypervisor" and ends the run as a failure (status 3);
+ * with one, returns.
+ */
+void guest_require_xen(const char *program);
 
 /* The PVH start info the guest was booted with (NULL if none), and its command line. */
 extern const struct hvm_start_info *start_info;

@@ -94,6 +94,25 @@ class OneImageTest {
     }
   }
 
+  /** Samples that need Xen say so in one line on the bare machine and fail (status 3). */
+  @ParameterizedTest
+  @ValueSource(strings = {"ping-pong", "disk-bench", "xenstore-demo"})
+  @Timeout(value = 300, unit = TimeUnit.SECONDS)
+  void samplesThatNeedXenSaySoInOneLineInNative(String sample) throws Exception {
+    Path root = TestKernels.root();
+    Path dir = root.resolve("samples/guests/" + sample);
+    List<Path> sources;
+    try (var files = Files.list(dir)) {
+      sources = files.filter(f -> f.toString().endsWith(".c")).sorted().toList();
+    }
+    Path elf = new GuestBuilder(root.resolve("guest-sdk/c"),
+        root.resolve("samples/target/guests")).build(sample, sources);
+    Run r = run("run", "--mode", "native", elf.toString());
+    assertThat(r.out()).isEqualTo(sample + ": needs Xen's services, and this machine has no"
+        + " hypervisor\n");
+    assertThat(r.status()).isEqualTo(3);
+  }
+
   /**
    * Forced through Multiboot into an HVM domain, the runtime finds Xen by CPUID: hypercalls
    * and events work, but a Multiboot start gets no xenstore or PV console (the console is
