@@ -3,7 +3,6 @@ package org.hospes.dom0.study;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -84,10 +83,7 @@ public final class SdkWorkloads {
       HvmMachine m = HvmMachine.create(mode.domainMode(), spec.ramMiB(), marks, diag,
           HvmMachine.factory(), spec.scheduler(), spec.costModel());
       marks.snapshot = () -> StudyRun.hvCounters(m.hypervisor(), m.domain());
-      disk = Files.createTempFile("hospes-sdk-disk-", ".raw");
-      try (RandomAccessFile f = new RandomAccessFile(disk.toFile(), "rw")) {
-        f.setLength((long) w.disk() << 20);
-      }
+      disk = LinuxIo.scratchDisk("hospes-sdk-disk-", (long) w.disk() << 20);
       DiskSpec ds = DiskSpec.parse(disk + ",format=raw,vdev=xvda,bus=xen", 0, null);
       DiskImage d = ds.open();
       m.addDisk(ds, d);
@@ -107,18 +103,10 @@ public final class SdkWorkloads {
       }
       return new RunRecord(spec, r.exitStatus(), r.reason(), counters, Map.of(),
           (System.nanoTime() - t0) / 1_000_000);
-    } catch (BootException e) {
-      return new RunRecord(spec, 2, RunRecord.SKIPPED + e.getMessage(), Map.of(), Map.of());
-    } catch (IOException e) {
-      return new RunRecord(spec, 2, "failed: " + e.getMessage(), Map.of(), Map.of());
+    } catch (BootException | IOException e) {
+      return LinuxIo.notRun(spec, e);
     } finally {
-      if (disk != null) {
-        try {
-          Files.deleteIfExists(disk);
-        } catch (IOException e) {
-          // a temporary file left behind is no reason to lose the run
-        }
-      }
+      LinuxIo.deleteScratch(disk);
     }
   }
 
