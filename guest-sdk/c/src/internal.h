@@ -13,6 +13,8 @@ void mm_init_range(uintptr_t first, uintptr_t top);
 void evtchn_do_upcall(void);
 /* Console output before (or without) a PV console ring: COM1 on a PC start, else console_io. */
 void early_console_write(const char *s, int len);
+/* Without Xen: calibrates the TSC against the PIT for monotonic_ns, once. */
+void native_clock_init(void);
 /* Writes a fault report where the guest's output goes, then crashes the domain. */
 void guest_report_fault(const char *buf, int n) __attribute__((noreturn));
 

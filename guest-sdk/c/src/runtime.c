@@ -168,9 +168,17 @@ static uint32_t calibrate_tsc_mhz(void)
     return mhz ? mhz : 1;
 }
 
-/* The pvclock's scale for a TSC at mhz: ns = ((tsc << shift) * mul) >> 32. */
-static void native_clock_init(void)
+/*
+ * Without Xen: the pvclock's scale for the TSC, ns = ((tsc << shift) * mul) >> 32, in the
+ * stand-in shared_info. Calibrated on first use (10 ms of PIT), so that a program that never
+ * asks the time does not pay for it.
+ */
+void native_clock_init(void)
 {
+    static int calibrated;
+    if (calibrated++) {
+        return;
+    }
     uint32_t mhz = calibrate_tsc_mhz();
     int8_t shift = 0;
     while ((1000ull << 32 >> shift) >= ((uint64_t)mhz << 32)) {
@@ -412,10 +420,8 @@ void guest_start(int how, void *info)
             guest_shutdown(SHUTDOWN_crash);
         }
         __asm__ volatile("sti" ::: "memory");
-    } else {
-        /* Interrupts stay off: without event channels nothing would take them. */
-        native_clock_init();
     }
+    /* Without Xen interrupts stay off: without event channels nothing would take them. */
     cons_init();
     xs_init();
     guest_run_main(start_info);

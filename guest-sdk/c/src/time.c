@@ -1,11 +1,14 @@
 /* pvclock and the singleshot timer. */
-#include <hospes/guest.h>
+#include "internal.h"
 
 volatile uint32_t timer_ticks;
 static int timer_port;
 
 uint64_t monotonic_ns(void)
 {
+    if (!guest_has_xen()) {
+        native_clock_init();
+    }
     volatile struct vcpu_time_info *t = &HYPERVISOR_shared_info->vcpu_info[0].time;
     uint32_t version, mul;
     uint64_t stamp, system, delta;
