@@ -1,19 +1,16 @@
 /*
- * The runtime of Hospes's classic PV32 guests: from start_info to main(). It registers the
- * virtual IDT (set_trap_table), the ring-1 stack for traps from ring 3 (stack_switch) and the
- * event and failsafe callbacks (set_callbacks); maps shared_info with update_va_mapping; and
- * writes the console ring found through start_info (its MFN, turned into a virtual address
- * through the read-only M2P table at MACH2PHYS_VIRT_START and the boot mapping).
+ * The bare runtime of Hospes's classic PV32 guests (make pv), for programs about the PV ABI
+ * itself: from start_info to main(void). The start of day (trap table, ring-1 stack, callbacks,
+ * shared_info) is pv-boot.c's, as in the SDK; this runtime adds the system call gates, a
+ * console_write on the ring found through start_info (its MFN, turned into a virtual address
+ * through the read-only M2P table) and hooks for the program's own trap and event handlers.
  */
 #include <hospes/xen.h>
 #include <hospes/pv.h>
 
-#define VIRT_BASE 0xC0000000u
-
 int main(void);
 int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 
-struct start_info *pv_start_info;
 volatile struct shared_info *pv_shared_info;
 static char shared_info_page[4096] __attribute__((aligned(4096), section(".bss.page")));
 static char kernel_stack[8192] __attribute__((aligned(16)));
@@ -22,46 +19,6 @@ static volatile struct xencons_interface *console;
 /* Handlers a guest may set; NULL means "report and shut down". */
 void (*pv_trap_hook)(struct pv_frame *f);
 void (*pv_event_hook)(uint32_t port);
-
-static inline const uint32_t *m2p(void)
-{
-    return (const uint32_t *)MACH2PHYS_VIRT_START;
-}
-
-void *pv_pfn_to_va(uint32_t pfn)
-{
-    return (void *)(VIRT_BASE + (pfn << 12));
-}
-
-uint32_t pv_pfn_to_mfn(uint32_t pfn)
-{
-    return ((const uint32_t *)pv_start_info->mfn_list)[pfn];
-}
-
-uint32_t pv_mfn_of(const void *va)
-{
-    return pv_pfn_to_mfn(((uint32_t)va - VIRT_BASE) >> 12);
-}
-
-/* The boot tables map [VIRT_BASE, end of boot area) with one L1 per 2 MiB, in pt_base order. */
-uint64_t pv_l1e_ma(const void *va)
-{
-    const uint64_t *l3 = (const uint64_t *)pv_start_info->pt_base;
-    uint32_t a = (uint32_t)va;
-    uint64_t l3e = l3[a >> 30];
-    uint32_t l2pfn = m2p()[(uint32_t)(l3e >> 12)];
-    const uint64_t *l2 = pv_pfn_to_va(l2pfn);
-    uint64_t l2e = l2[(a >> 21) & 511];
-    return (l2e & ~0xfffull) + 8 * ((a >> 12) & 511);
-}
-
-uint32_t pv_first_free_pfn(void)
-{
-    /* The boot area ends 512 KiB past the stack, on a 4 MiB boundary (xc_dom_x86.c). */
-    uint32_t stack = pv_start_info->pt_base + 4096 * pv_start_info->nr_pt_frames;
-    uint32_t end = (stack + 4096 + (512 << 10) + (4 << 20) - 1) & ~((4u << 20) - 1);
-    return (end - VIRT_BASE) >> 12;
-}
 
 static void console_write(const char *s, int n)
 {
@@ -150,35 +107,25 @@ void pv_event(struct pv_frame *f)
 
 void pv_start(struct start_info *si)
 {
-    pv_start_info = si;
-    static struct trap_info traps[36];
-    int n = 0;
-    for (int v = 0; v < 32; v++) {
-        /* #BP and #OF may be raised from ring 3 (int3, into). */
-        uint8_t dpl = (v == 3 || v == 4) ? 3 : 0;
-        traps[n++] = (struct trap_info){ v, dpl, FLAT_KERNEL_CS, pv_trap_stubs[v] };
-    }
-    /* The system call gate, callable from ring 3. */
-    traps[n++] = (struct trap_info){ 0x80, 3, FLAT_KERNEL_CS, pv_trap_stubs[0x80] };
-    /* 0x81 only from the kernel: ring 3 gets #GP. */
-    traps[n++] = (struct trap_info){ 0x81, 1, FLAT_KERNEL_CS, pv_trap_stubs[0x81] };
-    traps[n] = (struct trap_info){ 0, 0, 0, 0 };
-    if (PV_HYPERCALL(__HYPERVISOR_set_trap_table, traps) != 0
-        || PV_HYPERCALL(__HYPERVISOR_stack_switch, FLAT_KERNEL_DS,
-                        kernel_stack + sizeof(kernel_stack)) != 0
-        || PV_HYPERCALL(__HYPERVISOR_set_callbacks, FLAT_KERNEL_CS, pv_event_entry,
-                        FLAT_KERNEL_CS, pv_failsafe_entry) != 0) {
-        PV_HYPERCALL(__HYPERVISOR_console_io, 0, 22, "pv: trap setup failed\n");
-        pv_shutdown(SHUTDOWN_crash);
-    }
-    /* shared_info over a page of ours: the old frame's writable mapping goes. */
-    uint64_t pte = (uint64_t)si->shared_info | PTE_P | PTE_RW | PTE_A | PTE_D;
-    if (PV_HYPERCALL(__HYPERVISOR_update_va_mapping, shared_info_page, (uint32_t)pte,
-                     (uint32_t)(pte >> 32), UVMF_INVLPG) != 0) {
-        PV_HYPERCALL(__HYPERVISOR_console_io, 0, 27, "pv: cannot map shared_info\n");
+    static const struct trap_info gates[] = {
+        /* The system call gate, callable from ring 3. */
+        { 0x80, 3, FLAT_KERNEL_CS, 0 },
+        /* 0x81 only from the kernel: ring 3 gets #GP. */
+        { 0x81, 1, FLAT_KERNEL_CS, 0 },
+    };
+    struct trap_info extra[2] = { gates[0], gates[1] };
+    extra[0].address = pv_trap_stubs[0x80];
+    extra[1].address = pv_trap_stubs[0x81];
+    int rc = pv_boot(si, extra, 2, kernel_stack + sizeof(kernel_stack), shared_info_page);
+    if (rc != 0) {
+        static const char trap_msg[] = "pv: trap setup failed\n";
+        static const char si_msg[] = "pv: cannot map shared_info\n";
+        const char *m = rc == -1 ? trap_msg : si_msg;
+        PV_HYPERCALL(__HYPERVISOR_console_io, 0, rc == -1 ? sizeof(trap_msg) - 1
+                     : sizeof(si_msg) - 1, m);
         pv_shutdown(SHUTDOWN_crash);
     }
     pv_shared_info = (volatile struct shared_info *)shared_info_page;
-    console = pv_pfn_to_va(m2p()[si->console_mfn]);
+    console = pv_mfn_to_va(si->console_mfn);
     pv_shutdown(main() == 0 ? SHUTDOWN_poweroff : SHUTDOWN_crash);
 }

@@ -1,5 +1,7 @@
-/* The PV console ring; console_io as the fallback. */
-#include <hospes/guest.h>
+/* The PV console ring; COM1 (on a PC start) or console_io as the fallback. */
+#include "internal.h"
+
+int early_console_read(char *buf, int len);
 
 static struct xencons_interface *cons;
 static evtchn_port_t cons_port;
@@ -51,7 +53,7 @@ void cons_write(const char *s, int len)
 int cons_read(char *buf, int len)
 {
     if (!cons) {
-        return 0;
+        return early_console_read(buf, len);
     }
     int n = 0;
     uint32_t c = cons->in_cons;
@@ -71,7 +73,7 @@ void console_write(const char *s, int len)
     if (cons) {
         cons_write(s, len);
     } else {
-        xen_console_write(s, len);
+        early_console_write(s, len);
     }
 }
 

@@ -1,5 +1,5 @@
 /* Event channels: the upcall handler, port operations, handler registry. */
-#include <hospes/guest.h>
+#include "internal.h"
 
 struct shared_info *HYPERVISOR_shared_info;
 volatile uint32_t evtchn_upcalls;
@@ -45,6 +45,12 @@ void evtchn_set_handler(evtchn_port_t port, evtchn_handler_t fn, void *data)
 
 void evtchn_block(void)
 {
+    if (!guest_has_xen()) {
+        /* Nothing will ever arrive: say so rather than wait for ever. */
+        static const char msg[] =
+            "guest: waiting for an event, but there is no hypervisor (no event channels)\n";
+        guest_report_fault(msg, sizeof(msg) - 1);
+    }
     /* Interrupts are off: an event that arrived since the caller's check
      * has set upcall_pending, and SCHEDOP_block then returns at once. */
     if (!HYPERVISOR_shared_info->vcpu_info[0].evtchn_upcall_pending) {

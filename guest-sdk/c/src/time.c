@@ -1,11 +1,14 @@
 /* pvclock and the singleshot timer. */
-#include <hospes/guest.h>
+#include "internal.h"
 
 volatile uint32_t timer_ticks;
 static int timer_port;
 
 uint64_t monotonic_ns(void)
 {
+    if (!guest_has_xen()) {
+        native_clock_init();
+    }
     volatile struct vcpu_time_info *t = &HYPERVISOR_shared_info->vcpu_info[0].time;
     uint32_t version, mul;
     uint64_t stamp, system, delta;
@@ -68,6 +71,13 @@ int timer_stop(void)
 
 void sleep_until(uint64_t deadline_ns)
 {
+    if (!guest_has_xen()) {
+        /* No timers without a hypervisor: spin on the TSC (deterministic in virtual time). */
+        while (monotonic_ns() < deadline_ns) {
+            __asm__ volatile("pause");
+        }
+        return;
+    }
     while (monotonic_ns() < deadline_ns) {
         uint32_t ticks = timer_ticks;
         if (timer_set(deadline_ns, VCPU_SSHOTTMR_future) != 0) {

@@ -4,6 +4,8 @@
 static struct xenstore_domain_interface *ring;
 static evtchn_port_t port;
 static uint32_t req_id;
+/* What requests return without a ring: -ENOENT (no store given), -ENOSYS (no hypervisor). */
+static int no_ring = -XEN_ENOENT;
 uint32_t xs_requests;
 
 #define WATCH_QUEUE 8
@@ -24,6 +26,7 @@ int xs_init(void)
     void *r;
     int rc = arch_store_ring(&r, &port);
     if (rc != 0) {
+        no_ring = rc;
         return rc;
     }
     ring = r;
@@ -132,7 +135,7 @@ static uint32_t read_message(char *rsp, int rsize, int *len)
 int xs_talk(uint32_t type, xs_transaction_t tx, const char *req, int reqlen, char *rsp, int rsize)
 {
     if (!ring) {
-        return -XEN_ENOENT;
+        return no_ring;
     }
     if (reqlen > XENSTORE_PAYLOAD_MAX) {
         return -XEN_E2BIG;
@@ -282,6 +285,9 @@ int xs_watch_pending(void)
 
 int xs_read_watch(char *path, int psize, char *token, int tsize)
 {
+    if (!ring) {
+        return no_ring;
+    }
     while (wq_head == wq_tail) {
         int len;
         char dummy[8];

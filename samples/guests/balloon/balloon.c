@@ -37,6 +37,7 @@ static long reservation(int cmd)
 
 int main(const struct hvm_start_info *si)
 {
+    guest_require_xen("balloon");
     (void)si;
     long max = reservation(XENMEM_maximum_reservation);
     long before = reservation(XENMEM_current_reservation);

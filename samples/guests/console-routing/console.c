@@ -8,6 +8,7 @@
 
 int main(const struct hvm_start_info *si)
 {
+    guest_require_xen("console-routing");
     (void)si;
     static const char hv1[] = "hv: through console_io\n";
     static const char hv2[] = "hv: a line in ";

@@ -113,6 +113,7 @@ static uint32_t block(int write, uint32_t blk, uint32_t bs)
 
 int main(void)
 {
+    guest_require_xen("disk-bench");
     if (!xs_available()) {
         fail("xenstore", 0);
     }

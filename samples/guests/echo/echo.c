@@ -12,6 +12,7 @@
 
 int main(const struct hvm_start_info *si)
 {
+    guest_require_xen("echo");
     (void)si;
     char line[128];
     int len = 0;

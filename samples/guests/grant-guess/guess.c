@@ -46,6 +46,7 @@ static void try_ref(gnt_domid_t dom, grant_ref_t ref)
 
 int main(const struct hvm_start_info *si)
 {
+    guest_require_xen("grant-guess");
     (void)si;
     *(volatile uint32_t *)MAP_GPA = 0x0dd5eed;
     for (gnt_domid_t dom = 1; dom <= 3; dom++) {

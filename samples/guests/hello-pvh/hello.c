@@ -3,6 +3,7 @@
 
 int main(const struct hvm_start_info *si)
 {
+    guest_require_xen("hello-pvh");
     char extra[16];
     long version = HYPERVISOR_xen_version(XENVER_version, NULL);
     HYPERVISOR_xen_version(XENVER_extraversion, extra);

@@ -40,6 +40,7 @@ static int documented(long rc)
 
 int main(const struct hvm_start_info *si)
 {
+    guest_require_xen("hostile");
     (void)si;
     /* Random hypercalls can bind ports or set the callback vector to anything:
      * this guest takes no interrupts, so nothing random is ever delivered. */

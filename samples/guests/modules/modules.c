@@ -10,6 +10,7 @@ struct hvm_modlist_entry {
 
 int main(const struct hvm_start_info *si)
 {
+    guest_require_xen("modules");
     printf("modules: %u\n", si->nr_modules);
     const struct hvm_modlist_entry *m = (const void *)(uintptr_t)si->modlist_paddr;
     for (uint32_t i = 0; i < si->nr_modules; i++) {

@@ -293,6 +293,7 @@ static int sender(uint32_t peer)
 
 int main(void)
 {
+    guest_require_xen("net-bench");
     struct grant_entry_v1 *table = page_alloc(1);
     if (!table || gnttab_map_table_frame(0, virt_to_gfn(table)) != 0) {
         printf("net-bench: cannot map the grant table\n");

@@ -53,6 +53,7 @@ static void paging_on(void)
 
 int main(const struct hvm_start_info *si)
 {
+    guest_require_xen("pagetables");
     (void)si;
     const char *cmd = guest_cmdline();
     long rounds = *cmd ? strtol(cmd, 0, 10) : 100;

@@ -70,6 +70,7 @@ static void await_node(const char *path, char *buf, int size)
 
 int main(const struct hvm_start_info *si)
 {
+    guest_require_xen("ping-pong");
     (void)si;
     char path[128], buf[64];
     int ping = strncmp(guest_cmdline(), "ping", 4) == 0;

@@ -37,6 +37,7 @@ static long vcpu_op(int cmd, void *arg)
 
 int main(const struct hvm_start_info *si)
 {
+    guest_require_xen("runstate");
     (void)si;
     uint32_t va = (uint32_t)&area;
     printf("runstate area: %ld\n", vcpu_op(VCPUOP_register_runstate_memory_area, &va));

@@ -15,6 +15,7 @@ static void check(const char *what, int rc)
 
 int main(const struct hvm_start_info *si)
 {
+    guest_require_xen("xenstore-demo");
     (void)si;
     char buf[256], path[128], token[64];
     if (!xs_available()) {

@@ -1,9 +1,10 @@
 /*
- * What differs between the SDK's two runtimes, PVH (paging off, physical = virtual, interrupts
- * through an IDT) and classic PV32 (ring 1 at VIRT_BASE 0xC0000000, page tables through the PV
- * MMU, events through the event callback). The PV build defines HOSPES_PV. Code written
- * against these runs in both, which is how the SDK's own services (events, xenstore, console,
- * grants, blkfront, netfront) do it.
+ * What differs between the ways one SDK image runs: started in ring 0 with paging off
+ * (Multiboot on a bare PC or in an HVM domain, PVH; physical = virtual, interrupts through an
+ * IDT) or as a classic PV32 guest (ring 1, paging on over the PV domain builder's tables at
+ * VIRT_BASE 0, so the same addresses; the PV MMU; events through the event callback). The
+ * runtime finds out at entry (arch_pv). Code written against these runs in every mode, which
+ * is how the SDK's own services (events, xenstore, console, grants, blkfront, netfront) do it.
  */
 #ifndef HOSPES_ARCH_H
 #define HOSPES_ARCH_H
@@ -27,24 +28,40 @@ int arch_console_ring(void **ring, evtchn_port_t *port);
  * upcall at once, as Linux's xen_irq_enable does with a hypercall that returns through the
  * event callback.
  */
-#ifdef HOSPES_PV
+/* Non-zero when the guest runs as a classic PV guest (ring 1); set at entry. */
+extern int arch_pv;
 void pv_events_on(void);
 void pv_events_off(void);
 int pv_events_save(void);   /* non-zero if events were on; turns them off */
-#define local_irq_disable() pv_events_off()
-#define local_irq_enable()  pv_events_on()
-#define local_irq_save()    pv_events_save()
-#define local_irq_restore(on) do { if (on) pv_events_on(); } while (0)
-#else
-#define local_irq_disable() __asm__ volatile("cli" ::: "memory")
-#define local_irq_enable()  __asm__ volatile("sti" ::: "memory")
+
+static inline void local_irq_disable(void)
+{
+    if (arch_pv) {
+        pv_events_off();
+    } else {
+        __asm__ volatile("cli" ::: "memory");
+    }
+}
+
+static inline void local_irq_enable(void)
+{
+    if (arch_pv) {
+        pv_events_on();
+    } else {
+        __asm__ volatile("sti" ::: "memory");
+    }
+}
+
 static inline int local_irq_save(void)
 {
+    if (arch_pv) {
+        return pv_events_save();
+    }
     uint32_t flags;
     __asm__ volatile("pushfl; popl %0; cli" : "=r"(flags) :: "memory");
     return (flags & 0x200) != 0;
 }
+
 #define local_irq_restore(on) do { if (on) local_irq_enable(); } while (0)
-#endif
 
 #endif

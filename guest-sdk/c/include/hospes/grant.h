@@ -132,22 +132,13 @@ static inline long HYPERVISOR_grant_table_op(unsigned cmd, void *uop, unsigned c
     return hypercall3(__HYPERVISOR_grant_table_op, cmd, (long)uop, count);
 }
 
-#ifdef HOSPES_PV
 /*
- * Table frame idx over our page whose machine frame is gfn (virt_to_gfn): GNTTABOP_setup_table
- * gives the table's machine frames, and update_va_mapping puts frame idx where that page was
- * mapped (a PV guest has no physmap to add to). Returns 0 or a negative Xen errno.
+ * Table frame idx over our page whose frame is gfn (virt_to_gfn). In ring 0 (PVH, HVM):
+ * XENMEM_add_to_physmap(space grant_table), the frame appears at gfn. In PV:
+ * GNTTABOP_setup_table gives the table's machine frames, and update_va_mapping puts frame idx
+ * where that page was mapped (a PV guest has no physmap to add to). 0 or a negative Xen errno.
  */
 long gnttab_map_table_frame(uint32_t idx, uint32_t gfn);
-#else
-/* XENMEM_add_to_physmap(space grant_table): table frame idx appears at gfn. */
-static inline long gnttab_map_table_frame(uint32_t idx, uint32_t gfn)
-{
-    /* xen_add_to_physmap: domid u16, size u16, space u32, idx u32, gpfn u32. */
-    uint32_t atp[4] = { GNTTAB_DOMID_SELF, 1 /* grant_table */, idx, gfn };
-    return hypercall3(12 /* memory_op */, 7 /* add_to_physmap */, (long)atp, 0);
-}
-#endif
 
 /* Offers frame gfn to domid: frame and domid first, then the flags that publish it. */
 static inline void gnttab_grant_access(volatile struct grant_entry_v1 *table, grant_ref_t ref,
@@ -191,17 +182,8 @@ static inline int gnttab_map(gnt_domid_t dom, grant_ref_t ref, uint32_t gpa, int
     return op.status;
 }
 
-#ifdef HOSPES_PV
-/* Unmaps, then maps our own page back at gpa (the grant had replaced its L1 entry). */
+/* Unmaps; in PV, then maps our own page back at gpa (the grant had replaced its L1 entry). */
 int gnttab_unmap(uint32_t gpa, grant_handle_t handle);
-#else
-static inline int gnttab_unmap(uint32_t gpa, grant_handle_t handle)
-{
-    struct gnttab_unmap_grant_ref op = { .host_addr = gpa, .handle = handle };
-    long rc = HYPERVISOR_grant_table_op(GNTTABOP_unmap_grant_ref, &op, 1);
-    return rc != 0 ? GNTST_general_error : op.status;
-}
-#endif
 
 /* Copies len bytes from dom's grant ref (at offset) into buf; buf must not cross a page. */
 static inline int gnttab_copy_from(gnt_domid_t dom, grant_ref_t ref, uint16_t offset,

@@ -122,21 +122,36 @@ extern char hypercall_page[4096];
 #define PV_HYPERCALL(nr, ...) _pv_hypercall_n(nr, ##__VA_ARGS__, 0, 0, 0, 0, 0)
 #define _pv_hypercall_n(nr, a1, a2, a3, a4, a5, ...) _pv_hypercall(nr, a1, a2, a3, a4, a5)
 
-/* The runtime (pv-runtime.c, pv-head.S). */
+/* The start of day both PV runtimes share (pv-boot.c). */
 extern struct start_info *pv_start_info;
-extern volatile struct shared_info *pv_shared_info;
-int pv_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void pv_shutdown(unsigned reason) __attribute__((noreturn));
 /* Machine frame of a virtual address in the boot mapping (through the P2M list). */
 uint32_t pv_mfn_of(const void *va);
 /* The L1 entry's machine address for va, in the boot page tables. */
 uint64_t pv_l1e_ma(const void *va);
+/* The first virtual address past the builder's boot mapping. */
+uint32_t pv_boot_end(void);
 /* Frames past the boot area the guest may use as it likes: [first, nr_pages). */
 uint32_t pv_first_free_pfn(void);
 void *pv_pfn_to_va(uint32_t pfn);
+uint32_t pv_va_to_pfn(const void *va);
 uint32_t pv_pfn_to_mfn(uint32_t pfn);
+/* A machine frame's virtual address, through the read-only M2P table. */
+void *pv_mfn_to_va(uint32_t mfn);
+long pv_update_va_mapping(const void *va, uint64_t pte);
+/*
+ * Records si as pv_start_info; registers the trap table (vectors 0-31 to pv_trap_stubs, plus
+ * up to 8 extra entries), the ring-1 stack, the event and failsafe callbacks; maps shared_info
+ * at shared_info_page. 0, or -1 (traps and callbacks) or -2 (shared_info) on failure.
+ */
+int pv_boot(struct start_info *si, const struct trap_info *extra, int n_extra,
+            void *kernel_stack_top, void *shared_info_page);
 
-/* Trap entry stubs (pv-head.S) and the frame they give C handlers. */
+/* The bare runtime (pv-runtime.c, make pv); SDK programs use printf and guest_shutdown. */
+extern volatile struct shared_info *pv_shared_info;
+int pv_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void pv_shutdown(unsigned reason) __attribute__((noreturn));
+
+/* Trap entry stubs (pv-traps.S) and the frame they give C handlers. */
 struct pv_frame {
     uint32_t edi, esi, ebp, esp0, ebx, edx, ecx, eax;
     uint32_t vector, error;

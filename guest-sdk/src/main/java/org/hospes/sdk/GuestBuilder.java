@@ -9,8 +9,9 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Compiles a PVH guest from C sources with the guest SDK (guest-sdk/c) and the host's gcc, into
- * an ELF the hypervisor boots with {@code --mode pvh}. Errors say what went wrong in one line
+ * Compiles a guest from C sources with the guest SDK (guest-sdk/c) and the host's gcc, into
+ * one ELF that boots in every mode (native, hvm, hvm-shadow, pvhvm, pvh, pv: it has a Multiboot
+ * header, the PVH entry note and the classic PV notes). Errors say what went wrong in one line
  * (no gcc, no 32-bit support, the compiler's first error).
  */
 public final class GuestBuilder {
@@ -36,7 +37,7 @@ public final class GuestBuilder {
     throw new IllegalStateException("guest-sdk/c not found above " + dir);
   }
 
-  /** Builds guest {@code name} from {@code sources}; returns the ELF. */
+  /** Builds guest {@code name} from {@code sources}; returns {@code NAME.elf}. */
   public Path build(String name, List<Path> sources) throws GuestBuildException {
     return build(name, sources, (String) null);
   }
@@ -47,15 +48,6 @@ public final class GuestBuilder {
    */
   public Path buildPv(String name, List<Path> sources) throws GuestBuildException {
     return build(name, sources, "pv");
-  }
-
-  /**
-   * Builds an SDK program (the sources {@link #build} takes) as a classic PV32 guest: the whole
-   * SDK over its PV runtime ({@code make pvsdk}, {@code --mode pv}); returns
-   * {@code NAME-pvsdk.elf}.
-   */
-  public Path buildSdkPv(String name, List<Path> sources) throws GuestBuildException {
-    return build(name, sources, "pvsdk");
   }
 
   private Path build(String name, List<Path> sources, String target)

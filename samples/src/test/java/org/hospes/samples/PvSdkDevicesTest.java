@@ -64,7 +64,7 @@ class PvSdkDevicesTest {
     DiskSpec spec = DiskSpec.parse(img.toString(), 0, null);
     m.addDisk(spec, spec.open());
     if (mode == DomainMode.PV) {
-      m.load(new PvKernelLoader(), builder.buildSdkPv("disk-bench", src), BootRequest.of(null),
+      m.load(new PvKernelLoader(), builder.build("disk-bench", src), BootRequest.of(null),
           null);
     } else {
       m.loadPvh(builder.build("disk-bench", src), null);
@@ -100,7 +100,7 @@ class PvSdkDevicesTest {
   @Test
   @Timeout(value = 300, unit = TimeUnit.SECONDS)
   void netBenchBetweenTwoPvGuestsLosesNothing() throws Exception {
-    Path elf = builder.buildSdkPv("net-bench", source("net-bench/net-bench.c"));
+    Path elf = builder.build("net-bench", source("net-bench/net-bench.c"));
     DomainSpec rx = DomainSpec.parse("rx=" + elf + ",mode=pv,ram=16,vif=net=bridge:br0,"
         + "cmdline=role=recv ip=10.0.0.2/24", null);
     DomainSpec tx = DomainSpec.parse("tx=" + elf + ",mode=pv,ram=16,vif=net=bridge:br0,"

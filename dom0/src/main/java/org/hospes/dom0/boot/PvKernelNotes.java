@@ -43,8 +43,8 @@ public record PvKernelNotes(String guestOs, String loader, String xenVersion, lo
         && !notes.has(XenElfNotes.LOADER)) {
       // A PVH image (the SDK's default build): say so, not that its empty LOADER is wrong.
       throw new BootException("a PVH kernel (Xen PHYS32_ENTRY note), not a classic PV one (no"
-          + " GUEST_OS or LOADER note): boot it with --mode pvh; the guest SDK builds a program"
-          + " for pv with 'make pvsdk'");
+          + " GUEST_OS or LOADER note): boot it with --mode pvh; an image the guest SDK builds"
+          + " today has the PV notes too (rebuild it)");
     }
     String guestOs = notes.string(XenElfNotes.GUEST_OS);
     String loader = notes.string(XenElfNotes.LOADER);

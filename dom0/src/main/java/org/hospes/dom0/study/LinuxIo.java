@@ -232,10 +232,7 @@ public final class LinuxIo {
       marks.snapshot = () -> StudyRun.hvCounters(m.hypervisor(), m.domain());
       DiskImage image0 = null;
       if (!p.disk().equals("none")) {
-        disk = Files.createTempFile("hospes-linux-io-", ".raw");
-        try (RandomAccessFile f = new RandomAccessFile(disk.toFile(), "rw")) {
-          f.setLength(((long) p.diskMiB() + 1) << 20); // sparse; one MiB to spare
-        }
+        disk = scratchDisk("hospes-linux-io-", ((long) p.diskMiB() + 1) << 20); // a MiB to spare
         DiskSpec ds = DiskSpec.parse(disk + ",format=raw,bus=" + p.disk(), 0, null);
         image0 = ds.open();
         m.addDisk(ds, image0);
@@ -272,17 +269,35 @@ public final class LinuxIo {
       }
       return new RunRecord(spec, r.exitStatus(), r.reason(), counters, Map.of(),
           (System.nanoTime() - t0) / 1_000_000);
-    } catch (BootException e) {
-      return new RunRecord(spec, 2, RunRecord.SKIPPED + e.getMessage(), Map.of(), Map.of());
-    } catch (IOException e) {
-      return new RunRecord(spec, 2, "failed: " + e.getMessage(), Map.of(), Map.of());
+    } catch (BootException | IOException e) {
+      return LinuxIo.notRun(spec, e);
     } finally {
-      if (disk != null) {
-        try {
-          Files.deleteIfExists(disk);
-        } catch (IOException e) {
-          // a temporary file left behind is no reason to lose the run
-        }
+      LinuxIo.deleteScratch(disk);
+    }
+  }
+
+  /** A run that did not happen: skipped (the image cannot boot there) or failed (I/O). */
+  static RunRecord notRun(RunSpec spec, Exception e) {
+    return new RunRecord(spec, 2, (e instanceof BootException ? RunRecord.SKIPPED : "failed: ")
+        + e.getMessage(), Map.of(), Map.of());
+  }
+
+  /** A sparse temporary raw disk of {@code bytes}. */
+  static Path scratchDisk(String prefix, long bytes) throws IOException {
+    Path disk = Files.createTempFile(prefix, ".raw");
+    try (RandomAccessFile f = new RandomAccessFile(disk.toFile(), "rw")) {
+      f.setLength(bytes);
+    }
+    return disk;
+  }
+
+  /** Deletes a scratch disk, if any. */
+  static void deleteScratch(Path disk) {
+    if (disk != null) {
+      try {
+        Files.deleteIfExists(disk);
+      } catch (IOException e) {
+        // a temporary file left behind is no reason to lose the run
       }
     }
   }
@@ -297,15 +312,29 @@ public final class LinuxIo {
     private final StringBuilder line = new StringBuilder();
     private final Map<String, Map<String, Long>> begins = new LinkedHashMap<>();
     private final Map<String, Map<String, Long>> ends = new LinkedHashMap<>();
+    /** A line's mark: {phase, "begin" or "end"}, or null. */
+    private final java.util.function.Function<CharSequence, String[]> marker;
     java.util.function.Supplier<Map<String, Long>> snapshot;
+
+    /** The marks io-init.sh prints: {@code hospes-io: PHASE begin|end}. */
+    PhaseMarks() {
+      this(l -> {
+        Matcher x = MARK.matcher(l);
+        return x.find() ? new String[] {x.group(1), x.group(2)} : null;
+      });
+    }
+
+    PhaseMarks(java.util.function.Function<CharSequence, String[]> marker) {
+      this.marker = marker;
+    }
 
     @Override
     public void write(int b) {
       all.write(b);
       if (b == '\n') {
-        Matcher x = MARK.matcher(line);
-        if (x.find() && snapshot != null) {
-          (x.group(2).equals("begin") ? begins : ends).putIfAbsent(x.group(1), snapshot.get());
+        String[] x = marker.apply(line);
+        if (x != null && snapshot != null) {
+          (x[1].equals("begin") ? begins : ends).putIfAbsent(x[0], snapshot.get());
         }
         line.setLength(0);
       } else if (line.length() < 512) {

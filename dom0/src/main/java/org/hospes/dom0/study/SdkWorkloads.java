@@ -1,38 +1,55 @@
 package org.hospes.dom0.study;
 
 import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.hospes.dom0.bench.KernelSources;
+import org.hospes.dom0.boot.BootException;
 import org.hospes.dom0.boot.loader.BootMode;
+import org.hospes.dom0.boot.loader.BootRequest;
+import org.hospes.dom0.boot.loader.KernelLoader;
+import org.hospes.dom0.boot.loader.KernelLoaders;
+import org.hospes.dom0.disk.DiskImage;
+import org.hospes.dom0.machine.RunResult;
+import org.hospes.dom0.toolstack.DiskSpec;
+import org.hospes.dom0.toolstack.HvmMachine;
 
 /**
- * The study workloads that are guest SDK programs: built with the SDK's Makefile twice from the
- * same sources, as a PVH guest (which boots in pvh, and at its PVH entry in hvm and hvm-shadow)
- * and as a classic PV guest ({@code make pvsdk}) for pv. The PV image is kept under the
- * workload's name plus {@link #PV_SUFFIX}.
+ * The study workloads that are guest SDK programs: built once with the SDK's Makefile into its
+ * one image, which boots in every mode (a Multiboot header for native, the PVH note for pvh,
+ * hvm, hvm-shadow and pvhvm, the classic PV notes for pv). A workload with a {@code disk} gets
+ * a zeroed scratch disk as its xvda, served by dom0's blkback (a PV disk, so native is skipped);
+ * a program that reports as the disk-bench sample does (its {@code disk-bench: xvda} line
+ * begins the disk phase, {@code disk-bench: ok} ends it, and each {@code seq|rand write|read N
+ * KiB x M} line moved N x M KiB) gets the phase's counters as {@code disk.*} and the bytes as
+ * {@code disk.bytes}, for the summary's I/O paths table beside Linux's.
  */
 public final class SdkWorkloads {
-  /** Key suffix of a workload's PV image in the image map. */
-  public static final String PV_SUFFIX = "@pv";
+  /** The I/O path name of an SDK program's PV disk in the I/O table. */
+  public static final String DISK_PATH = "xen (sdk)";
+
+  private static final Pattern BEGIN = Pattern.compile("^disk-bench: xvda ");
+  private static final Pattern END = Pattern.compile("^disk-bench: ok");
+  private static final Pattern MOVED = Pattern.compile(
+      "disk-bench: (?:seq|rand) (?:write|read) (\\d+) KiB x (\\d+):");
 
   private SdkWorkloads() {}
 
   /** The image run {@code spec} boots, from the map {@link StudyRunner#images} made. */
   public static byte[] image(RunSpec spec, Map<String, byte[]> images) {
-    String name = spec.workload().name();
-    if (spec.workload().isSdk() && BootMode.byName(spec.mode()).orElse(null) == BootMode.PV) {
-      return images.get(name + PV_SUFFIX);
-    }
-    return images.get(name);
+    return images.get(spec.workload().name());
   }
 
-  /** Builds workload {@code w}'s two images into {@code images}. */
+  /** Builds workload {@code w}'s image into {@code images}. */
   static void build(StudySpec.Workload w, Path baseDir, Map<String, byte[]> images)
       throws IOException, InterruptedException {
     Path root = KernelSources.findRoot();
@@ -43,9 +60,54 @@ public final class SdkWorkloads {
     Path build = root.resolve("samples/guests/build/study");
     Files.createDirectories(build);
     String guest = w.name().replaceAll("[^A-Za-z0-9_.-]", "_");
-    images.put(w.name(), Files.readAllBytes(make(root, build, guest, sources, null)));
-    images.put(w.name() + PV_SUFFIX, Files.readAllBytes(make(root, build, guest, sources,
-        "pvsdk")));
+    images.put(w.name(), Files.readAllBytes(make(root, build, guest, sources)));
+  }
+
+  /** Runs an SDK workload with a scratch disk: {@code spec} on {@code image}, at most max. */
+  static RunRecord runWithDisk(RunSpec spec, byte[] image, long max) {
+    BootMode mode = BootMode.byName(spec.mode()).orElseThrow();
+    StudySpec.Workload w = spec.workload();
+    if (mode == BootMode.NATIVE) {
+      return new RunRecord(spec, 2, RunRecord.SKIPPED + "the scratch disk is a PV disk"
+          + " (blkback), and native has no hypervisor", Map.of(), Map.of());
+    }
+    long t0 = System.nanoTime();
+    Path disk = null;
+    try {
+      KernelLoader loader = KernelLoaders.discovered().choose(w.loader(), mode, image);
+      LinuxIo.PhaseMarks marks = new LinuxIo.PhaseMarks(l -> BEGIN.matcher(l).find()
+          ? new String[] {"disk", "begin"} : END.matcher(l).find() ? new String[] {"disk", "end"}
+          : null);
+      PrintStream diag = new PrintStream(OutputStream.nullOutputStream(), true,
+          StandardCharsets.UTF_8);
+      HvmMachine m = HvmMachine.create(mode.domainMode(), spec.ramMiB(), marks, diag,
+          HvmMachine.factory(), spec.scheduler(), spec.costModel());
+      marks.snapshot = () -> StudyRun.hvCounters(m.hypervisor(), m.domain());
+      disk = LinuxIo.scratchDisk("hospes-sdk-disk-", (long) w.disk() << 20);
+      DiskSpec ds = DiskSpec.parse(disk + ",format=raw,vdev=xvda,bus=xen", 0, null);
+      DiskImage d = ds.open();
+      m.addDisk(ds, d);
+      m.load(loader, image, w.name(), new BootRequest(w.cmdline(), List.of()), null);
+      RunResult r = m.run(max);
+      d.close();
+      Map<String, Long> counters = StudyRun.hvCounters(m.hypervisor(), m.domain());
+      Map<String, Long> phase = marks.phase("disk");
+      counters.putAll(phase);
+      long kib = 0;
+      Matcher x = MOVED.matcher(marks.text());
+      while (x.find()) {
+        kib += Long.parseLong(x.group(1)) * Long.parseLong(x.group(2));
+      }
+      if (!phase.isEmpty() && kib > 0) {
+        counters.put("disk.bytes", kib << 10);
+      }
+      return new RunRecord(spec, r.exitStatus(), r.reason(), counters, Map.of(),
+          (System.nanoTime() - t0) / 1_000_000);
+    } catch (BootException | IOException e) {
+      return LinuxIo.notRun(spec, e);
+    } finally {
+      LinuxIo.deleteScratch(disk);
+    }
   }
 
   /** A source file (relative to the study file), or the C files of sample samples/guests/NAME. */
@@ -68,13 +130,10 @@ public final class SdkWorkloads {
         + ": no such file (nor a sample of samples/guests)");
   }
 
-  private static Path make(Path root, Path build, String guest, List<Path> sources,
-      String target) throws IOException, InterruptedException {
+  private static Path make(Path root, Path build, String guest, List<Path> sources)
+      throws IOException, InterruptedException {
     List<String> cmd = new ArrayList<>(List.of("make", "-s", "-C",
         root.resolve("guest-sdk/c").toString(), "GUEST=" + guest, "BUILD=" + build));
-    if (target != null) {
-      cmd.add(target);
-    }
     StringBuilder srcs = new StringBuilder("SRCS=");
     for (Path s : sources) {
       srcs.append(s).append(' ');
@@ -87,6 +146,6 @@ public final class SdkWorkloads {
       throw new IOException(String.join(" ", cmd) + " failed:\n"
           + new String(out, StandardCharsets.UTF_8));
     }
-    return build.resolve(guest + (target == null ? "" : "-" + target) + ".elf");
+    return build.resolve(guest + ".elf");
   }
 }

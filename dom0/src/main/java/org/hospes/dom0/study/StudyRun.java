@@ -42,6 +42,9 @@ public final class StudyRun {
     if (w.io() != null) {
       return LinuxIo.run(spec, image, max);
     }
+    if (w.isSdk() && w.disk() != null) {
+      return SdkWorkloads.runWithDisk(spec, image, max);
+    }
     KernelLoader loader;
     try {
       loader = KernelLoaders.discovered().choose(w.loader(), mode, image);

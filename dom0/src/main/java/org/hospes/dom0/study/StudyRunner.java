@@ -43,8 +43,8 @@ public final class StudyRunner {
   }
 
   /**
-   * Each workload's kernel image by workload name, sample kernels built first if needed; an SDK
-   * workload's PV image too ({@link SdkWorkloads}).
+   * Each workload's kernel image by workload name, sample kernels and SDK programs
+   * ({@link SdkWorkloads}) built first if needed.
    */
   public Map<String, byte[]> images(StudySpec study) throws IOException, InterruptedException {
     Map<String, byte[]> images = new HashMap<>();

@@ -30,15 +30,19 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
   /**
    * One workload: a kernel image, its command line, an optional loader and make variables; or,
    * with {@code sdk}, a guest SDK program (its C sources, or the name of a sample of
-   * samples/guests) built twice, for pvh (which also boots in hvm and hvm-shadow) and as a
-   * classic PV guest for pv, so that the same program runs in all of them; or, with {@code io},
-   * Debian's Linux kernel doing fixed disk and network work through one I/O path
-   * ({@link LinuxIo}; {@code kernel} then defaults to the cached Debian kernel).
+   * samples/guests) built once into the SDK's one image, which boots in every mode (native,
+   * hvm, hvm-shadow, pvhvm, pvh, pv); or, with {@code io}, Debian's Linux kernel doing fixed
+   * disk and network work through one I/O path ({@link LinuxIo}; {@code kernel} then defaults
+   * to the cached Debian kernel).
+   *
+   * @param disk for an SDK program: a zeroed scratch disk of this many MiB, its xvda, served by
+   *     dom0's blkback (a PV disk: runs in native, which has no hypervisor, are skipped)
+   * @param modes the study's modes this workload runs in (all of them when left out)
    */
   @JsonIgnoreProperties(ignoreUnknown = false)
   public record Workload(String name, String kernel, String cmdline, String loader,
-      Map<String, String> make, List<String> sdk, LinuxIo.Params io)
-      implements java.io.Serializable {
+      Map<String, String> make, List<String> sdk, LinuxIo.Params io, Integer disk,
+      List<String> modes) implements java.io.Serializable {
     /** A kernel workload (no SDK program, no I/O path). */
     public Workload(String name, String kernel, String cmdline, String loader,
         Map<String, String> make) {
@@ -51,9 +55,20 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
       this(name, kernel, cmdline, loader, make, sdk, null);
     }
 
-    /** True for an SDK program, built for pvh and for pv. */
+    /** Any workload, in every mode of the study, without a scratch disk. */
+    public Workload(String name, String kernel, String cmdline, String loader,
+        Map<String, String> make, List<String> sdk, LinuxIo.Params io) {
+      this(name, kernel, cmdline, loader, make, sdk, io, null, null);
+    }
+
+    /** True for an SDK program: one image for every mode. */
     public boolean isSdk() {
       return sdk != null && !sdk.isEmpty();
+    }
+
+    /** True if the workload runs in {@code mode} (its own modes, when it lists them). */
+    public boolean runsIn(String mode) {
+      return modes == null || modes.isEmpty() || modes.contains(mode);
     }
   }
 
@@ -90,18 +105,20 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
           : w.isSdk()
               ? Path.of(w.sdk().get(0)).getFileName().toString().replaceFirst("\\.c$", "")
               : Path.of(kernel).getFileName().toString().replaceFirst("\\.elf$", "");
+      if (w.disk() != null && (!w.isSdk() || w.disk() < 1 || w.disk() > 1024)) {
+        throw new IllegalArgumentException("workloads[" + i + "].disk: " + (w.isSdk()
+            ? w.disk() + " MiB is outside 1..1024" : "a scratch disk is for sdk programs"));
+      }
+      if (w.modes() != null) {
+        checkModes("workloads[" + i + "].modes", w.modes());
+      }
       ws.add(new Workload(n, kernel, w.cmdline(), w.loader(),
           w.make() == null ? Map.of() : Map.copyOf(w.make()),
-          w.isSdk() ? List.copyOf(w.sdk()) : null, io));
+          w.isSdk() ? List.copyOf(w.sdk()) : null, io, w.disk(),
+          w.modes() == null ? null : List.copyOf(w.modes())));
     }
     List<String> ms = orDefault(modes, List.of("native", "hvm", "hvm-shadow"));
-    for (String m : ms) {
-      if (BootMode.byName(m).isEmpty()) {
-        throw new IllegalArgumentException("modes: unknown mode '" + m + "' ("
-            + java.util.Arrays.stream(BootMode.values()).map(BootMode::toString)
-                .collect(java.util.stream.Collectors.joining(", ")) + ")");
-      }
-    }
+    checkModes("modes", ms);
     List<Integer> rs = orDefault(ram, List.of(64));
     for (int r : rs) {
       if (r < 1 || r > 1024) {
@@ -121,6 +138,16 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
         orDefault(engines, List.of("interp")), reps, max);
   }
 
+  private static void checkModes(String key, List<String> ms) {
+    for (String m : ms) {
+      if (BootMode.byName(m).isEmpty()) {
+        throw new IllegalArgumentException(key + ": unknown mode '" + m + "' ("
+            + java.util.Arrays.stream(BootMode.values()).map(BootMode::toString)
+                .collect(java.util.stream.Collectors.joining(", ")) + ")");
+      }
+    }
+  }
+
   private static <T> List<T> orDefault(List<T> l, List<T> d) {
     return l == null || l.isEmpty() ? d : List.copyOf(l);
   }
@@ -130,6 +157,9 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
     List<RunSpec> out = new ArrayList<>();
     for (Workload w : workloads) {
       for (String m : modes) {
+        if (!w.runsIn(m)) {
+          continue;
+        }
         for (int r : ram) {
           for (String s : schedulers) {
             for (String c : costModels) {

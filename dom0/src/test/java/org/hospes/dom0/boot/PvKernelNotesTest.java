@@ -79,7 +79,7 @@ class PvKernelNotesTest {
         .segment(0x100000, new byte[1], 0x1000)
         .note("Xen", XenElfNotes.PHYS32_ENTRY, num(0x100000));
     assertThatThrownBy(() -> parse(pvh)).hasMessageStartingWith("a PVH kernel (Xen PHYS32_ENTRY"
-        + " note), not a classic PV one").hasMessageContaining("make pvsdk");
+        + " note), not a classic PV one").hasMessageContaining("rebuild it");
     ElfImageBuilder oldAbi = new ElfImageBuilder().entry(0x1000)
         .segment(0x1000, new byte[1], 0x1000)
         .note("Xen", XenElfNotes.LOADER, str("generic"))

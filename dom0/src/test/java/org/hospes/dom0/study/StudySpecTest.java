@@ -73,8 +73,19 @@ class StudySpecTest {
   @Test
   void theBundledDefaultStudyCoversTheModes() throws Exception {
     StudySpec s = StudySpec.resource("default-study.yaml");
-    assertThat(s.modes()).containsExactly("native", "hvm", "hvm-shadow", "pvh");
-    assertThat(s.workloads()).extracting(StudySpec.Workload::kernel)
-        .contains("nanobench", "bench-alu");
+    assertThat(s.modes()).containsExactly("native", "hvm", "hvm-shadow", "pvhvm", "pvh", "pv");
+    assertThat(s.workloads()).extracting(StudySpec.Workload::name)
+        .containsExactly("nanobench", "cpu-bound", "disk-bench");
+    // Every mode has a column: cpu-bound is an SDK program, one image for all six.
+    StudySpec.Workload cpu = s.workloads().get(1);
+    assertThat(cpu.isSdk()).isTrue();
+    assertThat(s.modes()).allMatch(cpu::runsIn);
+    // PV I/O without Linux: disk-bench on a scratch disk in pvhvm, pvh and pv.
+    StudySpec.Workload disk = s.workloads().get(2);
+    assertThat(disk.disk()).isEqualTo(1);
+    assertThat(disk.modes()).containsExactly("pvhvm", "pvh", "pv");
+    // The nanobenchmarks are ring-0 operations of a Multiboot kernel.
+    assertThat(s.workloads().get(0).modes()).containsExactly("native", "hvm", "hvm-shadow");
+    assertThat(s.runs()).hasSize((3 + 6 + 3) * 2);
   }
 }
