@@ -1,19 +1,19 @@
 package org.hospes.hv;
 
-import com.google.inject.Guice;
-import com.google.inject.Injector;
-import com.google.inject.Key;
-import com.google.inject.TypeLiteral;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import org.hospes.hv.cost.CostModel;
+import org.hospes.hv.plugin.PluginInjector;
 import org.hospes.hv.sched.Scheduler;
 import org.hospes.hv.sched.SchedulerFactory;
 
 /**
  * Builds hypervisors with the scheduler and cost model chosen by name among those bound in
- * {@link HypervisorModule} (built-ins and plugins). The only place that touches the injector.
+ * {@link HypervisorModule} (built-ins) and by plugins. Plain Java over the two maps; the
+ * launcher's one {@link PluginInjector} gives them (dom0's {@code HostPlugins}), and the
+ * no-argument constructor makes a hypervisor-only one for embedders and tests.
  */
 public final class HypervisorFactory {
   public static final String DEFAULT_SCHEDULER = "credit";
@@ -22,19 +22,26 @@ public final class HypervisorFactory {
   private final Map<String, SchedulerFactory> schedulers;
   private final Map<String, com.google.inject.Provider<CostModel>> costModels;
 
+  /** The built-ins and the plugins of the thread's context class loader. */
   public HypervisorFactory() {
-    this(Guice.createInjector(new HypervisorModule()));
+    this(Thread.currentThread().getContextClassLoader());
   }
 
+  /** The built-ins and the plugins {@code pluginLoader} sees. */
   public HypervisorFactory(ClassLoader pluginLoader) {
-    this(Guice.createInjector(new HypervisorModule(pluginLoader)));
+    this(PluginInjector.discover(pluginLoader, List.of(new HypervisorModule())));
   }
 
-  public HypervisorFactory(Injector injector) {
-    this.schedulers = injector.getInstance(
-        Key.get(new TypeLiteral<Map<String, SchedulerFactory>>() {}));
-    this.costModels = injector.getInstance(
-        Key.get(new TypeLiteral<Map<String, com.google.inject.Provider<CostModel>>>() {}));
+  /** The maps of a launcher's injector (which must include {@link HypervisorModule}). */
+  public HypervisorFactory(PluginInjector plugins) {
+    this(plugins.map(SchedulerFactory.class), plugins.providers(CostModel.class));
+  }
+
+  /** By hand: schedulers and cost models by name (a provider gives a cost model per run). */
+  public HypervisorFactory(Map<String, SchedulerFactory> schedulers,
+      Map<String, com.google.inject.Provider<CostModel>> costModels) {
+    this.schedulers = Map.copyOf(schedulers);
+    this.costModels = Map.copyOf(costModels);
   }
 
   /** A hypervisor with the named scheduler and cost model (default set, plugins included). */

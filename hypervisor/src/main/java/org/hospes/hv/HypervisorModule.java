@@ -3,9 +3,6 @@ package org.hospes.hv;
 import com.google.inject.AbstractModule;
 import com.google.inject.Binder;
 import com.google.inject.multibindings.MapBinder;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.ServiceLoader;
 import org.hospes.hv.cost.CostModel;
 import org.hospes.hv.cost.DefaultCostModel;
 import org.hospes.hv.cost.PrescottCostModel;
@@ -24,20 +21,10 @@ import org.hospes.hv.sched.SchedulerFactory;
  *       ({@link PrescottCostModel}: the first VT-x generation's exit latency).
  * </ul>
  *
- * Then every {@link HospesPlugin} that {@link ServiceLoader} finds on the class path is
- * installed, so a plugin jar can add entries to either map.
+ * Plugins are not installed here: {@link org.hospes.hv.plugin.PluginInjector} installs every
+ * {@link HospesPlugin} once, beside this module and the other layers' extension points.
  */
 public final class HypervisorModule extends AbstractModule {
-  private final ClassLoader pluginLoader;
-
-  /** Plugins from the thread's context class loader. */
-  public HypervisorModule() {
-    this(Thread.currentThread().getContextClassLoader());
-  }
-
-  public HypervisorModule(ClassLoader pluginLoader) {
-    this.pluginLoader = pluginLoader;
-  }
 
   /** The scheduler map, for a module (a plugin) to add a binding to. */
   public static MapBinder<String, SchedulerFactory> schedulers(Binder binder) {
@@ -56,17 +43,5 @@ public final class HypervisorModule extends AbstractModule {
         .toInstance(RoundRobinScheduler::new);
     costModels(binder()).addBinding(DefaultCostModel.NAME).to(DefaultCostModel.class);
     costModels(binder()).addBinding(PrescottCostModel.NAME).to(PrescottCostModel.class);
-    for (HospesPlugin plugin : plugins(pluginLoader)) {
-      install(plugin);
-    }
-  }
-
-  /** The plugins {@code loader} can see, in class-path order. */
-  public static List<HospesPlugin> plugins(ClassLoader loader) {
-    List<HospesPlugin> found = new ArrayList<>();
-    for (HospesPlugin p : ServiceLoader.load(HospesPlugin.class, loader)) {
-      found.add(p);
-    }
-    return found;
   }
 }

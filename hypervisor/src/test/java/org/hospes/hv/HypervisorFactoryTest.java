@@ -30,6 +30,20 @@ class HypervisorFactoryTest {
   }
 
   @Test
+  void aFactoryBuiltByHandNeedsNoInjector() {
+    HypervisorFactory f = new HypervisorFactory(
+        java.util.Map.of("rr", () -> new RoundRobinScheduler(5_000_000)),
+        java.util.Map.of("double", Doubled::new));
+    assertThat(f.schedulerNames()).containsExactly("rr");
+    Hypervisor hv = f.hypervisor("rr", "double", 64);
+    assertThat(hv.scheduler()).isInstanceOf(RoundRobinScheduler.class);
+    assertThat(hv.costModel()).isInstanceOf(Doubled.class)
+        .isNotSameAs(f.costModel("double"));
+    assertThatThrownBy(() -> f.scheduler("credit"))
+        .hasMessage("unknown scheduler 'credit'; known schedulers: rr");
+  }
+
+  @Test
   void eachHypervisorGetsItsOwnScheduler() {
     HypervisorFactory f = new HypervisorFactory();
     assertThat(f.scheduler("credit")).isNotSameAs(f.scheduler("credit"));

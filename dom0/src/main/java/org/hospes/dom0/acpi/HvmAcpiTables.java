@@ -1,7 +1,8 @@
 package org.hospes.dom0.acpi;
 
+import static org.hospes.dom0.acpi.AcpiTable.le;
+
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,8 +31,8 @@ import java.util.List;
  * </ul>
  */
 public final class HvmAcpiTables {
-  public static final int HEADER_SIZE = 36;
-  public static final int RSDP_SIZE = 36;
+  public static final int HEADER_SIZE = AcpiTable.HEADER_SIZE;
+  public static final int RSDP_SIZE = AcpiTable.RSDP_SIZE;
   public static final int FADT_SIZE = 276;
   public static final int FACS_SIZE = 64;
   public static final int SCI_IRQ = 9;
@@ -79,8 +80,7 @@ public final class HvmAcpiTables {
   static final int FLAG_SLP_BUTTON = 1 << 5;
   static final int FLAG_FIX_RTC = 1 << 6;
 
-  private static final byte[] OEM_ID = ascii("HOSPES", 6);
-  private static final byte[] OEM_TABLE_ID = ascii("HOSPESHV", 8);
+  private static final String OEM_TABLE_ID = "HOSPESHV";
 
   /**
    * Where the toolstack puts them: the start of the BIOS area, which a kernel scans for the RSDP
@@ -284,54 +284,15 @@ public final class HvmAcpiTables {
   }
 
   private static byte[] rsdp(long rsdt, long xsdt) {
-    ByteBuffer b = le(RSDP_SIZE);
-    b.put("RSD PTR ".getBytes(StandardCharsets.US_ASCII));
-    b.put(9, OEM_ID);
-    b.put(15, (byte) 2);
-    b.putInt(16, (int) rsdt);
-    b.putInt(20, RSDP_SIZE);
-    b.putLong(24, xsdt);
-    byte[] a = b.array();
-    a[8] = checksum(a, 0, 20);
-    a[32] = checksum(a, 0, RSDP_SIZE);
-    return a;
+    return AcpiTable.rsdp(rsdt, xsdt);
   }
 
   /** A table: the 36-byte header (5.2.6) with its checksum, then {@code body}. */
   static byte[] table(String signature, int revision, byte[] body) {
-    ByteBuffer b = le(HEADER_SIZE + body.length);
-    b.put(signature.getBytes(StandardCharsets.US_ASCII));
-    b.putInt(HEADER_SIZE + body.length);
-    b.put((byte) revision).put((byte) 0);
-    b.put(OEM_ID).put(OEM_TABLE_ID).putInt(1);
-    b.put(ascii("HOSP", 4)).putInt(1);
-    b.put(body);
-    byte[] a = b.array();
-    a[9] = checksum(a, 0, a.length);
-    return a;
-  }
-
-  /** The byte that makes {@code a[from..from+len)} sum to zero (the slot must hold 0). */
-  static byte checksum(byte[] a, int from, int len) {
-    int sum = 0;
-    for (int i = from; i < from + len; i++) {
-      sum += a[i];
-    }
-    return (byte) -sum;
+    return AcpiTable.table(signature, revision, OEM_TABLE_ID, body);
   }
 
   private static long align(long a, int to) {
     return (a + to - 1) & -(long) to;
-  }
-
-  private static ByteBuffer le(int size) {
-    return ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
-  }
-
-  private static byte[] ascii(String s, int len) {
-    byte[] out = new byte[len];
-    byte[] in = s.getBytes(StandardCharsets.US_ASCII);
-    System.arraycopy(in, 0, out, 0, Math.min(len, in.length));
-    return out;
   }
 }

@@ -1,8 +1,9 @@
 package org.hospes.dom0.boot;
 
+import static org.hospes.dom0.acpi.AcpiTable.le;
+
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
+import org.hospes.dom0.acpi.AcpiTable;
 
 /**
  * The ACPI tables a PVH guest gets from the toolstack, as Xen's does: RSDP (revision 2) → XSDT →
@@ -12,8 +13,8 @@ import java.nio.charset.StandardCharsets;
  * and no VGA. Layouts follow the ACPI 6.x specification.
  */
 public final class AcpiTables {
-  public static final int RSDP_SIZE = 36;
-  static final int HEADER_SIZE = 36;
+  public static final int RSDP_SIZE = AcpiTable.RSDP_SIZE;
+  static final int HEADER_SIZE = AcpiTable.HEADER_SIZE;
   static final int FADT_SIZE = 276;
   static final int FADT_REVISION = 6;
   static final int FADT_FLAGS = 112;
@@ -28,8 +29,7 @@ public final class AcpiTables {
   static final int BOOT_NO_CMOS_RTC = 1 << 5;
   static final int MADT_PCAT_COMPAT = 1;
   static final long LAPIC_BASE = 0xFEE0_0000L;
-  private static final byte[] OEM_ID = ascii("HOSPES", 6);
-  private static final byte[] OEM_TABLE_ID = ascii("HOSPESPV", 8);
+  private static final String OEM_TABLE_ID = "HOSPESPV";
 
   private AcpiTables() {}
 
@@ -110,52 +110,14 @@ public final class AcpiTables {
   }
 
   private static byte[] rsdp(long xsdtAddr) {
-    ByteBuffer b = le(RSDP_SIZE);
-    b.put("RSD PTR ".getBytes(StandardCharsets.US_ASCII));
-    b.put(9, OEM_ID);
-    b.put(15, (byte) 2);          // revision 2: the XSDT address is valid
-    b.putInt(20, RSDP_SIZE);
-    b.putLong(24, xsdtAddr);
-    byte[] a = b.array();
-    a[8] = checksum(a, 0, 20);
-    a[32] = checksum(a, 0, RSDP_SIZE);
-    return a;
+    return AcpiTable.rsdp(0, xsdtAddr); // no RSDT: a PVH kernel reads the XSDT
   }
 
   private static byte[] table(String signature, int revision, byte[] body) {
-    ByteBuffer b = le(HEADER_SIZE + body.length);
-    b.put(signature.getBytes(StandardCharsets.US_ASCII));
-    b.putInt(HEADER_SIZE + body.length);
-    b.put((byte) revision).put((byte) 0);
-    b.put(OEM_ID).put(OEM_TABLE_ID).putInt(1);
-    b.put(ascii("HOSP", 4)).putInt(1);
-    b.put(body);
-    byte[] a = b.array();
-    a[9] = checksum(a, 0, a.length);
-    return a;
-  }
-
-  /** The byte that makes {@code a[from..from+len)} sum to zero (the slot must hold 0). */
-  static byte checksum(byte[] a, int from, int len) {
-    int sum = 0;
-    for (int i = from; i < from + len; i++) {
-      sum += a[i];
-    }
-    return (byte) -sum;
+    return AcpiTable.table(signature, revision, OEM_TABLE_ID, body);
   }
 
   private static long align(long a) {
     return (a + 15) & ~15L;
-  }
-
-  private static ByteBuffer le(int size) {
-    return ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
-  }
-
-  private static byte[] ascii(String s, int len) {
-    byte[] out = new byte[len];
-    byte[] in = s.getBytes(StandardCharsets.US_ASCII);
-    System.arraycopy(in, 0, out, 0, Math.min(len, in.length));
-    return out;
   }
 }

@@ -126,9 +126,16 @@ public final class HospesCli implements Callable<Integer> {
     };
   }
 
-  /** A bug in Hospes: one line, status 1, the trace only on request. */
+  /**
+   * A bug in Hospes: one line, status 1, the trace only on request. Plugins that cannot be
+   * installed together are the user's class path, not a bug: their one line, status 2.
+   */
   private static IExecutionExceptionHandler internalErrors(CliStreams streams) {
     return (e, commandLine, parseResult) -> {
+      if (e instanceof org.hospes.hv.plugin.PluginException) {
+        streams.error(e.getMessage());
+        return ExitStatus.USAGE;
+      }
       streams.error("internal error: " + e);
       if (Boolean.getBoolean("hospes.debug")) {
         e.printStackTrace(streams.err());

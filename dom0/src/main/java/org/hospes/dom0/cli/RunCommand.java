@@ -19,6 +19,7 @@ import org.hospes.dom0.boot.loader.LinuxKernelLoader;
 import org.hospes.dom0.machine.ExitStatus;
 import org.hospes.dom0.machine.NativeMachine;
 import org.hospes.dom0.machine.RunResult;
+import org.hospes.dom0.plugin.HostPlugins;
 import org.hospes.dom0.report.NativeStats;
 import org.hospes.dom0.report.StatsDocument;
 import org.hospes.dom0.report.StatsReport;
@@ -237,7 +238,7 @@ final class RunCommand implements Callable<Integer> {
       return ExitStatus.USAGE;
     }
     BootMode bootMode = BootMode.byName(mode).orElseThrow();
-    KernelLoaders loaders = KernelLoaders.discovered();
+    KernelLoaders loaders = HostPlugins.classPath().kernelLoaders();
     if (loaderName != null) {
       try {
         loaders.forced(loaderName, bootMode);

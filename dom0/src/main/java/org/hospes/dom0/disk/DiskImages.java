@@ -1,9 +1,6 @@
 package org.hospes.dom0.disk;
 
 import com.google.inject.Binder;
-import com.google.inject.Guice;
-import com.google.inject.Key;
-import com.google.inject.TypeLiteral;
 import com.google.inject.multibindings.MapBinder;
 import java.io.IOException;
 import java.io.InputStream;
@@ -18,7 +15,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import org.hospes.hv.HospesPlugin;
-import org.hospes.hv.HypervisorModule;
 
 /**
  * The disk image formats Hospes knows, by name: "qcow2" and "raw" built in, more from plugins.
@@ -26,7 +22,8 @@ import org.hospes.hv.HypervisorModule;
  * format but raw is tried first, and raw takes anything, as QEMU's probing does.
  *
  * <p>A plugin (a {@link HospesPlugin} listed for {@link java.util.ServiceLoader}) adds a format
- * with {@code DiskImages.formats(binder()).addBinding("vhd").toInstance(new VhdFormat());}.
+ * with {@code DiskImages.formats(binder()).addBinding("vhd").toInstance(new VhdFormat());};
+ * the launcher's {@code HostPlugins} gives this class the map from its one injector.
  */
 public final class DiskImages {
   private final Map<String, DiskFormat> formats = new LinkedHashMap<>();
@@ -45,20 +42,6 @@ public final class DiskImages {
       }
     }
     formats.put(RawImage.FORMAT.name(), RawImage.FORMAT);
-  }
-
-  /** Built-ins plus the formats of every plugin {@code loader} sees. */
-  public static DiskImages withPlugins(ClassLoader loader) {
-    List<HospesPlugin> plugins = HypervisorModule.plugins(loader);
-    com.google.inject.Injector injector = Guice.createInjector(binder -> {
-      formats(binder);
-      // Plugins may also bind other extension points; their maps must exist to install them.
-      HypervisorModule.schedulers(binder);
-      HypervisorModule.costModels(binder);
-      plugins.forEach(binder::install);
-    });
-    return new DiskImages(injector.getInstance(
-        Key.get(new TypeLiteral<Map<String, DiskFormat>>() {})));
   }
 
   /** The format map, for a plugin module to add a binding to. */

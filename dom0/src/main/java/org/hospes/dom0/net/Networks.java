@@ -1,9 +1,6 @@
 package org.hospes.dom0.net;
 
 import com.google.inject.Binder;
-import com.google.inject.Guice;
-import com.google.inject.Key;
-import com.google.inject.TypeLiteral;
 import com.google.inject.multibindings.MapBinder;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -15,7 +12,6 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.LongSupplier;
 import org.hospes.hv.HospesPlugin;
-import org.hospes.hv.HypervisorModule;
 
 /**
  * dom0's virtual networks for one run, by the name users give in {@code net=}: the topologies
@@ -25,7 +21,8 @@ import org.hospes.hv.HypervisorModule;
  *
  * <p>A plugin (a {@link HospesPlugin} listed for {@link java.util.ServiceLoader}) adds a
  * topology with {@code Networks.topologies(binder()).addBinding("vlan").toInstance(...)}; it
- * may not replace a built-in name.
+ * may not replace a built-in name. The launcher's {@code HostPlugins} gives a run its
+ * {@code Networks} over the map from its one injector.
  */
 public final class Networks implements AutoCloseable {
   /** A parsed {@code net=} value: a topology and, for a named one, the network's name. */
@@ -75,19 +72,6 @@ public final class Networks implements AutoCloseable {
   static List<Topology> builtIns() {
     return List.of(new BridgeTopology(), new IsolatedTopology(), new RoutedTopology(),
         new NatTopology());
-  }
-
-  /** The topologies of the built-ins and of every plugin {@code loader} sees. */
-  public static Networks withPlugins(ClassLoader loader, LongSupplier nanos) {
-    List<HospesPlugin> plugins = HypervisorModule.plugins(loader);
-    com.google.inject.Injector injector = Guice.createInjector(binder -> {
-      topologies(binder);
-      HypervisorModule.schedulers(binder);
-      HypervisorModule.costModels(binder);
-      plugins.forEach(binder::install);
-    });
-    return new Networks(injector.getInstance(
-        Key.get(new TypeLiteral<Map<String, Topology>>() {})), nanos);
   }
 
   /** The topology map, for a plugin module to add a binding to. */

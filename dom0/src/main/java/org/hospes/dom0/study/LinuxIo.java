@@ -22,9 +22,9 @@ import org.hospes.dom0.boot.NewcArchive;
 import org.hospes.dom0.boot.loader.BootMode;
 import org.hospes.dom0.boot.loader.BootRequest;
 import org.hospes.dom0.boot.loader.KernelLoader;
-import org.hospes.dom0.boot.loader.KernelLoaders;
 import org.hospes.dom0.disk.DiskImage;
 import org.hospes.dom0.machine.RunResult;
+import org.hospes.dom0.plugin.HostPlugins;
 import org.hospes.dom0.toolstack.DiskSpec;
 import org.hospes.dom0.toolstack.HvmMachine;
 import org.hospes.dom0.toolstack.VifSpec;
@@ -222,7 +222,8 @@ public final class LinuxIo {
     long t0 = System.nanoTime();
     Path disk = null;
     try {
-      KernelLoader loader = KernelLoaders.discovered().choose(w.loader(), mode, image);
+      KernelLoader loader = HostPlugins.classPath().kernelLoaders()
+          .choose(w.loader(), mode, image);
       byte[] initrd = initramfs(w);
       PhaseMarks marks = new PhaseMarks();
       PrintStream diag = new PrintStream(OutputStream.nullOutputStream(), true,

@@ -10,9 +10,9 @@ import org.hospes.dom0.boot.BootException;
 import org.hospes.dom0.boot.loader.BootMode;
 import org.hospes.dom0.boot.loader.BootRequest;
 import org.hospes.dom0.boot.loader.KernelLoader;
-import org.hospes.dom0.boot.loader.KernelLoaders;
 import org.hospes.dom0.machine.NativeMachine;
 import org.hospes.dom0.machine.RunResult;
+import org.hospes.dom0.plugin.HostPlugins;
 import org.hospes.dom0.report.NativeStats;
 import org.hospes.dom0.report.StatsReport;
 import org.hospes.dom0.toolstack.HvmMachine;
@@ -47,7 +47,7 @@ public final class StudyRun {
     }
     KernelLoader loader;
     try {
-      loader = KernelLoaders.discovered().choose(w.loader(), mode, image);
+      loader = HostPlugins.classPath().kernelLoaders().choose(w.loader(), mode, image);
     } catch (BootException e) {
       return new RunRecord(spec, 2, RunRecord.SKIPPED + e.getMessage(), Map.of(), Map.of());
     }

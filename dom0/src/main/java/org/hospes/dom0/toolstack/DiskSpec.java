@@ -72,14 +72,9 @@ public record DiskSpec(Path target, String format, boolean readOnly, String vdev
     return backend;
   }
 
-  private static DiskImages registry;
-
   /** The image formats: built in and from plugins on the class path (built once). */
-  public static synchronized DiskImages formats() {
-    if (registry == null) {
-      registry = DiskImages.withPlugins(DiskSpec.class.getClassLoader());
-    }
-    return registry;
+  public static DiskImages formats() {
+    return org.hospes.dom0.plugin.HostPlugins.classPath().diskImages();
   }
 
   /**

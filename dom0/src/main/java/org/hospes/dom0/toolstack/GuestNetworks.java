@@ -30,7 +30,7 @@ public final class GuestNetworks implements AutoCloseable {
 
   public GuestNetworks(Hypervisor hv) {
     this.hv = hv;
-    this.networks = Networks.withPlugins(GuestNetworks.class.getClassLoader(), hv::now);
+    this.networks = org.hospes.dom0.plugin.HostPlugins.classPath().networks(hv::now);
   }
 
   public Networks networks() {

@@ -19,6 +19,7 @@ import org.hospes.dom0.boot.loader.KernelLoaders;
 import org.hospes.dom0.devicemodel.HvmDeviceModel;
 import org.hospes.dom0.devicemodel.PlatformInterrupts;
 import org.hospes.dom0.machine.RunResult;
+import org.hospes.dom0.plugin.HostPlugins;
 import org.hospes.hv.Hypervisor;
 import org.hospes.hv.HypervisorFactory;
 import org.hospes.hv.cost.CostModel;
@@ -201,7 +202,7 @@ public final class HostRunner {
     if (guests.containsKey(spec.name())) {
       throw new IllegalArgumentException("a domain named " + spec.name() + " exists already");
     }
-    KernelLoader loader = KernelLoaders.discovered().choose(spec.loader(),
+    KernelLoader loader = HostPlugins.classPath().kernelLoaders().choose(spec.loader(),
         BootMode.of(spec.mode()), image);
     Domain d = spec.mode() == DomainMode.PV ? hv.createPvDomain(spec.name(), spec.ramMiB())
         : hv.createHvmDomain(spec.name(), spec.mode(), spec.ramMiB(), spec.vcpus());
@@ -274,7 +275,7 @@ public final class HostRunner {
           }
         }
         HvmMachine.attachIdeDisks(hv, dm, d, ideDisks);
-        PluginDevices.attach(org.hospes.dom0.devicemodel.plugin.DeviceModelPlugins.discovered(),
+        PluginDevices.attach(org.hospes.dom0.plugin.HostPlugins.classPath().devices(),
             hv, dm, d, spec.devices(), line -> xenLog(d, line));
         dm.firmwareSetup(d.platformPorts());
       }

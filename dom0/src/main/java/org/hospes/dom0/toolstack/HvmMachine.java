@@ -53,8 +53,6 @@ public final class HvmMachine {
   private int debugExitStatus = -1;
   private org.hospes.dom0.machine.HostLink link = org.hospes.dom0.machine.HostLink.NONE;
 
-  private static HypervisorFactory defaultFactory;
-
   private HvmMachine(DomainMode mode, int ramMiB, int cpus, OutputStream serial,
       PrintStream diagnostics, Hypervisor hv) {
     this.diagnostics = diagnostics;
@@ -129,11 +127,8 @@ public final class HvmMachine {
   }
 
   /** The factory over the class path's plugins, built once (building an injector is slow). */
-  public static synchronized HypervisorFactory factory() {
-    if (defaultFactory == null) {
-      defaultFactory = new HypervisorFactory();
-    }
-    return defaultFactory;
+  public static HypervisorFactory factory() {
+    return org.hospes.dom0.plugin.HostPlugins.classPath().hypervisors();
   }
 
   public Hypervisor hypervisor() {
@@ -282,7 +277,7 @@ public final class HvmMachine {
 
   private org.hospes.dom0.devicemodel.plugin.DeviceModelPlugins devicePlugins() {
     if (devicePlugins == null) {
-      devicePlugins = org.hospes.dom0.devicemodel.plugin.DeviceModelPlugins.discovered();
+      devicePlugins = org.hospes.dom0.plugin.HostPlugins.classPath().devices();
     }
     return devicePlugins;
   }

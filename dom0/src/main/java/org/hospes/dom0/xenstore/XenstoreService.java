@@ -110,6 +110,20 @@ public final class XenstoreService {
     expectOk(request(XsWire.SET_PERMS, path + "\0" + String.join("\0", perms) + "\0"));
   }
 
+  /**
+   * Writes the directory {@code dir} and its nodes ({@code keys}: name, value, name, value...),
+   * each with the permissions {@code owner}, {@code reader} (as libxl writes a device's
+   * frontend and backend directories), as dom0.
+   */
+  public void writeDir(String dir, String[] keys, String owner, String reader) {
+    write(dir, "");
+    setPerms(dir, owner, reader);
+    for (int i = 0; i < keys.length; i += 2) {
+      write(dir + "/" + keys[i], keys[i + 1]);
+      setPerms(dir + "/" + keys[i], owner, reader);
+    }
+  }
+
   private static void expectOk(XsMessage m) {
     if (m.type() == XsWire.ERROR) {
       throw new IllegalStateException("xenstored: " + m.text().trim());

@@ -46,18 +46,7 @@ public final class Domains {
       throw new IllegalArgumentException("vCPUs must be 1.." + MAX_VCPUS + ", got " + vcpus);
     }
     FrameTable frames = hv.frames();
-    int pages = memoryMiB << 8;
-    if (frames.freeFrames() < pages + 64) {
-      throw new IllegalStateException(String.format(
-          "not enough machine memory for %s: %d MiB asked, %d MiB free", name, memoryMiB,
-          frames.freeFrames() >> 8));
-    }
-    P2m p2m = new P2m(pages);
-    for (int gfn = 0; gfn < pages; gfn++) {
-      long mfn = frames.allocate(domid);
-      hv.machineMemory().write(mfn << 12, ZERO_PAGE, 0, ZERO_PAGE.length);
-      p2m.set(gfn, mfn);
-    }
+    P2m p2m = populate(hv, domid, name, memoryMiB);
     GuestMemory memory = new GuestMemory(hv.machineMemory(), p2m);
     EptTables ept = null;
     if (mode.usesEpt()) {
@@ -117,18 +106,9 @@ public final class Domains {
   public static Domain createPv(Hypervisor hv, int domid, String name, int memoryMiB,
       org.hospes.hv.pv.PageInfo pageInfo, org.hospes.hv.pv.MachToPhys m2p) {
     FrameTable frames = hv.frames();
-    int pages = memoryMiB << 8;
-    if (frames.freeFrames() < pages + 64) {
-      throw new IllegalStateException(String.format(
-          "not enough machine memory for %s: %d MiB asked, %d MiB free", name, memoryMiB,
-          frames.freeFrames() >> 8));
-    }
-    P2m p2m = new P2m(pages);
-    for (int pfn = 0; pfn < pages; pfn++) {
-      long mfn = frames.allocate(domid);
-      hv.machineMemory().write(mfn << 12, ZERO_PAGE, 0, ZERO_PAGE.length);
-      p2m.set(pfn, mfn);
-      m2p.set(mfn, pfn);
+    P2m p2m = populate(hv, domid, name, memoryMiB);
+    for (int pfn = 0; pfn < memoryMiB << 8; pfn++) {
+      m2p.set(p2m.lookup(pfn), pfn);
     }
     Domain d = new Domain(domid, name, DomainMode.PV, p2m,
         new GuestMemory(hv.machineMemory(), p2m), null);
@@ -189,5 +169,27 @@ public final class Domains {
       // vCPU is a processor without NX: EFER writes are checked (HvmExitHandler.msr).
       vmcs.interceptMsr(org.hospes.x86.Cpu.MSR_EFER, false, true);
     }
+  }
+
+  /**
+   * The domain's RAM: {@code memoryMiB} of zeroed machine frames owned by {@code domid}, frame
+   * by frame in the P2M from 0. IllegalStateException when the machine has not that much free
+   * (and 64 frames more, for the page tables and the hypervisor's own).
+   */
+  private static P2m populate(Hypervisor hv, int domid, String name, int memoryMiB) {
+    FrameTable frames = hv.frames();
+    int pages = memoryMiB << 8;
+    if (frames.freeFrames() < pages + 64) {
+      throw new IllegalStateException(String.format(
+          "not enough machine memory for %s: %d MiB asked, %d MiB free", name, memoryMiB,
+          frames.freeFrames() >> 8));
+    }
+    P2m p2m = new P2m(pages);
+    for (int gfn = 0; gfn < pages; gfn++) {
+      long mfn = frames.allocate(domid);
+      hv.machineMemory().write(mfn << 12, ZERO_PAGE, 0, ZERO_PAGE.length);
+      p2m.set(gfn, mfn);
+    }
+    return p2m;
   }
 }

@@ -10,9 +10,9 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.hospes.dom0.bench.KernelSources;
 import org.hospes.dom0.bench.QemuRunner;
-import org.hospes.dom0.devicemodel.plugin.DeviceModelPlugins;
 import org.hospes.dom0.devicemodel.plugin.DeviceSpec;
 import org.hospes.dom0.machine.RunResult;
+import org.hospes.dom0.plugin.HostPlugins;
 import org.hospes.dom0.toolstack.HvmMachine;
 import org.hospes.hv.domain.DomainMode;
 import org.junit.jupiter.api.Assumptions;
@@ -38,8 +38,8 @@ class EduKernelTest {
 
   @Test
   void thePluginIsFoundOnTheClassPathByName() {
-    assertThat(DeviceModelPlugins.discovered().names()).contains("edu");
-    assertThat(DeviceModelPlugins.discovered().plugin("edu")).isInstanceOf(EduPlugin.class);
+    assertThat(HostPlugins.classPath().devices().names()).contains("edu");
+    assertThat(HostPlugins.classPath().devices().plugin("edu")).isInstanceOf(EduPlugin.class);
   }
 
   @Test

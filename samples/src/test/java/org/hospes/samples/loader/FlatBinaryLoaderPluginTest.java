@@ -7,9 +7,9 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import org.hospes.dom0.boot.loader.KernelLoaders;
 import org.hospes.dom0.cli.HospesCli;
 import org.hospes.dom0.bench.KernelSources;
+import org.hospes.dom0.plugin.HostPlugins;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -44,7 +44,7 @@ class FlatBinaryLoaderPluginTest {
 
   @Test
   void isDiscoveredOnTheClassPathBesideTheBuiltIns() {
-    assertThat(KernelLoaders.discovered().names())
+    assertThat(HostPlugins.classPath().kernelLoaders().names())
         .containsExactly("elf", "flat", "linux", "multiboot", "pv", "pvh");
   }
 

@@ -2,15 +2,13 @@ package org.hospes.dom0.backend.blk;
 
 import static org.hospes.abi.Blkif.*;
 
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import org.hospes.abi.GrantTableOp;
 import org.hospes.abi.XenbusState;
 import org.hospes.dom0.xenstore.XenstoreService;
-import org.hospes.dom0.xenstore.Xenstored;
+import org.hospes.dom0.backend.GuestXenstore;
 import org.hospes.dom0.xenstore.XsMessage;
-import org.hospes.dom0.xenstore.XsWire;
 import org.hospes.hv.Hypervisor;
 import org.hospes.hv.domain.Domain;
 import org.hospes.hv.grant.GrantTables;
@@ -41,13 +39,11 @@ public final class JavaBlkfront {
   public record Response(long id, int op, int status) {}
 
   private final Hypervisor hv;
-  private final XenstoreService xs;
   private final Domain guest;
   private final int devid;
   private final String fe;
   private final String be;
-  private final Xenstored.Connection conn;
-  private final ArrayDeque<XsMessage> inbox = new ArrayDeque<>();
+  private final GuestXenstore store;
   private int port = -1;
   private int reqProdPvt;
   private int rspCons;
@@ -62,7 +58,6 @@ public final class JavaBlkfront {
 
   public JavaBlkfront(Hypervisor hv, XenstoreService xs, Domain guest, int devid) {
     this.hv = hv;
-    this.xs = xs;
     this.guest = guest;
     this.devid = devid;
     this.fe = VbdNodes.frontendPath(guest.domid(), devid);
@@ -73,7 +68,7 @@ public final class JavaBlkfront {
     // Grants and the event channel go to the backend's domain (dom0 or a driver domain).
     this.backendId = Integer.parseInt(xs.read(fe + "/backend-id"));
     // The guest's requests carry its domid (permissions apply); it polls instead of watching.
-    this.conn = new Xenstored.Connection(guest.domid(), inbox::add);
+    this.store = new GuestXenstore(xs, guest.domid());
     GrantTables gt = guest.grantTables();
     if (gt.addToPhysmap(0, GNT_GFN) != 0) {
       throw new IllegalStateException("cannot map the grant table");
@@ -82,25 +77,16 @@ public final class JavaBlkfront {
 
   /** A xenstore request as the guest; returns the reply (type ERROR on failure). */
   public XsMessage request(int type, String payload) {
-    inbox.clear();
-    xs.store().handle(conn, XsMessage.of(type, 1, 0, payload));
-    for (XsMessage m : inbox) {
-      if (m.type() != XsWire.WATCH_EVENT) {
-        return m;
-      }
-    }
-    return null;
+    return store.request(type, payload);
   }
 
   public String read(String path) {
-    XsMessage m = request(XsWire.READ, path + "\0");
-    return m == null || m.type() == XsWire.ERROR ? null : m.text();
+    return store.read(path);
   }
 
   /** Writes as the guest; returns null or the error name. */
   public String write(String path, String value) {
-    XsMessage m = request(XsWire.WRITE, path + "\0" + value);
-    return m.type() == XsWire.ERROR ? m.text().trim() : null;
+    return store.write(path, value);
   }
 
   public XenbusState backendState() {

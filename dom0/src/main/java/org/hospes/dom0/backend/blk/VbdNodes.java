@@ -59,18 +59,8 @@ public final class VbdNodes {
         "virtual-device", Integer.toString(devid),
         "device-type", "disk",
     };
-    writeDir(xs, be, beKeys, "n" + backendDomid, "r" + domid);
-    writeDir(xs, fe, feKeys, "n" + domid, "r" + backendDomid);
-  }
-
-  private static void writeDir(XenstoreService xs, String dir, String[] keys, String owner,
-      String reader) {
-    xs.write(dir, "");
-    xs.setPerms(dir, owner, reader);
-    for (int i = 0; i < keys.length; i += 2) {
-      xs.write(dir + "/" + keys[i], keys[i + 1]);
-      xs.setPerms(dir + "/" + keys[i], owner, reader);
-    }
+    xs.writeDir(be, beKeys, "n" + backendDomid, "r" + domid);
+    xs.writeDir(fe, feKeys, "n" + domid, "r" + backendDomid);
   }
 
   /** Removes both directories (after the backend reached Closed on hot-unplug). */

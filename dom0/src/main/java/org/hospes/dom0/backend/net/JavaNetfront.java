@@ -3,15 +3,12 @@ package org.hospes.dom0.backend.net;
 import static org.hospes.abi.Netif.*;
 
 import java.io.ByteArrayOutputStream;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import org.hospes.abi.GrantTableOp;
 import org.hospes.abi.XenbusState;
 import org.hospes.dom0.xenstore.XenstoreService;
-import org.hospes.dom0.xenstore.Xenstored;
-import org.hospes.dom0.xenstore.XsMessage;
-import org.hospes.dom0.xenstore.XsWire;
+import org.hospes.dom0.backend.GuestXenstore;
 import org.hospes.hv.Hypervisor;
 import org.hospes.hv.domain.Domain;
 
@@ -47,12 +44,10 @@ public final class JavaNetfront {
   public record RxPacket(byte[] data, int flags, int slots) {}
 
   private final Hypervisor hv;
-  private final XenstoreService xs;
   private final Domain guest;
   private final String fe;
   private final String be;
-  private final Xenstored.Connection conn;
-  private final ArrayDeque<XsMessage> inbox = new ArrayDeque<>();
+  private final GuestXenstore store;
   private final List<TxResponse> txResponses = new ArrayList<>();
   private final List<RxPacket> received = new ArrayList<>();
   private int port = -1;
@@ -68,39 +63,25 @@ public final class JavaNetfront {
 
   public JavaNetfront(Hypervisor hv, XenstoreService xs, Domain guest, int devid) {
     this.hv = hv;
-    this.xs = xs;
     this.guest = guest;
     this.fe = VifNodes.frontendPath(guest.domid(), devid);
     this.be = xs.read(fe + "/backend");
     if (be == null) {
       throw new IllegalStateException("no vif " + devid + " for domain " + guest.domid());
     }
-    this.conn = new Xenstored.Connection(guest.domid(), inbox::add);
+    this.store = new GuestXenstore(xs, guest.domid());
     if (guest.grantTables().addToPhysmap(0, GNT_GFN) != 0) {
       throw new IllegalStateException("cannot map the grant table");
     }
   }
 
-  private XsMessage request(int type, String payload) {
-    inbox.clear();
-    xs.store().handle(conn, XsMessage.of(type, 1, 0, payload));
-    for (XsMessage m : inbox) {
-      if (m.type() != XsWire.WATCH_EVENT) {
-        return m;
-      }
-    }
-    return null;
-  }
-
   public String read(String path) {
-    XsMessage m = request(XsWire.READ, path + "\0");
-    return m == null || m.type() == XsWire.ERROR ? null : m.text();
+    return store.read(path);
   }
 
   /** Writes as the guest; returns null or the error name. */
   public String write(String path, String value) {
-    XsMessage m = request(XsWire.WRITE, path + "\0" + value);
-    return m.type() == XsWire.ERROR ? m.text().trim() : null;
+    return store.write(path, value);
   }
 
   public XenbusState backendState() {

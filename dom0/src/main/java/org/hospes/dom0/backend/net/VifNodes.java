@@ -46,18 +46,8 @@ public final class VifNodes {
         "handle", Integer.toString(devid),
         "mac", mac,
     };
-    writeDir(xs, be, beKeys, "n0", "r" + domid);
-    writeDir(xs, fe, feKeys, "n" + domid, "r0");
-  }
-
-  private static void writeDir(XenstoreService xs, String dir, String[] keys, String owner,
-      String reader) {
-    xs.write(dir, "");
-    xs.setPerms(dir, owner, reader);
-    for (int i = 0; i < keys.length; i += 2) {
-      xs.write(dir + "/" + keys[i], keys[i + 1]);
-      xs.setPerms(dir + "/" + keys[i], owner, reader);
-    }
+    xs.writeDir(be, beKeys, "n0", "r" + domid);
+    xs.writeDir(fe, feKeys, "n" + domid, "r0");
   }
 
   /** Removes both directories (after the backend reached Closed on hot-unplug). */

@@ -1,9 +1,5 @@
 package org.hospes.dom0.boot.loader;
 
-import com.google.inject.Guice;
-import com.google.inject.Injector;
-import com.google.inject.Key;
-import com.google.inject.TypeLiteral;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -11,7 +7,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import org.hospes.dom0.boot.BootException;
-import org.hospes.hv.HypervisorModule;
 
 /**
  * The known kernel loaders by name, and the choice among them for an image and a mode:
@@ -21,12 +16,10 @@ import org.hospes.hv.HypervisorModule;
  * classic loader (pvh for pvh, multiboot elsewhere) is asked anyway, so that its reason for
  * refusing the image is what the user reads.
  *
- * <p>Plain Java over a map; {@link #discovered()} builds the map with Guice from the built-ins
- * and every {@link org.hospes.hv.HospesPlugin} on the class path.
+ * <p>Plain Java over a map; the launcher's {@code HostPlugins} gives it the map of built-ins
+ * ({@link KernelLoaderModule}) and plugins' loaders from its one injector.
  */
 public final class KernelLoaders {
-  private static KernelLoaders discovered;
-
   private final Map<String, KernelLoader> loaders;
 
   public KernelLoaders(Map<String, KernelLoader> loaders) {
@@ -44,20 +37,6 @@ public final class KernelLoaders {
     return new KernelLoaders(Map.of(MultibootKernelLoader.NAME, new MultibootKernelLoader(),
         PvhKernelLoader.NAME, new PvhKernelLoader(), ElfKernelLoader.NAME,
         new ElfKernelLoader(), LinuxKernelLoader.NAME, new LinuxKernelLoader()));
-  }
-
-  /** Built-ins and plugins from {@code injector}'s loader map. */
-  public static KernelLoaders from(Injector injector) {
-    return new KernelLoaders(injector.getInstance(
-        Key.get(new TypeLiteral<Map<String, KernelLoader>>() {})));
-  }
-
-  /** Built-ins and the class path's plugins, found once (building an injector is slow). */
-  public static synchronized KernelLoaders discovered() {
-    if (discovered == null) {
-      discovered = from(Guice.createInjector(new HypervisorModule(), new KernelLoaderModule()));
-    }
-    return discovered;
   }
 
   public Set<String> names() {

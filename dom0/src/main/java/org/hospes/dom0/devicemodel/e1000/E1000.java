@@ -5,6 +5,7 @@ import static org.hospes.dom0.devicemodel.e1000.E1000Registers.*;
 import org.hospes.dom0.devicemodel.GuestDma;
 import org.hospes.dom0.devicemodel.Unpluggable;
 import org.hospes.dom0.devicemodel.pci.PciFunction;
+import org.hospes.dom0.net.FrameBacklog;
 import org.hospes.dom0.net.SwitchPort;
 import org.hospes.x86.MmioDevice;
 import org.hospes.x86.PortDevice;
@@ -70,14 +71,11 @@ public final class E1000 implements MmioDevice, SwitchPort, Unpluggable {
   private final TxPacket tx = new TxPacket();
   private final byte[] desc = new byte[DESC];
   private final byte[] rxFrame = new byte[MAX_RX + 8];
-  private final byte[][] backlog = new byte[BACKLOG][];
-  private final int[] backlogLen = new int[BACKLOG];
+  private final FrameBacklog backlog = new FrameBacklog(BACKLOG, this::receive);
   private final byte[] mac;
   private final PortDevice ioWindow = new IoWindow();
   private final TxPacket.Sender sender = this::sendFrame;
   private final java.util.zip.CRC32 crc = new java.util.zip.CRC32();
-  private int backlogHead;
-  private int backlogCount;
   private int ioAddr;
   private boolean unplugged;
   private FrameSink toSwitch;
@@ -150,8 +148,7 @@ public final class E1000 implements MmioDevice, SwitchPort, Unpluggable {
     tx.ipcss = tx.ipcso = tx.ipcse = tx.tucss = tx.tucso = tx.tucse = 0;
     tx.tucmd = tx.hdrlen = tx.mss = 0;
     eeprom.reset();
-    backlogCount = 0;
-    backlogHead = 0;
+    backlog.clear();
     updateIrq();
   }
 
@@ -549,33 +546,22 @@ public final class E1000 implements MmioDevice, SwitchPort, Unpluggable {
       rxFiltered++;
       return;
     }
-    if (backlogCount == 0 && receive(frame, offset, length)) {
-      return;
+    switch (backlog.offer(frame, offset, length)) {
+      case RECEIVED -> { }
+      case QUEUED -> count(RNBC, 1); // no buffers: it waits in the packet buffer
+      case DROPPED -> {
+        rxDropped++;
+        count(MPC, 1);
+        raise(ICR_RXO);
+      }
     }
-    if (backlogCount == BACKLOG) {
-      rxDropped++;
-      count(MPC, 1);
-      raise(ICR_RXO);
-      return;
-    }
-    int slot = (backlogHead + backlogCount) % BACKLOG;
-    if (backlog[slot] == null || backlog[slot].length < length) {
-      backlog[slot] = new byte[Math.max(length, 1536)];
-    }
-    System.arraycopy(frame, offset, backlog[slot], 0, length);
-    backlogLen[slot] = length;
-    backlogCount++;
-    count(RNBC, 1); // no buffers: it waits in the packet buffer
   }
 
   private void drainBacklog() {
     if ((regs[RCTL / 4] & RCTL_EN) == 0) {
       return;
     }
-    while (backlogCount > 0 && receive(backlog[backlogHead], 0, backlogLen[backlogHead])) {
-      backlogHead = (backlogHead + 1) % BACKLOG;
-      backlogCount--;
-    }
+    backlog.drain();
   }
 
   /** The destination filter (8254x manual, 3.2.1): exact addresses, multicast hash, modes. */
@@ -812,7 +798,7 @@ public final class E1000 implements MmioDevice, SwitchPort, Unpluggable {
       return;
     }
     unplugged = true;
-    backlogCount = 0;
+    backlog.clear();
     pci.setIrq(false);
     onUnplug.run();
   }

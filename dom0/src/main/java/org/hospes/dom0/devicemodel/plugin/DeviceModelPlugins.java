@@ -1,22 +1,15 @@
 package org.hospes.dom0.devicemodel.plugin;
 
-import com.google.inject.Guice;
-import com.google.inject.Injector;
-import com.google.inject.Key;
-import com.google.inject.TypeLiteral;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import org.hospes.hv.HypervisorModule;
 
 /**
- * The device plugins known by name. Plain Java over a map; {@link #discovered()} builds the map
- * with Guice from every {@link org.hospes.hv.HospesPlugin} on the class path.
+ * The device plugins known by name. Plain Java over a map; the launcher's {@code HostPlugins}
+ * gives it the map ({@link DeviceModelModule}) from its one injector.
  */
 public final class DeviceModelPlugins {
-  private static DeviceModelPlugins discovered;
-
   private final Map<String, DeviceModelPlugin> plugins;
 
   public DeviceModelPlugins(Map<String, DeviceModelPlugin> plugins) {
@@ -27,20 +20,6 @@ public final class DeviceModelPlugins {
             + "' calls itself '" + e.getValue().name() + "'");
       }
     }
-  }
-
-  /** The devices of {@code injector}'s map. */
-  public static DeviceModelPlugins from(Injector injector) {
-    return new DeviceModelPlugins(injector.getInstance(
-        Key.get(new TypeLiteral<Map<String, DeviceModelPlugin>>() {})));
-  }
-
-  /** The class path's device plugins, found once (building an injector is slow). */
-  public static synchronized DeviceModelPlugins discovered() {
-    if (discovered == null) {
-      discovered = from(Guice.createInjector(new HypervisorModule(), new DeviceModelModule()));
-    }
-    return discovered;
   }
 
   public Set<String> names() {

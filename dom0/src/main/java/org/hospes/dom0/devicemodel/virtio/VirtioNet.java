@@ -1,6 +1,7 @@
 package org.hospes.dom0.devicemodel.virtio;
 
 import org.hospes.dom0.devicemodel.GuestDma;
+import org.hospes.dom0.net.FrameBacklog;
 import org.hospes.dom0.net.SwitchPort;
 
 /**
@@ -38,10 +39,7 @@ public final class VirtioNet implements VirtioDevice, SwitchPort {
   private final byte[] config = new byte[CONFIG_SIZE];
   private final byte[] txFrame = new byte[MAX_FRAME];
   private final byte[] zeroHeader = new byte[HEADER];
-  private final byte[][] backlog = new byte[BACKLOG][];
-  private final int[] backlogLen = new int[BACKLOG];
-  private int backlogHead;
-  private int backlogCount;
+  private final FrameBacklog backlog = new FrameBacklog(BACKLOG, this::receive);
   private VirtioTransport transport;
   private GuestDma dma;
   private FrameSink toSwitch;
@@ -126,7 +124,7 @@ public final class VirtioNet implements VirtioDevice, SwitchPort {
   @Override
   public void statusChanged(int status) {
     if (status == 0) {
-      backlogCount = 0;
+      backlog.clear();
     }
   }
 
@@ -184,36 +182,22 @@ public final class VirtioNet implements VirtioDevice, SwitchPort {
       rxDropped++;
       return;
     }
+    FrameBacklog.Outcome outcome;
     try {
-      if (backlogCount == 0 && receive(frame, offset, length)) {
-        transport.usedBuffers(RX);
-        return;
-      }
+      outcome = backlog.offer(frame, offset, length);
     } catch (VirtqueueException e) {
       transport.needsReset(e.getMessage());
       return;
     }
-    if (backlogCount == BACKLOG) {
-      rxDropped++;
-      return;
+    switch (outcome) {
+      case RECEIVED -> transport.usedBuffers(RX);
+      case QUEUED -> { }
+      case DROPPED -> rxDropped++;
     }
-    int slot = (backlogHead + backlogCount) % BACKLOG;
-    if (backlog[slot] == null || backlog[slot].length < length) {
-      backlog[slot] = new byte[Math.max(length, 1536)];
-    }
-    System.arraycopy(frame, offset, backlog[slot], 0, length);
-    backlogLen[slot] = length;
-    backlogCount++;
   }
 
   private void drainBacklog() {
-    boolean any = false;
-    while (backlogCount > 0 && receive(backlog[backlogHead], 0, backlogLen[backlogHead])) {
-      backlogHead = (backlogHead + 1) % BACKLOG;
-      backlogCount--;
-      any = true;
-    }
-    if (any) {
+    if (backlog.drain() > 0) {
       transport.usedBuffers(RX);
     }
   }

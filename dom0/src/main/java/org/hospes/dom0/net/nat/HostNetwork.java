@@ -31,56 +31,54 @@ public interface HostNetwork {
   HostNetwork REAL = new HostNetwork() {
     @Override
     public SocketChannel connect(InetSocketAddress to) throws IOException {
-      SocketChannel ch = SocketChannel.open();
-      try {
+      return setUp(SocketChannel.open(), ch -> {
         ch.configureBlocking(false);
         ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
         ch.connect(to);
-        return ch;
-      } catch (IOException | RuntimeException e) {
-        ch.close();
-        throw e;
-      }
+      });
     }
 
     @Override
     public DatagramChannel udp(InetSocketAddress to) throws IOException {
-      DatagramChannel ch = DatagramChannel.open();
-      try {
+      return setUp(DatagramChannel.open(), ch -> {
         ch.configureBlocking(false);
         ch.connect(to);
-        return ch;
-      } catch (IOException | RuntimeException e) {
-        ch.close();
-        throw e;
-      }
+      });
     }
 
     @Override
     public ServerSocketChannel listenTcp(InetSocketAddress at) throws IOException {
-      ServerSocketChannel ch = ServerSocketChannel.open();
-      try {
+      return setUp(ServerSocketChannel.open(), ch -> {
         ch.configureBlocking(false);
         ch.setOption(StandardSocketOptions.SO_REUSEADDR, true);
         ch.bind(at);
-        return ch;
-      } catch (IOException | RuntimeException e) {
-        ch.close();
-        throw e;
-      }
+      });
     }
 
     @Override
     public DatagramChannel listenUdp(InetSocketAddress at) throws IOException {
-      DatagramChannel ch = DatagramChannel.open();
-      try {
+      return setUp(DatagramChannel.open(), ch -> {
         ch.configureBlocking(false);
         ch.bind(at);
-        return ch;
-      } catch (IOException | RuntimeException e) {
-        ch.close();
-        throw e;
-      }
+      });
     }
   };
+
+  /** What is done to a fresh channel before it is handed out. */
+  @FunctionalInterface
+  interface SetUp<C> {
+    void apply(C channel) throws IOException;
+  }
+
+  /** {@code ch} after {@code setUp}; closed if that fails, so a refused address leaks nothing. */
+  private static <C extends java.nio.channels.Channel> C setUp(C ch, SetUp<C> setUp)
+      throws IOException {
+    try {
+      setUp.apply(ch);
+      return ch;
+    } catch (IOException | RuntimeException e) {
+      ch.close();
+      throw e;
+    }
+  }
 }

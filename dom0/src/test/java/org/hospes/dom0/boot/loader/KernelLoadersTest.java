@@ -3,6 +3,7 @@ package org.hospes.dom0.boot.loader;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import org.hospes.dom0.plugin.HostPlugins;
 import org.hospes.dom0.testing.ElfImageBuilder;
 import org.junit.jupiter.api.Test;
 
@@ -114,7 +115,8 @@ class KernelLoadersTest {
 
   @Test
   void theDiscoveredLoadersIncludeTheBuiltIns() {
-    assertThat(KernelLoaders.discovered().names()).contains("elf", "linux", "multiboot", "pvh");
+    assertThat(HostPlugins.classPath().kernelLoaders().names())
+        .contains("elf", "linux", "multiboot", "pvh");
   }
 
   @Test

@@ -4,14 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.inject.AbstractModule;
-import com.google.inject.Guice;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.hospes.dom0.devicemodel.pci.PciFunction;
+import org.hospes.dom0.plugin.HostPlugins;
 import org.hospes.dom0.toolstack.HvmMachine;
+import org.hospes.hv.HospesPlugin;
 import org.hospes.hv.domain.DomainMode;
 import org.hospes.hv.ioreq.Ioreq;
 import org.junit.jupiter.api.Test;
@@ -53,7 +55,7 @@ class DeviceModelPluginsTest {
   }
 
   /** How a plugin jar binds it (its HospesPlugin module). */
-  static final class ScratchModule extends AbstractModule {
+  static final class ScratchModule extends AbstractModule implements HospesPlugin {
     @Override
     protected void configure() {
       DeviceModelModule.devices(binder()).addBinding("scratch").to(Scratch.class);
@@ -61,8 +63,7 @@ class DeviceModelPluginsTest {
   }
 
   private static DeviceModelPlugins plugins() {
-    return DeviceModelPlugins.from(Guice.createInjector(new DeviceModelModule(),
-        new ScratchModule()));
+    return HostPlugins.of(List.of(new ScratchModule())).devices();
   }
 
   @Test

@@ -1,0 +1,107 @@
+package org.hospes.hv.plugin;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.google.inject.AbstractModule;
+import com.google.inject.TypeLiteral;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.hospes.hv.HospesPlugin;
+import org.hospes.hv.HypervisorModule;
+import org.hospes.hv.cost.CostModel;
+import org.hospes.hv.cost.DefaultCostModel;
+import org.hospes.hv.sched.RoundRobinScheduler;
+import org.hospes.hv.sched.SchedulerFactory;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class PluginInjectorTest {
+  static final AtomicInteger CONFIGURED = new AtomicInteger();
+
+  /** Binds the scheduler "fifo" and counts its configure() calls. */
+  public static final class FifoPlugin extends AbstractModule implements HospesPlugin {
+    @Override
+    protected void configure() {
+      CONFIGURED.incrementAndGet();
+      HypervisorModule.schedulers(binder()).addBinding("fifo")
+          .toInstance(() -> new RoundRobinScheduler(1_000_000));
+    }
+  }
+
+  /** Another jar's scheduler of the same name. */
+  public static final class OtherFifoPlugin extends AbstractModule implements HospesPlugin {
+    @Override
+    protected void configure() {
+      HypervisorModule.schedulers(binder()).addBinding("fifo")
+          .toInstance(() -> new RoundRobinScheduler(2_000_000));
+    }
+  }
+
+  /** A plugin that takes a built-in's name. */
+  public static final class CreditPlugin extends AbstractModule implements HospesPlugin {
+    @Override
+    protected void configure() {
+      HypervisorModule.costModels(binder()).addBinding("cheap").to(DefaultCostModel.class);
+      HypervisorModule.schedulers(binder()).addBinding("credit")
+          .toInstance(() -> new RoundRobinScheduler(1_000_000));
+    }
+  }
+
+  @Test
+  void builtInsAndPluginsShareOneMapAndEachPluginIsConfiguredOnce() {
+    int before = CONFIGURED.get();
+    PluginInjector pi = PluginInjector.of(List.of(new HypervisorModule()),
+        List.of(new FifoPlugin()));
+    assertThat(CONFIGURED.get() - before).as("configure() calls").isEqualTo(1);
+    assertThat(pi.map(SchedulerFactory.class)).containsOnlyKeys("credit", "rr", "fifo");
+    assertThat(pi.providers(CostModel.class).get("default").get())
+        .isNotSameAs(pi.providers(CostModel.class).get("default").get());
+    assertThat(pi.plugins()).hasSize(1);
+  }
+
+  @Test
+  void twoPluginsBindingOneNameAreRefusedNamingBoth() {
+    assertThatThrownBy(() -> PluginInjector.of(List.of(new HypervisorModule()),
+        List.of(new FifoPlugin(), new OtherFifoPlugin())))
+        .isInstanceOf(PluginException.class)
+        .hasMessage("plugin " + FifoPlugin.class.getName() + " and plugin "
+            + OtherFifoPlugin.class.getName() + " both bind the scheduler factory 'fifo';"
+            + " remove one of them from the class path (--plugin-path, ~/.hospes/plugins)");
+  }
+
+  @Test
+  void aPluginTakingABuiltInNameIsRefused() {
+    assertThatThrownBy(() -> PluginInjector.of(List.of(new HypervisorModule()),
+        List.of(new CreditPlugin())))
+        .isInstanceOf(PluginException.class)
+        .hasMessageStartingWith("built in and plugin " + CreditPlugin.class.getName()
+            + " both bind the scheduler factory 'credit'");
+  }
+
+  @Test
+  void extensionPointsReadAsWords() {
+    assertThat(PluginInjector.pointName(TypeLiteral.get(CostModel.class)))
+        .isEqualTo("cost model");
+    assertThat(PluginInjector.pointName(TypeLiteral.get(SchedulerFactory.class)))
+        .isEqualTo("scheduler factory");
+  }
+
+  @Test
+  void aServiceEntryThatDoesNotLoadIsOneLineNamingIt(@TempDir Path dir) throws Exception {
+    Path services = dir.resolve("META-INF/services");
+    Files.createDirectories(services);
+    Files.writeString(services.resolve(HospesPlugin.class.getName()), "org.example.Missing\n");
+    try (URLClassLoader loader = new URLClassLoader(new URL[] {dir.toUri().toURL()},
+        getClass().getClassLoader())) {
+      assertThatThrownBy(() -> PluginInjector.discover(loader))
+          .isInstanceOf(PluginException.class)
+          .hasMessageStartingWith("cannot load a plugin: ")
+          .hasMessageContaining("org.example.Missing");
+    }
+  }
+}
