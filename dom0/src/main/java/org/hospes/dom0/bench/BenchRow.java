@@ -14,6 +14,7 @@ import com.fasterxml.jackson.annotation.JsonPropertyOrder;
  * @param runs measurements of each figure
  * @param instructions guest instructions (Hospes's count, else the kernel's own loop count)
  * @param hospesSeconds Hospes's time, as {@code timing} says
+ * @param hospesMips millions of guest instructions per second of Hospes's run alone
  * @param qemuSeconds QEMU's time, as {@code timing} says
  * @param qemuOverHospes how many times faster QEMU is: QEMU MIPS / Hospes MIPS, or Hospes
  *     seconds / QEMU seconds for the wall-time rows

@@ -38,8 +38,12 @@ record HospesCommand(List<String> prefix, Map<String, String> env, String descri
    * otherwise {@code java -cp <this class path> org.hospes.dom0.cli.HospesCli}.
    */
   static HospesCommand current(Path root) {
+    return of(root, System.getProperty("java.class.path", ""));
+  }
+
+  /** As {@link #current} for a JVM whose class path is {@code classPath}. */
+  static HospesCommand of(Path root, String classPath) {
     Path launcher = root.resolve("hospes");
-    String classPath = System.getProperty("java.class.path", "");
     String first = classPath.split(File.pathSeparator, 2)[0];
     Path target = root.resolve("dom0").resolve("target").toAbsolutePath().normalize();
     boolean fromLauncher = !first.isEmpty()

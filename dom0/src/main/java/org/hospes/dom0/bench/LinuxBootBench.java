@@ -132,7 +132,8 @@ final class LinuxBootBench {
           fmt(runSec, "%.3f"), fmt(hSec, "%.3f"), fmt(qSec, "%.3f"), fmt(ratio, "%.2fx"),
           markers(hMarker, qMarker)));
       rows.add(new BenchRow(WORKLOAD, measured ? "pvh" : "-", e.getKey(), 0, runs,
-          f.instructions < 0 ? null : f.instructions, num(hSec), null, num(qSec), null,
+          f.instructions < 0 ? null : f.instructions, num(hSec),
+          num(f.instructions > 0 ? f.instructions / runSec / 1e6 : Double.NaN), num(qSec), null,
           num(ratio), null, null, BenchRow.PROCESS_BEST, num(runSec), hMarker, qMarker, null,
           null, null, null, null, null).withJit(f.jit));
       if (measured && f.ok()) {
@@ -211,13 +212,17 @@ final class LinuxBootBench {
       return;
     }
     long insns = Long.parseLong(stats.group(3));
+    // The run line names the kernel before the ending: "hospes: KERNEL: ENDING, status ...".
+    String kernelPrefix = images.vmlinux() + ": ";
+    String ending = stats.group(1).startsWith(kernelPrefix)
+        ? stats.group(1).substring(kernelPrefix.length()) : stats.group(1);
     if (!console.contains(marker)) {
-      f.error = "exit status " + o.status() + " (" + stats.group(1) + ") after " + insns
+      f.error = "exit status " + o.status() + " (" + ending + ") after " + insns
           + " instructions without the marker \"" + marker + "\"; console: " + tail(console);
       return;
     }
     if (o.status() != 0) {
-      f.error = "exit status " + o.status() + " (" + stats.group(1) + "), 0 expected from a"
+      f.error = "exit status " + o.status() + " (" + ending + "), 0 expected from a"
           + " power-off";
       return;
     }
