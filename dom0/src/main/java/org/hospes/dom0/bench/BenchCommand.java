@@ -206,6 +206,15 @@ public final class BenchCommand implements Callable<Integer> {
           : cmdline != null ? "--cmdline" : "--marker") + " goes with --linux");
       return 2;
     }
+    if (linux || startup) {
+      for (String loopsOnly : new String[] {"--mode", "--iterations"}) {
+        if (spec.commandLine().getParseResult().hasMatchedOption(loopsOnly)) {
+          out.println(loopsOnly + " goes with the loops: --linux boots in pvh mode, --startup"
+              + " runs native");
+          return 2;
+        }
+      }
+    }
     if (marker != null && marker.isBlank()) {
       out.println("--marker must not be empty");
       return 2;

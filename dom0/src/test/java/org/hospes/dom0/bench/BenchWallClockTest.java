@@ -152,6 +152,13 @@ class BenchWallClockTest {
   void linuxOptionsWithoutLinuxAreRefused() {
     assertThat(cli.run("bench", "--kernel", "vmlinuz")).isEqualTo(2);
     assertThat(cli.stdout()).isEqualTo("--kernel goes with --linux\n");
+    cli.reset();
+    assertThat(cli.run("bench", "--startup", "--mode", "pvh")).isEqualTo(2);
+    assertThat(cli.stdout()).isEqualTo("--mode goes with the loops: --linux boots in pvh mode,"
+        + " --startup runs native\n");
+    cli.reset();
+    assertThat(cli.run("bench", "--linux", "--marker", " ")).isEqualTo(2);
+    assertThat(cli.stdout()).isEqualTo("--marker must not be empty\n");
   }
 
   @Test
