@@ -351,7 +351,8 @@ public final class BenchCommand implements Callable<Integer> {
               Double.isNaN(hMips) || Double.isNaN(qMips) ? null : qMips / hMips,
               h != null && h.ok() ? h.checksum : q != null && q.ok() ? q.checksum : null,
               h != null && h.ok() && q != null && q.ok() ? h.checksum.equals(q.checksum) : null,
-              BenchRow.NET_BEST, num(hSec), null, null, null, null, null, null, null, null)
+              BenchRow.NET_BEST, num(hSec), null, null, null, null, null, null, null, null, null,
+              null)
               .withJit(jit));
           String who = kernel + (mode == null ? "" : " (" + where + ", " + eng + ")");
           if (eng.equals("interp")) {

@@ -28,6 +28,10 @@ import com.fasterxml.jackson.annotation.JsonPropertyOrder;
  *     {@code --stats} line gives it)
  * @param hospesMarker whether Hospes's console showed the workload's marker (Linux boot only)
  * @param qemuMarker whether QEMU's console showed it (Linux boot only)
+ * @param hospesCpuSeconds processor time (user and system, every thread) of the Hospes process,
+ *     aggregated as {@code timing} says (the wall-time rows only); a loaded host changes it far
+ *     less than the wall time
+ * @param qemuCpuSeconds the same of the QEMU process
  * @param jitBlocks blocks the translator translated (jit engine)
  * @param jitInstructions guest instructions those translations cover
  * @param jitTranslateMillis host milliseconds spent translating and loading the classes
@@ -37,12 +41,14 @@ import com.fasterxml.jackson.annotation.JsonPropertyOrder;
  */
 @JsonPropertyOrder({"kernel", "mode", "engine", "iterations", "runs", "instructions", "hospesSeconds",
     "hospesMips", "qemuSeconds", "qemuMips", "qemuOverHospes", "checksum", "checksumsAgree",
-    "timing", "hospesRunSeconds", "hospesMarker", "qemuMarker", "jitBlocks", "jitInstructions",
+    "timing", "hospesRunSeconds", "hospesMarker", "qemuMarker", "hospesCpuSeconds",
+    "qemuCpuSeconds", "jitBlocks", "jitInstructions",
     "jitTranslateMillis", "jitCacheTranslations", "jitCacheBytes", "jitEvictions"})
 public record BenchRow(String kernel, String mode, String engine, long iterations, int runs, Long instructions,
     Double hospesSeconds, Double hospesMips, Double qemuSeconds, Double qemuMips,
     Double qemuOverHospes, String checksum, Boolean checksumsAgree, String timing,
-    Double hospesRunSeconds, Boolean hospesMarker, Boolean qemuMarker, Long jitBlocks,
+    Double hospesRunSeconds, Boolean hospesMarker, Boolean qemuMarker, Double hospesCpuSeconds,
+    Double qemuCpuSeconds, Long jitBlocks,
     Long jitInstructions, Double jitTranslateMillis, Long jitCacheTranslations,
     Long jitCacheBytes, Long jitEvictions) {
 
@@ -57,7 +63,7 @@ public record BenchRow(String kernel, String mode, String engine, long iteration
     }
     return new BenchRow(kernel, mode, engine, iterations, runs, instructions, hospesSeconds,
         hospesMips, qemuSeconds, qemuMips, qemuOverHospes, checksum, checksumsAgree, timing,
-        hospesRunSeconds, hospesMarker, qemuMarker, j.blocks(), j.instructions(),
+        hospesRunSeconds, hospesMarker, qemuMarker, hospesCpuSeconds, qemuCpuSeconds, j.blocks(), j.instructions(),
         j.translateMillis(), j.cachedTranslations(), j.cacheBytes(), j.evictions());
   }
 }

@@ -49,6 +49,8 @@ final class StartupBench {
   /** One emulator's launches. */
   private static final class Launches {
     final List<Long> walls = new ArrayList<>();
+    /** Processor times, where the system gives them. */
+    final List<Long> cpus = new ArrayList<>();
     String error;
   }
 
@@ -76,16 +78,18 @@ final class StartupBench {
     List<BenchRow> rows = new ArrayList<>();
     List<String> notes = new ArrayList<>();
     boolean ok = true;
-    table.add(String.format(Locale.ROOT, "%-10s %-6s %-6s %5s %16s %14s %12s",
+    table.add(String.format(Locale.ROOT, "%-10s %-6s %-6s %5s %16s %14s %12s %14s %12s %12s",
         "workload", "mode", "engine", "runs", "Hospes median s", "QEMU median s",
-        "QEMU/Hospes"));
+        "QEMU/Hospes", "Hospes CPU s", "QEMU CPU s", "(CPU time)"));
     double qMed = q != null && q.error == null ? median(q.walls) / 1e9 : Double.NaN;
+    double qCpu = q != null && q.error == null ? median(q.cpus) / 1e9 : Double.NaN;
     if (q != null) {
       if (q.error != null) {
         ok = false;
         notes.add(WORKLOAD + " under QEMU: " + q.error);
       } else {
-        notes.add(WORKLOAD + " under QEMU: " + LinuxBootBench.seconds(q.walls) + " s.");
+        notes.add(WORKLOAD + " under QEMU: " + LinuxBootBench.seconds(q.walls) + " s; CPU "
+            + LinuxBootBench.seconds(q.cpus) + " s.");
       }
     }
     Map<String, Launches> shown = h.isEmpty() ? Map.of("-", new Launches()) : h;
@@ -93,27 +97,32 @@ final class StartupBench {
       Launches l = e.getValue();
       boolean measured = !h.isEmpty();
       double hMed = measured && l.error == null ? median(l.walls) / 1e9 : Double.NaN;
+      double hCpu = measured && l.error == null ? median(l.cpus) / 1e9 : Double.NaN;
       if (measured && l.error != null) {
         ok = false;
         notes.add(WORKLOAD + " on Hospes (" + e.getKey() + "): " + l.error);
       } else if (measured) {
         notes.add(WORKLOAD + " on Hospes (" + e.getKey() + "): " + LinuxBootBench.seconds(l.walls)
-            + " s.");
+            + " s; CPU " + LinuxBootBench.seconds(l.cpus) + " s.");
       }
       double ratio = hMed / qMed;
-      table.add(String.format(Locale.ROOT, "%-10s %-6s %-6s %5d %16s %14s %12s", WORKLOAD,
-          measured ? "native" : "-", e.getKey(), runs, LinuxBootBench.fmt(hMed, "%.3f"),
-          LinuxBootBench.fmt(qMed, "%.3f"), LinuxBootBench.fmt(ratio, "%.2fx")));
+      table.add(String.format(Locale.ROOT, "%-10s %-6s %-6s %5d %16s %14s %12s %14s %12s %12s",
+          WORKLOAD, measured ? "native" : "-", e.getKey(), runs, LinuxBootBench.fmt(hMed, "%.3f"),
+          LinuxBootBench.fmt(qMed, "%.3f"), LinuxBootBench.fmt(ratio, "%.2fx"),
+          LinuxBootBench.fmt(hCpu, "%.2f"), LinuxBootBench.fmt(qCpu, "%.2f"),
+          LinuxBootBench.fmt(hCpu / qCpu, "(%.2fx)")));
       rows.add(new BenchRow(WORKLOAD, measured ? "native" : "-", e.getKey(), 0, runs, null,
           LinuxBootBench.num(hMed), null, LinuxBootBench.num(qMed), null,
           LinuxBootBench.num(ratio), null, null, BenchRow.PROCESS_MEDIAN, null, null, null,
-          null, null, null, null, null, null));
+          LinuxBootBench.num(hCpu), LinuxBootBench.num(qCpu), null, null, null, null, null,
+          null));
     }
     notes.add(WORKLOAD + ": " + kernel + " to its isa-debug-exit, each launch a whole process"
         + " (Hospes: " + hospes.description() + " run --mode native; QEMU: "
         + QemuRunner.BINARY + " -accel tcg -kernel, through SeaBIOS); median of " + runs
         + " after one unmeasured launch each; QEMU/Hospes = Hospes median / QEMU median, the"
-        + " goal at most 2.");
+        + " goal at most 2; CPU s: the median processor time (user and system, all threads) of"
+        + " a launch, which the host's other work changes much less.");
     return new WorkloadResult(table, rows, notes, ok);
   }
 
@@ -133,6 +142,9 @@ final class StartupBench {
     }
     if (measured) {
       into.walls.add(o.wallNanos());
+      if (o.cpuNanos() >= 0) {
+        into.cpus.add(o.cpuNanos());
+      }
     }
   }
 

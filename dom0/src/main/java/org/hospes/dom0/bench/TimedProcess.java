@@ -23,8 +23,11 @@ final class TimedProcess {
    * @param stdout everything it wrote to stdout
    * @param stderr everything it wrote to stderr
    * @param wallNanos wall time from starting it to its exit
+   * @param cpuNanos the processor time (user and system) it and its children used, or -1 where
+   *     the system does not say (10 ms resolution); unlike the wall time, other work on a
+   *     loaded host hardly changes it
    */
-  record Outcome(int status, byte[] stdout, String stderr, long wallNanos) {
+  record Outcome(int status, byte[] stdout, String stderr, long wallNanos, long cpuNanos) {
     boolean timedOut() {
       return status == -1;
     }
@@ -51,6 +54,7 @@ final class TimedProcess {
           .redirectOutput(out.toFile())
           .redirectError(err.toFile());
       pb.environment().putAll(env);
+      long cpu0 = reapedChildrenCpuNanos();
       long t0 = System.nanoTime();
       Process p = pb.start();
       boolean done = p.waitFor(timeoutSeconds, TimeUnit.SECONDS);
@@ -63,11 +67,34 @@ final class TimedProcess {
         p.waitFor();
         status = -1;
       }
+      long cpu1 = reapedChildrenCpuNanos();
       return new Outcome(status, Files.readAllBytes(out),
-          Files.readString(err, StandardCharsets.UTF_8), t1 - t0);
+          Files.readString(err, StandardCharsets.UTF_8), t1 - t0,
+          cpu0 < 0 || cpu1 < 0 || !done ? -1 : cpu1 - cpu0);
     } finally {
       Files.deleteIfExists(out);
       Files.deleteIfExists(err);
+    }
+  }
+
+  /** Linux's USER_HZ, the unit of /proc's times: 100 on every architecture Hospes runs on. */
+  private static final long NANOS_PER_TICK = 10_000_000L;
+
+  /**
+   * The processor time of this JVM's children that it has waited for (cutime plus cstime of
+   * /proc/self/stat, proc(5)), or -1 if there is no such file. A child's time is added when the
+   * JVM reaps it, which is before {@link Process#waitFor} returns; the bench runs one child at a
+   * time, so the difference across one run is that child's (with its own waited-for children).
+   */
+  static long reapedChildrenCpuNanos() {
+    try {
+      String stat = Files.readString(Path.of("/proc/self/stat"));
+      // The command name (field 2) is in parentheses and may hold spaces: count from after it.
+      String[] f = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
+      // f[0] is field 3 (state); cutime and cstime are fields 16 and 17.
+      return (Long.parseLong(f[13]) + Long.parseLong(f[14])) * NANOS_PER_TICK;
+    } catch (IOException | RuntimeException e) {
+      return -1;
     }
   }
 }

@@ -33,7 +33,8 @@ class BenchWallClockTest {
   /** The columns every row has, in the CSV's order. */
   static final String CSV_HEADER = "kernel,mode,engine,iterations,runs,instructions,"
       + "hospesSeconds,hospesMips,qemuSeconds,qemuMips,qemuOverHospes,checksum,checksumsAgree,"
-      + "timing,hospesRunSeconds,hospesMarker,qemuMarker,jitBlocks,jitInstructions,"
+      + "timing,hospesRunSeconds,hospesMarker,qemuMarker,hospesCpuSeconds,qemuCpuSeconds,"
+      + "jitBlocks,jitInstructions,"
       + "jitTranslateMillis,jitCacheTranslations,jitCacheBytes,jitEvictions";
 
   @Test
@@ -55,7 +56,7 @@ class BenchWallClockTest {
         "bench: [6/6] startup on Hospes (native, interp), run 2 of 2");
     assertThat(cli.stdout()).contains("host load average ")
         .containsPattern("(?m)^startup +native interp +2 +\\d+\\.\\d{3} +\\d+\\.\\d{3} +"
-            + "\\d+\\.\\d\\dx$");
+            + "\\d+\\.\\d\\dx +\\d+\\.\\d\\d +\\d+\\.\\d\\d +\\(\\d+\\.\\d\\dx\\)$");
     List<String> lines = Files.readAllLines(csv);
     assertThat(lines.get(0)).isEqualTo(CSV_HEADER);
     assertThat(lines).hasSize(2);
@@ -71,6 +72,9 @@ class BenchWallClockTest {
         .Offset.offset(1e-9));
     assertThat(row.get("instructions").isNull()).isTrue();
     assertThat(row.get("jitBlocks").isNull()).isTrue();
+    // A JVM's start-up costs it more than 50 ms of processor time; QEMU's some.
+    assertThat(row.get("hospesCpuSeconds").asDouble()).isGreaterThan(0.05);
+    assertThat(row.get("qemuCpuSeconds").asDouble()).isPositive();
   }
 
   private Path helloGuest() throws Exception {
@@ -116,6 +120,8 @@ class BenchWallClockTest {
       // The whole process (a JVM, loading) takes longer than the run alone.
       assertThat(r.get("hospesSeconds").asDouble())
           .isGreaterThan(r.get("hospesRunSeconds").asDouble());
+      assertThat(r.get("hospesCpuSeconds").asDouble()).isGreaterThan(0.05);
+      assertThat(r.get("qemuCpuSeconds").isNull()).isTrue();
     }
     // The same guest instructions under both engines; hello's megabyte loops are hot enough
     // to be translated.
