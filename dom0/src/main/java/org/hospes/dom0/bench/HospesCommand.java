@@ -17,12 +17,28 @@ import java.util.Map;
  * @param prefix the command up to and including the CLI's main class (or the launcher)
  * @param env variables added to the environment
  * @param description what the report says was run
+ * @param cdsArchive the launcher's class-data-sharing archive, or null without the launcher
  */
-record HospesCommand(List<String> prefix, Map<String, String> env, String description) {
+record HospesCommand(List<String> prefix, Map<String, String> env, String description,
+    Path cdsArchive) {
 
   HospesCommand {
     prefix = List.copyOf(prefix);
     env = Map.copyOf(env);
+  }
+
+  /**
+   * A note for the report when the launcher runs without its class-data-sharing archive: the
+   * launcher writes it as the first run after a build exits, and until then (this bench's own
+   * JVM may be that run) every launch goes without it and starts slower. Null otherwise.
+   */
+  String cdsNote() {
+    if (cdsArchive == null || Files.isRegularFile(cdsArchive)) {
+      return null;
+    }
+    return "the launcher has no class-data-sharing archive yet (" + cdsArchive + "; the first"
+        + " run after a build writes it as it exits, perhaps this bench itself), so these"
+        + " launches went without it: run the bench again for the usual figures.";
   }
 
   /** {@code prefix} followed by the CLI's arguments. */
@@ -52,7 +68,7 @@ record HospesCommand(List<String> prefix, Map<String, String> env, String descri
         && Path.of(first).getFileName().toString().startsWith("hospes-dom0-");
     if (fromLauncher && Files.isRegularFile(launcher) && Files.isExecutable(launcher)) {
       return new HospesCommand(List.of(launcher.toString()), Map.of("HOSPES_NO_BUILD", "1"),
-          "the " + launcher + " launcher (with its class-data-sharing archive)");
+          "the " + launcher + " launcher", target.resolve("hospes-cds.jsa"));
     }
     return javaCommand(classPath);
   }
@@ -61,6 +77,7 @@ record HospesCommand(List<String> prefix, Map<String, String> env, String descri
   static HospesCommand javaCommand(String classPath) {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     return new HospesCommand(List.of(java, "-cp", classPath, "org.hospes.dom0.cli.HospesCli"),
-        Map.of(), "java -cp <this class path> (not the launcher: no class-data-sharing archive)");
+        Map.of(), "java -cp <this class path> (not the launcher: no class-data-sharing archive)",
+        null);
   }
 }

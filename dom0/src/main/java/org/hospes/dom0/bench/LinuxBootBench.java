@@ -162,6 +162,10 @@ final class LinuxBootBench {
         }
       }
     }
+    String cds = hospes.cdsNote();
+    if (cds != null && !h.isEmpty()) {
+      notes.add(WORKLOAD + ": " + cds);
+    }
     notes.add(WORKLOAD + ": kernel " + images.kernelSource() + "; initramfs "
         + images.initrdSource() + "; command line \"" + cmdline + "\"; " + RAM_MIB
         + " MiB; marker \"" + marker + "\".");

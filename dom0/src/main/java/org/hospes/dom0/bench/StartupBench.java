@@ -117,6 +117,10 @@ final class StartupBench {
           LinuxBootBench.num(hCpu), LinuxBootBench.num(qCpu), null, null, null, null, null,
           null));
     }
+    String cds = hospes.cdsNote();
+    if (cds != null && !h.isEmpty()) {
+      notes.add(WORKLOAD + ": " + cds);
+    }
     notes.add(WORKLOAD + ": " + kernel + " to its isa-debug-exit, each launch a whole process"
         + " (Hospes: " + hospes.description() + " run --mode native; QEMU: "
         + QemuRunner.BINARY + " -accel tcg -kernel, through SeaBIOS); median of " + runs

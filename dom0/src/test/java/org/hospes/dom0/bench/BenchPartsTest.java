@@ -82,10 +82,16 @@ class BenchPartsTest {
     assertThat(viaLauncher.with(List.of("run", "k.elf")))
         .containsExactly(launcher.toString(), "run", "k.elf");
 
+    assertThat(viaLauncher.cdsArchive()).isEqualTo(root.resolve("dom0/target/hospes-cds.jsa"));
+    assertThat(viaLauncher.cdsNote()).contains("no class-data-sharing archive yet");
+    Files.write(root.resolve("dom0/target/hospes-cds.jsa"), new byte[] {1});
+    assertThat(viaLauncher.cdsNote()).isNull();
+
     HospesCommand elsewhere = HospesCommand.of(root, "/m2/surefire-booter.jar");
     assertThat(elsewhere.prefix()).endsWith("-cp", "/m2/surefire-booter.jar",
         "org.hospes.dom0.cli.HospesCli");
     assertThat(elsewhere.env()).isEmpty();
+    assertThat(elsewhere.cdsNote()).isNull();
   }
 
   @Test
