@@ -80,4 +80,39 @@ class LauncherCdsTest {
     assertThat(off.out()).isEqualTo(golden);
     assertThat(off.err()).isEmpty();
   }
+
+  @Test
+  @Timeout(value = 300, unit = TimeUnit.SECONDS)
+  void onlyGuestRunsWriteTheArchiveAndALaterDumpNeverReplacesIt() throws Exception {
+    Path target = TestKernels.root().resolve("dom0/target");
+    try (Stream<Path> s = Files.list(target)) {
+      for (Path f : (Iterable<Path>) s::iterator) {
+        if (f.getFileName().toString().startsWith("hospes-cds.jsa")) {
+          Files.delete(f);
+        }
+      }
+    }
+    // --version loads none of the machine's classes: it must not leave the archive.
+    Launch version = hospes(Map.of(), "--version");
+    assertThat(version.status()).isZero();
+    assertThat(files(target, "hospes-cds.jsa")).as("files after --version").isZero();
+
+    String kernel = TestKernels.elf("hello").toString();
+    assertThat(hospes(Map.of(), "run", "--mode", "native", kernel).status()).isEqualTo(33);
+    assertThat(files(target, "hospes-cds.jsa.tmp.")).isEqualTo(1);
+    assertThat(hospes(Map.of(), "--version").status()).isZero();
+    Path archive = target.resolve("hospes-cds.jsa");
+    assertThat(archive).exists();
+    byte[] made = Files.readAllBytes(archive);
+
+    // A dump that finished after the archive was in place (its writer, pid 2^22 + 1 at most
+    // on Linux, is gone) is dropped, not promoted over it.
+    Path late = target.resolve("hospes-cds.jsa.tmp.4194305");
+    Files.write(late, new byte[] {1, 2, 3});
+    Launch again = hospes(Map.of("HOSPES_JAVA_OPTS", "-Xshare:on"), "run", "--mode", "native",
+        kernel);
+    assertThat(again.status()).as(again.err()).isEqualTo(33);
+    assertThat(late).doesNotExist();
+    assertThat(Files.readAllBytes(archive)).isEqualTo(made);
+  }
 }

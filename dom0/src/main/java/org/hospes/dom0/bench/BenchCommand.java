@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.dataformat.csv.CsvMapper;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,6 +35,11 @@ import picocli.CommandLine.Spec;
  * start-up, SeaBIOS and exit), as in docs' reference measurements. Both emulators execute the
  * same kernel instructions, so QEMU's MIPS use Hospes's count; the checksums both print are
  * compared to make sure both really did the same work. Best of {@code --runs} for each figure.
+ *
+ * <p>Two more workloads measure what a user waits for, whole processes from start to exit:
+ * {@code --linux} ({@link LinuxBootBench}, a Linux boot to /init at the PVH entry) and
+ * {@code --startup} ({@link StartupBench}, {@code hospes run} of the empty kernel). Every row
+ * carries the translator's figures when the engine translates ({@link JitFigures}).
  */
 @Command(
     name = "bench",
@@ -41,7 +47,9 @@ import picocli.CommandLine.Spec;
     description = {
       "Runs the benchmark kernels (bench-alu, bench-mem) on Hospes and under QEMU TCG in the same"
           + " run, and prints instructions, seconds, MIPS and the ratio.",
-      "QEMU's fixed start-up cost is measured with the empty kernel and subtracted."
+      "QEMU's fixed start-up cost is measured with the empty kernel and subtracted.",
+      "--linux: the Linux boot to /init (PVH entry) on both; --startup: 'hospes run' of the"
+          + " empty kernel against QEMU's start-up; --disk: the PV block benchmark."
     })
 public final class BenchCommand implements Callable<Integer> {
 
@@ -69,8 +77,41 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(
       names = "--runs",
       paramLabel = "N",
-      description = "Runs of each kernel on each emulator; the best is reported (default: ${DEFAULT-VALUE}).")
-  int runs = 3;
+      description = "Runs of each workload on each emulator (default: 3 for the loops, of which"
+          + " the best is reported; 1 for --linux, the best; 5 for --startup, the median).")
+  Integer runsOption;
+
+  /** The --runs in force for the workload being measured. */
+  int runs;
+
+  @Option(names = "--linux", description = "Instead of the loops: a Linux kernel (Debian's"
+      + " 686-pae by default) booted at its PVH entry to an /init that prints a marker and powers"
+      + " off, on Hospes (pvh mode) and under QEMU TCG (-kernel vmlinux) with the same vmlinux,"
+      + " initramfs and command line; wall time of each whole process and their ratio.")
+  boolean linux;
+
+  @Option(names = "--startup", description = "Instead of the loops: start-up, 'hospes run' of"
+      + " the empty kernel against qemu-system-i386 -kernel of the same file, each a whole"
+      + " process to its exit; median of --runs (default 5). With --linux, both.")
+  boolean startup;
+
+  @Option(names = "--kernel", paramLabel = "FILE", description = "With --linux: the kernel, a"
+      + " bzImage (its vmlinux is unpacked for both) or a vmlinux with a PVH entry (default:"
+      + " Debian's, as samples/linux/fetch-debian-kernel.sh caches it).")
+  Path kernelFile;
+
+  @Option(names = "--initrd", paramLabel = "FILE", description = "With --linux: the initramfs"
+      + " (default: generated, busybox-static:i386 and an /init that prints the marker and"
+      + " powers off); it must print --marker and power off.")
+  Path initrdFile;
+
+  @Option(names = "--cmdline", paramLabel = "STRING", description = "With --linux: the kernel"
+      + " command line of both (default: \"" + LinuxBootBench.DEFAULT_CMDLINE + "\").")
+  String cmdline;
+
+  @Option(names = "--marker", paramLabel = "TEXT", description = "With --linux: what the"
+      + " console shows once /init runs (default: \"" + LinuxBootImages.MARKER + "\").")
+  String marker;
 
   @Option(
       names = "--mode",
@@ -155,10 +196,30 @@ public final class BenchCommand implements Callable<Integer> {
       out.println("--iterations must be between 1 and 4294967295");
       return 2;
     }
-    if (runs < 1) {
+    if (runsOption != null && runsOption < 1) {
       out.println("--runs must be at least 1");
       return 2;
     }
+    if (!linux && (kernelFile != null || initrdFile != null || cmdline != null
+        || marker != null)) {
+      out.println((kernelFile != null ? "--kernel" : initrdFile != null ? "--initrd"
+          : cmdline != null ? "--cmdline" : "--marker") + " goes with --linux");
+      return 2;
+    }
+    if (linux || startup) {
+      for (String loopsOnly : new String[] {"--mode", "--iterations"}) {
+        if (spec.commandLine().getParseResult().hasMatchedOption(loopsOnly)) {
+          out.println(loopsOnly + " goes with the loops: --linux boots in pvh mode, --startup"
+              + " runs native");
+          return 2;
+        }
+      }
+    }
+    if (marker != null && marker.isBlank()) {
+      out.println("--marker must not be empty");
+      return 2;
+    }
+    runs = runsOption != null ? runsOption : 3;
     Optional<List<BenchMode>> selected = BenchMode.select(mode);
     if (selected.isEmpty()) {
       out.println("unknown --mode '" + mode + "'; valid: " + BenchMode.validNames());
@@ -183,6 +244,9 @@ public final class BenchCommand implements Callable<Integer> {
       }
     }
     Path root = sourceRoot != null ? sourceRoot.toAbsolutePath() : KernelSources.findRoot();
+    if (linux || startup) {
+      return wallClock(out, noHospes ? List.of() : engines, root);
+    }
     Path build = KernelSources.kernelsDir(root).resolve("build").resolve("bench-" + iterations);
     List<String> targets = new ArrayList<>(KERNELS);
     targets.add(EMPTY);
@@ -210,8 +274,8 @@ public final class BenchCommand implements Callable<Integer> {
         + runs * KERNELS.size() * hospesModes.size() * engines.size();
     out.printf(
         Locale.ROOT,
-        "Hospes bench: %,d iterations per kernel, best of %d run%s%n",
-        iterations, runs, runs == 1 ? "" : "s");
+        "Hospes bench: %,d iterations per kernel, best of %d run%s; %s%n",
+        iterations, runs, runs == 1 ? "" : "s", hostLoad());
     long qemuStartup = 0;
     if (useQemu) {
       Measured empty = runQemu(KernelSources.elf(build, EMPTY), EMPTY);
@@ -280,11 +344,16 @@ public final class BenchCommand implements Callable<Integer> {
                   fmt(qMips, "%.1f"),
                   Double.isNaN(hMips) || Double.isNaN(qMips) ? "-" : fmt(qMips / hMips, "%.1fx")));
 
+          JitFigures jit = h != null && h.ok()
+              ? JitFigures.parse(h.jitStats).orElse(null) : null;
           results.add(new BenchRow(kernel, where, eng, iterations, runs, insns < 0 ? null : insns,
               num(hSec), num(hMips), num(qSec), num(qMips),
               Double.isNaN(hMips) || Double.isNaN(qMips) ? null : qMips / hMips,
               h != null && h.ok() ? h.checksum : q != null && q.ok() ? q.checksum : null,
-              h != null && h.ok() && q != null && q.ok() ? h.checksum.equals(q.checksum) : null));
+              h != null && h.ok() && q != null && q.ok() ? h.checksum.equals(q.checksum) : null,
+              BenchRow.NET_BEST, num(hSec), null, null, null, null, null, null, null, null, null,
+              null)
+              .withJit(jit));
           String who = kernel + (mode == null ? "" : " (" + where + ", " + eng + ")");
           if (eng.equals("interp")) {
             interpMips = hMips;
@@ -293,7 +362,8 @@ public final class BenchCommand implements Callable<Integer> {
                 + " back in this run)", who, eng, hMips / interpMips));
           }
           if (h != null && h.jitStats != null) {
-            notes.add(who + ": " + h.jitStats);
+            JitFigures j = JitFigures.parse(h.jitStats).orElse(null);
+            notes.add(who + ": translator: " + (j != null ? j.summary(hSec) : h.jitStats));
           }
           if (h != null && !h.ok()) {
             allOk = false;
@@ -337,7 +407,16 @@ public final class BenchCommand implements Callable<Integer> {
           "note: QEMU/Hospes = QEMU MIPS / Hospes MIPS (how many times faster QEMU TCG is);"
               + " QEMU's count includes SeaBIOS start-up, which the empty-kernel time removes.");
     }
+    out.println("note: at the end, " + hostLoad());
     out.flush();
+    if (!writeResults(out, results)) {
+      return 1;
+    }
+    return allOk ? 0 : 1;
+  }
+
+  /** Writes --csv and --json if asked; false (after saying why) if they cannot be written. */
+  private boolean writeResults(PrintWriter out, List<BenchRow> results) {
     try {
       if (csv != null) {
         CsvMapper mapper = new CsvMapper();
@@ -348,11 +427,109 @@ public final class BenchCommand implements Callable<Integer> {
         new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
             .writeValue(json.toFile(), results);
       }
+      return true;
     } catch (IOException e) {
       out.println("cannot write the results: " + e.getMessage());
-      return 1;
+      return false;
     }
-    return allOk ? 0 : 1;
+  }
+
+  /**
+   * The wall-clock workloads, --startup then --linux: whole processes timed from start to exit,
+   * Hospes against QEMU in the same run.
+   */
+  private int wallClock(PrintWriter out, List<String> engines, Path root) throws Exception {
+    int startupRuns = runsOption != null ? runsOption : 5;
+    int linuxRuns = runsOption != null ? runsOption : 1;
+    boolean useQemu = !noQemu && QemuRunner.isAvailable();
+    List<String> notes = new ArrayList<>();
+    if (!noQemu && !useQemu) {
+      notes.add(QemuRunner.BINARY + " not found, so there is no QEMU comparison"
+          + " (install qemu-system-x86 to get one).");
+    }
+    if (engines.isEmpty() && !useQemu) {
+      out.println("Nothing to run: --no-hospes and no QEMU.");
+      return 2;
+    }
+    HospesCommand hospes = HospesCommand.current(root);
+    Path work = Files.createTempDirectory("hospes-bench-");
+    try {
+      LinuxBootImages images = null;
+      if (linux) {
+        try {
+          images = LinuxBootImages.prepare(kernelFile, initrdFile, work);
+        } catch (BenchSetupException e) {
+          out.println(e.getMessage());
+          return 2;
+        }
+      }
+      Path empty = null;
+      if (startup) {
+        Path build = KernelSources.kernelsDir(root).resolve("build");
+        KernelSources.make(root, build, Map.of(), List.of(EMPTY));
+        empty = KernelSources.elf(build, EMPTY);
+      }
+      progressTotal = (startup ? StartupBench.measurements(startupRuns, engines.size(), useQemu)
+          : 0) + (linux ? LinuxBootBench.measurements(linuxRuns, engines.size(), useQemu) : 0);
+      out.printf(Locale.ROOT, "Hospes bench: %s; %s%n",
+          startup && linux ? "start-up and the Linux boot" : startup ? "start-up"
+              : "the Linux boot", hostLoad());
+      if (useQemu) {
+        out.println("yardstick: " + QemuRunner.version() + " -accel tcg");
+      }
+      List<WorkloadResult> done = new ArrayList<>();
+      if (startup) {
+        runs = startupRuns;
+        done.add(new StartupBench(hospes, empty, startupRuns, qemuTimeoutSeconds, this::progress)
+            .measure(engines, useQemu));
+      }
+      if (linux) {
+        runs = linuxRuns;
+        done.add(new LinuxBootBench(hospes, images,
+            cmdline != null ? cmdline : LinuxBootBench.DEFAULT_CMDLINE,
+            marker != null ? marker : LinuxBootImages.MARKER, linuxRuns, qemuTimeoutSeconds,
+            this::progress).measure(engines, useQemu));
+      }
+      List<BenchRow> results = new ArrayList<>();
+      boolean allOk = true;
+      for (WorkloadResult w : done) {
+        out.println();
+        w.table().forEach(out::println);
+        results.addAll(w.rows());
+        notes.addAll(w.notes());
+        allOk &= w.ok();
+      }
+      out.println();
+      for (String note : notes) {
+        out.println("note: " + note);
+      }
+      out.println("note: at the end, " + hostLoad());
+      out.flush();
+      if (!writeResults(out, results)) {
+        return 1;
+      }
+      return allOk ? 0 : 1;
+    } finally {
+      try (var files = Files.walk(work)) {
+        for (Path p : (Iterable<Path>) files.sorted(java.util.Comparator.reverseOrder())::iterator) {
+          Files.deleteIfExists(p);
+        }
+      }
+    }
+  }
+
+  /**
+   * "host load average 1.23 0.98 0.75 (1, 5, 15 min)" from /proc/loadavg: the figures of a
+   * shared machine mean little without it.
+   */
+  static String hostLoad() {
+    try {
+      String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+      return "host load average " + f[0] + " " + f[1] + " " + f[2] + " (1, 5, 15 min), "
+          + Runtime.getRuntime().availableProcessors() + " processors";
+    } catch (IOException | RuntimeException e) {
+      return "host load unknown";
+    }
   }
 
   private static Double num(double v) {
@@ -360,11 +537,16 @@ public final class BenchCommand implements Callable<Integer> {
   }
 
   /** One line on stderr per measurement, so a long bench shows where it is. */
-  private void progress(String what, int run) {
+  void progress(String what, int run) {
     progressDone++;
     PrintWriter err = spec.commandLine().getErr();
-    err.printf(Locale.ROOT, "bench: [%d/%d] %s, run %d of %d%n", progressDone, progressTotal,
-        what, run + 1, runs);
+    if (run < 0) {
+      err.printf(Locale.ROOT, "bench: [%d/%d] %s, warm-up (not measured)%n", progressDone,
+          progressTotal, what);
+    } else {
+      err.printf(Locale.ROOT, "bench: [%d/%d] %s, run %d of %d%n", progressDone, progressTotal,
+          what, run + 1, runs);
+    }
     err.flush();
   }
 

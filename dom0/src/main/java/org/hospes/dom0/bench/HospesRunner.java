@@ -36,9 +36,14 @@ public final class HospesRunner {
 
   private HospesRunner() {}
 
-  private static final java.util.regex.Pattern JIT_LINE = java.util.regex.Pattern.compile(
+  /** The translator's line of {@code run --stats}; group 1 its figures. */
+  static final java.util.regex.Pattern JIT_LINE = java.util.regex.Pattern.compile(
       "hospes: jit: ([^;\\n]*)");
-  private static final java.util.regex.Pattern STATS_LINE = java.util.regex.Pattern.compile(
+  /**
+   * The run line of {@code run --stats}: group 1 the ending, 2 the status, 3 the instructions, 4
+   * the seconds of the run alone.
+   */
+  static final java.util.regex.Pattern STATS_LINE = java.util.regex.Pattern.compile(
       ": (.*), status (\\d+), (\\d+) instructions in ([0-9.]+) s");
 
   /**

@@ -94,6 +94,19 @@ public final class QemuRunner {
         "-no-reboot", "-net", "none", "-kernel", kernel.toString());
   }
 
+  /**
+   * QEMU booting a Linux vmlinux directly at its PVH entry ({@code XEN_ELFNOTE_PHYS32_ENTRY}:
+   * QEMU's {@code -kernel} takes an ELF with that note through its PVH option ROM), with an
+   * initramfs and command line, on a PC with {@code ramMiB} of RAM; the kernel's console is COM1
+   * on stdout, and a power-off ends QEMU with status 0.
+   */
+  public static List<String> linuxPvhCommand(Path vmlinux, Path initrd, String cmdline,
+      int ramMiB) {
+    return List.of(BINARY, "-accel", "tcg", "-nographic", "-display", "none", "-serial", "stdio",
+        "-monitor", "none", "-m", Integer.toString(ramMiB), "-no-reboot", "-net", "none",
+        "-kernel", vmlinux.toString(), "-initrd", initrd.toString(), "-append", cmdline);
+  }
+
   /** As {@link #command(Path)} on a machine with {@code cpus} processors ({@code -smp}). */
   public static List<String> command(Path kernel, int cpus) {
     if (cpus < 1) {
@@ -135,33 +148,10 @@ public final class QemuRunner {
 
   private static Result run(List<String> command, long timeoutSeconds)
       throws IOException, InterruptedException {
-    Path out = Files.createTempFile("hospes-qemu-", ".out");
-    Path err = Files.createTempFile("hospes-qemu-", ".err");
-    try {
-      ProcessBuilder pb =
-          new ProcessBuilder(command)
-              .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-              .redirectOutput(out.toFile())
-              .redirectError(err.toFile());
-      long t0 = System.nanoTime();
-      Process p = pb.start();
-      boolean done = p.waitFor(timeoutSeconds, TimeUnit.SECONDS);
-      long t1 = System.nanoTime();
-      int status;
-      if (done) {
-        status = p.exitValue();
-      } else {
-        p.destroyForcibly();
-        p.waitFor();
-        status = -1;
-      }
-      byte[] raw = Files.readAllBytes(out);
-      String stderr = Files.readString(err, StandardCharsets.UTF_8);
-      return new Result(status, stripFirmwareOutput(raw), hasFirmwareMarker(raw), t1 - t0, stderr);
-    } finally {
-      Files.deleteIfExists(out);
-      Files.deleteIfExists(err);
-    }
+    TimedProcess.Outcome o = TimedProcess.run(command, java.util.Map.of(), timeoutSeconds);
+    byte[] raw = o.stdout();
+    return new Result(o.status(), stripFirmwareOutput(raw), hasFirmwareMarker(raw),
+        o.wallNanos(), o.stderr());
   }
 
   /**

@@ -59,8 +59,8 @@ public final class HospesCli implements Callable<Integer> {
   }
 
   public static void main(String[] args) {
-    System.exit(newCommandLine(new CliStreams(System.in, System.out, System.err, true))
-        .execute(args));
+    System.exit(newCommandLine(new CliStreams(System.in, System.out, System.err, true),
+        args.length > 0 ? args[0] : null).execute(args));
   }
 
   /** The whole command tree writing to the given streams; tests call {@code execute} on it. */
@@ -74,24 +74,41 @@ public final class HospesCli implements Callable<Integer> {
   }
 
   static CommandLine newCommandLine(CliStreams streams) {
+    return newCommandLine(streams, null);
+  }
+
+  /**
+   * The command tree; when {@code first} (the first argument) names a subcommand, that
+   * subcommand alone. Picocli builds each subcommand's model by reflection over its options, and
+   * for all of them that is about a third of the processor time that {@code hospes run} of an
+   * empty kernel takes; a command line that names its subcommand parses and runs the same with
+   * the others absent. Anything else ({@code --help}, {@code help run}, a mistyped name) gets
+   * the whole tree, so that help lists every command and errors suggest the right one.
+   */
+  static CommandLine newCommandLine(CliStreams streams, String first) {
     PrintStream out = streams.out();
     PrintStream err = streams.err();
     IFactory factory = new Factory(streams);
     CommandLine cli = new CommandLine(new HospesCli(streams), factory);
-    try {
-      for (Class<?> command : BUILT_IN) {
-        cli.addSubcommand(factory.create(command));
+    List<Class<?>> commands = new java.util.ArrayList<>(BUILT_IN);
+    for (String name : OPTIONAL) {
+      Class<?> command = optionalClass(name);
+      if (command != null) {
+        commands.add(command);
       }
-      for (String name : OPTIONAL) {
-        Class<?> command = optionalClass(name);
-        if (command != null) {
-          cli.addSubcommand(factory.create(command));
-        }
+    }
+    List<Class<?>> named = commands.stream().filter(c -> names(c).contains(first)).toList();
+    boolean alone = named.size() == 1;
+    try {
+      for (Class<?> command : alone ? named : commands) {
+        cli.addSubcommand(factory.create(command));
       }
     } catch (Exception e) {
       throw new IllegalStateException("cannot create a subcommand", e);
     }
-    cli.addSubcommand(new CommandLine.HelpCommand());
+    if (!alone) {
+      cli.addSubcommand(new CommandLine.HelpCommand());
+    }
     // Settings reach only the subcommands present when they are made, so they come last.
     cli.setOut(new PrintWriter(out, true));
     cli.setErr(new PrintWriter(err, true));
@@ -105,6 +122,17 @@ public final class HospesCli implements Callable<Integer> {
   public Integer call() {
     spec.commandLine().usage(streams.err());
     return ExitStatus.USAGE;
+  }
+
+  /** The name and aliases a command class declares in its {@code @Command}. */
+  private static List<String> names(Class<?> command) {
+    Command c = command.getAnnotation(Command.class);
+    if (c == null) {
+      return List.of();
+    }
+    List<String> all = new java.util.ArrayList<>(List.of(c.aliases()));
+    all.add(c.name());
+    return all;
   }
 
   private static Class<?> optionalClass(String name) {

@@ -1,0 +1,54 @@
+package org.hospes.dom0.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/**
+ * {@code main} builds only the subcommand its first argument names (picocli's models of the
+ * others cost start-up time), and the whole tree for anything else, so help and errors still
+ * see every command.
+ */
+class CommandTreeTest {
+  private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+  private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+  private CommandLine tree(String first) {
+    return HospesCli.newCommandLine(new CliStreams(new PrintStream(out, true,
+        StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8)), first);
+  }
+
+  @Test
+  void aNamedSubcommandIsBuiltAlone() {
+    assertThat(tree("run").getSubcommands().keySet()).containsExactly("run");
+    assertThat(tree("run-many").getSubcommands().keySet()).containsExactly("run-many");
+  }
+
+  @Test
+  void anythingElseGetsEveryCommandAndHelp() {
+    for (String first : new String[] {null, "--help", "help", "runn"}) {
+      assertThat(tree(first).getSubcommands().keySet())
+          .as(String.valueOf(first)).contains("run", "run-many", "demo", "study", "help");
+    }
+  }
+
+  @Test
+  void theNarrowTreeParsesAndReportsErrorsAsTheWholeOne() {
+    assertThat(tree("run").execute("run", "--bogus", "k.elf")).isEqualTo(2);
+    assertThat(tree(null).execute("run", "--bogus", "k.elf")).isEqualTo(2);
+    assertThat(err.toString(StandardCharsets.UTF_8).lines()).containsExactly(
+        "hospes: Unknown option: '--bogus' (see 'hospes run --help')",
+        "hospes: Unknown option: '--bogus' (see 'hospes run --help')");
+    out.reset();
+    tree("run").execute("run", "--help");
+    String narrow = out.toString(StandardCharsets.UTF_8);
+    out.reset();
+    tree(null).execute("run", "--help");
+    assertThat(narrow).startsWith("Usage: hospes run ").isEqualTo(out.toString(
+        StandardCharsets.UTF_8));
+  }
+}
