@@ -24,13 +24,29 @@ $B sleep 2
 driver() {
   $B basename "$($B readlink "$1/device/driver")"
 }
+# A disk's driver: the first device up its sysfs path bound to one other than the SCSI disk
+# driver (sd): ata_piix (the PCI IDE function) for sda, virtio_blk (the virtio device) for vda.
+blkdriver() {
+  p=$($B readlink -f "/sys/block/$1/device")
+  while [ "$p" != / ] && [ "$p" != /sys ]; do
+    if [ -e "$p/driver" ]; then
+      x=$($B basename "$($B readlink "$p/driver")")
+      if [ "$x" != sd ]; then
+        echo "$x"
+        return
+      fi
+    fi
+    p=$($B dirname "$p")
+  done
+  echo unknown
+}
 for d in $(echo "$disks" | $B tr ',' ' '); do
   i=0
   while [ ! -b "/dev/$d" ] && [ $i -lt 30 ]; do
     $B sleep 1
     i=$((i + 1))
   done
-  drv=$(driver "/sys/block/$d")
+  drv=$(blkdriver "$d")
   if ! $B mount -t ext4 "/dev/$d" /mnt; then
     echo "identity: $d ($drv): mount failed"
     continue
