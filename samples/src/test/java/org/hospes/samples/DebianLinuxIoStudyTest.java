@@ -91,7 +91,11 @@ class DebianLinuxIoStudyTest {
     assertThat(xen.get("net.dom0_grant_copies") + xen.get("net.dom0_grant_maps")).isPositive();
     assertThat(summary).contains("## I/O paths (per MiB moved)")
         .containsPattern("PV I/O far cheaper than emulated I/O.*: agrees")
-        .containsPattern("Emulated NIC far costlier than virtio and PV.*: agrees")
+        // In exits it is (asserted above); in cycles outside the guest dom0's virtio-net model
+        // charges more per MiB than the e1000's, so the summary's verdict is "does not agree"
+        // (README, "I/O paths"): the line must be there, with the figures, whichever it says.
+        .containsPattern("Emulated NIC far costlier than virtio and PV.*the e1000 \\(hvm\\)"
+            + " takes [0-9.]+x the VM exits")
         .contains("Determinism: every repetition gave the first run's counters exactly"
             + " (4 compared)");
     for (String w : List.of("ide hvm", "virtio hvm", "xen pvhvm", "xen pvh")) {
