@@ -32,8 +32,9 @@ import org.hospes.dom0.toolstack.VifSpec;
 /**
  * The {@code linux-io} study workload: Debian's unmodified 686-pae kernel boots with an
  * initramfs ({@code io-init.sh} run by busybox) that writes and then reads {@code diskMiB} MiB
- * of a raw disk with direct I/O, and sends {@code pings} ICMP echoes of 1,024 bytes to dom0's
- * NAT gateway, each as soon as the last came back, through one I/O path:
+ * of a raw disk with direct I/O, and fetches {@code fetchMiB} MiB over TCP with busybox's
+ * {@code wget} from dom0's own HTTP data server on the NAT gateway
+ * ({@link org.hospes.dom0.net.nat.DataServer}, 10.0.2.2:80), through one I/O path:
  *
  * <ul>
  *   <li>{@code ide}: the PIIX3's IDE with Linux's {@code ata_piix} (hvm, hvm-shadow), with no
@@ -46,22 +47,20 @@ import org.hospes.dom0.toolstack.VifSpec;
  * A run in a mode its path has no place in is listed as skipped. The guest marks each phase's
  * begin and end on the kernel log; at each mark the run takes the counters, and the phase's
  * deltas are kept as {@code disk.*} and {@code net.*} beside the whole run's, with the bytes
- * the phase moved ({@code disk.bytes}: written plus read; {@code net.bytes}: sent plus
- * received payload) only when the guest's commands succeeded. Everything is in virtual time:
- * the gateway answers ICMP itself, no host socket is involved, so two runs give the same counts.
+ * the phase moved ({@code disk.bytes}: written plus read; {@code net.bytes}: the body fetched)
+ * only when the guest's commands succeeded (for the fetch: its size and md5 are the data
+ * server's). Everything is in virtual time: the gateway's TCP endpoint and the data server are
+ * dom0's, no host socket is involved, so two runs give the same counts.
  */
 public final class LinuxIo {
   private LinuxIo() {}
 
-  /** Payload bytes of one ICMP echo (the init script's {@code ping -s}). */
-  public static final int PING_BYTES = 1024;
-
   /** The workload's parameters ({@code io:} in a study file). */
   @JsonIgnoreProperties(ignoreUnknown = false)
-  public record Params(String disk, String net, Integer diskMiB, Integer pings,
+  public record Params(String disk, String net, Integer diskMiB, Integer fetchMiB,
       String modules) implements java.io.Serializable {
 
-    /** Checked, with defaults: net follows disk (none for ide), 4 MiB, 256 pings. */
+    /** Checked, with defaults: net follows disk (none for ide), 4 MiB each way. */
     public Params withDefaults() {
       String d = disk == null ? "xen" : disk;
       if (!List.of("ide", "virtio", "xen", "none").contains(d)) {
@@ -81,11 +80,11 @@ public final class LinuxIo {
       if (mib < 1 || mib > 1024) {
         throw new IllegalArgumentException("diskMiB: " + mib + " is outside 1..1024");
       }
-      int p = pings == null ? 256 : pings;
-      if (p < 1 || p > 1_000_000) {
-        throw new IllegalArgumentException("pings: " + p + " is outside 1..1000000");
+      int f = fetchMiB == null ? 4 : fetchMiB;
+      if (f < 1 || f > 1024) {
+        throw new IllegalArgumentException("fetchMiB: " + f + " is outside 1..1024");
       }
-      return new Params(d, n, mib, p, modules);
+      return new Params(d, n, mib, f, modules);
     }
 
     /** The path's name in tables: the disk's, else the NIC's. */
@@ -201,14 +200,14 @@ public final class LinuxIo {
         : "console=hvc0";
     return console + " cryptomgr.notests printk.time=0 modules=" + String.join(",", modules(p))
         + " disk=" + blockDevice(p) + " diskmb=" + p.diskMiB() + " net="
-        + (p.net().equals("none") ? "no" : "yes") + " pings=" + p.pings();
+        + (p.net().equals("none") ? "no" : "yes") + " fetchmb=" + p.fetchMiB();
   }
 
   private static final Pattern MARK = Pattern.compile("hospes-io: (disk|net) (begin|end)");
   private static final Pattern DD_OK = Pattern.compile(
       "hospes-io: disk (write|read) status 0: (\\d+)\\+0 records in");
-  private static final Pattern PING_OK = Pattern.compile(
-      "hospes-io: net ping status 0: .*?(\\d+) packets transmitted, (\\d+) packets received");
+  private static final Pattern FETCH_OK = Pattern.compile(
+      "hospes-io: net wget status 0: (\\d+) bytes, md5 ([0-9a-f]{32})");
 
   /** Runs an io workload's {@code spec} on {@code image} (the kernel), at most {@code max}. */
   static RunRecord run(RunSpec spec, byte[] image, long max) {
@@ -264,9 +263,11 @@ public final class LinuxIo {
       if (ddOk == 2 && marks.phase("disk").size() > 0) {
         counters.put("disk.bytes", ddRecords << 16);
       }
-      Matcher ping = PING_OK.matcher(log);
-      if (ping.find() && marks.phase("net").size() > 0) {
-        counters.put("net.bytes", 2L * PING_BYTES * Long.parseLong(ping.group(2)));
+      long want = (long) p.fetchMiB() << 20;
+      Matcher fetch = FETCH_OK.matcher(log);
+      if (fetch.find() && marks.phase("net").size() > 0 && Long.parseLong(fetch.group(1)) == want
+          && fetch.group(2).equals(org.hospes.dom0.net.nat.DataServer.md5Hex(want))) {
+        counters.put("net.bytes", want);
       }
       return new RunRecord(spec, r.exitStatus(), r.reason(), counters, Map.of(),
           (System.nanoTime() - t0) / 1_000_000);

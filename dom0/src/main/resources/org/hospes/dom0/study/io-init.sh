@@ -3,8 +3,9 @@
 # fixed amount of disk and network work through one I/O path, between markers the study sees.
 # The kernel command line gives, in init's environment: modules= (the drivers to load from
 # /modules, comma-separated, in order), disk= (the block device, sda, vda or xvda; none for no
-# disk work), diskmb= (MiB written, then read back), net= (yes for network work) and pings=
-# (ICMP echoes of 1,024 bytes to dom0's NAT gateway, one sent as soon as the last came back).
+# disk work), diskmb= (MiB written, then read back), net= (yes for network work) and fetchmb=
+# (MiB fetched with wget from dom0's HTTP data server on the NAT gateway, 10.0.2.2:80, which
+# generates them in virtual time: no host socket, so the same counts on every run).
 # Disk work is direct I/O (O_DIRECT, 64 KiB requests), so the page cache hides nothing and no
 # sync or drop_caches is needed. Markers go to /dev/kmsg: printk writes the console
 # synchronously, so the study's counter snapshot falls right at the phase's edge. Output of
@@ -54,10 +55,12 @@ if [ "$net" = yes ]; then
   # 10.0.2.2 answers ARP and ICMP echo itself, in dom0, in virtual time.
   $B ifconfig eth0 10.0.2.15 netmask 255.255.255.0 up
   $B ping -c 1 -w 20 10.0.2.2 >/tmp/ping-warm 2>&1  # ARP resolved before the phase
+  # The body goes to /tmp (the initramfs's RAM: a copy, no disk); checked after the phase.
   mark "net begin"
-  $B ping -A -q -c "$pings" -s 1024 -w 600 10.0.2.2 >/tmp/ping 2>&1
-  p=$?
+  $B wget -q -O /tmp/data "http://10.0.2.2/data/${fetchmb}M" 2>/tmp/wget
+  w=$?
   mark "net end"
-  mark "net ping status $p: $($B tr '\n' ' ' < /tmp/ping)"
+  mark "net wget status $w: $($B wc -c < /tmp/data) bytes, md5 $($B md5sum < /tmp/data | $B cut -c1-32) $($B tr '\n' ' ' < /tmp/wget)"
+  $B rm -f /tmp/data
 fi
 quit

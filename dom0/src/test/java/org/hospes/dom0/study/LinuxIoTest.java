@@ -30,14 +30,14 @@ class LinuxIoTest {
     Files.writeString(f, """
         workloads:
           - {io: {disk: ide, diskMiB: 8}}
-          - {name: v, io: {disk: virtio, pings: 10}}
+          - {name: v, io: {disk: virtio, fetchMiB: 10}}
         modes: [hvm, pvh]
         """);
     StudySpec s = StudySpec.read(f);
     StudySpec.Workload ide = s.workloads().get(0);
     assertThat(ide.name()).isEqualTo("linux-io-ide");
     assertThat(ide.kernel()).isEqualTo(LinuxIo.defaultKernel());
-    assertThat(ide.io()).isEqualTo(new LinuxIo.Params("ide", "none", 8, 256, null));
+    assertThat(ide.io()).isEqualTo(new LinuxIo.Params("ide", "none", 8, 4, null));
     assertThat(s.workloads().get(1).io())
         .isEqualTo(new LinuxIo.Params("virtio", "virtio", 4, 10, null));
   }
@@ -57,6 +57,8 @@ class LinuxIoTest {
     assertThatThrownBy(() -> StudySpec.read(f)).hasMessageContaining("need different modes");
     Files.writeString(f, "workloads:\n  - {io: {diskMiB: 0}}\n");
     assertThatThrownBy(() -> StudySpec.read(f)).hasMessageContaining("diskMiB: 0 is outside");
+    Files.writeString(f, "workloads:\n  - {io: {fetchMiB: 2000}}\n");
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessageContaining("fetchMiB: 2000 is outside");
   }
 
   @Test
@@ -86,7 +88,7 @@ class LinuxIoTest {
     assertThat(LinuxIo.cmdline(virtio, BootMode.HVM)).isEqualTo("console=ttyS0"
         + " cryptomgr.notests printk.time=0 modules=virtio_ring.ko,virtio.ko,"
         + "virtio_pci_legacy_dev.ko,virtio_pci_modern_dev.ko,virtio_pci.ko,virtio_blk.ko,"
-        + "failover.ko,net_failover.ko,virtio_net.ko disk=vda diskmb=3 net=yes pings=7");
+        + "failover.ko,net_failover.ko,virtio_net.ko disk=vda diskmb=3 net=yes fetchmb=7");
     LinuxIo.Params xen = new LinuxIo.Params("xen", null, 1, 1, null).withDefaults();
     assertThat(LinuxIo.cmdline(xen, BootMode.PVH)).startsWith("console=hvc0 ")
         .contains("modules=xen-blkfront.ko,xen-netfront.ko disk=xvda");
@@ -131,6 +133,16 @@ class LinuxIoTest {
             + " close too.")
         .contains("Determinism: every repetition gave the first run's counters exactly"
             + " (1 compared)");
+    // The network: an emulated NIC against virtio-net and xen-netfront, per MiB received.
+    List<RunRecord> net = List.of(record(1, "ide", "hvm", net(4, 8000, 400_000_000L), 1, "e1000"),
+        record(2, "virtio", "hvm", net(4, 1000, 100_000_000L), 1, "virtio"),
+        record(3, "xen", "pvh", net(4, 800, 90_000_000L), 1, "xen"));
+    assertThat(IoPathsSummary.section(net))
+        .contains("| e1000 | hvm | net | 4.00 | 2,000 |")
+        .contains("the e1000 (hvm) takes 8.0x the VM exits and 4.0x the cycles outside the guest"
+            + " of virtio-net (hvm) (10.0x and 4.4x those of xen-netfront, pvh), and 4.00x its"
+            + " total cycles: agrees.")
+        .contains("virtio-net against xen-netfront (pvh)**: 1.11x");
     Map<String, Long> changed = new HashMap<>(xen);
     changed.put("disk.vm_exits", 21L);
     assertThat(IoPathsSummary.determinism(List.of(record(3, "xen", "pvhvm", xen, 1),
@@ -144,9 +156,21 @@ class LinuxIoTest {
         "disk.dom0_cycles", 0L, "disk.dom0_events_handled", dom0Events);
   }
 
+  /** A net phase of {@code mib} MiB: cycles split half guest, a quarter each outside. */
+  private static Map<String, Long> net(long mib, long exits, long cycles) {
+    return Map.of("net.bytes", mib << 20, "net.vm_exits", exits, "net.ioreqs", 0L,
+        "net.guest_cycles", cycles * 3 / 4, "net.guest_execution_cycles", cycles / 2,
+        "net.dom0_cycles", cycles / 4);
+  }
+
   private static RunRecord record(int i, String path, String mode, Map<String, Long> c,
       int rep) {
-    LinuxIo.Params p = new LinuxIo.Params(path, "none", 4, null, null).withDefaults();
+    return record(i, path, mode, c, rep, "none");
+  }
+
+  private static RunRecord record(int i, String path, String mode, Map<String, Long> c,
+      int rep, String netPath) {
+    LinuxIo.Params p = new LinuxIo.Params(path, netPath, 4, null, null).withDefaults();
     return new RunRecord(new RunSpec(i, new StudySpec.Workload(path, "k", null, null, Map.of(),
         null, p), mode, 256, "credit", "default", "interp", rep), 0, "done", c, Map.of(), 1000);
   }

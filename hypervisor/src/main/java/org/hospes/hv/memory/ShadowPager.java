@@ -113,7 +113,19 @@ public final class ShadowPager {
   private static final class Tracked {
     final byte[] snapshot = new byte[4096];
     final Set<Use> uses = new HashSet<>();
+    /** Writes trapped since a fill walk last read the page as a table ({@link #UNSHADOW_WRITES}). */
+    int writesSinceWalk;
   }
+
+  /**
+   * A tracked page table written this many times with no fill walk reading it in between stops
+   * being tracked (Xen's shadow code unshadows such pages too): it most likely is no longer a
+   * page table but a freed frame reused for data, a kernel stack say, every write to which
+   * would otherwise cost a fault, a single step and a resynchronization. The shadow entries
+   * derived from it are dropped, so if it still is a table the next walk through it tracks it
+   * again. Only leaf tables are let go; a page directory stays tracked while a root uses it.
+   */
+  static final int UNSHADOW_WRITES = 64;
 
   private record Pending(Root root, int lin, long gfn) {}
 
@@ -167,6 +179,8 @@ public final class ShadowPager {
   public long hiddenFaults;
   public long guestFaults;
   public long tableWrites;
+  /** Page tables let go of after {@link #UNSHADOW_WRITES} writes without a walk. */
+  public long unshadowed;
   /** Faults on pages with no RAM behind them, handed to MMIO emulation. */
   public long mmioFaults;
 
@@ -400,7 +414,9 @@ public final class ShadowPager {
     }
     hiddenFaults++;
     for (int k = 0; k < wTableCount; k++) {
-      track(wTables[k]).uses.add(new Use(c.current, wRoles[k], wBases[k]));
+      Tracked t = track(wTables[k]);
+      t.uses.add(new Use(c.current, wRoles[k], wBases[k]));
+      t.writesSinceWalk = 0;
     }
     long gfn = wGpa >>> 12;
     long mfn = p2m.lookup(gfn);
@@ -429,6 +445,12 @@ public final class ShadowPager {
     // A frame the P2M holds read-only (a read-only grant mapping) takes no writes.
     boolean readOnlyFrame = !p2m.isWritable(gfn);
     int pte = (int) (mfn << 12) | P | us;
+    if (write && !readOnlyFrame) {
+      Tracked t = tracked.get(gfn);
+      if (t != null && ++t.writesSinceWalk > UNSHADOW_WRITES && onlyLeafUses(t)) {
+        unshadow(gfn, t);
+      }
+    }
     if (write && (readOnlyFrame || tracked.containsKey(gfn))) {
       // A permitted write to a guest page table (or to a read-only frame): one instruction
       // with the entry writable, then re-protect and resynchronize (or drop the write into the
@@ -759,6 +781,27 @@ public final class ShadowPager {
       flushAll();
     }
     return t;
+  }
+
+  private static boolean onlyLeafUses(Tracked t) {
+    for (Use u : t.uses) {
+      if (!u.root.dead && u.role != PT32 && u.role != PTPAE) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Stops tracking a leaf table: every shadow entry derived from it is dropped. */
+  private void unshadow(long gfn, Tracked t) {
+    for (Use u : t.uses) {
+      if (!u.root.dead) {
+        clearRange(u.root, u.linBase, u.role == PT32 ? 1024 : 512);
+      }
+    }
+    tracked.remove(gfn);
+    unshadowed++;
+    flushAll();
   }
 
   private void resync(long gfn) {

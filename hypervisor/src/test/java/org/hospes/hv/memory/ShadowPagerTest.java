@@ -305,6 +305,48 @@ class ShadowPagerTest {
   }
 
   @Test
+  void aPageTableWrittenOverAndOverWithoutAWalkIsLetGoAndTrackedAgainWhenWalked() {
+    twoLevel();
+    assertThat(read(0x400010)).isEqualTo(0x1234_5678);
+    long ptGfn = 0x2000 >>> 12;
+    assertThat(sp.isTracked(ptGfn)).isTrue();
+    // The frame is reused as data (say a kernel stack): writes that map nothing new.
+    for (int i = 0; i < ShadowPager.UNSHADOW_WRITES; i++) {
+      write(0x2000 + 4 * (8 + i % 8), i);
+    }
+    assertThat(sp.tableWrites).isEqualTo(ShadowPager.UNSHADOW_WRITES);
+    assertThat(sp.isTracked(ptGfn)).isTrue();
+    write(0x2020, 99);
+    assertThat(sp.unshadowed).isEqualTo(1);
+    assertThat(sp.isTracked(ptGfn)).isFalse();
+    assertThat(sp.shadowPte(0x400010)).as("what it mapped is dropped").isZero();
+    assertThat(sp.shadowPte(0x2000) & RW).as("now writable like any data page").isEqualTo(RW);
+    long writes = sp.tableWrites;
+    write(0x2024, 100);
+    assertThat(sp.tableWrites).as("no more single steps").isEqualTo(writes);
+    // Still a page table after all: the next walk through it tracks it again and sees the
+    // entry written meanwhile.
+    guest.write32(0x7010, 0xCAFE);
+    write(0x2000, 0x7000 | P | RW | US);
+    assertThat(read(0x400010)).isEqualTo(0xCAFE);
+    assertThat(sp.isTracked(ptGfn)).isTrue();
+    assertThat(sp.shadowPte(0x2000) & RW).as("protected again").isZero();
+    write(0x2000, 0x5000 | P | RW | US);
+    assertThat(read(0x400010)).isEqualTo(0x1234_5678);
+  }
+
+  @Test
+  void aPageDirectoryIsNeverLetGo() {
+    twoLevel();
+    read(0x1000);
+    for (int i = 0; i < 2 * ShadowPager.UNSHADOW_WRITES; i++) {
+      write(0x1000 + 4 * (100 + i % 8), 0);
+    }
+    assertThat(sp.isTracked(0x1000 >>> 12)).isTrue();
+    assertThat(sp.unshadowed).isZero();
+  }
+
+  @Test
   void invlpgDropsTheEntry() {
     twoLevel();
     read(0x400010);

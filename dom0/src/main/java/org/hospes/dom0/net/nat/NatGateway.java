@@ -49,8 +49,12 @@ import org.hospes.dom0.net.packet.Udp;
  *       on that socket goes back to the guest as one.
  *   <li><b>TCP</b>: {@link TcpConnection}, a user-space endpoint per flow relayed to a host
  *       {@link SocketChannel}.
+ *   <li><b>Data server</b>: TCP to the gateway's address at {@link NatConfig#dataPort()} (80
+ *       by default) reaches {@link DataServer}, an HTTP server in dom0 that serves generated
+ *       bytes. It opens no host socket and answers in virtual time, so a guest's transfer from
+ *       it gives the same counts on every run.
  *   <li><b>Mapping</b>: the gateway's own address stands for the host's 127.0.0.1 (as QEMU's
- *       10.0.2.2 does). Other addresses outside the subnet are reached through the host's network
+ *       10.0.2.2 does), except for the data server's port. Other addresses outside the subnet are reached through the host's network
  *       unless {@link NatConfig#restrict()}, in which case they are refused. Loopback, multicast,
  *       broadcast and 0/8 destinations, other guests' addresses, and IPv4 fragments are dropped.
  *   <li><b>Port forwards</b> ({@link NatConfig#forwards()}): a host TCP listener whose accepted
@@ -125,6 +129,7 @@ public final class NatGateway implements SwitchPort, AutoCloseable {
     long udpOpened;
     long retransmissions;
     long dhcpReplies;
+    long dataServed;
 
     public long framesIn() {
       return framesIn;
@@ -159,6 +164,11 @@ public final class NatGateway implements SwitchPort, AutoCloseable {
 
     public long dhcpReplies() {
       return dhcpReplies;
+    }
+
+    /** Guest connections to the gateway's own data server ({@link NatConfig#dataPort()}). */
+    public long dataServed() {
+      return dataServed;
     }
   }
 
@@ -512,16 +522,25 @@ public final class NatGateway implements SwitchPort, AutoCloseable {
       refuse(src, dst);
       return true;
     }
-    SocketChannel ch;
-    try {
-      ch = hostNet.connect(new InetSocketAddress(Addresses.toInet(mapped(dst)), seg.dstPort));
-    } catch (IOException | RuntimeException e) {
-      refuse(src, dst);
-      return true;
+    TcpPeer peer;
+    if (dst == config.gatewayIp() && config.dataPort() != 0 && seg.dstPort == config.dataPort()) {
+      peer = new DataServer(); // dom0's own: no host socket, all in virtual time
+      stats.dataServed++;
+    } else {
+      try {
+        peer = new SocketPeer(
+            hostNet.connect(new InetSocketAddress(Addresses.toInet(mapped(dst)), seg.dstPort)));
+      } catch (IOException | RuntimeException e) {
+        refuse(src, dst);
+        return true;
+      }
     }
-    c = TcpConnection.fromGuestSyn(src, dst, seg, ch, tcpLink, issRandom.nextInt());
+    c = TcpConnection.fromGuestSyn(src, dst, seg, peer, tcpLink, issRandom.nextInt());
     tcp.put(key, c);
     stats.tcpOpened++;
+    if (peer.immediate()) {
+      c.poll(); // connected already: the SYN-ACK goes out now, not at the next poll
+    }
     return true;
   }
 
@@ -648,7 +667,7 @@ public final class NatGateway implements SwitchPort, AutoCloseable {
       }
       FlowKey key = new FlowKey(fw.spec.guestIp(), fw.spec.guestPort(), config.gatewayIp(), port);
       tcp.put(key, TcpConnection.toGuest(fw.spec.guestIp(), fw.spec.guestPort(),
-          config.gatewayIp(), port, ch, tcpLink, issRandom.nextInt()));
+          config.gatewayIp(), port, new SocketPeer(ch), tcpLink, issRandom.nextInt()));
       stats.tcpOpened++;
     }
   }

@@ -8,15 +8,14 @@ import static org.hospes.dom0.net.packet.Tcp.SYN;
 import static org.hospes.dom0.net.packet.Tcp.seqLt;
 
 import java.io.IOException;
-import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
 import org.hospes.dom0.net.packet.Tcp;
 
 /**
  * The gateway's end of one guest TCP connection, relayed to a host socket. The guest's connection
  * is terminated here (RFC 9293): the gateway is a real TCP endpoint towards the guest, and moves
- * the byte stream to and from a non-blocking {@link SocketChannel}.
+ * the byte stream to and from its {@link TcpPeer}: a non-blocking host socket, or a service in
+ * dom0 such as the {@link DataServer}.
  *
  * <p>Two ways in. A guest's SYN to a mapped address creates the connection in {@code CONNECTING}
  * while the host connect completes; then the gateway answers SYN-ACK ({@code SYN_RECEIVED}), or RST
@@ -77,7 +76,7 @@ final class TcpConnection {
   /** The address and port the guest sees at the other end. */
   final int peerIp;
   final int peerPort;
-  private final SocketChannel host;
+  private final TcpPeer host;
   private final Link link;
 
   State state;
@@ -112,7 +111,7 @@ final class TcpConnection {
   private int retries;
   private long timeWaitUntil;
 
-  private TcpConnection(int guestIp, int guestPort, int peerIp, int peerPort, SocketChannel host,
+  private TcpConnection(int guestIp, int guestPort, int peerIp, int peerPort, TcpPeer host,
       Link link, int iss, State state) {
     this.guestIp = guestIp;
     this.guestPort = guestPort;
@@ -129,7 +128,7 @@ final class TcpConnection {
   }
 
   /** A guest's SYN ({@code seg}) whose host connect has been started on {@code host}. */
-  static TcpConnection fromGuestSyn(int guestIp, int peerIp, Tcp.Segment seg, SocketChannel host,
+  static TcpConnection fromGuestSyn(int guestIp, int peerIp, Tcp.Segment seg, TcpPeer host,
       Link link, int iss) {
     TcpConnection c = new TcpConnection(guestIp, seg.srcPort, peerIp, seg.dstPort, host, link, iss,
         State.CONNECTING);
@@ -142,7 +141,7 @@ final class TcpConnection {
 
   /** A port forward's accepted {@code host} socket: sends the SYN to the guest now. */
   static TcpConnection toGuest(int guestIp, int guestPort, int peerIp, int peerPort,
-      SocketChannel host, Link link, int iss) {
+      TcpPeer host, Link link, int iss) {
     TcpConnection c = new TcpConnection(guestIp, guestPort, peerIp, peerPort, host, link, iss,
         State.SYN_SENT);
     c.sendSyn();
@@ -215,6 +214,17 @@ final class TcpConnection {
     onAck(seg.ack, seg.window);
     onData(seg);
     flushToHost();
+    if (host.immediate() && state != State.CLOSED) {
+      // A service in dom0 answered within flushToHost's call: send its answer now, in the same
+      // instant of virtual time, rather than at the gateway's next poll.
+      try {
+        readHost();
+      } catch (IOException e) {
+        link.send(this, sndNxt, rcvNxt, RST | ACK_FLAG, 0, -1, null, 0, 0);
+        close(false);
+        return;
+      }
+    }
     pump();
     checkDone();
   }
@@ -533,18 +543,7 @@ final class TcpConnection {
   }
 
   private void closeHost(boolean reset) {
-    try {
-      if (reset && host.isOpen()) {
-        host.setOption(StandardSocketOptions.SO_LINGER, 0);
-      }
-    } catch (IOException | RuntimeException e) {
-      // best effort: the socket may be half-connected
-    }
-    try {
-      host.close();
-    } catch (IOException e) {
-      // nothing left to do with it
-    }
+    host.close(reset);
   }
 
   /** Sequence space sent to the guest and not yet acknowledged. */

@@ -48,14 +48,15 @@ class NatConfigTest {
   void inconsistentConfigsAreRejectedWithOneLineMessages() {
     NatConfig d = NatConfig.defaults();
     assertThatThrownBy(() -> new NatConfig(d.network(), 24, Addresses.parseIp("10.0.3.2"),
-        d.gatewayMac(), d.dhcpStart(), 3600, false, List.of(), 0))
+        d.gatewayMac(), d.dhcpStart(), 3600, false, List.of(), 0, 80))
         .hasMessageContaining("not a host address");
     assertThatThrownBy(() -> new NatConfig(d.network() | 1, 24, d.gatewayIp(), d.gatewayMac(),
-        d.dhcpStart(), 3600, false, List.of(), 0)).hasMessageContaining("host bits");
+        d.dhcpStart(), 3600, false, List.of(), 0, 80)).hasMessageContaining("host bits");
     assertThatThrownBy(() -> new NatConfig(d.network(), 24, d.gatewayIp(), 0x0100_0000_0001L,
-        d.dhcpStart(), 3600, false, List.of(), 0)).hasMessageContaining("unicast");
+        d.dhcpStart(), 3600, false, List.of(), 0, 80)).hasMessageContaining("unicast");
     assertThatThrownBy(() -> d.withForwards(List.of(PortForward.parse("tcp::1-10.0.9.1:2"))))
         .hasMessageContaining("guest address");
     assertThatThrownBy(() -> d.withLeaseSeconds(5)).hasMessageContaining("lease");
+    assertThatThrownBy(() -> d.withDataPort(65536)).hasMessageContaining("data server port");
   }
 }
