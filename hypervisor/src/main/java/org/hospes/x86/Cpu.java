@@ -2018,16 +2018,41 @@ public final class Cpu {
 
   /** Runs one block; returns a {@link CpuExit} code, or -1 to continue with the next block. */
   private int execBlock(Block b, long limit) {
-    final int[] code = b.code;
-    final int n = b.count;
-    // At least one instruction: the run loop found budget left, and fetching this block may
-    // have charged walk references since.
-    long remaining = Math.max(limit - busyCycles(), 1);
-    final int stop = remaining < n ? (int) remaining : n;
     final int base = eip;
     blockEip = base;
     eip = base + b.endOffset;
-    int i = 0;
+    int x = interpret(b, base, 0, blockStop(b, limit));
+    return x == BLOCK_DONE ? afterBlock() : x;
+  }
+
+  /**
+   * How many instructions of block {@code b} the interpreter runs when it starts the block
+   * now: all of them, or as many as the budget up to {@code limit} allows, but at least one
+   * (the run loop found budget left, and fetching the block may have charged walk references
+   * since). Decided once per block, at its start: what its instructions charge on the way
+   * does not shorten it.
+   */
+  private int blockStop(Block b, long limit) {
+    long remaining = Math.max(limit - busyCycles(), 1);
+    return remaining < b.count ? (int) remaining : b.count;
+  }
+
+  /** {@link #interpret} ran its instructions to the end without a fault. */
+  private static final int BLOCK_DONE = Integer.MIN_VALUE;
+
+  /**
+   * Interprets instructions {@code first} (0-based) up to {@code stop} of block {@code b}, which
+   * starts at {@code base}, with EIP past the block (control transfers set it) and the
+   * instructions before {@code first} already retired (a translation ran them). The block's
+   * instructions retire together at its end, as one block: {@link #icount} is that of its start
+   * while they run (RDTSC adds the instruction's index). Returns {@link #BLOCK_DONE}, or the
+   * outcome of a fault ({@link #faultInBlock}).
+   */
+  private int interpret(Block b, int base, int first, int stop) {
+    final int[] code = b.code;
+    final int n = b.count;
+    icount -= first;
+    int i = first;
     try {
       while (i < stop) {
         final int p = i << 2;
@@ -2177,7 +2202,7 @@ public final class Cpu {
     if (i < n) {
       eip = base + (code[((i - 1) << 2) + 3] & 0xFFFF);
     }
-    return afterBlock();
+    return BLOCK_DONE;
   }
 
   /**
@@ -3196,11 +3221,15 @@ public final class Cpu {
   private int runTranslated(Block b, Translation t, long limit) {
     while (true) {
       jitLimit = limit;
+      final int base = eip;
+      // A translation of the block's leading instructions only: how far the interpreter would
+      // have gone, decided now, at the block's start, as it decides it.
+      final int stop = t.count < b.count ? blockStop(b, limit) : 0;
       int x = t.run(this);
       if (x != Translation.COMPLETED) {
         return x == Translation.DELIVERED ? -1 : x;
       }
-      x = afterBlock();
+      x = t.count < b.count ? finishBlock(b, base, t.count, stop) : afterBlock();
       if (x >= 0) {
         return x;
       }
@@ -3213,6 +3242,25 @@ public final class Cpu {
       lastRun = b;
       t = b.translation;
     }
+  }
+
+  /**
+   * After a translation of the first {@code first} instructions of block {@code b} (at
+   * {@code base}) completed: the interpreter runs the rest of the block, up to {@code stop}
+   * ({@link #blockStop} at the block's start), then the block ends as an interpreted one does.
+   * So a partial translation adds no boundary the interpreter does not have: the run loop
+   * would check for events and the budget there, and look up a block in the middle of this one.
+   * Nothing follows a store that invalidated the block (the interpreter stops there too).
+   */
+  private int finishBlock(Block b, int base, int first, int stop) {
+    if (b.valid && stop > first) {
+      eip = base + b.endOffset;
+      int x = interpret(b, base, first, stop);
+      if (x != BLOCK_DONE) {
+        return x;
+      }
+    }
+    return afterBlock();
   }
 
   /**
@@ -3432,6 +3480,7 @@ public final class Cpu {
   private int lockstepBlock(Block b, Translation t, long limit) {
     Lockstep ls = jit.lockstep();
     final int base = eip;
+    final int stop = blockStop(b, limit);
     final long icount0 = icount;
     final long charged0 = charged;
     final int flags0 = flags, lfOp0 = lfOp, lfA0 = lfA, lfB0 = lfB, lfR0 = lfR;
@@ -3446,7 +3495,7 @@ public final class Cpu {
       if (faultAt > 0) {
         return faultInBlock(b.code, base, faultAt);
       }
-      return x == Translation.COMPLETED ? afterBlock() : x;
+      return x == Translation.COMPLETED ? finishBlock(b, base, t.count, stop) : x;
     }
     // The translation ran from the true state: its TLB misses and page-walk references are the
     // ones the run would have counted (virtual time depends on them); the rerun's are dropped.
@@ -3477,7 +3526,9 @@ public final class Cpu {
     exceptionExitMask = -1;
     int xi;
     try {
-      xi = execBlock(b, icount0 + charged0 + t.count);
+      blockEip = base;
+      eip = base + b.endOffset;
+      xi = interpret(b, base, 0, t.count);
     } finally {
       exceptionExitMask = mask;
     }
@@ -3494,6 +3545,7 @@ public final class Cpu {
       int len = (f3 >>> 16) & 15;
       xi = handleFault(eip, eip + len, false, len);
     }
-    return xi;
+    // The rest of the block (instructions the translator left out) as the interpreter runs it.
+    return xi == BLOCK_DONE ? finishBlock(b, base, t.count, stop) : xi;
   }
 }

@@ -18,6 +18,13 @@ import org.hospes.dom0.boot.NewcArchive;
 final class DebianKernel {
   private DebianKernel() {}
 
+  /** The translator's {@code --stats} line for {@code cpu}, or "interpreter" without one. */
+  static String engineLine(org.hospes.x86.Cpu cpu) {
+    String line = org.hospes.dom0.cli.EngineOption.statsLine(
+        java.util.Collections.singletonList(cpu.jit()));
+    return line == null ? "interpreter" : line.replace("hospes: ", "");
+  }
+
   /** Debian's 686-pae bzImage, as the package ships it; fails the test when it is missing. */
   static Path vmlinuz() {
     String prop = System.getProperty("hospes.linux.vmlinuz");

@@ -59,24 +59,30 @@ class DebianLinuxBootProtocolTest {
     RunResult r;
     long undefined;
     String platform;
+    org.hospes.x86.Cpu cpu;
     if (mode.equals("native")) {
       NativeMachine m = NativeMachine.builder().ramMiB(256).serialOut(console)
           .diagnostics(diagnostics).build();
       m.load(new LinuxKernelLoader(), image, vmlinuz.toString(), request);
       r = m.run(6_000_000_000L);
-      undefined = m.cpu().undefinedOpcodes();
+      cpu = m.cpu();
+      undefined = cpu.undefinedOpcodes();
       platform = "Booting paravirtualized kernel on bare hardware";
     } else {
       HvmMachine m = HvmMachine.create(DomainMode.byCliName(mode), 256, console, diagnostics);
       m.load(new LinuxKernelLoader(), image, vmlinuz.toString(), request, null);
       r = m.run(6_000_000_000L);
-      undefined = m.domain().vcpus().get(0).cpu().undefinedOpcodes();
+      cpu = m.domain().vcpus().get(0).cpu();
+      undefined = cpu.undefinedOpcodes();
       // An HVM domain shows Xen's CPUID leaves: Linux finds Xen, yet boots as a PC.
       platform = "Booting paravirtualized kernel on Xen HVM";
     }
     String text = console.toString(StandardCharsets.ISO_8859_1);
+    // The engine's figures (under lockstep: the block runs compared; a mismatch throws).
+    String engine = DebianKernel.engineLine(cpu);
     java.nio.file.Files.writeString(Path.of("target", "debian-boot-" + mode + ".log"), text
-        + "\n--- " + r + "\n" + diag, StandardCharsets.ISO_8859_1);
+        + "\n--- " + r + "\n" + engine + "\n" + diag, StandardCharsets.ISO_8859_1);
+    System.out.println("debian-boot " + mode + ": " + r + "; " + engine);
     assertThat(text)
         .as("console (run ended: %s; %s)", r, diag)
         .contains("Linux version 6.1.0-")

@@ -42,6 +42,9 @@ class DebianLinuxPvhTest {
     RunResult r = m.run(6_000_000_000L);
     String text = console.toString(StandardCharsets.ISO_8859_1);
     String hvLog = diag.toString(StandardCharsets.ISO_8859_1);
+    // The engine's figures (under lockstep: the block runs compared; a mismatch throws).
+    System.out.println("debian-pvh: " + r + "; "
+        + DebianKernel.engineLine(m.domain().vcpus().get(0).cpu()));
     // As on a debug Xen: earlyprintk=xen (console_io) reaches the hypervisor's log, "(d1) " per
     // line, until hvc0 (the PV console, stdout) takes over; no line is printed twice.
     assertThat(hvLog)

@@ -9,9 +9,10 @@ import picocli.CommandLine.Option;
 /** {@code --engine interp|jit|lockstep}, shared by the commands that run guests. */
 public final class EngineOption {
   @Option(names = "--engine", paramLabel = "ENGINE",
-      description = "How the processor executes guest code: interp (the interpreter, default),"
-          + " jit (hot blocks translated to JVM bytecode), lockstep (both, compared at every"
-          + " translated block; slow, for checking).")
+      description = "How the processor executes guest code: jit (hot blocks translated to JVM"
+          + " bytecode; the default), interp (the interpreter alone, the reference; the same"
+          + " counts, slower), lockstep (both, compared at every translated block; slow, for"
+          + " checking).")
   String engine;
 
   /**

@@ -135,7 +135,7 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
     }
     return new StudySpec(name == null ? "study" : name, List.copyOf(ws), ms, rs,
         orDefault(schedulers, List.of("credit")), orDefault(costModels, List.of("default")),
-        orDefault(engines, List.of("interp")), reps, max);
+        orDefault(engines, List.of(org.hospes.x86.jit.Engine.DEFAULT.cliName())), reps, max);
   }
 
   private static void checkModes(String key, List<String> ms) {

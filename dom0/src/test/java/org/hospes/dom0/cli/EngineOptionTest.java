@@ -68,4 +68,16 @@ class EngineOptionTest {
     assertThat(err.toString(StandardCharsets.UTF_8)).contains("200002 instructions")
         .doesNotContain("jit:");
   }
+
+  @Test
+  void withoutEngineTheTranslatorRunsAndCountsAsTheInterpreter() throws IOException {
+    System.clearProperty(Engine.PROPERTY);
+    assertThat(Engine.current()).isEqualTo(Engine.JIT);
+    assertThat(hospes("run", "--stats", loopKernel().toString())).isZero();
+    assertThat(err.toString(StandardCharsets.UTF_8)).contains("200002 instructions")
+        .contains("hospes: jit: 1 blocks translated (2 instructions)");
+    // An empty property (an unset Maven property passed through) is the default too.
+    System.setProperty(Engine.PROPERTY, "");
+    assertThat(Engine.current()).isEqualTo(Engine.JIT);
+  }
 }

@@ -32,7 +32,7 @@ class StudySpecTest {
     assertThat(first.mode()).isEqualTo("native");
     assertThat(first.ramMiB()).isEqualTo(32);
     assertThat(first.scheduler()).isEqualTo("credit");
-    assertThat(first.engine()).isEqualTo("interp");
+    assertThat(first.engine()).isEqualTo("jit");
     assertThat(s.runs().get(1).repetition()).isEqualTo(2);
     assertThat(s.runs().get(15).index()).isEqualTo(16);
     assertThat(s.runs().get(15).workload().name()).isEqualTo("two");

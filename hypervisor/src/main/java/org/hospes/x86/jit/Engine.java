@@ -16,12 +16,20 @@ public enum Engine {
   /** Setting this to true selects {@link #LOCKSTEP} whatever {@link #PROPERTY} says. */
   public static final String LOCKSTEP_PROPERTY = "hospes.jit.lockstep";
 
-  /** The engine new processors use: {@link #PROPERTY}, default {@link #INTERP}. */
+  /**
+   * The engine processors use unless told otherwise. The translator: it counts exactly as the
+   * interpreter does (instructions, virtual time, every guest-facing counter), so only the
+   * wall time changes; the interpreter stays the reference, a property or flag away.
+   */
+  public static final Engine DEFAULT = JIT;
+
+  /** The engine new processors use: {@link #PROPERTY} (unset or empty: {@link #DEFAULT}). */
   public static Engine current() {
     if (Boolean.getBoolean(LOCKSTEP_PROPERTY)) {
       return LOCKSTEP;
     }
-    return parse(System.getProperty(PROPERTY, "interp"));
+    String name = System.getProperty(PROPERTY);
+    return name == null || name.isBlank() ? DEFAULT : parse(name);
   }
 
   /** The engine called {@code name} (interp, jit, lockstep); IllegalArgumentException if none. */

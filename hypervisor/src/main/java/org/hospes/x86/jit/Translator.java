@@ -72,8 +72,10 @@ import org.objectweb.asm.MethodVisitor;
  *       instruction boundary, as the interpreter does.
  * </ul>
  *
- * An instruction the translator does not handle ends the translated region: the run loop then
- * finds the block that starts at that instruction and interprets it.
+ * A translation may cover only the block's leading instructions (at most {@link #MAX_INSNS}, or
+ * under lockstep those before the first one it has no code for): the interpreter then runs the
+ * rest of the same block ({@code Cpu.finishBlock}), so that the run loop sees the interpreter's
+ * block boundaries and no others.
  */
 final class Translator {
   /** At most this many instructions per translation, so the method stays under HotSpot's

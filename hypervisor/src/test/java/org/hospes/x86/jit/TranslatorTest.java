@@ -241,4 +241,75 @@ class TranslatorTest {
         .isNotZero();
     assertThat(jit.jit().translations()).isPositive();
   }
+
+  /** A device just past the 1 MiB of RAM. */
+  private static final int DEVICE = 0x10_0000;
+
+  /**
+   * A block longer than a translation covers (50 ADDs with a load from a device, which charges
+   * an MMIO access, after the fifth, DEC and JNZ: 53 instructions, of which a translation covers
+   * 40), looping 300 times.
+   */
+  private static byte[] longBlockLoop() {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    out.writeBytes(bytes(0xB9, 0x2C, 0x01, 0, 0));  // mov ecx, 300
+    int top = out.size();
+    for (int k = 0; k < 50; k++) {
+      if (k == 5) {
+        out.writeBytes(bytes(0x8B, 0x15, 0, 0, 0x10, 0)); // mov edx, [DEVICE]
+      }
+      out.writeBytes(bytes(0x83, 0xC0, k + 1));     // 1: add eax, k + 1
+    }
+    out.writeBytes(bytes(0x49));                    //    dec ecx
+    int rel = top - (out.size() + 6);
+    out.writeBytes(bytes(0x0F, 0x85, rel, rel >> 8, rel >> 16, rel >> 24)); // jnz 1b
+    out.writeBytes(bytes(0xF4));                    // hlt
+    return out.toByteArray();
+  }
+
+  /**
+   * The instructions of a block that a translation leaves out run in the same block, as the
+   * interpreter runs them: a translation adds no boundary of its own, where the run loop would
+   * take events, look up a block in the middle of this one, or stop early because the
+   * translated part charged cycles (the interpreter decides how much of a block to run at its
+   * start). Budgets of many sizes against the interpreter, under jit and lockstep, with a device
+   * access charging 7 cycles in the translated part.
+   */
+  @Test
+  void aBlockLongerThanItsTranslationEndsWhereTheInterpretersDoes() {
+    byte[] code = longBlockLoop();
+    Cpu interp = load(Engine.INTERP, code);
+    Cpu jit = load(Engine.JIT, code);
+    Cpu lockstep = load(Engine.LOCKSTEP, code);
+    org.hospes.x86.CpuCosts costs = new org.hospes.x86.CpuCosts(0, 0, 0, 0, 0, 7);
+    for (Cpu c : new Cpu[] {interp, jit, lockstep}) {
+      c.setCosts(costs);
+      c.memory().mapMmio(DEVICE, 0x1000, new org.hospes.x86.MmioDevice() {
+        @Override
+        public int read(long offset, int size) {
+          return 0x1234;
+        }
+
+        @Override
+        public void write(long offset, int size, int value) {}
+      });
+    }
+    int exit = -1;
+    for (int step = 0; exit != CpuExit.HLT; step++) {
+      int budget = 20 + step % 67;
+      exit = interp.run(budget);
+      assertThat(jit.run(budget)).as("step %d", step).isEqualTo(exit);
+      assertThat(lockstep.run(budget)).as("step %d", step).isEqualTo(exit);
+      for (Cpu c : new Cpu[] {jit, lockstep}) {
+        assertThat(c.instructions()).as("step %d", step).isEqualTo(interp.instructions());
+        assertThat(c.cycles()).as("step %d", step).isEqualTo(interp.cycles());
+        assertThat(c.eip()).as("step %d", step).isEqualTo(interp.eip());
+        assertThat(c.reg(Cpu.EAX)).as("step %d", step).isEqualTo(interp.reg(Cpu.EAX));
+        assertThat(c.reg(Cpu.EDX)).as("step %d", step).isEqualTo(interp.reg(Cpu.EDX));
+      }
+    }
+    assertThat(interp.instructions()).isEqualTo(1 + 300 * 53 + 1);
+    assertThat(jit.jit().translations()).isPositive();
+    assertThat(lockstep.jit().lockstep().checked()).isPositive();
+  }
 }
