@@ -19,6 +19,8 @@ import org.hospes.x86.vmx.VmxControls;
 /** Builds domains: memory from the frame table, EPT or shadow paging, vCPUs and their VMCS. */
 public final class Domains {
   private static final byte[] ZERO_PAGE = new byte[4096];
+  /** Event channels of a service domain: EVTCHN_FIFO_NR_CHANNELS (xen/include/public/event_channel.h). */
+  public static final int SERVICE_PORTS = 1 << 17;
   /** vCPUs per domain: xAPIC physical IDs are 8 bits and 0xFF is the broadcast. */
   public static final int MAX_VCPUS = 64;
 
@@ -160,7 +162,10 @@ public final class Domains {
     P2m p2m = new P2m(windowFrames);
     Domain d = new Domain(domid, name, DomainMode.PVH, p2m,
         new GuestMemory(hv.machineMemory(), p2m), null);
-    d.setEventChannels(new EventChannels(d, hv.eventDirectory(), ports, SharedInfo.NR_PORTS, 1));
+    // Its ports are Java bit sets, not a guest's shared_info: the port space of Xen's FIFO
+    // ABI, so that one dom0 can serve a thousand domains (two ports each) where the 2-level
+    // ABI's 1024 ports ran out at 512.
+    d.setEventChannels(new EventChannels(d, hv.eventDirectory(), ports, SERVICE_PORTS, 1));
     Vcpu v = d.addServiceVcpu(work);
     v.setState(VcpuState.BLOCKED);
     v.runstate().transition(org.hospes.hv.time.Runstate.BLOCKED, hv.now());
