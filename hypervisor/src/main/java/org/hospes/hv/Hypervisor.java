@@ -737,7 +737,7 @@ public final class Hypervisor {
     public long allocateFrame(Domain d) {
       long mfn = frames.allocate(d.domid());
       if (mfn >= 0) {
-        machine.write(mfn << 12, new byte[4096], 0, 4096);
+        machine.zeroFrame(mfn);
       }
       return mfn;
     }

@@ -256,7 +256,12 @@ public final class Cpu {
   private final int[] wTag = new int[2 * TLB_SIZE];
   private final byte[][] wPage = new byte[2 * TLB_SIZE][];
   private final int[] wFrame = new int[2 * TLB_SIZE];
-  /** Read TLB entries filled with the zero frame since the last full flush (an upper bound). */
+  /**
+   * Indices of read TLB entries filled with the zero frame since the last full flush (some may
+   * have been refilled since); {@link #zeroEntries} of them, or more than the array holds
+   * (then a backed frame makes the whole TLB be searched).
+   */
+  private final int[] zeroIdx = new int[64];
   private int zeroEntries;
   /** This processor's id on the bus (its hints and notifications). */
   private final int busId;
@@ -340,11 +345,41 @@ public final class Cpu {
     if (zeroEntries == 0) {
       return;
     }
-    for (int k = 0; k < rTag.length; k++) {
+    if (zeroEntries > zeroIdx.length) {
+      for (int k = 0; k < rTag.length; k++) {
+        if (rPage[k] == MemoryBus.ZERO && rFrame[k] == frame) {
+          rTag[k] = -1;
+          rPage[k] = null;
+        }
+      }
+      return;
+    }
+    for (int i = 0; i < zeroEntries; i++) {
+      int k = zeroIdx[i];
       if (rPage[k] == MemoryBus.ZERO && rFrame[k] == frame) {
         rTag[k] = -1;
         rPage[k] = null;
       }
+    }
+  }
+
+  /** Notes that read TLB entry {@code idx} points at the zero frame. */
+  private void noteZeroEntry(int idx) {
+    if (zeroEntries == zeroIdx.length) {
+      // Full: keep only the entries that still point at the zero frame.
+      int n = 0;
+      for (int i = 0; i < zeroEntries; i++) {
+        int k = zeroIdx[i];
+        if (rPage[k] == MemoryBus.ZERO) {
+          zeroIdx[n++] = k;
+        }
+      }
+      zeroEntries = n;
+    }
+    if (zeroEntries < zeroIdx.length) {
+      zeroIdx[zeroEntries++] = idx;
+    } else {
+      zeroEntries = zeroIdx.length + 1; // overflowed: search the whole TLB from now on
     }
   }
 
@@ -354,7 +389,9 @@ public final class Cpu {
     byte[] f = mem.frames[frame];
     if (f == null) {
       f = MemoryBus.ZERO;
-      zeroEntries++;
+      if (rPage[idx] != MemoryBus.ZERO) {
+        noteZeroEntry(idx);
+      }
       mem.cachedBy(frame, busId);
     }
     rTag[idx] = page;

@@ -426,11 +426,23 @@ public final class MemoryBus implements PhysicalMemory {
   }
 
   private static boolean allZero(byte[] b, int off, int len) {
-    for (int i = off, end = off + len; i < end; i++) {
-      if (b[i] != 0) {
-        return false;
-      }
+    // Arrays.mismatch is vectorised: scrubbing a 4 MiB domain compares 4 MiB at memory speed.
+    return Arrays.mismatch(b, off, off + len, ZERO, 0, len) < 0;
+  }
+
+  /**
+   * Makes frame {@code frame} read as zeros (scrubbing a frame before it changes hands): an
+   * untouched frame costs nothing; a backed one is cleared in place, so that TLB entries
+   * pointing at its storage stay valid.
+   */
+  public void zeroFrame(long frame) {
+    if (frame < 0 || frame >= frames.length) {
+      return;
     }
-    return true;
+    byte[] f = frames[(int) frame];
+    if (f != null) {
+      Arrays.fill(f, (byte) 0);
+      noteWrite(frame << 12, FRAME_SIZE);
+    }
   }
 }

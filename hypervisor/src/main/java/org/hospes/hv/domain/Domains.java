@@ -18,7 +18,6 @@ import org.hospes.x86.vmx.VmxControls;
 
 /** Builds domains: memory from the frame table, EPT or shadow paging, vCPUs and their VMCS. */
 public final class Domains {
-  private static final byte[] ZERO_PAGE = new byte[4096];
   /** Event channels of a service domain: EVTCHN_FIFO_NR_CHANNELS (xen/include/public/event_channel.h). */
   public static final int SERVICE_PORTS = 1 << 17;
   /** vCPUs per domain: xAPIC physical IDs are 8 bits and 0xFF is the broadcast. */
@@ -57,7 +56,7 @@ public final class Domains {
     P2m p2m = new P2m(pages);
     for (int gfn = 0; gfn < pages; gfn++) {
       long mfn = frames.allocate(domid);
-      hv.machineMemory().write(mfn << 12, ZERO_PAGE, 0, ZERO_PAGE.length);
+      hv.machineMemory().zeroFrame(mfn);
       p2m.set(gfn, mfn);
     }
     GuestMemory memory = new GuestMemory(hv.machineMemory(), p2m);
@@ -74,7 +73,7 @@ public final class Domains {
       d.setShadow(shadow);
     }
     long sharedInfo = frames.allocate(domid);
-    hv.machineMemory().write(sharedInfo << 12, ZERO_PAGE, 0, ZERO_PAGE.length);
+    hv.machineMemory().zeroFrame(sharedInfo);
     d.setSharedInfoMfn(sharedInfo);
     d.setEventChannels(new EventChannels(d, hv.eventDirectory(),
         new TwoLevelPorts(hv.machineMemory(), sharedInfo << 12), SharedInfo.NR_PORTS, vcpus));
@@ -128,14 +127,14 @@ public final class Domains {
     P2m p2m = new P2m(pages);
     for (int pfn = 0; pfn < pages; pfn++) {
       long mfn = frames.allocate(domid);
-      hv.machineMemory().write(mfn << 12, ZERO_PAGE, 0, ZERO_PAGE.length);
+      hv.machineMemory().zeroFrame(mfn);
       p2m.set(pfn, mfn);
       m2p.set(mfn, pfn);
     }
     Domain d = new Domain(domid, name, DomainMode.PV, p2m,
         new GuestMemory(hv.machineMemory(), p2m), null);
     long sharedInfo = frames.allocate(domid);
-    hv.machineMemory().write(sharedInfo << 12, ZERO_PAGE, 0, ZERO_PAGE.length);
+    hv.machineMemory().zeroFrame(sharedInfo);
     d.setSharedInfoMfn(sharedInfo);
     d.setEventChannels(new EventChannels(d, hv.eventDirectory(),
         new TwoLevelPorts(hv.machineMemory(), sharedInfo << 12), SharedInfo.NR_PORTS, 1));
