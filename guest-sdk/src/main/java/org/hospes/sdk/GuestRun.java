@@ -87,7 +87,7 @@ public final class GuestRun {
     for (Guest g : guests) {
       mib += g.ramMiB() + 2;
     }
-    Hypervisor hv = new Hypervisor(Math.min(mib, 1536), new RoundRobinScheduler(),
+    Hypervisor hv = new Hypervisor(mib, new RoundRobinScheduler(),
         new DefaultCostModel());
     XenstoreService xs = new XenstoreService(hv.control(), hv.costModel());
     PvhDomainBuilder builder = new PvhDomainBuilder(hv, xs);

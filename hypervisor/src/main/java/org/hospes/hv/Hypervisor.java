@@ -26,6 +26,7 @@ import org.hospes.hv.hvm.HvmExitHandler;
 import org.hospes.hv.hvm.HvmPlatform;
 import org.hospes.hv.hvm.ShadowControl;
 import org.hospes.hv.memory.FrameTable;
+import org.hospes.hv.memory.MachineMemoryLimit;
 import org.hospes.hv.memory.P2m;
 import org.hospes.hv.time.PvTime;
 import org.hospes.hv.sched.PhysicalCpu;
@@ -101,9 +102,13 @@ public final class Hypervisor {
    * @param machineMiB machine memory; the first MiB is kept by the hypervisor
    */
   public Hypervisor(int machineMiB, Scheduler scheduler, CostModel cost) {
-    Preconditions.checkArgument(machineMiB >= 4 && machineMiB <= 1536,
-        "machine memory must be 4..1536 MiB, got %s", machineMiB);
-    this.machine = new MemoryBus(machineMiB << 20);
+    int max = MachineMemoryLimit.maxMiB();
+    Preconditions.checkArgument(machineMiB >= MachineMemoryLimit.MIN_MIB
+        && machineMiB <= max, "machine memory must be %s..%s MiB (the limit is %s), got %s",
+        MachineMemoryLimit.MIN_MIB, max,
+        MachineMemoryLimit.source(), machineMiB);
+    // Backed on first touch: only the frames domains write take heap.
+    this.machine = new MemoryBus((long) machineMiB << 20);
     this.frames = new FrameTable((long) machineMiB << 20, 1 << 20);
     this.scheduler = scheduler;
     this.cost = cost;
@@ -401,6 +406,8 @@ public final class Hypervisor {
     for (Vcpu v : d.vcpus()) {
       scheduler.sleep(v, now);
       scheduler.removeVcpu(v);
+      // Its processor never runs again: machine memory stops telling it about frames.
+      v.cpu().detach();
     }
     d.end(state, reason, status);
     if (d.grantTables() != null) {
@@ -912,7 +919,7 @@ public final class Hypervisor {
     public long allocateFrame(Domain d) {
       long mfn = frames.allocate(d.domid());
       if (mfn >= 0) {
-        machine.write(mfn << 12, new byte[4096], 0, 4096);
+        machine.zeroFrame(mfn);
       }
       return mfn;
     }

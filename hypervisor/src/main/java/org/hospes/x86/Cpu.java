@@ -242,13 +242,29 @@ public final class Cpu {
 
   private final MemoryBus mem;
   private final IoBus io;
-  private final byte[] ram;
   private final long ramSize;
-  /** TLB: lower half for supervisor accesses, upper half for user (CPL 3) accesses. */
+  /**
+   * TLB: lower half for supervisor accesses, upper half for user (CPL 3) accesses. A hit reads
+   * or writes {@code rPage[idx]} / {@code wPage[idx]} (the machine frame's storage) at the
+   * address's page offset; {@code rFrame} / {@code wFrame} say which frame that is. A read
+   * entry of a frame no one wrote points at {@link MemoryBus#ZERO} (counted in
+   * {@link #zeroEntries}) until the bus backs the frame; a write entry always has storage.
+   */
   private final int[] rTag = new int[2 * TLB_SIZE];
-  private final int[] rOff = new int[2 * TLB_SIZE];
+  private final byte[][] rPage = new byte[2 * TLB_SIZE][];
+  private final int[] rFrame = new int[2 * TLB_SIZE];
   private final int[] wTag = new int[2 * TLB_SIZE];
-  private final int[] wOff = new int[2 * TLB_SIZE];
+  private final byte[][] wPage = new byte[2 * TLB_SIZE][];
+  private final int[] wFrame = new int[2 * TLB_SIZE];
+  /**
+   * Indices of read TLB entries filled with the zero frame since the last full flush (some may
+   * have been refilled since); {@link #zeroEntries} of them, or more than the array holds
+   * (then a backed frame makes the whole TLB be searched).
+   */
+  private final int[] zeroIdx = new int[64];
+  private int zeroEntries;
+  /** This processor's id on the bus (its hints and notifications). */
+  private final int busId;
   private final int[] cTag = new int[2 * TLB_SIZE];
   private final long[] cPhys = new long[2 * TLB_SIZE];
   private final boolean[] rGlobal = new boolean[2 * TLB_SIZE];
@@ -277,24 +293,27 @@ public final class Cpu {
   final Fpu fpu = new Fpu();
   /** XMM registers, MXCSR and the MMX/SSE/SSE2 instructions. */
   final Simd simd = new Simd();
-  /** Per RAM page: blocks by start offset, or null when the page holds no decoded code. */
-  private final Block[][] pageBlocks;
-  /** Per RAM page: blocks that start in an earlier page and run into this one. */
-  private final Block[][] pageSpill;
-  /** Per RAM page: this processor holds decoded code from it (counted in the bus). */
-  private final boolean[] ownsCode;
+  /**
+   * Decoded code per RAM page, sparse: {@code blockDir[page >>> CODE_DIR_BITS][page & ...]}
+   * holds the page's blocks by start offset, or null when the page holds no decoded code; a
+   * directory slice exists only once some page in it held code, so a processor on a large
+   * machine pays for the code it ran, not for the machine's size.
+   */
+  private final Block[][][] blockDir;
+  /** Per RAM page, in the same sparse form: blocks that start earlier and run into the page. */
+  private final Block[][][] spillDir;
+  private static final int CODE_DIR_BITS = 9;
+  private static final int CODE_DIR_MASK = (1 << CODE_DIR_BITS) - 1;
 
   public Cpu(MemoryBus mem, IoBus io) {
     this.mem = mem;
     this.io = io;
-    this.ram = mem.ram;
     this.ramSize = mem.ramSize;
-    int pages = (int) (ramSize >>> 12);
-    this.pageBlocks = new Block[pages][];
-    this.pageSpill = new Block[pages][];
-    this.ownsCode = new boolean[pages];
+    int slices = (int) (((ramSize >>> 12) + CODE_DIR_MASK) >>> CODE_DIR_BITS);
+    this.blockDir = new Block[slices][][];
+    this.spillDir = new Block[slices][][];
     flushTlb();
-    mem.addCodeWriteListener(new MemoryBus.CodeWriteListener() {
+    this.busId = mem.addCodeWriteListener(new MemoryBus.CodeWriteListener() {
       @Override
       public void codeWritten(long pa, int len) {
         Cpu.this.codeWritten(pa, len);
@@ -304,8 +323,113 @@ public final class Cpu {
       public void codePageAdded(int page) {
         Arrays.fill(wTag, -1);
       }
+
+      @Override
+      public void frameBacked(int frame) {
+        dropZeroEntries(frame);
+      }
     });
     resetReal();
+  }
+
+  /**
+   * This processor will not run again (its domain was destroyed): it stops listening to the
+   * bus, so that a long-lived host does not keep notifying processors that are gone.
+   */
+  public void detach() {
+    mem.removeCodeWriteListener(busId);
+  }
+
+  /** Frame {@code frame} got storage: read entries still pointing at the zero frame for it go. */
+  private void dropZeroEntries(int frame) {
+    if (zeroEntries == 0) {
+      return;
+    }
+    if (zeroEntries > zeroIdx.length) {
+      for (int k = 0; k < rTag.length; k++) {
+        if (rPage[k] == MemoryBus.ZERO && rFrame[k] == frame) {
+          rTag[k] = -1;
+          rPage[k] = null;
+        }
+      }
+      return;
+    }
+    for (int i = 0; i < zeroEntries; i++) {
+      int k = zeroIdx[i];
+      if (rPage[k] == MemoryBus.ZERO && rFrame[k] == frame) {
+        rTag[k] = -1;
+        rPage[k] = null;
+      }
+    }
+  }
+
+  /** Notes that read TLB entry {@code idx} points at the zero frame. */
+  private void noteZeroEntry(int idx) {
+    if (zeroEntries == zeroIdx.length) {
+      // Full: keep only the entries that still point at the zero frame.
+      int n = 0;
+      for (int i = 0; i < zeroEntries; i++) {
+        int k = zeroIdx[i];
+        if (rPage[k] == MemoryBus.ZERO) {
+          zeroIdx[n++] = k;
+        }
+      }
+      zeroEntries = n;
+    }
+    if (zeroEntries < zeroIdx.length) {
+      zeroIdx[zeroEntries++] = idx;
+    } else {
+      zeroEntries = zeroIdx.length + 1; // overflowed: search the whole TLB from now on
+    }
+  }
+
+  /** Fills read TLB entry {@code idx} for linear page {@code page} with machine frame {@code frame}. */
+  private void fillRead(int idx, int page, long pa) {
+    int frame = (int) (pa >>> 12);
+    byte[] f = mem.frames[frame];
+    if (f == null) {
+      f = MemoryBus.ZERO;
+      if (rPage[idx] != MemoryBus.ZERO) {
+        noteZeroEntry(idx);
+      }
+      mem.cachedBy(frame, busId);
+    }
+    rTag[idx] = page;
+    rPage[idx] = f;
+    rFrame[idx] = frame;
+  }
+
+  private Block[] blocksOf(int page) {
+    Block[][] slice = blockDir[page >>> CODE_DIR_BITS];
+    return slice == null ? null : slice[page & CODE_DIR_MASK];
+  }
+
+  private void setBlocks(int page, Block[] blocks) {
+    Block[][] slice = blockDir[page >>> CODE_DIR_BITS];
+    if (slice == null) {
+      slice = new Block[1 << CODE_DIR_BITS][];
+      blockDir[page >>> CODE_DIR_BITS] = slice;
+    }
+    slice[page & CODE_DIR_MASK] = blocks;
+  }
+
+  private Block[] spillOf(int page) {
+    Block[][] slice = spillDir[page >>> CODE_DIR_BITS];
+    return slice == null ? null : slice[page & CODE_DIR_MASK];
+  }
+
+  private void setSpill(int page, Block[] blocks) {
+    Block[][] slice = spillDir[page >>> CODE_DIR_BITS];
+    if (slice == null) {
+      slice = new Block[1 << CODE_DIR_BITS][];
+      spillDir[page >>> CODE_DIR_BITS] = slice;
+    }
+    slice[page & CODE_DIR_MASK] = blocks;
+  }
+
+  /** This processor holds decoded code from {@code page} (counted in the bus). */
+  private boolean ownsCode(int page) {
+    return blocksOf(page) != null || spillOf(page) != null;
   }
 
   // ================================================================== public API
@@ -1940,7 +2064,7 @@ public final class Cpu {
     }
     int page = (int) (phys >>> 12);
     int off = (int) phys & 0xFFF;
-    Block[] at = pageBlocks[page];
+    Block[] at = blocksOf(page);
     if (at != null) {
       Block b = at[off];
       if (b != null && b.mode == mode) {
@@ -1948,29 +2072,33 @@ public final class Cpu {
       }
     }
     Block b = decoder.decode(lin, phys, mode, maxLen);
-    at = pageBlocks[page];
+    at = blocksOf(page);
     if (at == null) {
+      boolean owned = ownsCode(page);
       at = new Block[4096];
-      pageBlocks[page] = at;
-      markCodePage(page);
+      setBlocks(page, at);
+      markCodePage(page, owned);
     }
     at[off] = b;
-    if (b.secondPage >= 0 && b.secondPage < pageBlocks.length) {
+    if (b.secondPage >= 0 && b.secondPage < (ramSize >>> 12)) {
       int p2 = (int) b.secondPage;
-      Block[] spill = pageSpill[p2];
+      boolean owned = ownsCode(p2);
+      Block[] spill = spillOf(p2);
       spill = spill == null ? new Block[1] : Arrays.copyOf(spill, spill.length + 1);
       spill[spill.length - 1] = b;
-      pageSpill[p2] = spill;
-      markCodePage(p2);
+      setSpill(p2, spill);
+      markCodePage(p2, owned);
     }
     return b;
   }
 
-  /** This processor starts caching code from {@code page}; writes to it must be noticed. */
-  private void markCodePage(int page) {
-    if (!ownsCode[page]) {
-      ownsCode[page] = true;
-      mem.codePageAdded(page, null);
+  /**
+   * This processor starts caching code from {@code page} (unless it {@code owned} some
+   * already); writes to it must be noticed.
+   */
+  private void markCodePage(int page, boolean owned) {
+    if (!owned) {
+      mem.codePageAdded(page, busId);
       // Writes to a code page must take the slow path so stale code is noticed.
       Arrays.fill(wTag, -1);
     }
@@ -1978,38 +2106,40 @@ public final class Cpu {
 
   /** Drops every decoded block that covers physical page {@code page}. */
   private void invalidateCodePage(int page) {
-    Block[] at = pageBlocks[page];
+    boolean owned = false;
+    Block[] at = blocksOf(page);
     if (at != null) {
+      owned = true;
       for (Block b : at) {
         if (b != null) {
           b.valid = false;
         }
       }
-      pageBlocks[page] = null;
+      setBlocks(page, null);
     }
-    Block[] spill = pageSpill[page];
+    Block[] spill = spillOf(page);
     if (spill != null) {
+      owned = true;
       for (Block b : spill) {
         if (b != null) {
           b.valid = false;
-          Block[] home = pageBlocks[(int) (b.physAddr >>> 12)];
+          Block[] home = blocksOf((int) (b.physAddr >>> 12));
           int off = (int) b.physAddr & 0xFFF;
           if (home != null && home[off] == b) {
             home[off] = null;
           }
         }
       }
-      pageSpill[page] = null;
+      setSpill(page, null);
     }
-    if (ownsCode[page]) {
-      ownsCode[page] = false;
+    if (owned) {
       mem.codePageDropped(page);
     }
   }
 
   private void codeWritten(long pa, int len) {
     long last = pa + len - 1;
-    for (long p = pa >>> 12; p <= last >>> 12 && p < pageBlocks.length; p++) {
+    for (long p = pa >>> 12; p <= last >>> 12 && p < (ramSize >>> 12); p++) {
       invalidateCodePage((int) p);
     }
   }
@@ -2855,15 +2985,14 @@ public final class Cpu {
     int page = lin >>> 12;
     int idx = page & TLB_MASK;
     if (access == 0 && rTag[idx] == page) {
-      return (lin + rOff[idx]) & 0xFFFF_FFFFL;
+      return (rFrame[idx] & 0xFFFF_FFFFL) << 12 | (lin & 0xFFF);
     }
     long pa = translate(lin, access);
     if (pa < 0) {
       vmExit(ExitReason.EPT_VIOLATION, eptQualification);
     }
     if (access == 0 && (pa | 0xFFF) < ramSize) {
-      rTag[idx] = page;
-      rOff[idx] = (int) (pa & ~0xFFFL) - (lin & ~0xFFF);
+      fillRead(idx, page, pa);
       rGlobal[idx] = walkGlobal;
     }
     return pa;
@@ -2900,6 +3029,10 @@ public final class Cpu {
     Arrays.fill(rTag, -1);
     Arrays.fill(wTag, -1);
     Arrays.fill(cTag, -1);
+    // Stale frame references would keep freed storage alive; the tags already miss.
+    Arrays.fill(rPage, null);
+    Arrays.fill(wPage, null);
+    zeroEntries = 0;
     largeCached = false;
     epoch++;
   }
@@ -2971,7 +3104,7 @@ public final class Cpu {
     int page = lin >>> 12;
     int idx = (page & TLB_MASK) | tlbUser;
     if (rTag[idx] == page) {
-      return ram[lin + rOff[idx]] & 0xFF;
+      return rPage[idx][lin & 0xFFF] & 0xFF;
     }
     return readSlow(lin, 0);
   }
@@ -2980,7 +3113,7 @@ public final class Cpu {
     int page = lin >>> 12;
     int idx = (page & TLB_MASK) | tlbUser;
     if (rTag[idx] == page && (lin & 0xFFF) != 0xFFF) {
-      return (short) MemoryBus.I16.get(ram, lin + rOff[idx]) & 0xFFFF;
+      return (short) MemoryBus.I16.get(rPage[idx], lin & 0xFFF) & 0xFFFF;
     }
     return readSlow(lin, 1);
   }
@@ -2989,7 +3122,7 @@ public final class Cpu {
     int page = lin >>> 12;
     int idx = (page & TLB_MASK) | tlbUser;
     if (rTag[idx] == page && (lin & 0xFFF) <= 0xFFC) {
-      return (int) MemoryBus.I32.get(ram, lin + rOff[idx]);
+      return (int) MemoryBus.I32.get(rPage[idx], lin & 0xFFF);
     }
     return readSlow(lin, 2);
   }
@@ -2998,7 +3131,7 @@ public final class Cpu {
     int page = lin >>> 12;
     int idx = (page & TLB_MASK) | tlbUser;
     if (wTag[idx] == page) {
-      ram[lin + wOff[idx]] = (byte) v;
+      wPage[idx][lin & 0xFFF] = (byte) v;
       return;
     }
     writeSlow(lin, 0, v);
@@ -3008,7 +3141,7 @@ public final class Cpu {
     int page = lin >>> 12;
     int idx = (page & TLB_MASK) | tlbUser;
     if (wTag[idx] == page && (lin & 0xFFF) != 0xFFF) {
-      MemoryBus.I16.set(ram, lin + wOff[idx], (short) v);
+      MemoryBus.I16.set(wPage[idx], lin & 0xFFF, (short) v);
       return;
     }
     writeSlow(lin, 1, v);
@@ -3018,7 +3151,7 @@ public final class Cpu {
     int page = lin >>> 12;
     int idx = (page & TLB_MASK) | tlbUser;
     if (wTag[idx] == page && (lin & 0xFFF) <= 0xFFC) {
-      MemoryBus.I32.set(ram, lin + wOff[idx], v);
+      MemoryBus.I32.set(wPage[idx], lin & 0xFFF, v);
       return;
     }
     writeSlow(lin, 2, v);
@@ -3048,14 +3181,14 @@ public final class Cpu {
       dataHits |= Breakpoints.dataAccess(dr, lin, bytes, false);
       if (pa + bytes <= ramSize) {
         // Not entered in the TLB, so the next access comes here again.
-        int p = (int) pa;
-        return size == 2 ? (int) MemoryBus.I32.get(ram, p)
-            : size == 1 ? (short) MemoryBus.I16.get(ram, p) & 0xFFFF : ram[p] & 0xFF;
+        byte[] f = mem.readFrame((int) (pa >>> 12));
+        int p = (int) pa & 0xFFF;
+        return size == 2 ? (int) MemoryBus.I32.get(f, p)
+            : size == 1 ? (short) MemoryBus.I16.get(f, p) & 0xFFFF : f[p] & 0xFF;
       }
     } else if (pa + bytes <= ramSize) {
       int idx = ((lin >>> 12) & TLB_MASK) | tlbUser;
-      rTag[idx] = lin >>> 12;
-      rOff[idx] = (int) (pa & ~0xFFFL) - (lin & ~0xFFF);
+      fillRead(idx, lin >>> 12, pa);
       rGlobal[idx] = walkGlobal;
       rLarge[idx] = walkLarge;
       largeCached |= walkLarge;
@@ -3096,8 +3229,12 @@ public final class Cpu {
       int page = (int) (pa >>> 12);
       if (mem.codeRefs[page] == 0) {
         int idx = ((lin >>> 12) & TLB_MASK) | tlbUser;
+        // The write about to happen backs the frame (first touch); a later codePageAdded
+        // for it must reach this processor.
+        mem.cachedBy(page, busId);
         wTag[idx] = lin >>> 12;
-        wOff[idx] = (int) (pa & ~0xFFFL) - (lin & ~0xFFF);
+        wPage[idx] = mem.writeFrame(page);
+        wFrame[idx] = page;
         wGlobal[idx] = walkGlobal;
         wLarge[idx] = walkLarge;
         largeCached |= walkLarge;
@@ -3132,8 +3269,9 @@ public final class Cpu {
     }
     if (pa + bytes <= ramSize) {
       int page = (int) (pa >>> 12);
+      byte[] ram = mem.writeFrame(page);
+      int p = (int) pa & 0xFFF;
       if (mem.codeRefs[page] == 0) {
-        int p = (int) pa;
         switch (size) {
           case 2: MemoryBus.I32.set(ram, p, v); break;
           case 1: MemoryBus.I16.set(ram, p, (short) v); break;
@@ -3142,7 +3280,6 @@ public final class Cpu {
         return;
       }
       // A page holding decoded code: a write that changes bytes drops its blocks.
-      int p = (int) pa;
       boolean changed;
       switch (size) {
         case 2:
@@ -3465,7 +3602,8 @@ public final class Cpu {
     int page = lin >>> 12;
     int idx = (page & TLB_MASK) | tlbUser;
     if (wTag[idx] == page && (lin & 0xFFF) <= 0x1000 - bytes) {
-      jit.lockstep().journal(ram, lin + wOff[idx], bytes);
+      jit.lockstep().journal(wPage[idx], lin & 0xFFF, bytes,
+          (wFrame[idx] & 0xFFFF_FFFFL) << 12 | (lin & 0xFFF));
     } else {
       jit.lockstep().unjournaled();
     }
@@ -3504,8 +3642,8 @@ public final class Cpu {
     final long chargedJ = charged;
     final long portsJ = portAccesses;
     final long mmioJ = mmioAccesses;
-    ls.keepTranslated(r, eip, eflags(), icount - icount0, excVector, excError, pfAddr, ram);
-    ls.undo(ram);
+    ls.keepTranslated(r, eip, eflags(), icount - icount0, excVector, excError, pfAddr);
+    ls.undo();
     System.arraycopy(r0, 0, r, 0, 8);
     eip = base;
     flags = flags0;
@@ -3538,7 +3676,7 @@ public final class Cpu {
     portAccesses = portsJ;
     mmioAccesses = mmioJ;
     ls.compare(b.physAddr, base, b.code, b.count, faultAt, r, eip, eflags(), icount - icount0,
-        excVector, excError, pfAddr, ram);
+        excVector, excError, pfAddr);
     if (xi == CpuExit.EXCEPTION && (excVector >= 32 || ((mask >>> excVector) & 1) == 0)) {
       // Now deliver it as the interpreter would have (EIP is at the faulting instruction).
       int f3 = b.code[(int) (icount - icount0) * 4 + 3];

@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.hospes.dom0.cli.HospesCli;
+import org.hospes.hv.memory.MachineMemoryLimit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -136,8 +137,21 @@ class RunManyCliTest {
         config.toString());
     assertBad("hospes: unknown scheduler 'nope'; known schedulers: ", "run-many", "--sched",
         "nope", "--domain", "a=" + hello);
-    assertBad("hospes: the domains need", "run-many", "--domain", "a=" + hello + ",ram=1024",
-        "--domain", "b=" + hello + ",ram=1024");
+    // A host's machine memory is bounded by the heap, or by this setting when given.
+    String limit = System.getProperty(MachineMemoryLimit.PROPERTY);
+    System.setProperty(MachineMemoryLimit.PROPERTY, "1536");
+    try {
+      assertBad("hospes: the domains need 2130 MiB of machine memory, more than the 1536 MiB"
+          + " this host can have (the limit is -D" + MachineMemoryLimit.PROPERTY + ")",
+          "run-many", "--domain", "a=" + hello + ",ram=1024", "--domain",
+          "b=" + hello + ",ram=1024");
+    } finally {
+      if (limit == null) {
+        System.clearProperty(MachineMemoryLimit.PROPERTY);
+      } else {
+        System.setProperty(MachineMemoryLimit.PROPERTY, limit);
+      }
+    }
   }
 
   private void assertBad(String message, String... args) {

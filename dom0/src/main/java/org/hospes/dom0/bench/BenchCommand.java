@@ -130,6 +130,17 @@ public final class BenchCommand implements Callable<Integer> {
       + " each way per configuration (default: ${DEFAULT-VALUE}).")
   int diskMib = 32;
 
+  @Option(names = "--domains", paramLabel = "N,...", split = ",", description = "Instead:"
+      + " domains per host. For each N, N minimal PVH domains (samples/guests/hello, "
+      + DomainsBench.RAM_MIB + " MiB each) on one host at once: host time per domain to build"
+      + " and boot to its first output and to the end, host memory per domain (heap after GC;"
+      + " the guest frames touched and the rest). E.g. --domains 10,100,1000.")
+  List<Integer> domains;
+
+  @Option(names = "--guest", paramLabel = "ELF", description = "With --domains: the PVH guest"
+      + " to run (default: samples/guests/hello, built with the guest SDK).")
+  Path guest;
+
   @Option(names = "--no-qemu", description = "Run only Hospes.")
   boolean noQemu;
 
@@ -182,6 +193,23 @@ public final class BenchCommand implements Callable<Integer> {
     }
   }
 
+  private int domainsBench(PrintWriter out) throws Exception {
+    if (domains.isEmpty() || domains.stream().anyMatch(n -> n == null || n < 1 || n > 100_000)) {
+      out.println("--domains takes counts between 1 and 100000, e.g. --domains 10,100,1000");
+      return 2;
+    }
+    Path elf = guest;
+    if (elf == null) {
+      Path root = sourceRoot != null ? sourceRoot.toAbsolutePath() : KernelSources.findRoot();
+      elf = KernelSources.makeGuest(root, KernelSources.kernelsDir(root).resolve("build")
+          .resolve("domains-bench"), "hello");
+    } else if (!java.nio.file.Files.isRegularFile(elf)) {
+      out.println("--guest " + elf + ": no such file");
+      return 2;
+    }
+    return DomainsBench.run(out, elf, domains);
+  }
+
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
@@ -191,6 +219,9 @@ public final class BenchCommand implements Callable<Integer> {
         return 2;
       }
       return BlockBench.run(out, diskMib);
+    }
+    if (domains != null) {
+      return domainsBench(out);
     }
     if (iterations < 1 || iterations > 0xFFFF_FFFFL) {
       out.println("--iterations must be between 1 and 4294967295");

@@ -125,4 +125,17 @@ public final class KernelSources {
         "BUILD=" + buildDir.toAbsolutePath()));
     return buildDir.resolve(name + ".pvh.elf");
   }
+
+  /**
+   * Builds the sample guest {@code samples/guests/NAME/NAME.c} with the guest SDK (make, so
+   * only when its sources changed); returns the ELF.
+   */
+  public static Path makeGuest(Path root, Path buildDir, String name)
+      throws IOException, InterruptedException {
+    Files.createDirectories(buildDir);
+    run(List.of("make", "-C", root.resolve("guest-sdk/c").toString(), "GUEST=" + name,
+        "SRCS=" + root.resolve("samples/guests/" + name + "/" + name + ".c").toAbsolutePath(),
+        "BUILD=" + buildDir.toAbsolutePath()));
+    return buildDir.resolve(name + ".elf");
+  }
 }

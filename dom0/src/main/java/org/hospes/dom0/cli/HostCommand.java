@@ -53,7 +53,8 @@ final class HostCommand implements Callable<Integer> {
     HostDirOption dir = new HostDirOption();
 
     @Option(names = "--memory", paramLabel = "MIB", defaultValue = "256",
-        description = "Machine memory for all domains, in MiB (64..1536; default ${DEFAULT-VALUE}).")
+        description = "Machine memory for all domains, in MiB (64 up to the JVM's heap, or"
+            + " -Dhospes.machine-memory-mib; backed as domains touch it; default ${DEFAULT-VALUE}).")
     int memoryMiB;
 
     @Option(names = "--sched", paramLabel = "NAME", defaultValue = HypervisorFactory.DEFAULT_SCHEDULER,
@@ -77,8 +78,10 @@ final class HostCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-      if (memoryMiB < 64 || memoryMiB > 1536) {
-        streams.error("--memory must be 64..1536 MiB, got " + memoryMiB);
+      int max = org.hospes.hv.memory.MachineMemoryLimit.maxMiB();
+      if (memoryMiB < 64 || memoryMiB > max) {
+        streams.error("--memory must be 64.." + max + " MiB (the limit is "
+            + org.hospes.hv.memory.MachineMemoryLimit.source() + "), got " + memoryMiB);
         return ExitStatus.USAGE;
       }
       String pcpusProblem = HostOptions.pcpusProblem(pcpus);

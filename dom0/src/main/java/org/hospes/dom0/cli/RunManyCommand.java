@@ -148,9 +148,10 @@ final class RunManyCommand implements Callable<Integer> {
       }
     }
     int machineMiB = HostRunner.machineMiBFor(specs);
-    if (machineMiB > HostRunner.MAX_MACHINE_MIB) {
+    if (machineMiB > HostRunner.maxMachineMiB()) {
       streams.error("the domains need " + machineMiB + " MiB of machine memory, more than the "
-          + HostRunner.MAX_MACHINE_MIB + " MiB a host has");
+          + HostRunner.maxMachineMiB() + " MiB this host can have (the limit is "
+          + org.hospes.hv.memory.MachineMemoryLimit.source() + ")");
       return ExitStatus.USAGE;
     }
     String pcpusProblem = this.host.pcpusProblem();

@@ -28,6 +28,7 @@ import org.hospes.hv.domain.DomainMode;
 import org.hospes.hv.domain.DomainState;
 import org.hospes.hv.domain.Vcpu;
 import org.hospes.hv.domain.VcpuState;
+import org.hospes.hv.memory.MachineMemoryLimit;
 import org.hospes.hv.sched.Scheduler;
 import org.hospes.x86.Cpu;
 
@@ -49,7 +50,14 @@ public final class HostRunner {
   /** Machine memory beyond the domains' RAM: the hypervisor's first MiB, EPT tables, slack. */
   private static final int OVERHEAD_MIB = 16;
   private static final int PER_DOMAIN_OVERHEAD_MIB = 1;
-  public static final int MAX_MACHINE_MIB = 1536;
+
+  /**
+   * The most machine memory a host can have here: the JVM's heap, or the
+   * {@link MachineMemoryLimit#PROPERTY} setting (memory is backed on first touch).
+   */
+  public static int maxMachineMiB() {
+    return MachineMemoryLimit.maxMiB();
+  }
 
   private final Hypervisor hv;
   private final OutputStream console;

@@ -18,7 +18,8 @@ import org.hospes.x86.vmx.VmxControls;
 
 /** Builds domains: memory from the frame table, EPT or shadow paging, vCPUs and their VMCS. */
 public final class Domains {
-  private static final byte[] ZERO_PAGE = new byte[4096];
+  /** Event channels of a service domain: EVTCHN_FIFO_NR_CHANNELS (xen/include/public/event_channel.h). */
+  public static final int SERVICE_PORTS = 1 << 17;
   /** vCPUs per domain: xAPIC physical IDs are 8 bits and 0xFF is the broadcast. */
   public static final int MAX_VCPUS = 64;
 
@@ -61,7 +62,7 @@ public final class Domains {
       d.setShadow(shadow);
     }
     long sharedInfo = frames.allocate(domid);
-    hv.machineMemory().write(sharedInfo << 12, ZERO_PAGE, 0, ZERO_PAGE.length);
+    hv.machineMemory().zeroFrame(sharedInfo);
     d.setSharedInfoMfn(sharedInfo);
     d.setEventChannels(new EventChannels(d, hv.eventDirectory(),
         new TwoLevelPorts(hv.machineMemory(), sharedInfo << 12), SharedInfo.NR_PORTS, vcpus));
@@ -113,7 +114,7 @@ public final class Domains {
     Domain d = new Domain(domid, name, DomainMode.PV, p2m,
         new GuestMemory(hv.machineMemory(), p2m), null);
     long sharedInfo = frames.allocate(domid);
-    hv.machineMemory().write(sharedInfo << 12, ZERO_PAGE, 0, ZERO_PAGE.length);
+    hv.machineMemory().zeroFrame(sharedInfo);
     d.setSharedInfoMfn(sharedInfo);
     d.setEventChannels(new EventChannels(d, hv.eventDirectory(),
         new TwoLevelPorts(hv.machineMemory(), sharedInfo << 12), SharedInfo.NR_PORTS, 1));
@@ -140,7 +141,10 @@ public final class Domains {
     P2m p2m = new P2m(windowFrames);
     Domain d = new Domain(domid, name, DomainMode.PVH, p2m,
         new GuestMemory(hv.machineMemory(), p2m), null);
-    d.setEventChannels(new EventChannels(d, hv.eventDirectory(), ports, SharedInfo.NR_PORTS, 1));
+    // Its ports are Java bit sets, not a guest's shared_info: the port space of Xen's FIFO
+    // ABI, so that one dom0 can serve a thousand domains (two ports each) where the 2-level
+    // ABI's 1024 ports ran out at 512.
+    d.setEventChannels(new EventChannels(d, hv.eventDirectory(), ports, SERVICE_PORTS, 1));
     Vcpu v = d.addServiceVcpu(work);
     v.setState(VcpuState.BLOCKED);
     v.runstate().transition(org.hospes.hv.time.Runstate.BLOCKED, hv.now());
@@ -187,7 +191,7 @@ public final class Domains {
     P2m p2m = new P2m(pages);
     for (int gfn = 0; gfn < pages; gfn++) {
       long mfn = frames.allocate(domid);
-      hv.machineMemory().write(mfn << 12, ZERO_PAGE, 0, ZERO_PAGE.length);
+      hv.machineMemory().zeroFrame(mfn);
       p2m.set(gfn, mfn);
     }
     return p2m;

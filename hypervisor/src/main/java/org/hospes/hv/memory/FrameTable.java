@@ -15,6 +15,13 @@ public final class FrameTable {
   private final int[] owner;
   private int nextHint;
   private int freeCount;
+  /**
+   * Per owner: the lowest and highest frame it was ever given, so that {@link #freeAll} of one
+   * domain searches its range and not the whole machine (a thousand domains ending would
+   * otherwise scan machine memory a thousand times). Allocation is lowest-first, so a domain's
+   * frames are mostly one run.
+   */
+  private final java.util.Map<Integer, long[]> ranges = new java.util.HashMap<>();
 
   public FrameTable(long machineBytes, long reservedBytes) {
     Preconditions.checkArgument(machineBytes % 4096 == 0 && reservedBytes % 4096 == 0,
@@ -49,6 +56,9 @@ public final class FrameTable {
         owner[f] = domid;
         freeCount--;
         nextHint = f + 1;
+        long[] r = ranges.computeIfAbsent(domid, k -> new long[] {f, f});
+        r[0] = Math.min(r[0], f);
+        r[1] = Math.max(r[1], f);
         return f;
       }
     }
@@ -66,15 +76,19 @@ public final class FrameTable {
 
   /** Frees every frame {@code domid} owns; returns how many. */
   public int freeAll(int domid) {
+    long[] r = ranges.remove(domid);
+    if (r == null) {
+      return 0; // never given a frame by allocate
+    }
     int n = 0;
-    for (int f = 0; f < owner.length; f++) {
+    for (int f = (int) r[0]; f <= r[1]; f++) {
       if (owner[f] == domid) {
         owner[f] = FREE;
         n++;
       }
     }
     freeCount += n;
-    nextHint = 0;
+    nextHint = Math.min(nextHint, (int) r[0]);
     return n;
   }
 }

@@ -18,7 +18,10 @@ public final class Lockstep {
   private static final String[] REG = {"EAX", "ECX", "EDX", "EBX", "ESP", "EBP", "ESI", "EDI"};
   private static final int PF = 14;
 
+  /** Per journaled store: the frame's storage, the offset in it and the physical address. */
+  private byte[][] frame = new byte[16][];
   private int[] index = new int[16];
+  private long[] physAt = new long[16];
   private int[] length = new int[16];
   private byte[] old = new byte[64];
   private byte[] stored = new byte[64];
@@ -44,12 +47,19 @@ public final class Lockstep {
     unjournaled = false;
   }
 
-  /** The translation is about to store {@code bytes} bytes at {@code ram[at]}. */
-  public void journal(byte[] ram, int at, int bytes) {
+  /**
+   * The translation is about to store {@code bytes} bytes at {@code page[at]}, the storage of
+   * the machine frame holding physical address {@code pa}.
+   */
+  public void journal(byte[] page, int at, int bytes, long pa) {
     if (entries == index.length) {
+      frame = Arrays.copyOf(frame, entries * 2);
       index = Arrays.copyOf(index, entries * 2);
+      physAt = Arrays.copyOf(physAt, entries * 2);
       length = Arrays.copyOf(length, entries * 2);
     }
+    frame[entries] = page;
+    physAt[entries] = pa;
     if (oldBytes + bytes > old.length) {
       old = Arrays.copyOf(old, (oldBytes + bytes) * 2);
       stored = Arrays.copyOf(stored, old.length);
@@ -57,7 +67,7 @@ public final class Lockstep {
     index[entries] = at;
     length[entries] = bytes;
     entries++;
-    System.arraycopy(ram, at, old, oldBytes, bytes);
+    System.arraycopy(page, at, old, oldBytes, bytes);
     oldBytes += bytes;
   }
 
@@ -76,7 +86,7 @@ public final class Lockstep {
 
   /** Keeps the translation's outcome and the bytes it stored. */
   public void keepTranslated(int[] r, int eip, int eflags, long retired, int vector, int error,
-      int pfAddr, byte[] ram) {
+      int pfAddr) {
     System.arraycopy(r, 0, regs, 0, 8);
     this.eip = eip;
     this.eflags = eflags;
@@ -86,17 +96,17 @@ public final class Lockstep {
     this.pfAddr = pfAddr;
     int k = 0;
     for (int e = 0; e < entries; e++) {
-      System.arraycopy(ram, index[e], stored, k, length[e]);
+      System.arraycopy(frame[e], index[e], stored, k, length[e]);
       k += length[e];
     }
   }
 
   /** Puts back the bytes the translation overwrote, newest first. */
-  public void undo(byte[] ram) {
+  public void undo() {
     int k = oldBytes;
     for (int e = entries - 1; e >= 0; e--) {
       k -= length[e];
-      System.arraycopy(old, k, ram, index[e], length[e]);
+      System.arraycopy(old, k, frame[e], index[e], length[e]);
     }
   }
 
@@ -105,7 +115,7 @@ public final class Lockstep {
    * naming the block, its instructions and the differing state.
    */
   public void compare(long phys, int base, int[] code, int count, int faultAt, int[] r, int eipNow,
-      int eflagsNow, long retiredNow, int vectorNow, int errorNow, int pfNow, byte[] ram) {
+      int eflagsNow, long retiredNow, int vectorNow, int errorNow, int pfNow) {
     checked++;
     StringBuilder diff = new StringBuilder();
     if (faultAt > 0) {
@@ -126,9 +136,9 @@ public final class Lockstep {
     int s = 0;
     for (int e = 0; e < entries; e++) {
       for (int b = 0; b < length[e]; b++, s++) {
-        if (ram[index[e] + b] != stored[s]) {
+        if (frame[e][index[e] + b] != stored[s]) {
           diff.append(String.format(" byte at physical 0x%x: interpreter 0x%02x, jit 0x%02x;",
-              index[e] + b, ram[index[e] + b] & 0xFF, stored[s] & 0xFF));
+              physAt[e] + b, frame[e][index[e] + b] & 0xFF, stored[s] & 0xFF));
         }
       }
     }

@@ -4,6 +4,7 @@ import static org.objectweb.asm.Opcodes.ACC_FINAL;
 import static org.objectweb.asm.Opcodes.ACC_PRIVATE;
 import static org.objectweb.asm.Opcodes.ACC_PUBLIC;
 import static org.objectweb.asm.Opcodes.ACC_SUPER;
+import static org.objectweb.asm.Opcodes.AALOAD;
 import static org.objectweb.asm.Opcodes.ALOAD;
 import static org.objectweb.asm.Opcodes.BALOAD;
 import static org.objectweb.asm.Opcodes.BIPUSH;
@@ -902,7 +903,7 @@ final class Translator {
         mv.visitVarInsn(ISTORE, OFF);
         flatSegment(SS, miss);
         tlbHit("wTag", 4, miss);
-        ramIndex("wOff");
+        ramIndex("wPage");
         mv.visitVarInsn(ILOAD, V);
         mv.visitMethodInsn(INVOKEVIRTUAL, VAR_HANDLE, "set", "([BII)V", false);
         mv.visitJumpInsn(GOTO, done);
@@ -931,7 +932,7 @@ final class Translator {
       mv.visitVarInsn(ISTORE, OFF);
       flatSegment(SS, miss);
       tlbHit("rTag", 4, miss);
-      ramIndex("rOff");
+      ramIndex("rPage");
       mv.visitMethodInsn(INVOKEVIRTUAL, VAR_HANDLE, "get", "([BI)I", false);
       mv.visitVarInsn(ISTORE, V);
       mv.visitJumpInsn(GOTO, done);
@@ -1221,17 +1222,19 @@ final class Translator {
       mv.visitJumpInsn(IF_ICMPGT, miss);
     }
 
-    /** Pushes the RAM index of LIN after a TLB hit in {@code off} (rOff or wOff). */
-    private void ramIndex(String off) {
+    /**
+     * Pushes the VarHandle, the frame storage of the TLB entry IDX in {@code page} (rPage or
+     * wPage) and LIN's offset in it, after a TLB hit.
+     */
+    private void ramIndex(String page) {
       mv.visitFieldInsn(GETSTATIC, MEMORY_BUS, "I32", VAR_HANDLE_D);
       mv.visitVarInsn(ALOAD, C);
-      mv.visitFieldInsn(GETFIELD, CPU, "ram", "[B");
-      mv.visitVarInsn(ILOAD, LIN);
-      mv.visitVarInsn(ALOAD, C);
-      mv.visitFieldInsn(GETFIELD, CPU, off, "[I");
+      mv.visitFieldInsn(GETFIELD, CPU, page, "[[B");
       mv.visitVarInsn(ILOAD, IDX);
-      mv.visitInsn(IALOAD);
-      mv.visitInsn(IADD);
+      mv.visitInsn(AALOAD);
+      mv.visitVarInsn(ILOAD, LIN);
+      iconst(0xFFF);
+      mv.visitInsn(IAND);
     }
 
     /**
@@ -1262,7 +1265,7 @@ final class Translator {
       Label done = new Label();
       flatSegment(seg, miss);
       tlbHit("rTag", 4, miss);
-      ramIndex("rOff");
+      ramIndex("rPage");
       mv.visitMethodInsn(INVOKEVIRTUAL, VAR_HANDLE, "get", "([BI)I", false);
       mv.visitJumpInsn(GOTO, done);
       mv.visitLabel(miss);
@@ -1291,7 +1294,7 @@ final class Translator {
       Label done = new Label();
       flatSegment(seg, miss);
       tlbHit("wTag", 4, miss);
-      ramIndex("wOff");
+      ramIndex("wPage");
       mv.visitVarInsn(ILOAD, V);
       mv.visitMethodInsn(INVOKEVIRTUAL, VAR_HANDLE, "set", "([BII)V", false);
       mv.visitJumpInsn(GOTO, done);
