@@ -17,7 +17,7 @@ import org.hospes.dom0.boot.BootException;
 import org.hospes.dom0.boot.loader.BootMode;
 import org.hospes.dom0.boot.loader.BootRequest;
 import org.hospes.dom0.boot.loader.KernelLoader;
-import org.hospes.dom0.boot.loader.KernelLoaders;
+import org.hospes.dom0.plugin.HostPlugins;
 import org.hospes.dom0.disk.DiskImage;
 import org.hospes.dom0.machine.RunResult;
 import org.hospes.dom0.toolstack.DiskSpec;
@@ -74,7 +74,7 @@ public final class SdkWorkloads {
     long t0 = System.nanoTime();
     Path disk = null;
     try {
-      KernelLoader loader = KernelLoaders.discovered().choose(w.loader(), mode, image);
+      KernelLoader loader = HostPlugins.classPath().kernelLoaders().choose(w.loader(), mode, image);
       LinuxIo.PhaseMarks marks = new LinuxIo.PhaseMarks(l -> BEGIN.matcher(l).find()
           ? new String[] {"disk", "begin"} : END.matcher(l).find() ? new String[] {"disk", "end"}
           : null);
