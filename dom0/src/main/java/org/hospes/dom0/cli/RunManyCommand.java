@@ -272,28 +272,20 @@ final class RunManyCommand implements Callable<Integer> {
 
   /** dom0's parameters from the file's {@code dom0 weight=W,cap=C} lines (the last wins). */
   static Dom0Settings readDom0Settings(Path file) throws IOException {
-    Dom0Settings s = Dom0Settings.DEFAULT;
-    List<String> lines = Files.readAllLines(file);
-    for (int i = 0; i < lines.size(); i++) {
-      String line = lines.get(i);
-      int hash = line.indexOf('#');
-      if (hash >= 0) {
-        line = line.substring(0, hash);
-      }
-      if (Dom0Settings.isDom0Line(line)) {
-        try {
-          s = Dom0Settings.parse(line, s);
-        } catch (DomainSpec.SpecException e) {
-          throw new DomainSpec.SpecException(file + ":" + (i + 1) + ": " + e.getMessage());
-        }
-      }
-    }
-    return s;
+    return lastSetting(file, Dom0Settings.DEFAULT, Dom0Settings::isDom0Line, Dom0Settings::parse);
   }
 
   /** The host's settings from the file's {@code host pcpus=N} line (the last wins). */
   static HostSettings readHostSettings(Path file) throws IOException {
-    HostSettings s = HostSettings.DEFAULT;
+    return lastSetting(file, HostSettings.DEFAULT, HostSettings::isHostLine,
+        (line, previous) -> HostSettings.parse(line));
+  }
+
+  /** A setting parsed from the matching lines of {@code file}, comments cut, errors at FILE:LINE. */
+  private static <T> T lastSetting(Path file, T initial,
+      java.util.function.Predicate<String> matches,
+      java.util.function.BiFunction<String, T, T> parse) throws IOException {
+    T s = initial;
     List<String> lines = Files.readAllLines(file);
     for (int i = 0; i < lines.size(); i++) {
       String line = lines.get(i);
@@ -301,9 +293,9 @@ final class RunManyCommand implements Callable<Integer> {
       if (hash >= 0) {
         line = line.substring(0, hash);
       }
-      if (HostSettings.isHostLine(line)) {
+      if (matches.test(line)) {
         try {
-          s = HostSettings.parse(line);
+          s = parse.apply(line, s);
         } catch (DomainSpec.SpecException e) {
           throw new DomainSpec.SpecException(file + ":" + (i + 1) + ": " + e.getMessage());
         }
