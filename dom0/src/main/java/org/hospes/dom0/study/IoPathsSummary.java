@@ -15,26 +15,26 @@ import java.util.Objects;
  * the guest, the hypervisor and dom0), the exits by reason, the run's host time; whether the
  * repetitions gave the same counts; and where the shape agrees with the published findings.
  */
-final class IoPathsSummary {
+public final class IoPathsSummary {
   private IoPathsSummary() {}
 
   /** One phase of one run, per MiB moved. */
-  record Row(String path, String mode, String phase, double mib, double exits, double ioreqs,
+  public record Row(String path, String mode, String phase, double mib, double exits, double ioreqs,
       double guestEvents, double dom0Events, double grantOps, double guestCycles,
       double hvCycles, double dom0Cycles, Map<String, Double> exitsByReason, long hostMillis) {
 
-    double totalCycles() {
+    public double totalCycles() {
       return guestCycles + hvCycles + dom0Cycles;
     }
 
     /** What the I/O path costs beyond the guest's own work: the hypervisor's and dom0's. */
-    double outsideGuest() {
+    public double outsideGuest() {
       return hvCycles + dom0Cycles;
     }
   }
 
   /** The rows of every first-repetition run that completed a phase, in the study's order. */
-  static List<Row> rows(List<RunRecord> records) {
+  public static List<Row> rows(List<RunRecord> records) {
     List<Row> rows = new ArrayList<>();
     for (RunRecord r : records) {
       StudySpec.Workload w = r.spec().workload();
