@@ -51,7 +51,9 @@ import org.hospes.x86.MemoryBus;
  * 0xFED00000 ({@link Hpet}; legacy replacement takes IRQ 0 from the PIT), the CMOS RTC at
  * 0x70/0x71 on IRQ 8 ({@link CmosRtc}, starting at a fixed date), a 16550 UART
  * on COM1 (IRQ 4), an i440FX PCI host bridge with the PIIX3 ISA bridge ({@link I440fx}, config
- * mechanism #1 at 0xCF8/0xCFC), QEMU's isa-debug-exit at port 0xF4 and QEMU's fw_cfg at 0x510/0x511.
+ * mechanism #1 at 0xCF8/0xCFC), QEMU's isa-debug-exit at port 0xF4 and QEMU's fw_cfg at 0x510/0x511;
+ * with {@link Builder#ideDisk} disks, the PIIX3's IDE function at 00:01.1 on the legacy IDE
+ * ports (IRQ 14 and 15), the same model dom0's device model serves an HVM domain with.
  * A Multiboot loader stands in for the boot loader, and the PIC and PIT are left as the
  * firmware leaves them ({@link BiosLeftState}: IRQ 0 at vector 8, 18.2 Hz).
  *
