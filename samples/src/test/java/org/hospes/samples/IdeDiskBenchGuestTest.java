@@ -155,6 +155,32 @@ class IdeDiskBenchGuestTest {
     assertThat(r.ide().aborted).isEqualTo(1);
   }
 
+  /** {@code hospes run --mode native --disk IMG}: the bare PC's IDE disk from the command line. */
+  @Test
+  @Timeout(value = 300, unit = TimeUnit.SECONDS)
+  void theRunCommandGivesTheBarePcItsIdeDisk() throws Exception {
+    Path img = blank("cli.img");
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int status = org.hospes.dom0.cli.HospesCli.newCommandLine(
+        new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8))
+        .execute("run", "--mode", "native", "--disk", img.toString(), elf().toString());
+    String text = out.toString(StandardCharsets.ISO_8859_1);
+    assertThat(status).as(text + err).isZero();
+    assertThat(text).contains("disk-bench: hda 2048 sectors").contains("disk-bench: ok, ");
+    assertThat(Files.readAllBytes(img)).isNotEqualTo(new byte[1 << 20]);
+    // A PV disk has no place on the bare PC.
+    err.reset();
+    status = org.hospes.dom0.cli.HospesCli.newCommandLine(
+        new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8))
+        .execute("run", "--mode", "native", "--disk", img + ",bus=xen", elf().toString());
+    assertThat(status).isEqualTo(2);
+    assertThat(err.toString(StandardCharsets.UTF_8))
+        .contains("native mode has only the PIIX3's IDE disks");
+  }
+
   private static String checksum(String text, String phase, int kib) {
     Matcher mt = Pattern.compile("disk-bench: " + phase + " " + kib
         + " KiB x \\d+: \\d+ KiB/s \\(virtual\\), checksum ([0-9a-f]{8})").matcher(text);
