@@ -1,12 +1,20 @@
 /*
- * disk-bench: sequential and random reads and writes of 4 KiB and 64 KiB blocks on xvda
- * through the SDK's blkfront, every block checked. A block's contents are a function of its
- * number and of how many times it was written (its generation), so any read can be checked
- * against a checksum computed without the disk. Throughput is in virtual time (the hypervisor's
- * clock), so the figures are the same on every run.
+ * disk-bench: sequential and random reads and writes of 4 KiB and 64 KiB blocks, every block
+ * checked, on one of two paths to the same workload:
+ *  - xen: xvda through the SDK's blkfront and dom0's blkback (pvh, pvhvm, pv, and hvm when the
+ *    toolstack offers a vbd);
+ *  - ide: the emulated IDE disk hda through the SDK's ATA driver (<hospes/ata.h>): the bare
+ *    PC's own controller in native, dom0's device model in hvm and hvm-shadow.
+ * By default the path is xen when the domain is offered a vbd for xvda, else ide; the command
+ * line's disk=xen or disk=ide chooses. A block's contents are a function of its number and of
+ * how many times it was written (its generation), so any read can be checked against a
+ * checksum computed without the disk. Throughput is in virtual time (the clock the cost model
+ * advances), so the figures are the same on every run.
  *
  *   ./hospes run --mode pvh --disk disk.img disk-bench.elf      (disk.img: 512 KiB or more)
+ *   ./hospes run --mode hvm --disk disk.img,bus=ide disk-bench.elf
  */
+#include <hospes/ata.h>
 #include <hospes/blkfront.h>
 #include <hospes/grant.h>
 #include <hospes/guest.h>
@@ -19,6 +27,8 @@
 #define RANDOM_OPS 16
 
 static struct blkfront bf;
+static struct ata_disk ata;
+static int use_ata;
 static uint8_t generation[REGION / 4096];
 static uint8_t *buf;
 
@@ -89,14 +99,18 @@ static uint32_t block(int write, uint32_t blk, uint32_t bs)
         for (uint32_t i = 0; i < bs / 4096; i++) {
             pattern(buf + i * 4096, first + i, 4096, generation[first + i]);
         }
-        int rc = blkfront_write(&bf, (uint64_t)blk * (bs / 512), buf, bs / 512);
-        if (rc != BLKIF_RSP_OKAY) {
+        uint64_t sector = (uint64_t)blk * (bs / 512);
+        int rc = use_ata ? ata_write(&ata, sector, buf, bs / 512)
+                         : blkfront_write(&bf, sector, buf, bs / 512);
+        if (rc != 0) {
             fail("write", rc);
         }
         return checksum(buf, bs);
     }
-    int rc = blkfront_read(&bf, (uint64_t)blk * (bs / 512), buf, bs / 512);
-    if (rc != BLKIF_RSP_OKAY) {
+    uint64_t sector = (uint64_t)blk * (bs / 512);
+    int rc = use_ata ? ata_read(&ata, sector, buf, bs / 512)
+                     : blkfront_read(&bf, sector, buf, bs / 512);
+    if (rc != 0) {
         fail("read", rc);
     }
     uint32_t got = checksum(buf, bs);
@@ -111,9 +125,34 @@ static uint32_t block(int write, uint32_t blk, uint32_t bs)
     return got;
 }
 
-int main(void)
+static int flush(void)
 {
-    guest_require_xen("disk-bench");
+    return use_ata ? ata_flush(&ata) : blkfront_flush(&bf);
+}
+
+/* The path from the command line (disk=xen or disk=ide), else xen if xvda's vbd is there. */
+static int choose_ata(void)
+{
+    const char *c = guest_cmdline();
+    for (const char *p = c; *p; p++) {
+        if ((p == c || p[-1] == ' ') && !strncmp(p, "disk=", 5)) {
+            if (!strncmp(p + 5, "ide", 3)) {
+                return 1;
+            }
+            if (!strncmp(p + 5, "xen", 3)) {
+                return 0;
+            }
+            fail("disk= (xen or ide)", 0);
+        }
+    }
+    char be[96];
+    return !guest_has_xen() || !xs_available()
+        || xs_read(XBT_NULL, "device/vbd/51712/backend", be, sizeof be) < 0;
+}
+
+static void open_xen(void)
+{
+    guest_require_xen("disk-bench (disk=xen)");
     if (!xs_available()) {
         fail("xenstore", 0);
     }
@@ -131,6 +170,30 @@ int main(void)
     if (bf.sectors * 512 < REGION || bf.readonly) {
         fail("a writable disk of 512 KiB or more", 0);
     }
+}
+
+static void open_ide(void)
+{
+    int rc = ata_open(&ata, 0);
+    if (rc != 0) {
+        fail("ata_open hda", rc);
+    }
+    printf("disk-bench: hda %u sectors of 512 bytes (ide, %s)\n", (uint32_t)ata.sectors,
+           ata.model);
+    if (ata.sectors * 512 < REGION) {
+        fail("a disk of 512 KiB or more", 0);
+    }
+}
+
+int main(void)
+{
+    use_ata = choose_ata();
+    if (use_ata) {
+        open_ide();
+    } else {
+        open_xen();
+    }
+    long rc;
     buf = page_alloc(16);
     static const uint32_t sizes[2] = { 4096, 65536 };
     for (int s = 0; s < 2; s++) {
@@ -141,7 +204,7 @@ int main(void)
         for (uint32_t b = 0; b < blocks; b++) {
             sum += block(1, b, bs);
         }
-        if ((rc = blkfront_flush(&bf)) != 0) {
+        if ((rc = flush()) != 0) {
             fail("flush", (int)rc);
         }
         report("seq write", bs, REGION, t0, sum);
@@ -156,7 +219,7 @@ int main(void)
         for (int i = 0; i < RANDOM_OPS; i++) {
             sum += block(1, next_random(blocks), bs);
         }
-        if ((rc = blkfront_flush(&bf)) != 0) {
+        if ((rc = flush()) != 0) {
             fail("flush", (int)rc);
         }
         report("rand write", bs, RANDOM_OPS * bs, t0, sum);
@@ -167,7 +230,11 @@ int main(void)
         }
         report("rand read", bs, RANDOM_OPS * bs, t0, sum);
     }
-    printf("disk-bench: ok, %u requests, %u events\n", bf.requests, bf.events);
-    blkfront_close(&bf);
+    if (use_ata) {
+        printf("disk-bench: ok, %u commands, %u status reads (ide)\n", ata.commands, ata.polls);
+    } else {
+        printf("disk-bench: ok, %u requests, %u events\n", bf.requests, bf.events);
+        blkfront_close(&bf);
+    }
     guest_shutdown(SHUTDOWN_poweroff);
 }

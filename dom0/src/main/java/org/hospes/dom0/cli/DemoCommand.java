@@ -73,6 +73,8 @@ final class DemoCommand implements Callable<Integer> {
   private static final List<String> STUDY_OPS = List.of("syscall", "in", "cr3", "pgfault",
       "ptemod");
   private static final List<String> STUDY_MODES = List.of("native", "hvm", "hvm-shadow");
+  /** The quick study's disk-bench: emulated IDE in hvm against blkfront in pvh. */
+  private static final List<String> DISK_MODES = List.of("hvm", "pvh");
 
   DemoCommand(CliStreams streams) {
     this.streams = streams;
@@ -153,12 +155,18 @@ final class DemoCommand implements Callable<Integer> {
   }
 
   /**
-   * The quick form of the default study: its nanobenchmark kernel in native, hvm and
-   * hvm-shadow under the default cost model, in virtual time, as cycles per op.
+   * The quick form of the default study under the default cost model, in virtual time: its
+   * nanobenchmark kernel in native, hvm and hvm-shadow, as cycles per op; and its disk-bench
+   * on a 1 MiB scratch disk over emulated IDE (hvm) and over blkfront (pvh), per MiB moved.
    */
   private int study(Path root) {
-    StudySpec quick = new StudySpec("demo", List.of(new StudySpec.Workload("nanobench",
-        "nanobench", "iters=1000", null, null)), STUDY_MODES, List.of(64), null,
+    List<String> modes = new java.util.ArrayList<>(STUDY_MODES);
+    modes.addAll(DISK_MODES.stream().filter(m -> !modes.contains(m)).toList());
+    StudySpec quick = new StudySpec("demo", List.of(
+        new StudySpec.Workload("nanobench", "nanobench", "iters=1000", null, null, null, null,
+            null, STUDY_MODES),
+        new StudySpec.Workload("disk-bench", null, null, null, null, List.of("disk-bench"),
+            null, 1, DISK_MODES)), modes, List.of(64), null,
         List.of("default"), null, 1, null).withDefaults();
     List<RunRecord> records;
     try {
@@ -183,18 +191,39 @@ final class DemoCommand implements Callable<Integer> {
       out.printf(Locale.ROOT, "%-9s", op);
       for (String mode : STUDY_MODES) {
         Double v = records.stream().filter(r -> r.spec().mode().equals(mode))
-            .map(RunRecord::nanobench).map((Map<String, Double> m) -> m.get(op))
+            .filter(r -> !r.nanobench().isEmpty()).map(RunRecord::nanobench).map((Map<String, Double> m) -> m.get(op))
             .filter(java.util.Objects::nonNull).findFirst().orElse(null);
         out.printf(Locale.ROOT, " %12s", v == null ? "-" : String.format(Locale.ROOT, "%,.0f", v));
       }
       out.println();
     }
+    List<RunRecord> nano = records.stream()
+        .filter(r -> r.spec().workload().name().equals("nanobench")).toList();
+    List<RunRecord> disk = records.stream()
+        .filter(r -> r.spec().workload().name().equals("disk-bench")).toList();
+    out.println();
+    out.println("Disk I/O, the same disk-bench per MiB moved: emulated IDE (hvm) against PV"
+        + " blkfront (pvh)");
+    out.printf(Locale.ROOT, "%-10s %-5s %9s %9s %9s %12s %12s %12s %12s%n", "path", "mode",
+        "exits", "ioreqs", "grant ops", "guest kcyc", "hyp kcyc", "dom0 kcyc", "total kcyc");
+    for (org.hospes.dom0.study.IoPathsSummary.Row r
+        : org.hospes.dom0.study.IoPathsSummary.rows(disk)) {
+      out.printf(Locale.ROOT, "%-10s %-5s %,9.0f %,9.0f %,9.0f %,12.0f %,12.0f %,12.0f %,12.0f%n",
+          r.path(), r.mode(), r.exits(), r.ioreqs(), r.grantOps(), r.guestCycles() / 1e3,
+          r.hvCycles() / 1e3, r.dom0Cycles() / 1e3, r.totalCycles() / 1e3);
+    }
     out.flush();
-    boolean complete = records.stream().allMatch(r -> !r.nanobench().isEmpty());
+    boolean complete = nano.stream().allMatch(r -> !r.nanobench().isEmpty());
     if (!complete) {
-      streams.error("a nanobenchmark run did not finish: " + records.stream()
+      streams.error("a nanobenchmark run did not finish: " + nano.stream()
           .filter(r -> r.nanobench().isEmpty()).map(r -> r.spec().mode() + " " + r.endReason())
           .toList());
+      return ExitStatus.INTERNAL_ERROR;
+    }
+    List<RunRecord> failed = disk.stream().filter(r -> r.exitStatus() != 0).toList();
+    if (!failed.isEmpty()) {
+      streams.error("a disk-bench run did not finish: " + failed.stream()
+          .map(r -> r.spec().mode() + " " + r.endReason()).toList());
       return ExitStatus.INTERNAL_ERROR;
     }
     return ExitStatus.HALTED;

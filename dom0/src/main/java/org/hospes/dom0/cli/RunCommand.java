@@ -163,9 +163,9 @@ final class RunCommand implements Callable<Integer> {
           + " pvhvm and pv: a PV disk served by dom0's blkback (xvda, xvdb, ...; in pvhvm"
           + " xvda..xvdd are also emulated IDE disks hda..hdd, which the guest's PV drivers"
           + " unplug, as under xl). bus=ide, the default"
-          + " in hvm and hvm-shadow: an emulated disk on the PIIX3's IDE controller (Linux's"
-          + " ata_piix; primary master, primary slave, secondary master, secondary slave; at"
-          + " most 4). bus=virtio (hvm modes): a virtio-blk PCI device (Linux: /dev/vda). xl's"
+          + " in hvm and hvm-shadow and the only bus in native: an emulated disk on the PIIX3's"
+          + " IDE controller (Linux's ata_piix, the SDK's ata.h; primary master, primary"
+          + " slave, secondary master, secondary slave; at most 4). bus=virtio (hvm modes): a virtio-blk PCI device (Linux: /dev/vda). xl's"
           + " keys vdev= (xvdX, or hda..hdd for IDE), access=, format=, target=,"
           + " specification=virtio and its positional form PATH,FORMAT,VDEV,ACCESS are accepted"
           + " too.")
@@ -527,18 +527,69 @@ final class RunCommand implements Callable<Integer> {
   }
 
   private int runNative(Boot boot, RunSession session) {
-    NativeMachine machine = nativeMachine(session);
+    java.util.List<org.hospes.dom0.disk.DiskImage> images = new java.util.ArrayList<>();
     try {
-      machine.load(boot.loader(), boot.image(), boot.kernel().toString(), boot.request());
-    } catch (BootException e) {
-      streams.error(boot.kernel() + ": " + e.getMessage());
-      return ExitStatus.USAGE;
+      String problem = openNativeDisks(images);
+      if (problem != null) {
+        streams.error(problem);
+        return ExitStatus.USAGE;
+      }
+      NativeMachine machine = nativeMachine(session, images);
+      try {
+        machine.load(boot.loader(), boot.image(), boot.kernel().toString(), boot.request());
+      } catch (BootException e) {
+        streams.error(boot.kernel() + ": " + e.getMessage());
+        return ExitStatus.USAGE;
+      }
+      return runLoaded(machine, boot.kernel());
+    } finally {
+      for (org.hospes.dom0.disk.DiskImage d : images) {
+        try {
+          d.close();
+        } catch (IOException e) {
+          streams.error("--disk: " + e.getMessage());
+        }
+      }
     }
-    return runLoaded(machine, boot.kernel());
+  }
+
+  /**
+   * The bare PC's disks: each --disk an IDE disk on its PIIX3 (hda, hdb, hdc, hdd in order),
+   * opened into {@code images}; a one-line problem (bus=xen or virtio: no hypervisor, no
+   * device model) or null.
+   */
+  private String openNativeDisks(java.util.List<org.hospes.dom0.disk.DiskImage> images) {
+    if (disks == null) {
+      return null;
+    }
+    if (disks.size() > org.hospes.dom0.devicemodel.ide.Piix3Ide.MAX_DISKS) {
+      return "--disk: at most 4 IDE disks (hda..hdd) in native mode";
+    }
+    for (int i = 0; i < disks.size(); i++) {
+      try {
+        org.hospes.dom0.toolstack.DiskSpec spec =
+            org.hospes.dom0.toolstack.DiskSpec.parse(disks.get(i), i, null);
+        if (spec.busFor(true) != org.hospes.dom0.toolstack.DiskSpec.Bus.IDE) {
+          return "--disk " + disks.get(i) + ": native mode has only the PIIX3's IDE disks"
+              + " (bus=ide): no hypervisor for a PV disk, no device model for virtio";
+        }
+        images.add(spec.open());
+      } catch (IllegalArgumentException | IOException e) {
+        return "--disk: " + e.getMessage();
+      }
+    }
+    return null;
   }
 
   private NativeMachine nativeMachine(RunSession session) {
-    NativeMachine machine = NativeMachine.builder()
+    return nativeMachine(session, java.util.List.of());
+  }
+
+  private NativeMachine nativeMachine(RunSession session,
+      java.util.List<org.hospes.dom0.disk.DiskImage> images) {
+    NativeMachine.Builder builder = NativeMachine.builder();
+    images.forEach(builder::ideDisk);
+    NativeMachine machine = builder
         .ramMiB(ramMiB)
         .costModel(HvmMachine.factory().costModel(host.costModelName()))
         .serialOut(session.guestOutput())

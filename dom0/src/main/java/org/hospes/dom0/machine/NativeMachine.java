@@ -51,7 +51,9 @@ import org.hospes.x86.MemoryBus;
  * 0xFED00000 ({@link Hpet}; legacy replacement takes IRQ 0 from the PIT), the CMOS RTC at
  * 0x70/0x71 on IRQ 8 ({@link CmosRtc}, starting at a fixed date), a 16550 UART
  * on COM1 (IRQ 4), an i440FX PCI host bridge with the PIIX3 ISA bridge ({@link I440fx}, config
- * mechanism #1 at 0xCF8/0xCFC), QEMU's isa-debug-exit at port 0xF4 and QEMU's fw_cfg at 0x510/0x511.
+ * mechanism #1 at 0xCF8/0xCFC), QEMU's isa-debug-exit at port 0xF4 and QEMU's fw_cfg at 0x510/0x511;
+ * with {@link Builder#ideDisk} disks, the PIIX3's IDE function at 00:01.1 on the legacy IDE
+ * ports (IRQ 14 and 15), the same model dom0's device model serves an HVM domain with.
  * A Multiboot loader stands in for the boot loader, and the PIC and PIT are left as the
  * firmware leaves them ({@link BiosLeftState}: IRQ 0 at vector 8, 18.2 Hz).
  *
@@ -114,6 +116,7 @@ public final class NativeMachine {
   private final PrintStream diagnostics;
   private final HostLink link;
   private final GuestOutputTail output;
+  private final org.hospes.dom0.devicemodel.ide.Piix3Ide ide;
 
   private State state = State.EMPTY;
   private String kernelName = "kernel";
@@ -154,6 +157,45 @@ public final class NativeMachine {
     cpu.setApicBaseMsr(lapic);
     interrupts = new CpuInterrupts(lapic, pic);
     cpu.setInterruptController(interrupts);
+    ide = b.disks.isEmpty() ? null : attachIde(b.disks);
+  }
+
+  /**
+   * The PIIX3's IDE function at 00:01.1 with {@code disks} at hda, hdb, hdc, hdd: its legacy
+   * ports on this machine's own bus (a port access costs what the cost model's native port
+   * access costs, as any other device's here), IRQ 14 and 15 on the PIC, and bus-master DMA
+   * straight into RAM. The BAR4 registers are not decoded (this bus has fixed ranges only), so
+   * a guest drives the disks by PIO here.
+   */
+  private org.hospes.dom0.devicemodel.ide.Piix3Ide attachIde(
+      java.util.List<org.hospes.dom0.disk.DiskImage> disks) {
+    org.hospes.dom0.devicemodel.GuestDma ram = new org.hospes.dom0.devicemodel.GuestDma() {
+      @Override
+      public void read(long gpa, byte[] dst, int off, int len) {
+        check(gpa, len);
+        memory.read(gpa, dst, off, len);
+      }
+
+      @Override
+      public void write(long gpa, byte[] src, int off, int len) {
+        check(gpa, len);
+        memory.write(gpa, src, off, len);
+      }
+
+      private void check(long gpa, int len) {
+        if (gpa < 0 || len < 0 || gpa + len > memory.ramSize()) {
+          throw new IllegalArgumentException(String.format("DMA of %d bytes at 0x%x", len, gpa));
+        }
+      }
+    };
+    org.hospes.dom0.devicemodel.ide.Piix3Ide c = new org.hospes.dom0.devicemodel.ide.Piix3Ide(
+        irq -> level -> pic.setLevel(irq, level), ram);
+    c.attach(pci, io::register);
+    for (int i = 0; i < disks.size(); i++) {
+      c.attachDisk(i, new org.hospes.dom0.devicemodel.ide.AtaDrive(disks.get(i),
+          String.format("HOSPES%04d%d", 0, i), "HOSPES HARDDISK"));
+    }
+    return c;
   }
 
   public static Builder builder() {
@@ -168,8 +210,21 @@ public final class NativeMachine {
     private BiFunction<MemoryBus, IoBus, Cpu> cpuFactory = Cpu::new;
     private CostModel costModel = new DefaultCostModel();
     private HostLink link = HostLink.NONE;
+    private final java.util.List<org.hospes.dom0.disk.DiskImage> disks =
+        new java.util.ArrayList<>();
 
     private Builder() {}
+
+    /**
+     * Adds an IDE disk on the PIIX3's IDE function: the first at hda (primary master), then
+     * hdb, hdc, hdd. The machine does not close the image.
+     */
+    public Builder ideDisk(org.hospes.dom0.disk.DiskImage image) {
+      Preconditions.checkArgument(disks.size() < org.hospes.dom0.devicemodel.ide.Piix3Ide
+          .MAX_DISKS, "at most 4 IDE disks (hda..hdd)");
+      disks.add(Objects.requireNonNull(image));
+      return this;
+    }
 
     /** Input for COM1 and stop requests from the host, between slices. */
     public Builder hostLink(HostLink link) {
@@ -236,6 +291,7 @@ public final class NativeMachine {
     kernelName = name;
     // A boot loader runs after the firmware: the PIC and PIT are as SeaBIOS leaves them.
     BiosLeftState.apply(io);
+    firmwarePci();
     state = State.LOADED;
     return loaded;
   }
@@ -271,8 +327,19 @@ public final class NativeMachine {
     BootedKernel loaded = loader.load(image, request, bootTarget());
     kernelName = name;
     BiosLeftState.apply(io);
+    firmwarePci();
     state = State.LOADED;
     return loaded;
+  }
+
+  /**
+   * With a PCI device besides the bridges (the IDE function), the bus as firmware leaves it
+   * when no BIOS runs ({@link org.hospes.dom0.devicemodel.pci.PciFirmware}): I/O decoding on.
+   */
+  private void firmwarePci() {
+    if (ide != null) {
+      org.hospes.dom0.devicemodel.pci.PciFirmware.program(pci, io);
+    }
   }
 
   private BootTarget bootTarget() {
@@ -458,6 +525,11 @@ public final class NativeMachine {
   /** The HPET. */
   public Hpet hpet() {
     return hpet;
+  }
+
+  /** The IDE controller of the {@link Builder#ideDisk} disks, or null without disks. */
+  public org.hospes.dom0.devicemodel.ide.Piix3Ide ide() {
+    return ide;
   }
 
   /** The PCI host bridge (configuration mechanism #1). */

@@ -19,6 +19,7 @@ import org.hospes.dom0.boot.loader.BootRequest;
 import org.hospes.dom0.boot.loader.KernelLoader;
 import org.hospes.dom0.plugin.HostPlugins;
 import org.hospes.dom0.disk.DiskImage;
+import org.hospes.dom0.machine.NativeMachine;
 import org.hospes.dom0.machine.RunResult;
 import org.hospes.dom0.toolstack.DiskSpec;
 import org.hospes.dom0.toolstack.HvmMachine;
@@ -27,17 +28,23 @@ import org.hospes.dom0.toolstack.HvmMachine;
  * The study workloads that are guest SDK programs: built once with the SDK's Makefile into its
  * one image, which boots in every mode (a Multiboot header for native, the PVH note for pvh,
  * hvm, hvm-shadow and pvhvm, the classic PV notes for pv). A workload with a {@code disk} gets
- * a zeroed scratch disk as its xvda, served by dom0's blkback (a PV disk, so native is skipped);
- * a program that reports as the disk-bench sample does (its {@code disk-bench: xvda} line
- * begins the disk phase, {@code disk-bench: ok} ends it, and each {@code seq|rand write|read N
- * KiB x M} line moved N x M KiB) gets the phase's counters as {@code disk.*} and the bytes as
- * {@code disk.bytes}, for the summary's I/O paths table beside Linux's.
+ * a zeroed scratch disk: in pvh, pvhvm and pv its xvda, served by dom0's blkback (a PV disk);
+ * in native, hvm and hvm-shadow its hda, an emulated IDE disk on the PIIX3 (the bare PC's own
+ * controller in native, dom0's device model through ioreqs in hvm), which the SDK's ATA driver
+ * drives when no vbd is offered. A program that reports as the disk-bench sample does (its
+ * {@code disk-bench: xvda} or {@code disk-bench: hda} line begins the disk phase, {@code
+ * disk-bench: ok} ends it, and each {@code seq|rand write|read N KiB x M} line moved N x M KiB)
+ * gets the phase's counters as {@code disk.*}, the bytes as {@code disk.bytes} and, on the IDE
+ * path, {@code disk.ide = 1}, for the summary's I/O paths table beside Linux's.
  */
 public final class SdkWorkloads {
   /** The I/O path name of an SDK program's PV disk in the I/O table. */
   public static final String DISK_PATH = "xen (sdk)";
+  /** The I/O path name of an SDK program's emulated IDE disk in the I/O table. */
+  public static final String IDE_PATH = "ide (sdk)";
 
-  private static final Pattern BEGIN = Pattern.compile("^disk-bench: xvda ");
+  private static final Pattern BEGIN = Pattern.compile("^disk-bench: (?:xvda|hda) ");
+  private static final Pattern IDE_BEGIN = Pattern.compile("(?m)^disk-bench: hda ");
   private static final Pattern END = Pattern.compile("^disk-bench: ok");
   private static final Pattern MOVED = Pattern.compile(
       "disk-bench: (?:seq|rand) (?:write|read) (\\d+) KiB x (\\d+):");
@@ -67,10 +74,6 @@ public final class SdkWorkloads {
   static RunRecord runWithDisk(RunSpec spec, byte[] image, long max) {
     BootMode mode = BootMode.byName(spec.mode()).orElseThrow();
     StudySpec.Workload w = spec.workload();
-    if (mode == BootMode.NATIVE) {
-      return new RunRecord(spec, 2, RunRecord.SKIPPED + "the scratch disk is a PV disk"
-          + " (blkback), and native has no hypervisor", Map.of(), Map.of());
-    }
     long t0 = System.nanoTime();
     Path disk = null;
     try {
@@ -80,17 +83,33 @@ public final class SdkWorkloads {
           : null);
       PrintStream diag = new PrintStream(OutputStream.nullOutputStream(), true,
           StandardCharsets.UTF_8);
-      HvmMachine m = HvmMachine.create(mode.domainMode(), spec.ramMiB(), marks, diag,
-          HvmMachine.factory(), spec.scheduler(), spec.costModel());
-      marks.snapshot = () -> StudyRun.hvCounters(m.hypervisor(), m.domain());
       disk = LinuxIo.scratchDisk("hospes-sdk-disk-", (long) w.disk() << 20);
-      DiskSpec ds = DiskSpec.parse(disk + ",format=raw,vdev=xvda,bus=xen", 0, null);
-      DiskImage d = ds.open();
-      m.addDisk(ds, d);
-      m.load(loader, image, w.name(), new BootRequest(w.cmdline(), List.of()), null);
-      RunResult r = m.run(max);
-      d.close();
-      Map<String, Long> counters = StudyRun.hvCounters(m.hypervisor(), m.domain());
+      RunResult r;
+      Map<String, Long> counters;
+      boolean emulated = mode == BootMode.NATIVE || mode == BootMode.HVM
+          || mode == BootMode.HVM_SHADOW;
+      DiskSpec ds = DiskSpec.parse(disk + ",format=raw," + (emulated ? "vdev=hda,bus=ide"
+          : "vdev=xvda,bus=xen"), 0, null);
+      try (DiskImage d = ds.open()) {
+        if (mode == BootMode.NATIVE) {
+          // The bare PC: the disk on its own PIIX3 IDE, no hypervisor and no dom0.
+          NativeMachine m = NativeMachine.builder().ramMiB(spec.ramMiB())
+              .costModel(HvmMachine.factory().costModel(spec.costModel()))
+              .serialOut(marks).diagnostics(diag).ideDisk(d).build();
+          marks.snapshot = () -> nativePhaseCounters(m);
+          m.load(loader, image, w.name(), new BootRequest(w.cmdline(), List.of()));
+          r = m.run(max);
+          counters = nativePhaseCounters(m);
+        } else {
+          HvmMachine m = HvmMachine.create(mode.domainMode(), spec.ramMiB(), marks, diag,
+              HvmMachine.factory(), spec.scheduler(), spec.costModel());
+          marks.snapshot = () -> StudyRun.hvCounters(m.hypervisor(), m.domain());
+          m.addDisk(ds, d);
+          m.load(loader, image, w.name(), new BootRequest(w.cmdline(), List.of()), null);
+          r = m.run(max);
+          counters = StudyRun.hvCounters(m.hypervisor(), m.domain());
+        }
+      }
       Map<String, Long> phase = marks.phase("disk");
       counters.putAll(phase);
       long kib = 0;
@@ -100,6 +119,9 @@ public final class SdkWorkloads {
       }
       if (!phase.isEmpty() && kib > 0) {
         counters.put("disk.bytes", kib << 10);
+        if (IDE_BEGIN.matcher(marks.text()).find()) {
+          counters.put("disk.ide", 1L);
+        }
       }
       return new RunRecord(spec, r.exitStatus(), r.reason(), counters, Map.of(),
           (System.nanoTime() - t0) / 1_000_000);
@@ -108,6 +130,16 @@ public final class SdkWorkloads {
     } finally {
       LinuxIo.deleteScratch(disk);
     }
+  }
+
+  /**
+   * The bare machine's counters, with its modelled cycles also as the guest's own execution:
+   * without a hypervisor or dom0 every cycle (port accesses included) is the guest's.
+   */
+  private static Map<String, Long> nativePhaseCounters(NativeMachine m) {
+    Map<String, Long> c = StudyRun.nativeCounters(m);
+    c.put("guest_execution_cycles", c.get("guest_cycles"));
+    return c;
   }
 
   /** A source file (relative to the study file), or the C files of sample samples/guests/NAME. */

@@ -75,6 +75,7 @@ final class StudyHtml {
     }
     h.append("</table>\n");
     nanobench(h, records);
+    ioPaths(h, records);
     h.append("</body>\n</html>\n");
     return h.toString();
   }
@@ -108,6 +109,37 @@ final class StudyHtml {
     }
     h.append("</table>\n<h3>Where Hospes agrees and where not</h3>\n<ul>\n");
     for (String line : StudyReport.findings(byMode).split("\n")) {
+      if (line.startsWith("- ")) {
+        h.append("<li>").append(esc(line.substring(2)).replaceAll("\\*\\*(.+?)\\*\\*",
+            "<strong>$1</strong>")).append("</li>\n");
+      }
+    }
+    h.append("</ul>\n");
+  }
+
+  /** The I/O paths per MiB and their findings, as the summary has them. */
+  private static void ioPaths(StringBuilder h, List<RunRecord> records) {
+    List<IoPathsSummary.Row> rows = IoPathsSummary.rows(records);
+    if (rows.isEmpty()) {
+      return;
+    }
+    h.append("<h2>I/O paths (per MiB moved)</h2>\n<table>\n<tr><th>path</th><th>mode</th>"
+        + "<th>phase</th><th>MiB</th><th>exits</th><th>ioreqs</th><th>events</th>"
+        + "<th>grant ops</th><th>guest kcycles</th><th>hypervisor kcycles</th>"
+        + "<th>dom0 kcycles</th><th>total kcycles</th></tr>\n");
+    for (IoPathsSummary.Row r : rows) {
+      h.append("<tr><td>").append(esc(r.path())).append("</td><td>").append(esc(r.mode()))
+          .append("</td><td>").append(esc(r.phase())).append("</td>");
+      for (double v : new double[] {r.mib(), r.exits(), r.ioreqs(),
+          r.guestEvents() + r.dom0Events(), r.grantOps(), r.guestCycles() / 1e3,
+          r.hvCycles() / 1e3, r.dom0Cycles() / 1e3, r.totalCycles() / 1e3}) {
+        h.append("<td class=\"n\">").append(String.format(Locale.ROOT, v >= 100 ? "%,.0f"
+            : "%.2f", v)).append("</td>");
+      }
+      h.append("</tr>\n");
+    }
+    h.append("</table>\n<h3>Where Hospes agrees and where not (I/O)</h3>\n<ul>\n");
+    for (String line : IoPathsSummary.findings(rows).split("\n")) {
       if (line.startsWith("- ")) {
         h.append("<li>").append(esc(line.substring(2)).replaceAll("\\*\\*(.+?)\\*\\*",
             "<strong>$1</strong>")).append("</li>\n");

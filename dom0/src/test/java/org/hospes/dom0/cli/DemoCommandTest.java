@@ -93,6 +93,19 @@ class DemoCommandTest {
         });
     assertThat(ops).containsOnlyKeys("syscall", "in", "cr3", "pgfault", "ptemod");
     assertThat(ops.get("ptemod")[2]).isGreaterThan(100 * ops.get("ptemod")[1]);
+    // And the disk: the same disk-bench over emulated IDE (hvm) and blkfront (pvh), per MiB;
+    // the emulated path takes far more exits and cycles outside the guest.
+    assertThat(out).contains("Disk I/O, the same disk-bench per MiB moved");
+    java.util.Map<String, double[]> disk = new java.util.HashMap<>();
+    out.lines().filter(l -> l.matches("(ide|xen) \\(sdk\\) +(hvm|pvh)( +[0-9,]+){7}"))
+        .forEach(l -> {
+          String[] f = l.replace(",", "").split(" +");
+          disk.put(f[0], new double[] {Double.parseDouble(f[3]), Double.parseDouble(f[7])
+              + Double.parseDouble(f[8])});
+        });
+    assertThat(disk).containsOnlyKeys("ide", "xen");
+    assertThat(disk.get("ide")[0]).isGreaterThan(5 * disk.get("xen")[0]);
+    assertThat(disk.get("ide")[1]).isGreaterThan(5 * disk.get("xen")[1]);
     assertThat(stderr().lines()).allMatch(l -> l.startsWith("study: ["), "study progress only");
   }
 

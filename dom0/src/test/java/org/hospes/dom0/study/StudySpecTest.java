@@ -80,12 +80,13 @@ class StudySpecTest {
     StudySpec.Workload cpu = s.workloads().get(1);
     assertThat(cpu.isSdk()).isTrue();
     assertThat(s.modes()).allMatch(cpu::runsIn);
-    // PV I/O without Linux: disk-bench on a scratch disk in pvhvm, pvh and pv.
+    // Disk I/O without Linux: disk-bench on a scratch disk in every mode, over emulated IDE in
+    // native, hvm and hvm-shadow and over blkfront in pvhvm, pvh and pv.
     StudySpec.Workload disk = s.workloads().get(2);
     assertThat(disk.disk()).isEqualTo(1);
-    assertThat(disk.modes()).containsExactly("pvhvm", "pvh", "pv");
+    assertThat(s.modes()).allMatch(disk::runsIn);
     // The nanobenchmarks are ring-0 operations of a Multiboot kernel.
     assertThat(s.workloads().get(0).modes()).containsExactly("native", "hvm", "hvm-shadow");
-    assertThat(s.runs()).hasSize((3 + 6 + 3) * 2);
+    assertThat(s.runs()).hasSize((3 + 6 + 6) * 2);
   }
 }

@@ -479,9 +479,16 @@ public final class HvmExitHandler {
     boolean in = (qual & VmxControls.IO_QUAL_IN) != 0;
     PortAccess access = new PortAccess(v, platform);
     if ((qual & VmxControls.IO_QUAL_STRING) != 0) {
+      // A string instruction moves every element through the one port in DX, so the bus
+      // needs that port alone (a table of the whole port space per exit cost more host time
+      // than the transfer).
       IoBus bus = new IoBus();
-      bus.register(0, 0x10000, access);
+      bus.register(port, 1, access);
+      int pointer = in ? Cpu.EDI : Cpu.ESI;
+      int first = cpu.reg(pointer);
+      access.batched = true;
       int x = cpu.emulateStringIo(bus);
+      access.chargeBatch(first, cpu.reg(pointer));
       if (v.domain().shadow() != null && ShadowControl.isPageFaultExit(v.vmcs(), x)) {
         // The memory side needs a shadow entry (or faults in the guest): the instruction
         // restarts from its current state.
@@ -571,6 +578,14 @@ public final class HvmExitHandler {
     private final Vcpu v;
     private final HvmPlatform platform;
     long extraCycles;
+    /**
+     * A string instruction's elements: Xen's emulator hands them to the device model as one
+     * ioreq per page of the guest's buffer (hvmemul_rep_ins/outs: an ioreq with {@code count}
+     * elements and {@code data_is_ptr}, the reps clamped to the page), and the device model
+     * loops over them. So they are counted here and charged by {@link #chargeBatch}.
+     */
+    boolean batched;
+    private long elements;
 
     PortAccess(Vcpu v, HvmPlatform platform) {
       this.v = v;
@@ -587,8 +602,12 @@ public final class HvmExitHandler {
       if (server == null || !server.claimsPort(port)) {
         return size == 4 ? -1 : (1 << (8 * size)) - 1;
       }
-      v.counters().ioreqs++;
-      extraCycles += cost.ioreq();
+      if (batched) {
+        elements++;
+      } else {
+        v.counters().ioreqs++;
+        extraCycles += cost.ioreq();
+      }
       return (int) server.handle(d.domid(), new Ioreq(Ioreq.Type.PIO, port, size, false, 0));
     }
 
@@ -603,10 +622,30 @@ public final class HvmExitHandler {
       if (server == null || !server.claimsPort(port)) {
         return;
       }
-      v.counters().ioreqs++;
-      extraCycles += cost.ioreq();
+      if (batched) {
+        elements++;
+      } else {
+        v.counters().ioreqs++;
+        extraCycles += cost.ioreq();
+      }
       server.handle(d.domid(), new Ioreq(Ioreq.Type.PIO, port, size, true,
           value & 0xFFFF_FFFFL));
+    }
+
+    /**
+     * Charges the string instruction's device-model elements as ioreqs: one per page its
+     * buffer pointer crossed from {@code first} to {@code last} (exclusive; either direction).
+     */
+    void chargeBatch(int first, int last) {
+      if (elements == 0) {
+        return;
+      }
+      long lo = Math.min(first & 0xFFFF_FFFFL, last & 0xFFFF_FFFFL);
+      long hi = Math.max(first & 0xFFFF_FFFFL, last & 0xFFFF_FFFFL);
+      long pages = hi == lo ? 1 : ((hi - 1) >>> 12) - (lo >>> 12) + 1;
+      v.counters().ioreqs += pages;
+      extraCycles += pages * cost.ioreq();
+      elements = 0;
     }
   }
 }

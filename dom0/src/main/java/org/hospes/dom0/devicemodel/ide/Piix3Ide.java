@@ -37,14 +37,28 @@ public final class Piix3Ide {
   private final PciFunction function;
   private final IdeChannel[] channels = new IdeChannel[2];
 
+  /** Where a machine puts a legacy device's fixed ports ({@code IoBus::register} fits). */
+  @FunctionalInterface
+  public interface Ports {
+    void register(int first, int count, PortDevice device);
+  }
+
   /**
    * A controller whose channels interrupt through {@code model}'s ISA IRQs and reach memory
    * through {@code dma}; {@link #attach} puts it on the model's bus and ports.
    */
   public Piix3Ide(HvmDeviceModel model, GuestDma dma) {
+    this(irq -> level -> model.interrupts().setIsaIrqLevel(irq, level), dma);
+  }
+
+  /**
+   * A controller whose channel {@code c} drives the line {@code isaIrq.apply(IRQ[c])} (the bare
+   * native machine wires it to its PIC) and reaches memory through {@code dma}.
+   */
+  public Piix3Ide(java.util.function.IntFunction<org.hospes.dom0.devicemodel.IrqLine> isaIrq,
+      GuestDma dma) {
     for (int c = 0; c < 2; c++) {
-      int irq = IRQ[c];
-      channels[c] = new IdeChannel(level -> model.interrupts().setIsaIrqLevel(irq, level), dma);
+      channels[c] = new IdeChannel(isaIrq.apply(IRQ[c]), dma);
     }
     function = new PciFunction("PIIX3 IDE", 0x8086, DEVICE_ID, 0x00, CLASS_IDE, 0x00)
         .ioBar(BUS_MASTER_BAR, 16, new PortDevice() {
@@ -65,11 +79,19 @@ public final class Piix3Ide {
 
   /** Puts the function at 00:01.1 and claims the legacy ports of both channels. */
   public void attach(HvmDeviceModel model) {
-    model.pci().attach(SLOT, FUNCTION, function);
+    attach(model.pci(), model::registerPorts);
+  }
+
+  /**
+   * Puts the function at 00:01.1 of {@code pci} and the legacy ports of both channels on
+   * {@code ports} (the native machine's own bus: no device model in between).
+   */
+  public void attach(org.hospes.dom0.devicemodel.pci.PciHostBridge pci, Ports ports) {
+    pci.attach(SLOT, FUNCTION, function);
     for (int c = 0; c < 2; c++) {
       int ch = c;
       int base = COMMAND_BLOCK[c];
-      model.registerPorts(base, 8, new PortDevice() {
+      ports.register(base, 8, new PortDevice() {
         @Override
         public int in(int port, int size) {
           return decodes(ch) ? channels[ch].readRegister(port - base, size) : floating(size);
@@ -82,7 +104,7 @@ public final class Piix3Ide {
           }
         }
       });
-      model.registerPorts(CONTROL_BLOCK[c], 1, new PortDevice() {
+      ports.register(CONTROL_BLOCK[c], 1, new PortDevice() {
         @Override
         public int in(int port, int size) {
           return decodes(ch) ? channels[ch].readAltStatus() : floating(size);
