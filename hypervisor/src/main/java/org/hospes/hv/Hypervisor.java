@@ -870,6 +870,7 @@ public final class Hypervisor {
    * the domain drops its cached translations (grant map and unmap).
    */
   public void setPhysmap(Domain d, long gfn, long mfn, boolean writable) {
+    d.physmapChanged();
     if (mfn == P2m.INVALID) {
       d.p2m().set(gfn, P2m.INVALID);
       if (d.ept() != null) {

@@ -25,7 +25,6 @@ import org.hospes.dom0.toolstack.DiskSpec;
 import org.hospes.dom0.toolstack.HvmMachine;
 import org.hospes.dom0.toolstack.VifSpec;
 import org.hospes.hv.domain.DomainMode;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -42,7 +41,6 @@ import org.junit.jupiter.api.io.TempDir;
  * {@link #normalise} rewrites, each for a reason found and written there. Afterwards
  * {@code e2fsck -fn} finds both images clean and debugfs reads what each driver wrote.
  */
-@Disabled("hvm-shadow soft-locks at the first TCP connect of the full identity set-up (chacha_permute in get_random_bytes, ~60 s of virtual time); issue 13 keeps it open until that is found")
 @Tag("linux-long")
 class DebianLinuxIdentityTest {
   static final int FETCH = 1 << 20;

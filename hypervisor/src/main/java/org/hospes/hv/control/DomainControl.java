@@ -259,6 +259,16 @@ public final class DomainControl {
     return ForeignPage.foreign(this, domid, gfn, mfn, hv.machineMemory());
   }
 
+  /**
+   * Domain {@code domid}'s P2M change count ({@link Domain#physmapChanges()}; XSM_TARGET): a
+   * device model that keeps guest memory mapped (QEMU's map cache) drops its mappings when it
+   * moves, as QEMU does on Xen's IOREQ_TYPE_INVALIDATE after a decrease_reservation.
+   */
+  public long physmapChanges(int domid) {
+    checkTarget(domid, "watch the physmap of");
+    return guest(domid).physmapChanges();
+  }
+
   void unmapped() {
     foreignUnmaps++;
     liveForeignMaps--;

@@ -41,6 +41,8 @@ public final class Domain {
   private final long[] hvmParams = new long[org.hospes.abi.HvmOp.NR_PARAMS];
   /** Guest-physical address of the installed hypercall page, or -1. */
   private long hypercallPage = -1;
+  /** Changes of the P2M since the domain was built ({@link #physmapChanges()}). */
+  private long physmapChanges;
   private String endReason = "";
   private int exitStatus = -1;
   /** The PV vCPU state of a classic PV domain, else null. */
@@ -206,6 +208,19 @@ public final class Domain {
 
   public void setPvTime(org.hospes.hv.time.PvTime pvTime) {
     this.pvTime = pvTime;
+  }
+
+  /**
+   * How many times an existing guest-physical frame was remapped or removed (ballooning, grant
+   * and shared_info mappings): a device model's cached mappings of the domain's memory are
+   * stale when this has moved (Xen sends its ioreq servers an invalidate request then).
+   */
+  public long physmapChanges() {
+    return physmapChanges;
+  }
+
+  public void physmapChanged() {
+    physmapChanges++;
   }
 
   /** Machine frame of the domain's shared_info page. */

@@ -51,6 +51,19 @@ import org.hospes.x86.MemoryBus;
  * shadows never go stale; guest INVLPG and CR3 loads only flush, never resynchronize. PAE PDPTEs
  * are read at CR3 load (as the processor caches them), so PDPT pages need no tracking.
  *
+ * <h2>Letting go</h2>
+ * A tracked page stops being tracked, as Xen's shadow code stops shadowing a guest frame, when:
+ * <ul>
+ *   <li>nothing derives from it any more: it is written and none of its uses still holds
+ *       ({@link #stillShadowed}; Xen's shadows are reference-counted, so the shadow of a table
+ *       the guest unlinked is freed and the frame is an ordinary page again). Without this a
+ *       freed table reused as a kernel stack traps every push until its old root goes;
+ *   <li>Xen's early unshadow: two zero entries written in a row with no other page fault of
+ *       the vCPU in between ({@link #earlyUnshadowCheck});
+ *   <li>a user-mode write to it (Xen does not emulate those and unshadows instead).
+ * </ul>
+ * The last two drop what can be dropped; a root a vCPU runs on keeps its page directory tracked.
+ *
  * <h2>Roots</h2>
  * One shadow root per guest CR3 and paging mode (CR0.PG/WP, CR4.PSE/PAE, EFER.NXE), cached
  * (least recently used first out, at most {@link #MAX_ROOTS}) and shared by every vCPU of the
@@ -110,22 +123,18 @@ public final class ShadowPager {
 
   private record Use(Root root, int role, int linBase) {}
 
+  /**
+   * A guest page the fill walk read as a table: its snapshot, and the uses that derived shadow
+   * entries from it. A use outlives its derivation (the guest rewrites the PDE that pointed at a
+   * page table, or the PDPT that named a page directory, and later frees and reuses the frame):
+   * {@link #stillShadowed} prunes such uses when the page is written, and a page left without
+   * one is no longer a page table (Xen frees a shadow when its last reference goes, and the
+   * guest frame stops being one; see "Letting go" in the class comment).
+   */
   private static final class Tracked {
     final byte[] snapshot = new byte[4096];
     final Set<Use> uses = new HashSet<>();
-    /** Writes trapped since a fill walk last read the page as a table ({@link #UNSHADOW_WRITES}). */
-    int writesSinceWalk;
   }
-
-  /**
-   * A tracked page table written this many times with no fill walk reading it in between stops
-   * being tracked (Xen's shadow code unshadows such pages too): it most likely is no longer a
-   * page table but a freed frame reused for data, a kernel stack say, every write to which
-   * would otherwise cost a fault, a single step and a resynchronization. The shadow entries
-   * derived from it are dropped, so if it still is a table the next walk through it tracks it
-   * again. Only leaf tables are let go; a page directory stays tracked while a root uses it.
-   */
-  static final int UNSHADOW_WRITES = 64;
 
   private record Pending(Root root, int lin, long gfn) {}
 
@@ -153,6 +162,12 @@ public final class ShadowPager {
     boolean vm86;
     Root current;
     final List<Pending> pending = new ArrayList<>();
+    /**
+     * The page table this vCPU's last stepped write wrote a zero entry to, or -1: Xen's
+     * last_emulated_mfn_for_unshadow ({@link #earlyUnshadowCheck}). Any other page fault of
+     * the vCPU resets it.
+     */
+    long lastZeroWrite = -1;
   }
 
   private static final Tlb NO_TLB = new Tlb() {
@@ -179,8 +194,16 @@ public final class ShadowPager {
   public long hiddenFaults;
   public long guestFaults;
   public long tableWrites;
-  /** Page tables let go of after {@link #UNSHADOW_WRITES} writes without a walk. */
+  /**
+   * Page tables unshadowed by Xen's heuristics: two zero entries written in a row (process
+   * teardown), or a user-mode write ({@link #earlyUnshadowCheck}, {@link #unshadow}).
+   */
   public long unshadowed;
+  /**
+   * Written frames that were no longer page tables: every use that had derived shadow entries
+   * from them was gone (the guest had unlinked them), so they stopped being tracked.
+   */
+  public long released;
   /** Faults on pages with no RAM behind them, handed to MMIO emulation. */
   public long mmioFaults;
 
@@ -409,6 +432,8 @@ public final class ShadowPager {
     boolean user = (err & PF_U) != 0;
     int code = guestWalk(lin, write, user);
     if (code >= 0) {
+      // A fault of another kind between two zero writes: not a teardown (Xen resets too).
+      c.lastZeroWrite = -1;
       guestFaults++;
       return code;
     }
@@ -416,7 +441,6 @@ public final class ShadowPager {
     for (int k = 0; k < wTableCount; k++) {
       Tracked t = track(wTables[k]);
       t.uses.add(new Use(c.current, wRoles[k], wBases[k]));
-      t.writesSinceWalk = 0;
     }
     long gfn = wGpa >>> 12;
     long mfn = p2m.lookup(gfn);
@@ -436,6 +460,7 @@ public final class ShadowPager {
       // shadow entry ever maps the page, so each access comes back to the hypervisor.
       setShadowPte(c.current, lin, 0);
       c.tlb.invalidatePage(lin);
+      c.lastZeroWrite = -1;
       mmioGpa = wGpa | (lin & 0xFFF);
       mmioWritable = writable;
       mmioUser = us != 0;
@@ -447,7 +472,15 @@ public final class ShadowPager {
     int pte = (int) (mfn << 12) | P | us;
     if (write && !readOnlyFrame) {
       Tracked t = tracked.get(gfn);
-      if (t != null && ++t.writesSinceWalk > UNSHADOW_WRITES && onlyLeafUses(t)) {
+      if (t != null && !stillShadowed(gfn, t)) {
+        // Nothing derives from it any more: a freed table reused as data (a kernel stack,
+        // say), written like any other page from now on.
+        tracked.remove(gfn);
+        released++;
+      } else if (t != null && user) {
+        // Xen does not emulate user-mode writes to page tables: it takes them as a hint that
+        // the page no longer is one and unshadows it (sh_page_fault). What a current root
+        // still derives from it stays (see unshadow).
         unshadow(gfn, t);
       }
     }
@@ -468,6 +501,7 @@ public final class ShadowPager {
     }
     setShadowPte(c.current, lin, pte);
     c.tlb.invalidatePage(lin);
+    c.lastZeroWrite = -1;
     return FIXED;
   }
 
@@ -491,11 +525,44 @@ public final class ShadowPager {
     if (c.pending.stream().anyMatch(p -> p.gfn < 0)) {
       machine.write(scratchMfn << 12, ones, 0, 4096);
     }
+    List<Pending> done = List.copyOf(c.pending);
     c.pending.clear();
     for (long gfn : written) {
       resync(gfn);
     }
+    for (Pending p : done) {
+      if (p.gfn >= 0) {
+        earlyUnshadowCheck(p.gfn, p.lin);
+      }
+    }
     flushAll();
+  }
+
+  /**
+   * Xen's early unshadow (shadow/multi.c, check_for_early_unshadow, SHOPT_EARLY_UNSHADOW): two
+   * emulated writes in a row of a zero entry (at least 4 bytes, aligned to the guest's entry
+   * size) to the same page table, with no other page fault of the vCPU in between, look like a
+   * process's tables being torn down, so the page is unshadowed rather than trapping every
+   * entry. A zero written at an unaligned address neither counts nor resets (a REP MOVSD of
+   * zeros over PAE entries), anything else resets. A domain that never made the "pagetable
+   * dying" hypercall (an HVM guest that is not Xen-aware) unshadows tables of every level this
+   * way. The written value is read back after the step: the step's width is not known here, so
+   * a 1- or 2-byte zero written into a zero word also counts.
+   */
+  private void earlyUnshadowCheck(long gfn, int lin) {
+    int size = (c.gCr4 & CR4_PAE) != 0 ? 8 : 4;
+    if (guest.read32((gfn << 12) | (lin & 0xFFF)) != 0) {
+      c.lastZeroWrite = -1;
+      return;
+    }
+    if ((lin & (size - 1)) != 0) {
+      return;
+    }
+    Tracked t = tracked.get(gfn);
+    if (c.lastZeroWrite == gfn && t != null) {
+      unshadow(gfn, t);
+    }
+    c.lastZeroWrite = gfn;
   }
 
   /**
@@ -783,25 +850,128 @@ public final class ShadowPager {
     return t;
   }
 
-  private static boolean onlyLeafUses(Tracked t) {
-    for (Use u : t.uses) {
-      if (!u.root.dead && u.role != PT32 && u.role != PTPAE) {
+  /**
+   * Unshadows a page table as Xen's fast sh_remove_shadows does: the shadow entries derived
+   * from it as a leaf table are dropped, and a cached root using it as a page directory is
+   * thrown away (Xen unpins the top-level shadow, which goes with its last reference). A root
+   * some vCPU runs on cannot go, so the page stays tracked for it (the fast removal "can fail").
+   */
+  private void unshadow(long gfn, Tracked t) {
+    for (Use u : List.copyOf(t.uses)) {
+      if (u.root.dead) {
+        continue;
+      }
+      if (u.role == PT32 || u.role == PTPAE) {
+        clearRange(u.root, u.linBase, u.role == PT32 ? 1024 : 512);
+      } else if (!running(u.root)) {
+        evict(u.root);
+      }
+    }
+    t.uses.removeIf(u -> u.root.dead || u.role == PT32 || u.role == PTPAE);
+    if (t.uses.isEmpty()) {
+      tracked.remove(gfn);
+    }
+    unshadowed++;
+    flushAll();
+  }
+
+  /**
+   * Whether any shadow entry still derives from tracked page {@code gfn}; uses whose
+   * derivation is gone are dropped on the way. A use is gone when its root is, when the guest
+   * entry it was reached through no longer names the page (for a leaf table: the PDE as last
+   * resynchronized, i.e. the directory's snapshot; for a PAE page directory: the PDPTE the
+   * root loaded), or when its root can never be loaded again: a PAE root no vCPU runs on
+   * whose PDPT in guest memory no longer holds the PDPTEs it was built from (a CR3 load would
+   * find them changed and rebuild it anyway), as when Linux frees an exited process's PDPT
+   * and page directories. This is Xen's reference counting of shadows: a shadow table lives
+   * while a higher-level shadow (or a vCPU) refers to it, and with the last one it goes and
+   * the guest frame stops being a page table.
+   */
+  private boolean stillShadowed(long gfn, Tracked t) {
+    t.uses.removeIf(u -> !derives(gfn, u));
+    return !t.uses.isEmpty();
+  }
+
+  private boolean derives(long gfn, Use u) {
+    Root r = u.root;
+    if (!reachable(r)) {
+      return false;
+    }
+    long base = r.key & 0xFF_FFFF_FFFFL;
+    int mode = (int) (r.key >>> 40);
+    switch (u.role) {
+      case PD32:
+        return true;
+      case PDPAE: {
+        long pdpte = r.pdptes[u.linBase >>> 30];
+        return (pdpte & P) != 0 && (pdpte & PAE_ADDR) >>> 12 == gfn;
+      }
+      case PT32: {
+        Tracked pd = tracked.get(base >>> 12);
+        if (pd == null) {
+          return false;
+        }
+        int pde = le32(pd.snapshot, (u.linBase >>> 22) << 2);
+        boolean large = (pde & PS) != 0 && (mode & 4) != 0;
+        return (pde & P) != 0 && !large && (pde >>> 12) == gfn;
+      }
+      case PTPAE: {
+        long pdpte = r.pdptes[u.linBase >>> 30];
+        Tracked pd = (pdpte & P) == 0 ? null : tracked.get((pdpte & PAE_ADDR) >>> 12);
+        if (pd == null) {
+          return false;
+        }
+        int off = ((u.linBase >>> 21) & 0x1FF) << 3;
+        long pde = le32(pd.snapshot, off) & 0xFFFF_FFFFL
+            | (long) le32(pd.snapshot, off + 4) << 32;
+        return (pde & P) != 0 && (pde & PS) == 0 && (pde & PAE_ADDR) >>> 12 == gfn;
+      }
+      default:
+        throw new AssertionError();
+    }
+  }
+
+  private static int le32(byte[] b, int off) {
+    return (b[off] & 0xFF) | (b[off + 1] & 0xFF) << 8 | (b[off + 2] & 0xFF) << 16
+        | (b[off + 3] & 0xFF) << 24;
+  }
+
+  /** True when some vCPU runs on {@code r}. */
+  private boolean running(Root r) {
+    for (Ctx x : contexts) {
+      if (x.current == r) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Whether root {@code r} can still be used: it is alive and either a vCPU runs on it or, for
+   * PAE, the guest's PDPT still holds the PDPTEs it was built from. A PAE root that fails the
+   * second test is thrown away here.
+   */
+  private boolean reachable(Root r) {
+    if (r.dead) {
+      return false;
+    }
+    if (((r.key >>> 40) & 2) == 0 || running(r)) {
+      return true;
+    }
+    long base = r.key & 0xFF_FFFF_FFFFL;
+    for (int k = 0; k < 4; k++) {
+      if (guest.read64(base + 8L * k) != r.pdptes[k]) {
+        evict(r);
         return false;
       }
     }
     return true;
   }
 
-  /** Stops tracking a leaf table: every shadow entry derived from it is dropped. */
-  private void unshadow(long gfn, Tracked t) {
-    for (Use u : t.uses) {
-      if (!u.root.dead) {
-        clearRange(u.root, u.linBase, u.role == PT32 ? 1024 : 512);
-      }
-    }
-    tracked.remove(gfn);
-    unshadowed++;
-    flushAll();
+  /** Drops a cached root no vCPU runs on. */
+  private void evict(Root r) {
+    roots.remove(r.key);
+    freeRoot(r);
   }
 
   private void resync(long gfn) {

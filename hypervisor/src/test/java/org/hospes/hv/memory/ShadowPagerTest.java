@@ -305,45 +305,147 @@ class ShadowPagerTest {
   }
 
   @Test
-  void aPageTableWrittenOverAndOverWithoutAWalkIsLetGoAndTrackedAgainWhenWalked() {
+  void anUnlinkedPageTableReusedAsDataIsReleasedAtItsFirstWrite() {
     twoLevel();
     assertThat(read(0x400010)).isEqualTo(0x1234_5678);
     long ptGfn = 0x2000 >>> 12;
     assertThat(sp.isTracked(ptGfn)).isTrue();
-    // The frame is reused as data (say a kernel stack): writes that map nothing new.
-    for (int i = 0; i < ShadowPager.UNSHADOW_WRITES; i++) {
-      write(0x2000 + 4 * (8 + i % 8), i);
+    // The guest unlinks PT1 (the PDE write is a tracked write: one step)...
+    write(0x1004, 0);
+    assertThat(sp.tableWrites).isEqualTo(1);
+    // ...and reuses the frame as data, a kernel stack say: nothing derives from it any more,
+    // so its writes cost no single step.
+    for (int i = 0; i < 100; i++) {
+      write(0x2000 + 4 * (8 + i % 8), i + 1);
     }
-    assertThat(sp.tableWrites).isEqualTo(ShadowPager.UNSHADOW_WRITES);
-    assertThat(sp.isTracked(ptGfn)).isTrue();
-    write(0x2020, 99);
-    assertThat(sp.unshadowed).isEqualTo(1);
+    assertThat(sp.released).isEqualTo(1);
     assertThat(sp.isTracked(ptGfn)).isFalse();
-    assertThat(sp.shadowPte(0x400010)).as("what it mapped is dropped").isZero();
-    assertThat(sp.shadowPte(0x2000) & RW).as("now writable like any data page").isEqualTo(RW);
-    long writes = sp.tableWrites;
-    write(0x2024, 100);
-    assertThat(sp.tableWrites).as("no more single steps").isEqualTo(writes);
-    // Still a page table after all: the next walk through it tracks it again and sees the
-    // entry written meanwhile.
+    assertThat(sp.tableWrites).as("only the PDE write was stepped").isEqualTo(1);
+    assertThat(sp.shadowPte(0x2000) & RW).as("writable like any data page").isEqualTo(RW);
+    // A page table again: linked back, the next walk tracks it and sees what it holds now.
     guest.write32(0x7010, 0xCAFE);
     write(0x2000, 0x7000 | P | RW | US);
+    write(0x1004, 0x2000 | P | RW | US);
     assertThat(read(0x400010)).isEqualTo(0xCAFE);
     assertThat(sp.isTracked(ptGfn)).isTrue();
     assertThat(sp.shadowPte(0x2000) & RW).as("protected again").isZero();
+  }
+
+  /**
+   * The hvm-shadow Linux stall (issue 13): a frame that was an exited process's PAE page
+   * directory, and whose root stayed cached, became a kernel stack; every push trapped, was
+   * single-stepped and resynchronized (4.8 M times in 200 M instructions of SHA-256 in module
+   * signature checking, 64 G virtual cycles, soft lockups). Once the guest frees the process's
+   * PDPT, that root can never be loaded again, and the directory is released at its first
+   * write. While the PDPT still names it, it stays tracked.
+   */
+  @Test
+  void aDeadProcesssPaeDirectoryReusedAsAStackIsReleasedOnceItsPdptIsGone() {
+    pae();
+    // Process A: PDPT at 0x1020, slot 0 -> its directory at 0x8000, which maps the low 2 MiB
+    // through the shared identity PT at 0x3000 (as a kernel's page tables are shared).
+    long victim = 0x8000 >>> 12;
+    guest.write64(0x8000, 0x3000 | P | RW | US);
+    guest.write64(0x1020, 0x8000 | P);
+    assertThat(sp.setControl(PE | PG | WP, 0x1020, PAE)).isTrue();
+    assertThat(read(0x10010)).isEqualTo(0x600D);
+    assertThat(sp.isTracked(victim)).isTrue();
+    // Back to process B (PDPT 0x1000); A's root stays cached and could be loaded again.
+    assertThat(sp.setControl(PE | PG | WP, 0x1000, PAE)).isTrue();
+    write(0x8000 + 0xF00, 0x1111);
+    assertThat(sp.tableWrites).as("A's directory is still one").isEqualTo(1);
+    assertThat(sp.isTracked(victim)).isTrue();
+    // A exits: Linux clears its PDPT (pgd_free) and the directory's frame becomes a stack.
+    write(0x1020, 0);
+    write(0x1024, 0);
+    for (int i = 0; i < 100; i++) {
+      write(0x8000 + 0xF00 + 4 * (i % 32), 0xC0DE_0000 + i);
+    }
+    assertThat(sp.isTracked(victim)).isFalse();
+    assertThat(sp.released).isEqualTo(1);
+    assertThat(sp.tableWrites).as("no push single-stepped").isEqualTo(1);
+    // B still translates through its own tables.
+    assertThat(read(0x10010)).isEqualTo(0x600D);
+    // Loading A's CR3 again finds its PDPT changed: a fresh root (PDPTE not present).
+    assertThat(sp.setControl(PE | PG | WP, 0x1020, PAE)).isTrue();
+    assertThat(access(0x10010, false, false).pfCode()).isZero();
+  }
+
+  /** Xen's early unshadow: two zero entries written in a row look like a teardown. */
+  @Test
+  void twoZeroEntriesWrittenInARowUnshadowALeafTable() {
+    twoLevel();
+    assertThat(read(0x400010)).isEqualTo(0x1234_5678);
+    long ptGfn = 0x2000 >>> 12;
+    write(0x2000, 0);
+    // Another kind of fault in between (a hidden fault filling a shadow entry) resets it.
+    read(0x6000);
+    write(0x2004, 0);
+    assertThat(sp.unshadowed).isZero();
+    // So does a non-zero write.
+    write(0x2008, 0x5000 | P);
+    write(0x200C, 0);
+    assertThat(sp.unshadowed).isZero();
+    assertThat(sp.isTracked(ptGfn)).isTrue();
+    write(0x2010, 0);
+    assertThat(sp.unshadowed).isEqualTo(1);
+    assertThat(sp.isTracked(ptGfn)).isFalse();
+    assertThat(sp.shadowPte(0x402000)).as("what it mapped is dropped").isZero();
+    long steps = sp.tableWrites;
+    write(0x2014, 0);
+    assertThat(sp.tableWrites).as("zeroed without traps").isEqualTo(steps);
+    // Still a page table after all: the next walk tracks it again.
+    assertThat(access(0x400010, false, false).pfCode()).as("entry 0 was zeroed").isZero();
     write(0x2000, 0x5000 | P | RW | US);
     assertThat(read(0x400010)).isEqualTo(0x1234_5678);
+    assertThat(sp.isTracked(ptGfn)).isTrue();
+  }
+
+  /**
+   * Nanobench's ptemod: one PTE rewritten with its own value, then INVLPG. Xen never
+   * unshadows for that (the value is not zero), so every write is trapped and resynchronized.
+   */
+  @Test
+  void aPteRewrittenWithItsOwnValueIsTrappedEveryTime() {
+    twoLevel();
+    assertThat(read(0x400010)).isEqualTo(0x1234_5678);
+    int pte = guest.read32(0x2000);
+    for (int i = 0; i < 200; i++) {
+      write(0x2000, pte);
+      sp.invlpg(0x400000);
+    }
+    assertThat(sp.tableWrites).isEqualTo(200);
+    assertThat(sp.unshadowed).isZero();
+    assertThat(sp.released).isZero();
+    assertThat(sp.isTracked(0x2000 >>> 12)).isTrue();
   }
 
   @Test
-  void aPageDirectoryIsNeverLetGo() {
+  void aPageDirectoryARootRunsOnStaysTrackedThroughZeroWrites() {
     twoLevel();
     read(0x1000);
-    for (int i = 0; i < 2 * ShadowPager.UNSHADOW_WRITES; i++) {
+    for (int i = 0; i < 200; i++) {
       write(0x1000 + 4 * (100 + i % 8), 0);
     }
     assertThat(sp.isTracked(0x1000 >>> 12)).isTrue();
-    assertThat(sp.unshadowed).isZero();
+    // Still in sync: unlinking PT1 drops what it mapped.
+    read(0x400010);
+    write(0x1004, 0);
+    assertThat(access(0x400010, false, false).pfCode()).isZero();
+  }
+
+  /** Xen does not emulate user-mode writes to a page table; it unshadows the page. */
+  @Test
+  void aUserModeWriteToALeafTableUnshadowsIt() {
+    twoLevel();
+    assertThat(read(0x400010)).isEqualTo(0x1234_5678);
+    Access a = access(0x2040, true, true);
+    assertThat(a.faulted()).isFalse();
+    assertThat(a.pfCode()).as("not single-stepped").isEqualTo(-1);
+    assertThat(sp.unshadowed).isEqualTo(1);
+    assertThat(sp.tableWrites).isZero();
+    assertThat(sp.isTracked(0x2000 >>> 12)).isFalse();
+    assertThat(sp.shadowPte(0x400010)).isZero();
   }
 
   @Test
