@@ -2350,6 +2350,33 @@ public final class Cpu {
     return handleFault(start, next, trap, (f3 >>> 16) & 15);
   }
 
+  /**
+   * RDTSC as instruction {@code i} (1-based) of the running block: the counter it reads (the
+   * block's instructions retire together at its end, so the index counts those before it), or
+   * #GP under CR4.TSD outside ring 0, or a VM exit under RDTSC exiting (interpreter and
+   * translations share this).
+   */
+  long rdtsc(int i) {
+    if ((cr4 & CR4_TSD) != 0 && cpl != 0 && protectedMode()) {
+      raise(Exceptions.GP, 0);
+    }
+    if (exits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_RDTSC_EXITING)) {
+      vmExit(ExitReason.RDTSC, 0);
+    }
+    long tsc = tsc() + i;
+    if (exits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_USE_TSC_OFFSETTING)) {
+      tsc += vmcs.read(VmcsField.TSC_OFFSET);
+    }
+    return tsc;
+  }
+
+  /** PAUSE, a spin-wait hint: nothing, or a VM exit under PAUSE exiting. */
+  void pause() {
+    if (exits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_PAUSE_EXITING)) {
+      vmExit(ExitReason.PAUSE, 0);
+    }
+  }
+
   /** What ends the run after a block that completed: a stop request or HLT. */
   private int afterBlock() {
     if (stopRequested) {
@@ -2436,26 +2463,12 @@ public final class Cpu {
         CpuId.exec(this);
         break;
       case Op.RDTSC: {
-        if ((cr4 & CR4_TSD) != 0 && cpl != 0 && protectedMode()) {
-          raise(Exceptions.GP, 0);
-        }
-        if (exits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_RDTSC_EXITING)) {
-          vmExit(ExitReason.RDTSC, 0);
-        }
-        long tsc = tsc() + i;
-        if (exits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_USE_TSC_OFFSETTING)) {
-          tsc += vmcs.read(VmcsField.TSC_OFFSET);
-        }
+        long tsc = rdtsc(i);
         r[EAX] = (int) tsc;
         r[EDX] = (int) (tsc >>> 32);
         break;
       }
-      case Op.PAUSE:
-        // A spin-wait hint: without PAUSE exiting it does nothing.
-        if (exits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_PAUSE_EXITING)) {
-          vmExit(ExitReason.PAUSE, 0);
-        }
-        break;
+      case Op.PAUSE: pause(); break;
       case Op.HLT:
         if (cpl != 0 && protectedMode()) {
           raise(Exceptions.GP, 0);
