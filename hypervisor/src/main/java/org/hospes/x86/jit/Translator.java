@@ -212,9 +212,20 @@ final class Translator {
       case JitAbi.MOVZX:
       case JitAbi.MOVSX:
         return size == 2 && (f3 >>> 20) <= 1;
+      case JitAbi.SIMD:
+        return isFence(f0, f3);
       default:
         return false;
     }
+  }
+
+  /**
+   * LFENCE, MFENCE or SFENCE (0F AE with a register operand; the decoder has already refused
+   * the other register forms): nothing to do on one processor that runs in order, as
+   * Simd.group15 does. Linux's rdtsc_ordered puts LFENCE before every RDTSC.
+   */
+  static boolean isFence(int f0, int f3) {
+    return (f0 & 0x3FF) == JitAbi.SIMD && (f0 & F0_MEM) == 0 && ((f3 >>> 20) & 0xFF) == 0xAE;
   }
 
   /** The class file of the translation of the first {@code covered} instructions. */
@@ -444,6 +455,7 @@ final class Translator {
       }
       switch (f0 & 0x3FF) {
         case JitAbi.NOP:
+        case JitAbi.SIMD: // a fence (handles)
           return false;
         case JitAbi.PAUSE:
           // The delay loops of a booting kernel spin on it: a VM exit under PAUSE exiting is

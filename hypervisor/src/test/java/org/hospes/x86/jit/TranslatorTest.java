@@ -314,7 +314,8 @@ class TranslatorTest {
   }
 
   /**
-   * A kernel's delay loop (Linux's delay_tsc): PAUSE, then RDTSC until enough cycles passed.
+   * A kernel's delay loop (Linux's delay_tsc): PAUSE, then LFENCE; RDTSC until enough cycles
+   * passed.
    * PAUSE ends its block, so before the translator handled it that one-instruction block stayed
    * with the interpreter and broke every iteration's chain; RDTSC reads the counter at its own
    * index in the block. Budgets of many sizes against the interpreter, under jit and lockstep.
@@ -325,11 +326,12 @@ class TranslatorTest {
         0x0F, 0x31,                         // rdtsc
         0x89, 0xC3,                         // mov ebx, eax
         0xF3, 0x90,                         // 1: pause
+        0x0F, 0xAE, 0xE8,                   //    lfence
         0x0F, 0x31,                         //    rdtsc
         0x89, 0xC1,                         //    mov ecx, eax
         0x29, 0xD9,                         //    sub ecx, ebx
         0x81, 0xF9, 0x88, 0x13, 0, 0,       //    cmp ecx, 5000
-        0x72, 0xF0,                         //    jb 1b
+        0x72, 0xED,                         //    jb 1b
         0xF4);                              // hlt
     Cpu interp = load(Engine.INTERP, code);
     Cpu jit = load(Engine.JIT, code);
@@ -354,6 +356,11 @@ class TranslatorTest {
     assertThat(jit.jit().translations()).isGreaterThanOrEqualTo(2);
     assertThat(jit.jit().untranslatable()).isZero();
     assertThat(lockstep.jit().lockstep().checked()).isPositive();
+    // Under lockstep a region ends before the first instruction without emitted code. Run
+    // whole, the loop's blocks (PAUSE; LFENCE to JB, 6 instructions) are translated entire.
+    Cpu whole = load(Engine.LOCKSTEP, code);
+    assertThat(whole.run(1_000_000)).isEqualTo(CpuExit.HLT);
+    assertThat(whole.jit().translatedInstructions()).isEqualTo(1 + 6);
   }
 
   /**
