@@ -2936,7 +2936,10 @@ public final class Cpu {
   // ================================================================== memory
 
   private int userAccess() {
-    return cpl == 3 ? Paging.USER : 0;
+    // Without a branch: a kernel that boots in ring 0 for a long time teaches HotSpot that the
+    // CPL-3 side never runs, and the first user-mode access then deoptimises every compiled
+    // method that inlined this (Cpu.interpret among them), late in a boot.
+    return ((cpl + 1) >>> 2) * Paging.USER;
   }
 
   /** Translates a linear address for an instruction fetch (code TLB, then a walk). */
