@@ -270,6 +270,14 @@ public final class Cpu {
   private final boolean[] rGlobal = new boolean[2 * TLB_SIZE];
   private final boolean[] wGlobal = new boolean[2 * TLB_SIZE];
   private final boolean[] cGlobal = new boolean[2 * TLB_SIZE];
+  /**
+   * The TLB indices filled (in any of the three TLBs) since the last flush, each once: a CR3
+   * load drops the non-global entries among them instead of searching all 3 x 8,192 entries
+   * (the Debian boot loads CR3 16,578 times, and the search was 5% of its host time).
+   */
+  private final int[] filled = new int[2 * TLB_SIZE];
+  private final boolean[] listed = new boolean[2 * TLB_SIZE];
+  private int filledCount;
   /** The entry came from a large page; {@link #largeCached} says whether any entry did. */
   private final boolean[] rLarge = new boolean[2 * TLB_SIZE];
   private final boolean[] wLarge = new boolean[2 * TLB_SIZE];
@@ -395,6 +403,7 @@ public final class Cpu {
       mem.cachedBy(frame, busId);
     }
     rTag[idx] = page;
+    noteFill(idx);
     rPage[idx] = f;
     rFrame[idx] = frame;
   }
@@ -2350,6 +2359,33 @@ public final class Cpu {
     return handleFault(start, next, trap, (f3 >>> 16) & 15);
   }
 
+  /**
+   * RDTSC as instruction {@code i} (1-based) of the running block: the counter it reads (the
+   * block's instructions retire together at its end, so the index counts those before it), or
+   * #GP under CR4.TSD outside ring 0, or a VM exit under RDTSC exiting (interpreter and
+   * translations share this).
+   */
+  long rdtsc(int i) {
+    if ((cr4 & CR4_TSD) != 0 && cpl != 0 && protectedMode()) {
+      raise(Exceptions.GP, 0);
+    }
+    if (exits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_RDTSC_EXITING)) {
+      vmExit(ExitReason.RDTSC, 0);
+    }
+    long tsc = tsc() + i;
+    if (exits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_USE_TSC_OFFSETTING)) {
+      tsc += vmcs.read(VmcsField.TSC_OFFSET);
+    }
+    return tsc;
+  }
+
+  /** PAUSE, a spin-wait hint: nothing, or a VM exit under PAUSE exiting. */
+  void pause() {
+    if (exits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_PAUSE_EXITING)) {
+      vmExit(ExitReason.PAUSE, 0);
+    }
+  }
+
   /** What ends the run after a block that completed: a stop request or HLT. */
   private int afterBlock() {
     if (stopRequested) {
@@ -2436,26 +2472,12 @@ public final class Cpu {
         CpuId.exec(this);
         break;
       case Op.RDTSC: {
-        if ((cr4 & CR4_TSD) != 0 && cpl != 0 && protectedMode()) {
-          raise(Exceptions.GP, 0);
-        }
-        if (exits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_RDTSC_EXITING)) {
-          vmExit(ExitReason.RDTSC, 0);
-        }
-        long tsc = tsc() + i;
-        if (exits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_USE_TSC_OFFSETTING)) {
-          tsc += vmcs.read(VmcsField.TSC_OFFSET);
-        }
+        long tsc = rdtsc(i);
         r[EAX] = (int) tsc;
         r[EDX] = (int) (tsc >>> 32);
         break;
       }
-      case Op.PAUSE:
-        // A spin-wait hint: without PAUSE exiting it does nothing.
-        if (exits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_PAUSE_EXITING)) {
-          vmExit(ExitReason.PAUSE, 0);
-        }
-        break;
+      case Op.PAUSE: pause(); break;
       case Op.HLT:
         if (cpl != 0 && protectedMode()) {
           raise(Exceptions.GP, 0);
@@ -2914,7 +2936,10 @@ public final class Cpu {
   // ================================================================== memory
 
   private int userAccess() {
-    return cpl == 3 ? Paging.USER : 0;
+    // Without a branch: a kernel that boots in ring 0 for a long time teaches HotSpot that the
+    // CPL-3 side never runs, and the first user-mode access then deoptimises every compiled
+    // method that inlined this (Cpu.interpret among them), late in a boot.
+    return ((cpl + 1) >>> 2) * Paging.USER;
   }
 
   /** Translates a linear address for an instruction fetch (code TLB, then a walk). */
@@ -2929,6 +2954,7 @@ public final class Cpu {
         : Paging.walk(this, lin, Paging.FETCH | userAccess());
     pa = finalEpt(pa, lin, EptWalk.X, false);
     cTag[idx] = page;
+    noteFill(idx);
     cPhys[idx] = pa & ~0xFFFL;
     cGlobal[idx] = (cr0 & CR0_PG) != 0 && walkGlobal;
     cLarge[idx] = (cr0 & CR0_PG) != 0 && walkLarge;
@@ -3034,7 +3060,23 @@ public final class Cpu {
     Arrays.fill(wPage, null);
     zeroEntries = 0;
     largeCached = false;
+    forgetFills();
     epoch++;
+  }
+
+  /** TLB index {@code idx} has just been given a translation. */
+  private void noteFill(int idx) {
+    if (!listed[idx]) {
+      listed[idx] = true;
+      filled[filledCount++] = idx;
+    }
+  }
+
+  private void forgetFills() {
+    for (int n = 0; n < filledCount; n++) {
+      listed[filled[n]] = false;
+    }
+    filledCount = 0;
   }
 
   /** CR3 load: drops every translation except global ones (CR4.PGE). */
@@ -3044,7 +3086,11 @@ public final class Cpu {
       flushTlb();
       return;
     }
-    for (int k = 0; k < rTag.length; k++) {
+    // Only an index filled since the last flush can hold a non-global entry: the global ones
+    // left in place by earlier CR3 loads are global still (the flags change only on a fill).
+    for (int n = 0; n < filledCount; n++) {
+      int k = filled[n];
+      listed[k] = false;
       if (!rGlobal[k]) {
         rTag[k] = -1;
       }
@@ -3055,6 +3101,7 @@ public final class Cpu {
         cTag[k] = -1;
       }
     }
+    filledCount = 0;
     epoch++;
   }
 
@@ -3233,6 +3280,7 @@ public final class Cpu {
         // for it must reach this processor.
         mem.cachedBy(page, busId);
         wTag[idx] = lin >>> 12;
+        noteFill(idx);
         wPage[idx] = mem.writeFrame(page);
         wFrame[idx] = page;
         wGlobal[idx] = walkGlobal;

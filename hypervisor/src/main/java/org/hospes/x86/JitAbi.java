@@ -43,6 +43,9 @@ public final class JitAbi {
   public static final int DEC_R32 = Op.DEC_R32;
   public static final int PUSH_R32 = Op.PUSH_R32;
   public static final int POP_R32 = Op.POP_R32;
+  public static final int RDTSC = Op.RDTSC;
+  public static final int PAUSE = Op.PAUSE;
+  public static final int SIMD = Op.SIMD;
 
   /** ALU sub-operations (the ModRM reg field of 80-83). */
   public static final int ADD = Decoder.ADD, OR = Decoder.OR, ADC = Decoder.ADC;

@@ -55,4 +55,36 @@ class PagingTest {
     // SDM vol. 3, 4.8: an entry used in translation gets A set, even if a later level faults.
     assertThat(mem.read32(PD + 4) & ACCESSED).isEqualTo(ACCESSED);
   }
+
+  /**
+   * A CR3 load with CR4.PGE drops the non-global translations and keeps the global ones (SDM
+   * vol. 3, 4.10.4.1), however many CR3 loads came before: a page table changed under both
+   * (without INVLPG) is seen through the non-global page only, again after a second load.
+   */
+  @Test
+  void aCr3LoadDropsNonGlobalTranslationsAndKeepsGlobalOnesEveryTime() {
+    int global = 0x100;
+    int[] frames = {0x200000, 0x201000, 0x202000, 0x203000, 0x204000, 0x205000};
+    for (int k = 0; k < frames.length; k++) {
+      mem.write32(frames[k], 0x1111 * (k + 1));
+    }
+    mem.write32(PT_EMPTY, frames[0] | PRESENT_RW | global);
+    mem.write32(PT_EMPTY + 4, frames[1] | PRESENT_RW);
+    // paging on; CR4.PGE; read both pages into EBX and ECX; hlt
+    String readBoth = "a100004000 89c3 a100104000 89c1 f4";
+    load(PAGING_ON + " 0f20e0 0d80000000 0f22e0 " + readBoth);
+    assertThat(cpu.run(100)).isEqualTo(CpuExit.HLT);
+    assertThat(cpu.reg(Cpu.EBX)).isEqualTo(0x1111);
+    assertThat(cpu.reg(Cpu.ECX)).isEqualTo(0x2222);
+    for (int round = 1; round <= 2; round++) {
+      // Both entries now point elsewhere; only a CR3 load (mov eax, PD; mov cr3, eax) follows.
+      mem.write32(PT_EMPTY, frames[2 * round] | PRESENT_RW | global);
+      mem.write32(PT_EMPTY + 4, frames[2 * round + 1] | PRESENT_RW);
+      load("b800000100 0f22d8 " + readBoth);
+      assertThat(cpu.run(100)).isEqualTo(CpuExit.HLT);
+      assertThat(cpu.reg(Cpu.EBX)).as("global page, round %d", round).isEqualTo(0x1111);
+      assertThat(cpu.reg(Cpu.ECX)).as("non-global page, round %d", round)
+          .isEqualTo(0x1111 * (2 * round + 2));
+    }
+  }
 }

@@ -55,6 +55,9 @@ final class FlagLiveness {
       case JitAbi.NOP:
       case JitAbi.JMP:
         return NONE;
+      case JitAbi.SIMD:
+        // A fence (the only SIMD form translated) neither reads flags nor faults.
+        return Translator.isFence(f0, sub << 20) ? NONE : READS;
       case JitAbi.MOV_EG:
       case JitAbi.MOV_GE:
       case JitAbi.MOV_EI:

@@ -39,6 +39,10 @@ import static org.objectweb.asm.Opcodes.ISUB;
 import static org.objectweb.asm.Opcodes.IUSHR;
 import static org.objectweb.asm.Opcodes.IXOR;
 import static org.objectweb.asm.Opcodes.LADD;
+import static org.objectweb.asm.Opcodes.L2I;
+import static org.objectweb.asm.Opcodes.LLOAD;
+import static org.objectweb.asm.Opcodes.LSTORE;
+import static org.objectweb.asm.Opcodes.LUSHR;
 import static org.objectweb.asm.Opcodes.POP;
 import static org.objectweb.asm.Opcodes.PUTFIELD;
 import static org.objectweb.asm.Opcodes.RETURN;
@@ -126,6 +130,8 @@ final class Translator {
   private static final int IDX = 21;
   /** Offset in the segment of the access being made. */
   private static final int OFF = 22;
+  /** RDTSC's 64-bit value (two slots). */
+  private static final int TSC = 23;
 
   private Translator() {}
 
@@ -180,6 +186,8 @@ final class Translator {
       case JitAbi.JNZ:
       case JitAbi.JCC:
       case JitAbi.JMP:
+      case JitAbi.RDTSC:
+      case JitAbi.PAUSE:
         return true;
       case JitAbi.CALL:
       case JitAbi.RET:
@@ -197,15 +205,27 @@ final class Translator {
         return size == 2;
       case JitAbi.INC_E:
       case JitAbi.DEC_E:
+        return size == 2;
       case JitAbi.SHIFT_EI:
       case JitAbi.SHIFT_ECL:
         return size == 2 && !mem;
       case JitAbi.MOVZX:
       case JitAbi.MOVSX:
         return size == 2 && (f3 >>> 20) <= 1;
+      case JitAbi.SIMD:
+        return isFence(f0, f3);
       default:
         return false;
     }
+  }
+
+  /**
+   * LFENCE, MFENCE or SFENCE (0F AE with a register operand; the decoder has already refused
+   * the other register forms): nothing to do on one processor that runs in order, as
+   * Simd.group15 does. Linux's rdtsc_ordered puts LFENCE before every RDTSC.
+   */
+  static boolean isFence(int f0, int f3) {
+    return (f0 & 0x3FF) == JitAbi.SIMD && (f0 & F0_MEM) == 0 && ((f3 >>> 20) & 0xFF) == 0xAE;
   }
 
   /** The class file of the translation of the first {@code covered} instructions. */
@@ -435,6 +455,27 @@ final class Translator {
       }
       switch (f0 & 0x3FF) {
         case JitAbi.NOP:
+        case JitAbi.SIMD: // a fence (handles)
+          return false;
+        case JitAbi.PAUSE:
+          // The delay loops of a booting kernel spin on it: a VM exit under PAUSE exiting is
+          // thrown like a fault, so it needs no helper round trip.
+          mv.visitVarInsn(ALOAD, C);
+          mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "pause", "()V", false);
+          return false;
+        case JitAbi.RDTSC:
+          mv.visitVarInsn(ALOAD, C);
+          iconst(j + 1);
+          mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "rdtsc", "(I)J", false);
+          mv.visitVarInsn(LSTORE, TSC);
+          mv.visitVarInsn(LLOAD, TSC);
+          mv.visitInsn(L2I);
+          storeReg(0);
+          mv.visitVarInsn(LLOAD, TSC);
+          iconst(32);
+          mv.visitInsn(LUSHR);
+          mv.visitInsn(L2I);
+          storeReg(2);
           return false;
         case JitAbi.MOV_RR32:
           if (sub == 0) {
@@ -503,10 +544,18 @@ final class Translator {
           return false;
         case JitAbi.INC_R32:
         case JitAbi.INC_E:
+          if (mem) {
+            incDecMem(f0, d, true);
+            return true;
+          }
           incDec(rm, true);
           return false;
         case JitAbi.DEC_R32:
         case JitAbi.DEC_E:
+          if (mem) {
+            incDecMem(f0, d, false);
+            return true;
+          }
           incDec(rm, false);
           return false;
         case JitAbi.SHIFT_EI: {
@@ -807,6 +856,39 @@ final class Translator {
       mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "setLazy", "(IIII)V", false);
       mv.visitVarInsn(ILOAD, RES);
       storeReg(n);
+    }
+
+    /**
+     * INC or DEC of a 32-bit memory operand, in the interpreter's order (Alu.incDec): CF is
+     * taken before the access, the flag record is written only once the store has not faulted.
+     * Kernels count with it everywhere (the preemption count through %fs).
+     */
+    private void incDecMem(int f0, int d, boolean inc) {
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "carryIn", "()I", false);
+      mv.visitVarInsn(ISTORE, CNT);
+      linear(f0, d, 4, true);
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitVarInsn(ILOAD, LIN);
+      mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "read32", "(I)I", false);
+      slow();
+      mv.visitVarInsn(ISTORE, A);
+      mv.visitVarInsn(ILOAD, A);
+      iconst(1);
+      mv.visitInsn(inc ? IADD : ISUB);
+      mv.visitInsn(DUP);
+      mv.visitVarInsn(ISTORE, RES);
+      mv.visitVarInsn(ISTORE, V);
+      store(2);
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitVarInsn(ILOAD, CNT);
+      mv.visitFieldInsn(PUTFIELD, CPU, "lfCf", "I");
+      mv.visitVarInsn(ALOAD, C);
+      iconst(inc ? JitAbi.LF_INC : JitAbi.LF_DEC);
+      mv.visitVarInsn(ILOAD, A);
+      iconst(1);
+      mv.visitVarInsn(ILOAD, RES);
+      mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "setLazy", "(IIII)V", false);
     }
 
     /** Pushes the 32-bit r/m operand's value. */

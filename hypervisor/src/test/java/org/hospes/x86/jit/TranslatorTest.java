@@ -312,4 +312,93 @@ class TranslatorTest {
     assertThat(jit.jit().translations()).isPositive();
     assertThat(lockstep.jit().lockstep().checked()).isPositive();
   }
+
+  /**
+   * A kernel's delay loop (Linux's delay_tsc): PAUSE, then LFENCE; RDTSC until enough cycles
+   * passed.
+   * PAUSE ends its block, so before the translator handled it that one-instruction block stayed
+   * with the interpreter and broke every iteration's chain; RDTSC reads the counter at its own
+   * index in the block. Budgets of many sizes against the interpreter, under jit and lockstep.
+   */
+  @Test
+  void aDelayLoopOnPauseAndRdtscIsTranslatedWholeAndReadsTheSameCounter() {
+    byte[] code = bytes(
+        0x0F, 0x31,                         // rdtsc
+        0x89, 0xC3,                         // mov ebx, eax
+        0xF3, 0x90,                         // 1: pause
+        0x0F, 0xAE, 0xE8,                   //    lfence
+        0x0F, 0x31,                         //    rdtsc
+        0x89, 0xC1,                         //    mov ecx, eax
+        0x29, 0xD9,                         //    sub ecx, ebx
+        0x81, 0xF9, 0x88, 0x13, 0, 0,       //    cmp ecx, 5000
+        0x72, 0xED,                         //    jb 1b
+        0xF4);                              // hlt
+    Cpu interp = load(Engine.INTERP, code);
+    Cpu jit = load(Engine.JIT, code);
+    Cpu lockstep = load(Engine.LOCKSTEP, code);
+    int exit = -1;
+    for (int step = 0; exit != CpuExit.HLT; step++) {
+      int budget = 5 + step % 23;
+      exit = interp.run(budget);
+      assertThat(jit.run(budget)).as("step %d", step).isEqualTo(exit);
+      assertThat(lockstep.run(budget)).as("step %d", step).isEqualTo(exit);
+      for (Cpu c : new Cpu[] {jit, lockstep}) {
+        assertThat(c.instructions()).as("step %d", step).isEqualTo(interp.instructions());
+        assertThat(c.cycles()).as("step %d", step).isEqualTo(interp.cycles());
+        assertThat(c.eip()).as("step %d", step).isEqualTo(interp.eip());
+        for (int r = 0; r < 8; r++) {
+          assertThat(c.reg(r)).as("step %d register %d", step, r).isEqualTo(interp.reg(r));
+        }
+      }
+    }
+    assertThat(interp.reg(Cpu.ECX)).isGreaterThanOrEqualTo(5000);
+    // Both blocks of the loop (PAUSE alone, and RDTSC to JB) are translated; none refused.
+    assertThat(jit.jit().translations()).isGreaterThanOrEqualTo(2);
+    assertThat(jit.jit().untranslatable()).isZero();
+    assertThat(lockstep.jit().lockstep().checked()).isPositive();
+    // Under lockstep a region ends before the first instruction without emitted code. Run
+    // whole, the loop's blocks (PAUSE; LFENCE to JB, 6 instructions) are translated entire.
+    Cpu whole = load(Engine.LOCKSTEP, code);
+    assertThat(whole.run(1_000_000)).isEqualTo(CpuExit.HLT);
+    assertThat(whole.jit().translatedInstructions()).isEqualTo(1 + 6);
+  }
+
+  /**
+   * INC and DEC of a memory operand keep CF (ADC reads the carry of the ADD before them) and
+   * store; a kernel's preemption count does this around every lock. Translated inline now: the
+   * counts, registers, flags and memory match the interpreter's, under jit and lockstep.
+   */
+  @Test
+  void incAndDecOfMemoryKeepTheCarryAndStoreAsInterpreted() {
+    byte[] code = bytes(
+        0xBB, 0, 0x30, 0, 0,                //    mov ebx, 0x3000
+        0xB9, 0x2C, 0x01, 0, 0,             //    mov ecx, 300
+        0x31, 0xD2,                         //    xor edx, edx
+        0x05, 0, 0, 0, 0x70,                // 1: add eax, 0x70000000
+        0xFF, 0x03,                         //    inc dword [ebx]
+        0x83, 0xD2, 0x00,                   //    adc edx, 0
+        0xFF, 0x4B, 0x04,                   //    dec dword [ebx+4]
+        0x49,                               //    dec ecx
+        0x75, 0xF0,                         //    jnz 1b
+        0xF4);                              //    hlt
+    Cpu interp = load(Engine.INTERP, code);
+    Cpu jit = load(Engine.JIT, code);
+    Cpu lockstep = load(Engine.LOCKSTEP, code);
+    for (Cpu c : new Cpu[] {interp, jit, lockstep}) {
+      assertThat(c.run(1_000_000)).isEqualTo(CpuExit.HLT);
+    }
+    for (Cpu c : new Cpu[] {jit, lockstep}) {
+      for (int r = 0; r < 8; r++) {
+        assertThat(c.reg(r)).as("register %d", r).isEqualTo(interp.reg(r));
+      }
+      assertThat(c.eflags()).isEqualTo(interp.eflags());
+      assertThat(c.instructions()).isEqualTo(interp.instructions()).isEqualTo(3 + 300 * 6 + 1);
+      assertThat(c.memory().read32(0x3000)).isEqualTo(300);
+      assertThat(c.memory().read32(0x3004)).isEqualTo(-300);
+    }
+    // 0x70000000 added 300 times carries out 131 times.
+    assertThat(interp.reg(Cpu.EDX)).isEqualTo(131);
+    assertThat(lockstep.jit().lockstep().checked()).isPositive();
+    assertThat(lockstep.jit().lockstep().unchecked()).isZero();
+  }
 }
