@@ -422,10 +422,13 @@ public final class Hypervisor {
       // no frame leaves with a type or a reference.
       d.pv().relinquish(frames);
     }
-    frames.freeAll(d.domid());
+    // The frames go back to the free pool and their storage to the heap: a host that starts
+    // and destroys domains for long keeps only what its live domains touched.
+    frames.freeAll(d.domid(), machine::release);
     if (d.ept() != null) {
       for (long mfn : d.ept().tableFrameNumbers()) {
         frames.free(mfn);
+        machine.release(mfn);
       }
     }
     if (d.shadow() != null) {
