@@ -422,10 +422,18 @@ public final class Hypervisor {
       // no frame leaves with a type or a reference.
       d.pv().relinquish(frames);
     }
-    frames.freeAll(d.domid());
+    // The frames go back to the free pool. A destroyed domain's storage goes back to the heap
+    // too, so that a host that starts and destroys domains for long keeps only what its live
+    // domains touched; one that shut down or crashed keeps its contents readable (what it
+    // left pending, its last console output) until the frames are handed out again, when
+    // the next owner's scrub clears them in place.
+    java.util.function.LongConsumer gone = state == DomainState.DYING ? machine::release
+        : f -> { };
+    frames.freeAll(d.domid(), gone);
     if (d.ept() != null) {
       for (long mfn : d.ept().tableFrameNumbers()) {
         frames.free(mfn);
+        gone.accept(mfn);
       }
     }
     if (d.shadow() != null) {

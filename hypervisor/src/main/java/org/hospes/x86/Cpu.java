@@ -3204,6 +3204,71 @@ public final class Cpu {
     writeSlow(lin, 2, v);
   }
 
+  /**
+   * The stores of a REP STOS that stay inside {@code lin}'s page, at once: up to {@code count}
+   * (unsigned) elements of {@code 1 << size} bytes holding {@code v}, ascending from
+   * {@code lin}, when the page's write translation is cached. Each would be a hit of
+   * {@link #write32}'s fast path (a cached write entry is plain RAM with no decoded code and no
+   * watchpoint), so storing them in one fill changes nothing the guest or the counters see.
+   * Returns how many it stored: 0 when the entry is not cached or the first element crosses
+   * the page, and the caller then takes the element-by-element path.
+   */
+  int storeRun(int lin, int size, int v, int count) {
+    int page = lin >>> 12;
+    int idx = (page & TLB_MASK) | tlbUser;
+    if (wTag[idx] != page) {
+      return 0;
+    }
+    int off = lin & 0xFFF;
+    int room = (0x1000 - off) >>> size;
+    int n = Integer.compareUnsigned(count, room) < 0 ? count : room;
+    byte[] f = wPage[idx];
+    switch (size) {
+      case 2 -> {
+        for (int k = 0, p = off; k < n; k++, p += 4) {
+          MemoryBus.I32.set(f, p, v);
+        }
+      }
+      case 1 -> {
+        for (int k = 0, p = off; k < n; k++, p += 2) {
+          MemoryBus.I16.set(f, p, (short) v);
+        }
+      }
+      default -> java.util.Arrays.fill(f, off, off + n, (byte) v);
+    }
+    return n;
+  }
+
+  /**
+   * The copies of a REP MOVS that stay inside both pages, at once: up to {@code count}
+   * (unsigned) elements from {@code src} to {@code dst}, ascending, when the source page's read
+   * translation and the destination page's write translation are cached (each element would
+   * be a hit of both fast paths). An overlap in which the destination runs ahead of the source
+   * in the same frame is left to the element-by-element path: there each element reads what
+   * an earlier one wrote, which one bulk copy would not reproduce. Returns how many it copied.
+   */
+  int copyRun(int src, int dst, int size, int count) {
+    int sPage = src >>> 12;
+    int sIdx = (sPage & TLB_MASK) | tlbUser;
+    int dPage = dst >>> 12;
+    int dIdx = (dPage & TLB_MASK) | tlbUser;
+    if (rTag[sIdx] != sPage || wTag[dIdx] != dPage) {
+      return 0;
+    }
+    int sOff = src & 0xFFF;
+    int dOff = dst & 0xFFF;
+    int room = (0x1000 - Math.max(sOff, dOff)) >>> size;
+    int n = Integer.compareUnsigned(count, room) < 0 ? count : room;
+    byte[] from = rPage[sIdx];
+    byte[] to = wPage[dIdx];
+    int bytes = n << size;
+    if (from == to && dOff > sOff && dOff < sOff + bytes) {
+      return 0;
+    }
+    System.arraycopy(from, sOff, to, dOff, bytes);
+    return n;
+  }
+
   private int readSlow(int lin, int size) {
     int bytes = 1 << size;
     if ((lin & 0xFFF) + bytes > 0x1000) {

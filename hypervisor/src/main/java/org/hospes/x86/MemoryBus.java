@@ -431,6 +431,22 @@ public final class MemoryBus implements PhysicalMemory {
   }
 
   /**
+   * Gives frame {@code frame}'s storage back to the heap: it reads as zeros again and costs
+   * nothing until written, as before its first write. For a frame its owner gave up (a
+   * destroyed domain's, a balloon's decrease_reservation): the hypervisor has already taken it
+   * out of every P2M and flushed the TLBs of the processors that could reach it, so none holds
+   * the storage; decoded code from it is dropped as after a write.
+   */
+  public void release(long frame) {
+    if (frame < 0 || frame >= frames.length || frames[(int) frame] == null) {
+      return;
+    }
+    noteWrite(frame << 12, FRAME_SIZE);
+    frames[(int) frame] = null;
+    backedFrames--;
+  }
+
+  /**
    * Makes frame {@code frame} read as zeros (scrubbing a frame before it changes hands): an
    * untouched frame costs nothing; a backed one is cleared in place, so that TLB entries
    * pointing at its storage stay valid.

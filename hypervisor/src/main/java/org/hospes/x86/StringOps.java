@@ -63,11 +63,41 @@ final class StringOps {
       advance(c, EDI, step, a16);
       return;
     }
+    if (!a16 && step > 0 && c.segOk[ES] && c.segOk[(f0 >>> 24) & 7]) {
+      forwardMovs(c, f0, size);
+      return;
+    }
     while (count(c, a16) != 0) {
       c.writeSized(size, dst(c, size, a16, true), c.readSized(size, src(c, f0, size, a16)));
       advance(c, ESI, step, a16);
       advance(c, EDI, step, a16);
       decCount(c, a16);
+    }
+  }
+
+  /**
+   * REP MOVS ascending with 32-bit addressing through flat segments: the first element of each
+   * stretch goes the usual way (its segment checks, translations and any fault or MMIO), and
+   * the rest of the stretch that stays inside both pages is copied at once when both stay
+   * cached. Registers end as element-by-element copying leaves them: a fault leaves ECX, ESI
+   * and EDI at the faulting element.
+   */
+  private static void forwardMovs(Cpu c, int f0, int size) {
+    int bytes = 1 << size;
+    while (c.r[ECX] != 0) {
+      c.writeSized(size, dst(c, size, false, true), c.readSized(size, src(c, f0, size, false)));
+      c.r[ESI] += bytes;
+      c.r[EDI] += bytes;
+      c.r[ECX]--;
+      if (c.r[ECX] != 0) {
+        // Flat segments: the linear addresses need no check, and nothing is probed here (an
+        // uncached page is left to the next element's own translation, counted once).
+        int n = c.copyRun(c.segBase[(f0 >>> 24) & 7] + c.r[ESI], c.segBase[ES] + c.r[EDI],
+            size, c.r[ECX]);
+        c.r[ESI] += n << size;
+        c.r[EDI] += n << size;
+        c.r[ECX] -= n;
+      }
     }
   }
 
@@ -79,6 +109,24 @@ final class StringOps {
     if (rep == 0) {
       c.writeSized(size, dst(c, size, a16, true), v);
       advance(c, EDI, step, a16);
+      return;
+    }
+    if (!a16 && step > 0 && c.segOk[ES]) {
+      // Ascending with 32-bit addressing through a flat ES: the first element of each page
+      // goes the usual way (translation, and any fault, MMIO or watchpoint), the rest of the
+      // page at once while its write translation stays cached.
+      while (c.r[ECX] != 0) {
+        c.writeSized(size, dst(c, size, false, true), v);
+        c.r[EDI] += 1 << size;
+        c.r[ECX]--;
+        if (c.r[ECX] != 0) {
+          // A flat ES needs no check; an uncached page is left to the next element's own
+          // translation (probing it here would count its walk twice).
+          int n = c.storeRun(c.segBase[ES] + c.r[EDI], size, v, c.r[ECX]);
+          c.r[EDI] += n << size;
+          c.r[ECX] -= n;
+        }
+      }
       return;
     }
     while (count(c, a16) != 0) {

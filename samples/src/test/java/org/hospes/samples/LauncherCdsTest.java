@@ -12,9 +12,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * The launcher's class-data-sharing archive: the first run writes a dump as it exits, the next
- * launch makes it the archive and maps it (with -Xshare:on, which fails unless the archive is
- * usable), and none of this changes a run's output or puts anything on stderr.
+ * The launcher's class-data-sharing archive: the first run writes the list of classes it
+ * loaded, the next launch dumps the list into the archive and maps it (with -Xshare:on, which
+ * fails unless the archive is usable), and none of this changes a run's output or puts
+ * anything on stderr.
  */
 class LauncherCdsTest {
   /** One launch's status, stdout and stderr. */
@@ -53,7 +54,7 @@ class LauncherCdsTest {
     Path target = TestKernels.root().resolve("dom0/target");
     try (Stream<Path> s = Files.list(target)) {
       for (Path f : (Iterable<Path>) s::iterator) {
-        if (f.getFileName().toString().startsWith("hospes-cds.jsa")) {
+        if (f.getFileName().toString().startsWith("hospes-cds.")) {
           Files.delete(f);
         }
       }
@@ -65,7 +66,9 @@ class LauncherCdsTest {
     assertThat(first.status()).isEqualTo(33);
     assertThat(first.out()).isEqualTo(golden);
     assertThat(first.err()).isEmpty();
-    assertThat(files(target, "hospes-cds.jsa.tmp.")).as("the first run's dump").isEqualTo(1);
+    assertThat(files(target, "hospes-cds.classes.tmp.")).as("the first run's class list")
+        .isEqualTo(1);
+    assertThat(files(target, "hospes-cds.jsa")).isZero();
 
     // -Xshare:on: the JVM refuses to start unless it can map the archive.
     Launch second = hospes(Map.of("HOSPES_JAVA_OPTS", "-Xshare:on"), "run", "--mode", "native",
@@ -74,6 +77,7 @@ class LauncherCdsTest {
     assertThat(second.out()).isEqualTo(golden);
     assertThat(second.err()).isEmpty();
     assertThat(target.resolve("hospes-cds.jsa")).exists();
+    assertThat(files(target, "hospes-cds.classes.")).isZero();
     assertThat(files(target, "hospes-cds.jsa.tmp.")).isZero();
 
     Launch off = hospes(Map.of("HOSPES_CDS", "0"), "run", "--mode", "native", kernel);
@@ -87,7 +91,7 @@ class LauncherCdsTest {
     Path target = TestKernels.root().resolve("dom0/target");
     try (Stream<Path> s = Files.list(target)) {
       for (Path f : (Iterable<Path>) s::iterator) {
-        if (f.getFileName().toString().startsWith("hospes-cds.jsa")) {
+        if (f.getFileName().toString().startsWith("hospes-cds.")) {
           Files.delete(f);
         }
       }
@@ -95,19 +99,19 @@ class LauncherCdsTest {
     // --version loads none of the machine's classes: it must not leave the archive.
     Launch version = hospes(Map.of(), "--version");
     assertThat(version.status()).isZero();
-    assertThat(files(target, "hospes-cds.jsa")).as("files after --version").isZero();
+    assertThat(files(target, "hospes-cds.")).as("files after --version").isZero();
 
     String kernel = TestKernels.elf("hello").toString();
     assertThat(hospes(Map.of(), "run", "--mode", "native", kernel).status()).isEqualTo(33);
-    assertThat(files(target, "hospes-cds.jsa.tmp.")).isEqualTo(1);
+    assertThat(files(target, "hospes-cds.classes.tmp.")).isEqualTo(1);
     assertThat(hospes(Map.of(), "--version").status()).isZero();
     Path archive = target.resolve("hospes-cds.jsa");
     assertThat(archive).exists();
     byte[] made = Files.readAllBytes(archive);
 
-    // A dump that finished after the archive was in place (its writer, pid 2^22 + 1 at most
-    // on Linux, is gone) is dropped, not promoted over it.
-    Path late = target.resolve("hospes-cds.jsa.tmp.4194305");
+    // A class list that was finished after the archive was in place (its writer, pid
+    // 2^22 + 1 at most on Linux, is gone) is dropped, not dumped over it.
+    Path late = target.resolve("hospes-cds.classes.tmp.4194305");
     Files.write(late, new byte[] {1, 2, 3});
     Launch again = hospes(Map.of("HOSPES_JAVA_OPTS", "-Xshare:on"), "run", "--mode", "native",
         kernel);

@@ -59,9 +59,17 @@ public final class HospesCli implements Callable<Integer> {
   }
 
   public static void main(String[] args) {
+    if (args.length > 0 && GUEST_RUNS.contains(args[0])) {
+      // These always build the plugin injector; it is built meanwhile on the other core.
+      org.hospes.dom0.plugin.HostPlugins.buildInBackground();
+    }
     System.exit(newCommandLine(new CliStreams(System.in, System.out, System.err, true),
         args.length > 0 ? args[0] : null).execute(args));
   }
+
+  /** The commands that run guests, and so need the plugins, whatever their options. */
+  private static final java.util.Set<String> GUEST_RUNS = java.util.Set.of("run", "run-many",
+      "demo");
 
   /** The whole command tree writing to the given streams; tests call {@code execute} on it. */
   public static CommandLine newCommandLine(PrintStream out, PrintStream err) {

@@ -316,6 +316,9 @@ final class RunSession implements HostLink, AutoCloseable {
 
     /** Raw mode if stdin is a terminal (stty succeeds on it), else null. */
     static Terminal rawIfTty() {
+      if (!maybeTty()) {
+        return null;
+      }
       String saved = stty("-g");
       if (saved == null) {
         return null;
@@ -335,6 +338,23 @@ final class RunSession implements HostLink, AutoCloseable {
         restored = true;
         stty(saved);
       }
+    }
+
+    /**
+     * False when stdin is certainly not a terminal: on Linux its /proc link names a pipe, a
+     * socket, /dev/null or a file outside /dev. Asking stty starts a process, which is a fair
+     * part of what a short run costs, and a benchmark's or a script's stdin is one of these.
+     * Where the link cannot be read, stty decides.
+     */
+    private static boolean maybeTty() {
+      String target;
+      try {
+        target = java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/fd/0"))
+            .toString();
+      } catch (IOException | UnsupportedOperationException | SecurityException e) {
+        return true;
+      }
+      return target.startsWith("/dev/") && !target.equals("/dev/null");
     }
 
     /** Runs stty on the inherited stdin; its output, or null if it failed (not a tty). */

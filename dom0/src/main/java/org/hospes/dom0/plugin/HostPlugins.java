@@ -69,6 +69,24 @@ public final class HostPlugins {
     return classPath;
   }
 
+  /**
+   * Starts building {@link #classPath()} on a daemon thread, for a launch that will need it:
+   * the injector is about a third of what a short run's main thread spends, and it can be
+   * built while that thread parses the command line. A later {@code classPath()} waits for it;
+   * if it fails, that call fails the same way and reports it.
+   */
+  public static void buildInBackground() {
+    Thread t = new Thread(() -> {
+      try {
+        classPath();
+      } catch (RuntimeException | LinkageError e) {
+        // Left for the launch's own call, which throws it where it is handled.
+      }
+    }, "hospes-plugins");
+    t.setDaemon(true);
+    t.start();
+  }
+
   /** The plugins {@code loader} sees. */
   public static HostPlugins discover(ClassLoader loader) {
     return of(PluginInjector.discover(loader));

@@ -27,8 +27,8 @@ public final class RingConnection extends Xenstored.Connection {
   private String dropReason;
 
   private RingConnection(Xenstored store, DomainControl control, int domid, ForeignPage page,
-      int localPort, ArrayDeque<byte[]> sink) {
-    super(domid, m -> sink.add(m.encode()));
+      int localPort, java.util.function.Consumer<XsMessage> sink) {
+    super(domid, sink);
     this.store = store;
     this.control = control;
     this.page = page;
@@ -41,6 +41,15 @@ public final class RingConnection extends Xenstored.Connection {
    */
   public static RingConnection open(Xenstored store, DomainControl control, int domid,
       long gfn, int port) {
+    return open(store, control, domid, gfn, port, c -> { });
+  }
+
+  /**
+   * As above; {@code queued} is told each time xenstored queues a reply or watch event on the
+   * connection, so that its owner can flush the connections with output rather than all.
+   */
+  public static RingConnection open(Xenstored store, DomainControl control, int domid,
+      long gfn, int port, java.util.function.Consumer<RingConnection> queued) {
     ForeignPage page = control.mapForeign(domid, gfn);
     int local = control.channels().bindInterdomain(domid, port);
     if (local < 0) {
@@ -49,12 +58,25 @@ public final class RingConnection extends Xenstored.Connection {
           + ": error " + local);
     }
     ArrayDeque<byte[]> q = new ArrayDeque<>();
-    RingConnection c = new RingConnection(store, control, domid, page, local, q);
+    RingConnection[] self = new RingConnection[1];
+    RingConnection c = new RingConnection(store, control, domid, page, local, m -> {
+      q.add(m.encode());
+      queued.accept(self[0]);
+    });
+    self[0] = c;
     c.outQueue = q;
     return c;
   }
 
   private ArrayDeque<byte[]> outQueue;
+
+  /**
+   * Replies or events wait to be written (the ring was full, or they were just queued) to a
+   * connection that is still up.
+   */
+  boolean hasOutput() {
+    return !closed && page.isMapped() && !outQueue.isEmpty();
+  }
 
   public int localPort() {
     return localPort;

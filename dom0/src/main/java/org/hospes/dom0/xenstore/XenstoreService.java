@@ -16,6 +16,8 @@ public final class XenstoreService {
   private final DomainControl control;
   private final CostModel cost;
   private final Map<Integer, RingConnection> byPort = new HashMap<>();
+  /** Ring connections with replies or events queued and not yet written. */
+  private final java.util.Set<RingConnection> withOutput = new java.util.LinkedHashSet<>();
   private final ArrayDeque<XsMessage> dom0Replies = new ArrayDeque<>();
   private final Xenstored.Connection dom0;
   private int reqId;
@@ -30,17 +32,13 @@ public final class XenstoreService {
       }
     });
     store.setIntroducer((s, domid, gfn, port) -> {
-      RingConnection c = RingConnection.open(s, control, domid, gfn, port);
+      RingConnection c = RingConnection.open(s, control, domid, gfn, port, withOutput::add);
       byPort.put(c.localPort(), c);
       control.listen(c.localPort(), (p, now) -> {
         long before = s.requests();
         c.service();
         // Watch events this request raised for other domains go out now too.
-        for (RingConnection other : byPort.values()) {
-          if (other != c) {
-            other.flush();
-          }
-        }
+        flushOthers(c);
         return (1 + s.requests() - before) * cost.hypercall();
       });
       return c;
@@ -87,9 +85,7 @@ public final class XenstoreService {
    * from {@code replies} (watch events for the requester itself are dropped).
    */
   private XsMessage flushAndTakeReply(ArrayDeque<XsMessage> replies) {
-    for (RingConnection other : byPort.values()) {
-      other.flush();
-    }
+    flushOthers(null);
     XsMessage reply = null;
     while (!replies.isEmpty()) {
       XsMessage m = replies.poll();
@@ -98,6 +94,41 @@ public final class XenstoreService {
       }
     }
     return reply;
+  }
+
+  /**
+   * Flushes the ring connections other than {@code except} that have output queued. Only those
+   * can write or notify anything, and with a thousand guests flushing every connection after
+   * each of dom0's requests made building a domain cost time in proportion to the domains
+   * already running. When more than one has output they are flushed in the order of
+   * {@link #byPort}, as all of them were, so that their events go out in the same order.
+   */
+  private void flushOthers(RingConnection except) {
+    if (withOutput.isEmpty()) {
+      return;
+    }
+    if (withOutput.size() == 1) {
+      RingConnection only = withOutput.iterator().next();
+      if (only != except) {
+        withOutput.clear();
+        only.flush();
+        if (only.hasOutput()) {
+          withOutput.add(only);
+        }
+      }
+      return;
+    }
+    java.util.Set<RingConnection> waiting = new java.util.HashSet<>(withOutput);
+    withOutput.clear();
+    for (RingConnection other : byPort.values()) {
+      if (waiting.remove(other) && other != except) {
+        other.flush();
+      }
+      if (other.hasOutput()) {
+        withOutput.add(other);
+      }
+    }
+    // Connections dropped meanwhile (no longer by port) have nothing left to write to.
   }
 
   /** Writes {@code path} = {@code value} as dom0; throws if xenstored refuses. */
@@ -145,6 +176,7 @@ public final class XenstoreService {
     expectOk(request(XsWire.RELEASE, domid + "\0"));
     if (c != null) {
       byPort.remove(c.localPort());
+      withOutput.remove(c);
       control.unlisten(c.localPort());
     }
   }

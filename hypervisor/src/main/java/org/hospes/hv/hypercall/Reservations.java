@@ -111,6 +111,8 @@ final class Reservations {
       long mfn = d.p2m().lookup(p);
       hv.setPhysmap(d, p, P2m.INVALID, true);
       hv.frames().free(mfn);
+      // Out of the P2M and every TLB of the domain: its storage goes back to the heap.
+      hv.machineMemory().release(mfn);
     }
     return true;
   }

@@ -76,6 +76,11 @@ public final class FrameTable {
 
   /** Frees every frame {@code domid} owns; returns how many. */
   public int freeAll(int domid) {
+    return freeAll(domid, f -> { });
+  }
+
+  /** As {@link #freeAll(int)}, telling {@code each} every frame it frees, lowest first. */
+  public int freeAll(int domid, java.util.function.LongConsumer each) {
     long[] r = ranges.remove(domid);
     if (r == null) {
       return 0; // never given a frame by allocate
@@ -85,6 +90,7 @@ public final class FrameTable {
       if (owner[f] == domid) {
         owner[f] = FREE;
         n++;
+        each.accept(f);
       }
     }
     freeCount += n;

@@ -17,6 +17,7 @@ import org.hospes.hv.domain.Domain;
 import org.hospes.hv.domain.DomainMode;
 import org.hospes.hv.domain.DomainState;
 import org.hospes.hv.sched.RoundRobinScheduler;
+import org.hospes.x86.MemoryBus;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -290,6 +291,41 @@ class HypercallsTest {
       assertThat(a.memory().read32((0x1D0L << 12) + off)).isZero();
       assertThat(b.memory().read32((0x1D1L << 12) + off)).isZero();
     }
+  }
+
+  @Test
+  void framesGivenUpGoBackToTheHeapAndCostNothingUntilWrittenAgain() {
+    MemoryBus machine = hv.machineMemory();
+    // Two pages of a written: a balloon decrease returns the storage of the one it gives up.
+    a.memory().write32(0x1C0L << 12, 0x1234);
+    a.memory().write32(0x1C1L << 12, 0x5678);
+    long frame = a.p2m().lookup(0x1C0);
+    assertThat(machine.isBacked(frame)).isTrue();
+    assertThat(reservation(a, MemoryOp.DECREASE_RESERVATION, 0x1C0)).isEqualTo(1);
+    assertThat(machine.isBacked(frame)).isFalse();
+    assertThat(a.memory().read32(0x1C1L << 12)).isEqualTo(0x5678);
+    // Destroying b gives back the storage of every frame it touched: RAM and the rest.
+    for (long gfn = 0x100; gfn < 0x140; gfn++) {
+      b.memory().write32(gfn << 12, (int) gfn);
+    }
+    java.util.List<Long> bFrames = new java.util.ArrayList<>();
+    for (long mfn = 0; mfn < machine.ramSize() >>> 12; mfn++) {
+      if (hv.frames().owner(mfn) == b.domid() && machine.isBacked(mfn)) {
+        bFrames.add(mfn);
+      }
+    }
+    assertThat(bFrames).hasSizeGreaterThanOrEqualTo(0x40);
+    long backed = machine.backedFrames();
+    hv.destroy(b, "test");
+    assertThat(bFrames).noneMatch(machine::isBacked);
+    assertThat(machine.backedFrames()).isLessThanOrEqualTo(backed - bFrames.size());
+    assertThat(a.memory().read32(0x1C1L << 12)).isEqualTo(0x5678);
+    // A frame given back and handed out again reads as zeros and is backed again by a write.
+    assertThat(reservation(a, MemoryOp.POPULATE_PHYSMAP, 0x1C0)).isEqualTo(1);
+    assertThat(a.memory().read32(0x1C0L << 12)).isZero();
+    a.memory().write32(0x1C0L << 12, 7);
+    assertThat(a.memory().read32(0x1C0L << 12)).isEqualTo(7);
+    assertThat(machine.isBacked(a.p2m().lookup(0x1C0))).isTrue();
   }
 
   @Test
