@@ -21,12 +21,15 @@ import picocli.CommandLine.Parameters;
       "Runs a study (YAML, or JSON for a .json file): workloads x modes x ram x schedulers x"
           + " cost models x engines x repetitions, in virtual time, several runs at once. Writes"
           + " runs.csv, runs.json, summary.md and report.html (with plots/) to --out. Without"
-          + " FILE, runs the bundled default study (nanobenchmarks and a CPU-bound kernel in"
-          + " native, hvm, hvm-shadow and pvh, under the default and prescott cost models).",
+          + " FILE, runs the bundled default study (nanobenchmarks, a CPU-bound program and"
+          + " PV disk I/O across the modes, under the default and prescott cost models).",
+      "Ctrl-C or SIGTERM: the runs under way finish, the others are skipped, and the results"
+          + " directory is written with the finished runs (status 130 or 143).",
     },
     exitCodeListHeading = "%nExit status:%n",
     exitCodeList = {"0:every run ran (a run's own status is in the results)",
-      "2:bad study file or options"})
+      "2:bad study file or options",
+      "130:stopped by Ctrl-C (SIGTERM: 143); the finished runs' results are written"})
 final class StudyCommand implements Callable<Integer> {
   private final CliStreams streams;
 
@@ -50,6 +53,44 @@ final class StudyCommand implements Callable<Integer> {
 
   StudyCommand(CliStreams streams) {
     this.streams = streams;
+  }
+
+  /**
+   * Ctrl-C and SIGTERM stop the study between runs (the first one; a second a second or more
+   * later ends the process at once). Returns what puts the old handlers back.
+   */
+  private List<Runnable> trapSignals(StudyRunner runner, int[] signal) {
+    List<Runnable> restore = new java.util.ArrayList<>();
+    long[] first = {0};
+    for (String name : new String[] {"INT", "TERM"}) {
+      try {
+        sun.misc.Signal sig = new sun.misc.Signal(name);
+        sun.misc.SignalHandler old = sun.misc.Signal.handle(sig, s -> {
+          long now = System.nanoTime();
+          if (signal[0] != 0) {
+            // timeout(1) and kill -- -PGID deliver one request twice, at once.
+            if (now - first[0] >= 1_000_000_000L) {
+              Runtime.getRuntime().halt(128 + s.getNumber());
+            }
+            return;
+          }
+          first[0] = now;
+          signal[0] = s.getNumber();
+          runner.requestStop();
+          streams.err().println("study: stopping: the runs under way finish, the rest are"
+              + " skipped (again to end at once)");
+          streams.err().flush();
+        });
+        if (old == sun.misc.SignalHandler.SIG_IGN) {
+          sun.misc.Signal.handle(sig, old); // a background job's SIGINT stays ignored
+        } else {
+          restore.add(() -> sun.misc.Signal.handle(sig, old));
+        }
+      } catch (IllegalArgumentException e) {
+        // This JVM keeps the signal (-Xrs): it ends the process as it would anyway.
+      }
+    }
+    return restore;
   }
 
   private static StudyExecutor sparkExecutor() {
@@ -78,6 +119,9 @@ final class StudyCommand implements Callable<Integer> {
     Path base = file == null ? Path.of("") : file.toAbsolutePath().getParent();
     List<RunRecord> records;
     StudyRunner local = new StudyRunner(base, n, streams.err());
+    int[] signal = {0};
+    List<Runnable> restore = spark == null && streams.process()
+        ? trapSignals(local, signal) : List.of();
     try {
       if (spark == null) {
         records = local.run(study);
@@ -99,6 +143,17 @@ final class StudyCommand implements Callable<Integer> {
     } catch (IllegalArgumentException | java.io.IOException e) {
       streams.error(e.getMessage());
       return ExitStatus.USAGE;
+    } finally {
+      restore.forEach(Runnable::run);
+    }
+    if (local.stopRequested()) {
+      int total = study.runs().size();
+      if (!records.isEmpty()) {
+        StudyReport.write(study, records, out);
+      }
+      streams.err().println("study: stopped after " + records.size() + " of " + total + " runs"
+          + (records.isEmpty() ? "; nothing written" : "; their results in " + out));
+      return 128 + (signal[0] != 0 ? signal[0] : 2);
     }
     StudyReport.write(study, records, out);
     String io = StudyReport.ioPaths(records);
