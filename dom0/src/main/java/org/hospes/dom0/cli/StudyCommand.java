@@ -55,6 +55,21 @@ final class StudyCommand implements Callable<Integer> {
     this.streams = streams;
   }
 
+  /** Null if the results directory exists or was created and is writable, else why not. */
+  private static String outDirProblem(Path dir) {
+    try {
+      java.nio.file.Files.createDirectories(dir);
+    } catch (java.nio.file.FileAlreadyExistsException e) {
+      return "--out " + dir + ": not a directory";
+    } catch (java.io.IOException e) {
+      String why = e instanceof java.nio.file.AccessDeniedException ? "permission denied"
+          : e instanceof java.nio.file.NoSuchFileException ? "cannot be created"
+          : e.getMessage();
+      return "--out " + dir + ": " + why;
+    }
+    return java.nio.file.Files.isWritable(dir) ? null : "--out " + dir + ": permission denied";
+  }
+
   /**
    * Ctrl-C and SIGTERM stop the study between runs (the first one; a second a second or more
    * later ends the process at once). Returns what puts the old handlers back.
@@ -113,6 +128,12 @@ final class StudyCommand implements Callable<Integer> {
     }
     if (jobs != null && jobs < 1) {
       streams.error("--jobs must be at least 1, got " + jobs);
+      return ExitStatus.USAGE;
+    }
+    String outProblem = outDirProblem(out);
+    if (outProblem != null) {
+      // Found now, not after the runs: a long study must never end in a write error.
+      streams.error(outProblem);
       return ExitStatus.USAGE;
     }
     int n = jobs != null ? jobs : Runtime.getRuntime().availableProcessors();

@@ -158,6 +158,11 @@ public final class StudyRunner {
           + ": no such file");
     }
     Path root = KernelSources.findRoot();
+    if (!Files.isRegularFile(KernelSources.kernelsDir(root).resolve(w.kernel() + ".c"))) {
+      // Said before make runs, so the message is one line, not make's log.
+      throw new IllegalArgumentException("workload " + w.name() + ": kernel " + w.kernel()
+          + ": no file " + p + " and no sample kernel samples/kernels/" + w.kernel() + ".c");
+    }
     StringBuilder dir = new StringBuilder("study");
     new java.util.TreeMap<>(w.make()).forEach((k, v) -> dir.append('-').append(k).append(v));
     Path build = KernelSources.kernelsDir(root).resolve("build").resolve(dir.toString());
