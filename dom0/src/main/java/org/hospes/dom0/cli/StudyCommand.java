@@ -74,7 +74,8 @@ final class StudyCommand implements Callable<Integer> {
    * Ctrl-C and SIGTERM stop the study between runs (the first one; a second a second or more
    * later ends the process at once). Returns what puts the old handlers back.
    */
-  private List<Runnable> trapSignals(StudyRunner runner, int[] signal) {
+  private List<Runnable> trapSignals(StudyRunner runner, int[] signal,
+      java.io.PrintStream progress) {
     List<Runnable> restore = new java.util.ArrayList<>();
     long[] first = {0};
     for (String name : new String[] {"INT", "TERM"}) {
@@ -92,9 +93,9 @@ final class StudyCommand implements Callable<Integer> {
           first[0] = now;
           signal[0] = s.getNumber();
           runner.requestStop();
-          streams.err().println("study: stopping: the runs under way finish, the rest are"
+          progress.println("study: stopping: the runs under way finish, the rest are"
               + " skipped (again to end at once)");
-          streams.err().flush();
+          progress.flush();
         });
         if (old == sun.misc.SignalHandler.SIG_IGN) {
           sun.misc.Signal.handle(sig, old); // a background job's SIGINT stays ignored
@@ -139,10 +140,12 @@ final class StudyCommand implements Callable<Integer> {
     int n = jobs != null ? jobs : Runtime.getRuntime().availableProcessors();
     Path base = file == null ? Path.of("") : file.toAbsolutePath().getParent();
     List<RunRecord> records;
-    StudyRunner local = new StudyRunner(base, n, streams.err());
+    java.io.PrintStream progress = spark == null ? StudyProgressBar.wrap(streams)
+        : streams.err();
+    StudyRunner local = new StudyRunner(base, n, progress);
     int[] signal = {0};
     List<Runnable> restore = spark == null && streams.process()
-        ? trapSignals(local, signal) : List.of();
+        ? trapSignals(local, signal, progress) : List.of();
     try {
       if (spark == null) {
         records = local.run(study);
@@ -166,6 +169,9 @@ final class StudyCommand implements Callable<Integer> {
       return ExitStatus.USAGE;
     } finally {
       restore.forEach(Runnable::run);
+      if (progress != streams.err()) {
+        progress.close(); // clears the bar
+      }
     }
     if (local.stopRequested()) {
       int total = study.runs().size();
