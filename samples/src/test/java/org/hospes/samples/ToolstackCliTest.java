@@ -127,6 +127,20 @@ class ToolstackCliTest {
     assertThat(text(screen)).isEqualTo("echo: type lines; 'bye' ends\n"
         + "echo: typed into the console\n");
 
+    // piped input that ends at once (printf ... | hospes console echo): the input reaches the
+    // guest, and what the guest wrote before is still shown before the console detaches
+    ByteArrayOutputStream piped = new ByteArrayOutputStream();
+    Result once = hospes(new java.io.ByteArrayInputStream(
+        "piped line\n".getBytes(StandardCharsets.US_ASCII)), piped, "console", "echo");
+    assertThat(once.status()).isZero();
+    assertThat(text(piped)).startsWith("echo: type lines; 'bye' ends\n"
+        + "echo: typed into the console\n");
+    await("the piped line reached the guest", () -> {
+      ByteArrayOutputStream again = new ByteArrayOutputStream();
+      hospes(new java.io.ByteArrayInputStream(new byte[0]), again, "console", "echo");
+      return text(again).contains("echo: piped line\n");
+    });
+
     // list: xl's columns; echo blocks waiting for input, spin never stops running
     Result list = hospes("list");
     assertThat(list.status()).isZero();

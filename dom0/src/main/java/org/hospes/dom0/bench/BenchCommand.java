@@ -212,6 +212,33 @@ public final class BenchCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    // Ctrl-C or SIGTERM ends the JVM at once (a bench measures host time: there is no clean
+    // instruction boundary to wait for), and the tables need every measurement; say so rather
+    // than vanish. QEMU children die with their pipes.
+    Thread stopped = new Thread(() -> {
+      if (!finished && progressDone > 0) {
+        PrintWriter err = spec.commandLine().getErr();
+        err.printf(Locale.ROOT, "bench: stopped during measurement %d of %d; an incomplete bench"
+            + " prints no table and writes no --csv/--json%n", progressDone, progressTotal);
+        err.flush();
+      }
+    }, "hospes-bench-stopped");
+    Runtime.getRuntime().addShutdownHook(stopped);
+    try {
+      return measure();
+    } finally {
+      finished = true;
+      try {
+        Runtime.getRuntime().removeShutdownHook(stopped);
+      } catch (IllegalStateException e) {
+        // The JVM is shutting down: the hook runs and sees finished.
+      }
+    }
+  }
+
+  private volatile boolean finished;
+
+  private Integer measure() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     if (disk) {
       if (diskMib < 1 || diskMib > 1024) {

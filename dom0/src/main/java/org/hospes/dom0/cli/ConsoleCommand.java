@@ -76,6 +76,7 @@ final class ConsoleCommand implements Callable<Integer> {
   private static void pumpKeys(InputStream keys, HostClient.Console c) {
     byte[] buf = new byte[1024];
     OutputStream out = c.out();
+    boolean escaped = false;
     try {
       for (int n; (n = keys.read(buf)) >= 0; ) {
         int end = n;
@@ -89,8 +90,15 @@ final class ConsoleCommand implements Callable<Integer> {
           out.write(buf, 0, end);
         }
         if (end < n) {
+          escaped = true; // Ctrl-]: detach at once
           break;
         }
+      }
+      if (!escaped) {
+        // The end of piped input: half-close, so the host detaches once it has sent what is
+        // pending (the history at least); closing at once would drop what it sent unread.
+        c.channel().shutdownOutput();
+        return;
       }
     } catch (IOException e) {
       // The connection ended first.

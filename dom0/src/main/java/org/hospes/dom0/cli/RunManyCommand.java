@@ -51,8 +51,10 @@ import picocli.CommandLine.Option;
       "Domain spec: " + DomainSpec.SYNTAX,
       "A config line '" + Dom0Settings.SYNTAX + "' sets dom0's scheduling parameters, a line '"
           + HostSettings.SYNTAX + "' the physical CPUs (--pcpus wins over it).",
-      "  mode: hvm (EPT), hvm-shadow (shadow paging), pvh (PVH ELF; xenstore, PV console"
-          + " and console_io, no device model); ram: MiB (default " + DomainSpec.DEFAULT_RAM_MIB + "); weight, cap:"
+      "  mode: hvm (EPT), hvm-shadow (shadow paging), pvhvm (hvm with Xen's platform PCI"
+          + " device), pvh (PVH ELF; xenstore, PV console and console_io, no device model), pv;"
+          + " type: xl's pv, pvh or hvm; initrd (or ramdisk): the first boot module, as run's"
+          + " --initrd; module: more modules (repeatable); ram: MiB (default " + DomainSpec.DEFAULT_RAM_MIB + "); weight, cap:"
           + " scheduler parameters (credit: weight 1..65535, cap in percent of a CPU, 0 for none;"
           + " round robin ignores them); cpus: hard affinity, the physical CPUs the domain may"
           + " run on (N or N-M); cmdline: the multiboot command line, the"
@@ -206,7 +208,9 @@ final class RunManyCommand implements Callable<Integer> {
       try {
         host.start(s);
       } catch (BootException e) {
-        streams.error(s.name() + ": " + s.kernel() + ": " + e.getMessage());
+        // A module's message names the module: the kernel is not what is wrong then.
+        streams.error(s.name() + ": " + (e.getMessage().startsWith("module ") ? ""
+            : s.kernel() + ": ") + e.getMessage());
         return ExitStatus.USAGE;
       } catch (IllegalArgumentException | IllegalStateException e) {
         streams.error(s.name() + ": " + e.getMessage());

@@ -21,7 +21,8 @@ import sun.misc.SignalHandler;
  * <ul>
  *   <li>Ctrl-C or SIGTERM: a signal handler asks the run loop to stop at the next slice
  *       boundary; the command prints its stats, writes its files and exits with 128 plus the
- *       signal's number (130, 143), the status --stats-json records too. A second signal ends
+ *       signal's number (130, 143), the status --stats-json records too. A second signal (a
+ *       second or more later: a repeat within a second is the same request sent twice) ends
  *       the process at once. Other ways the JVM shuts down (SIGHUP) go through a shutdown hook
  *       that waits for the same winding-up, so a stopped run loses nothing;
  *   <li>stdout gone (a reader such as {@code head} closed the pipe): the run stops;
@@ -40,6 +41,8 @@ final class RunSession implements HostLink, AutoCloseable {
   /** How long the shutdown hook waits for the run to wind up before the JVM goes anyway. */
   private static final long HOOK_WAIT_SECONDS = 30;
   private static final byte[] EOF = new byte[0];
+  /** A repeat of the stopping signal sooner than this is the same request, not an insistence. */
+  private static final long REPEAT_NANOS = 1_000_000_000L;
   /**
    * How often stdout is checked for a gone reader: checkError flushes, and run-many asks after
    * every scheduling decision. Only when the run stops depends on it, never what it computes.
@@ -60,6 +63,8 @@ final class RunSession implements HostLink, AutoCloseable {
   private volatile String stopReason;
   /** The number of the signal that stopped the run, or 0. */
   private volatile int signal;
+  /** When the first signal came (host time: it decides only whether to halt, never a count). */
+  private volatile long firstSignalNanos;
   private final List<Runnable> signalRestores = new ArrayList<>();
   private InputSink sink;
   private byte[] pending = new byte[0];
@@ -164,6 +169,13 @@ final class RunSession implements HostLink, AutoCloseable {
   }
 
   private void onSignal(Signal sig) {
+    long now = System.nanoTime();
+    if (signal != 0 && now - firstSignalNanos < REPEAT_NANOS) {
+      // The same event delivered twice: `timeout` and `kill -- -PGID` signal the process and
+      // then its group, so one stop request arrives as two signals microseconds apart. Taking
+      // the second as "the user insists" would halt before the stats are written.
+      return;
+    }
     if (signal != 0) {
       // A second signal: the user insists, and the run may be stuck outside the run loop.
       if (terminal != null) {
@@ -171,6 +183,7 @@ final class RunSession implements HostLink, AutoCloseable {
       }
       Runtime.getRuntime().halt(128 + sig.getNumber());
     }
+    firstSignalNanos = now;
     signal = sig.getNumber();
     requestStop("interrupted (SIG" + sig.getName() + ")");
   }

@@ -21,12 +21,15 @@ import picocli.CommandLine.Parameters;
       "Runs a study (YAML, or JSON for a .json file): workloads x modes x ram x schedulers x"
           + " cost models x engines x repetitions, in virtual time, several runs at once. Writes"
           + " runs.csv, runs.json, summary.md and report.html (with plots/) to --out. Without"
-          + " FILE, runs the bundled default study (nanobenchmarks and a CPU-bound kernel in"
-          + " native, hvm, hvm-shadow and pvh, under the default and prescott cost models).",
+          + " FILE, runs the bundled default study (nanobenchmarks, a CPU-bound program and"
+          + " PV disk I/O across the modes, under the default and prescott cost models).",
+      "Ctrl-C or SIGTERM: the runs under way finish, the others are skipped, and the results"
+          + " directory is written with the finished runs (status 130 or 143).",
     },
     exitCodeListHeading = "%nExit status:%n",
     exitCodeList = {"0:every run ran (a run's own status is in the results)",
-      "2:bad study file or options"})
+      "2:bad study file or options",
+      "130:stopped by Ctrl-C (SIGTERM: 143); the finished runs' results are written"})
 final class StudyCommand implements Callable<Integer> {
   private final CliStreams streams;
 
@@ -52,6 +55,60 @@ final class StudyCommand implements Callable<Integer> {
     this.streams = streams;
   }
 
+  /** Null if the results directory exists or was created and is writable, else why not. */
+  private static String outDirProblem(Path dir) {
+    try {
+      java.nio.file.Files.createDirectories(dir);
+    } catch (java.nio.file.FileAlreadyExistsException e) {
+      return "--out " + dir + ": not a directory";
+    } catch (java.io.IOException e) {
+      String why = e instanceof java.nio.file.AccessDeniedException ? "permission denied"
+          : e instanceof java.nio.file.NoSuchFileException ? "cannot be created"
+          : e.getMessage();
+      return "--out " + dir + ": " + why;
+    }
+    return java.nio.file.Files.isWritable(dir) ? null : "--out " + dir + ": permission denied";
+  }
+
+  /**
+   * Ctrl-C and SIGTERM stop the study between runs (the first one; a second a second or more
+   * later ends the process at once). Returns what puts the old handlers back.
+   */
+  private List<Runnable> trapSignals(StudyRunner runner, int[] signal,
+      java.io.PrintStream progress) {
+    List<Runnable> restore = new java.util.ArrayList<>();
+    long[] first = {0};
+    for (String name : new String[] {"INT", "TERM"}) {
+      try {
+        sun.misc.Signal sig = new sun.misc.Signal(name);
+        sun.misc.SignalHandler old = sun.misc.Signal.handle(sig, s -> {
+          long now = System.nanoTime();
+          if (signal[0] != 0) {
+            // timeout(1) and kill -- -PGID deliver one request twice, at once.
+            if (now - first[0] >= 1_000_000_000L) {
+              Runtime.getRuntime().halt(128 + s.getNumber());
+            }
+            return;
+          }
+          first[0] = now;
+          signal[0] = s.getNumber();
+          runner.requestStop();
+          progress.println("study: stopping: the runs under way finish, the rest are"
+              + " skipped (again to end at once)");
+          progress.flush();
+        });
+        if (old == sun.misc.SignalHandler.SIG_IGN) {
+          sun.misc.Signal.handle(sig, old); // a background job's SIGINT stays ignored
+        } else {
+          restore.add(() -> sun.misc.Signal.handle(sig, old));
+        }
+      } catch (IllegalArgumentException e) {
+        // This JVM keeps the signal (-Xrs): it ends the process as it would anyway.
+      }
+    }
+    return restore;
+  }
+
   private static StudyExecutor sparkExecutor() {
     for (StudyExecutor e : java.util.ServiceLoader.load(StudyExecutor.class)) {
       if (e.name().equals("spark")) {
@@ -74,10 +131,21 @@ final class StudyCommand implements Callable<Integer> {
       streams.error("--jobs must be at least 1, got " + jobs);
       return ExitStatus.USAGE;
     }
+    String outProblem = outDirProblem(out);
+    if (outProblem != null) {
+      // Found now, not after the runs: a long study must never end in a write error.
+      streams.error(outProblem);
+      return ExitStatus.USAGE;
+    }
     int n = jobs != null ? jobs : Runtime.getRuntime().availableProcessors();
     Path base = file == null ? Path.of("") : file.toAbsolutePath().getParent();
     List<RunRecord> records;
-    StudyRunner local = new StudyRunner(base, n, streams.err());
+    java.io.PrintStream progress = spark == null ? StudyProgressBar.wrap(streams)
+        : streams.err();
+    StudyRunner local = new StudyRunner(base, n, progress);
+    int[] signal = {0};
+    List<Runnable> restore = spark == null && streams.process()
+        ? trapSignals(local, signal, progress) : List.of();
     try {
       if (spark == null) {
         records = local.run(study);
@@ -99,6 +167,20 @@ final class StudyCommand implements Callable<Integer> {
     } catch (IllegalArgumentException | java.io.IOException e) {
       streams.error(e.getMessage());
       return ExitStatus.USAGE;
+    } finally {
+      restore.forEach(Runnable::run);
+      if (progress != streams.err()) {
+        progress.close(); // clears the bar
+      }
+    }
+    if (local.stopRequested()) {
+      int total = study.runs().size();
+      if (!records.isEmpty()) {
+        StudyReport.write(study, records, out);
+      }
+      streams.err().println("study: stopped after " + records.size() + " of " + total + " runs"
+          + (records.isEmpty() ? "; nothing written" : "; their results in " + out));
+      return 128 + (signal[0] != 0 ? signal[0] : 2);
     }
     StudyReport.write(study, records, out);
     String io = StudyReport.ioPaths(records);

@@ -173,9 +173,9 @@ public final class IoPathsSummary {
       double out = ide.outsideGuest() / Math.max(1, xen.outsideGuest());
       double ex = ide.exits() / Math.max(1e-9, xen.exits());
       f.append(String.format(Locale.ROOT, "- **PV I/O far cheaper than emulated I/O**"
-              + " (shared/reference/published-figures.md: qualitative target 5, an emulated NIC"
-              + " loses 30-90%% where a PV ring loses 0-14%%; section 4, Menon et al. ATC'06;"
-              + " Adams & Agesen's `in`, 15,826 cycles under VT against 3,209 native): per MiB"
+              + " (the published shape: an emulated NIC loses 30-90%% of native throughput where"
+              + " a PV ring loses 0-14%%, after Menon et al., USENIX ATC'06; Adams & Agesen,"
+              + " ASPLOS'06: `in` takes 15,826 cycles under VT against 3,209 native): per MiB"
               + " of disk, IDE (hvm) costs %.1fx the cycles outside the guest (hypervisor and"
               + " dom0) and %.1fx the VM exits of xen-blkfront (%s): %s. Counting the guest's"
               + " own work too (dd, busybox), %.2fx.%n", out, ex, xen.mode(),
@@ -186,8 +186,8 @@ public final class IoPathsSummary {
       double cyc = virtio.totalCycles() / Math.max(1, xen.totalCycles());
       double ex = virtio.exits() / Math.max(1e-9, xen.exits());
       double out = virtio.outsideGuest() / Math.max(1, xen.outsideGuest());
-      f.append(String.format(Locale.ROOT, "- **virtio close to PV** (issue 13's expected shape;"
-              + " published-figures.md has no virtio figure): per MiB of disk, virtio-blk (hvm)"
+      f.append(String.format(Locale.ROOT, "- **virtio close to PV** (the expected shape; no"
+              + " published virtio figure is compared here): per MiB of disk, virtio-blk (hvm)"
               + " costs %.2fx xen-blkfront's (%s) modelled cycles and %.2fx its VM exits: %s."
               + " Outside the guest alone virtio costs %.1fx: %s.%n", cyc, xen.mode(), ex,
           cyc <= 2 && cyc >= 0.5 && ex <= 2 ? "agrees" : "does not agree", out,
@@ -233,7 +233,7 @@ public final class IoPathsSummary {
       double out = enet.outsideGuest() / Math.max(1, other.outsideGuest());
       double ex = enet.exits() / Math.max(1e-9, other.exits());
       f.append(String.format(Locale.ROOT, "- **Emulated NIC far costlier than virtio and PV**"
-              + " (published-figures.md, qualitative target 5: an emulated NIC loses 30-90%%):"
+              + " (the published shape: an emulated NIC loses 30-90%% of native throughput):"
               + " per MiB received, the e1000 (hvm) takes %.1fx the VM exits and %.1fx the"
               + " cycles outside the guest of %s (%s)%s, and %.2fx its total cycles: %s.%n",
           ex, out, other.path().equals("xen") ? "xen-netfront" : "virtio-net", other.mode(),

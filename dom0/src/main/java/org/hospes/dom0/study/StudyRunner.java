@@ -27,6 +27,8 @@ public final class StudyRunner {
   private final Path baseDir;
   private final int threads;
   private final PrintStream progress;
+  /** Set by {@link #requestStop}: runs not yet started are skipped. */
+  private volatile boolean stopRequested;
 
   /**
    * @param baseDir what kernel paths in the study are relative to
@@ -36,6 +38,20 @@ public final class StudyRunner {
     this.baseDir = baseDir;
     this.threads = Math.max(1, threads);
     this.progress = progress;
+  }
+
+  /**
+   * Asks the study to stop (Ctrl-C): runs not started yet are skipped, runs under way finish
+   * (each is bounded and deterministic; a half run would be a record no one could compare), and
+   * {@link #run} returns the finished ones.
+   */
+  public void requestStop() {
+    stopRequested = true;
+  }
+
+  /** True once {@link #requestStop} was called. */
+  public boolean stopRequested() {
+    return stopRequested;
   }
 
   public List<RunRecord> run(StudySpec study) throws IOException, InterruptedException {
@@ -58,7 +74,10 @@ public final class StudyRunner {
     return images;
   }
 
-  /** Runs the study on this host's threads with the kernel images given. */
+  /**
+   * Runs the study on this host's threads with the kernel images given: every run's record in
+   * the study's order, or after {@link #requestStop} those that finished.
+   */
   public List<RunRecord> run(StudySpec study, Map<String, byte[]> images)
       throws InterruptedException {
     List<RunSpec> runs = study.runs();
@@ -78,6 +97,9 @@ public final class StudyRunner {
         List<Future<RunRecord>> fs = new ArrayList<>();
         for (RunSpec r : e.getValue()) {
           fs.add(pool.submit(() -> {
+            if (stopRequested) {
+              return null;
+            }
             RunRecord rec = StudyRun.run(r, SdkWorkloads.image(r, images),
                 study.maxInstructions());
             int n = done.incrementAndGet();
@@ -91,7 +113,9 @@ public final class StudyRunner {
         for (int i = 0; i < fs.size(); i++) {
           try {
             RunRecord rec = fs.get(i).get();
-            out[rec.spec().index() - 1] = rec;
+            if (rec != null) {
+              out[rec.spec().index() - 1] = rec;
+            }
           } catch (ExecutionException x) {
             throw new IllegalStateException("run " + e.getValue().get(i).label() + " failed: "
                 + x.getCause(), x.getCause());
@@ -106,7 +130,7 @@ public final class StudyRunner {
         System.setProperty(Engine.PROPERTY, saved);
       }
     }
-    return List.of(out);
+    return java.util.Arrays.stream(out).filter(java.util.Objects::nonNull).toList();
   }
 
   /** The progress line of the {@code n}th finished run of {@code total}. */
@@ -134,6 +158,11 @@ public final class StudyRunner {
           + ": no such file");
     }
     Path root = KernelSources.findRoot();
+    if (!Files.isRegularFile(KernelSources.kernelsDir(root).resolve(w.kernel() + ".c"))) {
+      // Said before make runs, so the message is one line, not make's log.
+      throw new IllegalArgumentException("workload " + w.name() + ": kernel " + w.kernel()
+          + ": no file " + p + " and no sample kernel samples/kernels/" + w.kernel() + ".c");
+    }
     StringBuilder dir = new StringBuilder("study");
     new java.util.TreeMap<>(w.make()).forEach((k, v) -> dir.append('-').append(k).append(v));
     Path build = KernelSources.kernelsDir(root).resolve("build").resolve(dir.toString());

@@ -181,19 +181,45 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
     ObjectMapper mapper = file.toString().endsWith(".json") ? new ObjectMapper()
         : new YAMLMapper();
     mapper.enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+    if (Files.isDirectory(file)) {
+      throw new IllegalArgumentException(file + ": is a directory, not a study file");
+    }
     try {
       return mapper.readValue(Files.readString(file), StudySpec.class).withDefaults();
+    } catch (java.nio.charset.CharacterCodingException e) {
+      throw new IllegalArgumentException(file + ": not a text file; a study is YAML, or JSON"
+          + " in a .json file");
     } catch (NoSuchFileException e) {
       throw new IllegalArgumentException(file + ": no such file");
     } catch (UnrecognizedPropertyException e) {
       throw new IllegalArgumentException(file + ": unknown key '" + e.getPropertyName()
           + "' (known: " + e.getKnownPropertyIds() + ")");
     } catch (JacksonException e) {
-      throw new IllegalArgumentException(file + ": " + e.getOriginalMessage()
+      throw new IllegalArgumentException(file + ": " + oneLine(e.getOriginalMessage())
           + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")"));
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(file + ": " + e.getMessage());
     }
+  }
+
+  /**
+   * A parser's message on one line: SnakeYAML's spans several, with the input's position
+   * (" in 'reader', line 3, column 1:") and a caret under the text; the line number is given
+   * separately.
+   */
+  static String oneLine(String message) {
+    StringBuilder b = new StringBuilder();
+    for (String line : message.split("\\R")) {
+      String t = line.strip();
+      if (t.isEmpty() || t.startsWith("in 'reader'") || t.chars().allMatch(c -> c == '^')) {
+        continue;
+      }
+      if (b.indexOf(t) >= 0) {
+        continue; // snippets of the input repeat once per mark
+      }
+      b.append(b.length() == 0 ? "" : ": ").append(t);
+    }
+    return b.toString();
   }
 
   /** Reads a study from the class path (the bundled default study). */

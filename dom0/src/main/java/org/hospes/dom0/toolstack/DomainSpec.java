@@ -12,7 +12,8 @@ import org.hospes.hv.domain.DomainMode;
  * What the toolstack needs to build one domain, as written on the command line or in a host
  * configuration file:
  * {@code NAME=KERNEL[,mode=hvm|hvm-shadow|pvh|pvhvm|pv][,ram=MIB][,vcpus=N][,weight=W][,cap=C]
- * [,cpus=N|N-M][,loader=NAME][,disk=DISK]...[,cmdline=TEXT]}. {@code vcpus} (hvm and pvh, 1 to 64; default
+ * [,cpus=N|N-M][,loader=NAME][,initrd=FILE][,module=FILE]...[,disk=DISK]...[,cmdline=TEXT]}.
+ * {@code vcpus} (hvm and pvh, 1 to 64; default
  * 1) gives the domain that many vCPUs: vCPU 0 boots, the others wait for INIT-SIPI-SIPI.
  * {@code disk} (repeatable: PV disks xvda, ... in PVH domains; IDE disks hda..hdd by default in
  * hvm and hvm-shadow, {@code bus=xen} for a vbd there) is
@@ -42,11 +43,24 @@ import org.hospes.hv.domain.DomainMode;
  *     -1 for all
  * @param devices devices from device-model plugins ({@code device=NAME} or
  *     {@code device=[NAME,key=value...]}, repeatable; modes with a device model)
+ * @param modules boot modules in order ({@code initrd=FILE}, or xl's {@code ramdisk=}, is the
+ *     first, as run's {@code --initrd}; {@code module=FILE}, repeatable, the next ones): listed in
+ *     a PVH kernel's start info, the first loaded as a bzImage's initrd
  */
 public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, int weight,
     int cap, String cmdline, String loader, java.util.List<DiskSpec> disks,
     java.util.List<VifSpec> vifs, int vcpus,
-    java.util.List<org.hospes.dom0.devicemodel.plugin.DeviceSpec> devices, long cpus) {
+    java.util.List<org.hospes.dom0.devicemodel.plugin.DeviceSpec> devices, long cpus,
+    java.util.List<Path> modules) {
+
+  /** A domain with no boot modules. */
+  public DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, int weight,
+      int cap, String cmdline, String loader, java.util.List<DiskSpec> disks,
+      java.util.List<VifSpec> vifs, int vcpus,
+      java.util.List<org.hospes.dom0.devicemodel.plugin.DeviceSpec> devices, long cpus) {
+    this(name, kernel, mode, ramMiB, weight, cap, cmdline, loader, disks, vifs, vcpus, devices,
+        cpus, java.util.List.of());
+  }
 
   /** A domain that may run on every physical CPU. */
   public DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, int weight, int cap,
@@ -84,8 +98,9 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
     this(name, kernel, mode, ramMiB, weight, cap, cmdline, loader, java.util.List.of());
   }
 
-  public static final String SYNTAX = "NAME=KERNEL[,mode=hvm|hvm-shadow|pvh|pv][,ram=MIB]"
-      + "[,vcpus=N][,weight=W][,cap=C][,cpus=N|N-M][,loader=NAME][,disk=DISK]...[,vif=VIF]...[,device=DEVICE]..."
+  public static final String SYNTAX = "NAME=KERNEL[,mode=hvm|hvm-shadow|pvhvm|pvh|pv][,ram=MIB]"
+      + "[,vcpus=N][,weight=W][,cap=C][,cpus=N|N-M][,loader=NAME][,initrd=FILE][,module=FILE]..."
+      + "[,disk=DISK]...[,vif=VIF]...[,device=DEVICE]..."
       + "[,cmdline=TEXT]";
   public static final int DEFAULT_RAM_MIB = 16;
   public static final int MAX_RAM_MIB = 1024;
@@ -142,6 +157,7 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
             + " hvm-shadow, pvhvm)");
       }
     }
+    modules = java.util.List.copyOf(modules);
     devices = java.util.List.copyOf(devices);
     if (!devices.isEmpty() && (mode.pvDevicesOnly() || mode == DomainMode.PV)) {
       throw new SpecException(name + ": device= adds a device to the device model; mode "
@@ -163,12 +179,12 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
 
   public DomainSpec withRam(int mib) {
     return new DomainSpec(name, kernel, mode, mib, weight, cap, cmdline, loader, disks, vifs,
-        vcpus, devices, cpus);
+        vcpus, devices, cpus, modules);
   }
 
   public DomainSpec withMode(DomainMode m) {
     return new DomainSpec(name, kernel, m, ramMiB, weight, cap, cmdline, loader, disks, vifs,
-        vcpus, devices, cpus);
+        vcpus, devices, cpus, modules);
   }
 
   /**
@@ -196,6 +212,7 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
     java.util.List<String> diskTexts = new java.util.ArrayList<>();
     java.util.List<String> vifTexts = new java.util.ArrayList<>();
     java.util.List<String> deviceTexts = new java.util.ArrayList<>();
+    java.util.List<String> moduleTexts = new java.util.ArrayList<>();
     Matcher bd = BRACKETED_DISK.matcher(rest);
     StringBuilder unbracketed = new StringBuilder();
     while (bd.find()) {
@@ -219,6 +236,10 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
             + ")");
       }
       String key = p.substring(0, e).strip().toLowerCase(Locale.ROOT);
+      if (key.equals("module")) {
+        moduleTexts.add(p.substring(e + 1).strip());
+        continue;
+      }
       if (key.equals("disk") || key.equals("vif") || key.equals("device")) {
         String v = p.substring(e + 1).strip();
         (key.equals("disk") ? diskTexts : key.equals("vif") ? vifTexts : deviceTexts)
@@ -237,6 +258,7 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
     int vcpus = 1;
     long cpus = -1L;
     String loader = null;
+    String initrd = null;
     for (Map.Entry<String, String> o : options.entrySet()) {
       switch (o.getKey()) {
         case "mode" -> mode = mode(name, o.getValue());
@@ -247,9 +269,15 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
         case "cap" -> cap = number(name, "cap", o.getValue());
         case "loader" -> loader = o.getValue();
         case "cpus" -> cpus = cpuList(name, o.getValue());
+        case "initrd", "ramdisk" -> {
+          if (initrd != null) {
+            throw new SpecException(name + ": initrd and ramdisk name the same module");
+          }
+          initrd = o.getValue();
+        }
         default -> throw new SpecException(name + ": unknown option '" + o.getKey()
-            + "' (valid: mode, type, ram, vcpus, weight, cap, cpus, loader, disk, vif,"
-            + " device, cmdline)");
+            + "' (valid: mode, type, ram, vcpus, weight, cap, cpus, loader, initrd, module,"
+            + " disk, vif, device, cmdline)");
       }
     }
     java.util.List<DiskSpec> disks = new java.util.ArrayList<>();
@@ -278,8 +306,18 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
       }
     }
     Path path = base == null ? Path.of(kernel) : base.resolve(kernel);
+    java.util.List<Path> modules = new java.util.ArrayList<>();
+    if (initrd != null) {
+      moduleTexts.add(0, initrd);
+    }
+    for (String m : moduleTexts) {
+      if (m.isEmpty()) {
+        throw new SpecException(name + ": module= and initrd= need a file");
+      }
+      modules.add(base == null ? Path.of(m) : base.resolve(m));
+    }
     return new DomainSpec(name, path, mode, ram, weight, cap, cmdline, loader, disks, vifs,
-        vcpus, devices, cpus);
+        vcpus, devices, cpus, modules);
   }
 
   private static long cpuList(String name, String value) {

@@ -159,9 +159,11 @@ public final class HostRunner {
     destroys.computeIfAbsent(Math.max(cycles, 0), k -> new ArrayList<>()).add(name);
   }
 
-  /** Reads the spec's kernel and starts it. */
+  /** Reads the spec's kernel and boot modules and starts it. */
   public GuestDomain start(DomainSpec spec) throws BootException {
-    return start(spec, KernelFiles.read(spec.kernel()));
+    byte[] image = KernelFiles.read(spec.kernel());
+    return start(spec, image, new BootRequest(spec.cmdline(),
+        KernelFiles.readModules(spec.modules())));
   }
 
   /**

@@ -447,4 +447,20 @@ class HospesCliTest {
     assertThat(stderr()).isEqualTo("hospes: " + cfg + ":1: dom0: cap must be 0..100 (percent of"
         + " a CPU), got 200" + System.lineSeparator());
   }
+
+  @Test
+  void studyRefusesAnUnusableOutDirAndAnUnknownKernelBeforeRunning() throws Exception {
+    Path study = dir.resolve("s.yaml");
+    Files.writeString(study, "workloads: [{name: nb, kernel: nanobench}]\nmodes: [native]\n");
+    Path notDir = file("plain", new byte[] {1});
+    assertThat(hospes("study", study.toString(), "--out", notDir.toString())).isEqualTo(2);
+    assertThat(stderr()).isEqualTo("hospes: --out " + notDir + ": not a directory\n");
+    err.reset();
+
+    Files.writeString(study, "workloads: [{name: a, kernel: nosuch}]\nmodes: [native]\n");
+    assertThat(hospes("study", study.toString(), "--out", dir.resolve("o").toString()))
+        .isEqualTo(2);
+    assertThat(stderr()).isEqualTo("hospes: workload a: kernel nosuch: no file "
+        + dir.resolve("nosuch") + " and no sample kernel samples/kernels/nosuch.c\n");
+  }
 }

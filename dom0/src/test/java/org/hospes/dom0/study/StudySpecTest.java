@@ -71,6 +71,20 @@ class StudySpecTest {
   }
 
   @Test
+  void everyUnreadableFileIsOneLineNamingIt() throws Exception {
+    Path f = dir.resolve("cut.yaml");
+    Files.writeString(f, "name: x\nworkloads: [\n");
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessage(f + ": while parsing a flow node:"
+        + " expected the node content, but found '<stream end>' (line 2)");
+    Path bin = dir.resolve("bin.yaml");
+    Files.write(bin, new byte[] {0x7F, 'E', 'L', 'F', 1, 1, 1, 0, (byte) 0xFF, (byte) 0xFE});
+    assertThatThrownBy(() -> StudySpec.read(bin)).hasMessage(bin + ": not a text file; a study"
+        + " is YAML, or JSON in a .json file");
+    assertThatThrownBy(() -> StudySpec.read(dir)).hasMessage(dir
+        + ": is a directory, not a study file");
+  }
+
+  @Test
   void theBundledDefaultStudyCoversTheModes() throws Exception {
     StudySpec s = StudySpec.resource("default-study.yaml");
     assertThat(s.modes()).containsExactly("native", "hvm", "hvm-shadow", "pvhvm", "pvh", "pv");

@@ -2,19 +2,15 @@ package org.hospes.dom0.backend.blk;
 
 import org.hospes.abi.Blkif;
 import org.hospes.abi.XenbusState;
-import org.hospes.dom0.backend.WatchEvents;
+import org.hospes.dom0.backend.XenbusBackend;
 import org.hospes.dom0.disk.DiskImage;
 import org.hospes.dom0.xenstore.XenstoreService;
-import org.hospes.dom0.xenstore.Xenstored;
-import org.hospes.dom0.xenstore.XsMessage;
-import org.hospes.dom0.xenstore.XsWire;
 import org.hospes.hv.control.DomainControl;
 import org.hospes.hv.cost.CostModel;
 
 /**
  * The xenbus half of blkback for one virtual block device: the backend's end of the XenbusState
- * machine, driven by a xenstore watch on the frontend's {@code state}, as Linux's
- * drivers/block/xen-blkback/xenbus.c does.
+ * machine ({@link XenbusBackend}), as Linux's drivers/block/xen-blkback/xenbus.c drives it.
  *
  * <ul>
  *   <li>Probe: writes {@code feature-max-indirect-segments}, {@code multi-queue-max-queues} and
@@ -34,42 +30,22 @@ import org.hospes.hv.cost.CostModel;
  * backend, and the frontend reconnects through InitWait. A frontend that breaks the ring
  * protocol is disconnected: the backend switches to Closing.
  */
-public final class VbdBackend {
-  private final XenstoreService xs;
-  private final DomainControl control;
+public final class VbdBackend extends XenbusBackend {
   private final CostModel cost;
-  private final int domid;
-  private final int devid;
   private final DiskImage disk;
-  private final String bePath;
-  private final String fePath;
-  private final Xenstored.Connection watcher;
-  private final WatchEvents watchEvents = new WatchEvents(this::frontendChanged);
   private final BlkStats total = new BlkStats();
   private final boolean offerPersistent;
   private final boolean offerIndirect;
-  private XenbusState state = XenbusState.INITIALISING;
   private BlkRing ring;
-  private boolean removed;
-  private String lastError;
 
   private VbdBackend(XenstoreService xs, DomainControl control, CostModel cost, int domid,
       int devid, DiskImage disk, boolean offerPersistent, boolean offerIndirect) {
-    this.xs = xs;
-    this.control = control;
+    super(xs, control, domid, devid, VbdNodes.backendPath(control.domid(), domid, devid),
+        VbdNodes.frontendPath(domid, devid));
     this.cost = cost;
-    this.domid = domid;
-    this.devid = devid;
     this.disk = disk;
     this.offerPersistent = offerPersistent;
     this.offerIndirect = offerIndirect;
-    this.bePath = VbdNodes.backendPath(control.domid(), domid, devid);
-    this.fePath = VbdNodes.frontendPath(domid, devid);
-    // The backend's xenstore connection is its own domain's: in a driver domain it has that
-    // domain's permissions (its backend directory, the frontend's directory to read).
-    this.watcher = control.domid() == DomainControl.DOM0
-        ? xs.store().connectDom0(watchEvents)
-        : xs.store().connectService(control.domid(), watchEvents);
   }
 
   /**
@@ -97,32 +73,7 @@ public final class VbdBackend {
           Integer.toString(BlkRing.MAX_INDIRECT_SEGMENTS));
     }
     write(bePath + "/multi-queue-max-queues", "1");
-    control.onDomainDeath(d -> {
-      if (d == domid && !removed) {
-        // The toolstack tears the domain's devices down (libxl on destroy): the ring goes,
-        // the nodes go and the image is closed (its lock released).
-        disconnectRing();
-        state = XenbusState.CLOSED;
-        remove();
-      }
-    });
-    switchState(XenbusState.INIT_WAIT);
-    // The watch fires once when set, so a frontend already waiting is seen at once.
-    xs.store().watchFrom(watcher);
-    xs.store().handle(watcher, XsMessage.of(XsWire.WATCH, 0, 0,
-        fePath + "/state\0fe-state\0"));
-  }
-
-  public int domid() {
-    return domid;
-  }
-
-  public int devid() {
-    return devid;
-  }
-
-  public XenbusState state() {
-    return state;
+    watchFrontend();
   }
 
   /** The connected ring, or null. */
@@ -140,54 +91,18 @@ public final class VbdBackend {
     return s;
   }
 
-  /** True once the device was unplugged and its nodes removed. */
-  public boolean removed() {
-    return removed;
+  @Override
+  protected boolean connectsWhenInitialised() {
+    return true;
   }
 
-  /** The last reason a connection attempt failed, or null. */
-  public String lastError() {
-    return lastError;
+  @Override
+  protected boolean disconnectsWhenClosing() {
+    return false; // blkback keeps the ring until the frontend is Closed
   }
 
-  private void frontendChanged() {
-    if (removed) {
-      return;
-    }
-    XenbusState fe = XenbusState.parse(read(fePath + "/state"));
-    switch (fe) {
-      case INITIALISING -> {
-        if (state == XenbusState.CLOSED) {
-          switchState(XenbusState.INIT_WAIT);
-        }
-      }
-      case INITIALISED, CONNECTED -> {
-        if (state == XenbusState.CONNECTED || state == XenbusState.CLOSING) {
-          return;
-        }
-        disconnectRing();
-        if (connectRing()) {
-          connect();
-        }
-      }
-      case CLOSING -> switchState(XenbusState.CLOSING);
-      case CLOSED -> {
-        disconnectRing();
-        switchState(XenbusState.CLOSED);
-        if (!"0".equals(read(bePath + "/online"))) {
-          return;
-        }
-        remove();
-      }
-      case UNKNOWN -> {
-        disconnectRing();
-        remove();
-      }
-      default -> fatal("saw state " + fe.code() + " at frontend");
-    }
-  }
-
-  private boolean connectRing() {
+  @Override
+  protected boolean connectRing() {
     String protocol = read(fePath + "/protocol");
     if (protocol != null && !protocol.equals(Blkif.PROTOCOL_X86_32)) {
       // Hospes guests are 32-bit: the x86_32 layouts are the native ones.
@@ -221,7 +136,8 @@ public final class VbdBackend {
     return true;
   }
 
-  private void connect() {
+  @Override
+  protected void connected() {
     write(bePath + "/feature-flush-cache", "1");
     write(bePath + "/feature-barrier", "1");
     write(bePath + "/discard-granularity", "4096");
@@ -236,57 +152,13 @@ public final class VbdBackend {
   }
 
   private void ringHalted() {
-    lastError = ring.haltReason();
+    setLastError(ring.haltReason());
     // The ring stays mapped until the frontend closes; nothing more is served from it.
     switchState(XenbusState.CLOSING);
   }
 
-  private void fatal(String why) {
-    // xenbus_dev_fatal: the reason in the backend's error node, then Closing.
-    lastError = why;
-    write(bePath + "/error", why);
-    switchState(XenbusState.CLOSING);
-  }
-
-  /** A write as the backend's domain; xenstored's refusal is an error. */
-  private void write(String path, String value) {
-    XsMessage m = xs.requestAs(control.domid(), XsWire.WRITE, path + "\0" + value);
-    if (m.type() == XsWire.ERROR) {
-      throw new IllegalStateException("xenstored refused domain " + control.domid()
-          + " writing " + path + ": " + m.text().trim());
-    }
-  }
-
-  private String read(String path) {
-    XsMessage m = xs.requestAs(control.domid(), XsWire.READ, path + "\0");
-    return m.type() == XsWire.ERROR ? null : m.text();
-  }
-
-  /** The domain this backend runs in (0, or a driver domain). */
-  public int backendDomid() {
-    return control.domid();
-  }
-
-  private int readInt(String path) {
-    String v = read(path);
-    try {
-      return v == null ? -1 : Integer.parseInt(v.trim());
-    } catch (NumberFormatException e) {
-      return -1;
-    }
-  }
-
-  private void switchState(XenbusState s) {
-    if (state == s && s != XenbusState.INIT_WAIT) {
-      return;
-    }
-    state = s;
-    if (!removed) {
-      write(bePath + "/state", s.text());
-    }
-  }
-
-  private void disconnectRing() {
+  @Override
+  protected void disconnectRing() {
     if (ring != null) {
       ring.disconnect();
       total.add(ring.stats());
@@ -294,54 +166,14 @@ public final class VbdBackend {
     }
   }
 
-  private void unwatch() {
-    xs.store().handle(watcher, XsMessage.of(XsWire.UNWATCH, 0, 0,
-        fePath + "/state\0fe-state\0"));
-  }
-
-  /** The toolstack's hot-unplug (xl block-detach): online = 0, backend state Closing. */
-  public void unplug() {
-    write(bePath + "/online", "0");
-    switchState(XenbusState.CLOSING);
-  }
-
-  /**
-   * The toolstack's forced removal (xl block-detach when the frontend does not take part: it
-   * never connected, or is gone): the ring, if any, is dropped, and the device removed.
-   */
-  public void forceRemove() {
-    disconnectRing();
-    switchState(XenbusState.CLOSED);
-    remove();
-  }
-
-  /** The frontend's state as this backend reads it. */
-  public XenbusState frontendState() {
-    return XenbusState.parse(read(fePath + "/state"));
-  }
-
-  private void remove() {
-    if (removed) {
-      return;
-    }
-    removed = true;
-    unwatch();
+  @Override
+  protected void removeDevice() {
     // The toolstack removes both directories (libxl's device removal, done as dom0).
     VbdNodes.remove(xs, control.domid(), domid, devid);
     try {
       disk.close();
     } catch (java.io.IOException e) {
-      lastError = "closing the image: " + e.getMessage();
+      setLastError("closing the image: " + e.getMessage());
     }
-  }
-
-  /**
-   * The backend goes away (a crash or a restart of the service): its ring is dropped and its
-   * state set to Closed; the nodes stay, so a new {@link #start} on the device can reconnect.
-   */
-  public void stop() {
-    disconnectRing();
-    unwatch();
-    switchState(XenbusState.CLOSED);
   }
 }

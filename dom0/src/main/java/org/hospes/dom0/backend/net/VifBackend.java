@@ -1,19 +1,16 @@
 package org.hospes.dom0.backend.net;
 
 import org.hospes.abi.XenbusState;
-import org.hospes.dom0.backend.WatchEvents;
+import org.hospes.dom0.backend.XenbusBackend;
 import org.hospes.dom0.net.SwitchPort;
 import org.hospes.dom0.xenstore.XenstoreService;
-import org.hospes.dom0.xenstore.Xenstored;
-import org.hospes.dom0.xenstore.XsMessage;
-import org.hospes.dom0.xenstore.XsWire;
 import org.hospes.hv.control.DomainControl;
 import org.hospes.hv.cost.CostModel;
 
 /**
- * netback for one virtual network interface: the backend's end of the XenbusState machine,
- * driven by a xenstore watch on the frontend's {@code state} as Linux's
- * drivers/net/xen-netback/xenbus.c does, and the vif's port on dom0's virtual switch.
+ * netback for one virtual network interface: the backend's end of the XenbusState machine
+ * ({@link XenbusBackend}) as Linux's drivers/net/xen-netback/xenbus.c drives it, and the vif's
+ * port on dom0's virtual switch.
  *
  * <ul>
  *   <li>Probe: writes {@code feature-sg}, {@code feature-rx-copy} = 1, {@code feature-rx-flip},
@@ -34,36 +31,20 @@ import org.hospes.hv.cost.CostModel;
  * the backend's {@code error} node, then Closing). Frames for the guest while it is not
  * connected are dropped and counted, as a NIC with its link down drops them.
  */
-public final class VifBackend implements SwitchPort {
-  private final XenstoreService xs;
-  private final DomainControl control;
+public final class VifBackend extends XenbusBackend implements SwitchPort {
   private final CostModel cost;
-  private final int domid;
-  private final int devid;
   private final String mac;
-  private final String bePath;
-  private final String fePath;
-  private final Xenstored.Connection watcher;
-  private final WatchEvents watchEvents = new WatchEvents(this::frontendChanged);
   private final NetStats total = new NetStats();
   private FrameSink toSwitch;
-  private XenbusState state = XenbusState.INITIALISING;
   private NetRing ring;
-  private boolean removed;
-  private String lastError;
   private long droppedUnconnected;
 
   private VifBackend(XenstoreService xs, DomainControl control, CostModel cost, int domid,
       int devid, String mac) {
-    this.xs = xs;
-    this.control = control;
+    super(xs, control, domid, devid, VifNodes.backendPath(domid, devid),
+        VifNodes.frontendPath(domid, devid));
     this.cost = cost;
-    this.domid = domid;
-    this.devid = devid;
     this.mac = mac;
-    this.bePath = VifNodes.backendPath(domid, devid);
-    this.fePath = VifNodes.frontendPath(domid, devid);
-    this.watcher = xs.store().connectDom0(watchEvents);
   }
 
   /**
@@ -78,25 +59,15 @@ public final class VifBackend implements SwitchPort {
   }
 
   private void probe() {
-    xs.write(bePath + "/feature-sg", "1");
-    xs.write(bePath + "/feature-gso-tcpv4", "0");
-    xs.write(bePath + "/feature-gso-tcpv6", "0");
-    xs.write(bePath + "/feature-ipv6-csum-offload", "0");
-    xs.write(bePath + "/feature-rx-copy", "1");
-    xs.write(bePath + "/feature-rx-flip", "0");
-    xs.write(bePath + "/feature-multicast-control", "0");
-    xs.write(bePath + "/feature-split-event-channels", "0");
-    control.onDomainDeath(d -> {
-      if (d == domid && !removed) {
-        disconnectRing();
-        state = XenbusState.CLOSED;
-        remove();
-      }
-    });
-    switchState(XenbusState.INIT_WAIT);
-    xs.store().watchFrom(watcher);
-    xs.store().handle(watcher, XsMessage.of(XsWire.WATCH, 0, 0,
-        fePath + "/state\0fe-state\0"));
+    write(bePath + "/feature-sg", "1");
+    write(bePath + "/feature-gso-tcpv4", "0");
+    write(bePath + "/feature-gso-tcpv6", "0");
+    write(bePath + "/feature-ipv6-csum-offload", "0");
+    write(bePath + "/feature-rx-copy", "1");
+    write(bePath + "/feature-rx-flip", "0");
+    write(bePath + "/feature-multicast-control", "0");
+    write(bePath + "/feature-split-event-channels", "0");
+    watchFrontend();
   }
 
   @Override
@@ -111,7 +82,7 @@ public final class VifBackend implements SwitchPort {
 
   @Override
   public void deliver(byte[] frame, int offset, int length) {
-    if (ring == null || state != XenbusState.CONNECTED) {
+    if (ring == null || state() != XenbusState.CONNECTED) {
       droppedUnconnected++;
       return;
     }
@@ -125,20 +96,8 @@ public final class VifBackend implements SwitchPort {
     }
   }
 
-  public int domid() {
-    return domid;
-  }
-
-  public int devid() {
-    return devid;
-  }
-
   public String mac() {
     return mac;
-  }
-
-  public XenbusState state() {
-    return state;
   }
 
   /** The connected rings, or null. */
@@ -157,64 +116,24 @@ public final class VifBackend implements SwitchPort {
     return s;
   }
 
-  public boolean removed() {
-    return removed;
+  @Override
+  protected boolean connectsWhenInitialised() {
+    return false; // netfront writes its keys, then says Connected
   }
 
-  /** The last reason a connection failed or was cut, or null. */
-  public String lastError() {
-    return lastError;
+  @Override
+  protected boolean disconnectsWhenClosing() {
+    return true;
   }
 
-  private void frontendChanged() {
-    if (removed) {
-      return;
-    }
-    XenbusState fe = XenbusState.parse(xs.read(fePath + "/state"));
-    switch (fe) {
-      case INITIALISING -> {
-        if (state == XenbusState.CLOSED) {
-          switchState(XenbusState.INIT_WAIT);
-        }
-      }
-      case INITIALISED -> {
-        // netback waits for Connected: netfront writes its keys, then says Connected.
-      }
-      case CONNECTED -> {
-        if (state == XenbusState.CONNECTED || state == XenbusState.CLOSING) {
-          return;
-        }
-        disconnectRing();
-        if (connectRing()) {
-          switchState(XenbusState.CONNECTED);
-        }
-      }
-      case CLOSING -> {
-        disconnectRing();
-        switchState(XenbusState.CLOSING);
-      }
-      case CLOSED -> {
-        disconnectRing();
-        switchState(XenbusState.CLOSED);
-        if ("0".equals(xs.read(bePath + "/online"))) {
-          remove();
-        }
-      }
-      case UNKNOWN -> {
-        disconnectRing();
-        remove();
-      }
-      default -> fatal("saw state " + fe.code() + " at frontend");
-    }
-  }
-
-  private boolean connectRing() {
-    String queues = xs.read(fePath + "/multi-queue-num-queues");
+  @Override
+  protected boolean connectRing() {
+    String queues = read(fePath + "/multi-queue-num-queues");
     if (queues != null && !queues.trim().equals("1")) {
       fatal("frontend asked for " + queues + " queues, the backend offers 1");
       return false;
     }
-    if (xs.read(fePath + "/event-channel-tx") != null) {
+    if (read(fePath + "/event-channel-tx") != null) {
       fatal("split event channels were not offered");
       return false;
     }
@@ -244,39 +163,20 @@ public final class VifBackend implements SwitchPort {
     return true;
   }
 
+  @Override
+  protected void connected() {
+    switchState(XenbusState.CONNECTED);
+  }
+
   private void ringHalted() {
-    lastError = ring.haltReason();
-    xs.write(bePath + "/error", lastError);
+    setLastError(ring.haltReason());
+    write(bePath + "/error", lastError());
     // The rings stay mapped until the frontend closes; nothing more is served from them.
     switchState(XenbusState.CLOSING);
   }
 
-  private void fatal(String why) {
-    lastError = why;
-    xs.write(bePath + "/error", why);
-    switchState(XenbusState.CLOSING);
-  }
-
-  private int readInt(String path) {
-    String v = xs.read(path);
-    try {
-      return v == null ? -1 : Integer.parseInt(v.trim());
-    } catch (NumberFormatException e) {
-      return -1;
-    }
-  }
-
-  private void switchState(XenbusState s) {
-    if (state == s && s != XenbusState.INIT_WAIT) {
-      return;
-    }
-    state = s;
-    if (!removed) {
-      xs.write(bePath + "/state", s.text());
-    }
-  }
-
-  private void disconnectRing() {
+  @Override
+  protected void disconnectRing() {
     if (ring != null) {
       ring.disconnect();
       total.add(ring.stats());
@@ -284,31 +184,8 @@ public final class VifBackend implements SwitchPort {
     }
   }
 
-  private void unwatch() {
-    xs.store().handle(watcher, XsMessage.of(XsWire.UNWATCH, 0, 0,
-        fePath + "/state\0fe-state\0"));
-  }
-
-  /** The toolstack's hot-unplug (xl network-detach): online = 0, backend state Closing. */
-  public void unplug() {
-    xs.write(bePath + "/online", "0");
-    disconnectRing();
-    switchState(XenbusState.CLOSING);
-  }
-
-  private void remove() {
-    if (removed) {
-      return;
-    }
-    removed = true;
-    unwatch();
+  @Override
+  protected void removeDevice() {
     VifNodes.remove(xs, domid, devid);
-  }
-
-  /** The backend goes away (a restart of the service): rings dropped, Closed, nodes kept. */
-  public void stop() {
-    disconnectRing();
-    unwatch();
-    switchState(XenbusState.CLOSED);
   }
 }
