@@ -6,21 +6,10 @@
  */
 #include <hospes/ata.h>
 #include <hospes/guest.h>
+#include "internal.h"
 
 static const uint16_t bases[2] = { 0x1F0, 0x170 };
 static const uint16_t ctrls[2] = { 0x3F6, 0x376 };
-
-static inline void outb(uint16_t port, uint8_t v)
-{
-    __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline uint8_t inb(uint16_t port)
-{
-    uint8_t v;
-    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-    return v;
-}
 
 /* One sector through the 32-bit data port: 128 doublewords with one string instruction. */
 static inline void insl(uint16_t port, void *buf, uint32_t n)

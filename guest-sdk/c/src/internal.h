@@ -18,6 +18,19 @@ void native_clock_init(void);
 /* Writes a fault report where the guest's output goes, then crashes the domain. */
 void guest_report_fault(const char *buf, int n) __attribute__((noreturn));
 
+/* Port I/O for the parts that drive PC hardware (COM1 and the PIT in runtime.c, IDE in ata.c). */
+static inline void outb(uint16_t port, uint8_t v)
+{
+    __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline uint8_t inb(uint16_t port)
+{
+    uint8_t v;
+    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+
 /* pv/pv-sdk.c */
 void pv_sdk_start(struct start_info *si) __attribute__((noreturn));
 int pv_store_ring(void **ring, evtchn_port_t *port);
