@@ -273,9 +273,9 @@ public final class IoPathsSummary {
     Row nat = find(rows, SdkWorkloads.IDE_PATH, "native", "disk");
     f.append(String.format(Locale.ROOT, "- **PV I/O far cheaper than emulated I/O** (the SDK's"
             + " disk-bench, one image, the same blocks and checks on both paths;"
-            + " published-figures.md: qualitative target 5, an emulated NIC loses 30-90%% where"
-            + " a PV ring loses 0-14%%; section 4, Menon et al. ATC'06; Adams & Agesen's `in`,"
-            + " 15,826 cycles under VT against 3,209 native): per MiB, the emulated IDE disk in"
+            + " the published shape: an emulated NIC loses 30-90%% of native throughput where"
+            + " a PV ring loses 0-14%%, after Menon et al., USENIX ATC'06; Adams & Agesen,"
+            + " ASPLOS'06: `in` takes 15,826 cycles under VT against 3,209 native): per MiB, the emulated IDE disk in"
             + " hvm takes %s VM exits, %s ioreqs, %s events and %s grant ops with %s guest, %s"
             + " hypervisor and %s dom0 kcycles; blkfront in %s takes %s exits, %s ioreqs, %s"
             + " events and %s grant ops with %s guest, %s hypervisor and %s dom0 kcycles. IDE"
