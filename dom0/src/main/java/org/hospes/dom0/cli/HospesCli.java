@@ -49,6 +49,36 @@ public final class HospesCli implements Callable<Integer> {
   /** Subcommands written elsewhere, registered if present: the lead merges them by name. */
   private static final List<String> OPTIONAL = List.of("org.hospes.dom0.bench.BenchCommand");
 
+  /**
+   * Each command's name (its {@code @Command} name; none has aliases), and its class: what
+   * {@code main} looks the first argument up in. Reading the names from the annotations instead
+   * parses every command class's {@code @Command} (an annotation proxy and its member map each),
+   * on the main thread before the guest starts. {@code CommandTreeTest} checks this table
+   * against the annotations of {@link #BUILT_IN} and {@link #OPTIONAL}.
+   */
+  static final java.util.Map<String, String> BY_NAME = java.util.Map.ofEntries(
+      java.util.Map.entry("run", "org.hospes.dom0.cli.RunCommand"),
+      java.util.Map.entry("run-many", "org.hospes.dom0.cli.RunManyCommand"),
+      java.util.Map.entry("study", "org.hospes.dom0.cli.StudyCommand"),
+      java.util.Map.entry("demo", "org.hospes.dom0.cli.DemoCommand"),
+      java.util.Map.entry("host", "org.hospes.dom0.cli.HostCommand"),
+      java.util.Map.entry("create", "org.hospes.dom0.cli.CreateCommand"),
+      java.util.Map.entry("list", "org.hospes.dom0.cli.ListCommand"),
+      java.util.Map.entry("console", "org.hospes.dom0.cli.ConsoleCommand"),
+      java.util.Map.entry("pause", "org.hospes.dom0.cli.LifecycleCommand$Pause"),
+      java.util.Map.entry("unpause", "org.hospes.dom0.cli.LifecycleCommand$Unpause"),
+      java.util.Map.entry("shutdown", "org.hospes.dom0.cli.LifecycleCommand$Shutdown"),
+      java.util.Map.entry("destroy", "org.hospes.dom0.cli.LifecycleCommand$Destroy"),
+      java.util.Map.entry("sched-credit", "org.hospes.dom0.cli.SchedCreditCommand"),
+      java.util.Map.entry("top", "org.hospes.dom0.cli.TopCommand"),
+      java.util.Map.entry("dmesg", "org.hospes.dom0.cli.DmesgCommand"),
+      java.util.Map.entry("xenstore-ls", "org.hospes.dom0.cli.XenstoreCommand$Ls"),
+      java.util.Map.entry("xenstore-read", "org.hospes.dom0.cli.XenstoreCommand$Read"),
+      java.util.Map.entry("xenstore-write", "org.hospes.dom0.cli.XenstoreCommand$Write"),
+      java.util.Map.entry("block-attach", "org.hospes.dom0.cli.BlockCommand$Attach"),
+      java.util.Map.entry("block-detach", "org.hospes.dom0.cli.BlockCommand$Detach"),
+      java.util.Map.entry("bench", "org.hospes.dom0.bench.BenchCommand"));
+
   @Spec
   CommandSpec spec;
 
@@ -98,18 +128,17 @@ public final class HospesCli implements Callable<Integer> {
     PrintStream err = streams.err();
     IFactory factory = new Factory(streams);
     CommandLine cli = new CommandLine(new HospesCli(streams), factory);
-    List<Class<?>> commands = new java.util.ArrayList<>(BUILT_IN);
-    for (String name : OPTIONAL) {
-      Class<?> command = optionalClass(name);
-      if (command != null) {
-        commands.add(command);
-      }
-    }
-    List<Class<?>> named = commands.stream().filter(c -> names(c).contains(first)).toList();
-    boolean alone = named.size() == 1;
+    // An optional command named but absent (its module not built) is a mistyped name: the tree.
+    Class<?> named = first == null || !BY_NAME.containsKey(first) ? null
+        : optionalClass(BY_NAME.get(first));
+    boolean alone = named != null;
     try {
-      for (Class<?> command : alone ? named : commands) {
-        cli.addSubcommand(factory.create(command));
+      if (alone) {
+        cli.addSubcommand(factory.create(named));
+      } else {
+        for (Class<?> command : commands()) {
+          cli.addSubcommand(factory.create(command));
+        }
       }
     } catch (Exception e) {
       throw new IllegalStateException("cannot create a subcommand", e);
@@ -132,15 +161,16 @@ public final class HospesCli implements Callable<Integer> {
     return ExitStatus.USAGE;
   }
 
-  /** The name and aliases a command class declares in its {@code @Command}. */
-  private static List<String> names(Class<?> command) {
-    Command c = command.getAnnotation(Command.class);
-    if (c == null) {
-      return List.of();
+  /** Every subcommand present, in the order help lists them. */
+  static List<Class<?>> commands() {
+    List<Class<?>> commands = new java.util.ArrayList<>(BUILT_IN);
+    for (String name : OPTIONAL) {
+      Class<?> command = optionalClass(name);
+      if (command != null) {
+        commands.add(command);
+      }
     }
-    List<String> all = new java.util.ArrayList<>(List.of(c.aliases()));
-    all.add(c.name());
-    return all;
+    return commands;
   }
 
   private static Class<?> optionalClass(String name) {

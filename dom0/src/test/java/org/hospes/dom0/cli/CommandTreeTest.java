@@ -29,6 +29,22 @@ class CommandTreeTest {
   }
 
   @Test
+  void theNameTableIsWhatTheAnnotationsSay() {
+    java.util.Map<String, String> declared = new java.util.HashMap<>();
+    for (Class<?> command : HospesCli.commands()) {
+      CommandLine.Command c = command.getAnnotation(CommandLine.Command.class);
+      for (String alias : c.aliases()) {
+        declared.put(alias, command.getName());
+      }
+      declared.put(c.name(), command.getName());
+    }
+    assertThat(HospesCli.BY_NAME).isEqualTo(declared);
+    for (String name : declared.keySet()) {
+      assertThat(tree(name).getSubcommands().keySet()).as(name).containsExactly(name);
+    }
+  }
+
+  @Test
   void anythingElseGetsEveryCommandAndHelp() {
     for (String first : new String[] {null, "--help", "help", "runn"}) {
       assertThat(tree(first).getSubcommands().keySet())
