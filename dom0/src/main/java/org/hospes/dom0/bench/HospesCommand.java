@@ -37,7 +37,8 @@ record HospesCommand(List<String> prefix, Map<String, String> env, String descri
       return null;
     }
     return "the launcher has no class-data-sharing archive yet (" + cdsArchive + "; the first"
-        + " run after a build writes it as it exits, perhaps this bench itself), so these"
+        + " guest run after a build lists its classes and the next launch builds the archive"
+        + " from that list, perhaps during this bench), so these"
         + " launches went without it: run the bench again for the usual figures.";
   }
 
