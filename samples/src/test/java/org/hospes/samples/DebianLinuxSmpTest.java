@@ -149,6 +149,23 @@ class DebianLinuxSmpTest {
               + " cryptomgr.notests hospes.cpuinfo hospes.interrupts",
               List.of(new org.hospes.dom0.boot.BootModule(
                   java.nio.file.Files.readAllBytes(initrd), "initrd"))), null);
+      // Part way (the AP long up, blk-init running), the hypervisor's view: Linux bound CPU 1's
+      // timer and debug VIRQs and its 4 IPIs (resched, callfunc, callfuncsingle, spinlock) to
+      // vCPU 1, as it does on Xen (EVTCHNOP_bind_virq/bind_ipi with vcpu = 1).
+      RunResult part = m.run(5_500_000_000L);
+      assertThat(part.exitStatus()).as("%s", part)
+          .isEqualTo(org.hospes.dom0.machine.ExitStatus.INSTRUCTION_LIMIT);
+      int[] bound = new int[4];
+      var channels = m.domain().eventChannels();
+      for (int p = 1; channels.status(p) != null; p++) {
+        int[] st = channels.status(p);
+        if (st[1] == 1 && (st[0] == org.hospes.abi.EventChannelOp.STATUS_VIRQ
+            || st[0] == org.hospes.abi.EventChannelOp.STATUS_IPI)) {
+          bound[st[0] - org.hospes.abi.EventChannelOp.STATUS_VIRQ]++;
+        }
+      }
+      assertThat(bound[0]).as("VIRQ ports on vCPU 1").isEqualTo(2);
+      assertThat(bound[1]).as("IPI ports on vCPU 1").isEqualTo(4);
       RunResult r = m.run(12_000_000_000L);
       String text = console.toString(StandardCharsets.ISO_8859_1).replace("\r", "");
       java.nio.file.Files.writeString(Path.of(System.getProperty("java.io.tmpdir"),
