@@ -20,7 +20,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Debian's unmodified 686-pae kernel with 2 vCPUs, in a PVH domain and (the bzImage by the
- * Linux boot protocol) in HVM domains with EPT and with shadow paging: the MADT lists two local APICs, Linux starts
+ * Linux boot protocol) in HVM domains with EPT, with shadow paging and with Xen's platform
+ * device (PVHVM, with xen-blkfront): the MADT lists two local APICs, Linux starts
  * the second processor by INIT-SIPI-SIPI through its real-mode trampoline (real mode as VT-x's
  * unrestricted guest runs it), and the busybox /init ({@code samples/linux/smp-init.sh}) finds
  * two processors in /proc/cpuinfo and CPUs 0-1 online, runs a counter pinned to each CPU and
