@@ -9,7 +9,8 @@
  * "hospes.ddmb=N" has busybox write an N MiB file (then removed) first, for benchmark figures.
  * "hospes.readmb=N" reads N MiB of the raw disk (at most its size) first, for the read path's
  * figures. "hospes.interrupts" prints /proc/interrupts before powering off (which interrupt
- * controller each driver's interrupts came through). The virtio test uses
+ * controller each driver's interrupts came through). "hospes.cpuinfo" prints how many processors
+ * /proc/cpuinfo lists and their "processor" lines first (the SMP tests). The virtio test uses
  * "hospes.disk=vda hospes.driver=virtio_blk".
  */
 #define _GNU_SOURCE
@@ -88,6 +89,19 @@ int main(void)
     if (cl) {
         if (!fgets(cmdline, sizeof cmdline, cl)) cmdline[0] = 0;
         fclose(cl);
+    }
+    if (strstr(cmdline, "hospes.cpuinfo") && (cl = fopen("/proc/cpuinfo", "r"))) {
+        char row[256];
+        int n = 0;
+        while (fgets(row, sizeof row, cl)) {
+            if (strncmp(row, "processor", 9) == 0) {
+                fputs(row, stdout);
+                n++;
+            }
+        }
+        fclose(cl);
+        printf("blk-init: /proc/cpuinfo lists %d processors\n", n);
+        fflush(stdout);
     }
     char dev[80];
     snprintf(dev, sizeof dev, "/dev/%s", param("hospes.disk=", "xvda"));

@@ -14,12 +14,14 @@ import org.hospes.hv.domain.DomainMode;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Debian's unmodified 686-pae kernel with 2 vCPUs, in a PVH domain and (the bzImage by the
- * Linux boot protocol) in HVM domains with EPT and with shadow paging: the MADT lists two local APICs, Linux starts
+ * Linux boot protocol) in HVM domains with EPT, with shadow paging and with Xen's platform
+ * device (PVHVM, with xen-blkfront): the MADT lists two local APICs, Linux starts
  * the second processor by INIT-SIPI-SIPI through its real-mode trampoline (real mode as VT-x's
  * unrestricted guest runs it), and the busybox /init ({@code samples/linux/smp-init.sh}) finds
  * two processors in /proc/cpuinfo and CPUs 0-1 online, runs a counter pinned to each CPU and
@@ -110,6 +112,118 @@ class DebianLinuxSmpTest {
           v.shadowRealMode().vm86Faults(), exitSummary(v.counters()));
     }
     System.out.printf("hvm-shadow --cpus 2: virtual time %d cycles%n", m.hypervisor().now());
+  }
+
+  /**
+   * The bzImage in a PVHVM domain (an HVM domain with Xen's platform PCI device) with 2 vCPUs:
+   * the MADT lists two local APICs, Linux's Xen HVM SMP path starts the AP by INIT-SIPI-SIPI
+   * through the local APIC, registers each vCPU's vcpu_info, binds each CPU's timer VIRQ and IPI
+   * event channels to that vCPU (all delivered by the callback vector), and xen-blkfront (the
+   * IDE copy unplugged) mounts an ext4 image and writes a file on it. A second boot gives the
+   * same counts.
+   */
+  @Test
+  @Timeout(value = 1800, unit = TimeUnit.SECONDS)
+  void debiansBzImageBringsUpTwoVcpusInPvhvmWithBlkfront(@TempDir Path tmp) throws Exception {
+    Path vmlinuz = DebianKernel.vmlinuz();
+    Path initrd = Ext4DiskGuest.initramfs(tmp, vmlinuz.resolveSibling("modules"),
+        DebianLinuxBlkTest.MODULES);
+    // Both boots get the same image (mke2fs picks a new UUID and hash seed each time).
+    Path pristine = Ext4DiskGuest.ext4Image(tmp);
+    long[] ran = null;
+    long cycles = 0;
+    String firstConsole = null;
+    for (int boot = 0; boot < 2; boot++) {
+      Path dir = java.nio.file.Files.createDirectories(tmp.resolve("boot" + boot));
+      Path img = java.nio.file.Files.copy(pristine, dir.resolve("disk.img"));
+      ByteArrayOutputStream console = new ByteArrayOutputStream();
+      ByteArrayOutputStream diag = new ByteArrayOutputStream();
+      HvmMachine m = HvmMachine.create(DomainMode.PVHVM, 256, 2, console,
+          new PrintStream(diag, true, StandardCharsets.UTF_8));
+      org.hospes.dom0.toolstack.DiskSpec spec =
+          org.hospes.dom0.toolstack.DiskSpec.parse(img.toString(), 0, null);
+      org.hospes.dom0.disk.DiskImage disk = spec.open();
+      m.addDisk(spec, disk);
+      m.load(new org.hospes.dom0.boot.loader.LinuxKernelLoader(),
+          org.hospes.dom0.boot.KernelFiles.read(vmlinuz), vmlinuz.toString(),
+          new org.hospes.dom0.boot.loader.BootRequest("console=hvc0 earlyprintk=serial"
+              + " cryptomgr.notests hospes.cpuinfo hospes.interrupts",
+              List.of(new org.hospes.dom0.boot.BootModule(
+                  java.nio.file.Files.readAllBytes(initrd), "initrd"))), null);
+      // Part way (the AP long up, blk-init running), the hypervisor's view: Linux bound CPU 1's
+      // timer and debug VIRQs and its 4 IPIs (resched, callfunc, callfuncsingle, spinlock) to
+      // vCPU 1, as it does on Xen (EVTCHNOP_bind_virq/bind_ipi with vcpu = 1).
+      RunResult part = m.run(5_500_000_000L);
+      assertThat(part.exitStatus()).as("%s", part)
+          .isEqualTo(org.hospes.dom0.machine.ExitStatus.INSTRUCTION_LIMIT);
+      int[] bound = new int[4];
+      var channels = m.domain().eventChannels();
+      for (int p = 1; channels.status(p) != null; p++) {
+        int[] st = channels.status(p);
+        if (st[1] == 1 && (st[0] == org.hospes.abi.EventChannelOp.STATUS_VIRQ
+            || st[0] == org.hospes.abi.EventChannelOp.STATUS_IPI)) {
+          bound[st[0] - org.hospes.abi.EventChannelOp.STATUS_VIRQ]++;
+        }
+      }
+      assertThat(bound[0]).as("VIRQ ports on vCPU 1").isEqualTo(2);
+      assertThat(bound[1]).as("IPI ports on vCPU 1").isEqualTo(4);
+      RunResult r = m.run(12_000_000_000L);
+      String text = console.toString(StandardCharsets.ISO_8859_1).replace("\r", "");
+      java.nio.file.Files.writeString(Path.of(System.getProperty("java.io.tmpdir"),
+          "hospes-smp-pvhvm.log"), text + "\n--- " + r + "\n" + diag,
+          StandardCharsets.ISO_8859_1);
+      disk.close();
+      long[] instructions = m.domain().vcpus().stream()
+          .mapToLong(v -> v.counters().instructions).toArray();
+      if (boot == 1) {
+        // Determinism: the same boot again gives the same counts on every vCPU.
+        assertThat(instructions).as("instructions per vCPU, run 2 vs run 1")
+            .containsExactly(ran);
+        assertThat(m.hypervisor().now()).isEqualTo(cycles);
+        assertThat(text).isEqualTo(firstConsole);
+        break;
+      }
+      DebianLinuxPvhvmTest.showsThePlatformDeviceAndTheUnplug(text);
+      assertThat(text).as("run ended: %s\n%s", r, diag)
+          .contains("ACPI: Using ACPI (MADT) for SMP configuration information")
+          .contains("smpboot: Allowing 2 CPUs, 0 hotplug CPUs")
+          .contains("Xen HVM callback vector for event delivery is enabled")
+          .contains("x86: Booting SMP configuration:")
+          .contains("smp: Brought up 1 node, 2 CPUs")
+          .contains("smpboot: Total of 2 processors activated")
+          .contains("processor\t: 0\nprocessor\t: 1\n"
+              + "blk-init: /proc/cpuinfo lists 2 processors\n")
+          .contains("EXT4-fs (xvda): mounted filesystem")
+          .contains("blk-init: busybox exited with 0, disk unmounted")
+          .doesNotContain("Kernel panic");
+      String interrupts = text.substring(text.indexOf("blk-init: /proc/interrupts"));
+      // Each CPU's timer is a VIRQ bound to its own vCPU, and CPU 1 took its ticks and the
+      // reschedule or call-function IPIs CPU 0 sent it as event channels, not APIC vectors.
+      assertThat(interrupts).containsPattern("xen-percpu +-virq +timer0")
+          .containsPattern("xen-percpu +-virq +timer1")
+          .containsPattern("xen-percpu +-ipi +resched1");
+      assertThat(perCpu(interrupts, "HYP:")[1]).as(interrupts).isPositive();
+      assertThat(perCpu(interrupts, "RES:")[1] + perCpu(interrupts, "CAL:")[1])
+          .as(interrupts).isPositive();
+      assertThat(perCpu(interrupts, "LOC:")).as(interrupts).containsExactly(0, 0);
+      assertThat(r.exitStatus()).as("%s", r).isZero();
+      assertThat(m.hypervisor().platform(m.domain()).callbackVia().describe())
+          .isEqualTo("vector 0xf3");
+      assertThat(m.deviceModel().unplugs().unplugged()).extracting(d -> d.unplugName())
+          .containsExactly("IDE disk hda");
+      assertThat(m.blockBackends().get(0).stats().writes).isPositive();
+      assertThat(Ext4DiskGuest.run(dir, "debugfs", "-R", "cat /hello.txt", img.toString()))
+          .contains("through xen-blkfront");
+      assertThat(instructions[1]).isPositive();
+      for (var v : m.domain().vcpus()) {
+        System.out.printf("pvhvm --cpus 2: vCPU %d instructions %d, exits %s%n", v.id(),
+            v.counters().instructions, exitSummary(v.counters()));
+      }
+      System.out.printf("pvhvm --cpus 2: virtual time %d cycles%n", m.hypervisor().now());
+      ran = instructions;
+      cycles = m.hypervisor().now();
+      firstConsole = text;
+    }
   }
 
   private static String exitSummary(org.hospes.hv.stats.Counters c) {

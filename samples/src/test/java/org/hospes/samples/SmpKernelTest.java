@@ -101,6 +101,19 @@ class SmpKernelTest {
     assertThat(status).isEqualTo(QemuRunner.SUCCESS_STATUS);
   }
 
+  /** pvhvm (an HVM domain with Xen's platform device) takes --cpus as hvm does. */
+  @Test
+  @Timeout(value = 300, unit = TimeUnit.SECONDS)
+  void hospesRunTakesCpusInPvhvmMode() throws Exception {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int status = cli(out, err, "run", "--mode", "pvhvm", "--cpus", "2",
+        TestKernels.anyElf("smp").toString());
+    assertThat(out.toString(StandardCharsets.ISO_8859_1)).as(err.toString())
+        .contains("fw_cfg CPUs: 2\n").contains("smp: all checks passed");
+    assertThat(status).as(err.toString()).isEqualTo(QemuRunner.SUCCESS_STATUS);
+  }
+
   @Test
   void cpusOutsideHvmAndPvhAreRefusedWithTheReason() throws Exception {
     for (String mode : new String[] {"native", "pv"}) {

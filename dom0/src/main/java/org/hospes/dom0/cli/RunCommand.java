@@ -302,9 +302,10 @@ final class RunCommand implements Callable<Integer> {
       return "--cpus must be between 1 and " + org.hospes.hv.domain.Domains.MAX_VCPUS
           + ", got " + cpus;
     }
-    if (cpus > 1 && m != RunMode.HVM && m != RunMode.HVM_SHADOW && m != RunMode.PVH) {
+    if (cpus > 1 && m != RunMode.HVM && m != RunMode.HVM_SHADOW && m != RunMode.PVHVM
+        && m != RunMode.PVH) {
       return "--cpus " + cpus + ": " + m.cliName() + " mode has one vCPU so far; use --mode hvm,"
-          + " hvm-shadow or pvh for SMP";
+          + " hvm-shadow, pvhvm or pvh for SMP";
     }
     if (devices != null && (m == RunMode.NATIVE || m == RunMode.PVH || m == RunMode.PV)) {
       return "--device adds a device to an HVM domain's device model; " + m.cliName()

@@ -38,7 +38,7 @@ import org.hospes.hv.domain.DomainMode;
  *     hvm-shadow by default), bus=virtio disks (modes with a device model)
  * @param vifs network interfaces, in order: e1000 cards (hvm, hvm-shadow by default), vifs (pvh,
  *     pvhvm by default; in pvhvm also offered as an e1000 to unplug), model=virtio ones
- * @param vcpus vCPUs (1 to 64; more than one in hvm and pvh only)
+ * @param vcpus vCPUs (1 to 64; more than one in hvm, hvm-shadow, pvhvm and pvh only)
  * @param cpus hard affinity: bit {@code n} for physical CPU {@code n} (xl's {@code cpus=});
  *     -1 for all
  * @param devices devices from device-model plugins ({@code device=NAME} or
@@ -127,8 +127,9 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
           + org.hospes.hv.domain.Domains.MAX_VCPUS + ", got " + vcpus);
     }
     if (vcpus > 1 && mode != DomainMode.HVM_EPT && mode != DomainMode.HVM_SHADOW
-        && mode != DomainMode.PVH) {
-      throw new SpecException(name + ": vcpus=" + vcpus + " needs mode=hvm, hvm-shadow or pvh ("
+        && mode != DomainMode.PVHVM && mode != DomainMode.PVH) {
+      throw new SpecException(name + ": vcpus=" + vcpus + " needs mode=hvm, hvm-shadow, pvhvm"
+          + " or pvh ("
           + mode.cliName() + " domains have one vCPU so far)");
     }
     if (cap < 0 || cap > 100 * vcpus) {

@@ -107,7 +107,7 @@ public final class HvmMachine {
     return create(mode, ramMiB, 1, serial, diagnostics, factory, schedulerName, costModelName);
   }
 
-  /** With {@code cpus} vCPUs (hvm and pvh; hvm-shadow and pv have one). */
+  /** With {@code cpus} vCPUs (hvm, hvm-shadow, pvhvm and pvh; pv has one). */
   public static HvmMachine create(DomainMode mode, int ramMiB, int cpus, OutputStream serial,
       PrintStream diagnostics) {
     return create(mode, ramMiB, cpus, serial, diagnostics, factory(),
@@ -494,8 +494,16 @@ public final class HvmMachine {
       // A Xen-aware kernel, or any kernel in a PVHVM domain (Linux finds Xen by CPUID there):
       // xenstore, the PV console and the PV disks and interfaces, as in PVH.
       xenstore = new org.hospes.dom0.xenstore.XenstoreService(hv.control(), hv.costModel());
+      // An SMP PVHVM domain gets an HVM PC's ACPI tables, as hvmloader writes them on Xen: the
+      // MADT lists one local APIC per vCPU, so that Linux (xen_hvm_smp_init, then native SMP
+      // bring-up) starts the others by INIT-SIPI-SIPI; without a MADT it allows 1 CPU. With
+      // one vCPU the domain keeps its table-less PC (PIC only: the platform device's INTA# is
+      // IRQ 11, which DebianLinuxPvhvmTest's GSI callback case relies on). With the tables,
+      // the I/O APIC routes INTA# above IRQ 15, so Linux names the callback by PCI INTx.
+      long rsdp = domain.mode().xenPlatformPci() && domain.vcpus().size() > 1
+          ? installAcpiTables(hv, domain) : 0;
       pvh = new PvhDomainBuilder(hv, xenstore).load(domain, loader, image, request,
-          teeConsole(consoleLog));
+          teeConsole(consoleLog), rsdp);
       k = pvh.kernel();
       attachPvDevices();
     } else {

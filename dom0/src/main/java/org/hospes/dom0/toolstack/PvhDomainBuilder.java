@@ -85,8 +85,17 @@ public final class PvhDomainBuilder {
    */
   public Built load(Domain d, KernelLoader loader, byte[] image, BootRequest request,
       OutputStream console) throws BootException {
+    return load(d, loader, image, request, console, 0);
+  }
+
+  /**
+   * As above, the kernel told that the domain's ACPI tables are at {@code rsdp} (0 for none):
+   * a PVHVM domain has an HVM PC's tables, as hvmloader writes them on Xen.
+   */
+  public Built load(Domain d, KernelLoader loader, byte[] image, BootRequest request,
+      OutputStream console, long rsdp) throws BootException {
     BootedKernel k = loader.load(image, request, new BootTarget(BootMode.of(d.mode()),
-        d.memory(), usableRam(d), d.vcpus().get(0).cpu()));
+        d.memory(), usableRam(d), d.vcpus().get(0).cpu(), rsdp));
     if (d.vcpus().size() > 1 && loader instanceof PvhKernelLoader) {
       // The MADT lists one local APIC per vCPU (libxl builds a PVH guest's tables so), so
       // that the kernel brings the others up by INIT-SIPI-SIPI.

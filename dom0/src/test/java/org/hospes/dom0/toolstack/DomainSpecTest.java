@@ -57,7 +57,7 @@ class DomainSpecTest {
     assertBad("a=k.elf,weight=0", "a: weight must be 1..65535");
     assertBad("a=k.elf,cap=101", "a: cap must be 0..100");
     assertBad("a=k.elf,vcpus=0", "a: vcpus must be 1..64, got 0");
-    assertBad("a=k.elf,vcpus=2,mode=pv", "a: vcpus=2 needs mode=hvm, hvm-shadow or pvh");
+    assertBad("a=k.elf,vcpus=2,mode=pv", "a: vcpus=2 needs mode=hvm, hvm-shadow, pvhvm or pvh");
     assertBad("a=k.elf,vcpus=2,cap=201", "a: cap must be 0..200");
   }
 
@@ -68,6 +68,8 @@ class DomainSpecTest {
     assertThat(s.cap()).isEqualTo(400);
     assertThat(s.withRam(32).vcpus()).isEqualTo(4);
     assertThat(DomainSpec.parse("a=k.elf", null).vcpus()).isEqualTo(1);
+    // A PVHVM domain is an HVM domain: it takes vCPUs as hvm does.
+    assertThat(DomainSpec.parse("a=k.elf,vcpus=2,mode=pvhvm", null).vcpus()).isEqualTo(2);
   }
 
   private static void assertBad(String spec, String message) {

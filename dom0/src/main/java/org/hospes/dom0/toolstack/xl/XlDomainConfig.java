@@ -166,6 +166,7 @@ public record XlDomainConfig(String source, String name, String type, int memory
       int vcpus = number("vcpus", 1, 1, org.hospes.hv.domain.Domains.MAX_VCPUS, "vCPUs");
       if (vcpus != 1 && !type.equals(DomainMode.HVM_EPT.cliName())
           && !type.equals(DomainMode.HVM_SHADOW.cliName())
+          && !type.equals(DomainMode.PVHVM.cliName())
           && !type.equals(DomainMode.PVH.cliName())) {
         throw error(s.get("vcpus"), "type \"" + type + "\" domains have one vCPU so far;"
             + " SMP needs type = \"hvm\" or \"pvh\"");

@@ -111,6 +111,10 @@ class XlDomainConfigTest {
     assertThat(c.toSpec().cap()).isEqualTo(300);
     assertThat(read("name=\"a\"\nkernel=\"k.elf\"\nvcpus=2\n").toSpec().vcpus()).isEqualTo(2);
     assertThat(read("name=\"a\"\nkernel=\"k.elf\"\n").toSpec().vcpus()).isEqualTo(1);
+    XlDomainConfig pvhvm =
+        read("name=\"a\"\nkernel=\"k.elf\"\ntype=\"hvm\"\nxen_platform_pci=1\nvcpus=2\n");
+    assertThat(pvhvm.toSpec().mode()).isEqualTo(DomainMode.PVHVM);
+    assertThat(pvhvm.toSpec().vcpus()).isEqualTo(2);
   }
 
   @Test
