@@ -43,4 +43,15 @@ public interface PhysicalMemory {
       write8(pa + i, src[off + i]);
     }
   }
+
+  /**
+   * Writes {@code len} zero bytes from guest-physical {@code pa}, as {@link #write} of zeros
+   * would: a loader's bss. An implementation may skip storage that already reads as zeros.
+   */
+  default void zero(long pa, long len) {
+    byte[] zeros = new byte[(int) Math.min(len, 64 * 1024)];
+    for (long done = 0; done < len; done += zeros.length) {
+      write(pa + done, zeros, 0, (int) Math.min(zeros.length, len - done));
+    }
+  }
 }

@@ -122,6 +122,40 @@ class FirstTouchMemoryTest {
     assertThat(mem.backedBytes()).isEqualTo(3 * 4096);
   }
 
+  @Test
+  void zeroingIsAWriteOfZerosThatNeverLooksAtThem() {
+    MemoryBus mem = new MemoryBus(64L << 20);
+    java.util.List<String> told = new java.util.ArrayList<>();
+    int id = mem.addCodeWriteListener(new MemoryBus.CodeWriteListener() {
+      @Override
+      public void codeWritten(long pa, int len) {
+        told.add(Long.toHexString(pa) + "+" + Integer.toHexString(len));
+      }
+
+      @Override
+      public void codePageAdded(int page) {}
+    });
+    // Frame 0x101 backed and full of 0xAA; frames 0x100 and 0x102 untouched.
+    byte[] full = new byte[4096];
+    java.util.Arrays.fill(full, (byte) 0xAA);
+    mem.write(0x101000, full, 0, full.length);
+    mem.codePageAdded(0x101, id);
+    assertThat(mem.backedFrames()).isEqualTo(1);
+    // A bss from the middle of frame 0x100 to the middle of frame 0x101.
+    mem.zero(0x100800, 0x1000);
+    assertThat(mem.backedFrames()).as("untouched frames stay unbacked").isEqualTo(1);
+    assertThat(mem.isBacked(0x100)).isFalse();
+    byte[] back = new byte[4096];
+    mem.read(0x101000, back, 0, back.length);
+    assertThat(java.util.Arrays.copyOfRange(back, 0, 0x800)).containsOnly(0);
+    assertThat(java.util.Arrays.copyOfRange(back, 0x800, 4096)).containsOnly(0xAA);
+    // Decoded code on the page is dropped, as after write(): the whole range is reported.
+    assertThat(told).containsExactly("100800+1000");
+    // Past the end of RAM the rest is dropped, as write() drops it.
+    mem.zero((64L << 20) - 8, 16);
+    assertThat(mem.backedFrames()).isEqualTo(1);
+  }
+
   @ParameterizedTest
   @EnumSource(value = Engine.class, names = {"INTERP", "JIT", "LOCKSTEP"})
   void aProcessorReadingAnUntouchedFrameSeesZerosThenWhatDmaWrote(Engine engine) {

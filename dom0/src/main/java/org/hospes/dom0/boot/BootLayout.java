@@ -1,7 +1,6 @@
 package org.hospes.dom0.boot;
 
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 
 /** Where loaders put their boot information: free, page-aligned blocks around the image. */
@@ -21,7 +20,9 @@ final class BootLayout {
    */
   static long freeBlock(long size, long lowest, long limit, List<LoadSegment> segments) {
     List<LoadSegment> sorted = new ArrayList<>(segments);
-    sorted.sort(Comparator.comparingLong(LoadSegment::physicalAddress));
+    // A lambda of this class, which the launcher's class-data archive holds; the JDK's own
+    // Comparator.comparingLong lambda is spun again in every launch.
+    sorted.sort((a, b) -> Long.compare(a.physicalAddress(), b.physicalAddress()));
     long base = pageUp(lowest);
     // Sorted by start, one pass suffices: moving past a segment never lands in an earlier one.
     for (LoadSegment s : sorted) {

@@ -17,18 +17,11 @@ public record LoadSegment(long fileOffset, long physicalAddress, long fileSize, 
     return start < end() && physicalAddress < start + length;
   }
 
-  private static final int ZERO_CHUNK = 64 * 1024;
-
   /** Copies each segment's file bytes from {@code image} and zeroes the rest of it (its bss). */
   public static void writeAll(List<LoadSegment> segments, byte[] image, PhysicalMemory memory) {
     for (LoadSegment s : segments) {
       memory.write(s.physicalAddress(), image, (int) s.fileOffset(), (int) s.fileSize());
-      long length = s.memorySize() - s.fileSize();
-      byte[] zeros = new byte[(int) Math.min(length, ZERO_CHUNK)];
-      for (long done = 0; done < length; done += zeros.length) {
-        memory.write(s.physicalAddress() + s.fileSize() + done, zeros, 0,
-            (int) Math.min(zeros.length, length - done));
-      }
+      memory.zero(s.physicalAddress() + s.fileSize(), s.memorySize() - s.fileSize());
     }
   }
 }

@@ -183,13 +183,7 @@ public final class HospesCli implements Callable<Integer> {
 
   /** Bad arguments: one line naming the problem and where help is, status 2. */
   private static IParameterExceptionHandler parameterErrors(CliStreams streams) {
-    return (e, args) -> {
-      String message = e.getMessage() == null ? "bad arguments" : e.getMessage().lines()
-          .findFirst().orElse("bad arguments");
-      streams.error(message + " (see '" + e.getCommandLine().getCommandSpec().qualifiedName()
-          + " --help')");
-      return ExitStatus.USAGE;
-    };
+    return new ParameterErrors(streams);
   }
 
   /**
@@ -197,7 +191,28 @@ public final class HospesCli implements Callable<Integer> {
    * installed together are the user's class path, not a bug: their one line, status 2.
    */
   private static IExecutionExceptionHandler internalErrors(CliStreams streams) {
-    return (e, commandLine, parseResult) -> {
+    return new InternalErrors(streams);
+  }
+
+  // The two handlers are classes rather than lambdas: picocli's handler interfaces are compiled
+  // for Java 5, and a lambda implementing one makes the class-data archive's dump link them,
+  // which it then refuses to archive (with the lambdas and two picocli classes besides).
+
+  private record ParameterErrors(CliStreams streams) implements IParameterExceptionHandler {
+    @Override
+    public int handleParseException(CommandLine.ParameterException e, String[] args) {
+      String message = e.getMessage() == null ? "bad arguments" : e.getMessage().lines()
+          .findFirst().orElse("bad arguments");
+      streams.error(message + " (see '" + e.getCommandLine().getCommandSpec().qualifiedName()
+          + " --help')");
+      return ExitStatus.USAGE;
+    }
+  }
+
+  private record InternalErrors(CliStreams streams) implements IExecutionExceptionHandler {
+    @Override
+    public int handleExecutionException(Exception e, CommandLine commandLine,
+        CommandLine.ParseResult parseResult) {
       if (e instanceof org.hospes.hv.plugin.PluginException) {
         streams.error(e.getMessage());
         return ExitStatus.USAGE;
@@ -207,7 +222,7 @@ public final class HospesCli implements Callable<Integer> {
         e.printStackTrace(streams.err());
       }
       return ExitStatus.INTERNAL_ERROR;
-    };
+    }
   }
 
   /** Gives commands that want them the CLI's streams; anything else picocli builds itself. */

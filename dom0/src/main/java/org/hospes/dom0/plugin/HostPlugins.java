@@ -16,6 +16,8 @@ import org.hospes.dom0.net.Topology;
 import org.hospes.hv.HospesPlugin;
 import org.hospes.hv.HypervisorFactory;
 import org.hospes.hv.HypervisorModule;
+import org.hospes.hv.plugin.ExtensionPoint;
+import org.hospes.hv.plugin.ExtensionPointModule;
 import org.hospes.hv.plugin.PluginInjector;
 
 /**
@@ -52,7 +54,9 @@ public final class HostPlugins {
    */
   static List<Module> extensionPoints() {
     return List.of(new HypervisorModule(), new KernelLoaderModule(), new DeviceModelModule(),
-        DiskImages::formats, Networks::topologies);
+        // Declared (empty): DiskImages and Networks add their built-ins themselves.
+        new ExtensionPointModule(ExtensionPoint.declare(DiskFormat.class),
+            ExtensionPoint.declare(Topology.class)));
   }
 
   /**
@@ -100,6 +104,11 @@ public final class HostPlugins {
   /** The plugin modules installed, in class-path order. */
   public List<HospesPlugin> plugins() {
     return injector.plugins();
+  }
+
+  /** The injector (or, without plugins, the built-ins read without one). */
+  PluginInjector injector() {
+    return injector;
   }
 
   /** Schedulers and cost models by name. */

@@ -44,6 +44,38 @@ class CommandTreeTest {
     }
   }
 
+  /**
+   * Each subcommand's help from the tree {@code main} builds for it alone is byte for byte the
+   * help of the whole tree's {@code help NAME}: a narrow tree built another way (picocli's
+   * programmatic model, say, to skip reading annotations) must not change what users read.
+   */
+  @Test
+  void everySubcommandsHelpAloneIsTheWholeTreesHelp() {
+    for (String name : HospesCli.BY_NAME.keySet()) {
+      if (HospesCli.commands().stream().noneMatch(c -> c.getName().equals(
+          HospesCli.BY_NAME.get(name)))) {
+        continue; // an optional command whose module is absent
+      }
+      out.reset();
+      assertThat(tree(name).execute(name, "--help")).as(name).isZero();
+      String alone = out.toString(StandardCharsets.UTF_8);
+      out.reset();
+      assertThat(tree(null).execute("help", name)).as(name).isZero();
+      assertThat(alone).as(name).isNotEmpty().isEqualTo(out.toString(StandardCharsets.UTF_8));
+    }
+  }
+
+  /** {@code hospes run --help}, pinned: the run command's model is on the start-up path. */
+  @Test
+  void runsHelpIsPinned() throws Exception {
+    String pinned;
+    try (var in = CommandTreeTest.class.getResourceAsStream("run-help.txt")) {
+      pinned = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+    assertThat(tree("run").execute("run", "--help")).isZero();
+    assertThat(out.toString(StandardCharsets.UTF_8)).isEqualTo(pinned);
+  }
+
   @Test
   void anythingElseGetsEveryCommandAndHelp() {
     for (String first : new String[] {null, "--help", "help", "runn"}) {

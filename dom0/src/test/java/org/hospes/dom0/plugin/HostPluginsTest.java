@@ -4,11 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.inject.AbstractModule;
+import com.google.inject.Key;
+import com.google.inject.Module;
+import com.google.inject.util.Types;
 import java.net.URL;
 import java.net.URLClassLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
+import org.hospes.dom0.boot.loader.KernelLoader;
 import org.hospes.dom0.devicemodel.plugin.DeviceModelContext;
 import org.hospes.dom0.devicemodel.plugin.DeviceModelModule;
 import org.hospes.dom0.devicemodel.plugin.DeviceModelPlugin;
@@ -16,7 +21,10 @@ import org.hospes.dom0.devicemodel.plugin.DeviceSpec;
 import org.hospes.hv.HospesPlugin;
 import org.hospes.hv.HypervisorModule;
 import org.hospes.hv.cost.PrescottCostModel;
+import org.hospes.hv.plugin.ExtensionPoint;
+import org.hospes.hv.plugin.ExtensionPointModule;
 import org.hospes.hv.plugin.PluginException;
+import org.hospes.hv.plugin.PluginInjector;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -92,6 +100,32 @@ class HostPluginsTest {
     assertThat(host.diskImages().names()).containsExactly("qcow2", "raw");
     assertThat(host.networks(() -> 0).names())
         .containsExactly("bridge", "isolated", "nat", "routed");
+  }
+
+  @Test
+  void withoutPluginsNoInjectorIsBuiltAndEveryPointMatchesWhatGuiceBinds() {
+    HostPlugins host = HostPlugins.of(List.of());
+    host.hypervisors();
+    host.kernelLoaders();
+    host.networks(() -> 0);
+    PluginInjector pi = host.injector();
+    assertThat(pi.injectorBuilt()).as("Guice injector built for a launch without plugins")
+        .isFalse();
+    int points = 0;
+    for (Module m : HostPlugins.extensionPoints()) {
+      for (ExtensionPoint<?> p : ((ExtensionPointModule) m).points()) {
+        Map<String, ?> plain = pi.map(p.type());
+        Map<?, ?> guice = (Map<?, ?>) pi.injector().getInstance(
+            Key.get(Types.mapOf(String.class, p.type())));
+        assertThat(List.copyOf(plain.keySet())).as(p.type().getSimpleName())
+            .isEqualTo(List.copyOf(guice.keySet()));
+        plain.forEach((name, v) -> assertThat(v).as(name).hasSameClassAs(guice.get(name)));
+        points++;
+      }
+    }
+    assertThat(points).as("extension points").isEqualTo(6);
+    assertThat(pi.map(KernelLoader.class)).containsOnlyKeys("elf", "linux", "multiboot", "pvh",
+        "pv");
   }
 
   @Test

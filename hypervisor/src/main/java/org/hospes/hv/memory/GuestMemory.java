@@ -107,4 +107,19 @@ public final class GuestMemory implements PhysicalMemory {
       done += chunk;
     }
   }
+
+  /** As {@link #write} of zeros, page by page, so the machine skips untouched frames. */
+  @Override
+  public void zero(long pa, long len) {
+    long done = 0;
+    while (done < len) {
+      long a = pa + done;
+      int chunk = (int) Math.min(len - done, 0x1000 - (a & 0xFFF));
+      long ma = p2m.machineAddress(a);
+      if (ma >= 0 && p2m.isWritable(a >>> 12)) {
+        machine.zero(ma, chunk);
+      }
+      done += chunk;
+    }
+  }
 }

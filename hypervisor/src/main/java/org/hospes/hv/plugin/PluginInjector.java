@@ -36,14 +36,33 @@ import org.hospes.hv.HospesPlugin;
  * a plugin and a built-in) binding the same name in the same map is refused with a message
  * naming both, not with Guice's multi-page report. This is the only place that builds an
  * injector; the core classes take plain maps and are built by hand in unit tests.
+ *
+ * <p>Without plugins, and when every module is an {@link ExtensionPointModule}, no injector is
+ * built: the maps are read from the modules' {@link ExtensionPoint}s, which are what those
+ * modules bind, entry for entry and in the same order. Building Guice's injector for the
+ * built-ins alone cost more processor time than anything else a short run does before its
+ * guest; {@link #injector()} still builds it, on first use.
  */
 public final class PluginInjector {
   private final List<HospesPlugin> plugins;
-  private final Injector injector;
+  /** What the injector is built from, when it is built on first use. */
+  private final List<? extends Module> modules;
+  /** The points by value type, read without Guice; null when there are plugins. */
+  private final Map<Class<?>, ExtensionPoint<?>> plain;
+  private Injector injector;
 
   private PluginInjector(List<HospesPlugin> plugins, Injector injector) {
     this.plugins = plugins;
+    this.modules = List.of();
+    this.plain = null;
     this.injector = injector;
+  }
+
+  private PluginInjector(List<? extends Module> modules,
+      Map<Class<?>, ExtensionPoint<?>> plain) {
+    this.plugins = List.of();
+    this.modules = List.copyOf(modules);
+    this.plain = plain;
   }
 
   /**
@@ -79,6 +98,9 @@ public final class PluginInjector {
    */
   public static PluginInjector of(List<? extends Module> points,
       List<? extends HospesPlugin> plugins) {
+    if (plugins.isEmpty() && points.stream().allMatch(m -> m instanceof ExtensionPointModule)) {
+      return new PluginInjector(points, builtIns(points));
+    }
     List<Element> all = new ArrayList<>();
     Map<Key<?>, Map<Object, String>> owners = new LinkedHashMap<>();
     for (Module m : points) {
@@ -97,6 +119,40 @@ public final class PluginInjector {
   }
 
   /**
+   * The points of {@code modules} by value type, refusing a name bound twice with the message
+   * {@link #record} gives for it.
+   */
+  private static Map<Class<?>, ExtensionPoint<?>> builtIns(List<? extends Module> modules) {
+    Map<Class<?>, ExtensionPoint<?>> points = new LinkedHashMap<>();
+    for (Module m : modules) {
+      for (ExtensionPoint<?> p : ((ExtensionPointModule) m).points()) {
+        points.merge(p.type(), p, PluginInjector::merge);
+      }
+    }
+    return points;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static ExtensionPoint<?> merge(ExtensionPoint<?> a, ExtensionPoint<?> b) {
+    ExtensionPoint<Object> merged = (ExtensionPoint<Object>) a;
+    for (Map.Entry<String, ? extends com.google.inject.Provider<?>> e
+        : b.builtIns().entrySet()) {
+      if (merged.builtIns().containsKey(e.getKey())) {
+        throw new PluginException(twice("built in", "built in",
+            pointName(TypeLiteral.get(a.type())), e.getKey()));
+      }
+      merged = merged.with(e.getKey(), e.getValue());
+    }
+    return merged;
+  }
+
+  private static String twice(String first, String owner, String point, Object name) {
+    return first + " and " + owner + " both bind the " + point + " '" + name + "'"
+        + (first.equals(owner) ? " twice" : "")
+        + "; remove one of them from the class path (--plugin-path, ~/.hospes/plugins)";
+  }
+
+  /**
    * The module's elements, recorded once (so its {@code configure()} runs once); every name it
    * adds to a map is noted against {@code owner}, and one already owned is refused.
    */
@@ -111,10 +167,8 @@ public final class PluginInjector {
         String before = names.get(e.getKey());
         if (before != null || !mine.add(e.getKey())) {
           String first = before == null ? owner : before;
-          throw new PluginException(first + " and " + owner + " both bind the "
-              + pointName(map.getValueTypeLiteral()) + " '" + e.getKey() + "'"
-              + (first.equals(owner) ? " twice" : "")
-              + "; remove one of them from the class path (--plugin-path, ~/.hospes/plugins)");
+          throw new PluginException(twice(first, owner, pointName(map.getValueTypeLiteral()),
+              e.getKey()));
         }
       }
       for (Object name : mine) {
@@ -149,14 +203,31 @@ public final class PluginInjector {
     return plugins;
   }
 
-  /** The injector, for a site that needs more than a map. */
-  public Injector injector() {
+  /**
+   * The injector, for a site that needs more than a map; without plugins it is built here, on
+   * first use, from the same modules.
+   */
+  public synchronized Injector injector() {
+    if (injector == null) {
+      injector = Guice.createInjector(modules);
+    }
     return injector;
+  }
+
+  /** Whether Guice's injector has been built: always with plugins, else once asked for. */
+  public synchronized boolean injectorBuilt() {
+    return injector != null;
   }
 
   /** The extension point {@code Map<String, V>}: built-ins and plugins' entries by name. */
   @SuppressWarnings("unchecked")
   public <V> Map<String, V> map(Class<V> valueType) {
+    if (plain != null) {
+      // As Guice gives an unscoped binding: each provider called on every read.
+      Map<String, V> map = new LinkedHashMap<>();
+      point(valueType).builtIns().forEach((name, p) -> map.put(name, p.get()));
+      return java.util.Collections.unmodifiableMap(map);
+    }
     return (Map<String, V>) injector.getInstance(
         Key.get(Types.mapOf(String.class, valueType)));
   }
@@ -167,9 +238,25 @@ public final class PluginInjector {
    */
   @SuppressWarnings("unchecked")
   public <V> Map<String, com.google.inject.Provider<V>> providers(Class<V> valueType) {
+    if (plain != null) {
+      Map<String, com.google.inject.Provider<V>> map = new LinkedHashMap<>();
+      point(valueType).builtIns().forEach((name, p) -> map.put(name, p::get));
+      return java.util.Collections.unmodifiableMap(map);
+    }
     return (Map<String, com.google.inject.Provider<V>>) injector.getInstance(Key.get(
         Types.mapOf(String.class, Types.newParameterizedType(com.google.inject.Provider.class,
             valueType))));
+  }
+
+  /** The built-in point of {@code valueType}, as Guice has no binding for an undeclared one. */
+  @SuppressWarnings("unchecked")
+  private <V> ExtensionPoint<V> point(Class<V> valueType) {
+    ExtensionPoint<V> p = (ExtensionPoint<V>) plain.get(valueType);
+    if (p == null) {
+      throw new IllegalArgumentException("no extension point Map<String, "
+          + valueType.getName() + "> is declared");
+    }
+    return p;
   }
 
   /** Finds the MapBinder behind a binding, whether read from modules or from an injector. */

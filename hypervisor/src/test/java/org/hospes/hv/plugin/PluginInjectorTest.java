@@ -4,12 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.inject.AbstractModule;
+import com.google.inject.Key;
 import com.google.inject.TypeLiteral;
+import com.google.inject.util.Types;
 import java.net.URL;
 import java.net.URLClassLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.hospes.hv.HospesPlugin;
 import org.hospes.hv.HypervisorModule;
@@ -62,6 +65,70 @@ class PluginInjectorTest {
     assertThat(pi.providers(CostModel.class).get("default").get())
         .isNotSameAs(pi.providers(CostModel.class).get("default").get());
     assertThat(pi.plugins()).hasSize(1);
+  }
+
+  /** A plugin that binds nothing: its presence alone makes the injector be built. */
+  public static final class EmptyPlugin extends AbstractModule implements HospesPlugin {
+    @Override
+    protected void configure() {}
+  }
+
+  @Test
+  void withoutPluginsTheMapsAreReadWithoutGuiceAndMatchWhatGuiceBinds() {
+    PluginInjector pi = PluginInjector.of(List.of(new HypervisorModule()), List.of());
+    Map<String, SchedulerFactory> schedulers = pi.map(SchedulerFactory.class);
+    Map<String, CostModel> costs = pi.map(CostModel.class);
+    Map<String, com.google.inject.Provider<CostModel>> providers =
+        pi.providers(CostModel.class);
+    assertThat(pi.injectorBuilt()).as("injector built without plugins").isFalse();
+
+    Map<?, ?> guiceSchedulers = (Map<?, ?>) pi.injector().getInstance(
+        Key.get(Types.mapOf(String.class, SchedulerFactory.class)));
+    Map<?, ?> guiceCosts = (Map<?, ?>) pi.injector().getInstance(
+        Key.get(Types.mapOf(String.class, CostModel.class)));
+    assertThat(schedulers.keySet()).containsExactlyElementsOf(
+        guiceSchedulers.keySet().stream().map(String.class::cast).toList());
+    assertThat(costs.keySet()).containsExactlyElementsOf(
+        guiceCosts.keySet().stream().map(String.class::cast).toList());
+    assertThat(providers.keySet()).containsExactlyElementsOf(costs.keySet());
+    for (String name : costs.keySet()) {
+      assertThat(costs.get(name)).hasSameClassAs(guiceCosts.get(name));
+      assertThat(providers.get(name).get()).hasSameClassAs(guiceCosts.get(name));
+    }
+    for (String name : schedulers.keySet()) {
+      SchedulerFactory guice = (SchedulerFactory) guiceSchedulers.get(name);
+      assertThat(schedulers.get(name).create()).hasSameClassAs(guice.create());
+    }
+    // Unscoped, as under Guice: a fresh cost model on every read.
+    assertThat(pi.map(CostModel.class).get("default")).isNotSameAs(costs.get("default"));
+    assertThat(providers.get("default").get()).isNotSameAs(providers.get("default").get());
+    assertThat(pi.plugins()).isEmpty();
+  }
+
+  @Test
+  void withAPluginTheInjectorIsBuilt() {
+    assertThat(PluginInjector.of(List.of(new HypervisorModule()), List.of(new EmptyPlugin()))
+        .injectorBuilt()).isTrue();
+  }
+
+  @Test
+  void aNameTwiceAmongTheBuiltInsIsRefusedAsGuiceModulesWouldBe() {
+    ExtensionPointModule twice = new ExtensionPointModule(ExtensionPoint.declare(CostModel.class)
+        .with("default", DefaultCostModel::new));
+    String message = "built in and built in both bind the cost model 'default' twice; remove"
+        + " one of them from the class path (--plugin-path, ~/.hospes/plugins)";
+    assertThatThrownBy(() -> PluginInjector.of(List.of(new HypervisorModule(), twice),
+        List.of())).isInstanceOf(PluginException.class).hasMessage(message);
+    assertThatThrownBy(() -> PluginInjector.of(List.of(new HypervisorModule(), twice),
+        List.of(new EmptyPlugin()))).isInstanceOf(PluginException.class).hasMessage(message);
+  }
+
+  @Test
+  void anUndeclaredPointIsRefused() {
+    PluginInjector pi = PluginInjector.of(List.of(new HypervisorModule()), List.of());
+    assertThatThrownBy(() -> pi.map(String.class))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("java.lang.String");
   }
 
   @Test

@@ -1,8 +1,9 @@
 package org.hospes.dom0.boot.loader;
 
-import com.google.inject.AbstractModule;
 import com.google.inject.Binder;
 import com.google.inject.multibindings.MapBinder;
+import org.hospes.hv.plugin.ExtensionPoint;
+import org.hospes.hv.plugin.ExtensionPointModule;
 
 /**
  * The kernel-loader extension point: {@code Map<String, KernelLoader>}, with the built-ins
@@ -15,19 +16,19 @@ import com.google.inject.multibindings.MapBinder;
  *
  * The binding's key must be the loader's {@link KernelLoader#name()}.
  */
-public final class KernelLoaderModule extends AbstractModule {
+public final class KernelLoaderModule extends ExtensionPointModule {
+
+  public KernelLoaderModule() {
+    super(ExtensionPoint.declare(KernelLoader.class)
+        .with(MultibootKernelLoader.NAME, MultibootKernelLoader::new)
+        .with(PvhKernelLoader.NAME, PvhKernelLoader::new)
+        .with(PvKernelLoader.NAME, PvKernelLoader::new)
+        .with(ElfKernelLoader.NAME, ElfKernelLoader::new)
+        .with(LinuxKernelLoader.NAME, LinuxKernelLoader::new));
+  }
 
   /** The loader map, for a module (a plugin) to add a binding to. */
   public static MapBinder<String, KernelLoader> loaders(Binder binder) {
     return MapBinder.newMapBinder(binder, String.class, KernelLoader.class);
-  }
-
-  @Override
-  protected void configure() {
-    loaders(binder()).addBinding(MultibootKernelLoader.NAME).to(MultibootKernelLoader.class);
-    loaders(binder()).addBinding(PvhKernelLoader.NAME).to(PvhKernelLoader.class);
-    loaders(binder()).addBinding(PvKernelLoader.NAME).to(PvKernelLoader.class);
-    loaders(binder()).addBinding(ElfKernelLoader.NAME).to(ElfKernelLoader.class);
-    loaders(binder()).addBinding(LinuxKernelLoader.NAME).to(LinuxKernelLoader.class);
   }
 }

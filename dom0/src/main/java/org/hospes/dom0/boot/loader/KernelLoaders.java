@@ -63,6 +63,16 @@ public final class KernelLoaders {
   }
 
   /**
+   * Highest priority first, then by name. One comparator of this class rather than
+   * Comparator.comparingInt(...).reversed().thenComparing(...): those combinators are the JDK's
+   * own lambdas, which the launcher's class-data archive cannot hold, so each launch spun their
+   * classes again.
+   */
+  private static final Comparator<KernelLoader> BY_PRIORITY = (a, b) ->
+      a.priority() != b.priority() ? Integer.compare(b.priority(), a.priority())
+          : a.name().compareTo(b.name());
+
+  /**
    * The loader for {@code image} in {@code mode}: the forced one if {@code forcedName} is not
    * null, else the highest-priority one that boots the mode and recognises the image, else the
    * mode's classic loader, whose load will say why it refuses the image.
@@ -74,11 +84,13 @@ public final class KernelLoaders {
     if (forcedName != null) {
       return forced(forcedName, mode);
     }
-    List<KernelLoader> able = loaders.values().stream()
-        .filter(l -> l.modes().contains(mode))
-        .sorted(Comparator.comparingInt(KernelLoader::priority).reversed()
-            .thenComparing(KernelLoader::name))
-        .toList();
+    List<KernelLoader> able = new java.util.ArrayList<>();
+    for (KernelLoader l : loaders.values()) {
+      if (l.modes().contains(mode)) {
+        able.add(l);
+      }
+    }
+    able.sort(BY_PRIORITY);
     for (KernelLoader l : able) {
       if (l.recognises(image)) {
         return l;
