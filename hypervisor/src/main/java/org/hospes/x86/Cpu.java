@@ -872,10 +872,14 @@ public final class Cpu {
         : kind == Interrupts.EXTERNAL ? costExternal : costSoftware;
   }
 
-  /** One port access made by this processor on its own I/O bus. */
-  void chargePort() {
+  /**
+   * One port access made by this processor on its own I/O bus: what the device claiming the
+   * port says an access of that size takes, else the default port access.
+   */
+  void chargePort(int port, int size) {
     portAccesses++;
-    charged += costPort;
+    long c = io.accessCycles(port, size);
+    charged += c >= 0 ? c : costPort;
   }
 
   /** One memory access that went to a device (beyond RAM, not through an exit). */
@@ -2448,7 +2452,7 @@ public final class Cpu {
         int sz = size(f0);
         checkIo(port, 1 << sz);
         ioExit(port, 1 << sz, true, false, false, (f3 >>> 20) == 0);
-        chargePort();
+        chargePort(port, 1 << sz);
         setReg(sz, EAX, io.in(port, 1 << sz));
         break;
       }
@@ -2457,7 +2461,7 @@ public final class Cpu {
         int sz = size(f0);
         checkIo(port, 1 << sz);
         ioExit(port, 1 << sz, false, false, false, (f3 >>> 20) == 0);
-        chargePort();
+        chargePort(port, 1 << sz);
         io.out(port, 1 << sz, r[EAX] & MASK[sz]);
         break;
       }

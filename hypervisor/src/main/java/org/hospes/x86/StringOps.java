@@ -228,7 +228,7 @@ final class StringOps {
         return;
       }
       if (ports == c.io()) {
-        c.chargePort();
+        c.chargePort(port, 1 << size);
       }
       c.writeSized(size, dst(c, size, a16, true), ports.in(port, 1 << size));
       advance(c, EDI, step, a16);
@@ -256,7 +256,7 @@ final class StringOps {
         return;
       }
       if (ports == c.io()) {
-        c.chargePort();
+        c.chargePort(port, 1 << size);
       }
       ports.out(port, 1 << size, c.readSized(size, src(c, f0, size, a16)) & MASK[size]);
       advance(c, ESI, step, a16);

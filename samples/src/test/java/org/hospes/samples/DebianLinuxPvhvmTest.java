@@ -55,8 +55,12 @@ class DebianLinuxPvhvmTest {
 
   /**
    * Linux prefers the callback vector; with {@code xen_no_vector_callback} its platform driver
-   * asks for the device's interrupt instead: with no IOAPIC the line is IRQ 11 (INTA# of slot 3
-   * through PIRQD#), so CALLBACK_IRQ names GSI 11, and every event arrives as that level.
+   * asks for the device's interrupt instead. The domain has an HVM PC's ACPI tables (hvmloader
+   * writes them for every HVM guest, one vCPU or more), so Linux runs the I/O APIC and takes
+   * the device's INTA# from the DSDT's _PRT: GSI 28 (Xen's hvm_pci_intx_gsi for slot 3). That is
+   * no ISA IRQ, so its get_callback_via names the line by PCI INTx (00:03.0, INTA#) rather than
+   * a GSI, and every event arrives as that pin's level on the I/O APIC. (Without tables, as
+   * before, Linux ran the PIC and the line was IRQ 11, through PIRQD#, named as GSI 11.)
    */
   @ParameterizedTest(name = "{0}")
   @ValueSource(strings = {"vector", "gsi"})
@@ -94,8 +98,12 @@ class DebianLinuxPvhvmTest {
     assertThat(r.exitStatus()).as("%s %s", r, diag).isZero();
     org.hospes.hv.hvm.HvmPlatform platform = m.hypervisor().platform(m.domain());
     if (callback.equals("gsi")) {
-      assertThat(platform.callbackVia().describe()).isEqualTo("GSI 11");
+      assertThat(platform.callbackVia().describe()).isEqualTo("PCI INTx 00:03 INTA#");
       assertThat(platform.callbackAssertions()).isPositive();
+      // The line is the pin the _PRT names, GSI 28, and Linux ran the I/O APIC (its
+      // shutdown masks every pin again, so the RTE is not looked at after the poweroff).
+      assertThat(org.hospes.dom0.acpi.Dsdt.pciIntxGsi(3, 0)).isEqualTo(28);
+      assertThat(platform.ioapic().delivered()).isPositive();
     } else {
       assertThat(platform.callbackVia().describe()).isEqualTo("vector 0xf3");
     }

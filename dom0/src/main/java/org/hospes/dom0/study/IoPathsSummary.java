@@ -99,7 +99,8 @@ public final class IoPathsSummary {
         + " its blkfront (path `" + SdkWorkloads.DISK_PATH + "`) or, where no vbd is offered,"
         + " through the SDK's ATA driver on the emulated IDE disk (path `"
         + SdkWorkloads.IDE_PATH + "`: PIO, one 32-bit string instruction per sector; in native"
-        + " the bare PC's own ports, charged the cost model's native port access per element;"
+        + " the bare PC's own ports, each element charged the ATA bus time of PIO mode 4 at the"
+        + " cost model's clock;"
         + " in hvm each access an exit and an ioreq to dom0's device model). In native all"
         + " cycles are the guest's (no hypervisor, no dom0). A MiB is a MiB written"
         + " or read, or received. Counts are the phase's alone (between the guest's"
@@ -292,10 +293,13 @@ public final class IoPathsSummary {
     }
     if (nat != null) {
       f.append(String.format(Locale.ROOT, " On the bare PC (native) the same PIO costs %s"
-              + " kcycles per MiB, all the guest's: each 32-bit data-port access pays the cost"
-              + " model's native port access (A&A's native `in`, a bus cycle), where the device"
-              + " model in hvm takes a whole sector per ioreq, as Xen batches string I/O.",
-          fmt(nat.totalCycles() / 1e3)));
+              + " kcycles per MiB (%.2fx hvm's), all the guest's: each 32-bit data-port access"
+              + " is two 16-bit cycles on the ATA cable (PIO mode 4, %d ns each: at most %.1f MB/s"
+              + " by the ATA spec's timing), where the device model in hvm takes a whole sector"
+              + " per ioreq, as Xen batches string I/O, and copies it at memory speed.",
+          fmt(nat.totalCycles() / 1e3), nat.totalCycles() / Math.max(1, ide.totalCycles()),
+          org.hospes.dom0.devicemodel.ide.Piix3Ide.PIO4_CYCLE_NS,
+          2e3 / org.hospes.dom0.devicemodel.ide.Piix3Ide.PIO4_CYCLE_NS));
     }
     f.append('\n');
   }

@@ -195,7 +195,7 @@ final class StudyPlots {
     add(d, "io-per-mib.png", "PV against emulated I/O: cycles per MiB",
         "Modelled kcycles per MiB moved, by I/O path and mode, stacked by who pays: the"
             + " guest's own work, the hypervisor (exits and hypercalls) and dom0 (device model or"
-            + " backend). Log scale: native PIO pays a port access per 32-bit word.",
+            + " backend). Log scale: native PIO pays two ATA PIO cycles per 32-bit word.",
         "kcycles per MiB", true, true);
   }
 

@@ -494,14 +494,15 @@ public final class HvmMachine {
       // A Xen-aware kernel, or any kernel in a PVHVM domain (Linux finds Xen by CPUID there):
       // xenstore, the PV console and the PV disks and interfaces, as in PVH.
       xenstore = new org.hospes.dom0.xenstore.XenstoreService(hv.control(), hv.costModel());
-      // An SMP PVHVM domain gets an HVM PC's ACPI tables, as hvmloader writes them on Xen: the
-      // MADT lists one local APIC per vCPU, so that Linux (xen_hvm_smp_init, then native SMP
-      // bring-up) starts the others by INIT-SIPI-SIPI; without a MADT it allows 1 CPU. With
-      // one vCPU the domain keeps its table-less PC (PIC only: the platform device's INTA# is
-      // IRQ 11, which DebianLinuxPvhvmTest's GSI callback case relies on). With the tables,
-      // the I/O APIC routes INTA# above IRQ 15, so Linux names the callback by PCI INTx.
-      long rsdp = domain.mode().xenPlatformPci() && domain.vcpus().size() > 1
-          ? installAcpiTables(hv, domain) : 0;
+      // A PVHVM domain is an HVM guest and gets an HVM PC's ACPI tables whatever its vCPU
+      // count, as hvmloader writes them for every HVM guest on Xen: the MADT lists one local
+      // APIC per vCPU (Linux starts the others by INIT-SIPI-SIPI; without a MADT it allows 1
+      // CPU) and the I/O APIC, and the DSDT's _PRT gives each slot's INTx its GSI. So Linux
+      // runs the I/O APIC, the platform device's INTA# is GSI 28 (hvm_pci_intx_gsi of slot 3),
+      // above the ISA IRQs, and with xen_no_vector_callback its driver names the callback by
+      // PCI INTx (get_callback_via), as on Xen. (A PVH-entry kernel's loader writes its own
+      // tables over them.)
+      long rsdp = domain.mode().xenPlatformPci() ? installAcpiTables(hv, domain) : 0;
       pvh = new PvhDomainBuilder(hv, xenstore).load(domain, loader, image, request,
           teeConsole(consoleLog), rsdp);
       k = pvh.kernel();

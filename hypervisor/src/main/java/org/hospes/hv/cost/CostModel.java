@@ -77,9 +77,22 @@ public interface CostModel {
     return 0;
   }
 
-  /** Cycles of one port access the processor completes itself (the bare machine's devices). */
+  /**
+   * Cycles of one port access the processor completes itself (the bare machine's devices), for
+   * a device that does not say how long its accesses take, or a port no device claims.
+   */
   default long portAccess() {
     return 0;
+  }
+
+  /**
+   * Cycles of one port access the processor completes itself to a device that says one access
+   * takes {@code nanos} nanoseconds on its bus ({@link org.hospes.x86.PortDevice#accessNanos}):
+   * the model's cycles for that time. A default so that older plugins keep compiling: the flat
+   * {@link #portAccess()}, as before devices said.
+   */
+  default long devicePortAccess(long nanos) {
+    return portAccess();
   }
 
   /** Cycles of one memory-mapped device access the processor completes itself. */

@@ -88,6 +88,11 @@ public final class PrescottCostModel implements CostModel {
   }
 
   @Override
+  public long devicePortAccess(long nanos) {
+    return base.devicePortAccess(nanos);
+  }
+
+  @Override
   public long mmioAccess() {
     return base.mmioAccess();
   }

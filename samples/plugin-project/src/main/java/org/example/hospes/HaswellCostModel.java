@@ -86,6 +86,11 @@ public final class HaswellCostModel implements CostModel {
   }
 
   @Override
+  public long devicePortAccess(long nanos) {
+    return base.devicePortAccess(nanos);
+  }
+
+  @Override
   public long mmioAccess() {
     return base.mmioAccess();
   }

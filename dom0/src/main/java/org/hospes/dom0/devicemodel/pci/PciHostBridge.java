@@ -25,6 +25,14 @@ public final class PciHostBridge implements PortDevice {
   public static final int CONFIG_DATA = 0xCFC;
   public static final int PORT_COUNT = 8;
   public static final int ENABLE = 0x8000_0000;
+  /**
+   * One access to CONFIG_ADDRESS or CONFIG_DATA, in nanoseconds: six clocks of the 33 MHz PCI
+   * bus (30 ns each, PCI Local Bus Specification 2.1 onwards): the address phase, DEVSEL# at
+   * the slowest decode (three clocks), one data phase and the turnaround. CONFIG_ADDRESS lives
+   * in the host bridge itself and does not go out on the bus; it is charged the same, as an
+   * estimate of the chipset's round trip, since no published per-access figure was found.
+   */
+  public static final int CONFIG_ACCESS_NS = 6 * 30;
   /** The bits of CONFIG_ADDRESS that hold something: enable, bus, device, function, register. */
   static final int ADDRESS_MASK = ENABLE | 0x00FF_FFFC;
 
@@ -171,6 +179,13 @@ public final class PciHostBridge implements PortDevice {
       // Bits 1 (hard reset) and 2 (reset CPU); only what the PIIX3 keeps is stored.
       resetControl = value & 0x06;
     }
+  }
+
+  /** Byte and word accesses at 0xCF8-0xCFB are the ISA bus's: the default port access. */
+  @Override
+  public int accessNanos(int port, int size) {
+    return port >= CONFIG_DATA || (port == CONFIG_ADDRESS && size == 4) ? CONFIG_ACCESS_NS
+        : UNTIMED;
   }
 
   private PciFunction selected() {
