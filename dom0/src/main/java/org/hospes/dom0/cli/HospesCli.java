@@ -79,6 +79,11 @@ public final class HospesCli implements Callable<Integer> {
       java.util.Map.entry("block-detach", "org.hospes.dom0.cli.BlockCommand$Detach"),
       java.util.Map.entry("bench", "org.hospes.dom0.bench.BenchCommand"));
 
+  /**
+   * This command's model. {@code newCommandLine} sets it to the coded model
+   * ({@link RunCommandModel#top}); picocli injects it only when it reads the annotations above,
+   * which {@code RunCommandModelTest} does to compare the two.
+   */
   @Spec
   CommandSpec spec;
 
