@@ -6,15 +6,23 @@ import picocli.CommandLine.Option;
 /** {@code --dom0-weight} and {@code --dom0-cap}, shared by {@code run} and {@code run-many}. */
 final class Dom0Options {
 
-  @Option(names = "--dom0-weight", paramLabel = "W",
-      description = "Hypervisor modes: dom0's credit-scheduler weight, 1..65535 (default 256,"
+  /** An option's help: its annotation here and {@link RunCommandModel} both use it. */
+  static final String WEIGHT_HELP =
+      "Hypervisor modes: dom0's credit-scheduler weight, 1..65535 (default 256,"
           + " as Xen). dom0's services (xenstored, backends, device models) run in its vCPU's"
-          + " time.")
+          + " time.";
+
+  /** An option's help: its annotation here and {@link RunCommandModel} both use it. */
+  static final String CAP_HELP =
+      "Hypervisor modes: dom0's cap in percent of one CPU, 0 for none (default 0,"
+          + " as Xen). A small cap slows the guests' I/O, which dom0 serves.";
+
+  @Option(names = "--dom0-weight", paramLabel = "W",
+      description = WEIGHT_HELP)
   Integer weight;
 
   @Option(names = "--dom0-cap", paramLabel = "PERCENT",
-      description = "Hypervisor modes: dom0's cap in percent of one CPU, 0 for none (default 0,"
-          + " as Xen). A small cap slows the guests' I/O, which dom0 serves.")
+      description = CAP_HELP)
   Integer cap;
 
   /**

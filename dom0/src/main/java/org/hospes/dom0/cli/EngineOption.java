@@ -8,11 +8,15 @@ import picocli.CommandLine.Option;
 
 /** {@code --engine interp|jit|lockstep}, shared by the commands that run guests. */
 public final class EngineOption {
-  @Option(names = "--engine", paramLabel = "ENGINE",
-      description = "How the processor executes guest code: jit (hot blocks translated to JVM"
+
+  /** An option's help: its annotation here and {@link RunCommandModel} both use it. */
+  static final String ENGINE_HELP =
+      "How the processor executes guest code: jit (hot blocks translated to JVM"
           + " bytecode; the default), interp (the interpreter alone, the reference; the same"
           + " counts, slower), lockstep (both, compared at every translated block; slow, for"
-          + " checking).")
+          + " checking).";
+  @Option(names = "--engine", paramLabel = "ENGINE",
+      description = ENGINE_HELP)
   String engine;
 
   /**

@@ -79,6 +79,11 @@ public final class HospesCli implements Callable<Integer> {
       java.util.Map.entry("block-detach", "org.hospes.dom0.cli.BlockCommand$Detach"),
       java.util.Map.entry("bench", "org.hospes.dom0.bench.BenchCommand"));
 
+  /**
+   * This command's model. {@code newCommandLine} sets it to the coded model
+   * ({@link RunCommandModel#top}); picocli injects it only when it reads the annotations above,
+   * which {@code RunCommandModelTest} does to compare the two.
+   */
   @Spec
   CommandSpec spec;
 
@@ -127,17 +132,19 @@ public final class HospesCli implements Callable<Integer> {
     PrintStream out = streams.out();
     PrintStream err = streams.err();
     IFactory factory = new Factory(streams);
-    CommandLine cli = new CommandLine(new HospesCli(streams), factory);
+    HospesCli top = new HospesCli(streams);
+    top.spec = RunCommandModel.top(top);
+    CommandLine cli = new CommandLine(top.spec, factory);
     // An optional command named but absent (its module not built) is a mistyped name: the tree.
     Class<?> named = first == null || !BY_NAME.containsKey(first) ? null
         : optionalClass(BY_NAME.get(first));
     boolean alone = named != null;
     try {
       if (alone) {
-        cli.addSubcommand(factory.create(named));
+        addSubcommand(cli, factory, streams, named);
       } else {
         for (Class<?> command : commands()) {
-          cli.addSubcommand(factory.create(command));
+          addSubcommand(cli, factory, streams, command);
         }
       }
     } catch (Exception e) {
@@ -152,6 +159,20 @@ public final class HospesCli implements Callable<Integer> {
     cli.setParameterExceptionHandler(parameterErrors(streams));
     cli.setExecutionExceptionHandler(internalErrors(streams));
     return cli;
+  }
+
+  /**
+   * {@code run}'s model is built in code ({@link RunCommandModel}): it is the one on the
+   * start-up path that matters. The others are read from their annotations.
+   */
+  private static void addSubcommand(CommandLine cli, IFactory factory, CliStreams streams,
+      Class<?> command) throws Exception {
+    if (command == RunCommand.class) {
+      cli.addSubcommand("run", new CommandLine(RunCommandModel.run(new RunCommand(streams)),
+          factory));
+    } else {
+      cli.addSubcommand(factory.create(command));
+    }
   }
 
   /** {@code hospes} alone: show what there is to do. */

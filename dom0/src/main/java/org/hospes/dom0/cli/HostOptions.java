@@ -16,39 +16,63 @@ import picocli.CommandLine.Option;
  */
 final class HostOptions {
 
+  /** An option's help: its annotation here and {@link RunCommandModel} both use it. */
+  static final String MAX_INSTRUCTIONS_HELP =
+      "Stop a guest after it has executed N instructions, with status 4 (accepts"
+          + " 10k, 5M, 2G).";
+
+  /** An option's help: its annotation here and {@link RunCommandModel} both use it. */
+  static final String SCHEDULER_HELP =
+      "Hypervisor modes: the scheduler (default: "
+          + HypervisorFactory.DEFAULT_SCHEDULER + "). Built in: credit (Xen's credit scheduler:"
+          + " weights and caps), rr (round robin); plugins on the class path add more.";
+
+  /** An option's help: its annotation here and {@link RunCommandModel} both use it. */
+  static final String PCPUS_HELP =
+      "Hypervisor modes: physical CPUs the scheduler places vCPUs on, 1 to "
+          + Hypervisor.MAX_PCPUS + " (default 1). Each has its own run queue and virtual clock;"
+          + " they advance in lockstep, so runs stay deterministic. Needs a scheduler that"
+          + " places vCPUs on several (credit).";
+
+  /** An option's help: its annotation here and {@link RunCommandModel} both use it. */
+  static final String COST_MODEL_HELP =
+      "Every mode: the cost model turning events into cycles (default: "
+          + HypervisorFactory.DEFAULT_COST_MODEL + "); plugins on the class path add more.";
+
+  /** An option's help: its annotation here and {@link RunCommandModel} both use it. */
+  static final String STATS_HELP =
+      "When the run ends (also when stopped by Ctrl-C or SIGTERM), print on"
+          + " stderr a line with the outcome, instructions, time and MIPS, and for hypervisor"
+          + " modes each domain's counters (exits by reason with modelled cycles, hypercalls by"
+          + " op, TLB misses, walks, ioreqs) and dom0's.";
+
+  /** An option's help: its annotation here and {@link RunCommandModel} both use it. */
+  static final String STATS_JSON_HELP =
+      "Write the outcome and the counters as JSON to FILE when the run ends (also"
+          + " when stopped by Ctrl-C or SIGTERM). FILE must be writable before the run starts.";
+
   @Option(names = "--max-insns", paramLabel = "N", converter = InstructionCountConverter.class,
-      description = "Stop a guest after it has executed N instructions, with status 4 (accepts"
-          + " 10k, 5M, 2G).")
+      description = MAX_INSTRUCTIONS_HELP)
   Long maxInstructions;
 
   @Option(names = "--sched", paramLabel = "NAME",
-      description = "Hypervisor modes: the scheduler (default: "
-          + HypervisorFactory.DEFAULT_SCHEDULER + "). Built in: credit (Xen's credit scheduler:"
-          + " weights and caps), rr (round robin); plugins on the class path add more.")
+      description = SCHEDULER_HELP)
   String scheduler;
 
   @Option(names = "--pcpus", paramLabel = "N",
-      description = "Hypervisor modes: physical CPUs the scheduler places vCPUs on, 1 to "
-          + Hypervisor.MAX_PCPUS + " (default 1). Each has its own run queue and virtual clock;"
-          + " they advance in lockstep, so runs stay deterministic. Needs a scheduler that"
-          + " places vCPUs on several (credit).")
+      description = PCPUS_HELP)
   Integer pcpus;
 
   @Option(names = "--cost-model", paramLabel = "NAME",
-      description = "Every mode: the cost model turning events into cycles (default: "
-          + HypervisorFactory.DEFAULT_COST_MODEL + "); plugins on the class path add more.")
+      description = COST_MODEL_HELP)
   String costModel;
 
   @Option(names = "--stats",
-      description = "When the run ends (also when stopped by Ctrl-C or SIGTERM), print on"
-          + " stderr a line with the outcome, instructions, time and MIPS, and for hypervisor"
-          + " modes each domain's counters (exits by reason with modelled cycles, hypercalls by"
-          + " op, TLB misses, walks, ioreqs) and dom0's.")
+      description = STATS_HELP)
   boolean stats;
 
   @Option(names = "--stats-json", paramLabel = "FILE",
-      description = "Write the outcome and the counters as JSON to FILE when the run ends (also"
-          + " when stopped by Ctrl-C or SIGTERM). FILE must be writable before the run starts.")
+      description = STATS_JSON_HELP)
   Path statsJson;
 
   String schedulerName() {

@@ -64,10 +64,9 @@ final class RunCommand implements Callable<Integer> {
   /** A PV kernel's boot area (image, P2M, rings, tables, stack) ends on a 4 MiB boundary. */
   static final int MIN_PV_RAM_MIB = 4;
 
-  private final CliStreams streams;
-
-  @Option(names = "--mode", paramLabel = "MODE", defaultValue = "native",
-      description = "How to run the kernel (default: ${DEFAULT-VALUE}). Modes: native (bare"
+  /** An option's help: its annotation here and {@link RunCommandModel} both use it. */
+  static final String MODE_HELP =
+      "How to run the kernel (default: ${DEFAULT-VALUE}). Modes: native (bare"
           + " emulated PC, no hypervisor), hvm (an HVM domain with EPT; devices in dom0),"
           + " hvm-shadow (an HVM domain with shadow page tables instead of EPT), pvhvm (hvm"
           + " plus Xen's platform PCI device and the unplug protocol: a Xen-aware kernel,"
@@ -78,48 +77,136 @@ final class RunCommand implements Callable<Integer> {
           + " its PV console and console_io output go to stdout;"
           + " pv (a classic PV32 PAE kernel: ELF with Xen's PV notes, run in ring 1 on page"
           + " tables the hypervisor validates; PV console to stdout);"
-          + " status 0 on SCHEDOP_shutdown poweroff/reboot, 3 on crash).")
-  String mode;
+          + " status 0 on SCHEDOP_shutdown poweroff/reboot, 3 on crash).";
 
-  @Parameters(index = "0", paramLabel = "KERNEL", arity = "0..1",
-      description = "The kernel: a Multiboot kernel, a PVH kernel (ELF or bzImage with Xen's"
+  /** An option's help: its annotation here and {@link RunCommandModel} both use it. */
+  static final String KERNEL_HELP =
+      "The kernel: a Multiboot kernel, a PVH kernel (ELF or bzImage with Xen's"
           + " PHYS32_ENTRY note), a plain ELF32, or any format a loader plugin knows."
-          + " Not with --bios.")
-  Path kernel;
+          + " Not with --bios.";
 
-  @Option(names = "--bios", paramLabel = "ROM",
-      description = "native mode: instead of a kernel, map the raw 64 or 128 KiB system ROM"
+  /** An option's help: its annotation here and {@link RunCommandModel} both use it. */
+  static final String BIOS_HELP =
+      "native mode: instead of a kernel, map the raw 64 or 128 KiB system ROM"
           + " below 1 MiB and below 4 GiB and start the processor at its reset vector"
-          + " (F000:FFF0, real mode).")
-  Path bios;
+          + " (F000:FFF0, real mode).";
 
-  @Option(names = "--ram", paramLabel = "MIB", defaultValue = "" + NativeMachine.DEFAULT_RAM_MIB,
-      description = "Guest RAM in MiB (default: ${DEFAULT-VALUE}): native 1 to "
+  /** An option's help: its annotation here and {@link RunCommandModel} both use it. */
+  static final String RAM_HELP =
+      "Guest RAM in MiB (default: ${DEFAULT-VALUE}): native 1 to "
           + NativeMachine.MAX_RAM_MIB + ", hvm and hvm-shadow 1 to " + MAX_DOMAIN_RAM_MIB
           + ", pvh " + MIN_PVH_RAM_MIB + " to " + MAX_DOMAIN_RAM_MIB + ", pv "
-          + MIN_PV_RAM_MIB + " to " + MAX_DOMAIN_RAM_MIB + ".")
-  int ramMiB;
+          + MIN_PV_RAM_MIB + " to " + MAX_DOMAIN_RAM_MIB + ".";
 
-  @Option(names = "--cpus", paramLabel = "N", defaultValue = "1",
-      description = "vCPUs of the domain (default: ${DEFAULT-VALUE}): hvm, hvm-shadow and pvh 1"
+  /** An option's help: its annotation here and {@link RunCommandModel} both use it. */
+  static final String CPUS_HELP =
+      "vCPUs of the domain (default: ${DEFAULT-VALUE}): hvm, hvm-shadow and pvh 1"
           + " to " + org.hospes.hv.domain.Domains.MAX_VCPUS + "; native and pv have 1."
           + " vCPU 0 starts at the kernel's entry; the others wait for INIT and start-up IPIs"
           + " from its local APIC (APIC ID = vCPU id). They run interleaved in virtual time on"
-          + " the physical CPUs --pcpus gives (one by default).")
-  int cpus;
+          + " the physical CPUs --pcpus gives (one by default).";
 
-  @Option(names = "--cmdline", paramLabel = "STRING",
-      description = "Command line passed to the kernel (Multiboot information, hvm_start_info,"
-          + " Linux's boot_params).")
-  String cmdline;
+  /** An option's help: its annotation here and {@link RunCommandModel} both use it. */
+  static final String CMDLINE_HELP =
+      "Command line passed to the kernel (Multiboot information, hvm_start_info,"
+          + " Linux's boot_params).";
 
-  @Option(names = "--loader", paramLabel = "NAME",
-      description = "The kernel loader to use. Default: chosen by mode, then by priority among"
+  /** An option's help: its annotation here and {@link RunCommandModel} both use it. */
+  static final String LOADER_NAME_HELP =
+      "The kernel loader to use. Default: chosen by mode, then by priority among"
           + " the loaders that recognise the image (linux 400, pvh 300, multiboot 200, elf 100)."
           + " Built in: linux (a bzImage by Linux's 32-bit boot protocol; native, hvm,"
           + " hvm-shadow), multiboot, pvh (Xen's PHYS32_ENTRY note; also hvm and hvm-shadow), pv"
           + " (Xen's PV ELF notes; pv mode), elf (a plain ELF32 entered at e_entry in flat"
-          + " protected mode); plugins add more.")
+          + " protected mode); plugins add more.";
+
+  /** An option's help: its annotation here and {@link RunCommandModel} both use it. */
+  static final String CONSOLE_LOG_HELP =
+      "Xen-aware kernels (pvh loader, any hypervisor mode): also write the guest's"
+          + " PV console output to FILE (dom0's console backend copies the ring to both).";
+
+  /** An option's help: its annotation here and {@link RunCommandModel} both use it. */
+  static final String HV_LOG_HELP =
+      "Hypervisor modes: write the hypervisor's console to FILE instead of stderr:"
+          + " the guest's console_io output, one line at a time prefixed (dN) as a debug Xen"
+          + " prints it. The PV console stays on stdout.";
+
+  /** An option's help: its annotation here and {@link RunCommandModel} both use it. */
+  static final String HVM_FEP_HELP =
+      "hvm, hvm-shadow, pvhvm and pvh: honour Xen's forced-emulation prefix"
+          + " (ud2; .ascii \"xen\") before an instruction, as Xen's hvm_fep boot option does:"
+          + " the instruction runs through a #UD exit and is single-stepped by the hypervisor."
+          + " Without it the prefix is a plain #UD, as on a Xen built without it.";
+
+  /** An option's help: its annotation here and {@link RunCommandModel} both use it. */
+  static final String MODULES_HELP =
+      "Load FILE as a boot module (repeatable; pvh loader): modules are listed in"
+          + " the hvm_start_info in order, the first being what Linux takes as its initrd."
+          + " The linux loader takes one, the initrd.";
+
+  /** An option's help: its annotation here and {@link RunCommandModel} both use it. */
+  static final String INITRD_HELP =
+      "Linux's initrd: another name for the first --module (pvh and linux"
+          + " loaders).";
+
+  /** An option's help: its annotation here and {@link RunCommandModel} both use it. */
+  static final String DISKS_HELP =
+      "Give the guest a disk (repeatable). bus=xen, the default in pvh,"
+          + " pvhvm and pv: a PV disk served by dom0's blkback (xvda, xvdb, ...; in pvhvm"
+          + " xvda..xvdd are also emulated IDE disks hda..hdd, which the guest's PV drivers"
+          + " unplug, as under xl). bus=ide, the default"
+          + " in hvm and hvm-shadow and the only bus in native: an emulated disk on the PIIX3's"
+          + " IDE controller (Linux's ata_piix, the SDK's ata.h; primary master, primary"
+          + " slave, secondary master, secondary slave; at most 4). bus=virtio (hvm modes): a virtio-blk PCI device (Linux: /dev/vda). xl's"
+          + " keys vdev= (xvdX, or hda..hdd for IDE), access=, format=, target=,"
+          + " specification=virtio and its positional form PATH,FORMAT,VDEV,ACCESS are accepted"
+          + " too.";
+
+  /** An option's help: its annotation here and {@link RunCommandModel} both use it. */
+  static final String VIFS_HELP =
+      "Give the guest a network interface on a virtual network (repeatable;"
+          + " eth0, eth1, ...). model=xen, the default in pvh, pvhvm and pv: a PV interface served"
+          + " by dom0's netback (in pvhvm also offered as an e1000 for the guest to unplug)."
+          + " model=e1000, the default in hvm and hvm-shadow: an emulated Intel 82540EM (Linux's"
+          + " e1000). model=virtio (hvm modes): a virtio-net PCI device. net= is nat by default;"
+          + " bridge:NAME and isolated:NAME are learning switches, routed gives each guest a /32"
+          + " route (ip=A.B.C.D). pcap=FILE captures the interface's frames. xl's keys mac=,"
+          + " bridge=, type=vif and backend=0 are accepted too.";
+
+  /** An option's help: its annotation here and {@link RunCommandModel} both use it. */
+  static final String DEVICES_HELP =
+      "Add a device from a device-model plugin to the HVM domain's device model"
+          + " (repeatable; hvm, hvm-shadow and pvhvm), as QEMU's -device: the samples' jar adds"
+          + " 'edu', QEMU's teaching PCI device. An unknown NAME lists the known devices.";
+
+  private final CliStreams streams;
+
+  @Option(names = "--mode", paramLabel = "MODE", defaultValue = "native",
+      description = MODE_HELP)
+  String mode;
+
+  @Parameters(index = "0", paramLabel = "KERNEL", arity = "0..1",
+      description = KERNEL_HELP)
+  Path kernel;
+
+  @Option(names = "--bios", paramLabel = "ROM",
+      description = BIOS_HELP)
+  Path bios;
+
+  @Option(names = "--ram", paramLabel = "MIB", defaultValue = "" + NativeMachine.DEFAULT_RAM_MIB,
+      description = RAM_HELP)
+  int ramMiB;
+
+  @Option(names = "--cpus", paramLabel = "N", defaultValue = "1",
+      description = CPUS_HELP)
+  int cpus;
+
+  @Option(names = "--cmdline", paramLabel = "STRING",
+      description = CMDLINE_HELP)
+  String cmdline;
+
+  @Option(names = "--loader", paramLabel = "NAME",
+      description = LOADER_NAME_HELP)
   String loaderName;
 
   @Mixin
@@ -129,64 +216,37 @@ final class RunCommand implements Callable<Integer> {
   Dom0Options dom0Options = new Dom0Options();
 
   @Option(names = "--console-log", paramLabel = "FILE",
-      description = "Xen-aware kernels (pvh loader, any hypervisor mode): also write the guest's"
-          + " PV console output to FILE (dom0's console backend copies the ring to both).")
+      description = CONSOLE_LOG_HELP)
   Path consoleLog;
 
   @Option(names = "--hv-log", paramLabel = "FILE",
-      description = "Hypervisor modes: write the hypervisor's console to FILE instead of stderr:"
-          + " the guest's console_io output, one line at a time prefixed (dN) as a debug Xen"
-          + " prints it. The PV console stays on stdout.")
+      description = HV_LOG_HELP)
   Path hvLog;
 
   @Option(names = "--hvm-fep",
-      description = "hvm, hvm-shadow, pvhvm and pvh: honour Xen's forced-emulation prefix"
-          + " (ud2; .ascii \"xen\") before an instruction, as Xen's hvm_fep boot option does:"
-          + " the instruction runs through a #UD exit and is single-stepped by the hypervisor."
-          + " Without it the prefix is a plain #UD, as on a Xen built without it.")
+      description = HVM_FEP_HELP)
   boolean hvmFep;
 
   @Option(names = "--module", paramLabel = "FILE",
-      description = "Load FILE as a boot module (repeatable; pvh loader): modules are listed in"
-          + " the hvm_start_info in order, the first being what Linux takes as its initrd."
-          + " The linux loader takes one, the initrd.")
+      description = MODULES_HELP)
   List<Path> modules;
 
   @Option(names = "--initrd", paramLabel = "FILE",
-      description = "Linux's initrd: another name for the first --module (pvh and linux"
-          + " loaders).")
+      description = INITRD_HELP)
   Path initrd;
 
   @Option(names = "--disk",
       paramLabel = "PATH[,format=raw|qcow2][,mode=ro][,bus=ide|virtio|xen]",
-      description = "Give the guest a disk (repeatable). bus=xen, the default in pvh,"
-          + " pvhvm and pv: a PV disk served by dom0's blkback (xvda, xvdb, ...; in pvhvm"
-          + " xvda..xvdd are also emulated IDE disks hda..hdd, which the guest's PV drivers"
-          + " unplug, as under xl). bus=ide, the default"
-          + " in hvm and hvm-shadow and the only bus in native: an emulated disk on the PIIX3's"
-          + " IDE controller (Linux's ata_piix, the SDK's ata.h; primary master, primary"
-          + " slave, secondary master, secondary slave; at most 4). bus=virtio (hvm modes): a virtio-blk PCI device (Linux: /dev/vda). xl's"
-          + " keys vdev= (xvdX, or hda..hdd for IDE), access=, format=, target=,"
-          + " specification=virtio and its positional form PATH,FORMAT,VDEV,ACCESS are accepted"
-          + " too.")
+      description = DISKS_HELP)
   java.util.List<String> disks;
 
   @Option(names = "--vif", paramLabel = "[mac=MAC][,net=nat|bridge:NAME|isolated:NAME|routed]"
       + "[,pcap=FILE][,model=e1000|virtio|xen]",
-      description = "Give the guest a network interface on a virtual network (repeatable;"
-          + " eth0, eth1, ...). model=xen, the default in pvh, pvhvm and pv: a PV interface served"
-          + " by dom0's netback (in pvhvm also offered as an e1000 for the guest to unplug)."
-          + " model=e1000, the default in hvm and hvm-shadow: an emulated Intel 82540EM (Linux's"
-          + " e1000). model=virtio (hvm modes): a virtio-net PCI device. net= is nat by default;"
-          + " bridge:NAME and isolated:NAME are learning switches, routed gives each guest a /32"
-          + " route (ip=A.B.C.D). pcap=FILE captures the interface's frames. xl's keys mac=,"
-          + " bridge=, type=vif and backend=0 are accepted too.")
+      description = VIFS_HELP)
   java.util.List<String> vifs;
 
   @Option(names = "--device", paramLabel = "NAME[,key=value...]",
-      description = "Add a device from a device-model plugin to the HVM domain's device model"
-          + " (repeatable; hvm, hvm-shadow and pvhvm), as QEMU's -device: the samples' jar adds"
-          + " 'edu', QEMU's teaching PCI device. An unknown NAME lists the known devices.")
+      description = DEVICES_HELP)
   java.util.List<String> devices;
 
   @Mixin
