@@ -160,6 +160,18 @@ final class Translator {
   private Translator() {}
 
   /**
+   * A self-loop whose iterations run entirely inline reads nothing from the heap to go round
+   * again: only its budget, a local. Whatever else could end the loop then (a stop request, a
+   * store by another thread into the block's page) comes from outside this thread, so the
+   * translation returns to the run loop (which chains straight back into it when nothing is
+   * due) at least once in this many iterations. Anything this thread does that could end the
+   * loop goes through a call, which makes the next check a full one anyway (SLOW), so counts
+   * stay exact. Leaving, rather than calling out from the loop, keeps the loop HotSpot
+   * compiles free of calls, so that it keeps the processor's fields in registers.
+   */
+  static final int POLL_ITERATIONS = 8192;
+
+  /**
    * At most this many instructions of a translation go through {@link #HELPER}, so that the
    * method (a write-back and a reload around each) stays under the compiling limit.
    */
@@ -334,6 +346,30 @@ final class Translator {
       mv.visitVarInsn(ALOAD, C);
       mv.visitFieldInsn(GETFIELD, CPU, "eip", "I");
       mv.visitVarInsn(ISTORE, BASE);
+      if (selfLoop) {
+        // Whether the run loop, at the block's start, would run this block again (EIP is its
+        // start now): then so it would at the end of an iteration that called nothing, as long
+        // as the budget lasts (SLOW 0, LEFT); else the first boundary is checked in full.
+        Label full = new Label();
+        Label set = new Label();
+        mv.visitVarInsn(ALOAD, C);
+        mv.visitVarInsn(ALOAD, THIS);
+        mv.visitFieldInsn(GETFIELD, NAME, "blk", "L" + BLOCK + ";");
+        mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "loopAgain", "(L" + BLOCK + ";)Z", false);
+        mv.visitJumpInsn(IFEQ, full);
+        iconst(0);
+        mv.visitJumpInsn(GOTO, set);
+        mv.visitLabel(full);
+        iconst(1);
+        mv.visitLabel(set);
+        mv.visitVarInsn(ISTORE, SLOW);
+        mv.visitInsn(LCONST_0);
+        mv.visitVarInsn(LSTORE, PEND);
+        resyncBudget();
+      } else {
+        iconst(1);
+        mv.visitVarInsn(ISTORE, SLOW);
+      }
       mv.visitVarInsn(ALOAD, C);
       mv.visitVarInsn(ILOAD, BASE);
       mv.visitFieldInsn(PUTFIELD, CPU, "blockEip", "I");
@@ -348,16 +384,6 @@ final class Translator {
         iconst(0);
         mv.visitVarInsn(ISTORE, t);
       }
-      if (selfLoop) {
-        mv.visitInsn(LCONST_0);
-        mv.visitVarInsn(LSTORE, PEND);
-        mv.visitInsn(LCONST_0);
-        mv.visitVarInsn(LSTORE, LEFT);
-      }
-      // The first boundary of a self-loop is checked in full: until Cpu.loopAgain has said yes
-      // once, the block's link to itself may not exist yet.
-      iconst(1);
-      mv.visitVarInsn(ISTORE, SLOW);
       Label tryStart = new Label();
       Label tryEnd = new Label();
       Label handler = new Label();
@@ -1025,13 +1051,18 @@ final class Translator {
     /** Stores the flag locals to the processor's fields unless they hold the same already. */
     private void spillFlags() {
       if (!fresh) {
-        for (int n = 0; n < 6; n++) {
-          mv.visitVarInsn(ALOAD, C);
-          mv.visitVarInsn(ILOAD, FOP + n);
-          mv.visitFieldInsn(PUTFIELD, CPU, LF_FIELDS[n], "I");
-        }
-        fresh = true;
+        storeFlags();
       }
+    }
+
+    /** Stores the flag locals to the processor's fields. */
+    private void storeFlags() {
+      for (int n = 0; n < 6; n++) {
+        mv.visitVarInsn(ALOAD, C);
+        mv.visitVarInsn(ILOAD, FOP + n);
+        mv.visitFieldInsn(PUTFIELD, CPU, LF_FIELDS[n], "I");
+      }
+      fresh = true;
     }
 
     /**
@@ -1067,7 +1098,10 @@ final class Translator {
       mv.visitVarInsn(LSTORE, PEND);
     }
 
-    /** Self-loop: LEFT = jitLimit - icount - charged, after a call that may have charged cycles. */
+    /**
+     * Self-loop: LEFT = jitLimit - icount - charged, after a call that may have charged cycles,
+     * but at most POLL_ITERATIONS iterations' worth.
+     */
     private void resyncBudget() {
       if (!selfLoop) {
         return;
@@ -1080,6 +1114,8 @@ final class Translator {
       mv.visitVarInsn(ALOAD, C);
       mv.visitFieldInsn(GETFIELD, CPU, "charged", "J");
       mv.visitInsn(LSUB);
+      mv.visitLdcInsn((long) POLL_ITERATIONS * k);
+      mv.visitMethodInsn(INVOKESTATIC, "java/lang/Math", "min", "(JJ)J", false);
       mv.visitVarInsn(LSTORE, LEFT);
     }
 
@@ -1330,24 +1366,17 @@ final class Translator {
       mv.visitVarInsn(LSTORE, PEND);
       Label leave = new Label();
       Label full = new Label();
-      // Nothing ran outside this method since the last full check (SLOW is 0): then only the
-      // budget, a stop request and the block's validity can have changed (see SLOW).
+      // Something ran outside this method in this iteration (SLOW): check in full.
       mv.visitVarInsn(ILOAD, SLOW);
       mv.visitJumpInsn(IFNE, full);
-      mv.visitVarInsn(ALOAD, C);
-      mv.visitFieldInsn(GETFIELD, CPU, "stopRequested", "Z");
-      mv.visitJumpInsn(IFNE, full);
-      mv.visitVarInsn(ALOAD, THIS);
-      mv.visitFieldInsn(GETFIELD, NAME, "blk", "L" + BLOCK + ";");
-      mv.visitFieldInsn(GETFIELD, BLOCK, "valid", "Z");
-      mv.visitJumpInsn(IFEQ, full);
-      // Budget for one more iteration: icount + PEND + charged + k <= jitLimit.
+      // Else only the budget can have changed (see SLOW): again if it covers one more
+      // iteration, icount + PEND + charged + k <= jitLimit (LEFT is capped, POLL_ITERATIONS).
       mv.visitVarInsn(LLOAD, LEFT);
       mv.visitVarInsn(LLOAD, PEND);
       mv.visitInsn(LSUB);
       mv.visitLdcInsn((long) k);
       mv.visitInsn(LCMP);
-      mv.visitJumpInsn(IFLT, full);
+      mv.visitJumpInsn(IFLT, leave);
       // EIP still points past the block, as the prologue or the last full check left it.
       mv.visitJumpInsn(GOTO, loopTop);
       mv.visitLabel(full);
@@ -1372,7 +1401,12 @@ final class Translator {
       });
       mv.visitJumpInsn(GOTO, loopTop);
       mv.visitLabel(leave);
-      // The branch is the block's last instruction, so every register write is known here.
+      // Out of budget, due for a poll, or the run loop has something to do: leave at the
+      // block's start, as the run loop would find it. The branch is the block's last
+      // instruction, so every register write is known here.
+      storeFlags();
+      flushCount();
+      setEip(() -> mv.visitVarInsn(ILOAD, BASE));
       writeBack();
       iconst(Translation.COMPLETED);
       mv.visitInsn(IRETURN);
