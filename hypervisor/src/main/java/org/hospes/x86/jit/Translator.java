@@ -6,6 +6,7 @@ import static org.objectweb.asm.Opcodes.ACC_PUBLIC;
 import static org.objectweb.asm.Opcodes.ACC_SUPER;
 import static org.objectweb.asm.Opcodes.AALOAD;
 import static org.objectweb.asm.Opcodes.ALOAD;
+import static org.objectweb.asm.Opcodes.ASTORE;
 import static org.objectweb.asm.Opcodes.BALOAD;
 import static org.objectweb.asm.Opcodes.BIPUSH;
 import static org.objectweb.asm.Opcodes.CHECKCAST;
@@ -156,6 +157,25 @@ final class Translator {
    */
   private static final int PEND = 31;
   private static final int LEFT = 33;
+  /**
+   * The software TLB's arrays (final fields of Cpu: rTag, rPage, wTag, wPage) and tlbUser, in
+   * locals so that the inline accesses read no field of the processor: a store to guest RAM
+   * is an access HotSpot cannot tell apart from the processor's fields, so it would reload
+   * them after every store. tlbUser changes only with CPL, in an instruction the helper runs.
+   */
+  private static final int RTAG = 35;
+  private static final int RPAGE = 36;
+  private static final int WTAG = 37;
+  private static final int WPAGE = 38;
+  private static final int TLBU = 39;
+  /**
+   * Per segment register, from SEG_OK: Cpu.segOk (flat, 1 or 0), and from SEG_BASE its base;
+   * then Cpu.ss32. They change only with a segment load or a mode switch, which only an
+   * instruction the helper runs can make, so they are loaded at the start and after a helper.
+   */
+  private static final int SEG_OK = 40;
+  private static final int SEG_BASE = 46;
+  private static final int SS32 = 52;
 
   private Translator() {}
 
@@ -380,6 +400,19 @@ final class Translator {
       });
       loadRegs();
       loadFlags();
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitFieldInsn(GETFIELD, CPU, "rTag", "[I");
+      mv.visitVarInsn(ASTORE, RTAG);
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitFieldInsn(GETFIELD, CPU, "rPage", "[[B");
+      mv.visitVarInsn(ASTORE, RPAGE);
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitFieldInsn(GETFIELD, CPU, "wTag", "[I");
+      mv.visitVarInsn(ASTORE, WTAG);
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitFieldInsn(GETFIELD, CPU, "wPage", "[[B");
+      mv.visitVarInsn(ASTORE, WPAGE);
+      loadTlbUser();
       for (int t : new int[] {I, LIN, V, A, RES, SP, CNT, HELPING, PAGE, IDX, OFF}) {
         iconst(0);
         mv.visitVarInsn(ISTORE, t);
@@ -823,6 +856,29 @@ final class Translator {
       slow();
       loadRegs();
       loadFlags();
+      loadTlbUser();
+    }
+
+    /** What an instruction run by the helper may change of the TLB and segment state. */
+    private void loadTlbUser() {
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitFieldInsn(GETFIELD, CPU, "tlbUser", "I");
+      mv.visitVarInsn(ISTORE, TLBU);
+      for (int seg = 0; seg < 6; seg++) {
+        mv.visitVarInsn(ALOAD, C);
+        mv.visitFieldInsn(GETFIELD, CPU, "segOk", "[Z");
+        iconst(seg);
+        mv.visitInsn(BALOAD);
+        mv.visitVarInsn(ISTORE, SEG_OK + seg);
+        mv.visitVarInsn(ALOAD, C);
+        mv.visitFieldInsn(GETFIELD, CPU, "segBase", "[I");
+        iconst(seg);
+        mv.visitInsn(IALOAD);
+        mv.visitVarInsn(ISTORE, SEG_BASE + seg);
+      }
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitFieldInsn(GETFIELD, CPU, "ss32", "Z");
+      mv.visitVarInsn(ISTORE, SS32);
     }
 
     private void loadRegs() {
@@ -1236,8 +1292,7 @@ final class Translator {
       boolean fresh0 = fresh;
       if (!lockstep) {
         // A 32-bit flat stack segment and a write-TLB hit: the store inline.
-        mv.visitVarInsn(ALOAD, C);
-        mv.visitFieldInsn(GETFIELD, CPU, "ss32", "Z");
+        mv.visitVarInsn(ILOAD, SS32);
         mv.visitJumpInsn(IFEQ, miss);
         mv.visitVarInsn(ILOAD, SP);
         mv.visitVarInsn(ISTORE, OFF);
@@ -1268,8 +1323,7 @@ final class Translator {
       Label done = new Label();
       boolean fresh0 = fresh;
       // A 32-bit flat stack segment and a read-TLB hit: the load inline.
-      mv.visitVarInsn(ALOAD, C);
-      mv.visitFieldInsn(GETFIELD, CPU, "ss32", "Z");
+      mv.visitVarInsn(ILOAD, SS32);
       mv.visitJumpInsn(IFEQ, miss);
       loadReg(4);
       mv.visitVarInsn(ISTORE, OFF);
@@ -1303,8 +1357,7 @@ final class Translator {
     private void setEsp() {
       Label small = new Label();
       Label done = new Label();
-      mv.visitVarInsn(ALOAD, C);
-      mv.visitFieldInsn(GETFIELD, CPU, "ss32", "Z");
+      mv.visitVarInsn(ILOAD, SS32);
       mv.visitJumpInsn(IFEQ, small);
       mv.visitVarInsn(ILOAD, SP);
       mv.visitJumpInsn(GOTO, done);
@@ -1555,21 +1608,20 @@ final class Translator {
       mv.visitVarInsn(ILOAD, PAGE);
       iconst(JitAbi.TLB_MASK);
       mv.visitInsn(IAND);
-      mv.visitVarInsn(ALOAD, C);
-      mv.visitFieldInsn(GETFIELD, CPU, "tlbUser", "I");
+      mv.visitVarInsn(ILOAD, TLBU);
       mv.visitInsn(IOR);
       mv.visitVarInsn(ISTORE, IDX);
-      mv.visitVarInsn(ALOAD, C);
-      mv.visitFieldInsn(GETFIELD, CPU, tag, "[I");
+      mv.visitVarInsn(ALOAD, tag.equals("rTag") ? RTAG : WTAG);
       mv.visitVarInsn(ILOAD, IDX);
       mv.visitInsn(IALOAD);
-      mv.visitVarInsn(ILOAD, PAGE);
-      mv.visitJumpInsn(IF_ICMPNE, miss);
+      // One compare for both: the page of the access's last byte is the tag only when it is
+      // the page of the first (the entry at IDX never holds PAGE + 1, whose index differs).
       mv.visitVarInsn(ILOAD, LIN);
-      iconst(0xFFF);
-      mv.visitInsn(IAND);
-      iconst(0x1000 - bytes);
-      mv.visitJumpInsn(IF_ICMPGT, miss);
+      iconst(bytes - 1);
+      mv.visitInsn(IADD);
+      iconst(12);
+      mv.visitInsn(IUSHR);
+      mv.visitJumpInsn(IF_ICMPNE, miss);
     }
 
     /**
@@ -1578,8 +1630,7 @@ final class Translator {
      */
     private void ramIndex(String page) {
       mv.visitFieldInsn(GETSTATIC, MEMORY_BUS, "I32", VAR_HANDLE_D);
-      mv.visitVarInsn(ALOAD, C);
-      mv.visitFieldInsn(GETFIELD, CPU, page, "[[B");
+      mv.visitVarInsn(ALOAD, page.equals("rPage") ? RPAGE : WPAGE);
       mv.visitVarInsn(ILOAD, IDX);
       mv.visitInsn(AALOAD);
       mv.visitVarInsn(ILOAD, LIN);
@@ -1592,15 +1643,9 @@ final class Translator {
      * check needed); else LIN = its base + OFF.
      */
     private void flatSegment(int seg, Label miss) {
-      mv.visitVarInsn(ALOAD, C);
-      mv.visitFieldInsn(GETFIELD, CPU, "segOk", "[Z");
-      iconst(seg);
-      mv.visitInsn(BALOAD);
+      mv.visitVarInsn(ILOAD, SEG_OK + seg);
       mv.visitJumpInsn(IFEQ, miss);
-      mv.visitVarInsn(ALOAD, C);
-      mv.visitFieldInsn(GETFIELD, CPU, "segBase", "[I");
-      iconst(seg);
-      mv.visitInsn(IALOAD);
+      mv.visitVarInsn(ILOAD, SEG_BASE + seg);
       mv.visitVarInsn(ILOAD, OFF);
       mv.visitInsn(IADD);
       mv.visitVarInsn(ISTORE, LIN);
