@@ -421,13 +421,15 @@ class TranslatorTest {
   /**
    * A self-loop whose flags cross the loop's back edge and every kind of record meets every
    * reader: ROL first (the record at the loop's top is the last iteration's, of a kind the
-   * translation cannot know there), ADC reading the rotate's CF, DEC and INC keeping the CF of
+   * translation cannot know there), SETP reading the parity the rotate kept (the helper), ADC
+   * reading the rotate's CF, DEC and INC keeping the CF of
    * an ADD and of a SUB (worked out inline from the record in locals), ADC reading those.
    */
   private static final byte[] FLAG_LOOP = bytes(
       0xBB, 0x0D, 0xF0, 0xAD, 0x8B, // mov ebx, 0x8BADF00D
       0xB9, 0x50, 0xC3, 0, 0,       // mov ecx, 50000
       0xD1, 0xC3,                   // 1: rol ebx, 1
+      0x0F, 0x9A, 0xC0,             //    setp al (PF of the record the rotate kept)
       0x83, 0xD0, 0x00,             //    adc eax, 0
       0x81, 0xC3, 0xB9, 0x79, 0x37, 0x9E, // add ebx, 0x9E3779B9
       0x4F,                         //    dec edi
@@ -436,7 +438,7 @@ class TranslatorTest {
       0x42,                         //    inc edx
       0x83, 0xD6, 0x00,             //    adc esi, 0
       0x49,                         //    dec ecx
-      0x75, 0xE4,                   //    jnz 1b
+      0x75, 0xE1,                   //    jnz 1b
       0xF4);                        // hlt
 
   @Test
@@ -447,7 +449,7 @@ class TranslatorTest {
     assertThat(jit.run(10_000_000)).isEqualTo(CpuExit.HLT);
     assertSameState(jit, interp, "at HLT");
     // The carries were neither always set nor never.
-    assertThat(interp.reg(Cpu.EAX)).isBetween(1, 49_999);
+    assertThat(interp.reg(Cpu.EAX)).isNotZero();
     assertThat(interp.reg(Cpu.ESI)).isBetween(1, 99_999);
     assertThat(jit.jit().translations()).isPositive();
   }
@@ -617,7 +619,7 @@ class TranslatorTest {
     });
     stopper.setDaemon(true);
     // Not host time in the result: the bound only keeps a broken build from hanging the suite.
-    int exit = assertTimeoutPreemptively(Duration.ofMinutes(2), () -> {
+    int exit = assertTimeoutPreemptively(Duration.ofMinutes(1), () -> {
       stopper.start();
       try {
         int x;
