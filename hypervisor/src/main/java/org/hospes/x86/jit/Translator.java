@@ -68,13 +68,18 @@ import org.objectweb.asm.MethodVisitor;
  * <ul>
  *   <li>The eight general registers live in JVM locals; they are written back to {@code Cpu.r}
  *       wherever the method leaves (the end, a store into the running block, a fault).
- *   <li>Status flags stay lazy, in the interpreter's own fields ({@code lfOp}, {@code lfA}...),
- *       so every reader (interpreter, exception delivery, VM exit) sees the same record. A
- *       flag record that a later instruction of the block overwrites before anything can read
- *       it or fault is not stored at all (a backwards liveness pass over the block).
- *   <li>Memory operands call the processor's own accessors ({@code segAddr}, {@code read32},
- *       {@code write32}, {@code stackAddr}); they are small, so HotSpot inlines their software
- *       TLB fast path into the translation, and the slow path stays a call.
+ *   <li>Status flags stay lazy, as the interpreter's record ({@code lfOp}, {@code lfA}...),
+ *       but in six JVM locals: an instruction writes the record there, and a reader of a
+ *       record whose kind is known at that point (INC's carry, JZ's zero) works it out inline.
+ *       The locals go to the processor's fields only before a call out of the method (one
+ *       that can fault, leave with a VM exit, read the flags or reach a device) and where the
+ *       method leaves, so every reader outside (interpreter, exception delivery, VM exit) sees
+ *       the interpreter's record. A record that a later instruction of the block overwrites
+ *       before anything can read it or fault is not written at all (FlagLiveness).
+ *   <li>32-bit memory operands of a flat segment take the software TLB's fast path inline
+ *       (the TLB's arrays and the segment state in locals); a miss or any other operand calls
+ *       the processor's own accessors ({@code segAddr}, {@code read32}, {@code write32},
+ *       {@code stackAddr}).
  *   <li>A fault is caught once for the whole method: the registers (as before the faulting
  *       instruction: each instruction assigns its registers only after its last access that
  *       can fault) are written back and the processor retires and delivers exactly as the
@@ -82,6 +87,12 @@ import org.objectweb.asm.MethodVisitor;
  *   <li>After a store, a block that the store invalidated (self-modifying code) is left at that
  *       instruction boundary, as the interpreter does.
  * </ul>
+ *
+ * A block whose last instruction branches back to its start loops inside the method: while an
+ * iteration calls nothing, going round costs only locals (the instructions retired, the budget
+ * left, the flag record), and the method returns to the run loop when the budget runs out, at
+ * least every {@link #POLL_ITERATIONS} iterations, or after an iteration that called out and
+ * {@code Cpu.loopAgain} says the run loop has something to do.
  *
  * A translation may cover only the block's leading instructions (at most {@link #MAX_INSNS}, or
  * under lockstep those before the first one it has no code for): the interpreter then runs the
