@@ -55,6 +55,8 @@ public final class JitAbi {
   /** Lazy-flag kinds recorded in {@code Cpu.lfOp}. */
   public static final int LF_ADD = Cpu.LF_ADD, LF_SUB = Cpu.LF_SUB, LF_LOGIC = Cpu.LF_LOGIC;
   public static final int LF_INC = Cpu.LF_INC, LF_DEC = Cpu.LF_DEC, LF_CFOF = Cpu.LF_CFOF;
+  /** Added to a kind once a rotate has overwritten CF and OF ({@code Cpu.setCfOf}). */
+  public static final int LF_OVR = Cpu.LF_OVR;
 
   /** Shift and rotate sub-operations (the ModRM reg field of C0/C1/D0-D3). */
   public static final int ROL = Shift.ROL, ROR = Shift.ROR, RCL = Shift.RCL, RCR = Shift.RCR;

@@ -6,6 +6,7 @@ import static org.objectweb.asm.Opcodes.ACC_PUBLIC;
 import static org.objectweb.asm.Opcodes.ACC_SUPER;
 import static org.objectweb.asm.Opcodes.AALOAD;
 import static org.objectweb.asm.Opcodes.ALOAD;
+import static org.objectweb.asm.Opcodes.ASTORE;
 import static org.objectweb.asm.Opcodes.BALOAD;
 import static org.objectweb.asm.Opcodes.BIPUSH;
 import static org.objectweb.asm.Opcodes.CHECKCAST;
@@ -39,6 +40,10 @@ import static org.objectweb.asm.Opcodes.ISUB;
 import static org.objectweb.asm.Opcodes.IUSHR;
 import static org.objectweb.asm.Opcodes.IXOR;
 import static org.objectweb.asm.Opcodes.LADD;
+import static org.objectweb.asm.Opcodes.LCONST_0;
+import static org.objectweb.asm.Opcodes.LSUB;
+import static org.objectweb.asm.Opcodes.ICONST_M1;
+import static org.objectweb.asm.Opcodes.IFLT;
 import static org.objectweb.asm.Opcodes.L2I;
 import static org.objectweb.asm.Opcodes.LLOAD;
 import static org.objectweb.asm.Opcodes.LSTORE;
@@ -47,6 +52,7 @@ import static org.objectweb.asm.Opcodes.POP;
 import static org.objectweb.asm.Opcodes.PUTFIELD;
 import static org.objectweb.asm.Opcodes.RETURN;
 import static org.objectweb.asm.Opcodes.SIPUSH;
+import static org.objectweb.asm.Opcodes.SWAP;
 import static org.objectweb.asm.Opcodes.V17;
 
 import org.hospes.x86.JitAbi;
@@ -62,13 +68,18 @@ import org.objectweb.asm.MethodVisitor;
  * <ul>
  *   <li>The eight general registers live in JVM locals; they are written back to {@code Cpu.r}
  *       wherever the method leaves (the end, a store into the running block, a fault).
- *   <li>Status flags stay lazy, in the interpreter's own fields ({@code lfOp}, {@code lfA}...),
- *       so every reader (interpreter, exception delivery, VM exit) sees the same record. A
- *       flag record that a later instruction of the block overwrites before anything can read
- *       it or fault is not stored at all (a backwards liveness pass over the block).
- *   <li>Memory operands call the processor's own accessors ({@code segAddr}, {@code read32},
- *       {@code write32}, {@code stackAddr}); they are small, so HotSpot inlines their software
- *       TLB fast path into the translation, and the slow path stays a call.
+ *   <li>Status flags stay lazy, as the interpreter's record ({@code lfOp}, {@code lfA}...),
+ *       but in six JVM locals: an instruction writes the record there, and a reader of a
+ *       record whose kind is known at that point (INC's carry, JZ's zero) works it out inline.
+ *       The locals go to the processor's fields only before a call out of the method (one
+ *       that can fault, leave with a VM exit, read the flags or reach a device) and where the
+ *       method leaves, so every reader outside (interpreter, exception delivery, VM exit) sees
+ *       the interpreter's record. A record that a later instruction of the block overwrites
+ *       before anything can read it or fault is not written at all (FlagLiveness).
+ *   <li>32-bit memory operands of a flat segment take the software TLB's fast path inline
+ *       (the TLB's arrays and the segment state in locals); a miss or any other operand calls
+ *       the processor's own accessors ({@code segAddr}, {@code read32}, {@code write32},
+ *       {@code stackAddr}).
  *   <li>A fault is caught once for the whole method: the registers (as before the faulting
  *       instruction: each instruction assigns its registers only after its last access that
  *       can fault) are written back and the processor retires and delivers exactly as the
@@ -76,6 +87,12 @@ import org.objectweb.asm.MethodVisitor;
  *   <li>After a store, a block that the store invalidated (self-modifying code) is left at that
  *       instruction boundary, as the interpreter does.
  * </ul>
+ *
+ * A block whose last instruction branches back to its start loops inside the method: while an
+ * iteration calls nothing, going round costs only locals (the instructions retired, the budget
+ * left, the flag record), and the method returns to the run loop when the budget runs out, at
+ * least every {@link #POLL_ITERATIONS} iterations, or after an iteration that called out and
+ * {@code Cpu.loopAgain} says the run loop has something to do.
  *
  * A translation may cover only the block's leading instructions (at most {@link #MAX_INSNS}, or
  * under lockstep those before the first one it has no code for): the interpreter then runs the
@@ -132,8 +149,58 @@ final class Translator {
   private static final int OFF = 22;
   /** RDTSC's 64-bit value (two slots). */
   private static final int TSC = 23;
+  /**
+   * The lazy flag record (lfOp, lfA, lfB, lfR, lfCf, lfOf) in six locals from FOP on: loaded
+   * at the start, kept up to date by every instruction, and stored to the processor's fields
+   * only where something outside the method can look (see Emitter#beforeCall).
+   */
+  private static final int FOP = 25;
+  private static final String[] LF_FIELDS = {"lfOp", "lfA", "lfB", "lfR", "lfCf", "lfOf"};
+  private static final int FA = FOP + 1;
+  private static final int FB = FOP + 2;
+  private static final int FR = FOP + 3;
+  private static final int FCF = FOP + 4;
+  private static final int FOF = FOP + 5;
+  /**
+   * Self-loop only (two slots each): PEND, the instructions of whole iterations retired but
+   * not yet added to Cpu.icount; LEFT, the budget (jitLimit - icount - charged) as it was
+   * when icount last took PEND in.
+   */
+  private static final int PEND = 31;
+  private static final int LEFT = 33;
+  /**
+   * The software TLB's arrays (final fields of Cpu: rTag, rPage, wTag, wPage) and tlbUser, in
+   * locals so that the inline accesses read no field of the processor: a store to guest RAM
+   * is an access HotSpot cannot tell apart from the processor's fields, so it would reload
+   * them after every store. tlbUser changes only with CPL, in an instruction the helper runs.
+   */
+  private static final int RTAG = 35;
+  private static final int RPAGE = 36;
+  private static final int WTAG = 37;
+  private static final int WPAGE = 38;
+  private static final int TLBU = 39;
+  /**
+   * Per segment register, from SEG_OK: Cpu.segOk (flat, 1 or 0), and from SEG_BASE its base;
+   * then Cpu.ss32. They change only with a segment load or a mode switch, which only an
+   * instruction the helper runs can make, so they are loaded at the start and after a helper.
+   */
+  private static final int SEG_OK = 40;
+  private static final int SEG_BASE = 46;
+  private static final int SS32 = 52;
 
   private Translator() {}
+
+  /**
+   * A self-loop whose iterations run entirely inline reads nothing from the heap to go round
+   * again: only its budget, a local. Whatever else could end the loop then (a stop request, a
+   * store by another thread into the block's page) comes from outside this thread, so the
+   * translation returns to the run loop (which chains straight back into it when nothing is
+   * due) at least once in this many iterations. Anything this thread does that could end the
+   * loop goes through a call, which makes the next check a full one anyway (SLOW), so counts
+   * stay exact. Leaving, rather than calling out from the loop, keeps the loop HotSpot
+   * compiles free of calls, so that it keeps the processor's fields in registers.
+   */
+  static final int POLL_ITERATIONS = 8192;
 
   /**
    * At most this many instructions of a translation go through {@link #HELPER}, so that the
@@ -281,6 +348,13 @@ final class Translator {
     private final boolean[] deadFlags;
     private int modified;
     private Label loopTop;
+    /**
+     * What the emitter knows, at the point being emitted, of the flag record in the locals:
+     * {@code known} is FOP's value when it is a constant (a kind written earlier in the block),
+     * else -1; {@code fresh} is true when the processor's fields hold the same record.
+     */
+    private int known = -1;
+    private boolean fresh = true;
 
     Emitter(MethodVisitor mv, int[] code, int count, int k, int endOffset, boolean lockstep) {
       this.mv = mv;
@@ -303,6 +377,30 @@ final class Translator {
       mv.visitVarInsn(ALOAD, C);
       mv.visitFieldInsn(GETFIELD, CPU, "eip", "I");
       mv.visitVarInsn(ISTORE, BASE);
+      if (selfLoop) {
+        // Whether the run loop, at the block's start, would run this block again (EIP is its
+        // start now): then so it would at the end of an iteration that called nothing, as long
+        // as the budget lasts (SLOW 0, LEFT); else the first boundary is checked in full.
+        Label full = new Label();
+        Label set = new Label();
+        mv.visitVarInsn(ALOAD, C);
+        mv.visitVarInsn(ALOAD, THIS);
+        mv.visitFieldInsn(GETFIELD, NAME, "blk", "L" + BLOCK + ";");
+        mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "loopAgain", "(L" + BLOCK + ";)Z", false);
+        mv.visitJumpInsn(IFEQ, full);
+        iconst(0);
+        mv.visitJumpInsn(GOTO, set);
+        mv.visitLabel(full);
+        iconst(1);
+        mv.visitLabel(set);
+        mv.visitVarInsn(ISTORE, SLOW);
+        mv.visitInsn(LCONST_0);
+        mv.visitVarInsn(LSTORE, PEND);
+        resyncBudget();
+      } else {
+        iconst(1);
+        mv.visitVarInsn(ISTORE, SLOW);
+      }
       mv.visitVarInsn(ALOAD, C);
       mv.visitVarInsn(ILOAD, BASE);
       mv.visitFieldInsn(PUTFIELD, CPU, "blockEip", "I");
@@ -312,14 +410,24 @@ final class Translator {
         mv.visitInsn(IADD);
       });
       loadRegs();
+      loadFlags();
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitFieldInsn(GETFIELD, CPU, "rTag", "[I");
+      mv.visitVarInsn(ASTORE, RTAG);
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitFieldInsn(GETFIELD, CPU, "rPage", "[[B");
+      mv.visitVarInsn(ASTORE, RPAGE);
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitFieldInsn(GETFIELD, CPU, "wTag", "[I");
+      mv.visitVarInsn(ASTORE, WTAG);
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitFieldInsn(GETFIELD, CPU, "wPage", "[[B");
+      mv.visitVarInsn(ASTORE, WPAGE);
+      loadTlbUser();
       for (int t : new int[] {I, LIN, V, A, RES, SP, CNT, HELPING, PAGE, IDX, OFF}) {
         iconst(0);
         mv.visitVarInsn(ISTORE, t);
       }
-      // The first boundary of a self-loop is checked in full: until Cpu.loopAgain has said yes
-      // once, the block's link to itself may not exist yet.
-      iconst(1);
-      mv.visitVarInsn(ISTORE, SLOW);
       Label tryStart = new Label();
       Label tryEnd = new Label();
       Label handler = new Label();
@@ -329,12 +437,18 @@ final class Translator {
       Label loopTop = new Label();
       mv.visitLabel(loopTop);
       this.loopTop = loopTop;
+      // Reached from the prologue and from the end of an iteration: the locals hold the record,
+      // of a kind not known here, and the fields may be older.
+      known = -1;
+      fresh = false;
       boolean branchLast = false;
+      boolean[] smcFresh = new boolean[k];
       for (int j = 0; j < k; j++) {
         iconst(j + 1);
         mv.visitVarInsn(ISTORE, I);
         boolean stored = insn(j);
         branchLast = isBranch(code[4 * j]);
+        smcFresh[j] = fresh;
         if (stored && j < k - 1) {
           // Only a store through the slow path can hit a page holding code: the write TLB
           // never maps one (Cpu.translateForWrite), so an inline store needs no check.
@@ -356,10 +470,13 @@ final class Translator {
       for (int j = 0; j < k; j++) {
         if (smcExit[j] != null) {
           mv.visitLabel(smcExit[j]);
+          fresh = smcFresh[j];
           exit(j + 1, true);
         }
       }
       mv.visitLabel(handler);
+      // Every call that can throw is preceded by beforeCall: the flag fields and icount are
+      // already the processor's state at the faulting instruction (or what the helper left).
       mv.visitInsn(POP);
       // A fault inside the helper: the registers are the processor's own (an instruction such
       // as a REP string operation may have updated them before it faulted), not the locals.
@@ -394,6 +511,8 @@ final class Translator {
     /** Leaves after {@code retired} instructions; EIP after the last one unless it branched. */
     private void exit(int retired, boolean setEip) {
       writeBack();
+      spillFlags();
+      flushCount();
       mv.visitVarInsn(ALOAD, C);
       mv.visitInsn(DUP);
       mv.visitFieldInsn(GETFIELD, CPU, "icount", "J");
@@ -460,14 +579,18 @@ final class Translator {
         case JitAbi.PAUSE:
           // The delay loops of a booting kernel spin on it: a VM exit under PAUSE exiting is
           // thrown like a fault, so it needs no helper round trip.
+          beforeCall();
           mv.visitVarInsn(ALOAD, C);
           mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "pause", "()V", false);
+          resyncBudget();
           return false;
         case JitAbi.RDTSC:
+          beforeCall();
           mv.visitVarInsn(ALOAD, C);
           iconst(j + 1);
           mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "rdtsc", "(I)J", false);
           mv.visitVarInsn(LSTORE, TSC);
+          resyncBudget();
           mv.visitVarInsn(LLOAD, TSC);
           mv.visitInsn(L2I);
           storeReg(0);
@@ -564,6 +687,7 @@ final class Translator {
             return false;
           }
           if (cnt != 0) {
+            spillFlags();
             mv.visitVarInsn(ALOAD, C);
             iconst(sub);
             iconst(2);
@@ -571,6 +695,7 @@ final class Translator {
             iconst(cnt);
             shiftCall();
             storeReg(rm);
+            loadFlags();
           }
           return false;
         }
@@ -579,6 +704,8 @@ final class Translator {
           iconst(0x1F);
           mv.visitInsn(IAND);
           mv.visitVarInsn(ISTORE, CNT);
+          // Spilled on both paths: after them the fields and the locals agree either way.
+          spillFlags();
           Label skip = new Label();
           mv.visitVarInsn(ILOAD, CNT);
           mv.visitJumpInsn(IFEQ, skip);
@@ -589,7 +716,10 @@ final class Translator {
           mv.visitVarInsn(ILOAD, CNT);
           shiftCall();
           storeReg(rm);
+          loadFlags();
           mv.visitLabel(skip);
+          known = -1;
+          fresh = true;
           return false;
         }
         case JitAbi.MOV_EG:
@@ -677,21 +807,28 @@ final class Translator {
         case JitAbi.JZ:
         case JitAbi.JNZ: {
           Label skip = new Label();
-          mv.visitVarInsn(ALOAD, C);
-          mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "zf", "()I", false);
-          mv.visitJumpInsn((f0 & 0x3FF) == JitAbi.JZ ? IFEQ : IFNE, skip);
-          jump(size, imm);
-          mv.visitLabel(skip);
+          boolean jz = (f0 & 0x3FF) == JitAbi.JZ;
+          if (known > 0) {
+            // A record is there: ZF is its result being zero.
+            mv.visitVarInsn(ILOAD, FR);
+            mv.visitJumpInsn(jz ? IFNE : IFEQ, skip);
+          } else {
+            spillFlags();
+            mv.visitVarInsn(ALOAD, C);
+            mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "zf", "()I", false);
+            mv.visitJumpInsn(jz ? IFEQ : IFNE, skip);
+          }
+          branch(size, imm, skip);
           return false;
         }
         case JitAbi.JCC: {
           Label skip = new Label();
+          spillFlags();
           mv.visitVarInsn(ALOAD, C);
           iconst(sub);
           mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "cond", "(I)Z", false);
           mv.visitJumpInsn(IFEQ, skip);
-          jump(size, imm);
-          mv.visitLabel(skip);
+          branch(size, imm, skip);
           return false;
         }
         default:
@@ -714,6 +851,7 @@ final class Translator {
         mv.visitVarInsn(ILOAD, R0 + n);
         mv.visitInsn(IASTORE);
       }
+      beforeCall();
       iconst(1);
       mv.visitVarInsn(ISTORE, HELPING);
       mv.visitVarInsn(ALOAD, C);
@@ -728,6 +866,30 @@ final class Translator {
       mv.visitVarInsn(ISTORE, HELPING);
       slow();
       loadRegs();
+      loadFlags();
+      loadTlbUser();
+    }
+
+    /** What an instruction run by the helper may change of the TLB and segment state. */
+    private void loadTlbUser() {
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitFieldInsn(GETFIELD, CPU, "tlbUser", "I");
+      mv.visitVarInsn(ISTORE, TLBU);
+      for (int seg = 0; seg < 6; seg++) {
+        mv.visitVarInsn(ALOAD, C);
+        mv.visitFieldInsn(GETFIELD, CPU, "segOk", "[Z");
+        iconst(seg);
+        mv.visitInsn(BALOAD);
+        mv.visitVarInsn(ISTORE, SEG_OK + seg);
+        mv.visitVarInsn(ALOAD, C);
+        mv.visitFieldInsn(GETFIELD, CPU, "segBase", "[I");
+        iconst(seg);
+        mv.visitInsn(IALOAD);
+        mv.visitVarInsn(ISTORE, SEG_BASE + seg);
+      }
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitFieldInsn(GETFIELD, CPU, "ss32", "Z");
+      mv.visitVarInsn(ISTORE, SS32);
     }
 
     private void loadRegs() {
@@ -780,28 +942,38 @@ final class Translator {
       mv.visitInsn(insn);
       mv.visitVarInsn(ISTORE, RES);
       if (!deadFlags[j]) {
-        mv.visitVarInsn(ALOAD, C);
-        iconst(kind);
         mv.visitVarInsn(ILOAD, A);
+        mv.visitVarInsn(ISTORE, FA);
         mv.visitVarInsn(ILOAD, V);
-        mv.visitVarInsn(ILOAD, RES);
-        mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "setLazy", "(IIII)V", false);
+        mv.visitVarInsn(ISTORE, FB);
+        setRecord(kind);
       }
     }
 
     private void logicFlags(int j) {
       if (!deadFlags[j]) {
-        mv.visitVarInsn(ALOAD, C);
-        iconst(JitAbi.LF_LOGIC);
         iconst(0);
+        mv.visitVarInsn(ISTORE, FA);
         iconst(0);
-        mv.visitVarInsn(ILOAD, RES);
-        mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "setLazy", "(IIII)V", false);
+        mv.visitVarInsn(ISTORE, FB);
+        setRecord(JitAbi.LF_LOGIC);
       }
+    }
+
+    /** The record's kind and result (RES), once its operands are in FA and FB (setLazy). */
+    private void setRecord(int kind) {
+      mv.visitVarInsn(ILOAD, RES);
+      mv.visitVarInsn(ISTORE, FR);
+      iconst(kind);
+      mv.visitVarInsn(ISTORE, FOP);
+      known = kind;
+      fresh = false;
     }
 
     /** RES = Alu.alu(c, op, 32-bit, A, V): flags recorded by the interpreter's helper. */
     private void aluCall(int op) {
+      // ADC and SBB read CF from the fields; every operation writes its record there.
+      spillFlags();
       mv.visitVarInsn(ALOAD, C);
       iconst(op);
       iconst(2);
@@ -810,6 +982,7 @@ final class Translator {
       mv.visitMethodInsn(INVOKESTATIC, "org/hospes/x86/Alu", "alu", "(" + CPU_D + "IIII)I",
           false);
       mv.visitVarInsn(ISTORE, RES);
+      loadFlags();
     }
 
     /** E op= b with a memory E, in the interpreter's order: probe, read, flags, write. */
@@ -832,30 +1005,185 @@ final class Translator {
       return true;
     }
 
+    /** Shift.shift with its arguments pushed; the caller has spilled the flags (it reads and writes them). */
     private void shiftCall() {
       mv.visitMethodInsn(INVOKESTATIC, "org/hospes/x86/Shift", "shift", "(" + CPU_D + "IIII)I",
           false);
     }
 
     private void incDec(int n, boolean inc) {
-      mv.visitVarInsn(ALOAD, C);
-      mv.visitInsn(DUP);
-      mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "carryIn", "()I", false);
-      mv.visitFieldInsn(PUTFIELD, CPU, "lfCf", "I");
+      carryIn();
+      mv.visitVarInsn(ISTORE, FCF);
       loadReg(n);
       mv.visitVarInsn(ISTORE, A);
       mv.visitVarInsn(ILOAD, A);
       iconst(1);
       mv.visitInsn(inc ? IADD : ISUB);
       mv.visitVarInsn(ISTORE, RES);
-      mv.visitVarInsn(ALOAD, C);
-      iconst(inc ? JitAbi.LF_INC : JitAbi.LF_DEC);
-      mv.visitVarInsn(ILOAD, A);
-      iconst(1);
-      mv.visitVarInsn(ILOAD, RES);
-      mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "setLazy", "(IIII)V", false);
+      incDecRecord(inc);
       mv.visitVarInsn(ILOAD, RES);
       storeReg(n);
+    }
+
+    /** INC/DEC's record (A, 1, RES) once its CF is in FCF. */
+    private void incDecRecord(boolean inc) {
+      mv.visitVarInsn(ILOAD, A);
+      mv.visitVarInsn(ISTORE, FA);
+      iconst(1);
+      mv.visitVarInsn(ISTORE, FB);
+      setRecord(inc ? JitAbi.LF_INC : JitAbi.LF_DEC);
+    }
+
+    /**
+     * Pushes CF as INC and DEC keep it (Cpu.carryIn). Of a record kind known here it is
+     * worked out inline from the locals; else the processor's own code reads the fields.
+     */
+    private void carryIn() {
+      if (known >= JitAbi.LF_INC) {
+        mv.visitVarInsn(ILOAD, FCF);
+      } else if (known == JitAbi.LF_LOGIC) {
+        iconst(0);
+      } else if (known == JitAbi.LF_ADD) {
+        // ((a & b) | ((a | b) & ~r)) >>> 31
+        mv.visitVarInsn(ILOAD, FA);
+        mv.visitVarInsn(ILOAD, FB);
+        mv.visitInsn(IAND);
+        mv.visitVarInsn(ILOAD, FA);
+        mv.visitVarInsn(ILOAD, FB);
+        mv.visitInsn(IOR);
+        mv.visitVarInsn(ILOAD, FR);
+        mv.visitInsn(ICONST_M1);
+        mv.visitInsn(IXOR);
+        mv.visitInsn(IAND);
+        mv.visitInsn(IOR);
+        iconst(31);
+        mv.visitInsn(IUSHR);
+      } else if (known == JitAbi.LF_SUB) {
+        // ((~a & b) | ((~a | b) & r)) >>> 31
+        mv.visitVarInsn(ILOAD, FA);
+        mv.visitInsn(ICONST_M1);
+        mv.visitInsn(IXOR);
+        mv.visitInsn(DUP);
+        mv.visitVarInsn(ILOAD, FB);
+        mv.visitInsn(IAND);
+        mv.visitInsn(SWAP);
+        mv.visitVarInsn(ILOAD, FB);
+        mv.visitInsn(IOR);
+        mv.visitVarInsn(ILOAD, FR);
+        mv.visitInsn(IAND);
+        mv.visitInsn(IOR);
+        iconst(31);
+        mv.visitInsn(IUSHR);
+      } else {
+        spillFlags();
+        mv.visitVarInsn(ALOAD, C);
+        mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "carryIn", "()I", false);
+      }
+    }
+
+    /** Rotates: CF (in CNT) and OF (in V) over the current record, as Cpu.setCfOf. */
+    private void setCfOf() {
+      if (known > 0) {
+        // A record is there (not LF_NONE): keep it, with CF and OF overridden.
+        mv.visitVarInsn(ILOAD, CNT);
+        mv.visitVarInsn(ISTORE, FCF);
+        mv.visitVarInsn(ILOAD, V);
+        mv.visitVarInsn(ISTORE, FOF);
+        known |= JitAbi.LF_OVR;
+        iconst(known);
+        mv.visitVarInsn(ISTORE, FOP);
+        fresh = false;
+      } else {
+        // Maybe LF_NONE (the flags in EFLAGS itself): the processor's own code.
+        spillFlags();
+        mv.visitVarInsn(ALOAD, C);
+        mv.visitVarInsn(ILOAD, CNT);
+        mv.visitVarInsn(ILOAD, V);
+        mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "setCfOf", "(II)V", false);
+        loadFlags();
+      }
+    }
+
+    /** Loads the six flag fields into the locals: they are the record now. */
+    private void loadFlags() {
+      for (int n = 0; n < 6; n++) {
+        mv.visitVarInsn(ALOAD, C);
+        mv.visitFieldInsn(GETFIELD, CPU, LF_FIELDS[n], "I");
+        mv.visitVarInsn(ISTORE, FOP + n);
+      }
+      known = -1;
+      fresh = true;
+    }
+
+    /** Stores the flag locals to the processor's fields unless they hold the same already. */
+    private void spillFlags() {
+      if (!fresh) {
+        storeFlags();
+      }
+    }
+
+    /** Stores the flag locals to the processor's fields. */
+    private void storeFlags() {
+      for (int n = 0; n < 6; n++) {
+        mv.visitVarInsn(ALOAD, C);
+        mv.visitVarInsn(ILOAD, FOP + n);
+        mv.visitFieldInsn(PUTFIELD, CPU, LF_FIELDS[n], "I");
+      }
+      fresh = true;
+    }
+
+    /**
+     * Before a call that can fault, leave the method (a VM exit) or read the instruction count:
+     * the flag record and icount go to the processor, which is then exactly as the interpreter
+     * would have it at this instruction's start (the instruction assigns nothing before its
+     * last access that can fault).
+     */
+    private void beforeCall() {
+      spillFlags();
+      flushCount();
+    }
+
+    /**
+     * Self-loop: the instructions of the iterations retired since the last flush go into
+     * Cpu.icount; LEFT follows, so that it stays the budget with PEND counted from zero.
+     */
+    private void flushCount() {
+      if (!selfLoop) {
+        return;
+      }
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitInsn(DUP);
+      mv.visitFieldInsn(GETFIELD, CPU, "icount", "J");
+      mv.visitVarInsn(LLOAD, PEND);
+      mv.visitInsn(LADD);
+      mv.visitFieldInsn(PUTFIELD, CPU, "icount", "J");
+      mv.visitVarInsn(LLOAD, LEFT);
+      mv.visitVarInsn(LLOAD, PEND);
+      mv.visitInsn(LSUB);
+      mv.visitVarInsn(LSTORE, LEFT);
+      mv.visitInsn(LCONST_0);
+      mv.visitVarInsn(LSTORE, PEND);
+    }
+
+    /**
+     * Self-loop: LEFT = jitLimit - icount - charged, after a call that may have charged cycles,
+     * but at most POLL_ITERATIONS iterations' worth.
+     */
+    private void resyncBudget() {
+      if (!selfLoop) {
+        return;
+      }
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitFieldInsn(GETFIELD, CPU, "jitLimit", "J");
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitFieldInsn(GETFIELD, CPU, "icount", "J");
+      mv.visitInsn(LSUB);
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitFieldInsn(GETFIELD, CPU, "charged", "J");
+      mv.visitInsn(LSUB);
+      mv.visitLdcInsn((long) POLL_ITERATIONS * k);
+      mv.visitMethodInsn(INVOKESTATIC, "java/lang/Math", "min", "(JJ)J", false);
+      mv.visitVarInsn(LSTORE, LEFT);
     }
 
     /**
@@ -864,8 +1192,7 @@ final class Translator {
      * Kernels count with it everywhere (the preemption count through %fs).
      */
     private void incDecMem(int f0, int d, boolean inc) {
-      mv.visitVarInsn(ALOAD, C);
-      mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "carryIn", "()I", false);
+      carryIn();
       mv.visitVarInsn(ISTORE, CNT);
       linear(f0, d, 4, true);
       mv.visitVarInsn(ALOAD, C);
@@ -880,15 +1207,9 @@ final class Translator {
       mv.visitVarInsn(ISTORE, RES);
       mv.visitVarInsn(ISTORE, V);
       store(2);
-      mv.visitVarInsn(ALOAD, C);
       mv.visitVarInsn(ILOAD, CNT);
-      mv.visitFieldInsn(PUTFIELD, CPU, "lfCf", "I");
-      mv.visitVarInsn(ALOAD, C);
-      iconst(inc ? JitAbi.LF_INC : JitAbi.LF_DEC);
-      mv.visitVarInsn(ILOAD, A);
-      iconst(1);
-      mv.visitVarInsn(ILOAD, RES);
-      mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "setLazy", "(IIII)V", false);
+      mv.visitVarInsn(ISTORE, FCF);
+      incDecRecord(inc);
     }
 
     /** Pushes the 32-bit r/m operand's value. */
@@ -918,6 +1239,7 @@ final class Translator {
 
     /** LIN = linear address of the memory operand after the segment checks (and write probe). */
     private void linear(int f0, int d, int bytes, boolean write) {
+      beforeCall();
       mv.visitVarInsn(ALOAD, C);
       iconst((f0 >>> 24) & 7);
       offset(f0, d);
@@ -954,6 +1276,7 @@ final class Translator {
     /** Stores V at LIN (journaled under lockstep). */
     private void store(int size) {
       slow();
+      beforeCall();
       mv.visitVarInsn(ALOAD, C);
       mv.visitVarInsn(ILOAD, LIN);
       if (lockstep) {
@@ -976,10 +1299,11 @@ final class Translator {
       mv.visitVarInsn(ISTORE, SP);
       Label miss = new Label();
       Label done = new Label();
+      // The slow path spills the flags; the fast path does not.
+      boolean fresh0 = fresh;
       if (!lockstep) {
         // A 32-bit flat stack segment and a write-TLB hit: the store inline.
-        mv.visitVarInsn(ALOAD, C);
-        mv.visitFieldInsn(GETFIELD, CPU, "ss32", "Z");
+        mv.visitVarInsn(ILOAD, SS32);
         mv.visitJumpInsn(IFEQ, miss);
         mv.visitVarInsn(ILOAD, SP);
         mv.visitVarInsn(ISTORE, OFF);
@@ -991,6 +1315,7 @@ final class Translator {
         mv.visitJumpInsn(GOTO, done);
       }
       mv.visitLabel(miss);
+      beforeCall();
       mv.visitVarInsn(ALOAD, C);
       mv.visitVarInsn(ILOAD, SP);
       iconst(4);
@@ -999,6 +1324,7 @@ final class Translator {
       mv.visitVarInsn(ISTORE, LIN);
       store(2);
       mv.visitLabel(done);
+      fresh = fresh0 && fresh;
       setEsp();
     }
 
@@ -1006,9 +1332,9 @@ final class Translator {
     private void pop(int release) {
       Label miss = new Label();
       Label done = new Label();
+      boolean fresh0 = fresh;
       // A 32-bit flat stack segment and a read-TLB hit: the load inline.
-      mv.visitVarInsn(ALOAD, C);
-      mv.visitFieldInsn(GETFIELD, CPU, "ss32", "Z");
+      mv.visitVarInsn(ILOAD, SS32);
       mv.visitJumpInsn(IFEQ, miss);
       loadReg(4);
       mv.visitVarInsn(ISTORE, OFF);
@@ -1019,6 +1345,7 @@ final class Translator {
       mv.visitVarInsn(ISTORE, V);
       mv.visitJumpInsn(GOTO, done);
       mv.visitLabel(miss);
+      beforeCall();
       mv.visitVarInsn(ALOAD, C);
       mv.visitVarInsn(ALOAD, C);
       loadReg(4);
@@ -1029,6 +1356,7 @@ final class Translator {
       mv.visitVarInsn(ISTORE, V);
       slow();
       mv.visitLabel(done);
+      fresh = fresh0 && fresh;
       loadReg(4);
       iconst(4 + release);
       mv.visitInsn(IADD);
@@ -1040,8 +1368,7 @@ final class Translator {
     private void setEsp() {
       Label small = new Label();
       Label done = new Label();
-      mv.visitVarInsn(ALOAD, C);
-      mv.visitFieldInsn(GETFIELD, CPU, "ss32", "Z");
+      mv.visitVarInsn(ILOAD, SS32);
       mv.visitJumpInsn(IFEQ, small);
       mv.visitVarInsn(ILOAD, SP);
       mv.visitJumpInsn(GOTO, done);
@@ -1055,6 +1382,19 @@ final class Translator {
       mv.visitInsn(IOR);
       mv.visitLabel(done);
       storeReg(4);
+    }
+
+    /**
+     * A conditional branch taken (the code before it jumps to {@code skip} when not): the
+     * fall-through at {@code skip} continues with what the emitter knew before the branch.
+     */
+    private void branch(int size, int rel, Label skip) {
+      int known0 = known;
+      boolean fresh0 = fresh;
+      jump(size, rel);
+      mv.visitLabel(skip);
+      known = known0;
+      fresh = fresh0 && fresh;
     }
 
     /** EIP = BASE + rel, masked to 16 bits for a 16-bit operand size (jumpTo). */
@@ -1077,42 +1417,37 @@ final class Translator {
     /**
      * The branch back to the block's start: the iteration retires, and if the run loop would
      * only run this block again the translation does so itself; else it leaves with EIP at
-     * the start.
+     * the start. While nothing ran outside the method (SLOW is 0) an iteration costs only
+     * locals: its instructions go to PEND, the budget is LEFT, and the flag record stays in
+     * the locals; only a stop request and the block's validity are read from the heap.
      */
     private void loopBack() {
-      mv.visitVarInsn(ALOAD, C);
-      mv.visitInsn(DUP);
-      mv.visitFieldInsn(GETFIELD, CPU, "icount", "J");
+      int known0 = known;
+      boolean fresh0 = fresh;
+      mv.visitVarInsn(LLOAD, PEND);
       mv.visitLdcInsn((long) k);
       mv.visitInsn(LADD);
-      mv.visitFieldInsn(PUTFIELD, CPU, "icount", "J");
+      mv.visitVarInsn(LSTORE, PEND);
       Label leave = new Label();
       Label full = new Label();
-      // Nothing ran outside this method since the last full check (SLOW is 0): then only the
-      // budget, a stop request and the block's validity can have changed (see SLOW).
+      // Something ran outside this method in this iteration (SLOW): check in full.
       mv.visitVarInsn(ILOAD, SLOW);
       mv.visitJumpInsn(IFNE, full);
-      mv.visitVarInsn(ALOAD, C);
-      mv.visitFieldInsn(GETFIELD, CPU, "stopRequested", "Z");
-      mv.visitJumpInsn(IFNE, full);
-      mv.visitVarInsn(ALOAD, THIS);
-      mv.visitFieldInsn(GETFIELD, NAME, "blk", "L" + BLOCK + ";");
-      mv.visitFieldInsn(GETFIELD, BLOCK, "valid", "Z");
-      mv.visitJumpInsn(IFEQ, full);
-      mv.visitVarInsn(ALOAD, C);
-      mv.visitFieldInsn(GETFIELD, CPU, "icount", "J");
-      mv.visitVarInsn(ALOAD, C);
-      mv.visitFieldInsn(GETFIELD, CPU, "charged", "J");
-      mv.visitInsn(LADD);
+      // Else only the budget can have changed (see SLOW): again if it covers one more
+      // iteration, icount + PEND + charged + k <= jitLimit (LEFT is capped, POLL_ITERATIONS).
+      mv.visitVarInsn(LLOAD, LEFT);
+      mv.visitVarInsn(LLOAD, PEND);
+      mv.visitInsn(LSUB);
       mv.visitLdcInsn((long) k);
-      mv.visitInsn(LADD);
-      mv.visitVarInsn(ALOAD, C);
-      mv.visitFieldInsn(GETFIELD, CPU, "jitLimit", "J");
       mv.visitInsn(LCMP);
-      mv.visitJumpInsn(IFGT, full);
+      mv.visitJumpInsn(IFLT, leave);
       // EIP still points past the block, as the prologue or the last full check left it.
       mv.visitJumpInsn(GOTO, loopTop);
       mv.visitLabel(full);
+      // What Cpu.loopAgain reads (the counts) and what the run loop may read after it (the
+      // flags) go to the processor first.
+      spillFlags();
+      flushCount();
       // Cpu.loopAgain looks for the successor at EIP, the block's start.
       setEip(() -> mv.visitVarInsn(ILOAD, BASE));
       iconst(0);
@@ -1122,6 +1457,7 @@ final class Translator {
       mv.visitFieldInsn(GETFIELD, NAME, "blk", "L" + BLOCK + ";");
       mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "loopAgain", "(L" + BLOCK + ";)Z", false);
       mv.visitJumpInsn(IFEQ, leave);
+      resyncBudget();
       setEip(() -> {
         mv.visitVarInsn(ILOAD, BASE);
         iconst(endOffset);
@@ -1129,10 +1465,17 @@ final class Translator {
       });
       mv.visitJumpInsn(GOTO, loopTop);
       mv.visitLabel(leave);
-      // The branch is the block's last instruction, so every register write is known here.
+      // Out of budget, due for a poll, or the run loop has something to do: leave at the
+      // block's start, as the run loop would find it. The branch is the block's last
+      // instruction, so every register write is known here.
+      storeFlags();
+      flushCount();
+      setEip(() -> mv.visitVarInsn(ILOAD, BASE));
       writeBack();
       iconst(Translation.COMPLETED);
       mv.visitInsn(IRETURN);
+      known = known0;
+      fresh = fresh0;
     }
 
     /** Something ran outside the translation: the next self-loop boundary is checked in full. */
@@ -1159,18 +1502,17 @@ final class Translator {
           mv.visitInsn(IUSHR);
           mv.visitInsn(IOR);
           mv.visitVarInsn(ISTORE, RES);
-          mv.visitVarInsn(ALOAD, C);
           mv.visitVarInsn(ILOAD, RES);
           iconst(1);
           mv.visitInsn(IAND);
+          mv.visitVarInsn(ISTORE, CNT);
           mv.visitVarInsn(ILOAD, RES);
           iconst(31);
           mv.visitInsn(IUSHR);
-          mv.visitVarInsn(ILOAD, RES);
-          iconst(1);
-          mv.visitInsn(IAND);
+          mv.visitVarInsn(ILOAD, CNT);
           mv.visitInsn(IXOR);
-          mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "setCfOf", "(II)V", false);
+          mv.visitVarInsn(ISTORE, V);
+          setCfOf();
           break;
         case JitAbi.ROR:
           // res = v >>> cnt | v << (32 - cnt); CF = res bit 31; OF = bit 31 ^ bit 30.
@@ -1182,20 +1524,19 @@ final class Translator {
           mv.visitInsn(ISHL);
           mv.visitInsn(IOR);
           mv.visitVarInsn(ISTORE, RES);
-          mv.visitVarInsn(ALOAD, C);
           mv.visitVarInsn(ILOAD, RES);
           iconst(31);
           mv.visitInsn(IUSHR);
-          mv.visitVarInsn(ILOAD, RES);
-          iconst(31);
-          mv.visitInsn(IUSHR);
+          mv.visitVarInsn(ISTORE, CNT);
+          mv.visitVarInsn(ILOAD, CNT);
           mv.visitVarInsn(ILOAD, RES);
           iconst(30);
           mv.visitInsn(IUSHR);
           iconst(1);
           mv.visitInsn(IAND);
           mv.visitInsn(IXOR);
-          mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "setCfOf", "(II)V", false);
+          mv.visitVarInsn(ISTORE, V);
+          setCfOf();
           break;
         case JitAbi.SHL:
         case JitAbi.SAL:
@@ -1259,19 +1600,10 @@ final class Translator {
 
     /** With OF pushed, CF in CNT and the result in RES: the CF/OF record of a shift. */
     private void shiftRecord() {
-      mv.visitVarInsn(ISTORE, V);
-      mv.visitVarInsn(ALOAD, C);
-      iconst(JitAbi.LF_CFOF);
-      mv.visitFieldInsn(PUTFIELD, CPU, "lfOp", "I");
-      mv.visitVarInsn(ALOAD, C);
-      mv.visitVarInsn(ILOAD, RES);
-      mv.visitFieldInsn(PUTFIELD, CPU, "lfR", "I");
-      mv.visitVarInsn(ALOAD, C);
+      mv.visitVarInsn(ISTORE, FOF);
       mv.visitVarInsn(ILOAD, CNT);
-      mv.visitFieldInsn(PUTFIELD, CPU, "lfCf", "I");
-      mv.visitVarInsn(ALOAD, C);
-      mv.visitVarInsn(ILOAD, V);
-      mv.visitFieldInsn(PUTFIELD, CPU, "lfOf", "I");
+      mv.visitVarInsn(ISTORE, FCF);
+      setRecord(JitAbi.LF_CFOF);
     }
 
     /**
@@ -1287,21 +1619,20 @@ final class Translator {
       mv.visitVarInsn(ILOAD, PAGE);
       iconst(JitAbi.TLB_MASK);
       mv.visitInsn(IAND);
-      mv.visitVarInsn(ALOAD, C);
-      mv.visitFieldInsn(GETFIELD, CPU, "tlbUser", "I");
+      mv.visitVarInsn(ILOAD, TLBU);
       mv.visitInsn(IOR);
       mv.visitVarInsn(ISTORE, IDX);
-      mv.visitVarInsn(ALOAD, C);
-      mv.visitFieldInsn(GETFIELD, CPU, tag, "[I");
+      mv.visitVarInsn(ALOAD, tag.equals("rTag") ? RTAG : WTAG);
       mv.visitVarInsn(ILOAD, IDX);
       mv.visitInsn(IALOAD);
-      mv.visitVarInsn(ILOAD, PAGE);
-      mv.visitJumpInsn(IF_ICMPNE, miss);
+      // One compare for both: the page of the access's last byte is the tag only when it is
+      // the page of the first (the entry at IDX never holds PAGE + 1, whose index differs).
       mv.visitVarInsn(ILOAD, LIN);
-      iconst(0xFFF);
-      mv.visitInsn(IAND);
-      iconst(0x1000 - bytes);
-      mv.visitJumpInsn(IF_ICMPGT, miss);
+      iconst(bytes - 1);
+      mv.visitInsn(IADD);
+      iconst(12);
+      mv.visitInsn(IUSHR);
+      mv.visitJumpInsn(IF_ICMPNE, miss);
     }
 
     /**
@@ -1310,8 +1641,7 @@ final class Translator {
      */
     private void ramIndex(String page) {
       mv.visitFieldInsn(GETSTATIC, MEMORY_BUS, "I32", VAR_HANDLE_D);
-      mv.visitVarInsn(ALOAD, C);
-      mv.visitFieldInsn(GETFIELD, CPU, page, "[[B");
+      mv.visitVarInsn(ALOAD, page.equals("rPage") ? RPAGE : WPAGE);
       mv.visitVarInsn(ILOAD, IDX);
       mv.visitInsn(AALOAD);
       mv.visitVarInsn(ILOAD, LIN);
@@ -1324,15 +1654,9 @@ final class Translator {
      * check needed); else LIN = its base + OFF.
      */
     private void flatSegment(int seg, Label miss) {
-      mv.visitVarInsn(ALOAD, C);
-      mv.visitFieldInsn(GETFIELD, CPU, "segOk", "[Z");
-      iconst(seg);
-      mv.visitInsn(BALOAD);
+      mv.visitVarInsn(ILOAD, SEG_OK + seg);
       mv.visitJumpInsn(IFEQ, miss);
-      mv.visitVarInsn(ALOAD, C);
-      mv.visitFieldInsn(GETFIELD, CPU, "segBase", "[I");
-      iconst(seg);
-      mv.visitInsn(IALOAD);
+      mv.visitVarInsn(ILOAD, SEG_BASE + seg);
       mv.visitVarInsn(ILOAD, OFF);
       mv.visitInsn(IADD);
       mv.visitVarInsn(ISTORE, LIN);
@@ -1345,12 +1669,14 @@ final class Translator {
     private void read32Inline(int seg) {
       Label miss = new Label();
       Label done = new Label();
+      boolean fresh0 = fresh;
       flatSegment(seg, miss);
       tlbHit("rTag", 4, miss);
       ramIndex("rPage");
       mv.visitMethodInsn(INVOKEVIRTUAL, VAR_HANDLE, "get", "([BI)I", false);
       mv.visitJumpInsn(GOTO, done);
       mv.visitLabel(miss);
+      beforeCall();
       mv.visitVarInsn(ALOAD, C);
       iconst(seg);
       mv.visitVarInsn(ILOAD, OFF);
@@ -1363,6 +1689,7 @@ final class Translator {
       mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "read32", "(I)I", false);
       slow();
       mv.visitLabel(done);
+      fresh = fresh0 && fresh;
     }
 
     /**
@@ -1374,6 +1701,7 @@ final class Translator {
     private void write32Inline(int seg) {
       Label miss = new Label();
       Label done = new Label();
+      boolean fresh0 = fresh;
       flatSegment(seg, miss);
       tlbHit("wTag", 4, miss);
       ramIndex("wPage");
@@ -1381,6 +1709,7 @@ final class Translator {
       mv.visitMethodInsn(INVOKEVIRTUAL, VAR_HANDLE, "set", "([BII)V", false);
       mv.visitJumpInsn(GOTO, done);
       mv.visitLabel(miss);
+      beforeCall();
       mv.visitVarInsn(ALOAD, C);
       iconst(seg);
       mv.visitVarInsn(ILOAD, OFF);
@@ -1390,6 +1719,7 @@ final class Translator {
       mv.visitVarInsn(ISTORE, LIN);
       store(2);
       mv.visitLabel(done);
+      fresh = fresh0 && fresh;
     }
 
     /** Stores V to the 32-bit memory operand. */

@@ -2,10 +2,15 @@ package org.hospes.x86.jit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.hospes.x86.Cpu;
 import org.hospes.x86.CpuExit;
 import org.hospes.x86.IoBus;
 import org.hospes.x86.MemoryBus;
+import org.hospes.x86.MmioDevice;
 import org.junit.jupiter.api.Test;
 
 class TranslatorTest {
@@ -400,5 +405,236 @@ class TranslatorTest {
     assertThat(interp.reg(Cpu.EDX)).isEqualTo(131);
     assertThat(lockstep.jit().lockstep().checked()).isPositive();
     assertThat(lockstep.jit().lockstep().unchecked()).isZero();
+  }
+
+  /** Registers, EFLAGS, EIP and the counts of {@code c} against the interpreter's. */
+  private static void assertSameState(Cpu c, Cpu interp, String what) {
+    for (int r = 0; r < 8; r++) {
+      assertThat(c.reg(r)).as("%s: register %d", what, r).isEqualTo(interp.reg(r));
+    }
+    assertThat(c.eflags()).as("%s: EFLAGS", what).isEqualTo(interp.eflags());
+    assertThat(c.eip()).as("%s: EIP", what).isEqualTo(interp.eip());
+    assertThat(c.instructions()).as("%s: instructions", what).isEqualTo(interp.instructions());
+    assertThat(c.cycles()).as("%s: cycles", what).isEqualTo(interp.cycles());
+  }
+
+  /**
+   * A self-loop whose flags cross the loop's back edge and every kind of record meets every
+   * reader: ROL first (the record at the loop's top is the last iteration's, of a kind the
+   * translation cannot know there), SETP reading the parity the rotate kept (the helper), ADC
+   * reading the rotate's CF, DEC and INC keeping the CF of
+   * an ADD and of a SUB (worked out inline from the record in locals), ADC reading those.
+   */
+  private static final byte[] FLAG_LOOP = bytes(
+      0xBB, 0x0D, 0xF0, 0xAD, 0x8B, // mov ebx, 0x8BADF00D
+      0xB9, 0x50, 0xC3, 0, 0,       // mov ecx, 50000
+      0xC1, 0xC3, 0x01,             // 1: rol ebx, 1
+      0x0F, 0x9A, 0xC0,             //    setp al (PF of the record the rotate kept)
+      0x83, 0xD0, 0x00,             //    adc eax, 0
+      0x01, 0xC5,                   //    add ebp, eax (sums PF and CF over the iterations)
+      0x81, 0xC3, 0xB9, 0x79, 0x37, 0x9E, // add ebx, 0x9E3779B9
+      0x4F,                         //    dec edi
+      0x83, 0xD6, 0x00,             //    adc esi, 0
+      0x81, 0xEB, 0x15, 0x7C, 0x4A, 0x7F, // sub ebx, 0x7F4A7C15
+      0x42,                         //    inc edx
+      0x83, 0xD6, 0x00,             //    adc esi, 0
+      0x49,                         //    dec ecx
+      0x75, 0xDE,                   //    jnz 1b
+      0xF4);                        // hlt
+
+  @Test
+  void flagsCarriedAcrossTheBackEdgeOfASelfLoopReadAsInterpreted() {
+    Cpu interp = load(Engine.INTERP, FLAG_LOOP);
+    Cpu jit = load(Engine.JIT, FLAG_LOOP);
+    assertThat(interp.run(10_000_000)).isEqualTo(CpuExit.HLT);
+    assertThat(jit.run(10_000_000)).isEqualTo(CpuExit.HLT);
+    assertSameState(jit, interp, "at HLT");
+    // The carries were neither always set nor never.
+    assertThat(interp.reg(Cpu.EBP)).isBetween(1, 99_999);
+    assertThat(interp.reg(Cpu.ESI)).isBetween(1, 99_999);
+    assertThat(jit.jit().translations()).isPositive();
+  }
+
+  /**
+   * A self-loop counts its iterations in locals and leaves when the budget would not cover one
+   * more: budgets of many sizes, most ending inside the loop, against the interpreter.
+   */
+  @Test
+  void aSelfLoopLeavesWhereTheInterpreterDoesForEveryBudget() {
+    Cpu interp = load(Engine.INTERP, FLAG_LOOP);
+    Cpu jit = load(Engine.JIT, FLAG_LOOP);
+    int exit = -1;
+    for (int step = 0; exit != CpuExit.HLT; step++) {
+      int budget = 1 + (int) ((step * 7919L) % 20_011);
+      exit = interp.run(budget);
+      assertThat(jit.run(budget)).as("step %d", step).isEqualTo(exit);
+      assertSameState(jit, interp, "step " + step);
+    }
+    assertThat(jit.jit().translations()).isPositive();
+  }
+
+  private static final int PD = 0x10000;
+  private static final int PT = 0x11000;
+  private static final int MISSING = 0x2A000;
+
+  /**
+   * Paging on, then a load loop over an array one word per iteration: every page's first
+   * access misses the TLB (the slow path), the other 1023 run inline and are counted in the
+   * translation's locals; page 0x2A is not present.
+   */
+  private static final byte[] FAULT_LOOP = bytes(
+      0xB8, 0x00, 0x00, 0x01, 0x00, // mov eax, PD
+      0x0F, 0x22, 0xD8,             // mov cr3, eax
+      0x0F, 0x20, 0xC0,             // mov eax, cr0
+      0x0D, 0, 0, 0, 0x80,          // or eax, 0x80000000
+      0x0F, 0x22, 0xC0,             // mov cr0, eax
+      0xBE, 0x00, 0x00, 0x02, 0x00, // mov esi, 0x20000
+      0xB9, 0xA0, 0x86, 0x01, 0x00, // mov ecx, 100000
+      0x31, 0xD2,                   // xor edx, edx
+      0x31, 0xDB,                   // xor ebx, ebx
+      0x8B, 0x04, 0x96,             // 0x1021: 1: mov eax, [esi+edx*4]
+      0x01, 0xC3,                   //    add ebx, eax
+      0x42,                         //    inc edx
+      0x49,                         //    dec ecx
+      0x75, 0xF7,                   //    jnz 1b
+      0xF4);                        // hlt
+
+  private static Cpu faultLoop(Engine engine) {
+    Cpu c = load(engine, FAULT_LOOP);
+    MemoryBus mem = c.memory();
+    mem.write32(PD, PT | 3);
+    for (int page = 0; page < 256; page++) {
+      mem.write32(PT + 4L * page, (page << 12) == MISSING ? 0 : page << 12 | 3);
+    }
+    for (int w = 0; w < (MISSING - 0x20000) / 4; w++) {
+      mem.write32(0x20000 + 4L * w, w * 0x9E37_79B9);
+    }
+    c.setExceptionExitMask(1 << 14);
+    return c;
+  }
+
+  /**
+   * A page fault in iteration 10,241 of a translated self-loop, after runs of 1,023 iterations
+   * that called nothing: the processor stops at the faulting load with the interpreter's
+   * registers, flags (the record the translation kept in locals) and instruction count (the
+   * iterations the translation kept in locals), in one run and with budgets of many sizes.
+   */
+  @Test
+  void aFaultInIterationNOfASelfLoopLeavesTheInterpretersStateAndCounts() {
+    Cpu interp = faultLoop(Engine.INTERP);
+    Cpu jit = faultLoop(Engine.JIT);
+    assertThat(interp.run(10_000_000)).isEqualTo(CpuExit.EXCEPTION);
+    assertThat(jit.run(10_000_000)).isEqualTo(CpuExit.EXCEPTION);
+    assertThat(interp.exceptionVector()).isEqualTo(14);
+    assertThat(jit.exceptionVector()).isEqualTo(14);
+    assertThat(interp.eip()).isEqualTo(CODE + 0x21);
+    assertThat(interp.reg(Cpu.EDX)).isEqualTo((MISSING - 0x20000) / 4);
+    assertSameState(jit, interp, "at the fault");
+    assertThat(jit.faultAddress()).isEqualTo(interp.faultAddress()).isEqualTo(MISSING);
+    assertThat(jit.tlbMisses()).isEqualTo(interp.tlbMisses());
+    assertThat(jit.jit().translations()).isPositive();
+
+    Cpu stepped = faultLoop(Engine.JIT);
+    Cpu reference = faultLoop(Engine.INTERP);
+    int exit = -1;
+    for (int step = 0; exit != CpuExit.EXCEPTION; step++) {
+      int budget = 1 + (int) ((step * 4099L) % 3001);
+      exit = reference.run(budget);
+      assertThat(stepped.run(budget)).as("step %d", step).isEqualTo(exit);
+      assertSameState(stepped, reference, "step " + step);
+    }
+  }
+
+  /** A device whose {@code n}-th and {@code m}-th reads ask the processor to stop. */
+  private static final class StoppingDevice implements MmioDevice {
+    private final Cpu cpu;
+    private final int n;
+    private final int m;
+    private int reads;
+
+    StoppingDevice(Cpu cpu, int n, int m) {
+      this.cpu = cpu;
+      this.n = n;
+      this.m = m;
+    }
+
+    @Override
+    public int read(long offset, int size) {
+      reads++;
+      if (reads == n || reads == m) {
+        cpu.requestStop();
+      }
+      return reads * 0x0101_0101;
+    }
+
+    @Override
+    public void write(long offset, int size, int value) {}
+  }
+
+  /**
+   * A stop requested in the middle of a translated self-loop (by a device the loop reads) ends
+   * the run at the same instruction as under the interpreter, twice, and the loop then runs
+   * on to HLT as interpreted.
+   */
+  @Test
+  void aStopRequestedMidLoopEndsTheRunWhereTheInterpretersEnds() {
+    byte[] code = bytes(
+        0xB9, 0xE8, 0x03, 0, 0,             //    mov ecx, 1000
+        0x8B, 0x15, 0, 0, 0x10, 0,          // 1: mov edx, [DEVICE]
+        0x01, 0xD0,                         //    add eax, edx
+        0x49,                               //    dec ecx
+        0x75, 0xF5,                         //    jnz 1b
+        0xF4);                              //    hlt
+    Cpu interp = load(Engine.INTERP, code);
+    Cpu jit = load(Engine.JIT, code);
+    for (Cpu c : new Cpu[] {interp, jit}) {
+      c.memory().mapMmio(DEVICE, 0x1000, new StoppingDevice(c, 300, 701));
+    }
+    int[] expected = {CpuExit.STOPPED, CpuExit.STOPPED, CpuExit.HLT};
+    for (int run = 0; run < expected.length; run++) {
+      assertThat(interp.run(1_000_000)).as("run %d", run).isEqualTo(expected[run]);
+      assertThat(jit.run(1_000_000)).as("run %d", run).isEqualTo(expected[run]);
+      assertSameState(jit, interp, "run " + run);
+    }
+    assertThat(interp.instructions()).isEqualTo(1 + 1000 * 4 + 1);
+    assertThat(jit.jit().translations()).isPositive();
+  }
+
+  /**
+   * A self-loop that never calls out (INC, JMP back: no budget in sight) still returns to the
+   * run loop often enough to see a stop request made from another thread; it stops at a block
+   * boundary, with the count exact.
+   */
+  @Test
+  void aStopRequestFromAnotherThreadEndsAnEndlessTranslatedLoop() {
+    byte[] code = bytes(
+        0x40,                               // 1: inc eax
+        0xEB, 0xFD);                        //    jmp 1b
+    Cpu c = load(Engine.JIT, code);
+    AtomicBoolean done = new AtomicBoolean();
+    Thread stopper = new Thread(() -> {
+      while (!done.get()) {
+        c.requestStop();
+        Thread.onSpinWait();
+      }
+    });
+    stopper.setDaemon(true);
+    // Not host time in the result: the bound only keeps a broken build from hanging the suite.
+    int exit = assertTimeoutPreemptively(Duration.ofMinutes(1), () -> {
+      stopper.start();
+      try {
+        int x;
+        do {
+          x = c.run(Long.MAX_VALUE);
+        } while (c.jit().translations() == 0 && x == CpuExit.STOPPED);
+        // Translated now: stop again, from inside the translated loop.
+        return c.run(Long.MAX_VALUE);
+      } finally {
+        done.set(true);
+      }
+    });
+    assertThat(exit).isEqualTo(CpuExit.STOPPED);
+    assertThat(c.instructions()).isEqualTo(2L * c.reg(Cpu.EAX));
+    assertThat(c.jit().translations()).isPositive();
   }
 }
