@@ -69,7 +69,7 @@ public final class Cpu {
   static final int TLB_MASK = TLB_SIZE - 1;
 
   private static final int F0_MEM = 1 << 28;
-  private static final int F0_A16 = 1 << 27;
+  static final int F0_A16 = 1 << 27;
 
   // ------------------------------------------------------------------ architectural state
 
@@ -138,7 +138,7 @@ public final class Cpu {
   /** A single-step #DB held back by a MOV SS / POP SS shadow, due after the next instruction. */
   private boolean stepPending;
   /** The shadow being served was made by a load of SS (which also holds back #DB), not STI. */
-  private boolean ssShadow;
+  boolean ssShadow;
   /** Counts events delivered from inside an instruction (faults, INT n): a stepped one that
    *  delivered one did not complete and reports no single-step or data breakpoint. */
   private long faultSeq;
@@ -164,7 +164,7 @@ public final class Cpu {
   // ------------------------------------------------------------------ VMX non-root operation
 
   /** The VMCS while the processor runs a guest in VMX non-root operation; null otherwise. */
-  private Vmcs vmcs;
+  Vmcs vmcs;
   /** EPT is on: every guest-physical address goes through the EPT walk. */
   private boolean ept;
   private long eptp;
@@ -221,9 +221,9 @@ public final class Cpu {
   private int trapKind;
   /** The trap is INT3 or INTO (a software exception), not INT n. */
   private boolean softException;
-  private boolean halted;
+  boolean halted;
   /** Interrupts are held off for one instruction after STI or a load of SS. */
-  private boolean shadow;
+  boolean shadow;
   private InterruptController intc;
   /** Exceptions whose bit is set leave {@link #run} instead of being delivered. */
   private int exceptionExitMask;
@@ -241,7 +241,7 @@ public final class Cpu {
   // ------------------------------------------------------------------ memory
 
   private final MemoryBus mem;
-  private final IoBus io;
+  final IoBus io;
   private final long ramSize;
   /**
    * TLB: lower half for supervisor accesses, upper half for user (CPL 3) accesses. A hit reads
@@ -1902,7 +1902,6 @@ public final class Cpu {
     return CpuExit.VM_EXIT;
   }
 
-
   // ================================================================== mode and privilege
 
   boolean protectedMode() {
@@ -2177,171 +2176,11 @@ public final class Cpu {
   }
 
   /** {@link #interpret} ran its instructions to the end without a fault. */
-  private static final int BLOCK_DONE = Integer.MIN_VALUE;
+  static final int BLOCK_DONE = Integer.MIN_VALUE;
 
-  /**
-   * Interprets instructions {@code first} (0-based) up to {@code stop} of block {@code b}, which
-   * starts at {@code base}, with EIP past the block (control transfers set it) and the
-   * instructions before {@code first} already retired (a translation ran them). The block's
-   * instructions retire together at its end, as one block: {@link #icount} is that of its start
-   * while they run (RDTSC adds the instruction's index). Returns {@link #BLOCK_DONE}, or the
-   * outcome of a fault ({@link #faultInBlock}).
-   */
+  /** Kept on Cpu, where the JIT hooks and translations call it: {@link Interpreter#interpret}. */
   private int interpret(Block b, int base, int first, int stop) {
-    final int[] code = b.code;
-    final int n = b.count;
-    icount -= first;
-    int i = first;
-    try {
-      while (i < stop) {
-        final int p = i << 2;
-        final int f0 = code[p];
-        final int d = code[p + 1];
-        final int imm = code[p + 2];
-        final int f3 = code[p + 3];
-        i++;
-        switch (f0 & 0x3FF) {
-          case Op.NOP: break;
-          case Op.ALU_EG: Alu.aluEG(this, f0, d, f3 >>> 20); break;
-          case Op.ALU_GE: Alu.aluGE(this, f0, d, f3 >>> 20); break;
-          case Op.ALU_EI: Alu.aluEI(this, f0, d, imm, f3 >>> 20); break;
-          case Op.TEST_EG: Alu.testEG(this, f0, d); break;
-          case Op.TEST_EI: Alu.testEI(this, f0, d, imm); break;
-          case Op.INC_E: Alu.incE(this, f0, d); break;
-          case Op.DEC_E: Alu.decE(this, f0, d); break;
-          case Op.NOT_E: Alu.notE(this, f0, d); break;
-          case Op.NEG_E: Alu.negE(this, f0, d); break;
-          case Op.MUL_E: MulDiv.mul(this, f0, d); break;
-          case Op.IMUL_E: MulDiv.imul1(this, f0, d); break;
-          case Op.DIV_E: MulDiv.div(this, f0, d); break;
-          case Op.IDIV_E: MulDiv.idiv(this, f0, d); break;
-          case Op.IMUL_GE: MulDiv.imulGE(this, f0, d); break;
-          case Op.IMUL_GEI: MulDiv.imulGEI(this, f0, d, imm); break;
-          case Op.SHIFT_EI: Shift.shiftE(this, f0, d, f3 >>> 20, imm); break;
-          case Op.SHIFT_ECL: Shift.shiftE(this, f0, d, f3 >>> 20, r[ECX]); break;
-          case Op.XCHG_EG: DataXfer.xchg(this, f0, d); break;
-          case Op.CMOV: DataXfer.cmov(this, f0, d, f3 >>> 20); break;
-          case Op.SETCC: setE(f0, d, 0, cond(f3 >>> 20) ? 1 : 0); break;
-          case Op.JCC:
-            if (cond(f3 >>> 20)) {
-              jumpTo(f0, base + imm);
-            }
-            break;
-          case Op.JZ:
-            if (lfOp == LF_NONE ? (flags & Flags.ZF) != 0 : lfR == 0) {
-              jumpTo(f0, base + imm);
-            }
-            break;
-          case Op.JNZ:
-            if (lfOp == LF_NONE ? (flags & Flags.ZF) == 0 : lfR != 0) {
-              jumpTo(f0, base + imm);
-            }
-            break;
-          case Op.JMP: jumpTo(f0, base + imm); break;
-          case Op.JMP_E: jumpTo(f0, getE(f0, d, size(f0))); break;
-          case Op.CALL: {
-            pushSized(size(f0), base + (f3 & 0xFFFF));
-            jumpTo(f0, base + imm);
-            break;
-          }
-          case Op.CALL_E: {
-            int target = getE(f0, d, size(f0));
-            pushSized(size(f0), base + (f3 & 0xFFFF));
-            jumpTo(f0, target);
-            break;
-          }
-          case Op.RET: DataXfer.ret(this, f0, imm); break;
-          case Op.MOV_EG: setE(f0, d, size(f0), getG(f0, size(f0))); break;
-          case Op.MOV_GE: setG(f0, size(f0), getE(f0, d, size(f0))); break;
-          case Op.MOV_EI: setE(f0, d, size(f0), imm); break;
-          case Op.MOVZX: setG(f0, size(f0), getE(f0, d, f3 >>> 20)); break;
-          case Op.MOVSX: {
-            int sub = f3 >>> 20;
-            int v = getE(f0, d, sub);
-            setG(f0, size(f0), sub == 0 ? (byte) v : (short) v);
-            break;
-          }
-          case Op.LEA: setG(f0, size(f0), offset(f0, d)); break;
-          case Op.PUSH_E: pushSized(size(f0), getE(f0, d, size(f0))); break;
-          case Op.PUSH_I: pushSized(size(f0), imm); break;
-          case Op.POP_E: DataXfer.popE(this, f0, d); break;
-          case Op.LEAVE: DataXfer.leave(this, size(f0)); break;
-          case Op.CBW:
-            if (size(f0) == 1) {
-              r[EAX] = (r[EAX] & 0xFFFF_0000) | ((byte) r[EAX] & 0xFFFF);
-            } else {
-              r[EAX] = (short) r[EAX];
-            }
-            break;
-          case Op.CWD:
-            if (size(f0) == 1) {
-              r[EDX] = (r[EDX] & 0xFFFF_0000) | (((short) r[EAX] >> 15) & 0xFFFF);
-            } else {
-              r[EDX] = r[EAX] >> 31;
-            }
-            break;
-          case Op.MOVS: StringOps.movs(this, f0, f3 >>> 20); break;
-          case Op.STOS: StringOps.stos(this, f0, f3 >>> 20); break;
-          case Op.MOV_RR32:
-            if ((f3 >>> 20) == 0) {
-              r[(f0 >>> 14) & 15] = r[(f0 >>> 10) & 15];
-            } else {
-              r[(f0 >>> 10) & 15] = r[(f0 >>> 14) & 15];
-            }
-            break;
-          case Op.LOAD32: r[(f0 >>> 10) & 15] = read32(linR(f0, d, 2)); break;
-          case Op.STORE32: write32(linW(f0, d, 2), r[(f0 >>> 10) & 15]); break;
-          case Op.ALU_RR32: Alu.aluRR32(this, f0, f3 >>> 20); break;
-          case Op.ALU_RI32: Alu.aluRI32(this, f0, imm, f3 >>> 20); break;
-          case Op.INC_R32: {
-            int reg = (f0 >>> 14) & 15;
-            int a = r[reg];
-            lfCf = carryIn();
-            lfA = a;
-            lfB = 1;
-            lfR = a + 1;
-            lfOp = LF_INC;
-            r[reg] = a + 1;
-            break;
-          }
-          case Op.DEC_R32: {
-            int reg = (f0 >>> 14) & 15;
-            int a = r[reg];
-            lfCf = carryIn();
-            lfA = a;
-            lfB = 1;
-            lfR = a - 1;
-            lfOp = LF_DEC;
-            r[reg] = a - 1;
-            break;
-          }
-          case Op.PUSH_R32: push32(r[(f0 >>> 14) & 15]); break;
-          case Op.POP_R32: {
-            int v = read32(stackAddr(r[ESP], 4, false));
-            setStackPointer(r[ESP] + 4);
-            r[(f0 >>> 14) & 15] = v;
-            break;
-          }
-          case Op.FPU:
-            if ((cr0 & (CR0_EM | CR0_TS)) != 0) {
-              raise(Exceptions.NM, 0);
-            }
-            fpu.exec(this, f0, d, f3);
-            break;
-          default: execCold(f0, d, imm, f3, base, i); break;
-        }
-        if (!b.valid) {
-          break;
-        }
-      }
-    } catch (CpuFault f) {
-      return faultInBlock(code, base, i);
-    }
-    icount += i;
-    if (i < n) {
-      eip = base + (code[((i - 1) << 2) + 3] & 0xFFFF);
-    }
-    return BLOCK_DONE;
+    return Interpreter.interpret(this, b, base, first, stop);
   }
 
   /**
@@ -2349,7 +2188,7 @@ public final class Cpu {
    * {@link #excVector}: the instructions before it retire and the event is delivered. Shared
    * with translated blocks (org.hospes.x86.jit), which call it with their registers written back.
    */
-  private int faultInBlock(int[] code, int base, int i) {
+  int faultInBlock(int[] code, int base, int i) {
     int f3 = code[((i - 1) << 2) + 3];
     int next = base + (f3 & 0xFFFF);
     int start = next - ((f3 >>> 16) & 15);
@@ -2395,167 +2234,13 @@ public final class Cpu {
     return halted ? CpuExit.HLT : -1;
   }
 
-  /** The instructions that are rare in hot loops, kept out of the dispatch loop for the JIT. */
+  /** Kept on Cpu, where the JIT hooks and translations call it: {@link Interpreter#execCold}. */
   private void execCold(int f0, int d, int imm, int f3, int base, int i) {
-    switch (f0 & 0x3FF) {
-      case Op.UD: raiseUndefined(f3 >>> 20); break;
-      case Op.SHLD_I: Shift.shld(this, f0, d, imm); break;
-      case Op.SHLD_CL: Shift.shld(this, f0, d, r[ECX]); break;
-      case Op.SHRD_I: Shift.shrd(this, f0, d, imm); break;
-      case Op.SHRD_CL: Shift.shrd(this, f0, d, r[ECX]); break;
-      case Op.BT_EG: BitOps.btEG(this, f0, d, f3 >>> 20); break;
-      case Op.BT_EI: BitOps.btEI(this, f0, d, imm, f3 >>> 20); break;
-      case Op.BSF: BitOps.bsf(this, f0, d); break;
-      case Op.BSR: BitOps.bsr(this, f0, d); break;
-      case Op.BSWAP: BitOps.bswap(this, f0); break;
-      case Op.XADD: DataXfer.xadd(this, f0, d); break;
-      case Op.CMPXCHG: DataXfer.cmpxchg(this, f0, d); break;
-      case Op.CMPXCHG8B: DataXfer.cmpxchg8b(this, f0, d); break;
-      case Op.LOOP: Control.loop(this, f0, f3 >>> 20, base + imm); break;
-      case Op.PUSHA: DataXfer.pusha(this, size(f0)); break;
-      case Op.POPA: DataXfer.popa(this, size(f0)); break;
-      case Op.PUSHF: DataXfer.pushf(this, size(f0)); break;
-      case Op.POPF: DataXfer.popf(this, size(f0)); break;
-      case Op.ENTER: DataXfer.enter(this, size(f0), imm, f3 >>> 20); break;
-      case Op.XLAT: {
-        int off = r[EBX] + (r[EAX] & 0xFF);
-        if ((f0 & F0_A16) != 0) {
-          off &= 0xFFFF;
-        }
-        setReg8(0, read8(segAddr((f0 >>> 24) & 7, off, 1, false)));
-        break;
-      }
-      case Op.LAHF: {
-        int f = eflags();
-        r[EAX] = (r[EAX] & 0xFFFF_00FF)
-            | (f & (Flags.SF | Flags.ZF | Flags.AF | Flags.PF | Flags.CF | 2)) << 8;
-        break;
-      }
-      case Op.SAHF: {
-        int mask = Flags.SF | Flags.ZF | Flags.AF | Flags.PF | Flags.CF;
-        setEflags((eflags() & ~mask) | ((r[EAX] >>> 8) & mask));
-        break;
-      }
-      case Op.FLAGOP: flagOp(f3 >>> 20); break;
-      case Op.BCD: Bcd.exec(this, f3 >>> 20, imm); break;
-      case Op.CMPS: StringOps.cmps(this, f0, f3 >>> 20); break;
-      case Op.SCAS: StringOps.scas(this, f0, f3 >>> 20); break;
-      case Op.LODS: StringOps.lods(this, f0, f3 >>> 20); break;
-      case Op.INS: StringOps.ins(this, f0, f3 >>> 20); break;
-      case Op.OUTS: StringOps.outs(this, f0, f3 >>> 20); break;
-      case Op.IN: {
-        int port = (f3 >>> 20) != 0 ? r[EDX] & 0xFFFF : imm & 0xFF;
-        int sz = size(f0);
-        checkIo(port, 1 << sz);
-        ioExit(port, 1 << sz, true, false, false, (f3 >>> 20) == 0);
-        chargePort();
-        setReg(sz, EAX, io.in(port, 1 << sz));
-        break;
-      }
-      case Op.OUT: {
-        int port = (f3 >>> 20) != 0 ? r[EDX] & 0xFFFF : imm & 0xFF;
-        int sz = size(f0);
-        checkIo(port, 1 << sz);
-        ioExit(port, 1 << sz, false, false, false, (f3 >>> 20) == 0);
-        chargePort();
-        io.out(port, 1 << sz, r[EAX] & MASK[sz]);
-        break;
-      }
-      case Op.CPUID:
-        if ((miscFeatures & SystemOps.MISC_CPUID_FAULTING) != 0 && cpl > 0) {
-          // CPUID faulting: a #GP that comes before the VM exit, as a privilege fault does.
-          raise(Exceptions.GP, 0);
-        }
-        if (vmcs != null) {
-          vmExit(ExitReason.CPUID, 0);
-        }
-        CpuId.exec(this);
-        break;
-      case Op.RDTSC: {
-        long tsc = rdtsc(i);
-        r[EAX] = (int) tsc;
-        r[EDX] = (int) (tsc >>> 32);
-        break;
-      }
-      case Op.PAUSE: pause(); break;
-      case Op.HLT:
-        if (cpl != 0 && protectedMode()) {
-          raise(Exceptions.GP, 0);
-        }
-        if (exits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_HLT_EXITING)) {
-          vmExit(ExitReason.HLT, 0);
-        }
-        halted = true;
-        break;
-      case Op.MOV_SR_E: {
-        int seg = (f0 >>> 10) & 15;
-        Segments.load(this, seg, getE(f0, d, 1));
-        shadow = seg == SS;
-        ssShadow = shadow;
-        break;
-      }
-      case Op.MOV_E_SR: setE(f0, d, size(f0), segSel[(f0 >>> 10) & 15]); break;
-      case Op.PUSH_SR: pushSized(size(f0), segSel[f3 >>> 20]); break;
-      case Op.POP_SR: {
-        int sz = size(f0);
-        int v = readStack(sz, 0);
-        Segments.load(this, f3 >>> 20, v);
-        adjustEsp(sz == 2 ? 4 : 2);
-        shadow = (f3 >>> 20) == SS;
-        ssShadow = shadow;
-        break;
-      }
-      case Op.INT:
-        // INT n is IOPL-sensitive in VM86 mode; INT3 (and INTO) go through the IDT's DPL check.
-        if (v86() && (f3 >>> 20) != 1 && ((flags >>> 12) & 3) != 3) {
-          raise(Exceptions.GP, 0);
-        }
-        trap(imm, Interrupts.SOFTWARE, (f3 >>> 20) == 1);
-        break;
-      case Op.INTO:
-        if (of() != 0) {
-          trap(Exceptions.OF, Interrupts.SOFTWARE, true);
-        }
-        break;
-      case Op.INT1: trap(Exceptions.DB, Interrupts.EXCEPTION, false); break;
-      case Op.SIMD: simd.exec(this, f0, d, imm, f3 >>> 20); break;
-      case Op.FWAIT:
-        if ((cr0 & (CR0_MP | CR0_TS)) == (CR0_MP | CR0_TS)) {
-          raise(Exceptions.NM, 0);
-        }
-        fpu.fwait(this);
-        break;
-      case Op.SYS: SystemOps.exec(this, f0, d, f3 >>> 20, base + (f3 & 0xFFFF)); break;
-      case Op.FAR_PTR:
-        Segments.farTransfer(this, d, imm, size(f0), (f3 >>> 20) != 0, base + (f3 & 0xFFFF));
-        break;
-      case Op.FAR_MEM: {
-        int sz = size(f0);
-        int lin = linR(f0, d, sz);
-        int off = readSized(sz, lin);
-        int sel = read16(linR(f0, d + (sz == 2 ? 4 : 2), 1));
-        Segments.farTransfer(this, sel, off, sz, (f3 >>> 20) != 0, base + (f3 & 0xFFFF));
-        break;
-      }
-      case Op.RETF: Segments.farReturn(this, size(f0), imm); break;
-      case Op.IRET: Interrupts.iret(this, size(f0)); break;
-      case Op.LOAD_FAR: {
-        int sz = size(f0);
-        int lin = linR(f0, d, sz);
-        int off = readSized(sz, lin);
-        int sel = read16(linR(f0, d + (sz == 2 ? 4 : 2), 1));
-        int seg = f3 >>> 20;
-        Segments.load(this, seg, sel);
-        setG(f0, sz, off);
-        shadow |= seg == SS;
-        break;
-      }
-      default: raiseUndefined(Exceptions.UD); break;
-    }
+    Interpreter.execCold(this, f0, d, imm, f3, base, i);
   }
 
   /** Leaves the block with a trap: the event is delivered with EIP after the instruction. */
-  private void trap(int vector, int kind, boolean exception) {
+  void trap(int vector, int kind, boolean exception) {
     trapping = true;
     trapKind = kind;
     softException = exception;
@@ -2575,34 +2260,6 @@ public final class Cpu {
     excVector = vector;
     excError = errorCode;
     throw CpuFault.INSTANCE;
-  }
-
-  private void flagOp(int sub) {
-    switch (sub) {
-      case 0: setCfOnly(0); break;
-      case 1: setCfOnly(1); break;
-      case 2: setCfOnly(cf() ^ 1); break;
-      case 3: flags &= ~Flags.DF; break;
-      case 4: flags |= Flags.DF; break;
-      case 5:
-        checkIopl();
-        flags &= ~Flags.IF;
-        break;
-      default:
-        checkIopl();
-        if ((flags & Flags.IF) == 0) {
-          shadow = true;
-        }
-        flags |= Flags.IF;
-        break;
-    }
-  }
-
-  /** CLI/STI need CPL <= IOPL in protected mode (no VME/PVI). */
-  private void checkIopl() {
-    if (protectedMode() && (v86() ? 3 : cpl) > ((flags >>> 12) & 3)) {
-      raise(Exceptions.GP, 0);
-    }
   }
 
   /** Sets CF, leaving the other status flags as they are. */
