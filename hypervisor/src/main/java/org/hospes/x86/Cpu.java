@@ -136,12 +136,12 @@ public final class Cpu {
   /** Data-breakpoint hits (DR6 B0-B3) of the instruction being stepped, reported after it. */
   int dataHits;
   /** A single-step #DB held back by a MOV SS / POP SS shadow, due after the next instruction. */
-  private boolean stepPending;
+  boolean stepPending;
   /** The shadow being served was made by a load of SS (which also holds back #DB), not STI. */
   boolean ssShadow;
   /** Counts events delivered from inside an instruction (faults, INT n): a stepped one that
    *  delivered one did not complete and reports no single-step or data breakpoint. */
-  private long faultSeq;
+  long faultSeq;
 
   /** Scratch: the descriptor last read by {@link Segments#fetch} and its linear address. */
   int dLo;
@@ -171,7 +171,7 @@ public final class Cpu {
   /** Exit qualification of an EPT violation held back while the access is tried as MMIO. */
   long eptQualification;
   /** Set while a VM exit is being thrown out of the instruction that caused it. */
-  private boolean vmExitPending;
+  boolean vmExitPending;
   /** A host interrupt arrived (external-interrupt exiting). */
   private boolean hostInterrupt;
   /** EIP the event being delivered would have returned to (for task-gate switches). */
@@ -216,23 +216,23 @@ public final class Cpu {
   int excError;
   private boolean stopRequested;
   /** Set when the exception being thrown is a trap (EIP already points past the instruction). */
-  private boolean trapping;
+  boolean trapping;
   /** Kind of the trap being thrown ({@link Interrupts#SOFTWARE} or EXCEPTION for INT1). */
-  private int trapKind;
+  int trapKind;
   /** The trap is INT3 or INTO (a software exception), not INT n. */
-  private boolean softException;
+  boolean softException;
   boolean halted;
   /** Interrupts are held off for one instruction after STI or a load of SS. */
   boolean shadow;
   private InterruptController intc;
   /** Exceptions whose bit is set leave {@link #run} instead of being delivered. */
-  private int exceptionExitMask;
+  int exceptionExitMask;
   /** INT n, INT3, INTO and INT1 leave {@link #run} instead of going through the IDT. */
-  private boolean softwareInterruptExit;
+  boolean softwareInterruptExit;
   /** The last EXCEPTION exit was a software interrupt (EIP already past the instruction). */
-  private boolean excSoftware;
+  boolean excSoftware;
   /** Length of the instruction behind the last EXCEPTION exit. */
-  private int excLength;
+  int excLength;
   /** EIP at the start of the block being executed; relative branch targets are based on it. */
   int blockEip;
   /** Bumped whenever translations may have changed, so chained block links are re-checked. */
@@ -840,7 +840,7 @@ public final class Cpu {
   }
 
   /** The clock the run budget counts: instructions and charged costs, idle time excluded. */
-  private long busyCycles() {
+  long busyCycles() {
     return icount + charged;
   }
 
@@ -1605,7 +1605,7 @@ public final class Cpu {
         if (ssShadow) {
           // The instruction after MOV SS / POP SS: #DB waits for it, breakpoints on it are lost.
           ssShadow = false;
-          int x = debugStepIfArmed(blockLimit, prev, false);
+          int x = Faults.debugStepIfArmed(this, blockLimit, prev, false);
           if (x != Integer.MIN_VALUE) {
             if (x >= 0) {
               return x;
@@ -1640,7 +1640,7 @@ public final class Cpu {
         blockLimit = Math.min(blockLimit, busyCycles() + 1);
       }
       if (((flags & (Flags.TF | Flags.RF)) | bpEnabled) != 0 || stepPending) {
-        int x = debugStepIfArmed(blockLimit, prev, true);
+        int x = Faults.debugStepIfArmed(this, blockLimit, prev, true);
         if (x >= 0) {
           return x;
         }
@@ -1673,73 +1673,6 @@ public final class Cpu {
     }
   }
 
-  /**
-   * One instruction, interpreted, under the debug features (SDM vol. 3, 18.3): an instruction
-   * breakpoint faults before it unless EFLAGS.RF; after it completes, data-breakpoint hits and
-   * a single-step (TF as the instruction began) are reported as one #DB trap, unless the
-   * instruction loaded SS, which holds them until after the next one. RF is cleared by every
-   * instruction that completes, except one (IRET) that has just loaded it. Returns a CpuExit
-   * code, -1 to continue, or MIN_VALUE when nothing is armed (only with {@code checkBp} false).
-   */
-  private int debugStepIfArmed(long limit, Block prev, boolean checkBp) {
-    int startFlags = flags;
-    int startEip = eip;
-    if (!checkBp && ((startFlags & (Flags.TF | Flags.RF)) | bpEnabled) == 0 && !stepPending) {
-      return Integer.MIN_VALUE;
-    }
-    if (busyCycles() >= limit) {
-      return -1;
-    }
-    Block b;
-    try {
-      if (checkBp && (startFlags & Flags.RF) == 0 && bpEnabled != 0) {
-        int hits = Breakpoints.instructionHits(dr, segBase[CS] + eip);
-        if (hits != 0) {
-          dr[6] = (dr[6] & ~0xF) | hits;
-          raise(Exceptions.DB, 0);
-        }
-      }
-      b = nextBlock(prev);
-    } catch (CpuFault f) {
-      return handleFault(eip, eip, false, 0);
-    }
-    long seq = faultSeq;
-    dataHits = 0;
-    // One instruction (execBlock runs at least one), never translated: the JIT has no debug
-    // features.
-    int exit = execBlock(b, busyCycles() + 1);
-    if (exit >= 0 || faultSeq != seq) {
-      dataHits = 0;
-      return exit;
-    }
-    if ((startFlags & Flags.RF) != 0) {
-      flags &= ~Flags.RF;
-    }
-    if ((startFlags & Flags.TF) != 0) {
-      // DEBUGCTL.BTF: only an instruction that went elsewhere than its successor steps.
-      int fallThrough = b.code[3] & 0xFFFF; // offset of the next instruction from the start
-      stepPending |= (debugCtl & SystemOps.DEBUGCTL_BTF) == 0
-          || eip != startEip + fallThrough;
-    }
-    int hits = dataHits;
-    dataHits = 0;
-    if (shadow && ssShadow) {
-      // MOV SS / POP SS: the #DB comes after the next instruction.
-      pendingDataHits |= hits;
-      return -1;
-    }
-    hits |= pendingDataHits;
-    pendingDataHits = 0;
-    if (!stepPending && hits == 0) {
-      return -1;
-    }
-    dr[6] = (hits != 0 ? (dr[6] & ~0xF) | hits : dr[6]) | (stepPending ? Breakpoints.DR6_BS : 0);
-    stepPending = false;
-    excVector = Exceptions.DB;
-    excError = 0;
-    return handleFault(eip, eip, false, 0);
-  }
-
   /** Power-on state of the debug registers (SDM vol. 3, table 10-1) and of IA32_DEBUGCTL. */
   private void resetDebug() {
     Arrays.fill(dr, 0, 4, 0);
@@ -1753,7 +1686,7 @@ public final class Cpu {
   }
 
   /** Data-breakpoint hits held back with the single-step by a MOV SS shadow. */
-  private int pendingDataHits;
+  int pendingDataHits;
 
   /** VM entry: injects the event in the VM-entry interruption-information field. */
   private int vmEntry() {
@@ -1826,57 +1759,19 @@ public final class Cpu {
     return CpuExit.VM_EXIT;
   }
 
-  private int tripleFaultExit() {
+  int tripleFaultExit() {
     vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.TRIPLE_FAULT.code());
     vmcs.write(VmcsField.EXIT_QUALIFICATION, 0);
     return CpuExit.VM_EXIT;
   }
 
-  /**
-   * Delivers the exception in {@link #excVector} (or leaves {@link #run} when its exit bit is
-   * set). Returns a {@link CpuExit} code, or -1 to continue.
-   */
+  /** Kept on Cpu, where the JIT hooks and translations call it: {@link Faults#handleFault}. */
   private int handleFault(int start, int next, boolean trap, int len) {
-    faultSeq++;
-    if (vmExitPending) {
-      vmExitPending = false;
-      eip = start;
-      vmcs.write(VmcsField.VM_EXIT_INSTRUCTION_LEN, len);
-      return CpuExit.VM_EXIT;
-    }
-    int vector = excVector;
-    excSoftware = trap;
-    excLength = next - start;
-    if (!trap && vector < 32 && ((exceptionExitMask >>> vector) & 1) != 0) {
-      eip = start;
-      return CpuExit.EXCEPTION;
-    }
-    if (trap && softwareInterruptExit) {
-      eip = next;
-      return CpuExit.EXCEPTION;
-    }
-    int kind = trap ? trapKind : Interrupts.EXCEPTION;
-    boolean hasErr = !trap && Interrupts.hasErrorCode(vector);
-    // INT n never consults the exception bitmap; INT3, INTO and INT1 do.
-    if (vmcs != null && (!trap || softException || kind == Interrupts.EXCEPTION)) {
-      int x = exceptionExit(vector, kind, trap, hasErr, start, next, len);
-      if (x >= 0) {
-        return x;
-      }
-    }
-    eip = trap ? next : start;
-    int x = Interrupts.deliver(this, vector, kind, hasErr, excError, eip, start);
-    if (x == CpuExit.TRIPLE_FAULT) {
-      eip = start;
-      if (vmcs != null) {
-        return tripleFaultExit();
-      }
-    }
-    return x;
+    return Faults.handleFault(this, start, next, trap, len);
   }
 
   /** The exception bitmap (with #PF's error-code mask and match) decides whether to exit. */
-  private int exceptionExit(int vector, int kind, boolean trap, boolean hasErr, int start,
+  int exceptionExit(int vector, int kind, boolean trap, boolean hasErr, int start,
       int next, int len) {
     boolean exit = (vmcs.read32(VmcsField.EXCEPTION_BITMAP) >>> vector & 1) != 0;
     if (vector == Exceptions.PF) {
@@ -2022,7 +1917,7 @@ public final class Cpu {
 
   // ================================================================== block lookup
 
-  private Block nextBlock(Block prev) {
+  Block nextBlock(Block prev) {
     int e = eip;
     if (prev != null && prev.linkEpoch == epoch) {
       Block c = prev.next0;
@@ -2155,7 +2050,7 @@ public final class Cpu {
   // ================================================================== execution
 
   /** Runs one block; returns a {@link CpuExit} code, or -1 to continue with the next block. */
-  private int execBlock(Block b, long limit) {
+  int execBlock(Block b, long limit) {
     final int base = eip;
     blockEip = base;
     eip = base + b.endOffset;
@@ -2183,19 +2078,9 @@ public final class Cpu {
     return Interpreter.interpret(this, b, base, first, stop);
   }
 
-  /**
-   * The instruction {@code i} (1-based) of the block at {@code base} raised the exception in
-   * {@link #excVector}: the instructions before it retire and the event is delivered. Shared
-   * with translated blocks (org.hospes.x86.jit), which call it with their registers written back.
-   */
+  /** Kept on Cpu, where the JIT hooks and translations call it: {@link Faults#faultInBlock}. */
   int faultInBlock(int[] code, int base, int i) {
-    int f3 = code[((i - 1) << 2) + 3];
-    int next = base + (f3 & 0xFFFF);
-    int start = next - ((f3 >>> 16) & 15);
-    boolean trap = trapping && !vmExitPending;
-    trapping = false;
-    icount += trap ? i : i - 1;
-    return handleFault(start, next, trap, (f3 >>> 16) & 15);
+    return Faults.faultInBlock(this, code, base, i);
   }
 
   /**
