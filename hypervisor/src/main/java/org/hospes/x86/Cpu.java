@@ -151,9 +151,9 @@ public final class Cpu {
   boolean walkWritable;
   /** CR3 filter of a hypervisor-emulated task switch (shadow paging), else null. */
   java.util.function.IntUnaryOperator taskCr3Load;
-  private boolean taskPushPending;
-  private int taskPushValue;
-  private int taskPushSize;
+  boolean taskPushPending;
+  int taskPushValue;
+  int taskPushSize;
   boolean walkGlobal;
   /** The last walk ended in a 4 MiB or 2 MiB page (INVLPG must then drop the whole page). */
   boolean walkLarge;
@@ -173,9 +173,9 @@ public final class Cpu {
   /** Set while a VM exit is being thrown out of the instruction that caused it. */
   boolean vmExitPending;
   /** A host interrupt arrived (external-interrupt exiting). */
-  private boolean hostInterrupt;
+  boolean hostInterrupt;
   /** EIP the event being delivered would have returned to (for task-gate switches). */
-  private int taskReturnEip;
+  int taskReturnEip;
   // MMIO replay: accesses the hypervisor completed for the instruction being restarted.
   private final long[] mmioGpa = new long[8];
   private final int[] mmioSize = new int[8];
@@ -296,7 +296,7 @@ public final class Cpu {
 
   // ------------------------------------------------------------------ decoded code cache
 
-  private final Decoder decoder = new Decoder(this);
+  final Decoder decoder = new Decoder(this);
   /** The x87 unit. */
   final Fpu fpu = new Fpu();
   /** XMM registers, MXCSR and the MMX/SSE/SSE2 instructions. */
@@ -1370,67 +1370,8 @@ public final class Cpu {
     return vmcs != null;
   }
 
-  /**
-   * Called when delivering an event faulted or exited in non-root operation. A VM exit thrown by
-   * the delivery (task switch), or an exception the exception bitmap intercepts, becomes a VM
-   * exit whose IDT-vectoring information names the event that was being delivered. Returns -1
-   * when the ordinary double-fault rules apply.
-   */
-  int exitDuringDelivery(int vector, int kind, boolean hasErr, int err, int faultEip,
-      int returnEip) {
-    taskReturnEip = returnEip;
-    if (!vmExitPending) {
-      int second = excVector;
-      boolean intercepted = (vmcs.read32(VmcsField.EXCEPTION_BITMAP) >>> second & 1) != 0;
-      if (second == Exceptions.PF) {
-        int mask = vmcs.read32(VmcsField.PAGE_FAULT_ERROR_CODE_MASK);
-        int match = vmcs.read32(VmcsField.PAGE_FAULT_ERROR_CODE_MATCH);
-        intercepted = intercepted == ((excError & mask) == match);
-      }
-      if (!intercepted) {
-        return -1;
-      }
-      boolean secondErr = Interrupts.hasErrorCode(second);
-      vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.EXCEPTION_NMI.code());
-      vmcs.write(VmcsField.EXIT_QUALIFICATION, second == Exceptions.PF ? pfAddr & 0xFFFF_FFFFL
-          : 0);
-      vmcs.write(VmcsField.VM_EXIT_INTR_INFO, VmxControls.intrInfo(second,
-          VmxControls.INTR_TYPE_HARDWARE_EXCEPTION, secondErr));
-      vmcs.write(VmcsField.VM_EXIT_INTR_ERROR_CODE, secondErr ? excError & 0xFFFF_FFFFL : 0);
-      pfPending = false;
-    }
-    vmExitPending = false;
-    int type = kind == Interrupts.EXTERNAL ? VmxControls.INTR_TYPE_EXTERNAL
-        : kind == Interrupts.SOFTWARE ? VmxControls.INTR_TYPE_SOFTWARE_INTERRUPT
-        : VmxControls.INTR_TYPE_HARDWARE_EXCEPTION;
-    vmcs.write(VmcsField.IDT_VECTORING_INFO_FIELD, VmxControls.intrInfo(vector, type, hasErr));
-    vmcs.write(VmcsField.IDT_VECTORING_ERROR_CODE, hasErr ? err & 0xFFFF_FFFFL : 0);
-    if (kind == Interrupts.SOFTWARE) {
-      // SDM 27.2.4: the instruction length is saved for exits during delivery of INT n.
-      vmcs.write(VmcsField.VM_EXIT_INSTRUCTION_LEN, returnEip - faultEip);
-    }
-    eip = faultEip;
-    return CpuExit.VM_EXIT;
-  }
-
   boolean exits(VmcsField controls, int bits) {
     return vmcs != null && (vmcs.read32(controls) & bits) != 0;
-  }
-
-  /** I/O instruction exit check (unconditional I/O exiting or the I/O bitmaps). */
-  void ioExit(int port, int bytes, boolean in, boolean string, boolean rep, boolean imm) {
-    if (vmcs == null) {
-      return;
-    }
-    int proc = vmcs.read32(VmcsField.CPU_BASED_VM_EXEC_CONTROL);
-    boolean exit = (proc & VmxControls.PROC_USE_IO_BITMAPS) != 0 ? vmcs.portExits(port, bytes)
-        : (proc & VmxControls.PROC_UNCONDITIONAL_IO_EXITING) != 0;
-    if (exit) {
-      long qual = (bytes - 1) | (in ? VmxControls.IO_QUAL_IN : 0)
-          | (string ? VmxControls.IO_QUAL_STRING : 0) | (rep ? VmxControls.IO_QUAL_REP : 0)
-          | (imm ? VmxControls.IO_QUAL_IMMEDIATE : 0) | ((long) (port & 0xFFFF) << 16);
-      vmExit(ExitReason.IO_INSTRUCTION, qual);
-    }
   }
 
   /**
@@ -1444,7 +1385,7 @@ public final class Cpu {
     int len = vmcs.exitInstructionLength();
     int start = eip;
     try {
-      int f0 = decodedStringIo(start);
+      int f0 = VmxNonRoot.decodedStringIo(this, start);
       int sub = (qual & VmxControls.IO_QUAL_REP) != 0 ? 1 : 0;
       if ((qual & VmxControls.IO_QUAL_IN) != 0) {
         StringOps.ins(this, f0, sub, ports);
@@ -1477,47 +1418,9 @@ public final class Cpu {
   public int emulateTaskSwitch(java.util.function.IntUnaryOperator cr3Load) {
     taskCr3Load = cr3Load;
     try {
-      return emulateTaskSwitchOnce();
+      return VmxNonRoot.emulateTaskSwitchOnce(this);
     } finally {
       taskCr3Load = null;
-    }
-  }
-
-  private int emulateTaskSwitchOnce() {
-    long qual = vmcs.exitQualification();
-    int sel = (int) qual & 0xFFFF;
-    int source = (int) (qual >>> 30) & 3;
-    int start = eip;
-    int next = source == 3 ? taskReturnEip : eip + vmcs.exitInstructionLength();
-    int reason = source == 0 ? Tasks.CALL : source == 1 ? Tasks.IRET
-        : source == 2 ? Tasks.JMP : Tasks.INT;
-    Vmcs saved = vmcs;
-    try {
-      if ((sel & 4) != 0 || !Segments.fetch(this, sel)) {
-        raise(Exceptions.TS, sel & 0xFFFC);
-      }
-      eip = next;
-      // Nested exits are meaningless here: the hypervisor asked for this switch.
-      vmcs = null;
-      Tasks.switchTo(this, sel, dLo, dHi, reason);
-      vmcs = saved;
-      int info = vmcs.read32(VmcsField.IDT_VECTORING_INFO_FIELD);
-      if (source == 3 && (info & VmxControls.INTR_INFO_ERROR_CODE_VALID) != 0) {
-        taskPushSize = (trAttr & 0xF) == Segments.SYS_TSS32_BUSY ? 2 : 1;
-        taskPushValue = vmcs.read32(VmcsField.IDT_VECTORING_ERROR_CODE);
-        taskPushPending = true;
-        pushSized(taskPushSize, taskPushValue);
-        taskPushPending = false;
-      }
-      if (source != 3) {
-        icount++;
-      }
-      return -1;
-    } catch (CpuFault f) {
-      vmcs = saved;
-      // A fault pushing the error code comes after the switch committed: it is the new task's.
-      int at = taskPushPending ? eip : start;
-      return handleFault(at, at, false, 0);
     }
   }
 
@@ -1549,12 +1452,6 @@ public final class Cpu {
     taskPushPending = false;
   }
 
-  /** The decoded form of the string I/O instruction at {@code e} (its prefixes matter). */
-  private int decodedStringIo(int e) {
-    Block b = decoder.decode(segBase[CS] + e, -1, mode, codeBytesLeft(e));
-    return b.code[0];
-  }
-
   /**
    * Runs at most {@code maxInstructions} instructions and returns a {@link CpuExit} code. A REP
    * string instruction counts as one instruction and always completes.
@@ -1567,14 +1464,14 @@ public final class Cpu {
         : start + maxInstructions;
     stopRequested = false;
     if (vmcs != null) {
-      int x = vmEntry();
+      int x = VmxNonRoot.vmEntry(this);
       if (x >= 0) {
         return x;
       }
       if (vmcs.has(VmcsField.PIN_BASED_VM_EXEC_CONTROL, VmxControls.PIN_PREEMPTION_TIMER)) {
         long timer = vmcs.read(VmcsField.VMX_PREEMPTION_TIMER_VALUE);
         if (timer == 0) {
-          return preemptionTimerExit(0);
+          return VmxNonRoot.preemptionTimerExit(this, 0);
         }
         limit = Math.min(limit, start + timer);
       }
@@ -1615,7 +1512,7 @@ public final class Cpu {
           }
         }
       } else if (nonRoot && (hostInterrupt || (flags & Flags.IF) != 0)) {
-        int x = nonRootEventCheck();
+        int x = VmxNonRoot.nonRootEventCheck(this);
         if (x >= 0) {
           return x;
         }
@@ -1633,7 +1530,8 @@ public final class Cpu {
       }
       if (busyCycles() >= limit) {
         return vmcs != null && vmcs.has(VmcsField.PIN_BASED_VM_EXEC_CONTROL,
-            VmxControls.PIN_PREEMPTION_TIMER) ? preemptionTimerExit(busyCycles() - start)
+            VmxControls.PIN_PREEMPTION_TIMER)
+            ? VmxNonRoot.preemptionTimerExit(this, busyCycles() - start)
             : CpuExit.BUDGET;
       }
       if (mtf) {
@@ -1688,113 +1586,9 @@ public final class Cpu {
   /** Data-breakpoint hits held back with the single-step by a MOV SS shadow. */
   int pendingDataHits;
 
-  /** VM entry: injects the event in the VM-entry interruption-information field. */
-  private int vmEntry() {
-    int info = vmcs.read32(VmcsField.VM_ENTRY_INTR_INFO_FIELD);
-    vmcs.write(VmcsField.VM_EXIT_REASON, 0);
-    // The IDT-vectoring information is valid only for an exit during event delivery: every
-    // other exit (exceptions, MTF, windows) must not show the previous one's.
-    vmcs.write(VmcsField.IDT_VECTORING_INFO_FIELD, 0);
-    if ((info & VmxControls.INTR_INFO_VALID) == 0) {
-      return -1;
-    }
-    vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD, info & ~VmxControls.INTR_INFO_VALID);
-    int vector = info & 0xFF;
-    int type = (info >>> 8) & 7;
-    boolean hasErr = (info & VmxControls.INTR_INFO_ERROR_CODE_VALID) != 0;
-    int err = vmcs.read32(VmcsField.VM_ENTRY_EXCEPTION_ERROR_CODE);
-    int len = vmcs.read32(VmcsField.VM_ENTRY_INSTRUCTION_LEN);
-    halted = false;
-    int kind;
-    int ret = eip;
-    switch (type) {
-      case VmxControls.INTR_TYPE_EXTERNAL:
-      case VmxControls.INTR_TYPE_NMI:
-        kind = Interrupts.EXTERNAL;
-        break;
-      case VmxControls.INTR_TYPE_SOFTWARE_INTERRUPT:
-      case VmxControls.INTR_TYPE_SOFTWARE_EXCEPTION:
-        kind = Interrupts.SOFTWARE;
-        ret = eip + len;
-        break;
-      case VmxControls.INTR_TYPE_PRIVILEGED_SOFTWARE_EXCEPTION:
-        kind = Interrupts.EXCEPTION;
-        ret = eip + len;
-        break;
-      default:
-        kind = Interrupts.EXCEPTION;
-        break;
-    }
-    int x = Interrupts.deliver(this, vector, kind, hasErr, err, ret, eip);
-    return x == CpuExit.TRIPLE_FAULT ? tripleFaultExit() : x;
-  }
-
-  /** Host interrupts and the interrupt window, checked at instruction boundaries. */
-  private int nonRootEventCheck() {
-    if (hostInterrupt && vmcs.has(VmcsField.PIN_BASED_VM_EXEC_CONTROL,
-        VmxControls.PIN_EXTERNAL_INTERRUPT_EXITING)) {
-      hostInterrupt = false;
-      vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.EXTERNAL_INTERRUPT.code());
-      vmcs.write(VmcsField.EXIT_QUALIFICATION, 0);
-      return CpuExit.VM_EXIT;
-    }
-    if ((flags & Flags.IF) != 0 && vmcs.has(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
-        VmxControls.PROC_INTERRUPT_WINDOW_EXITING)) {
-      halted = false;
-      vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.INTERRUPT_WINDOW.code());
-      vmcs.write(VmcsField.EXIT_QUALIFICATION, 0);
-      return CpuExit.VM_EXIT;
-    }
-    return -1;
-  }
-
-  private int preemptionTimerExit(long used) {
-    long timer = vmcs.read(VmcsField.VMX_PREEMPTION_TIMER_VALUE);
-    vmcs.write(VmcsField.VMX_PREEMPTION_TIMER_VALUE, Math.max(0, timer - used));
-    if (timer - used > 0) {
-      return CpuExit.BUDGET;
-    }
-    vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.PREEMPTION_TIMER.code());
-    vmcs.write(VmcsField.EXIT_QUALIFICATION, 0);
-    return CpuExit.VM_EXIT;
-  }
-
-  int tripleFaultExit() {
-    vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.TRIPLE_FAULT.code());
-    vmcs.write(VmcsField.EXIT_QUALIFICATION, 0);
-    return CpuExit.VM_EXIT;
-  }
-
   /** Kept on Cpu, where the JIT hooks and translations call it: {@link Faults#handleFault}. */
-  private int handleFault(int start, int next, boolean trap, int len) {
+  int handleFault(int start, int next, boolean trap, int len) {
     return Faults.handleFault(this, start, next, trap, len);
-  }
-
-  /** The exception bitmap (with #PF's error-code mask and match) decides whether to exit. */
-  int exceptionExit(int vector, int kind, boolean trap, boolean hasErr, int start,
-      int next, int len) {
-    boolean exit = (vmcs.read32(VmcsField.EXCEPTION_BITMAP) >>> vector & 1) != 0;
-    if (vector == Exceptions.PF) {
-      int mask = vmcs.read32(VmcsField.PAGE_FAULT_ERROR_CODE_MASK);
-      int match = vmcs.read32(VmcsField.PAGE_FAULT_ERROR_CODE_MATCH);
-      boolean matches = (excError & mask) == match;
-      exit = exit == matches;
-    }
-    if (!exit) {
-      return -1;
-    }
-    int type = trap && softException ? VmxControls.INTR_TYPE_SOFTWARE_EXCEPTION
-        : trap ? VmxControls.INTR_TYPE_PRIVILEGED_SOFTWARE_EXCEPTION
-        : VmxControls.INTR_TYPE_HARDWARE_EXCEPTION;
-    vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.EXCEPTION_NMI.code());
-    vmcs.write(VmcsField.EXIT_QUALIFICATION, vector == Exceptions.PF ? pfAddr & 0xFFFF_FFFFL
-        : 0);
-    vmcs.write(VmcsField.VM_EXIT_INTR_INFO, VmxControls.intrInfo(vector, type, hasErr));
-    vmcs.write(VmcsField.VM_EXIT_INTR_ERROR_CODE, hasErr ? excError & 0xFFFF_FFFFL : 0);
-    vmcs.write(VmcsField.VM_EXIT_INSTRUCTION_LEN, len);
-    pfPending = false;
-    eip = start;
-    return CpuExit.VM_EXIT;
   }
 
   // ================================================================== mode and privilege
@@ -1948,7 +1742,7 @@ public final class Cpu {
   }
 
   /** Bytes from {@code e} to the end of the code segment (the decoder stops there). */
-  private int codeBytesLeft(int e) {
+  int codeBytesLeft(int e) {
     int limit = segLimit[CS];
     if (Integer.compareUnsigned(e, limit) > 0) {
       raise(Exceptions.GP, 0);

@@ -42,7 +42,7 @@ final class Faults {
     boolean hasErr = !trap && Interrupts.hasErrorCode(vector);
     // INT n never consults the exception bitmap; INT3, INTO and INT1 do.
     if (c.vmcs != null && (!trap || c.softException || kind == Interrupts.EXCEPTION)) {
-      int x = c.exceptionExit(vector, kind, trap, hasErr, start, next, len);
+      int x = VmxNonRoot.exceptionExit(c, vector, kind, trap, hasErr, start, next, len);
       if (x >= 0) {
         return x;
       }
@@ -52,7 +52,7 @@ final class Faults {
     if (x == CpuExit.TRIPLE_FAULT) {
       c.eip = start;
       if (c.vmcs != null) {
-        return c.tripleFaultExit();
+        return VmxNonRoot.tripleFaultExit(c);
       }
     }
     return x;
@@ -133,7 +133,8 @@ final class Faults {
     if (!c.stepPending && hits == 0) {
       return -1;
     }
-    c.dr[6] = (hits != 0 ? (c.dr[6] & ~0xF) | hits : c.dr[6]) | (c.stepPending ? Breakpoints.DR6_BS : 0);
+    c.dr[6] = (hits != 0 ? (c.dr[6] & ~0xF) | hits : c.dr[6])
+        | (c.stepPending ? Breakpoints.DR6_BS : 0);
     c.stepPending = false;
     c.excVector = Exceptions.DB;
     c.excError = 0;

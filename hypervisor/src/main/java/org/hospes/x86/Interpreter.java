@@ -250,7 +250,7 @@ final class Interpreter {
         int port = (f3 >>> 20) != 0 ? c.r[EDX] & 0xFFFF : imm & 0xFF;
         int sz = size(f0);
         c.checkIo(port, 1 << sz);
-        c.ioExit(port, 1 << sz, true, false, false, (f3 >>> 20) == 0);
+        VmxNonRoot.ioExit(c, port, 1 << sz, true, false, false, (f3 >>> 20) == 0);
         c.chargePort();
         c.setReg(sz, EAX, c.io.in(port, 1 << sz));
         break;
@@ -259,7 +259,7 @@ final class Interpreter {
         int port = (f3 >>> 20) != 0 ? c.r[EDX] & 0xFFFF : imm & 0xFF;
         int sz = size(f0);
         c.checkIo(port, 1 << sz);
-        c.ioExit(port, 1 << sz, false, false, false, (f3 >>> 20) == 0);
+        VmxNonRoot.ioExit(c, port, 1 << sz, false, false, false, (f3 >>> 20) == 0);
         c.chargePort();
         c.io.out(port, 1 << sz, c.r[EAX] & MASK[sz]);
         break;
