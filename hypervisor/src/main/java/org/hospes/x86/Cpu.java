@@ -177,18 +177,18 @@ public final class Cpu {
   /** EIP the event being delivered would have returned to (for task-gate switches). */
   int taskReturnEip;
   // MMIO replay: accesses the hypervisor completed for the instruction being restarted.
-  private final long[] mmioGpa = new long[8];
-  private final int[] mmioSize = new int[8];
-  private final boolean[] mmioWrite = new boolean[8];
-  private final int[] mmioValue = new int[8];
-  private int mmioLen;
-  private int mmioPos;
+  final long[] mmioGpa = new long[8];
+  final int[] mmioSize = new int[8];
+  final boolean[] mmioWrite = new boolean[8];
+  final int[] mmioValue = new int[8];
+  int mmioLen;
+  int mmioPos;
   // The access that caused the last MMIO exit.
   private ApicBaseMsr apicBase;
-  private long pendingMmioGpa = -1;
-  private int pendingMmioSize;
-  private boolean pendingMmioWrite;
-  private int pendingMmioData;
+  long pendingMmioGpa = -1;
+  int pendingMmioSize;
+  boolean pendingMmioWrite;
+  int pendingMmioData;
   /**
    * Shadow paging's MMIO translations: linear pages the hypervisor found to be guest-physical
    * pages with no RAM behind them (a device's registers). The shadow entry of such a page stays
@@ -197,14 +197,14 @@ public final class Cpu {
    * completes an EPT MMIO exit. Kept like the TLB, and dropped with it (CR3 loads, INVLPG, the
    * hypervisor's flushes), so that it never outlives the guest's mapping.
    */
-  private static final int MMIO_PAGES = 16;
-  private final int[] mmioPageTag = new int[MMIO_PAGES];
-  private final long[] mmioPageGpa = new long[MMIO_PAGES];
-  private final boolean[] mmioPageWritable = new boolean[MMIO_PAGES];
-  private final boolean[] mmioPageUser = new boolean[MMIO_PAGES];
-  private int mmioPageCount;
-  private boolean mmioPageExit;
-  private int mmioPageLin;
+  static final int MMIO_PAGES = 16;
+  final int[] mmioPageTag = new int[MMIO_PAGES];
+  final long[] mmioPageGpa = new long[MMIO_PAGES];
+  final boolean[] mmioPageWritable = new boolean[MMIO_PAGES];
+  final boolean[] mmioPageUser = new boolean[MMIO_PAGES];
+  int mmioPageCount;
+  boolean mmioPageExit;
+  int mmioPageLin;
 
   // ------------------------------------------------------------------ run state
 
@@ -1220,40 +1220,6 @@ public final class Cpu {
     return EptWalk.translate(this, gpa, rwx, lin, true, true, data);
   }
 
-  /** An MMIO read in non-root operation: replayed from the log, or a VM exit. */
-  private int mmioRead(long gpa, int bytes, int lin) {
-    if (mmioPos < mmioLen) {
-      int k = mmioPos;
-      if (mmioGpa[k] == gpa && mmioSize[k] == bytes && !mmioWrite[k]) {
-        mmioPos++;
-        return mmioValue[k];
-      }
-      mmioLen = 0;
-    }
-    pendingMmioGpa = gpa;
-    pendingMmioSize = bytes;
-    pendingMmioWrite = false;
-    pendingMmioData = 0;
-    mmioExit(false);
-    return 0;
-  }
-
-  private void mmioWrite(long gpa, int bytes, int value) {
-    if (mmioPos < mmioLen) {
-      int k = mmioPos;
-      if (mmioGpa[k] == gpa && mmioSize[k] == bytes && mmioWrite[k]) {
-        mmioPos++;
-        return;
-      }
-      mmioLen = 0;
-    }
-    pendingMmioGpa = gpa;
-    pendingMmioSize = bytes;
-    pendingMmioWrite = true;
-    pendingMmioData = bytes == 4 ? value : value & ((1 << (8 * bytes)) - 1);
-    mmioExit(true);
-  }
-
   /**
    * Shadow paging: linear page {@code lin} is guest-physical page {@code gpa}, where no RAM is
    * (MMIO); data accesses with the rights given fault to the hypervisor as MMIO accesses (see
@@ -1285,75 +1251,6 @@ public final class Cpu {
     int k = (lin >>> 12) & (MMIO_PAGES - 1);
     return mmioPageMapped(lin) && (!write || mmioPageWritable[k])
         && (!user || mmioPageUser[k]);
-  }
-
-  /** The guest-physical address of {@code lin} through an MMIO translation, or -1. */
-  private long mmioPage(int lin, boolean write) {
-    int page = lin >>> 12;
-    int k = page & (MMIO_PAGES - 1);
-    if (mmioPageTag[k] != page + 1 || write && !mmioPageWritable[k]
-        || userAccess() != 0 && !mmioPageUser[k]) {
-      return -1;
-    }
-    return mmioPageGpa[k] | (lin & 0xFFF);
-  }
-
-  private void dropMmioPages() {
-    if (mmioPageCount != 0) {
-      Arrays.fill(mmioPageTag, 0);
-      mmioPageCount = 0;
-    }
-  }
-
-  private void dropMmioPage(int lin) {
-    int k = (lin >>> 12) & (MMIO_PAGES - 1);
-    if (mmioPageCount != 0 && mmioPageTag[k] == (lin >>> 12) + 1) {
-      mmioPageTag[k] = 0;
-      mmioPageCount--;
-    }
-  }
-
-  /** A data read through an MMIO translation: replayed from the log, or a #PF exit. */
-  private int mmioPageRead(long gpa, int bytes, int lin) {
-    mmioPageExit = true;
-    mmioPageLin = lin;
-    try {
-      return mmioRead(gpa, bytes, lin);
-    } finally {
-      mmioPageExit = false;
-    }
-  }
-
-  private void mmioPageWrite(long gpa, int bytes, int value, int lin) {
-    mmioPageExit = true;
-    mmioPageLin = lin;
-    try {
-      mmioWrite(gpa, bytes, value);
-    } finally {
-      mmioPageExit = false;
-    }
-  }
-
-  /**
-   * The exit of an MMIO access: an EPT violation, or under shadow paging the #PF a magic MMIO
-   * shadow entry raises (reserved bit set, so the hypervisor knows it at once).
-   */
-  private void mmioExit(boolean write) {
-    if (!mmioPageExit) {
-      vmExit(ExitReason.EPT_VIOLATION, eptQualification);
-      return;
-    }
-    // Error code: present, reserved bit, and the access's W and U/S (SDM vol. 3, 4.7).
-    int err = Paging.PF_P | Paging.PF_RSVD | (write ? Paging.PF_W : 0)
-        | (userAccess() != 0 ? Paging.PF_U : 0);
-    vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.EXCEPTION_NMI.code());
-    vmcs.write(VmcsField.EXIT_QUALIFICATION, mmioPageLin & 0xFFFF_FFFFL);
-    vmcs.write(VmcsField.VM_EXIT_INTR_INFO, VmxControls.intrInfo(Exceptions.PF,
-        VmxControls.INTR_TYPE_HARDWARE_EXCEPTION, true));
-    vmcs.write(VmcsField.VM_EXIT_INTR_ERROR_CODE, err & 0xFFFF_FFFFL);
-    vmcs.write(VmcsField.IDT_VECTORING_INFO_FIELD, 0);
-    vmExitPending = true;
-    throw CpuFault.INSTANCE;
   }
 
   /** Throws a VM exit out of the current instruction; EIP will point at the instruction. */
@@ -2271,7 +2168,7 @@ public final class Cpu {
 
   // ================================================================== memory
 
-  private int userAccess() {
+  int userAccess() {
     // Without a branch: a kernel that boots in ring 0 for a long time teaches HotSpot that the
     // CPL-3 side never runs, and the first user-mode access then deoptimises every compiled
     // method that inlined this (Cpu.interpret among them), late in a boot.
@@ -2387,7 +2284,7 @@ public final class Cpu {
   }
 
   void flushTlb() {
-    dropMmioPages();
+    Mmio.dropPages(this);
     Arrays.fill(rTag, -1);
     Arrays.fill(wTag, -1);
     Arrays.fill(cTag, -1);
@@ -2417,7 +2314,7 @@ public final class Cpu {
 
   /** CR3 load: drops every translation except global ones (CR4.PGE). */
   private void flushNonGlobal() {
-    dropMmioPages();
+    Mmio.dropPages(this);
     if ((cr4 & CR4_PGE) == 0) {
       flushTlb();
       return;
@@ -2447,7 +2344,7 @@ public final class Cpu {
    * of it cached here goes too (SDM vol. 3, 4.10.4.1: INVLPG invalidates the whole large page).
    */
   void invlpg(int lin) {
-    dropMmioPage(lin);
+    Mmio.dropPage(this, lin);
     int page = lin >>> 12;
     for (int half = 0; half <= TLB_SIZE; half += TLB_SIZE) {
       int idx = (page & TLB_MASK) | half;
@@ -2616,14 +2513,14 @@ public final class Cpu {
       return v;
     }
     if (mmioPageCount != 0) {
-      long gpa = mmioPage(lin, false);
+      long gpa = Mmio.pageOf(this, lin, false);
       if (gpa >= 0) {
-        return mmioPageRead(gpa, bytes, lin);
+        return Mmio.pageRead(this, gpa, bytes, lin);
       }
     }
     long pa = translate(lin, userAccess());
     if (pa < 0) {
-      return mmioRead(pa & ~EptWalk.MMIO, bytes, lin);
+      return Mmio.read(this, pa & ~EptWalk.MMIO, bytes, lin);
     }
     if (bpEnabled != 0 && Breakpoints.watchedPage(dr, lin)) {
       dataHits |= Breakpoints.dataAccess(dr, lin, bytes, false);
@@ -2665,7 +2562,7 @@ public final class Cpu {
 
   private long translateForWrite(int lin) {
     if (mmioPageCount != 0) {
-      long gpa = mmioPage(lin, true);
+      long gpa = Mmio.pageOf(this, lin, true);
       if (gpa >= 0) {
         // A write probe of an MMIO page: nothing to walk, the write itself goes to the device.
         return gpa | EptWalk.MMIO;
@@ -2702,9 +2599,9 @@ public final class Cpu {
       return;
     }
     if (mmioPageCount != 0) {
-      long gpa = mmioPage(lin, true);
+      long gpa = Mmio.pageOf(this, lin, true);
       if (gpa >= 0) {
-        mmioPageWrite(gpa, bytes, v, lin);
+        Mmio.pageWrite(this, gpa, bytes, v, lin);
         return;
       }
     }
@@ -2713,7 +2610,7 @@ public final class Cpu {
       dataHits |= Breakpoints.dataAccess(dr, lin, bytes, true);
     }
     if (pa < 0) {
-      mmioWrite(pa & ~EptWalk.MMIO, bytes, v);
+      Mmio.write(this, pa & ~EptWalk.MMIO, bytes, v);
       return;
     }
     if (pa + bytes <= ramSize) {
