@@ -65,7 +65,7 @@ public final class Cpu {
   static final int[] BITS = {8, 16, 32};
 
   private static final int TLB_BITS = 12;
-  private static final int TLB_SIZE = 1 << TLB_BITS;
+  static final int TLB_SIZE = 1 << TLB_BITS;
   static final int TLB_MASK = TLB_SIZE - 1;
 
   private static final int F0_MEM = 1 << 28;
@@ -166,7 +166,7 @@ public final class Cpu {
   /** The VMCS while the processor runs a guest in VMX non-root operation; null otherwise. */
   Vmcs vmcs;
   /** EPT is on: every guest-physical address goes through the EPT walk. */
-  private boolean ept;
+  boolean ept;
   private long eptp;
   /** Exit qualification of an EPT violation held back while the access is tried as MMIO. */
   long eptQualification;
@@ -240,9 +240,9 @@ public final class Cpu {
 
   // ------------------------------------------------------------------ memory
 
-  private final MemoryBus mem;
+  final MemoryBus mem;
   final IoBus io;
-  private final long ramSize;
+  final long ramSize;
   /**
    * TLB: lower half for supervisor accesses, upper half for user (CPL 3) accesses. A hit reads
    * or writes {@code rPage[idx]} / {@code wPage[idx]} (the machine frame's storage) at the
@@ -250,42 +250,42 @@ public final class Cpu {
    * entry of a frame no one wrote points at {@link MemoryBus#ZERO} (counted in
    * {@link #zeroEntries}) until the bus backs the frame; a write entry always has storage.
    */
-  private final int[] rTag = new int[2 * TLB_SIZE];
-  private final byte[][] rPage = new byte[2 * TLB_SIZE][];
-  private final int[] rFrame = new int[2 * TLB_SIZE];
-  private final int[] wTag = new int[2 * TLB_SIZE];
-  private final byte[][] wPage = new byte[2 * TLB_SIZE][];
-  private final int[] wFrame = new int[2 * TLB_SIZE];
+  final int[] rTag = new int[2 * TLB_SIZE];
+  final byte[][] rPage = new byte[2 * TLB_SIZE][];
+  final int[] rFrame = new int[2 * TLB_SIZE];
+  final int[] wTag = new int[2 * TLB_SIZE];
+  final byte[][] wPage = new byte[2 * TLB_SIZE][];
+  final int[] wFrame = new int[2 * TLB_SIZE];
   /**
    * Indices of read TLB entries filled with the zero frame since the last full flush (some may
    * have been refilled since); {@link #zeroEntries} of them, or more than the array holds
    * (then a backed frame makes the whole TLB be searched).
    */
-  private final int[] zeroIdx = new int[64];
-  private int zeroEntries;
+  final int[] zeroIdx = new int[64];
+  int zeroEntries;
   /** This processor's id on the bus (its hints and notifications). */
-  private final int busId;
-  private final int[] cTag = new int[2 * TLB_SIZE];
-  private final long[] cPhys = new long[2 * TLB_SIZE];
-  private final boolean[] rGlobal = new boolean[2 * TLB_SIZE];
-  private final boolean[] wGlobal = new boolean[2 * TLB_SIZE];
-  private final boolean[] cGlobal = new boolean[2 * TLB_SIZE];
+  final int busId;
+  final int[] cTag = new int[2 * TLB_SIZE];
+  final long[] cPhys = new long[2 * TLB_SIZE];
+  final boolean[] rGlobal = new boolean[2 * TLB_SIZE];
+  final boolean[] wGlobal = new boolean[2 * TLB_SIZE];
+  final boolean[] cGlobal = new boolean[2 * TLB_SIZE];
   /**
    * The TLB indices filled (in any of the three TLBs) since the last flush, each once: a CR3
    * load drops the non-global entries among them instead of searching all 3 x 8,192 entries
    * (the Debian boot loads CR3 16,578 times, and the search was 5% of its host time).
    */
-  private final int[] filled = new int[2 * TLB_SIZE];
-  private final boolean[] listed = new boolean[2 * TLB_SIZE];
-  private int filledCount;
+  final int[] filled = new int[2 * TLB_SIZE];
+  final boolean[] listed = new boolean[2 * TLB_SIZE];
+  int filledCount;
   /** The entry came from a large page; {@link #largeCached} says whether any entry did. */
-  private final boolean[] rLarge = new boolean[2 * TLB_SIZE];
-  private final boolean[] wLarge = new boolean[2 * TLB_SIZE];
-  private final boolean[] cLarge = new boolean[2 * TLB_SIZE];
-  private boolean largeCached;
+  final boolean[] rLarge = new boolean[2 * TLB_SIZE];
+  final boolean[] wLarge = new boolean[2 * TLB_SIZE];
+  final boolean[] cLarge = new boolean[2 * TLB_SIZE];
+  boolean largeCached;
   /** {@link #TLB_SIZE} while CPL is 3, else 0: selects the TLB half. */
-  private int tlbUser;
-  private long tlbMisses;
+  int tlbUser;
+  long tlbMisses;
   long walkRefs;
   // Costs charged to the clock as they happen; plain fields so that the hot paths read them
   // without a call (CpuCosts is the record they come from).
@@ -320,7 +320,7 @@ public final class Cpu {
     int slices = (int) (((ramSize >>> 12) + CODE_DIR_MASK) >>> CODE_DIR_BITS);
     this.blockDir = new Block[slices][][];
     this.spillDir = new Block[slices][][];
-    flushTlb();
+    Mmu.flushTlb(this);
     this.busId = mem.addCodeWriteListener(new MemoryBus.CodeWriteListener() {
       @Override
       public void codeWritten(long pa, int len) {
@@ -334,7 +334,7 @@ public final class Cpu {
 
       @Override
       public void frameBacked(int frame) {
-        dropZeroEntries(frame);
+        Mmu.dropZeroEntries(Cpu.this, frame);
       }
     });
     resetReal();
@@ -346,66 +346,6 @@ public final class Cpu {
    */
   public void detach() {
     mem.removeCodeWriteListener(busId);
-  }
-
-  /** Frame {@code frame} got storage: read entries still pointing at the zero frame for it go. */
-  private void dropZeroEntries(int frame) {
-    if (zeroEntries == 0) {
-      return;
-    }
-    if (zeroEntries > zeroIdx.length) {
-      for (int k = 0; k < rTag.length; k++) {
-        if (rPage[k] == MemoryBus.ZERO && rFrame[k] == frame) {
-          rTag[k] = -1;
-          rPage[k] = null;
-        }
-      }
-      return;
-    }
-    for (int i = 0; i < zeroEntries; i++) {
-      int k = zeroIdx[i];
-      if (rPage[k] == MemoryBus.ZERO && rFrame[k] == frame) {
-        rTag[k] = -1;
-        rPage[k] = null;
-      }
-    }
-  }
-
-  /** Notes that read TLB entry {@code idx} points at the zero frame. */
-  private void noteZeroEntry(int idx) {
-    if (zeroEntries == zeroIdx.length) {
-      // Full: keep only the entries that still point at the zero frame.
-      int n = 0;
-      for (int i = 0; i < zeroEntries; i++) {
-        int k = zeroIdx[i];
-        if (rPage[k] == MemoryBus.ZERO) {
-          zeroIdx[n++] = k;
-        }
-      }
-      zeroEntries = n;
-    }
-    if (zeroEntries < zeroIdx.length) {
-      zeroIdx[zeroEntries++] = idx;
-    } else {
-      zeroEntries = zeroIdx.length + 1; // overflowed: search the whole TLB from now on
-    }
-  }
-
-  /** Fills read TLB entry {@code idx} for linear page {@code page} with machine frame {@code frame}. */
-  private void fillRead(int idx, int page, long pa) {
-    int frame = (int) (pa >>> 12);
-    byte[] f = mem.frames[frame];
-    if (f == null) {
-      f = MemoryBus.ZERO;
-      if (rPage[idx] != MemoryBus.ZERO) {
-        noteZeroEntry(idx);
-      }
-      mem.cachedBy(frame, busId);
-    }
-    rTag[idx] = page;
-    noteFill(idx);
-    rPage[idx] = f;
-    rFrame[idx] = frame;
   }
 
   private Block[] blocksOf(int page) {
@@ -712,7 +652,7 @@ public final class Cpu {
     for (int s = 0; s < 6; s++) {
       segmentChanged(s);
     }
-    flushTlb();
+    Mmu.flushTlb(this);
   }
 
   /**
@@ -732,7 +672,7 @@ public final class Cpu {
     segBase[CS] = vector << 12;
     eip = 0;
     segmentChanged(CS);
-    flushTlb();
+    Mmu.flushTlb(this);
   }
 
   /**
@@ -786,7 +726,7 @@ public final class Cpu {
     for (int s = 0; s < 6; s++) {
       segmentChanged(s);
     }
-    flushTlb();
+    Mmu.flushTlb(this);
   }
 
   /**
@@ -879,7 +819,7 @@ public final class Cpu {
   }
 
   /** One memory access that went to a device (beyond RAM, not through an exit). */
-  private void chargeMmio() {
+  void chargeMmio() {
     mmioAccesses++;
     charged += costMmio;
   }
@@ -970,18 +910,18 @@ public final class Cpu {
     if (newEpt != ept || newEptp != eptp) {
       ept = newEpt;
       eptp = newEptp;
-      flushTlb();
+      Mmu.flushTlb(this);
     }
   }
 
   /** INVEPT / INVVPID: drops every cached translation of this vCPU. */
   public void invalidateTranslations() {
-    flushTlb();
+    Mmu.flushTlb(this);
   }
 
   /** INVVPID of one address: drops the cached translations of the page holding {@code lin}. */
   public void invalidatePage(int lin) {
-    invlpg(lin);
+    Mmu.invlpg(this, lin);
   }
 
   /**
@@ -1070,7 +1010,7 @@ public final class Cpu {
     for (int s = 0; s < 6; s++) {
       segmentChanged(s);
     }
-    flushTlb();
+    Mmu.flushTlb(this);
   }
 
   /**
@@ -1090,7 +1030,7 @@ public final class Cpu {
     for (int s = 0; s < 6; s++) {
       segmentChanged(s);
     }
-    flushTlb();
+    Mmu.flushTlb(this);
   }
 
   /** The hidden limit of segment register {@code seg} (byte granular). */
@@ -1189,35 +1129,19 @@ public final class Cpu {
 
   // ================================================================== guest-physical memory
 
-  /** Guest-physical to machine-physical for an access of kind {@code rwx} (identity w/o EPT). */
-  private long gpaToMachine(long gpa, int rwx, int lin, boolean linearValid) {
-    if (!ept) {
-      return gpa;
-    }
-    return EptWalk.translate(this, gpa, rwx, lin, linearValid, false, false);
-  }
-
   /** Paging-structure reads and A/D updates by the page walker go through EPT too. */
   int gpaRead32(long gpa) {
     walkReference();
-    return mem.read32(gpaToMachine(gpa, EptWalk.R, 0, false));
+    return mem.read32(Mmu.gpaToMachine(this, gpa, EptWalk.R, 0, false));
   }
 
   long gpaRead64(long gpa) {
     walkReference();
-    return mem.read64(gpaToMachine(gpa, EptWalk.R, 0, false));
+    return mem.read64(Mmu.gpaToMachine(this, gpa, EptWalk.R, 0, false));
   }
 
   void gpaWrite32(long gpa, int value) {
-    mem.write32(gpaToMachine(gpa, EptWalk.R | EptWalk.W, 0, false), value);
-  }
-
-  /** Guest-physical address of {@code lin} for the final EPT step (identity with paging off). */
-  private long finalEpt(long gpa, int lin, int rwx, boolean data) {
-    if (!ept) {
-      return gpa;
-    }
-    return EptWalk.translate(this, gpa, rwx, lin, true, true, data);
+    mem.write32(Mmu.gpaToMachine(this, gpa, EptWalk.R | EptWalk.W, 0, false), value);
   }
 
   /**
@@ -1551,7 +1475,7 @@ public final class Cpu {
     int changed = cr0 ^ v;
     cr0 = v;
     if ((changed & (CR0_PG | CR0_PE | CR0_WP)) != 0) {
-      flushTlb();
+      Mmu.flushTlb(this);
     }
     if ((changed & CR0_PE) != 0) {
       updateMode();
@@ -1566,7 +1490,7 @@ public final class Cpu {
       raise(Exceptions.GP, 0);
     }
     cr3 = v;
-    flushNonGlobal();
+    Mmu.flushNonGlobal(this);
   }
 
   void writeCr4(int v) {
@@ -1577,7 +1501,7 @@ public final class Cpu {
     int changed = cr4 ^ v;
     cr4 = v;
     if ((changed & (CR4_PSE | CR4_PAE | CR4_PGE)) != 0) {
-      flushTlb();
+      Mmu.flushTlb(this);
     }
   }
 
@@ -1651,7 +1575,7 @@ public final class Cpu {
   private Block lookup(int e) {
     int maxLen = codeBytesLeft(e);
     int lin = segBase[CS] + e;
-    long phys = translateCode(lin);
+    long phys = Mmu.translateCode(this, lin);
     if (phys >= ramSize || maxLen < 0x2000) {
       // Code outside RAM, or close to the CS limit: decode every time, never cache.
       return decoder.decode(lin, -1, mode, maxLen);
@@ -1988,7 +1912,7 @@ public final class Cpu {
     int lin = segBase[seg] + off;
     int page = lin >>> 12;
     if (wTag[(page & TLB_MASK) | tlbUser] != page || (lin & 0xFFF) > 0x1000 - (1 << size)) {
-      probeWrite(lin, 1 << size);
+      Mmu.probeWrite(this, lin, 1 << size);
     }
     return lin;
   }
@@ -2012,7 +1936,7 @@ public final class Cpu {
       int page = lin >>> 12;
       if (wTag[(page & TLB_MASK) | tlbUser] != page || (lin & 0xFFF) > 0x1000 - bytes) {
         for (int k = 0; k < bytes; k += 0x1000 - ((lin + k) & 0xFFF)) {
-          probeWrite(lin + k, Math.min(bytes - k, 0x1000 - ((lin + k) & 0xFFF)));
+          Mmu.probeWrite(this, lin + k, Math.min(bytes - k, 0x1000 - ((lin + k) & 0xFFF)));
         }
       }
     }
@@ -2125,7 +2049,7 @@ public final class Cpu {
     if (write) {
       int page = lin >>> 12;
       if (wTag[(page & TLB_MASK) | tlbUser] != page || (lin & 0xFFF) > 0x1000 - bytes) {
-        probeWrite(lin, bytes);
+        Mmu.probeWrite(this, lin, bytes);
       }
     }
     return lin;
@@ -2175,86 +2099,21 @@ public final class Cpu {
     return ((cpl + 1) >>> 2) * Paging.USER;
   }
 
-  /** Translates a linear address for an instruction fetch (code TLB, then a walk). */
-  long translateCode(int lin) {
-    int page = lin >>> 12;
-    int idx = (page & TLB_MASK) | tlbUser;
-    if (cTag[idx] == page) {
-      return cPhys[idx] | (lin & 0xFFF);
-    }
-    tlbMisses++;
-    long pa = (cr0 & CR0_PG) == 0 ? lin & 0xFFFF_FFFFL
-        : Paging.walk(this, lin, Paging.FETCH | userAccess());
-    pa = finalEpt(pa, lin, EptWalk.X, false);
-    cTag[idx] = page;
-    noteFill(idx);
-    cPhys[idx] = pa & ~0xFFFL;
-    cGlobal[idx] = (cr0 & CR0_PG) != 0 && walkGlobal;
-    cLarge[idx] = (cr0 & CR0_PG) != 0 && walkLarge;
-    largeCached |= cLarge[idx];
-    return pa;
-  }
-
   /** Physical page holding the code byte at {@code lin}, or -1 if it is not mapped. */
   /**
    * Translates {@code lin} as a data read would, with its #PF, but reads nothing (CLFLUSH: MMIO
    * must not see an access).
    */
   void probeRead(int lin) {
-    translate(lin, userAccess());
+    Mmu.translate(this, lin, userAccess());
   }
 
   long physPageOfCode(int lin) {
-    return translateCode(lin) >>> 12;
+    return Mmu.translateCode(this, lin) >>> 12;
   }
 
   int fetchCodeByte(int lin) {
-    return mem.read8(translateCode(lin));
-  }
-
-  /**
-   * Linear to machine-physical for a data access. In non-root operation with EPT, a denied final
-   * translation comes back as {@link EptWalk#MMIO} | GPA for the caller to treat as MMIO.
-   */
-  private long translate(int lin, int access) {
-    tlbMisses++;
-    long gpa;
-    if ((cr0 & CR0_PG) == 0) {
-      walkWritable = true;
-      walkGlobal = false;
-      walkLarge = false;
-      gpa = lin & 0xFFFF_FFFFL;
-    } else {
-      gpa = Paging.walk(this, lin, access);
-    }
-    if (!ept) {
-      return gpa;
-    }
-    // Only write translations fill the write TLB, so a read needs no W check here.
-    int rwx = (access & Paging.WRITE) != 0 ? EptWalk.W : EptWalk.R;
-    return EptWalk.translate(this, gpa, rwx, lin, true, true, true);
-  }
-
-  /**
-   * Implicit accesses cannot be MMIO: a denied translation is a real EPT violation. Reads go
-   * through the supervisor half of the read TLB, as descriptor-table, IDT and TSS reads hit the
-   * TLB on hardware: without it every event delivery walked the tables several times.
-   */
-  private long translateSys(int lin, int access) {
-    int page = lin >>> 12;
-    int idx = page & TLB_MASK;
-    if (access == 0 && rTag[idx] == page) {
-      return (rFrame[idx] & 0xFFFF_FFFFL) << 12 | (lin & 0xFFF);
-    }
-    long pa = translate(lin, access);
-    if (pa < 0) {
-      vmExit(ExitReason.EPT_VIOLATION, eptQualification);
-    }
-    if (access == 0 && (pa | 0xFFF) < ramSize) {
-      fillRead(idx, page, pa);
-      rGlobal[idx] = walkGlobal;
-    }
-    return pa;
+    return mem.read8(Mmu.translateCode(this, lin));
   }
 
   /** Implicit supervisor read (descriptor tables, TSS, IDT), whatever the CPL. */
@@ -2262,122 +2121,25 @@ public final class Cpu {
     if ((lin & 0xFFF) > 0xFFC) {
       int v = 0;
       for (int k = 0; k < 4; k++) {
-        v |= (mem.read8(translateSys(lin + k, 0)) & 0xFF) << (8 * k);
+        v |= (mem.read8(Mmu.translateSys(this, lin + k, 0)) & 0xFF) << (8 * k);
       }
       return v;
     }
-    return mem.read32(translateSys(lin, 0));
+    return mem.read32(Mmu.translateSys(this, lin, 0));
   }
 
   /** Implicit supervisor write (accessed and busy bits, TSS state). */
   void writeSys32(int lin, int v) {
     if ((lin & 0xFFF) > 0xFFC) {
       for (int k = 0; k < 4; k++) {
-        translateSys(lin + k, Paging.WRITE);
+        Mmu.translateSys(this, lin + k, Paging.WRITE);
       }
       for (int k = 0; k < 4; k++) {
-        mem.write8(translateSys(lin + k, Paging.WRITE), v >>> (8 * k));
+        mem.write8(Mmu.translateSys(this, lin + k, Paging.WRITE), v >>> (8 * k));
       }
       return;
     }
-    mem.write32(translateSys(lin, Paging.WRITE), v);
-  }
-
-  void flushTlb() {
-    Mmio.dropPages(this);
-    Arrays.fill(rTag, -1);
-    Arrays.fill(wTag, -1);
-    Arrays.fill(cTag, -1);
-    // Stale frame references would keep freed storage alive; the tags already miss.
-    Arrays.fill(rPage, null);
-    Arrays.fill(wPage, null);
-    zeroEntries = 0;
-    largeCached = false;
-    forgetFills();
-    epoch++;
-  }
-
-  /** TLB index {@code idx} has just been given a translation. */
-  private void noteFill(int idx) {
-    if (!listed[idx]) {
-      listed[idx] = true;
-      filled[filledCount++] = idx;
-    }
-  }
-
-  private void forgetFills() {
-    for (int n = 0; n < filledCount; n++) {
-      listed[filled[n]] = false;
-    }
-    filledCount = 0;
-  }
-
-  /** CR3 load: drops every translation except global ones (CR4.PGE). */
-  private void flushNonGlobal() {
-    Mmio.dropPages(this);
-    if ((cr4 & CR4_PGE) == 0) {
-      flushTlb();
-      return;
-    }
-    // Only an index filled since the last flush can hold a non-global entry: the global ones
-    // left in place by earlier CR3 loads are global still (the flags change only on a fill).
-    for (int n = 0; n < filledCount; n++) {
-      int k = filled[n];
-      listed[k] = false;
-      if (!rGlobal[k]) {
-        rTag[k] = -1;
-      }
-      if (!wGlobal[k]) {
-        wTag[k] = -1;
-      }
-      if (!cGlobal[k]) {
-        cTag[k] = -1;
-      }
-    }
-    filledCount = 0;
-    epoch++;
-  }
-
-  /**
-   * Drops the translations of the page holding {@code lin}, in both halves (an INVLPG at CPL 0
-   * also removes what CPL 3 cached). When that page is a 4 MiB or 2 MiB page, every 4 KiB piece
-   * of it cached here goes too (SDM vol. 3, 4.10.4.1: INVLPG invalidates the whole large page).
-   */
-  void invlpg(int lin) {
-    Mmio.dropPage(this, lin);
-    int page = lin >>> 12;
-    for (int half = 0; half <= TLB_SIZE; half += TLB_SIZE) {
-      int idx = (page & TLB_MASK) | half;
-      if (rTag[idx] == page) {
-        rTag[idx] = -1;
-      }
-      if (wTag[idx] == page) {
-        wTag[idx] = -1;
-      }
-      if (cTag[idx] == page) {
-        cTag[idx] = -1;
-      }
-    }
-    if (largeCached) {
-      // The large page's size follows the paging mode; a mode change flushes everything.
-      int span = (cr4 & CR4_PAE) != 0 ? 512 : 1024;
-      int first = page & -span;
-      for (int half = 0; half <= TLB_SIZE; half += TLB_SIZE) {
-        for (int p = first; p < first + span; p++) {
-          int idx = (p & TLB_MASK) | half;
-          if (rTag[idx] == p && rLarge[idx]) {
-            rTag[idx] = -1;
-          }
-          if (wTag[idx] == p && wLarge[idx]) {
-            wTag[idx] = -1;
-          }
-          if (cTag[idx] == p && cLarge[idx]) {
-            cTag[idx] = -1;
-          }
-        }
-      }
-    }
-    epoch++;
+    mem.write32(Mmu.translateSys(this, lin, Paging.WRITE), v);
   }
 
   int read8(int lin) {
@@ -2386,7 +2148,7 @@ public final class Cpu {
     if (rTag[idx] == page) {
       return rPage[idx][lin & 0xFFF] & 0xFF;
     }
-    return readSlow(lin, 0);
+    return Mmu.readSlow(this, lin, 0);
   }
 
   int read16(int lin) {
@@ -2395,7 +2157,7 @@ public final class Cpu {
     if (rTag[idx] == page && (lin & 0xFFF) != 0xFFF) {
       return (short) MemoryBus.I16.get(rPage[idx], lin & 0xFFF) & 0xFFFF;
     }
-    return readSlow(lin, 1);
+    return Mmu.readSlow(this, lin, 1);
   }
 
   int read32(int lin) {
@@ -2404,7 +2166,7 @@ public final class Cpu {
     if (rTag[idx] == page && (lin & 0xFFF) <= 0xFFC) {
       return (int) MemoryBus.I32.get(rPage[idx], lin & 0xFFF);
     }
-    return readSlow(lin, 2);
+    return Mmu.readSlow(this, lin, 2);
   }
 
   void write8(int lin, int v) {
@@ -2414,7 +2176,7 @@ public final class Cpu {
       wPage[idx][lin & 0xFFF] = (byte) v;
       return;
     }
-    writeSlow(lin, 0, v);
+    Mmu.writeSlow(this, lin, 0, v);
   }
 
   void write16(int lin, int v) {
@@ -2424,7 +2186,7 @@ public final class Cpu {
       MemoryBus.I16.set(wPage[idx], lin & 0xFFF, (short) v);
       return;
     }
-    writeSlow(lin, 1, v);
+    Mmu.writeSlow(this, lin, 1, v);
   }
 
   void write32(int lin, int v) {
@@ -2434,7 +2196,7 @@ public final class Cpu {
       MemoryBus.I32.set(wPage[idx], lin & 0xFFF, v);
       return;
     }
-    writeSlow(lin, 2, v);
+    Mmu.writeSlow(this, lin, 2, v);
   }
 
   /**
@@ -2500,159 +2262,6 @@ public final class Cpu {
     }
     System.arraycopy(from, sOff, to, dOff, bytes);
     return n;
-  }
-
-  private int readSlow(int lin, int size) {
-    int bytes = 1 << size;
-    if ((lin & 0xFFF) + bytes > 0x1000) {
-      // Page-crossing: byte by byte, each through its own translation.
-      int v = 0;
-      for (int k = 0; k < bytes; k++) {
-        v |= read8(lin + k) << (8 * k);
-      }
-      return v;
-    }
-    if (mmioPageCount != 0) {
-      long gpa = Mmio.pageOf(this, lin, false);
-      if (gpa >= 0) {
-        return Mmio.pageRead(this, gpa, bytes, lin);
-      }
-    }
-    long pa = translate(lin, userAccess());
-    if (pa < 0) {
-      return Mmio.read(this, pa & ~EptWalk.MMIO, bytes, lin);
-    }
-    if (bpEnabled != 0 && Breakpoints.watchedPage(dr, lin)) {
-      dataHits |= Breakpoints.dataAccess(dr, lin, bytes, false);
-      if (pa + bytes <= ramSize) {
-        // Not entered in the TLB, so the next access comes here again.
-        byte[] f = mem.readFrame((int) (pa >>> 12));
-        int p = (int) pa & 0xFFF;
-        return size == 2 ? (int) MemoryBus.I32.get(f, p)
-            : size == 1 ? (short) MemoryBus.I16.get(f, p) & 0xFFFF : f[p] & 0xFF;
-      }
-    } else if (pa + bytes <= ramSize) {
-      int idx = ((lin >>> 12) & TLB_MASK) | tlbUser;
-      fillRead(idx, lin >>> 12, pa);
-      rGlobal[idx] = walkGlobal;
-      rLarge[idx] = walkLarge;
-      largeCached |= walkLarge;
-      return readSized(size, lin);
-    }
-    chargeMmio();
-    switch (size) {
-      case 2: return mem.read32(pa);
-      case 1: return mem.read16(pa);
-      default: return mem.read8(pa);
-    }
-  }
-
-  /**
-   * Makes sure a write of {@code bytes} at {@code lin} will not fault: walks (setting dirty
-   * bits) and fills the write TLB where it can. Page-crossing writes probe both pages.
-   */
-  private void probeWrite(int lin, int bytes) {
-    if ((lin & 0xFFF) + bytes > 0x1000) {
-      translateForWrite(lin);
-      translateForWrite((lin | 0xFFF) + 1);
-      return;
-    }
-    translateForWrite(lin);
-  }
-
-  private long translateForWrite(int lin) {
-    if (mmioPageCount != 0) {
-      long gpa = Mmio.pageOf(this, lin, true);
-      if (gpa >= 0) {
-        // A write probe of an MMIO page: nothing to walk, the write itself goes to the device.
-        return gpa | EptWalk.MMIO;
-      }
-    }
-    long pa = translate(lin, Paging.WRITE | userAccess());
-    if (pa >= 0 && pa < ramSize && walkWritable
-        && (bpEnabled == 0 || !Breakpoints.watchedPage(dr, lin))) {
-      int page = (int) (pa >>> 12);
-      if (mem.codeRefs[page] == 0) {
-        int idx = ((lin >>> 12) & TLB_MASK) | tlbUser;
-        // The write about to happen backs the frame (first touch); a later codePageAdded
-        // for it must reach this processor.
-        mem.cachedBy(page, busId);
-        wTag[idx] = lin >>> 12;
-        noteFill(idx);
-        wPage[idx] = mem.writeFrame(page);
-        wFrame[idx] = page;
-        wGlobal[idx] = walkGlobal;
-        wLarge[idx] = walkLarge;
-        largeCached |= walkLarge;
-      }
-    }
-    return pa;
-  }
-
-  private void writeSlow(int lin, int size, int v) {
-    int bytes = 1 << size;
-    if ((lin & 0xFFF) + bytes > 0x1000) {
-      probeWrite(lin, bytes);
-      for (int k = 0; k < bytes; k++) {
-        write8(lin + k, v >>> (8 * k));
-      }
-      return;
-    }
-    if (mmioPageCount != 0) {
-      long gpa = Mmio.pageOf(this, lin, true);
-      if (gpa >= 0) {
-        Mmio.pageWrite(this, gpa, bytes, v, lin);
-        return;
-      }
-    }
-    long pa = translateForWrite(lin);
-    if (bpEnabled != 0) {
-      dataHits |= Breakpoints.dataAccess(dr, lin, bytes, true);
-    }
-    if (pa < 0) {
-      Mmio.write(this, pa & ~EptWalk.MMIO, bytes, v);
-      return;
-    }
-    if (pa + bytes <= ramSize) {
-      int page = (int) (pa >>> 12);
-      byte[] ram = mem.writeFrame(page);
-      int p = (int) pa & 0xFFF;
-      if (mem.codeRefs[page] == 0) {
-        switch (size) {
-          case 2: MemoryBus.I32.set(ram, p, v); break;
-          case 1: MemoryBus.I16.set(ram, p, (short) v); break;
-          default: ram[p] = (byte) v; break;
-        }
-        return;
-      }
-      // A page holding decoded code: a write that changes bytes drops its blocks.
-      boolean changed;
-      switch (size) {
-        case 2:
-          changed = (int) MemoryBus.I32.get(ram, p) != v;
-          MemoryBus.I32.set(ram, p, v);
-          break;
-        case 1:
-          changed = (short) MemoryBus.I16.get(ram, p) != (short) v;
-          MemoryBus.I16.set(ram, p, (short) v);
-          break;
-        default:
-          changed = ram[p] != (byte) v;
-          ram[p] = (byte) v;
-          break;
-      }
-      if (changed) {
-        // Every processor caching this page drops it, this one included.
-        mem.codeWritten(pa, bytes);
-      }
-      return;
-    }
-    chargeMmio();
-    switch (size) {
-      case 2: mem.write32(pa, v); break;
-      case 1: mem.write16(pa, v); break;
-      default: mem.write8(pa, v); break;
-    }
   }
 
   // ================================================================== JIT hooks (org.hospes.x86.jit)

@@ -102,7 +102,7 @@ final class Mmio {
    * The exit of an MMIO access: an EPT violation, or under shadow paging the #PF a magic MMIO
    * shadow entry raises (reserved bit set, so the hypervisor knows it at once).
    */
-  static void exit(Cpu c, boolean write) {
+  private static void exit(Cpu c, boolean write) {
     if (!c.mmioPageExit) {
       c.vmExit(ExitReason.EPT_VIOLATION, c.eptQualification);
       return;
