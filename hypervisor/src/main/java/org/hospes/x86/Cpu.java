@@ -307,11 +307,11 @@ public final class Cpu {
    * directory slice exists only once some page in it held code, so a processor on a large
    * machine pays for the code it ran, not for the machine's size.
    */
-  private final Block[][][] blockDir;
+  final Block[][][] blockDir;
   /** Per RAM page, in the same sparse form: blocks that start earlier and run into the page. */
-  private final Block[][][] spillDir;
-  private static final int CODE_DIR_BITS = 9;
-  private static final int CODE_DIR_MASK = (1 << CODE_DIR_BITS) - 1;
+  final Block[][][] spillDir;
+  static final int CODE_DIR_BITS = 9;
+  static final int CODE_DIR_MASK = (1 << CODE_DIR_BITS) - 1;
 
   public Cpu(MemoryBus mem, IoBus io) {
     this.mem = mem;
@@ -324,7 +324,7 @@ public final class Cpu {
     this.busId = mem.addCodeWriteListener(new MemoryBus.CodeWriteListener() {
       @Override
       public void codeWritten(long pa, int len) {
-        Cpu.this.codeWritten(pa, len);
+        CodeCache.codeWritten(Cpu.this, pa, len);
       }
 
       @Override
@@ -346,39 +346,6 @@ public final class Cpu {
    */
   public void detach() {
     mem.removeCodeWriteListener(busId);
-  }
-
-  private Block[] blocksOf(int page) {
-    Block[][] slice = blockDir[page >>> CODE_DIR_BITS];
-    return slice == null ? null : slice[page & CODE_DIR_MASK];
-  }
-
-  private void setBlocks(int page, Block[] blocks) {
-    Block[][] slice = blockDir[page >>> CODE_DIR_BITS];
-    if (slice == null) {
-      slice = new Block[1 << CODE_DIR_BITS][];
-      blockDir[page >>> CODE_DIR_BITS] = slice;
-    }
-    slice[page & CODE_DIR_MASK] = blocks;
-  }
-
-  private Block[] spillOf(int page) {
-    Block[][] slice = spillDir[page >>> CODE_DIR_BITS];
-    return slice == null ? null : slice[page & CODE_DIR_MASK];
-  }
-
-  private void setSpill(int page, Block[] blocks) {
-    Block[][] slice = spillDir[page >>> CODE_DIR_BITS];
-    if (slice == null) {
-      slice = new Block[1 << CODE_DIR_BITS][];
-      spillDir[page >>> CODE_DIR_BITS] = slice;
-    }
-    slice[page & CODE_DIR_MASK] = blocks;
-  }
-
-  /** This processor holds decoded code from {@code page} (counted in the bus). */
-  private boolean ownsCode(int page) {
-    return blocksOf(page) != null || spillOf(page) != null;
   }
 
   // ================================================================== public API
@@ -1368,7 +1335,7 @@ public final class Cpu {
       }
       Block b;
       try {
-        b = nextBlock(prev);
+        b = CodeCache.nextBlock(this, prev);
       } catch (CpuFault f) {
         int x = handleFault(eip, eip, false, 0);
         if (x >= 0) {
@@ -1531,136 +1498,6 @@ public final class Cpu {
   }
 
   // ================================================================== block lookup
-
-  Block nextBlock(Block prev) {
-    int e = eip;
-    if (prev != null && prev.linkEpoch == epoch) {
-      Block c = prev.next0;
-      if (c != null && prev.next0Eip == e && c.valid) {
-        return c;
-      }
-      c = prev.next1;
-      if (c != null && prev.next1Eip == e && c.valid) {
-        return c;
-      }
-    }
-    Block b = lookup(e);
-    if (prev != null && b.physAddr >= 0) {
-      if (prev.linkEpoch != epoch) {
-        prev.linkEpoch = epoch;
-        prev.next0 = null;
-        prev.next1 = null;
-      }
-      if (prev.next0 == null || !prev.next0.valid) {
-        prev.next0 = b;
-        prev.next0Eip = e;
-      } else {
-        prev.next1 = b;
-        prev.next1Eip = e;
-      }
-    }
-    return b;
-  }
-
-  /** Bytes from {@code e} to the end of the code segment (the decoder stops there). */
-  int codeBytesLeft(int e) {
-    int limit = segLimit[CS];
-    if (Integer.compareUnsigned(e, limit) > 0) {
-      raise(Exceptions.GP, 0);
-    }
-    long left = (limit & 0xFFFF_FFFFL) - (e & 0xFFFF_FFFFL) + 1;
-    return left > 0x10000 ? 0x10000 : (int) left;
-  }
-
-  private Block lookup(int e) {
-    int maxLen = codeBytesLeft(e);
-    int lin = segBase[CS] + e;
-    long phys = Mmu.translateCode(this, lin);
-    if (phys >= ramSize || maxLen < 0x2000) {
-      // Code outside RAM, or close to the CS limit: decode every time, never cache.
-      return decoder.decode(lin, -1, mode, maxLen);
-    }
-    int page = (int) (phys >>> 12);
-    int off = (int) phys & 0xFFF;
-    Block[] at = blocksOf(page);
-    if (at != null) {
-      Block b = at[off];
-      if (b != null && b.mode == mode) {
-        return b;
-      }
-    }
-    Block b = decoder.decode(lin, phys, mode, maxLen);
-    at = blocksOf(page);
-    if (at == null) {
-      boolean owned = ownsCode(page);
-      at = new Block[4096];
-      setBlocks(page, at);
-      markCodePage(page, owned);
-    }
-    at[off] = b;
-    if (b.secondPage >= 0 && b.secondPage < (ramSize >>> 12)) {
-      int p2 = (int) b.secondPage;
-      boolean owned = ownsCode(p2);
-      Block[] spill = spillOf(p2);
-      spill = spill == null ? new Block[1] : Arrays.copyOf(spill, spill.length + 1);
-      spill[spill.length - 1] = b;
-      setSpill(p2, spill);
-      markCodePage(p2, owned);
-    }
-    return b;
-  }
-
-  /**
-   * This processor starts caching code from {@code page} (unless it {@code owned} some
-   * already); writes to it must be noticed.
-   */
-  private void markCodePage(int page, boolean owned) {
-    if (!owned) {
-      mem.codePageAdded(page, busId);
-      // Writes to a code page must take the slow path so stale code is noticed.
-      Arrays.fill(wTag, -1);
-    }
-  }
-
-  /** Drops every decoded block that covers physical page {@code page}. */
-  private void invalidateCodePage(int page) {
-    boolean owned = false;
-    Block[] at = blocksOf(page);
-    if (at != null) {
-      owned = true;
-      for (Block b : at) {
-        if (b != null) {
-          b.valid = false;
-        }
-      }
-      setBlocks(page, null);
-    }
-    Block[] spill = spillOf(page);
-    if (spill != null) {
-      owned = true;
-      for (Block b : spill) {
-        if (b != null) {
-          b.valid = false;
-          Block[] home = blocksOf((int) (b.physAddr >>> 12));
-          int off = (int) b.physAddr & 0xFFF;
-          if (home != null && home[off] == b) {
-            home[off] = null;
-          }
-        }
-      }
-      setSpill(page, null);
-    }
-    if (owned) {
-      mem.codePageDropped(page);
-    }
-  }
-
-  private void codeWritten(long pa, int len) {
-    long last = pa + len - 1;
-    for (long p = pa >>> 12; p <= last >>> 12 && p < (ramSize >>> 12); p++) {
-      invalidateCodePage((int) p);
-    }
-  }
 
   // ================================================================== execution
 

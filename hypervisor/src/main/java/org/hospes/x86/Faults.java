@@ -99,7 +99,7 @@ final class Faults {
           c.raise(Exceptions.DB, 0);
         }
       }
-      b = c.nextBlock(prev);
+      b = CodeCache.nextBlock(c, prev);
     } catch (CpuFault f) {
       return handleFault(c, c.eip, c.eip, false, 0);
     }

@@ -409,5 +409,4 @@ final class Mmu {
     }
     c.epoch++;
   }
-  // @@MOVED@@
 }

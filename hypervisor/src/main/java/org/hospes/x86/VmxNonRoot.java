@@ -222,7 +222,7 @@ final class VmxNonRoot {
 
   /** The decoded form of the string I/O instruction at {@code e} (its prefixes matter). */
   static int decodedStringIo(Cpu c, int e) {
-    Block b = c.decoder.decode(c.segBase[CS] + e, -1, c.mode, c.codeBytesLeft(e));
+    Block b = c.decoder.decode(c.segBase[CS] + e, -1, c.mode, CodeCache.codeBytesLeft(c, e));
     return b.code[0];
   }
 }
