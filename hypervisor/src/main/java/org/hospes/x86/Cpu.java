@@ -28,6 +28,16 @@ import org.hospes.x86.vmx.VmxControls;
  * <p>The hot paths (dispatch, register and memory access) allocate nothing: guest memory is one
  * {@code byte[]} reached through a direct-mapped software TLB with separate halves for user and
  * supervisor accesses.
+ *
+ * <p>Layout: this class holds the state that the interpreter and translated blocks share (the
+ * registers, lazy flags, segments, control registers, the TLB and its hit paths, the operand and
+ * stack helpers), the run loop and the public API. The mechanisms live beside it as static
+ * helpers that take the Cpu first, as the instruction families do, so that every call stays
+ * monomorphic and the state stays in one object that translations (hidden classes nested with
+ * Cpu) reach by field name: {@link Interpreter} (the dispatch loop), {@link Faults} (faults, traps
+ * and the debug step), {@link VmxNonRoot} (VM entry and exits), {@link Mmu} (translation on a TLB
+ * miss and the TLB's upkeep), {@link Mmio} (MMIO exits and replay), {@link CodeCache} (decoded
+ * blocks by physical address).
  */
 public final class Cpu {
   public static final int EAX = 0, ECX = 1, EDX = 2, EBX = 3, ESP = 4, EBP = 5, ESI = 6, EDI = 7;
@@ -1095,6 +1105,7 @@ public final class Cpu {
   }
 
   // ================================================================== guest-physical memory
+  // The MMU behind the TLB is Mmu's, MMIO replay Mmio's.
 
   /** Paging-structure reads and A/D updates by the page walker go through EPT too. */
   int gpaRead32(long gpa) {
@@ -1143,6 +1154,9 @@ public final class Cpu {
     return mmioPageMapped(lin) && (!write || mmioPageWritable[k])
         && (!user || mmioPageUser[k]);
   }
+
+  // ================================================================== VMX exits
+  // Exits, and work the hypervisor asks the processor to finish; the rest is VmxNonRoot's.
 
   /** Throws a VM exit out of the current instruction; EIP will point at the instruction. */
   void vmExit(ExitReason reason, long qualification) {
@@ -1239,6 +1253,9 @@ public final class Cpu {
   public void abandonTaskSwitchPush() {
     taskPushPending = false;
   }
+
+  // ================================================================== run loop
+  // Blocks and events until the caller is needed; faults are taken in Faults.
 
   /**
    * Runs at most {@code maxInstructions} instructions and returns a {@link CpuExit} code. A REP
@@ -1497,9 +1514,8 @@ public final class Cpu {
     }
   }
 
-  // ================================================================== block lookup
-
   // ================================================================== execution
+  // One block at a time; the dispatch loop is Interpreter's, the decoded-code cache CodeCache's.
 
   /** Runs one block; returns a {@link CpuExit} code, or -1 to continue with the next block. */
   int execBlock(Block b, long limit) {
