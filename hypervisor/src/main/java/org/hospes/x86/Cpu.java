@@ -141,7 +141,7 @@ public final class Cpu {
   long tscOffset;
   /** IA32_DEBUGCTL (MSR 0x1D9): LBR and BTF are accepted and read back (see SystemOps). */
   long debugCtl;
-  /** DR7's enable bits (L0-G3): nonzero sends the run loop through {@link #debugStep}. */
+  /** DR7's enable bits (L0-G3): nonzero sends the run loop through the debug step. */
   int bpEnabled;
   /** Data-breakpoint hits (DR6 B0-B3) of the instruction being stepped, reported after it. */
   int dataHits;
