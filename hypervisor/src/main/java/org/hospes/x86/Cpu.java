@@ -28,6 +28,16 @@ import org.hospes.x86.vmx.VmxControls;
  * <p>The hot paths (dispatch, register and memory access) allocate nothing: guest memory is one
  * {@code byte[]} reached through a direct-mapped software TLB with separate halves for user and
  * supervisor accesses.
+ *
+ * <p>Layout: this class holds the state that the interpreter and translated blocks share (the
+ * registers, lazy flags, segments, control registers, the TLB and its hit paths, the operand and
+ * stack helpers), the run loop and the public API. The mechanisms live beside it as static
+ * helpers that take the Cpu first, as the instruction families do, so that every call stays
+ * monomorphic and the state stays in one object that translations (hidden classes nested with
+ * Cpu) reach by field name: {@link Interpreter} (the dispatch loop), {@link Faults} (faults, traps
+ * and the debug step), {@link VmxNonRoot} (VM entry and exits), {@link Mmu} (translation on a TLB
+ * miss and the TLB's upkeep), {@link Mmio} (MMIO exits and replay), {@link CodeCache} (decoded
+ * blocks by physical address).
  */
 public final class Cpu {
   public static final int EAX = 0, ECX = 1, EDX = 2, EBX = 3, ESP = 4, EBP = 5, ESI = 6, EDI = 7;
@@ -65,11 +75,11 @@ public final class Cpu {
   static final int[] BITS = {8, 16, 32};
 
   private static final int TLB_BITS = 12;
-  private static final int TLB_SIZE = 1 << TLB_BITS;
+  static final int TLB_SIZE = 1 << TLB_BITS;
   static final int TLB_MASK = TLB_SIZE - 1;
 
   private static final int F0_MEM = 1 << 28;
-  private static final int F0_A16 = 1 << 27;
+  static final int F0_A16 = 1 << 27;
 
   // ------------------------------------------------------------------ architectural state
 
@@ -131,17 +141,17 @@ public final class Cpu {
   long tscOffset;
   /** IA32_DEBUGCTL (MSR 0x1D9): LBR and BTF are accepted and read back (see SystemOps). */
   long debugCtl;
-  /** DR7's enable bits (L0-G3): nonzero sends the run loop through {@link #debugStep}. */
+  /** DR7's enable bits (L0-G3): nonzero sends the run loop through the debug step. */
   int bpEnabled;
   /** Data-breakpoint hits (DR6 B0-B3) of the instruction being stepped, reported after it. */
   int dataHits;
   /** A single-step #DB held back by a MOV SS / POP SS shadow, due after the next instruction. */
-  private boolean stepPending;
+  boolean stepPending;
   /** The shadow being served was made by a load of SS (which also holds back #DB), not STI. */
-  private boolean ssShadow;
+  boolean ssShadow;
   /** Counts events delivered from inside an instruction (faults, INT n): a stepped one that
    *  delivered one did not complete and reports no single-step or data breakpoint. */
-  private long faultSeq;
+  long faultSeq;
 
   /** Scratch: the descriptor last read by {@link Segments#fetch} and its linear address. */
   int dLo;
@@ -151,9 +161,9 @@ public final class Cpu {
   boolean walkWritable;
   /** CR3 filter of a hypervisor-emulated task switch (shadow paging), else null. */
   java.util.function.IntUnaryOperator taskCr3Load;
-  private boolean taskPushPending;
-  private int taskPushValue;
-  private int taskPushSize;
+  boolean taskPushPending;
+  int taskPushValue;
+  int taskPushSize;
   boolean walkGlobal;
   /** The last walk ended in a 4 MiB or 2 MiB page (INVLPG must then drop the whole page). */
   boolean walkLarge;
@@ -164,31 +174,31 @@ public final class Cpu {
   // ------------------------------------------------------------------ VMX non-root operation
 
   /** The VMCS while the processor runs a guest in VMX non-root operation; null otherwise. */
-  private Vmcs vmcs;
+  Vmcs vmcs;
   /** EPT is on: every guest-physical address goes through the EPT walk. */
-  private boolean ept;
+  boolean ept;
   private long eptp;
   /** Exit qualification of an EPT violation held back while the access is tried as MMIO. */
   long eptQualification;
   /** Set while a VM exit is being thrown out of the instruction that caused it. */
-  private boolean vmExitPending;
+  boolean vmExitPending;
   /** A host interrupt arrived (external-interrupt exiting). */
-  private boolean hostInterrupt;
+  boolean hostInterrupt;
   /** EIP the event being delivered would have returned to (for task-gate switches). */
-  private int taskReturnEip;
+  int taskReturnEip;
   // MMIO replay: accesses the hypervisor completed for the instruction being restarted.
-  private final long[] mmioGpa = new long[8];
-  private final int[] mmioSize = new int[8];
-  private final boolean[] mmioWrite = new boolean[8];
-  private final int[] mmioValue = new int[8];
-  private int mmioLen;
-  private int mmioPos;
+  final long[] mmioGpa = new long[8];
+  final int[] mmioSize = new int[8];
+  final boolean[] mmioWrite = new boolean[8];
+  final int[] mmioValue = new int[8];
+  int mmioLen;
+  int mmioPos;
   // The access that caused the last MMIO exit.
   private ApicBaseMsr apicBase;
-  private long pendingMmioGpa = -1;
-  private int pendingMmioSize;
-  private boolean pendingMmioWrite;
-  private int pendingMmioData;
+  long pendingMmioGpa = -1;
+  int pendingMmioSize;
+  boolean pendingMmioWrite;
+  int pendingMmioData;
   /**
    * Shadow paging's MMIO translations: linear pages the hypervisor found to be guest-physical
    * pages with no RAM behind them (a device's registers). The shadow entry of such a page stays
@@ -197,14 +207,14 @@ public final class Cpu {
    * completes an EPT MMIO exit. Kept like the TLB, and dropped with it (CR3 loads, INVLPG, the
    * hypervisor's flushes), so that it never outlives the guest's mapping.
    */
-  private static final int MMIO_PAGES = 16;
-  private final int[] mmioPageTag = new int[MMIO_PAGES];
-  private final long[] mmioPageGpa = new long[MMIO_PAGES];
-  private final boolean[] mmioPageWritable = new boolean[MMIO_PAGES];
-  private final boolean[] mmioPageUser = new boolean[MMIO_PAGES];
-  private int mmioPageCount;
-  private boolean mmioPageExit;
-  private int mmioPageLin;
+  static final int MMIO_PAGES = 16;
+  final int[] mmioPageTag = new int[MMIO_PAGES];
+  final long[] mmioPageGpa = new long[MMIO_PAGES];
+  final boolean[] mmioPageWritable = new boolean[MMIO_PAGES];
+  final boolean[] mmioPageUser = new boolean[MMIO_PAGES];
+  int mmioPageCount;
+  boolean mmioPageExit;
+  int mmioPageLin;
 
   // ------------------------------------------------------------------ run state
 
@@ -216,23 +226,23 @@ public final class Cpu {
   int excError;
   private boolean stopRequested;
   /** Set when the exception being thrown is a trap (EIP already points past the instruction). */
-  private boolean trapping;
+  boolean trapping;
   /** Kind of the trap being thrown ({@link Interrupts#SOFTWARE} or EXCEPTION for INT1). */
-  private int trapKind;
+  int trapKind;
   /** The trap is INT3 or INTO (a software exception), not INT n. */
-  private boolean softException;
-  private boolean halted;
+  boolean softException;
+  boolean halted;
   /** Interrupts are held off for one instruction after STI or a load of SS. */
-  private boolean shadow;
+  boolean shadow;
   private InterruptController intc;
   /** Exceptions whose bit is set leave {@link #run} instead of being delivered. */
-  private int exceptionExitMask;
+  int exceptionExitMask;
   /** INT n, INT3, INTO and INT1 leave {@link #run} instead of going through the IDT. */
-  private boolean softwareInterruptExit;
+  boolean softwareInterruptExit;
   /** The last EXCEPTION exit was a software interrupt (EIP already past the instruction). */
-  private boolean excSoftware;
+  boolean excSoftware;
   /** Length of the instruction behind the last EXCEPTION exit. */
-  private int excLength;
+  int excLength;
   /** EIP at the start of the block being executed; relative branch targets are based on it. */
   int blockEip;
   /** Bumped whenever translations may have changed, so chained block links are re-checked. */
@@ -240,9 +250,9 @@ public final class Cpu {
 
   // ------------------------------------------------------------------ memory
 
-  private final MemoryBus mem;
-  private final IoBus io;
-  private final long ramSize;
+  final MemoryBus mem;
+  final IoBus io;
+  final long ramSize;
   /**
    * TLB: lower half for supervisor accesses, upper half for user (CPL 3) accesses. A hit reads
    * or writes {@code rPage[idx]} / {@code wPage[idx]} (the machine frame's storage) at the
@@ -250,42 +260,42 @@ public final class Cpu {
    * entry of a frame no one wrote points at {@link MemoryBus#ZERO} (counted in
    * {@link #zeroEntries}) until the bus backs the frame; a write entry always has storage.
    */
-  private final int[] rTag = new int[2 * TLB_SIZE];
-  private final byte[][] rPage = new byte[2 * TLB_SIZE][];
-  private final int[] rFrame = new int[2 * TLB_SIZE];
-  private final int[] wTag = new int[2 * TLB_SIZE];
-  private final byte[][] wPage = new byte[2 * TLB_SIZE][];
-  private final int[] wFrame = new int[2 * TLB_SIZE];
+  final int[] rTag = new int[2 * TLB_SIZE];
+  final byte[][] rPage = new byte[2 * TLB_SIZE][];
+  final int[] rFrame = new int[2 * TLB_SIZE];
+  final int[] wTag = new int[2 * TLB_SIZE];
+  final byte[][] wPage = new byte[2 * TLB_SIZE][];
+  final int[] wFrame = new int[2 * TLB_SIZE];
   /**
    * Indices of read TLB entries filled with the zero frame since the last full flush (some may
    * have been refilled since); {@link #zeroEntries} of them, or more than the array holds
    * (then a backed frame makes the whole TLB be searched).
    */
-  private final int[] zeroIdx = new int[64];
-  private int zeroEntries;
+  final int[] zeroIdx = new int[64];
+  int zeroEntries;
   /** This processor's id on the bus (its hints and notifications). */
-  private final int busId;
-  private final int[] cTag = new int[2 * TLB_SIZE];
-  private final long[] cPhys = new long[2 * TLB_SIZE];
-  private final boolean[] rGlobal = new boolean[2 * TLB_SIZE];
-  private final boolean[] wGlobal = new boolean[2 * TLB_SIZE];
-  private final boolean[] cGlobal = new boolean[2 * TLB_SIZE];
+  final int busId;
+  final int[] cTag = new int[2 * TLB_SIZE];
+  final long[] cPhys = new long[2 * TLB_SIZE];
+  final boolean[] rGlobal = new boolean[2 * TLB_SIZE];
+  final boolean[] wGlobal = new boolean[2 * TLB_SIZE];
+  final boolean[] cGlobal = new boolean[2 * TLB_SIZE];
   /**
    * The TLB indices filled (in any of the three TLBs) since the last flush, each once: a CR3
    * load drops the non-global entries among them instead of searching all 3 x 8,192 entries
    * (the Debian boot loads CR3 16,578 times, and the search was 5% of its host time).
    */
-  private final int[] filled = new int[2 * TLB_SIZE];
-  private final boolean[] listed = new boolean[2 * TLB_SIZE];
-  private int filledCount;
+  final int[] filled = new int[2 * TLB_SIZE];
+  final boolean[] listed = new boolean[2 * TLB_SIZE];
+  int filledCount;
   /** The entry came from a large page; {@link #largeCached} says whether any entry did. */
-  private final boolean[] rLarge = new boolean[2 * TLB_SIZE];
-  private final boolean[] wLarge = new boolean[2 * TLB_SIZE];
-  private final boolean[] cLarge = new boolean[2 * TLB_SIZE];
-  private boolean largeCached;
+  final boolean[] rLarge = new boolean[2 * TLB_SIZE];
+  final boolean[] wLarge = new boolean[2 * TLB_SIZE];
+  final boolean[] cLarge = new boolean[2 * TLB_SIZE];
+  boolean largeCached;
   /** {@link #TLB_SIZE} while CPL is 3, else 0: selects the TLB half. */
-  private int tlbUser;
-  private long tlbMisses;
+  int tlbUser;
+  long tlbMisses;
   long walkRefs;
   // Costs charged to the clock as they happen; plain fields so that the hot paths read them
   // without a call (CpuCosts is the record they come from).
@@ -296,7 +306,7 @@ public final class Cpu {
 
   // ------------------------------------------------------------------ decoded code cache
 
-  private final Decoder decoder = new Decoder(this);
+  final Decoder decoder = new Decoder(this);
   /** The x87 unit. */
   final Fpu fpu = new Fpu();
   /** XMM registers, MXCSR and the MMX/SSE/SSE2 instructions. */
@@ -307,11 +317,11 @@ public final class Cpu {
    * directory slice exists only once some page in it held code, so a processor on a large
    * machine pays for the code it ran, not for the machine's size.
    */
-  private final Block[][][] blockDir;
+  final Block[][][] blockDir;
   /** Per RAM page, in the same sparse form: blocks that start earlier and run into the page. */
-  private final Block[][][] spillDir;
-  private static final int CODE_DIR_BITS = 9;
-  private static final int CODE_DIR_MASK = (1 << CODE_DIR_BITS) - 1;
+  final Block[][][] spillDir;
+  static final int CODE_DIR_BITS = 9;
+  static final int CODE_DIR_MASK = (1 << CODE_DIR_BITS) - 1;
 
   public Cpu(MemoryBus mem, IoBus io) {
     this.mem = mem;
@@ -320,11 +330,11 @@ public final class Cpu {
     int slices = (int) (((ramSize >>> 12) + CODE_DIR_MASK) >>> CODE_DIR_BITS);
     this.blockDir = new Block[slices][][];
     this.spillDir = new Block[slices][][];
-    flushTlb();
+    Mmu.flushTlb(this);
     this.busId = mem.addCodeWriteListener(new MemoryBus.CodeWriteListener() {
       @Override
       public void codeWritten(long pa, int len) {
-        Cpu.this.codeWritten(pa, len);
+        CodeCache.codeWritten(Cpu.this, pa, len);
       }
 
       @Override
@@ -334,7 +344,7 @@ public final class Cpu {
 
       @Override
       public void frameBacked(int frame) {
-        dropZeroEntries(frame);
+        Mmu.dropZeroEntries(Cpu.this, frame);
       }
     });
     resetReal();
@@ -346,99 +356,6 @@ public final class Cpu {
    */
   public void detach() {
     mem.removeCodeWriteListener(busId);
-  }
-
-  /** Frame {@code frame} got storage: read entries still pointing at the zero frame for it go. */
-  private void dropZeroEntries(int frame) {
-    if (zeroEntries == 0) {
-      return;
-    }
-    if (zeroEntries > zeroIdx.length) {
-      for (int k = 0; k < rTag.length; k++) {
-        if (rPage[k] == MemoryBus.ZERO && rFrame[k] == frame) {
-          rTag[k] = -1;
-          rPage[k] = null;
-        }
-      }
-      return;
-    }
-    for (int i = 0; i < zeroEntries; i++) {
-      int k = zeroIdx[i];
-      if (rPage[k] == MemoryBus.ZERO && rFrame[k] == frame) {
-        rTag[k] = -1;
-        rPage[k] = null;
-      }
-    }
-  }
-
-  /** Notes that read TLB entry {@code idx} points at the zero frame. */
-  private void noteZeroEntry(int idx) {
-    if (zeroEntries == zeroIdx.length) {
-      // Full: keep only the entries that still point at the zero frame.
-      int n = 0;
-      for (int i = 0; i < zeroEntries; i++) {
-        int k = zeroIdx[i];
-        if (rPage[k] == MemoryBus.ZERO) {
-          zeroIdx[n++] = k;
-        }
-      }
-      zeroEntries = n;
-    }
-    if (zeroEntries < zeroIdx.length) {
-      zeroIdx[zeroEntries++] = idx;
-    } else {
-      zeroEntries = zeroIdx.length + 1; // overflowed: search the whole TLB from now on
-    }
-  }
-
-  /** Fills read TLB entry {@code idx} for linear page {@code page} with machine frame {@code frame}. */
-  private void fillRead(int idx, int page, long pa) {
-    int frame = (int) (pa >>> 12);
-    byte[] f = mem.frames[frame];
-    if (f == null) {
-      f = MemoryBus.ZERO;
-      if (rPage[idx] != MemoryBus.ZERO) {
-        noteZeroEntry(idx);
-      }
-      mem.cachedBy(frame, busId);
-    }
-    rTag[idx] = page;
-    noteFill(idx);
-    rPage[idx] = f;
-    rFrame[idx] = frame;
-  }
-
-  private Block[] blocksOf(int page) {
-    Block[][] slice = blockDir[page >>> CODE_DIR_BITS];
-    return slice == null ? null : slice[page & CODE_DIR_MASK];
-  }
-
-  private void setBlocks(int page, Block[] blocks) {
-    Block[][] slice = blockDir[page >>> CODE_DIR_BITS];
-    if (slice == null) {
-      slice = new Block[1 << CODE_DIR_BITS][];
-      blockDir[page >>> CODE_DIR_BITS] = slice;
-    }
-    slice[page & CODE_DIR_MASK] = blocks;
-  }
-
-  private Block[] spillOf(int page) {
-    Block[][] slice = spillDir[page >>> CODE_DIR_BITS];
-    return slice == null ? null : slice[page & CODE_DIR_MASK];
-  }
-
-  private void setSpill(int page, Block[] blocks) {
-    Block[][] slice = spillDir[page >>> CODE_DIR_BITS];
-    if (slice == null) {
-      slice = new Block[1 << CODE_DIR_BITS][];
-      spillDir[page >>> CODE_DIR_BITS] = slice;
-    }
-    slice[page & CODE_DIR_MASK] = blocks;
-  }
-
-  /** This processor holds decoded code from {@code page} (counted in the bus). */
-  private boolean ownsCode(int page) {
-    return blocksOf(page) != null || spillOf(page) != null;
   }
 
   // ================================================================== public API
@@ -712,7 +629,7 @@ public final class Cpu {
     for (int s = 0; s < 6; s++) {
       segmentChanged(s);
     }
-    flushTlb();
+    Mmu.flushTlb(this);
   }
 
   /**
@@ -732,7 +649,7 @@ public final class Cpu {
     segBase[CS] = vector << 12;
     eip = 0;
     segmentChanged(CS);
-    flushTlb();
+    Mmu.flushTlb(this);
   }
 
   /**
@@ -786,7 +703,7 @@ public final class Cpu {
     for (int s = 0; s < 6; s++) {
       segmentChanged(s);
     }
-    flushTlb();
+    Mmu.flushTlb(this);
   }
 
   /**
@@ -840,7 +757,7 @@ public final class Cpu {
   }
 
   /** The clock the run budget counts: instructions and charged costs, idle time excluded. */
-  private long busyCycles() {
+  long busyCycles() {
     return icount + charged;
   }
 
@@ -883,7 +800,7 @@ public final class Cpu {
   }
 
   /** One memory access that went to a device (beyond RAM, not through an exit). */
-  private void chargeMmio() {
+  void chargeMmio() {
     mmioAccesses++;
     charged += costMmio;
   }
@@ -974,18 +891,18 @@ public final class Cpu {
     if (newEpt != ept || newEptp != eptp) {
       ept = newEpt;
       eptp = newEptp;
-      flushTlb();
+      Mmu.flushTlb(this);
     }
   }
 
   /** INVEPT / INVVPID: drops every cached translation of this vCPU. */
   public void invalidateTranslations() {
-    flushTlb();
+    Mmu.flushTlb(this);
   }
 
   /** INVVPID of one address: drops the cached translations of the page holding {@code lin}. */
   public void invalidatePage(int lin) {
-    invlpg(lin);
+    Mmu.invlpg(this, lin);
   }
 
   /**
@@ -1074,7 +991,7 @@ public final class Cpu {
     for (int s = 0; s < 6; s++) {
       segmentChanged(s);
     }
-    flushTlb();
+    Mmu.flushTlb(this);
   }
 
   /**
@@ -1094,7 +1011,7 @@ public final class Cpu {
     for (int s = 0; s < 6; s++) {
       segmentChanged(s);
     }
-    flushTlb();
+    Mmu.flushTlb(this);
   }
 
   /** The hidden limit of segment register {@code seg} (byte granular). */
@@ -1192,70 +1109,21 @@ public final class Cpu {
   }
 
   // ================================================================== guest-physical memory
-
-  /** Guest-physical to machine-physical for an access of kind {@code rwx} (identity w/o EPT). */
-  private long gpaToMachine(long gpa, int rwx, int lin, boolean linearValid) {
-    if (!ept) {
-      return gpa;
-    }
-    return EptWalk.translate(this, gpa, rwx, lin, linearValid, false, false);
-  }
+  // The MMU behind the TLB is Mmu's, MMIO replay Mmio's.
 
   /** Paging-structure reads and A/D updates by the page walker go through EPT too. */
   int gpaRead32(long gpa) {
     walkReference();
-    return mem.read32(gpaToMachine(gpa, EptWalk.R, 0, false));
+    return mem.read32(Mmu.gpaToMachine(this, gpa, EptWalk.R, 0, false));
   }
 
   long gpaRead64(long gpa) {
     walkReference();
-    return mem.read64(gpaToMachine(gpa, EptWalk.R, 0, false));
+    return mem.read64(Mmu.gpaToMachine(this, gpa, EptWalk.R, 0, false));
   }
 
   void gpaWrite32(long gpa, int value) {
-    mem.write32(gpaToMachine(gpa, EptWalk.R | EptWalk.W, 0, false), value);
-  }
-
-  /** Guest-physical address of {@code lin} for the final EPT step (identity with paging off). */
-  private long finalEpt(long gpa, int lin, int rwx, boolean data) {
-    if (!ept) {
-      return gpa;
-    }
-    return EptWalk.translate(this, gpa, rwx, lin, true, true, data);
-  }
-
-  /** An MMIO read in non-root operation: replayed from the log, or a VM exit. */
-  private int mmioRead(long gpa, int bytes, int lin) {
-    if (mmioPos < mmioLen) {
-      int k = mmioPos;
-      if (mmioGpa[k] == gpa && mmioSize[k] == bytes && !mmioWrite[k]) {
-        mmioPos++;
-        return mmioValue[k];
-      }
-      mmioLen = 0;
-    }
-    pendingMmioGpa = gpa;
-    pendingMmioSize = bytes;
-    pendingMmioWrite = false;
-    pendingMmioData = 0;
-    mmioExit(false);
-    return 0;
-  }
-
-  private void mmioWrite(long gpa, int bytes, int value) {
-    if (mmioPos < mmioLen) {
-      int k = mmioPos;
-      if (mmioGpa[k] == gpa && mmioSize[k] == bytes && mmioWrite[k]) {
-        mmioPos++;
-        return;
-      }
-      mmioLen = 0;
-    }
-    pendingMmioGpa = gpa;
-    pendingMmioSize = bytes;
-    pendingMmioWrite = true;
-    pendingMmioData = bytes == 4 ? value : value & ((1 << (8 * bytes)) - 1);
-    mmioExit(true);
+    mem.write32(Mmu.gpaToMachine(this, gpa, EptWalk.R | EptWalk.W, 0, false), value);
   }
 
   /**
@@ -1291,74 +1159,8 @@ public final class Cpu {
         && (!user || mmioPageUser[k]);
   }
 
-  /** The guest-physical address of {@code lin} through an MMIO translation, or -1. */
-  private long mmioPage(int lin, boolean write) {
-    int page = lin >>> 12;
-    int k = page & (MMIO_PAGES - 1);
-    if (mmioPageTag[k] != page + 1 || write && !mmioPageWritable[k]
-        || userAccess() != 0 && !mmioPageUser[k]) {
-      return -1;
-    }
-    return mmioPageGpa[k] | (lin & 0xFFF);
-  }
-
-  private void dropMmioPages() {
-    if (mmioPageCount != 0) {
-      Arrays.fill(mmioPageTag, 0);
-      mmioPageCount = 0;
-    }
-  }
-
-  private void dropMmioPage(int lin) {
-    int k = (lin >>> 12) & (MMIO_PAGES - 1);
-    if (mmioPageCount != 0 && mmioPageTag[k] == (lin >>> 12) + 1) {
-      mmioPageTag[k] = 0;
-      mmioPageCount--;
-    }
-  }
-
-  /** A data read through an MMIO translation: replayed from the log, or a #PF exit. */
-  private int mmioPageRead(long gpa, int bytes, int lin) {
-    mmioPageExit = true;
-    mmioPageLin = lin;
-    try {
-      return mmioRead(gpa, bytes, lin);
-    } finally {
-      mmioPageExit = false;
-    }
-  }
-
-  private void mmioPageWrite(long gpa, int bytes, int value, int lin) {
-    mmioPageExit = true;
-    mmioPageLin = lin;
-    try {
-      mmioWrite(gpa, bytes, value);
-    } finally {
-      mmioPageExit = false;
-    }
-  }
-
-  /**
-   * The exit of an MMIO access: an EPT violation, or under shadow paging the #PF a magic MMIO
-   * shadow entry raises (reserved bit set, so the hypervisor knows it at once).
-   */
-  private void mmioExit(boolean write) {
-    if (!mmioPageExit) {
-      vmExit(ExitReason.EPT_VIOLATION, eptQualification);
-      return;
-    }
-    // Error code: present, reserved bit, and the access's W and U/S (SDM vol. 3, 4.7).
-    int err = Paging.PF_P | Paging.PF_RSVD | (write ? Paging.PF_W : 0)
-        | (userAccess() != 0 ? Paging.PF_U : 0);
-    vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.EXCEPTION_NMI.code());
-    vmcs.write(VmcsField.EXIT_QUALIFICATION, mmioPageLin & 0xFFFF_FFFFL);
-    vmcs.write(VmcsField.VM_EXIT_INTR_INFO, VmxControls.intrInfo(Exceptions.PF,
-        VmxControls.INTR_TYPE_HARDWARE_EXCEPTION, true));
-    vmcs.write(VmcsField.VM_EXIT_INTR_ERROR_CODE, err & 0xFFFF_FFFFL);
-    vmcs.write(VmcsField.IDT_VECTORING_INFO_FIELD, 0);
-    vmExitPending = true;
-    throw CpuFault.INSTANCE;
-  }
+  // ================================================================== VMX exits
+  // Exits, and work the hypervisor asks the processor to finish; the rest is VmxNonRoot's.
 
   /** Throws a VM exit out of the current instruction; EIP will point at the instruction. */
   void vmExit(ExitReason reason, long qualification) {
@@ -1374,67 +1176,8 @@ public final class Cpu {
     return vmcs != null;
   }
 
-  /**
-   * Called when delivering an event faulted or exited in non-root operation. A VM exit thrown by
-   * the delivery (task switch), or an exception the exception bitmap intercepts, becomes a VM
-   * exit whose IDT-vectoring information names the event that was being delivered. Returns -1
-   * when the ordinary double-fault rules apply.
-   */
-  int exitDuringDelivery(int vector, int kind, boolean hasErr, int err, int faultEip,
-      int returnEip) {
-    taskReturnEip = returnEip;
-    if (!vmExitPending) {
-      int second = excVector;
-      boolean intercepted = (vmcs.read32(VmcsField.EXCEPTION_BITMAP) >>> second & 1) != 0;
-      if (second == Exceptions.PF) {
-        int mask = vmcs.read32(VmcsField.PAGE_FAULT_ERROR_CODE_MASK);
-        int match = vmcs.read32(VmcsField.PAGE_FAULT_ERROR_CODE_MATCH);
-        intercepted = intercepted == ((excError & mask) == match);
-      }
-      if (!intercepted) {
-        return -1;
-      }
-      boolean secondErr = Interrupts.hasErrorCode(second);
-      vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.EXCEPTION_NMI.code());
-      vmcs.write(VmcsField.EXIT_QUALIFICATION, second == Exceptions.PF ? pfAddr & 0xFFFF_FFFFL
-          : 0);
-      vmcs.write(VmcsField.VM_EXIT_INTR_INFO, VmxControls.intrInfo(second,
-          VmxControls.INTR_TYPE_HARDWARE_EXCEPTION, secondErr));
-      vmcs.write(VmcsField.VM_EXIT_INTR_ERROR_CODE, secondErr ? excError & 0xFFFF_FFFFL : 0);
-      pfPending = false;
-    }
-    vmExitPending = false;
-    int type = kind == Interrupts.EXTERNAL ? VmxControls.INTR_TYPE_EXTERNAL
-        : kind == Interrupts.SOFTWARE ? VmxControls.INTR_TYPE_SOFTWARE_INTERRUPT
-        : VmxControls.INTR_TYPE_HARDWARE_EXCEPTION;
-    vmcs.write(VmcsField.IDT_VECTORING_INFO_FIELD, VmxControls.intrInfo(vector, type, hasErr));
-    vmcs.write(VmcsField.IDT_VECTORING_ERROR_CODE, hasErr ? err & 0xFFFF_FFFFL : 0);
-    if (kind == Interrupts.SOFTWARE) {
-      // SDM 27.2.4: the instruction length is saved for exits during delivery of INT n.
-      vmcs.write(VmcsField.VM_EXIT_INSTRUCTION_LEN, returnEip - faultEip);
-    }
-    eip = faultEip;
-    return CpuExit.VM_EXIT;
-  }
-
   boolean exits(VmcsField controls, int bits) {
     return vmcs != null && (vmcs.read32(controls) & bits) != 0;
-  }
-
-  /** I/O instruction exit check (unconditional I/O exiting or the I/O bitmaps). */
-  void ioExit(int port, int bytes, boolean in, boolean string, boolean rep, boolean imm) {
-    if (vmcs == null) {
-      return;
-    }
-    int proc = vmcs.read32(VmcsField.CPU_BASED_VM_EXEC_CONTROL);
-    boolean exit = (proc & VmxControls.PROC_USE_IO_BITMAPS) != 0 ? vmcs.portExits(port, bytes)
-        : (proc & VmxControls.PROC_UNCONDITIONAL_IO_EXITING) != 0;
-    if (exit) {
-      long qual = (bytes - 1) | (in ? VmxControls.IO_QUAL_IN : 0)
-          | (string ? VmxControls.IO_QUAL_STRING : 0) | (rep ? VmxControls.IO_QUAL_REP : 0)
-          | (imm ? VmxControls.IO_QUAL_IMMEDIATE : 0) | ((long) (port & 0xFFFF) << 16);
-      vmExit(ExitReason.IO_INSTRUCTION, qual);
-    }
   }
 
   /**
@@ -1448,7 +1191,7 @@ public final class Cpu {
     int len = vmcs.exitInstructionLength();
     int start = eip;
     try {
-      int f0 = decodedStringIo(start);
+      int f0 = VmxNonRoot.decodedStringIo(this, start);
       int sub = (qual & VmxControls.IO_QUAL_REP) != 0 ? 1 : 0;
       if ((qual & VmxControls.IO_QUAL_IN) != 0) {
         StringOps.ins(this, f0, sub, ports);
@@ -1481,47 +1224,9 @@ public final class Cpu {
   public int emulateTaskSwitch(java.util.function.IntUnaryOperator cr3Load) {
     taskCr3Load = cr3Load;
     try {
-      return emulateTaskSwitchOnce();
+      return VmxNonRoot.emulateTaskSwitchOnce(this);
     } finally {
       taskCr3Load = null;
-    }
-  }
-
-  private int emulateTaskSwitchOnce() {
-    long qual = vmcs.exitQualification();
-    int sel = (int) qual & 0xFFFF;
-    int source = (int) (qual >>> 30) & 3;
-    int start = eip;
-    int next = source == 3 ? taskReturnEip : eip + vmcs.exitInstructionLength();
-    int reason = source == 0 ? Tasks.CALL : source == 1 ? Tasks.IRET
-        : source == 2 ? Tasks.JMP : Tasks.INT;
-    Vmcs saved = vmcs;
-    try {
-      if ((sel & 4) != 0 || !Segments.fetch(this, sel)) {
-        raise(Exceptions.TS, sel & 0xFFFC);
-      }
-      eip = next;
-      // Nested exits are meaningless here: the hypervisor asked for this switch.
-      vmcs = null;
-      Tasks.switchTo(this, sel, dLo, dHi, reason);
-      vmcs = saved;
-      int info = vmcs.read32(VmcsField.IDT_VECTORING_INFO_FIELD);
-      if (source == 3 && (info & VmxControls.INTR_INFO_ERROR_CODE_VALID) != 0) {
-        taskPushSize = (trAttr & 0xF) == Segments.SYS_TSS32_BUSY ? 2 : 1;
-        taskPushValue = vmcs.read32(VmcsField.IDT_VECTORING_ERROR_CODE);
-        taskPushPending = true;
-        pushSized(taskPushSize, taskPushValue);
-        taskPushPending = false;
-      }
-      if (source != 3) {
-        icount++;
-      }
-      return -1;
-    } catch (CpuFault f) {
-      vmcs = saved;
-      // A fault pushing the error code comes after the switch committed: it is the new task's.
-      int at = taskPushPending ? eip : start;
-      return handleFault(at, at, false, 0);
     }
   }
 
@@ -1553,11 +1258,8 @@ public final class Cpu {
     taskPushPending = false;
   }
 
-  /** The decoded form of the string I/O instruction at {@code e} (its prefixes matter). */
-  private int decodedStringIo(int e) {
-    Block b = decoder.decode(segBase[CS] + e, -1, mode, codeBytesLeft(e));
-    return b.code[0];
-  }
+  // ================================================================== run loop
+  // Blocks and events until the caller is needed; faults are taken in Faults.
 
   /**
    * Runs at most {@code maxInstructions} instructions and returns a {@link CpuExit} code. A REP
@@ -1571,14 +1273,14 @@ public final class Cpu {
         : start + maxInstructions;
     stopRequested = false;
     if (vmcs != null) {
-      int x = vmEntry();
+      int x = VmxNonRoot.vmEntry(this);
       if (x >= 0) {
         return x;
       }
       if (vmcs.has(VmcsField.PIN_BASED_VM_EXEC_CONTROL, VmxControls.PIN_PREEMPTION_TIMER)) {
         long timer = vmcs.read(VmcsField.VMX_PREEMPTION_TIMER_VALUE);
         if (timer == 0) {
-          return preemptionTimerExit(0);
+          return VmxNonRoot.preemptionTimerExit(this, 0);
         }
         limit = Math.min(limit, start + timer);
       }
@@ -1609,7 +1311,7 @@ public final class Cpu {
         if (ssShadow) {
           // The instruction after MOV SS / POP SS: #DB waits for it, breakpoints on it are lost.
           ssShadow = false;
-          int x = debugStepIfArmed(blockLimit, prev, false);
+          int x = Faults.debugStepIfArmed(this, blockLimit, prev, false);
           if (x != Integer.MIN_VALUE) {
             if (x >= 0) {
               return x;
@@ -1619,7 +1321,7 @@ public final class Cpu {
           }
         }
       } else if (nonRoot && (hostInterrupt || (flags & Flags.IF) != 0)) {
-        int x = nonRootEventCheck();
+        int x = VmxNonRoot.nonRootEventCheck(this);
         if (x >= 0) {
           return x;
         }
@@ -1637,14 +1339,15 @@ public final class Cpu {
       }
       if (busyCycles() >= limit) {
         return vmcs != null && vmcs.has(VmcsField.PIN_BASED_VM_EXEC_CONTROL,
-            VmxControls.PIN_PREEMPTION_TIMER) ? preemptionTimerExit(busyCycles() - start)
+            VmxControls.PIN_PREEMPTION_TIMER)
+            ? VmxNonRoot.preemptionTimerExit(this, busyCycles() - start)
             : CpuExit.BUDGET;
       }
       if (mtf) {
         blockLimit = Math.min(blockLimit, busyCycles() + 1);
       }
       if (((flags & (Flags.TF | Flags.RF)) | bpEnabled) != 0 || stepPending) {
-        int x = debugStepIfArmed(blockLimit, prev, true);
+        int x = Faults.debugStepIfArmed(this, blockLimit, prev, true);
         if (x >= 0) {
           return x;
         }
@@ -1653,7 +1356,7 @@ public final class Cpu {
       }
       Block b;
       try {
-        b = nextBlock(prev);
+        b = CodeCache.nextBlock(this, prev);
       } catch (CpuFault f) {
         int x = handleFault(eip, eip, false, 0);
         if (x >= 0) {
@@ -1677,73 +1380,6 @@ public final class Cpu {
     }
   }
 
-  /**
-   * One instruction, interpreted, under the debug features (SDM vol. 3, 18.3): an instruction
-   * breakpoint faults before it unless EFLAGS.RF; after it completes, data-breakpoint hits and
-   * a single-step (TF as the instruction began) are reported as one #DB trap, unless the
-   * instruction loaded SS, which holds them until after the next one. RF is cleared by every
-   * instruction that completes, except one (IRET) that has just loaded it. Returns a CpuExit
-   * code, -1 to continue, or MIN_VALUE when nothing is armed (only with {@code checkBp} false).
-   */
-  private int debugStepIfArmed(long limit, Block prev, boolean checkBp) {
-    int startFlags = flags;
-    int startEip = eip;
-    if (!checkBp && ((startFlags & (Flags.TF | Flags.RF)) | bpEnabled) == 0 && !stepPending) {
-      return Integer.MIN_VALUE;
-    }
-    if (busyCycles() >= limit) {
-      return -1;
-    }
-    Block b;
-    try {
-      if (checkBp && (startFlags & Flags.RF) == 0 && bpEnabled != 0) {
-        int hits = Breakpoints.instructionHits(dr, segBase[CS] + eip);
-        if (hits != 0) {
-          dr[6] = (dr[6] & ~0xF) | hits;
-          raise(Exceptions.DB, 0);
-        }
-      }
-      b = nextBlock(prev);
-    } catch (CpuFault f) {
-      return handleFault(eip, eip, false, 0);
-    }
-    long seq = faultSeq;
-    dataHits = 0;
-    // One instruction (execBlock runs at least one), never translated: the JIT has no debug
-    // features.
-    int exit = execBlock(b, busyCycles() + 1);
-    if (exit >= 0 || faultSeq != seq) {
-      dataHits = 0;
-      return exit;
-    }
-    if ((startFlags & Flags.RF) != 0) {
-      flags &= ~Flags.RF;
-    }
-    if ((startFlags & Flags.TF) != 0) {
-      // DEBUGCTL.BTF: only an instruction that went elsewhere than its successor steps.
-      int fallThrough = b.code[3] & 0xFFFF; // offset of the next instruction from the start
-      stepPending |= (debugCtl & SystemOps.DEBUGCTL_BTF) == 0
-          || eip != startEip + fallThrough;
-    }
-    int hits = dataHits;
-    dataHits = 0;
-    if (shadow && ssShadow) {
-      // MOV SS / POP SS: the #DB comes after the next instruction.
-      pendingDataHits |= hits;
-      return -1;
-    }
-    hits |= pendingDataHits;
-    pendingDataHits = 0;
-    if (!stepPending && hits == 0) {
-      return -1;
-    }
-    dr[6] = (hits != 0 ? (dr[6] & ~0xF) | hits : dr[6]) | (stepPending ? Breakpoints.DR6_BS : 0);
-    stepPending = false;
-    excVector = Exceptions.DB;
-    excError = 0;
-    return handleFault(eip, eip, false, 0);
-  }
-
   /** Power-on state of the debug registers (SDM vol. 3, table 10-1) and of IA32_DEBUGCTL. */
   private void resetDebug() {
     Arrays.fill(dr, 0, 4, 0);
@@ -1757,155 +1393,12 @@ public final class Cpu {
   }
 
   /** Data-breakpoint hits held back with the single-step by a MOV SS shadow. */
-  private int pendingDataHits;
+  int pendingDataHits;
 
-  /** VM entry: injects the event in the VM-entry interruption-information field. */
-  private int vmEntry() {
-    int info = vmcs.read32(VmcsField.VM_ENTRY_INTR_INFO_FIELD);
-    vmcs.write(VmcsField.VM_EXIT_REASON, 0);
-    // The IDT-vectoring information is valid only for an exit during event delivery: every
-    // other exit (exceptions, MTF, windows) must not show the previous one's.
-    vmcs.write(VmcsField.IDT_VECTORING_INFO_FIELD, 0);
-    if ((info & VmxControls.INTR_INFO_VALID) == 0) {
-      return -1;
-    }
-    vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD, info & ~VmxControls.INTR_INFO_VALID);
-    int vector = info & 0xFF;
-    int type = (info >>> 8) & 7;
-    boolean hasErr = (info & VmxControls.INTR_INFO_ERROR_CODE_VALID) != 0;
-    int err = vmcs.read32(VmcsField.VM_ENTRY_EXCEPTION_ERROR_CODE);
-    int len = vmcs.read32(VmcsField.VM_ENTRY_INSTRUCTION_LEN);
-    halted = false;
-    int kind;
-    int ret = eip;
-    switch (type) {
-      case VmxControls.INTR_TYPE_EXTERNAL:
-      case VmxControls.INTR_TYPE_NMI:
-        kind = Interrupts.EXTERNAL;
-        break;
-      case VmxControls.INTR_TYPE_SOFTWARE_INTERRUPT:
-      case VmxControls.INTR_TYPE_SOFTWARE_EXCEPTION:
-        kind = Interrupts.SOFTWARE;
-        ret = eip + len;
-        break;
-      case VmxControls.INTR_TYPE_PRIVILEGED_SOFTWARE_EXCEPTION:
-        kind = Interrupts.EXCEPTION;
-        ret = eip + len;
-        break;
-      default:
-        kind = Interrupts.EXCEPTION;
-        break;
-    }
-    int x = Interrupts.deliver(this, vector, kind, hasErr, err, ret, eip);
-    return x == CpuExit.TRIPLE_FAULT ? tripleFaultExit() : x;
+  /** Kept on Cpu, where the JIT hooks and translations call it: {@link Faults#handleFault}. */
+  int handleFault(int start, int next, boolean trap, int len) {
+    return Faults.handleFault(this, start, next, trap, len);
   }
-
-  /** Host interrupts and the interrupt window, checked at instruction boundaries. */
-  private int nonRootEventCheck() {
-    if (hostInterrupt && vmcs.has(VmcsField.PIN_BASED_VM_EXEC_CONTROL,
-        VmxControls.PIN_EXTERNAL_INTERRUPT_EXITING)) {
-      hostInterrupt = false;
-      vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.EXTERNAL_INTERRUPT.code());
-      vmcs.write(VmcsField.EXIT_QUALIFICATION, 0);
-      return CpuExit.VM_EXIT;
-    }
-    if ((flags & Flags.IF) != 0 && vmcs.has(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
-        VmxControls.PROC_INTERRUPT_WINDOW_EXITING)) {
-      halted = false;
-      vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.INTERRUPT_WINDOW.code());
-      vmcs.write(VmcsField.EXIT_QUALIFICATION, 0);
-      return CpuExit.VM_EXIT;
-    }
-    return -1;
-  }
-
-  private int preemptionTimerExit(long used) {
-    long timer = vmcs.read(VmcsField.VMX_PREEMPTION_TIMER_VALUE);
-    vmcs.write(VmcsField.VMX_PREEMPTION_TIMER_VALUE, Math.max(0, timer - used));
-    if (timer - used > 0) {
-      return CpuExit.BUDGET;
-    }
-    vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.PREEMPTION_TIMER.code());
-    vmcs.write(VmcsField.EXIT_QUALIFICATION, 0);
-    return CpuExit.VM_EXIT;
-  }
-
-  private int tripleFaultExit() {
-    vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.TRIPLE_FAULT.code());
-    vmcs.write(VmcsField.EXIT_QUALIFICATION, 0);
-    return CpuExit.VM_EXIT;
-  }
-
-  /**
-   * Delivers the exception in {@link #excVector} (or leaves {@link #run} when its exit bit is
-   * set). Returns a {@link CpuExit} code, or -1 to continue.
-   */
-  private int handleFault(int start, int next, boolean trap, int len) {
-    faultSeq++;
-    if (vmExitPending) {
-      vmExitPending = false;
-      eip = start;
-      vmcs.write(VmcsField.VM_EXIT_INSTRUCTION_LEN, len);
-      return CpuExit.VM_EXIT;
-    }
-    int vector = excVector;
-    excSoftware = trap;
-    excLength = next - start;
-    if (!trap && vector < 32 && ((exceptionExitMask >>> vector) & 1) != 0) {
-      eip = start;
-      return CpuExit.EXCEPTION;
-    }
-    if (trap && softwareInterruptExit) {
-      eip = next;
-      return CpuExit.EXCEPTION;
-    }
-    int kind = trap ? trapKind : Interrupts.EXCEPTION;
-    boolean hasErr = !trap && Interrupts.hasErrorCode(vector);
-    // INT n never consults the exception bitmap; INT3, INTO and INT1 do.
-    if (vmcs != null && (!trap || softException || kind == Interrupts.EXCEPTION)) {
-      int x = exceptionExit(vector, kind, trap, hasErr, start, next, len);
-      if (x >= 0) {
-        return x;
-      }
-    }
-    eip = trap ? next : start;
-    int x = Interrupts.deliver(this, vector, kind, hasErr, excError, eip, start);
-    if (x == CpuExit.TRIPLE_FAULT) {
-      eip = start;
-      if (vmcs != null) {
-        return tripleFaultExit();
-      }
-    }
-    return x;
-  }
-
-  /** The exception bitmap (with #PF's error-code mask and match) decides whether to exit. */
-  private int exceptionExit(int vector, int kind, boolean trap, boolean hasErr, int start,
-      int next, int len) {
-    boolean exit = (vmcs.read32(VmcsField.EXCEPTION_BITMAP) >>> vector & 1) != 0;
-    if (vector == Exceptions.PF) {
-      int mask = vmcs.read32(VmcsField.PAGE_FAULT_ERROR_CODE_MASK);
-      int match = vmcs.read32(VmcsField.PAGE_FAULT_ERROR_CODE_MATCH);
-      boolean matches = (excError & mask) == match;
-      exit = exit == matches;
-    }
-    if (!exit) {
-      return -1;
-    }
-    int type = trap && softException ? VmxControls.INTR_TYPE_SOFTWARE_EXCEPTION
-        : trap ? VmxControls.INTR_TYPE_PRIVILEGED_SOFTWARE_EXCEPTION
-        : VmxControls.INTR_TYPE_HARDWARE_EXCEPTION;
-    vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.EXCEPTION_NMI.code());
-    vmcs.write(VmcsField.EXIT_QUALIFICATION, vector == Exceptions.PF ? pfAddr & 0xFFFF_FFFFL
-        : 0);
-    vmcs.write(VmcsField.VM_EXIT_INTR_INFO, VmxControls.intrInfo(vector, type, hasErr));
-    vmcs.write(VmcsField.VM_EXIT_INTR_ERROR_CODE, hasErr ? excError & 0xFFFF_FFFFL : 0);
-    vmcs.write(VmcsField.VM_EXIT_INSTRUCTION_LEN, len);
-    pfPending = false;
-    eip = start;
-    return CpuExit.VM_EXIT;
-  }
-
 
   // ================================================================== mode and privilege
 
@@ -1970,7 +1463,7 @@ public final class Cpu {
     int changed = cr0 ^ v;
     cr0 = v;
     if ((changed & (CR0_PG | CR0_PE | CR0_WP)) != 0) {
-      flushTlb();
+      Mmu.flushTlb(this);
     }
     if ((changed & CR0_PE) != 0) {
       updateMode();
@@ -1985,7 +1478,7 @@ public final class Cpu {
       raise(Exceptions.GP, 0);
     }
     cr3 = v;
-    flushNonGlobal();
+    Mmu.flushNonGlobal(this);
   }
 
   void writeCr4(int v) {
@@ -1996,7 +1489,7 @@ public final class Cpu {
     int changed = cr4 ^ v;
     cr4 = v;
     if ((changed & (CR4_PSE | CR4_PAE | CR4_PGE)) != 0) {
-      flushTlb();
+      Mmu.flushTlb(this);
     }
   }
 
@@ -2025,142 +1518,11 @@ public final class Cpu {
     }
   }
 
-  // ================================================================== block lookup
-
-  private Block nextBlock(Block prev) {
-    int e = eip;
-    if (prev != null && prev.linkEpoch == epoch) {
-      Block c = prev.next0;
-      if (c != null && prev.next0Eip == e && c.valid) {
-        return c;
-      }
-      c = prev.next1;
-      if (c != null && prev.next1Eip == e && c.valid) {
-        return c;
-      }
-    }
-    Block b = lookup(e);
-    if (prev != null && b.physAddr >= 0) {
-      if (prev.linkEpoch != epoch) {
-        prev.linkEpoch = epoch;
-        prev.next0 = null;
-        prev.next1 = null;
-      }
-      if (prev.next0 == null || !prev.next0.valid) {
-        prev.next0 = b;
-        prev.next0Eip = e;
-      } else {
-        prev.next1 = b;
-        prev.next1Eip = e;
-      }
-    }
-    return b;
-  }
-
-  /** Bytes from {@code e} to the end of the code segment (the decoder stops there). */
-  private int codeBytesLeft(int e) {
-    int limit = segLimit[CS];
-    if (Integer.compareUnsigned(e, limit) > 0) {
-      raise(Exceptions.GP, 0);
-    }
-    long left = (limit & 0xFFFF_FFFFL) - (e & 0xFFFF_FFFFL) + 1;
-    return left > 0x10000 ? 0x10000 : (int) left;
-  }
-
-  private Block lookup(int e) {
-    int maxLen = codeBytesLeft(e);
-    int lin = segBase[CS] + e;
-    long phys = translateCode(lin);
-    if (phys >= ramSize || maxLen < 0x2000) {
-      // Code outside RAM, or close to the CS limit: decode every time, never cache.
-      return decoder.decode(lin, -1, mode, maxLen);
-    }
-    int page = (int) (phys >>> 12);
-    int off = (int) phys & 0xFFF;
-    Block[] at = blocksOf(page);
-    if (at != null) {
-      Block b = at[off];
-      if (b != null && b.mode == mode) {
-        return b;
-      }
-    }
-    Block b = decoder.decode(lin, phys, mode, maxLen);
-    at = blocksOf(page);
-    if (at == null) {
-      boolean owned = ownsCode(page);
-      at = new Block[4096];
-      setBlocks(page, at);
-      markCodePage(page, owned);
-    }
-    at[off] = b;
-    if (b.secondPage >= 0 && b.secondPage < (ramSize >>> 12)) {
-      int p2 = (int) b.secondPage;
-      boolean owned = ownsCode(p2);
-      Block[] spill = spillOf(p2);
-      spill = spill == null ? new Block[1] : Arrays.copyOf(spill, spill.length + 1);
-      spill[spill.length - 1] = b;
-      setSpill(p2, spill);
-      markCodePage(p2, owned);
-    }
-    return b;
-  }
-
-  /**
-   * This processor starts caching code from {@code page} (unless it {@code owned} some
-   * already); writes to it must be noticed.
-   */
-  private void markCodePage(int page, boolean owned) {
-    if (!owned) {
-      mem.codePageAdded(page, busId);
-      // Writes to a code page must take the slow path so stale code is noticed.
-      Arrays.fill(wTag, -1);
-    }
-  }
-
-  /** Drops every decoded block that covers physical page {@code page}. */
-  private void invalidateCodePage(int page) {
-    boolean owned = false;
-    Block[] at = blocksOf(page);
-    if (at != null) {
-      owned = true;
-      for (Block b : at) {
-        if (b != null) {
-          b.valid = false;
-        }
-      }
-      setBlocks(page, null);
-    }
-    Block[] spill = spillOf(page);
-    if (spill != null) {
-      owned = true;
-      for (Block b : spill) {
-        if (b != null) {
-          b.valid = false;
-          Block[] home = blocksOf((int) (b.physAddr >>> 12));
-          int off = (int) b.physAddr & 0xFFF;
-          if (home != null && home[off] == b) {
-            home[off] = null;
-          }
-        }
-      }
-      setSpill(page, null);
-    }
-    if (owned) {
-      mem.codePageDropped(page);
-    }
-  }
-
-  private void codeWritten(long pa, int len) {
-    long last = pa + len - 1;
-    for (long p = pa >>> 12; p <= last >>> 12 && p < (ramSize >>> 12); p++) {
-      invalidateCodePage((int) p);
-    }
-  }
-
   // ================================================================== execution
+  // One block at a time; the dispatch loop is Interpreter's, the decoded-code cache CodeCache's.
 
   /** Runs one block; returns a {@link CpuExit} code, or -1 to continue with the next block. */
-  private int execBlock(Block b, long limit) {
+  int execBlock(Block b, long limit) {
     final int base = eip;
     blockEip = base;
     eip = base + b.endOffset;
@@ -2181,186 +1543,16 @@ public final class Cpu {
   }
 
   /** {@link #interpret} ran its instructions to the end without a fault. */
-  private static final int BLOCK_DONE = Integer.MIN_VALUE;
+  static final int BLOCK_DONE = Integer.MIN_VALUE;
 
-  /**
-   * Interprets instructions {@code first} (0-based) up to {@code stop} of block {@code b}, which
-   * starts at {@code base}, with EIP past the block (control transfers set it) and the
-   * instructions before {@code first} already retired (a translation ran them). The block's
-   * instructions retire together at its end, as one block: {@link #icount} is that of its start
-   * while they run (RDTSC adds the instruction's index). Returns {@link #BLOCK_DONE}, or the
-   * outcome of a fault ({@link #faultInBlock}).
-   */
+  /** Kept on Cpu, where the JIT hooks and translations call it: {@link Interpreter#interpret}. */
   private int interpret(Block b, int base, int first, int stop) {
-    final int[] code = b.code;
-    final int n = b.count;
-    icount -= first;
-    int i = first;
-    try {
-      while (i < stop) {
-        final int p = i << 2;
-        final int f0 = code[p];
-        final int d = code[p + 1];
-        final int imm = code[p + 2];
-        final int f3 = code[p + 3];
-        i++;
-        switch (f0 & 0x3FF) {
-          case Op.NOP: break;
-          case Op.ALU_EG: Alu.aluEG(this, f0, d, f3 >>> 20); break;
-          case Op.ALU_GE: Alu.aluGE(this, f0, d, f3 >>> 20); break;
-          case Op.ALU_EI: Alu.aluEI(this, f0, d, imm, f3 >>> 20); break;
-          case Op.TEST_EG: Alu.testEG(this, f0, d); break;
-          case Op.TEST_EI: Alu.testEI(this, f0, d, imm); break;
-          case Op.INC_E: Alu.incE(this, f0, d); break;
-          case Op.DEC_E: Alu.decE(this, f0, d); break;
-          case Op.NOT_E: Alu.notE(this, f0, d); break;
-          case Op.NEG_E: Alu.negE(this, f0, d); break;
-          case Op.MUL_E: MulDiv.mul(this, f0, d); break;
-          case Op.IMUL_E: MulDiv.imul1(this, f0, d); break;
-          case Op.DIV_E: MulDiv.div(this, f0, d); break;
-          case Op.IDIV_E: MulDiv.idiv(this, f0, d); break;
-          case Op.IMUL_GE: MulDiv.imulGE(this, f0, d); break;
-          case Op.IMUL_GEI: MulDiv.imulGEI(this, f0, d, imm); break;
-          case Op.SHIFT_EI: Shift.shiftE(this, f0, d, f3 >>> 20, imm); break;
-          case Op.SHIFT_ECL: Shift.shiftE(this, f0, d, f3 >>> 20, r[ECX]); break;
-          case Op.XCHG_EG: DataXfer.xchg(this, f0, d); break;
-          case Op.CMOV: DataXfer.cmov(this, f0, d, f3 >>> 20); break;
-          case Op.SETCC: setE(f0, d, 0, cond(f3 >>> 20) ? 1 : 0); break;
-          case Op.JCC:
-            if (cond(f3 >>> 20)) {
-              jumpTo(f0, base + imm);
-            }
-            break;
-          case Op.JZ:
-            if (lfOp == LF_NONE ? (flags & Flags.ZF) != 0 : lfR == 0) {
-              jumpTo(f0, base + imm);
-            }
-            break;
-          case Op.JNZ:
-            if (lfOp == LF_NONE ? (flags & Flags.ZF) == 0 : lfR != 0) {
-              jumpTo(f0, base + imm);
-            }
-            break;
-          case Op.JMP: jumpTo(f0, base + imm); break;
-          case Op.JMP_E: jumpTo(f0, getE(f0, d, size(f0))); break;
-          case Op.CALL: {
-            pushSized(size(f0), base + (f3 & 0xFFFF));
-            jumpTo(f0, base + imm);
-            break;
-          }
-          case Op.CALL_E: {
-            int target = getE(f0, d, size(f0));
-            pushSized(size(f0), base + (f3 & 0xFFFF));
-            jumpTo(f0, target);
-            break;
-          }
-          case Op.RET: DataXfer.ret(this, f0, imm); break;
-          case Op.MOV_EG: setE(f0, d, size(f0), getG(f0, size(f0))); break;
-          case Op.MOV_GE: setG(f0, size(f0), getE(f0, d, size(f0))); break;
-          case Op.MOV_EI: setE(f0, d, size(f0), imm); break;
-          case Op.MOVZX: setG(f0, size(f0), getE(f0, d, f3 >>> 20)); break;
-          case Op.MOVSX: {
-            int sub = f3 >>> 20;
-            int v = getE(f0, d, sub);
-            setG(f0, size(f0), sub == 0 ? (byte) v : (short) v);
-            break;
-          }
-          case Op.LEA: setG(f0, size(f0), offset(f0, d)); break;
-          case Op.PUSH_E: pushSized(size(f0), getE(f0, d, size(f0))); break;
-          case Op.PUSH_I: pushSized(size(f0), imm); break;
-          case Op.POP_E: DataXfer.popE(this, f0, d); break;
-          case Op.LEAVE: DataXfer.leave(this, size(f0)); break;
-          case Op.CBW:
-            if (size(f0) == 1) {
-              r[EAX] = (r[EAX] & 0xFFFF_0000) | ((byte) r[EAX] & 0xFFFF);
-            } else {
-              r[EAX] = (short) r[EAX];
-            }
-            break;
-          case Op.CWD:
-            if (size(f0) == 1) {
-              r[EDX] = (r[EDX] & 0xFFFF_0000) | (((short) r[EAX] >> 15) & 0xFFFF);
-            } else {
-              r[EDX] = r[EAX] >> 31;
-            }
-            break;
-          case Op.MOVS: StringOps.movs(this, f0, f3 >>> 20); break;
-          case Op.STOS: StringOps.stos(this, f0, f3 >>> 20); break;
-          case Op.MOV_RR32:
-            if ((f3 >>> 20) == 0) {
-              r[(f0 >>> 14) & 15] = r[(f0 >>> 10) & 15];
-            } else {
-              r[(f0 >>> 10) & 15] = r[(f0 >>> 14) & 15];
-            }
-            break;
-          case Op.LOAD32: r[(f0 >>> 10) & 15] = read32(linR(f0, d, 2)); break;
-          case Op.STORE32: write32(linW(f0, d, 2), r[(f0 >>> 10) & 15]); break;
-          case Op.ALU_RR32: Alu.aluRR32(this, f0, f3 >>> 20); break;
-          case Op.ALU_RI32: Alu.aluRI32(this, f0, imm, f3 >>> 20); break;
-          case Op.INC_R32: {
-            int reg = (f0 >>> 14) & 15;
-            int a = r[reg];
-            lfCf = carryIn();
-            lfA = a;
-            lfB = 1;
-            lfR = a + 1;
-            lfOp = LF_INC;
-            r[reg] = a + 1;
-            break;
-          }
-          case Op.DEC_R32: {
-            int reg = (f0 >>> 14) & 15;
-            int a = r[reg];
-            lfCf = carryIn();
-            lfA = a;
-            lfB = 1;
-            lfR = a - 1;
-            lfOp = LF_DEC;
-            r[reg] = a - 1;
-            break;
-          }
-          case Op.PUSH_R32: push32(r[(f0 >>> 14) & 15]); break;
-          case Op.POP_R32: {
-            int v = read32(stackAddr(r[ESP], 4, false));
-            setStackPointer(r[ESP] + 4);
-            r[(f0 >>> 14) & 15] = v;
-            break;
-          }
-          case Op.FPU:
-            if ((cr0 & (CR0_EM | CR0_TS)) != 0) {
-              raise(Exceptions.NM, 0);
-            }
-            fpu.exec(this, f0, d, f3);
-            break;
-          default: execCold(f0, d, imm, f3, base, i); break;
-        }
-        if (!b.valid) {
-          break;
-        }
-      }
-    } catch (CpuFault f) {
-      return faultInBlock(code, base, i);
-    }
-    icount += i;
-    if (i < n) {
-      eip = base + (code[((i - 1) << 2) + 3] & 0xFFFF);
-    }
-    return BLOCK_DONE;
+    return Interpreter.interpret(this, b, base, first, stop);
   }
 
-  /**
-   * The instruction {@code i} (1-based) of the block at {@code base} raised the exception in
-   * {@link #excVector}: the instructions before it retire and the event is delivered. Shared
-   * with translated blocks (org.hospes.x86.jit), which call it with their registers written back.
-   */
-  private int faultInBlock(int[] code, int base, int i) {
-    int f3 = code[((i - 1) << 2) + 3];
-    int next = base + (f3 & 0xFFFF);
-    int start = next - ((f3 >>> 16) & 15);
-    boolean trap = trapping && !vmExitPending;
-    trapping = false;
-    icount += trap ? i : i - 1;
-    return handleFault(start, next, trap, (f3 >>> 16) & 15);
+  /** Kept on Cpu, where the JIT hooks and translations call it: {@link Faults#faultInBlock}. */
+  int faultInBlock(int[] code, int base, int i) {
+    return Faults.faultInBlock(this, code, base, i);
   }
 
   /**
@@ -2399,167 +1591,13 @@ public final class Cpu {
     return halted ? CpuExit.HLT : -1;
   }
 
-  /** The instructions that are rare in hot loops, kept out of the dispatch loop for the JIT. */
+  /** Kept on Cpu, where the JIT hooks and translations call it: {@link Interpreter#execCold}. */
   private void execCold(int f0, int d, int imm, int f3, int base, int i) {
-    switch (f0 & 0x3FF) {
-      case Op.UD: raiseUndefined(f3 >>> 20); break;
-      case Op.SHLD_I: Shift.shld(this, f0, d, imm); break;
-      case Op.SHLD_CL: Shift.shld(this, f0, d, r[ECX]); break;
-      case Op.SHRD_I: Shift.shrd(this, f0, d, imm); break;
-      case Op.SHRD_CL: Shift.shrd(this, f0, d, r[ECX]); break;
-      case Op.BT_EG: BitOps.btEG(this, f0, d, f3 >>> 20); break;
-      case Op.BT_EI: BitOps.btEI(this, f0, d, imm, f3 >>> 20); break;
-      case Op.BSF: BitOps.bsf(this, f0, d); break;
-      case Op.BSR: BitOps.bsr(this, f0, d); break;
-      case Op.BSWAP: BitOps.bswap(this, f0); break;
-      case Op.XADD: DataXfer.xadd(this, f0, d); break;
-      case Op.CMPXCHG: DataXfer.cmpxchg(this, f0, d); break;
-      case Op.CMPXCHG8B: DataXfer.cmpxchg8b(this, f0, d); break;
-      case Op.LOOP: Control.loop(this, f0, f3 >>> 20, base + imm); break;
-      case Op.PUSHA: DataXfer.pusha(this, size(f0)); break;
-      case Op.POPA: DataXfer.popa(this, size(f0)); break;
-      case Op.PUSHF: DataXfer.pushf(this, size(f0)); break;
-      case Op.POPF: DataXfer.popf(this, size(f0)); break;
-      case Op.ENTER: DataXfer.enter(this, size(f0), imm, f3 >>> 20); break;
-      case Op.XLAT: {
-        int off = r[EBX] + (r[EAX] & 0xFF);
-        if ((f0 & F0_A16) != 0) {
-          off &= 0xFFFF;
-        }
-        setReg8(0, read8(segAddr((f0 >>> 24) & 7, off, 1, false)));
-        break;
-      }
-      case Op.LAHF: {
-        int f = eflags();
-        r[EAX] = (r[EAX] & 0xFFFF_00FF)
-            | (f & (Flags.SF | Flags.ZF | Flags.AF | Flags.PF | Flags.CF | 2)) << 8;
-        break;
-      }
-      case Op.SAHF: {
-        int mask = Flags.SF | Flags.ZF | Flags.AF | Flags.PF | Flags.CF;
-        setEflags((eflags() & ~mask) | ((r[EAX] >>> 8) & mask));
-        break;
-      }
-      case Op.FLAGOP: flagOp(f3 >>> 20); break;
-      case Op.BCD: Bcd.exec(this, f3 >>> 20, imm); break;
-      case Op.CMPS: StringOps.cmps(this, f0, f3 >>> 20); break;
-      case Op.SCAS: StringOps.scas(this, f0, f3 >>> 20); break;
-      case Op.LODS: StringOps.lods(this, f0, f3 >>> 20); break;
-      case Op.INS: StringOps.ins(this, f0, f3 >>> 20); break;
-      case Op.OUTS: StringOps.outs(this, f0, f3 >>> 20); break;
-      case Op.IN: {
-        int port = (f3 >>> 20) != 0 ? r[EDX] & 0xFFFF : imm & 0xFF;
-        int sz = size(f0);
-        checkIo(port, 1 << sz);
-        ioExit(port, 1 << sz, true, false, false, (f3 >>> 20) == 0);
-        chargePort(port, 1 << sz);
-        setReg(sz, EAX, io.in(port, 1 << sz));
-        break;
-      }
-      case Op.OUT: {
-        int port = (f3 >>> 20) != 0 ? r[EDX] & 0xFFFF : imm & 0xFF;
-        int sz = size(f0);
-        checkIo(port, 1 << sz);
-        ioExit(port, 1 << sz, false, false, false, (f3 >>> 20) == 0);
-        chargePort(port, 1 << sz);
-        io.out(port, 1 << sz, r[EAX] & MASK[sz]);
-        break;
-      }
-      case Op.CPUID:
-        if ((miscFeatures & SystemOps.MISC_CPUID_FAULTING) != 0 && cpl > 0) {
-          // CPUID faulting: a #GP that comes before the VM exit, as a privilege fault does.
-          raise(Exceptions.GP, 0);
-        }
-        if (vmcs != null) {
-          vmExit(ExitReason.CPUID, 0);
-        }
-        CpuId.exec(this);
-        break;
-      case Op.RDTSC: {
-        long tsc = rdtsc(i);
-        r[EAX] = (int) tsc;
-        r[EDX] = (int) (tsc >>> 32);
-        break;
-      }
-      case Op.PAUSE: pause(); break;
-      case Op.HLT:
-        if (cpl != 0 && protectedMode()) {
-          raise(Exceptions.GP, 0);
-        }
-        if (exits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_HLT_EXITING)) {
-          vmExit(ExitReason.HLT, 0);
-        }
-        halted = true;
-        break;
-      case Op.MOV_SR_E: {
-        int seg = (f0 >>> 10) & 15;
-        Segments.load(this, seg, getE(f0, d, 1));
-        shadow = seg == SS;
-        ssShadow = shadow;
-        break;
-      }
-      case Op.MOV_E_SR: setE(f0, d, size(f0), segSel[(f0 >>> 10) & 15]); break;
-      case Op.PUSH_SR: pushSized(size(f0), segSel[f3 >>> 20]); break;
-      case Op.POP_SR: {
-        int sz = size(f0);
-        int v = readStack(sz, 0);
-        Segments.load(this, f3 >>> 20, v);
-        adjustEsp(sz == 2 ? 4 : 2);
-        shadow = (f3 >>> 20) == SS;
-        ssShadow = shadow;
-        break;
-      }
-      case Op.INT:
-        // INT n is IOPL-sensitive in VM86 mode; INT3 (and INTO) go through the IDT's DPL check.
-        if (v86() && (f3 >>> 20) != 1 && ((flags >>> 12) & 3) != 3) {
-          raise(Exceptions.GP, 0);
-        }
-        trap(imm, Interrupts.SOFTWARE, (f3 >>> 20) == 1);
-        break;
-      case Op.INTO:
-        if (of() != 0) {
-          trap(Exceptions.OF, Interrupts.SOFTWARE, true);
-        }
-        break;
-      case Op.INT1: trap(Exceptions.DB, Interrupts.EXCEPTION, false); break;
-      case Op.SIMD: simd.exec(this, f0, d, imm, f3 >>> 20); break;
-      case Op.FWAIT:
-        if ((cr0 & (CR0_MP | CR0_TS)) == (CR0_MP | CR0_TS)) {
-          raise(Exceptions.NM, 0);
-        }
-        fpu.fwait(this);
-        break;
-      case Op.SYS: SystemOps.exec(this, f0, d, f3 >>> 20, base + (f3 & 0xFFFF)); break;
-      case Op.FAR_PTR:
-        Segments.farTransfer(this, d, imm, size(f0), (f3 >>> 20) != 0, base + (f3 & 0xFFFF));
-        break;
-      case Op.FAR_MEM: {
-        int sz = size(f0);
-        int lin = linR(f0, d, sz);
-        int off = readSized(sz, lin);
-        int sel = read16(linR(f0, d + (sz == 2 ? 4 : 2), 1));
-        Segments.farTransfer(this, sel, off, sz, (f3 >>> 20) != 0, base + (f3 & 0xFFFF));
-        break;
-      }
-      case Op.RETF: Segments.farReturn(this, size(f0), imm); break;
-      case Op.IRET: Interrupts.iret(this, size(f0)); break;
-      case Op.LOAD_FAR: {
-        int sz = size(f0);
-        int lin = linR(f0, d, sz);
-        int off = readSized(sz, lin);
-        int sel = read16(linR(f0, d + (sz == 2 ? 4 : 2), 1));
-        int seg = f3 >>> 20;
-        Segments.load(this, seg, sel);
-        setG(f0, sz, off);
-        shadow |= seg == SS;
-        break;
-      }
-      default: raiseUndefined(Exceptions.UD); break;
-    }
+    Interpreter.execCold(this, f0, d, imm, f3, base, i);
   }
 
   /** Leaves the block with a trap: the event is delivered with EIP after the instruction. */
-  private void trap(int vector, int kind, boolean exception) {
+  void trap(int vector, int kind, boolean exception) {
     trapping = true;
     trapKind = kind;
     softException = exception;
@@ -2579,34 +1617,6 @@ public final class Cpu {
     excVector = vector;
     excError = errorCode;
     throw CpuFault.INSTANCE;
-  }
-
-  private void flagOp(int sub) {
-    switch (sub) {
-      case 0: setCfOnly(0); break;
-      case 1: setCfOnly(1); break;
-      case 2: setCfOnly(cf() ^ 1); break;
-      case 3: flags &= ~Flags.DF; break;
-      case 4: flags |= Flags.DF; break;
-      case 5:
-        checkIopl();
-        flags &= ~Flags.IF;
-        break;
-      default:
-        checkIopl();
-        if ((flags & Flags.IF) == 0) {
-          shadow = true;
-        }
-        flags |= Flags.IF;
-        break;
-    }
-  }
-
-  /** CLI/STI need CPL <= IOPL in protected mode (no VME/PVI). */
-  private void checkIopl() {
-    if (protectedMode() && (v86() ? 3 : cpl) > ((flags >>> 12) & 3)) {
-      raise(Exceptions.GP, 0);
-    }
   }
 
   /** Sets CF, leaving the other status flags as they are. */
@@ -2759,7 +1769,7 @@ public final class Cpu {
     int lin = segBase[seg] + off;
     int page = lin >>> 12;
     if (wTag[(page & TLB_MASK) | tlbUser] != page || (lin & 0xFFF) > 0x1000 - (1 << size)) {
-      probeWrite(lin, 1 << size);
+      Mmu.probeWrite(this, lin, 1 << size);
     }
     return lin;
   }
@@ -2783,7 +1793,7 @@ public final class Cpu {
       int page = lin >>> 12;
       if (wTag[(page & TLB_MASK) | tlbUser] != page || (lin & 0xFFF) > 0x1000 - bytes) {
         for (int k = 0; k < bytes; k += 0x1000 - ((lin + k) & 0xFFF)) {
-          probeWrite(lin + k, Math.min(bytes - k, 0x1000 - ((lin + k) & 0xFFF)));
+          Mmu.probeWrite(this, lin + k, Math.min(bytes - k, 0x1000 - ((lin + k) & 0xFFF)));
         }
       }
     }
@@ -2896,7 +1906,7 @@ public final class Cpu {
     if (write) {
       int page = lin >>> 12;
       if (wTag[(page & TLB_MASK) | tlbUser] != page || (lin & 0xFFF) > 0x1000 - bytes) {
-        probeWrite(lin, bytes);
+        Mmu.probeWrite(this, lin, bytes);
       }
     }
     return lin;
@@ -2939,31 +1949,11 @@ public final class Cpu {
 
   // ================================================================== memory
 
-  private int userAccess() {
+  int userAccess() {
     // Without a branch: a kernel that boots in ring 0 for a long time teaches HotSpot that the
     // CPL-3 side never runs, and the first user-mode access then deoptimises every compiled
     // method that inlined this (Cpu.interpret among them), late in a boot.
     return ((cpl + 1) >>> 2) * Paging.USER;
-  }
-
-  /** Translates a linear address for an instruction fetch (code TLB, then a walk). */
-  long translateCode(int lin) {
-    int page = lin >>> 12;
-    int idx = (page & TLB_MASK) | tlbUser;
-    if (cTag[idx] == page) {
-      return cPhys[idx] | (lin & 0xFFF);
-    }
-    tlbMisses++;
-    long pa = (cr0 & CR0_PG) == 0 ? lin & 0xFFFF_FFFFL
-        : Paging.walk(this, lin, Paging.FETCH | userAccess());
-    pa = finalEpt(pa, lin, EptWalk.X, false);
-    cTag[idx] = page;
-    noteFill(idx);
-    cPhys[idx] = pa & ~0xFFFL;
-    cGlobal[idx] = (cr0 & CR0_PG) != 0 && walkGlobal;
-    cLarge[idx] = (cr0 & CR0_PG) != 0 && walkLarge;
-    largeCached |= cLarge[idx];
-    return pa;
   }
 
   /** Physical page holding the code byte at {@code lin}, or -1 if it is not mapped. */
@@ -2972,60 +1962,15 @@ public final class Cpu {
    * must not see an access).
    */
   void probeRead(int lin) {
-    translate(lin, userAccess());
+    Mmu.translate(this, lin, userAccess());
   }
 
   long physPageOfCode(int lin) {
-    return translateCode(lin) >>> 12;
+    return Mmu.translateCode(this, lin) >>> 12;
   }
 
   int fetchCodeByte(int lin) {
-    return mem.read8(translateCode(lin));
-  }
-
-  /**
-   * Linear to machine-physical for a data access. In non-root operation with EPT, a denied final
-   * translation comes back as {@link EptWalk#MMIO} | GPA for the caller to treat as MMIO.
-   */
-  private long translate(int lin, int access) {
-    tlbMisses++;
-    long gpa;
-    if ((cr0 & CR0_PG) == 0) {
-      walkWritable = true;
-      walkGlobal = false;
-      walkLarge = false;
-      gpa = lin & 0xFFFF_FFFFL;
-    } else {
-      gpa = Paging.walk(this, lin, access);
-    }
-    if (!ept) {
-      return gpa;
-    }
-    // Only write translations fill the write TLB, so a read needs no W check here.
-    int rwx = (access & Paging.WRITE) != 0 ? EptWalk.W : EptWalk.R;
-    return EptWalk.translate(this, gpa, rwx, lin, true, true, true);
-  }
-
-  /**
-   * Implicit accesses cannot be MMIO: a denied translation is a real EPT violation. Reads go
-   * through the supervisor half of the read TLB, as descriptor-table, IDT and TSS reads hit the
-   * TLB on hardware: without it every event delivery walked the tables several times.
-   */
-  private long translateSys(int lin, int access) {
-    int page = lin >>> 12;
-    int idx = page & TLB_MASK;
-    if (access == 0 && rTag[idx] == page) {
-      return (rFrame[idx] & 0xFFFF_FFFFL) << 12 | (lin & 0xFFF);
-    }
-    long pa = translate(lin, access);
-    if (pa < 0) {
-      vmExit(ExitReason.EPT_VIOLATION, eptQualification);
-    }
-    if (access == 0 && (pa | 0xFFF) < ramSize) {
-      fillRead(idx, page, pa);
-      rGlobal[idx] = walkGlobal;
-    }
-    return pa;
+    return mem.read8(Mmu.translateCode(this, lin));
   }
 
   /** Implicit supervisor read (descriptor tables, TSS, IDT), whatever the CPL. */
@@ -3033,122 +1978,25 @@ public final class Cpu {
     if ((lin & 0xFFF) > 0xFFC) {
       int v = 0;
       for (int k = 0; k < 4; k++) {
-        v |= (mem.read8(translateSys(lin + k, 0)) & 0xFF) << (8 * k);
+        v |= (mem.read8(Mmu.translateSys(this, lin + k, 0)) & 0xFF) << (8 * k);
       }
       return v;
     }
-    return mem.read32(translateSys(lin, 0));
+    return mem.read32(Mmu.translateSys(this, lin, 0));
   }
 
   /** Implicit supervisor write (accessed and busy bits, TSS state). */
   void writeSys32(int lin, int v) {
     if ((lin & 0xFFF) > 0xFFC) {
       for (int k = 0; k < 4; k++) {
-        translateSys(lin + k, Paging.WRITE);
+        Mmu.translateSys(this, lin + k, Paging.WRITE);
       }
       for (int k = 0; k < 4; k++) {
-        mem.write8(translateSys(lin + k, Paging.WRITE), v >>> (8 * k));
+        mem.write8(Mmu.translateSys(this, lin + k, Paging.WRITE), v >>> (8 * k));
       }
       return;
     }
-    mem.write32(translateSys(lin, Paging.WRITE), v);
-  }
-
-  void flushTlb() {
-    dropMmioPages();
-    Arrays.fill(rTag, -1);
-    Arrays.fill(wTag, -1);
-    Arrays.fill(cTag, -1);
-    // Stale frame references would keep freed storage alive; the tags already miss.
-    Arrays.fill(rPage, null);
-    Arrays.fill(wPage, null);
-    zeroEntries = 0;
-    largeCached = false;
-    forgetFills();
-    epoch++;
-  }
-
-  /** TLB index {@code idx} has just been given a translation. */
-  private void noteFill(int idx) {
-    if (!listed[idx]) {
-      listed[idx] = true;
-      filled[filledCount++] = idx;
-    }
-  }
-
-  private void forgetFills() {
-    for (int n = 0; n < filledCount; n++) {
-      listed[filled[n]] = false;
-    }
-    filledCount = 0;
-  }
-
-  /** CR3 load: drops every translation except global ones (CR4.PGE). */
-  private void flushNonGlobal() {
-    dropMmioPages();
-    if ((cr4 & CR4_PGE) == 0) {
-      flushTlb();
-      return;
-    }
-    // Only an index filled since the last flush can hold a non-global entry: the global ones
-    // left in place by earlier CR3 loads are global still (the flags change only on a fill).
-    for (int n = 0; n < filledCount; n++) {
-      int k = filled[n];
-      listed[k] = false;
-      if (!rGlobal[k]) {
-        rTag[k] = -1;
-      }
-      if (!wGlobal[k]) {
-        wTag[k] = -1;
-      }
-      if (!cGlobal[k]) {
-        cTag[k] = -1;
-      }
-    }
-    filledCount = 0;
-    epoch++;
-  }
-
-  /**
-   * Drops the translations of the page holding {@code lin}, in both halves (an INVLPG at CPL 0
-   * also removes what CPL 3 cached). When that page is a 4 MiB or 2 MiB page, every 4 KiB piece
-   * of it cached here goes too (SDM vol. 3, 4.10.4.1: INVLPG invalidates the whole large page).
-   */
-  void invlpg(int lin) {
-    dropMmioPage(lin);
-    int page = lin >>> 12;
-    for (int half = 0; half <= TLB_SIZE; half += TLB_SIZE) {
-      int idx = (page & TLB_MASK) | half;
-      if (rTag[idx] == page) {
-        rTag[idx] = -1;
-      }
-      if (wTag[idx] == page) {
-        wTag[idx] = -1;
-      }
-      if (cTag[idx] == page) {
-        cTag[idx] = -1;
-      }
-    }
-    if (largeCached) {
-      // The large page's size follows the paging mode; a mode change flushes everything.
-      int span = (cr4 & CR4_PAE) != 0 ? 512 : 1024;
-      int first = page & -span;
-      for (int half = 0; half <= TLB_SIZE; half += TLB_SIZE) {
-        for (int p = first; p < first + span; p++) {
-          int idx = (p & TLB_MASK) | half;
-          if (rTag[idx] == p && rLarge[idx]) {
-            rTag[idx] = -1;
-          }
-          if (wTag[idx] == p && wLarge[idx]) {
-            wTag[idx] = -1;
-          }
-          if (cTag[idx] == p && cLarge[idx]) {
-            cTag[idx] = -1;
-          }
-        }
-      }
-    }
-    epoch++;
+    mem.write32(Mmu.translateSys(this, lin, Paging.WRITE), v);
   }
 
   int read8(int lin) {
@@ -3157,7 +2005,7 @@ public final class Cpu {
     if (rTag[idx] == page) {
       return rPage[idx][lin & 0xFFF] & 0xFF;
     }
-    return readSlow(lin, 0);
+    return Mmu.readSlow(this, lin, 0);
   }
 
   int read16(int lin) {
@@ -3166,7 +2014,7 @@ public final class Cpu {
     if (rTag[idx] == page && (lin & 0xFFF) != 0xFFF) {
       return (short) MemoryBus.I16.get(rPage[idx], lin & 0xFFF) & 0xFFFF;
     }
-    return readSlow(lin, 1);
+    return Mmu.readSlow(this, lin, 1);
   }
 
   int read32(int lin) {
@@ -3175,7 +2023,7 @@ public final class Cpu {
     if (rTag[idx] == page && (lin & 0xFFF) <= 0xFFC) {
       return (int) MemoryBus.I32.get(rPage[idx], lin & 0xFFF);
     }
-    return readSlow(lin, 2);
+    return Mmu.readSlow(this, lin, 2);
   }
 
   void write8(int lin, int v) {
@@ -3185,7 +2033,7 @@ public final class Cpu {
       wPage[idx][lin & 0xFFF] = (byte) v;
       return;
     }
-    writeSlow(lin, 0, v);
+    Mmu.writeSlow(this, lin, 0, v);
   }
 
   void write16(int lin, int v) {
@@ -3195,7 +2043,7 @@ public final class Cpu {
       MemoryBus.I16.set(wPage[idx], lin & 0xFFF, (short) v);
       return;
     }
-    writeSlow(lin, 1, v);
+    Mmu.writeSlow(this, lin, 1, v);
   }
 
   void write32(int lin, int v) {
@@ -3205,7 +2053,7 @@ public final class Cpu {
       MemoryBus.I32.set(wPage[idx], lin & 0xFFF, v);
       return;
     }
-    writeSlow(lin, 2, v);
+    Mmu.writeSlow(this, lin, 2, v);
   }
 
   /**
@@ -3271,159 +2119,6 @@ public final class Cpu {
     }
     System.arraycopy(from, sOff, to, dOff, bytes);
     return n;
-  }
-
-  private int readSlow(int lin, int size) {
-    int bytes = 1 << size;
-    if ((lin & 0xFFF) + bytes > 0x1000) {
-      // Page-crossing: byte by byte, each through its own translation.
-      int v = 0;
-      for (int k = 0; k < bytes; k++) {
-        v |= read8(lin + k) << (8 * k);
-      }
-      return v;
-    }
-    if (mmioPageCount != 0) {
-      long gpa = mmioPage(lin, false);
-      if (gpa >= 0) {
-        return mmioPageRead(gpa, bytes, lin);
-      }
-    }
-    long pa = translate(lin, userAccess());
-    if (pa < 0) {
-      return mmioRead(pa & ~EptWalk.MMIO, bytes, lin);
-    }
-    if (bpEnabled != 0 && Breakpoints.watchedPage(dr, lin)) {
-      dataHits |= Breakpoints.dataAccess(dr, lin, bytes, false);
-      if (pa + bytes <= ramSize) {
-        // Not entered in the TLB, so the next access comes here again.
-        byte[] f = mem.readFrame((int) (pa >>> 12));
-        int p = (int) pa & 0xFFF;
-        return size == 2 ? (int) MemoryBus.I32.get(f, p)
-            : size == 1 ? (short) MemoryBus.I16.get(f, p) & 0xFFFF : f[p] & 0xFF;
-      }
-    } else if (pa + bytes <= ramSize) {
-      int idx = ((lin >>> 12) & TLB_MASK) | tlbUser;
-      fillRead(idx, lin >>> 12, pa);
-      rGlobal[idx] = walkGlobal;
-      rLarge[idx] = walkLarge;
-      largeCached |= walkLarge;
-      return readSized(size, lin);
-    }
-    chargeMmio();
-    switch (size) {
-      case 2: return mem.read32(pa);
-      case 1: return mem.read16(pa);
-      default: return mem.read8(pa);
-    }
-  }
-
-  /**
-   * Makes sure a write of {@code bytes} at {@code lin} will not fault: walks (setting dirty
-   * bits) and fills the write TLB where it can. Page-crossing writes probe both pages.
-   */
-  private void probeWrite(int lin, int bytes) {
-    if ((lin & 0xFFF) + bytes > 0x1000) {
-      translateForWrite(lin);
-      translateForWrite((lin | 0xFFF) + 1);
-      return;
-    }
-    translateForWrite(lin);
-  }
-
-  private long translateForWrite(int lin) {
-    if (mmioPageCount != 0) {
-      long gpa = mmioPage(lin, true);
-      if (gpa >= 0) {
-        // A write probe of an MMIO page: nothing to walk, the write itself goes to the device.
-        return gpa | EptWalk.MMIO;
-      }
-    }
-    long pa = translate(lin, Paging.WRITE | userAccess());
-    if (pa >= 0 && pa < ramSize && walkWritable
-        && (bpEnabled == 0 || !Breakpoints.watchedPage(dr, lin))) {
-      int page = (int) (pa >>> 12);
-      if (mem.codeRefs[page] == 0) {
-        int idx = ((lin >>> 12) & TLB_MASK) | tlbUser;
-        // The write about to happen backs the frame (first touch); a later codePageAdded
-        // for it must reach this processor.
-        mem.cachedBy(page, busId);
-        wTag[idx] = lin >>> 12;
-        noteFill(idx);
-        wPage[idx] = mem.writeFrame(page);
-        wFrame[idx] = page;
-        wGlobal[idx] = walkGlobal;
-        wLarge[idx] = walkLarge;
-        largeCached |= walkLarge;
-      }
-    }
-    return pa;
-  }
-
-  private void writeSlow(int lin, int size, int v) {
-    int bytes = 1 << size;
-    if ((lin & 0xFFF) + bytes > 0x1000) {
-      probeWrite(lin, bytes);
-      for (int k = 0; k < bytes; k++) {
-        write8(lin + k, v >>> (8 * k));
-      }
-      return;
-    }
-    if (mmioPageCount != 0) {
-      long gpa = mmioPage(lin, true);
-      if (gpa >= 0) {
-        mmioPageWrite(gpa, bytes, v, lin);
-        return;
-      }
-    }
-    long pa = translateForWrite(lin);
-    if (bpEnabled != 0) {
-      dataHits |= Breakpoints.dataAccess(dr, lin, bytes, true);
-    }
-    if (pa < 0) {
-      mmioWrite(pa & ~EptWalk.MMIO, bytes, v);
-      return;
-    }
-    if (pa + bytes <= ramSize) {
-      int page = (int) (pa >>> 12);
-      byte[] ram = mem.writeFrame(page);
-      int p = (int) pa & 0xFFF;
-      if (mem.codeRefs[page] == 0) {
-        switch (size) {
-          case 2: MemoryBus.I32.set(ram, p, v); break;
-          case 1: MemoryBus.I16.set(ram, p, (short) v); break;
-          default: ram[p] = (byte) v; break;
-        }
-        return;
-      }
-      // A page holding decoded code: a write that changes bytes drops its blocks.
-      boolean changed;
-      switch (size) {
-        case 2:
-          changed = (int) MemoryBus.I32.get(ram, p) != v;
-          MemoryBus.I32.set(ram, p, v);
-          break;
-        case 1:
-          changed = (short) MemoryBus.I16.get(ram, p) != (short) v;
-          MemoryBus.I16.set(ram, p, (short) v);
-          break;
-        default:
-          changed = ram[p] != (byte) v;
-          ram[p] = (byte) v;
-          break;
-      }
-      if (changed) {
-        // Every processor caching this page drops it, this one included.
-        mem.codeWritten(pa, bytes);
-      }
-      return;
-    }
-    chargeMmio();
-    switch (size) {
-      case 2: mem.write32(pa, v); break;
-      case 1: mem.write16(pa, v); break;
-      default: mem.write8(pa, v); break;
-    }
   }
 
   // ================================================================== JIT hooks (org.hospes.x86.jit)

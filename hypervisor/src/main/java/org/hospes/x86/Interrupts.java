@@ -48,7 +48,7 @@ final class Interrupts {
         return -1;
       } catch (CpuFault f) {
         if (c.nonRoot()) {
-          int x = c.exitDuringDelivery(current, curKind, curHasErr, curErr, faultEip,
+          int x = VmxNonRoot.exitDuringDelivery(c, current, curKind, curHasErr, curErr, faultEip,
               attempt == 0 ? returnEip : faultEip);
           if (x >= 0) {
             return x;

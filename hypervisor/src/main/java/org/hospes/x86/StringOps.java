@@ -213,7 +213,7 @@ final class StringOps {
   static void ins(Cpu c, int f0, int rep) {
     int port = c.r[EDX] & 0xFFFF;
     c.checkIo(port, 1 << Cpu.size(f0));
-    c.ioExit(port, 1 << Cpu.size(f0), true, true, rep != 0, false);
+    VmxNonRoot.ioExit(c, port, 1 << Cpu.size(f0), true, true, rep != 0, false);
     ins(c, f0, rep, c.io());
   }
 
@@ -241,7 +241,7 @@ final class StringOps {
   static void outs(Cpu c, int f0, int rep) {
     int port = c.r[EDX] & 0xFFFF;
     c.checkIo(port, 1 << Cpu.size(f0));
-    c.ioExit(port, 1 << Cpu.size(f0), false, true, rep != 0, false);
+    VmxNonRoot.ioExit(c, port, 1 << Cpu.size(f0), false, true, rep != 0, false);
     outs(c, f0, rep, c.io());
   }
 

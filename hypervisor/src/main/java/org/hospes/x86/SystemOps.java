@@ -118,7 +118,7 @@ final class SystemOps {
         if (c.exits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_INVLPG_EXITING)) {
           c.vmExit(ExitReason.INVLPG, lin & 0xFFFF_FFFFL);
         }
-        c.invlpg(lin);
+        Mmu.invlpg(c, lin);
         break;
       }
       case LAR: case LSL: requireProtected(c); larLsl(c, f0, d, size, sub == LSL); break;
@@ -385,7 +385,7 @@ final class SystemOps {
     if (n == 7 || (n < 4 && enabled != 0) || enabled != c.bpEnabled) {
       c.bpEnabled = enabled;
       // Pages holding data breakpoints must leave the TLB (see Breakpoints).
-      c.flushTlb();
+      Mmu.flushTlb(c);
     }
   }
 
@@ -464,7 +464,7 @@ final class SystemOps {
         if ((int) v != c.efer) {
           c.efer = (int) v;
           // Cached translations were checked under the old XD rules.
-          c.flushTlb();
+          Mmu.flushTlb(c);
         }
         break;
       case ApicBaseMsr.MSR:

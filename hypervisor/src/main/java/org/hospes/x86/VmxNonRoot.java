@@ -1,0 +1,228 @@
+package org.hospes.x86;
+
+import static org.hospes.x86.Cpu.CS;
+
+import org.hospes.x86.vmx.ExitReason;
+import org.hospes.x86.vmx.Vmcs;
+import org.hospes.x86.vmx.VmcsField;
+import org.hospes.x86.vmx.VmxControls;
+
+/**
+ * VMX non-root operation as the processor does it (SDM vol. 3, ch. 25-27): VM entry with event
+ * injection, the exits checked at instruction boundaries (host interrupt, interrupt window,
+ * preemption timer), exits caused by exceptions (the exception bitmap, #PF error-code mask and
+ * match) and by events whose delivery faulted (IDT-vectoring information), I/O exits, and the
+ * pieces of work the hypervisor asks the processor to finish (a task switch, the instruction of
+ * a string I/O exit). The VMCS is {@link Cpu#vmcs}; the guest state it names is the Cpu's.
+ */
+final class VmxNonRoot {
+  private VmxNonRoot() {}
+
+  /** VM entry: injects the event in the VM-entry interruption-information field. */
+  static int vmEntry(Cpu c) {
+    int info = c.vmcs.read32(VmcsField.VM_ENTRY_INTR_INFO_FIELD);
+    c.vmcs.write(VmcsField.VM_EXIT_REASON, 0);
+    // The IDT-vectoring information is valid only for an exit during event delivery: every
+    // other exit (exceptions, MTF, windows) must not show the previous one's.
+    c.vmcs.write(VmcsField.IDT_VECTORING_INFO_FIELD, 0);
+    if ((info & VmxControls.INTR_INFO_VALID) == 0) {
+      return -1;
+    }
+    c.vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD, info & ~VmxControls.INTR_INFO_VALID);
+    int vector = info & 0xFF;
+    int type = (info >>> 8) & 7;
+    boolean hasErr = (info & VmxControls.INTR_INFO_ERROR_CODE_VALID) != 0;
+    int err = c.vmcs.read32(VmcsField.VM_ENTRY_EXCEPTION_ERROR_CODE);
+    int len = c.vmcs.read32(VmcsField.VM_ENTRY_INSTRUCTION_LEN);
+    c.halted = false;
+    int kind;
+    int ret = c.eip;
+    switch (type) {
+      case VmxControls.INTR_TYPE_EXTERNAL:
+      case VmxControls.INTR_TYPE_NMI:
+        kind = Interrupts.EXTERNAL;
+        break;
+      case VmxControls.INTR_TYPE_SOFTWARE_INTERRUPT:
+      case VmxControls.INTR_TYPE_SOFTWARE_EXCEPTION:
+        kind = Interrupts.SOFTWARE;
+        ret = c.eip + len;
+        break;
+      case VmxControls.INTR_TYPE_PRIVILEGED_SOFTWARE_EXCEPTION:
+        kind = Interrupts.EXCEPTION;
+        ret = c.eip + len;
+        break;
+      default:
+        kind = Interrupts.EXCEPTION;
+        break;
+    }
+    int x = Interrupts.deliver(c, vector, kind, hasErr, err, ret, c.eip);
+    return x == CpuExit.TRIPLE_FAULT ? tripleFaultExit(c) : x;
+  }
+
+  /** Host interrupts and the interrupt window, checked at instruction boundaries. */
+  static int nonRootEventCheck(Cpu c) {
+    if (c.hostInterrupt && c.vmcs.has(VmcsField.PIN_BASED_VM_EXEC_CONTROL,
+        VmxControls.PIN_EXTERNAL_INTERRUPT_EXITING)) {
+      c.hostInterrupt = false;
+      c.vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.EXTERNAL_INTERRUPT.code());
+      c.vmcs.write(VmcsField.EXIT_QUALIFICATION, 0);
+      return CpuExit.VM_EXIT;
+    }
+    if ((c.flags & Flags.IF) != 0 && c.vmcs.has(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
+        VmxControls.PROC_INTERRUPT_WINDOW_EXITING)) {
+      c.halted = false;
+      c.vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.INTERRUPT_WINDOW.code());
+      c.vmcs.write(VmcsField.EXIT_QUALIFICATION, 0);
+      return CpuExit.VM_EXIT;
+    }
+    return -1;
+  }
+
+  static int preemptionTimerExit(Cpu c, long used) {
+    long timer = c.vmcs.read(VmcsField.VMX_PREEMPTION_TIMER_VALUE);
+    c.vmcs.write(VmcsField.VMX_PREEMPTION_TIMER_VALUE, Math.max(0, timer - used));
+    if (timer - used > 0) {
+      return CpuExit.BUDGET;
+    }
+    c.vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.PREEMPTION_TIMER.code());
+    c.vmcs.write(VmcsField.EXIT_QUALIFICATION, 0);
+    return CpuExit.VM_EXIT;
+  }
+
+  static int tripleFaultExit(Cpu c) {
+    c.vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.TRIPLE_FAULT.code());
+    c.vmcs.write(VmcsField.EXIT_QUALIFICATION, 0);
+    return CpuExit.VM_EXIT;
+  }
+
+  /** The exception bitmap (with #PF's error-code mask and match) decides whether to exit. */
+  static int exceptionExit(Cpu c, int vector, int kind, boolean trap, boolean hasErr, int start,
+      int next, int len) {
+    boolean exit = (c.vmcs.read32(VmcsField.EXCEPTION_BITMAP) >>> vector & 1) != 0;
+    if (vector == Exceptions.PF) {
+      int mask = c.vmcs.read32(VmcsField.PAGE_FAULT_ERROR_CODE_MASK);
+      int match = c.vmcs.read32(VmcsField.PAGE_FAULT_ERROR_CODE_MATCH);
+      boolean matches = (c.excError & mask) == match;
+      exit = exit == matches;
+    }
+    if (!exit) {
+      return -1;
+    }
+    int type = trap && c.softException ? VmxControls.INTR_TYPE_SOFTWARE_EXCEPTION
+        : trap ? VmxControls.INTR_TYPE_PRIVILEGED_SOFTWARE_EXCEPTION
+        : VmxControls.INTR_TYPE_HARDWARE_EXCEPTION;
+    c.vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.EXCEPTION_NMI.code());
+    c.vmcs.write(VmcsField.EXIT_QUALIFICATION, vector == Exceptions.PF ? c.pfAddr & 0xFFFF_FFFFL
+        : 0);
+    c.vmcs.write(VmcsField.VM_EXIT_INTR_INFO, VmxControls.intrInfo(vector, type, hasErr));
+    c.vmcs.write(VmcsField.VM_EXIT_INTR_ERROR_CODE, hasErr ? c.excError & 0xFFFF_FFFFL : 0);
+    c.vmcs.write(VmcsField.VM_EXIT_INSTRUCTION_LEN, len);
+    c.pfPending = false;
+    c.eip = start;
+    return CpuExit.VM_EXIT;
+  }
+
+  /**
+   * Called when delivering an event faulted or exited in non-root operation. A VM exit thrown by
+   * the delivery (task switch), or an exception the exception bitmap intercepts, becomes a VM
+   * exit whose IDT-vectoring information names the event that was being delivered. Returns -1
+   * when the ordinary double-fault rules apply.
+   */
+  static int exitDuringDelivery(Cpu c, int vector, int kind, boolean hasErr, int err,
+      int faultEip, int returnEip) {
+    c.taskReturnEip = returnEip;
+    if (!c.vmExitPending) {
+      int second = c.excVector;
+      boolean intercepted = (c.vmcs.read32(VmcsField.EXCEPTION_BITMAP) >>> second & 1) != 0;
+      if (second == Exceptions.PF) {
+        int mask = c.vmcs.read32(VmcsField.PAGE_FAULT_ERROR_CODE_MASK);
+        int match = c.vmcs.read32(VmcsField.PAGE_FAULT_ERROR_CODE_MATCH);
+        intercepted = intercepted == ((c.excError & mask) == match);
+      }
+      if (!intercepted) {
+        return -1;
+      }
+      boolean secondErr = Interrupts.hasErrorCode(second);
+      c.vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.EXCEPTION_NMI.code());
+      c.vmcs.write(VmcsField.EXIT_QUALIFICATION, second == Exceptions.PF ? c.pfAddr & 0xFFFF_FFFFL
+          : 0);
+      c.vmcs.write(VmcsField.VM_EXIT_INTR_INFO, VmxControls.intrInfo(second,
+          VmxControls.INTR_TYPE_HARDWARE_EXCEPTION, secondErr));
+      c.vmcs.write(VmcsField.VM_EXIT_INTR_ERROR_CODE, secondErr ? c.excError & 0xFFFF_FFFFL : 0);
+      c.pfPending = false;
+    }
+    c.vmExitPending = false;
+    int type = kind == Interrupts.EXTERNAL ? VmxControls.INTR_TYPE_EXTERNAL
+        : kind == Interrupts.SOFTWARE ? VmxControls.INTR_TYPE_SOFTWARE_INTERRUPT
+        : VmxControls.INTR_TYPE_HARDWARE_EXCEPTION;
+    c.vmcs.write(VmcsField.IDT_VECTORING_INFO_FIELD, VmxControls.intrInfo(vector, type, hasErr));
+    c.vmcs.write(VmcsField.IDT_VECTORING_ERROR_CODE, hasErr ? err & 0xFFFF_FFFFL : 0);
+    if (kind == Interrupts.SOFTWARE) {
+      // SDM 27.2.4: the instruction length is saved for exits during delivery of INT n.
+      c.vmcs.write(VmcsField.VM_EXIT_INSTRUCTION_LEN, returnEip - faultEip);
+    }
+    c.eip = faultEip;
+    return CpuExit.VM_EXIT;
+  }
+
+  /** I/O instruction exit check (unconditional I/O exiting or the I/O bitmaps). */
+  static void ioExit(Cpu c, int port, int bytes, boolean in, boolean string, boolean rep,
+      boolean imm) {
+    if (c.vmcs == null) {
+      return;
+    }
+    int proc = c.vmcs.read32(VmcsField.CPU_BASED_VM_EXEC_CONTROL);
+    boolean exit = (proc & VmxControls.PROC_USE_IO_BITMAPS) != 0 ? c.vmcs.portExits(port, bytes)
+        : (proc & VmxControls.PROC_UNCONDITIONAL_IO_EXITING) != 0;
+    if (exit) {
+      long qual = (bytes - 1) | (in ? VmxControls.IO_QUAL_IN : 0)
+          | (string ? VmxControls.IO_QUAL_STRING : 0) | (rep ? VmxControls.IO_QUAL_REP : 0)
+          | (imm ? VmxControls.IO_QUAL_IMMEDIATE : 0) | ((long) (port & 0xFFFF) << 16);
+      c.vmExit(ExitReason.IO_INSTRUCTION, qual);
+    }
+  }
+
+  static int emulateTaskSwitchOnce(Cpu c) {
+    long qual = c.vmcs.exitQualification();
+    int sel = (int) qual & 0xFFFF;
+    int source = (int) (qual >>> 30) & 3;
+    int start = c.eip;
+    int next = source == 3 ? c.taskReturnEip : c.eip + c.vmcs.exitInstructionLength();
+    int reason = source == 0 ? Tasks.CALL : source == 1 ? Tasks.IRET
+        : source == 2 ? Tasks.JMP : Tasks.INT;
+    Vmcs saved = c.vmcs;
+    try {
+      if ((sel & 4) != 0 || !Segments.fetch(c, sel)) {
+        c.raise(Exceptions.TS, sel & 0xFFFC);
+      }
+      c.eip = next;
+      // Nested exits are meaningless here: the hypervisor asked for this switch.
+      c.vmcs = null;
+      Tasks.switchTo(c, sel, c.dLo, c.dHi, reason);
+      c.vmcs = saved;
+      int info = c.vmcs.read32(VmcsField.IDT_VECTORING_INFO_FIELD);
+      if (source == 3 && (info & VmxControls.INTR_INFO_ERROR_CODE_VALID) != 0) {
+        c.taskPushSize = (c.trAttr & 0xF) == Segments.SYS_TSS32_BUSY ? 2 : 1;
+        c.taskPushValue = c.vmcs.read32(VmcsField.IDT_VECTORING_ERROR_CODE);
+        c.taskPushPending = true;
+        c.pushSized(c.taskPushSize, c.taskPushValue);
+        c.taskPushPending = false;
+      }
+      if (source != 3) {
+        c.icount++;
+      }
+      return -1;
+    } catch (CpuFault f) {
+      c.vmcs = saved;
+      // A fault pushing the error code comes after the switch committed: it is the new task's.
+      int at = c.taskPushPending ? c.eip : start;
+      return c.handleFault(at, at, false, 0);
+    }
+  }
+
+  /** The decoded form of the string I/O instruction at {@code e} (its prefixes matter). */
+  static int decodedStringIo(Cpu c, int e) {
+    Block b = c.decoder.decode(c.segBase[CS] + e, -1, c.mode, CodeCache.codeBytesLeft(c, e));
+    return b.code[0];
+  }
+}
