@@ -80,7 +80,8 @@ import org.objectweb.asm.Type;
  *       the interpreter's record. A record that a later instruction of the block overwrites
  *       before anything can read it or fault is not written at all (FlagLiveness).
  *   <li>32-bit memory operands of a flat segment take the software TLB's fast path inline
- *       (the TLB's arrays and the segment state in locals); a miss or any other operand calls
+ *       (the TLB's arrays as constants of the class, the segment state in locals); a miss or
+ *       any other operand calls
  *       the processor's own accessors ({@code segAddr}, {@code read32}, {@code write32},
  *       {@code stackAddr}).
  *   <li>A fault is caught once for the whole method: the registers (as before the faulting
@@ -172,8 +173,9 @@ final class Translator {
   private static final int PEND = 31;
   private static final int LEFT = 33;
   /**
-   * The software TLB's arrays (final fields of Cpu: rTag, rPage, wTag, wPage) and tlbUser, in
-   * locals so that the inline accesses read no field of the processor: a store to guest RAM
+   * The software TLB's arrays (the class's static finals rTag, rPage, wTag, wPage, see
+   * tlbConstants) and tlbUser, in locals so that the inline accesses read no field of the
+   * processor: a store to guest RAM
    * is an access HotSpot cannot tell apart from the processor's fields, so it would reload
    * them after every store. tlbUser changes only with CPL, in an instruction the helper runs.
    */
