@@ -175,9 +175,9 @@ final class Translator {
   /**
    * The software TLB's arrays (the class's static finals rTag, rPage, wTag, wPage, see
    * tlbConstants) and tlbUser, in locals so that the inline accesses read no field of the
-   * processor: a store to guest RAM
-   * is an access HotSpot cannot tell apart from the processor's fields, so it would reload
-   * them after every store. tlbUser changes only with CPL, in an instruction the helper runs.
+   * processor: a store to guest RAM is an access HotSpot cannot tell apart from the
+   * processor's fields, so it would reload them after every store. tlbUser changes only with
+   * CPL, in an instruction the helper runs.
    */
   private static final int RTAG = 35;
   private static final int RPAGE = 36;
