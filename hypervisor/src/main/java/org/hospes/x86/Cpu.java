@@ -2149,7 +2149,7 @@ public final class Cpu {
     Translation t = b.translation;
     if (t == null) {
       if (jit != null && ++b.heat == jit.threshold()) {
-        b.translation = jit.translate(b, b.code, b.count, b.endOffset);
+        b.translation = jit.translate(this, b, b.code, b.count, b.endOffset);
       }
       return execBlock(b, limit);
     }

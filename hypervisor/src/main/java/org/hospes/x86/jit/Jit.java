@@ -4,6 +4,7 @@ import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.util.function.Consumer;
+import org.hospes.x86.Cpu;
 
 /**
  * One processor's translator and code cache. A block that has run {@link #threshold()} times is
@@ -86,9 +87,10 @@ public final class Jit {
    * Translates the leading instructions of a block ({@code count} decoded instructions of four
    * ints in {@code code}, ending {@code endOffset} bytes after its start) that the translator
    * handles. Returns the translation, or one of count 0 when the first instruction is not
-   * handled.
+   * handled. The translation is {@code cpu}'s alone: its class holds that processor's TLB arrays
+   * as constants.
    */
-  public Translation translate(Object block, int[] code, int count, int endOffset) {
+  public Translation translate(Cpu cpu, Object block, int[] code, int count, int endOffset) {
     long t0 = System.nanoTime();
     int covered = Translator.coverage(code, count, lockstep == null);
     if (covered == 0) {
@@ -99,7 +101,7 @@ public final class Jit {
     byte[] bytes = Translator.generate(code, count, covered, endOffset, lockstep != null);
     Translation t;
     try {
-      MethodHandles.Lookup hidden = host.defineHiddenClass(bytes, true,
+      MethodHandles.Lookup hidden = host.defineHiddenClassWithClassData(bytes, cpu, true,
           MethodHandles.Lookup.ClassOption.NESTMATE);
       MethodHandle ctor = hidden.findConstructor(hidden.lookupClass(),
           MethodType.methodType(void.class, Object.class, int[].class, int.class));

@@ -3,6 +3,7 @@ package org.hospes.x86.jit;
 import static org.objectweb.asm.Opcodes.ACC_FINAL;
 import static org.objectweb.asm.Opcodes.ACC_PRIVATE;
 import static org.objectweb.asm.Opcodes.ACC_PUBLIC;
+import static org.objectweb.asm.Opcodes.ACC_STATIC;
 import static org.objectweb.asm.Opcodes.ACC_SUPER;
 import static org.objectweb.asm.Opcodes.AALOAD;
 import static org.objectweb.asm.Opcodes.ALOAD;
@@ -50,6 +51,7 @@ import static org.objectweb.asm.Opcodes.LSTORE;
 import static org.objectweb.asm.Opcodes.LUSHR;
 import static org.objectweb.asm.Opcodes.POP;
 import static org.objectweb.asm.Opcodes.PUTFIELD;
+import static org.objectweb.asm.Opcodes.PUTSTATIC;
 import static org.objectweb.asm.Opcodes.RETURN;
 import static org.objectweb.asm.Opcodes.SIPUSH;
 import static org.objectweb.asm.Opcodes.SWAP;
@@ -59,6 +61,7 @@ import org.hospes.x86.JitAbi;
 import org.objectweb.asm.ClassWriter;
 import org.objectweb.asm.Label;
 import org.objectweb.asm.MethodVisitor;
+import org.objectweb.asm.Type;
 
 /**
  * Turns the leading instructions of a decoded block into the bytecode of one hidden class: a
@@ -77,7 +80,8 @@ import org.objectweb.asm.MethodVisitor;
  *       the interpreter's record. A record that a later instruction of the block overwrites
  *       before anything can read it or fault is not written at all (FlagLiveness).
  *   <li>32-bit memory operands of a flat segment take the software TLB's fast path inline
- *       (the TLB's arrays and the segment state in locals); a miss or any other operand calls
+ *       (the TLB's arrays as constants of the class, the segment state in locals); a miss or
+ *       any other operand calls
  *       the processor's own accessors ({@code segAddr}, {@code read32}, {@code write32},
  *       {@code stackAddr}).
  *   <li>A fault is caught once for the whole method: the registers (as before the faulting
@@ -169,10 +173,11 @@ final class Translator {
   private static final int PEND = 31;
   private static final int LEFT = 33;
   /**
-   * The software TLB's arrays (final fields of Cpu: rTag, rPage, wTag, wPage) and tlbUser, in
-   * locals so that the inline accesses read no field of the processor: a store to guest RAM
-   * is an access HotSpot cannot tell apart from the processor's fields, so it would reload
-   * them after every store. tlbUser changes only with CPL, in an instruction the helper runs.
+   * The software TLB's arrays (the class's static finals rTag, rPage, wTag, wPage, see
+   * tlbConstants) and tlbUser, in locals so that the inline accesses read no field of the
+   * processor: a store to guest RAM is an access HotSpot cannot tell apart from the
+   * processor's fields, so it would reload them after every store. tlbUser changes only with
+   * CPL, in an instruction the helper runs.
    */
   private static final int RTAG = 35;
   private static final int RPAGE = 36;
@@ -307,6 +312,7 @@ final class Translator {
     cw.visit(V17, ACC_FINAL | ACC_SUPER, NAME, null, SUPER, null);
     cw.visitField(ACC_PRIVATE | ACC_FINAL, "blk", "L" + BLOCK + ";", null, null).visitEnd();
     cw.visitField(ACC_PRIVATE | ACC_FINAL, "code", "[I", null, null).visitEnd();
+    tlbConstants(cw);
 
     MethodVisitor init = cw.visitMethod(ACC_PUBLIC, "<init>", "(Ljava/lang/Object;[II)V", null,
         null);
@@ -332,6 +338,42 @@ final class Translator {
     mv.visitEnd();
     cw.visitEnd();
     return cw.toByteArray();
+  }
+
+  /** The software TLB's arrays of the processor, as this class holds them. */
+  private static final String[][] TLB_ARRAYS = {
+      {"rTag", "[I"}, {"rPage", "[[B"}, {"wTag", "[I"}, {"wPage", "[[B"}};
+
+  /**
+   * Static final copies of the processor's TLB arrays (rTag, rPage, wTag, wPage), read in
+   * {@code <clinit>} from the class data (the Cpu that the translation is for). HotSpot folds a
+   * static final array into a constant of known length, so the index of an inline access,
+   * masked to that (power-of-two) length, needs no bounds check; read from a field or a local,
+   * every access checked the index against the arrays' lengths.
+   */
+  private static void tlbConstants(ClassWriter cw) {
+    for (String[] f : TLB_ARRAYS) {
+      cw.visitField(ACC_PRIVATE | ACC_STATIC | ACC_FINAL, f[0], f[1], null, null).visitEnd();
+    }
+    MethodVisitor mv = cw.visitMethod(ACC_STATIC, "<clinit>", "()V", null, null);
+    mv.visitCode();
+    mv.visitMethodInsn(INVOKESTATIC, "java/lang/invoke/MethodHandles", "lookup",
+        "()Ljava/lang/invoke/MethodHandles$Lookup;", false);
+    mv.visitLdcInsn("_");
+    mv.visitLdcInsn(Type.getObjectType(CPU));
+    mv.visitMethodInsn(INVOKESTATIC, "java/lang/invoke/MethodHandles", "classData",
+        "(Ljava/lang/invoke/MethodHandles$Lookup;Ljava/lang/String;Ljava/lang/Class;)"
+            + "Ljava/lang/Object;", false);
+    mv.visitTypeInsn(CHECKCAST, CPU);
+    mv.visitVarInsn(ASTORE, 0);
+    for (String[] f : TLB_ARRAYS) {
+      mv.visitVarInsn(ALOAD, 0);
+      mv.visitFieldInsn(GETFIELD, CPU, f[0], f[1]);
+      mv.visitFieldInsn(PUTSTATIC, NAME, f[0], f[1]);
+    }
+    mv.visitInsn(RETURN);
+    mv.visitMaxs(0, 0);
+    mv.visitEnd();
   }
 
   /** Emits the body of run(Cpu) for one block. */
@@ -411,17 +453,13 @@ final class Translator {
       });
       loadRegs();
       loadFlags();
-      mv.visitVarInsn(ALOAD, C);
-      mv.visitFieldInsn(GETFIELD, CPU, "rTag", "[I");
+      mv.visitFieldInsn(GETSTATIC, NAME, "rTag", "[I");
       mv.visitVarInsn(ASTORE, RTAG);
-      mv.visitVarInsn(ALOAD, C);
-      mv.visitFieldInsn(GETFIELD, CPU, "rPage", "[[B");
+      mv.visitFieldInsn(GETSTATIC, NAME, "rPage", "[[B");
       mv.visitVarInsn(ASTORE, RPAGE);
-      mv.visitVarInsn(ALOAD, C);
-      mv.visitFieldInsn(GETFIELD, CPU, "wTag", "[I");
+      mv.visitFieldInsn(GETSTATIC, NAME, "wTag", "[I");
       mv.visitVarInsn(ASTORE, WTAG);
-      mv.visitVarInsn(ALOAD, C);
-      mv.visitFieldInsn(GETFIELD, CPU, "wPage", "[[B");
+      mv.visitFieldInsn(GETSTATIC, NAME, "wPage", "[[B");
       mv.visitVarInsn(ASTORE, WPAGE);
       loadTlbUser();
       for (int t : new int[] {I, LIN, V, A, RES, SP, CNT, HELPING, PAGE, IDX, OFF}) {
@@ -1621,6 +1659,10 @@ final class Translator {
       mv.visitInsn(IAND);
       mv.visitVarInsn(ILOAD, TLBU);
       mv.visitInsn(IOR);
+      // The arrays' length (both halves): with the arrays constant, HotSpot then knows the
+      // index is in range (tlbUser is 0 or TLB_SIZE, so this changes no index).
+      iconst(2 * JitAbi.TLB_MASK + 1);
+      mv.visitInsn(IAND);
       mv.visitVarInsn(ISTORE, IDX);
       mv.visitVarInsn(ALOAD, tag.equals("rTag") ? RTAG : WTAG);
       mv.visitVarInsn(ILOAD, IDX);

@@ -545,6 +545,129 @@ class TranslatorTest {
     }
   }
 
+  /** A supervisor-only page among user pages. */
+  private static final int SUPERVISOR = 0x28000;
+
+  /**
+   * At CPL 0: paging on, a read of the supervisor page (the TLB's supervisor half takes it),
+   * HLT. At CODE + 0x40, run at CPL 3: FAULT_LOOP's loop, which reaches the supervisor page in
+   * iteration 8,193, long after it was translated.
+   */
+  private static final byte[] USER_LOOP = bytes(
+      0xB8, 0x00, 0x00, 0x01, 0x00, // mov eax, PD
+      0x0F, 0x22, 0xD8,             // mov cr3, eax
+      0x0F, 0x20, 0xC0,             // mov eax, cr0
+      0x0D, 0, 0, 0, 0x80,          // or eax, 0x80000000
+      0x0F, 0x22, 0xC0,             // mov cr0, eax
+      0xA1, 0x00, 0x80, 0x02, 0x00, // mov eax, [0x28000]
+      0xF4,                         // hlt
+      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+      0, 0, 0, 0, 0, 0, 0, 0,
+      0xBE, 0x00, 0x00, 0x02, 0x00, // 0x1040: mov esi, 0x20000
+      0xB9, 0xA0, 0x86, 0x01, 0x00, // mov ecx, 100000
+      0x31, 0xD2,                   // xor edx, edx
+      0x31, 0xDB,                   // xor ebx, ebx
+      0x8B, 0x04, 0x96,             // 1: mov eax, [esi+edx*4]
+      0x01, 0xC3,                   //    add ebx, eax
+      0x42,                         //    inc edx
+      0x49,                         //    dec ecx
+      0x75, 0xF7,                   //    jnz 1b
+      0xF4);                        // hlt
+
+  private static Cpu userLoop(Engine engine) {
+    Cpu c = load(engine, USER_LOOP);
+    MemoryBus mem = c.memory();
+    mem.write32(PD, PT | 7);
+    for (int page = 0; page < 256; page++) {
+      mem.write32(PT + 4L * page, page << 12 | ((page << 12) == SUPERVISOR ? 3 : 7));
+    }
+    c.setExceptionExitMask(1 << 14);
+    assertThat(c.run(1_000)).isEqualTo(CpuExit.HLT);
+    c.loadCpl(3);
+    c.setEip(CODE + 0x40);
+    return c;
+  }
+
+  /**
+   * Ring 3 reaching a supervisor page that ring 0 has just read: the inline TLB path of a
+   * translated loop looks in the user half of the TLB (which misses), so the load faults as
+   * under the interpreter (a protection fault from user mode), not in the supervisor half.
+   */
+  @Test
+  void ring3InATranslatedLoopFaultsOnASupervisorPageRing0Cached() {
+    Cpu interp = userLoop(Engine.INTERP);
+    Cpu jit = userLoop(Engine.JIT);
+    assertThat(interp.run(10_000_000)).isEqualTo(CpuExit.EXCEPTION);
+    assertThat(jit.run(10_000_000)).isEqualTo(CpuExit.EXCEPTION);
+    assertThat(interp.exceptionVector()).isEqualTo(14);
+    assertThat(interp.exceptionErrorCode()).isEqualTo(5);
+    assertThat(interp.reg(Cpu.EDX)).isEqualTo((SUPERVISOR - 0x20000) / 4);
+    assertThat(jit.exceptionVector()).isEqualTo(14);
+    assertThat(jit.exceptionErrorCode()).isEqualTo(5);
+    assertThat(jit.faultAddress()).isEqualTo(SUPERVISOR);
+    assertSameState(jit, interp, "at the fault");
+    assertThat(jit.jit().translations()).isPositive();
+  }
+
+  /** A read-only page among writable ones. */
+  private static final int READ_ONLY = 0x28000;
+
+  /**
+   * Paging on with CR0.WP, then a loop that reads each word and writes it back changed: the
+   * read of page 0x28 puts it in the read TLB, and the write to it must fault.
+   */
+  private static final byte[] WRITE_LOOP = bytes(
+      0xB8, 0x00, 0x00, 0x01, 0x00, // mov eax, PD
+      0x0F, 0x22, 0xD8,             // mov cr3, eax
+      0x0F, 0x20, 0xC0,             // mov eax, cr0
+      0x0D, 0, 0, 0x01, 0x80,       // or eax, 0x80010000 (PG, WP)
+      0x0F, 0x22, 0xC0,             // mov cr0, eax
+      0xBE, 0x00, 0x00, 0x02, 0x00, // mov esi, 0x20000
+      0xB9, 0xA0, 0x86, 0x01, 0x00, // mov ecx, 100000
+      0x31, 0xD2,                   // xor edx, edx
+      0x8B, 0x04, 0x96,             // 1: mov eax, [esi+edx*4]
+      0x01, 0xC8,                   //    add eax, ecx
+      0x89, 0x04, 0x96,             //    mov [esi+edx*4], eax
+      0x42,                         //    inc edx
+      0x49,                         //    dec ecx
+      0x75, 0xF4,                   //    jnz 1b
+      0xF4);                        // hlt
+
+  private static Cpu writeLoop(Engine engine) {
+    Cpu c = load(engine, WRITE_LOOP);
+    MemoryBus mem = c.memory();
+    mem.write32(PD, PT | 3);
+    for (int page = 0; page < 256; page++) {
+      mem.write32(PT + 4L * page, page << 12 | ((page << 12) == READ_ONLY ? 1 : 3));
+    }
+    c.setExceptionExitMask(1 << 14);
+    return c;
+  }
+
+  /**
+   * A translated loop's inline store looks in the write TLB, which never takes a read-only
+   * page: the store to the page the loop has just read faults (present, write) as under the
+   * interpreter, with the same state and the same bytes written before it.
+   */
+  @Test
+  void aTranslatedStoreToAReadOnlyPageItHasReadFaults() {
+    Cpu interp = writeLoop(Engine.INTERP);
+    Cpu jit = writeLoop(Engine.JIT);
+    assertThat(interp.run(10_000_000)).isEqualTo(CpuExit.EXCEPTION);
+    assertThat(jit.run(10_000_000)).isEqualTo(CpuExit.EXCEPTION);
+    assertThat(interp.exceptionVector()).isEqualTo(14);
+    assertThat(interp.exceptionErrorCode()).isEqualTo(3);
+    assertThat(interp.reg(Cpu.EDX)).isEqualTo((READ_ONLY - 0x20000) / 4);
+    assertThat(jit.exceptionVector()).isEqualTo(14);
+    assertThat(jit.exceptionErrorCode()).isEqualTo(3);
+    assertThat(jit.faultAddress()).isEqualTo(READ_ONLY);
+    assertSameState(jit, interp, "at the fault");
+    for (int a = 0x20000; a < READ_ONLY + 0x1000; a += 4) {
+      assertThat(jit.memory().read32(a)).as("word at %x", a).isEqualTo(interp.memory().read32(a));
+    }
+    assertThat(jit.jit().translations()).isPositive();
+  }
+
   /** A device whose {@code n}-th and {@code m}-th reads ask the processor to stop. */
   private static final class StoppingDevice implements MmioDevice {
     private final Cpu cpu;
