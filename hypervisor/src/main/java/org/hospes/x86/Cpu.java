@@ -288,6 +288,12 @@ public final class Cpu {
   final int[] filled = new int[2 * TLB_SIZE];
   final boolean[] listed = new boolean[2 * TLB_SIZE];
   int filledCount;
+  /**
+   * No entry filled since the last full flush: a full flush has nothing to clear (a new
+   * processor is flushed by its constructor and then again by each reset, and clearing the
+   * 8,192-entry arrays while the JVM still interprets showed in every launch's profile).
+   */
+  boolean tlbClean;
   /** The entry came from a large page; {@link #largeCached} says whether any entry did. */
   final boolean[] rLarge = new boolean[2 * TLB_SIZE];
   final boolean[] wLarge = new boolean[2 * TLB_SIZE];

@@ -272,6 +272,7 @@ final class Mmu {
 
   /** TLB index {@code idx} has just been given a translation. */
   private static void noteFill(Cpu c, int idx) {
+    c.tlbClean = false;
     if (!c.listed[idx]) {
       c.listed[idx] = true;
       c.filled[c.filledCount++] = idx;
@@ -330,12 +331,15 @@ final class Mmu {
 
   static void flushTlb(Cpu c) {
     Mmio.dropPages(c);
-    Arrays.fill(c.rTag, -1);
-    Arrays.fill(c.wTag, -1);
-    Arrays.fill(c.cTag, -1);
-    // Stale frame references would keep freed storage alive; the tags already miss.
-    Arrays.fill(c.rPage, null);
-    Arrays.fill(c.wPage, null);
+    if (!c.tlbClean) {
+      Arrays.fill(c.rTag, -1);
+      Arrays.fill(c.wTag, -1);
+      Arrays.fill(c.cTag, -1);
+      // Stale frame references would keep freed storage alive; the tags already miss.
+      Arrays.fill(c.rPage, null);
+      Arrays.fill(c.wPage, null);
+      c.tlbClean = true;
+    }
     c.zeroEntries = 0;
     c.largeCached = false;
     forgetFills(c);
