@@ -307,6 +307,7 @@ public final class Cpu {
   // without a call (CpuCosts is the record they come from).
   private CpuCosts costs = CpuCosts.FREE;
   private long costWalkRef, costException, costExternal, costSoftware, costPort, costMmio;
+  private long costRdtsc, costPause;
   long charged;
   private long deliveries, portAccesses, mmioAccesses;
 
@@ -776,6 +777,8 @@ public final class Cpu {
     costSoftware = c.softwareInterrupt();
     costPort = c.portAccess();
     costMmio = c.mmioAccess();
+    costRdtsc = c.rdtsc();
+    costPause = c.pause();
   }
 
   public CpuCosts costs() {
@@ -1565,7 +1568,8 @@ public final class Cpu {
    * RDTSC as instruction {@code i} (1-based) of the running block: the counter it reads (the
    * block's instructions retire together at its end, so the index counts those before it), or
    * #GP under CR4.TSD outside ring 0, or a VM exit under RDTSC exiting (interpreter and
-   * translations share this).
+   * translations share this, so both engines charge the same). The read value is taken before
+   * the instruction's own cost ({@link CpuCosts#rdtsc}) is charged: the next read sees it.
    */
   long rdtsc(int i) {
     if ((cr4 & CR4_TSD) != 0 && cpl != 0 && protectedMode()) {
@@ -1578,14 +1582,19 @@ public final class Cpu {
     if (exits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_USE_TSC_OFFSETTING)) {
       tsc += vmcs.read(VmcsField.TSC_OFFSET);
     }
+    charged += costRdtsc;
     return tsc;
   }
 
-  /** PAUSE, a spin-wait hint: nothing, or a VM exit under PAUSE exiting. */
+  /**
+   * PAUSE, a spin-wait hint: its delay ({@link CpuCosts#pause}) charged to the clock, or a VM
+   * exit under PAUSE exiting (interpreter and translations share this).
+   */
   void pause() {
     if (exits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_PAUSE_EXITING)) {
       vmExit(ExitReason.PAUSE, 0);
     }
+    charged += costPause;
   }
 
   /** What ends the run after a block that completed: a stop request or HLT. */

@@ -40,15 +40,15 @@ import org.junit.jupiter.params.provider.MethodSource;
  * later changes at least one of them.
  */
 class EngineDeterminismTest {
-  /** Long enough that the loops pass the default threshold (16,384 runs) several times over. */
-  private static final String ITERS = "60000";
+  /** Long enough that the loops pass the default threshold (65,536 runs) several times over. */
+  private static final String ITERS = "250000";
 
   static Stream<Arguments> cases() {
     List<Arguments> out = new ArrayList<>();
     for (String mode : List.of("native", "hvm", "hvm-shadow")) {
       out.add(Arguments.of("bench-alu", mode, null));
       out.add(Arguments.of("bench-mem", mode, null));
-      out.add(Arguments.of("nanobench", mode, "iters=20000"));
+      out.add(Arguments.of("nanobench", mode, "iters=80000"));
     }
     out.add(Arguments.of("bench-alu", "pvh", null));
     out.add(Arguments.of("bench-mem", "pvh", null));

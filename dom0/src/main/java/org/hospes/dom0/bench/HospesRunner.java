@@ -46,6 +46,30 @@ public final class HospesRunner {
   static final java.util.regex.Pattern STATS_LINE = java.util.regex.Pattern.compile(
       ": (.*), status (\\d+), (\\d+) instructions in ([0-9.]+) s");
 
+  /** The HotSpot compiler options that a forked run inherits from this JVM. */
+  private static final java.util.List<String> COMPILE_OPTIONS = java.util.List.of(
+      "-XX:PerMethodTrapLimit=", "-XX:PerBytecodeTrapLimit=", "-XX:TieredStopAtLevel=",
+      "-XX:Tier", "-XX:CICompilerCount=", "-XX:ReservedCodeCacheSize=", "-XX:+TieredCompilation",
+      "-XX:-TieredCompilation");
+
+  /**
+   * The compiler options among a JVM's arguments: those the launcher gives every run (see
+   * {@code ./hospes}) or a user gave the bench, so that a loop measured in a forked JVM runs
+   * under the same compilers as {@code hospes run} would.
+   */
+  static java.util.List<String> compileFlags(java.util.List<String> jvmArguments) {
+    java.util.List<String> out = new java.util.ArrayList<>();
+    for (String a : jvmArguments) {
+      for (String prefix : COMPILE_OPTIONS) {
+        if (a.startsWith(prefix)) {
+          out.add(a);
+          break;
+        }
+      }
+    }
+    return out;
+  }
+
   /**
    * Runs the kernel in a fresh JVM ({@code hospes run --mode MODE --stats}), so one measurement's
    * JIT profile cannot shape the next: in one JVM, bench-mem measured 90 or 140 MIPS depending on
@@ -53,9 +77,13 @@ public final class HospesRunner {
    */
   public static Result runForked(Path kernel, String mode, String engine) throws Exception {
     String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    java.util.List<String> cmd = java.util.List.of(javaBin, "-cp",
-        System.getProperty("java.class.path"), "org.hospes.dom0.cli.HospesCli", "run", "--mode",
-        mode, "--engine", engine, "--stats", kernel.toString());
+    java.util.List<String> cmd = new java.util.ArrayList<>();
+    cmd.add(javaBin);
+    cmd.addAll(compileFlags(java.lang.management.ManagementFactory.getRuntimeMXBean()
+        .getInputArguments()));
+    cmd.addAll(java.util.List.of("-cp", System.getProperty("java.class.path"),
+        "org.hospes.dom0.cli.HospesCli", "run", "--mode", mode, "--engine", engine, "--stats",
+        kernel.toString()));
     Process p = new ProcessBuilder(cmd).start();
     java.util.concurrent.CompletableFuture<byte[]> err = java.util.concurrent.CompletableFuture
         .supplyAsync(() -> {

@@ -111,4 +111,28 @@ class BenchPartsTest {
         .contains("poweroff -f").endsWith("TRAILER!!!\0\0\0\0");
     assertThat(cpio.length).isGreaterThan((int) Files.size(LinuxBootImages.BUSYBOX));
   }
+
+  /**
+   * A loop measured in a forked JVM runs under the compiler options the launcher gives every
+   * run: those the launcher's {@code compile=(...)} line names reach the bench's JVM, and the
+   * fork takes them over, leaving out everything else (the class-data-sharing archive, logging,
+   * system properties).
+   */
+  @Test
+  void aForkedRunInheritsTheLaunchersCompilerOptionsAndNothingElse() throws Exception {
+    String launcher = Files.readString(Path.of("..", "hospes"));
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^compile=\\(([^)]*)\\)")
+        .matcher(launcher);
+    assertThat(m.find()).as("the launcher's compile=(...) line").isTrue();
+    List<String> launcherOptions = List.of(m.group(1).trim().split("\\s+"));
+    assertThat(launcherOptions).contains("-XX:PerMethodTrapLimit=2",
+        "-XX:Tier4InvocationThreshold=50000");
+    List<String> jvm = new java.util.ArrayList<>(List.of("-XX:SharedArchiveFile=/t/a.jsa",
+        "-Xlog:disable", "-Dguice_bytecode_gen_option=DISABLED"));
+    jvm.addAll(launcherOptions);
+    jvm.addAll(List.of("-XX:TieredStopAtLevel=1", "-Xmx2g", "-Dhospes.root=/r"));
+    List<String> expected = new java.util.ArrayList<>(launcherOptions);
+    expected.add("-XX:TieredStopAtLevel=1");
+    assertThat(HospesRunner.compileFlags(jvm)).containsExactlyElementsOf(expected);
+  }
 }

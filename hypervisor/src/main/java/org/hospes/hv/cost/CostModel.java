@@ -100,9 +100,23 @@ public interface CostModel {
     return 0;
   }
 
+  /**
+   * Cycles of one RDTSC beyond the one every instruction costs. A delay loop ({@code udelay})
+   * spins until the TSC has advanced by the cycles it was asked for, so this sets how many
+   * instructions a delay takes. Default 0 for older plugins.
+   */
+  default long rdtsc() {
+    return 0;
+  }
+
+  /** Cycles of one PAUSE (the spin-wait hint's delay) beyond its one cycle. Default 0. */
+  default long pause() {
+    return 0;
+  }
+
   /** The costs the processor charges to its clock as they happen, from this model. */
   default CpuCosts cpuCosts() {
     return new CpuCosts(pageWalk(1), exceptionDelivery(), interruptDelivery(),
-        softwareInterrupt(), portAccess(), mmioAccess());
+        softwareInterrupt(), portAccess(), mmioAccess(), rdtsc(), pause());
   }
 }

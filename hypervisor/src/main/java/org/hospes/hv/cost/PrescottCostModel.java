@@ -96,4 +96,14 @@ public final class PrescottCostModel implements CostModel {
   public long mmioAccess() {
     return base.mmioAccess();
   }
+
+  @Override
+  public long rdtsc() {
+    return base.rdtsc();
+  }
+
+  @Override
+  public long pause() {
+    return base.pause();
+  }
 }

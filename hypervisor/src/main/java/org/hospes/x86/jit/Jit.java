@@ -20,12 +20,16 @@ public final class Jit {
    * Executions of a block before it is translated. High on purpose: every translation is a
    * class that HotSpot interprets, then compiles twice (C1, C2) on its own, which costs more
    * than a lukewarm block saves (measured on the Debian PVH boot: 64 made 9,065 classes and the
-   * boot 2x slower than interpreted; 2,000 made 1,721 and 20,000 made 390, near parity).
+   * boot 2x slower than interpreted; 2,000 made 1,721 and 20,000 made 390, near parity). Once
+   * RDTSC and PAUSE were charged their cycles and C2's thresholds raised (the launcher), 16,384
+   * made 417 translations and 7.6-7.9 s of process CPU for that boot, 65,536 made 110 and
+   * 6.5 s (the interpreter alone 6.4 s); a loop that runs millions of times waits a few ms
+   * longer for its translation.
    */
   public static final String THRESHOLD_PROPERTY = "hospes.jit.threshold";
   /** Translations kept at once. */
   public static final String CACHE_PROPERTY = "hospes.jit.cache";
-  static final int DEFAULT_THRESHOLD = 16384;
+  static final int DEFAULT_THRESHOLD = 65536;
   static final int DEFAULT_CAPACITY = 8192;
 
   private final MethodHandles.Lookup host;

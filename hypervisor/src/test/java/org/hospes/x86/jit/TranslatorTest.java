@@ -286,7 +286,7 @@ class TranslatorTest {
     Cpu interp = load(Engine.INTERP, code);
     Cpu jit = load(Engine.JIT, code);
     Cpu lockstep = load(Engine.LOCKSTEP, code);
-    org.hospes.x86.CpuCosts costs = new org.hospes.x86.CpuCosts(0, 0, 0, 0, 0, 7);
+    org.hospes.x86.CpuCosts costs = new org.hospes.x86.CpuCosts(0, 0, 0, 0, 0, 7, 0, 0);
     for (Cpu c : new Cpu[] {interp, jit, lockstep}) {
       c.setCosts(costs);
       c.memory().mapMmio(DEVICE, 0x1000, new org.hospes.x86.MmioDevice() {
@@ -366,6 +366,59 @@ class TranslatorTest {
     Cpu whole = load(Engine.LOCKSTEP, code);
     assertThat(whole.run(1_000_000)).isEqualTo(CpuExit.HLT);
     assertThat(whole.jit().translatedInstructions()).isEqualTo(1 + 6);
+  }
+
+  /**
+   * The same delay loop with RDTSC and PAUSE charged as the default cost model charges them (79
+   * and 9 cycles beyond their own): each engine charges them in the same place, so counters,
+   * cycles and registers agree at every budget, and the loop takes the number of iterations the
+   * costs imply. The k-th RDTSC of the loop reads 95k - 2: 7k - 2 instructions up to and
+   * including it, 79 for each RDTSC before it (k of them, the one before the loop included) and
+   * 9 for each PAUSE (k). ECX = 95k - 3 reaches 5000 at k = 53, with 5032; at one cycle each
+   * (CpuCosts.FREE, the test above) it would take 715 iterations.
+   */
+  @Test
+  void rdtscAndPauseCostsAreChargedAlikeByEveryEngineAndShortenTheDelayLoop() {
+    byte[] code = bytes(
+        0x0F, 0x31,                         // rdtsc
+        0x89, 0xC3,                         // mov ebx, eax
+        0xF3, 0x90,                         // 1: pause
+        0x0F, 0xAE, 0xE8,                   //    lfence
+        0x0F, 0x31,                         //    rdtsc
+        0x89, 0xC1,                         //    mov ecx, eax
+        0x29, 0xD9,                         //    sub ecx, ebx
+        0x81, 0xF9, 0x88, 0x13, 0, 0,       //    cmp ecx, 5000
+        0x72, 0xED,                         //    jb 1b
+        0xF4);                              // hlt
+    org.hospes.x86.CpuCosts costs = new org.hospes.x86.CpuCosts(0, 0, 0, 0, 0, 0, 79, 9);
+    Cpu interp = load(Engine.INTERP, code);
+    Cpu jit = load(Engine.JIT, code);
+    Cpu lockstep = load(Engine.LOCKSTEP, code);
+    for (Cpu c : new Cpu[] {interp, jit, lockstep}) {
+      c.setCosts(costs);
+    }
+    int exit = -1;
+    for (int step = 0; exit != CpuExit.HLT; step++) {
+      int budget = 5 + step % 23;
+      exit = interp.run(budget);
+      assertThat(jit.run(budget)).as("step %d", step).isEqualTo(exit);
+      assertThat(lockstep.run(budget)).as("step %d", step).isEqualTo(exit);
+      for (Cpu c : new Cpu[] {jit, lockstep}) {
+        assertThat(c.instructions()).as("step %d", step).isEqualTo(interp.instructions());
+        assertThat(c.cycles()).as("step %d", step).isEqualTo(interp.cycles());
+        assertThat(c.chargedCycles()).as("step %d", step).isEqualTo(interp.chargedCycles());
+        for (int r = 0; r < 8; r++) {
+          assertThat(c.reg(r)).as("step %d register %d", step, r).isEqualTo(interp.reg(r));
+        }
+      }
+    }
+    int iterations = 53;
+    assertThat(interp.reg(Cpu.EBX)).isEqualTo(1);
+    assertThat(interp.reg(Cpu.ECX)).isEqualTo(95 * iterations - 3).isEqualTo(5032);
+    assertThat(interp.instructions()).isEqualTo(2 + 7 * iterations + 1);
+    assertThat(interp.chargedCycles()).isEqualTo(79 + (79 + 9) * iterations);
+    assertThat(jit.jit().translations()).isGreaterThanOrEqualTo(2);
+    assertThat(lockstep.jit().lockstep().checked()).isPositive();
   }
 
   /**
