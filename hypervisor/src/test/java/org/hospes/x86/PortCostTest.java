@@ -64,7 +64,7 @@ class PortCostTest {
     }
     Cpu cpu = new Cpu(mem, io);
     cpu.resetFlat32();
-    cpu.setCosts(new CpuCosts(0, 0, 0, 0, DEFAULT, 0));
+    cpu.setCosts(new CpuCosts(0, 0, 0, 0, DEFAULT, 0, 0, 0));
     byte[] b = HexFormat.of().parseHex(PROGRAM.replace(" ", ""));
     mem.write(CODE, b, 0, b.length);
     cpu.setEip(CODE);
