@@ -27,6 +27,11 @@ final class Block {
   /** Physical page of the last byte, when the block runs into a second page; else -1. */
   final long secondPage;
   boolean valid = true;
+  /**
+   * The block ends in a 32-bit JMP or Jcc back to its own start (a loop the translator runs round
+   * inline): it is translated sooner ({@code Jit.loopThreshold}).
+   */
+  final boolean selfLoop;
 
   /** Chained successors, trusted only while {@link #linkEpoch} equals the processor's epoch. */
   Block next0;
@@ -46,5 +51,9 @@ final class Block {
     this.count = count;
     this.endOffset = endOffset;
     this.secondPage = secondPage;
+    int last = count == 0 ? 0 : code[4 * (count - 1)];
+    int op = last & 0x3FF;
+    this.selfLoop = count != 0 && code[4 * (count - 1) + 2] == 0 && ((last >>> 29) & 3) == 2
+        && (op == Op.JMP || op == Op.JZ || op == Op.JNZ || op == Op.JCC);
   }
 }

@@ -2163,7 +2163,7 @@ public final class Cpu {
     lastRun = b;
     Translation t = b.translation;
     if (t == null) {
-      if (jit != null && ++b.heat == jit.threshold()) {
+      if (jit != null && ++b.heat == (b.selfLoop ? jit.loopThreshold() : jit.threshold())) {
         b.translation = jit.translate(this, b, b.code, b.count, b.endOffset);
       }
       return execBlock(b, limit);
