@@ -15,9 +15,14 @@ import java.util.Arrays;
 final class CodeCache {
   private CodeCache() {}
 
+  /**
+   * The block at CS:EIP, following a link of {@code prev} (the block that ran last, or null)
+   * when it has one to this EIP. Small, so that it inlines into the run loop; the rest is in
+   * {@link #linkedLookup}.
+   */
   static Block nextBlock(Cpu c, Block prev) {
-    int e = c.eip;
     if (prev != null && prev.linkEpoch == c.epoch) {
+      int e = c.eip;
       Block link = prev.next0;
       if (link != null && prev.next0Eip == e && link.valid) {
         return link;
@@ -27,6 +32,12 @@ final class CodeCache {
         return link;
       }
     }
+    return linkedLookup(c, prev);
+  }
+
+  /** The block at CS:EIP from the cache (or decoded), linked from {@code prev}. */
+  private static Block linkedLookup(Cpu c, Block prev) {
+    int e = c.eip;
     Block b = lookup(c, e);
     if (prev != null && b.physAddr >= 0) {
       if (prev.linkEpoch != c.epoch) {
