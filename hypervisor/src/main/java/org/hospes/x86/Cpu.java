@@ -2309,9 +2309,7 @@ public final class Cpu {
     if (b.linkEpoch != epoch || !quiet()) {
       return null;
     }
-    int e = eip;
-    Block next = b.next0 != null && b.next0Eip == e && b.next0.valid ? b.next0
-        : b.next1 != null && b.next1Eip == e && b.next1.valid ? b.next1 : null;
+    Block next = b.linked(eip, epoch);
     if (next == null) {
       return null;
     }
@@ -2500,10 +2498,7 @@ public final class Cpu {
         || !quiet()) {
       return false;
     }
-    int e = eip;
-    Block next = b.next0 != null && b.next0Eip == e && b.next0.valid ? b.next0
-        : b.next1 != null && b.next1Eip == e && b.next1.valid ? b.next1 : null;
-    return next == b;
+    return b.linked(eip, epoch) == b;
   }
 
   /** A translated store under lockstep: the old bytes are journaled so the block can be rerun. */
