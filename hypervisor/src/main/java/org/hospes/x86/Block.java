@@ -33,12 +33,19 @@ final class Block {
    */
   final boolean selfLoop;
 
-  /** Chained successors, trusted only while {@link #linkEpoch} equals the processor's epoch. */
+  /**
+   * Chained successors: the blocks the run loop found after this one, by the EIP it found them
+   * at. A link is live while the processor's epoch (bumped when CS, CPL or paging may have
+   * changed) is the one it was made in: {@link #linkEpoch} for both, and {@link #link1Epoch}
+   * too for {@link #next1}. A link left behind by a bump stays as a hint: the code cache may
+   * revive it after checking what a lookup would check ({@code CodeCache.revivable}).
+   */
   Block next0;
   Block next1;
   int next0Eip;
   int next1Eip;
   int linkEpoch;
+  int link1Epoch;
 
   // JIT hooks: executions so far, and the block's translation (org.hospes.x86.jit) once hot.
   int heat;
@@ -55,5 +62,20 @@ final class Block {
     int op = last & 0x3FF;
     this.selfLoop = count != 0 && code[4 * (count - 1) + 2] == 0 && ((last >>> 29) & 3) == 2
         && (op == Op.JMP || op == Op.JZ || op == Op.JNZ || op == Op.JCC);
+  }
+
+  /** The live link of this block to EIP {@code e} in epoch {@code epoch}, or null. */
+  Block linked(int e, int epoch) {
+    if (linkEpoch == epoch) {
+      Block link = next0;
+      if (link != null && next0Eip == e && link.valid) {
+        return link;
+      }
+      link = next1;
+      if (link != null && next1Eip == e && link1Epoch == epoch && link.valid) {
+        return link;
+      }
+    }
+    return null;
   }
 }

@@ -15,34 +15,93 @@ import java.util.Arrays;
 final class CodeCache {
   private CodeCache() {}
 
+  /**
+   * The block at CS:EIP, following a link of {@code prev} (the block that ran last, or null)
+   * when it has a live one to this EIP. Small, so that it inlines into the run loop; the rest
+   * is in {@link #linkedLookup}.
+   */
   static Block nextBlock(Cpu c, Block prev) {
-    int e = c.eip;
-    if (prev != null && prev.linkEpoch == c.epoch) {
-      Block link = prev.next0;
-      if (link != null && prev.next0Eip == e && link.valid) {
-        return link;
-      }
-      link = prev.next1;
-      if (link != null && prev.next1Eip == e && link.valid) {
+    if (prev != null) {
+      Block link = prev.linked(c.eip, c.epoch);
+      if (link != null) {
         return link;
       }
     }
-    Block b = lookup(c, e);
-    if (prev != null && b.physAddr >= 0) {
-      if (prev.linkEpoch != c.epoch) {
-        prev.linkEpoch = c.epoch;
-        prev.next0 = null;
-        prev.next1 = null;
+    return linkedLookup(c, prev);
+  }
+
+  /**
+   * The block at CS:EIP from the cache (or decoded), then linked from {@code prev}. The links
+   * change as they always have (so that which transitions look up, and so probe the code TLB,
+   * stays the same: its misses are charged to virtual time); only the finding is cheaper when a
+   * hint that an epoch bump left behind is still what the lookup would return.
+   */
+  private static Block linkedLookup(Cpu c, Block prev) {
+    int e = c.eip;
+    if (prev == null) {
+      return lookup(c, e);
+    }
+    int epoch = c.epoch;
+    boolean stale = prev.linkEpoch != epoch;
+    Block old0 = prev.next0;
+    Block b;
+    // A live link that matched would have been followed: a hint here is a dead link (or an
+    // invalid one, which revivable refuses).
+    if (old0 != null && prev.next0Eip == e && revivable(c, old0, e)) {
+      b = old0;
+    } else if (prev.next1 != null && prev.next1Eip == e && revivable(c, prev.next1, e)) {
+      b = prev.next1;
+    } else {
+      b = lookup(c, e);
+      if (b.physAddr < 0) {
+        return b;
       }
-      if (prev.next0 == null || !prev.next0.valid) {
+    }
+    if (stale) {
+      // A new epoch: b is the only live link, as after a lookup. The link it replaces stays as
+      // a hint in the other slot (dead there: its epoch is older).
+      prev.linkEpoch = epoch;
+      if (old0 != b) {
         prev.next0 = b;
-        prev.next0Eip = e;
-      } else {
-        prev.next1 = b;
-        prev.next1Eip = e;
+        if (old0 != null) {
+          prev.next1 = old0;
+          prev.next1Eip = prev.next0Eip;
+        }
       }
+      prev.next0Eip = e;
+    } else if (old0 == null || !old0.valid) {
+      prev.next0 = b;
+      prev.next0Eip = e;
+    } else {
+      if (prev.next1 != b) {
+        prev.next1 = b;
+      }
+      prev.next1Eip = e;
+      prev.link1Epoch = epoch;
     }
     return b;
+  }
+
+  /**
+   * True when {@link #lookup} of EIP {@code e} would return block {@code b} now and change
+   * nothing on the way: {@code b} is still cached (valid: a block leaves the cache only by
+   * being invalidated), made for the current decode mode, the CS limit lets the lookup cache
+   * it, and the code TLB holds the page with the frame of {@code b} (a hit: a lookup's probe
+   * would count no miss and walk no table).
+   */
+  private static boolean revivable(Cpu c, Block b, int e) {
+    if (!b.valid || b.mode != c.mode) {
+      return false;
+    }
+    int limit = c.segLimit[CS];
+    if (Integer.compareUnsigned(e, limit) > 0
+        || (limit & 0xFFFF_FFFFL) - (e & 0xFFFF_FFFFL) + 1 < 0x2000) {
+      return false;
+    }
+    int lin = c.segBase[CS] + e;
+    int page = lin >>> 12;
+    int idx = (page & Cpu.TLB_MASK) | c.tlbUser;
+    return c.cTag[idx] == page && (c.cPhys[idx] | (lin & 0xFFF)) == b.physAddr;
   }
 
   /** Bytes from {@code e} to the end of the code segment (the decoder stops there). */
@@ -68,8 +127,13 @@ final class CodeCache {
     Block[] at = blocksOf(c, page);
     if (at != null) {
       Block b = at[off];
-      if (b != null && b.mode == c.mode) {
-        return b;
+      if (b != null) {
+        if (b.mode == c.mode) {
+          return b;
+        }
+        // Replaced by the block decoded for this mode: out of the cache, so no longer valid
+        // (a valid block is one the cache holds, which {@link #revivable} relies on).
+        b.valid = false;
       }
     }
     Block b = c.decoder.decode(lin, phys, c.mode, maxLen);

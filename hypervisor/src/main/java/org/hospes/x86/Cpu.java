@@ -1300,68 +1300,32 @@ public final class Cpu {
     final boolean mtf = vmcs != null && vmcs.has(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
         VmxControls.PROC_MONITOR_TRAP_FLAG);
     final boolean nonRoot = vmcs != null;
+    watchFlags = boundaryWatch();
+    chainedLast = null;
+    // MTF and an MMIO replay need the checks below at every boundary they affect.
+    boolean attend = mtf || replay;
     Block prev = null;
     while (true) {
       long blockLimit = limit;
-      if (mtf && icount > entryCount) {
-        // Monitor trap flag: one instruction, then an exit, before anything of the next one
-        // (an interrupt shadow the instruction set is still in force at the exit).
-        vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.MONITOR_TRAP_FLAG.code());
-        vmcs.write(VmcsField.EXIT_QUALIFICATION, 0);
-        return CpuExit.VM_EXIT;
-      }
-      if (replay) {
-        // Restarting the instruction whose MMIO accesses the hypervisor completed.
-        mmioPos = 0;
-        blockLimit = Math.min(limit, busyCycles() + 1);
-      } else if (shadow) {
-        shadow = false;
-        blockLimit = Math.min(limit, busyCycles() + 1);
-        if (ssShadow) {
-          // The instruction after MOV SS / POP SS: #DB waits for it, breakpoints on it are lost.
-          ssShadow = false;
-          int x = Faults.debugStepIfArmed(this, blockLimit, prev, false);
-          if (x != Integer.MIN_VALUE) {
-            if (x >= 0) {
-              return x;
-            }
-            prev = null;
-            continue;
-          }
-        }
-      } else if (nonRoot && (hostInterrupt || (flags & Flags.IF) != 0)) {
-        int x = VmxNonRoot.nonRootEventCheck(this);
+      // A quiet boundary (the common case): no interrupt shadow, no debug feature, no event that
+      // could be delivered or exit (watchFlags), not halted, budget left. The checks below would
+      // all pass through, so they are skipped; any doubt (a host interrupt, IF with an interrupt
+      // controller) sends the boundary through them, and they decide exactly.
+      if (attend || ((flags & watchFlags) | bpEnabled) != 0 || shadow || stepPending
+          || hostInterrupt || halted || busyCycles() >= limit) {
+        int x = boundary(limit, start, entryCount, mtf, replay, nonRoot, prev);
         if (x >= 0) {
           return x;
         }
-      } else if ((flags & Flags.IF) != 0 && intc != null && intc.pending()) {
-        halted = false;
-        int vector = intc.acknowledge();
-        int x = Interrupts.deliver(this, vector, Interrupts.EXTERNAL, false, 0, eip, eip);
-        if (x >= 0) {
-          return x;
+        if (x == RESTART) {
+          prev = null;
+          continue;
         }
-        prev = null;
-      }
-      if (halted) {
-        return CpuExit.HLT;
-      }
-      if (busyCycles() >= limit) {
-        return vmcs != null && vmcs.has(VmcsField.PIN_BASED_VM_EXEC_CONTROL,
-            VmxControls.PIN_PREEMPTION_TIMER)
-            ? VmxNonRoot.preemptionTimerExit(this, busyCycles() - start)
-            : CpuExit.BUDGET;
-      }
-      if (mtf) {
-        blockLimit = Math.min(blockLimit, busyCycles() + 1);
-      }
-      if (((flags & (Flags.TF | Flags.RF)) | bpEnabled) != 0 || stepPending) {
-        int x = Faults.debugStepIfArmed(this, blockLimit, prev, true);
-        if (x >= 0) {
-          return x;
+        if (x == UNLINKED) {
+          prev = null;
+        } else if (x == ONE_INSTRUCTION) {
+          blockLimit = Math.min(limit, busyCycles() + 1);
         }
-        prev = null;
-        continue;
       }
       Block b;
       try {
@@ -1377,6 +1341,7 @@ public final class Cpu {
       int exit = execute(b, blockLimit); // JIT hook: translated or interpreted
       if (replay) {
         replay = false;
+        attend = mtf;
         if (exit != CpuExit.VM_EXIT) {
           mmioLen = 0;
         }
@@ -1384,9 +1349,105 @@ public final class Cpu {
       if (exit >= 0) {
         return exit;
       }
-      // The last block that ran: a translation may have chained on to successors.
-      prev = lastRun;
+      // The last block that ran: b, unless a translation chained on to successors.
+      Block chained = chainedLast;
+      if (chained != null) {
+        chainedLast = null;
+        prev = chained;
+      } else {
+        prev = b;
+      }
     }
+  }
+
+  /** {@link #boundary}: go on with the next block under the run's own limit. */
+  private static final int FULL_BLOCK = -1;
+  /** {@link #boundary}: go on with the next block, but run one instruction of it at most. */
+  private static final int ONE_INSTRUCTION = -2;
+  /** {@link #boundary}: a debug step ran (or delivered an event): start over, unlinked. */
+  private static final int RESTART = -3;
+  /** {@link #boundary}: an interrupt was delivered: go on with the handler's first block. */
+  private static final int UNLINKED = -4;
+
+  /**
+   * The EFLAGS bits that make a boundary need {@link #boundary}'s checks in this run: TF and RF
+   * (debug), and IF when an interrupt could be taken at an open window: an interrupt controller
+   * outside VMX, or interrupt-window exiting inside (the VMCS controls do not change while the
+   * guest runs, so this is read once per {@link #run}).
+   */
+  private int boundaryWatch() {
+    boolean ifMatters = vmcs != null
+        ? vmcs.has(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_INTERRUPT_WINDOW_EXITING)
+        : intc != null;
+    return Flags.TF | Flags.RF | (ifMatters ? Flags.IF : 0);
+  }
+
+  /** EFLAGS bits the run loop watches at every boundary ({@link #boundaryWatch}). */
+  private int watchFlags = Flags.TF | Flags.RF | Flags.IF;
+
+  /**
+   * The checks at a block boundary that is not quiet: MTF, an MMIO replay, the interrupt shadow,
+   * events (delivered or exiting), HLT, the budget and the debug features, in the order the
+   * processor takes them. Returns a {@link CpuExit} code to leave {@link #run} with, or how to
+   * go on ({@link #FULL_BLOCK}, {@link #ONE_INSTRUCTION}, {@link #RESTART}, {@link #UNLINKED}).
+   */
+  private int boundary(long limit, long start, long entryCount, boolean mtf, boolean replay,
+      boolean nonRoot, Block prev) {
+    boolean one = false;
+    boolean delivered = false;
+    if (mtf && icount > entryCount) {
+      // Monitor trap flag: one instruction, then an exit, before anything of the next one
+      // (an interrupt shadow the instruction set is still in force at the exit).
+      vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.MONITOR_TRAP_FLAG.code());
+      vmcs.write(VmcsField.EXIT_QUALIFICATION, 0);
+      return CpuExit.VM_EXIT;
+    }
+    if (replay) {
+      // Restarting the instruction whose MMIO accesses the hypervisor completed.
+      mmioPos = 0;
+      one = true;
+    } else if (shadow) {
+      shadow = false;
+      one = true;
+      if (ssShadow) {
+        // The instruction after MOV SS / POP SS: #DB waits for it, breakpoints on it are lost.
+        ssShadow = false;
+        int x = Faults.debugStepIfArmed(this, Math.min(limit, busyCycles() + 1), prev, false);
+        if (x != Integer.MIN_VALUE) {
+          return x >= 0 ? x : RESTART;
+        }
+      }
+    } else if (nonRoot && (hostInterrupt || (flags & Flags.IF) != 0)) {
+      int x = VmxNonRoot.nonRootEventCheck(this);
+      if (x >= 0) {
+        return x;
+      }
+    } else if ((flags & Flags.IF) != 0 && intc != null && intc.pending()) {
+      halted = false;
+      int vector = intc.acknowledge();
+      int x = Interrupts.deliver(this, vector, Interrupts.EXTERNAL, false, 0, eip, eip);
+      if (x >= 0) {
+        return x;
+      }
+      prev = null;
+      delivered = true;
+    }
+    if (halted) {
+      return CpuExit.HLT;
+    }
+    if (busyCycles() >= limit) {
+      return vmcs != null && vmcs.has(VmcsField.PIN_BASED_VM_EXEC_CONTROL,
+          VmxControls.PIN_PREEMPTION_TIMER)
+          ? VmxNonRoot.preemptionTimerExit(this, busyCycles() - start)
+          : CpuExit.BUDGET;
+    }
+    one |= mtf;
+    if (((flags & (Flags.TF | Flags.RF)) | bpEnabled) != 0 || stepPending) {
+      int x = Faults.debugStepIfArmed(this, one ? Math.min(limit, busyCycles() + 1) : limit,
+          prev, true);
+      return x >= 0 ? x : RESTART;
+    }
+    return one ? ONE_INSTRUCTION : delivered ? UNLINKED : FULL_BLOCK;
   }
 
   /** Power-on state of the debug registers (SDM vol. 3, table 10-1) and of IA32_DEBUGCTL. */
@@ -2149,8 +2210,13 @@ public final class Cpu {
     return jit;
   }
 
-  /** The block {@link #execute} ran last: the one it was given or a successor it chained to. */
-  private Block lastRun;
+  /**
+   * The successor {@link #execute} chained to last, when it chained (else null: the block it
+   * was given ran last). A field written per block would cost the run loop more than the
+   * write: a reference stored into the long-lived Cpu is a GC card mark, under G1 with a
+   * StoreLoad fence, so it is written only when a chain ends elsewhere than it began.
+   */
+  private Block chainedLast;
 
   /**
    * Runs one block: its translation when it has one and the budget covers it, else interpreted.
@@ -2160,7 +2226,6 @@ public final class Cpu {
    * through the run loop.
    */
   private int execute(Block b, long limit) {
-    lastRun = b;
     Translation t = b.translation;
     if (t == null) {
       if (jit != null && ++b.heat == (b.selfLoop ? jit.loopThreshold() : jit.threshold())) {
@@ -2183,29 +2248,35 @@ public final class Cpu {
    * the interpreter's path stays small enough for HotSpot to inline into the run loop).
    */
   private int runTranslated(Block b, Translation t, long limit) {
+    final Block first = b;
+    int x;
     while (true) {
       jitLimit = limit;
       final int base = eip;
       // A translation of the block's leading instructions only: how far the interpreter would
       // have gone, decided now, at the block's start, as it decides it.
       final int stop = t.count < b.count ? blockStop(b, limit) : 0;
-      int x = t.run(this);
+      x = t.run(this);
       if (x != Translation.COMPLETED) {
-        return x == Translation.DELIVERED ? -1 : x;
+        x = x == Translation.DELIVERED ? -1 : x;
+        break;
       }
       x = t.count < b.count ? finishBlock(b, base, t.count, stop) : afterBlock();
       if (x >= 0) {
-        return x;
+        break;
       }
       Block next = chainable(b, limit);
       if (next == null) {
-        return -1;
+        break;
       }
       jit.chained();
       b = next;
-      lastRun = b;
       t = b.translation;
     }
+    if (b != first) {
+      chainedLast = b;
+    }
+    return x;
   }
 
   /**
@@ -2235,21 +2306,31 @@ public final class Cpu {
    * over exactly where it would have.
    */
   private Block chainable(Block b, long limit) {
-    if (shadow || stepPending || b.linkEpoch != epoch
-        || ((flags & (Flags.TF | Flags.RF)) | bpEnabled) != 0) {
+    if (b.linkEpoch != epoch || !quiet()) {
       return null;
     }
-    int e = eip;
-    Block next = b.next0 != null && b.next0Eip == e && b.next0.valid ? b.next0
-        : b.next1 != null && b.next1Eip == e && b.next1.valid ? b.next1 : null;
+    Block next = b.linked(eip, epoch);
     if (next == null) {
       return null;
     }
     Translation t = next.translation;
-    if (t == null || t.count == 0 || limit - busyCycles() < t.count || !eventsQuiet()) {
+    if (t == null || t.count == 0 || limit - busyCycles() < t.count) {
       return null;
     }
     return next;
+  }
+
+  /**
+   * True when the run loop's checks at this boundary would pass through: no interrupt shadow,
+   * no debug feature, no event to deliver or exit to take. The run's watched flags answer the
+   * common case with one test; anything they leave in doubt is decided as the loop decides it.
+   */
+  private boolean quiet() {
+    if (((flags & watchFlags) | bpEnabled) == 0 && !shadow && !stepPending && !hostInterrupt) {
+      return true;
+    }
+    return !shadow && !stepPending && ((flags & (Flags.TF | Flags.RF)) | bpEnabled) == 0
+        && eventsQuiet();
   }
 
   /** True when the run loop's event checks at a boundary would neither deliver nor exit. */
@@ -2413,14 +2494,11 @@ public final class Cpu {
    * exit to take, budget left, chained to itself), so the translation may loop by itself.
    */
   boolean loopAgain(Block b) {
-    if (stopRequested || busyCycles() + b.translation.count > jitLimit || shadow || stepPending
-        || b.linkEpoch != epoch || ((flags & (Flags.TF | Flags.RF)) | bpEnabled) != 0) {
+    if (stopRequested || busyCycles() + b.translation.count > jitLimit || b.linkEpoch != epoch
+        || !quiet()) {
       return false;
     }
-    int e = eip;
-    Block next = b.next0 != null && b.next0Eip == e && b.next0.valid ? b.next0
-        : b.next1 != null && b.next1Eip == e && b.next1.valid ? b.next1 : null;
-    return next == b && eventsQuiet();
+    return b.linked(eip, epoch) == b;
   }
 
   /** A translated store under lockstep: the old bytes are journaled so the block can be rerun. */

@@ -191,6 +191,19 @@ class VmxTest {
   }
 
   @Test
+  void theStiShadowEndsAfterOneInstructionWithNoWindowExiting() {
+    // No interrupt-window exiting: IF gives the run loop no reason to look at a boundary, so
+    // the shadow alone must send the one after STI through its checks, which end the shadow
+    // after the next instruction. The exit in the middle of the following block shows it.
+    // sti ; nop ; cpuid
+    load("fb 90 0fa2");
+    assertThat(cpu.run(100)).isEqualTo(CpuExit.VM_EXIT);
+    assertThat(vmcs.exitReason()).isEqualTo(ExitReason.CPUID);
+    assertThat(cpu.eip()).isEqualTo(CODE + 2);
+    assertThat(cpu.interruptible()).isTrue();
+  }
+
+  @Test
   void monitorTrapFlagStopsAfterEachInstruction() {
     vmcs.setBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_MONITOR_TRAP_FLAG);
     load("40 40 40");
