@@ -55,7 +55,8 @@ import static org.objectweb.asm.Opcodes.PUTSTATIC;
 import static org.objectweb.asm.Opcodes.RETURN;
 import static org.objectweb.asm.Opcodes.SIPUSH;
 import static org.objectweb.asm.Opcodes.SWAP;
-import static org.objectweb.asm.Opcodes.V17;
+import static org.objectweb.asm.Opcodes.ASM9;
+import static org.objectweb.asm.Opcodes.V1_5;
 
 import org.hospes.x86.JitAbi;
 import org.objectweb.asm.ClassWriter;
@@ -300,16 +301,34 @@ final class Translator {
     return (f0 & 0x3FF) == JitAbi.SIMD && (f0 & F0_MEM) == 0 && ((f3 >>> 20) & 0xFF) == 0xAE;
   }
 
+  /**
+   * A made-up block for {@link Jit#warmUp}, in the decoded format: mov eax, [ebx]; add eax,
+   * ecx; mov [ebx], eax; push eax; pop edx; dec ecx; jnz back to the start. It takes the
+   * emitter's common paths: registers, a load and a store through the TLB, the stack, flags
+   * and a self-loop.
+   */
+  static int[] warmUpBlock() {
+    int mem = F0_MEM | 3 << 24 | 8 << 18 | 3 << 14 | 2 << 29;
+    return new int[] {
+        JitAbi.LOAD32 | mem, 0, 0, 2,
+        JitAbi.ALU_RR32 | 1 << 10 | 2 << 29, 0, 0, JitAbi.ADD << 20 | 4,
+        JitAbi.STORE32 | mem, 0, 0, 6,
+        JitAbi.PUSH_R32 | 2 << 29, 0, 0, 7,
+        JitAbi.POP_R32 | 2 << 14 | 2 << 29, 0, 0, 8,
+        JitAbi.DEC_R32 | 1 << 14 | 2 << 29, 0, 0, 9,
+        JitAbi.JNZ | 2 << 29, 0, 0, 12,
+    };
+  }
+
   /** The class file of the translation of the first {@code covered} instructions. */
   static byte[] generate(int[] code, int count, int covered, int endOffset, boolean lockstep) {
-    ClassWriter cw = new ClassWriter(ClassWriter.COMPUTE_FRAMES | ClassWriter.COMPUTE_MAXS) {
-      @Override
-      protected String getCommonSuperClass(String type1, String type2) {
-        // Frames only merge identical types here; never load classes to find out.
-        return type1.equals(type2) ? type1 : "java/lang/Object";
-      }
-    };
-    cw.visit(V17, ACC_FINAL | ACC_SUPER, NAME, null, SUPER, null);
+    // Class file version 49 (Java 5): no stack map frames, so ASM need not compute them (its
+    // data-flow analysis over every method was most of a translation's ASM time, and the
+    // first translations ran it interpreted) and the JVM checks the class with its own
+    // type-inferring verifier instead, in C++. Nothing here needs a later version: hidden
+    // classes, nestmate access and VarHandle calls are the JVM's, not the class file's.
+    ClassWriter cw = new ClassWriter(ClassWriter.COMPUTE_MAXS);
+    cw.visit(V1_5, ACC_FINAL | ACC_SUPER, NAME, null, SUPER, null);
     cw.visitField(ACC_PRIVATE | ACC_FINAL, "blk", "L" + BLOCK + ";", null, null).visitEnd();
     cw.visitField(ACC_PRIVATE | ACC_FINAL, "code", "[I", null, null).visitEnd();
     tlbConstants(cw);
@@ -331,9 +350,16 @@ final class Translator {
     init.visitMaxs(0, 0);
     init.visitEnd();
 
+    // A dry run first finds the state the method uses (registers, segments, the TLB), so that
+    // the prologue and the helpers' reloads read only that: the state a block never touches
+    // costs bytecode, and every byte is compiled by C1 and again by C2.
+    Emitter dry = new Emitter(new MethodVisitor(ASM9) {}, code, count, covered, endOffset,
+        lockstep, Usage.ALL);
+    dry.emit();
+    dry.used.written = dry.modified;
     MethodVisitor mv = cw.visitMethod(ACC_PUBLIC, "run", "(" + CPU_D + ")I", null, null);
     mv.visitCode();
-    new Emitter(mv, code, count, covered, endOffset, lockstep).emit();
+    new Emitter(mv, code, count, covered, endOffset, lockstep, dry.used).emit();
     mv.visitMaxs(0, 0);
     mv.visitEnd();
     cw.visitEnd();
@@ -376,6 +402,30 @@ final class Translator {
     mv.visitEnd();
   }
 
+  /**
+   * What one translation's method reads of the processor's state into locals: a mask of the
+   * eight registers, a mask of the six segment registers (flat test and base), whether it
+   * reads SS's size (ss32), and whether it takes the TLB's inline path (the arrays and
+   * tlbUser). A dry run of the emitter fills one in; {@link #ALL} is everything.
+   */
+  static final class Usage {
+    static final Usage ALL = new Usage(0xFF, 0x3F, true, true);
+    /** Registers the translated instructions read or write (not those of the helper's). */
+    int regs;
+    /** Registers the translated instructions write anywhere in the block. */
+    int written = 0xFF;
+    int segs;
+    boolean ss32;
+    boolean tlb;
+
+    Usage(int regs, int segs, boolean ss32, boolean tlb) {
+      this.regs = regs;
+      this.segs = segs;
+      this.ss32 = ss32;
+      this.tlb = tlb;
+    }
+  }
+
   /** Emits the body of run(Cpu) for one block. */
   private static final class Emitter {
     private final MethodVisitor mv;
@@ -389,6 +439,10 @@ final class Translator {
     private final boolean lockstep;
     private final boolean[] deadFlags;
     private int modified;
+    /** What the prologue and the helpers' reloads load (from the dry run, or ALL). */
+    private final Usage load;
+    /** What this emission has used so far (the dry run's answer). */
+    final Usage used = new Usage(0, 0, false, false);
     private Label loopTop;
     /**
      * What the emitter knows, at the point being emitted, of the flag record in the locals:
@@ -398,8 +452,10 @@ final class Translator {
     private int known = -1;
     private boolean fresh = true;
 
-    Emitter(MethodVisitor mv, int[] code, int count, int k, int endOffset, boolean lockstep) {
+    Emitter(MethodVisitor mv, int[] code, int count, int k, int endOffset, boolean lockstep,
+        Usage load) {
       this.mv = mv;
+      this.load = load;
       this.code = code;
       this.k = k;
       this.count = count;
@@ -453,14 +509,16 @@ final class Translator {
       });
       loadRegs();
       loadFlags();
-      mv.visitFieldInsn(GETSTATIC, NAME, "rTag", "[I");
-      mv.visitVarInsn(ASTORE, RTAG);
-      mv.visitFieldInsn(GETSTATIC, NAME, "rPage", "[[B");
-      mv.visitVarInsn(ASTORE, RPAGE);
-      mv.visitFieldInsn(GETSTATIC, NAME, "wTag", "[I");
-      mv.visitVarInsn(ASTORE, WTAG);
-      mv.visitFieldInsn(GETSTATIC, NAME, "wPage", "[[B");
-      mv.visitVarInsn(ASTORE, WPAGE);
+      if (load.tlb) {
+        mv.visitFieldInsn(GETSTATIC, NAME, "rTag", "[I");
+        mv.visitVarInsn(ASTORE, RTAG);
+        mv.visitFieldInsn(GETSTATIC, NAME, "rPage", "[[B");
+        mv.visitVarInsn(ASTORE, RPAGE);
+        mv.visitFieldInsn(GETSTATIC, NAME, "wTag", "[I");
+        mv.visitVarInsn(ASTORE, WTAG);
+        mv.visitFieldInsn(GETSTATIC, NAME, "wPage", "[[B");
+        mv.visitVarInsn(ASTORE, WPAGE);
+      }
       loadTlbUser();
       for (int t : new int[] {I, LIN, V, A, RES, SP, CNT, HELPING, PAGE, IDX, OFF}) {
         iconst(0);
@@ -880,9 +938,13 @@ final class Translator {
      * (it may write any of them). It may also store, so the caller checks the block's validity.
      */
     private void helper(int j) {
-      // Every register, not only those written so far: in a block that loops to itself, the
-      // locals of registers written later in the block are newer than the processor's.
+      // The locals of every register the block writes, not only those written so far: in a
+      // block that loops to itself, those written later in the block are newer than the
+      // processor's. The locals of the others hold what the processor has.
       for (int n = 0; n < 8; n++) {
+        if ((load.written & (1 << n)) == 0) {
+          continue;
+        }
         mv.visitVarInsn(ALOAD, C);
         mv.visitFieldInsn(GETFIELD, CPU, "r", "[I");
         iconst(n);
@@ -910,10 +972,15 @@ final class Translator {
 
     /** What an instruction run by the helper may change of the TLB and segment state. */
     private void loadTlbUser() {
-      mv.visitVarInsn(ALOAD, C);
-      mv.visitFieldInsn(GETFIELD, CPU, "tlbUser", "I");
-      mv.visitVarInsn(ISTORE, TLBU);
+      if (load.tlb) {
+        mv.visitVarInsn(ALOAD, C);
+        mv.visitFieldInsn(GETFIELD, CPU, "tlbUser", "I");
+        mv.visitVarInsn(ISTORE, TLBU);
+      }
       for (int seg = 0; seg < 6; seg++) {
+        if ((load.segs & (1 << seg)) == 0) {
+          continue;
+        }
         mv.visitVarInsn(ALOAD, C);
         mv.visitFieldInsn(GETFIELD, CPU, "segOk", "[Z");
         iconst(seg);
@@ -925,13 +992,22 @@ final class Translator {
         mv.visitInsn(IALOAD);
         mv.visitVarInsn(ISTORE, SEG_BASE + seg);
       }
-      mv.visitVarInsn(ALOAD, C);
-      mv.visitFieldInsn(GETFIELD, CPU, "ss32", "Z");
-      mv.visitVarInsn(ISTORE, SS32);
+      if (load.ss32) {
+        mv.visitVarInsn(ALOAD, C);
+        mv.visitFieldInsn(GETFIELD, CPU, "ss32", "Z");
+        mv.visitVarInsn(ISTORE, SS32);
+      }
     }
 
+    /**
+     * The registers the method uses, into their locals: every one it reads, and every one it
+     * writes, whose local a fault's write-back stores whether or not its write was reached.
+     */
     private void loadRegs() {
       for (int n = 0; n < 8; n++) {
+        if ((load.regs & (1 << n)) == 0) {
+          continue;
+        }
         mv.visitVarInsn(ALOAD, C);
         mv.visitFieldInsn(GETFIELD, CPU, "r", "[I");
         iconst(n);
@@ -1341,7 +1417,7 @@ final class Translator {
       boolean fresh0 = fresh;
       if (!lockstep) {
         // A 32-bit flat stack segment and a write-TLB hit: the store inline.
-        mv.visitVarInsn(ILOAD, SS32);
+        ss32();
         mv.visitJumpInsn(IFEQ, miss);
         mv.visitVarInsn(ILOAD, SP);
         mv.visitVarInsn(ISTORE, OFF);
@@ -1372,7 +1448,7 @@ final class Translator {
       Label done = new Label();
       boolean fresh0 = fresh;
       // A 32-bit flat stack segment and a read-TLB hit: the load inline.
-      mv.visitVarInsn(ILOAD, SS32);
+      ss32();
       mv.visitJumpInsn(IFEQ, miss);
       loadReg(4);
       mv.visitVarInsn(ISTORE, OFF);
@@ -1406,7 +1482,7 @@ final class Translator {
     private void setEsp() {
       Label small = new Label();
       Label done = new Label();
-      mv.visitVarInsn(ILOAD, SS32);
+      ss32();
       mv.visitJumpInsn(IFEQ, small);
       mv.visitVarInsn(ILOAD, SP);
       mv.visitJumpInsn(GOTO, done);
@@ -1514,6 +1590,12 @@ final class Translator {
       mv.visitInsn(IRETURN);
       known = known0;
       fresh = fresh0;
+    }
+
+    /** Pushes SS's size (Cpu.ss32, 1 for a 32-bit stack). */
+    private void ss32() {
+      used.ss32 = true;
+      mv.visitVarInsn(ILOAD, SS32);
     }
 
     /** Something ran outside the translation: the next self-loop boundary is checked in full. */
@@ -1657,6 +1739,7 @@ final class Translator {
       mv.visitVarInsn(ILOAD, PAGE);
       iconst(JitAbi.TLB_MASK);
       mv.visitInsn(IAND);
+      used.tlb = true;
       mv.visitVarInsn(ILOAD, TLBU);
       mv.visitInsn(IOR);
       // The arrays' length (both halves): with the arrays constant, HotSpot then knows the
@@ -1696,6 +1779,7 @@ final class Translator {
      * check needed); else LIN = its base + OFF.
      */
     private void flatSegment(int seg, Label miss) {
+      used.segs |= 1 << seg;
       mv.visitVarInsn(ILOAD, SEG_OK + seg);
       mv.visitJumpInsn(IFEQ, miss);
       mv.visitVarInsn(ILOAD, SEG_BASE + seg);
@@ -1787,6 +1871,7 @@ final class Translator {
       if (n >= 8) {
         iconst(0);
       } else {
+        used.regs |= 1 << n;
         mv.visitVarInsn(ILOAD, R0 + n);
       }
     }
@@ -1794,6 +1879,7 @@ final class Translator {
     private void storeReg(int n) {
       mv.visitVarInsn(ISTORE, R0 + n);
       modified |= 1 << n;
+      used.regs |= 1 << n;
     }
 
     private void iconst(int v) {
