@@ -5,13 +5,13 @@ import static org.objectweb.asm.Opcodes.ACC_PRIVATE;
 import static org.objectweb.asm.Opcodes.ACC_PUBLIC;
 import static org.objectweb.asm.Opcodes.ACC_STATIC;
 import static org.objectweb.asm.Opcodes.ACC_SUPER;
-import static org.objectweb.asm.Opcodes.AALOAD;
 import static org.objectweb.asm.Opcodes.ALOAD;
 import static org.objectweb.asm.Opcodes.ASTORE;
 import static org.objectweb.asm.Opcodes.BALOAD;
 import static org.objectweb.asm.Opcodes.BIPUSH;
 import static org.objectweb.asm.Opcodes.CHECKCAST;
 import static org.objectweb.asm.Opcodes.DUP;
+import static org.objectweb.asm.Opcodes.DUP2;
 import static org.objectweb.asm.Opcodes.GETFIELD;
 import static org.objectweb.asm.Opcodes.GETSTATIC;
 import static org.objectweb.asm.Opcodes.GOTO;
@@ -80,11 +80,10 @@ import org.objectweb.asm.Type;
  *       method leaves, so every reader outside (interpreter, exception delivery, VM exit) sees
  *       the interpreter's record. A record that a later instruction of the block overwrites
  *       before anything can read it or fault is not written at all (FlagLiveness).
- *   <li>32-bit memory operands of a flat segment take the software TLB's fast path inline
- *       (the TLB's arrays as constants of the class, the segment state in locals); a miss or
- *       any other operand calls
- *       the processor's own accessors ({@code segAddr}, {@code read32}, {@code write32},
- *       {@code stackAddr}).
+ *   <li>32-bit memory operands of a flat segment take the software TLB's fast path
+ *       ({@link JitMem}: the TLB's arrays as constants of the class, the segment state in
+ *       locals); a miss or any other operand calls the processor's own accessors
+ *       ({@code segAddr}, {@code read32}, {@code write32}, {@code stackAddr}).
  *   <li>A fault is caught once for the whole method: the registers (as before the faulting
  *       instruction: each instruction assigns its registers only after its last access that
  *       can fault) are written back and the processor retires and delivers exactly as the
@@ -115,9 +114,7 @@ final class Translator {
   private static final String SUPER = "org/hospes/x86/jit/Translation";
   private static final String NAME = "org/hospes/x86/TranslatedBlock";
   private static final String CPU_D = "L" + CPU + ";";
-  private static final String MEMORY_BUS = "org/hospes/x86/MemoryBus";
-  private static final String VAR_HANDLE = "java/lang/invoke/VarHandle";
-  private static final String VAR_HANDLE_D = "L" + VAR_HANDLE + ";";
+  private static final String JIT_MEM = "org/hospes/x86/jit/JitMem";
   /** Cpu.SS, the stack segment's index. */
   private static final int SS = 2;
   /** The interpreter's dispatch of one instruction, for those the translator emits no code for. */
@@ -147,9 +144,6 @@ final class Translator {
    * what {@code Cpu.loopAgain} would answer, so a self-loop checks just those.
    */
   private static final int SLOW = 19;
-  /** Page number and TLB index of the access being made. */
-  private static final int PAGE = 20;
-  private static final int IDX = 21;
   /** Offset in the segment of the access being made. */
   private static final int OFF = 22;
   /** RDTSC's 64-bit value (two slots). */
@@ -193,6 +187,8 @@ final class Translator {
   private static final int SEG_OK = 40;
   private static final int SEG_BASE = 46;
   private static final int SS32 = 52;
+  /** JitMem.load32's answer (two slots). */
+  private static final int MEMX = 53;
 
   private Translator() {}
 
@@ -520,7 +516,7 @@ final class Translator {
         mv.visitVarInsn(ASTORE, WPAGE);
       }
       loadTlbUser();
-      for (int t : new int[] {I, LIN, V, A, RES, SP, CNT, HELPING, PAGE, IDX, OFF}) {
+      for (int t : new int[] {I, LIN, V, A, RES, SP, CNT, HELPING, OFF}) {
         iconst(0);
         mv.visitVarInsn(ISTORE, t);
       }
@@ -1422,10 +1418,7 @@ final class Translator {
         mv.visitVarInsn(ILOAD, SP);
         mv.visitVarInsn(ISTORE, OFF);
         flatSegment(SS, miss);
-        tlbHit("wTag", 4, miss);
-        ramIndex("wPage");
-        mv.visitVarInsn(ILOAD, V);
-        mv.visitMethodInsn(INVOKEVIRTUAL, VAR_HANDLE, "set", "([BII)V", false);
+        storeTlb(miss);
         mv.visitJumpInsn(GOTO, done);
       }
       mv.visitLabel(miss);
@@ -1453,9 +1446,7 @@ final class Translator {
       loadReg(4);
       mv.visitVarInsn(ISTORE, OFF);
       flatSegment(SS, miss);
-      tlbHit("rTag", 4, miss);
-      ramIndex("rPage");
-      mv.visitMethodInsn(INVOKEVIRTUAL, VAR_HANDLE, "get", "([BI)I", false);
+      loadTlb(miss);
       mv.visitVarInsn(ISTORE, V);
       mv.visitJumpInsn(GOTO, done);
       mv.visitLabel(miss);
@@ -1727,51 +1718,39 @@ final class Translator {
     }
 
     /**
-     * The software TLB's fast-path test, inline: computes PAGE and IDX for LIN and jumps to
-     * {@code miss} unless {@code tag} (rTag or wTag) holds the page and the {@code bytes}
-     * stay inside it (the same test as Cpu.read32 / write32).
+     * Pushes the 32-bit value at LIN when the read TLB maps it (JitMem.load32, the same test
+     * as Cpu.read32's); else jumps to {@code miss} with nothing pushed.
      */
-    private void tlbHit(String tag, int bytes, Label miss) {
-      mv.visitVarInsn(ILOAD, LIN);
-      iconst(12);
-      mv.visitInsn(IUSHR);
-      mv.visitVarInsn(ISTORE, PAGE);
-      mv.visitVarInsn(ILOAD, PAGE);
-      iconst(JitAbi.TLB_MASK);
-      mv.visitInsn(IAND);
-      used.tlb = true;
-      mv.visitVarInsn(ILOAD, TLBU);
-      mv.visitInsn(IOR);
-      // The arrays' length (both halves): with the arrays constant, HotSpot then knows the
-      // index is in range (tlbUser is 0 or TLB_SIZE, so this changes no index).
-      iconst(2 * JitAbi.TLB_MASK + 1);
-      mv.visitInsn(IAND);
-      mv.visitVarInsn(ISTORE, IDX);
-      mv.visitVarInsn(ALOAD, tag.equals("rTag") ? RTAG : WTAG);
-      mv.visitVarInsn(ILOAD, IDX);
-      mv.visitInsn(IALOAD);
-      // One compare for both: the page of the access's last byte is the tag only when it is
-      // the page of the first (the entry at IDX never holds PAGE + 1, whose index differs).
-      mv.visitVarInsn(ILOAD, LIN);
-      iconst(bytes - 1);
-      mv.visitInsn(IADD);
-      iconst(12);
-      mv.visitInsn(IUSHR);
-      mv.visitJumpInsn(IF_ICMPNE, miss);
+    private void loadTlb(Label miss) {
+      tlbArgs(RTAG, RPAGE);
+      mv.visitMethodInsn(INVOKESTATIC, JIT_MEM, "load32", "([I[[BII)J", false);
+      mv.visitInsn(DUP2);
+      mv.visitVarInsn(LSTORE, MEMX);
+      mv.visitInsn(LCONST_0);
+      mv.visitInsn(LCMP);
+      mv.visitJumpInsn(IFLT, miss);
+      mv.visitVarInsn(LLOAD, MEMX);
+      mv.visitInsn(L2I);
     }
 
     /**
-     * Pushes the VarHandle, the frame storage of the TLB entry IDX in {@code page} (rPage or
-     * wPage) and LIN's offset in it, after a TLB hit.
+     * Stores V at LIN when the write TLB maps it (JitMem.store32, the same test as
+     * Cpu.write32's); else jumps to {@code miss} with nothing stored.
      */
-    private void ramIndex(String page) {
-      mv.visitFieldInsn(GETSTATIC, MEMORY_BUS, "I32", VAR_HANDLE_D);
-      mv.visitVarInsn(ALOAD, page.equals("rPage") ? RPAGE : WPAGE);
-      mv.visitVarInsn(ILOAD, IDX);
-      mv.visitInsn(AALOAD);
+    private void storeTlb(Label miss) {
+      tlbArgs(WTAG, WPAGE);
+      mv.visitVarInsn(ILOAD, V);
+      mv.visitMethodInsn(INVOKESTATIC, JIT_MEM, "store32", "([I[[BIII)Z", false);
+      mv.visitJumpInsn(IFEQ, miss);
+    }
+
+    /** Pushes a TLB half's tags and pages, tlbUser and LIN. */
+    private void tlbArgs(int tag, int page) {
+      used.tlb = true;
+      mv.visitVarInsn(ALOAD, tag);
+      mv.visitVarInsn(ALOAD, page);
+      mv.visitVarInsn(ILOAD, TLBU);
       mv.visitVarInsn(ILOAD, LIN);
-      iconst(0xFFF);
-      mv.visitInsn(IAND);
     }
 
     /**
@@ -1797,9 +1776,7 @@ final class Translator {
       Label done = new Label();
       boolean fresh0 = fresh;
       flatSegment(seg, miss);
-      tlbHit("rTag", 4, miss);
-      ramIndex("rPage");
-      mv.visitMethodInsn(INVOKEVIRTUAL, VAR_HANDLE, "get", "([BI)I", false);
+      loadTlb(miss);
       mv.visitJumpInsn(GOTO, done);
       mv.visitLabel(miss);
       beforeCall();
@@ -1829,10 +1806,7 @@ final class Translator {
       Label done = new Label();
       boolean fresh0 = fresh;
       flatSegment(seg, miss);
-      tlbHit("wTag", 4, miss);
-      ramIndex("wPage");
-      mv.visitVarInsn(ILOAD, V);
-      mv.visitMethodInsn(INVOKEVIRTUAL, VAR_HANDLE, "set", "([BII)V", false);
+      storeTlb(miss);
       mv.visitJumpInsn(GOTO, done);
       mv.visitLabel(miss);
       beforeCall();
