@@ -401,11 +401,15 @@ final class Translator {
   /**
    * What one translation's method reads of the processor's state into locals: a mask of the
    * eight registers, a mask of the six segment registers (flat test and base), whether it
-   * reads SS's size (ss32), and whether it takes the TLB's inline path (the arrays and
-   * tlbUser). A dry run of the emitter fills one in; {@link #ALL} is everything.
+   * reads SS's size (ss32), whether it takes the TLB's fast path (the arrays and tlbUser),
+   * and whether it writes the flag record. A dry run of the emitter fills one in; {@link #ALL}
+   * is everything.
    */
   static final class Usage {
     static final Usage ALL = new Usage(0xFF, 0x3F, true, true);
+    static {
+      ALL.flags = true;
+    }
     /** Registers the translated instructions read or write (not those of the helper's). */
     int regs;
     /** Registers the translated instructions write anywhere in the block. */
@@ -413,6 +417,8 @@ final class Translator {
     int segs;
     boolean ss32;
     boolean tlb;
+    /** Whether an instruction writes the flag record (its locals). */
+    boolean flags;
 
     Usage(int regs, int segs, boolean ss32, boolean tlb) {
       this.regs = regs;
@@ -529,10 +535,10 @@ final class Translator {
       Label loopTop = new Label();
       mv.visitLabel(loopTop);
       this.loopTop = loopTop;
-      // Reached from the prologue and from the end of an iteration: the locals hold the record,
-      // of a kind not known here, and the fields may be older.
+      // Reached from the prologue and, in a self-loop, from the end of an iteration: the
+      // locals hold the record, of a kind not known here, and then the fields may be older.
       known = -1;
-      fresh = false;
+      fresh = !selfLoop;
       boolean branchLast = false;
       boolean[] smcFresh = new boolean[k];
       for (int j = 0; j < k; j++) {
@@ -1053,9 +1059,9 @@ final class Translator {
       mv.visitVarInsn(ISTORE, RES);
       if (!deadFlags[j]) {
         mv.visitVarInsn(ILOAD, A);
-        mv.visitVarInsn(ISTORE, FA);
+        flagStore(FA);
         mv.visitVarInsn(ILOAD, V);
-        mv.visitVarInsn(ISTORE, FB);
+        flagStore(FB);
         setRecord(kind);
       }
     }
@@ -1063,9 +1069,9 @@ final class Translator {
     private void logicFlags(int j) {
       if (!deadFlags[j]) {
         iconst(0);
-        mv.visitVarInsn(ISTORE, FA);
+        flagStore(FA);
         iconst(0);
-        mv.visitVarInsn(ISTORE, FB);
+        flagStore(FB);
         setRecord(JitAbi.LF_LOGIC);
       }
     }
@@ -1073,9 +1079,9 @@ final class Translator {
     /** The record's kind and result (RES), once its operands are in FA and FB (setLazy). */
     private void setRecord(int kind) {
       mv.visitVarInsn(ILOAD, RES);
-      mv.visitVarInsn(ISTORE, FR);
+      flagStore(FR);
       iconst(kind);
-      mv.visitVarInsn(ISTORE, FOP);
+      flagStore(FOP);
       known = kind;
       fresh = false;
     }
@@ -1123,7 +1129,7 @@ final class Translator {
 
     private void incDec(int n, boolean inc) {
       carryIn();
-      mv.visitVarInsn(ISTORE, FCF);
+      flagStore(FCF);
       loadReg(n);
       mv.visitVarInsn(ISTORE, A);
       mv.visitVarInsn(ILOAD, A);
@@ -1138,9 +1144,9 @@ final class Translator {
     /** INC/DEC's record (A, 1, RES) once its CF is in FCF. */
     private void incDecRecord(boolean inc) {
       mv.visitVarInsn(ILOAD, A);
-      mv.visitVarInsn(ISTORE, FA);
+      flagStore(FA);
       iconst(1);
-      mv.visitVarInsn(ISTORE, FB);
+      flagStore(FB);
       setRecord(inc ? JitAbi.LF_INC : JitAbi.LF_DEC);
     }
 
@@ -1196,12 +1202,12 @@ final class Translator {
       if (known > 0) {
         // A record is there (not LF_NONE): keep it, with CF and OF overridden.
         mv.visitVarInsn(ILOAD, CNT);
-        mv.visitVarInsn(ISTORE, FCF);
+        flagStore(FCF);
         mv.visitVarInsn(ILOAD, V);
-        mv.visitVarInsn(ISTORE, FOF);
+        flagStore(FOF);
         known |= JitAbi.LF_OVR;
         iconst(known);
-        mv.visitVarInsn(ISTORE, FOP);
+        flagStore(FOP);
         fresh = false;
       } else {
         // Maybe LF_NONE (the flags in EFLAGS itself): the processor's own code.
@@ -1214,8 +1220,17 @@ final class Translator {
       }
     }
 
-    /** Loads the six flag fields into the locals: they are the record now. */
+    /**
+     * Loads the six flag fields into the locals: they are the record now. Not in a block that
+     * writes no flag (and does not loop): its flag locals are never read, as only a write or
+     * the loop's back edge makes them differ from the fields.
+     */
     private void loadFlags() {
+      if (!load.flags && !selfLoop) {
+        known = -1;
+        fresh = true;
+        return;
+      }
       for (int n = 0; n < 6; n++) {
         mv.visitVarInsn(ALOAD, C);
         mv.visitFieldInsn(GETFIELD, CPU, LF_FIELDS[n], "I");
@@ -1223,6 +1238,12 @@ final class Translator {
       }
       known = -1;
       fresh = true;
+    }
+
+    /** Stores the value on the stack into flag local {@code slot} (an instruction's record). */
+    private void flagStore(int slot) {
+      used.flags = true;
+      mv.visitVarInsn(ISTORE, slot);
     }
 
     /** Stores the flag locals to the processor's fields unless they hold the same already. */
@@ -1318,7 +1339,7 @@ final class Translator {
       mv.visitVarInsn(ISTORE, V);
       store(2);
       mv.visitVarInsn(ILOAD, CNT);
-      mv.visitVarInsn(ISTORE, FCF);
+      flagStore(FCF);
       incDecRecord(inc);
     }
 
@@ -1711,9 +1732,9 @@ final class Translator {
 
     /** With OF pushed, CF in CNT and the result in RES: the CF/OF record of a shift. */
     private void shiftRecord() {
-      mv.visitVarInsn(ISTORE, FOF);
+      flagStore(FOF);
       mv.visitVarInsn(ILOAD, CNT);
-      mv.visitVarInsn(ISTORE, FCF);
+      flagStore(FCF);
       setRecord(JitAbi.LF_CFOF);
     }
 
