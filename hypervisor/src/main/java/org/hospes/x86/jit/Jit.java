@@ -24,12 +24,12 @@ public final class Jit {
    * RDTSC and PAUSE were charged their cycles and C2's thresholds raised (the launcher), 16,384
    * made 417 translations and 7.6-7.9 s of process CPU for that boot, 65,536 made 110 and
    * 6.5 s (the interpreter alone 6.4 s); a loop that runs millions of times waits a few ms
-   * longer for its translation. Session 24 (load 4-7): with translations cheaper to make and
-   * compile (no stack map frames, only the state a block uses, JitMem), an extra translation
-   * costs ~2.3 ms of process CPU instead of ~6 ms (threshold 4,096: 9.8-10.1 s against
-   * 15.1-15.2 s), but the vCPU thread's time stays flat from 16,384 to 131,072 (4.2-4.7 s;
-   * interpreted 5.0-5.2 s) and process CPU is lowest from 65,536 up: a lukewarm block runs
-   * too few times to repay its C1 compile, and meanwhile runs as JVM-interpreted bytecode.
+   * longer for its translation. Session 24 (load 1.5-1.9): with translations cheaper to make
+   * and compile (no stack map frames, only the state a block uses, JitMem), an extra
+   * translation costs ~2 ms of process CPU instead of ~6 ms (threshold 4,096: 8.5-8.8 s
+   * against 14.3 s), yet the boot is still shortest at 65,536 (3.7-3.9 s; 4,096: 4.9-5.0 s,
+   * 16,384: 4.1-4.4 s, 131,072: 3.8-4.3 s, interpreted 4.7-4.8 s): a lukewarm block runs too
+   * few times to repay its class and C1 compile, and meanwhile runs as JVM-interpreted bytecode.
    */
   public static final String THRESHOLD_PROPERTY = "hospes.jit.threshold";
   /**
