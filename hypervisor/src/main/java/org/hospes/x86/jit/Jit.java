@@ -3,6 +3,7 @@ package org.hospes.x86.jit;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import org.hospes.x86.Cpu;
 
@@ -98,8 +99,7 @@ public final class Jit {
   }
 
   /** Set by the first translator of this JVM, which starts {@link #warmUp}'s thread. */
-  private static final java.util.concurrent.atomic.AtomicBoolean WARMING =
-      new java.util.concurrent.atomic.AtomicBoolean();
+  private static final AtomicBoolean WARMING = new AtomicBoolean();
 
   /**
    * Generates (and drops) a few translations of a made-up block on a background thread, once
