@@ -3,6 +3,7 @@ package org.hospes.x86.jit;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import org.hospes.x86.Cpu;
 
@@ -24,7 +25,12 @@ public final class Jit {
    * RDTSC and PAUSE were charged their cycles and C2's thresholds raised (the launcher), 16,384
    * made 417 translations and 7.6-7.9 s of process CPU for that boot, 65,536 made 110 and
    * 6.5 s (the interpreter alone 6.4 s); a loop that runs millions of times waits a few ms
-   * longer for its translation.
+   * longer for its translation. Session 24 (load 1.5-1.9): with translations cheaper to make
+   * and compile (no stack map frames, only the state a block uses, JitMem), an extra
+   * translation costs ~2 ms of process CPU instead of ~6 ms (threshold 4,096: 8.5-8.8 s
+   * against 14.3 s), yet the boot is still shortest at 65,536 (3.7-3.9 s; 4,096: 4.9-5.0 s,
+   * 16,384: 4.1-4.4 s, 131,072: 3.8-4.3 s, interpreted 4.7-4.8 s): a lukewarm block runs too
+   * few times to repay its class and C1 compile, and meanwhile runs as JVM-interpreted bytecode.
    */
   public static final String THRESHOLD_PROPERTY = "hospes.jit.threshold";
   /**
@@ -86,10 +92,40 @@ public final class Jit {
     if (e == Engine.INTERP) {
       return null;
     }
+    warmUp();
     return new Jit(host, evict, e == Engine.LOCKSTEP,
         Integer.getInteger(THRESHOLD_PROPERTY, DEFAULT_THRESHOLD),
         Integer.getInteger(CACHE_PROPERTY, DEFAULT_CAPACITY));
   }
+
+  /** Set by the first translator of this JVM, which starts {@link #warmUp}'s thread. */
+  private static final AtomicBoolean WARMING = new AtomicBoolean();
+
+  /**
+   * Generates (and drops) a few translations of a made-up block on a background thread, once
+   * per JVM, so that the vCPU's first real translation does not run ASM and the emitter cold:
+   * before HotSpot has compiled them, generating the first class took 7-12 ms of the vCPU
+   * thread (bench-mem's one translation, from 0.2 s into a 0.5 s run). Here that work runs
+   * while the guest starts, on the other core.
+   */
+  static void warmUp() {
+    if (WARMING.getAndSet(true)) {
+      return;
+    }
+    Thread t = new Thread(() -> {
+      int[] code = Translator.warmUpBlock();
+      int n = code.length / 4;
+      for (int k = 0; k < WARM_UP_CLASSES; k++) {
+        Translator.generate(code, n, Translator.coverage(code, n, true), 12, false);
+      }
+    }, "hospes-jit-warm-up");
+    t.setDaemon(true);
+    t.setPriority(Thread.MIN_PRIORITY);
+    t.start();
+  }
+
+  /** Classes the warm-up generates: enough for C1 to compile ASM's busiest methods. */
+  static final int WARM_UP_CLASSES = 8;
 
   public int threshold() {
     return threshold;

@@ -5,13 +5,13 @@ import static org.objectweb.asm.Opcodes.ACC_PRIVATE;
 import static org.objectweb.asm.Opcodes.ACC_PUBLIC;
 import static org.objectweb.asm.Opcodes.ACC_STATIC;
 import static org.objectweb.asm.Opcodes.ACC_SUPER;
-import static org.objectweb.asm.Opcodes.AALOAD;
 import static org.objectweb.asm.Opcodes.ALOAD;
 import static org.objectweb.asm.Opcodes.ASTORE;
 import static org.objectweb.asm.Opcodes.BALOAD;
 import static org.objectweb.asm.Opcodes.BIPUSH;
 import static org.objectweb.asm.Opcodes.CHECKCAST;
 import static org.objectweb.asm.Opcodes.DUP;
+import static org.objectweb.asm.Opcodes.DUP2;
 import static org.objectweb.asm.Opcodes.GETFIELD;
 import static org.objectweb.asm.Opcodes.GETSTATIC;
 import static org.objectweb.asm.Opcodes.GOTO;
@@ -55,7 +55,8 @@ import static org.objectweb.asm.Opcodes.PUTSTATIC;
 import static org.objectweb.asm.Opcodes.RETURN;
 import static org.objectweb.asm.Opcodes.SIPUSH;
 import static org.objectweb.asm.Opcodes.SWAP;
-import static org.objectweb.asm.Opcodes.V17;
+import static org.objectweb.asm.Opcodes.ASM9;
+import static org.objectweb.asm.Opcodes.V1_5;
 
 import org.hospes.x86.JitAbi;
 import org.objectweb.asm.ClassWriter;
@@ -79,11 +80,10 @@ import org.objectweb.asm.Type;
  *       method leaves, so every reader outside (interpreter, exception delivery, VM exit) sees
  *       the interpreter's record. A record that a later instruction of the block overwrites
  *       before anything can read it or fault is not written at all (FlagLiveness).
- *   <li>32-bit memory operands of a flat segment take the software TLB's fast path inline
- *       (the TLB's arrays as constants of the class, the segment state in locals); a miss or
- *       any other operand calls
- *       the processor's own accessors ({@code segAddr}, {@code read32}, {@code write32},
- *       {@code stackAddr}).
+ *   <li>32-bit memory operands of a flat segment take the software TLB's fast path
+ *       ({@link JitMem}: the TLB's arrays as constants of the class, the segment state in
+ *       locals); a miss or any other operand calls the processor's own accessors
+ *       ({@code segAddr}, {@code read32}, {@code write32}, {@code stackAddr}).
  *   <li>A fault is caught once for the whole method: the registers (as before the faulting
  *       instruction: each instruction assigns its registers only after its last access that
  *       can fault) are written back and the processor retires and delivers exactly as the
@@ -114,9 +114,7 @@ final class Translator {
   private static final String SUPER = "org/hospes/x86/jit/Translation";
   private static final String NAME = "org/hospes/x86/TranslatedBlock";
   private static final String CPU_D = "L" + CPU + ";";
-  private static final String MEMORY_BUS = "org/hospes/x86/MemoryBus";
-  private static final String VAR_HANDLE = "java/lang/invoke/VarHandle";
-  private static final String VAR_HANDLE_D = "L" + VAR_HANDLE + ";";
+  private static final String JIT_MEM = "org/hospes/x86/jit/JitMem";
   /** Cpu.SS, the stack segment's index. */
   private static final int SS = 2;
   /** The interpreter's dispatch of one instruction, for those the translator emits no code for. */
@@ -146,9 +144,6 @@ final class Translator {
    * what {@code Cpu.loopAgain} would answer, so a self-loop checks just those.
    */
   private static final int SLOW = 19;
-  /** Page number and TLB index of the access being made. */
-  private static final int PAGE = 20;
-  private static final int IDX = 21;
   /** Offset in the segment of the access being made. */
   private static final int OFF = 22;
   /** RDTSC's 64-bit value (two slots). */
@@ -192,6 +187,8 @@ final class Translator {
   private static final int SEG_OK = 40;
   private static final int SEG_BASE = 46;
   private static final int SS32 = 52;
+  /** JitMem.load32's answer (two slots). */
+  private static final int MEMX = 53;
 
   private Translator() {}
 
@@ -300,16 +297,34 @@ final class Translator {
     return (f0 & 0x3FF) == JitAbi.SIMD && (f0 & F0_MEM) == 0 && ((f3 >>> 20) & 0xFF) == 0xAE;
   }
 
+  /**
+   * A made-up block for {@link Jit#warmUp}, in the decoded format: mov eax, [ebx]; add eax,
+   * ecx; mov [ebx], eax; push eax; pop edx; dec ecx; jnz back to the start. It takes the
+   * emitter's common paths: registers, a load and a store through the TLB, the stack, flags
+   * and a self-loop.
+   */
+  static int[] warmUpBlock() {
+    int mem = F0_MEM | 3 << 24 | 8 << 18 | 3 << 14 | 2 << 29;
+    return new int[] {
+        JitAbi.LOAD32 | mem, 0, 0, 2,
+        JitAbi.ALU_RR32 | 1 << 10 | 2 << 29, 0, 0, JitAbi.ADD << 20 | 4,
+        JitAbi.STORE32 | mem, 0, 0, 6,
+        JitAbi.PUSH_R32 | 2 << 29, 0, 0, 7,
+        JitAbi.POP_R32 | 2 << 14 | 2 << 29, 0, 0, 8,
+        JitAbi.DEC_R32 | 1 << 14 | 2 << 29, 0, 0, 9,
+        JitAbi.JNZ | 2 << 29, 0, 0, 12,
+    };
+  }
+
   /** The class file of the translation of the first {@code covered} instructions. */
   static byte[] generate(int[] code, int count, int covered, int endOffset, boolean lockstep) {
-    ClassWriter cw = new ClassWriter(ClassWriter.COMPUTE_FRAMES | ClassWriter.COMPUTE_MAXS) {
-      @Override
-      protected String getCommonSuperClass(String type1, String type2) {
-        // Frames only merge identical types here; never load classes to find out.
-        return type1.equals(type2) ? type1 : "java/lang/Object";
-      }
-    };
-    cw.visit(V17, ACC_FINAL | ACC_SUPER, NAME, null, SUPER, null);
+    // Class file version 49 (Java 5): no stack map frames, so ASM need not compute them (its
+    // data-flow analysis over every method was most of a translation's ASM time, and the
+    // first translations ran it interpreted) and the JVM checks the class with its own
+    // type-inferring verifier instead, in C++. Nothing here needs a later version: hidden
+    // classes, nestmate access and VarHandle calls are the JVM's, not the class file's.
+    ClassWriter cw = new ClassWriter(ClassWriter.COMPUTE_MAXS);
+    cw.visit(V1_5, ACC_FINAL | ACC_SUPER, NAME, null, SUPER, null);
     cw.visitField(ACC_PRIVATE | ACC_FINAL, "blk", "L" + BLOCK + ";", null, null).visitEnd();
     cw.visitField(ACC_PRIVATE | ACC_FINAL, "code", "[I", null, null).visitEnd();
     tlbConstants(cw);
@@ -331,9 +346,16 @@ final class Translator {
     init.visitMaxs(0, 0);
     init.visitEnd();
 
+    // A dry run first finds the state the method uses (registers, segments, the TLB), so that
+    // the prologue and the helpers' reloads read only that: the state a block never touches
+    // costs bytecode, and every byte is compiled by C1 and again by C2.
+    Emitter dry = new Emitter(new MethodVisitor(ASM9) {}, code, count, covered, endOffset,
+        lockstep, Usage.ALL);
+    dry.emit();
+    dry.used.written = dry.modified;
     MethodVisitor mv = cw.visitMethod(ACC_PUBLIC, "run", "(" + CPU_D + ")I", null, null);
     mv.visitCode();
-    new Emitter(mv, code, count, covered, endOffset, lockstep).emit();
+    new Emitter(mv, code, count, covered, endOffset, lockstep, dry.used).emit();
     mv.visitMaxs(0, 0);
     mv.visitEnd();
     cw.visitEnd();
@@ -376,6 +398,36 @@ final class Translator {
     mv.visitEnd();
   }
 
+  /**
+   * What one translation's method reads of the processor's state into locals: a mask of the
+   * eight registers, a mask of the six segment registers (flat test and base), whether it
+   * reads SS's size (ss32), whether it takes the TLB's fast path (the arrays and tlbUser),
+   * and whether it writes the flag record. A dry run of the emitter fills one in; {@link #ALL}
+   * is everything.
+   */
+  static final class Usage {
+    static final Usage ALL = new Usage(0xFF, 0x3F, true, true);
+    static {
+      ALL.flags = true;
+    }
+    /** Registers the translated instructions read or write (not those of the helper's). */
+    int regs;
+    /** Registers the translated instructions write anywhere in the block. */
+    int written = 0xFF;
+    int segs;
+    boolean ss32;
+    boolean tlb;
+    /** Whether an instruction writes the flag record (its locals). */
+    boolean flags;
+
+    Usage(int regs, int segs, boolean ss32, boolean tlb) {
+      this.regs = regs;
+      this.segs = segs;
+      this.ss32 = ss32;
+      this.tlb = tlb;
+    }
+  }
+
   /** Emits the body of run(Cpu) for one block. */
   private static final class Emitter {
     private final MethodVisitor mv;
@@ -389,6 +441,10 @@ final class Translator {
     private final boolean lockstep;
     private final boolean[] deadFlags;
     private int modified;
+    /** What the prologue and the helpers' reloads load (from the dry run, or ALL). */
+    private final Usage load;
+    /** What this emission has used so far (the dry run's answer). */
+    final Usage used = new Usage(0, 0, false, false);
     private Label loopTop;
     /**
      * What the emitter knows, at the point being emitted, of the flag record in the locals:
@@ -398,8 +454,10 @@ final class Translator {
     private int known = -1;
     private boolean fresh = true;
 
-    Emitter(MethodVisitor mv, int[] code, int count, int k, int endOffset, boolean lockstep) {
+    Emitter(MethodVisitor mv, int[] code, int count, int k, int endOffset, boolean lockstep,
+        Usage load) {
       this.mv = mv;
+      this.load = load;
       this.code = code;
       this.k = k;
       this.count = count;
@@ -453,16 +511,18 @@ final class Translator {
       });
       loadRegs();
       loadFlags();
-      mv.visitFieldInsn(GETSTATIC, NAME, "rTag", "[I");
-      mv.visitVarInsn(ASTORE, RTAG);
-      mv.visitFieldInsn(GETSTATIC, NAME, "rPage", "[[B");
-      mv.visitVarInsn(ASTORE, RPAGE);
-      mv.visitFieldInsn(GETSTATIC, NAME, "wTag", "[I");
-      mv.visitVarInsn(ASTORE, WTAG);
-      mv.visitFieldInsn(GETSTATIC, NAME, "wPage", "[[B");
-      mv.visitVarInsn(ASTORE, WPAGE);
+      if (load.tlb) {
+        mv.visitFieldInsn(GETSTATIC, NAME, "rTag", "[I");
+        mv.visitVarInsn(ASTORE, RTAG);
+        mv.visitFieldInsn(GETSTATIC, NAME, "rPage", "[[B");
+        mv.visitVarInsn(ASTORE, RPAGE);
+        mv.visitFieldInsn(GETSTATIC, NAME, "wTag", "[I");
+        mv.visitVarInsn(ASTORE, WTAG);
+        mv.visitFieldInsn(GETSTATIC, NAME, "wPage", "[[B");
+        mv.visitVarInsn(ASTORE, WPAGE);
+      }
       loadTlbUser();
-      for (int t : new int[] {I, LIN, V, A, RES, SP, CNT, HELPING, PAGE, IDX, OFF}) {
+      for (int t : new int[] {I, LIN, V, A, RES, SP, CNT, HELPING, OFF}) {
         iconst(0);
         mv.visitVarInsn(ISTORE, t);
       }
@@ -475,10 +535,10 @@ final class Translator {
       Label loopTop = new Label();
       mv.visitLabel(loopTop);
       this.loopTop = loopTop;
-      // Reached from the prologue and from the end of an iteration: the locals hold the record,
-      // of a kind not known here, and the fields may be older.
+      // Reached from the prologue and, in a self-loop, from the end of an iteration: the
+      // locals hold the record, of a kind not known here, and then the fields may be older.
       known = -1;
-      fresh = false;
+      fresh = !selfLoop;
       boolean branchLast = false;
       boolean[] smcFresh = new boolean[k];
       for (int j = 0; j < k; j++) {
@@ -880,9 +940,13 @@ final class Translator {
      * (it may write any of them). It may also store, so the caller checks the block's validity.
      */
     private void helper(int j) {
-      // Every register, not only those written so far: in a block that loops to itself, the
-      // locals of registers written later in the block are newer than the processor's.
+      // The locals of every register the block writes, not only those written so far: in a
+      // block that loops to itself, those written later in the block are newer than the
+      // processor's. The locals of the others hold what the processor has.
       for (int n = 0; n < 8; n++) {
+        if ((load.written & (1 << n)) == 0) {
+          continue;
+        }
         mv.visitVarInsn(ALOAD, C);
         mv.visitFieldInsn(GETFIELD, CPU, "r", "[I");
         iconst(n);
@@ -910,10 +974,15 @@ final class Translator {
 
     /** What an instruction run by the helper may change of the TLB and segment state. */
     private void loadTlbUser() {
-      mv.visitVarInsn(ALOAD, C);
-      mv.visitFieldInsn(GETFIELD, CPU, "tlbUser", "I");
-      mv.visitVarInsn(ISTORE, TLBU);
+      if (load.tlb) {
+        mv.visitVarInsn(ALOAD, C);
+        mv.visitFieldInsn(GETFIELD, CPU, "tlbUser", "I");
+        mv.visitVarInsn(ISTORE, TLBU);
+      }
       for (int seg = 0; seg < 6; seg++) {
+        if ((load.segs & (1 << seg)) == 0) {
+          continue;
+        }
         mv.visitVarInsn(ALOAD, C);
         mv.visitFieldInsn(GETFIELD, CPU, "segOk", "[Z");
         iconst(seg);
@@ -925,13 +994,22 @@ final class Translator {
         mv.visitInsn(IALOAD);
         mv.visitVarInsn(ISTORE, SEG_BASE + seg);
       }
-      mv.visitVarInsn(ALOAD, C);
-      mv.visitFieldInsn(GETFIELD, CPU, "ss32", "Z");
-      mv.visitVarInsn(ISTORE, SS32);
+      if (load.ss32) {
+        mv.visitVarInsn(ALOAD, C);
+        mv.visitFieldInsn(GETFIELD, CPU, "ss32", "Z");
+        mv.visitVarInsn(ISTORE, SS32);
+      }
     }
 
+    /**
+     * The registers the method uses, into their locals: every one it reads, and every one it
+     * writes, whose local a fault's write-back stores whether or not its write was reached.
+     */
     private void loadRegs() {
       for (int n = 0; n < 8; n++) {
+        if ((load.regs & (1 << n)) == 0) {
+          continue;
+        }
         mv.visitVarInsn(ALOAD, C);
         mv.visitFieldInsn(GETFIELD, CPU, "r", "[I");
         iconst(n);
@@ -981,9 +1059,9 @@ final class Translator {
       mv.visitVarInsn(ISTORE, RES);
       if (!deadFlags[j]) {
         mv.visitVarInsn(ILOAD, A);
-        mv.visitVarInsn(ISTORE, FA);
+        flagStore(FA);
         mv.visitVarInsn(ILOAD, V);
-        mv.visitVarInsn(ISTORE, FB);
+        flagStore(FB);
         setRecord(kind);
       }
     }
@@ -991,9 +1069,9 @@ final class Translator {
     private void logicFlags(int j) {
       if (!deadFlags[j]) {
         iconst(0);
-        mv.visitVarInsn(ISTORE, FA);
+        flagStore(FA);
         iconst(0);
-        mv.visitVarInsn(ISTORE, FB);
+        flagStore(FB);
         setRecord(JitAbi.LF_LOGIC);
       }
     }
@@ -1001,9 +1079,9 @@ final class Translator {
     /** The record's kind and result (RES), once its operands are in FA and FB (setLazy). */
     private void setRecord(int kind) {
       mv.visitVarInsn(ILOAD, RES);
-      mv.visitVarInsn(ISTORE, FR);
+      flagStore(FR);
       iconst(kind);
-      mv.visitVarInsn(ISTORE, FOP);
+      flagStore(FOP);
       known = kind;
       fresh = false;
     }
@@ -1051,7 +1129,7 @@ final class Translator {
 
     private void incDec(int n, boolean inc) {
       carryIn();
-      mv.visitVarInsn(ISTORE, FCF);
+      flagStore(FCF);
       loadReg(n);
       mv.visitVarInsn(ISTORE, A);
       mv.visitVarInsn(ILOAD, A);
@@ -1066,9 +1144,9 @@ final class Translator {
     /** INC/DEC's record (A, 1, RES) once its CF is in FCF. */
     private void incDecRecord(boolean inc) {
       mv.visitVarInsn(ILOAD, A);
-      mv.visitVarInsn(ISTORE, FA);
+      flagStore(FA);
       iconst(1);
-      mv.visitVarInsn(ISTORE, FB);
+      flagStore(FB);
       setRecord(inc ? JitAbi.LF_INC : JitAbi.LF_DEC);
     }
 
@@ -1124,12 +1202,12 @@ final class Translator {
       if (known > 0) {
         // A record is there (not LF_NONE): keep it, with CF and OF overridden.
         mv.visitVarInsn(ILOAD, CNT);
-        mv.visitVarInsn(ISTORE, FCF);
+        flagStore(FCF);
         mv.visitVarInsn(ILOAD, V);
-        mv.visitVarInsn(ISTORE, FOF);
+        flagStore(FOF);
         known |= JitAbi.LF_OVR;
         iconst(known);
-        mv.visitVarInsn(ISTORE, FOP);
+        flagStore(FOP);
         fresh = false;
       } else {
         // Maybe LF_NONE (the flags in EFLAGS itself): the processor's own code.
@@ -1142,8 +1220,17 @@ final class Translator {
       }
     }
 
-    /** Loads the six flag fields into the locals: they are the record now. */
+    /**
+     * Loads the six flag fields into the locals: they are the record now. Not in a block that
+     * writes no flag (and does not loop): its flag locals are never read, as only a write or
+     * the loop's back edge makes them differ from the fields.
+     */
     private void loadFlags() {
+      if (!load.flags && !selfLoop) {
+        known = -1;
+        fresh = true;
+        return;
+      }
       for (int n = 0; n < 6; n++) {
         mv.visitVarInsn(ALOAD, C);
         mv.visitFieldInsn(GETFIELD, CPU, LF_FIELDS[n], "I");
@@ -1151,6 +1238,12 @@ final class Translator {
       }
       known = -1;
       fresh = true;
+    }
+
+    /** Stores the value on the stack into flag local {@code slot} (an instruction's record). */
+    private void flagStore(int slot) {
+      used.flags = true;
+      mv.visitVarInsn(ISTORE, slot);
     }
 
     /** Stores the flag locals to the processor's fields unless they hold the same already. */
@@ -1246,7 +1339,7 @@ final class Translator {
       mv.visitVarInsn(ISTORE, V);
       store(2);
       mv.visitVarInsn(ILOAD, CNT);
-      mv.visitVarInsn(ISTORE, FCF);
+      flagStore(FCF);
       incDecRecord(inc);
     }
 
@@ -1341,15 +1434,12 @@ final class Translator {
       boolean fresh0 = fresh;
       if (!lockstep) {
         // A 32-bit flat stack segment and a write-TLB hit: the store inline.
-        mv.visitVarInsn(ILOAD, SS32);
+        ss32();
         mv.visitJumpInsn(IFEQ, miss);
         mv.visitVarInsn(ILOAD, SP);
         mv.visitVarInsn(ISTORE, OFF);
         flatSegment(SS, miss);
-        tlbHit("wTag", 4, miss);
-        ramIndex("wPage");
-        mv.visitVarInsn(ILOAD, V);
-        mv.visitMethodInsn(INVOKEVIRTUAL, VAR_HANDLE, "set", "([BII)V", false);
+        storeTlb(miss);
         mv.visitJumpInsn(GOTO, done);
       }
       mv.visitLabel(miss);
@@ -1372,14 +1462,12 @@ final class Translator {
       Label done = new Label();
       boolean fresh0 = fresh;
       // A 32-bit flat stack segment and a read-TLB hit: the load inline.
-      mv.visitVarInsn(ILOAD, SS32);
+      ss32();
       mv.visitJumpInsn(IFEQ, miss);
       loadReg(4);
       mv.visitVarInsn(ISTORE, OFF);
       flatSegment(SS, miss);
-      tlbHit("rTag", 4, miss);
-      ramIndex("rPage");
-      mv.visitMethodInsn(INVOKEVIRTUAL, VAR_HANDLE, "get", "([BI)I", false);
+      loadTlb(miss);
       mv.visitVarInsn(ISTORE, V);
       mv.visitJumpInsn(GOTO, done);
       mv.visitLabel(miss);
@@ -1406,7 +1494,7 @@ final class Translator {
     private void setEsp() {
       Label small = new Label();
       Label done = new Label();
-      mv.visitVarInsn(ILOAD, SS32);
+      ss32();
       mv.visitJumpInsn(IFEQ, small);
       mv.visitVarInsn(ILOAD, SP);
       mv.visitJumpInsn(GOTO, done);
@@ -1514,6 +1602,12 @@ final class Translator {
       mv.visitInsn(IRETURN);
       known = known0;
       fresh = fresh0;
+    }
+
+    /** Pushes SS's size (Cpu.ss32, 1 for a 32-bit stack). */
+    private void ss32() {
+      used.ss32 = true;
+      mv.visitVarInsn(ILOAD, SS32);
     }
 
     /** Something ran outside the translation: the next self-loop boundary is checked in full. */
@@ -1638,57 +1732,46 @@ final class Translator {
 
     /** With OF pushed, CF in CNT and the result in RES: the CF/OF record of a shift. */
     private void shiftRecord() {
-      mv.visitVarInsn(ISTORE, FOF);
+      flagStore(FOF);
       mv.visitVarInsn(ILOAD, CNT);
-      mv.visitVarInsn(ISTORE, FCF);
+      flagStore(FCF);
       setRecord(JitAbi.LF_CFOF);
     }
 
     /**
-     * The software TLB's fast-path test, inline: computes PAGE and IDX for LIN and jumps to
-     * {@code miss} unless {@code tag} (rTag or wTag) holds the page and the {@code bytes}
-     * stay inside it (the same test as Cpu.read32 / write32).
+     * Pushes the 32-bit value at LIN when the read TLB maps it (JitMem.load32, the same test
+     * as Cpu.read32's); else jumps to {@code miss} with nothing pushed.
      */
-    private void tlbHit(String tag, int bytes, Label miss) {
-      mv.visitVarInsn(ILOAD, LIN);
-      iconst(12);
-      mv.visitInsn(IUSHR);
-      mv.visitVarInsn(ISTORE, PAGE);
-      mv.visitVarInsn(ILOAD, PAGE);
-      iconst(JitAbi.TLB_MASK);
-      mv.visitInsn(IAND);
-      mv.visitVarInsn(ILOAD, TLBU);
-      mv.visitInsn(IOR);
-      // The arrays' length (both halves): with the arrays constant, HotSpot then knows the
-      // index is in range (tlbUser is 0 or TLB_SIZE, so this changes no index).
-      iconst(2 * JitAbi.TLB_MASK + 1);
-      mv.visitInsn(IAND);
-      mv.visitVarInsn(ISTORE, IDX);
-      mv.visitVarInsn(ALOAD, tag.equals("rTag") ? RTAG : WTAG);
-      mv.visitVarInsn(ILOAD, IDX);
-      mv.visitInsn(IALOAD);
-      // One compare for both: the page of the access's last byte is the tag only when it is
-      // the page of the first (the entry at IDX never holds PAGE + 1, whose index differs).
-      mv.visitVarInsn(ILOAD, LIN);
-      iconst(bytes - 1);
-      mv.visitInsn(IADD);
-      iconst(12);
-      mv.visitInsn(IUSHR);
-      mv.visitJumpInsn(IF_ICMPNE, miss);
+    private void loadTlb(Label miss) {
+      tlbArgs(RTAG, RPAGE);
+      mv.visitMethodInsn(INVOKESTATIC, JIT_MEM, "load32", "([I[[BII)J", false);
+      mv.visitInsn(DUP2);
+      mv.visitVarInsn(LSTORE, MEMX);
+      mv.visitInsn(LCONST_0);
+      mv.visitInsn(LCMP);
+      mv.visitJumpInsn(IFLT, miss);
+      mv.visitVarInsn(LLOAD, MEMX);
+      mv.visitInsn(L2I);
     }
 
     /**
-     * Pushes the VarHandle, the frame storage of the TLB entry IDX in {@code page} (rPage or
-     * wPage) and LIN's offset in it, after a TLB hit.
+     * Stores V at LIN when the write TLB maps it (JitMem.store32, the same test as
+     * Cpu.write32's); else jumps to {@code miss} with nothing stored.
      */
-    private void ramIndex(String page) {
-      mv.visitFieldInsn(GETSTATIC, MEMORY_BUS, "I32", VAR_HANDLE_D);
-      mv.visitVarInsn(ALOAD, page.equals("rPage") ? RPAGE : WPAGE);
-      mv.visitVarInsn(ILOAD, IDX);
-      mv.visitInsn(AALOAD);
+    private void storeTlb(Label miss) {
+      tlbArgs(WTAG, WPAGE);
+      mv.visitVarInsn(ILOAD, V);
+      mv.visitMethodInsn(INVOKESTATIC, JIT_MEM, "store32", "([I[[BIII)Z", false);
+      mv.visitJumpInsn(IFEQ, miss);
+    }
+
+    /** Pushes a TLB half's tags and pages, tlbUser and LIN. */
+    private void tlbArgs(int tag, int page) {
+      used.tlb = true;
+      mv.visitVarInsn(ALOAD, tag);
+      mv.visitVarInsn(ALOAD, page);
+      mv.visitVarInsn(ILOAD, TLBU);
       mv.visitVarInsn(ILOAD, LIN);
-      iconst(0xFFF);
-      mv.visitInsn(IAND);
     }
 
     /**
@@ -1696,6 +1779,7 @@ final class Translator {
      * check needed); else LIN = its base + OFF.
      */
     private void flatSegment(int seg, Label miss) {
+      used.segs |= 1 << seg;
       mv.visitVarInsn(ILOAD, SEG_OK + seg);
       mv.visitJumpInsn(IFEQ, miss);
       mv.visitVarInsn(ILOAD, SEG_BASE + seg);
@@ -1713,9 +1797,7 @@ final class Translator {
       Label done = new Label();
       boolean fresh0 = fresh;
       flatSegment(seg, miss);
-      tlbHit("rTag", 4, miss);
-      ramIndex("rPage");
-      mv.visitMethodInsn(INVOKEVIRTUAL, VAR_HANDLE, "get", "([BI)I", false);
+      loadTlb(miss);
       mv.visitJumpInsn(GOTO, done);
       mv.visitLabel(miss);
       beforeCall();
@@ -1745,10 +1827,7 @@ final class Translator {
       Label done = new Label();
       boolean fresh0 = fresh;
       flatSegment(seg, miss);
-      tlbHit("wTag", 4, miss);
-      ramIndex("wPage");
-      mv.visitVarInsn(ILOAD, V);
-      mv.visitMethodInsn(INVOKEVIRTUAL, VAR_HANDLE, "set", "([BII)V", false);
+      storeTlb(miss);
       mv.visitJumpInsn(GOTO, done);
       mv.visitLabel(miss);
       beforeCall();
@@ -1787,6 +1866,7 @@ final class Translator {
       if (n >= 8) {
         iconst(0);
       } else {
+        used.regs |= 1 << n;
         mv.visitVarInsn(ILOAD, R0 + n);
       }
     }
@@ -1794,6 +1874,7 @@ final class Translator {
     private void storeReg(int n) {
       mv.visitVarInsn(ISTORE, R0 + n);
       modified |= 1 << n;
+      used.regs |= 1 << n;
     }
 
     private void iconst(int v) {

@@ -247,6 +247,42 @@ class TranslatorTest {
     assertThat(jit.jit().translations()).isPositive();
   }
 
+  /**
+   * A loop whose loads and stores end at a page's last byte and cross into the next page:
+   * mov ebx, 0x2FFD; then 100 times: eax = [ebx] + ecx into [ebx] (bytes 0x2FFD-0x3000, the
+   * TLB's slow path), edx = [ebx - 1] + 1 into [ebx - 1] (0x2FFC-0x2FFF, the fast path).
+   */
+  private static final byte[] PAGE_EDGE_LOOP = bytes(
+      0xBB, 0xFD, 0x2F, 0, 0,       // mov ebx, 0x2FFD
+      0xB9, 100, 0, 0, 0,           // mov ecx, 100
+      0x8B, 0x03,                   // 1: mov eax, [ebx]
+      0x01, 0xC8,                   //    add eax, ecx
+      0x89, 0x03,                   //    mov [ebx], eax
+      0x8B, 0x53, 0xFF,             //    mov edx, [ebx - 1]
+      0x83, 0xC2, 0x01,             //    add edx, 1
+      0x89, 0x53, 0xFF,             //    mov [ebx - 1], edx
+      0x49,                         //    dec ecx
+      0x75, 0xEE,                   //    jnz 1b
+      0xF4);                        // hlt
+
+  @Test
+  void loadsAndStoresAtAPagesEndAndAcrossItMatchTheInterpreter() {
+    Cpu interp = load(Engine.INTERP, PAGE_EDGE_LOOP);
+    Cpu jit = load(Engine.JIT, PAGE_EDGE_LOOP);
+    assertThat(interp.run(1_000_000)).isEqualTo(CpuExit.HLT);
+    assertThat(jit.run(1_000_000)).isEqualTo(CpuExit.HLT);
+    for (int r = 0; r < 8; r++) {
+      assertThat(jit.reg(r)).as("register %d", r).isEqualTo(interp.reg(r));
+    }
+    assertThat(jit.instructions()).isEqualTo(interp.instructions());
+    assertThat(jit.tlbMisses()).isEqualTo(interp.tlbMisses());
+    for (int a = 0x2FF8; a <= 0x3004; a++) {
+      assertThat(jit.memory().read8(a)).as("byte %x", a).isEqualTo(interp.memory().read8(a));
+    }
+    assertThat(interp.memory().read32(0x2FFC)).isNotZero();
+    assertThat(jit.jit().translations()).isPositive();
+  }
+
   /** A device just past the 1 MiB of RAM. */
   private static final int DEVICE = 0x10_0000;
 
