@@ -47,6 +47,7 @@ public final class JitAbi {
   public static final int PAUSE = Op.PAUSE;
   public static final int SIMD = Op.SIMD;
   public static final int IMUL_GE = Op.IMUL_GE;
+  public static final int XCHG_EG = Op.XCHG_EG;
   public static final int CMOV = Op.CMOV;
   public static final int SETCC = Op.SETCC;
   public static final int LODS = Op.LODS;

@@ -264,13 +264,17 @@ final class Translator {
       case JitAbi.ALU_EG:
       case JitAbi.ALU_GE:
       case JitAbi.ALU_EI:
-        // 8-bit: the register forms of the operations whose record needs only the operands.
-        return size == 2 || size == 0 && !mem && (f3 >>> 20) != JitAbi.ADC
-            && (f3 >>> 20) != JitAbi.SBB;
+        // 8-bit: the register forms of the operations whose record needs only the operands,
+        // and CMP with memory (which reads it only).
+        return size == 2 || size == 0 && (mem ? (f3 >>> 20) == JitAbi.CMP
+            : (f3 >>> 20) != JitAbi.ADC && (f3 >>> 20) != JitAbi.SBB);
       case JitAbi.TEST_EG:
       case JitAbi.TEST_EI:
       case JitAbi.MOV_EG:
+      case JitAbi.MOV_EI:
         return size == 2 || size == 0;
+      case JitAbi.XCHG_EG:
+        return size == 2 && !mem;
       case JitAbi.IMUL_GE:
       case JitAbi.CMOV:
         return size == 2;
@@ -286,7 +290,6 @@ final class Translator {
       case JitAbi.RET:
       case JitAbi.LEA:
       case JitAbi.MOV_GE:
-      case JitAbi.MOV_EI:
       case JitAbi.PUSH_I:
       case JitAbi.PUSH_E:
         return size == 2;
@@ -742,7 +745,7 @@ final class Translator {
           return false;
         case JitAbi.ALU_EG:
           if (size == 0) {
-            aluReg8(j, sub, rm, () -> loadReg8(reg));
+            aluByte(j, sub, () -> operandE8(f0, d, rm, mem), () -> loadReg8(reg), mem ? -1 : rm);
             return false;
           }
           if (!mem) {
@@ -752,7 +755,7 @@ final class Translator {
           return aluMem(f0, d, sub, () -> loadReg(reg));
         case JitAbi.ALU_EI:
           if (size == 0) {
-            aluReg8(j, sub, rm, () -> iconst(imm));
+            aluByte(j, sub, () -> operandE8(f0, d, rm, mem), () -> iconst(imm), mem ? -1 : rm);
             return false;
           }
           if (!mem) {
@@ -762,7 +765,8 @@ final class Translator {
           return aluMem(f0, d, sub, () -> iconst(imm));
         case JitAbi.ALU_GE:
           if (size == 0) {
-            aluReg8(j, sub, reg, () -> loadReg8(rm));
+            aluByte(j, sub, () -> loadReg8(reg), () -> operandE8(f0, d, rm, mem),
+                sub == JitAbi.CMP ? -1 : reg);
             return false;
           }
           if (!mem) {
@@ -942,7 +946,26 @@ final class Translator {
           operandE(f0, d, rm, mem);
           storeReg(reg);
           return false;
+        case JitAbi.XCHG_EG:
+          loadReg(rm);
+          mv.visitVarInsn(ISTORE, V);
+          loadReg(reg);
+          storeReg(rm);
+          mv.visitVarInsn(ILOAD, V);
+          storeReg(reg);
+          return false;
         case JitAbi.MOV_EI:
+          if (size == 0) {
+            iconst(imm);
+            if (!mem) {
+              storeReg8(rm);
+              return false;
+            }
+            mv.visitVarInsn(ISTORE, V);
+            linear(f0, d, 1, true);
+            store(0);
+            return true;
+          }
           if (!mem) {
             iconst(imm);
             storeReg(rm);
@@ -1495,11 +1518,13 @@ final class Translator {
     }
 
     /**
-     * 8-bit dst op= (value pushed by {@code b}) on registers, for ADD SUB CMP AND OR XOR: the
-     * record of Alu.alu (operands and result sign-extended from 8 bits).
+     * 8-bit (value pushed by {@code a}) op (value pushed by {@code b}) for ADD SUB CMP AND OR
+     * XOR, into register {@code dst} unless CMP: the record of Alu.alu (operands and result
+     * sign-extended from 8 bits). A memory operand is only ever read (CMP), before anything is
+     * assigned.
      */
-    private void aluReg8(int j, int op, int dst, Runnable b) {
-      loadReg8(dst);
+    private void aluByte(int j, int op, Runnable a, Runnable b, int dst) {
+      a.run();
       sext8();
       mv.visitVarInsn(ISTORE, A);
       b.run();

@@ -504,8 +504,7 @@ class TranslatorTest {
    * by SETB and SETO), TEST of a memory byte and byte stores from AH and BL. Every flag result
    * is folded into registers or memory, so both must match the interpreter's.
    */
-  private static byte[] byteLoop(boolean down) {
-    byte[] body = bytes(
+  private static final byte[] BYTE_BODY = bytes(
         0xAC,                         // 1: lodsb
         0xAE,                         //    scasb
         0x0F, 0x92, 0xC6,             //    setb dh
@@ -541,6 +540,29 @@ class TranslatorTest {
         0xC1, 0xC3, 0x03,             //    rol ebx, 3
         0x01, 0xD3,                   //    add ebx, edx
         0x49);                        //    dec ecx
+
+  /**
+   * A second loop body: CMP of a memory byte with an immediate, a register and the reverse,
+   * read by SETcc; XCHG of two registers; byte stores of immediates to memory and to AH.
+   */
+  private static final byte[] BYTE_MEM_BODY = bytes(
+        0xAC,                         // 1: lodsb
+        0x80, 0x7D, 0x20, 0x40,       //    cmp byte [ebp+0x20], 0x40
+        0x0F, 0x9F, 0xC4,             //    setg ah
+        0x38, 0x45, 0x21,             //    cmp [ebp+0x21], al
+        0x0F, 0x92, 0xC3,             //    setb bl
+        0x3A, 0x75, 0x22,             //    cmp dh, [ebp+0x22]
+        0x0F, 0x97, 0xC2,             //    seta dl
+        0x87, 0xD8,                   //    xchg eax, ebx
+        0xC6, 0x04, 0x29, 0x5A,       //    mov byte [ecx+ebp], 0x5a
+        0xB4, 0x11,                   //    mov ah, 0x11
+        0x01, 0xC3,                   //    add ebx, eax
+        0xC1, 0xC3, 0x03,             //    rol ebx, 3
+        0x01, 0xDA,                   //    add edx, ebx
+        0x49);                        //    dec ecx
+
+  /** Runs {@code body} (ending in DEC ECX) 600 times with DF clear or set, then HLT. */
+  private static byte[] byteLoop(boolean down, byte[] body) {
     byte[] setup = bytes(
         0xBD, 0x00, 0x30, 0, 0,       // mov ebp, 0x3000
         0xBE, 0x00, 0x44, 0, 0,       // mov esi, 0x4400
@@ -577,8 +599,18 @@ class TranslatorTest {
 
   @Test
   void byteStringImulAndConditionalFormsRunInlineAsInterpreted() {
+    byteLoopsAsInterpreted(BYTE_BODY, 35);
+  }
+
+  @Test
+  void byteCompareOfMemoryXchgAndByteImmediateStoresRunInlineAsInterpreted() {
+    byteLoopsAsInterpreted(BYTE_MEM_BODY, 14);
+  }
+
+  /** byteLoop of {@code body} ({@code insns} instructions) under every engine, DF both ways. */
+  private static void byteLoopsAsInterpreted(byte[] body, int insns) {
     for (boolean down : new boolean[] {false, true}) {
-      byte[] code = byteLoop(down);
+      byte[] code = byteLoop(down, body);
       Cpu interp = load(Engine.INTERP, code);
       Cpu jit = load(Engine.JIT, code);
       Cpu lockstep = load(Engine.LOCKSTEP, code);
@@ -594,7 +626,7 @@ class TranslatorTest {
               .isEqualTo(interp.memory().read32(a));
         }
       }
-      assertThat(interp.instructions()).isEqualTo(8 + 600 * 36 + 1);
+      assertThat(interp.instructions()).isEqualTo(8 + 600 * (insns + 1) + 1);
       assertThat(interp.reg(Cpu.ESI)).isEqualTo(down ? 0x4400 - 600 : 0x4400 + 600);
       assertThat(jit.jit().translations()).isPositive();
       assertThat(lockstep.jit().lockstep().checked()).isGreaterThan(590);
