@@ -727,7 +727,12 @@ class TranslatorTest {
       0xF4);                        // hlt
 
   private static Cpu faultLoop(Engine engine) {
-    Cpu c = load(engine, FAULT_LOOP);
+    return pagedLoop(engine, FAULT_LOOP);
+  }
+
+  /** {@code code} with FAULT_LOOP's page tables (MISSING not present) and data at 0x20000. */
+  private static Cpu pagedLoop(Engine engine, byte[] code) {
+    Cpu c = load(engine, code);
     MemoryBus mem = c.memory();
     mem.write32(PD, PT | 3);
     for (int page = 0; page < 256; page++) {
@@ -763,6 +768,68 @@ class TranslatorTest {
 
     Cpu stepped = faultLoop(Engine.JIT);
     Cpu reference = faultLoop(Engine.INTERP);
+    int exit = -1;
+    for (int step = 0; exit != CpuExit.EXCEPTION; step++) {
+      int budget = 1 + (int) ((step * 4099L) % 3001);
+      exit = reference.run(budget);
+      assertThat(stepped.run(budget)).as("step %d", step).isEqualTo(exit);
+      assertSameState(stepped, reference, "step " + step);
+    }
+  }
+
+  /**
+   * FAULT_LOOP's paging, then a self-loop of inline byte forms: LODSB, SCASB (EDI walks toward
+   * MISSING), SETB, CMP of a memory byte, and a byte store ahead of EDI that reaches MISSING
+   * first, after LODSB and SCASB of the same iteration have moved ESI and EDI.
+   */
+  private static final byte[] BYTE_FAULT_LOOP = bytes(
+      0xB8, 0x00, 0x00, 0x01, 0x00, // mov eax, PD
+      0x0F, 0x22, 0xD8,             // mov cr3, eax
+      0x0F, 0x20, 0xC0,             // mov eax, cr0
+      0x0D, 0, 0, 0, 0x80,          // or eax, 0x80000000
+      0x0F, 0x22, 0xC0,             // mov cr0, eax
+      0xBE, 0x00, 0x00, 0x02, 0x00, // mov esi, 0x20000
+      0xBF, 0x00, 0x10, 0x02, 0x00, // mov edi, 0x21000
+      0xB9, 0xA0, 0x86, 0x01, 0x00, // mov ecx, 100000
+      0x31, 0xD2,                   // xor edx, edx
+      0x31, 0xDB,                   // xor ebx, ebx
+      0xAC,                         // 0x1026: 1: lodsb
+      0xAE,                         //    scasb
+      0x0F, 0x92, 0xC2,             //    setb dl
+      0x01, 0xD3,                   //    add ebx, edx
+      0x80, 0x3E, 0x80,             //    cmp byte [esi], 0x80
+      0x83, 0xD3, 0x00,             //    adc ebx, 0
+      0x88, 0x5F, 0x3F,             // 0x1033: mov [edi+0x3f], bl
+      0x49,                         //    dec ecx
+      0x75, 0xED,                   //    jnz 1b
+      0xF4);                        // hlt
+
+  @Test
+  void aByteStoreFaultingInATranslatedLoopOfByteFormsLeavesTheInterpretersState() {
+    Cpu interp = pagedLoop(Engine.INTERP, BYTE_FAULT_LOOP);
+    Cpu jit = pagedLoop(Engine.JIT, BYTE_FAULT_LOOP);
+    Cpu lockstep = pagedLoop(Engine.LOCKSTEP, BYTE_FAULT_LOOP);
+    for (Cpu c : new Cpu[] {interp, jit, lockstep}) {
+      assertThat(c.run(10_000_000)).isEqualTo(CpuExit.EXCEPTION);
+      assertThat(c.exceptionVector()).isEqualTo(14);
+    }
+    assertThat(interp.eip()).isEqualTo(CODE + 0x33);
+    assertThat(interp.reg(Cpu.EDI)).isEqualTo(MISSING - 0x3F);
+    assertThat(interp.reg(Cpu.ESI)).isEqualTo(0x20000 + MISSING - 0x3F - 0x21000);
+    for (Cpu c : new Cpu[] {jit, lockstep}) {
+      assertSameState(c, interp, "at the fault");
+      assertThat(c.faultAddress()).isEqualTo(interp.faultAddress()).isEqualTo(MISSING);
+      for (int a = 0x20000; a < MISSING; a += 4) {
+        assertThat(c.memory().read32(a)).as("memory at 0x%x", a)
+            .isEqualTo(interp.memory().read32(a));
+      }
+    }
+    assertThat(jit.jit().translations()).isPositive();
+    assertThat(lockstep.jit().lockstep().checked()).isPositive();
+    assertThat(lockstep.jit().lockstep().unchecked()).isZero();
+
+    Cpu stepped = pagedLoop(Engine.JIT, BYTE_FAULT_LOOP);
+    Cpu reference = pagedLoop(Engine.INTERP, BYTE_FAULT_LOOP);
     int exit = -1;
     for (int step = 0; exit != CpuExit.EXCEPTION; step++) {
       int budget = 1 + (int) ((step * 4099L) % 3001);
