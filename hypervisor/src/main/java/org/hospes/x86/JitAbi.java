@@ -46,6 +46,14 @@ public final class JitAbi {
   public static final int RDTSC = Op.RDTSC;
   public static final int PAUSE = Op.PAUSE;
   public static final int SIMD = Op.SIMD;
+  public static final int IMUL_GE = Op.IMUL_GE;
+  public static final int XCHG_EG = Op.XCHG_EG;
+  public static final int CMOV = Op.CMOV;
+  public static final int SETCC = Op.SETCC;
+  public static final int LODS = Op.LODS;
+  public static final int SCAS = Op.SCAS;
+  /** EFLAGS.DF, which string instructions read (kept in {@code Cpu.flags}, never lazy). */
+  public static final int DF = Flags.DF;
 
   /** ALU sub-operations (the ModRM reg field of 80-83). */
   public static final int ADD = Decoder.ADD, OR = Decoder.OR, ADC = Decoder.ADC;

@@ -16,6 +16,9 @@ import static org.objectweb.asm.Opcodes.GETFIELD;
 import static org.objectweb.asm.Opcodes.GETSTATIC;
 import static org.objectweb.asm.Opcodes.GOTO;
 import static org.objectweb.asm.Opcodes.I2B;
+import static org.objectweb.asm.Opcodes.I2L;
+import static org.objectweb.asm.Opcodes.INEG;
+import static org.objectweb.asm.Opcodes.LMUL;
 import static org.objectweb.asm.Opcodes.I2S;
 import static org.objectweb.asm.Opcodes.IADD;
 import static org.objectweb.asm.Opcodes.IALOAD;
@@ -258,17 +261,35 @@ final class Translator {
       case JitAbi.RDTSC:
       case JitAbi.PAUSE:
         return true;
-      case JitAbi.CALL:
-      case JitAbi.RET:
-      case JitAbi.LEA:
-      case JitAbi.MOV_EG:
-      case JitAbi.MOV_GE:
-      case JitAbi.MOV_EI:
       case JitAbi.ALU_EG:
       case JitAbi.ALU_GE:
       case JitAbi.ALU_EI:
+        // 8-bit: the register forms of the operations whose record needs only the operands,
+        // and CMP with memory (which reads it only).
+        return size == 2 || size == 0 && (mem ? (f3 >>> 20) == JitAbi.CMP
+            : (f3 >>> 20) != JitAbi.ADC && (f3 >>> 20) != JitAbi.SBB);
       case JitAbi.TEST_EG:
       case JitAbi.TEST_EI:
+      case JitAbi.MOV_EG:
+      case JitAbi.MOV_EI:
+        return size == 2 || size == 0;
+      case JitAbi.XCHG_EG:
+        return size == 2 && !mem;
+      case JitAbi.IMUL_GE:
+      case JitAbi.CMOV:
+        return size == 2;
+      case JitAbi.SETCC:
+        // Always a byte, whatever the operand size.
+        return !mem;
+      case JitAbi.LODS:
+      case JitAbi.SCAS:
+        // The byte forms without a REP prefix and with 32-bit addressing (strlen and
+        // strcmp-like loops of the kernel).
+        return size == 0 && (f3 >>> 20) == 0 && (f0 & F0_A16) == 0;
+      case JitAbi.CALL:
+      case JitAbi.RET:
+      case JitAbi.LEA:
+      case JitAbi.MOV_GE:
       case JitAbi.PUSH_I:
       case JitAbi.PUSH_E:
         return size == 2;
@@ -723,18 +744,31 @@ final class Translator {
           aluReg(j, sub, rm, () -> iconst(imm));
           return false;
         case JitAbi.ALU_EG:
+          if (size == 0) {
+            aluByte(j, sub, () -> operandE8(f0, d, rm, mem), () -> loadReg8(reg), mem ? -1 : rm);
+            return false;
+          }
           if (!mem) {
             aluReg(j, sub, rm, () -> loadReg(reg));
             return false;
           }
           return aluMem(f0, d, sub, () -> loadReg(reg));
         case JitAbi.ALU_EI:
+          if (size == 0) {
+            aluByte(j, sub, () -> operandE8(f0, d, rm, mem), () -> iconst(imm), mem ? -1 : rm);
+            return false;
+          }
           if (!mem) {
             aluReg(j, sub, rm, () -> iconst(imm));
             return false;
           }
           return aluMem(f0, d, sub, () -> iconst(imm));
         case JitAbi.ALU_GE:
+          if (size == 0) {
+            aluByte(j, sub, () -> loadReg8(reg), () -> operandE8(f0, d, rm, mem),
+                sub == JitAbi.CMP ? -1 : reg);
+            return false;
+          }
           if (!mem) {
             aluReg(j, sub, reg, () -> loadReg(rm));
           } else {
@@ -750,18 +784,85 @@ final class Translator {
           }
           return false;
         case JitAbi.TEST_EG:
-          operandE(f0, d, rm, mem);
-          loadReg(reg);
+          if (size == 0) {
+            operandE8(f0, d, rm, mem);
+            loadReg8(reg);
+          } else {
+            operandE(f0, d, rm, mem);
+            loadReg(reg);
+          }
           mv.visitInsn(IAND);
+          if (size == 0) {
+            sext8();
+          }
           mv.visitVarInsn(ISTORE, RES);
           logicFlags(j);
           return false;
         case JitAbi.TEST_EI:
-          operandE(f0, d, rm, mem);
+          if (size == 0) {
+            operandE8(f0, d, rm, mem);
+          } else {
+            operandE(f0, d, rm, mem);
+          }
           iconst(imm);
           mv.visitInsn(IAND);
+          if (size == 0) {
+            sext8();
+          }
           mv.visitVarInsn(ISTORE, RES);
           logicFlags(j);
+          return false;
+        case JitAbi.IMUL_GE:
+          imul(f0, d, reg, rm, mem);
+          return false;
+        case JitAbi.CMOV: {
+          // The source is read (and may fault) whatever the condition, as DataXfer.cmov.
+          operandE(f0, d, rm, mem);
+          mv.visitVarInsn(ISTORE, V);
+          Label skip = new Label();
+          condJump(sub, skip);
+          mv.visitVarInsn(ILOAD, V);
+          storeReg(reg);
+          mv.visitLabel(skip);
+          return false;
+        }
+        case JitAbi.SETCC: {
+          Label no = new Label();
+          Label done = new Label();
+          condJump(sub, no);
+          iconst(1);
+          mv.visitJumpInsn(GOTO, done);
+          mv.visitLabel(no);
+          iconst(0);
+          mv.visitLabel(done);
+          storeReg8(rm);
+          return false;
+        }
+        case JitAbi.LODS:
+          // AL = [seg:ESI]; ESI moves by one byte, down when DF is set (StringOps.lods).
+          readString((f0 >>> 24) & 7, 6);
+          storeReg8(0);
+          advanceString(6);
+          return false;
+        case JitAbi.SCAS:
+          // Compares AL with [ES:EDI] (StringOps.scas: a SUB record of the two bytes).
+          readString(0, 7);
+          sext8();
+          mv.visitVarInsn(ISTORE, V);
+          loadReg8(0);
+          sext8();
+          mv.visitVarInsn(ISTORE, A);
+          mv.visitVarInsn(ILOAD, A);
+          mv.visitVarInsn(ILOAD, V);
+          mv.visitInsn(ISUB);
+          sext8();
+          mv.visitVarInsn(ISTORE, RES);
+          mv.visitVarInsn(ILOAD, A);
+          flagStore(FA);
+          mv.visitVarInsn(ILOAD, V);
+          flagStore(FB);
+          setRecord(JitAbi.LF_SUB);
+          advanceString(7);
           return false;
         case JitAbi.INC_R32:
         case JitAbi.INC_E:
@@ -821,6 +922,17 @@ final class Translator {
           return false;
         }
         case JitAbi.MOV_EG:
+          if (size == 0) {
+            loadReg8(reg);
+            if (!mem) {
+              storeReg8(rm);
+              return false;
+            }
+            mv.visitVarInsn(ISTORE, V);
+            linear(f0, d, 1, true);
+            store(0);
+            return true;
+          }
           if (!mem) {
             loadReg(reg);
             storeReg(rm);
@@ -834,7 +946,26 @@ final class Translator {
           operandE(f0, d, rm, mem);
           storeReg(reg);
           return false;
+        case JitAbi.XCHG_EG:
+          loadReg(rm);
+          mv.visitVarInsn(ISTORE, V);
+          loadReg(reg);
+          storeReg(rm);
+          mv.visitVarInsn(ILOAD, V);
+          storeReg(reg);
+          return false;
         case JitAbi.MOV_EI:
+          if (size == 0) {
+            iconst(imm);
+            if (!mem) {
+              storeReg8(rm);
+              return false;
+            }
+            mv.visitVarInsn(ISTORE, V);
+            linear(f0, d, 1, true);
+            store(0);
+            return true;
+          }
           if (!mem) {
             iconst(imm);
             storeReg(rm);
@@ -1341,6 +1472,190 @@ final class Translator {
       mv.visitVarInsn(ILOAD, CNT);
       flagStore(FCF);
       incDecRecord(inc);
+    }
+
+    /** Pushes the 8-bit r/m operand's value, zero-extended (getE of size 0). */
+    private void operandE8(int f0, int d, int rm, boolean mem) {
+      if (mem) {
+        read(f0, d, 0);
+      } else {
+        loadReg8(rm);
+      }
+    }
+
+    /** Pushes 8-bit register {@code n} (AL..BL, then AH..BH), zero-extended (getReg). */
+    private void loadReg8(int n) {
+      loadReg(n & 3);
+      if (n >= 4) {
+        iconst(8);
+        mv.visitInsn(IUSHR);
+      }
+      iconst(0xFF);
+      mv.visitInsn(IAND);
+    }
+
+    /** Stores the low byte of the value on the stack into 8-bit register {@code n} (setReg8). */
+    private void storeReg8(int n) {
+      iconst(0xFF);
+      mv.visitInsn(IAND);
+      if (n >= 4) {
+        iconst(8);
+        mv.visitInsn(ISHL);
+      }
+      loadReg(n & 3);
+      iconst(n >= 4 ? ~0xFF00 : ~0xFF);
+      mv.visitInsn(IAND);
+      mv.visitInsn(IOR);
+      storeReg(n & 3);
+    }
+
+    /** Sign-extends the byte on the stack: the record holds 8-bit values so (Alu.alu). */
+    private void sext8() {
+      iconst(24);
+      mv.visitInsn(ISHL);
+      iconst(24);
+      mv.visitInsn(ISHR);
+    }
+
+    /**
+     * 8-bit (value pushed by {@code a}) op (value pushed by {@code b}) for ADD SUB CMP AND OR
+     * XOR, into register {@code dst} unless CMP: the record of Alu.alu (operands and result
+     * sign-extended from 8 bits). A memory operand is only ever read (CMP), before anything is
+     * assigned.
+     */
+    private void aluByte(int j, int op, Runnable a, Runnable b, int dst) {
+      a.run();
+      sext8();
+      mv.visitVarInsn(ISTORE, A);
+      b.run();
+      sext8();
+      mv.visitVarInsn(ISTORE, V);
+      mv.visitVarInsn(ILOAD, A);
+      mv.visitVarInsn(ILOAD, V);
+      switch (op) {
+        case JitAbi.ADD:
+          mv.visitInsn(IADD);
+          break;
+        case JitAbi.SUB:
+        case JitAbi.CMP:
+          mv.visitInsn(ISUB);
+          break;
+        case JitAbi.AND:
+          mv.visitInsn(IAND);
+          break;
+        case JitAbi.OR:
+          mv.visitInsn(IOR);
+          break;
+        case JitAbi.XOR:
+          mv.visitInsn(IXOR);
+          break;
+        default:
+          throw new IllegalArgumentException("8-bit ALU op " + op);
+      }
+      sext8();
+      mv.visitVarInsn(ISTORE, RES);
+      if (op == JitAbi.ADD || op == JitAbi.SUB || op == JitAbi.CMP) {
+        if (!deadFlags[j]) {
+          mv.visitVarInsn(ILOAD, A);
+          flagStore(FA);
+          mv.visitVarInsn(ILOAD, V);
+          flagStore(FB);
+          setRecord(op == JitAbi.ADD ? JitAbi.LF_ADD : JitAbi.LF_SUB);
+        }
+      } else {
+        logicFlags(j);
+      }
+      if (op != JitAbi.CMP) {
+        mv.visitVarInsn(ILOAD, RES);
+        storeReg8(dst);
+      }
+    }
+
+    /**
+     * IMUL r32, r/m32 (MulDiv.imul3): the low half into G, a CF/OF record with CF = OF = the
+     * product not fitting 32 bits; lfA and lfB stay as they were.
+     */
+    private void imul(int f0, int d, int reg, int rm, boolean mem) {
+      operandE(f0, d, rm, mem);
+      mv.visitInsn(I2L);
+      loadReg(reg);
+      mv.visitInsn(I2L);
+      mv.visitInsn(LMUL);
+      mv.visitVarInsn(LSTORE, TSC);
+      mv.visitVarInsn(LLOAD, TSC);
+      mv.visitInsn(L2I);
+      mv.visitVarInsn(ISTORE, RES);
+      // overflow = p != (long) (int) p: LCMP's -1, 0 or 1 to 1, 0, 1 by (x | -x) >>> 31.
+      mv.visitVarInsn(LLOAD, TSC);
+      mv.visitVarInsn(ILOAD, RES);
+      mv.visitInsn(I2L);
+      mv.visitInsn(LCMP);
+      mv.visitInsn(DUP);
+      mv.visitInsn(INEG);
+      mv.visitInsn(IOR);
+      iconst(31);
+      mv.visitInsn(IUSHR);
+      mv.visitVarInsn(ISTORE, CNT);
+      mv.visitVarInsn(ILOAD, CNT);
+      shiftRecord();
+      mv.visitVarInsn(ILOAD, RES);
+      storeReg(reg);
+    }
+
+    /**
+     * Jumps to {@code no} unless condition {@code cc} (Cpu.cond's numbering) holds. CF and ZF
+     * of a record whose kind is known here are worked out from the locals; anything else asks
+     * the processor, with the record spilled.
+     */
+    private void condJump(int cc, Label no) {
+      boolean negate = (cc & 1) != 0;
+      if (known > 0 && cc >>> 1 == 2) {
+        mv.visitVarInsn(ILOAD, FR);
+        mv.visitJumpInsn(negate ? IFEQ : IFNE, no);
+      } else if (known > 0 && cc >>> 1 == 1) {
+        carryIn();
+        mv.visitJumpInsn(negate ? IFNE : IFEQ, no);
+      } else {
+        spillFlags();
+        mv.visitVarInsn(ALOAD, C);
+        iconst(cc);
+        mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "cond", "(I)Z", false);
+        mv.visitJumpInsn(IFEQ, no);
+      }
+    }
+
+    /**
+     * Pushes the byte at {@code seg}:(register {@code index}) with 32-bit addressing, read as
+     * StringOps does (segAddr's checks, then read8).
+     */
+    private void readString(int seg, int index) {
+      slow();
+      beforeCall();
+      mv.visitVarInsn(ALOAD, C);
+      iconst(seg);
+      loadReg(index);
+      iconst(1);
+      iconst(0);
+      mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "segAddr", "(IIIZ)I", false);
+      mv.visitVarInsn(ISTORE, LIN);
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitVarInsn(ILOAD, LIN);
+      mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "read8", "(I)I", false);
+    }
+
+    /** Register {@code index} += 1, or -1 when DF is set (read from EFLAGS, never lazy). */
+    private void advanceString(int index) {
+      loadReg(index);
+      iconst(1);
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitFieldInsn(GETFIELD, CPU, "flags", "I");
+      iconst(Integer.numberOfTrailingZeros(JitAbi.DF) - 1);
+      mv.visitInsn(IUSHR);
+      iconst(2);
+      mv.visitInsn(IAND);
+      mv.visitInsn(ISUB);
+      mv.visitInsn(IADD);
+      storeReg(index);
     }
 
     /** Pushes the 32-bit r/m operand's value. */

@@ -86,7 +86,7 @@ class TranslatorTest {
   }
 
   /**
-   * A self-loop whose 8-bit MOV and IMUL the translator runs through the interpreter's dispatch
+   * A self-loop whose 16-bit MOV and BSR the translator runs through the interpreter's dispatch
    * (the helper); EBX, which they read, is written later in the loop, so each iteration's
    * helper must see the previous iteration's value.
    */
@@ -94,11 +94,11 @@ class TranslatorTest {
       0xBB, 1, 0, 0, 0,             // mov ebx, 1
       0xBA, 1, 0, 0, 0,             // mov edx, 1
       0xB9, 0xE8, 0x03, 0, 0,       // mov ecx, 1000
-      0x88, 0xD8,                   // 1: mov al, bl
-      0x0F, 0xAF, 0xD3,             //    imul edx, ebx
+      0x66, 0x89, 0xD8,             // 1: mov ax, bx
+      0x0F, 0xBD, 0xD3,             //    bsr edx, ebx
       0x83, 0xC3, 0x03,             //    add ebx, 3
       0x49,                         //    dec ecx
-      0x75, 0xF5,                   //    jnz 1b
+      0x75, 0xF4,                   //    jnz 1b
       0xF4);                        // hlt
 
   @Test
@@ -496,6 +496,144 @@ class TranslatorTest {
     assertThat(lockstep.jit().lockstep().unchecked()).isZero();
   }
 
+  /**
+   * A self-loop of the forms that went through the helper most on the Debian boot, now inline:
+   * LODSB and SCASB (each direction), 8-bit TEST, CMP, OR, ADD, SUB, XOR, AND on low and high
+   * byte registers, SETcc and CMOVcc of records whose kind is known inline (CF, ZF) and of
+   * others (the processor's cond), IMUL r32 of a register and of memory (its CF/OF record read
+   * by SETB and SETO), TEST of a memory byte and byte stores from AH and BL. Every flag result
+   * is folded into registers or memory, so both must match the interpreter's.
+   */
+  private static final byte[] BYTE_BODY = bytes(
+        0xAC,                         // 1: lodsb
+        0xAE,                         //    scasb
+        0x0F, 0x92, 0xC6,             //    setb dh
+        0x0F, 0x9C, 0xC4,             //    setl ah
+        0x84, 0xC0,                   //    test al, al
+        0x0F, 0x94, 0xC3,             //    setz bl
+        0x0F, 0x45, 0xD3,             //    cmovnz edx, ebx
+        0x80, 0xF9, 0x7F,             //    cmp cl, 0x7f
+        0x0F, 0x42, 0x45, 0x10,       //    cmovb eax, [ebp+0x10]
+        0x0F, 0x97, 0xC7,             //    seta bh
+        0x80, 0xCA, 0x22,             //    or dl, 0x22
+        0x00, 0xC7,                   //    add bh, al
+        0x2A, 0xC5,                   //    sub al, ch
+        0x0F, 0x9C, 0xC2,             //    setl dl
+        0x30, 0xD4,                   //    xor ah, dl
+        0x20, 0xF3,                   //    and bl, dh
+        0x84, 0xDC,                   //    test ah, bl
+        0x0F, 0x44, 0xDA,             //    cmovz ebx, edx
+        0xF6, 0xC7, 0x81,             //    test bh, 0x81
+        0x0F, 0x95, 0xC0,             //    setnz al
+        0x3C, 0x41,                   //    cmp al, 0x41
+        0x0F, 0xAF, 0xD3,             //    imul edx, ebx
+        0x0F, 0x92, 0xC4,             //    setb ah
+        0x0F, 0xAF, 0x45, 0x10,       //    imul eax, [ebp+0x10]
+        0x0F, 0x90, 0xC3,             //    seto bl
+        0xF6, 0x45, 0x11, 0x80,       //    test byte [ebp+0x11], 0x80
+        0x0F, 0x4C, 0x45, 0x14,       //    cmovl eax, [ebp+0x14]
+        0x88, 0x65, 0x20,             //    mov [ebp+0x20], ah
+        0x88, 0x5D, 0x21,             //    mov [ebp+0x21], bl
+        0x01, 0x45, 0x10,             //    add [ebp+0x10], eax
+        0x31, 0x55, 0x14,             //    xor [ebp+0x14], edx
+        0x88, 0xFE,                   //    mov dh, bh
+        0xC1, 0xC3, 0x03,             //    rol ebx, 3
+        0x01, 0xD3,                   //    add ebx, edx
+        0x49);                        //    dec ecx
+
+  /**
+   * A second loop body: CMP of a memory byte with an immediate, a register and the reverse,
+   * read by SETcc; XCHG of two registers; byte stores of immediates to memory and to AH.
+   */
+  private static final byte[] BYTE_MEM_BODY = bytes(
+        0xAC,                         // 1: lodsb
+        0x80, 0x7D, 0x20, 0x40,       //    cmp byte [ebp+0x20], 0x40
+        0x0F, 0x9F, 0xC4,             //    setg ah
+        0x38, 0x45, 0x21,             //    cmp [ebp+0x21], al
+        0x0F, 0x92, 0xC3,             //    setb bl
+        0x3A, 0x75, 0x22,             //    cmp dh, [ebp+0x22]
+        0x0F, 0x97, 0xC2,             //    seta dl
+        0x87, 0xD8,                   //    xchg eax, ebx
+        0xC6, 0x04, 0x29, 0x5A,       //    mov byte [ecx+ebp], 0x5a
+        0xB4, 0x11,                   //    mov ah, 0x11
+        0x01, 0xC3,                   //    add ebx, eax
+        0xC1, 0xC3, 0x03,             //    rol ebx, 3
+        0x01, 0xDA,                   //    add edx, ebx
+        0x49);                        //    dec ecx
+
+  /** Runs {@code body} (ending in DEC ECX) 600 times with DF clear or set, then HLT. */
+  private static byte[] byteLoop(boolean down, byte[] body) {
+    byte[] setup = bytes(
+        0xBD, 0x00, 0x30, 0, 0,       // mov ebp, 0x3000
+        0xBE, 0x00, 0x44, 0, 0,       // mov esi, 0x4400
+        0xBF, 0x00, 0x54, 0, 0,       // mov edi, 0x5400
+        0xB9, 0x58, 0x02, 0, 0,       // mov ecx, 600
+        0xB8, 0x78, 0x56, 0x34, 0x12, // mov eax, 0x12345678
+        0xBB, 0xB9, 0x79, 0x37, 0x9E, // mov ebx, 0x9E3779B9
+        0xBA, 0x15, 0x7C, 0x4A, 0x7F, // mov edx, 0x7F4A7C15
+        down ? 0xFD : 0xFC);          // std or cld
+    byte[] code = new byte[setup.length + body.length + 3];
+    System.arraycopy(setup, 0, code, 0, setup.length);
+    System.arraycopy(body, 0, code, setup.length, body.length);
+    int at = setup.length + body.length;
+    code[at] = 0x75;                  //    jnz 1b
+    code[at + 1] = (byte) -(body.length + 2);
+    code[at + 2] = (byte) 0xF4;       //    hlt
+    return code;
+  }
+
+  /** The data byteLoop reads: pseudo-random bytes at 0x3000-0x5FFF, some equal at ESI, EDI. */
+  private static void byteData(Cpu c) {
+    long x = 0x9E3779B97F4A7C15L;
+    for (int a = 0x3000; a < 0x6000; a++) {
+      x ^= x << 13;
+      x ^= x >>> 7;
+      x ^= x << 17;
+      c.memory().write8(a, (int) x);
+    }
+    for (int k = 0; k < 0x400; k += 3) {
+      c.memory().write8(0x5000 + k, c.memory().read8(0x4000 + k));
+      c.memory().write8(0x5400 + k, c.memory().read8(0x4400 + k));
+    }
+  }
+
+  @Test
+  void byteStringImulAndConditionalFormsRunInlineAsInterpreted() {
+    byteLoopsAsInterpreted(BYTE_BODY, 35);
+  }
+
+  @Test
+  void byteCompareOfMemoryXchgAndByteImmediateStoresRunInlineAsInterpreted() {
+    byteLoopsAsInterpreted(BYTE_MEM_BODY, 14);
+  }
+
+  /** byteLoop of {@code body} ({@code insns} instructions) under every engine, DF both ways. */
+  private static void byteLoopsAsInterpreted(byte[] body, int insns) {
+    for (boolean down : new boolean[] {false, true}) {
+      byte[] code = byteLoop(down, body);
+      Cpu interp = load(Engine.INTERP, code);
+      Cpu jit = load(Engine.JIT, code);
+      Cpu lockstep = load(Engine.LOCKSTEP, code);
+      for (Cpu c : new Cpu[] {interp, jit, lockstep}) {
+        byteData(c);
+        assertThat(c.run(1_000_000)).isEqualTo(CpuExit.HLT);
+      }
+      String dir = down ? "DF=1" : "DF=0";
+      for (Cpu c : new Cpu[] {jit, lockstep}) {
+        assertSameState(c, interp, dir);
+        for (int a = 0x3000; a < 0x6000; a += 4) {
+          assertThat(c.memory().read32(a)).as("%s: memory at 0x%x", dir, a)
+              .isEqualTo(interp.memory().read32(a));
+        }
+      }
+      assertThat(interp.instructions()).isEqualTo(8 + 600 * (insns + 1) + 1);
+      assertThat(interp.reg(Cpu.ESI)).isEqualTo(down ? 0x4400 - 600 : 0x4400 + 600);
+      assertThat(jit.jit().translations()).isPositive();
+      assertThat(lockstep.jit().lockstep().checked()).isGreaterThan(590);
+      assertThat(lockstep.jit().lockstep().unchecked()).isZero();
+    }
+  }
+
   /** Registers, EFLAGS, EIP and the counts of {@code c} against the interpreter's. */
   private static void assertSameState(Cpu c, Cpu interp, String what) {
     for (int r = 0; r < 8; r++) {
@@ -589,7 +727,12 @@ class TranslatorTest {
       0xF4);                        // hlt
 
   private static Cpu faultLoop(Engine engine) {
-    Cpu c = load(engine, FAULT_LOOP);
+    return pagedLoop(engine, FAULT_LOOP);
+  }
+
+  /** {@code code} with FAULT_LOOP's page tables (MISSING not present) and data at 0x20000. */
+  private static Cpu pagedLoop(Engine engine, byte[] code) {
+    Cpu c = load(engine, code);
     MemoryBus mem = c.memory();
     mem.write32(PD, PT | 3);
     for (int page = 0; page < 256; page++) {
@@ -625,6 +768,68 @@ class TranslatorTest {
 
     Cpu stepped = faultLoop(Engine.JIT);
     Cpu reference = faultLoop(Engine.INTERP);
+    int exit = -1;
+    for (int step = 0; exit != CpuExit.EXCEPTION; step++) {
+      int budget = 1 + (int) ((step * 4099L) % 3001);
+      exit = reference.run(budget);
+      assertThat(stepped.run(budget)).as("step %d", step).isEqualTo(exit);
+      assertSameState(stepped, reference, "step " + step);
+    }
+  }
+
+  /**
+   * FAULT_LOOP's paging, then a self-loop of inline byte forms: LODSB, SCASB (EDI walks toward
+   * MISSING), SETB, CMP of a memory byte, and a byte store ahead of EDI that reaches MISSING
+   * first, after LODSB and SCASB of the same iteration have moved ESI and EDI.
+   */
+  private static final byte[] BYTE_FAULT_LOOP = bytes(
+      0xB8, 0x00, 0x00, 0x01, 0x00, // mov eax, PD
+      0x0F, 0x22, 0xD8,             // mov cr3, eax
+      0x0F, 0x20, 0xC0,             // mov eax, cr0
+      0x0D, 0, 0, 0, 0x80,          // or eax, 0x80000000
+      0x0F, 0x22, 0xC0,             // mov cr0, eax
+      0xBE, 0x00, 0x00, 0x02, 0x00, // mov esi, 0x20000
+      0xBF, 0x00, 0x10, 0x02, 0x00, // mov edi, 0x21000
+      0xB9, 0xA0, 0x86, 0x01, 0x00, // mov ecx, 100000
+      0x31, 0xD2,                   // xor edx, edx
+      0x31, 0xDB,                   // xor ebx, ebx
+      0xAC,                         // 0x1026: 1: lodsb
+      0xAE,                         //    scasb
+      0x0F, 0x92, 0xC2,             //    setb dl
+      0x01, 0xD3,                   //    add ebx, edx
+      0x80, 0x3E, 0x80,             //    cmp byte [esi], 0x80
+      0x83, 0xD3, 0x00,             //    adc ebx, 0
+      0x88, 0x5F, 0x3F,             // 0x1033: mov [edi+0x3f], bl
+      0x49,                         //    dec ecx
+      0x75, 0xED,                   //    jnz 1b
+      0xF4);                        // hlt
+
+  @Test
+  void aByteStoreFaultingInATranslatedLoopOfByteFormsLeavesTheInterpretersState() {
+    Cpu interp = pagedLoop(Engine.INTERP, BYTE_FAULT_LOOP);
+    Cpu jit = pagedLoop(Engine.JIT, BYTE_FAULT_LOOP);
+    Cpu lockstep = pagedLoop(Engine.LOCKSTEP, BYTE_FAULT_LOOP);
+    for (Cpu c : new Cpu[] {interp, jit, lockstep}) {
+      assertThat(c.run(10_000_000)).isEqualTo(CpuExit.EXCEPTION);
+      assertThat(c.exceptionVector()).isEqualTo(14);
+    }
+    assertThat(interp.eip()).isEqualTo(CODE + 0x33);
+    assertThat(interp.reg(Cpu.EDI)).isEqualTo(MISSING - 0x3F);
+    assertThat(interp.reg(Cpu.ESI)).isEqualTo(0x20000 + MISSING - 0x3F - 0x21000);
+    for (Cpu c : new Cpu[] {jit, lockstep}) {
+      assertSameState(c, interp, "at the fault");
+      assertThat(c.faultAddress()).isEqualTo(interp.faultAddress()).isEqualTo(MISSING);
+      for (int a = 0x20000; a < MISSING; a += 4) {
+        assertThat(c.memory().read32(a)).as("memory at 0x%x", a)
+            .isEqualTo(interp.memory().read32(a));
+      }
+    }
+    assertThat(jit.jit().translations()).isPositive();
+    assertThat(lockstep.jit().lockstep().checked()).isPositive();
+    assertThat(lockstep.jit().lockstep().unchecked()).isZero();
+
+    Cpu stepped = pagedLoop(Engine.JIT, BYTE_FAULT_LOOP);
+    Cpu reference = pagedLoop(Engine.INTERP, BYTE_FAULT_LOOP);
     int exit = -1;
     for (int step = 0; exit != CpuExit.EXCEPTION; step++) {
       int budget = 1 + (int) ((step * 4099L) % 3001);
