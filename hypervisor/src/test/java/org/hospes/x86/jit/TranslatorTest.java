@@ -74,13 +74,7 @@ class TranslatorTest {
   void theAluLoopEndsInTheSameStateAsInterpreted() {
     Cpu interp = load(Engine.INTERP, ALU_LOOP);
     Cpu jit = load(Engine.JIT, ALU_LOOP);
-    assertThat(interp.run(1_000_000)).isEqualTo(CpuExit.HLT);
-    assertThat(jit.run(1_000_000)).isEqualTo(CpuExit.HLT);
-    for (int r = 0; r < 8; r++) {
-      assertThat(jit.reg(r)).as("register %d", r).isEqualTo(interp.reg(r));
-    }
-    assertThat(jit.eflags()).isEqualTo(interp.eflags());
-    assertThat(jit.eip()).isEqualTo(interp.eip());
+    runBothToHlt(interp, jit);
     assertThat(jit.instructions()).isEqualTo(interp.instructions()).isEqualTo(4 + 6000 + 1);
     assertThat(jit.jit().translations()).isGreaterThan(0);
   }
@@ -105,12 +99,7 @@ class TranslatorTest {
   void instructionsRunByTheHelperInATranslatedLoopSeeTheLoopsLatestRegisters() {
     Cpu interp = load(Engine.INTERP, HELPER_LOOP);
     Cpu jit = load(Engine.JIT, HELPER_LOOP);
-    assertThat(interp.run(1_000_000)).isEqualTo(CpuExit.HLT);
-    assertThat(jit.run(1_000_000)).isEqualTo(CpuExit.HLT);
-    for (int r = 0; r < 8; r++) {
-      assertThat(jit.reg(r)).as("register %d", r).isEqualTo(interp.reg(r));
-    }
-    assertThat(jit.eflags()).isEqualTo(interp.eflags());
+    runBothToHlt(interp, jit);
     assertThat(jit.instructions()).isEqualTo(interp.instructions());
     assertThat(jit.jit().translations()).isGreaterThan(0);
   }
@@ -174,11 +163,7 @@ class TranslatorTest {
   void chainedTranslationsWithInlineShiftsEndInTheSameStateAsInterpreted() {
     Cpu interp = load(Engine.INTERP, CHAIN_LOOP);
     Cpu jit = load(Engine.JIT, CHAIN_LOOP);
-    assertThat(interp.run(1_000_000)).isEqualTo(CpuExit.HLT);
-    assertThat(jit.run(1_000_000)).isEqualTo(CpuExit.HLT);
-    for (int r = 0; r < 8; r++) {
-      assertThat(jit.reg(r)).as("register %d", r).isEqualTo(interp.reg(r));
-    }
+    runBothToHlt(interp, jit);
     assertThat(jit.reg(Cpu.EDX)).as("CF of the shifts was sometimes set").isPositive();
     assertThat(jit.eflags()).isEqualTo(interp.eflags());
     assertThat(jit.instructions()).isEqualTo(interp.instructions());
@@ -229,12 +214,7 @@ class TranslatorTest {
   void theMemoryLoopStoresAndLoadsAsInterpreted() {
     Cpu interp = load(Engine.INTERP, MEM_LOOP);
     Cpu jit = load(Engine.JIT, MEM_LOOP);
-    assertThat(interp.run(1_000_000)).isEqualTo(CpuExit.HLT);
-    assertThat(jit.run(1_000_000)).isEqualTo(CpuExit.HLT);
-    for (int r = 0; r < 8; r++) {
-      assertThat(jit.reg(r)).as("register %d", r).isEqualTo(interp.reg(r));
-    }
-    assertThat(jit.eflags()).isEqualTo(interp.eflags());
+    runBothToHlt(interp, jit);
     assertThat(jit.instructions()).isEqualTo(interp.instructions());
     assertThat(jit.tlbMisses()).isEqualTo(interp.tlbMisses());
     for (int w = 0; w < 0x400; w++) {
@@ -269,11 +249,7 @@ class TranslatorTest {
   void loadsAndStoresAtAPagesEndAndAcrossItMatchTheInterpreter() {
     Cpu interp = load(Engine.INTERP, PAGE_EDGE_LOOP);
     Cpu jit = load(Engine.JIT, PAGE_EDGE_LOOP);
-    assertThat(interp.run(1_000_000)).isEqualTo(CpuExit.HLT);
-    assertThat(jit.run(1_000_000)).isEqualTo(CpuExit.HLT);
-    for (int r = 0; r < 8; r++) {
-      assertThat(jit.reg(r)).as("register %d", r).isEqualTo(interp.reg(r));
-    }
+    runBothToHlt(interp, jit);
     assertThat(jit.instructions()).isEqualTo(interp.instructions());
     assertThat(jit.tlbMisses()).isEqualTo(interp.tlbMisses());
     for (int a = 0x2FF8; a <= 0x3004; a++) {
@@ -632,6 +608,16 @@ class TranslatorTest {
       assertThat(lockstep.jit().lockstep().checked()).isGreaterThan(590);
       assertThat(lockstep.jit().lockstep().unchecked()).isZero();
     }
+  }
+
+  /**
+   * Runs both processors to their HLT and compares what {@link #assertSameState} compares:
+   * a translation must leave the interpreter's registers, flags, EIP and counts.
+   */
+  private static void runBothToHlt(Cpu interp, Cpu jit) {
+    assertThat(interp.run(1_000_000)).isEqualTo(CpuExit.HLT);
+    assertThat(jit.run(1_000_000)).isEqualTo(CpuExit.HLT);
+    assertSameState(jit, interp, "at HLT");
   }
 
   /** Registers, EFLAGS, EIP and the counts of {@code c} against the interpreter's. */
