@@ -1307,47 +1307,43 @@ public final class Cpu {
     Block prev = null;
     while (true) {
       long blockLimit = limit;
-      // The exit the boundary or the block gives, tested at one place (below): HotSpot compiles
-      // this loop once the boundary has returned exits but often before any block has (the
-      // first port I/O exit of a Linux boot comes after it), and a test of a block's exit of
-      // its own would be compiled as never true and throw the compiled loop away when it is.
-      int exit = FULL_BLOCK;
       // A quiet boundary (the common case): no interrupt shadow, no debug feature, no event that
       // could be delivered or exit (watchFlags), not halted, budget left. The checks below would
       // all pass through, so they are skipped; any doubt (a host interrupt, IF with an interrupt
       // controller) sends the boundary through them, and they decide exactly.
       if (attend || ((flags & watchFlags) | bpEnabled) != 0 || shadow || stepPending
           || hostInterrupt || halted || busyCycles() >= limit) {
-        exit = boundary(limit, start, entryCount, mtf, replay, nonRoot, prev);
-        if (exit == RESTART) {
+        int x = boundary(limit, start, entryCount, mtf, replay, nonRoot, prev);
+        if (x >= 0) {
+          return x;
+        }
+        if (x == RESTART) {
           prev = null;
           continue;
         }
-        if (exit == UNLINKED) {
+        if (x == UNLINKED) {
           prev = null;
-        } else if (exit == ONE_INSTRUCTION) {
+        } else if (x == ONE_INSTRUCTION) {
           blockLimit = Math.min(limit, busyCycles() + 1);
         }
       }
-      Block b = null;
-      if (exit < 0) {
-        try {
-          b = CodeCache.nextBlock(this, prev);
-        } catch (CpuFault f) {
-          int x = handleFault(eip, eip, false, 0);
-          if (x >= 0) {
-            return x;
-          }
-          prev = null;
-          continue;
+      Block b;
+      try {
+        b = CodeCache.nextBlock(this, prev);
+      } catch (CpuFault f) {
+        int x = handleFault(eip, eip, false, 0);
+        if (x >= 0) {
+          return x;
         }
-        exit = execute(b, blockLimit); // JIT hook: translated or interpreted
-        if (replay) {
-          replay = false;
-          attend = mtf;
-          if (exit != CpuExit.VM_EXIT) {
-            mmioLen = 0;
-          }
+        prev = null;
+        continue;
+      }
+      int exit = execute(b, blockLimit); // JIT hook: translated or interpreted
+      if (replay) {
+        replay = false;
+        attend = mtf;
+        if (exit != CpuExit.VM_EXIT) {
+          mmioLen = 0;
         }
       }
       if (exit >= 0) {
