@@ -26,6 +26,15 @@ final class Mmu {
     if (c.cTag[idx] == page) {
       return c.cPhys[idx] | (lin & 0xFFF);
     }
+    return fillCode(c, lin, page, idx);
+  }
+
+  /**
+   * {@link #translateCode}'s miss: a walk and a fill. A method of its own, so that HotSpot keeps
+   * it a call where the run loop inlines the hit path: its branches (the first large-page code
+   * fill comes a second into a Linux boot) then never throw the compiled run loop away.
+   */
+  private static long fillCode(Cpu c, int lin, int page, int idx) {
     c.tlbMisses++;
     long pa = (c.cr0 & CR0_PG) == 0 ? lin & 0xFFFF_FFFFL
         : Paging.walk(c, lin, Paging.FETCH | c.userAccess());

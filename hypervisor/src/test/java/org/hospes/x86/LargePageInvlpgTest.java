@@ -43,6 +43,25 @@ class LargePageInvlpgTest {
     assertRemapped();
   }
 
+  /**
+   * The same for instruction fetches: a routine in a 4 MiB page is called (its 4 KiB piece at
+   * +0x5000 enters the code TLB), the large page is remapped and INVLPG'd at its first byte,
+   * and the next call must run the routine at the new frame.
+   */
+  @Test
+  void invlpgDropsTheCodeTranslationsOfA4MiBPage() {
+    m.mem.write32(SystemFixture.PD + 4, 0x0040_0083);   // 4 MiB page at 0x400000
+    m.code(0x405000, "b911110000 c3");                   // ecx = 0x1111 ; ret
+    m.code(0x805000, "b922220000 c3");                   // ecx = 0x2222 ; ret
+    // cr4.PSE = 1 ; eax = 0x405000 ; call eax ; edx = ecx ; pde[1] = 0x800083 ;
+    // invlpg [0x400000] ; eax = 0x405000 ; call eax ; hlt
+    m.code(SystemFixture.RING0, "0f20e0 83c810 0f22e0 b800504000 ffd0 89ca"
+        + " c7050400010083008000 0f013d00004000 b800504000 ffd0 f4");
+    assertThat(m.run()).isEqualTo(CpuExit.HLT);
+    assertThat(m.cpu.reg(Cpu.EDX)).isEqualTo(0x1111);
+    assertThat(m.cpu.reg(Cpu.ECX)).as("fetch after INVLPG of another piece").isEqualTo(0x2222);
+  }
+
   private void assertRemapped() {
     assertThat(m.cpu.reg(Cpu.EAX)).isEqualTo(0x1111);
     assertThat(m.cpu.reg(Cpu.EBX)).as("read after INVLPG of another piece").isEqualTo(0x2222);
