@@ -1052,11 +1052,7 @@ final class Translator {
         }
         case JitAbi.JCC: {
           Label skip = new Label();
-          spillFlags();
-          mv.visitVarInsn(ALOAD, C);
-          iconst(sub);
-          mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "cond", "(I)Z", false);
-          mv.visitJumpInsn(IFEQ, skip);
+          condJump(sub, skip);
           branch(size, imm, skip);
           return false;
         }
@@ -1603,24 +1599,123 @@ final class Translator {
     }
 
     /**
-     * Jumps to {@code no} unless condition {@code cc} (Cpu.cond's numbering) holds. CF and ZF
-     * of a record whose kind is known here are worked out from the locals; anything else asks
-     * the processor, with the record spilled.
+     * Jumps to {@code no} unless condition {@code cc} (Cpu.cond's numbering) holds. Of a record
+     * whose kind is known here, every condition is worked out from the locals with Cpu's own
+     * formulas (cf, zf, sf, of, pf on the same operands and result); anything else asks the
+     * processor, with the record spilled.
      */
     private void condJump(int cc, Label no) {
       boolean negate = (cc & 1) != 0;
-      if (known > 0 && cc >>> 1 == 2) {
-        mv.visitVarInsn(ILOAD, FR);
-        mv.visitJumpInsn(negate ? IFEQ : IFNE, no);
-      } else if (known > 0 && cc >>> 1 == 1) {
-        carryIn();
-        mv.visitJumpInsn(negate ? IFNE : IFEQ, no);
-      } else {
+      if (known <= 0) {
         spillFlags();
         mv.visitVarInsn(ALOAD, C);
         iconst(cc);
         mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "cond", "(I)Z", false);
         mv.visitJumpInsn(IFEQ, no);
+        return;
+      }
+      switch (cc >>> 1) {
+        case 2:
+          // ZF: the result is zero.
+          mv.visitVarInsn(ILOAD, FR);
+          mv.visitJumpInsn(negate ? IFEQ : IFNE, no);
+          return;
+        case 0: ofIn(); break;
+        case 1: carryIn(); break;
+        case 3:
+          carryIn();
+          zfIn();
+          mv.visitInsn(IOR);
+          break;
+        case 4: sfIn(); break;
+        case 5: pfIn(); break;
+        case 6:
+          sfIn();
+          ofIn();
+          mv.visitInsn(IXOR);
+          break;
+        default:
+          sfIn();
+          ofIn();
+          mv.visitInsn(IXOR);
+          zfIn();
+          mv.visitInsn(IOR);
+          break;
+      }
+      // 0 or 1 on the stack: the condition before its negation.
+      mv.visitJumpInsn(negate ? IFNE : IFEQ, no);
+    }
+
+    /** Pushes ZF (0 or 1) of the known record: (r | -r) >>> 31 is 1 unless r is 0. */
+    private void zfIn() {
+      mv.visitVarInsn(ILOAD, FR);
+      mv.visitInsn(DUP);
+      mv.visitInsn(INEG);
+      mv.visitInsn(IOR);
+      iconst(31);
+      mv.visitInsn(IUSHR);
+      iconst(1);
+      mv.visitInsn(IXOR);
+    }
+
+    /** Pushes SF (0 or 1) of the known record: the result's top bit (Cpu.sf). */
+    private void sfIn() {
+      mv.visitVarInsn(ILOAD, FR);
+      iconst(31);
+      mv.visitInsn(IUSHR);
+    }
+
+    /** Pushes PF (0 or 1) of the known record: even parity of the result's low byte (Cpu.pf). */
+    private void pfIn() {
+      iconst(0x9669);
+      mv.visitVarInsn(ILOAD, FR);
+      mv.visitInsn(DUP);
+      iconst(4);
+      mv.visitInsn(IUSHR);
+      mv.visitInsn(IXOR);
+      iconst(0xF);
+      mv.visitInsn(IAND);
+      mv.visitInsn(IUSHR);
+      iconst(1);
+      mv.visitInsn(IAND);
+    }
+
+    /** Pushes OF (0 or 1) of the known record, as Cpu.of for its kind. */
+    private void ofIn() {
+      switch (known) {
+        case JitAbi.LF_LOGIC:
+          iconst(0);
+          break;
+        case JitAbi.LF_ADD:
+        case JitAbi.LF_INC:
+          // ((a ^ r) & (b ^ r)) >>> 31
+          mv.visitVarInsn(ILOAD, FA);
+          mv.visitVarInsn(ILOAD, FR);
+          mv.visitInsn(IXOR);
+          mv.visitVarInsn(ILOAD, FB);
+          mv.visitVarInsn(ILOAD, FR);
+          mv.visitInsn(IXOR);
+          mv.visitInsn(IAND);
+          iconst(31);
+          mv.visitInsn(IUSHR);
+          break;
+        case JitAbi.LF_SUB:
+        case JitAbi.LF_DEC:
+          // ((a ^ b) & (a ^ r)) >>> 31
+          mv.visitVarInsn(ILOAD, FA);
+          mv.visitVarInsn(ILOAD, FB);
+          mv.visitInsn(IXOR);
+          mv.visitVarInsn(ILOAD, FA);
+          mv.visitVarInsn(ILOAD, FR);
+          mv.visitInsn(IXOR);
+          mv.visitInsn(IAND);
+          iconst(31);
+          mv.visitInsn(IUSHR);
+          break;
+        default:
+          // LF_CFOF and the overridden kinds: OF given explicitly.
+          mv.visitVarInsn(ILOAD, FOF);
+          break;
       }
     }
 

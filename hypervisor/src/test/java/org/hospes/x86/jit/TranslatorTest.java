@@ -669,6 +669,119 @@ class TranslatorTest {
   }
 
   /**
+   * The instructions whose flag record each Jcc of {@link #jccLoop} reads, by kind: ADD, SUB,
+   * CMP, CMP of bytes, TEST, AND, XOR, DEC, INC (keeping the CF of the DEC that kept a CMP's),
+   * SHL and SHR (CF/OF given), IMUL (CF/OF), ROL after an ADD (ADD with CF and OF overridden)
+   * and ADC (a record the translation reads back from the processor, kind unknown).
+   */
+  private static final int[][] JCC_RECORDS = {
+      {0x01, 0xD3},                   // add ebx, edx
+      {0x29, 0xD3},                   // sub ebx, edx
+      {0x39, 0xD3},                   // cmp ebx, edx
+      {0x38, 0xD3},                   // cmp bl, dl
+      {0x85, 0xD3},                   // test ebx, edx
+      {0x21, 0xD3},                   // and ebx, edx
+      {0x31, 0xD3},                   // xor ebx, edx
+      {0x4B},                         // dec ebx
+      {0x4B, 0x43},                   // dec ebx; inc ebx
+      {0xD1, 0xE3},                   // shl ebx, 1
+      {0xD1, 0xEB},                   // shr ebx, 1
+      {0x0F, 0xAF, 0xDA},             // imul ebx, edx
+      {0x01, 0xD3, 0xD1, 0xC3},       // add ebx, edx; rol ebx, 1
+      {0x11, 0xD3},                   // adc ebx, edx
+  };
+
+  /**
+   * A loop of 400 iterations whose body runs all sixteen Jcc conditions (the short form, or
+   * the near one when {@code near}) after {@code record}, each ending a block: EBX and EDX come
+   * from a pseudo-random EAX masked to 0x80000003 (so equal, zero, signed-unsigned
+   * disagreements and overflows all happen); the fall-through counts in EDI and both paths fold
+   * EDI into ESI, so every branch's outcome shows in ESI. The back edge is DEC ECX; JG.
+   */
+  private static byte[] jccLoop(int[] record, boolean near) {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    int[] setup = {
+        0xB9, 0x90, 0x01, 0, 0,       // mov ecx, 400
+        0xB8, 0x78, 0x56, 0x34, 0x12, // mov eax, 0x12345678
+        0x31, 0xF6,                   // xor esi, esi
+        0x31, 0xFF};                  // xor edi, edi
+    int[] top = {
+        0x05, 0xB9, 0x79, 0x37, 0x9E, // 1: add eax, 0x9E3779B9
+        0xC1, 0xC0, 0x05};            //    rol eax, 5
+    for (int b : setup) {
+      out.write(b);
+    }
+    int loop = out.size();
+    for (int b : top) {
+      out.write(b);
+    }
+    for (int cc = 0; cc < 16; cc++) {
+      int[] operands = {
+          0x89, 0xC3,                 // mov ebx, eax
+          0x81, 0xE3, 3, 0, 0, 0x80,  // and ebx, 0x80000003
+          0x89, 0xC2,                 // mov edx, eax
+          0xC1, 0xC2, 2 * cc + 3,     // rol edx, 2cc+3
+          0x81, 0xE2, 3, 0, 0, 0x80,  // and edx, 0x80000003
+          0x39, 0xDA};                // cmp edx, ebx (the carry DEC and INC keep)
+      for (int b : operands) {
+        out.write(b);
+      }
+      for (int b : record) {
+        out.write(b);
+      }
+      if (near) {
+        out.write(0x0F);              // jcc near +1
+        out.write(0x80 + cc);
+        out.write(1);
+        out.write(0);
+        out.write(0);
+        out.write(0);
+      } else {
+        out.write(0x70 + cc);         // jcc short +1
+        out.write(1);
+      }
+      out.write(0x47);                //    inc edi
+      out.write(0x01);                //    add esi, edi
+      out.write(0xFE);
+      out.write(0xD1);                //    rol esi, 1
+      out.write(0xC6);
+    }
+    out.write(0x49);                  //    dec ecx
+    int rel = loop - (out.size() + 6);
+    out.write(0x0F);                  //    jg 1b
+    out.write(0x8F);
+    for (int n = 0; n < 4; n++) {
+      out.write(rel >>> (8 * n));
+    }
+    out.write(0xF4);                  // hlt
+    return out.toByteArray();
+  }
+
+  @Test
+  void everyJccConditionOfEveryRecordKindBranchesAsInterpreted() {
+    for (int r = 0; r < JCC_RECORDS.length; r++) {
+      for (boolean near : new boolean[] {false, true}) {
+        byte[] code = jccLoop(JCC_RECORDS[r], near);
+        Cpu interp = load(Engine.INTERP, code);
+        Cpu jit = load(Engine.JIT, code);
+        Cpu lockstep = load(Engine.LOCKSTEP, code);
+        for (Cpu c : new Cpu[] {interp, jit, lockstep}) {
+          assertThat(c.run(10_000_000)).isEqualTo(CpuExit.HLT);
+        }
+        String what = "record " + r + (near ? ", near" : ", short");
+        assertSameState(jit, interp, what);
+        assertSameState(lockstep, interp, what);
+        // The branches went both ways, and the loop ran its 400 iterations.
+        assertThat(interp.reg(Cpu.EDI)).as(what).isBetween(1, 16 * 400 - 1);
+        assertThat(interp.reg(Cpu.ECX)).as(what).isZero();
+        assertThat(jit.jit().translations()).as(what).isGreaterThan(16);
+        assertThat(lockstep.jit().lockstep().checked()).as(what).isGreaterThan(16 * 390);
+        assertThat(lockstep.jit().lockstep().unchecked()).as(what).isZero();
+      }
+    }
+  }
+
+  /**
    * A self-loop counts its iterations in locals and leaves when the budget would not cover one
    * more: budgets of many sizes, most ending inside the loop, against the interpreter.
    */
