@@ -116,6 +116,12 @@ class JitLockstepStreamTest {
       if (rnd.nextInt(3) == 0) {
         insns += stackSnippet(rnd, code, text);
       }
+      if (rnd.nextInt(3) == 0) {
+        insns += stringSnippet(rnd, code, text);
+      }
+      if (rnd.nextInt(2) == 0) {
+        insns += flagSnippet(rnd, code, text);
+      }
     }
     // jmp rel32 back to the start: the stream loops until the budget ends.
     int back = -(code.size() + 5);
@@ -170,6 +176,140 @@ class JitLockstepStreamTest {
         code.write(0);
         text.append(" | push/ret 4");
         return 4;
+      }
+    }
+  }
+
+  private static final String[] STRING_OPS = {"movsb", "movsd", "cmpsb", "cmpsd", "stosb",
+      "stosd", "lodsb", "lodsd", "scasb", "scasd"};
+
+  /**
+   * The generator has no string forms: one of MOVS, CMPS, STOS, LODS, SCAS (byte or dword),
+   * without REP, with REP/REPE or with REPNE, a count of 0 to 5 and DF clear or set, on source
+   * and destination windows of the scratch area that a count of 5 cannot leave in either
+   * direction. DF is cleared again after it. Returns the instructions added.
+   */
+  private static int stringSnippet(SplittableRandom rnd, ByteArrayOutputStream code,
+      StringBuilder text) {
+    int esi = Layout.SCRATCH_ADDR + 0x20 + rnd.nextInt(0x20);
+    int edi = Layout.SCRATCH_ADDR + 0xA0 + rnd.nextInt(0x20);
+    int ecx = rnd.nextInt(6);
+    boolean down = rnd.nextBoolean();
+    int op = rnd.nextInt(STRING_OPS.length);
+    int rep = rnd.nextInt(3); // none, F3, F2
+    code.write(0xBE); // mov esi, imm32
+    le32(code, esi);
+    code.write(0xBF); // mov edi, imm32
+    le32(code, edi);
+    code.write(0xB9); // mov ecx, imm32
+    le32(code, ecx);
+    code.write(down ? 0xFD : 0xFC); // std / cld
+    if (rep == 1) {
+      code.write(0xF3);
+    } else if (rep == 2) {
+      code.write(0xF2);
+    }
+    code.write(new int[] {0xA4, 0xA5, 0xA6, 0xA7, 0xAA, 0xAB, 0xAC, 0xAD, 0xAE, 0xAF}[op]);
+    code.write(0xFC); // cld
+    text.append(String.format(" | %s%s ecx=%d%s", rep == 0 ? "" : rep == 1 ? "rep " : "repne ",
+        STRING_OPS[op], ecx, down ? " std" : ""));
+    return 6 + (rep == 0 ? 0 : ecx);
+  }
+
+  private static final int[] FLAG_VALUES = {0, 1, -1, 0x7FFF_FFFF, 0x8000_0000, 0x80, 0x7F,
+      0xFF, 0x8000, 0xFFFF};
+
+  private static int flagValue(SplittableRandom rnd) {
+    return rnd.nextBoolean() ? FLAG_VALUES[rnd.nextInt(FLAG_VALUES.length)] : rnd.nextInt();
+  }
+
+  /**
+   * A flag producer straight followed by a reader, so the translator's inline conditions are
+   * exercised on records of a kind it knows: ADD, ADC, SUB, SBB, CMP, AND, OR, XOR, TEST, INC,
+   * DEC, NEG, SHL/SHR/SAR by an immediate or IMUL on registers loaded with edge values, then
+   * SETcc, CMOVcc, a short Jcc over an INC (a block boundary inside the loop) or PUSHF/POP, with
+   * a random condition. Returns the instructions added.
+   */
+  private static int flagSnippet(SplittableRandom rnd, ByteArrayOutputStream code,
+      StringBuilder text) {
+    int a = pickReg(rnd, -1);
+    int b = pickReg(rnd, a);
+    code.write(0xB8 + a);
+    le32(code, flagValue(rnd));
+    code.write(0xB8 + b);
+    le32(code, flagValue(rnd));
+    int modrm = 0xC0 | (b << 3) | a; // op a, b
+    int form = rnd.nextInt(16);
+    switch (form) {
+      case 0 -> { code.write(0x01); code.write(modrm); text.append(" | add"); }
+      case 1 -> { code.write(0x11); code.write(modrm); text.append(" | adc"); }
+      case 2 -> { code.write(0x29); code.write(modrm); text.append(" | sub"); }
+      case 3 -> { code.write(0x19); code.write(modrm); text.append(" | sbb"); }
+      case 4 -> { code.write(0x39); code.write(modrm); text.append(" | cmp"); }
+      case 5 -> { code.write(0x21); code.write(modrm); text.append(" | and"); }
+      case 6 -> { code.write(0x09); code.write(modrm); text.append(" | or"); }
+      case 7 -> { code.write(0x31); code.write(modrm); text.append(" | xor"); }
+      case 8 -> { code.write(0x85); code.write(modrm); text.append(" | test"); }
+      case 9 -> { code.write(0x40 + a); text.append(" | inc"); }
+      case 10 -> { code.write(0x48 + a); text.append(" | dec"); }
+      case 11 -> { code.write(0xF7); code.write(0xD8 | a); text.append(" | neg"); }
+      case 12, 13, 14 -> {
+        int ext = form == 12 ? 4 : form == 13 ? 5 : 7;
+        int count = rnd.nextInt(33);
+        code.write(0xC1);
+        code.write(0xC0 | (ext << 3) | a);
+        code.write(count);
+        text.append(String.format(" | %s %d", form == 12 ? "shl" : form == 13 ? "shr" : "sar",
+            count));
+      }
+      default -> {
+        code.write(0x0F);
+        code.write(0xAF);
+        code.write(0xC0 | (a << 3) | b);
+        text.append(" | imul");
+      }
+    }
+    int cc = rnd.nextInt(16);
+    int d = pickReg(rnd, -1);
+    switch (rnd.nextInt(4)) {
+      case 0 -> {
+        code.write(0x0F);
+        code.write(0x90 + cc);
+        code.write(0xC0 | (d & 3)); // setcc on AL, CL, DL or BL
+        text.append(String.format("/set%x", cc));
+        return 4;
+      }
+      case 1 -> {
+        code.write(0x0F);
+        code.write(0x40 + cc);
+        code.write(0xC0 | (d << 3) | b);
+        text.append(String.format("/cmov%x", cc));
+        return 4;
+      }
+      case 2 -> {
+        code.write(0x70 + cc);
+        code.write(1);
+        code.write(0x40 + d); // inc d, skipped when taken
+        text.append(String.format("/j%x", cc));
+        return 5;
+      }
+      default -> {
+        code.write(0xBC); // mov esp, scratch + 0x80 (flags unchanged)
+        le32(code, Layout.SCRATCH_ADDR + 0x80);
+        code.write(0x9C); // pushf: every flag, as the record makes it
+        code.write(0x58 + d);
+        text.append("/pushf");
+        return 6;
+      }
+    }
+  }
+
+  /** A general register other than ESP and {@code not}. */
+  private static int pickReg(SplittableRandom rnd, int not) {
+    while (true) {
+      int r = rnd.nextInt(8);
+      if (r != 4 && r != not) {
+        return r;
       }
     }
   }
