@@ -55,8 +55,8 @@ public final class Jit {
   private final Lockstep lockstep;
   private final int capacity;
   /** FIFO ring of translated blocks, grown up to {@link #capacity} as translations come. */
-  private Object[] cache = new Object[16];
-  private int[] cacheBytes = new int[16];
+  private Object[] cache;
+  private int[] cacheBytes;
   private int head;
   private int live;
 
@@ -80,6 +80,10 @@ public final class Jit {
         LOOP_THRESHOLD_PROPERTY, DEFAULT_LOOP_THRESHOLD)));
     this.lockstep = lockstep ? new Lockstep() : null;
     this.capacity = capacity;
+    // The ring starts small and grows; a cache smaller than its first size starts at its size,
+    // or it would hold more translations than it was given (and evict none until 16).
+    this.cache = new Object[Math.min(16, capacity)];
+    this.cacheBytes = new int[cache.length];
   }
 
   /**

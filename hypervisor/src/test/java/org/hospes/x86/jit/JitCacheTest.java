@@ -28,6 +28,34 @@ class JitCacheTest {
   }
 
   @Test
+  void aCacheSmallerThanTheRingsFirstSizeHoldsNoMoreThanItsSize() {
+    List<Object> evicted = new ArrayList<>();
+    Jit jit = new Jit(MethodHandles.lookup(), evicted::add, false, 1, 4);
+    List<Object> blocks = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      blocks.add(new Object());
+      jit.remember(blocks.get(i), 7);
+      assertThat(jit.cachedTranslations()).isEqualTo(Math.min(i + 1, 4));
+    }
+    assertThat(evicted).containsExactlyElementsOf(blocks.subList(0, 6));
+    assertThat(jit.cachedBytes()).isEqualTo(28);
+    assertThat(jit.evictions()).isEqualTo(6);
+  }
+
+  @Test
+  void aCacheOfOneKeepsOnlyTheNewest() {
+    List<Object> evicted = new ArrayList<>();
+    Jit jit = new Jit(MethodHandles.lookup(), evicted::add, false, 1, 1);
+    Object a = new Object();
+    Object b = new Object();
+    jit.remember(a, 3);
+    jit.remember(b, 5);
+    assertThat(evicted).containsExactly(a);
+    assertThat(jit.cachedTranslations()).isEqualTo(1);
+    assertThat(jit.cachedBytes()).isEqualTo(5);
+  }
+
+  @Test
   void untranslatableBlocksAreCountedAndGetNoClass() {
     Jit jit = new Jit(MethodHandles.lookup(), b -> { }, false, 1, 8);
     int[] ud = {0, 0, 0, (2 << 16) | 2}; // handler 0: #UD
