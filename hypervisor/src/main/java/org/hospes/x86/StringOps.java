@@ -58,7 +58,7 @@ final class StringOps {
     boolean a16 = (f0 & A16) != 0;
     int step = step(c, size);
     if (rep == 0) {
-      c.writeSized(size, dst(c, size, a16, true), c.readSized(size, src(c, f0, size, a16)));
+      moveOne(c, f0, size, a16);
       advance(c, ESI, step, a16);
       advance(c, EDI, step, a16);
       return;
@@ -68,11 +68,22 @@ final class StringOps {
       return;
     }
     while (count(c, a16) != 0) {
-      c.writeSized(size, dst(c, size, a16, true), c.readSized(size, src(c, f0, size, a16)));
+      moveOne(c, f0, size, a16);
       advance(c, ESI, step, a16);
       advance(c, EDI, step, a16);
       decCount(c, a16);
     }
+  }
+
+  /**
+   * One element of MOVS: the source is read before the destination is checked, as the CPU
+   * does: with both pages bad the #PF is the source's (CR2 = ESI's address, a read's error
+   * code; pagecross.c on the host). Java evaluates a call's arguments left to right, so the
+   * read must not be an argument of the write whose address is computed first.
+   */
+  private static void moveOne(Cpu c, int f0, int size, boolean a16) {
+    int v = c.readSized(size, src(c, f0, size, a16));
+    c.writeSized(size, dst(c, size, a16, true), v);
   }
 
   /**
@@ -85,7 +96,7 @@ final class StringOps {
   private static void forwardMovs(Cpu c, int f0, int size) {
     int bytes = 1 << size;
     while (c.r[ECX] != 0) {
-      c.writeSized(size, dst(c, size, false, true), c.readSized(size, src(c, f0, size, false)));
+      moveOne(c, f0, size, false);
       c.r[ESI] += bytes;
       c.r[EDI] += bytes;
       c.r[ECX]--;

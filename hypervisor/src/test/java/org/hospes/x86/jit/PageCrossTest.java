@@ -51,6 +51,8 @@ class PageCrossTest {
   private static final int PD = 0x10000;
   private static final int PT = 0x11000;
   private static final int CODE = 0x4000;
+  /** The instruction under test, after a NOP. */
+  private static final int INSN = CODE + 1;
   /** Region 0: pages A and B; region 1: pages C and D. Each case straddles A/B and C/D. */
   private static final int R0 = 0x300000;
   private static final int R1 = 0x302000;
@@ -120,9 +122,16 @@ class PageCrossTest {
    */
   record Case(Form form, int cpl, Page[] pages, int rep, int[] regs, int eflags, byte[] win0,
       byte[] win1) {
+    /**
+     * NOP, the instruction, HLT. The translator takes a block only if it handles one of its
+     * instructions itself, and it runs most of these forms through the interpreter's dispatch
+     * from inside the translation: the NOP makes every case's block a translation under jit
+     * (under lockstep, translations stop before the first instruction they do not handle).
+     */
     byte[] code() {
-      byte[] c = new byte[form.code.length + (rep != 0 ? 1 : 0) + 1];
-      int at = 0;
+      byte[] c = new byte[1 + form.code.length + (rep != 0 ? 1 : 0) + 1];
+      c[0] = (byte) 0x90;
+      int at = 1;
       if (rep != 0) {
         c[at++] = (byte) rep;
       }
@@ -288,7 +297,8 @@ class PageCrossTest {
         r[Cpu.ECX] -= e.done;
       }
     }
-    return new Outcome(CpuExit.EXCEPTION, 14, e.fault.error, e.fault.cr2, CODE, r, flags, image);
+    return new Outcome(CpuExit.EXCEPTION, 14, e.fault.error, e.fault.cr2, INSN, r, flags,
+        image);
   }
 
   /** CF PF AF ZF SF OF of {@code a - b} at {@code size} bytes (CMPS, SCAS). */
@@ -447,23 +457,41 @@ class PageCrossTest {
 
   private static final Page[] STATES = Page.values();
 
+  /**
+   * Where an operand starts in its region: at 0xFFD-0xFFF of the low page, and for string
+   * instructions also an element or two before the boundary (ascending) or after it
+   * (descending), so that a later element is the one that crosses or faults.
+   */
+  private static int offset(SplittableRandom rnd, Form form, boolean down) {
+    if (!form.string() || rnd.nextBoolean()) {
+      return 0xFFD + rnd.nextInt(3);
+    }
+    return down ? 0x1000 + rnd.nextInt(5) : 0xFF8 + rnd.nextInt(5);
+  }
+
   static Case generate(SplittableRandom rnd) {
-    Form form = Form.values()[rnd.nextInt(Form.values().length)];
+    // A third string instructions (12 of the forms), whose REP forms fault part-way.
+    Form[] forms = Form.values();
+    int strings = Form.MOVSD.ordinal();
+    Form form = rnd.nextInt(3) == 0 ? forms[strings + rnd.nextInt(forms.length - strings)]
+        : forms[rnd.nextInt(strings)];
     int cpl = rnd.nextBoolean() ? 0 : 3;
     Page[] pages = new Page[PAGES];
+    // Half the pages fine, so that neither, one and both of a pair fault often; for string
+    // instructions three quarters, so that their first elements often complete.
+    int odds = form.string() ? 4 : 2;
     for (int p = 0; p < PAGES; p++) {
-      // Half the pages fine, so that neither, one and both of a pair fault often.
-      pages[p] = rnd.nextBoolean() ? Page.OK : STATES[1 + rnd.nextInt(STATES.length - 1)];
+      pages[p] = rnd.nextInt(odds) != 0 ? Page.OK : STATES[1 + rnd.nextInt(STATES.length - 1)];
     }
     int size = form.size;
-    int off0 = 0xFFD + rnd.nextInt(3);
-    int off1 = 0xFFD + rnd.nextInt(3);
+    boolean down = form.string() && rnd.nextInt(4) == 0;
+    int off0 = offset(rnd, form, down);
+    int off1 = offset(rnd, form, down);
     int[] regs = new int[8];
     for (int r = 0; r < 8; r++) {
       regs[r] = rnd.nextInt();
     }
     int rep = 0;
-    boolean down = form.string() && rnd.nextInt(4) == 0;
     // The access's first byte at off0 (region 0) or off1 (region 1).
     regs[Cpu.EBX] = form.shape == Shape.PUSH_MEM || form.shape == Shape.POP_MEM
         ? R1 + off1 : R0 + off0;
@@ -477,7 +505,7 @@ class PageCrossTest {
     if (form.string() && rnd.nextInt(3) != 0) {
       rep = form.shape == Shape.CMPS || form.shape == Shape.SCAS ? (rnd.nextBoolean() ? 0xF3
           : 0xF2) : 0xF3;
-      regs[Cpu.ECX] = rnd.nextInt(4);
+      regs[Cpu.ECX] = rnd.nextInt(6);
     }
     int eflags = 0x2 | (rnd.nextInt() & ARITH) | (down ? DF : 0);
     byte[] win0 = new byte[2 * W];
@@ -514,7 +542,7 @@ class PageCrossTest {
     SplittableRandom root = new SplittableRandom(SEED);
     int faulted = 0;
     int partial = 0;
-    int translated = 0;
+    int[] translated = new int[Engine.values().length];
     for (int n = 0; n < CASES; n++) {
       long seed = root.nextLong();
       Case c = generate(new SplittableRandom(seed));
@@ -542,15 +570,16 @@ class PageCrossTest {
           assertSame(got, want, at);
         }
         if (engine != Engine.INTERP && cpu.jit().translations() > 0) {
-          translated++;
+          translated[engine.ordinal()]++;
         }
       }
     }
     System.out.printf("PageCrossTest: %d cases, %d faulted (%d after completed elements),"
-        + " %d engine runs translated%n", CASES, faulted, partial, translated);
+        + " translated under jit %d, under lockstep %d%n", CASES, faulted, partial,
+        translated[Engine.JIT.ordinal()], translated[Engine.LOCKSTEP.ordinal()]);
     assertThat(faulted).isGreaterThan(CASES / 3).isLessThan(CASES - CASES / 5);
-    assertThat(partial).isPositive();
-    assertThat(translated).isGreaterThan(CASES);
+    assertThat(partial).isGreaterThanOrEqualTo(5);
+    assertThat(translated[Engine.JIT.ordinal()]).isGreaterThan(CASES * 9 / 10);
   }
 
   // ================================================================== the host's answers
