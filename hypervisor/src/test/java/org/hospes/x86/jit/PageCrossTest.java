@@ -3,10 +3,8 @@ package org.hospes.x86.jit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
-import java.util.List;
 import java.util.SplittableRandom;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -32,19 +30,24 @@ import org.junit.jupiter.api.Test;
  *       faults at an element with ESI, EDI and ECX counting only the elements before it.
  * </ul>
  * Cases are generated from a fixed seed (printed on failure; {@code -Dhospes.pagecross.seed=S},
- * {@code -Dhospes.pagecross.cases=N}): loads, stores, read-modify-writes, PUSH/POP and string
- * instructions, word and dword, at offsets 0xFFD-0xFFF of a page, where each of the four pages
- * involved is present and writable, not present, read-only or supervisor-only, at CPL 0 and 3
- * with CR0.WP set. A case that faults must give the model's vector, error code, CR2 (the
- * address the #PF reports), registers, flags and memory; one that completes must end exactly as
- * the same instruction on the same bytes in the middle of a page (interpreted). Each case runs
- * three times on the same processor, so that under jit and lockstep its block is translated
- * (threshold 2) by the third run. The lockstep engine does not compare split stores (its undo
- * journal holds in-page stores only), so its own check sees less than this test does.
+ * {@code -Dhospes.pagecross.cases=N}, {@code -Dhospes.pagecross.form=NAME}): loads, stores,
+ * read-modify-writes, PUSH/POP and string instructions, word and dword, at offsets 0xFFD-0xFFF
+ * of a page (string instructions also a few elements before the boundary), where each of the
+ * four pages involved is present and writable, not present, read-only or supervisor-only, at
+ * CPL 0 and 3 with CR0.WP set. A case that faults must give the model's vector, error code, CR2
+ * (the address the #PF reports, {@link Cpu#faultAddress}: exceptions leave the run here
+ * rather than being delivered), EIP, registers, flags and memory; one that completes must end
+ * exactly as the same instruction on the same bytes in the middle of a page (interpreted).
+ * Each case runs three times on one processor, so that under jit and lockstep its block is
+ * translated (threshold 2) for the third run. The lockstep engine does not compare a block
+ * with a split store (its undo journal holds in-page stores only: such a block is counted
+ * unchecked), so its own check sees less than this test does.
  */
 class PageCrossTest {
   private static final long SEED = Long.getLong("hospes.pagecross.seed", 0x0FFD_0FFE_0FFFL);
   private static final int CASES = Integer.getInteger("hospes.pagecross.cases", 500);
+  /** One form only (its name), to chase a failure: {@code -Dhospes.pagecross.form=STORE32}. */
+  private static final String ONLY = System.getProperty("hospes.pagecross.form", "");
   private static final int RUNS = 3;
 
   private static final int RAM = 1 << 22;
@@ -475,6 +478,9 @@ class PageCrossTest {
     int strings = Form.MOVSD.ordinal();
     Form form = rnd.nextInt(3) == 0 ? forms[strings + rnd.nextInt(forms.length - strings)]
         : forms[rnd.nextInt(strings)];
+    if (!ONLY.isEmpty()) {
+      form = Form.valueOf(ONLY);
+    }
     int cpl = rnd.nextBoolean() ? 0 : 3;
     Page[] pages = new Page[PAGES];
     // Half the pages fine, so that neither, one and both of a pair fault often; for string
@@ -543,6 +549,8 @@ class PageCrossTest {
     int faulted = 0;
     int partial = 0;
     int[] translated = new int[Engine.values().length];
+    long checked = 0;
+    long unchecked = 0;
     for (int n = 0; n < CASES; n++) {
       long seed = root.nextLong();
       Case c = generate(new SplittableRandom(seed));
@@ -563,22 +571,29 @@ class PageCrossTest {
           Outcome got;
           try {
             got = run(cpu, c, false);
-          } catch (LockstepMismatch m) {
-            fail(at + "\n" + m.getMessage());
-            return;
+          } catch (LockstepMismatch | IndexOutOfBoundsException m) {
+            // Lockstep's own disagreement, or a translation's read past a page's frame.
+            throw new AssertionError(at + "\n" + m, m);
           }
           assertSame(got, want, at);
         }
         if (engine != Engine.INTERP && cpu.jit().translations() > 0) {
           translated[engine.ordinal()]++;
         }
+        if (engine == Engine.LOCKSTEP) {
+          checked += cpu.jit().lockstep().checked();
+          unchecked += cpu.jit().lockstep().unchecked();
+        }
       }
     }
     System.out.printf("PageCrossTest: %d cases, %d faulted (%d after completed elements),"
-        + " translated under jit %d, under lockstep %d%n", CASES, faulted, partial,
-        translated[Engine.JIT.ordinal()], translated[Engine.LOCKSTEP.ordinal()]);
-    assertThat(faulted).isGreaterThan(CASES / 3).isLessThan(CASES - CASES / 5);
-    assertThat(partial).isGreaterThanOrEqualTo(5);
+        + " translated under jit %d, under lockstep %d (blocks compared %d, not compared %d)%n",
+        CASES, faulted, partial, translated[Engine.JIT.ordinal()],
+        translated[Engine.LOCKSTEP.ordinal()], checked, unchecked);
+    if (ONLY.isEmpty()) {
+      assertThat(faulted).isGreaterThan(CASES / 3).isLessThan(CASES - CASES / 5);
+      assertThat(partial).isGreaterThanOrEqualTo(5);
+    }
     assertThat(translated[Engine.JIT.ordinal()]).isGreaterThan(CASES * 9 / 10);
   }
 
@@ -586,7 +601,9 @@ class PageCrossTest {
 
   /**
    * The output of pagecross.c on this project's build host (AMD EPYC, x86-64 Linux 6.18 in a
-   * Firecracker VM), 64-bit user mode: err includes U (bit 2). Lines kept verbatim.
+   * Firecracker VM), 64-bit user mode, so err includes U (bit 2): most of its lines, each cut
+   * after CR2 (what follows was the same on every line: si_addr equal to CR2, and "memory
+   * unchanged" after every faulting store).
    */
   static final String HOST = """
       load16 @0xfff low=not-present high=ok        trap=14 err=0x4 cr2=start (start+0)
