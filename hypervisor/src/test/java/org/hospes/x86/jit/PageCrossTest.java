@@ -35,8 +35,9 @@ import org.junit.jupiter.api.Test;
  * of a page (string instructions also a few elements before the boundary), where each of the
  * four pages involved is present and writable, not present, read-only or supervisor-only, at
  * CPL 0 and 3 with CR0.WP set. A case that faults must give the model's vector, error code, CR2
- * (the address the #PF reports, {@link Cpu#faultAddress}: exceptions leave the run here
- * rather than being delivered), EIP, registers, flags and memory; one that completes must end
+ * (the address the #PF reports, {@link Cpu#faultAddress}: exceptions leave the run; a CPL-3
+ * case runs once more with the #PF delivered, for CR2 itself and the pushed error code), EIP,
+ * registers, flags and memory; one that completes must end
  * exactly as the same instruction on the same bytes in the middle of a page (interpreted).
  * Each case runs three times on one processor, so that under jit and lockstep its block is
  * translated (threshold 2) for the third run. The lockstep engine does not compare a block
@@ -64,6 +65,13 @@ class PageCrossTest {
   private static final int W = 0x100;
   /** The completed-case reference runs the same bytes this much lower, inside pages A and C. */
   private static final int SHIFT = 0x800;
+  /** The tables for delivering a #PF from CPL 3 (GDT as a kernel's, TSS, IDT) and its handler. */
+  private static final int SETUP = 0x1000;
+  private static final int HANDLER = 0x3000;
+  private static final int STACK0 = 0x9000;
+  private static final int GDT = 0x20000;
+  private static final int TSS = 0x21000;
+  private static final int IDT = 0x22000;
   private static final int ARITH = 0x8D5; // CF PF AF ZF SF OF
   private static final int DF = 0x400;
 
@@ -366,7 +374,7 @@ class PageCrossTest {
    * pages A..D as the case says), CR0.WP set, flat segments at the case's CPL, exceptions
    * leaving {@link Cpu#run}.
    */
-  private static Cpu machine(Engine engine, Case c, boolean reference) {
+  private static Cpu machine(Engine engine, Case c) {
     MemoryBus mem = new MemoryBus(RAM);
     for (int i = 0; i < RAM >>> 12; i++) {
       mem.write32(PT + 4L * i, (i << 12) | 7);
@@ -374,9 +382,29 @@ class PageCrossTest {
     mem.write32(PD, PT | 7);
     byte[] code = c.code();
     mem.write(CODE, code, 0, code.length);
+    // Ring-0 and ring-3 flat code and data at 0x08, 0x10, 0x1B, 0x23; the TSS at 0x28 (ESP0
+    // STACK0, SS0 0x10); an interrupt gate for #PF to 0x08:HANDLER, which halts.
+    int[] gdt = {0, 0, 0xFFFF, 0x00CF9A00, 0xFFFF, 0x00CF9200, 0xFFFF, 0x00CFFA00, 0xFFFF,
+        0x00CFF200, (TSS << 16) | 0x67, 0x8B00 | (TSS >>> 16)};
+    for (int i = 0; i < gdt.length; i++) {
+      mem.write32(GDT + 4L * i, gdt[i]);
+    }
+    mem.write32(TSS + 4, STACK0);
+    mem.write32(TSS + 8, 0x10);
+    mem.write32(IDT + 8L * 14, (0x08 << 16) | (HANDLER & 0xFFFF));
+    mem.write32(IDT + 8L * 14 + 4, (HANDLER & 0xFFFF_0000) | 0x8E00);
+    mem.write8(HANDLER, 0xF4);
+    // lidt [SETUP + 16] ; hlt, with the IDTR image at SETUP + 16.
+    mem.write(SETUP, HexFormat.of().parseHex("0f011d" + le(SETUP + 16) + "f4"), 0, 8);
+    mem.write32(SETUP + 16, (IDT << 16) | 0x7FF);
+    mem.write32(SETUP + 20, IDT >>> 16);
     Cpu cpu = TranslatorTest.cpu(engine, mem);
     cpu.resetFlat32();
     cpu.loadControlRegisters(Cpu.CR0_PE | Cpu.CR0_PG | Cpu.CR0_WP, PD, 0);
+    cpu.setGdtr(GDT, gdt.length * 4 - 1);
+    cpu.setTaskRegister(0x28, TSS, 0x67);
+    cpu.setEip(SETUP);
+    assertThat(cpu.run(10)).isEqualTo(CpuExit.HLT);
     if (c.cpl == 3) {
       for (int s = 0; s < 6; s++) {
         int sel = s == Cpu.CS ? 0x1B : 0x23;
@@ -423,6 +451,26 @@ class PageCrossTest {
         cpu.eflags(), pages);
   }
 
+  private static String le(int v) {
+    return String.format("%02x%02x%02x%02x", v & 0xFF, (v >>> 8) & 0xFF, (v >>> 16) & 0xFF,
+        v >>> 24);
+  }
+
+  /**
+   * A CPL-3 case that faults, with the #PF delivered through the IDT instead of leaving the run:
+   * CR2 itself, and the error code and EIP the processor pushes on the ring-0 stack.
+   */
+  private static void assertDelivered(Cpu cpu, Case c, Fault f, String where) {
+    cpu.setExceptionExitMask(0);
+    run(cpu, c, false);
+    cpu.setExceptionExitMask(-1);
+    MemoryBus mem = cpu.memory();
+    assertThat(cpu.eip()).as(where).isEqualTo(HANDLER + 1);
+    assertThat(cpu.cr2()).as("CR2, %s", where).isEqualTo(f.cr2);
+    assertThat(mem.read32(STACK0 - 24)).as("pushed error code, %s", where).isEqualTo(f.error);
+    assertThat(mem.read32(STACK0 - 20)).as("pushed EIP, %s", where).isEqualTo(INSN);
+  }
+
   private static boolean addressRegister(int r) {
     return r == Cpu.EBX || r == Cpu.ESP || r == Cpu.ESI || r == Cpu.EDI;
   }
@@ -435,7 +483,7 @@ class PageCrossTest {
     if (e.fault != null) {
       return faultState(c, e);
     }
-    Outcome ref = run(machine(Engine.INTERP, c, true), c, true);
+    Outcome ref = run(machine(Engine.INTERP, c), c, true);
     byte[] pages = new byte[PAGES << 12];
     System.arraycopy(ref.pages, 0x1000 - W - SHIFT, pages, 0x1000 - W, 2 * W);
     System.arraycopy(ref.pages, 0x3000 - W - SHIFT, pages, 0x3000 - W, 2 * W);
@@ -549,6 +597,7 @@ class PageCrossTest {
     int faulted = 0;
     int partial = 0;
     int[] translated = new int[Engine.values().length];
+    int delivered = 0;
     long checked = 0;
     long unchecked = 0;
     for (int n = 0; n < CASES; n++) {
@@ -565,7 +614,7 @@ class PageCrossTest {
         partial += e.done > 0 ? 1 : 0;
       }
       for (Engine engine : Engine.values()) {
-        Cpu cpu = machine(engine, c, false);
+        Cpu cpu = machine(engine, c);
         for (int run = 0; run < RUNS; run++) {
           String at = where + String.format("%n%s, run %d", engine, run + 1);
           Outcome got;
@@ -577,6 +626,10 @@ class PageCrossTest {
           }
           assertSame(got, want, at);
         }
+        if (c.cpl == 3 && e.fault != null) {
+          assertDelivered(cpu, c, e.fault, where + "\n" + engine + ", delivered");
+          delivered++;
+        }
         if (engine != Engine.INTERP && cpu.jit().translations() > 0) {
           translated[engine.ordinal()]++;
         }
@@ -587,8 +640,8 @@ class PageCrossTest {
       }
     }
     System.out.printf("PageCrossTest: %d cases, %d faulted (%d after completed elements),"
-        + " translated under jit %d, under lockstep %d (blocks compared %d, not compared %d)%n",
-        CASES, faulted, partial, translated[Engine.JIT.ordinal()],
+        + " %d delivered, translated under jit %d, under lockstep %d (blocks compared %d, not"
+        + " compared %d)%n", CASES, faulted, partial, delivered, translated[Engine.JIT.ordinal()],
         translated[Engine.LOCKSTEP.ordinal()], checked, unchecked);
     if (ONLY.isEmpty()) {
       assertThat(faulted).isGreaterThan(CASES / 3).isLessThan(CASES - CASES / 5);
