@@ -2,6 +2,7 @@ package org.hospes.dom0.cli;
 
 import java.util.List;
 import java.util.Locale;
+import org.hospes.dom0.report.TextFormat;
 import org.hospes.x86.jit.Engine;
 import org.hospes.x86.jit.Jit;
 import picocli.CommandLine.Option;
@@ -69,10 +70,11 @@ public final class EngineOption {
     if (!any) {
       return null;
     }
-    String line = String.format(Locale.ROOT, "hospes: jit: %,d blocks translated (%,d"
-        + " instructions), %.1f ms translating, code cache %,d translations (%,d bytes),"
-        + " %,d evicted, %,d chained entries", blocks, insns, nanos / 1e6, cached, bytes, evicted,
-        chained);
+    String line = "hospes: jit: " + TextFormat.grouped(blocks) + " blocks translated ("
+        + TextFormat.grouped(insns) + " instructions), " + TextFormat.fixed(nanos / 1e6, 1)
+        + " ms translating, code cache " + TextFormat.grouped(cached) + " translations ("
+        + TextFormat.grouped(bytes) + " bytes), " + TextFormat.grouped(evicted) + " evicted, "
+        + TextFormat.grouped(chained) + " chained entries";
     if (lockstep) {
       line += String.format(Locale.ROOT, "; lockstep: %,d block runs compared, %,d not"
           + " comparable (stores to MMIO or code)", checked, unchecked);

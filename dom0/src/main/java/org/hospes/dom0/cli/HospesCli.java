@@ -129,6 +129,7 @@ public final class HospesCli implements Callable<Integer> {
    * the whole tree, so that help lists every command and errors suggest the right one.
    */
   static CommandLine newCommandLine(CliStreams streams, String first) {
+    excludeUnusedConverters();
     PrintStream out = streams.out();
     PrintStream err = streams.err();
     IFactory factory = new Factory(streams);
@@ -159,6 +160,22 @@ public final class HospesCli implements Callable<Integer> {
     cli.setParameterExceptionHandler(parameterErrors(streams));
     cli.setExecutionExceptionHandler(internalErrors(streams));
     return cli;
+  }
+
+  /** Picocli's system property naming the built-in converters it should not register. */
+  static final String CONVERTER_EXCLUDES = "picocli.converters.excludes";
+
+  /**
+   * The java.sql and java.time types picocli finds by reflection for its built-in converters
+   * ({@code Class.forName}, which initialises them) are not the type of any Hospes option; each
+   * {@code CommandLine} registers them again, and {@code java.time.Year}'s initialisation alone
+   * builds a {@code DateTimeFormatter}, about 130 classes loaded in every launch. A value the
+   * user set is kept.
+   */
+  static void excludeUnusedConverters() {
+    if (System.getProperty(CONVERTER_EXCLUDES) == null) {
+      System.setProperty(CONVERTER_EXCLUDES, "java\\.(sql|time)\\..*");
+    }
   }
 
   /**
@@ -249,7 +266,8 @@ public final class HospesCli implements Callable<Integer> {
   /** Gives commands that want them the CLI's streams; anything else picocli builds itself. */
   private static final class Factory implements IFactory {
     private final CliStreams streams;
-    private final IFactory fallback = CommandLine.defaultFactory();
+    /** Picocli's own factory, made when a command without streams is first asked for. */
+    private IFactory fallback;
 
     Factory(CliStreams streams) {
       this.streams = streams;
@@ -262,6 +280,9 @@ public final class HospesCli implements Callable<Integer> {
         withStreams.setAccessible(true);
         return withStreams.newInstance(streams);
       } catch (NoSuchMethodException e) {
+        if (fallback == null) {
+          fallback = CommandLine.defaultFactory();
+        }
         return fallback.create(cls);
       }
     }

@@ -5,7 +5,6 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.hospes.dom0.boot.BiosRom;
@@ -23,6 +22,7 @@ import org.hospes.dom0.plugin.HostPlugins;
 import org.hospes.dom0.report.NativeStats;
 import org.hospes.dom0.report.StatsDocument;
 import org.hospes.dom0.report.StatsReport;
+import org.hospes.dom0.report.TextFormat;
 import org.hospes.dom0.toolstack.Dom0Settings;
 import org.hospes.dom0.toolstack.DomainSpec;
 import org.hospes.dom0.toolstack.HvmMachine;
@@ -713,10 +713,11 @@ final class RunCommand implements Callable<Integer> {
 
   /** The one-line summary of a run; wall time of the run alone, so MIPS compare across runs. */
   static void printRunLine(CliStreams streams, Path kernel, RunResult result, long nanos) {
-    streams.err().printf(Locale.ROOT, "hospes: %s: %s, status %d, %d instructions in %.3f s"
-        + " (%.1f MIPS)%n", kernel, result.isFailure() ? "failed" : result.reason(),
-        result.exitStatus(), result.instructions(), nanos / 1e9,
-        result.instructions() / Math.max(nanos / 1e3, 1.0));
+    streams.err().println("hospes: " + kernel + ": "
+        + (result.isFailure() ? "failed" : result.reason()) + ", status " + result.exitStatus()
+        + ", " + result.instructions() + " instructions in "
+        + TextFormat.fixed(nanos / 1e9, 3) + " s ("
+        + TextFormat.fixed(result.instructions() / Math.max(nanos / 1e3, 1.0), 1) + " MIPS)");
   }
 
   /** The translator's figures, when the engine translates. */

@@ -1,7 +1,6 @@
 package org.hospes.dom0.report;
 
 import java.io.PrintStream;
-import java.util.Locale;
 import org.hospes.x86.Cpu;
 
 /**
@@ -26,17 +25,18 @@ public record NativeStats(String costModel, long virtualCycles, long idleCycles,
   }
 
   public void print(PrintStream out) {
-    out.printf(Locale.ROOT, "virtual time %,d cycles (%.6f s at 1 GHz), idle %,d cycles, cost"
-        + " model %s%n", virtualCycles, virtualCycles / 1e9, idleCycles, costModel);
-    out.printf(Locale.ROOT, "native machine%n");
-    out.printf(Locale.ROOT, "  %-26s %,18d%n", "instructions", instructions);
-    out.printf(Locale.ROOT, "  %-26s %,18d%n", "modelled cycles", modelledCycles());
-    out.printf(Locale.ROOT, "  %-26s %,18d%n", "  charged by the model", chargedCycles);
-    out.printf(Locale.ROOT, "  %-26s %,18d%n", "tlb misses", tlbMisses);
-    out.printf(Locale.ROOT, "  %-26s %,18d%n", "page-walk references", pageWalkReferences);
-    out.printf(Locale.ROOT, "  %-26s %,18d%n", "events delivered", eventsDelivered);
-    out.printf(Locale.ROOT, "  %-26s %,18d%n", "port accesses", portAccesses);
-    out.printf(Locale.ROOT, "  %-26s %,18d%n", "mmio accesses", mmioAccesses);
-    out.printf(Locale.ROOT, "  %-26s %,18d%n", "undefined opcodes (#UD)", undefinedOpcodes);
+    out.println("virtual time " + TextFormat.grouped(virtualCycles) + " cycles ("
+        + TextFormat.fixed(virtualCycles / 1e9, 6) + " s at 1 GHz), idle "
+        + TextFormat.grouped(idleCycles) + " cycles, cost model " + costModel);
+    out.println("native machine");
+    out.println(StatsReport.table("instructions", instructions));
+    out.println(StatsReport.table("modelled cycles", modelledCycles()));
+    out.println(StatsReport.table("  charged by the model", chargedCycles));
+    out.println(StatsReport.table("tlb misses", tlbMisses));
+    out.println(StatsReport.table("page-walk references", pageWalkReferences));
+    out.println(StatsReport.table("events delivered", eventsDelivered));
+    out.println(StatsReport.table("port accesses", portAccesses));
+    out.println(StatsReport.table("mmio accesses", mmioAccesses));
+    out.println(StatsReport.table("undefined opcodes (#UD)", undefinedOpcodes));
   }
 }

@@ -1,5 +1,8 @@
 package org.hospes.dom0.report;
 
+import static org.hospes.dom0.report.TextFormat.fixed;
+import static org.hospes.dom0.report.TextFormat.grouped;
+
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -35,79 +38,93 @@ public final class StatsReport {
   private StatsReport() {}
 
   public static void printTable(Hypervisor hv, List<Domain> domains, PrintStream out) {
-    out.printf(Locale.ROOT, "virtual time %,d cycles (%.6f s at 1 GHz), idle %,d cycles, cost"
-        + " model %s, scheduler %s%n", hv.now(), hv.now() / 1e9, hv.idleCycles(),
-        hv.costModel().name(), hv.scheduler().name());
+    out.println("virtual time " + grouped(hv.now()) + " cycles (" + fixed(hv.now() / 1e9, 6)
+        + " s at 1 GHz), idle " + grouped(hv.idleCycles()) + " cycles, cost model "
+        + hv.costModel().name() + ", scheduler " + hv.scheduler().name());
     for (StatsDocument.PcpuStats p : pcpus(hv)) {
-      out.printf(Locale.ROOT, "pcpu %d: busy %,d cycles (%.1f%%), idle %,d cycles, %,d vCPU"
-          + " migrations in%n", p.pcpu(), p.busyCycles(),
-          hv.now() == 0 ? 0.0 : 100.0 * p.busyCycles() / hv.now(), p.idleCycles(),
-          p.migrations());
+      out.println("pcpu " + p.pcpu() + ": busy " + grouped(p.busyCycles()) + " cycles ("
+          + fixed(hv.now() == 0 ? 0.0 : 100.0 * p.busyCycles() / hv.now(), 1) + "%), idle "
+          + grouped(p.idleCycles()) + " cycles, " + grouped(p.migrations())
+          + " vCPU migrations in");
     }
     for (Domain d : domains) {
       Counters c = d.totals();
       DomainControl svc = hv.service(d.domid());
-      out.printf(Locale.ROOT, "domain %d %s (%s): %s%s%n", d.domid(), d.name(),
-          mode(d, svc), d.state().name().toLowerCase(Locale.ROOT),
-          d.endReason().isEmpty() ? "" : " (" + d.endReason() + ")");
-      out.printf(Locale.ROOT, "  %-26s %18s%n", "weight, cap", d.weight() + ", "
-          + (d.cap() == 0 ? "none" : d.cap() + "%"));
+      out.println("domain " + d.domid() + " " + d.name() + " (" + mode(d, svc) + "): "
+          + d.state().name().toLowerCase(Locale.ROOT)
+          + (d.endReason().isEmpty() ? "" : " (" + d.endReason() + ")"));
+      out.println(table("weight, cap") + TextFormat.right(d.weight() + ", "
+          + (d.cap() == 0 ? "none" : d.cap() + "%"), 18));
       long[] rs = runstate(hv, d);
-      out.printf(Locale.ROOT, "  %-26s %,18d running %,d runnable %,d blocked%n",
-          "runstate cycles", rs[0], rs[1], rs[2]);
+      out.println(table("runstate cycles", rs[0]) + " running " + grouped(rs[1])
+          + " runnable " + grouped(rs[2]) + " blocked");
       if (d.isService()) {
         printService(d, svc, c, out);
         continue;
       }
-      out.printf(Locale.ROOT, "  %-26s %,18d (%,d migrations)%n", "vcpus", d.vcpus().size(),
-          c.migrations);
-      out.printf(Locale.ROOT, "  %-26s %,18d%n", "instructions", c.instructions);
-      out.printf(Locale.ROOT, "  %-26s %,18d%n", "modelled cycles", c.cycles);
-      out.printf(Locale.ROOT, "  %-26s %,18d%n", "  guest execution cycles", c.guestCycles);
-      out.printf(Locale.ROOT, "  %-26s %,18d%n", "tlb misses", c.tlbMisses);
-      out.printf(Locale.ROOT, "  %-26s %,18d%n", "page-walk references", c.pageWalkReferences);
-      out.printf(Locale.ROOT, "  %-26s %,18d%n", "ept violations", c.eptViolations);
-      out.printf(Locale.ROOT, "  %-26s %,18d%n", "shadow faults", c.shadowFaults);
-      out.printf(Locale.ROOT, "  %-26s %,18d%n", "  of which injected", c.shadowFaultsInjected);
-      out.printf(Locale.ROOT, "  %-26s %,18d%n", "  of which MMIO", c.shadowMmio);
-      out.printf(Locale.ROOT, "  %-26s %,18d%n", "ioreqs to the device model", c.ioreqs);
-      out.printf(Locale.ROOT, "  %-26s %,18d%n", "injected interrupts", c.injectedInterrupts);
-      out.printf(Locale.ROOT, "  %-26s %,18d%n", "undefined opcodes (#UD)", undefinedOpcodes(d));
+      out.println(table("vcpus", d.vcpus().size()) + " (" + grouped(c.migrations)
+          + " migrations)");
+      out.println(table("instructions", c.instructions));
+      out.println(table("modelled cycles", c.cycles));
+      out.println(table("  guest execution cycles", c.guestCycles));
+      out.println(table("tlb misses", c.tlbMisses));
+      out.println(table("page-walk references", c.pageWalkReferences));
+      out.println(table("ept violations", c.eptViolations));
+      out.println(table("shadow faults", c.shadowFaults));
+      out.println(table("  of which injected", c.shadowFaultsInjected));
+      out.println(table("  of which MMIO", c.shadowMmio));
+      out.println(table("ioreqs to the device model", c.ioreqs));
+      out.println(table("injected interrupts", c.injectedInterrupts));
+      out.println(table("undefined opcodes (#UD)", undefinedOpcodes(d)));
       if (c.forcedEmulations != 0) {
-        out.printf(Locale.ROOT, "  %-26s %,18d%n", "forced emulations (fep)", c.forcedEmulations);
+        out.println(table("forced emulations (fep)", c.forcedEmulations));
       }
       if (c.realModeEmulations != 0) {
-        out.printf(Locale.ROOT, "  %-26s %,18d%n", "real-mode emulated insns", c.realModeEmulations);
-        out.printf(Locale.ROOT, "  %-26s %,18d%n", "  their modelled cycles",
-            c.realModeEmulationCycles);
+        out.println(table("real-mode emulated insns", c.realModeEmulations));
+        out.println(table("  their modelled cycles", c.realModeEmulationCycles));
       }
-      out.printf(Locale.ROOT, "  %-26s %,18d%n", "hypercalls", c.totalHypercalls());
+      out.println(table("hypercalls", c.totalHypercalls()));
       for (Map.Entry<String, Long> e : hypercallsByOp(c).entrySet()) {
-        out.printf(Locale.ROOT, "    %-24s %,18d%n", e.getKey(), e.getValue());
+        out.println("    " + TextFormat.left(e.getKey(), 24) + " "
+            + TextFormat.right(grouped(e.getValue()), 18));
       }
-      out.printf(Locale.ROOT, "  %-26s %,18d%n", "  returning an error", c.hypercallErrors);
-      out.printf(Locale.ROOT, "  %-26s %,18d%n", "event upcalls", c.eventUpcalls);
-      out.printf(Locale.ROOT, "  %-26s %,18d%n", "vm exits", c.totalExits());
+      out.println(table("  returning an error", c.hypercallErrors));
+      out.println(table("event upcalls", c.eventUpcalls));
+      out.println(table("vm exits", c.totalExits()));
       for (Map.Entry<String, long[]> e : c.exitsByReason().entrySet()) {
-        out.printf(Locale.ROOT, "    %-24s %,18d exits %,18d cycles%n", e.getKey(),
-            e.getValue()[0], e.getValue()[1]);
+        out.println("    " + TextFormat.left(e.getKey(), 24) + " "
+            + TextFormat.right(grouped(e.getValue()[0]), 18) + " exits "
+            + TextFormat.right(grouped(e.getValue()[1]), 18) + " cycles");
       }
     }
   }
 
   private static void printService(Domain d, DomainControl svc, Counters c, PrintStream out) {
-    out.printf(Locale.ROOT, "  %-26s %,18d%n", "modelled cycles (run time)", c.cycles);
-    out.printf(Locale.ROOT, "  %-26s %,18d%n", "events handled", c.eventUpcalls);
-    out.printf(Locale.ROOT, "  %-26s %,18d%n", "ioreqs served", c.ioreqs);
-    out.printf(Locale.ROOT, "  %-26s %,18d%n", "grant maps", c.grantMaps);
-    out.printf(Locale.ROOT, "  %-26s %,18d%n", "grant unmaps", c.grantUnmaps);
+    out.println(table("modelled cycles (run time)", c.cycles));
+    out.println(table("events handled", c.eventUpcalls));
+    out.println(table("ioreqs served", c.ioreqs));
+    out.println(table("grant maps", c.grantMaps));
+    out.println(table("grant unmaps", c.grantUnmaps));
     if (svc != null) {
-      out.printf(Locale.ROOT, "  %-26s %,18d (%,d live)%n", "foreign maps", svc.foreignMaps(),
-          svc.liveForeignMaps());
-      out.printf(Locale.ROOT, "  %-26s %,18d%n", "refused (no privilege)", svc.refusals());
-      out.printf(Locale.ROOT, "  %-26s %,18d%n", "handler failures", svc.handlerFailures());
-      out.printf(Locale.ROOT, "  %-26s %,18d%n", "work items pending", svc.work().pending());
+      out.println(table("foreign maps", svc.foreignMaps()) + " ("
+          + grouped(svc.liveForeignMaps()) + " live)");
+      out.println(table("refused (no privilege)", svc.refusals()));
+      out.println(table("handler failures", svc.handlerFailures()));
+      out.println(table("work items pending", svc.work().pending()));
     }
+  }
+
+  /**
+   * A row of the table, {@code "  %-26s %,18d"}: the label and the count grouped by thousands,
+   * right-aligned (without the line's end, which some rows extend).
+   */
+  public static String table(String label, long value) {
+    return table(label) + TextFormat.right(grouped(value), 18);
+  }
+
+  /** The start of a row, {@code "  %-26s "}: the label padded to its column. */
+  static String table(String label) {
+    return "  " + TextFormat.left(label, 26) + " ";
   }
 
   /** "service, the control domain" for service domains, else the guest's mode. */

@@ -189,10 +189,10 @@ public final class Domains {
           frames.freeFrames() >> 8));
     }
     P2m p2m = new P2m(pages);
+    long[] mfns = frames.allocate(domid, pages);
     for (int gfn = 0; gfn < pages; gfn++) {
-      long mfn = frames.allocate(domid);
-      hv.machineMemory().zeroFrame(mfn);
-      p2m.set(gfn, mfn);
+      hv.machineMemory().zeroFrame(mfns[gfn]);
+      p2m.set(gfn, mfns[gfn]);
     }
     return p2m;
   }

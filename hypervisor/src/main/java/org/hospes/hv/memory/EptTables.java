@@ -15,6 +15,8 @@ public final class EptTables {
   private static final long RWX = 7;
   private static final long WB = 6 << 3;
   private static final long ADDR = 0x0000_000F_FFFF_F000L;
+  /** Entries in a table: a leaf table covers 512 guest frames. */
+  private static final int ENTRIES = 512;
 
   private final MemoryBus machine;
   private final LongSupplier frameAllocator;
@@ -52,13 +54,49 @@ public final class EptTables {
     return mfn << 12;
   }
 
-  /** Maps every populated frame of {@code p2m}. */
+  /**
+   * Maps every populated frame of {@code p2m}: the same entries, and the same table frames in
+   * the same order, as {@link #map} of each populated frame from the lowest up, but one leaf
+   * table (2 MiB of guest memory) at a time: it is read once, filled in a Java array and written
+   * back whole. Page by page, a 256 MiB domain took 65,536 walks of four levels (six 32-bit
+   * reads and two writes each), most of them interpreted in a short run.
+   */
   public void mapAll(P2m p2m) {
-    for (long gfn = 0; gfn < p2m.size(); gfn++) {
-      long mfn = p2m.lookup(gfn);
-      if (mfn != P2m.INVALID) {
-        map(gfn, mfn);
+    long size = p2m.size();
+    long[] mfns = new long[ENTRIES];
+    long[] slots = null;
+    byte[] leaf = null;
+    java.nio.LongBuffer entries = null;
+    for (long base = 0; base < size; base += ENTRIES) {
+      int count = (int) Math.min(ENTRIES, size - base);
+      p2m.lookup(base, mfns, count);
+      int first = 0;
+      while (first < count && mfns[first] == P2m.INVALID) {
+        first++;
       }
+      if (first == count) {
+        continue;
+      }
+      // The walk of the first populated frame creates the upper tables as map() would.
+      long table = leafSlot(base + first, true) - first * 8L;
+      if (leaf == null) {
+        leaf = new byte[4096];
+        // Tables are little-endian, as the processor reads them; the view converts in bulk.
+        entries = java.nio.ByteBuffer.wrap(leaf).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+            .asLongBuffer();
+        slots = new long[ENTRIES];
+      }
+      machine.read(table, leaf, 0, leaf.length);
+      entries.clear();
+      entries.get(slots);
+      for (int i = first; i < count; i++) {
+        if (mfns[i] != P2m.INVALID) {
+          slots[i] = (mfns[i] << 12) | RWX | WB;
+        }
+      }
+      entries.clear();
+      entries.put(slots);
+      machine.write(table, leaf, 0, leaf.length);
     }
   }
 

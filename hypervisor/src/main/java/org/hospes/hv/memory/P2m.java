@@ -43,6 +43,21 @@ public final class P2m {
     return gfn >= 0 && gfn < map.length ? map[(int) gfn] : INVALID;
   }
 
+  /**
+   * Copies the machine frames of guest frames {@code gfn} .. {@code gfn + count - 1} into
+   * {@code dst} ({@link #INVALID} where not populated): for walks over the whole map, which a
+   * short run makes before its code is compiled.
+   */
+  public void lookup(long gfn, long[] dst, int count) {
+    int in = (int) Math.max(0, Math.min(count, map.length - gfn));
+    if (gfn < 0 || in <= 0) {
+      Arrays.fill(dst, 0, count, INVALID);
+      return;
+    }
+    System.arraycopy(map, (int) gfn, dst, 0, in);
+    Arrays.fill(dst, in, count, INVALID);
+  }
+
   public void set(long gfn, long mfn) {
     if (gfn >= map.length) {
       int old = map.length;

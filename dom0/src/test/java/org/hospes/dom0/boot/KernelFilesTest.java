@@ -1,0 +1,39 @@
+package org.hospes.dom0.boot;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@link KernelFiles#read} reads a file chunk by chunk: the same bytes as readAllBytes. */
+class KernelFilesTest {
+  @TempDir
+  Path dir;
+
+  @Test
+  void everySizeAroundTheChunkReadsWhole() throws Exception {
+    long seed = new Random().nextLong();
+    Random random = new Random(seed);
+    int c = KernelFiles.CHUNK;
+    for (int size : new int[] {0, 1, 4095, c - 1, c, c + 1, 2 * c, 3 * c + 17,
+        random.nextInt(5 << 20)}) {
+      byte[] bytes = new byte[size];
+      random.nextBytes(bytes);
+      Path f = dir.resolve("k" + size);
+      Files.write(f, bytes);
+      assertThat(KernelFiles.read(f)).as("seed %d, %d bytes", seed, size).isEqualTo(bytes);
+    }
+  }
+
+  @Test
+  void errorsSayWhatIsWrong() throws Exception {
+    assertThatThrownBy(() -> KernelFiles.read(dir)).isInstanceOf(BootException.class)
+        .hasMessage("is a directory");
+    assertThatThrownBy(() -> KernelFiles.read(dir.resolve("absent")))
+        .isInstanceOf(BootException.class).hasMessage("no such file");
+  }
+}
