@@ -251,15 +251,27 @@ final class Mmu {
 
   /**
    * Makes sure a write of {@code bytes} at {@code lin} will not fault: walks (setting dirty
-   * bits) and fills the write TLB where it can. Page-crossing writes probe both pages.
+   * bits) and fills the write TLB where it can. Page-crossing writes probe both pages, the low
+   * one first (its fault is the one reported). A page the write TLB already holds is not walked:
+   * its entry was filled by a write walk (present, writable, dirty), so a real TLB would use it
+   * without a miss; walking it again counted a miss and a walk per page per probe (a split store
+   * probes twice, from linW or stackAddr and from writeSlow: 4 misses where a TLB has none).
    */
   static void probeWrite(Cpu c, int lin, int bytes) {
     if ((lin & 0xFFF) + bytes > 0x1000) {
-      translateForWrite(c, lin);
-      translateForWrite(c, (lin | 0xFFF) + 1);
+      probePage(c, lin);
+      probePage(c, (lin | 0xFFF) + 1);
       return;
     }
-    translateForWrite(c, lin);
+    probePage(c, lin);
+  }
+
+  /** Walks the page of {@code lin} for a write unless the write TLB holds it. */
+  private static void probePage(Cpu c, int lin) {
+    int page = lin >>> 12;
+    if (c.wTag[(page & TLB_MASK) | c.tlbUser] != page) {
+      translateForWrite(c, lin);
+    }
   }
 
   /** Fills read TLB entry {@code idx} for linear page {@code page} with the frame of {@code pa}. */
