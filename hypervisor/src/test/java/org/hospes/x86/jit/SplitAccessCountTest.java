@@ -128,6 +128,53 @@ class SplitAccessCountTest {
   }
 
   /**
+   * A page cached for reads only is not cached for a store: with the high page read-only
+   * (CR0.WP) and both pages in the read TLB, a split store and a PUSH must still walk both
+   * pages before writing, fault on the high one (CR2 its base, error code P|W, and U at CPL 3)
+   * and leave the low page's bytes as they were; each page counts its own miss and walk.
+   */
+  @Test
+  void aPageCachedForReadsOnlyIsWalkedBeforeASplitStoreWritesAnything() {
+    for (Access a : new Access[] {Access.STORE32, Access.PUSH32}) {
+      for (int cpl : new int[] {0, 3}) {
+        for (Engine engine : Engine.values()) {
+          Cpu cpu = machine(engine, a, Primed.BOTH_READ_ONLY, cpl);
+          for (int run = 1; run <= RUNS; run++) {
+            String at = String.format("%s cpl %d %s run %d", a, cpl, engine, run);
+            MemoryBus mem = cpu.memory();
+            mem.write32(PT + 4L * (LOW >>> 12), LOW | 7);
+            mem.write32(PT + 4L * (HIGH >>> 12), HIGH | 5);
+            for (int k = -8; k < 8; k++) {
+              mem.write8(HIGH + k, 0x5A);
+            }
+            cpu.invalidateTranslations();
+            cpu.setReg(Cpu.EBX, a.lin());
+            cpu.setReg(Cpu.ESP, a.lin() + 4);
+            cpu.setEip(PRIME);
+            assertThat(stopped(cpu, cpu.run(100))).as("priming block, %s", at).isTrue();
+            cpu.setReg(Cpu.EAX, 0x8877_6655);
+            cpu.setReg(Cpu.ESP, a.lin() + 4);
+            long misses = cpu.tlbMisses();
+            long walks = cpu.pageWalkReferences();
+            cpu.setEip(CODE);
+            assertThat(cpu.run(100)).as(at).isEqualTo(CpuExit.EXCEPTION);
+            assertThat(cpu.exceptionVector()).as(at).isEqualTo(14);
+            assertThat(cpu.exceptionErrorCode()).as(at).isEqualTo(3 | (cpl == 3 ? 4 : 0));
+            assertThat(cpu.faultAddress()).as("CR2, %s", at).isEqualTo(HIGH);
+            for (int k = -8; k < 0; k++) {
+              assertThat(mem.read8(HIGH + k) & 0xFF).as("low page byte %d, %s", k, at)
+                  .isEqualTo(0x5A);
+            }
+            assertThat(cpu.tlbMisses() - misses).as("misses, %s", at).isEqualTo(2);
+            assertThat(cpu.pageWalkReferences() - walks).as("walk references, %s", at)
+                .isEqualTo(2 * WALK);
+          }
+        }
+      }
+    }
+  }
+
+  /**
    * Flushes the TLB, sets the PTEs and the operands, primes, then runs the instruction: its
    * misses and walk references (checking it completed and left the bytes it should).
    */
