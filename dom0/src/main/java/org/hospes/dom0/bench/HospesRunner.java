@@ -50,7 +50,7 @@ public final class HospesRunner {
   private static final java.util.List<String> COMPILE_OPTIONS = java.util.List.of(
       "-XX:PerMethodTrapLimit=", "-XX:PerBytecodeTrapLimit=", "-XX:TieredStopAtLevel=",
       "-XX:Tier", "-XX:CICompilerCount=", "-XX:ReservedCodeCacheSize=", "-XX:+TieredCompilation",
-      "-XX:-TieredCompilation", "-XX:CompileCommand=");
+      "-XX:-TieredCompilation");
 
   /**
    * The compiler options among a JVM's arguments: those the launcher gives every run (see
