@@ -48,11 +48,11 @@ class PicocliStartupTest {
   /** Every command of the tree by its qualified name, subcommands of subcommands included. */
   private static Map<String, CommandLine> commands(CommandLine top) {
     Map<String, CommandLine> all = new LinkedHashMap<>();
-    List<CommandLine> todo = new ArrayList<>(List.of(top));
-    while (!todo.isEmpty()) {
-      CommandLine c = todo.remove(0);
+    List<CommandLine> pending = new ArrayList<>(List.of(top));
+    while (!pending.isEmpty()) {
+      CommandLine c = pending.remove(0);
       all.put(c.getCommandSpec().qualifiedName(), c);
-      todo.addAll(c.getSubcommands().values());
+      pending.addAll(c.getSubcommands().values());
     }
     return all;
   }
