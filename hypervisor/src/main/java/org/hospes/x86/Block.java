@@ -49,6 +49,8 @@ final class Block {
 
   // JIT hooks: executions so far, and the block's translation (org.hospes.x86.jit) once hot.
   int heat;
+  /** {@link #heat} at which the block is translated ({@code Cpu.hotAt}, set when decoded). */
+  int hotAt = Integer.MAX_VALUE;
   org.hospes.x86.jit.Translation translation;
 
   Block(long physAddr, int mode, int[] code, int count, int endOffset, long secondPage) {

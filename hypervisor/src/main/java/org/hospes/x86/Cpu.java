@@ -2203,7 +2203,19 @@ public final class Cpu {
   // the seam between the interpreter and org.hospes.x86.jit; the translator itself lives there.
 
   /** The translator and its code cache; null under the interpreter engine. */
-  private final Jit jit = Jit.create(MethodHandles.lookup(), b -> ((Block) b).translation = null);
+  private final Jit jit = Jit.create(MethodHandles.lookup(), Cpu::evicted);
+
+  /** A block whose translation the code cache dropped: interpreted, and counted from zero. */
+  private static void evicted(Object o) {
+    Block b = (Block) o;
+    b.translation = null;
+    b.heat = 0;
+  }
+
+  /** Runs after which block {@code b} is translated ({@link Jit#hotAt}); never without one. */
+  int hotAt(Block b) {
+    return jit == null ? Integer.MAX_VALUE : jit.hotAt(b.count, b.selfLoop);
+  }
 
   /** The translator of this processor, or null under the interpreter engine. */
   public Jit jit() {
@@ -2228,7 +2240,7 @@ public final class Cpu {
   private int execute(Block b, long limit) {
     Translation t = b.translation;
     if (t == null) {
-      if (jit != null && ++b.heat == (b.selfLoop ? jit.loopThreshold() : jit.threshold())) {
+      if (jit != null && ++b.heat == b.hotAt) {
         b.translation = jit.translate(this, b, b.code, b.count, b.endOffset);
       }
       return execBlock(b, limit);
@@ -2261,7 +2273,7 @@ public final class Cpu {
         x = x == Translation.DELIVERED ? -1 : x;
         break;
       }
-      x = t.count < b.count ? finishBlock(b, base, t.count, stop) : afterBlock();
+      x = t.count < b.count ? finishBlock(b, base, t, stop) : afterBlock();
       if (x >= 0) {
         break;
       }
@@ -2280,17 +2292,47 @@ public final class Cpu {
   }
 
   /**
-   * After a translation of the first {@code first} instructions of block {@code b} (at
-   * {@code base}) completed: the interpreter runs the rest of the block, up to {@code stop}
-   * ({@link #blockStop} at the block's start), then the block ends as an interpreted one does.
-   * So a partial translation adds no boundary the interpreter does not have: the run loop
-   * would check for events and the budget there, and look up a block in the middle of this one.
-   * Nothing follows a store that invalidated the block (the interpreter stops there too).
+   * After translation {@code t} of block {@code b} (at {@code base}) completed short of the
+   * block's end: the rest of the block runs up to {@code stop} ({@link #blockStop} at the
+   * block's start), through the translations that follow {@code t} (each one only when
+   * {@code stop} covers all of it) and then the interpreter, and the block ends as an
+   * interpreted one does. So a partial translation adds no boundary the interpreter does not
+   * have: the run loop would check for events and the budget there, and look up a block in the
+   * middle of this one. Nothing follows a store that invalidated the block (the interpreter
+   * stops there too). The rest is translated once it has run {@link Translation#restHotAt}
+   * times after {@code t}.
    */
-  private int finishBlock(Block b, int base, int first, int stop) {
-    if (b.valid && stop > first) {
+  private int finishBlock(Block b, int base, Translation t, int stop) {
+    while (b.valid && stop > t.count) {
+      Translation rest = t.next;
+      if (rest == null) {
+        if (++t.restHeat != t.restHotAt) {
+          break;
+        }
+        rest = jit.translateRest(this, b, t, b.code, b.count, b.endOffset);
+        t.next = rest;
+      }
+      if (rest.count == 0 || stop < rest.count) {
+        break;
+      }
       eip = base + b.endOffset;
-      int x = interpret(b, base, first, stop);
+      int x;
+      if (jit.lockstep() != null) {
+        x = lockstepRun(b, rest, base);
+        if (x != BLOCK_DONE) {
+          return x;
+        }
+      } else {
+        x = rest.run(this);
+        if (x != Translation.COMPLETED) {
+          return x == Translation.DELIVERED ? -1 : x;
+        }
+      }
+      t = rest;
+    }
+    if (b.valid && stop > t.count) {
+      eip = base + b.endOffset;
+      int x = interpret(b, base, t.count, stop);
       if (x != BLOCK_DONE) {
         return x;
       }
@@ -2521,10 +2563,23 @@ public final class Cpu {
    * The interpreter's outcome is the one that stands.
    */
   private int lockstepBlock(Block b, Translation t, long limit) {
-    Lockstep ls = jit.lockstep();
     final int base = eip;
     final int stop = blockStop(b, limit);
-    final long icount0 = icount;
+    int x = lockstepRun(b, t, base);
+    return x == BLOCK_DONE ? finishBlock(b, base, t, stop) : x;
+  }
+
+  /**
+   * Lockstep for one translation {@code t} of block {@code b} (at {@code base}), from the state
+   * it starts in (for a block's own translation EIP at the block's start, for a later one as
+   * {@link #finishBlock} leaves it): returns {@link #BLOCK_DONE} when its instructions
+   * completed, else the outcome of the exit or fault.
+   */
+  private int lockstepRun(Block b, Translation t, int base) {
+    Lockstep ls = jit.lockstep();
+    final int eip0 = eip;
+    // Both engines count the instructions they retire from the block's start.
+    final long icount0 = icount - t.first;
     final long charged0 = charged;
     final int flags0 = flags, lfOp0 = lfOp, lfA0 = lfA, lfB0 = lfB, lfR0 = lfR;
     final int lfCf0 = lfCf, lfOf0 = lfOf, mmioPos0 = mmioPos;
@@ -2538,7 +2593,7 @@ public final class Cpu {
       if (faultAt > 0) {
         return faultInBlock(b.code, base, faultAt);
       }
-      return x == Translation.COMPLETED ? finishBlock(b, base, t.count, stop) : x;
+      return x == Translation.COMPLETED ? BLOCK_DONE : x;
     }
     // The translation ran from the true state: its TLB misses and page-walk references are the
     // ones the run would have counted (virtual time depends on them); the rerun's are dropped.
@@ -2550,7 +2605,7 @@ public final class Cpu {
     ls.keepTranslated(r, eip, eflags(), icount - icount0, excVector, excError, pfAddr);
     ls.undo();
     System.arraycopy(r0, 0, r, 0, 8);
-    eip = base;
+    eip = eip0;
     flags = flags0;
     lfOp = lfOp0;
     lfA = lfA0;
@@ -2558,12 +2613,12 @@ public final class Cpu {
     lfR = lfR0;
     lfCf = lfCf0;
     lfOf = lfOf0;
-    icount = icount0;
+    icount = icount0 + t.first;
     charged = charged0;
     mmioPos = mmioPos0;
     vmExitPending = false;
     trapping = false;
-    // Exactly the translated instructions (the rest of the block is interpreted either way),
+    // Exactly the translated instructions (the rest of the block is run after either way),
     // with every exception leaving run() so that both are compared before delivery.
     final int mask = exceptionExitMask;
     exceptionExitMask = -1;
@@ -2571,7 +2626,7 @@ public final class Cpu {
     try {
       blockEip = base;
       eip = base + b.endOffset;
-      xi = interpret(b, base, 0, t.count);
+      xi = interpret(b, base, t.first, t.count);
     } finally {
       exceptionExitMask = mask;
     }
@@ -2588,7 +2643,6 @@ public final class Cpu {
       int len = (f3 >>> 16) & 15;
       xi = handleFault(eip, eip + len, false, len);
     }
-    // The rest of the block (instructions the translator left out) as the interpreter runs it.
-    return xi == BLOCK_DONE ? finishBlock(b, base, t.count, stop) : xi;
+    return xi;
   }
 }

@@ -95,7 +95,9 @@ final class Decoder {
     if ((lastByteLin >>> 12) != ((startLin & 0xFFFF_FFFFL) >>> 12)) {
       secondPage = cpu.physPageOfCode((int) lastByteLin);
     }
-    return new Block(phys, mode, Arrays.copyOf(buf, n), n >> 2, endOffset, secondPage);
+    Block b = new Block(phys, mode, Arrays.copyOf(buf, n), n >> 2, endOffset, secondPage);
+    b.hotAt = cpu.hotAt(b);
+    return b;
   }
 
   // ---------------------------------------------------------------- fetching

@@ -42,16 +42,27 @@ public final class Jit {
    * the run began in native, 70 ms in hvm, whose firmware had warmed the interpreter).
    */
   public static final String LOOP_THRESHOLD_PROPERTY = "hospes.jit.loopThreshold";
+  /**
+   * Guest instructions a block runs interpreted before it is translated, when that comes before
+   * {@link #THRESHOLD_PROPERTY} runs: a long block repays its translation in fewer runs, as
+   * what a translation costs (a class, HotSpot's compiles of one method) grows more slowly with
+   * its length than what it saves. A translation covers at most {@code Translator.MAX_INSNS}
+   * instructions, so a block counts as at most that long, and the rest of a longer block is
+   * translated on its own by the same rule once it has run as often.
+   */
+  public static final String INSTRUCTIONS_PROPERTY = "hospes.jit.instructions";
   /** Translations kept at once. */
   public static final String CACHE_PROPERTY = "hospes.jit.cache";
   static final int DEFAULT_THRESHOLD = 65536;
   static final int DEFAULT_CAPACITY = 8192;
   static final int DEFAULT_LOOP_THRESHOLD = 4096;
+  static final int DEFAULT_INSTRUCTIONS = 262_144;
 
   private final MethodHandles.Lookup host;
   private final Consumer<Object> evict;
   private final int threshold;
   private final int loopThreshold;
+  private final int instructions;
   private final Lockstep lockstep;
   private final int capacity;
   /** FIFO ring of translated blocks, grown up to {@link #capacity} as translations come. */
@@ -78,6 +89,8 @@ public final class Jit {
     this.threshold = threshold;
     this.loopThreshold = Math.max(1, Math.min(threshold, Integer.getInteger(
         LOOP_THRESHOLD_PROPERTY, DEFAULT_LOOP_THRESHOLD)));
+    this.instructions = Math.max(1, Integer.getInteger(INSTRUCTIONS_PROPERTY,
+        DEFAULT_INSTRUCTIONS));
     this.lockstep = lockstep ? new Lockstep() : null;
     this.capacity = capacity;
     // The ring starts small and grows; a cache smaller than its first size starts at its size,
@@ -120,7 +133,7 @@ public final class Jit {
       int[] code = Translator.warmUpBlock();
       int n = code.length / 4;
       for (int k = 0; k < WARM_UP_CLASSES; k++) {
-        Translator.generate(code, n, Translator.coverage(code, n, true), 12, false);
+        Translator.generate(code, n, 0, Translator.coverage(code, n, 0, true), 12, false);
       }
     }, "hospes-jit-warm-up");
     t.setDaemon(true);
@@ -140,6 +153,20 @@ public final class Jit {
     return loopThreshold;
   }
 
+  /**
+   * Runs after which a block of {@code length} instructions (or the rest of one, from where its
+   * translations end) is translated: {@link #loopThreshold()} for a block that jumps back to its
+   * own start, else {@link #threshold()} or, when sooner, the runs that make up
+   * {@link #INSTRUCTIONS_PROPERTY} instructions of what one translation covers.
+   */
+  public int hotAt(int length, boolean selfLoop) {
+    if (selfLoop) {
+      return loopThreshold;
+    }
+    int n = Math.max(1, Math.min(length, Translator.MAX_INSNS));
+    return Math.max(1, Math.min(threshold, (instructions + n - 1) / n));
+  }
+
   /** The lockstep checker, or null when translations run alone. */
   public Lockstep lockstep() {
     return lockstep;
@@ -153,34 +180,54 @@ public final class Jit {
    * as constants.
    */
   public Translation translate(Cpu cpu, Object block, int[] code, int count, int endOffset) {
+    return translate(cpu, block, null, code, count, endOffset, 0);
+  }
+
+  /**
+   * Translates the rest of a block from where translation {@code before} of it ends: the
+   * translation to run after it ({@link Translation#next}), or {@link Translation#NONE}.
+   */
+  public Translation translateRest(Cpu cpu, Object block, Translation before, int[] code,
+      int count, int endOffset) {
+    return translate(cpu, block, before, code, count, endOffset, before.count);
+  }
+
+  private Translation translate(Cpu cpu, Object block, Translation before, int[] code, int count,
+      int endOffset, int from) {
     long t0 = System.nanoTime();
-    int covered = Translator.coverage(code, count, lockstep == null);
+    int covered = Translator.coverage(code, count, from, lockstep == null);
     if (covered == 0) {
       untranslatable++;
       translateNanos += System.nanoTime() - t0;
       return Translation.NONE;
     }
-    byte[] bytes = Translator.generate(code, count, covered, endOffset, lockstep != null);
+    byte[] bytes = Translator.generate(code, count, from, covered, endOffset, lockstep != null);
     Translation t;
     try {
       MethodHandles.Lookup hidden = host.defineHiddenClassWithClassData(bytes, cpu, true,
           MethodHandles.Lookup.ClassOption.NESTMATE);
       MethodHandle ctor = hidden.findConstructor(hidden.lookupClass(),
-          MethodType.methodType(void.class, Object.class, int[].class, int.class));
-      t = (Translation) ctor.invoke(block, code, covered);
+          MethodType.methodType(void.class, Object.class, int[].class, int.class, int.class,
+              int.class));
+      int restHotAt = covered < count ? hotAt(count - covered, false) : Integer.MAX_VALUE;
+      t = (Translation) ctor.invoke(block, code, from, covered, restHotAt);
     } catch (Error | RuntimeException e) {
       throw e;
     } catch (Throwable e) {
       throw new IllegalStateException("cannot load a translated block", e);
     }
-    remember(block, bytes.length);
+    remember(before == null ? block : before, bytes.length);
     translations++;
-    translatedInstructions += covered;
+    translatedInstructions += covered - from;
     translateNanos += System.nanoTime() - t0;
     return t;
   }
 
-  /** Enters a translation in the FIFO ring, evicting the oldest when the ring is full. */
+  /**
+   * Enters a translation in the FIFO ring, evicting the oldest when the ring is full. The
+   * ring holds what refers to each translation: its block (a block's own translation, which
+   * {@code evict} takes away) or the translation before it in its block.
+   */
   void remember(Object block, int bytes) {
     if (live == cache.length && cache.length < capacity) {
       // Grow: unroll the ring so that the oldest entry is first again.
@@ -196,7 +243,16 @@ public final class Jit {
       head = 0;
     }
     if (live == cache.length) {
-      evict.accept(cache[head]);
+      Object owner = cache[head];
+      if (owner instanceof Translation) {
+        // The rest of a block: back to the interpreter after the translation before it, and
+        // counted from zero again, as a block whose translation was evicted is.
+        Translation before = (Translation) owner;
+        before.next = null;
+        before.restHeat = 0;
+      } else {
+        evict.accept(owner);
+      }
       cache[head] = null;
       liveBytes -= cacheBytes[head];
       head = (head + 1) % cache.length;

@@ -101,10 +101,13 @@ import org.objectweb.asm.Type;
  * least every {@link #POLL_ITERATIONS} iterations, or after an iteration that called out and
  * {@code Cpu.loopAgain} says the run loop has something to do.
  *
- * A translation may cover only the block's leading instructions (at most {@link #MAX_INSNS}, or
- * under lockstep those before the first one it has no code for): the interpreter then runs the
- * rest of the same block ({@code Cpu.finishBlock}), so that the run loop sees the interpreter's
- * block boundaries and no others.
+ * A translation may cover only some of the block's instructions (at most {@link #MAX_INSNS}, or
+ * under lockstep those before the first one it has no code for): the interpreter, or the
+ * translation of the instructions after them, then runs the rest of the same block
+ * ({@code Cpu.finishBlock}), so that the run loop sees the interpreter's block boundaries and no
+ * others. A translation that starts in the middle of its block ({@code from} > 0) reads the
+ * block's start from {@code Cpu.blockEip} and takes the instructions before it back out of
+ * {@code Cpu.icount}, as the interpreter does when it goes on from there.
  */
 final class Translator {
   /** At most this many instructions per translation, so the method stays under HotSpot's
@@ -214,7 +217,8 @@ final class Translator {
   static final int MAX_HELPERS = 12;
 
   /**
-   * How many leading instructions of the block one translation covers (at most MAX_INSNS).
+   * Up to which instruction one translation that starts at instruction {@code from} covers the
+   * block (at most MAX_INSNS of them), or 0 when it is not worth one.
    * With {@code helpers}, an instruction without emitted code is run by the interpreter's own
    * dispatch from inside the translation ({@code Cpu.jitStep}), so the translation covers the
    * whole block and the run loop is not re-entered in its middle; a block with no instruction
@@ -222,9 +226,9 @@ final class Translator {
    * (lockstep, whose undo journal sees only translated stores), the region ends before the
    * first instruction without emitted code.
    */
-  static int coverage(int[] code, int count, boolean helpers) {
-    int n = Math.min(count, MAX_INSNS);
-    int k = 0;
+  static int coverage(int[] code, int count, int from, boolean helpers) {
+    int n = Math.min(count, from + MAX_INSNS);
+    int k = from;
     int native_ = 0;
     int viaHelper = 0;
     while (k < n) {
@@ -338,7 +342,8 @@ final class Translator {
   }
 
   /** The class file of the translation of the first {@code covered} instructions. */
-  static byte[] generate(int[] code, int count, int covered, int endOffset, boolean lockstep) {
+  static byte[] generate(int[] code, int count, int from, int covered, int endOffset,
+      boolean lockstep) {
     // Class file version 49 (Java 5): no stack map frames, so ASM need not compute them (its
     // data-flow analysis over every method was most of a translation's ASM time, and the
     // first translations ran it interpreted) and the JVM checks the class with its own
@@ -350,12 +355,14 @@ final class Translator {
     cw.visitField(ACC_PRIVATE | ACC_FINAL, "code", "[I", null, null).visitEnd();
     tlbConstants(cw);
 
-    MethodVisitor init = cw.visitMethod(ACC_PUBLIC, "<init>", "(Ljava/lang/Object;[II)V", null,
+    MethodVisitor init = cw.visitMethod(ACC_PUBLIC, "<init>", "(Ljava/lang/Object;[IIII)V", null,
         null);
     init.visitCode();
     init.visitVarInsn(ALOAD, 0);
     init.visitVarInsn(ILOAD, 3);
-    init.visitMethodInsn(INVOKESPECIAL, SUPER, "<init>", "(I)V", false);
+    init.visitVarInsn(ILOAD, 4);
+    init.visitVarInsn(ILOAD, 5);
+    init.visitMethodInsn(INVOKESPECIAL, SUPER, "<init>", "(III)V", false);
     init.visitVarInsn(ALOAD, 0);
     init.visitVarInsn(ALOAD, 1);
     init.visitTypeInsn(CHECKCAST, BLOCK);
@@ -370,13 +377,13 @@ final class Translator {
     // A dry run first finds the state the method uses (registers, segments, the TLB), so that
     // the prologue and the helpers' reloads read only that: the state a block never touches
     // costs bytecode, and every byte is compiled by C1 and again by C2.
-    Emitter dry = new Emitter(new MethodVisitor(ASM9) {}, code, count, covered, endOffset,
+    Emitter dry = new Emitter(new MethodVisitor(ASM9) {}, code, count, from, covered, endOffset,
         lockstep, Usage.ALL);
     dry.emit();
     dry.used.written = dry.modified;
     MethodVisitor mv = cw.visitMethod(ACC_PUBLIC, "run", "(" + CPU_D + ")I", null, null);
     mv.visitCode();
-    new Emitter(mv, code, count, covered, endOffset, lockstep, dry.used).emit();
+    new Emitter(mv, code, count, from, covered, endOffset, lockstep, dry.used).emit();
     mv.visitMaxs(0, 0);
     mv.visitEnd();
     cw.visitEnd();
@@ -453,6 +460,8 @@ final class Translator {
   private static final class Emitter {
     private final MethodVisitor mv;
     private final int[] code;
+    /** The first instruction translated (0-based; 0 for the block's own translation). */
+    private final int from;
     private final int k;
     /** Instructions in the whole block. */
     private final int count;
@@ -475,17 +484,18 @@ final class Translator {
     private int known = -1;
     private boolean fresh = true;
 
-    Emitter(MethodVisitor mv, int[] code, int count, int k, int endOffset, boolean lockstep,
-        Usage load) {
+    Emitter(MethodVisitor mv, int[] code, int count, int from, int k, int endOffset,
+        boolean lockstep, Usage load) {
       this.mv = mv;
       this.load = load;
       this.code = code;
+      this.from = from;
       this.k = k;
       this.count = count;
       int last = code[4 * (k - 1)];
       int op = last & 0x3FF;
       // Not under lockstep, which compares every run of a block.
-      this.selfLoop = !lockstep && k == count && code[4 * (k - 1) + 2] == 0
+      this.selfLoop = !lockstep && from == 0 && k == count && code[4 * (k - 1) + 2] == 0
           && ((last >>> 29) & 3) == 2 && (op == JitAbi.JMP || op == JitAbi.JZ
           || op == JitAbi.JNZ || op == JitAbi.JCC);
       this.endOffset = endOffset;
@@ -494,10 +504,19 @@ final class Translator {
     }
 
     void emit() {
-      // Prologue: as execBlock, EIP points past the block unless a branch says otherwise.
+      // Prologue: as execBlock, EIP points past the block unless a branch says otherwise. In
+      // the middle of a block, the interpreter's icount is that of the block's start, as here.
       mv.visitVarInsn(ALOAD, C);
-      mv.visitFieldInsn(GETFIELD, CPU, "eip", "I");
+      mv.visitFieldInsn(GETFIELD, CPU, from == 0 ? "eip" : "blockEip", "I");
       mv.visitVarInsn(ISTORE, BASE);
+      if (from > 0) {
+        mv.visitVarInsn(ALOAD, C);
+        mv.visitInsn(DUP);
+        mv.visitFieldInsn(GETFIELD, CPU, "icount", "J");
+        mv.visitLdcInsn((long) from);
+        mv.visitInsn(LSUB);
+        mv.visitFieldInsn(PUTFIELD, CPU, "icount", "J");
+      }
       if (selfLoop) {
         // Whether the run loop, at the block's start, would run this block again (EIP is its
         // start now): then so it would at the end of an iteration that called nothing, as long
@@ -562,7 +581,7 @@ final class Translator {
       fresh = !selfLoop;
       boolean branchLast = false;
       boolean[] smcFresh = new boolean[k];
-      for (int j = 0; j < k; j++) {
+      for (int j = from; j < k; j++) {
         iconst(j + 1);
         mv.visitVarInsn(ISTORE, I);
         boolean stored = insn(j);
@@ -586,7 +605,7 @@ final class Translator {
       // A whole block leaves EIP as the prologue set it (past the block) or as its last
       // instruction, a control transfer translated or run by the helper, set it.
       exit(k, k < count && !branchLast);
-      for (int j = 0; j < k; j++) {
+      for (int j = from; j < k; j++) {
         if (smcExit[j] != null) {
           mv.visitLabel(smcExit[j]);
           fresh = smcFresh[j];

@@ -18,14 +18,14 @@ class JitWarmUpTest {
     int n = code.length / 4;
     assertThat(n).isEqualTo(7);
     // Without helpers (as under lockstep) too: every instruction has emitted code.
-    assertThat(Translator.coverage(code, n, false)).isEqualTo(n);
-    assertThat(Translator.coverage(code, n, true)).isEqualTo(n);
+    assertThat(Translator.coverage(code, n, 0, false)).isEqualTo(n);
+    assertThat(Translator.coverage(code, n, 0, true)).isEqualTo(n);
   }
 
   @Test
   void aTranslationIsAJava5ClassFileWithoutStackMapFrames() {
     int[] code = Translator.warmUpBlock();
-    byte[] bytes = Translator.generate(code, 7, 7, 12, false);
+    byte[] bytes = Translator.generate(code, 7, 0, 7, 12, false);
     ClassReader r = new ClassReader(bytes);
     assertThat(r.readShort(6)).as("major version").isEqualTo((short) 49);
     List<String> methods = new ArrayList<>();

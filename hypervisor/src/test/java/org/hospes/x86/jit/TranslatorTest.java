@@ -38,7 +38,7 @@ class TranslatorTest {
     }
   }
 
-  private static Cpu load(Engine engine, byte[] code) {
+  static Cpu load(Engine engine, byte[] code) {
     MemoryBus mem = new MemoryBus(1 << 20);
     mem.write(CODE, code, 0, code.length);
     Cpu c = cpu(engine, mem);
@@ -48,7 +48,7 @@ class TranslatorTest {
     return c;
   }
 
-  private static byte[] bytes(int... b) {
+  static byte[] bytes(int... b) {
     byte[] out = new byte[b.length];
     for (int i = 0; i < b.length; i++) {
       out[i] = (byte) b[i];
@@ -621,7 +621,7 @@ class TranslatorTest {
   }
 
   /** Registers, EFLAGS, EIP and the counts of {@code c} against the interpreter's. */
-  private static void assertSameState(Cpu c, Cpu interp, String what) {
+  static void assertSameState(Cpu c, Cpu interp, String what) {
     for (int r = 0; r < 8; r++) {
       assertThat(c.reg(r)).as("%s: register %d", what, r).isEqualTo(interp.reg(r));
     }
@@ -801,7 +801,7 @@ class TranslatorTest {
 
   private static final int PD = 0x10000;
   private static final int PT = 0x11000;
-  private static final int MISSING = 0x2A000;
+  static final int MISSING = 0x2A000;
 
   /**
    * Paging on, then a load loop over an array one word per iteration: every page's first
@@ -830,7 +830,7 @@ class TranslatorTest {
   }
 
   /** {@code code} with FAULT_LOOP's page tables (MISSING not present) and data at 0x20000. */
-  private static Cpu pagedLoop(Engine engine, byte[] code) {
+  static Cpu pagedLoop(Engine engine, byte[] code) {
     Cpu c = load(engine, code);
     MemoryBus mem = c.memory();
     mem.write32(PD, PT | 3);
