@@ -2543,7 +2543,20 @@ public final class Cpu {
     return b.linked(eip, epoch) == b;
   }
 
-  /** A translated store under lockstep: the old bytes are journaled so the block can be rerun. */
+  /**
+   * Set while a translated store under lockstep takes the slow path ({@link #journaledWrite}):
+   * {@link Mmu#writeSlow} then journals each byte range of each frame just before it writes it,
+   * or, for MMIO, a page holding decoded code or an address past RAM, marks the run unjournaled.
+   */
+  boolean journaling;
+
+  /**
+   * A translated store under lockstep: the old bytes are journaled so the block can be rerun.
+   * An in-page store to a page the write TLB holds is journaled here; any other store (one
+   * that crosses a page, or whose page the write TLB does not hold) goes through the same slow
+   * path it takes outside lockstep, which journals what it writes frame by frame as it writes
+   * it. So the journal adds no translation, TLB miss or page-walk reference of its own.
+   */
   void journaledWrite(int lin, int size, int v) {
     int bytes = 1 << size;
     int page = lin >>> 12;
@@ -2551,10 +2564,15 @@ public final class Cpu {
     if (wTag[idx] == page && (lin & 0xFFF) <= 0x1000 - bytes) {
       jit.lockstep().journal(wPage[idx], lin & 0xFFF, bytes,
           (wFrame[idx] & 0xFFFF_FFFFL) << 12 | (lin & 0xFFF));
-    } else {
-      jit.lockstep().unjournaled();
+      writeSized(size, lin, v);
+      return;
     }
-    writeSized(size, lin, v);
+    journaling = true;
+    try {
+      writeSized(size, lin, v);
+    } finally {
+      journaling = false;
+    }
   }
 
   /**

@@ -187,6 +187,11 @@ final class Mmu {
     int bytes = 1 << size;
     if ((lin & 0xFFF) + bytes > 0x1000) {
       probeWrite(c, lin, bytes);
+      if (c.journaling) {
+        int low = 0x1000 - (lin & 0xFFF);
+        journalHeld(c, lin, low);
+        journalHeld(c, (lin | 0xFFF) + 1, bytes - low);
+      }
       for (int k = 0; k < bytes; k++) {
         c.write8(lin + k, v >>> (8 * k));
       }
@@ -195,6 +200,7 @@ final class Mmu {
     if (c.mmioPageCount != 0) {
       long gpa = Mmio.pageOf(c, lin, true);
       if (gpa >= 0) {
+        unjournaled(c);
         Mmio.pageWrite(c, gpa, bytes, v, lin);
         return;
       }
@@ -204,14 +210,19 @@ final class Mmu {
       c.dataHits |= Breakpoints.dataAccess(c.dr, lin, bytes, true);
     }
     if (pa < 0) {
+      unjournaled(c);
       Mmio.write(c, pa & ~EptWalk.MMIO, bytes, v);
       return;
     }
     if (pa + bytes <= c.ramSize) {
       int page = (int) (pa >>> 12);
+      // The frame's own storage, backed now if it was not: never the shared zero frame.
       byte[] ram = c.mem.writeFrame(page);
       int p = (int) pa & 0xFFF;
       if (c.mem.codeRefs[page] == 0) {
+        if (c.journaling) {
+          c.jit().lockstep().journal(ram, p, bytes, pa);
+        }
         switch (size) {
           case 2: MemoryBus.I32.set(ram, p, v); break;
           case 1: MemoryBus.I16.set(ram, p, (short) v); break;
@@ -220,6 +231,7 @@ final class Mmu {
         return;
       }
       // A page holding decoded code: a write that changes bytes drops its blocks.
+      unjournaled(c);
       boolean changed;
       switch (size) {
         case 2:
@@ -241,11 +253,35 @@ final class Mmu {
       }
       return;
     }
+    unjournaled(c);
     c.chargeMmio();
     switch (size) {
       case 2: c.mem.write32(pa, v); break;
       case 1: c.mem.write16(pa, v); break;
       default: c.mem.write8(pa, v); break;
+    }
+  }
+
+  /**
+   * Lockstep, a translated split store after its probe: journals the {@code bytes} bytes from
+   * {@code lin} (all in one page) when the write TLB holds that page, as the byte writes that
+   * follow will then hit it. A page it does not hold is left to those byte writes, each of
+   * which comes back to {@link #writeSlow} and journals (or marks unjournaled) what it writes.
+   * Only the TLB is looked at: no walk, no miss counted.
+   */
+  private static void journalHeld(Cpu c, int lin, int bytes) {
+    int page = lin >>> 12;
+    int idx = (page & TLB_MASK) | c.tlbUser;
+    if (c.wTag[idx] == page) {
+      c.jit().lockstep().journal(c.wPage[idx], lin & 0xFFF, bytes,
+          (c.wFrame[idx] & 0xFFFF_FFFFL) << 12 | (lin & 0xFFF));
+    }
+  }
+
+  /** Lockstep: a translated store is about to write what undo cannot put back. */
+  private static void unjournaled(Cpu c) {
+    if (c.journaling) {
+      c.jit().lockstep().unjournaled();
     }
   }
 

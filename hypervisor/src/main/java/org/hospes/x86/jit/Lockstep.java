@@ -12,7 +12,10 @@ import org.hospes.x86.JitAbi;
  * fault is compared before it is delivered: where it happened (the instruction count), its
  * vector, error code and (for #PF) address, the registers and EFLAGS. A block whose
  * stores went to MMIO or to a page holding code cannot be undone: its translation's outcome
- * stands unchecked and is counted.
+ * stands unchecked and is counted. Stores that cross a page, or go to a page the write TLB
+ * does not hold, are journaled frame by frame by the processor's slow write path (each byte
+ * range of each frame before it is written, in the frame's own storage: a frame backed on
+ * that first touch is journaled as the zeros it read as), so their blocks are compared too.
  */
 public final class Lockstep {
   private static final String[] REG = {"EAX", "ECX", "EDX", "EBX", "ESP", "EBP", "ESI", "EDI"};
@@ -39,6 +42,9 @@ public final class Lockstep {
 
   private long checked;
   private long unchecked;
+
+  /** Test seam: the physical address of a byte the translation is made to store wrong, or -1. */
+  private long planted = -1;
 
   /** Starts journaling the stores of one translated run. */
   public void begin() {
@@ -71,7 +77,7 @@ public final class Lockstep {
     oldBytes += bytes;
   }
 
-  /** A store took the slow path (MMIO, a code page, a TLB miss): the run cannot be undone. */
+  /** A store went to MMIO, a page holding code or past RAM: the run cannot be undone. */
   public void unjournaled() {
     unjournaled = true;
   }
@@ -96,6 +102,9 @@ public final class Lockstep {
     this.pfAddr = pfAddr;
     int k = 0;
     for (int e = 0; e < entries; e++) {
+      if (planted >= physAt[e] && planted < physAt[e] + length[e]) {
+        frame[e][index[e] + (int) (planted - physAt[e])] ^= (byte) 0x5A;
+      }
       System.arraycopy(frame[e], index[e], stored, k, length[e]);
       k += length[e];
     }
@@ -177,6 +186,15 @@ public final class Lockstep {
       }
     }
     return s.toString();
+  }
+
+  /**
+   * Test seam: from now on, every translated run that journals a store to physical address
+   * {@code pa} leaves a wrong byte there (as if the translation had stored it), which the
+   * comparison must catch; -1 turns it off.
+   */
+  void plantWrongStore(long pa) {
+    planted = pa;
   }
 
   /** Translated block runs compared with the interpreter. */

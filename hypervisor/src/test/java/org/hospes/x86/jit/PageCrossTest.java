@@ -40,9 +40,9 @@ import org.junit.jupiter.api.Test;
  * registers, flags and memory; one that completes must end
  * exactly as the same instruction on the same bytes in the middle of a page (interpreted).
  * Each case runs three times on one processor, so that under jit and lockstep its block is
- * translated (threshold 2) for the third run. The lockstep engine does not compare a block
- * with a split store (its undo journal holds in-page stores only: such a block is counted
- * unchecked), so its own check sees less than this test does.
+ * translated (threshold 2) for the third run. The lockstep engine compares blocks with split
+ * stores too (its undo journal takes each page's part of a store; {@link
+ * LockstepSplitStoreTest}), so its own check sees these cases as well.
  */
 class PageCrossTest {
   private static final long SEED = Long.getLong("hospes.pagecross.seed", 0x0FFD_0FFE_0FFFL);
