@@ -2214,7 +2214,7 @@ public final class Cpu {
 
   /** Runs after which block {@code b} is translated ({@link Jit#hotAt}); never without one. */
   int hotAt(Block b) {
-    return jit == null ? Integer.MAX_VALUE : jit.hotAt(b.count, b.selfLoop);
+    return jit == null ? Integer.MAX_VALUE : jit.hotAt(b.selfLoop);
   }
 
   /** The translator of this processor, or null under the interpreter engine. */
@@ -2241,7 +2241,7 @@ public final class Cpu {
     Translation t = b.translation;
     if (t == null) {
       if (jit != null && ++b.heat == b.hotAt) {
-        b.translation = jit.translate(this, b, b.code, b.count, b.endOffset);
+        b.translation = jit.translate(this, b, b.code, b.count, b.endOffset, b.selfLoop);
       }
       return execBlock(b, limit);
     }
@@ -2309,7 +2309,7 @@ public final class Cpu {
         if (++t.restHeat != t.restHotAt) {
           break;
         }
-        rest = jit.translateRest(this, b, t, b.code, b.count, b.endOffset);
+        rest = jit.translateRest(this, b, t, b.code, b.count, b.endOffset, b.selfLoop);
         t.next = rest;
       }
       if (rest.count == 0 || stop < rest.count) {

@@ -59,7 +59,7 @@ class JitCacheTest {
   void untranslatableBlocksAreCountedAndGetNoClass() {
     Jit jit = new Jit(MethodHandles.lookup(), b -> { }, false, 1, 8);
     int[] ud = {0, 0, 0, (2 << 16) | 2}; // handler 0: #UD
-    assertThat(jit.translate(null, new Object(), ud, 1, 2).count).isZero();
+    assertThat(jit.translate(null, new Object(), ud, 1, 2, false).count).isZero();
     assertThat(jit.untranslatable()).isEqualTo(1);
     assertThat(jit.translations()).isZero();
   }
