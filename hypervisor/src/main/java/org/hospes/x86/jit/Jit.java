@@ -146,7 +146,7 @@ public final class Jit {
    * jumps back to its own start (the rest of it runs as often), else {@link #threshold()}.
    * Measured on the Debian PVH boot (session 28): translating a block once it had run 262,144
    * instructions' worth of runs (of at most a translation's 40), when sooner than the
-   * threshold, made 197 translations instead of 133 and the boot about 6% slower (five
+   * threshold, made 197 translations instead of 136 and the boot about 6% slower (five
    * alternated pairs, median 4.75 s against 4.48 s), as the blocks it added ran 6,500 to
    * 65,535 times: too few to repay a class and its compiles.
    */
