@@ -37,6 +37,7 @@ final class CodeCache {
    * hint that an epoch bump left behind is still what the lookup would return.
    */
   private static Block linkedLookup(Cpu c, Block prev) {
+    c.blockLookups++;
     int e = c.eip;
     if (prev == null) {
       return lookup(c, e);

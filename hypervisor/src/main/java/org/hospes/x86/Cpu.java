@@ -302,6 +302,7 @@ public final class Cpu {
   /** {@link #TLB_SIZE} while CPL is 3, else 0: selects the TLB half. */
   int tlbUser;
   long tlbMisses;
+  long blockLookups;
   long walkRefs;
   // Costs charged to the clock as they happen; plain fields so that the hot paths read them
   // without a call (CpuCosts is the record they come from).
@@ -867,6 +868,15 @@ public final class Cpu {
   /** Software TLB misses (page walks or identity fills). */
   public long tlbMisses() {
     return tlbMisses;
+  }
+
+  /**
+   * Blocks the run loop looked for without a live chain link from the block before (each such
+   * lookup probes the code TLB). The same under every engine: translations chain only along
+   * live links and hand the run loop the block they ended in.
+   */
+  public long blockLookups() {
+    return blockLookups;
   }
 
   /** Asks {@link #run} to return {@link CpuExit#STOPPED} after the current instruction. */
@@ -2268,7 +2278,16 @@ public final class Cpu {
       // A translation of the block's leading instructions only: how far the interpreter would
       // have gone, decided now, at the block's start, as it decides it.
       final int stop = t.count < b.count ? blockStop(b, limit) : 0;
+      chainDepth = 0;
       x = t.run(this);
+      // A translation of a whole block may have run its successors itself (chainTarget): the
+      // last one that ran names its block.
+      Block last = chainEnd;
+      if (last != null) {
+        chainEnd = null;
+        b = last;
+        t = last.translation;
+      }
       if (x != Translation.COMPLETED) {
         x = x == Translation.DELIVERED ? -1 : x;
         break;
@@ -2360,6 +2379,38 @@ public final class Cpu {
       return null;
     }
     return next;
+  }
+
+  /**
+   * The last block whose translation ran in a chain that translations of whole blocks ran
+   * themselves ({@link #chainTarget}), when it left: {@link #runTranslated} goes on from it.
+   */
+  Block chainEnd;
+  /** Translations run nested in the current chain (bounded: each one is a JVM frame). */
+  private int chainDepth;
+  /** At most this many translations run nested inside one another in one chain. */
+  static final int MAX_NESTED_CHAIN = 16;
+
+  /**
+   * Called by the translation of whole block {@code b} as it completes: the translation of the
+   * successor that {@link #runTranslated} would run next at this boundary, to be run by the
+   * caller itself, or null (and {@code b} is the last block run) when the run loop's chain
+   * would stop here or go on to a translation of part of a block only, or the chain is
+   * {@link #MAX_NESTED_CHAIN} deep: {@link #runTranslated} then takes over as it would have.
+   */
+  Translation chainTarget(Block b) {
+    if (stopRequested || halted || chainDepth >= MAX_NESTED_CHAIN) {
+      chainEnd = b;
+      return null;
+    }
+    Block next = chainable(b, jitLimit);
+    if (next == null || next.translation.count < next.count) {
+      chainEnd = b;
+      return null;
+    }
+    chainDepth++;
+    jit.chained();
+    return next.translation;
   }
 
   /**

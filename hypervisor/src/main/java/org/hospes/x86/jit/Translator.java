@@ -27,6 +27,7 @@ import static org.objectweb.asm.Opcodes.ICONST_0;
 import static org.objectweb.asm.Opcodes.IASTORE;
 import static org.objectweb.asm.Opcodes.IFEQ;
 import static org.objectweb.asm.Opcodes.IFNE;
+import static org.objectweb.asm.Opcodes.IFNULL;
 import static org.objectweb.asm.Opcodes.IFGT;
 import static org.objectweb.asm.Opcodes.IF_ICMPGT;
 import static org.objectweb.asm.Opcodes.IF_ICMPNE;
@@ -343,7 +344,7 @@ final class Translator {
 
   /** The class file of the translation of the first {@code covered} instructions. */
   static byte[] generate(int[] code, int count, int from, int covered, int endOffset,
-      boolean lockstep) {
+      boolean lockstep, boolean nest) {
     // Class file version 49 (Java 5): no stack map frames, so ASM need not compute them (its
     // data-flow analysis over every method was most of a translation's ASM time, and the
     // first translations ran it interpreted) and the JVM checks the class with its own
@@ -378,12 +379,12 @@ final class Translator {
     // the prologue and the helpers' reloads read only that: the state a block never touches
     // costs bytecode, and every byte is compiled by C1 and again by C2.
     Emitter dry = new Emitter(new MethodVisitor(ASM9) {}, code, count, from, covered, endOffset,
-        lockstep, Usage.ALL);
+        lockstep, nest, Usage.ALL);
     dry.emit();
     dry.used.written = dry.modified;
     MethodVisitor mv = cw.visitMethod(ACC_PUBLIC, "run", "(" + CPU_D + ")I", null, null);
     mv.visitCode();
-    new Emitter(mv, code, count, from, covered, endOffset, lockstep, dry.used).emit();
+    new Emitter(mv, code, count, from, covered, endOffset, lockstep, nest, dry.used).emit();
     mv.visitMaxs(0, 0);
     mv.visitEnd();
     cw.visitEnd();
@@ -467,6 +468,13 @@ final class Translator {
     private final int count;
     /** The block's last instruction branches back to its start: loop here while allowed. */
     private final boolean selfLoop;
+    /**
+     * The translation covers its whole block and runs from the run loop's chain
+     * ({@code Cpu.runTranslated}): when it completes, it runs its successor's translation itself
+     * ({@link #completed}), and whichever way it leaves otherwise it names its block as the
+     * last one run ({@code Cpu.chainEnd}).
+     */
+    private final boolean nests;
     private final int endOffset;
     private final boolean lockstep;
     private final boolean[] deadFlags;
@@ -485,7 +493,7 @@ final class Translator {
     private boolean fresh = true;
 
     Emitter(MethodVisitor mv, int[] code, int count, int from, int k, int endOffset,
-        boolean lockstep, Usage load) {
+        boolean lockstep, boolean nest, Usage load) {
       this.mv = mv;
       this.load = load;
       this.code = code;
@@ -495,6 +503,7 @@ final class Translator {
       int last = code[4 * (k - 1)];
       int op = last & 0x3FF;
       // Not under lockstep, which compares every run of a block.
+      this.nests = nest && !lockstep && from == 0 && k == count;
       this.selfLoop = !lockstep && from == 0 && k == count && code[4 * (k - 1) + 2] == 0
           && ((last >>> 29) & 3) == 2 && (op == JitAbi.JMP || op == JitAbi.JZ
           || op == JitAbi.JNZ || op == JitAbi.JCC);
@@ -629,6 +638,7 @@ final class Translator {
         mv.visitInsn(ISUB);
         mv.visitInsn(IRETURN);
       } else {
+        lastRun();
         mv.visitVarInsn(ALOAD, C);
         mv.visitVarInsn(ALOAD, THIS);
         mv.visitFieldInsn(GETFIELD, NAME, "code", "[I");
@@ -665,8 +675,50 @@ final class Translator {
           mv.visitInsn(IADD);
         });
       }
+      if (retired == count) {
+        completed();
+      } else {
+        lastRun();
+        iconst(Translation.COMPLETED);
+        mv.visitInsn(IRETURN);
+      }
+    }
+
+    /**
+     * The block completed, its state is the processor's: when this translation nests, the
+     * successor's translation runs from here if the run loop's chain would run it next
+     * ({@code Cpu.chainTarget}). The call is this class's own, so HotSpot sees the one
+     * successor that follows this block and calls it directly (or inlines it), instead of the
+     * run loop's call that every translation shares.
+     */
+    private void completed() {
+      if (nests) {
+        Label done = new Label();
+        mv.visitVarInsn(ALOAD, C);
+        mv.visitVarInsn(ALOAD, THIS);
+        mv.visitFieldInsn(GETFIELD, NAME, "blk", "L" + BLOCK + ";");
+        mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "chainTarget",
+            "(L" + BLOCK + ";)L" + SUPER + ";", false);
+        mv.visitInsn(DUP);
+        mv.visitJumpInsn(IFNULL, done);
+        mv.visitVarInsn(ALOAD, C);
+        mv.visitMethodInsn(INVOKEVIRTUAL, SUPER, "run", "(" + CPU_D + ")I", false);
+        mv.visitInsn(IRETURN);
+        mv.visitLabel(done);
+        mv.visitInsn(POP);
+      }
       iconst(Translation.COMPLETED);
       mv.visitInsn(IRETURN);
+    }
+
+    /** When this translation nests, it names its block as the last one run. */
+    private void lastRun() {
+      if (nests) {
+        mv.visitVarInsn(ALOAD, C);
+        mv.visitVarInsn(ALOAD, THIS);
+        mv.visitFieldInsn(GETFIELD, NAME, "blk", "L" + BLOCK + ";");
+        mv.visitFieldInsn(PUTFIELD, CPU, "chainEnd", "L" + BLOCK + ";");
+      }
     }
 
     private void writeBack() {
@@ -2027,8 +2079,7 @@ final class Translator {
       flushCount();
       setEip(() -> mv.visitVarInsn(ILOAD, BASE));
       writeBack();
-      iconst(Translation.COMPLETED);
-      mv.visitInsn(IRETURN);
+      completed();
       known = known0;
       fresh = fresh0;
     }
