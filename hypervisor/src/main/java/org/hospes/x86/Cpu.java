@@ -1312,6 +1312,8 @@ public final class Cpu {
     final boolean nonRoot = vmcs != null;
     watchFlags = boundaryWatch();
     chainedLast = null;
+    // Left behind only by a run that an exception ended inside a nested chain.
+    chainEnd = null;
     // MTF and an MMIO replay need the checks below at every boundary they affect.
     boolean attend = mtf || replay;
     Block prev = null;
