@@ -1,0 +1,163 @@
+package org.hospes.dom0.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledOnOs;
+import org.junit.jupiter.api.condition.OS;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The launcher script's staleness check ({@code ./hospes}): it builds (mvn package) when the
+ * dom0 jar is missing or older than a pom or a main source of the hypervisor or dom0, and not
+ * otherwise, so that a launch never runs classes older than the sources nor rebuilds needlessly.
+ * The script runs for real against a copy of itself in a made-up tree, with a fake mvn that
+ * records each build and stamps the jar, and a fake java that records its launch.
+ */
+@EnabledOnOs(OS.LINUX)
+class LauncherStaleTest {
+  /** When the fake jar was built: an hour ago; the sources are older still. */
+  private static final Instant BUILT = Instant.now().minusSeconds(3600);
+
+  @TempDir
+  Path dir;
+  private Path root;
+  private Path jar;
+  private Path builds;
+  private Path launches;
+
+  @BeforeEach
+  void tree() throws IOException {
+    Path repo = Path.of(System.getProperty("hospes.root", "..")).toAbsolutePath().normalize();
+    root = dir.resolve("tree");
+    Files.createDirectories(root);
+    Files.copy(repo.resolve("hospes"), root.resolve("hospes"));
+    for (String f : List.of("pom.xml", "hypervisor/pom.xml", "dom0/pom.xml",
+        "hypervisor/src/main/java/A.java", "dom0/src/main/java/B.java",
+        "dom0/src/main/resources/c.txt")) {
+      write(root.resolve(f), "x");
+    }
+    Files.createDirectories(root.resolve("dom0/target/lib"));
+    // Everything, directories too (a new file in a source directory makes it newer), older
+    // than the jar.
+    try (var all = Files.walk(root)) {
+      for (Path p : (Iterable<Path>) all::iterator) {
+        Files.setLastModifiedTime(p, FileTime.from(BUILT.minusSeconds(600)));
+      }
+    }
+    jar = root.resolve("dom0/target/hospes-dom0-0.1.0-SNAPSHOT.jar");
+    write(jar, "jar");
+    Files.setLastModifiedTime(jar, FileTime.from(BUILT));
+    builds = dir.resolve("builds.log");
+    launches = dir.resolve("launches.log");
+    Path bin = dir.resolve("bin");
+    // mvn: one line per build; stamps the jar as a real package would, unless KEEP_JAR is set
+    // (Maven leaves the dom0 jar alone when nothing of dom0 changed).
+    executable(bin.resolve("mvn"), "#!/bin/sh\necho \"$*\" >> '" + builds + "'\n"
+        + "[ -n \"$KEEP_JAR\" ] || touch '" + jar + "'\n");
+    executable(dir.resolve("jdk/bin/java"), "#!/bin/sh\necho launched >> '" + launches + "'\n");
+  }
+
+  @Test
+  void aCurrentJarIsLaunchedWithoutABuild() throws Exception {
+    assertThat(launch()).isZero();
+    assertThat(lines(builds)).isEmpty();
+    assertThat(lines(launches)).containsExactly("launched");
+  }
+
+  @Test
+  void aSourceNewerThanTheJarBuildsOnceThenLaunches() throws Exception {
+    Files.setLastModifiedTime(root.resolve("hypervisor/src/main/java/A.java"),
+        FileTime.from(BUILT.plusSeconds(60)));
+    assertThat(launch()).isZero();
+    assertThat(lines(builds)).hasSize(1);
+    assertThat(lines(builds).get(0)).contains("-pl dom0 -am package");
+    // The build stamped the jar: the next launch builds nothing.
+    assertThat(launch()).isZero();
+    assertThat(lines(builds)).hasSize(1);
+    assertThat(lines(launches)).hasSize(2);
+  }
+
+  /**
+   * A change to the hypervisor alone: Maven rebuilds the hypervisor jar but leaves the dom0 jar
+   * as it was, so the launcher stamps it with the build's start, or every later launch would
+   * build again.
+   */
+  @Test
+  void aBuildThatLeavesTheDom0JarAloneIsNotRepeated() throws Exception {
+    Files.setLastModifiedTime(root.resolve("hypervisor/src/main/java/A.java"),
+        FileTime.from(BUILT.plusSeconds(60)));
+    assertThat(launch("KEEP_JAR", "1")).isZero();
+    assertThat(launch("KEEP_JAR", "1")).isZero();
+    assertThat(lines(builds)).hasSize(1);
+    assertThat(lines(launches)).hasSize(2);
+  }
+
+  @Test
+  void aNewerPomOrResourceOrAMissingJarBuilds() throws Exception {
+    Files.setLastModifiedTime(root.resolve("dom0/pom.xml"), FileTime.from(BUILT.plusSeconds(1)));
+    assertThat(launch()).isZero();
+    assertThat(lines(builds)).hasSize(1);
+    // The build stamped the jar now: a resource saved after that.
+    Files.setLastModifiedTime(root.resolve("dom0/src/main/resources/c.txt"),
+        FileTime.from(Instant.now().plusSeconds(60)));
+    assertThat(launch()).isZero();
+    assertThat(lines(builds)).hasSize(2);
+    Files.delete(jar);
+    assertThat(launch()).isZero();
+    assertThat(lines(builds)).hasSize(3);
+  }
+
+  @Test
+  void noBuildIsEverRunUnderHospesNoBuild() throws Exception {
+    Files.setLastModifiedTime(root.resolve("dom0/src/main/java/B.java"),
+        FileTime.from(BUILT.plusSeconds(60)));
+    assertThat(launch("HOSPES_NO_BUILD", "1")).isZero();
+    assertThat(lines(builds)).isEmpty();
+    Files.delete(jar);
+    assertThat(launch("HOSPES_NO_BUILD", "1")).isEqualTo(1);
+    assertThat(lines(builds)).isEmpty();
+  }
+
+  private int launch(String... env) throws Exception {
+    ProcessBuilder pb = new ProcessBuilder("bash", root.resolve("hospes").toString(), "--version");
+    pb.environment().put("PATH", dir.resolve("bin") + ":" + System.getenv("PATH"));
+    pb.environment().put("JAVA_HOME", dir.resolve("jdk").toString());
+    pb.environment().put("HOSPES_CDS", "0");
+    pb.environment().put("HOSPES_PLUGIN_DIR", dir.resolve("no-plugins").toString());
+    pb.environment().remove("HOSPES_NO_BUILD");
+    pb.environment().remove("HOSPES_JAVA_OPTS");
+    for (int k = 0; k < env.length; k += 2) {
+      pb.environment().put(env[k], env[k + 1]);
+    }
+    pb.redirectErrorStream(true);
+    pb.redirectOutput(dir.resolve("out.log").toFile());
+    Process p = pb.start();
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    return p.exitValue();
+  }
+
+  private static List<String> lines(Path f) throws IOException {
+    return Files.exists(f) ? Files.readAllLines(f) : List.of();
+  }
+
+  private static void write(Path f, String text) throws IOException {
+    Files.createDirectories(f.getParent());
+    Files.writeString(f, text, StandardCharsets.UTF_8);
+  }
+
+  private static void executable(Path f, String text) throws IOException {
+    write(f, text);
+    Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rwxr-xr-x"));
+  }
+}
