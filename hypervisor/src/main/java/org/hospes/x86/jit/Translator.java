@@ -519,12 +519,7 @@ final class Translator {
       mv.visitFieldInsn(GETFIELD, CPU, from == 0 ? "eip" : "blockEip", "I");
       mv.visitVarInsn(ISTORE, BASE);
       if (from > 0) {
-        mv.visitVarInsn(ALOAD, C);
-        mv.visitInsn(DUP);
-        mv.visitFieldInsn(GETFIELD, CPU, "icount", "J");
-        mv.visitLdcInsn((long) from);
-        mv.visitInsn(LSUB);
-        mv.visitFieldInsn(PUTFIELD, CPU, "icount", "J");
+        addIcount(-from);
       }
       if (selfLoop) {
         // Whether the run loop, at the block's start, would run this block again (EIP is its
@@ -661,12 +656,7 @@ final class Translator {
       writeBack();
       spillFlags();
       flushCount();
-      mv.visitVarInsn(ALOAD, C);
-      mv.visitInsn(DUP);
-      mv.visitFieldInsn(GETFIELD, CPU, "icount", "J");
-      mv.visitLdcInsn((long) retired);
-      mv.visitInsn(LADD);
-      mv.visitFieldInsn(PUTFIELD, CPU, "icount", "J");
+      addIcount(retired);
       if (setEip) {
         int end = code[4 * (retired - 1) + 3] & 0xFFFF;
         setEip(() -> {
@@ -709,6 +699,16 @@ final class Translator {
       }
       iconst(Translation.COMPLETED);
       mv.visitInsn(IRETURN);
+    }
+
+    /** Cpu.icount += delta. */
+    private void addIcount(long delta) {
+      mv.visitVarInsn(ALOAD, C);
+      mv.visitInsn(DUP);
+      mv.visitFieldInsn(GETFIELD, CPU, "icount", "J");
+      mv.visitLdcInsn(delta);
+      mv.visitInsn(LADD);
+      mv.visitFieldInsn(PUTFIELD, CPU, "icount", "J");
     }
 
     /** When this translation nests, it names its block as the last one run. */

@@ -2,6 +2,7 @@ package org.hospes.x86.jit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.hospes.x86.jit.TranslatorTest.MISSING;
+import static org.hospes.x86.jit.TranslatorTest.PAGING_ON;
 import static org.hospes.x86.jit.TranslatorTest.assertSameState;
 import static org.hospes.x86.jit.TranslatorTest.bytes;
 import static org.hospes.x86.jit.TranslatorTest.load;
@@ -26,9 +27,9 @@ class LongBlockTest {
   private static final int BODY = 3 * 50 + 2;
 
   /**
-   * 200 iterations of one 152-instruction block: per step an ADD of an immediate, a ROL of EBX
-   * by EAX's low bits (CL) folded into EDX, and a store of EAX to [ESI + 4 * step]. Covered by
-   * four translations of 40, 40, 40 and 32 instructions.
+   * 200 iterations of one 152-instruction block: per step an ADD of an immediate, an XOR of EBX
+   * into EDX and a store of EAX to [ESI + 4 * step]. Covered by four translations of 40, 40, 40
+   * and 32 instructions.
    */
   private static byte[] longLoop(int iterations) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -36,16 +37,26 @@ class LongBlockTest {
     out.writeBytes(bytes(0xBE, DATA, DATA >> 8, 0, 0));             // mov esi, DATA
     out.writeBytes(bytes(0xBB, 0xB9, 0x79, 0x37, 0x9E));           // mov ebx, 0x9E3779B9
     int top = out.size();
+    steps(out);
+    loopTo(out, top);
+    return out.toByteArray();
+  }
+
+  /** The loop's 50 steps: ADD EAX, XOR EDX, EBX and the store of EAX to [ESI + 4 * step]. */
+  private static void steps(ByteArrayOutputStream out) {
     for (int k = 0; k < 50; k++) {
       out.writeBytes(bytes(0x83, 0xC0, 2 * k + 1));                 // add eax, 2k + 1
       out.writeBytes(bytes(0x31, 0xDA));                            // xor edx, ebx
       out.writeBytes(bytes(0x89, 0x86, 4 * k, 0, 0, 0));            // mov [esi + 4k], eax
     }
+  }
+
+  /** DEC ECX and JNZ back to {@code top}, then HLT. */
+  private static void loopTo(ByteArrayOutputStream out, int top) {
     out.writeBytes(bytes(0x49));                                    // dec ecx
     int rel = top - (out.size() + 6);
     out.writeBytes(bytes(0x0F, 0x85, rel, rel >> 8, rel >> 16, rel >> 24)); // jnz top
     out.writeBytes(bytes(0xF4));                                    // hlt
-    return out.toByteArray();
   }
 
   @Test
@@ -113,27 +124,15 @@ class LongBlockTest {
    */
   private static byte[] pagedLongLoop() {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    // Paging as TranslatorTest's FAULT_LOOP sets it up.
-    out.writeBytes(bytes(0xB8, 0x00, 0x00, 0x01, 0x00)); // mov eax, PD
-    out.writeBytes(bytes(0x0F, 0x22, 0xD8));             // mov cr3, eax
-    out.writeBytes(bytes(0x0F, 0x20, 0xC0));             // mov eax, cr0
-    out.writeBytes(bytes(0x0D, 0, 0, 0, 0x80));          // or eax, 0x80000000
-    out.writeBytes(bytes(0x0F, 0x22, 0xC0));             // mov cr0, eax
+    out.writeBytes(PAGING_ON);
     int esi = MISSING - 8 * 0x1000 - 0xAC;
     out.writeBytes(bytes(0xBE, esi, esi >> 8, esi >> 16, esi >> 24)); // mov esi, ...
     out.writeBytes(bytes(0xB9, 100, 0, 0, 0));           // mov ecx, 100
     out.writeBytes(bytes(0x31, 0xC0));                   // xor eax, eax
     int top = out.size();
-    for (int k = 0; k < 50; k++) {
-      out.writeBytes(bytes(0x83, 0xC0, 2 * k + 1));       // add eax, 2k + 1
-      out.writeBytes(bytes(0x31, 0xDA));                  // xor edx, ebx
-      out.writeBytes(bytes(0x89, 0x86, 4 * k, 0, 0, 0));  // mov [esi + 4k], eax
-    }
+    steps(out);
     out.writeBytes(bytes(0x81, 0xC6, 0x00, 0x10, 0, 0)); // add esi, 0x1000
-    out.writeBytes(bytes(0x49));                         // dec ecx
-    int rel = top - (out.size() + 6);
-    out.writeBytes(bytes(0x0F, 0x85, rel, rel >> 8, rel >> 16, rel >> 24)); // jnz top
-    out.writeBytes(bytes(0xF4));                         // hlt
+    loopTo(out, top);
     return out.toByteArray();
   }
 

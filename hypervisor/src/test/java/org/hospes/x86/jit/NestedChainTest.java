@@ -2,6 +2,7 @@ package org.hospes.x86.jit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.hospes.x86.jit.TranslatorTest.MISSING;
+import static org.hospes.x86.jit.TranslatorTest.PAGING_ON;
 import static org.hospes.x86.jit.TranslatorTest.assertSameState;
 import static org.hospes.x86.jit.TranslatorTest.bytes;
 import static org.hospes.x86.jit.TranslatorTest.pagedLoop;
@@ -31,11 +32,7 @@ class NestedChainTest {
    */
   private static byte[] chainLoop() {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    out.writeBytes(bytes(0xB8, 0x00, 0x00, 0x01, 0x00)); // mov eax, PD
-    out.writeBytes(bytes(0x0F, 0x22, 0xD8));             // mov cr3, eax
-    out.writeBytes(bytes(0x0F, 0x20, 0xC0));             // mov eax, cr0
-    out.writeBytes(bytes(0x0D, 0, 0, 0, 0x80));          // or eax, 0x80000000
-    out.writeBytes(bytes(0x0F, 0x22, 0xC0));             // mov cr0, eax
+    out.writeBytes(PAGING_ON);
     int esi = MISSING - 1024 * 64;
     out.writeBytes(bytes(0xBE, esi, esi >> 8, esi >> 16, esi >> 24)); // mov esi, ...
     out.writeBytes(bytes(0xB9, 0x10, 0x27, 0, 0));       // mov ecx, 10000

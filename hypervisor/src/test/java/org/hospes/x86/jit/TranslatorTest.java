@@ -830,6 +830,14 @@ class TranslatorTest {
   }
 
   /** {@code code} with FAULT_LOOP's page tables (MISSING not present) and data at 0x20000. */
+  /** FAULT_LOOP's first five instructions: CR3 at PD, then paging on. */
+  static final byte[] PAGING_ON = bytes(
+      0xB8, 0x00, 0x00, 0x01, 0x00, // mov eax, PD
+      0x0F, 0x22, 0xD8,             // mov cr3, eax
+      0x0F, 0x20, 0xC0,             // mov eax, cr0
+      0x0D, 0, 0, 0, 0x80,          // or eax, 0x80000000
+      0x0F, 0x22, 0xC0);            // mov cr0, eax
+
   static Cpu pagedLoop(Engine engine, byte[] code) {
     Cpu c = load(engine, code);
     MemoryBus mem = c.memory();
