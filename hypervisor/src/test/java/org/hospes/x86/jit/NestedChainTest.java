@@ -53,6 +53,67 @@ class NestedChainTest {
     return out.toByteArray();
   }
 
+  private static final int GDT = 0x30000;
+  private static final int IDTR = 0x30100;
+  private static final int IDT = 0x31000;
+  private static final int HANDLER = 0x32000;
+
+  /**
+   * The chain loop (3,000 iterations) with the page faults delivered through the IDT to a
+   * handler that moves ESI back by 8 KiB and returns to the faulting load, which then runs: a
+   * fault every 128 iterations from iteration 1,025, each in block 30, deep in a nested chain,
+   * and the loop goes on to HLT.
+   */
+  private static Cpu handledFaults(Engine engine, boolean nest) {
+    byte[] loop = chainLoop();
+    // 3,000 iterations instead of 10,000 (the loop's MOV ECX after the paging prefix and ESI).
+    int ecx = PAGING_ON.length + 5;
+    assertThat(loop[ecx] & 0xFF).isEqualTo(0xB9);
+    loop[ecx + 1] = (byte) 0xB8;
+    loop[ecx + 2] = 0x0B;
+    byte[] code = new byte[7 + loop.length];
+    System.arraycopy(bytes(0x0F, 0x01, 0x1D, IDTR, IDTR >> 8, IDTR >> 16, 0), 0, code, 0, 7);
+    System.arraycopy(loop, 0, code, 7, loop.length); // lidt [IDTR], then the loop
+    Cpu c = engine == Engine.JIT ? jit(code, nest) : pagedLoop(engine, code);
+    org.hospes.x86.MemoryBus mem = c.memory();
+    int[] gdt = {0, 0, 0xFFFF, 0x00CF9A00, 0xFFFF, 0x00CF9200};
+    for (int i = 0; i < gdt.length; i++) {
+      mem.write32(GDT + 4L * i, gdt[i]);
+    }
+    c.setGdtr(GDT, gdt.length * 4 - 1);
+    mem.write32(IDTR, (IDT << 16) | 0x7FF);
+    mem.write32(IDTR + 4, IDT >>> 16);
+    mem.write32(IDT + 8L * 14, (0x08 << 16) | (HANDLER & 0xFFFF));
+    mem.write32(IDT + 8L * 14 + 4, (HANDLER & 0xFFFF_0000) | 0x8E00);
+    byte[] handler = bytes(
+        0x83, 0xC4, 0x04,                   // add esp, 4 (the error code)
+        0x81, 0xEE, 0x00, 0x20, 0x00, 0x00, // sub esi, 0x2000
+        0xCF);                              // iret
+    mem.write(HANDLER, handler, 0, handler.length);
+    c.setExceptionExitMask(0);
+    return c;
+  }
+
+  @Test
+  void faultsDeliveredFromDeepInNestedChainsGoOnAsInterpreted() {
+    Cpu interp = handledFaults(Engine.INTERP, false);
+    Cpu jit = handledFaults(Engine.JIT, true);
+    Cpu flat = handledFaults(Engine.JIT, false);
+    for (Cpu c : new Cpu[] {interp, jit, flat}) {
+      assertThat(c.run(10_000_000)).isEqualTo(CpuExit.HLT);
+    }
+    // 1 + 8 set-up instructions, 3,000 iterations of 84 (a faulting load retires once, when it
+    // runs again), the handler's 3 per fault (16 faults: iteration 1,025 and every 128th after
+    // it) and HLT.
+    assertThat(interp.instructions()).isEqualTo(9 + 3000L * (2 * BLOCKS + 1 + 3) + 16 * 3 + 1);
+    for (Cpu c : new Cpu[] {jit, flat}) {
+      assertSameState(c, interp, "at HLT");
+      assertThat(c.tlbMisses()).isEqualTo(interp.tlbMisses());
+      assertThat(c.blockLookups()).isEqualTo(interp.blockLookups());
+    }
+    assertThat(jit.jit().chainedEntries()).isEqualTo(flat.jit().chainedEntries());
+  }
+
   /** {@code code} under the jit engine, with translations nesting their successors or not. */
   private static Cpu jit(byte[] code, boolean nest) {
     String saved = System.getProperty(Jit.NEST_PROPERTY);
