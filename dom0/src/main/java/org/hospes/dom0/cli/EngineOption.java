@@ -45,6 +45,8 @@ public final class EngineOption {
     long bytes = 0;
     long evicted = 0;
     long chained = 0;
+    long classes = 0;
+    long onShared = 0;
     long checked = 0;
     long unchecked = 0;
     boolean any = false;
@@ -61,6 +63,8 @@ public final class EngineOption {
       bytes += j.cachedBytes();
       evicted += j.evictions();
       chained += j.chainedEntries();
+      classes += j.classesDefined();
+      onShared += j.onSharedClasses();
       if (j.lockstep() != null) {
         lockstep = true;
         checked += j.lockstep().checked();
@@ -74,7 +78,9 @@ public final class EngineOption {
         + TextFormat.grouped(insns) + " instructions), " + TextFormat.fixed(nanos / 1e6, 1)
         + " ms translating, code cache " + TextFormat.grouped(cached) + " translations ("
         + TextFormat.grouped(bytes) + " bytes), " + TextFormat.grouped(evicted) + " evicted, "
-        + TextFormat.grouped(chained) + " chained entries";
+        + TextFormat.grouped(chained) + " chained entries, " + TextFormat.grouped(classes)
+        + " classes defined, " + TextFormat.grouped(onShared)
+        + " translations on classes shared between processors";
     if (lockstep) {
       line += String.format(Locale.ROOT, "; lockstep: %,d block runs compared, %,d not"
           + " comparable (stores to MMIO or code)", checked, unchecked);

@@ -4,6 +4,7 @@ import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.hospes.x86.Cpu;
 
@@ -63,6 +64,10 @@ public final class Jit {
   private final boolean nest = !"false".equals(System.getProperty(NEST_PROPERTY));
   private final Lockstep lockstep;
   private final int capacity;
+  /** Where translations' classes are shared with other processors. */
+  private final SharedTranslations shared;
+  /** This translator's identity in {@link #shared}. */
+  private final long id = IDS.incrementAndGet();
   /** FIFO ring of translated blocks, grown up to {@link #capacity} as translations come. */
   private Object[] cache;
   private int[] cacheBytes;
@@ -76,9 +81,21 @@ public final class Jit {
   private long liveBytes;
   private long evictions;
   private long chained;
+  private long classes;
+  private long onShared;
+
+  private static final AtomicLong IDS = new AtomicLong();
+  /** The constructor of every translation class: (block, code, first, count, restHotAt). */
+  private static final MethodType CTOR = MethodType.methodType(void.class, Object.class,
+      int[].class, int.class, int.class, int.class);
 
   Jit(MethodHandles.Lookup host, Consumer<Object> evict, boolean lockstep, int threshold,
       int capacity) {
+    this(host, evict, lockstep, threshold, capacity, SharedTranslations.HOST);
+  }
+
+  Jit(MethodHandles.Lookup host, Consumer<Object> evict, boolean lockstep, int threshold,
+      int capacity, SharedTranslations shared) {
     if (threshold < 1 || capacity < 1) {
       throw new IllegalArgumentException("JIT threshold and cache size must be at least 1");
     }
@@ -89,6 +106,7 @@ public final class Jit {
         LOOP_THRESHOLD_PROPERTY, DEFAULT_LOOP_THRESHOLD)));
     this.lockstep = lockstep ? new Lockstep() : null;
     this.capacity = capacity;
+    this.shared = shared;
     // The ring starts small and grows; a cache smaller than its first size starts at its size,
     // or it would hold more translations than it was given (and evict none until 16).
     this.cache = new Object[Math.min(16, capacity)];
@@ -129,7 +147,8 @@ public final class Jit {
       int[] code = Translator.warmUpBlock();
       int n = code.length / 4;
       for (int k = 0; k < WARM_UP_CLASSES; k++) {
-        Translator.generate(code, n, 0, Translator.coverage(code, n, 0, true), 12, false, true);
+        Translator.generate(code, n, 0, Translator.coverage(code, n, 0, true), 12, false, true,
+            k % 2 == 1);
       }
     }, "hospes-jit-warm-up");
     t.setDaemon(true);
@@ -198,15 +217,33 @@ public final class Jit {
       translateNanos += System.nanoTime() - t0;
       return Translation.NONE;
     }
-    byte[] bytes = Translator.generate(code, count, from, covered, endOffset, lockstep != null,
-        nest);
+    SharedTranslations.Key key = new SharedTranslations.Key(code, count, from, covered,
+        endOffset, lockstep != null, nest);
+    SharedTranslations.Claim claim = shared.claim(key, id);
     Translation t;
+    int classBytes = claim.bytes();
     try {
-      MethodHandles.Lookup hidden = host.defineHiddenClassWithClassData(bytes, cpu, true,
-          MethodHandles.Lookup.ClassOption.NESTMATE);
-      MethodHandle ctor = hidden.findConstructor(hidden.lookupClass(),
-          MethodType.methodType(void.class, Object.class, int[].class, int.class, int.class,
-              int.class));
+      MethodHandle ctor = claim.shared();
+      if (ctor == null) {
+        boolean make = claim.plan() == SharedTranslations.Plan.MAKE_SHARED;
+        byte[] bytes = Translator.generate(code, count, from, covered, endOffset,
+            lockstep != null, nest, make);
+        MethodHandles.Lookup hidden = make
+            ? host.defineHiddenClass(bytes, true, MethodHandles.Lookup.ClassOption.NESTMATE)
+            : host.defineHiddenClassWithClassData(bytes, cpu, true,
+                MethodHandles.Lookup.ClassOption.NESTMATE);
+        ctor = hidden.findConstructor(hidden.lookupClass(), CTOR);
+        classes++;
+        classBytes = bytes.length;
+        if (make) {
+          SharedTranslations.Claim won = shared.publish(key, ctor, classBytes);
+          ctor = won.shared();
+          classBytes = won.bytes();
+        }
+      }
+      if (claim.plan() != SharedTranslations.Plan.OWN) {
+        onShared++;
+      }
       int restHotAt = covered < count ? hotAt(selfLoop) : Integer.MAX_VALUE;
       t = (Translation) ctor.invoke(block, code, from, covered, restHotAt);
     } catch (Error | RuntimeException e) {
@@ -214,7 +251,7 @@ public final class Jit {
     } catch (Throwable e) {
       throw new IllegalStateException("cannot load a translated block", e);
     }
-    remember(before == null ? block : before, bytes.length);
+    remember(before == null ? block : before, classBytes);
     translations++;
     translatedInstructions += covered - from;
     translateNanos += System.nanoTime() - t0;
@@ -305,6 +342,22 @@ public final class Jit {
    */
   public long chainedEntries() {
     return chained;
+  }
+
+  /**
+   * Classes this processor defined for its translations: one per translation, except those
+   * made on another processor's shared class.
+   */
+  public long classesDefined() {
+    return classes;
+  }
+
+  /**
+   * Translations that run on a class shared between processors ({@link SharedTranslations}),
+   * made here or taken from another processor.
+   */
+  public long onSharedClasses() {
+    return onShared;
   }
 
   /** Translations dropped because the cache was full. */

@@ -34,13 +34,13 @@ public final class JitMem {
    * page; else {@link #MISS} and nothing is read.
    */
   public static long load32(int[] tag, byte[][] page, int user, int lin) {
-    int idx = ((lin >>> 12 & JitAbi.TLB_MASK) | user) & INDEX_MASK;
+    int idx = (lin >>> 12 & JitAbi.TLB_MASK) | user;
     // The page of the last byte is the tag only when it is the page of the first (the entry
     // at idx never holds the next page, whose index differs).
-    if (tag[idx] != (lin + 3) >>> 12) {
+    if (tag[idx & (tag.length - 1)] != (lin + 3) >>> 12) {
       return MISS;
     }
-    return (int) I32.get(page[idx], lin & 0xFFF) & 0xFFFF_FFFFL;
+    return (int) I32.get(page[idx & (page.length - 1)], lin & 0xFFF) & 0xFFFF_FFFFL;
   }
 
   /**
@@ -48,11 +48,11 @@ public final class JitMem {
    * page and the four bytes stay in it; else false and nothing is written.
    */
   public static boolean store32(int[] tag, byte[][] page, int user, int lin, int v) {
-    int idx = ((lin >>> 12 & JitAbi.TLB_MASK) | user) & INDEX_MASK;
-    if (tag[idx] != (lin + 3) >>> 12) {
+    int idx = (lin >>> 12 & JitAbi.TLB_MASK) | user;
+    if (tag[idx & (tag.length - 1)] != (lin + 3) >>> 12) {
       return false;
     }
-    I32.set(page[idx], lin & 0xFFF, v);
+    I32.set(page[idx & (page.length - 1)], lin & 0xFFF, v);
     return true;
   }
 }

@@ -342,9 +342,14 @@ final class Translator {
     };
   }
 
-  /** The class file of the translation of the first {@code covered} instructions. */
+  /**
+   * The class file of the translation of the first {@code covered} instructions. A translation
+   * for one processor ({@code shared} false) holds that processor's TLB arrays as constants
+   * (its class data); a shared one reads them from the processor it runs on, so that one class
+   * serves every processor that runs the same code ({@link SharedTranslations}).
+   */
   static byte[] generate(int[] code, int count, int from, int covered, int endOffset,
-      boolean lockstep, boolean nest) {
+      boolean lockstep, boolean nest, boolean shared) {
     // Class file version 49 (Java 5): no stack map frames, so ASM need not compute them (its
     // data-flow analysis over every method was most of a translation's ASM time, and the
     // first translations ran it interpreted) and the JVM checks the class with its own
@@ -354,7 +359,9 @@ final class Translator {
     cw.visit(V1_5, ACC_FINAL | ACC_SUPER, NAME, null, SUPER, null);
     cw.visitField(ACC_PRIVATE | ACC_FINAL, "blk", "L" + BLOCK + ";", null, null).visitEnd();
     cw.visitField(ACC_PRIVATE | ACC_FINAL, "code", "[I", null, null).visitEnd();
-    tlbConstants(cw);
+    if (!shared) {
+      tlbConstants(cw);
+    }
 
     MethodVisitor init = cw.visitMethod(ACC_PUBLIC, "<init>", "(Ljava/lang/Object;[IIII)V", null,
         null);
@@ -384,7 +391,10 @@ final class Translator {
     dry.used.written = dry.modified;
     MethodVisitor mv = cw.visitMethod(ACC_PUBLIC, "run", "(" + CPU_D + ")I", null, null);
     mv.visitCode();
-    new Emitter(mv, code, count, from, covered, endOffset, lockstep, nest, dry.used).emit();
+    Emitter real = new Emitter(mv, code, count, from, covered, endOffset, lockstep, nest,
+        dry.used);
+    real.sharedTlb = shared;
+    real.emit();
     mv.visitMaxs(0, 0);
     mv.visitEnd();
     cw.visitEnd();
@@ -477,6 +487,8 @@ final class Translator {
     private final boolean nests;
     private final int endOffset;
     private final boolean lockstep;
+    /** The TLB arrays come from the processor run on, not the class's constants. */
+    boolean sharedTlb;
     private final boolean[] deadFlags;
     private int modified;
     /** What the prologue and the helpers' reloads load (from the dry run, or ALL). */
@@ -556,14 +568,17 @@ final class Translator {
       loadRegs();
       loadFlags();
       if (load.tlb) {
-        mv.visitFieldInsn(GETSTATIC, NAME, "rTag", "[I");
-        mv.visitVarInsn(ASTORE, RTAG);
-        mv.visitFieldInsn(GETSTATIC, NAME, "rPage", "[[B");
-        mv.visitVarInsn(ASTORE, RPAGE);
-        mv.visitFieldInsn(GETSTATIC, NAME, "wTag", "[I");
-        mv.visitVarInsn(ASTORE, WTAG);
-        mv.visitFieldInsn(GETSTATIC, NAME, "wPage", "[[B");
-        mv.visitVarInsn(ASTORE, WPAGE);
+        // In the order of the locals RTAG, RPAGE, WTAG, WPAGE.
+        int slot = RTAG;
+        for (String[] f : TLB_ARRAYS) {
+          if (sharedTlb) {
+            mv.visitVarInsn(ALOAD, C);
+            mv.visitFieldInsn(GETFIELD, CPU, f[0], f[1]);
+          } else {
+            mv.visitFieldInsn(GETSTATIC, NAME, f[0], f[1]);
+          }
+          mv.visitVarInsn(ASTORE, slot++);
+        }
       }
       loadTlbUser();
       for (int t : new int[] {I, LIN, V, A, RES, SP, CNT, HELPING, OFF}) {

@@ -25,7 +25,7 @@ class JitWarmUpTest {
   @Test
   void aTranslationIsAJava5ClassFileWithoutStackMapFrames() {
     int[] code = Translator.warmUpBlock();
-    byte[] bytes = Translator.generate(code, 7, 0, 7, 12, false, true);
+    byte[] bytes = Translator.generate(code, 7, 0, 7, 12, false, true, false);
     ClassReader r = new ClassReader(bytes);
     assertThat(r.readShort(6)).as("major version").isEqualTo((short) 49);
     List<String> methods = new ArrayList<>();
