@@ -26,6 +26,7 @@ import static org.objectweb.asm.Opcodes.IAND;
 import static org.objectweb.asm.Opcodes.ICONST_0;
 import static org.objectweb.asm.Opcodes.IASTORE;
 import static org.objectweb.asm.Opcodes.IFEQ;
+import static org.objectweb.asm.Opcodes.IFGE;
 import static org.objectweb.asm.Opcodes.IFNE;
 import static org.objectweb.asm.Opcodes.IFNULL;
 import static org.objectweb.asm.Opcodes.IFGT;
@@ -1015,8 +1016,7 @@ final class Translator {
               return false;
             }
             mv.visitVarInsn(ISTORE, V);
-            linear(f0, d, 1, true);
-            store(0);
+            storeE(f0, d, 0);
             return true;
           }
           if (!mem) {
@@ -1048,8 +1048,7 @@ final class Translator {
               return false;
             }
             mv.visitVarInsn(ISTORE, V);
-            linear(f0, d, 1, true);
-            store(0);
+            storeE(f0, d, 0);
             return true;
           }
           if (!mem) {
@@ -1850,18 +1849,9 @@ final class Translator {
 
     /** Pushes the value read from the memory operand (1 << size bytes, zero-extended). */
     private void read(int f0, int d, int size) {
-      if (size == 2) {
-        offset(f0, d);
-        mv.visitVarInsn(ISTORE, OFF);
-        read32Inline((f0 >>> 24) & 7);
-        return;
-      }
-      slow();
-      linear(f0, d, 1 << size, false);
-      mv.visitVarInsn(ALOAD, C);
-      mv.visitVarInsn(ILOAD, LIN);
-      String name = size == 2 ? "read32" : size == 1 ? "read16" : "read8";
-      mv.visitMethodInsn(INVOKEVIRTUAL, CPU, name, "(I)I", false);
+      offset(f0, d);
+      mv.visitVarInsn(ISTORE, OFF);
+      readInline((f0 >>> 24) & 7, size);
     }
 
     /** LIN = linear address of the memory operand after the segment checks (and write probe). */
@@ -2243,7 +2233,27 @@ final class Translator {
      * as Cpu.read32's); else jumps to {@code miss} with nothing pushed.
      */
     private void loadTlb(Label miss) {
+      loadTlb(miss, 2);
+    }
+
+    /**
+     * Pushes the value of 1 << {@code size} bytes at LIN, zero-extended, when the read TLB
+     * maps it (JitMem.load8, load16, load32: the tests of Cpu.read8, read16, read32); else
+     * jumps to {@code miss} with nothing pushed.
+     */
+    private void loadTlb(Label miss, int size) {
       tlbArgs(RTAG, RPAGE);
+      if (size != 2) {
+        mv.visitMethodInsn(INVOKESTATIC, JIT_MEM, size == 0 ? "load8" : "load16", "([I[[BII)I",
+            false);
+        Label hit = new Label();
+        mv.visitInsn(DUP);
+        mv.visitJumpInsn(IFGE, hit);
+        mv.visitInsn(POP);
+        mv.visitJumpInsn(GOTO, miss);
+        mv.visitLabel(hit);
+        return;
+      }
       mv.visitMethodInsn(INVOKESTATIC, JIT_MEM, "load32", "([I[[BII)J", false);
       mv.visitInsn(DUP2);
       mv.visitVarInsn(LSTORE, MEMX);
@@ -2259,9 +2269,19 @@ final class Translator {
      * Cpu.write32's); else jumps to {@code miss} with nothing stored.
      */
     private void storeTlb(Label miss) {
+      storeTlb(miss, 2);
+    }
+
+    /**
+     * Stores the low 1 << {@code size} bytes of V at LIN when the write TLB maps them
+     * (JitMem.store8, store32: the tests of Cpu.write8, write32); else jumps to {@code miss}
+     * with nothing stored.
+     */
+    private void storeTlb(Label miss, int size) {
       tlbArgs(WTAG, WPAGE);
       mv.visitVarInsn(ILOAD, V);
-      mv.visitMethodInsn(INVOKESTATIC, JIT_MEM, "store32", "([I[[BIII)Z", false);
+      mv.visitMethodInsn(INVOKESTATIC, JIT_MEM, size == 0 ? "store8" : "store32", "([I[[BIII)Z",
+          false);
       mv.visitJumpInsn(IFEQ, miss);
     }
 
@@ -2289,71 +2309,78 @@ final class Translator {
     }
 
     /**
-     * Pushes the 32-bit value at segment {@code seg}, offset OFF: a flat segment and a TLB hit
-     * read RAM inline; anything else goes the interpreter's way (segAddr, read32).
+     * Pushes the value of 1 << {@code size} bytes at segment {@code seg}, offset OFF,
+     * zero-extended: a flat segment and a TLB hit read RAM inline; anything else goes the
+     * interpreter's way (segAddr, then read8, read16 or read32).
      */
-    private void read32Inline(int seg) {
+    private void readInline(int seg, int size) {
       Label miss = new Label();
       Label done = new Label();
       boolean fresh0 = fresh;
       flatSegment(seg, miss);
-      loadTlb(miss);
+      loadTlb(miss, size);
       mv.visitJumpInsn(GOTO, done);
       mv.visitLabel(miss);
       beforeCall();
       mv.visitVarInsn(ALOAD, C);
       iconst(seg);
       mv.visitVarInsn(ILOAD, OFF);
-      iconst(4);
+      iconst(1 << size);
       iconst(0);
       mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "segAddr", "(IIIZ)I", false);
       mv.visitVarInsn(ISTORE, LIN);
       mv.visitVarInsn(ALOAD, C);
       mv.visitVarInsn(ILOAD, LIN);
-      mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "read32", "(I)I", false);
+      mv.visitMethodInsn(INVOKEVIRTUAL, CPU, size == 2 ? "read32" : size == 1 ? "read16"
+          : "read8", "(I)I", false);
       slow();
       mv.visitLabel(done);
       fresh = fresh0 && fresh;
     }
 
     /**
-     * Stores V (32 bits) at segment {@code seg}, offset OFF: a flat segment and a write-TLB
-     * hit store to RAM inline (the write TLB never maps a page holding code, so such a store
-     * cannot modify code); anything else goes the interpreter's way (segAddr's write probe,
-     * then write32).
+     * Stores V (32 bits, or its low byte when {@code size} is 0) at segment {@code seg},
+     * offset OFF: a flat segment and a write-TLB hit store to RAM inline (the write TLB never
+     * maps a page holding code, so such a store cannot modify code); anything else goes the
+     * interpreter's way (segAddr's write probe, then write32 or write8).
      */
-    private void write32Inline(int seg) {
+    private void writeInline(int seg, int size) {
       Label miss = new Label();
       Label done = new Label();
       boolean fresh0 = fresh;
       flatSegment(seg, miss);
-      storeTlb(miss);
+      storeTlb(miss, size);
       mv.visitJumpInsn(GOTO, done);
       mv.visitLabel(miss);
       beforeCall();
       mv.visitVarInsn(ALOAD, C);
       iconst(seg);
       mv.visitVarInsn(ILOAD, OFF);
-      iconst(4);
+      iconst(1 << size);
       iconst(1);
       mv.visitMethodInsn(INVOKEVIRTUAL, CPU, "segAddr", "(IIIZ)I", false);
       mv.visitVarInsn(ISTORE, LIN);
-      store(2);
+      store(size);
       mv.visitLabel(done);
       fresh = fresh0 && fresh;
     }
 
     /** Stores V to the 32-bit memory operand. */
     private void storeE(int f0, int d) {
+      storeE(f0, d, 2);
+    }
+
+    /** Stores V to the memory operand of 1 << {@code size} bytes (size 0 or 2). */
+    private void storeE(int f0, int d, int size) {
       if (lockstep) {
         // The undo journal needs every translated store: the plain path.
-        linear(f0, d, 4, true);
-        store(2);
+        linear(f0, d, 1 << size, true);
+        store(size);
         return;
       }
       offset(f0, d);
       mv.visitVarInsn(ISTORE, OFF);
-      write32Inline((f0 >>> 24) & 7);
+      writeInline((f0 >>> 24) & 7, size);
     }
 
     private void setEip(Runnable value) {

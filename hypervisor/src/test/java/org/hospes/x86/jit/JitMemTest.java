@@ -63,4 +63,29 @@ class JitMemTest {
     assertThat(frame[0xFFC]).isEqualTo((byte) 0xFC);
     assertThat(JitMem.load32(tag, page, HALF, lin(0xFFC))).isEqualTo(0x8899AABBL);
   }
+
+  @Test
+  void bytesAndHalfWordsLoadZeroExtendedAndTheLastByteOfThePageIsAByteHit() {
+    assertThat(JitMem.load8(tag, page, 0, lin(0xFFF))).isEqualTo(0xFF);
+    assertThat(JitMem.load8(tag, page, HALF, lin(0x01))).isEqualTo(0xFE);
+    assertThat(JitMem.load16(tag, page, 0, lin(0xFFE))).isEqualTo(0xFFFE);
+    assertThat(JitMem.load16(tag, page, 0, lin(0x10))).isEqualTo(0x1110);
+    assertThat(JitMem.load16(tag, page, HALF, lin(0x10))).isEqualTo(~0x1110 & 0xFFFF);
+    // A half word that crosses into the next page, and other pages: misses (-1).
+    assertThat(JitMem.load16(tag, page, 0, lin(0xFFF))).isEqualTo(-1);
+    assertThat(JitMem.load8(tag, page, 0, (PAGE + HALF) << 12)).isEqualTo(-1);
+    assertThat(JitMem.load16(tag, page, 0, (PAGE + 1) << 12)).isEqualTo(-1);
+    assertThat(JitMem.load8(tag, page, HALF, (PAGE + 1) << 12 | 5)).isEqualTo(-1);
+  }
+
+  @Test
+  void aByteStoreWritesOnlyItsByteInTheRightHalf() {
+    assertThat(JitMem.store8(tag, page, HALF, lin(0xFFF), 0x1234)).isTrue();
+    assertThat(userFrame[0xFFF]).isEqualTo((byte) 0x34);
+    assertThat(userFrame[0xFFE]).isEqualTo((byte) ~0xFFE);
+    assertThat(frame[0xFFF]).isEqualTo((byte) 0xFF);
+    assertThat(JitMem.store8(tag, page, 0, (PAGE + HALF) << 12, 7)).isFalse();
+    assertThat(JitMem.store8(tag, page, 0, (PAGE + 1) << 12, 7)).isFalse();
+    assertThat(frame[0]).isEqualTo((byte) 0);
+  }
 }
