@@ -261,6 +261,10 @@ final class RunManyCommand implements Callable<Integer> {
       streams.err().printf(Locale.ROOT, "hospes: %d domains, %d instructions in %.3f s (%.1f"
           + " MIPS)%n", host.guests().size(), total, nanos / 1e9,
           total / Math.max(nanos / 1e3, 1.0));
+      // One line for the host: the domains' translators share their classes.
+      RunCommand.printJitLine(streams, hv.domains().stream()
+          .flatMap(d -> d.vcpus().stream()).map(v -> v.cpu()).filter(c -> c != null)
+          .map(c -> c.jit()).toList());
       StatsReport.printTable(hv, hv.domains(), streams.err());
     }
     streams.err().flush();

@@ -300,6 +300,22 @@ class HospesCliTest {
   }
 
   @Test
+  void runManyStatsHaveOneJitLineForTheHostWhoseDomainsShareTheirClasses() throws IOException {
+    Path kernel = file("loop.elf", ElfImageBuilder.multibootKernel(new byte[] {
+        (byte) 0xB9, 0x20, 0x4E, 0x00, 0x00,                   // mov ecx, 20000
+        (byte) 0x81, (byte) 0xC2, 0x17, 0x5A, 0x3C, 0x3C,      // 1: add edx, 0x3c3c5a17
+        0x49, 0x75, (byte) 0xF7,                               // dec ecx ; jnz 1b
+        (byte) 0xB0, 0x10, (byte) 0xE6, (byte) 0xF4            // mov al, 0x10 ; out 0xf4, al
+    }));
+    assertThat(hospes("run-many", "--stats", "--engine", "jit", "--domain", "a=" + kernel,
+        "--domain", "b=" + kernel, "--domain", "c=" + kernel)).isZero();
+    // The loop (its constant is this test's alone) is translated in each domain: the first
+    // to get there has a class of its own, the second makes the shared one, the third takes it.
+    assertThat(stderr()).contains("hospes: jit: 3 blocks translated (9 instructions), ")
+        .contains(", 2 classes defined, 2 translations on classes shared between processors");
+  }
+
+  @Test
   void statsPrintOneSummaryLine() throws IOException {
     Path kernel = file("halt.elf", ElfImageBuilder.multibootKernel(new byte[] {(byte) 0xF4}));
     assertThat(hospes("run", "--stats", kernel.toString())).isZero();
