@@ -16,15 +16,7 @@ class LoopThresholdTest {
   private static final int CODE = 0x1000;
 
   private static Cpu cpu(byte[] code) {
-    String[] keys = {Engine.PROPERTY, Jit.THRESHOLD_PROPERTY, Jit.LOOP_THRESHOLD_PROPERTY};
-    String[] saved = new String[keys.length];
-    for (int i = 0; i < keys.length; i++) {
-      saved[i] = System.getProperty(keys[i]);
-    }
-    System.setProperty(Engine.PROPERTY, Engine.JIT.cliName());
-    System.setProperty(Jit.THRESHOLD_PROPERTY, "100");
-    System.setProperty(Jit.LOOP_THRESHOLD_PROPERTY, "10");
-    try {
+    return JitProperties.with(JitProperties.jit(100, 10), () -> {
       MemoryBus mem = new MemoryBus(1 << 20);
       mem.write(CODE, code, 0, code.length);
       Cpu c = new Cpu(mem, new IoBus());
@@ -32,15 +24,7 @@ class LoopThresholdTest {
       c.setEip(CODE);
       c.setReg(Cpu.ESP, 0x8000);
       return c;
-    } finally {
-      for (int i = 0; i < keys.length; i++) {
-        if (saved[i] == null) {
-          System.clearProperty(keys[i]);
-        } else {
-          System.setProperty(keys[i], saved[i]);
-        }
-      }
-    }
+    });
   }
 
   /**

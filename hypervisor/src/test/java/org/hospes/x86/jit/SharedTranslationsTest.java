@@ -34,15 +34,7 @@ class SharedTranslationsTest {
 
   /** A processor under the JIT (loop threshold 10) whose words at DATA are {@code seed * i}. */
   private static Cpu cpu(int seed) {
-    String[] keys = {Engine.PROPERTY, Jit.THRESHOLD_PROPERTY, Jit.LOOP_THRESHOLD_PROPERTY};
-    String[] saved = new String[keys.length];
-    for (int i = 0; i < keys.length; i++) {
-      saved[i] = System.getProperty(keys[i]);
-    }
-    System.setProperty(Engine.PROPERTY, Engine.JIT.cliName());
-    System.setProperty(Jit.THRESHOLD_PROPERTY, "100");
-    System.setProperty(Jit.LOOP_THRESHOLD_PROPERTY, "10");
-    try {
+    return JitProperties.with(JitProperties.jit(100, 10), () -> {
       MemoryBus mem = new MemoryBus(1 << 20);
       mem.write(CODE, SUM_LOOP, 0, SUM_LOOP.length);
       for (int i = 0; i < WORDS; i++) {
@@ -53,15 +45,7 @@ class SharedTranslationsTest {
       c.setEip(CODE);
       c.setReg(Cpu.ESP, 0x8000);
       return c;
-    } finally {
-      for (int i = 0; i < keys.length; i++) {
-        if (saved[i] == null) {
-          System.clearProperty(keys[i]);
-        } else {
-          System.setProperty(keys[i], saved[i]);
-        }
-      }
-    }
+    });
   }
 
   private static int expectedSum(int seed) {
