@@ -207,7 +207,10 @@ public final class BenchCommand implements Callable<Integer> {
       out.println("--guest " + elf + ": no such file");
       return 2;
     }
-    return DomainsBench.run(out, elf, domains);
+    // One measurement per count, and the small host that warms the JVM up first.
+    progressTotal = domains.size() + 1;
+    partialNote = "the rows printed above are complete";
+    return DomainsBench.run(out, elf, domains, this::progressStep);
   }
 
   @Override
@@ -218,8 +221,8 @@ public final class BenchCommand implements Callable<Integer> {
     Thread stopped = new Thread(() -> {
       if (!finished && progressDone > 0) {
         PrintWriter err = spec.commandLine().getErr();
-        err.printf(Locale.ROOT, "bench: stopped during measurement %d of %d; an incomplete bench"
-            + " prints no table and writes no --csv/--json%n", progressDone, progressTotal);
+        err.printf(Locale.ROOT, "bench: stopped during measurement %d of %d; %s%n", progressDone,
+            progressTotal, partialNote);
         err.flush();
       }
     }, "hospes-bench-stopped");
@@ -237,6 +240,9 @@ public final class BenchCommand implements Callable<Integer> {
   }
 
   private volatile boolean finished;
+  /** What the stop message says of the output so far. */
+  private volatile String partialNote =
+      "an incomplete bench prints no table and writes no --csv/--json";
 
   private Integer measure() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
@@ -592,6 +598,14 @@ public final class BenchCommand implements Callable<Integer> {
 
   private static Double num(double v) {
     return Double.isNaN(v) || Double.isInfinite(v) ? null : v;
+  }
+
+  /** One line on stderr for a measurement made once, so a long bench shows where it is. */
+  void progressStep(String what) {
+    progressDone++;
+    PrintWriter err = spec.commandLine().getErr();
+    err.printf(Locale.ROOT, "bench: [%d/%d] %s%n", progressDone, progressTotal, what);
+    err.flush();
   }
 
   /** One line on stderr per measurement, so a long bench shows where it is. */

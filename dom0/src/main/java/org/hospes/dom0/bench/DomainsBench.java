@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Consumer;
 import org.hospes.dom0.boot.BootException;
 import org.hospes.dom0.boot.KernelFiles;
 import org.hospes.dom0.toolstack.DomainSpec;
@@ -167,9 +168,12 @@ public final class DomainsBench {
     return mx.getHeapMemoryUsage().getUsed();
   }
 
-  /** Measures each count in {@code counts} and prints the table; returns the exit status. */
-  public static int run(PrintWriter out, Path guest, List<Integer> counts)
-      throws IOException, BootException {
+  /**
+   * Measures each count in {@code counts} and prints the table, a row as each is measured;
+   * {@code progress} hears of each measurement as it starts. Returns the exit status.
+   */
+  public static int run(PrintWriter out, Path guest, List<Integer> counts,
+      Consumer<String> progress) throws IOException, BootException {
     out.println("Domains per host: N copies of " + guest.getFileName() + " (PVH, " + RAM_MIB
         + " MiB each) on one host; host time and host memory per domain");
     out.printf(Locale.ROOT, "%8s %11s %15s %15s %12s %11s %14s %13s %10s%n", "domains",
@@ -178,9 +182,12 @@ public final class DomainsBench {
     out.flush();
     // A small host first, not reported: class loading and the JVM's compilers would otherwise
     // be charged to the first row.
-    measure(guest, Math.min(10, counts.get(0)), false);
+    int warmUp = Math.min(10, counts.get(0));
+    progress.accept(warmUp + " domains, warm-up (not measured)");
+    measure(guest, warmUp, false);
     int status = 0;
     for (int n : counts) {
+      progress.accept(n + " domains");
       int need = HostRunner.machineMiBFor(specs(guest, n));
       if (need > HostRunner.maxMachineMiB()) {
         out.printf(Locale.ROOT, "%8d needs %d MiB of machine memory, more than the %d MiB this"

@@ -41,4 +41,36 @@ class BenchStopTest {
     assertThat(rest).containsPattern("bench: stopped during measurement \\d+ of 40; an"
         + " incomplete bench prints no table and writes no --csv/--json\n");
   }
+
+  @Test
+  @Timeout(value = 300, unit = TimeUnit.SECONDS)
+  void aStoppedDomainsBenchSaysWhereItStoppedAndKeepsTheRowsItPrinted() throws Exception {
+    Process p = new ProcessBuilder(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), HospesCli.class.getName(),
+        "bench", "--domains", "2,3,200")).start();
+    BufferedReader err = new BufferedReader(
+        new InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8));
+    List<String> progress = new java.util.ArrayList<>();
+    String line;
+    while ((line = err.readLine()) != null && !line.startsWith("bench: [4/4]")) {
+      if (line.startsWith("bench: [")) {
+        progress.add(line);
+      }
+    }
+    assertThat(line).as("the last measurement's progress line").isEqualTo(
+        "bench: [4/4] 200 domains");
+    assertThat(progress).containsExactly("bench: [1/4] 2 domains, warm-up (not measured)",
+        "bench: [2/4] 2 domains", "bench: [3/4] 3 domains");
+    assertThat(new ProcessBuilder("kill", "-TERM", Long.toString(p.pid())).start().waitFor())
+        .isZero();
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    String rest = err.lines().reduce("", (a, b) -> a + b + "\n");
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.exitValue()).isEqualTo(143);
+    assertThat(rest).contains("bench: stopped during measurement 4 of 4; the rows printed above"
+        + " are complete\n");
+    // The two rows measured before the stop, each whole.
+    assertThat(out.lines().filter(l -> l.matches(" +[23] .* [23]/[23]"))).hasSize(2);
+  }
 }
