@@ -18,14 +18,20 @@ import org.junit.jupiter.api.Timeout;
  * measurement's progress line, so nothing depends on how fast the host is.
  */
 class BenchStopTest {
+  /** {@code hospes bench} with {@code args}, in a JVM of its own. */
+  private static ProcessBuilder bench(List<String> args) {
+    List<String> command = new java.util.ArrayList<>(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), HospesCli.class.getName(), "bench"));
+    command.addAll(args);
+    return new ProcessBuilder(command);
+  }
+
   @Test
   @Timeout(value = 300, unit = TimeUnit.SECONDS)
   void aStoppedBenchSaysWhereItStopped() throws Exception {
-    Process p = new ProcessBuilder(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-cp", System.getProperty("java.class.path"), HospesCli.class.getName(),
-        "bench", "--no-qemu", "--mode", "native", "--engine", "interp", "--runs", "20"))
-        .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    Process p = bench(List.of("--no-qemu", "--mode", "native", "--engine", "interp", "--runs",
+        "20")).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
     BufferedReader err = new BufferedReader(
         new InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8));
     String line;
@@ -45,10 +51,7 @@ class BenchStopTest {
   @Test
   @Timeout(value = 300, unit = TimeUnit.SECONDS)
   void aStoppedDomainsBenchSaysWhereItStoppedAndKeepsTheRowsItPrinted() throws Exception {
-    Process p = new ProcessBuilder(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-cp", System.getProperty("java.class.path"), HospesCli.class.getName(),
-        "bench", "--domains", "2,3,200")).start();
+    Process p = bench(List.of("--domains", "2,3,200")).start();
     BufferedReader err = new BufferedReader(
         new InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8));
     List<String> progress = new java.util.ArrayList<>();
