@@ -13,9 +13,10 @@ import org.hospes.x86.Cpu;
  * translated ({@link Translator}) to a hidden class nested with the processor class. The cache
  * holds at most {@code capacity} translations: the oldest is evicted first (its block goes back
  * to the interpreter and may become hot again), and as hidden classes are not strongly linked to
- * their loader, an evicted translation's class unloads once nothing runs it. Translations die
- * with their decoded blocks (self-modifying code, page writes) since a dropped block is never
- * looked up again.
+ * their loader, an evicted translation's class unloads once nothing runs it (and, for a class
+ * shared with other processors, once {@link SharedTranslations} has dropped it too).
+ * Translations die with their decoded blocks (self-modifying code, page writes) since a dropped
+ * block is never looked up again.
  */
 public final class Jit {
   /**
@@ -91,11 +92,6 @@ public final class Jit {
 
   Jit(MethodHandles.Lookup host, Consumer<Object> evict, boolean lockstep, int threshold,
       int capacity) {
-    this(host, evict, lockstep, threshold, capacity, SharedTranslations.HOST);
-  }
-
-  Jit(MethodHandles.Lookup host, Consumer<Object> evict, boolean lockstep, int threshold,
-      int capacity, SharedTranslations shared) {
     if (threshold < 1 || capacity < 1) {
       throw new IllegalArgumentException("JIT threshold and cache size must be at least 1");
     }
@@ -106,7 +102,7 @@ public final class Jit {
         LOOP_THRESHOLD_PROPERTY, DEFAULT_LOOP_THRESHOLD)));
     this.lockstep = lockstep ? new Lockstep() : null;
     this.capacity = capacity;
-    this.shared = shared;
+    this.shared = SharedTranslations.HOST;
     // The ring starts small and grows; a cache smaller than its first size starts at its size,
     // or it would hold more translations than it was given (and evict none until 16).
     this.cache = new Object[Math.min(16, capacity)];
@@ -191,8 +187,9 @@ public final class Jit {
    * Translates the leading instructions of a block ({@code count} decoded instructions of four
    * ints in {@code code}, ending {@code endOffset} bytes after its start) that the translator
    * handles. Returns the translation, or one of count 0 when the first instruction is not
-   * handled. The translation is {@code cpu}'s alone: its class holds that processor's TLB arrays
-   * as constants.
+   * handled. The translation is {@code cpu}'s alone; its class is too (holding that processor's
+   * TLB arrays as constants) unless another processor translated the same code, in which case
+   * the class is one that they share ({@link SharedTranslations}).
    */
   public Translation translate(Cpu cpu, Object block, int[] code, int count, int endOffset,
       boolean selfLoop) {
