@@ -102,7 +102,8 @@ final class CodeCache {
     int lin = c.segBase[CS] + e;
     int page = lin >>> 12;
     int idx = (page & Cpu.TLB_MASK) | c.tlbUser;
-    return c.cTag[idx] == page && (c.cPhys[idx] | (lin & 0xFFF)) == b.physAddr;
+    return c.cTag[idx] == page
+        && ((c.cFrame[idx] & 0xFFFF_FFFFL) << 12 | (lin & 0xFFF)) == b.physAddr;
   }
 
   /** Bytes from {@code e} to the end of the code segment (the decoder stops there). */
@@ -125,9 +126,9 @@ final class CodeCache {
     }
     int page = (int) (phys >>> 12);
     int off = (int) phys & 0xFFF;
-    Block[] at = blocksOf(c, page);
+    PageBlocks at = blocksOf(c, page);
     if (at != null) {
-      Block b = at[off];
+      Block b = at.get(off);
       if (b != null) {
         if (b.mode == c.mode) {
           return b;
@@ -141,11 +142,11 @@ final class CodeCache {
     at = blocksOf(c, page);
     if (at == null) {
       boolean owned = ownsCode(c, page);
-      at = new Block[4096];
+      at = new PageBlocks();
       setBlocks(c, page, at);
       markCodePage(c, page, owned);
     }
-    at[off] = b;
+    at.put(off, b);
     if (b.secondPage >= 0 && b.secondPage < (c.ramSize >>> 12)) {
       int p2 = (int) b.secondPage;
       boolean owned = ownsCode(c, p2);
@@ -173,14 +174,10 @@ final class CodeCache {
   /** Drops every decoded block that covers physical page {@code page}. */
   private static void invalidateCodePage(Cpu c, int page) {
     boolean owned = false;
-    Block[] at = blocksOf(c, page);
+    PageBlocks at = blocksOf(c, page);
     if (at != null) {
       owned = true;
-      for (Block b : at) {
-        if (b != null) {
-          b.valid = false;
-        }
-      }
+      at.invalidateAll();
       setBlocks(c, page, null);
     }
     Block[] spill = spillOf(c, page);
@@ -189,10 +186,9 @@ final class CodeCache {
       for (Block b : spill) {
         if (b != null) {
           b.valid = false;
-          Block[] home = blocksOf(c, (int) (b.physAddr >>> 12));
-          int off = (int) b.physAddr & 0xFFF;
-          if (home != null && home[off] == b) {
-            home[off] = null;
+          PageBlocks home = blocksOf(c, (int) (b.physAddr >>> 12));
+          if (home != null) {
+            home.remove((int) b.physAddr & 0xFFF, b);
           }
         }
       }
@@ -210,15 +206,15 @@ final class CodeCache {
     }
   }
 
-  private static Block[] blocksOf(Cpu c, int page) {
-    Block[][] slice = c.blockDir[page >>> CODE_DIR_BITS];
+  private static PageBlocks blocksOf(Cpu c, int page) {
+    PageBlocks[] slice = c.blockDir[page >>> CODE_DIR_BITS];
     return slice == null ? null : slice[page & CODE_DIR_MASK];
   }
 
-  private static void setBlocks(Cpu c, int page, Block[] blocks) {
-    Block[][] slice = c.blockDir[page >>> CODE_DIR_BITS];
+  private static void setBlocks(Cpu c, int page, PageBlocks blocks) {
+    PageBlocks[] slice = c.blockDir[page >>> CODE_DIR_BITS];
     if (slice == null) {
-      slice = new Block[1 << CODE_DIR_BITS][];
+      slice = new PageBlocks[1 << CODE_DIR_BITS];
       c.blockDir[page >>> CODE_DIR_BITS] = slice;
     }
     slice[page & CODE_DIR_MASK] = blocks;

@@ -276,28 +276,36 @@ public final class Cpu {
   /** This processor's id on the bus (its hints and notifications). */
   final int busId;
   final int[] cTag = new int[2 * TLB_SIZE];
-  final long[] cPhys = new long[2 * TLB_SIZE];
-  final boolean[] rGlobal = new boolean[2 * TLB_SIZE];
-  final boolean[] wGlobal = new boolean[2 * TLB_SIZE];
-  final boolean[] cGlobal = new boolean[2 * TLB_SIZE];
+  /** The frame (physical address >>> 12) of each code TLB entry. */
+  final int[] cFrame = new int[2 * TLB_SIZE];
   /**
-   * The TLB indices filled (in any of the three TLBs) since the last flush, each once: a CR3
+   * Per TLB index, what the fill of each of the three TLBs said: {@link #R_GLOBAL} and the
+   * other bits below. One byte for the six flags rather than six boolean arrays: a processor's
+   * TLB is allocated (and zeroed) with it, and with a thousand domains on a host that size is
+   * most of a domain's build time and of what the young collections copy.
+   */
+  final byte[] tlbBits = new byte[2 * TLB_SIZE];
+  static final int R_GLOBAL = 1;
+  static final int W_GLOBAL = 2;
+  static final int C_GLOBAL = 4;
+  /** The entry came from a large page; {@link #largeCached} says whether any entry did. */
+  static final int R_LARGE = 8;
+  static final int W_LARGE = 16;
+  static final int C_LARGE = 32;
+  /**
+   * The TLB indices filled (in any of the three TLBs) since the last flush, one bit each: a CR3
    * load drops the non-global entries among them instead of searching all 3 x 8,192 entries
    * (the Debian boot loads CR3 16,578 times, and the search was 5% of its host time).
    */
-  final int[] filled = new int[2 * TLB_SIZE];
-  final boolean[] listed = new boolean[2 * TLB_SIZE];
-  int filledCount;
+  final long[] filled = new long[2 * TLB_SIZE / 64];
+  /** Whether any bit of {@link #filled} is set. */
+  boolean anyFilled;
   /**
    * No entry filled since the last full flush: a full flush has nothing to clear (a new
    * processor is flushed by its constructor and then again by each reset, and clearing the
    * 8,192-entry arrays while the JVM still interprets showed in every launch's profile).
    */
   boolean tlbClean;
-  /** The entry came from a large page; {@link #largeCached} says whether any entry did. */
-  final boolean[] rLarge = new boolean[2 * TLB_SIZE];
-  final boolean[] wLarge = new boolean[2 * TLB_SIZE];
-  final boolean[] cLarge = new boolean[2 * TLB_SIZE];
   boolean largeCached;
   /** {@link #TLB_SIZE} while CPL is 3, else 0: selects the TLB half. */
   int tlbUser;
@@ -321,11 +329,11 @@ public final class Cpu {
   final Simd simd = new Simd();
   /**
    * Decoded code per RAM page, sparse: {@code blockDir[page >>> CODE_DIR_BITS][page & ...]}
-   * holds the page's blocks by start offset, or null when the page holds no decoded code; a
-   * directory slice exists only once some page in it held code, so a processor on a large
-   * machine pays for the code it ran, not for the machine's size.
+   * holds the page's blocks by start offset ({@link PageBlocks}), or null when the page holds
+   * no decoded code; a directory slice exists only once some page in it held code, so a
+   * processor on a large machine pays for the code it ran, not for the machine's size.
    */
-  final Block[][][] blockDir;
+  final PageBlocks[][] blockDir;
   /** Per RAM page, in the same sparse form: blocks that start earlier and run into the page. */
   final Block[][][] spillDir;
   static final int CODE_DIR_BITS = 9;
@@ -336,7 +344,7 @@ public final class Cpu {
     this.io = io;
     this.ramSize = mem.ramSize;
     int slices = (int) (((ramSize >>> 12) + CODE_DIR_MASK) >>> CODE_DIR_BITS);
-    this.blockDir = new Block[slices][][];
+    this.blockDir = new PageBlocks[slices][];
     this.spillDir = new Block[slices][][];
     Mmu.flushTlb(this);
     this.busId = mem.addCodeWriteListener(new MemoryBus.CodeWriteListener() {

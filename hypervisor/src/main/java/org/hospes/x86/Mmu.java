@@ -24,7 +24,7 @@ final class Mmu {
     int page = lin >>> 12;
     int idx = (page & TLB_MASK) | c.tlbUser;
     if (c.cTag[idx] == page) {
-      return c.cPhys[idx] | (lin & 0xFFF);
+      return (c.cFrame[idx] & 0xFFFF_FFFFL) << 12 | (lin & 0xFFF);
     }
     return fillCode(c, lin, page, idx);
   }
@@ -41,11 +41,25 @@ final class Mmu {
     pa = finalEpt(c, pa, lin, EptWalk.X, false);
     c.cTag[idx] = page;
     noteFill(c, idx);
-    c.cPhys[idx] = pa & ~0xFFFL;
-    c.cGlobal[idx] = (c.cr0 & CR0_PG) != 0 && c.walkGlobal;
-    c.cLarge[idx] = (c.cr0 & CR0_PG) != 0 && c.walkLarge;
-    c.largeCached |= c.cLarge[idx];
+    // A physical address has at most 36 bits here (PAE), so its frame number fits an int.
+    c.cFrame[idx] = (int) (pa >>> 12);
+    boolean paging = (c.cr0 & CR0_PG) != 0;
+    setBits(c, idx, Cpu.C_GLOBAL | Cpu.C_LARGE, (paging && c.walkGlobal ? Cpu.C_GLOBAL : 0)
+        | (paging && c.walkLarge ? Cpu.C_LARGE : 0));
+    c.largeCached |= paging && c.walkLarge;
     return pa;
+  }
+
+  /** Sets the {@code mask} bits of TLB index {@code idx}'s {@link Cpu#tlbBits} to {@code bits}. */
+  private static void setBits(Cpu c, int idx, int mask, int bits) {
+    c.tlbBits[idx] = (byte) (c.tlbBits[idx] & ~mask | bits);
+  }
+
+  /** A read entry's global and large-page bits from the walk that filled it. */
+  private static void readFilled(Cpu c, int idx) {
+    setBits(c, idx, Cpu.R_GLOBAL | Cpu.R_LARGE, (c.walkGlobal ? Cpu.R_GLOBAL : 0)
+        | (c.walkLarge ? Cpu.R_LARGE : 0));
+    c.largeCached |= c.walkLarge;
   }
 
   /**
@@ -88,7 +102,7 @@ final class Mmu {
     }
     if (access == 0 && (pa | 0xFFF) < c.ramSize) {
       fillRead(c, idx, page, pa);
-      c.rGlobal[idx] = c.walkGlobal;
+      setBits(c, idx, Cpu.R_GLOBAL, c.walkGlobal ? Cpu.R_GLOBAL : 0);
     }
     return pa;
   }
@@ -114,8 +128,8 @@ final class Mmu {
         noteFill(c, idx);
         c.wPage[idx] = c.mem.writeFrame(page);
         c.wFrame[idx] = page;
-        c.wGlobal[idx] = c.walkGlobal;
-        c.wLarge[idx] = c.walkLarge;
+        setBits(c, idx, Cpu.W_GLOBAL | Cpu.W_LARGE, (c.walkGlobal ? Cpu.W_GLOBAL : 0)
+            | (c.walkLarge ? Cpu.W_LARGE : 0));
         c.largeCached |= c.walkLarge;
       }
     }
@@ -170,9 +184,7 @@ final class Mmu {
     } else if (pa + bytes <= c.ramSize) {
       int idx = ((lin >>> 12) & TLB_MASK) | c.tlbUser;
       fillRead(c, idx, lin >>> 12, pa);
-      c.rGlobal[idx] = c.walkGlobal;
-      c.rLarge[idx] = c.walkLarge;
-      c.largeCached |= c.walkLarge;
+      readFilled(c, idx);
       return c.readSized(size, lin);
     }
     c.chargeMmio();
@@ -330,17 +342,15 @@ final class Mmu {
   /** TLB index {@code idx} has just been given a translation. */
   private static void noteFill(Cpu c, int idx) {
     c.tlbClean = false;
-    if (!c.listed[idx]) {
-      c.listed[idx] = true;
-      c.filled[c.filledCount++] = idx;
-    }
+    c.filled[idx >>> 6] |= 1L << idx;
+    c.anyFilled = true;
   }
 
   private static void forgetFills(Cpu c) {
-    for (int n = 0; n < c.filledCount; n++) {
-      c.listed[c.filled[n]] = false;
+    if (c.anyFilled) {
+      Arrays.fill(c.filled, 0);
+      c.anyFilled = false;
     }
-    c.filledCount = 0;
   }
 
   /** Frame {@code frame} got storage: read entries still pointing at the zero frame for it go. */
@@ -412,20 +422,26 @@ final class Mmu {
     }
     // Only an index filled since the last flush can hold a non-global entry: the global ones
     // left in place by earlier CR3 loads are global still (the flags change only on a fill).
-    for (int n = 0; n < c.filledCount; n++) {
-      int k = c.filled[n];
-      c.listed[k] = false;
-      if (!c.rGlobal[k]) {
-        c.rTag[k] = -1;
+    if (c.anyFilled) {
+      long[] filled = c.filled;
+      for (int w = 0; w < filled.length; w++) {
+        for (long bits = filled[w]; bits != 0; bits &= bits - 1) {
+          int k = w << 6 | Long.numberOfTrailingZeros(bits);
+          int g = c.tlbBits[k];
+          if ((g & Cpu.R_GLOBAL) == 0) {
+            c.rTag[k] = -1;
+          }
+          if ((g & Cpu.W_GLOBAL) == 0) {
+            c.wTag[k] = -1;
+          }
+          if ((g & Cpu.C_GLOBAL) == 0) {
+            c.cTag[k] = -1;
+          }
+        }
+        filled[w] = 0;
       }
-      if (!c.wGlobal[k]) {
-        c.wTag[k] = -1;
-      }
-      if (!c.cGlobal[k]) {
-        c.cTag[k] = -1;
-      }
+      c.anyFilled = false;
     }
-    c.filledCount = 0;
     c.epoch++;
   }
 
@@ -456,13 +472,14 @@ final class Mmu {
       for (int half = 0; half <= TLB_SIZE; half += TLB_SIZE) {
         for (int p = first; p < first + span; p++) {
           int idx = (p & TLB_MASK) | half;
-          if (c.rTag[idx] == p && c.rLarge[idx]) {
+          int g = c.tlbBits[idx];
+          if (c.rTag[idx] == p && (g & Cpu.R_LARGE) != 0) {
             c.rTag[idx] = -1;
           }
-          if (c.wTag[idx] == p && c.wLarge[idx]) {
+          if (c.wTag[idx] == p && (g & Cpu.W_LARGE) != 0) {
             c.wTag[idx] = -1;
           }
-          if (c.cTag[idx] == p && c.cLarge[idx]) {
+          if (c.cTag[idx] == p && (g & Cpu.C_LARGE) != 0) {
             c.cTag[idx] = -1;
           }
         }

@@ -25,6 +25,8 @@ public final class Domain {
   private final EptTables ept;
   private org.hospes.hv.memory.ShadowPager shadow;
   private final List<Vcpu> vcpus = new ArrayList<>();
+  /** The read-only view {@link #vcpus()} returns, made once: callers on the run loop ask often. */
+  private final List<Vcpu> vcpusView = Collections.unmodifiableList(vcpus);
   /** Ports emulated inside the hypervisor (platform devices); the rest go to the ioreq server. */
   private final IoBus platformPorts = new IoBus();
   private DomainState state = DomainState.CREATED;
@@ -119,7 +121,7 @@ public final class Domain {
   }
 
   public List<Vcpu> vcpus() {
-    return Collections.unmodifiableList(vcpus);
+    return vcpusView;
   }
 
   public IoBus platformPorts() {

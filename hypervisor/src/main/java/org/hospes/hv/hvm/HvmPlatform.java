@@ -562,7 +562,10 @@ public final class HvmPlatform {
   }
 
   private void wakeIfPending() {
-    for (Vcpu v : domain.vcpus()) {
+    // Indexed: this runs at every timer tick of every domain, and an iterator is garbage.
+    java.util.List<Vcpu> vcpus = domain.vcpus();
+    for (int i = 0, n = vcpus.size(); i < n; i++) {
+      Vcpu v = vcpus.get(i);
       if (v.state() == VcpuState.BLOCKED && v.cpu() != null
           && (interrupts[v.id()].pending() && v.cpu().interruptible()
               || lapics[v.id()].nmiPending())) {
