@@ -87,4 +87,47 @@ class PagingTest {
           .isEqualTo(0x1111 * (2 * round + 2));
     }
   }
+
+  /**
+   * The global bit is per TLB: at one TLB index a global read entry and a non-global write
+   * entry (two pages 16 MiB apart share the index), or a global write entry and a non-global
+   * read entry. A CR3 load drops the non-global one of each pair and keeps the global one.
+   */
+  @Test
+  void aCr3LoadDropsTheNonGlobalEntryOfEachTlbAtASharedIndex() {
+    int pt = 0x13000;
+    mem.write32(PD + 5 * 4, pt | PRESENT_RW);
+    int global = 0x100;
+    int g1 = 0x200000;
+    int g2 = 0x201000;
+    int n1 = 0x202000;
+    int n1New = 0x203000;
+    int n2 = 0x204000;
+    int n2New = 0x205000;
+    mem.write32(n2, 0x4444);
+    mem.write32(n2New, 0x5555);
+    mem.write32(PT_EMPTY, g1 | PRESENT_RW | global);
+    mem.write32(PT_EMPTY + 4, g2 | PRESENT_RW | global);
+    mem.write32(pt, n1 | PRESENT_RW);
+    mem.write32(pt + 4, n2 | PRESENT_RW);
+    // mov ebx, imm; mov [0x01400000], ebx (non-global write); mov ecx, [0x01401000]
+    // (non-global read); hlt
+    String touchNonGlobal = "891d00004001 8b0d00104001 f4";
+    // paging on; CR4.PGE; mov eax, [0x00400000] (global read); mov ebx, 0x11111111;
+    // mov [0x00401000], ebx (global write); then the non-global accesses. After the HLT:
+    // mov eax, PD; mov cr3, eax; mov ebx, 0x22222222; the non-global accesses again. One
+    // program, as rewriting code would flush the write TLB.
+    load(PAGING_ON + " 0f20e0 0d80000000 0f22e0 a100004000 bb11111111 891d00104000 "
+        + touchNonGlobal + " b800000100 0f22d8 bb22222222 " + touchNonGlobal);
+    assertThat(cpu.run(100)).isEqualTo(CpuExit.HLT);
+    assertThat(mem.read32(n1)).isEqualTo(0x11111111);
+    assertThat(cpu.reg(Cpu.ECX)).isEqualTo(0x4444);
+    mem.write32(pt, n1New | PRESENT_RW);
+    mem.write32(pt + 4, n2New | PRESENT_RW);
+    cpu.setEip(cpu.eip());
+    assertThat(cpu.run(100)).isEqualTo(CpuExit.HLT);
+    assertThat(mem.read32(n1New)).as("the write after the CR3 load").isEqualTo(0x22222222);
+    assertThat(mem.read32(n1)).as("the old frame").isEqualTo(0x11111111);
+    assertThat(cpu.reg(Cpu.ECX)).as("the read after the CR3 load").isEqualTo(0x5555);
+  }
 }
