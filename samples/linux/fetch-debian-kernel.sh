@@ -29,14 +29,23 @@ then
   exit 0
 fi
 as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
+# A mirror caught mid-sync fails an index or two ("Hash Sum mismatch"); one retry after a pause
+# usually gets them, and the lists already there may hold the package anyway (checked below).
+apt_update() {
+  as_root apt-get update -qq && return 0
+  echo "fetch-debian-kernel: apt-get update failed; retrying in 10 s" >&2
+  sleep 10
+  as_root apt-get update -qq && return 0
+  echo "fetch-debian-kernel: apt-get update failed again; going on with the package lists there are" >&2
+}
 if ! dpkg --print-foreign-architectures | grep -qx i386; then
   as_root dpkg --add-architecture i386
-  as_root apt-get update -qq
+  apt_update
 fi
 pkg="$(apt-cache depends linux-image-686-pae:i386 2>/dev/null \
   | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')"
 if [[ -z "$pkg" ]]; then
-  as_root apt-get update -qq
+  apt_update
   pkg="$(apt-cache depends linux-image-686-pae:i386 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')"
 fi
 [[ -n "$pkg" ]] || { echo "fetch-debian-kernel: cannot resolve linux-image-686-pae:i386" >&2; exit 1; }
