@@ -46,14 +46,19 @@ public final class HospesRunner {
   static final java.util.regex.Pattern STATS_LINE = java.util.regex.Pattern.compile(
       ": (.*), status (\\d+), (\\d+) instructions in ([0-9.]+) s");
 
-  /** The HotSpot compiler options that a forked run inherits from this JVM. */
+  /**
+   * The HotSpot options that a forked run inherits from this JVM: the compilers', and the two
+   * heap options the launcher gives every run (the young generation's size, transparent huge
+   * pages), which change how fast a run is.
+   */
   private static final java.util.List<String> COMPILE_OPTIONS = java.util.List.of(
       "-XX:PerMethodTrapLimit=", "-XX:PerBytecodeTrapLimit=", "-XX:TieredStopAtLevel=",
       "-XX:Tier", "-XX:CICompilerCount=", "-XX:ReservedCodeCacheSize=", "-XX:+TieredCompilation",
-      "-XX:-TieredCompilation");
+      "-XX:-TieredCompilation", "-XX:NewSize=", "-XX:+UseTransparentHugePages",
+      "-XX:-UseTransparentHugePages");
 
   /**
-   * The compiler options among a JVM's arguments: those the launcher gives every run (see
+   * The compiler and heap options among a JVM's arguments: those the launcher gives every run (see
    * {@code ./hospes}) or a user gave the bench, so that a loop measured in a forked JVM runs
    * under the same compilers as {@code hospes run} would.
    */

@@ -129,14 +129,16 @@ class BenchPartsTest {
         .matcher(launcher);
     assertThat(m.find()).as("the launcher's compile=(...) line").isTrue();
     List<String> launcherOptions = List.of(m.group(1).trim().split("\\s+"));
-    assertThat(launcherOptions).contains("-XX:PerMethodTrapLimit=2",
+    assertThat(launcherOptions).contains("-XX:PerMethodTrapLimit=1",
         "-XX:Tier4InvocationThreshold=50000");
     List<String> jvm = new java.util.ArrayList<>(List.of("-XX:SharedArchiveFile=/t/a.jsa",
         "-Xlog:disable", "-Dguice_bytecode_gen_option=DISABLED"));
     jvm.addAll(launcherOptions);
-    jvm.addAll(List.of("-XX:TieredStopAtLevel=1", "-Xmx2g", "-Dhospes.root=/r"));
+    jvm.addAll(List.of("-XX:NewSize=128m", "-XX:+UseTransparentHugePages",
+        "-XX:TieredStopAtLevel=1", "-Xmx2g", "-Dhospes.root=/r"));
     List<String> expected = new java.util.ArrayList<>(launcherOptions);
-    expected.add("-XX:TieredStopAtLevel=1");
+    expected.addAll(List.of("-XX:NewSize=128m", "-XX:+UseTransparentHugePages",
+        "-XX:TieredStopAtLevel=1"));
     assertThat(HospesRunner.compileFlags(jvm)).containsExactlyElementsOf(expected);
   }
 }
