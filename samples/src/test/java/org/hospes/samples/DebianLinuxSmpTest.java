@@ -153,7 +153,9 @@ class DebianLinuxSmpTest {
       // Part way (the AP long up, blk-init running), the hypervisor's view: Linux bound CPU 1's
       // timer and debug VIRQs and its 4 IPIs (resched, callfunc, callfuncsingle, spinlock) to
       // vCPU 1, as it does on Xen (EVTCHNOP_bind_virq/bind_ipi with vcpu = 1).
-      RunResult part = m.run(5_500_000_000L);
+      // (Debian's 6.1.0-50 package powers off after 5,339,792,881 instructions here, before
+      // the 5.5 billion this stopped at with the packages before it.)
+      RunResult part = m.run(5_000_000_000L);
       assertThat(part.exitStatus()).as("%s", part)
           .isEqualTo(org.hospes.dom0.machine.ExitStatus.INSTRUCTION_LIMIT);
       int[] bound = new int[4];
