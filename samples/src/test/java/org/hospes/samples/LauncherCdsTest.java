@@ -119,4 +119,38 @@ class LauncherCdsTest {
     assertThat(late).doesNotExist();
     assertThat(Files.readAllBytes(archive)).isEqualTo(made);
   }
+
+  @Test
+  @Timeout(value = 300, unit = TimeUnit.SECONDS)
+  void anArchiveThatAnotherJavaDumpedIsMadeAgainForThisOne() throws Exception {
+    Path target = TestKernels.root().resolve("dom0/target");
+    String kernel = TestKernels.elf("hello").toString();
+    Path archive = target.resolve("hospes-cds.jsa");
+    Path jvm = target.resolve("hospes-cds.jvm");
+    // Two runs leave a current archive whatever there was before (the first lists, the second
+    // dumps and maps it), and name the java that dumped it.
+    for (int k = 0; k < 2 && !(Files.exists(archive) && Files.exists(jvm)); k++) {
+      assertThat(hospes(Map.of(), "run", "--mode", "native", kernel).status()).isEqualTo(33);
+    }
+    assertThat(archive).exists();
+    String mine = Files.readString(jvm);
+    assertThat(mine).endsWith("java\n");
+
+    // As if another JDK (JAVA_HOME) had dumped it: this java could not map it, so it is not
+    // current. The next guest run lists its classes again, the one after dumps them for this
+    // java and maps the archive (-Xshare:on refuses to start otherwise).
+    Files.writeString(jvm, "/elsewhere/bin/java\n");
+    Launch listing = hospes(Map.of(), "run", "--mode", "native", kernel);
+    assertThat(listing.status()).as(listing.err()).isEqualTo(33);
+    assertThat(files(target, "hospes-cds.classes.tmp.")).as("the class list for this java")
+        .isEqualTo(1);
+    Launch mapped = hospes(Map.of("HOSPES_JAVA_OPTS", "-Xshare:on"), "run", "--mode", "native",
+        kernel);
+    assertThat(mapped.status()).as(mapped.err()).isEqualTo(33);
+    assertThat(mapped.out())
+        .isEqualTo(new String(TestKernels.golden("hello"), StandardCharsets.ISO_8859_1));
+    assertThat(Files.readString(jvm)).isEqualTo(mine);
+    assertThat(files(target, "hospes-cds.classes.")).isZero();
+    assertThat(files(target, "hospes-cds.jvm.tmp.")).isZero();
+  }
 }
