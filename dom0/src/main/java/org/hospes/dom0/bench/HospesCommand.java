@@ -1,6 +1,7 @@
 package org.hospes.dom0.bench;
 
 import java.io.File;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -33,13 +34,49 @@ record HospesCommand(List<String> prefix, Map<String, String> env, String descri
    * JVM may be that run) every launch goes without it and starts slower. Null otherwise.
    */
   String cdsNote() {
-    if (cdsArchive == null || Files.isRegularFile(cdsArchive)) {
+    if (cdsArchive == null) {
       return null;
+    }
+    if (Files.isRegularFile(cdsArchive)) {
+      String dumpedBy = archiveJava(cdsArchive.resolveSibling("hospes-cds.jvm"));
+      if (dumpedBy == null || sameFile(dumpedBy, thisJava())) {
+        return null;
+      }
+      return "the launcher's class-data-sharing archive (" + cdsArchive + ") was made by another"
+          + " java (" + dumpedBy + "), which this one (" + thisJava() + ") cannot map, so these"
+          + " launches went without it; the next guest runs make it again for this java: run"
+          + " the bench again for the usual figures.";
     }
     return "the launcher has no class-data-sharing archive yet (" + cdsArchive + "; the first"
         + " guest run after a build lists its classes and the next launch builds the archive"
         + " from that list, perhaps during this bench), so these"
         + " launches went without it: run the bench again for the usual figures.";
+  }
+
+  /**
+   * The java that the launcher recorded as the archive's maker ({@code hospes-cds.jvm}), or null
+   * when it recorded none (an older launcher): then nothing is known against the archive.
+   */
+  private static String archiveJava(Path recorded) {
+    try {
+      String java = Files.readString(recorded).strip();
+      return java.isEmpty() ? null : java;
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  private static String thisJava() {
+    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+  }
+
+  /** Whether two java paths are one file (the launcher records {@code /usr/bin/java}, say). */
+  private static boolean sameFile(String a, String b) {
+    try {
+      return Path.of(a).toRealPath().equals(Path.of(b).toRealPath());
+    } catch (IOException | RuntimeException e) {
+      return a.equals(b);
+    }
   }
 
   /** {@code prefix} followed by the CLI's arguments. */

@@ -64,6 +64,12 @@ final class LinuxBootBench {
   }
 
   private final HospesCommand hospes;
+  /**
+   * {@link HospesCommand#cdsNote} before the first launch: the launches themselves may make the
+   * archive (for this java) before the report, which would then say nothing of the launches
+   * that went without it.
+   */
+  private final String cdsAtStart;
   private final LinuxBootImages images;
   private final String cmdline;
   private final String marker;
@@ -74,6 +80,7 @@ final class LinuxBootBench {
   LinuxBootBench(HospesCommand hospes, LinuxBootImages images, String cmdline, String marker,
       int runs, long qemuTimeoutSeconds, BenchProgress progress) {
     this.hospes = hospes;
+    this.cdsAtStart = hospes.cdsNote();
     this.images = images;
     this.cmdline = cmdline;
     this.marker = marker;
@@ -162,7 +169,7 @@ final class LinuxBootBench {
         }
       }
     }
-    String cds = hospes.cdsNote();
+    String cds = cdsAtStart != null ? cdsAtStart : hospes.cdsNote();
     if (cds != null && !h.isEmpty()) {
       notes.add(WORKLOAD + ": " + cds);
     }

@@ -26,6 +26,12 @@ final class StartupBench {
   private static final long HOSPES_TIMEOUT_SECONDS = 600;
 
   private final HospesCommand hospes;
+  /**
+   * {@link HospesCommand#cdsNote} before the first launch: the launches themselves may make the
+   * archive (for this java) before the report, which would then say nothing of the launches
+   * that went without it.
+   */
+  private final String cdsAtStart;
   private final Path kernel;
   private final int runs;
   private final long qemuTimeoutSeconds;
@@ -34,6 +40,7 @@ final class StartupBench {
   StartupBench(HospesCommand hospes, Path kernel, int runs, long qemuTimeoutSeconds,
       BenchProgress progress) {
     this.hospes = hospes;
+    this.cdsAtStart = hospes.cdsNote();
     this.kernel = kernel;
     this.runs = runs;
     this.qemuTimeoutSeconds = qemuTimeoutSeconds;
@@ -117,7 +124,7 @@ final class StartupBench {
           LinuxBootBench.num(hCpu), LinuxBootBench.num(qCpu), null, null, null, null, null,
           null));
     }
-    String cds = hospes.cdsNote();
+    String cds = cdsAtStart != null ? cdsAtStart : hospes.cdsNote();
     if (cds != null && !h.isEmpty()) {
       notes.add(WORKLOAD + ": " + cds);
     }

@@ -90,6 +90,12 @@ class BenchPartsTest {
     assertThat(viaLauncher.cdsNote()).contains("no class-data-sharing archive yet");
     Files.write(root.resolve("dom0/target/hospes-cds.jsa"), new byte[] {1});
     assertThat(viaLauncher.cdsNote()).isNull();
+    // The launcher names the java that made the archive: another one cannot map it.
+    Path jvm = root.resolve("dom0/target/hospes-cds.jvm");
+    Files.writeString(jvm, "/elsewhere/jdk/bin/java\n");
+    assertThat(viaLauncher.cdsNote()).contains("made by another java (/elsewhere/jdk/bin/java)");
+    Files.writeString(jvm, Path.of(System.getProperty("java.home"), "bin", "java") + "\n");
+    assertThat(viaLauncher.cdsNote()).isNull();
 
     HospesCommand elsewhere = HospesCommand.of(root, "/m2/surefire-booter.jar");
     assertThat(elsewhere.prefix()).endsWith("-cp", "/m2/surefire-booter.jar",
