@@ -38,14 +38,17 @@ record HospesCommand(List<String> prefix, Map<String, String> env, String descri
       return null;
     }
     if (Files.isRegularFile(cdsArchive)) {
+      // As the launcher judges it: an archive is this java's only when it names this java.
       String dumpedBy = archiveJava(cdsArchive.resolveSibling("hospes-cds.jvm"));
-      if (dumpedBy == null || sameFile(dumpedBy, thisJava())) {
+      if (dumpedBy != null && sameFile(dumpedBy, thisJava())) {
         return null;
       }
-      return "the launcher's class-data-sharing archive (" + cdsArchive + ") was made by another"
-          + " java (" + dumpedBy + "), which this one (" + thisJava() + ") cannot map, so these"
-          + " launches went without it; the next guest runs make it again for this java: run"
-          + " the bench again for the usual figures.";
+      if (dumpedBy != null) {
+        return "the launcher's class-data-sharing archive (" + cdsArchive + ") was made by another"
+            + " java (" + dumpedBy + "), which this one (" + thisJava() + ") cannot map, so"
+            + " these launches went without it; the next guest runs make it again for this java:"
+            + " run the bench again for the usual figures.";
+      }
     }
     return "the launcher has no class-data-sharing archive yet (" + cdsArchive + "; the first"
         + " guest run after a build lists its classes and the next launch builds the archive"
@@ -55,7 +58,7 @@ record HospesCommand(List<String> prefix, Map<String, String> env, String descri
 
   /**
    * The java that the launcher recorded as the archive's maker ({@code hospes-cds.jvm}), or null
-   * when it recorded none (an older launcher): then nothing is known against the archive.
+   * when it recorded none (an archive of an older launcher, which this one makes again).
    */
   private static String archiveJava(Path recorded) {
     try {

@@ -89,7 +89,8 @@ class BenchPartsTest {
     assertThat(viaLauncher.cdsArchive()).isEqualTo(root.resolve("dom0/target/hospes-cds.jsa"));
     assertThat(viaLauncher.cdsNote()).contains("no class-data-sharing archive yet");
     Files.write(root.resolve("dom0/target/hospes-cds.jsa"), new byte[] {1});
-    assertThat(viaLauncher.cdsNote()).isNull();
+    // An archive that names no java (an older launcher's) is made again, as if missing.
+    assertThat(viaLauncher.cdsNote()).contains("no class-data-sharing archive yet");
     // The launcher names the java that made the archive: another one cannot map it.
     Path jvm = root.resolve("dom0/target/hospes-cds.jvm");
     Files.writeString(jvm, "/elsewhere/jdk/bin/java\n");
