@@ -558,6 +558,15 @@ public final class Cpu {
     r[reg & 7] = value;
   }
 
+  /**
+   * The EIP at which the block now running (or the last one run) started: inside the same
+   * function as the instruction executing, which {@link #eip} (already past the block while it
+   * runs) may not be. For profilers, which read it from another thread.
+   */
+  public int blockEip() {
+    return blockEip;
+  }
+
   public int eip() {
     return eip;
   }

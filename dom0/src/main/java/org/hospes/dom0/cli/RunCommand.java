@@ -19,6 +19,8 @@ import org.hospes.dom0.machine.ExitStatus;
 import org.hospes.dom0.machine.NativeMachine;
 import org.hospes.dom0.machine.RunResult;
 import org.hospes.dom0.plugin.HostPlugins;
+import org.hospes.dom0.report.GuestProfiler;
+import org.hospes.dom0.report.GuestSymbols;
 import org.hospes.dom0.report.NativeStats;
 import org.hospes.dom0.report.StatsDocument;
 import org.hospes.dom0.report.StatsReport;
@@ -132,6 +134,18 @@ final class RunCommand implements Callable<Integer> {
           + " prints it. The PV console stays on stdout.";
 
   /** An option's help: its annotation here and {@link RunCommandModel} both use it. */
+  static final String GUEST_PROFILE_HELP =
+      "When the run ends, print on stderr which guest functions the vCPUs were in, sampled"
+          + " once per millisecond of host time (where the host's time goes; the guest runs"
+          + " exactly as without it). Symbols come from the kernel's own ELF symbol table, or"
+          + " from --symbols.";
+
+  /** An option's help: its annotation here and {@link RunCommandModel} both use it. */
+  static final String SYMBOLS_HELP =
+      "The symbols for --guest-profile: a System.map (Debian ships the kernel's in its -dbg"
+          + " package) or an ELF file with a symbol table.";
+
+  /** An option's help: its annotation here and {@link RunCommandModel} both use it. */
   static final String HVM_FEP_HELP =
       "hvm, hvm-shadow, pvhvm and pvh: honour Xen's forced-emulation prefix"
           + " (ud2; .ascii \"xen\") before an instruction, as Xen's hvm_fep boot option does:"
@@ -227,6 +241,18 @@ final class RunCommand implements Callable<Integer> {
       description = HVM_FEP_HELP)
   boolean hvmFep;
 
+  @Option(names = "--guest-profile",
+      description = GUEST_PROFILE_HELP)
+  boolean guestProfile;
+
+  @Option(names = "--symbols", paramLabel = "FILE",
+      description = SYMBOLS_HELP)
+  Path symbols;
+
+  /** What --guest-profile maps addresses with, and where they came from (set in call). */
+  private GuestSymbols profileSymbols;
+  private String profileSource;
+
   @Option(names = "--module", paramLabel = "FILE",
       description = MODULES_HELP)
   List<Path> modules;
@@ -279,6 +305,15 @@ final class RunCommand implements Callable<Integer> {
       streams.error(problem);
       return ExitStatus.USAGE;
     }
+    if (symbols != null && !guestProfile) {
+      streams.error("--symbols names the symbols of --guest-profile; give both");
+      return ExitStatus.USAGE;
+    }
+    if (guestProfile && bios != null) {
+      streams.error("--guest-profile maps a kernel's addresses to its functions; it needs a"
+          + " KERNEL, not --bios");
+      return ExitStatus.USAGE;
+    }
     if (bios != null) {
       if (runMode.get() != RunMode.NATIVE) {
         streams.error("--bios needs --mode native");
@@ -327,6 +362,9 @@ final class RunCommand implements Callable<Integer> {
     if (boot == null) {
       return ExitStatus.USAGE;
     }
+    if (guestProfile && !readProfileSymbols(boot)) {
+      return ExitStatus.USAGE;
+    }
     if (consoleLog != null && !boot.loader().wantsPvServices()) {
       streams.error("--console-log needs a Xen-aware kernel with a PV console (loader pvh);"
           + " the " + boot.loader().name() + " loader boots " + kernel);
@@ -349,6 +387,58 @@ final class RunCommand implements Callable<Integer> {
       };
     }
   }
+
+  /**
+   * Reads the symbols for --guest-profile: --symbols, else the kernel's own ELF symbol table.
+   * False after printing the one-line reason when there are none.
+   */
+  private boolean readProfileSymbols(Boot boot) {
+    if (symbols != null) {
+      if (!Files.isRegularFile(symbols)) {
+        streams.error("--symbols " + symbols + ": "
+            + (Files.exists(symbols) ? "not a regular file" : "no such file"));
+        return false;
+      }
+      try {
+        profileSymbols = GuestSymbols.read(symbols);
+      } catch (IOException e) {
+        streams.error("--symbols " + symbols + ": " + e.getMessage());
+        return false;
+      }
+      profileSource = symbols + " (" + functions(profileSymbols) + ")";
+      return true;
+    }
+    profileSymbols = GuestSymbols.isElf(boot.image()) ? GuestSymbols.fromElf(boot.image())
+        : null;
+    if (profileSymbols == null || profileSymbols.size() == 0) {
+      streams.error("--guest-profile: " + kernel + " has no symbol table"
+          + (GuestSymbols.isElf(boot.image()) ? " (a stripped ELF)" : " (not an ELF file)")
+          + "; give its System.map with --symbols");
+      return false;
+    }
+    profileSource = "the symbol table of " + kernel + " (" + functions(profileSymbols) + ")";
+    return true;
+  }
+
+  private static String functions(GuestSymbols symbols) {
+    return symbols.size() + (symbols.size() == 1 ? " function" : " functions");
+  }
+
+  /** Starts --guest-profile's sampling of {@code cpus}, or null without the option. */
+  private GuestProfiler startProfile(List<GuestProfiler.Source> cpus) {
+    return guestProfile ? GuestProfiler.start(cpus, profileSymbols) : null;
+  }
+
+  /** Stops --guest-profile's sampling and prints its table. */
+  private void endProfile(GuestProfiler profiler) {
+    if (profiler != null) {
+      profiler.close();
+      profiler.print(streams.err(), profileSource, PROFILE_ROWS);
+    }
+  }
+
+  /** Functions --guest-profile lists. */
+  static final int PROFILE_ROWS = 30;
 
   /** Null if the options fit the mode, else one line naming the option that does not. */
   private String optionProblem(RunMode m) {
@@ -539,10 +629,16 @@ final class RunCommand implements Callable<Integer> {
         return bytes.length;
       });
     }
+    GuestProfiler profiler = startProfile(
+        machine.domain().vcpus().stream()
+            .map(v -> new GuestProfiler.Source(v.cpu(), v.runstate())).toList());
     long start = System.nanoTime();
     RunResult result = host.maxInstructions == null ? machine.run()
         : machine.run(host.maxInstructions);
     long nanos = System.nanoTime() - start;
+    if (profiler != null) {
+      profiler.close();
+    }
     if (log != null) {
       try {
         log.close();
@@ -569,6 +665,7 @@ final class RunCommand implements Callable<Integer> {
         streams.err().println(line);
       }
     }
+    endProfile(profiler);
     StatsDocument.Ending ending = new StatsDocument.Ending(result.reason(), result.exitStatus());
     StatsDocument doc = StatsReport.document(hv, hv.domains(),
         runInfo(domainMode.cliName(), result), d -> d == machine.domain() ? ending : null);
@@ -666,15 +763,20 @@ final class RunCommand implements Callable<Integer> {
 
   /** Runs a loaded bare machine to its end; the run line names {@code image}. */
   private int runLoaded(NativeMachine machine, Path image) {
+    GuestProfiler profiler = startProfile(List.of(new GuestProfiler.Source(machine.cpu(), null)));
     long start = System.nanoTime();
     RunResult result = host.maxInstructions == null ? machine.run()
         : machine.run(host.maxInstructions);
     long nanos = System.nanoTime() - start;
+    if (profiler != null) {
+      profiler.close();
+    }
     if (host.stats) {
       printRunLine(streams, image, result, nanos);
       printJitLine(streams, java.util.Collections.singletonList(machine.cpu().jit()));
       NativeStats.of(machine.cpu(), machine.costModel().name()).print(streams.err());
     }
+    endProfile(profiler);
     StatsDocument doc = StatsReport.nativeDocument(runInfo("native", result),
         machine.cpu().cycles());
     return writeStatsJson(doc, result.exitStatus());

@@ -78,6 +78,10 @@ final class RunCommandModel {
         RunCommand.HV_LOG_HELP).build());
     spec.addOption(flag(run, Field.HVM_FEP, "--hvm-fep", "hvmFep",
         RunCommand.HVM_FEP_HELP));
+    spec.addOption(flag(run, Field.GUEST_PROFILE, "--guest-profile", "guestProfile",
+        RunCommand.GUEST_PROFILE_HELP));
+    spec.addOption(option(run, Field.SYMBOLS, "--symbols", "FILE", Path.class,
+        RunCommand.SYMBOLS_HELP).build());
     spec.addOption(option(run, Field.MODULES, "--module", "FILE", List.class,
         RunCommand.MODULES_HELP).auxiliaryTypes(Path.class).build());
     spec.addOption(option(run, Field.INITRD, "--initrd", "FILE", Path.class,
@@ -182,7 +186,8 @@ final class RunCommandModel {
 
   /** The fields of {@code run} and its mixins that options write. */
   enum Field {
-    MODE, KERNEL, BIOS, RAM, CPUS, CMDLINE, LOADER, CONSOLE_LOG, HV_LOG, HVM_FEP, MODULES, INITRD,
+    MODE, KERNEL, BIOS, RAM, CPUS, CMDLINE, LOADER, CONSOLE_LOG, HV_LOG, HVM_FEP, GUEST_PROFILE,
+    SYMBOLS, MODULES, INITRD,
     DISKS, VIFS, DEVICES, ENGINE, MAX_INSNS, SCHED, PCPUS, COST_MODEL, STATS, STATS_JSON,
     DOM0_WEIGHT, DOM0_CAP
   }
@@ -208,6 +213,8 @@ final class RunCommandModel {
         case CONSOLE_LOG -> run.consoleLog;
         case HV_LOG -> run.hvLog;
         case HVM_FEP -> run.hvmFep;
+        case GUEST_PROFILE -> run.guestProfile;
+        case SYMBOLS -> run.symbols;
         case MODULES -> run.modules;
         case INITRD -> run.initrd;
         case DISKS -> run.disks;
@@ -240,6 +247,8 @@ final class RunCommandModel {
         case CONSOLE_LOG -> run.consoleLog = (Path) value;
         case HV_LOG -> run.hvLog = (Path) value;
         case HVM_FEP -> run.hvmFep = (Boolean) value;
+        case GUEST_PROFILE -> run.guestProfile = (Boolean) value;
+        case SYMBOLS -> run.symbols = (Path) value;
         case MODULES -> run.modules = (List<Path>) value;
         case INITRD -> run.initrd = (Path) value;
         case DISKS -> run.disks = (List<String>) value;
