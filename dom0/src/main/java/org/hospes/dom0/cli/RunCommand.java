@@ -424,9 +424,21 @@ final class RunCommand implements Callable<Integer> {
     return symbols.size() + (symbols.size() == 1 ? " function" : " functions");
   }
 
-  /** Starts --guest-profile's sampling of {@code cpus}, or null without the option. */
+  /**
+   * Starts --guest-profile's sampling of {@code cpus}. Called only with the option, so that a
+   * run without it loads none of the profiler's classes (start-up).
+   */
   private GuestProfiler startProfile(List<GuestProfiler.Source> cpus) {
-    return guestProfile ? GuestProfiler.start(cpus, profileSymbols) : null;
+    return GuestProfiler.start(cpus, profileSymbols);
+  }
+
+  /** The vCPUs of the machine's guest, each with its runstate. */
+  private static List<GuestProfiler.Source> profileSources(HvmMachine machine) {
+    List<GuestProfiler.Source> sources = new java.util.ArrayList<>();
+    for (var v : machine.domain().vcpus()) {
+      sources.add(new GuestProfiler.Source(v.cpu(), v.runstate()));
+    }
+    return sources;
   }
 
   /** Stops --guest-profile's sampling and prints its table. */
@@ -629,9 +641,7 @@ final class RunCommand implements Callable<Integer> {
         return bytes.length;
       });
     }
-    GuestProfiler profiler = startProfile(
-        machine.domain().vcpus().stream()
-            .map(v -> new GuestProfiler.Source(v.cpu(), v.runstate())).toList());
+    GuestProfiler profiler = guestProfile ? startProfile(profileSources(machine)) : null;
     long start = System.nanoTime();
     RunResult result = host.maxInstructions == null ? machine.run()
         : machine.run(host.maxInstructions);
@@ -763,7 +773,8 @@ final class RunCommand implements Callable<Integer> {
 
   /** Runs a loaded bare machine to its end; the run line names {@code image}. */
   private int runLoaded(NativeMachine machine, Path image) {
-    GuestProfiler profiler = startProfile(List.of(new GuestProfiler.Source(machine.cpu(), null)));
+    GuestProfiler profiler = guestProfile
+        ? startProfile(List.of(new GuestProfiler.Source(machine.cpu(), null))) : null;
     long start = System.nanoTime();
     RunResult result = host.maxInstructions == null ? machine.run()
         : machine.run(host.maxInstructions);
