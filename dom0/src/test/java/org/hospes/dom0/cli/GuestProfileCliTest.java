@@ -2,12 +2,10 @@ package org.hospes.dom0.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.hospes.dom0.testing.CapturedCli;
 import org.hospes.dom0.testing.ElfImageBuilder;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -17,17 +15,7 @@ class GuestProfileCliTest {
   @TempDir
   Path dir;
 
-  private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-  private final ByteArrayOutputStream err = new ByteArrayOutputStream();
-
-  private int hospes(String... args) {
-    return HospesCli.newCommandLine(new PrintStream(out, true, StandardCharsets.UTF_8),
-        new PrintStream(err, true, StandardCharsets.UTF_8)).execute(args);
-  }
-
-  private String stderr() {
-    return err.toString(StandardCharsets.UTF_8);
-  }
+  private final CapturedCli cli = new CapturedCli();
 
   /** A Multiboot kernel that spins on {@code jmp $} at 0x10000C (after the 12-byte header). */
   private Path spinKernel() throws IOException {
@@ -46,9 +34,9 @@ class GuestProfileCliTest {
     Path map = systemMap();
     // Long enough for many 1 ms samples on any machine (the loop is translated and still
     // takes a few hundred ms); the run ends at its instruction limit.
-    assertThat(hospes("run", "--mode", "native", "--max-insns", "2g", "--guest-profile",
+    assertThat(cli.run("run", "--mode", "native", "--max-insns", "2g", "--guest-profile",
         "--symbols", map.toString(), kernel.toString())).isEqualTo(4);
-    String e = stderr();
+    String e = cli.stderr();
     assertThat(e).contains("guest profile: ", " samples of the vCPU, one per ms of host time;"
         + " symbols: " + map + " (3 functions)");
     assertThat(e).containsPattern("\\n +100\\.0% +[0-9,]+ +spin_forever\\n");
@@ -57,9 +45,9 @@ class GuestProfileCliTest {
   @Test
   void withoutSymbolsAKernelWithoutASymbolTableIsRefusedBeforeItRuns() throws IOException {
     Path kernel = spinKernel();
-    assertThat(hospes("run", "--mode", "native", "--guest-profile", kernel.toString()))
+    assertThat(cli.run("run", "--mode", "native", "--guest-profile", kernel.toString()))
         .isEqualTo(2);
-    assertThat(stderr()).isEqualTo("hospes: --guest-profile: " + kernel
+    assertThat(cli.stderr()).isEqualTo("hospes: --guest-profile: " + kernel
         + " has no symbol table (a stripped ELF); give its System.map with --symbols"
         + System.lineSeparator());
   }
@@ -68,22 +56,22 @@ class GuestProfileCliTest {
   void symbolsAloneAMissingFileAndAFileWithoutSymbolsAreOneLineErrors() throws IOException {
     Path kernel = spinKernel();
     Path map = systemMap();
-    assertThat(hospes("run", "--symbols", map.toString(), kernel.toString())).isEqualTo(2);
-    assertThat(stderr()).isEqualTo("hospes: --symbols names the symbols of --guest-profile;"
+    assertThat(cli.run("run", "--symbols", map.toString(), kernel.toString())).isEqualTo(2);
+    assertThat(cli.stderr()).isEqualTo("hospes: --symbols names the symbols of --guest-profile;"
         + " give both" + System.lineSeparator());
-    err.reset();
+    cli.reset();
     Path missing = dir.resolve("missing.map");
-    assertThat(hospes("run", "--guest-profile", "--symbols", missing.toString(),
+    assertThat(cli.run("run", "--guest-profile", "--symbols", missing.toString(),
         kernel.toString())).isEqualTo(2);
-    assertThat(stderr()).isEqualTo("hospes: --symbols " + missing + ": no such file"
+    assertThat(cli.stderr()).isEqualTo("hospes: --symbols " + missing + ": no such file"
         + System.lineSeparator());
-    err.reset();
+    cli.reset();
     Path notes = Files.writeString(dir.resolve("notes.txt"), "not a map\n");
-    assertThat(hospes("run", "--guest-profile", "--symbols", notes.toString(),
+    assertThat(cli.run("run", "--guest-profile", "--symbols", notes.toString(),
         kernel.toString())).isEqualTo(2);
-    assertThat(stderr()).startsWith("hospes: --symbols " + notes + ": no code symbols");
-    err.reset();
-    assertThat(hospes("run", "--guest-profile", "--bios", kernel.toString())).isEqualTo(2);
-    assertThat(stderr()).contains("it needs a KERNEL, not --bios");
+    assertThat(cli.stderr()).startsWith("hospes: --symbols " + notes + ": no code symbols");
+    cli.reset();
+    assertThat(cli.run("run", "--guest-profile", "--bios", kernel.toString())).isEqualTo(2);
+    assertThat(cli.stderr()).contains("it needs a KERNEL, not --bios");
   }
 }
