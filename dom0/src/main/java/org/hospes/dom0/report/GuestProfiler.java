@@ -10,10 +10,10 @@ import org.hospes.x86.Cpu;
 
 /**
  * Where the guest's processors are as the host runs them: a thread that reads each vCPU's
- * block address ({@link Cpu#blockEip}) and CPL once per {@link #PERIOD_NANOS} of host time, and a table of the guest functions
- * those addresses lie in ({@link GuestSymbols}). It answers "which guest code costs host
- * time", the question a translator or interpreter change is about; virtual time and the
- * counters of {@code --stats} answer what the guest itself sees.
+ * block address ({@link Cpu#blockEip}) and CPL once per {@link #PERIOD_NANOS} of host time,
+ * and a table of the guest functions those addresses lie in ({@link GuestSymbols}). It
+ * answers "which guest code costs host time", the question a translator or interpreter change
+ * is about; virtual time and the counters of {@code --stats} answer what the guest sees.
  *
  * <p>A vCPU is sampled only while it is running (its runstate; a bare machine's processor
  * always is) and once it has executed an instruction: time the host spends building the

@@ -119,8 +119,9 @@ public final class GuestSymbols {
 
   /**
    * The code symbols of a little-endian 32-bit ELF file's {@code SHT_SYMTAB} (functions, and
-   * labels or objects in sections of instructions), with their sizes; an empty set when it has no symbol table or is malformed there (the
-   * table's offsets are checked against the file, never trusted).
+   * labels or objects in sections of instructions), with their sizes; an empty set when it
+   * has no symbol table or is malformed there (the table's offsets are checked against the
+   * file, never trusted).
    */
   public static GuestSymbols fromElf(byte[] image) {
     List<Symbol> symbols = new ArrayList<>();
