@@ -239,11 +239,37 @@ public final class HospesCli implements Callable<Integer> {
   private record ParameterErrors(CliStreams streams) implements IParameterExceptionHandler {
     @Override
     public int handleParseException(CommandLine.ParameterException e, String[] args) {
+      String unknown = unknownCommand(e);
+      if (unknown != null) {
+        streams.error(unknown);
+        return ExitStatus.USAGE;
+      }
       String message = e.getMessage() == null ? "bad arguments" : e.getMessage().lines()
           .findFirst().orElse("bad arguments");
       streams.error(message + " (see '" + e.getCommandLine().getCommandSpec().qualifiedName()
           + " --help')");
       return ExitStatus.USAGE;
+    }
+
+    /**
+     * {@code hospes bogus}: picocli calls the first word an unmatched argument; it is a command
+     * name that does not exist. Picocli's "did you mean" suggestions, if any, are kept. Null for
+     * any other error.
+     */
+    static String unknownCommand(CommandLine.ParameterException e) {
+      if (!(e instanceof CommandLine.UnmatchedArgumentException u)
+          || e.getCommandLine().getParent() != null
+          || e.getCommandLine().getSubcommands().isEmpty()
+          || u.getUnmatched().isEmpty() || u.isUnknownOption()) {
+        return null;
+      }
+      String name = u.getUnmatched().get(0);
+      String message = "unknown command '" + name + "' (see 'hospes --help')";
+      List<String> suggestions = u.getSuggestions();
+      if (!suggestions.isEmpty()) {
+        message += "; did you mean " + String.join(" or ", suggestions) + "?";
+      }
+      return message;
     }
   }
 

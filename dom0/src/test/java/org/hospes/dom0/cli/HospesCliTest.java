@@ -240,7 +240,14 @@ class HospesCliTest {
   @Test
   void anUnknownCommandIsAOneLineUsageError() {
     assertThat(hospes("fly")).isEqualTo(2);
-    assertThat(stderr()).startsWith("hospes: Unmatched argument").hasLineCount(1);
+    assertThat(stderr()).isEqualTo("hospes: unknown command 'fly' (see 'hospes --help')\n");
+  }
+
+  @Test
+  void aMistypedCommandKeepsPicocliSuggestions() {
+    assertThat(hospes("rum")).isEqualTo(2);
+    assertThat(stderr()).startsWith("hospes: unknown command 'rum' (see 'hospes --help');"
+        + " did you mean ").contains("run").hasLineCount(1);
   }
 
   @Test
