@@ -45,11 +45,15 @@ import picocli.CommandLine.Spec;
     name = "bench",
     mixinStandardHelpOptions = true,
     description = {
-      "Runs the benchmark kernels (bench-alu, bench-mem) on Hospes and under QEMU TCG in the same"
-          + " run, and prints instructions, seconds, MIPS and the ratio.",
-      "QEMU's fixed start-up cost is measured with the empty kernel and subtracted.",
+      "Benchmarks Hospes: the loop kernels against QEMU TCG (default), or a Linux boot"
+          + " (--linux), start-up (--startup), PV block I/O (--disk), domains per host"
+          + " (--domains).",
+      "By default runs the benchmark kernels (bench-alu, bench-mem) on Hospes and under QEMU"
+          + " TCG in the same run, and prints instructions, seconds, MIPS and the ratio."
+          + " QEMU's fixed start-up cost is measured with the empty kernel and subtracted.",
       "--linux: the Linux boot to /init (PVH entry) on both; --startup: 'hospes run' of the"
-          + " empty kernel against QEMU's start-up; --disk: the PV block benchmark."
+          + " empty kernel against QEMU's start-up; --disk: the PV block benchmark; --domains:"
+          + " host time and memory per domain with many domains on one host."
     })
 public final class BenchCommand implements Callable<Integer> {
 
@@ -194,18 +198,16 @@ public final class BenchCommand implements Callable<Integer> {
   }
 
   private int domainsBench(PrintWriter out) throws Exception {
-    if (domains.isEmpty() || domains.stream().anyMatch(n -> n == null || n < 1 || n > 100_000)) {
-      out.println("--domains takes counts between 1 and 100000, e.g. --domains 10,100,1000");
-      return 2;
-    }
     Path elf = guest;
     if (elf == null) {
-      Path root = sourceRoot != null ? sourceRoot.toAbsolutePath() : KernelSources.findRoot();
+      Path root = root();
+      if (root == null) {
+        return USAGE;
+      }
       elf = KernelSources.makeGuest(root, KernelSources.kernelsDir(root).resolve("build")
           .resolve("domains-bench"), "hello");
     } else if (!java.nio.file.Files.isRegularFile(elf)) {
-      out.println("--guest " + elf + ": no such file");
-      return 2;
+      return usage("--guest " + elf + ": no such file");
     }
     // One measurement per count, and the small host that warms the JVM up first.
     progressTotal = domains.size() + 1;
@@ -244,58 +246,112 @@ public final class BenchCommand implements Callable<Integer> {
   private volatile String partialNote =
       "an incomplete bench prints no table and writes no --csv/--json";
 
+  /** The status of a usage error. */
+  static final int USAGE = 2;
+
+  /** A user error: one line on stderr, as every Hospes command prints it; status 2. */
+  private int usage(String message) {
+    PrintWriter err = spec.commandLine().getErr();
+    err.println("hospes: " + message);
+    err.flush();
+    return USAGE;
+  }
+
+  /**
+   * Null if the numeric options are in range, else the first one that is not (one line). They
+   * are all checked, whichever workload runs, before any work.
+   */
+  String numbersProblem() {
+    if (iterations < 1 || iterations > 0xFFFF_FFFFL) {
+      return "--iterations must be between 1 and 4294967295, got " + iterations;
+    }
+    if (runsOption != null && runsOption < 1) {
+      return "--runs must be at least 1, got " + runsOption;
+    }
+    if (qemuTimeoutSeconds < 1) {
+      return "--qemu-timeout must be at least 1 (seconds), got " + qemuTimeoutSeconds;
+    }
+    if (diskMib < 1 || diskMib > 1024) {
+      return "--disk-mib must be between 1 and 1024, got " + diskMib;
+    }
+    if (domains != null && (domains.isEmpty()
+        || domains.stream().anyMatch(n -> n == null || n < 1 || n > 100_000))) {
+      return "--domains takes counts between 1 and 100000, e.g. --domains 10,100,1000";
+    }
+    return null;
+  }
+
+  /**
+   * Null if {@code --source-root} is not given or holds the kernel sources, else why not (one
+   * line).
+   */
+  String sourceRootProblem() {
+    if (sourceRoot == null) {
+      return null;
+    }
+    Path abs = sourceRoot.toAbsolutePath();
+    if (!Files.isRegularFile(KernelSources.kernelsDir(abs).resolve("Makefile"))) {
+      return "--source-root " + sourceRoot + ": no samples/kernels there (the Hospes source"
+          + " tree)";
+    }
+    return null;
+  }
+
+  /** The source tree (--source-root, else found), or null after saying it cannot be found. */
+  private Path root() {
+    if (sourceRoot != null) {
+      return sourceRoot.toAbsolutePath();
+    }
+    try {
+      return KernelSources.findRoot();
+    } catch (IllegalStateException e) {
+      usage(e.getMessage() + ", or give --source-root DIR");
+      return null;
+    }
+  }
+
   private Integer measure() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
+    String problem = numbersProblem();
+    if (problem == null) {
+      problem = sourceRootProblem();
+    }
+    if (problem != null) {
+      return usage(problem);
+    }
     if (disk) {
-      if (diskMib < 1 || diskMib > 1024) {
-        out.println("--disk-mib must be between 1 and 1024");
-        return 2;
-      }
       return BlockBench.run(out, diskMib);
     }
     if (domains != null) {
       return domainsBench(out);
     }
-    if (iterations < 1 || iterations > 0xFFFF_FFFFL) {
-      out.println("--iterations must be between 1 and 4294967295");
-      return 2;
-    }
-    if (runsOption != null && runsOption < 1) {
-      out.println("--runs must be at least 1");
-      return 2;
-    }
     if (!linux && (kernelFile != null || initrdFile != null || cmdline != null
         || marker != null)) {
-      out.println((kernelFile != null ? "--kernel" : initrdFile != null ? "--initrd"
+      return usage((kernelFile != null ? "--kernel" : initrdFile != null ? "--initrd"
           : cmdline != null ? "--cmdline" : "--marker") + " goes with --linux");
-      return 2;
     }
     if (linux || startup) {
       for (String loopsOnly : new String[] {"--mode", "--iterations"}) {
         if (spec.commandLine().getParseResult().hasMatchedOption(loopsOnly)) {
-          out.println(loopsOnly + " goes with the loops: --linux boots in pvh mode, --startup"
+          return usage(loopsOnly + " goes with the loops: --linux boots in pvh mode, --startup"
               + " runs native");
-          return 2;
         }
       }
     }
     if (marker != null && marker.isBlank()) {
-      out.println("--marker must not be empty");
-      return 2;
+      return usage("--marker must not be empty");
     }
     runs = runsOption != null ? runsOption : 3;
     Optional<List<BenchMode>> selected = BenchMode.select(mode);
     if (selected.isEmpty()) {
-      out.println("unknown --mode '" + mode + "'; valid: " + BenchMode.validNames());
-      return 2;
+      return usage("unknown --mode '" + mode + "'; valid: " + BenchMode.validNames());
     }
     List<BenchMode> modes = selected.get();
-    for (String problem : new String[] {
+    for (String fileProblem : new String[] {
         csv == null ? null : OutputFiles.problem(csv, "--csv"),
         json == null ? null : OutputFiles.problem(json, "--json")}) {
-      if (problem != null) {
-        out.println(problem);
-        return 2;
+      if (fileProblem != null) {
+        return usage(fileProblem);
       }
     }
     List<String> engines = new ArrayList<>();
@@ -303,11 +359,13 @@ public final class BenchCommand implements Callable<Integer> {
       try {
         engines.add(org.hospes.x86.jit.Engine.parse(e).cliName());
       } catch (IllegalArgumentException ex) {
-        out.println("--engine: " + ex.getMessage());
-        return 2;
+        return usage("--engine: " + ex.getMessage());
       }
     }
-    Path root = sourceRoot != null ? sourceRoot.toAbsolutePath() : KernelSources.findRoot();
+    Path root = root();
+    if (root == null) {
+      return USAGE;
+    }
     if (linux || startup) {
       return wallClock(out, noHospes ? List.of() : engines, root);
     }
@@ -329,8 +387,8 @@ public final class BenchCommand implements Callable<Integer> {
               + " (install qemu-system-x86 to get one).");
     }
     if (noHospes && !useQemu) {
-      out.println("Nothing to run: --no-hospes and no QEMU.");
-      return 2;
+      return usage("nothing to run: --no-hospes and no QEMU (" + QemuRunner.BINARY
+          + " not found)");
     }
 
     List<BenchMode> hospesModes = noHospes ? List.of() : modes;
@@ -493,7 +551,9 @@ public final class BenchCommand implements Callable<Integer> {
       }
       return true;
     } catch (IOException e) {
-      out.println("cannot write the results: " + e.getMessage());
+      PrintWriter err = spec.commandLine().getErr();
+      err.println("hospes: cannot write the results: " + OutputFiles.reason(e));
+      err.flush();
       return false;
     }
   }
@@ -512,8 +572,8 @@ public final class BenchCommand implements Callable<Integer> {
           + " (install qemu-system-x86 to get one).");
     }
     if (engines.isEmpty() && !useQemu) {
-      out.println("Nothing to run: --no-hospes and no QEMU.");
-      return 2;
+      return usage("nothing to run: --no-hospes and no QEMU" + (noQemu ? ""
+          : " (" + QemuRunner.BINARY + " not found)"));
     }
     HospesCommand hospes = HospesCommand.current(root);
     Path work = Files.createTempDirectory("hospes-bench-");
@@ -523,8 +583,7 @@ public final class BenchCommand implements Callable<Integer> {
         try {
           images = LinuxBootImages.prepare(kernelFile, initrdFile, work);
         } catch (BenchSetupException e) {
-          out.println(e.getMessage());
-          return 2;
+          return usage(e.getMessage());
         }
       }
       Path empty = null;

@@ -54,7 +54,52 @@ class BenchCommandTest {
   void anUnwritableCsvIsRefusedBeforeAnythingRuns() {
     String csv = dir.resolve("missing/b.csv").toString();
     assertThat(cli.run("bench", "--no-qemu", "--csv", csv)).isEqualTo(2);
-    assertThat(cli.stdout()).startsWith("--csv " + csv + ": no such directory");
-    assertThat(cli.stderr()).isEmpty();
+    assertThat(cli.stderr()).startsWith("hospes: --csv " + csv + ": no such directory")
+        .hasLineCount(1);
+    assertThat(cli.stdout()).isEmpty();
+  }
+
+  @Test
+  void aSourceRootWithoutTheKernelSourcesIsRefusedBeforeAnyWork() {
+    for (String[] args : new String[][] {{}, {"--startup"}, {"--domains", "1"}}) {
+      cli.reset();
+      List<String> line = new java.util.ArrayList<>(List.of("bench", "--no-qemu",
+          "--source-root", dir.toString()));
+      line.addAll(List.of(args));
+      assertThat(cli.run(line.toArray(String[]::new))).as(line.toString()).isEqualTo(2);
+      assertThat(cli.stderr()).as(line.toString()).isEqualTo("hospes: --source-root " + dir
+          + ": no samples/kernels there (the Hospes source tree)\n");
+      assertThat(cli.stdout()).isEmpty();
+    }
+  }
+
+  @Test
+  void numericOptionsOutOfRangeAreRefusedAsUsageErrors() {
+    String[][] cases = {
+        {"--qemu-timeout", "-1", "hospes: --qemu-timeout must be at least 1 (seconds), got -1"},
+        {"--qemu-timeout", "0", "hospes: --qemu-timeout must be at least 1 (seconds), got 0"},
+        {"--runs", "0", "hospes: --runs must be at least 1, got 0"},
+        {"--iterations", "0", "hospes: --iterations must be between 1 and 4294967295, got 0"},
+        {"--disk-mib", "0", "hospes: --disk-mib must be between 1 and 1024, got 0"},
+        {"--domains", "0", "hospes: --domains takes counts between 1 and 100000, e.g."
+            + " --domains 10,100,1000"}};
+    for (String[] c : cases) {
+      cli.reset();
+      assertThat(cli.run("bench", "--no-qemu", c[0], c[1])).as(c[0] + " " + c[1]).isEqualTo(2);
+      assertThat(cli.stderr()).as(c[0] + " " + c[1]).isEqualTo(c[2] + "\n");
+      assertThat(cli.stdout()).isEmpty();
+    }
+    // Checked whichever workload runs: --disk does not use --runs, but a bad one is a mistake.
+    cli.reset();
+    assertThat(cli.run("bench", "--disk", "--qemu-timeout", "-5")).isEqualTo(2);
+    assertThat(cli.stderr()).startsWith("hospes: --qemu-timeout must be at least 1");
+  }
+
+  @Test
+  void anUnknownModeIsAPrefixedOneLineError() {
+    assertThat(cli.run("bench", "--no-qemu", "--mode", "bogus")).isEqualTo(2);
+    assertThat(cli.stderr()).startsWith("hospes: unknown --mode 'bogus'; valid: ")
+        .hasLineCount(1);
+    assertThat(cli.stdout()).isEmpty();
   }
 }

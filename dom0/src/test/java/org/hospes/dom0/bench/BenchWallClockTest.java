@@ -157,22 +157,22 @@ class BenchWallClockTest {
   @Test
   void linuxOptionsWithoutLinuxAreRefused() {
     assertThat(cli.run("bench", "--kernel", "vmlinuz")).isEqualTo(2);
-    assertThat(cli.stdout()).isEqualTo("--kernel goes with --linux\n");
+    assertThat(cli.stderr()).isEqualTo("hospes: --kernel goes with --linux\n");
     cli.reset();
     assertThat(cli.run("bench", "--startup", "--mode", "pvh")).isEqualTo(2);
-    assertThat(cli.stdout()).isEqualTo("--mode goes with the loops: --linux boots in pvh mode,"
+    assertThat(cli.stderr()).isEqualTo("hospes: --mode goes with the loops: --linux boots in pvh mode,"
         + " --startup runs native\n");
     cli.reset();
     assertThat(cli.run("bench", "--linux", "--marker", " ")).isEqualTo(2);
-    assertThat(cli.stdout()).isEqualTo("--marker must not be empty\n");
+    assertThat(cli.stderr()).isEqualTo("hospes: --marker must not be empty\n");
   }
 
   @Test
   void aMissingKernelIsOneLine() {
     Path missing = dir.resolve("vmlinuz");
     assertThat(cli.run("bench", "--linux", "--kernel", missing.toString())).isEqualTo(2);
-    assertThat(cli.stdout()).isEqualTo("--kernel " + missing + ": no such file\n");
-    assertThat(cli.stderr()).isEmpty();
+    assertThat(cli.stderr()).isEqualTo("hospes: --kernel " + missing + ": no such file\n");
+    assertThat(cli.stdout()).isEmpty();
   }
 
   @Test
@@ -180,7 +180,7 @@ class BenchWallClockTest {
     Path elf = Files.write(dir.resolve("plain.elf"),
         ElfImageBuilder.multibootKernel(new byte[] {(byte) 0xF4}));
     assertThat(cli.run("bench", "--linux", "--kernel", elf.toString())).isEqualTo(2);
-    assertThat(cli.stdout()).startsWith("--kernel " + elf + ": the ELF has no PVH entry"
+    assertThat(cli.stderr()).startsWith("hospes: --kernel " + elf + ": the ELF has no PVH entry"
         + " (XEN_ELFNOTE_PHYS32_ENTRY");
   }
 
@@ -198,7 +198,7 @@ class BenchWallClockTest {
         System.setProperty("hospes.linux.vmlinuz", saved);
       }
     }
-    assertThat(cli.stdout()).startsWith("Debian's 686-pae kernel is not at " + missing
+    assertThat(cli.stderr()).startsWith("hospes: Debian's 686-pae kernel is not at " + missing
         + ": fetch it with samples/linux/fetch-debian-kernel.sh").contains("--kernel FILE");
   }
 }
