@@ -124,7 +124,8 @@ final class HostOptions {
     try {
       StatsReport.writeJson(doc, statsJson);
     } catch (IOException e) {
-      streams.error("--stats-json " + statsJson + ": cannot write: " + e.getMessage());
+      streams.error("--stats-json " + statsJson + ": cannot write: "
+          + OutputFiles.reason(statsJson, e));
     }
   }
 

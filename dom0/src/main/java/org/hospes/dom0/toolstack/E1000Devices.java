@@ -41,7 +41,7 @@ public final class E1000Devices {
         port = new CapturedPort(nic, nets.capture(spec.pcap()));
       } catch (IOException e) {
         throw new IOException("cannot write capture file " + spec.pcap() + ": "
-            + e.getMessage(), e);
+            + org.hospes.dom0.report.OutputFiles.reason(spec.pcap(), e), e);
       }
     }
     plug(dm, nic, net, port);

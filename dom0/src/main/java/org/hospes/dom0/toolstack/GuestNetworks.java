@@ -56,7 +56,7 @@ public final class GuestNetworks implements AutoCloseable {
         pcap = capture(spec.pcap());
       } catch (IOException e) {
         throw new IOException("cannot write capture file " + spec.pcap() + ": "
-            + e.getMessage(), e);
+            + org.hospes.dom0.report.OutputFiles.reason(spec.pcap(), e), e);
       }
     }
     String mac = spec.macFor(domid, devid);
