@@ -252,6 +252,11 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
         throw new SpecException(name + ": " + key + " given twice");
       }
     }
+    if (options.containsKey("mode") && options.containsKey("type")
+        && mode(name, options.get("mode")) != xlType(name, options.get("type"))) {
+      throw new SpecException(name + ": mode=" + options.get("mode") + " and type="
+          + options.get("type") + " disagree; give one of them");
+    }
     DomainMode mode = DomainMode.HVM_EPT;
     int ram = DEFAULT_RAM_MIB;
     int weight = DEFAULT_WEIGHT;

@@ -15,8 +15,13 @@ public record HostSettings(int pcpus) {
   public static final String SYNTAX = "host pcpus=N";
   public static final HostSettings DEFAULT = new HostSettings(1);
 
-  private static final Pattern LINE = Pattern.compile("\\s*host\\s+pcpus\\b.*");
+  /**
+   * "host" and a setting ("host bogus=1" too, to be refused as a setting, not read as a domain
+   * named "host bogus"); "host=K" and "host = K" are a domain named host.
+   */
+  private static final Pattern LINE = Pattern.compile("\\s*host(\\s+[^=\\s].*)?");
   private static final Pattern PCPUS = Pattern.compile("pcpus\\s*=\\s*(\\S+)");
+  private static final Pattern KEY = Pattern.compile("([A-Za-z_][\\w-]*)\\s*=.*");
 
   public HostSettings {
     if (pcpus < 1 || pcpus > Hypervisor.MAX_PCPUS) {
@@ -38,6 +43,11 @@ public record HostSettings(int pcpus) {
   public static HostSettings parse(String line) {
     String rest = line.strip().substring("host".length()).strip();
     Matcher m = PCPUS.matcher(rest);
+    Matcher key = KEY.matcher(rest);
+    if (!m.matches() && key.matches() && !key.group(1).equalsIgnoreCase("pcpus")) {
+      throw new DomainSpec.SpecException("host: unknown setting '" + key.group(1)
+          + "' (valid: pcpus; expected " + SYNTAX + ")");
+    }
     if (!m.matches()) {
       throw new DomainSpec.SpecException("host: expected " + SYNTAX + ", got '" + rest + "'");
     }

@@ -54,6 +54,8 @@ class DomainSpecTest {
     assertBad("a=k.elf,type=hvm-shadow", "a: unknown type 'hvm-shadow' (valid: pv, pvh, hvm, pvhvm)");
     assertBad("a=k.elf,colour=red", "a: unknown option 'colour'");
     assertBad("a=k.elf,ram=8,ram=9", "a: ram given twice");
+    assertBad("a=k.elf,type=hvm,mode=pvh", "a: mode=pvh and type=hvm disagree; give one of them");
+    assertBad("a=k.elf,mode=hvm-shadow,type=hvm", "a: mode=hvm-shadow and type=hvm disagree");
     assertBad("a=k.elf,weight=0", "a: weight must be 1..65535");
     assertBad("a=k.elf,cap=101", "a: cap must be 0..100");
     assertBad("a=k.elf,vcpus=0", "a: vcpus must be 1..64, got 0");
@@ -70,6 +72,23 @@ class DomainSpecTest {
     assertThat(DomainSpec.parse("a=k.elf", null).vcpus()).isEqualTo(1);
     // A PVHVM domain is an HVM domain: it takes vCPUs as hvm does.
     assertThat(DomainSpec.parse("a=k.elf,vcpus=2,mode=pvhvm", null).vcpus()).isEqualTo(2);
+  }
+
+  @Test
+  void modeAndTypeThatAgreeAreAccepted() {
+    assertThat(DomainSpec.parse("a=k.elf,type=hvm,mode=hvm", null).mode())
+        .isEqualTo(org.hospes.hv.domain.DomainMode.HVM_EPT);
+  }
+
+  @Test
+  void hostLinesAreSettingsAndHostEqualsIsADomain() {
+    assertThat(HostSettings.isHostLine("host pcpus=2")).isTrue();
+    assertThat(HostSettings.isHostLine("host bogus=1")).isTrue();
+    assertThat(HostSettings.isHostLine("host=k.elf")).isFalse();
+    assertThat(HostSettings.isHostLine("host = k.elf")).isFalse();
+    assertThatThrownBy(() -> HostSettings.parse("host bogus=1"))
+        .hasMessage("host: unknown setting 'bogus' (valid: pcpus; expected host pcpus=N)");
+    assertThat(HostSettings.parse("host pcpus=3").pcpus()).isEqualTo(3);
   }
 
   private static void assertBad(String spec, String message) {
