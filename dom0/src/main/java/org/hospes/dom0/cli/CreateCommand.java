@@ -15,10 +15,16 @@ import picocli.CommandLine.Parameters;
 @Command(name = "create", mixinStandardHelpOptions = true,
     description = {"Builds a domain on the running host from an xl domain configuration"
         + " (xl.cfg syntax) and starts it.",
-      "Keys: name, type = \"pvh\"|\"hvm\"|\"pv\" (hap = 0: shadow paging), memory (MiB), vcpus (1),"
-          + " kernel, ramdisk, cmdline (or root/extra), disk = [...] (pvh), on_crash ="
-          + " \"destroy\"|\"preserve\"|\"restart\", cpu_weight, cap. Relative paths are relative"
-          + " to the file. Refused until they land: xen_platform_pci = 1 (PVHVM), vif."})
+      "Keys: name, type = \"pvh\"|\"hvm\"|\"pv\" (default pvh; with hvm, hap = 0: shadow"
+          + " paging, xen_platform_pci = 1: PVHVM), memory (MiB), vcpus (1; more in hvm and pvh),"
+          + " kernel, ramdisk, cmdline (or root/extra), disk = [...] (PV disks in pvh and PVHVM;"
+          + " specification=virtio in any hvm), vif = [...] (hvm: model=e1000 or virtio-net,"
+          + " a PV vif too in PVHVM), device_model_args_hvm = [\"-device\", \"NAME,...\"] (hvm),"
+          + " on_crash = \"destroy\"|\"preserve\"|\"restart\", cpu_weight, cap, cpus (hard"
+          + " affinity). Relative paths are relative to the file.",
+      "Refused for now: disk in pv domains (and a non-virtio disk in hvm without"
+          + " xen_platform_pci = 1), vif in pvh and pv domains, xen_platform_pci = 1 with"
+          + " hap = 0."})
 final class CreateCommand implements Callable<Integer> {
   private final CliStreams streams;
 

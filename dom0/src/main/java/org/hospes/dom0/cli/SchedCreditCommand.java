@@ -26,10 +26,12 @@ final class SchedCreditCommand implements Callable<Integer> {
   @Option(names = {"-d", "--domain"}, paramLabel = "DOMAIN", description = "Name or ID.")
   String domain;
 
-  @Option(names = {"-w", "--weight"}, paramLabel = "WEIGHT")
+  @Option(names = {"-w", "--weight"}, paramLabel = "WEIGHT", description = "The domain's"
+      + " weight, 1..65535 (default 256): contended CPU time is shared in proportion to it.")
   Integer weight;
 
-  @Option(names = {"-c", "--cap"}, paramLabel = "CAP")
+  @Option(names = {"-c", "--cap"}, paramLabel = "CAP", description = "The most CPU the domain"
+      + " may use, in %% of one pCPU (100 = one whole pCPU); 0 = uncapped.")
   Integer cap;
 
   SchedCreditCommand(CliStreams streams) {
