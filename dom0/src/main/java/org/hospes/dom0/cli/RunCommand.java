@@ -76,10 +76,10 @@ final class RunCommand implements Callable<Integer> {
           + " pvh"
           + " (a PVH guest: ELF with Xen's PHYS32_ENTRY note, given xenstore and a PV"
           + " console by dom0;"
-          + " its PV console and console_io output go to stdout;"
+          + " its PV console and console_io output go to stdout),"
           + " pv (a classic PV32 PAE kernel: ELF with Xen's PV notes, run in ring 1 on page"
-          + " tables the hypervisor validates; PV console to stdout);"
-          + " status 0 on SCHEDOP_shutdown poweroff/reboot, 3 on crash).";
+          + " tables the hypervisor validates; PV console to stdout)."
+          + " pvh and pv: status 0 on SCHEDOP_shutdown poweroff/reboot, 3 on crash.";
 
   /** An option's help: its annotation here and {@link RunCommandModel} both use it. */
   static final String KERNEL_HELP =
@@ -97,12 +97,12 @@ final class RunCommand implements Callable<Integer> {
   static final String RAM_HELP =
       "Guest RAM in MiB (default: ${DEFAULT-VALUE}): native 1 to "
           + NativeMachine.MAX_RAM_MIB + ", hvm and hvm-shadow 1 to " + MAX_DOMAIN_RAM_MIB
-          + ", pvh " + MIN_PVH_RAM_MIB + " to " + MAX_DOMAIN_RAM_MIB + ", pv "
+          + ", pvh and pvhvm " + MIN_PVH_RAM_MIB + " to " + MAX_DOMAIN_RAM_MIB + ", pv "
           + MIN_PV_RAM_MIB + " to " + MAX_DOMAIN_RAM_MIB + ".";
 
   /** An option's help: its annotation here and {@link RunCommandModel} both use it. */
   static final String CPUS_HELP =
-      "vCPUs of the domain (default: ${DEFAULT-VALUE}): hvm, hvm-shadow and pvh 1"
+      "vCPUs of the domain (default: ${DEFAULT-VALUE}): hvm, hvm-shadow, pvhvm and pvh 1"
           + " to " + org.hospes.hv.domain.Domains.MAX_VCPUS + "; native and pv have 1."
           + " vCPU 0 starts at the kernel's entry; the others wait for INIT and start-up IPIs"
           + " from its local APIC (APIC ID = vCPU id). They run interleaved in virtual time on"
@@ -478,8 +478,9 @@ final class RunCommand implements Callable<Integer> {
           + " pvhvm or pvh), not " + m.cliName();
     }
     if (m == RunMode.NATIVE) {
+      // Every hypervisor mode takes these: runHvm applies them whatever the domain's mode.
       String noHypervisor = " does nothing in native mode (no hypervisor); use --mode hvm,"
-          + " hvm-shadow or pvh";
+          + " hvm-shadow, pvhvm, pvh or pv";
       if (host.scheduler != null) {
         return "--sched" + noHypervisor;
       }
@@ -487,7 +488,8 @@ final class RunCommand implements Callable<Integer> {
         return "--pcpus" + noHypervisor;
       }
       if (vifs != null) {
-        return "--vif" + noHypervisor + " (an e1000 or virtio-net in hvm, a vif in pvh)";
+        return "--vif" + noHypervisor + " (an e1000 or virtio-net in hvm and hvm-shadow, a PV"
+            + " vif in pvhvm, pvh and pv)";
       }
       if (!HvmMachine.factory().costModelNames().contains(host.costModelName())) {
         // The cost model applies here too (native costs); an unknown name lists the known.
@@ -499,6 +501,22 @@ final class RunCommand implements Callable<Integer> {
       }
       if (hvLog != null) {
         return "--hv-log" + noHypervisor;
+      }
+    }
+    if (vifs != null) {
+      for (String v : vifs) {
+        org.hospes.dom0.toolstack.VifSpec spec;
+        try {
+          spec = org.hospes.dom0.toolstack.VifSpec.parse(v, null);
+        } catch (IllegalArgumentException e) {
+          continue; // said when the interface is added, with the mode's checks
+        }
+        // The capture file is opened as the machine is built: found here, before any work.
+        String p = spec.pcap() == null ? null
+            : org.hospes.dom0.report.OutputFiles.problemOf(spec.pcap(), "--vif " + v);
+        if (p != null) {
+          return p;
+        }
       }
     }
     if (consoleLog != null) {
@@ -546,7 +564,8 @@ final class RunCommand implements Callable<Integer> {
       try {
         hypervisorLog = Files.newOutputStream(hvLog);
       } catch (IOException e) {
-        streams.error("cannot write --hv-log " + hvLog + ": " + e.getMessage());
+        streams.error("cannot write --hv-log " + hvLog + ": "
+            + org.hospes.dom0.report.OutputFiles.reason(hvLog, e));
         return ExitStatus.USAGE;
       }
       machine.setHypervisorLog(hypervisorLog);
@@ -624,7 +643,8 @@ final class RunCommand implements Callable<Integer> {
         try {
           log = Files.newOutputStream(consoleLog);
         } catch (IOException e) {
-          streams.error("--console-log " + consoleLog + ": cannot write: " + e.getMessage());
+          streams.error("--console-log " + consoleLog + ": cannot write: "
+            + org.hospes.dom0.report.OutputFiles.reason(consoleLog, e));
           return ExitStatus.USAGE;
         }
       }
@@ -653,17 +673,20 @@ final class RunCommand implements Callable<Integer> {
       try {
         log.close();
       } catch (IOException e) {
-        streams.error("--console-log " + consoleLog + ": cannot write: " + e.getMessage());
+        streams.error("--console-log " + consoleLog + ": cannot write: "
+            + org.hospes.dom0.report.OutputFiles.reason(consoleLog, e));
       }
     }
     if (hypervisorLog != null) {
       try {
         hypervisorLog.close();
       } catch (IOException e) {
-        streams.error("cannot write --hv-log " + hvLog + ": " + e.getMessage());
+        streams.error("cannot write --hv-log " + hvLog + ": "
+            + org.hospes.dom0.report.OutputFiles.reason(hvLog, e));
       }
     }
     Hypervisor hv = machine.hypervisor();
+    reportStop(kernel, result);
     if (host.stats) {
       printRunLine(streams, kernel, result, nanos);
       printJitLine(streams, machine.domain().vcpus().stream().map(v -> v.cpu().jit()).toList());
@@ -782,6 +805,7 @@ final class RunCommand implements Callable<Integer> {
     if (profiler != null) {
       profiler.close();
     }
+    reportStop(image, result);
     if (host.stats) {
       printRunLine(streams, image, result, nanos);
       printJitLine(streams, java.util.Collections.singletonList(machine.cpu().jit()));
@@ -791,6 +815,17 @@ final class RunCommand implements Callable<Integer> {
     StatsDocument doc = StatsReport.nativeDocument(runInfo("native", result),
         machine.cpu().cycles());
     return writeStatsJson(doc, result.exitStatus());
+  }
+
+  /**
+   * A run stopped from outside says so in one line: with --stats the run line is that line (with
+   * the status and counts), so it is printed only without.
+   */
+  private void reportStop(Path image, RunResult result) {
+    if (result.isStopped() && !host.stats) {
+      streams.err().println("hospes: " + image + ": " + result.reason());
+      streams.err().flush();
+    }
   }
 
   private StatsDocument.RunInfo runInfo(String modeName, RunResult result) {

@@ -384,7 +384,10 @@ public final class NativeMachine {
         String stop = link.afterSlice();
         if (stop != null) {
           // Between slices: an instruction boundary, so the machine stays resumable.
-          return report(link.stopStatus(), RunResult.STOPPED_PREFIX + stop);
+          // Not printed here: the caller's run line says it (hospes run: once, with the
+          // status and counts under --stats).
+          return new RunResult(link.stopStatus(), RunResult.STOPPED_PREFIX + stop,
+              cpu.instructions());
         }
       }
     } finally {

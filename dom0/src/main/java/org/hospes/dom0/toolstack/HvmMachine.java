@@ -670,7 +670,10 @@ public final class HvmMachine {
         }
         String stop = link.afterSlice();
         if (stop != null) {
-          return report(link.stopStatus(), RunResult.STOPPED_PREFIX + stop);
+          // Not printed here: the caller's run line says it (hospes run: once, with the
+          // status and counts under --stats).
+          return new RunResult(link.stopStatus(), RunResult.STOPPED_PREFIX + stop,
+              instructions());
         }
         if (progressed == 0 || !hv.hasLiveDomains()) {
           // Blocked with nothing inside the machine to wake it: only host input can, else

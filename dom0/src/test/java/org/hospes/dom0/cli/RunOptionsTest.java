@@ -1,6 +1,7 @@
 package org.hospes.dom0.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -9,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import org.hospes.dom0.testing.CapturedCli;
 import org.hospes.dom0.testing.ElfImageBuilder;
+import org.hospes.dom0.report.StatsDocument;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -96,6 +98,97 @@ class RunOptionsTest {
   }
 
   @Test
+  void aStatsFileThatCannotBeCreatedIsRefusedBeforeTheRun() throws IOException {
+    // /proc is a directory whose permission bits (and root's access checks) say writable, but
+    // it refuses new files: only opening the file finds that out.
+    assumeTrue(Files.isDirectory(Path.of("/proc/self")), "no /proc");
+    assertThat(hospes("run", "--stats-json", "/proc/foo.json", kernel(OK))).isEqualTo(2);
+    assertThat(stderr()).isEqualTo("hospes: --stats-json /proc/foo.json: cannot write: no such"
+        + " file or directory" + System.lineSeparator());
+    assertThat(cli.stdout()).as("the kernel never ran").isEmpty();
+    cli.reset();
+    assertThat(hospes("run-many", "--domain", "a=" + kernel(OK), "--stats-json",
+        "/proc/foo.json")).isEqualTo(2);
+    assertThat(stderr()).isEqualTo("hospes: --stats-json /proc/foo.json: cannot write: no such"
+        + " file or directory" + System.lineSeparator());
+    assertThat(cli.stdout()).isEmpty();
+  }
+
+  @Test
+  void theCheckLeavesNoFileBehindAndAnExistingOneIntactUntilTheEnd() throws IOException {
+    Path fresh = dir.resolve("fresh.json");
+    // Refused for another reason after the stats file was checked: nothing may be left.
+    assertThat(hospes("run-many", "--domain", "a=" + kernel(OK), "--stats-json",
+        fresh.toString(), "--destroy", "b@1M")).isEqualTo(2);
+    assertThat(fresh).doesNotExist();
+    Path old = Files.writeString(dir.resolve("old.json"), "keep");
+    assertThat(hospes("run-many", "--domain", "a=" + kernel(OK), "--stats-json",
+        old.toString(), "--destroy", "b@1M")).isEqualTo(2);
+    assertThat(old).hasContent("keep");
+  }
+
+  @Test
+  void aStatsFileThatFailsAtTheEndSaysWhy() {
+    HostOptions host = new HostOptions();
+    host.statsJson = dir.resolve("gone/s.json");
+    java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+    host.writeStatsJson(org.hospes.dom0.report.StatsReport.nativeDocument(
+            new StatsDocument.RunInfo("native", 0, "halted", 1), 1),
+        new CliStreams(new java.io.PrintStream(System.out), new java.io.PrintStream(err, true,
+            java.nio.charset.StandardCharsets.UTF_8)));
+    assertThat(err.toString(java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("hospes:"
+        + " --stats-json " + host.statsJson + ": cannot write: no such directory "
+        + dir.resolve("gone") + System.lineSeparator());
+  }
+
+  @Test
+  void optionsRefusedInNativeModeNameEveryModeThatTakesThem() throws IOException {
+    String k = kernel(OK);
+    String modes = "; use --mode hvm, hvm-shadow, pvhvm, pvh or pv";
+    String[][] cases = {
+        {"--sched", "rr"}, {"--pcpus", "2"}, {"--dom0-weight", "512"},
+        {"--hv-log", dir.resolve("hv.log").toString()}, {"--vif", "net=nat"}};
+    for (String[] c : cases) {
+      cli.reset();
+      assertThat(hospes("run", c[0], c[1], k)).as(c[0]).isEqualTo(2);
+      assertThat(stderr()).as(c[0]).startsWith("hospes: " + c[0]
+          + " does nothing in native mode (no hypervisor)" + modes);
+    }
+  }
+
+  @Test
+  void aCaptureFileInAMissingDirectorySaysSo() throws IOException {
+    assertThat(hospes("run", "--mode", "hvm", "--vif", "pcap=" + dir.resolve("none/x.pcap"),
+        kernel(OK))).isEqualTo(2);
+    assertThat(stderr()).isEqualTo("hospes: --vif pcap=" + dir.resolve("none/x.pcap")
+        + ": no such directory " + dir.resolve("none") + System.lineSeparator());
+    assertThat(cli.stdout()).isEmpty();
+    cli.reset();
+    // run-many opens it as it builds the domain: the reason, not the path again.
+    assertThat(hospes("run-many", "--domain", "a=" + kernel(OK) + ",vif=[pcap="
+        + dir.resolve("none/x.pcap") + "]")).isEqualTo(2);
+    assertThat(stderr()).isEqualTo("hospes: a: cannot write capture file "
+        + dir.resolve("none/x.pcap") + ": no such directory " + dir.resolve("none")
+        + System.lineSeparator());
+  }
+
+  @Test
+  void anUnknownHostSettingIsNamedWithItsLine() throws IOException {
+    Path cfg = Files.writeString(dir.resolve("h.cfg"), "a=" + kernel(OK) + "\nhost bogus=1\n");
+    assertThat(hospes("run-many", "--config", cfg.toString())).isEqualTo(2);
+    assertThat(stderr()).isEqualTo("hospes: " + cfg + ":2: host: unknown setting 'bogus'"
+        + " (valid: pcpus; expected host pcpus=N)" + System.lineSeparator());
+  }
+
+  @Test
+  void aDomainSpecWhoseModeAndTypeDisagreeIsRefused() throws IOException {
+    assertThat(hospes("run-many", "--domain", "a=" + kernel(OK) + ",type=hvm,mode=pvh"))
+        .isEqualTo(2);
+    assertThat(stderr()).isEqualTo("hospes: a: mode=pvh and type=hvm disagree; give one of them"
+        + System.lineSeparator());
+  }
+
+  @Test
   void statsJsonOfARunStoppedByItsLimitSaysHowItEnded() throws IOException {
     Path json = dir.resolve("s.json");
     assertThat(hospes("run", "--mode", "hvm", "--max-insns", "100k", "--stats-json",
@@ -133,8 +226,12 @@ class RunOptionsTest {
   void ramLimitsAreStatedPerModeInHelpAndMessages() throws IOException {
     assertThat(hospes("run", "--help")).isZero();
     assertThat(cli.stdout().replaceAll("\\s+", " "))
-        .contains("native 1 to 2047, hvm and hvm-shadow 1 to 1024, pvh 2 to 1024");
+        .contains("native 1 to 2047, hvm and hvm-shadow 1 to 1024, pvh and pvhvm 2 to 1024")
+        .contains("hvm, hvm-shadow, pvhvm and pvh 1 to 64; native and pv have 1.");
     String k = kernel(OK);
+    assertThat(hospes("run", "--mode", "pvhvm", "--ram", "1", k)).isEqualTo(2);
+    assertThat(stderr()).contains("--ram must be between 2 and 1024 MiB in pvhvm mode, got 1");
+    cli.reset();
     assertThat(hospes("run", "--mode", "pvh", "--ram", "1", k)).isEqualTo(2);
     assertThat(stderr()).contains("--ram must be between 2 and 1024 MiB in pvh mode, got 1");
     cli.reset();

@@ -72,12 +72,26 @@ class RunStopTest {
     assertThat(s.stdout).isEqualTo("R\n");
     assertThat(s.stderr).contains("stopped: interrupted (SIGTERM)",
         "domain 1 guest (hvm): running", "IO_INSTRUCTION");
+    // Once, in the --stats run line with the status, not also on a line of its own.
+    assertThat(s.stderr.lines().filter(l -> l.contains("stopped: interrupted")))
+        .singleElement().asString().contains(": stopped: interrupted (SIGTERM), status 143, ");
     JsonNode d = new ObjectMapper().readTree(dir.resolve("s.json").toFile()).at("/domains/1");
     assertThat(d.get("state").asText()).isEqualTo("running");
     assertThat(d.get("endReason").asText()).isEqualTo("stopped: interrupted (SIGTERM)");
     assertThat(d.get("status").asInt()).isEqualTo(143); // the process's own status
     assertThat(d.get("instructions").asLong()).isPositive();
     assertThat(d.at("/exits/IO_INSTRUCTION/count").asLong()).isEqualTo(2);
+  }
+
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void withoutStatsTheStopIsStillOneLine() throws Exception {
+    for (String mode : new String[] {"native", "hvm"}) {
+      Stopped s = runAndSignal("TERM", "run", "--mode", mode, kernel(SPIN));
+      assertThat(s.status).isEqualTo(143);
+      assertThat(s.stderr.lines().filter(l -> l.contains("stopped:"))).as(mode)
+          .containsExactly("hospes: " + kernel(SPIN) + ": stopped: interrupted (SIGTERM)");
+    }
   }
 
   @Test
