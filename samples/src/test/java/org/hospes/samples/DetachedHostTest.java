@@ -87,4 +87,30 @@ class DetachedHostTest {
     Result status = hospes("host", "status");
     assertThat(status.status()).isNotZero();
   }
+
+  @Test
+  @Timeout(value = 180, unit = TimeUnit.SECONDS)
+  void aForegroundHostStoppedBySigtermShutsDownCleanlyWithStatusZero() throws Exception {
+    // As its help says: 0, it ran and was stopped (SIGTERM takes the path Ctrl-C takes; a
+    // SIGINT may come inherited as ignored by a test runner started in the background).
+    state = dir.resolve("state");
+    List<String> cmd = List.of(TestKernels.root().resolve("hospes").toString(), "host", "start",
+        "--foreground", "--memory", "64", "--state-dir", state.toString());
+    ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile())
+        .redirectErrorStream(true).redirectOutput(dir.resolve("fg.log").toFile());
+    pb.environment().put("HOSPES_NO_BUILD", "1");
+    Process p = pb.start();
+    long deadline = System.nanoTime() + 60_000_000_000L;
+    while (hospes("host", "status").status() != 0) {
+      assertThat(p.isAlive()).as(Files.readString(dir.resolve("fg.log"))).isTrue();
+      assertThat(System.nanoTime()).as("the host answers").isLessThan(deadline);
+      Thread.sleep(50);
+    }
+    Process kill = new ProcessBuilder("kill", "-TERM", Long.toString(p.pid())).start();
+    assertThat(kill.waitFor()).isZero();
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).as(Files.readString(dir.resolve("fg.log"))).isZero();
+    assertThat(state.resolve("host.sock")).doesNotExist();
+    assertThat(state.resolve("host.pid")).doesNotExist();
+  }
 }

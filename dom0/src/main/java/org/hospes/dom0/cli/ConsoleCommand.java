@@ -17,8 +17,9 @@ import picocli.CommandLine.Parameters;
 @Command(name = "console", mixinStandardHelpOptions = true,
     description = {"Attaches to a domain's console: what the guest wrote lately, then what it"
         + " writes; keys go to the guest (its PV console, or COM1 for a bare HVM kernel).",
-      "Ctrl-] detaches (the domain runs on); so does the end of piped input. The console ends"
-          + " when the domain does."})
+      "Ctrl-] detaches (the domain runs on); so does the end of piped input, once the guest"
+          + " has read it and is idle again (what it wrote in answer is shown). The console"
+          + " ends when the domain does."})
 final class ConsoleCommand implements Callable<Integer> {
   /** Ctrl-], as for xl console and telnet. */
   static final int ESCAPE = 0x1D;
@@ -95,8 +96,9 @@ final class ConsoleCommand implements Callable<Integer> {
         }
       }
       if (!escaped) {
-        // The end of piped input: half-close, so the host detaches once it has sent what is
-        // pending (the history at least); closing at once would drop what it sent unread.
+        // The end of piped input: half-close, so the host detaches once the guest has read the
+        // input and answered (or ended) and it has sent all that; closing at once would drop
+        // what is still to come.
         c.channel().shutdownOutput();
         return;
       }

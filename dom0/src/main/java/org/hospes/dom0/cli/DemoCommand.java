@@ -237,6 +237,7 @@ final class DemoCommand implements Callable<Integer> {
         "ended", "instructions", "modelled cyc", "vm exits", "hypercalls", "events",
         "grant ops");
     int status = ExitStatus.HALTED;
+    List<String> running = new java.util.ArrayList<>();
     for (GuestDomain g : host.guests()) {
       DomainOutcome o = g.outcome();
       Counters c = g.domain().totals();
@@ -246,10 +247,19 @@ final class DemoCommand implements Callable<Integer> {
           g.domain().mode().cliName(), ended, o.instructions(), c.cycles, c.totalExits(),
           c.totalHypercalls(), c.eventUpcalls,
           c.grantMaps + c.grantUnmaps + c.grantCopies);
-      if (status == ExitStatus.HALTED && !o.succeeded()) {
+      if (o.kind() == DomainOutcome.Kind.RUNNING && stopped != null) {
+        running.add(g.name());
+      } else if (status == ExitStatus.HALTED && !o.succeeded()) {
         status = stopped != null ? ExitStatus.STOPPED : o.status();
         streams.error(g.name() + ": " + o.describe());
       }
+    }
+    if (!running.isEmpty()) {
+      // Stopped from outside (Ctrl-C, SIGTERM, stdout gone): one line for the run, naming
+      // every guest it cut short, not the first guest's "still running".
+      status = ExitStatus.STOPPED;
+      streams.error("demo " + (stopped.startsWith("interrupted") ? stopped
+          : "stopped (" + stopped + ")") + "; still running: " + String.join(", ", running));
     }
     DomainControl dom0 = host.hypervisor().control();
     // dom0's grant operations are the backends' maps, unmaps and copies of the guests' grants.

@@ -44,7 +44,8 @@ final class HostCommand implements Callable<Integer> {
             + " idle host sleeps), and when the guests keep the emulator busy it runs flat out"
             + " and slips behind rather than catching up later."},
       exitCodeListHeading = "%nExit status:%n",
-      exitCodeList = {"0:the host runs (with --foreground: it ran and was stopped)",
+      exitCodeList = {"0:the host runs (with --foreground: it ran and was stopped by host"
+          + " stop, Ctrl-C or SIGTERM, and shut down cleanly)",
         "2:a host already runs on this state directory, or bad options"})
   static final class Start implements Callable<Integer> {
     private final CliStreams streams;
@@ -107,7 +108,11 @@ final class HostCommand implements Callable<Integer> {
         streams.error(e.getMessage());
         return ExitStatus.USAGE;
       }
-      // SIGTERM or Ctrl-C: destroy the domains and remove the socket before the JVM goes.
+      // Ctrl-C or SIGTERM asks the host to stop, as host stop does: the domains are destroyed,
+      // the files removed, and the status is 0 for a host that shut down cleanly.
+      List<Runnable> restore = streams.process() ? trapStopSignals(daemon) : List.of();
+      // Signals this JVM keeps (-Xrs) or did not trap (SIGHUP): destroy the domains and remove
+      // the socket before the JVM goes.
       Thread hook = new Thread(() -> {
         daemon.stop();
         try {
@@ -128,7 +133,40 @@ final class HostCommand implements Callable<Integer> {
       } catch (IllegalStateException e) {
         // Shutting down: the hook is what stopped it.
       }
+      restore.forEach(Runnable::run);
       return ExitStatus.HALTED;
+    }
+
+    /**
+     * SIGINT and SIGTERM stop the daemon (a second one while it stops halts at once, 128 plus
+     * the signal); returns what puts the previous handlers back. A signal inherited as ignored
+     * (a background job's SIGINT) stays ignored.
+     */
+    private static List<Runnable> trapStopSignals(HostDaemon daemon) {
+      List<Runnable> restore = new ArrayList<>();
+      boolean[] asked = {false};
+      for (String name : new String[] {"INT", "TERM"}) {
+        try {
+          sun.misc.Signal sig = new sun.misc.Signal(name);
+          sun.misc.SignalHandler old = sun.misc.Signal.handle(sig, s -> {
+            synchronized (asked) {
+              if (asked[0]) {
+                Runtime.getRuntime().halt(128 + s.getNumber());
+              }
+              asked[0] = true;
+            }
+            daemon.stop();
+          });
+          if (old == sun.misc.SignalHandler.SIG_IGN) {
+            sun.misc.Signal.handle(sig, old);
+          } else {
+            restore.add(() -> sun.misc.Signal.handle(sig, old));
+          }
+        } catch (IllegalArgumentException e) {
+          // This JVM keeps the signal (-Xrs): the shutdown hook stands in.
+        }
+      }
+      return restore;
     }
 
     /** Starts this same program as a detached process running the host in the foreground. */

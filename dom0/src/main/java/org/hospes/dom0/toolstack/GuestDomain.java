@@ -98,6 +98,22 @@ public final class GuestDomain {
     return 0;
   }
 
+  /**
+   * True when the domain has nothing in hand for its console: every vCPU blocked (waiting for
+   * an event, not for an I/O request) or offline, and nothing it wrote to its PV console left
+   * for the backend to copy. A guest that took input and answered it is idle again once this
+   * holds; one that never blocks never is.
+   */
+  public boolean consoleIdle() {
+    for (Vcpu v : domain.vcpus()) {
+      boolean waiting = v.state() == org.hospes.hv.domain.VcpuState.BLOCKED && !v.awaitingIo();
+      if (!waiting && v.state() != org.hospes.hv.domain.VcpuState.OFFLINE) {
+        return false;
+      }
+    }
+    return pvConsole == null || !pvConsole.outputPending();
+  }
+
   void setPvConsole(org.hospes.dom0.backend.console.ConsoleBackend console) {
     this.pvConsole = console;
   }

@@ -110,6 +110,28 @@ class DemoCommandTest {
   }
 
   @Test
+  @Timeout(value = 300, unit = TimeUnit.SECONDS)
+  void aDemoStoppedFromOutsideSaysSoAndNamesEveryGuestItCutShort() {
+    assumeMake();
+    System.setProperty("hospes.root", savedRoot);
+    // stdout's reader gone from the start: the run stops at its first console line, long
+    // before ping and pong are through a million round trips; the one line names both.
+    java.io.OutputStream gone = new java.io.OutputStream() {
+      @Override
+      public void write(int b) throws IOException {
+        throw new IOException("Broken pipe");
+      }
+    };
+    int status = HospesCli.newCommandLine(new PrintStream(gone, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8))
+        .execute("demo", "--round-trips", "1000000");
+    assertThat(status).as(stderr()).isEqualTo(130);
+    assertThat(stderr().lines()).singleElement().asString()
+        .matches("hospes: demo stopped \\(stdout was closed\\); still running: ping, pong"
+            + "(, disk)?(, hello)?");
+  }
+
+  @Test
   void aFailingBuildShowsMakesOutputAndOneHospesLine() throws IOException {
     assumeMake();
     kernelsDir("all:\n\t@echo compiler exploded; exit 1\n");

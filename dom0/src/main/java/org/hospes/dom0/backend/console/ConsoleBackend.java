@@ -101,6 +101,11 @@ public final class ConsoleBackend {
     return cost.hypercall() + n;
   }
 
+  /** True while the guest has written to out[] what the backend has not copied yet. */
+  public boolean outputPending() {
+    return page.isMapped() && page.read32(OUT_PROD) != page.read32(OUT_CONS);
+  }
+
   /**
    * Queues input for the guest (as far as in[] has room) and signals its console port; returns
    * the bytes accepted (0 once the guest is gone).

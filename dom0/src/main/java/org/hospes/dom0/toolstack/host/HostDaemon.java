@@ -62,6 +62,11 @@ public final class HostDaemon {
    * a restart that comes too quickly): a kernel that crashes at boot would otherwise loop.
    */
   static final long MIN_RUN_BEFORE_RESTART_NANOS = 10_000_000_000L;
+  /**
+   * How long, in virtual time, a console whose piped input ended waits for a guest that never
+   * goes idle (one that polls or computes) before it detaches anyway.
+   */
+  static final long SETTLE_LIMIT_NANOS = 1_000_000_000L;
 
   private final HostPaths paths;
   private final HostRunner runner;
@@ -72,6 +77,8 @@ public final class HostDaemon {
   private final Map<String, Managed> domains = new LinkedHashMap<>();
   /** Consoles by domain name; shared with socket handlers. */
   private final Map<String, ConsoleHub> consoles = new ConcurrentHashMap<>();
+  /** Consoles whose piped input ended, waiting for their domain to settle (run thread only). */
+  private final java.util.List<Settling> settling = new java.util.ArrayList<>();
   private final CountDownLatch stopped = new CountDownLatch(1);
   private final ServerSocketChannel server;
   private final FileChannel lockFile;
@@ -79,6 +86,10 @@ public final class HostDaemon {
   private final long wallStart = System.nanoTime();
   private volatile boolean stopping;
   private Thread runThread;
+
+  /** A console to detach once its domain has taken the input and answered. */
+  private record Settling(String name, ConsoleHub hub, ConsoleHub.Attached attached,
+      long deadline) {}
 
   /** A domain the host built and what the toolstack keeps for it. */
   private static final class Managed {
@@ -222,6 +233,7 @@ public final class HostDaemon {
         runTasks();
         deliverInput();
         reapEnded();
+        detachSettled();
         long target = virtBase + (System.nanoTime() - wallBase);
         long lag = target - runner.hypervisor().now();
         if (lag > MAX_LAG_NANOS) {
@@ -280,6 +292,31 @@ public final class HostDaemon {
         int n = m.guest.input(m.pendingInput);
         m.pendingInput = m.guest.isLive() ? Arrays.copyOfRange(m.pendingInput, n,
             m.pendingInput.length) : new byte[0];
+      }
+    }
+  }
+
+  /**
+   * Detaches the consoles whose input ended once their domain has settled: it took all the
+   * input and is idle again (so what it wrote in answer is in the hub, ahead of the end), or it
+   * ended, or it is paused (nothing comes until it is unpaused), or it kept running past
+   * {@link #SETTLE_LIMIT_NANOS}. Detaching here, on the run thread that feeds the hubs, orders
+   * the end after every byte the guest wrote before it.
+   */
+  private void detachSettled() {
+    if (settling.isEmpty()) {
+      return;
+    }
+    long now = runner.hypervisor().now();
+    for (java.util.Iterator<Settling> it = settling.iterator(); it.hasNext(); ) {
+      Settling s = it.next();
+      Managed m = domains.get(s.name());
+      boolean settled = m == null || !m.guest.isLive() || now >= s.deadline()
+          || m.guest.domain().state() == org.hospes.hv.domain.DomainState.PAUSED
+          || m.pendingInput.length == 0 && m.guest.consoleIdle();
+      if (settled) {
+        s.hub().detach(s.attached());
+        it.remove();
       }
     }
   }
@@ -748,8 +785,10 @@ public final class HostDaemon {
       }
     });
     byte[] buf = new byte[4096];
+    boolean inputEnded = false;
     try {
-      for (int n; (n = in.read(buf)) > 0; ) {
+      int n;
+      while ((n = in.read(buf)) > 0) {
         byte[] chunk = Arrays.copyOf(buf, n);
         tasks.offer(() -> {
           Managed m = domains.get(name);
@@ -760,10 +799,19 @@ public final class HostDaemon {
           }
         });
       }
+      inputEnded = n < 0;
     } catch (IOException e) {
       // Detached.
     }
-    hub.detach(a);
+    if (inputEnded && !stopping) {
+      // The end of piped input (the client half-closed): the guest has yet to read what came
+      // and answer it. Detaching now would drop the answer; the run thread detaches once the
+      // domain has settled, after the input queued above (the tasks run in order).
+      tasks.offer(() -> settling.add(new Settling(name, hub, a,
+          runner.hypervisor().now() + SETTLE_LIMIT_NANOS)));
+    } else {
+      hub.detach(a);
+    }
     try {
       a.await();
     } catch (InterruptedException e) {
