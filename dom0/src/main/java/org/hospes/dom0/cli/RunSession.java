@@ -245,6 +245,12 @@ final class RunSession implements HostLink, AutoCloseable {
   /** Stats and files are written: lets a waiting shutdown hook end the JVM. */
   @Override
   public void close() {
+    if (stopReason == null && (outputGone || streams.out().checkError())) {
+      // The run ended on its own (a guest that wrote and then exited before the next slice's
+      // check), so no stop line says that what it wrote went nowhere: say it here.
+      streams.err().println("hospes: stdout was closed: the guest's output was lost");
+      streams.err().flush();
+    }
     finished.countDown();
     signalRestores.forEach(Runnable::run);
     signalRestores.clear();

@@ -144,6 +144,34 @@ class RunStopTest {
     }
   }
 
+  /**
+   * Prints "h\n", then exits through isa-debug-exit with 0x10 (status 33): mov edx,0x3f8;
+   * mov al,'h'; out; mov al,10; out; mov edx,0xf4; mov al,0x10; out; jmp $.
+   */
+  private static final byte[] SAY_AND_EXIT = ElfImageBuilder.multibootKernel(new byte[] {
+      (byte) 0xBA, (byte) 0xF8, 0x03, 0x00, 0x00,
+      (byte) 0xB0, 'h', (byte) 0xEE,
+      (byte) 0xB0, 0x0A, (byte) 0xEE,
+      (byte) 0xBA, (byte) 0xF4, 0x00, 0x00, 0x00,
+      (byte) 0xB0, 0x10, (byte) 0xEE,
+      (byte) 0xEB, (byte) 0xFE});
+
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void aGuestThatEndsWhileStdoutIsClosedKeepsItsStatusAndTheLossIsSaid() throws Exception {
+    // `hospes run K >&-`: the guest's writes fail, and it exits before the run's next check of
+    // stdout would stop it, so only the end of the run can say that its output went nowhere.
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    Process p = new ProcessBuilder("bash", "-c", "exec \"$0\" -cp \"$1\" \"$2\" run \"$3\" >&-",
+        java, System.getProperty("java.class.path"), HospesCli.class.getName(),
+        kernel(SAY_AND_EXIT)).redirectInput(ProcessBuilder.Redirect.from(
+            Path.of("/dev/null").toFile())).start();
+    String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).as(err).isEqualTo(33);
+    assertThat(err).contains("hospes: stdout was closed: the guest's output was lost");
+  }
+
   @Test
   @Timeout(value = 120, unit = TimeUnit.SECONDS)
   void inATerminalTheEscapeKeyEndsTheRunAndTheTerminalIsRestored() throws Exception {
