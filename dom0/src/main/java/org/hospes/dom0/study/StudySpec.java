@@ -78,6 +78,9 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
       throw new IllegalArgumentException("workloads: at least one workload is needed");
     }
     List<Workload> ws = new ArrayList<>();
+    // Runs find their kernel image by workload name: a second workload of the same name
+    // would silently run the first one's image in its place.
+    java.util.Set<String> names = new java.util.HashSet<>();
     for (int i = 0; i < workloads.size(); i++) {
       Workload w = workloads.get(i);
       LinuxIo.Params io = null;
@@ -105,6 +108,10 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
           : w.isSdk()
               ? Path.of(w.sdk().get(0)).getFileName().toString().replaceFirst("\\.c$", "")
               : Path.of(kernel).getFileName().toString().replaceFirst("\\.elf$", "");
+      if (!names.add(n)) {
+        throw new IllegalArgumentException("two workloads are named '" + n + "'" + (w.name()
+            == null ? " (a workload without name: is named after its kernel or program)" : ""));
+      }
       if (w.disk() != null && (!w.isSdk() || w.disk() < 1 || w.disk() > 1024)) {
         throw new IllegalArgumentException("workloads[" + i + "].disk: " + (w.isSdk()
             ? w.disk() + " MiB is outside 1..1024" : "a scratch disk is for sdk programs"));
@@ -119,7 +126,9 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
     }
     List<String> ms = orDefault(modes, List.of("native", "hvm", "hvm-shadow"));
     checkModes("modes", ms);
+    checkRepeats("modes", ms);
     List<Integer> rs = orDefault(ram, List.of(64));
+    checkRepeats("ram", rs);
     for (int r : rs) {
       if (r < 1 || r > 1024) {
         throw new IllegalArgumentException("ram: " + r + " MiB is outside 1..1024");
@@ -133,9 +142,28 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
     if (max < 1) {
       throw new IllegalArgumentException("maxInstructions must be positive, got " + max);
     }
-    return new StudySpec(name == null ? "study" : name, List.copyOf(ws), ms, rs,
-        orDefault(schedulers, List.of("credit")), orDefault(costModels, List.of("default")),
-        orDefault(engines, List.of(org.hospes.x86.jit.Engine.DEFAULT.cliName())), reps, max);
+    List<String> ss = orDefault(schedulers, List.of("credit"));
+    checkRepeats("schedulers", ss);
+    List<String> cs = orDefault(costModels, List.of("default"));
+    checkRepeats("costModels", cs);
+    List<String> es = orDefault(engines, List.of(org.hospes.x86.jit.Engine.DEFAULT.cliName()));
+    checkRepeats("engines", es);
+    return new StudySpec(name == null ? "study" : name, List.copyOf(ws), ms, rs, ss, cs, es,
+        reps, max);
+  }
+
+  /**
+   * Refuses an entry listed twice: it would run every combination twice under the same label,
+   * and the summary keys its columns by mode and cost model (repetitions: is for repeats).
+   */
+  private static <T> void checkRepeats(String key, List<T> values) {
+    java.util.Set<T> seen = new java.util.HashSet<>();
+    for (T v : values) {
+      if (!seen.add(v)) {
+        throw new IllegalArgumentException(key + ": '" + v + "' is listed twice"
+            + " (repetitions: runs each combination more than once)");
+      }
+    }
   }
 
   private static void checkModes(String key, List<String> ms) {

@@ -71,6 +71,27 @@ class StudySpecTest {
   }
 
   @Test
+  void aNameOrAListEntryGivenTwiceIsRefused() throws Exception {
+    Path f = dir.resolve("dup.yaml");
+    // Images are found by workload name: the second 'h' would run the first one's kernel.
+    Files.writeString(f, "workloads: [{name: h, kernel: hello}, {name: h, kernel: spin}]\n");
+    assertThatThrownBy(() -> StudySpec.read(f))
+        .hasMessage(f + ": two workloads are named 'h'");
+    Files.writeString(f, "workloads: [{kernel: k/hello.elf}, {kernel: hello, cmdline: x}]\n");
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessage(f + ": two workloads are named"
+        + " 'hello' (a workload without name: is named after its kernel or program)");
+    for (String list : new String[] {"modes: [native, hvm, native]", "ram: [64, 64]",
+        "schedulers: [credit, credit]", "costModels: [default, default]",
+        "engines: [jit, jit]"}) {
+      Files.writeString(f, "workloads: [{kernel: k}]\n" + list + "\n");
+      String key = list.substring(0, list.indexOf(':'));
+      assertThatThrownBy(() -> StudySpec.read(f)).as(list)
+          .hasMessageStartingWith(f + ": " + key + ": '")
+          .hasMessageContaining("' is listed twice (repetitions: runs each combination");
+    }
+  }
+
+  @Test
   void everyUnreadableFileIsOneLineNamingIt() throws Exception {
     Path f = dir.resolve("cut.yaml");
     Files.writeString(f, "name: x\nworkloads: [\n");

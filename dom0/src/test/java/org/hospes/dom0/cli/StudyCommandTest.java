@@ -1,0 +1,39 @@
+package org.hospes.dom0.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.hospes.dom0.testing.CapturedCli;
+import org.hospes.dom0.testing.ElfImageBuilder;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code hospes study} in-process: what a user sees for a study it refuses or runs. */
+class StudyCommandTest {
+  /** jmp $: a run that ends at the study's instruction limit. */
+  private static final byte[] SPIN = ElfImageBuilder.multibootKernel(new byte[] {
+      (byte) 0xEB, (byte) 0xFE});
+
+  @TempDir
+  Path dir;
+
+  private final CapturedCli cli = new CapturedCli();
+
+  private Path study(String name, String text) throws Exception {
+    Path f = dir.resolve(name);
+    Files.writeString(f, text);
+    return f;
+  }
+
+  @Test
+  void aRepeatedWorkloadNameIsRefusedBeforeAnyRun() throws Exception {
+    Files.write(dir.resolve("spin.elf"), SPIN);
+    Path f = study("dup.yaml", "workloads: [{name: h, kernel: spin.elf},"
+        + " {name: h, kernel: other.elf}]\nmodes: [native]\n");
+    Path out = dir.resolve("out");
+    assertThat(cli.run("study", f.toString(), "--out", out.toString())).isEqualTo(2);
+    assertThat(cli.stderr()).isEqualTo("hospes: " + f + ": two workloads are named 'h'\n");
+    assertThat(cli.stdout()).isEmpty();
+  }
+}
