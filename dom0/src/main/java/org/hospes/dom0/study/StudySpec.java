@@ -14,6 +14,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.hospes.dom0.boot.loader.BootMode;
+import org.hospes.dom0.toolstack.HvmMachine;
+import org.hospes.hv.HypervisorFactory;
+import org.hospes.x86.jit.Engine;
 
 /**
  * A declarative study: workloads times modes times parameters (RAM, scheduler, cost model,
@@ -142,14 +145,37 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
     if (max < 1) {
       throw new IllegalArgumentException("maxInstructions must be positive, got " + max);
     }
+    // Names are checked here, against what `run --sched` and `--cost-model` accept (plugins
+    // included), so that a misspelt one is refused before the first run, not in the middle.
+    HypervisorFactory factory = HvmMachine.factory();
     List<String> ss = orDefault(schedulers, List.of("credit"));
+    for (String s : ss) {
+      checkName("schedulers", () -> factory.scheduler(s));
+    }
     checkRepeats("schedulers", ss);
     List<String> cs = orDefault(costModels, List.of("default"));
+    for (String c : cs) {
+      checkName("costModels", () -> factory.costModel(c));
+    }
     checkRepeats("costModels", cs);
-    List<String> es = orDefault(engines, List.of(org.hospes.x86.jit.Engine.DEFAULT.cliName()));
+    List<String> es = new ArrayList<>();
+    for (String e : orDefault(engines, List.of(Engine.DEFAULT.cliName()))) {
+      // Runs go engine by engine: an unknown second engine used to be found after the first
+      // engine's runs.
+      checkName("engines", () -> es.add(Engine.parse(e).cliName()));
+    }
     checkRepeats("engines", es);
-    return new StudySpec(name == null ? "study" : name, List.copyOf(ws), ms, rs, ss, cs, es,
-        reps, max);
+    return new StudySpec(name == null ? "study" : name, List.copyOf(ws), ms, rs, ss, cs,
+        List.copyOf(es), reps, max);
+  }
+
+  /** Runs {@code check}; its IllegalArgumentException, listing the known names, gets the key. */
+  private static void checkName(String key, Runnable check) {
+    try {
+      check.run();
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(key + ": " + e.getMessage());
+    }
   }
 
   /**

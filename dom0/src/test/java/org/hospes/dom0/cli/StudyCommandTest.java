@@ -36,4 +36,15 @@ class StudyCommandTest {
     assertThat(cli.stderr()).isEqualTo("hospes: " + f + ": two workloads are named 'h'\n");
     assertThat(cli.stdout()).isEmpty();
   }
+
+  @Test
+  void anUnknownCostModelIsRefusedBeforeTheFirstRun() throws Exception {
+    Files.write(dir.resolve("spin.elf"), SPIN);
+    Path f = study("cm.yaml", "workloads: [{name: h, kernel: spin.elf}]\nmodes: [native]\n"
+        + "costModels: [default, bogus]\nmaxInstructions: 1000\n");
+    assertThat(cli.run("study", f.toString(), "--out", dir.resolve("out").toString()))
+        .isEqualTo(2);
+    assertThat(cli.stderr()).startsWith("hospes: " + f + ": costModels: unknown cost model"
+        + " 'bogus'; known cost models: ").doesNotContain("study: [").hasLineCount(1);
+  }
 }

@@ -92,6 +92,25 @@ class StudySpecTest {
   }
 
   @Test
+  void unknownSchedulersCostModelsAndEnginesAreRefusedAtLoad() throws Exception {
+    Path f = dir.resolve("names.yaml");
+    Files.writeString(f, "workloads: [{kernel: k}]\ncostModels: [default, bogus]\n");
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessageStartingWith(f
+        + ": costModels: unknown cost model 'bogus'; known cost models: ")
+        .hasMessageContaining("default").hasMessageContaining("prescott");
+    Files.writeString(f, "workloads: [{kernel: k}]\nschedulers: [nosuch]\n");
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessageStartingWith(f
+        + ": schedulers: unknown scheduler 'nosuch'; known schedulers: ")
+        .hasMessageContaining("credit");
+    // Runs go engine by engine: the second engine must not be found after the first's runs.
+    Files.writeString(f, "workloads: [{kernel: k}]\nengines: [jit, bogus]\n");
+    assertThatThrownBy(() -> StudySpec.read(f))
+        .hasMessage(f + ": engines: unknown engine 'bogus' (known: interp, jit, lockstep)");
+    Files.writeString(f, "workloads: [{kernel: k}]\nengines: [JIT]\n");
+    assertThat(StudySpec.read(f).engines()).containsExactly("jit");
+  }
+
+  @Test
   void everyUnreadableFileIsOneLineNamingIt() throws Exception {
     Path f = dir.resolve("cut.yaml");
     Files.writeString(f, "name: x\nworkloads: [\n");
