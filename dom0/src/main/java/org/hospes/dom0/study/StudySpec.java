@@ -97,6 +97,10 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
           throw new IllegalArgumentException("workloads[" + i + "].io: " + e.getMessage());
         }
       }
+      if (w != null && w.sdk() != null && w.sdk().isEmpty()) {
+        throw new IllegalArgumentException("workloads[" + i + "].sdk: is empty (a program's C"
+            + " files, or the name of a sample of samples/guests)");
+      }
       if (w != null && w.isSdk() && w.kernel() != null) {
         throw new IllegalArgumentException("workloads[" + i + "]: give kernel or sdk, not both");
       }
@@ -120,6 +124,11 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
             ? w.disk() + " MiB is outside 1..1024" : "a scratch disk is for sdk programs"));
       }
       if (w.modes() != null) {
+        if (w.modes().isEmpty()) {
+          // runsIn would take it for every mode of the study.
+          throw new IllegalArgumentException("workloads[" + i + "].modes: is empty (leave the"
+              + " key out for all of the study's modes)");
+        }
         checkModes("workloads[" + i + "].modes", w.modes());
       }
       ws.add(new Workload(n, kernel, w.cmdline(), w.loader(),
@@ -127,10 +136,10 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
           w.isSdk() ? List.copyOf(w.sdk()) : null, io, w.disk(),
           w.modes() == null ? null : List.copyOf(w.modes())));
     }
-    List<String> ms = orDefault(modes, List.of("native", "hvm", "hvm-shadow"));
+    List<String> ms = orDefault("modes", modes, List.of("native", "hvm", "hvm-shadow"));
     checkModes("modes", ms);
     checkRepeats("modes", ms);
-    List<Integer> rs = orDefault(ram, List.of(64));
+    List<Integer> rs = orDefault("ram", ram, List.of(64));
     checkRepeats("ram", rs);
     for (int r : rs) {
       if (r < 1 || r > 1024) {
@@ -148,18 +157,18 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
     // Names are checked here, against what `run --sched` and `--cost-model` accept (plugins
     // included), so that a misspelt one is refused before the first run, not in the middle.
     HypervisorFactory factory = HvmMachine.factory();
-    List<String> ss = orDefault(schedulers, List.of("credit"));
+    List<String> ss = orDefault("schedulers", schedulers, List.of("credit"));
     for (String s : ss) {
       checkName("schedulers", () -> factory.scheduler(s));
     }
     checkRepeats("schedulers", ss);
-    List<String> cs = orDefault(costModels, List.of("default"));
+    List<String> cs = orDefault("costModels", costModels, List.of("default"));
     for (String c : cs) {
       checkName("costModels", () -> factory.costModel(c));
     }
     checkRepeats("costModels", cs);
     List<String> es = new ArrayList<>();
-    for (String e : orDefault(engines, List.of(Engine.DEFAULT.cliName()))) {
+    for (String e : orDefault("engines", engines, List.of(Engine.DEFAULT.cliName()))) {
       // Runs go engine by engine: an unknown second engine used to be found after the first
       // engine's runs.
       checkName("engines", () -> es.add(Engine.parse(e).cliName()));
@@ -202,8 +211,20 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
     }
   }
 
-  private static <T> List<T> orDefault(List<T> l, List<T> d) {
-    return l == null || l.isEmpty() ? d : List.copyOf(l);
+  /**
+   * The list, or its default when the key is left out. An empty list is refused: running the
+   * default in its place would run what the user did not ask for.
+   */
+  private static <T> List<T> orDefault(String key, List<T> l, List<T> d) {
+    if (l == null) {
+      return d;
+    }
+    if (l.isEmpty()) {
+      throw new IllegalArgumentException(key + ": is empty (leave the key out for its default: "
+          + d.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(", "))
+          + ")");
+    }
+    return List.copyOf(l);
   }
 
   /** Every run of the study, in a fixed order (the order of the results). */

@@ -111,6 +111,33 @@ class StudySpecTest {
   }
 
   @Test
+  void anEmptyListIsRefusedAndALeftOutKeyKeepsItsDefault() throws Exception {
+    Path f = dir.resolve("empty.yaml");
+    Files.writeString(f, "workloads: [{kernel: k}]\nmodes: []\n");
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessage(f + ": modes: is empty (leave the"
+        + " key out for its default: native, hvm, hvm-shadow)");
+    for (String key : new String[] {"ram", "schedulers", "costModels", "engines"}) {
+      Files.writeString(f, "workloads: [{kernel: k}]\n" + key + ": []\n");
+      assertThatThrownBy(() -> StudySpec.read(f)).as(key)
+          .hasMessageStartingWith(f + ": " + key + ": is empty (leave the key out for its"
+              + " default: ");
+    }
+    Files.writeString(f, "workloads: []\n");
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessageContaining("workloads: at least one");
+    Files.writeString(f, "workloads: [{kernel: k, modes: []}]\n");
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessage(f + ": workloads[0].modes: is empty"
+        + " (leave the key out for all of the study's modes)");
+    Files.writeString(f, "workloads: [{name: p, sdk: []}]\n");
+    assertThatThrownBy(() -> StudySpec.read(f))
+        .hasMessageStartingWith(f + ": workloads[0].sdk: is empty");
+    Files.writeString(f, "workloads: [{kernel: k}]\n");
+    StudySpec s = StudySpec.read(f);
+    assertThat(s.modes()).containsExactly("native", "hvm", "hvm-shadow");
+    assertThat(s.ram()).containsExactly(64);
+    assertThat(s.engines()).containsExactly("jit");
+  }
+
+  @Test
   void everyUnreadableFileIsOneLineNamingIt() throws Exception {
     Path f = dir.resolve("cut.yaml");
     Files.writeString(f, "name: x\nworkloads: [\n");
