@@ -3,7 +3,9 @@ package org.hospes.dom0.study;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import java.io.IOException;
@@ -260,21 +262,111 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
       throw new IllegalArgumentException(file + ": is a directory, not a study file");
     }
     try {
-      return mapper.readValue(Files.readString(file), StudySpec.class).withDefaults();
+      String text = Files.readString(file);
+      if (text.isBlank()) {
+        throw new IllegalArgumentException("is empty: a study needs workloads: at least"
+            + " (keys: " + keys(StudySpec.class) + ")");
+      }
+      return mapper.readValue(text, StudySpec.class).withDefaults();
     } catch (java.nio.charset.CharacterCodingException e) {
       throw new IllegalArgumentException(file + ": not a text file; a study is YAML, or JSON"
           + " in a .json file");
     } catch (NoSuchFileException e) {
       throw new IllegalArgumentException(file + ": no such file");
     } catch (UnrecognizedPropertyException e) {
-      throw new IllegalArgumentException(file + ": unknown key '" + e.getPropertyName()
-          + "' (known: " + e.getKnownPropertyIds() + ")");
+      // The path ends in the unknown key itself: say where it is, then which one.
+      String where = path(e.getPath().subList(0, Math.max(0, e.getPath().size() - 1)));
+      throw new IllegalArgumentException(file + ": " + (where.isEmpty() ? "" : where + ": ")
+          + "unknown key '" + e.getPropertyName() + "' (known: "
+          + (e.getReferringClass() != null && e.getReferringClass().isRecord()
+              ? keys(e.getReferringClass()) : e.getKnownPropertyIds().stream()
+                  .map(String::valueOf).collect(java.util.stream.Collectors.joining(", ")))
+          + ")" + at(e));
+    } catch (MismatchedInputException e) {
+      // Jackson's own text names Java classes and constructors; say it in the study's terms.
+      String where = path(e.getPath());
+      throw new IllegalArgumentException(file + ": " + (where.isEmpty()
+          ? "not a study file: expected a mapping with " + keys(StudySpec.class)
+          : where + ": expected " + expected(e.getTargetType()) + ", got " + found(e))
+          + at(e));
     } catch (JacksonException e) {
-      throw new IllegalArgumentException(file + ": " + oneLine(e.getOriginalMessage())
-          + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")"));
+      throw new IllegalArgumentException(file + ": " + oneLine(e.getOriginalMessage()) + at(e));
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(file + ": " + e.getMessage());
     }
+  }
+
+  /** The keys a study (or a workload, its io: ...) may have, in the order of the record. */
+  private static String keys(Class<?> type) {
+    return java.util.Arrays.stream(type.getRecordComponents())
+        .map(java.lang.reflect.RecordComponent::getName)
+        .collect(java.util.stream.Collectors.joining(", "));
+  }
+
+  /** What a key of type {@code type} takes, in YAML's words. */
+  private static String expected(Class<?> type) {
+    if (type == null) {
+      return "another kind of value";
+    }
+    if (java.util.Collection.class.isAssignableFrom(type) || type.isArray()) {
+      return "a list";
+    }
+    if (Map.class.isAssignableFrom(type) || type.isRecord()) {
+      return "a mapping" + (type.isRecord() ? " with " + keys(type) : "");
+    }
+    if (type == Integer.class || type == int.class || type == Long.class || type == long.class) {
+      return "a whole number";
+    }
+    if (type == Boolean.class || type == boolean.class) {
+      return "true or false";
+    }
+    return type == String.class ? "a single value" : "a " + type.getSimpleName();
+  }
+
+  /** What the study has where a mismatched value is: a list, a mapping, or the value. */
+  private static String found(MismatchedInputException e) {
+    if (e instanceof com.fasterxml.jackson.databind.exc.InvalidFormatException f) {
+      return "'" + f.getValue() + "'";
+    }
+    // The parser has moved on by now; Jackson's message names the token it found.
+    String m = e.getOriginalMessage();
+    java.util.regex.Matcher value = java.util.regex.Pattern
+        .compile("from String value \\('(.*)'\\)").matcher(m);
+    if (value.find()) {
+      return "'" + value.group(1) + "'";
+    }
+    java.util.regex.Matcher token = java.util.regex.Pattern
+        .compile("JsonToken\\.([A-Z_]+)").matcher(m);
+    String t = token.find() ? token.group(1) : "";
+    return switch (t) {
+      case "START_ARRAY" -> "a list";
+      case "START_OBJECT", "FIELD_NAME" -> "a mapping";
+      case "VALUE_STRING" -> "a single value";
+      case "VALUE_NUMBER_INT", "VALUE_NUMBER_FLOAT" -> "a number";
+      case "VALUE_TRUE", "VALUE_FALSE" -> "true or false";
+      case "VALUE_NULL" -> "nothing";
+      default -> "something else";
+    };
+  }
+
+  /** Where in the study a mapping error is, as the user writes it: workloads[1].modes. */
+  static String path(List<JsonMappingException.Reference> refs) {
+    StringBuilder b = new StringBuilder();
+    for (JsonMappingException.Reference r : refs) {
+      if (r.getFieldName() != null) {
+        b.append(b.length() == 0 ? "" : ".").append(r.getFieldName());
+      } else if (r.getIndex() >= 0) {
+        b.append('[').append(r.getIndex()).append(']');
+      }
+    }
+    return b.toString();
+  }
+
+  /** " (line L, column C)" of the error, or "" when the parser gave no location. */
+  static String at(JacksonException e) {
+    var l = e.getLocation();
+    return l == null || l.getLineNr() < 1 ? ""
+        : " (line " + l.getLineNr() + ", column " + l.getColumnNr() + ")";
   }
 
   /**

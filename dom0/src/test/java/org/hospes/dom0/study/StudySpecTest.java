@@ -142,13 +142,53 @@ class StudySpecTest {
     Path f = dir.resolve("cut.yaml");
     Files.writeString(f, "name: x\nworkloads: [\n");
     assertThatThrownBy(() -> StudySpec.read(f)).hasMessage(f + ": while parsing a flow node:"
-        + " expected the node content, but found '<stream end>' (line 2)");
+        + " expected the node content, but found '<stream end>' (line 2, column 13)");
     Path bin = dir.resolve("bin.yaml");
     Files.write(bin, new byte[] {0x7F, 'E', 'L', 'F', 1, 1, 1, 0, (byte) 0xFF, (byte) 0xFE});
     assertThatThrownBy(() -> StudySpec.read(bin)).hasMessage(bin + ": not a text file; a study"
         + " is YAML, or JSON in a .json file");
     assertThatThrownBy(() -> StudySpec.read(dir)).hasMessage(dir
         + ": is a directory, not a study file");
+  }
+
+  @Test
+  void aFileOfAnotherShapeOrAValueOfTheWrongKindIsAPlainSentence() throws Exception {
+    String keys = "name, workloads, modes, ram, schedulers, costModels, engines, repetitions,"
+        + " maxInstructions";
+    Path md = dir.resolve("README.md");
+    Files.writeString(md, "# Title\n\nSome text.\n");
+    assertThatThrownBy(() -> StudySpec.read(md)).hasMessage(md + ": not a study file: expected"
+        + " a mapping with " + keys + " (line 3, column 1)");
+    Path f = dir.resolve("s.yaml");
+    String[][] cases = {
+      {"- a\n- b\n", "not a study file: expected a mapping with " + keys
+          + " (line 1, column 1)"},
+      {"workloads: [hello]\n", "workloads[0]: expected a mapping with name, kernel, cmdline,"
+          + " loader, make, sdk, io, disk, modes, got 'hello' (line 1, column 13)"},
+      {"workloads: {name: h}\n", "workloads: expected a list, got a mapping (line 1, column 12)"},
+      {"workloads: [{kernel: k}]\nmodes: native\n",
+          "modes: expected a list, got 'native' (line 2, column 8)"},
+      {"workloads: [{kernel: k}]\nram: [abc]\n",
+          "ram[0]: expected a whole number, got 'abc' (line 2, column 7)"},
+      {"workloads: [{kernel: k}]\nrepetitions: [1]\n",
+          "repetitions: expected a whole number, got a list (line 2, column 14)"},
+      {"workloads: [{kernel: k, cmdline: [a, b]}]\n",
+          "workloads[0].cmdline: expected a single value, got a list (line 1, column 34)"},
+      {"workloads: [{name: h, kernel: k, bogus: 1}]\n", "workloads[0]: unknown key 'bogus'"
+          + " (known: name, kernel, cmdline, loader, make, sdk, io, disk, modes)"
+          + " (line 1, column 43)"},
+      {"workloads: [{kernel: k, io: {disk: xen, frob: 2}}]\n", "workloads[0].io: unknown key"
+          + " 'frob' (known: disk, net, diskMiB, fetchMiB, modules) (line 1, column 49)"},
+      {"  \n", "is empty: a study needs workloads: at least (keys: " + keys + ")"},
+    };
+    for (String[] c : cases) {
+      Files.writeString(f, c[0]);
+      assertThatThrownBy(() -> StudySpec.read(f)).as(c[0]).hasMessage(f + ": " + c[1]);
+    }
+    Path json = dir.resolve("s.json");
+    Files.writeString(json, "\"hello\"");
+    assertThatThrownBy(() -> StudySpec.read(json)).hasMessageStartingWith(json
+        + ": not a study file: expected a mapping with name, workloads,");
   }
 
   @Test
