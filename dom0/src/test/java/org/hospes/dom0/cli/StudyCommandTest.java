@@ -47,4 +47,34 @@ class StudyCommandTest {
     assertThat(cli.stderr()).startsWith("hospes: " + f + ": costModels: unknown cost model"
         + " 'bogus'; known cost models: ").doesNotContain("study: [").hasLineCount(1);
   }
+
+  @Test
+  void aRefusedStudyCreatesNoResultsDirectory() throws Exception {
+    String[] studies = {
+      "workloads: [{name: a, kernel: nosuch}]\nmodes: [native]\n",
+      "workloads: [{name: p, sdk: [nosuch-sample]}]\nmodes: [native]\n",
+      "workloads: [{name: a, kernel: nanobench}]\nmodes: [native]\nengines: [bogus]\n",
+      "workloads: [{name: a, kernel: nanobench}]\nmodes: [native]\ncostModels: [bogus]\n",
+    };
+    for (String text : studies) {
+      Path f = study("s.yaml", text);
+      Path out = dir.resolve("deeper/out");
+      cli.reset();
+      assertThat(cli.run("study", f.toString(), "--out", out.toString())).as(text)
+          .isEqualTo(2);
+      assertThat(cli.stderr()).as(text).startsWith("hospes: ").hasLineCount(1);
+      assertThat(dir.resolve("deeper")).as(text).doesNotExist();
+    }
+  }
+
+  @Test
+  void anOutThatCannotBeADirectoryIsRefusedBeforeAnyRun() throws Exception {
+    Path plain = dir.resolve("plain");
+    Files.write(plain, new byte[] {1});
+    Path f = study("s.yaml", "workloads: [{name: a, kernel: nosuch}]\nmodes: [native]\n");
+    assertThat(cli.run("study", f.toString(), "--out", plain.resolve("sub").toString()))
+        .isEqualTo(2);
+    assertThat(cli.stderr()).isEqualTo("hospes: --out " + plain.resolve("sub")
+        + ": cannot be created\n");
+  }
 }
