@@ -91,6 +91,16 @@ final class StudyCommand implements Callable<Integer> {
   }
 
   /**
+   * What the first Ctrl-C (INT) or SIGTERM (TERM) prints. A second one within a second is
+   * ignored (one request can arrive twice), so the line says "a second or more later".
+   */
+  static String stoppingLine(String signalName) {
+    return "study: stopping: the runs under way finish, the rest are skipped ("
+        + (signalName.equals("INT") ? "Ctrl-C" : "SIG" + signalName)
+        + " again, a second or more later, ends it at once)";
+  }
+
+  /**
    * Ctrl-C and SIGTERM stop the study between runs (the first one; a second a second or more
    * later ends the process at once). Returns what puts the old handlers back.
    */
@@ -113,8 +123,7 @@ final class StudyCommand implements Callable<Integer> {
           first[0] = now;
           signal[0] = s.getNumber();
           runner.requestStop();
-          progress.println("study: stopping: the runs under way finish, the rest are"
-              + " skipped (again to end at once)");
+          progress.println(stoppingLine(s.getName()));
           progress.flush();
         });
         if (old == sun.misc.SignalHandler.SIG_IGN) {

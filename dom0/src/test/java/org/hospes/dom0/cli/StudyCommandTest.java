@@ -77,4 +77,14 @@ class StudyCommandTest {
     assertThat(cli.stderr()).isEqualTo("hospes: --out " + plain.resolve("sub")
         + ": cannot be created\n");
   }
+
+  @Test
+  void theStoppingLineSaysASecondCtrlCMustComeASecondLater() {
+    // trapSignals ignores a second signal within a second: timeout(1) may send one twice.
+    assertThat(StudyCommand.stoppingLine("INT")).isEqualTo("study: stopping: the runs under"
+        + " way finish, the rest are skipped (Ctrl-C again, a second or more later, ends it at"
+        + " once)");
+    assertThat(StudyCommand.stoppingLine("TERM")).endsWith("(SIGTERM again, a second or more"
+        + " later, ends it at once)");
+  }
 }
