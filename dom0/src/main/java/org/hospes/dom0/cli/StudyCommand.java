@@ -55,8 +55,28 @@ final class StudyCommand implements Callable<Integer> {
     this.streams = streams;
   }
 
-  /** Null if the results directory exists or was created and is writable, else why not. */
+  /**
+   * Null if the results directory is writable, or could be created, else why not. Creates
+   * nothing: a study refused later (an unknown kernel) must leave no empty directory behind.
+   */
   private static String outDirProblem(Path dir) {
+    Path d = dir.toAbsolutePath();
+    if (java.nio.file.Files.exists(d)) {
+      return !java.nio.file.Files.isDirectory(d) ? "--out " + dir + ": not a directory"
+          : java.nio.file.Files.isWritable(d) ? null : "--out " + dir + ": permission denied";
+    }
+    Path parent = d.getParent();
+    while (parent != null && !java.nio.file.Files.exists(parent)) {
+      parent = parent.getParent();
+    }
+    if (parent == null || !java.nio.file.Files.isDirectory(parent)) {
+      return "--out " + dir + ": cannot be created";
+    }
+    return java.nio.file.Files.isWritable(parent) ? null : "--out " + dir + ": permission denied";
+  }
+
+  /** Creates the results directory: null, or why it cannot be. */
+  private static String createOutDir(Path dir) {
     try {
       java.nio.file.Files.createDirectories(dir);
     } catch (java.nio.file.FileAlreadyExistsException e) {
@@ -68,6 +88,16 @@ final class StudyCommand implements Callable<Integer> {
       return "--out " + dir + ": " + why;
     }
     return java.nio.file.Files.isWritable(dir) ? null : "--out " + dir + ": permission denied";
+  }
+
+  /**
+   * What the first Ctrl-C (INT) or SIGTERM (TERM) prints. A second one within a second is
+   * ignored (one request can arrive twice), so the line says "a second or more later".
+   */
+  static String stoppingLine(String signalName) {
+    return "study: stopping: the runs under way finish, the rest are skipped ("
+        + (signalName.equals("INT") ? "Ctrl-C" : "SIG" + signalName)
+        + " again, a second or more later, ends it at once)";
   }
 
   /**
@@ -93,8 +123,7 @@ final class StudyCommand implements Callable<Integer> {
           first[0] = now;
           signal[0] = s.getNumber();
           runner.requestStop();
-          progress.println("study: stopping: the runs under way finish, the rest are"
-              + " skipped (again to end at once)");
+          progress.println(stoppingLine(s.getName()));
           progress.flush();
         });
         if (old == sun.misc.SignalHandler.SIG_IGN) {
@@ -137,6 +166,21 @@ final class StudyCommand implements Callable<Integer> {
       streams.error(outProblem);
       return ExitStatus.USAGE;
     }
+    StudyExecutor executor = null;
+    if (spark != null) {
+      if (spark.matches(".*\\.(ya?ml|json)$") || java.nio.file.Files.exists(Path.of(spark))) {
+        streams.error("--spark took '" + spark + "' as its master URL: write --spark=MASTER,"
+            + " or give FILE before --spark");
+        return ExitStatus.USAGE;
+      }
+      executor = sparkExecutor();
+      if (executor == null) {
+        streams.error("--spark: the study-spark module is not on the class path (./hospes"
+            + " adds it when --spark is given; by hand: mvn -pl study-spark -am package, then"
+            + " study-spark/target/*.jar and study-spark/target/lib/* on the class path)");
+        return ExitStatus.USAGE;
+      }
+    }
     int n = jobs != null ? jobs : Runtime.getRuntime().availableProcessors();
     Path base = file == null ? Path.of("") : file.toAbsolutePath().getParent();
     List<RunRecord> records;
@@ -147,23 +191,16 @@ final class StudyCommand implements Callable<Integer> {
     List<Runnable> restore = spark == null && streams.process()
         ? trapSignals(local, signal, progress) : List.of();
     try {
-      if (spark == null) {
-        records = local.run(study);
-      } else {
-        if (spark.matches(".*\\.(ya?ml|json)$") || java.nio.file.Files.exists(Path.of(spark))) {
-          streams.error("--spark took '" + spark + "' as its master URL: write --spark=MASTER,"
-              + " or give FILE before --spark");
-          return ExitStatus.USAGE;
-        }
-        StudyExecutor executor = sparkExecutor();
-        if (executor == null) {
-          streams.error("--spark: the study-spark module is not on the class path (./hospes"
-              + " adds it when --spark is given; by hand: mvn -pl study-spark -am package, then"
-              + " study-spark/target/*.jar and study-spark/target/lib/* on the class path)");
-          return ExitStatus.USAGE;
-        }
-        records = executor.run(study, local.images(study), spark, streams.err());
+      // The workloads' images first (an unknown kernel or SDK sample is refused here), then
+      // the results directory: a refused study creates nothing.
+      java.util.Map<String, byte[]> images = local.images(study);
+      outProblem = createOutDir(out);
+      if (outProblem != null) {
+        streams.error(outProblem);
+        return ExitStatus.USAGE;
       }
+      records = executor == null ? local.run(study, images)
+          : executor.run(study, images, spark, streams.err());
     } catch (IllegalArgumentException | java.io.IOException e) {
       streams.error(e.getMessage());
       return ExitStatus.USAGE;

@@ -38,6 +38,14 @@ final class StudyHtml {
             + " ' of ' + imgs.length + ' plots, ' + window.hospesErrors.length + ' errors';\n")
         .append("});\n</script>\n</head>\n<body>\n");
     h.append("<h1>").append(esc("Study: " + study.name())).append("</h1>\n");
+    List<RunSpec> missing = StudyReport.missingRuns(study, records);
+    if (!missing.isEmpty()) {
+      h.append("<p id=\"incomplete\"><strong>")
+          .append(esc(StudyReport.incompleteLine(study, records, missing)))
+          .append("</strong> The missing runs are listed in <a href=\"")
+          .append(StudyReport.INCOMPLETE_NOTE).append("\">").append(StudyReport.INCOMPLETE_NOTE)
+          .append("</a>.</p>\n");
+    }
     h.append("<p>").append(records.size()).append(" runs in virtual time at a nominal 1 GHz;"
         + " cost models: ").append(esc(String.join(", ", study.costModels())))
         .append(". Every counter of every run is in <a href=\"runs.csv\">runs.csv</a> and"

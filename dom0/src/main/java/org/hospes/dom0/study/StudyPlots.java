@@ -34,6 +34,14 @@ final class StudyPlots {
   static final int WIDTH = 960;
   static final int HEIGHT = 520;
 
+  /**
+   * Every file {@link #draw} may write into {@code plots/}. Those it does not draw this time
+   * are removed: an earlier study's plot in a reused --out must not pass for this one's. Files
+   * of other names there are the user's and are left alone.
+   */
+  static final List<String> FILES = List.of("cycles.png", "exits.png", "hypercalls.png",
+      "io-paths.png", "io-per-mib.png", "nanobench.png");
+
   /** One drawn plot: its file (relative to the results directory), title and caption. */
   record Plot(String file, String title, String caption) {}
 
@@ -61,6 +69,11 @@ final class StudyPlots {
     p.ioPaths(ran);
     p.ioPerMib(records);
     p.nanobench(ran);
+    for (String f : FILES) {
+      if (p.plots.stream().noneMatch(drawn -> drawn.file().equals("plots/" + f))) {
+        java.nio.file.Files.deleteIfExists(p.plotsDir.resolve(f));
+      }
+    }
     return p;
   }
 
@@ -233,6 +246,9 @@ final class StudyPlots {
 
   private void add(DefaultCategoryDataset d, String file, String title, String caption,
       String axis, boolean stacked, boolean log) throws IOException {
+    if (!FILES.contains(file)) {
+      throw new IllegalStateException(file + " is missing from StudyPlots.FILES");
+    }
     if (d.getColumnCount() == 0) {
       missing.add(new Missing(title, "no run of this study has data for it"));
       return;

@@ -27,13 +27,41 @@ public final class StudyReport {
 
   private StudyReport() {}
 
+  /**
+   * The note file of a study with runs missing (stopped by Ctrl-C): for readers of runs.csv,
+   * which has no place to say so. Removed when a complete study writes the same directory.
+   */
+  public static final String INCOMPLETE_NOTE = "INCOMPLETE.txt";
+
+  /**
+   * Writes the results of {@code records}; when runs of the study are missing from them (a
+   * stopped study), every file says so: summary.md and report.html at the top, runs.json in
+   * an {@code incomplete} field, and {@link #INCOMPLETE_NOTE} lists the missing runs.
+   */
   public static void write(StudySpec study, List<RunRecord> records, Path dir)
       throws IOException {
     Files.createDirectories(dir);
+    List<RunSpec> missing = missingRuns(study, records);
+    if (missing.isEmpty()) {
+      Files.deleteIfExists(dir.resolve(INCOMPLETE_NOTE));
+    } else {
+      StringBuilder note = new StringBuilder(incompleteLine(study, records, missing))
+          .append("\n\nRuns not run:\n");
+      missing.forEach(r -> note.append('#').append(r.index()).append(' ').append(r.label())
+          .append('\n'));
+      Files.writeString(dir.resolve(INCOMPLETE_NOTE), note);
+    }
     Files.writeString(dir.resolve("runs.csv"), csv(records));
     ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     Map<String, Object> doc = new LinkedHashMap<>();
     doc.put("study", study.name());
+    if (!missing.isEmpty()) {
+      Map<String, Object> incomplete = new LinkedHashMap<>();
+      incomplete.put("runs_planned", study.runs().size());
+      incomplete.put("runs_finished", records.size());
+      incomplete.put("missing_runs", missing.stream().map(RunSpec::index).toList());
+      doc.put("incomplete", incomplete);
+    }
     List<Map<String, Object>> runs = new ArrayList<>();
     for (RunRecord r : records) {
       Map<String, Object> m = specColumns(r);
@@ -48,6 +76,30 @@ public final class StudyReport {
     Files.writeString(dir.resolve("summary.md"), summary(study, records));
     StudyPlots plots = StudyPlots.draw(records, dir);
     Files.writeString(dir.resolve("report.html"), StudyHtml.page(study, records, plots));
+  }
+
+  /** The study's runs that have no record, in the study's order. */
+  static List<RunSpec> missingRuns(StudySpec study, List<RunRecord> records) {
+    java.util.Set<Integer> done = new java.util.HashSet<>();
+    records.forEach(r -> done.add(r.spec().index()));
+    return study.runs().stream().filter(r -> !done.contains(r.index())).toList();
+  }
+
+  /** "Incomplete: the study was stopped after 24 of 30 runs; 6 did not run: 25-30." */
+  static String incompleteLine(StudySpec study, List<RunRecord> records,
+      List<RunSpec> missing) {
+    StringBuilder ranges = new StringBuilder();
+    for (int i = 0; i < missing.size(); i++) {
+      int from = missing.get(i).index();
+      int to = from;
+      while (i + 1 < missing.size() && missing.get(i + 1).index() == to + 1) {
+        to = missing.get(++i).index();
+      }
+      ranges.append(ranges.length() == 0 ? "" : ", ").append(from)
+          .append(to > from ? "-" + to : "");
+    }
+    return "Incomplete: the study was stopped after " + records.size() + " of "
+        + study.runs().size() + " runs; " + missing.size() + " did not run: " + ranges + ".";
   }
 
   private static Map<String, Object> specColumns(RunRecord r) {
@@ -97,6 +149,11 @@ public final class StudyReport {
   static String summary(StudySpec study, List<RunRecord> records) {
     StringBuilder md = new StringBuilder();
     md.append("# Study: ").append(study.name()).append("\n\n");
+    List<RunSpec> missing = missingRuns(study, records);
+    if (!missing.isEmpty()) {
+      md.append("**").append(incompleteLine(study, records, missing)).append("** The missing"
+          + " runs are listed in `" + INCOMPLETE_NOTE + "`.\n\n");
+    }
     md.append("Virtual time at a nominal 1 GHz; cycles are the cost model's (`")
         .append(String.join("`, `", study.costModels())).append("`). Every counter of every run"
             + " is in `runs.csv` and `runs.json`.\n\n");

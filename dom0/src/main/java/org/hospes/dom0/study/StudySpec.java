@@ -3,7 +3,9 @@ package org.hospes.dom0.study;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import java.io.IOException;
@@ -14,6 +16,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.hospes.dom0.boot.loader.BootMode;
+import org.hospes.dom0.toolstack.HvmMachine;
+import org.hospes.hv.HypervisorFactory;
+import org.hospes.x86.jit.Engine;
 
 /**
  * A declarative study: workloads times modes times parameters (RAM, scheduler, cost model,
@@ -78,6 +83,9 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
       throw new IllegalArgumentException("workloads: at least one workload is needed");
     }
     List<Workload> ws = new ArrayList<>();
+    // Runs find their kernel image by workload name: a second workload of the same name
+    // would silently run the first one's image in its place.
+    java.util.Set<String> names = new java.util.HashSet<>();
     for (int i = 0; i < workloads.size(); i++) {
       Workload w = workloads.get(i);
       LinuxIo.Params io = null;
@@ -90,6 +98,10 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
         } catch (IllegalArgumentException e) {
           throw new IllegalArgumentException("workloads[" + i + "].io: " + e.getMessage());
         }
+      }
+      if (w != null && w.sdk() != null && w.sdk().isEmpty()) {
+        throw new IllegalArgumentException("workloads[" + i + "].sdk: is empty (a program's C"
+            + " files, or the name of a sample of samples/guests)");
       }
       if (w != null && w.isSdk() && w.kernel() != null) {
         throw new IllegalArgumentException("workloads[" + i + "]: give kernel or sdk, not both");
@@ -105,11 +117,20 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
           : w.isSdk()
               ? Path.of(w.sdk().get(0)).getFileName().toString().replaceFirst("\\.c$", "")
               : Path.of(kernel).getFileName().toString().replaceFirst("\\.elf$", "");
+      if (!names.add(n)) {
+        throw new IllegalArgumentException("two workloads are named '" + n + "'" + (w.name()
+            == null ? " (a workload without name: is named after its kernel or program)" : ""));
+      }
       if (w.disk() != null && (!w.isSdk() || w.disk() < 1 || w.disk() > 1024)) {
         throw new IllegalArgumentException("workloads[" + i + "].disk: " + (w.isSdk()
             ? w.disk() + " MiB is outside 1..1024" : "a scratch disk is for sdk programs"));
       }
       if (w.modes() != null) {
+        if (w.modes().isEmpty()) {
+          // runsIn would take it for every mode of the study.
+          throw new IllegalArgumentException("workloads[" + i + "].modes: is empty (leave the"
+              + " key out for all of the study's modes)");
+        }
         checkModes("workloads[" + i + "].modes", w.modes());
       }
       ws.add(new Workload(n, kernel, w.cmdline(), w.loader(),
@@ -117,9 +138,11 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
           w.isSdk() ? List.copyOf(w.sdk()) : null, io, w.disk(),
           w.modes() == null ? null : List.copyOf(w.modes())));
     }
-    List<String> ms = orDefault(modes, List.of("native", "hvm", "hvm-shadow"));
+    List<String> ms = orDefault("modes", modes, List.of("native", "hvm", "hvm-shadow"));
     checkModes("modes", ms);
-    List<Integer> rs = orDefault(ram, List.of(64));
+    checkRepeats("modes", ms);
+    List<Integer> rs = orDefault("ram", ram, List.of(64));
+    checkRepeats("ram", rs);
     for (int r : rs) {
       if (r < 1 || r > 1024) {
         throw new IllegalArgumentException("ram: " + r + " MiB is outside 1..1024");
@@ -133,9 +156,51 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
     if (max < 1) {
       throw new IllegalArgumentException("maxInstructions must be positive, got " + max);
     }
-    return new StudySpec(name == null ? "study" : name, List.copyOf(ws), ms, rs,
-        orDefault(schedulers, List.of("credit")), orDefault(costModels, List.of("default")),
-        orDefault(engines, List.of(org.hospes.x86.jit.Engine.DEFAULT.cliName())), reps, max);
+    // Names are checked here, against what `run --sched` and `--cost-model` accept (plugins
+    // included), so that a misspelt one is refused before the first run, not in the middle.
+    HypervisorFactory factory = HvmMachine.factory();
+    List<String> ss = orDefault("schedulers", schedulers, List.of("credit"));
+    for (String s : ss) {
+      checkName("schedulers", () -> factory.scheduler(s));
+    }
+    checkRepeats("schedulers", ss);
+    List<String> cs = orDefault("costModels", costModels, List.of("default"));
+    for (String c : cs) {
+      checkName("costModels", () -> factory.costModel(c));
+    }
+    checkRepeats("costModels", cs);
+    List<String> es = new ArrayList<>();
+    for (String e : orDefault("engines", engines, List.of(Engine.DEFAULT.cliName()))) {
+      // Runs go engine by engine: an unknown second engine used to be found after the first
+      // engine's runs.
+      checkName("engines", () -> es.add(Engine.parse(e).cliName()));
+    }
+    checkRepeats("engines", es);
+    return new StudySpec(name == null ? "study" : name, List.copyOf(ws), ms, rs, ss, cs,
+        List.copyOf(es), reps, max);
+  }
+
+  /** Runs {@code check}; its IllegalArgumentException, listing the known names, gets the key. */
+  private static void checkName(String key, Runnable check) {
+    try {
+      check.run();
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(key + ": " + e.getMessage());
+    }
+  }
+
+  /**
+   * Refuses an entry listed twice: it would run every combination twice under the same label,
+   * and the summary keys its columns by mode and cost model (repetitions: is for repeats).
+   */
+  private static <T> void checkRepeats(String key, List<T> values) {
+    java.util.Set<T> seen = new java.util.HashSet<>();
+    for (T v : values) {
+      if (!seen.add(v)) {
+        throw new IllegalArgumentException(key + ": '" + v + "' is listed twice"
+            + " (repetitions: runs each combination more than once)");
+      }
+    }
   }
 
   private static void checkModes(String key, List<String> ms) {
@@ -148,8 +213,20 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
     }
   }
 
-  private static <T> List<T> orDefault(List<T> l, List<T> d) {
-    return l == null || l.isEmpty() ? d : List.copyOf(l);
+  /**
+   * The list, or its default when the key is left out. An empty list is refused: running the
+   * default in its place would run what the user did not ask for.
+   */
+  private static <T> List<T> orDefault(String key, List<T> l, List<T> d) {
+    if (l == null) {
+      return d;
+    }
+    if (l.isEmpty()) {
+      throw new IllegalArgumentException(key + ": is empty (leave the key out for its default: "
+          + d.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(", "))
+          + ")");
+    }
+    return List.copyOf(l);
   }
 
   /** Every run of the study, in a fixed order (the order of the results). */
@@ -185,21 +262,111 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
       throw new IllegalArgumentException(file + ": is a directory, not a study file");
     }
     try {
-      return mapper.readValue(Files.readString(file), StudySpec.class).withDefaults();
+      String text = Files.readString(file);
+      if (text.isBlank()) {
+        throw new IllegalArgumentException("is empty: a study needs workloads: at least"
+            + " (keys: " + keys(StudySpec.class) + ")");
+      }
+      return mapper.readValue(text, StudySpec.class).withDefaults();
     } catch (java.nio.charset.CharacterCodingException e) {
       throw new IllegalArgumentException(file + ": not a text file; a study is YAML, or JSON"
           + " in a .json file");
     } catch (NoSuchFileException e) {
       throw new IllegalArgumentException(file + ": no such file");
     } catch (UnrecognizedPropertyException e) {
-      throw new IllegalArgumentException(file + ": unknown key '" + e.getPropertyName()
-          + "' (known: " + e.getKnownPropertyIds() + ")");
+      // The path ends in the unknown key itself: say where it is, then which one.
+      String where = path(e.getPath().subList(0, Math.max(0, e.getPath().size() - 1)));
+      throw new IllegalArgumentException(file + ": " + (where.isEmpty() ? "" : where + ": ")
+          + "unknown key '" + e.getPropertyName() + "' (known: "
+          + (e.getReferringClass() != null && e.getReferringClass().isRecord()
+              ? keys(e.getReferringClass()) : e.getKnownPropertyIds().stream()
+                  .map(String::valueOf).collect(java.util.stream.Collectors.joining(", ")))
+          + ")" + at(e));
+    } catch (MismatchedInputException e) {
+      // Jackson's own text names Java classes and constructors; say it in the study's terms.
+      String where = path(e.getPath());
+      throw new IllegalArgumentException(file + ": " + (where.isEmpty()
+          ? "not a study file: expected a mapping with " + keys(StudySpec.class)
+          : where + ": expected " + expected(e.getTargetType()) + ", got " + found(e))
+          + at(e));
     } catch (JacksonException e) {
-      throw new IllegalArgumentException(file + ": " + oneLine(e.getOriginalMessage())
-          + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")"));
+      throw new IllegalArgumentException(file + ": " + oneLine(e.getOriginalMessage()) + at(e));
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(file + ": " + e.getMessage());
     }
+  }
+
+  /** The keys a study (or a workload, its io: ...) may have, in the order of the record. */
+  private static String keys(Class<?> type) {
+    return java.util.Arrays.stream(type.getRecordComponents())
+        .map(java.lang.reflect.RecordComponent::getName)
+        .collect(java.util.stream.Collectors.joining(", "));
+  }
+
+  /** What a key of type {@code type} takes, in YAML's words. */
+  private static String expected(Class<?> type) {
+    if (type == null) {
+      return "another kind of value";
+    }
+    if (java.util.Collection.class.isAssignableFrom(type) || type.isArray()) {
+      return "a list";
+    }
+    if (Map.class.isAssignableFrom(type) || type.isRecord()) {
+      return "a mapping" + (type.isRecord() ? " with " + keys(type) : "");
+    }
+    if (type == Integer.class || type == int.class || type == Long.class || type == long.class) {
+      return "a whole number";
+    }
+    if (type == Boolean.class || type == boolean.class) {
+      return "true or false";
+    }
+    return type == String.class ? "a single value" : "a " + type.getSimpleName();
+  }
+
+  /** What the study has where a mismatched value is: a list, a mapping, or the value. */
+  private static String found(MismatchedInputException e) {
+    if (e instanceof com.fasterxml.jackson.databind.exc.InvalidFormatException f) {
+      return "'" + f.getValue() + "'";
+    }
+    // The parser has moved on by now; Jackson's message names the token it found.
+    String m = e.getOriginalMessage();
+    java.util.regex.Matcher value = java.util.regex.Pattern
+        .compile("from String value \\('(.*)'\\)").matcher(m);
+    if (value.find()) {
+      return "'" + value.group(1) + "'";
+    }
+    java.util.regex.Matcher token = java.util.regex.Pattern
+        .compile("JsonToken\\.([A-Z_]+)").matcher(m);
+    String t = token.find() ? token.group(1) : "";
+    return switch (t) {
+      case "START_ARRAY" -> "a list";
+      case "START_OBJECT", "FIELD_NAME" -> "a mapping";
+      case "VALUE_STRING" -> "a single value";
+      case "VALUE_NUMBER_INT", "VALUE_NUMBER_FLOAT" -> "a number";
+      case "VALUE_TRUE", "VALUE_FALSE" -> "true or false";
+      case "VALUE_NULL" -> "nothing";
+      default -> "something else";
+    };
+  }
+
+  /** Where in the study a mapping error is, as the user writes it: workloads[1].modes. */
+  static String path(List<JsonMappingException.Reference> refs) {
+    StringBuilder b = new StringBuilder();
+    for (JsonMappingException.Reference r : refs) {
+      if (r.getFieldName() != null) {
+        b.append(b.length() == 0 ? "" : ".").append(r.getFieldName());
+      } else if (r.getIndex() >= 0) {
+        b.append('[').append(r.getIndex()).append(']');
+      }
+    }
+    return b.toString();
+  }
+
+  /** " (line L, column C)" of the error, or "" when the parser gave no location. */
+  static String at(JacksonException e) {
+    var l = e.getLocation();
+    return l == null || l.getLineNr() < 1 ? ""
+        : " (line " + l.getLineNr() + ", column " + l.getColumnNr() + ")";
   }
 
   /**

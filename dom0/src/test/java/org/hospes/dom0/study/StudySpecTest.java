@@ -71,17 +71,124 @@ class StudySpecTest {
   }
 
   @Test
+  void aNameOrAListEntryGivenTwiceIsRefused() throws Exception {
+    Path f = dir.resolve("dup.yaml");
+    // Images are found by workload name: the second 'h' would run the first one's kernel.
+    Files.writeString(f, "workloads: [{name: h, kernel: hello}, {name: h, kernel: spin}]\n");
+    assertThatThrownBy(() -> StudySpec.read(f))
+        .hasMessage(f + ": two workloads are named 'h'");
+    Files.writeString(f, "workloads: [{kernel: k/hello.elf}, {kernel: hello, cmdline: x}]\n");
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessage(f + ": two workloads are named"
+        + " 'hello' (a workload without name: is named after its kernel or program)");
+    for (String list : new String[] {"modes: [native, hvm, native]", "ram: [64, 64]",
+        "schedulers: [credit, credit]", "costModels: [default, default]",
+        "engines: [jit, jit]"}) {
+      Files.writeString(f, "workloads: [{kernel: k}]\n" + list + "\n");
+      String key = list.substring(0, list.indexOf(':'));
+      assertThatThrownBy(() -> StudySpec.read(f)).as(list)
+          .hasMessageStartingWith(f + ": " + key + ": '")
+          .hasMessageContaining("' is listed twice (repetitions: runs each combination");
+    }
+  }
+
+  @Test
+  void unknownSchedulersCostModelsAndEnginesAreRefusedAtLoad() throws Exception {
+    Path f = dir.resolve("names.yaml");
+    Files.writeString(f, "workloads: [{kernel: k}]\ncostModels: [default, bogus]\n");
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessageStartingWith(f
+        + ": costModels: unknown cost model 'bogus'; known cost models: ")
+        .hasMessageContaining("default").hasMessageContaining("prescott");
+    Files.writeString(f, "workloads: [{kernel: k}]\nschedulers: [nosuch]\n");
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessageStartingWith(f
+        + ": schedulers: unknown scheduler 'nosuch'; known schedulers: ")
+        .hasMessageContaining("credit");
+    // Runs go engine by engine: the second engine must not be found after the first's runs.
+    Files.writeString(f, "workloads: [{kernel: k}]\nengines: [jit, bogus]\n");
+    assertThatThrownBy(() -> StudySpec.read(f))
+        .hasMessage(f + ": engines: unknown engine 'bogus' (known: interp, jit, lockstep)");
+    Files.writeString(f, "workloads: [{kernel: k}]\nengines: [JIT]\n");
+    assertThat(StudySpec.read(f).engines()).containsExactly("jit");
+  }
+
+  @Test
+  void anEmptyListIsRefusedAndALeftOutKeyKeepsItsDefault() throws Exception {
+    Path f = dir.resolve("empty.yaml");
+    Files.writeString(f, "workloads: [{kernel: k}]\nmodes: []\n");
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessage(f + ": modes: is empty (leave the"
+        + " key out for its default: native, hvm, hvm-shadow)");
+    for (String key : new String[] {"ram", "schedulers", "costModels", "engines"}) {
+      Files.writeString(f, "workloads: [{kernel: k}]\n" + key + ": []\n");
+      assertThatThrownBy(() -> StudySpec.read(f)).as(key)
+          .hasMessageStartingWith(f + ": " + key + ": is empty (leave the key out for its"
+              + " default: ");
+    }
+    Files.writeString(f, "workloads: []\n");
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessageContaining("workloads: at least one");
+    Files.writeString(f, "workloads: [{kernel: k, modes: []}]\n");
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessage(f + ": workloads[0].modes: is empty"
+        + " (leave the key out for all of the study's modes)");
+    Files.writeString(f, "workloads: [{name: p, sdk: []}]\n");
+    assertThatThrownBy(() -> StudySpec.read(f))
+        .hasMessageStartingWith(f + ": workloads[0].sdk: is empty");
+    Files.writeString(f, "workloads: [{kernel: k}]\n");
+    StudySpec s = StudySpec.read(f);
+    assertThat(s.modes()).containsExactly("native", "hvm", "hvm-shadow");
+    assertThat(s.ram()).containsExactly(64);
+    assertThat(s.engines()).containsExactly("jit");
+  }
+
+  @Test
   void everyUnreadableFileIsOneLineNamingIt() throws Exception {
     Path f = dir.resolve("cut.yaml");
     Files.writeString(f, "name: x\nworkloads: [\n");
     assertThatThrownBy(() -> StudySpec.read(f)).hasMessage(f + ": while parsing a flow node:"
-        + " expected the node content, but found '<stream end>' (line 2)");
+        + " expected the node content, but found '<stream end>' (line 2, column 13)");
     Path bin = dir.resolve("bin.yaml");
     Files.write(bin, new byte[] {0x7F, 'E', 'L', 'F', 1, 1, 1, 0, (byte) 0xFF, (byte) 0xFE});
     assertThatThrownBy(() -> StudySpec.read(bin)).hasMessage(bin + ": not a text file; a study"
         + " is YAML, or JSON in a .json file");
     assertThatThrownBy(() -> StudySpec.read(dir)).hasMessage(dir
         + ": is a directory, not a study file");
+  }
+
+  @Test
+  void aFileOfAnotherShapeOrAValueOfTheWrongKindIsAPlainSentence() throws Exception {
+    String keys = "name, workloads, modes, ram, schedulers, costModels, engines, repetitions,"
+        + " maxInstructions";
+    Path md = dir.resolve("README.md");
+    Files.writeString(md, "# Title\n\nSome text.\n");
+    assertThatThrownBy(() -> StudySpec.read(md)).hasMessage(md + ": not a study file: expected"
+        + " a mapping with " + keys + " (line 3, column 1)");
+    Path f = dir.resolve("s.yaml");
+    String[][] cases = {
+      {"- a\n- b\n", "not a study file: expected a mapping with " + keys
+          + " (line 1, column 1)"},
+      {"workloads: [hello]\n", "workloads[0]: expected a mapping with name, kernel, cmdline,"
+          + " loader, make, sdk, io, disk, modes, got 'hello' (line 1, column 13)"},
+      {"workloads: {name: h}\n", "workloads: expected a list, got a mapping (line 1, column 12)"},
+      {"workloads: [{kernel: k}]\nmodes: native\n",
+          "modes: expected a list, got 'native' (line 2, column 8)"},
+      {"workloads: [{kernel: k}]\nram: [abc]\n",
+          "ram[0]: expected a whole number, got 'abc' (line 2, column 7)"},
+      {"workloads: [{kernel: k}]\nrepetitions: [1]\n",
+          "repetitions: expected a whole number, got a list (line 2, column 14)"},
+      {"workloads: [{kernel: k, cmdline: [a, b]}]\n",
+          "workloads[0].cmdline: expected a single value, got a list (line 1, column 34)"},
+      {"workloads: [{name: h, kernel: k, bogus: 1}]\n", "workloads[0]: unknown key 'bogus'"
+          + " (known: name, kernel, cmdline, loader, make, sdk, io, disk, modes)"
+          + " (line 1, column 43)"},
+      {"workloads: [{kernel: k, io: {disk: xen, frob: 2}}]\n", "workloads[0].io: unknown key"
+          + " 'frob' (known: disk, net, diskMiB, fetchMiB, modules) (line 1, column 49)"},
+      {"  \n", "is empty: a study needs workloads: at least (keys: " + keys + ")"},
+    };
+    for (String[] c : cases) {
+      Files.writeString(f, c[0]);
+      assertThatThrownBy(() -> StudySpec.read(f)).as(c[0]).hasMessage(f + ": " + c[1]);
+    }
+    Path json = dir.resolve("s.json");
+    Files.writeString(json, "\"hello\"");
+    assertThatThrownBy(() -> StudySpec.read(json)).hasMessageStartingWith(json
+        + ": not a study file: expected a mapping with name, workloads,");
   }
 
   @Test

@@ -1,0 +1,90 @@
+package org.hospes.dom0.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.hospes.dom0.testing.CapturedCli;
+import org.hospes.dom0.testing.ElfImageBuilder;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code hospes study} in-process: what a user sees for a study it refuses or runs. */
+class StudyCommandTest {
+  /** jmp $: a run that ends at the study's instruction limit. */
+  private static final byte[] SPIN = ElfImageBuilder.multibootKernel(new byte[] {
+      (byte) 0xEB, (byte) 0xFE});
+
+  @TempDir
+  Path dir;
+
+  private final CapturedCli cli = new CapturedCli();
+
+  private Path study(String name, String text) throws Exception {
+    Path f = dir.resolve(name);
+    Files.writeString(f, text);
+    return f;
+  }
+
+  @Test
+  void aRepeatedWorkloadNameIsRefusedBeforeAnyRun() throws Exception {
+    Files.write(dir.resolve("spin.elf"), SPIN);
+    Path f = study("dup.yaml", "workloads: [{name: h, kernel: spin.elf},"
+        + " {name: h, kernel: other.elf}]\nmodes: [native]\n");
+    Path out = dir.resolve("out");
+    assertThat(cli.run("study", f.toString(), "--out", out.toString())).isEqualTo(2);
+    assertThat(cli.stderr()).isEqualTo("hospes: " + f + ": two workloads are named 'h'\n");
+    assertThat(cli.stdout()).isEmpty();
+  }
+
+  @Test
+  void anUnknownCostModelIsRefusedBeforeTheFirstRun() throws Exception {
+    Files.write(dir.resolve("spin.elf"), SPIN);
+    Path f = study("cm.yaml", "workloads: [{name: h, kernel: spin.elf}]\nmodes: [native]\n"
+        + "costModels: [default, bogus]\nmaxInstructions: 1000\n");
+    assertThat(cli.run("study", f.toString(), "--out", dir.resolve("out").toString()))
+        .isEqualTo(2);
+    assertThat(cli.stderr()).startsWith("hospes: " + f + ": costModels: unknown cost model"
+        + " 'bogus'; known cost models: ").doesNotContain("study: [").hasLineCount(1);
+  }
+
+  @Test
+  void aRefusedStudyCreatesNoResultsDirectory() throws Exception {
+    String[] studies = {
+      "workloads: [{name: a, kernel: nosuch}]\nmodes: [native]\n",
+      "workloads: [{name: p, sdk: [nosuch-sample]}]\nmodes: [native]\n",
+      "workloads: [{name: a, kernel: nanobench}]\nmodes: [native]\nengines: [bogus]\n",
+      "workloads: [{name: a, kernel: nanobench}]\nmodes: [native]\ncostModels: [bogus]\n",
+    };
+    for (String text : studies) {
+      Path f = study("s.yaml", text);
+      Path out = dir.resolve("deeper/out");
+      cli.reset();
+      assertThat(cli.run("study", f.toString(), "--out", out.toString())).as(text)
+          .isEqualTo(2);
+      assertThat(cli.stderr()).as(text).startsWith("hospes: ").hasLineCount(1);
+      assertThat(dir.resolve("deeper")).as(text).doesNotExist();
+    }
+  }
+
+  @Test
+  void anOutThatCannotBeADirectoryIsRefusedBeforeAnyRun() throws Exception {
+    Path plain = dir.resolve("plain");
+    Files.write(plain, new byte[] {1});
+    Path f = study("s.yaml", "workloads: [{name: a, kernel: nosuch}]\nmodes: [native]\n");
+    assertThat(cli.run("study", f.toString(), "--out", plain.resolve("sub").toString()))
+        .isEqualTo(2);
+    assertThat(cli.stderr()).isEqualTo("hospes: --out " + plain.resolve("sub")
+        + ": cannot be created\n");
+  }
+
+  @Test
+  void theStoppingLineSaysASecondCtrlCMustComeASecondLater() {
+    // trapSignals ignores a second signal within a second: timeout(1) may send one twice.
+    assertThat(StudyCommand.stoppingLine("INT")).isEqualTo("study: stopping: the runs under"
+        + " way finish, the rest are skipped (Ctrl-C again, a second or more later, ends it at"
+        + " once)");
+    assertThat(StudyCommand.stoppingLine("TERM")).endsWith("(SIGTERM again, a second or more"
+        + " later, ends it at once)");
+  }
+}
