@@ -28,6 +28,7 @@ import org.hospes.dom0.report.TextFormat;
 import org.hospes.dom0.toolstack.Dom0Settings;
 import org.hospes.dom0.toolstack.DomainSpec;
 import org.hospes.dom0.toolstack.HvmMachine;
+import org.hospes.dom0.toolstack.VifSpec;
 import org.hospes.hv.Hypervisor;
 import org.hospes.hv.domain.DomainMode;
 import picocli.CommandLine.Command;
@@ -505,9 +506,9 @@ final class RunCommand implements Callable<Integer> {
     }
     if (vifs != null) {
       for (String v : vifs) {
-        org.hospes.dom0.toolstack.VifSpec spec;
+        VifSpec spec;
         try {
-          spec = org.hospes.dom0.toolstack.VifSpec.parse(v, null);
+          spec = VifSpec.parse(v, null);
         } catch (IllegalArgumentException e) {
           continue; // said when the interface is added, with the mode's checks
         }
@@ -601,9 +602,9 @@ final class RunCommand implements Callable<Integer> {
       }
       if (vifs != null) {
         for (String v : vifs) {
-          org.hospes.dom0.toolstack.VifSpec spec;
+          VifSpec spec;
           try {
-            spec = org.hospes.dom0.toolstack.VifSpec.parse(v, null);
+            spec = VifSpec.parse(v, null);
           } catch (IllegalArgumentException e) {
             streams.error("--vif: " + e.getMessage());
             return ExitStatus.USAGE;
