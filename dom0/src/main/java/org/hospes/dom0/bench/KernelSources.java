@@ -88,9 +88,40 @@ public final class KernelSources {
     byte[] out = p.getInputStream().readAllBytes();
     int rc = p.waitFor();
     if (rc != 0) {
-      throw new IOException(
-          String.join(" ", cmd) + " failed with status " + rc + ":\n"
-              + new String(out, StandardCharsets.UTF_8));
+      throw new BuildFailedException(cmd, rc, new String(out, StandardCharsets.UTF_8));
+    }
+  }
+
+  /**
+   * A make that ran and failed: not a bug of Hospes but a host without what the build needs
+   * (gcc with 32-bit support, most often), so the CLI says so in plain words (the command, its
+   * status and its last lines) rather than as an internal error.
+   */
+  public static final class BuildFailedException extends IOException {
+    private static final long serialVersionUID = 1L;
+    /** Lines of make's output the CLI shows: the error is at the end. */
+    static final int SHOWN_LINES = 8;
+    private final String command;
+    private final int status;
+    private final String output;
+
+    BuildFailedException(List<String> cmd, int status, String output) {
+      super(String.join(" ", cmd) + " failed with status " + status + ":\n" + output);
+      this.command = String.join(" ", cmd);
+      this.status = status;
+      this.output = output;
+    }
+
+    /** What the CLI prints: one line, then make's last lines indented. */
+    public String report() {
+      List<String> lines = output.lines().filter(l -> !l.isBlank()).toList();
+      StringBuilder b = new StringBuilder("building the kernels failed: ").append(command)
+          .append(" exited with status ").append(status)
+          .append(" (is gcc with 32-bit support installed? Debian: gcc-multilib)");
+      for (String l : lines.subList(Math.max(0, lines.size() - SHOWN_LINES), lines.size())) {
+        b.append("\n  | ").append(l);
+      }
+      return b.toString();
     }
   }
 

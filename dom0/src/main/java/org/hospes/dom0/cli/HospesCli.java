@@ -281,6 +281,11 @@ public final class HospesCli implements Callable<Integer> {
         streams.error(e.getMessage());
         return ExitStatus.USAGE;
       }
+      if (e instanceof org.hospes.dom0.bench.KernelSources.BuildFailedException b) {
+        // The host lacks what a build needs: said plainly, with status 1 as a failure of ours.
+        streams.error(b.report());
+        return ExitStatus.INTERNAL_ERROR;
+      }
       streams.error("internal error: " + e);
       if (Boolean.getBoolean("hospes.debug")) {
         e.printStackTrace(streams.err());

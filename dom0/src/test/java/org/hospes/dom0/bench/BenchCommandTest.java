@@ -96,6 +96,20 @@ class BenchCommandTest {
   }
 
   @Test
+  void aFailingBuildIsSaidPlainlyWithMakesLastLines() throws Exception {
+    // A source tree whose kernels' Makefile fails, as one does on a host without gcc-multilib.
+    Path kernels = Files.createDirectories(dir.resolve("samples/kernels"));
+    Files.writeString(kernels.resolve("Makefile"),
+        "%:\n\t@echo 'cc1: fatal error: sys/cdefs.h: No such file or directory'; exit 2\n");
+    assertThat(cli.run("bench", "--no-qemu", "--source-root", dir.toString())).isEqualTo(1);
+    assertThat(cli.stderr()).startsWith("hospes: building the kernels failed: make -C "
+            + kernels + " BUILD=")
+        .contains(" exited with status 2 (is gcc with 32-bit support installed?",
+            "\n  | cc1: fatal error: sys/cdefs.h: No such file or directory\n")
+        .doesNotContain("internal error", "Exception");
+  }
+
+  @Test
   void anUnknownModeIsAPrefixedOneLineError() {
     assertThat(cli.run("bench", "--no-qemu", "--mode", "bogus")).isEqualTo(2);
     assertThat(cli.stderr()).startsWith("hospes: unknown --mode 'bogus'; valid: ")
