@@ -267,7 +267,15 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
         throw new IllegalArgumentException("is empty: a study needs workloads: at least"
             + " (keys: " + keys(StudySpec.class) + ")");
       }
-      return mapper.readValue(text, StudySpec.class).withDefaults();
+      StudySpec spec = mapper.readValue(text, StudySpec.class);
+      // A list key written with nothing after it ("modes:") reads as null, as a key left out
+      // does, and would silently get the default; only the tree tells the two apart.
+      String bare = bareListKey(mapper.readTree(text));
+      if (bare != null) {
+        throw new IllegalArgumentException(bare + ": has no value (leave the key out for its"
+            + " default, or list at least one entry)");
+      }
+      return spec.withDefaults();
     } catch (java.nio.charset.CharacterCodingException e) {
       throw new IllegalArgumentException(file + ": not a text file; a study is YAML, or JSON"
           + " in a .json file");
@@ -294,6 +302,39 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(file + ": " + e.getMessage());
     }
+  }
+
+  /**
+   * The first list-valued key of the study or of one of its workloads that is present with no
+   * value (YAML's "key:" alone, or null), as its path (modes, workloads[1].sdk), or null.
+   */
+  static String bareListKey(com.fasterxml.jackson.databind.JsonNode tree) {
+    String top = bareListKey(tree, StudySpec.class, "");
+    if (top != null || tree == null || !tree.path("workloads").isArray()) {
+      return top;
+    }
+    for (int i = 0; i < tree.get("workloads").size(); i++) {
+      String w = bareListKey(tree.get("workloads").get(i), Workload.class,
+          "workloads[" + i + "].");
+      if (w != null) {
+        return w;
+      }
+    }
+    return null;
+  }
+
+  private static String bareListKey(com.fasterxml.jackson.databind.JsonNode node, Class<?> type,
+      String prefix) {
+    if (node == null || !node.isObject()) {
+      return null;
+    }
+    for (java.lang.reflect.RecordComponent c : type.getRecordComponents()) {
+      if (List.class.isAssignableFrom(c.getType()) && node.has(c.getName())
+          && node.get(c.getName()).isNull()) {
+        return prefix + c.getName();
+      }
+    }
+    return null;
   }
 
   /** The keys a study (or a workload, its io: ...) may have, in the order of the record. */

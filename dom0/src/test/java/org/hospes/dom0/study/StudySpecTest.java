@@ -138,6 +138,26 @@ class StudySpecTest {
   }
 
   @Test
+  void aListKeyWithNoValueIsRefusedNotTakenAsLeftOut() throws Exception {
+    // "modes:" alone reads as null, as a key left out does: it must not get the default.
+    Path f = dir.resolve("bare.yaml");
+    Files.writeString(f, "workloads: [{kernel: k}]\nmodes:\n");
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessage(f + ": modes: has no value (leave"
+        + " the key out for its default, or list at least one entry)");
+    Files.writeString(f, "workloads:\n  - kernel: k\n  - kernel: j\n    modes:\n");
+    assertThatThrownBy(() -> StudySpec.read(f))
+        .hasMessageStartingWith(f + ": workloads[1].modes: has no value");
+    Files.writeString(f, "{\"workloads\": [{\"kernel\": \"k\"}], \"engines\": null}");
+    Path json = dir.resolve("bare.json");
+    Files.move(f, json);
+    assertThatThrownBy(() -> StudySpec.read(json))
+        .hasMessageStartingWith(json + ": engines: has no value");
+    // A key that is not a list keeps meaning "not given" when it has no value.
+    Files.writeString(f, "workloads: [{kernel: k}]\nrepetitions:\n");
+    assertThat(StudySpec.read(f).modes()).containsExactly("native", "hvm", "hvm-shadow");
+  }
+
+  @Test
   void everyUnreadableFileIsOneLineNamingIt() throws Exception {
     Path f = dir.resolve("cut.yaml");
     Files.writeString(f, "name: x\nworkloads: [\n");
