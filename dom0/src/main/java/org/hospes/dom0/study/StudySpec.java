@@ -2,6 +2,7 @@ package org.hospes.dom0.study;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.core.exc.InputCoercionException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -261,8 +262,9 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
     if (Files.isDirectory(file)) {
       throw new IllegalArgumentException(file + ": is a directory, not a study file");
     }
+    String text = "";
     try {
-      String text = Files.readString(file);
+      text = Files.readString(file);
       if (text.isBlank()) {
         throw new IllegalArgumentException("is empty: a study needs workloads: at least"
             + " (keys: " + keys(StudySpec.class) + ")");
@@ -298,6 +300,15 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
           : where + ": expected " + expected(e.getTargetType()) + ", got " + found(e))
           + at(e));
     } catch (JacksonException e) {
+      if (e instanceof JsonMappingException m && m.getCause() instanceof InputCoercionException c) {
+        // The parser's own text has no key and names Java's types: give the key and the range.
+        var node = nodeAt(mapper.readTree(text), m.getPath());
+        throw new IllegalArgumentException(file + ": " + path(m.getPath()) + ": "
+            + (node != null && node.isNumber() ? node.asText() : "the number")
+            + " is out of range (a whole number from " + (isLong(c.getTargetType())
+                ? Long.MIN_VALUE + " to " + Long.MAX_VALUE
+                : Integer.MIN_VALUE + " to " + Integer.MAX_VALUE) + ")" + at(e));
+      }
       throw new IllegalArgumentException(file + ": " + oneLine(e.getOriginalMessage()) + at(e));
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(file + ": " + e.getMessage());
@@ -388,6 +399,22 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
       case "VALUE_NULL" -> "nothing";
       default -> "something else";
     };
+  }
+
+  private static boolean isLong(Class<?> type) {
+    return type == long.class || type == Long.class;
+  }
+
+  /** The value at a mapping error's path in the study's tree, or null. */
+  private static com.fasterxml.jackson.databind.JsonNode nodeAt(
+      com.fasterxml.jackson.databind.JsonNode node, List<JsonMappingException.Reference> refs) {
+    for (JsonMappingException.Reference r : refs) {
+      if (node == null) {
+        return null;
+      }
+      node = r.getFieldName() != null ? node.get(r.getFieldName()) : node.get(r.getIndex());
+    }
+    return node;
   }
 
   /** Where in the study a mapping error is, as the user writes it: workloads[1].modes. */

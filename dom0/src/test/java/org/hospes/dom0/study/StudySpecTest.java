@@ -158,6 +158,20 @@ class StudySpecTest {
   }
 
   @Test
+  void aNumberTooLargeNamesItsKey() throws Exception {
+    // The parser refuses it before the mapper knows the key: the message must still say where.
+    Path f = dir.resolve("big.yaml");
+    Files.writeString(f, "workloads:\n  - kernel: k\nram: [64, 99999999999]\n");
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessage(f + ": ram[1]: 99999999999 is out"
+        + " of range (a whole number from -2147483648 to 2147483647) (line 3, column 22)");
+    Path json = dir.resolve("big.json");
+    Files.writeString(json, "{\"workloads\": [{\"kernel\": \"k\"}],"
+        + " \"repetitions\": 123456789012345678901234}");
+    assertThatThrownBy(() -> StudySpec.read(json)).hasMessageStartingWith(json
+        + ": repetitions: 123456789012345678901234 is out of range");
+  }
+
+  @Test
   void everyUnreadableFileIsOneLineNamingIt() throws Exception {
     Path f = dir.resolve("cut.yaml");
     Files.writeString(f, "name: x\nworkloads: [\n");
