@@ -29,6 +29,7 @@ public final class Hypercalls {
   private final VcpuHypercalls vcpus;
   private final MulticallHypercalls multicalls;
   private final PvHypercalls pv;
+  private final ControlHypercalls control;
   /** Cycles of work the current hypercall charged beyond the entry/exit cost. */
   private long work;
 
@@ -39,6 +40,7 @@ public final class Hypercalls {
     this.vcpus = new VcpuHypercalls(hv);
     this.multicalls = new MulticallHypercalls(this);
     this.pv = new PvHypercalls(hv.machineMemory());
+    this.control = new ControlHypercalls(hv);
   }
 
   /**
@@ -152,6 +154,10 @@ public final class Hypercalls {
         case VCPU_OP: result = vcpus.vcpuOp(v, a1, a2, a3); break;
         case SET_TIMER_OP: result = vcpus.setTimerOp(v, a1, a2); break;
         case MULTICALL: result = multicalls.multicall(v, a1, a2); break;
+        case PLATFORM_OP: result = control.platformOp(v, a1); break;
+        case SYSCTL: result = control.sysctl(v, a1); break;
+        case DOMCTL: result = control.domctl(v, a1); break;
+        case DM_OP: result = control.dmOp(v, a1, a2, a3); break;
         default: result = XenErrno.ENOSYS.negated(); break;
       }
     }
