@@ -97,8 +97,9 @@ final class VcpuHypercalls {
         if (b == null) {
           return XenErrno.EFAULT.negated();
         }
+        // period_ns is a u64: as a long, those past 2^63 are negative, below the minimum.
         long period = le64(b, VcpuOp.PERIOD_NS);
-        if (period < VcpuOp.MIN_PERIOD_NS) {
+        if (period < VcpuOp.MIN_PERIOD_NS || period > VcpuOp.MAX_PERIOD_NS) {
           return XenErrno.EINVAL.negated();
         }
         d.pvTime().setPeriodic(v.id(), period, hv.now());
