@@ -483,8 +483,8 @@ public final class Hypercalls {
         if (gpfn < 0 || gpfn >= d.p2m().size()) {
           return XenErrno.EINVAL.negated();
         }
-        hv.mapIntoPhysmap(d, gpfn, d.sharedInfoMfn());
-        return 0;
+        // guest_physmap_add_page's -ENOMEM when there is no memory for the P2M's tables.
+        return hv.mapIntoPhysmap(d, gpfn, d.sharedInfoMfn()) ? 0 : XenErrno.ENOMEM.negated();
       }
       case MemoryOp.MEMORY_MAP: {
         Integer max = g.readInt(arg + MemoryOp.MAP_NR_ENTRIES);

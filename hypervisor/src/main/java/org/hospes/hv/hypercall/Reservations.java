@@ -160,7 +160,12 @@ final class Reservations {
       long mfn = hv.frames().allocate(d.domid());
       // Fresh frames are zeroed: nothing of a previous owner leaks.
       hv.machineMemory().write(mfn << 12, ZERO_PAGE, 0, ZERO_PAGE.length);
-      hv.setPhysmap(d, p, mfn, true);
+      if (!hv.setPhysmap(d, p, mfn, true)) {
+        // RAM's EPT tables are never freed, so this cannot happen; if it did, the frame goes
+        // back and the extent is not done.
+        hv.frames().free(mfn);
+        return false;
+      }
     }
     return true;
   }
