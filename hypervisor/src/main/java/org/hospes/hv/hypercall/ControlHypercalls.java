@@ -42,7 +42,8 @@ final class ControlHypercalls {
       return XenErrno.EACCES.negated();
     }
     int cmd = VcpuHypercalls.le32(op, ControlOp.DOMCTL_CMD);
-    int domid = (op[ControlOp.DOMCTL_DOMAIN] & 0xFF) | (op[ControlOp.DOMCTL_DOMAIN + 1] & 0xFF) << 8;
+    int domid = (op[ControlOp.DOMCTL_DOMAIN] & 0xFF)
+        | (op[ControlOp.DOMCTL_DOMAIN + 1] & 0xFF) << 8;
     boolean assign = cmd == ControlOp.DOMCTL_ASSIGN_DEVICE
         || cmd == ControlOp.DOMCTL_DEASSIGN_DEVICE;
     boolean lookup;

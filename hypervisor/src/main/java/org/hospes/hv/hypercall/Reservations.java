@@ -10,8 +10,8 @@ import org.hospes.hv.memory.P2m;
 /**
  * Ballooning for translated (HVM/PVH) guests: XENMEM_decrease_reservation gives guest frames
  * back to the hypervisor, XENMEM_populate_physmap fills guest frames again, each extent taking
- * its whole size from the room below the domain's maximum reservation. Both return how many extents they completed; they stop at the first
- * extent they cannot do. Frames still in use elsewhere (shared_info, a registered vcpu_info, a
+ * its whole size from the room below the domain's maximum reservation. Both return how many
+ * extents they completed; they stop at the first extent they cannot do. Frames still in use elsewhere (shared_info, a registered vcpu_info, a
  * grant mapping in either direction, a frame of the grant table itself) are never released.
  */
 final class Reservations {
