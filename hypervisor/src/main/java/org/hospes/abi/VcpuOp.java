@@ -51,6 +51,11 @@ public final class VcpuOp {
   /** vcpu_set_periodic_timer: period_ns u64 @0; Xen refuses periods under 1 ms. */
   public static final int PERIOD_NS = 0;
   public static final long MIN_PERIOD_NS = 1_000_000L;
+  /**
+   * ... and periods above STIME_DELTA_MAX (2^62 - 1 ns), chosen so that now + period cannot
+   * overflow within 200 years of uptime.
+   */
+  public static final long MAX_PERIOD_NS = (1L << 62) - 1;
 
   private VcpuOp() {}
 }

@@ -866,18 +866,25 @@ public final class Hypervisor {
 
   /**
    * Maps machine frame {@code mfn} at guest frame {@code gfn} of {@code d} (add_to_physmap):
-   * the P2M and EPT change and every vCPU of the domain drops its cached translations.
+   * the P2M and EPT change and every vCPU of the domain drops its cached translations. False
+   * (nothing changed) when the EPT tables it needs find no free machine frame.
    */
-  public void mapIntoPhysmap(Domain d, long gfn, long mfn) {
-    setPhysmap(d, gfn, mfn, true);
+  public boolean mapIntoPhysmap(Domain d, long gfn, long mfn) {
+    return setPhysmap(d, gfn, mfn, true);
   }
 
   /**
    * Points guest frame {@code gfn} of {@code d} at machine frame {@code mfn} (P2m.INVALID:
    * nothing), read-only unless {@code writable}; P2M and EPT change together and every vCPU of
-   * the domain drops its cached translations (grant map and unmap).
+   * the domain drops its cached translations (grant map and unmap). Returns false, with
+   * nothing changed, when a mapping needs EPT tables and the machine has no free frame for
+   * them (as Xen's p2m_set_entry fails when its pool is empty): the guest gets an error, the
+   * hypervisor does not fail. Removing a mapping, or mapping where one was, always works.
    */
-  public void setPhysmap(Domain d, long gfn, long mfn, boolean writable) {
+  public boolean setPhysmap(Domain d, long gfn, long mfn, boolean writable) {
+    if (mfn != P2m.INVALID && d.ept() != null && d.ept().tablesNeeded(gfn) > frames.freeFrames()) {
+      return false;
+    }
     d.physmapChanged();
     if (mfn == P2m.INVALID) {
       d.p2m().set(gfn, P2m.INVALID);
@@ -911,6 +918,7 @@ public final class Hypervisor {
       }
       v.cpu().invalidateTranslations();
     }
+    return true;
   }
 
   private final GrantTables.Directory grantDirectory = new GrantTables.Directory() {
@@ -939,8 +947,8 @@ public final class Hypervisor {
     }
 
     @Override
-    public void setPhysmap(Domain d, long gfn, long mfn, boolean writable) {
-      Hypervisor.this.setPhysmap(d, gfn, mfn, writable);
+    public boolean setPhysmap(Domain d, long gfn, long mfn, boolean writable) {
+      return Hypervisor.this.setPhysmap(d, gfn, mfn, writable);
     }
   };
 

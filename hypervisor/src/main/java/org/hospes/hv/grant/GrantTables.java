@@ -69,8 +69,11 @@ public final class GrantTables {
     /** Owner domid of machine frame {@code mfn}. */
     int owner(long mfn);
 
-    /** Points {@code d}'s guest frame {@code gfn} at {@code mfn} (P2m.INVALID: unmapped). */
-    void setPhysmap(Domain d, long gfn, long mfn, boolean writable);
+    /**
+     * Points {@code d}'s guest frame {@code gfn} at {@code mfn} (P2m.INVALID: unmapped); false,
+     * nothing changed, when the machine has no memory for the mapping's tables.
+     */
+    boolean setPhysmap(Domain d, long gfn, long mfn, boolean writable);
   }
 
   /** One grant entry in use: the hypervisor's copy of what it pinned (Xen's active entry). */
@@ -221,11 +224,15 @@ public final class GrantTables {
     if (!grow(idx + 1)) {
       return XenErrno.ENOMEM.negated();
     }
+    // The new place first: with no memory for its tables the old one stays (-ENOMEM, as
+    // guest_physmap_add_page fails in Xen).
+    if (!directory.setPhysmap(domain, gfn, frameMfn[idx], true)) {
+      return XenErrno.ENOMEM.negated();
+    }
     if (frameGfn[idx] != P2m.INVALID && frameGfn[idx] != gfn
         && domain.p2m().lookup(frameGfn[idx]) == frameMfn[idx]) {
       directory.setPhysmap(domain, frameGfn[idx], P2m.INVALID, true);
     }
-    directory.setPhysmap(domain, gfn, frameMfn[idx], true);
     frameGfn[idx] = gfn;
     return 0;
   }
@@ -420,12 +427,20 @@ public final class GrantTables {
       return rc;
     }
     long pvEntry = -1;
+    long originalMfn = P2m.INVALID;
     if (pv) {
       pvEntry = org.hospes.hv.pv.PvGrantMappings.create(domain.pv().mmu(), machine, hostAddr,
           mfn, flags);
       if (pvEntry < 0) {
         g.putFrameRefs(mfn, !readonly);
         return (int) pvEntry;
+      }
+    } else {
+      originalMfn = domain.p2m().lookup(gfn);
+      if (!directory.setPhysmap(domain, gfn, mfn, !readonly)) {
+        // create_grant_p2m_mapping: no memory for the P2M's tables, general_error.
+        g.putFrameRefs(mfn, !readonly);
+        return GNTST_GENERAL_ERROR;
       }
     }
     int handle = newHandle();
@@ -444,9 +459,8 @@ public final class GrantTables {
       m.originalMfn = P2m.INVALID;
     } else {
       m.gfn = gfn;
-      m.originalMfn = domain.p2m().lookup(gfn);
+      m.originalMfn = originalMfn;
       mappedGfns.put(gfn, handle);
-      directory.setPhysmap(domain, gfn, mfn, !readonly);
     }
     return handle;
   }

@@ -29,6 +29,7 @@ public final class Hypercalls {
   private final VcpuHypercalls vcpus;
   private final MulticallHypercalls multicalls;
   private final PvHypercalls pv;
+  private final ControlHypercalls control;
   /** Cycles of work the current hypercall charged beyond the entry/exit cost. */
   private long work;
 
@@ -39,6 +40,7 @@ public final class Hypercalls {
     this.vcpus = new VcpuHypercalls(hv);
     this.multicalls = new MulticallHypercalls(this);
     this.pv = new PvHypercalls(hv.machineMemory());
+    this.control = new ControlHypercalls(hv);
   }
 
   /**
@@ -152,6 +154,10 @@ public final class Hypercalls {
         case VCPU_OP: result = vcpus.vcpuOp(v, a1, a2, a3); break;
         case SET_TIMER_OP: result = vcpus.setTimerOp(v, a1, a2); break;
         case MULTICALL: result = multicalls.multicall(v, a1, a2); break;
+        case PLATFORM_OP: result = control.platformOp(v, a1); break;
+        case SYSCTL: result = control.sysctl(v, a1); break;
+        case DOMCTL: result = control.domctl(v, a1); break;
+        case DM_OP: result = control.dmOp(v, a1, a2, a3); break;
         default: result = XenErrno.ENOSYS.negated(); break;
       }
     }
@@ -175,15 +181,15 @@ public final class Hypercalls {
         return pv.updateDescriptor(p, (a1 & 0xFFFF_FFFFL) | (long) a2 << 32, a3, a4);
       case UPDATE_VA_MAPPING:
         return p.mmu().updateVaMapping(a1, (a2 & 0xFFFF_FFFFL) | (long) a3 << 32, a4);
+      case UPDATE_VA_MAPPING_OTHERDOMAIN:
+        return p.mmu().updateVaMappingOtherdomain(a1, (a2 & 0xFFFF_FFFFL) | (long) a3 << 32, a4,
+            a5 & 0xFFFF);
       case VM_ASSIST: return pv.vmAssist(p, a1, a2);
       case SET_DEBUGREG: return pv.setDebugreg(p, a1, a2);
       case GET_DEBUGREG: return pv.getDebugreg(p, a1);
       case MMUEXT_OP: return p.mmu().mmuextOp(a1, a2, a3, a4);
       case CALLBACK_OP: return p.traps().callbackOp(a1, a2);
       case PHYSDEV_OP: return pv.physdevOp(v, p, a1, a2);
-      // HVM parameters are for HVM guests (hvmop_get_param: !is_hvm_domain is -EINVAL); a PV
-      // guest learns its rings from start_info.
-      case HVM_OP: return XenErrno.EINVAL.negated();
       default: return NOT_PV;
     }
   }
@@ -376,11 +382,15 @@ public final class Hypercalls {
     if (dom == null || index == null || value == null) {
       return XenErrno.EFAULT.negated();
     }
-    // Xen's order (hvmop_get_param / hvm_set_param): the domain, the index, then the
-    // permission to touch another domain's params.
+    // Xen's order (hvmop_get_param / hvm_set_param): the domain, that it is an HVM one (a PV
+    // guest may call hvm_op, but a PV domain has no HVM parameters: it learns its rings from
+    // start_info), the index, then the permission to touch another domain's params.
     Domain target = lookupDomain(v, dom);
     if (target == null) {
       return XenErrno.ESRCH.negated();
+    }
+    if (target.pv() != null) {
+      return XenErrno.EINVAL.negated();
     }
     if (index < 0 || index >= HvmOp.NR_PARAMS) {
       return XenErrno.EINVAL.negated();
@@ -453,13 +463,14 @@ public final class Hypercalls {
         if (target == null) {
           return XenErrno.ESRCH.negated();
         }
+        if (target.pv() != null) {
+          // xatp_permission_check looks at the target first: a PV domain is not translated
+          // and has no physmap (it maps shared_info and its grant frames with
+          // update_va_mapping, by machine frame), whoever asks.
+          return XenErrno.EACCES.negated();
+        }
         if (target != d) {
           return XenErrno.EPERM.negated();
-        }
-        if (d.pv() != null) {
-          // xenmem_add_to_physmap: a PV guest is not translated and has no physmap; it maps
-          // shared_info and its grant frames with update_va_mapping, by machine frame.
-          return XenErrno.EACCES.negated();
         }
         if (space == MemoryOp.SPACE_GRANT_TABLE) {
           // idx | 0x80000000 names a v2 status frame: there are none in v1.
@@ -472,8 +483,8 @@ public final class Hypercalls {
         if (gpfn < 0 || gpfn >= d.p2m().size()) {
           return XenErrno.EINVAL.negated();
         }
-        hv.mapIntoPhysmap(d, gpfn, d.sharedInfoMfn());
-        return 0;
+        // guest_physmap_add_page's -ENOMEM when there is no memory for the P2M's tables.
+        return hv.mapIntoPhysmap(d, gpfn, d.sharedInfoMfn()) ? 0 : XenErrno.ENOMEM.negated();
       }
       case MemoryOp.MEMORY_MAP: {
         Integer max = g.readInt(arg + MemoryOp.MAP_NR_ENTRIES);

@@ -9,9 +9,9 @@ import org.hospes.hv.memory.P2m;
 
 /**
  * Ballooning for translated (HVM/PVH) guests: XENMEM_decrease_reservation gives guest frames
- * back to the hypervisor, XENMEM_populate_physmap fills guest frames again, up to the domain's
- * maximum reservation. Both return how many extents they completed; they stop at the first
- * extent they cannot do. Frames still in use elsewhere (shared_info, a registered vcpu_info, a
+ * back to the hypervisor, XENMEM_populate_physmap fills guest frames again, each extent taking
+ * its whole size from the room below the domain's maximum reservation. Both return how many
+ * extents they completed; they stop at the first extent they cannot do. Frames still in use elsewhere (shared_info, a registered vcpu_info, a
  * grant mapping in either direction, a frame of the grant table itself) are never released.
  */
 final class Reservations {
@@ -63,6 +63,12 @@ final class Reservations {
       // frame still in the guest's tables can ever reach another domain.
       return 0;
     }
+    // Every extent populate_physmap completes is a fresh allocation of 2^order frames, which
+    // Xen refuses once the domain would pass its maximum reservation (assign_pages: tot_pages
+    // + 2^order > max_pages), frames already at the extent's GFNs or not. So the extents it
+    // can complete are bounded by the room left below the maximum however long the list, and
+    // a list of the same populated GFN is not an endless run of free successes.
+    long room = d.p2m().ramFrames() - populatedRam(d);
     int done = 0;
     for (; done < count; done++) {
       Integer first = g.readInt(list + 4 * done);
@@ -70,13 +76,29 @@ final class Reservations {
         break;
       }
       long gfn = first & 0xFFFF_FFFFL;
-      boolean ok = op == MemoryOp.DECREASE_RESERVATION ? release(hv, d, gfn, 1 << order)
-          : populate(hv, d, gfn, 1 << order);
+      boolean ok;
+      if (op == MemoryOp.DECREASE_RESERVATION) {
+        ok = release(hv, d, gfn, 1 << order);
+      } else {
+        ok = (1L << order) <= room && populate(hv, d, gfn, 1 << order);
+        room -= 1L << order;
+      }
       if (!ok) {
         break;
       }
     }
     return done;
+  }
+
+  /** Populated frames of the domain's RAM (its tot_pages, as far as the maximum goes). */
+  private static int populatedRam(Domain d) {
+    int n = 0;
+    for (long gfn = 0; gfn < d.p2m().ramFrames(); gfn++) {
+      if (d.p2m().lookup(gfn) != P2m.INVALID) {
+        n++;
+      }
+    }
+    return n;
   }
 
   private static boolean releasable(Domain d, long gfn) {
@@ -138,7 +160,12 @@ final class Reservations {
       long mfn = hv.frames().allocate(d.domid());
       // Fresh frames are zeroed: nothing of a previous owner leaks.
       hv.machineMemory().write(mfn << 12, ZERO_PAGE, 0, ZERO_PAGE.length);
-      hv.setPhysmap(d, p, mfn, true);
+      if (!hv.setPhysmap(d, p, mfn, true)) {
+        // RAM's EPT tables are never freed, so this cannot happen; if it did, the frame goes
+        // back and the extent is not done.
+        hv.frames().free(mfn);
+        return false;
+      }
     }
     return true;
   }

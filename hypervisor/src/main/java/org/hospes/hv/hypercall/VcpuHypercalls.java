@@ -65,7 +65,7 @@ final class VcpuHypercalls {
         d.pvTime().stopSingleshot(v.id());
         return 0;
       case VcpuOp.REGISTER_VCPU_INFO:
-        return registerVcpuInfo(g, d, target, arg);
+        return registerVcpuInfo(g, v, target, arg);
       case VcpuOp.GET_RUNSTATE_INFO:
         return g.write(arg, target.runstate().image(hv.now())) ? 0 : XenErrno.EFAULT.negated();
       case VcpuOp.REGISTER_RUNSTATE_MEMORY_AREA: {
@@ -97,8 +97,9 @@ final class VcpuHypercalls {
         if (b == null) {
           return XenErrno.EFAULT.negated();
         }
+        // period_ns is a u64: as a long, those past 2^63 are negative, below the minimum.
         long period = le64(b, VcpuOp.PERIOD_NS);
-        if (period < VcpuOp.MIN_PERIOD_NS) {
+        if (period < VcpuOp.MIN_PERIOD_NS || period > VcpuOp.MAX_PERIOD_NS) {
           return XenErrno.EINVAL.negated();
         }
         d.pvTime().setPeriodic(v.id(), period, hv.now());
@@ -132,18 +133,27 @@ final class VcpuHypercalls {
   }
 
   /**
-   * Moves {@code target}'s vcpu_info to GFN+offset of its own RAM (once per vCPU, as Xen): the
+   * Moves {@code target}'s vcpu_info to frame+offset of its own RAM (once per vCPU, as Xen): the
    * current contents are copied there, every event is then marked pending so none is lost (as
    * Xen does), and the pvclock is rewritten at the new place.
+   *
+   * <p>The checks are map_vcpu_info's (Xen 4.17), every one answered with -EINVAL: the offset
+   * leaves room for the struct and keeps the compat vcpu_info's 4-byte alignment; a vCPU moves
+   * once; a guest moves its own vCPU or an offline one; the frame is RAM the domain owns (a
+   * translated guest names a GFN, a classic PV guest a machine frame) and takes the writable
+   * type. The last matters for a PV guest: the hypervisor writes vcpu_info from then on, so
+   * the frame must never be one of its page tables or descriptor pages, and the type is held
+   * for as long as vcpu_info lives there.
    */
-  private int registerVcpuInfo(GuestAccess g, Domain d, Vcpu target, int arg) {
+  private int registerVcpuInfo(GuestAccess g, Vcpu caller, Vcpu target, int arg) {
+    Domain d = caller.domain();
     byte[] b = g.read(arg, VcpuOp.REGISTER_VCPU_INFO_SIZE);
     if (b == null) {
       return XenErrno.EFAULT.negated();
     }
     long gfn = le64(b, VcpuOp.REGISTER_VCPU_INFO_MFN);
     int offset = le32(b, VcpuOp.REGISTER_VCPU_INFO_OFFSET);
-    if (offset < 0 || offset > 4096 - SharedInfo.VCPU_INFO_SIZE) {
+    if (offset < 0 || offset > 4096 - SharedInfo.VCPU_INFO_SIZE || (offset & 3) != 0) {
       return XenErrno.EINVAL.negated();
     }
     PortOps ops = d.eventChannels().ops();
@@ -152,10 +162,22 @@ final class VcpuHypercalls {
     if (old != defaultSlot) {
       return XenErrno.EINVAL.negated();
     }
-    long mfn = d.p2m().lookup(gfn);
-    if (gfn < 0 || mfn == P2m.INVALID || hv.frames().owner(mfn) != d.domid()
-        || !d.p2m().isWritable(gfn)) {
+    if (target != caller && target.state() != VcpuState.OFFLINE) {
       return XenErrno.EINVAL.negated();
+    }
+    long mfn;
+    if (d.pv() != null) {
+      // Not translated: the number is a machine frame, checked and typed by the PV MMU.
+      mfn = gfn;
+      if (!d.pv().moveVcpuInfo(mfn, offset)) {
+        return XenErrno.EINVAL.negated();
+      }
+    } else {
+      mfn = d.p2m().lookup(gfn);
+      if (gfn < 0 || mfn == P2m.INVALID || hv.frames().owner(mfn) != d.domid()
+          || !d.p2m().isWritable(gfn)) {
+        return XenErrno.EINVAL.negated();
+      }
     }
     MemoryBus m = hv.machineMemory();
     long now = (mfn << 12) + offset;

@@ -100,6 +100,24 @@ public final class EptTables {
     }
   }
 
+  /**
+   * How many table frames mapping {@code gfn} would allocate (0 to 3: the levels below the
+   * root not there yet), so that a caller can refuse a mapping the machine has no memory for
+   * before changing anything.
+   */
+  public int tablesNeeded(long gfn) {
+    long table = root;
+    long gpa = gfn << 12;
+    for (int level = 4; level > 1; level--) {
+      long entry = machine.read64(table + ((gpa >>> (12 + 9 * (level - 1))) & 0x1FF) * 8);
+      if ((entry & RWX) == 0) {
+        return level - 1;
+      }
+      table = entry & ADDR;
+    }
+    return 0;
+  }
+
   /** Maps guest frame {@code gfn} to machine frame {@code mfn}, read/write/execute. */
   public void map(long gfn, long mfn) {
     long pte = leafSlot(gfn, true);

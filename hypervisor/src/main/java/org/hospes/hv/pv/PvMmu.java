@@ -315,6 +315,24 @@ public final class PvMmu {
     return rc;
   }
 
+  /**
+   * HYPERVISOR_update_va_mapping_otherdomain(va, val, flags, domid): update_va_mapping of the
+   * caller's own L1 entry, with the frames a present entry names to be owned by {@code domid}.
+   * get_pg_owner first (-ESRCH for no such domain, or the caller's own id); then XSM lets a domU
+   * name another owner only for an entry that is not present, which names no frame at all
+   * (-EPERM otherwise). DOMID_SELF is plain update_va_mapping.
+   */
+  public int updateVaMappingOtherdomain(int va, long val, int flags, int domid) {
+    int foreign = foreignCheck(domid);
+    if (foreign == XenErrno.ESRCH.negated()) {
+      return foreign;
+    }
+    if (foreign != 0 && (val & PvPageTables.P) != 0) {
+      return foreign;
+    }
+    return updateVaMapping(va, val, flags);
+  }
+
   /** map_guest_l1e: the L1 frame that maps {@code va} in the current tables, or -1. */
   long l1FrameOf(int va) {
     return l1Of(va);

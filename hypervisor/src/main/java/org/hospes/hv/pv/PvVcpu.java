@@ -39,7 +39,10 @@ public final class PvVcpu {
   private final PvGdt gdt;
   private final Cpu cpu;
   private final PhysicalMemory machine;
-  private final long vcpuInfo;
+  /** Machine address of the vCPU's vcpu_info: its shared_info slot until the guest moves it. */
+  private long vcpuInfo;
+  /** The frame vcpu_info was moved to, holding a reference and the writable type; or -1. */
+  private long vcpuInfoFrame = -1;
   private int iopl;
   private int ioBitmap;
   private int ioBitmapLimit;
@@ -342,8 +345,29 @@ public final class PvVcpu {
     return 0;
   }
 
+  /**
+   * VCPUOP_register_vcpu_info for this vCPU (map_vcpu_info): vcpu_info moves to offset
+   * {@code offset} of machine frame {@code mfn}, which must be the domain's and take the
+   * writable type, so that it is never a page table or descriptor page while the hypervisor
+   * writes vcpu_info there. The type and a reference are held until the domain dies. Returns
+   * false (nothing changed) when the frame cannot be taken.
+   */
+  public boolean moveVcpuInfo(long mfn, int offset) {
+    if (vcpuInfoFrame >= 0
+        || mmu.tables().getPageAndType(mfn, PageType.WRITABLE_PAGE, false) != 0) {
+      return false;
+    }
+    vcpuInfoFrame = mfn;
+    vcpuInfo = (mfn << 12) + offset;
+    return true;
+  }
+
   /** The domain is gone: every page type and reference is dropped, the GDT area freed. */
   public void relinquish(FrameTable owners) {
+    if (vcpuInfoFrame >= 0) {
+      mmu.tables().putPageAndType(vcpuInfoFrame);
+      vcpuInfoFrame = -1;
+    }
     gdt.destroy(owners);
     mmu.relinquish(owners);
   }

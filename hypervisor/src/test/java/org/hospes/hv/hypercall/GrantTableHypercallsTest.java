@@ -122,6 +122,44 @@ class GrantTableHypercallsTest {
     return (short) d.memory().read16(UOP + COPY_STATUS);
   }
 
+  /**
+   * Found by HypercallFuzzTest (host memory held down): a grant map or add_to_physmap at a GFN
+   * whose EPT tables did not exist yet, with no free machine frame for them, threw
+   * IllegalStateException out of the hypercall path. As Xen when its P2M pool is empty: the
+   * guest gets GNTST_general_error or -ENOMEM, and nothing changes.
+   */
+  @Test
+  void aMappingWhoseTablesFindNoMemoryFailsForTheGuestNotTheHypervisor() {
+    grant(8, GTF_PERMIT_ACCESS, b.domid(), PAGE_GFN);
+    // a's physmap reaches far up (shared_info may only go below its top): a map up there.
+    grant(9, GTF_PERMIT_ACCESS, a.domid(), PAGE_GFN);
+    assertThat(map(a, 9, a.domid(), 0xC0000, GNTMAP_HOST_MAP)[0]).isEqualTo(GNTST_OKAY);
+    java.util.List<Long> held = new java.util.ArrayList<>();
+    while (hv.frames().freeFrames() > 0) {
+      held.add(hv.frames().allocate(0x7FE0));
+    }
+    int far = 0x80000;
+    int[] r = map(b, 8, a.domid(), far, GNTMAP_HOST_MAP);
+    assertThat(r[0]).isEqualTo(GNTST_GENERAL_ERROR);
+    assertThat(b.p2m().lookup(far)).isEqualTo(org.hospes.hv.memory.P2m.INVALID);
+    assertThat(b.grantTables().activeMappings()).isZero();
+    assertThat(flags(8)).as("not pinned").isEqualTo(GTF_PERMIT_ACCESS);
+    long gfn0 = a.grantTables().frameGfn(0);
+    assertThat(addToPhysmap(a, MemoryOp.SPACE_GRANT_TABLE, 0, 0x90000))
+        .isEqualTo(XenErrno.ENOMEM.negated());
+    assertThat(a.grantTables().frameGfn(0)).as("the frame stays where it was").isEqualTo(gfn0);
+    assertThat(a.p2m().lookup(gfn0)).isEqualTo(a.grantTables().frameMfn(0));
+    assertThat(addToPhysmap(a, MemoryOp.SPACE_SHARED_INFO, 0, 0xA0000))
+        .isEqualTo(XenErrno.ENOMEM.negated());
+    // Within RAM the tables are there: no memory is needed, and it works.
+    assertThat(map(b, 8, a.domid(), MAP_GFN, GNTMAP_HOST_MAP)[0]).isEqualTo(GNTST_OKAY);
+    // With memory back, the far mappings work too.
+    hv.frames().free(held.remove(held.size() - 1));
+    hv.frames().free(held.remove(held.size() - 1));
+    assertThat(map(b, 8, a.domid(), far, GNTMAP_HOST_MAP)[0]).isEqualTo(GNTST_OKAY);
+    assertThat(b.memory().read32((long) far << 12)).isEqualTo(PATTERN);
+  }
+
   @Test
   void aGrantedPageIsMappedSharedAndUnmappedWithTheOriginalFrameRestored() {
     long original = b.p2m().lookup(MAP_GFN);

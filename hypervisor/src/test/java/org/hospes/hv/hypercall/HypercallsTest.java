@@ -263,6 +263,39 @@ class HypercallsTest {
     return call(d, Hypercall.MEMORY_OP, op, UOP);
   }
 
+  private int reservations(Domain d, int op, int order, int... gfns) {
+    ByteBuffer r = le(MemoryOp.RES_SIZE).putInt(MemoryOp.RES_EXTENT_START, UOP + 0x40)
+        .putInt(MemoryOp.RES_NR_EXTENTS, gfns.length).putInt(MemoryOp.RES_EXTENT_ORDER, order)
+        .putShort(MemoryOp.RES_DOMID, (short) SELF);
+    put(d, r);
+    for (int i = 0; i < gfns.length; i++) {
+      d.memory().write32(UOP + 0x40 + 4 * i, gfns[i]);
+    }
+    return call(d, Hypercall.MEMORY_OP, op, UOP);
+  }
+
+  /**
+   * Found by HypercallFuzzTest: every extent populate_physmap completes is a new allocation of
+   * its whole size, refused past the maximum reservation, even where the frames are already
+   * there. Counting such extents as free successes let a list of zeros (millions of them, each
+   * an order-9 walk) keep the hypervisor busy for as long as the guest liked.
+   */
+  @Test
+  void populatePhysmapCannotGoPastTheMaximumReservationOverFramesAlreadyThere() {
+    assertThat(reservations(a, MemoryOp.POPULATE_PHYSMAP, 0, 0x10, 0x10, 0x11)).isZero();
+    assertThat(reservations(a, MemoryOp.POPULATE_PHYSMAP, 9, 0, 0)).isZero();
+    // One frame given back is room for one order-0 extent, whatever else the list names.
+    assertThat(reservations(a, MemoryOp.DECREASE_RESERVATION, 0, 0x1C0)).isEqualTo(1);
+    assertThat(reservations(a, MemoryOp.POPULATE_PHYSMAP, 9, 0x1C0)).as("no room for 512")
+        .isZero();
+    assertThat(reservations(a, MemoryOp.POPULATE_PHYSMAP, 0, 0x1C0, 0x10, 0x1C0)).isEqualTo(1);
+    assertThat(a.p2m().lookup(0x1C0)).isNotEqualTo(org.hospes.hv.memory.P2m.INVALID);
+    // Two given back, two extents: an extent over a populated frame still takes its room.
+    assertThat(reservations(a, MemoryOp.DECREASE_RESERVATION, 0, 0x1C0, 0x1C1)).isEqualTo(2);
+    assertThat(reservations(a, MemoryOp.POPULATE_PHYSMAP, 0, 0x10, 0x1C0, 0x1C1)).isEqualTo(2);
+    assertThat(a.p2m().lookup(0x1C1)).isEqualTo(org.hospes.hv.memory.P2m.INVALID);
+  }
+
   @Test
   void ballooningKeepsFramesTheHypervisorStillUsesAndRefillsWithZeroes() {
     // shared_info mapped at 0x1F0, a vcpu_info registered in the frame at 0x1E0.

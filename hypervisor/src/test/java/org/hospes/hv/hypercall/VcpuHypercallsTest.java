@@ -64,6 +64,28 @@ class VcpuHypercallsTest {
     hv.unpause(d);
   }
 
+  /**
+   * Found by HypercallFuzzTest: a period near 2^63 made now + period overflow, and the timer
+   * queue threw out of the hypercall path. Xen refuses periods above STIME_DELTA_MAX.
+   */
+  @Test
+  void aPeriodicTimerPeriodPastStimeDeltaMaxIsRefused() {
+    hv.unpause(d);
+    hv.run(5_000_000); // so that now is no longer 0
+    assertThat(hv.now()).isPositive();
+    for (long period : new long[] {Long.MAX_VALUE, 1L << 62, -1, 999_999}) {
+      d.memory().write(ARG, ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN)
+          .putLong(0, period).array(), 0, 8);
+      assertThat(call(Hypercall.VCPU_OP, VcpuOp.SET_PERIODIC_TIMER, 0, ARG)).as("%x", period)
+          .isEqualTo(XenErrno.EINVAL.negated());
+    }
+    d.memory().write(ARG, ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN)
+        .putLong(0, (1L << 62) - 1).array(), 0, 8);
+    assertThat(call(Hypercall.VCPU_OP, VcpuOp.SET_PERIODIC_TIMER, 0, ARG)).isZero();
+    hv.run(5_000_000);
+    assertThat(d.pvTime().firings(0)).isZero();
+  }
+
   @Test
   void theSingleshotTimerFiresVirqTimerAtItsDeadlineAndWakesTheBlockedVcpu() {
     int port = d.eventChannels().bindVirq(EventChannelOp.VIRQ_TIMER, 0);
