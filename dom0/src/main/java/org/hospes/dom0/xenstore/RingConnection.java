@@ -1,6 +1,5 @@
 package org.hospes.dom0.xenstore;
 
-import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayDeque;
@@ -14,25 +13,45 @@ import org.hospes.hv.control.ForeignPage;
  * interdomain event channel notified after each batch. A ring whose indices are impossible, or a
  * message header claiming more than 4096 bytes of payload, breaks the protocol: the error field
  * is set and the connection is dropped. dom0 itself never fails on anything in the page.
+ *
+ * <p>What dom0 holds for a guest is bounded whatever the guest does: while
+ * {@value #MAX_OUTSTANDING} replies wait for room in its response ring, no more requests are
+ * read (C xenstored's quota_req_outstanding; the requests stay in the guest's own ring), and at
+ * most {@value #MAX_QUEUED_EVENTS} watch events wait, later ones being dropped (oxenstored's
+ * quota-maxwatchevents), so a guest that never reads its ring cannot grow dom0's memory.
  */
 public final class RingConnection extends Xenstored.Connection {
+  /** Replies waiting for room in the response ring before no more requests are read. */
+  public static final int MAX_OUTSTANDING = 20;
+  /** Watch events waiting for room in the response ring before further ones are dropped. */
+  public static final int MAX_QUEUED_EVENTS = 1024;
+
+  /** What is read from req[] and not handled yet: part of a message, or whole ones. */
+  private final byte[] partial = new byte[XsWire.HEADER_SIZE + XsWire.PAYLOAD_MAX
+      + XsWire.RING_SIZE];
+  private int partialLength;
   private final Xenstored store;
   private final DomainControl control;
   private final ForeignPage page;
   private final int localPort;
-  private final ByteArrayOutputStream partial = new ByteArrayOutputStream();
-  private final ArrayDeque<byte[]> pendingOut = new ArrayDeque<>();
+  private final ArrayDeque<byte[]> outQueue = new ArrayDeque<>();
+  private final java.util.function.Consumer<RingConnection> queued;
   private int pendingOffset;
+  private int queuedReplies;
+  private int queuedEvents;
+  private long droppedEvents;
   private boolean notify;
   private String dropReason;
 
   private RingConnection(Xenstored store, DomainControl control, int domid, ForeignPage page,
-      int localPort, java.util.function.Consumer<XsMessage> sink) {
-    super(domid, sink);
+      int localPort, java.util.function.Consumer<RingConnection> queued,
+      java.util.function.Consumer<XsMessage>[] sink) {
+    super(domid, m -> sink[0].accept(m));
     this.store = store;
     this.control = control;
     this.page = page;
     this.localPort = localPort;
+    this.queued = queued;
   }
 
   /**
@@ -48,6 +67,7 @@ public final class RingConnection extends Xenstored.Connection {
    * As above; {@code queued} is told each time xenstored queues a reply or watch event on the
    * connection, so that its owner can flush the connections with output rather than all.
    */
+  @SuppressWarnings("unchecked")
   public static RingConnection open(Xenstored store, DomainControl control, int domid,
       long gfn, int port, java.util.function.Consumer<RingConnection> queued) {
     ForeignPage page = control.mapForeign(domid, gfn);
@@ -57,18 +77,29 @@ public final class RingConnection extends Xenstored.Connection {
       throw new IllegalArgumentException("cannot bind to port " + port + " of domain " + domid
           + ": error " + local);
     }
-    ArrayDeque<byte[]> q = new ArrayDeque<>();
-    RingConnection[] self = new RingConnection[1];
-    RingConnection c = new RingConnection(store, control, domid, page, local, m -> {
-      q.add(m.encode());
-      queued.accept(self[0]);
-    });
-    self[0] = c;
-    c.outQueue = q;
+    // The sink needs the connection, which needs the sink: tied once both exist.
+    java.util.function.Consumer<XsMessage>[] sink = new java.util.function.Consumer[1];
+    RingConnection c = new RingConnection(store, control, domid, page, local, queued, sink);
+    sink[0] = c::queue;
     return c;
   }
 
-  private ArrayDeque<byte[]> outQueue;
+  /** Queues a reply or watch event from xenstored; events past the limit are dropped. */
+  private void queue(XsMessage m) {
+    boolean event = m.type() == XsWire.WATCH_EVENT;
+    if (event && queuedEvents >= MAX_QUEUED_EVENTS) {
+      droppedEvents++;
+      return;
+    }
+    byte[] bytes = m.encode();
+    outQueue.add(bytes);
+    if (event) {
+      queuedEvents++;
+    } else {
+      queuedReplies++;
+    }
+    queued.accept(this);
+  }
 
   /**
    * Replies or events wait to be written (the ring was full, or they were just queued) to a
@@ -87,6 +118,30 @@ public final class RingConnection extends Xenstored.Connection {
     return dropReason;
   }
 
+  /** Messages waiting for room in the response ring (replies and watch events). */
+  public int queuedMessages() {
+    return outQueue.size();
+  }
+
+  /** Replies (not watch events) waiting for room in the response ring. */
+  public int queuedReplies() {
+    return queuedReplies;
+  }
+
+  /** Bytes dom0 holds for this guest: queued output and requests read but not handled. */
+  public long heldBytes() {
+    long n = partialLength;
+    for (byte[] m : outQueue) {
+      n += m.length;
+    }
+    return n - pendingOffset;
+  }
+
+  /** Watch events dropped because {@value #MAX_QUEUED_EVENTS} were already waiting. */
+  public long droppedEvents() {
+    return droppedEvents;
+  }
+
   @Override
   void shutdown() {
     if (!page.isMapped()) {
@@ -96,53 +151,89 @@ public final class RingConnection extends Xenstored.Connection {
     control.channels().close(localPort);
   }
 
-  /** Reads every complete request, handles it, and writes what fits of the replies. */
+  /**
+   * Writes what output fits, then handles complete requests while fewer than
+   * {@value #MAX_OUTSTANDING} replies wait, then writes what fits of the new replies.
+   */
   public void service() {
     if (closed || !page.isMapped()) {
       return;
     }
+    flush();
+    while (!closed && queuedReplies < MAX_OUTSTANDING) {
+      XsMessage m = nextRequest();
+      if (m == null) {
+        break;
+      }
+      store.handle(this, m);
+    }
+    flush();
+  }
+
+  /**
+   * The next whole request, reading req[] only when what was read before holds none; null if
+   * there is none yet (or the ring broke the protocol, which drops the connection).
+   */
+  private XsMessage nextRequest() {
+    int need = wholeMessage();
+    if (need == 0) {
+      if (!readRing() || closed) {
+        return null;
+      }
+      need = wholeMessage();
+      if (need <= 0) {
+        return null;
+      }
+    } else if (need < 0) {
+      return null;
+    }
+    ByteBuffer h = ByteBuffer.wrap(partial, 0, XsWire.HEADER_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+    int type = h.getInt();
+    int reqId = h.getInt();
+    int txId = h.getInt();
+    byte[] payload = java.util.Arrays.copyOfRange(partial, XsWire.HEADER_SIZE, need);
+    System.arraycopy(partial, need, partial, 0, partialLength - need);
+    partialLength -= need;
+    return new XsMessage(type, reqId, txId, payload);
+  }
+
+  /**
+   * The length of the whole message at the start of {@link #partial}, 0 if it is not all there
+   * yet, -1 if its header is over the limit (the connection is then dropped): xenstored judges
+   * a header as soon as it has one, before any of its payload.
+   */
+  private int wholeMessage() {
+    if (partialLength < XsWire.HEADER_SIZE) {
+      return 0;
+    }
+    int len = ByteBuffer.wrap(partial, 12, 4).order(ByteOrder.LITTLE_ENDIAN).getInt();
+    if (len < 0 || len > XsWire.PAYLOAD_MAX) {
+      fail(XsWire.ERROR_PROTO, "payload length " + (len & 0xFFFF_FFFFL));
+      return -1;
+    }
+    return partialLength >= XsWire.HEADER_SIZE + len ? XsWire.HEADER_SIZE + len : 0;
+  }
+
+  /** Takes everything between req_cons and req_prod; false if there was nothing (or bad indices). */
+  private boolean readRing() {
     int cons = page.read32(XsWire.REQ_CONS);
     int prod = page.read32(XsWire.REQ_PROD);
     int avail = prod - cons;
     if (avail < 0 || avail > XsWire.RING_SIZE) {
       fail(XsWire.ERROR_RINGIDX, "request ring indices " + cons + "/" + prod);
-      return;
+      return false;
     }
-    if (avail > 0) {
-      byte[] buf = new byte[avail];
-      for (int i = 0; i < avail; i++) {
-        buf[i] = (byte) page.read8(XsWire.REQ + ((cons + i) & (XsWire.RING_SIZE - 1)));
-      }
-      page.write32(XsWire.REQ_CONS, cons + avail);
-      partial.write(buf, 0, avail);
-      notify = true;
+    if (avail == 0) {
+      return false;
     }
-    byte[] data = partial.toByteArray();
-    int off = 0;
-    while (data.length - off >= XsWire.HEADER_SIZE) {
-      ByteBuffer h = ByteBuffer.wrap(data, off, XsWire.HEADER_SIZE).order(ByteOrder.LITTLE_ENDIAN);
-      int type = h.getInt();
-      int reqId = h.getInt();
-      int txId = h.getInt();
-      int len = h.getInt();
-      if (len < 0 || len > XsWire.PAYLOAD_MAX) {
-        fail(XsWire.ERROR_PROTO, "payload length " + (len & 0xFFFF_FFFFL));
-        return;
-      }
-      if (data.length - off - XsWire.HEADER_SIZE < len) {
-        break;
-      }
-      byte[] payload = new byte[len];
-      System.arraycopy(data, off + XsWire.HEADER_SIZE, payload, 0, len);
-      off += XsWire.HEADER_SIZE + len;
-      store.handle(this, new XsMessage(type, reqId, txId, payload));
-      if (closed) {
-        return;
-      }
+    // At most one incomplete message (under HEADER_SIZE + PAYLOAD_MAX) is held when reading.
+    for (int i = 0; i < avail; i++) {
+      partial[partialLength++] =
+          (byte) page.read8(XsWire.REQ + ((cons + i) & (XsWire.RING_SIZE - 1)));
     }
-    partial.reset();
-    partial.write(data, off, data.length - off);
-    flush();
+    page.write32(XsWire.REQ_CONS, cons + avail);
+    notify = true;
+    return true;
   }
 
   /** Writes queued output into the response ring as space allows. */
@@ -170,6 +261,12 @@ public final class RingConnection extends Xenstored.Connection {
       if (pendingOffset == m.length) {
         outQueue.poll();
         pendingOffset = 0;
+        // The type is the header's first word.
+        if ((m[0] & 0xFF | (m[1] & 0xFF) << 8) == XsWire.WATCH_EVENT && m[2] == 0 && m[3] == 0) {
+          queuedEvents--;
+        } else {
+          queuedReplies--;
+        }
       }
       page.write32(XsWire.RSP_PROD, prod);
       notify = true;
@@ -184,6 +281,11 @@ public final class RingConnection extends Xenstored.Connection {
     dropReason = why;
     page.write32(XsWire.ERROR_FIELD, error);
     store.drop(this);
+    outQueue.clear();
+    pendingOffset = 0;
+    queuedReplies = 0;
+    queuedEvents = 0;
+    partialLength = 0;
     control.channels().send(localPort);
   }
 }

@@ -19,8 +19,12 @@ import java.util.function.Consumer;
  * ({@link #connectDom0}). Every request gets one reply (the result or an ERROR), and watch events
  * go to the connection that set the watch.
  *
- * <p>Errors use the names of xs_wire.h's list: quotas give ENOSPC (nodes, transactions, value
- * size) or E2BIG (watches, over-long paths or payloads), as C xenstored does.
+ * <p>Errors use the names of xs_wire.h's list, chosen and checked in the order C xenstored
+ * (tools/xenstore/xenstored_core.c) uses: ENOSYS for a type it has no handler for, EACCES for a
+ * privileged type from a guest, ENOENT for an unknown transaction, EINVAL for malformed
+ * arguments and paths (over-long ones too); quotas give ENOSPC (nodes, transactions, value size,
+ * permissions per node) or E2BIG (watches, over-long replies). A missing node reads as EACCES,
+ * not ENOENT, where the caller may not see its parent.
  */
 public final class Xenstored {
   /** Per-domain limits (dom0 has none). */
@@ -29,6 +33,8 @@ public final class Xenstored {
     public int watches = 128;
     public int transactions = 10;
     public int entrySize = 2048;
+    /** Entries in one node's permission list (C xenstored's quota_nb_perms_per_node). */
+    public int permissions = 5;
   }
 
   /** Hooks the daemon needs from the toolstack: connecting an introduced domain's ring. */
@@ -110,6 +116,7 @@ public final class Xenstored {
   private long errors;
   private long watchEvents;
   private long conflicts;
+  private long oversizeEvents;
   private long privilegeRefusals;
 
   public Xenstored(Quota quota) {
@@ -146,6 +153,11 @@ public final class Xenstored {
 
   public long conflicts() {
     return conflicts;
+  }
+
+  /** Watch events not sent because path and token would not fit in one payload. */
+  public long oversizeEvents() {
+    return oversizeEvents;
   }
 
   /** INTRODUCE and RELEASE refused (EACCES) because the client is not the control domain. */
@@ -206,10 +218,9 @@ public final class Xenstored {
     }
     c.out.accept(reply);
     if (m.type() == XsWire.WATCH && reply.type() == XsWire.WATCH) {
-      // A new watch fires once at once, after its reply.
-      List<String> f = m.fields();
+      // A new watch fires once at once, after its reply, with the path as the client gave it.
       Watch w = c.watches.get(c.watches.size() - 1);
-      sendEvent(c, w, w.relative ? f.get(0) : w.path);
+      sendEvent(c, w, w.relative ? strings(m.payload()).get(0) : w.path);
     }
     // Watch events the request caused follow its reply.
     List<Runnable> events = new ArrayList<>(deferred);
@@ -223,64 +234,116 @@ public final class Xenstored {
     return "OK\0".getBytes(StandardCharsets.ISO_8859_1);
   }
 
+  /**
+   * Whether C xenstored has a handler for message type {@code type} (its wire_funcs table):
+   * anything else, the reply types WATCH_EVENT and ERROR included, is answered ENOSYS.
+   */
+  private static boolean known(int type) {
+    return type >= XsWire.DEBUG && type <= XsWire.DIRECTORY_PART
+        && type != XsWire.WATCH_EVENT && type != XsWire.ERROR && type != 20;
+  }
+
+  /** Types only the control domain may send (XS_FLAG_PRIV): anyone else gets EACCES. */
+  private static boolean privilegedOnly(int type) {
+    return switch (type) {
+      case XsWire.DEBUG, XsWire.INTRODUCE, XsWire.RELEASE, XsWire.IS_DOMAIN_INTRODUCED,
+          XsWire.RESUME, XsWire.SET_TARGET -> true;
+      default -> false;
+    };
+  }
+
+  /**
+   * Checks in C xenstored's order (process_message): an unknown type (ENOSYS), a privileged one
+   * from an ordinary client (EACCES), then the transaction id (ENOENT), which WATCH and UNWATCH
+   * ignore (XS_FLAG_NOTID); then the request itself. Arguments are NUL-terminated strings: a
+   * request that takes one path wants exactly one string ending the payload (onearg), so a path
+   * without its NUL, or with more after it, is EINVAL.
+   */
   private byte[] dispatch(Connection c, XsMessage m) throws XsError {
     if (m.payload().length > XsWire.PAYLOAD_MAX) {
       throw new XsError("E2BIG");
     }
-    List<String> f = m.fields();
+    int type = m.type();
+    if (!known(type)) {
+      throw new XsError("ENOSYS");
+    }
+    if (privilegedOnly(type) && !privileged(c)) {
+      privilegeRefusals++;
+      throw new XsError("EACCES");
+    }
     Txn tx = null;
-    if (m.txId() != 0) {
+    if (m.txId() != 0 && type != XsWire.WATCH && type != XsWire.UNWATCH) {
       tx = c.txns.get(m.txId());
       if (tx == null) {
         throw new XsError("ENOENT");
       }
     }
+    byte[] payload = m.payload();
     Map<String, Node> t = tx == null ? tree : tx.tree;
-    switch (m.type()) {
+    switch (type) {
       case XsWire.READ: {
-        String p = path(c, arg(f, 0));
-        Node n = get(t, tx, p);
-        if (n == null) {
-          throw new XsError("ENOENT");
-        }
-        if (!canRead(n, c.domid)) {
-          throw new XsError("EACCES");
-        }
-        return n.value;
+        return getNode(c, t, tx, path(c, onearg(payload)), 'r').value;
       }
       case XsWire.WRITE: {
-        int nul = indexOfNul(m.payload());
+        int nul = indexOfNul(payload);
         if (nul < 0) {
           throw new XsError("EINVAL");
         }
-        String p = path(c, new String(m.payload(), 0, nul, StandardCharsets.ISO_8859_1));
-        byte[] value = java.util.Arrays.copyOfRange(m.payload(), nul + 1, m.payload().length);
-        if (value.length > quota.entrySize && c.domid != 0) {
-          throw new XsError("ENOSPC");
+        String p = path(c, new String(payload, 0, nul, StandardCharsets.ISO_8859_1));
+        byte[] value = java.util.Arrays.copyOfRange(payload, nul + 1, payload.length);
+        // Permission first, then the size (do_write: get_node, then write_node's quota).
+        Node n = get(t, tx, p);
+        if (n != null) {
+          if (!canWrite(n, c.domid)) {
+            throw new XsError("EACCES");
+          }
+          checkEntrySize(c, value);
+        } else {
+          // May it create the node at all (EACCES)? Only then is the size looked at.
+          try {
+            getNode(c, t, tx, p, 'w');
+          } catch (XsError e) {
+            if (!e.getMessage().equals("ENOENT")) {
+              throw e;
+            }
+          }
+          checkEntrySize(c, value);
+          n = create(c, t, tx, p);
         }
-        Node n = create(c, t, tx, p);
+        Node before = tx == null ? n.copy() : null;
+        record(t, tx, p);
         n.value = value;
         touched(t, tx, p);
-        fire(tx, p);
+        fire(tx, p, before);
         return ok();
       }
       case XsWire.MKDIR: {
-        String p = path(c, arg(f, 0));
-        create(c, t, tx, p);
+        String p = path(c, onearg(payload));
+        if (get(t, tx, p) == null) {
+          create(c, t, tx, p);
+          fire(tx, p, null);
+        } else {
+          getNode(c, t, tx, p, 'w'); // an existing node is fine, if the caller may write it
+        }
         return ok();
       }
       case XsWire.RM: {
-        String p = path(c, arg(f, 0));
+        String p = path(c, onearg(payload));
+        Node n;
+        try {
+          n = getNode(c, t, tx, p, 'w');
+        } catch (XsError e) {
+          // Removing what is not there is fine if its parent is (do_rm).
+          if (e.getMessage().equals("ENOENT") && get(t, tx, parentOf(p)) != null) {
+            return ok();
+          }
+          throw e;
+        }
+        // Only after the permission check: a guest removing "/" is refused for access.
         if (p.equals("/")) {
           throw new XsError("EINVAL");
         }
-        Node n = get(t, tx, p);
-        if (n == null) {
-          throw new XsError("ENOENT");
-        }
-        if (!canWrite(n, c.domid)) {
-          throw new XsError("EACCES");
-        }
+        Node before = n.copy();
         remove(t, tx, p);
         String parent = parentOf(p);
         Node pn = get(t, tx, parent);
@@ -289,82 +352,51 @@ public final class Xenstored {
           pn.children.remove(p.substring(p.lastIndexOf('/') + 1));
           touched(t, tx, parent);
         }
-        fire(tx, p);
+        fire(tx, p, before);
         return ok();
       }
       case XsWire.DIRECTORY: {
-        String p = path(c, arg(f, 0));
-        Node n = get(t, tx, p);
-        if (n == null) {
-          throw new XsError("ENOENT");
-        }
-        if (!canRead(n, c.domid)) {
-          throw new XsError("EACCES");
-        }
-        StringBuilder sb = new StringBuilder();
-        for (String child : n.children) {
-          sb.append(child).append('\0');
-        }
-        if (sb.length() > XsWire.PAYLOAD_MAX) {
+        Node n = getNode(c, t, tx, path(c, onearg(payload)), 'r');
+        byte[] list = childList(n);
+        if (list.length > XsWire.PAYLOAD_MAX) {
           throw new XsError("E2BIG");
         }
-        return sb.toString().getBytes(StandardCharsets.ISO_8859_1);
+        return list;
+      }
+      case XsWire.DIRECTORY_PART: {
+        List<String> f = strings(payload);
+        if (nulCount(payload) != 2) {
+          throw new XsError("EINVAL");
+        }
+        Node n = getNode(c, t, tx, path(c, f.get(0)), 'r');
+        return directoryPart(n, leadingNumber(f.get(1)));
       }
       case XsWire.GET_PERMS: {
-        String p = path(c, arg(f, 0));
-        Node n = get(t, tx, p);
-        if (n == null) {
-          throw new XsError("ENOENT");
-        }
-        if (!canRead(n, c.domid)) {
-          throw new XsError("EACCES");
-        }
+        Node n = getNode(c, t, tx, path(c, onearg(payload)), 'r');
         StringBuilder sb = new StringBuilder();
         for (int i = 0; i < n.permDom.length; i++) {
           sb.append(n.permKind[i]).append(n.permDom[i]).append('\0');
         }
         return sb.toString().getBytes(StandardCharsets.ISO_8859_1);
       }
-      case XsWire.SET_PERMS: {
-        String p = path(c, arg(f, 0));
-        if (f.size() < 2) {
-          throw new XsError("EINVAL");
-        }
-        int[] dom = new int[f.size() - 1];
-        char[] kind = new char[f.size() - 1];
-        for (int i = 1; i < f.size(); i++) {
-          String s = f.get(i);
-          if (s.length() < 2 || "rwbn".indexOf(s.charAt(0)) < 0) {
-            throw new XsError("EINVAL");
-          }
-          kind[i - 1] = s.charAt(0);
-          dom[i - 1] = parseId(s.substring(1));
-        }
-        Node n = get(t, tx, p);
-        if (n == null) {
-          throw new XsError("ENOENT");
-        }
-        // Only the owner (or dom0) may change permissions (EACCES); the owner of a node
-        // cannot give it away (EPERM), in xenstored's order (do_set_perms).
-        if (c.domid != 0 && n.owner() != c.domid) {
-          throw new XsError("EACCES");
-        }
-        if (c.domid != 0 && dom[0] != n.owner()) {
-          throw new XsError("EPERM");
-        }
-        record(t, tx, p);
-        n.permDom = dom;
-        n.permKind = kind;
-        touched(t, tx, p);
-        fire(tx, p);
-        return ok();
-      }
+      case XsWire.SET_PERMS:
+        return setPerms(c, t, tx, payload);
       case XsWire.WATCH: {
-        if (f.size() < 2) {
+        List<String> f = strings(payload);
+        if (nulCount(payload) != 2) {
           throw new XsError("EINVAL");
         }
         String raw = f.get(0);
-        String p = raw.startsWith("@") ? checkSpecial(raw) : path(c, raw);
+        String p;
+        if (raw.startsWith("@")) {
+          // A special watch may name anything; only @introduceDomain and @releaseDomain fire.
+          if (raw.length() > XsWire.REL_PATH_MAX) {
+            throw new XsError("EINVAL");
+          }
+          p = raw;
+        } else {
+          p = path(c, raw);
+        }
         String token = f.get(1);
         for (Watch w : c.watches) {
           if (w.path.equals(p) && w.token.equals(token)) {
@@ -378,11 +410,14 @@ public final class Xenstored {
         return ok();
       }
       case XsWire.UNWATCH: {
-        if (f.size() < 2) {
+        List<String> f = strings(payload);
+        if (nulCount(payload) != 2) {
           throw new XsError("EINVAL");
         }
+        // Canonicalized only, not checked: a path no watch can have is simply not found.
         String raw = f.get(0);
-        String p = raw.startsWith("@") ? checkSpecial(raw) : path(c, raw);
+        String p = raw.startsWith("/") || raw.startsWith("@") ? raw
+            : "/local/domain/" + c.domid + "/" + raw;
         for (Iterator<Watch> it = c.watches.iterator(); it.hasNext();) {
           Watch w = it.next();
           if (w.path.equals(p) && w.token.equals(f.get(1))) {
@@ -393,10 +428,12 @@ public final class Xenstored {
         throw new XsError("ENOENT");
       }
       case XsWire.RESET_WATCHES:
+        // xenstore.txt: "Reset all watches and transactions of the caller".
         c.watches.clear();
+        c.txns.clear();
         return ok();
       case XsWire.TRANSACTION_START: {
-        if (m.txId() != 0) {
+        if (tx != null) {
           throw new XsError("EBUSY");
         }
         if (c.domid != 0 && c.txns.size() >= quota.transactions) {
@@ -411,15 +448,16 @@ public final class Xenstored {
           nextTx = 1;
         }
         c.txns.put(id, new Txn(copy));
-        return (id + "\0").getBytes(StandardCharsets.ISO_8859_1);
+        return (Integer.toUnsignedString(id) + "\0").getBytes(StandardCharsets.ISO_8859_1);
       }
       case XsWire.TRANSACTION_END: {
-        if (tx == null) {
-          throw new XsError("ENOENT");
-        }
-        String how = arg(f, 0);
+        // The argument is checked before the transaction (do_transaction_end).
+        String how = onearg(payload);
         if (!how.equals("T") && !how.equals("F")) {
           throw new XsError("EINVAL");
+        }
+        if (tx == null) {
+          throw new XsError("ENOENT");
         }
         c.txns.remove(m.txId());
         if (how.equals("T")) {
@@ -428,16 +466,13 @@ public final class Xenstored {
         return ok();
       }
       case XsWire.GET_DOMAIN_PATH:
-        return ("/local/domain/" + parseId(arg(f, 0)) + "\0")
+        return ("/local/domain/" + parseId(onearg(payload)) + "\0")
             .getBytes(StandardCharsets.ISO_8859_1);
       case XsWire.IS_DOMAIN_INTRODUCED:
-        return ((domains.containsKey(parseId(arg(f, 0))) ? "T" : "F") + "\0")
+        return ((domains.containsKey(parseId(onearg(payload))) ? "T" : "F") + "\0")
             .getBytes(StandardCharsets.ISO_8859_1);
       case XsWire.INTRODUCE: {
-        if (!privileged(c)) {
-          privilegeRefusals++;
-          throw new XsError("EACCES");
-        }
+        List<String> f = strings(payload);
         if (f.size() < 3) {
           throw new XsError("EINVAL");
         }
@@ -461,11 +496,7 @@ public final class Xenstored {
         return ok();
       }
       case XsWire.RELEASE: {
-        if (!privileged(c)) {
-          privilegeRefusals++;
-          throw new XsError("EACCES");
-        }
-        int domid = parseId(arg(f, 0));
+        int domid = parseId(onearg(payload));
         Connection dc = domains.remove(domid);
         if (dc == null) {
           throw new XsError("ENOENT");
@@ -475,9 +506,129 @@ public final class Xenstored {
         fireSpecial("@releaseDomain");
         return ok();
       }
+      case XsWire.RESUME: {
+        // No shutdown is tracked here, so there is nothing to re-arm: a known domain is OK.
+        if (!domains.containsKey(parseId(onearg(payload)))) {
+          throw new XsError("ENOENT");
+        }
+        return ok();
+      }
       default:
-        throw new XsError("EINVAL");
+        // CONTROL and SET_TARGET from dom0: not implemented by this xenstored.
+        throw new XsError("ENOSYS");
     }
+  }
+
+  /**
+   * SET_PERMS in do_set_perms's order: at least a path and one permission (EINVAL), no more
+   * than five permissions for an ordinary client (ENOSPC), each one well formed (EINVAL); the
+   * special paths are dom0's (EACCES); the node must exist and belong to the caller (ENOENT or
+   * EACCES as for any access), and its owner cannot be given away (EPERM).
+   */
+  private byte[] setPerms(Connection c, Map<String, Node> t, Txn tx, byte[] payload)
+      throws XsError {
+    List<String> f = strings(payload);
+    if (f.size() < 2) {
+      throw new XsError("EINVAL");
+    }
+    int n = f.size() - 1;
+    if (c.domid != 0 && n > quota.permissions) {
+      throw new XsError("ENOSPC");
+    }
+    int[] dom = new int[n];
+    char[] kind = new char[n];
+    for (int i = 0; i < n; i++) {
+      String s = f.get(i + 1);
+      if (s.length() < 2 || "rwbn".indexOf(s.charAt(0)) < 0) {
+        throw new XsError("EINVAL");
+      }
+      kind[i] = s.charAt(0);
+      dom[i] = parseId(s.substring(1));
+    }
+    String name = f.get(0);
+    if (name.startsWith("@")) {
+      if (!name.equals("@introduceDomain") && !name.equals("@releaseDomain")) {
+        throw new XsError("EINVAL");
+      }
+      if (!privileged(c)) {
+        throw new XsError("EACCES");
+      }
+      return ok(); // who may watch them is not modelled: dom0's change is accepted
+    }
+    String p = path(c, name);
+    Node node = getNode(c, t, tx, p, 'o');
+    if (c.domid != 0 && dom[0] != node.owner()) {
+      throw new XsError("EPERM");
+    }
+    Node before = node.copy();
+    record(t, tx, p);
+    node.permDom = dom;
+    node.permKind = kind;
+    touched(t, tx, p);
+    // The old permissions count too: a watcher who just lost access still hears of it.
+    fire(tx, p, before);
+    return ok();
+  }
+
+  private void checkEntrySize(Connection c, byte[] value) throws XsError {
+    if (value.length > quota.entrySize && c.domid != 0) {
+      throw new XsError("ENOSPC");
+    }
+  }
+
+  private static byte[] childList(Node n) {
+    StringBuilder sb = new StringBuilder();
+    for (String child : n.children) {
+      sb.append(child).append('\0');
+    }
+    return sb.toString().getBytes(StandardCharsets.ISO_8859_1);
+  }
+
+  /**
+   * DIRECTORY_PART's answer (send_directory_part): the node's generation and a NUL, then the
+   * children list from byte {@code off} as far as whole names fit in a payload, with an extra
+   * NUL (an empty name) once the list's end is in it.
+   */
+  private static byte[] directoryPart(Node n, long off) {
+    byte[] gen = (Long.toUnsignedString(Math.max(n.gen, 0)) + "\0")
+        .getBytes(StandardCharsets.ISO_8859_1);
+    byte[] list = childList(n);
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    out.write(gen, 0, gen.length);
+    if (off >= list.length) {
+      out.write(0);
+      return out.toByteArray();
+    }
+    int start = (int) off;
+    int max = XsWire.PAYLOAD_MAX - gen.length - 1;
+    int len = 0;
+    while (true) {
+      int name = 0;
+      while (list[start + len + name] != 0) {
+        name++;
+      }
+      if (len + name >= max) {
+        break;
+      }
+      len += name + 1;
+      if (start + len == list.length) {
+        break;
+      }
+    }
+    out.write(list, start, len);
+    if (start + len == list.length) {
+      out.write(0);
+    }
+    return out.toByteArray();
+  }
+
+  /** What atoi makes of {@code s}: its leading decimal digits, 0 if none. */
+  private static long leadingNumber(String s) {
+    long v = 0;
+    for (int i = 0; i < s.length() && s.charAt(i) >= '0' && s.charAt(i) <= '9'; i++) {
+      v = Math.min(v * 10 + (s.charAt(i) - '0'), Integer.MAX_VALUE);
+    }
+    return v;
   }
 
   /** Drops a connection that broke the protocol: its watches and transactions go. */
@@ -489,11 +640,36 @@ public final class Xenstored {
 
   // ---- tree ----------------------------------------------------------------------------
 
-  private static String arg(List<String> f, int i) throws XsError {
-    if (f.size() <= i) {
+  /** The NUL-terminated strings of a payload, in order; bytes after the last NUL are not one. */
+  static List<String> strings(byte[] b) {
+    List<String> out = new ArrayList<>();
+    int start = 0;
+    for (int i = 0; i < b.length; i++) {
+      if (b[i] == 0) {
+        out.add(new String(b, start, i - start, StandardCharsets.ISO_8859_1));
+        start = i + 1;
+      }
+    }
+    return out;
+  }
+
+  private static int nulCount(byte[] b) {
+    int n = 0;
+    for (byte x : b) {
+      if (x == 0) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** xenstored's onearg: the payload is one string and its NUL, nothing else (else EINVAL). */
+  private static String onearg(byte[] b) throws XsError {
+    int nul = indexOfNul(b);
+    if (b.length == 0 || nul != b.length - 1) {
       throw new XsError("EINVAL");
     }
-    return f.get(i);
+    return new String(b, 0, nul, StandardCharsets.ISO_8859_1);
   }
 
   private static int indexOfNul(byte[] b) {
@@ -525,21 +701,18 @@ public final class Xenstored {
     return Long.parseLong(s);
   }
 
-  private static String checkSpecial(String p) throws XsError {
-    if (!p.equals("@introduceDomain") && !p.equals("@releaseDomain")) {
-      throw new XsError("EINVAL");
-    }
-    return p;
-  }
-
-  /** Canonical absolute path of {@code raw} for domain {@code c}, or EINVAL / E2BIG. */
+  /**
+   * Canonical absolute path of {@code raw} for domain {@code c}, or EINVAL: xenstored's
+   * is_valid_nodename refuses bad characters, doubled or trailing slashes and paths longer than
+   * xenstore.txt allows (3072 bytes, 2048 for a relative one) alike, with EINVAL.
+   */
   static String path(Connection c, String raw) throws XsError {
     if (raw.isEmpty()) {
       throw new XsError("EINVAL");
     }
     boolean abs = raw.startsWith("/");
     if (raw.length() > (abs ? XsWire.ABS_PATH_MAX : XsWire.REL_PATH_MAX)) {
-      throw new XsError("E2BIG");
+      throw new XsError("EINVAL");
     }
     for (int i = 0; i < raw.length(); i++) {
       char ch = raw.charAt(i);
@@ -554,7 +727,7 @@ public final class Xenstored {
     }
     String p = abs ? raw : "/local/domain/" + c.domid + "/" + raw;
     if (p.length() > XsWire.ABS_PATH_MAX) {
-      throw new XsError("E2BIG");
+      throw new XsError("EINVAL");
     }
     return p;
   }
@@ -564,9 +737,13 @@ public final class Xenstored {
     return i == 0 ? "/" : p.substring(0, i);
   }
 
+  /** xenstored's perm_for_conn: {@code want} is 'r', 'w' or 'o' (owner: only the owner and dom0). */
   private static boolean has(Node n, int domid, char want) {
     if (domid == 0 || n.owner() == domid) {
       return true;
+    }
+    if (want == 'o') {
+      return false;
     }
     char k = n.permKind[0];
     for (int i = 1; i < n.permDom.length; i++) {
@@ -597,6 +774,32 @@ public final class Xenstored {
   private Node get(Map<String, Node> t, Txn tx, String p) {
     record(t, tx, p);
     return t.get(p);
+  }
+
+  /**
+   * xenstored's get_node: the node at {@code p} if the caller has {@code perm} ('r', 'w', 'o')
+   * on it, else EACCES. A missing node is ENOENT only if the caller has that permission on its
+   * nearest existing ancestor; otherwise EACCES too (errno_from_parents), so that nobody learns
+   * which nodes exist in a directory they may not see.
+   */
+  private Node getNode(Connection c, Map<String, Node> t, Txn tx, String p, char perm)
+      throws XsError {
+    Node n = get(t, tx, p);
+    if (n != null) {
+      if (!has(n, c.domid, perm)) {
+        throw new XsError("EACCES");
+      }
+      return n;
+    }
+    Node ancestor = null;
+    for (String q = p; ancestor == null && !q.equals("/"); ) {
+      q = parentOf(q);
+      ancestor = get(t, tx, q);
+    }
+    // As xenstored: any of the wanted rights there will do (an owner may write).
+    boolean allowed = ancestor != null && (has(ancestor, c.domid, perm)
+        || perm == 'o' && has(ancestor, c.domid, 'w'));
+    throw new XsError(allowed ? "ENOENT" : "EACCES");
   }
 
   private void touched(Map<String, Node> t, Txn tx, String p) {
@@ -692,6 +895,12 @@ public final class Xenstored {
         throw new XsError("EAGAIN");
       }
     }
+    // What the fired nodes were before the commit: a watcher that could read one that the
+    // transaction removed still hears of it, one that could not does not.
+    Map<String, Node> before = new HashMap<>();
+    for (String p : tx.fired) {
+      before.putIfAbsent(p, tree.get(p));
+    }
     for (String p : tx.changed) {
       Node n = tx.tree.get(p);
       if (n == null) {
@@ -703,23 +912,23 @@ public final class Xenstored {
       }
     }
     for (String p : tx.fired) {
-      fire(null, p);
+      fire(null, p, before.get(p));
     }
   }
 
   // ---- watches -------------------------------------------------------------------------
 
-  private void fire(Txn tx, String p) {
+  /**
+   * Raises watch events for a change at {@code p} ({@code before}: the node as it was, or null
+   * if it is new), or queues the path in the transaction until it commits.
+   */
+  private void fire(Txn tx, String p, Node before) {
     if (tx != null) {
       tx.fired.add(p);
       return;
     }
     for (Connection c : watchers()) {
-      if (c.closed) {
-        continue;
-      }
-      Node n = tree.get(p);
-      if (n != null && !canRead(n, c.domid)) {
+      if (c.closed || !watchPermitted(c, p, before)) {
         continue;
       }
       for (Watch w : new ArrayList<>(c.watches)) {
@@ -734,6 +943,28 @@ public final class Xenstored {
         }
       }
     }
+  }
+
+  /**
+   * xenstored's watch_permitted: a watcher hears of a change only if it can read the node (as
+   * it is now, or as it was: a removed node's own permissions decide), or its parent. Telling
+   * everyone about a node that no longer exists would name other domains' private nodes to
+   * anybody watching "/".
+   */
+  private boolean watchPermitted(Connection c, String p, Node before) {
+    if (c.domid == 0) {
+      return true;
+    }
+    Node now = tree.get(p);
+    if (now != null && canRead(now, c.domid) || before != null && canRead(before, c.domid)) {
+      return true;
+    }
+    Node parent = null;
+    for (String q = p; parent == null && !q.equals("/"); ) {
+      q = parentOf(q);
+      parent = tree.get(q);
+    }
+    return parent != null && canRead(parent, c.domid);
   }
 
   private final List<Connection> dom0Watchers = new ArrayList<>();
@@ -780,6 +1011,12 @@ public final class Xenstored {
   }
 
   private void sendEvent(Connection c, Watch w, String path) {
+    if (path.length() + w.token.length() + 2 > XsWire.PAYLOAD_MAX) {
+      // A message over the limit would break the client's side of the protocol: xenstored
+      // drops such events (a long token on a watch near the top of a deep tree).
+      oversizeEvents++;
+      return;
+    }
     watchEvents++;
     XsMessage m = XsMessage.of(XsWire.WATCH_EVENT, 0, 0, path + "\0" + w.token + "\0");
     deferred.add(() -> c.out.accept(m));

@@ -98,7 +98,7 @@ class RingConnectionTest {
     assertThat(call(good, XsWire.READ, "nope\0")).isEqualTo(XsWire.ERROR + ":ENOENT\0");
     // name belongs to dom0 (the test did not let the guest read it).
     assertThat(call(good, XsWire.READ, "name\0")).isEqualTo(XsWire.ERROR + ":EACCES\0");
-    assertThat(call(good, 77, "")).isEqualTo(XsWire.ERROR + ":EINVAL\0");
+    assertThat(call(good, 77, "")).isEqualTo(XsWire.ERROR + ":ENOSYS\0");
     assertThat(hv.control().foreignMaps()).isEqualTo(2);
   }
 
@@ -239,5 +239,82 @@ class RingConnectionTest {
       seenGood += takeEvents(good, "/shared/x");
     }
     assertThat(seenGood).isEqualTo(writes);
+  }
+
+  /**
+   * A guest that keeps sending requests and never reads a reply: dom0 used to read every
+   * request and queue every reply, without limit. Now it stops reading at
+   * {@link RingConnection#MAX_OUTSTANDING} waiting replies (the rest stay in the guest's own
+   * ring), holds at most {@link RingConnection#MAX_QUEUED_EVENTS} watch events, and answers
+   * everything once the guest reads again.
+   */
+  @Test
+  void aGuestThatNeverReadsRepliesCannotGrowWhatDom0HoldsForIt() {
+    GuestMemory m = bad.memory();
+    long base = ring(bad);
+    assertThat(call(bad, XsWire.WATCH, "/local/domain/" + bad.domid() + "\0tok\0"))
+        .isEqualTo(XsWire.WATCH + ":OK\0");
+    takeEvents(bad, "/local/domain/" + bad.domid());
+    byte[] req = ByteBuffer.allocate(18).order(ByteOrder.LITTLE_ENDIAN)
+        .putInt(XsWire.GET_DOMAIN_PATH).putInt(1).putInt(0).putInt(2).put((byte) '7').put((byte) 0)
+        .array();
+    int sent = 0;
+    for (int round = 0; round < 200; round++) {
+      int cons = m.read32(base + XsWire.REQ_CONS);
+      int prod = m.read32(base + XsWire.REQ_PROD);
+      while (XsWire.RING_SIZE - (prod - cons) >= req.length) {
+        for (byte x : req) {
+          m.write8(base + XsWire.REQ + (prod++ & 1023), x);
+        }
+        sent++;
+      }
+      m.write32(base + XsWire.REQ_PROD, prod);
+      notifyDom0(bad);
+      // Something else raises its watch events meanwhile: more than may wait.
+      for (int k = 0; k < 6; k++) {
+        xs.write("/local/domain/" + bad.domid() + "/x" + k, Integer.toString(round));
+      }
+      RingConnection c = xs.connection(bad.domid());
+      assertThat(c.queuedReplies()).isLessThanOrEqualTo(RingConnection.MAX_OUTSTANDING);
+      assertThat(c.queuedMessages()).isLessThanOrEqualTo(
+          RingConnection.MAX_OUTSTANDING + RingConnection.MAX_QUEUED_EVENTS);
+    }
+    // dom0 stopped taking requests: they wait in the guest's ring.
+    assertThat(m.read32(base + XsWire.REQ_PROD) - m.read32(base + XsWire.REQ_CONS))
+        .isGreaterThan(XsWire.RING_SIZE - req.length);
+    // It reads again: every request is answered, in order.
+    int answered = 0;
+    java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+    for (int guard = 0; answered < sent && guard < 100_000; guard++) {
+      int cons = m.read32(base + XsWire.RSP_CONS);
+      int prod = m.read32(base + XsWire.RSP_PROD);
+      for (int i = cons; i != prod; i++) {
+        buf.write(m.read8(base + XsWire.RSP + (i & 1023)));
+      }
+      m.write32(base + XsWire.RSP_CONS, prod);
+      byte[] out = buf.toByteArray();
+      ByteBuffer r = ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN);
+      while (r.remaining() >= 16) {
+        int at = r.position();
+        int type = r.getInt();
+        r.getInt();
+        r.getInt();
+        int len = r.getInt();
+        if (r.remaining() < len) {
+          r.position(at);
+          break;
+        }
+        r.position(r.position() + len);
+        if (type == XsWire.GET_DOMAIN_PATH) {
+          answered++;
+        }
+      }
+      buf.reset();
+      buf.write(out, r.position(), out.length - r.position());
+      notifyDom0(bad);
+    }
+    assertThat(answered).isEqualTo(sent);
+    assertThat(xs.connection(bad.domid()).droppedEvents()).isPositive();
+    assertThat(call(good, XsWire.READ, "nope\0")).isEqualTo(XsWire.ERROR + ":ENOENT\0");
   }
 }

@@ -73,7 +73,9 @@ class XenstoredTest {
     assertThat(ok(d1, XsWire.DIRECTORY, "data\0")).isEqualTo("a\0b\0");
     ok(d1, XsWire.RM, "data\0");
     assertThat(err(d1, XsWire.READ, 0, "data/a\0")).isEqualTo("ENOENT\0");
-    assertThat(err(d1, XsWire.RM, 0, "data\0")).isEqualTo("ENOENT\0");
+    // Removing what is gone is fine while its parent is there (xenstore.txt, RM); not else.
+    assertThat(ok(d1, XsWire.RM, "data\0")).isEqualTo("OK\0");
+    assertThat(err(d1, XsWire.RM, 0, "data/a\0")).isEqualTo("ENOENT\0");
     assertThat(ok(d1, XsWire.GET_DOMAIN_PATH, "7\0")).isEqualTo("/local/domain/7\0");
   }
 
@@ -169,19 +171,26 @@ class XenstoredTest {
 
   @Test
   void malformedRequestsGetErrors() {
-    assertThat(err(d1, 99, 0, "x\0")).isEqualTo("EINVAL\0");
+    // A type xenstored has no handler for: ENOSYS (process_message).
+    assertThat(err(d1, 99, 0, "x\0")).isEqualTo("ENOSYS\0");
     assertThat(err(d1, XsWire.READ, 0, "")).isEqualTo("EINVAL\0");
     assertThat(err(d1, XsWire.READ, 0, "a//b\0")).isEqualTo("EINVAL\0");
     assertThat(err(d1, XsWire.READ, 0, "a/b/\0")).isEqualTo("EINVAL\0");
     assertThat(err(d1, XsWire.READ, 0, "a b\0")).isEqualTo("EINVAL\0");
     assertThat(err(d1, XsWire.WRITE, 0, "novalue")).isEqualTo("EINVAL\0");
-    assertThat(err(d1, XsWire.READ, 0, "/" + "a".repeat(3100) + "\0")).isEqualTo("E2BIG\0");
+    // Too long is an invalid name, like any other (is_valid_nodename).
+    assertThat(err(d1, XsWire.READ, 0, "/" + "a".repeat(3100) + "\0")).isEqualTo("EINVAL\0");
     assertThat(err(d1, XsWire.READ, 12345, "x\0")).isEqualTo("ENOENT\0");
     assertThat(err(d1, XsWire.TRANSACTION_END, 0, "T\0")).isEqualTo("ENOENT\0");
     assertThat(err(d1, XsWire.SET_PERMS, 0, "x\0q1\0")).isEqualTo("EINVAL\0");
-    assertThat(err(d1, XsWire.WATCH, 0, "@bogus\0t\0")).isEqualTo("EINVAL\0");
+    // A special watch may name anything (xenstore.txt), but not at any length.
+    assertThat(ok(d1, XsWire.WATCH, "@bogus\0t\0")).isEqualTo("OK\0");
+    assertThat(err(d1, XsWire.WATCH, 0, "@" + "b".repeat(2048) + "\0t\0"))
+        .isEqualTo("EINVAL\0");
     assertThat(err(d1, XsWire.GET_DOMAIN_PATH, 0, "-1\0")).isEqualTo("EINVAL\0");
-    assertThat(err(d1, XsWire.RM, 0, "/\0")).isEqualTo("EINVAL\0");
+    // "/" is refused for access before it is refused as "/" (do_rm's order); dom0 gets EINVAL.
+    assertThat(err(d1, XsWire.RM, 0, "/\0")).isEqualTo("EACCES\0");
+    assertThat(err(dom0, XsWire.RM, 0, "/\0")).isEqualTo("EINVAL\0");
   }
 
   @Test

@@ -10,8 +10,10 @@ import org.hospes.hv.cost.CostModel;
  * dom0's backend of a guest's PV console (public/io/console.h, xencons_interface): the guest
  * writes into out[2048] and advances out_prod; on each event the backend copies out[out_cons ..
  * out_prod) to its OutputStream and advances out_cons. Input (in[1024]) can be queued with
- * {@link #input}. Bad indices from the guest are clamped to what one ring can hold; they can
- * lose the guest's own output, never dom0's stability.
+ * {@link #input}. Indices that cannot be right (more than a ring's worth between them, or the
+ * producer behind the consumer) are left alone and nothing is copied, as xenconsoled's
+ * buffer_append does, until the guest puts them right: a guest that breaks its ring loses its
+ * own output, never dom0's stability, and never makes dom0 print what it did not write.
  */
 public final class ConsoleBackend {
   public static final int IN = 0;
@@ -82,8 +84,7 @@ public final class ConsoleBackend {
     }
     if (n < 0 || n > OUT_SIZE) {
       badIndices++;
-      cons = prod - OUT_SIZE;
-      n = OUT_SIZE;
+      return cost.hypercall();
     }
     byte[] buf = new byte[n];
     for (int i = 0; i < n; i++) {
@@ -101,9 +102,16 @@ public final class ConsoleBackend {
     return cost.hypercall() + n;
   }
 
-  /** True while the guest has written to out[] what the backend has not copied yet. */
+  /**
+   * True while the guest has written to out[] what the backend would copy: not while its
+   * indices are broken, which nothing will copy until the guest mends them.
+   */
   public boolean outputPending() {
-    return page.isMapped() && page.read32(OUT_PROD) != page.read32(OUT_CONS);
+    if (!page.isMapped()) {
+      return false;
+    }
+    int n = page.read32(OUT_PROD) - page.read32(OUT_CONS);
+    return n > 0 && n <= OUT_SIZE;
   }
 
   /**

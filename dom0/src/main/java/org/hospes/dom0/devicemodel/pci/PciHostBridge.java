@@ -155,7 +155,15 @@ public final class PciHostBridge implements PortDevice {
     int ones = size == 4 ? -1 : (1 << (8 * size)) - 1;
     if (port >= CONFIG_DATA) {
       PciFunction f = selected();
-      return f == null ? ones : f.read(register(port), size);
+      if (f == null) {
+        return ones;
+      }
+      // Only the bytes up to 0xCFF are CONFIG_DATA's: the rest of an access that starts at
+      // 0xCFD-0xCFF is beyond the doubleword (a processor splits such an access there) and
+      // nobody decodes it, so it reads all ones; nor may it reach past the register.
+      int n = inWindow(port, size);
+      int v = f.read(register(port), n);
+      return n < size ? v | ones & -1 << (8 * n) : v;
     }
     if (port == CONFIG_ADDRESS && size == 4) {
       return address;
@@ -171,7 +179,7 @@ public final class PciHostBridge implements PortDevice {
     if (port >= CONFIG_DATA) {
       PciFunction f = selected();
       if (f != null) {
-        f.write(register(port), size, value);
+        f.write(register(port), inWindow(port, size), value);
       }
     } else if (port == CONFIG_ADDRESS && size == 4) {
       address = value & ADDRESS_MASK;
@@ -193,6 +201,11 @@ public final class PciHostBridge implements PortDevice {
       return null;
     }
     return functions.get(address >>> 8 & 0xFF);
+  }
+
+  /** The bytes of an access at {@code port} that fall within CONFIG_DATA (0xCFC-0xCFF). */
+  private static int inWindow(int port, int size) {
+    return Math.min(size, CONFIG_DATA + 4 - port);
   }
 
   private int register(int port) {

@@ -67,4 +67,35 @@ class ConsoleBackendTest {
     assertThat(dd.refusals()).isEqualTo(1);
     assertThat(dd.foreignMaps()).isEqualTo(1);
   }
+
+  /**
+   * Indices no ring can have (out_prod more than a ring ahead of out_cons, or behind it): the
+   * backend used to print the last 2048 bytes of out[] anyway, stale or never written, and move
+   * out_cons. As xenconsoled's buffer_append, it now takes nothing and leaves the page alone
+   * until the guest mends its indices; nor does the domain count as having output pending.
+   */
+  @Test
+  void brokenOutputIndicesPrintNothingUntilTheGuestMendsThem() {
+    Domain g = hv.createHvmDomain("g", DomainMode.PVH, 2);
+    int port = hv.control().allocUnboundFor(g.domid(), 0);
+    ByteArrayOutputStream sink = new ByteArrayOutputStream();
+    ConsoleBackend backend = ConsoleBackend.connect(hv.control(), g.domid(), RING_GFN, port, sink,
+        hv.costModel());
+    long page = RING_GFN << 12;
+    byte[] stale = "stale".repeat(500).getBytes(StandardCharsets.US_ASCII);
+    g.memory().write(page + ConsoleBackend.OUT, stale, 0, ConsoleBackend.OUT_SIZE);
+    for (int prod : new int[] {5000, -3, 1 << 31}) {
+      g.memory().write32(page + ConsoleBackend.OUT_PROD, prod);
+      assertThat(backend.outputPending()).isFalse();
+      g.eventChannels().send(port);
+      hv.control().serve(hv.now());
+      assertThat(sink.size()).isZero();
+      assertThat(g.memory().read32(page + ConsoleBackend.OUT_CONS)).isZero();
+    }
+    assertThat(backend.badIndices()).isEqualTo(3);
+    g.memory().write32(page + ConsoleBackend.OUT_CONS, 1 << 31);
+    guestWrites(g, port, "mended\n");
+    hv.control().serve(hv.now());
+    assertThat(sink.toString(StandardCharsets.US_ASCII)).isEqualTo("mended\n");
+  }
 }

@@ -76,7 +76,10 @@ class PciHostBridgeTest {
     setConfig(1, 0, 0x61, 1, 0x0A);
     assertThat(config(1, 0, 0x60, 4)).as("PIRQB to IRQ 10").isEqualTo(0x8080_0A80);
     setConfig(0, 0, 0x5A, 2, 0x3333);
-    assertThat(config(0, 0, 0x59, 4)).isEqualTo(0x0033_3300);
+    // A doubleword at 0xCFD has three bytes of CONFIG_DATA (0x59-0x5B); its fourth is port
+    // 0xD00's, which nobody decodes.
+    assertThat(config(0, 0, 0x59, 4)).isEqualTo(0xFF33_3300);
+    assertThat(config(0, 0, 0x5A, 2)).isEqualTo(0x3333);
   }
 
   @Test
@@ -93,5 +96,23 @@ class PciHostBridgeTest {
     setConfig(3, 0, 0x14, 4, 0xC000);
     assertThat(nic.barAddress(1)).isEqualTo(0xC000L);
     assertThat(config(3, 0, 0x18, 4)).as("an unimplemented BAR").isZero();
+  }
+
+  /**
+   * An access that starts at 0xCFD-0xCFF and is longer than what is left of CONFIG_DATA: a
+   * 4-byte read at 0xCFE of register 0xFC used to read config[0xFE..0x101] and throw out of
+   * the device model. The bytes past 0xCFF are not CONFIG_DATA's (a processor splits the access
+   * at the doubleword): they read all ones, and a write there changes nothing beyond 0xFF.
+   */
+  @Test
+  void anAccessRunningPastConfigDataStopsAtItsEnd() {
+    io.out(0xCF8, 4, address(1, 0, 0xFC));
+    assertThat(io.in(0xCFE, 4)).isEqualTo(0xFFFF_0000 | config(1, 0, 0xFE, 2));
+    io.out(0xCF8, 4, address(1, 0, 0xFC));
+    assertThat(io.in(0xCFF, 2)).isEqualTo(0xFF00 | config(1, 0, 0xFF, 1));
+    io.out(0xCF8, 4, address(1, 0, 0x60));
+    io.out(0xCFD, 4, 0x1234_5678);
+    // 0x78, 0x56, 0x34 go to 0x61-0x63 (through their writable mask, 0x8F); 0x12 to nothing.
+    assertThat(config(1, 0, 0x60, 4)).isEqualTo(0x0406_0880);
   }
 }
