@@ -989,6 +989,27 @@ public final class Cpu {
   }
 
   /**
+   * True if the access of the last MMIO exit can be completed: the instruction's earlier
+   * accesses and this one fit the replay log. An instruction that makes more (FXSAVE, FNSAVE
+   * or FRSTOR on a device page) cannot be finished by replay.
+   */
+  public boolean mmioCompletable() {
+    return pendingMmioGpa >= 0 && mmioLen < mmioGpa.length;
+  }
+
+  /**
+   * Drops the access of the last MMIO exit and the accesses completed before it: the
+   * instruction is not restarted with them, because the hypervisor gives the guest a fault in
+   * its place (the accesses already made to devices stay made, as a fault in the middle of an
+   * instruction leaves them on hardware).
+   */
+  public void abandonMmio() {
+    mmioLen = 0;
+    mmioPos = 0;
+    pendingMmioGpa = -1;
+  }
+
+  /**
    * Completes the MMIO access of the last EPT exit: the value read (ignored for writes). The
    * instruction is restarted at the next {@link #run} and finds this access done.
    */

@@ -419,6 +419,11 @@ public final class HvmExitHandler {
         return;
       }
     }
+    injectGp(v);
+  }
+
+  /** #GP(0) for the guest at the next entry, at the instruction that exited. */
+  private static void injectGp(Vcpu v) {
     v.vmcs().write(VmcsField.VM_ENTRY_INTR_INFO_FIELD, VmxControls.intrInfo(13,
         VmxControls.INTR_TYPE_HARDWARE_EXCEPTION, true));
     v.vmcs().write(VmcsField.VM_ENTRY_EXCEPTION_ERROR_CODE, 0);
@@ -518,6 +523,14 @@ public final class HvmExitHandler {
     if (gpa < 0) {
       hv.crash(d, String.format("EPT violation at gpa=0x%x (not a data access)",
           v.vmcs().read(VmcsField.GUEST_PHYSICAL_ADDRESS)));
+      return 0;
+    }
+    if (!cpu.mmioCompletable()) {
+      // More device accesses in one instruction than are replayed (FXSAVE or FNSAVE to a
+      // device page). Xen's emulator gives up on such an instruction (its MMIO cache is full:
+      // X86EMUL_UNHANDLEABLE) and hvm_hap_nested_page_fault injects #GP(0); so do we.
+      cpu.abandonMmio();
+      injectGp(v);
       return 0;
     }
     // Each vCPU reaches its own local APIC at the same address.

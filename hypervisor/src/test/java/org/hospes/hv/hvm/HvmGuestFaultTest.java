@@ -1,0 +1,86 @@
+package org.hospes.hv.hvm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.HexFormat;
+import org.hospes.hv.Hypervisor;
+import org.hospes.hv.cost.DefaultCostModel;
+import org.hospes.hv.domain.Domain;
+import org.hospes.hv.domain.DomainMode;
+import org.hospes.hv.domain.DomainState;
+import org.hospes.hv.sched.RoundRobinScheduler;
+import org.hospes.x86.Cpu;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * What an HVM guest sees from instructions the exit paths once got wrong, with EPT and with
+ * shadow paging: a guest with a #GP handler that records the error code and the faulting EIP,
+ * then halts (interrupts off, so the domain shuts down "halted").
+ */
+class HvmGuestFaultTest {
+  private static final int CODE = 0x1000;
+  private static final int GP_HANDLER = 0x1800;
+  /** The #GP handler writes 14 (vector + 1) here, the error code and the EIP after it. */
+  private static final int FAULT = 0x6000;
+  private static final int RESULT = 0x6100;
+
+  private Hypervisor hv;
+
+  private Domain guest(DomainMode mode, String code) {
+    hv = new Hypervisor(32, new RoundRobinScheduler(), new DefaultCostModel());
+    Domain d = hv.createHvmDomain("g", mode, 2);
+    var m = d.memory();
+    // GDT (null, flat code 0x08, flat data 0x10) at 0x3010, its descriptor at 0x3000; the IDT
+    // (32 gates, only #GP's used) at 0x2000, its descriptor at 0x3008.
+    m.write32(0x3018, 0x0000_FFFF);
+    m.write32(0x301C, 0x00CF_9A00);
+    m.write32(0x3020, 0x0000_FFFF);
+    m.write32(0x3024, 0x00CF_9200);
+    m.write16(0x3000, 23);
+    m.write32(0x3002, 0x3010);
+    m.write16(0x3008, 32 * 8 - 1);
+    m.write32(0x300A, 0x2000);
+    m.write32(0x2000 + 13 * 8, 0x0008_0000 | GP_HANDLER);
+    m.write32(0x2000 + 13 * 8 + 4, 0x8E00);
+    // mov dword [FAULT], 14 ; pop dword [FAULT + 4] ; pop dword [FAULT + 8] ; hlt
+    write(d, GP_HANDLER, "c705006000000e000000 8f0504600000 8f0508600000 f4");
+    // lgdt [0x3000] ; lidt [0x3008] ; cli ; the test's code.
+    write(d, CODE, "0f011500300000 0f011d08300000 fa " + code);
+    Cpu cpu = d.vcpus().get(0).cpu();
+    cpu.setEip(CODE);
+    cpu.setReg(Cpu.ESP, 0x8000);
+    hv.unpause(d);
+    return d;
+  }
+
+  private static void write(Domain d, int at, String hex) {
+    byte[] b = HexFormat.of().parseHex(hex.replace(" ", ""));
+    d.memory().write(at, b, 0, b.length);
+  }
+
+  private static String le(int v) {
+    return String.format("%02x%02x%02x%02x", v & 0xFF, (v >>> 8) & 0xFF, (v >>> 16) & 0xFF,
+        v >>> 24);
+  }
+
+  private void runToHalt(Domain d) {
+    hv.run(100_000_000L);
+    assertThat(d.state()).as("%s", d.endReason()).isEqualTo(DomainState.SHUTDOWN);
+    assertThat(d.endReason()).isEqualTo("halted");
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = DomainMode.class, names = {"HVM_EPT", "HVM_SHADOW"})
+  void anInstructionMakingMoreDeviceAccessesThanAreReplayedGetsGp0(DomainMode mode) {
+    // FNSAVE of 108 bytes to the local APIC's page: 27 doubleword writes, more than the
+    // hypervisor replays. Xen's emulator gives up on such an access and injects #GP(0); the
+    // hypervisor once threw IllegalStateException out of its exit handling instead.
+    int fnsave = CODE + 15;
+    Domain d = guest(mode, "dd35" + le(0xFEE0_0000) + " f4");
+    runToHalt(d);
+    assertThat(d.memory().read32(FAULT)).as("#GP").isEqualTo(14);
+    assertThat(d.memory().read32(FAULT + 4)).as("error code").isZero();
+    assertThat(d.memory().read32(FAULT + 8)).as("at the FNSAVE").isEqualTo(fnsave);
+  }
+}
