@@ -208,6 +208,17 @@ public final class Cpu {
    * hypervisor's flushes), so that it never outlives the guest's mapping.
    */
   static final int MMIO_PAGES = 16;
+  /**
+   * Ways per set of the MMIO translations. An instruction touches at most four data pages (a
+   * string move whose source and destination both cross a page boundary), so that four ways hold
+   * them all whatever their numbers: with one way, two device pages whose numbers met modulo 16
+   * (a copy from 0xA0000 to 0xB0000) evicted each other at every restart of the instruction, and
+   * the vCPU never got past it.
+   */
+  static final int MMIO_WAYS = 4;
+  private static final int MMIO_SETS = MMIO_PAGES / MMIO_WAYS;
+  /** Per set, the way the next translation that finds no free way replaces (round robin). */
+  private final int[] mmioNextWay = new int[MMIO_SETS];
   final int[] mmioPageTag = new int[MMIO_PAGES];
   final long[] mmioPageGpa = new long[MMIO_PAGES];
   final boolean[] mmioPageWritable = new boolean[MMIO_PAGES];
@@ -1190,9 +1201,20 @@ public final class Cpu {
    */
   public void mapMmioPage(int lin, long gpa, boolean writable, boolean user) {
     int page = lin >>> 12;
-    int k = page & (MMIO_PAGES - 1);
-    if (mmioPageTag[k] == 0) {
-      mmioPageCount++;
+    int k = mmioSlot(page);
+    if (k < 0) {
+      int set = page & (MMIO_SETS - 1);
+      int base = set * MMIO_WAYS;
+      for (int w = 0; w < MMIO_WAYS && k < 0; w++) {
+        if (mmioPageTag[base + w] == 0) {
+          k = base + w;
+          mmioPageCount++;
+        }
+      }
+      if (k < 0) {
+        k = base + mmioNextWay[set];
+        mmioNextWay[set] = (mmioNextWay[set] + 1) % MMIO_WAYS;
+      }
     }
     // Tag 0 means empty: the page number is stored plus one.
     mmioPageTag[k] = page + 1;
@@ -1203,7 +1225,18 @@ public final class Cpu {
 
   /** True when an MMIO translation for the page of {@code lin} is held. */
   public boolean mmioPageMapped(int lin) {
-    return mmioPageCount != 0 && mmioPageTag[(lin >>> 12) & (MMIO_PAGES - 1)] == (lin >>> 12) + 1;
+    return mmioPageCount != 0 && mmioSlot(lin >>> 12) >= 0;
+  }
+
+  /** The slot holding the MMIO translation of linear page {@code page}, or -1. */
+  int mmioSlot(int page) {
+    int base = (page & (MMIO_SETS - 1)) * MMIO_WAYS;
+    for (int w = 0; w < MMIO_WAYS; w++) {
+      if (mmioPageTag[base + w] == page + 1) {
+        return base + w;
+      }
+    }
+    return -1;
   }
 
   /**
@@ -1211,9 +1244,8 @@ public final class Cpu {
    * fault there anyway came from an instruction fetch or an implicit access.
    */
   public boolean mmioPageCovers(int lin, boolean write, boolean user) {
-    int k = (lin >>> 12) & (MMIO_PAGES - 1);
-    return mmioPageMapped(lin) && (!write || mmioPageWritable[k])
-        && (!user || mmioPageUser[k]);
+    int k = mmioPageCount == 0 ? -1 : mmioSlot(lin >>> 12);
+    return k >= 0 && (!write || mmioPageWritable[k]) && (!user || mmioPageUser[k]);
   }
 
   // ================================================================== VMX exits

@@ -83,4 +83,18 @@ class HvmGuestFaultTest {
     assertThat(d.memory().read32(FAULT + 4)).as("error code").isZero();
     assertThat(d.memory().read32(FAULT + 8)).as("at the FNSAVE").isEqualTo(fnsave);
   }
+
+  @ParameterizedTest
+  @EnumSource(value = DomainMode.class, names = {"HVM_EPT", "HVM_SHADOW"})
+  void aMoveBetweenTwoUnbackedPagesThatMeetModulo16Completes(DomainMode mode) {
+    // MOVSD from gpa 0x10000000 to 0x20000000, neither backed: page numbers 0x10000 and
+    // 0x20000 share the shadow MMIO translations' slot; each evicted the other at every
+    // restart and the vCPU never got past the instruction.
+    Domain d = guest(mode, "be" + le(0x1000_0000) + " bf" + le(0x2000_0000) + " a5"
+        + " 8935" + le(RESULT) + " 893d" + le(RESULT + 4) + " f4");
+    runToHalt(d);
+    assertThat(d.memory().read32(FAULT)).as("no fault").isZero();
+    assertThat(d.memory().read32(RESULT)).isEqualTo(0x1000_0004);
+    assertThat(d.memory().read32(RESULT + 4)).isEqualTo(0x2000_0004);
+  }
 }
