@@ -46,6 +46,12 @@ public final class Cpu {
   public static final int CR0_PE = 1, CR0_MP = 2, CR0_EM = 4, CR0_TS = 8, CR0_ET = 16;
   public static final int CR0_NE = 32, CR0_WP = 1 << 16, CR0_AM = 1 << 18, CR0_NW = 1 << 29;
   public static final int CR0_CD = 1 << 30, CR0_PG = 1 << 31;
+  /**
+   * The CR0 bits that exist; the others are reserved, and a MOV to CR0 ignores them: they read
+   * as 0 whatever was written (SDM vol. 3, 2.5; Xen's HVM_CR0_GUEST_RESERVED_BITS).
+   */
+  public static final int CR0_DEFINED = CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE
+      | CR0_WP | CR0_AM | CR0_NW | CR0_CD | CR0_PG;
   public static final int CR4_VME = 1, CR4_PVI = 2, CR4_TSD = 4, CR4_DE = 8, CR4_PSE = 16;
   public static final int CR4_PAE = 32, CR4_MCE = 64, CR4_PGE = 128, CR4_PCE = 256;
   public static final int CR4_OSFXSR = 512, CR4_OSXMMEXCPT = 1024;
@@ -1607,7 +1613,7 @@ public final class Cpu {
   }
 
   void writeCr0Unchecked(int v) {
-    v |= CR0_ET;
+    v = (v | CR0_ET) & CR0_DEFINED;
     if ((v & CR0_PG) != 0 && (cr0 & CR0_PG) == 0 && (cr4 & CR4_PAE) != 0
         && !Paging.loadPdptes(this, cr3)) {
       raise(Exceptions.GP, 0);

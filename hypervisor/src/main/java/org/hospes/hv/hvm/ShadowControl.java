@@ -156,7 +156,8 @@ public final class ShadowControl {
     int cr4 = guestCr4(cpu, shadow);
     switch (cr) {
       case 0:
-        value |= Cpu.CR0_ET;
+        // ET reads 1; the reserved bits are ignored, as the processor ignores them.
+        value = (value | Cpu.CR0_ET) & Cpu.CR0_DEFINED;
         if ((value & Cpu.CR0_PG) != 0 && (value & Cpu.CR0_PE) == 0
             || (value & Cpu.CR0_NW) != 0 && (value & Cpu.CR0_CD) == 0) {
           injectGp(vmcs);

@@ -97,4 +97,19 @@ class HvmGuestFaultTest {
     assertThat(d.memory().read32(RESULT)).isEqualTo(0x1000_0004);
     assertThat(d.memory().read32(RESULT + 4)).isEqualTo(0x2000_0004);
   }
+
+  @ParameterizedTest
+  @EnumSource(value = DomainMode.class, names = {"HVM_EPT", "HVM_SHADOW"})
+  void movToCr0IgnoresItsReservedBits(DomainMode mode) {
+    // PE, NE and WP with every reserved bit of CR0 set (bits 6-15, 17, 19-28): the reserved
+    // bits are ignored and read as 0 (SDM vol. 3, 2.5; Xen's HVM_CR0_GUEST_RESERVED_BITS).
+    // WP is the shadow pager's, so that under shadow paging the write exits to it.
+    int reserved = 0x1FFA_FFC0;
+    int defined = Cpu.CR0_PE | Cpu.CR0_NE | Cpu.CR0_WP;
+    Domain d = guest(mode, "b8" + le(defined | reserved) + " 0f22c0 0f20c0"
+        + " a3" + le(RESULT) + " f4");
+    runToHalt(d);
+    assertThat(d.memory().read32(FAULT)).as("no fault").isZero();
+    assertThat(d.memory().read32(RESULT)).isEqualTo(defined | Cpu.CR0_ET);
+  }
 }
