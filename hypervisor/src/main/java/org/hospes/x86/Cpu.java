@@ -166,8 +166,10 @@ public final class Cpu {
   /** Results of the last page walk, for TLB fills. */
   boolean walkWritable;
   /** CR3 filter of a hypervisor-emulated task switch (shadow paging), else null. */
-  java.util.function.IntUnaryOperator taskCr3Load;
+  java.util.function.IntToLongFunction taskCr3Load;
   boolean taskPushPending;
+  /** The last emulated task switch got past its commit point (the new TSS is in TR). */
+  boolean taskCommitted;
   int taskPushValue;
   int taskPushSize;
   boolean walkGlobal;
@@ -1314,9 +1316,10 @@ public final class Cpu {
   /**
    * As {@link #emulateTaskSwitch()}, for a hypervisor that virtualizes CR3 (shadow paging): the
    * new task's CR3 goes through {@code cr3Load}, which returns the CR3 the processor really
-   * loads.
+   * loads (zero-extended), or -1 if the guest's CR3 cannot be loaded (PAE roots with reserved
+   * bits), which is #GP(0) in the new task.
    */
-  public int emulateTaskSwitch(java.util.function.IntUnaryOperator cr3Load) {
+  public int emulateTaskSwitch(java.util.function.IntToLongFunction cr3Load) {
     taskCr3Load = cr3Load;
     try {
       return VmxNonRoot.emulateTaskSwitchOnce(this);
@@ -1332,6 +1335,15 @@ public final class Cpu {
    */
   public boolean taskSwitchPushPending() {
     return taskPushPending;
+  }
+
+  /**
+   * True when the last emulated task switch committed (the new task's TSS is loaded): a fault
+   * it left since belongs to the new task (a #GP loading its CR3, a #TS for its segments, or
+   * the delivery of one of those) and the switch must not be started again.
+   */
+  public boolean taskSwitchCommitted() {
+    return taskCommitted;
   }
 
   /** Pushes the error code of a committed task switch again; returns -1 or a CpuExit code. */

@@ -28,16 +28,24 @@ class HvmGuestFaultTest {
   private Hypervisor hv;
 
   private Domain guest(DomainMode mode, String code) {
+    return guest(mode, code, 0x5000);
+  }
+
+  /** As {@link #guest(DomainMode, String)}, with a 32-bit TSS at {@code tss} as selector 0x28. */
+  private Domain guest(DomainMode mode, String code, int tss) {
     hv = new Hypervisor(32, new RoundRobinScheduler(), new DefaultCostModel());
     Domain d = hv.createHvmDomain("g", mode, 2);
     var m = d.memory();
-    // GDT (null, flat code 0x08, flat data 0x10) at 0x3010, its descriptor at 0x3000; the IDT
+    // GDT (null, flat code 0x08, flat data 0x10, 0x18 and 0x20 unused, the TSS 0x28) at
+    // 0x3010, its descriptor at 0x3000; the IDT
     // (32 gates, only #GP's used) at 0x2000, its descriptor at 0x3008.
     m.write32(0x3018, 0x0000_FFFF);
     m.write32(0x301C, 0x00CF_9A00);
     m.write32(0x3020, 0x0000_FFFF);
     m.write32(0x3024, 0x00CF_9200);
-    m.write16(0x3000, 23);
+    m.write32(0x3038, tss << 16 | 0x67);
+    m.write32(0x303C, tss & 0xFF00_0000 | 0x8900 | tss >>> 16 & 0xFF);
+    m.write16(0x3000, 0x2F);
     m.write32(0x3002, 0x3010);
     m.write16(0x3008, 32 * 8 - 1);
     m.write32(0x300A, 0x2000);
@@ -111,5 +119,54 @@ class HvmGuestFaultTest {
     runToHalt(d);
     assertThat(d.memory().read32(FAULT)).as("no fault").isZero();
     assertThat(d.memory().read32(RESULT)).isEqualTo(defined | Cpu.CR0_ET);
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = DomainMode.class, names = {"HVM_EPT", "HVM_SHADOW"})
+  void aTaskSwitchToATssWithNoRamBehindItCrashesTheDomainWithAReason(DomainMode mode) {
+    // A TSS descriptor (selector 0x28) whose base is in the HPET's page past its registers.
+    // The task switch reads the TSS for the hypervisor, which cannot complete device accesses
+    // there: as Xen's hvm_task_switch, the domain is crashed. With EPT the walk once threw a
+    // NullPointerException out of the exit handling (the VMCS is detached meanwhile).
+    Domain d = guest(mode, "ea00000000 2800 f4", 0xFED0_0800);
+    hv.run(100_000_000L);
+    assertThat(d.state()).isEqualTo(DomainState.CRASHED);
+    assertThat(d.endReason()).contains("task switch");
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = DomainMode.class, names = {"HVM_EPT", "HVM_SHADOW"})
+  void aTaskSwitchToACr3WithReservedPdpteBitsIsGp0InTheNewTask(DomainMode mode) {
+    // PAE paging on an identity map of the first 2 MiB; then a task switch (JMP to the TSS
+    // at 0x5000) whose CR3 names a PDPT with a reserved bit set. Loading it is #GP(0), as for
+    // MOV to CR3 (Xen's hvm_task_switch injects #GP(0) when hvm_set_cr3 fails), raised in the
+    // new task. The shadow pager once threw IllegalStateException out of the exit handling.
+    Domain d = guest(mode, "b8" + le(0xA000) + " 0f22d8"        // cr3 = good PDPT
+        + " 0f20e0 83c820 0f22e0"                               // cr4.PAE = 1
+        + " 0f20c0 0d00000080 0f22c0"                           // cr0.PG = 1
+        + " ea00000000 2800 f4", 0x5000);
+    var m = d.memory();
+    for (int pdpt : new int[] {0xA000, 0xA020}) {
+      m.write32(pdpt, 0xB000 | 1);                              // PDPTE 0 -> PD at 0xB000
+    }
+    m.write32(0xA020, 0xB000 | 1 | 1 << 1);                     // bit 1 is reserved
+    m.write32(0xB000, 0xC000 | 3);                              // PDE 0 -> PT at 0xC000
+    for (int i = 0; i < 512; i++) {
+      m.write32(0xC000 + 8 * i, i << 12 | 3);
+    }
+    // The new task: CR3 = the bad PDPT, EIP = its HLT, flat segments, a stack.
+    int tss = 0x5000;
+    m.write32(tss + 0x1C, 0xA020);
+    m.write32(tss + 0x20, CODE + 0x7F0);
+    m.write32(tss + 0x24, 2);
+    m.write32(tss + 0x38, 0x7000);
+    for (int seg = 0; seg < 6; seg++) {
+      m.write32(tss + 0x48 + 4 * seg, seg == 1 ? 0x08 : 0x10);
+    }
+    m.write32(tss + 0x64, 0x68 << 16);
+    d.memory().write8(CODE + 0x7F0, 0xF4);
+    runToHalt(d);
+    assertThat(d.memory().read32(FAULT)).as("#GP").isEqualTo(14);
+    assertThat(d.memory().read32(FAULT + 4)).as("error code").isZero();
   }
 }
