@@ -90,16 +90,21 @@ class PlatformDeviceFuzzTest {
     abstract void checkStillWorks();
 
     void fuzz() {
-      for (step = 0; step < STEPS; step++) {
-        if (rnd.nextInt(10) < 7) {
-          poke();
-        } else {
-          jump(randomJump());
+      try {
+        for (step = 0; step < STEPS; step++) {
+          if (rnd.nextInt(10) < 7) {
+            poke();
+          } else {
+            jump(randomJump());
+          }
+          checkState();
         }
-        checkState();
+        note("reprogrammed normally");
+        checkStillWorks();
+      } catch (RuntimeException e) {
+        // Whatever the device threw, the failure says where: seed, step, last operations.
+        throw new AssertionError(e + " thrown at " + where(), e);
       }
-      note("reprogrammed normally");
-      checkStillWorks();
     }
 
     synchronized String where() {
