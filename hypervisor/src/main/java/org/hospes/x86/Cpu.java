@@ -46,6 +46,12 @@ public final class Cpu {
   public static final int CR0_PE = 1, CR0_MP = 2, CR0_EM = 4, CR0_TS = 8, CR0_ET = 16;
   public static final int CR0_NE = 32, CR0_WP = 1 << 16, CR0_AM = 1 << 18, CR0_NW = 1 << 29;
   public static final int CR0_CD = 1 << 30, CR0_PG = 1 << 31;
+  /**
+   * The CR0 bits that exist; the others are reserved, and a MOV to CR0 ignores them: they read
+   * as 0 whatever was written (SDM vol. 3, 2.5; Xen's HVM_CR0_GUEST_RESERVED_BITS).
+   */
+  public static final int CR0_DEFINED = CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE
+      | CR0_WP | CR0_AM | CR0_NW | CR0_CD | CR0_PG;
   public static final int CR4_VME = 1, CR4_PVI = 2, CR4_TSD = 4, CR4_DE = 8, CR4_PSE = 16;
   public static final int CR4_PAE = 32, CR4_MCE = 64, CR4_PGE = 128, CR4_PCE = 256;
   public static final int CR4_OSFXSR = 512, CR4_OSXMMEXCPT = 1024;
@@ -160,8 +166,10 @@ public final class Cpu {
   /** Results of the last page walk, for TLB fills. */
   boolean walkWritable;
   /** CR3 filter of a hypervisor-emulated task switch (shadow paging), else null. */
-  java.util.function.IntUnaryOperator taskCr3Load;
+  java.util.function.IntToLongFunction taskCr3Load;
   boolean taskPushPending;
+  /** The last emulated task switch got past its commit point (the new TSS is in TR). */
+  boolean taskCommitted;
   int taskPushValue;
   int taskPushSize;
   boolean walkGlobal;
@@ -208,6 +216,17 @@ public final class Cpu {
    * hypervisor's flushes), so that it never outlives the guest's mapping.
    */
   static final int MMIO_PAGES = 16;
+  /**
+   * Ways per set of the MMIO translations. An instruction touches at most four data pages (a
+   * string move whose source and destination both cross a page boundary), so that four ways hold
+   * them all whatever their numbers: with one way, two device pages whose numbers met modulo 16
+   * (a copy from 0xA0000 to 0xB0000) evicted each other at every restart of the instruction, and
+   * the vCPU never got past it.
+   */
+  static final int MMIO_WAYS = 4;
+  private static final int MMIO_SETS = MMIO_PAGES / MMIO_WAYS;
+  /** Per set, the way the next translation that finds no free way replaces (round robin). */
+  private final int[] mmioNextWay = new int[MMIO_SETS];
   final int[] mmioPageTag = new int[MMIO_PAGES];
   final long[] mmioPageGpa = new long[MMIO_PAGES];
   final boolean[] mmioPageWritable = new boolean[MMIO_PAGES];
@@ -989,6 +1008,27 @@ public final class Cpu {
   }
 
   /**
+   * True if the access of the last MMIO exit can be completed: the instruction's earlier
+   * accesses and this one fit the replay log. An instruction that makes more (FXSAVE, FNSAVE
+   * or FRSTOR on a device page) cannot be finished by replay.
+   */
+  public boolean mmioCompletable() {
+    return pendingMmioGpa >= 0 && mmioLen < mmioGpa.length;
+  }
+
+  /**
+   * Drops the access of the last MMIO exit and the accesses completed before it: the
+   * instruction is not restarted with them, because the hypervisor gives the guest a fault in
+   * its place (the accesses already made to devices stay made, as a fault in the middle of an
+   * instruction leaves them on hardware).
+   */
+  public void abandonMmio() {
+    mmioLen = 0;
+    mmioPos = 0;
+    pendingMmioGpa = -1;
+  }
+
+  /**
    * Completes the MMIO access of the last EPT exit: the value read (ignored for writes). The
    * instruction is restarted at the next {@link #run} and finds this access done.
    */
@@ -1169,9 +1209,20 @@ public final class Cpu {
    */
   public void mapMmioPage(int lin, long gpa, boolean writable, boolean user) {
     int page = lin >>> 12;
-    int k = page & (MMIO_PAGES - 1);
-    if (mmioPageTag[k] == 0) {
-      mmioPageCount++;
+    int k = mmioSlot(page);
+    if (k < 0) {
+      int set = page & (MMIO_SETS - 1);
+      int base = set * MMIO_WAYS;
+      for (int w = 0; w < MMIO_WAYS && k < 0; w++) {
+        if (mmioPageTag[base + w] == 0) {
+          k = base + w;
+          mmioPageCount++;
+        }
+      }
+      if (k < 0) {
+        k = base + mmioNextWay[set];
+        mmioNextWay[set] = (mmioNextWay[set] + 1) % MMIO_WAYS;
+      }
     }
     // Tag 0 means empty: the page number is stored plus one.
     mmioPageTag[k] = page + 1;
@@ -1182,7 +1233,18 @@ public final class Cpu {
 
   /** True when an MMIO translation for the page of {@code lin} is held. */
   public boolean mmioPageMapped(int lin) {
-    return mmioPageCount != 0 && mmioPageTag[(lin >>> 12) & (MMIO_PAGES - 1)] == (lin >>> 12) + 1;
+    return mmioPageCount != 0 && mmioSlot(lin >>> 12) >= 0;
+  }
+
+  /** The slot holding the MMIO translation of linear page {@code page}, or -1. */
+  int mmioSlot(int page) {
+    int base = (page & (MMIO_SETS - 1)) * MMIO_WAYS;
+    for (int w = 0; w < MMIO_WAYS; w++) {
+      if (mmioPageTag[base + w] == page + 1) {
+        return base + w;
+      }
+    }
+    return -1;
   }
 
   /**
@@ -1190,9 +1252,8 @@ public final class Cpu {
    * fault there anyway came from an instruction fetch or an implicit access.
    */
   public boolean mmioPageCovers(int lin, boolean write, boolean user) {
-    int k = (lin >>> 12) & (MMIO_PAGES - 1);
-    return mmioPageMapped(lin) && (!write || mmioPageWritable[k])
-        && (!user || mmioPageUser[k]);
+    int k = mmioPageCount == 0 ? -1 : mmioSlot(lin >>> 12);
+    return k >= 0 && (!write || mmioPageWritable[k]) && (!user || mmioPageUser[k]);
   }
 
   // ================================================================== VMX exits
@@ -1255,9 +1316,10 @@ public final class Cpu {
   /**
    * As {@link #emulateTaskSwitch()}, for a hypervisor that virtualizes CR3 (shadow paging): the
    * new task's CR3 goes through {@code cr3Load}, which returns the CR3 the processor really
-   * loads.
+   * loads (zero-extended), or -1 if the guest's CR3 cannot be loaded (PAE roots with reserved
+   * bits), which is #GP(0) in the new task.
    */
-  public int emulateTaskSwitch(java.util.function.IntUnaryOperator cr3Load) {
+  public int emulateTaskSwitch(java.util.function.IntToLongFunction cr3Load) {
     taskCr3Load = cr3Load;
     try {
       return VmxNonRoot.emulateTaskSwitchOnce(this);
@@ -1273,6 +1335,15 @@ public final class Cpu {
    */
   public boolean taskSwitchPushPending() {
     return taskPushPending;
+  }
+
+  /**
+   * True when the last emulated task switch committed (the new task's TSS is loaded): a fault
+   * it left since belongs to the new task (a #GP loading its CR3, a #TS for its segments, or
+   * the delivery of one of those) and the switch must not be started again.
+   */
+  public boolean taskSwitchCommitted() {
+    return taskCommitted;
   }
 
   /** Pushes the error code of a committed task switch again; returns -1 or a CpuExit code. */
@@ -1554,7 +1625,7 @@ public final class Cpu {
   }
 
   void writeCr0Unchecked(int v) {
-    v |= CR0_ET;
+    v = (v | CR0_ET) & CR0_DEFINED;
     if ((v & CR0_PG) != 0 && (cr0 & CR0_PG) == 0 && (cr4 & CR4_PAE) != 0
         && !Paging.loadPdptes(this, cr3)) {
       raise(Exceptions.GP, 0);

@@ -76,6 +76,11 @@ final class EptWalk {
           | (linearValid ? VmxControls.EPT_QUAL_LINEAR_VALID : 0)
           | (finalTranslation ? VmxControls.EPT_QUAL_FINAL_TRANSLATION : 0);
     }
+    if (c.vmcs() == null) {
+      // The processor is finishing a task switch for the hypervisor, its VMCS detached: there
+      // is no exit to take, and the hypervisor decides (UnbackedAccessException).
+      throw new UnbackedAccessException(gpa);
+    }
     c.vmcs().write(VmcsField.GUEST_PHYSICAL_ADDRESS, gpa);
     c.vmcs().write(VmcsField.GUEST_LINEAR_ADDRESS, lin & 0xFFFF_FFFFL);
     if (data && finalTranslation) {

@@ -1,7 +1,5 @@
 package org.hospes.x86;
 
-import static org.hospes.x86.Cpu.MMIO_PAGES;
-
 import java.util.Arrays;
 import org.hospes.x86.vmx.ExitReason;
 import org.hospes.x86.vmx.VmcsField;
@@ -53,9 +51,8 @@ final class Mmio {
 
   /** The guest-physical address of {@code lin} through an MMIO translation, or -1. */
   static long pageOf(Cpu c, int lin, boolean write) {
-    int page = lin >>> 12;
-    int k = page & (MMIO_PAGES - 1);
-    if (c.mmioPageTag[k] != page + 1 || write && !c.mmioPageWritable[k]
+    int k = c.mmioSlot(lin >>> 12);
+    if (k < 0 || write && !c.mmioPageWritable[k]
         || c.userAccess() != 0 && !c.mmioPageUser[k]) {
       return -1;
     }
@@ -70,8 +67,8 @@ final class Mmio {
   }
 
   static void dropPage(Cpu c, int lin) {
-    int k = (lin >>> 12) & (MMIO_PAGES - 1);
-    if (c.mmioPageCount != 0 && c.mmioPageTag[k] == (lin >>> 12) + 1) {
+    int k = c.mmioPageCount == 0 ? -1 : c.mmioSlot(lin >>> 12);
+    if (k >= 0) {
       c.mmioPageTag[k] = 0;
       c.mmioPageCount--;
     }

@@ -48,6 +48,8 @@ final class SystemOps {
   static final long PLATFORM_INFO_CPUID_FAULTING = 1L << 32;
   static final long MISC_CPUID_FAULTING = 1;
 
+  /** MAXPHYADDR: PAE's 36 bits (there is no CPUID leaf 0x80000008 to say otherwise). */
+  static final int MAX_PHYS_BITS = 36;
   /** MTRRcap: 8 variable ranges, fixed ranges, write-combining. */
   static final long MTRRCAP_VALUE = 0x508;
   static final long PAT_RESET = 0x0007_0406_0007_0406L;
@@ -438,7 +440,9 @@ final class SystemOps {
         c.pat = v;
         break;
       case MSR_MTRR_DEF_TYPE:
-        if ((v & ~0xCFFL) != 0) {
+        // Xen's mtrr_def_type_msr_set: the type must be one the MTRRs have, and only the
+        // type, FE (bit 10) and E (bit 11) are writable.
+        if (!validMtrrType((int) v & 0xFF) || (v & ~0xCFFL) != 0) {
           c.raise(Exceptions.GP, 0);
         }
         c.mtrrDefType = v;
@@ -475,11 +479,42 @@ final class SystemOps {
       default:
         int idx = mtrrIndex(msr);
         if (idx >= 0) {
+          if (!validMtrr(idx, v)) {
+            c.raise(Exceptions.GP, 0);
+          }
           c.mtrr[idx] = v;
           return;
         }
         c.raise(Exceptions.GP, 0);
     }
+  }
+
+  /** The memory types an MTRR may hold: UC, WC, WT, WP and WB (SDM vol. 3, 12.11.1). */
+  private static boolean validMtrrType(int type) {
+    return type == 0 || type == 1 || type == 4 || type == 5 || type == 6;
+  }
+
+  /**
+   * A value MTRR slot {@code idx} ({@link #mtrrIndex}) accepts, as Xen's mtrr_var_range_msr_set
+   * and mtrr_fix_range_msr_set check it (SDM vol. 3, 12.11.2): a variable range's base holds a
+   * valid type in bits 7:0, bits 11:8 reserved; its mask has bits 10:0 reserved; in both, the
+   * bits at and above MAXPHYADDR (36) are reserved. A fixed-range MTRR holds eight types.
+   */
+  private static boolean validMtrr(int idx, long v) {
+    long aboveMaxPhys = -1L << MAX_PHYS_BITS;
+    if (idx < 16) {
+      boolean mask = (idx & 1) != 0;
+      if (!mask && !validMtrrType((int) v & 0xFF)) {
+        return false;
+      }
+      return (v & (aboveMaxPhys | (mask ? 0x7FFL : 0xF00L))) == 0;
+    }
+    for (int k = 0; k < 8; k++) {
+      if (!validMtrrType((int) (v >>> (8 * k)) & 0xFF)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Slot of an MTRR in {@code Cpu.mtrr}: 16 variable-range MSRs, then 11 fixed-range. */

@@ -158,13 +158,21 @@ final class Tasks {
       hi |= 2 << 8;
     }
     c.trSel = sel;
+    c.taskCommitted = true;
     c.trBase = newBase;
     c.trLimit = newLimit;
     c.trAttr = Segments.attr(hi);
     c.cr0 |= Cpu.CR0_TS;
 
     if ((c.cr0 & Cpu.CR0_PG) != 0) {
-      c.writeCr3(c.taskCr3Load != null ? c.taskCr3Load.applyAsInt(newCr3) : newCr3);
+      long cr3 = c.taskCr3Load != null ? c.taskCr3Load.applyAsLong(newCr3)
+          : newCr3 & 0xFFFF_FFFFL;
+      if (cr3 < 0) {
+        // The hypervisor's paging cannot load it (PAE roots with reserved bits): #GP(0) in the
+        // new task, as MOV to CR3 (and Xen's hvm_task_switch when hvm_set_cr3 fails).
+        c.raise(Exceptions.GP, 0);
+      }
+      c.writeCr3((int) cr3);
     }
     c.setEflags(newFlags);
     c.eip = newEip;

@@ -191,6 +191,7 @@ final class VmxNonRoot {
     int reason = source == 0 ? Tasks.CALL : source == 1 ? Tasks.IRET
         : source == 2 ? Tasks.JMP : Tasks.INT;
     Vmcs saved = c.vmcs;
+    c.taskCommitted = false;
     try {
       if ((sel & 4) != 0 || !Segments.fetch(c, sel)) {
         c.raise(Exceptions.TS, sel & 0xFFFC);
@@ -217,6 +218,9 @@ final class VmxNonRoot {
       // A fault pushing the error code comes after the switch committed: it is the new task's.
       int at = c.taskPushPending ? c.eip : start;
       return c.handleFault(at, at, false, 0);
+    } catch (UnbackedAccessException e) {
+      c.vmcs = saved;
+      throw e;
     }
   }
 

@@ -21,6 +21,7 @@ import org.hospes.x86.Exceptions;
 import org.hospes.x86.CpuExit;
 import org.hospes.x86.IoBus;
 import org.hospes.x86.PortDevice;
+import org.hospes.x86.UnbackedAccessException;
 import org.hospes.x86.vmx.ExitReason;
 import org.hospes.x86.vmx.Vmcs;
 import org.hospes.x86.vmx.VmcsField;
@@ -116,7 +117,13 @@ public final class HvmExitHandler {
           cycles += shadowTaskSwitch(v);
           break;
         }
-        int x = cpu.emulateTaskSwitch();
+        int x;
+        try {
+          x = cpu.emulateTaskSwitch();
+        } catch (UnbackedAccessException e) {
+          crashUnbackedTaskSwitch(v, e);
+          break;
+        }
         if (x == CpuExit.TRIPLE_FAULT || x == CpuExit.VM_EXIT
             && v.vmcs().exitReason() == ExitReason.TRIPLE_FAULT) {
           hv.crash(d, String.format("triple fault in a task switch at eip=0x%08x", cpu.eip()));
@@ -281,8 +288,14 @@ public final class HvmExitHandler {
     long cycles = 0;
     boolean committed = false;
     for (int attempt = 0; attempt < 16; attempt++) {
-      int x = committed ? cpu.finishTaskSwitch()
-          : cpu.emulateTaskSwitch(cr3 -> ShadowControl.taskSwitchCr3(vmcs, shadow, cr3));
+      int x;
+      try {
+        x = committed ? cpu.finishTaskSwitch()
+            : cpu.emulateTaskSwitch(cr3 -> ShadowControl.taskSwitchCr3(vmcs, shadow, cr3));
+      } catch (UnbackedAccessException e) {
+        crashUnbackedTaskSwitch(v, e);
+        return cycles;
+      }
       if (!ShadowControl.isPageFaultExit(vmcs, x)) {
         if (x == CpuExit.TRIPLE_FAULT || x == CpuExit.VM_EXIT
             && vmcs.exitReason() == ExitReason.TRIPLE_FAULT) {
@@ -293,6 +306,13 @@ public final class HvmExitHandler {
         return cycles;
       }
       committed = cpu.taskSwitchPushPending();
+      if (!committed && cpu.taskSwitchCommitted()) {
+        // The switch is done and raised an exception in the new task (a #GP loading its CR3,
+        // a #TS for a segment) whose delivery faulted: a #PF in an event's delivery like any
+        // other (the event is delivered again once the page is there, or the double-fault
+        // rules apply). Starting the switch again would find the new TSS busy.
+        return cycles + shadowPageFault(v);
+      }
       long before = v.counters().shadowFaultsInjected;
       vmcs.write(VmcsField.IDT_VECTORING_INFO_FIELD, 0);
       cycles += shadowPageFault(v);
@@ -312,6 +332,16 @@ public final class HvmExitHandler {
     }
     hv.crash(d, "task switch keeps faulting");
     return cycles;
+  }
+
+  /**
+   * A task switch that reads or writes a guest-physical address with no RAM (its TSS, or a
+   * descriptor, in a device's page or nowhere): the hypervisor cannot finish it, and the domain
+   * is crashed, as Xen's hvm_task_switch crashes it when it cannot map a descriptor.
+   */
+  private void crashUnbackedTaskSwitch(Vcpu v, UnbackedAccessException e) {
+    hv.crash(v.domain(), String.format("task switch at eip=0x%08x reaches gpa 0x%x, which has"
+        + " no RAM", v.cpu().eip(), e.gpa()));
   }
 
   /**
@@ -419,6 +449,11 @@ public final class HvmExitHandler {
         return;
       }
     }
+    injectGp(v);
+  }
+
+  /** #GP(0) for the guest at the next entry, at the instruction that exited. */
+  private static void injectGp(Vcpu v) {
     v.vmcs().write(VmcsField.VM_ENTRY_INTR_INFO_FIELD, VmxControls.intrInfo(13,
         VmxControls.INTR_TYPE_HARDWARE_EXCEPTION, true));
     v.vmcs().write(VmcsField.VM_ENTRY_EXCEPTION_ERROR_CODE, 0);
@@ -518,6 +553,14 @@ public final class HvmExitHandler {
     if (gpa < 0) {
       hv.crash(d, String.format("EPT violation at gpa=0x%x (not a data access)",
           v.vmcs().read(VmcsField.GUEST_PHYSICAL_ADDRESS)));
+      return 0;
+    }
+    if (!cpu.mmioCompletable()) {
+      // More device accesses in one instruction than are replayed (FXSAVE or FNSAVE to a
+      // device page). Xen's emulator gives up on such an instruction (its MMIO cache is full:
+      // X86EMUL_UNHANDLEABLE) and hvm_hap_nested_page_fault injects #GP(0); so do we.
+      cpu.abandonMmio();
+      injectGp(v);
       return 0;
     }
     // Each vCPU reaches its own local APIC at the same address.

@@ -156,7 +156,8 @@ public final class ShadowControl {
     int cr4 = guestCr4(cpu, shadow);
     switch (cr) {
       case 0:
-        value |= Cpu.CR0_ET;
+        // ET reads 1; the reserved bits are ignored, as the processor ignores them.
+        value = (value | Cpu.CR0_ET) & Cpu.CR0_DEFINED;
         if ((value & Cpu.CR0_PG) != 0 && (value & Cpu.CR0_PE) == 0
             || (value & Cpu.CR0_NW) != 0 && (value & Cpu.CR0_CD) == 0) {
           injectGp(vmcs);
@@ -278,12 +279,16 @@ public final class ShadowControl {
     return Outcome.RESUME;
   }
 
-  /** The CR3 a task switch loads: the guest's goes to the shadow pager, the shadow's to CR3. */
-  public static int taskSwitchCr3(Vmcs vmcs, ShadowPager shadow, int guestCr3) {
+  /**
+   * The CR3 a task switch loads: the guest's goes to the shadow pager, the shadow's to CR3
+   * (zero-extended); -1 if the guest's PAE roots have reserved bits, which the processor turns
+   * into #GP(0) in the new task, as for MOV to CR3 ({@link #crAccess}).
+   */
+  public static long taskSwitchCr3(Vmcs vmcs, ShadowPager shadow, int guestCr3) {
     if (!shadow.setControl(shadow.guestCr0(), guestCr3, shadow.guestCr4())) {
-      throw new IllegalStateException("task switch to a CR3 with bad PDPTEs");
+      return -1;
     }
-    return shadow.realCr3();
+    return shadow.realCr3() & 0xFFFF_FFFFL;
   }
 
   /** True when the exit the processor just took is a #PF intercepted by the exception bitmap. */

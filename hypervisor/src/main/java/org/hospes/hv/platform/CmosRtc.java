@@ -304,11 +304,16 @@ public final class CmosRtc implements PortDevice {
     for (long i = from; i <= n && !alarm; i++) {
       alarm = alarmMatches(t.plusSeconds(i));
     }
-    int dow = fromFormat(ram[DAY_OF_WEEK] & 0xFF);
+    // The day of the week is a counter of its own, not part of the date: it may hold anything
+    // the guest wrote. It is read as Xen's from_bcd reads it (digits taken as they are, no
+    // check) and counts on within 1-7, so that nonsense there neither stops the clock nor
+    // throws.
+    int raw = ram[DAY_OF_WEEK] & 0xFF;
+    int dow = (ram[REG_B] & B_DM_BINARY) != 0 ? raw : (raw >> 4) * 10 + (raw & 0xF);
     long days = java.time.temporal.ChronoUnit.DAYS.between(t.toLocalDate(),
         t.plusSeconds(n).toLocalDate());
     writeTime(t.plusSeconds(n));
-    ram[DAY_OF_WEEK] = (byte) toFormat((int) ((dow - 1 + days) % 7) + 1);
+    ram[DAY_OF_WEEK] = (byte) toFormat((int) Math.floorMod(dow - 1 + days, 7L) + 1);
     return alarm;
   }
 

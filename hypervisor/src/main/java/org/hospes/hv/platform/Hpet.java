@@ -16,7 +16,10 @@ import org.hospes.x86.MmioDevice;
  * <p>The capability register reads as QEMU's (0x8086A201: revision 1, 3 timers, 64-bit counter,
  * legacy route capable, vendor 0x8086). As in QEMU, a comparator set at or behind the counter in
  * 64-bit mode fires at once rather than after the counter wraps. Registers are accessed as 32-bit
- * halves (the processor has no 64-bit MMIO).
+ * halves (the processor has no 64-bit MMIO). A periodic comparator that fell behind moves past
+ * the counter by whole periods in one step, however many it missed. A level-triggered
+ * comparator holds its line while its status bit is set; rerouted, made edge-triggered or
+ * cleared, it lets the line go.
  */
 public final class Hpet implements MmioDevice {
   public static final long BASE = 0xFED0_0000L;
@@ -113,10 +116,23 @@ public final class Hpet implements MmioDevice {
       } else {
         delta = ((int) cmp - (int) now) & 0xFFFF_FFFFL;
       }
+      armIn(delta);
+    }
+
+    /**
+     * Arms the timer for when the counter will have advanced by {@code delta} (unsigned) ticks.
+     * A deadline beyond the clock's range (about 292 years of cycles) is never reached: the timer
+     * stays unarmed. The bound is the clock's, whatever the time now: a guest that ran for years
+     * still gets its comparators.
+     */
+    void armIn(long delta) {
       long tick = clock.ticksAt(clock.now(), FREQUENCY_HZ);
-      // Past about 292 years of counting the deadline is never reached: leave it unarmed.
-      if (delta >= 0 && delta <= Long.MAX_VALUE / 1_000 - tick) {
-        timer.arm(clock.cycleOfTick(tick + delta, FREQUENCY_HZ));
+      if (delta < 0 || delta > Long.MAX_VALUE - tick) {
+        return;
+      }
+      long at = clock.cycleOfTick(tick + delta, FREQUENCY_HZ);
+      if (at != Long.MAX_VALUE) {
+        timer.arm(at);
       }
     }
 
@@ -135,17 +151,44 @@ public final class Hpet implements MmioDevice {
       }
       long now = counter();
       if (periodic() && period != 0) {
-        // Advance the comparator past the counter by whole periods.
-        long behind = now - cmp;
-        cmp += behind < 0 ? period : (Long.divideUnsigned(behind, period) + 1) * period;
-        if (!wide()) {
-          cmp &= 0xFFFF_FFFFL;
-        }
-        schedule();
+        advancePeriodic(now);
       } else if (!wide()) {
-        // A 32-bit one-shot comes round again when the counter's low half wraps.
-        timer.arm(timer.deadline() + clock.cycleOfTick(1L << 32, FREQUENCY_HZ));
+        // A 32-bit one-shot comes round again each time the counter's low half reaches it,
+        // every 2^32 ticks; a late run arms the next of those, not the ones it missed.
+        long delta = ((int) cmp - (int) now) & 0xFFFF_FFFFL;
+        armIn(delta == 0 ? 1L << 32 : delta);
       }
+    }
+
+    /**
+     * A periodic comparator that matched: it moves past the counter by whole periods in one
+     * step, however many it missed (Xen's pt_process_missed_ticks skips them the same way; the
+     * guest sees one interrupt for them, as an edge-triggered line shows it). The comparisons
+     * are the ones {@link #schedule} makes: unsigned in 64-bit mode, modulo 2^32 in 32-bit mode.
+     */
+    void advancePeriodic(long now) {
+      if (wide()) {
+        if (Long.compareUnsigned(now, cmp) < 0) {
+          schedule();
+          return;
+        }
+        long step = period - Long.remainderUnsigned(now - cmp, period);
+        cmp = now + step;
+        if (Long.compareUnsigned(cmp, now) > 0) {
+          armIn(step);
+        }
+        // Else the next match lies past the 64-bit counter's wrap, thousands of years away.
+        return;
+      }
+      long p = period & 0xFFFF_FFFFL;
+      if (p == 0) {
+        // Only the high half was set before the switch to 32 bits: no period in 32-bit terms.
+        return;
+      }
+      long behind = ((int) now - (int) cmp) & 0xFFFF_FFFFL;
+      long step = p - behind % p;
+      cmp = (now + step) & 0xFFFF_FFFFL;
+      armIn(step);
     }
   }
 
@@ -165,7 +208,8 @@ public final class Hpet implements MmioDevice {
   public void pitOutput(boolean high) {
     pitLevel = high;
     if (!legacyReplacement()) {
-      lines.setLevel(0, high);
+      // Wire-ORed with a level-triggered comparator routed to IRQ 0, if one holds it.
+      lines.setLevel(0, high || (heldLines() & 1) != 0);
     }
   }
 
@@ -263,11 +307,14 @@ public final class Hpet implements MmioDevice {
     switch ((reg - TIMER0) % TIMER_STRIDE) {
       case TN_CONFIG:
         if (!high) {
-          boolean wasLevel = (t.conf & TN_LEVEL) != 0;
+          int held = heldLines();
           t.conf = (t.conf & ~TN_WRITABLE) | (value & TN_WRITABLE);
-          if (wasLevel && (t.conf & TN_LEVEL) == 0) {
-            clearStatus(1 << t.index);
+          if ((t.conf & TN_LEVEL) == 0) {
+            // Edge-triggered: no status to keep (the specification's Tn_INT_STS is for level).
+            status &= ~(1 << t.index);
           }
+          // A level line this timer held follows its new route, or is released.
+          redrive(held, 0);
           if ((t.conf & TN_32BIT) != 0) {
             t.cmp &= 0xFFFF_FFFFL;
             t.period &= 0xFFFF_FFFFL;
@@ -297,38 +344,55 @@ public final class Hpet implements MmioDevice {
   private void writeConfig(int value) {
     int old = config;
     boolean wasLegacy = legacyReplacement();
+    int held = heldLines();
     long now = counter();
     config = value;
-    if (wasLegacy != legacyReplacement()) {
-      // IRQ 0 changes owner: the PIT's level, or comparator 0's (low until it fires).
-      lines.setLevel(0, !legacyReplacement() && pitLevel);
-    }
     if (((old ^ value) & CONF_ENABLE) != 0) {
       counterBase = now;
       baseTick = clock.ticksAt(clock.now(), FREQUENCY_HZ);
     }
-    if (((old ^ value) & CONF_LEGACY) != 0) {
-      // Lines held high by level-triggered timers move with the routing.
-      for (Comparator t : timers) {
-        if ((status & 1 << t.index) != 0) {
-          lines.setLevel(t.index == 0 ? 0 : 8, false);
-        }
-      }
-    }
+    // Lines held high by level-triggered timers move with the routing; IRQ 0 changes owner
+    // (the PIT's level, or comparator 0's) when legacy replacement routing comes or goes.
+    redrive(held, wasLegacy != legacyReplacement() ? 1 : 0);
     for (Comparator t : timers) {
       t.schedule();
     }
   }
 
   private void clearStatus(int bits) {
+    int held = heldLines();
+    status &= ~bits;
+    redrive(held, 0);
+  }
+
+  /** The ISA lines level-triggered timers hold high (status set), one bit per IRQ. */
+  private int heldLines() {
+    int mask = 0;
     for (Comparator t : timers) {
-      int bit = 1 << t.index;
-      if ((bits & bit) != 0 && (status & bit) != 0) {
-        status &= ~bit;
+      if ((status & 1 << t.index) != 0 && (t.conf & TN_LEVEL) != 0) {
         int irq = t.line();
         if (irq >= 0) {
-          lines.setLevel(irq, false);
+          mask |= 1 << irq;
         }
+      }
+    }
+    return mask;
+  }
+
+  /**
+   * After the status, a timer's routing or mode, or the legacy routing changed: drives again
+   * each line whose holders changed since {@code heldBefore} (and those in {@code also}), high
+   * while a level-triggered timer holds it or, on IRQ 0, while the PIT owns it and its output
+   * is high. A line a timer stopped holding (it was rerouted, made edge-triggered or had its
+   * status cleared) is released, never left high with nothing behind it.
+   */
+  private void redrive(int heldBefore, int also) {
+    int held = heldLines();
+    int changed = (heldBefore ^ held) | also;
+    for (int irq = 0; irq < 16; irq++) {
+      if ((changed & 1 << irq) != 0) {
+        lines.setLevel(irq, (held & 1 << irq) != 0
+            || irq == 0 && !legacyReplacement() && pitLevel);
       }
     }
   }

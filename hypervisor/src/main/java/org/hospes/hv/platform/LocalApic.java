@@ -357,8 +357,16 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
       accept(entry & 0xFF);
     }
     if ((entry & LVT_TIMER_PERIODIC) != 0 && initialCount != 0) {
-      timerStart = timer.deadline();
-      timer.arm(timerStart + periodCycles());
+      long period = periodCycles();
+      long start = timer.deadline();
+      if (now - start >= period) {
+        // Whole periods went by before the queue ran (the domain did not run meanwhile): they
+        // are skipped in one step, as Xen's pt_process_missed_ticks does, keeping the phase.
+        // The IRR bit holds one interrupt for all of them, as it would have on hardware.
+        start += (now - start) / period * period;
+      }
+      timerStart = start;
+      timer.arm(start + period);
     }
   }
 

@@ -26,7 +26,9 @@ import org.hospes.x86.PortDevice;
  * port 0x61. Counting is binary; the BCD bit is stored and reported in the status byte but
  * ignored. A count of 0 means 65536. A count written while modes 2 and 3 are counting is loaded
  * when the current period ends (for mode 3 the data sheet says the current half period). Counts
- * read in mode 3 step by two from the even count in each half period.
+ * read in mode 3 step by two from the even count in each half period. A channel 0 whose timer
+ * runs more than {@link #MAX_REPLAYED_PERIODS} periods late skips the missed periods in one step
+ * ({@link #channel0Edge}), so a catch-up is bounded work whatever the count.
  */
 public final class Pit8254 implements PortDevice {
 
@@ -62,6 +64,12 @@ public final class Pit8254 implements PortDevice {
 
   /** The refresh request toggles about every 15 microseconds: every 18 timer ticks. */
   private static final long REFRESH_TICKS = 18;
+  /**
+   * How many periods late channel 0's timer may run and still replay every edge; later, the
+   * missed periods are skipped in one step ({@link #channel0Edge}), so a catch-up costs at most
+   * about twice this many callbacks.
+   */
+  static final long MAX_REPLAYED_PERIODS = 8;
   /** "Not counting": no count loaded, or waiting for a gate trigger. */
   private static final long IDLE = Long.MIN_VALUE;
 
@@ -202,6 +210,10 @@ public final class Pit8254 implements PortDevice {
           break;
         }
         case 3: {
+          if (n < 2) {
+            // A count of 1 (below the data sheet's minimum of 2): OUT stays high (outAt).
+            return -1;
+          }
           long half = (n + 1) / 2;
           long phase = e % n;
           at = phase < half ? e + (half - phase) : e + (n - phase);
@@ -422,11 +434,36 @@ public final class Pit8254 implements PortDevice {
 
   /**
    * Channel 0's timer: evaluates the output at the tick the edge was due, not at {@code now}, so
-   * that even a late run of the queue shows the PIC every edge in order (the queue fires a timer
-   * re-armed into the past again at once).
+   * that a run of the queue a little late shows the PIC every edge in order (the queue fires a
+   * timer re-armed into the past again at once).
+   *
+   * <p>A run more than {@link #MAX_REPLAYED_PERIODS} periods late (the domain was paused or
+   * descheduled while the clock moved on) does not replay the missed periods edge by edge: a
+   * 2-tick rate generator behind by an hour would take billions of callbacks. The missed periods are skipped in one step, as
+   * Xen's vpt does in {@code pt_process_missed_ticks} (the count of missed periods is a
+   * division, the next edge is re-armed past now), and the line shows one rising edge for all
+   * of them: the edge-triggered IRR (PIC or I/O APIC) holds one request for any number of
+   * edges, so what the guest can observe is the same. The counter itself is computed from the
+   * clock and never falls behind.
    */
   private void channel0Edge(long now) {
-    channels[0].outputChanged(channels[0].armedTick);
+    Channel c = channels[0];
+    long at = c.armedTick;
+    long n = c.period();
+    long nowTick = clock.ticksAt(now, FREQUENCY_HZ);
+    if ((c.mode == 2 || c.mode == 3) && n >= 2 && nowTick - at > MAX_REPLAYED_PERIODS * n && c.gate
+        && c.pendingAt == IDLE && c.pausedElapsed < 0 && c.loadTick != IDLE
+        && at >= c.loadTick) {
+      // The period containing now began with a rising edge: drop the line and raise it there.
+      long lastStart = c.loadTick + (nowTick - c.loadTick) / n * n;
+      if (c.lineLevel) {
+        c.lineLevel = false;
+        c.line.set(false);
+      }
+      c.outputChanged(lastStart);
+      return;
+    }
+    c.outputChanged(at);
   }
 
   @Override

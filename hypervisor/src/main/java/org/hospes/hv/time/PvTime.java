@@ -70,7 +70,11 @@ public final class PvTime {
     if (periodic[vcpu] == null) {
       periodic[vcpu] = queue.newTimer(domain.name() + ".v" + vcpu + ".periodic", at -> {
         fire(vcpu);
-        periodic[vcpu].arm(periodic[vcpu].deadline() + period[vcpu]);
+        // A run of the queue a period or more late (the domain did not run meanwhile) sends
+        // one event and counts the next period from now, as Xen's
+        // vcpu_periodic_timer_work does, rather than one event per missed period.
+        long next = periodic[vcpu].deadline() + period[vcpu];
+        periodic[vcpu].arm(next > at ? next : at + period[vcpu]);
       });
     }
     period[vcpu] = periodNs;

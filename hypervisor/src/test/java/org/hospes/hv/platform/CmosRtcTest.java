@@ -193,4 +193,15 @@ class CmosRtcTest {
     write(0x40, 0x5A);
     assertThat(read(0x40)).as("NVRAM").isEqualTo(0x5A);
   }
+
+  @Test
+  void nonsenseInTheDayOfTheWeekNeitherStopsTheClockNorThrows() {
+    // 0xAA is no BCD number; the chip's day-of-week counter counts on from what it holds, read
+    // as Xen's from_bcd reads it (10 * 10 + 10 = 110), within 1-7.
+    write(6, 0xAA);
+    advanceTo(3 * SECOND);
+    assertThat(read(0)).isEqualTo(0x01);
+    assertThat(read(7)).isEqualTo(0x01);
+    assertThat(read(6)).isBetween(1, 7);
+  }
 }

@@ -6,6 +6,7 @@ import org.hospes.hv.time.TimerQueue;
 import org.hospes.hv.time.VirtualClock;
 import org.hospes.x86.ApicBaseMsr;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** IA32_APIC_BASE semantics and the global enable bit, driven with a hand-moved clock. */
 class LocalApicTest {
@@ -88,5 +89,23 @@ class LocalApicTest {
     apic.write(LocalApic.EOI, 4, 0);
     assertThat(apic.pendingVector()).isEqualTo(-1);
     assertThat(apic.read(LocalApic.ISR + 0x20, 4)).isZero();
+  }
+
+  @Test
+  @Timeout(value = 10, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+  void aPeriodicTimerFarBehindSkipsTheMissedPeriodsInOneStep() {
+    // One bus cycle per period: a queue run an hour late must not fire 3.6e12 times. The
+    // missed periods are skipped in one step (Xen's pt_process_missed_ticks) and the phase is
+    // kept; the IRR holds one interrupt for them.
+    apic.write(LocalApic.SVR, 4, 0x1FF);
+    apic.write(LocalApic.TIMER_DIVIDE, 4, 0xB);
+    apic.write(LocalApic.LVT_TIMER, 4, 0x40 | LocalApic.LVT_TIMER_PERIODIC);
+    apic.write(LocalApic.TIMER_INITIAL, 4, 3);
+    long before = timers.fired();
+    advance(3_600_000_000_000L + 1);
+    assertThat(timers.fired() - before).isLessThanOrEqualTo(2);
+    assertThat(apic.acknowledge()).isEqualTo(0x40);
+    assertThat(timers.nextDeadline()).isEqualTo(3_600_000_000_003L);
+    assertThat(apic.read(LocalApic.TIMER_CURRENT, 4)).isEqualTo(2);
   }
 }

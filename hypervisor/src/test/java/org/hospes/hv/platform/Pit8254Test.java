@@ -9,6 +9,7 @@ import org.hospes.hv.time.VirtualClock;
 import org.hospes.x86.IoBus;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** Drives the PIT through its ports with a hand-moved virtual clock. */
 class Pit8254Test {
@@ -262,5 +263,39 @@ class Pit8254Test {
     advanceToTick(30);
     assertThat(edges).containsExactly("down@10", "up@11", "down@20", "up@21", "down@24", "up@25",
         "down@28", "up@29");
+  }
+
+  @Test
+  @Timeout(value = 10, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+  void aRateGeneratorFarBehindSkipsTheMissedPeriodsInOneStep() {
+    // Count 2: an edge every tick. A queue run an hour late must not replay 4 billion edges:
+    // the missed periods are skipped (Xen's pt_process_missed_ticks) and the line shows one
+    // rising edge for them, which is all an edge-triggered IRR can hold anyway.
+    out(0x43, 0x34);
+    out(0x40, 2);
+    out(0x40, 0);
+    advanceToTick(10);
+    edges.clear();
+    long before = timers.fired();
+    long hour = 3600L * Pit8254.FREQUENCY_HZ;
+    cycles = clock.cycleOfTick(hour + 1, Pit8254.FREQUENCY_HZ);
+    timers.runExpired(cycles);
+    assertThat(timers.fired() - before).isLessThan(10);
+    assertThat(edges).contains("up@" + (hour + 1));
+    // And it goes on at its rate: OUT low at each odd tick, high at each even one.
+    edges.clear();
+    advanceToTick(hour + 5);
+    assertThat(edges).containsExactly("down@" + (hour + 2), "up@" + (hour + 3),
+        "down@" + (hour + 4), "up@" + (hour + 5));
+  }
+
+  @Test
+  void aSquareWaveOfCountOneArmsNoTimer() {
+    // Below the data sheet's minimum of 2, OUT stays high: nothing to wake the queue for.
+    out(0x43, 0x36);
+    out(0x40, 1);
+    out(0x40, 0);
+    advanceToTick(3);
+    assertThat(timers.isEmpty()).isTrue();
   }
 }
