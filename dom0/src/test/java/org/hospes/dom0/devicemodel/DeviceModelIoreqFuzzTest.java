@@ -12,6 +12,7 @@ import org.hospes.dom0.devicemodel.virtio.VirtioBlk;
 import org.hospes.dom0.devicemodel.virtio.VirtioNet;
 import org.hospes.dom0.devicemodel.virtio.VirtioPciLegacy;
 import org.hospes.dom0.disk.DiskImage;
+import org.hospes.dom0.disk.MemoryDisk;
 import org.hospes.hv.ioreq.Ioreq;
 import org.junit.jupiter.api.Test;
 
@@ -33,43 +34,9 @@ class DeviceModelIoreqFuzzTest {
 
   /** A disk of random bytes in memory. */
   private static DiskImage disk(Random rnd, int bytes) {
-    byte[] data = new byte[bytes];
-    rnd.nextBytes(data);
-    return new DiskImage() {
-      @Override
-      public long sizeBytes() {
-        return data.length;
-      }
-
-      @Override
-      public boolean readOnly() {
-        return false;
-      }
-
-      @Override
-      public void read(long offset, byte[] buf, int off, int len) {
-        System.arraycopy(data, (int) offset, buf, off, len);
-      }
-
-      @Override
-      public void write(long offset, byte[] buf, int off, int len) {
-        System.arraycopy(buf, off, data, (int) offset, len);
-      }
-
-      @Override
-      public void flush() {}
-
-      @Override
-      public void discard(long offset, long length) {}
-
-      @Override
-      public String format() {
-        return "raw";
-      }
-
-      @Override
-      public void close() {}
-    };
+    MemoryDisk disk = new MemoryDisk(bytes);
+    rnd.nextBytes(disk.data());
+    return disk;
   }
 
   @Test

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Random;
 import org.hospes.abi.GrantTableOp;
 import org.hospes.dom0.disk.DiskImage;
+import org.hospes.dom0.disk.MemoryDisk;
 import org.hospes.hv.domain.Domain;
 import org.hospes.hv.domain.DomainMode;
 import org.junit.jupiter.api.Test;
@@ -72,7 +73,7 @@ class BlkRingFuzzTest {
   @Test
   void aMillionRandomRequestsNeverHurtDom0OrAnotherDomainsDisk() throws Exception {
     rnd = new Random(SEED);
-    MemoryImage disk = new MemoryImage(DISK_SECTORS * 512);
+    MemoryDisk disk = new MemoryDisk(DISK_SECTORS * 512);
     bed = new BlkTestbed(disk);
     // A bystander: another guest with its own disk and backend in the same dom0.
     Path otherDir = dir.resolve("other");

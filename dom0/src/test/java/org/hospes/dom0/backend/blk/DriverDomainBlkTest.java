@@ -11,6 +11,7 @@ import org.hospes.abi.Blkif;
 import org.hospes.abi.GrantTableOp;
 import org.hospes.abi.XenErrno;
 import org.hospes.abi.XenbusState;
+import org.hospes.dom0.disk.MemoryDisk;
 import org.hospes.dom0.xenstore.XenstoreService;
 import org.hospes.dom0.xenstore.XsMessage;
 import org.hospes.dom0.xenstore.XsWire;
@@ -51,14 +52,14 @@ class DriverDomainBlkTest {
     storage = hv.createDriverDomain("storage", guest.domid());
   }
 
-  private VbdBackend attach(DomainControl backend, Domain g, int devid, MemoryImage disk) {
+  private VbdBackend attach(DomainControl backend, Domain g, int devid, MemoryDisk disk) {
     VbdNodes.create(xs, backend.domid(), g.domid(), devid, devid == XVDA ? "xvda" : "xvdb",
         "/images/" + devid + ".img", "raw", false);
     return VbdBackend.start(xs, backend, hv.costModel(), g.domid(), devid, disk);
   }
 
   /** Writes 3 seeded pages at {@code sector}, reads them back into cleared pages, compares. */
-  private static void roundTrip(JavaBlkfront f, long sector, MemoryImage disk, long seed)
+  private static void roundTrip(JavaBlkfront f, long sector, MemoryDisk disk, long seed)
       throws Exception {
     byte[] pattern = new byte[3 * 4096];
     new Random(seed).nextBytes(pattern);
@@ -82,7 +83,7 @@ class DriverDomainBlkTest {
 
   @Test
   void theDriverDomainServesItsGuestsDiskWithItsOwnGrantsPortsAndNodes() throws Exception {
-    MemoryImage disk = new MemoryImage(1 << 20);
+    MemoryDisk disk = new MemoryDisk(1 << 20);
     VbdBackend be = attach(storage, guest, XVDA, disk);
     String bePath = "/local/domain/" + storage.domid() + "/backend/vbd/" + guest.domid() + "/"
         + XVDA;
@@ -142,7 +143,7 @@ class DriverDomainBlkTest {
         .isEqualTo(GrantTableOp.GTF_PERMIT_ACCESS);
 
     // In xenstore it is an ordinary client: other's nodes and dom0's backends are not its own.
-    attach(hv.control(), other, XVDA, new MemoryImage(1 << 20));
+    attach(hv.control(), other, XVDA, new MemoryDisk(1 << 20));
     String otherBe = VbdNodes.backendPath(other.domid(), XVDA);
     String otherFe = VbdNodes.frontendPath(other.domid(), XVDA);
     for (String path : new String[] {otherBe + "/state", otherFe + "/ring-ref",
@@ -156,13 +157,13 @@ class DriverDomainBlkTest {
     assertThat(xs.read(otherBe + "/state")).isEqualTo(XenbusState.INIT_WAIT.text());
     // A backend for other started on the storage domain cannot even probe.
     assertThatThrownBy(() -> VbdBackend.start(xs, storage, hv.costModel(), other.domid(), XVDB,
-        new MemoryImage(1 << 20))).isInstanceOf(IllegalStateException.class)
+        new MemoryDisk(1 << 20))).isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("EACCES");
   }
 
   @Test
   void hotUnplugReleasesEverythingThenAHotPluggedDiskConnects() throws Exception {
-    MemoryImage a = new MemoryImage(1 << 20);
+    MemoryDisk a = new MemoryDisk(1 << 20);
     VbdBackend be = attach(storage, guest, XVDA, a);
     JavaBlkfront f = new JavaBlkfront(hv, xs, guest, XVDA);
     assertThat(f.connect(true)).isEqualTo(XenbusState.CONNECTED);
@@ -185,7 +186,7 @@ class DriverDomainBlkTest {
     assertThat(xs.read(VbdNodes.backendPath(storage.domid(), guest.domid(), XVDA))).isNull();
 
     // xl block-attach of a new disk while the guest runs: a new device, a new connection.
-    MemoryImage b = new MemoryImage(2 << 20);
+    MemoryDisk b = new MemoryDisk(2 << 20);
     VbdBackend be2 = attach(storage, guest, XVDB, b);
     JavaBlkfront f2 = new JavaBlkfront(hv, xs, guest, XVDB);
     assertThat(f2.connect(true)).isEqualTo(XenbusState.CONNECTED);
@@ -196,7 +197,7 @@ class DriverDomainBlkTest {
 
   @Test
   void aRestartedDriverDomainBackendServesTheFrontendAgain() throws Exception {
-    MemoryImage disk = new MemoryImage(1 << 20);
+    MemoryDisk disk = new MemoryDisk(1 << 20);
     VbdBackend be = attach(storage, guest, XVDA, disk);
     JavaBlkfront f = new JavaBlkfront(hv, xs, guest, XVDA);
     assertThat(f.connect(true)).isEqualTo(XenbusState.CONNECTED);

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.util.Arrays;
 import java.util.Random;
 import org.hospes.dom0.devicemodel.FuzzDma;
-import org.hospes.dom0.disk.DiskImage;
+import org.hospes.dom0.disk.MemoryDisk;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -32,7 +32,8 @@ class IdeFuzzTest {
   private Random rnd;
   private FuzzDma dma;
   private IdeChannel ch;
-  private final Disk[] disks = {new Disk(), new Disk()};
+  private final MemoryDisk[] disks = {
+    new MemoryDisk(SECTORS * 512), new MemoryDisk(SECTORS * 512)};
   private final byte[][] shadow = new byte[2][];
   private byte[] mirror;
   private int step;
@@ -40,45 +41,6 @@ class IdeFuzzTest {
   private int dmaOk;
   private int dmaFailed;
   private int lastEntry;
-
-  /** A disk in memory. */
-  private static final class Disk implements DiskImage {
-    final byte[] data = new byte[SECTORS * 512];
-
-    @Override
-    public long sizeBytes() {
-      return data.length;
-    }
-
-    @Override
-    public boolean readOnly() {
-      return false;
-    }
-
-    @Override
-    public void read(long offset, byte[] buf, int off, int len) {
-      System.arraycopy(data, (int) offset, buf, off, len);
-    }
-
-    @Override
-    public void write(long offset, byte[] buf, int off, int len) {
-      System.arraycopy(buf, off, data, (int) offset, len);
-    }
-
-    @Override
-    public void flush() {}
-
-    @Override
-    public void discard(long offset, long length) {}
-
-    @Override
-    public String format() {
-      return "raw";
-    }
-
-    @Override
-    public void close() {}
-  }
 
   private int le32(byte[] b, long at) {
     int o = (int) at;
@@ -122,8 +84,8 @@ class IdeFuzzTest {
     mirror = dma.ram.clone();
     ch = new IdeChannel(level -> { }, dma);
     for (int d = 0; d < 2; d++) {
-      rnd.nextBytes(disks[d].data);
-      shadow[d] = disks[d].data.clone();
+      rnd.nextBytes(disks[d].data());
+      shadow[d] = disks[d].data().clone();
       ch.attach(d, new AtaDrive(disks[d], "FUZZ" + d, "Hospes fuzz disk"));
     }
     dma.onWrite(this::checkWrite);
@@ -140,7 +102,7 @@ class IdeFuzzTest {
           // What random commands did is not modelled: the mirrors follow.
           System.arraycopy(dma.ram, 0, mirror, 0, RAM);
           for (int d = 0; d < 2; d++) {
-            System.arraycopy(disks[d].data, 0, shadow[d], 0, shadow[d].length);
+            System.arraycopy(disks[d].data(), 0, shadow[d], 0, shadow[d].length);
           }
         }
         if (!Arrays.equals(dma.ram, mirror)) {
@@ -148,7 +110,7 @@ class IdeFuzzTest {
           throw new AssertionError(String.format("RAM at 0x%x differs from the model", at));
         }
         for (int d = 0; d < 2; d++) {
-          assertThat(Arrays.mismatch(disks[d].data, shadow[d])).as("disk %d differs at", d)
+          assertThat(Arrays.mismatch(disks[d].data(), shadow[d])).as("disk %d differs at", d)
               .isEqualTo(-1);
         }
       }

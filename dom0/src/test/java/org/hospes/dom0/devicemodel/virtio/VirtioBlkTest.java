@@ -7,6 +7,7 @@ import java.util.Random;
 import org.hospes.dom0.devicemodel.ArrayGuestDma;
 import org.hospes.dom0.devicemodel.pci.PciFunction;
 import org.hospes.dom0.devicemodel.virtio.TestDriver.Seg;
+import org.hospes.dom0.disk.MemoryDisk;
 import org.junit.jupiter.api.Test;
 
 class VirtioBlkTest {
@@ -19,7 +20,7 @@ class VirtioBlkTest {
 
   private final ArrayGuestDma mem = new ArrayGuestDma(RAM);
 
-  private VirtioPciLegacy device(ByteDisk disk) {
+  private VirtioPciLegacy device(MemoryDisk disk) {
     return new VirtioPciLegacy("virtio-blk test", new VirtioBlk(disk, "hospes-disk-0"), mem);
   }
 
@@ -32,7 +33,7 @@ class VirtioBlkTest {
 
   @Test
   void itIsATransitionalBlockDeviceWithItsCapacityAndLimitsInTheLegacyConfig() {
-    VirtioPciLegacy dev = device(new ByteDisk(8 << 20, false));
+    VirtioPciLegacy dev = device(new MemoryDisk(8 << 20));
     PciFunction f = dev.function();
     assertThat(f.read(PciFunction.VENDOR_ID, 2)).isEqualTo(0x1AF4);
     assertThat(f.read(PciFunction.DEVICE_ID, 2)).isEqualTo(0x1001);
@@ -56,14 +57,14 @@ class VirtioBlkTest {
     assertThat(dev.in(VirtioPciLegacy.QUEUE_SIZE, 2)).isEqualTo(128);
     dev.out(VirtioPciLegacy.QUEUE_SELECT, 2, 1);
     assertThat(dev.in(VirtioPciLegacy.QUEUE_SIZE, 2)).isZero();
-    assertThat(device(new ByteDisk(4096, true)).in(VirtioPciLegacy.DEVICE_FEATURES, 4) & 1 << 5)
+    assertThat(device(new MemoryDisk(4096, true)).in(VirtioPciLegacy.DEVICE_FEATURES, 4) & 1 << 5)
         .isNotZero();
   }
 
   @Test
   void randomReadsAndWritesInRandomSegmentsMatchAModelDisk() {
     Random rnd = new Random(SEED);
-    ByteDisk disk = new ByteDisk(1 << 20, false);
+    MemoryDisk disk = new MemoryDisk(1 << 20);
     byte[] model = new byte[1 << 20];
     VirtioPciLegacy dev = device(disk);
     LegacyDriver drv = new LegacyDriver(dev, mem, ALL, INDIRECT);
@@ -109,7 +110,7 @@ class VirtioBlkTest {
       }
       assertThat(dev.in(VirtioPciLegacy.ISR_STATUS, 1)).as(at).isEqualTo(1);
     }
-    assertThat(disk.data).isEqualTo(model);
+    assertThat(disk.data()).isEqualTo(model);
     VirtioBlk blk = (VirtioBlk) dev.device();
     assertThat(blk.reads + blk.writes).isEqualTo(1500);
     assertThat(blk.errors).isZero();
@@ -127,12 +128,12 @@ class VirtioBlkTest {
   @Test
   void flushGetIdAndUnknownTypesAnswerAsTheSpecificationSays() {
     Random rnd = new Random(SEED + 1);
-    ByteDisk disk = new ByteDisk(1 << 16, false);
+    MemoryDisk disk = new MemoryDisk(1 << 16);
     LegacyDriver drv = new LegacyDriver(device(disk), mem, ALL, INDIRECT);
     assertThat(request(drv, rnd, new Seg(header(HDR, VirtioBlk.T_FLUSH, 0), 16, false),
         new Seg(HDR + 16, 1, true))).isEqualTo(1);
     assertThat(mem.ram[(int) HDR + 16]).isEqualTo((byte) VirtioBlk.S_OK);
-    assertThat(disk.flushes).isEqualTo(1);
+    assertThat(disk.flushes()).isEqualTo(1);
     java.util.Arrays.fill(mem.ram, (int) DATA, (int) DATA + 20, (byte) 0x77);
     assertThat(request(drv, rnd, new Seg(header(HDR, VirtioBlk.T_GET_ID, 0), 16, false),
         new Seg(DATA, 20, true), new Seg(HDR + 16, 1, true))).isEqualTo(21);
@@ -146,7 +147,7 @@ class VirtioBlkTest {
   @Test
   void badRequestsFailWithIoerrAndTheQueueGoesOn() {
     Random rnd = new Random(SEED + 2);
-    ByteDisk ro = new ByteDisk(1 << 16, true);
+    MemoryDisk ro = new MemoryDisk(1 << 16, true);
     VirtioPciLegacy dev = device(ro);
     LegacyDriver drv = new LegacyDriver(dev, mem, ALL, INDIRECT);
     Seg status = new Seg(HDR + 16, 1, true);
@@ -192,7 +193,7 @@ class VirtioBlkTest {
   @Test
   void theIsrReadClearsItAndDeassertsIntxAndNoInterruptSuppressesIt() {
     Random rnd = new Random(SEED + 3);
-    VirtioPciLegacy dev = device(new ByteDisk(1 << 16, false));
+    VirtioPciLegacy dev = device(new MemoryDisk(1 << 16));
     LegacyDriver drv = new LegacyDriver(dev, mem, ALL, INDIRECT);
     request(drv, rnd, new Seg(header(HDR, VirtioBlk.T_FLUSH, 0), 16, false),
         new Seg(HDR + 16, 1, true));
@@ -212,7 +213,7 @@ class VirtioBlkTest {
   @Test
   void aBrokenQueueSetsNeedsResetAndAResetBringsTheDeviceBack() {
     Random rnd = new Random(SEED + 4);
-    VirtioPciLegacy dev = device(new ByteDisk(1 << 16, false));
+    VirtioPciLegacy dev = device(new MemoryDisk(1 << 16));
     LegacyDriver drv = new LegacyDriver(dev, mem, ALL, INDIRECT);
     TestDriver q = drv.queues[0];
     // A chain that loops: descriptor 0 -> 1 -> 0.

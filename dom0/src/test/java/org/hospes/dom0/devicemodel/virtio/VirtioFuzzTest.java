@@ -8,6 +8,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import org.hospes.dom0.devicemodel.FuzzDma;
+import org.hospes.dom0.disk.MemoryDisk;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -305,9 +306,9 @@ class VirtioFuzzTest {
     long t0 = System.nanoTime();
     rnd = new Random(SEED);
     dma = new FuzzDma(RAM);
-    ByteDisk disk = new ByteDisk(DISK, false);
-    rnd.nextBytes(disk.data);
-    byte[] modelDisk = disk.data.clone();
+    MemoryDisk disk = new MemoryDisk(DISK);
+    rnd.nextBytes(disk.data());
+    byte[] modelDisk = disk.data().clone();
     VirtioBlk blk = new VirtioBlk(disk, "fuzz-disk");
     dev = new VirtioPciLegacy("virtio-blk fuzz", blk, dma);
     model = new VirtioModel(RAM, 1, VirtioBlk.QUEUE_SIZE, blk.features());
@@ -316,7 +317,7 @@ class VirtioFuzzTest {
     notifier = q -> blkNotify(q, modelDisk);
     init(blk.features(), 1);
     runSteps(() -> blkStep());
-    assertThat(disk.data).as("disk").isEqualTo(modelDisk);
+    assertThat(disk.data()).as("disk").isEqualTo(modelDisk);
     assertThat(breaches).isGreaterThan(STEPS / 50);
     assertThat(served).isGreaterThan(STEPS / 2);
     assertThat(blk.reads).isPositive();

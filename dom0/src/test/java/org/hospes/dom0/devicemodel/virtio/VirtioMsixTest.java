@@ -9,6 +9,7 @@ import org.hospes.dom0.devicemodel.ArrayGuestDma;
 import org.hospes.dom0.devicemodel.pci.PciFunction;
 import org.hospes.dom0.devicemodel.pci.PciMsix;
 import org.hospes.dom0.devicemodel.virtio.TestDriver.Seg;
+import org.hospes.dom0.disk.MemoryDisk;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -26,7 +27,7 @@ class VirtioMsixTest {
 
   @BeforeEach
   void setUp() {
-    dev = new VirtioPciLegacy("virtio-blk test", new VirtioBlk(new ByteDisk(1 << 16, false),
+    dev = new VirtioPciLegacy("virtio-blk test", new VirtioBlk(new MemoryDisk(1 << 16),
         "d0"), mem, (address, data) -> sent.add(new long[] {address, data}));
   }
 
