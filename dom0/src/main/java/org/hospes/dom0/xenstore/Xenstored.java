@@ -15,10 +15,10 @@ import java.util.function.Consumer;
  * The xenstore daemon's logic (docs/misc/xenstore.txt): a tree of nodes with values and
  * per-node permissions, watches, transactions with conflict detection, domain introduction and
  * per-domain quotas, SET_TARGET (a device model acting with its target's privileges on the
- * target's nodes) and CONTROL (log, print, quota, help). It speaks in {@link XsMessage}s; {@link RingConnection} carries them over a
- * guest's shared ring page, and dom0's toolstack talks to it through an in-process connection
- * ({@link #connectDom0}). Every request gets one reply (the result or an ERROR), and watch events
- * go to the connection that set the watch.
+ * target's nodes) and CONTROL (log, print, quota, help). It speaks in {@link XsMessage}s;
+ * {@link RingConnection} carries them over a guest's shared ring page, and dom0's toolstack
+ * talks to it through an in-process connection ({@link #connectDom0}). Every request gets one
+ * reply (the result or an ERROR), and watch events go to the connection that set the watch.
  *
  * <p>Errors use the names of xs_wire.h's list, chosen and checked in the order C xenstored
  * (tools/xenstore/xenstored_core.c) uses: ENOSYS for a type it has no handler for, EACCES for a

@@ -10,12 +10,13 @@ import org.hospes.hv.domain.Vcpu;
 
 /**
  * xen_version (hypercall 17: cmd, arg), every XENVER_ sub-op as Xen 4.17's do_xen_version
- * answers a 32-bit HVM/PVH domU (and, for platform_parameters, a 32-bit PV one). XSM's dummy policy decides what is denied: version,
- * platform_parameters and get_features always answer; extraversion, compile_info,
- * capabilities, changeset, pagesize and guest_handle answer any guest; commandline and
- * build_id are for the privileged domain only, so a domU reads "&lt;denied&gt;" and gets -EPERM.
- * Every string is written zero-padded to its full buffer (XSA-122). Guest domains are never
- * privileged in Hospes (dom0 is Java code, not a vCPU), so the denied answers are the only ones.
+ * answers a 32-bit HVM/PVH domU (and, for platform_parameters, a 32-bit PV one). XSM's dummy
+ * policy decides what is denied: version, platform_parameters and get_features always answer;
+ * extraversion, compile_info, capabilities, changeset, pagesize and guest_handle answer any
+ * guest; commandline and build_id are for the privileged domain only, so a domU reads
+ * "&lt;denied&gt;" and gets -EPERM. Every string is written zero-padded to its full buffer
+ * (XSA-122). Guest domains are never privileged in Hospes (dom0 is Java code, not a vCPU), so
+ * the denied answers are the only ones.
  */
 final class XenVersionHypercall {
   /** Xen's arch_get_xen_caps with HVM only and no 64-bit or PV guests (the trailing space too). */
