@@ -31,6 +31,7 @@ public final class XenVersion {
   public static final int FEATURES_SUBMAP = 4;
   public static final int FEATURES_SIZE = 8;
   /** compat_platform_parameters (a 32-bit caller): virt_start u32 OUT (4 bytes). */
+  public static final int PLATFORM_VIRT_START = 0;
   public static final int PLATFORM_PARAMETERS_COMPAT_SIZE = 4;
   /** What an unprivileged caller reads instead of a denied string (xen_deny()). */
   public static final String DENIED = "<denied>";

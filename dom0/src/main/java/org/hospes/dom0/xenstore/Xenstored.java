@@ -14,10 +14,11 @@ import java.util.function.Consumer;
 /**
  * The xenstore daemon's logic (docs/misc/xenstore.txt): a tree of nodes with values and
  * per-node permissions, watches, transactions with conflict detection, domain introduction and
- * per-domain quotas. It speaks in {@link XsMessage}s; {@link RingConnection} carries them over a
- * guest's shared ring page, and dom0's toolstack talks to it through an in-process connection
- * ({@link #connectDom0}). Every request gets one reply (the result or an ERROR), and watch events
- * go to the connection that set the watch.
+ * per-domain quotas, SET_TARGET (a device model acting with its target's privileges on the
+ * target's nodes) and CONTROL (log, print, quota, help). It speaks in {@link XsMessage}s;
+ * {@link RingConnection} carries them over a guest's shared ring page, and dom0's toolstack
+ * talks to it through an in-process connection ({@link #connectDom0}). Every request gets one
+ * reply (the result or an ERROR), and watch events go to the connection that set the watch.
  *
  * <p>Errors use the names of xs_wire.h's list, chosen and checked in the order C xenstored
  * (tools/xenstore/xenstored_core.c) uses: ENOSYS for a type it has no handler for, EACCES for a
@@ -108,6 +109,19 @@ public final class Xenstored {
 
   private final Map<String, Node> tree = new TreeMap<>();
   private final Map<Integer, Connection> domains = new LinkedHashMap<>();
+  /**
+   * SET_TARGET's relation: a domain (a device model's) to the domain whose privileges it has
+   * on that domain's nodes. C xenstored keeps it on the connection (conn->target); here a
+   * domain's ring and its services' in-process connections all speak for it, so it is kept by
+   * domid, and goes with the domain's RELEASE as C's goes with its connection.
+   */
+  private final Map<Integer, Integer> targets = new HashMap<>();
+  /** dom0's and service domains' in-process connections (a few), for CONTROL's quota report. */
+  private final List<Connection> inProcess = new ArrayList<>();
+  /** Where the daemon's log goes (xenstored's trace file and xprintf): CONTROL log and print. */
+  private Consumer<String> log = line -> {};
+  /** CONTROL "log on": every request and reply is written to the log. */
+  private boolean tracing;
   private final Quota quota;
   private Introducer introducer;
   private long generation;
@@ -133,6 +147,22 @@ public final class Xenstored {
 
   public void setIntroducer(Introducer introducer) {
     this.introducer = introducer;
+  }
+
+  /** Sets where the daemon's log lines go (CONTROL "print", and traffic after "log on"). */
+  public void setLog(Consumer<String> log) {
+    this.log = log;
+  }
+
+  /** Whether CONTROL "log on" is in force. */
+  public boolean tracing() {
+    return tracing;
+  }
+
+  /** The domain whose privileges {@code domid} has on that domain's nodes (SET_TARGET), or -1. */
+  public int target(int domid) {
+    Integer t = targets.get(domid);
+    return t == null ? -1 : t;
   }
 
   public Quota quota() {
@@ -179,7 +209,9 @@ public final class Xenstored {
 
   /** The toolstack's own connection (privileged, domid 0). */
   public Connection connectDom0(Consumer<XsMessage> out) {
-    return new Connection(0, out);
+    Connection c = new Connection(0, out);
+    inProcess.add(c);
+    return c;
   }
 
   /**
@@ -187,7 +219,9 @@ public final class Xenstored {
    * domain): an ordinary client with {@code domid}'s permissions and quotas.
    */
   public Connection connectService(int domid, Consumer<XsMessage> out) {
-    return new Connection(domid, out);
+    Connection c = new Connection(domid, out);
+    inProcess.add(c);
+    return c;
   }
 
   /** Registers a domain's connection (done by INTRODUCE). */
@@ -208,6 +242,7 @@ public final class Xenstored {
   /** Handles one request from {@code c}; the reply (and any watch events) go to its sinks. */
   public void handle(Connection c, XsMessage m) {
     requests++;
+    trace("IN ", c, m);
     XsMessage reply;
     try {
       byte[] r = dispatch(c, m);
@@ -216,6 +251,7 @@ public final class Xenstored {
       errors++;
       reply = XsMessage.of(XsWire.ERROR, m.reqId(), m.txId(), e.getMessage() + "\0");
     }
+    trace("OUT", c, reply);
     c.out.accept(reply);
     if (m.type() == XsWire.WATCH && reply.type() == XsWire.WATCH) {
       // A new watch fires once at once, after its reply, with the path as the client gave it.
@@ -239,14 +275,14 @@ public final class Xenstored {
    * anything else, the reply types WATCH_EVENT and ERROR included, is answered ENOSYS.
    */
   private static boolean known(int type) {
-    return type >= XsWire.DEBUG && type <= XsWire.DIRECTORY_PART
+    return type >= XsWire.CONTROL && type <= XsWire.DIRECTORY_PART
         && type != XsWire.WATCH_EVENT && type != XsWire.ERROR && type != 20;
   }
 
   /** Types only the control domain may send (XS_FLAG_PRIV): anyone else gets EACCES. */
   private static boolean privilegedOnly(int type) {
     return switch (type) {
-      case XsWire.DEBUG, XsWire.INTRODUCE, XsWire.RELEASE, XsWire.IS_DOMAIN_INTRODUCED,
+      case XsWire.CONTROL, XsWire.INTRODUCE, XsWire.RELEASE, XsWire.IS_DOMAIN_INTRODUCED,
           XsWire.RESUME, XsWire.SET_TARGET -> true;
       default -> false;
     };
@@ -294,7 +330,7 @@ public final class Xenstored {
         // Permission first, then the size (do_write: get_node, then write_node's quota).
         Node n = get(t, tx, p);
         if (n != null) {
-          if (!canWrite(n, c.domid)) {
+          if (!canWrite(n, c)) {
             throw new XsError("EACCES");
           }
           checkEntrySize(c, value);
@@ -503,6 +539,9 @@ public final class Xenstored {
         }
         dc.closed = true;
         dc.shutdown();
+        // Its connection, and the target relation kept with it, is gone (a new introduction
+        // of the same domid starts without one).
+        targets.remove(domid);
         fireSpecial("@releaseDomain");
         return ok();
       }
@@ -513,10 +552,209 @@ public final class Xenstored {
         }
         return ok();
       }
+      case XsWire.SET_TARGET:
+        return setTarget(payload);
+      case XsWire.CONTROL:
+        return control(strings(payload));
       default:
-        // CONTROL and SET_TARGET from dom0: not implemented by this xenstored.
         throw new XsError("ENOSYS");
     }
+  }
+
+  /**
+   * SET_TARGET(domid, target) as do_set_target: two strings (EINVAL), each read with atoi,
+   * each a domain xenstored knows (ENOENT); from then on {@code domid} has the target's
+   * privileges on the target's nodes (see {@link #has}). dom0 is a domain here as in C
+   * xenstored; a driver domain known only by its services' connections counts too.
+   */
+  private byte[] setTarget(byte[] payload) throws XsError {
+    List<String> f = strings(payload);
+    if (f.size() < 2) {
+      throw new XsError("EINVAL");
+    }
+    long domid = atoi(f.get(0));
+    long tdomid = atoi(f.get(1));
+    if (!known(domid) || !known(tdomid)) {
+      throw new XsError("ENOENT");
+    }
+    targets.put((int) domid, (int) tdomid);
+    return ok();
+  }
+
+  /** Whether {@code domid} names a domain with a connection (find_connected_domain). */
+  private boolean known(long domid) {
+    if (domid < 0 || domid > 0xFFFF) {
+      return false;
+    }
+    if (domid == 0 || domains.containsKey((int) domid)) {
+      return true;
+    }
+    for (Connection c : inProcess) {
+      if (c.domid == domid) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** CONTROL's commands (xenstored_control.c's cmds[]) that make sense here, and their usage. */
+  private static final String[][] CONTROL_COMMANDS = {
+      {"log", "on|off"},
+      {"print", "<string>"},
+      {"quota", "[set <name> <val>|<domid>]"},
+      {"help", ""}};
+
+  /**
+   * CONTROL (the type xs_wire.h also calls DEBUG), as do_control: only dom0 (EACCES, checked
+   * with the other privileged types before the transaction); a command word (EINVAL without
+   * one), one of the commands offered (EINVAL otherwise), then that command's own arguments
+   * (EINVAL when wrong). Not offered: check, logfile, memreport and live-update, which are
+   * about the C daemon's files and process, and quota-soft (no memory quota here).
+   */
+  private byte[] control(List<String> argv) throws XsError {
+    if (argv.isEmpty()) {
+      throw new XsError("EINVAL");
+    }
+    List<String> args = argv.subList(1, argv.size());
+    switch (argv.get(0)) {
+      case "log":
+        if (args.size() != 1) {
+          throw new XsError("EINVAL");
+        }
+        if (args.get(0).equals("on")) {
+          tracing = true;
+        } else if (args.get(0).equals("off")) {
+          tracing = false;
+        } else {
+          throw new XsError("EINVAL");
+        }
+        return ok();
+      case "print":
+        if (args.size() != 1) {
+          throw new XsError("EINVAL");
+        }
+        log.accept("control: " + args.get(0));
+        return ok();
+      case "quota":
+        return quotaControl(args);
+      case "help": {
+        if (!args.isEmpty()) {
+          throw new XsError("EINVAL");
+        }
+        // "name<TAB>usage<NL>" per command; C's do_control_help sends it without its NUL.
+        StringBuilder sb = new StringBuilder();
+        for (String[] cmd : CONTROL_COMMANDS) {
+          sb.append(cmd[0]).append('\t').append(cmd[1]).append('\n');
+        }
+        return sb.toString().getBytes(StandardCharsets.ISO_8859_1);
+      }
+      default:
+        throw new XsError("EINVAL");
+    }
+  }
+
+  /** The quotas CONTROL "quota" shows and sets: xenstored's names, and what each limits. */
+  private String[][] quotaNames() {
+    return new String[][] {
+        {"nodes", Integer.toString(quota.nodes), "Nodes per domain"},
+        {"watches", Integer.toString(quota.watches), "Watches per domain"},
+        {"transactions", Integer.toString(quota.transactions), "Transactions per domain"},
+        {"node-size", Integer.toString(quota.entrySize), "Max. size of a node"},
+        {"permissions", Integer.toString(quota.permissions),
+            "Max. number of permissions per node"}};
+  }
+
+  /**
+   * CONTROL "quota": no argument lists the settings; "set NAME VALUE" changes one (VALUE by
+   * atoi, at least 1; an unknown name is EINVAL); "DOMID" shows what a known domain uses
+   * (ENOENT for one xenstored does not know); anything else is EINVAL.
+   */
+  private byte[] quotaControl(List<String> args) throws XsError {
+    if (args.isEmpty()) {
+      StringBuilder sb = new StringBuilder("Quota settings:\n");
+      for (String[] q : quotaNames()) {
+        sb.append(String.format("%-17s: %8s %s\n", q[0], q[1], q[2]));
+      }
+      return text(sb);
+    }
+    if (args.get(0).equals("set")) {
+      if (args.size() != 3) {
+        throw new XsError("EINVAL");
+      }
+      long val = atoi(args.get(2));
+      if (val < 1 || val > Integer.MAX_VALUE) {
+        throw new XsError("EINVAL");
+      }
+      switch (args.get(1)) {
+        case "nodes" -> quota.nodes = (int) val;
+        case "watches" -> quota.watches = (int) val;
+        case "transactions" -> quota.transactions = (int) val;
+        case "node-size" -> quota.entrySize = (int) val;
+        case "permissions" -> quota.permissions = (int) val;
+        default -> throw new XsError("EINVAL");
+      }
+      return ok();
+    }
+    if (args.size() != 1) {
+      throw new XsError("EINVAL");
+    }
+    long domid = atoi(args.get(0));
+    if (!known(domid)) {
+      throw new XsError("ENOENT");
+    }
+    int watches = 0;
+    int txns = 0;
+    List<Connection> conns = new ArrayList<>(inProcess);
+    Connection ring = domains.get((int) domid);
+    if (ring != null) {
+      conns.add(ring);
+    }
+    for (Connection c : conns) {
+      if (c.domid == domid) {
+        watches += c.watches.size();
+        txns += c.txns.size();
+      }
+    }
+    StringBuilder sb = new StringBuilder("Domain " + domid + ":\n");
+    sb.append(String.format("%-16s: %8d\n", "nodes", owned(tree, (int) domid)));
+    sb.append(String.format("%-16s: %8d\n", "watches", watches));
+    sb.append(String.format("%-16s: %8d\n", "transactions", txns));
+    return text(sb);
+  }
+
+  /** A text reply: the string and its NUL (send_reply with strlen + 1). */
+  private static byte[] text(CharSequence s) {
+    return (s + "\0").getBytes(StandardCharsets.ISO_8859_1);
+  }
+
+  /**
+   * C's atoi on the string as unsigned int: leading white space, a sign, the leading decimal
+   * digits (none: 0); -1 stands for a value no domid can have (negative or too large).
+   */
+  static long atoi(String s) {
+    int i = 0;
+    while (i < s.length() && " \t\n\u000B\f\r".indexOf(s.charAt(i)) >= 0) {
+      i++;
+    }
+    boolean negative = false;
+    if (i < s.length() && (s.charAt(i) == '+' || s.charAt(i) == '-')) {
+      negative = s.charAt(i) == '-';
+      i++;
+    }
+    long v = 0;
+    for (; i < s.length() && s.charAt(i) >= '0' && s.charAt(i) <= '9'; i++) {
+      v = Math.min(v * 10 + (s.charAt(i) - '0'), 1L << 40);
+    }
+    return negative && v != 0 || v > 0xFFFF_FFFFL ? -1 : v;
+  }
+
+  /** The traffic trace after CONTROL "log on": direction, client, type and payload. */
+  private void trace(String dir, Connection c, XsMessage m) {
+    if (!tracing) {
+      return;
+    }
+    String payload = new String(m.payload(), StandardCharsets.ISO_8859_1).replace('\0', ' ');
+    log.accept(dir + " dom" + c.domid + " " + XsWire.name(m.type()) + " (" + payload + ")");
   }
 
   /**
@@ -737,9 +975,16 @@ public final class Xenstored {
     return i == 0 ? "/" : p.substring(0, i);
   }
 
-  /** xenstored's perm_for_conn: {@code want} is 'r', 'w' or 'o' (owner: only the owner and dom0). */
-  private static boolean has(Node n, int domid, char want) {
-    if (domid == 0 || n.owner() == domid) {
+  /**
+   * xenstored's perm_for_conn: {@code want} is 'r', 'w' or 'o' (owner: only the owner and dom0).
+   * A domain with a target (SET_TARGET) acts as that domain too: a node the target owns is
+   * wholly its, and an entry naming the target counts as one naming it (the first entry naming
+   * either decides).
+   */
+  private boolean has(Node n, Connection c, char want) {
+    int domid = c.domid;
+    Integer target = targets.isEmpty() ? null : targets.get(domid);
+    if (domid == 0 || n.owner() == domid || target != null && n.owner() == target) {
       return true;
     }
     if (want == 'o') {
@@ -747,7 +992,7 @@ public final class Xenstored {
     }
     char k = n.permKind[0];
     for (int i = 1; i < n.permDom.length; i++) {
-      if (n.permDom[i] == domid) {
+      if (n.permDom[i] == domid || target != null && n.permDom[i] == target) {
         k = n.permKind[i];
         break;
       }
@@ -755,12 +1000,12 @@ public final class Xenstored {
     return k == 'b' || k == want;
   }
 
-  static boolean canRead(Node n, int domid) {
-    return has(n, domid, 'r');
+  private boolean canRead(Node n, Connection c) {
+    return has(n, c, 'r');
   }
 
-  static boolean canWrite(Node n, int domid) {
-    return has(n, domid, 'w');
+  private boolean canWrite(Node n, Connection c) {
+    return has(n, c, 'w');
   }
 
   /** Remembers the generation a transaction first saw at {@code p} (-1: absent). */
@@ -786,7 +1031,7 @@ public final class Xenstored {
       throws XsError {
     Node n = get(t, tx, p);
     if (n != null) {
-      if (!has(n, c.domid, perm)) {
+      if (!has(n, c, perm)) {
         throw new XsError("EACCES");
       }
       return n;
@@ -797,8 +1042,8 @@ public final class Xenstored {
       ancestor = get(t, tx, q);
     }
     // As xenstored: any of the wanted rights there will do (an owner may write).
-    boolean allowed = ancestor != null && (has(ancestor, c.domid, perm)
-        || perm == 'o' && has(ancestor, c.domid, 'w'));
+    boolean allowed = ancestor != null && (has(ancestor, c, perm)
+        || perm == 'o' && has(ancestor, c, 'w'));
     throw new XsError(allowed ? "ENOENT" : "EACCES");
   }
 
@@ -828,7 +1073,7 @@ public final class Xenstored {
   private Node create(Connection c, Map<String, Node> t, Txn tx, String p) throws XsError {
     Node n = get(t, tx, p);
     if (n != null) {
-      if (!canWrite(n, c.domid)) {
+      if (!canWrite(n, c)) {
         throw new XsError("EACCES");
       }
       record(t, tx, p);
@@ -845,7 +1090,7 @@ public final class Xenstored {
         break;
       }
     }
-    if (!canWrite(ancestor, c.domid)) {
+    if (!canWrite(ancestor, c)) {
       throw new XsError("EACCES");
     }
     if (c.domid != 0 && owned(t, c.domid) + missing.size() > quota.nodes) {
@@ -956,7 +1201,7 @@ public final class Xenstored {
       return true;
     }
     Node now = tree.get(p);
-    if (now != null && canRead(now, c.domid) || before != null && canRead(before, c.domid)) {
+    if (now != null && canRead(now, c) || before != null && canRead(before, c)) {
       return true;
     }
     Node parent = null;
@@ -964,7 +1209,7 @@ public final class Xenstored {
       q = parentOf(q);
       parent = tree.get(q);
     }
-    return parent != null && canRead(parent, c.domid);
+    return parent != null && canRead(parent, c);
   }
 
   private final List<Connection> dom0Watchers = new ArrayList<>();

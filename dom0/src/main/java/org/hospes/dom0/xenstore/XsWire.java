@@ -2,7 +2,9 @@ package org.hospes.dom0.xenstore;
 
 /** The xenstore wire protocol (public/io/xs_wire.h): message types, header, ring layout. */
 public final class XsWire {
-  public static final int DEBUG = 0;
+  /** XS_CONTROL; xs_wire.h keeps XS_DEBUG as its old name. */
+  public static final int CONTROL = 0;
+  public static final int DEBUG = CONTROL;
   public static final int DIRECTORY = 1;
   public static final int READ = 2;
   public static final int GET_PERMS = 3;
@@ -48,6 +50,17 @@ public final class XsWire {
   public static final int ERROR_COMM = 1;
   public static final int ERROR_RINGIDX = 2;
   public static final int ERROR_PROTO = 3;
+
+  private static final String[] NAMES = {"CONTROL", "DIRECTORY", "READ", "GET_PERMS", "WATCH",
+      "UNWATCH", "TRANSACTION_START", "TRANSACTION_END", "INTRODUCE", "RELEASE",
+      "GET_DOMAIN_PATH", "WRITE", "MKDIR", "RM", "SET_PERMS", "WATCH_EVENT", "ERROR",
+      "IS_DOMAIN_INTRODUCED", "RESUME", "SET_TARGET", "RESTRICT", "RESET_WATCHES",
+      "DIRECTORY_PART"};
+
+  /** The name of message type {@code type} (as xs_wire.h spells it), or its number. */
+  public static String name(int type) {
+    return type >= 0 && type < NAMES.length ? NAMES[type] : Integer.toString(type);
+  }
 
   private XsWire() {}
 }

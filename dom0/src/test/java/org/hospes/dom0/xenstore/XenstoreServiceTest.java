@@ -29,8 +29,8 @@ class XenstoreServiceTest {
     XsMessage w = xs.requestAs(dd.domid(), XsWire.WRITE, home + "/backend/state\0" + "4");
     assertThat(w.type()).isEqualTo(XsWire.WRITE);
     assertThat(xs.read(home + "/backend/state")).isEqualTo("4");
-    // The frontend's directory is not the driver domain's to read (xenstored's SET_TARGET,
-    // which would let it, is not modelled).
+    // The frontend's directory is not the driver domain's to read: only SET_TARGET, which
+    // libxl sends for a stub device model and not for a driver domain, would let it.
     XsMessage r = xs.requestAs(dd.domid(), XsWire.READ, "/local/domain/" + front.domid()
         + "/name\0");
     assertThat(r.type()).isEqualTo(XsWire.ERROR);

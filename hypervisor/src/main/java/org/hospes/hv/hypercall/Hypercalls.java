@@ -5,6 +5,7 @@ import org.hospes.abi.EventChannelOp;
 import org.hospes.abi.HvmOp;
 import org.hospes.abi.Hypercall;
 import org.hospes.abi.MemoryOp;
+import org.hospes.abi.PvMmuAbi;
 import org.hospes.abi.SchedOp;
 import org.hospes.abi.XenErrno;
 import org.hospes.abi.XenVersion;
@@ -20,7 +21,9 @@ import org.hospes.x86.Cpu;
  * Hypercall dispatch for HVM and PVH guests (they enter through VMCALL in the hypercall page):
  * the number in EAX, arguments in EBX, ECX, EDX, ESI, EDI, the result in EAX. Every handler
  * checks its arguments first and answers with 0 or a negative Xen errno; a call from CPL > 0
- * gets -EPERM and an unknown or unimplemented call -ENOSYS, both counted.
+ * gets -EPERM and an unknown or unimplemented call -ENOSYS, both counted. Which calls a
+ * translated guest may make is Xen's hvm32 column: the PV MMU, trap and descriptor calls are
+ * -ENOSYS for it, mmuext_op is not (see translatedMmuextOp).
  */
 public final class Hypercalls {
   private final Hypervisor hv;
@@ -158,6 +161,7 @@ public final class Hypercalls {
         case SYSCTL: result = control.sysctl(v, a1); break;
         case DOMCTL: result = control.domctl(v, a1); break;
         case DM_OP: result = control.dmOp(v, a1, a2, a3); break;
+        case MMUEXT_OP: result = translatedMmuextOp(v, a1, a2, a4); break;
         default: result = XenErrno.ENOSYS.negated(); break;
       }
     }
@@ -190,8 +194,61 @@ public final class Hypercalls {
       case MMUEXT_OP: return p.mmu().mmuextOp(a1, a2, a3, a4);
       case CALLBACK_OP: return p.traps().callbackOp(a1, a2);
       case PHYSDEV_OP: return pv.physdevOp(v, p, a1, a2);
+      case KEXEC_OP:
+        // compat_kexec_op (only the PV columns of Xen's hypercall table have it; an HVM or
+        // PVH caller gets -ENOSYS): do_kexec_op_internal asks xsm_kexec(XSM_PRIV) before it
+        // looks at the op or its argument, so a domU is refused whatever it passes.
+        return XenErrno.EPERM.negated();
       default: return NOT_PV;
     }
+  }
+
+  /** MMU_UPDATE_PREEMPTED: the continuation bit of an mmuext_op count. */
+  private static final int MMU_UPDATE_PREEMPTED = 0x8000_0000;
+
+  /**
+   * mmuext_op(ops, count, pdone, foreigndom) from an HVM or PVH guest. Xen has it in the hvm32
+   * column of its hypercall table (compat_mmuext_op), so that a device model in a translated
+   * domain can pin a PV guest's page tables; its checks, in order:
+   * <ul>
+   *   <li>count MMU_UPDATE_PREEMPTED with a NULL list is the continuation of a preempted call
+   *       and returns foreigndom as it is (do_mmuext_op);
+   *   <li>the continuation bit is dropped from the count, and no ops is 0 at once: a translated
+   *       caller's handle is not range-checked (compat_handle_okay), and the loop that copies
+   *       ops in and hands them to do_mmuext_op does not run;
+   *   <li>otherwise do_mmuext_op gets the ops copied so far and answers before the first one
+   *       (its answer replaces any copy error): get_pg_owner finds no domain for the caller's
+   *       own id or an unknown one (-ESRCH); the page owner must be a PV domain (-EINVAL, so
+   *       DOMID_SELF from a translated caller is -EINVAL); then xsm_mmuext_op(XSM_TARGET)
+   *       refuses anyone but the owner itself, its device model or the control domain: -EPERM
+   *       (DOMID_IO and DOMID_XEN count as PV owners).
+   * </ul>
+   * No guest is a device model or privileged here, so nothing is ever done, and pdone is never
+   * written: every refusal comes before do_mmuext_op's loop.
+   */
+  private int translatedMmuextOp(Vcpu v, int ops, int count, int foreigndom) {
+    if (count == MMU_UPDATE_PREEMPTED && ops == 0) {
+      return foreigndom;
+    }
+    if ((count & ~MMU_UPDATE_PREEMPTED) == 0) {
+      return 0;
+    }
+    int dom = foreigndom & 0xFFFF;
+    if (dom == PvMmuAbi.DOMID_SELF) {
+      return XenErrno.EINVAL.negated();
+    }
+    if (dom == v.domain().domid()) {
+      return XenErrno.ESRCH.negated();
+    }
+    if (dom == PvMmuAbi.DOMID_IO || dom == PvMmuAbi.DOMID_XEN) {
+      return XenErrno.EPERM.negated();
+    }
+    Domain owner = hv.eventDirectory().domain(dom);
+    if (owner == null) {
+      return XenErrno.ESRCH.negated();
+    }
+    // A service domain (dom0, a driver domain) is not a PV domain here either.
+    return owner.pv() != null ? XenErrno.EPERM.negated() : XenErrno.EINVAL.negated();
   }
 
   /** Reads a u16 at {@code va}, or null on a fault. */

@@ -1,5 +1,6 @@
 package org.hospes.hv.hypercall;
 
+import org.hospes.abi.PvMmuAbi;
 import org.hospes.abi.SharedInfo;
 import org.hospes.abi.VcpuOp;
 import org.hospes.abi.XenErrno;
@@ -14,8 +15,12 @@ import org.hospes.x86.MemoryBus;
 
 /**
  * vcpu_op (hypercall 24: cmd, vcpuid, extra_args) and set_timer_op (15): is_up,
- * register_vcpu_info, the singleshot timer, stop_periodic_timer. Times are absolute Xen system
- * time in nanoseconds, which is the hypervisor's virtual time (see {@link PvTime}).
+ * register_vcpu_info, the runstate and time areas, the singleshot and periodic timers, and
+ * get_physid, in the checks and order of Xen 4.17's compat_vcpu_op (every guest here is
+ * 32-bit): an unknown vCPU is -ENOENT before anything else; the periodic timer, runstate and
+ * time areas may be any vCPU of the caller's domain, the singleshot timer only its own. Times
+ * are absolute Xen system time in nanoseconds, which is the hypervisor's virtual time (see
+ * {@link PvTime}).
  */
 final class VcpuHypercalls {
   /** set_timer_op clamps timeouts this far beyond now, as Xen does for old Linux kernels. */
@@ -38,16 +43,20 @@ final class VcpuHypercalls {
       case VcpuOp.IS_UP:
         return target.state() == VcpuState.OFFLINE ? 0 : 1;
       case VcpuOp.STOP_PERIODIC_TIMER:
-        // Succeeding here selects Linux's vcpuop clockevent (singleshot timer + VIRQ_TIMER).
+        // Any vCPU of the domain. Succeeding here selects Linux's vcpuop clockevent
+        // (singleshot timer + VIRQ_TIMER).
         d.pvTime().stopPeriodic(target.id());
         return 0;
       case VcpuOp.SET_SINGLESHOT_TIMER: {
-        if (target != v) {
-          return XenErrno.EINVAL.negated();
-        }
+        // 4.17's compat_common_vcpu_op copies the struct in before do_vcpu_op looks at the
+        // vCPU, so an unreadable argument is -EFAULT even for another vCPU.
         byte[] b = g.read(arg, VcpuOp.SSHOT_SIZE);
         if (b == null) {
           return XenErrno.EFAULT.negated();
+        }
+        // Only the caller's own singleshot timer (it is migrated to the caller's CPU).
+        if (target != v) {
+          return XenErrno.EINVAL.negated();
         }
         long timeout = le64(b, VcpuOp.SSHOT_TIMEOUT);
         int flags = le32(b, VcpuOp.SSHOT_FLAGS);
@@ -70,7 +79,7 @@ final class VcpuHypercalls {
         return g.write(arg, target.runstate().image(hv.now())) ? 0 : XenErrno.EFAULT.negated();
       case VcpuOp.REGISTER_RUNSTATE_MEMORY_AREA: {
         Integer va = g.readInt(arg + VcpuOp.AREA_ADDR);
-        if (va == null) {
+        if (va == null || !areaOkay(d, va, VcpuOp.RUNSTATE_INFO_SIZE)) {
           return XenErrno.EFAULT.negated();
         }
         target.runstate().setAreaVa(va);
@@ -82,7 +91,7 @@ final class VcpuHypercalls {
       }
       case VcpuOp.REGISTER_VCPU_TIME_MEMORY_AREA: {
         Integer va = g.readInt(arg + VcpuOp.AREA_ADDR);
-        if (va == null) {
+        if (va == null || !areaOkay(d, va, SharedInfo.TIME_INFO_SIZE)) {
           return XenErrno.EFAULT.negated();
         }
         target.setTimeAreaVa(va);
@@ -90,9 +99,8 @@ final class VcpuHypercalls {
         return 0;
       }
       case VcpuOp.SET_PERIODIC_TIMER: {
-        if (target != v) {
-          return XenErrno.EINVAL.negated();
-        }
+        // Any vCPU of the caller's domain, as stop_periodic_timer: common_vcpu_op checks the
+        // struct and the period, never that the vCPU is the caller.
         byte[] b = g.read(arg, 8);
         if (b == null) {
           return XenErrno.EFAULT.negated();
@@ -102,13 +110,28 @@ final class VcpuHypercalls {
         if (period < VcpuOp.MIN_PERIOD_NS || period > VcpuOp.MAX_PERIOD_NS) {
           return XenErrno.EINVAL.negated();
         }
-        d.pvTime().setPeriodic(v.id(), period, hv.now());
+        d.pvTime().setPeriodic(target.id(), period, hv.now());
         return 0;
       }
+      case VcpuOp.GET_PHYSID:
+        // Only the hardware domain's pinned vCPUs learn their physical CPU; for anyone else
+        // do_vcpu_op answers -EINVAL before it looks at the argument.
+        return XenErrno.EINVAL.negated();
       default:
-        // initialise/up/down (one vCPU), runstate areas, periodic timers, NMIs, physid.
+        // initialise/up/down (vCPUs are brought up through the local APIC here) and
+        // send_nmi (no virtual NMIs) are not offered.
         return XenErrno.ENOSYS.negated();
     }
+  }
+
+  /**
+   * compat_handle_okay for a guest handle to one struct of {@code size} bytes: a translated
+   * guest's address is checked when it is used; a PV guest's area must end below its hypervisor
+   * hole, or -EFAULT at registration (Xen keeps the hypervisor's own mappings out of reach).
+   */
+  private static boolean areaOkay(Domain d, int va, int size) {
+    return d.pv() == null
+        || (va & 0xFFFF_FFFFL) + size <= (PvMmuAbi.HYPERVISOR_VIRT_START & 0xFFFF_FFFFL);
   }
 
   /** set_timer_op(lo, hi): the 64-bit absolute timeout split over two registers; 0 cancels. */

@@ -2,6 +2,7 @@ package org.hospes.hv.hypercall;
 
 import java.nio.charset.StandardCharsets;
 import java.util.UUID;
+import org.hospes.abi.PvMmuAbi;
 import org.hospes.abi.XenErrno;
 import org.hospes.abi.XenVersion;
 import org.hospes.hv.domain.Domain;
@@ -9,12 +10,13 @@ import org.hospes.hv.domain.Vcpu;
 
 /**
  * xen_version (hypercall 17: cmd, arg), every XENVER_ sub-op as Xen 4.17's do_xen_version
- * answers a 32-bit HVM/PVH domU. XSM's dummy policy decides what is denied: version,
- * platform_parameters and get_features always answer; extraversion, compile_info,
- * capabilities, changeset, pagesize and guest_handle answer any guest; commandline and
- * build_id are for the privileged domain only, so a domU reads "&lt;denied&gt;" and gets -EPERM.
- * Every string is written zero-padded to its full buffer (XSA-122). Guest domains are never
- * privileged in Hospes (dom0 is Java code, not a vCPU), so the denied answers are the only ones.
+ * answers a 32-bit HVM/PVH domU (and, for platform_parameters, a 32-bit PV one). XSM's dummy
+ * policy decides what is denied: version, platform_parameters and get_features always answer;
+ * extraversion, compile_info, capabilities, changeset, pagesize and guest_handle answer any
+ * guest; commandline and build_id are for the privileged domain only, so a domU reads
+ * "&lt;denied&gt;" and gets -EPERM. Every string is written zero-padded to its full buffer
+ * (XSA-122). Guest domains are never privileged in Hospes (dom0 is Java code, not a vCPU), so
+ * the denied answers are the only ones.
  */
 final class XenVersionHypercall {
   /** Xen's arch_get_xen_caps with HVM only and no 64-bit or PV guests (the trailing space too). */
@@ -69,10 +71,16 @@ final class XenVersionHypercall {
         return string(g, arg, CAPABILITIES, XenVersion.CAPABILITIES_LEN);
       case XenVersion.CHANGESET:
         return string(g, arg, CHANGESET, XenVersion.CHANGESET_LEN);
-      case XenVersion.PLATFORM_PARAMETERS:
-        // A 32-bit caller gets the compat struct; virt_start is 0 for a non-PV guest.
-        return g.write(arg, new byte[XenVersion.PLATFORM_PARAMETERS_COMPAT_SIZE]) ? 0
-            : XenErrno.EFAULT.negated();
+      case XenVersion.PLATFORM_PARAMETERS: {
+        // A 32-bit caller gets the compat struct. Xen answers a PV vCPU with the start of its
+        // domain's hypervisor hole (HYPERVISOR_COMPAT_VIRT_START(d), what the guest must keep
+        // its mappings below) and a translated one with 0: it has no hole.
+        byte[] params = new byte[XenVersion.PLATFORM_PARAMETERS_COMPAT_SIZE];
+        if (v.domain().pv() != null) {
+          putLe32(params, XenVersion.PLATFORM_VIRT_START, pvVirtStart());
+        }
+        return g.write(arg, params) ? 0 : XenErrno.EFAULT.negated();
+      }
       case XenVersion.GET_FEATURES: {
         Integer index = g.readInt(arg + XenVersion.FEATURES_SUBMAP_IDX);
         if (index == null) {
@@ -98,6 +106,22 @@ final class XenVersionHypercall {
         return XenErrno.EPERM.negated();
       default:
         return XenErrno.ENOSYS.negated();
+    }
+  }
+
+  /**
+   * The start of a PV domain's hypervisor hole. Xen lowers a 32-bit PV domain's hole below
+   * 0xF5800000 only for a kernel whose XEN_ELFNOTE_HV_START_LOW asks; Hospes's PV loader honours
+   * no such note (it refuses segments above the default hole), so every PV domain has the
+   * default one, the one its page tables and mmu_update checks use.
+   */
+  static int pvVirtStart() {
+    return PvMmuAbi.HYPERVISOR_VIRT_START;
+  }
+
+  private static void putLe32(byte[] b, int at, int value) {
+    for (int k = 0; k < 4; k++) {
+      b[at + k] = (byte) (value >>> (8 * k));
     }
   }
 

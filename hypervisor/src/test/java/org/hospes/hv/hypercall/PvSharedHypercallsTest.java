@@ -126,4 +126,80 @@ class PvSharedHypercallsTest {
         .isZero();
     assertThat(pv.pv().mmu().translate(va, false)).isEqualTo(-1);
   }
+
+  private int pvhCall(Hypercall h, int... args) {
+    int[] a = java.util.Arrays.copyOf(args, 5);
+    return hc.dispatch(pvh.vcpus().get(0), h.number(), a[0], a[1], a[2], a[3], a[4]);
+  }
+
+  /**
+   * mmuext_op is in the hvm32 column of Xen's hypercall table (compat_mmuext_op, for a device
+   * model in a translated domain pinning a PV guest's tables): a PVH or HVM guest gets
+   * do_mmuext_op's refusals in its order, not -ENOSYS. -ENOSYS stays for the PV-only MMU calls.
+   */
+  @Test
+  void mmuextOpFromATranslatedGuestIsRefusedAsXenRefusesIt() {
+    Domain hvm = hv.createHvmDomain("hvm", DomainMode.HVM_EPT, 2);
+    // One well-formed op (pin an L1 of the PV domain) and a pdone word to watch.
+    ByteBuffer op = le(PvMmuAbi.EXT_SIZE).putInt(PvMmuAbi.EXT_CMD, PvMmuAbi.MMUEXT_PIN_L1_TABLE)
+        .putInt(PvMmuAbi.EXT_ARG1, (int) PvTestDomains.mfn(pv, 3));
+    int pdone = ARG + 0x100;
+    for (Domain t : new Domain[] {pvh, hvm}) {
+      t.memory().write(ARG, op.array(), 0, op.capacity());
+      t.memory().write32(pdone, 0xEEEE_EEEE);
+      int[][] rows = {
+          // foreigndom, expected
+          {EventChannelOp.DOMID_SELF, XenErrno.EINVAL.negated()}, // itself: not a PV owner
+          {t.domid(), XenErrno.ESRCH.negated()},                 // "cannot specify itself"
+          {NOBODY, XenErrno.ESRCH.negated()},
+          {PvMmuAbi.DOMID_IO, XenErrno.EPERM.negated()},         // XSM_TARGET
+          {PvMmuAbi.DOMID_XEN, XenErrno.EPERM.negated()},
+          {pv.domid(), XenErrno.EPERM.negated()},
+          {0x10000 | pv.domid(), XenErrno.EPERM.negated()},      // only the low 16 bits count
+          {(t == pvh ? hvm : pvh).domid(), XenErrno.EINVAL.negated()}};
+      for (int[] r : rows) {
+        int dom = r[0];
+        int rc = hc.dispatch(t.vcpus().get(0), Hypercall.MMUEXT_OP.number(), ARG, 1, pdone, dom,
+            0);
+        assertThat(rc).as("%s naming %x", t.name(), dom).isEqualTo(r[1]);
+        // The same answer for ops it cannot even read, or a preempted call's remainder.
+        assertThat(hc.dispatch(t.vcpus().get(0), Hypercall.MMUEXT_OP.number(), 0x7FF000, 3,
+            pdone, dom, 0)).as("%s naming %x, bad list", t.name(), dom).isEqualTo(r[1]);
+        assertThat(hc.dispatch(t.vcpus().get(0), Hypercall.MMUEXT_OP.number(), ARG,
+            0x8000_0001, pdone, dom, 0)).as("%s naming %x, continued", t.name(), dom)
+            .isEqualTo(r[1]);
+      }
+      // No ops: 0 at once. A NULL list with only the continuation bit: foreigndom back.
+      assertThat(hc.dispatch(t.vcpus().get(0), Hypercall.MMUEXT_OP.number(), ARG, 0, pdone,
+          pv.domid(), 0)).isZero();
+      assertThat(hc.dispatch(t.vcpus().get(0), Hypercall.MMUEXT_OP.number(), ARG, 0x8000_0000,
+          pdone, pv.domid(), 0)).isZero();
+      assertThat(hc.dispatch(t.vcpus().get(0), Hypercall.MMUEXT_OP.number(), 0, 0x8000_0000,
+          pdone, 0x1234_5678, 0)).isEqualTo(0x1234_5678);
+      // Nothing was done and pdone was never written.
+      assertThat(t.memory().read32(pdone)).isEqualTo(0xEEEE_EEEE);
+    }
+    assertThat(pv.pv().mmu().tables().info().isPinned(PvTestDomains.mfn(pv, 3))).isFalse();
+    // The calls only the PV columns have stay -ENOSYS.
+    assertThat(pvhCall(Hypercall.MMU_UPDATE, ARG, 1, 0, EventChannelOp.DOMID_SELF))
+        .isEqualTo(XenErrno.ENOSYS.negated());
+    assertThat(pvhCall(Hypercall.UPDATE_VA_MAPPING, 0x1000, 0, 0, 0))
+        .isEqualTo(XenErrno.ENOSYS.negated());
+  }
+
+  /**
+   * kexec_op is in the PV columns only: a PV domU is refused by xsm_kexec(XSM_PRIV) before the
+   * op or its argument is looked at (-EPERM); a PVH or HVM guest has no such hypercall.
+   */
+  @Test
+  void kexecOpIsEpermForAPvDomUAndEnosysForATranslatedOne() {
+    for (int op : new int[] {0, 1, 2, 3, 4, 5, 99, -1}) {
+      for (int arg : new int[] {ARG, 0, 0x7FFF_F000}) {
+        assertThat(pvCall(Hypercall.KEXEC_OP, op, arg)).as("pv op %d arg %x", op, arg)
+            .isEqualTo(XenErrno.EPERM.negated());
+        assertThat(pvhCall(Hypercall.KEXEC_OP, op, arg)).as("pvh op %d arg %x", op, arg)
+            .isEqualTo(XenErrno.ENOSYS.negated());
+      }
+    }
+  }
 }

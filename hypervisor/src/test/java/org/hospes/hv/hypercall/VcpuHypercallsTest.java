@@ -8,6 +8,7 @@ import java.util.HexFormat;
 import org.hospes.abi.EventChannelOp;
 import org.hospes.abi.Hypercall;
 import org.hospes.abi.Multicall;
+import org.hospes.abi.PvMmuAbi;
 import org.hospes.abi.SharedInfo;
 import org.hospes.abi.VcpuOp;
 import org.hospes.abi.XenErrno;
@@ -150,6 +151,86 @@ class VcpuHypercallsTest {
     assertThat(call(Hypercall.VCPU_OP, VcpuOp.IS_UP, 1, 0)).isEqualTo(XenErrno.ENOENT.negated());
     assertThat(call(Hypercall.VCPU_OP, VcpuOp.SET_SINGLESHOT_TIMER, 0, 0x7FF000))
         .isEqualTo(XenErrno.EFAULT.negated());
+  }
+
+  private void period(long ns) {
+    d.memory().write(ARG, ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN)
+        .putLong(0, ns).array(), 0, 8);
+  }
+
+  /**
+   * Xen 4.17's compat_vcpu_op: the vCPU id first (-ENOENT), then the sub-op's own checks.
+   * common_vcpu_op lets a domain set and stop the periodic timer of any of its vCPUs (Linux
+   * stops every secondary vCPU's from the boot CPU); only the singleshot timer is the caller's
+   * alone (-EINVAL), and in 4.17 its struct is copied in (-EFAULT) before that is checked. The
+   * periodic timer of another vCPU used to be refused with -EINVAL.
+   */
+  @Test
+  void aDomainSetsAndStopsThePeriodicTimerOfAnotherOfItsVcpus() {
+    d = hv.createHvmDomain("smp", DomainMode.PVH, 2, 2);
+    int bad = 0x7FF000; // past the domain's 2 MiB of RAM
+    // An unknown vCPU is -ENOENT whatever the sub-op and argument.
+    for (int cmd : new int[] {VcpuOp.SET_PERIODIC_TIMER, VcpuOp.STOP_PERIODIC_TIMER,
+        VcpuOp.SET_SINGLESHOT_TIMER, VcpuOp.GET_PHYSID, 99}) {
+      for (int id : new int[] {2, -1, Integer.MAX_VALUE}) {
+        assertThat(call(Hypercall.VCPU_OP, cmd, id, bad)).as("cmd %d vcpu %d", cmd, id)
+            .isEqualTo(XenErrno.ENOENT.negated());
+      }
+    }
+    // Then the struct, then the period: for vCPU 1 as for vCPU 0.
+    assertThat(call(Hypercall.VCPU_OP, VcpuOp.SET_PERIODIC_TIMER, 1, bad))
+        .isEqualTo(XenErrno.EFAULT.negated());
+    period(999_999);
+    assertThat(call(Hypercall.VCPU_OP, VcpuOp.SET_PERIODIC_TIMER, 1, ARG))
+        .isEqualTo(XenErrno.EINVAL.negated());
+    period(10_000_000);
+    assertThat(call(Hypercall.VCPU_OP, VcpuOp.SET_PERIODIC_TIMER, 1, ARG)).isZero();
+    runCode("ebfe");
+    hv.run(25_000_000L);
+    // vCPU 1's timer fired, every 10 ms of virtual time; vCPU 0 has none.
+    assertThat(d.pvTime().firings(1)).isEqualTo(2);
+    assertThat(d.pvTime().firings(0)).isZero();
+    assertThat(call(Hypercall.VCPU_OP, VcpuOp.STOP_PERIODIC_TIMER, 1, 0)).isZero();
+    hv.run(30_000_000L);
+    assertThat(d.pvTime().firings(1)).isEqualTo(2);
+
+    // The singleshot timer is the caller's own: the struct first, then the vCPU.
+    assertThat(call(Hypercall.VCPU_OP, VcpuOp.SET_SINGLESHOT_TIMER, 1, bad))
+        .isEqualTo(XenErrno.EFAULT.negated());
+    singleshot(hv.now() + 1_000_000, 0);
+    assertThat(call(Hypercall.VCPU_OP, VcpuOp.SET_SINGLESHOT_TIMER, 1, ARG))
+        .isEqualTo(XenErrno.EINVAL.negated());
+    assertThat(call(Hypercall.VCPU_OP, VcpuOp.STOP_SINGLESHOT_TIMER, 1, 0))
+        .isEqualTo(XenErrno.EINVAL.negated());
+    assertThat(d.pvTime().singleshotDeadline(1)).isEqualTo(-1);
+    // get_physid is for the hardware domain's pinned vCPUs: -EINVAL, argument unread.
+    assertThat(call(Hypercall.VCPU_OP, VcpuOp.GET_PHYSID, 1, bad))
+        .isEqualTo(XenErrno.EINVAL.negated());
+  }
+
+  /**
+   * A PV guest's runstate and time areas are compat handles: compat_handle_okay refuses one
+   * that reaches into the hypervisor hole with -EFAULT; the last bytes below it are fine.
+   */
+  @Test
+  void aPvGuestsRunstateAndTimeAreasMustLieBelowTheHypervisorHole() {
+    hv = new Hypervisor(64, new RoundRobinScheduler(), new DefaultCostModel());
+    hc = new Hypercalls(hv, hv.costModel());
+    Domain pv = PvTestDomains.create(hv, "pv");
+    int hole = PvMmuAbi.HYPERVISOR_VIRT_START;
+    int[][] cases = {{VcpuOp.REGISTER_RUNSTATE_MEMORY_AREA, VcpuOp.RUNSTATE_INFO_SIZE},
+        {VcpuOp.REGISTER_VCPU_TIME_MEMORY_AREA, SharedInfo.TIME_INFO_SIZE}};
+    for (int[] c : cases) {
+      for (int[] addr : new int[][] {{hole - c[1] + 1, XenErrno.EFAULT.negated()},
+          {hole, XenErrno.EFAULT.negated()}, {-4, XenErrno.EFAULT.negated()},
+          {hole - c[1], 0}, {0x9000, 0}}) {
+        byte[] a = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, addr[0])
+            .array();
+        assertThat(pv.pv().mmu().copyToGuest(ARG + 0x6000, a)).isTrue();
+        assertThat(hc.dispatch(pv.vcpus().get(0), Hypercall.VCPU_OP.number(), c[0], 0,
+            ARG + 0x6000, 0, 0)).as("cmd %d at %x", c[0], addr[0]).isEqualTo(addr[1]);
+      }
+    }
   }
 
   @Test

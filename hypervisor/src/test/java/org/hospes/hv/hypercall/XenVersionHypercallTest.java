@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
 import org.hospes.abi.Hypercall;
+import org.hospes.abi.PvMmuAbi;
 import org.hospes.abi.XenErrno;
 import org.hospes.abi.XenVersion;
 import org.hospes.hv.Hypervisor;
@@ -31,7 +32,7 @@ class XenVersionHypercallTest {
 
   @BeforeEach
   void setUp() {
-    hv = new Hypervisor(32, new RoundRobinScheduler(), new DefaultCostModel());
+    hv = new Hypervisor(64, new RoundRobinScheduler(), new DefaultCostModel());
     hc = new Hypercalls(hv, hv.costModel());
     d = hv.createHvmDomain("guest", DomainMode.PVH, 2);
   }
@@ -118,6 +119,36 @@ class XenVersionHypercallTest {
     // build_id is refused before the buffer is looked at.
     assertThat(hc.dispatch(d.vcpus().get(0), Hypercall.XEN_VERSION.number(), XenVersion.BUILD_ID,
         bad, 0, 0, 0)).isEqualTo(XenErrno.EPERM.negated());
+  }
+
+  /**
+   * compat do_xen_version: virt_start is HYPERVISOR_COMPAT_VIRT_START(d) for a PV vCPU and 0 for
+   * a translated one. A PV guest was told 0, the HVM answer, as if it had no hole.
+   */
+  @Test
+  void platformParametersGiveAPvGuestTheStartOfItsHypervisorHole() {
+    Domain pv = PvTestDomains.create(hv, "pv");
+    byte[] fill = {FILL, FILL, FILL, FILL, FILL, FILL, FILL, FILL};
+    assertThat(pv.pv().mmu().copyToGuest(BUF, fill)).isTrue();
+    assertThat(hc.dispatch(pv.vcpus().get(0), Hypercall.XEN_VERSION.number(),
+        XenVersion.PLATFORM_PARAMETERS, BUF, 0, 0, 0)).isZero();
+    byte[] got = new byte[8];
+    assertThat(pv.pv().mmu().copyFromGuest(BUF, got)).isTrue();
+    // 0xF5800000 little-endian, and nothing written past the 4-byte compat struct.
+    assertThat(got).containsExactly(0x00, 0x00, 0x80, 0xF5, FILL, FILL, FILL, FILL);
+    assertThat(VcpuHypercalls.le32(got, 0)).isEqualTo(PvMmuAbi.HYPERVISOR_VIRT_START);
+
+    // HVM and PVH domains have no hole: 0, whatever was in the buffer.
+    for (DomainMode mode : new DomainMode[] {DomainMode.HVM_EPT, DomainMode.HVM_SHADOW,
+        DomainMode.PVH}) {
+      Domain t = hv.createHvmDomain("t-" + mode.cliName(), mode, 2);
+      t.memory().write(BUF, fill, 0, fill.length);
+      assertThat(hc.dispatch(t.vcpus().get(0), Hypercall.XEN_VERSION.number(),
+          XenVersion.PLATFORM_PARAMETERS, BUF, 0, 0, 0)).as(mode.cliName()).isZero();
+      byte[] b = new byte[8];
+      t.memory().read(BUF, b, 0, b.length);
+      assertThat(b).as(mode.cliName()).containsExactly(0, 0, 0, 0, FILL, FILL, FILL, FILL);
+    }
   }
 
   @Test
