@@ -13,6 +13,7 @@ import org.hospes.hv.ioreq.Ioreq;
 import org.hospes.hv.ioreq.IoreqServer;
 import org.hospes.hv.platform.Hpet;
 import org.hospes.hv.platform.LocalApic;
+import org.hospes.hv.memory.OutOfMachineMemory;
 import org.hospes.hv.memory.ShadowPager;
 import org.hospes.hv.stats.Counters;
 import org.hospes.x86.ApicBaseMsr;
@@ -495,6 +496,11 @@ public final class HvmExitHandler {
       platform.setDeviceTime(now);
       cycles = access.getAsLong();
       return cycles;
+    } catch (OutOfMachineMemory e) {
+      // Completing the access needed a shadow frame the machine does not have (the memory
+      // side of string I/O faulting on a shadow): the guest's domain is crashed, as at an exit.
+      hv.crash(v.domain(), e.getMessage());
+      return 0;
     } catch (RuntimeException e) {
       // The device model failed on this request (QEMU dying, on Xen): the domain it served
       // cannot go on, the service domain and the host do.
