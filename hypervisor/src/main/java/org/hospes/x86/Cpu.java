@@ -201,6 +201,12 @@ public final class Cpu {
   final int[] mmioValue = new int[8];
   int mmioLen;
   int mmioPos;
+  /**
+   * While the processor finishes a string I/O instruction for the hypervisor
+   * ({@link #emulateStringIo(IoBus, MmioDevice)}): where its memory side goes when it reaches no
+   * RAM, at once and without an exit. Null otherwise.
+   */
+  MmioDevice stringIoMemory;
   // The access that caused the last MMIO exit.
   private ApicBaseMsr apicBase;
   long pendingMmioGpa = -1;
@@ -1284,6 +1290,29 @@ public final class Cpu {
    * delivered to the guest, or exits under the exception bitmap).
    */
   public int emulateStringIo(IoBus ports) {
+    return emulateStringIo(ports, null);
+  }
+
+  /**
+   * As {@link #emulateStringIo(IoBus)}, with {@code memory} answering the memory side where it
+   * reaches no RAM (a device's registers, nothing at all, or a read-only frame written): each
+   * such element is read from or written to {@code memory} at its guest-physical address
+   * (the offset it is given) there and then, with no MMIO exit and no replay, as Xen's
+   * emulator completes string I/O whose buffer is MMIO. Faults (#PF, #GP, a shadow pager's
+   * hidden #PF) still end the instruction with its registers at the faulting element; for INS
+   * the destination's write translation is checked before the port is read ({@link #segAddr}),
+   * so a restart reads no port twice.
+   */
+  public int emulateStringIo(IoBus ports, MmioDevice memory) {
+    stringIoMemory = memory;
+    try {
+      return emulateStringIoOnce(ports);
+    } finally {
+      stringIoMemory = null;
+    }
+  }
+
+  private int emulateStringIoOnce(IoBus ports) {
     long qual = vmcs.exitQualification();
     int len = vmcs.exitInstructionLength();
     int start = eip;
