@@ -15,6 +15,7 @@ import org.hospes.hv.ioreq.IoreqServer;
 import org.hospes.hv.sched.RoundRobinScheduler;
 import org.hospes.x86.Cpu;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
@@ -172,6 +173,32 @@ class HvmGuestFaultTest {
     runToHalt(d);
     assertThat(d.memory().read32(FAULT)).as("#GP").isEqualTo(14);
     assertThat(d.memory().read32(FAULT + 4)).as("error code").isZero();
+  }
+
+  @ParameterizedTest
+  @CsvSource({"HVM_EPT, 8", "HVM_EPT, 64", "HVM_SHADOW, 8", "HVM_SHADOW, 64"})
+  void settingCr4DeOrMceThatCpuidDoesNotReportIsGp0(DomainMode mode, int bit) {
+    // CR4.DE (8) and CR4.MCE (64) with the guest's CPUID.1:EDX reporting neither DE nor MCE
+    // (nor MCA): #GP(0) at the MOV, as Xen's hvm_cr4_guest_valid_bits decides from the
+    // guest's CPUID; CR4 keeps its value. Both once stuck.
+    int mov = CODE + 15 + 5;
+    Domain d = guest(mode, "b8" + le(bit) + " 0f22e0 f4");
+    runToHalt(d);
+    assertThat(d.memory().read32(FAULT)).as("#GP").isEqualTo(14);
+    assertThat(d.memory().read32(FAULT + 4)).as("error code").isZero();
+    assertThat(d.memory().read32(FAULT + 8)).as("at the MOV").isEqualTo(mov);
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = DomainMode.class, names = {"HVM_EPT", "HVM_SHADOW"})
+  void cr4BitsOfReportedFeaturesStick(DomainMode mode) {
+    // TSD, PSE, PGE, PCE, OSFXSR and OSXMMEXCPT: CPUID reports TSC, PSE, PGE, FXSR and SSE.
+    int bits = Cpu.CR4_TSD | Cpu.CR4_PSE | Cpu.CR4_PGE | Cpu.CR4_PCE | Cpu.CR4_OSFXSR
+        | Cpu.CR4_OSXMMEXCPT;
+    Domain d = guest(mode, "b8" + le(bits) + " 0f22e0 0f20e0 a3" + le(RESULT) + " f4");
+    runToHalt(d);
+    assertThat(d.memory().read32(FAULT)).as("no fault").isZero();
+    assertThat(d.memory().read32(RESULT)).isEqualTo(bits);
   }
 
   // ------------------------------------------------------------------ string I/O, memory side
