@@ -27,6 +27,7 @@ import org.hospes.hv.hvm.HvmPlatform;
 import org.hospes.hv.hvm.ShadowControl;
 import org.hospes.hv.memory.FrameTable;
 import org.hospes.hv.memory.MachineMemoryLimit;
+import org.hospes.hv.memory.OutOfMachineMemory;
 import org.hospes.hv.memory.P2m;
 import org.hospes.hv.time.PvTime;
 import org.hospes.hv.sched.PhysicalCpu;
@@ -682,11 +683,16 @@ public final class Hypervisor {
         && v.domain().state() == DomainState.RUNNING) {
       platform.prepareEntry(v, now + used);
       if (v.domain().shadow() != null) {
-        if (v.domain().shadow().select(v.id())) {
-          // Its root was dropped (a P2M change) while it did not run: onto the fresh one.
-          ShadowControl.reload(cpu, v.vmcs(), v.domain().shadow());
+        try {
+          if (v.domain().shadow().select(v.id())) {
+            // Its root was dropped (a P2M change) while it did not run: onto the fresh one.
+            ShadowControl.reload(cpu, v.vmcs(), v.domain().shadow());
+          }
+          ShadowControl.beforeEntry(cpu, v.vmcs(), v.domain().shadow(), v.shadowRealMode());
+        } catch (OutOfMachineMemory e) {
+          crash(v.domain(), e.getMessage());
+          break;
         }
-        ShadowControl.beforeEntry(cpu, v.vmcs(), v.domain().shadow(), v.shadowRealMode());
       }
       long insns0 = cpu.instructions();
       long tlb0 = cpu.tlbMisses();
@@ -709,7 +715,14 @@ public final class Hypervisor {
           break;
         case CpuExit.VM_EXIT:
           runNow = now + used;
-          used += exits.handle(v, platform, now + used);
+          try {
+            used += exits.handle(v, platform, now + used);
+          } catch (OutOfMachineMemory e) {
+            // The exit needed a frame for the domain's shadows (a new root at a CR3 load, a
+            // shadow page table) and the machine has none: that domain is crashed, as Xen's
+            // shadow code crashes it, and no one else notices.
+            crash(v.domain(), e.getMessage());
+          }
           break;
         case CpuExit.HLT:
         case CpuExit.EXCEPTION:
@@ -902,21 +915,27 @@ public final class Hypervisor {
         d.ept().mapReadOnly(gfn, mfn);
       }
     }
-    if (d.shadow() != null) {
-      // Shadow entries name machine frames directly: none may outlive the P2M entry.
-      d.shadow().p2mChanged();
-    }
-    for (Vcpu v : d.vcpus()) {
-      if (v.cpu() == null) {
-        continue;
-      }
+    try {
       if (d.shadow() != null) {
-        d.shadow().select(v.id());
-        if ((v.cpu().cr0() & Cpu.CR0_PG) != 0) {
-          ShadowControl.reload(v.cpu(), v.vmcs(), d.shadow());
-        }
+        // Shadow entries name machine frames directly: none may outlive the P2M entry.
+        d.shadow().p2mChanged();
       }
-      v.cpu().invalidateTranslations();
+      for (Vcpu v : d.vcpus()) {
+        if (v.cpu() == null) {
+          continue;
+        }
+        if (d.shadow() != null) {
+          d.shadow().select(v.id());
+          if ((v.cpu().cr0() & Cpu.CR0_PG) != 0) {
+            ShadowControl.reload(v.cpu(), v.vmcs(), d.shadow());
+          }
+        }
+        v.cpu().invalidateTranslations();
+      }
+    } catch (OutOfMachineMemory e) {
+      // Fresh shadow roots for the new P2M found no frame (the old ones were freed first, so
+      // this takes another consumer of the last frames): the domain cannot run on.
+      crash(d, e.getMessage());
     }
     return true;
   }

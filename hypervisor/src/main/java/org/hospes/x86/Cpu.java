@@ -55,6 +55,34 @@ public final class Cpu {
   public static final int CR4_VME = 1, CR4_PVI = 2, CR4_TSD = 4, CR4_DE = 8, CR4_PSE = 16;
   public static final int CR4_PAE = 32, CR4_MCE = 64, CR4_PGE = 128, CR4_PCE = 256;
   public static final int CR4_OSFXSR = 512, CR4_OSXMMEXCPT = 1024;
+  /**
+   * The CR4 bits this processor has: those whose feature its CPUID.1:EDX advertises
+   * ({@link #cr4ValidBits}); setting any other is #GP(0). DE and MCE are not among them: the
+   * processor has no I/O breakpoints and no machine-check architecture, and does not
+   * advertise either (see {@link CpuId}).
+   */
+  public static final int CR4_VALID = cr4ValidBits(CpuId.FEATURES);
+
+  /**
+   * The CR4 bits a processor whose CPUID.1:EDX is {@code leaf1Edx} lets software set (SDM
+   * vol. 3, 2.5 and 2.6: a bit of a feature the processor does not report is reserved). As
+   * Xen's hvm_cr4_guest_valid_bits derives them from the guest's CPUID policy: VME and PVI
+   * from VME, TSD from TSC, DE from DE, PSE, PAE and PGE from themselves, MCE from MCE or
+   * MCA, OSFXSR from FXSR, OSXMMEXCPT from SSE; PCE always (P6 and later).
+   */
+  public static int cr4ValidBits(int leaf1Edx) {
+    int v = CR4_PCE;
+    v |= (leaf1Edx & 1 << 1) != 0 ? CR4_VME | CR4_PVI : 0;
+    v |= (leaf1Edx & 1 << 2) != 0 ? CR4_DE : 0;
+    v |= (leaf1Edx & CpuId.FEATURE_PSE) != 0 ? CR4_PSE : 0;
+    v |= (leaf1Edx & CpuId.FEATURE_TSC) != 0 ? CR4_TSD : 0;
+    v |= (leaf1Edx & CpuId.FEATURE_PAE) != 0 ? CR4_PAE : 0;
+    v |= (leaf1Edx & (1 << 7 | 1 << 14)) != 0 ? CR4_MCE : 0;
+    v |= (leaf1Edx & CpuId.FEATURE_PGE) != 0 ? CR4_PGE : 0;
+    v |= (leaf1Edx & CpuId.FEATURE_FXSR) != 0 ? CR4_OSFXSR : 0;
+    v |= (leaf1Edx & CpuId.FEATURE_SSE) != 0 ? CR4_OSXMMEXCPT : 0;
+    return v;
+  }
   /** IA32_EFER.NXE: execute-disable in PAE paging (the only EFER bit an i686 with NX has). */
   public static final int EFER_NXE = 1 << 11;
   /** IA32_EFER. */
@@ -201,6 +229,12 @@ public final class Cpu {
   final int[] mmioValue = new int[8];
   int mmioLen;
   int mmioPos;
+  /**
+   * While the processor finishes a string I/O instruction for the hypervisor
+   * ({@link #emulateStringIo(IoBus, MmioDevice)}): where its memory side goes when it reaches no
+   * RAM, at once and without an exit. Null otherwise.
+   */
+  MmioDevice stringIoMemory;
   // The access that caused the last MMIO exit.
   private ApicBaseMsr apicBase;
   long pendingMmioGpa = -1;
@@ -1284,6 +1318,29 @@ public final class Cpu {
    * delivered to the guest, or exits under the exception bitmap).
    */
   public int emulateStringIo(IoBus ports) {
+    return emulateStringIo(ports, null);
+  }
+
+  /**
+   * As {@link #emulateStringIo(IoBus)}, with {@code memory} answering the memory side where it
+   * reaches no RAM (a device's registers, nothing at all, or a read-only frame written): each
+   * such element is read from or written to {@code memory} at its guest-physical address
+   * (the offset it is given) there and then, with no MMIO exit and no replay, as Xen's
+   * emulator completes string I/O whose buffer is MMIO. Faults (#PF, #GP, a shadow pager's
+   * hidden #PF) still end the instruction with its registers at the faulting element; for INS
+   * the destination's write translation is checked before the port is read ({@link #segAddr}),
+   * so a restart reads no port twice.
+   */
+  public int emulateStringIo(IoBus ports, MmioDevice memory) {
+    stringIoMemory = memory;
+    try {
+      return emulateStringIoOnce(ports);
+    } finally {
+      stringIoMemory = null;
+    }
+  }
+
+  private int emulateStringIoOnce(IoBus ports) {
     long qual = vmcs.exitQualification();
     int len = vmcs.exitInstructionLength();
     int start = eip;

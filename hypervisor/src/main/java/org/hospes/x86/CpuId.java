@@ -10,6 +10,11 @@ import static org.hospes.x86.Cpu.EDX;
  * FPU, PSE, TSC, MSR, PAE, CX8, SEP, PGE and CMOV (with CMOV and FPU, FCMOV and FCOMI), CLFSH,
  * MMX, FXSR, SSE and SSE2 ({@link Simd}), and NX in leaf 0x80000001. APIC only with a local APIC connected ({@link Cpu#setApicBaseMsr})
  * and globally enabled. SSE3 and later are absent.
+ *
+ * <p>Not DE or MCE, though the Pentium M this reports itself as has both, and QEMU's qemu32
+ * model reports both: DE's I/O breakpoints are not modelled ({@link Breakpoints}), and there
+ * is no machine-check architecture (no MCA, whose absence makes Linux leave CR4.MCE alone
+ * anyway). Their CR4 bits are therefore reserved ({@link Cpu#CR4_VALID}).
  */
 final class CpuId {
   static final int FEATURE_FPU = 1 << 0;

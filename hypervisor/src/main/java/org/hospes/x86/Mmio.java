@@ -17,6 +17,10 @@ final class Mmio {
 
   /** An MMIO read in non-root operation: replayed from the log, or a VM exit. */
   static int read(Cpu c, long gpa, int bytes, int lin) {
+    if (c.stringIoMemory != null) {
+      // String I/O finished for the hypervisor: its handler answers the access at once.
+      return c.stringIoMemory.read(gpa, bytes);
+    }
     if (c.mmioPos < c.mmioLen) {
       int k = c.mmioPos;
       if (c.mmioGpa[k] == gpa && c.mmioSize[k] == bytes && !c.mmioWrite[k]) {
@@ -34,6 +38,10 @@ final class Mmio {
   }
 
   static void write(Cpu c, long gpa, int bytes, int value) {
+    if (c.stringIoMemory != null) {
+      c.stringIoMemory.write(gpa, bytes, bytes == 4 ? value : value & ((1 << (8 * bytes)) - 1));
+      return;
+    }
     if (c.mmioPos < c.mmioLen) {
       int k = c.mmioPos;
       if (c.mmioGpa[k] == gpa && c.mmioSize[k] == bytes && c.mmioWrite[k]) {

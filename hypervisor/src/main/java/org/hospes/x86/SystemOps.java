@@ -54,9 +54,6 @@ final class SystemOps {
   static final long MTRRCAP_VALUE = 0x508;
   static final long PAT_RESET = 0x0007_0406_0007_0406L;
 
-  private static final int CR4_ALLOWED = Cpu.CR4_TSD | Cpu.CR4_DE | Cpu.CR4_PSE | Cpu.CR4_PAE
-      | Cpu.CR4_MCE | Cpu.CR4_PGE | Cpu.CR4_PCE | Cpu.CR4_OSFXSR | Cpu.CR4_OSXMMEXCPT;
-
   private SystemOps() {}
 
   private static void requireRing0(Cpu c) {
@@ -291,7 +288,8 @@ final class SystemOps {
           }
           value = (value & ~mask) | (c.cr4 & mask);
         }
-        if ((value & ~CR4_ALLOWED) != 0) {
+        // A bit whose feature CPUID does not report is reserved (DE and MCE among them).
+        if ((value & ~Cpu.CR4_VALID) != 0) {
           c.raise(Exceptions.GP, 0);
         }
         c.writeCr4(value);
@@ -358,7 +356,10 @@ final class SystemOps {
     }
   }
 
-  /** DR4/DR5 alias DR6/DR7 unless CR4.DE, when they are #UD. */
+  /**
+   * DR4/DR5 alias DR6/DR7 unless CR4.DE, when they are #UD (kept for a processor that reports
+   * DE; this one does not, so CR4.DE cannot be set).
+   */
   private static int debugIndex(Cpu c, int n) {
     if (n == 4 || n == 5) {
       if ((c.cr4 & Cpu.CR4_DE) != 0) {

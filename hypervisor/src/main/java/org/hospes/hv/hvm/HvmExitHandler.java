@@ -12,7 +12,9 @@ import org.hospes.hv.domain.Vcpu;
 import org.hospes.hv.ioreq.Ioreq;
 import org.hospes.hv.ioreq.IoreqServer;
 import org.hospes.hv.platform.Hpet;
+import org.hospes.hv.platform.IoApic;
 import org.hospes.hv.platform.LocalApic;
+import org.hospes.hv.memory.OutOfMachineMemory;
 import org.hospes.hv.memory.ShadowPager;
 import org.hospes.hv.stats.Counters;
 import org.hospes.x86.ApicBaseMsr;
@@ -20,6 +22,7 @@ import org.hospes.x86.Cpu;
 import org.hospes.x86.Exceptions;
 import org.hospes.x86.CpuExit;
 import org.hospes.x86.IoBus;
+import org.hospes.x86.MmioDevice;
 import org.hospes.x86.PortDevice;
 import org.hospes.x86.UnbackedAccessException;
 import org.hospes.x86.vmx.ExitReason;
@@ -495,6 +498,11 @@ public final class HvmExitHandler {
       platform.setDeviceTime(now);
       cycles = access.getAsLong();
       return cycles;
+    } catch (OutOfMachineMemory e) {
+      // Completing the access needed a shadow frame the machine does not have (the memory
+      // side of string I/O faulting on a shadow): the guest's domain is crashed, as at an exit.
+      hv.crash(v.domain(), e.getMessage());
+      return 0;
     } catch (RuntimeException e) {
       // The device model failed on this request (QEMU dying, on Xen): the domain it served
       // cannot go on, the service domain and the host do.
@@ -522,7 +530,9 @@ public final class HvmExitHandler {
       int pointer = in ? Cpu.EDI : Cpu.ESI;
       int first = cpu.reg(pointer);
       access.batched = true;
-      int x = cpu.emulateStringIo(bus);
+      // The memory side, where it is not RAM, is answered by the same devices as an MMIO
+      // exit's access, at once (PortAccess's MmioDevice half).
+      int x = cpu.emulateStringIo(bus, access);
       access.chargeBatch(first, cpu.reg(pointer));
       if (v.domain().shadow() != null && ShadowControl.isPageFaultExit(v.vmcs(), x)) {
         // The memory side needs a shadow entry (or faults in the guest): the instruction
@@ -563,39 +573,16 @@ public final class HvmExitHandler {
       injectGp(v);
       return 0;
     }
-    // Each vCPU reaches its own local APIC at the same address.
-    LocalApic lapic = hv.platform(d).lapic(v.id());
-    if (gpa - LocalApic.BASE >= 0 && gpa - LocalApic.BASE < LocalApic.SIZE) {
-      // The local APIC is emulated here, where Xen keeps it; no trip to the device model.
+    long base = platformMmioBase(v, gpa);
+    if (base >= 0) {
+      // The local APIC, HPET and I/O APIC are emulated here, where Xen keeps them; no trip to
+      // the device model.
+      MmioDevice device = platformMmio(v, base);
       if (cpu.mmioIsWrite()) {
-        lapic.write(gpa - LocalApic.BASE, cpu.mmioSize(), cpu.mmioWriteData());
+        device.write(gpa - base, cpu.mmioSize(), cpu.mmioWriteData());
         cpu.completeMmio(0);
       } else {
-        cpu.completeMmio(lapic.read(gpa - LocalApic.BASE, cpu.mmioSize()));
-      }
-      return 0;
-    }
-    Hpet hpet = hv.platform(d).hpet();
-    if (hpet != null && gpa - Hpet.BASE >= 0 && gpa - Hpet.BASE < Hpet.SIZE) {
-      // The HPET lives in the hypervisor too (Xen's hvm/hpet.c).
-      if (cpu.mmioIsWrite()) {
-        hpet.write(gpa - Hpet.BASE, cpu.mmioSize(), cpu.mmioWriteData());
-        cpu.completeMmio(0);
-      } else {
-        cpu.completeMmio(hpet.read(gpa - Hpet.BASE, cpu.mmioSize()));
-      }
-      return 0;
-    }
-    org.hospes.hv.platform.IoApic ioapic = hv.platform(d).ioapic();
-    if (ioapic != null && gpa - org.hospes.hv.platform.IoApic.BASE >= 0
-        && gpa - org.hospes.hv.platform.IoApic.BASE < org.hospes.hv.platform.IoApic.SIZE) {
-      // The I/O APIC is in the hypervisor as well (Xen's hvm/vioapic.c).
-      long off = gpa - org.hospes.hv.platform.IoApic.BASE;
-      if (cpu.mmioIsWrite()) {
-        ioapic.write(off, cpu.mmioSize(), cpu.mmioWriteData());
-        cpu.completeMmio(0);
-      } else {
-        cpu.completeMmio(ioapic.read(off, cpu.mmioSize()));
+        cpu.completeMmio(device.read(gpa - base, cpu.mmioSize()));
       }
       return 0;
     }
@@ -616,8 +603,41 @@ public final class HvmExitHandler {
     return 0;
   }
 
-  /** One vCPU's view of ports: platform devices first, then the device model. */
-  private final class PortAccess implements PortDevice {
+  /**
+   * The base of the in-hypervisor device whose registers hold {@code gpa}, or -1: the vCPU's
+   * own local APIC (each vCPU reaches its own at the same address), the HPET (Xen's
+   * hvm/hpet.c), the I/O APIC (hvm/vioapic.c).
+   */
+  private long platformMmioBase(Vcpu v, long gpa) {
+    HvmPlatform p = hv.platform(v.domain());
+    if (gpa - LocalApic.BASE >= 0 && gpa - LocalApic.BASE < LocalApic.SIZE) {
+      return LocalApic.BASE;
+    }
+    if (p.hpet() != null && gpa - Hpet.BASE >= 0 && gpa - Hpet.BASE < Hpet.SIZE) {
+      return Hpet.BASE;
+    }
+    if (p.ioapic() != null && gpa - IoApic.BASE >= 0 && gpa - IoApic.BASE < IoApic.SIZE) {
+      return IoApic.BASE;
+    }
+    return -1;
+  }
+
+  /** The device {@link #platformMmioBase} found at {@code base}. */
+  private MmioDevice platformMmio(Vcpu v, long base) {
+    HvmPlatform p = hv.platform(v.domain());
+    return base == LocalApic.BASE ? p.lapic(v.id()) : base == Hpet.BASE ? p.hpet() : p.ioapic();
+  }
+
+  /**
+   * One vCPU's view of ports: platform devices first, then the device model. For a string
+   * instruction it is also the memory side where that is not RAM ({@link MmioDevice}, at
+   * guest-physical addresses): Xen's emulator completes INS and OUTS whose buffer is MMIO
+   * element by element through the same handlers as any MMIO access (the internal devices, else
+   * the ioreq server), and one whose buffer has nothing behind it reads all ones and drops the
+   * writes (its null handler, hvm_process_io_intercept's "drop the write as real hardware
+   * would"); so does a write to a frame the guest holds read-only.
+   */
+  private final class PortAccess implements PortDevice, MmioDevice {
     private final Vcpu v;
     private final HvmPlatform platform;
     long extraCycles;
@@ -673,6 +693,41 @@ public final class HvmExitHandler {
       }
       server.handle(d.domid(), new Ioreq(Ioreq.Type.PIO, port, size, true,
           value & 0xFFFF_FFFFL));
+    }
+
+    @Override
+    public int read(long gpa, int size) {
+      long base = platformMmioBase(v, gpa);
+      if (base >= 0) {
+        return platformMmio(v, base).read(gpa - base, size);
+      }
+      Domain d = v.domain();
+      IoreqServer server = d.ioreqServer();
+      if (server != null && server.claimsMmio(gpa)) {
+        // One MMIO ioreq per element, as Xen's emulator makes when the buffer is not RAM.
+        v.counters().ioreqs++;
+        extraCycles += cost.ioreq();
+        return (int) server.handle(d.domid(), new Ioreq(Ioreq.Type.MMIO, gpa, size, false, 0));
+      }
+      return size == 4 ? -1 : (1 << (8 * size)) - 1;
+    }
+
+    @Override
+    public void write(long gpa, int size, int value) {
+      long base = platformMmioBase(v, gpa);
+      if (base >= 0) {
+        platformMmio(v, base).write(gpa - base, size, value);
+        return;
+      }
+      Domain d = v.domain();
+      IoreqServer server = d.ioreqServer();
+      if (server != null && server.claimsMmio(gpa)) {
+        v.counters().ioreqs++;
+        extraCycles += cost.ioreq();
+        server.handle(d.domid(), new Ioreq(Ioreq.Type.MMIO, gpa, size, true,
+            value & 0xFFFF_FFFFL));
+      }
+      // Otherwise nothing is there (or the frame is read-only to the guest): dropped.
     }
 
     /**

@@ -23,8 +23,12 @@ import org.hospes.x86.vmx.VmxControls;
 public final class ShadowControl {
   static final int CR0_OWNED = Cpu.CR0_PG | Cpu.CR0_WP | Cpu.CR0_PE;
   static final int CR4_OWNED = Cpu.CR4_PAE | Cpu.CR4_PSE | Cpu.CR4_PGE;
-  private static final int CR4_ALLOWED = Cpu.CR4_TSD | Cpu.CR4_DE | Cpu.CR4_PSE | Cpu.CR4_PAE
-      | Cpu.CR4_MCE | Cpu.CR4_PGE | Cpu.CR4_PCE | Cpu.CR4_OSFXSR | Cpu.CR4_OSXMMEXCPT;
+  /**
+   * The CR4 bits the guest may set: those of the CPUID.1:EDX it sees (Xen's
+   * hvm_cr4_guest_valid_bits). That is the processor's leaf (HvmExitHandler adds the APIC bit,
+   * which has no CR4 bit, and takes NX out of leaf 0x80000001 only), so DE and MCE are #GP(0).
+   */
+  private static final int CR4_ALLOWED = Cpu.CR4_VALID;
   private static final int PF = 14, DF = 8, GP = 13;
   private static final int PFEC_W = 2, PFEC_U = 4, PFEC_RSVD = 8;
   private static final boolean TRACE = Boolean.getBoolean("hospes.shadowTrace");

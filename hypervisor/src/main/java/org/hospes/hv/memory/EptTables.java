@@ -46,7 +46,7 @@ public final class EptTables {
   private long newTable() {
     long mfn = frameAllocator.getAsLong();
     if (mfn < 0) {
-      throw new IllegalStateException("out of machine memory for EPT tables");
+      throw new OutOfMachineMemory("out of machine memory for EPT tables");
     }
     byte[] zero = new byte[4096];
     machine.write(mfn << 12, zero, 0, zero.length);

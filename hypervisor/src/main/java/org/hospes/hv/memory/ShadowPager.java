@@ -1070,10 +1070,17 @@ public final class ShadowPager {
     }
   }
 
+  /**
+   * A zeroed frame for the shadows. With none left on the machine, {@link OutOfMachineMemory}:
+   * the domain is crashed (Xen's shadow code, failing to allocate or pre-allocate a shadow,
+   * calls domain_crash). Nothing of the domain's runs on these shadows again, and a frame is
+   * in {@link #ownFrames} from its allocation on, so {@link #destroy} gives back every one.
+   */
   private long allocFrame() {
     long mfn = frames.allocate(FrameTable.DOMID_XEN);
     if (mfn < 0) {
-      throw new IllegalStateException("out of machine memory for shadow page tables");
+      throw new OutOfMachineMemory("out of machine memory for shadow page tables (the"
+          + " shadow pager could not allocate a frame; Xen's domain_crash)");
     }
     machine.write(mfn << 12, new byte[4096], 0, 4096);
     ownFrames.add(mfn);

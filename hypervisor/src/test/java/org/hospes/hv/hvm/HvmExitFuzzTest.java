@@ -76,9 +76,13 @@ class HvmExitFuzzTest {
   private static final int CR0_DEFINED = Cpu.CR0_PE | Cpu.CR0_MP | Cpu.CR0_EM | Cpu.CR0_TS
       | Cpu.CR0_ET | Cpu.CR0_NE | Cpu.CR0_WP | Cpu.CR0_AM | Cpu.CR0_NW | Cpu.CR0_CD
       | Cpu.CR0_PG;
-  /** The CR4 bits this processor supports (SDM 2.5; CPUID.1 says which). */
-  private static final int CR4_VALID = Cpu.CR4_TSD | Cpu.CR4_DE | Cpu.CR4_PSE | Cpu.CR4_PAE
-      | Cpu.CR4_MCE | Cpu.CR4_PGE | Cpu.CR4_PCE | Cpu.CR4_OSFXSR | Cpu.CR4_OSXMMEXCPT;
+  /**
+   * The CR4 bits this processor supports (SDM 2.5; CPUID.1 says which): those of the features
+   * its CPUID.1:EDX reports (TSC, PSE, PAE, PGE, FXSR, SSE) and PCE. Not DE or MCE: it
+   * reports neither (Xen's hvm_cr4_guest_valid_bits).
+   */
+  private static final int CR4_VALID = Cpu.CR4_TSD | Cpu.CR4_PSE | Cpu.CR4_PAE
+      | Cpu.CR4_PGE | Cpu.CR4_PCE | Cpu.CR4_OSFXSR | Cpu.CR4_OSXMMEXCPT;
 
   /** MSRs the guest has, for reads and for writes (any other raises #GP(0)). */
   private static final int[] MSRS_READ = {0x10, 0x17, 0x1B, 0x8B, 0xCE, 0xFE, 0x140, 0x174,

@@ -2,15 +2,20 @@ package org.hospes.hv.hvm;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
 import org.hospes.hv.Hypervisor;
 import org.hospes.hv.cost.DefaultCostModel;
 import org.hospes.hv.domain.Domain;
 import org.hospes.hv.domain.DomainMode;
 import org.hospes.hv.domain.DomainState;
+import org.hospes.hv.ioreq.Ioreq;
+import org.hospes.hv.ioreq.IoreqServer;
 import org.hospes.hv.sched.RoundRobinScheduler;
 import org.hospes.x86.Cpu;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
@@ -168,5 +173,153 @@ class HvmGuestFaultTest {
     runToHalt(d);
     assertThat(d.memory().read32(FAULT)).as("#GP").isEqualTo(14);
     assertThat(d.memory().read32(FAULT + 4)).as("error code").isZero();
+  }
+
+  @ParameterizedTest
+  @CsvSource({"HVM_EPT, 8", "HVM_EPT, 64", "HVM_SHADOW, 8", "HVM_SHADOW, 64"})
+  void settingCr4DeOrMceThatCpuidDoesNotReportIsGp0(DomainMode mode, int bit) {
+    // CR4.DE (8) and CR4.MCE (64) with the guest's CPUID.1:EDX reporting neither DE nor MCE
+    // (nor MCA): #GP(0) at the MOV, as Xen's hvm_cr4_guest_valid_bits decides from the
+    // guest's CPUID; CR4 keeps its value. Both once stuck.
+    int mov = CODE + 15 + 5;
+    Domain d = guest(mode, "b8" + le(bit) + " 0f22e0 f4");
+    runToHalt(d);
+    assertThat(d.memory().read32(FAULT)).as("#GP").isEqualTo(14);
+    assertThat(d.memory().read32(FAULT + 4)).as("error code").isZero();
+    assertThat(d.memory().read32(FAULT + 8)).as("at the MOV").isEqualTo(mov);
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = DomainMode.class, names = {"HVM_EPT", "HVM_SHADOW"})
+  void cr4BitsOfReportedFeaturesStick(DomainMode mode) {
+    // TSD, PSE, PGE, PCE, OSFXSR and OSXMMEXCPT: CPUID reports TSC, PSE, PGE, FXSR and SSE.
+    int bits = Cpu.CR4_TSD | Cpu.CR4_PSE | Cpu.CR4_PGE | Cpu.CR4_PCE | Cpu.CR4_OSFXSR
+        | Cpu.CR4_OSXMMEXCPT;
+    Domain d = guest(mode, "b8" + le(bits) + " 0f22e0 0f20e0 a3" + le(RESULT) + " f4");
+    runToHalt(d);
+    assertThat(d.memory().read32(FAULT)).as("no fault").isZero();
+    assertThat(d.memory().read32(RESULT)).isEqualTo(bits);
+  }
+
+  // ------------------------------------------------------------------ string I/O, memory side
+
+  /** A port nothing claims in these domains: it reads all ones and drops writes. */
+  private static final int NO_PORT = 0xE0;
+  /** Guest-physical addresses with nothing behind them (the domain has 2 MiB of RAM). */
+  private static final int UNBACKED = 0x1000_0000;
+  private static final int DM_PAGE = 0xF000_0000;
+
+  @ParameterizedTest
+  @EnumSource(value = DomainMode.class, names = {"HVM_EPT", "HVM_SHADOW"})
+  void repInsIntoAnAddressWithNothingBehindItCompletesAndDropsTheData(DomainMode mode) {
+    // REP INSB of 8 bytes to gpa 0x10000000: as Xen's emulator, the writes are dropped and
+    // the instruction retires with ECX = 0 and EDI past the buffer. The hypervisor once
+    // crashed the domain ("fault during string I/O emulation") with EPT.
+    Domain d = guest(mode, "b908000000 bf" + le(UNBACKED) + " ba" + le(NO_PORT) + " f36c"
+        + " 890d" + le(RESULT) + " 893d" + le(RESULT + 4) + " f4");
+    runToHalt(d);
+    assertThat(d.memory().read32(FAULT)).as("no fault").isZero();
+    assertThat(d.memory().read32(RESULT)).as("ECX").isZero();
+    assertThat(d.memory().read32(RESULT + 4)).as("EDI").isEqualTo(UNBACKED + 8);
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = DomainMode.class, names = {"HVM_EPT", "HVM_SHADOW"})
+  void repOutsFromAnAddressWithNothingBehindItSendsAllOnes(DomainMode mode) {
+    // The PIC's mask register is cleared, then REP OUTSB sends it 8 bytes read from gpa
+    // 0x10000000: each reads all ones, so the mask ends 0xFF; ESI moves past the buffer.
+    Domain d = guest(mode, "b000 e621 b908000000 be" + le(UNBACKED) + " ba21000000 f36e"
+        + " e421 a2" + le(RESULT) + " 8935" + le(RESULT + 4) + " 890d" + le(RESULT + 8)
+        + " f4");
+    runToHalt(d);
+    assertThat(d.memory().read32(FAULT)).as("no fault").isZero();
+    assertThat(d.memory().read8(RESULT)).as("PIC mask").isEqualTo(0xFF);
+    assertThat(d.memory().read32(RESULT + 4)).as("ESI").isEqualTo(UNBACKED + 8);
+    assertThat(d.memory().read32(RESULT + 8)).as("ECX").isZero();
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = DomainMode.class, names = {"HVM_EPT", "HVM_SHADOW"})
+  void insIntoTheLocalApicGoesToTheLocalApic(DomainMode mode) {
+    // INSD (no REP) from a port that reads all ones into the TPR (0xFEE00080): the local
+    // APIC, emulated in the hypervisor, takes the doubleword; the TPR reads back 0xFF.
+    Domain d = guest(mode, "bf" + le(0xFEE0_0080) + " ba" + le(NO_PORT) + " 6d"
+        + " a1" + le(0xFEE0_0080) + " a3" + le(RESULT) + " 893d" + le(RESULT + 4) + " f4");
+    runToHalt(d);
+    assertThat(d.memory().read32(FAULT)).as("no fault").isZero();
+    assertThat(d.memory().read32(RESULT)).as("TPR").isEqualTo(0xFF);
+    assertThat(d.memory().read32(RESULT + 4)).as("EDI").isEqualTo(0xFEE0_0084);
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = DomainMode.class, names = {"HVM_EPT", "HVM_SHADOW"})
+  void outsFromTheLocalApicReadsTheLocalApic(DomainMode mode) {
+    // OUTSB from the local APIC's version register to the PIC's mask register: the mask is
+    // the version's low byte, as a MOV from the register reads it.
+    Domain d = guest(mode, "b000 e621 be" + le(0xFEE0_0030) + " ba21000000 6e"
+        + " e421 a2" + le(RESULT) + " a1" + le(0xFEE0_0030) + " a3" + le(RESULT + 4) + " f4");
+    runToHalt(d);
+    assertThat(d.memory().read32(FAULT)).as("no fault").isZero();
+    int version = d.memory().read32(RESULT + 4) & 0xFF;
+    assertThat(version).as("the version register is not empty").isNotZero();
+    assertThat(d.memory().read8(RESULT)).as("PIC mask").isEqualTo(version);
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = DomainMode.class, names = {"HVM_EPT", "HVM_SHADOW"})
+  void repStringIoWithAPageOfTheDeviceModelReachesTheDeviceModel(DomainMode mode) {
+    // REP INSW of 3 words from a device-model port into a device-model MMIO page, then REP
+    // OUTSW of those 3 words back to the port: every element reaches the device model, in
+    // order, as Xen hands such elements to the ioreq server.
+    List<String> seen = new ArrayList<>();
+    int[] next = {0x1111};
+    Domain d = guest(mode, "b903000000 bf" + le(DM_PAGE + 0x10) + " ba" + le(0x3000)
+        + " f3666d"
+        + " b903000000 be" + le(DM_PAGE + 0x10) + " f3666f"
+        + " 893d" + le(RESULT) + " 8935" + le(RESULT + 4) + " f4");
+    hv.control().serveIoreqs(d.domid(), new IoreqServer() {
+      @Override
+      public long handle(int domid, Ioreq req) {
+        seen.add(String.format("%s %s %x/%d %x", req.type(), req.write() ? "w" : "r",
+            req.address(), req.size(), req.write() ? req.data() : 0));
+        if (req.write()) {
+          return 0;
+        }
+        if (req.type() == Ioreq.Type.PIO) {
+          int v = next[0];
+          next[0] += 0x1111;
+          return v;
+        }
+        // The page holds what was written to it (one word per offset here).
+        for (int i = seen.size() - 1; i >= 0; i--) {
+          String w = seen.get(i);
+          if (w.startsWith(String.format("MMIO w %x/", req.address()))) {
+            return Long.parseLong(w.substring(w.lastIndexOf(' ') + 1), 16);
+          }
+        }
+        return 0xFFFF;
+      }
+
+      @Override
+      public boolean claimsPort(int port) {
+        return port == 0x3000;
+      }
+
+      @Override
+      public boolean claimsMmio(long gpa) {
+        return gpa >= 0xF000_0000L && gpa < 0xF000_1000L;
+      }
+    });
+    runToHalt(d);
+    assertThat(d.memory().read32(FAULT)).as("no fault").isZero();
+    assertThat(seen).containsExactly(
+        "PIO r 3000/2 0", String.format("MMIO w %x/2 1111", DM_PAGE + 0x10),
+        "PIO r 3000/2 0", String.format("MMIO w %x/2 2222", DM_PAGE + 0x12),
+        "PIO r 3000/2 0", String.format("MMIO w %x/2 3333", DM_PAGE + 0x14),
+        String.format("MMIO r %x/2 0", DM_PAGE + 0x10), "PIO w 3000/2 1111",
+        String.format("MMIO r %x/2 0", DM_PAGE + 0x12), "PIO w 3000/2 2222",
+        String.format("MMIO r %x/2 0", DM_PAGE + 0x14), "PIO w 3000/2 3333");
+    assertThat(d.memory().read32(RESULT)).as("EDI").isEqualTo(DM_PAGE + 0x16);
+    assertThat(d.memory().read32(RESULT + 4)).as("ESI").isEqualTo(DM_PAGE + 0x16);
   }
 }
