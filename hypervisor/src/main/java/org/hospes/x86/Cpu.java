@@ -437,7 +437,6 @@ public final class Cpu {
     return io;
   }
 
-  /** Connects the interrupt controller whose INTR line this processor samples. */
   /** Connects a local APIC: IA32_APIC_BASE and CPUID.1:EDX.APIC (null: none, the default). */
   public void setApicBaseMsr(ApicBaseMsr apic) {
     apicBase = apic;
@@ -448,6 +447,7 @@ public final class Cpu {
     return apicBase;
   }
 
+  /** Connects the interrupt controller whose INTR line this processor samples. */
   public void setInterruptController(InterruptController controller) {
     this.intc = controller;
   }
@@ -480,7 +480,6 @@ public final class Cpu {
     return excLength;
   }
 
-  /** The linear address of the last page fault (what CR2 would receive on delivery). */
   /** DR{@code n} (0..7) as the processor holds it (a hypervisor's read of a vCPU's DR). */
   public int debugRegister(int n) {
     return dr[n];
@@ -494,6 +493,7 @@ public final class Cpu {
     SystemOps.writeDr(this, n, value);
   }
 
+  /** The linear address of the last page fault (what CR2 would receive on delivery). */
   public int faultAddress() {
     return pfAddr;
   }
@@ -580,11 +580,6 @@ public final class Cpu {
   }
 
   /**
-   * Loads TR directly (a hypervisor's own TSS for its guest): a busy 32-bit TSS at
-   * {@code base} with {@code limit}. A limit below 0x67 leaves no I/O permission bitmap, so
-   * port access above IOPL faults, as with Xen's TSS (IOBMP_INVALID_OFFSET).
-   */
-  /**
    * Loads LDTR's selector and hidden part directly, as a hypervisor's LLDT on the guest's
    * behalf would; {@code usable} false leaves no LDT (a selector with TI=1 then faults).
    */
@@ -595,6 +590,11 @@ public final class Cpu {
     ldtAttr = usable ? Segments.USABLE | Segments.ATTR_P | Segments.SYS_LDT : 0;
   }
 
+  /**
+   * Loads TR directly (a hypervisor's own TSS for its guest): a busy 32-bit TSS at
+   * {@code base} with {@code limit}. A limit below 0x67 leaves no I/O permission bitmap, so
+   * port access above IOPL faults, as with Xen's TSS (IOBMP_INVALID_OFFSET).
+   */
   public void setTaskRegister(int selector, int base, int limit) {
     trSel = selector;
     trBase = base;
@@ -2189,7 +2189,6 @@ public final class Cpu {
     return ((cpl + 1) >>> 2) * Paging.USER;
   }
 
-  /** Physical page holding the code byte at {@code lin}, or -1 if it is not mapped. */
   /**
    * Translates {@code lin} as a data read would, with its #PF, but reads nothing (CLFLUSH: MMIO
    * must not see an access).

@@ -106,7 +106,6 @@ public final class Domain {
     return memory;
   }
 
-  /** EPT tables, or null in shadow mode. */
   /** The shadow pager of an HVM_SHADOW domain, else null. */
   public org.hospes.hv.memory.ShadowPager shadow() {
     return shadow;
@@ -116,6 +115,7 @@ public final class Domain {
     this.shadow = shadow;
   }
 
+  /** EPT tables, or null in shadow mode. */
   public EptTables ept() {
     return ept;
   }
