@@ -1,9 +1,10 @@
 package org.hospes.hv.hvm;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.hospes.hv.hvm.GuestCode.le;
+import static org.hospes.hv.hvm.GuestCode.write;
 
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import org.hospes.hv.Hypervisor;
 import org.hospes.hv.cost.DefaultCostModel;
@@ -65,16 +66,6 @@ class HvmGuestFaultTest {
     cpu.setReg(Cpu.ESP, 0x8000);
     hv.unpause(d);
     return d;
-  }
-
-  private static void write(Domain d, int at, String hex) {
-    byte[] b = HexFormat.of().parseHex(hex.replace(" ", ""));
-    d.memory().write(at, b, 0, b.length);
-  }
-
-  private static String le(int v) {
-    return String.format("%02x%02x%02x%02x", v & 0xFF, (v >>> 8) & 0xFF, (v >>> 16) & 0xFF,
-        v >>> 24);
   }
 
   private void runToHalt(Domain d) {

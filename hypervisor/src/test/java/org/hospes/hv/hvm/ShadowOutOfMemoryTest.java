@@ -2,8 +2,9 @@ package org.hospes.hv.hvm;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
+import static org.hospes.hv.hvm.GuestCode.le;
+import static org.hospes.hv.hvm.GuestCode.write;
 
-import java.util.HexFormat;
 import org.hospes.hv.Hypervisor;
 import org.hospes.hv.cost.DefaultCostModel;
 import org.hospes.hv.domain.Domain;
@@ -61,16 +62,6 @@ class ShadowOutOfMemoryTest {
     d.vcpus().get(0).cpu().setEip(CODE);
     d.memory().write32(0x7000, 0xC0FFEE);
     return d;
-  }
-
-  private static void write(Domain d, int at, String hex) {
-    byte[] b = HexFormat.of().parseHex(hex.replace(" ", ""));
-    d.memory().write(at, b, 0, b.length);
-  }
-
-  private static String le(int v) {
-    return String.format("%02x%02x%02x%02x", v & 0xFF, (v >>> 8) & 0xFF, (v >>> 16) & 0xFF,
-        v >>> 24);
   }
 
   private void assertBystanderFinished(Domain other) {
