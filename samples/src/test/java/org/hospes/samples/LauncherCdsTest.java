@@ -10,6 +10,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The launcher's class-data-sharing archive: the first run writes the list of classes it
@@ -18,6 +19,9 @@ import org.junit.jupiter.api.Timeout;
  * anything on stderr.
  */
 class LauncherCdsTest {
+  @TempDir
+  static Path noPlugins;
+
   /** One launch's status, stdout and stderr. */
   record Launch(int status, String out, String err) {}
 
@@ -30,7 +34,8 @@ class LauncherCdsTest {
     pb.environment().put("HOSPES_NO_BUILD", "1");
     pb.environment().remove("CLASSPATH");
     pb.environment().remove("HOSPES_CLASSPATH");
-    pb.environment().put("HOSPES_PLUGIN_DIR", "/nonexistent");
+    // An empty plugin directory: the user's own plugins stay out of these runs.
+    pb.environment().put("HOSPES_PLUGIN_DIR", noPlugins.toString());
     pb.environment().putAll(env);
     Path err = Files.createTempFile("hospes-cds", ".err");
     pb.redirectError(err.toFile());

@@ -92,6 +92,19 @@ class LauncherPluginsTest {
   }
 
   @Test
+  void anEmptyPluginDirectoryAddsNothingAndRunsTheGuest() throws Exception {
+    // The launcher runs under set -e: an empty directory once ended it with status 1 and no
+    // word, before Java started.
+    Path empty = Files.createDirectories(tmp.resolve("home-empty/.hospes/plugins"));
+    Launch l = hospes(Map.of("HOME", empty.getParent().getParent().toString()));
+    assertThat(l.status()).as(l.err()).isEqualTo(2);
+    assertThat(l.err()).contains("unknown scheduler 'lottery'");
+    Launch dir = hospes(Map.of("HOSPES_PLUGIN_DIR", empty.toString()), "--plugin-path",
+        jar.getParent().toString());
+    assertFound(dir);
+  }
+
+  @Test
   void pluginPathWithADirectoryOrAJar() throws Exception {
     assertFound(hospes(Map.of(), "--plugin-path", jar.getParent().toString()));
     assertFound(hospes(Map.of(), "--plugin-path=" + jar));
