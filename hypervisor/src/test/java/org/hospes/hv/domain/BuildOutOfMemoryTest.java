@@ -11,6 +11,7 @@ import org.hospes.hv.memory.FrameTable;
 import org.hospes.hv.sched.RoundRobinScheduler;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.api.Test;
 
 /**
  * A domain build the machine has no room for fails and gives back every frame it took: RAM,
@@ -120,5 +121,30 @@ class BuildOutOfMemoryTest {
     }
     assertThat(failures).isPositive();
     assertThat(successes).isPositive();
+  }
+
+  @Test
+  void theMachineToPhysicalTableIsTakenWholeOrNotAtAll() {
+    Hypervisor hv = host(16);
+    FrameTable frames = hv.frames();
+    int needed = m2pFrames(frames.frames());
+    assertThat(needed).isEqualTo(5); // 4 frames of 4-byte entries for 4096 frames, one L1
+    leave(frames, needed - 1);
+
+    assertThatThrownBy(() -> hv.createPvDomain("pv", 1))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("machine-to-physical");
+    assertThat(frames.freeFrames()).isEqualTo(needed - 1);
+    assertThat(hv.machToPhys()).isNull();
+    assertThat(live(hv)).isEmpty();
+
+    // With room again, the next PV domain makes the table and builds.
+    frames.freeAll(HOG);
+    int free = frames.freeFrames();
+    Domain d = hv.createPvDomain("pv", 1);
+    assertThat(hv.machToPhys()).isNotNull();
+    assertThat(hv.machToPhys().get(d.p2m().lookup(5))).isEqualTo(5);
+    hv.destroy(d, "test");
+    assertThat(frames.freeFrames()).isEqualTo(free - needed);
   }
 }
