@@ -293,16 +293,42 @@ public final class Hypervisor {
         "vCPUs must be 1..%s, got %s", Domains.MAX_VCPUS, vcpus);
     int domid = nextDomid++;
     Domain d = Domains.createHvm(this, domid, name, mode, memoryMiB, vcpus);
-    domains.put(domid, d);
-    HvmPlatform platform = new HvmPlatform(this, d);
-    platforms.put(domid, platform);
+    try {
+      domains.put(domid, d);
+      HvmPlatform platform = new HvmPlatform(this, d);
+      platforms.put(domid, platform);
+      d.setGrantTables(firstGrantFrame(d));
+      d.setPvTime(new PvTime(d, machine, platform.timers()));
+      return d;
+    } catch (RuntimeException | Error e) {
+      abandon(d);
+      throw e;
+    }
+  }
+
+  /**
+   * The grant table of a new domain with one frame to begin with, as Xen: the toolstack fills
+   * entries 0 (console) and 1 (xenstore). OutOfMachineMemory when there is no frame for it.
+   */
+  private GrantTables firstGrantFrame(Domain d) {
     GrantTables grants = new GrantTables(d, grantDirectory, machine,
         GrantTableOp.DEFAULT_MAX_FRAMES);
-    // One frame to begin with, as Xen: the toolstack fills entries 0 (console) and 1 (xenstore).
-    grants.grow(1);
-    d.setGrantTables(grants);
-    d.setPvTime(new PvTime(d, machine, platform.timers()));
-    return d;
+    if (!grants.grow(1)) {
+      throw new OutOfMachineMemory("out of machine memory for domain " + d.domid()
+          + "'s grant table");
+    }
+    return grants;
+  }
+
+  /**
+   * A domain whose creation failed part way: it leaves the hypervisor's tables and gives back
+   * every frame it took ({@link Domains#discard}), before anyone was given it.
+   */
+  private void abandon(Domain d) {
+    domains.remove(d.domid());
+    platforms.remove(d.domid());
+    Domains.discard(this, d.domid(), d, d.ept(), d.shadow(),
+        d.mode() == org.hospes.hv.domain.DomainMode.PV ? m2p : null);
   }
 
   /**
@@ -315,23 +341,28 @@ public final class Hypervisor {
     Preconditions.checkArgument(memoryMiB >= 1 && memoryMiB <= 1024,
         "domain memory must be 1..1024 MiB, got %s", memoryMiB);
     if (m2p == null) {
+      // The table first: it is taken whole or not at all, and nothing is set up without it,
+      // so that the next PV domain tries again on a machine with more room.
+      org.hospes.hv.pv.MachToPhys table = new org.hospes.hv.pv.MachToPhys(machine, frames);
       pvPageInfo = new org.hospes.hv.pv.PageInfo(frames.frames());
-      m2p = new org.hospes.hv.pv.MachToPhys(machine, frames);
+      m2p = table;
       pvHypercalls = new org.hospes.hv.hypercall.Hypercalls(this, cost);
       pvExits = new org.hospes.hv.pv.PvExits(pvHypercalls::handlePv,
           (v, reason) -> crash(v.domain(), reason), cost);
     }
     int domid = nextDomid++;
     Domain d = Domains.createPv(this, domid, name, memoryMiB, pvPageInfo, m2p);
-    domains.put(domid, d);
-    HvmPlatform platform = new HvmPlatform(this, d);
-    platforms.put(domid, platform);
-    GrantTables grants = new GrantTables(d, grantDirectory, machine,
-        GrantTableOp.DEFAULT_MAX_FRAMES);
-    grants.grow(1);
-    d.setGrantTables(grants);
-    d.setPvTime(new PvTime(d, machine, platform.timers()));
-    return d;
+    try {
+      domains.put(domid, d);
+      HvmPlatform platform = new HvmPlatform(this, d);
+      platforms.put(domid, platform);
+      d.setGrantTables(firstGrantFrame(d));
+      d.setPvTime(new PvTime(d, machine, platform.timers()));
+      return d;
+    } catch (RuntimeException | Error e) {
+      abandon(d);
+      throw e;
+    }
   }
 
   /** Page types and counts of machine frames (null until a PV domain was created). */

@@ -35,6 +35,16 @@ public final class E1000Devices {
     E1000 nic = new E1000("e1000-" + domid + "." + devid,
         org.hospes.dom0.devicemodel.virtio.VirtioNet.mac(mac),
         new ForeignGuestDma(hv.control(), domid));
+    // Transmit work beyond one pass is dom0 work of its own, behind what is pending, in
+    // dom0's time: a ring that takes long to send does not make one ioreq take that long.
+    org.hospes.hv.control.DomainControl dom0 = hv.control();
+    nic.setDeferral(pass -> dom0.work().submit(now -> {
+      if (!dom0.isLive(domid)) {
+        return 0; // the domain ended: its ring is gone with it
+      }
+      pass.run();
+      return hv.costModel().ioreq();
+    }));
     SwitchPort port = nic;
     if (spec.pcap() != null) {
       try {

@@ -49,14 +49,24 @@ public final class PvhDomainBuilder {
     this.xenstore = xenstore;
   }
 
-  /** Creates a paused domain, loads {@code image}, sets up its PV services and unpauses it. */
+  /**
+   * Creates a paused domain, loads {@code image}, sets up its PV services and unpauses it. When
+   * the kernel cannot be loaded (not an ELF, no PVH entry, segments outside RAM) or the
+   * services cannot be set up, the domain is destroyed, so its memory goes back to the machine,
+   * and the error is thrown.
+   */
   public Built build(String name, int ramMiB, byte[] image, String cmdline,
       OutputStream console) throws BootException {
     Domain d = hv.createHvmDomain(name, DomainMode.PVH, ramMiB);
-    d.setConsole(console);
-    Built b = load(d, image, cmdline, console);
-    hv.unpause(d);
-    return b;
+    try {
+      d.setConsole(console);
+      Built b = load(d, image, cmdline, console);
+      hv.unpause(d);
+      return b;
+    } catch (BootException | RuntimeException e) {
+      hv.destroy(d, "build failed: " + e.getMessage());
+      throw e;
+    }
   }
 
   /** RAM the guest may use (the special pages are above it). */

@@ -47,54 +47,64 @@ public final class Domains {
       throw new IllegalArgumentException("vCPUs must be 1.." + MAX_VCPUS + ", got " + vcpus);
     }
     FrameTable frames = hv.frames();
-    P2m p2m = populate(hv, domid, name, memoryMiB);
-    GuestMemory memory = new GuestMemory(hv.machineMemory(), p2m);
+    long eptTables = mode.usesEpt() ? EptTables.tablesFor((long) memoryMiB << 8) : 0;
+    P2m p2m = populate(hv, domid, name, memoryMiB, eptTables);
+    // Everything below takes frames too (EPT tables, the shadow pager's, shared_info): if any
+    // of it fails, every frame taken so far goes back before the error leaves, so that a build
+    // the machine has no room for leaves the machine as it found it.
     EptTables ept = null;
-    if (mode.usesEpt()) {
-      ept = new EptTables(hv.machineMemory(), () -> frames.allocate(FrameTable.DOMID_XEN));
-      ept.mapAll(p2m);
-    }
-    Domain d = new Domain(domid, name, mode, p2m, memory, ept);
-    // One shadow pager for the domain: shadows and tracking shared, paging state per vCPU.
-    ShadowPager shadow = mode == DomainMode.HVM_SHADOW
-        ? new ShadowPager(hv.machineMemory(), p2m, frames) : null;
-    if (shadow != null) {
-      d.setShadow(shadow);
-    }
-    long sharedInfo = frames.allocate(domid);
-    hv.machineMemory().zeroFrame(sharedInfo);
-    d.setSharedInfoMfn(sharedInfo);
-    d.setEventChannels(new EventChannels(d, hv.eventDirectory(),
-        new TwoLevelPorts(hv.machineMemory(), sharedInfo << 12), SharedInfo.NR_PORTS, vcpus));
-    for (int id = 0; id < vcpus; id++) {
-      Cpu cpu = new Cpu(hv.machineMemory(), new IoBus());
-      cpu.resetFlat32();
-      // The processor charges walks, event delivery and device accesses to the guest's clock.
-      cpu.setCosts(hv.costModel().cpuCosts());
-      Vmcs vmcs = new Vmcs();
-      configure(vmcs, mode, ept);
-      if (hv.forcedEmulation()) {
-        org.hospes.hv.hvm.ForcedEmulation.intercept(vmcs);
+    ShadowPager shadow = null;
+    Domain d = null;
+    try {
+      GuestMemory memory = new GuestMemory(hv.machineMemory(), p2m);
+      if (mode.usesEpt()) {
+        ept = new EptTables(hv.machineMemory(), () -> frames.allocate(FrameTable.DOMID_XEN));
+        ept.mapAll(p2m);
       }
-      if (vcpus > 1) {
-        // A spinning vCPU gives way to its siblings: on one physical CPU the lock holder
-        // cannot run while it spins (Xen uses PAUSE-loop exiting for the same reason).
-        vmcs.setBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_PAUSE_EXITING);
-      }
-      cpu.setVmcs(vmcs);
+      d = new Domain(domid, name, mode, p2m, memory, ept);
+      // One shadow pager for the domain: shadows and tracking shared, paging state per vCPU.
+      shadow = mode == DomainMode.HVM_SHADOW
+          ? new ShadowPager(hv.machineMemory(), p2m, frames) : null;
       if (shadow != null) {
-        shadow.select(id);
-        ShadowControl.start(cpu, vmcs, shadow);
+        d.setShadow(shadow);
       }
-      Vcpu v = d.addVcpu(cpu, vmcs);
-      if (id > 0) {
-        cpu.startupIpi(0);
-        v.setWaitingForSipi(true);
-        v.setState(VcpuState.OFFLINE);
-        v.runstate().transition(org.hospes.hv.time.Runstate.OFFLINE, hv.now());
+      long sharedInfo = allocateFrame(hv, domid, "shared_info");
+      d.setSharedInfoMfn(sharedInfo);
+      d.setEventChannels(new EventChannels(d, hv.eventDirectory(),
+          new TwoLevelPorts(hv.machineMemory(), sharedInfo << 12), SharedInfo.NR_PORTS, vcpus));
+      for (int id = 0; id < vcpus; id++) {
+        Cpu cpu = new Cpu(hv.machineMemory(), new IoBus());
+        cpu.resetFlat32();
+        // The processor charges walks, event delivery and device accesses to the guest's clock.
+        cpu.setCosts(hv.costModel().cpuCosts());
+        Vmcs vmcs = new Vmcs();
+        configure(vmcs, mode, ept);
+        if (hv.forcedEmulation()) {
+          org.hospes.hv.hvm.ForcedEmulation.intercept(vmcs);
+        }
+        if (vcpus > 1) {
+          // A spinning vCPU gives way to its siblings: on one physical CPU the lock holder
+          // cannot run while it spins (Xen uses PAUSE-loop exiting for the same reason).
+          vmcs.setBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_PAUSE_EXITING);
+        }
+        cpu.setVmcs(vmcs);
+        Vcpu v = d.addVcpu(cpu, vmcs);
+        if (shadow != null) {
+          shadow.select(id);
+          ShadowControl.start(cpu, vmcs, shadow);
+        }
+        if (id > 0) {
+          cpu.startupIpi(0);
+          v.setWaitingForSipi(true);
+          v.setState(VcpuState.OFFLINE);
+          v.runstate().transition(org.hospes.hv.time.Runstate.OFFLINE, hv.now());
+        }
       }
+      return d;
+    } catch (RuntimeException | Error e) {
+      discard(hv, domid, d, ept, shadow, null);
+      throw e;
     }
-    return d;
   }
 
   /**
@@ -107,26 +117,80 @@ public final class Domains {
   public static Domain createPv(Hypervisor hv, int domid, String name, int memoryMiB,
       org.hospes.hv.pv.PageInfo pageInfo, org.hospes.hv.pv.MachToPhys m2p) {
     FrameTable frames = hv.frames();
-    P2m p2m = populate(hv, domid, name, memoryMiB);
-    for (int pfn = 0; pfn < memoryMiB << 8; pfn++) {
-      m2p.set(p2m.lookup(pfn), pfn);
+    // The PV GDT's three frames of the hypervisor's.
+    P2m p2m = populate(hv, domid, name, memoryMiB, org.hospes.hv.pv.PvGdt.HYPERVISOR_FRAMES);
+    Domain d = null;
+    org.hospes.hv.pv.PvGdt gdt = null;
+    try {
+      for (int pfn = 0; pfn < memoryMiB << 8; pfn++) {
+        m2p.set(p2m.lookup(pfn), pfn);
+      }
+      d = new Domain(domid, name, DomainMode.PV, p2m,
+          new GuestMemory(hv.machineMemory(), p2m), null);
+      long sharedInfo = allocateFrame(hv, domid, "shared_info");
+      d.setSharedInfoMfn(sharedInfo);
+      d.setEventChannels(new EventChannels(d, hv.eventDirectory(),
+          new TwoLevelPorts(hv.machineMemory(), sharedInfo << 12), SharedInfo.NR_PORTS, 1));
+      Cpu cpu = new Cpu(hv.machineMemory(), new IoBus());
+      cpu.resetFlat32();
+      cpu.setCosts(hv.costModel().cpuCosts());
+      d.addVcpu(cpu, null);
+      org.hospes.hv.pv.PvPageTables tables = new org.hospes.hv.pv.PvPageTables(domid, frames,
+          pageInfo, hv.machineMemory());
+      d.setPv(new org.hospes.hv.pv.PvVcpu(cpu, hv.machineMemory(), tables, m2p, frames,
+          sharedInfo, id -> hv.domain(id) != null));
+      return d;
+    } catch (RuntimeException | Error e) {
+      discard(hv, domid, d, null, null, m2p);
+      throw e;
     }
-    Domain d = new Domain(domid, name, DomainMode.PV, p2m,
-        new GuestMemory(hv.machineMemory(), p2m), null);
-    long sharedInfo = frames.allocate(domid);
-    hv.machineMemory().zeroFrame(sharedInfo);
-    d.setSharedInfoMfn(sharedInfo);
-    d.setEventChannels(new EventChannels(d, hv.eventDirectory(),
-        new TwoLevelPorts(hv.machineMemory(), sharedInfo << 12), SharedInfo.NR_PORTS, 1));
-    Cpu cpu = new Cpu(hv.machineMemory(), new IoBus());
-    cpu.resetFlat32();
-    cpu.setCosts(hv.costModel().cpuCosts());
-    org.hospes.hv.pv.PvPageTables tables = new org.hospes.hv.pv.PvPageTables(domid, frames,
-        pageInfo, hv.machineMemory());
-    d.setPv(new org.hospes.hv.pv.PvVcpu(cpu, hv.machineMemory(), tables, m2p, frames,
-        sharedInfo, id -> hv.domain(id) != null));
-    d.addVcpu(cpu, null);
-    return d;
+  }
+
+  /**
+   * Gives back everything a domain build that failed had taken: its frames (RAM, shared_info,
+   * grant table), the EPT tables and shadow frames kept for it, its processors' hold on machine
+   * memory, and (for PV) the machine-to-physical entries of its frames. The domain was never
+   * handed out, so nothing else refers to it.
+   */
+  public static void discard(Hypervisor hv, int domid, Domain d, EptTables ept,
+      ShadowPager shadow, org.hospes.hv.pv.MachToPhys m2p) {
+    FrameTable frames = hv.frames();
+    if (d != null) {
+      for (Vcpu v : d.vcpus()) {
+        if (v.cpu() != null) {
+          v.cpu().detach();
+        }
+      }
+      if (d.pv() != null) {
+        d.pv().relinquish(frames);
+      }
+    }
+    frames.freeAll(domid, mfn -> {
+      if (m2p != null) {
+        m2p.set(mfn, org.hospes.hv.pv.MachToPhys.INVALID);
+      }
+      hv.machineMemory().release(mfn);
+    });
+    if (ept != null) {
+      for (long mfn : ept.tableFrameNumbers()) {
+        frames.free(mfn);
+        hv.machineMemory().release(mfn);
+      }
+    }
+    if (shadow != null) {
+      shadow.destroy();
+    }
+  }
+
+  /** One zeroed frame for {@code domid}; OutOfMachineMemory when there is none. */
+  private static long allocateFrame(Hypervisor hv, int domid, String what) {
+    long mfn = hv.frames().allocate(domid);
+    if (mfn < 0) {
+      throw new org.hospes.hv.memory.OutOfMachineMemory(
+          "out of machine memory for domain " + domid + "'s " + what);
+    }
+    hv.machineMemory().zeroFrame(mfn);
+    return mfn;
   }
 
   /**
@@ -177,13 +241,15 @@ public final class Domains {
 
   /**
    * The domain's RAM: {@code memoryMiB} of zeroed machine frames owned by {@code domid}, frame
-   * by frame in the P2M from 0. IllegalStateException when the machine has not that much free
-   * (and 64 frames more, for the page tables and the hypervisor's own).
+   * by frame in the P2M from 0. IllegalStateException when the machine has not that much free,
+   * and {@code extra} frames more the build will take for the hypervisor's own (EPT tables),
+   * and 64 more (shared_info, the grant table, shadows and the like).
    */
-  private static P2m populate(Hypervisor hv, int domid, String name, int memoryMiB) {
+  private static P2m populate(Hypervisor hv, int domid, String name, int memoryMiB,
+      long extra) {
     FrameTable frames = hv.frames();
     int pages = memoryMiB << 8;
-    if (frames.freeFrames() < pages + 64) {
+    if (frames.freeFrames() < pages + extra + 64) {
       throw new IllegalStateException(String.format(
           "not enough machine memory for %s: %d MiB asked, %d MiB free", name, memoryMiB,
           frames.freeFrames() >> 8));

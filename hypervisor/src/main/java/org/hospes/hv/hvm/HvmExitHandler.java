@@ -246,7 +246,10 @@ public final class HvmExitHandler {
     ShadowControl.Outcome o;
     try {
       o = ShadowControl.pageFault(v.cpu(), v.vmcs(), d.shadow(), injected);
-    } catch (ShadowPager.GuestError | IllegalStateException e) {
+    } catch (ShadowPager.GuestError | OutOfMachineMemory e) {
+      // The guest's tables are beyond its memory, or the machine has no frame for a shadow:
+      // that domain cannot go on (Xen's domain_crash). Anything else is the hypervisor's bug
+      // and is not passed off as the guest's.
       hv.crash(d, e.getMessage());
       return 0;
     }

@@ -30,6 +30,21 @@ public final class EptTables {
     this.root = newTable();
   }
 
+  /**
+   * How many table frames {@link #mapAll} of a P2M whose {@code pages} frames are all populated
+   * takes, the root included: one leaf table per 512 frames, one directory per 512 leaves and so
+   * up. A domain builder checks the machine has them before it takes anything.
+   */
+  public static long tablesFor(long pages) {
+    long n = 1; // the root (PML4)
+    long covered = pages;
+    for (int level = 1; level <= 3; level++) {
+      covered = (covered + ENTRIES - 1) / ENTRIES;
+      n += Math.max(covered, 1);
+    }
+    return n;
+  }
+
   public long eptPointer() {
     return root | EPTP_FLAGS;
   }

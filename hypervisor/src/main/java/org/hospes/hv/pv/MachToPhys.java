@@ -1,6 +1,7 @@
 package org.hospes.hv.pv;
 
 import org.hospes.hv.memory.FrameTable;
+import org.hospes.hv.memory.OutOfMachineMemory;
 import org.hospes.x86.PhysicalMemory;
 
 /**
@@ -21,23 +22,33 @@ public final class MachToPhys {
   private final long[] l2Entries;
   private final int frames;
 
-  /** Allocates the table and its L1s from {@code owners} as the hypervisor's (DOMID_XEN). */
+  /**
+   * Allocates the table and its L1s from {@code owners} as the hypervisor's (DOMID_XEN), all
+   * of them or, when the machine has not that many free, none: OutOfMachineMemory, and the
+   * frame table is as it was.
+   */
   public MachToPhys(PhysicalMemory machine, FrameTable owners) {
     this.machine = machine;
     this.frames = owners.frames();
-    int nTable = (frames * 4 + 4095) / 4096;
-    tableFrames = new long[nTable];
+    int nTable = framesFor(frames) - l1sFor(frames);
+    int nL1 = l1sFor(frames);
+    if (owners.freeFrames() < nTable + nL1) {
+      throw new OutOfMachineMemory(String.format(
+          "out of machine memory for the machine-to-physical table: %d frames needed, %d free",
+          nTable + nL1, owners.freeFrames()));
+    }
+    // One allocation, in the order frame-by-frame allocation gave: the table, then its L1s.
+    long[] got = owners.allocate(FrameTable.DOMID_XEN, nTable + nL1);
+    tableFrames = java.util.Arrays.copyOf(got, nTable);
     byte[] invalid = new byte[4096];
     java.util.Arrays.fill(invalid, (byte) 0xFF);
     for (int i = 0; i < nTable; i++) {
-      tableFrames[i] = owners.allocate(FrameTable.DOMID_XEN);
       machine.write(tableFrames[i] << 12, invalid, 0, 4096);
     }
-    int nL1 = Math.min((nTable + 511) / 512, MAX_L2_SLOTS);
     l2Entries = new long[nL1];
     byte[] zero = new byte[4096];
     for (int j = 0; j < nL1; j++) {
-      long l1 = owners.allocate(FrameTable.DOMID_XEN);
+      long l1 = got[nTable + j];
       machine.write(l1 << 12, zero, 0, 4096);
       for (int i = 0; i < 512 && j * 512 + i < nTable; i++) {
         // Read-only, and readable from ring 3 too, as Xen maps it for PV32 guests.
@@ -46,6 +57,17 @@ public final class MachToPhys {
       }
       l2Entries[j] = l1 << 12 | PvPageTables.P | PvPageTables.US | PvPageTables.A;
     }
+  }
+
+  /** Frames the table of a machine with {@code machineFrames} frames takes, its L1s included. */
+  public static int framesFor(int machineFrames) {
+    int nTable = (int) (((long) machineFrames * 4 + 4095) / 4096);
+    return nTable + l1sFor(machineFrames);
+  }
+
+  private static int l1sFor(int machineFrames) {
+    int nTable = (int) (((long) machineFrames * 4 + 4095) / 4096);
+    return Math.min((nTable + 511) / 512, MAX_L2_SLOTS);
   }
 
   public int get(long mfn) {

@@ -43,6 +43,9 @@ public final class PvGdt {
   static final int L2_SLOT = (VIRT_START >>> 21) & 511;
   private static final long P = 1, RW = 2, A = 32, D = 64;
 
+  /** Frames the hypervisor keeps for each PV vCPU's GDT area: its L1, reserved and blank page. */
+  public static final int HYPERVISOR_FRAMES = 3;
+
   private final PvPageTables tables;
   private final PhysicalMemory machine;
   private final long l1;
@@ -56,12 +59,14 @@ public final class PvGdt {
   public PvGdt(PvPageTables tables, PhysicalMemory machine, FrameTable owners) {
     this.tables = tables;
     this.machine = machine;
-    this.l1 = owners.allocate(FrameTable.DOMID_XEN);
-    this.reserved = owners.allocate(FrameTable.DOMID_XEN);
-    this.zero = owners.allocate(FrameTable.DOMID_XEN);
-    if (l1 < 0 || reserved < 0 || zero < 0) {
-      throw new IllegalStateException("no machine memory for a PV GDT");
+    // All three or none: a build that fails here keeps no frame of the hypervisor's.
+    if (owners.freeFrames() < HYPERVISOR_FRAMES) {
+      throw new org.hospes.hv.memory.OutOfMachineMemory("out of machine memory for a PV GDT");
     }
+    long[] got = owners.allocate(FrameTable.DOMID_XEN, HYPERVISOR_FRAMES);
+    this.l1 = got[0];
+    this.reserved = got[1];
+    this.zero = got[2];
     byte[] blank = new byte[4096];
     for (long f : new long[] {l1, reserved, zero}) {
       machine.write(f << 12, blank, 0, blank.length);

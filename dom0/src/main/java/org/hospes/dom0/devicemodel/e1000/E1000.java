@@ -33,8 +33,11 @@ import org.hospes.x86.PortDevice;
  * clear when read. Other registers a driver programs (flow control, TIPG, ITR, the delay
  * timers, PBA, LEDCTL, wake-up, MANC, VFTA) keep what is written and do nothing.
  *
- * <p>Time: everything happens in the ioreq that caused it. A write to TDT sends every frame up
- * to it at once; a frame from the switch goes to the guest's buffers when it arrives. The
+ * <p>Time: work happens in the ioreq that caused it, bounded. A write to TDT sends from TDH
+ * up to it in passes of at most {@value #TX_DESCRIPTORS_PER_PASS} descriptors (a pass also ends
+ * once {@value #TX_FRAMES_PER_PASS} frames went out): the first in the ioreq, each further one
+ * as dom0 work of its own ({@link #setDeferral}), in ring order; a frame from the switch goes
+ * to the guest's buffers when it arrives. The
  * interrupt delay and throttling timers (TIDV, TADV, RDTR, RADV, ITR) are not modelled: causes
  * are raised at once. While the ring has no free descriptor, frames wait in the packet buffer
  * ({@value #BACKLOG} frames), are written when the driver moves RDT, and beyond that are
@@ -54,6 +57,26 @@ public final class E1000 implements MmioDevice, SwitchPort, Unpluggable {
   public static final int IO_SIZE = 64;
   public static final int BACKLOG = 64;
   private static final int SUBSYSTEM_ID = 0x2E;
+
+  /**
+   * Transmit descriptors one pass handles at most. A TDT (or TCTL) write runs one pass in the
+   * ioreq; what is left goes on in further passes, each deferred dom0 work of its own
+   * ({@link #setDeferral}). A 1 MiB ring is 65,536 descriptors.
+   */
+  public static final int TX_DESCRIPTORS_PER_PASS = 4096;
+  /**
+   * Frames after which a pass takes no further descriptor. One packet is not split, so a pass
+   * ends at most one packet's frames beyond it (a 64 KiB TSO packet of MSS 1: 65,536), and a
+   * ring of such packets goes out packet by packet rather than in one write's 2x10^9 frames.
+   */
+  public static final int TX_FRAMES_PER_PASS = 4096;
+
+  /** Where the device model puts a transmit pass to run later, in its own time. */
+  @FunctionalInterface
+  public interface Deferral {
+    /** Runs {@code pass} later, after what is already pending. */
+    void later(Runnable pass);
+  }
 
   private static final int DESC = 16;
   /** The largest frame a buffer chain takes: 16 KiB (RCTL.LPE with BSEX buffers). */
@@ -78,6 +101,12 @@ public final class E1000 implements MmioDevice, SwitchPort, Unpluggable {
   private final java.util.zip.CRC32 crc = new java.util.zip.CRC32();
   private int ioAddr;
   private boolean unplugged;
+  /** Null: the passes run one after another at once (a card outside a device model). */
+  private Deferral deferral;
+  /** A pass is waiting in {@link #deferral}: the one that will go on from TDH. */
+  private boolean txPassPending;
+  private long txPasses;
+  private long txDeferredPasses;
   private FrameSink toSwitch;
 
   // What the device model counts (not guest-visible).
@@ -399,23 +428,68 @@ public final class E1000 implements MmioDevice, SwitchPort, Unpluggable {
 
   // ---- transmit ----
 
+  /**
+   * Transmit work beyond one pass ({@value #TX_DESCRIPTORS_PER_PASS} descriptors, or
+   * {@value #TX_FRAMES_PER_PASS} frames) goes to {@code d}: the device model gives it dom0
+   * work of its own, so that no single ioreq of a hostile driver's makes dom0 walk a whole
+   * ring of TSO packets. Without one, the passes run at once, one after another.
+   */
+  public void setDeferral(Deferral d) {
+    this.deferral = d;
+  }
+
+  /** The ring as the driver left it with TDT: one pass now, the rest deferred. */
   private void transmit() {
-    if ((regs[TCTL / 4] & TCTL_EN) == 0) {
+    if (txPassPending) {
+      // A deferred pass goes on from TDH, in order, up to whatever TDT is by then.
       return;
+    }
+    if (deferral == null) {
+      while (transmitPass()) {
+        // Passes one after another: nothing to wait for.
+      }
+    } else if (transmitPass()) {
+      txPassPending = true;
+      txDeferredPasses++;
+      deferral.later(this::deferredPass);
+    }
+  }
+
+  private void deferredPass() {
+    txPassPending = false;
+    if (!unplugged) {
+      transmit();
+    }
+  }
+
+  /**
+   * Sends from TDH towards TDT, at most one pass's work; returns true when descriptors are left
+   * for another pass.
+   */
+  private boolean transmitPass() {
+    if ((regs[TCTL / 4] & TCTL_EN) == 0) {
+      return false;
     }
     int n = regs[TDLEN / 4] / DESC;
     int head = regs[TDH / 4];
     int tail = regs[TDT / 4];
     if (head == tail) {
-      return;
+      return false;
     }
     if (n == 0 || head >= n || tail >= n) {
       ringErrors++;
-      return;
+      return false;
     }
+    txPasses++;
     long base = (regs[TDBAH / 4] & 0xFFFF_FFFFL) << 32 | (regs[TDBAL / 4] & 0xFFFF_FFFFL);
     int causes = 0;
+    long framesBefore = txFrames;
+    boolean more = false;
     for (int guard = 0; head != tail && guard < n; guard++) {
+      if (guard == TX_DESCRIPTORS_PER_PASS || txFrames - framesBefore >= TX_FRAMES_PER_PASS) {
+        more = true;
+        break;
+      }
       long at = base + (long) head * DESC;
       try {
         dma.read(at, desc, 0, DESC);
@@ -439,6 +513,16 @@ public final class E1000 implements MmioDevice, SwitchPort, Unpluggable {
       causes |= ICR_TXQE;
     }
     raise(causes);
+    return more;
+  }
+
+  /** Transmit passes run, and how many of them were deferred (for tests and reports). */
+  public long transmitPasses() {
+    return txPasses;
+  }
+
+  public long deferredTransmitPasses() {
+    return txDeferredPasses;
   }
 
   /** Handles the descriptor in {@link #desc}; returns its command byte. */
