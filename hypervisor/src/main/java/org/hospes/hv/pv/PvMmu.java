@@ -430,8 +430,45 @@ public final class PvMmu {
       case MMUEXT_FLUSH_CACHE -> XenErrno.EACCES.negated();
       case MMUEXT_FLUSH_CACHE_GLOBAL -> XenErrno.EINVAL.negated();
       case MMUEXT_SET_LDT -> setLdt(arg1, arg2);
+      case MMUEXT_CLEAR_PAGE -> clearPage(mfn);
+      case MMUEXT_COPY_PAGE -> copyPage(mfn, arg2 & 0xFFFF_FFFFL);
       default -> XenErrno.ENOSYS.negated();
     };
+  }
+
+  /**
+   * MMUEXT_CLEAR_PAGE (what XENFEAT_highmem_assist advertises): the frame must be the domain's
+   * (get_page_from_gfn: a PV guest's number is the machine frame) and take the writable type,
+   * so no page table or descriptor page in use can be wiped; -EINVAL otherwise, as Xen.
+   */
+  private int clearPage(long mfn) {
+    if (tables.getPageAndType(mfn, PageType.WRITABLE_PAGE, false) != 0) {
+      return XenErrno.EINVAL.negated();
+    }
+    machine.write(mfn << 12, new byte[4096], 0, 4096);
+    tables.putPageAndType(mfn);
+    return 0;
+  }
+
+  /**
+   * MMUEXT_COPY_PAGE: copies frame {@code src} over frame {@code dst}. Xen's order: the source
+   * must be the domain's (a general reference only: any type may be read), then the destination
+   * must be the domain's and take the writable type; either failing is -EINVAL.
+   */
+  private int copyPage(long dst, long src) {
+    if (!tables.getPage(src)) {
+      return XenErrno.EINVAL.negated();
+    }
+    if (tables.getPageAndType(dst, PageType.WRITABLE_PAGE, false) != 0) {
+      tables.putPage(src);
+      return XenErrno.EINVAL.negated();
+    }
+    byte[] page = new byte[4096];
+    machine.read(src << 12, page, 0, page.length);
+    machine.write(dst << 12, page, 0, page.length);
+    tables.putPageAndType(dst);
+    tables.putPage(src);
+    return 0;
   }
 
   private int pin(long mfn, PageType type) {
