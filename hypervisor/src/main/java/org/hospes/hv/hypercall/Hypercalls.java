@@ -23,7 +23,7 @@ import org.hospes.x86.Cpu;
  * checks its arguments first and answers with 0 or a negative Xen errno; a call from CPL > 0
  * gets -EPERM and an unknown or unimplemented call -ENOSYS, both counted. Which calls a
  * translated guest may make is Xen's hvm32 column: the PV MMU, trap and descriptor calls are
- * -ENOSYS for it, mmuext_op is not (see translatedMmuextOp).
+ * -ENOSYS for it, mmuext_op and vm_assist are not (see translatedMmuextOp, translatedVmAssist).
  */
 public final class Hypercalls {
   private final Hypervisor hv;
@@ -162,6 +162,7 @@ public final class Hypercalls {
         case DOMCTL: result = control.domctl(v, a1); break;
         case DM_OP: result = control.dmOp(v, a1, a2, a3); break;
         case MMUEXT_OP: result = translatedMmuextOp(v, a1, a2, a4); break;
+        case VM_ASSIST: result = translatedVmAssist(v.domain(), a1, a2); break;
         default: result = XenErrno.ENOSYS.negated(); break;
       }
     }
@@ -249,6 +250,33 @@ public final class Hypercalls {
     }
     // A service domain (dom0, a driver domain) is not a PV domain here either.
     return owner.pv() != null ? XenErrno.EPERM.negated() : XenErrno.EINVAL.negated();
+  }
+
+  /** HVM_VM_ASSIST_MASK: the only vm_assist type an HVM or PVH domain may set. */
+  static final int HVM_VM_ASSIST_MASK =
+      1 << org.hospes.hv.pv.PvVcpu.VMASST_TYPE_RUNSTATE_UPDATE_FLAG;
+
+  /**
+   * vm_assist(cmd, type) from an HVM or PVH guest: Xen's hvm32 column has it (do_vm_assist with
+   * arch_vm_assist_valid_mask), whose mask for an HVM domain is runstate_update_flag alone. The
+   * order is common vm_assist's: a type outside the mask (any other, or one past the word) is
+   * -EINVAL whatever the command; then enable (0) or disable (1), else -ENOSYS. The flag asks
+   * that runstate area updates be bracketed by XEN_RUNSTATE_UPDATE; Hospes writes the area while
+   * the guest is not running, so the guest never sees an update half done and the bracket
+   * would be invisible.
+   */
+  private static int translatedVmAssist(Domain d, int cmd, int type) {
+    if (type < 0 || type >= 32 || ((HVM_VM_ASSIST_MASK >>> type) & 1) == 0) {
+      return XenErrno.EINVAL.negated();
+    }
+    switch (cmd) {
+      case 0 -> d.setVmAssist(d.vmAssist() | 1 << type);
+      case 1 -> d.setVmAssist(d.vmAssist() & ~(1 << type));
+      default -> {
+        return XenErrno.ENOSYS.negated();
+      }
+    }
+    return 0;
   }
 
   /** Reads a u16 at {@code va}, or null on a fault. */
