@@ -10,11 +10,11 @@ import org.hospes.hv.domain.Vcpu;
 
 /**
  * xen_version (hypercall 17: cmd, arg), every XENVER_ sub-op as Xen 4.17's do_xen_version
- * answers a 32-bit HVM, PVH or PV domU (platform_parameters and get_features differ by type). XSM's dummy
- * policy decides what is denied: version, platform_parameters and get_features always answer;
- * extraversion, compile_info, capabilities, changeset, pagesize and guest_handle answer any
- * guest; commandline and build_id are for the privileged domain only, so a domU reads
- * "&lt;denied&gt;" and gets -EPERM. Every string is written zero-padded to its full buffer
+ * answers a 32-bit HVM, PVH or PV domU (platform_parameters and get_features differ by type).
+ * XSM's dummy policy decides what is denied: version, platform_parameters and get_features
+ * always answer; extraversion, compile_info, capabilities, changeset, pagesize and guest_handle
+ * answer any guest; commandline and build_id are for the privileged domain only, so a domU
+ * reads "&lt;denied&gt;" and gets -EPERM. Every string is written zero-padded to its full buffer
  * (XSA-122). Guest domains are never privileged in Hospes (dom0 is Java code, not a vCPU), so
  * the denied answers are the only ones.
  */
