@@ -35,6 +35,17 @@ public final class Hypercalls {
   private final ControlHypercalls control;
   /** Cycles of work the current hypercall charged beyond the entry/exit cost. */
   private long work;
+  /**
+   * True while a PV guest's own hypercall (not a multicall entry) is dispatched: only then may
+   * a long mmuext_op be preempted and continued (Hospes does not continue inside a multicall).
+   */
+  private boolean pvTopLevel;
+  /**
+   * mmuext_op ops done in one leg before the call is continued: Xen continues when
+   * hypercall_preempt_check finds work due (a softirq, an event to deliver), which cannot be
+   * predicted; this bound stands in for its timer, so no one call holds the processor long.
+   */
+  static final int PV_PREEMPT_OPS = 128;
 
   public Hypercalls(Hypervisor hv, CostModel cost) {
     this.hv = hv;
@@ -73,8 +84,23 @@ public final class Hypercalls {
             + " usable failsafe callback", r.cs & 0xFFFF, r.eip));
       }
     } else {
-      int result = dispatch(v, nr, cpu.reg(Cpu.EBX), cpu.reg(Cpu.ECX), cpu.reg(Cpu.EDX),
-          cpu.reg(Cpu.ESI), cpu.reg(Cpu.EDI));
+      pvTopLevel = true;
+      int result;
+      try {
+        result = dispatch(v, nr, cpu.reg(Cpu.EBX), cpu.reg(Cpu.ECX), cpu.reg(Cpu.EDX),
+            cpu.reg(Cpu.ESI), cpu.reg(Cpu.EDI));
+      } finally {
+        pvTopLevel = false;
+      }
+      org.hospes.hv.pv.PvMmu.Continuation k = v.domain().pv().mmu().takeContinuation();
+      if (k != null && !v.domain().state().isFinal()) {
+        // hypercall_create_continuation: the guest re-executes its int 0x82 (2 bytes) with the
+        // continuation's arguments; EAX holds the hypercall's number again.
+        cpu.setReg(Cpu.EBX, k.arg1());
+        cpu.setReg(Cpu.ECX, k.arg2());
+        cpu.setEip(cpu.eip() - 2);
+        result = nr;
+      }
       if (result < 0) {
         c.hypercallErrors++;
       }
@@ -141,9 +167,13 @@ public final class Hypercalls {
     Hypercall call = Hypercall.of(nr);
     int result;
     org.hospes.hv.pv.PvVcpu p = v.domain().pv();
+    // Only the guest's own call may be continued; a multicall's entries come back through here.
+    boolean mayPreempt = pvTopLevel;
+    pvTopLevel = false;
     if (call == null) {
       result = XenErrno.ENOSYS.negated();
-    } else if (p != null && (result = dispatchPv(v, p, call, a1, a2, a3, a4, a5)) != NOT_PV) {
+    } else if (p != null
+        && (result = dispatchPv(v, p, call, mayPreempt, a1, a2, a3, a4, a5)) != NOT_PV) {
       return result;
     } else {
       switch (call) {
@@ -173,8 +203,8 @@ public final class Hypercalls {
   private static final int NOT_PV = Integer.MIN_VALUE;
 
   /** The calls only a classic PV guest makes, or NOT_PV for the shared ones. */
-  private int dispatchPv(Vcpu v, org.hospes.hv.pv.PvVcpu p, Hypercall call, int a1, int a2,
-      int a3, int a4, int a5) {
+  private int dispatchPv(Vcpu v, org.hospes.hv.pv.PvVcpu p, Hypercall call, boolean mayPreempt,
+      int a1, int a2, int a3, int a4, int a5) {
     switch (call) {
       case SET_TRAP_TABLE: return pv.setTrapTable(p, a1);
       case MMU_UPDATE: return p.mmu().mmuUpdate(a1, a2, a3, a4);
@@ -192,7 +222,12 @@ public final class Hypercalls {
       case VM_ASSIST: return pv.vmAssist(p, a1, a2);
       case SET_DEBUGREG: return pv.setDebugreg(p, a1, a2);
       case GET_DEBUGREG: return pv.getDebugreg(p, a1);
-      case MMUEXT_OP: return p.mmu().mmuextOp(a1, a2, a3, a4);
+      case MMUEXT_OP:
+        // hypercall_preempt_check: before an op (never the first), stop if an event waits for
+        // delivery (local_events_need_delivery) or this leg has done its share.
+        return mayPreempt ? p.mmu().mmuextOp(a1, a2, a3, a4,
+            i -> i % PV_PREEMPT_OPS == 0 || p.upcallPending() && p.upcallMask() == 0)
+            : p.mmu().mmuextOp(a1, a2, a3, a4);
       case CALLBACK_OP: return p.traps().callbackOp(a1, a2);
       case PHYSDEV_OP: return pv.physdevOp(v, p, a1, a2);
       case KEXEC_OP:

@@ -366,20 +366,69 @@ public final class PvMmu {
 
   // ---- mmuext_op -----------------------------------------------------------------------------
 
-  /** HYPERVISOR_mmuext_op(ops, count, success_count, foreigndom). */
+  /**
+   * A preempted call's continuation: the guest makes the same hypercall again (its EIP moved back
+   * onto the {@code int 0x82}, EAX the hypercall's number) with these as its first two
+   * arguments, the rest unchanged (hypercall_create_continuation).
+   */
+  public record Continuation(int arg1, int arg2) {}
+
+  private Continuation continuation;
+
+  /** The continuation the last call left (and forgets it), or null if it completed. */
+  public Continuation takeContinuation() {
+    Continuation k = continuation;
+    continuation = null;
+    return k;
+  }
+
+  /** HYPERVISOR_mmuext_op(ops, count, success_count, foreigndom), never preempted. */
   public int mmuextOp(int ops, int count, int pdone, int foreigndom) {
+    return mmuextOp(ops, count, pdone, foreigndom, i -> false);
+  }
+
+  /**
+   * HYPERVISOR_mmuext_op as Xen 4.17's compat_mmuext_op and do_mmuext_op answer a PV32 guest,
+   * in their order: count MMU_UPDATE_PREEMPTED with no ops is a continuation's last leg and
+   * returns foreigndom as it is; the PREEMPTED bit is taken off the count; the whole array must
+   * lie below the hypervisor hole (-EFAULT); no ops is 0 at once (no owner check, pdone left
+   * alone); the page owner is checked; then the ops run in order, stopping at the first error.
+   * Before every op but the first, {@code preempt} (given the ops done so far in this leg) may
+   * stop the call: it then leaves a {@link Continuation} for the ops not done, with the count
+   * marked PREEMPTED, and returns 0. pdone, if given, gets the ops done: on a leg whose count
+   * carried the PREEMPTED bit, added to what pdone held (the earlier legs' work), so when the
+   * last leg returns it holds the total, and after an error the index of the failing op.
+   */
+  public int mmuextOp(int ops, int count, int pdone, int foreigndom, IntPredicate preempt) {
+    continuation = null;
+    if (count == PREEMPTED && ops == 0) {
+      return foreigndom;
+    }
+    boolean resumed = (count & PREEMPTED) != 0;
     count &= ~PREEMPTED;
     if (!rangeOkay(ops, count, EXT_SIZE)) {
       return XenErrno.EFAULT.negated();
+    }
+    if (count == 0) {
+      return 0;
     }
     int foreign = foreignCheck(foreigndom & 0xFFFF);
     if (foreign != 0) {
       return foreign;
     }
+    int done = 0;
+    byte[] word = new byte[4];
+    if (resumed && pdone != 0 && copyFromGuest(pdone, word)) {
+      done = le32(word, 0);
+    }
     byte[] op = new byte[EXT_SIZE];
     int rc = 0;
     int i = 0;
     for (; i < count; i++) {
+      if (i > 0 && preempt.test(i)) {
+        continuation = new Continuation(ops + i * EXT_SIZE, (count - i) | PREEMPTED);
+        break;
+      }
       if (!copyFromGuest(ops + i * EXT_SIZE, op)) {
         rc = XenErrno.EFAULT.negated();
         break;
@@ -389,7 +438,7 @@ public final class PvMmu {
         break;
       }
     }
-    writeDone(pdone, i);
+    writeDone(pdone, done + i);
     return rc;
   }
 
