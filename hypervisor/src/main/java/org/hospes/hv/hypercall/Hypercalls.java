@@ -79,7 +79,7 @@ public final class Hypercalls {
       if (!p.traps().iret(r)) {
         hv.crash(v.domain(), "iret hypercall with a bad frame at esp " + Integer.toHexString(
             cpu.reg(Cpu.ESP)));
-      } else if (!p.restoreOrFailsafe(r)) {
+      } else if (!unmaskNmi(p) || !p.restoreOrFailsafe(r)) {
         hv.crash(v.domain(), String.format("iret hypercall to %04x:%08x (bad selector), and no"
             + " usable failsafe callback", r.cs & 0xFFFF, r.eip));
       }
@@ -114,6 +114,12 @@ public final class Hypercalls {
     long cycles = cost.hypercall() + work + (checked == 0 ? 0 : cost.pageWalk((int) checked));
     c.hypercallCycles += cycles;
     return cycles;
+  }
+
+  /** compat_iret's async_exception_cleanup: the NMI being handled is done; always true. */
+  private static boolean unmaskNmi(org.hospes.hv.pv.PvVcpu p) {
+    p.setNmiMasked(false);
+    return true;
   }
 
   /** Handles the VMCALL {@code v} exited on; returns the modelled cycles. */
