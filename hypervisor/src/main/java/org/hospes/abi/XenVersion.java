@@ -39,10 +39,15 @@ public final class XenVersion {
   /** XENFEAT_* bits of submap 0 (public/features.h). */
   public static final int FEAT_WRITABLE_PAGE_TABLES = 1 << 0;
   public static final int FEAT_AUTO_TRANSLATED_PHYSMAP = 1 << 2;
+  public static final int FEAT_PAE_PGDIR_ABOVE_4GB = 1 << 4;
+  public static final int FEAT_MMU_PT_UPDATE_PRESERVE_AD = 1 << 5;
+  public static final int FEAT_HIGHMEM_ASSIST = 1 << 6;
+  public static final int FEAT_GNTTAB_MAP_AVAIL_BITS = 1 << 7;
   public static final int FEAT_HVM_CALLBACK_VECTOR = 1 << 8;
   public static final int FEAT_HVM_SAFE_PVCLOCK = 1 << 9;
   public static final int FEAT_MEMORY_OP_VNODE_SUPPORTED = 1 << 13;
   public static final int FEAT_NOT_DIRECT_MAPPED = 1 << 16;
+  public static final int FEAT_DIRECT_MAPPED = 1 << 17;
 
   /** Hospes speaks the ABI of Xen 4.17. */
   public static final int MAJOR = 4;

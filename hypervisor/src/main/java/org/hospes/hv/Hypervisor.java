@@ -1085,6 +1085,38 @@ public final class Hypervisor {
     return true;
   }
 
+  /**
+   * VCPUOP_up for an initialised vCPU that is down (_VPF_down cleared, vcpu_wake): it runs on
+   * from the state it has (VCPUOP_initialise's, or where VCPUOP_down stopped it). Does nothing
+   * to a vCPU that is up.
+   */
+  public void upVcpu(Vcpu v) {
+    if (v.state() != VcpuState.OFFLINE || v.waitingForSipi() || v.domain().state().isFinal()) {
+      return;
+    }
+    v.setState(VcpuState.RUNNABLE);
+    setRunstate(v, Runstate.RUNNABLE, Math.max(now, runNow));
+    if (v.domain().state() == DomainState.RUNNING) {
+      scheduler.wake(v, pcpus.length == 1 ? now : Math.max(now, runNow));
+      kickFor(v, Math.max(now, runNow));
+    }
+  }
+
+  /**
+   * VCPUOP_down (_VPF_down set, vcpu_sleep_nosync): {@code v} stops where it is, keeping its
+   * state, until VCPUOP_up; a vCPU taking itself down stops when its exit is handled.
+   */
+  public void downVcpu(Vcpu v) {
+    if (v.state() == VcpuState.OFFLINE) {
+      return;
+    }
+    v.setState(VcpuState.OFFLINE);
+    if (v != running) {
+      setRunstate(v, Runstate.OFFLINE, Math.max(now, runNow));
+    }
+    scheduler.sleep(v, now);
+  }
+
   /** Blocks {@code v} until an interrupt wakes it. */
   public void block(Vcpu v) {
     v.setState(VcpuState.BLOCKED);

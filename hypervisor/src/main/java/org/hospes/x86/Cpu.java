@@ -591,6 +591,15 @@ public final class Cpu {
   }
 
   /**
+   * Loads IA32_EFER directly, as VM entry loads it with the "load IA32_EFER" control: no
+   * checks (the caller has kept to the bits this processor has); cached translations go.
+   */
+  public void loadEfer(int value) {
+    efer = value;
+    Mmu.flushTlb(this);
+  }
+
+  /**
    * Loads TR directly (a hypervisor's own TSS for its guest): a busy 32-bit TSS at
    * {@code base} with {@code limit}. A limit below 0x67 leaves no I/O permission bitmap, so
    * port access above IOPL faults, as with Xen's TSS (IOBMP_INVALID_OFFSET).

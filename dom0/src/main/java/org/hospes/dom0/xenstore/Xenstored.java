@@ -15,10 +15,11 @@ import java.util.function.Consumer;
  * The xenstore daemon's logic (docs/misc/xenstore.txt): a tree of nodes with values and
  * per-node permissions, watches, transactions with conflict detection, domain introduction and
  * per-domain quotas, SET_TARGET (a device model acting with its target's privileges on the
- * target's nodes) and CONTROL (log, print, quota, help). It speaks in {@link XsMessage}s;
- * {@link RingConnection} carries them over a guest's shared ring page, and dom0's toolstack
- * talks to it through an in-process connection ({@link #connectDom0}). Every request gets one
- * reply (the result or an ERROR), and watch events go to the connection that set the watch.
+ * target's nodes) and CONTROL (check, log, logfile, memreport, print, quota, quota-soft,
+ * help). It speaks in {@link XsMessage}s; {@link RingConnection} carries them over a guest's
+ * shared ring page, and dom0's toolstack talks to it through an in-process connection
+ * ({@link #connectDom0}). Every request gets one reply (the result or an ERROR), and watch
+ * events go to the connection that set the watch.
  *
  * <p>Errors use the names of xs_wire.h's list, chosen and checked in the order C xenstored
  * (tools/xenstore/xenstored_core.c) uses: ENOSYS for a type it has no handler for, EACCES for a
@@ -36,6 +37,12 @@ public final class Xenstored {
     public int entrySize = 2048;
     /** Entries in one node's permission list (C xenstored's quota_nb_perms_per_node). */
     public int permissions = 5;
+    /**
+     * quota_memory_per_domain_soft, CONTROL quota-soft's one setting (bytes): in C xenstored a
+     * warning level for a domain's memory in the store. Hospes keeps and reports the setting but
+     * does not account xenstore memory per domain, so nothing is warned about.
+     */
+    public int memorySoft = 2 * 1024 * 1024;
   }
 
   /** Hooks the daemon needs from the toolstack: connecting an introduced domain's ring. */
@@ -122,6 +129,10 @@ public final class Xenstored {
   private Consumer<String> log = line -> {};
   /** CONTROL "log on": every request and reply is written to the log. */
   private boolean tracing;
+  /** C's tracefile: the file CONTROL logfile names, or null. */
+  private String traceFile;
+  /** C's tracefd: the trace file while open (log on or logfile), else null. */
+  private java.io.Writer traceOut;
   private final Quota quota;
   private Introducer introducer;
   private long generation;
@@ -597,19 +608,23 @@ public final class Xenstored {
     return false;
   }
 
-  /** CONTROL's commands (xenstored_control.c's cmds[]) that make sense here, and their usage. */
+  /** CONTROL's commands (xenstored_control.c's cmds[], in its order) and their usage. */
   private static final String[][] CONTROL_COMMANDS = {
+      {"check", ""},
       {"log", "on|off"},
+      {"logfile", "<file>"},
+      {"memreport", "[<file>]"},
       {"print", "<string>"},
       {"quota", "[set <name> <val>|<domid>]"},
+      {"quota-soft", "[set <name> <val>]"},
       {"help", ""}};
 
   /**
    * CONTROL (the type xs_wire.h also calls DEBUG), as do_control: only dom0 (EACCES, checked
    * with the other privileged types before the transaction); a command word (EINVAL without
    * one), one of the commands offered (EINVAL otherwise), then that command's own arguments
-   * (EINVAL when wrong). Not offered: check, logfile, memreport and live-update, which are
-   * about the C daemon's files and process, and quota-soft (no memory quota here).
+   * (EINVAL when wrong). Not offered, as by a xenstored built without it: live-update (it
+   * replaces the C daemon's binary).
    */
   private byte[] control(List<String> argv) throws XsError {
     if (argv.isEmpty()) {
@@ -617,17 +632,51 @@ public final class Xenstored {
     }
     List<String> args = argv.subList(1, argv.size());
     switch (argv.get(0)) {
+      case "check":
+        if (!args.isEmpty()) {
+          throw new XsError("EINVAL");
+        }
+        checkStore();
+        return ok();
       case "log":
         if (args.size() != 1) {
           throw new XsError("EINVAL");
         }
         if (args.get(0).equals("on")) {
           tracing = true;
+          reopenLog();
         } else if (args.get(0).equals("off")) {
           tracing = false;
+          closeLog();
         } else {
           throw new XsError("EINVAL");
         }
+        return ok();
+      case "logfile":
+        // close_log, the new name, reopen_log: tracing goes on to the file if it opens.
+        if (args.size() != 1) {
+          throw new XsError("EINVAL");
+        }
+        closeLog();
+        traceFile = args.get(0);
+        reopenLog();
+        tracing = traceOut != null;
+        return ok();
+      case "memreport":
+        return memreport(args);
+      case "quota-soft":
+        if (args.isEmpty()) {
+          return text(String.format("Quota settings:\n%-17s: %8d %s\n", "memory",
+              quota.memorySoft, "Total Xenstore memory per domain (warning level)"));
+        }
+        if (!args.get(0).equals("set") || args.size() != 3) {
+          throw new XsError("EINVAL");
+        }
+        long soft = atoi(args.get(2));
+        if (soft < 1 || soft > Integer.MAX_VALUE || !args.get(1).equals("memory")) {
+          throw new XsError("EINVAL");
+        }
+        quota.memorySoft = (int) soft;
         return ok();
       case "print":
         if (args.size() != 1) {
@@ -651,6 +700,123 @@ public final class Xenstored {
       default:
         throw new XsError("EINVAL");
     }
+  }
+
+  /**
+   * check_store: walks the tree from the root as C's does, and repairs what does not hold
+   * (a child named by its parent but missing is dropped from the list; a node its parent does
+   * not name, and all below it, are removed), logging each repair. The tree is kept whole by
+   * every request, so normally there is nothing to do.
+   */
+  private void checkStore() {
+    java.util.Set<String> reached = new java.util.HashSet<>();
+    java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>(List.of("/"));
+    while (!todo.isEmpty()) {
+      String p = todo.pop();
+      reached.add(p);
+      Node n = tree.get(p);
+      for (Iterator<String> it = n.children.iterator(); it.hasNext(); ) {
+        String child = (p.equals("/") ? "" : p) + "/" + it.next();
+        if (tree.containsKey(child)) {
+          todo.push(child);
+        } else {
+          log.accept("check_store: " + p + " names missing child " + child + ", dropped");
+          it.remove();
+        }
+      }
+    }
+    for (Iterator<String> it = tree.keySet().iterator(); it.hasNext(); ) {
+      String p = it.next();
+      if (!reached.contains(p)) {
+        log.accept("check_store: orphan " + p + " removed");
+        it.remove();
+      }
+    }
+  }
+
+  /** C's reopen_log: with a trace file named, (re)opens it for appending and marks the start. */
+  private void reopenLog() {
+    if (traceFile == null) {
+      return;
+    }
+    closeLog();
+    try {
+      traceOut = java.nio.file.Files.newBufferedWriter(java.nio.file.Path.of(traceFile),
+          StandardCharsets.ISO_8859_1, java.nio.file.StandardOpenOption.CREATE,
+          java.nio.file.StandardOpenOption.APPEND, java.nio.file.StandardOpenOption.WRITE);
+      traceOut.write("\n***\n");
+      traceOut.flush();
+    } catch (java.io.IOException | RuntimeException e) {
+      log.accept("Could not open tracefile " + traceFile + ": " + e.getMessage());
+      traceOut = null;
+    }
+  }
+
+  /** C's close_log. */
+  private void closeLog() {
+    if (traceOut != null) {
+      try {
+        traceOut.close();
+      } catch (java.io.IOException e) {
+        // The file is gone either way, as after C's close().
+      }
+      traceOut = null;
+    }
+  }
+
+  /**
+   * CONTROL "memreport [FILE]": C's talloc_report_full of the daemon's memory, here a report of
+   * what the store holds (nodes and their bytes, per owner; connections, watches,
+   * transactions), appended to FILE, or without one to the trace file. More than one argument
+   * is EINVAL; no trace file named, or a file that cannot be opened for appending, EBADF.
+   */
+  private byte[] memreport(List<String> args) throws XsError {
+    if (args.size() > 1) {
+      throw new XsError("EINVAL");
+    }
+    String file = args.isEmpty() ? traceFile : args.get(0);
+    if (file == null) {
+      throw new XsError("EBADF");
+    }
+    StringBuilder sb = new StringBuilder("xenstored memory report\n");
+    long bytes = 0;
+    Map<Integer, int[]> byOwner = new TreeMap<>();
+    for (Map.Entry<String, Node> e : tree.entrySet()) {
+      Node n = e.getValue();
+      int size = e.getKey().length() + 1 + n.value.length + 4 * n.permDom.length;
+      bytes += size;
+      int[] acc = byOwner.computeIfAbsent(n.owner(), k -> new int[2]);
+      acc[0]++;
+      acc[1] += size;
+    }
+    sb.append(String.format("nodes: %d, %d bytes%n", tree.size(), bytes));
+    for (Map.Entry<Integer, int[]> e : byOwner.entrySet()) {
+      sb.append(String.format("  domain %d: %d nodes, %d bytes%n", e.getKey(), e.getValue()[0],
+          e.getValue()[1]));
+    }
+    List<Connection> conns = new ArrayList<>(inProcess);
+    conns.addAll(domains.values());
+    for (Connection c : conns) {
+      sb.append(String.format("connection dom%d: %d watches, %d transactions%n", c.domid,
+          c.watches.size(), c.txns.size()));
+    }
+    if (traceOut != null && args.isEmpty()) {
+      try {
+        traceOut.write(sb.toString());
+        traceOut.flush();
+      } catch (java.io.IOException e) {
+        throw new XsError("EBADF");
+      }
+      return ok();
+    }
+    try {
+      java.nio.file.Files.writeString(java.nio.file.Path.of(file), sb,
+          StandardCharsets.ISO_8859_1, java.nio.file.StandardOpenOption.CREATE,
+          java.nio.file.StandardOpenOption.APPEND, java.nio.file.StandardOpenOption.WRITE);
+    } catch (java.io.IOException | RuntimeException e) {
+      throw new XsError("EBADF");
+    }
+    return ok();
   }
 
   /** The quotas CONTROL "quota" shows and sets: xenstored's names, and what each limits. */
@@ -754,7 +920,16 @@ public final class Xenstored {
       return;
     }
     String payload = new String(m.payload(), StandardCharsets.ISO_8859_1).replace('\0', ' ');
-    log.accept(dir + " dom" + c.domid + " " + XsWire.name(m.type()) + " (" + payload + ")");
+    String line = dir + " dom" + c.domid + " " + XsWire.name(m.type()) + " (" + payload + ")";
+    log.accept(line);
+    if (traceOut != null) {
+      try {
+        traceOut.write(line + "\n");
+        traceOut.flush();
+      } catch (java.io.IOException e) {
+        closeLog(); // as a failed write to C's tracefd: tracing to the file ends
+      }
+    }
   }
 
   /**

@@ -3,10 +3,13 @@ package org.hospes.dom0.xenstore;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * XS_SET_TARGET and XS_CONTROL as C xenstored answers them (xenstored_domain.c's
@@ -175,8 +178,72 @@ class XenstoredControlAndTargetTest {
     sink(dom0).clear();
     store.handle(dom0, XsMessage.of(XsWire.CONTROL, ++req, 0, "help\0"));
     assertThat(new String(sink(dom0).get(0).payload(), StandardCharsets.ISO_8859_1))
-        .isEqualTo("log\ton|off\nprint\t<string>\nquota\t[set <name> <val>|<domid>]\nhelp\t\n");
+        .isEqualTo("check\t\nlog\ton|off\nlogfile\t<file>\nmemreport\t[<file>]\n"
+            + "print\t<string>\nquota\t[set <name> <val>|<domid>]\n"
+            + "quota-soft\t[set <name> <val>]\nhelp\t\n");
     assertThat(control("help", "me")).isEqualTo("ERROR:EINVAL");
+  }
+
+  /**
+   * check, logfile, memreport and quota-soft, which answered EINVAL (unknown command), as
+   * xenstored_control.c answers them; live-update stays EINVAL (a daemon built without it).
+   */
+  @Test
+  void controlCheckLogfileMemreportAndQuotaSoftAnswerAsCXenstored(@TempDir Path dir)
+      throws Exception {
+    // check: no arguments; the store is walked and found whole.
+    assertThat(control("check")).isEqualTo(ok(XsWire.CONTROL));
+    assertThat(control("check", "x")).isEqualTo("ERROR:EINVAL");
+    assertThat(log).isEmpty();
+
+    // memreport without a trace file named: EBADF; with too many arguments EINVAL.
+    assertThat(control("memreport")).isEqualTo("ERROR:EBADF");
+    assertThat(control("memreport", "a", "b")).isEqualTo("ERROR:EINVAL");
+    assertThat(control("memreport", dir.resolve("no/such/dir/r").toString()))
+        .isEqualTo("ERROR:EBADF");
+    Path report = dir.resolve("report");
+    assertThat(control("memreport", report.toString())).isEqualTo(ok(XsWire.CONTROL));
+    assertThat(Files.readString(report)).startsWith("xenstored memory report\n")
+        .contains("domain 1: 2 nodes");
+
+    // logfile FILE: exactly one argument; the file is opened for appending, marked, and the
+    // traffic is traced into it.
+    assertThat(control("logfile")).isEqualTo("ERROR:EINVAL");
+    assertThat(control("logfile", "a", "b")).isEqualTo("ERROR:EINVAL");
+    Path trace = dir.resolve("trace");
+    assertThat(control("logfile", trace.toString())).isEqualTo(ok(XsWire.CONTROL));
+    assertThat(store.tracing()).isTrue();
+    send(guest(1), XsWire.READ, 0, "secret\0");
+    assertThat(Files.readString(trace)).isEqualTo("\n***\n"
+        + "OUT dom0 CONTROL (OK )\nIN  dom1 READ (secret )\nOUT dom1 READ (s3cret)\n");
+    // memreport with no file goes to the trace file.
+    assertThat(control("memreport")).isEqualTo(ok(XsWire.CONTROL));
+    assertThat(Files.readString(trace)).contains("xenstored memory report");
+    // log off closes it; log on reopens it with a new mark.
+    assertThat(control("log", "off")).isEqualTo(ok(XsWire.CONTROL));
+    long before = Files.size(trace);
+    send(guest(1), XsWire.READ, 0, "secret\0");
+    assertThat(Files.size(trace)).isEqualTo(before);
+    assertThat(control("log", "on")).isEqualTo(ok(XsWire.CONTROL));
+    assertThat(Files.readString(trace).substring((int) before)).startsWith("\n***\n");
+    // A file that cannot be opened: still OK (C only complains), and tracing to it is off.
+    assertThat(control("logfile", dir.resolve("no/such/dir/t").toString()))
+        .isEqualTo(ok(XsWire.CONTROL));
+    assertThat(store.tracing()).isFalse();
+    assertThat(log).anyMatch(l -> l.startsWith("Could not open tracefile"));
+
+    // quota-soft: the memory warning level, shown and set as quota's settings are.
+    assertThat(control("quota-soft")).isEqualTo(XsWire.CONTROL + ":Quota settings:\n"
+        + "memory           :  2097152 Total Xenstore memory per domain (warning level)\n|");
+    assertThat(control("quota-soft", "set", "memory")).isEqualTo("ERROR:EINVAL");
+    assertThat(control("quota-soft", "set", "memory", "0")).isEqualTo("ERROR:EINVAL");
+    assertThat(control("quota-soft", "set", "nodes", "5")).isEqualTo("ERROR:EINVAL");
+    assertThat(control("quota-soft", "1")).isEqualTo("ERROR:EINVAL");
+    assertThat(control("quota-soft", "set", "memory", "4096")).isEqualTo(ok(XsWire.CONTROL));
+    assertThat(store.quota().memorySoft).isEqualTo(4096);
+    assertThat(control("quota-soft")).contains(":     4096 Total Xenstore memory");
+
+    assertThat(control("live-update", "-s")).isEqualTo("ERROR:EINVAL");
   }
 
   @Test

@@ -49,6 +49,8 @@ public final class Domain {
   private int exitStatus = -1;
   /** The PV vCPU state of a classic PV domain, else null. */
   private org.hospes.hv.pv.PvVcpu pv;
+  /** d->vm_assist of a translated (HVM or PVH) domain; a PV domain keeps its own in pv. */
+  private int vmAssist;
 
   Domain(int domid, String name, DomainMode mode, P2m p2m, GuestMemory memory, EptTables ept) {
     this.domid = domid;
@@ -69,6 +71,15 @@ public final class Domain {
     Vcpu v = new Vcpu(this, vcpus.size(), null, null, work);
     vcpus.add(v);
     return v;
+  }
+
+  /** The vm_assist types a translated domain has enabled (bit n: VMASST_TYPE n). */
+  public int vmAssist() {
+    return vmAssist;
+  }
+
+  public void setVmAssist(int bits) {
+    this.vmAssist = bits;
   }
 
   /** The PV32 state (MMU, virtual IDT, GDT) of a {@link DomainMode#PV} domain, else null. */

@@ -561,6 +561,12 @@ public final class HvmPlatform {
     deviceNow = now;
   }
 
+  /** VCPUOP_send_nmi: an NMI for vCPU {@code vcpu}, taken when it runs (a halted one wakes). */
+  public void sendNmi(int vcpu) {
+    lapics[vcpu].raiseNmi();
+    wakeIfPending();
+  }
+
   private void wakeIfPending() {
     // Indexed: this runs at every timer tick of every domain, and an iterator is garbage.
     java.util.List<Vcpu> vcpus = domain.vcpus();

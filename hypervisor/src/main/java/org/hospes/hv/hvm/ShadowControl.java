@@ -78,6 +78,31 @@ public final class ShadowControl {
   }
 
   /**
+   * VCPUOP_initialise gave vCPU {@code id} (not running) new control registers: they become the
+   * guest's in the pager, and the real ones point at its shadow. Returns false, changing
+   * nothing in the pager, when PAE paging names PDPTEs with reserved bits (the state cannot
+   * run). The vCPU's registers otherwise were loaded directly, so its real-mode bookkeeping is
+   * dropped as after INIT or SIPI. The caller re-selects its own vCPU afterwards.
+   */
+  public static boolean adopt(Cpu cpu, Vmcs vmcs, ShadowPager shadow, ShadowRealMode rm, int id,
+      int cr0, int cr3, int cr4) {
+    rm.forget(vmcs, shadow);
+    if ((cr0 & Cpu.CR0_PG) == 0) {
+      // Not paging: the next entry adopts them itself (beforeEntry).
+      cpu.loadControlRegisters(cr0, cr3, cr4);
+      return true;
+    }
+    shadow.select(id);
+    if (!shadow.setControl(cr0, cr3, cr4)) {
+      return false;
+    }
+    // The guest's non-owned bits live in the real registers; the owned ones come from the pager.
+    cpu.loadControlRegisters(cr0 & ~CR0_OWNED, 0, cr4 & ~CR4_OWNED);
+    load(cpu, vmcs, shadow, cr0, cr4);
+    return true;
+  }
+
+  /**
    * At VM entry: when a builder, INIT or SIPI loaded the vCPU's control registers directly
    * (they are then the guest's own: real paging off, or CR3 not a shadow root), adopts them as
    * the guest's and moves the vCPU back onto a shadow; then a guest in real mode (or just out

@@ -23,7 +23,7 @@ import org.hospes.x86.Cpu;
  * checks its arguments first and answers with 0 or a negative Xen errno; a call from CPL > 0
  * gets -EPERM and an unknown or unimplemented call -ENOSYS, both counted. Which calls a
  * translated guest may make is Xen's hvm32 column: the PV MMU, trap and descriptor calls are
- * -ENOSYS for it, mmuext_op is not (see translatedMmuextOp).
+ * -ENOSYS for it, mmuext_op and vm_assist are not (see translatedMmuextOp, translatedVmAssist).
  */
 public final class Hypercalls {
   private final Hypervisor hv;
@@ -35,6 +35,17 @@ public final class Hypercalls {
   private final ControlHypercalls control;
   /** Cycles of work the current hypercall charged beyond the entry/exit cost. */
   private long work;
+  /**
+   * True while a PV guest's own hypercall (not a multicall entry) is dispatched: only then may
+   * a long mmuext_op be preempted and continued (Hospes does not continue inside a multicall).
+   */
+  private boolean pvTopLevel;
+  /**
+   * mmuext_op ops done in one leg before the call is continued: Xen continues when
+   * hypercall_preempt_check finds work due (a softirq, an event to deliver), which cannot be
+   * predicted; this bound stands in for its timer, so no one call holds the processor long.
+   */
+  static final int PV_PREEMPT_OPS = 128;
 
   public Hypercalls(Hypervisor hv, CostModel cost) {
     this.hv = hv;
@@ -68,13 +79,28 @@ public final class Hypercalls {
       if (!p.traps().iret(r)) {
         hv.crash(v.domain(), "iret hypercall with a bad frame at esp " + Integer.toHexString(
             cpu.reg(Cpu.ESP)));
-      } else if (!p.restoreOrFailsafe(r)) {
+      } else if (!unmaskNmi(p) || !p.restoreOrFailsafe(r)) {
         hv.crash(v.domain(), String.format("iret hypercall to %04x:%08x (bad selector), and no"
             + " usable failsafe callback", r.cs & 0xFFFF, r.eip));
       }
     } else {
-      int result = dispatch(v, nr, cpu.reg(Cpu.EBX), cpu.reg(Cpu.ECX), cpu.reg(Cpu.EDX),
-          cpu.reg(Cpu.ESI), cpu.reg(Cpu.EDI));
+      pvTopLevel = true;
+      int result;
+      try {
+        result = dispatch(v, nr, cpu.reg(Cpu.EBX), cpu.reg(Cpu.ECX), cpu.reg(Cpu.EDX),
+            cpu.reg(Cpu.ESI), cpu.reg(Cpu.EDI));
+      } finally {
+        pvTopLevel = false;
+      }
+      org.hospes.hv.pv.PvMmu.Continuation k = v.domain().pv().mmu().takeContinuation();
+      if (k != null && !v.domain().state().isFinal()) {
+        // hypercall_create_continuation: the guest re-executes its int 0x82 (2 bytes) with the
+        // continuation's arguments; EAX holds the hypercall's number again.
+        cpu.setReg(Cpu.EBX, k.arg1());
+        cpu.setReg(Cpu.ECX, k.arg2());
+        cpu.setEip(cpu.eip() - 2);
+        result = nr;
+      }
       if (result < 0) {
         c.hypercallErrors++;
       }
@@ -88,6 +114,12 @@ public final class Hypercalls {
     long cycles = cost.hypercall() + work + (checked == 0 ? 0 : cost.pageWalk((int) checked));
     c.hypercallCycles += cycles;
     return cycles;
+  }
+
+  /** compat_iret's async_exception_cleanup: the NMI being handled is done; always true. */
+  private static boolean unmaskNmi(org.hospes.hv.pv.PvVcpu p) {
+    p.setNmiMasked(false);
+    return true;
   }
 
   /** Handles the VMCALL {@code v} exited on; returns the modelled cycles. */
@@ -141,9 +173,13 @@ public final class Hypercalls {
     Hypercall call = Hypercall.of(nr);
     int result;
     org.hospes.hv.pv.PvVcpu p = v.domain().pv();
+    // Only the guest's own call may be continued; a multicall's entries come back through here.
+    boolean mayPreempt = pvTopLevel;
+    pvTopLevel = false;
     if (call == null) {
       result = XenErrno.ENOSYS.negated();
-    } else if (p != null && (result = dispatchPv(v, p, call, a1, a2, a3, a4, a5)) != NOT_PV) {
+    } else if (p != null
+        && (result = dispatchPv(v, p, call, mayPreempt, a1, a2, a3, a4, a5)) != NOT_PV) {
       return result;
     } else {
       switch (call) {
@@ -162,6 +198,7 @@ public final class Hypercalls {
         case DOMCTL: result = control.domctl(v, a1); break;
         case DM_OP: result = control.dmOp(v, a1, a2, a3); break;
         case MMUEXT_OP: result = translatedMmuextOp(v, a1, a2, a4); break;
+        case VM_ASSIST: result = translatedVmAssist(v.domain(), a1, a2); break;
         default: result = XenErrno.ENOSYS.negated(); break;
       }
     }
@@ -172,8 +209,8 @@ public final class Hypercalls {
   private static final int NOT_PV = Integer.MIN_VALUE;
 
   /** The calls only a classic PV guest makes, or NOT_PV for the shared ones. */
-  private int dispatchPv(Vcpu v, org.hospes.hv.pv.PvVcpu p, Hypercall call, int a1, int a2,
-      int a3, int a4, int a5) {
+  private int dispatchPv(Vcpu v, org.hospes.hv.pv.PvVcpu p, Hypercall call, boolean mayPreempt,
+      int a1, int a2, int a3, int a4, int a5) {
     switch (call) {
       case SET_TRAP_TABLE: return pv.setTrapTable(p, a1);
       case MMU_UPDATE: return p.mmu().mmuUpdate(a1, a2, a3, a4);
@@ -191,7 +228,12 @@ public final class Hypercalls {
       case VM_ASSIST: return pv.vmAssist(p, a1, a2);
       case SET_DEBUGREG: return pv.setDebugreg(p, a1, a2);
       case GET_DEBUGREG: return pv.getDebugreg(p, a1);
-      case MMUEXT_OP: return p.mmu().mmuextOp(a1, a2, a3, a4);
+      case MMUEXT_OP:
+        // hypercall_preempt_check: before an op (never the first), stop if an event waits for
+        // delivery (local_events_need_delivery) or this leg has done its share.
+        return mayPreempt ? p.mmu().mmuextOp(a1, a2, a3, a4,
+            i -> i % PV_PREEMPT_OPS == 0 || p.upcallPending() && p.upcallMask() == 0)
+            : p.mmu().mmuextOp(a1, a2, a3, a4);
       case CALLBACK_OP: return p.traps().callbackOp(a1, a2);
       case PHYSDEV_OP: return pv.physdevOp(v, p, a1, a2);
       case KEXEC_OP:
@@ -249,6 +291,33 @@ public final class Hypercalls {
     }
     // A service domain (dom0, a driver domain) is not a PV domain here either.
     return owner.pv() != null ? XenErrno.EPERM.negated() : XenErrno.EINVAL.negated();
+  }
+
+  /** HVM_VM_ASSIST_MASK: the only vm_assist type an HVM or PVH domain may set. */
+  static final int HVM_VM_ASSIST_MASK =
+      1 << org.hospes.hv.pv.PvVcpu.VMASST_TYPE_RUNSTATE_UPDATE_FLAG;
+
+  /**
+   * vm_assist(cmd, type) from an HVM or PVH guest: Xen's hvm32 column has it (do_vm_assist with
+   * arch_vm_assist_valid_mask), whose mask for an HVM domain is runstate_update_flag alone. The
+   * order is common vm_assist's: a type outside the mask (any other, or one past the word) is
+   * -EINVAL whatever the command; then enable (0) or disable (1), else -ENOSYS. The flag asks
+   * that runstate area updates be bracketed by XEN_RUNSTATE_UPDATE; Hospes writes the area while
+   * the guest is not running, so the guest never sees an update half done and the bracket
+   * would be invisible.
+   */
+  private static int translatedVmAssist(Domain d, int cmd, int type) {
+    if (type < 0 || type >= 32 || ((HVM_VM_ASSIST_MASK >>> type) & 1) == 0) {
+      return XenErrno.EINVAL.negated();
+    }
+    switch (cmd) {
+      case 0 -> d.setVmAssist(d.vmAssist() | 1 << type);
+      case 1 -> d.setVmAssist(d.vmAssist() & ~(1 << type));
+      default -> {
+        return XenErrno.ENOSYS.negated();
+      }
+    }
+    return 0;
   }
 
   /** Reads a u16 at {@code va}, or null on a fault. */

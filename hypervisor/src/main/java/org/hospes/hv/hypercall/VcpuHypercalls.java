@@ -1,6 +1,7 @@
 package org.hospes.hv.hypercall;
 
 import org.hospes.abi.PvMmuAbi;
+import org.hospes.abi.SchedOp;
 import org.hospes.abi.SharedInfo;
 import org.hospes.abi.VcpuOp;
 import org.hospes.abi.XenErrno;
@@ -11,6 +12,7 @@ import org.hospes.hv.domain.VcpuState;
 import org.hospes.hv.event.PortOps;
 import org.hospes.hv.memory.P2m;
 import org.hospes.hv.time.PvTime;
+import org.hospes.x86.Cpu;
 import org.hospes.x86.MemoryBus;
 
 /**
@@ -117,11 +119,240 @@ final class VcpuHypercalls {
         // Only the hardware domain's pinned vCPUs learn their physical CPU; for anyone else
         // do_vcpu_op answers -EINVAL before it looks at the argument.
         return XenErrno.EINVAL.negated();
+      case VcpuOp.INITIALISE:
+        return initialise(g, v, target, arg);
+      case VcpuOp.UP:
+        // common_vcpu_op: an uninitialised vCPU cannot come up; an up one stays up.
+        if (!initialised(target)) {
+          return XenErrno.EINVAL.negated();
+        }
+        hv.upVcpu(target);
+        return 0;
+      case VcpuOp.DOWN: {
+        // The last vCPU going down (no other one up, whatever the target's own state) powers
+        // the domain off; otherwise the target stops where it is.
+        for (Vcpu o : d.vcpus()) {
+          if (o != target && o.state() != VcpuState.OFFLINE) {
+            hv.downVcpu(target);
+            return 0;
+          }
+        }
+        hv.shutdown(d, SchedOp.reasonName(SchedOp.SHUTDOWN_POWEROFF), SchedOp.SHUTDOWN_POWEROFF);
+        return 0;
+      }
+      case VcpuOp.SEND_NMI:
+        // arch_do_vcpu_op: the argument must be NULL; then nmi_pending, and a kick.
+        if (arg != 0) {
+          return XenErrno.EINVAL.negated();
+        }
+        if (d.pv() != null) {
+          d.pv().raiseNmi();
+        } else if (hv.platform(d) != null) {
+          hv.platform(d).sendNmi(target.id());
+        }
+        return 0;
       default:
-        // initialise/up/down (vCPUs are brought up through the local APIC here) and
-        // send_nmi (no virtual NMIs) are not offered.
         return XenErrno.ENOSYS.negated();
     }
+  }
+
+  /**
+   * v->is_initialised: a PV vCPU always (the builder starts the domain's one vCPU); an HVM or
+   * PVH vCPU unless it still waits for its first start-up IPI (an application processor before
+   * SIPI or VCPUOP_initialise, or any after INIT, which resets it).
+   */
+  private static boolean initialised(Vcpu v) {
+    return v.domain().pv() != null || !v.waitingForSipi();
+  }
+
+  /**
+   * VCPUOP_initialise as compat_vcpu_op does it: a vCPU past the legacy 32 with no vcpu_info
+   * of its own is -EINVAL; the context (vcpu_hvm_context for HVM and PVH, the compat
+   * vcpu_guest_context for PV) is copied in (-EFAULT); an initialised vCPU is -EEXIST; then
+   * arch_set_info_hvm_guest. A PV domain here has one vCPU, already initialised, so a readable
+   * context is always -EEXIST.
+   */
+  private int initialise(GuestAccess g, Vcpu caller, Vcpu target, int arg) {
+    Domain d = caller.domain();
+    long defaultSlot = (d.sharedInfoMfn() << 12) + (long) target.id() * SharedInfo.VCPU_INFO_SIZE;
+    if (target.id() >= SharedInfo.MAX_LEGACY_VCPUS
+        && d.eventChannels().ops().vcpuInfo(target.id()) == defaultSlot) {
+      return XenErrno.EINVAL.negated();
+    }
+    byte[] ctx = g.read(arg, d.pv() != null ? VcpuOp.PV_CTX_SIZE : VcpuOp.HVM_CTX_SIZE);
+    if (ctx == null) {
+      return XenErrno.EFAULT.negated();
+    }
+    if (initialised(target)) {
+      return XenErrno.EEXIST.negated();
+    }
+    return setInfoHvmGuest(target, ctx);
+  }
+
+  /** The CR4 bits an HVM guest may set (hvm_cr4_guest_valid_bits of this processor's CPUID). */
+  private static final int CR4_GUEST_VALID = Cpu.CR4_VALID;
+
+  /**
+   * arch_set_info_hvm_guest, in its order, every refusal -EINVAL: the pads are zero; the mode
+   * is 32-bit (a 64-bit context needs long mode, which this processor lacks: EFER.LME is not a
+   * bit it has, so Xen's checks end -EINVAL too); each segment (cs, ds, ss, es, tr) passes
+   * check_segment after the accessed (busy, for TR) bit is set in a present one; EIP within
+   * CS's limit; SS.DPL = CS.DPL, a present DS or ES no more privileged than CS; EFER.LMA not
+   * without LME; CR4 within the guest's valid bits; EFER only NXE (hvm_efer_valid: every other
+   * bit is a feature this processor does not have). Then the state is loaded (selectors 0, CPL
+   * SS.DPL, FS, GS and the descriptor tables as the reset left them) and the vCPU is
+   * initialised but down, until VCPUOP_up. State the processor cannot enter (paging without
+   * protection, PAE roots with reserved bits, reserved EFLAGS bits) crashes the domain, as a
+   * failed VM entry does in Xen.
+   */
+  private int setInfoHvmGuest(Vcpu target, byte[] c) {
+    if (le32(c, VcpuOp.HVM_CTX_PAD) != 0) {
+      return XenErrno.EINVAL.negated();
+    }
+    if (le32(c, VcpuOp.HVM_CTX_MODE) != VcpuOp.HVM_MODE_32B) {
+      return XenErrno.EINVAL.negated();
+    }
+    if (le32(c, VcpuOp.HVM32_PAD1) != 0 || le16(c, VcpuOp.HVM32_PAD2) != 0
+        || le16(c, VcpuOp.HVM32_PAD2 + 2) != 0 || le16(c, VcpuOp.HVM32_PAD2 + 4) != 0) {
+      return XenErrno.EINVAL.negated();
+    }
+    int[] base = new int[5];
+    int[] limit = new int[5];
+    int[] ar = new int[5];
+    boolean bad = false;
+    for (int s = 0; s < 5; s++) {
+      base[s] = le32(c, VcpuOp.HVM32_BASES + 4 * s);
+      limit[s] = le32(c, VcpuOp.HVM32_LIMITS + 4 * s);
+      ar[s] = le16(c, VcpuOp.HVM32_ARS + 2 * s);
+      if ((ar[s] & 0x80) != 0) {
+        ar[s] |= s == VcpuOp.SEG_TR ? 2 : 1;
+      }
+      bad |= !checkSegment(ar[s], s);
+    }
+    if (bad) {
+      return XenErrno.EINVAL.negated();
+    }
+    int eip = le32(c, VcpuOp.HVM32_EIP);
+    int csLimit = (ar[VcpuOp.SEG_CS] & 0x800) != 0 ? limit[VcpuOp.SEG_CS] << 12 | 0xFFF
+        : limit[VcpuOp.SEG_CS];
+    if (Integer.compareUnsigned(eip, csLimit) > 0) {
+      return XenErrno.EINVAL.negated();
+    }
+    int csDpl = dpl(ar[VcpuOp.SEG_CS]);
+    if (dpl(ar[VcpuOp.SEG_SS]) != csDpl) {
+      return XenErrno.EINVAL.negated();
+    }
+    for (int s : new int[] {VcpuOp.SEG_DS, VcpuOp.SEG_ES}) {
+      if ((ar[s] & 0x80) != 0 && dpl(ar[s]) > csDpl) {
+        return XenErrno.EINVAL.negated();
+      }
+    }
+    long efer = le64(c, VcpuOp.HVM32_EFER);
+    final long lme = 1L << 8;
+    final long lma = 1L << 10;
+    if ((efer & lma) != 0 && (efer & lme) == 0) {
+      return XenErrno.EINVAL.negated();
+    }
+    int cr0 = le32(c, VcpuOp.HVM32_CR0);
+    int cr3 = le32(c, VcpuOp.HVM32_CR3);
+    int cr4 = le32(c, VcpuOp.HVM32_CR4);
+    if ((cr4 & ~CR4_GUEST_VALID) != 0 || (efer & ~(long) Cpu.EFER_NXE) != 0) {
+      return XenErrno.EINVAL.negated();
+    }
+    Domain d = target.domain();
+    Cpu cpu = target.cpu();
+    int eflags = le32(c, VcpuOp.HVM32_EFLAGS);
+    if ((cr0 & Cpu.CR0_PG) != 0 && (cr0 & Cpu.CR0_PE) == 0
+        || (eflags & EFLAGS_RESERVED) != 0 || (eflags & 2) == 0) {
+      hv.crash(d, "VCPUOP_initialise: vCPU " + target.id() + " given a state it cannot enter");
+      return 0;
+    }
+    for (int r = 0; r < 8; r++) {
+      cpu.setReg(HVM32_REG_ORDER[r], le32(c, VcpuOp.HVM_CTX_REGS + 4 * r));
+    }
+    cpu.setEip(eip);
+    cpu.setEflags(eflags);
+    cpu.loadEfer((int) efer);
+    boolean entered;
+    if (d.shadow() != null) {
+      entered = org.hospes.hv.hvm.ShadowControl.adopt(cpu, target.vmcs(), d.shadow(),
+          target.shadowRealMode(), target.id(), cr0, cr3, cr4);
+    } else {
+      try {
+        cpu.loadControlRegisters(cr0, cr3, cr4);
+        entered = true;
+      } catch (IllegalArgumentException e) {
+        entered = false;
+      }
+    }
+    if (!entered) {
+      hv.crash(d, "VCPUOP_initialise: vCPU " + target.id() + " given PAE roots it cannot load");
+      return 0;
+    }
+    int[] segs = {Cpu.CS, Cpu.DS, Cpu.SS, Cpu.ES};
+    for (int s = 0; s < 4; s++) {
+      cpu.loadSegmentState(segs[s], 0, base[s], limit[s], attributes(ar[s]));
+    }
+    cpu.setTaskRegister(0, base[VcpuOp.SEG_TR], limit[VcpuOp.SEG_TR]);
+    cpu.loadCpl(dpl(ar[VcpuOp.SEG_SS]));
+    // is_initialised, _VPF_down still set: it waits for VCPUOP_up.
+    target.setWaitingForSipi(false);
+    return 0;
+  }
+
+  /** vcpu_hvm_x86_32's general registers in their order: eax, ecx, edx, ebx, esp, ebp, esi, edi. */
+  private static final int[] HVM32_REG_ORDER = {Cpu.EAX, Cpu.ECX, Cpu.EDX, Cpu.EBX, Cpu.ESP,
+      Cpu.EBP, Cpu.ESI, Cpu.EDI};
+  /** EFLAGS bits that must be zero (VM entry refuses them): 3, 5, 15, 22-31. */
+  private static final int EFLAGS_RESERVED = 1 << 3 | 1 << 5 | 1 << 15 | 0xFFC0_0000;
+
+  /**
+   * check_segment (hvm/domain.c): bits 12-15 zero; a null (attr 0) segment only for DS or ES;
+   * TR a system segment of type busy 32-bit TSS, the others code or data segments; present; CS
+   * a code segment, SS a writable data segment, DS and ES not execute-only code.
+   */
+  private static boolean checkSegment(int ar, int seg) {
+    if ((ar & 0xF000) != 0) {
+      return false;
+    }
+    if (ar == 0) {
+      return seg == VcpuOp.SEG_DS || seg == VcpuOp.SEG_ES;
+    }
+    int type = ar & 0xF;
+    boolean s = (ar & 0x10) != 0;
+    if (seg == VcpuOp.SEG_TR) {
+      if (s || type != 11) {
+        return false;
+      }
+    } else if (!s) {
+      return false;
+    }
+    if ((ar & 0x80) == 0) {
+      return false;
+    }
+    return switch (seg) {
+      case VcpuOp.SEG_CS -> (type & 8) != 0;
+      case VcpuOp.SEG_SS -> (type & 8) == 0 && (type & 2) != 0;
+      case VcpuOp.SEG_DS, VcpuOp.SEG_ES -> (type & 8) == 0 || (type & 2) != 0;
+      default -> true;
+    };
+  }
+
+  private static int dpl(int ar) {
+    return ar >>> 5 & 3;
+  }
+
+  /**
+   * Xen's compressed access rights (type, S, DPL, P in bits 0-7; AVL, L, D/B, G in 8-11) in
+   * this processor's encoding (VMX's: AVL, L, D/B, G in 12-15, usable in 16); 0, a null
+   * segment, is unusable.
+   */
+  private static int attributes(int ar) {
+    return ar == 0 ? 0 : 1 << 16 | (ar & 0xFF) | (ar & 0xF00) << 4;
+  }
+
+  static int le16(byte[] b, int off) {
+    return (b[off] & 0xFF) | (b[off + 1] & 0xFF) << 8;
   }
 
   /**

@@ -10,17 +10,22 @@ import org.hospes.hv.domain.Vcpu;
 
 /**
  * xen_version (hypercall 17: cmd, arg), every XENVER_ sub-op as Xen 4.17's do_xen_version
- * answers a 32-bit HVM/PVH domU (and, for platform_parameters, a 32-bit PV one). XSM's dummy
- * policy decides what is denied: version, platform_parameters and get_features always answer;
- * extraversion, compile_info, capabilities, changeset, pagesize and guest_handle answer any
- * guest; commandline and build_id are for the privileged domain only, so a domU reads
- * "&lt;denied&gt;" and gets -EPERM. Every string is written zero-padded to its full buffer
+ * answers a 32-bit HVM, PVH or PV domU (platform_parameters and get_features differ by type).
+ * XSM's dummy policy decides what is denied: version, platform_parameters and get_features
+ * always answer; extraversion, compile_info, capabilities, changeset, pagesize and guest_handle
+ * answer any guest; commandline and build_id are for the privileged domain only, so a domU
+ * reads "&lt;denied&gt;" and gets -EPERM. Every string is written zero-padded to its full buffer
  * (XSA-122). Guest domains are never privileged in Hospes (dom0 is Java code, not a vCPU), so
  * the denied answers are the only ones.
  */
 final class XenVersionHypercall {
-  /** Xen's arch_get_xen_caps with HVM only and no 64-bit or PV guests (the trailing space too). */
-  static final String CAPABILITIES = "hvm-3.0-x86_32 hvm-3.0-x86_32p ";
+  /**
+   * Xen's arch_get_xen_caps: one host-wide string, the same for every guest whatever its type,
+   * naming every guest ABI the host runs, each followed by a space. This host is a PAE x86_32
+   * Xen with HVM, so it is what a 32-bit PAE Xen 3.x reported: the PV ABI (xen-3.0-x86_32p),
+   * then HVM without and with PAE; no 64-bit ABI.
+   */
+  static final String CAPABILITIES = "xen-3.0-x86_32p hvm-3.0-x86_32 hvm-3.0-x86_32p ";
   static final String CHANGESET = "hospes";
   static final String COMPILER = "javac " + Runtime.version().feature();
   static final String COMPILE_BY = "hospes";
@@ -28,14 +33,31 @@ final class XenVersionHypercall {
   private XenVersionHypercall() {}
 
   /**
-   * Feature submap 0 of a translated non-PV domain without PIRQs on Xen 4.17 (common/kernel.c):
-   * vnode, writable page tables and auto-translated physmap (paging_mode_translate), safe
-   * pvclock and callback vector (not PV), not direct-mapped.
+   * Feature submap 0 for {@code d} as Xen 4.17's do_xen_version builds it (common/kernel.c),
+   * for a domU without PIRQs: vnode always; pae_pgdir_above_4gb while the domain has
+   * VMASST_TYPE_pae_extended_cr3 on (only a PV domain can); writable page tables and
+   * auto-translated physmap if paging_mode_translate; then by type: a PV domain gets
+   * mmu_pt_update_preserve_ad, highmem_assist (MMUEXT_CLEAR_PAGE/COPY_PAGE) and
+   * gnttab_map_avail_bits, any other safe pvclock and the callback vector; last, direct-mapped
+   * for a domain that is not translated (its frame numbers are machine frames), else not
+   * direct-mapped.
    */
-  static int submap0() {
-    return XenVersion.FEAT_MEMORY_OP_VNODE_SUPPORTED | XenVersion.FEAT_WRITABLE_PAGE_TABLES
-        | XenVersion.FEAT_AUTO_TRANSLATED_PHYSMAP | XenVersion.FEAT_HVM_SAFE_PVCLOCK
-        | XenVersion.FEAT_HVM_CALLBACK_VECTOR | XenVersion.FEAT_NOT_DIRECT_MAPPED;
+  static int submap0(Domain d) {
+    org.hospes.hv.pv.PvVcpu pv = d.pv();
+    int map = XenVersion.FEAT_MEMORY_OP_VNODE_SUPPORTED;
+    if (pv != null
+        && (pv.vmAssist() & 1 << org.hospes.hv.pv.PvVcpu.VMASST_TYPE_PAE_EXTENDED_CR3) != 0) {
+      map |= XenVersion.FEAT_PAE_PGDIR_ABOVE_4GB;
+    }
+    if (pv == null) {
+      map |= XenVersion.FEAT_WRITABLE_PAGE_TABLES | XenVersion.FEAT_AUTO_TRANSLATED_PHYSMAP
+          | XenVersion.FEAT_HVM_SAFE_PVCLOCK | XenVersion.FEAT_HVM_CALLBACK_VECTOR
+          | XenVersion.FEAT_NOT_DIRECT_MAPPED;
+    } else {
+      map |= XenVersion.FEAT_MMU_PT_UPDATE_PRESERVE_AD | XenVersion.FEAT_HIGHMEM_ASSIST
+          | XenVersion.FEAT_GNTTAB_MAP_AVAIL_BITS | XenVersion.FEAT_DIRECT_MAPPED;
+    }
+    return map;
   }
 
   /**
@@ -89,7 +111,7 @@ final class XenVersionHypercall {
         if (index != 0) {
           return XenErrno.EINVAL.negated();
         }
-        return g.writeInt(arg + XenVersion.FEATURES_SUBMAP, submap0()) ? 0
+        return g.writeInt(arg + XenVersion.FEATURES_SUBMAP, submap0(v.domain())) ? 0
             : XenErrno.EFAULT.negated();
       }
       case XenVersion.PAGESIZE:

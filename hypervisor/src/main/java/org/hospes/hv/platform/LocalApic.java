@@ -207,6 +207,14 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
     }
   }
 
+  /**
+   * VCPUOP_send_nmi: the vCPU's own NMI line (Xen's v->arch.nmi_pending), which does not pass
+   * through the APIC's enable as a delivered message does.
+   */
+  public void raiseNmi() {
+    nmiPending = true;
+  }
+
   public boolean nmiPending() {
     return nmiPending;
   }

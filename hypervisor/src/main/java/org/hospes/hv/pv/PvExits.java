@@ -277,6 +277,16 @@ public final class PvExits {
    * Returns true if it did.
    */
   public boolean deliverEvents(Vcpu v, PvVcpu pv) {
+    // An NMI comes before events (compat_test_all_events: NMI, then the upcall).
+    if (pv.takeNmi()) {
+      PvTraps.Regs n = pv.captureRegs();
+      if (pv.traps().bounceNmi(n)) {
+        pv.setNmiMasked(true);
+        enter(v, pv, n, "NMI");
+        v.counters().injectedInterrupts++;
+        return true;
+      }
+    }
     if (!pv.upcallPending() || pv.upcallMask() != 0) {
       return false;
     }

@@ -366,20 +366,69 @@ public final class PvMmu {
 
   // ---- mmuext_op -----------------------------------------------------------------------------
 
-  /** HYPERVISOR_mmuext_op(ops, count, success_count, foreigndom). */
+  /**
+   * A preempted call's continuation: the guest makes the same hypercall again (its EIP moved back
+   * onto the {@code int 0x82}, EAX the hypercall's number) with these as its first two
+   * arguments, the rest unchanged (hypercall_create_continuation).
+   */
+  public record Continuation(int arg1, int arg2) {}
+
+  private Continuation continuation;
+
+  /** The continuation the last call left (and forgets it), or null if it completed. */
+  public Continuation takeContinuation() {
+    Continuation k = continuation;
+    continuation = null;
+    return k;
+  }
+
+  /** HYPERVISOR_mmuext_op(ops, count, success_count, foreigndom), never preempted. */
   public int mmuextOp(int ops, int count, int pdone, int foreigndom) {
+    return mmuextOp(ops, count, pdone, foreigndom, i -> false);
+  }
+
+  /**
+   * HYPERVISOR_mmuext_op as Xen 4.17's compat_mmuext_op and do_mmuext_op answer a PV32 guest,
+   * in their order: count MMU_UPDATE_PREEMPTED with no ops is a continuation's last leg and
+   * returns foreigndom as it is; the PREEMPTED bit is taken off the count; the whole array must
+   * lie below the hypervisor hole (-EFAULT); no ops is 0 at once (no owner check, pdone left
+   * alone); the page owner is checked; then the ops run in order, stopping at the first error.
+   * Before every op but the first, {@code preempt} (given the ops done so far in this leg) may
+   * stop the call: it then leaves a {@link Continuation} for the ops not done, with the count
+   * marked PREEMPTED, and returns 0. pdone, if given, gets the ops done: on a leg whose count
+   * carried the PREEMPTED bit, added to what pdone held (the earlier legs' work), so when the
+   * last leg returns it holds the total, and after an error the index of the failing op.
+   */
+  public int mmuextOp(int ops, int count, int pdone, int foreigndom, IntPredicate preempt) {
+    continuation = null;
+    if (count == PREEMPTED && ops == 0) {
+      return foreigndom;
+    }
+    boolean resumed = (count & PREEMPTED) != 0;
     count &= ~PREEMPTED;
     if (!rangeOkay(ops, count, EXT_SIZE)) {
       return XenErrno.EFAULT.negated();
+    }
+    if (count == 0) {
+      return 0;
     }
     int foreign = foreignCheck(foreigndom & 0xFFFF);
     if (foreign != 0) {
       return foreign;
     }
+    int done = 0;
+    byte[] word = new byte[4];
+    if (resumed && pdone != 0 && copyFromGuest(pdone, word)) {
+      done = le32(word, 0);
+    }
     byte[] op = new byte[EXT_SIZE];
     int rc = 0;
     int i = 0;
     for (; i < count; i++) {
+      if (i > 0 && preempt.test(i)) {
+        continuation = new Continuation(ops + i * EXT_SIZE, (count - i) | PREEMPTED);
+        break;
+      }
       if (!copyFromGuest(ops + i * EXT_SIZE, op)) {
         rc = XenErrno.EFAULT.negated();
         break;
@@ -389,7 +438,7 @@ public final class PvMmu {
         break;
       }
     }
-    writeDone(pdone, i);
+    writeDone(pdone, done + i);
     return rc;
   }
 
@@ -430,8 +479,45 @@ public final class PvMmu {
       case MMUEXT_FLUSH_CACHE -> XenErrno.EACCES.negated();
       case MMUEXT_FLUSH_CACHE_GLOBAL -> XenErrno.EINVAL.negated();
       case MMUEXT_SET_LDT -> setLdt(arg1, arg2);
+      case MMUEXT_CLEAR_PAGE -> clearPage(mfn);
+      case MMUEXT_COPY_PAGE -> copyPage(mfn, arg2 & 0xFFFF_FFFFL);
       default -> XenErrno.ENOSYS.negated();
     };
+  }
+
+  /**
+   * MMUEXT_CLEAR_PAGE (what XENFEAT_highmem_assist advertises): the frame must be the domain's
+   * (get_page_from_gfn: a PV guest's number is the machine frame) and take the writable type,
+   * so no page table or descriptor page in use can be wiped; -EINVAL otherwise, as Xen.
+   */
+  private int clearPage(long mfn) {
+    if (tables.getPageAndType(mfn, PageType.WRITABLE_PAGE, false) != 0) {
+      return XenErrno.EINVAL.negated();
+    }
+    machine.write(mfn << 12, new byte[4096], 0, 4096);
+    tables.putPageAndType(mfn);
+    return 0;
+  }
+
+  /**
+   * MMUEXT_COPY_PAGE: copies frame {@code src} over frame {@code dst}. Xen's order: the source
+   * must be the domain's (a general reference only: any type may be read), then the destination
+   * must be the domain's and take the writable type; either failing is -EINVAL.
+   */
+  private int copyPage(long dst, long src) {
+    if (!tables.getPage(src)) {
+      return XenErrno.EINVAL.negated();
+    }
+    if (tables.getPageAndType(dst, PageType.WRITABLE_PAGE, false) != 0) {
+      tables.putPage(src);
+      return XenErrno.EINVAL.negated();
+    }
+    byte[] page = new byte[4096];
+    machine.read(src << 12, page, 0, page.length);
+    machine.write(dst << 12, page, 0, page.length);
+    tables.putPageAndType(dst);
+    tables.putPage(src);
+    return 0;
   }
 
   private int pin(long mfn, PageType type) {

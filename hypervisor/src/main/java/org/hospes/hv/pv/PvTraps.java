@@ -192,6 +192,18 @@ public final class PvTraps {
   }
 
   /**
+   * An NMI for the guest (set_guest_nmi_trapbounce): to the NMI callback if one is registered
+   * (CALLBACKTYPE_nmi, entered with events masked), else to vector 2 of the trap table, with no
+   * error code. False if the guest has neither: the NMI is lost, as in Xen.
+   */
+  public boolean bounceNmi(Regs r) {
+    if (callbackEip[CALLBACKTYPE_NMI] != 0) {
+      return bounce(r, callbackCs[CALLBACKTYPE_NMI], callbackEip[CALLBACKTYPE_NMI], true, -1);
+    }
+    return traps[2] != null && bounceException(r, 2, -1);
+  }
+
+  /**
    * pv_inject_page_fault: the faulting address goes to vcpu_info.arch.cr2 (a PV guest cannot
    * read the real CR2), the error code's U bit says whether the guest kernel was running, then
    * the fault is bounced as any exception.

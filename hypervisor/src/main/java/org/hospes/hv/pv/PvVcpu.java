@@ -48,6 +48,10 @@ public final class PvVcpu {
   private int ioBitmapLimit;
   private boolean guestTs;
   private int vmAssist;
+  /** VCPUOP_send_nmi's NMI waiting for delivery (v->arch.nmi_pending). */
+  private boolean nmiPending;
+  /** An NMI is being handled: no other until the guest's iret (async_exception_mask). */
+  private boolean nmiMasked;
   private int cmosIndex;
   private int pciCf8;
   private final PvTraps.Regs regs = new PvTraps.Regs();
@@ -203,6 +207,31 @@ public final class PvVcpu {
     guestTs = set;
     int cr0 = set ? cpu.cr0() | Cpu.CR0_TS : cpu.cr0() & ~Cpu.CR0_TS;
     cpu.loadControlRegisters(cr0, cpu.cr3(), cpu.cr4());
+  }
+
+  /** VCPUOP_send_nmi: an NMI for this vCPU, delivered before its next return to the guest. */
+  public void raiseNmi() {
+    nmiPending = true;
+  }
+
+  /**
+   * At a return to the guest: the pending NMI if one may be delivered now (not while one is
+   * being handled); it is no longer pending whether or not the guest has a handler for it.
+   */
+  public boolean takeNmi() {
+    if (!nmiPending || nmiMasked) {
+      return false;
+    }
+    nmiPending = false;
+    return true;
+  }
+
+  public boolean nmiPending() {
+    return nmiPending;
+  }
+
+  public void setNmiMasked(boolean masked) {
+    nmiMasked = masked;
   }
 
   public int vmAssist() {

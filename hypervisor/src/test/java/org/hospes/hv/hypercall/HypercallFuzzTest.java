@@ -539,7 +539,14 @@ class HypercallFuzzTest {
       cpu.setReg(Cpu.EBP, a[5]);
       if (attacker.kind.pv()) {
         cpu.setReg(Cpu.ESP, esp);
+        int eip = cpu.eip();
         hc.handlePv(attacker.v);
+        // A continued mmuext_op: the kernel's int 0x82 runs again, as often as it takes.
+        while (nr == Hypercall.MMUEXT_OP.number() && cpu.reg(Cpu.EAX) == nr
+            && cpu.eip() == eip - 2 && !attacker.v.domain().state().isFinal()) {
+          cpu.setEip(eip);
+          hc.handlePv(attacker.v);
+        }
         cpu.setReg(Cpu.ESP, PvTestDomains.STACK_TOP);
       } else {
         hc.handle(attacker.v);

@@ -188,6 +188,38 @@ class PvSharedHypercallsTest {
   }
 
   /**
+   * vm_assist is in the hvm32 column too, with HVM_VM_ASSIST_MASK: runstate_update_flag is the
+   * one type a translated guest may enable or disable; every other type, known or not, is
+   * -EINVAL before the command is looked at; an unknown command on the allowed type -ENOSYS. It
+   * answered -ENOSYS for everything. A PV guest keeps its wider mask.
+   */
+  @Test
+  void vmAssistFromATranslatedGuestAllowsOnlyTheRunstateUpdateFlag() {
+    for (DomainMode mode : new DomainMode[] {DomainMode.PVH, DomainMode.HVM_EPT,
+        DomainMode.HVM_SHADOW}) {
+      Domain t = mode == DomainMode.PVH ? pvh
+          : hv.createHvmDomain("va-" + mode.cliName(), mode, 2);
+      java.util.function.IntBinaryOperator call = (cmd, type) -> hc.dispatch(t.vcpus().get(0),
+          Hypercall.VM_ASSIST.number(), cmd, type, 0, 0, 0);
+      assertThat(call.applyAsInt(0, 5)).as(mode.cliName()).isZero();
+      assertThat(t.vmAssist()).isEqualTo(1 << 5);
+      assertThat(call.applyAsInt(1, 5)).isZero();
+      assertThat(t.vmAssist()).isZero();
+      assertThat(call.applyAsInt(2, 5)).isEqualTo(XenErrno.ENOSYS.negated());
+      for (int type : new int[] {0, 1, 2, 3, 4, 6, 31, 32, 63, 64, -1}) {
+        for (int cmd : new int[] {0, 1, 2}) {
+          assertThat(call.applyAsInt(cmd, type)).as("%s cmd %d type %d", mode.cliName(), cmd,
+              type).isEqualTo(XenErrno.EINVAL.negated());
+        }
+      }
+      assertThat(t.vmAssist()).isZero();
+    }
+    // The PV guest's mask is PV32's (less writable_pagetables here).
+    assertThat(pvCall(Hypercall.VM_ASSIST, 0, 3)).isZero();
+    assertThat(pvCall(Hypercall.VM_ASSIST, 0, 2)).isEqualTo(XenErrno.EINVAL.negated());
+  }
+
+  /**
    * kexec_op is in the PV columns only: a PV domU is refused by xsm_kexec(XSM_PRIV) before the
    * op or its argument is looked at (-EPERM); a PVH or HVM guest has no such hypercall.
    */

@@ -68,7 +68,7 @@ class XenVersionHypercallTest {
         new Row("extraversion", XenVersion.EXTRAVERSION, BUF, 0, padded("-hospes", 16)),
         new Row("compile_info", XenVersion.COMPILE_INFO, BUF, 0, compile),
         new Row("capabilities", XenVersion.CAPABILITIES, BUF, 0,
-            padded("hvm-3.0-x86_32 hvm-3.0-x86_32p ", 1024)),
+            padded("xen-3.0-x86_32p hvm-3.0-x86_32 hvm-3.0-x86_32p ", 1024)),
         new Row("changeset", XenVersion.CHANGESET, BUF, 0, padded("hospes", 64)),
         new Row("platform_parameters", XenVersion.PLATFORM_PARAMETERS, BUF, 0, new byte[4]),
         // submap 0 of a PVH domU on 4.17: writable_page_tables, auto_translated_physmap,
@@ -149,6 +149,60 @@ class XenVersionHypercallTest {
       t.memory().read(BUF, b, 0, b.length);
       assertThat(b).as(mode.cliName()).containsExactly(0, 0, 0, 0, FILL, FILL, FILL, FILL);
     }
+  }
+
+  /**
+   * arch_get_xen_caps is host-wide: every guest, PV or translated, reads the same string, and
+   * on a PAE x86_32 host with HVM it names the PV ABI first. Hospes used to leave the PV ABI
+   * out, though it runs PV guests.
+   */
+  @Test
+  void capabilitiesAreOneHostWideStringNamingThePvAbiToo() {
+    String want = "xen-3.0-x86_32p hvm-3.0-x86_32 hvm-3.0-x86_32p ";
+    Domain pv = PvTestDomains.create(hv, "pv");
+    byte[] got = new byte[XenVersion.CAPABILITIES_LEN];
+    assertThat(hc.dispatch(pv.vcpus().get(0), Hypercall.XEN_VERSION.number(),
+        XenVersion.CAPABILITIES, BUF, 0, 0, 0)).isZero();
+    assertThat(pv.pv().mmu().copyFromGuest(BUF, got)).isTrue();
+    assertThat(got).isEqualTo(padded(want, XenVersion.CAPABILITIES_LEN));
+    for (DomainMode mode : new DomainMode[] {DomainMode.HVM_EPT, DomainMode.HVM_SHADOW,
+        DomainMode.PVH}) {
+      Domain t = hv.createHvmDomain("c-" + mode.cliName(), mode, 2);
+      assertThat(hc.dispatch(t.vcpus().get(0), Hypercall.XEN_VERSION.number(),
+          XenVersion.CAPABILITIES, BUF, 0, 0, 0)).isZero();
+      t.memory().read(BUF, got, 0, got.length);
+      assertThat(got).as(mode.cliName()).isEqualTo(padded(want, XenVersion.CAPABILITIES_LEN));
+    }
+  }
+
+  /**
+   * Submap 0 for a PV domU is do_xen_version's PV set: vnode, mmu_pt_update_preserve_ad,
+   * highmem_assist, gnttab_map_avail_bits and direct_mapped, plus pae_pgdir_above_4gb while
+   * VMASST_TYPE_pae_extended_cr3 is on; none of the HVM bits (a PV guest that believed in
+   * writable_page_tables or auto_translated_physmap would write its page tables directly and
+   * use pfns where machine frames are due).
+   */
+  @Test
+  void getFeaturesGivesAPvGuestThePvBits() {
+    Domain pv = PvTestDomains.create(hv, "pv");
+    int pvBits = 1 << 13 | 1 << 5 | 1 << 6 | 1 << 7 | 1 << 17;
+    assertThat(features(pv)).isEqualTo(pvBits);
+    assertThat(hc.dispatch(pv.vcpus().get(0), Hypercall.VM_ASSIST.number(), 0,
+        org.hospes.hv.pv.PvVcpu.VMASST_TYPE_PAE_EXTENDED_CR3, 0, 0, 0)).isZero();
+    assertThat(features(pv)).isEqualTo(pvBits | 1 << 4);
+    assertThat(hc.dispatch(pv.vcpus().get(0), Hypercall.VM_ASSIST.number(), 1,
+        org.hospes.hv.pv.PvVcpu.VMASST_TYPE_PAE_EXTENDED_CR3, 0, 0, 0)).isZero();
+    assertThat(features(pv)).isEqualTo(pvBits);
+  }
+
+  private int features(Domain pv) {
+    assertThat(pv.pv().mmu().copyToGuest(BUF, new byte[] {0, 0, 0, 0, FILL, FILL, FILL, FILL}))
+        .isTrue();
+    assertThat(hc.dispatch(pv.vcpus().get(0), Hypercall.XEN_VERSION.number(),
+        XenVersion.GET_FEATURES, BUF, 0, 0, 0)).isZero();
+    byte[] got = new byte[8];
+    assertThat(pv.pv().mmu().copyFromGuest(BUF, got)).isTrue();
+    return VcpuHypercalls.le32(got, 4);
   }
 
   @Test

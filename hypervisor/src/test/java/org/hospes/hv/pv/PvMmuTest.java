@@ -97,6 +97,43 @@ class PvMmuTest {
     assertThat(m.tlbLog).containsExactly("invlpg 8000", "flush", "flush");
   }
 
+  /**
+   * MMUEXT_CLEAR_PAGE and COPY_PAGE (XENFEAT_highmem_assist): on the domain's own frames, the
+   * written one taking the writable type for the while, so a page table cannot be cleared or
+   * overwritten; anything else is -EINVAL and touches nothing. They used to be -ENOSYS.
+   */
+  @Test
+  void clearAndCopyPageWorkOnOwnWritableFramesOnly() {
+    m.machine.write32(page(3) << 12, 0x1234_5678);
+    m.machine.write32((page(4) << 12) + 4092, 0x55);
+    assertThat(mmu.extOp(MMUEXT_COPY_PAGE, (int) page(4), (int) page(3))).isZero();
+    assertThat(m.machine.read32(page(4) << 12)).isEqualTo(0x1234_5678);
+    assertThat(m.machine.read32((page(4) << 12) + 4092)).isZero();
+    assertThat(mmu.extOp(MMUEXT_CLEAR_PAGE, (int) page(3), 0)).isZero();
+    assertThat(m.machine.read32(page(3) << 12)).isZero();
+    assertThat(m.info.typeCount(page(3))).isEqualTo(m.info.typeCount(page(5)));
+    assertThat(m.info.refCount(page(4))).isEqualTo(m.info.refCount(page(5)));
+
+    // A page table may be read (copied from) but not written.
+    long l1Word = m.machine.read64(s.l1() << 12);
+    assertThat(mmu.extOp(MMUEXT_CLEAR_PAGE, (int) s.l1(), 0)).isEqualTo(EINVAL);
+    assertThat(mmu.extOp(MMUEXT_COPY_PAGE, (int) s.l1(), (int) page(4))).isEqualTo(EINVAL);
+    assertThat(m.machine.read64(s.l1() << 12)).isEqualTo(l1Word);
+    assertThat(mmu.extOp(MMUEXT_COPY_PAGE, (int) page(3), (int) s.l1())).isZero();
+    assertThat(m.machine.read64(page(3) << 12)).isEqualTo(l1Word);
+
+    // Another domain's frame, on either side, and a frame past the end.
+    long theirs = m.alloc(OTHER);
+    m.machine.write32(theirs << 12, 0x77);
+    assertThat(mmu.extOp(MMUEXT_CLEAR_PAGE, (int) theirs, 0)).isEqualTo(EINVAL);
+    assertThat(mmu.extOp(MMUEXT_COPY_PAGE, (int) page(4), (int) theirs)).isEqualTo(EINVAL);
+    assertThat(mmu.extOp(MMUEXT_COPY_PAGE, (int) theirs, (int) page(4))).isEqualTo(EINVAL);
+    assertThat(mmu.extOp(MMUEXT_CLEAR_PAGE, -1, 0)).isEqualTo(EINVAL);
+    assertThat(m.machine.read32(theirs << 12)).isEqualTo(0x77);
+    assertThat(m.info.refCount(page(4))).isEqualTo(m.info.refCount(page(5)));
+    assertThat(m.info.refCount(theirs)).isZero();
+  }
+
   @Test
   void newBaseptrTakesTheNewL3BeforeReleasingTheOld() {
     PvFixture.Space other = m.space(DOM, 1);

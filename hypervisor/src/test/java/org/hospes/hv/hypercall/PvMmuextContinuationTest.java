@@ -1,0 +1,191 @@
+package org.hospes.hv.hypercall;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import org.hospes.abi.Hypercall;
+import org.hospes.abi.Multicall;
+import org.hospes.abi.PvMmuAbi;
+import org.hospes.abi.XenErrno;
+import org.hospes.hv.Hypervisor;
+import org.hospes.hv.cost.DefaultCostModel;
+import org.hospes.hv.domain.Domain;
+import org.hospes.hv.pv.PvVcpu;
+import org.hospes.hv.sched.RoundRobinScheduler;
+import org.hospes.x86.Cpu;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A PV guest's long mmuext_op as Xen continues it (compat_mmuext_op, do_mmuext_op,
+ * hypercall_create_continuation): preempted between ops, the guest re-executes its int 0x82
+ * with EAX the call's number, EBX past the ops done and ECX the ops left with
+ * MMU_UPDATE_PREEMPTED; pdone gets each leg's work added to what the earlier legs left there,
+ * so it ends as the total (or the failing op's index). Before, Hospes ran any count in one go
+ * and every leg it was handed counted pdone from zero.
+ */
+class PvMmuextContinuationTest {
+  private static final int OPS = 0x8000;
+  private static final int PDONE = 0x9000;
+  /** Where the guest's int 0x82 ends (EIP after it). */
+  private static final int AFTER_INT = 0x5102;
+  private static final int PREEMPTED = 0x8000_0000;
+
+  private Hypervisor hv;
+  private Hypercalls hc;
+  private Domain d;
+  private PvVcpu pv;
+  private Cpu cpu;
+
+  @BeforeEach
+  void setUp() {
+    hv = new Hypervisor(64, new RoundRobinScheduler(), new DefaultCostModel());
+    hc = new Hypercalls(hv, hv.costModel());
+    d = PvTestDomains.create(hv, "pv");
+    pv = d.pv();
+    cpu = pv.cpu();
+  }
+
+  private void write32(int va, int value) {
+    byte[] b = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(value).array();
+    assertThat(pv.mmu().copyToGuest(va, b)).isTrue();
+  }
+
+  private int read32(int va) {
+    byte[] b = new byte[4];
+    assertThat(pv.mmu().copyFromGuest(va, b)).isTrue();
+    return ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getInt();
+  }
+
+  /** {@code n} TLB flushes at OPS (each always succeeds), op {@code bad} an unpin of nothing. */
+  private void ops(int n, int bad) {
+    for (int i = 0; i < n; i++) {
+      int at = OPS + i * PvMmuAbi.EXT_SIZE;
+      write32(at + PvMmuAbi.EXT_CMD, i == bad ? PvMmuAbi.MMUEXT_UNPIN_TABLE
+          : PvMmuAbi.MMUEXT_TLB_FLUSH_LOCAL);
+      write32(at + PvMmuAbi.EXT_ARG1, i == bad ? (int) PvTestDomains.mfn(d, 9) : 0);
+      write32(at + PvMmuAbi.EXT_ARG2, 0);
+    }
+  }
+
+  /** The guest's int 0x82 with the registers as they are, EIP just past it. */
+  private void int82() {
+    cpu.setEip(AFTER_INT);
+    hc.handlePv(d.vcpus().get(0));
+  }
+
+  private void call(int ops, int count, int pdone, int foreigndom) {
+    cpu.setReg(Cpu.EAX, Hypercall.MMUEXT_OP.number());
+    cpu.setReg(Cpu.EBX, ops);
+    cpu.setReg(Cpu.ECX, count);
+    cpu.setReg(Cpu.EDX, pdone);
+    cpu.setReg(Cpu.ESI, foreigndom);
+    int82();
+  }
+
+  /** Runs the call to its end as the guest would, re-executing while it is continued. */
+  private int legs() {
+    int legs = 1;
+    while (cpu.eip() == AFTER_INT - 2) {
+      assertThat(cpu.reg(Cpu.EAX)).isEqualTo(Hypercall.MMUEXT_OP.number());
+      int82();
+      legs++;
+    }
+    return legs;
+  }
+
+  @Test
+  void aLongBatchIsContinuedAndPdoneEndsAsTheTotal() {
+    ops(300, -1);
+    write32(PDONE, 0xEEEE);
+    call(OPS, 300, PDONE, PvMmuAbi.DOMID_SELF);
+    int leg = Hypercalls.PV_PREEMPT_OPS;
+    // The first leg: continued at the int 0x82, the rest of the ops marked PREEMPTED.
+    assertThat(cpu.eip()).isEqualTo(AFTER_INT - 2);
+    assertThat(cpu.reg(Cpu.EAX)).isEqualTo(Hypercall.MMUEXT_OP.number());
+    assertThat(cpu.reg(Cpu.EBX)).isEqualTo(OPS + leg * PvMmuAbi.EXT_SIZE);
+    assertThat(cpu.reg(Cpu.ECX)).isEqualTo((300 - leg) | PREEMPTED);
+    assertThat(cpu.reg(Cpu.EDX)).isEqualTo(PDONE);
+    assertThat(cpu.reg(Cpu.ESI)).isEqualTo(PvMmuAbi.DOMID_SELF);
+    // The first leg counts from zero, not from what pdone held.
+    assertThat(read32(PDONE)).isEqualTo(leg);
+    assertThat(legs()).isEqualTo(300 / leg + 1);
+    assertThat(cpu.eip()).isEqualTo(AFTER_INT);
+    assertThat(cpu.reg(Cpu.EAX)).isZero();
+    assertThat(read32(PDONE)).isEqualTo(300);
+  }
+
+  @Test
+  void anErrorInALaterLegLeavesTheFailingOpsIndexInPdone() {
+    ops(300, 200);
+    call(OPS, 300, PDONE, PvMmuAbi.DOMID_SELF);
+    legs();
+    assertThat(cpu.eip()).isEqualTo(AFTER_INT);
+    assertThat(cpu.reg(Cpu.EAX)).isEqualTo(XenErrno.EINVAL.negated());
+    assertThat(read32(PDONE)).isEqualTo(200);
+  }
+
+  @Test
+  void anEventWaitingForDeliveryPreemptsAfterTheCurrentOp() {
+    ops(5, -1);
+    pv.setUpcallMask(0);
+    hv.machineMemory().write8((d.sharedInfoMfn() << 12)
+        + org.hospes.abi.SharedInfo.VI_UPCALL_PENDING, 1);
+    assertThat(pv.upcallPending()).isTrue();
+    call(OPS, 5, PDONE, PvMmuAbi.DOMID_SELF);
+    assertThat(cpu.eip()).isEqualTo(AFTER_INT - 2);
+    assertThat(cpu.reg(Cpu.ECX)).isEqualTo(4 | PREEMPTED);
+    assertThat(read32(PDONE)).isEqualTo(1);
+    // Masked, the event does not preempt: the rest runs in one leg.
+    pv.setUpcallMask(1);
+    int82();
+    assertThat(cpu.eip()).isEqualTo(AFTER_INT);
+    assertThat(cpu.reg(Cpu.EAX)).isZero();
+    assertThat(read32(PDONE)).isEqualTo(5);
+  }
+
+  /**
+   * The corners of the count: PREEMPTED with no ops is a continuation's last leg, which returns
+   * foreigndom as it is; no ops at all is 0 before the owner is checked, pdone untouched; a
+   * count that carries PREEMPTED adds to what pdone holds.
+   */
+  @Test
+  void theCountsCornersAnswerAsCompatMmuextOp() {
+    write32(PDONE, 77);
+    call(0, PREEMPTED, PDONE, -12);
+    assertThat(cpu.reg(Cpu.EAX)).isEqualTo(-12);
+    call(OPS, 0, PDONE, 0x1234);
+    assertThat(cpu.reg(Cpu.EAX)).isZero();
+    call(OPS, PREEMPTED, PDONE, 0x1234);
+    assertThat(cpu.reg(Cpu.EAX)).isZero();
+    assertThat(read32(PDONE)).isEqualTo(77);
+    // Past the hole: -EFAULT before anything else.
+    call(0xF57F_FFF8, 2, PDONE, 0x1234);
+    assertThat(cpu.reg(Cpu.EAX)).isEqualTo(XenErrno.EFAULT.negated());
+    ops(3, -1);
+    call(OPS, 3 | PREEMPTED, PDONE, PvMmuAbi.DOMID_SELF);
+    assertThat(cpu.reg(Cpu.EAX)).isZero();
+    assertThat(read32(PDONE)).isEqualTo(80);
+  }
+
+  /** Inside a multicall the entry is not continued: the whole batch runs in one go. */
+  @Test
+  void aMulticallEntryRunsToTheEnd() {
+    ops(300, -1);
+    int list = 0xA000;
+    write32(list + Multicall.ENTRY_OP, Hypercall.MMUEXT_OP.number());
+    write32(list + Multicall.ENTRY_ARGS, OPS);
+    write32(list + Multicall.ENTRY_ARGS + 4, 300);
+    write32(list + Multicall.ENTRY_ARGS + 8, PDONE);
+    write32(list + Multicall.ENTRY_ARGS + 12, PvMmuAbi.DOMID_SELF);
+    cpu.setReg(Cpu.EAX, Hypercall.MULTICALL.number());
+    cpu.setReg(Cpu.EBX, list);
+    cpu.setReg(Cpu.ECX, 1);
+    int82();
+    assertThat(cpu.eip()).isEqualTo(AFTER_INT);
+    assertThat(cpu.reg(Cpu.EAX)).isZero();
+    assertThat(read32(PDONE)).isEqualTo(300);
+    assertThat(read32(list + Multicall.ENTRY_RESULT)).isZero();
+  }
+}

@@ -1,0 +1,348 @@
+package org.hospes.hv.hypercall;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.function.Consumer;
+import org.hospes.abi.Hypercall;
+import org.hospes.abi.VcpuOp;
+import org.hospes.abi.XenErrno;
+import org.hospes.hv.Hypervisor;
+import org.hospes.hv.cost.DefaultCostModel;
+import org.hospes.hv.domain.Domain;
+import org.hospes.hv.domain.DomainMode;
+import org.hospes.hv.domain.DomainState;
+import org.hospes.hv.domain.Vcpu;
+import org.hospes.hv.domain.VcpuState;
+import org.hospes.hv.sched.RoundRobinScheduler;
+import org.hospes.x86.Cpu;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * VCPUOP_initialise, up, down and send_nmi as Xen 4.17's compat_vcpu_op, common_vcpu_op,
+ * arch_set_info_hvm_guest and arch_do_vcpu_op answer them, in their order of checks, for HVM,
+ * PVH and PV guests. All four answered -ENOSYS: a PVH kernel could not start its secondary
+ * processors the Xen way, and a guest could not take one down or send it an NMI.
+ */
+class VcpuUpDownNmiTest {
+  private static final int CTX = 0x9000;
+  private static final int EINVAL = XenErrno.EINVAL.negated();
+  private static final int ENOENT = XenErrno.ENOENT.negated();
+  private static final int EFAULT = XenErrno.EFAULT.negated();
+  private static final int EEXIST = XenErrno.EEXIST.negated();
+
+  private Hypervisor hv;
+  private Hypercalls hc;
+
+  @BeforeEach
+  void setUp() {
+    hv = new Hypervisor(64, new RoundRobinScheduler(), new DefaultCostModel());
+    hc = new Hypercalls(hv, hv.costModel());
+  }
+
+  private Domain hvm(DomainMode mode) {
+    Domain d = hv.createHvmDomain("g-" + mode.cliName(), mode, 4, 2);
+    hv.unpause(d);
+    return d;
+  }
+
+  private int vcpuOp(Domain d, int cmd, int vcpu, int arg) {
+    return hc.dispatch(d.vcpus().get(0), Hypercall.VCPU_OP.number(), cmd, vcpu, arg, 0, 0);
+  }
+
+  /** A flat 32-bit ring-0 context (FreeBSD's and Xen's test suite's): EIP 0x1000, no paging. */
+  private static ByteBuffer flat() {
+    ByteBuffer b = ByteBuffer.allocate(VcpuOp.HVM_CTX_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+    b.putInt(VcpuOp.HVM_CTX_REGS, 0x1111); // eax
+    b.putInt(VcpuOp.HVM_CTX_REGS + 16, 0x8000); // esp
+    b.putInt(VcpuOp.HVM32_EIP, 0x1000);
+    b.putInt(VcpuOp.HVM32_EFLAGS, 0x2);
+    b.putInt(VcpuOp.HVM32_CR0, Cpu.CR0_PE | Cpu.CR0_ET);
+    for (int s = 0; s < 5; s++) {
+      b.putInt(VcpuOp.HVM32_LIMITS + 4 * s, s == VcpuOp.SEG_TR ? 0x67 : -1);
+    }
+    b.putShort(VcpuOp.HVM32_ARS + 2 * VcpuOp.SEG_CS, (short) 0xC9B);
+    b.putShort(VcpuOp.HVM32_ARS + 2 * VcpuOp.SEG_DS, (short) 0xC93);
+    b.putShort(VcpuOp.HVM32_ARS + 2 * VcpuOp.SEG_SS, (short) 0xC93);
+    b.putShort(VcpuOp.HVM32_ARS + 2 * VcpuOp.SEG_ES, (short) 0xC93);
+    b.putShort(VcpuOp.HVM32_ARS + 2 * VcpuOp.SEG_TR, (short) 0x8B);
+    return b;
+  }
+
+  private static void put(Domain d, ByteBuffer ctx) {
+    d.memory().write(CTX, ctx.array(), 0, ctx.capacity());
+  }
+
+  private static ByteBuffer with(Consumer<ByteBuffer> change) {
+    ByteBuffer b = flat();
+    change.accept(b);
+    return b;
+  }
+
+  private static Consumer<ByteBuffer> ar(int seg, int value) {
+    return b -> b.putShort(VcpuOp.HVM32_ARS + 2 * seg, (short) value);
+  }
+
+  private static void code(Domain d, int at, String hex) {
+    byte[] b = java.util.HexFormat.of().parseHex(hex.replace(" ", ""));
+    d.memory().write(at, b, 0, b.length);
+  }
+
+  /**
+   * The way a PVH kernel starts a secondary processor without the local APIC: vCPU 0 makes
+   * VCPUOP_initialise then VCPUOP_up for vCPU 1 from its own code (VMCALL), and vCPU 1 runs
+   * from the context's EIP, writes its mark and takes itself down; vCPU 0, seeing the mark,
+   * takes itself down too, and the last vCPU down powers the domain off.
+   */
+  @Test
+  void aGuestStartsItsSecondVcpuWithInitialiseAndUp() {
+    for (DomainMode mode : new DomainMode[] {DomainMode.PVH, DomainMode.HVM_EPT,
+        DomainMode.HVM_SHADOW}) {
+      hv = new Hypervisor(64, new RoundRobinScheduler(), new DefaultCostModel());
+      hc = new Hypercalls(hv, hv.costModel());
+      Domain d = hv.createHvmDomain("smp-" + mode.cliName(), mode, 4, 2);
+      put(d, with(b -> b.putInt(VcpuOp.HVM32_EIP, 0x4000)));
+      // mov eax, 24 ; mov ebx, INITIALISE ; mov ecx, 1 ; mov edx, CTX ; vmcall ;
+      // mov eax, 24 ; mov ebx, UP ; mov ecx, 1 ; vmcall ; mov [0x6004], eax ;
+      // spin: cmp dword [0x6000], 0x1234 ; jne spin ;
+      // mov eax, 24 ; mov ebx, DOWN ; mov ecx, 0 ; vmcall ; jmp $
+      code(d, 0x1000, "b818000000 bb00000000 b901000000 ba00900000 0f01c1"
+          + " b818000000 bb01000000 b901000000 0f01c1 a304600000"
+          + " 813d0060000034120000 75f4"
+          + " b818000000 bb02000000 b900000000 0f01c1 ebfe");
+      // vCPU 1: mov dword [0x6000], 0x1234 ; mov eax, 24 ; mov ebx, DOWN ; mov ecx, 1 ;
+      // vmcall ; jmp $
+      code(d, 0x4000, "c7050060000034120000 b818000000 bb02000000 b901000000 0f01c1 ebfe");
+      d.memory().write32(0x6004, 0xEEEE);
+      Cpu cpu = d.vcpus().get(0).cpu();
+      cpu.setEip(0x1000);
+      cpu.setReg(Cpu.ESP, 0x7000);
+      hv.unpause(d);
+      hv.run(200_000_000L);
+      assertThat(d.memory().read32(0x6000)).as(mode.cliName() + ": " + d.endReason())
+          .isEqualTo(0x1234);
+      assertThat(d.memory().read32(0x6004)).isZero(); // VCPUOP_up's result
+      assertThat(d.state()).as(mode.cliName()).isEqualTo(DomainState.SHUTDOWN);
+      assertThat(d.exitStatus()).isZero();
+      assertThat(d.vcpus().get(1).counters().hypercallCount[Hypercall.VCPU_OP.number()])
+          .isEqualTo(1);
+    }
+  }
+
+  @Test
+  void anUnknownVcpuIsEnoentBeforeAnythingElse() {
+    Domain d = hvm(DomainMode.PVH);
+    for (int cmd : new int[] {VcpuOp.INITIALISE, VcpuOp.UP, VcpuOp.DOWN, VcpuOp.SEND_NMI}) {
+      for (int id : new int[] {2, -1, 0x7FFF_FFFF}) {
+        assertThat(vcpuOp(d, cmd, id, 0x7FF_F000)).as("cmd %d vcpu %d", cmd, id)
+            .isEqualTo(ENOENT);
+      }
+    }
+  }
+
+  /**
+   * The order of VCPUOP_initialise: the context is copied in (-EFAULT) before the vCPU is found
+   * initialised (-EEXIST); then arch_set_info_hvm_guest's checks, each -EINVAL, which leave the
+   * vCPU as it was; a good context initialises it, but down: it waits for VCPUOP_up.
+   */
+  @Test
+  void initialiseChecksInXensOrderThenLeavesTheVcpuInitialisedButDown() {
+    for (DomainMode mode : new DomainMode[] {DomainMode.PVH, DomainMode.HVM_EPT,
+        DomainMode.HVM_SHADOW}) {
+      Domain d = hvm(mode);
+      Vcpu ap = d.vcpus().get(1);
+      put(d, flat());
+      assertThat(vcpuOp(d, VcpuOp.INITIALISE, 0, 0x7FF_FFC0)).as(mode.cliName())
+          .isEqualTo(EFAULT);
+      assertThat(vcpuOp(d, VcpuOp.INITIALISE, 0, CTX)).isEqualTo(EEXIST);
+      assertThat(vcpuOp(d, VcpuOp.INITIALISE, 1, 0x7FF_FFC0)).isEqualTo(EFAULT);
+      // Not initialised: it cannot come up.
+      assertThat(vcpuOp(d, VcpuOp.UP, 1, 0)).isEqualTo(EINVAL);
+
+      java.util.List<Consumer<ByteBuffer>> bad = java.util.List.of(
+          b -> b.putInt(VcpuOp.HVM_CTX_PAD, 1),
+          b -> b.putInt(VcpuOp.HVM_CTX_MODE, VcpuOp.HVM_MODE_64B),
+          b -> b.putInt(VcpuOp.HVM_CTX_MODE, 2),
+          b -> b.putInt(VcpuOp.HVM32_PAD1, 1),
+          b -> b.putShort(VcpuOp.HVM32_PAD2 + 4, (short) 1),
+          ar(VcpuOp.SEG_CS, 0x1C9B),           // bits 12-15
+          ar(VcpuOp.SEG_CS, 0),                // a null CS
+          ar(VcpuOp.SEG_SS, 0),                // a null SS
+          ar(VcpuOp.SEG_TR, 0),                // a null TR
+          ar(VcpuOp.SEG_TR, 0x81),             // a 16-bit TSS
+          ar(VcpuOp.SEG_TR, 0x9B),             // a code segment for TR
+          ar(VcpuOp.SEG_CS, 0xC8B),            // a system segment for CS
+          ar(VcpuOp.SEG_CS, 0xC1B),            // not present
+          ar(VcpuOp.SEG_CS, 0xC93),            // data for CS
+          ar(VcpuOp.SEG_SS, 0xC91),            // read-only SS
+          ar(VcpuOp.SEG_SS, 0xC9B),            // code for SS
+          ar(VcpuOp.SEG_DS, 0xC99),            // execute-only code for DS
+          ar(VcpuOp.SEG_SS, 0xCF3),            // SS.DPL 3, CS.DPL 0
+          ar(VcpuOp.SEG_ES, 0xCF3),            // ES more privileged... less: DPL 3 > 0
+          b -> {                               // EIP past a byte-granular CS limit
+            b.putShort(VcpuOp.HVM32_ARS, (short) 0x49B);
+            b.putInt(VcpuOp.HVM32_LIMITS, 0xFFF);
+          },
+          b -> b.putLong(VcpuOp.HVM32_EFER, 1L << 10),     // LMA without LME
+          b -> b.putLong(VcpuOp.HVM32_EFER, 1L << 8),      // LME: no long mode here
+          b -> b.putLong(VcpuOp.HVM32_EFER, 1L),           // SCE: no SYSCALL here
+          b -> b.putInt(VcpuOp.HVM32_CR4, 1 << 13));       // VMXE
+      for (int i = 0; i < bad.size(); i++) {
+        put(d, with(bad.get(i)));
+        assertThat(vcpuOp(d, VcpuOp.INITIALISE, 1, CTX)).as("%s bad context %d",
+            mode.cliName(), i).isEqualTo(EINVAL);
+        assertThat(ap.waitingForSipi()).isTrue();
+      }
+
+      // A null DS and ES are allowed, and a page-granular CS limit covers EIP.
+      put(d, with(b -> {
+        b.putShort(VcpuOp.HVM32_ARS + 2 * VcpuOp.SEG_DS, (short) 0);
+        b.putShort(VcpuOp.HVM32_ARS + 2 * VcpuOp.SEG_ES, (short) 0);
+        b.putInt(VcpuOp.HVM32_LIMITS, 0xFFF);
+        b.putLong(VcpuOp.HVM32_EFER, Cpu.EFER_NXE);
+      }));
+      assertThat(vcpuOp(d, VcpuOp.INITIALISE, 1, CTX)).as(mode.cliName()).isZero();
+      assertThat(ap.waitingForSipi()).isFalse();
+      assertThat(ap.state()).isEqualTo(VcpuState.OFFLINE);
+      assertThat(vcpuOp(d, VcpuOp.IS_UP, 1, 0)).isZero();
+      Cpu c = ap.cpu();
+      assertThat(c.eip()).isEqualTo(0x1000);
+      assertThat(c.reg(Cpu.EAX)).isEqualTo(0x1111);
+      assertThat(c.reg(Cpu.ESP)).isEqualTo(0x8000);
+      assertThat(c.cpl()).isZero();
+      assertThat(c.segmentLimit(Cpu.CS)).isEqualTo(0xFFF);
+      assertThat(c.segmentSelector(Cpu.CS)).isZero();
+      assertThat(c.efer()).isEqualTo(Cpu.EFER_NXE);
+      // Initialised once: again is -EEXIST, whatever the context.
+      put(d, with(b -> b.putInt(VcpuOp.HVM_CTX_PAD, 1)));
+      assertThat(vcpuOp(d, VcpuOp.INITIALISE, 1, CTX)).isEqualTo(EEXIST);
+    }
+  }
+
+  @Test
+  void upRunsAnInitialisedVcpuAndDownStopsItUntilTheLastOneDownPowersOff() {
+    Domain d = hvm(DomainMode.PVH);
+    Vcpu ap = d.vcpus().get(1);
+    put(d, flat());
+    assertThat(vcpuOp(d, VcpuOp.INITIALISE, 1, CTX)).isZero();
+    assertThat(vcpuOp(d, VcpuOp.UP, 1, 0)).isZero();
+    assertThat(ap.state()).isEqualTo(VcpuState.RUNNABLE);
+    assertThat(vcpuOp(d, VcpuOp.IS_UP, 1, 0)).isEqualTo(1);
+    assertThat(vcpuOp(d, VcpuOp.UP, 1, 0)).isZero(); // already up: nothing changes
+    assertThat(vcpuOp(d, VcpuOp.UP, 0, 0)).isZero();
+
+    // Down with another vCPU up: the target stops, keeping its state; up brings it back.
+    assertThat(vcpuOp(d, VcpuOp.DOWN, 1, 0)).isZero();
+    assertThat(ap.state()).isEqualTo(VcpuState.OFFLINE);
+    assertThat(ap.waitingForSipi()).isFalse();
+    assertThat(ap.cpu().eip()).isEqualTo(0x1000);
+    assertThat(vcpuOp(d, VcpuOp.DOWN, 1, 0)).isZero(); // down again, vCPU 0 still up
+    assertThat(d.state()).isEqualTo(DomainState.RUNNING);
+    assertThat(vcpuOp(d, VcpuOp.UP, 1, 0)).isZero();
+    assertThat(ap.state()).isEqualTo(VcpuState.RUNNABLE);
+    // vCPU 0 down while vCPU 1 runs: only vCPU 0 stops.
+    assertThat(vcpuOp(d, VcpuOp.DOWN, 0, 0)).isZero();
+    assertThat(d.vcpus().get(0).state()).isEqualTo(VcpuState.OFFLINE);
+    assertThat(d.state()).isEqualTo(DomainState.RUNNING);
+    // The last one up going down powers the domain off.
+    assertThat(hc.dispatch(ap, Hypercall.VCPU_OP.number(), VcpuOp.DOWN, 1, 0, 0, 0)).isZero();
+    assertThat(d.state()).isEqualTo(DomainState.SHUTDOWN);
+    assertThat(d.exitStatus()).isZero();
+
+    // Down naming a vCPU that is already down, with no other up: the domain powers off too.
+    Domain e = hvm(DomainMode.HVM_EPT);
+    assertThat(vcpuOp(e, VcpuOp.DOWN, 1, 0)).isZero();
+    assertThat(e.state()).isEqualTo(DomainState.RUNNING);
+    assertThat(e.vcpus().get(0).state()).isNotEqualTo(VcpuState.OFFLINE);
+  }
+
+  @Test
+  void sendNmiWantsANullArgumentAndRaisesTheTargetsNmi() {
+    for (DomainMode mode : new DomainMode[] {DomainMode.PVH, DomainMode.HVM_EPT}) {
+      Domain d = hvm(mode);
+      Vcpu ap = d.vcpus().get(1);
+      assertThat(vcpuOp(d, VcpuOp.SEND_NMI, 1, CTX)).as(mode.cliName()).isEqualTo(EINVAL);
+      assertThat(hv.platform(d).interruptPending(ap)).isFalse();
+      assertThat(vcpuOp(d, VcpuOp.SEND_NMI, 1, 0)).isZero();
+      assertThat(hv.platform(d).interruptPending(ap)).isTrue();
+      assertThat(vcpuOp(d, VcpuOp.SEND_NMI, 0, 0)).isZero();
+      assertThat(hv.platform(d).interruptPending(d.vcpus().get(0))).isTrue();
+    }
+  }
+
+  /** PV: one vCPU, built initialised; its NMI goes to the NMI callback at the next return. */
+  @Test
+  void aPvGuestsOneVcpuIsInitialisedAndItsNmiReachesTheNmiCallback() {
+    Domain pv = PvTestDomains.create(hv, "pv");
+    hv.unpause(pv);
+    int ctx = 0x8000; // pfns 8 and 9 are the guest's, mapped writable: 2800 bytes fit
+    assertThat(pvOp(pv, VcpuOp.INITIALISE, 0, ctx)).isEqualTo(EEXIST);
+    assertThat(pvOp(pv, VcpuOp.INITIALISE, 0, 0x3_0000)).isEqualTo(EFAULT);
+    assertThat(pvOp(pv, VcpuOp.INITIALISE, 1, ctx)).isEqualTo(ENOENT);
+    assertThat(pvOp(pv, VcpuOp.UP, 0, 0)).isZero();
+    assertThat(pvOp(pv, VcpuOp.SEND_NMI, 0, ctx)).isEqualTo(EINVAL);
+    assertThat(pv.pv().nmiPending()).isFalse();
+    assertThat(pvOp(pv, VcpuOp.SEND_NMI, 0, 0)).isZero();
+    assertThat(pv.pv().nmiPending()).isTrue();
+    // With an NMI callback registered it is delivered there, once, and masked until iret.
+    byte[] reg = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN).putShort((short) 4)
+        .putShort((short) 0).putInt(org.hospes.hv.pv.PvGdt.FLAT_RING1_CS).putInt(0x5300)
+        .array();
+    assertThat(pv.pv().mmu().copyToGuest(0xA000, reg)).isTrue();
+    assertThat(pv.pv().traps().callbackOp(0, 0xA000)).isZero();
+    assertThat(pv.pv().takeNmi()).isTrue();
+    assertThat(pv.pv().traps().bounceNmi(pv.pv().captureRegs())).isTrue();
+    pv.pv().setNmiMasked(true);
+    assertThat(pvOp(pv, VcpuOp.SEND_NMI, 0, 0)).isZero();
+    assertThat(pv.pv().takeNmi()).isFalse();
+    pv.pv().setNmiMasked(false);
+    assertThat(pv.pv().takeNmi()).isTrue();
+    // Its one vCPU going down powers it off.
+    assertThat(pvOp(pv, VcpuOp.DOWN, 0, 0)).isZero();
+    assertThat(pv.state()).isEqualTo(DomainState.SHUTDOWN);
+  }
+
+  private int pvOp(Domain pv, int cmd, int vcpu, int arg) {
+    return hc.dispatch(pv.vcpus().get(0), Hypercall.VCPU_OP.number(), cmd, vcpu, arg, 0, 0);
+  }
+
+  /**
+   * Paging contexts: PAE roots without reserved bits are taken (under EPT and under the shadow
+   * pager); roots the processor cannot load crash the domain, as a failed VM entry does in Xen,
+   * and never the hypervisor.
+   */
+  @Test
+  void aPagingContextIsTakenAndOneWithBadPaeRootsCrashesOnlyTheDomain() {
+    for (DomainMode mode : new DomainMode[] {DomainMode.PVH, DomainMode.HVM_EPT,
+        DomainMode.HVM_SHADOW}) {
+      Domain d = hvm(mode);
+      int pdpt = 0x20000;
+      d.memory().write(pdpt, new byte[32], 0, 32); // four not-present PDPTEs
+      put(d, with(b -> {
+        b.putInt(VcpuOp.HVM32_CR0, Cpu.CR0_PE | Cpu.CR0_ET | Cpu.CR0_PG);
+        b.putInt(VcpuOp.HVM32_CR4, Cpu.CR4_PAE);
+        b.putInt(VcpuOp.HVM32_CR3, pdpt);
+      }));
+      assertThat(vcpuOp(d, VcpuOp.INITIALISE, 1, CTX)).as(mode.cliName()).isZero();
+      assertThat(d.state()).isEqualTo(DomainState.RUNNING);
+      assertThat(vcpuOp(d, VcpuOp.UP, 1, 0)).isZero();
+
+      Domain e = hvm(mode);
+      e.memory().write64(pdpt, 0x3); // P with RW: reserved in a PDPTE
+      put(e, with(b -> {
+        b.putInt(VcpuOp.HVM32_CR0, Cpu.CR0_PE | Cpu.CR0_ET | Cpu.CR0_PG);
+        b.putInt(VcpuOp.HVM32_CR4, Cpu.CR4_PAE);
+        b.putInt(VcpuOp.HVM32_CR3, pdpt);
+      }));
+      vcpuOp(e, VcpuOp.INITIALISE, 1, CTX);
+      assertThat(e.state()).as(mode.cliName()).isEqualTo(DomainState.CRASHED);
+
+      Domain f = hvm(mode);
+      put(f, with(b -> b.putInt(VcpuOp.HVM32_CR0, Cpu.CR0_PG | Cpu.CR0_ET)));
+      vcpuOp(f, VcpuOp.INITIALISE, 1, CTX);
+      assertThat(f.state()).as(mode.cliName()).isEqualTo(DomainState.CRASHED);
+    }
+  }
+}
