@@ -293,10 +293,18 @@ public final class Hypervisor {
         "vCPUs must be 1..%s, got %s", Domains.MAX_VCPUS, vcpus);
     int domid = nextDomid++;
     Domain d = Domains.createHvm(this, domid, name, mode, memoryMiB, vcpus);
+    return register(d);
+  }
+
+  /**
+   * A new domain into the hypervisor's tables, with its platform, first grant frame and PV
+   * time; a failure on the way abandons it ({@link #abandon}).
+   */
+  private Domain register(Domain d) {
     try {
-      domains.put(domid, d);
+      domains.put(d.domid(), d);
       HvmPlatform platform = new HvmPlatform(this, d);
-      platforms.put(domid, platform);
+      platforms.put(d.domid(), platform);
       d.setGrantTables(firstGrantFrame(d));
       d.setPvTime(new PvTime(d, machine, platform.timers()));
       return d;
@@ -352,17 +360,7 @@ public final class Hypervisor {
     }
     int domid = nextDomid++;
     Domain d = Domains.createPv(this, domid, name, memoryMiB, pvPageInfo, m2p);
-    try {
-      domains.put(domid, d);
-      HvmPlatform platform = new HvmPlatform(this, d);
-      platforms.put(domid, platform);
-      d.setGrantTables(firstGrantFrame(d));
-      d.setPvTime(new PvTime(d, machine, platform.timers()));
-      return d;
-    } catch (RuntimeException | Error e) {
-      abandon(d);
-      throw e;
-    }
+    return register(d);
   }
 
   /** Page types and counts of machine frames (null until a PV domain was created). */
