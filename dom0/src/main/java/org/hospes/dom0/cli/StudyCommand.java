@@ -24,7 +24,8 @@ import picocli.CommandLine.Parameters;
           + " FILE, runs the bundled default study (nanobenchmarks, a CPU-bound program and"
           + " PV disk I/O across the modes, under the default and prescott cost models).",
       "Ctrl-C or SIGTERM: the runs under way finish, the others are skipped, and the results"
-          + " directory is written with the finished runs (status 130 or 143).",
+          + " directory is written with the finished runs (status 130 or 143); while the"
+          + " workloads are built, the build stops and nothing is written.",
     },
     exitCodeListHeading = "%nExit status:%n",
     exitCodeList = {"0:every run ran (a run's own status is in the results)",
@@ -138,6 +139,11 @@ final class StudyCommand implements Callable<Integer> {
     return restore;
   }
 
+  /** Ctrl-C for SIGINT (2), else SIGTERM for the one other signal trapped. */
+  private static String signalName(int signal) {
+    return signal == 15 ? "SIGTERM" : "Ctrl-C";
+  }
+
   private static StudyExecutor sparkExecutor() {
     for (StudyExecutor e : java.util.ServiceLoader.load(StudyExecutor.class)) {
       if (e.name().equals("spark")) {
@@ -201,7 +207,20 @@ final class StudyCommand implements Callable<Integer> {
       }
       records = executor == null ? local.run(study, images)
           : executor.run(study, images, spark, streams.err());
+    } catch (org.hospes.dom0.bench.KernelSources.BuildStoppedException e) {
+      // Ctrl-C reaches make with the rest of the terminal's process group: a stop, as it is
+      // during the runs, not a failed build.
+      streams.err().println("study: stopped (" + e.signalName() + ") while building the"
+          + " workloads; no run ran, nothing written");
+      return 128 + (signal[0] != 0 ? signal[0] : e.signal());
     } catch (IllegalArgumentException | java.io.IOException e) {
+      if (local.stopRequested()) {
+        // Stopped while building: make, interrupted too, may have failed rather than died of
+        // the signal; its error is the stop's doing.
+        streams.err().println("study: stopped (" + signalName(signal[0]) + ") while building"
+            + " the workloads; no run ran, nothing written");
+        return 128 + (signal[0] != 0 ? signal[0] : 2);
+      }
       streams.error(e.getMessage());
       return ExitStatus.USAGE;
     } finally {
