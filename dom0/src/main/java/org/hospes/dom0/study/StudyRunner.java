@@ -69,7 +69,7 @@ public final class StudyRunner {
         break; // stopped while building: no run will start, so nothing more is built
       }
       if (w.isSdk()) {
-        SdkWorkloads.build(w, baseDir, images);
+        SdkWorkloads.build(w, baseDir, images, () -> stopRequested);
       } else {
         images.put(w.name(), Files.readAllBytes(kernel(w)));
       }
