@@ -91,12 +91,37 @@ final class HostCommand implements Callable<Integer> {
         return ExitStatus.USAGE;
       }
       HostPaths paths = dir.paths();
-      if (new HostClient(paths).isRunning()) {
-        streams.error("a host is already running (pid " + pid(paths) + ", state directory "
-            + paths.dir() + "); stop it with ./hospes host stop");
+      if (foreground) {
+        // HostDaemon.start takes the host's own lock: a second host is refused there too.
+        return new HostClient(paths).isRunning() ? alreadyRunning(paths) : runHere(paths);
+      }
+      try {
+        Files.createDirectories(paths.dir());
+      } catch (IOException e) {
+        streams.error("cannot create the state directory " + paths.dir() + ": " + e);
         return ExitStatus.USAGE;
       }
-      return foreground ? runHere(paths) : startDetached(paths);
+      // Two starts at once both found no host and both started one: the one that lost the
+      // host's lock died, and its starter then saw the winner answer and said "started" too.
+      // The check and the start are now one step under the start lock.
+      synchronized (Start.class) { // a JVM holds a file's lock for all its threads
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(
+                paths.startLock(), java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.WRITE);
+            java.nio.channels.FileLock held = ch.lock()) {
+          return new HostClient(paths).isRunning() ? alreadyRunning(paths)
+              : startDetached(paths);
+        } catch (IOException e) {
+          streams.error("cannot lock " + paths.startLock() + ": " + e.getMessage());
+          return ExitStatus.INTERNAL_ERROR;
+        }
+      }
+    }
+
+    private int alreadyRunning(HostPaths paths) {
+      streams.error("a host is already running (pid " + pid(paths) + ", state directory "
+          + paths.dir() + "); stop it with ./hospes host stop");
+      return ExitStatus.USAGE;
     }
 
     private int runHere(HostPaths paths) {
@@ -171,12 +196,6 @@ final class HostCommand implements Callable<Integer> {
 
     /** Starts this same program as a detached process running the host in the foreground. */
     private int startDetached(HostPaths paths) {
-      try {
-        Files.createDirectories(paths.dir());
-      } catch (IOException e) {
-        streams.error("cannot create the state directory " + paths.dir() + ": " + e);
-        return ExitStatus.USAGE;
-      }
       List<String> cmd = new ArrayList<>();
       if (new File("/usr/bin/setsid").canExecute()) {
         cmd.add("/usr/bin/setsid"); // its own session: closing the terminal does not end it
@@ -206,12 +225,22 @@ final class HostCommand implements Callable<Integer> {
       HostClient client = new HostClient(paths);
       long deadline = System.nanoTime() + 60_000_000_000L;
       while (System.nanoTime() < deadline) {
-        if (client.isRunning()) {
-          streams.err().println("hospes: host started (pid " + pid(paths) + "); state directory "
+        long answering = answeringPid(client);
+        if (answering > 0 && answering != p.pid()) {
+          // Another host (a --foreground one, which takes no start lock) won the host's lock:
+          // ours cannot get it and ends.
+          p.destroy();
+          return alreadyRunning(paths);
+        }
+        if (answering > 0) {
+          streams.err().println("hospes: host started (pid " + answering + "); state directory "
               + paths.dir() + ", log " + paths.log());
           return ExitStatus.HALTED;
         }
         if (!p.isAlive()) {
+          if (p.exitValue() == ExitStatus.USAGE && client.isRunning()) {
+            return alreadyRunning(paths); // it lost the host's lock to another start
+          }
           streams.error("the host did not start (status " + p.exitValue() + "); its log, "
               + paths.log() + ", ends with: " + lastLine(paths.log()));
           return p.exitValue() == 0 ? ExitStatus.INTERNAL_ERROR : p.exitValue();
@@ -284,6 +313,15 @@ final class HostCommand implements Callable<Integer> {
             + host.paths().dir());
         return ExitStatus.HALTED;
       });
+    }
+  }
+
+  /** The pid of the host answering on the socket, or 0 if none answers. */
+  static long answeringPid(HostClient client) {
+    try {
+      return client.call(Wire.request("ping")).path("pid").asLong();
+    } catch (HostException e) {
+      return 0;
     }
   }
 
