@@ -294,8 +294,14 @@ final class HostCommand implements Callable<Integer> {
   }
 
   @Command(name = "status", mixinStandardHelpOptions = true,
-      description = "Says whether a host runs (status 0) or not (status 2).")
+      description = "Says on stdout whether a host runs on the state directory.",
+      exitCodeListHeading = "%nExit status:%n",
+      exitCodeList = {"0:a host runs", "1:a host process is there but does not answer",
+        "2:bad options", "3:no host runs (as an init script's status says it)"})
   static final class Status implements Callable<Integer> {
+    /** No host runs: the status of an init script's (and systemctl's) status for it. */
+    static final int NOT_RUNNING = 3;
+
     private final CliStreams streams;
 
     @Mixin
@@ -307,12 +313,28 @@ final class HostCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-      return dir.run(streams, host -> {
-        long pid = host.call(Wire.request("ping")).path("pid").asLong();
-        streams.out().println("host running: pid " + pid + ", state directory "
-            + host.paths().dir());
+      HostPaths paths = dir.paths();
+      long pid = answeringPid(new HostClient(paths));
+      if (pid > 0) {
+        streams.out().println("host running: pid " + pid + ", state directory " + paths.dir());
         return ExitStatus.HALTED;
-      });
+      }
+      // Not an error but the answer: said on stdout, with a status of its own for scripts.
+      String left = pid(paths);
+      long leftPid = left.matches("\\d+") ? Long.parseLong(left) : 0;
+      // A pid file's process that lives on and is a host (not a pid used again since).
+      if (leftPid > 0 && Files.exists(paths.socket()) && ProcessHandle.of(leftPid)
+          .filter(ProcessHandle::isAlive).flatMap(h -> h.info().arguments())
+          .map(a -> List.of(a).contains("--foreground")).orElse(false)) {
+        streams.out().println("host not answering: pid " + leftPid + " (host.pid) is alive but"
+            + " does not answer on " + paths.socket() + "; its log: " + paths.log());
+        return ExitStatus.INTERNAL_ERROR;
+      }
+      streams.out().println("no host running (state directory " + paths.dir() + ")"
+          + (leftPid > 0 ? "; host pid " + leftPid + " ended without host stop and left its"
+              + " files, which the next host start replaces" : "")
+          + "; start one with ./hospes host start");
+      return NOT_RUNNING;
     }
   }
 
