@@ -169,16 +169,32 @@ final class DemoCommand implements Callable<Integer> {
             null, 1, DISK_MODES)), modes, List.of(64), null,
         List.of("default"), null, 1, null).withDefaults();
     List<RunRecord> records;
+    StudyRunner runner = new StudyRunner(root.resolve("samples/kernels"), STUDY_MODES.size(),
+        streams.err());
+    // The host part's session has ended, and with it its handlers: without these the JVM's
+    // own ended the demo with a bare status 130 and not a word.
+    int[] signal = {0};
+    List<Runnable> restore = streams.process()
+        ? StudyCommand.trapSignals(runner, signal, name -> { }) : List.of();
     try {
-      records = new StudyRunner(root.resolve("samples/kernels"), STUDY_MODES.size(),
-          streams.err()).run(quick);
+      records = runner.run(quick);
+    } catch (org.hospes.dom0.bench.KernelSources.BuildStoppedException e) {
+      return studyStopped(signal[0] != 0 ? signal[0] : e.signal());
     } catch (IOException | UncheckedIOException e) {
+      if (runner.stopRequested()) {
+        return studyStopped(signal[0]); // make, stopped too, failed rather than died of it
+      }
       streams.error("the nanobenchmark study failed: " + e.getMessage());
       return ExitStatus.INTERNAL_ERROR;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       streams.error("interrupted during the nanobenchmark study");
       return ExitStatus.INTERNAL_ERROR;
+    } finally {
+      restore.forEach(Runnable::run);
+    }
+    if (runner.stopRequested()) {
+      return studyStopped(signal[0]);
     }
     PrintStream out = streams.out();
     out.println();
@@ -227,6 +243,17 @@ final class DemoCommand implements Callable<Integer> {
       return ExitStatus.INTERNAL_ERROR;
     }
     return ExitStatus.HALTED;
+  }
+
+  /**
+   * Stopped by signal {@code signal} (2 if unknown) during the study: says so, as the host part
+   * does when stopped; the host's table above stands, the study's tables are left out.
+   */
+  private int studyStopped(int signal) {
+    int sig = signal != 0 ? signal : 2;
+    streams.error("demo interrupted (SIG" + (sig == 15 ? "TERM" : sig == 1 ? "HUP" : "INT")
+        + ") during the nanobenchmark study; its tables are left out");
+    return 128 + sig;
   }
 
   /** The cost table on stdout (after the consoles); returns the exit status. */

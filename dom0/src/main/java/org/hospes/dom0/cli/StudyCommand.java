@@ -107,6 +107,18 @@ final class StudyCommand implements Callable<Integer> {
    */
   private List<Runnable> trapSignals(StudyRunner runner, int[] signal,
       java.io.PrintStream progress) {
+    return trapSignals(runner, signal, name -> {
+      progress.println(stoppingLine(name));
+      progress.flush();
+    });
+  }
+
+  /**
+   * As above, for any command that runs a study (demo): {@code onFirst} gets the first signal's
+   * name (INT, TERM) after the stop was asked for.
+   */
+  static List<Runnable> trapSignals(StudyRunner runner, int[] signal,
+      java.util.function.Consumer<String> onFirst) {
     List<Runnable> restore = new java.util.ArrayList<>();
     long[] first = {0};
     for (String name : new String[] {"INT", "TERM"}) {
@@ -124,8 +136,7 @@ final class StudyCommand implements Callable<Integer> {
           first[0] = now;
           signal[0] = s.getNumber();
           runner.requestStop();
-          progress.println(stoppingLine(s.getName()));
-          progress.flush();
+          onFirst.accept(s.getName());
         });
         if (old == sun.misc.SignalHandler.SIG_IGN) {
           sun.misc.Signal.handle(sig, old); // a background job's SIGINT stays ignored
