@@ -226,7 +226,8 @@ final class HostCommand implements Callable<Integer> {
       long deadline = System.nanoTime() + 60_000_000_000L;
       while (System.nanoTime() < deadline) {
         long answering = answeringPid(client);
-        if (answering > 0 && answering != p.pid()) {
+        if (answering > 0 && answering != p.pid()
+            && p.descendants().noneMatch(h -> h.pid() == answering)) { // setsid may fork
           // Another host (a --foreground one, which takes no start lock) won the host's lock:
           // ours cannot get it and ends.
           p.destroy();
