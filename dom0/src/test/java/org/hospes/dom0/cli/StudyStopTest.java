@@ -80,6 +80,11 @@ class StudyStopTest {
       assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("the study ended").isTrue();
     } finally {
       p.destroyForcibly();
+      Path build = org.hospes.dom0.bench.KernelSources.findRoot()
+          .resolve("samples/guests/build/study");
+      for (String ext : List.of(".elf", ".vars", ".lock")) {
+        Files.deleteIfExists(build.resolve("stop-build-" + signal.toLowerCase() + ext));
+      }
     }
     String err = Files.readString(dir.resolve("stderr"));
     String name = signal.equals("INT") ? "Ctrl-C" : "SIGTERM";

@@ -199,6 +199,7 @@ class SdkWorkloadsTest {
     } finally {
       holder.destroyForcibly();
       pool.shutdownNow();
+      removeBuilt(name);
     }
   }
 
@@ -217,6 +218,15 @@ class SdkWorkloadsTest {
       assertThat(text(ib.get().get(name))).contains(b.mark()).doesNotContain(a.mark());
     } finally {
       pool.shutdownNow();
+      removeBuilt(name);
+    }
+  }
+
+  /** The image, its variables and its lock that a test's workload left in the build folder. */
+  private static void removeBuilt(String name) throws Exception {
+    Path build = KernelSources.findRoot().resolve("samples/guests/build/study");
+    for (String ext : List.of(".elf", ".vars", ".lock")) {
+      Files.deleteIfExists(build.resolve(name + ext));
     }
   }
 
