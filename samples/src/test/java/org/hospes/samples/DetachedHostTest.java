@@ -88,6 +88,47 @@ class DetachedHostTest {
     assertThat(status.status()).isNotZero();
   }
 
+  /**
+   * Two {@code host start} at once on one state directory, as a user who runs it twice from
+   * two terminals (or a script that does): exactly one starts a host, the other says a host is
+   * already running and fails; both used to say "host started" with the same pid.
+   */
+  @Test
+  @Timeout(value = 240, unit = TimeUnit.SECONDS)
+  void twoStartsAtOnceStartOneHostAndTheOtherSaysOneIsRunning() throws Exception {
+    state = dir.resolve("state");
+    java.util.concurrent.ExecutorService pool =
+        java.util.concurrent.Executors.newFixedThreadPool(2);
+    List<Result> results = new ArrayList<>();
+    try {
+      var a = pool.submit(() -> hospes("host", "start", "--memory", "64"));
+      var b = pool.submit(() -> hospes("host", "start", "--memory", "64"));
+      results.add(a.get());
+      results.add(b.get());
+    } finally {
+      pool.shutdownNow();
+    }
+    String both = results.toString();
+    assertThat(results).as(both).filteredOn(r -> r.status() == 0).singleElement()
+        .satisfies(r -> assertThat(r.out()).contains("hospes: host started (pid "));
+    long pid = Long.parseLong(Files.readString(state.resolve("host.pid")).strip());
+    assertThat(results).as(both).filteredOn(r -> r.status() != 0).singleElement()
+        .satisfies(r -> {
+          assertThat(r.status()).isEqualTo(2);
+          assertThat(r.out()).contains("hospes: a host is already running (pid " + pid
+              + ", state directory " + state + "); stop it with ./hospes host stop")
+              .doesNotContain("host started").doesNotContain("did not start");
+        });
+    assertThat(hospes("host", "status").out()).startsWith("host running: pid " + pid);
+    // One host process only: the loser's, if one was started, is gone.
+    Thread.sleep(500);
+    assertThat(ProcessHandle.allProcesses().filter(h -> h.info().arguments()
+        .map(args -> String.join(" ", args).contains("--state-dir " + state)
+            && List.of(args).contains("--foreground")).orElse(false)))
+        .as("host processes on " + state).singleElement()
+        .satisfies(h -> assertThat(h.pid()).isEqualTo(pid));
+  }
+
   @Test
   @Timeout(value = 180, unit = TimeUnit.SECONDS)
   void aForegroundHostStoppedBySigtermShutsDownCleanlyWithStatusZero() throws Exception {

@@ -80,15 +80,72 @@ public final class KernelSources {
 
   /** Runs a make command; an IOException with make's output if it fails. */
   private static void run(List<String> cmd) throws IOException, InterruptedException {
+    runBuild(cmd);
+  }
+
+  /**
+   * Runs a build command (make), its output kept for the error: a {@link BuildStoppedException}
+   * if a signal ended it (Ctrl-C reaches make with the rest of the terminal's process group),
+   * a {@link BuildFailedException} if it failed on its own.
+   */
+  public static void runBuild(List<String> cmd) throws IOException, InterruptedException {
     Process p =
         new ProcessBuilder(cmd)
             .redirectErrorStream(true)
             .redirectInput(ProcessBuilder.Redirect.from(Paths.get("/dev/null").toFile()))
             .start();
-    byte[] out = p.getInputStream().readAllBytes();
-    int rc = p.waitFor();
+    byte[] out;
+    int rc;
+    try {
+      out = p.getInputStream().readAllBytes();
+      rc = p.waitFor();
+    } catch (InterruptedException e) {
+      p.destroy(); // make removes its half-written target on SIGTERM
+      throw e;
+    }
+    String stoppedBy = BuildStoppedException.signalName(rc);
+    if (stoppedBy != null) {
+      throw new BuildStoppedException(cmd, rc - 128, stoppedBy);
+    }
     if (rc != 0) {
       throw new BuildFailedException(cmd, rc, new String(out, StandardCharsets.UTF_8));
+    }
+  }
+
+  /**
+   * A build ended by a signal from outside (Ctrl-C, SIGTERM, SIGHUP), which the commands treat
+   * as a stop, as they treat the signal reaching their own JVM: not as a failed build. make
+   * deletes the target it was making when it is interrupted, so nothing half-built is left.
+   */
+  public static final class BuildStoppedException extends IOException {
+    private static final long serialVersionUID = 1L;
+    private final int signal;
+
+    BuildStoppedException(List<String> cmd, int signal, String name) {
+      super(String.join(" ", cmd) + " was stopped by " + name);
+      this.signal = signal;
+    }
+
+    /** The signal's number (2 for SIGINT): 128 plus it is the command's exit status. */
+    public int signal() {
+      return signal;
+    }
+
+    /** "Ctrl-C" for SIGINT, else SIGTERM or SIGHUP. */
+    public String signalName() {
+      return signalName(128 + signal);
+    }
+
+    /** The signal a process's exit status {@code rc} says ended it, or null: not a stop. */
+    static String signalName(int rc) {
+      // Java reports a process killed by signal N as 128 + N; make, interrupted, kills what it
+      // runs, removes its target and raises the signal on itself.
+      return switch (rc) {
+        case 129 -> "SIGHUP";
+        case 130 -> "Ctrl-C";
+        case 143 -> "SIGTERM";
+        default -> null;
+      };
     }
   }
 

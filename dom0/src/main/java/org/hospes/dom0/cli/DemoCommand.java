@@ -169,16 +169,32 @@ final class DemoCommand implements Callable<Integer> {
             null, 1, DISK_MODES)), modes, List.of(64), null,
         List.of("default"), null, 1, null).withDefaults();
     List<RunRecord> records;
+    StudyRunner runner = new StudyRunner(root.resolve("samples/kernels"), STUDY_MODES.size(),
+        streams.err());
+    // The host part's session has ended, and with it its handlers: without these the JVM's
+    // own ended the demo with a bare status 130 and not a word.
+    int[] signal = {0};
+    List<Runnable> restore = streams.process()
+        ? StudyCommand.trapSignals(runner::requestStop, signal, name -> { }) : List.of();
     try {
-      records = new StudyRunner(root.resolve("samples/kernels"), STUDY_MODES.size(),
-          streams.err()).run(quick);
+      records = runner.run(quick);
+    } catch (org.hospes.dom0.bench.KernelSources.BuildStoppedException e) {
+      return studyStopped(signal[0] != 0 ? signal[0] : e.signal());
     } catch (IOException | UncheckedIOException e) {
+      if (!restore.isEmpty() && StudyCommand.signalled(signal) || runner.stopRequested()) {
+        return studyStopped(signal[0]); // make, stopped too, failed rather than died of it
+      }
       streams.error("the nanobenchmark study failed: " + e.getMessage());
       return ExitStatus.INTERNAL_ERROR;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       streams.error("interrupted during the nanobenchmark study");
       return ExitStatus.INTERNAL_ERROR;
+    } finally {
+      restore.forEach(Runnable::run);
+    }
+    if (runner.stopRequested()) {
+      return studyStopped(signal[0]);
     }
     PrintStream out = streams.out();
     out.println();
@@ -227,6 +243,22 @@ final class DemoCommand implements Callable<Integer> {
       return ExitStatus.INTERNAL_ERROR;
     }
     return ExitStatus.HALTED;
+  }
+
+  /**
+   * Stopped by signal {@code signal} (2 if unknown) during the study: says so, as the host part
+   * does when stopped; the host's table above stands, the study's tables are left out.
+   */
+  private int studyStopped(int signal) {
+    return stopped(signal, "during the nanobenchmark study; its tables are left out");
+  }
+
+  /** Says the demo was stopped by {@code signal} (2 if unknown), {@code when}: its status. */
+  private int stopped(int signal, String when) {
+    int sig = signal != 0 ? signal : 2;
+    streams.error("demo interrupted (SIG" + (sig == 15 ? "TERM" : sig == 1 ? "HUP" : "INT")
+        + ") " + when);
+    return 128 + sig;
   }
 
   /** The cost table on stdout (after the consoles); returns the exit status. */
@@ -284,6 +316,11 @@ final class DemoCommand implements Callable<Integer> {
     ByteArrayOutputStream log = new ByteArrayOutputStream();
     PrintStream logStream = new PrintStream(log, true, StandardCharsets.UTF_8);
     int make;
+    // Ctrl-C reaches make with the terminal's process group; the demo says it was stopped
+    // rather than ending without a word (the JVM's handler) or blaming the build.
+    int[] signal = {0};
+    List<Runnable> restore = streams.process()
+        ? StudyCommand.trapSignals(() -> { }, signal, name -> { }) : List.of();
     try {
       make = samples.build(logStream);
       if (make == 0) {
@@ -292,6 +329,9 @@ final class DemoCommand implements Callable<Integer> {
       if (make == 0) {
         make = samples.buildPvhGuest("disk-bench", logStream);
       }
+      if (make != 0 && !restore.isEmpty()) {
+        StudyCommand.signalled(signal); // waits for a signal that stopped make, if one did
+      }
     } catch (IOException e) {
       streams.error("cannot run make: " + e.getMessage());
       return ExitStatus.USAGE;
@@ -299,6 +339,12 @@ final class DemoCommand implements Callable<Integer> {
       Thread.currentThread().interrupt();
       streams.error("interrupted while building the samples");
       return ExitStatus.INTERNAL_ERROR;
+    } finally {
+      restore.forEach(Runnable::run);
+    }
+    if (signal[0] != 0 || make == 130 || make == 143 || make == 129) {
+      // make died of the signal (128 + its number), or finished just as it came.
+      return stopped(signal[0] != 0 ? signal[0] : make - 128, "while building the samples");
     }
     if (make != 0) {
       streams.err().write(log.toByteArray(), 0, log.size());

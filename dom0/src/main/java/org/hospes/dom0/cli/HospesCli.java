@@ -281,6 +281,12 @@ public final class HospesCli implements Callable<Integer> {
         streams.error(e.getMessage());
         return ExitStatus.USAGE;
       }
+      if (e instanceof org.hospes.dom0.bench.KernelSources.BuildStoppedException b) {
+        // A signal ended the build (make gets Ctrl-C with the terminal's process group): a
+        // stop, with the status the signal gives, not a failed build or a bug.
+        streams.error("stopped (" + b.signalName() + ") while building: " + b.getMessage());
+        return 128 + b.signal();
+      }
       if (e instanceof org.hospes.dom0.bench.KernelSources.BuildFailedException b) {
         // The host lacks what a build needs: said plainly, with status 1 as a failure of ours.
         streams.error(b.report());

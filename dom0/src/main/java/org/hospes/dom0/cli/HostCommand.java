@@ -91,12 +91,37 @@ final class HostCommand implements Callable<Integer> {
         return ExitStatus.USAGE;
       }
       HostPaths paths = dir.paths();
-      if (new HostClient(paths).isRunning()) {
-        streams.error("a host is already running (pid " + pid(paths) + ", state directory "
-            + paths.dir() + "); stop it with ./hospes host stop");
+      if (foreground) {
+        // HostDaemon.start takes the host's own lock: a second host is refused there too.
+        return new HostClient(paths).isRunning() ? alreadyRunning(paths) : runHere(paths);
+      }
+      try {
+        Files.createDirectories(paths.dir());
+      } catch (IOException e) {
+        streams.error("cannot create the state directory " + paths.dir() + ": " + e);
         return ExitStatus.USAGE;
       }
-      return foreground ? runHere(paths) : startDetached(paths);
+      // Two starts at once both found no host and both started one: the one that lost the
+      // host's lock died, and its starter then saw the winner answer and said "started" too.
+      // The check and the start are now one step under the start lock.
+      synchronized (Start.class) { // a JVM holds a file's lock for all its threads
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(
+                paths.startLock(), java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.WRITE);
+            java.nio.channels.FileLock held = ch.lock()) {
+          return new HostClient(paths).isRunning() ? alreadyRunning(paths)
+              : startDetached(paths);
+        } catch (IOException e) {
+          streams.error("cannot lock " + paths.startLock() + ": " + e.getMessage());
+          return ExitStatus.INTERNAL_ERROR;
+        }
+      }
+    }
+
+    private int alreadyRunning(HostPaths paths) {
+      streams.error("a host is already running (pid " + pid(paths) + ", state directory "
+          + paths.dir() + "); stop it with ./hospes host stop");
+      return ExitStatus.USAGE;
     }
 
     private int runHere(HostPaths paths) {
@@ -171,12 +196,6 @@ final class HostCommand implements Callable<Integer> {
 
     /** Starts this same program as a detached process running the host in the foreground. */
     private int startDetached(HostPaths paths) {
-      try {
-        Files.createDirectories(paths.dir());
-      } catch (IOException e) {
-        streams.error("cannot create the state directory " + paths.dir() + ": " + e);
-        return ExitStatus.USAGE;
-      }
       List<String> cmd = new ArrayList<>();
       if (new File("/usr/bin/setsid").canExecute()) {
         cmd.add("/usr/bin/setsid"); // its own session: closing the terminal does not end it
@@ -206,12 +225,23 @@ final class HostCommand implements Callable<Integer> {
       HostClient client = new HostClient(paths);
       long deadline = System.nanoTime() + 60_000_000_000L;
       while (System.nanoTime() < deadline) {
-        if (client.isRunning()) {
-          streams.err().println("hospes: host started (pid " + pid(paths) + "); state directory "
+        long answering = answeringPid(client);
+        if (answering > 0 && answering != p.pid()
+            && p.descendants().noneMatch(h -> h.pid() == answering)) { // setsid may fork
+          // Another host (a --foreground one, which takes no start lock) won the host's lock:
+          // ours cannot get it and ends.
+          p.destroy();
+          return alreadyRunning(paths);
+        }
+        if (answering > 0) {
+          streams.err().println("hospes: host started (pid " + answering + "); state directory "
               + paths.dir() + ", log " + paths.log());
           return ExitStatus.HALTED;
         }
         if (!p.isAlive()) {
+          if (p.exitValue() == ExitStatus.USAGE && client.isRunning()) {
+            return alreadyRunning(paths); // it lost the host's lock to another start
+          }
           streams.error("the host did not start (status " + p.exitValue() + "); its log, "
               + paths.log() + ", ends with: " + lastLine(paths.log()));
           return p.exitValue() == 0 ? ExitStatus.INTERNAL_ERROR : p.exitValue();
@@ -265,8 +295,14 @@ final class HostCommand implements Callable<Integer> {
   }
 
   @Command(name = "status", mixinStandardHelpOptions = true,
-      description = "Says whether a host runs (status 0) or not (status 2).")
+      description = "Says on stdout whether a host runs on the state directory.",
+      exitCodeListHeading = "%nExit status:%n",
+      exitCodeList = {"0:a host runs", "1:a host process is there but does not answer",
+        "2:bad options", "3:no host runs (as an init script's status says it)"})
   static final class Status implements Callable<Integer> {
+    /** No host runs: the status of an init script's (and systemctl's) status for it. */
+    static final int NOT_RUNNING = 3;
+
     private final CliStreams streams;
 
     @Mixin
@@ -278,12 +314,37 @@ final class HostCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-      return dir.run(streams, host -> {
-        long pid = host.call(Wire.request("ping")).path("pid").asLong();
-        streams.out().println("host running: pid " + pid + ", state directory "
-            + host.paths().dir());
+      HostPaths paths = dir.paths();
+      long pid = answeringPid(new HostClient(paths));
+      if (pid > 0) {
+        streams.out().println("host running: pid " + pid + ", state directory " + paths.dir());
         return ExitStatus.HALTED;
-      });
+      }
+      // Not an error but the answer: said on stdout, with a status of its own for scripts.
+      String left = pid(paths);
+      long leftPid = left.matches("\\d+") ? Long.parseLong(left) : 0;
+      // A pid file's process that lives on and is a host (not a pid used again since).
+      if (leftPid > 0 && Files.exists(paths.socket()) && ProcessHandle.of(leftPid)
+          .filter(ProcessHandle::isAlive).flatMap(h -> h.info().arguments())
+          .map(a -> List.of(a).contains("--foreground")).orElse(false)) {
+        streams.out().println("host not answering: pid " + leftPid + " (host.pid) is alive but"
+            + " does not answer on " + paths.socket() + "; its log: " + paths.log());
+        return ExitStatus.INTERNAL_ERROR;
+      }
+      streams.out().println("no host running (state directory " + paths.dir() + ")"
+          + (leftPid > 0 ? "; host pid " + leftPid + " ended without host stop and left its"
+              + " files, which the next host start replaces" : "")
+          + "; start one with ./hospes host start");
+      return NOT_RUNNING;
+    }
+  }
+
+  /** The pid of the host answering on the socket, or 0 if none answers. */
+  static long answeringPid(HostClient client) {
+    try {
+      return client.call(Wire.request("ping")).path("pid").asLong();
+    } catch (HostException e) {
+      return 0;
     }
   }
 

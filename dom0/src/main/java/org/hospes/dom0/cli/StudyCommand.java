@@ -24,7 +24,8 @@ import picocli.CommandLine.Parameters;
           + " FILE, runs the bundled default study (nanobenchmarks, a CPU-bound program and"
           + " PV disk I/O across the modes, under the default and prescott cost models).",
       "Ctrl-C or SIGTERM: the runs under way finish, the others are skipped, and the results"
-          + " directory is written with the finished runs (status 130 or 143).",
+          + " directory is written with the finished runs (status 130 or 143); while the"
+          + " workloads are built, the build stops and nothing is written.",
     },
     exitCodeListHeading = "%nExit status:%n",
     exitCodeList = {"0:every run ran (a run's own status is in the results)",
@@ -106,6 +107,18 @@ final class StudyCommand implements Callable<Integer> {
    */
   private List<Runnable> trapSignals(StudyRunner runner, int[] signal,
       java.io.PrintStream progress) {
+    return trapSignals(runner::requestStop, signal, name -> {
+      progress.println(stoppingLine(name));
+      progress.flush();
+    });
+  }
+
+  /**
+   * As above, for any command that runs a study or a build (demo): the first signal runs
+   * {@code requestStop}, then {@code onFirst} with its name (INT, TERM).
+   */
+  static List<Runnable> trapSignals(Runnable requestStop, int[] signal,
+      java.util.function.Consumer<String> onFirst) {
     List<Runnable> restore = new java.util.ArrayList<>();
     long[] first = {0};
     for (String name : new String[] {"INT", "TERM"}) {
@@ -122,9 +135,8 @@ final class StudyCommand implements Callable<Integer> {
           }
           first[0] = now;
           signal[0] = s.getNumber();
-          runner.requestStop();
-          progress.println(stoppingLine(s.getName()));
-          progress.flush();
+          requestStop.run();
+          onFirst.accept(s.getName());
         });
         if (old == sun.misc.SignalHandler.SIG_IGN) {
           sun.misc.Signal.handle(sig, old); // a background job's SIGINT stays ignored
@@ -136,6 +148,30 @@ final class StudyCommand implements Callable<Integer> {
       }
     }
     return restore;
+  }
+
+  /**
+   * True if a signal trapped by {@link #trapSignals} has come, or comes within half a second.
+   * For a build that failed: Ctrl-C reaches make and the JVM at once, and an interrupted make
+   * may be done (status 2) before the JVM has run its handler, which runs on a thread of its
+   * own; the failure is then the stop's doing, not the build's.
+   */
+  static boolean signalled(int[] signal) {
+    long deadline = System.nanoTime() + 500_000_000L;
+    while (signal[0] == 0 && System.nanoTime() < deadline) {
+      try {
+        Thread.sleep(10);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    return signal[0] != 0;
+  }
+
+  /** Ctrl-C for SIGINT (2), else SIGTERM for the one other signal trapped. */
+  private static String signalName(int signal) {
+    return signal == 15 ? "SIGTERM" : "Ctrl-C";
   }
 
   private static StudyExecutor sparkExecutor() {
@@ -201,7 +237,25 @@ final class StudyCommand implements Callable<Integer> {
       }
       records = executor == null ? local.run(study, images)
           : executor.run(study, images, spark, streams.err());
+    } catch (org.hospes.dom0.bench.KernelSources.BuildStoppedException e) {
+      // Ctrl-C reaches make with the rest of the terminal's process group: a stop, as it is
+      // during the runs, not a failed build. The JVM's handler, if the signal came to it too,
+      // has its line said first.
+      if (!restore.isEmpty()) {
+        signalled(signal);
+      }
+      streams.err().println("study: stopped (" + e.signalName() + ") while building the"
+          + " workloads; no run ran, nothing written");
+      return 128 + (signal[0] != 0 ? signal[0] : e.signal());
     } catch (IllegalArgumentException | java.io.IOException e) {
+      if (e instanceof java.io.IOException && !restore.isEmpty() && signalled(signal)
+          || local.stopRequested()) {
+        // Stopped while building: make, interrupted too, may have failed rather than died of
+        // the signal; its error is the stop's doing.
+        streams.err().println("study: stopped (" + signalName(signal[0]) + ") while building"
+            + " the workloads; no run ran, nothing written");
+        return 128 + (signal[0] != 0 ? signal[0] : 2);
+      }
       streams.error(e.getMessage());
       return ExitStatus.USAGE;
     } finally {

@@ -59,6 +59,15 @@ public final class SdkWorkloads {
   /** Builds workload {@code w}'s image into {@code images}. */
   static void build(StudySpec.Workload w, Path baseDir, Map<String, byte[]> images)
       throws IOException, InterruptedException {
+    build(w, baseDir, images, () -> false);
+  }
+
+  /**
+   * Builds workload {@code w}'s image into {@code images}; {@code stopped} ends a wait for
+   * another study's build of the same workload (an InterruptedIOException).
+   */
+  static void build(StudySpec.Workload w, Path baseDir, Map<String, byte[]> images,
+      java.util.function.BooleanSupplier stopped) throws IOException, InterruptedException {
     Path root = KernelSources.findRoot();
     List<Path> sources = new ArrayList<>();
     for (String s : w.sdk()) {
@@ -67,7 +76,74 @@ public final class SdkWorkloads {
     Path build = root.resolve("samples/guests/build/study");
     Files.createDirectories(build);
     String guest = w.name().replaceAll("[^A-Za-z0-9_.-]", "_");
-    images.put(w.name(), Files.readAllBytes(make(root, build, guest, sources)));
+    // Every study builds workload NAME into the same NAME.elf: two studies at once that both
+    // have a workload of that name (their own programs) would each write it, and one could
+    // read back the other's program and run it as its own. The build and the read are one
+    // step under NAME.lock.
+    try (BuildLock lock = BuildLock.acquire(build.resolve(guest + ".lock"), stopped)) {
+      images.put(w.name(), Files.readAllBytes(make(root, build, guest, sources)));
+    }
+  }
+
+  /**
+   * A workload's build lock: a lock on a file for other processes (another study, another
+   * {@code hospes}), and a lock of this JVM for its own threads (a JVM holds a file's lock for
+   * all its threads: a second channel's lock on it would fail, not wait).
+   */
+  static final class BuildLock implements AutoCloseable {
+    private static final Map<Path, java.util.concurrent.locks.ReentrantLock> IN_JVM =
+        new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.locks.ReentrantLock inJvm;
+    private final java.nio.channels.FileChannel channel;
+
+    private BuildLock(java.util.concurrent.locks.ReentrantLock inJvm,
+        java.nio.channels.FileChannel channel) {
+      this.inJvm = inJvm;
+      this.channel = channel;
+    }
+
+    /** Waits for {@code file}'s lock, checking {@code stopped} while it waits. */
+    static BuildLock acquire(Path file, java.util.function.BooleanSupplier stopped)
+        throws IOException, InterruptedException {
+      java.util.concurrent.locks.ReentrantLock l = IN_JVM.computeIfAbsent(
+          file.toAbsolutePath().normalize(), k -> new java.util.concurrent.locks.ReentrantLock());
+      while (!l.tryLock(100, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+        checkStopped(file, stopped);
+      }
+      java.nio.channels.FileChannel ch = null;
+      try {
+        ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.CREATE,
+            java.nio.file.StandardOpenOption.WRITE);
+        while (ch.tryLock() == null) {
+          checkStopped(file, stopped);
+          Thread.sleep(100);
+        }
+        return new BuildLock(l, ch);
+      } catch (IOException | InterruptedException | RuntimeException e) {
+        if (ch != null) {
+          ch.close();
+        }
+        l.unlock();
+        throw e;
+      }
+    }
+
+    private static void checkStopped(Path file, java.util.function.BooleanSupplier stopped)
+        throws java.io.InterruptedIOException {
+      if (stopped.getAsBoolean()) {
+        throw new java.io.InterruptedIOException("stopped while waiting for another build of "
+            + file.getFileName().toString().replaceFirst("\\.lock$", ""));
+      }
+    }
+
+    @Override
+    public void close() throws IOException {
+      try {
+        channel.close(); // releases the file's lock
+      } finally {
+        inJvm.unlock();
+      }
+    }
   }
 
   /** Runs an SDK workload with a scratch disk: {@code spec} on {@code image}, at most max. */
@@ -171,13 +247,8 @@ public final class SdkWorkloads {
       srcs.append(s).append(' ');
     }
     cmd.add(srcs.toString().trim());
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
-        .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
-    byte[] out = p.getInputStream().readAllBytes();
-    if (p.waitFor() != 0) {
-      throw new IOException(String.join(" ", cmd) + " failed:\n"
-          + new String(out, StandardCharsets.UTF_8));
-    }
+    // A signal that ends make is a stop (KernelSources.BuildStoppedException), not a failure.
+    KernelSources.runBuild(cmd);
     return build.resolve(guest + ".elf");
   }
 }

@@ -65,8 +65,11 @@ public final class StudyRunner {
   public Map<String, byte[]> images(StudySpec study) throws IOException, InterruptedException {
     Map<String, byte[]> images = new HashMap<>();
     for (StudySpec.Workload w : study.workloads()) {
+      if (stopRequested) {
+        break; // stopped while building: no run will start, so nothing more is built
+      }
       if (w.isSdk()) {
-        SdkWorkloads.build(w, baseDir, images);
+        SdkWorkloads.build(w, baseDir, images, () -> stopRequested);
       } else {
         images.put(w.name(), Files.readAllBytes(kernel(w)));
       }

@@ -284,14 +284,17 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
     } catch (NoSuchFileException e) {
       throw new IllegalArgumentException(file + ": no such file");
     } catch (UnrecognizedPropertyException e) {
-      // The path ends in the unknown key itself: say where it is, then which one.
+      // The path ends in the unknown key itself. The parser's location is past the key's value
+      // (for a block mapping or list under the key, lines further down), so the key's own line
+      // is found by reading the file again up to that key.
       String where = path(e.getPath().subList(0, Math.max(0, e.getPath().size() - 1)));
-      throw new IllegalArgumentException(file + ": " + (where.isEmpty() ? "" : where + ": ")
-          + "unknown key '" + e.getPropertyName() + "' (known: "
-          + (e.getReferringClass() != null && e.getReferringClass().isRecord()
+      int line = keyLine(mapper, text, e.getPath());
+      throw new IllegalArgumentException(file + ":" + (line > 0 ? line + ":" : "")
+          + " unknown key '" + e.getPropertyName() + "'" + (where.isEmpty() ? "" : " in " + where)
+          + " (known: " + (e.getReferringClass() != null && e.getReferringClass().isRecord()
               ? keys(e.getReferringClass()) : e.getKnownPropertyIds().stream()
                   .map(String::valueOf).collect(java.util.stream.Collectors.joining(", ")))
-          + ")" + at(e));
+          + ")" + (line > 0 ? "" : at(e)));
     } catch (MismatchedInputException e) {
       // Jackson's own text names Java classes and constructors; say it in the study's terms.
       String where = path(e.getPath());
@@ -428,6 +431,38 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
       }
     }
     return b.toString();
+  }
+
+  /**
+   * The line (from 1) of the key at {@code refs} (a mapping error's path, ending in the key) in
+   * the study's text, or 0 if it cannot be found. The parser's own location for an unknown key
+   * is where it stopped, after the key's value.
+   */
+  static int keyLine(ObjectMapper mapper, String text,
+      List<JsonMappingException.Reference> refs) {
+    StringBuilder want = new StringBuilder();
+    for (JsonMappingException.Reference r : refs) {
+      if (r.getFieldName() != null) {
+        want.append('/').append(r.getFieldName().replace("~", "~0").replace("/", "~1"));
+      } else if (r.getIndex() >= 0) {
+        want.append('/').append(r.getIndex());
+      } else {
+        return 0;
+      }
+    }
+    String pointer = want.toString();
+    try (com.fasterxml.jackson.core.JsonParser p = mapper.createParser(text)) {
+      for (var t = p.nextToken(); t != null; t = p.nextToken()) {
+        if (t == com.fasterxml.jackson.core.JsonToken.FIELD_NAME
+            && p.getParsingContext().pathAsPointer().toString().equals(pointer)) {
+          var l = p.currentTokenLocation();
+          return l == null ? 0 : Math.max(0, l.getLineNr());
+        }
+      }
+    } catch (IOException e) {
+      return 0; // the file read once already; the error is reported without its line
+    }
+    return 0;
   }
 
   /** " (line L, column C)" of the error, or "" when the parser gave no location. */

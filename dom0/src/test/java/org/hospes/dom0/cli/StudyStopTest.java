@@ -1,6 +1,8 @@
 package org.hospes.dom0.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -14,6 +16,8 @@ import org.hospes.dom0.testing.ElfImageBuilder;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * A study stopped from outside, in a real {@code hospes} process: the runs under way finish,
@@ -29,6 +33,66 @@ class StudyStopTest {
 
   @TempDir
   Path dir;
+
+  /**
+   * Ctrl-C while the study builds an SDK workload: the terminal sends SIGINT to its whole
+   * foreground process group, make included, so make dies of it too. That is a stop (status
+   * 130, a line saying so), not a failed build (status 2 and make's command line). The trial
+   * saw the latter. A compiler that sleeps holds the build up; the signal goes to the process
+   * group of a study started in a session of its own, as a terminal sends it.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"INT", "TERM"})
+  @Timeout(value = 180, unit = TimeUnit.SECONDS)
+  void aSignalDuringTheSdkBuildIsAStopNotAFailedBuild(String signal) throws Exception {
+    assumeTrue(new java.io.File("/usr/bin/setsid").canExecute(), "setsid(1) is needed");
+    // A shell that started our JVM in the background may have left SIGINT ignored; make and
+    // the study would inherit that.
+    assumeFalse(signal.equals("INT") && sigintIgnored(), "SIGINT is ignored in this tree");
+    Path cc = dir.resolve("slow-cc");
+    Path started = dir.resolve("cc-started");
+    Files.writeString(cc, "#!/bin/sh\ntouch '" + started + "'\nsleep 100\nexec gcc \"$@\"\n");
+    assertThat(cc.toFile().setExecutable(true)).isTrue();
+    Files.writeString(dir.resolve("prog.c"), "#include <hospes/guest.h>\n"
+        + "int main(void) { return 0; }\n");
+    Path study = dir.resolve("s.yaml");
+    Files.writeString(study, "workloads:\n  - {name: stop-build-" + signal.toLowerCase()
+        + ", sdk: [prog.c]}\nmodes: [pvh]\n");
+    Path out = dir.resolve("out");
+    ProcessBuilder pb = new ProcessBuilder("/usr/bin/setsid",
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), HospesCli.class.getName(),
+        "study", study.toString(), "--out", out.toString())
+        .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+        .redirectError(dir.resolve("stderr").toFile());
+    pb.environment().put("CC", cc.toString()); // make's CC ?= gcc takes it
+    Process p = pb.start();
+    try {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+      while (!Files.exists(started) && p.isAlive() && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+      }
+      assertThat(started).as("the compiler started; stderr: "
+          + Files.readString(dir.resolve("stderr"))).exists();
+      // setsid made the study its session's (and process group's) leader: -PID is the group.
+      assertThat(new ProcessBuilder("kill", "-" + signal, "--", "-" + p.pid()).inheritIO()
+          .start().waitFor()).isZero();
+      assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("the study ended").isTrue();
+    } finally {
+      p.destroyForcibly();
+      Path build = org.hospes.dom0.bench.KernelSources.findRoot()
+          .resolve("samples/guests/build/study");
+      for (String ext : List.of(".elf", ".vars", ".lock")) {
+        Files.deleteIfExists(build.resolve("stop-build-" + signal.toLowerCase() + ext));
+      }
+    }
+    String err = Files.readString(dir.resolve("stderr"));
+    String name = signal.equals("INT") ? "Ctrl-C" : "SIGTERM";
+    assertThat(p.exitValue()).as(err).isEqualTo(signal.equals("INT") ? 130 : 143);
+    assertThat(err).contains("study: stopped (" + name + ") while building the workloads;"
+        + " no run ran, nothing written\n").doesNotContain("failed");
+    assertThat(out).doesNotExist();
+  }
 
   @Test
   @Timeout(value = 180, unit = TimeUnit.SECONDS)
@@ -69,5 +133,16 @@ class StudyStopTest {
     assertThat(Files.readString(out.resolve("summary.md"))).contains(incomplete);
     assertThat(Files.readString(out.resolve("report.html"))).contains(incomplete);
     assertThat(out.resolve("INCOMPLETE.txt")).exists();
+  }
+
+  /** Bit 2 of SigIgn in /proc/self/status: children start with SIGINT ignored too. */
+  private static boolean sigintIgnored() throws java.io.IOException {
+    for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+      if (line.startsWith("SigIgn:")) {
+        long mask = Long.parseUnsignedLong(line.substring(7).strip(), 16);
+        return (mask & (1L << (2 - 1))) != 0;
+      }
+    }
+    return false;
   }
 }

@@ -3,15 +3,25 @@ package org.hospes.dom0.study;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
+import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
+import org.hospes.dom0.bench.KernelSources;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -152,6 +162,112 @@ class SdkWorkloadsTest {
         new IoPathsSummary.Row(SdkWorkloads.DISK_PATH, "pvh", "disk", 1, ide.exits(), 0, 0, 0,
             0, ide.guestCycles(), ide.hvCycles(), ide.dom0Cycles(), java.util.Map.of(), 0)));
     assertThat(swapped.toString()).contains(": does not agree.");
+  }
+
+  /**
+   * Two studies at once with a workload of the same name, each its own program: both build
+   * into the one NAME.elf, so one could read back the other's program and run it. A build
+   * waits for the workload's lock, held here by another process (as another study's build
+   * would hold it), and then builds and reads its own program.
+   */
+  @Test
+  @Timeout(value = 180, unit = TimeUnit.SECONDS)
+  void aBuildWaitsForAnotherProcesssBuildOfTheSameWorkload() throws Exception {
+    String name = "lock-test-" + ProcessHandle.current().pid();
+    Study s = study(name, "A-" + System.nanoTime());
+    Path lock = KernelSources.findRoot().resolve("samples/guests/build/study")
+        .resolve(name + ".lock");
+    // Built once first: the build under test is then make finding it up to date, at once
+    // unless it waits.
+    assertThat(text(s.runner().images(s.spec()).get(name))).contains(s.mark());
+    Process holder = new ProcessBuilder(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), HoldLock.class.getName(), lock.toString())
+        .redirectErrorStream(true).start();
+    ExecutorService pool = Executors.newSingleThreadExecutor();
+    try {
+      BufferedReader in = new BufferedReader(new InputStreamReader(holder.getInputStream(),
+          StandardCharsets.UTF_8));
+      assertThat(in.readLine()).as("the other process").isEqualTo("locked");
+      Future<Map<String, byte[]>> built = pool.submit(() -> s.runner().images(s.spec()));
+      Thread.sleep(3000);
+      assertThat(built.isDone()).as(() -> "built while another process held " + lock + ": "
+          + outcome(built)).isFalse();
+      holder.getOutputStream().close(); // the other build is done: it lets go
+      assertThat(holder.waitFor(30, TimeUnit.SECONDS)).isTrue();
+      assertThat(text(built.get(120, TimeUnit.SECONDS).get(name))).contains(s.mark());
+    } finally {
+      holder.destroyForcibly();
+      pool.shutdownNow();
+      removeBuilt(name);
+    }
+  }
+
+  /** And in one JVM: two builds of one workload name on two threads each get their program. */
+  @Test
+  @Timeout(value = 300, unit = TimeUnit.SECONDS)
+  void twoStudiesBuildingOneWorkloadNameAtOnceEachGetTheirOwnProgram() throws Exception {
+    String name = "lock-twins-" + ProcessHandle.current().pid();
+    Study a = study(name, "A-" + System.nanoTime());
+    Study b = study(name, "B-" + System.nanoTime());
+    ExecutorService pool = Executors.newFixedThreadPool(2);
+    try {
+      Future<Map<String, byte[]>> ia = pool.submit(() -> a.runner().images(a.spec()));
+      Future<Map<String, byte[]>> ib = pool.submit(() -> b.runner().images(b.spec()));
+      assertThat(text(ia.get().get(name))).contains(a.mark()).doesNotContain(b.mark());
+      assertThat(text(ib.get().get(name))).contains(b.mark()).doesNotContain(a.mark());
+    } finally {
+      pool.shutdownNow();
+      removeBuilt(name);
+    }
+  }
+
+  /** The image, its variables and its lock that a test's workload left in the build folder. */
+  private static void removeBuilt(String name) throws Exception {
+    Path build = KernelSources.findRoot().resolve("samples/guests/build/study");
+    for (String ext : List.of(".elf", ".vars", ".lock")) {
+      Files.deleteIfExists(build.resolve(name + ext));
+    }
+  }
+
+  /** A study of one SDK workload, whose program's image holds {@code mark}. */
+  private record Study(StudySpec spec, String mark, StudyRunner runner) {}
+
+  /** A study of SDK workload {@code name}, in a directory of its own, printing its mark. */
+  private Study study(String name, String tag) throws Exception {
+    Path d = Files.createDirectories(dir.resolve(tag));
+    String mark = "mark:" + tag;
+    Files.writeString(d.resolve("prog.c"), "#include <hospes/guest.h>\n"
+        + "int main(void) { printf(\"%s\\n\", \"" + mark + "\"); return 0; }\n");
+    Path f = d.resolve("s.yaml");
+    Files.writeString(f, "workloads:\n  - {name: " + name + ", sdk: [prog.c]}\nmodes: [pvh]\n");
+    return new Study(StudySpec.read(f), mark, new StudyRunner(d, 1, System.err));
+  }
+
+  /** What a finished build gave: its workloads, or its exception. */
+  private static String outcome(Future<Map<String, byte[]>> f) {
+    try {
+      return "built " + f.get().keySet();
+    } catch (Exception e) {
+      return e.toString();
+    }
+  }
+
+  private static String text(byte[] image) {
+    return new String(image, StandardCharsets.ISO_8859_1);
+  }
+
+  /** Holds a file's lock, as another study's build would, until its stdin is closed. */
+  public static final class HoldLock {
+    public static void main(String[] args) throws Exception {
+      try (FileChannel ch = FileChannel.open(Path.of(args[0]), StandardOpenOption.CREATE,
+          StandardOpenOption.WRITE)) {
+        ch.lock();
+        System.out.println("locked");
+        System.out.flush();
+        System.in.readAllBytes();
+      }
+    }
   }
 
   @Test

@@ -29,6 +29,15 @@ public record HostPaths(Path dir) {
     return dir.resolve("host.lock");
   }
 
+  /**
+   * Held by {@code host start} from its check that no host runs until the host it started
+   * answers (or did not start), so that of two starts at once one starts a host and the other
+   * then finds it running.
+   */
+  public Path startLock() {
+    return dir.resolve("host-start.lock");
+  }
+
   /** The state directory given, or the default for this environment. */
   public static HostPaths of(Path given) {
     return new HostPaths(given != null ? given.toAbsolutePath()

@@ -1,0 +1,117 @@
+package org.hospes.dom0.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Ctrl-C (or SIGTERM) during {@code hospes demo}'s study part, in a real process: the host
+ * part's session and its handlers are over by then, and the JVM's own handler ended the demo
+ * with a bare 130 and nothing said. Now a line says the demo was stopped, as it does when it
+ * is stopped during the host part. The signal is sent after the study's first progress line.
+ */
+class DemoStopTest {
+
+  @ParameterizedTest
+  @ValueSource(strings = {"INT", "TERM"})
+  @Timeout(value = 300, unit = TimeUnit.SECONDS)
+  void aSignalDuringTheStudyPartSaysTheDemoWasStopped(String signal) throws Exception {
+    // A shell that started our JVM in the background may have left SIGINT ignored.
+    assumeFalse(signal.equals("INT") && sigintIgnored(), "SIGINT is ignored in this tree");
+    List<String> cmd = new ArrayList<>(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+    String root = System.getProperty("hospes.root");
+    if (root != null) {
+      cmd.add("-Dhospes.root=" + root);
+    }
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), HospesCli.class.getName(),
+        "demo", "--round-trips", "10"));
+    Process p = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+        .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile())).start();
+    StringBuilder err = new StringBuilder();
+    try {
+      BufferedReader in = new BufferedReader(new InputStreamReader(p.getErrorStream(),
+          StandardCharsets.UTF_8));
+      String line;
+      while ((line = in.readLine()) != null && !line.startsWith("study: [1/")) {
+        err.append(line).append('\n');
+      }
+      assertThat(line).as("the study's first progress line; stderr: " + err).isNotNull();
+      assertThat(new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).inheritIO()
+          .start().waitFor()).isZero();
+      in.lines().forEach(l -> err.append(l).append('\n'));
+      assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("the demo ended").isTrue();
+    } finally {
+      p.destroyForcibly();
+    }
+    assertThat(p.exitValue()).as(err.toString()).isEqualTo(signal.equals("INT") ? 130 : 143);
+    assertThat(err.toString()).contains("hospes: demo interrupted (SIG" + signal + ") during"
+        + " the nanobenchmark study; its tables are left out\n");
+  }
+
+  /**
+   * Ctrl-C while the demo builds the samples: the terminal's SIGINT reaches make and the demo
+   * at once (here: the process group of a demo in a session of its own, on a stand-in tree whose
+   * make takes its time). It used to end with nothing said, or as a failed build.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"INT", "TERM"})
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void aSignalDuringTheBuildSaysTheDemoWasStopped(String signal, @TempDir Path root)
+      throws Exception {
+    assumeTrue(new java.io.File("/usr/bin/setsid").canExecute(), "setsid(1) is needed");
+    assumeFalse(signal.equals("INT") && sigintIgnored(), "SIGINT is ignored in this tree");
+    Path kernels = Files.createDirectories(root.resolve("samples/kernels"));
+    Path started = root.resolve("started");
+    Files.writeString(kernels.resolve("Makefile"), "all:\n\t@touch " + started
+        + "; sleep 100\n");
+    Process p = new ProcessBuilder("/usr/bin/setsid",
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-Dhospes.root=" + root, "-cp", System.getProperty("java.class.path"),
+        HospesCli.class.getName(), "demo")
+        .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+        .redirectError(root.resolve("stderr").toFile())
+        .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile())).start();
+    try {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (!Files.exists(started) && p.isAlive() && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+      }
+      assertThat(started).as(Files.readString(root.resolve("stderr"))).exists();
+      // setsid made the demo its process group's leader: -PID is the group, as at a terminal.
+      assertThat(new ProcessBuilder("kill", "-" + signal, "--", "-" + p.pid()).inheritIO()
+          .start().waitFor()).isZero();
+      assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("the demo ended").isTrue();
+    } finally {
+      p.destroyForcibly();
+    }
+    String err = Files.readString(root.resolve("stderr"));
+    assertThat(p.exitValue()).as(err).isEqualTo(signal.equals("INT") ? 130 : 143);
+    assertThat(err).contains("hospes: demo interrupted (SIG" + signal + ") while building the"
+        + " samples\n").doesNotContain("failed");
+  }
+
+  /** Bit 2 of SigIgn in /proc/self/status: children start with SIGINT ignored too. */
+  private static boolean sigintIgnored() throws java.io.IOException {
+    for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+      if (line.startsWith("SigIgn:")) {
+        long mask = Long.parseUnsignedLong(line.substring(7).strip(), 16);
+        return (mask & (1L << (2 - 1))) != 0;
+      }
+    }
+    return false;
+  }
+}

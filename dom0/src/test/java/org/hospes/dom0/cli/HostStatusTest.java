@@ -1,0 +1,63 @@
+package org.hospes.dom0.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code host status} with no host: the answer to the question, on stdout, with a status of its
+ * own (3, as an init script's status says "not running"), not the error every other verb gives
+ * without a host (status 2, the status of bad options). The README and the help say the same.
+ */
+class HostStatusTest {
+  @TempDir
+  Path dir;
+
+  private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+  private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+  private int hospes(String... args) {
+    return HospesCli.newCommandLine(new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8)).execute(args);
+  }
+
+  @Test
+  void noHostIsAnAnswerOnStdoutWithStatus3() {
+    Path state = dir.resolve("state");
+    assertThat(hospes("host", "status", "--state-dir", state.toString())).isEqualTo(3);
+    assertThat(out.toString(StandardCharsets.UTF_8)).isEqualTo("no host running (state"
+        + " directory " + state + "); start one with ./hospes host start\n");
+    assertThat(err.toString(StandardCharsets.UTF_8)).isEmpty();
+    assertThat(state).doesNotExist(); // asking creates nothing
+  }
+
+  @Test
+  void aHostThatEndedWithoutStopIsNamed() throws Exception {
+    // kill -9 leaves the pid file and the socket; pid 2^22 + 1 is above Linux's pid_max.
+    Path state = Files.createDirectories(dir.resolve("state"));
+    Files.writeString(state.resolve("host.pid"), "4194305\n");
+    Files.writeString(state.resolve("host.sock"), "");
+    assertThat(hospes("host", "status", "--state-dir", state.toString())).isEqualTo(3);
+    assertThat(out.toString(StandardCharsets.UTF_8)).isEqualTo("no host running (state"
+        + " directory " + state + "); host pid 4194305 ended without host stop and left its"
+        + " files, which the next host start replaces; start one with ./hospes host start\n");
+  }
+
+  @Test
+  void theHelpAndTheReadmeGiveTheStatuses() throws Exception {
+    hospes("host", "status", "--help");
+    assertThat(out.toString(StandardCharsets.UTF_8)).contains("Exit status:")
+        .containsPattern("0 +a host runs").containsPattern("3 +no host runs");
+    Path readme = org.hospes.dom0.bench.KernelSources.findRoot().resolve("README.md");
+    assertThat(Files.readString(readme).replaceAll("\\s+", " ")).contains("`./hospes host status` says on stdout"
+        + " whether one runs: status 0 if it does").contains("3 if not, as an init script's"
+        + " status says it (`no host running (state directory DIR); start one with ./hospes"
+        + " host start`");
+  }
+}
