@@ -30,7 +30,8 @@ class DemoStopTest {
   @Timeout(value = 300, unit = TimeUnit.SECONDS)
   void aSignalDuringTheStudyPartSaysTheDemoWasStopped(String signal) throws Exception {
     // A shell that started our JVM in the background may have left SIGINT ignored.
-    assumeFalse(signal.equals("INT") && sigintIgnored(), "SIGINT is ignored in this tree");
+    assumeFalse(signal.equals("INT") && RunStopTest.sigintIgnored(),
+        "SIGINT is ignored in this tree");
     List<String> cmd = new ArrayList<>(List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString()));
     String root = System.getProperty("hospes.root");
@@ -73,7 +74,8 @@ class DemoStopTest {
   void aSignalDuringTheBuildSaysTheDemoWasStopped(String signal, @TempDir Path root)
       throws Exception {
     assumeTrue(new java.io.File("/usr/bin/setsid").canExecute(), "setsid(1) is needed");
-    assumeFalse(signal.equals("INT") && sigintIgnored(), "SIGINT is ignored in this tree");
+    assumeFalse(signal.equals("INT") && RunStopTest.sigintIgnored(),
+        "SIGINT is ignored in this tree");
     Path kernels = Files.createDirectories(root.resolve("samples/kernels"));
     Path started = root.resolve("started");
     Files.writeString(kernels.resolve("Makefile"), "all:\n\t@touch " + started
@@ -102,16 +104,5 @@ class DemoStopTest {
     assertThat(p.exitValue()).as(err).isEqualTo(signal.equals("INT") ? 130 : 143);
     assertThat(err).contains("hospes: demo interrupted (SIG" + signal + ") while building the"
         + " samples\n").doesNotContain("failed");
-  }
-
-  /** Bit 2 of SigIgn in /proc/self/status: children start with SIGINT ignored too. */
-  private static boolean sigintIgnored() throws java.io.IOException {
-    for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-      if (line.startsWith("SigIgn:")) {
-        long mask = Long.parseUnsignedLong(line.substring(7).strip(), 16);
-        return (mask & (1L << (2 - 1))) != 0;
-      }
-    }
-    return false;
   }
 }

@@ -239,8 +239,11 @@ class RunStopTest {
     return dir.resolve("s.json").toString();
   }
 
-  /** Bit 2 of SigIgn in /proc/self/status: children start with SIGINT ignored too. */
-  private static boolean sigintIgnored() throws IOException {
+  /**
+   * Bit 2 of SigIgn in /proc/self/status: children start with SIGINT ignored too (a tree run
+   * under nohup, or in the background of a non-interactive shell). Shared by the stop tests.
+   */
+  static boolean sigintIgnored() throws IOException {
     for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
       if (line.startsWith("SigIgn:")) {
         long mask = Long.parseUnsignedLong(line.substring(7).strip(), 16);

@@ -48,7 +48,8 @@ class StudyStopTest {
     assumeTrue(new java.io.File("/usr/bin/setsid").canExecute(), "setsid(1) is needed");
     // A shell that started our JVM in the background may have left SIGINT ignored; make and
     // the study would inherit that.
-    assumeFalse(signal.equals("INT") && sigintIgnored(), "SIGINT is ignored in this tree");
+    assumeFalse(signal.equals("INT") && RunStopTest.sigintIgnored(),
+        "SIGINT is ignored in this tree");
     Path cc = dir.resolve("slow-cc");
     Path started = dir.resolve("cc-started");
     Files.writeString(cc, "#!/bin/sh\ntouch '" + started + "'\nsleep 100\nexec gcc \"$@\"\n");
@@ -133,16 +134,5 @@ class StudyStopTest {
     assertThat(Files.readString(out.resolve("summary.md"))).contains(incomplete);
     assertThat(Files.readString(out.resolve("report.html"))).contains(incomplete);
     assertThat(out.resolve("INCOMPLETE.txt")).exists();
-  }
-
-  /** Bit 2 of SigIgn in /proc/self/status: children start with SIGINT ignored too. */
-  private static boolean sigintIgnored() throws java.io.IOException {
-    for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-      if (line.startsWith("SigIgn:")) {
-        long mask = Long.parseUnsignedLong(line.substring(7).strip(), 16);
-        return (mask & (1L << (2 - 1))) != 0;
-      }
-    }
-    return false;
   }
 }
