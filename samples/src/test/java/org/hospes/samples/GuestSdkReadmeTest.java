@@ -15,10 +15,11 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The guest SDK README's disk and network sections, run as a new user runs them: its C program saved as the
- * file it names, its shell blocks run one after the other in an empty folder with HOSPES at the
- * source tree. The trial found the disk-bench commands running a /tmp/g/disk-bench.elf that no
- * command built, and the build run from a directory where guest-sdk/c is not.
+ * The guest SDK README's disk and network sections, run as a new user runs them: each C program
+ * saved as the file the section names, the shell blocks run one after the other in an empty
+ * folder with HOSPES at the source tree. The trial found the disk-bench commands running a
+ * /tmp/g/disk-bench.elf that no command built, and the build run from a directory where
+ * guest-sdk/c is not.
  */
 class GuestSdkReadmeTest {
   @TempDir
