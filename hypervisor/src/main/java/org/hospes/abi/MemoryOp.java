@@ -9,6 +9,7 @@ public final class MemoryOp {
   public static final int POPULATE_PHYSMAP = 6;
   public static final int ADD_TO_PHYSMAP = 7;
   public static final int MEMORY_MAP = 9;
+  public static final int GET_VNUMAINFO = 26;
   /** cmd bits 5:0 select the operation; the rest carries a continuation. */
   public static final int CMD_MASK = 0x3F;
   /** MEMOP_EXTENT_SHIFT: the bits above it carry a continuation's start extent. */
@@ -39,6 +40,15 @@ public final class MemoryOp {
   public static final int MAP_NR_ENTRIES = 0;
   public static final int MAP_BUFFER = 4;
   public static final int E820_ENTRY_SIZE = 20;
+
+  /**
+   * xen_vnuma_topology_info as a 32-bit guest passes it (compat, 4-byte packing): domid u16
+   * @0, pad u16 @2, nr_vnodes @4, nr_vcpus @8, nr_vmemranges @12, then the vdistance,
+   * vcpu_to_vnode and vmemrange handles, each in an 8-byte union, @16, @24, @32 (40 bytes).
+   */
+  public static final int VNUMA_DOMID = 0;
+  public static final int VNUMA_PAD = 2;
+  public static final int VNUMA_SIZE = 40;
 
   private MemoryOp() {}
 }

@@ -549,7 +549,10 @@ public final class Hypercalls {
     return 0;
   }
 
-  /** XENMEM: add_to_physmap (shared_info), memory_map, current/maximum reservation. */
+  /**
+   * XENMEM: add_to_physmap (shared_info), memory_map, current/maximum reservation,
+   * get_vnumainfo (no topology).
+   */
   private int memoryOp(Vcpu v, int cmd, int arg) {
     Domain d = v.domain();
     GuestAccess g = new GuestAccess(v);
@@ -632,6 +635,35 @@ public final class Hypercalls {
           return XenErrno.EFAULT.negated();
         }
         return 0;
+      }
+      case MemoryOp.GET_VNUMAINFO: {
+        // As compat_memory_op then do_memory_op check it: the 32-bit struct is copied in
+        // first; a continuation's start extent, a non-zero pad, an unknown domain and another
+        // domain (XSM_TARGET) are refused in that order; a domain without a vNUMA topology
+        // (every domain here: the toolstack gives none) is -EOPNOTSUPP. XENFEAT's
+        // memory_op_vnode_supported only says the call exists.
+        byte[] topology = g.read(arg, MemoryOp.VNUMA_SIZE);
+        if (topology == null) {
+          return XenErrno.EFAULT.negated();
+        }
+        if (cmd >>> MemoryOp.EXTENT_SHIFT != 0) {
+          return XenErrno.EINVAL.negated();
+        }
+        int pad = (topology[MemoryOp.VNUMA_PAD] & 0xFF)
+            | (topology[MemoryOp.VNUMA_PAD + 1] & 0xFF) << 8;
+        if (pad != 0) {
+          return XenErrno.EINVAL.negated();
+        }
+        int dom = (topology[MemoryOp.VNUMA_DOMID] & 0xFF)
+            | (topology[MemoryOp.VNUMA_DOMID + 1] & 0xFF) << 8;
+        Domain target = lookupDomain(v, dom);
+        if (target == null) {
+          return XenErrno.ESRCH.negated();
+        }
+        if (target != d) {
+          return XenErrno.EPERM.negated();
+        }
+        return XenErrno.EOPNOTSUPP.negated();
       }
       default:
         return XenErrno.ENOSYS.negated();

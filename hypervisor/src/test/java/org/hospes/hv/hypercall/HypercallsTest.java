@@ -179,6 +179,34 @@ class HypercallsTest {
   }
 
   @Test
+  void getVnumainfoChecksItsArgumentThenSaysNoTopology() {
+    ByteBuffer t = le(MemoryOp.VNUMA_SIZE).putShort(MemoryOp.VNUMA_DOMID, (short) SELF);
+    put(a, t);
+    int op = MemoryOp.GET_VNUMAINFO;
+    // Xen's order: the copy, the start extent, the pad, the domain, XSM_TARGET, the topology.
+    assertThat(call(a, Hypercall.MEMORY_OP, op, UOP)).isEqualTo(XenErrno.EOPNOTSUPP.negated());
+    t.putShort(MemoryOp.VNUMA_DOMID, (short) a.domid());
+    put(a, t);
+    assertThat(call(a, Hypercall.MEMORY_OP, op, UOP)).isEqualTo(XenErrno.EOPNOTSUPP.negated());
+    assertThat(call(a, Hypercall.MEMORY_OP, op | 1 << MemoryOp.EXTENT_SHIFT, UOP))
+        .isEqualTo(XenErrno.EINVAL.negated());
+    t.putShort(MemoryOp.VNUMA_DOMID, (short) b.domid());
+    put(a, t);
+    assertThat(call(a, Hypercall.MEMORY_OP, op, UOP)).isEqualTo(XenErrno.EPERM.negated());
+    t.putShort(MemoryOp.VNUMA_DOMID, (short) NOBODY);
+    put(a, t);
+    assertThat(call(a, Hypercall.MEMORY_OP, op, UOP)).isEqualTo(XenErrno.ESRCH.negated());
+    t.putShort(MemoryOp.VNUMA_PAD, (short) 1);
+    put(a, t);
+    assertThat(call(a, Hypercall.MEMORY_OP, op, UOP)).isEqualTo(XenErrno.EINVAL.negated());
+    // The 40-byte struct must be readable: its last byte past the guest's memory is -EFAULT
+    // (before the start extent is looked at).
+    int end = (int) a.p2m().ramFrames() << 12;
+    assertThat(call(a, Hypercall.MEMORY_OP, op | 1 << MemoryOp.EXTENT_SHIFT,
+        end - MemoryOp.VNUMA_SIZE + 1)).isEqualTo(XenErrno.EFAULT.negated());
+  }
+
+  @Test
   void memoryOpsNamingADomainCheckItAsXenDoes() {
     for (int op : new int[] {MemoryOp.CURRENT_RESERVATION, MemoryOp.MAXIMUM_RESERVATION}) {
       a.memory().write16(UOP, SELF);
