@@ -37,13 +37,15 @@ public final class Hypercalls {
   private long work;
   /**
    * True while a PV guest's own hypercall (not a multicall entry) is dispatched: only then may
-   * a long mmuext_op be preempted and continued (Hospes does not continue inside a multicall).
+   * a long mmu_update or mmuext_op be preempted and continued (Hospes does not continue inside
+   * a multicall).
    */
   private boolean pvTopLevel;
   /**
-   * mmuext_op ops done in one leg before the call is continued: Xen continues when
-   * hypercall_preempt_check finds work due (a softirq, an event to deliver), which cannot be
-   * predicted; this bound stands in for its timer, so no one call holds the processor long.
+   * mmu_update requests or mmuext_op ops done in one leg before the call is continued: Xen
+   * continues when hypercall_preempt_check finds work due (a softirq, an event to deliver),
+   * which cannot be predicted; this bound stands in for its timer, so no one call holds the
+   * processor long.
    */
   static final int PV_PREEMPT_OPS = 128;
 
@@ -208,12 +210,24 @@ public final class Hypercalls {
   /** dispatchPv's answer for a call that is not PV-only. */
   private static final int NOT_PV = Integer.MIN_VALUE;
 
+  /**
+   * hypercall_preempt_check for a PV batch, asked before each entry but the first (given the
+   * entries done in this leg): an event waits for delivery (local_events_need_delivery), or this
+   * leg has done its share.
+   */
+  private static java.util.function.IntPredicate pvPreempt(org.hospes.hv.pv.PvVcpu p) {
+    return i -> i % PV_PREEMPT_OPS == 0 || p.upcallPending() && p.upcallMask() == 0;
+  }
+
   /** The calls only a classic PV guest makes, or NOT_PV for the shared ones. */
   private int dispatchPv(Vcpu v, org.hospes.hv.pv.PvVcpu p, Hypercall call, boolean mayPreempt,
       int a1, int a2, int a3, int a4, int a5) {
     switch (call) {
       case SET_TRAP_TABLE: return pv.setTrapTable(p, a1);
-      case MMU_UPDATE: return p.mmu().mmuUpdate(a1, a2, a3, a4);
+      case MMU_UPDATE:
+        // do_mmu_update's hypercall_preempt_check, as mmuext_op's below.
+        return mayPreempt ? p.mmu().mmuUpdate(a1, a2, a3, a4, pvPreempt(p))
+            : p.mmu().mmuUpdate(a1, a2, a3, a4);
       case SET_GDT: return pv.setGdt(p, a1, a2);
       case STACK_SWITCH: return pv.stackSwitch(p, a1, a2);
       case SET_CALLBACKS: return pv.setCallbacks(p, a1, a2, a3, a4);
@@ -231,8 +245,7 @@ public final class Hypercalls {
       case MMUEXT_OP:
         // hypercall_preempt_check: before an op (never the first), stop if an event waits for
         // delivery (local_events_need_delivery) or this leg has done its share.
-        return mayPreempt ? p.mmu().mmuextOp(a1, a2, a3, a4,
-            i -> i % PV_PREEMPT_OPS == 0 || p.upcallPending() && p.upcallMask() == 0)
+        return mayPreempt ? p.mmu().mmuextOp(a1, a2, a3, a4, pvPreempt(p))
             : p.mmu().mmuextOp(a1, a2, a3, a4);
       case CALLBACK_OP: return p.traps().callbackOp(a1, a2);
       case PHYSDEV_OP: return pv.physdevOp(v, p, a1, a2);

@@ -193,30 +193,67 @@ public final class PvMmu {
 
   // ---- mmu_update ----------------------------------------------------------------------------
 
-  /** HYPERVISOR_mmu_update(reqs, count, success_count, foreigndom). */
+  /** HYPERVISOR_mmu_update(reqs, count, success_count, foreigndom), never preempted. */
   public int mmuUpdate(int reqs, int count, int pdone, int foreigndom) {
-    count &= ~PREEMPTED;
+    return mmuUpdate(reqs, count, pdone, foreigndom, i -> false);
+  }
+
+  /**
+   * HYPERVISOR_mmu_update as Xen 4.17's do_mmu_update answers a PV32 guest (its compat table
+   * calls do_mmu_update itself), in its order: count MMU_UPDATE_PREEMPTED with no requests is a
+   * continuation's last leg and returns foreigndom as it is; on a count carrying the PREEMPTED
+   * bit the bit is taken off and pdone's value read (the earlier legs' work); the whole array
+   * must lie below the hypervisor hole (-EFAULT); the page-table owner in foreigndom's upper half
+   * (no such domain -ESRCH); the page owner (-ESRCH, pdone written). Then the requests run in
+   * order, stopping at the first error; another owner is refused (XSM, -EPERM) by the first
+   * request that names a command. Before every request but the first, {@code preempt} (given the
+   * requests done so far in this leg) may stop the call: it then leaves a {@link Continuation}
+   * for the requests not done, the count marked PREEMPTED, and returns 0. pdone, if given, gets
+   * what it held on a PREEMPTED leg (else 0) plus the requests done in this leg: after the last
+   * leg the total, after an error the index of the failing request.
+   */
+  public int mmuUpdate(int reqs, int count, int pdone, int foreigndom, IntPredicate preempt) {
+    continuation = null;
+    if (count == PREEMPTED && reqs == 0) {
+      return foreigndom;
+    }
+    int done = 0;
+    if ((count & PREEMPTED) != 0) {
+      count &= ~PREEMPTED;
+      byte[] word = new byte[4];
+      if (pdone != 0 && copyFromGuest(pdone, word)) {
+        done = le32(word, 0);
+      }
+    }
     if (!rangeOkay(reqs, count, MMU_SIZE)) {
       return XenErrno.EFAULT.negated();
     }
     int ptDom = foreigndom >>> 16;
+    int refusal = 0; // xsm_mmu_update's answer for another domain's tables or pages
     if (ptDom != 0 && ptDom - 1 != tables.domid()) {
-      return domainExists.test(ptDom - 1) ? XenErrno.EPERM.negated() : XenErrno.ESRCH.negated();
+      if (!domainExists.test(ptDom - 1)) {
+        return XenErrno.ESRCH.negated();
+      }
+      refusal = XenErrno.EPERM.negated();
     }
     int foreign = foreignCheck(foreigndom & 0xFFFF);
     if (foreign == XenErrno.ESRCH.negated()) {
+      writeDone(pdone, done); // get_pg_owner failed: "goto out" still adds this leg's none
       return foreign;
+    }
+    if (foreign != 0) {
+      refusal = foreign;
     }
     int rc = 0;
     byte[] req = new byte[MMU_SIZE];
     int i = 0;
     for (; i < count; i++) {
-      if (!copyFromGuest(reqs + i * MMU_SIZE, req)) {
-        rc = XenErrno.EFAULT.negated();
+      if (i > 0 && preempt.test(i)) {
+        continuation = new Continuation(reqs + i * MMU_SIZE, (count - i) | PREEMPTED);
         break;
       }
-      if (foreign != 0) {
-        rc = foreign; // xsm_mmu_update refuses on the first request
+      if (!copyFromGuest(reqs + i * MMU_SIZE, req)) {
+        rc = XenErrno.EFAULT.negated();
         break;
       }
       long ptr = le64(req, MMU_PTR);
@@ -224,15 +261,15 @@ public final class PvMmu {
       int cmd = (int) (ptr & 7);
       rc = switch (cmd) {
         case MMU_NORMAL_PT_UPDATE, MMU_PT_UPDATE_PRESERVE_AD, MMU_PT_UPDATE_NO_TRANSLATE ->
-            normalUpdate(ptr - cmd, val, cmd == MMU_PT_UPDATE_PRESERVE_AD);
-        case MMU_MACHPHYS_UPDATE -> machphysUpdate(ptr >>> 12, val);
+            refusal != 0 ? refusal : normalUpdate(ptr - cmd, val, cmd == MMU_PT_UPDATE_PRESERVE_AD);
+        case MMU_MACHPHYS_UPDATE -> refusal != 0 ? refusal : machphysUpdate(ptr >>> 12, val);
         default -> XenErrno.ENOSYS.negated();
       };
       if (rc != 0) {
         break;
       }
     }
-    writeDone(pdone, i);
+    writeDone(pdone, done + i);
     return rc;
   }
 

@@ -541,8 +541,10 @@ class HypercallFuzzTest {
         cpu.setReg(Cpu.ESP, esp);
         int eip = cpu.eip();
         hc.handlePv(attacker.v);
-        // A continued mmuext_op: the kernel's int 0x82 runs again, as often as it takes.
-        while (nr == Hypercall.MMUEXT_OP.number() && cpu.reg(Cpu.EAX) == nr
+        // A continued mmu_update or mmuext_op: the kernel's int 0x82 runs again, as often as
+        // it takes.
+        while ((nr == Hypercall.MMUEXT_OP.number() || nr == Hypercall.MMU_UPDATE.number())
+            && cpu.reg(Cpu.EAX) == nr
             && cpu.eip() == eip - 2 && !attacker.v.domain().state().isFinal()) {
           cpu.setEip(eip);
           hc.handlePv(attacker.v);
