@@ -258,7 +258,7 @@ public final class Hypercalls {
     }
   }
 
-  /** MMU_UPDATE_PREEMPTED: the continuation bit of an mmuext_op count. */
+  /** MMU_UPDATE_PREEMPTED: the continuation bit of an mmu_update or mmuext_op count. */
   private static final int MMU_UPDATE_PREEMPTED = 0x8000_0000;
 
   /**
