@@ -2,19 +2,12 @@ package org.hospes.hv.hypercall;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import org.hospes.abi.Hypercall;
 import org.hospes.abi.Multicall;
 import org.hospes.abi.PvMmuAbi;
 import org.hospes.abi.XenErrno;
-import org.hospes.hv.Hypervisor;
-import org.hospes.hv.cost.DefaultCostModel;
 import org.hospes.hv.domain.Domain;
-import org.hospes.hv.pv.PvVcpu;
-import org.hospes.hv.sched.RoundRobinScheduler;
 import org.hospes.x86.Cpu;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -26,45 +19,14 @@ import org.junit.jupiter.api.Test;
  * total (or the failing request's index). Before, Hospes ran any count in one go, counted
  * pdone from zero on every leg, and took a PREEMPTED count with no requests for an empty batch.
  */
-class PvMmuUpdateContinuationTest {
+class PvMmuUpdateContinuationTest extends PvBatchCallHarness {
   private static final int REQS = 0xA000;
-  private static final int PDONE = 0x9000;
   private static final int LIST = 0xC000;
   /** The data page the requests write (pfn 20, mapped writable at 0x14000). */
   private static final int TARGET_PFN = 20;
-  /** Where the guest's int 0x82 ends (EIP after it). */
-  private static final int AFTER_INT = 0x5102;
-  private static final int PREEMPTED = 0x8000_0000;
 
-  private Hypervisor hv;
-  private Hypercalls hc;
-  private Domain d;
-  private PvVcpu pv;
-  private Cpu cpu;
-
-  @BeforeEach
-  void setUp() {
-    hv = new Hypervisor(64, new RoundRobinScheduler(), new DefaultCostModel());
-    hc = new Hypercalls(hv, hv.costModel());
-    d = PvTestDomains.create(hv, "pv");
-    pv = d.pv();
-    cpu = pv.cpu();
-  }
-
-  private void write32(int va, int value) {
-    byte[] b = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(value).array();
-    assertThat(pv.mmu().copyToGuest(va, b)).isTrue();
-  }
-
-  private void write64(int va, long value) {
-    byte[] b = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(value).array();
-    assertThat(pv.mmu().copyToGuest(va, b)).isTrue();
-  }
-
-  private int read32(int va) {
-    byte[] b = new byte[4];
-    assertThat(pv.mmu().copyFromGuest(va, b)).isTrue();
-    return ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getInt();
+  PvMmuUpdateContinuationTest() {
+    super(Hypercall.MMU_UPDATE);
   }
 
   /** What request {@code i} wrote: slot i of the target page. */
@@ -83,32 +45,6 @@ class PvMmuUpdateContinuationTest {
       write64(at + PvMmuAbi.MMU_PTR, (target + 8L * i) | (i == bad ? 5 : 0));
       write64(at + PvMmuAbi.MMU_VAL, i + 1);
     }
-  }
-
-  /** The guest's int 0x82 with the registers as they are, EIP just past it. */
-  private void int82() {
-    cpu.setEip(AFTER_INT);
-    hc.handlePv(d.vcpus().get(0));
-  }
-
-  private void call(int reqs, int count, int pdone, int foreigndom) {
-    cpu.setReg(Cpu.EAX, Hypercall.MMU_UPDATE.number());
-    cpu.setReg(Cpu.EBX, reqs);
-    cpu.setReg(Cpu.ECX, count);
-    cpu.setReg(Cpu.EDX, pdone);
-    cpu.setReg(Cpu.ESI, foreigndom);
-    int82();
-  }
-
-  /** Runs the call to its end as the guest would, re-executing while it is continued. */
-  private int legs() {
-    int legs = 1;
-    while (cpu.eip() == AFTER_INT - 2) {
-      assertThat(cpu.reg(Cpu.EAX)).isEqualTo(Hypercall.MMU_UPDATE.number());
-      int82();
-      legs++;
-    }
-    return legs;
   }
 
   @Test

@@ -2,19 +2,11 @@ package org.hospes.hv.hypercall;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import org.hospes.abi.Hypercall;
 import org.hospes.abi.Multicall;
 import org.hospes.abi.PvMmuAbi;
 import org.hospes.abi.XenErrno;
-import org.hospes.hv.Hypervisor;
-import org.hospes.hv.cost.DefaultCostModel;
-import org.hospes.hv.domain.Domain;
-import org.hospes.hv.pv.PvVcpu;
-import org.hospes.hv.sched.RoundRobinScheduler;
 import org.hospes.x86.Cpu;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -25,37 +17,11 @@ import org.junit.jupiter.api.Test;
  * so it ends as the total (or the failing op's index). Before, Hospes ran any count in one go
  * and every leg it was handed counted pdone from zero.
  */
-class PvMmuextContinuationTest {
+class PvMmuextContinuationTest extends PvBatchCallHarness {
   private static final int OPS = 0x8000;
-  private static final int PDONE = 0x9000;
-  /** Where the guest's int 0x82 ends (EIP after it). */
-  private static final int AFTER_INT = 0x5102;
-  private static final int PREEMPTED = 0x8000_0000;
 
-  private Hypervisor hv;
-  private Hypercalls hc;
-  private Domain d;
-  private PvVcpu pv;
-  private Cpu cpu;
-
-  @BeforeEach
-  void setUp() {
-    hv = new Hypervisor(64, new RoundRobinScheduler(), new DefaultCostModel());
-    hc = new Hypercalls(hv, hv.costModel());
-    d = PvTestDomains.create(hv, "pv");
-    pv = d.pv();
-    cpu = pv.cpu();
-  }
-
-  private void write32(int va, int value) {
-    byte[] b = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(value).array();
-    assertThat(pv.mmu().copyToGuest(va, b)).isTrue();
-  }
-
-  private int read32(int va) {
-    byte[] b = new byte[4];
-    assertThat(pv.mmu().copyFromGuest(va, b)).isTrue();
-    return ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getInt();
+  PvMmuextContinuationTest() {
+    super(Hypercall.MMUEXT_OP);
   }
 
   /** {@code n} TLB flushes at OPS (each always succeeds), op {@code bad} an unpin of nothing. */
@@ -67,32 +33,6 @@ class PvMmuextContinuationTest {
       write32(at + PvMmuAbi.EXT_ARG1, i == bad ? (int) PvTestDomains.mfn(d, 9) : 0);
       write32(at + PvMmuAbi.EXT_ARG2, 0);
     }
-  }
-
-  /** The guest's int 0x82 with the registers as they are, EIP just past it. */
-  private void int82() {
-    cpu.setEip(AFTER_INT);
-    hc.handlePv(d.vcpus().get(0));
-  }
-
-  private void call(int ops, int count, int pdone, int foreigndom) {
-    cpu.setReg(Cpu.EAX, Hypercall.MMUEXT_OP.number());
-    cpu.setReg(Cpu.EBX, ops);
-    cpu.setReg(Cpu.ECX, count);
-    cpu.setReg(Cpu.EDX, pdone);
-    cpu.setReg(Cpu.ESI, foreigndom);
-    int82();
-  }
-
-  /** Runs the call to its end as the guest would, re-executing while it is continued. */
-  private int legs() {
-    int legs = 1;
-    while (cpu.eip() == AFTER_INT - 2) {
-      assertThat(cpu.reg(Cpu.EAX)).isEqualTo(Hypercall.MMUEXT_OP.number());
-      int82();
-      legs++;
-    }
-    return legs;
   }
 
   @Test
