@@ -710,15 +710,15 @@ public final class Xenstored {
    */
   private void checkStore() {
     java.util.Set<String> reached = new java.util.HashSet<>();
-    java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>(List.of("/"));
-    while (!todo.isEmpty()) {
-      String p = todo.pop();
+    java.util.ArrayDeque<String> unvisited = new java.util.ArrayDeque<>(List.of("/"));
+    while (!unvisited.isEmpty()) {
+      String p = unvisited.pop();
       reached.add(p);
       Node n = tree.get(p);
       for (Iterator<String> it = n.children.iterator(); it.hasNext(); ) {
         String child = (p.equals("/") ? "" : p) + "/" + it.next();
         if (tree.containsKey(child)) {
-          todo.push(child);
+          unvisited.push(child);
         } else {
           log.accept("check_store: " + p + " names missing child " + child + ", dropped");
           it.remove();
