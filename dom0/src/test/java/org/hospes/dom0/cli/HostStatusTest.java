@@ -50,6 +50,24 @@ class HostStatusTest {
   }
 
   @Test
+  void aHostProcessThatDoesNotAnswerIsStatus1() throws Exception {
+    // A live process that looks like a host (its arguments hold --foreground), named by the
+    // pid file, with a socket path nobody listens on: a host that hangs.
+    Process hung = new ProcessBuilder("bash", "-c", "sleep 120; true", "--foreground").start();
+    try {
+      Path state = Files.createDirectories(dir.resolve("state"));
+      Files.writeString(state.resolve("host.pid"), hung.pid() + "\n");
+      Files.writeString(state.resolve("host.sock"), "");
+      assertThat(hospes("host", "status", "--state-dir", state.toString())).isEqualTo(1);
+      assertThat(out.toString(StandardCharsets.UTF_8)).isEqualTo("host not answering: pid "
+          + hung.pid() + " (host.pid) is alive but does not answer on "
+          + state.resolve("host.sock") + "; its log: " + state.resolve("host.log") + "\n");
+    } finally {
+      hung.destroyForcibly().waitFor();
+    }
+  }
+
+  @Test
   void theHelpAndTheReadmeGiveTheStatuses() throws Exception {
     hospes("host", "status", "--help");
     assertThat(out.toString(StandardCharsets.UTF_8)).contains("Exit status:")
