@@ -97,8 +97,18 @@ final class StudyCommand implements Callable<Integer> {
    */
   static String stoppingLine(String signalName) {
     return "study: stopping: the runs under way finish, the rest are skipped ("
-        + (signalName.equals("INT") ? "Ctrl-C" : "SIG" + signalName)
-        + " again, a second or more later, ends it at once)";
+        + again(signalName) + ")";
+  }
+
+  /** The same while the workloads are built: no run has started, and none will. */
+  static String stoppingBuildLine(String signalName) {
+    return "study: stopping: the workloads' build stops and no run starts ("
+        + again(signalName) + ")";
+  }
+
+  private static String again(String signalName) {
+    return (signalName.equals("INT") ? "Ctrl-C" : "SIG" + signalName)
+        + " again, a second or more later, ends it at once";
   }
 
   /**
@@ -106,9 +116,9 @@ final class StudyCommand implements Callable<Integer> {
    * later ends the process at once). Returns what puts the old handlers back.
    */
   private List<Runnable> trapSignals(StudyRunner runner, int[] signal,
-      java.io.PrintStream progress) {
+      java.util.concurrent.atomic.AtomicBoolean building, java.io.PrintStream progress) {
     return trapSignals(runner::requestStop, signal, name -> {
-      progress.println(stoppingLine(name));
+      progress.println(building.get() ? stoppingBuildLine(name) : stoppingLine(name));
       progress.flush();
     });
   }
@@ -224,12 +234,16 @@ final class StudyCommand implements Callable<Integer> {
         : streams.err();
     StudyRunner local = new StudyRunner(base, n, progress);
     int[] signal = {0};
+    // Read on the signal handler's thread: which stopping line a first signal gets.
+    java.util.concurrent.atomic.AtomicBoolean building =
+        new java.util.concurrent.atomic.AtomicBoolean(true);
     List<Runnable> restore = spark == null && streams.process()
-        ? trapSignals(local, signal, progress) : List.of();
+        ? trapSignals(local, signal, building, progress) : List.of();
     try {
       // The workloads' images first (an unknown kernel or SDK sample is refused here), then
       // the results directory: a refused study creates nothing.
       java.util.Map<String, byte[]> images = local.images(study);
+      building.set(false);
       outProblem = createOutDir(out);
       if (outProblem != null) {
         streams.error(outProblem);

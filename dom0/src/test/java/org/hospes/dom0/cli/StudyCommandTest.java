@@ -86,5 +86,8 @@ class StudyCommandTest {
         + " once)");
     assertThat(StudyCommand.stoppingLine("TERM")).endsWith("(SIGTERM again, a second or more"
         + " later, ends it at once)");
+    assertThat(StudyCommand.stoppingBuildLine("INT")).isEqualTo("study: stopping: the"
+        + " workloads' build stops and no run starts (Ctrl-C again, a second or more later,"
+        + " ends it at once)");
   }
 }
