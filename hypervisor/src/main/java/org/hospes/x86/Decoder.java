@@ -688,8 +688,11 @@ final class Decoder {
         emit(Op.LOAD_FAR, v, b == 0xB2 ? Cpu.SS : b == 0xB4 ? Cpu.FS : Cpu.GS, 0);
         return b == 0xB2;
       case 0x0B: return undefined();
-      case 0x18: modrm(); if (!isMem()) return undefined(); emit(Op.NOP, 0, 0, 0); return false;
-      case 0x19: case 0x1A: case 0x1B: case 0x1C: case 0x1D: case 0x1E: case 0x1F:
+      // 0F 18-0F 1F are the hintable NOPs from the P6 on: the PREFETCHh forms of 0F 18 (memory,
+      // /0-/3) and every other ModRM form, register operands included, execute as NOPs. The
+      // host CPU runs 0F 18 C0-FF as NOPs too (qemu-i386 raises #UD for the register forms of
+      // /0-/3, which it decodes as PREFETCHh only).
+      case 0x18: case 0x19: case 0x1A: case 0x1B: case 0x1C: case 0x1D: case 0x1E: case 0x1F:
         modrm(); emit(Op.NOP, 0, 0, 0); return false;
       case 0x31: emit(Op.RDTSC, 0, 0, 0); return false;
       case 0xA0: emit(Op.PUSH_SR, v, Cpu.FS, 0); return false;

@@ -85,6 +85,18 @@ class CpuTest {
   }
 
   @Test
+  void theHintableNopsRunAsNopsWithRegisterOperandsToo() {
+    // 0F 18-0F 1F with every ModRM form are NOPs from the P6 on (as the host CPU runs them),
+    // PREFETCHh of 0F 18 /0-/3 included: 0f18c0 (/0, register) ... 0f18f8 (/7, register),
+    // 0f1806 (prefetchnta [esi]), 0f19c0, 0f1fc0, 0f1f4000 (nop [eax+0]), then HLT.
+    load("0f18c0 0f18c8 0f18d0 0f18d8 0f18e0 0f18e8 0f18f0 0f18f8 0f1806 0f19c0 0f1fc0 0f1f4000 f4");
+    assertThat(cpu.run(100)).isEqualTo(CpuExit.HLT);
+    assertThat(cpu.instructions()).isEqualTo(13);
+    assertThat(cpu.undefinedOpcodes()).isZero();
+    assertThat(cpu.eip()).isEqualTo(CODE + 12 * 3 + 1 + 1);
+  }
+
+  @Test
   void selfModifyingCodeInTheSameBlockTakesEffect() {
     // mov byte [CODE+8], 0x07 ; mov al, 0x01 ; hlt  -> patches the immediate of "mov al"
     // c6 05 <addr32> 07 (7 bytes at CODE..CODE+6) ; b0 01 at CODE+7..8 ; f4

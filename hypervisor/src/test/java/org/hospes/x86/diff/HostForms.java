@@ -850,19 +850,23 @@ final class HostForms {
       default -> {
         int size = g.size1632();
         Gen.opsize(b, size);
-        b.op(0x0F, 0x1F);
+        // The hintable NOPs 0F 18-0F 1F, any ModRM reg field: 0F 18 /0-/3 with memory are the
+        // PREFETCHh hints, every other form (register operands included) is a reserved NOP.
+        int op = 0x18 + g.rnd.nextInt(8);
+        int hint = g.rnd.nextInt(8);
+        b.op(0x0F, op);
         String t;
         if (g.chance(0.5)) {
           int r = g.reg();
-          b.modrmReg(0, r);
+          b.modrmReg(hint, r);
           t = Regs.name(size, r);
         } else {
           Mem m = g.memAt(g.rnd.nextInt(), 0);
-          b.modrmMem(0, m);
+          b.modrmMem(hint, m);
           t = m.text(size);
         }
-        g.c.form = "nop r/m" + size + " (0F 1F)";
-        g.c.setInsn(b.build("nop " + t));
+        g.c.form = String.format("hint nop r/m%d (0F %02X /%d)", size, op, hint);
+        g.c.setInsn(b.build(String.format("hint_nop 0x%02x/%d %s", op, hint, t)));
       }
     }
   }
