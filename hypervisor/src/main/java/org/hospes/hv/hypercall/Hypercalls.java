@@ -248,6 +248,7 @@ public final class Hypercalls {
         return mayPreempt ? p.mmu().mmuextOp(a1, a2, a3, a4, pvPreempt(p))
             : p.mmu().mmuextOp(a1, a2, a3, a4);
       case CALLBACK_OP: return p.traps().callbackOp(a1, a2);
+      case NMI_OP: return p.traps().nmiOp(a1, a2);
       case PHYSDEV_OP: return pv.physdevOp(v, p, a1, a2);
       case KEXEC_OP:
         // compat_kexec_op (only the PV columns of Xen's hypercall table have it; an HVM or

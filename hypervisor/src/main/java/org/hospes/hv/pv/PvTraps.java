@@ -35,6 +35,13 @@ public final class PvTraps {
   public static final int CALLBACKTYPE_SYSENTER = 5;
   public static final int CALLBACKTYPE_SYSCALL32 = 7;
   public static final int CALLBACKF_MASK_EVENTS = 1;
+  /** nmi_op's commands (public/nmi.h). */
+  public static final int XENNMI_REGISTER_CALLBACK = 0;
+  public static final int XENNMI_UNREGISTER_CALLBACK = 1;
+  /** TI_SET_IF: a trap_info flag bit saying the handler is entered with events masked. */
+  public static final int TI_EVENTS_MASKED = 4;
+  /** TRAP_nmi: the virtual IDT vector an NMI is delivered through. */
+  public static final int NMI = 2;
 
   private static final int IF = 1 << 9, IOPL = 3 << 12, TF = 1 << 8, NT = 1 << 14, RF = 1 << 16;
   private static final int VM = 1 << 17;
@@ -122,27 +129,36 @@ public final class PvTraps {
     return 0;
   }
 
-  /** do_callback_op for a PV32 guest. */
+  /**
+   * compat_callback_op for a PV32 guest, in its order of checks: an unknown command is -EINVAL
+   * (the compat handler's answer, where the native one says -ENOSYS) before the argument is
+   * read; then the argument is copied in (-EFAULT); then the type decides. Unregistering is
+   * allowed only for the NMI callback: the other types Xen knows for a 32-bit guest are -EINVAL,
+   * any other type (syscall, which only 64-bit guests have, included) -ENOSYS.
+   */
   public int callbackOp(int cmd, int va) {
-    byte[] b = new byte[cmd == CALLBACKOP_REGISTER ? CALLBACK_REGISTER_SIZE : 4];
     if (cmd != CALLBACKOP_REGISTER && cmd != CALLBACKOP_UNREGISTER) {
-      return XenErrno.ENOSYS.negated();
+      return XenErrno.EINVAL.negated();
     }
+    byte[] b = new byte[cmd == CALLBACKOP_REGISTER ? CALLBACK_REGISTER_SIZE : 4];
     if (!memory.copyFromGuest(va, b)) {
       return XenErrno.EFAULT.negated();
     }
     int type = (b[0] & 0xFF) | (b[1] & 0xFF) << 8;
     if (cmd == CALLBACKOP_UNREGISTER) {
-      if (type != CALLBACKTYPE_NMI) {
-        return XenErrno.EINVAL.negated();
-      }
-      callbackCs[type] = 0;
-      callbackEip[type] = 0;
-      return 0;
+      return switch (type) {
+        case CALLBACKTYPE_NMI -> unregisterNmiCallback();
+        case CALLBACKTYPE_EVENT, CALLBACKTYPE_FAILSAFE, CALLBACKTYPE_SYSENTER,
+            CALLBACKTYPE_SYSCALL32 -> XenErrno.EINVAL.negated();
+        default -> XenErrno.ENOSYS.negated();
+      };
     }
     int flags = (b[2] & 0xFF) | (b[3] & 0xFF) << 8;
     switch (type) {
-      case CALLBACKTYPE_EVENT, CALLBACKTYPE_FAILSAFE, CALLBACKTYPE_NMI, CALLBACKTYPE_SYSENTER,
+      case CALLBACKTYPE_NMI -> {
+        return registerNmiCallback(PvMmu.le32(b, 8));
+      }
+      case CALLBACKTYPE_EVENT, CALLBACKTYPE_FAILSAFE, CALLBACKTYPE_SYSENTER,
           CALLBACKTYPE_SYSCALL32 -> {
         callbackCs[type] = fixupSelector(PvMmu.le32(b, 4) & 0xFFFF);
         callbackEip[type] = PvMmu.le32(b, 8);
@@ -152,6 +168,51 @@ public final class PvTraps {
           sysenterMasksEvents = (flags & CALLBACKF_MASK_EVENTS) != 0;
         }
         return 0;
+      }
+      default -> {
+        return XenErrno.ENOSYS.negated();
+      }
+    }
+  }
+
+  /**
+   * register_guest_nmi_callback: Xen keeps no NMI callback of its own, it writes the vCPU's
+   * virtual IDT entry for vector 2. The entry gets FLAT_COMPAT_KERNEL_CS whatever selector the
+   * guest passed (only the address is taken), DPL 0 and the events-masked flag, so an NMI enters
+   * with events masked. It replaces a vector-2 entry from set_trap_table, and a later
+   * set_trap_table entry for vector 2 replaces it: whichever came last is where an NMI goes.
+   * A 32-bit address is always canonical, so this cannot fail. (Xen also re-raises an NMI here
+   * for vCPU 0 when the domain's shared nmi_reason is non-zero; only the hardware domain is ever
+   * given a reason, and this hypervisor gives none.)
+   */
+  public int registerNmiCallback(int address) {
+    traps[NMI] = new TrapInfo(NMI, TI_EVENTS_MASKED, FLAT_KERNEL_CS, address);
+    return 0;
+  }
+
+  /** unregister_guest_nmi_callback: vector 2's entry is zeroed, whoever set it. */
+  public int unregisterNmiCallback() {
+    traps[NMI] = null;
+    return 0;
+  }
+
+  /**
+   * compat_nmi_op (hypercall 28, PV guests only): XENNMI_register_callback copies its 8-byte
+   * compat_nmi_callback {handler_address, pad} (-EFAULT; the pad is not looked at) and
+   * registers the address as callback_op does; XENNMI_unregister_callback reads no argument;
+   * any other command is -ENOSYS.
+   */
+  public int nmiOp(int cmd, int va) {
+    switch (cmd) {
+      case XENNMI_REGISTER_CALLBACK -> {
+        byte[] b = new byte[8];
+        if (!memory.copyFromGuest(va, b)) {
+          return XenErrno.EFAULT.negated();
+        }
+        return registerNmiCallback(PvMmu.le32(b, 0));
+      }
+      case XENNMI_UNREGISTER_CALLBACK -> {
+        return unregisterNmiCallback();
       }
       default -> {
         return XenErrno.ENOSYS.negated();
@@ -192,15 +253,17 @@ public final class PvTraps {
   }
 
   /**
-   * An NMI for the guest (set_guest_nmi_trapbounce): to the NMI callback if one is registered
-   * (CALLBACKTYPE_nmi, entered with events masked), else to vector 2 of the trap table, with no
-   * error code. False if the guest has neither: the NMI is lost, as in Xen.
+   * An NMI for the guest (set_guest_nmi_trapbounce): to vector 2 of the virtual IDT, which the
+   * NMI callback is, with no error code, events masked if the entry's flags say so (a registered
+   * callback always does). False if the entry is null, as Xen's null_trap_bounce judges it for a
+   * 32-bit guest (a code selector of 0 to 3, so also an entry never set): the NMI is lost.
    */
   public boolean bounceNmi(Regs r) {
-    if (callbackEip[CALLBACKTYPE_NMI] != 0) {
-      return bounce(r, callbackCs[CALLBACKTYPE_NMI], callbackEip[CALLBACKTYPE_NMI], true, -1);
+    TrapInfo t = traps[NMI];
+    if (t == null || (t.cs() & ~3) == 0) {
+      return false;
     }
-    return traps[2] != null && bounceException(r, 2, -1);
+    return bounce(r, t.cs(), t.address(), (t.flags() & TI_EVENTS_MASKED) != 0, -1);
   }
 
   /**

@@ -15,6 +15,7 @@ import org.hospes.hv.domain.DomainMode;
 import org.hospes.hv.domain.DomainState;
 import org.hospes.hv.domain.Vcpu;
 import org.hospes.hv.domain.VcpuState;
+import org.hospes.hv.pv.PvTraps;
 import org.hospes.hv.sched.RoundRobinScheduler;
 import org.hospes.x86.Cpu;
 import org.junit.jupiter.api.BeforeEach;
@@ -302,6 +303,80 @@ class VcpuUpDownNmiTest {
     // Its one vCPU going down powers it off.
     assertThat(pvOp(pv, VcpuOp.DOWN, 0, 0)).isZero();
     assertThat(pv.state()).isEqualTo(DomainState.SHUTDOWN);
+  }
+
+  /** x86-32 little-endian immediate, as hex. */
+  private static String imm(int v) {
+    return String.format("%02x%02x%02x%02x", v & 0xFF, v >>> 8 & 0xFF, v >>> 16 & 0xFF,
+        v >>> 24);
+  }
+
+  /** mov eax, nr ; mov ebx, a1 ; mov ecx, a2 ; mov edx, a3 ; int 0x82 */
+  private static String int82(Hypercall nr, int a1, int a2, int a3) {
+    return "b8" + imm(nr.number()) + "bb" + imm(a1) + "b9" + imm(a2) + "ba" + imm(a3) + "cd82";
+  }
+
+  /**
+   * An NMI handler that appends {@code id} to the log at 0x9100 (its length at 0x9000) and
+   * returns with the iret hypercall, the way Linux's stub does (push EAX; iret).
+   */
+  private static String nmiHandler(int id) {
+    return "a1" + imm(0x9000) + "c680" + imm(0x9100) + String.format("%02x", id)
+        + "ff05" + imm(0x9000) + "50" + "b8" + imm(Hypercall.IRET.number()) + "cd82";
+  }
+
+  private static void poke(Domain pv, int va, String hex) {
+    byte[] b = java.util.HexFormat.of().parseHex(hex);
+    assertThat(pv.pv().mmu().copyToGuest(va, b)).isTrue();
+  }
+
+  /**
+   * A PV kernel's NMIs, each sent to itself with VCPUOP_send_nmi, go to whatever set vector 2
+   * last: set_trap_table's entry, CALLBACKOP_register's NMI callback, set_trap_table again,
+   * nmi_op's XENNMI_register_callback; after CALLBACKOP_unregister the NMI is lost; a last
+   * set_trap_table makes them arrive again. Each handler logs its letter and returns by iret.
+   */
+  @Test
+  void aPvNmiGoesToWhicheverOfTrapTableAndNmiCallbackWasSetLast() {
+    Domain pv = PvTestDomains.create(hv, "pv-nmi");
+    long logMa = (PvTestDomains.mfn(pv, 9) << 12) + 0x100; // read after the domain is down
+    int send = VcpuOp.SEND_NMI;
+    // The trap table: vector 2 to handler A, then the terminator.
+    poke(pv, 0xA000, "0200" + "19e0" + imm(0x5200) + "0000000000000000");
+    // callback_register {type nmi, flags 0, cs 0, eip handler B}; nmi callback {C, pad}.
+    poke(pv, 0xA100, "0400" + "0000" + imm(0) + imm(0x5300));
+    poke(pv, 0xA200, imm(0x5400) + imm(0));
+    // callback_unregister {type nmi, unused}.
+    poke(pv, 0xA300, "04000000");
+    String code = int82(Hypercall.SET_TRAP_TABLE, 0xA000, 0, 0)
+        + int82(Hypercall.VCPU_OP, send, 0, 0)                     // -> A
+        + int82(Hypercall.CALLBACK_OP, PvTraps.CALLBACKOP_REGISTER, 0xA100, 0)
+        + int82(Hypercall.VCPU_OP, send, 0, 0)                     // -> B
+        + int82(Hypercall.SET_TRAP_TABLE, 0xA000, 0, 0)
+        + int82(Hypercall.VCPU_OP, send, 0, 0)                     // -> A
+        + int82(Hypercall.NMI_OP, PvTraps.XENNMI_REGISTER_CALLBACK, 0xA200, 0)
+        + int82(Hypercall.VCPU_OP, send, 0, 0)                     // -> C
+        + int82(Hypercall.CALLBACK_OP, PvTraps.CALLBACKOP_UNREGISTER, 0xA300, 0)
+        + int82(Hypercall.VCPU_OP, send, 0, 0)                     // lost
+        + int82(Hypercall.SET_TRAP_TABLE, 0xA000, 0, 0)
+        + int82(Hypercall.VCPU_OP, send, 0, 0)                     // -> A
+        + int82(Hypercall.VCPU_OP, VcpuOp.DOWN, 0, 0) + "ebfe";
+    poke(pv, PvTestDomains.ENTRY, code);
+    poke(pv, 0x5200, nmiHandler('A'));
+    poke(pv, 0x5300, nmiHandler('B'));
+    poke(pv, 0x5400, nmiHandler('C'));
+    hv.unpause(pv);
+    hv.run(50_000_000L);
+    assertThat(pv.state()).as(String.valueOf(pv.endReason())).isEqualTo(DomainState.SHUTDOWN);
+    byte[] log = new byte[8];
+    for (int i = 0; i < log.length; i++) {
+      log[i] = (byte) hv.machineMemory().read8(logMa + i);
+    }
+    assertThat(new String(log, 0, 5, java.nio.charset.StandardCharsets.US_ASCII))
+        .isEqualTo("ABACA");
+    assertThat(log[5]).isZero();
+    assertThat(pv.vcpus().get(0).counters().hypercallCount[Hypercall.IRET.number()])
+        .isEqualTo(5);
   }
 
   private int pvOp(Domain pv, int cmd, int vcpu, int arg) {

@@ -157,7 +157,8 @@ class PvTrapsTest {
     m.machine.write32(p, PvTraps.CALLBACKTYPE_EVENT);
     assertThat(traps.callbackOp(PvTraps.CALLBACKOP_UNREGISTER, 0x2000))
         .isEqualTo(XenErrno.EINVAL.negated());
-    assertThat(traps.callbackOp(9, 0x2000)).isEqualTo(XenErrno.ENOSYS.negated());
+    // compat_callback_op's answer to an unknown command (the native one's is -ENOSYS).
+    assertThat(traps.callbackOp(9, 0x2000)).isEqualTo(XenErrno.EINVAL.negated());
     // An event upcall enters the callback with events masked.
     PvTraps.Regs r = new PvTraps.Regs();
     r.cs = 0xE019;
@@ -166,6 +167,144 @@ class PvTrapsTest {
     assertThat(r.eip).isEqualTo(0xC000_3000);
     assertThat(r.esp).isEqualTo(0x3800 - 12);
     assertThat(mask[0]).isEqualTo(1);
+  }
+
+  /** CALLBACKOP_register or _unregister of the NMI callback, from the struct at VA 0x2000. */
+  private int nmiCallback(int cmd, int cs, int flags, int eip) {
+    long p = s.pages()[1] << 12;
+    m.machine.write32(p, PvTraps.CALLBACKTYPE_NMI | flags << 16);
+    m.machine.write32(p + 4, cs);
+    m.machine.write32(p + 8, eip);
+    return traps.callbackOp(cmd, 0x2000);
+  }
+
+  /** set_trap_table with one entry, for vector 2, at VA 0x1100. */
+  private int nmiTrap(int flags, int cs, int address) {
+    long t = (s.pages()[0] << 12) + 0x100;
+    m.machine.write32(t, PvTraps.NMI | flags << 8 | cs << 16);
+    m.machine.write32(t + 4, address);
+    m.machine.write32(t + 8, 0);
+    m.machine.write32(t + 12, 0);
+    return traps.setTrapTable(0x1100);
+  }
+
+  private PvTraps.Regs nmiIn(int esp) {
+    PvTraps.Regs r = new PvTraps.Regs();
+    r.cs = 0xE019;
+    r.ss = 0xE021;
+    r.esp = esp;
+    r.eip = 0xC000_7777;
+    r.eflags = 0x202;
+    return r;
+  }
+
+  /**
+   * register_guest_nmi_callback writes vector 2 of the virtual IDT: FLAT_COMPAT_KERNEL_CS
+   * whatever selector and flags the guest passed, and the events-masked flag. set_trap_table's
+   * vector-2 entry and the callback overwrite each other, so an NMI goes to whichever came last,
+   * and unregistering zeroes the entry whichever set it.
+   */
+  @Test
+  void theNmiCallbackIsTrapTableEntryTwoAndTheLastOneSetWins() {
+    assertThat(nmiCallback(PvTraps.CALLBACKOP_REGISTER, 0x1234, 0, 0xC000_8000)).isZero();
+    assertThat(traps.trap(PvTraps.NMI))
+        .isEqualTo(new PvTraps.TrapInfo(2, PvTraps.TI_EVENTS_MASKED, 0xE019, 0xC000_8000));
+    PvTraps.Regs r = nmiIn(0x3800);
+    assertThat(traps.bounceNmi(r)).isTrue();
+    assertThat(r.eip).isEqualTo(0xC000_8000);
+    assertThat(r.cs).isEqualTo(0xE019);
+    assertThat(r.esp).isEqualTo(0x3800 - 12); // no error code
+    assertThat(word(r.esp)).isEqualTo(0xC000_7777);
+    assertThat(mask[0]).isEqualTo(1); // entered with events masked
+
+    // A trap table entry for vector 2 now replaces it, with its own selector and flags.
+    mask[0] = 0;
+    assertThat(nmiTrap(1, 0xE018, 0xC000_9000)).isZero();
+    assertThat(traps.trap(PvTraps.NMI))
+        .isEqualTo(new PvTraps.TrapInfo(2, 1, 0xE019, 0xC000_9000));
+    assertThat(traps.trap(14)).isNotNull(); // the other entries stay
+    r = nmiIn(0x3800);
+    assertThat(traps.bounceNmi(r)).isTrue();
+    assertThat(r.eip).isEqualTo(0xC000_9000);
+    assertThat(mask[0]).isZero(); // this entry does not mask events
+
+    // The callback again, then unregistering it: vector 2 is empty and an NMI is lost.
+    assertThat(nmiCallback(PvTraps.CALLBACKOP_REGISTER, 0, 0, 0xC000_8000)).isZero();
+    assertThat(traps.bounceNmi(nmiIn(0x3800))).isTrue();
+    assertThat(nmiCallback(PvTraps.CALLBACKOP_UNREGISTER, 0, 0, 0)).isZero();
+    assertThat(traps.trap(PvTraps.NMI)).isNull();
+    r = nmiIn(0x3800);
+    assertThat(traps.bounceNmi(r)).isFalse();
+    assertThat(r.eip).isEqualTo(0xC000_7777);
+
+    // Unregistering also clears an entry set_trap_table made.
+    assertThat(nmiTrap(0, 0xE019, 0xC000_9000)).isZero();
+    assertThat(nmiCallback(PvTraps.CALLBACKOP_UNREGISTER, 0, 0, 0)).isZero();
+    assertThat(traps.trap(PvTraps.NMI)).isNull();
+    assertThat(traps.trap(14)).isNotNull();
+  }
+
+  /**
+   * null_trap_bounce for a 32-bit guest looks at the selector, not the address: a vector-2
+   * entry whose code selector is 0 to 3 (0 becomes 1 when stored) is no handler, and the NMI
+   * is lost.
+   */
+  @Test
+  void aVectorTwoEntryWithANullSelectorLosesTheNmi() {
+    assertThat(nmiTrap(0, 0, 0xC000_9000)).isZero();
+    assertThat(traps.trap(PvTraps.NMI).cs()).isEqualTo(1);
+    PvTraps.Regs r = nmiIn(0x3800);
+    assertThat(traps.bounceNmi(r)).isFalse();
+    assertThat(r.eip).isEqualTo(0xC000_7777);
+    assertThat(nmiTrap(0, 0xE019, 0xC000_9000)).isZero();
+    assertThat(traps.bounceNmi(nmiIn(0x3800))).isTrue();
+  }
+
+  /**
+   * compat_callback_op's order: the command (-EINVAL) before the argument is read (-EFAULT),
+   * then the type: only the NMI callback unregisters, the other 32-bit types are -EINVAL and
+   * the rest (syscall, the deprecated sysenter, unknown numbers) -ENOSYS. compat_nmi_op: the
+   * command (-ENOSYS), then register's argument (-EFAULT); unregister reads none.
+   */
+  @Test
+  void callbackOpAndNmiOpRefuseBadArgumentsInXensOrder() {
+    int einval = XenErrno.EINVAL.negated();
+    int efault = XenErrno.EFAULT.negated();
+    int enosys = XenErrno.ENOSYS.negated();
+    assertThat(traps.callbackOp(2, 0x40_0000)).isEqualTo(einval);
+    assertThat(traps.callbackOp(-1, 0x2000)).isEqualTo(einval);
+    assertThat(traps.callbackOp(PvTraps.CALLBACKOP_REGISTER, 0x40_0000)).isEqualTo(efault);
+    assertThat(traps.callbackOp(PvTraps.CALLBACKOP_UNREGISTER, 0x40_0000)).isEqualTo(efault);
+    // The register struct is 12 bytes: one that runs off the mapped space cannot be read.
+    assertThat(traps.callbackOp(PvTraps.CALLBACKOP_REGISTER, 0x4FF8)).isEqualTo(efault);
+    long p = s.pages()[1] << 12;
+    int[][] unregister = {{PvTraps.CALLBACKTYPE_EVENT, einval},
+        {PvTraps.CALLBACKTYPE_FAILSAFE, einval}, {2, enosys}, {3, enosys},
+        {PvTraps.CALLBACKTYPE_SYSENTER, einval}, {6, enosys},
+        {PvTraps.CALLBACKTYPE_SYSCALL32, einval}, {8, enosys}, {0xFFFF, enosys}};
+    for (int[] u : unregister) {
+      m.machine.write32(p, u[0]);
+      assertThat(traps.callbackOp(PvTraps.CALLBACKOP_UNREGISTER, 0x2000)).as("type %d", u[0])
+          .isEqualTo(u[1]);
+    }
+    for (int type : new int[] {2, 3, 6, 8}) {
+      m.machine.write32(p, type);
+      m.machine.write32(p + 8, 0xC000_1234);
+      assertThat(traps.callbackOp(PvTraps.CALLBACKOP_REGISTER, 0x2000)).as("type %d", type)
+          .isEqualTo(enosys);
+    }
+    assertThat(traps.trap(PvTraps.NMI)).isNull(); // nothing above touched vector 2
+
+    assertThat(traps.nmiOp(2, 0x40_0000)).isEqualTo(enosys);
+    assertThat(traps.nmiOp(PvTraps.XENNMI_REGISTER_CALLBACK, 0x40_0000)).isEqualTo(efault);
+    assertThat(traps.nmiOp(PvTraps.XENNMI_REGISTER_CALLBACK, 0x4FFC)).isEqualTo(efault);
+    m.machine.write32(p, 0xC000_4444);
+    m.machine.write32(p + 4, 0xFFFF_FFFF); // the pad is not checked
+    assertThat(traps.nmiOp(PvTraps.XENNMI_REGISTER_CALLBACK, 0x2000)).isZero();
+    assertThat(traps.trap(PvTraps.NMI))
+        .isEqualTo(new PvTraps.TrapInfo(2, PvTraps.TI_EVENTS_MASKED, 0xE019, 0xC000_4444));
+    assertThat(traps.nmiOp(PvTraps.XENNMI_UNREGISTER_CALLBACK, 0x40_0000)).isZero();
+    assertThat(traps.trap(PvTraps.NMI)).isNull();
   }
 
   private void registerSysenter(int cs, int flags) {
