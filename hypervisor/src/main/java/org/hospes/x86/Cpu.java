@@ -39,7 +39,7 @@ import org.hospes.x86.vmx.VmxControls;
  * miss and the TLB's upkeep), {@link Mmio} (MMIO exits and replay), {@link CodeCache} (decoded
  * blocks by physical address).
  */
-public final class Cpu {
+public final class Cpu implements Vmcs.LiveGuestState {
   public static final int EAX = 0, ECX = 1, EDX = 2, EBX = 3, ESP = 4, EBP = 5, ESI = 6, EDI = 7;
   public static final int ES = 0, CS = 1, SS = 2, DS = 3, FS = 4, GS = 5;
 
@@ -183,6 +183,22 @@ public final class Cpu {
   boolean stepPending;
   /** The shadow being served was made by a load of SS (which also holds back #DB), not STI. */
   boolean ssShadow;
+  /**
+   * Blocking by NMI (SDM vol. 3, 6.7.1), or virtual-NMI blocking in VMX non-root operation with
+   * the "virtual NMIs" control (24.4.2): set when an NMI is delivered, cleared by the next IRET
+   * even one that then faults. Bit 3 of the guest interruptibility state.
+   */
+  boolean nmiBlocked;
+  /**
+   * The IRET being executed removed NMI blocking: a VM exit it causes (an intercepted fault,
+   * an EPT violation) says so in bit 12 of its exit information (SDM 27.2.1, 27.2.2), so the
+   * hypervisor can block NMIs again before the IRET runs again.
+   */
+  boolean iretUnblockedNmi;
+  /** An NMI-window VM exit is due at the next instruction boundary (SDM 25.2). */
+  boolean nmiWindow;
+  /** The event VM entry is delivering is an NMI (for the IDT-vectoring information). */
+  boolean deliveringNmi;
   /** Counts events delivered from inside an instruction (faults, INT n): a stepped one that
    *  delivered one did not complete and reports no single-step or data breakpoint. */
   long faultSeq;
@@ -711,6 +727,8 @@ public final class Cpu {
     halted = false;
     shadow = false;
     ssShadow = false;
+    nmiBlocked = false;
+    iretUnblockedNmi = false;
     resetDebug();
     setCpl(0);
     for (int s = 0; s < 6; s++) {
@@ -973,6 +991,9 @@ public final class Cpu {
    */
   public void setVmcs(Vmcs v) {
     this.vmcs = v;
+    if (v != null) {
+      v.attach(this);
+    }
     vmcsChanged();
   }
 
@@ -1023,6 +1044,32 @@ public final class Cpu {
   public boolean interruptible() {
     return (flags & Flags.IF) != 0 && !shadow;
   }
+
+  /** Blocking by NMI (or virtual-NMI blocking): an NMI delivered, its IRET not yet executed. */
+  public boolean nmiBlocked() {
+    return nmiBlocked;
+  }
+
+  /**
+   * The guest interruptibility state (SDM vol. 3, 24.4.2, table 24-3) as the processor holds
+   * it: bit 0 blocking by STI, bit 1 blocking by MOV SS, bit 3 blocking by NMI. It is the
+   * VMCS's GUEST_INTERRUPTIBILITY_INFO field: a VM exit leaves it there and a VM entry runs
+   * with what the hypervisor put there.
+   */
+  @Override
+  public int interruptibility() {
+    return (shadow ? (ssShadow ? INTR_MOV_SS : INTR_STI) : 0) | (nmiBlocked ? INTR_NMI : 0);
+  }
+
+  @Override
+  public void setInterruptibility(int state) {
+    shadow = (state & (INTR_STI | INTR_MOV_SS)) != 0;
+    ssShadow = (state & INTR_MOV_SS) != 0;
+    nmiBlocked = (state & INTR_NMI) != 0;
+  }
+
+  /** Interruptibility-state bits (SDM vol. 3, table 24-3). */
+  public static final int INTR_STI = 1, INTR_MOV_SS = 2, INTR_NMI = 8;
 
   /**
    * True while an instruction whose MMIO accesses the hypervisor completed has not yet been
@@ -1304,6 +1351,11 @@ public final class Cpu {
 
   /** Throws a VM exit out of the current instruction; EIP will point at the instruction. */
   void vmExit(ExitReason reason, long qualification) {
+    if (reason == ExitReason.EPT_VIOLATION && iretUnblockedNmi) {
+      // SDM 27.2.1: an EPT violation during an IRET that removed virtual-NMI blocking.
+      qualification |= VmxControls.NMI_UNBLOCKED_BY_IRET;
+    }
+    iretUnblockedNmi = false;
     vmcs.write(VmcsField.VM_EXIT_REASON, reason.code());
     vmcs.write(VmcsField.EXIT_QUALIFICATION, qualification);
     vmcs.write(VmcsField.VM_EXIT_INTR_INFO, 0);
@@ -1478,7 +1530,7 @@ public final class Cpu {
       // all pass through, so they are skipped; any doubt (a host interrupt, IF with an interrupt
       // controller) sends the boundary through them, and they decide exactly.
       if (attend || ((flags & watchFlags) | bpEnabled) != 0 || shadow || stepPending
-          || hostInterrupt || halted || busyCycles() >= limit) {
+          || hostInterrupt || nmiWindow || halted || busyCycles() >= limit) {
         int x = boundary(limit, start, entryCount, mtf, replay, nonRoot, prev);
         if (x >= 0) {
           return x;
@@ -1583,7 +1635,7 @@ public final class Cpu {
           return x >= 0 ? x : RESTART;
         }
       }
-    } else if (nonRoot && (hostInterrupt || (flags & Flags.IF) != 0)) {
+    } else if (nonRoot && (hostInterrupt || nmiWindow || (flags & Flags.IF) != 0)) {
       int x = VmxNonRoot.nonRootEventCheck(this);
       if (x >= 0) {
         return x;
@@ -2574,6 +2626,9 @@ public final class Cpu {
    * common case with one test; anything they leave in doubt is decided as the loop decides it.
    */
   private boolean quiet() {
+    if (nmiWindow) {
+      return false;
+    }
     if (((flags & watchFlags) | bpEnabled) == 0 && !shadow && !stepPending && !hostInterrupt) {
       return true;
     }

@@ -4,6 +4,8 @@ import static org.hospes.x86.Cpu.CS;
 import static org.hospes.x86.Cpu.SS;
 
 import org.hospes.x86.vmx.ExitReason;
+import org.hospes.x86.vmx.VmcsField;
+import org.hospes.x86.vmx.VmxControls;
 
 /**
  * Event delivery: exceptions, external interrupts and INT n through the IDT (protected mode) or
@@ -40,6 +42,9 @@ final class Interrupts {
     boolean curHasErr = hasErr;
     int curErr = err;
     c.eip = returnEip;
+    // An event delivered in the guest: a fault of an IRET reaches the guest's handler with
+    // NMIs unblocked (6.7.1), and no later exit reports that IRET.
+    c.iretUnblockedNmi = false;
     c.chargeDelivery(kind);
     // A bounded number of attempts: each failed one turns into #DF, then a shutdown.
     for (int attempt = 0; attempt < 4; attempt++) {
@@ -229,8 +234,35 @@ final class Interrupts {
     c.eip = entry & 0xFFFF;
   }
 
-  /** IRET / IRETD. */
+  /**
+   * IRET / IRETD. It ends blocking by NMI before anything else, so even an IRET that faults
+   * leaves NMIs unblocked (SDM vol. 3, 6.7.1). In VMX non-root operation (25.3) it does so
+   * unless "NMI exiting" is on without "virtual NMIs" (the host's NMIs then stay blocked until
+   * the hypervisor's own IRET); with virtual NMIs it ends virtual-NMI blocking, which opens an
+   * NMI window the hypervisor may be waiting for.
+   */
   static void iret(Cpu c, int size) {
+    if (c.nmiBlocked && iretUnblocksNmis(c)) {
+      c.nmiBlocked = false;
+      c.iretUnblockedNmi = true;
+      if (c.vmcs != null
+          && c.vmcs.has(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_NMI_WINDOW_EXITING)) {
+        c.nmiWindow = true;
+      }
+    }
+    iretBody(c, size);
+    c.iretUnblockedNmi = false;
+  }
+
+  private static boolean iretUnblocksNmis(Cpu c) {
+    if (c.vmcs == null) {
+      return true;
+    }
+    int pin = c.vmcs.read32(VmcsField.PIN_BASED_VM_EXEC_CONTROL);
+    return (pin & VmxControls.PIN_NMI_EXITING) == 0 || (pin & VmxControls.PIN_VIRTUAL_NMIS) != 0;
+  }
+
+  private static void iretBody(Cpu c, int size) {
     int step = size == 2 ? 4 : 2;
     if (!c.protectedMode()) {
       int newEip = c.readStack(size, 0);

@@ -118,7 +118,9 @@ final class Mmio {
     c.vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.EXCEPTION_NMI.code());
     c.vmcs.write(VmcsField.EXIT_QUALIFICATION, c.mmioPageLin & 0xFFFF_FFFFL);
     c.vmcs.write(VmcsField.VM_EXIT_INTR_INFO, VmxControls.intrInfo(Exceptions.PF,
-        VmxControls.INTR_TYPE_HARDWARE_EXCEPTION, true));
+        VmxControls.INTR_TYPE_HARDWARE_EXCEPTION, true)
+        | (c.iretUnblockedNmi ? VmxControls.NMI_UNBLOCKED_BY_IRET : 0));
+    c.iretUnblockedNmi = false;
     c.vmcs.write(VmcsField.VM_EXIT_INTR_ERROR_CODE, err & 0xFFFF_FFFFL);
     c.vmcs.write(VmcsField.IDT_VECTORING_INFO_FIELD, 0);
     c.vmExitPending = true;

@@ -25,7 +25,9 @@ final class VmxNonRoot {
     // The IDT-vectoring information is valid only for an exit during event delivery: every
     // other exit (exceptions, MTF, windows) must not show the previous one's.
     c.vmcs.write(VmcsField.IDT_VECTORING_INFO_FIELD, 0);
+    c.iretUnblockedNmi = false;
     if ((info & VmxControls.INTR_INFO_VALID) == 0) {
+      openNmiWindow(c);
       return -1;
     }
     c.vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD, info & ~VmxControls.INTR_INFO_VALID);
@@ -55,12 +57,44 @@ final class VmxNonRoot {
         kind = Interrupts.EXCEPTION;
         break;
     }
+    c.deliveringNmi = type == VmxControls.INTR_TYPE_NMI;
     int x = Interrupts.deliver(c, vector, kind, hasErr, err, ret, c.eip);
+    c.deliveringNmi = false;
+    if (x < 0 && type == VmxControls.INTR_TYPE_NMI) {
+      // SDM 26.6.1.2: an injected NMI leaves blocking by NMI (virtual-NMI blocking with
+      // "virtual NMIs") in effect after the entry, until the guest's IRET. One whose delivery
+      // exited was not delivered: nothing is blocked, and the hypervisor injects it again.
+      c.nmiBlocked = true;
+    }
+    if (x < 0) {
+      openNmiWindow(c);
+    }
     return x == CpuExit.TRIPLE_FAULT ? tripleFaultExit(c) : x;
+  }
+
+  /**
+   * NMI-window exiting (SDM 25.2, 26.7.6): with the control on, a VM exit comes at the first
+   * boundary without virtual-NMI blocking (an interrupt shadow holds it one instruction more);
+   * if there is none at entry, right after it.
+   */
+  private static void openNmiWindow(Cpu c) {
+    c.nmiWindow = !c.nmiBlocked
+        && c.vmcs.has(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_NMI_WINDOW_EXITING);
   }
 
   /** Host interrupts and the interrupt window, checked at instruction boundaries. */
   static int nonRootEventCheck(Cpu c) {
+    if (c.nmiWindow) {
+      // At NMI priority: above external interrupts and the interrupt window.
+      c.nmiWindow = false;
+      if (!c.nmiBlocked && c.vmcs.has(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
+          VmxControls.PROC_NMI_WINDOW_EXITING)) {
+        c.halted = false;
+        c.vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.NMI_WINDOW.code());
+        c.vmcs.write(VmcsField.EXIT_QUALIFICATION, 0);
+        return CpuExit.VM_EXIT;
+      }
+    }
     if (c.hostInterrupt && c.vmcs.has(VmcsField.PIN_BASED_VM_EXEC_CONTROL,
         VmxControls.PIN_EXTERNAL_INTERRUPT_EXITING)) {
       c.hostInterrupt = false;
@@ -114,7 +148,10 @@ final class VmxNonRoot {
     c.vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.EXCEPTION_NMI.code());
     c.vmcs.write(VmcsField.EXIT_QUALIFICATION, vector == Exceptions.PF ? c.pfAddr & 0xFFFF_FFFFL
         : 0);
-    c.vmcs.write(VmcsField.VM_EXIT_INTR_INFO, VmxControls.intrInfo(vector, type, hasErr));
+    // SDM 27.2.2: a fault of an IRET that removed NMI blocking says so in bit 12.
+    c.vmcs.write(VmcsField.VM_EXIT_INTR_INFO, VmxControls.intrInfo(vector, type, hasErr)
+        | (c.iretUnblockedNmi ? VmxControls.NMI_UNBLOCKED_BY_IRET : 0));
+    c.iretUnblockedNmi = false;
     c.vmcs.write(VmcsField.VM_EXIT_INTR_ERROR_CODE, hasErr ? c.excError & 0xFFFF_FFFFL : 0);
     c.vmcs.write(VmcsField.VM_EXIT_INSTRUCTION_LEN, len);
     c.pfPending = false;
@@ -152,7 +189,10 @@ final class VmxNonRoot {
       c.pfPending = false;
     }
     c.vmExitPending = false;
-    int type = kind == Interrupts.EXTERNAL ? VmxControls.INTR_TYPE_EXTERNAL
+    // An NMI is delivered as an external event is, but the hypervisor must inject it again
+    // as an NMI: the IDT-vectoring information keeps its type.
+    int type = kind == Interrupts.EXTERNAL && c.deliveringNmi ? VmxControls.INTR_TYPE_NMI
+        : kind == Interrupts.EXTERNAL ? VmxControls.INTR_TYPE_EXTERNAL
         : kind == Interrupts.SOFTWARE ? VmxControls.INTR_TYPE_SOFTWARE_INTERRUPT
         : VmxControls.INTR_TYPE_HARDWARE_EXCEPTION;
     c.vmcs.write(VmcsField.IDT_VECTORING_INFO_FIELD, VmxControls.intrInfo(vector, type, hasErr));

@@ -218,7 +218,11 @@ public final class Domains {
 
   /** The VM-execution controls an HVM vCPU runs under. */
   static void configure(Vmcs vmcs, DomainMode mode, EptTables ept) {
-    vmcs.write(VmcsField.PIN_BASED_VM_EXEC_CONTROL, 0);
+    // Xen's pin-based controls: NMI exiting with virtual NMIs, so that an NMI injected into
+    // the guest blocks the next one until the guest's IRET, and the NMI-window exit says when
+    // that IRET has come.
+    vmcs.write(VmcsField.PIN_BASED_VM_EXEC_CONTROL,
+        VmxControls.PIN_NMI_EXITING | VmxControls.PIN_VIRTUAL_NMIS);
     long proc = VmxControls.PROC_HLT_EXITING | VmxControls.PROC_UNCONDITIONAL_IO_EXITING
         | VmxControls.PROC_USE_TSC_OFFSETTING | VmxControls.PROC_USE_MSR_BITMAPS
         | VmxControls.PROC_ACTIVATE_SECONDARY;

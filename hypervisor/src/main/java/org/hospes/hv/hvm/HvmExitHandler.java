@@ -76,6 +76,7 @@ public final class HvmExitHandler {
       // hypervisor's own loop (Xen's vmx_realmode), charged as emulation.
       return emulatedStep(v, d.shadow());
     }
+    undoNmiUnblockedByIret(vmcs, reason);
     switch (reason) {
       case CPUID:
         // Safe: CPUID has no side effects.
@@ -90,7 +91,7 @@ public final class HvmExitHandler {
         } else if ((cpu.eflags() & 0x200) == 0) {
           // One of several processors halted with interrupts off: only an NMI or INIT from
           // another one wakes it (an application processor parked by the guest).
-          if (!platform.lapic(v.id()).nmiPending()) {
+          if (!platform.nmiDeliverable(v)) {
             hv.block(v);
           }
         } else if (!platform.interruptPending(v)
@@ -142,6 +143,11 @@ public final class HvmExitHandler {
       case INTERRUPT_WINDOW:
         vmcs.clearBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
             VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
+        break;
+      case NMI_WINDOW:
+        // The guest's IRET ended the NMI's blocking: the pending NMI is injected at the entry.
+        vmcs.clearBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
+            VmxControls.PROC_NMI_WINDOW_EXITING);
         break;
       case EXTERNAL_INTERRUPT:
       case PREEMPTION_TIMER:
@@ -275,6 +281,28 @@ public final class HvmExitHandler {
       v.counters().shadowFaultsInjected++;
     }
     return cost.shadowFault();
+  }
+
+  /**
+   * Xen's undo_nmis_unblocked_by_iret: an exception exit or EPT violation of an IRET that had
+   * ended NMI blocking (bit 12 of the exit information, with no event being delivered and not a
+   * #DF) is handled and the IRET executed again, so NMIs are blocked again meanwhile: an NMI
+   * injected before it would nest inside the handler the IRET is leaving.
+   */
+  static void undoNmiUnblockedByIret(Vmcs vmcs, ExitReason reason) {
+    long bit12;
+    if (reason == ExitReason.EXCEPTION_NMI) {
+      int info = vmcs.read32(VmcsField.VM_EXIT_INTR_INFO);
+      bit12 = (info & 0xFF) == Exceptions.DF ? 0 : info & VmxControls.NMI_UNBLOCKED_BY_IRET;
+    } else if (reason == ExitReason.EPT_VIOLATION) {
+      bit12 = vmcs.exitQualification() & VmxControls.NMI_UNBLOCKED_BY_IRET;
+    } else {
+      return;
+    }
+    if (bit12 != 0
+        && (vmcs.read32(VmcsField.IDT_VECTORING_INFO_FIELD) & VmxControls.INTR_INFO_VALID) == 0) {
+      vmcs.setBits(VmcsField.GUEST_INTERRUPTIBILITY_INFO, Cpu.INTR_NMI);
+    }
   }
 
   /**

@@ -16,6 +16,7 @@ import org.hospes.hv.platform.Pic8259Pair;
 import org.hospes.hv.platform.Pit8254;
 import org.hospes.hv.time.TimerQueue;
 import org.hospes.hv.time.VirtualClock;
+import org.hospes.x86.Cpu;
 import org.hospes.x86.vmx.VmcsField;
 import org.hospes.x86.vmx.VmxControls;
 
@@ -101,7 +102,7 @@ public final class HvmPlatform {
       @Override
       public void kick(int vcpu, int from) {
         Vcpu v = domain.vcpus().get(vcpu);
-        if (v.state() == VcpuState.BLOCKED && (lapics[vcpu].nmiPending()
+        if (v.state() == VcpuState.BLOCKED && (nmiDeliverable(v)
             || interrupts[vcpu].pending() && v.cpu().interruptible())) {
           hv.wake(v);
           yieldTo(from, vcpu);
@@ -534,7 +535,7 @@ public final class HvmPlatform {
    */
   public boolean canWake(Vcpu v) {
     LocalApic lapic = lapics[v.id()];
-    if (interrupts[v.id()].pending() || lapic.nmiPending() || domain.mode().pvDevicesOnly()
+    if (interrupts[v.id()].pending() || nmiDeliverable(v) || domain.mode().pvDevicesOnly()
         || domain.callbackVector() >= 0 || callbackVia.isLine()) {
       return true;
     }
@@ -574,7 +575,7 @@ public final class HvmPlatform {
       Vcpu v = vcpus.get(i);
       if (v.state() == VcpuState.BLOCKED && v.cpu() != null
           && (interrupts[v.id()].pending() && v.cpu().interruptible()
-              || lapics[v.id()].nmiPending())) {
+              || nmiDeliverable(v))) {
         hv.wake(v);
       }
     }
@@ -582,7 +583,16 @@ public final class HvmPlatform {
 
   /** True if {@code v} has an interrupt (or NMI) it could take now: HLT must not block. */
   public boolean interruptPending(Vcpu v) {
-    return interrupts[v.id()].pending() || lapics[v.id()].nmiPending();
+    return interrupts[v.id()].pending() || nmiDeliverable(v);
+  }
+
+  /**
+   * An NMI is pending and the vCPU's NMIs are not blocked: one held back until the guest's IRET
+   * cannot wake a halted vCPU (Xen's hvm_interrupt_blocked says hvm_intblk_nmi_iret), since a
+   * halted one executes no IRET.
+   */
+  public boolean nmiDeliverable(Vcpu v) {
+    return lapics[v.id()].nmiPending() && (v.cpu() == null || !v.cpu().nmiBlocked());
   }
 
   /**
@@ -606,12 +616,21 @@ public final class HvmPlatform {
     LocalApic lapic = lapics[v.id()];
     CpuInterrupts interrupts = this.interrupts[v.id()];
     if (lapic.nmiPending() && !v.cpu().mmioReplayPending()) {
-      // NMIs are not held back by EFLAGS.IF. (NMI blocking until IRET is not modelled.)
-      lapic.clearNmi();
-      vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD,
-          VmxControls.intrInfo(2, VmxControls.INTR_TYPE_NMI, false));
-      v.counters().injectedInterrupts++;
-      return;
+      // NMIs are not held back by EFLAGS.IF, but by the NMI being handled (blocking by NMI,
+      // until the guest's IRET) and, as Xen's hvm_interrupt_blocked has it, by an STI or MOV SS
+      // shadow. Blocked, the NMI stays pending and the NMI-window exit says when it can go;
+      // maskable interrupts meanwhile go on as they would.
+      int shadows = Cpu.INTR_STI | Cpu.INTR_MOV_SS | Cpu.INTR_NMI;
+      if ((vmcs.read32(VmcsField.GUEST_INTERRUPTIBILITY_INFO) & shadows) == 0) {
+        lapic.clearNmi();
+        vmcs.clearBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
+            VmxControls.PROC_NMI_WINDOW_EXITING);
+        vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD,
+            VmxControls.intrInfo(2, VmxControls.INTR_TYPE_NMI, false));
+        v.counters().injectedInterrupts++;
+        return;
+      }
+      vmcs.setBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_NMI_WINDOW_EXITING);
     }
     int callback = domain.callbackVector();
     boolean upcall = callback >= 0 && domain.eventChannels().ops().upcallPending(v.id());

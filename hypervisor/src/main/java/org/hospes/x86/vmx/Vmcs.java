@@ -18,29 +18,63 @@ public final class Vmcs {
   /** MSR bitmap as on hardware: read low, read high, write low, write high (1 KiB each). */
   private final byte[] msrBitmap = new byte[4096];
 
+  /**
+   * The guest-state fields that are the processor's live state rather than a stored value: the
+   * processor keeps them as it runs, so a VM exit leaves them here and what the hypervisor
+   * writes is what the next VM entry runs with.
+   */
+  public interface LiveGuestState {
+    /** GUEST_INTERRUPTIBILITY_INFO (SDM vol. 3, table 24-3). */
+    int interruptibility();
+
+    void setInterruptibility(int state);
+  }
+
+  private LiveGuestState live;
+
+  /** Binds the guest-state area to the processor that runs this VMCS. */
+  public void attach(LiveGuestState processor) {
+    live = processor;
+  }
+
   public long read(VmcsField f) {
+    if (f == VmcsField.GUEST_INTERRUPTIBILITY_INFO && live != null) {
+      return live.interruptibility() & 0xFFFF_FFFFL;
+    }
     return values[f.ordinal()];
   }
 
   public void write(VmcsField f, long value) {
+    if (f == VmcsField.GUEST_INTERRUPTIBILITY_INFO && live != null) {
+      live.setInterruptibility((int) value);
+      return;
+    }
     values[f.ordinal()] = value;
   }
 
   /** A 32-bit field, for the processor's own checks. */
   public int read32(VmcsField f) {
-    return (int) values[f.ordinal()];
+    return (int) read(f);
   }
 
   public void setBits(VmcsField f, long bits) {
+    if (f == VmcsField.GUEST_INTERRUPTIBILITY_INFO) {
+      write(f, read(f) | bits);
+      return;
+    }
     values[f.ordinal()] |= bits;
   }
 
   public void clearBits(VmcsField f, long bits) {
+    if (f == VmcsField.GUEST_INTERRUPTIBILITY_INFO) {
+      write(f, read(f) & ~bits);
+      return;
+    }
     values[f.ordinal()] &= ~bits;
   }
 
   public boolean has(VmcsField f, long bits) {
-    return (values[f.ordinal()] & bits) == bits;
+    return (read(f) & bits) == bits;
   }
 
   public ExitReason exitReason() {

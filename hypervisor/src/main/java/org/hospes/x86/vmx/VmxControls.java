@@ -5,6 +5,8 @@ public final class VmxControls {
   // Pin-based VM-execution controls.
   public static final int PIN_EXTERNAL_INTERRUPT_EXITING = 1 << 0;
   public static final int PIN_NMI_EXITING = 1 << 3;
+  /** Virtual NMIs: injected NMIs set virtual-NMI blocking, which IRET removes. */
+  public static final int PIN_VIRTUAL_NMIS = 1 << 5;
   public static final int PIN_PREEMPTION_TIMER = 1 << 6;
 
   // Primary processor-based VM-execution controls.
@@ -17,6 +19,8 @@ public final class VmxControls {
   public static final int PROC_RDTSC_EXITING = 1 << 12;
   public static final int PROC_CR3_LOAD_EXITING = 1 << 15;
   public static final int PROC_CR3_STORE_EXITING = 1 << 16;
+  /** NMI-window exiting: exit at the first boundary without virtual-NMI blocking. */
+  public static final int PROC_NMI_WINDOW_EXITING = 1 << 22;
   public static final int PROC_MOV_DR_EXITING = 1 << 23;
   public static final int PROC_UNCONDITIONAL_IO_EXITING = 1 << 24;
   public static final int PROC_USE_IO_BITMAPS = 1 << 25;
@@ -41,6 +45,11 @@ public final class VmxControls {
   public static final int INTR_TYPE_SOFTWARE_INTERRUPT = 4;
   public static final int INTR_TYPE_PRIVILEGED_SOFTWARE_EXCEPTION = 5;
   public static final int INTR_TYPE_SOFTWARE_EXCEPTION = 6;
+  /**
+   * Bit 12 of the VM-exit interruption information (an exception exit) and of an EPT
+   * violation's qualification: the IRET that caused the exit had removed NMI blocking.
+   */
+  public static final int NMI_UNBLOCKED_BY_IRET = 1 << 12;
 
   // Exit qualification of I/O instructions (table 28-5).
   public static final int IO_QUAL_IN = 1 << 3;

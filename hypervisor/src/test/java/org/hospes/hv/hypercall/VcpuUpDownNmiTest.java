@@ -273,6 +273,66 @@ class VcpuUpDownNmiTest {
     }
   }
 
+  /**
+   * HVM and PVH: an NMI sent while the guest handles one does not nest. The handler of the first
+   * NMI sends a second to its own vCPU and reads the NMI count after the hypercall: still 1,
+   * since the first NMI blocks NMIs until its IRET (SDM 6.7.1). The second one is taken right
+   * after that IRET (through the NMI-window exit), before the main code's next instruction.
+   */
+  @Test
+  void anNmiSentDuringTheNmiHandlerWaitsForItsIret() {
+    for (DomainMode mode : new DomainMode[] {DomainMode.PVH, DomainMode.HVM_EPT,
+        DomainMode.HVM_SHADOW}) {
+      hv = new Hypervisor(64, new RoundRobinScheduler(), new DefaultCostModel());
+      hc = new Hypercalls(hv, hv.costModel());
+      Domain d = hv.createHvmDomain("nmi-" + mode.cliName(), mode, 4, 2);
+      // GDT at 0x3800 (0x08 flat code, 0x10 flat data), IDT at 0x3000 with vector 2 only.
+      d.memory().write64(0x3808, 0x00CF9A000000FFFFL);
+      d.memory().write64(0x3810, 0x00CF92000000FFFFL);
+      d.memory().write64(0x3010, 0x1100 | 8L << 16 | 0x8E00L << 32);
+      code(d, 0x3F00, "1700 00380000");
+      code(d, 0x3F10, "1700 00300000");
+      String sendNmi = "b818000000 bb0b000000 b900000000 ba00000000 0f01c1";
+      // lgdt [0x3f00] ; lidt [0x3f10] ; jmp 0x08:0x1015 ; send_nmi(0) ;
+      // mov eax, [0x6000] ; mov [0x6008], eax ; VCPUOP_down(0) ; jmp $
+      code(d, 0x1000, "0f0115003f0000 0f011d103f0000 ea15100000 0800 " + sendNmi
+          + " a100600000 a308600000 b818000000 bb02000000 b900000000 0f01c1 ebfe");
+      // inc dword [0x6000] ; cmp dword [0x6000], 1 ; jne done ; send_nmi(0) ;
+      // mov eax, [0x6000] ; mov [0x6004], eax ; done: iret
+      code(d, 0x1100, "ff0500600000 833d0060000001 7521 " + sendNmi
+          + " a100600000 a304600000 cf");
+      Cpu cpu = d.vcpus().get(0).cpu();
+      cpu.setEip(0x1000);
+      cpu.setReg(Cpu.ESP, 0x7000);
+      hv.unpause(d);
+      hv.run(200_000_000L);
+      assertThat(d.state()).as(mode.cliName() + ": " + d.endReason())
+          .isEqualTo(DomainState.SHUTDOWN);
+      assertThat(d.memory().read32(0x6004)).as(mode.cliName() + ": count in the handler")
+          .isEqualTo(1);
+      assertThat(d.memory().read32(0x6000)).as(mode.cliName()).isEqualTo(2);
+      assertThat(d.memory().read32(0x6008)).as(mode.cliName() + ": count after the IRET")
+          .isEqualTo(2);
+    }
+  }
+
+  /**
+   * An NMI held back by blocking by NMI does not count as something the vCPU could take: a
+   * halted vCPU executes no IRET, so HLT blocks and the NMI does not wake it (Xen's
+   * hvm_interrupt_blocked: hvm_intblk_nmi_iret). Once unblocked, it does.
+   */
+  @Test
+  void aBlockedNmiDoesNotKeepHltFromBlocking() {
+    Domain d = hvm(DomainMode.HVM_EPT);
+    Vcpu ap = d.vcpus().get(1);
+    ap.vmcs().write(org.hospes.x86.vmx.VmcsField.GUEST_INTERRUPTIBILITY_INFO, Cpu.INTR_NMI);
+    assertThat(vcpuOp(d, VcpuOp.SEND_NMI, 1, 0)).isZero();
+    assertThat(hv.platform(d).interruptPending(ap)).isFalse();
+    assertThat(hv.platform(d).nmiDeliverable(ap)).isFalse();
+    ap.vmcs().write(org.hospes.x86.vmx.VmcsField.GUEST_INTERRUPTIBILITY_INFO, 0);
+    assertThat(hv.platform(d).interruptPending(ap)).isTrue();
+  }
+
   /** PV: one vCPU, built initialised; its NMI goes to the NMI callback at the next return. */
   @Test
   void aPvGuestsOneVcpuIsInitialisedAndItsNmiReachesTheNmiCallback() {
