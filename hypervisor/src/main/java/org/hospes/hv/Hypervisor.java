@@ -1042,18 +1042,23 @@ public final class Hypervisor {
   };
 
   /**
-   * INIT for {@code v} (from an IPI): its processor is reset and waits for a start-up IPI,
-   * offline. Its local APIC was reset by the APIC bus.
+   * INIT for {@code v} (from an IPI), as Xen's vlapic_init_sipi_one does it whatever brought the
+   * vCPU up (its first SIPI, or VCPUOP_initialise and VCPUOP_up): a vCPU that is not initialised
+   * (it already waits for a start-up IPI) is left alone; any other is taken down
+   * (hvm_vcpu_down: if no vCPU of the domain is left up, the domain powers off) and reset
+   * (vcpu_reset), and waits for a start-up IPI, offline. Returns true if it was reset: the
+   * caller then resets its local APIC too (vlapic_do_init).
    */
-  public void initVcpu(Vcpu v) {
-    if (v.cpu() == null || v.domain().state().isFinal()) {
-      return;
+  public boolean initVcpu(Vcpu v) {
+    if (v.cpu() == null || v.domain().state().isFinal() || v.waitingForSipi()) {
+      return false;
     }
     v.setAwaitingIo(false);
     v.setPendingVector(-1);
     v.vmcs().write(org.hospes.x86.vmx.VmcsField.VM_ENTRY_INTR_INFO_FIELD, 0);
     v.vmcs().clearBits(org.hospes.x86.vmx.VmcsField.CPU_BASED_VM_EXEC_CONTROL,
-        org.hospes.x86.vmx.VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
+        org.hospes.x86.vmx.VmxControls.PROC_INTERRUPT_WINDOW_EXITING
+        | org.hospes.x86.vmx.VmxControls.PROC_NMI_WINDOW_EXITING);
     v.cpu().startupIpi(0);
     v.setWaitingForSipi(true);
     if (v.state() != VcpuState.OFFLINE) {
@@ -1063,12 +1068,24 @@ public final class Hypervisor {
       }
       scheduler.sleep(v, now);
     }
+    boolean anyUp = false;
+    for (Vcpu o : v.domain().vcpus()) {
+      anyUp |= o.state() != VcpuState.OFFLINE;
+    }
+    if (!anyUp) {
+      // hvm_vcpu_down: "All CPUs offline -- powering off."
+      shutdown(v.domain(), org.hospes.abi.SchedOp.reasonName(
+          org.hospes.abi.SchedOp.SHUTDOWN_POWEROFF), org.hospes.abi.SchedOp.SHUTDOWN_POWEROFF);
+    }
+    return true;
   }
 
   /**
    * A start-up IPI with {@code vector} for {@code v}: if it waits for one, it starts in real
    * mode at {@code vector} × 4096 (with EPT as VT-x's unrestricted guest runs it) and becomes
-   * runnable. Returns true if it started; a SIPI to a running processor is ignored.
+   * runnable. Returns true if it started. As Xen's hvm_vcpu_reset_state, it does nothing to an
+   * initialised vCPU: one running, one VCPUOP_initialise loaded (up or still down), one
+   * VCPUOP_down stopped; only INIT makes it wait for a SIPI again.
    */
   public boolean startupVcpu(Vcpu v, int vector) {
     if (!v.waitingForSipi() || v.cpu() == null || v.domain().state() != DomainState.RUNNING) {

@@ -15,9 +15,11 @@ import org.hospes.hv.platform.LocalApic;
  *       ({@link LocalApic#matchesDestination}).
  *   <li>Delivery mode (bits 10:8): fixed (into the IRR), lowest priority (to the enabled
  *       matching APIC of the lowest processor-priority class, the lowest APIC ID on a tie:
- *       deterministic, as Xen's vlapic_lowest_prio is), NMI, INIT (the processor waits for a start-up IPI; an
- *       INIT level de-assert, level 0 and trigger level, does nothing, as on Pentium 4 and
- *       later), start-up (a processor waiting for SIPI starts in real mode at vector × 4096).
+ *       deterministic, as Xen's vlapic_lowest_prio is), NMI, INIT (the processor and its APIC
+ *       are reset and it waits for a start-up IPI, whatever brought it up; one already waiting
+ *       is left alone; an INIT level de-assert, level 0 and trigger level, does nothing, as on
+ *       Pentium 4 and later), start-up (a processor waiting for SIPI starts in real mode at
+ *       vector × 4096; any other ignores it).
  *       SMI and ExtINT messages are dropped and counted.
  *   <li>The self shorthand carries fixed messages only (SDM table 10-3); others are dropped
  *       and counted.
@@ -49,8 +51,19 @@ public final class ApicBus implements LocalApic.IpiSink {
     /** {@code vcpu}'s APIC accepted something the processor may act on: wake it if halted. */
     void kick(int vcpu, int fromVcpu);
 
-    /** INIT: the processor is reset and waits for a start-up IPI. */
-    void init(int vcpu, int fromVcpu);
+    /**
+     * INIT: the processor is reset and waits for a start-up IPI, unless it already does.
+     * Returns true if it was reset: its local APIC is then reset too.
+     */
+    boolean init(int vcpu, int fromVcpu);
+
+    /**
+     * {@code vcpu}'s APIC took an NMI it did not already hold: wake the processor if halted
+     * (and, in Xen, bring it back up if it was initialised and taken down).
+     */
+    default void nmi(int vcpu, int fromVcpu) {
+      kick(vcpu, fromVcpu);
+    }
 
     /** A start-up IPI with {@code vector}: starts a processor waiting for one. */
     void startup(int vcpu, int vector, int fromVcpu);
@@ -139,12 +152,19 @@ public final class ApicBus implements LocalApic.IpiSink {
         processors.kick(id, from);
       }
       case MODE_NMI -> {
+        // vlapic_accept_irq: only an NMI not already pending wakes anything.
+        boolean fresh = !a.nmiPending();
         a.acceptNmi();
-        processors.kick(id, from);
+        if (fresh && a.nmiPending()) {
+          processors.nmi(id, from);
+        }
       }
       case MODE_INIT -> {
-        a.init();
-        processors.init(id, from);
+        // vlapic_init_sipi_one: an APIC is reset with its processor, and a processor that
+        // already waits for a start-up IPI is not reset again.
+        if (processors.init(id, from)) {
+          a.init();
+        }
       }
       case MODE_STARTUP -> processors.startup(id, vector, from);
       default -> throw new IllegalStateException("delivery mode " + mode);

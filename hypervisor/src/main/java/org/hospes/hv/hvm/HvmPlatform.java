@@ -110,8 +110,20 @@ public final class HvmPlatform {
       }
 
       @Override
-      public void init(int vcpu, int from) {
-        hv.initVcpu(domain.vcpus().get(vcpu));
+      public boolean init(int vcpu, int from) {
+        return hv.initVcpu(domain.vcpus().get(vcpu));
+      }
+
+      @Override
+      public void nmi(int vcpu, int from) {
+        // vlapic_accept_irq: an NMI brings an initialised vCPU that was taken down (VCPUOP_down)
+        // back up, from where it stopped; one waiting for SIPI stays down.
+        Vcpu v = domain.vcpus().get(vcpu);
+        if (v.state() == VcpuState.OFFLINE && !v.waitingForSipi()) {
+          hv.upVcpu(v);
+          yieldTo(from, vcpu);
+        }
+        kick(vcpu, from);
       }
 
       @Override

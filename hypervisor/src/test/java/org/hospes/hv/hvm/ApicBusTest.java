@@ -35,8 +35,9 @@ class ApicBusTest {
       }
 
       @Override
-      public void init(int vcpu, int from) {
+      public boolean init(int vcpu, int from) {
         events.add("init " + vcpu);
+        return true;
       }
 
       @Override

@@ -333,6 +333,149 @@ class VcpuUpDownNmiTest {
     assertThat(hv.platform(d).interruptPending(ap)).isTrue();
   }
 
+  /** mov dword [0xFEE00310], dest << 24 ; mov dword [0xFEE00300], icr */
+  private static String ipi(int dest, int icr) {
+    return "c705" + imm(0xFEE0_0310) + imm(dest << 24) + "c705" + imm(0xFEE0_0300) + imm(icr);
+  }
+
+  /**
+   * A vCPU brought up with VCPUOP_initialise and VCPUOP_up answers its local APIC as any other:
+   * INIT resets it (it waits for SIPI, as vlapic_init_sipi_one's vcpu_reset leaves it), and a
+   * start-up IPI then starts it in real mode at vector × 4096. A SIPI before the INIT, while it
+   * runs, is ignored (hvm_vcpu_reset_state does nothing to an initialised vCPU).
+   */
+  @Test
+  void initThenSipiRestartsAVcpuBroughtUpWithVcpuop() {
+    for (DomainMode mode : new DomainMode[] {DomainMode.PVH, DomainMode.HVM_EPT,
+        DomainMode.HVM_SHADOW}) {
+      hv = new Hypervisor(64, new RoundRobinScheduler(), new DefaultCostModel());
+      hc = new Hypercalls(hv, hv.costModel());
+      Domain d = hv.createHvmDomain("sipi-" + mode.cliName(), mode, 4, 2);
+      put(d, with(b -> b.putInt(VcpuOp.HVM32_EIP, 0x4000)));
+      // initialise(1) ; up(1) ; wait (pause) for [0x6000] = 0x1234 ; SIPI(1, 0x0A) ; wait for vCPU 1's
+      // count at [0x6010] to reach 10 (it still runs its loop) ; INIT(1) ;
+      // mov dword [0x6004], 0x5678 ; SIPI(1, 0x08) ; jmp $
+      code(d, 0x1000, "b818000000 bb00000000 b901000000 ba00900000 0f01c1"
+          + " b818000000 bb01000000 b901000000 0f01c1"
+          + " 813d0060000034120000 f390 75f2"
+          + ipi(1, 0x460A)
+          + " 813d106000000a000000 f390 72f2"
+          + ipi(1, 0x4500)
+          + " c70504600000 78560000"
+          + ipi(1, 0x4608)
+          + " ebfe");
+      // vCPU 1: mov dword [0x6000], 0x1234 ; loop: inc dword [0x6010] ; pause ; jmp loop
+      // (PAUSE yields to vCPU 0 in an SMP domain)
+      code(d, 0x4000, "c7050060000034120000 ff0510600000 f390 ebf6");
+      // Started by the SIPI in real mode at 0x8000: mov byte [0x6020], 0x55 ; jmp $
+      code(d, 0x8000, "c606206055 ebfe");
+      // Where SIPI 0x0A would start it: mov byte [0x6021], 0x66 ; jmp $
+      code(d, 0xA000, "c606216066 ebfe");
+      Cpu cpu = d.vcpus().get(0).cpu();
+      cpu.setEip(0x1000);
+      cpu.setReg(Cpu.ESP, 0x7000);
+      hv.unpause(d);
+      hv.run(30_000_000L);
+      assertThat(d.state()).as(mode.cliName() + ": " + d.endReason())
+          .isEqualTo(DomainState.RUNNING);
+      assertThat(d.memory().read32(0x6004)).as(mode.cliName()).isEqualTo(0x5678);
+      assertThat(d.memory().read8(0x6021)).as(mode.cliName() + ": SIPI while running").isZero();
+      assertThat(d.memory().read8(0x6020)).as(mode.cliName() + ": SIPI after INIT")
+          .isEqualTo(0x55);
+      Vcpu ap = d.vcpus().get(1);
+      assertThat(ap.state()).isNotEqualTo(VcpuState.OFFLINE);
+      assertThat(ap.cpu().eip()).as(mode.cliName()).isEqualTo(5); // real mode: its jmp $
+      assertThat(ap.cpu().segmentSelector(Cpu.CS)).isEqualTo(0x800);
+    }
+  }
+
+  /** vCPU {@code from}'s local APIC sends {@code icr} to APIC {@code dest}. */
+  private void sendIpi(Domain d, int from, int dest, int icr) {
+    var apic = hv.platform(d).lapic(from);
+    apic.write(org.hospes.hv.platform.LocalApic.ICR_HIGH, 4, dest << 24);
+    apic.write(org.hospes.hv.platform.LocalApic.ICR_LOW, 4, icr);
+  }
+
+  /**
+   * vlapic_init_sipi_one's INIT: a vCPU that already waits for a start-up IPI is left alone,
+   * its local APIC too; an initialised one (here loaded by VCPUOP_initialise, up or not) is
+   * reset with its APIC and waits for SIPI; a start-up IPI to an initialised vCPU, even one
+   * still down, does nothing (hvm_vcpu_reset_state).
+   */
+  @Test
+  void initLeavesAWaitingVcpuAloneAndResetsAnInitialisedOne() {
+    Domain d = hvm(DomainMode.HVM_EPT);
+    Vcpu ap = d.vcpus().get(1);
+    var apic = hv.platform(d).lapic(1);
+    apic.write(org.hospes.hv.platform.LocalApic.LDR, 4, 0x02 << 24);
+    sendIpi(d, 0, 1, 0x4500); // INIT: it waits for SIPI already
+    assertThat(apic.read(org.hospes.hv.platform.LocalApic.LDR, 4)).isEqualTo(0x02 << 24);
+    assertThat(ap.waitingForSipi()).isTrue();
+
+    put(d, flat());
+    assertThat(vcpuOp(d, VcpuOp.INITIALISE, 1, CTX)).isZero();
+    sendIpi(d, 0, 1, 0x4608); // SIPI: initialised, if down; ignored
+    assertThat(ap.state()).isEqualTo(VcpuState.OFFLINE);
+    assertThat(ap.cpu().eip()).isEqualTo(0x1000);
+    assertThat(vcpuOp(d, VcpuOp.UP, 1, 0)).isZero();
+    sendIpi(d, 0, 1, 0x4608); // SIPI: up and running; ignored
+    assertThat(ap.state()).isEqualTo(VcpuState.RUNNABLE);
+    assertThat(ap.cpu().eip()).isEqualTo(0x1000);
+
+    sendIpi(d, 0, 1, 0x4500); // INIT: reset, APIC too, waiting for SIPI
+    assertThat(ap.waitingForSipi()).isTrue();
+    assertThat(ap.state()).isEqualTo(VcpuState.OFFLINE);
+    assertThat(apic.read(org.hospes.hv.platform.LocalApic.LDR, 4)).isZero();
+    assertThat(vcpuOp(d, VcpuOp.IS_UP, 1, 0)).isZero();
+    sendIpi(d, 0, 1, 0x4608);
+    assertThat(ap.state()).isEqualTo(VcpuState.RUNNABLE);
+    assertThat(ap.cpu().segmentSelector(Cpu.CS)).isEqualTo(0x800);
+    assertThat(ap.cpu().eip()).isZero();
+    // Started by SIPI, it is initialised: VCPUOP_initialise is -EEXIST.
+    assertThat(vcpuOp(d, VcpuOp.INITIALISE, 1, CTX)).isEqualTo(EEXIST);
+    assertThat(d.state()).isEqualTo(DomainState.RUNNING);
+  }
+
+  /** hvm_vcpu_down: an INIT that leaves no vCPU of the domain up powers it off. */
+  @Test
+  void anInitThatTakesTheLastVcpuDownPowersTheDomainOff() {
+    Domain d = hvm(DomainMode.HVM_EPT);
+    // INIT to all including self (shorthand 10b): vCPU 1 waits for SIPI already, vCPU 0 is
+    // the last one up.
+    sendIpi(d, 0, 0, 0x8_4500);
+    assertThat(d.state()).isEqualTo(DomainState.SHUTDOWN);
+    assertThat(d.exitStatus()).isZero();
+  }
+
+  /**
+   * vlapic_accept_irq: an NMI IPI (not one already pending) brings an initialised vCPU that is
+   * down back up, where it stopped; a vCPU waiting for SIPI stays down. VCPUOP_send_nmi does not
+   * (common_vcpu_op only kicks).
+   */
+  @Test
+  void anNmiIpiBringsADownedVcpuBackUp() {
+    Domain d = hvm(DomainMode.PVH);
+    Vcpu ap = d.vcpus().get(1);
+    sendIpi(d, 0, 1, 0x4400);
+    assertThat(ap.state()).isEqualTo(VcpuState.OFFLINE);
+    assertThat(hv.platform(d).lapic(1).nmiPending()).isTrue();
+
+    Domain e = hvm(DomainMode.PVH);
+    Vcpu bp = e.vcpus().get(1);
+    put(e, flat());
+    assertThat(vcpuOp(e, VcpuOp.INITIALISE, 1, CTX)).isZero();
+    assertThat(vcpuOp(e, VcpuOp.SEND_NMI, 1, 0)).isZero();
+    assertThat(bp.state()).isEqualTo(VcpuState.OFFLINE);
+    // Already pending: this NMI changes nothing.
+    sendIpi(e, 0, 1, 0x4400);
+    assertThat(bp.state()).isEqualTo(VcpuState.OFFLINE);
+    hv.platform(e).lapic(1).clearNmi();
+    sendIpi(e, 0, 1, 0x4400);
+    assertThat(bp.state()).isEqualTo(VcpuState.RUNNABLE);
+    assertThat(bp.cpu().eip()).isEqualTo(0x1000);
+    assertThat(vcpuOp(e, VcpuOp.IS_UP, 1, 0)).isEqualTo(1);
+  }
+
   /** PV: one vCPU, built initialised; its NMI goes to the NMI callback at the next return. */
   @Test
   void aPvGuestsOneVcpuIsInitialisedAndItsNmiReachesTheNmiCallback() {
