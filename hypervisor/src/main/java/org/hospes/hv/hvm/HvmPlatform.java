@@ -630,8 +630,11 @@ public final class HvmPlatform {
     if (lapic.nmiPending() && !v.cpu().mmioReplayPending()) {
       // NMIs are not held back by EFLAGS.IF, but by the NMI being handled (blocking by NMI,
       // until the guest's IRET) and, as Xen's hvm_interrupt_blocked has it, by an STI or MOV SS
-      // shadow. Blocked, the NMI stays pending and the NMI-window exit says when it can go;
-      // maskable interrupts meanwhile go on as they would.
+      // shadow. Blocked, the NMI stays pending and the NMI-window exit says when it can go.
+      // Meanwhile nothing else is injected: Xen's vmx_intr_assist takes the highest-priority
+      // source (hvm_vcpu_has_pending_irq: the NMI first) and, when it is blocked, only asks for
+      // its window and leaves, so a maskable interrupt waits behind a blocked NMI (a real
+      // processor would take it inside the NMI handler once IF is set).
       int shadows = Cpu.INTR_STI | Cpu.INTR_MOV_SS | Cpu.INTR_NMI;
       if ((vmcs.read32(VmcsField.GUEST_INTERRUPTIBILITY_INFO) & shadows) == 0) {
         lapic.clearNmi();
@@ -640,9 +643,19 @@ public final class HvmPlatform {
         vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD,
             VmxControls.intrInfo(2, VmxControls.INTR_TYPE_NMI, false));
         v.counters().injectedInterrupts++;
+        // vmx_intr_assist's last step: another source queued behind the NMI gets its window
+        // now, so it is taken as soon as the guest can take it (after the NMI handler's IRET
+        // restores IF, say), not at whatever exit comes next.
+        int cb = domain.callbackVector();
+        if (interrupts.pending()
+            || cb >= 0 && domain.eventChannels().ops().upcallPending(v.id())) {
+          vmcs.setBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
+              VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
+        }
         return;
       }
       vmcs.setBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_NMI_WINDOW_EXITING);
+      return;
     }
     int callback = domain.callbackVector();
     boolean upcall = callback >= 0 && domain.eventChannels().ops().upcallPending(v.id());

@@ -317,6 +317,59 @@ class VcpuUpDownNmiTest {
   }
 
   /**
+   * A maskable interrupt waits behind an NMI that is pending but blocked, as in Xen's
+   * vmx_intr_assist (the NMI is the highest-priority source; blocked, only its window is asked
+   * for). The first NMI's handler sends a second NMI to its own vCPU (blocked until the IRET),
+   * then a self-IPI of vector 0x40, sets IF and reads how often the 0x40 handler has run: 0,
+   * where a processor left to itself would have taken the interrupt there. After the IRET the
+   * second NMI comes first, then vector 0x40; the main code finds both.
+   */
+  @Test
+  void aMaskableInterruptWaitsBehindABlockedNmi() {
+    for (DomainMode mode : new DomainMode[] {DomainMode.PVH, DomainMode.HVM_EPT,
+        DomainMode.HVM_SHADOW}) {
+      hv = new Hypervisor(64, new RoundRobinScheduler(), new DefaultCostModel());
+      hc = new Hypercalls(hv, hv.costModel());
+      Domain d = hv.createHvmDomain("nmi-irq-" + mode.cliName(), mode, 4, 1);
+      // GDT at 0x3800 (0x08 flat code, 0x10 flat data); IDT at 0x3000: vector 2 to 0x1100,
+      // vector 0x40 to 0x1200 (interrupt gates).
+      d.memory().write64(0x3808, 0x00CF9A000000FFFFL);
+      d.memory().write64(0x3810, 0x00CF92000000FFFFL);
+      d.memory().write64(0x3010, 0x1100 | 8L << 16 | 0x8E00L << 32);
+      d.memory().write64(0x3200, 0x1200 | 8L << 16 | 0x8E00L << 32);
+      code(d, 0x3F00, "1700 00380000");
+      code(d, 0x3F10, "0f02 00300000");
+      String sendNmi = "b818000000 bb0b000000 b900000000 ba00000000 0f01c1";
+      // lgdt ; lidt ; jmp 0x08:0x1015 ; APIC SVR = 0x1FF (software enable) ; sti ;
+      // send_nmi(0) ; [0x6008] = NMI count ; [0x600C] = vector 0x40 count ; VCPUOP_down(0) ;
+      // jmp $
+      code(d, 0x1000, "0f0115003f0000 0f011d103f0000 ea15100000 0800"
+          + " c705" + imm(0xFEE0_00F0) + imm(0x1FF) + " fb" + sendNmi
+          + " a100600000 a308600000 a114600000 a30c600000"
+          + " b818000000 bb02000000 b900000000 0f01c1 ebfe");
+      // NMI: inc [0x6000] ; cmp [0x6000], 1 ; jne done ; send_nmi(0) ;
+      // ICR = self, fixed, vector 0x40 ; sti ; 4 nops ; [0x6004] = [0x6014] ; done: iret
+      code(d, 0x1100, "ff0500600000 833d0060000001 7530 " + sendNmi
+          + " c705" + imm(0xFEE0_0300) + imm(0x0004_0040) + " fb 90909090"
+          + " a114600000 a304600000 cf");
+      // vector 0x40: inc [0x6014] ; EOI ; iret
+      code(d, 0x1200, "ff0514600000 c705" + imm(0xFEE0_00B0) + imm(0) + " cf");
+      Cpu cpu = d.vcpus().get(0).cpu();
+      cpu.setEip(0x1000);
+      cpu.setReg(Cpu.ESP, 0x7000);
+      hv.unpause(d);
+      hv.run(200_000_000L);
+      assertThat(d.state()).as(mode.cliName() + ": " + d.endReason())
+          .isEqualTo(DomainState.SHUTDOWN);
+      assertThat(d.memory().read32(0x6004))
+          .as(mode.cliName() + ": vector 0x40 inside the first NMI's handler").isZero();
+      assertThat(d.memory().read32(0x6008)).as(mode.cliName() + ": NMIs").isEqualTo(2);
+      assertThat(d.memory().read32(0x600C)).as(mode.cliName() + ": vector 0x40 after")
+          .isEqualTo(1);
+    }
+  }
+
+  /**
    * An NMI held back by blocking by NMI does not count as something the vCPU could take: a
    * halted vCPU executes no IRET, so HLT blocks and the NMI does not wake it (Xen's
    * hvm_interrupt_blocked: hvm_intblk_nmi_iret). Once unblocked, it does.
