@@ -91,6 +91,12 @@ final class HostCommand implements Callable<Integer> {
         return ExitStatus.USAGE;
       }
       HostPaths paths = dir.paths();
+      // Said here, in the user's terminal, rather than by a daemon that fails in the log.
+      String problem = paths.problem();
+      if (problem != null) {
+        streams.error(problem);
+        return ExitStatus.USAGE;
+      }
       if (foreground) {
         // HostDaemon.start takes the host's own lock: a second host is refused there too.
         return new HostClient(paths).isRunning() ? alreadyRunning(paths) : runHere(paths);
@@ -98,7 +104,8 @@ final class HostCommand implements Callable<Integer> {
       try {
         Files.createDirectories(paths.dir());
       } catch (IOException e) {
-        streams.error("cannot create the state directory " + paths.dir() + ": " + e);
+        streams.error("cannot create the state directory " + paths.dir() + ": "
+            + HostPaths.reason(e, paths.dir()));
         return ExitStatus.USAGE;
       }
       // Two starts at once both found no host and both started one: the one that lost the
