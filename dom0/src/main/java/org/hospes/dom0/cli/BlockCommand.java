@@ -24,10 +24,12 @@ final class BlockCommand {
     @Mixin
     HostDirOption dir = new HostDirOption();
 
-    @Parameters(index = "0", paramLabel = "DOMAIN")
+    @Parameters(index = "0", paramLabel = "DOMAIN", description = "The domain's name or ID.")
     String domain;
 
-    @Parameters(index = "1", paramLabel = "DISK")
+    @Parameters(index = "1", paramLabel = "DISK", description = "The disk, in --disk's syntax"
+        + " (PATH[,format=raw|qcow2][,mode=ro]...) or xl's (target=PATH,vdev=xvdb,...), with"
+        + " backend=NAME for a driver domain; relative paths are from the current directory.")
     String disk;
 
     Attach(CliStreams streams) {
@@ -60,10 +62,11 @@ final class BlockCommand {
     @Mixin
     HostDirOption dir = new HostDirOption();
 
-    @Parameters(index = "0", paramLabel = "DOMAIN")
+    @Parameters(index = "0", paramLabel = "DOMAIN", description = "The domain's name or ID.")
     String domain;
 
-    @Parameters(index = "1", paramLabel = "VDEV")
+    @Parameters(index = "1", paramLabel = "VDEV",
+        description = "The disk's virtual device, as block-attach named it: xvda to xvdp.")
     String vdev;
 
     Detach(CliStreams streams) {

@@ -2,7 +2,10 @@ package org.hospes.dom0.cli;
 
 import java.io.File;
 import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.file.Files;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -91,6 +94,12 @@ final class HostCommand implements Callable<Integer> {
         return ExitStatus.USAGE;
       }
       HostPaths paths = dir.paths();
+      // Said here, in the user's terminal, rather than by a daemon that fails in the log.
+      String problem = paths.problem();
+      if (problem != null) {
+        streams.error(problem);
+        return ExitStatus.USAGE;
+      }
       if (foreground) {
         // HostDaemon.start takes the host's own lock: a second host is refused there too.
         return new HostClient(paths).isRunning() ? alreadyRunning(paths) : runHere(paths);
@@ -98,7 +107,8 @@ final class HostCommand implements Callable<Integer> {
       try {
         Files.createDirectories(paths.dir());
       } catch (IOException e) {
-        streams.error("cannot create the state directory " + paths.dir() + ": " + e);
+        streams.error("cannot create the state directory " + paths.dir() + ": "
+            + HostPaths.reason(e, paths.dir()));
         return ExitStatus.USAGE;
       }
       // Two starts at once both found no host and both started one: the one that lost the
@@ -272,6 +282,11 @@ final class HostCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+      HostPaths paths = dir.paths();
+      if (answeringPid(new HostClient(paths)) == 0
+          && (Files.exists(paths.pidFile()) || Files.exists(paths.socket()))) {
+        return removeLeftovers(paths);
+      }
       return dir.run(streams, host -> {
         long pid = host.call(Wire.request("stop")).path("pid").asLong();
         long deadline = System.nanoTime() + 30_000_000_000L;
@@ -291,6 +306,48 @@ final class HostCommand implements Callable<Integer> {
         streams.err().println("hospes: host stopped (pid " + pid + ")");
         return ExitStatus.HALTED;
       });
+    }
+    /**
+     * No host answers, but a pid file or socket is there: a host ended without host stop (kill
+     * -9, a crash) and left them, and stop is what a user runs to clear them. They are removed
+     * only while this holds the host's own lock, which a living host holds all its life, and
+     * the start lock first, as host start takes them, so that a host starting meanwhile
+     * neither loses its fresh files nor finds its lock taken.
+     */
+    private int removeLeftovers(HostPaths paths) {
+      String pid = pid(paths);
+      synchronized (Start.class) { // a JVM holds a file's lock for all its threads
+        try (FileChannel start = FileChannel.open(paths.startLock(), StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE);
+            FileLock starting = start.lock();
+            FileChannel host = FileChannel.open(paths.lock(), StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE)) {
+          FileLock held;
+          try {
+            held = host.tryLock();
+          } catch (java.nio.channels.OverlappingFileLockException e) {
+            held = null; // a host on a thread of this JVM (tests) holds it
+          }
+          if (held == null) {
+            streams.error("a host process (pid " + pid + ") holds " + paths.dir() + " but does"
+                + " not answer; see " + paths.log());
+            return ExitStatus.INTERNAL_ERROR;
+          }
+          try {
+            Files.deleteIfExists(paths.socket());
+            Files.deleteIfExists(paths.pidFile());
+          } finally {
+            held.release();
+          }
+        } catch (IOException e) {
+          streams.error("no host is running, and the files a host left in " + paths.dir()
+              + " cannot be removed: " + HostPaths.reason(e, paths.dir()));
+          return ExitStatus.INTERNAL_ERROR;
+        }
+      }
+      streams.error("no host is running: host pid " + pid + " ended without host stop; its pid"
+          + " file and socket are removed");
+      return ExitStatus.USAGE;
     }
   }
 

@@ -22,7 +22,9 @@ final class XenstoreCommand {
     @Mixin
     HostDirOption dir = new HostDirOption();
 
-    @Parameters(paramLabel = "PATH", arity = "0..1", defaultValue = "/")
+    @Parameters(paramLabel = "PATH", arity = "0..1", defaultValue = "/",
+        description = "Where to start (default /); a relative path is under dom0's home,"
+            + " /local/domain/0.")
     String path;
 
     Ls(CliStreams streams) {
@@ -51,7 +53,8 @@ final class XenstoreCommand {
     @Mixin
     HostDirOption dir = new HostDirOption();
 
-    @Parameters(paramLabel = "PATH")
+    @Parameters(paramLabel = "PATH", description = "The node; a relative path is under dom0's"
+        + " home, /local/domain/0.")
     String path;
 
     Read(CliStreams streams) {
@@ -78,10 +81,11 @@ final class XenstoreCommand {
     @Mixin
     HostDirOption dir = new HostDirOption();
 
-    @Parameters(index = "0", paramLabel = "PATH")
+    @Parameters(index = "0", paramLabel = "PATH", description = "The node, made with its"
+        + " parents if missing; a relative path is under dom0's home, /local/domain/0.")
     String path;
 
-    @Parameters(index = "1", paramLabel = "VALUE")
+    @Parameters(index = "1", paramLabel = "VALUE", description = "The value to store.")
     String value;
 
     Write(CliStreams streams) {

@@ -98,7 +98,10 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
     this(name, kernel, mode, ramMiB, weight, cap, cmdline, loader, java.util.List.of());
   }
 
-  public static final String SYNTAX = "NAME=KERNEL[,mode=hvm|hvm-shadow|pvhvm|pvh|pv][,ram=MIB]"
+  // Every option parse() takes, in the README's order: run-many's help and its spec errors
+  // show this, and a user reading them learns the spec's keys here.
+  public static final String SYNTAX = "NAME=KERNEL[,mode=hvm|hvm-shadow|pvhvm|pvh|pv]"
+      + "[,type=pv|pvh|hvm][,ram=MIB]"
       + "[,vcpus=N][,weight=W][,cap=C][,cpus=N|N-M][,loader=NAME][,initrd=FILE][,module=FILE]..."
       + "[,disk=DISK]...[,vif=VIF]...[,device=DEVICE]..."
       + "[,cmdline=TEXT]";
@@ -109,6 +112,9 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
   private static final Pattern CMDLINE = Pattern.compile(",\\s*cmdline\\s*=\\s*");
   private static final Pattern BRACKETED_DISK =
       Pattern.compile(",\\s*(disk|vif|device)\\s*=\\s*\\[([^\\]]*)\\]");
+  /** What is left of a bracketed value without its closing bracket, once the rest are out. */
+  private static final Pattern UNCLOSED_BRACKET =
+      Pattern.compile(",\\s*(disk|vif|device)\\s*=\\s*\\[");
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,31}");
 
   public DomainSpec {
@@ -223,6 +229,14 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
     }
     bd.appendTail(unbracketed);
     rest = unbracketed.toString();
+    // An opening bracket with no closing one would be split at its commas below and its first
+    // option reported as an unknown spec option ("unknown option 'slot'"): say what is wrong.
+    Matcher open = UNCLOSED_BRACKET.matcher(rest);
+    if (open.find()) {
+      throw new SpecException(name + ": " + rest.substring(open.start() + 1).strip()
+          + ": '[' without a closing ']' (" + open.group(1) + "=[...] holds one "
+          + open.group(1) + " with its commas)");
+    }
     String[] parts = rest.split(",", -1);
     String kernel = parts[0].strip();
     if (kernel.isEmpty()) {

@@ -286,7 +286,7 @@ public final class HostRunner {
         }
         HvmMachine.attachIdeDisks(hv, dm, d, ideDisks);
         PluginDevices.attach(org.hospes.dom0.plugin.HostPlugins.classPath().devices(),
-            hv, dm, d, spec.devices(), line -> xenLog(d, line));
+            hv, dm, d, spec.devices(), line -> xenLog(d, line), "device");
         dm.firmwareSetup(d.platformPorts());
       }
       GuestDomain g = new GuestDomain(spec, d, dm, lines, hv.now());

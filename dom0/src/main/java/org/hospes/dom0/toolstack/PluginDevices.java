@@ -30,12 +30,23 @@ final class PluginDevices {
   static List<DeviceModelPlugin.AttachedDevice> attach(DeviceModelPlugins plugins,
       Hypervisor hv, HvmDeviceModel dm, Domain d, List<DeviceSpec> specs, Consumer<String> log)
       throws BootException {
+    return attach(plugins, hv, dm, d, specs, log, "--device");
+  }
+
+  /**
+   * As above, with {@code what} naming a device in messages as the user gave it: run's
+   * {@code --device}, or {@code device} for a run-many spec's {@code device=} and an xl file's
+   * {@code -device} argument, where "--device" named an option the user never typed.
+   */
+  static List<DeviceModelPlugin.AttachedDevice> attach(DeviceModelPlugins plugins,
+      Hypervisor hv, HvmDeviceModel dm, Domain d, List<DeviceSpec> specs, Consumer<String> log,
+      String what) throws BootException {
     List<DeviceModelPlugin.AttachedDevice> attached = new ArrayList<>();
     if (specs.isEmpty()) {
       return attached;
     }
     if (dm == null || d.mode().pvDevicesOnly()) {
-      throw new BootException("--device adds a device to the device model; mode "
+      throw new BootException(what + " adds a device to the device model; mode "
           + d.mode().cliName() + " has none (use hvm, hvm-shadow or pvhvm)");
     }
     DeviceModelContext ctx = new DeviceModelContext(d.domid(), dm,
@@ -46,7 +57,7 @@ final class PluginDevices {
         log.accept("device " + s + ": " + a.name());
         attached.add(a);
       } catch (IllegalArgumentException e) {
-        throw new BootException("--device " + s + ": " + e.getMessage(), e);
+        throw new BootException(what + " " + s + ": " + e.getMessage(), e);
       }
     }
     return attached;

@@ -53,6 +53,25 @@ class HelpTextTest {
     assertThat(bench).contains("loop kernels", "--linux", "--startup", "--disk", "--domains");
   }
 
+  /** Every positional parameter of a verb says what it is: block-attach's two said nothing. */
+  @Test
+  void everyVerbsParametersAreDescribed() {
+    picocli.CommandLine root = HospesCli.newCommandLine(System.out, System.err);
+    java.util.List<String> bare = new java.util.ArrayList<>();
+    java.util.ArrayDeque<picocli.CommandLine> todo = new java.util.ArrayDeque<>(java.util.List.of(root));
+    while (!todo.isEmpty()) {
+      picocli.CommandLine c = todo.pop();
+      todo.addAll(c.getSubcommands().values());
+      for (picocli.CommandLine.Model.PositionalParamSpec p : c.getCommandSpec().positionalParameters()) {
+        if (String.join("", p.description()).isBlank()) {
+          bare.add(c.getCommandSpec().qualifiedName() + " " + p.paramLabel());
+        }
+      }
+    }
+    assertThat(bare).isEmpty();
+    assertThat(help("block-attach", "--help")).contains("DISK The disk, in --disk's syntax");
+  }
+
   @Test
   void createsHelpSaysWhatTheParserAcceptsNow() {
     String text = help("create", "--help");

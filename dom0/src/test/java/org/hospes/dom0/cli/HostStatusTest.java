@@ -49,6 +49,50 @@ class HostStatusTest {
         + " files, which the next host start replaces; start one with ./hospes host start\n");
   }
 
+  /**
+   * host stop is what a user runs to clear what a killed host left: the pid file and socket go
+   * (they stayed, and stop said only that no host runs), the status is still that of no host.
+   */
+  @Test
+  void stopRemovesTheFilesOfAHostThatEndedWithoutStop() throws Exception {
+    Path state = Files.createDirectories(dir.resolve("state"));
+    Files.writeString(state.resolve("host.pid"), "4194305\n");
+    Files.writeString(state.resolve("host.sock"), "");
+    Files.writeString(state.resolve("host.log"), "the log\n");
+    assertThat(hospes("host", "stop", "--state-dir", state.toString())).isEqualTo(2);
+    assertThat(err.toString(StandardCharsets.UTF_8)).isEqualTo("hospes: no host is running:"
+        + " host pid 4194305 ended without host stop; its pid file and socket are removed\n");
+    assertThat(state.resolve("host.pid")).doesNotExist();
+    assertThat(state.resolve("host.sock")).doesNotExist();
+    assertThat(state.resolve("host.log")).hasContent("the log");
+    err.reset();
+    assertThat(hospes("host", "status", "--state-dir", state.toString())).isEqualTo(3);
+    assertThat(out.toString(StandardCharsets.UTF_8)).isEqualTo("no host running (state"
+        + " directory " + state + "); start one with ./hospes host start\n");
+    // Nothing left to clear: the usual answer.
+    assertThat(hospes("host", "stop", "--state-dir", state.toString())).isEqualTo(2);
+    assertThat(err.toString(StandardCharsets.UTF_8)).isEqualTo("hospes: no host is running"
+        + " (start one with ./hospes host start)\n");
+  }
+
+  /** A host process that holds the directory's lock but does not answer keeps its files. */
+  @Test
+  void stopLeavesTheFilesOfAHostThatHoldsTheLock() throws Exception {
+    Path state = Files.createDirectories(dir.resolve("state"));
+    Files.writeString(state.resolve("host.pid"), "4194305\n");
+    Files.writeString(state.resolve("host.sock"), "");
+    try (var ch = java.nio.channels.FileChannel.open(state.resolve("host.lock"),
+            java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+        var held = ch.lock()) {
+      assertThat(hospes("host", "stop", "--state-dir", state.toString())).isEqualTo(1);
+    }
+    assertThat(err.toString(StandardCharsets.UTF_8)).isEqualTo("hospes: a host process (pid"
+        + " 4194305) holds " + state + " but does not answer; see " + state.resolve("host.log")
+        + "\n");
+    assertThat(state.resolve("host.pid")).exists();
+    assertThat(state.resolve("host.sock")).exists();
+  }
+
   @Test
   void aHostProcessThatDoesNotAnswerIsStatus1() throws Exception {
     // A live process that looks like a host (its arguments hold --foreground), named by the

@@ -63,7 +63,16 @@ class LauncherStaleTest {
     Path bin = dir.resolve("bin");
     // mvn: one line per build; stamps the jar as a real package would, unless KEEP_JAR is set
     // (Maven leaves the dom0 jar alone when nothing of dom0 changed).
+    // INTERRUPT=INT or TERM: the user's Ctrl-C (or a SIGTERM) reaches the launch's whole
+    // process group mid-build, and mvn, a Java program, exits with 128 + the signal as the JVM
+    // does rather than dying by it.
     executable(bin.resolve("mvn"), "#!/bin/sh\necho \"$*\" >> '" + builds + "'\n"
+        + "if [ -n \"$INTERRUPT\" ]; then\n"
+        + "  echo '[INFO] half a build'\n"
+        + "  trap 'exit 130' INT; trap 'exit 143' TERM\n"
+        + "  kill -\"$INTERRUPT\" 0\n"
+        + "  exit 1\n"
+        + "fi\n"
         + "[ -n \"$KEEP_JAR\" ] || touch '" + jar + "'\n");
     executable(dir.resolve("jdk/bin/java"), "#!/bin/sh\necho launched >> '" + launches + "'\n");
   }
@@ -129,8 +138,38 @@ class LauncherStaleTest {
     assertThat(lines(builds)).isEmpty();
   }
 
+  /**
+   * Ctrl-C during the build stops the launch with 130 (SIGTERM: 143) and one line saying so,
+   * not "build failed" with Maven's log and status 1, and leaves no temporary file. The launch
+   * runs in a session of its own so that the signal to its process group reaches it alone.
+   */
+  @Test
+  void anInterruptedBuildSaysSoAndExitsAsInterrupted() throws Exception {
+    Files.setLastModifiedTime(root.resolve("dom0/src/main/java/B.java"),
+        FileTime.from(BUILT.plusSeconds(60)));
+    assertThat(launch("INTERRUPT", "INT")).isEqualTo(130);
+    String out = Files.readString(dir.resolve("out.log"));
+    assertThat(out).endsWith("hospes: interrupted (SIGINT) while building Hospes; nothing was"
+        + " run\n").doesNotContain("build failed").doesNotContain("half a build");
+    assertThat(lines(launches)).isEmpty();
+    try (var left = Files.list(dir.resolve("tmp"))) {
+      assertThat(left).isEmpty();
+    }
+    assertThat(launch("INTERRUPT", "TERM")).isEqualTo(143);
+    assertThat(Files.readString(dir.resolve("out.log")))
+        .endsWith("hospes: interrupted (SIGTERM) while building Hospes; nothing was run\n");
+    assertThat(lines(builds)).hasSize(2);
+    // Nothing was built: the next launch builds.
+    assertThat(launch()).isZero();
+    assertThat(lines(builds)).hasSize(3);
+    assertThat(lines(launches)).containsExactly("launched");
+  }
+
   private int launch(String... env) throws Exception {
-    ProcessBuilder pb = new ProcessBuilder("bash", root.resolve("hospes").toString(), "--version");
+    ProcessBuilder pb = new ProcessBuilder("setsid", "-w", "bash",
+        root.resolve("hospes").toString(), "--version");
+    Files.createDirectories(dir.resolve("tmp"));
+    pb.environment().put("TMPDIR", dir.resolve("tmp").toString());
     pb.environment().put("PATH", dir.resolve("bin") + ":" + System.getenv("PATH"));
     pb.environment().put("JAVA_HOME", dir.resolve("jdk").toString());
     pb.environment().put("HOSPES_CDS", "0");

@@ -61,6 +61,21 @@ class DomainSpecTest {
     assertBad("a=k.elf,vcpus=0", "a: vcpus must be 1..64, got 0");
     assertBad("a=k.elf,vcpus=2,mode=pv", "a: vcpus=2 needs mode=hvm, hvm-shadow, pvhvm or pvh");
     assertBad("a=k.elf,vcpus=2,cap=201", "a: cap must be 0..200");
+    // Not "unknown option 'slot'": the bracket that was left open.
+    assertBad("a=k.elf,device=[edu,slot=6", "a: device=[edu,slot=6: '[' without a closing ']'"
+        + " (device=[...] holds one device with its commas)");
+    assertBad("a=k.elf,disk=[a.img,vdev=xvdb],vif = [bridge=x", "a: vif = [bridge=x: '['"
+        + " without a closing ']'");
+  }
+
+  /** The syntax that run-many's help and its errors show names every option it takes. */
+  @Test
+  void theSyntaxShownNamesEveryOption() {
+    for (String key : new String[] {"mode", "type", "ram", "vcpus", "weight", "cap", "cpus",
+        "loader", "initrd", "module", "disk", "vif", "device", "cmdline"}) {
+      assertThat(DomainSpec.SYNTAX).as(key).contains("[," + key + "=");
+    }
+    assertThat(DomainSpec.SYNTAX).contains("[,type=pv|pvh|hvm]");
   }
 
   @Test

@@ -52,8 +52,11 @@ public final class KernelLoaders {
   public KernelLoader forced(String name, BootMode mode) {
     KernelLoader l = name == null ? null : loaders.get(name);
     if (l == null) {
+      // The hint matters most for a plugin's loader: a jar left off the class path (a
+      // mistyped HOSPES_CLASSPATH, which the JVM ignores silently) lands here.
       throw new IllegalArgumentException("unknown loader '" + name + "'; known loaders: "
-          + String.join(", ", names()));
+          + String.join(", ", names()) + " (a plugin jar on --plugin-path, in"
+          + " ~/.hospes/plugins or in HOSPES_CLASSPATH adds more)");
     }
     if (!l.modes().contains(mode)) {
       throw new IllegalArgumentException("loader '" + name + "' cannot boot mode " + mode

@@ -129,6 +129,10 @@ public final class HostDaemon {
   /** As above, on {@code pcpus} physical CPUs (HostException if the scheduler cannot). */
   public static HostDaemon start(HostPaths paths, int machineMiB, String scheduler,
       String costModel, int pcpus, PrintStream log) throws HostException {
+    String problem = paths.problem();
+    if (problem != null) {
+      throw new HostException(problem, true);
+    }
     FileChannel lockFile = null;
     try {
       Files.createDirectories(paths.dir());
@@ -178,7 +182,8 @@ public final class HostDaemon {
           // Reporting the first error matters more.
         }
       }
-      throw new HostException("cannot start a host in " + paths.dir() + ": " + e, true);
+      throw new HostException("cannot start a host in " + paths.dir() + ": "
+          + HostPaths.reason(e, paths.dir()), true);
     }
   }
 

@@ -100,7 +100,8 @@ class KernelLoadersTest {
   void anUnknownLoaderIsRefusedWithTheKnownOnes() {
     assertThatThrownBy(() -> loaders.choose("grub", BootMode.NATIVE, multiboot()))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessage("unknown loader 'grub'; known loaders: elf, linux, multiboot, pvh");
+        .hasMessage("unknown loader 'grub'; known loaders: elf, linux, multiboot, pvh (a plugin"
+            + " jar on --plugin-path, in ~/.hospes/plugins or in HOSPES_CLASSPATH adds more)");
   }
 
   @Test

@@ -136,6 +136,20 @@ class DeviceModelPluginsTest {
         .hasMessage("--device scratch,slot=1: PCI slot 01 is taken by PIIX3");
   }
 
+  /**
+   * A run-many spec's device= (and an xl file's -device) is named as the user gave it, not as
+   * run's --device option, which run-many and create do not have.
+   */
+  @Test
+  void aHostDomainsDeviceIsNamedWithoutRunsOption() {
+    org.hospes.dom0.toolstack.HostRunner host =
+        org.hospes.dom0.toolstack.HostRunner.create(64, new ByteArrayOutputStream());
+    org.hospes.dom0.toolstack.DomainSpec spec = org.hospes.dom0.toolstack.DomainSpec.parse(
+        "a=k.elf,mode=hvm,ram=4,device=[nope,slot=5]", java.nio.file.Path.of("/"));
+    assertThatThrownBy(() -> host.start(spec, minimalMultiboot()))
+        .hasMessageStartingWith("device nope,slot=5: unknown device 'nope'; ");
+  }
+
   /** A Multiboot v1 image that only halts: header at 0, loaded at 1 MiB. */
   static byte[] minimalMultiboot() {
     java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(64)

@@ -1,0 +1,67 @@
+package org.hospes.dom0.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code host start} on a state directory it cannot use says why in words, on stderr, with
+ * status 2, and starts nothing: not a Java exception's class name ("FileAlreadyExistsException",
+ * "SocketException: Unix domain path too long"), and not from a daemon's log after the fork.
+ */
+class HostStartStateDirTest {
+  @TempDir
+  Path dir;
+
+  private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+  private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+  private int hospes(String... args) {
+    return HospesCli.newCommandLine(new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8)).execute(args);
+  }
+
+  private String stderr() {
+    return err.toString(StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void aFileIsNotAStateDirectory() throws Exception {
+    Path file = Files.writeString(dir.resolve("notes.txt"), "mine\n");
+    assertThat(hospes("host", "start", "--state-dir", file.toString())).isEqualTo(2);
+    assertThat(stderr()).isEqualTo("hospes: cannot start a host in " + file
+        + ": it is not a directory\n");
+    err.reset();
+    assertThat(hospes("host", "start", "--foreground", "--state-dir", file.toString()))
+        .isEqualTo(2);
+    assertThat(stderr()).isEqualTo("hospes: cannot start a host in " + file
+        + ": it is not a directory\n");
+    assertThat(Files.readString(file)).isEqualTo("mine\n");
+  }
+
+  @Test
+  void aDirectoryThatCannotBeMadeSaysWhyInWords() throws Exception {
+    Path under = Files.writeString(dir.resolve("notes.txt"), "mine\n").resolve("state");
+    assertThat(hospes("host", "start", "--state-dir", under.toString())).isEqualTo(2);
+    assertThat(stderr()).startsWith("hospes: cannot create the state directory " + under + ": ")
+        .endsWith("not a directory\n").doesNotContain("Exception");
+  }
+
+  @Test
+  void aSocketPathTooLongToBindIsRefusedBeforeAnythingIsMade() {
+    Path deep = dir.resolve("d".repeat(120));
+    assertThat(hospes("host", "start", "--foreground", "--state-dir", deep.toString()))
+        .isEqualTo(2);
+    int bytes = deep.resolve("host.sock").toString().length();
+    assertThat(stderr()).isEqualTo("hospes: cannot start a host in " + deep + ": its socket's"
+        + " path would be " + bytes + " bytes long, and a Unix socket's may be at most 107;"
+        + " give a shorter --state-dir\n");
+    assertThat(deep).doesNotExist();
+  }
+}
