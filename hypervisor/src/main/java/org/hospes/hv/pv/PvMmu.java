@@ -172,8 +172,11 @@ public final class PvMmu {
     }
   }
 
-  /** guest_handle_okay: the whole array lies below the hypervisor hole. */
-  private static boolean rangeOkay(int va, long count, int size) {
+  /**
+   * guest_handle_okay for a PV32 guest: the array of {@code count} items of {@code size} bytes
+   * at {@code va} lies wholly below the hypervisor hole.
+   */
+  public static boolean rangeOkay(int va, long count, int size) {
     return (va & 0xFFFF_FFFFL) + count * size <= (HYPERVISOR_VIRT_START & 0xFFFF_FFFFL);
   }
 
