@@ -76,7 +76,14 @@ public final class Hypervisor {
   private final Map<Integer, Domain> domains = new TreeMap<>();
   private final Map<Integer, HvmPlatform> platforms = new TreeMap<>();
   private final HvmExitHandler exits;
-  private int nextDomid = 1;
+  /**
+   * Xen's domid rover (do_domctl, XEN_DOMCTL_createdomain without a domid): a new domain gets
+   * the first free id after the last one handed out, wrapping below DOMID_FIRST_RESERVED. An id
+   * is free when no domain holds it, a dying one included.
+   */
+  private int domidRover;
+  /** DOMID_FIRST_RESERVED (public/xen.h): ids from here up are special (DOMID_SELF, ...). */
+  static final int DOMID_FIRST_RESERVED = 0x7FF0;
   /** dom0's privileged interface. */
   private final DomainControl control;
   /** Service domains by domid (dom0 and driver domains). */
@@ -220,7 +227,28 @@ public final class Hypervisor {
   /** Creates a service domain with {@code privilege} (Privilege.NONE: none at all). */
   public DomainControl createServiceDomain(String name, Privilege privilege) {
     Preconditions.checkArgument(!privilege.isControl(), "there is one control domain: dom0");
-    return createService(nextDomid++, name, privilege);
+    return createService(allocateDomid(), name, privilege);
+  }
+
+  /** The next free domid after the rover's; IllegalStateException when every one is taken. */
+  private int allocateDomid() {
+    for (int tries = 1; tries < DOMID_FIRST_RESERVED; tries++) {
+      int id = domidRover + 1 >= DOMID_FIRST_RESERVED ? 1 : domidRover + 1;
+      domidRover = id;
+      if (!domains.containsKey(id)) {
+        return id;
+      }
+    }
+    throw new IllegalStateException("no free domain id: " + (DOMID_FIRST_RESERVED - 1)
+        + " domains exist");
+  }
+
+  /**
+   * Sets the domid rover, as if {@code domid} was the last id handed out: tests of the wrap
+   * without creating thirty thousand domains.
+   */
+  void setDomidRover(int domid) {
+    domidRover = domid;
   }
 
   private DomainControl createService(int domid, String name, Privilege privilege) {
@@ -291,7 +319,7 @@ public final class Hypervisor {
         "domain memory must be 1..1024 MiB, got %s", memoryMiB);
     Preconditions.checkArgument(vcpus >= 1 && vcpus <= Domains.MAX_VCPUS,
         "vCPUs must be 1..%s, got %s", Domains.MAX_VCPUS, vcpus);
-    int domid = nextDomid++;
+    int domid = allocateDomid();
     Domain d = Domains.createHvm(this, domid, name, mode, memoryMiB, vcpus);
     return register(d);
   }
@@ -358,7 +386,7 @@ public final class Hypervisor {
       pvExits = new org.hospes.hv.pv.PvExits(pvHypercalls::handlePv,
           (v, reason) -> crash(v.domain(), reason), cost);
     }
-    int domid = nextDomid++;
+    int domid = allocateDomid();
     Domain d = Domains.createPv(this, domid, name, memoryMiB, pvPageInfo, m2p);
     return register(d);
   }
@@ -396,11 +424,34 @@ public final class Hypervisor {
     }
   }
 
-  /** Stops a domain for good and gives its memory back. */
+  /**
+   * Stops a domain for good and gives its memory back (xl destroy: domain_kill). The domain
+   * then leaves every list and lookup ({@link #domains}, {@link #domain}) as an unknown domid
+   * would, unless another domain still has some of its frames grant-mapped: it stays, DYING
+   * and with its domid taken, until the last of those is unmapped (Xen keeps a dying domain
+   * until its last page reference goes). A domain that already shut down or crashed has given
+   * its memory back: destroying it only takes it out of the lists, its state kept.
+   */
   public void destroy(Domain d, String reason) {
     if (!d.state().isFinal()) {
       end(d, DomainState.DYING, reason, -1);
+    } else if (d.state() != DomainState.DYING && domains.get(d.domid()) == d) {
+      forget(d);
     }
+  }
+
+  /**
+   * True while destroyed domain {@code d} is still held: listed, DYING, because another
+   * domain has some of its frames grant-mapped.
+   */
+  public boolean isHeld(Domain d) {
+    return d.state() == DomainState.DYING && domains.get(d.domid()) == d;
+  }
+
+  /** The end of a domain: gone from the hypervisor's tables, its domid free again. */
+  private void forget(Domain d) {
+    domains.remove(d.domid());
+    platforms.remove(d.domid());
   }
 
   /** The domain asked to stop (isa-debug-exit, SCHEDOP_shutdown). */
@@ -440,8 +491,14 @@ public final class Hypervisor {
       v.cpu().detach();
     }
     d.end(state, reason, status);
-    if (d.grantTables() != null) {
-      // Before the frames go back: other domains must lose their mappings of them.
+    java.util.Set<Long> held = java.util.Set.of();
+    if (d.grantTables() != null && state == DomainState.DYING) {
+      // Xen: domain_kill drops the domain's own mappings; the frames other domains have
+      // mapped keep it (dying) until they unmap them.
+      held = d.grantTables().releaseForDestroy();
+    } else if (d.grantTables() != null) {
+      // Its memory goes back now, while it stays listed as shut down or crashed: other
+      // domains must lose their mappings of its frames first.
       d.grantTables().releaseAll(domains.values());
     }
     if (d.eventChannels() != null) {
@@ -459,7 +516,7 @@ public final class Hypervisor {
     // the next owner's scrub clears them in place.
     java.util.function.LongConsumer gone = state == DomainState.DYING ? machine::release
         : f -> { };
-    frames.freeAll(d.domid(), gone);
+    frames.freeAllBut(d.domid(), held, gone);
     if (d.ept() != null) {
       for (long mfn : d.ept().tableFrameNumbers()) {
         frames.free(mfn);
@@ -468,6 +525,24 @@ public final class Hypervisor {
     }
     if (d.shadow() != null) {
       d.shadow().destroy();
+    }
+    if (state == DomainState.DYING && held.isEmpty()) {
+      forget(d);
+    }
+  }
+
+  /**
+   * A destroyed domain's frame that was grant-mapped by another domain is unmapped by the last
+   * of them: it goes back to the free pool, and with the domain's last such frame the domain
+   * is gone.
+   */
+  private void heldFrameReleased(Domain d, long mfn) {
+    if (frames.owner(mfn) == d.domid()) {
+      frames.free(mfn);
+      machine.release(mfn);
+    }
+    if (d.grantTables().pinnedFrames().isEmpty() && domains.get(d.domid()) == d) {
+      forget(d);
     }
   }
 
@@ -997,6 +1072,11 @@ public final class Hypervisor {
     @Override
     public boolean setPhysmap(Domain d, long gfn, long mfn, boolean writable) {
       return Hypervisor.this.setPhysmap(d, gfn, mfn, writable);
+    }
+
+    @Override
+    public void heldFrameReleased(Domain d, long mfn) {
+      Hypervisor.this.heldFrameReleased(d, mfn);
     }
   };
 

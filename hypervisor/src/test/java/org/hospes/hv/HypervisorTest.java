@@ -6,6 +6,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.Set;
+import org.hospes.abi.EventChannelOp;
+import org.hospes.abi.GrantTableOp;
+import org.hospes.abi.XenErrno;
 import org.hospes.hv.cost.DefaultCostModel;
 import org.hospes.hv.domain.Domain;
 import org.hospes.hv.domain.DomainMode;
@@ -90,6 +93,87 @@ class HypervisorTest {
     assertThat(spin.state()).isEqualTo(DomainState.DYING);
     assertThat(hv.hasLiveDomains()).isFalse();
     assertThat(hv.run(1_000_000)).isZero();
+  }
+
+  @Test
+  void aDestroyedDomainLeavesEveryListAndLookupOnceItsResourcesAreReleased() {
+    int free = hv.frames().freeFrames();
+    Domain spin = domainRunning("spin", "ebfe");
+    Domain peer = hv.createHvmDomain("peer", DomainMode.PVH, 1);
+    int rport = spin.eventChannels().allocUnbound(EventChannelOp.DOMID_SELF, peer.domid());
+    int lport = peer.eventChannels().bindInterdomain(spin.domid(), rport);
+    assertThat(lport).isPositive();
+    hv.run(1_000_000);
+    hv.destroy(spin, "destroyed");
+    // Nothing held it: domain_kill, then the last reference, and it is gone.
+    assertThat(spin.state()).isEqualTo(DomainState.DYING);
+    assertThat(hv.isHeld(spin)).isFalse();
+    assertThat(hv.domain(spin.domid())).isNull();
+    assertThat(hv.domains()).doesNotContain(spin);
+    assertThat(hv.platform(spin)).isNull();
+    assertThat(hv.control().isLive(spin.domid())).isFalse();
+    assertThatThrownBy(() -> hv.control().mapForeign(spin.domid(), 0))
+        .hasMessageContaining("no live domain " + spin.domid());
+    // Its event channel closed: the peer's end is unbound again.
+    assertThat(peer.eventChannels().status(lport)[0])
+        .isEqualTo(EventChannelOp.STATUS_UNBOUND);
+    // Every lookup by its domid answers as for an unknown one (a dying domain would be found
+    // and refuse with -EPERM here).
+    assertThat(peer.eventChannels().allocUnbound(spin.domid(), 0))
+        .isEqualTo(XenErrno.ESRCH.negated());
+    hv.destroy(peer, "test");
+    assertThat(hv.frames().freeFrames()).isEqualTo(free);
+  }
+
+  @Test
+  void aCrashedDomainDestroyedLaterLeavesTheListsKeepingItsState() {
+    Domain bad = domainRunning("bad", "0f0b");
+    hv.run(1_000_000);
+    assertThat(bad.state()).isEqualTo(DomainState.CRASHED);
+    assertThat(hv.domain(bad.domid())).isSameAs(bad);
+    hv.destroy(bad, "xl destroy");
+    assertThat(hv.domain(bad.domid())).isNull();
+    assertThat(bad.state()).isEqualTo(DomainState.CRASHED);
+    assertThat(bad.endReason()).startsWith("triple fault");
+  }
+
+  @Test
+  void domidsWrapBelowTheReservedIdsAndSkipEveryDomainStillThere() {
+    Domain a = hv.createHvmDomain("a", DomainMode.HVM_EPT, 1);
+    Domain b = hv.createHvmDomain("b", DomainMode.HVM_EPT, 1);
+    assertThat(a.domid()).isEqualTo(1);
+    assertThat(b.domid()).isEqualTo(2);
+    hv.destroy(a, "test");
+    hv.setDomidRover(Hypervisor.DOMID_FIRST_RESERVED - 2);
+    assertThat(hv.createHvmDomain("c", DomainMode.HVM_EPT, 1).domid())
+        .isEqualTo(Hypervisor.DOMID_FIRST_RESERVED - 1);
+    // Wrapped: 1 is free again, 2 is b's.
+    assertThat(hv.createHvmDomain("d", DomainMode.HVM_EPT, 1).domid()).isEqualTo(1);
+    assertThat(hv.createHvmDomain("e", DomainMode.HVM_EPT, 1).domid()).isEqualTo(3);
+  }
+
+  @Test
+  void aDyingDomainsDomidIsNotHandedOutUntilTheGrantMappingHoldingItGoes() {
+    Domain a = hv.createHvmDomain("a", DomainMode.PVH, 1);
+    Domain b = hv.createHvmDomain("b", DomainMode.PVH, 1);
+    // a grants b its frame 0x10 in entry 8 of its table; b maps it at 0x50.
+    long entry = (a.grantTables().frameMfn(0) << 12) + 8L * GrantTableOp.ENTRY_SIZE;
+    hv.machineMemory().write32(entry + GrantTableOp.ENTRY_FRAME, 0x10);
+    hv.machineMemory().write16(entry + GrantTableOp.ENTRY_DOMID, b.domid());
+    hv.machineMemory().write16(entry + GrantTableOp.ENTRY_FLAGS,
+        GrantTableOp.GTF_PERMIT_ACCESS);
+    int handle = b.grantTables().map(0x50L << 12, GrantTableOp.GNTMAP_HOST_MAP, 8, a.domid());
+    assertThat(handle).isNotNegative();
+    hv.destroy(a, "test");
+    assertThat(hv.isHeld(a)).isTrue();
+    assertThat(hv.domain(a.domid())).isSameAs(a);
+    hv.setDomidRover(a.domid() - 1);
+    Domain c = hv.createHvmDomain("c", DomainMode.PVH, 1);
+    assertThat(c.domid()).isNotEqualTo(a.domid());
+    assertThat(b.grantTables().unmap(0x50L << 12, handle)).isEqualTo(GrantTableOp.GNTST_OKAY);
+    assertThat(hv.domain(a.domid())).isNull();
+    hv.setDomidRover(a.domid() - 1);
+    assertThat(hv.createHvmDomain("d", DomainMode.PVH, 1).domid()).isEqualTo(a.domid());
   }
 
   @Test

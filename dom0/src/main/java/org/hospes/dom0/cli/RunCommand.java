@@ -691,7 +691,8 @@ final class RunCommand implements Callable<Integer> {
     if (host.stats) {
       printRunLine(streams, kernel, result, nanos);
       printJitLine(streams, machine.domain().vcpus().stream().map(v -> v.cpu().jit()).toList());
-      StatsReport.printTable(hv, hv.domains(), streams.err());
+      StatsReport.printTable(hv, StatsReport.reported(hv, List.of(machine.domain())),
+          streams.err());
       // Plugin devices report their own counters, one line each.
       for (var dev : machine.pluginDevices()) {
         StringBuilder line = new StringBuilder("device " + dev.name() + ":");
@@ -701,7 +702,8 @@ final class RunCommand implements Callable<Integer> {
     }
     endProfile(profiler);
     StatsDocument.Ending ending = new StatsDocument.Ending(result.reason(), result.exitStatus());
-    StatsDocument doc = StatsReport.document(hv, hv.domains(),
+    StatsDocument doc = StatsReport.document(hv,
+        StatsReport.reported(hv, List.of(machine.domain())),
         runInfo(domainMode.cliName(), result), d -> d == machine.domain() ? ending : null);
     return writeStatsJson(doc, result.exitStatus());
   }

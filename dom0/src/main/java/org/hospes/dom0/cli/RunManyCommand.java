@@ -257,21 +257,22 @@ final class RunManyCommand implements Callable<Integer> {
       streams.err().println("hospes: run stopped: " + stop[0]);
       status = session.stopStatus();
     }
+    List<Domain> reported = StatsReport.reported(hv, endings.keySet());
     if (this.host.stats) {
       streams.err().printf(Locale.ROOT, "hospes: %d domains, %d instructions in %.3f s (%.1f"
           + " MIPS)%n", host.guests().size(), total, nanos / 1e9,
           total / Math.max(nanos / 1e3, 1.0));
       // One line for the host: the domains' translators share their classes.
-      RunCommand.printJitLine(streams, hv.domains().stream()
+      RunCommand.printJitLine(streams, reported.stream()
           .flatMap(d -> d.vcpus().stream()).map(v -> v.cpu()).filter(c -> c != null)
           .map(c -> c.jit()).toList());
-      StatsReport.printTable(hv, hv.domains(), streams.err());
+      StatsReport.printTable(hv, reported, streams.err());
     }
     streams.err().flush();
     if (this.host.statsJson != null) {
       String outcome = stop[0] != null ? RunResult.STOPPED_PREFIX + stop[0]
           : status == ExitStatus.HALTED ? "every domain ended well" : "status " + status;
-      StatsDocument doc = StatsReport.document(hv, hv.domains(),
+      StatsDocument doc = StatsReport.document(hv, reported,
           new StatsDocument.RunInfo("host", status, outcome, total), endings::get);
       this.host.writeStatsJson(doc, streams);
     }

@@ -42,25 +42,39 @@ public interface PlatformInterrupts {
 
   /** The inputs of {@code domain}'s HVM platform in {@code hv}. */
   static PlatformInterrupts of(Hypervisor hv, Domain domain) {
+    // A device model may still signal after its domain was destroyed and is gone (a
+    // completion in flight): its lines then lead nowhere.
     return new PlatformInterrupts() {
       @Override
       public void setIsaIrqLevel(int irq, boolean high) {
-        hv.platform(domain).setIsaIrqLevel(irq, high);
+        org.hospes.hv.hvm.HvmPlatform p = hv.platform(domain);
+        if (p != null) {
+          p.setIsaIrqLevel(irq, high);
+        }
       }
 
       @Override
       public void setPciIntxLevel(int device, int intx, boolean high) {
-        hv.platform(domain).setPciIntxLevel(device, intx, high);
+        org.hospes.hv.hvm.HvmPlatform p = hv.platform(domain);
+        if (p != null) {
+          p.setPciIntxLevel(device, intx, high);
+        }
       }
 
       @Override
       public void setPciLinkRoute(int link, int isaIrq) {
-        hv.platform(domain).setPciLinkRoute(link, isaIrq);
+        org.hospes.hv.hvm.HvmPlatform p = hv.platform(domain);
+        if (p != null) {
+          p.setPciLinkRoute(link, isaIrq);
+        }
       }
 
       @Override
       public void injectMsi(long address, int data) {
-        hv.platform(domain).injectMsi(address, data);
+        org.hospes.hv.hvm.HvmPlatform p = hv.platform(domain);
+        if (p != null) {
+          p.injectMsi(address, data);
+        }
       }
     };
   }

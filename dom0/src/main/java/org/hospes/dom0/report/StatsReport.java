@@ -37,6 +37,22 @@ import org.hospes.hv.stats.Counters;
 public final class StatsReport {
   private StatsReport() {}
 
+  /**
+   * The domains a run's report covers, by domid: every domain the hypervisor still lists, and
+   * those of the run's {@code guests} it no longer does (destroyed during the run, they are
+   * gone from its lists, but what they did was part of the run).
+   */
+  public static List<Domain> reported(Hypervisor hv, java.util.Collection<Domain> guests) {
+    java.util.TreeMap<Integer, Domain> all = new java.util.TreeMap<>();
+    for (Domain d : guests) {
+      all.put(d.domid(), d);
+    }
+    for (Domain d : hv.domains()) {
+      all.put(d.domid(), d);
+    }
+    return new ArrayList<>(all.values());
+  }
+
   public static void printTable(Hypervisor hv, List<Domain> domains, PrintStream out) {
     out.println("virtual time " + grouped(hv.now()) + " cycles (" + fixed(hv.now() / 1e9, 6)
         + " s at 1 GHz), idle " + grouped(hv.idleCycles()) + " cycles, cost model "

@@ -183,6 +183,9 @@ public final class HostRunner {
     if (g != null && !g.isLive()) {
       g.console().close();
       guests.remove(name);
+      // As libxl destroys a domain that shut down or crashed: it leaves the hypervisor's
+      // lists (one already destroyed is gone, or stays dying while grant-mapped).
+      hv.destroy(g.domain(), "released by the toolstack");
     }
   }
 

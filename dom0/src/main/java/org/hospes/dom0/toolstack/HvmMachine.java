@@ -85,6 +85,39 @@ public final class HvmMachine {
     });
   }
 
+  /**
+   * Gives up on the machine before its guest ran (a load failed): the domain is destroyed, so
+   * its machine memory goes back and the backends started for it let go of it (they unmap
+   * its pages when told of its death). The machine cannot be loaded again. Its networks stay
+   * the caller's to close, as after a run.
+   */
+  private void discard(String reason) {
+    hv.destroy(domain, reason);
+  }
+
+  /** One way of loading the guest, which may fail. */
+  private interface Load<T> {
+    T run() throws BootException;
+  }
+
+  /**
+   * Runs {@code load} on a machine whose domain is still there; when it fails, however (the
+   * kernel file, the kernel, its services, a device the mode cannot have), the machine is
+   * {@link #discard discarded} and the error thrown.
+   */
+  private <T> T loading(Load<T> load) throws BootException {
+    if (domain.state().isFinal()) {
+      throw new BootException("the machine's domain is gone (" + domain.endReason()
+          + "): make a new machine");
+    }
+    try {
+      return load.run();
+    } catch (BootException | RuntimeException | Error e) {
+      discard("load failed: " + e.getMessage());
+      throw e;
+    }
+  }
+
   /** With the default scheduler (credit) and cost model. */
   public static HvmMachine create(DomainMode mode, int ramMiB, OutputStream serial,
       PrintStream diagnostics) {
@@ -154,11 +187,17 @@ public final class HvmMachine {
   }
 
   public LoadedKernel loadMultiboot(Path kernel, String cmdline) throws BootException {
-    return loadMultiboot(KernelFiles.read(kernel), kernel.toString(), cmdline);
+    return loading(() -> loadMultibootOrFail(KernelFiles.read(kernel), kernel.toString(),
+        cmdline));
   }
 
   /** Loads the kernel into the domain's memory and sets the multiboot entry state. */
   public LoadedKernel loadMultiboot(byte[] image, String name, String cmdline)
+      throws BootException {
+    return loading(() -> loadMultibootOrFail(image, name, cmdline));
+  }
+
+  private LoadedKernel loadMultibootOrFail(byte[] image, String name, String cmdline)
       throws BootException {
     long rsdp = installAcpiTables(hv, domain);
     LoadedKernel loaded = new MultibootKernelLoader().loadMultiboot(image, cmdline,
@@ -182,7 +221,8 @@ public final class HvmMachine {
    */
   public BootedKernel load(KernelLoader loader, Path kernel, BootRequest request,
       OutputStream consoleLog) throws BootException {
-    return load(loader, KernelFiles.read(kernel), kernel.toString(), request, consoleLog);
+    return loading(() -> loadOrFail(loader, KernelFiles.read(kernel), kernel.toString(),
+        request, consoleLog));
   }
 
   private final java.util.Map<DiskSpec, org.hospes.dom0.disk.DiskImage> disks =
@@ -475,9 +515,18 @@ public final class HvmMachine {
     return hv.createDriverDomain(name, domid);
   }
 
-  /** As above, for an image already read; {@code name} is how diagnostics call it. */
+  /**
+   * As above, for an image already read; {@code name} is how diagnostics call it. When the
+   * load fails (the kernel, its services, a device the mode cannot have), the machine is
+   * {@link #discard discarded} and the error thrown.
+   */
   public BootedKernel load(KernelLoader loader, byte[] image, String name, BootRequest request,
       OutputStream consoleLog) throws BootException {
+    return loading(() -> loadOrFail(loader, image, name, request, consoleLog));
+  }
+
+  private BootedKernel loadOrFail(KernelLoader loader, byte[] image, String name,
+      BootRequest request, OutputStream consoleLog) throws BootException {
     BootedKernel k;
     attachIde();
     if (domain.mode() == DomainMode.PV) {
@@ -589,8 +638,9 @@ public final class HvmMachine {
   /** As above, with boot modules listed in the start info (each named by its file). */
   public BootedKernel loadPvh(Path kernel, String cmdline, OutputStream consoleLog,
       java.util.List<Path> modules) throws BootException {
-    return load(new org.hospes.dom0.boot.loader.PvhKernelLoader(), kernel,
-        new BootRequest(cmdline, KernelFiles.readModules(modules)), consoleLog);
+    return loading(() -> loadOrFail(new org.hospes.dom0.boot.loader.PvhKernelLoader(),
+        KernelFiles.read(kernel), kernel.toString(),
+        new BootRequest(cmdline, KernelFiles.readModules(modules)), consoleLog));
   }
 
   /** The guest's output stream, also copied to {@code consoleLog} if that is not null. */

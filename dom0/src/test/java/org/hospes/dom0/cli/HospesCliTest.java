@@ -447,6 +447,21 @@ class HospesCliTest {
   }
 
   @Test
+  void runManyStatsStillReportADomainDestroyedDuringTheRun() throws IOException {
+    Path spin = file("spin.elf", ElfImageBuilder.multibootKernel(new byte[] {
+        (byte) 0xEB, (byte) 0xFE                     // 1: jmp 1b
+    }));
+    Path json = dir.resolve("s.json");
+    // The destroyed domain leaves the hypervisor's lists at once; what it did is still part
+    // of the run.
+    assertThat(hospes("run-many", "--destroy", "spin@2000000", "--domain", "ok=" + okKernel(),
+        "--domain", "spin=" + spin, "--stats", "--stats-json", json.toString())).isZero();
+    assertThat(Files.readString(json)).contains("\"name\":\"spin\"")
+        .contains("\"name\":\"ok\"");
+    assertThat(stderr().lines()).anyMatch(l -> l.startsWith("domain 2 spin ("));
+  }
+
+  @Test
   void badDom0OptionsAreUsageErrorsNamingTheOption() throws IOException {
     assertThat(hospes("run", "--mode", "hvm", "--dom0-cap", "150", okKernel().toString()))
         .isEqualTo(2);

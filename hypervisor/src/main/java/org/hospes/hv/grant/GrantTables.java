@@ -42,9 +42,11 @@ import org.hospes.x86.MemoryBus;
  * check for a second read-only map), so a revoked entry never admits a new mapping; while pinned
  * the hypervisor keeps GTF_reading/GTF_writing set so the granter can see it must not reuse the
  * entry, and unmap always works. Mapped frames must be RAM the granter owns (not a foreign frame
- * it mapped itself). When a domain dies, its own mappings are dropped and every mapping of its
- * frames in other domains is revoked: the mapper's physmap gets its original frame back, so no
- * domain keeps a path to a frame that may be reallocated.
+ * it mapped itself). When a domain shuts down or crashes (its memory goes back at once), its own
+ * mappings are dropped and every mapping of its frames in other domains is revoked: the mapper's
+ * physmap gets its original frame back, so no domain keeps a path to a frame that may be
+ * reallocated. When it is destroyed, as in Xen, the mappings others hold of its frames stay:
+ * those frames stay its own, and the domain dying, until the last of them is unmapped.
  *
  * <p>Methods return a {@code GNTST_*} status (map returns a handle, which is never negative).
  * Lock order (for a future SMP host): granter's table before mapper's.
@@ -74,6 +76,13 @@ public final class GrantTables {
      * nothing changed, when the machine has no memory for the mapping's tables.
      */
     boolean setPhysmap(Domain d, long gfn, long mfn, boolean writable);
+
+    /**
+     * Domain {@code d}, destroyed, no longer has its frame {@code mfn} grant-mapped by anyone:
+     * the frame can go back to the free pool (Xen: the mapper's put_page drops the last
+     * reference of a page the dying domain relinquished, and free_domheap_pages frees it).
+     */
+    void heldFrameReleased(Domain d, long mfn);
   }
 
   /** One grant entry in use: the hypervisor's copy of what it pinned (Xen's active entry). */
@@ -113,6 +122,11 @@ public final class GrantTables {
   private final List<Mapping> maptrack = new ArrayList<>();
   private final List<Integer> freeHandles = new ArrayList<>();
   private final Map<Long, Integer> mappedGfns = new HashMap<>();
+  /**
+   * The domain was destroyed while others still had its frames grant-mapped ({@link
+   * #releaseForDestroy}): each unpin that leaves a frame unmapped hands it back.
+   */
+  private boolean destroyed;
 
   public GrantTables(Domain domain, Directory directory, MemoryBus machine, int maxFrames) {
     this.domain = domain;
@@ -377,7 +391,19 @@ public final class GrantTables {
       if (alive) {
         setFlagBits(ref, GTF_READING, false);
       }
+      if (destroyed && !framePinned(act.mfn)) {
+        directory.heldFrameReleased(domain, act.mfn);
+      }
     }
+  }
+
+  /** Machine frames of this domain other domains have grant-mapped now. */
+  public java.util.Set<Long> pinnedFrames() {
+    java.util.Set<Long> s = new java.util.TreeSet<>();
+    for (Active a : active.values()) {
+      s.add(a.mfn);
+    }
+    return s;
   }
 
   /** Looks up a live granter's table, or null (GNTST_bad_domain). */
@@ -528,10 +554,11 @@ public final class GrantTables {
     Domain gd = directory.domain(m.granter);
     GrantTables g = gd == null ? null : directory.grantTables(gd);
     if (g != null) {
-      g.unpin(m.ref, !m.readonly);
+      // The page references first: the last unpin of a destroyed granter's frame frees it.
       if (m.frameRefs) {
         g.putFrameRefs(m.mfn, !m.readonly);
       }
+      g.unpin(m.ref, !m.readonly);
     }
     freeHandle(handle);
   }
@@ -668,10 +695,35 @@ public final class GrantTables {
   }
 
   /**
-   * The domain is dying: drop its own mappings (their granters' pins go), and revoke every
-   * mapping other domains hold of its frames, giving those domains their original frames back.
+   * The domain shut down or crashed, and its memory goes back at once: drop its own mappings
+   * (their granters' pins go), and revoke every mapping other domains hold of its frames,
+   * giving those domains their original frames back.
    */
   public void releaseAll(Iterable<Domain> all) {
+    releaseOwnMappings();
+    for (Domain d : all) {
+      GrantTables t = d == domain ? null : directory.grantTables(d);
+      if (t != null) {
+        t.revokeFrom(domain.domid());
+      }
+    }
+    active.clear();
+  }
+
+  /**
+   * The domain is destroyed (Xen's gnttab_release_mappings in domain_relinquish_resources):
+   * its own mappings of others' grants go, but the mappings other domains hold of its frames
+   * stay, as in Xen, where each holds a reference on the page: those frames stay the dying
+   * domain's until the last mapping of each is unmapped ({@link
+   * Directory#heldFrameReleased}). Returns the frames still held, empty when none.
+   */
+  public java.util.Set<Long> releaseForDestroy() {
+    releaseOwnMappings();
+    destroyed = true;
+    return pinnedFrames();
+  }
+
+  private void releaseOwnMappings() {
     for (int h = 0; h < maptrack.size(); h++) {
       Mapping m = maptrack.get(h);
       if (m.gfn >= 0 && !m.revoked) {
@@ -680,13 +732,6 @@ public final class GrantTables {
         freeHandle(h);
       }
     }
-    for (Domain d : all) {
-      GrantTables t = d == domain ? null : directory.grantTables(d);
-      if (t != null) {
-        t.revokeFrom(domain.domid());
-      }
-    }
-    active.clear();
   }
 
   /** Revokes this domain's mappings of grants from {@code granter} (which is dying). */

@@ -36,11 +36,13 @@ public final class Hypercalls {
   /** Cycles of work the current hypercall charged beyond the entry/exit cost. */
   private long work;
   /**
-   * True while a PV guest's own hypercall (not a multicall entry) is dispatched: only then may
-   * a long mmu_update or mmuext_op be preempted and continued (Hospes does not continue inside
-   * a multicall).
+   * True while a PV guest's own hypercall is dispatched: only then may a long mmu_update,
+   * mmuext_op or multicall be preempted and continued (the multicall's entries too, which
+   * continue through it).
    */
   private boolean pvTopLevel;
+  /** The continuation the multicall just left for itself, or null. */
+  private org.hospes.hv.pv.PvMmu.Continuation multicallContinuation;
   /**
    * mmu_update requests or mmuext_op ops done in one leg before the call is continued: Xen
    * continues when hypercall_preempt_check finds work due (a softirq, an event to deliver),
@@ -95,6 +97,10 @@ public final class Hypercalls {
         pvTopLevel = false;
       }
       org.hospes.hv.pv.PvMmu.Continuation k = v.domain().pv().mmu().takeContinuation();
+      if (k == null) {
+        k = multicallContinuation;
+      }
+      multicallContinuation = null;
       if (k != null && !v.domain().state().isFinal()) {
         // hypercall_create_continuation: the guest re-executes its int 0x82 (2 bytes) with the
         // continuation's arguments; EAX holds the hypercall's number again.
@@ -172,12 +178,20 @@ public final class Hypercalls {
    * {@code v}; returns its result. Also the entry point of each multicall entry.
    */
   int dispatch(Vcpu v, int nr, int a1, int a2, int a3, int a4, int a5) {
+    // Only the guest's own call may be continued (and a multicall's entries, through it).
+    boolean mayPreempt = pvTopLevel;
+    pvTopLevel = false;
+    return dispatch(v, nr, a1, a2, a3, a4, a5, mayPreempt);
+  }
+
+  /**
+   * As {@link #dispatch(Vcpu, int, int, int, int, int, int)}; {@code mayPreempt}: a PV guest's
+   * long call may leave a continuation (its own call, or an entry of its multicall).
+   */
+  int dispatch(Vcpu v, int nr, int a1, int a2, int a3, int a4, int a5, boolean mayPreempt) {
     Hypercall call = Hypercall.of(nr);
     int result;
     org.hospes.hv.pv.PvVcpu p = v.domain().pv();
-    // Only the guest's own call may be continued; a multicall's entries come back through here.
-    boolean mayPreempt = pvTopLevel;
-    pvTopLevel = false;
     if (call == null) {
       result = XenErrno.ENOSYS.negated();
     } else if (p != null
@@ -194,7 +208,9 @@ public final class Hypercalls {
         case GRANT_TABLE_OP: result = grants.grantTableOp(v, a1, a2, a3); break;
         case VCPU_OP: result = vcpus.vcpuOp(v, a1, a2, a3); break;
         case SET_TIMER_OP: result = vcpus.setTimerOp(v, a1, a2); break;
-        case MULTICALL: result = multicalls.multicall(v, a1, a2); break;
+        case MULTICALL:
+          result = multicalls.multicall(v, a1, a2, mayPreempt && p != null ? pvPreempt(p) : null);
+          break;
         case PLATFORM_OP: result = control.platformOp(v, a1); break;
         case SYSCTL: result = control.sysctl(v, a1); break;
         case DOMCTL: result = control.domctl(v, a1); break;
@@ -205,6 +221,14 @@ public final class Hypercalls {
       }
     }
     return result;
+  }
+
+  /**
+   * The multicall being dispatched stopped and continues with {@code list} and {@code count}
+   * (hypercall_create_continuation for __HYPERVISOR_multicall).
+   */
+  void continueWith(int list, int count) {
+    multicallContinuation = new org.hospes.hv.pv.PvMmu.Continuation(list, count);
   }
 
   /** dispatchPv's answer for a call that is not PV-only. */

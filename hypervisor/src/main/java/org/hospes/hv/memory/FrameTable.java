@@ -121,13 +121,23 @@ public final class FrameTable {
 
   /** As {@link #freeAll(int)}, telling {@code each} every frame it frees, lowest first. */
   public int freeAll(int domid, java.util.function.LongConsumer each) {
+    return freeAllBut(domid, java.util.Set.of(), each);
+  }
+
+  /**
+   * As {@link #freeAll(int, java.util.function.LongConsumer)}, except the frames in
+   * {@code keep}, which stay {@code domid}'s until each is {@link #free freed} on its own (a
+   * destroyed domain's frames another domain still has grant-mapped).
+   */
+  public int freeAllBut(int domid, java.util.Set<Long> keep,
+      java.util.function.LongConsumer each) {
     long[] r = ranges.remove(domid);
     if (r == null) {
       return 0; // never given a frame by allocate
     }
     int n = 0;
     for (int f = (int) r[0]; f <= r[1]; f++) {
-      if (owner[f] == domid) {
+      if (owner[f] == domid && !keep.contains((long) f)) {
         owner[f] = FREE;
         n++;
         each.accept(f);

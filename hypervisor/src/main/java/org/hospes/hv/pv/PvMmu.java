@@ -172,8 +172,11 @@ public final class PvMmu {
     }
   }
 
-  /** guest_handle_okay: the whole array lies below the hypervisor hole. */
-  private static boolean rangeOkay(int va, long count, int size) {
+  /**
+   * guest_handle_okay for a PV32 guest: the array of {@code count} items of {@code size} bytes
+   * at {@code va} lies wholly below the hypervisor hole.
+   */
+  public static boolean rangeOkay(int va, long count, int size) {
     return (va & 0xFFFF_FFFFL) + count * size <= (HYPERVISOR_VIRT_START & 0xFFFF_FFFFL);
   }
 
@@ -236,7 +239,11 @@ public final class PvMmu {
       }
       refusal = XenErrno.EPERM.negated();
     }
-    int foreign = foreignCheck(foreigndom & 0xFFFF);
+    // DOMID_IO is a page owner get_pg_owner finds (dom_io), and xsm_mmu_update does not check
+    // it: the requests run, and their own checks (get_page_from_l1e, get_page_from_mfn) find
+    // that dom_io owns none of the caller's frames.
+    boolean io = (foreigndom & 0xFFFF) == DOMID_IO;
+    int foreign = io ? 0 : foreignCheck(foreigndom & 0xFFFF);
     if (foreign == XenErrno.ESRCH.negated()) {
       writeDone(pdone, done); // get_pg_owner failed: "goto out" still adds this leg's none
       return foreign;
@@ -261,8 +268,11 @@ public final class PvMmu {
       int cmd = (int) (ptr & 7);
       rc = switch (cmd) {
         case MMU_NORMAL_PT_UPDATE, MMU_PT_UPDATE_PRESERVE_AD, MMU_PT_UPDATE_NO_TRANSLATE ->
-            refusal != 0 ? refusal : normalUpdate(ptr - cmd, val, cmd == MMU_PT_UPDATE_PRESERVE_AD);
-        case MMU_MACHPHYS_UPDATE -> refusal != 0 ? refusal : machphysUpdate(ptr >>> 12, val);
+            refusal != 0 ? refusal : normalUpdate(ptr - cmd, val,
+                cmd == MMU_PT_UPDATE_PRESERVE_AD, io);
+        case MMU_MACHPHYS_UPDATE -> refusal != 0 ? refusal
+            : io ? XenErrno.EINVAL.negated() // get_page_from_mfn(mfn, dom_io) fails
+            : machphysUpdate(ptr >>> 12, val);
         default -> XenErrno.ENOSYS.negated();
       };
       if (rc != 0) {
@@ -275,6 +285,14 @@ public final class PvMmu {
 
   /** MMU_NORMAL_PT_UPDATE: {@code *ptr = val} checked by the type of the frame at {@code ptr}. */
   public int normalUpdate(long ptr, long val, boolean preserveAd) {
+    return normalUpdate(ptr, val, preserveAd, false);
+  }
+
+  /**
+   * As {@link #normalUpdate(long, long, boolean)}; {@code pgOwnerIo}: the page owner named is
+   * DOMID_IO, which only an L1 entry's new mapping consults (mod_l1_entry's pg_dom).
+   */
+  private int normalUpdate(long ptr, long val, boolean preserveAd, boolean pgOwnerIo) {
     long mfn = ptr >>> 12;
     if (!tables.getPage(mfn)) {
       return XenErrno.EINVAL.negated(); // "Could not get page for normal update"
@@ -283,7 +301,7 @@ public final class PvMmu {
     int rc = XenErrno.EINVAL.negated();
     if (info.typeCount(mfn) > 0 && info.isValidated(mfn)) {
       switch (info.type(mfn)) {
-        case L1_PAGE_TABLE -> rc = tables.modL1(mfn, slot, val, preserveAd);
+        case L1_PAGE_TABLE -> rc = tables.modL1(mfn, slot, val, preserveAd, pgOwnerIo);
         case L2_PAGE_TABLE -> rc = tables.modL2(mfn, slot, val, preserveAd);
         case L3_PAGE_TABLE -> {
           rc = tables.modL3(mfn, slot, val, preserveAd);

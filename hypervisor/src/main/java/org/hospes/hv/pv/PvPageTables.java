@@ -306,8 +306,18 @@ public final class PvPageTables {
 
   // ---- entries -------------------------------------------------------------------------------
 
-  /** get_page_from_l1e for a PV domU without I/O capabilities. */
+  /** get_page_from_l1e for a PV domU without I/O capabilities, the page owner itself. */
   int getFromL1e(long e) {
+    return getFromL1e(e, false);
+  }
+
+  /**
+   * get_page_from_l1e; {@code pgOwnerIo}: the page owner named is DOMID_IO, which reverts to
+   * the caller for I/O space, and owns no RAM frame here (Xen gives dom_io only frames that are
+   * not RAM), so a RAM frame's real owner differs from it and the unprivileged dom_io may not
+   * lend it: "could_not_pin".
+   */
+  int getFromL1e(long e, boolean pgOwnerIo) {
     if ((e & P) == 0) {
       return 0;
     }
@@ -318,6 +328,9 @@ public final class PvPageTables {
     if (!validMfn(mfn)) {
       // Not RAM: I/O space, which a domain without iomem capabilities may not map.
       return XenErrno.EPERM.negated();
+    }
+    if (pgOwnerIo) {
+      return XenErrno.EBUSY.negated();
     }
     if (!getPage(mfn)) {
       // Free, the hypervisor's, or another domain's frame ("could_not_pin").
@@ -396,7 +409,12 @@ public final class PvPageTables {
 
   /** mod_l1_entry: entry {@code slot} of the validated L1 {@code l1mfn} becomes {@code nl1e}. */
   public int modL1(long l1mfn, int slot, long nl1e, boolean preserveAd) {
-    return modEntry(1, l1mfn, slot, nl1e, preserveAd);
+    return modEntry(1, l1mfn, slot, nl1e, preserveAd, false);
+  }
+
+  /** As above, the new entry's page owner DOMID_IO when {@code pgOwnerIo}. */
+  public int modL1(long l1mfn, int slot, long nl1e, boolean preserveAd, boolean pgOwnerIo) {
+    return modEntry(1, l1mfn, slot, nl1e, preserveAd, pgOwnerIo);
   }
 
   /** mod_l2_entry: Xen's slots of a PAE L2 under L3 slot 3 are -EPERM. */
@@ -404,7 +422,7 @@ public final class PvPageTables {
     if (info.isPaeXenL2(l2mfn) && slot >= FIRST_XEN_L2_SLOT) {
       return XenErrno.EPERM.negated();
     }
-    return modEntry(2, l2mfn, slot, nl2e, preserveAd);
+    return modEntry(2, l2mfn, slot, nl2e, preserveAd, false);
   }
 
   /**
@@ -415,7 +433,7 @@ public final class PvPageTables {
     if (slot >= 3) {
       return XenErrno.EINVAL.negated();
     }
-    return modEntry(3, l3mfn, slot, nl3e, preserveAd);
+    return modEntry(3, l3mfn, slot, nl3e, preserveAd, false);
   }
 
   /**
@@ -423,7 +441,8 @@ public final class PvPageTables {
    * fast-path flags is written as is; otherwise the new entry's references are taken before it
    * is written and the old entry's released after.
    */
-  private int modEntry(int level, long table, int slot, long ne, boolean preserveAd) {
+  private int modEntry(int level, long table, int slot, long ne, boolean preserveAd,
+      boolean pgOwnerIo) {
     long oe = entry(table, slot);
     if ((ne & P) != 0) {
       long disallow = level == 1 ? L1_DISALLOW : level == 2 ? L2_DISALLOW : L3_DISALLOW;
@@ -434,7 +453,8 @@ public final class PvPageTables {
         setEntry(table, slot, withAd(oe, ne, preserveAd));
         return 0;
       }
-      int rc = level == 1 ? getFromL1e(ne) : level == 2 ? getFromL2e(ne) : getFromL3e(ne);
+      int rc = level == 1 ? getFromL1e(ne, pgOwnerIo) : level == 2 ? getFromL2e(ne)
+          : getFromL3e(ne);
       if (rc != 0) {
         return rc;
       }

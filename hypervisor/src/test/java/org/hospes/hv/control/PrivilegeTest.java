@@ -151,10 +151,26 @@ class PrivilegeTest {
     assertThatThrownBy(() -> ro.write32(0, 1)).isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("read-only grant");
     assertThat(front.memory().read32((long) PAGE_GFN << 12)).isEqualTo(PATTERN);
-    // The frontend dies: its frames may go to someone else, the mapping reads zeros.
-    hv.destroy(front, "test");
+    // The frontend crashes: its frames go back at once and may go to someone else, so the
+    // mapping is revoked and reads zeros.
+    hv.crash(front, "test");
     assertThat(ro.read32(0)).isZero();
     ro.unmap();
+    assertThat(driver.domain().grantTables().activeMappings()).isZero();
+  }
+
+  @Test
+  void aDestroyedFrontendsFrameStaysMappedUntilTheDriverDomainUnmapsIt() {
+    grant(front, 3, driver.domid(), GrantTableOp.GTF_PERMIT_ACCESS | GrantTableOp.GTF_READONLY);
+    ForeignPage ro = driver.mapGrant(front.domid(), 3, true);
+    // Destroyed, as by xl destroy: the frame is still the frontend's (Xen: the mapping holds a
+    // page reference), so the mapping still reads it, and the frontend stays, dying.
+    hv.destroy(front, "test");
+    assertThat(ro.read32(0)).isEqualTo(PATTERN);
+    assertThat(hv.domain(front.domid())).isSameAs(front);
+    assertThat(front.state()).isEqualTo(org.hospes.hv.domain.DomainState.DYING);
+    ro.unmap();
+    assertThat(hv.domain(front.domid())).isNull();
     assertThat(driver.domain().grantTables().activeMappings()).isZero();
   }
 

@@ -17,6 +17,7 @@ import org.hospes.hv.domain.Domain;
 import org.hospes.hv.domain.DomainMode;
 import org.hospes.hv.domain.DomainState;
 import org.hospes.hv.domain.Vcpu;
+import org.hospes.hv.memory.FrameTable;
 import org.hospes.hv.sched.RoundRobinScheduler;
 import org.hospes.x86.Cpu;
 import org.junit.jupiter.api.BeforeEach;
@@ -414,18 +415,90 @@ class GrantTableHypercallsTest {
   }
 
   @Test
-  void aDyingGranterTakesItsFramesBackFromEveryMapper() {
+  void aCrashedGranterTakesItsFramesBackFromEveryMapper() {
     long original = b.p2m().lookup(MAP_GFN);
     grant(8, GTF_PERMIT_ACCESS, b.domid(), PAGE_GFN);
     int[] r = map(b, 8, a.domid(), MAP_GFN, GNTMAP_HOST_MAP);
     assertThat(r[0]).isEqualTo(GNTST_OKAY);
-    hv.destroy(a, "test");
+    // A crash gives the memory back at once (the domain stays listed, crashed): the mapping
+    // must go first.
+    hv.crash(a, "test");
     assertThat(b.p2m().lookup(MAP_GFN)).isEqualTo(original);
     assertThat(b.memory().read32((long) MAP_GFN << 12)).isEqualTo(0xB0B0_B0B0);
     // The handle still unmaps cleanly once.
     assertThat(unmap(b, MAP_GFN, r[1])).isEqualTo(GNTST_OKAY);
     assertThat(unmap(b, MAP_GFN, r[1])).isEqualTo(GNTST_BAD_HANDLE);
     assertThat(b.grantTables().activeMappings()).isZero();
+  }
+
+  @Test
+  void aDestroyedGranterStaysDyingUntilItsLastMappedFrameIsUnmapped() {
+    int free = hv.frames().freeFrames();
+    long page = a.p2m().lookup(PAGE_GFN);
+    int aFrames = 0;
+    for (long m = 0; m < hv.frames().frames(); m++) {
+      aFrames += hv.frames().owner(m) == a.domid() ? 1 : 0;
+    }
+    grant(8, GTF_PERMIT_ACCESS, b.domid(), PAGE_GFN);
+    grant(9, GTF_PERMIT_ACCESS | GTF_READONLY, c.domid(), PAGE_GFN);
+    int[] rb = map(b, 8, a.domid(), MAP_GFN, GNTMAP_HOST_MAP);
+    int[] rc = map(c, 9, a.domid(), MAP_GFN, GNTMAP_HOST_MAP | GNTMAP_READONLY);
+    assertThat(rb[0]).isEqualTo(GNTST_OKAY);
+    assertThat(rc[0]).isEqualTo(GNTST_OKAY);
+    int aTables = a.ept().tableFrameNumbers().size();
+    hv.destroy(a, "test");
+    // Xen: each mapping holds a reference on the page, so the page, and the domain with it,
+    // outlive domain_kill. Everything else a owned is free already.
+    assertThat(a.state()).isEqualTo(DomainState.DYING);
+    assertThat(hv.domain(a.domid())).isSameAs(a);
+    assertThat(hv.domains()).contains(a);
+    assertThat(hv.isHeld(a)).isTrue();
+    assertThat(hv.frames().owner(page)).isEqualTo(a.domid());
+    assertThat(hv.frames().freeFrames()).isEqualTo(free + aFrames + aTables - 1);
+    // The mappers still see the page, and b still writes it.
+    assertThat(b.memory().read32((long) MAP_GFN << 12)).isEqualTo(PATTERN);
+    b.memory().write32((long) MAP_GFN << 12, 0x600D);
+    assertThat(c.memory().read32((long) MAP_GFN << 12)).isEqualTo(0x600D);
+    // Nobody maps anything new from a dying domain.
+    assertThat(map(b, 8, a.domid(), MAP_GFN + 1, GNTMAP_HOST_MAP)[0])
+        .isEqualTo(GNTST_BAD_DOMAIN);
+    // Its domid is not handed out while it is dying.
+    assertThat(hv.createHvmDomain("d", DomainMode.PVH, 1).domid()).isNotEqualTo(a.domid());
+    assertThat(unmap(b, MAP_GFN, rb[1])).isEqualTo(GNTST_OKAY);
+    assertThat(hv.isHeld(a)).as("c still maps the page").isTrue();
+    assertThat(hv.frames().owner(page)).isEqualTo(a.domid());
+    assertThat(unmap(c, MAP_GFN, rc[1])).isEqualTo(GNTST_OKAY);
+    // The last reference gone: the page is free and the domain gone from every lookup.
+    assertThat(hv.isHeld(a)).isFalse();
+    assertThat(hv.domain(a.domid())).isNull();
+    assertThat(hv.domains()).doesNotContain(a);
+    assertThat(hv.frames().owner(page)).isEqualTo(FrameTable.FREE);
+    put(b, UOP, le(8).putShort(0, (short) a.domid()));
+    assertThat(call(b, Hypercall.GRANT_TABLE_OP, GET_VERSION, UOP, 1))
+        .isEqualTo(XenErrno.ESRCH.negated());
+    assertThat(b.grantTables().activeMappings()).isZero();
+    assertThat(c.grantTables().activeMappings()).isZero();
+  }
+
+  @Test
+  void aDestroyedGranterHeldByAMapperGoesWhenTheMapperIsDestroyedToo() {
+    int free = hv.frames().freeFrames();
+    int bFrames = 0;
+    int aFrames = 0;
+    for (long m = 0; m < hv.frames().frames(); m++) {
+      aFrames += hv.frames().owner(m) == a.domid() ? 1 : 0;
+      bFrames += hv.frames().owner(m) == b.domid() ? 1 : 0;
+    }
+    grant(8, GTF_PERMIT_ACCESS, b.domid(), PAGE_GFN);
+    assertThat(map(b, 8, a.domid(), MAP_GFN, GNTMAP_HOST_MAP)[0]).isEqualTo(GNTST_OKAY);
+    int tables = a.ept().tableFrameNumbers().size() + b.ept().tableFrameNumbers().size();
+    hv.destroy(a, "test");
+    assertThat(hv.isHeld(a)).isTrue();
+    // The mapper's own destruction drops its mappings (gnttab_release_mappings): a goes too.
+    hv.destroy(b, "test");
+    assertThat(hv.domain(a.domid())).isNull();
+    assertThat(hv.domain(b.domid())).isNull();
+    assertThat(hv.frames().freeFrames()).isEqualTo(free + aFrames + bFrames + tables);
   }
 
   @Test

@@ -541,9 +541,10 @@ class HypercallFuzzTest {
         cpu.setReg(Cpu.ESP, esp);
         int eip = cpu.eip();
         hc.handlePv(attacker.v);
-        // A continued mmu_update or mmuext_op: the kernel's int 0x82 runs again, as often as
-        // it takes.
-        while ((nr == Hypercall.MMUEXT_OP.number() || nr == Hypercall.MMU_UPDATE.number())
+        // A continued mmu_update, mmuext_op or multicall: the kernel's int 0x82 runs again, as
+        // often as it takes.
+        while ((nr == Hypercall.MMUEXT_OP.number() || nr == Hypercall.MMU_UPDATE.number()
+            || nr == Hypercall.MULTICALL.number())
             && cpu.reg(Cpu.EAX) == nr
             && cpu.eip() == eip - 2 && !attacker.v.domain().state().isFinal()) {
           cpu.setEip(eip);

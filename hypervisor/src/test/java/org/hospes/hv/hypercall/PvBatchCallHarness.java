@@ -77,10 +77,14 @@ abstract class PvBatchCallHarness {
     int82();
   }
 
-  /** Runs the call to its end as the guest would, re-executing while it is continued. */
+  /**
+   * Runs the call to its end as the guest would, re-executing while it is continued; a call
+   * that never ends (a continuation that makes no progress) fails after 10,000 legs.
+   */
   int legs() {
     int legs = 1;
     while (cpu.eip() == AFTER_INT - 2) {
+      assertThat(legs).as("legs of a call that should end").isLessThan(10_000);
       assertThat(cpu.reg(Cpu.EAX)).isEqualTo(batch.number());
       int82();
       legs++;

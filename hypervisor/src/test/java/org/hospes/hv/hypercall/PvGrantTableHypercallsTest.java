@@ -315,15 +315,40 @@ class PvGrantTableHypercallsTest {
   }
 
   @Test
-  void theGranterDyingClearsThePvMappersEntryAndEveryCountGoesToZero() {
+  void theGranterCrashingClearsThePvMappersEntryAndEveryCountGoesToZero() {
+    long page = mfn(a, DATA_PFN);
+    grant(8, GTF_PERMIT_ACCESS, b.domid(), page);
+    int[] r = map(b, 8, a.domid(), MAP_VA, GNTMAP_HOST_MAP);
+    assertThat(r[0]).isEqualTo(GNTST_OKAY);
+    hv.crash(a, "test");
+    assertThat(l1e(b, MAP_VA)).isZero();
+    assertThat(b.pv().mmu().translate(MAP_VA, false)).isEqualTo(-1);
+    assertThat(unmap(b, MAP_VA, r[1])).isEqualTo(GNTST_OKAY);
+    hv.destroy(b, "test");
+    FrameTable frames = hv.frames();
+    for (long mfn = 0; mfn < frames.frames(); mfn++) {
+      assertThat(frames.owner(mfn)).as("owner of %d", mfn).isNotIn(a.domid(), b.domid());
+      assertThat(info.typeCount(mfn)).as("type count of %d", mfn).isZero();
+      assertThat(info.refCount(mfn)).as("references on %d", mfn).isZero();
+    }
+  }
+
+  @Test
+  void aDestroyedPvGranterKeepsTheMappedFrameUntilThePvMapperUnmapsIt() {
     long page = mfn(a, DATA_PFN);
     grant(8, GTF_PERMIT_ACCESS, b.domid(), page);
     int[] r = map(b, 8, a.domid(), MAP_VA, GNTMAP_HOST_MAP);
     assertThat(r[0]).isEqualTo(GNTST_OKAY);
     hv.destroy(a, "test");
-    assertThat(l1e(b, MAP_VA)).isZero();
-    assertThat(b.pv().mmu().translate(MAP_VA, false)).isEqualTo(-1);
+    // The mapping holds its page reference and writable type: the frame stays a's, and so
+    // does a, dying, while b's L1 entry still reaches it.
+    assertThat(hv.isHeld(a)).isTrue();
+    assertThat(hv.frames().owner(page)).isEqualTo(a.domid());
+    assertThat(info.refCount(page)).isEqualTo(1);
+    assertThat(read32(b, MAP_VA)).isEqualTo(PATTERN);
     assertThat(unmap(b, MAP_VA, r[1])).isEqualTo(GNTST_OKAY);
+    assertThat(l1e(b, MAP_VA)).isZero();
+    assertThat(hv.domain(a.domid())).isNull();
     hv.destroy(b, "test");
     FrameTable frames = hv.frames();
     for (long mfn = 0; mfn < frames.frames(); mfn++) {

@@ -3,7 +3,6 @@ package org.hospes.hv.hypercall;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import org.hospes.abi.Hypercall;
-import org.hospes.abi.Multicall;
 import org.hospes.abi.PvMmuAbi;
 import org.hospes.abi.XenErrno;
 import org.hospes.hv.domain.Domain;
@@ -21,7 +20,6 @@ import org.junit.jupiter.api.Test;
  */
 class PvMmuUpdateContinuationTest extends PvBatchCallHarness {
   private static final int REQS = 0xA000;
-  private static final int LIST = 0xC000;
   /** The data page the requests write (pfn 20, mapped writable at 0x14000). */
   private static final int TARGET_PFN = 20;
 
@@ -177,25 +175,5 @@ class PvMmuUpdateContinuationTest extends PvBatchCallHarness {
     assertThat(cpu.reg(Cpu.EAX)).isEqualTo(XenErrno.EPERM.negated());
     assertThat(read32(PDONE)).isZero();
     assertThat(slot(0)).isZero();
-  }
-
-  /** Inside a multicall the entry is not continued: the whole batch runs in one go. */
-  @Test
-  void aMulticallEntryRunsToTheEnd() {
-    reqs(300, -1);
-    write32(LIST + Multicall.ENTRY_OP, Hypercall.MMU_UPDATE.number());
-    write32(LIST + Multicall.ENTRY_ARGS, REQS);
-    write32(LIST + Multicall.ENTRY_ARGS + 4, 300);
-    write32(LIST + Multicall.ENTRY_ARGS + 8, PDONE);
-    write32(LIST + Multicall.ENTRY_ARGS + 12, PvMmuAbi.DOMID_SELF);
-    cpu.setReg(Cpu.EAX, Hypercall.MULTICALL.number());
-    cpu.setReg(Cpu.EBX, LIST);
-    cpu.setReg(Cpu.ECX, 1);
-    int82();
-    assertThat(cpu.eip()).isEqualTo(AFTER_INT);
-    assertThat(cpu.reg(Cpu.EAX)).isZero();
-    assertThat(read32(PDONE)).isEqualTo(300);
-    assertThat(read32(LIST + Multicall.ENTRY_RESULT)).isZero();
-    assertThat(slot(299)).isEqualTo(300);
   }
 }

@@ -3,7 +3,6 @@ package org.hospes.hv.hypercall;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import org.hospes.abi.Hypercall;
-import org.hospes.abi.Multicall;
 import org.hospes.abi.PvMmuAbi;
 import org.hospes.abi.XenErrno;
 import org.hospes.x86.Cpu;
@@ -107,25 +106,5 @@ class PvMmuextContinuationTest extends PvBatchCallHarness {
     call(OPS, 3 | PREEMPTED, PDONE, PvMmuAbi.DOMID_SELF);
     assertThat(cpu.reg(Cpu.EAX)).isZero();
     assertThat(read32(PDONE)).isEqualTo(80);
-  }
-
-  /** Inside a multicall the entry is not continued: the whole batch runs in one go. */
-  @Test
-  void aMulticallEntryRunsToTheEnd() {
-    ops(300, -1);
-    int list = 0xA000;
-    write32(list + Multicall.ENTRY_OP, Hypercall.MMUEXT_OP.number());
-    write32(list + Multicall.ENTRY_ARGS, OPS);
-    write32(list + Multicall.ENTRY_ARGS + 4, 300);
-    write32(list + Multicall.ENTRY_ARGS + 8, PDONE);
-    write32(list + Multicall.ENTRY_ARGS + 12, PvMmuAbi.DOMID_SELF);
-    cpu.setReg(Cpu.EAX, Hypercall.MULTICALL.number());
-    cpu.setReg(Cpu.EBX, list);
-    cpu.setReg(Cpu.ECX, 1);
-    int82();
-    assertThat(cpu.eip()).isEqualTo(AFTER_INT);
-    assertThat(cpu.reg(Cpu.EAX)).isZero();
-    assertThat(read32(PDONE)).isEqualTo(300);
-    assertThat(read32(list + Multicall.ENTRY_RESULT)).isZero();
   }
 }

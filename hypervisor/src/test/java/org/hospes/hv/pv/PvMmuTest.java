@@ -66,11 +66,48 @@ class PvMmuTest {
     assertThat(mmu.mmuUpdate(0x1000, 1, 0, DOM)).isEqualTo(XenErrno.ESRCH.negated());
     assertThat(mmu.mmuUpdate(0x1000, 1, 0, OTHER)).isEqualTo(XenErrno.EPERM.negated());
     assertThat(mmu.mmuUpdate(0x1000, 1, 0, 99)).isEqualTo(XenErrno.ESRCH.negated());
-    assertThat(mmu.mmuUpdate(0x1000, 1, 0, DOMID_IO)).isEqualTo(XenErrno.EPERM.negated());
     assertThat(mmu.mmuUpdate(0x1000, 1, 0, (OTHER + 1) << 16 | DOMID_SELF))
         .isEqualTo(XenErrno.EPERM.negated());
     assertThat(mmu.mmuextOp(0x1000, 1, 0, OTHER)).isEqualTo(XenErrno.EPERM.negated());
     assertThat(mmu.mmuUpdate(0x1000, 1, 0, DOMID_SELF)).isZero();
+  }
+
+  /**
+   * DOMID_IO as mmu_update's page owner: get_pg_owner finds dom_io and xsm_mmu_update lets it
+   * through, so each request meets its own checks. Updates that do not take a page reference
+   * for the new entry (a data page's word, an entry not present) are done; a present L1 entry
+   * naming RAM cannot be pinned for dom_io, which owns none (-EBUSY); I/O space is refused the
+   * unprivileged caller it reverts to (-EPERM); an M2P entry's frame is not dom_io's (-EINVAL).
+   * mmuext_op and update_va_mapping_otherdomain still refuse it (their XSM hooks check it).
+   */
+  @Test
+  void domidIoAsThePageOwnerIsLetThroughToEachRequestsOwnChecks() {
+    long buf = page(0) << 12;
+    m.request(buf, page(2) << 12, 0x1234);
+    m.request(buf + 16, (s.l1() << 12) + 8 * 20, 0x5000); // not present
+    assertThat(mmu.mmuUpdate(0x1000, 2, 0x2000, DOMID_IO)).isZero();
+    assertThat(m.machine.read32(page(1) << 12)).isEqualTo(2);
+    assertThat(m.machine.read64(page(2) << 12)).isEqualTo(0x1234);
+    assertThat(m.get(s.l1(), 20)).isEqualTo(0x5000);
+
+    m.request(buf, (s.l1() << 12) + 8 * 21, pte(page(5), P));
+    assertThat(mmu.mmuUpdate(0x1000, 1, 0x2000, DOMID_IO))
+        .isEqualTo(XenErrno.EBUSY.negated());
+    assertThat(m.get(s.l1(), 21)).isZero();
+    assertThat(m.machine.read32(page(1) << 12)).isZero();
+    m.request(buf, (s.l1() << 12) + 8 * 21, pte(0xF_FFF0, P));
+    assertThat(mmu.mmuUpdate(0x1000, 1, 0x2000, DOMID_IO))
+        .isEqualTo(XenErrno.EPERM.negated());
+    m.request(buf, (page(3) << 12) | MMU_MACHPHYS_UPDATE, 42);
+    assertThat(mmu.mmuUpdate(0x1000, 1, 0x2000, DOMID_IO)).isEqualTo(EINVAL);
+    // The caller itself as the owner maps the same frame.
+    m.request(buf, (s.l1() << 12) + 8 * 21, pte(page(5), P));
+    assertThat(mmu.mmuUpdate(0x1000, 1, 0x2000, DOMID_SELF)).isZero();
+    assertThat(m.get(s.l1(), 21)).isEqualTo(pte(page(5), P));
+
+    assertThat(mmu.mmuextOp(0x1000, 1, 0, DOMID_IO)).isEqualTo(XenErrno.EPERM.negated());
+    assertThat(mmu.updateVaMappingOtherdomain(0x8000, pte(page(5), P), UVMF_NONE, DOMID_IO))
+        .isEqualTo(XenErrno.EPERM.negated());
   }
 
   @Test

@@ -752,13 +752,32 @@ public final class HostDaemon {
 
   private HostSnapshot snapshot() {
     var hv = runner.hypervisor();
-    java.util.List<DomainInfo> rows = new java.util.ArrayList<>();
-    rows.add(DomainRows.of(hv.domain(0), "dom0", hv.now()));
-    for (Managed m : domains.values()) {
-      rows.add(DomainRows.of(m.guest.domain(), m.guest.spec().mode().cliName(), hv.now()));
-    }
+    java.util.List<DomainInfo> rows = rows(hv,
+        domains.values().stream().map(m -> m.guest).toList());
     return new HostSnapshot(hv.now(), System.nanoTime() - wallStart,
         hv.scheduler().getClass().getSimpleName(), rows);
+  }
+
+  /**
+   * list's rows: dom0, the toolstack's guests, then the domains the hypervisor still holds
+   * dying after they were destroyed (another domain has some of their frames grant-mapped),
+   * as xl list shows a dying domain until it is gone.
+   */
+  static java.util.List<DomainInfo> rows(org.hospes.hv.Hypervisor hv,
+      java.util.List<GuestDomain> guests) {
+    java.util.List<DomainInfo> rows = new java.util.ArrayList<>();
+    rows.add(DomainRows.of(hv.domain(0), "dom0", hv.now()));
+    java.util.Set<org.hospes.hv.domain.Domain> shown = new java.util.HashSet<>();
+    for (GuestDomain g : guests) {
+      rows.add(DomainRows.of(g.domain(), g.spec().mode().cliName(), hv.now()));
+      shown.add(g.domain());
+    }
+    for (org.hospes.hv.domain.Domain d : hv.domains()) {
+      if (!d.isService() && !shown.contains(d) && hv.isHeld(d)) {
+        rows.add(DomainRows.of(d, d.mode().cliName(), hv.now()));
+      }
+    }
+    return rows;
   }
 
   /** Attaches a client to a domain's console until it detaches or the domain goes. */

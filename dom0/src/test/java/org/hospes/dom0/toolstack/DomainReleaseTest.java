@@ -1,0 +1,80 @@
+package org.hospes.dom0.toolstack;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.RandomAccessFile;
+import java.nio.file.Path;
+import org.hospes.abi.XenbusState;
+import org.hospes.dom0.backend.blk.JavaBlkfront;
+import org.hospes.dom0.backend.blk.VbdBackend;
+import org.hospes.dom0.testing.ElfImageBuilder;
+import org.hospes.hv.Hypervisor;
+import org.hospes.hv.control.DomainControl;
+import org.hospes.hv.domain.Domain;
+import org.hospes.hv.domain.DomainMode;
+import org.hospes.hv.domain.DomainState;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A domain the toolstack destroys or forgets leaves the hypervisor's lists: the backends that
+ * had its rings grant-mapped unmap them when it dies, so nothing holds it dying; one that shut
+ * down is destroyed when the toolstack forgets it, as libxl does.
+ */
+class DomainReleaseTest {
+  @TempDir
+  Path dir;
+
+  private Path image(String name) throws Exception {
+    Path p = dir.resolve(name);
+    try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "rw")) {
+      f.setLength(1 << 20);
+    }
+    return p;
+  }
+
+  private void destroyWithConnectedDisk(String backendKey) throws Exception {
+    HostRunner host = HostRunner.create(64, new ByteArrayOutputStream());
+    Hypervisor hv = host.hypervisor();
+    Domain g = hv.createHvmDomain("g", DomainMode.PVH, 4);
+    VbdBackend a = host.blockAttach(g.domid(),
+        DiskSpec.parse(image("a.img") + ",vdev=xvda" + backendKey, 0, null));
+    DomainControl be = hv.serviceDomains().stream()
+        .filter(c -> c.domid() == a.backendDomid()).findFirst().orElseThrow();
+    JavaBlkfront f = new JavaBlkfront(hv, host.xenstore(), g, a.devid());
+    assertThat(f.connect(true)).isEqualTo(XenbusState.CONNECTED);
+    assertThat(be.liveGrantMaps()).isPositive();
+
+    hv.destroy(g, "xl destroy");
+    // The backend unmapped the ring when told of the death: nothing holds g.
+    assertThat(be.liveGrantMaps()).isZero();
+    assertThat(hv.isHeld(g)).isFalse();
+    assertThat(hv.domain(g.domid())).isNull();
+    assertThat(hv.domains()).doesNotContain(g);
+  }
+
+  @Test
+  void aDomainWhoseDiskDom0ServedIsGoneOnceDestroyed() throws Exception {
+    destroyWithConnectedDisk("");
+  }
+
+  @Test
+  void aDomainWhoseDiskADriverDomainServedIsGoneOnceDestroyed() throws Exception {
+    destroyWithConnectedDisk(",backend=storage");
+  }
+
+  @Test
+  void aDomainThatShutDownLeavesTheHypervisorWhenTheToolstackForgetsIt() throws Exception {
+    HostRunner host = HostRunner.create(64, new ByteArrayOutputStream());
+    byte[] halt = ElfImageBuilder.multibootKernel(new byte[] {(byte) 0xF4});
+    GuestDomain g = host.start(DomainSpec.of("h", dir.resolve("h.elf"), ""), halt);
+    host.run(10_000_000);
+    assertThat(g.domain().state()).isEqualTo(DomainState.SHUTDOWN);
+    assertThat(host.hypervisor().domain(g.domain().domid())).isSameAs(g.domain());
+    host.forget("h");
+    assertThat(host.hypervisor().domain(g.domain().domid())).isNull();
+    // What it ended with stays readable for the toolstack's message.
+    assertThat(g.domain().state()).isEqualTo(DomainState.SHUTDOWN);
+  }
+}
