@@ -415,6 +415,44 @@ public final class Hypervisor {
     }
   }
 
+  /** Most toolstack pauses a domain may hold at once (Xen's limit against overflow). */
+  public static final int MAX_CONTROLLER_PAUSES = 255;
+
+  /**
+   * XEN_DOMCTL_pausedomain (domain_pause_by_systemcontroller): the toolstack's pauses are
+   * counted, so every pause needs its own unpause before the domain runs again. Returns 0, or
+   * -EOVERFLOW when {@link #MAX_CONTROLLER_PAUSES} are held already.
+   */
+  public int pauseByController(Domain d) {
+    if (d.controllerPauses() >= MAX_CONTROLLER_PAUSES) {
+      return org.hospes.abi.XenErrno.EOVERFLOW.negated();
+    }
+    d.setControllerPauses(d.controllerPauses() + 1);
+    pause(d);
+    return 0;
+  }
+
+  /**
+   * XEN_DOMCTL_unpausedomain (domain_unpause_by_systemcontroller): undoes one pause, and the
+   * domain runs once none is left (a domain still being built, {@link DomainState#CREATED},
+   * holds its creation pause: unpausing it then starts it, as the toolstack's first unpause
+   * does in Xen). Returns 0, or -EINVAL when nothing is left to undo: a running domain.
+   */
+  public int unpauseByController(Domain d) {
+    if (d.controllerPauses() > 0) {
+      d.setControllerPauses(d.controllerPauses() - 1);
+      if (d.controllerPauses() == 0 && d.state() == DomainState.PAUSED) {
+        unpause(d);
+      }
+      return 0;
+    }
+    if (d.state() != DomainState.CREATED) {
+      return org.hospes.abi.XenErrno.EINVAL.negated();
+    }
+    unpause(d);
+    return 0;
+  }
+
   public void pause(Domain d) {
     if (d.state() == DomainState.RUNNING) {
       d.setState(DomainState.PAUSED);

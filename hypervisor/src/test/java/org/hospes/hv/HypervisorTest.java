@@ -57,6 +57,49 @@ class HypervisorTest {
         .allSatisfy(m -> assertThat(hv.frames().owner(m)).isEqualTo(FrameTable.DOMID_XEN));
   }
 
+  /**
+   * The toolstack's pauses are counted as Xen's controller_pause_count is: two pauses need two
+   * unpauses, an unpause with none left is -EINVAL, the 256th pause -EOVERFLOW, and a domain
+   * still being built holds its creation pause (a pause then adds one more).
+   */
+  @Test
+  void toolstackPausesAreCountedAsXensControllerPauses() {
+    // l: inc eax ; jmp l
+    Domain d = domainRunning("p", "40 ebfd");
+    long before = d.totals().instructions;
+    assertThat(hv.pauseByController(d)).isZero();
+    assertThat(hv.pauseByController(d)).isZero();
+    assertThat(d.state()).isEqualTo(DomainState.PAUSED);
+    assertThat(hv.unpauseByController(d)).isZero();
+    assertThat(d.state()).isEqualTo(DomainState.PAUSED);
+    hv.run(10_000);
+    assertThat(d.totals().instructions).isEqualTo(before);
+    assertThat(hv.unpauseByController(d)).isZero();
+    assertThat(d.state()).isEqualTo(DomainState.RUNNING);
+    assertThat(hv.unpauseByController(d)).isEqualTo(XenErrno.EINVAL.negated());
+    assertThat(d.state()).isEqualTo(DomainState.RUNNING);
+    hv.run(10_000);
+    assertThat(d.totals().instructions).isGreaterThan(before);
+
+    for (int k = 0; k < Hypervisor.MAX_CONTROLLER_PAUSES; k++) {
+      assertThat(hv.pauseByController(d)).as("pause %d", k + 1).isZero();
+    }
+    assertThat(hv.pauseByController(d)).isEqualTo(XenErrno.EOVERFLOW.negated());
+    for (int k = 0; k < Hypervisor.MAX_CONTROLLER_PAUSES; k++) {
+      assertThat(d.state()).isEqualTo(DomainState.PAUSED);
+      assertThat(hv.unpauseByController(d)).isZero();
+    }
+    assertThat(d.state()).isEqualTo(DomainState.RUNNING);
+
+    Domain built = hv.createHvmDomain("built", DomainMode.HVM_EPT, 2);
+    assertThat(hv.pauseByController(built)).isZero();
+    assertThat(hv.unpauseByController(built)).isZero();
+    assertThat(built.state()).isEqualTo(DomainState.CREATED);
+    assertThat(hv.unpauseByController(built)).isZero();
+    assertThat(built.state()).isEqualTo(DomainState.RUNNING);
+    assertThat(hv.unpauseByController(built)).isEqualTo(XenErrno.EINVAL.negated());
+  }
+
   @Test
   void aGuestRunsUntilItHaltsWithInterruptsOff() {
     // mov eax, 7 ; cpuid ; hlt

@@ -273,8 +273,14 @@ class ToolstackCliTest {
     Result pause = hospes("pause", "spin");
     assertThat(pause.err()).isEqualTo("hospes: paused domain 1 (spin)\n");
     assertThat(hospes("list").out()).containsPattern("spin +1 +4 +1 +--p---");
+    // Pauses are counted, as in Xen: two pauses, two unpauses; then a third is refused.
+    assertThat(hospes("pause", "spin").status()).isZero();
+    assertThat(hospes("unpause", "1").status()).isZero();
+    assertThat(hospes("list").out()).containsPattern("spin +1 +4 +1 +--p---");
     hospes("unpause", "1");
     assertThat(hospes("list").out()).containsPattern("spin +1 +4 +1 +r-----");
+    assertThat(hospes("unpause", "spin"))
+        .isEqualTo(new Result(2, "", "hospes: spin is not paused (Xen: EINVAL)\n"));
 
     Result none = new Result(2, "", "hospes: no host is running (start one with ./hospes host"
         + " start)\n");

@@ -39,7 +39,8 @@ abstract class LifecycleCommand implements Callable<Integer> {
   }
 
   @Command(name = "pause", mixinStandardHelpOptions = true,
-      description = "Pauses a domain: its vCPUs are not scheduled until unpause.")
+      description = "Pauses a domain: its vCPUs are not scheduled until unpause. Pauses are"
+          + " counted, as in Xen: each needs its own unpause (at most 255 at once).")
   static final class Pause extends LifecycleCommand {
     Pause(CliStreams streams) {
       super(streams, "pause", "paused");
@@ -47,7 +48,8 @@ abstract class LifecycleCommand implements Callable<Integer> {
   }
 
   @Command(name = "unpause", mixinStandardHelpOptions = true,
-      description = "Lets a paused domain run again.")
+      description = "Undoes one pause; the domain runs again once no pause is left. A domain"
+          + " that is not paused is refused, as xl's unpause is (EINVAL).")
   static final class Unpause extends LifecycleCommand {
     Unpause(CliStreams streams) {
       super(streams, "unpause", "unpaused");

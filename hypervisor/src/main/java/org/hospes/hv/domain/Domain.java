@@ -147,6 +147,20 @@ public final class Domain {
     this.state = state;
   }
 
+  /**
+   * The toolstack's pauses not yet undone (Xen's controller_pause_count, less the one every
+   * domain is created with, which {@link DomainState#CREATED} stands for).
+   */
+  private int controllerPauses;
+
+  public int controllerPauses() {
+    return controllerPauses;
+  }
+
+  public void setControllerPauses(int pauses) {
+    this.controllerPauses = pauses;
+  }
+
   private long hardAffinity = -1L;
 
   public int weight() {

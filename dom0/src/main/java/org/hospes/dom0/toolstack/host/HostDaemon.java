@@ -646,11 +646,19 @@ public final class HostDaemon {
     switch (op) {
       case "pause" -> {
         requireLive(m, op);
-        hv.pause(d);
+        if (hv.pauseByController(d) != 0) {
+          // xl pause: the domctl's -EOVERFLOW.
+          throw new HostException(m.guest.name() + " is paused "
+              + org.hospes.hv.Hypervisor.MAX_CONTROLLER_PAUSES + " times already, the most"
+              + " a domain can be (Xen: EOVERFLOW); unpause it first", true);
+        }
       }
       case "unpause" -> {
         requireLive(m, op);
-        hv.unpause(d);
+        if (hv.unpauseByController(d) != 0) {
+          // xl unpause of a domain no pause holds: the domctl's -EINVAL.
+          throw new HostException(m.guest.name() + " is not paused (Xen: EINVAL)", true);
+        }
       }
       case "destroy" -> {
         if (m.guest.isLive()) {
