@@ -259,8 +259,9 @@ final class RunManyCommand implements Callable<Integer> {
     }
     List<Domain> reported = StatsReport.reported(hv, endings.keySet());
     if (this.host.stats) {
-      streams.err().printf(Locale.ROOT, "hospes: %d domains, %d instructions in %.3f s (%.1f"
-          + " MIPS)%n", host.guests().size(), total, nanos / 1e9,
+      int guests = host.guests().size();
+      streams.err().printf(Locale.ROOT, "hospes: %d domain%s, %d instructions in %.3f s (%.1f"
+          + " MIPS)%n", guests, guests == 1 ? "" : "s", total, nanos / 1e9,
           total / Math.max(nanos / 1e3, 1.0));
       // One line for the host: the domains' translators share their classes.
       RunCommand.printJitLine(streams, reported.stream()

@@ -323,6 +323,13 @@ class HospesCliTest {
   }
 
   @Test
+  void runManyStatsCountOneDomainInTheSingular() throws IOException {
+    Path kernel = file("halt1.elf", ElfImageBuilder.multibootKernel(new byte[] {(byte) 0xF4}));
+    assertThat(hospes("run-many", "--stats", "--domain", "a=" + kernel)).isZero();
+    assertThat(stderr()).contains("hospes: 1 domain, 1 instructions in ");
+  }
+
+  @Test
   void statsPrintOneSummaryLine() throws IOException {
     Path kernel = file("halt.elf", ElfImageBuilder.multibootKernel(new byte[] {(byte) 0xF4}));
     assertThat(hospes("run", "--stats", kernel.toString())).isZero();
