@@ -43,6 +43,23 @@ class VcpuUpDownNmiTest {
     hc = new Hypercalls(hv, hv.costModel());
   }
 
+  /** A domain of 4 MiB on a hypervisor of its own (the tests that try every HVM mode). */
+  private Domain freshDomain(String name, DomainMode mode, int vcpus) {
+    setUp();
+    return hv.createHvmDomain(name + "-" + mode.cliName(), mode, 4, vcpus);
+  }
+
+  /**
+   * A flat GDT at 0x3800 (0x08 code, 0x10 data) and its LGDT operand at 0x3F00; the LIDT
+   * operand at 0x3F10 for an IDT at 0x3000 of {@code idtLimit} bytes less one.
+   */
+  private static void flatGdt(Domain d, int idtLimit) {
+    d.memory().write64(0x3808, 0x00CF9A000000FFFFL);
+    d.memory().write64(0x3810, 0x00CF92000000FFFFL);
+    code(d, 0x3F00, "1700 00380000");
+    code(d, 0x3F10, String.format("%02x%02x 00300000", idtLimit & 0xFF, idtLimit >>> 8));
+  }
+
   private Domain hvm(DomainMode mode) {
     Domain d = hv.createHvmDomain("g-" + mode.cliName(), mode, 4, 2);
     hv.unpause(d);
@@ -101,9 +118,7 @@ class VcpuUpDownNmiTest {
   void aGuestStartsItsSecondVcpuWithInitialiseAndUp() {
     for (DomainMode mode : new DomainMode[] {DomainMode.PVH, DomainMode.HVM_EPT,
         DomainMode.HVM_SHADOW}) {
-      hv = new Hypervisor(64, new RoundRobinScheduler(), new DefaultCostModel());
-      hc = new Hypercalls(hv, hv.costModel());
-      Domain d = hv.createHvmDomain("smp-" + mode.cliName(), mode, 4, 2);
+      Domain d = freshDomain("smp", mode, 2);
       put(d, with(b -> b.putInt(VcpuOp.HVM32_EIP, 0x4000)));
       // mov eax, 24 ; mov ebx, INITIALISE ; mov ecx, 1 ; mov edx, CTX ; vmcall ;
       // mov eax, 24 ; mov ebx, UP ; mov ecx, 1 ; vmcall ; mov [0x6004], eax ;
@@ -283,15 +298,10 @@ class VcpuUpDownNmiTest {
   void anNmiSentDuringTheNmiHandlerWaitsForItsIret() {
     for (DomainMode mode : new DomainMode[] {DomainMode.PVH, DomainMode.HVM_EPT,
         DomainMode.HVM_SHADOW}) {
-      hv = new Hypervisor(64, new RoundRobinScheduler(), new DefaultCostModel());
-      hc = new Hypercalls(hv, hv.costModel());
-      Domain d = hv.createHvmDomain("nmi-" + mode.cliName(), mode, 4, 2);
-      // GDT at 0x3800 (0x08 flat code, 0x10 flat data), IDT at 0x3000 with vector 2 only.
-      d.memory().write64(0x3808, 0x00CF9A000000FFFFL);
-      d.memory().write64(0x3810, 0x00CF92000000FFFFL);
+      Domain d = freshDomain("nmi", mode, 2);
+      // The IDT has vector 2 only.
+      flatGdt(d, 0x17);
       d.memory().write64(0x3010, 0x1100 | 8L << 16 | 0x8E00L << 32);
-      code(d, 0x3F00, "1700 00380000");
-      code(d, 0x3F10, "1700 00300000");
       String sendNmi = "b818000000 bb0b000000 b900000000 ba00000000 0f01c1";
       // lgdt [0x3f00] ; lidt [0x3f10] ; jmp 0x08:0x1015 ; send_nmi(0) ;
       // mov eax, [0x6000] ; mov [0x6008], eax ; VCPUOP_down(0) ; jmp $
@@ -328,17 +338,11 @@ class VcpuUpDownNmiTest {
   void aMaskableInterruptWaitsBehindABlockedNmi() {
     for (DomainMode mode : new DomainMode[] {DomainMode.PVH, DomainMode.HVM_EPT,
         DomainMode.HVM_SHADOW}) {
-      hv = new Hypervisor(64, new RoundRobinScheduler(), new DefaultCostModel());
-      hc = new Hypercalls(hv, hv.costModel());
-      Domain d = hv.createHvmDomain("nmi-irq-" + mode.cliName(), mode, 4, 1);
-      // GDT at 0x3800 (0x08 flat code, 0x10 flat data); IDT at 0x3000: vector 2 to 0x1100,
-      // vector 0x40 to 0x1200 (interrupt gates).
-      d.memory().write64(0x3808, 0x00CF9A000000FFFFL);
-      d.memory().write64(0x3810, 0x00CF92000000FFFFL);
+      Domain d = freshDomain("nmi-irq", mode, 1);
+      // The IDT: vector 2 to 0x1100, vector 0x40 to 0x1200 (interrupt gates).
+      flatGdt(d, 0x20F);
       d.memory().write64(0x3010, 0x1100 | 8L << 16 | 0x8E00L << 32);
       d.memory().write64(0x3200, 0x1200 | 8L << 16 | 0x8E00L << 32);
-      code(d, 0x3F00, "1700 00380000");
-      code(d, 0x3F10, "0f02 00300000");
       String sendNmi = "b818000000 bb0b000000 b900000000 ba00000000 0f01c1";
       // lgdt ; lidt ; jmp 0x08:0x1015 ; APIC SVR = 0x1FF (software enable) ; sti ;
       // send_nmi(0) ; [0x6008] = NMI count ; [0x600C] = vector 0x40 count ; VCPUOP_down(0) ;
@@ -401,9 +405,7 @@ class VcpuUpDownNmiTest {
   void initThenSipiRestartsAVcpuBroughtUpWithVcpuop() {
     for (DomainMode mode : new DomainMode[] {DomainMode.PVH, DomainMode.HVM_EPT,
         DomainMode.HVM_SHADOW}) {
-      hv = new Hypervisor(64, new RoundRobinScheduler(), new DefaultCostModel());
-      hc = new Hypercalls(hv, hv.costModel());
-      Domain d = hv.createHvmDomain("sipi-" + mode.cliName(), mode, 4, 2);
+      Domain d = freshDomain("sipi", mode, 2);
       put(d, with(b -> b.putInt(VcpuOp.HVM32_EIP, 0x4000)));
       // initialise(1) ; up(1) ; wait (pause) for [0x6000] = 0x1234 ; SIPI(1, 0x0A) ; wait for vCPU 1's
       // count at [0x6010] to reach 10 (it still runs its loop) ; INIT(1) ;
