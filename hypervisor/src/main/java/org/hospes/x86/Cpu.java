@@ -2506,7 +2506,8 @@ public final class Cpu implements Vmcs.LiveGuestState {
     final Block first = b;
     int x;
     while (true) {
-      jitLimit = limit;
+      // A self-loop or chain stops at an iteration short of the cut, too (at most a block past it).
+      jitLimit = Math.min(limit, cutAt);
       final int base = eip;
       // A translation of the block's leading instructions only: how far the interpreter would
       // have gone, decided now, at the block's start, as it decides it.
