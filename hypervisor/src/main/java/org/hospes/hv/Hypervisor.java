@@ -690,9 +690,10 @@ public final class Hypervisor {
   /**
    * One step with several physical CPUs: the pCPU furthest behind (an idle one at the time it
    * was woken) fires the timers due at its clock, asks the scheduler for a vCPU and runs it up
-   * to its timeslice, the next timer deadline, the end of the quantum or {@code budget} past the
-   * global time, whichever comes first; or goes idle. The global time ({@link #now} between
-   * steps) is then the clock of the pCPU furthest behind.
+   * to its timeslice, the next timer deadline or the end of the quantum, whichever comes first;
+   * or goes idle. A run that reaches {@code budget} past the global time first stays under way
+   * ({@link Run}), and the next step goes on with it before any other pCPU acts. The global
+   * time ({@link #now} between steps) is then the clock of the pCPU furthest behind.
    */
   private boolean stepPcpus(long budget) {
     for (PhysicalCpu c : pcpus) {
