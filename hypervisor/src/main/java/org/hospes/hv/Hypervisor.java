@@ -105,6 +105,59 @@ public final class Hypervisor {
   private long runNow;
   /** The guest vCPU whose slice is being run, or null. */
   private Vcpu running;
+  /** Per pCPU: the run it has under way, which a step cut short and the next one goes on with. */
+  private Run[] runs = {new Run()};
+
+  /**
+   * One vCPU's run on one pCPU, from the scheduler's decision to the end of its slice (or its
+   * block, yield, or end). A step that the caller's budget ends in the middle of it leaves it
+   * under way, and the next step goes on with it with no new decision, no accounting and no
+   * new VM entry: the same slice end and timer deadline (absolute times fixed at the decision),
+   * now() the decision's time as for a run no one cut, the processor stopped at a block
+   * boundary ({@link Cpu#run(long, long)}). So the schedule does not depend on how a caller
+   * slices time.
+   */
+  private static final class Run {
+    /** The vCPU, or null when no run is under way. */
+    Vcpu vcpu;
+    /** The decision's time: now() while the run goes on. */
+    long start;
+    /** The slice given at the decision, in cycles from {@link #start}. */
+    long slice;
+    /** Cycles used so far. */
+    long used;
+    /** Its processor stopped at a block boundary (not an exit): it goes on without a VM entry. */
+    boolean inGuest;
+    /** The processor's busy cycles at which the entry under way ends its slice. */
+    long cpuLimit;
+    /** The present the exit handlers last saw ({@code runNow}), given back when it goes on. */
+    long present;
+    /** Its vCPU's runstate was made RUNNING (at the first step of the run). */
+    boolean begun;
+
+    void begin(Vcpu v, long at, long cycles) {
+      vcpu = v;
+      start = at;
+      slice = Math.max(cycles, 1);
+      used = 0;
+      inGuest = false;
+      present = at;
+      begun = false;
+    }
+
+    boolean active() {
+      return vcpu != null;
+    }
+
+    /**
+     * True when it cannot go on: its slice is used (or was cut short by a preemption), or its
+     * vCPU or domain stopped while no step ran (blocked, paused, destroyed from outside).
+     */
+    boolean over() {
+      return used >= slice || vcpu.state() != VcpuState.RUNNABLE
+          || vcpu.domain().state() != DomainState.RUNNING;
+    }
+  }
 
   /**
    * @param machineMiB machine memory; the first MiB is kept by the hypervisor
@@ -169,11 +222,14 @@ public final class Hypervisor {
     Preconditions.checkState(!started, "physical CPUs are set before the hypervisor runs");
     scheduler.setPcpus(n);
     PhysicalCpu[] fresh = new PhysicalCpu[n];
+    Run[] freshRuns = new Run[n];
     for (int i = 0; i < n; i++) {
       fresh[i] = new PhysicalCpu(i);
       fresh[i].setClock(now);
+      freshRuns[i] = new Run();
     }
     pcpus = fresh;
+    runs = freshRuns;
   }
 
   /** The number of physical CPUs. */
@@ -637,14 +693,26 @@ public final class Hypervisor {
   }
 
   /**
-   * One scheduling decision: runs a vCPU for up to its timeslice (no more than {@code budget}),
-   * or lets time pass to the next timer when every vCPU is blocked. Returns false when nothing
-   * can ever run again.
+   * Runs for up to {@code budget} cycles of virtual time: one scheduling decision, whose vCPU
+   * runs up to its timeslice, or time passing to the next timer when every vCPU is blocked.
+   * A run that the budget ends before its slice does is not a decision: it stays under way,
+   * and the next step goes on with it (see {@link Run}), so where a caller cuts time changes
+   * nothing in the schedule. Returns false when nothing can ever run again.
    */
   public boolean step(long budget) {
     started = true;
     if (pcpus.length > 1) {
       return stepPcpus(budget);
+    }
+    Run r = runs[0];
+    if (r.active()) {
+      boolean over = r.over();
+      goOn(r, pcpus[0], until(budget));
+      if (!over) {
+        return true;
+      }
+      // It was preempted or stopped while no step ran: it ended without running, and this
+      // step decides what runs now.
     }
     for (HvmPlatform p : platforms.values()) {
       p.fireTimers(now);
@@ -667,28 +735,95 @@ public final class Hypervisor {
       pcpus[0].addIdle(idle);
       return true;
     }
-    long slice = Math.min(scheduler.timeslice(v, now), budget);
+    // The slice is the scheduler's and the next timer's, not the caller's: the budget only
+    // says where this step stops.
+    long slice = scheduler.timeslice(v, now);
     long deadline = nextTimerDeadline();
     if (deadline != Long.MAX_VALUE && deadline > now) {
       slice = Math.min(slice, deadline - now);
     }
     v.setLastPcpu(0);
-    long used = v.isService() ? runService(v, Math.max(slice, 1))
-        : runVcpu(v, Math.max(slice, 1));
-    now += used;
-    pcpus[0].addBusy(used);
-    scheduler.account(v, used, now);
+    r.begin(v, now, slice);
+    goOn(r, pcpus[0], until(budget));
     return true;
+  }
+
+  /**
+   * True while a vCPU's run is under way that a step's budget ended before its slice did: the
+   * next step goes on with it. A caller that wants to stop where the scheduler decides (to
+   * compare two runs, say) steps on until this is false.
+   */
+  public boolean runUnderWay() {
+    for (Run r : runs) {
+      if (r.active()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The time {@code budget} cycles from now, at least one on (saturating). */
+  private long until(long budget) {
+    return budget >= Long.MAX_VALUE - now ? Long.MAX_VALUE : now + Math.max(budget, 1);
+  }
+
+  /**
+   * Runs {@code r} on {@code p} until its slice ends (or its vCPU stops) or virtual time
+   * reaches {@code stopAt}, whichever comes first; then accounts it, if it ended. While it runs,
+   * now() is its decision's time, as for a run that no one cut; after, the time it reached
+   * (one pCPU) or the global time (several).
+   */
+  private void goOn(Run r, PhysicalCpu p, long stopAt) {
+    Vcpu v = r.vcpu;
+    now = r.start;
+    runNow = r.present;
+    long before = r.used;
+    boolean ended = v.isService() ? runService(r, stopAt) : runVcpu(r, stopAt);
+    long end = r.start + r.used;
+    p.addBusy(r.used - before);
+    if (ended) {
+      r.vcpu = null;
+    } else {
+      r.present = runNow;
+    }
+    if (pcpus.length == 1) {
+      now = end;
+      if (ended) {
+        scheduler.account(v, r.used, now);
+      }
+      return;
+    }
+    if (ended) {
+      scheduler.account(p.id(), v, r.used, end);
+    }
+    p.setClock(end);
+    now = globalTime(r.start);
   }
 
   /**
    * One step with several physical CPUs: the pCPU furthest behind (an idle one at the time it
    * was woken) fires the timers due at its clock, asks the scheduler for a vCPU and runs it up
-   * to its timeslice, the next timer deadline, the end of the quantum or {@code budget} past the
-   * global time, whichever comes first; or goes idle. The global time ({@link #now} between
-   * steps) is then the clock of the pCPU furthest behind.
+   * to its timeslice, the next timer deadline or the end of the quantum, whichever comes first;
+   * or goes idle. A run that reaches {@code budget} past the global time first stays under way
+   * ({@link Run}), and the next step goes on with it before any other pCPU acts. The global
+   * time ({@link #now} between steps) is then the clock of the pCPU furthest behind.
    */
   private boolean stepPcpus(long budget) {
+    for (PhysicalCpu c : pcpus) {
+      Run r = runs[c.id()];
+      if (r.active()) {
+        // Before any other pCPU acts, as if the step that cut it had not ended: at least a
+        // block's progress, even if the global time is behind its clock. One that was
+        // preempted or stopped while no step ran ends without running, and this step goes on
+        // as any other.
+        boolean over = r.over();
+        long stopAt = Math.max(until(budget), c.clock() + 1);
+        goOn(r, c, stopAt);
+        if (!over) {
+          return true;
+        }
+      }
+    }
     PhysicalCpu p = null;
     long at = Long.MAX_VALUE;
     for (PhysicalCpu c : pcpus) {
@@ -698,7 +833,7 @@ public final class Hypervisor {
         p = c;
       }
     }
-    long limit = now + Math.max(budget, 1);
+    long limit = until(budget);
     if (p == null) {
       // Every pCPU idles: only a timer waking a blocked vCPU brings work.
       long next = anyBlockedVcpu() ? nextTimerDeadline() : Long.MAX_VALUE;
@@ -736,7 +871,7 @@ public final class Hypervisor {
       now = globalTime(now);
       return true;
     }
-    long slice = Math.min(scheduler.timeslice(p.id(), v, now), limit - now);
+    long slice = scheduler.timeslice(p.id(), v, now);
     long boundary = (now / PCPU_QUANTUM + 1) * PCPU_QUANTUM;
     slice = Math.min(slice, boundary - now);
     long deadline = nextTimerDeadline();
@@ -748,14 +883,9 @@ public final class Hypervisor {
       v.counters().migrations++;
     }
     v.setLastPcpu(p.id());
-    long start = now;
-    long used = v.isService() ? runService(v, Math.max(slice, 1))
-        : runVcpu(v, Math.max(slice, 1));
-    now += used;
-    p.addBusy(now - start);
-    scheduler.account(p.id(), v, used, now);
-    p.setClock(now);
-    now = globalTime(start);
+    Run r = runs[p.id()];
+    r.begin(v, now, slice);
+    goOn(r, p, limit);
     return true;
   }
 
@@ -774,17 +904,29 @@ public final class Hypervisor {
   }
 
   /**
-   * Runs service vCPU {@code v} for up to {@code slice} cycles: its pending work in order, each
-   * item's modelled cycles being its run time. Returns the cycles used.
+   * Runs service vCPU {@code r.vcpu} on in its slice, no further than {@code stopAt}: its pending
+   * work in order, each item's modelled cycles being its run time (an item is not split, so a
+   * cut falls between items). Returns true when the run ended (its slice used, or no work left).
    */
-  private long runService(Vcpu v, long slice) {
-    setRunstate(v, Runstate.RUNNING, now);
-    runNow = now;
-    long used = v.service().run(now, slice);
+  private boolean runService(Run r, long stopAt) {
+    Vcpu v = r.vcpu;
+    long at = r.start + r.used;
+    if (!r.begun) {
+      setRunstate(v, Runstate.RUNNING, at);
+      r.begun = true;
+    }
+    runNow = at;
+    long budget = Math.min(r.slice, Math.max(stopAt - r.start, r.used + 1)) - r.used;
+    long used = v.service().run(at, budget);
     v.counters().cycles += used;
-    long ran = Math.max(used, 1);
-    serviceIdle(v, now + ran);
-    return ran;
+    r.used += used;
+    if (r.used < r.slice && v.service().hasWork() && v.state() == VcpuState.RUNNABLE
+        && v.domain().state() == DomainState.RUNNING) {
+      return false;
+    }
+    r.used = Math.max(r.used, 1);
+    serviceIdle(v, r.start + r.used);
+    return true;
   }
 
   private boolean anyBlockedVcpu() {
@@ -810,37 +952,78 @@ public final class Hypervisor {
     return next;
   }
 
-  /** Runs {@code v} for up to {@code slice} cycles; returns the modelled cycles used. */
-  private long runVcpu(Vcpu v, long slice) {
+  /** The processor's busy cycles: what its run budget counts (instructions and charges). */
+  private static long busy(Cpu cpu) {
+    return cpu.instructions() + cpu.chargedCycles();
+  }
+
+  /**
+   * The cycles after which the processor of {@code r}, at {@code at}, stops for the caller's
+   * cut at {@code stopAt} (at least one; none when there is no cut).
+   */
+  private static long cutAfter(long stopAt, long at) {
+    return stopAt == Long.MAX_VALUE ? Long.MAX_VALUE : Math.max(stopAt - at, 1);
+  }
+
+  /**
+   * Runs {@code r}'s vCPU on in its slice, no further than {@code stopAt} (where it stops at
+   * the next exit or block boundary, see {@link Run}). Returns true when the run ended: its
+   * slice used, or the vCPU blocked, yielded or stopped.
+   */
+  private boolean runVcpu(Run r, long stopAt) {
+    Vcpu v = r.vcpu;
     if (v.domain().pv() != null) {
-      return runPvVcpu(v, slice);
+      return runPvVcpu(r, stopAt);
     }
     Cpu cpu = v.cpu();
     Counters c = v.counters();
     HvmPlatform platform = platforms.get(v.domain().domid());
-    long used = 0;
-    setRunstate(v, Runstate.RUNNING, now);
+    long base = r.start;
+    long used = r.used;
+    if (!r.begun) {
+      setRunstate(v, Runstate.RUNNING, base);
+      r.begun = true;
+    }
     running = v;
-    while (used < slice && v.state() == VcpuState.RUNNABLE
+    boolean cut = false;
+    // r.slice, not a copy: a wake that preempts this vCPU ends it early (tickle).
+    while (used < r.slice && v.state() == VcpuState.RUNNABLE
         && v.domain().state() == DomainState.RUNNING) {
-      platform.prepareEntry(v, now + used);
-      if (v.domain().shadow() != null) {
-        try {
-          if (v.domain().shadow().select(v.id())) {
-            // Its root was dropped (a P2M change) while it did not run: onto the fresh one.
-            ShadowControl.reload(cpu, v.vmcs(), v.domain().shadow());
-          }
-          ShadowControl.beforeEntry(cpu, v.vmcs(), v.domain().shadow(), v.shadowRealMode());
-        } catch (OutOfMachineMemory e) {
-          crash(v.domain(), e.getMessage());
+      if (!r.inGuest) {
+        if (base + used >= stopAt) {
+          // The caller's time ends at this exit: the entry is the next step's.
+          cut = true;
           break;
         }
+        platform.prepareEntry(v, base + used);
+        if (v.domain().shadow() != null) {
+          try {
+            if (v.domain().shadow().select(v.id())) {
+              // Its root was dropped (a P2M change) while it did not run: onto the fresh one.
+              ShadowControl.reload(cpu, v.vmcs(), v.domain().shadow());
+            }
+            ShadowControl.beforeEntry(cpu, v.vmcs(), v.domain().shadow(), v.shadowRealMode());
+          } catch (OutOfMachineMemory e) {
+            crash(v.domain(), e.getMessage());
+            break;
+          }
+        }
+        if (used >= r.slice) {
+          // A timer that fired on the way in woke a vCPU that preempts this one: what it
+          // prepared (an injection) waits in the VMCS for its next entry.
+          break;
+        }
+        r.cpuLimit = busy(cpu) + r.slice - used;
+      } else {
+        // Preempted while it was stopped for the caller (a wake between steps).
+        r.cpuLimit = Math.min(r.cpuLimit, busy(cpu) + r.slice - used);
       }
+      r.inGuest = false;
       long insns0 = cpu.instructions();
       long tlb0 = cpu.tlbMisses();
       long walks0 = cpu.pageWalkReferences();
       long charged0 = cpu.chargedCycles();
-      int x = cpu.run(slice - used);
+      int x = cpu.run(r.cpuLimit - busy(cpu), cutAfter(stopAt, base + used));
       long insns = cpu.instructions() - insns0;
       long walks = cpu.pageWalkReferences() - walks0;
       // What the processor charged to the guest's clock as it ran (walks, event delivery,
@@ -852,13 +1035,19 @@ public final class Hypervisor {
       c.tlbMisses += cpu.tlbMisses() - tlb0;
       c.pageWalkReferences += walks;
       used += cycles;
+      if (x == CpuExit.CUT) {
+        // Stopped at a block boundary for the caller: the next step goes on from there.
+        r.inGuest = true;
+        cut = true;
+        break;
+      }
       switch (x) {
         case CpuExit.BUDGET:
           break;
         case CpuExit.VM_EXIT:
-          runNow = now + used;
+          runNow = base + used;
           try {
-            used += exits.handle(v, platform, now + used);
+            used += exits.handle(v, platform, base + used);
           } catch (OutOfMachineMemory e) {
             // The exit needed a frame for the domain's shadows (a new root at a CR3 load, a
             // shadow page table) and the machine has none: that domain is crashed, as Xen's
@@ -880,22 +1069,28 @@ public final class Hypervisor {
         break;
       }
       if (v.takeYield()) {
-        scheduler.yield(v, now + used);
+        scheduler.yield(v, base + used);
         break;
       }
     }
     running = null;
+    if (cut) {
+      r.used = used;
+      return false;
+    }
+    used = Math.max(used, 1);
+    r.used = used;
     if (v.state() == VcpuState.RUNNABLE) {
-      setRunstate(v, Runstate.RUNNABLE, now + Math.max(used, 1));
+      setRunstate(v, Runstate.RUNNABLE, base + used);
     } else if (v.state() == VcpuState.BLOCKED) {
       // It blocked in an exit: blocked from when the exit's handling ended, as Xen's runstate
       // changes at the context switch that follows.
-      setRunstate(v, Runstate.BLOCKED, now + Math.max(used, 1));
+      setRunstate(v, Runstate.BLOCKED, base + used);
     } else if (v.state() == VcpuState.OFFLINE) {
       // An INIT (to all including self) stopped it.
-      setRunstate(v, Runstate.OFFLINE, now + Math.max(used, 1));
+      setRunstate(v, Runstate.OFFLINE, base + used);
     }
-    return Math.max(used, 1);
+    return true;
   }
 
   /**
@@ -904,35 +1099,53 @@ public final class Hypervisor {
    * hypervisor's clock and a pending event enters the event callback; every exception and
    * software interrupt comes back here ({@link org.hospes.hv.pv.PvExits}).
    */
-  private long runPvVcpu(Vcpu v, long slice) {
+  private boolean runPvVcpu(Run r, long stopAt) {
+    Vcpu v = r.vcpu;
     Cpu cpu = v.cpu();
     Counters c = v.counters();
     Domain d = v.domain();
     org.hospes.hv.pv.PvVcpu pv = d.pv();
     HvmPlatform platform = platforms.get(d.domid());
-    long used = 0;
-    setRunstate(v, Runstate.RUNNING, now);
+    long base = r.start;
+    long used = r.used;
+    if (!r.begun) {
+      setRunstate(v, Runstate.RUNNING, base);
+      r.begun = true;
+    }
     running = v;
-    while (used < slice && v.state() == VcpuState.RUNNABLE && d.state() == DomainState.RUNNING) {
-      long t = now + used;
-      platform.fireTimers(t);
-      if (d.pvTime() != null) {
-        d.pvTime().refresh(v.id(), t);
+    boolean cut = false;
+    while (used < r.slice && v.state() == VcpuState.RUNNABLE
+        && d.state() == DomainState.RUNNING) {
+      if (!r.inGuest) {
+        long t = base + used;
+        if (t >= stopAt) {
+          // The caller's time ends here, before the return to the guest: that is the next step's.
+          cut = true;
+          break;
+        }
+        platform.fireTimers(t);
+        if (d.pvTime() != null) {
+          d.pvTime().refresh(v.id(), t);
+        }
+        cpu.setTsc(t);
+        if (pvExits.deliverEvents(v, pv)) {
+          long e = pvExits.eventCost();
+          c.cycles += e;
+          used += e;
+        }
+        if (d.state() != DomainState.RUNNING || used >= r.slice) {
+          break;
+        }
+        r.cpuLimit = busy(cpu) + r.slice - used;
+      } else {
+        r.cpuLimit = Math.min(r.cpuLimit, busy(cpu) + r.slice - used);
       }
-      cpu.setTsc(t);
-      if (pvExits.deliverEvents(v, pv)) {
-        long e = pvExits.eventCost();
-        c.cycles += e;
-        used += e;
-      }
-      if (d.state() != DomainState.RUNNING) {
-        break;
-      }
+      r.inGuest = false;
       long insns0 = cpu.instructions();
       long tlb0 = cpu.tlbMisses();
       long walks0 = cpu.pageWalkReferences();
       long charged0 = cpu.chargedCycles();
-      int x = cpu.run(slice - used);
+      int x = cpu.run(r.cpuLimit - busy(cpu), cutAfter(stopAt, base + used));
       long insns = cpu.instructions() - insns0;
       long cycles = cost.instructions(insns) + cpu.chargedCycles() - charged0;
       c.instructions += insns;
@@ -941,8 +1154,13 @@ public final class Hypervisor {
       c.tlbMisses += cpu.tlbMisses() - tlb0;
       c.pageWalkReferences += cpu.pageWalkReferences() - walks0;
       used += cycles;
+      if (x == CpuExit.CUT) {
+        r.inGuest = true;
+        cut = true;
+        break;
+      }
       if (x != CpuExit.BUDGET) {
-        runNow = now + used;
+        runNow = base + used;
         // The hypervisor's work (hypercalls, trap bounces, emulation) is the domain's modelled
         // time as an HVM domain's exits are (Counters.addExit): in its cycles, not only its clock.
         long h = pvExits.handle(v, pv, x);
@@ -954,12 +1172,18 @@ public final class Hypervisor {
       }
     }
     running = null;
-    if (v.state() == VcpuState.RUNNABLE) {
-      setRunstate(v, Runstate.RUNNABLE, now + Math.max(used, 1));
-    } else if (v.state() == VcpuState.BLOCKED) {
-      setRunstate(v, Runstate.BLOCKED, now + Math.max(used, 1));
+    if (cut) {
+      r.used = used;
+      return false;
     }
-    return Math.max(used, 1);
+    used = Math.max(used, 1);
+    r.used = used;
+    if (v.state() == VcpuState.RUNNABLE) {
+      setRunstate(v, Runstate.RUNNABLE, base + used);
+    } else if (v.state() == VcpuState.BLOCKED) {
+      setRunstate(v, Runstate.BLOCKED, base + used);
+    }
+    return true;
   }
 
   /** Moves {@code v}'s runstate and rewrites the guest's registered runstate area, if any. */
@@ -1316,6 +1540,42 @@ public final class Hypervisor {
     } else {
       kickIdlePcpus(at);
     }
+    tickle(v, at);
+  }
+
+  /**
+   * Xen's tickle of a busy pCPU: {@code v}, runnable from {@code at}, may outrank the vCPU whose
+   * run is under way; if no idle pCPU can take it, the scheduler says from when that run gives
+   * up its pCPU ({@link Scheduler#preemptAt}), and the run ends there, at the next exit or block
+   * boundary (at once if that time has passed), for the scheduler to decide again.
+   */
+  private void tickle(Vcpu v, long at) {
+    for (int i = 0; i < runs.length; i++) {
+      Run r = runs[i];
+      if (!r.active() || r.vcpu == v) {
+        continue;
+      }
+      if (pcpus.length > 1 && idlerFor(v)) {
+        // An idler takes it; the running vCPU is left alone, as Xen leaves it.
+        return;
+      }
+      long end = scheduler.preemptAt(i, v, Math.max(at, r.start));
+      if (end != Long.MAX_VALUE && end - r.start < r.slice) {
+        r.slice = Math.max(end - r.start, 0);
+      }
+    }
+  }
+
+  /** True if an idle pCPU may run {@code v} (its hard affinity allows it). */
+  private boolean idlerFor(Vcpu v) {
+    long mask = v.domain().hardAffinity();
+    long all = pcpus.length == 64 ? -1L : (1L << pcpus.length) - 1;
+    for (PhysicalCpu p : pcpus) {
+      if (p.idle() && ((mask & all) == 0 || (mask >>> p.id() & 1) != 0)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Something may have become runnable at {@code at}: idle physical CPUs look for work then. */

@@ -294,6 +294,11 @@ public final class Cpu implements Vmcs.LiveGuestState {
   int excVector;
   int excError;
   private boolean stopRequested;
+  /**
+   * Busy cycles ({@link #busyCycles}) from which the current run returns {@link CpuExit#CUT} at
+   * the next block boundary ({@link #run(long, long)}); Long.MAX_VALUE: never.
+   */
+  private long cutAt = Long.MAX_VALUE;
   /** Set when the exception being thrown is a trap (EIP already points past the instruction). */
   boolean trapping;
   /** Kind of the trap being thrown ({@link Interrupts#SOFTWARE} or EXCEPTION for INT1). */
@@ -1491,11 +1496,26 @@ public final class Cpu implements Vmcs.LiveGuestState {
    * string instruction counts as one instruction and always completes.
    */
   public int run(long maxInstructions) {
+    return run(maxInstructions, Long.MAX_VALUE);
+  }
+
+  /**
+   * As {@link #run(long)}, but the caller may also be given the processor back early: once
+   * {@code cutAfter} cycles of this run have passed (and at least one instruction ran), the run
+   * returns {@link CpuExit#CUT} at the next block boundary short of the budget. It returns
+   * there before anything of that boundary is done (interrupt shadow, events, debug checks),
+   * and no block is made shorter for it (blocks are sized against the budget alone), so a run
+   * with the rest of the budget goes on exactly as this one would have: a cut changes nothing
+   * the guest or the counters can see. The hypervisor cuts a vCPU's slice this way where its
+   * caller's time ends, and goes on with the slice in its next step.
+   */
+  public int run(long maxInstructions, long cutAfter) {
     // The budget is in cycles of this processor's clock (instructions plus charged costs);
     // a block starts only with budget left, so it ends at most one block's charges late.
     long start = busyCycles();
     long limit = maxInstructions > Long.MAX_VALUE - start ? Long.MAX_VALUE
         : start + maxInstructions;
+    cutAt = cutAfter > Long.MAX_VALUE - start ? Long.MAX_VALUE : start + Math.max(cutAfter, 0);
     stopRequested = false;
     if (vmcs != null) {
       int x = VmxNonRoot.vmEntry(this);
@@ -1522,6 +1542,8 @@ public final class Cpu implements Vmcs.LiveGuestState {
     chainEnd = null;
     // MTF and an MMIO replay need the checks below at every boundary they affect.
     boolean attend = mtf || replay;
+    // The boundary checks run once the budget or the cut is reached.
+    final long check = Math.min(limit, cutAt);
     Block prev = null;
     while (true) {
       long blockLimit = limit;
@@ -1530,7 +1552,7 @@ public final class Cpu implements Vmcs.LiveGuestState {
       // all pass through, so they are skipped; any doubt (a host interrupt, IF with an interrupt
       // controller) sends the boundary through them, and they decide exactly.
       if (attend || ((flags & watchFlags) | bpEnabled) != 0 || shadow || stepPending
-          || hostInterrupt || nmiWindow || halted || busyCycles() >= limit) {
+          || hostInterrupt || nmiWindow || halted || busyCycles() >= check) {
         int x = boundary(limit, start, entryCount, mtf, replay, nonRoot, prev);
         if (x >= 0) {
           return x;
@@ -1619,6 +1641,10 @@ public final class Cpu implements Vmcs.LiveGuestState {
       vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.MONITOR_TRAP_FLAG.code());
       vmcs.write(VmcsField.EXIT_QUALIFICATION, 0);
       return CpuExit.VM_EXIT;
+    }
+    if (busyCycles() >= cutAt && busyCycles() < limit && icount > entryCount) {
+      // The caller's cut: nothing of this boundary is done, so the next run does all of it.
+      return CpuExit.CUT;
     }
     if (replay) {
       // Restarting the instruction whose MMIO accesses the hypervisor completed.
@@ -2480,7 +2506,8 @@ public final class Cpu implements Vmcs.LiveGuestState {
     final Block first = b;
     int x;
     while (true) {
-      jitLimit = limit;
+      // A self-loop or chain stops at an iteration short of the cut, too (at most a block past it).
+      jitLimit = Math.min(limit, cutAt);
       final int base = eip;
       // A translation of the block's leading instructions only: how far the interpreter would
       // have gone, decided now, at the block's start, as it decides it.
@@ -2574,7 +2601,7 @@ public final class Cpu implements Vmcs.LiveGuestState {
    * over exactly where it would have.
    */
   private Block chainable(Block b, long limit) {
-    if (b.linkEpoch != epoch || !quiet()) {
+    if (b.linkEpoch != epoch || busyCycles() >= cutAt || !quiet()) {
       return null;
     }
     Block next = b.linked(eip, epoch);
@@ -2798,7 +2825,7 @@ public final class Cpu implements Vmcs.LiveGuestState {
    */
   boolean loopAgain(Block b) {
     if (stopRequested || busyCycles() + b.translation.count > jitLimit || b.linkEpoch != epoch
-        || !quiet()) {
+        || busyCycles() >= cutAt || !quiet()) {
       return false;
     }
     return b.linked(eip, epoch) == b;

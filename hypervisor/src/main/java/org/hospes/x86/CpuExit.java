@@ -24,9 +24,14 @@ public final class CpuExit {
    * in the {@code Vmcs}; EIP points at the instruction that exited (for instruction exits).
    */
   public static final int VM_EXIT = 5;
+  /**
+   * The caller's cut point passed ({@link Cpu#run(long, long)}): the processor stopped at a
+   * block boundary short of its budget, and a further run goes on as if it had not stopped.
+   */
+  public static final int CUT = 6;
 
   private static final String[] NAMES = {
-    "BUDGET", "HLT", "EXCEPTION", "STOPPED", "TRIPLE_FAULT", "VM_EXIT"
+    "BUDGET", "HLT", "EXCEPTION", "STOPPED", "TRIPLE_FAULT", "VM_EXIT", "CUT"
   };
 
   private CpuExit() {}

@@ -157,9 +157,9 @@ class DebianLinuxSmpTest {
       // takes the guest 1.6 s of virtual time in Debian's 6.1.0-57 package (its direct
       // calibration fails: the two vCPUs share one physical CPU), which put the AP's bring-up
       // past the 5 billion instructions this once stopped at. Stopping every 100 M
-      // instructions moves where the run loop's slices end, so the vCPUs interleave otherwise
-      // than in one call (5,289,155,448 instructions to power-off here, 5,800,378,844 in one
-      // call); both boots take the same steps, so the determinism check below still holds.
+      // instructions does not change the schedule: a budget cut is not a scheduling decision
+      // (CutInvarianceTest). Before that was so, the vCPUs interleaved otherwise than in one
+      // call (5,289,155,448 instructions to power-off here, 5,800,378,844 in one call).
       RunResult part = null;
       for (long at = 100_000_000L; at <= 12_000_000_000L; at += 100_000_000L) {
         part = m.run(at);

@@ -72,8 +72,9 @@ import org.hospes.hv.domain.VcpuState;
  *       (one pCPU per active vCPU, or its cap), the excess goes into the credit shared among the
  *       domains not yet served, weighted as Xen's {@code csched_acct} does.
  *   <li><b>Boost.</b> A vCPU woken from a block (not from a pause) whose priority is UNDER gets
- *       BOOST, so it is picked before all UNDER and OVER vCPUs and preempts the running one at
- *       the next scheduling decision (the hypervisor makes one at every timer deadline).
+ *       BOOST, so it is picked before all UNDER and OVER vCPUs. Its wake "tickles" the pCPU
+ *       whose queue it joins ({@link #preemptAt}): if it outranks the running vCPU, that one
+ *       loses the pCPU at once, or once the rate limit has passed since it was scheduled in.
  * </ul>
  *
  * <p>Everything is integer arithmetic on virtual time with deterministic orders (domains by
@@ -466,8 +467,17 @@ public final class CreditScheduler implements Scheduler {
   @Override
   public long timeslice(int pcpu, Vcpu v, long now) {
     CreditPcpu pc = pcpus[pcpu];
-    long end = pc.current != null && v == pc.current.vcpu ? pc.sliceEnd : now + tslice;
+    boolean current = pc.current != null && v == pc.current.vcpu;
+    long end = current ? pc.sliceEnd : now + tslice;
     end = Math.min(end, pc.nextTick);
+    if (current && now - pc.sliceStart < ratelimit) {
+      CreditVcpu waiting = best(pc, now);
+      if (waiting != null && waiting.pri > pc.current.pri) {
+        // Kept only by the rate limit: it runs until that has passed, then the waiting vCPU
+        // preempts it (Xen's csched_schedule: tslice = ratelimit - runtime).
+        end = Math.min(end, pc.sliceStart + ratelimit);
+      }
+    }
     CreditVcpu cv = data(v);
     if (cv.dom.domain.cap() > 0) {
       end = Math.min(end, now + cv.dom.budget);
@@ -625,6 +635,24 @@ public final class CreditScheduler implements Scheduler {
     cv.blocked = false;
     cv.readyAt = Math.max(now, cv.lastEnd);
     enqueue(cv);
+  }
+
+  /**
+   * Xen's tickle (csched_vcpu_wake, __runq_tickle): a vCPU woken into the queue of a pCPU whose
+   * running vCPU it outranks (a BOOSTed one over an UNDER one, say) makes that pCPU schedule
+   * at once, when no idler can take it. The running vCPU keeps the pCPU until the rate limit
+   * has passed since it was scheduled in (csched_schedule's rate limit), then loses it.
+   */
+  @Override
+  public long preemptAt(int pcpu, Vcpu woken, long now) {
+    CreditPcpu pc = pcpus[pcpu];
+    CreditVcpu cur = pc.current;
+    if (cur == null || !(woken.schedulerData() instanceof CreditVcpu cv) || cv.vcpu != woken
+        || cv == cur || !cv.queued || cv.processor != pcpu || cv.dom.parked
+        || cv.pri <= cur.pri) {
+      return Long.MAX_VALUE;
+    }
+    return Math.max(now, pc.sliceStart + ratelimit);
   }
 
   @Override

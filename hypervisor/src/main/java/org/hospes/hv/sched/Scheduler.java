@@ -40,6 +40,17 @@ public interface Scheduler {
    */
   default void yield(Vcpu v, long now) {}
 
+  /**
+   * {@code woken} has just become runnable ({@link #wake}) while physical CPU {@code pcpu} runs
+   * another vCPU, and no idle pCPU can take it: the time from which the running vCPU should give
+   * up the pCPU so that the scheduler decides again, or {@code Long.MAX_VALUE} for not at all
+   * (it runs on until its slice ends). Xen's credit scheduler "tickles" the pCPU when the woken
+   * vCPU outranks the running one; this default, for schedulers that do not, never preempts.
+   */
+  default long preemptAt(int pcpu, Vcpu woken, long now) {
+    return Long.MAX_VALUE;
+  }
+
   /** Weight or cap of a domain changed at run time. */
   default void parametersChanged(Vcpu v) {}
 

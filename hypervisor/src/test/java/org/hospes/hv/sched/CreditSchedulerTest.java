@@ -128,6 +128,45 @@ class CreditSchedulerTest {
     assertThat(s.priority(va)).isEqualTo(CreditScheduler.PRI_UNDER);
   }
 
+  /**
+   * Xen's tickle: a vCPU woken with BOOST over a running UNDER one makes the pCPU schedule at
+   * once, not at the next tick or timer; within the rate limit of the running vCPU's start, it
+   * runs until the rate limit has passed (csched_schedule's ratelimit), and not a cycle longer.
+   */
+  @Test
+  void aBoostedWakePreemptsWhenTheRateLimitHasPassedNotAtTheNextTick() {
+    Hypervisor hv = hv(new CreditScheduler());
+    Domain a = Guests.spinner(hv, "a");
+    Domain b = Guests.spinner(hv, "b");
+    hv.unpause(a);
+    hv.unpause(b);
+    Vcpu va = a.vcpus().get(0);
+    Vcpu vb = b.vcpus().get(0);
+    hv.run(300_000);
+    assertThat(va.runstate().state()).isEqualTo(org.hospes.hv.time.Runstate.RUNNING);
+    hv.block(vb);
+    hv.wake(vb);
+    hv.run(2_000_000);
+    long limit = CreditScheduler.DEFAULT_RATELIMIT_US * 1_000L;
+    // a stopped at its first exit at or after the rate limit (a CPUID exit costs ~1,100
+    // cycles), and b has run since.
+    assertThat(Guests.cycles(a)).isBetween(limit, limit + 2_000);
+    assertThat(vb.runstate().state()).isEqualTo(org.hospes.hv.time.Runstate.RUNNING);
+    assertThat(vb.runstate().entryTime()).isEqualTo(Guests.cycles(a));
+
+    // Past the rate limit, the tickle preempts at once. b keeps its slice past the 10 ms tick
+    // (which ends its boost); then a is woken from a block while b runs.
+    hv.run(10_000_000);
+    assertThat(vb.runstate().state()).isEqualTo(org.hospes.hv.time.Runstate.RUNNING);
+    long woke = hv.now();
+    long b0 = Guests.cycles(b);
+    hv.block(va);
+    hv.wake(va);
+    hv.run(1_000_000);
+    assertThat(Guests.cycles(b)).isEqualTo(b0);
+    assertThat(va.runstate().entryTime()).isEqualTo(woke);
+  }
+
   @Test
   void roundRobinGivesEqualShares() {
     Hypervisor hv = hv(new RoundRobinScheduler());

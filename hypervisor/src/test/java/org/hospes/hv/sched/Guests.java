@@ -27,6 +27,26 @@ final class Guests {
   }
 
   /**
+   * A CPU-bound domain that makes no exits: {@code inc dword [COUNT]; rdtsc; mov [COUNT+4],
+   * eax; jmp} forever, a modelled cycle per instruction plus RDTSC's charge inside the block,
+   * so its slices end at block boundaries, not at exits, and the TSC it last read is in memory.
+   * Paused until unpaused.
+   */
+  static Domain counter(Hypervisor hv, String name) {
+    Domain d = hv.createHvmDomain(name, DomainMode.HVM_EPT, 1);
+    int tsc = COUNT + 4;
+    load(d, CODE,
+        0xFF, 0x05, COUNT & 0xFF, (COUNT >> 8) & 0xFF, 0x00, 0x00, // inc dword [COUNT]
+        0x0F, 0x31, // rdtsc
+        0xA3, tsc & 0xFF, (tsc >> 8) & 0xFF, 0x00, 0x00, // mov [COUNT+4], eax
+        0xEB, 0xF1); // jmp back to the inc
+    return d;
+  }
+
+  /** Where the counter guest counts. */
+  static final int COUNT = 0x5000;
+
+  /**
    * A domain that programs the PIT for a {@code hz} interrupt rate on IRQ0 (PIC remapped to
    * vector 0x20, every other line masked), then HLTs forever; each interrupt increments the
    * dword at {@link #TICKS}.
