@@ -1,6 +1,7 @@
 package org.hospes.dom0.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -145,23 +146,32 @@ class LauncherStaleTest {
    */
   @Test
   void anInterruptedBuildSaysSoAndExitsAsInterrupted() throws Exception {
+    // A shell cannot trap a signal it was started with ignored (nohup, some CI runners).
+    assumeFalse(RunStopTest.sigintIgnored(), "SIGINT is ignored in this process tree");
+    interruptedBuild("INT", 130);
+  }
+
+  /** The same for SIGTERM (143), which no test runner ignores. */
+  @Test
+  void aTerminatedBuildSaysSoAndExitsAsTerminated() throws Exception {
+    interruptedBuild("TERM", 143);
+  }
+
+  private void interruptedBuild(String signal, int status) throws Exception {
     Files.setLastModifiedTime(root.resolve("dom0/src/main/java/B.java"),
         FileTime.from(BUILT.plusSeconds(60)));
-    assertThat(launch("INTERRUPT", "INT")).isEqualTo(130);
+    assertThat(launch("INTERRUPT", signal)).isEqualTo(status);
     String out = Files.readString(dir.resolve("out.log"));
-    assertThat(out).endsWith("hospes: interrupted (SIGINT) while building Hospes; nothing was"
-        + " run\n").doesNotContain("build failed").doesNotContain("half a build");
+    assertThat(out).endsWith("hospes: interrupted (SIG" + signal + ") while building Hospes;"
+        + " nothing was run\n").doesNotContain("build failed").doesNotContain("half a build");
     assertThat(lines(launches)).isEmpty();
     try (var left = Files.list(dir.resolve("tmp"))) {
       assertThat(left).isEmpty();
     }
-    assertThat(launch("INTERRUPT", "TERM")).isEqualTo(143);
-    assertThat(Files.readString(dir.resolve("out.log")))
-        .endsWith("hospes: interrupted (SIGTERM) while building Hospes; nothing was run\n");
-    assertThat(lines(builds)).hasSize(2);
+    assertThat(lines(builds)).hasSize(1);
     // Nothing was built: the next launch builds.
     assertThat(launch()).isZero();
-    assertThat(lines(builds)).hasSize(3);
+    assertThat(lines(builds)).hasSize(2);
     assertThat(lines(launches)).containsExactly("launched");
   }
 
