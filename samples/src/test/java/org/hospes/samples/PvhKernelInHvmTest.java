@@ -50,6 +50,23 @@ class PvhKernelInHvmTest {
     assertThat(err.toString(StandardCharsets.UTF_8)).isEmpty();
   }
 
+  /**
+   * In pv mode a classic PV domain builder starts it, with no PVH start info: it says so
+   * (main's start info is NULL there; reading through it gave "magic BAD").
+   */
+  @org.junit.jupiter.api.Test
+  void helloPvhSaysHowItWasStartedInPvMode() {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int status = HospesCli.newCommandLine(new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8))
+        .execute("run", "--mode", "pv", hello.toString());
+    assertThat(out.toString(StandardCharsets.US_ASCII)).as(err.toString(StandardCharsets.UTF_8))
+        .isEqualTo("Hello from a PV guest on Xen 4.17-hospes\n"
+            + "no PVH start info: started through the pv entry\n");
+    assertThat(status).isZero();
+  }
+
   @ParameterizedTest
   @ValueSource(strings = {"HVM_EPT", "HVM_SHADOW"})
   void anHvmDomainBootedThatWayGetsThePvConsoleAndHypercalls(String mode) throws Exception {
