@@ -58,11 +58,13 @@ class HelpTextTest {
   void everyVerbsParametersAreDescribed() {
     picocli.CommandLine root = HospesCli.newCommandLine(System.out, System.err);
     java.util.List<String> bare = new java.util.ArrayList<>();
-    java.util.ArrayDeque<picocli.CommandLine> todo = new java.util.ArrayDeque<>(java.util.List.of(root));
-    while (!todo.isEmpty()) {
-      picocli.CommandLine c = todo.pop();
-      todo.addAll(c.getSubcommands().values());
-      for (picocli.CommandLine.Model.PositionalParamSpec p : c.getCommandSpec().positionalParameters()) {
+    java.util.ArrayDeque<picocli.CommandLine> unvisited =
+        new java.util.ArrayDeque<>(java.util.List.of(root));
+    while (!unvisited.isEmpty()) {
+      picocli.CommandLine c = unvisited.pop();
+      unvisited.addAll(c.getSubcommands().values());
+      for (picocli.CommandLine.Model.PositionalParamSpec p
+          : c.getCommandSpec().positionalParameters()) {
         if (String.join("", p.description()).isBlank()) {
           bare.add(c.getCommandSpec().qualifiedName() + " " + p.paramLabel());
         }
