@@ -78,6 +78,18 @@ abstract class PvBatchCallHarness {
   }
 
   /**
+   * With events masked a pending event does not preempt: the rest of the call runs in one leg,
+   * returns 0 past the INT, and pdone ends at {@code pdone}.
+   */
+  void finishMasked(int pdone) {
+    pv.setUpcallMask(1);
+    int82();
+    assertThat(cpu.eip()).isEqualTo(AFTER_INT);
+    assertThat(cpu.reg(Cpu.EAX)).isZero();
+    assertThat(read32(PDONE)).isEqualTo(pdone);
+  }
+
+  /**
    * Runs the call to its end as the guest would, re-executing while it is continued; a call
    * that never ends (a continuation that makes no progress) fails after 10,000 legs.
    */
