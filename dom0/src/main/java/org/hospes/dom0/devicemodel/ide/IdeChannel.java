@@ -27,10 +27,12 @@ import org.hospes.dom0.devicemodel.IrqLine;
  * region descriptor table's address, the direction and then the start bit; the controller walks
  * the table (8 bytes each: base, byte count with 0 meaning 64 KiB, EOT in bit 31) through
  * {@link GuestDma}. Here the whole transfer happens at once when both the command and the start
- * bit are there. A descriptor or buffer outside the domain's memory stops the transfer with the
- * bus-master Error bit and ABRT; a table shorter than the transfer ends it with ABRT. Hostile
- * values never reach the image: addresses are checked against the capacity first (IDNF), and
- * no more than one 64 KiB table (8192 descriptors) is read per command.
+ * bit are there; the table is read before any data moves. A descriptor or buffer outside the
+ * domain's memory stops the transfer with the bus-master Error bit and ABRT. A table shorter
+ * than the transfer moves nothing and ends the command with Active clear and no interrupt, as
+ * SFF-8038i and QEMU have it. Hostile values never reach the image: addresses are checked
+ * against the capacity first (IDNF), and no more than one 4 KiB table (512 descriptors) is read
+ * per command.
  */
 public final class IdeChannel {
   // Command block register offsets.
@@ -83,7 +85,11 @@ public final class IdeChannel {
   public static final int BM_INTERRUPT = 0x04;
   public static final int BM_DMA_CAPABLE = 0x60;
 
-  private static final int MAX_PRDS = 65536 / 8;
+  /**
+   * The most PRD entries read for one command: a 4 KiB table (the 82371SB's descriptor table
+   * must not cross a 4 KiB boundary; QEMU's bus master stops reading at 4 KiB past the start).
+   */
+  private static final int MAX_PRDS = 4096 / 8;
   private static final int CHUNK = 65536;
 
   private enum Transfer { NONE, PIO_IN, PIO_OUT, DMA_IN, DMA_OUT }
@@ -122,6 +128,9 @@ public final class IdeChannel {
   private int bmCommand;
   private int bmStatus;
   private int bmPrd;
+  /** The PRD table of the running command, as read before any data moves. */
+  private final long[] prdBase = new long[MAX_PRDS];
+  private final int[] prdLength = new int[MAX_PRDS];
 
   public IdeChannel(IrqLine irq, GuestDma dma) {
     this.irq = irq;
@@ -595,7 +604,13 @@ public final class IdeChannel {
     }
   }
 
-  /** Moves the whole DMA command's data through the PRD table, then completes the command. */
+  /**
+   * Moves the whole DMA command's data through the PRD table, then completes the command. The
+   * table is read first, up to its EOT entry or the data's end (at most {@link #MAX_PRDS}
+   * entries): a table that describes less than the transfer moves nothing and ends the command
+   * without an interrupt, Active clear and Status DRDY|DSC (SFF-8038i's "PRD smaller than the
+   * transfer": Interrupt 0, Active 0; QEMU's ide_dma_cb does the same).
+   */
   private void runDma() {
     int dev = transferDrive;
     boolean toMemory = transfer == Transfer.DMA_IN;
@@ -607,17 +622,15 @@ public final class IdeChannel {
       abort(dev);
       return;
     }
-    AtaDrive d = drives[dev];
-    long left = (long) transferLeft * AtaDrive.SECTOR;
-    long offset = transferLba * AtaDrive.SECTOR;
+    long total = (long) transferLeft * AtaDrive.SECTOR;
     long prd = bmPrd & 0xFFFF_FFFCL;
+    long covered = 0;
     boolean eot = false;
-    long region = 0;
-    for (int entries = 0; left > 0 && !eot && entries < MAX_PRDS; entries++) {
-      long base;
+    int entries = 0;
+    while (covered < total && !eot && entries < MAX_PRDS) {
       int control;
       try {
-        base = dma.read32(prd) & 0xFFFF_FFFEL;
+        prdBase[entries] = dma.read32(prd) & 0xFFFF_FFFEL;
         control = dma.read32(prd + 4);
       } catch (IllegalArgumentException e) {
         dmaFault(dev);
@@ -627,9 +640,24 @@ public final class IdeChannel {
       prd += 8;
       eot = control < 0;
       int bytes = control & 0xFFFE;
-      region = bytes == 0 ? 0x10000 : bytes;
-      while (region > 0 && left > 0) {
-        int n = (int) Math.min(Math.min(region, left), CHUNK);
+      prdLength[entries++] = bytes == 0 ? 0x10000 : bytes;
+      covered += prdLength[entries - 1];
+    }
+    if (covered < total) {
+      // The table ended before the data did.
+      stats.shortTables++;
+      bmStatus &= ~BM_ACTIVE;
+      status[dev] = READY;
+      return;
+    }
+    AtaDrive d = drives[dev];
+    long left = total;
+    long offset = transferLba * AtaDrive.SECTOR;
+    for (int k = 0; k < entries; k++) {
+      long base = prdBase[k];
+      long region = Math.min(prdLength[k], left);
+      while (region > 0) {
+        int n = (int) Math.min(region, CHUNK);
         try {
           if (toMemory) {
             d.image().read(offset, buf, 0, n);
@@ -659,13 +687,7 @@ public final class IdeChannel {
         }
       }
     }
-    if (left > 0) {
-      // The table ended before the data did (or ran past one 64 KiB table).
-      bmStatus &= ~BM_ACTIVE;
-      abort(dev);
-      return;
-    }
-    if (eot && region == 0) {
+    if (eot && covered == total) {
       bmStatus &= ~BM_ACTIVE; // a table larger than the transfer leaves Active set
     }
     complete(dev);

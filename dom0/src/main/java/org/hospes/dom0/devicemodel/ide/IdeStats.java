@@ -17,7 +17,7 @@ public final class IdeStats {
   public long dmaTransfers;
   public long prdEntries;
   public long flushes;
-  /** Commands ended with ABRT: unknown opcode, bad parameter, read-only image, bad PRD table. */
+  /** Commands ended with ABRT: unknown opcode, bad parameter, read-only image, wrong direction. */
   public long aborted;
   /** Commands ended with IDNF: an address beyond the disk's capacity. */
   public long idNotFound;
@@ -25,6 +25,11 @@ public final class IdeStats {
   public long mediaErrors;
   /** Bus-master transfers that touched memory the domain does not have (BM status Error). */
   public long dmaFaults;
+  /**
+   * DMA commands whose PRD table described less than the transfer: nothing moved, and the
+   * command ended without an interrupt (the guest's driver times out).
+   */
+  public long shortTables;
 
   public void add(IdeStats o) {
     commands += o.commands;
@@ -40,14 +45,15 @@ public final class IdeStats {
     idNotFound += o.idNotFound;
     mediaErrors += o.mediaErrors;
     dmaFaults += o.dmaFaults;
+    shortTables += o.shortTables;
   }
 
   @Override
   public String toString() {
     return String.format("commands=%d pio(r/w sectors)=%d/%d dma(r/w sectors)=%d/%d"
         + " data-accesses=%d dma-transfers=%d prds=%d flushes=%d aborted=%d idnf=%d"
-        + " media-errors=%d dma-faults=%d", commands, pioSectorsRead, pioSectorsWritten,
+        + " media-errors=%d dma-faults=%d short-tables=%d", commands, pioSectorsRead, pioSectorsWritten,
         dmaSectorsRead, dmaSectorsWritten, dataAccesses, dmaTransfers, prdEntries, flushes,
-        aborted, idNotFound, mediaErrors, dmaFaults);
+        aborted, idNotFound, mediaErrors, dmaFaults, shortTables);
   }
 }
