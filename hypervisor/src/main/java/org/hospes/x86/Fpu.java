@@ -1386,12 +1386,19 @@ final class Fpu {
       x.propagateNan(aSe, aSig, ca, bSe, bSig, cb);
     } else if (ca == Float80.INF || cb == Float80.ZERO) {
       x.invalid();
-    } else if (ca == Float80.ZERO || cb == Float80.INF) {
+    } else if (ca == Float80.ZERO) {
       x.denormalCheck(ca, cb);
-      // The dividend is the remainder, written in canonical form (a pseudo-denormal gets
-      // exponent 1).
-      x.se = (aSe & 0x7FFF) == 0 && aSig < 0 ? aSe | 1 : aSe;
+      x.se = aSe;
       x.sig = aSig;
+      cc = 0;
+    } else if (cb == Float80.INF) {
+      x.denormalCheck(ca, cb);
+      // The dividend is the remainder, exactly, written as any result is: a pseudo-denormal
+      // in canonical form (exponent 1), and a true denormal is tiny, which an unmasked
+      // underflow reports with the exponent wrapped though nothing was rounded (as the host
+      // x87 does; masked, an exact tiny result raises no UE).
+      normalizeRemainder(aSe >>> 15 & 1, Float80.exponent(aSe, aSig),
+          Float80.significand(aSig));
       cc = 0;
     } else {
       x.denormalCheck(ca, cb);

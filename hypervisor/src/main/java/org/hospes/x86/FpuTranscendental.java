@@ -184,12 +184,18 @@ final class FpuTranscendental {
           // Tiny argument: sin x = x, cos x = 1, 2^x - 1 = x ln 2, to well below a double ulp.
           if (fn == 0) {
             x.mul(se, sig, 0x3FFE, 0xB172_17F7_D1CF_79ACL);
+            if ((x.se & 0x7FFF) == 0 && (x.masks & Float80.UE) != 0) {
+              // 2^x - 1 is never exact: a result this small underflows even where the
+              // product with the 64-bit ln 2 happened to be.
+              x.exc |= Float80.UE;
+            }
           } else if (fn == 1) {
             x.se = se;
             x.sig = sig;
             tinyUnderflow(x);
+            tinySine(x);
           } else {
-            x.setResult(0, Float80.BIAS, Float80.INT_BIT);
+            tinyCosine(x);
           }
           ex |= x.exc | PE;
           break;
@@ -214,6 +220,49 @@ final class FpuTranscendental {
       return;
     }
     f.setStAndFlags(0, x.se, x.sig, ex);
+  }
+
+  /**
+   * sin x = x - x^3/6 for a tiny x lies just inside x, so a rounding toward zero (RC chop, down
+   * for a positive x, up for a negative one) gives the value one unit in the last place below
+   * |x|, on the result's own grid: the denormal one, or the 64-bit significand of the wrapped
+   * result of an unmasked underflow. The host x87 does so (the smallest denormal becomes a
+   * zero, with UE still signalled); round to nearest and away from zero keep x.
+   */
+  private static void tinySine(Float80 x) {
+    int sign = x.se >>> 15 & 1;
+    if (x.rc != Float80.RZ && x.rc != (sign == 0 ? Float80.RD : Float80.RU)) {
+      return;
+    }
+    int exp = x.se & 0x7FFF;
+    if (exp == 0) {
+      x.sig--;
+    } else if (x.sig != Float80.INT_BIT) {
+      x.sig--;
+    } else if (exp == 1) {
+      // Just below the smallest normal: tiny and inexact, so an underflow.
+      x.exc |= Float80.UE;
+      if ((x.masks & Float80.UE) != 0) {
+        x.se = sign << 15;
+        x.sig = Float80.INT_BIT - 1;
+      } else {
+        // Unmasked: normalized, 2^-16383 times 1.11...1, with the exponent wrapped by 24576.
+        x.se = sign << 15 | Float80.ADJUST;
+        x.sig = -1L;
+      }
+    } else {
+      x.se--;
+      x.sig = -1L;
+    }
+  }
+
+  /** cos x = 1 - x^2/2 for a tiny x: 1, or the value just below 1 when rounding down or chop. */
+  private static void tinyCosine(Float80 x) {
+    if (x.rc == Float80.RD || x.rc == Float80.RZ) {
+      x.setResult(0, Float80.BIAS - 1, -1L);
+    } else {
+      x.setResult(0, Float80.BIAS, Float80.INT_BIT);
+    }
   }
 
   /**
@@ -299,11 +348,20 @@ final class FpuTranscendental {
           x.se = se;
           x.sig = sig;
           tinyUnderflow(x);
+          if (!tan) {
+            tinySine(x);
+          }
           ex |= x.exc & Float80.UE;
           firstSe = x.se;
           firstSig = x.sig;
-          secondSe = Float80.BIAS;
-          secondSig = Float80.INT_BIT;
+          if (tan) {
+            secondSe = Float80.BIAS;
+            secondSig = Float80.INT_BIT;
+          } else {
+            tinyCosine(x);
+            secondSe = x.se;
+            secondSig = x.sig;
+          }
         } else {
           int q = reduce(se, sig, f.reduced);
           double r = f.reduced[0];

@@ -110,6 +110,95 @@ class FpuDiffTest {
   }
 
   /**
+   * Tiny and denormal operands, where the transcendentals' shortcuts and the remainders' pass-
+   * through live: FSIN, FCOS, FSINCOS, FPTAN and F2XM1 of values below 2^-60 (normal,
+   * denormal and pseudo-denormal, either sign), and FPREM and FPREM1 of them by an infinity,
+   * each under the four rounding modes with underflow masked and unmasked. The random cases
+   * reach these seldom (seed 3939 found the first two mismatches); here every combination runs
+   * against the host. Rounding toward zero must take sin x and cos x one unit below x and 1
+   * (the smallest denormal's sine a zero), and an unmasked underflow must wrap a denormal
+   * dividend that FPREM passes through.
+   */
+  @Test
+  void tinyAndDenormalOperandsMatchTheHostInEveryRoundingMode() throws Exception {
+    long[][] values = {
+        {0x8000_0000_0000_0001L, 0x3F00}, {0xC000_0000_0000_0000L, 0x3FA0},
+        {0x8000_0000_0000_0000L, 0x3FC2}, {0x0000_0000_0000_0001L, 0},
+        {0x4000_0000_0000_0000L, 0}, {0x0000_0000_0845_EFBAL, 0},
+        {0x8000_0000_0000_0001L, 0}, {0x8000_0000_0000_0000L, 0}};
+    byte[][] ops = {{(byte) 0xD9, (byte) 0xFE}, {(byte) 0xD9, (byte) 0xFF},
+        {(byte) 0xD9, (byte) 0xFB}, {(byte) 0xD9, (byte) 0xF2}, {(byte) 0xD9, (byte) 0xF0},
+        {(byte) 0xD9, (byte) 0xF8}, {(byte) 0xD9, (byte) 0xF5}};
+    List<Case> cases = new ArrayList<>();
+    for (long[] v : values) {
+      for (int sign = 0; sign < 2; sign++) {
+        for (byte[] op : ops) {
+          boolean remainder = op[1] == (byte) 0xF8 || op[1] == (byte) 0xF5;
+          for (int rc = 0; rc < 4; rc++) {
+            for (int um = 0; um < 2; um++) {
+              int cw = 0x0340 | (um == 0 ? 0x3F : 0x2F) | rc << 10;
+              cases.add(edgeCase(cw, (int) v[1] | sign << 15, v[0],
+                  remainder ? 0x7FFF : 0x3FFF, Float80.INT_BIT, op, !remainder));
+            }
+          }
+        }
+      }
+    }
+    runAgainstHost(cases, "tiny and denormal operands");
+  }
+
+  /**
+   * A case with ST0 = {@code se0:sig0}, ST1 = {@code se1:sig1} and the other registers empty,
+   * TOP 0, no flags pending, the given control word and instruction.
+   */
+  private static Case edgeCase(int cw, int se0, long sig0, int se1, long sig1, byte[] code,
+      boolean transcendental) {
+    Case k = new Case();
+    ByteBuffer b = ByteBuffer.wrap(k.state).order(ByteOrder.LITTLE_ENDIAN);
+    int tw = 0xFFFF & ~0xF | tag(se0, sig0) | tag(se1, sig1) << 2;
+    b.putInt(0, 0xFFFF_0000 | cw);
+    b.putInt(4, 0xFFFF_0000);
+    b.putInt(8, 0xFFFF_0000 | tw);
+    b.putLong(28, sig0);
+    b.putShort(36, (short) se0);
+    b.putLong(38, sig1);
+    b.putShort(46, (short) se1);
+    k.code = code;
+    k.mnemonic = String.format("%02x %02x", code[0] & 0xFF, code[1] & 0xFF);
+    k.transcendental = transcendental;
+    return k;
+  }
+
+  private static int tag(int se, long sig) {
+    int cls = Float80.classify(se, sig);
+    return cls == Float80.ZERO ? 1 : cls == Float80.NORMAL ? 0 : 2;
+  }
+
+  /** Runs {@code cases} on the host and on the emulator and fails with the first differences. */
+  private static void runAgainstHost(List<Case> cases, String what) throws Exception {
+    byte[] host = runHost(buildHarness(), cases);
+    MemoryBus mem = new MemoryBus(1 << 20);
+    Cpu cpu = new Cpu(mem, new IoBus());
+    cpu.resetFlat32();
+    cpu.setExceptionExitMask(-1);
+    List<String> failures = new ArrayList<>();
+    for (int n = 0; n < cases.size(); n++) {
+      Case k = cases.get(n);
+      ByteBuffer h = ByteBuffer.wrap(host, n * OUT_SIZE, OUT_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+      String diff = compare(cpu, mem, k, h);
+      if (diff != null) {
+        failures.add(k.mnemonic + "\n" + diff);
+      }
+    }
+    System.out.printf("FpuDiffTest: %d cases of %s, %d mismatches%n", cases.size(), what,
+        failures.size());
+    if (!failures.isEmpty()) {
+      fail(failures.size() + " of " + cases.size() + " cases of " + what + " differ from the"
+          + " host:\n" + String.join("\n", failures.subList(0, Math.min(12, failures.size()))));
+    }
+  }
+
+  /**
    * Whether the decoder hands the operand size to the x87 unit: 66 D9 36 (FNSTENV with a
    * 16-bit operand size) must write 14 bytes, not 28.
    */
