@@ -338,10 +338,15 @@ final class SseFloat {
     }
     boolean fast = true;
     switch (op) {
-      case ADD:
+      case ADD: {
         q = a + b;
-        dir = sign(twoSumErr(a, b, q));
+        double err = twoSumErr(a, b, q);
+        dir = sign(err);
+        // TwoSum's own steps overflow near the top of the range (DBL_MAX minus a smaller
+        // number: s - a passes -DBL_MAX), and its error is then an infinity or NaN.
+        fast = Double.isFinite(err);
         break;
+      }
       case MUL:
         q = a * b;
         dir = sign(Math.fma(a, b, -q));
