@@ -115,7 +115,8 @@ public final class Hypervisor {
    * new VM entry: the same slice end and timer deadline (absolute times fixed at the decision),
    * now() the decision's time as for a run no one cut, the processor stopped at a block
    * boundary ({@link Cpu#run(long, long)}). So the schedule does not depend on how a caller
-   * slices time.
+   * slices time. What the caller makes pending for its vCPU between two steps (an interrupt,
+   * an event) kicks it as Xen's vcpu_kick does: it is taken at the boundary the cut stopped at.
    */
   private static final class Run {
     /** The vCPU, or null when no run is under way. */
@@ -136,7 +137,8 @@ public final class Hypervisor {
     boolean begun;
     /**
      * Stopped in the guest ({@link #inGuest}), its vCPU already had something pending that a
-     * kick is for ({@link #wantsKick}): only an event that comes after the cut kicks it.
+     * kick is for ({@link Hypervisor#wantsKick(Vcpu, HvmPlatform)}): only an event that comes
+     * after the cut kicks it.
      */
     boolean pendingAtCut;
 
