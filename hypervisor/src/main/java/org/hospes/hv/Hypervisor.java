@@ -115,7 +115,8 @@ public final class Hypervisor {
    * new VM entry: the same slice end and timer deadline (absolute times fixed at the decision),
    * now() the decision's time as for a run no one cut, the processor stopped at a block
    * boundary ({@link Cpu#run(long, long)}). So the schedule does not depend on how a caller
-   * slices time.
+   * slices time. What the caller makes pending for its vCPU between two steps (an interrupt,
+   * an event) kicks it as Xen's vcpu_kick does: it is taken at the boundary the cut stopped at.
    */
   private static final class Run {
     /** The vCPU, or null when no run is under way. */
@@ -134,6 +135,12 @@ public final class Hypervisor {
     long present;
     /** Its vCPU's runstate was made RUNNING (at the first step of the run). */
     boolean begun;
+    /**
+     * Stopped in the guest ({@link #inGuest}), its vCPU already had something pending that a
+     * kick is for ({@link Hypervisor#wantsKick(Vcpu, HvmPlatform)}): only an event that comes
+     * after the cut kicks it.
+     */
+    boolean pendingAtCut;
 
     void begin(Vcpu v, long at, long cycles) {
       vcpu = v;
@@ -1017,6 +1024,15 @@ public final class Hypervisor {
       } else {
         // Preempted while it was stopped for the caller (a wake between steps).
         r.cpuLimit = Math.min(r.cpuLimit, busy(cpu) + r.slice - used);
+        if (!r.pendingAtCut && wantsKick(v, platform)) {
+          // Kicked: an event came from outside while its run was under way. Xen's vcpu_kick
+          // sends the pCPU an event-check IPI, which external-interrupt exiting turns into a
+          // VM exit at the guest's next instruction boundary, here the one the cut stopped it
+          // at (an STI or MOV SS shadow holds it one instruction, as it holds any external
+          // interrupt); the entry after that exit injects the event (prepareEntry).
+          cpu.raiseHostInterrupt();
+          c.kicks++;
+        }
       }
       r.inGuest = false;
       long insns0 = cpu.instructions();
@@ -1038,6 +1054,7 @@ public final class Hypervisor {
       if (x == CpuExit.CUT) {
         // Stopped at a block boundary for the caller: the next step goes on from there.
         r.inGuest = true;
+        r.pendingAtCut = wantsKick(v, platform);
         cut = true;
         break;
       }
@@ -1116,6 +1133,20 @@ public final class Hypervisor {
     boolean cut = false;
     while (used < r.slice && v.state() == VcpuState.RUNNABLE
         && d.state() == DomainState.RUNNING) {
+      if (r.inGuest && !r.pendingAtCut && wantsKick(pv)) {
+        // Kicked: an event came from outside while its run was under way. Xen's event-check
+        // IPI interrupts the guest at its next instruction boundary (the one the cut stopped
+        // it at) and Xen returns to it through the events check, which enters the callback
+        // if events are not masked: the return to the guest below, after the interrupt.
+        long k = cost.interruptDelivery();
+        c.cycles += k;
+        used += k;
+        c.kicks++;
+        r.inGuest = false;
+        if (used >= r.slice) {
+          break;
+        }
+      }
       if (!r.inGuest) {
         long t = base + used;
         if (t >= stopAt) {
@@ -1156,6 +1187,7 @@ public final class Hypervisor {
       used += cycles;
       if (x == CpuExit.CUT) {
         r.inGuest = true;
+        r.pendingAtCut = wantsKick(pv);
         cut = true;
         break;
       }
@@ -1184,6 +1216,24 @@ public final class Hypervisor {
       setRunstate(v, Runstate.BLOCKED, base + used);
     }
     return true;
+  }
+
+  /**
+   * True when HVM vCPU {@code v} has something pending a kick is for: an interrupt or NMI in
+   * its local APIC or on the PIC's wire, or an event-channel upcall for its callback vector.
+   * Compared at a cut and when the run goes on, so that only what became pending between the
+   * two kicks it (Xen kicks when an IRR bit or upcall_pending is newly set; one already
+   * pending was already asked for, by an interrupt-window exit or the next entry).
+   */
+  private static boolean wantsKick(Vcpu v, HvmPlatform platform) {
+    Domain d = v.domain();
+    return platform.interruptPending(v) || d.callbackVector() >= 0
+        && d.eventChannels() != null && d.eventChannels().ops().upcallPending(v.id());
+  }
+
+  /** As {@link #wantsKick(Vcpu, HvmPlatform)} for a classic PV vCPU: an upcall or an NMI. */
+  private static boolean wantsKick(org.hospes.hv.pv.PvVcpu pv) {
+    return pv.upcallPending() || pv.nmiPending();
   }
 
   /** Moves {@code v}'s runstate and rewrites the guest's registered runstate area, if any. */

@@ -175,6 +175,11 @@ class ToolstackCliTest {
         .isEqualTo("/local/domain/3/backend/vbd/1/51712\n");
     assertThat(hospes("xenstore-read", "/local/domain/3/backend/vbd/1/51712/state").out())
         .isEqualTo("2\n");
+    // The driver domain has its name and domid, as dom0 has (xl, xen-init-dom0).
+    assertThat(hospes("xenstore-read", "/local/domain/3/name").out()).isEqualTo("storage\n");
+    assertThat(hospes("xenstore-read", "/local/domain/3/domid").out()).isEqualTo("3\n");
+    assertThat(hospes("xenstore-read", "/local/domain/0/name").out()).isEqualTo("Domain-0\n");
+    assertThat(hospes("xenstore-read", "/local/domain/0/domid").out()).isEqualTo("0\n");
     assertThat(hospes("block-attach", "echo", "vdev=xvda,target=" + dir.resolve("data.img")))
         .isEqualTo(new Result(2, "", "hospes: echo: domain 1 already has xvda\n"));
     assertThat(hospes("block-detach", "echo", "xvda").err())

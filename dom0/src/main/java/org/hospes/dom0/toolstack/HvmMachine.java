@@ -482,7 +482,7 @@ public final class HvmMachine {
       org.hospes.dom0.xenstore.XenstoreService xs, int domid, DiskSpec spec,
       org.hospes.dom0.disk.DiskImage image) {
     org.hospes.hv.control.DomainControl backend = spec.backend() == null ? hv.control()
-        : driverDomain(hv, spec.backend(), domid);
+        : driverDomain(hv, xs, spec.backend(), domid);
     org.hospes.dom0.backend.blk.VbdNodes.create(xs, backend.domid(), domid, spec.devid(),
         spec.vdev(), spec.target().toString(), image.format(), image.readOnly());
     return org.hospes.dom0.backend.blk.VbdBackend.start(xs, backend, hv.costModel(), domid,
@@ -493,9 +493,10 @@ public final class HvmMachine {
    * The driver domain called {@code name} for guest {@code domid}: made on first use with the
    * privilege over that guest alone. A driver domain serves one frontend domain, so a name
    * already serving another guest (or a guest's own name) is refused with a one-line reason.
+   * A new one gets its xenstore directory as xl makes one for every domain it creates.
    */
-  static org.hospes.hv.control.DomainControl driverDomain(Hypervisor hv, String name,
-      int domid) {
+  static org.hospes.hv.control.DomainControl driverDomain(Hypervisor hv,
+      org.hospes.dom0.xenstore.XenstoreService xs, String name, int domid) {
     for (org.hospes.hv.control.DomainControl c : hv.serviceDomains()) {
       if (c.domain().name().equals(name)) {
         if (!c.privilege().equals(org.hospes.hv.control.Privilege.over(domid))) {
@@ -512,7 +513,27 @@ public final class HvmMachine {
             + " is a guest, not a driver domain");
       }
     }
-    return hv.createDriverDomain(name, domid);
+    org.hospes.hv.control.DomainControl c = hv.createDriverDomain(name, domid);
+    writeDomainNodes(xs, c.domid(), name);
+    return c;
+  }
+
+  /**
+   * libxl's nodes of a domain with no kernel of its own to boot here (a driver domain):
+   * {@code /local/domain/N} made as libxl__domain_make makes it (dom0's, the domain may read
+   * it), then {@code name} (libxl__domain_rename) and {@code domid} (libxl__build_post),
+   * which inherit those permissions.
+   */
+  static void writeDomainNodes(org.hospes.dom0.xenstore.XenstoreService xs, int domid,
+      String name) {
+    String dom = "/local/domain/" + domid;
+    String[] perms = {"n0", "r" + domid};
+    xs.write(dom, "");
+    xs.setPerms(dom, perms);
+    xs.write(dom + "/name", name);
+    xs.setPerms(dom + "/name", perms);
+    xs.write(dom + "/domid", Integer.toString(domid));
+    xs.setPerms(dom + "/domid", perms);
   }
 
   /**

@@ -43,6 +43,19 @@ public final class XenstoreService {
       });
       return c;
     });
+    initDom0();
+  }
+
+  /**
+   * What Xen's xen-init-dom0 writes once xenstored is up, before any domain is made: dom0's
+   * {@code domid} and {@code name} ("Domain-0"), in that order, as dom0, so with the
+   * permissions they inherit from the root (owner 0, no one else). Tools find a domain's name
+   * there for every domain, dom0 too.
+   */
+  private void initDom0() {
+    String dom = "/local/domain/" + control.domid();
+    write(dom + "/domid", Integer.toString(control.domid()));
+    write(dom + "/name", control.domain().name());
   }
 
   public Xenstored store() {

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.hospes.dom0.cli.HospesCli;
+import org.hospes.dom0.xenstore.XsWire;
 import org.hospes.hv.domain.DomainMode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -50,16 +51,42 @@ class DiskSpecTest {
         new org.hospes.hv.cost.DefaultCostModel());
     var a = hv.createHvmDomain("a", DomainMode.PVH, 2);
     var b = hv.createHvmDomain("b", DomainMode.PVH, 2);
-    var storage = HvmMachine.driverDomain(hv, "storage", a.domid());
+    var xs = new org.hospes.dom0.xenstore.XenstoreService(hv.control(), hv.costModel());
+    var storage = HvmMachine.driverDomain(hv, xs, "storage", a.domid());
     assertThat(storage.domid()).isNotIn(0, a.domid(), b.domid());
-    assertThat(HvmMachine.driverDomain(hv, "storage", a.domid())).isSameAs(storage);
-    assertThatThrownBy(() -> HvmMachine.driverDomain(hv, "storage", b.domid()))
+    assertThat(HvmMachine.driverDomain(hv, xs, "storage", a.domid())).isSameAs(storage);
+    assertThatThrownBy(() -> HvmMachine.driverDomain(hv, xs, "storage", b.domid()))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("backend=storage: driver domain storage (privileged over domain "
             + a.domid() + ") cannot serve domain " + b.domid() + "; a driver domain serves"
             + " one guest");
-    assertThatThrownBy(() -> HvmMachine.driverDomain(hv, "a", b.domid()))
+    assertThatThrownBy(() -> HvmMachine.driverDomain(hv, xs, "a", b.domid()))
         .hasMessage("backend=a: a is a guest, not a driver domain");
+  }
+
+  /**
+   * A driver domain made for {@code backend=} gets the nodes xl writes for every domain it
+   * creates: its name and domid, dom0's, readable by the domain itself (libxl's roperm on
+   * {@code /local/domain/N}, which they inherit), and by no other domain.
+   */
+  @Test
+  void aNewDriverDomainHasItsNameAndDomidInXenstore() {
+    org.hospes.hv.Hypervisor hv = new org.hospes.hv.Hypervisor(64,
+        new org.hospes.hv.sched.RoundRobinScheduler(),
+        new org.hospes.hv.cost.DefaultCostModel());
+    var a = hv.createHvmDomain("a", DomainMode.PVH, 2);
+    var xs = new org.hospes.dom0.xenstore.XenstoreService(hv.control(), hv.costModel());
+    int n = HvmMachine.driverDomain(hv, xs, "storage", a.domid()).domid();
+    String dom = "/local/domain/" + n;
+    assertThat(xs.read(dom + "/name")).isEqualTo("storage");
+    assertThat(xs.read(dom + "/domid")).isEqualTo(Integer.toString(n));
+    for (String node : new String[] {"", "/name", "/domid"}) {
+      assertThat(xs.request(XsWire.GET_PERMS, dom + node + "\0").text())
+          .isEqualTo("n0\0r" + n + "\0");
+    }
+    assertThat(xs.requestAs(n, XsWire.READ, dom + "/name\0").text()).isEqualTo("storage");
+    assertThat(xs.requestAs(a.domid(), XsWire.READ, dom + "/name\0").text())
+        .isEqualTo("EACCES\0");
   }
 
   @Test

@@ -16,6 +16,26 @@ class XenstoreServiceTest {
       new DefaultCostModel());
   private final XenstoreService xs = new XenstoreService(hv.control(), hv.costModel());
 
+  /**
+   * xen-init-dom0's nodes are there from the start: dom0's domid and name, dom0's alone (a
+   * guest may not read them, as on Xen where they inherit the root's permissions).
+   */
+  @Test
+  void dom0HasItsNameAndDomidFromTheStart() {
+    assertThat(xs.read("/local/domain/0/name")).isEqualTo("Domain-0");
+    assertThat(xs.read("/local/domain/0/domid")).isEqualTo("0");
+    assertThat(xs.request(XsWire.DIRECTORY, "/local/domain/0\0").text())
+        .isEqualTo("domid\0name\0");
+    for (String node : new String[] {"name", "domid"}) {
+      assertThat(xs.request(XsWire.GET_PERMS, "/local/domain/0/" + node + "\0").text())
+          .isEqualTo("n0\0");
+    }
+    Domain guest = hv.createHvmDomain("guest", DomainMode.PVH, 2);
+    DomainControl other = hv.createDriverDomain("other", guest.domid());
+    assertThat(xs.requestAs(other.domid(), XsWire.READ, "/local/domain/0/name\0").text())
+        .isEqualTo("EACCES\0");
+  }
+
   @Test
   void aDriverDomainsServicesAreAnOrdinaryClientThatMayNotIntroduceDomains() {
     Domain front = hv.createHvmDomain("front", DomainMode.PVH, 2);

@@ -218,11 +218,12 @@ public final class Domains {
 
   /** The VM-execution controls an HVM vCPU runs under. */
   static void configure(Vmcs vmcs, DomainMode mode, EptTables ept) {
-    // Xen's pin-based controls: NMI exiting with virtual NMIs, so that an NMI injected into
-    // the guest blocks the next one until the guest's IRET, and the NMI-window exit says when
-    // that IRET has come.
-    vmcs.write(VmcsField.PIN_BASED_VM_EXEC_CONTROL,
-        VmxControls.PIN_NMI_EXITING | VmxControls.PIN_VIRTUAL_NMIS);
+    // Xen's pin-based controls: external-interrupt exiting, so that a kick (the event-check
+    // IPI to the pCPU a vCPU runs on) makes the guest exit at once; NMI exiting with virtual
+    // NMIs, so that an NMI injected into the guest blocks the next one until the guest's IRET,
+    // and the NMI-window exit says when that IRET has come.
+    vmcs.write(VmcsField.PIN_BASED_VM_EXEC_CONTROL, VmxControls.PIN_EXTERNAL_INTERRUPT_EXITING
+        | VmxControls.PIN_NMI_EXITING | VmxControls.PIN_VIRTUAL_NMIS);
     long proc = VmxControls.PROC_HLT_EXITING | VmxControls.PROC_UNCONDITIONAL_IO_EXITING
         | VmxControls.PROC_USE_TSC_OFFSETTING | VmxControls.PROC_USE_MSR_BITMAPS
         | VmxControls.PROC_ACTIVATE_SECONDARY;

@@ -57,6 +57,11 @@ public final class Counters {
   public long multicallEntries;
   /** Times the vCPU ran on a physical CPU other than the one it last ran on. */
   public long migrations;
+  /**
+   * Kicks this vCPU took while its run was under way (Xen's vcpu_kick of a running vCPU: the
+   * event-check IPI), for an event made pending from outside between two steps.
+   */
+  public long kicks;
 
   public void addExit(ExitReason reason, long modelledCycles) {
     exitCount[reason.code()]++;
@@ -127,5 +132,6 @@ public final class Counters {
     timerArms += o.timerArms;
     multicallEntries += o.multicallEntries;
     migrations += o.migrations;
+    kicks += o.kicks;
   }
 }

@@ -91,6 +91,58 @@ final class Guests {
     return d;
   }
 
+  /** Where the keyboard guest's handler copies {@link #COUNT} when its interrupt comes. */
+  static final int SEEN = 0x4004;
+
+  /**
+   * A domain that takes IRQ1 (PIC remapped to vector 0x20, every other line masked) and,
+   * with interrupts on, counts in a loop with no exits: {@code inc dword [COUNT]; jmp}. Its
+   * handler copies the count to {@link #SEEN} (how far the loop got before the interrupt came
+   * in), increments {@link #TICKS} and sends the PIC an EOI. Paused until unpaused.
+   */
+  static Domain keyboardCounter(Hypervisor hv, String name) {
+    Domain d = hv.createHvmDomain(name, DomainMode.HVM_EPT, 1);
+    GuestMemory m = d.memory();
+    flatGdtAndIdt(m);
+    int handler = 0x1100;
+    int gate = 0x2000 + 0x21 * 8;
+    m.write32(gate, 0x00080000 | (handler & 0xFFFF));
+    m.write32(gate + 4, (handler & 0xFFFF0000) | 0x8E00);
+    load(d, CODE,
+        0x0F, 0x01, 0x15, 0x00, 0x30, 0x00, 0x00, // lgdt [0x3000]
+        0x0F, 0x01, 0x1D, 0x08, 0x30, 0x00, 0x00, // lidt [0x3008]
+        0xB0, 0x11, 0xE6, 0x20, // ICW1
+        0xB0, 0x20, 0xE6, 0x21, // ICW2: vector base 0x20
+        0xB0, 0x04, 0xE6, 0x21, // ICW3
+        0xB0, 0x01, 0xE6, 0x21, // ICW4: 8086 mode
+        0xB0, 0xFD, 0xE6, 0x21, // OCW1: only IRQ1
+        0xFB, // sti
+        0xFF, 0x05, COUNT & 0xFF, (COUNT >> 8) & 0xFF, 0x00, 0x00, // inc dword [COUNT]
+        0xEB, 0xF8); // jmp back to the inc
+    load(d, handler,
+        0x50, // push eax
+        0xA1, COUNT & 0xFF, (COUNT >> 8) & 0xFF, 0x00, 0x00, // mov eax, [COUNT]
+        0xA3, SEEN & 0xFF, (SEEN >> 8) & 0xFF, 0x00, 0x00, // mov [SEEN], eax
+        0xFF, 0x05, TICKS & 0xFF, (TICKS >> 8) & 0xFF, 0x00, 0x00, // inc dword [TICKS]
+        0xB0, 0x20, 0xE6, 0x20, 0x58, // EOI; pop eax
+        0xCF); // iret
+    return d;
+  }
+
+  /** GDT at 0x3010 (null, flat code 0x08, flat data 0x10) and the IDT's descriptor (0x2000). */
+  private static void flatGdtAndIdt(GuestMemory m) {
+    m.write32(0x3010, 0);
+    m.write32(0x3014, 0);
+    m.write32(0x3018, 0x0000FFFF);
+    m.write32(0x301C, 0x00CF9A00);
+    m.write32(0x3020, 0x0000FFFF);
+    m.write32(0x3024, 0x00CF9200);
+    m.write16(0x3000, 23);
+    m.write32(0x3002, 0x3010);
+    m.write16(0x3008, 0x30 * 8 - 1);
+    m.write32(0x300A, 0x2000);
+  }
+
   private static void load(Domain d, int at, int... bytes) {
     for (int i = 0; i < bytes.length; i++) {
       d.memory().write8(at + i, bytes[i]);
