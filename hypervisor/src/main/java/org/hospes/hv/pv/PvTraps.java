@@ -70,6 +70,8 @@ public final class PvTraps {
   private final int[] callbackEip = new int[8];
   private boolean failsafeMasksEvents;
   private boolean sysenterMasksEvents;
+  /** Where the last bounce's frame could not be written (unsigned), or -1 if it was. */
+  private long frameFault = -1;
 
   public PvTraps(PvMmu memory, UpcallMask upcallMask) {
     this.memory = memory;
@@ -247,9 +249,19 @@ public final class PvTraps {
   public boolean bounceException(Regs r, int vector, int errorCode) {
     TrapInfo t = traps[vector];
     if (t == null) {
-      return false;
+      return noHandler();
     }
     return bounce(r, t.cs(), t.address(), (t.flags() & 4) != 0, errorCode);
+  }
+
+  /**
+   * set_guest_nmi_trapbounce's answer: vector 2's entry is not null as null_trap_bounce judges
+   * a 32-bit guest's (a code selector of 0 to 3; an entry never set is all zeroes). Without a
+   * handler the NMI is dropped; with one, only a fault writing its frame can stop it.
+   */
+  public boolean hasNmiHandler() {
+    TrapInfo t = traps[NMI];
+    return t != null && (t.cs() & ~3) != 0;
   }
 
   /**
@@ -259,10 +271,10 @@ public final class PvTraps {
    * 32-bit guest (a code selector of 0 to 3, so also an entry never set): the NMI is lost.
    */
   public boolean bounceNmi(Regs r) {
-    TrapInfo t = traps[NMI];
-    if (t == null || (t.cs() & ~3) == 0) {
-      return false;
+    if (!hasNmiHandler()) {
+      return noHandler();
     }
+    TrapInfo t = traps[NMI];
     return bounce(r, t.cs(), t.address(), (t.flags() & TI_EVENTS_MASKED) != 0, -1);
   }
 
@@ -311,7 +323,7 @@ public final class PvTraps {
       error = 0;
     }
     if (eip == 0) {
-      return false;
+      return noHandler();
     }
     return bounce(r, (cs & ~3) == 0 ? FLAT_KERNEL_CS : cs, eip, mask, error);
   }
@@ -319,7 +331,7 @@ public final class PvTraps {
   /** Enters the event callback as Xen does for a pending upcall (events masked on entry). */
   public boolean bounceEvent(Regs r) {
     if (callbackEip[CALLBACKTYPE_EVENT] == 0) {
-      return false;
+      return noHandler();
     }
     return bounce(r, callbackCs[CALLBACKTYPE_EVENT], callbackEip[CALLBACKTYPE_EVENT], true, -1);
   }
@@ -332,7 +344,7 @@ public final class PvTraps {
    */
   public boolean bounceFailsafe(Regs r, int ds, int es, int fs, int gs) {
     if (callbackEip[CALLBACKTYPE_FAILSAFE] == 0) {
-      return false;
+      return noHandler();
     }
     byte[] seg = new byte[16];
     int[] sels = {ds, es, fs, gs};
@@ -353,6 +365,7 @@ public final class PvTraps {
     }
     // The segment words sit below the frame bounce() wrote.
     if (!memory.copyToGuest(below.esp - 16, seg)) {
+      frameFault = (below.esp - 16) & 0xFFFF_FFFFL;
       return false;
     }
     r.eip = below.eip;
@@ -363,7 +376,25 @@ public final class PvTraps {
     return true;
   }
 
+  /**
+   * Where the last bounce failed to write its frame on the guest's stack (the frame's lowest
+   * address, unsigned), or -1 if it wrote it or failed for another reason (no handler). Xen's
+   * compat_create_bounce_frame takes a fault on any word of the frame as the end of the domain
+   * (compat_crash_page_fault, then domain_crash_sync): the caller crashes it with this address,
+   * whatever was being delivered (exception, NMI, event, sysenter, failsafe).
+   */
+  public long frameFault() {
+    return frameFault;
+  }
+
+  /** A bounce that found nothing to enter: false, and no frame fault to report. */
+  private boolean noHandler() {
+    frameFault = -1;
+    return false;
+  }
+
   private boolean bounce(Regs r, int cs, int eip, boolean maskEvents, int errorCode) {
+    frameFault = -1;
     boolean fromUser = (r.cs & 2) != 0; // ring 2 or 3
     int sp = fromUser ? kernelSp : r.esp;
     int ss = fromUser ? kernelSs : r.ss;
@@ -385,6 +416,7 @@ public final class PvTraps {
       }
     }
     if (!memory.copyToGuest(sp, frame)) {
+      frameFault = sp & 0xFFFF_FFFFL;
       return false;
     }
     if (maskEvents) {

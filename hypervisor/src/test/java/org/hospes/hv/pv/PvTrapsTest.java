@@ -132,8 +132,11 @@ class PvTrapsTest {
     r.cs = 0xE019;
     r.esp = 0x3800;
     assertThat(traps.bounceException(r, 6, -1)).isFalse();
+    assertThat(traps.frameFault()).isEqualTo(-1);
     r.esp = 0x40_0000; // unmapped
     assertThat(traps.bounceException(r, 14, 0)).isFalse();
+    // The frame {error code, EIP, CS, EFLAGS} would have started 16 bytes below.
+    assertThat(traps.frameFault()).isEqualTo(0x3F_FFF0L);
     r.esp = 0x3800;
     long ma = mmu.translate(0x3800, true);
     m.machine.write32(ma + 8, 0xE018); // CS with RPL 0
