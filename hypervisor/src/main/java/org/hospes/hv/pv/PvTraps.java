@@ -243,15 +243,24 @@ public final class PvTraps {
    * Bounces exception {@code vector} (with {@code errorCode}, or -1 for none) to the guest's
    * handler: builds {[error code,] EIP, CS | saved upcall mask << 16, EFLAGS, [ESP, SS]} on the
    * guest kernel's stack (its own if already in ring 1, the stack_switch one from ring 3) and
-   * enters the handler. Returns false when there is no handler or the frame cannot be written:
-   * Xen then crashes the domain.
+   * enters the handler. Returns false when the frame cannot be written ({@link #frameFault})
+   * or the handler is null: Xen then crashes the domain.
+   *
+   * <p>"No handler" is Xen's null_trap_bounce for a 32-bit guest: the entry's code selector is
+   * 0 to 3, whatever its address (an entry never set is all zeroes; set_trap_table turns a
+   * selector of 0 into 1, still null). pv_inject_event only logs it; compat_create_bounce_frame
+   * writes the frame first and then refuses the null selector (compat_bounce_null_selector), so
+   * an unwritable stack is what a null entry's crash reports, and a null selector never reaches
+   * the return to the guest (whose fault would have entered the failsafe callback).
    */
   public boolean bounceException(Regs r, int vector, int errorCode) {
     TrapInfo t = traps[vector];
-    if (t == null) {
-      return noHandler();
+    int cs = t == null ? 0 : t.cs();
+    if (!bounce(r, cs, t == null ? 0 : t.address(), t != null && (t.flags() & 4) != 0,
+        errorCode)) {
+      return false;
     }
-    return bounce(r, t.cs(), t.address(), (t.flags() & 4) != 0, errorCode);
+    return (cs & ~3) != 0 || noHandler();
   }
 
   /**

@@ -156,4 +156,38 @@ class PvBounceFrameTest {
     assertThat(d.endReason()).isEqualTo(
         "trap 6: fault writing the bounce frame on the guest's stack at " + FRAME_AT);
   }
+
+  /**
+   * A #UD entry whose code selector is null (set_trap_table makes 0 into 1): Hospes entered the
+   * handler, the return to the guest faulted on the selector and the failsafe callback ran;
+   * Xen's compat_create_bounce_frame refuses the null selector and crashes the domain.
+   */
+  @Test
+  void aHandlerWithANullSelectorCrashesInsteadOfReachingTheFailsafeCallback() {
+    Domain other = bystander();
+    Domain d = PvTestDomains.create(hv, "pv-null-cs");
+    trapTable(d, 6, 0x0000, 0x5200);
+    poke(d, 0x5200, DOWN); // never reached
+    poke(d, 0x5400, DOWN); // the failsafe callback: never reached either
+    poke(d, PvTestDomains.ENTRY, int82(Hypercall.SET_TRAP_TABLE, 0xA000, 0, 0)
+        + int82(Hypercall.SET_CALLBACKS, 0xE019, 0x5300, 0xE019, 0x5400) + "0f0b");
+    runBoth(d, other);
+    assertThat(d.state()).as("%s", d.endReason()).isEqualTo(DomainState.CRASHED);
+    assertThat(d.endReason()).startsWith("unhandled trap 6 ");
+  }
+
+  /**
+   * No #UD handler and an unwritable stack: Xen writes the frame before it looks at the
+   * selector, so the crash is the frame's fault, not "unhandled".
+   */
+  @Test
+  void noHandlerAndAnUnwritableStackIsTheFramesFaultFirst() {
+    Domain d = PvTestDomains.create(hv, "pv-no-ud");
+    poke(d, PvTestDomains.ENTRY, movEsp(UNMAPPED_STACK) + "0f0b");
+    hv.unpause(d);
+    hv.run(50_000_000L);
+    assertThat(d.state()).as("%s", d.endReason()).isEqualTo(DomainState.CRASHED);
+    assertThat(d.endReason()).isEqualTo(
+        "trap 6: fault writing the bounce frame on the guest's stack at " + FRAME_AT);
+  }
 }
