@@ -103,14 +103,29 @@ public final class PvTraps {
     return callbackCs[type];
   }
 
-  /** do_set_trap_table: entries until one with address 0; a null list clears the table. */
+  /** do_set_trap_table, never preempted: entries until one with address 0. */
   public int setTrapTable(int va) {
+    return setTrapTable(va, 0, i -> false);
+  }
+
+  /**
+   * compat_set_trap_table: a null list clears the table; else entries are taken in order until
+   * one with address 0 (-EFAULT for one that cannot be read, the earlier ones staying set).
+   * After each entry taken, {@code preempt} (given the entries taken in this leg) is asked, as
+   * Xen asks hypercall_preempt_check: when it says stop, the call leaves a continuation through
+   * the vCPU's one slot ({@link PvMmu#takeContinuation}) with the list advanced past the entries
+   * taken, and {@code ecx} (the guest's ECX, which Xen's "h" continuation leaves alone) as it
+   * was, and returns the hypercall's number as hypercall_create_continuation does. The next leg
+   * may thus read only the terminator. A table with no terminator ends in -EFAULT in legs, never
+   * in one long call.
+   */
+  public int setTrapTable(int va, int ecx, java.util.function.IntPredicate preempt) {
     if (va == 0) {
       java.util.Arrays.fill(traps, null);
       return 0;
     }
     byte[] b = new byte[TRAP_INFO_SIZE];
-    for (int i = 0; ; i++) {
+    for (int i = 0; ; ) {
       if (!memory.copyFromGuest(va + i * TRAP_INFO_SIZE, b)) {
         return XenErrno.EFAULT.negated();
       }
@@ -121,6 +136,11 @@ public final class PvTraps {
       int vector = b[0] & 0xFF;
       int cs = fixupSelector((b[2] & 0xFF) | (b[3] & 0xFF) << 8);
       traps[vector] = new TrapInfo(vector, b[1] & 0xFF, cs, address);
+      i++;
+      if (preempt.test(i)) {
+        memory.continueWith(new PvMmu.Continuation(va + i * TRAP_INFO_SIZE, ecx));
+        return org.hospes.abi.Hypercall.SET_TRAP_TABLE.number();
+      }
     }
   }
 
