@@ -247,7 +247,9 @@ public final class Hypercalls {
   private int dispatchPv(Vcpu v, org.hospes.hv.pv.PvVcpu p, Hypercall call, boolean mayPreempt,
       int a1, int a2, int a3, int a4, int a5) {
     switch (call) {
-      case SET_TRAP_TABLE: return pv.setTrapTable(p, a1);
+      case SET_TRAP_TABLE:
+        // compat_set_trap_table's hypercall_preempt_check after each entry, as mmu_update's.
+        return mayPreempt ? pv.setTrapTable(p, a1, a2, pvPreempt(p)) : pv.setTrapTable(p, a1);
       case MMU_UPDATE:
         // do_mmu_update's hypercall_preempt_check, as mmuext_op's below.
         return mayPreempt ? p.mmu().mmuUpdate(a1, a2, a3, a4, pvPreempt(p))

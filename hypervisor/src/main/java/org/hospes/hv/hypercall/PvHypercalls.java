@@ -31,6 +31,11 @@ final class PvHypercalls {
     return pv.traps().setTrapTable(va);
   }
 
+  /** set_trap_table that may be continued ({@code ecx} kept for the continuation). */
+  int setTrapTable(PvVcpu pv, int va, int ecx, java.util.function.IntPredicate preempt) {
+    return pv.traps().setTrapTable(va, ecx, preempt);
+  }
+
   /**
    * compat set_gdt(frame_list, entries): more than FIRST_RESERVED_GDT_ENTRY entries is -EINVAL,
    * an unreadable list -EFAULT, a frame that cannot become a descriptor page -EINVAL (nothing

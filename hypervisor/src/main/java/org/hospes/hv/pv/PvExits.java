@@ -25,7 +25,10 @@ import org.hospes.x86.CpuExit;
  *       answered with Xen's CPUID view; {@code #PF} bounces with the address in
  *       vcpu_info.arch.cr2; {@code #NM} is the lazy FPU switch of a guest that set TS with
  *       fpu_taskswitch;
- *   <li>anything without a guest handler crashes the domain, as Xen's "unhandled trap" does.
+ *   <li>anything without a guest handler crashes the domain, as Xen's "unhandled trap" does;
+ *   <li>a bounce frame (exception, NMI, event upcall, sysenter) that cannot be written on the
+ *       guest's stack crashes the domain, saying where, as compat_create_bounce_frame's fault
+ *       path (domain_crash_sync) does.
  * </ul>
  *
  * <p>Before each return to the guest, a pending event with the upcall unmasked enters the
@@ -98,7 +101,9 @@ public final class PvExits {
           // this is Xen's sysenter_entry.
           PvTraps.Regs r = pv.captureRegs();
           if (!pv.traps().bounceSysenter(r)) {
-            crash.crash(v, "sysenter with no sysenter callback and no #GP handler");
+            if (!frameFaulted(v, pv, "sysenter")) {
+              crash.crash(v, "sysenter with no sysenter callback and no #GP handler");
+            }
           } else {
             enter(v, pv, r, "sysenter");
           }
@@ -129,7 +134,9 @@ public final class PvExits {
         }
         PvTraps.Regs r = pv.captureRegs();
         if (!pv.traps().bouncePageFault(r, error, address)) {
-          unhandled(v, pv, PF, error);
+          if (!frameFaulted(v, pv, "trap 14")) {
+            unhandled(v, pv, PF, error);
+          }
         } else {
           enter(v, pv, r, "trap 14");
         }
@@ -188,7 +195,9 @@ public final class PvExits {
   void bounce(Vcpu v, PvVcpu pv, int vector, int error) {
     PvTraps.Regs r = pv.captureRegs();
     if (!pv.traps().bounceException(r, vector, error)) {
-      unhandled(v, pv, vector, error);
+      if (!frameFaulted(v, pv, "trap " + vector)) {
+        unhandled(v, pv, vector, error);
+      }
       return;
     }
     enter(v, pv, r, "trap " + vector);
@@ -204,6 +213,21 @@ public final class PvExits {
       crash.crash(v, String.format("%s: cannot enter the guest at %04x:%08x (bad selector),"
           + " and no usable failsafe callback", what, r.cs & 0xFFFF, r.eip));
     }
+  }
+
+  /**
+   * After a failed bounce: if it failed writing its frame, the domain is crashed as Xen's
+   * compat_create_bounce_frame crashes it for a fault on the guest's stack (domain_crash_sync),
+   * with the frame's address, and true is returned; false if it failed for another reason.
+   */
+  private boolean frameFaulted(Vcpu v, PvVcpu pv, String what) {
+    long at = pv.traps().frameFault();
+    if (at < 0) {
+      return false;
+    }
+    crash.crash(v, String.format("%s: fault writing the bounce frame on the guest's stack at"
+        + " %08x", what, at));
+    return true;
   }
 
   private void unhandled(Vcpu v, PvVcpu pv, int vector, int error) {
@@ -277,22 +301,29 @@ public final class PvExits {
    * Returns true if it did.
    */
   public boolean deliverEvents(Vcpu v, PvVcpu pv) {
-    // An NMI comes before events (compat_test_all_events: NMI, then the upcall).
-    if (pv.takeNmi()) {
+    // An NMI comes before events (compat_test_all_events: NMI, then the upcall). Without a
+    // handler it is dropped (compat_process_nmi clears nmi_pending before it asks
+    // set_guest_nmi_trapbounce); with one, a frame that cannot be written ends the domain.
+    if (pv.takeNmi() && pv.traps().hasNmiHandler()) {
+      pv.setNmiMasked(true);
       PvTraps.Regs n = pv.captureRegs();
-      if (pv.traps().bounceNmi(n)) {
-        pv.setNmiMasked(true);
-        enter(v, pv, n, "NMI");
-        v.counters().injectedInterrupts++;
-        return true;
+      if (!pv.traps().bounceNmi(n)) {
+        frameFaulted(v, pv, "NMI");
+        return false;
       }
+      enter(v, pv, n, "NMI");
+      v.counters().injectedInterrupts++;
+      return true;
     }
     if (!pv.upcallPending() || pv.upcallMask() != 0) {
       return false;
     }
     PvTraps.Regs r = pv.captureRegs();
     if (!pv.traps().bounceEvent(r)) {
-      return false; // no callback registered: the event stays pending
+      // No callback registered: the event stays pending. A callback whose frame cannot be
+      // written ends the domain, as for an exception.
+      frameFaulted(v, pv, "event callback");
+      return false;
     }
     enter(v, pv, r, "event callback");
     v.counters().injectedInterrupts++;

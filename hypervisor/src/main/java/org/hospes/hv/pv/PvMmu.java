@@ -430,6 +430,14 @@ public final class PvMmu {
 
   private Continuation continuation;
 
+  /**
+   * Another PV call of this vCPU (set_trap_table) stopped and leaves {@code k}: the one slot
+   * the hypercall entry and the multicall already take continuations from.
+   */
+  void continueWith(Continuation k) {
+    continuation = k;
+  }
+
   /** The continuation the last call left (and forgets it), or null if it completed. */
   public Continuation takeContinuation() {
     Continuation k = continuation;

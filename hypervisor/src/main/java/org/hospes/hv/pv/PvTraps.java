@@ -70,6 +70,8 @@ public final class PvTraps {
   private final int[] callbackEip = new int[8];
   private boolean failsafeMasksEvents;
   private boolean sysenterMasksEvents;
+  /** Where the last bounce's frame could not be written (unsigned), or -1 if it was. */
+  private long frameFault = -1;
 
   public PvTraps(PvMmu memory, UpcallMask upcallMask) {
     this.memory = memory;
@@ -101,14 +103,29 @@ public final class PvTraps {
     return callbackCs[type];
   }
 
-  /** do_set_trap_table: entries until one with address 0; a null list clears the table. */
+  /** do_set_trap_table, never preempted: entries until one with address 0. */
   public int setTrapTable(int va) {
+    return setTrapTable(va, 0, i -> false);
+  }
+
+  /**
+   * compat_set_trap_table: a null list clears the table; else entries are taken in order until
+   * one with address 0 (-EFAULT for one that cannot be read, the earlier ones staying set).
+   * After each entry taken, {@code preempt} (given the entries taken in this leg) is asked, as
+   * Xen asks hypercall_preempt_check: when it says stop, the call leaves a continuation through
+   * the vCPU's one slot ({@link PvMmu#takeContinuation}) with the list advanced past the entries
+   * taken, and {@code ecx} (the guest's ECX, which Xen's "h" continuation leaves alone) as it
+   * was, and returns the hypercall's number as hypercall_create_continuation does. The next leg
+   * may thus read only the terminator. A table with no terminator ends in -EFAULT in legs, never
+   * in one long call.
+   */
+  public int setTrapTable(int va, int ecx, java.util.function.IntPredicate preempt) {
     if (va == 0) {
       java.util.Arrays.fill(traps, null);
       return 0;
     }
     byte[] b = new byte[TRAP_INFO_SIZE];
-    for (int i = 0; ; i++) {
+    for (int i = 0; ; ) {
       if (!memory.copyFromGuest(va + i * TRAP_INFO_SIZE, b)) {
         return XenErrno.EFAULT.negated();
       }
@@ -119,6 +136,11 @@ public final class PvTraps {
       int vector = b[0] & 0xFF;
       int cs = fixupSelector((b[2] & 0xFF) | (b[3] & 0xFF) << 8);
       traps[vector] = new TrapInfo(vector, b[1] & 0xFF, cs, address);
+      i++;
+      if (preempt.test(i)) {
+        memory.continueWith(new PvMmu.Continuation(va + i * TRAP_INFO_SIZE, ecx));
+        return org.hospes.abi.Hypercall.SET_TRAP_TABLE.number();
+      }
     }
   }
 
@@ -241,15 +263,34 @@ public final class PvTraps {
    * Bounces exception {@code vector} (with {@code errorCode}, or -1 for none) to the guest's
    * handler: builds {[error code,] EIP, CS | saved upcall mask << 16, EFLAGS, [ESP, SS]} on the
    * guest kernel's stack (its own if already in ring 1, the stack_switch one from ring 3) and
-   * enters the handler. Returns false when there is no handler or the frame cannot be written:
-   * Xen then crashes the domain.
+   * enters the handler. Returns false when the frame cannot be written ({@link #frameFault})
+   * or the handler is null: Xen then crashes the domain.
+   *
+   * <p>"No handler" is Xen's null_trap_bounce for a 32-bit guest: the entry's code selector is
+   * 0 to 3, whatever its address (an entry never set is all zeroes; set_trap_table turns a
+   * selector of 0 into 1, still null). pv_inject_event only logs it; compat_create_bounce_frame
+   * writes the frame first and then refuses the null selector (compat_bounce_null_selector), so
+   * an unwritable stack is what a null entry's crash reports, and a null selector never reaches
+   * the return to the guest (whose fault would have entered the failsafe callback).
    */
   public boolean bounceException(Regs r, int vector, int errorCode) {
     TrapInfo t = traps[vector];
-    if (t == null) {
+    int cs = t == null ? 0 : t.cs();
+    if (!bounce(r, cs, t == null ? 0 : t.address(), t != null && (t.flags() & 4) != 0,
+        errorCode)) {
       return false;
     }
-    return bounce(r, t.cs(), t.address(), (t.flags() & 4) != 0, errorCode);
+    return (cs & ~3) != 0 || noHandler();
+  }
+
+  /**
+   * set_guest_nmi_trapbounce's answer: vector 2's entry is not null as null_trap_bounce judges
+   * a 32-bit guest's (a code selector of 0 to 3; an entry never set is all zeroes). Without a
+   * handler the NMI is dropped; with one, only a fault writing its frame can stop it.
+   */
+  public boolean hasNmiHandler() {
+    TrapInfo t = traps[NMI];
+    return t != null && (t.cs() & ~3) != 0;
   }
 
   /**
@@ -259,10 +300,10 @@ public final class PvTraps {
    * 32-bit guest (a code selector of 0 to 3, so also an entry never set): the NMI is lost.
    */
   public boolean bounceNmi(Regs r) {
-    TrapInfo t = traps[NMI];
-    if (t == null || (t.cs() & ~3) == 0) {
-      return false;
+    if (!hasNmiHandler()) {
+      return noHandler();
     }
+    TrapInfo t = traps[NMI];
     return bounce(r, t.cs(), t.address(), (t.flags() & TI_EVENTS_MASKED) != 0, -1);
   }
 
@@ -311,7 +352,7 @@ public final class PvTraps {
       error = 0;
     }
     if (eip == 0) {
-      return false;
+      return noHandler();
     }
     return bounce(r, (cs & ~3) == 0 ? FLAT_KERNEL_CS : cs, eip, mask, error);
   }
@@ -319,7 +360,7 @@ public final class PvTraps {
   /** Enters the event callback as Xen does for a pending upcall (events masked on entry). */
   public boolean bounceEvent(Regs r) {
     if (callbackEip[CALLBACKTYPE_EVENT] == 0) {
-      return false;
+      return noHandler();
     }
     return bounce(r, callbackCs[CALLBACKTYPE_EVENT], callbackEip[CALLBACKTYPE_EVENT], true, -1);
   }
@@ -332,7 +373,7 @@ public final class PvTraps {
    */
   public boolean bounceFailsafe(Regs r, int ds, int es, int fs, int gs) {
     if (callbackEip[CALLBACKTYPE_FAILSAFE] == 0) {
-      return false;
+      return noHandler();
     }
     byte[] seg = new byte[16];
     int[] sels = {ds, es, fs, gs};
@@ -353,6 +394,7 @@ public final class PvTraps {
     }
     // The segment words sit below the frame bounce() wrote.
     if (!memory.copyToGuest(below.esp - 16, seg)) {
+      frameFault = (below.esp - 16) & 0xFFFF_FFFFL;
       return false;
     }
     r.eip = below.eip;
@@ -363,7 +405,25 @@ public final class PvTraps {
     return true;
   }
 
+  /**
+   * Where the last bounce failed to write its frame on the guest's stack (the frame's lowest
+   * address, unsigned), or -1 if it wrote it or failed for another reason (no handler). Xen's
+   * compat_create_bounce_frame takes a fault on any word of the frame as the end of the domain
+   * (compat_crash_page_fault, then domain_crash_sync): the caller crashes it with this address,
+   * whatever was being delivered (exception, NMI, event, sysenter, failsafe).
+   */
+  public long frameFault() {
+    return frameFault;
+  }
+
+  /** A bounce that found nothing to enter: false, and no frame fault to report. */
+  private boolean noHandler() {
+    frameFault = -1;
+    return false;
+  }
+
   private boolean bounce(Regs r, int cs, int eip, boolean maskEvents, int errorCode) {
+    frameFault = -1;
     boolean fromUser = (r.cs & 2) != 0; // ring 2 or 3
     int sp = fromUser ? kernelSp : r.esp;
     int ss = fromUser ? kernelSs : r.ss;
@@ -385,6 +445,7 @@ public final class PvTraps {
       }
     }
     if (!memory.copyToGuest(sp, frame)) {
+      frameFault = sp & 0xFFFF_FFFFL;
       return false;
     }
     if (maskEvents) {

@@ -637,6 +637,41 @@ class VcpuUpDownNmiTest {
         .isEqualTo(5);
   }
 
+  /**
+   * PV: an NMI sent while the guest handles one waits for the handler's iret hypercall and is
+   * then delivered at once, before the interrupted code's next instruction. Xen re-raises
+   * nothing itself: compat_iret's async_exception_cleanup restores the NMI mask, and the
+   * hypercall's exit path (compat_test_all_events) finds nmi_pending and bounces it. (The other
+   * re-raise Xen has, in register_guest_nmi_callback for vCPU 0 when the shared nmi_reason is
+   * non-zero, is for the hardware domain only, which is the only one nmi_hwdom_report gives a
+   * reason: it has no counterpart here.) The handler counts at 0x9000, records the count after
+   * sending itself a second NMI at 0x9004; the main code records it after the first NMI at 0x9008.
+   */
+  @Test
+  void aPvNmiSentDuringItsHandlerArrivesRightAfterTheIretHypercall() {
+    Domain pv = PvTestDomains.create(hv, "pv-nmi-nest");
+    long data = PvTestDomains.mfn(pv, 9) << 12; // read after the domain is down
+    poke(pv, 0xA000, "0200" + "19e0" + imm(0x5200) + "0000000000000000");
+    String send = int82(Hypercall.VCPU_OP, VcpuOp.SEND_NMI, 0, 0);
+    // inc dword [0x9000] ; cmp dword [0x9000], 1 ; jne done ; send_nmi ;
+    // mov eax, [0x9000] ; mov [0x9004], eax ; done: push eax ; iret hypercall
+    poke(pv, 0x5200, "ff05" + imm(0x9000) + "833d" + imm(0x9000) + "01" + "7520" + send
+        + "a1" + imm(0x9000) + "a3" + imm(0x9004)
+        + "50" + "b8" + imm(Hypercall.IRET.number()) + "cd82");
+    poke(pv, PvTestDomains.ENTRY, int82(Hypercall.SET_TRAP_TABLE, 0xA000, 0, 0) + send
+        + "a1" + imm(0x9000) + "a3" + imm(0x9008)
+        + int82(Hypercall.VCPU_OP, VcpuOp.DOWN, 0, 0) + "ebfe");
+    hv.unpause(pv);
+    hv.run(50_000_000L);
+    assertThat(pv.state()).as(String.valueOf(pv.endReason())).isEqualTo(DomainState.SHUTDOWN);
+    var m = hv.machineMemory();
+    assertThat(m.read32(data + 4)).as("count in the handler").isEqualTo(1);
+    assertThat(m.read32(data)).isEqualTo(2);
+    assertThat(m.read32(data + 8)).as("count when the main code resumes").isEqualTo(2);
+    assertThat(pv.vcpus().get(0).counters().hypercallCount[Hypercall.IRET.number()])
+        .isEqualTo(2);
+  }
+
   private int pvOp(Domain pv, int cmd, int vcpu, int arg) {
     return hc.dispatch(pv.vcpus().get(0), Hypercall.VCPU_OP.number(), cmd, vcpu, arg, 0, 0);
   }

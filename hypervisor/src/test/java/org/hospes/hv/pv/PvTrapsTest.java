@@ -86,6 +86,39 @@ class PvTrapsTest {
     assertThat(mask[0]).isEqualTo(1); // the trap asked for events masked
   }
 
+  /**
+   * null_trap_bounce for a 32-bit guest is a code selector of 0 to 3 whatever the address:
+   * such an entry is no handler (Xen crashes the domain), but only after the frame is written,
+   * as compat_create_bounce_frame checks the selector last; a selector of 4 is not null.
+   */
+  @Test
+  void aNullSelectorIsNoHandlerWhateverTheAddressAndTheFrameIsWrittenFirst() {
+    long t = (s.pages()[1] << 12) + 0x800;
+    m.machine.write32(t, 6 | 0x0000 << 16); // cs 0 becomes 1 (RPL 1): still null
+    m.machine.write32(t + 4, 0xC000_6000);
+    m.machine.write32(t + 8, 7 | 0x0003 << 16);
+    m.machine.write32(t + 12, 0xC000_7000);
+    m.machine.write32(t + 16, 5 | 0x0004 << 16); // 4 (LDT index 0) is not null to null_trap_bounce
+    m.machine.write32(t + 20, 0xC000_8000);
+    m.machine.write32(t + 24, 0);
+    assertThat(traps.setTrapTable(0x2800)).isZero();
+    for (int vector : new int[] {6, 7}) {
+      PvTraps.Regs r = new PvTraps.Regs();
+      r.cs = 0xE019;
+      r.esp = 0x3800;
+      r.eip = 0xC000_5555;
+      assertThat(traps.bounceException(r, vector, -1)).as("vector %d", vector).isFalse();
+      assertThat(traps.frameFault()).isEqualTo(-1);
+      assertThat(word(0x3800 - 12)).isEqualTo(0xC000_5555); // the frame is there
+      m.machine.write32(mmu.translate(0x3800 - 12, true), 0);
+    }
+    PvTraps.Regs r = new PvTraps.Regs();
+    r.cs = 0xE019;
+    r.esp = 0x3800;
+    assertThat(traps.bounceException(r, 5, -1)).isTrue();
+    assertThat(r.cs).isEqualTo(5); // RPL 0 became 1
+  }
+
   @Test
   void aPageFaultPutsItsAddressInVcpuInfoAndTheUserBitFollowsTheGuestsRing() {
     PvTraps.Regs r = new PvTraps.Regs();
@@ -132,8 +165,11 @@ class PvTrapsTest {
     r.cs = 0xE019;
     r.esp = 0x3800;
     assertThat(traps.bounceException(r, 6, -1)).isFalse();
+    assertThat(traps.frameFault()).isEqualTo(-1);
     r.esp = 0x40_0000; // unmapped
     assertThat(traps.bounceException(r, 14, 0)).isFalse();
+    // The frame {error code, EIP, CS, EFLAGS} would have started 16 bytes below.
+    assertThat(traps.frameFault()).isEqualTo(0x3F_FFF0L);
     r.esp = 0x3800;
     long ma = mmu.translate(0x3800, true);
     m.machine.write32(ma + 8, 0xE018); // CS with RPL 0
