@@ -535,6 +535,21 @@ class HospesCliTest {
   }
 
   @Test
+  void aDriverDomainForAnEmulatedIdeDiskIsRefusedNotIgnored() throws IOException {
+    // The trial: an hvm domain's IDE disk took backend=storage and ran on dom0's device model.
+    Path kernel = okKernel();
+    Path img = file("d.img", new byte[1 << 20]);
+    assertThat(hospes("run", "--mode", "hvm", "--disk", img + ",backend=storage",
+        kernel.toString())).isEqualTo(2);
+    assertThat(stderr()).contains("disk " + img + ": backend=storage: an emulated IDE disk is"
+        + " served by dom0's device model; backend= is for xen disks");
+    err.reset();
+    assertThat(hospes("run-many", "--domain", "a=" + kernel + ",mode=hvm,disk=[backend=st,target="
+        + img + "]")).isEqualTo(2);
+    assertThat(stderr()).contains("backend=st: an emulated IDE disk");
+  }
+
+  @Test
   void studyRefusesAnUnusableOutDirAndAnUnknownKernelBeforeRunning() throws Exception {
     Path study = dir.resolve("s.yaml");
     Files.writeString(study, "workloads: [{name: nb, kernel: nanobench}]\nmodes: [native]\n");
