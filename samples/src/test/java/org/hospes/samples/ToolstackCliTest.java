@@ -180,6 +180,9 @@ class ToolstackCliTest {
     assertThat(hospes("xenstore-read", "/local/domain/3/domid").out()).isEqualTo("3\n");
     assertThat(hospes("xenstore-read", "/local/domain/0/name").out()).isEqualTo("Domain-0\n");
     assertThat(hospes("xenstore-read", "/local/domain/0/domid").out()).isEqualTo("0\n");
+    // The driver domain is a domain like any other in list (the last trial: it was missing).
+    assertThat(hospes("list").out().lines())
+        .anyMatch(l -> l.matches("storage +3 .*"));
     assertThat(hospes("block-attach", "echo", "vdev=xvda,target=" + dir.resolve("data.img")))
         .isEqualTo(new Result(2, "", "hospes: echo: domain 1 already has xvda\n"));
     assertThat(hospes("block-detach", "echo", "xvda").err())

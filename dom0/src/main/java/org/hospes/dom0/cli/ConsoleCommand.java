@@ -42,9 +42,13 @@ final class ConsoleCommand implements Callable<Integer> {
       try (HostClient.Console c = host.console(domain)) {
         Terminal terminal = streams.process() && System.console() != null
             ? TerminalBuilder.builder().system(true).build() : null;
-        Attributes saved = terminal == null ? null : terminal.enterRawMode();
+        Attributes saved = terminal == null ? null : RawTerminal.enter(terminal);
+        // In the terminal, output processing is off: each line's CR is written here, once.
+        OutputStream screen = terminal == null ? streams.out()
+            : new RawTerminal.CrLf(streams.out());
         if (terminal != null) {
-          streams.err().println("hospes: attached to " + c.name() + "; Ctrl-] detaches\r");
+          streams.err().print("hospes: attached to " + c.name() + "; Ctrl-] detaches\r\n");
+          streams.err().flush();
         }
         InputStream keys = terminal != null ? terminal.input() : streams.in();
         try {
@@ -55,8 +59,8 @@ final class ConsoleCommand implements Callable<Integer> {
           }
           byte[] buf = new byte[4096];
           for (int n; (n = c.in().read(buf)) > 0; ) {
-            streams.out().write(buf, 0, n);
-            streams.out().flush();
+            screen.write(buf, 0, n);
+            screen.flush();
           }
         } catch (IOException e) {
           // Detached (our key reader closed the connection) or the host went away.

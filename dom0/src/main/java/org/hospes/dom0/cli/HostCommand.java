@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.hospes.dom0.machine.ExitStatus;
+import org.hospes.dom0.toolstack.HvmMachine;
 import org.hospes.dom0.toolstack.host.HostClient;
 import org.hospes.dom0.toolstack.host.HostDaemon;
 import org.hospes.dom0.toolstack.host.HostException;
@@ -91,6 +92,20 @@ final class HostCommand implements Callable<Integer> {
       String pcpusProblem = HostOptions.pcpusProblem(pcpus);
       if (pcpusProblem != null) {
         streams.error(pcpusProblem);
+        return ExitStatus.USAGE;
+      }
+      // An unknown scheduler, or one that cannot use --pcpus, is said here with run's words,
+      // not after the fork in the daemon's log: a throwaway hypervisor (its memory is backed
+      // only when touched) is asked as the daemon's would be.
+      try {
+        String refused = HostOptions.applyPcpus(HvmMachine.factory().hypervisor(scheduler,
+            HypervisorFactory.DEFAULT_COST_MODEL, 64), pcpus);
+        if (refused != null) {
+          streams.error(refused);
+          return ExitStatus.USAGE;
+        }
+      } catch (IllegalArgumentException e) {
+        streams.error(e.getMessage());
         return ExitStatus.USAGE;
       }
       HostPaths paths = dir.paths();

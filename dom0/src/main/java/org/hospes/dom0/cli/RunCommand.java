@@ -592,6 +592,11 @@ final class RunCommand implements Callable<Integer> {
                 + " (vdev=xvdX, bus=xen), not IDE");
             return ExitStatus.USAGE;
           }
+          if (spec.backendProblem(domainMode) != null) {
+            // Said rather than ignored: the disk would run on dom0's IDE model, no driver domain.
+            streams.error("--disk: " + spec.backendProblem(domainMode));
+            return ExitStatus.USAGE;
+          }
           try {
             machine.addDisk(spec, spec.open());
           } catch (IllegalArgumentException | IOException e) {

@@ -11,7 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -118,11 +117,20 @@ final class RunManyCommand implements Callable<Integer> {
     List<DomainSpec> specs = new ArrayList<>();
     Dom0Settings dom0 = Dom0Settings.DEFAULT;
     HostSettings hostSettings = HostSettings.DEFAULT;
+    // Where each spec read from --config came from ("FILE:LINE: "), so that what goes wrong
+    // with it later (two of one name, a kernel that does not load) still names the line.
+    Map<DomainSpec, String> origin = new java.util.IdentityHashMap<>();
+    Map<DomainSpec, Integer> lineOf = new java.util.IdentityHashMap<>();
     try {
       if (config != null) {
-        specs.addAll(readConfig(config));
-        dom0 = readDom0Settings(config);
-        hostSettings = readHostSettings(config);
+        HostConfig file = readHostConfig(config);
+        for (int i = 0; i < file.specs().size(); i++) {
+          specs.add(file.specs().get(i));
+          origin.put(file.specs().get(i), config + ":" + file.lines().get(i) + ": ");
+          lineOf.put(file.specs().get(i), file.lines().get(i));
+        }
+        dom0 = file.dom0();
+        hostSettings = file.host();
       }
       dom0 = dom0Options.over(dom0);
       for (String d : domains) {
@@ -142,13 +150,18 @@ final class RunManyCommand implements Callable<Integer> {
       streams.error("no domains: give --domain " + DomainSpec.SYNTAX + " or --config FILE");
       return ExitStatus.USAGE;
     }
-    Set<String> names = new HashSet<>();
+    Map<String, DomainSpec> byName = new HashMap<>();
     for (DomainSpec s : specs) {
-      if (!names.add(s.name())) {
-        streams.error("two domains are named " + s.name());
+      DomainSpec first = byName.putIfAbsent(s.name(), s);
+      if (first != null) {
+        String firstAt = lineOf.containsKey(first)
+            ? " (the first is line " + lineOf.get(first) + " of " + config + ")" : "";
+        streams.error(origin.getOrDefault(s, "") + "two domains are named " + s.name()
+            + firstAt);
         return ExitStatus.USAGE;
       }
     }
+    Set<String> names = byName.keySet();
     int machineMiB = HostRunner.machineMiBFor(specs);
     if (machineMiB > HostRunner.maxMachineMiB()) {
       streams.error("the domains need " + machineMiB + " MiB of machine memory, more than the "
@@ -209,11 +222,11 @@ final class RunManyCommand implements Callable<Integer> {
         host.start(s);
       } catch (BootException e) {
         // A module's message names the module: the kernel is not what is wrong then.
-        streams.error(s.name() + ": " + (e.getMessage().startsWith("module ") ? ""
-            : s.kernel() + ": ") + e.getMessage());
+        streams.error(origin.getOrDefault(s, "") + s.name() + ": "
+            + (e.getMessage().startsWith("module ") ? "" : s.kernel() + ": ") + e.getMessage());
         return ExitStatus.USAGE;
       } catch (IllegalArgumentException | IllegalStateException e) {
-        streams.error(s.name() + ": " + e.getMessage());
+        streams.error(origin.getOrDefault(s, "") + s.name() + ": " + e.getMessage());
         return ExitStatus.USAGE;
       }
     }
@@ -280,43 +293,25 @@ final class RunManyCommand implements Callable<Integer> {
     return status;
   }
 
-  /** dom0's parameters from the file's {@code dom0 weight=W,cap=C} lines (the last wins). */
-  static Dom0Settings readDom0Settings(Path file) throws IOException {
-    return lastSetting(file, Dom0Settings.DEFAULT, Dom0Settings::isDom0Line, Dom0Settings::parse);
-  }
+  /**
+   * A host configuration file: its domain specs with the line each is on, and the {@code dom0}
+   * and {@code host} lines' settings (the defaults where there is none).
+   */
+  record HostConfig(List<DomainSpec> specs, List<Integer> lines, Dom0Settings dom0,
+      HostSettings host) {}
 
-  /** The host's settings from the file's {@code host pcpus=N} line (the last wins). */
-  static HostSettings readHostSettings(Path file) throws IOException {
-    return lastSetting(file, HostSettings.DEFAULT, HostSettings::isHostLine,
-        (line, previous) -> HostSettings.parse(line));
-  }
-
-  /** A setting parsed from the matching lines of {@code file}, comments cut, errors at FILE:LINE. */
-  private static <T> T lastSetting(Path file, T initial,
-      java.util.function.Predicate<String> matches,
-      java.util.function.BiFunction<String, T, T> parse) throws IOException {
-    T s = initial;
-    List<String> lines = Files.readAllLines(file);
-    for (int i = 0; i < lines.size(); i++) {
-      String line = lines.get(i);
-      int hash = line.indexOf('#');
-      if (hash >= 0) {
-        line = line.substring(0, hash);
-      }
-      if (matches.test(line)) {
-        try {
-          s = parse.apply(line, s);
-        } catch (DomainSpec.SpecException e) {
-          throw new DomainSpec.SpecException(file + ":" + (i + 1) + ": " + e.getMessage());
-        }
-      }
-    }
-    return s;
-  }
-
-  /** One spec per line; blank lines and '#' comments are skipped; errors name FILE:LINE. */
-  static List<DomainSpec> readConfig(Path file) throws IOException {
+  /**
+   * Reads a host configuration file in one pass: one spec per line, blank lines and '#'
+   * comments skipped, at most one {@code dom0} line and one {@code host} line (a second is
+   * refused rather than silently winning over the first). Every error names FILE:LINE.
+   */
+  static HostConfig readHostConfig(Path file) throws IOException {
     List<DomainSpec> specs = new ArrayList<>();
+    List<Integer> specLines = new ArrayList<>();
+    Dom0Settings dom0 = Dom0Settings.DEFAULT;
+    HostSettings host = HostSettings.DEFAULT;
+    int dom0Line = 0;
+    int hostLine = 0;
     List<String> lines = textLines(file);
     Path base = file.toAbsolutePath().getParent();
     for (int i = 0; i < lines.size(); i++) {
@@ -325,16 +320,36 @@ final class RunManyCommand implements Callable<Integer> {
       if (hash >= 0) {
         line = line.substring(0, hash);
       }
-      if (line.isBlank() || Dom0Settings.isDom0Line(line) || HostSettings.isHostLine(line)) {
+      if (line.isBlank()) {
         continue;
       }
+      int n = i + 1;
+      String at = file + ":" + n + ": ";
       try {
-        specs.add(DomainSpec.parse(line, base));
-      } catch (DomainSpec.SpecException e) {
-        throw new DomainSpec.SpecException(file + ":" + (i + 1) + ": " + e.getMessage());
+        if (Dom0Settings.isDom0Line(line)) {
+          if (dom0Line != 0) {
+            throw new DomainSpec.SpecException("a second dom0 line (the first is line "
+                + dom0Line + "); give weight and cap on one line: " + Dom0Settings.SYNTAX);
+          }
+          dom0Line = n;
+          dom0 = Dom0Settings.parse(line, dom0);
+        } else if (HostSettings.isHostLine(line)) {
+          if (hostLine != 0) {
+            throw new DomainSpec.SpecException("a second host line (the first is line "
+                + hostLine + "); " + HostSettings.SYNTAX + " is given once");
+          }
+          hostLine = n;
+          host = HostSettings.parse(line);
+        } else {
+          specs.add(DomainSpec.parse(line, base));
+          specLines.add(n);
+        }
+      } catch (IllegalArgumentException e) {
+        // SpecException, and any other one-line refusal a spec's parts give.
+        throw new DomainSpec.SpecException(at + e.getMessage());
       }
     }
-    return specs;
+    return new HostConfig(specs, specLines, dom0, host);
   }
 
   /** The file's lines, or a SpecException naming it when it is not text (a kernel, say). */

@@ -79,7 +79,7 @@ final class TopCommand implements Callable<Integer> {
 
   private int screen(HostClient host, int n) throws HostException {
     try (Terminal t = TerminalBuilder.builder().system(true).build()) {
-      var saved = t.enterRawMode();
+      var saved = RawTerminal.enter(t);
       NonBlockingReader keys = t.reader();
       HostSnapshot last = sample(host);
       try {
@@ -94,6 +94,7 @@ final class TopCommand implements Callable<Integer> {
           PrintStream p = new PrintStream(b, true, java.nio.charset.StandardCharsets.UTF_8);
           p.println("hospes top - 'q' quits");
           print(last, now, p);
+          // Output processing is off (RawTerminal), so the CRs are ours to write, once.
           t.writer().print(b.toString(java.nio.charset.StandardCharsets.UTF_8)
               .replace("\n", "\r\n"));
           t.flush();

@@ -36,6 +36,9 @@ public final class PcapWriter implements AutoCloseable {
     put32(h, 16, SNAPLEN);
     put32(h, 20, LINKTYPE_ETHERNET);
     out.write(h);
+    // Flushed now, as each frame is: a run that sends nothing, or ends without closing the
+    // capture, still leaves a pcap file tcpdump reads (empty), not a zero-byte one it refuses.
+    out.flush();
   }
 
   /** Creates (or truncates) {@code file}. */

@@ -235,6 +235,19 @@ public record DiskSpec(Path target, String format, boolean readOnly, String vdev
         || mode == org.hospes.hv.domain.DomainMode.HVM_SHADOW);
   }
 
+  /**
+   * Null, or why this disk cannot be in a domain of {@code mode}: a driver domain
+   * ({@code backend=}) serves PV disks only, and an emulated IDE disk is dom0's device model's.
+   */
+  public String backendProblem(org.hospes.hv.domain.DomainMode mode) {
+    if (backend == null || busIn(mode) != Bus.IDE) {
+      return null;
+    }
+    return "disk " + target + ": backend=" + backend + ": an emulated IDE disk is served by"
+        + " dom0's device model; backend= is for xen disks (bus=xen, or a pvh, pvhvm or pv"
+        + " domain)";
+  }
+
   private Bus busFor0(boolean hvmDefault) {
     if (bus != null) {
       return bus;

@@ -145,6 +145,11 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
     disks = java.util.List.copyOf(disks);
     boolean pvDevices = mode == DomainMode.PVH || mode == DomainMode.PVHVM
         || mode == DomainMode.PV;
+    for (DiskSpec d : disks) {
+      if (d.backendProblem(mode) != null) {
+        throw new SpecException(name + ": " + d.backendProblem(mode));
+      }
+    }
     if (mode == DomainMode.PV && disks.stream().anyMatch(d -> d.busIn(mode) != DiskSpec.Bus.XEN)) {
       throw new SpecException(name + ": a pv domain has no device model: its disks are PV disks"
           + " (xvdX, bus=xen), not IDE or virtio");

@@ -390,6 +390,10 @@ public final class HvmMachine {
       if (bus != DiskSpec.Bus.IDE && !copy) {
         continue;
       }
+      if (!copy && spec.backendProblem(domain.mode()) != null) {
+        // run and run-many refuse it before opening any image; a last guard for other callers.
+        throw new BootException(spec.backendProblem(domain.mode()));
+      }
       if (!hvm || dm == null) {
         throw new BootException("disk " + spec.target() + ": bus=ide is an emulated disk of"
             + " the device model; " + domain.mode().cliName() + " has none (use bus=xen)");

@@ -494,6 +494,62 @@ class HospesCliTest {
   }
 
   @Test
+  void aSecondDom0OrHostLineInAConfigIsRefusedAtItsLine() throws IOException {
+    // The last trial: a second dom0 line silently won over the first.
+    Path kernel = okKernel();
+    Path cfg = dir.resolve("host.cfg");
+    Files.writeString(cfg, "dom0 weight=512\n# more\ndom0 cap=20\na=" + kernel + "\n");
+    assertThat(hospes("run-many", "--config", cfg.toString())).isEqualTo(2);
+    assertThat(stderr()).isEqualTo("hospes: " + cfg + ":3: a second dom0 line (the first is"
+        + " line 1); give weight and cap on one line: dom0 [weight=W][,cap=C]"
+        + System.lineSeparator());
+    Files.writeString(cfg, "host pcpus=2\na=" + kernel + "\nhost pcpus=1\n");
+    err.reset();
+    assertThat(hospes("run-many", "--config", cfg.toString())).isEqualTo(2);
+    assertThat(stderr()).startsWith("hospes: " + cfg + ":3: a second host line (the first is"
+        + " line 1)");
+  }
+
+  @Test
+  void errorsFoundLaterInAConfigsDomainsStillNameFileAndLine() throws IOException {
+    // The last trial: these were found after the file was read, and named no line.
+    Path kernel = okKernel();
+    Path cfg = dir.resolve("host.cfg");
+    Files.writeString(cfg, "a=" + kernel + "\n\nb=missing.elf\n");
+    assertThat(hospes("run-many", "--config", cfg.toString())).isEqualTo(2);
+    assertThat(stderr()).isEqualTo("hospes: " + cfg + ":3: b: " + dir.resolve("missing.elf")
+        + ": no such file" + System.lineSeparator());
+    Files.writeString(cfg, "a=" + kernel + "\na=" + kernel + "\n");
+    err.reset();
+    assertThat(hospes("run-many", "--config", cfg.toString())).isEqualTo(2);
+    assertThat(stderr()).isEqualTo("hospes: " + cfg + ":2: two domains are named a (the first"
+        + " is line 1 of " + cfg + ")" + System.lineSeparator());
+    Files.writeString(cfg, "a=" + kernel + ",loader=nope\n");
+    err.reset();
+    assertThat(hospes("run-many", "--config", cfg.toString())).isEqualTo(2);
+    assertThat(stderr()).startsWith("hospes: " + cfg + ":1: a: unknown loader 'nope'");
+    // A --domain has no line to name.
+    err.reset();
+    assertThat(hospes("run-many", "--domain", "c=" + dir.resolve("none.elf"))).isEqualTo(2);
+    assertThat(stderr()).startsWith("hospes: c: ");
+  }
+
+  @Test
+  void aDriverDomainForAnEmulatedIdeDiskIsRefusedNotIgnored() throws IOException {
+    // The trial: an hvm domain's IDE disk took backend=storage and ran on dom0's device model.
+    Path kernel = okKernel();
+    Path img = file("d.img", new byte[1 << 20]);
+    assertThat(hospes("run", "--mode", "hvm", "--disk", img + ",backend=storage",
+        kernel.toString())).isEqualTo(2);
+    assertThat(stderr()).contains("disk " + img + ": backend=storage: an emulated IDE disk is"
+        + " served by dom0's device model; backend= is for xen disks");
+    err.reset();
+    assertThat(hospes("run-many", "--domain", "a=" + kernel + ",mode=hvm,disk=[backend=st,target="
+        + img + "]")).isEqualTo(2);
+    assertThat(stderr()).contains("backend=st: an emulated IDE disk");
+  }
+
+  @Test
   void studyRefusesAnUnusableOutDirAndAnUnknownKernelBeforeRunning() throws Exception {
     Path study = dir.resolve("s.yaml");
     Files.writeString(study, "workloads: [{name: nb, kernel: nanobench}]\nmodes: [native]\n");

@@ -32,6 +32,32 @@ class HostStartStateDirTest {
   }
 
   @Test
+  void anUnknownSchedulerIsRefusedBeforeTheDaemonIsSpawned() throws Exception {
+    // The last trial: host start said "started" and the daemon failed, in its log only.
+    Path state = dir.resolve("state");
+    assertThat(hospes("host", "start", "--sched", "nope", "--state-dir", state.toString()))
+        .isEqualTo(2);
+    assertThat(stderr()).startsWith("hospes: unknown scheduler 'nope'; known schedulers: ")
+        .contains("credit").endsWith("\n");
+    assertThat(state).doesNotExist(); // nothing made, nothing spawned
+    // The same words as run's.
+    ByteArrayOutputStream runErr = new ByteArrayOutputStream();
+    Path kernel = Files.write(dir.resolve("k.elf"),
+        org.hospes.dom0.testing.ElfImageBuilder.multibootKernel(new byte[] {(byte) 0xF4}));
+    HospesCli.newCommandLine(new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(runErr, true, StandardCharsets.UTF_8))
+        .execute("run", "--mode", "hvm", "--sched", "nope", kernel.toString());
+    assertThat(runErr.toString(StandardCharsets.UTF_8)).isEqualTo(stderr());
+    // So is a scheduler that cannot place vCPUs on several physical CPUs.
+    err.reset();
+    assertThat(hospes("host", "start", "--sched", "rr", "--pcpus", "2", "--state-dir",
+        state.toString())).isEqualTo(2);
+    assertThat(stderr()).startsWith("hospes: --pcpus 2: the rr scheduler runs every vCPU on one"
+        + " physical CPU");
+    assertThat(state).doesNotExist();
+  }
+
+  @Test
   void aFileIsNotAStateDirectory() throws Exception {
     Path file = Files.writeString(dir.resolve("notes.txt"), "mine\n");
     assertThat(hospes("host", "start", "--state-dir", file.toString())).isEqualTo(2);

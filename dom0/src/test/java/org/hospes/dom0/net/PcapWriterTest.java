@@ -20,6 +20,19 @@ class PcapWriterTest {
   long now;
 
   @Test
+  void aCaptureWithNoFramesIsAValidFileBeforeItIsClosed() throws Exception {
+    // The trial: run --vif ...,pcap=eth0.pcap with a guest that sent nothing left a zero-byte
+    // file ("tcpdump: truncated dump file"), the header still in the writer's buffer.
+    Path file = dir.resolve("none.pcap");
+    PcapWriter pcap = PcapWriter.create(file, () -> now);
+    ByteBuffer h = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
+    assertThat(h.capacity()).isEqualTo(24);
+    assertThat(h.getInt(0)).isEqualTo(PcapWriter.MAGIC);
+    assertThat(h.getInt(20)).isEqualTo(PcapWriter.LINKTYPE_ETHERNET);
+    pcap.close();
+  }
+
+  @Test
   void aCapturedPortWritesBothDirectionsAsLibpcapLinktype1() throws Exception {
     Path file = dir.resolve("a.pcap");
     LearningSwitch sw = new LearningSwitch("bridge:t", true, () -> now);

@@ -8,9 +8,11 @@ import java.util.Set;
 /**
  * One {@code --device NAME[,key=value...]}: the device's name and its options in the order
  * given. A key may appear once; a bare word after the name is a key with the value "on", as in
- * QEMU's {@code -device} properties ({@code msi} is {@code msi=on}).
+ * QEMU's {@code -device} properties ({@code msi} is {@code msi=on}). {@code bareKeys} remembers
+ * which keys were bare, so that a key that needs a value ({@link #longOption}) refuses a bare
+ * word by name instead of reading "on", and {@link #toString} echoes what the user typed.
  */
-public record DeviceSpec(String name, Map<String, String> options) {
+public record DeviceSpec(String name, Map<String, String> options, Set<String> bareKeys) {
 
   public DeviceSpec {
     if (name == null || !name.matches("[A-Za-z0-9][A-Za-z0-9_.-]*")) {
@@ -18,6 +20,12 @@ public record DeviceSpec(String name, Map<String, String> options) {
           + name + "'");
     }
     options = Collections.unmodifiableMap(new LinkedHashMap<>(options));
+    bareKeys = Set.copyOf(bareKeys);
+  }
+
+  /** A device whose options all came as key=value. */
+  public DeviceSpec(String name, Map<String, String> options) {
+    this(name, options, Set.of());
   }
 
   /**
@@ -31,6 +39,7 @@ public record DeviceSpec(String name, Map<String, String> options) {
     }
     String[] parts = t.split(",", -1);
     Map<String, String> options = new LinkedHashMap<>();
+    Set<String> bare = new java.util.HashSet<>();
     for (int i = 1; i < parts.length; i++) {
       String item = parts[i].strip();
       int eq = item.indexOf('=');
@@ -43,8 +52,11 @@ public record DeviceSpec(String name, Map<String, String> options) {
         throw new IllegalArgumentException("device '" + t + "': option " + key
             + " given twice");
       }
+      if (eq < 0) {
+        bare.add(key);
+      }
     }
-    return new DeviceSpec(parts[0].strip(), options);
+    return new DeviceSpec(parts[0].strip(), options, bare);
   }
 
   /** The option's value, or {@code fallback} if it was not given. */
@@ -65,11 +77,18 @@ public record DeviceSpec(String name, Map<String, String> options) {
     }
   }
 
-  /** An integer option (decimal or 0x hex) within [min, max], or {@code fallback}. */
+  /**
+   * An integer option (decimal or 0x hex) within [min, max], or {@code fallback}. A bare key
+   * ({@code edu,slot}) is refused as having no value rather than read as the number "on".
+   */
   public long longOption(String key, long fallback, long min, long max) {
     String v = options.get(key);
     if (v == null) {
       return fallback;
+    }
+    if (bareKeys.contains(key)) {
+      throw new IllegalArgumentException("device " + name + ": option " + key
+          + " needs a value (" + key + "=N)");
     }
     long n;
     try {
@@ -90,7 +109,12 @@ public record DeviceSpec(String name, Map<String, String> options) {
   @Override
   public String toString() {
     StringBuilder b = new StringBuilder(name);
-    options.forEach((k, v) -> b.append(',').append(k).append('=').append(v));
+    options.forEach((k, v) -> {
+      b.append(',').append(k);
+      if (!bareKeys.contains(k)) {
+        b.append('=').append(v);
+      }
+    });
     return b.toString();
   }
 }

@@ -767,9 +767,10 @@ public final class HostDaemon {
   }
 
   /**
-   * list's rows: dom0, the toolstack's guests, then the domains the hypervisor still holds
-   * dying after they were destroyed (another domain has some of their frames grant-mapped),
-   * as xl list shows a dying domain until it is gone.
+   * list's rows: dom0, the toolstack's guests, then the driver domains (service domains other
+   * than dom0, made by block-attach's backend=: xl list shows a driver domain like any other)
+   * and the domains the hypervisor still holds dying after they were destroyed (another domain
+   * has some of their frames grant-mapped), as xl list shows a dying domain until it is gone.
    */
   static java.util.List<DomainInfo> rows(org.hospes.hv.Hypervisor hv,
       java.util.List<GuestDomain> guests) {
@@ -781,7 +782,12 @@ public final class HostDaemon {
       shown.add(g.domain());
     }
     for (org.hospes.hv.domain.Domain d : hv.domains()) {
-      if (!d.isService() && !shown.contains(d) && hv.isHeld(d)) {
+      if (d.domid() == 0 || shown.contains(d)) {
+        continue;
+      }
+      if (d.isService()) {
+        rows.add(DomainRows.of(d, "service", hv.now()));
+      } else if (hv.isHeld(d)) {
         rows.add(DomainRows.of(d, d.mode().cliName(), hv.now()));
       }
     }

@@ -73,7 +73,7 @@ class DeviceModelPluginsTest {
     assertThat(s.options()).containsExactly(Map.entry("slot", "0x5"),
         Map.entry("dma_mask", "0xffffff"), Map.entry("msi", "on"));
     assertThat(s.longOption("slot", -1, 1, 31)).isEqualTo(5);
-    assertThat(s.toString()).isEqualTo("edu,slot=0x5,dma_mask=0xffffff,msi=on");
+    assertThat(s.toString()).isEqualTo("edu,slot=0x5,dma_mask=0xffffff,msi");
     assertThat(DeviceSpec.parse(s.toString())).isEqualTo(s);
     assertThatThrownBy(() -> DeviceSpec.parse("")).hasMessageContaining("empty device");
     assertThatThrownBy(() -> DeviceSpec.parse("a b")).hasMessageContaining("device name");
@@ -86,6 +86,19 @@ class DeviceModelPluginsTest {
         .hasMessage("device edu: slot must be 1..31, got 40");
     assertThatThrownBy(() -> DeviceSpec.parse("edu,colour=red").requireOnly(Set.of("slot")))
         .hasMessage("device edu: unknown option 'colour'; known: slot");
+  }
+
+  @Test
+  void aBareKeyThatNeedsANumberIsRefusedByName() {
+    // The last trial: "--device edu,slot" read slot as "on" and echoed it as "slot=on", so the
+    // user saw an option they never typed and no word about the missing value.
+    DeviceSpec s = DeviceSpec.parse("edu,slot");
+    assertThat(s.toString()).isEqualTo("edu,slot");
+    assertThatThrownBy(() -> s.longOption("slot", -1, 1, 31))
+        .hasMessage("device edu: option slot needs a value (slot=N)");
+    // Given as slot=on it is a value, just not a number.
+    assertThatThrownBy(() -> DeviceSpec.parse("edu,slot=on").longOption("slot", -1, 1, 31))
+        .hasMessage("device edu: slot must be a number, got 'on'");
   }
 
   @Test

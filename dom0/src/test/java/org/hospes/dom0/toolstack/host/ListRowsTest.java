@@ -41,4 +41,16 @@ class ListRowsTest {
     assertThat(HostDaemon.rows(hv, List.of())).extracting(DomainInfo::name)
         .containsExactly("Domain-0");
   }
+
+  @Test
+  void aDriverDomainIsListed() {
+    // The last trial: block-attach backend=storage made domain "storage", and list left it out.
+    Hypervisor hv = new Hypervisor(64, new RoundRobinScheduler(), new DefaultCostModel());
+    Domain a = hv.createHvmDomain("a", DomainMode.PVH, 1);
+    int storage = hv.createDriverDomain("storage", a.domid()).domid();
+    List<DomainInfo> rows = HostDaemon.rows(hv, List.of());
+    assertThat(rows).extracting(DomainInfo::name).containsExactly("Domain-0", "storage");
+    assertThat(rows.get(1).domid()).isEqualTo(storage);
+    assertThat(rows.get(1).mode()).isEqualTo("service");
+  }
 }
