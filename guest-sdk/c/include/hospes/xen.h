@@ -10,6 +10,7 @@
 
 /* Hypercall numbers (public/xen.h). */
 #define __HYPERVISOR_memory_op        12
+#define __HYPERVISOR_multicall        13
 #define __HYPERVISOR_xen_version      17
 #define __HYPERVISOR_console_io       18
 #define __HYPERVISOR_grant_table_op   20

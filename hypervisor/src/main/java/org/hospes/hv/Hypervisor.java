@@ -25,6 +25,7 @@ import org.hospes.hv.grant.GrantTables;
 import org.hospes.hv.hvm.HvmExitHandler;
 import org.hospes.hv.hvm.HvmPlatform;
 import org.hospes.hv.hvm.ShadowControl;
+import org.hospes.hv.memory.ForeignRefs;
 import org.hospes.hv.memory.FrameTable;
 import org.hospes.hv.memory.MachineMemoryLimit;
 import org.hospes.hv.memory.OutOfMachineMemory;
@@ -584,23 +585,35 @@ public final class Hypervisor {
     DomainControl service = services.remove(d.domid());
     if (service != null) {
       service.work().clear();
+      // Its foreign mappings go with it (its P2M's foreign entries are torn down in Xen),
+      // and with them the references they held on other domains' frames.
+      service.unmapAllForeign();
     }
     for (Vcpu v : d.vcpus()) {
       scheduler.sleep(v, now);
       scheduler.removeVcpu(v);
-      // Its processor never runs again: machine memory stops telling it about frames.
-      v.cpu().detach();
+      // Its processor never runs again: machine memory stops telling it about frames. (A
+      // service domain's vCPU runs Java services and has none.)
+      if (v.cpu() != null) {
+        v.cpu().detach();
+      }
     }
     d.end(state, reason, status);
-    java.util.Set<Long> held = java.util.Set.of();
+    java.util.Set<Long> held = new java.util.TreeSet<>();
     if (d.grantTables() != null && state == DomainState.DYING) {
       // Xen: domain_kill drops the domain's own mappings; the frames other domains have
       // mapped keep it (dying) until they unmap them.
-      held = d.grantTables().releaseForDestroy();
+      held.addAll(d.grantTables().releaseForDestroy());
     } else if (d.grantTables() != null) {
       // Its memory goes back now, while it stays listed as shut down or crashed: other
       // domains must lose their mappings of its frames first.
       d.grantTables().releaseAll(domains.values());
+    }
+    if (state == DomainState.DYING) {
+      // A foreign mapping holds a page reference as a grant mapping does.
+      held.addAll(d.foreignRefs().frames());
+    } else {
+      d.foreignRefs().revoke();
     }
     if (d.eventChannels() != null) {
       d.eventChannels().closeAll();
@@ -638,13 +651,64 @@ public final class Hypervisor {
    * is gone.
    */
   private void heldFrameReleased(Domain d, long mfn) {
-    if (frames.owner(mfn) == d.domid()) {
+    if (frames.owner(mfn) == d.domid() && !d.foreignRefs().isMapped(mfn)) {
       frames.free(mfn);
       machine.release(mfn);
     }
-    if (d.grantTables().pinnedFrames().isEmpty() && domains.get(d.domid()) == d) {
+    forgetIfUnheld(d);
+  }
+
+  /** A dying domain that nothing holds any more leaves the lists (its last page reference). */
+  private void forgetIfUnheld(Domain d) {
+    boolean pinned = d.grantTables() != null && !d.grantTables().pinnedFrames().isEmpty();
+    if (d.state() == DomainState.DYING && !pinned && d.foreignRefs().isEmpty()
+        && domains.get(d.domid()) == d) {
       forget(d);
     }
+  }
+
+  /**
+   * A service domain mapped {@code owner}'s frame {@code mfn} (privcmd): the mapping holds a
+   * reference on the frame, so it stays {@code owner}'s, and a destroyed {@code owner} stays
+   * dying, until {@link #foreignUnmapped} (Xen's p2m_add_foreign takes a page reference).
+   */
+  public void foreignMapped(Domain owner, long mfn) {
+    owner.foreignRefs().take(mfn);
+  }
+
+  /**
+   * A foreign mapping of {@code owner}'s frame {@code mfn} went. With the last one, a frame
+   * {@code owner} gave back while mapped, or any of a destroyed owner's, is freed; a destroyed
+   * owner nothing else holds is gone.
+   */
+  public void foreignUnmapped(Domain owner, long mfn) {
+    ForeignRefs refs = owner.foreignRefs();
+    if (refs.isRevoked() || !refs.drop(mfn)) {
+      return;
+    }
+    boolean givenBack = refs.takeGivenBack(mfn);
+    boolean grantPinned = owner.grantTables() != null && owner.grantTables().framePinned(mfn);
+    if ((givenBack || owner.state() == DomainState.DYING) && !grantPinned
+        && frames.owner(mfn) == owner.domid()) {
+      frames.free(mfn);
+      machine.release(mfn);
+    }
+    forgetIfUnheld(owner);
+  }
+
+  /**
+   * Domain {@code d} gives back its frame {@code mfn}, already out of its P2M
+   * (decrease_reservation): the frame is freed now, or by the last unmap of a foreign mapping
+   * that still holds it (Xen's guest_remove_page drops the allocation reference; the mapping's
+   * own reference keeps the page until it goes).
+   */
+  public void giveBack(Domain d, long mfn) {
+    if (d.foreignRefs().isMapped(mfn)) {
+      d.foreignRefs().givenBack(mfn);
+      return;
+    }
+    frames.free(mfn);
+    machine.release(mfn);
   }
 
   /**

@@ -542,6 +542,91 @@ final class RunCommand implements Callable<Integer> {
       streams.error(e.getMessage());
       return ExitStatus.USAGE;
     }
+    machineMade.accept(machine);
+    // Every user error from here on leaves a machine whose guest never ran: it is abandoned
+    // (its domain destroyed, its machine memory given back, the networks and logs opened for it
+    // closed) before the usage status, as xl create tears a half-built domain down.
+    OutputStream[] logs = new OutputStream[2];
+    int setUp;
+    try {
+      setUp = setUpAndLoad(machine, domainMode, boot, session, logs);
+    } catch (RuntimeException | Error e) {
+      abandon(machine, logs, "set-up failed: " + e);
+      throw e;
+    }
+    if (setUp != STARTED) {
+      abandon(machine, logs, "not started: a usage error");
+      return setUp;
+    }
+    OutputStream log = logs[0];
+    OutputStream hypervisorLog = logs[1];
+    if (machine.pvConsole() != null) {
+      session.forwardInputTo(bytes -> machine.pvConsole().input(bytes));
+    } else {
+      session.forwardInputTo(bytes -> {
+        machine.deviceModel().com1().queueInput(bytes);
+        return bytes.length;
+      });
+    }
+    GuestProfiler profiler = guestProfile ? startProfile(profileSources(machine)) : null;
+    long start = System.nanoTime();
+    RunResult result = host.maxInstructions == null ? machine.run()
+        : machine.run(host.maxInstructions);
+    long nanos = System.nanoTime() - start;
+    if (profiler != null) {
+      profiler.close();
+    }
+    if (log != null) {
+      try {
+        log.close();
+      } catch (IOException e) {
+        streams.error("--console-log " + consoleLog + ": cannot write: "
+            + org.hospes.dom0.report.OutputFiles.reason(consoleLog, e));
+      }
+    }
+    if (hypervisorLog != null) {
+      try {
+        hypervisorLog.close();
+      } catch (IOException e) {
+        streams.error("cannot write --hv-log " + hvLog + ": "
+            + org.hospes.dom0.report.OutputFiles.reason(hvLog, e));
+      }
+    }
+    Hypervisor hv = machine.hypervisor();
+    reportStop(kernel, result);
+    if (host.stats) {
+      printRunLine(streams, kernel, result, nanos);
+      printJitLine(streams, machine.domain().vcpus().stream().map(v -> v.cpu().jit()).toList());
+      StatsReport.printTable(hv, StatsReport.reported(hv, List.of(machine.domain())),
+          streams.err());
+      // Plugin devices report their own counters, one line each.
+      for (var dev : machine.pluginDevices()) {
+        StringBuilder line = new StringBuilder("device " + dev.name() + ":");
+        dev.counters().forEach((k, v) -> line.append(' ').append(k).append('=').append(v));
+        streams.err().println(line);
+      }
+    }
+    endProfile(profiler);
+    StatsDocument.Ending ending = new StatsDocument.Ending(result.reason(), result.exitStatus());
+    StatsDocument doc = StatsReport.document(hv,
+        StatsReport.reported(hv, List.of(machine.domain())),
+        runInfo(domainMode.cliName(), result), d -> d == machine.domain() ? ending : null);
+    return writeStatsJson(doc, result.exitStatus());
+  }
+
+  /** {@link #setUpAndLoad}'s answer when the machine is ready to run. */
+  private static final int STARTED = -1;
+
+  /** Told of each machine {@code run} makes (tests check what a failed start leaves). */
+  java.util.function.Consumer<HvmMachine> machineMade = m -> { };
+
+  /**
+   * Sets {@code machine} up as the options say and loads the kernel: {@link #STARTED}, or the
+   * usage status after the one-line error. The console and hypervisor logs it opens go into
+   * {@code logs} (0 and 1), so that they are closed whatever happens.
+   */
+  private int setUpAndLoad(HvmMachine machine, DomainMode domainMode, Boot boot,
+      RunSession session, OutputStream[] logs) {
     machine.setHostLink(session);
     if (host.pcpus != null) {
       String p = HostOptions.applyPcpus(machine.hypervisor(), host.pcpus);
@@ -559,17 +644,15 @@ final class RunCommand implements Callable<Integer> {
       streams.error(e.getMessage());
       return ExitStatus.USAGE;
     }
-    OutputStream log = null;
-    OutputStream hypervisorLog = null;
     if (hvLog != null) {
       try {
-        hypervisorLog = Files.newOutputStream(hvLog);
+        logs[1] = Files.newOutputStream(hvLog);
       } catch (IOException e) {
         streams.error("cannot write --hv-log " + hvLog + ": "
             + org.hospes.dom0.report.OutputFiles.reason(hvLog, e));
         return ExitStatus.USAGE;
       }
-      machine.setHypervisorLog(hypervisorLog);
+      machine.setHypervisorLog(logs[1]);
     }
     try {
       boolean hvm = !domainMode.pvDevicesOnly();
@@ -647,70 +730,33 @@ final class RunCommand implements Callable<Integer> {
       }
       if (consoleLog != null) {
         try {
-          log = Files.newOutputStream(consoleLog);
+          logs[0] = Files.newOutputStream(consoleLog);
         } catch (IOException e) {
           streams.error("--console-log " + consoleLog + ": cannot write: "
             + org.hospes.dom0.report.OutputFiles.reason(consoleLog, e));
           return ExitStatus.USAGE;
         }
       }
-      machine.load(boot.loader(), boot.image(), kernel.toString(), boot.request(), log);
+      machine.load(boot.loader(), boot.image(), kernel.toString(), boot.request(), logs[0]);
     } catch (BootException e) {
       streams.error(kernel + ": " + e.getMessage());
       return ExitStatus.USAGE;
     }
-    if (machine.pvConsole() != null) {
-      session.forwardInputTo(bytes -> machine.pvConsole().input(bytes));
-    } else {
-      session.forwardInputTo(bytes -> {
-        machine.deviceModel().com1().queueInput(bytes);
-        return bytes.length;
-      });
-    }
-    GuestProfiler profiler = guestProfile ? startProfile(profileSources(machine)) : null;
-    long start = System.nanoTime();
-    RunResult result = host.maxInstructions == null ? machine.run()
-        : machine.run(host.maxInstructions);
-    long nanos = System.nanoTime() - start;
-    if (profiler != null) {
-      profiler.close();
-    }
-    if (log != null) {
-      try {
-        log.close();
-      } catch (IOException e) {
-        streams.error("--console-log " + consoleLog + ": cannot write: "
-            + org.hospes.dom0.report.OutputFiles.reason(consoleLog, e));
+    return STARTED;
+  }
+
+  /** A machine whose guest never ran goes, with its domain and memory; its logs are closed. */
+  private static void abandon(HvmMachine machine, OutputStream[] logs, String reason) {
+    machine.abandon("hospes run: " + reason);
+    for (OutputStream s : logs) {
+      if (s != null) {
+        try {
+          s.close();
+        } catch (IOException e) {
+          // Nothing of the run is in it: the error already reported is what matters.
+        }
       }
     }
-    if (hypervisorLog != null) {
-      try {
-        hypervisorLog.close();
-      } catch (IOException e) {
-        streams.error("cannot write --hv-log " + hvLog + ": "
-            + org.hospes.dom0.report.OutputFiles.reason(hvLog, e));
-      }
-    }
-    Hypervisor hv = machine.hypervisor();
-    reportStop(kernel, result);
-    if (host.stats) {
-      printRunLine(streams, kernel, result, nanos);
-      printJitLine(streams, machine.domain().vcpus().stream().map(v -> v.cpu().jit()).toList());
-      StatsReport.printTable(hv, StatsReport.reported(hv, List.of(machine.domain())),
-          streams.err());
-      // Plugin devices report their own counters, one line each.
-      for (var dev : machine.pluginDevices()) {
-        StringBuilder line = new StringBuilder("device " + dev.name() + ":");
-        dev.counters().forEach((k, v) -> line.append(' ').append(k).append('=').append(v));
-        streams.err().println(line);
-      }
-    }
-    endProfile(profiler);
-    StatsDocument.Ending ending = new StatsDocument.Ending(result.reason(), result.exitStatus());
-    StatsDocument doc = StatsReport.document(hv,
-        StatsReport.reported(hv, List.of(machine.domain())),
-        runInfo(domainMode.cliName(), result), d -> d == machine.domain() ? ending : null);
-    return writeStatsJson(doc, result.exitStatus());
   }
 
   /** Starts a bare machine at the reset vector of the ROM {@code bios}. */

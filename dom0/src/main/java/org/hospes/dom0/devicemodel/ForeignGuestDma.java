@@ -14,7 +14,8 @@ import org.hospes.hv.control.ForeignPage;
  * The cache is dropped whenever the domain's P2M has changed since it was filled (QEMU
  * invalidates its map cache on Xen's IOREQ_TYPE_INVALIDATE, sent after a decrease_reservation),
  * checked before every access, so a frame the guest gives back (balloon) is never written after
- * it left the domain. At most {@link #MAX_PAGES} pages are kept (least recently used go first).
+ * it left the domain. At most {@link #MAX_PAGES} pages are kept (least recently used go first),
+ * and none once the domain ends.
  */
 public final class ForeignGuestDma implements GuestDma {
   private static final int PAGE = 4096;
@@ -29,6 +30,9 @@ public final class ForeignGuestDma implements GuestDma {
   public ForeignGuestDma(DomainControl dom0, int domid) {
     this.dom0 = dom0;
     this.domid = domid;
+    // Each cached page holds a reference on the guest's frame, which keeps a destroyed guest
+    // dying: the cache goes when the guest ends, as QEMU's does when the toolstack stops it.
+    dom0.onDeathOf(domid, this::invalidate);
   }
 
   @Override

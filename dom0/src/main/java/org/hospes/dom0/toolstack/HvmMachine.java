@@ -95,6 +95,21 @@ public final class HvmMachine {
     hv.destroy(domain, reason);
   }
 
+  /**
+   * Gives up on a machine whose guest never ran (its caller found a user error once it was
+   * made: a disk, a network interface or a device it cannot have): the domain is destroyed, so
+   * its machine memory goes back and dom0's services let go of it, and the networks made for
+   * its interfaces are closed. Nothing happens to a machine whose domain is already gone.
+   */
+  public void abandon(String reason) {
+    if (!domain.state().isFinal()) {
+      discard(reason);
+    }
+    if (networks != null) {
+      networks.close();
+    }
+  }
+
   /** One way of loading the guest, which may fail. */
   private interface Load<T> {
     T run() throws BootException;
@@ -155,7 +170,7 @@ public final class HvmMachine {
   }
 
   /** Machine memory for a guest of {@code ramMiB}: its RAM, page tables and the hypervisor's. */
-  static int machineMiB(int ramMiB) {
+  public static int machineMiB(int ramMiB) {
     return Math.max(64, ramMiB + 32);
   }
 

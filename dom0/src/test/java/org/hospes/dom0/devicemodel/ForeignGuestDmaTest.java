@@ -67,4 +67,24 @@ class ForeignGuestDmaTest {
     assertThat(dma.mappedPages()).isEqualTo(ForeignGuestDma.MAX_PAGES);
     assertThat(dom0.liveForeignMaps()).isEqualTo(ForeignGuestDma.MAX_PAGES);
   }
+
+  /**
+   * Each cached page holds a reference on the guest's frame: the cache goes when the guest
+   * ends, so a destroyed guest finishes dying and its memory comes back.
+   */
+  @Test
+  void theCacheGoesWhenTheGuestEndsSoADestroyedGuestIsReleased() {
+    int freeWithGuest = m.hypervisor().frames().freeFrames();
+    for (int i = 0; i < 8; i++) {
+      dma.write32((long) (0x100 + i) << 12, i);
+    }
+    assertThat(dom0.liveForeignMaps()).isEqualTo(8);
+    m.hypervisor().destroy(d, "xl destroy");
+    assertThat(dma.mappedPages()).isZero();
+    assertThat(dom0.liveForeignMaps()).isZero();
+    assertThat(m.hypervisor().isHeld(d)).isFalse();
+    assertThat(m.hypervisor().domain(d.domid())).isNull();
+    assertThat(m.hypervisor().frames().freeFrames()).isGreaterThan(freeWithGuest);
+    assertThat(d.foreignRefs().isEmpty()).isTrue();
+  }
 }

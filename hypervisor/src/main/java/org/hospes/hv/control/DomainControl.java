@@ -55,6 +55,7 @@ public final class DomainControl {
   private final CostModel cost;
   private final Map<Integer, PortHandler> handlers = new HashMap<>();
   private final List<IntConsumer> deathWatchers = new ArrayList<>();
+  private final Map<Integer, List<Runnable>> deathOf = new HashMap<>();
   private long droppedEvents;
   private long foreignMaps;
   private long foreignUnmaps;
@@ -64,6 +65,9 @@ public final class DomainControl {
   private long handlerFailures;
   private String lastHandlerFailure = "";
   private int windowCursor;
+  /** Its foreign mappings not unmapped yet (identity: each holds one reference). */
+  private final java.util.Set<ForeignPage> foreignPages =
+      java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
 
   /**
    * Called by the hypervisor when it creates a service domain; {@code work} and {@code ports}
@@ -124,10 +128,23 @@ public final class DomainControl {
     deathWatchers.add(w);
   }
 
+  /**
+   * Runs {@code w} once, when domain {@code domid} ends (as {@link #onDomainDeath}), and then
+   * forgets it: for a service that holds mappings of that one domain, such as a device model's
+   * map cache, which must let them go for the domain to finish dying.
+   */
+  public void onDeathOf(int domid, Runnable w) {
+    deathOf.computeIfAbsent(domid, k -> new ArrayList<>()).add(w);
+  }
+
   /** The hypervisor reports that {@code domid} ends. */
   public void domainEnding(int domid) {
     for (IntConsumer w : new ArrayList<>(deathWatchers)) {
       w.accept(domid);
+    }
+    List<Runnable> once = deathOf.remove(domid);
+    if (once != null) {
+      once.forEach(Runnable::run);
     }
   }
 
@@ -235,15 +252,21 @@ public final class DomainControl {
     return d;
   }
 
-  boolean ownerAlive(int domid) {
-    Domain d = hv.domain(domid);
-    return d != null && !d.state().isFinal() && !domain.state().isFinal();
+  /**
+   * True while a foreign mapping of {@code owner}'s frame may be used: its reference keeps the
+   * frame {@code owner}'s (a destroyed owner's too, dying until the last unmap), unless the
+   * owner shut down or crashed, which gives its memory back at once and revokes the mappings.
+   */
+  boolean foreignLive(Domain owner) {
+    return !owner.foreignRefs().isRevoked() && !domain.state().isFinal();
   }
 
   /**
    * Maps page {@code gfn} of domain {@code domid} (privcmd's foreign mapping; XSM_TARGET).
    * Throws NotPermittedException without the privilege, IllegalArgumentException for a missing
-   * domain or an unpopulated frame.
+   * or dying domain or an unpopulated frame. As in Xen (p2m_add_foreign), the mapping holds a
+   * reference on the frame until it is unmapped: the frame stays the domain's, a frame it gives
+   * back is freed only then, and a destroyed domain stays dying until then.
    */
   public ForeignPage mapForeign(int domid, long gfn) {
     checkTarget(domid, "map foreign frames");
@@ -256,7 +279,10 @@ public final class DomainControl {
     foreignMaps++;
     liveForeignMaps++;
     work.charge(cost.grantMap());
-    return ForeignPage.foreign(this, domid, gfn, mfn, hv.machineMemory());
+    hv.foreignMapped(d, mfn);
+    ForeignPage page = ForeignPage.foreign(this, d, gfn, mfn, hv.machineMemory());
+    foreignPages.add(page);
+    return page;
   }
 
   /**
@@ -269,9 +295,21 @@ public final class DomainControl {
     return guest(domid).physmapChanges();
   }
 
-  void unmapped() {
+  void unmapped(ForeignPage page, Domain owner, long mfn) {
     foreignUnmaps++;
     liveForeignMaps--;
+    foreignPages.remove(page);
+    hv.foreignUnmapped(owner, mfn);
+  }
+
+  /**
+   * This domain ends: every foreign mapping it still has goes, and with it the reference it held
+   * (Xen tears down a dying domain's foreign P2M entries, putting each page).
+   */
+  public void unmapAllForeign() {
+    for (ForeignPage p : new ArrayList<>(foreignPages)) {
+      p.unmap();
+    }
   }
 
   /** Foreign pages mapped so far, unmapped so far, and mapped now. */

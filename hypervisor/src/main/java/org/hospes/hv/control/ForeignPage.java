@@ -1,18 +1,23 @@
 package org.hospes.hv.control;
 
+import org.hospes.hv.domain.Domain;
 import org.hospes.x86.MemoryBus;
 
 /**
  * One page of another domain mapped by a service domain: either a foreign mapping (privcmd: the
- * frame is resolved through the owner's P2M once, when mapped) or a grant mapping (gntdev: the
- * granter's entry is pinned and the frame sits in the mapper's grant window). Offsets are within
- * the page and are checked. Once the owner is gone, the grant revoked or the mapping dropped,
- * reads give zeros and writes are ignored, so a dying guest can never hand a service a frame
- * that belongs to someone else. A read-only grant mapping refuses writes.
+ * frame is resolved through the owner's P2M once, when mapped, and held by a page reference
+ * until unmapped) or a grant mapping (gntdev: the granter's entry is pinned and the frame sits
+ * in the mapper's grant window). Offsets are within the page and are checked. Both keep their
+ * frame the owner's while mapped, a destroyed owner's too (it stays dying until they go), so a
+ * stale mapping never reaches a frame given to another domain. Once the mapping is revoked (its
+ * owner shut down or crashed and gave its memory back, the grant was revoked) or dropped, reads
+ * give zeros and writes are ignored. A read-only grant mapping refuses writes.
  */
 public final class ForeignPage {
   private final DomainControl control;
   private final int domid;
+  /** Foreign mappings: the domain whose frame this mapping holds; else null. */
+  private final Domain owner;
   private final long gfn;
   private final long mfn;
   private final long machineBase;
@@ -23,10 +28,11 @@ public final class ForeignPage {
   private final boolean writable;
   private boolean mapped = true;
 
-  private ForeignPage(DomainControl control, int domid, long gfn, long mfn, MemoryBus machine,
-      long windowGfn, int handle, boolean writable) {
+  private ForeignPage(DomainControl control, int domid, Domain owner, long gfn, long mfn,
+      MemoryBus machine, long windowGfn, int handle, boolean writable) {
     this.control = control;
     this.domid = domid;
+    this.owner = owner;
     this.gfn = gfn;
     this.mfn = mfn;
     this.machineBase = mfn << 12;
@@ -36,14 +42,15 @@ public final class ForeignPage {
     this.writable = writable;
   }
 
-  static ForeignPage foreign(DomainControl control, int domid, long gfn, long mfn,
+  static ForeignPage foreign(DomainControl control, Domain owner, long gfn, long mfn,
       MemoryBus machine) {
-    return new ForeignPage(control, domid, gfn, mfn, machine, -1, -1, true);
+    return new ForeignPage(control, owner.domid(), owner, gfn, mfn, machine, -1, -1, true);
   }
 
   static ForeignPage grant(DomainControl control, int domid, long windowGfn, long mfn,
       int handle, boolean writable, MemoryBus machine) {
-    return new ForeignPage(control, domid, -1, mfn, machine, windowGfn, handle, writable);
+    return new ForeignPage(control, domid, null, -1, mfn, machine, windowGfn, handle,
+        writable);
   }
 
   /** The domain whose page this is. */
@@ -71,7 +78,7 @@ public final class ForeignPage {
     if (!mapped) {
       return false;
     }
-    return isGrant() ? control.windowHolds(windowGfn, mfn) : control.ownerAlive(domid);
+    return isGrant() ? control.windowHolds(windowGfn, mfn) : control.foreignLive(owner);
   }
 
   private boolean writable(int off, int len) {
@@ -120,14 +127,14 @@ public final class ForeignPage {
     return mapped;
   }
 
-  /** Drops the mapping (counted; a grant's pin is released). */
+  /** Drops the mapping (counted; a grant's pin or a foreign mapping's reference is released). */
   public void unmap() {
     if (mapped) {
       mapped = false;
       if (isGrant()) {
         control.unmapGrant(windowGfn, handle);
       } else {
-        control.unmapped();
+        control.unmapped(this, owner, mfn);
       }
     }
   }

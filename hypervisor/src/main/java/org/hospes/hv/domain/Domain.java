@@ -45,6 +45,9 @@ public final class Domain {
   private long hypercallPage = -1;
   /** Changes of the P2M since the domain was built ({@link #physmapChanges()}). */
   private long physmapChanges;
+  /** The page references service domains' foreign mappings hold on this domain's frames. */
+  private final org.hospes.hv.memory.ForeignRefs foreignRefs =
+      new org.hospes.hv.memory.ForeignRefs();
   private String endReason = "";
   private int exitStatus = -1;
   /** The PV vCPU state of a classic PV domain, else null. */
@@ -248,6 +251,11 @@ public final class Domain {
 
   public void physmapChanged() {
     physmapChanges++;
+  }
+
+  /** The references foreign mappings (privcmd) of other domains hold on this one's frames. */
+  public org.hospes.hv.memory.ForeignRefs foreignRefs() {
+    return foreignRefs;
   }
 
   /** Machine frame of the domain's shared_info page. */

@@ -599,6 +599,23 @@ public final class HvmPlatform {
   }
 
   /**
+   * Xen's hvm_local_events_need_delivery: {@code v} has an NMI, the event callback or an
+   * interrupt pending that it could take now (hvm_interrupt_blocked says no block: EFLAGS.IF
+   * set and no STI or MOV SS shadow for a maskable one, no NMI being handled for an NMI). A
+   * long hypercall's hypercall_preempt_check stops it then, so the event goes in.
+   */
+  public boolean eventsNeedDelivery(Vcpu v) {
+    if (nmiDeliverable(v)) {
+      return true;
+    }
+    int callback = domain.callbackVector();
+    boolean upcall = callback >= 0 && domain.eventChannels() != null
+        && domain.eventChannels().ops().upcallPending(v.id());
+    return (upcall || interrupts[v.id()].pending()) && v.cpu() != null
+        && v.cpu().interruptible();
+  }
+
+  /**
    * An NMI is pending and the vCPU's NMIs are not blocked: one held back until the guest's IRET
    * cannot wake a halted vCPU (Xen's hvm_interrupt_blocked says hvm_intblk_nmi_iret), since a
    * halted one executes no IRET.

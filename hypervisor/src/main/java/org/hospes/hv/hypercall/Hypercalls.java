@@ -36,11 +36,12 @@ public final class Hypercalls {
   /** Cycles of work the current hypercall charged beyond the entry/exit cost. */
   private long work;
   /**
-   * True while a PV guest's own hypercall is dispatched: only then may a long mmu_update,
-   * mmuext_op or multicall be preempted and continued (the multicall's entries too, which
-   * continue through it).
+   * True while a guest's own hypercall is dispatched (a PV guest's int 0x82, an HVM or PVH
+   * guest's VMCALL): only then may a long call be preempted and continued (a PV guest's
+   * mmu_update or mmuext_op, anyone's multicall; a PV multicall's entries too, which continue
+   * through it).
    */
-  private boolean pvTopLevel;
+  private boolean topLevel;
   /** The continuation the multicall just left for itself, or null. */
   private org.hospes.hv.pv.PvMmu.Continuation multicallContinuation;
   /**
@@ -88,13 +89,13 @@ public final class Hypercalls {
             + " usable failsafe callback", r.cs & 0xFFFF, r.eip));
       }
     } else {
-      pvTopLevel = true;
+      topLevel = true;
       int result;
       try {
         result = dispatch(v, nr, cpu.reg(Cpu.EBX), cpu.reg(Cpu.ECX), cpu.reg(Cpu.EDX),
             cpu.reg(Cpu.ESI), cpu.reg(Cpu.EDI));
       } finally {
-        pvTopLevel = false;
+        topLevel = false;
       }
       org.hospes.hv.pv.PvMmu.Continuation k = v.domain().pv().mmu().takeContinuation();
       if (k == null) {
@@ -142,13 +143,34 @@ public final class Hypercalls {
     int a5 = cpu.reg(Cpu.EDI);
     c.hypercallCount[nr >= 0 && nr < c.hypercallCount.length ? nr : 63]++;
     work = 0;
-    int result = cpu.cpl() != 0 ? XenErrno.EPERM.negated() : dispatch(v, nr, a1, a2, a3, a4, a5);
-    if (result < 0) {
-      c.hypercallErrors++;
+    int result;
+    if (cpu.cpl() != 0) {
+      result = XenErrno.EPERM.negated();
+    } else {
+      topLevel = true;
+      try {
+        result = dispatch(v, nr, a1, a2, a3, a4, a5);
+      } finally {
+        topLevel = false;
+      }
     }
-    if (!v.domain().state().isFinal()) {
-      cpu.setReg(Cpu.EAX, result);
-      cpu.skipInstruction();
+    org.hospes.hv.pv.PvMmu.Continuation k = multicallContinuation;
+    multicallContinuation = null;
+    if (k != null && !v.domain().state().isFinal()) {
+      // hvm_hypercall returns HVM_HCALL_preempted: RIP is not advanced, so the guest
+      // re-executes its VMCALL with the continuation's arguments in EBX and ECX
+      // (hypercall_create_continuation for a 32-bit HVM guest) and EAX the call's number.
+      cpu.setReg(Cpu.EAX, nr);
+      cpu.setReg(Cpu.EBX, k.arg1());
+      cpu.setReg(Cpu.ECX, k.arg2());
+    } else {
+      if (result < 0) {
+        c.hypercallErrors++;
+      }
+      if (!v.domain().state().isFinal()) {
+        cpu.setReg(Cpu.EAX, result);
+        cpu.skipInstruction();
+      }
     }
     long cycles = cost.hypercall() + work;
     c.hypercallCycles += cycles;
@@ -179,8 +201,8 @@ public final class Hypercalls {
    */
   int dispatch(Vcpu v, int nr, int a1, int a2, int a3, int a4, int a5) {
     // Only the guest's own call may be continued (and a multicall's entries, through it).
-    boolean mayPreempt = pvTopLevel;
-    pvTopLevel = false;
+    boolean mayPreempt = topLevel;
+    topLevel = false;
     return dispatch(v, nr, a1, a2, a3, a4, a5, mayPreempt);
   }
 
@@ -209,7 +231,8 @@ public final class Hypercalls {
         case VCPU_OP: result = vcpus.vcpuOp(v, a1, a2, a3); break;
         case SET_TIMER_OP: result = vcpus.setTimerOp(v, a1, a2); break;
         case MULTICALL:
-          result = multicalls.multicall(v, a1, a2, mayPreempt && p != null ? pvPreempt(p) : null);
+          result = multicalls.multicall(v, a1, a2,
+              !mayPreempt ? null : p != null ? pvPreempt(p) : hvmPreempt(v));
           break;
         case PLATFORM_OP: result = control.platformOp(v, a1); break;
         case SYSCTL: result = control.sysctl(v, a1); break;
@@ -241,6 +264,17 @@ public final class Hypercalls {
    */
   private static java.util.function.IntPredicate pvPreempt(org.hospes.hv.pv.PvVcpu p) {
     return i -> i % PV_PREEMPT_OPS == 0 || p.upcallPending() && p.upcallMask() == 0;
+  }
+
+  /**
+   * hypercall_preempt_check for an HVM or PVH guest's multicall, asked as for a PV one: an
+   * event the vCPU could take now waits (hvm_local_events_need_delivery), or this leg has done
+   * its share.
+   */
+  private java.util.function.IntPredicate hvmPreempt(Vcpu v) {
+    org.hospes.hv.hvm.HvmPlatform platform = hv.platform(v.domain());
+    return i -> i % PV_PREEMPT_OPS == 0
+        || platform != null && platform.eventsNeedDelivery(v);
   }
 
   /** The calls only a classic PV guest makes, or NOT_PV for the shared ones. */

@@ -25,7 +25,14 @@ import org.hospes.hv.stats.Counters;
  * is continued from that entry, so the next leg runs the rest of it first. Every completed
  * entry's result is written back; none runs twice and none is skipped. The count is then
  * unsigned, limited only by the list lying below the hypervisor hole (-EFAULT otherwise).
- * Other callers (translated domains) are not continued, and their batches are limited to
+ *
+ * <p>An HVM or PVH guest's own multicall (its VMCALL) is preempted and continued the same way
+ * (do_multicall is common code; hvm_do_multicall_call runs each entry through the HVM table):
+ * the guest re-executes its VMCALL, which hvm_hypercall left unretired, with EBX and ECX the
+ * continuation's. Its list is guest-physical or paged guest memory, not below a hole, so the
+ * count is unsigned and unchecked (guest_handle_okay passes for a translated domain); an entry
+ * that cannot be read is -EFAULT. No HVM entry is itself continued here. Calls that are not a
+ * guest's own (a nested dispatch) are not continued, and their batches are limited to
  * {@value #MAX_CALLS} entries.
  */
 final class MulticallHypercalls {
@@ -39,13 +46,14 @@ final class MulticallHypercalls {
   }
 
   /**
-   * The multicall of {@code v}; {@code preempt} (given the entries done in this leg) is the PV
-   * guest's hypercall_preempt_check when it may be continued, else null.
+   * The multicall of {@code v}; {@code preempt} (given the entries done in this leg) is the
+   * guest's hypercall_preempt_check when it may be continued (its own call), else null.
    */
   int multicall(Vcpu v, int list, int nr, IntPredicate preempt) {
-    boolean continued = preempt != null && v.domain().pv() != null;
+    boolean continued = preempt != null;
+    boolean pv = v.domain().pv() != null;
     if (continued) {
-      if (!PvMmu.rangeOkay(list, nr & 0xFFFF_FFFFL, Multicall.ENTRY_SIZE)) {
+      if (pv && !PvMmu.rangeOkay(list, nr & 0xFFFF_FFFFL, Multicall.ENTRY_SIZE)) {
         return XenErrno.EFAULT.negated(); // guest_handle_okay
       }
     } else if (nr < 0 || nr > MAX_CALLS) {
@@ -72,7 +80,8 @@ final class MulticallHypercalls {
       c.hypercallCount[op >= 0 && op < c.hypercallCount.length ? op : 63]++;
       int result = op == Hypercall.MULTICALL.number() ? XenErrno.EINVAL.negated()
           : hypercalls.dispatch(v, op, a[0], a[1], a[2], a[3], a[4], continued);
-      PvMmu.Continuation sub = continued ? v.domain().pv().mmu().takeContinuation() : null;
+      PvMmu.Continuation sub = continued && pv ? v.domain().pv().mmu().takeContinuation()
+          : null;
       if (sub != null) {
         result = op; // hypercall_create_continuation's return value
       } else if (result < 0) {

@@ -132,9 +132,9 @@ final class Reservations {
     for (long p = gfn; p < gfn + pages; p++) {
       long mfn = d.p2m().lookup(p);
       hv.setPhysmap(d, p, P2m.INVALID, true);
-      hv.frames().free(mfn);
-      // Out of the P2M and every TLB of the domain: its storage goes back to the heap.
-      hv.machineMemory().release(mfn);
+      // Out of the P2M and every TLB of the domain: the frame and its storage go back, at
+      // once or when the last foreign mapping that holds it goes.
+      hv.giveBack(d, mfn);
     }
     return true;
   }

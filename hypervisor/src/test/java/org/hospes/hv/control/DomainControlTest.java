@@ -10,6 +10,8 @@ import org.hospes.hv.Hypervisor;
 import org.hospes.hv.cost.DefaultCostModel;
 import org.hospes.hv.domain.Domain;
 import org.hospes.hv.domain.DomainMode;
+import org.hospes.hv.domain.DomainState;
+import org.hospes.hv.memory.FrameTable;
 import org.hospes.hv.sched.RoundRobinScheduler;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -55,7 +57,7 @@ class DomainControlTest {
   }
 
   @Test
-  void foreignMappingsAreCountedCheckedAndDieWithTheirOwner() {
+  void foreignMappingsAreCountedAndChecked() {
     guest.memory().write32(0x3000, 0x12345678);
     ForeignPage p = ctl.mapForeign(guest.domid(), 3);
     assertThat(p.read32(0)).isEqualTo(0x12345678);
@@ -71,9 +73,22 @@ class DomainControlTest {
     ctl.onDomainDeath(died::add);
     hv.destroy(guest, "test");
     assertThat(died).containsExactly(guest.domid());
-    // The frame may belong to someone else now: the mapping reads zeros and drops writes.
-    assertThat(p.read32(0)).isZero();
+    // The mapping's reference keeps the frame the dying guest's, so it still reads it.
+    assertThat(p.read32(0)).isEqualTo(0x12345678);
     p.unmap();
     assertThat(ctl.liveForeignMaps()).isZero();
   }
+
+  @Test
+  void aMappersForeignMappingsGoWithItAndReleaseTheDomainTheyHeld() {
+    DomainControl driver = hv.createDriverDomain("dd", guest.domid());
+    ForeignPage p = driver.mapForeign(guest.domid(), 3);
+    hv.destroy(guest, "xl destroy");
+    assertThat(hv.isHeld(guest)).isTrue();
+    hv.destroy(driver.domain(), "xl destroy");
+    assertThat(p.isMapped()).isFalse();
+    assertThat(driver.liveForeignMaps()).isZero();
+    assertThat(hv.domain(guest.domid())).isNull();
+  }
+
 }

@@ -552,7 +552,14 @@ class HypercallFuzzTest {
         }
         cpu.setReg(Cpu.ESP, PvTestDomains.STACK_TOP);
       } else {
+        int eip = cpu.eip();
         hc.handle(attacker.v);
+        // A continued multicall: the VMCALL is not retired and runs again, as often as it
+        // takes.
+        while (nr == Hypercall.MULTICALL.number() && cpu.reg(Cpu.EAX) == nr
+            && cpu.eip() == eip && !attacker.v.domain().state().isFinal()) {
+          hc.handle(attacker.v);
+        }
       }
       return cpu.reg(Cpu.EAX);
     }

@@ -408,4 +408,31 @@ class HypercallsTest {
     assertThat(call(a, Hypercall.MEMORY_OP, MemoryOp.MAXIMUM_RESERVATION, UOP))
         .isEqualTo(0x200);
   }
+  @Test
+  void aFrameGivenBackWhileForeignMappedStaysItsOwnersUntilTheLastUnmap() {
+    // dom0 maps a's page 0x1D0 twice (a device model's map cache and a backend's ring, say).
+    long mfn = a.p2m().lookup(0x1D0);
+    org.hospes.hv.control.ForeignPage first = hv.control().mapForeign(a.domid(), 0x1D0);
+    org.hospes.hv.control.ForeignPage second = hv.control().mapForeign(a.domid(), 0x1D0);
+    int free = hv.frames().freeFrames();
+    // guest_remove_page: the balloon works, the frame leaves a's P2M ...
+    assertThat(reservation(a, MemoryOp.DECREASE_RESERVATION, 0x1D0)).isEqualTo(1);
+    assertThat(a.p2m().lookup(0x1D0)).isEqualTo(org.hospes.hv.memory.P2m.INVALID);
+    // ... but the mappings' references keep it a's: no populate can be handed it.
+    assertThat(hv.frames().owner(mfn)).isEqualTo(a.domid());
+    assertThat(hv.frames().freeFrames()).isEqualTo(free);
+    assertThat(reservation(b, MemoryOp.DECREASE_RESERVATION, 0x1D1)).isEqualTo(1);
+    assertThat(reservation(b, MemoryOp.POPULATE_PHYSMAP, 0x1D1)).isEqualTo(1);
+    assertThat(b.p2m().lookup(0x1D1)).isNotEqualTo(mfn);
+    first.write32(0, 0xBAD);
+    for (long gfn = 0; gfn < b.p2m().ramFrames(); gfn++) {
+      assertThat(b.p2m().lookup(gfn)).isNotEqualTo(mfn);
+    }
+    assertThat(b.memory().read32(0x1D1L << 12)).isZero();
+    first.unmap();
+    assertThat(hv.frames().owner(mfn)).isEqualTo(a.domid());
+    // The last unmap frees it.
+    second.unmap();
+    assertThat(hv.frames().owner(mfn)).isEqualTo(org.hospes.hv.memory.FrameTable.FREE);
+  }
 }

@@ -1,0 +1,126 @@
+package org.hospes.dom0.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.hospes.dom0.machine.ExitStatus;
+import org.hospes.dom0.testing.ElfImageBuilder;
+import org.hospes.dom0.toolstack.HvmMachine;
+import org.hospes.hv.Hypervisor;
+import org.hospes.hv.HypervisorFactory;
+import org.hospes.hv.domain.DomainState;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/**
+ * {@code hospes run} errors found once the machine exists (a disk, a network interface or a
+ * device the domain cannot have, a kernel that does not load): the exit status is the usage
+ * status, the message names the option and the reason, and the machine made for the run is
+ * given up: its domain is gone and the machine memory it had is free again. Before, these
+ * exits left the domain and its memory in place.
+ */
+class RunStartFailureTest {
+  private static final int RAM_MIB = 16;
+  /** Writes 'k' to COM1, then isa-debug-exit 0x10. */
+  private static final byte[] OK = ElfImageBuilder.multibootKernel(new byte[] {
+      (byte) 0xBA, (byte) 0xF8, 0x03, 0x00, 0x00, (byte) 0xB0, 'k', (byte) 0xEE,
+      (byte) 0xB0, 0x10, (byte) 0xE6, (byte) 0xF4});
+
+  @TempDir
+  Path dir;
+
+  private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+  private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+  private final List<HvmMachine> made = new ArrayList<>();
+
+  private int hospesRun(String... args) {
+    RunCommand run = new RunCommand(new CliStreams(
+        new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8)));
+    run.machineMade = made::add;
+    return new CommandLine(RunCommandModel.run(run)).execute(args);
+  }
+
+  private String stderr() {
+    return err.toString(StandardCharsets.UTF_8);
+  }
+
+  private String kernel() throws IOException {
+    Path k = dir.resolve("k.elf");
+    Files.write(k, OK);
+    return k.toString();
+  }
+
+  /** The one machine the run made has no domain left, and all its memory is free. */
+  private void assertGivenUp() {
+    assertThat(made).hasSize(1);
+    HvmMachine m = made.get(0);
+    Hypervisor hv = m.hypervisor();
+    int fresh = HvmMachine.factory().hypervisor(HypervisorFactory.DEFAULT_SCHEDULER,
+        HypervisorFactory.DEFAULT_COST_MODEL, HvmMachine.machineMiB(RAM_MIB)).frames()
+        .freeFrames();
+    assertThat(m.domain().state()).isEqualTo(DomainState.DYING);
+    assertThat(hv.domain(m.domain().domid())).as("the domain is gone").isNull();
+    assertThat(hv.frames().freeFrames()).as("machine memory free").isEqualTo(fresh);
+    assertThat(hv.control().liveForeignMaps()).isZero();
+    assertThat(hv.control().liveGrantMaps()).isZero();
+    assertThat(out.toString(StandardCharsets.UTF_8)).isEmpty();
+  }
+
+  @Test
+  void aDiskImageThatIsMissingGivesTheMachineUp() throws IOException {
+    Path missing = dir.resolve("missing.img");
+    assertThat(hospesRun("--mode", "hvm", "--ram", "" + RAM_MIB, "--disk", missing.toString(),
+        kernel())).isEqualTo(ExitStatus.USAGE);
+    assertThat(stderr()).startsWith("hospes: --disk: ").contains(missing.toString())
+        .hasLineCount(1);
+    assertGivenUp();
+  }
+
+  @Test
+  void aDiskOnABusTheModeHasNotGivesTheMachineUp() throws IOException {
+    Path img = dir.resolve("d.img");
+    Files.write(img, new byte[512 * 64]);
+    assertThat(hospesRun("--mode", "pvh", "--ram", "" + RAM_MIB, "--disk",
+        img + ",bus=virtio", kernel())).isEqualTo(ExitStatus.USAGE);
+    assertThat(stderr()).isEqualTo("hospes: --disk ...,bus=virtio needs an hvm mode (a PCI"
+        + " device of the device model)" + System.lineSeparator());
+    assertGivenUp();
+  }
+
+  @Test
+  void aPvVifInAnHvmModeGivesTheMachineUp() throws IOException {
+    assertThat(hospesRun("--mode", "hvm", "--ram", "" + RAM_MIB, "--vif", "model=xen",
+        kernel())).isEqualTo(ExitStatus.USAGE);
+    assertThat(stderr()).startsWith("hospes: --vif ...,model=xen needs --mode pvh, pvhvm or pv")
+        .hasLineCount(1);
+    assertGivenUp();
+  }
+
+  @Test
+  void anUnknownDeviceGivesTheMachineUp() throws IOException {
+    assertThat(hospesRun("--mode", "hvm", "--ram", "" + RAM_MIB, "--device", "no-such-device",
+        kernel())).isEqualTo(ExitStatus.USAGE);
+    assertThat(stderr()).startsWith("hospes: --device no-such-device: ").hasLineCount(1);
+    assertGivenUp();
+  }
+
+  @Test
+  void aKernelTheLoaderRefusesGivesTheMachineUp() throws IOException {
+    // A multiboot kernel has no PVH entry note: the load fails once the domain was made.
+    String k = kernel();
+    assertThat(hospesRun("--mode", "pvh", "--ram", "" + RAM_MIB, "--loader", "pvh", k))
+        .isEqualTo(ExitStatus.USAGE);
+    assertThat(stderr()).isEqualTo("hospes: " + k + ": not a PVH kernel (no Xen PHYS32_ENTRY"
+        + " note)" + System.lineSeparator());
+    assertGivenUp();
+  }
+}
