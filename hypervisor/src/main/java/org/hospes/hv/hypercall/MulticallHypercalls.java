@@ -19,8 +19,8 @@ import org.hospes.hv.stats.Counters;
  * does (its compat wrapper for a PV32 guest has the same loop over the 32-bit entries): before
  * every entry but a leg's first, {@code preempt} may stop the batch, which is then continued
  * from that entry (the guest re-executes its int 0x82 with the list advanced past the entries
- * done and the count of those left). An entry may itself be preempted (a long mmu_update or
- * mmuext_op): its result is written (the sub-call's number, what hypercall_create_continuation
+ * done and the count of those left). An entry may itself be preempted (a long mmu_update,
+ * mmuext_op or set_trap_table): its result is written (the sub-call's number, what hypercall_create_continuation
  * returns), then the whole entry, its arguments now the sub-call's continuation, and the batch
  * is continued from that entry, so the next leg runs the rest of it first. Every completed
  * entry's result is written back; none runs twice and none is skipped. The count is then
