@@ -320,9 +320,12 @@ public final class PvExits {
     }
     PvTraps.Regs r = pv.captureRegs();
     if (!pv.traps().bounceEvent(r)) {
-      // No callback registered: the event stays pending. A callback whose frame cannot be
-      // written ends the domain, as for an exception.
-      frameFaulted(v, pv, "event callback");
+      // Events unmasked and pending with no usable callback ends the domain in Xen, as a
+      // callback whose frame cannot be written does.
+      if (!frameFaulted(v, pv, "event callback")) {
+        crash.crash(v, String.format("event upcall with a null callback selector %04x (no"
+            + " event callback registered)", pv.traps().callbackCs(PvTraps.CALLBACKTYPE_EVENT)));
+      }
       return false;
     }
     enter(v, pv, r, "event callback");

@@ -357,12 +357,20 @@ public final class PvTraps {
     return bounce(r, (cs & ~3) == 0 ? FLAT_KERNEL_CS : cs, eip, mask, error);
   }
 
-  /** Enters the event callback as Xen does for a pending upcall (events masked on entry). */
+  /**
+   * Enters the event callback as Xen's compat_test_guest_events does for a pending upcall
+   * (events masked on entry). Xen asks nothing first: it bounces to the callback's selector and
+   * address as they are, so a callback never registered (selector 0) or registered with a null
+   * selector is refused by compat_create_bounce_frame after the frame is written, and the
+   * domain is crashed; an address of 0 with a good selector is entered. Returns false for that
+   * null selector or a frame that cannot be written ({@link #frameFault}).
+   */
   public boolean bounceEvent(Regs r) {
-    if (callbackEip[CALLBACKTYPE_EVENT] == 0) {
-      return noHandler();
+    int cs = callbackCs[CALLBACKTYPE_EVENT];
+    if (!bounce(r, cs, callbackEip[CALLBACKTYPE_EVENT], true, -1)) {
+      return false;
     }
-    return bounce(r, callbackCs[CALLBACKTYPE_EVENT], callbackEip[CALLBACKTYPE_EVENT], true, -1);
+    return (cs & ~3) != 0 || noHandler();
   }
 
   /**

@@ -190,4 +190,22 @@ class PvBounceFrameTest {
     assertThat(d.endReason()).isEqualTo(
         "trap 6: fault writing the bounce frame on the guest's stack at " + FRAME_AT);
   }
+
+  /**
+   * Events unmasked and pending with no event callback registered: Hospes left the event
+   * pending and the guest ran on; Xen's compat_test_guest_events bounces to the callback's
+   * selector as it is (0) and compat_create_bounce_frame crashes the domain for it.
+   */
+  @Test
+  void anUnmaskedPendingEventWithNoCallbackCrashesTheDomain() {
+    Domain other = bystander();
+    Domain d = PvTestDomains.create(hv, "pv-no-callback");
+    hv.machineMemory().write8((d.sharedInfoMfn() << 12) + SharedInfo.VI_UPCALL_PENDING, 1);
+    d.pv().setUpcallMask(0);
+    poke(d, PvTestDomains.ENTRY, int82(Hypercall.STACK_SWITCH, 0xE021, 0x7000, 0) + DOWN);
+    runBoth(d, other);
+    assertThat(d.state()).as("%s", d.endReason()).isEqualTo(DomainState.CRASHED);
+    assertThat(d.endReason()).isEqualTo(
+        "event upcall with a null callback selector 0000 (no event callback registered)");
+  }
 }
