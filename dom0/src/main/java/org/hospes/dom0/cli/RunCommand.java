@@ -433,6 +433,27 @@ final class RunCommand implements Callable<Integer> {
     return GuestProfiler.start(cpus, profileSymbols);
   }
 
+  /** A machine's run, how long it took, and the --guest-profile sampler (stopped) or null. */
+  private record ProfiledRun(RunResult result, long nanos, GuestProfiler profiler) {}
+
+  /**
+   * Runs a machine to its end, or for --max-insns, timed, with --guest-profile's sampling of
+   * {@code sources} around it when asked.
+   */
+  private ProfiledRun profiledRun(java.util.function.Supplier<List<GuestProfiler.Source>> sources,
+      java.util.function.Supplier<RunResult> whole,
+      java.util.function.LongFunction<RunResult> bounded) {
+    GuestProfiler profiler = guestProfile ? startProfile(sources.get()) : null;
+    long start = System.nanoTime();
+    RunResult result = host.maxInstructions == null ? whole.get()
+        : bounded.apply(host.maxInstructions);
+    long nanos = System.nanoTime() - start;
+    if (profiler != null) {
+      profiler.close();
+    }
+    return new ProfiledRun(result, nanos, profiler);
+  }
+
   /** The vCPUs of the machine's guest, each with its runstate. */
   private static List<GuestProfiler.Source> profileSources(HvmMachine machine) {
     List<GuestProfiler.Source> sources = new java.util.ArrayList<>();
@@ -568,14 +589,10 @@ final class RunCommand implements Callable<Integer> {
         return bytes.length;
       });
     }
-    GuestProfiler profiler = guestProfile ? startProfile(profileSources(machine)) : null;
-    long start = System.nanoTime();
-    RunResult result = host.maxInstructions == null ? machine.run()
-        : machine.run(host.maxInstructions);
-    long nanos = System.nanoTime() - start;
-    if (profiler != null) {
-      profiler.close();
-    }
+    ProfiledRun run = profiledRun(() -> profileSources(machine), machine::run, machine::run);
+    GuestProfiler profiler = run.profiler();
+    RunResult result = run.result();
+    long nanos = run.nanos();
     if (log != null) {
       try {
         log.close();
@@ -850,15 +867,11 @@ final class RunCommand implements Callable<Integer> {
 
   /** Runs a loaded bare machine to its end; the run line names {@code image}. */
   private int runLoaded(NativeMachine machine, Path image) {
-    GuestProfiler profiler = guestProfile
-        ? startProfile(List.of(new GuestProfiler.Source(machine.cpu(), null))) : null;
-    long start = System.nanoTime();
-    RunResult result = host.maxInstructions == null ? machine.run()
-        : machine.run(host.maxInstructions);
-    long nanos = System.nanoTime() - start;
-    if (profiler != null) {
-      profiler.close();
-    }
+    ProfiledRun run = profiledRun(
+        () -> List.of(new GuestProfiler.Source(machine.cpu(), null)), machine::run, machine::run);
+    GuestProfiler profiler = run.profiler();
+    RunResult result = run.result();
+    long nanos = run.nanos();
     reportStop(image, result);
     if (host.stats) {
       printRunLine(streams, image, result, nanos);
