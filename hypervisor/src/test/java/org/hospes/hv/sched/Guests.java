@@ -54,18 +54,7 @@ final class Guests {
   static Domain timerSleeper(Hypervisor hv, String name, int hz) {
     Domain d = hv.createHvmDomain(name, DomainMode.HVM_EPT, 1);
     GuestMemory m = d.memory();
-    // GDT at 0x3010: null, flat code (0x08), flat data (0x10); its pseudo-descriptor at 0x3000.
-    m.write32(0x3010, 0);
-    m.write32(0x3014, 0);
-    m.write32(0x3018, 0x0000FFFF);
-    m.write32(0x301C, 0x00CF9A00);
-    m.write32(0x3020, 0x0000FFFF);
-    m.write32(0x3024, 0x00CF9200);
-    m.write16(0x3000, 23);
-    m.write32(0x3002, 0x3010);
-    // IDT at 0x2000 (vectors 0..0x2F); its pseudo-descriptor at 0x3008.
-    m.write16(0x3008, 0x30 * 8 - 1);
-    m.write32(0x300A, 0x2000);
+    flatGdtAndIdt(m);
     int handler = 0x1100;
     int gate = 0x2000 + 0x20 * 8;
     m.write32(gate, 0x00080000 | (handler & 0xFFFF));
@@ -115,7 +104,10 @@ final class Guests {
     return d;
   }
 
-  /** GDT at 0x3010 (null, flat code 0x08, flat data 0x10) and the IDT's descriptor (0x2000). */
+  /**
+   * GDT at 0x3010 (null, flat code 0x08, flat data 0x10), its pseudo-descriptor at 0x3000, and
+   * the IDT's at 0x3008 (the IDT at 0x2000, vectors 0..0x2F).
+   */
   private static void flatGdtAndIdt(GuestMemory m) {
     m.write32(0x3010, 0);
     m.write32(0x3014, 0);
