@@ -219,6 +219,8 @@ public final class HostRunner {
         BootMode.of(spec.mode()), image);
     Domain d = spec.mode() == DomainMode.PV ? hv.createPvDomain(spec.name(), spec.ramMiB())
         : hv.createHvmDomain(spec.name(), spec.mode(), spec.ramMiB(), spec.vcpus());
+    // Each image is opened once (an image open for writing is locked), whatever serves it.
+    java.util.Map<DiskSpec, org.hospes.dom0.disk.DiskImage> images = new java.util.HashMap<>();
     try {
       hv.setSchedulerParameters(d, spec.weight(), spec.cap());
       if (spec.cpus() != -1L) {
@@ -232,9 +234,6 @@ public final class HostRunner {
       LineConsole lines = consoleTaps == null ? new LineConsole(spec.name(), console)
           : new LineConsole(spec.name(), console, consoleTaps.apply(spec.name()), false);
       GuestDomain[] self = new GuestDomain[1];
-      // Each image is opened once (an image open for writing is locked), whatever serves it.
-      java.util.Map<DiskSpec, org.hospes.dom0.disk.DiskImage> images =
-          new java.util.HashMap<>();
       HvmDeviceModel dm = null;
       org.hospes.dom0.backend.console.ConsoleBackend pvConsole = null;
       // console_io goes to the hypervisor's log, "(dN) " per line, as on a debug Xen; the PV
@@ -305,6 +304,17 @@ public final class HostRunner {
       return g;
     } catch (BootException | RuntimeException e) {
       hv.destroy(d, "build failed");
+      // A disk opened for a device that never came up would keep its image locked in this
+      // process (a host daemon's next create of the same disk refused as "in use"): all of
+      // them are given back (closing one a backend closed at the death does nothing).
+      for (org.hospes.dom0.disk.DiskImage img : images.values()) {
+        try {
+          img.close();
+        } catch (java.io.IOException closing) {
+          e.addSuppressed(closing);
+        }
+      }
+      vbds.keySet().removeIf(k -> (int) (k >>> 32) == d.domid());
       throw e;
     }
   }

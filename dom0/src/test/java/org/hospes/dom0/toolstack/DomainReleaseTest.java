@@ -1,9 +1,11 @@
 package org.hospes.dom0.toolstack;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.ByteArrayOutputStream;
 import java.io.RandomAccessFile;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.hospes.abi.XenbusState;
 import org.hospes.dom0.backend.blk.JavaBlkfront;
@@ -76,5 +78,28 @@ class DomainReleaseTest {
     assertThat(host.hypervisor().domain(g.domain().domid())).isNull();
     // What it ended with stays readable for the toolstack's message.
     assertThat(g.domain().state()).isEqualTo(DomainState.SHUTDOWN);
+  }
+
+  /**
+   * A build that fails once its disk is open (here an unknown device plugin, attached after the
+   * disks) destroys the domain and gives the image back, so the same disk starts the next
+   * domain: a host daemon's create, retried with the config put right, is not refused with
+   * "the image is in use" until the host restarts (as it was: the lock stayed with the JVM).
+   */
+  @Test
+  void aBuildThatFailsGivesItsDiskImagesBack() throws Exception {
+    HostRunner host = HostRunner.create(64, new ByteArrayOutputStream());
+    byte[] halt = ElfImageBuilder.multibootKernel(new byte[] {(byte) 0xF4});
+    Path kernel = Files.write(dir.resolve("h.elf"), halt);
+    Path img = image("a.img");
+    DomainSpec bad = DomainSpec.parse("a=" + kernel + ",mode=hvm,disk=" + img + ",device=nope",
+        dir);
+    assertThatThrownBy(() -> host.start(bad, halt)).hasMessageContaining("nope");
+    assertThat(host.hypervisor().domains()).noneMatch(d -> d.name().equals("a"));
+
+    GuestDomain g = host.start(DomainSpec.parse("a=" + kernel + ",mode=hvm,disk=" + img, dir),
+        halt);
+    assertThat(g.domain().state()).isEqualTo(DomainState.RUNNING);
+    assertThat(host.blockBackends(g.domain().domid())).isEmpty(); // an IDE disk: no vbd
   }
 }
