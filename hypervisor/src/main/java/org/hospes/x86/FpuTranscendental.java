@@ -536,6 +536,16 @@ final class FpuTranscendental {
         // 1 + a rounds to a: log2 from the exponent and the significand.
         long m = Float80.significand(aSig);
         lg = ea + StrictMath.log(Math.scalb((double) (m >>> 1), -62)) / LN2;
+      } else if (aNeg && ea == -1) {
+        // -1 < a <= -1/2 (outside the documented range, but the hardware computes it): 1 + a
+        // is exact in extended precision, whereas a in double precision rounds to -1 within
+        // 2^-54 of it, and log1p(-1) is an infinity where the hardware gives -64.
+        int ex0 = x.exc;
+        x.add(aSe, aSig, Float80.BIAS, Float80.INT_BIT, false);
+        x.exc = ex0;
+        int e = Float80.exponent(x.se, x.sig);
+        lg = e + StrictMath.log(Math.scalb((double) (Float80.significand(x.sig) >>> 1), -62))
+            / LN2;
       } else {
         lg = StrictMath.log1p(toDouble(aSe, aSig)) / LN2;
       }
