@@ -33,7 +33,8 @@ final class SegmentForms {
       new Form("mov from sreg", 6, SegmentForms::movFromSreg),
       new Form("push/pop sreg", 10, SegmentForms::pushPopSreg),
       new Form("far pointer", 12, SegmentForms::farPointer),
-      new Form("16-bit transfer", 14, SegmentForms::transfer16));
+      new Form("16-bit transfer", 14, SegmentForms::transfer16),
+      new Form("popf at CPL 3", 6, SegmentForms::popfAtCpl3));
 
   private static final int TOTAL_WEIGHT = FORMS.stream().mapToInt(Form::weight).sum();
   /** ModRM reg field of MOV Sreg: ES CS SS DS FS GS, then two encodings that #UD. */
@@ -356,5 +357,26 @@ final class SegmentForms {
     int lo = Math.max(next16 - 128, Layout.LOW_CODE_ADDR);
     int hi = Math.min(Layout.LOW_CODE_ADDR + Layout.LOW_CODE_SIZE, Layout.SCRATCH_ADDR & ~0xFFF);
     return lo + g.rnd.nextInt(hi - lo);
+  }
+
+  /**
+   * POPF at CPL 3 and IOPL 0, as a Linux process runs: IF and IOPL keep their values whatever
+   * the image holds (without a fault: #GP is VM86's answer), the status flags, DF, NT, AC and ID
+   * load as at CPL 0. The emulator's CPL 0 forms cannot show this.
+   */
+  static void popfAtCpl3(Gen g) {
+    int size = g.size1632();
+    Insn.Builder b = g.b();
+    Gen.opsize(b, size);
+    int off = QemuForms.stack(g, 0, 8);
+    int image = g.rnd.nextInt() & (QemuForms.STATUS | org.hospes.x86.Flags.DF
+        | QemuForms.USER_SYSTEM_BITS | org.hospes.x86.Flags.IF | org.hospes.x86.Flags.IOPL
+        | 0x2 | 0x8 | 0x20 | 0x8000);
+    g.putMem(off, image, size / 8);
+    g.c.flagMask = DefinedFlags.COMPARABLE | org.hospes.x86.Flags.IF | org.hospes.x86.Flags.IOPL
+        | (size == 32 ? QemuForms.USER_SYSTEM_BITS : org.hospes.x86.Flags.NT);
+    b.op(0x9D);
+    g.c.form = "popf o" + size + " at CPL 3";
+    g.c.setInsn(b.build(size == 16 ? "popfw" : "popfd"));
   }
 }
