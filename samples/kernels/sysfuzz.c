@@ -26,7 +26,16 @@
  *          error code, IP) or handler hit, and the flags and SP at the end;
  *   step   EFLAGS.TF over a random run of NOP, INC, PUSHF/POPF, MOV SS and
  *          PUSH SS/POP SS written into a buffer: where each single-step #DB
- *          came (an SS load holds it back over the next instruction).
+ *          came (an SS load holds it back over the next instruction);
+ *   task   a task switch from CPL 0 or 3 by JMP or CALL to a TSS descriptor
+ *          (GDT entry 6: available or busy, any DPL and RPL, present or not,
+ *          a limit that may be too small, sometimes a busy 16-bit TSS, an LDT
+ *          or a call gate), by
+ *          CALL through a task gate (entry 15) or by INT 0x44 through an IDT
+ *          task gate; the new task records the registers and EFLAGS it was
+ *          given and its TR, then returns by IRET (nested) or JMP to the old
+ *          TSS: the fault or what it saw, its back link, both busy bits and
+ *          the EIP and EFLAGS saved in each TSS.
  * Each step prints one line: its parameters and what happened (values read,
  * the selector loaded, the fault vector, error code and CR2). Every 16 steps a
  * hash of the page pool is printed (memory written by the steps).
@@ -655,6 +664,123 @@ static void step_trap(uint32_t n)
     printf("\n");
 }
 
+/* ---- task switches ---- */
+
+#define TASK_INDEX 6
+#define TASK_VECTOR 0x44
+static struct tss32 b_tss __attribute__((aligned(128)));
+static uint8_t b_stack[4096] __attribute__((aligned(16)));
+volatile uint32_t tb_regs[8], tb_tr, tb_jmp_back, tb_runs;
+uint32_t probe_task_jmp(void), probe_task_call(void), probe_task_int(void);
+void task_entry(void);
+
+__asm__(
+    "        .text\n"
+    /* The new task: records what it was given (EAX ECX EDX EBX EBP ESI EDI EFLAGS, TR),
+       then goes back by JMP to the runtime's TSS or by IRET through the back link. */
+    "        .globl task_entry\n"
+    "task_entry:\n"
+    "        movl %eax, tb_regs\n"
+    "        movl %ecx, tb_regs+4\n"
+    "        movl %edx, tb_regs+8\n"
+    "        movl %ebx, tb_regs+12\n"
+    "        movl %ebp, tb_regs+16\n"
+    "        movl %esi, tb_regs+20\n"
+    "        movl %edi, tb_regs+24\n"
+    "        pushfl\n"
+    "        popl tb_regs+28\n"
+    "        xorl %eax, %eax\n"
+    "        strw %ax\n"
+    "        movl %eax, tb_tr\n"
+    "        incl tb_runs\n"
+    "        cmpl $0, tb_jmp_back\n"
+    "        jz 1f\n"
+    "        ljmp $0x28, $0\n"
+    "        jmp task_entry\n"
+    "1:      iret\n"
+    "        jmp task_entry\n"
+    "        .globl probe_task_jmp\n"
+    "probe_task_jmp:\n"
+    "        movl $1f, probe_resume\n"
+    "        ljmp *g_far\n"
+    "1:      ret\n"
+    "        .globl probe_task_call\n"
+    "probe_task_call:\n"
+    "        movl $1f, probe_resume\n"
+    "        lcall *g_far\n"
+    "1:      ret\n"
+    "        .globl probe_task_int\n"
+    "probe_task_int:\n"
+    "        movl $1f, probe_resume\n"
+    "        int $0x44\n"
+    "1:      ret\n");
+
+static uint32_t busy(int index) { return (uint32_t)(rt_gdt[index] >> 41) & 1; }
+
+static void step_task(uint32_t n)
+{
+    int kind = below(4);                       /* 0 jmp, 1 call, 2 call gate, 3 int gate */
+    int ring3 = below(2);
+    /* The new task's state: kernel segments, random registers and status flags. */
+    for (uint32_t i = 0; i < sizeof b_tss; i++) ((uint8_t *)&b_tss)[i] = 0;
+    b_tss.cr3 = read_cr3();
+    b_tss.eip = (uint32_t)(uintptr_t)task_entry;
+    b_tss.eflags = 0x2 | (rnd() & 0xCD5);      /* status flags, DF; IF and TF clear */
+    b_tss.eax = rnd(); b_tss.ecx = rnd(); b_tss.edx = rnd(); b_tss.ebx = rnd();
+    b_tss.ebp = rnd(); b_tss.esi = rnd(); b_tss.edi = rnd();
+    b_tss.esp = (uint32_t)(uintptr_t)(b_stack + sizeof b_stack);
+    b_tss.cs = KERNEL_CS;
+    b_tss.ss = b_tss.ds = b_tss.es = KERNEL_DS;
+    b_tss.fs = below(2) ? KERNEL_DS : 0;
+    b_tss.gs = below(2) ? KERNEL_DS : 0;
+    b_tss.ldt = 0x38;
+    b_tss.iomap_base = sizeof b_tss;
+    /* The runtime's TSS is where the old task's state goes, and what JMP and IRET come back to. */
+    rt_tss_block.tss.cr3 = read_cr3();
+    rt_tss_block.tss.ldt = 0x38;
+    uint32_t k = below(20);
+    uint8_t type = k < 15 ? 0x9 : k < 17 ? 0xB : k < 18 ? 0x2 : k < 19 ? 0xC : 0x3;
+    uint8_t access = (uint8_t)(type | below(4) << 5 | (below(12) != 0 ? 0x80 : 0));
+    uint32_t limit = below(8) != 0 ? sizeof b_tss - 1 : below(2) ? 0x66 : 0x2B;
+    rt_gdt_set(TASK_INDEX, (uint32_t)(uintptr_t)&b_tss, limit, access, 0);
+    uint32_t sel = TASK_INDEX << 3 | below(4);
+    uint32_t gate = 0;
+    if (kind == 2) {
+        uint32_t dpl = below(4), present = below(10) != 0;
+        gdt_raw(15, sel << 16, present << 15 | dpl << 13 | 0x0500);
+        gate = 15 << 3 | below(4);
+    } else if (kind == 3) {
+        uint8_t ta = (uint8_t)(GATE_TASK & 0x7F) | (uint8_t)(below(3) ? 3 : below(3)) << 5;
+        if (below(10) != 0) ta |= 0x80;
+        rt_idt_gate(TASK_VECTOR, (uint16_t)sel, 0, ta);
+        gate = ta;
+    }
+    g_far[0] = 0;
+    g_far[1] = kind == 2 ? gate : sel;
+    tb_jmp_back = kind == 0;
+    tb_runs = 0;
+    tb_tr = 0;
+    for (int i = 0; i < 8; i++) tb_regs[i] = 0;
+    rt_tss_block.tss.eip = 0;
+    rt_tss_block.tss.eflags = 0;
+    uint32_t (*probe)(void) = kind == 0 ? probe_task_jmp : kind == 3 ? probe_task_int : probe_task_call;
+    run_probe(probe, ring3);
+    uint32_t a_eip = rt_tss_block.tss.eip;
+    char ft[64];
+    fault_text(ft, sizeof ft);
+    static const char *const names[4] = {"jmp", "call", "callgate", "int"};
+    printf("%04u task ring%d %s sel=%x gate=%x desc=%08x%08x -> %s runs=%u tr=%x regs=%x,%x,%x,%x,%x,%x,%x"
+           " fl=%x link=%x busy=%u,%u a.eip=+%x a.fl=%x b.eip=+%x b.fl=%x\n",
+           n, ring3 ? 3 : 0, names[kind], sel, gate, (uint32_t)(rt_gdt[TASK_INDEX] >> 32),
+           (uint32_t)rt_gdt[TASK_INDEX], ft, tb_runs, tb_tr, tb_regs[0], tb_regs[1], tb_regs[2],
+           tb_regs[3], tb_regs[4], tb_regs[5], tb_regs[6], tb_regs[7], b_tss.link,
+           busy(RT_TSS_INDEX), busy(TASK_INDEX), a_eip ? a_eip - (uint32_t)(uintptr_t)probe : 0,
+           rt_tss_block.tss.eflags,
+           tb_runs ? b_tss.eip - (uint32_t)(uintptr_t)task_entry : 0, tb_runs ? b_tss.eflags : 0);
+    /* Put TR's descriptor back to busy whatever happened (a fault leaves it so anyway). */
+    rt_gdt[RT_TSS_INDEX] |= 1ull << 41;
+}
+
 static void digest(uint32_t n)
 {
     uint32_t h = FNV_INIT;
@@ -711,14 +837,15 @@ int kmain(uint32_t magic, const struct multiboot_info *mbi)
 
     for (uint32_t n = 0; n < steps; n++) {
         uint32_t k = below(100);
-        if (k < 35) step_seg(n);
-        else if (k < 55) step_far(n);
-        else if (k < 68) step_int(n);
-        else if (k < 88) step_page(n);
-        else if (k < 92) step_large(n);
-        else if (k < 95) step_shadow(n);
-        else if (k < 97) step_trap(n);
-        else step_v86(n);
+        if (k < 33) step_seg(n);
+        else if (k < 51) step_far(n);
+        else if (k < 63) step_int(n);
+        else if (k < 81) step_page(n);
+        else if (k < 85) step_large(n);
+        else if (k < 88) step_shadow(n);
+        else if (k < 90) step_trap(n);
+        else if (k < 92) step_v86(n);
+        else step_task(n);
         if (n % 16 == 15) digest(n);
     }
     digest(steps);

@@ -25,7 +25,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * The system-level differential oracle: {@code samples/kernels/sysfuzz.c} draws a random
  * sequence of segment loads, far transfers, INT/IRET across rings, page-table changes with
- * INVLPG, interrupt-shadow probes, TF single-steps and VM86 runs from the seed on its command
+ * INVLPG, interrupt-shadow probes, TF single-steps, VM86 runs and task switches (JMP, CALL, task
+ * gates in the GDT and the IDT) from the seed on its command
  * line, and prints one state line per step (values, selectors, fault vectors with error codes
  * and CR2, A/D bits, memory hashes).
  * Each seed runs under {@code qemu-system-i386} and on the Hospes native machine; the outputs
