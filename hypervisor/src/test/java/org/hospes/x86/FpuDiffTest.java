@@ -2,20 +2,14 @@ package org.hospes.x86;
 
 import static org.assertj.core.api.Assertions.fail;
 
-import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -287,59 +281,21 @@ class FpuDiffTest {
   // ================================================================== host side
 
   private static Path buildHarness() throws IOException, InterruptedException {
-    Path src = Path.of("src/test/native/fpu/x87harness.c");
-    Path dir = Path.of("target/native");
-    Files.createDirectories(dir);
-    Path exe = dir.resolve("x87harness");
-    if (Files.exists(exe) && Files.getLastModifiedTime(exe).compareTo(
-        Files.getLastModifiedTime(src)) > 0) {
-      return exe;
-    }
-    Process p;
-    try {
-      p = new ProcessBuilder("gcc", "-O1", "-o", exe.toString(), src.toString())
-          .redirectErrorStream(true).start();
-    } catch (IOException e) {
-      fail("gcc not found: install the Debian package gcc to run the x87 differential test");
-      throw e;
-    }
-    String out = new String(p.getInputStream().readAllBytes());
-    if (p.waitFor() != 0) {
-      fail("building the x87 harness failed:\n" + out);
-    }
-    return exe;
+    return HostHarness.build("fpu/x87harness.c", "x87harness");
   }
 
   private static byte[] runHost(Path harness, List<Case> cases) throws Exception {
-    Process p = new ProcessBuilder(harness.toString()).start();
-    Thread writer = new Thread(() -> {
-      try (OutputStream os = p.getOutputStream()) {
-        ByteBuffer b = ByteBuffer.allocate(IN_SIZE).order(ByteOrder.LITTLE_ENDIAN);
-        for (Case k : cases) {
-          b.clear();
-          b.put(k.state).put(k.mem).putInt(k.eflags).putInt(k.eax);
-          b.put((byte) k.code.length).put(k.code);
-          while (b.position() < IN_SIZE) {
-            b.put((byte) 0x90);
-          }
-          os.write(b.array());
-        }
-      } catch (IOException e) {
-        throw new RuntimeException(e);
+    List<byte[]> records = new ArrayList<>(cases.size());
+    for (Case k : cases) {
+      ByteBuffer b = ByteBuffer.allocate(IN_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+      b.put(k.state).put(k.mem).putInt(k.eflags).putInt(k.eax);
+      b.put((byte) k.code.length).put(k.code);
+      while (b.position() < IN_SIZE) {
+        b.put((byte) 0x90);
       }
-    });
-    writer.start();
-    byte[] all = new byte[cases.size() * OUT_SIZE];
-    try (InputStream is = p.getInputStream()) {
-      new DataInputStream(is).readFully(all);
+      records.add(b.array());
     }
-    writer.join();
-    if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
-      ByteArrayOutputStream err = new ByteArrayOutputStream();
-      p.getErrorStream().transferTo(err);
-      fail("x87 harness failed: " + err);
-    }
-    return all;
+    return HostHarness.run(harness, records, OUT_SIZE);
   }
 
   // ================================================================== emulator side and compare

@@ -2,20 +2,12 @@ package org.hospes.x86;
 
 import static org.assertj.core.api.Assertions.fail;
 
-import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -52,7 +44,8 @@ class FxSaveDiffTest {
     for (int n = 0; n < count; n++) {
       images.add(image(rnd, values));
     }
-    byte[] host = runHost(buildHarness(), images);
+    byte[] host = HostHarness.run(HostHarness.build("fpu/fxharness.c", "fxharness"), images,
+        OUT_SIZE);
 
     MemoryBus mem = new MemoryBus(1 << 20);
     Cpu cpu = new Cpu(mem, new IoBus());
@@ -181,54 +174,5 @@ class FxSaveDiffTest {
         + "\n  emu  fx  " + HexFormat.of().formatHex(emuFx, 0, 32)
         + "\n  host env " + FpuDiffTest.describe(hostEnv)
         + "\n  emu  env " + FpuDiffTest.describe(emuEnv);
-  }
-
-  private static Path buildHarness() throws IOException, InterruptedException {
-    Path src = Path.of("src/test/native/fpu/fxharness.c");
-    Path dir = Path.of("target/native");
-    Files.createDirectories(dir);
-    Path exe = dir.resolve("fxharness");
-    if (Files.exists(exe) && Files.getLastModifiedTime(exe).compareTo(
-        Files.getLastModifiedTime(src)) > 0) {
-      return exe;
-    }
-    Process p;
-    try {
-      p = new ProcessBuilder("gcc", "-O1", "-o", exe.toString(), src.toString())
-          .redirectErrorStream(true).start();
-    } catch (IOException e) {
-      fail("gcc not found: install the Debian package gcc to run the FXSAVE differential test");
-      throw e;
-    }
-    String out = new String(p.getInputStream().readAllBytes());
-    if (p.waitFor() != 0) {
-      fail("building the FXSAVE harness failed:\n" + out);
-    }
-    return exe;
-  }
-
-  private static byte[] runHost(Path harness, List<byte[]> images) throws Exception {
-    Process p = new ProcessBuilder(harness.toString()).start();
-    Thread writer = new Thread(() -> {
-      try (OutputStream os = p.getOutputStream()) {
-        for (byte[] image : images) {
-          os.write(image);
-        }
-      } catch (IOException e) {
-        throw new RuntimeException(e);
-      }
-    });
-    writer.start();
-    byte[] all = new byte[images.size() * OUT_SIZE];
-    try (InputStream is = p.getInputStream()) {
-      new DataInputStream(is).readFully(all);
-    }
-    writer.join();
-    if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
-      ByteArrayOutputStream err = new ByteArrayOutputStream();
-      p.getErrorStream().transferTo(err);
-      fail("FXSAVE harness failed: " + err);
-    }
-    return all;
   }
 }
