@@ -45,7 +45,8 @@ import org.junit.jupiter.api.Test;
  * LockstepSplitStoreTest}), so its own check sees these cases as well.
  */
 class PageCrossTest {
-  private static final long SEED = Long.getLong("hospes.pagecross.seed", 0x0FFD_0FFE_0FFFL);
+  private static final long DEFAULT_SEED = 0x0FFD_0FFE_0FFFL;
+  private static final long SEED = Long.getLong("hospes.pagecross.seed", DEFAULT_SEED);
   private static final int CASES = Integer.getInteger("hospes.pagecross.cases", 500);
   /** One form only (its name), to chase a failure: {@code -Dhospes.pagecross.form=STORE32}. */
   private static final String ONLY = System.getProperty("hospes.pagecross.form", "");
@@ -645,7 +646,12 @@ class PageCrossTest {
         translated[Engine.LOCKSTEP.ordinal()], checked, unchecked);
     if (ONLY.isEmpty()) {
       assertThat(faulted).isGreaterThan(CASES / 3).isLessThan(CASES - CASES / 5);
-      assertThat(partial).isGreaterThanOrEqualTo(5);
+      if (SEED == DEFAULT_SEED && CASES == 500) {
+        // A string instruction faulting after completed elements comes about once in a hundred
+        // cases, so other seeds may meet it only two or three times: the floor guards the
+        // generator on the default stream only.
+        assertThat(partial).as("faults after completed elements").isGreaterThanOrEqualTo(5);
+      }
     }
     assertThat(translated[Engine.JIT.ordinal()]).isGreaterThan(CASES * 9 / 10);
   }
