@@ -1651,6 +1651,12 @@ public final class Cpu implements Vmcs.LiveGuestState {
       mmioPos = 0;
       one = true;
     } else if (shadow) {
+      if (busyCycles() >= limit) {
+        // The budget ends inside the shadow: the next run starts with these checks and takes
+        // the shadow whole, so an event still waits for the instruction after STI or MOV SS
+        // (and a VM exit saves the blocking in the interruptibility state).
+        return budgetExit(start);
+      }
       shadow = false;
       one = true;
       if (ssShadow) {
@@ -1680,10 +1686,7 @@ public final class Cpu implements Vmcs.LiveGuestState {
       return CpuExit.HLT;
     }
     if (busyCycles() >= limit) {
-      return vmcs != null && vmcs.has(VmcsField.PIN_BASED_VM_EXEC_CONTROL,
-          VmxControls.PIN_PREEMPTION_TIMER)
-          ? VmxNonRoot.preemptionTimerExit(this, busyCycles() - start)
-          : CpuExit.BUDGET;
+      return budgetExit(start);
     }
     one |= mtf;
     if (((flags & (Flags.TF | Flags.RF)) | bpEnabled) != 0 || stepPending) {
@@ -1692,6 +1695,14 @@ public final class Cpu implements Vmcs.LiveGuestState {
       return x >= 0 ? x : RESTART;
     }
     return one ? ONE_INSTRUCTION : delivered ? UNLINKED : FULL_BLOCK;
+  }
+
+  /** The run's budget is spent: BUDGET, or the preemption timer's VM exit when it is armed. */
+  private int budgetExit(long start) {
+    return vmcs != null && vmcs.has(VmcsField.PIN_BASED_VM_EXEC_CONTROL,
+        VmxControls.PIN_PREEMPTION_TIMER)
+        ? VmxNonRoot.preemptionTimerExit(this, busyCycles() - start)
+        : CpuExit.BUDGET;
   }
 
   /** Power-on state of the debug registers (SDM vol. 3, table 10-1) and of IA32_DEBUGCTL. */

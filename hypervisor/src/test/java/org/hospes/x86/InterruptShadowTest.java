@@ -68,6 +68,42 @@ class InterruptShadowTest {
     expectInterruptReturningTo(SystemFixture.RING0 + 2);
   }
 
+  /**
+   * A run whose budget ends right after STI leaves the shadow to the next run: the interrupt
+   * still waits for INC. (It used to be cleared at that boundary, so STI ; HLT could take the
+   * interrupt before the HLT and then sleep.)
+   */
+  @Test
+  void theShadowOutlivesARunThatEndsRightAfterSti() {
+    // sti ; inc ebx ; hlt  (the line is up before STI, with IF clear)
+    m.code(SystemFixture.RING0, "fb 43 f4");
+    interruptFrom(SystemFixture.RING0);
+    runTo(SystemFixture.RING0);
+    assertThat(m.cpu.run(1)).isEqualTo(CpuExit.BUDGET);
+    assertThat(m.cpu.eip()).isEqualTo(SystemFixture.RING0 + 1);
+    expectInterruptReturningTo(SystemFixture.RING0 + 2);
+  }
+
+  /** The same after MOV SS, whose shadow also holds a single-step back. */
+  @Test
+  void theShadowOutlivesARunThatEndsRightAfterMovSs() {
+    // mov ax, 0x10 ; sti ; nop ; nop ; mov ss, ax ; inc ebx ; hlt
+    m.code(SystemFixture.RING0, "66b81000 fb 90 90 8ed0 43 f4");
+    interruptFrom(SystemFixture.RING0 + 9);
+    runTo(SystemFixture.RING0 + 7);
+    assertThat(m.cpu.run(1)).isEqualTo(CpuExit.BUDGET);
+    assertThat(m.cpu.eip()).isEqualTo(SystemFixture.RING0 + 9);
+    expectInterruptReturningTo(SystemFixture.RING0 + 10);
+  }
+
+  /** Runs the fixture's set-up one instruction at a time until EIP is {@code eip}. */
+  private void runTo(int eip) {
+    for (int n = 0; m.cpu.eip() != eip; n++) {
+      assertThat(n).as("instructions before EIP %x", eip).isLessThan(100);
+      assertThat(m.cpu.run(1)).isEqualTo(CpuExit.BUDGET);
+    }
+  }
+
   @Test
   void withoutAShadowTheInterruptComesAtOnce() {
     // mov ax, 0x10 ; sti ; nop ; nop ; mov ds, ax ; inc ebx ; hlt
