@@ -671,7 +671,7 @@ public final class HvmPlatform {
         }
         return;
       }
-      vmcs.setBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_NMI_WINDOW_EXITING);
+      requestNmiWindow(vmcs);
       return;
     }
     int callback = domain.callbackVector();
@@ -711,6 +711,23 @@ public final class HvmPlatform {
       vmcs.setBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
           VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
     }
+  }
+
+  /**
+   * Xen's enable_intr_window for an NMI (with virtual NMIs, which Hospes always sets): the
+   * NMI-window exit is asked for, and an STI shadow is turned into a MOV SS shadow first. The
+   * SDM leaves it to the processor whether STI's shadow blocks NMIs, both at the entry that
+   * injects one and for the NMI window, so Xen records the one shadow every processor honours:
+   * the window cannot open inside it (no exit loop on a processor that ignores STI there), and
+   * the entry that follows the window exit injects over no shadow at all.
+   */
+  private static void requestNmiWindow(org.hospes.x86.vmx.Vmcs vmcs) {
+    int state = vmcs.read32(VmcsField.GUEST_INTERRUPTIBILITY_INFO);
+    if ((state & Cpu.INTR_STI) != 0) {
+      vmcs.write(VmcsField.GUEST_INTERRUPTIBILITY_INFO,
+          (state & ~Cpu.INTR_STI) | Cpu.INTR_MOV_SS);
+    }
+    vmcs.setBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_NMI_WINDOW_EXITING);
   }
 
   Domain domain() {
