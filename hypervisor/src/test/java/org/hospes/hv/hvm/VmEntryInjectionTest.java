@@ -86,4 +86,72 @@ class VmEntryInjectionTest {
     assertThat(d.endReason()).contains("VM entry failed: invalid guest state (qualification 0,"
         + " injecting 0x80000030");
   }
+
+  private void interruptible() {
+    v.cpu().setEflags(v.cpu().eflags() | 0x200);
+    vmcs.write(VmcsField.GUEST_INTERRUPTIBILITY_INFO, 0);
+  }
+
+  private void enableApic() {
+    p.lapic(0).write(org.hospes.hv.platform.LocalApic.SVR, 4,
+        org.hospes.hv.platform.LocalApic.SVR_ENABLE | 0xFF);
+  }
+
+  /**
+   * vmx_intr_assist with the VM-entry field already holding an event (one an exit cut, given
+   * again, or an exception an exit handler raised): nothing is injected over it, and the
+   * pending source asks for its window, to be taken right after it.
+   */
+  @Test
+  void behindAnEventAlreadyQueuedThePendingSourceAsksForItsWindow() {
+    interruptible();
+    enableApic();
+    int gp = VmxControls.intrInfo(13, VmxControls.INTR_TYPE_HARDWARE_EXCEPTION, true);
+    vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD, gp);
+    p.lapic(0).accept(0x51, false);
+    p.prepareEntry(v, 0);
+    assertThat(entryInfo()).isEqualTo(gp);
+    assertThat(asks(VmxControls.PROC_INTERRUPT_WINDOW_EXITING)).isTrue();
+    assertThat(p.lapic(0).pendingVector()).isEqualTo(0x51);
+
+    // An NMI waits behind it the same way, through the NMI window.
+    p.sendNmi(0);
+    p.prepareEntry(v, 0);
+    assertThat(entryInfo()).isEqualTo(gp);
+    assertThat(asks(VmxControls.PROC_NMI_WINDOW_EXITING)).isTrue();
+    assertThat(p.lapic(0).nmiPending()).isTrue();
+  }
+
+  /**
+   * "Is there another IRQ to queue up behind this one?": after injecting the callback vector,
+   * upcall_pending is still set (the guest clears it), so Xen asks for the interrupt window;
+   * after an APIC interrupt whose ISR bit holds back the lower one still in the IRR, nothing is
+   * pending and no window is asked for.
+   */
+  @Test
+  void afterAMaskableInjectionWhatIsStillPendingGetsItsWindow() {
+    Domain pvhvm = hv.createHvmDomain("pvhvm", DomainMode.PVHVM, 4, 1);
+    HvmPlatform pp = hv.platform(pvhvm);
+    Vcpu w = pvhvm.vcpus().get(0);
+    Vmcs wv = w.vmcs();
+    w.cpu().setEflags(w.cpu().eflags() | 0x200);
+    pvhvm.setHvmParam(org.hospes.abi.HvmOp.PARAM_CALLBACK_IRQ, 2L << 56 | 0xF3);
+    hv.machineMemory().write8(pvhvm.eventChannels().ops().vcpuInfo(0)
+        + org.hospes.abi.SharedInfo.VI_UPCALL_PENDING, 1);
+    pp.prepareEntry(w, 0);
+    assertThat(wv.read32(VmcsField.VM_ENTRY_INTR_INFO_FIELD))
+        .isEqualTo(VmxControls.intrInfo(0xF3, VmxControls.INTR_TYPE_EXTERNAL, false));
+    assertThat(wv.has(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
+        VmxControls.PROC_INTERRUPT_WINDOW_EXITING)).isTrue();
+
+    interruptible();
+    enableApic();
+    p.lapic(0).accept(0x51, false);
+    p.lapic(0).accept(0x61, false);
+    vmcs.setBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
+    p.prepareEntry(v, 0);
+    assertThat(entryInfo())
+        .isEqualTo(VmxControls.intrInfo(0x61, VmxControls.INTR_TYPE_EXTERNAL, false));
+    assertThat(asks(VmxControls.PROC_INTERRUPT_WINDOW_EXITING)).isFalse();
+  }
 }
