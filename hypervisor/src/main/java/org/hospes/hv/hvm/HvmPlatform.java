@@ -233,7 +233,11 @@ public final class HvmPlatform {
    * delivery goes to each of them, lowest-priority to the one with the lowest processor priority
    * (ties to the lowest APIC ID), as Xen's vlapic_lowest_prio picks. ExtINT means "take the
    * vector from the 8259A": the PIC already reaches the processor as in virtual-wire mode, so
-   * it is accepted as is. NMI is not injected yet and is refused (counted by the I/O APIC).
+   * it is accepted as is. NMI is Xen's vioapic_deliver dest_NMI: every vCPU the destination
+   * names gets its NMI latched (v->arch.nmi_pending, which no APIC enable gates) and is kicked;
+   * a vCPU that is down (VCPUOP_down, or never started) keeps the latched NMI and is not brought
+   * up by it (vcpu_kick makes runnable only a vCPU that could run), so it takes the NMI when it
+   * next runs.
    */
   private boolean deliverApicMessage(int destination, boolean logical,
       org.hospes.hv.platform.ApicBus.DeliveryMode mode,
@@ -268,6 +272,19 @@ public final class HvmPlatform {
         }
         return false;
       }
+      case NMI: {
+        boolean any = false;
+        for (LocalApic a : apics) {
+          if (a.matchesDestination(destination, logical)) {
+            a.raiseNmi();
+            any = true;
+          }
+        }
+        if (any) {
+          wakeIfPending();
+        }
+        return any;
+      }
       default:
         return false;
     }
@@ -277,10 +294,12 @@ public final class HvmPlatform {
    * A PCI function's message-signalled interrupt (dm_op inject_msi, which a device model sends
    * for a function's MSI or MSI-X write): a write to the local APICs' window goes to the APICs
    * its destination names, with its vector and delivery mode, as the I/O APIC's messages do.
-   * Fixed and lowest-priority messages reach the IRR, NMI the NMI input, as Xen's vmsi_deliver
-   * delivers them; SMI, INIT, ExtINT, the reserved modes, an address outside 0xFEExxxxx and a
-   * message no APIC accepts are dropped and counted ({@link #msiDropped}): a guest can program
-   * any of them into a device.
+   * Fixed and lowest-priority messages reach the IRR, as Xen's vmsi_deliver delivers them;
+   * every other delivery mode is one vmsi_deliver does not support ("Unsupported MSI delivery
+   * mode", -EINVAL), NMI included, whether the vCPU it names is up or down: those, an address
+   * outside 0xFEExxxxx and a message no APIC accepts are dropped and counted
+   * ({@link #msiDropped}): a guest can program any of them into a device. (An NMI reaches a
+   * vCPU through an IPI, an I/O APIC pin or VCPUOP_send_nmi.)
    *
    * @return true if some local APIC accepted it
    */
@@ -291,14 +310,6 @@ public final class HvmPlatform {
       switch (m.deliveryMode()) {
         case FIXED, LOWEST_PRIORITY -> accepted = deliverApicMessage(m.destination(),
             m.logical(), m.deliveryMode(), m.vector(), m.levelTriggered());
-        case NMI -> {
-          for (LocalApic a : lapics) {
-            if (a.matchesDestination(m.destination(), m.logical()) && a.globallyEnabled()) {
-              a.acceptNmi();
-              accepted = true;
-            }
-          }
-        }
         default -> accepted = false;
       }
     }
