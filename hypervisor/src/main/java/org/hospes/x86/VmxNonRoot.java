@@ -41,6 +41,9 @@ final class VmxNonRoot {
     int err = c.vmcs.read32(VmcsField.VM_ENTRY_EXCEPTION_ERROR_CODE);
     int len = c.vmcs.read32(VmcsField.VM_ENTRY_INSTRUCTION_LEN);
     c.halted = false;
+    // SDM 26.6.1: after a vectoring entry there is no blocking by STI or by MOV SS, whatever
+    // the interruptibility field said (only an exception may be injected over one).
+    c.setInterruptibility(c.interruptibility() & Cpu.INTR_NMI);
     int kind;
     int ret = c.eip;
     switch (type) {

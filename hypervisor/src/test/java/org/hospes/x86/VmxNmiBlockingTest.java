@@ -342,4 +342,26 @@ class VmxNmiBlockingTest {
     vmcs.write(VmcsField.VM_ENTRY_EXCEPTION_ERROR_CODE, 0);
     exitsWith(ExitReason.CPUID, GP_HANDLER);
   }
+
+  /**
+   * SDM 26.6.1: a vectoring entry leaves no blocking by STI or MOV SS. A #GP injected over an
+   * STI shadow into a trap gate (IF stays set) meets the interrupt window at once, before the
+   * handler's first instruction, instead of running that instruction in the shadow.
+   */
+  @Test
+  void aVectoringEntryEndsTheStiShadow() {
+    toMainCode();
+    mem.write64(GUEST_BASE + IDT + 8L * Exceptions.GP, (GP_HANDLER & 0xFFFF) | (8L << 16)
+        | (0x8F00L << 32)); // trap gate
+    cpu.setEflags(cpu.eflags() | Flags.IF);
+    vmcs.write(VmcsField.GUEST_INTERRUPTIBILITY_INFO, Cpu.INTR_STI);
+    vmcs.setBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
+    vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD, VmxControls.intrInfo(Exceptions.GP,
+        VmxControls.INTR_TYPE_HARDWARE_EXCEPTION, true));
+    vmcs.write(VmcsField.VM_ENTRY_EXCEPTION_ERROR_CODE, 0);
+    long before = cpu.instructions();
+    exitsWith(ExitReason.INTERRUPT_WINDOW, GP_HANDLER);
+    assertThat(cpu.instructions()).isEqualTo(before);
+    assertThat(interruptibility()).isZero();
+  }
 }
