@@ -21,6 +21,10 @@ final class VmxNonRoot {
   /** VM entry: injects the event in the VM-entry interruption-information field. */
   static int vmEntry(Cpu c) {
     int info = c.vmcs.read32(VmcsField.VM_ENTRY_INTR_INFO_FIELD);
+    int failure = injectionCheck(c, info);
+    if (failure >= 0) {
+      return entryFailure(c, failure);
+    }
     c.vmcs.write(VmcsField.VM_EXIT_REASON, 0);
     // The IDT-vectoring information is valid only for an exit during event delivery: every
     // other exit (exceptions, MTF, windows) must not show the previous one's.
@@ -37,6 +41,9 @@ final class VmxNonRoot {
     int err = c.vmcs.read32(VmcsField.VM_ENTRY_EXCEPTION_ERROR_CODE);
     int len = c.vmcs.read32(VmcsField.VM_ENTRY_INSTRUCTION_LEN);
     c.halted = false;
+    // SDM 26.6.1: after a vectoring entry there is no blocking by STI or by MOV SS, whatever
+    // the interruptibility field said (only an exception may be injected over one).
+    c.setInterruptibility(c.interruptibility() & Cpu.INTR_NMI);
     int kind;
     int ret = c.eip;
     switch (type) {
@@ -70,6 +77,55 @@ final class VmxNonRoot {
       openNmiWindow(c);
     }
     return x == CpuExit.TRIPLE_FAULT ? tripleFaultExit(c) : x;
+  }
+
+  /**
+   * The checks on the guest state that the event to inject depends on (SDM vol. 3, 26.3.1.4 and
+   * 26.3.1.5), in the order the SDM lists them: an external interrupt needs RFLAGS.IF set and
+   * neither blocking by STI nor by MOV SS; an NMI needs no blocking by MOV SS, no blocking by
+   * STI (the SDM leaves that one to the implementation: this processor makes it, so that its
+   * NMI window, which STI's shadow also holds shut, and its entry agree), and, under "virtual
+   * NMIs", no virtual-NMI blocking (without that control, injecting over blocking by NMI is
+   * allowed). Returns the exit qualification of the failure (26.7: 3 for an NMI over blocking by
+   * STI, else 0), or -1 when the entry may go on. Hospes's interruptibility state cannot hold
+   * STI and MOV SS blocking at once, so that check has nothing to find.
+   */
+  private static int injectionCheck(Cpu c, int info) {
+    if ((info & VmxControls.INTR_INFO_VALID) == 0) {
+      return -1;
+    }
+    int type = (info >>> 8) & 7;
+    int state = c.interruptibility();
+    if (type == VmxControls.INTR_TYPE_EXTERNAL) {
+      if ((c.flags & Flags.IF) == 0 || (state & (Cpu.INTR_STI | Cpu.INTR_MOV_SS)) != 0) {
+        return VmxControls.ENTRY_FAIL_QUAL_DEFAULT;
+      }
+    } else if (type == VmxControls.INTR_TYPE_NMI) {
+      if ((state & Cpu.INTR_MOV_SS) != 0) {
+        return VmxControls.ENTRY_FAIL_QUAL_DEFAULT;
+      }
+      if ((state & Cpu.INTR_STI) != 0) {
+        return VmxControls.ENTRY_FAIL_QUAL_NMI_STI;
+      }
+      if ((state & Cpu.INTR_NMI) != 0 && c.vmcs.has(VmcsField.PIN_BASED_VM_EXEC_CONTROL,
+          VmxControls.PIN_VIRTUAL_NMIS)) {
+        return VmxControls.ENTRY_FAIL_QUAL_DEFAULT;
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * A VM entry that failed its guest-state checks (SDM 26.7): the exit reason is 33 with bit 31
+   * set, the qualification says why; every other exit-information field, the guest state (its
+   * interruptibility and NMI blocking too) and the valid bit of the VM-entry
+   * interruption-information field are left as they were. Nothing of the guest runs.
+   */
+  private static int entryFailure(Cpu c, int qualification) {
+    c.vmcs.write(VmcsField.VM_EXIT_REASON, (ExitReason.ENTRY_FAIL_GUEST_STATE.code()
+        | VmxControls.EXIT_REASON_ENTRY_FAILURE) & 0xFFFF_FFFFL);
+    c.vmcs.write(VmcsField.EXIT_QUALIFICATION, qualification);
+    return CpuExit.VM_EXIT;
   }
 
   /**

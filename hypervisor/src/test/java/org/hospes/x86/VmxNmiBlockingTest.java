@@ -247,4 +247,121 @@ class VmxNmiBlockingTest {
     assertThat(vmcs.read32(VmcsField.IDT_VECTORING_INFO_FIELD)).isEqualTo(NMI_INFO);
     assertThat(interruptibility()).isZero();
   }
+
+  private static final long ENTRY_FAILED_GUEST_STATE =
+      (ExitReason.ENTRY_FAIL_GUEST_STATE.code() | VmxControls.EXIT_REASON_ENTRY_FAILURE)
+          & 0xFFFF_FFFFL;
+
+  /**
+   * Runs an entry that must fail its guest-state checks (SDM 26.3.1.5, 26.7): exit reason 33
+   * with bit 31, the qualification given, and nothing else touched: the injection still valid,
+   * no guest instruction run, the interruptibility state and the IDT-vectoring information as
+   * they were.
+   */
+  private void entryFails(int qualification) {
+    int state = interruptibility();
+    int eip = cpu.eip();
+    long insns = cpu.instructions();
+    int info = vmcs.read32(VmcsField.VM_ENTRY_INTR_INFO_FIELD);
+    vmcs.write(VmcsField.IDT_VECTORING_INFO_FIELD, 0x8000_0321L); // left from an older exit
+    assertThat(cpu.run(100)).isEqualTo(CpuExit.VM_EXIT);
+    assertThat(vmcs.read(VmcsField.VM_EXIT_REASON)).isEqualTo(ENTRY_FAILED_GUEST_STATE);
+    assertThat(vmcs.entryFailed()).isTrue();
+    assertThat(vmcs.exitReason()).isEqualTo(ExitReason.ENTRY_FAIL_GUEST_STATE);
+    assertThat(vmcs.exitQualification()).isEqualTo(qualification);
+    assertThat(vmcs.read32(VmcsField.VM_ENTRY_INTR_INFO_FIELD)).isEqualTo(info);
+    assertThat(vmcs.read(VmcsField.IDT_VECTORING_INFO_FIELD)).isEqualTo(0x8000_0321L);
+    assertThat(interruptibility()).isEqualTo(state);
+    assertThat(cpu.eip()).isEqualTo(eip);
+    assertThat(cpu.instructions()).isEqualTo(insns);
+    vmcs.write(VmcsField.IDT_VECTORING_INFO_FIELD, 0);
+  }
+
+  /**
+   * SDM 26.3.1.5: an NMI cannot be injected over blocking by MOV SS (qualification 0) nor, on
+   * this processor, over blocking by STI (qualification 3, the SDM's implementation-specific
+   * case); with neither it is delivered.
+   */
+  @Test
+  void anNmiOverAMovSsOrStiShadowIsAFailedEntry() {
+    toMainCode();
+    vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD, NMI_INFO);
+    vmcs.write(VmcsField.GUEST_INTERRUPTIBILITY_INFO, Cpu.INTR_MOV_SS);
+    entryFails(VmxControls.ENTRY_FAIL_QUAL_DEFAULT);
+    cpu.setEflags(cpu.eflags() | Flags.IF); // STI's shadow needs IF, as after STI
+    vmcs.write(VmcsField.GUEST_INTERRUPTIBILITY_INFO, Cpu.INTR_STI);
+    entryFails(VmxControls.ENTRY_FAIL_QUAL_NMI_STI);
+    assertThat(mem.read32(GUEST_BASE + COUNT)).isZero();
+    vmcs.write(VmcsField.GUEST_INTERRUPTIBILITY_INFO, 0);
+    exitsWith(ExitReason.CPUID, NMI_HANDLER + 6);
+    assertThat(mem.read32(GUEST_BASE + COUNT)).isEqualTo(1);
+  }
+
+  /**
+   * Under "virtual NMIs" an NMI cannot be injected while virtual-NMI blocking is in effect;
+   * without that control the SDM does not require bit 3 clear, and the NMI goes in.
+   */
+  @Test
+  void anNmiOverVirtualNmiBlockingIsAFailedEntryOnlyWithVirtualNmis() {
+    toMainCode();
+    vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD, NMI_INFO);
+    vmcs.write(VmcsField.GUEST_INTERRUPTIBILITY_INFO, Cpu.INTR_NMI);
+    entryFails(VmxControls.ENTRY_FAIL_QUAL_DEFAULT);
+    vmcs.write(VmcsField.PIN_BASED_VM_EXEC_CONTROL, VmxControls.PIN_NMI_EXITING);
+    exitsWith(ExitReason.CPUID, NMI_HANDLER + 6);
+    assertThat(mem.read32(GUEST_BASE + COUNT)).isEqualTo(1);
+  }
+
+  /**
+   * An external interrupt needs RFLAGS.IF (26.3.1.4) and neither an STI nor a MOV SS shadow
+   * (26.3.1.5); an exception is injected whatever they are.
+   */
+  @Test
+  void anExternalInterruptNeedsIfAndNoShadow() {
+    gate(0x20, NMI_HANDLER);
+    toMainCode();
+    int extInt = VmxControls.intrInfo(0x20, VmxControls.INTR_TYPE_EXTERNAL, false);
+    vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD, extInt);
+    entryFails(VmxControls.ENTRY_FAIL_QUAL_DEFAULT); // IF is clear
+    cpu.setEflags(cpu.eflags() | Flags.IF);
+    for (int shadow : new int[] {Cpu.INTR_STI, Cpu.INTR_MOV_SS}) {
+      vmcs.write(VmcsField.GUEST_INTERRUPTIBILITY_INFO, shadow);
+      entryFails(VmxControls.ENTRY_FAIL_QUAL_DEFAULT);
+    }
+    vmcs.write(VmcsField.GUEST_INTERRUPTIBILITY_INFO, 0);
+    exitsWith(ExitReason.CPUID, NMI_HANDLER + 6);
+    assertThat(mem.read32(GUEST_BASE + COUNT)).isEqualTo(1);
+    assertThat(interruptibility()).isZero(); // an external interrupt blocks no NMI
+
+    // A #GP with a MOV SS shadow and IF clear is no external interrupt: it goes in.
+    cpu.skipInstruction();
+    cpu.setEflags(cpu.eflags() & ~Flags.IF);
+    vmcs.write(VmcsField.GUEST_INTERRUPTIBILITY_INFO, Cpu.INTR_MOV_SS);
+    vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD, VmxControls.intrInfo(Exceptions.GP,
+        VmxControls.INTR_TYPE_HARDWARE_EXCEPTION, true));
+    vmcs.write(VmcsField.VM_ENTRY_EXCEPTION_ERROR_CODE, 0);
+    exitsWith(ExitReason.CPUID, GP_HANDLER);
+  }
+
+  /**
+   * SDM 26.6.1: a vectoring entry leaves no blocking by STI or MOV SS. A #GP injected over an
+   * STI shadow into a trap gate (IF stays set) meets the interrupt window at once, before the
+   * handler's first instruction, instead of running that instruction in the shadow.
+   */
+  @Test
+  void aVectoringEntryEndsTheStiShadow() {
+    toMainCode();
+    mem.write64(GUEST_BASE + IDT + 8L * Exceptions.GP, (GP_HANDLER & 0xFFFF) | (8L << 16)
+        | (0x8F00L << 32)); // trap gate
+    cpu.setEflags(cpu.eflags() | Flags.IF);
+    vmcs.write(VmcsField.GUEST_INTERRUPTIBILITY_INFO, Cpu.INTR_STI);
+    vmcs.setBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
+    vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD, VmxControls.intrInfo(Exceptions.GP,
+        VmxControls.INTR_TYPE_HARDWARE_EXCEPTION, true));
+    vmcs.write(VmcsField.VM_ENTRY_EXCEPTION_ERROR_CODE, 0);
+    long before = cpu.instructions();
+    exitsWith(ExitReason.INTERRUPT_WINDOW, GP_HANDLER);
+    assertThat(cpu.instructions()).isEqualTo(before);
+    assertThat(interruptibility()).isZero();
+  }
 }

@@ -203,6 +203,14 @@ public final class HvmExitHandler {
       case WRMSR:
         msr(v, reason == ExitReason.WRMSR);
         break;
+      case ENTRY_FAIL_GUEST_STATE:
+        // Xen's vmx_failed_vmentry: the VMCS it built cannot be entered, which is its own
+        // bug, contained in the domain it was running (domain_crash).
+        hv.crash(d, String.format("VM entry failed: invalid guest state (qualification %d,"
+            + " injecting 0x%08x, interruptibility 0x%x) at eip=0x%08x",
+            vmcs.exitQualification(), vmcs.read32(VmcsField.VM_ENTRY_INTR_INFO_FIELD),
+            vmcs.read32(VmcsField.GUEST_INTERRUPTIBILITY_INFO), cpu.eip()));
+        break;
       case INVD:
       case WBINVD:
       case RDPMC:

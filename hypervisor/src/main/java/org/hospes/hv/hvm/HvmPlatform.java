@@ -233,7 +233,11 @@ public final class HvmPlatform {
    * delivery goes to each of them, lowest-priority to the one with the lowest processor priority
    * (ties to the lowest APIC ID), as Xen's vlapic_lowest_prio picks. ExtINT means "take the
    * vector from the 8259A": the PIC already reaches the processor as in virtual-wire mode, so
-   * it is accepted as is. NMI is not injected yet and is refused (counted by the I/O APIC).
+   * it is accepted as is. NMI is Xen's vioapic_deliver dest_NMI: every vCPU the destination
+   * names gets its NMI latched (v->arch.nmi_pending, which no APIC enable gates) and is kicked;
+   * a vCPU that is down (VCPUOP_down, or never started) keeps the latched NMI and is not brought
+   * up by it (vcpu_kick makes runnable only a vCPU that could run), so it takes the NMI when it
+   * next runs.
    */
   private boolean deliverApicMessage(int destination, boolean logical,
       org.hospes.hv.platform.ApicBus.DeliveryMode mode,
@@ -268,6 +272,19 @@ public final class HvmPlatform {
         }
         return false;
       }
+      case NMI: {
+        boolean any = false;
+        for (LocalApic a : apics) {
+          if (a.matchesDestination(destination, logical)) {
+            a.raiseNmi();
+            any = true;
+          }
+        }
+        if (any) {
+          wakeIfPending();
+        }
+        return any;
+      }
       default:
         return false;
     }
@@ -277,10 +294,12 @@ public final class HvmPlatform {
    * A PCI function's message-signalled interrupt (dm_op inject_msi, which a device model sends
    * for a function's MSI or MSI-X write): a write to the local APICs' window goes to the APICs
    * its destination names, with its vector and delivery mode, as the I/O APIC's messages do.
-   * Fixed and lowest-priority messages reach the IRR, NMI the NMI input, as Xen's vmsi_deliver
-   * delivers them; SMI, INIT, ExtINT, the reserved modes, an address outside 0xFEExxxxx and a
-   * message no APIC accepts are dropped and counted ({@link #msiDropped}): a guest can program
-   * any of them into a device.
+   * Fixed and lowest-priority messages reach the IRR, as Xen's vmsi_deliver delivers them;
+   * every other delivery mode is one vmsi_deliver does not support ("Unsupported MSI delivery
+   * mode", -EINVAL), NMI included, whether the vCPU it names is up or down: those, an address
+   * outside 0xFEExxxxx and a message no APIC accepts are dropped and counted
+   * ({@link #msiDropped}): a guest can program any of them into a device. (An NMI reaches a
+   * vCPU through an IPI, an I/O APIC pin or VCPUOP_send_nmi.)
    *
    * @return true if some local APIC accepted it
    */
@@ -291,14 +310,6 @@ public final class HvmPlatform {
       switch (m.deliveryMode()) {
         case FIXED, LOWEST_PRIORITY -> accepted = deliverApicMessage(m.destination(),
             m.logical(), m.deliveryMode(), m.vector(), m.levelTriggered());
-        case NMI -> {
-          for (LocalApic a : lapics) {
-            if (a.matchesDestination(m.destination(), m.logical()) && a.globallyEnabled()) {
-              a.acceptNmi();
-              accepted = true;
-            }
-          }
-        }
         default -> accepted = false;
       }
     }
@@ -639,39 +650,39 @@ public final class HvmPlatform {
     if (domain.pvTime() != null) {
       domain.pvTime().refresh(v.id(), now);
     }
-    if ((vmcs.read32(VmcsField.VM_ENTRY_INTR_INFO_FIELD) & VmxControls.INTR_INFO_VALID) != 0) {
-      return;
-    }
+    // Xen's vmx_intr_assist. An event already in the VM-entry interruption-information field
+    // (one whose delivery an exit cut, given again, or an exception an exit handler raised)
+    // goes in first: nothing else can be injected with it, so whatever is pending asks for its
+    // window (the NMI window for an NMI), to be taken right after it.
+    boolean queued = (vmcs.read32(VmcsField.VM_ENTRY_INTR_INFO_FIELD)
+        & VmxControls.INTR_INFO_VALID) != 0;
+    // The instruction that exited on MMIO is completed by replay at this entry: an event
+    // injected now would run before it and return to it, so it would write its MMIO again (a
+    // self-IPI sent over and over). Xen completes the instruction first; so do we, by asking
+    // for the window, which opens only after it.
+    boolean replay = v.cpu().mmioReplayPending();
     LocalApic lapic = lapics[v.id()];
     CpuInterrupts interrupts = this.interrupts[v.id()];
-    if (lapic.nmiPending() && !v.cpu().mmioReplayPending()) {
-      // NMIs are not held back by EFLAGS.IF, but by the NMI being handled (blocking by NMI,
-      // until the guest's IRET) and, as Xen's hvm_interrupt_blocked has it, by an STI or MOV SS
-      // shadow. Blocked, the NMI stays pending and the NMI-window exit says when it can go.
-      // Meanwhile nothing else is injected: Xen's vmx_intr_assist takes the highest-priority
-      // source (hvm_vcpu_has_pending_irq: the NMI first) and, when it is blocked, only asks for
-      // its window and leaves, so a maskable interrupt waits behind a blocked NMI (a real
-      // processor would take it inside the NMI handler once IF is set).
+    if (lapic.nmiPending()) {
+      // hvm_vcpu_has_pending_irq's first source. NMIs are not held back by EFLAGS.IF, but by
+      // the NMI being handled (blocking by NMI, until the guest's IRET) and, as Xen's
+      // hvm_interrupt_blocked has it, by an STI or MOV SS shadow. Held, the NMI stays pending
+      // and the NMI-window exit says when it can go. Meanwhile nothing else is injected: with
+      // its source blocked vmx_intr_assist only asks for its window and leaves, so a maskable
+      // interrupt waits behind a blocked NMI (a real processor would take it inside the NMI
+      // handler once IF is set).
       int shadows = Cpu.INTR_STI | Cpu.INTR_MOV_SS | Cpu.INTR_NMI;
-      if ((vmcs.read32(VmcsField.GUEST_INTERRUPTIBILITY_INFO) & shadows) == 0) {
-        lapic.clearNmi();
-        vmcs.clearBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
-            VmxControls.PROC_NMI_WINDOW_EXITING);
-        vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD,
-            VmxControls.intrInfo(2, VmxControls.INTR_TYPE_NMI, false));
-        v.counters().injectedInterrupts++;
-        // vmx_intr_assist's last step: another source queued behind the NMI gets its window
-        // now, so it is taken as soon as the guest can take it (after the NMI handler's IRET
-        // restores IF, say), not at whatever exit comes next.
-        int cb = domain.callbackVector();
-        if (interrupts.pending()
-            || cb >= 0 && domain.eventChannels().ops().upcallPending(v.id())) {
-          vmcs.setBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
-              VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
-        }
+      if (queued || replay
+          || (vmcs.read32(VmcsField.GUEST_INTERRUPTIBILITY_INFO) & shadows) != 0) {
+        requestNmiWindow(vmcs);
         return;
       }
-      vmcs.setBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_NMI_WINDOW_EXITING);
+      lapic.clearNmi();
+      vmcs.clearBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_NMI_WINDOW_EXITING);
+      vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD,
+          VmxControls.intrInfo(2, VmxControls.INTR_TYPE_NMI, false));
+      v.counters().injectedInterrupts++;
+      queueBehind(v, vmcs, interrupts);
       return;
     }
     int callback = domain.callbackVector();
@@ -681,36 +692,61 @@ public final class HvmPlatform {
           VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
       return;
     }
-    if (v.cpu().mmioReplayPending()) {
-      // The instruction that exited on MMIO is completed by replay at this entry: an event
-      // injected now would run before it and return to it, so it would write its MMIO again
-      // (a self-IPI sent over and over). Xen completes the instruction first; so do we, by
-      // asking for the window after it.
+    if (queued || replay || !v.cpu().interruptible()) {
       vmcs.setBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
           VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
       return;
     }
-    if (upcall && v.cpu().interruptible()) {
-      // The callback vector bypasses the PIC and is re-injected while upcall_pending is set.
-      vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD,
-          VmxControls.intrInfo(callback, VmxControls.INTR_TYPE_EXTERNAL, false));
-      vmcs.clearBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
-          VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
-      v.counters().injectedInterrupts++;
+    // The callback vector bypasses the PIC and is re-injected while upcall_pending is set;
+    // the local APIC's own interrupts (timer, self-IPIs) outrank the PIC's virtual wire.
+    int vector = upcall ? callback : interrupts.acknowledge();
+    vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD,
+        VmxControls.intrInfo(vector, VmxControls.INTR_TYPE_EXTERNAL, false));
+    v.counters().injectedInterrupts++;
+    queueBehind(v, vmcs, interrupts);
+  }
+
+  /**
+   * vmx_intr_assist's last step ("is there another IRQ to queue up behind this one?"): after an
+   * injection, whatever is still pending gets its window now, so it is taken as soon as the
+   * guest can take it (at the handler's IRET that sets IF again, say), not at whatever exit
+   * comes next. The callback vector stays pending until the guest clears upcall_pending, so on
+   * Xen every injection of it asks for the window; a lower-priority APIC interrupt held by the
+   * one just accepted is not pending (vlapic_has_pending_irq) and asks for nothing. Nothing
+   * pending: the window is not wanted (Xen would leave an earlier request standing until its
+   * exit; Hospes withdraws it, as it does at an entry with nothing pending).
+   */
+  private void queueBehind(Vcpu v, org.hospes.x86.vmx.Vmcs vmcs, CpuInterrupts interrupts) {
+    if (lapics[v.id()].nmiPending()) {
+      requestNmiWindow(vmcs);
       return;
     }
-    if (!upcall && v.cpu().interruptible()) {
-      // The local APIC's own interrupts (timer, self-IPIs) outrank the PIC's virtual wire.
-      int vector = interrupts.acknowledge();
-      vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD,
-          VmxControls.intrInfo(vector, VmxControls.INTR_TYPE_EXTERNAL, false));
-      vmcs.clearBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
+    int callback = domain.callbackVector();
+    if (interrupts.pending()
+        || callback >= 0 && domain.eventChannels().ops().upcallPending(v.id())) {
+      vmcs.setBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
           VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
-      v.counters().injectedInterrupts++;
     } else {
-      vmcs.setBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
+      vmcs.clearBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
           VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
     }
+  }
+
+  /**
+   * Xen's enable_intr_window for an NMI (with virtual NMIs, which Hospes always sets): the
+   * NMI-window exit is asked for, and an STI shadow is turned into a MOV SS shadow first. The
+   * SDM leaves it to the processor whether STI's shadow blocks NMIs, both at the entry that
+   * injects one and for the NMI window, so Xen records the one shadow every processor honours:
+   * the window cannot open inside it (no exit loop on a processor that ignores STI there), and
+   * the entry that follows the window exit injects over no shadow at all.
+   */
+  private static void requestNmiWindow(org.hospes.x86.vmx.Vmcs vmcs) {
+    int state = vmcs.read32(VmcsField.GUEST_INTERRUPTIBILITY_INFO);
+    if ((state & Cpu.INTR_STI) != 0) {
+      vmcs.write(VmcsField.GUEST_INTERRUPTIBILITY_INFO,
+          (state & ~Cpu.INTR_STI) | Cpu.INTR_MOV_SS);
+    }
+    vmcs.setBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_NMI_WINDOW_EXITING);
   }
 
   Domain domain() {

@@ -325,11 +325,16 @@ public final class PvTraps {
    * FLAT_USER_SS}, so the guest's entry code must find the caller's EIP and ESP in registers by
    * its own convention. The frame goes on the kernel stack (CS 3 reads as ring 3) and the sysenter
    * callback is entered, events masked if it was registered with CALLBACKF_mask_events. With no
-   * sysenter callback, Xen bounces #GP(0) instead, to the guest's #GP handler (its trap flag
-   * deciding the event mask). A null callback selector becomes FLAT_COMPAT_KERNEL_CS. Returns
-   * false (Xen crashes the domain) when the target address is 0 or the frame cannot be written.
+   * sysenter callback (an address of 0), or with EFLAGS.NT set (sysenter_entry's
+   * sysenter_nt_set, since its own return could not cope with NT), Xen bounces #GP(0) instead,
+   * to the guest's #GP handler (its trap flag deciding the event mask). compat_sysenter turns a
+   * null selector (0-3) into FLAT_COMPAT_KERNEL_CS and checks nothing else, so a #GP handler
+   * never set is entered too, at FLAT_COMPAT_KERNEL_CS:0: the guest takes whatever fault that
+   * address gives it, as it would on Xen, rather than the domain being crashed here. Returns
+   * false only when the frame cannot be written ({@link #frameFault}).
    */
   public boolean bounceSysenter(Regs r) {
+    boolean nt = (r.eflags & NT) != 0;
     r.eflags &= ~(VM | IF | RF);
     r.eip = 0;
     r.cs = 3;
@@ -339,7 +344,7 @@ public final class PvTraps {
     int eip;
     boolean mask;
     int error;
-    if (callbackEip[CALLBACKTYPE_SYSENTER] != 0) {
+    if (callbackEip[CALLBACKTYPE_SYSENTER] != 0 && !nt) {
       cs = callbackCs[CALLBACKTYPE_SYSENTER];
       eip = callbackEip[CALLBACKTYPE_SYSENTER];
       mask = sysenterMasksEvents;
@@ -350,9 +355,6 @@ public final class PvTraps {
       eip = gp == null ? 0 : gp.address();
       mask = gp != null && (gp.flags() & 4) != 0;
       error = 0;
-    }
-    if (eip == 0) {
-      return noHandler();
     }
     return bounce(r, (cs & ~3) == 0 ? FLAT_KERNEL_CS : cs, eip, mask, error);
   }

@@ -81,6 +81,12 @@ public final class Vmcs {
     return ExitReason.of((int) values[VmcsField.VM_EXIT_REASON.ordinal()] & 0xFFFF);
   }
 
+  /** True if the last "exit" was a VM entry that failed (bit 31 of the exit reason). */
+  public boolean entryFailed() {
+    return (values[VmcsField.VM_EXIT_REASON.ordinal()] & VmxControls.EXIT_REASON_ENTRY_FAILURE)
+        != 0;
+  }
+
   public long exitQualification() {
     return values[VmcsField.EXIT_QUALIFICATION.ordinal()];
   }

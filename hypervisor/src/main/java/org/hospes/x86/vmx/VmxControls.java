@@ -51,6 +51,13 @@ public final class VmxControls {
    */
   public static final int NMI_UNBLOCKED_BY_IRET = 1 << 12;
 
+  /** Bit 31 of the exit reason: the VM entry failed (SDM 26.7). */
+  public static final int EXIT_REASON_ENTRY_FAILURE = 1 << 31;
+  /** Qualification of a VM-entry failure for invalid guest state: most checks (SDM 26.7). */
+  public static final int ENTRY_FAIL_QUAL_DEFAULT = 0;
+  /** Qualification of a VM-entry failure: an NMI injected over blocking by STI. */
+  public static final int ENTRY_FAIL_QUAL_NMI_STI = 3;
+
   // Exit qualification of I/O instructions (table 28-5).
   public static final int IO_QUAL_IN = 1 << 3;
   public static final int IO_QUAL_STRING = 1 << 4;

@@ -398,9 +398,41 @@ class PvTrapsTest {
     assertThat(word(r.esp + 4)).isZero(); // the null EIP sysenter_entry saved
     assertThat(word(r.esp + 8)).isEqualTo(3);
     assertThat(mask[0]).isZero(); // #GP's trap entry does not mask events
-    // No #GP handler either: Xen crashes the domain.
+  }
+
+  /**
+   * compat_sysenter checks only the selector (a null one becomes FLAT_COMPAT_KERNEL_CS): with
+   * no sysenter callback and no #GP handler either, the #GP frame is written and address 0 is
+   * entered, as on Xen; the domain is not crashed for it.
+   */
+  @Test
+  void sysenterWithNoCallbackAndNoGpHandlerEntersTheKernelCodeSegmentAtZero() {
     assertThat(traps.setTrapTable(0)).isZero();
-    assertThat(traps.bounceSysenter(user())).isFalse();
+    PvTraps.Regs r = user();
+    assertThat(traps.bounceSysenter(r)).isTrue();
+    assertThat(r.cs).isEqualTo(0xE019);
+    assertThat(r.eip).isZero();
+    assertThat(r.esp).isEqualTo(0x4000 - 24);
+    assertThat(word(r.esp)).isZero(); // error code
+    assertThat(word(r.esp + 4)).isZero();
+    assertThat(word(r.esp + 8)).isEqualTo(3);
+    assertThat(traps.frameFault()).isEqualTo(-1);
+  }
+
+  /**
+   * sysenter_entry's sysenter_nt_set: SYSENTER with EFLAGS.NT set is a #GP(0) even with a
+   * sysenter callback registered; the frame keeps the guest's NT.
+   */
+  @Test
+  void sysenterWithNestedTaskSetIsAGeneralProtectionFault() {
+    registerSysenter(0xE019, PvTraps.CALLBACKF_MASK_EVENTS);
+    PvTraps.Regs r = user();
+    r.eflags |= 1 << 14;
+    assertThat(traps.bounceSysenter(r)).isTrue();
+    assertThat(r.eip).isEqualTo(0xC000_2000); // the #GP handler, not the callback
+    assertThat(word(r.esp)).isZero(); // error code
+    assertThat(word(r.esp + 12) & 1 << 14).isNotZero();
+    assertThat(mask[0]).isZero(); // #GP's flags decide the mask, not the callback's
   }
 
   @Test

@@ -1,0 +1,157 @@
+package org.hospes.hv.hvm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.hospes.hv.Hypervisor;
+import org.hospes.hv.cost.DefaultCostModel;
+import org.hospes.hv.domain.Domain;
+import org.hospes.hv.domain.DomainMode;
+import org.hospes.hv.domain.DomainState;
+import org.hospes.hv.domain.Vcpu;
+import org.hospes.hv.sched.RoundRobinScheduler;
+import org.hospes.x86.Cpu;
+import org.hospes.x86.vmx.ExitReason;
+import org.hospes.x86.vmx.Vmcs;
+import org.hospes.x86.vmx.VmcsField;
+import org.hospes.x86.vmx.VmxControls;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What the hypervisor puts in the VMCS before an entry, against Xen's vmx_intr_assist and
+ * enable_intr_window, and what it does with an entry the processor refuses.
+ */
+class VmEntryInjectionTest {
+  private Hypervisor hv;
+  private Domain d;
+  private HvmPlatform p;
+  private Vcpu v;
+  private Vmcs vmcs;
+
+  @BeforeEach
+  void setUp() {
+    hv = new Hypervisor(32, new RoundRobinScheduler(), new DefaultCostModel());
+    d = hv.createHvmDomain("guest", DomainMode.HVM_EPT, 4, 1);
+    p = hv.platform(d);
+    v = d.vcpus().get(0);
+    vmcs = v.vmcs();
+  }
+
+  private int entryInfo() {
+    return vmcs.read32(VmcsField.VM_ENTRY_INTR_INFO_FIELD);
+  }
+
+  private boolean asks(int control) {
+    return vmcs.has(VmcsField.CPU_BASED_VM_EXEC_CONTROL, control);
+  }
+
+  /**
+   * enable_intr_window for an NMI: an STI shadow becomes a MOV SS shadow before the NMI window
+   * is asked for, so the window opens (and the NMI goes in) only where no processor could
+   * refuse it; a MOV SS shadow or blocking by NMI is left as it is.
+   */
+  @Test
+  void anNmiHeldByAnStiShadowAsksForTheWindowOverAMovSsShadow() {
+    v.cpu().setEflags(v.cpu().eflags() | 0x200);
+    vmcs.write(VmcsField.GUEST_INTERRUPTIBILITY_INFO, Cpu.INTR_STI);
+    p.sendNmi(0);
+    p.prepareEntry(v, 0);
+    assertThat(entryInfo() & VmxControls.INTR_INFO_VALID).isZero();
+    assertThat(asks(VmxControls.PROC_NMI_WINDOW_EXITING)).isTrue();
+    assertThat(vmcs.read32(VmcsField.GUEST_INTERRUPTIBILITY_INFO)).isEqualTo(Cpu.INTR_MOV_SS);
+    assertThat(p.lapic(0).nmiPending()).isTrue();
+
+    vmcs.write(VmcsField.GUEST_INTERRUPTIBILITY_INFO, Cpu.INTR_NMI);
+    p.prepareEntry(v, 0);
+    assertThat(vmcs.read32(VmcsField.GUEST_INTERRUPTIBILITY_INFO)).isEqualTo(Cpu.INTR_NMI);
+
+    // The window exit came: no shadow, no blocking, the NMI goes in.
+    vmcs.write(VmcsField.GUEST_INTERRUPTIBILITY_INFO, 0);
+    p.prepareEntry(v, 0);
+    assertThat(entryInfo()).isEqualTo(VmxControls.intrInfo(2, VmxControls.INTR_TYPE_NMI, false));
+    assertThat(asks(VmxControls.PROC_NMI_WINDOW_EXITING)).isFalse();
+  }
+
+  /** vmx_failed_vmentry: a refused entry crashes the domain, saying why. */
+  @Test
+  void aFailedEntryCrashesTheDomainSayingWhy() {
+    vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD,
+        VmxControls.intrInfo(0x30, VmxControls.INTR_TYPE_EXTERNAL, false));
+    // IF is clear: the processor refuses the external interrupt.
+    assertThat(v.cpu().run(100)).isEqualTo(org.hospes.x86.CpuExit.VM_EXIT);
+    assertThat(vmcs.entryFailed()).isTrue();
+    assertThat(vmcs.exitReason()).isEqualTo(ExitReason.ENTRY_FAIL_GUEST_STATE);
+    new HvmExitHandler(hv, new DefaultCostModel()).handle(v, p, 0);
+    assertThat(d.state()).isEqualTo(DomainState.CRASHED);
+    assertThat(d.endReason()).contains("VM entry failed: invalid guest state (qualification 0,"
+        + " injecting 0x80000030");
+  }
+
+  private void interruptible() {
+    v.cpu().setEflags(v.cpu().eflags() | 0x200);
+    vmcs.write(VmcsField.GUEST_INTERRUPTIBILITY_INFO, 0);
+  }
+
+  private void enableApic() {
+    p.lapic(0).write(org.hospes.hv.platform.LocalApic.SVR, 4,
+        org.hospes.hv.platform.LocalApic.SVR_ENABLE | 0xFF);
+  }
+
+  /**
+   * vmx_intr_assist with the VM-entry field already holding an event (one an exit cut, given
+   * again, or an exception an exit handler raised): nothing is injected over it, and the
+   * pending source asks for its window, to be taken right after it.
+   */
+  @Test
+  void behindAnEventAlreadyQueuedThePendingSourceAsksForItsWindow() {
+    interruptible();
+    enableApic();
+    int gp = VmxControls.intrInfo(13, VmxControls.INTR_TYPE_HARDWARE_EXCEPTION, true);
+    vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD, gp);
+    p.lapic(0).accept(0x51, false);
+    p.prepareEntry(v, 0);
+    assertThat(entryInfo()).isEqualTo(gp);
+    assertThat(asks(VmxControls.PROC_INTERRUPT_WINDOW_EXITING)).isTrue();
+    assertThat(p.lapic(0).pendingVector()).isEqualTo(0x51);
+
+    // An NMI waits behind it the same way, through the NMI window.
+    p.sendNmi(0);
+    p.prepareEntry(v, 0);
+    assertThat(entryInfo()).isEqualTo(gp);
+    assertThat(asks(VmxControls.PROC_NMI_WINDOW_EXITING)).isTrue();
+    assertThat(p.lapic(0).nmiPending()).isTrue();
+  }
+
+  /**
+   * "Is there another IRQ to queue up behind this one?": after injecting the callback vector,
+   * upcall_pending is still set (the guest clears it), so Xen asks for the interrupt window;
+   * after an APIC interrupt whose ISR bit holds back the lower one still in the IRR, nothing is
+   * pending and no window is asked for.
+   */
+  @Test
+  void afterAMaskableInjectionWhatIsStillPendingGetsItsWindow() {
+    Domain pvhvm = hv.createHvmDomain("pvhvm", DomainMode.PVHVM, 4, 1);
+    HvmPlatform pp = hv.platform(pvhvm);
+    Vcpu w = pvhvm.vcpus().get(0);
+    Vmcs wv = w.vmcs();
+    w.cpu().setEflags(w.cpu().eflags() | 0x200);
+    pvhvm.setHvmParam(org.hospes.abi.HvmOp.PARAM_CALLBACK_IRQ, 2L << 56 | 0xF3);
+    hv.machineMemory().write8(pvhvm.eventChannels().ops().vcpuInfo(0)
+        + org.hospes.abi.SharedInfo.VI_UPCALL_PENDING, 1);
+    pp.prepareEntry(w, 0);
+    assertThat(wv.read32(VmcsField.VM_ENTRY_INTR_INFO_FIELD))
+        .isEqualTo(VmxControls.intrInfo(0xF3, VmxControls.INTR_TYPE_EXTERNAL, false));
+    assertThat(wv.has(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
+        VmxControls.PROC_INTERRUPT_WINDOW_EXITING)).isTrue();
+
+    interruptible();
+    enableApic();
+    p.lapic(0).accept(0x51, false);
+    p.lapic(0).accept(0x61, false);
+    vmcs.setBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
+    p.prepareEntry(v, 0);
+    assertThat(entryInfo())
+        .isEqualTo(VmxControls.intrInfo(0x61, VmxControls.INTR_TYPE_EXTERNAL, false));
+    assertThat(asks(VmxControls.PROC_INTERRUPT_WINDOW_EXITING)).isFalse();
+  }
+}
