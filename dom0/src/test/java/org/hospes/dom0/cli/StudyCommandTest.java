@@ -33,7 +33,7 @@ class StudyCommandTest {
         + " {name: h, kernel: other.elf}]\nmodes: [native]\n");
     Path out = dir.resolve("out");
     assertThat(cli.run("study", f.toString(), "--out", out.toString())).isEqualTo(2);
-    assertThat(cli.stderr()).isEqualTo("hospes: " + f + ": two workloads are named 'h'\n");
+    assertThat(cli.stderr()).isEqualTo("hospes: " + f + ":1:43: two workloads are named 'h'\n");
     assertThat(cli.stdout()).isEmpty();
   }
 
@@ -44,7 +44,7 @@ class StudyCommandTest {
         + "costModels: [default, bogus]\nmaxInstructions: 1000\n");
     assertThat(cli.run("study", f.toString(), "--out", dir.resolve("out").toString()))
         .isEqualTo(2);
-    assertThat(cli.stderr()).startsWith("hospes: " + f + ": costModels: unknown cost model"
+    assertThat(cli.stderr()).startsWith("hospes: " + f + ":3:23: costModels: unknown cost model"
         + " 'bogus'; known cost models: ").doesNotContain("study: [").hasLineCount(1);
   }
 
