@@ -341,6 +341,27 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
     }
   }
 
+  /** Which file a study was read from, and where its keys and values are. */
+  private record Origin(Path file, Positions at) {}
+
+  /**
+   * The origin of each study {@link #read} returned, for the errors found only when a study
+   * runs (a kernel file missing, an SDK source not there): they name the file's line too.
+   * Weak keys: a study no one holds any more needs no origin.
+   */
+  private static final Map<StudySpec, Origin> ORIGINS =
+      java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
+
+  /**
+   * "FILE:LINE:COLUMN: " of key {@code key} of workload {@code index} of a study {@link #read}
+   * returned (of the workload itself when the key is not in the file), or "" for a study made
+   * otherwise (the bundled default study).
+   */
+  public String origin(int index, String key) {
+    Origin o = ORIGINS.get(this);
+    return o == null ? "" : o.at().prefix(o.file(), "/workloads/" + index + "/" + key, false);
+  }
+
   /** The JSON pointer of a mapping error's path: /workloads/1/modes. */
   static String pointer(List<JsonMappingException.Reference> refs) {
     StringBuilder b = new StringBuilder();
@@ -391,7 +412,9 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
             true, bare + ": has no value (leave the key out for its default, or list at least"
                 + " one entry)");
       }
-      return spec.withDefaults();
+      StudySpec study = spec.withDefaults();
+      ORIGINS.put(study, new Origin(file, at));
+      return study;
     } catch (UnrecognizedPropertyException e) {
       // The path ends in the unknown key itself, whose own position is wanted: the parser's
       // is past the key's value (for a block mapping or list under it, lines further down).

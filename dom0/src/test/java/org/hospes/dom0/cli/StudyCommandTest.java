@@ -37,6 +37,22 @@ class StudyCommandTest {
     assertThat(cli.stdout()).isEmpty();
   }
 
+  /**
+   * A kernel file the study names and that is not there is found only as the study builds its
+   * images; the trial saw it named by workload alone. It names the file's line, as every error
+   * in a study does, and nothing is written.
+   */
+  @Test
+  void aMissingKernelFileNamesItsLineInTheStudy() throws Exception {
+    Path f = study("k.yaml", "name: k\nworkloads:\n  - name: h\n    kernel: gone.elf\n"
+        + "modes: [native]\n");
+    Path out = dir.resolve("out");
+    assertThat(cli.run("study", f.toString(), "--out", out.toString())).isEqualTo(2);
+    assertThat(cli.stderr()).isEqualTo("hospes: " + f + ":4:13: workload h: kernel "
+        + dir.resolve("gone.elf") + ": no such file\n");
+    assertThat(out).doesNotExist();
+  }
+
   @Test
   void anUnknownCostModelIsRefusedBeforeTheFirstRun() throws Exception {
     Files.write(dir.resolve("spin.elf"), SPIN);
