@@ -5,8 +5,9 @@
  *    toolstack offers a vbd);
  *  - ide: the emulated IDE disk hda through the SDK's ATA driver (<hospes/ata.h>): the bare
  *    PC's own controller in native, dom0's device model in hvm and hvm-shadow.
- * By default the path is xen when the domain is offered a vbd for xvda, else ide; the command
- * line's disk=xen or disk=ide chooses. A block's contents are a function of its number and of
+ * By default the path is xen when the domain is offered a vbd, else ide; the command line's
+ * disk=xen or disk=ide chooses. The vbd is xvda when there is one, else the lowest-numbered
+ * (a domain given only --disk disk.img,vdev=xvdc has xvdc alone). A block's contents are a function of its number and of
  * how many times it was written (its generation), so any read can be checked against a
  * checksum computed without the disk. Throughput is in virtual time (the clock the cost model
  * advances), so the figures are the same on every run.
@@ -27,6 +28,7 @@
 #define RANDOM_OPS 16
 
 static struct blkfront bf;
+static int vbd; /* the vbd's device number (xvda is 51712), 0 if the domain has none */
 static struct ata_disk ata;
 static int use_ata;
 static uint8_t generation[REGION / 4096];
@@ -130,7 +132,47 @@ static int flush(void)
     return use_ata ? ata_flush(&ata) : blkfront_flush(&bf);
 }
 
-/* The path from the command line (disk=xen or disk=ide), else xen if xvda's vbd is there. */
+/*
+ * The vbd to use: xvda if the domain has it, else the lowest device number under device/vbd;
+ * 0 if there is none. Only xvda was looked for, so a domain whose one disk was xvdc fell back
+ * to IDE, found no IDE disk and crashed (status 3).
+ */
+static int find_vbd(void)
+{
+    static char names[1024];
+    if (!guest_has_xen() || !xs_available()) {
+        return 0;
+    }
+    int n = xs_directory(XBT_NULL, "device/vbd", names, sizeof names);
+    int best = 0;
+    const char *p = names;
+    for (int i = 0; i < n; i++) {
+        int id = 0;
+        for (const char *q = p; *q >= '0' && *q <= '9'; q++) {
+            id = id * 10 + (*q - '0');
+        }
+        if (id == XVDA || (id > 0 && best != XVDA && (best == 0 || id < best))) {
+            best = id;
+        }
+        p += strlen(p) + 1;
+    }
+    return best;
+}
+
+/* "xvdc" for a device number of Xen's xvd major (202, 16 minors a disk), else "vbd N". */
+static const char *vbd_name(int devid)
+{
+    static char name[16];
+    int disk = (devid - XVDA) / 16;
+    if (devid >= XVDA && devid < XVDA + 26 * 16 && devid % 16 == 0) {
+        snprintf(name, sizeof name, "xvd%c", 'a' + disk);
+    } else {
+        snprintf(name, sizeof name, "vbd %d", devid);
+    }
+    return name;
+}
+
+/* The path from the command line (disk=xen or disk=ide), else xen if a vbd is there. */
 static int choose_ata(void)
 {
     const char *c = guest_cmdline();
@@ -145,9 +187,7 @@ static int choose_ata(void)
             fail("disk= (xen or ide)", 0);
         }
     }
-    char be[96];
-    return !guest_has_xen() || !xs_available()
-        || xs_read(XBT_NULL, "device/vbd/51712/backend", be, sizeof be) < 0;
+    return vbd == 0;
 }
 
 static void open_xen(void)
@@ -161,12 +201,12 @@ static void open_xen(void)
     if (rc != 0) {
         fail("grant table", (int)rc);
     }
-    rc = blkfront_init(&bf, XVDA, table, 8);
+    rc = blkfront_init(&bf, vbd ? vbd : XVDA, table, 8);
     if (rc != 0) {
         fail("blkfront_init", (int)rc);
     }
-    printf("disk-bench: xvda %u sectors of %u bytes%s\n", (uint32_t)bf.sectors, bf.sector_size,
-           bf.readonly ? ", read-only" : "");
+    printf("disk-bench: %s %u sectors of %u bytes%s\n", vbd_name(vbd ? vbd : XVDA),
+           (uint32_t)bf.sectors, bf.sector_size, bf.readonly ? ", read-only" : "");
     if (bf.sectors * 512 < REGION || bf.readonly) {
         fail("a writable disk of 512 KiB or more", 0);
     }
@@ -187,6 +227,7 @@ static void open_ide(void)
 
 int main(void)
 {
+    vbd = find_vbd();
     use_ata = choose_ata();
     if (use_ata) {
         open_ide();

@@ -46,6 +46,20 @@ class DiskBenchGuestTest {
     bench(img + ",format=raw");
   }
 
+  /**
+   * A domain whose one disk is xvdc: disk-bench looked for xvda alone, took the IDE path in its
+   * place, found no IDE disk and crashed (status 3). It now uses the vbd the domain has.
+   */
+  @Test
+  @Timeout(value = 300, unit = TimeUnit.SECONDS)
+  void diskBenchUsesTheOneVbdItHasWhenItIsNotXvda() throws Exception {
+    Path img = tmp.resolve("disk.img");
+    try (RandomAccessFile f = new RandomAccessFile(img.toFile(), "rw")) {
+      f.setLength(1 << 20);
+    }
+    bench("vdev=xvdc,format=raw,target=" + img, "xvdc");
+  }
+
   /** The same on a qcow2 image made by qemu-img; qemu-img check finds it clean afterwards. */
   @Test
   @Timeout(value = 300, unit = TimeUnit.SECONDS)
@@ -90,6 +104,10 @@ class DiskBenchGuestTest {
   }
 
   private HvmMachine bench(String disk) throws Exception {
+    return bench(disk, "xvda");
+  }
+
+  private HvmMachine bench(String disk, String vdev) throws Exception {
     Path elf = elf();
     ByteArrayOutputStream console = new ByteArrayOutputStream();
     ByteArrayOutputStream diag = new ByteArrayOutputStream();
@@ -101,7 +119,7 @@ class DiskBenchGuestTest {
     RunResult r = m.run(500_000_000L);
     String text = console.toString(StandardCharsets.ISO_8859_1);
     assertThat(text).as("%s %s", r, diag)
-        .contains("disk-bench: xvda 2048 sectors of 512 bytes\n")
+        .contains("disk-bench: " + vdev + " 2048 sectors of 512 bytes\n")
         .contains("disk-bench: ok, 388 requests");
     assertThat(r.exitStatus()).isZero();
     for (int kib : new int[] {4, 64}) {

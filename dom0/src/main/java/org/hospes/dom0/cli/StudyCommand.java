@@ -25,7 +25,8 @@ import picocli.CommandLine.Parameters;
           + " PV disk I/O across the modes, under the default and prescott cost models).",
       "Ctrl-C or SIGTERM: the runs under way finish, the others are skipped, and the results"
           + " directory is written with the finished runs (status 130 or 143); while the"
-          + " workloads are built, the build stops and nothing is written.",
+          + " workloads are built, the build stops and nothing is written. With --spark the"
+          + " same, also while Spark starts; on a cluster the runs under way are cancelled.",
     },
     exitCodeListHeading = "%nExit status:%n",
     exitCodeList = {"0:every run ran (a run's own status is in the results)",
@@ -115,9 +116,16 @@ final class StudyCommand implements Callable<Integer> {
    * Ctrl-C and SIGTERM stop the study between runs (the first one; a second a second or more
    * later ends the process at once). Returns what puts the old handlers back.
    */
-  private List<Runnable> trapSignals(StudyRunner runner, int[] signal,
+  private List<Runnable> trapSignals(StudyRunner runner, StudyExecutor executor, int[] signal,
       java.util.concurrent.atomic.AtomicBoolean building, java.io.PrintStream progress) {
-    return trapSignals(runner::requestStop, signal, name -> {
+    // With --spark the executor, perhaps still starting Spark, is stopped too. Without this
+    // trap, Ctrl-C there ran the JVM's shutdown hooks under Spark's start-up: a stack trace
+    // and no stop line.
+    Runnable stop = executor == null ? runner::requestStop : () -> {
+      runner.requestStop();
+      executor.requestStop();
+    };
+    return trapSignals(stop, signal, name -> {
       progress.println(building.get() ? stoppingBuildLine(name) : stoppingLine(name));
       progress.flush();
     });
@@ -234,16 +242,18 @@ final class StudyCommand implements Callable<Integer> {
         : streams.err();
     StudyRunner local = new StudyRunner(base, n, progress);
     int[] signal = {0};
+    boolean outExisted = true;
     // Read on the signal handler's thread: which stopping line a first signal gets.
     java.util.concurrent.atomic.AtomicBoolean building =
         new java.util.concurrent.atomic.AtomicBoolean(true);
-    List<Runnable> restore = spark == null && streams.process()
-        ? trapSignals(local, signal, building, progress) : List.of();
+    List<Runnable> restore = streams.process()
+        ? trapSignals(local, executor, signal, building, progress) : List.of();
     try {
       // The workloads' images first (an unknown kernel or SDK sample is refused here), then
       // the results directory: a refused study creates nothing.
       java.util.Map<String, byte[]> images = local.images(study);
       building.set(false);
+      outExisted = java.nio.file.Files.exists(out);
       outProblem = createOutDir(out);
       if (outProblem != null) {
         streams.error(outProblem);
@@ -282,6 +292,14 @@ final class StudyCommand implements Callable<Integer> {
       int total = study.runs().size();
       if (!records.isEmpty()) {
         StudyReport.write(study, records, out);
+      } else if (!outExisted) {
+        // "Nothing written" leaves nothing behind: not the empty directory made for the runs
+        // (a stop while Spark starts, seconds long, left one every time).
+        try {
+          java.nio.file.Files.deleteIfExists(out);
+        } catch (java.io.IOException e) {
+          // Not empty after all (something else wrote there): it stays.
+        }
       }
       streams.err().println("study: stopped after " + records.size() + " of " + total + " runs"
           + (records.isEmpty() ? "; nothing written" : "; their results in " + out));

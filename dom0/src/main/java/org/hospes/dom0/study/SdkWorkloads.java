@@ -43,7 +43,7 @@ public final class SdkWorkloads {
   /** The I/O path name of an SDK program's emulated IDE disk in the I/O table. */
   public static final String IDE_PATH = "ide (sdk)";
 
-  private static final Pattern BEGIN = Pattern.compile("^disk-bench: (?:xvda|hda) ");
+  private static final Pattern BEGIN = Pattern.compile("^disk-bench: (?:xvd[a-z]+|hda) ");
   private static final Pattern IDE_BEGIN = Pattern.compile("(?m)^disk-bench: hda ");
   private static final Pattern END = Pattern.compile("^disk-bench: ok");
   private static final Pattern MOVED = Pattern.compile(

@@ -25,4 +25,13 @@ public interface StudyExecutor {
    */
   List<RunRecord> run(StudySpec study, Map<String, byte[]> images, String master,
       PrintStream progress) throws Exception;
+
+  /**
+   * Asks a {@link #run} under way, from another thread (Ctrl-C's handler), to stop: runs not
+   * started are skipped, and {@code run} returns the finished ones, as {@link
+   * StudyRunner#requestStop} does. Also before {@code run} has got going (Spark takes seconds
+   * to start): it then returns at once with none. An executor that cannot stop runs all.
+   */
+  default void requestStop() {
+  }
 }

@@ -64,14 +64,22 @@ public final class StudyRunner {
    */
   public Map<String, byte[]> images(StudySpec study) throws IOException, InterruptedException {
     Map<String, byte[]> images = new HashMap<>();
-    for (StudySpec.Workload w : study.workloads()) {
+    for (int i = 0; i < study.workloads().size(); i++) {
+      StudySpec.Workload w = study.workloads().get(i);
       if (stopRequested) {
         break; // stopped while building: no run will start, so nothing more is built
       }
-      if (w.isSdk()) {
-        SdkWorkloads.build(w, baseDir, images, () -> stopRequested);
-      } else {
-        images.put(w.name(), Files.readAllBytes(kernel(w)));
+      try {
+        if (w.isSdk()) {
+          SdkWorkloads.build(w, baseDir, images, () -> stopRequested);
+        } else {
+          images.put(w.name(), Files.readAllBytes(kernel(w)));
+        }
+      } catch (IllegalArgumentException e) {
+        // A kernel or SDK source the study names and that is not there: an error in the
+        // study file as much as a bad value is, so it names the line of that key too.
+        throw new IllegalArgumentException(study.origin(i, w.isSdk() ? "sdk" : "kernel")
+            + e.getMessage(), e);
       }
     }
     return images;

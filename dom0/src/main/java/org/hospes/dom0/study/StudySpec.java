@@ -2,6 +2,10 @@ package org.hospes.dom0.study;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonStreamContext;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.exc.InputCoercionException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
@@ -81,7 +85,8 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
   /** Every list filled with its default, checked; IllegalArgumentException naming the key. */
   public StudySpec withDefaults() {
     if (workloads == null || workloads.isEmpty()) {
-      throw new IllegalArgumentException("workloads: at least one workload is needed");
+      throw new SpecError(workloads == null ? "" : "/workloads", true,
+          "workloads: at least one workload is needed");
     }
     List<Workload> ws = new ArrayList<>();
     // Runs find their kernel image by workload name: a second workload of the same name
@@ -89,29 +94,33 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
     java.util.Set<String> names = new java.util.HashSet<>();
     for (int i = 0; i < workloads.size(); i++) {
       Workload w = workloads.get(i);
+      String at = "/workloads/" + i;
       LinuxIo.Params io = null;
       if (w != null && w.io() != null) {
         if (w.isSdk()) {
-          throw new IllegalArgumentException("workloads[" + i + "]: give sdk or io, not both");
+          throw new SpecError(at + "/io", true, "workloads[" + i + "]: give sdk or io, not both");
         }
         try {
           io = w.io().withDefaults();
         } catch (IllegalArgumentException e) {
-          throw new IllegalArgumentException("workloads[" + i + "].io: " + e.getMessage());
+          throw new SpecError(at + "/io", true, "workloads[" + i + "].io: " + e.getMessage());
         }
       }
       if (w != null && w.sdk() != null && w.sdk().isEmpty()) {
-        throw new IllegalArgumentException("workloads[" + i + "].sdk: is empty (a program's C"
+        throw new SpecError(at + "/sdk", true, "workloads[" + i + "].sdk: is empty (a program's C"
             + " files, or the name of a sample of samples/guests)");
       }
       if (w != null && w.isSdk() && w.kernel() != null) {
-        throw new IllegalArgumentException("workloads[" + i + "]: give kernel or sdk, not both");
+        throw new SpecError(at + "/kernel", true,
+            "workloads[" + i + "]: give kernel or sdk, not both");
       }
       String kernel = w == null ? null
           : io != null && (w.kernel() == null || w.kernel().isBlank()) ? LinuxIo.defaultKernel()
           : w.kernel();
       if (w == null || !w.isSdk() && (kernel == null || kernel.isBlank())) {
-        throw new IllegalArgumentException("workloads[" + i + "].kernel is missing");
+        // A missing key has no line of its own: the workload's is the nearest.
+        throw new SpecError(w != null && w.kernel() != null ? at + "/kernel" : at, w != null
+            && w.kernel() != null, "workloads[" + i + "].kernel is missing");
       }
       String n = w.name() != null ? w.name()
           : io != null ? "linux-io-" + io.disk()
@@ -119,20 +128,21 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
               ? Path.of(w.sdk().get(0)).getFileName().toString().replaceFirst("\\.c$", "")
               : Path.of(kernel).getFileName().toString().replaceFirst("\\.elf$", "");
       if (!names.add(n)) {
-        throw new IllegalArgumentException("two workloads are named '" + n + "'" + (w.name()
+        throw new SpecError(w.name() != null ? at + "/name" : at, w.name() != null,
+            "two workloads are named '" + n + "'" + (w.name()
             == null ? " (a workload without name: is named after its kernel or program)" : ""));
       }
       if (w.disk() != null && (!w.isSdk() || w.disk() < 1 || w.disk() > 1024)) {
-        throw new IllegalArgumentException("workloads[" + i + "].disk: " + (w.isSdk()
+        throw new SpecError(at + "/disk", false, "workloads[" + i + "].disk: " + (w.isSdk()
             ? w.disk() + " MiB is outside 1..1024" : "a scratch disk is for sdk programs"));
       }
       if (w.modes() != null) {
         if (w.modes().isEmpty()) {
           // runsIn would take it for every mode of the study.
-          throw new IllegalArgumentException("workloads[" + i + "].modes: is empty (leave the"
+          throw new SpecError(at + "/modes", true, "workloads[" + i + "].modes: is empty (leave the"
               + " key out for all of the study's modes)");
         }
-        checkModes("workloads[" + i + "].modes", w.modes());
+        checkModes("workloads[" + i + "].modes", at + "/modes", w.modes());
       }
       ws.add(new Workload(n, kernel, w.cmdline(), w.loader(),
           w.make() == null ? Map.of() : Map.copyOf(w.make()),
@@ -140,53 +150,62 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
           w.modes() == null ? null : List.copyOf(w.modes())));
     }
     List<String> ms = orDefault("modes", modes, List.of("native", "hvm", "hvm-shadow"));
-    checkModes("modes", ms);
+    checkModes("modes", "/modes", ms);
     checkRepeats("modes", ms);
     List<Integer> rs = orDefault("ram", ram, List.of(64));
     checkRepeats("ram", rs);
-    for (int r : rs) {
+    for (int i = 0; i < rs.size(); i++) {
+      int r = rs.get(i);
       if (r < 1 || r > 1024) {
-        throw new IllegalArgumentException("ram: " + r + " MiB is outside 1..1024");
+        throw new SpecError("/ram/" + i, false, "ram: " + r + " MiB is outside 1..1024");
       }
     }
     int reps = repetitions == null ? 1 : repetitions;
     if (reps < 1) {
-      throw new IllegalArgumentException("repetitions must be at least 1, got " + reps);
+      throw new SpecError("/repetitions", false, "repetitions must be at least 1, got " + reps);
     }
     long max = maxInstructions == null ? 2_000_000_000L : maxInstructions;
     if (max < 1) {
-      throw new IllegalArgumentException("maxInstructions must be positive, got " + max);
+      throw new SpecError("/maxInstructions", false,
+          "maxInstructions must be positive, got " + max);
     }
     // Names are checked here, against what `run --sched` and `--cost-model` accept (plugins
     // included), so that a misspelt one is refused before the first run, not in the middle.
     HypervisorFactory factory = HvmMachine.factory();
     List<String> ss = orDefault("schedulers", schedulers, List.of("credit"));
-    for (String s : ss) {
-      checkName("schedulers", () -> factory.scheduler(s));
+    for (int i = 0; i < ss.size(); i++) {
+      String s = ss.get(i);
+      checkName("schedulers", i, () -> factory.scheduler(s));
     }
     checkRepeats("schedulers", ss);
     List<String> cs = orDefault("costModels", costModels, List.of("default"));
-    for (String c : cs) {
-      checkName("costModels", () -> factory.costModel(c));
+    for (int i = 0; i < cs.size(); i++) {
+      String c = cs.get(i);
+      checkName("costModels", i, () -> factory.costModel(c));
     }
     checkRepeats("costModels", cs);
     List<String> es = new ArrayList<>();
-    for (String e : orDefault("engines", engines, List.of(Engine.DEFAULT.cliName()))) {
+    List<String> named = orDefault("engines", engines, List.of(Engine.DEFAULT.cliName()));
+    for (int i = 0; i < named.size(); i++) {
+      String e = named.get(i);
       // Runs go engine by engine: an unknown second engine used to be found after the first
       // engine's runs.
-      checkName("engines", () -> es.add(Engine.parse(e).cliName()));
+      checkName("engines", i, () -> es.add(Engine.parse(e).cliName()));
     }
     checkRepeats("engines", es);
     return new StudySpec(name == null ? "study" : name, List.copyOf(ws), ms, rs, ss, cs,
         List.copyOf(es), reps, max);
   }
 
-  /** Runs {@code check}; its IllegalArgumentException, listing the known names, gets the key. */
-  private static void checkName(String key, Runnable check) {
+  /**
+   * Runs {@code check} on entry {@code index} of list {@code key}; its
+   * IllegalArgumentException, listing the known names, gets the key.
+   */
+  private static void checkName(String key, int index, Runnable check) {
     try {
       check.run();
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(key + ": " + e.getMessage());
+      throw new SpecError("/" + key + "/" + index, false, key + ": " + e.getMessage());
     }
   }
 
@@ -196,18 +215,20 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
    */
   private static <T> void checkRepeats(String key, List<T> values) {
     java.util.Set<T> seen = new java.util.HashSet<>();
-    for (T v : values) {
+    for (int i = 0; i < values.size(); i++) {
+      T v = values.get(i);
       if (!seen.add(v)) {
-        throw new IllegalArgumentException(key + ": '" + v + "' is listed twice"
+        throw new SpecError("/" + key + "/" + i, false, key + ": '" + v + "' is listed twice"
             + " (repetitions: runs each combination more than once)");
       }
     }
   }
 
-  private static void checkModes(String key, List<String> ms) {
-    for (String m : ms) {
+  private static void checkModes(String key, String pointer, List<String> ms) {
+    for (int i = 0; i < ms.size(); i++) {
+      String m = ms.get(i);
       if (BootMode.byName(m).isEmpty()) {
-        throw new IllegalArgumentException(key + ": unknown mode '" + m + "' ("
+        throw new SpecError(pointer + "/" + i, false, key + ": unknown mode '" + m + "' ("
             + java.util.Arrays.stream(BootMode.values()).map(BootMode::toString)
                 .collect(java.util.stream.Collectors.joining(", ")) + ")");
       }
@@ -223,7 +244,7 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
       return d;
     }
     if (l.isEmpty()) {
-      throw new IllegalArgumentException(key + ": is empty (leave the key out for its default: "
+      throw new SpecError("/" + key, true, key + ": is empty (leave the key out for its default: "
           + d.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(", "))
           + ")");
     }
@@ -254,7 +275,110 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
     return out;
   }
 
-  /** Reads a study file: JSON if it ends in {@code .json}, else YAML. */
+  /**
+   * A study's error found after its text was read into values (a bad mode, a missing kernel),
+   * with where it is, so that {@link #read} can name the file's line: {@code pointer} is the
+   * JSON pointer of the key or value at fault ("/workloads/1/modes/0"), {@code atKey} whether
+   * the key's own position is meant (a key present but empty) rather than its value's.
+   */
+  static final class SpecError extends IllegalArgumentException {
+    private static final long serialVersionUID = 1L;
+    final String pointer;
+    final boolean atKey;
+
+    SpecError(String pointer, boolean atKey, String message) {
+      super(message);
+      this.pointer = pointer;
+      this.atKey = atKey;
+    }
+  }
+
+  /**
+   * Where each key and each value of a study's text starts, by JSON pointer. Taken from the
+   * parser's tokens as it reads, since the values built from them keep no position; every error
+   * in a study then names its line, and those found after reading too.
+   */
+  record Positions(Map<String, JsonLocation> keys, Map<String, JsonLocation> values) {
+    static Positions of(ObjectMapper mapper, String text) throws IOException {
+      Map<String, JsonLocation> keys = new java.util.HashMap<>();
+      Map<String, JsonLocation> values = new java.util.HashMap<>();
+      try (JsonParser p = mapper.createParser(text)) {
+        for (JsonToken t = p.nextToken(); t != null; t = p.nextToken()) {
+          JsonStreamContext c = p.getParsingContext();
+          if (t == JsonToken.FIELD_NAME) {
+            keys.putIfAbsent(c.pathAsPointer().toString(), p.currentTokenLocation());
+          } else if (t != JsonToken.END_OBJECT && t != JsonToken.END_ARRAY) {
+            // A mapping or list that starts here has opened its own context already.
+            JsonStreamContext in = t.isStructStart() ? c.getParent() : c;
+            values.putIfAbsent(in.pathAsPointer().toString(), p.currentTokenLocation());
+          }
+        }
+      }
+      return new Positions(keys, values);
+    }
+
+    /**
+     * "LINE:COLUMN" of the key (or value) at {@code pointer}, the other one if there is none,
+     * else that of the nearest enclosing key or value that has one; null if none has.
+     */
+    String of(String pointer, boolean atKey) {
+      for (String at = pointer; ; at = at.substring(0, at.lastIndexOf('/'))) {
+        JsonLocation l = atKey ? keys.getOrDefault(at, values.get(at))
+            : values.getOrDefault(at, keys.get(at));
+        if (l != null && l.getLineNr() > 0) {
+          return l.getLineNr() + ":" + l.getColumnNr();
+        }
+        if (at.isEmpty()) {
+          return null;
+        }
+      }
+    }
+
+    /** "FILE:LINE:COLUMN: " for {@code pointer}, or "FILE: " if it has no position. */
+    String prefix(Path file, String pointer, boolean atKey) {
+      String lc = of(pointer, atKey);
+      return file + ":" + (lc == null ? "" : lc + ":") + " ";
+    }
+  }
+
+  /** Which file a study was read from, and where its keys and values are. */
+  private record Origin(Path file, Positions at) {}
+
+  /**
+   * The origin of each study {@link #read} returned, for the errors found only when a study
+   * runs (a kernel file missing, an SDK source not there): they name the file's line too.
+   * Weak keys: a study no one holds any more needs no origin.
+   */
+  private static final Map<StudySpec, Origin> ORIGINS =
+      java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
+
+  /**
+   * "FILE:LINE:COLUMN: " of key {@code key} of workload {@code index} of a study {@link #read}
+   * returned (of the workload itself when the key is not in the file), or "" for a study made
+   * otherwise (the bundled default study).
+   */
+  public String origin(int index, String key) {
+    Origin o = ORIGINS.get(this);
+    return o == null ? "" : o.at().prefix(o.file(), "/workloads/" + index + "/" + key, false);
+  }
+
+  /** The JSON pointer of a mapping error's path: /workloads/1/modes. */
+  static String pointer(List<JsonMappingException.Reference> refs) {
+    StringBuilder b = new StringBuilder();
+    for (JsonMappingException.Reference r : refs) {
+      if (r.getFieldName() != null) {
+        b.append('/').append(r.getFieldName().replace("~", "~0").replace("/", "~1"));
+      } else if (r.getIndex() >= 0) {
+        b.append('/').append(r.getIndex());
+      }
+    }
+    return b.toString();
+  }
+
+  /**
+   * Reads a study file: JSON if it ends in {@code .json}, else YAML. Every error in the file
+   * names it as FILE:LINE:COLUMN, as a compiler does, so that an editor can jump there.
+   */
   public static StudySpec read(Path file) throws IOException {
     ObjectMapper mapper = file.toString().endsWith(".json") ? new ObjectMapper()
         : new YAMLMapper();
@@ -262,60 +386,90 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
     if (Files.isDirectory(file)) {
       throw new IllegalArgumentException(file + ": is a directory, not a study file");
     }
-    String text = "";
+    String text;
     try {
       text = Files.readString(file);
-      if (text.isBlank()) {
-        throw new IllegalArgumentException("is empty: a study needs workloads: at least"
-            + " (keys: " + keys(StudySpec.class) + ")");
-      }
-      StudySpec spec = mapper.readValue(text, StudySpec.class);
-      // A list key written with nothing after it ("modes:") reads as null, as a key left out
-      // does, and would silently get the default; only the tree tells the two apart.
-      String bare = bareListKey(mapper.readTree(text));
-      if (bare != null) {
-        throw new IllegalArgumentException(bare + ": has no value (leave the key out for its"
-            + " default, or list at least one entry)");
-      }
-      return spec.withDefaults();
     } catch (java.nio.charset.CharacterCodingException e) {
       throw new IllegalArgumentException(file + ": not a text file; a study is YAML, or JSON"
           + " in a .json file");
     } catch (NoSuchFileException e) {
       throw new IllegalArgumentException(file + ": no such file");
+    }
+    if (text.isBlank()) {
+      throw new IllegalArgumentException(file + ": is empty: a study needs workloads: at least"
+          + " (keys: " + keys(StudySpec.class) + ")");
+    }
+    Positions at = new Positions(Map.of(), Map.of());
+    try {
+      // A syntax error stops this first pass, with the parser's own position.
+      at = Positions.of(mapper, text);
+      StudySpec spec = mapper.readValue(text, StudySpec.class);
+      // A list key written with nothing after it ("modes:") reads as null, as a key left out
+      // does, and would silently get the default; only the tree tells the two apart.
+      String bare = bareListKey(mapper.readTree(text));
+      if (bare != null) {
+        throw new SpecError("/" + bare.replace("[", "/").replace("]", "").replace('.', '/'),
+            true, bare + ": has no value (leave the key out for its default, or list at least"
+                + " one entry)");
+      }
+      StudySpec study = spec.withDefaults();
+      ORIGINS.put(study, new Origin(file, at));
+      return study;
     } catch (UnrecognizedPropertyException e) {
-      // The path ends in the unknown key itself. The parser's location is past the key's value
-      // (for a block mapping or list under the key, lines further down), so the key's own line
-      // is found by reading the file again up to that key.
+      // The path ends in the unknown key itself, whose own position is wanted: the parser's
+      // is past the key's value (for a block mapping or list under it, lines further down).
       String where = path(e.getPath().subList(0, Math.max(0, e.getPath().size() - 1)));
-      int line = keyLine(mapper, text, e.getPath());
-      throw new IllegalArgumentException(file + ":" + (line > 0 ? line + ":" : "")
-          + " unknown key '" + e.getPropertyName() + "'" + (where.isEmpty() ? "" : " in " + where)
+      throw new IllegalArgumentException(at.prefix(file, pointer(e.getPath()), true)
+          + "unknown key '" + e.getPropertyName() + "'" + (where.isEmpty() ? "" : " in " + where)
           + " (known: " + (e.getReferringClass() != null && e.getReferringClass().isRecord()
               ? keys(e.getReferringClass()) : e.getKnownPropertyIds().stream()
                   .map(String::valueOf).collect(java.util.stream.Collectors.joining(", ")))
-          + ")" + (line > 0 ? "" : at(e)));
+          + ")");
     } catch (MismatchedInputException e) {
       // Jackson's own text names Java classes and constructors; say it in the study's terms.
       String where = path(e.getPath());
-      throw new IllegalArgumentException(file + ": " + (where.isEmpty()
+      throw new IllegalArgumentException(prefix(file, at, e) + (where.isEmpty()
           ? "not a study file: expected a mapping with " + keys(StudySpec.class)
-          : where + ": expected " + expected(e.getTargetType()) + ", got " + found(e))
-          + at(e));
+          : where + ": expected " + expected(e.getTargetType()) + ", got " + found(e)));
     } catch (JacksonException e) {
       if (e instanceof JsonMappingException m && m.getCause() instanceof InputCoercionException c) {
         // The parser's own text has no key and names Java's types: give the key and the range.
         var node = nodeAt(mapper.readTree(text), m.getPath());
-        throw new IllegalArgumentException(file + ": " + path(m.getPath()) + ": "
+        throw new IllegalArgumentException(prefix(file, at, m) + path(m.getPath()) + ": "
             + (node != null && node.isNumber() ? node.asText() : "the number")
             + " is out of range (a whole number from " + (isLong(c.getTargetType())
                 ? Long.MIN_VALUE + " to " + Long.MAX_VALUE
-                : Integer.MIN_VALUE + " to " + Integer.MAX_VALUE) + ")" + at(e));
+                : Integer.MIN_VALUE + " to " + Integer.MAX_VALUE) + ")");
       }
-      throw new IllegalArgumentException(file + ": " + oneLine(e.getOriginalMessage()) + at(e));
+      throw new IllegalArgumentException(prefix(file, at, e) + oneLine(e.getOriginalMessage()));
+    } catch (SpecError e) {
+      throw new IllegalArgumentException(at.prefix(file, e.pointer, e.atKey) + e.getMessage());
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(file + ": " + e.getMessage());
     }
+  }
+
+  /**
+   * "FILE:LINE:COLUMN: " of a parser or mapping error: where its path's value starts when the
+   * path has one (the parser may have read past it), else where the parser stopped.
+   */
+  private static String prefix(Path file, Positions at, JacksonException e) {
+    if (e instanceof JsonMappingException m && !m.getPath().isEmpty()) {
+      String lc = at.of(pointer(m.getPath()), false);
+      if (lc != null) {
+        return file + ":" + lc + ": ";
+      }
+    }
+    // SnakeYAML marks where the problem is, and separately the context it arose in ("while
+    // parsing a flow sequence" that began a line earlier); Jackson's location is the latter.
+    if (e.getCause() instanceof org.yaml.snakeyaml.error.MarkedYAMLException y
+        && y.getProblemMark() != null) {
+      return file + ":" + (y.getProblemMark().getLine() + 1) + ":"
+          + (y.getProblemMark().getColumn() + 1) + ": ";
+    }
+    var l = e.getLocation();
+    return l == null || l.getLineNr() < 1 ? file + ": "
+        : file + ":" + l.getLineNr() + ":" + l.getColumnNr() + ": ";
   }
 
   /**
@@ -431,45 +585,6 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
       }
     }
     return b.toString();
-  }
-
-  /**
-   * The line (from 1) of the key at {@code refs} (a mapping error's path, ending in the key) in
-   * the study's text, or 0 if it cannot be found. The parser's own location for an unknown key
-   * is where it stopped, after the key's value.
-   */
-  static int keyLine(ObjectMapper mapper, String text,
-      List<JsonMappingException.Reference> refs) {
-    StringBuilder want = new StringBuilder();
-    for (JsonMappingException.Reference r : refs) {
-      if (r.getFieldName() != null) {
-        want.append('/').append(r.getFieldName().replace("~", "~0").replace("/", "~1"));
-      } else if (r.getIndex() >= 0) {
-        want.append('/').append(r.getIndex());
-      } else {
-        return 0;
-      }
-    }
-    String pointer = want.toString();
-    try (com.fasterxml.jackson.core.JsonParser p = mapper.createParser(text)) {
-      for (var t = p.nextToken(); t != null; t = p.nextToken()) {
-        if (t == com.fasterxml.jackson.core.JsonToken.FIELD_NAME
-            && p.getParsingContext().pathAsPointer().toString().equals(pointer)) {
-          var l = p.currentTokenLocation();
-          return l == null ? 0 : Math.max(0, l.getLineNr());
-        }
-      }
-    } catch (IOException e) {
-      return 0; // the file read once already; the error is reported without its line
-    }
-    return 0;
-  }
-
-  /** " (line L, column C)" of the error, or "" when the parser gave no location. */
-  static String at(JacksonException e) {
-    var l = e.getLocation();
-    return l == null || l.getLineNr() < 1 ? ""
-        : " (line " + l.getLineNr() + ", column " + l.getColumnNr() + ")";
   }
 
   /**

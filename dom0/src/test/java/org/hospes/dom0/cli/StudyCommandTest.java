@@ -33,8 +33,24 @@ class StudyCommandTest {
         + " {name: h, kernel: other.elf}]\nmodes: [native]\n");
     Path out = dir.resolve("out");
     assertThat(cli.run("study", f.toString(), "--out", out.toString())).isEqualTo(2);
-    assertThat(cli.stderr()).isEqualTo("hospes: " + f + ": two workloads are named 'h'\n");
+    assertThat(cli.stderr()).isEqualTo("hospes: " + f + ":1:43: two workloads are named 'h'\n");
     assertThat(cli.stdout()).isEmpty();
+  }
+
+  /**
+   * A kernel file the study names and that is not there is found only as the study builds its
+   * images; the trial saw it named by workload alone. It names the file's line, as every error
+   * in a study does, and nothing is written.
+   */
+  @Test
+  void aMissingKernelFileNamesItsLineInTheStudy() throws Exception {
+    Path f = study("k.yaml", "name: k\nworkloads:\n  - name: h\n    kernel: gone.elf\n"
+        + "modes: [native]\n");
+    Path out = dir.resolve("out");
+    assertThat(cli.run("study", f.toString(), "--out", out.toString())).isEqualTo(2);
+    assertThat(cli.stderr()).isEqualTo("hospes: " + f + ":4:13: workload h: kernel "
+        + dir.resolve("gone.elf") + ": no such file\n");
+    assertThat(out).doesNotExist();
   }
 
   @Test
@@ -44,7 +60,7 @@ class StudyCommandTest {
         + "costModels: [default, bogus]\nmaxInstructions: 1000\n");
     assertThat(cli.run("study", f.toString(), "--out", dir.resolve("out").toString()))
         .isEqualTo(2);
-    assertThat(cli.stderr()).startsWith("hospes: " + f + ": costModels: unknown cost model"
+    assertThat(cli.stderr()).startsWith("hospes: " + f + ":3:23: costModels: unknown cost model"
         + " 'bogus'; known cost models: ").doesNotContain("study: [").hasLineCount(1);
   }
 

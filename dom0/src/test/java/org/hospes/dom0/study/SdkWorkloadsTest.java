@@ -279,8 +279,10 @@ class SdkWorkloadsTest {
         modes: [pv]
         """);
     StudySpec s = StudySpec.read(f);
+    // Found as the study runs, not as it is read: still at the key's line of the file.
     assertThatThrownBy(() -> new StudyRunner(dir, 1, System.err).images(s))
-        .hasMessageContaining("workload w: sdk source " + dir.resolve("no-such-guest.c"));
+        .hasMessageStartingWith(f + ":2:20: workload w: sdk source "
+            + dir.resolve("no-such-guest.c"));
     Files.writeString(f, """
         workloads:
           - {name: w, kernel: nanobench, sdk: [events]}

@@ -54,18 +54,20 @@ class StudySpecTest {
   void mistakesAreNamedWithTheFileAndTheKey() throws Exception {
     Path f = dir.resolve("bad.yaml");
     Files.writeString(f, "workloads: [{kernel: k}]\nmodes: [native, pv9]\n");
-    assertThatThrownBy(() -> StudySpec.read(f)).hasMessage(f + ": modes: unknown mode 'pv9'"
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessage(f + ":2:17: modes: unknown mode 'pv9'"
         + " (native, hvm, hvm-shadow, pvhvm, pvh, pv)");
     Files.writeString(f, "workloads: [{kernel: k}]\nram: [4096]\n");
-    assertThatThrownBy(() -> StudySpec.read(f)).hasMessageContaining("ram: 4096 MiB");
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessageStartingWith(f + ":2:7: ram: 4096 MiB");
+    // A key left out has no line: the study's start stands for it.
     Files.writeString(f, "modes: [native]\n");
-    assertThatThrownBy(() -> StudySpec.read(f)).hasMessageContaining("workloads:");
+    assertThatThrownBy(() -> StudySpec.read(f))
+        .hasMessage(f + ":1:1: workloads: at least one workload is needed");
     Files.writeString(f, "workloads: [{kernel: k}]\nmodez: [native]\n");
-    assertThatThrownBy(() -> StudySpec.read(f)).hasMessageContaining("unknown key 'modez'")
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessageStartingWith(f + ":2:1: unknown key 'modez'")
         .hasMessageContaining("modes");
     Files.writeString(f, "workloads: [{kernel: k}\nmodes: native]\n");
-    assertThatThrownBy(() -> StudySpec.read(f)).hasMessageStartingWith(f + ": ")
-        .hasMessageContaining("line");
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessageStartingWith(f + ":2:1: while parsing"
+        + " a flow sequence: ").hasMessageNotContaining("\n");
     assertThatThrownBy(() -> StudySpec.read(dir.resolve("none.yaml")))
         .hasMessageEndingWith("none.yaml: no such file");
   }
@@ -88,7 +90,7 @@ class StudySpecTest {
           - kernel: other
         modes: [native]
         """);
-    assertThatThrownBy(() -> StudySpec.read(f)).hasMessage(f + ":4: unknown key 'bogus' in"
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessage(f + ":4:5: unknown key 'bogus' in"
         + " workloads[0] (known: name, kernel, cmdline, loader, make, sdk, io, disk, modes)");
     Files.writeString(f, """
         # a comment
@@ -101,7 +103,7 @@ class StudySpecTest {
 
         ram: [32]
         """);
-    assertThatThrownBy(() -> StudySpec.read(f)).hasMessageStartingWith(f + ":5: unknown key"
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessageStartingWith(f + ":5:1: unknown key"
         + " 'modez' (known: name, workloads, modes, ");
     // The same name as a known key elsewhere: the one at the error's path is meant.
     Files.writeString(f, """
@@ -113,13 +115,56 @@ class StudySpecTest {
               disk: xen
               name: x
         """);
-    assertThatThrownBy(() -> StudySpec.read(f)).hasMessageStartingWith(f + ":7: unknown key"
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessageStartingWith(f + ":7:7: unknown key"
         + " 'name' in workloads[1].io (known: disk, ");
     Path json = dir.resolve("keys.json");
     Files.writeString(json, "{\n  \"workloads\": [\n    {\"kernel\": \"k\"}\n  ],\n"
         + "  \"extra\": {\n    \"a\": [1,\n      2]\n  }\n}\n");
     assertThatThrownBy(() -> StudySpec.read(json)).hasMessageStartingWith(json
-        + ":5: unknown key 'extra' (known: ");
+        + ":5:3: unknown key 'extra' (known: ");
+  }
+
+  /**
+   * Every error found in a study names FILE:LINE:COLUMN, also those found after the text was
+   * read into values (a missing kernel, a value out of range, a bad I/O path), which the last
+   * trial saw named by key alone: in a long block-style study the key's name did not say which
+   * workload. A value's own position, or for a missing key the mapping that lacks it.
+   */
+  @Test
+  void everyErrorFoundInAStudyNamesItsLine() throws Exception {
+    Path f = dir.resolve("lines.yaml");
+    String head = """
+        name: lines
+        workloads:
+          - name: a
+            kernel: k
+          - name: b
+            cmdline: "x=1"
+        """;
+    Files.writeString(f, head);
+    assertThatThrownBy(() -> StudySpec.read(f))
+        .hasMessage(f + ":5:5: workloads[1].kernel is missing");
+    String ok = "name: lines\nworkloads:\n  - name: a\n    kernel: k\n";
+    String[][] cases = {
+      {"ram:\n  - 64\n  - 2048\n", "7:5: ram: 2048 MiB is outside 1..1024"},
+      {"repetitions: 0\n", "5:14: repetitions must be at least 1, got 0"},
+      {"maxInstructions: -5\n", "5:18: maxInstructions must be positive, got -5"},
+      {"modes:\n  - pvh\n  - hvm-ept\n", "7:5: modes: unknown mode 'hvm-ept' (native, hvm,"
+          + " hvm-shadow, pvhvm, pvh, pv)"},
+      {"engines: [interp]\nschedulers:\n  - credit\n  - lottery9\n",
+          "8:5: schedulers: unknown scheduler 'lottery9'; known schedulers: "},
+      {"  - name: s\n    sdk: [events]\n    disk: 4096\n",
+          "7:11: workloads[1].disk: 4096 MiB is outside 1..1024"},
+      {"  - name: l\n    io:\n      disk: scsi\n", "6:5: workloads[1].io: disk must be ide,"
+          + " virtio, xen or none, got 'scsi'"},
+      {"  - name: l\n    sdk: [events]\n    io: {disk: xen}\n",
+          "7:5: workloads[1]: give sdk or io, not both"},
+    };
+    for (String[] c : cases) {
+      Files.writeString(f, ok + c[0]);
+      assertThatThrownBy(() -> StudySpec.read(f)).as(c[0])
+          .hasMessageStartingWith(f + ":" + c[1]);
+    }
   }
 
   @Test
@@ -128,9 +173,10 @@ class StudySpecTest {
     // Images are found by workload name: the second 'h' would run the first one's kernel.
     Files.writeString(f, "workloads: [{name: h, kernel: hello}, {name: h, kernel: spin}]\n");
     assertThatThrownBy(() -> StudySpec.read(f))
-        .hasMessage(f + ": two workloads are named 'h'");
+        .hasMessage(f + ":1:40: two workloads are named 'h'");
     Files.writeString(f, "workloads: [{kernel: k/hello.elf}, {kernel: hello, cmdline: x}]\n");
-    assertThatThrownBy(() -> StudySpec.read(f)).hasMessage(f + ": two workloads are named"
+    // No name: key to point at; the workload's own mapping is where it is.
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessage(f + ":1:36: two workloads are named"
         + " 'hello' (a workload without name: is named after its kernel or program)");
     for (String list : new String[] {"modes: [native, hvm, native]", "ram: [64, 64]",
         "schedulers: [credit, credit]", "costModels: [default, default]",
@@ -138,7 +184,7 @@ class StudySpecTest {
       Files.writeString(f, "workloads: [{kernel: k}]\n" + list + "\n");
       String key = list.substring(0, list.indexOf(':'));
       assertThatThrownBy(() -> StudySpec.read(f)).as(list)
-          .hasMessageStartingWith(f + ": " + key + ": '")
+          .hasMessageStartingWith(f + ":2:" + (list.lastIndexOf(", ") + 3) + ": " + key + ": '")
           .hasMessageContaining("' is listed twice (repetitions: runs each combination");
     }
   }
@@ -148,16 +194,16 @@ class StudySpecTest {
     Path f = dir.resolve("names.yaml");
     Files.writeString(f, "workloads: [{kernel: k}]\ncostModels: [default, bogus]\n");
     assertThatThrownBy(() -> StudySpec.read(f)).hasMessageStartingWith(f
-        + ": costModels: unknown cost model 'bogus'; known cost models: ")
+        + ":2:23: costModels: unknown cost model 'bogus'; known cost models: ")
         .hasMessageContaining("default").hasMessageContaining("prescott");
     Files.writeString(f, "workloads: [{kernel: k}]\nschedulers: [nosuch]\n");
     assertThatThrownBy(() -> StudySpec.read(f)).hasMessageStartingWith(f
-        + ": schedulers: unknown scheduler 'nosuch'; known schedulers: ")
+        + ":2:14: schedulers: unknown scheduler 'nosuch'; known schedulers: ")
         .hasMessageContaining("credit");
     // Runs go engine by engine: the second engine must not be found after the first's runs.
     Files.writeString(f, "workloads: [{kernel: k}]\nengines: [jit, bogus]\n");
     assertThatThrownBy(() -> StudySpec.read(f))
-        .hasMessage(f + ": engines: unknown engine 'bogus' (known: interp, jit, lockstep)");
+        .hasMessage(f + ":2:16: engines: unknown engine 'bogus' (known: interp, jit, lockstep)");
     Files.writeString(f, "workloads: [{kernel: k}]\nengines: [JIT]\n");
     assertThat(StudySpec.read(f).engines()).containsExactly("jit");
   }
@@ -166,22 +212,23 @@ class StudySpecTest {
   void anEmptyListIsRefusedAndALeftOutKeyKeepsItsDefault() throws Exception {
     Path f = dir.resolve("empty.yaml");
     Files.writeString(f, "workloads: [{kernel: k}]\nmodes: []\n");
-    assertThatThrownBy(() -> StudySpec.read(f)).hasMessage(f + ": modes: is empty (leave the"
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessage(f + ":2:1: modes: is empty (leave the"
         + " key out for its default: native, hvm, hvm-shadow)");
     for (String key : new String[] {"ram", "schedulers", "costModels", "engines"}) {
       Files.writeString(f, "workloads: [{kernel: k}]\n" + key + ": []\n");
       assertThatThrownBy(() -> StudySpec.read(f)).as(key)
-          .hasMessageStartingWith(f + ": " + key + ": is empty (leave the key out for its"
+          .hasMessageStartingWith(f + ":2:1: " + key + ": is empty (leave the key out for its"
               + " default: ");
     }
     Files.writeString(f, "workloads: []\n");
-    assertThatThrownBy(() -> StudySpec.read(f)).hasMessageContaining("workloads: at least one");
+    assertThatThrownBy(() -> StudySpec.read(f))
+        .hasMessage(f + ":1:1: workloads: at least one workload is needed");
     Files.writeString(f, "workloads: [{kernel: k, modes: []}]\n");
-    assertThatThrownBy(() -> StudySpec.read(f)).hasMessage(f + ": workloads[0].modes: is empty"
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessage(f + ":1:25: workloads[0].modes: is empty"
         + " (leave the key out for all of the study's modes)");
     Files.writeString(f, "workloads: [{name: p, sdk: []}]\n");
     assertThatThrownBy(() -> StudySpec.read(f))
-        .hasMessageStartingWith(f + ": workloads[0].sdk: is empty");
+        .hasMessageStartingWith(f + ":1:23: workloads[0].sdk: is empty");
     Files.writeString(f, "workloads: [{kernel: k}]\n");
     StudySpec s = StudySpec.read(f);
     assertThat(s.modes()).containsExactly("native", "hvm", "hvm-shadow");
@@ -194,16 +241,16 @@ class StudySpecTest {
     // "modes:" alone reads as null, as a key left out does: it must not get the default.
     Path f = dir.resolve("bare.yaml");
     Files.writeString(f, "workloads: [{kernel: k}]\nmodes:\n");
-    assertThatThrownBy(() -> StudySpec.read(f)).hasMessage(f + ": modes: has no value (leave"
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessage(f + ":2:1: modes: has no value (leave"
         + " the key out for its default, or list at least one entry)");
     Files.writeString(f, "workloads:\n  - kernel: k\n  - kernel: j\n    modes:\n");
     assertThatThrownBy(() -> StudySpec.read(f))
-        .hasMessageStartingWith(f + ": workloads[1].modes: has no value");
+        .hasMessageStartingWith(f + ":4:5: workloads[1].modes: has no value");
     Files.writeString(f, "{\"workloads\": [{\"kernel\": \"k\"}], \"engines\": null}");
     Path json = dir.resolve("bare.json");
     Files.move(f, json);
     assertThatThrownBy(() -> StudySpec.read(json))
-        .hasMessageStartingWith(json + ": engines: has no value");
+        .hasMessageStartingWith(json + ":1:34: engines: has no value");
     // A key that is not a list keeps meaning "not given" when it has no value.
     Files.writeString(f, "workloads: [{kernel: k}]\nrepetitions:\n");
     assertThat(StudySpec.read(f).modes()).containsExactly("native", "hvm", "hvm-shadow");
@@ -214,21 +261,22 @@ class StudySpecTest {
     // The parser refuses it before the mapper knows the key: the message must still say where.
     Path f = dir.resolve("big.yaml");
     Files.writeString(f, "workloads:\n  - kernel: k\nram: [64, 99999999999]\n");
-    assertThatThrownBy(() -> StudySpec.read(f)).hasMessage(f + ": ram[1]: 99999999999 is out"
-        + " of range (a whole number from -2147483648 to 2147483647) (line 3, column 22)");
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessage(f + ":3:11: ram[1]: 99999999999 is"
+        + " out of range (a whole number from -2147483648 to 2147483647)");
     Path json = dir.resolve("big.json");
     Files.writeString(json, "{\"workloads\": [{\"kernel\": \"k\"}],"
         + " \"repetitions\": 123456789012345678901234}");
     assertThatThrownBy(() -> StudySpec.read(json)).hasMessageStartingWith(json
-        + ": repetitions: 123456789012345678901234 is out of range");
+        + ":1:49: repetitions: 123456789012345678901234 is out of range");
   }
 
   @Test
   void everyUnreadableFileIsOneLineNamingIt() throws Exception {
     Path f = dir.resolve("cut.yaml");
     Files.writeString(f, "name: x\nworkloads: [\n");
-    assertThatThrownBy(() -> StudySpec.read(f)).hasMessage(f + ": while parsing a flow node:"
-        + " expected the node content, but found '<stream end>' (line 2, column 13)");
+    // Where SnakeYAML found the problem (here the file's end), not where its context began.
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessage(f + ":3:1: while parsing a flow"
+        + " node: expected the node content, but found '<stream end>'");
     Path bin = dir.resolve("bin.yaml");
     Files.write(bin, new byte[] {0x7F, 'E', 'L', 'F', 1, 1, 1, 0, (byte) 0xFF, (byte) 0xFE});
     assertThatThrownBy(() -> StudySpec.read(bin)).hasMessage(bin + ": not a text file; a study"
@@ -243,40 +291,39 @@ class StudySpecTest {
         + " maxInstructions";
     Path md = dir.resolve("README.md");
     Files.writeString(md, "# Title\n\nSome text.\n");
-    assertThatThrownBy(() -> StudySpec.read(md)).hasMessage(md + ": not a study file: expected"
-        + " a mapping with " + keys + " (line 3, column 1)");
+    assertThatThrownBy(() -> StudySpec.read(md)).hasMessage(md + ":3:1: not a study file:"
+        + " expected a mapping with " + keys);
     Path f = dir.resolve("s.yaml");
     String[][] cases = {
-      {"- a\n- b\n", "not a study file: expected a mapping with " + keys
-          + " (line 1, column 1)"},
-      {"workloads: [hello]\n", "workloads[0]: expected a mapping with name, kernel, cmdline,"
-          + " loader, make, sdk, io, disk, modes, got 'hello' (line 1, column 13)"},
-      {"workloads: {name: h}\n", "workloads: expected a list, got a mapping (line 1, column 12)"},
+      {"- a\n- b\n", "1:1: not a study file: expected a mapping with " + keys},
+      {"workloads: [hello]\n", "1:13: workloads[0]: expected a mapping with name, kernel,"
+          + " cmdline, loader, make, sdk, io, disk, modes, got 'hello'"},
+      {"workloads: {name: h}\n", "1:12: workloads: expected a list, got a mapping"},
       {"workloads: [{kernel: k}]\nmodes: native\n",
-          "modes: expected a list, got 'native' (line 2, column 8)"},
+          "2:8: modes: expected a list, got 'native'"},
       {"workloads: [{kernel: k}]\nram: [abc]\n",
-          "ram[0]: expected a whole number, got 'abc' (line 2, column 7)"},
+          "2:7: ram[0]: expected a whole number, got 'abc'"},
       {"workloads: [{kernel: k}]\nrepetitions: [1]\n",
-          "repetitions: expected a whole number, got a list (line 2, column 14)"},
+          "2:14: repetitions: expected a whole number, got a list"},
       {"workloads: [{kernel: k, cmdline: [a, b]}]\n",
-          "workloads[0].cmdline: expected a single value, got a list (line 1, column 34)"},
+          "1:34: workloads[0].cmdline: expected a single value, got a list"},
 
-      {"  \n", "is empty: a study needs workloads: at least (keys: " + keys + ")"},
+      {"  \n", " is empty: a study needs workloads: at least (keys: " + keys + ")"},
     };
     for (String[] c : cases) {
       Files.writeString(f, c[0]);
-      assertThatThrownBy(() -> StudySpec.read(f)).as(c[0]).hasMessage(f + ": " + c[1]);
+      assertThatThrownBy(() -> StudySpec.read(f)).as(c[0]).hasMessage(f + ":" + c[1]);
     }
     Files.writeString(f, "workloads: [{name: h, kernel: k, bogus: 1}]\n");
-    assertThatThrownBy(() -> StudySpec.read(f)).hasMessage(f + ":1: unknown key 'bogus' in"
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessage(f + ":1:34: unknown key 'bogus' in"
         + " workloads[0] (known: name, kernel, cmdline, loader, make, sdk, io, disk, modes)");
     Files.writeString(f, "workloads: [{kernel: k, io: {disk: xen, frob: 2}}]\n");
-    assertThatThrownBy(() -> StudySpec.read(f)).hasMessage(f + ":1: unknown key 'frob' in"
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessage(f + ":1:41: unknown key 'frob' in"
         + " workloads[0].io (known: disk, net, diskMiB, fetchMiB, modules)");
     Path json = dir.resolve("s.json");
     Files.writeString(json, "\"hello\"");
     assertThatThrownBy(() -> StudySpec.read(json)).hasMessageStartingWith(json
-        + ": not a study file: expected a mapping with name, workloads,");
+        + ":1:1: not a study file: expected a mapping with name, workloads,");
   }
 
   @Test

@@ -19,7 +19,10 @@ final class DomainRows {
       running += v.runstate().timeIn(Runstate.RUNNING, now);
       instructions += v.cpu() == null ? 0 : v.cpu().instructions();
     }
-    long memKiB = d.p2m() == null ? 0 : d.p2m().size() * 4L;
+    // A service domain (dom0, a driver domain) has no RAM: its services are Java code, and its
+    // p2m is only the window its grant maps of other domains' frames go in (128 MiB), which
+    // list showed as its memory, a driver domain's as dom0's 128 MiB.
+    long memKiB = d.p2m() == null || d.isService() ? 0 : d.p2m().size() * 4L;
     return new DomainInfo(d.name(), d.domid(), memKiB, d.vcpus().size(), letters(d), mode,
         d.weight(), d.cap(), running, instructions, c.totalHypercalls(), c.eventUpcalls,
         c.totalExits());

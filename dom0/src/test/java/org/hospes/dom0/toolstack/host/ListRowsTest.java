@@ -52,5 +52,15 @@ class ListRowsTest {
     assertThat(rows).extracting(DomainInfo::name).containsExactly("Domain-0", "storage");
     assertThat(rows.get(1).domid()).isEqualTo(storage);
     assertThat(rows.get(1).mode()).isEqualTo("service");
+    // The next trial: Mem showed its grant-mapping window's 128 MiB, as dom0's does. A service
+    // domain has no RAM; a guest shows its own.
+    assertThat(rows).extracting(DomainInfo::memKiB).containsExactly(0L, 0L);
+  }
+
+  @Test
+  void aGuestsMemIsItsRam() {
+    Hypervisor hv = new Hypervisor(64, new RoundRobinScheduler(), new DefaultCostModel());
+    Domain a = hv.createHvmDomain("a", DomainMode.PVH, 24);
+    assertThat(DomainRows.of(a, "pvh", hv.now()).memKiB()).isEqualTo(24 * 1024);
   }
 }
