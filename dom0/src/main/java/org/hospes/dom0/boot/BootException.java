@@ -14,6 +14,17 @@ public final class BootException extends Exception {
     super(message, cause);
   }
 
+  /**
+   * The line to print for a boot of {@code kernel}: the message after the kernel's name, or the
+   * message alone when it names another thing the user gave (a module, a device), which is
+   * then what is wrong, not the kernel.
+   */
+  public String about(Object kernel) {
+    String m = getMessage();
+    return m.startsWith("module ") || m.startsWith("--device ") || m.startsWith("device ")
+        ? m : kernel + ": " + m;
+  }
+
   public static BootException format(String format, Object... args) {
     return new BootException(String.format(format, args));
   }

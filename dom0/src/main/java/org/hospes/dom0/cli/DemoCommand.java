@@ -123,7 +123,7 @@ final class DemoCommand implements Callable<Integer> {
         try {
           host.start(s);
         } catch (BootException e) {
-          streams.error(s.name() + ": " + s.kernel() + ": " + e.getMessage());
+          streams.error(s.name() + ": " + e.about(s.kernel()));
           return ExitStatus.USAGE;
         }
       }

@@ -756,7 +756,7 @@ final class RunCommand implements Callable<Integer> {
       }
       machine.load(boot.loader(), boot.image(), kernel.toString(), boot.request(), logs[0]);
     } catch (BootException e) {
-      streams.error(kernel + ": " + e.getMessage());
+      streams.error(e.about(kernel));
       return ExitStatus.USAGE;
     }
     return STARTED;
@@ -800,7 +800,7 @@ final class RunCommand implements Callable<Integer> {
       try {
         machine.load(boot.loader(), boot.image(), boot.kernel().toString(), boot.request());
       } catch (BootException e) {
-        streams.error(boot.kernel() + ": " + e.getMessage());
+        streams.error(e.about(boot.kernel()));
         return ExitStatus.USAGE;
       }
       return runLoaded(machine, boot.kernel());
@@ -920,7 +920,7 @@ final class RunCommand implements Callable<Integer> {
         return new Boot(kernel, image, loader,
             new BootRequest(cmdline, KernelFiles.readModules(modules)));
       } catch (BootException e) {
-        streams.error(kernel + ": " + e.getMessage());
+        streams.error(e.about(kernel));
         return null;
       }
     }

@@ -221,9 +221,7 @@ final class RunManyCommand implements Callable<Integer> {
       try {
         host.start(s);
       } catch (BootException e) {
-        // A module's message names the module: the kernel is not what is wrong then.
-        streams.error(origin.getOrDefault(s, "") + s.name() + ": "
-            + (e.getMessage().startsWith("module ") ? "" : s.kernel() + ": ") + e.getMessage());
+        streams.error(origin.getOrDefault(s, "") + s.name() + ": " + e.about(s.kernel()));
         return ExitStatus.USAGE;
       } catch (IllegalArgumentException | IllegalStateException e) {
         streams.error(origin.getOrDefault(s, "") + s.name() + ": " + e.getMessage());

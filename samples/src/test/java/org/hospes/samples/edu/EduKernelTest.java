@@ -42,6 +42,32 @@ class EduKernelTest {
     assertThat(HostPlugins.classPath().devices().plugin("edu")).isInstanceOf(EduPlugin.class);
   }
 
+  /**
+   * A device option the plugin refuses is the device's fault, not the kernel's: the message
+   * names the --device argument and not the kernel file (run and run-many both).
+   */
+  @Test
+  void aBadDeviceOptionIsBlamedOnTheDeviceNotTheKernel() {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int status = org.hospes.dom0.cli.HospesCli.newCommandLine(
+        new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8))
+        .execute("run", "--mode", "hvm", "--device", "edu,slot=99", kernel.toString());
+    assertThat(status).isEqualTo(2);
+    assertThat(err.toString(StandardCharsets.UTF_8))
+        .startsWith("hospes: --device edu,slot=99: ").contains("99")
+        .doesNotContain(kernel.toString()).hasLineCount(1);
+    err.reset();
+    status = org.hospes.dom0.cli.HospesCli.newCommandLine(
+        new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8))
+        .execute("run-many", "--domain", "e=" + kernel + ",mode=hvm,device=[edu,slot=99]");
+    assertThat(status).isEqualTo(2);
+    assertThat(err.toString(StandardCharsets.UTF_8)).startsWith("hospes: e: device edu,slot=99: ")
+        .doesNotContain(kernel.toString()).hasLineCount(1);
+  }
+
   @Test
   @Timeout(value = 300, unit = TimeUnit.SECONDS)
   void hvmGuestDrivesTheDeviceAsQemusEduAnswers() throws Exception {
