@@ -561,7 +561,7 @@ class HospesCliTest {
     Files.writeString(study, "workloads: [{name: a, kernel: nosuch}]\nmodes: [native]\n");
     assertThat(hospes("study", study.toString(), "--out", dir.resolve("o").toString()))
         .isEqualTo(2);
-    assertThat(stderr()).isEqualTo("hospes: workload a: kernel nosuch: no file "
-        + dir.resolve("nosuch") + " and no sample kernel samples/kernels/nosuch.c\n");
+    assertThat(stderr()).isEqualTo("hospes: " + study + ":1:31: workload a: kernel nosuch:"
+        + " no file " + dir.resolve("nosuch") + " and no sample kernel samples/kernels/nosuch.c\n");
   }
 }
