@@ -976,8 +976,12 @@ public final class Hypervisor {
 
   /**
    * Runs service vCPU {@code r.vcpu} on in its slice, no further than {@code stopAt}: its pending
-   * work in order, each item's modelled cycles being its run time (an item is not split, so a
-   * cut falls between items). Returns true when the run ended (its slice used, or no work left).
+   * work in order, each item's modelled cycles being its run time. The caller's cut falls
+   * between items; the slice's end, read again before each item and offered to items that serve
+   * many requests ({@link ServiceWork#preemptionDue}), preempts it as Xen preempts any vCPU at
+   * its next scheduling point, also when a wake shortens the slice while it runs (a boosted
+   * vCPU woken by the very request it serves). Returns true when the run ended (its slice
+   * used, or no work left).
    */
   private boolean runService(Run r, long stopAt) {
     Vcpu v = r.vcpu;
@@ -988,7 +992,8 @@ public final class Hypervisor {
     }
     runNow = at;
     long budget = Math.min(r.slice, Math.max(stopAt - r.start, r.used + 1)) - r.used;
-    long used = v.service().run(at, budget);
+    // r.slice, not a copy: a wake during an item that preempts this vCPU ends the run early.
+    long used = v.service().run(at, budget, () -> r.start + r.slice);
     v.counters().cycles += used;
     r.used += used;
     if (r.used < r.slice && v.service().hasWork() && v.state() == VcpuState.RUNNABLE
