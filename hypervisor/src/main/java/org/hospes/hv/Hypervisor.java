@@ -780,6 +780,12 @@ public final class Hypervisor {
       // The caller's present never goes back, even when it passed a pCPU that a run under way
       // holds back (stepPcpus).
       now = Math.max(now, caller);
+      // What the caller raises before the next step (an interrupt, an event, a toolstack
+      // task) happens at the global time, not at the present a run left behind: a cut run's
+      // pCPU may be ahead of the others, and where it stopped depends on the cut. A run that
+      // goes on gets its own present back (goOn); a vCPU whose run is under way takes the
+      // event at the boundary it stopped at, its clock not moved back.
+      runNow = now;
       return more;
     }
     Run r = runs[0];
