@@ -335,7 +335,9 @@ public final class Hypervisor {
 
   /**
    * Virtual time in cycles: inside a step, the clock of the pCPU running it; between steps with
-   * several pCPUs, the global time (the clock of the pCPU furthest behind).
+   * several pCPUs, the global time: the clock of the pCPU furthest behind, or the end of the
+   * caller's last budget when a run under way, already past it, held the pCPUs behind it back
+   * (they may act only after that run). It never goes back.
    */
   public long now() {
     return now;
@@ -773,7 +775,18 @@ public final class Hypervisor {
   public boolean step(long budget) {
     started = true;
     if (pcpus.length > 1) {
-      return stepPcpus(budget);
+      long caller = now;
+      boolean more = stepPcpus(budget);
+      // The caller's present never goes back, even when it passed a pCPU that a run under way
+      // holds back (stepPcpus).
+      now = Math.max(now, caller);
+      // What the caller raises before the next step (an interrupt, an event, a toolstack
+      // task) happens at the global time, not at the present a run left behind: a cut run's
+      // pCPU may be ahead of the others, and where it stopped depends on the cut. A run that
+      // goes on gets its own present back (goOn); a vCPU whose run is under way takes the
+      // event at the boundary it stopped at, its clock not moved back.
+      runNow = now;
+      return more;
     }
     Run r = runs[0];
     if (r.active()) {
@@ -821,12 +834,20 @@ public final class Hypervisor {
 
   /**
    * True while a vCPU's run is under way that a step's budget ended before its slice did: the
-   * next step goes on with it. A caller that wants to stop where the scheduler decides (to
-   * compare two runs, say) steps on until this is false.
+   * next step goes on with it. With several pCPUs, also while a pCPU that such a run held back
+   * has not reached {@link #now} yet. A caller that wants to stop where the scheduler decides
+   * (to compare two runs, say) steps on until this is false.
    */
   public boolean runUnderWay() {
     for (Run r : runs) {
       if (r.active()) {
+        return true;
+      }
+    }
+    // With several pCPUs: one that a run under way held back while the caller's time passed
+    // has not reached now() yet; it gets there at its next decision, as with no cut.
+    for (PhysicalCpu p : pcpus) {
+      if (pcpus.length > 1 && !p.idle() && p.clock() < now) {
         return true;
       }
     }
@@ -883,12 +904,18 @@ public final class Hypervisor {
     for (PhysicalCpu c : pcpus) {
       Run r = runs[c.id()];
       if (r.active()) {
-        // Before any other pCPU acts, as if the step that cut it had not ended: at least a
-        // block's progress, even if the global time is behind its clock. One that was
-        // preempted or stopped while no step ran ends without running, and this step goes on
-        // as any other.
+        // Before any other pCPU acts, as if the step that cut it had not ended, and no
+        // further than the budget's end, as a fresh run. One that has already run to it (its
+        // pCPU is ahead of the pCPUs it holds back) does not run: as when the pCPU furthest
+        // behind would act only after the budget's end, the caller's time passes to it. One
+        // that was preempted or stopped while no step ran ends without running, and this
+        // step goes on as any other.
         boolean over = r.over();
-        long stopAt = Math.max(until(budget), c.clock() + 1);
+        long stopAt = until(budget);
+        if (!over && c.clock() >= stopAt) {
+          now = stopAt;
+          return true;
+        }
         goOn(r, c, stopAt);
         if (!over) {
           return true;
@@ -976,8 +1003,12 @@ public final class Hypervisor {
 
   /**
    * Runs service vCPU {@code r.vcpu} on in its slice, no further than {@code stopAt}: its pending
-   * work in order, each item's modelled cycles being its run time (an item is not split, so a
-   * cut falls between items). Returns true when the run ended (its slice used, or no work left).
+   * work in order, each item's modelled cycles being its run time. The caller's cut falls
+   * between items; the slice's end, read again before each item and offered to items that serve
+   * many requests ({@link ServiceWork#preemptionDue}), preempts it as Xen preempts any vCPU at
+   * its next scheduling point, also when a wake shortens the slice while it runs (a boosted
+   * vCPU woken by the very request it serves). Returns true when the run ended (its slice
+   * used, or no work left).
    */
   private boolean runService(Run r, long stopAt) {
     Vcpu v = r.vcpu;
@@ -988,7 +1019,8 @@ public final class Hypervisor {
     }
     runNow = at;
     long budget = Math.min(r.slice, Math.max(stopAt - r.start, r.used + 1)) - r.used;
-    long used = v.service().run(at, budget);
+    // r.slice, not a copy: a wake during an item that preempts this vCPU ends the run early.
+    long used = v.service().run(at, budget, () -> r.start + r.slice);
     v.counters().cycles += used;
     r.used += used;
     if (r.used < r.slice && v.service().hasWork() && v.state() == VcpuState.RUNNABLE

@@ -200,6 +200,26 @@ public final class DomainControl {
     return used;
   }
 
+  /**
+   * For a handler serving many requests in one event (a backend's ring): true when, with {@code
+   * spent} cycles spent so far in this event, its vCPU's slice has ended and it should stop
+   * between two requests, leaving the rest to {@link #continueLater}. Xen preempts a vCPU at
+   * the next scheduling point whatever it runs; a Java service stops at the next request. False
+   * when the work is not run by the scheduler (a drain before a domain ends, tests serving by
+   * hand): then it all runs at once.
+   */
+  public boolean preemptionDue(long spent) {
+    return work.preemptionDue(spent);
+  }
+
+  /**
+   * The handler that runs stops at a preemption; {@code rest} (what it has not done, returning
+   * its modelled cycles) runs first in this domain's next slice, contained as a handler is.
+   */
+  public void continueLater(ServiceWork.Item rest) {
+    work.resumeLater(now -> contain(() -> rest.run(now)));
+  }
+
   /** Events on this domain's ports that nobody listens to. */
   public long droppedEvents() {
     return droppedEvents;

@@ -131,6 +131,54 @@ class CutInvarianceTest {
   }
 
   /**
+   * Two counters on two pCPUs: pCPU 0 runs first (both clocks at 0, the lower number) and its
+   * run is cut at the first block boundary past 1,000, while pCPU 1, still at 0, must wait for
+   * that run to end. A step whose budget ends before pCPU 0's clock runs nothing, as a fresh
+   * run would not start past the budget's end: no block more, the caller's time passes. The
+   * next step takes the run to the first boundary past its own budget's end, as a fresh run.
+   */
+  @org.junit.jupiter.api.Test
+  void aResumedRunStopsAtTheBudgetsEndAsAFreshRunDoes() {
+    Hypervisor hv = new Hypervisor(64, new CreditScheduler(), new DefaultCostModel());
+    hv.setPcpus(2);
+    Domain a = Guests.counter(hv, "a");
+    Domain b = Guests.counter(hv, "b");
+    hv.unpause(a);
+    hv.unpause(b);
+    hv.step(1000);
+    assertThat(hv.runUnderWay()).isTrue();
+    PhysicalCpu p0 = hv.pcpu(0);
+    long cut = p0.clock();
+    long insns = a.vcpus().get(0).counters().instructions;
+    assertThat(cut).isGreaterThanOrEqualTo(1000).isLessThan(1100);
+    assertThat(hv.pcpu(1).busyCycles()).isZero();
+    long before = hv.now();
+    assertThat(before).isLessThan(cut);
+
+    hv.step(cut - before);
+    assertThat(p0.clock()).isEqualTo(cut);
+    assertThat(a.vcpus().get(0).counters().instructions).isEqualTo(insns);
+    assertThat(hv.now()).isEqualTo(cut);
+    assertThat(hv.pcpu(1).busyCycles()).isZero();
+
+    hv.step(500);
+    assertThat(p0.clock()).isGreaterThanOrEqualTo(cut + 500).isLessThan(cut + 600);
+    assertThat(hv.pcpu(1).busyCycles()).isZero();
+    // The same counts as one step to the same budget's end from the start.
+    Hypervisor fresh = new Hypervisor(64, new CreditScheduler(), new DefaultCostModel());
+    fresh.setPcpus(2);
+    Domain fa = Guests.counter(fresh, "a");
+    Domain fb = Guests.counter(fresh, "b");
+    fresh.unpause(fa);
+    fresh.unpause(fb);
+    fresh.step(cut + 500);
+    assertThat(fresh.pcpu(0).clock()).isEqualTo(p0.clock());
+    assertThat(fa.vcpus().get(0).counters().instructions)
+        .isEqualTo(a.vcpus().get(0).counters().instructions);
+    assertThat(fa.memory().read32(Guests.COUNT)).isEqualTo(a.memory().read32(Guests.COUNT));
+  }
+
+  /**
    * Steps of a few cycles, so that a cut falls inside nearly every block, the last one of each
    * slice too: the processor stops only at block boundaries and sizes no block for a cut, so
    * the block that ends a slice ends it where it would have.

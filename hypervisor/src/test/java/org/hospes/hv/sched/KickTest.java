@@ -122,6 +122,104 @@ class KickTest {
     assertThat(run(pcpus, () -> steps[i[0]++ % steps.length])).isEqualTo(one);
   }
 
+  /**
+   * On two pCPUs, a run cut by a step can be ahead of the global time (the pCPU furthest
+   * behind, which it holds back), and where it stopped depends on the cut. An interrupt raised
+   * between steps for a vCPU blocked in HLT wakes it at the global time it was raised: its
+   * runstate turns RUNNABLE then, not at the time the cut run had reached, and no pCPU runs it
+   * earlier. The same raise at the same time gives the same run however time is cut.
+   */
+  @org.junit.jupiter.api.Test
+  void onTwoPcpusAnEventRaisedBetweenStepsWakesAtTheGlobalTime() {
+    SplittableRandom random = new SplittableRandom(5);
+    String one = sleeperRun(() -> Long.MAX_VALUE);
+    assertThat(one).contains(" ticks 1 ");
+    assertThat(sleeperRun(() -> 1L + random.nextLong(1L << random.nextInt(16)))).isEqualTo(one);
+    long[] steps = {1, 7, 1000, 12_345, 3, 2};
+    int[] i = {0};
+    assertThat(sleeperRun(() -> steps[i[0]++ % steps.length])).isEqualTo(one);
+  }
+
+  /**
+   * What the caller raises between steps happens at the global time, not at the present the
+   * last run left behind. On two pCPUs dom0 runs two items of 50,000 cycles on pCPU 0 (it goes
+   * first: both clocks are at 0) up to 100,000, while pCPU 1, with a spinner, is still at 0: the
+   * global time is 0. Work submitted then to a blocked driver domain wakes its vCPU at 0, not
+   * at 50,000, where dom0's last item began on the other pCPU.
+   */
+  @org.junit.jupiter.api.Test
+  void onTwoPcpusWhatIsRaisedBetweenStepsHappensAtTheGlobalTime() {
+    Hypervisor hv = host(2);
+    org.hospes.hv.control.DomainControl dd = hv.createServiceDomain("dd",
+        org.hospes.hv.control.Privilege.NONE);
+    Domain spin = Guests.spinner(hv, "spin");
+    hv.setHardAffinity(spin, 0b10);
+    hv.setHardAffinity(dd.domain(), 0b10);
+    hv.control().work().submit(now -> 50_000);
+    hv.control().work().submit(now -> 50_000);
+    hv.unpause(spin);
+    hv.step(Long.MAX_VALUE);
+    assertThat(hv.pcpu(0).clock()).isEqualTo(100_000);
+    assertThat(hv.pcpu(1).clock()).isZero();
+    assertThat(hv.now()).isZero();
+    Vcpu v = dd.domain().vcpus().get(0);
+    dd.work().submit(now -> 1000);
+    assertThat(v.runstate().state()).isEqualTo(org.hospes.hv.time.Runstate.RUNNABLE);
+    assertThat(v.runstate().entryTime()).isEqualTo(hv.now());
+  }
+
+  /** Not a multiple of the pCPU quantum: runs are cut inside their slices there. */
+  private static final long SLEEPER_RAISE_AT = 150_007;
+
+  /**
+   * A keyboard guest that halts (IRQ1 wakes it; its handler counts), a CPUID spinner and a
+   * counter, on 2 pCPUs: runs to {@link #SLEEPER_RAISE_AT}, raises IRQ1 and checks that the
+   * sleeper woke at the raise's global time, runs on to 2 ms; the run as text to compare.
+   */
+  private static String sleeperRun(LongSupplier steps) {
+    Hypervisor hv = host(2);
+    Domain kbd = Guests.keyboardCounter(hv, "kbd");
+    // hlt; jmp back to it, in place of the counting loop: blocked until IRQ1.
+    kbd.memory().write8(Guests.CODE + 35, 0xF4);
+    kbd.memory().write8(Guests.CODE + 36, 0xEB);
+    kbd.memory().write8(Guests.CODE + 37, 0xFD);
+    Domain spin = Guests.spinner(hv, "spin");
+    Domain count = Guests.counter(hv, "count");
+    hv.unpause(kbd);
+    hv.unpause(spin);
+    hv.unpause(count);
+    while (hv.now() < SLEEPER_RAISE_AT) {
+      hv.step(Math.min(steps.getAsLong(), SLEEPER_RAISE_AT - hv.now()));
+    }
+    Vcpu v = kbd.vcpus().get(0);
+    assertThat(v.state()).isEqualTo(org.hospes.hv.domain.VcpuState.BLOCKED);
+    long raised = hv.now();
+    hv.platform(kbd).setIsaIrqLevel(1, true);
+    assertThat(v.runstate().state()).isEqualTo(org.hospes.hv.time.Runstate.RUNNABLE);
+    assertThat(v.runstate().entryTime()).isEqualTo(raised);
+    long end = 2 * MS;
+    while (hv.now() < end) {
+      hv.step(Math.min(steps.getAsLong(), end - hv.now()));
+    }
+    while (hv.runUnderWay()) {
+      hv.step(Long.MAX_VALUE);
+    }
+    StringBuilder b = new StringBuilder("raised ").append(raised).append(" now ")
+        .append(hv.now()).append('\n');
+    for (Domain dom : new Domain[] {kbd, spin, count}) {
+      Vcpu x = dom.vcpus().get(0);
+      Counters c = x.counters();
+      b.append(dom.name()).append(" insns ").append(c.instructions).append(" cycles ")
+          .append(c.cycles).append(" exits ").append(c.totalExits()).append(" ticks ")
+          .append(dom.memory().read32(Guests.TICKS)).append(" runstate");
+      for (int s = 0; s < 4; s++) {
+        b.append(' ').append(x.runstate().timeIn(s, hv.now()));
+      }
+      b.append('\n');
+    }
+    return b.toString();
+  }
+
   /** Runs to {@link #RAISE_AT}, raises IRQ1, runs on to 2 ms; the run as text to compare. */
   private static String run(int pcpus, LongSupplier steps) {
     Hypervisor hv = host(pcpus);

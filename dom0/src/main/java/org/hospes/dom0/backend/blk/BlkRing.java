@@ -134,9 +134,21 @@ public final class BlkRing {
   public long onEvent() {
     cycles = cost.hypercall();
     stats.events++;
+    return serve();
+  }
+
+  /**
+   * Serves the ring from req_cons on. When dom0's slice ends between two requests (after at
+   * least one in this leg, so every leg makes progress) it stops there, as Linux's blkback
+   * thread is preempted between requests: the responses made so far are pushed (and notified)
+   * and the rest is served first in dom0's next slice, from the same req_cons, with no second
+   * event counted.
+   */
+  private long serve() {
     if (haltReason != null || !ring.isMapped()) {
       return account();
     }
+    int legStart = reqCons;
     boolean more;
     do {
       int rp = ring.read32(SRING_REQ_PROD);
@@ -147,6 +159,15 @@ public final class BlkRing {
         return account();
       }
       while (reqCons != rp && reqCons - rspProdPvt < RING_SIZE) {
+        if (reqCons != legStart && control.preemptionDue(cycles)) {
+          pushResponses();
+          stats.preemptions++;
+          control.continueLater(now -> {
+            cycles = 0;
+            return serve();
+          });
+          return account();
+        }
         ring.read(slot(reqCons), req, 0, ENTRY_SIZE);
         reqCons++;
         dispatch();

@@ -24,6 +24,8 @@ public final class BlkStats {
   public long notifications;
   /** Modelled cycles the backend spent. */
   public long cycles;
+  /** Times dom0's slice ended between two requests and the rest waited for its next slice. */
+  public long preemptions;
 
   /** Adds {@code o} into this (a device's total over several connections). */
   public void add(BlkStats o) {
@@ -44,5 +46,6 @@ public final class BlkStats {
     persistentHits += o.persistentHits;
     notifications += o.notifications;
     cycles += o.cycles;
+    preemptions += o.preemptions;
   }
 }

@@ -271,6 +271,16 @@ public final class JavaBlkfront {
    * the responses that arrived.
    */
   public List<Response> kick() {
+    push();
+    backendControl().serve(hv.now());
+    return responses();
+  }
+
+  /**
+   * RING_PUSH_REQUESTS_AND_CHECK_NOTIFY and the event to dom0 if needed, without running dom0:
+   * the scheduler runs its backend in dom0's turn.
+   */
+  public void push() {
     long ring = RING_GFN << 12;
     int old = guest.memory().read32(ring + SRING_REQ_PROD);
     guest.memory().write32(ring + SRING_REQ_PROD, reqProdPvt);
@@ -278,8 +288,6 @@ public final class JavaBlkfront {
     if (reqProdPvt - event < reqProdPvt - old) {
       guest.eventChannels().send(port);
     }
-    backendControl().serve(hv.now());
-    return responses();
   }
 
   /** Reads the responses dom0 published (RING_FINAL_CHECK_FOR_RESPONSES). */

@@ -12,14 +12,15 @@ import org.hospes.hv.cost.DefaultCostModel;
 import org.hospes.hv.domain.Domain;
 import org.hospes.hv.domain.DomainMode;
 import org.hospes.hv.sched.RoundRobinScheduler;
+import org.hospes.hv.sched.Scheduler;
 
 /** A hypervisor, xenstored, one guest with a Java blkfront, and a disk for it (xvda). */
 final class BlkTestbed {
   static final int XVDA = Blkif.devidOf("xvda");
 
-  final Hypervisor hv = new Hypervisor(64, new RoundRobinScheduler(), new DefaultCostModel());
-  final XenstoreService xs = new XenstoreService(hv.control(), hv.costModel());
-  final Domain guest = hv.createHvmDomain("g", DomainMode.PVH, 4);
+  final Hypervisor hv;
+  final XenstoreService xs;
+  final Domain guest;
   final DiskImage disk;
   final VbdBackend backend;
   final JavaBlkfront front;
@@ -29,6 +30,13 @@ final class BlkTestbed {
   }
 
   BlkTestbed(DiskImage disk, boolean persistent, boolean indirect) {
+    this(disk, persistent, indirect, new RoundRobinScheduler());
+  }
+
+  BlkTestbed(DiskImage disk, boolean persistent, boolean indirect, Scheduler scheduler) {
+    this.hv = new Hypervisor(64, scheduler, new DefaultCostModel());
+    this.xs = new XenstoreService(hv.control(), hv.costModel());
+    this.guest = hv.createHvmDomain("g", DomainMode.PVH, 4);
     this.disk = disk;
     VbdNodes.create(xs, guest.domid(), XVDA, "xvda", "/images/test.img", "raw", disk.readOnly());
     backend = VbdBackend.start(xs, hv.control(), hv.costModel(), guest.domid(), XVDA, disk,
