@@ -314,8 +314,67 @@ public final class HostRunner {
           e.addSuppressed(closing);
         }
       }
+      // A virtio disk's image is the device model's own (not in images): closed too.
+      for (org.hospes.dom0.disk.DiskImage img : deviceImages.getOrDefault(d.domid(),
+          List.of())) {
+        try {
+          img.close();
+        } catch (java.io.IOException closing) {
+          e.addSuppressed(closing);
+        }
+      }
+      deviceImages.remove(d.domid());
       vbds.keySet().removeIf(k -> (int) (k >>> 32) == d.domid());
+      // Its interfaces' ports and capture files, and what the build wrote in xenstore for it
+      // (libxl's destroy removes /local/domain/N and the backend directories of a domain
+      // whose creation failed), go too: a later domain given this domid starts clean.
+      if (networks != null) {
+        networks.release(d.domid());
+      }
+      removeDomainNodes(d.domid());
       throw e;
+    }
+  }
+
+  /**
+   * Removes what xenstore holds for domain {@code domid}, as libxl__destroy_domid does: its
+   * {@code /local/domain/N} tree and the backend directories for it in every service domain.
+   * Nothing happens on a host whose xenstored never started.
+   */
+  private void removeDomainNodes(int domid) {
+    if (xenstore == null) {
+      return;
+    }
+    if (xenstore.store().isIntroduced(domid)) {
+      xenstore.release(domid);
+    }
+    xenstore.request(org.hospes.dom0.xenstore.XsWire.RM, "/local/domain/" + domid + "\0");
+    for (org.hospes.hv.control.DomainControl c : hv.serviceDomains()) {
+      for (String kind : new String[] {"vbd", "vif"}) {
+        xenstore.request(org.hospes.dom0.xenstore.XsWire.RM,
+            "/local/domain/" + c.domid() + "/backend/" + kind + "/" + domid + "\0");
+      }
+    }
+  }
+
+  /**
+   * Gives up on every domain of this host and what was opened for them (a usage error found
+   * once some were built: run-many's second spec names a disk that is missing): each is
+   * destroyed, so its machine memory goes back, its disk images and capture files are closed,
+   * its xenstore nodes removed, and the networks closed. The host cannot be run after this.
+   */
+  public void tearDown(String reason) {
+    for (GuestDomain g : guests.values()) {
+      if (g.isLive()) {
+        g.destroyedBy(DomainOutcome.Kind.DESTROYED, reason);
+      }
+      hv.destroy(g.domain(), reason);
+      g.console().close();
+      releaseDeviceImages(g);
+      removeDomainNodes(g.domain().domid());
+    }
+    if (networks != null) {
+      networks.close();
     }
   }
 
@@ -434,8 +493,14 @@ public final class HostRunner {
     return image;
   }
 
-  /** Closes the domain's device-model disk images (once); an error is logged, not thrown. */
+  /**
+   * Closes the domain's device-model disk images (once; an error is logged, not thrown) and
+   * takes its interfaces off their networks, closing the capture files only it wrote.
+   */
   private void releaseDeviceImages(GuestDomain g) {
+    if (networks != null) {
+      networks.release(g.domain().domid());
+    }
     List<org.hospes.dom0.disk.DiskImage> images = deviceImages.remove(g.domain().domid());
     if (images == null) {
       return;
