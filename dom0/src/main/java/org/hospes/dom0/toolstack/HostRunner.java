@@ -76,6 +76,118 @@ public final class HostRunner {
   public HostRunner(Hypervisor hv, OutputStream console) {
     this.hv = hv;
     this.console = console;
+    hv.control().onDomainDeath(this::domainDied);
+  }
+
+  /**
+   * Driver domains whose devices changed (one was removed, or the domain died): each is
+   * destroyed by {@link #reapDriverDomains} once none of its devices is left.
+   */
+  private final java.util.Set<Integer> driverDomainsToCheck = new java.util.TreeSet<>();
+  /** The driver domains the toolstack made, by domid, until it destroyed them. */
+  private final Map<Integer, Domain> driverDomains = new java.util.HashMap<>();
+
+  /**
+   * dom0 is told of every domain's death. A driver domain that died under its devices leaves
+   * their frontends with a backend that is Closed ({@link
+   * org.hospes.dom0.backend.XenbusBackend#backendDomainDied}); a guest whose disks such a dead
+   * backend served has them removed here, since no backend is left to see the guest go.
+   */
+  private void domainDied(int domid) {
+    for (org.hospes.dom0.backend.blk.VbdBackend be : new ArrayList<>(vbds.values())) {
+      if (be.removed()) {
+        continue;
+      }
+      if (be.backendDomid() == domid) {
+        be.backendDomainDied();
+        driverDomainsToCheck.add(domid);
+      } else if (be.domid() == domid && be.orphaned()) {
+        be.forceRemove();
+      }
+    }
+  }
+
+  /** Starts the toolstack's bookkeeping of a vbd: a driver domain is checked when it goes. */
+  private org.hospes.dom0.backend.blk.VbdBackend track(long key,
+      org.hospes.dom0.backend.blk.VbdBackend be) {
+    vbds.put(key, be);
+    if (be.backendDomid() != org.hospes.hv.control.DomainControl.DOM0) {
+      int dd = be.backendDomid();
+      driverDomains.put(dd, hv.domain(dd));
+      be.onRemoved(() -> driverDomainsToCheck.add(dd));
+    }
+    return be;
+  }
+
+  /**
+   * Destroys the driver domains that serve nothing any more, and says which (for the log).
+   * The toolstack made each of them for one guest's disks ({@code backend=NAME}), so it is the
+   * toolstack's to end: when its last device was removed (block-detach, or its guest ended,
+   * whose devices go with it), it is destroyed as xl destroys a domain: its memory is freed,
+   * it leaves the hypervisor's lists and its {@code /local/domain/N} tree is removed. A later
+   * {@code backend=NAME} makes a new one. Cheap when nothing changed (after every decision).
+   */
+  public List<String> reapDriverDomains() {
+    reap();
+    if (reaped.isEmpty()) {
+      return List.of();
+    }
+    List<String> gone = List.copyOf(reaped);
+    reaped.clear();
+    return gone;
+  }
+
+  /** What {@link #reap} did and {@link #reapDriverDomains} did not return yet. */
+  private final List<String> reaped = new ArrayList<>();
+
+  /** {@link #reapDriverDomains}' work; the toolstack's own verbs call it after a change. */
+  private void reap() {
+    if (driverDomainsToCheck.isEmpty()) {
+      return;
+    }
+    List<String> gone = reaped;
+    // A copy: a destroy tells dom0 of the death, whose bookkeeping may add to the set.
+    for (int dd : new ArrayList<>(driverDomainsToCheck)) {
+      boolean serving = false;
+      for (org.hospes.dom0.backend.blk.VbdBackend be : vbds.values()) {
+        serving |= be.backendDomid() == dd && !be.removed();
+      }
+      if (serving) {
+        continue;
+      }
+      driverDomainsToCheck.remove(dd);
+      Domain d = driverDomains.remove(dd);
+      if (d == null) {
+        continue;
+      }
+      // One that died under its devices is out of the hypervisor's lists already (or leaves
+      // them now); its nodes stayed for the frontends to see their backend Closed.
+      boolean died = d.state().isFinal();
+      hv.destroy(d, "driver domain: its last device was removed");
+      vbds.values().removeIf(be -> be.backendDomid() == dd && be.removed());
+      if (xenstore != null) {
+        xenstore.request(org.hospes.dom0.xenstore.XsWire.RM, "/local/domain/" + dd + "\0");
+      }
+      gone.add("driver domain " + dd + " (" + d.name() + ") "
+          + (died ? "ended (" + d.endReason() + ") and its last device was removed"
+              : "destroyed: its last device was removed"));
+    }
+  }
+
+  /**
+   * The devices the driver domain named or numbered {@code name} serves now (none if there is
+   * no such driver domain): the host daemon's destroy refuses one that still serves.
+   */
+  public List<org.hospes.dom0.backend.blk.VbdBackend> servedBy(String name) {
+    List<org.hospes.dom0.backend.blk.VbdBackend> out = new ArrayList<>();
+    for (org.hospes.dom0.backend.blk.VbdBackend be : vbds.values()) {
+      Domain d = hv.domain(be.backendDomid());
+      if (!be.removed() && be.backendDomid() != 0 && d != null
+          && (d.name().equals(name) || Integer.toString(d.domid()).equals(name))) {
+        out.add(be);
+      }
+    }
+    return out;
   }
 
   /** A host with the default scheduler (credit) and cost model. */
@@ -186,6 +298,7 @@ public final class HostRunner {
       // As libxl destroys a domain that shut down or crashed: it leaves the hypervisor's
       // lists (one already destroyed is gone, or stays dying while grant-mapped).
       hv.destroy(g.domain(), "released by the toolstack");
+      reap();
     }
   }
 
@@ -332,6 +445,7 @@ public final class HostRunner {
         networks.release(d.domid());
       }
       removeDomainNodes(d.domid());
+      reap(); // one made for this domain's disks serves nothing now
       throw e;
     }
   }
@@ -373,6 +487,7 @@ public final class HostRunner {
       releaseDeviceImages(g);
       removeDomainNodes(g.domain().domid());
     }
+    reap();
     if (networks != null) {
       networks.close();
     }
@@ -385,7 +500,7 @@ public final class HostRunner {
       if (disk.busIn(spec.mode()) != DiskSpec.Bus.XEN) {
         continue; // a device of the device model (DomainSpec refuses them in pv)
       }
-      vbds.put(vbdKey(d.domid(), disk.devid()),
+      track(vbdKey(d.domid(), disk.devid()),
           HvmMachine.attachDisk(hv, xenstore, d.domid(), disk, open(images, disk)));
     }
     for (int i = 0; i < spec.vifs().size(); i++) {
@@ -528,6 +643,8 @@ public final class HostRunner {
    * the image cannot be opened.
    */
   public org.hospes.dom0.backend.blk.VbdBackend blockAttach(int domid, DiskSpec spec) {
+    // A driver domain whose last device went is gone before a new one of its name is made.
+    reap();
     org.hospes.dom0.backend.blk.VbdBackend old = vbds.get(vbdKey(domid, spec.devid()));
     if (old != null && !old.removed()) {
       throw new IllegalArgumentException("domain " + domid + " already has " + spec.vdev());
@@ -538,10 +655,18 @@ public final class HostRunner {
     } catch (java.io.IOException e) {
       throw new IllegalArgumentException(e.getMessage());
     }
-    org.hospes.dom0.backend.blk.VbdBackend be =
-        HvmMachine.attachDisk(hv, xenstoreService(), domid, spec, img);
-    vbds.put(vbdKey(domid, spec.devid()), be);
-    return be;
+    org.hospes.dom0.backend.blk.VbdBackend be;
+    try {
+      be = HvmMachine.attachDisk(hv, xenstoreService(), domid, spec, img);
+    } catch (RuntimeException e) {
+      try {
+        img.close();
+      } catch (java.io.IOException closing) {
+        e.addSuppressed(closing);
+      }
+      throw e;
+    }
+    return track(vbdKey(domid, spec.devid()), be);
   }
 
   /**
@@ -561,6 +686,7 @@ public final class HostRunner {
         || fe == org.hospes.abi.XenbusState.UNKNOWN) {
       // No frontend uses the device (none ever connected, or it closed): nothing to wait for.
       be.forceRemove();
+      reap();
     }
     return be;
   }
@@ -584,6 +710,7 @@ public final class HostRunner {
       hv.destroy(g.domain(), reason);
       g.console().close();
       releaseDeviceImages(g);
+      reap();
     }
   }
 
@@ -603,6 +730,7 @@ public final class HostRunner {
       while (true) {
         handleDestroys();
         enforceInstructionLimit();
+        reap();
         if (stop.getAsBoolean()) {
           return true;
         }
