@@ -40,7 +40,8 @@ import org.hospes.x86.Cpu;
  * and a PV console in either ({@link PvhDomainBuilder}; both that console and console_io are its
  * console). Consoles go to one shared stream, line by line,
  * each line prefixed with the domain's name. Domains can be started at any virtual time (also
- * after others ended, on the frames they gave back) and destroyed at a chosen virtual time.
+ * after others ended and were {@link #forget forgotten}, on the frames they gave back) and
+ * destroyed at a chosen virtual time.
  *
  * <p>The run loop makes one scheduling decision at a time ({@link Hypervisor#step}) with a
  * budget that ends at the next toolstack event (a destroy request, the time limit), so
