@@ -531,25 +531,26 @@ public final class Hypervisor {
   /**
    * Stops a domain for good and gives its memory back (xl destroy: domain_kill). The domain
    * then leaves every list and lookup ({@link #domains}, {@link #domain}) as an unknown domid
-   * would, unless another domain still has some of its frames grant-mapped: it stays, DYING
-   * and with its domid taken, until the last of those is unmapped (Xen keeps a dying domain
-   * until its last page reference goes). A domain that already shut down or crashed has given
-   * its memory back: destroying it only takes it out of the lists, its state kept.
+   * would, unless another domain still has some of its frames grant-mapped or foreign-mapped:
+   * it stays, with its domid taken, until the last of those is unmapped (Xen keeps a dying
+   * domain until its last page reference goes). A live domain becomes DYING; one that shut
+   * down or crashed kept its memory until now, as in Xen, and keeps its state (what it ended
+   * with stays readable for the toolstack): its memory is released now.
    */
   public void destroy(Domain d, String reason) {
     if (!d.state().isFinal()) {
       end(d, DomainState.DYING, reason, -1);
-    } else if (d.state() != DomainState.DYING && domains.get(d.domid()) == d) {
-      forget(d);
+    } else if (!d.killed()) {
+      release(d);
     }
   }
 
   /**
-   * True while destroyed domain {@code d} is still held: listed, DYING, because another
-   * domain has some of its frames grant-mapped.
+   * True while destroyed domain {@code d} is still held: listed, because another domain has
+   * some of its frames grant-mapped or foreign-mapped.
    */
   public boolean isHeld(Domain d) {
-    return d.state() == DomainState.DYING && domains.get(d.domid()) == d;
+    return d.killed() && domains.get(d.domid()) == d;
   }
 
   /** The end of a domain: gone from the hypervisor's tables, its domid free again. */
@@ -601,48 +602,55 @@ public final class Hypervisor {
       }
     }
     d.end(state, reason, status);
-    java.util.Set<Long> held = new java.util.TreeSet<>();
-    if (d.grantTables() != null && state == DomainState.DYING) {
-      // Xen: domain_kill drops the domain's own mappings; the frames other domains have
-      // mapped keep it (dying) until they unmap them.
-      held.addAll(d.grantTables().releaseForDestroy());
-    } else if (d.grantTables() != null) {
-      // Its memory goes back now, while it stays listed as shut down or crashed: other
-      // domains must lose their mappings of its frames first.
-      d.grantTables().releaseAll(domains.values());
-    }
-    if (state == DomainState.DYING) {
-      // A foreign mapping holds a page reference as a grant mapping does.
-      held.addAll(d.foreignRefs().frames());
-    } else {
-      d.foreignRefs().revoke();
-    }
     if (d.eventChannels() != null) {
       d.eventChannels().closeAll();
     }
+    if (state == DomainState.DYING) {
+      release(d);
+    } else if (d.shadow() != null) {
+      // Its processor never runs again: the shadow tables (the hypervisor's, not its memory)
+      // go now, as before.
+      d.shadow().destroy();
+    }
+    // A domain that shut down or crashed keeps its memory until the toolstack destroys it, as
+    // Xen keeps it until domain_kill: its frames stay its own, so the mappings dom0 and other
+    // domains hold of them stay valid (a device model may still read it, for a core dump),
+    // and nothing of it can reach another domain meanwhile.
+  }
+
+  /**
+   * domain_kill's part: the domain's memory goes back. Its own grant mappings go; the frames
+   * other domains still have grant-mapped or foreign-mapped stay its own (each mapping holds a
+   * page reference) until the last unmap, and the domain stays listed until then; the rest
+   * go back to the free pool and their storage to the heap, so a host that starts and
+   * destroys domains for long keeps only what its live domains touched.
+   */
+  private void release(Domain d) {
+    d.markKilled();
+    java.util.Set<Long> held = new java.util.TreeSet<>();
+    if (d.grantTables() != null) {
+      // Xen: gnttab_release_mappings drops the domain's own mappings; the frames other
+      // domains have mapped keep it until they unmap them.
+      held.addAll(d.grantTables().releaseForDestroy());
+    }
+    // A foreign mapping holds a page reference as a grant mapping does.
+    held.addAll(d.foreignRefs().frames());
     if (d.pv() != null) {
       // domain_relinquish_resources: every pin, base pointer and GDT frame is dropped, so
       // no frame leaves with a type or a reference.
       d.pv().relinquish(frames);
     }
-    // The frames go back to the free pool. A destroyed domain's storage goes back to the heap
-    // too, so that a host that starts and destroys domains for long keeps only what its live
-    // domains touched; one that shut down or crashed keeps its contents readable (what it
-    // left pending, its last console output) until the frames are handed out again, when
-    // the next owner's scrub clears them in place.
-    java.util.function.LongConsumer gone = state == DomainState.DYING ? machine::release
-        : f -> { };
-    frames.freeAllBut(d.domid(), held, gone);
+    frames.freeAllBut(d.domid(), held, machine::release);
     if (d.ept() != null) {
       for (long mfn : d.ept().tableFrameNumbers()) {
         frames.free(mfn);
-        gone.accept(mfn);
+        machine.release(mfn);
       }
     }
     if (d.shadow() != null) {
       d.shadow().destroy();
     }
-    if (state == DomainState.DYING && held.isEmpty()) {
+    if (held.isEmpty() && domains.get(d.domid()) == d) {
       forget(d);
     }
   }
@@ -663,7 +671,7 @@ public final class Hypervisor {
   /** A dying domain that nothing holds any more leaves the lists (its last page reference). */
   private void forgetIfUnheld(Domain d) {
     boolean pinned = d.grantTables() != null && !d.grantTables().pinnedFrames().isEmpty();
-    if (d.state() == DomainState.DYING && !pinned && d.foreignRefs().isEmpty()
+    if (d.killed() && !pinned && d.foreignRefs().isEmpty()
         && domains.get(d.domid()) == d) {
       forget(d);
     }
@@ -685,12 +693,12 @@ public final class Hypervisor {
    */
   public void foreignUnmapped(Domain owner, long mfn) {
     ForeignRefs refs = owner.foreignRefs();
-    if (refs.isRevoked() || !refs.drop(mfn)) {
+    if (!refs.drop(mfn)) {
       return;
     }
     boolean givenBack = refs.takeGivenBack(mfn);
     boolean grantPinned = owner.grantTables() != null && owner.grantTables().framePinned(mfn);
-    if ((givenBack || owner.state() == DomainState.DYING) && !grantPinned
+    if ((givenBack || owner.killed()) && !grantPinned
         && frames.owner(mfn) == owner.domid()) {
       frames.free(mfn);
       machine.release(mfn);

@@ -70,27 +70,70 @@ class ForeignMappingReferenceTest {
     assertThat(hv.frames().freeFrames()).isEqualTo(free);
   }
 
+  /**
+   * A domain that shut down keeps its memory until destroyed, as in Xen: dom0's mappings of it
+   * still read and write its frames, a new one can be made (a core dump's), and none of its
+   * frames goes to another domain meanwhile. Before, its memory went back at shutdown and the
+   * mappings read zeros.
+   */
   @Test
-  void aShutDownDomainsForeignMappingsAreRevokedAndNeverReachItsFramesNextOwner() {
+  void aShutDownDomainKeepsItsMemoryAndItsForeignMappingsUntilDestroyed() {
+    long mfn = guest.p2m().lookup(3);
+    guest.memory().write32(0x3000, 0x600D);
+    ForeignPage p = ctl.mapForeign(guest.domid(), 3);
+    int freeWhileLive = hv.frames().freeFrames();
+    hv.shutdown(guest, "poweroff", 0);
+    assertThat(hv.frames().freeFrames()).as("nothing given back yet").isEqualTo(freeWhileLive);
+    assertThat(p.read32(0)).isEqualTo(0x600D);
+    p.write32(4, 0x1234);
+    assertThat(guest.memory().read32(0x3004)).isEqualTo(0x1234);
+    ForeignPage dump = ctl.mapForeign(guest.domid(), 3);
+    assertThat(dump.read32(0)).isEqualTo(0x600D);
+    dump.unmap();
+    // Another domain made now gets none of its frames.
+    Domain other = hv.createHvmDomain("other", DomainMode.PVH, 2);
+    for (long gfn = 0; gfn < other.p2m().ramFrames(); gfn++) {
+      assertThat(hv.frames().owner(other.p2m().lookup(gfn))).isEqualTo(other.domid());
+    }
+    assertThat(hv.frames().owner(mfn)).isEqualTo(guest.domid());
+    hv.destroy(other, "test");
+
+    // Destroyed while still mapped: the mapped frame stays its own (the domain stays listed,
+    // with its state), everything else is free; the last unmap frees the rest.
+    hv.destroy(guest, "xl destroy");
+    assertThat(guest.state()).as("what it ended with").isEqualTo(DomainState.SHUTDOWN);
+    assertThat(hv.isHeld(guest)).isTrue();
+    assertThat(hv.frames().owner(mfn)).isEqualTo(guest.domid());
+    assertThat(hv.frames().freeFrames()).isEqualTo(free - 1);
+    assertThatThrownBy(() -> ctl.mapForeign(guest.domid(), 4))
+        .hasMessageContaining("no live domain");
+    p.unmap();
+    assertThat(hv.domain(guest.domid())).isNull();
+    assertThat(hv.frames().owner(mfn)).isEqualTo(FrameTable.FREE);
+    assertThat(hv.frames().freeFrames()).as("all memory back at destroy").isEqualTo(free);
+  }
+
+  /** A stale mapping of a shut-down, then destroyed, domain never reaches the next owner. */
+  @Test
+  void aMappingOfADestroyedShutDownDomainNeverReachesItsFramesNextOwner() {
     long mfn = guest.p2m().lookup(3);
     ForeignPage p = ctl.mapForeign(guest.domid(), 3);
-    // Its memory goes back at once here, so its mappings die with it.
-    hv.shutdown(guest, "poweroff", 0);
+    hv.crash(guest, "triple fault");
     hv.destroy(guest, "xl destroy");
-    assertThat(hv.domain(guest.domid())).isNull();
-    // Its domid and its frames go to the next domain.
+    // The rover on its domid: the next domain gets neither the id nor the mapped frame.
     hv.setDomidRover(guest.domid() - 1);
     Domain next = hv.createHvmDomain("next", DomainMode.PVH, 2);
-    assertThat(next.domid()).isEqualTo(guest.domid());
-    assertThat(hv.frames().owner(mfn)).isEqualTo(next.domid());
-    next.memory().write32(0x3000, 0x5EC2E7);
-    // The stale mapping reads zeros and drops writes: the new owner's frame is untouched.
-    assertThat(p.read32(0)).isZero();
+    assertThat(next.domid()).isNotEqualTo(guest.domid());
     p.write32(0, 0xBAD);
-    assertThat(next.memory().read32(0x3000)).isEqualTo(0x5EC2E7);
+    for (long gfn = 0; gfn < next.p2m().ramFrames(); gfn++) {
+      assertThat(next.p2m().lookup(gfn)).isNotEqualTo(mfn);
+      assertThat(next.memory().read32(gfn << 12)).isNotEqualTo(0xBAD);
+    }
     p.unmap();
+    assertThat(hv.domain(guest.domid())).isNull();
     assertThat(ctl.liveForeignMaps()).isZero();
-    assertThat(next.foreignRefs().isEmpty()).isTrue();
+    hv.destroy(next, "test");
+    assertThat(hv.frames().freeFrames()).isEqualTo(free);
   }
 
   @Test

@@ -81,6 +81,9 @@ class PvGuestTest {
     // 4 tables filled through the scratch page and its unmapping, per round; plus shared_info.
     assertThat(c.hypercallCount[Hypercall.UPDATE_VA_MAPPING.number()]).isEqualTo(101);
     assertThat(c.hypercallErrors).isZero();
+    // A domain that ended keeps its memory, and its page types, until it is destroyed (Xen's
+    // domain_relinquish_resources); then no frame keeps a type.
+    m.hypervisor().destroy(m.domain(), "xl destroy");
     var info = m.hypervisor().pvPageInfo();
     FrameTable frames = m.hypervisor().frames();
     for (long mfn = 0; mfn < frames.frames(); mfn++) {
@@ -195,6 +198,10 @@ class PvGuestTest {
     assertThat(nullCs.outcome().reason()).startsWith("unhandled trap 128 ");
     assertThat(good.consoleText()).isEqualTo(out);
     assertThat(good.outcome().reason()).isEqualTo("shutdown: poweroff");
+    // Domains that ended keep their memory until the toolstack destroys them, as in Xen.
+    for (GuestDomain g : new GuestDomain[] {xenCs, nullCs, good}) {
+      host.forget(g.name());
+    }
     var info = host.hypervisor().pvPageInfo();
     for (long mfn = 0; mfn < frames.frames(); mfn++) {
       if (frames.owner(mfn) != FrameTable.DOMID_XEN) {

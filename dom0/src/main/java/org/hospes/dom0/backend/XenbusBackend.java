@@ -30,7 +30,10 @@ public abstract class XenbusBackend {
   private final Xenstored.Connection watcher;
   private XenbusState state = XenbusState.INITIALISING;
   private boolean removed;
+  /** True once the backend's own domain (a driver domain) died under it. */
+  private boolean orphaned;
   private String lastError;
+  private final java.util.List<Runnable> removalListeners = new java.util.ArrayList<>();
 
   protected XenbusBackend(XenstoreService xs, DomainControl control, int domid, int devid,
       String bePath, String fePath) {
@@ -84,7 +87,7 @@ public abstract class XenbusBackend {
   }
 
   private void frontendChanged() {
-    if (removed) {
+    if (removed || orphaned) {
       return;
     }
     XenbusState fe = XenbusState.parse(read(fePath + "/state"));
@@ -238,8 +241,44 @@ public abstract class XenbusBackend {
       return;
     }
     removed = true;
-    unwatch();
+    if (!orphaned) {
+      unwatch();
+    }
     removeDevice();
+    for (Runnable r : removalListeners) {
+      r.run();
+    }
+  }
+
+  /** Runs {@code r} once the device is removed (the toolstack's bookkeeping of its backends). */
+  public final void onRemoved(Runnable r) {
+    removalListeners.add(r);
+  }
+
+  /** True once the domain this backend ran in died under it (see {@link #backendDomainDied}). */
+  public final boolean orphaned() {
+    return orphaned;
+  }
+
+  /**
+   * The domain this backend runs in (a driver domain) died: nothing of it serves the device any
+   * more. Its rings are dropped (the hypervisor already took its mappings and ports away with
+   * it) and it stops watching; the toolstack, as dom0, sets the backend's {@code state} to
+   * Closed and {@code online} to 0, so the frontend sees its backend close, as a Xen frontend
+   * does when its backend domain goes, rather than waiting on a backend that will never
+   * answer. The device's directories stay until the toolstack removes the device
+   * ({@link #forceRemove}: block-detach, or the frontend's own domain ending).
+   */
+  public final void backendDomainDied() {
+    if (removed || orphaned) {
+      return;
+    }
+    orphaned = true;
+    disconnectRing();
+    unwatch();
+    state = XenbusState.CLOSED;
+    xs.write(bePath + "/online", "0");
+    xs.write(bePath + "/state", XenbusState.CLOSED.text());
   }
 
   /**

@@ -190,6 +190,41 @@ final class RunManyCommand implements Callable<Integer> {
       streams.error(e.getMessage());
       return ExitStatus.USAGE;
     }
+    hostMade.accept(host);
+    // Every user error from here on (a --destroy that names no domain, a spec whose disk,
+    // interface or kernel is found wanting as its domain is built) leaves a host whose guests
+    // never ran: they are torn down (destroyed, their machine memory given back, their disk
+    // images, capture files and xenstore nodes released) before the usage status, as xl
+    // create tears a half-built domain down.
+    boolean started = false;
+    try {
+      int status = startAll(host, pcpus, dom0, names, specs, origin);
+      if (status != STARTED) {
+        return status;
+      }
+      started = true;
+    } finally {
+      if (!started) {
+        host.tearDown("run-many: not started: a usage error");
+      }
+    }
+    try (RunSession session = RunSession.open(streams, false)) {
+      return runAndReport(host, session);
+    }
+  }
+
+  /** {@link #startAll}'s answer when every domain was built and the host is ready to run. */
+  private static final int STARTED = -1;
+
+  /** Told of the host run-many makes (tests check what a failed start leaves). */
+  java.util.function.Consumer<HostRunner> hostMade = h -> { };
+
+  /**
+   * Sets the host up as the options say and builds every domain: {@link #STARTED}, or the
+   * usage status after the one-line error.
+   */
+  private int startAll(HostRunner host, int pcpus, Dom0Settings dom0, Set<String> names,
+      List<DomainSpec> specs, Map<DomainSpec, String> origin) {
     String pcpusRefused = HostOptions.applyPcpus(host.hypervisor(), pcpus);
     if (pcpusRefused != null) {
       streams.error(pcpusRefused);
@@ -228,9 +263,7 @@ final class RunManyCommand implements Callable<Integer> {
         return ExitStatus.USAGE;
       }
     }
-    try (RunSession session = RunSession.open(streams, false)) {
-      return runAndReport(host, session);
-    }
+    return STARTED;
   }
 
   /** Runs the host to its end (or a stop request) and reports every domain's outcome. */

@@ -231,23 +231,34 @@ public final class LinuxIo {
           HvmMachine.factory(), spec.scheduler(), spec.costModel());
       marks.snapshot = () -> StudyRun.hvCounters(m.hypervisor(), m.domain());
       DiskImage image0 = null;
-      if (!p.disk().equals("none")) {
-        disk = scratchDisk("hospes-linux-io-", ((long) p.diskMiB() + 1) << 20); // a MiB to spare
-        DiskSpec ds = DiskSpec.parse(disk + ",format=raw,bus=" + p.disk(), 0, null);
-        image0 = ds.open();
-        m.addDisk(ds, image0);
-      }
-      if (!p.net().equals("none")) {
-        m.addVif(VifSpec.parse("net=nat,model=" + p.net(), null));
-      }
-      m.load(loader, image, w.name(), new BootRequest(cmdline(p, mode),
-          List.of(new BootModule(initrd, "initrd"))), null);
-      RunResult r = m.run(max);
-      if (image0 != null) {
-        image0.close();
-      }
-      if (m.networks() != null) {
-        m.networks().close();
+      RunResult r;
+      boolean ran = false;
+      try {
+        if (!p.disk().equals("none")) {
+          disk = scratchDisk("hospes-linux-io-", ((long) p.diskMiB() + 1) << 20); // spare MiB
+          DiskSpec ds = DiskSpec.parse(disk + ",format=raw,bus=" + p.disk(), 0, null);
+          image0 = ds.open();
+          m.addDisk(ds, image0);
+        }
+        if (!p.net().equals("none")) {
+          m.addVif(VifSpec.parse("net=nat,model=" + p.net(), null));
+        }
+        m.load(loader, image, w.name(), new BootRequest(cmdline(p, mode),
+            List.of(new BootModule(initrd, "initrd"))), null);
+        r = m.run(max);
+        ran = true;
+      } finally {
+        // Whatever stops the run (a kernel this mode cannot boot is a skipped run, not the
+        // end of the study), the machine is given up and its image and networks closed: a
+        // study of many runs must not keep a descriptor, a lock or a socket per skipped one.
+        if (ran) {
+          m.networks().close();
+        } else {
+          m.abandon("study run not completed"); // its networks too
+        }
+        if (image0 != null) {
+          image0.close();
+        }
       }
       Map<String, Long> counters = StudyRun.hvCounters(m.hypervisor(), m.domain());
       String log = marks.text();

@@ -48,13 +48,14 @@ public final class E1000Devices {
     SwitchPort port = nic;
     if (spec.pcap() != null) {
       try {
-        port = new CapturedPort(nic, nets.capture(spec.pcap()));
+        port = new CapturedPort(nic, nets.capture(domid, spec.pcap()));
       } catch (IOException e) {
         throw new IOException("cannot write capture file " + spec.pcap() + ": "
             + org.hospes.dom0.report.OutputFiles.reason(spec.pcap(), e), e);
       }
     }
     plug(dm, nic, net, port);
+    nets.plugged(domid, net, port);
     return nic;
   }
 

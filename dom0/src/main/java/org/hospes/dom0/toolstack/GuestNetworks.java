@@ -27,6 +27,13 @@ public final class GuestNetworks implements AutoCloseable {
   private final List<PcapWriter> captures = new ArrayList<>();
   private final java.util.Map<java.nio.file.Path, PcapWriter> capturesByFile =
       new java.util.HashMap<>();
+  /**
+   * What each domain holds on the networks, by domid: its ports (to disconnect) and the
+   * capture files its interfaces write (a file two domains share is closed with the last).
+   */
+  private final java.util.Map<Integer, List<Runnable>> portsByDomain = new java.util.HashMap<>();
+  private final java.util.Map<PcapWriter, java.util.Set<Integer>> captureUsers =
+      new java.util.HashMap<>();
 
   public GuestNetworks(Hypervisor hv) {
     this.hv = hv;
@@ -53,7 +60,7 @@ public final class GuestNetworks implements AutoCloseable {
     PcapWriter pcap = null;
     if (spec.pcap() != null) {
       try {
-        pcap = capture(spec.pcap());
+        pcap = capture(domid, spec.pcap());
       } catch (IOException e) {
         throw new IOException("cannot write capture file " + spec.pcap() + ": "
             + org.hospes.dom0.report.OutputFiles.reason(spec.pcap(), e), e);
@@ -64,6 +71,7 @@ public final class GuestNetworks implements AutoCloseable {
     VifBackend vif = VifBackend.start(xs, hv.control(), hv.costModel(), domid, devid, mac);
     SwitchPort port = pcap == null ? vif : new CapturedPort(vif, pcap);
     net.connect(port);
+    plugged(domid, net, port);
     if (spec.ip() != 0) {
       if (!(net instanceof RoutedNetwork routed)) {
         throw new IOException("vif ip=" + RoutedNetwork.ipText(spec.ip())
@@ -80,16 +88,53 @@ public final class GuestNetworks implements AutoCloseable {
    * for twice is one writer: a pvhvm interface offered both as an e1000 and as a vif captures
    * whichever the guest uses into the one file.
    */
-  PcapWriter capture(java.nio.file.Path file) throws IOException {
+  PcapWriter capture(int domid, java.nio.file.Path file) throws IOException {
     java.nio.file.Path key = file.toAbsolutePath().normalize();
-    PcapWriter open = capturesByFile.get(key);
-    if (open != null) {
-      return open;
+    PcapWriter pcap = capturesByFile.get(key);
+    if (pcap == null) {
+      pcap = PcapWriter.create(file, hv::now);
+      captures.add(pcap);
+      capturesByFile.put(key, pcap);
     }
-    PcapWriter pcap = PcapWriter.create(file, hv::now);
-    captures.add(pcap);
-    capturesByFile.put(key, pcap);
+    captureUsers.computeIfAbsent(pcap, p -> new java.util.HashSet<>()).add(domid);
     return pcap;
+  }
+
+  /** Records that domain {@code domid}'s interface is {@code port} on {@code net}. */
+  void plugged(int domid, Network net, SwitchPort port) {
+    portsByDomain.computeIfAbsent(domid, k -> new ArrayList<>()).add(() -> net.disconnect(port));
+  }
+
+  /**
+   * Lets go of what domain {@code domid}'s interfaces held (it ended, or its build failed):
+   * its ports leave their networks, so nothing is switched to a domain that is gone, and the
+   * capture files only it wrote are closed (flushed, their descriptors released). Nothing
+   * happens for a domain that holds nothing; the networks themselves stay for the others.
+   */
+  public void release(int domid) {
+    List<Runnable> ports = portsByDomain.remove(domid);
+    if (ports != null) {
+      ports.forEach(Runnable::run);
+    }
+    for (var it = captureUsers.entrySet().iterator(); it.hasNext();) {
+      var e = it.next();
+      if (e.getValue().remove(domid) && e.getValue().isEmpty()) {
+        it.remove();
+        PcapWriter pcap = e.getKey();
+        captures.remove(pcap);
+        capturesByFile.values().remove(pcap);
+        try {
+          pcap.close();
+        } catch (IOException closing) {
+          // The frames already written are flushed frame by frame; nothing more to save.
+        }
+      }
+    }
+  }
+
+  /** The capture files open now (tests: a domain's are closed when it goes). */
+  public int openCaptures() {
+    return captures.size();
   }
 
   static long macLong(String mac) {

@@ -40,7 +40,8 @@ import org.hospes.x86.Cpu;
  * and a PV console in either ({@link PvhDomainBuilder}; both that console and console_io are its
  * console). Consoles go to one shared stream, line by line,
  * each line prefixed with the domain's name. Domains can be started at any virtual time (also
- * after others ended, on the frames they gave back) and destroyed at a chosen virtual time.
+ * after others ended and were {@link #forget forgotten}, on the frames they gave back) and
+ * destroyed at a chosen virtual time.
  *
  * <p>The run loop makes one scheduling decision at a time ({@link Hypervisor#step}) with a
  * budget that ends at the next toolstack event (a destroy request, the time limit), so
@@ -76,6 +77,118 @@ public final class HostRunner {
   public HostRunner(Hypervisor hv, OutputStream console) {
     this.hv = hv;
     this.console = console;
+    hv.control().onDomainDeath(this::domainDied);
+  }
+
+  /**
+   * Driver domains whose devices changed (one was removed, or the domain died): each is
+   * destroyed by {@link #reapDriverDomains} once none of its devices is left.
+   */
+  private final java.util.Set<Integer> driverDomainsToCheck = new java.util.TreeSet<>();
+  /** The driver domains the toolstack made, by domid, until it destroyed them. */
+  private final Map<Integer, Domain> driverDomains = new java.util.HashMap<>();
+
+  /**
+   * dom0 is told of every domain's death. A driver domain that died under its devices leaves
+   * their frontends with a backend that is Closed ({@link
+   * org.hospes.dom0.backend.XenbusBackend#backendDomainDied}); a guest whose disks such a dead
+   * backend served has them removed here, since no backend is left to see the guest go.
+   */
+  private void domainDied(int domid) {
+    for (org.hospes.dom0.backend.blk.VbdBackend be : new ArrayList<>(vbds.values())) {
+      if (be.removed()) {
+        continue;
+      }
+      if (be.backendDomid() == domid) {
+        be.backendDomainDied();
+        driverDomainsToCheck.add(domid);
+      } else if (be.domid() == domid && be.orphaned()) {
+        be.forceRemove();
+      }
+    }
+  }
+
+  /** Starts the toolstack's bookkeeping of a vbd: a driver domain is checked when it goes. */
+  private org.hospes.dom0.backend.blk.VbdBackend track(long key,
+      org.hospes.dom0.backend.blk.VbdBackend be) {
+    vbds.put(key, be);
+    if (be.backendDomid() != org.hospes.hv.control.DomainControl.DOM0) {
+      int dd = be.backendDomid();
+      driverDomains.put(dd, hv.domain(dd));
+      be.onRemoved(() -> driverDomainsToCheck.add(dd));
+    }
+    return be;
+  }
+
+  /**
+   * Destroys the driver domains that serve nothing any more, and says which (for the log).
+   * The toolstack made each of them for one guest's disks ({@code backend=NAME}), so it is the
+   * toolstack's to end: when its last device was removed (block-detach, or its guest ended,
+   * whose devices go with it), it is destroyed as xl destroys a domain: its memory is freed,
+   * it leaves the hypervisor's lists and its {@code /local/domain/N} tree is removed. A later
+   * {@code backend=NAME} makes a new one. Cheap when nothing changed (after every decision).
+   */
+  public List<String> reapDriverDomains() {
+    reap();
+    if (reaped.isEmpty()) {
+      return List.of();
+    }
+    List<String> gone = List.copyOf(reaped);
+    reaped.clear();
+    return gone;
+  }
+
+  /** What {@link #reap} did and {@link #reapDriverDomains} did not return yet. */
+  private final List<String> reaped = new ArrayList<>();
+
+  /** {@link #reapDriverDomains}' work; the toolstack's own verbs call it after a change. */
+  private void reap() {
+    if (driverDomainsToCheck.isEmpty()) {
+      return;
+    }
+    List<String> gone = reaped;
+    // A copy: a destroy tells dom0 of the death, whose bookkeeping may add to the set.
+    for (int dd : new ArrayList<>(driverDomainsToCheck)) {
+      boolean serving = false;
+      for (org.hospes.dom0.backend.blk.VbdBackend be : vbds.values()) {
+        serving |= be.backendDomid() == dd && !be.removed();
+      }
+      if (serving) {
+        continue;
+      }
+      driverDomainsToCheck.remove(dd);
+      Domain d = driverDomains.remove(dd);
+      if (d == null) {
+        continue;
+      }
+      // One that died under its devices is out of the hypervisor's lists already (or leaves
+      // them now); its nodes stayed for the frontends to see their backend Closed.
+      boolean died = d.state().isFinal();
+      hv.destroy(d, "driver domain: its last device was removed");
+      vbds.values().removeIf(be -> be.backendDomid() == dd && be.removed());
+      if (xenstore != null) {
+        xenstore.request(org.hospes.dom0.xenstore.XsWire.RM, "/local/domain/" + dd + "\0");
+      }
+      gone.add("driver domain " + dd + " (" + d.name() + ") "
+          + (died ? "ended (" + d.endReason() + ") and its last device was removed"
+              : "destroyed: its last device was removed"));
+    }
+  }
+
+  /**
+   * The devices the driver domain named or numbered {@code name} serves now (none if there is
+   * no such driver domain): the host daemon's destroy refuses one that still serves.
+   */
+  public List<org.hospes.dom0.backend.blk.VbdBackend> servedBy(String name) {
+    List<org.hospes.dom0.backend.blk.VbdBackend> out = new ArrayList<>();
+    for (org.hospes.dom0.backend.blk.VbdBackend be : vbds.values()) {
+      Domain d = hv.domain(be.backendDomid());
+      if (!be.removed() && be.backendDomid() != 0 && d != null
+          && (d.name().equals(name) || Integer.toString(d.domid()).equals(name))) {
+        out.add(be);
+      }
+    }
+    return out;
   }
 
   /** A host with the default scheduler (credit) and cost model. */
@@ -186,6 +299,7 @@ public final class HostRunner {
       // As libxl destroys a domain that shut down or crashed: it leaves the hypervisor's
       // lists (one already destroyed is gone, or stays dying while grant-mapped).
       hv.destroy(g.domain(), "released by the toolstack");
+      reap();
     }
   }
 
@@ -314,8 +428,69 @@ public final class HostRunner {
           e.addSuppressed(closing);
         }
       }
+      // A virtio disk's image is the device model's own (not in images): closed too.
+      for (org.hospes.dom0.disk.DiskImage img : deviceImages.getOrDefault(d.domid(),
+          List.of())) {
+        try {
+          img.close();
+        } catch (java.io.IOException closing) {
+          e.addSuppressed(closing);
+        }
+      }
+      deviceImages.remove(d.domid());
       vbds.keySet().removeIf(k -> (int) (k >>> 32) == d.domid());
+      // Its interfaces' ports and capture files, and what the build wrote in xenstore for it
+      // (libxl's destroy removes /local/domain/N and the backend directories of a domain
+      // whose creation failed), go too: a later domain given this domid starts clean.
+      if (networks != null) {
+        networks.release(d.domid());
+      }
+      removeDomainNodes(d.domid());
+      reap(); // one made for this domain's disks serves nothing now
       throw e;
+    }
+  }
+
+  /**
+   * Removes what xenstore holds for domain {@code domid}, as libxl__destroy_domid does: its
+   * {@code /local/domain/N} tree and the backend directories for it in every service domain.
+   * Nothing happens on a host whose xenstored never started.
+   */
+  private void removeDomainNodes(int domid) {
+    if (xenstore == null) {
+      return;
+    }
+    if (xenstore.store().isIntroduced(domid)) {
+      xenstore.release(domid);
+    }
+    xenstore.request(org.hospes.dom0.xenstore.XsWire.RM, "/local/domain/" + domid + "\0");
+    for (org.hospes.hv.control.DomainControl c : hv.serviceDomains()) {
+      for (String kind : new String[] {"vbd", "vif"}) {
+        xenstore.request(org.hospes.dom0.xenstore.XsWire.RM,
+            "/local/domain/" + c.domid() + "/backend/" + kind + "/" + domid + "\0");
+      }
+    }
+  }
+
+  /**
+   * Gives up on every domain of this host and what was opened for them (a usage error found
+   * once some were built: run-many's second spec names a disk that is missing): each is
+   * destroyed, so its machine memory goes back, its disk images and capture files are closed,
+   * its xenstore nodes removed, and the networks closed. The host cannot be run after this.
+   */
+  public void tearDown(String reason) {
+    for (GuestDomain g : guests.values()) {
+      if (g.isLive()) {
+        g.destroyedBy(DomainOutcome.Kind.DESTROYED, reason);
+      }
+      hv.destroy(g.domain(), reason);
+      g.console().close();
+      releaseDeviceImages(g);
+      removeDomainNodes(g.domain().domid());
+    }
+    reap();
+    if (networks != null) {
+      networks.close();
     }
   }
 
@@ -326,7 +501,7 @@ public final class HostRunner {
       if (disk.busIn(spec.mode()) != DiskSpec.Bus.XEN) {
         continue; // a device of the device model (DomainSpec refuses them in pv)
       }
-      vbds.put(vbdKey(d.domid(), disk.devid()),
+      track(vbdKey(d.domid(), disk.devid()),
           HvmMachine.attachDisk(hv, xenstore, d.domid(), disk, open(images, disk)));
     }
     for (int i = 0; i < spec.vifs().size(); i++) {
@@ -434,8 +609,14 @@ public final class HostRunner {
     return image;
   }
 
-  /** Closes the domain's device-model disk images (once); an error is logged, not thrown. */
+  /**
+   * Closes the domain's device-model disk images (once; an error is logged, not thrown) and
+   * takes its interfaces off their networks, closing the capture files only it wrote.
+   */
   private void releaseDeviceImages(GuestDomain g) {
+    if (networks != null) {
+      networks.release(g.domain().domid());
+    }
     List<org.hospes.dom0.disk.DiskImage> images = deviceImages.remove(g.domain().domid());
     if (images == null) {
       return;
@@ -463,6 +644,8 @@ public final class HostRunner {
    * the image cannot be opened.
    */
   public org.hospes.dom0.backend.blk.VbdBackend blockAttach(int domid, DiskSpec spec) {
+    // A driver domain whose last device went is gone before a new one of its name is made.
+    reap();
     org.hospes.dom0.backend.blk.VbdBackend old = vbds.get(vbdKey(domid, spec.devid()));
     if (old != null && !old.removed()) {
       throw new IllegalArgumentException("domain " + domid + " already has " + spec.vdev());
@@ -473,10 +656,18 @@ public final class HostRunner {
     } catch (java.io.IOException e) {
       throw new IllegalArgumentException(e.getMessage());
     }
-    org.hospes.dom0.backend.blk.VbdBackend be =
-        HvmMachine.attachDisk(hv, xenstoreService(), domid, spec, img);
-    vbds.put(vbdKey(domid, spec.devid()), be);
-    return be;
+    org.hospes.dom0.backend.blk.VbdBackend be;
+    try {
+      be = HvmMachine.attachDisk(hv, xenstoreService(), domid, spec, img);
+    } catch (RuntimeException e) {
+      try {
+        img.close();
+      } catch (java.io.IOException closing) {
+        e.addSuppressed(closing);
+      }
+      throw e;
+    }
+    return track(vbdKey(domid, spec.devid()), be);
   }
 
   /**
@@ -496,6 +687,7 @@ public final class HostRunner {
         || fe == org.hospes.abi.XenbusState.UNKNOWN) {
       // No frontend uses the device (none ever connected, or it closed): nothing to wait for.
       be.forceRemove();
+      reap();
     }
     return be;
   }
@@ -519,6 +711,7 @@ public final class HostRunner {
       hv.destroy(g.domain(), reason);
       g.console().close();
       releaseDeviceImages(g);
+      reap();
     }
   }
 
@@ -538,6 +731,7 @@ public final class HostRunner {
       while (true) {
         handleDestroys();
         enforceInstructionLimit();
+        reap();
         if (stop.getAsBoolean()) {
           return true;
         }

@@ -55,13 +55,14 @@ public final class VirtioPciDevices {
     SwitchPort port = nic;
     if (spec.pcap() != null) {
       try {
-        port = new CapturedPort(nic, nets.capture(spec.pcap()));
+        port = new CapturedPort(nic, nets.capture(domid, spec.pcap()));
       } catch (IOException e) {
         throw new IOException("cannot write capture file " + spec.pcap() + ": "
             + org.hospes.dom0.report.OutputFiles.reason(spec.pcap(), e), e);
       }
     }
     net.connect(port);
+    nets.plugged(domid, net, port);
     return t;
   }
 

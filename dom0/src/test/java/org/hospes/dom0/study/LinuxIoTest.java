@@ -188,4 +188,42 @@ class LinuxIoTest {
     assertThat(s).contains("TRAILER!!!\0");
     assertThat(a.length % 4).isZero();
   }
+
+  /**
+   * A run whose kernel the machine cannot load (here a PVH kernel placed above the domain's
+   * RAM), found once the machine and its scratch disk exist, is a skipped run that leaves no
+   * open descriptor of the scratch disk behind (nor its write lock): a study of many runs
+   * must not keep one per skipped run, as it did.
+   */
+  @Test
+  void aRunWhoseKernelDoesNotLoadClosesItsScratchDisk() throws Exception {
+    long high = 0x2000_0000L; // 512 MiB: past the 64 MiB of RAM
+    byte[] kernel = new org.hospes.dom0.testing.ElfImageBuilder().entry(high)
+        .segment(high, new byte[] {(byte) 0xF4}, 0x1000).pvhEntryNote(high).build();
+    Path modules = Files.createDirectories(dir.resolve("modules"));
+    LinuxIo.Params xen = new LinuxIo.Params("xen", "none", 1, 1, modules.toString())
+        .withDefaults();
+    for (String m : LinuxIo.modules(xen)) {
+      Files.write(modules.resolve(m), new byte[16]); // not loaded: the kernel never runs
+    }
+    long before = scratchDescriptors();
+    RunRecord r = LinuxIo.run(new RunSpec(1, new StudySpec.Workload("x", "k", null, null,
+        Map.of(), null, xen, null, null), "pvh", 64, "credit", "default", "interp", 1), kernel,
+        1_000_000);
+    assertThat(r.skipped()).as(r.toString()).isTrue();
+    assertThat(scratchDescriptors()).as("open scratch disks").isEqualTo(before);
+  }
+
+  /** This process's open descriptors of linux-io scratch disks (deleted or not). */
+  private static long scratchDescriptors() throws java.io.IOException {
+    try (var fds = Files.list(Path.of("/proc/self/fd"))) {
+      return fds.filter(fd -> {
+        try {
+          return Files.readSymbolicLink(fd).toString().contains("hospes-linux-io-");
+        } catch (java.io.IOException e) {
+          return false; // closed while listed (the listing's own descriptor)
+        }
+      }).count();
+    }
+  }
 }

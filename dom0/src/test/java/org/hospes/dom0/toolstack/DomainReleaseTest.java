@@ -102,4 +102,34 @@ class DomainReleaseTest {
     assertThat(g.domain().state()).isEqualTo(DomainState.RUNNING);
     assertThat(host.blockBackends(g.domain().domid())).isEmpty(); // an IDE disk: no vbd
   }
+
+  /**
+   * A build that fails once the domain's PV services, its vbd and its vif (with a capture) are
+   * up (pvhvm: an unknown device plugin comes last) leaves nothing of it: its xenstore tree and
+   * backend directories are removed, its port leaves the bridge and its capture file is closed,
+   * and machine memory is as before. (The host daemon's create goes through here.) Before, the
+   * nodes stayed under a domid a later domain may be given, and the capture stayed open.
+   */
+  @Test
+  void aBuildThatFailsLeavesNoXenstoreNodesPortsOrCaptures() throws Exception {
+    HostRunner host = HostRunner.create(64, new ByteArrayOutputStream());
+    byte[] halt = ElfImageBuilder.multibootKernel(new byte[] {(byte) 0xF4});
+    Path kernel = Files.write(dir.resolve("h.elf"), halt);
+    Path img = image("a.img");
+    int free = HostRunner.create(64, new ByteArrayOutputStream()).hypervisor().frames()
+        .freeFrames();
+    DomainSpec bad = DomainSpec.parse("a=" + kernel + ",mode=pvhvm,disk=" + img
+        + ",vif=[type=vif,net=bridge:br0,pcap=" + dir.resolve("a.pcap") + "],device=nope", dir);
+    int domid = host.hypervisor().domains().size(); // the next one: 1
+    assertThatThrownBy(() -> host.start(bad, halt)).hasMessageContaining("nope");
+
+    assertThat(host.xenstore()).as("the PV services were set up").isNotNull();
+    assertThat(host.xenstore().read("/local/domain/" + domid)).isNull();
+    assertThat(host.xenstore().read("/local/domain/0/backend/vbd/" + domid)).isNull();
+    assertThat(host.xenstore().read("/local/domain/0/backend/vif/" + domid)).isNull();
+    assertThat(host.networks().openCaptures()).isZero();
+    assertThat(Files.size(dir.resolve("a.pcap"))).as("the header, flushed").isEqualTo(24);
+    assertThat(host.hypervisor().domains()).extracting(Domain::domid).containsExactly(0);
+    assertThat(host.hypervisor().frames().freeFrames()).isEqualTo(free);
+  }
 }

@@ -273,12 +273,25 @@ public final class DomainControl {
   }
 
   /**
-   * True while a foreign mapping of {@code owner}'s frame may be used: its reference keeps the
-   * frame {@code owner}'s (a destroyed owner's too, dying until the last unmap), unless the
-   * owner shut down or crashed, which gives its memory back at once and revokes the mappings.
+   * The domain whose memory {@code domid} names, for a foreign mapping: a live one, or one that
+   * shut down or crashed and was not destroyed yet, which keeps its memory until then as in
+   * Xen (a device model may still read it, e.g. for a core dump).
+   */
+  private Domain memoryOf(int domid) {
+    Domain d = hv.domain(domid);
+    if (d == null || d.killed() || d.state() == DomainState.DYING) {
+      throw new IllegalArgumentException("no live domain " + domid);
+    }
+    return d;
+  }
+
+  /**
+   * True while a foreign mapping may be used: its mapper is alive, and its reference keeps the
+   * frame the owner's (one that shut down keeps its memory until destroyed; a destroyed
+   * owner's mapped frames stay its own until the last unmap).
    */
   boolean foreignLive(Domain owner) {
-    return !owner.foreignRefs().isRevoked() && !domain.state().isFinal();
+    return !domain.state().isFinal();
   }
 
   /**
@@ -290,7 +303,7 @@ public final class DomainControl {
    */
   public ForeignPage mapForeign(int domid, long gfn) {
     checkTarget(domid, "map foreign frames");
-    Domain d = guest(domid);
+    Domain d = memoryOf(domid);
     long mfn = gfn >= 0 && gfn < d.p2m().size() ? d.p2m().lookup(gfn) : -1;
     if (mfn < 0) {
       throw new IllegalArgumentException(String.format(

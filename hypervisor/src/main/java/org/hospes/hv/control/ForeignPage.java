@@ -9,9 +9,10 @@ import org.hospes.x86.MemoryBus;
  * until unmapped) or a grant mapping (gntdev: the granter's entry is pinned and the frame sits
  * in the mapper's grant window). Offsets are within the page and are checked. Both keep their
  * frame the owner's while mapped, a destroyed owner's too (it stays dying until they go), so a
- * stale mapping never reaches a frame given to another domain. Once the mapping is revoked (its
- * owner shut down or crashed and gave its memory back, the grant was revoked) or dropped, reads
- * give zeros and writes are ignored. A read-only grant mapping refuses writes.
+ * stale mapping never reaches a frame given to another domain; an owner that shut down or
+ * crashed keeps its memory until it is destroyed, so its mappings stay valid until then. Once
+ * the mapping is revoked (the grant was revoked, its mapper ended) or dropped, reads give zeros
+ * and writes are ignored. A read-only grant mapping refuses writes.
  */
 public final class ForeignPage {
   private final DomainControl control;

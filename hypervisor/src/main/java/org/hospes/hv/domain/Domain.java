@@ -49,6 +49,8 @@ public final class Domain {
   private final org.hospes.hv.memory.ForeignRefs foreignRefs =
       new org.hospes.hv.memory.ForeignRefs();
   private String endReason = "";
+  /** True once its memory was released (domain_kill): at destroy, also after a shutdown. */
+  private boolean killed;
   private int exitStatus = -1;
   /** The PV vCPU state of a classic PV domain, else null. */
   private org.hospes.hv.pv.PvVcpu pv;
@@ -325,6 +327,19 @@ public final class Domain {
     for (Vcpu v : vcpus) {
       v.setState(VcpuState.OFFLINE);
     }
+  }
+
+  /**
+   * True once the domain was destroyed and its memory released (Xen's domain_kill). A domain
+   * that shut down or crashed keeps its memory, and its state, until then.
+   */
+  public boolean killed() {
+    return killed;
+  }
+
+  /** The hypervisor released the domain's memory (destroy). */
+  public void markKilled() {
+    killed = true;
   }
 
   /** Counters of all vCPUs added up. */

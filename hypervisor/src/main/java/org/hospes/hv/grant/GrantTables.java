@@ -42,11 +42,10 @@ import org.hospes.x86.MemoryBus;
  * check for a second read-only map), so a revoked entry never admits a new mapping; while pinned
  * the hypervisor keeps GTF_reading/GTF_writing set so the granter can see it must not reuse the
  * entry, and unmap always works. Mapped frames must be RAM the granter owns (not a foreign frame
- * it mapped itself). When a domain shuts down or crashes (its memory goes back at once), its own
- * mappings are dropped and every mapping of its frames in other domains is revoked: the mapper's
- * physmap gets its original frame back, so no domain keeps a path to a frame that may be
- * reallocated. When it is destroyed, as in Xen, the mappings others hold of its frames stay:
- * those frames stay its own, and the domain dying, until the last of them is unmapped.
+ * it mapped itself). A domain that shuts down or crashes keeps its memory until it is
+ * destroyed, as in Xen, so the mappings of its frames stay valid until then. When it is
+ * destroyed its own mappings are dropped, and the mappings others hold of its frames stay:
+ * those frames stay its own, and the domain listed, until the last of them is unmapped.
  *
  * <p>Methods return a {@code GNTST_*} status (map returns a handle, which is never negative).
  * Lock order (for a future SMP host): granter's table before mapper's.
@@ -695,22 +694,6 @@ public final class GrantTables {
   }
 
   /**
-   * The domain shut down or crashed, and its memory goes back at once: drop its own mappings
-   * (their granters' pins go), and revoke every mapping other domains hold of its frames,
-   * giving those domains their original frames back.
-   */
-  public void releaseAll(Iterable<Domain> all) {
-    releaseOwnMappings();
-    for (Domain d : all) {
-      GrantTables t = d == domain ? null : directory.grantTables(d);
-      if (t != null) {
-        t.revokeFrom(domain.domid());
-      }
-    }
-    active.clear();
-  }
-
-  /**
    * The domain is destroyed (Xen's gnttab_release_mappings in domain_relinquish_resources):
    * its own mappings of others' grants go, but the mappings other domains hold of its frames
    * stay, as in Xen, where each holds a reference on the page: those frames stay the dying
@@ -730,22 +713,6 @@ public final class GrantTables {
         release(h, m);
       } else if (m.gfn >= 0) {
         freeHandle(h);
-      }
-    }
-  }
-
-  /** Revokes this domain's mappings of grants from {@code granter} (which is dying). */
-  private void revokeFrom(int granter) {
-    Domain gd = directory.domain(granter);
-    GrantTables g = gd == null ? null : directory.grantTables(gd);
-    for (Mapping m : maptrack) {
-      if (m.gfn >= 0 && !m.revoked && m.granter == granter) {
-        unmapFromMapper(m);
-        if (m.frameRefs && g != null) {
-          g.putFrameRefs(m.mfn, !m.readonly);
-          m.frameRefs = false;
-        }
-        m.revoked = true;
       }
     }
   }

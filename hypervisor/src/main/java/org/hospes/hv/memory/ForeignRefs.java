@@ -15,15 +15,14 @@ import java.util.TreeSet;
  * destroyed domain stays dying until then. A frame that is never freed while mapped can never
  * be handed to another domain, so a stale mapping cannot reach someone else's memory.
  *
- * <p>A domain that shuts down or crashes gives its memory back at once here (Xen keeps it until
- * the toolstack destroys the domain): its references are then {@link #revoke revoked}, and every
- * foreign mapping of it reads zeros and drops writes from then on, as grant mappings of it do.
+ * <p>A domain that shuts down or crashes keeps its memory until the toolstack destroys it, as in
+ * Xen, so the foreign mappings of it stay valid until then (a device model may still read it);
+ * after the destroy the frames they hold stay its own until they are unmapped.
  */
 public final class ForeignRefs {
   private final Map<Long, Integer> counts = new HashMap<>();
   /** Frames the owner gave back while mapped: freed by the last unmap. */
   private final Set<Long> givenBack = new HashSet<>();
-  private boolean revoked;
 
   /** A new foreign mapping of {@code mfn}. */
   public void take(long mfn) {
@@ -67,14 +66,4 @@ public final class ForeignRefs {
     return counts.isEmpty();
   }
 
-  /** The owner's memory went back without waiting for the mappings: they are dead. */
-  public void revoke() {
-    revoked = true;
-    counts.clear();
-    givenBack.clear();
-  }
-
-  public boolean isRevoked() {
-    return revoked;
-  }
 }

@@ -414,20 +414,34 @@ class GrantTableHypercallsTest {
         .isEqualTo(XenErrno.ESRCH.negated());
   }
 
+  /**
+   * A granter that crashed keeps its memory until destroyed, as in Xen: the mapper still sees
+   * and writes the granted page, and its destroy leaves the page the granter's (listed,
+   * crashed) until the mapper unmaps it. Before, the crash took the page back at once.
+   */
   @Test
-  void aCrashedGranterTakesItsFramesBackFromEveryMapper() {
-    long original = b.p2m().lookup(MAP_GFN);
+  void aCrashedGranterKeepsItsMappedFramesUntilDestroyedAndUnmapped() {
+    long page = a.p2m().lookup(PAGE_GFN);
     grant(8, GTF_PERMIT_ACCESS, b.domid(), PAGE_GFN);
     int[] r = map(b, 8, a.domid(), MAP_GFN, GNTMAP_HOST_MAP);
     assertThat(r[0]).isEqualTo(GNTST_OKAY);
-    // A crash gives the memory back at once (the domain stays listed, crashed): the mapping
-    // must go first.
     hv.crash(a, "test");
-    assertThat(b.p2m().lookup(MAP_GFN)).isEqualTo(original);
-    assertThat(b.memory().read32((long) MAP_GFN << 12)).isEqualTo(0xB0B0_B0B0);
-    // The handle still unmaps cleanly once.
+    assertThat(b.p2m().lookup(MAP_GFN)).isEqualTo(page);
+    assertThat(b.memory().read32((long) MAP_GFN << 12)).isEqualTo(PATTERN);
+    b.memory().write32((long) MAP_GFN << 12, 0x600D);
+    assertThat(a.memory().read32((long) PAGE_GFN << 12)).isEqualTo(0x600D);
+    // Nobody maps anything new from a domain that ended.
+    assertThat(map(b, 8, a.domid(), MAP_GFN + 1, GNTMAP_HOST_MAP)[0])
+        .isEqualTo(GNTST_BAD_DOMAIN);
+    hv.destroy(a, "xl destroy");
+    assertThat(a.state()).isEqualTo(DomainState.CRASHED);
+    assertThat(hv.isHeld(a)).isTrue();
+    assertThat(hv.frames().owner(page)).isEqualTo(a.domid());
     assertThat(unmap(b, MAP_GFN, r[1])).isEqualTo(GNTST_OKAY);
     assertThat(unmap(b, MAP_GFN, r[1])).isEqualTo(GNTST_BAD_HANDLE);
+    assertThat(b.memory().read32((long) MAP_GFN << 12)).isEqualTo(0xB0B0_B0B0);
+    assertThat(hv.domain(a.domid())).isNull();
+    assertThat(hv.frames().owner(page)).isEqualTo(FrameTable.FREE);
     assertThat(b.grantTables().activeMappings()).isZero();
   }
 

@@ -315,15 +315,22 @@ class PvGrantTableHypercallsTest {
   }
 
   @Test
-  void theGranterCrashingClearsThePvMappersEntryAndEveryCountGoesToZero() {
+  void theGranterCrashingKeepsThePvMappersEntryUntilUnmappedAndEveryCountGoesToZero() {
     long page = mfn(a, DATA_PFN);
     grant(8, GTF_PERMIT_ACCESS, b.domid(), page);
     int[] r = map(b, 8, a.domid(), MAP_VA, GNTMAP_HOST_MAP);
     assertThat(r[0]).isEqualTo(GNTST_OKAY);
+    long entry = l1e(b, MAP_VA);
+    // As in Xen, a crashed granter keeps its memory until destroyed: the mapping stays, and
+    // its destroy leaves the page its own until the mapper unmaps it.
     hv.crash(a, "test");
-    assertThat(l1e(b, MAP_VA)).isZero();
-    assertThat(b.pv().mmu().translate(MAP_VA, false)).isEqualTo(-1);
+    assertThat(l1e(b, MAP_VA)).isEqualTo(entry);
+    hv.destroy(a, "test");
+    assertThat(hv.isHeld(a)).isTrue();
+    assertThat(hv.frames().owner(page)).isEqualTo(a.domid());
     assertThat(unmap(b, MAP_VA, r[1])).isEqualTo(GNTST_OKAY);
+    assertThat(l1e(b, MAP_VA)).isZero();
+    assertThat(hv.domain(a.domid())).isNull();
     hv.destroy(b, "test");
     FrameTable frames = hv.frames();
     for (long mfn = 0; mfn < frames.frames(); mfn++) {

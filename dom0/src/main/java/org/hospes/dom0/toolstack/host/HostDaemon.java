@@ -238,6 +238,9 @@ public final class HostDaemon {
         runTasks();
         deliverInput();
         reapEnded();
+        for (String gone : runner.reapDriverDomains()) {
+          xen(gone);
+        }
         detachSettled();
         long target = virtBase + (System.nanoTime() - wallBase);
         long lag = target - runner.hypervisor().now();
@@ -635,6 +638,22 @@ public final class HostDaemon {
       throw new HostException("Domain-0 runs the toolstack itself; it cannot be paused,"
           + " shut down or destroyed", true);
     }
+    var served = runner.servedBy(target);
+    if (!served.isEmpty()) {
+      // The toolstack made it for one guest's disks and ends it with the last of them.
+      java.util.List<String> disks = new java.util.ArrayList<>();
+      String guest = null;
+      for (var be : served) {
+        var g = runner.hypervisor().domain(be.domid());
+        guest = g == null ? Integer.toString(be.domid()) : g.name();
+        String vdev = runner.xenstore().read(org.hospes.dom0.backend.blk.VbdNodes.backendPath(
+            be.backendDomid(), be.domid(), be.devid()) + "/dev");
+        disks.add(vdev == null ? Integer.toString(be.devid()) : vdev);
+      }
+      throw new HostException(target + " is a driver domain serving " + guest + "'s "
+          + String.join(", ", disks) + "; the toolstack destroys it with its last disk"
+          + " (./hospes block-detach " + guest + " " + disks.get(0) + ")", true);
+    }
     throw new HostException("no domain named or numbered '" + target + "' (see ./hospes list)",
         true);
   }
@@ -710,6 +729,9 @@ public final class HostDaemon {
       }
       be = runner.blockDetach(domid, disk);
       xen("domain " + domid + " (" + m.guest.name() + "): " + disk + " detach requested");
+      for (String gone : runner.reapDriverDomains()) {
+        xen(gone); // removed at once: its driver domain went with it
+      }
       return Map.of("name", m.guest.name(), "vdev", disk, "removed", be.removed());
     } catch (IllegalArgumentException | IllegalStateException e) {
       throw new HostException(m.guest.name() + ": " + e.getMessage(), true);

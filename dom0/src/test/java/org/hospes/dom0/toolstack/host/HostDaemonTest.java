@@ -121,4 +121,49 @@ class HostDaemonTest {
         .isEqualTo(Path.of("/run/user/1/hospes"));
     assertThat(HostPaths.defaultDir(Map.of(), "/home/u")).isEqualTo(Path.of("/home/u/.hospes/host"));
   }
+
+  /**
+   * A driver domain made by block-attach's backend= is refused by destroy while it serves (the
+   * message names the guest's disk and says how it goes), and goes with its last disk: gone
+   * from list and from xenstore, and logged. Before, it stayed for the host's life.
+   */
+  @Test
+  void aDriverDomainGoesWithItsLastDiskAndIsNotDestroyedWhileItServes() throws Exception {
+    long paddr = 0x10_0000;
+    // A PVH kernel that spins (jmp $): it stays alive while the disks come and go.
+    java.nio.file.Files.write(dir.resolve("spin.elf"), new org.hospes.dom0.testing
+        .ElfImageBuilder().entry(paddr).segment(paddr, new byte[] {(byte) 0xEB, (byte) 0xFE},
+            0x1000).pvhEntryNote(paddr).build());
+    Path cfg = java.nio.file.Files.writeString(dir.resolve("g.cfg"),
+        "name = \"g\"\ntype = \"pvh\"\nmemory = 4\nkernel = \"spin.elf\"\n");
+    java.nio.file.Files.write(dir.resolve("d.img"), new byte[1 << 16]);
+    HostClient c = new HostClient(paths);
+    ObjectNode create = Wire.request("create");
+    create.set("config", Wire.JSON.valueToTree(
+        org.hospes.dom0.toolstack.xl.XlDomainConfig.read(cfg)));
+    c.call(create);
+    ObjectNode attach = Wire.request("block-attach");
+    attach.put("domain", "g");
+    attach.put("disk", "backend=storage,target=" + dir.resolve("d.img"));
+    int dd = c.call(attach).path("backend").asInt();
+    assertThat(dd).isNotZero();
+
+    ObjectNode destroy = Wire.request("destroy");
+    destroy.put("domain", "storage");
+    assertThatThrownBy(() -> c.call(destroy)).isInstanceOf(HostException.class)
+        .hasMessage("storage is a driver domain serving g's xvda; the toolstack destroys it"
+            + " with its last disk (./hospes block-detach g xvda)");
+
+    ObjectNode detach = Wire.request("block-detach");
+    detach.put("domain", "g");
+    detach.put("disk", "xvda");
+    assertThat(c.call(detach).path("removed").asBoolean()).isTrue();
+    HostSnapshot s = Wire.JSON.treeToValue(c.call(Wire.request("list")), HostSnapshot.class);
+    assertThat(s.domains()).extracting(DomainInfo::name).containsExactly("Domain-0", "g");
+    ObjectNode read = Wire.request("xenstore-read");
+    read.put("path", "/local/domain/" + dd + "/name");
+    assertThatThrownBy(() -> c.call(read)).isInstanceOf(HostException.class);
+    assertThat(c.call(Wire.request("dmesg")).path("log").asText()).contains("driver domain " + dd
+        + " (storage) destroyed: its last device was removed");
+  }
 }
