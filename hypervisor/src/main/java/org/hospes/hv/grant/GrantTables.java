@@ -106,8 +106,6 @@ public final class GrantTables {
     long pvEntry = -1;
     /** The mapping holds a reference (and, writable, the writable type) on a PV granter's frame. */
     boolean frameRefs;
-    /** The granter died: the mapping was torn down, the handle only waits for its unmap. */
-    boolean revoked;
   }
 
   private final Domain domain;
@@ -164,7 +162,7 @@ public final class GrantTables {
     return i < nrFrames ? frameGfn[i] : P2m.INVALID;
   }
 
-  /** Mappings this domain holds (handles in use, revoked ones included). */
+  /** Mappings this domain holds (handles in use). */
   public int activeMappings() {
     return maptrack.size() - freeHandles.size();
   }
@@ -182,10 +180,10 @@ public final class GrantTables {
     return false;
   }
 
-  /** True if a live (not revoked) mapping this domain holds names machine frame {@code mfn}. */
+  /** True if a mapping this domain holds names machine frame {@code mfn}. */
   public boolean mapsFrame(long mfn) {
     for (Mapping m : maptrack) {
-      if (m.gfn >= 0 && !m.revoked && m.mfn == mfn) {
+      if (m.gfn >= 0 && m.mfn == mfn) {
         return true;
       }
     }
@@ -475,7 +473,6 @@ public final class GrantTables {
     m.ref = ref;
     m.mfn = mfn;
     m.readonly = readonly;
-    m.revoked = false;
     m.flags = flags;
     m.pvEntry = pvEntry;
     m.frameRefs = g.domain.pv() != null;
@@ -525,10 +522,6 @@ public final class GrantTables {
     Mapping m = mapping(handle);
     if (m == null) {
       return GNTST_BAD_HANDLE;
-    }
-    if (m.revoked) {
-      freeHandle(handle);
-      return GNTST_OKAY;
     }
     if (m.pvEntry >= 0) {
       if (hostAddr == 0) {
@@ -709,10 +702,8 @@ public final class GrantTables {
   private void releaseOwnMappings() {
     for (int h = 0; h < maptrack.size(); h++) {
       Mapping m = maptrack.get(h);
-      if (m.gfn >= 0 && !m.revoked) {
+      if (m.gfn >= 0) {
         release(h, m);
-      } else if (m.gfn >= 0) {
-        freeHandle(h);
       }
     }
   }
