@@ -81,8 +81,10 @@ final class SystemOps {
       case SGDT: case SIDT: {
         int lin = c.linW(f0, d, 1);
         c.write16(lin, sub == SGDT ? c.gdtLimit : c.idtLimit);
-        int base = sub == SGDT ? c.gdtBase : c.idtBase;
-        c.write32(c.linW(f0, d + 2, 2), size == 2 ? base : base & 0x00FF_FFFF);
+        // The whole 32-bit base with either operand size (SDM vol. 2B, SGDT: "Full 32-bit
+        // base address stored"; the 386 did the same). Only LGDT/LIDT drop the top byte of a
+        // 16-bit operand. QEMU's TCG masks the stored base to 24 bits: it is no reference here.
+        c.write32(c.linW(f0, d + 2, 2), sub == SGDT ? c.gdtBase : c.idtBase);
         break;
       }
       case LGDT: case LIDT: {
@@ -202,7 +204,10 @@ final class SystemOps {
         int lin = c.linR(f0, d, size);
         int index = size == 2 ? c.r[reg] : (short) c.r[reg];
         int lower = size == 2 ? c.read32(lin) : (short) c.read16(lin);
-        int upper = size == 2 ? c.read32(c.linR(f0, d + 4, 2)) : (short) c.read16(lin + 2);
+        // The upper bound is an operand of its own: its offset is checked against the limit
+        // (and wraps at 64 KiB under 16-bit addressing) as the lower bound's is.
+        int upper = size == 2 ? c.read32(c.linR(f0, d + 4, 2))
+            : (short) c.read16(c.linR(f0, d + 2, 1));
         if (index < lower || index > upper) {
           c.raise(Exceptions.BR, 0);
         }

@@ -75,6 +75,32 @@ class SegmentationTest {
     expectFault(Exceptions.GP, 0);
   }
 
+  /**
+   * BOUND's two bounds are each checked against the limit: with a 16-bit operand the upper
+   * bound is the word at offset+2. It used to be read at the linear address + 2 unchecked, so
+   * a pair that crossed the limit by its upper word gave #BR (bounds read past the limit)
+   * instead of #GP(0).
+   */
+  @Test
+  void bound16ChecksItsUpperBoundAgainstTheLimit() {
+    load("66b81800 8ed8 66 6205fd0f0000");       // ds = 0x18 ; bound ax, [0xffd]
+    expectFault(Exceptions.GP, 0);
+  }
+
+  @Test
+  void bound16WithinTheLimitAndBoundsRuns() {
+    mem.write32(0x10FFC, 0x7FFF_FFF0);          // lower -16, upper 0x7fff
+    load("66b81800 8ed8 66 6205fc0f0000 f4");   // ds = 0x18 ; bound ax (0x18), [0xffc] ; hlt
+    assertThat(cpu.run(20)).isEqualTo(CpuExit.HLT);
+  }
+
+  @Test
+  void bound16BelowTheUpperBoundIsBr() {
+    mem.write32(0x10FFC, 0x0017_FFF0);          // lower -16, upper 0x17 < ax
+    load("66b81800 8ed8 66 6205fc0f0000 f4");   // ds = 0x18 ; bound ax (0x18), [0xffc] ; hlt
+    expectFault(Exceptions.BR, 0);
+  }
+
   @Test
   void expandDownSegmentsRejectOffsetsAtOrBelowTheLimit() {
     load("66b82800 8ee0 64a1ff0f0000");         // fs = 0x28 ; mov eax, fs:[0xfff]
