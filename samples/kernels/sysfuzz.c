@@ -35,7 +35,15 @@
  *          task gate; the new task records the registers and EFLAGS it was
  *          given and its TR, then returns by IRET (nested) or JMP to the old
  *          TSS: the fault or what it saw, its back link, both busy bits and
- *          the EIP and EFLAGS saved in each TSS.
+ *          the EIP and EFLAGS saved in each TSS;
+ *   sys    one system instruction from CPL 0 or 3: VERR/VERW of a random
+ *          selector, BOUND (16 and 32 bits, signed bounds around the index),
+ *          SLDT/STR/SMSW to a register (16 and 32 bits) or memory, SGDT/SIDT
+ *          (16 and 32 bits), LMSW and CLTS (CR0's MP, EM and TS random before),
+ *          MOV to or from DR0-DR7, SYSENTER with a random SYSENTER_CS (0: #GP)
+ *          and status flags, then SYSEXIT back when it came from CPL 3, or
+ *          SYSEXIT at CPL 3 (#GP).
+ * "only=KIND" on the command line makes every step one of that kind.
  * Each step prints one line: its parameters and what happened (values read,
  * the selector loaded, the fault vector, error code and CR2). Every 16 steps a
  * hash of the page pool is printed (memory written by the steps).
@@ -51,6 +59,15 @@
  *     readable, non-null segments.
  *   - A read through SS after loading a random SS is not made: a fault would be
  *     delivered on that stack.
+ *   - TCG does not implement DR7.GD (general detect): no #DB on a debug-register
+ *     access with GD set. GD is never set here (DebugRegistersTest checks it).
+ *   - TCG keeps DR7 bits 12, 14 and 15 as written (they read as 0 on hardware);
+ *     they are never written. Breakpoint enables stay clear.
+ *   - TCG stores a 24-bit base for SGDT/SIDT with a 16-bit operand; the SDM
+ *     stores all 32 bits (DescriptorTableStoreTest). The tables here are below
+ *     16 MiB, where the two agree.
+ *   - Not a QEMU error: QEMU's qemu32 CPUID has DE and Hospes's has not, so
+ *     CR4.DE is never set (setting it is #GP on Hospes; DR4/DR5 alias DR6/DR7).
  *   - Not a QEMU error: without an LLDT, LDTR keeps its reset state (base 0,
  *     limit 0xFFFF), so TI=1 selectors read whatever the firmware left at
  *     linear 0 (SeaBIOS's IVT under QEMU). The kernel loads its own LDT so the
@@ -781,6 +798,258 @@ static void step_task(uint32_t n)
     rt_gdt[RT_TSS_INDEX] |= 1ull << 41;
 }
 
+/* ---- system instructions ---- */
+
+volatile uint32_t g_a;
+volatile uint32_t g_mem[2] __attribute__((aligned(8)));
+volatile uint32_t g_bounds[2] __attribute__((aligned(8)));
+volatile uint32_t se_cs, se_ss, se_esp, se_fl, se_ucs, se_uss, se_uesp, se_ufl, se_user, se_sp;
+static uint8_t se_stack[1024] __attribute__((aligned(16)));
+
+uint32_t probe_verr(void), probe_verw(void), probe_bound32(void), probe_bound16(void);
+uint32_t probe_sldt32(void), probe_sldt16(void), probe_str32(void), probe_str16(void);
+uint32_t probe_smsw32(void), probe_smsw16(void), probe_sldtm(void), probe_strm(void);
+uint32_t probe_smswm(void), probe_sgdt32(void), probe_sgdt16(void), probe_sidt32(void);
+uint32_t probe_sidt16(void), probe_lmsw(void), probe_clts(void);
+uint32_t probe_sysenter(void), probe_sysexit(void);
+void sysenter_land(void), sysexit_land(void);
+
+/* A probe that loads EAX from g_a, runs one instruction (resuming after it on a fault) and
+   returns EAX. */
+#define REGPROBE(name, insn)                                  \
+    "        .globl " #name "\n"                              \
+    #name ":\n"                                               \
+    "        movl g_a, %eax\n"                                \
+    "        movl $1f, probe_resume\n"                        \
+    "        " insn "\n"                                      \
+    "1:      ret\n"
+/* MOV from and to DRn: EAX = DRn, or DRn = g_a. */
+#define DRPROBES(n)                                           \
+    REGPROBE(probe_rdr##n, "movl %db" #n ", %eax")           \
+    REGPROBE(probe_wdr##n, "movl %eax, %db" #n)
+uint32_t probe_rdr0(void), probe_rdr1(void), probe_rdr2(void), probe_rdr3(void);
+uint32_t probe_rdr4(void), probe_rdr5(void), probe_rdr6(void), probe_rdr7(void);
+uint32_t probe_wdr0(void), probe_wdr1(void), probe_wdr2(void), probe_wdr3(void);
+uint32_t probe_wdr4(void), probe_wdr5(void), probe_wdr6(void), probe_wdr7(void);
+
+__asm__(
+    "        .text\n"
+    REGPROBE(probe_verr, "movl g_sel, %ecx; xorl %eax, %eax; verr %cx; setz %al")
+    REGPROBE(probe_verw, "movl g_sel, %ecx; xorl %eax, %eax; verw %cx; setz %al")
+    REGPROBE(probe_bound32, "bound %eax, g_bounds")
+    REGPROBE(probe_bound16, "bound %ax, g_bounds")
+    REGPROBE(probe_sldt32, "sldt %eax")
+    REGPROBE(probe_sldt16, "sldt %ax")
+    REGPROBE(probe_str32, "str %eax")
+    REGPROBE(probe_str16, "str %ax")
+    REGPROBE(probe_smsw32, "smsw %eax")
+    REGPROBE(probe_smsw16, "smsw %ax")
+    REGPROBE(probe_sldtm, "sldt g_mem")
+    REGPROBE(probe_strm, "str g_mem")
+    REGPROBE(probe_smswm, "smsw g_mem")
+    REGPROBE(probe_sgdt32, "sgdtl g_mem")
+    REGPROBE(probe_sgdt16, "sgdtw g_mem")
+    REGPROBE(probe_sidt32, "sidtl g_mem")
+    REGPROBE(probe_sidt16, "sidtw g_mem")
+    REGPROBE(probe_lmsw, "lmsw %ax")
+    REGPROBE(probe_clts, "clts")
+    REGPROBE(probe_sysexit, "sysexit")
+    DRPROBES(0) DRPROBES(1) DRPROBES(2) DRPROBES(3)
+    DRPROBES(4) DRPROBES(5) DRPROBES(6) DRPROBES(7)
+    /* SYSENTER from CPL 0 or 3. The landing (CPL 0, CS and SS from the MSR) records what it
+       was given; from CPL 3 it goes back by SYSEXIT to sysexit_land (ESP as it was), which
+       records that and ends the user run; from CPL 0 it reloads the kernel's SS and ESP and
+       jumps back to se_resume. */
+    "        .globl probe_sysenter\n"
+    "probe_sysenter:\n"
+    "        movl $se_resume, probe_resume\n"
+    "        pushl g_a\n"
+    "        popfl\n"
+    "        movl %esp, se_sp\n"
+    "        sysenter\n"
+    "se_resume:\n"
+    "        ret\n"
+    "        .globl sysenter_land\n"
+    "sysenter_land:\n"
+    "        pushfl\n"
+    "        popl se_fl\n"
+    "        movl %esp, se_esp\n"
+    "        xorl %eax, %eax\n"
+    "        movw %cs, %ax\n"
+    "        movl %eax, se_cs\n"
+    "        movw %ss, %ax\n"
+    "        movl %eax, se_ss\n"
+    "        cmpl $0, se_user\n"
+    "        jz 2f\n"
+    "        movl se_sp, %ecx\n"
+    "        movl $sysexit_land, %edx\n"
+    "        sysexit\n"
+    "2:      movw $0x10, %ax\n"
+    "        movw %ax, %ss\n"
+    "        movl se_sp, %esp\n"
+    "        ljmp $0x08, $se_resume\n"
+    "        .globl sysexit_land\n"
+    "sysexit_land:\n"
+    "        movl %esp, se_uesp\n"
+    "        pushfl\n"
+    "        popl se_ufl\n"
+    "        xorl %eax, %eax\n"
+    "        movw %cs, %ax\n"
+    "        movl %eax, se_ucs\n"
+    "        movw %ss, %ax\n"
+    "        movl %eax, se_uss\n"
+    "        xorl %eax, %eax\n"
+    "        int $0x81\n");
+
+static uint32_t (*const rdr[8])(void) = {probe_rdr0, probe_rdr1, probe_rdr2, probe_rdr3,
+                                         probe_rdr4, probe_rdr5, probe_rdr6, probe_rdr7};
+static uint32_t (*const wdr[8])(void) = {probe_wdr0, probe_wdr1, probe_wdr2, probe_wdr3,
+                                         probe_wdr4, probe_wdr5, probe_wdr6, probe_wdr7};
+
+static void wrmsr32(uint32_t msr, uint32_t v)
+{
+    __asm__ volatile("wrmsr" : : "c"(msr), "a"(v), "d"(0) : "memory");
+}
+
+static uint32_t rdmsr32(uint32_t msr)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    return lo;
+}
+
+static uint32_t read_dr(int n)
+{
+    uint32_t v = 0;
+    switch (n) {
+    case 0: __asm__ volatile("movl %%db0, %0" : "=r"(v)); break;
+    case 1: __asm__ volatile("movl %%db1, %0" : "=r"(v)); break;
+    case 2: __asm__ volatile("movl %%db2, %0" : "=r"(v)); break;
+    case 3: __asm__ volatile("movl %%db3, %0" : "=r"(v)); break;
+    case 6: __asm__ volatile("movl %%db6, %0" : "=r"(v)); break;
+    default: __asm__ volatile("movl %%db7, %0" : "=r"(v)); break;
+    }
+    return v;
+}
+
+/* A value near the bounds (signed, of the operand's width) that BOUND compares. */
+static int32_t near(int32_t v, int wide)
+{
+    int32_t x = v + (int32_t)below(7) - 3;
+    return wide ? x : (int16_t)x;
+}
+
+/* One random system instruction from CPL 0 or 3: verr/verw, bound, sldt/str/smsw (register
+   and memory forms), sgdt/sidt, lmsw, clts, MOV DR or SYSENTER/SYSEXIT. */
+static void step_sys(uint32_t n)
+{
+    int ring3 = below(3) == 0;
+    uint32_t k = below(100);
+    char ft[64];
+    if (k < 14) {                                /* verr / verw of a random selector */
+        uint32_t base, limit;
+        uint8_t access, flags;
+        random_descriptor(8 + below(6), &base, &limit, &access, &flags);
+        int w = below(2);
+        g_sel = random_selector();
+        uint32_t zf = run_probe(w ? probe_verw : probe_verr, ring3);
+        fault_text(ft, sizeof ft);
+        printf("%04u sys ring%d %s %x desc=%08x%08x -> %s zf=%u\n", n, ring3 ? 3 : 0,
+               w ? "verw" : "verr", g_sel, (uint32_t)(shown(g_sel) >> 32), (uint32_t)shown(g_sel),
+               ft, zf);
+    } else if (k < 28) {                         /* bound */
+        int wide = below(2);
+        int32_t index = (int32_t)(below(4) == 0 ? rnd() : below(2) ? below(64) : 0x7FFE + below(4));
+        if (!wide) index = (int16_t)index;
+        int32_t lo = near(index, wide), hi = near(index, wide);
+        if (below(4) == 0) { int32_t t = lo; lo = hi; hi = t; }
+        if (wide) { g_bounds[0] = (uint32_t)lo; g_bounds[1] = (uint32_t)hi; }
+        else g_bounds[0] = ((uint32_t)hi << 16) | ((uint32_t)lo & 0xFFFF);
+        g_a = (uint32_t)index;
+        run_probe(wide ? probe_bound32 : probe_bound16, ring3);
+        fault_text(ft, sizeof ft);
+        printf("%04u sys ring%d bound%d %x in [%x, %x] -> %s\n", n, ring3 ? 3 : 0, wide ? 32 : 16,
+               (uint32_t)index, (uint32_t)lo, (uint32_t)hi, ft);
+    } else if (k < 46) {                         /* stores of system registers */
+        static uint32_t (*const probes[13])(void) = {
+            probe_sldt32, probe_sldt16, probe_str32, probe_str16, probe_smsw32, probe_smsw16,
+            probe_sldtm, probe_strm, probe_smswm, probe_sgdt32, probe_sgdt16, probe_sidt32,
+            probe_sidt16};
+        static const char names[13][8] = {"sldt32", "sldt16", "str32", "str16", "smsw32",
+                                          "smsw16", "sldtm", "strm", "smswm", "sgdt32", "sgdt16",
+                                          "sidt32", "sidt16"};
+        uint32_t which = below(13);
+        uint32_t cr0 = read_cr0();
+        write_cr0((cr0 & ~0xEu) | (rnd() & 0xEu));   /* MP, EM, TS for SMSW to see */
+        g_a = rnd();
+        g_mem[0] = rnd();
+        g_mem[1] = rnd();
+        uint32_t r = run_probe(probes[which], ring3);
+        write_cr0(cr0);
+        fault_text(ft, sizeof ft);
+        printf("%04u sys ring%d %s -> %s eax=%x mem=%08x%08x\n", n, ring3 ? 3 : 0, names[which], ft,
+               r, g_mem[1], g_mem[0]);
+    } else if (k < 58) {                         /* lmsw / clts, then CR0 */
+        int clts = below(2);
+        uint32_t cr0 = read_cr0();
+        write_cr0((cr0 & ~0xEu) | (rnd() & 0xEu));
+        uint32_t before = read_cr0();
+        g_a = rnd();
+        run_probe(clts ? probe_clts : probe_lmsw, ring3);
+        uint32_t after = read_cr0();
+        write_cr0(cr0);
+        fault_text(ft, sizeof ft);
+        printf("%04u sys ring%d %s %x cr0=%x -> %s cr0=%x\n", n, ring3 ? 3 : 0,
+               clts ? "clts" : "lmsw", clts ? 0 : g_a & 0xFFFF, before, ft, after);
+    } else if (k < 82) {                         /* MOV DR */
+        /* Neither CR4.DE nor DR7.GD is tried here: Hospes's CPUID has no DE (so setting
+           CR4.DE is #GP, and DR4/DR5 always alias DR6/DR7), and QEMU's TCG does not implement
+           general detect (DebugRegistersTest checks it against the SDM). Breakpoints stay
+           disabled (L0-3, G0-3 clear), and DR7 bits 11, 12, 14 and 15 are not written: QEMU's
+           TCG keeps what is written there. */
+        int reg = below(8), write = below(2);
+        uint32_t v = rnd();
+        if (reg == 4 || reg == 6) v &= 0xE00Fu;
+        else if (reg == 5 || reg == 7) v &= 0xFFFF0300u;
+        g_a = v;
+        uint32_t r = run_probe(write ? wdr[reg] : rdr[reg], ring3);
+        fault_text(ft, sizeof ft);
+        uint32_t dr6 = read_dr(6), dr7 = read_dr(7), drn = reg < 4 ? read_dr(reg) : 0;
+        __asm__ volatile("movl %0, %%db7" : : "r"(0x400u));
+        __asm__ volatile("movl %0, %%db6" : : "r"(0xFFFF0FF0u));
+        printf("%04u sys ring%d %s dr%d %x -> %s read=%x dr6=%x dr7=%x dr%d=%x\n",
+               n, ring3 ? 3 : 0, write ? "write" : "read", reg, write ? v : 0, ft,
+               write ? 0 : r, dr6, dr7, reg < 4 ? reg : 0, drn);
+    } else if (k < 95) {                         /* SYSENTER (and SYSEXIT back) */
+        uint32_t c = below(10);
+        uint32_t cs = c < 2 ? 0 : c < 6 ? KERNEL_CS : c < 7 ? KERNEL_CS | 3 : c < 8 ? 0x30 : 0x48 | below(4);
+        uint32_t esp = (uint32_t)(uintptr_t)(se_stack + sizeof se_stack) - 4 * below(4);
+        wrmsr32(0x174, cs);
+        wrmsr32(0x175, esp);
+        wrmsr32(0x176, (uint32_t)(uintptr_t)sysenter_land);
+        /* Status flags (not DF: the kernel's C code runs after a fault with the flags the
+           probe left), and IF from CPL 3 only (the kernel keeps it clear). */
+        uint32_t fl = 0x2 | (rnd() & 0x8D5u) | (ring3 && below(2) ? 0x200 : 0);
+        se_cs = se_ss = se_esp = se_fl = se_ucs = se_uss = se_uesp = se_ufl = 0;
+        se_user = ring3;
+        g_a = fl;
+        rt_user_eflags = fl & 0x200 ? 0x202 : 0x2;
+        run_probe(probe_sysenter, ring3);
+        rt_user_eflags = 0x2;
+        fault_text(ft, sizeof ft);
+        printf("%04u sys ring%d sysenter cs=%x/%x esp=-%x fl=%x -> %s k=%x:%x esp=-%x fl=%x u=%x:%x"
+               " esp=%x fl=%x\n", n, ring3 ? 3 : 0, cs, rdmsr32(0x174),
+               (uint32_t)(uintptr_t)(se_stack + sizeof se_stack) - rdmsr32(0x175), fl, ft,
+               se_cs, se_ss, se_esp ? (uint32_t)(uintptr_t)(se_stack + sizeof se_stack) - se_esp : 0,
+               se_fl, se_ucs, se_uss, se_uesp ? se_sp - se_uesp : 0, se_ufl);
+    } else {                                     /* SYSEXIT at CPL 3: #GP */
+        wrmsr32(0x174, below(4) ? KERNEL_CS : 0);
+        run_probe(probe_sysexit, 1);
+        fault_text(ft, sizeof ft);
+        printf("%04u sys ring3 sysexit cs=%x -> %s\n", n, rdmsr32(0x174), ft);
+    }
+}
+
 static void digest(uint32_t n)
 {
     uint32_t h = FNV_INIT;
@@ -801,6 +1070,22 @@ int kmain(uint32_t magic, const struct multiboot_info *mbi)
     if (cmdline_value(mbi, "steps", buf, sizeof buf)) {
         steps = 0;
         for (char *p = buf; *p; p++) steps = steps * 10 + (uint32_t)(*p - '0');
+    }
+    /* only=KIND: every step of that kind (for a closer look at one); its first k. */
+    static const char kinds[10][7] = {"seg", "far", "int", "page", "large", "shadow", "step",
+                                      "v86", "task", "sys"};
+    static const uint8_t first_k[10] = {0, 30, 46, 57, 73, 77, 80, 82, 84, 90};
+    uint32_t only = 100;
+    if (cmdline_value(mbi, "only", buf, sizeof buf)) {
+        for (int i = 0; i < 10; i++) {
+            int same = 1;
+            for (int j = 0; j < 7 && (kinds[i][j] || buf[j]); j++) same &= kinds[i][j] == buf[j];
+            if (same) only = first_k[i];
+        }
+        if (only == 100) {
+            printf("sysfuzz: unknown step kind %s\n", buf);
+            qemu_exit(EXIT_FAILURE_VALUE);
+        }
     }
     rng = seed * 2654435761u + 0x9E3779B9u;
     if (rng == 0) rng = 1;
@@ -836,16 +1121,17 @@ int kmain(uint32_t magic, const struct multiboot_info *mbi)
     }
 
     for (uint32_t n = 0; n < steps; n++) {
-        uint32_t k = below(100);
-        if (k < 33) step_seg(n);
-        else if (k < 51) step_far(n);
-        else if (k < 63) step_int(n);
-        else if (k < 81) step_page(n);
-        else if (k < 85) step_large(n);
-        else if (k < 88) step_shadow(n);
-        else if (k < 90) step_trap(n);
-        else if (k < 92) step_v86(n);
-        else step_task(n);
+        uint32_t k = only != 100 ? only : below(100);
+        if (k < 30) step_seg(n);
+        else if (k < 46) step_far(n);
+        else if (k < 57) step_int(n);
+        else if (k < 73) step_page(n);
+        else if (k < 77) step_large(n);
+        else if (k < 80) step_shadow(n);
+        else if (k < 82) step_trap(n);
+        else if (k < 84) step_v86(n);
+        else if (k < 90) step_task(n);
+        else step_sys(n);
         if (n % 16 == 15) digest(n);
     }
     digest(steps);
