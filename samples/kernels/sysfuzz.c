@@ -10,7 +10,10 @@
  *          FS, GS or SS at CPL 0 or 3, then LAR and LSL of it and, where the
  *          access is within the limit and the type allows it, a read through it;
  *   far    JMP or CALL far from CPL 0 or 3 to a random code descriptor (entry
- *          14), or CALL through a random call gate (entry 15) to ring 0;
+ *          14), or CALL through a random call gate (entry 15) to ring 0 with
+ *          0-3 parameters (copied to the inner stack from CPL 3; LRET n
+ *          releases them, on both stacks): what the landing found above its
+ *          return address, and how far the caller's ESP moved;
  *          (the LDT, GDT entry 7, holds four more random descriptors);
  *   int    INT 0x40-0x43 from ring 3 through gates of random type, DPL and P;
  *   page   a random PTE (P, R/W, U/S, frame) in a 16-page window, a random
@@ -194,12 +197,31 @@ static void fault_text(char *buf, size_t n)
     "        popl %ebx\n"                                     \
     "        ret\n"
 
+#define LANDGATE(name, release)                               \
+    "        .globl " #name "\n"                              \
+    #name ":\n"                                               \
+    "        xorl %edx, %edx\n"                               \
+    "        movw %ss, %dx\n"                                 \
+    "        shll $16, %edx\n"                                \
+    "        movw %cs, %dx\n"                                 \
+    "        movl %edx, g_seen\n"                             \
+    "        movl 8(%esp), %edx\n"                            \
+    "        movl %edx, g_pa\n"                               \
+    "        movl 12(%esp), %edx\n"                           \
+    "        movl %edx, g_pa+4\n"                             \
+    "        movl 16(%esp), %edx\n"                           \
+    "        movl %edx, g_pa+8\n"                             \
+    "        lret " release "\n"
+
 uint32_t probe_ds(void), probe_es(void), probe_fs(void), probe_gs(void), probe_ss(void);
 uint32_t probe_lar(void), probe_lsl(void);
-uint32_t probe_ljmp(void), probe_lcall(void), probe_gate(void);
+uint32_t probe_ljmp(void), probe_lcall(void), probe_gate(void), probe_lcall_p(void);
 uint32_t probe_int40(void), probe_int41(void), probe_int42(void), probe_int43(void);
 uint32_t probe_read(void), probe_write(void);
-void land_jmp(void), land_call(void), land_gate(void);
+void land_jmp(void), land_call(void);
+void land_gate0(void), land_gate1(void), land_gate2(void), land_gate3(void);
+volatile uint32_t g_p[3], g_pa[3], g_esp0;
+volatile int32_t g_espd;
 
 __asm__(
     "        .text\n"
@@ -269,14 +291,28 @@ __asm__(
     "        movw %cs, %dx\n"
     "        movl %edx, g_seen\n"
     "        lret\n"
-    "        .globl land_gate\n"
-    "land_gate:\n"
-    "        xorl %edx, %edx\n"
-    "        movw %ss, %dx\n"
-    "        shll $16, %edx\n"
-    "        movw %cs, %dx\n"
-    "        movl %edx, g_seen\n"
-    "        lret\n"
+    /* CALL through a gate with N parameters: the caller pushes three dwords (g_p[2], g_p[1],
+       g_p[0]) and records how far ESP moved when the call is back; the landing N records
+       SS:CS and the three dwords above the return address (the copied parameters and, past
+       them, the caller's ESP and SS), and returns with LRET 4*N. */
+    "        .globl probe_lcall_p\n"
+    "probe_lcall_p:\n"
+    "        movl $0xFFFF, g_seen\n"
+    "        movl %esp, g_esp0\n"
+    "        pushl g_p+8\n"
+    "        pushl g_p+4\n"
+    "        pushl g_p\n"
+    "        movl $1f, probe_resume\n"
+    "        lcall *g_far\n"
+    "1:      movl %esp, %eax\n"
+    "        subl g_esp0, %eax\n"
+    "        movl %eax, g_espd\n"
+    "        movl g_esp0, %esp\n"
+    "        ret\n"
+    LANDGATE(land_gate0, "")
+    LANDGATE(land_gate1, "$4")
+    LANDGATE(land_gate2, "$8")
+    LANDGATE(land_gate3, "$12")
     /* INT n: the handler (on_int) records ring, IF and the saved SS. */
     "        .globl probe_int40\n"
     "probe_int40:\n"
@@ -446,7 +482,7 @@ static void step_far(uint32_t n)
 {
     int kind = below(3);                       /* 0 jmp, 1 call, 2 call gate */
     int ring3 = below(2);
-    uint32_t landing;
+    uint32_t landing, params = 0;
     uint32_t sel;
     if (kind < 2) {
         uint8_t acc;
@@ -460,20 +496,39 @@ static void step_far(uint32_t n)
         landing = (uint32_t)(uintptr_t)(kind == 0 ? land_jmp : land_call);
         g_back[1] = ring3 ? USER_CS : KERNEL_CS;
     } else {
-        landing = (uint32_t)(uintptr_t)land_gate;
+        static void (*const lands[4])(void) = {land_gate0, land_gate1, land_gate2, land_gate3};
+        params = below(4);
+        landing = (uint32_t)(uintptr_t)lands[params];
         uint32_t dpl = below(4), present = below(10) != 0;
         gdt_raw(15, (KERNEL_CS << 16) | (landing & 0xFFFF),
-                (landing & 0xFFFF0000u) | present << 15 | dpl << 13 | 0x0C00);
+                (landing & 0xFFFF0000u) | present << 15 | dpl << 13 | 0x0C00 | params);
         sel = 15 << 3 | below(4);
+        for (int i = 0; i < 3; i++) g_p[i] = rnd();
+        g_pa[0] = g_pa[1] = g_pa[2] = 0;
+        g_espd = 0;
     }
     g_far[0] = landing;
     g_far[1] = sel;
-    run_probe(kind == 0 ? probe_ljmp : probe_lcall, ring3);
+    run_probe(kind == 0 ? probe_ljmp : kind == 1 ? probe_lcall : probe_lcall_p, ring3);
     char ft[64];
     fault_text(ft, sizeof ft);
-    printf("%04u far ring%d %s %x desc=%08x%08x -> %s landed=%x\n", n, ring3 ? 3 : 0,
+    printf("%04u far ring%d %s %x desc=%08x%08x -> %s landed=%x", n, ring3 ? 3 : 0,
            kind == 0 ? "jmp" : kind == 1 ? "call" : "callgate", sel,
            (uint32_t)(shown(sel) >> 32), (uint32_t)shown(sel), ft, g_seen);
+    if (kind == 2) {
+        /* Above the return address of an inner call: the parameters, then the caller's ESP
+           and SS, then the kernel stack's own contents (not shown). */
+        int inner = ring3 && g_seen != 0xFFFF;
+        uint32_t shown_words = inner && params + 2 < 3 ? params + 2 : 3;
+        printf(" params=%u espd=%d pa=", params, g_espd);
+        for (uint32_t i = 0; i < shown_words; i++) {
+            uint32_t v = g_pa[i];
+            /* The caller's ESP is shown relative to the user stack's top. */
+            if (inner && i == params) v = (uint32_t)(uintptr_t)(user_stack + sizeof user_stack) - v;
+            printf("%s%x", i ? "," : "", v);
+        }
+    }
+    printf("\n");
 }
 
 static void on_int(struct rt_frame *f)

@@ -37,7 +37,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * <pre>
  *   -Dhospes.sysdiff.seeds=N   seeds per run (default 3)
  *   -Dhospes.sysdiff.seed=S    first seed (default 1)
- *   -Dhospes.sysdiff.steps=M   steps per seed (default 150)
+ *   -Dhospes.sysdiff.steps=M   steps per seed (default 300)
  *   -Dhospes.sysdiff.only=KIND every step of one kind: seg, far, int, page, large, shadow,
  *                              step, v86, task or sys (default: a random mix)
  * </pre>
@@ -87,7 +87,7 @@ class SystemDiffTest {
   @MethodSource("seeds")
   void hospesAgreesWithQemu(long seed) throws Exception {
     String only = System.getProperty("hospes.sysdiff.only", "");
-    String cmdline = "seed=" + seed + " steps=" + Long.getLong("hospes.sysdiff.steps", 150)
+    String cmdline = "seed=" + seed + " steps=" + Long.getLong("hospes.sysdiff.steps", 300)
         + (only.isBlank() ? "" : " only=" + only.strip());
     String qemu = runQemu(elf, cmdline);
     ByteArrayOutputStream serial = new ByteArrayOutputStream();
