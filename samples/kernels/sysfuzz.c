@@ -39,6 +39,12 @@
  *          given and its TR, then returns by IRET (nested) or JMP to the old
  *          TSS: the fault or what it saw, its back link, both busy bits and
  *          the EIP and EFLAGS saved in each TSS;
+ *   idt    INT 0x85, or UD2 (an exception: EXT in the error code of a fault
+ *          delivering it), from CPL 0 or 3 through a random gate (interrupt,
+ *          trap or no gate type; DPL; P) to a random target (kernel or user
+ *          code, data, null, past the GDT, or a random code descriptor in
+ *          entry 14), sometimes past the IDT limit, sometimes with the #GP gate
+ *          not present (#DF): the fault, or the CS:SS and frame the handler saw;
  *   sys    one system instruction from CPL 0 or 3: VERR/VERW of a random
  *          selector, BOUND (16 and 32 bits, signed bounds around the index),
  *          SLDT/STR/SMSW to a register (16 and 32 bits) or memory, SGDT/SIDT
@@ -69,6 +75,9 @@
  *   - TCG stores a 24-bit base for SGDT/SIDT with a 16-bit operand; the SDM
  *     stores all 32 bits (DescriptorTableStoreTest). The tables here are below
  *     16 MiB, where the two agree.
+ *   - TCG leaves EXT clear in the error code of a fault that a hardware
+ *     exception's delivery meets (the SDM sets it: 6.13); the idt step does not
+ *     show the bit for its UD2 cases.
  *   - Not a QEMU error: QEMU's qemu32 CPUID has DE and Hospes's has not, so
  *     CR4.DE is never set (setting it is #GP on Hospes; DR4/DR5 alias DR6/DR7).
  *   - Not a QEMU error: without an LLDT, LDTR keeps its reset state (base 0,
@@ -1105,6 +1114,113 @@ static void step_sys(uint32_t n)
     }
 }
 
+/* ---- interrupt-gate checks ---- */
+
+/* Above the runtime's user-exit vector (0x81), so that a limit ending at this gate still lets
+   a CPL-3 probe end its run. */
+#define IDT_VECTOR 0x85
+#define IDT_CS_INDEX 14
+extern const char rt_exc_stub_base[];
+volatile uint32_t g_adv, g_frame[3];
+uint32_t probe_int85(void), probe_ud2(void);
+void intv_land(void);
+
+__asm__(
+    "        .text\n"
+    "        .globl probe_int85\n"
+    "probe_int85:\n"
+    "        movl $1f, probe_resume\n"
+    "        int $0x85\n"
+    "1:      ret\n"
+    "        .globl probe_ud2\n"
+    "probe_ud2:\n"
+    "        movl $1f, probe_resume\n"
+    "        ud2\n"
+    "1:      ret\n"
+    /* The gate's handler, at whatever CPL its code segment gives: records SS:CS and the
+       frame (EIP, CS, EFLAGS), steps over UD2 (g_adv), counts the hit and returns. */
+    "        .globl intv_land\n"
+    "intv_land:\n"
+    "        pushl %eax\n"
+    "        xorl %eax, %eax\n"
+    "        movw %ss, %ax\n"
+    "        shll $16, %eax\n"
+    "        movw %cs, %ax\n"
+    "        movl %eax, g_seen\n"
+    "        movl 4(%esp), %eax\n"
+    "        movl %eax, g_frame\n"
+    "        addl g_adv, %eax\n"
+    "        movl %eax, 4(%esp)\n"
+    "        movl 8(%esp), %eax\n"
+    "        movl %eax, g_frame+4\n"
+    "        movl 12(%esp), %eax\n"
+    "        movl %eax, g_frame+8\n"
+    "        incl int_hits\n"
+    "        popl %eax\n"
+    "        iret\n");
+
+static void load_idt_limit(uint16_t limit)
+{
+    struct { uint16_t limit; uint32_t base; } __attribute__((packed)) d;
+    __asm__ volatile("sidt %0" : "=m"(d));
+    d.limit = limit;
+    __asm__ volatile("lidt %0" : : "m"(d));
+}
+
+/*
+ * INT 0x85 (or UD2, whose #UD is an event the program did not ask for: EXT set in the error
+ * code of a fault during its delivery) from CPL 0 or 3 through a random gate: type (interrupt,
+ * trap, or a type that is no gate here), DPL, P, and a target selector that is the kernel's
+ * code, the user's, a data segment, null, past the GDT, or entry 14 holding a random code
+ * descriptor (DPL, conforming, present) or a data one; sometimes the IDT limit ends just at or
+ * before the gate, and sometimes the #GP gate is not present (a fault delivering the fault is
+ * then #DF).
+ */
+static void step_idt(uint32_t n)
+{
+    int ring3 = below(2), ud = below(4) == 0;
+    uint32_t vector = ud ? 6 : IDT_VECTOR;
+    uint32_t t = below(10);
+    uint8_t type = t < 5 ? 0xE : t < 8 ? 0xF : t < 9 ? 0xC : below(2) ? 0x0 : 0x9;
+    uint8_t ta = (uint8_t)(type | (below(3) ? 3u : below(3)) << 5 | (below(12) != 0 ? 0x80 : 0));
+    uint32_t k = below(12);
+    uint32_t sel = k < 5 ? KERNEL_CS : k < 6 ? USER_CS : k < 7 ? KERNEL_DS : k < 8 ? 0 + below(4)
+                 : k < 9 ? (16 + below(8)) << 3 : IDT_CS_INDEX << 3 | below(4);
+    /* Entry 14: flat code (or data), random DPL, conforming and present bits. */
+    uint8_t acc = below(10) ? (uint8_t)(0x1A | (below(3) == 0 ? 4 : 0)) : 0x12;
+    acc |= (uint8_t)(below(4) << 5 | (below(10) != 0 ? 0x80 : 0));
+    rt_gdt_set(IDT_CS_INDEX, 0, 0xFFFFF, acc, 0xC);
+    /* 0: the limit ends at the gate's last byte, 1: short of it (not for #UD, whose #GP and
+       #DF gates would be past the limit too: a triple fault). */
+    uint32_t lim = ud ? 2 : below(8);
+    int df = below(10) == 0;
+    rt_idt_gate((int)vector, (uint16_t)sel, (uint32_t)(uintptr_t)intv_land, ta);
+    rt_on_trap(8, on_fault);
+    if (df) rt_idt_gate(13, KERNEL_CS, (uint32_t)(uintptr_t)(rt_exc_stub_base + 16 * 13), 0x0E);
+    int_hits = 0;
+    g_seen = 0;
+    g_frame[0] = g_frame[1] = g_frame[2] = 0;
+    g_adv = ud ? 2 : 0;
+    if (lim < 2) load_idt_limit((uint16_t)(vector * 8 + 7 - lim * 4));
+    uint32_t (*probe)(void) = ud ? probe_ud2 : probe_int85;
+    run_probe(probe, ring3);
+    load_idt_limit(256 * 8 - 1);
+    rt_idt_gate(13, KERNEL_CS, (uint32_t)(uintptr_t)(rt_exc_stub_base + 16 * 13), 0x8E);
+    rt_idt_gate((int)vector, KERNEL_CS, (uint32_t)(uintptr_t)(rt_exc_stub_base + 16 * vector), 0x8E);
+    if (ud) rt_on_trap(6, on_fault);
+    rt_on_trap(8, NULL);
+    /* QEMU's TCG never sets EXT in the error code of a fault met delivering an exception;
+       the SDM does (6.13), and so does Hospes (ExceptionDeliveryErrorCodeTest). Not shown. */
+    if (ud && f_vec >= 10 && f_vec <= 13) f_err &= ~1u;
+    char ft[64];
+    fault_text(ft, sizeof ft);
+    printf("%04u idt ring%d %s gate=%02x sel=%x desc=%08x%08x lim=%s%s -> %s hits=%u ss:cs=%x"
+           " frame=+%x,%x,%x\n", n, ring3 ? 3 : 0, ud ? "ud2" : "int85", ta, sel,
+           (uint32_t)(shown(sel) >> 32), (uint32_t)shown(sel),
+           lim == 0 ? "gate" : lim == 1 ? "short" : "full", df ? " no#GPgate" : "", ft, int_hits,
+           g_seen, int_hits ? g_frame[0] - (uint32_t)(uintptr_t)probe : 0, g_frame[1], g_frame[2]);
+}
+
 static void digest(uint32_t n)
 {
     uint32_t h = FNV_INIT;
@@ -1127,12 +1243,12 @@ int kmain(uint32_t magic, const struct multiboot_info *mbi)
         for (char *p = buf; *p; p++) steps = steps * 10 + (uint32_t)(*p - '0');
     }
     /* only=KIND: every step of that kind (for a closer look at one); its first k. */
-    static const char kinds[10][7] = {"seg", "far", "int", "page", "large", "shadow", "step",
-                                      "v86", "task", "sys"};
-    static const uint8_t first_k[10] = {0, 30, 46, 57, 73, 77, 80, 82, 84, 90};
+    static const char kinds[11][7] = {"seg", "far", "int", "page", "large", "shadow", "step",
+                                      "v86", "task", "idt", "sys"};
+    static const uint8_t first_k[11] = {0, 30, 44, 54, 68, 72, 75, 77, 79, 85, 92};
     uint32_t only = 100;
     if (cmdline_value(mbi, "only", buf, sizeof buf)) {
-        for (int i = 0; i < 10; i++) {
+        for (int i = 0; i < 11; i++) {
             int same = 1;
             for (int j = 0; j < 7 && (kinds[i][j] || buf[j]); j++) same &= kinds[i][j] == buf[j];
             if (same) only = first_k[i];
@@ -1178,14 +1294,15 @@ int kmain(uint32_t magic, const struct multiboot_info *mbi)
     for (uint32_t n = 0; n < steps; n++) {
         uint32_t k = only != 100 ? only : below(100);
         if (k < 30) step_seg(n);
-        else if (k < 46) step_far(n);
-        else if (k < 57) step_int(n);
-        else if (k < 73) step_page(n);
-        else if (k < 77) step_large(n);
-        else if (k < 80) step_shadow(n);
-        else if (k < 82) step_trap(n);
-        else if (k < 84) step_v86(n);
-        else if (k < 90) step_task(n);
+        else if (k < 44) step_far(n);
+        else if (k < 54) step_int(n);
+        else if (k < 68) step_page(n);
+        else if (k < 72) step_large(n);
+        else if (k < 75) step_shadow(n);
+        else if (k < 77) step_trap(n);
+        else if (k < 79) step_v86(n);
+        else if (k < 85) step_task(n);
+        else if (k < 92) step_idt(n);
         else step_sys(n);
         if (n % 16 == 15) digest(n);
     }
