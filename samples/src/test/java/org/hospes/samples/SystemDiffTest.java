@@ -27,9 +27,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * sequence of segment loads, far transfers, INT/IRET across rings, page-table changes with
  * INVLPG, interrupt-shadow probes, TF single-steps, VM86 runs, task switches (JMP, CALL, task
  * gates in the GDT and the IDT), delivery through broken IDT gates and system instructions
- * (VERR/VERW, BOUND, SLDT/STR/SMSW,
- * SGDT/SIDT, LMSW, CLTS, MOV DR, SYSENTER/SYSEXIT) from the seed on its command line, and prints one state line per step (values, selectors, fault vectors with error codes
- * and CR2, A/D bits, memory hashes).
+ * (VERR/VERW, BOUND, SLDT/STR/SMSW, SGDT/SIDT, LMSW, CLTS, MOV DR, SYSENTER/SYSEXIT) from the
+ * seed on its command line, and prints one state line per step (values, selectors, fault
+ * vectors with error codes and CR2, A/D bits, memory hashes).
  * Each seed runs under {@code qemu-system-i386} and on the Hospes native machine; the outputs
  * must be equal line for line. The cases where QEMU's TCG departs from the SDM are left out by
  * the kernel and listed in its header comment. The same comparison checks the execute-disable
