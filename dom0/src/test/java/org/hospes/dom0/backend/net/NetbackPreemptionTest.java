@@ -160,6 +160,45 @@ class NetbackPreemptionTest {
   }
 
   /**
+   * While the rest of a cut backlog waits for dom0's next slice, a frame for the same vif (here
+   * straight from the switch's side, between two of the caller's steps) joins the queue behind
+   * the others: nothing is delivered outside dom0's turn, and the continuation delivers it
+   * last.
+   */
+  @Test
+  void aFrameForAVifWhoseDeliveryWasCutWaitsBehindTheRest() {
+    NetTestbed b = new NetTestbed(new CreditScheduler(1, 0));
+    assertThat(b.front.connect()).isEqualTo(XenbusState.CONNECTED);
+    List<byte[]> sent = new ArrayList<>();
+    for (int i = 0; i < 2 * RING_SIZE - 1; i++) {
+      byte[] f = NetTestbed.frame(PAGE_SIZE, 3000 + i);
+      sent.add(f);
+      b.backend.deliver(f, 0, f.length);
+    }
+    b.front.poll();
+    assertThat(b.front.takeReceived()).hasSize(RING_SIZE);
+    // Small steps until the delivery has been cut.
+    while (b.backend.stats().preemptions == 0) {
+      assertThat(b.hv.step(1000)).isTrue();
+    }
+    int waiting = b.backend.ring().rxQueued();
+    long delivered = b.backend.stats().rxPackets;
+    assertThat(waiting).isPositive();
+    byte[] late = NetTestbed.frame(PAGE_SIZE, 6000);
+    sent.add(late);
+    b.backend.deliver(late, 0, late.length);
+    assertThat(b.backend.ring().rxQueued()).isEqualTo(waiting + 1);
+    assertThat(b.backend.stats().rxPackets).isEqualTo(delivered);
+    b.hv.run(Hypervisor.HZ / 100);
+    b.front.poll();
+    assertThat(b.front.takeReceived()).extracting(JavaNetfront.RxPacket::data)
+        .containsExactlyElementsOf(sent.subList(RING_SIZE, 2 * RING_SIZE));
+    assertThat(b.backend.stats().rxPackets).isEqualTo(2 * RING_SIZE);
+    assertThat(b.backend.stats().preemptions).isEqualTo(1);
+    assertThat(b.hv.control().hasWork()).isFalse();
+  }
+
+  /**
    * g2's buffers are used up and 255 frames wait for more; g1 sends one frame through the
    * switch just before g2 posts buffers again. Forwarding g1's frame starts delivering g2's
    * backlog (its event waits behind g1's): that delivery stops where dom0's slice ends, g1's
