@@ -156,18 +156,56 @@ public final class RingConnection extends Xenstored.Connection {
    * {@value #MAX_OUTSTANDING} replies wait, then writes what fits of the new replies.
    */
   public void service() {
+    service(() -> false);
+  }
+
+  /**
+   * As {@link #service()}, but stops between two requests (after at least one) when {@code
+   * preempt} says so, as dom0's vCPU is preempted at its next scheduling point: the replies made
+   * so far are written and notified, and the requests left stay where they are (read into this
+   * connection or still in req[]) for the next call. Returns true when it stopped so with a
+   * request left to handle.
+   */
+  public boolean service(java.util.function.BooleanSupplier preempt) {
     if (closed || !page.isMapped()) {
-      return;
+      return false;
     }
     flush();
+    int handled = 0;
+    boolean cut = false;
     while (!closed && queuedReplies < MAX_OUTSTANDING) {
+      if (handled > 0 && preempt.getAsBoolean()) {
+        // Only a request that is there makes it a cut: nothing is left for a later leg else.
+        cut = hasRequest();
+        if (cut) {
+          break;
+        }
+      }
       XsMessage m = nextRequest();
       if (m == null) {
         break;
       }
       store.handle(this, m);
+      handled++;
     }
     flush();
+    return cut && !closed;
+  }
+
+  /** True when a whole request, or bytes in req[], wait to be handled. */
+  private boolean hasRequest() {
+    if (partialLength >= XsWire.HEADER_SIZE) {
+      int len = ByteBuffer.wrap(partial, 12, 4).order(ByteOrder.LITTLE_ENDIAN).getInt();
+      if (len < 0 || len > XsWire.PAYLOAD_MAX || partialLength >= XsWire.HEADER_SIZE + len) {
+        return true; // a whole request, or a bad header the next leg drops the ring for
+      }
+    }
+    return page.read32(XsWire.REQ_PROD) != page.read32(XsWire.REQ_CONS);
+  }
+
+  /** True once xenstored has dropped this connection (a release, a broken ring). */
+  public boolean isClosed() {
+    return closed;
   }
 
   /**

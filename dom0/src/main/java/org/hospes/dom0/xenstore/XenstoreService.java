@@ -34,17 +34,40 @@ public final class XenstoreService {
     store.setIntroducer((s, domid, gfn, port) -> {
       RingConnection c = RingConnection.open(s, control, domid, gfn, port, withOutput::add);
       byPort.put(c.localPort(), c);
-      control.listen(c.localPort(), (p, now) -> {
-        long before = s.requests();
-        c.service();
-        // Watch events this request raised for other domains go out now too.
-        flushOthers(c);
-        return (1 + s.requests() - before) * cost.hypercall();
-      });
+      control.listen(c.localPort(), (p, now) -> serveRing(c));
       return c;
     });
     initDom0();
   }
+
+  /**
+   * One leg of a ring's requests: from the event, or the rest of a leg that dom0's slice cut.
+   * dom0's vCPU is preempted at its next scheduling point whatever it runs (C xenstored is a
+   * process): the connection stops between two requests when the slice has ended, its replies
+   * so far written and notified, and the rest is handled first in dom0's next slice. A
+   * transaction's requests may so fall in several legs; each request is handled once, so its
+   * watch events fire once, sent to the other rings at the end of the leg that raised them.
+   * A leg costs one hypercall (its notification) and one per request handled.
+   */
+  private long serveRing(RingConnection c) {
+    long before = store.requests();
+    boolean cut = c.service(
+        () -> control.preemptionDue((1 + store.requests() - before) * cost.hypercall()));
+    // Watch events this request raised for other domains go out now too.
+    flushOthers(c);
+    if (cut) {
+      preemptions++;
+      control.continueLater(now -> c.isClosed() ? 0 : serveRing(c));
+    }
+    return (1 + store.requests() - before) * cost.hypercall();
+  }
+
+  /** Times dom0's slice ended between two of a ring's requests and the rest waited. */
+  public long preemptions() {
+    return preemptions;
+  }
+
+  private long preemptions;
 
   /**
    * What Xen's xen-init-dom0 writes once xenstored is up, before any domain is made: dom0's

@@ -62,6 +62,11 @@ final class GuestXsRing {
     events.clear();
   }
 
+  /** Notifies dom0 without running it: the scheduler runs xenstored in dom0's turn. */
+  void notifyDom0() {
+    d.eventChannels().send(port);
+  }
+
   /** Notifies dom0 and lets it run its pending work. */
   void kick() {
     d.eventChannels().send(port);

@@ -14,6 +14,13 @@ import org.hospes.hv.cost.CostModel;
  * producer behind the consumer) are left alone and nothing is copied, as xenconsoled's
  * buffer_append does, until the guest puts them right: a guest that breaks its ring loses its
  * own output, never dom0's stability, and never makes dom0 print what it did not write.
+ *
+ * <p>out[] is copied in chunks of {@value #CHUNK} bytes. dom0's vCPU is preempted at its next
+ * scheduling point whatever it runs, so when its slice ends between two chunks (after at least
+ * one in that leg) the backend stops there ({@link DomainControl#preemptionDue}): it writes what
+ * it copied, moves out_cons past it and notifies the guest, which may then write more; the rest
+ * is copied first in dom0's next slice ({@link DomainControl#continueLater}) from that out_cons,
+ * so no byte is printed twice or lost. That leg's notification is one more hypercall.
  */
 public final class ConsoleBackend {
   public static final int IN = 0;
@@ -24,6 +31,8 @@ public final class ConsoleBackend {
   public static final int IN_PROD = 3076;
   public static final int OUT_CONS = 3080;
   public static final int OUT_PROD = 3084;
+  /** The bytes of out[] copied between two chances of preemption: a quarter of the ring. */
+  public static final int CHUNK = 512;
 
   private final DomainControl control;
   private final ForeignPage page;
@@ -32,6 +41,7 @@ public final class ConsoleBackend {
   private final CostModel cost;
   private long bytes;
   private long badIndices;
+  private long preemptions;
 
   private ConsoleBackend(DomainControl control, ForeignPage page, int localPort,
       OutputStream sink, CostModel cost) {
@@ -55,7 +65,7 @@ public final class ConsoleBackend {
     control.listen(local, (p, now) -> b.drain());
     control.onDomainDeath(d -> {
       if (d == domid && page.isMapped()) {
-        b.drain();
+        b.copyOut(0, false); // all of it: the ring goes away with the domain
         b.disconnect();
       }
     });
@@ -71,35 +81,62 @@ public final class ConsoleBackend {
     return badIndices;
   }
 
+  /** Times dom0's slice ended between two chunks and the rest waited for its next slice. */
+  public long preemptions() {
+    return preemptions;
+  }
+
   /** Copies what the guest produced; returns modelled cycles. */
   public long drain() {
     if (!page.isMapped()) {
       return 0;
     }
+    return copyOut(cost.hypercall(), true);
+  }
+
+  /**
+   * Copies out[out_cons .. out_prod) to the sink, {@value #CHUNK} bytes at a time; with {@code
+   * preemptible}, stops between two chunks when dom0's slice has ended and leaves the rest to
+   * a continuation. {@code spent}: the leg's cycles so far. Returns the leg's cycles.
+   */
+  private long copyOut(long spent, boolean preemptible) {
     int cons = page.read32(OUT_CONS);
     int prod = page.read32(OUT_PROD);
     int n = prod - cons;
     if (n == 0) {
-      return cost.hypercall();
+      return spent;
     }
     if (n < 0 || n > OUT_SIZE) {
       badIndices++;
-      return cost.hypercall();
+      return spent;
     }
     byte[] buf = new byte[n];
-    for (int i = 0; i < n; i++) {
-      buf[i] = (byte) page.read8(OUT + ((cons + i) & (OUT_SIZE - 1)));
+    int done = 0;
+    while (done < n) {
+      if (preemptible && done > 0 && control.preemptionDue(spent + done)) {
+        break;
+      }
+      int end = Math.min(n, done + CHUNK);
+      for (int i = done; i < end; i++) {
+        buf[i] = (byte) page.read8(OUT + ((cons + i) & (OUT_SIZE - 1)));
+      }
+      done = end;
     }
-    page.write32(OUT_CONS, prod);
-    bytes += n;
+    page.write32(OUT_CONS, cons + done);
+    bytes += done;
     try {
-      sink.write(buf);
+      sink.write(buf, 0, done);
       sink.flush();
     } catch (IOException e) {
       // The host side went away; the guest keeps running with its output dropped.
     }
     control.channels().send(localPort);
-    return cost.hypercall() + n;
+    if (done < n) {
+      preemptions++;
+      // The next leg notifies the guest again: one more hypercall.
+      control.continueLater(now -> page.isMapped() ? copyOut(cost.hypercall(), true) : 0);
+    }
+    return spent + done;
   }
 
   /**

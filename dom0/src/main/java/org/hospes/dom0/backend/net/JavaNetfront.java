@@ -256,13 +256,21 @@ public final class JavaNetfront {
    * for one, lets dom0 run, and collects what came back.
    */
   public List<TxResponse> kick() {
+    publish();
+    hv.control().serve(hv.now());
+    return poll();
+  }
+
+  /**
+   * Publishes both rings and sends an event if either asks for one, without running dom0: the
+   * scheduler runs netback in dom0's turn.
+   */
+  public void publish() {
     boolean notify = push(TX_RING_GFN << 12, txReqProdPvt);
     notify |= push(RX_RING_GFN << 12, rxReqProdPvt);
     if (notify) {
       guest.eventChannels().send(port);
     }
-    hv.control().serve(hv.now());
-    return poll();
   }
 
   private boolean push(long ring, int now) {

@@ -32,6 +32,18 @@ import org.hospes.hv.cost.CostModel;
  * chain that runs past the producer, a slot crossing its page, more than {@link #FATAL_SLOTS}
  * slots or an invalid extra-info type are fatal: the ring halts for good and {@code onHalt}
  * disconnects the device. Every slot is copied out of the shared page before it is checked.
+ *
+ * <p><b>Preemption.</b> dom0's vCPU is preempted at its next scheduling point whatever it runs,
+ * and Linux's netback works in bounded NAPI polls and a receive thread: here both rings are
+ * served packet by packet, and when dom0's slice ends between two packets (transmit) or two
+ * frames (receive), after at least one in that leg, the ring stops there
+ * ({@link DomainControl#preemptionDue}): the responses made so far are pushed (and notified),
+ * and the rest is served first in dom0's next slice ({@link DomainControl#continueLater}), from
+ * the same req_cons and the same receive queue, with no second event counted. A packet is
+ * whole when it stops (its slots answered, its frame forwarded by the switch), so none is
+ * half-sent, sent twice or lost, and the counters stay exact ({@link NetStats#preemptions}).
+ * A frame the switch forwards while this ring waits for its continuation joins the receive
+ * queue behind the others; the continuation delivers it in order.
  */
 public final class NetRing {
   /** Linux netback's fatal_skb_slots default: a frontend using this many slots is malicious. */
@@ -63,8 +75,16 @@ public final class NetRing {
   private int rxReqCons;
   private int rxRspProdPvt;
   private String haltReason;
+  /** Modelled cycles of the work under way not yet charged to the service vCPU. */
   private long cycles;
-  private boolean inEvent;
+  /** True while this ring's own work runs (an event or a continuation of one). */
+  private boolean serving;
+  /** Packets and frames handled in the current leg: a leg stops only after some progress. */
+  private int legProgress;
+  /** A continuation of this ring's work waits for dom0's next slice. */
+  private boolean resumePending;
+  /** ... and its transmit was cut, so it transmits before it receives. */
+  private boolean resumeTx;
 
   // Transmit scratch: the slots of one packet copied out of the ring, and the frame.
   private final int[] slotGref = new int[FATAL_SLOTS + 1];
@@ -153,19 +173,75 @@ public final class NetRing {
   public long onEvent() {
     cycles = cost.hypercall();
     stats.events++;
-    inEvent = true;
+    return serve(true);
+  }
+
+  /**
+   * One leg of this ring's work: transmit (unless {@code tx} is false: a continuation of a cut
+   * receive), then receive, each stopping where dom0's slice ends. Returns the cycles not yet
+   * charged.
+   */
+  private long serve(boolean tx) {
+    serving = true;
+    legProgress = 0;
     try {
-      if (running()) {
+      if (tx && running()) {
         transmit();
       }
-      if (running()) {
+      // A leg that was cut (in transmit, or in a receive a gateway's answer started) leaves the
+      // receive queue to its continuation, which comes after the rest of the transmit.
+      if (!resumePending && running()) {
         flushRx();
       }
     } finally {
-      inEvent = false;
+      serving = false;
     }
     stats.cycles += cycles;
-    return cycles;
+    long c = cycles;
+    cycles = 0;
+    return c;
+  }
+
+  /** The rest of a cut leg, first in dom0's next slice. */
+  private long resume(long now) {
+    boolean tx = resumeTx;
+    resumePending = false;
+    resumeTx = false;
+    cycles = 0;
+    if (!running()) {
+      return 0; // disconnected or halted meanwhile: nothing is left to serve
+    }
+    return serve(tx);
+  }
+
+  /** True when dom0's slice has ended and this leg has handled something. */
+  private boolean preemptionDue() {
+    return legProgress > 0 && control.preemptionDue(cycles);
+  }
+
+  /**
+   * The leg stops here: its rest (the transmit too if {@code tx}) is served first in dom0's
+   * next slice. A leg cut twice (a receive a gateway's answer started, then the transmit) has
+   * one continuation.
+   */
+  private void preempt(boolean tx) {
+    resumeTx |= tx;
+    if (!resumePending) {
+      resumePending = true;
+      stats.preemptions++;
+      control.continueLater(this::resume);
+    }
+  }
+
+  /**
+   * Charges what the work under way has cost so far. Done before a frame goes to the switch:
+   * what the switch does with it (another vif's receive, a gateway's answer) is part of this
+   * item's time, and its own preemption checks see the time this packet has reached.
+   */
+  private void settle() {
+    stats.cycles += cycles;
+    control.work().charge(cycles);
+    cycles = 0;
   }
 
   private boolean running() {
@@ -189,15 +265,19 @@ public final class NetRing {
     System.arraycopy(f, off, rxq[i], 0, len);
     rxqLen[i] = len;
     rxqCount++;
-    if (inEvent) {
-      // A reply produced while this ring's own event runs (a gateway answering at once).
+    if (resumePending) {
+      // The ring's work was cut; its continuation delivers this frame behind the others.
+      return true;
+    }
+    if (serving) {
+      // A reply produced while this ring's own work runs (a gateway answering at once).
       flushRx();
       return true;
     }
     cycles = 0;
+    legProgress = 0;
     flushRx();
-    stats.cycles += cycles;
-    control.work().charge(cycles);
+    settle();
     return true;
   }
 
@@ -213,7 +293,13 @@ public final class NetRing {
         return;
       }
       while (txReqCons != rp && running()) {
+        if (preemptionDue()) {
+          pushTx();
+          preempt(true);
+          return;
+        }
         onePacket(rp);
+        legProgress++;
       }
       if (!running()) {
         return;
@@ -353,6 +439,7 @@ public final class NetRing {
     }
     stats.txPackets++;
     stats.txBytes += pos;
+    settle();
     out.send(frame, 0, pos);
   }
 
@@ -397,6 +484,13 @@ public final class NetRing {
   private void flushRx() {
     boolean pushed = false;
     while (rxqCount > 0 && running()) {
+      if (preemptionDue()) {
+        if (pushed) {
+          push(rx, rxRspProdPvt);
+        }
+        preempt(false);
+        return;
+      }
       int i = rxqHead;
       int len = rxqLen[i];
       int need = (len + PAGE_SIZE - 1) / PAGE_SIZE;
@@ -418,6 +512,7 @@ public final class NetRing {
       deliver(rxq[i], len);
       rxqHead = (rxqHead + 1) % RX_QUEUE;
       rxqCount--;
+      legProgress++;
       pushed = true;
     }
     if (pushed) {

@@ -24,6 +24,8 @@ public final class NetStats {
   public long events;
   public long notifications;
   public long cycles;
+  /** Times dom0's slice ended between two packets or frames and the rest waited for its next. */
+  public long preemptions;
 
   public void add(NetStats o) {
     txPackets += o.txPackets;
@@ -40,5 +42,6 @@ public final class NetStats {
     events += o.events;
     notifications += o.notifications;
     cycles += o.cycles;
+    preemptions += o.preemptions;
   }
 }

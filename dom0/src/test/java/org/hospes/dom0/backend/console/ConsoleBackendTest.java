@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import org.hospes.hv.Hypervisor;
 import org.hospes.hv.control.DomainControl;
 import org.hospes.hv.control.NotPermittedException;
@@ -97,5 +99,69 @@ class ConsoleBackendTest {
     guestWrites(g, port, "mended\n");
     hv.control().serve(hv.now());
     assertThat(sink.toString(StandardCharsets.US_ASCII)).isEqualTo("mended\n");
+  }
+
+  /**
+   * dom0 is busy until just before its slice ends (an item that stops 1,000 cycles short of
+   * it); then the guest's nearly full out[] is copied. The event's hypercall and the first
+   * chunk overrun the slice: the backend stops after that chunk, moves out_cons past it and
+   * notifies the guest, and copies the rest from there first in dom0's next slice. Every byte is
+   * printed once, in order, in two writes.
+   */
+  @Test
+  void aLongOutputIsCopiedChunkByChunkAndTheRestWaitsForDom0sNextSlice() {
+    Domain g = hv.createHvmDomain("g", DomainMode.PVH, 2);
+    int port = hv.control().allocUnboundFor(g.domid(), 0);
+    List<Integer> writes = new ArrayList<>();
+    ByteArrayOutputStream sink = new ByteArrayOutputStream() {
+      @Override
+      public synchronized void write(byte[] b, int off, int len) {
+        writes.add(len);
+        super.write(b, off, len);
+      }
+    };
+    ConsoleBackend backend = ConsoleBackend.connect(hv.control(), g.domid(), RING_GFN, port, sink,
+        hv.costModel());
+    hv.control().serve(hv.now()); // the bind's own event
+    writes.clear();
+    DomainControl dom0 = hv.control();
+    long[] filler = {-1};
+    dom0.work().submit(now -> {
+      // The first cycle count at which dom0's slice has ended, found by asking.
+      long lo = 0;
+      long hi = Hypervisor.HZ;
+      while (lo < hi) {
+        long mid = (lo + hi) / 2;
+        if (dom0.preemptionDue(mid)) {
+          hi = mid;
+        } else {
+          lo = mid + 1;
+        }
+      }
+      filler[0] = lo - 1000;
+      return filler[0];
+    });
+    StringBuilder text = new StringBuilder();
+    for (int i = 0; text.length() < 2000; i++) {
+      text.append("line ").append(i).append(" of the guest's console output\n");
+    }
+    String out = text.substring(0, 2000);
+    guestWrites(g, port, out);
+    long cyclesBefore = dom0.counters().cycles;
+    hv.run(Hypervisor.HZ / 10);
+    assertThat(sink.toString(StandardCharsets.US_ASCII)).isEqualTo(out);
+    assertThat(writes).containsExactly(ConsoleBackend.CHUNK, 2000 - ConsoleBackend.CHUNK);
+    assertThat(backend.bytes()).isEqualTo(2000);
+    assertThat(backend.preemptions()).isEqualTo(1);
+    assertThat(dom0.work().preemptions()).isEqualTo(1);
+    long page = RING_GFN << 12;
+    assertThat(g.memory().read32(page + ConsoleBackend.OUT_CONS)).isEqualTo(2000);
+    assertThat(backend.outputPending()).isFalse();
+    assertThat(dom0.hasWork()).isFalse();
+    // dom0's time: the filler, the event's hypercall, the second leg's notification, and one
+    // cycle a byte.
+    assertThat(filler[0]).isPositive();
+    assertThat(dom0.counters().cycles - cyclesBefore)
+        .isEqualTo(filler[0] + 2 * hv.costModel().hypercall() + 2000);
   }
 }

@@ -8,6 +8,7 @@ import org.hospes.hv.cost.DefaultCostModel;
 import org.hospes.hv.domain.Domain;
 import org.hospes.hv.domain.DomainMode;
 import org.hospes.hv.sched.RoundRobinScheduler;
+import org.hospes.hv.sched.Scheduler;
 
 /**
  * A hypervisor, xenstored, one guest with a Java netfront and its vif (devid 0), whose frames
@@ -16,14 +17,21 @@ import org.hospes.hv.sched.RoundRobinScheduler;
 final class NetTestbed {
   static final String MAC = "00:16:3e:00:00:01";
 
-  final Hypervisor hv = new Hypervisor(64, new RoundRobinScheduler(), new DefaultCostModel());
-  final XenstoreService xs = new XenstoreService(hv.control(), hv.costModel());
-  final Domain guest = hv.createHvmDomain("g", DomainMode.PVH, 4);
+  final Hypervisor hv;
+  final XenstoreService xs;
+  final Domain guest;
   final VifBackend backend;
   final JavaNetfront front;
   final List<byte[]> out = new ArrayList<>();
 
   NetTestbed() {
+    this(new RoundRobinScheduler());
+  }
+
+  NetTestbed(Scheduler scheduler) {
+    hv = new Hypervisor(64, scheduler, new DefaultCostModel());
+    xs = new XenstoreService(hv.control(), hv.costModel());
+    guest = hv.createHvmDomain("g", DomainMode.PVH, 4);
     VifNodes.create(xs, guest.domid(), 0, MAC, "xenbr0");
     backend = VifBackend.start(xs, hv.control(), hv.costModel(), guest.domid(), 0, MAC);
     backend.attach((from, f, off, len) -> out.add(java.util.Arrays.copyOfRange(f, off,
