@@ -45,6 +45,12 @@
  *          code, data, null, past the GDT, or a random code descriptor in
  *          entry 14), sometimes past the IDT limit, sometimes with the #GP gate
  *          not present (#DF): the fault, or the CS:SS and frame the handler saw;
+ *   io     IN/OUT of a byte at COM1's scratch register (0x3FF) from CPL 0
+ *          or 3, IOPL 0 or 3, its bitmap bit random; a word or dword ending
+ *          at or crossing 0x3FF with one covered port denied (#GP); or REP
+ *          INSB/OUTSB there, either direction, from or into a buffer that may
+ *          run into a page that is not present: the fault, ECX and how far
+ *          EDI/ESI moved, the buffer and the scratch register after;
  *   sys    one system instruction from CPL 0 or 3: VERR/VERW of a random
  *          selector, BOUND (16 and 32 bits, signed bounds around the index),
  *          SLDT/STR/SMSW to a register (16 and 32 bits) or memory, SGDT/SIDT
@@ -1221,6 +1227,142 @@ static void step_idt(uint32_t n)
            g_seen, int_hits ? g_frame[0] - (uint32_t)(uintptr_t)probe : 0, g_frame[1], g_frame[2]);
 }
 
+/* ---- I/O instructions and the I/O permission bitmap ---- */
+
+#define SCR_PORT 0x3FF                         /* COM1's scratch register: a byte that keeps */
+volatile uint32_t g_port, g_cnt, g_ptr;
+uint32_t probe_inb_dx(void), probe_outb_dx(void), probe_inw_dx(void), probe_outw_dx(void);
+uint32_t probe_inl_dx(void), probe_outl_dx(void), probe_insb(void), probe_outsb(void);
+
+/* DX = g_port, EAX = g_a; ECX = g_cnt, EDI/ESI = g_ptr for the string forms (REP, with DF as
+   g_val's bit 10), which leave ECX and EDI/ESI in g_cnt and g_ptr, faulted or not. */
+#define IOPROBE(name, insn)                                   \
+    "        .globl " #name "\n"                              \
+    #name ":\n"                                               \
+    "        movl g_port, %edx\n"                             \
+    "        movl g_a, %eax\n"                                \
+    "        movl $1f, probe_resume\n"                        \
+    "        " insn "\n"                                      \
+    "1:      ret\n"
+#define STRPROBE(name, insn, ptr)                             \
+    "        .globl " #name "\n"                              \
+    #name ":\n"                                               \
+    "        pushl %edi\n"                                    \
+    "        pushl %esi\n"                                    \
+    "        movl g_port, %edx\n"                             \
+    "        movl g_cnt, %ecx\n"                              \
+    "        movl g_ptr, %" ptr "\n"                          \
+    "        testl $0x400, g_val\n"                           \
+    "        jz 2f\n"                                         \
+    "        std\n"                                           \
+    "2:      movl $1f, probe_resume\n"                        \
+    "        " insn "\n"                                      \
+    "1:      cld\n"                                           \
+    "        movl %ecx, g_cnt\n"                              \
+    "        movl %" ptr ", g_ptr\n"                          \
+    "        popl %esi\n"                                     \
+    "        popl %edi\n"                                     \
+    "        ret\n"
+
+__asm__(
+    "        .text\n"
+    IOPROBE(probe_inb_dx, "inb %dx, %al")
+    IOPROBE(probe_outb_dx, "outb %al, %dx")
+    IOPROBE(probe_inw_dx, "inw %dx, %ax")
+    IOPROBE(probe_outw_dx, "outw %ax, %dx")
+    IOPROBE(probe_inl_dx, "inl %dx, %eax")
+    IOPROBE(probe_outl_dx, "outl %eax, %dx")
+    STRPROBE(probe_insb, "rep insb", "edi")
+    STRPROBE(probe_outsb, "rep outsb", "esi"));
+
+/*
+ * I/O from CPL 0 or 3, at IOPL 0 or 3 (the bitmap is consulted only at CPL 3 above IOPL):
+ * IN or OUT of a byte at the scratch register, whose bit in the bitmap is random; a word or
+ * dword at ports that end at or cross 0x3FF, at CPL 3 and IOPL 0, with one covered port's bit
+ * set (so always #GP(0): an allowed one would touch the UART's other registers); or REP
+ * INSB / OUTSB of 0-5 bytes at the scratch register, either direction, into or out of a
+ * buffer that may end at a page whose successor is not present (a #PF part way). Then the
+ * scratch register as CPL 0 reads it.
+ */
+static void step_io(uint32_t n)
+{
+    int ring3 = below(2), iopl3 = below(4) == 0;
+    uint32_t k = below(10);
+    char ft[64];
+    for (uint32_t p = 0x3F8; p <= 0x400; p++) rt_io_allow((uint16_t)p, 0);
+    outb(SCR_PORT, (uint8_t)rnd());
+    rt_user_eflags = iopl3 ? 0x3002 : 0x2;
+    if (k < 4) {                                 /* IN / OUT of a byte */
+        int out = below(2), allowed = below(2);
+        rt_io_allow(SCR_PORT, allowed);
+        g_port = SCR_PORT;
+        g_a = rnd();
+        uint32_t r = run_probe(out ? probe_outb_dx : probe_inb_dx, ring3);
+        fault_text(ft, sizeof ft);
+        printf("%04u io ring%d iopl=%u bit=%u %s 3ff %x -> %s al=%x scr=%x\n", n, ring3 ? 3 : 0,
+               iopl3 ? 3 : 0, !allowed, out ? "outb" : "inb", out ? g_a & 0xFF : 0, ft,
+               out ? 0 : r & 0xFF, inb(SCR_PORT));
+    } else if (k < 6) {                          /* a word or dword with a denied port */
+        int wide = below(2), out = below(2);
+        uint32_t len = wide ? 4 : 2;
+        uint32_t port = 0x400 - len + below(2);  /* ends at 0x3FF or crosses to 0x400 */
+        uint32_t denied = port + below(len);
+        for (uint32_t p = port; p < port + len; p++) rt_io_allow((uint16_t)p, p != denied);
+        g_port = port;
+        g_a = rnd();
+        rt_user_eflags = 0x2;
+        static uint32_t (*const probes[4])(void) = {probe_inw_dx, probe_outw_dx, probe_inl_dx,
+                                                   probe_outl_dx};
+        run_probe(probes[wide * 2 + out], 1);
+        fault_text(ft, sizeof ft);
+        printf("%04u io ring3 iopl=0 %s%u %x denied=%x -> %s scr=%x\n", n, out ? "out" : "in",
+               len * 8, port, denied, ft, inb(SCR_PORT));
+    } else {                                     /* REP INSB / OUTSB */
+        int out = below(2), allowed = below(3) != 0;
+        rt_io_allow(SCR_PORT, allowed);
+        uint32_t count = below(6), down = below(3) == 0, edge = below(2);
+        uint8_t *buf;
+        uint32_t page = below(15);
+        if (edge) {
+            /* Up (DF=0): the buffer ends in page and page+1 is not present; down (DF=1): it
+               starts page+1 and page is not present. */
+            pt_play[page] = down ? 0 : (uint32_t)(uintptr_t)pool[page] | P | RW | US;
+            pt_play[page + 1] = down ? (uint32_t)(uintptr_t)pool[page + 1] | P | RW | US : 0;
+            invlpg((void *)(uintptr_t)(PLAY_VA + page * 4096));
+            invlpg((void *)(uintptr_t)(PLAY_VA + (page + 1) * 4096));
+            buf = (uint8_t *)(uintptr_t)(PLAY_VA + (page + 1) * 4096
+                                         + (down ? (int)below(3) : -1 - (int)below(3)));
+        } else {
+            buf = arena + 0x100 + below(0x100);
+        }
+        if (!edge) for (int i = -6; i < 6; i++) buf[i] = (uint8_t)rnd();
+        g_port = SCR_PORT;
+        g_cnt = count;
+        g_ptr = (uint32_t)(uintptr_t)buf;
+        g_val = down ? 0x400 : 0;
+        uint32_t start = g_ptr;
+        run_probe(out ? probe_outsb : probe_insb, ring3);
+        fault_text(ft, sizeof ft);
+        printf("%04u io ring%d iopl=%u bit=%u rep %s n=%u df=%u at=%s%x -> %s ecx=%x moved=%d scr=%x",
+               n, ring3 ? 3 : 0, iopl3 ? 3 : 0, !allowed, out ? "outsb" : "insb", count, down,
+               edge ? "edge-" : "", (uint32_t)(uintptr_t)buf & 0xFFF, ft, g_cnt,
+               (int)(g_ptr - start), inb(SCR_PORT));
+        if (!edge) {
+            printf(" buf=");
+            for (int i = -5; i < 6; i++) printf("%02x", buf[i]);
+        }
+        printf("\n");
+        if (edge) {
+            pt_play[page] = (uint32_t)(uintptr_t)pool[page] | P | RW | US;
+            pt_play[page + 1] = (uint32_t)(uintptr_t)pool[page + 1] | P | RW | US;
+            invlpg((void *)(uintptr_t)(PLAY_VA + page * 4096));
+            invlpg((void *)(uintptr_t)(PLAY_VA + (page + 1) * 4096));
+        }
+    }
+    rt_user_eflags = 0x2;
+    for (uint32_t p = 0x3F8; p <= 0x400; p++) rt_io_allow((uint16_t)p, 0);
+}
+
 static void digest(uint32_t n)
 {
     uint32_t h = FNV_INIT;
@@ -1243,12 +1385,12 @@ int kmain(uint32_t magic, const struct multiboot_info *mbi)
         for (char *p = buf; *p; p++) steps = steps * 10 + (uint32_t)(*p - '0');
     }
     /* only=KIND: every step of that kind (for a closer look at one); its first k. */
-    static const char kinds[11][7] = {"seg", "far", "int", "page", "large", "shadow", "step",
-                                      "v86", "task", "idt", "sys"};
-    static const uint8_t first_k[11] = {0, 30, 44, 54, 68, 72, 75, 77, 79, 85, 92};
+    static const char kinds[12][7] = {"seg", "far", "int", "page", "large", "shadow", "step",
+                                      "v86", "task", "idt", "io", "sys"};
+    static const uint8_t first_k[12] = {0, 28, 42, 52, 66, 70, 73, 75, 77, 83, 89, 94};
     uint32_t only = 100;
     if (cmdline_value(mbi, "only", buf, sizeof buf)) {
-        for (int i = 0; i < 11; i++) {
+        for (int i = 0; i < 12; i++) {
             int same = 1;
             for (int j = 0; j < 7 && (kinds[i][j] || buf[j]); j++) same &= kinds[i][j] == buf[j];
             if (same) only = first_k[i];
@@ -1293,16 +1435,17 @@ int kmain(uint32_t magic, const struct multiboot_info *mbi)
 
     for (uint32_t n = 0; n < steps; n++) {
         uint32_t k = only != 100 ? only : below(100);
-        if (k < 30) step_seg(n);
-        else if (k < 44) step_far(n);
-        else if (k < 54) step_int(n);
-        else if (k < 68) step_page(n);
-        else if (k < 72) step_large(n);
-        else if (k < 75) step_shadow(n);
-        else if (k < 77) step_trap(n);
-        else if (k < 79) step_v86(n);
-        else if (k < 85) step_task(n);
-        else if (k < 92) step_idt(n);
+        if (k < 28) step_seg(n);
+        else if (k < 42) step_far(n);
+        else if (k < 52) step_int(n);
+        else if (k < 66) step_page(n);
+        else if (k < 70) step_large(n);
+        else if (k < 73) step_shadow(n);
+        else if (k < 75) step_trap(n);
+        else if (k < 77) step_v86(n);
+        else if (k < 83) step_task(n);
+        else if (k < 89) step_idt(n);
+        else if (k < 94) step_io(n);
         else step_sys(n);
         if (n % 16 == 15) digest(n);
     }
