@@ -51,6 +51,11 @@
  *          INSB/OUTSB there, either direction, from or into a buffer that may
  *          run into a page that is not present: the fault, ECX and how far
  *          EDI/ESI moved, the buffer and the scratch register after;
+ *   pae    with CR4.PAE set: a random 64-bit PTE (P, R/W, U/S, a pool frame,
+ *          sometimes a reserved bit: 36-51, or 63 with EFER.NXE clear) under
+ *          a random PDE (not present, a reserved bit, or a 2 MiB page with
+ *          bits 13-20 sometimes set), then a read or write from CPL 0 or 3:
+ *          the fault, the value, and the PTE's and PDE's A and D bits after;
  *   sys    one system instruction from CPL 0 or 3: VERR/VERW of a random
  *          selector, BOUND (16 and 32 bits, signed bounds around the index),
  *          SLDT/STR/SMSW to a register (16 and 32 bits) or memory, SGDT/SIDT
@@ -84,6 +89,13 @@
  *   - TCG leaves EXT clear in the error code of a fault that a hardware
  *     exception's delivery meets (the SDM sets it: 6.13); the idt step does not
  *     show the bit for its UD2 cases.
+ *   - TCG reports a reserved-bit #PF (RSVD set) with P clear; the SDM sets P,
+ *     since only a present entry has reserved bits. The pae step clears P in
+ *     such error codes before it prints them (ExecuteDisableTest pins P=1).
+ *   - TCG does not check the PDPTEs' reserved bits when MOV CR3 loads them
+ *     with PAE paging on (the SDM: #GP); the pae step never sets them
+ *     (PdpteLoadTest checks it). Nor does TCG check bits 52-62 of PAE
+ *     entries: they are never set.
  *   - Not a QEMU error: QEMU's qemu32 CPUID has DE and Hospes's has not, so
  *     CR4.DE is never set (setting it is #GP on Hospes; DR4/DR5 alias DR6/DR7).
  *   - Not a QEMU error: without an LLDT, LDTR keeps its reset state (base 0,
@@ -1363,6 +1375,85 @@ static void step_io(uint32_t n)
     for (uint32_t p = 0x3F8; p <= 0x400; p++) rt_io_allow((uint16_t)p, 0);
 }
 
+/* ---- PAE paging ---- */
+
+static uint64_t pae_pdpt[4] __attribute__((aligned(32)));
+static uint64_t pae_pd0[512] __attribute__((aligned(4096)));
+static uint64_t pae_pt[512] __attribute__((aligned(4096)));
+static int pae_ready;
+
+/* 0-8 MiB identity in 2 MiB user pages (the kernel, its stacks and the pool), the 2 MiB at
+   PLAY_VA through pae_pt, pdpt entries 1-3 not present. */
+static void pae_init(void)
+{
+    for (uint32_t k = 0; k < 4; k++) pae_pd0[k] = (uint64_t)(k << 21) | PS | P | RW | US;
+    pae_pdpt[0] = (uint32_t)(uintptr_t)pae_pd0 | P;
+    pae_ready = 1;
+}
+
+static void set_paging(int pae)
+{
+    uint32_t cr0 = read_cr0();
+    write_cr0(cr0 & ~CR0_PG);
+    write_cr4(pae ? read_cr4() | CR4_PAE : read_cr4() & ~CR4_PAE);
+    write_cr3(pae ? (uint32_t)(uintptr_t)pae_pdpt : (uint32_t)(uintptr_t)pd);
+    write_cr0(cr0);
+}
+
+/* A reserved bit of a PAE entry: 36-51 (past MAXPHYADDR) or 63 (XD, with EFER.NXE clear). */
+static uint64_t pae_reserved_bit(void)
+{
+    return below(4) == 0 ? 1ull << 63 : 1ull << (36 + below(16));
+}
+
+/*
+ * With PAE paging: a random PTE in the window (P, R/W, U/S, a pool frame, sometimes a
+ * reserved bit), a random PDE over it (R/W, U/S, sometimes not present or a reserved bit, or
+ * a 2 MiB page with bits 13-20 sometimes set), CR0.WP as step_page left it; then a read or
+ * write from CPL 0 or 3, and the PTE and PDE after it (accessed and dirty bits). Bits 52-62,
+ * which the SDM reserves in PAE entries and QEMU's TCG ignores there, are left alone; so are
+ * the PDPTEs' reserved bits, which QEMU does not check at MOV CR3 (PdpteLoadTest pins them).
+ */
+static void step_pae(uint32_t n)
+{
+    if (!pae_ready) pae_init();
+    char ft[64];
+    uint32_t i = below(16);
+    uint64_t pte = (below(100) < 85 ? P : 0) | (below(3) ? RW : 0) | (below(3) ? US : 0);
+    pte |= (uint32_t)(uintptr_t)pool[below(16)];
+    if (below(8) == 0) pte |= pae_reserved_bit();
+    for (uint32_t k = 0; k < 16; k++) pae_pt[k] = (uint32_t)(uintptr_t)pool[k] | P | RW | US;
+    pae_pt[i] = pte;
+    uint32_t kind = below(10);
+    uint64_t pde;
+    if (kind < 7) {
+        pde = (uint32_t)(uintptr_t)pae_pt | P | (below(4) ? RW : 0) | (below(4) ? US : 0);
+        if (kind == 6) pde |= pae_reserved_bit();
+    } else if (kind < 9) {
+        /* A 2 MiB page over the pool's first 2 MiB-aligned block below it (frames 0-2 MiB). */
+        pde = PS | P | (below(3) ? RW : 0) | (below(3) ? US : 0);
+        if (kind == 8) pde |= (uint64_t)1 << (13 + below(8));
+    } else {
+        pde = (uint32_t)(uintptr_t)pae_pt | RW | US;   /* not present */
+    }
+    pae_pd0[PLAY_VA >> 21] = pde;
+    uint32_t va = PLAY_VA + i * 4096 + below(1024) * 4;
+    int ring3 = below(2), write = below(2);
+    g_va = va;
+    g_val = rnd();
+    set_paging(1);
+    uint32_t v = run_probe(write ? probe_write : probe_read, ring3);
+    set_paging(0);
+    /* QEMU reports a reserved-bit #PF with P clear; the SDM sets P (the entry was present). */
+    if (f_vec == 14 && (f_err & 8)) f_err &= ~1u;
+    fault_text(ft, sizeof ft);
+    uint64_t pte2 = pae_pt[i], pde2 = pae_pd0[PLAY_VA >> 21];
+    printf("%04u pae ring%d %s %x pte=%08x%08x pde=%08x%08x wp=%u -> %s val=%x pte'=%x pde'=%x\n",
+           n, ring3 ? 3 : 0, write ? "write" : "read", va, (uint32_t)(pte >> 32), (uint32_t)pte,
+           (uint32_t)(pde >> 32), (uint32_t)pde, (read_cr0() >> 16) & 1, ft,
+           write ? g_val : (pde & PS) ? 0 : v, (uint32_t)pte2 & 0xFFF, (uint32_t)pde2 & 0xFFF);
+}
+
 static void digest(uint32_t n)
 {
     uint32_t h = FNV_INIT;
@@ -1385,12 +1476,12 @@ int kmain(uint32_t magic, const struct multiboot_info *mbi)
         for (char *p = buf; *p; p++) steps = steps * 10 + (uint32_t)(*p - '0');
     }
     /* only=KIND: every step of that kind (for a closer look at one); its first k. */
-    static const char kinds[12][7] = {"seg", "far", "int", "page", "large", "shadow", "step",
-                                      "v86", "task", "idt", "io", "sys"};
-    static const uint8_t first_k[12] = {0, 28, 42, 52, 66, 70, 73, 75, 77, 83, 89, 94};
+    static const char kinds[13][7] = {"seg", "far", "int", "page", "large", "shadow", "step",
+                                      "v86", "task", "idt", "io", "pae", "sys"};
+    static const uint8_t first_k[13] = {0, 26, 39, 48, 60, 64, 67, 69, 71, 77, 83, 88, 94};
     uint32_t only = 100;
     if (cmdline_value(mbi, "only", buf, sizeof buf)) {
-        for (int i = 0; i < 12; i++) {
+        for (int i = 0; i < 13; i++) {
             int same = 1;
             for (int j = 0; j < 7 && (kinds[i][j] || buf[j]); j++) same &= kinds[i][j] == buf[j];
             if (same) only = first_k[i];
@@ -1435,17 +1526,18 @@ int kmain(uint32_t magic, const struct multiboot_info *mbi)
 
     for (uint32_t n = 0; n < steps; n++) {
         uint32_t k = only != 100 ? only : below(100);
-        if (k < 28) step_seg(n);
-        else if (k < 42) step_far(n);
-        else if (k < 52) step_int(n);
-        else if (k < 66) step_page(n);
-        else if (k < 70) step_large(n);
-        else if (k < 73) step_shadow(n);
-        else if (k < 75) step_trap(n);
-        else if (k < 77) step_v86(n);
-        else if (k < 83) step_task(n);
-        else if (k < 89) step_idt(n);
-        else if (k < 94) step_io(n);
+        if (k < 26) step_seg(n);
+        else if (k < 39) step_far(n);
+        else if (k < 48) step_int(n);
+        else if (k < 60) step_page(n);
+        else if (k < 64) step_large(n);
+        else if (k < 67) step_shadow(n);
+        else if (k < 69) step_trap(n);
+        else if (k < 71) step_v86(n);
+        else if (k < 77) step_task(n);
+        else if (k < 83) step_idt(n);
+        else if (k < 88) step_io(n);
+        else if (k < 94) step_pae(n);
         else step_sys(n);
         if (n % 16 == 15) digest(n);
     }

@@ -26,7 +26,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * The system-level differential oracle: {@code samples/kernels/sysfuzz.c} draws a random
  * sequence of segment loads, far transfers, INT/IRET across rings, page-table changes with
  * INVLPG, interrupt-shadow probes, TF single-steps, VM86 runs, task switches (JMP, CALL, task
- * gates in the GDT and the IDT), delivery through broken IDT gates and system instructions
+ * gates in the GDT and the IDT), delivery through broken IDT gates, port I/O against the I/O
+ * permission bitmap, PAE paging and system instructions
  * (VERR/VERW, BOUND, SLDT/STR/SMSW, SGDT/SIDT, LMSW, CLTS, MOV DR, SYSENTER/SYSEXIT) from the
  * seed on its command line, and prints one state line per step (values, selectors, fault
  * vectors with error codes and CR2, A/D bits, memory hashes).
@@ -40,7 +41,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  *   -Dhospes.sysdiff.seed=S    first seed (default 1)
  *   -Dhospes.sysdiff.steps=M   steps per seed (default 300)
  *   -Dhospes.sysdiff.only=KIND every step of one kind: seg, far, int, page, large, shadow,
- *                              step, v86, task, idt or sys (default: a random mix)
+ *                              step, v86, task, idt, io, pae or sys (default: a random mix)
  * </pre>
  */
 class SystemDiffTest {
