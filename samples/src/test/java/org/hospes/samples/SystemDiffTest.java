@@ -5,21 +5,28 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.ByteArrayOutputStream;
 import java.io.File;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.LongStream;
+import java.util.stream.Stream;
 import org.hospes.dom0.bench.KernelSources;
 import org.hospes.dom0.bench.QemuRunner;
 import org.hospes.dom0.machine.NativeMachine;
 import org.hospes.dom0.machine.RunResult;
+import org.hospes.dom0.toolstack.HvmMachine;
+import org.hospes.hv.domain.DomainMode;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -31,13 +38,14 @@ import org.junit.jupiter.params.provider.MethodSource;
  * (VERR/VERW, BOUND, SLDT/STR/SMSW, SGDT/SIDT, LMSW, CLTS, MOV DR, SYSENTER/SYSEXIT) from the
  * seed on its command line, and prints one state line per step (values, selectors, fault
  * vectors with error codes and CR2, A/D bits, memory hashes).
- * Each seed runs under {@code qemu-system-i386} and on the Hospes native machine; the outputs
- * must be equal line for line. The cases where QEMU's TCG departs from the SDM are left out by
+ * Each seed runs under {@code qemu-system-i386} and on the Hospes native machine, and the first
+ * seeds in HVM domains (EPT and shadow paging) too; the outputs must be equal line for line. The cases where QEMU's TCG departs from the SDM are left out by
  * the kernel and listed in its header comment. The same comparison checks the execute-disable
  * kernel {@code nx} under QEMU with NX.
  *
  * <pre>
  *   -Dhospes.sysdiff.seeds=N   seeds per run (default 3)
+ *   -Dhospes.sysdiff.hvm.seeds=N seeds per HVM mode (EPT, shadow; default 1)
  *   -Dhospes.sysdiff.seed=S    first seed (default 1)
  *   -Dhospes.sysdiff.steps=M   steps per seed (default 300)
  *   -Dhospes.sysdiff.only=KIND every step of one kind: seg, far, int, page, large, shadow,
@@ -46,6 +54,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class SystemDiffTest {
   private static final String KERNEL = "sysfuzz";
+  /** QEMU's lines by command line: the native and HVM runs of a seed compare with one run. */
+  private static final Map<String, String> QEMU_OUTPUT = new ConcurrentHashMap<>();
   private static Path elf;
 
   @BeforeAll
@@ -88,26 +98,73 @@ class SystemDiffTest {
   @ParameterizedTest(name = "seed {0}")
   @MethodSource("seeds")
   void hospesAgreesWithQemu(long seed) throws Exception {
-    String only = System.getProperty("hospes.sysdiff.only", "");
-    String cmdline = "seed=" + seed + " steps=" + Long.getLong("hospes.sysdiff.steps", 300)
-        + (only.isBlank() ? "" : " only=" + only.strip());
-    String qemu = runQemu(elf, cmdline);
+    String cmdline = cmdline(seed);
     ByteArrayOutputStream serial = new ByteArrayOutputStream();
     NativeMachine machine = NativeMachine.builder().ramMiB(64).serialOut(serial).build();
     machine.loadMultiboot(elf, cmdline);
-    RunResult result = machine.run();
-    String hospes = serial.toString(StandardCharsets.ISO_8859_1);
+    RunResult result = machine.run(budget());
+    compare(cmdline, seed, "native", serial, result);
+  }
 
+  /**
+   * The same kernel in HVM domains, with EPT and with shadow page tables: its port I/O, CR
+   * accesses, task switches and paging go through VM exits and dom0's device model there, and
+   * must still give QEMU's lines. One seed each by default ({@code hospes.sysdiff.hvm.seeds}).
+   */
+  @ParameterizedTest(name = "{0} seed {1}")
+  @MethodSource("hvmRuns")
+  @Timeout(value = 300, unit = TimeUnit.SECONDS)  // a fault loop that retires no instruction
+  void hvmDomainsAgreeWithQemu(DomainMode mode, long seed) throws Exception {
+    String cmdline = cmdline(seed);
+    ByteArrayOutputStream serial = new ByteArrayOutputStream();
+    HvmMachine machine = HvmMachine.create(mode, 64, serial,
+        new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+    machine.loadMultiboot(elf, cmdline);
+    RunResult result = machine.run(budget());
+    compare(cmdline, seed, mode.toString(), serial, result);
+  }
+
+  static Stream<Arguments> hvmRuns() {
+    long first = Long.getLong("hospes.sysdiff.seed", 1);
+    long n = Long.getLong("hospes.sysdiff.hvm.seeds", 1);
+    return Stream.of(DomainMode.HVM_EPT, DomainMode.HVM_SHADOW).flatMap(mode ->
+        LongStream.range(first, first + n).mapToObj(seed -> Arguments.of(mode, seed)));
+  }
+
+  /**
+   * An instruction budget far above what the steps take (300 take 5-20 M), so that a Hospes bug
+   * that traps the kernel in a loop (a write fault that never sets D, say) ends the run with
+   * what it printed so far instead of hanging the suite.
+   */
+  private static long budget() {
+    return 50_000_000L + 200_000L * Long.getLong("hospes.sysdiff.steps", 300);
+  }
+
+  private static String cmdline(long seed) {
+    String only = System.getProperty("hospes.sysdiff.only", "");
+    return "seed=" + seed + " steps=" + Long.getLong("hospes.sysdiff.steps", 300)
+        + (only.isBlank() ? "" : " only=" + only.strip());
+  }
+
+  private static void compare(String cmdline, long seed, String where,
+      ByteArrayOutputStream serial, RunResult result) throws Exception {
+    String qemu = QEMU_OUTPUT.get(cmdline);
+    if (qemu == null) {
+      qemu = runQemu(elf, cmdline);
+      QEMU_OUTPUT.put(cmdline, qemu);
+    }
+    String hospes = serial.toString(StandardCharsets.ISO_8859_1);
     String[] q = qemu.split("\n", -1);
     String[] h = hospes.split("\n", -1);
     for (int i = 0; i < Math.min(q.length, h.length); i++) {
       if (!q[i].equals(h[i])) {
-        fail(String.format("sysfuzz %s: first difference at line %d%n  qemu:   %s%n  hospes: %s%n"
-            + "(replay: -Dhospes.sysdiff.seed=%d -Dhospes.sysdiff.seeds=1)", cmdline, i + 1, q[i],
-            h[i], seed));
+        fail(String.format("sysfuzz %s (%s): first difference at line %d%n  qemu:   %s%n"
+            + "  hospes: %s%n(replay: -Dhospes.sysdiff.seed=%d -Dhospes.sysdiff.seeds=1)",
+            cmdline, where, i + 1, q[i], h[i], seed));
       }
     }
-    assertThat(hospes).as("sysfuzz %s (Hospes run: %s)", cmdline, result).isEqualTo(qemu);
+    assertThat(hospes).as("sysfuzz %s (%s; Hospes run: %s)", cmdline, where, result)
+        .isEqualTo(qemu);
     assertThat(result.exitStatus()).as("exit status, %s", result).isEqualTo(33);
     assertThat(qemu).contains("sysfuzz done");
   }
