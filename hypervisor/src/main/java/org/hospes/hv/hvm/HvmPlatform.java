@@ -96,7 +96,8 @@ public final class HvmPlatform {
     for (int i = 0; i < n; i++) {
       lapics[i] = new LocalApic(i, clock, timers, i == 0);
       // The PIC's INTR is wired to the bootstrap processor only (virtual-wire mode).
-      interrupts[i] = new CpuInterrupts(lapics[i], i == 0 ? pic : null);
+      interrupts[i] = new CpuInterrupts(lapics[i], i == 0 ? pic : null,
+          CpuInterrupts.Order.PIC_FIRST);
     }
     this.apicBus = new ApicBus(lapics, new ApicBus.Processors() {
       @Override
@@ -697,8 +698,9 @@ public final class HvmPlatform {
           VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
       return;
     }
-    // The callback vector bypasses the PIC and is re-injected while upcall_pending is set;
-    // the local APIC's own interrupts (timer, self-IPIs) outrank the PIC's virtual wire.
+    // hvm_vcpu_has_pending_irq's order after the NMI: the callback vector (it bypasses the PIC
+    // and is re-injected while upcall_pending is set), then the PIC's INTR, then the local APIC
+    // (CpuInterrupts.Order.PIC_FIRST).
     int vector = upcall ? callback : interrupts.acknowledge();
     vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD,
         VmxControls.intrInfo(vector, VmxControls.INTR_TYPE_EXTERNAL, false));

@@ -154,4 +154,38 @@ class VmEntryInjectionTest {
         .isEqualTo(VmxControls.intrInfo(0x61, VmxControls.INTR_TYPE_EXTERNAL, false));
     assertThat(asks(VmxControls.PROC_INTERRUPT_WINDOW_EXITING)).isFalse();
   }
+
+  /** The 8259A pair as Linux programs it: vectors 0x30-0x3F, IRQ 1 unmasked (and the cascade). */
+  private void picAt0x30WithIrq1Open() {
+    int[][] writes = {{0x20, 0x11}, {0x21, 0x30}, {0x21, 0x04}, {0x21, 0x01},
+        {0xA0, 0x11}, {0xA1, 0x38}, {0xA1, 0x02}, {0xA1, 0x01}, {0x21, 0xF9}, {0xA1, 0xFF}};
+    for (int[] w : writes) {
+      d.platformPorts().out(w[0], 1, w[1]);
+    }
+  }
+
+  /**
+   * hvm_vcpu_has_pending_irq asks the virtual PIC (int_output, ExtINT on vCPU 0) before the
+   * local APIC: with both pending at once the PIC's vector goes in first, and the APIC's, still
+   * in the IRR, asks for the window and goes in at the next entry.
+   */
+  @Test
+  void withThePicAndTheApicBothPendingThePicGoesFirst() {
+    interruptible();
+    enableApic();
+    picAt0x30WithIrq1Open();
+    p.lapic(0).accept(0x51, false);
+    p.setIsaIrqLevel(1, true);
+    p.prepareEntry(v, 0);
+    assertThat(entryInfo())
+        .isEqualTo(VmxControls.intrInfo(0x31, VmxControls.INTR_TYPE_EXTERNAL, false));
+    assertThat(p.lapic(0).pendingVector()).isEqualTo(0x51);
+    assertThat(asks(VmxControls.PROC_INTERRUPT_WINDOW_EXITING)).isTrue();
+
+    // The PIC's interrupt was delivered (its IRQ is in service now); the window exit came.
+    vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD, 0);
+    p.prepareEntry(v, 0);
+    assertThat(entryInfo())
+        .isEqualTo(VmxControls.intrInfo(0x51, VmxControls.INTR_TYPE_EXTERNAL, false));
+  }
 }
