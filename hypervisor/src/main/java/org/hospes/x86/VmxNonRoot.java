@@ -64,9 +64,8 @@ final class VmxNonRoot {
         kind = Interrupts.EXCEPTION;
         break;
     }
-    c.deliveringNmi = type == VmxControls.INTR_TYPE_NMI;
+    c.deliveryType = type;
     int x = Interrupts.deliver(c, vector, kind, hasErr, err, ret, c.eip);
-    c.deliveringNmi = false;
     if (x < 0 && type == VmxControls.INTR_TYPE_NMI) {
       // SDM 26.6.1.2: an injected NMI leaves blocking by NMI (virtual-NMI blocking with
       // "virtual NMIs") in effect after the entry, until the guest's IRET. One whose delivery
@@ -221,7 +220,7 @@ final class VmxNonRoot {
    * exit whose IDT-vectoring information names the event that was being delivered. Returns -1
    * when the ordinary double-fault rules apply.
    */
-  static int exitDuringDelivery(Cpu c, int vector, int kind, boolean hasErr, int err,
+  static int exitDuringDelivery(Cpu c, int vector, int kind, int type, boolean hasErr, int err,
       int faultEip, int returnEip) {
     c.taskReturnEip = returnEip;
     if (!c.vmExitPending) {
@@ -245,16 +244,11 @@ final class VmxNonRoot {
       c.pfPending = false;
     }
     c.vmExitPending = false;
-    // An NMI is delivered as an external event is, but the hypervisor must inject it again
-    // as an NMI: the IDT-vectoring information keeps its type.
-    int type = kind == Interrupts.EXTERNAL && c.deliveringNmi ? VmxControls.INTR_TYPE_NMI
-        : kind == Interrupts.EXTERNAL ? VmxControls.INTR_TYPE_EXTERNAL
-        : kind == Interrupts.SOFTWARE ? VmxControls.INTR_TYPE_SOFTWARE_INTERRUPT
-        : VmxControls.INTR_TYPE_HARDWARE_EXCEPTION;
     c.vmcs.write(VmcsField.IDT_VECTORING_INFO_FIELD, VmxControls.intrInfo(vector, type, hasErr));
     c.vmcs.write(VmcsField.IDT_VECTORING_ERROR_CODE, hasErr ? err & 0xFFFF_FFFFL : 0);
-    if (kind == Interrupts.SOFTWARE) {
-      // SDM 27.2.4: the instruction length is saved for exits during delivery of INT n.
+    if (type >= VmxControls.INTR_TYPE_SOFTWARE_INTERRUPT) {
+      // SDM 27.2.4: the instruction length is saved for exits during delivery of a software
+      // interrupt, a privileged software exception or a software exception.
       c.vmcs.write(VmcsField.VM_EXIT_INSTRUCTION_LEN, returnEip - faultEip);
     }
     c.eip = faultEip;
