@@ -240,6 +240,29 @@ class VmxTest {
     assertThat(cpu.eip()).isEqualTo(CODE + 14);
   }
 
+  /**
+   * SDM 27.2.3: bit 11 of the IDT-vectoring information says whether the delivery pushes an
+   * error code; in real mode (an unrestricted guest with CR0.PE clear) none does, so a #GP the
+   * guest raises there is reported without one, and can be injected again as it is.
+   */
+  @Test
+  void anExitDuringARealModeGpsDeliveryReportsNoErrorCode() {
+    vmcs.write(VmcsField.SECONDARY_VM_EXEC_CONTROL, VmxControls.PROC2_ENABLE_EPT
+        | VmxControls.PROC2_UNRESTRICTED_GUEST);
+    cpu.startupIpi(CODE >>> 12);
+    cpu.setReg(Cpu.ESP, 0x8000);
+    mem.write32(GUEST_BASE + 13 * 4, 0x1100);
+    unmapGuestPage(0x7000);
+    // mov ax, [0xffff]: a word past DS's limit, #GP(0); its delivery pushes into 0x7FFx.
+    byte[] b = HexFormat.of().parseHex("8b06ffff");
+    mem.write(GUEST_BASE + CODE, b, 0, b.length);
+    assertThat(cpu.run(100)).isEqualTo(CpuExit.VM_EXIT);
+    assertThat(vmcs.exitReason()).isEqualTo(ExitReason.EPT_VIOLATION);
+    assertThat(vmcs.read32(VmcsField.IDT_VECTORING_INFO_FIELD)).isEqualTo(
+        VmxControls.intrInfo(Exceptions.GP, VmxControls.INTR_TYPE_HARDWARE_EXCEPTION, false));
+    assertThat(cpu.eip()).isZero();
+  }
+
   @Test
   void interruptWindowExitsOnceInterruptsAreEnabled() {
     vmcs.setBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,

@@ -33,8 +33,6 @@ public final class ShadowControl {
   private static final int PFEC_W = 2, PFEC_U = 4, PFEC_RSVD = 8;
   private static final boolean TRACE = Boolean.getBoolean("hospes.shadowTrace");
   private static final int EFLAGS_VM = 1 << 17;
-  /** Bits 30:12 of an interruption-information field, reserved (Xen's INTR_INFO_RESVD_BITS_MASK). */
-  private static final int INTR_INFO_RESERVED = 0x7FFF_F000;
 
   /** What an exit handler must do after a shadow exit. */
   public enum Outcome {
@@ -191,7 +189,7 @@ public final class ShadowControl {
         value = (value | Cpu.CR0_ET) & Cpu.CR0_DEFINED;
         if ((value & Cpu.CR0_PG) != 0 && (value & Cpu.CR0_PE) == 0
             || (value & Cpu.CR0_NW) != 0 && (value & Cpu.CR0_CD) == 0) {
-          injectGp(vmcs);
+          injectGp(cpu, vmcs);
           return Outcome.RESUME;
         }
         if ((value & Cpu.CR0_PE) == 0 && (cr0 & Cpu.CR0_PE) != 0) {
@@ -208,7 +206,7 @@ public final class ShadowControl {
         break;
       case 4:
         if ((value & ~CR4_ALLOWED) != 0) {
-          injectGp(vmcs);
+          injectGp(cpu, vmcs);
           return Outcome.RESUME;
         }
         cr4 = value;
@@ -217,7 +215,7 @@ public final class ShadowControl {
         return Outcome.CRASH_UNSUPPORTED;
     }
     if (!shadow.setControl(cr0, cr3, cr4)) {
-      injectGp(vmcs);
+      injectGp(cpu, vmcs);
       return Outcome.RESUME;
     }
     load(cpu, vmcs, shadow, cr == 0 ? value : cpu.cr0(), cr4);
@@ -298,12 +296,12 @@ public final class ShadowControl {
       // SDM table 6-5: a #PF while delivering a #PF is a #DF; after a contributory
       // exception the #PF is handled serially.
       if (first == PF) {
-        inject(vmcs, DF, 0);
+        inject(cpu, vmcs, DF, 0);
         return Outcome.RESUME;
       }
     }
     cpu.setCr2(lin);
-    inject(vmcs, PF, r);
+    inject(cpu, vmcs, PF, r);
     return Outcome.RESUME;
   }
 
@@ -320,7 +318,7 @@ public final class ShadowControl {
   static void reinjectIdtVectoring(Vmcs vmcs, int idt) {
     int type = (idt >>> 8) & 7;
     if (needsReinjection(type, idt & 0xFF)) {
-      vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD, idt & ~INTR_INFO_RESERVED & 0xFFFF_FFFFL);
+      vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD, idt & ~VmxControls.INTR_INFO_RESERVED & 0xFFFF_FFFFL);
       if ((idt & VmxControls.INTR_INFO_ERROR_CODE_VALID) != 0) {
         vmcs.write(VmcsField.VM_ENTRY_EXCEPTION_ERROR_CODE,
             vmcs.read(VmcsField.IDT_VECTORING_ERROR_CODE));
@@ -364,13 +362,19 @@ public final class ShadowControl {
         && (vmcs.read32(VmcsField.VM_EXIT_INTR_INFO) & 0xFF) == PF;
   }
 
-  private static void injectGp(Vmcs vmcs) {
-    inject(vmcs, GP, 0);
+  private static void injectGp(Cpu cpu, Vmcs vmcs) {
+    inject(cpu, vmcs, GP, 0);
   }
 
-  private static void inject(Vmcs vmcs, int vector, int err) {
+  /**
+   * A hardware exception whose vector pushes an error code, with {@code err}; without it while
+   * the vCPU runs through the real-mode emulator (CR0.PE clear under "unrestricted guest"),
+   * where the VM entry checks refuse one and real mode pushes none.
+   */
+  private static void inject(Cpu cpu, Vmcs vmcs, int vector, int err) {
     vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD, VmxControls.intrInfo(vector,
-        VmxControls.INTR_TYPE_HARDWARE_EXCEPTION, true) & 0xFFFF_FFFFL);
+        VmxControls.INTR_TYPE_HARDWARE_EXCEPTION, VmxControls.injectsErrorCode(vmcs, cpu.cr0()))
+        & 0xFFFF_FFFFL);
     vmcs.write(VmcsField.VM_ENTRY_EXCEPTION_ERROR_CODE, err & 0xFFFF_FFFFL);
   }
 }
