@@ -1176,6 +1176,19 @@ public final class Hypervisor {
             crash(v.domain(), e.getMessage());
           }
           break;
+        case CpuExit.VM_ENTRY_FAILED: {
+          // Xen's vmx_vmentry_failure: VMRESUME failed its checks on the controls ("VMRESUME
+          // error" with the VM-instruction error), and the domain is crashed (domain_crash):
+          // the VMCS the hypervisor built cannot be entered, its own bug, contained there.
+          org.hospes.x86.vmx.Vmcs vmcs = v.vmcs();
+          crash(v.domain(), String.format("VMRESUME error: %d (injecting 0x%08x, error code"
+              + " 0x%x, instruction length %d) at eip=0x%08x",
+              vmcs.read32(org.hospes.x86.vmx.VmcsField.VM_INSTRUCTION_ERROR),
+              vmcs.read32(org.hospes.x86.vmx.VmcsField.VM_ENTRY_INTR_INFO_FIELD),
+              vmcs.read32(org.hospes.x86.vmx.VmcsField.VM_ENTRY_EXCEPTION_ERROR_CODE),
+              vmcs.read32(org.hospes.x86.vmx.VmcsField.VM_ENTRY_INSTRUCTION_LEN), cpu.eip()));
+          break;
+        }
         case CpuExit.HLT:
         case CpuExit.EXCEPTION:
         case CpuExit.TRIPLE_FAULT:

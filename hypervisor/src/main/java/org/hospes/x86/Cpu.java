@@ -197,8 +197,13 @@ public final class Cpu implements Vmcs.LiveGuestState {
   boolean iretUnblockedNmi;
   /** An NMI-window VM exit is due at the next instruction boundary (SDM 25.2). */
   boolean nmiWindow;
-  /** The event VM entry is delivering is an NMI (for the IDT-vectoring information). */
-  boolean deliveringNmi;
+  /**
+   * The VMX event type (VmxControls.INTR_TYPE_*) of the event {@link Interrupts#deliver} is
+   * delivering, for the IDT-vectoring information of an exit during its delivery (SDM 27.2.3):
+   * VM entry names the type it injects, a fault or trap the processor raises its own (3, or 4,
+   * 5 and 6 for INT n, INT1, and INT3 or INTO). -1 when neither set it (an external interrupt).
+   */
+  int deliveryType = -1;
   /** Counts events delivered from inside an instruction (faults, INT n): a stepped one that
    *  delivered one did not complete and reports no single-step or data breakpoint. */
   long faultSeq;

@@ -29,9 +29,15 @@ public final class CpuExit {
    * block boundary short of its budget, and a further run goes on as if it had not stopped.
    */
   public static final int CUT = 6;
+  /**
+   * VMX only: the VM entry failed a check on the VMX controls (SDM 26.2) and VMLAUNCH or
+   * VMRESUME ended in VMfailValid. The VM-instruction error field of the {@code Vmcs} says
+   * why; nothing of the guest ran and nothing else in the VMCS changed (no exit information).
+   */
+  public static final int VM_ENTRY_FAILED = 7;
 
   private static final String[] NAMES = {
-    "BUDGET", "HLT", "EXCEPTION", "STOPPED", "TRIPLE_FAULT", "VM_EXIT", "CUT"
+    "BUDGET", "HLT", "EXCEPTION", "STOPPED", "TRIPLE_FAULT", "VM_EXIT", "CUT", "VM_ENTRY_FAILED"
   };
 
   private CpuExit() {}

@@ -3,6 +3,7 @@ package org.hospes.x86;
 import static org.hospes.x86.Cpu.CS;
 
 import org.hospes.x86.vmx.VmcsField;
+import org.hospes.x86.vmx.VmxControls;
 
 /**
  * What happens when an instruction faults or traps: the exception that {@link Cpu#raise} or a
@@ -48,6 +49,12 @@ final class Faults {
       }
     }
     c.eip = trap ? next : start;
+    // The IDT-vectoring information of an exit during its delivery names its type: INT n is a
+    // software interrupt, INT3 and INTO software exceptions, INT1 a privileged one.
+    c.deliveryType = !trap ? VmxControls.INTR_TYPE_HARDWARE_EXCEPTION
+        : kind == Interrupts.SOFTWARE ? (c.softException
+            ? VmxControls.INTR_TYPE_SOFTWARE_EXCEPTION : VmxControls.INTR_TYPE_SOFTWARE_INTERRUPT)
+        : VmxControls.INTR_TYPE_PRIVILEGED_SOFTWARE_EXCEPTION;
     int x = Interrupts.deliver(c, vector, kind, hasErr, c.excError, c.eip, start);
     if (x == CpuExit.TRIPLE_FAULT) {
       c.eip = start;

@@ -41,6 +41,9 @@ final class Interrupts {
     int curKind = kind;
     boolean curHasErr = hasErr;
     int curErr = err;
+    // Consumed here, so that no later delivery inherits it.
+    int firstType = vmxType(c.deliveryType, kind);
+    c.deliveryType = -1;
     c.eip = returnEip;
     // An event delivered in the guest: a fault of an IRET reaches the guest's handler with
     // NMIs unblocked (6.7.1), and no later exit reports that IRET.
@@ -53,8 +56,9 @@ final class Interrupts {
         return -1;
       } catch (CpuFault f) {
         if (c.nonRoot()) {
-          int x = VmxNonRoot.exitDuringDelivery(c, current, curKind, curHasErr, curErr, faultEip,
-              attempt == 0 ? returnEip : faultEip);
+          int x = VmxNonRoot.exitDuringDelivery(c, current, curKind,
+              attempt == 0 ? firstType : VmxControls.INTR_TYPE_HARDWARE_EXCEPTION,
+              curHasErr, curErr, faultEip, attempt == 0 ? returnEip : faultEip);
           if (x >= 0) {
             return x;
           }
@@ -82,6 +86,21 @@ final class Interrupts {
     c.excVector = vector;
     c.excError = err;
     return CpuExit.TRIPLE_FAULT;
+  }
+
+  /**
+   * The VMX event type the IDT-vectoring information gives the event first delivered: the one
+   * its source named ({@link Cpu#deliveryType}), else what its kind says (an NMI is delivered as
+   * an external event is, so only VM entry can say it is one, and it must be injected again as
+   * an NMI).
+   */
+  private static int vmxType(int named, int kind) {
+    if (named >= 0) {
+      return named;
+    }
+    return kind == EXTERNAL ? VmxControls.INTR_TYPE_EXTERNAL
+        : kind == SOFTWARE ? VmxControls.INTR_TYPE_SOFTWARE_INTERRUPT
+        : VmxControls.INTR_TYPE_HARDWARE_EXCEPTION;
   }
 
   private static void deliverOnce(Cpu c, int vector, int kind, boolean hasErr, int err) {

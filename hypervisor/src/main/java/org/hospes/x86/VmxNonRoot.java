@@ -21,6 +21,12 @@ final class VmxNonRoot {
   /** VM entry: injects the event in the VM-entry interruption-information field. */
   static int vmEntry(Cpu c) {
     int info = c.vmcs.read32(VmcsField.VM_ENTRY_INTR_INFO_FIELD);
+    // The checks on the controls (26.2) come before those on the guest state (26.3), and fail
+    // the VMLAUNCH or VMRESUME itself rather than exit.
+    if (!injectionControlsValid(c, info)) {
+      c.vmcs.write(VmcsField.VM_INSTRUCTION_ERROR, VmxControls.VM_ERROR_ENTRY_INVALID_CONTROL);
+      return CpuExit.VM_ENTRY_FAILED;
+    }
     int failure = injectionCheck(c, info);
     if (failure >= 0) {
       return entryFailure(c, failure);
@@ -37,6 +43,16 @@ final class VmxNonRoot {
     c.vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD, info & ~VmxControls.INTR_INFO_VALID);
     int vector = info & 0xFF;
     int type = (info >>> 8) & 7;
+    if (type == VmxControls.INTR_TYPE_OTHER_EVENT) {
+      // 26.5.2: a pending MTF VM exit (vector 0, the only one the checks let through), due at
+      // the boundary before the first instruction even with the "monitor trap flag" control
+      // 0. Nothing is delivered and the entry is not vectoring: the interruptibility state
+      // stays as it was. Of the events at that boundary only SMI and INIT, which this
+      // processor does not have, come before an MTF VM exit (25.5.2): it is taken at once.
+      c.vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.MONITOR_TRAP_FLAG.code());
+      c.vmcs.write(VmcsField.EXIT_QUALIFICATION, 0);
+      return CpuExit.VM_EXIT;
+    }
     boolean hasErr = (info & VmxControls.INTR_INFO_ERROR_CODE_VALID) != 0;
     int err = c.vmcs.read32(VmcsField.VM_ENTRY_EXCEPTION_ERROR_CODE);
     int len = c.vmcs.read32(VmcsField.VM_ENTRY_INSTRUCTION_LEN);
@@ -64,9 +80,8 @@ final class VmxNonRoot {
         kind = Interrupts.EXCEPTION;
         break;
     }
-    c.deliveringNmi = type == VmxControls.INTR_TYPE_NMI;
+    c.deliveryType = type;
     int x = Interrupts.deliver(c, vector, kind, hasErr, err, ret, c.eip);
-    c.deliveringNmi = false;
     if (x < 0 && type == VmxControls.INTR_TYPE_NMI) {
       // SDM 26.6.1.2: an injected NMI leaves blocking by NMI (virtual-NMI blocking with
       // "virtual NMIs") in effect after the entry, until the guest's IRET. One whose delivery
@@ -77,6 +92,56 @@ final class VmxNonRoot {
       openNmiWindow(c);
     }
     return x == CpuExit.TRIPLE_FAULT ? tripleFaultExit(c) : x;
+  }
+
+  /**
+   * The checks of SDM vol. 3, 26.2.1.3 on the VM-entry fields for event injection (the
+   * interruption-information field, the exception error code, the instruction length), in the
+   * order the SDM lists them; any that fails is VM-instruction error 7. With the valid bit set:
+   * the interruption type is not reserved (1 never is; 7, other event, is not on a processor
+   * with the "monitor trap flag" control, as this one); the vector fits the type (2 for an NMI,
+   * at most 31 for a hardware exception, 0 for other event); the deliver-error-code bit is set
+   * exactly when the type is hardware exception, the vector one that pushes an error code
+   * (#DF, #TS, #NP, #SS, #GP, #PF, #AC) and either "unrestricted guest" is 0 or the guest's
+   * CR0.PE is 1 (a real-mode exception pushes none); bits 30:12 are 0; with an error code, bits
+   * 31:15 of the error code are 0 (the edition this follows; later ones, for SGX's bit 15 of
+   * the #PF error code, say 31:16, and this processor has no SGX); and a software interrupt,
+   * privileged software exception or software exception has an instruction length of 1 to 15
+   * (IA32_VMX_MISC[30], which would allow 0, is 0 here). Returns true when the entry may go on.
+   */
+  private static boolean injectionControlsValid(Cpu c, int info) {
+    if ((info & VmxControls.INTR_INFO_VALID) == 0) {
+      return true;
+    }
+    int type = (info >>> 8) & 7;
+    int vector = info & 0xFF;
+    if (type == 1) {
+      return false;
+    }
+    if (type == VmxControls.INTR_TYPE_NMI && vector != 2
+        || type == VmxControls.INTR_TYPE_HARDWARE_EXCEPTION && vector > 31
+        || type == VmxControls.INTR_TYPE_OTHER_EVENT && vector != 0) {
+      return false;
+    }
+    boolean errorCode = (info & VmxControls.INTR_INFO_ERROR_CODE_VALID) != 0;
+    boolean wantsErrorCode = VmxControls.injectsErrorCode(c.vmcs, c.cr0())
+        && type == VmxControls.INTR_TYPE_HARDWARE_EXCEPTION && Interrupts.hasErrorCode(vector);
+    if (errorCode != wantsErrorCode) {
+      return false;
+    }
+    if ((info & VmxControls.INTR_INFO_RESERVED) != 0) {
+      return false;
+    }
+    if (errorCode
+        && (c.vmcs.read32(VmcsField.VM_ENTRY_EXCEPTION_ERROR_CODE) & 0xFFFF_8000) != 0) {
+      return false;
+    }
+    if (type >= VmxControls.INTR_TYPE_SOFTWARE_INTERRUPT
+        && type <= VmxControls.INTR_TYPE_SOFTWARE_EXCEPTION) {
+      int length = c.vmcs.read32(VmcsField.VM_ENTRY_INSTRUCTION_LEN);
+      return length >= 1 && length <= 15;
+    }
+    return true;
   }
 
   /**
@@ -221,7 +286,7 @@ final class VmxNonRoot {
    * exit whose IDT-vectoring information names the event that was being delivered. Returns -1
    * when the ordinary double-fault rules apply.
    */
-  static int exitDuringDelivery(Cpu c, int vector, int kind, boolean hasErr, int err,
+  static int exitDuringDelivery(Cpu c, int vector, int kind, int type, boolean hasErr, int err,
       int faultEip, int returnEip) {
     c.taskReturnEip = returnEip;
     if (!c.vmExitPending) {
@@ -245,16 +310,16 @@ final class VmxNonRoot {
       c.pfPending = false;
     }
     c.vmExitPending = false;
-    // An NMI is delivered as an external event is, but the hypervisor must inject it again
-    // as an NMI: the IDT-vectoring information keeps its type.
-    int type = kind == Interrupts.EXTERNAL && c.deliveringNmi ? VmxControls.INTR_TYPE_NMI
-        : kind == Interrupts.EXTERNAL ? VmxControls.INTR_TYPE_EXTERNAL
-        : kind == Interrupts.SOFTWARE ? VmxControls.INTR_TYPE_SOFTWARE_INTERRUPT
-        : VmxControls.INTR_TYPE_HARDWARE_EXCEPTION;
-    c.vmcs.write(VmcsField.IDT_VECTORING_INFO_FIELD, VmxControls.intrInfo(vector, type, hasErr));
-    c.vmcs.write(VmcsField.IDT_VECTORING_ERROR_CODE, hasErr ? err & 0xFFFF_FFFFL : 0);
-    if (kind == Interrupts.SOFTWARE) {
-      // SDM 27.2.4: the instruction length is saved for exits during delivery of INT n.
+    // SDM 27.2.3: bit 11 says whether the delivery would push an error code, which a real-mode
+    // delivery never does (a hypervisor injecting it again with bit 11 set would fail the VM
+    // entry checks on an unrestricted guest).
+    boolean pushesErr = hasErr && c.protectedMode();
+    c.vmcs.write(VmcsField.IDT_VECTORING_INFO_FIELD,
+        VmxControls.intrInfo(vector, type, pushesErr));
+    c.vmcs.write(VmcsField.IDT_VECTORING_ERROR_CODE, pushesErr ? err & 0xFFFF_FFFFL : 0);
+    if (type >= VmxControls.INTR_TYPE_SOFTWARE_INTERRUPT) {
+      // SDM 27.2.4: the instruction length is saved for exits during delivery of a software
+      // interrupt, a privileged software exception or a software exception.
       c.vmcs.write(VmcsField.VM_EXIT_INSTRUCTION_LEN, returnEip - faultEip);
     }
     c.eip = faultEip;

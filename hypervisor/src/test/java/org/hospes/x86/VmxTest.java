@@ -9,6 +9,8 @@ import org.hospes.x86.vmx.VmcsField;
 import org.hospes.x86.vmx.VmxControls;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** VMX non-root operation: exits with their qualifications, EPT, MMIO, injection. */
 class VmxTest {
@@ -176,6 +178,89 @@ class VmxTest {
     assertThat(cpu.reg(Cpu.EAX)).isEqualTo(0xAA);
     assertThat(cpu.eflags() & Flags.IF).isZero();
     assertThat(mem.read32(GUEST_BASE + 0x8000 - 12)).isEqualTo(CODE + 16);
+  }
+
+  /**
+   * IDT, GDT and a handler for every vector below 0x81 (a 32-bit interrupt gate to an HLT at
+   * 0x1100); the stack's page (ESP 0x8000 pushes into 0x7000-0x7FFF) has no EPT entry, so an
+   * event's delivery ends in an EPT violation.
+   */
+  private void idtWithAnUnmappedStack() {
+    int idt = 0x3000;
+    int gdt = 0x3800;
+    mem.write64(GUEST_BASE + gdt + 8, 0x00CF9A000000FFFFL);
+    mem.write64(GUEST_BASE + gdt + 16, 0x00CF92000000FFFFL);
+    long gate = (0x1100 & 0xFFFF) | (8L << 16) | (0x8E00L << 32);
+    for (int v = 0; v <= 0x80; v++) {
+      mem.write64(GUEST_BASE + idt + v * 8, gate);
+    }
+    mem.write16(GUEST_BASE + 0x3F00, 0x17);
+    mem.write32(GUEST_BASE + 0x3F02, gdt);
+    mem.write16(GUEST_BASE + 0x3F10, 0x81 * 8 - 1);
+    mem.write32(GUEST_BASE + 0x3F12, idt);
+    mem.write8(GUEST_BASE + 0x1100, 0xF4);
+    unmapGuestPage(0x7000);
+  }
+
+  /**
+   * SDM 27.2.3 and 27.2.4: an exit during the delivery of INT n, INT1 (ICEBP), INT3 or INTO
+   * names it in the IDT-vectoring information as a software interrupt (4), a privileged
+   * software exception (5) or a software exception (6), saves the instruction's length, and
+   * leaves EIP at the instruction, which the hypervisor may run again.
+   */
+  @ParameterizedTest
+  @CsvSource({"cd80, 0x80, 4", "f1, 1, 5", "cc, 3, 6", "ce, 4, 6"})
+  void anExitDuringASoftwareEventsDeliveryNamesItsType(String insn, int vector, int type) {
+    idtWithAnUnmappedStack();
+    // lgdt [0x3f00] ; lidt [0x3f10] ; mov al, 0x7f ; add al, 1 (OF for INTO) ; the event
+    load("0f0115003f0000 0f011d103f0000 b07f 0401 " + insn);
+    int at = CODE + 18;
+    assertThat(cpu.run(100)).isEqualTo(CpuExit.VM_EXIT);
+    assertThat(vmcs.exitReason()).isEqualTo(ExitReason.EPT_VIOLATION);
+    assertThat(vmcs.read32(VmcsField.IDT_VECTORING_INFO_FIELD))
+        .isEqualTo(VmxControls.intrInfo(vector, type, false));
+    assertThat(vmcs.exitInstructionLength()).isEqualTo(insn.length() / 2);
+    assertThat(cpu.eip()).isEqualTo(at);
+  }
+
+  /** The type VM entry injected is the type an exit during that delivery reports. */
+  @Test
+  void anExitDuringAnInjectedSoftwareExceptionsDeliveryKeepsItsType() {
+    idtWithAnUnmappedStack();
+    load("0f0115003f0000 0f011d103f0000 cc");
+    assertThat(cpu.run(2)).isEqualTo(CpuExit.BUDGET);
+    vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD,
+        VmxControls.intrInfo(3, VmxControls.INTR_TYPE_SOFTWARE_EXCEPTION, false));
+    vmcs.write(VmcsField.VM_ENTRY_INSTRUCTION_LEN, 1);
+    assertThat(cpu.run(100)).isEqualTo(CpuExit.VM_EXIT);
+    assertThat(vmcs.exitReason()).isEqualTo(ExitReason.EPT_VIOLATION);
+    assertThat(vmcs.read32(VmcsField.IDT_VECTORING_INFO_FIELD)).isEqualTo(
+        VmxControls.intrInfo(3, VmxControls.INTR_TYPE_SOFTWARE_EXCEPTION, false));
+    assertThat(vmcs.exitInstructionLength()).isEqualTo(1);
+    assertThat(cpu.eip()).isEqualTo(CODE + 14);
+  }
+
+  /**
+   * SDM 27.2.3: bit 11 of the IDT-vectoring information says whether the delivery pushes an
+   * error code; in real mode (an unrestricted guest with CR0.PE clear) none does, so a #GP the
+   * guest raises there is reported without one, and can be injected again as it is.
+   */
+  @Test
+  void anExitDuringARealModeGpsDeliveryReportsNoErrorCode() {
+    vmcs.write(VmcsField.SECONDARY_VM_EXEC_CONTROL, VmxControls.PROC2_ENABLE_EPT
+        | VmxControls.PROC2_UNRESTRICTED_GUEST);
+    cpu.startupIpi(CODE >>> 12);
+    cpu.setReg(Cpu.ESP, 0x8000);
+    mem.write32(GUEST_BASE + 13 * 4, 0x1100);
+    unmapGuestPage(0x7000);
+    // mov ax, [0xffff]: a word past DS's limit, #GP(0); its delivery pushes into 0x7FFx.
+    byte[] b = HexFormat.of().parseHex("8b06ffff");
+    mem.write(GUEST_BASE + CODE, b, 0, b.length);
+    assertThat(cpu.run(100)).isEqualTo(CpuExit.VM_EXIT);
+    assertThat(vmcs.exitReason()).isEqualTo(ExitReason.EPT_VIOLATION);
+    assertThat(vmcs.read32(VmcsField.IDT_VECTORING_INFO_FIELD)).isEqualTo(
+        VmxControls.intrInfo(Exceptions.GP, VmxControls.INTR_TYPE_HARDWARE_EXCEPTION, false));
+    assertThat(cpu.eip()).isZero();
   }
 
   @Test

@@ -158,7 +158,7 @@ public final class NativeMachine {
     lapic = new LocalApic(0, clock, timers);
     memory.mapMmio(LocalApic.BASE, LocalApic.SIZE, lapic);
     cpu.setApicBaseMsr(lapic);
-    interrupts = new CpuInterrupts(lapic, pic);
+    interrupts = new CpuInterrupts(lapic, pic, CpuInterrupts.Order.APIC_FIRST);
     cpu.setInterruptController(interrupts);
     ide = b.disks.isEmpty() ? null : attachIde(b.disks);
   }

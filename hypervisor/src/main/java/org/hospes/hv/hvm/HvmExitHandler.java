@@ -494,11 +494,18 @@ public final class HvmExitHandler {
     injectGp(v);
   }
 
-  /** #GP(0) for the guest at the next entry, at the instruction that exited. */
-  private static void injectGp(Vcpu v) {
-    v.vmcs().write(VmcsField.VM_ENTRY_INTR_INFO_FIELD, VmxControls.intrInfo(13,
-        VmxControls.INTR_TYPE_HARDWARE_EXCEPTION, true));
-    v.vmcs().write(VmcsField.VM_ENTRY_EXCEPTION_ERROR_CODE, 0);
+  /**
+   * #GP(0) for the guest at the next entry, at the instruction that exited. A real-mode guest
+   * run as an unrestricted guest (CR0.PE clear) gets it without an error code: real mode
+   * pushes none, and the VM entry checks (SDM 26.2.1.3) refuse the deliver-error-code bit
+   * there.
+   */
+  static void injectGp(Vcpu v) {
+    Vmcs vmcs = v.vmcs();
+    vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD, VmxControls.intrInfo(13,
+        VmxControls.INTR_TYPE_HARDWARE_EXCEPTION,
+        VmxControls.injectsErrorCode(vmcs, v.cpu().cr0())));
+    vmcs.write(VmcsField.VM_ENTRY_EXCEPTION_ERROR_CODE, 0);
   }
 
   private long portIo(Vcpu v, HvmPlatform platform) {

@@ -96,7 +96,8 @@ public final class HvmPlatform {
     for (int i = 0; i < n; i++) {
       lapics[i] = new LocalApic(i, clock, timers, i == 0);
       // The PIC's INTR is wired to the bootstrap processor only (virtual-wire mode).
-      interrupts[i] = new CpuInterrupts(lapics[i], i == 0 ? pic : null);
+      interrupts[i] = new CpuInterrupts(lapics[i], i == 0 ? pic : null,
+          CpuInterrupts.Order.PIC_FIRST);
     }
     this.apicBus = new ApicBus(lapics, new ApicBus.Processors() {
       @Override
@@ -677,8 +678,9 @@ public final class HvmPlatform {
         requestNmiWindow(vmcs);
         return;
       }
+      // An NMI window asked for earlier stays asked for (vmx_inject_nmi leaves the control
+      // alone; only the NMI_WINDOW exit handler clears it).
       lapic.clearNmi();
-      vmcs.clearBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_NMI_WINDOW_EXITING);
       vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD,
           VmxControls.intrInfo(2, VmxControls.INTR_TYPE_NMI, false));
       v.counters().injectedInterrupts++;
@@ -688,8 +690,10 @@ public final class HvmPlatform {
     int callback = domain.callbackVector();
     boolean upcall = callback >= 0 && domain.eventChannels().ops().upcallPending(v.id());
     if (!upcall && !interrupts.pending()) {
-      vmcs.clearBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
-          VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
+      // vmx_intr_assist with hvm_intsrc_none goes straight to "out": an interrupt window asked
+      // for earlier (for an interrupt that has since gone: a line lowered, a higher TPR,
+      // upcall_pending cleared) stays asked for, and its exit comes with nothing to inject.
+      // Only the INTERRUPT_WINDOW exit handler clears the control.
       return;
     }
     if (queued || replay || !v.cpu().interruptible()) {
@@ -697,8 +701,9 @@ public final class HvmPlatform {
           VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
       return;
     }
-    // The callback vector bypasses the PIC and is re-injected while upcall_pending is set;
-    // the local APIC's own interrupts (timer, self-IPIs) outrank the PIC's virtual wire.
+    // hvm_vcpu_has_pending_irq's order after the NMI: the callback vector (it bypasses the PIC
+    // and is re-injected while upcall_pending is set), then the PIC's INTR, then the local APIC
+    // (CpuInterrupts.Order.PIC_FIRST).
     int vector = upcall ? callback : interrupts.acknowledge();
     vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD,
         VmxControls.intrInfo(vector, VmxControls.INTR_TYPE_EXTERNAL, false));
@@ -713,8 +718,8 @@ public final class HvmPlatform {
    * comes next. The callback vector stays pending until the guest clears upcall_pending, so on
    * Xen every injection of it asks for the window; a lower-priority APIC interrupt held by the
    * one just accepted is not pending (vlapic_has_pending_irq) and asks for nothing. Nothing
-   * pending: the window is not wanted (Xen would leave an earlier request standing until its
-   * exit; Hospes withdraws it, as it does at an entry with nothing pending).
+   * pending: nothing is asked for, and an earlier request is left standing until its exit, as
+   * Xen leaves it.
    */
   private void queueBehind(Vcpu v, org.hospes.x86.vmx.Vmcs vmcs, CpuInterrupts interrupts) {
     if (lapics[v.id()].nmiPending()) {
@@ -725,9 +730,6 @@ public final class HvmPlatform {
     if (interrupts.pending()
         || callback >= 0 && domain.eventChannels().ops().upcallPending(v.id())) {
       vmcs.setBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
-          VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
-    } else {
-      vmcs.clearBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
           VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
     }
   }

@@ -189,7 +189,7 @@ public final class ShadowControl {
         value = (value | Cpu.CR0_ET) & Cpu.CR0_DEFINED;
         if ((value & Cpu.CR0_PG) != 0 && (value & Cpu.CR0_PE) == 0
             || (value & Cpu.CR0_NW) != 0 && (value & Cpu.CR0_CD) == 0) {
-          injectGp(vmcs);
+          injectGp(cpu, vmcs);
           return Outcome.RESUME;
         }
         if ((value & Cpu.CR0_PE) == 0 && (cr0 & Cpu.CR0_PE) != 0) {
@@ -206,7 +206,7 @@ public final class ShadowControl {
         break;
       case 4:
         if ((value & ~CR4_ALLOWED) != 0) {
-          injectGp(vmcs);
+          injectGp(cpu, vmcs);
           return Outcome.RESUME;
         }
         cr4 = value;
@@ -215,7 +215,7 @@ public final class ShadowControl {
         return Outcome.CRASH_UNSUPPORTED;
     }
     if (!shadow.setControl(cr0, cr3, cr4)) {
-      injectGp(vmcs);
+      injectGp(cpu, vmcs);
       return Outcome.RESUME;
     }
     load(cpu, vmcs, shadow, cr == 0 ? value : cpu.cr0(), cr4);
@@ -282,11 +282,8 @@ public final class ShadowControl {
     }
     if (r < 0) {
       if ((idt & VmxControls.INTR_INFO_VALID) != 0) {
-        // The fault interrupted the delivery of an event: deliver it again.
-        vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD, idt & 0xFFFF_FFFFL);
-        vmcs.write(VmcsField.VM_ENTRY_EXCEPTION_ERROR_CODE,
-            vmcs.read(VmcsField.IDT_VECTORING_ERROR_CODE));
-        vmcs.write(VmcsField.VM_ENTRY_INSTRUCTION_LEN, vmcs.exitInstructionLength());
+        // The fault interrupted the delivery of an event.
+        reinjectIdtVectoring(vmcs, idt);
       }
       return Outcome.RESUME;
     }
@@ -299,13 +296,52 @@ public final class ShadowControl {
       // SDM table 6-5: a #PF while delivering a #PF is a #DF; after a contributory
       // exception the #PF is handled serially.
       if (first == PF) {
-        inject(vmcs, DF, 0);
+        inject(cpu, vmcs, DF, 0);
         return Outcome.RESUME;
       }
     }
     cpu.setCr2(lin);
-    inject(vmcs, PF, r);
+    inject(cpu, vmcs, PF, r);
     return Outcome.RESUME;
+  }
+
+  /**
+   * Xen's vmx_idtv_reinject, for an exit during the delivery of the event {@code idt} names
+   * (IDT-vectoring information, valid): the event is queued for redelivery if
+   * hvm_event_needs_reinjection says so (an external interrupt, an NMI, a hardware exception
+   * other than vectors 3 and 4), with its error code and with the reserved bits 30:12 cleared
+   * (SDM 27.2.3); a software interrupt, privileged software exception or software exception
+   * (types 4, 5, 6: INT n, INT1, INT3, INTO) is not, because the guest's EIP still points at
+   * the instruction, which runs again and raises it again. Whatever the type, an NMI whose
+   * delivery was cut leaves no blocking by NMI (the redelivery sets it again).
+   */
+  static void reinjectIdtVectoring(Vmcs vmcs, int idt) {
+    int type = (idt >>> 8) & 7;
+    if (needsReinjection(type, idt & 0xFF)) {
+      vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD, idt & ~VmxControls.INTR_INFO_RESERVED & 0xFFFF_FFFFL);
+      if ((idt & VmxControls.INTR_INFO_ERROR_CODE_VALID) != 0) {
+        vmcs.write(VmcsField.VM_ENTRY_EXCEPTION_ERROR_CODE,
+            vmcs.read(VmcsField.IDT_VECTORING_ERROR_CODE));
+      }
+    }
+    if (type == VmxControls.INTR_TYPE_NMI) {
+      vmcs.clearBits(VmcsField.GUEST_INTERRUPTIBILITY_INFO, Cpu.INTR_NMI);
+    }
+  }
+
+  /** Xen's hvm_event_needs_reinjection, in its order of cases. */
+  static boolean needsReinjection(int type, int vector) {
+    switch (type) {
+      case VmxControls.INTR_TYPE_EXTERNAL:
+      case VmxControls.INTR_TYPE_NMI:
+        return true;
+      case VmxControls.INTR_TYPE_HARDWARE_EXCEPTION:
+        // SVM reports INT3 and INTO as hardware exceptions with EIP not past them; Xen's
+        // common check keeps them out whatever the vendor, and so does this one.
+        return vector != 3 && vector != 4;
+      default:
+        return false;
+    }
   }
 
   /**
@@ -326,13 +362,19 @@ public final class ShadowControl {
         && (vmcs.read32(VmcsField.VM_EXIT_INTR_INFO) & 0xFF) == PF;
   }
 
-  private static void injectGp(Vmcs vmcs) {
-    inject(vmcs, GP, 0);
+  private static void injectGp(Cpu cpu, Vmcs vmcs) {
+    inject(cpu, vmcs, GP, 0);
   }
 
-  private static void inject(Vmcs vmcs, int vector, int err) {
+  /**
+   * A hardware exception whose vector pushes an error code, with {@code err}; without it while
+   * the vCPU runs through the real-mode emulator (CR0.PE clear under "unrestricted guest"),
+   * where the VM entry checks refuse one and real mode pushes none.
+   */
+  private static void inject(Cpu cpu, Vmcs vmcs, int vector, int err) {
     vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD, VmxControls.intrInfo(vector,
-        VmxControls.INTR_TYPE_HARDWARE_EXCEPTION, true) & 0xFFFF_FFFFL);
+        VmxControls.INTR_TYPE_HARDWARE_EXCEPTION, VmxControls.injectsErrorCode(vmcs, cpu.cr0()))
+        & 0xFFFF_FFFFL);
     vmcs.write(VmcsField.VM_ENTRY_EXCEPTION_ERROR_CODE, err & 0xFFFF_FFFFL);
   }
 }

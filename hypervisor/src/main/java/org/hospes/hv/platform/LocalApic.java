@@ -170,6 +170,9 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
    */
   public void init() {
     reset();
+    // The vCPU's latched NMI (kept here) goes with it: Xen's vcpu_reset clears
+    // async_exception_state, of which x86's nmi_pending is a part. Only called for a vCPU the
+    // INIT reset; one already waiting for SIPI keeps its NMI (vlapic_init_sipi_one).
     nmiPending = false;
   }
 

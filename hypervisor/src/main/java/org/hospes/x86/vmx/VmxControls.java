@@ -45,11 +45,21 @@ public final class VmxControls {
   public static final int INTR_TYPE_SOFTWARE_INTERRUPT = 4;
   public static final int INTR_TYPE_PRIVILEGED_SOFTWARE_EXCEPTION = 5;
   public static final int INTR_TYPE_SOFTWARE_EXCEPTION = 6;
+  /** Other event: with vector 0, a pending MTF VM exit (SDM 26.5.2). */
+  public static final int INTR_TYPE_OTHER_EVENT = 7;
+  /** Bits 30:12 of an interruption-information field: reserved in the VM-entry field. */
+  public static final int INTR_INFO_RESERVED = 0x7FFF_F000;
   /**
    * Bit 12 of the VM-exit interruption information (an exception exit) and of an EPT
    * violation's qualification: the IRET that caused the exit had removed NMI blocking.
    */
   public static final int NMI_UNBLOCKED_BY_IRET = 1 << 12;
+
+  /**
+   * VM-instruction error 7 (SDM vol. 3, 30.4): "VM entry with invalid control field(s)", the
+   * VMfailValid of a VM entry that failed a check of SDM 26.2.
+   */
+  public static final int VM_ERROR_ENTRY_INVALID_CONTROL = 7;
 
   /** Bit 31 of the exit reason: the VM entry failed (SDM 26.7). */
   public static final int EXIT_REASON_ENTRY_FAILURE = 1 << 31;
@@ -81,6 +91,18 @@ public final class VmxControls {
   public static final int EPT_QUAL_FINAL_TRANSLATION = 1 << 8;
 
   private VmxControls() {}
+
+  /**
+   * Whether a hardware exception whose vector pushes an error code is injected with one (SDM
+   * vol. 3, 26.2.1.3): unless "unrestricted guest" is in effect and the guest's CR0.PE is
+   * clear, since a real-mode exception pushes no error code. VM entry refuses the
+   * deliver-error-code bit set otherwise, and refuses it clear here.
+   */
+  public static boolean injectsErrorCode(Vmcs vmcs, int guestCr0) {
+    boolean unrestricted = vmcs.has(VmcsField.CPU_BASED_VM_EXEC_CONTROL, PROC_ACTIVATE_SECONDARY)
+        && vmcs.has(VmcsField.SECONDARY_VM_EXEC_CONTROL, PROC2_UNRESTRICTED_GUEST);
+    return !unrestricted || (guestCr0 & 1) != 0;
+  }
 
   /** Packs an interruption-information field. */
   public static int intrInfo(int vector, int type, boolean errorCode) {

@@ -65,8 +65,11 @@ class VmEntryInjectionTest {
     p.prepareEntry(v, 0);
     assertThat(vmcs.read32(VmcsField.GUEST_INTERRUPTIBILITY_INFO)).isEqualTo(Cpu.INTR_NMI);
 
-    // The window exit came: no shadow, no blocking, the NMI goes in.
+    // The window exit came (its handler withdraws the request): no shadow, no blocking, the
+    // NMI goes in.
     vmcs.write(VmcsField.GUEST_INTERRUPTIBILITY_INFO, 0);
+    vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.NMI_WINDOW.code());
+    new HvmExitHandler(hv, new DefaultCostModel()).handle(v, p, 0);
     p.prepareEntry(v, 0);
     assertThat(entryInfo()).isEqualTo(VmxControls.intrInfo(2, VmxControls.INTR_TYPE_NMI, false));
     assertThat(asks(VmxControls.PROC_NMI_WINDOW_EXITING)).isFalse();
@@ -126,7 +129,8 @@ class VmEntryInjectionTest {
    * "Is there another IRQ to queue up behind this one?": after injecting the callback vector,
    * upcall_pending is still set (the guest clears it), so Xen asks for the interrupt window;
    * after an APIC interrupt whose ISR bit holds back the lower one still in the IRR, nothing is
-   * pending and no window is asked for.
+   * pending and nothing is asked for, and a window asked for earlier is left standing: only its
+   * exit clears it.
    */
   @Test
   void afterAMaskableInjectionWhatIsStillPendingGetsItsWindow() {
@@ -152,6 +156,88 @@ class VmEntryInjectionTest {
     p.prepareEntry(v, 0);
     assertThat(entryInfo())
         .isEqualTo(VmxControls.intrInfo(0x61, VmxControls.INTR_TYPE_EXTERNAL, false));
+    assertThat(asks(VmxControls.PROC_INTERRUPT_WINDOW_EXITING)).isTrue();
+  }
+
+  /**
+   * vmx_intr_assist finds nothing pending and goes to "out" without touching the controls: an
+   * interrupt window asked for while IF was clear stays asked for after the interrupt went
+   * away (here the guest raised its TPR above it), its exit comes as soon as IF is set, and the
+   * INTERRUPT_WINDOW exit handler is what clears it.
+   */
+  @Test
+  void anEntryWithNothingPendingLeavesTheInterruptWindowAskedFor() {
+    enableApic();
+    p.lapic(0).accept(0x51, false);
+    vmcs.write(VmcsField.GUEST_INTERRUPTIBILITY_INFO, 0);
+    p.prepareEntry(v, 0);
+    // IF is clear: the window is asked for.
+    assertThat(asks(VmxControls.PROC_INTERRUPT_WINDOW_EXITING)).isTrue();
+
+    p.lapic(0).write(org.hospes.hv.platform.LocalApic.TPR, 4, 0xF0);
+    assertThat(p.lapic(0).pendingVector()).isEqualTo(-1);
+    interruptible();
+    p.prepareEntry(v, 0);
+    assertThat(entryInfo() & VmxControls.INTR_INFO_VALID).isZero();
+    assertThat(asks(VmxControls.PROC_INTERRUPT_WINDOW_EXITING)).isTrue();
+
+    // The processor takes the window exit at once; the handler withdraws the request.
+    assertThat(v.cpu().run(100)).isEqualTo(org.hospes.x86.CpuExit.VM_EXIT);
+    assertThat(vmcs.exitReason()).isEqualTo(ExitReason.INTERRUPT_WINDOW);
+    new HvmExitHandler(hv, new DefaultCostModel()).handle(v, p, 0);
     assertThat(asks(VmxControls.PROC_INTERRUPT_WINDOW_EXITING)).isFalse();
+  }
+
+  /**
+   * vmx_inject_nmi writes the VM-entry field and nothing else: an NMI window asked for earlier
+   * (the NMI was held by a MOV SS shadow) stays asked for when the NMI goes in at a later
+   * entry, until its NMI_WINDOW exit.
+   */
+  @Test
+  void injectingAnNmiLeavesItsWindowAskedFor() {
+    vmcs.write(VmcsField.GUEST_INTERRUPTIBILITY_INFO, Cpu.INTR_MOV_SS);
+    p.sendNmi(0);
+    p.prepareEntry(v, 0);
+    assertThat(asks(VmxControls.PROC_NMI_WINDOW_EXITING)).isTrue();
+
+    // Some other exit came first, after the shadow had ended.
+    vmcs.write(VmcsField.GUEST_INTERRUPTIBILITY_INFO, 0);
+    p.prepareEntry(v, 0);
+    assertThat(entryInfo()).isEqualTo(VmxControls.intrInfo(2, VmxControls.INTR_TYPE_NMI, false));
+    assertThat(asks(VmxControls.PROC_NMI_WINDOW_EXITING)).isTrue();
+  }
+
+  /** The 8259A pair as Linux programs it: vectors 0x30-0x3F, IRQ 1 unmasked (and the cascade). */
+  private void picAt0x30WithIrq1Open() {
+    int[][] writes = {{0x20, 0x11}, {0x21, 0x30}, {0x21, 0x04}, {0x21, 0x01},
+        {0xA0, 0x11}, {0xA1, 0x38}, {0xA1, 0x02}, {0xA1, 0x01}, {0x21, 0xF9}, {0xA1, 0xFF}};
+    for (int[] w : writes) {
+      d.platformPorts().out(w[0], 1, w[1]);
+    }
+  }
+
+  /**
+   * hvm_vcpu_has_pending_irq asks the virtual PIC (int_output, ExtINT on vCPU 0) before the
+   * local APIC: with both pending at once the PIC's vector goes in first, and the APIC's, still
+   * in the IRR, asks for the window and goes in at the next entry.
+   */
+  @Test
+  void withThePicAndTheApicBothPendingThePicGoesFirst() {
+    interruptible();
+    enableApic();
+    picAt0x30WithIrq1Open();
+    p.lapic(0).accept(0x51, false);
+    p.setIsaIrqLevel(1, true);
+    p.prepareEntry(v, 0);
+    assertThat(entryInfo())
+        .isEqualTo(VmxControls.intrInfo(0x31, VmxControls.INTR_TYPE_EXTERNAL, false));
+    assertThat(p.lapic(0).pendingVector()).isEqualTo(0x51);
+    assertThat(asks(VmxControls.PROC_INTERRUPT_WINDOW_EXITING)).isTrue();
+
+    // The PIC's interrupt was delivered (its IRQ is in service now); the window exit came.
+    vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD, 0);
+    p.prepareEntry(v, 0);
+    assertThat(entryInfo())
+        .isEqualTo(VmxControls.intrInfo(0x51, VmxControls.INTR_TYPE_EXTERNAL, false));
   }
 }

@@ -531,6 +531,45 @@ class VcpuUpDownNmiTest {
     assertThat(vcpuOp(e, VcpuOp.IS_UP, 1, 0)).isEqualTo(1);
   }
 
+  /**
+   * INIT with an NMI pending, as Xen's vlapic_init_sipi_one does it: for an initialised vCPU,
+   * vcpu_reset clears async_exception_state, of which x86's nmi_pending is a part (asm/domain.h:
+   * nmi_pending is nmi_state.pending, nmi_state is async_exception_state(VCPU_TRAP_NMI)), so
+   * the NMI is gone, and the SIPI that starts the vCPU again injects none; for a vCPU already
+   * waiting for SIPI ("Nothing to do if the VCPU is already reset") nothing is reset, the NMI
+   * stays latched, and the first entry after the SIPI injects it.
+   */
+  @Test
+  void initDropsThePendingNmiOfAnInitialisedVcpuOnly() {
+    Domain d = hvm(DomainMode.HVM_EPT);
+    Vcpu ap = d.vcpus().get(1);
+    put(d, flat());
+    assertThat(vcpuOp(d, VcpuOp.INITIALISE, 1, CTX)).isZero();
+    assertThat(vcpuOp(d, VcpuOp.SEND_NMI, 1, 0)).isZero();
+    assertThat(hv.platform(d).lapic(1).nmiPending()).isTrue();
+    sendIpi(d, 0, 1, 0x4500);
+    assertThat(ap.waitingForSipi()).isTrue();
+    assertThat(hv.platform(d).lapic(1).nmiPending()).isFalse();
+    sendIpi(d, 0, 1, 0x4608);
+    assertThat(ap.state()).isEqualTo(VcpuState.RUNNABLE);
+    hv.platform(d).prepareEntry(ap, 0);
+    assertThat(ap.vmcs().read32(org.hospes.x86.vmx.VmcsField.VM_ENTRY_INTR_INFO_FIELD)
+        & org.hospes.x86.vmx.VmxControls.INTR_INFO_VALID).isZero();
+
+    Domain e = hvm(DomainMode.HVM_EPT);
+    Vcpu bp = e.vcpus().get(1);
+    // Never started: it waits for SIPI; the NMI IPI is latched and does not wake it.
+    sendIpi(e, 0, 1, 0x4400);
+    sendIpi(e, 0, 1, 0x4500);
+    assertThat(hv.platform(e).lapic(1).nmiPending()).isTrue();
+    sendIpi(e, 0, 1, 0x4608);
+    assertThat(bp.state()).isEqualTo(VcpuState.RUNNABLE);
+    hv.platform(e).prepareEntry(bp, 0);
+    assertThat(bp.vmcs().read32(org.hospes.x86.vmx.VmcsField.VM_ENTRY_INTR_INFO_FIELD))
+        .isEqualTo(org.hospes.x86.vmx.VmxControls.intrInfo(2,
+            org.hospes.x86.vmx.VmxControls.INTR_TYPE_NMI, false));
+  }
+
   /** PV: one vCPU, built initialised; its NMI goes to the NMI callback at the next return. */
   @Test
   void aPvGuestsOneVcpuIsInitialisedAndItsNmiReachesTheNmiCallback() {
