@@ -94,6 +94,8 @@ public final class HospesCli implements Callable<Integer> {
   }
 
   public static void main(String[] args) {
+    // First, so that Ctrl-C while the command starts is said rather than a bare 130.
+    StartupSignals.install(args.length > 0 ? args[0] : null);
     if (args.length > 0 && GUEST_RUNS.contains(args[0])) {
       // These always build the plugin injector; it is built meanwhile on the other core.
       org.hospes.dom0.plugin.HostPlugins.buildInBackground();

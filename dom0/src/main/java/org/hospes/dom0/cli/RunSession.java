@@ -153,6 +153,7 @@ final class RunSession implements HostLink, AutoCloseable {
    * stays ignored.
    */
   private void trapSignals() {
+    StartupSignals.taken();
     for (String name : new String[] {"INT", "TERM"}) {
       try {
         Signal sig = new Signal(name);
