@@ -39,12 +39,41 @@ final class PipeReaders {
     this.link = link;
   }
 
+  /** The first look, started by {@link #lookEarly}; null if it was not. */
+  private static volatile java.util.concurrent.CompletableFuture<PipeReaders> early;
+
+  /**
+   * Starts the first look for stdout's reader at once, on a thread of its own, for a command
+   * that shows a guest's output. It must see the reader before it goes: {@code hospes console
+   * echo | head -1} prints the banner about a third of a second after main starts, and head,
+   * having read its line, is gone before a look begun then could see it (and a reader never
+   * seen is one that cannot be seen: no answer, ever). Nothing happens unless stdout is a pipe.
+   */
+  static void lookEarly() {
+    Path fd = PROC.resolve("self/fd/1");
+    try {
+      if (!Files.readSymbolicLink(fd).toString().startsWith("pipe:[")) {
+        return;
+      }
+    } catch (IOException | UnsupportedOperationException | SecurityException e) {
+      return;
+    }
+    java.util.concurrent.CompletableFuture<PipeReaders> f =
+        new java.util.concurrent.CompletableFuture<>();
+    early = f;
+    Thread t = new Thread(() -> f.complete(of(PROC, fd)), "hospes-stdout-readers");
+    t.setDaemon(true);
+    t.start();
+  }
+
   /**
    * Readers of this process's stdout, or null when it is not a pipe, /proc cannot say, or no
-   * reader can be seen now (then nothing can ever be concluded).
+   * reader can be seen (then nothing can ever be concluded). The early look's, if one was
+   * started; it may block until that look is done.
    */
   static PipeReaders ofStdout() {
-    return of(PROC, PROC.resolve("self/fd/1"));
+    java.util.concurrent.CompletableFuture<PipeReaders> f = early;
+    return f != null ? f.join() : of(PROC, PROC.resolve("self/fd/1"));
   }
 
   /** As {@link #ofStdout}, for the pipe {@code fd} (a /proc/PID/fd/N) under {@code proc}. */
