@@ -154,11 +154,16 @@ class RunStopTest {
   void aReaderThatClosesStdoutWhileTheGuestIsQuietEndsTheRun() throws Exception {
     for (String mode : new String[] {"native", "hvm"}) {
       Process p = start("run", "--mode", mode, kernel(SPIN));
-      byte[] first = p.getInputStream().readNBytes(2); // head -c 2
-      p.getInputStream().close();
-      assertThat(new String(first, StandardCharsets.US_ASCII)).isEqualTo("R\n");
-      assertThat(p.waitFor(60, TimeUnit.SECONDS)).as(mode + " ended").isTrue();
-      String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+      String err;
+      try {
+        byte[] first = p.getInputStream().readNBytes(2); // head -c 2
+        p.getInputStream().close();
+        assertThat(new String(first, StandardCharsets.US_ASCII)).isEqualTo("R\n");
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).as(mode + " ended").isTrue();
+        err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+      } finally {
+        p.destroyForcibly(); // a run that did not end must not outlive the test
+      }
       assertThat(p.exitValue()).as(err).isEqualTo(130);
       assertThat(err).contains("stopped: stdout was closed");
     }
