@@ -243,6 +243,64 @@ class ToolstackCliTest {
     }
   }
 
+  /**
+   * {@code hospes console echo | head -1} with input that has not ended: the console stayed
+   * attached after head had gone. A write to the closed stdout failed inside the PrintStream,
+   * unseen; and while the guest was quiet nothing was written at all. Here stdout fails from
+   * the start (the guest's banner is replayed on attach): the console detaches and says why.
+   */
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void aConsoleWhoseStdoutFailsDetaches() throws Exception {
+    assertThat(hospes("create", dir.resolve("echo.cfg").toString()).status()).isZero();
+    PipedOutputStream keys = new PipedOutputStream();
+    PipedInputStream stdin = new PipedInputStream(keys); // never ends: keys stays open
+    OutputStream closed = new OutputStream() {
+      @Override
+      public void write(int b) throws IOException {
+        throw new IOException("Broken pipe");
+      }
+    };
+    Result[] console = new Result[1];
+    Thread attached = new Thread(() -> console[0] = hospes(stdin, closed, "console", "echo"));
+    attached.start();
+    attached.join(60_000);
+    assertThat(attached.isAlive()).as("the console still attached").isFalse();
+    assertThat(console[0].status()).isZero();
+    assertThat(console[0].err()).isEqualTo("hospes: stdout was closed: detached from echo\n");
+    assertThat(hospes("list").out()).as("echo runs on").contains("echo ");
+    keys.close();
+  }
+
+  /**
+   * The same in a process of its own, its stdout a pipe whose reader closes after the banner
+   * while echo waits for input: nothing is written, so only the look in /proc for the pipe's
+   * reader can end it.
+   */
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void aConsoleProcessDetachesWhenItsStdoutReaderGoesWhileTheGuestIsQuiet() throws Exception {
+    assertThat(hospes("create", dir.resolve("echo.cfg").toString()).status()).isZero();
+    Process p = new ProcessBuilder(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), HospesCli.class.getName(),
+        "console", "echo", "--state-dir", state.toString()).start();
+    String err;
+    try {
+      // stdin is p's output stream, left open: the input does not end.
+      byte[] banner = "echo: type lines; 'bye' ends\n".getBytes(StandardCharsets.US_ASCII);
+      assertThat(p.getInputStream().readNBytes(banner.length)).isEqualTo(banner);
+      p.getInputStream().close();
+      assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("the console detached").isTrue();
+      err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+    } finally {
+      p.destroyForcibly();
+    }
+    assertThat(p.exitValue()).as(err).isZero();
+    assertThat(err).isEqualTo("hospes: stdout was closed: detached from echo\n");
+    assertThat(hospes("list").out()).as("echo runs on").contains("echo ");
+  }
+
   @Test
   @Timeout(value = 60, unit = TimeUnit.SECONDS)
   void clearErrors() throws Exception {

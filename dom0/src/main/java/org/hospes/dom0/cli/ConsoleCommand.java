@@ -57,13 +57,22 @@ final class ConsoleCommand implements Callable<Integer> {
           if (keys != null) {
             reader.start();
           }
+          if (streams.process() && terminal == null) {
+            watchStdoutPipe(c, stdoutGone);
+          }
           byte[] buf = new byte[4096];
           for (int n; (n = c.in().read(buf)) > 0; ) {
             screen.write(buf, 0, n);
             screen.flush();
+            // A PrintStream keeps a failed write to itself: stdout's reader went away (| head).
+            if (streams.out().checkError()) {
+              stdoutGone.set(true);
+              break;
+            }
           }
         } catch (IOException e) {
-          // Detached (our key reader closed the connection) or the host went away.
+          // Detached (our key reader closed the connection, or stdout's reader went away) or
+          // the host went away.
         } finally {
           if (terminal != null) {
             terminal.setAttributes(saved);
@@ -73,9 +82,49 @@ final class ConsoleCommand implements Callable<Integer> {
       } catch (IOException e) {
         // Closing a connection that is already gone.
       }
+      if (stdoutGone.get()) {
+        // As run says it: the guest runs on, what it writes from now on is not shown here.
+        streams.error("stdout was closed: detached from " + domain);
+      }
       return ExitStatus.HALTED;
     });
   }
+
+  /** Set once stdout's reader is found gone: the console detached because of it. */
+  private final java.util.concurrent.atomic.AtomicBoolean stdoutGone =
+      new java.util.concurrent.atomic.AtomicBoolean();
+
+  /**
+   * {@code hospes console echo | head -1} while the guest is quiet: no write fails, and the
+   * console stayed attached until the guest wrote again. A thread looks for the pipe's reader
+   * ({@link PipeReaders}) and detaches once it is gone, as a failed write does.
+   */
+  private static void watchStdoutPipe(HostClient.Console c,
+      java.util.concurrent.atomic.AtomicBoolean gone) {
+    Thread watch = new Thread(() -> {
+      PipeReaders readers = PipeReaders.ofStdout();
+      if (readers == null) {
+        return;
+      }
+      try {
+        while (c.channel().isOpen()) {
+          Thread.sleep(PIPE_WATCH_MILLIS);
+          if (readers.gone()) {
+            gone.set(true);
+            c.close();
+            return;
+          }
+        }
+      } catch (InterruptedException | IOException e) {
+        // Ends with the console.
+      }
+    }, "hospes-stdout-watch");
+    watch.setDaemon(true);
+    watch.start();
+  }
+
+  /** How often the watching thread looks in /proc: only when a detach happens depends on it. */
+  private static final long PIPE_WATCH_MILLIS = 200;
 
   /** Keys to the guest until Ctrl-] or the end of input, which detach. */
   private static void pumpKeys(InputStream keys, HostClient.Console c) {

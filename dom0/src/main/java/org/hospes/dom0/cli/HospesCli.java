@@ -94,6 +94,11 @@ public final class HospesCli implements Callable<Integer> {
   }
 
   public static void main(String[] args) {
+    // First, so that Ctrl-C while the command starts is said rather than a bare 130.
+    StartupSignals.install(args.length > 0 ? args[0] : null);
+    if (args.length > 0 && SHOWS_GUEST_OUTPUT.contains(args[0])) {
+      PipeReaders.lookEarly(); // whether stdout's reader goes away, if stdout is a pipe
+    }
     if (args.length > 0 && GUEST_RUNS.contains(args[0])) {
       // These always build the plugin injector; it is built meanwhile on the other core.
       org.hospes.dom0.plugin.HostPlugins.buildInBackground();
@@ -101,6 +106,10 @@ public final class HospesCli implements Callable<Integer> {
     System.exit(newCommandLine(new CliStreams(System.in, System.out, System.err, true),
         args.length > 0 ? args[0] : null).execute(args));
   }
+
+  /** The commands that write a guest's output on stdout. */
+  private static final java.util.Set<String> SHOWS_GUEST_OUTPUT = java.util.Set.of("run",
+      "run-many", "demo", "console");
 
   /** The commands that run guests, and so need the plugins, whatever their options. */
   private static final java.util.Set<String> GUEST_RUNS = java.util.Set.of("run", "run-many",

@@ -25,7 +25,9 @@ import sun.misc.SignalHandler;
  *       second or more later: a repeat within a second is the same request sent twice) ends
  *       the process at once. Other ways the JVM shuts down (SIGHUP) go through a shutdown hook
  *       that waits for the same winding-up, so a stopped run loses nothing;
- *   <li>stdout gone (a reader such as {@code head} closed the pipe): the run stops;
+ *   <li>stdout gone (a reader such as {@code head} closed the pipe): the run stops, at the
+ *       next write to it or, when the guest is quiet, once a watching thread finds that the
+ *       pipe has no reader left ({@link PipeReaders});
  *   <li>stdin: forwarded to the guest's console as QEMU's {@code -serial stdio} does. In a
  *       terminal it is put in raw mode (keys go to the guest at once, unechoed) and the escape
  *       key Ctrl-] ends the run; piped input is forwarded as it is.
@@ -48,6 +50,11 @@ final class RunSession implements HostLink, AutoCloseable {
    * every scheduling decision. Only when the run stops depends on it, never what it computes.
    */
   private static final long OUTPUT_CHECK_NANOS = 20_000_000;
+  /**
+   * How often the watching thread looks for stdout's reader in /proc: a quiet guest's run
+   * ends this long at most after the reader went. Only when the run stops depends on it.
+   */
+  private static final long PIPE_WATCH_MILLIS = 200;
 
   /** Where input goes: returns how many of the bytes the guest's console took. */
   @FunctionalInterface
@@ -94,6 +101,7 @@ final class RunSession implements HostLink, AutoCloseable {
     Runtime.getRuntime().addShutdownHook(s.hook);
     if (streams.process()) {
       s.trapSignals();
+      s.watchStdoutPipe();
     }
     if (input) {
       if (terminal != null) {
@@ -135,6 +143,34 @@ final class RunSession implements HostLink, AutoCloseable {
     };
   }
 
+  /**
+   * Watches the process's stdout, when it is a pipe, for its reader going away while nothing
+   * is written to it: the run then stops as it does at a write that fails. A thread of its own
+   * (the first look goes through all of /proc, and none of it belongs on the start-up path or
+   * in the run loop); it ends with the session.
+   */
+  private void watchStdoutPipe() {
+    Thread watch = new Thread(() -> {
+      PipeReaders readers = PipeReaders.ofStdout();
+      if (readers == null) {
+        return; // not a pipe, or its reader cannot be seen: only a write can tell
+      }
+      try {
+        while (!finished.await(PIPE_WATCH_MILLIS, TimeUnit.MILLISECONDS)) {
+          if (readers.gone()) {
+            outputGone = true;
+            requestStop("stdout was closed");
+            return;
+          }
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }, "hospes-stdout-watch");
+    watch.setDaemon(true);
+    watch.start();
+  }
+
   private void checkOutput() throws IOException {
     if (streams.out().checkError()) { // checkError flushes
       outputGone = true;
@@ -153,6 +189,7 @@ final class RunSession implements HostLink, AutoCloseable {
    * stays ignored.
    */
   private void trapSignals() {
+    StartupSignals.taken();
     for (String name : new String[] {"INT", "TERM"}) {
       try {
         Signal sig = new Signal(name);

@@ -137,6 +137,7 @@ final class StudyCommand implements Callable<Integer> {
    */
   static List<Runnable> trapSignals(Runnable requestStop, int[] signal,
       java.util.function.Consumer<String> onFirst) {
+    StartupSignals.taken();
     List<Runnable> restore = new java.util.ArrayList<>();
     long[] first = {0};
     for (String name : new String[] {"INT", "TERM"}) {

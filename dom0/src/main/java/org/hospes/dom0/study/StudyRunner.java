@@ -9,6 +9,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import org.hospes.dom0.machine.ExitStatus;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -112,7 +113,7 @@ public final class StudyRunner {
               return null;
             }
             RunRecord rec = StudyRun.run(r, SdkWorkloads.image(r, images),
-                study.maxInstructions());
+                study.maxInstructions(r.workload()));
             int n = done.incrementAndGet();
             synchronized (progress) {
               progress.println(progressLine(n, runs.size(), rec));
@@ -146,10 +147,17 @@ public final class StudyRunner {
 
   /** The progress line of the {@code n}th finished run of {@code total}. */
   public static String progressLine(int n, int total, RunRecord rec) {
-    return String.format(Locale.ROOT, "study: [%d/%d] %s: %s%s", n, total, rec.spec().label(),
-        rec.endReason(), rec.hostMillis() > 0 ? String.format(Locale.ROOT, " (%.1f s host)",
+    return String.format(Locale.ROOT, "study: [%d/%d] %s: %s%s%s", n, total, rec.spec().label(),
+        rec.endReason(), rec.exitStatus() == ExitStatus.INSTRUCTION_LIMIT ? LIMIT_HINT : "",
+        rec.hostMillis() > 0 ? String.format(Locale.ROOT, " (%.1f s host)",
             rec.hostMillis() / 1000.0) : "");
   }
+
+  /**
+   * What a run that reached its instruction limit adds to its progress line: which setting
+   * stopped it. The limit alone read as a hang or a crash of the guest.
+   */
+  static final String LIMIT_HINT = "; raise the study's maxInstructions to let it finish";
 
   /**
    * The kernel file of a workload: a path (relative to the study file) if one exists, else a

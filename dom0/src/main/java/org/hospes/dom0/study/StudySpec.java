@@ -164,10 +164,9 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
     if (reps < 1) {
       throw new SpecError("/repetitions", false, "repetitions must be at least 1, got " + reps);
     }
-    long max = maxInstructions == null ? 2_000_000_000L : maxInstructions;
-    if (max < 1) {
+    if (maxInstructions != null && maxInstructions < 1) {
       throw new SpecError("/maxInstructions", false,
-          "maxInstructions must be positive, got " + max);
+          "maxInstructions must be positive, got " + maxInstructions);
     }
     // Names are checked here, against what `run --sched` and `--cost-model` accept (plugins
     // included), so that a misspelt one is refused before the first run, not in the middle.
@@ -194,7 +193,36 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
     }
     checkRepeats("engines", es);
     return new StudySpec(name == null ? "study" : name, List.copyOf(ws), ms, rs, ss, cs,
-        List.copyOf(es), reps, max);
+        List.copyOf(es), reps, maxInstructions);
+  }
+
+  /** A run's instruction limit when the study gives no {@code maxInstructions}. */
+  public static final long DEFAULT_MAX_INSTRUCTIONS = 2_000_000_000L;
+
+  /**
+   * The same for a run of an {@code io:} workload. Debian's boot dominates it: the README's
+   * example (16 MiB of disk, 4 of network) retired 3.07e9 instructions in pvhvm, 3.50e9 in hvm
+   * over IDE and 3.22e9 over virtio, 0.71e9 in pvh (4 and 2 MiB in pvhvm: 2.94e9), so 2e9 cut
+   * off every mode but pvh, after 24 s of host time at the smaller size. This is about three
+   * times the most of those; a run that gets there is stuck or moves far more data, and its
+   * progress line says to raise maxInstructions.
+   */
+  public static final long DEFAULT_IO_MAX_INSTRUCTIONS = 10_000_000_000L;
+
+  /**
+   * The instruction limit of a run of {@code w}: the study's {@code maxInstructions} if it gives
+   * one (for every workload), else the default for the workload's kind.
+   */
+  public long maxInstructions(Workload w) {
+    return maxInstructions(maxInstructions, w);
+  }
+
+  /** As above, for a study whose {@code maxInstructions} is {@code given} (null: none). */
+  public static long maxInstructions(Long given, Workload w) {
+    if (given != null) {
+      return given;
+    }
+    return w.io() != null ? DEFAULT_IO_MAX_INSTRUCTIONS : DEFAULT_MAX_INSTRUCTIONS;
   }
 
   /**

@@ -133,20 +133,35 @@ public final class HostRunner {
     if (reaped.isEmpty()) {
       return List.of();
     }
-    List<String> gone = List.copyOf(reaped);
+    List<String> gone = new ArrayList<>(reaped.size() + 1);
+    if (reapedDropped > 0) {
+      gone.add(reapedDropped + " earlier driver-domain message" + (reapedDropped == 1 ? " was"
+          : "s were") + " dropped: none asked for them");
+    }
+    gone.addAll(reaped);
     reaped.clear();
-    return gone;
+    reapedDropped = 0;
+    return List.copyOf(gone);
   }
 
-  /** What {@link #reap} did and {@link #reapDriverDomains} did not return yet. */
-  private final List<String> reaped = new ArrayList<>();
+  /**
+   * What {@link #reap} did and {@link #reapDriverDomains} did not return yet: the newest
+   * {@link #MAX_UNREAD_REAPED}. Only the host daemon asks for them (after every decision);
+   * run-many and the library's other users never do, and a long run that attached and
+   * detached disks through driver domains kept every line.
+   */
+  private final java.util.ArrayDeque<String> reaped = new java.util.ArrayDeque<>();
+  /** The lines left out of {@link #reaped} since it was last read. */
+  private long reapedDropped;
+  /** How many unread lines are kept: far more than one decision can destroy. */
+  static final int MAX_UNREAD_REAPED = 64;
 
   /** {@link #reapDriverDomains}' work; the toolstack's own verbs call it after a change. */
   private void reap() {
     if (driverDomainsToCheck.isEmpty()) {
       return;
     }
-    List<String> gone = reaped;
+    java.util.ArrayDeque<String> gone = reaped;
     // A copy: a destroy tells dom0 of the death, whose bookkeeping may add to the set.
     for (int dd : new ArrayList<>(driverDomainsToCheck)) {
       boolean serving = false;
@@ -168,6 +183,10 @@ public final class HostRunner {
       vbds.values().removeIf(be -> be.backendDomid() == dd && be.removed());
       if (xenstore != null) {
         xenstore.request(org.hospes.dom0.xenstore.XsWire.RM, "/local/domain/" + dd + "\0");
+      }
+      if (gone.size() == MAX_UNREAD_REAPED) {
+        gone.removeFirst();
+        reapedDropped++;
       }
       gone.add("driver domain " + dd + " (" + d.name() + ") "
           + (died ? "ended (" + d.endReason() + ") and its last device was removed"

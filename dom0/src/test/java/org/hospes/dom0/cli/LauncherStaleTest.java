@@ -75,7 +75,14 @@ class LauncherStaleTest {
         + "  exit 1\n"
         + "fi\n"
         + "[ -n \"$KEEP_JAR\" ] || touch '" + jar + "'\n");
-    executable(dir.resolve("jdk/bin/java"), "#!/bin/sh\necho launched >> '" + launches + "'\n");
+    // java: records a launch. DUMP_SIGNAL=INT or TERM: the user's Ctrl-C (or a SIGTERM)
+    // comes while the launcher dumps the class-data archive, before Hospes starts.
+    executable(dir.resolve("jdk/bin/java"), "#!/bin/sh\n"
+        + "case \"$*\" in *-Xshare:dump*)\n"
+        + "  [ -z \"$DUMP_SIGNAL\" ] || kill -\"$DUMP_SIGNAL\" \"$PPID\"\n"
+        + "  exit 1 ;;\n"
+        + "esac\n"
+        + "echo launched >> '" + launches + "'\n");
   }
 
   @Test
@@ -173,6 +180,33 @@ class LauncherStaleTest {
     assertThat(launch()).isZero();
     assertThat(lines(builds)).hasSize(2);
     assertThat(lines(launches)).containsExactly("launched");
+  }
+
+  /**
+   * Ctrl-C or SIGTERM before java starts, here while the launcher dumps the class-data
+   * archive: bash died of it with nothing said, and left the class list it had claimed, which
+   * kept any later launch from listing the classes again (so no archive, ever). Now one line,
+   * the status of an interrupted command, and nothing of the dump is left.
+   */
+  @Test
+  void aSignalBeforeJavaStartsSaysSoAndLeavesNoClassList() throws Exception {
+    for (String signal : List.of("INT", "TERM")) {
+      if (signal.equals("INT") && RunStopTest.sigintIgnored()) {
+        continue; // a shell cannot trap a signal it was started with ignored
+      }
+      // A class list whose writer (a pid no process has) is gone: this launch dumps it.
+      Path list = root.resolve("dom0/target/hospes-cds.classes.tmp.999999999");
+      write(list, "java/lang/Object\n");
+      assertThat(launch("HOSPES_CDS", "1", "DUMP_SIGNAL", signal)).as(signal)
+          .isEqualTo(signal.equals("INT") ? 130 : 143);
+      assertThat(Files.readString(dir.resolve("out.log"))).isEqualTo("hospes: stopped:"
+          + " interrupted (SIG" + signal + ") while starting; nothing was run\n");
+      assertThat(lines(launches)).isEmpty();
+      try (var left = Files.list(root.resolve("dom0/target"))) {
+        assertThat(left.map(p -> p.getFileName().toString())
+            .filter(n -> n.startsWith("hospes-cds"))).as(signal).isEmpty();
+      }
+    }
   }
 
   private int launch(String... env) throws Exception {

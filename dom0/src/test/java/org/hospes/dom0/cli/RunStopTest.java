@@ -145,6 +145,31 @@ class RunStopTest {
   }
 
   /**
+   * {@code hospes run K | head -1} where K goes quiet after its first line: nothing is written
+   * to the closed pipe, so no write fails, and the run went on for ever. A thread that looks
+   * for the pipe's reader in /proc ends it as a failed write does.
+   */
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void aReaderThatClosesStdoutWhileTheGuestIsQuietEndsTheRun() throws Exception {
+    for (String mode : new String[] {"native", "hvm"}) {
+      Process p = start("run", "--mode", mode, kernel(SPIN));
+      String err;
+      try {
+        byte[] first = p.getInputStream().readNBytes(2); // head -c 2
+        p.getInputStream().close();
+        assertThat(new String(first, StandardCharsets.US_ASCII)).isEqualTo("R\n");
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).as(mode + " ended").isTrue();
+        err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+      } finally {
+        p.destroyForcibly(); // a run that did not end must not outlive the test
+      }
+      assertThat(p.exitValue()).as(err).isEqualTo(130);
+      assertThat(err).contains("stopped: stdout was closed");
+    }
+  }
+
+  /**
    * Prints "h\n", then exits through isa-debug-exit with 0x10 (status 33): mov edx,0x3f8;
    * mov al,'h'; out; mov al,10; out; mov edx,0xf4; mov al,0x10; out; jmp $.
    */

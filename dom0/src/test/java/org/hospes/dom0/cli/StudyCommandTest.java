@@ -64,6 +64,24 @@ class StudyCommandTest {
         + " 'bogus'; known cost models: ").doesNotContain("study: [").hasLineCount(1);
   }
 
+  /**
+   * A run that reaches the instruction limit says which setting stopped it: the limit alone,
+   * on a Linux study's run after half a minute, read as a hung guest.
+   */
+  @Test
+  void aRunAtTheInstructionLimitNamesTheSettingToRaise() throws Exception {
+    Files.write(dir.resolve("spin.elf"), SPIN);
+    Path f = study("lim.yaml", "workloads: [{name: h, kernel: spin.elf}]\nmodes: [native]\n"
+        + "maxInstructions: 1000\n");
+    cli.run("study", f.toString(), "--out", dir.resolve("out").toString());
+    assertThat(cli.stderr()).containsPattern("study: \\[1/1\\] h native [^\n]*: instruction limit"
+        + " of 1000 reached at eip=0x[0-9a-f]{8}; raise the study's maxInstructions to let it"
+        + " finish\n");
+    // The results files keep the run's own end reason.
+    assertThat(Files.readString(dir.resolve("out/runs.csv"))).contains("instruction limit of"
+        + " 1000 reached").doesNotContain("raise");
+  }
+
   @Test
   void aRefusedStudyCreatesNoResultsDirectory() throws Exception {
     String[] studies = {

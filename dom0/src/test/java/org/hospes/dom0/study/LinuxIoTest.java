@@ -42,6 +42,31 @@ class LinuxIoTest {
         .isEqualTo(new LinuxIo.Params("virtio", "virtio", 4, 10, null));
   }
 
+  /**
+   * A study that gives no maxInstructions: its io: workloads get room for Debian's boot and
+   * their I/O (the README's example stopped at 2e9 in pvhvm), its other workloads keep 2e9,
+   * and a maxInstructions the study gives holds for all of them.
+   */
+  @Test
+  void ioWorkloadsHaveTheirOwnDefaultInstructionLimit() throws Exception {
+    Path f = dir.resolve("io.yaml");
+    Files.writeString(f, """
+        workloads:
+          - {name: xen, io: {disk: xen, diskMiB: 16, fetchMiB: 4}}
+          - {name: k, kernel: nanobench}
+        modes: [pvhvm]
+        """);
+    StudySpec s = StudySpec.read(f);
+    assertThat(s.maxInstructions()).isNull();
+    assertThat(s.maxInstructions(s.workloads().get(0))).isEqualTo(10_000_000_000L)
+        .isEqualTo(StudySpec.DEFAULT_IO_MAX_INSTRUCTIONS);
+    assertThat(s.maxInstructions(s.workloads().get(1))).isEqualTo(2_000_000_000L);
+    Files.writeString(f, Files.readString(f) + "maxInstructions: 5000000000\n");
+    StudySpec given = StudySpec.read(f);
+    assertThat(given.maxInstructions(given.workloads().get(0))).isEqualTo(5_000_000_000L);
+    assertThat(given.maxInstructions(given.workloads().get(1))).isEqualTo(5_000_000_000L);
+  }
+
   @Test
   void badIoParametersAreRefusedNamingTheWorkload() throws Exception {
     Path f = dir.resolve("bad.yaml");

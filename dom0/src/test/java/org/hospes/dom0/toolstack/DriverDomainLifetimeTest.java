@@ -165,4 +165,32 @@ class DriverDomainLifetimeTest {
         + ",vdev=xvda,backend=storage", 0, null));
     assertThat(again.backendDomid()).isNotEqualTo(dd);
   }
+
+  /**
+   * Messages of destroyed driver domains that nobody asks for (run-many, the library's users:
+   * only the host daemon reads them) are bounded: the newest are kept, and the first line read
+   * says how many went. They used to pile up for the host's life.
+   */
+  @Test
+  void unreadDriverDomainMessagesAreBounded() throws Exception {
+    Domain g = hv.createHvmDomain("g", DomainMode.PVH, 4);
+    int cycles = HostRunner.MAX_UNREAD_REAPED + 6;
+    int last = 0;
+    for (int i = 0; i < cycles; i++) {
+      last = attach(g, "xvda").backendDomid();
+      host.blockDetach(g.domid(), "xvda"); // no frontend: removed, its driver domain destroyed
+      assertGone(last);
+    }
+    java.util.List<String> read = host.reapDriverDomains();
+    assertThat(read).hasSize(HostRunner.MAX_UNREAD_REAPED + 1);
+    assertThat(read.get(0)).isEqualTo("6 earlier driver-domain messages were dropped: none"
+        + " asked for them");
+    assertThat(read.get(read.size() - 1)).isEqualTo("driver domain " + last
+        + " (storage) destroyed: its last device was removed");
+    assertThat(host.reapDriverDomains()).isEmpty();
+    attach(g, "xvda");
+    host.blockDetach(g.domid(), "xvda");
+    assertThat(host.reapDriverDomains()).singleElement().asString()
+        .endsWith("destroyed: its last device was removed");
+  }
 }

@@ -119,7 +119,7 @@ public final class SparkStudyExecutor implements StudyExecutor {
         }
       });
       Broadcast<HashMap<String, byte[]>> shared = sc.broadcast(new HashMap<>(images));
-      long max = study.maxInstructions();
+      Long max = study.maxInstructions(); // null: each workload's default
       String stopToken = token;
       for (Map.Entry<String, List<RunSpec>> e : byEngine.entrySet()) {
         if (stopRequested) {
@@ -160,13 +160,13 @@ public final class SparkStudyExecutor implements StudyExecutor {
    * the study was asked to stop (seen only in the driver's JVM: a local master).
    */
   private static RunRecord runOne(RunSpec spec, String engine, Map<String, byte[]> images,
-      long max, String stopToken, CollectionAccumulator<RunRecord> ran) {
+      Long max, String stopToken, CollectionAccumulator<RunRecord> ran) {
     if (STOPPED.contains(stopToken)) {
       return null;
     }
     System.setProperty(Engine.PROPERTY, engine);
     RunRecord r = StudyRun.run(spec, org.hospes.dom0.study.SdkWorkloads.image(spec, images),
-        max);
+        org.hospes.dom0.study.StudySpec.maxInstructions(max, spec.workload()));
     ran.add(r);
     return r;
   }

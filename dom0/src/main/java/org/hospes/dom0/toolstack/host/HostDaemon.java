@@ -95,7 +95,15 @@ public final class HostDaemon {
   private static final class Managed {
     final XlDomainConfig config;
     GuestDomain guest;
+    /** Console input the guest has yet to take (run thread only; see {@link #setPending}). */
     byte[] pendingInput = new byte[0];
+    /**
+     * pendingInput's length, for the consoles' socket threads: they stop reading their
+     * client's input while this is full ({@link #MAX_PENDING_INPUT}).
+     */
+    volatile int pendingLength;
+    /** Set when the toolstack forgets the domain: no input is waited for any more. */
+    volatile boolean forgotten;
     boolean preserved;
     final long builtAtNanos = System.nanoTime();
 
@@ -103,7 +111,22 @@ public final class HostDaemon {
       this.config = config;
       this.guest = guest;
     }
+
+    void setPending(byte[] input) {
+      pendingInput = input;
+      pendingLength = input.length;
+    }
   }
+
+  /**
+   * The most console input held for a domain, taken or not by its console ring: beyond it the
+   * console's socket thread stops reading from its client, so that a client that sends faster
+   * than the guest reads (yes | hospes console echo, a large file piped in) waits in its own
+   * socket buffer, as a pty's writer waits for xenconsoled. Without it the daemon kept every
+   * byte, appending each chunk to one array (a copy of all of it per chunk): gigabytes of heap
+   * within seconds, and a run thread so busy copying that host stop went unanswered.
+   */
+  static final int MAX_PENDING_INPUT = 64 << 10;
 
   private HostDaemon(HostPaths paths, HostRunner runner, PrintStream log,
       ServerSocketChannel server, FileChannel lockFile, FileLock lock) {
@@ -298,8 +321,8 @@ public final class HostDaemon {
     for (Managed m : domains.values()) {
       if (m.pendingInput.length > 0) {
         int n = m.guest.input(m.pendingInput);
-        m.pendingInput = m.guest.isLive() ? Arrays.copyOfRange(m.pendingInput, n,
-            m.pendingInput.length) : new byte[0];
+        m.setPending(m.guest.isLive() ? Arrays.copyOfRange(m.pendingInput, n,
+            m.pendingInput.length) : new byte[0]);
       }
     }
   }
@@ -377,6 +400,7 @@ public final class HostDaemon {
   private void forget(Managed m) {
     GuestDomain g = m.guest;
     domains.remove(g.name());
+    m.forgotten = true;
     runner.forget(g.name());
     if (g.pvConsole() != null && runner.xenstore() != null) {
       int domid = g.domain().domid();
@@ -816,20 +840,45 @@ public final class HostDaemon {
     return rows;
   }
 
+  /**
+   * Waits, on a console's socket thread, until the domain's input it has not taken leaves room
+   * for {@code read} more bytes within {@link #MAX_PENDING_INPUT}; false once there is no point in reading more (the host stops, the
+   * domain was forgotten).
+   */
+  private boolean awaitRoomForInput(Managed m, java.util.concurrent.atomic.AtomicInteger inTasks,
+      int read) {
+    // Room for a whole read: the held input never exceeds the bound.
+    while (m.pendingLength + inTasks.get() + read > MAX_PENDING_INPUT) {
+      if (stopping || m.forgotten) {
+        return false;
+      }
+      try {
+        Thread.sleep(5); // the run thread delivers between decisions; a few ms is plenty
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    }
+    return !stopping && !m.forgotten;
+  }
+
+  /** The console input {@code name} holds and has not taken (tests). */
+  int pendingInput(String name) throws HostException {
+    return onRunThread(() -> find(name).pendingInput.length);
+  }
+
   /** Attaches a client to a domain's console until it detaches or the domain goes. */
   private void console(JsonNode req, SocketChannel ch, InputStream in, OutputStream out)
       throws IOException {
     String target = req.path("domain").asText("");
-    String name;
+    Managed attachedTo;
     try {
-      name = onRunThread(() -> {
-        Managed m = find(target);
-        return m.guest.name();
-      });
+      attachedTo = onRunThread(() -> find(target));
     } catch (HostException e) {
       Wire.write(out, Wire.error(e.usage() ? "usage" : "internal", e.getMessage()));
       return;
     }
+    String name = attachedTo.guest.name();
     ConsoleHub hub = consoles.get(name);
     if (hub == null) {
       Wire.write(out, Wire.error("usage", name + " has no console any more"));
@@ -846,16 +895,21 @@ public final class HostDaemon {
     });
     byte[] buf = new byte[4096];
     boolean inputEnded = false;
+    // Bytes read from the client whose task has not yet added them to the pending input.
+    java.util.concurrent.atomic.AtomicInteger inTasks =
+        new java.util.concurrent.atomic.AtomicInteger();
     try {
-      int n;
-      while ((n = in.read(buf)) > 0) {
+      int n = 0;
+      while (awaitRoomForInput(attachedTo, inTasks, buf.length) && (n = in.read(buf)) > 0) {
         byte[] chunk = Arrays.copyOf(buf, n);
+        inTasks.addAndGet(n);
         tasks.offer(() -> {
+          inTasks.addAndGet(-chunk.length);
           Managed m = domains.get(name);
           if (m != null) {
             byte[] joined = Arrays.copyOf(m.pendingInput, m.pendingInput.length + chunk.length);
             System.arraycopy(chunk, 0, joined, m.pendingInput.length, chunk.length);
-            m.pendingInput = joined;
+            m.setPending(joined);
           }
         });
       }

@@ -166,4 +166,53 @@ class HostDaemonTest {
     assertThat(c.call(Wire.request("dmesg")).path("log").asText()).contains("driver domain " + dd
         + " (storage) destroyed: its last device was removed");
   }
+
+  /**
+   * {@code yes | hospes console g} on a guest that reads no console input: the daemon read all
+   * a client sent and appended each chunk to one array (copying all of it every time), so the
+   * heap grew by gigabytes and the run thread, busy copying, left host stop unanswered. Now the
+   * console's socket thread stops reading at MAX_PENDING_INPUT held, and the client waits in
+   * its socket, as a pty's writer does: it can never send 2 MiB into these few hundred KiB of
+   * buffers. (On the old code the writer finished in well under the 10 s given; the new code's
+   * outcome does not depend on the wait.)
+   */
+  @Test
+  void consoleInputTheGuestDoesNotReadIsHeldBackNotPiledUp() throws Exception {
+    long paddr = 0x10_0000;
+    java.nio.file.Files.write(dir.resolve("spin.elf"), new org.hospes.dom0.testing
+        .ElfImageBuilder().entry(paddr).segment(paddr, new byte[] {(byte) 0xEB, (byte) 0xFE},
+            0x1000).pvhEntryNote(paddr).build());
+    Path cfg = java.nio.file.Files.writeString(dir.resolve("g.cfg"),
+        "name = \"g\"\ntype = \"pvh\"\nmemory = 4\nkernel = \"spin.elf\"\n");
+    HostClient c = new HostClient(paths);
+    ObjectNode create = Wire.request("create");
+    create.set("config", Wire.JSON.valueToTree(
+        org.hospes.dom0.toolstack.xl.XlDomainConfig.read(cfg)));
+    c.call(create);
+    HostClient.Console con = c.console("g");
+    long total = 2 << 20;
+    java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong();
+    Thread writer = new Thread(() -> {
+      byte[] keys = new byte[64 << 10];
+      java.util.Arrays.fill(keys, (byte) 'y');
+      try {
+        while (written.get() < total) {
+          con.out().write(keys);
+          written.addAndGet(keys.length);
+        }
+      } catch (java.io.IOException e) {
+        // The test closed the console.
+      }
+    }, "test-console-keys");
+    writer.setDaemon(true);
+    writer.start();
+    writer.join(TimeUnit.SECONDS.toMillis(10));
+    try {
+      assertThat(writer.isAlive()).as("the client waits: " + written.get() + " bytes sent")
+          .isTrue();
+      assertThat(daemon.pendingInput("g")).isLessThanOrEqualTo(HostDaemon.MAX_PENDING_INPUT);
+    } finally {
+      con.close();
+    }
+  }
 }
