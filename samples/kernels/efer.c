@@ -1,8 +1,8 @@
 /*
  * efer: what this processor says about NX (CPUID 0x80000001:EDX[20]) and what WRMSR does with
  * IA32_EFER.NXE. With NX the write sticks; without it bit 11 is reserved and the write raises
- * #GP(0) (SDM vol. 4, IA32_EFER; QEMU ignores the write instead). Hospes's shadow-paged HVM
- * vCPUs have no NX (their shadows cannot enforce it), every other mode has it: EferKernelTest.
+ * #GP(0) (SDM vol. 4, IA32_EFER; QEMU ignores the write instead). Every Hospes mode has NX,
+ * shadow-paged HVM vCPUs too (their PAE shadows carry XD): EferKernelTest.
  */
 #include "rt.h"
 #include "sys.h"

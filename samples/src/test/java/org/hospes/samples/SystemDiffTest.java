@@ -28,6 +28,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The system-level differential oracle: {@code samples/kernels/sysfuzz.c} draws a random
@@ -76,21 +77,36 @@ class SystemDiffTest {
 
   /**
    * {@code samples/kernels/nx.c}: execute-disable faults, their error codes and CR2, under QEMU
-   * with NX ({@code -cpu qemu32,+nx}) and on Hospes.
+   * with NX ({@code -cpu qemu32,+nx}) and on Hospes: the bare processor, and HVM domains with
+   * EPT and with shadow paging, whose PAE shadows carry the guest's XD bits.
    */
-  @Test
-  void executeDisableAgreesWithQemu() throws Exception {
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"native", "HVM_EPT", "HVM_SHADOW"})
+  @Timeout(value = 300, unit = TimeUnit.SECONDS)
+  void executeDisableAgreesWithQemu(String where) throws Exception {
     Path root = TestKernels.root();
     Path dir = root.resolve("samples").resolve("target").resolve("kernels");
     KernelSources.make(root, dir, Map.of(), List.of("nx"));
     Path nx = KernelSources.elf(dir, "nx");
-    String qemu = runQemu(nx, "", "-cpu", "qemu32,+nx");
+    String qemu = QEMU_OUTPUT.get("nx");
+    if (qemu == null) {
+      qemu = runQemu(nx, "", "-cpu", "qemu32,+nx");
+      QEMU_OUTPUT.put("nx", qemu);
+    }
     ByteArrayOutputStream serial = new ByteArrayOutputStream();
-    NativeMachine machine = NativeMachine.builder().ramMiB(64).serialOut(serial).build();
-    machine.loadMultiboot(nx, "");
-    RunResult result = machine.run();
-    assertThat(serial.toString(StandardCharsets.ISO_8859_1)).as("nx kernel, Hospes vs QEMU")
-        .isEqualTo(qemu);
+    RunResult result;
+    if (where.equals("native")) {
+      NativeMachine machine = NativeMachine.builder().ramMiB(64).serialOut(serial).build();
+      machine.loadMultiboot(nx, "");
+      result = machine.run();
+    } else {
+      HvmMachine machine = HvmMachine.create(DomainMode.valueOf(where), 64, serial,
+          new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+      machine.loadMultiboot(nx, "");
+      result = machine.run(budget());
+    }
+    assertThat(serial.toString(StandardCharsets.ISO_8859_1))
+        .as("nx kernel, Hospes (%s) vs QEMU", where).isEqualTo(qemu);
     assertThat(qemu).contains("fetch, XD in the PTE").contains("nx done");
     assertThat(result.exitStatus()).as("exit status, %s", result).isEqualTo(33);
   }

@@ -238,8 +238,8 @@ public final class Domains {
     // IA32_APIC_BASE belongs to the local APIC the hypervisor emulates.
     vmcs.interceptMsr(0x1B, true, true);
     if (mode == DomainMode.HVM_SHADOW) {
-      // The shadow pager's 2-level shadows cannot express execute-disable, so a shadow-paged
-      // vCPU is a processor without NX: EFER writes are checked (HvmExitHandler.msr).
+      // EFER writes exit, as on Xen (hvm_set_efer), so that the shadow pager follows EFER.NXE
+      // at once (HvmExitHandler.msr).
       vmcs.interceptMsr(org.hospes.x86.Cpu.MSR_EFER, false, true);
     }
   }

@@ -395,10 +395,6 @@ public final class HvmExitHandler {
     int leaf = cpu.reg(Cpu.EAX);
     if ((leaf & 0xFFFF_FF00) != XenCpuid.BASE) {
       cpu.executeCpuid();
-      if (leaf == 0x8000_0001 && v.domain().shadow() != null) {
-        // No NX under shadow paging: its shadows cannot enforce execute-disable.
-        cpu.setReg(Cpu.EDX, cpu.reg(Cpu.EDX) & ~(1 << 20));
-      }
       if (leaf == 1) {
         // The hypervisor bit, and the local APIC of this vCPU: EBX[31:24] is its initial
         // APIC ID, which is the vCPU id.
@@ -471,8 +467,15 @@ public final class HvmExitHandler {
       }
     }
     if (msr == Cpu.MSR_EFER && write && v.domain().shadow() != null) {
-      // A processor without NX: EFER has no writable bit, so only 0 is accepted.
-      if (cpu.reg(Cpu.EAX) == 0 && cpu.reg(Cpu.EDX) == 0) {
+      // As Xen's hvm_set_efer: the bits this processor has (NXE alone; the rest #GP), and the
+      // shadow pager follows NXE at once, so that its own walks (the hypervisor's copies to and
+      // from guest memory) take bit 63 as XD, or as reserved, as the guest now does.
+      if (cpu.reg(Cpu.EDX) == 0 && (cpu.reg(Cpu.EAX) & ~Cpu.EFER_NXE) == 0) {
+        cpu.loadEfer(cpu.reg(Cpu.EAX));
+        ShadowPager shadow = v.domain().shadow();
+        if (shadow.setNxe((cpu.reg(Cpu.EAX) & Cpu.EFER_NXE) != 0)) {
+          ShadowControl.reload(cpu, v.vmcs(), shadow);
+        }
         cpu.skipInstruction();
         return;
       }

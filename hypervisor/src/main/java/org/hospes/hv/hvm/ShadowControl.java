@@ -14,7 +14,8 @@ import org.hospes.x86.vmx.VmxControls;
  * <p>The host owns CR0.PG/WP/PE and CR4.PAE/PSE/PGE (guest/host masks; the guest reads its own
  * values from the read shadows), and intercepts MOV to/from CR3, INVLPG and every #PF (exception
  * bitmap bit 14 with error-code mask and match 0). The processor really runs with paging and
- * CR0.WP on, CR4.PAE/PSE/PGE off, and CR3 at the shadow root of {@link ShadowPager}. A #PF the
+ * CR0.WP on, CR4.PSE/PGE off, CR4.PAE as the shadow's format (the guest's: set for a PAE guest),
+ * and CR3 at the shadow root of {@link ShadowPager}. A #PF the
  * guest must see is injected through the VM-entry interruption-information field with its error
  * code, CR2 written by the hypervisor; a permitted write to a guest page table is single-stepped
  * with the monitor trap flag. While the guest's CR0.PE is clear the vCPU runs in VM86 mode or
@@ -26,7 +27,7 @@ public final class ShadowControl {
   /**
    * The CR4 bits the guest may set: those of the CPUID.1:EDX it sees (Xen's
    * hvm_cr4_guest_valid_bits). That is the processor's leaf (HvmExitHandler adds the APIC bit,
-   * which has no CR4 bit, and takes NX out of leaf 0x80000001 only), so DE and MCE are #GP(0).
+   * which has no CR4 bit), so DE and MCE are #GP(0).
    */
   private static final int CR4_ALLOWED = Cpu.CR4_VALID;
   private static final int PF = 14, DF = 8, GP = 13;
@@ -143,7 +144,9 @@ public final class ShadowControl {
       return;
     }
     int realCr0 = (cr0 & ~CR0_OWNED) | CR0_OWNED;
-    cpu.loadControlRegisters(realCr0, shadow.realCr3(), realCr4);
+    // A PAE guest runs on PAE shadows (their XD bits enforce its execute-disable).
+    cpu.loadControlRegisters(realCr0, shadow.realCr3(),
+        realCr4 | (shadow.realPae() ? Cpu.CR4_PAE : 0));
   }
 
   /** The guest's CR4: the owned bits as the pager holds them, the rest live in the real CR4. */

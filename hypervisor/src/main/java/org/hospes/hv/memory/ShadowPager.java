@@ -16,9 +16,13 @@ import org.hospes.x86.MemoryBus;
  * guest-linear addresses straight to machine addresses of the domain's own frames.
  *
  * <h2>Format</h2>
- * Every shadow is a 2-level, 4 KiB-page table (real CR4.PSE/PAE/PGE are 0), whatever the guest
- * uses: 2-level 4 KiB, PSE 4 MiB, PAE 4 KiB and 2 MiB. Guest large pages are split into 4 KiB
- * shadow entries. Machine memory is below 4 GiB, so a 32-bit shadow can name every machine frame.
+ * A shadow has the guest's paging format, as Xen's shadows for a PAE guest are PAE tables: a guest
+ * with PAE paging runs on PAE shadows (real CR4.PAE set: a PDPT of four always-present entries,
+ * four page directories and 512-entry page tables, 64-bit entries that carry the guest's
+ * execute-disable bit, so that with EFER.NXE the processor enforces it), every other guest (paging
+ * off, 2-level 4 KiB, PSE 4 MiB) on 2-level tables (real CR4.PAE clear). Real CR4.PSE and PGE are
+ * always 0: guest large pages are split into 4 KiB shadow entries. Machine memory is below 4 GiB,
+ * so a 32-bit shadow can name every machine frame.
  * With guest paging off the shadow is the identity map (linear = guest-physical) through the P2M;
  * a vCPU whose real mode runs in VM86 mode has an identity root of its own that also maps the
  * hypervisor's VM86 TSS above 1 MiB ({@link #setVm86}). There is no EPT in a shadow-paged domain.
@@ -95,7 +99,7 @@ public final class ShadowPager {
   public static final int MAX_ROOTS = 16;
 
   private static final int P = 1, RW = 2, US = 4, A = 32, D = 64, PS = 128;
-  private static final int PF_P = 1, PF_W = 2, PF_U = 4, PF_RSVD = 8;
+  private static final int PF_P = 1, PF_W = 2, PF_U = 4, PF_RSVD = 8, PF_ID = 16;
   private static final int CR0_PE = 1, CR0_WP = 1 << 16, CR0_PG = 1 << 31;
   private static final int CR4_PSE = 16, CR4_PAE = 32;
   private static final long PAE_RESERVED_HIGH = 0xFFFF_FFF0_0000_0000L;
@@ -104,20 +108,44 @@ public final class ShadowPager {
 
   private static final int PD32 = 0, PT32 = 1, PDPAE = 2, PTPAE = 3;
 
-  /** A shadow page directory and its lazily allocated page tables. */
+  /**
+   * A shadow root: a page directory (2-level) or a PDPT with its four page directories (PAE),
+   * and its lazily allocated page tables.
+   */
   static final class Root {
     final long key;
+    /** PAE format: 64-bit entries, {@link #pdMfn} is the PDPT and {@link #pd} its directories. */
+    final boolean pae;
+    /** The frame the real CR3 names: the page directory, or (PAE) the PDPT. */
     final long pdMfn;
-    final long[] l1 = new long[1024];
+    /** PAE: the page directory of each 1 GiB quarter (PDPTE k); empty for a 2-level root. */
+    final long[] pd;
+    /** The shadow page table of each 4 MiB (2-level) or 2 MiB (PAE) of linear space, or -1. */
+    final long[] l1;
+    /** The guest PDPTEs the root was built from (PAE). */
     final long[] pdptes = new long[4];
     /** The identity shadow of a vCPU in VM86 mode: the VM86 TSS is mapped above 1 MiB. */
     boolean vm86;
     boolean dead;
 
-    Root(long key, long pdMfn) {
+    Root(long key, boolean pae, long pdMfn, long[] pd) {
       this.key = key;
+      this.pae = pae;
       this.pdMfn = pdMfn;
+      this.pd = pd;
+      this.l1 = new long[pae ? 2048 : 1024];
       java.util.Arrays.fill(l1, -1);
+    }
+
+    /** Index in {@link #l1} of the page table that maps {@code lin}. */
+    int l1Index(int lin) {
+      return pae ? lin >>> 21 : lin >>> 22;
+    }
+
+    /** Machine address of {@code lin}'s entry in page table {@code l1}. */
+    long pteAddress(long l1, int lin) {
+      return pae ? (l1 << 12) + ((lin >>> 12) & 0x1FF) * 8L
+          : (l1 << 12) + ((lin >>> 12) & 0x3FF) * 4L;
     }
   }
 
@@ -216,6 +244,8 @@ public final class ShadowPager {
   private long wGpa;
   private int wCombined;
   private boolean wDirty;
+  /** The walk's leaf was execute-disabled (PAE with EFER.NXE, XD in the PDE or the PTE). */
+  private boolean wXd;
   private final long[] wTables = new long[2];
   private final int[] wRoles = new int[2];
   private final int[] wBases = new int[2];
@@ -284,9 +314,14 @@ public final class ShadowPager {
     return c.gCr4;
   }
 
-  /** The CR3 the processor must use: the current shadow page directory. */
+  /** The CR3 the processor must use: the current shadow page directory (PAE: its PDPT). */
   public int realCr3() {
     return (int) (c.current.pdMfn << 12);
+  }
+
+  /** Whether the current shadow is in PAE format: the processor runs it with CR4.PAE set. */
+  public boolean realPae() {
+    return c.current.pae;
   }
 
   /** Machine frames the shadows use now (the scratch page included). */
@@ -350,7 +385,7 @@ public final class ShadowPager {
     if (r != null && pae && !java.util.Arrays.equals(r.pdptes, pdptes)) {
       // Same PDPT, new PDPTE contents: nothing derived from the old ones is valid (for any
       // vCPU on this root).
-      for (int i = 0; i < 1024; i++) {
+      for (int i = 0; i < r.l1.length; i++) {
         clearL1(r, i);
       }
       flushAll();
@@ -362,7 +397,7 @@ public final class ShadowPager {
         it.remove();
         freeRoot(old);
       }
-      r = new Root(key, allocFrame());
+      r = newRoot(key, pae);
       r.vm86 = vm86;
       roots.put(key, r);
     }
@@ -385,7 +420,7 @@ public final class ShadowPager {
    */
   public long guestPhysical(int lin, boolean write, boolean user) {
     try {
-      return guestWalk(lin, write, user) < 0 ? wGpa | (lin & 0xFFF) : -1;
+      return guestWalk(lin, write, user, false) < 0 ? wGpa | (lin & 0xFFF) : -1;
     } catch (GuestError e) {
       return -1;
     }
@@ -406,10 +441,17 @@ public final class ShadowPager {
     return mmioUser;
   }
 
-  /** The shadow entry for {@code lin} in the current root (0 if none); for tests and tracing. */
+  /**
+   * The low 32 bits of the shadow entry for {@code lin} in the current root (0 if none): its
+   * rights and frame, whatever the format. For tests and tracing.
+   */
   public int shadowPte(int lin) {
-    long l1 = c.current.l1[lin >>> 22];
-    return l1 < 0 ? 0 : machine.read32((l1 << 12) + ((lin >>> 12) & 0x3FF) * 4L);
+    return (int) readShadowPte(c.current, lin);
+  }
+
+  /** The whole shadow entry for {@code lin} (a PAE entry's XD bit included); for tests. */
+  public long shadowEntry(int lin) {
+    return readShadowPte(c.current, lin);
   }
 
   /**
@@ -423,14 +465,17 @@ public final class ShadowPager {
       // The processor reads the VM86 TSS (I/O bitmap): the hypervisor's own frames,
       // supervisor-only, out of reach of 8086 addressing.
       int k = (lin - VM86_TSS_LINEAR) >>> 12;
-      setShadowPte(c.current, lin, (int) (vm86TssFrames[k] << 12) | P | RW);
+      setShadowPte(c.current, lin, (vm86TssFrames[k] << 12) | P | RW);
       c.tlb.invalidatePage(lin);
       hiddenFaults++;
       return FIXED;
     }
     boolean write = (err & PF_W) != 0;
     boolean user = (err & PF_U) != 0;
-    int code = guestWalk(lin, write, user);
+    // The processor reports a fetch (I/D) only on a PAE shadow with EFER.NXE, which is exactly
+    // when the guest's own paging would: the shadow has its format and the real EFER is its.
+    boolean fetch = (err & PF_ID) != 0;
+    int code = guestWalk(lin, write, user, fetch);
     if (code >= 0) {
       // A fault of another kind between two zero writes: not a teardown (Xen resets too).
       c.lastZeroWrite = -1;
@@ -469,7 +514,7 @@ public final class ShadowPager {
     }
     // A frame the P2M holds read-only (a read-only grant mapping) takes no writes.
     boolean readOnlyFrame = !p2m.isWritable(gfn);
-    int pte = (int) (mfn << 12) | P | us;
+    long pte = (mfn << 12) | P | us | (wXd ? PAE_XD : 0);
     if (write && !readOnlyFrame) {
       Tracked t = tracked.get(gfn);
       if (t != null && !stillShadowed(gfn, t)) {
@@ -490,7 +535,7 @@ public final class ShadowPager {
       // all-ones page and refill it).
       tableWrites++;
       boolean dropWrite = readOnlyFrame;
-      int stepPte = dropWrite ? (int) (scratchMfn << 12) | P | us : pte;
+      long stepPte = dropWrite ? (scratchMfn << 12) | P | us : pte;
       c.pending.add(new Pending(c.current, lin, dropWrite ? -1 : gfn));
       setShadowPte(c.current, lin, stepPte | RW);
       c.tlb.invalidatePage(lin);
@@ -512,10 +557,10 @@ public final class ShadowPager {
       if (p.root.dead) {
         continue;
       }
-      int e = readShadowPte(p.root, p.lin);
+      long e = readShadowPte(p.root, p.lin);
       if (p.gfn < 0) {
         setShadowPte(p.root, p.lin, 0);
-      } else if ((e & P) != 0 && (e >>> 12) == p2m.lookup(p.gfn)) {
+      } else if ((e & P) != 0 && (e & PAE_ADDR) >>> 12 == p2m.lookup(p.gfn)) {
         setShadowPte(p.root, p.lin, e & ~RW);
       }
       if (p.gfn >= 0) {
@@ -659,8 +704,9 @@ public final class ShadowPager {
   // ------------------------------------------------------------------ the guest walk
 
   /** Walks the guest tables for {@code lin}; returns -1 (results in w*) or a #PF error code. */
-  private int guestWalk(int lin, boolean write, boolean user) {
+  private int guestWalk(int lin, boolean write, boolean user, boolean fetch) {
     wTableCount = 0;
+    wXd = false;
     int accessBits = (write ? PF_W : 0) | (user ? PF_U : 0);
     if ((c.gCr0 & CR0_PG) == 0) {
       wGpa = lin & 0xFFFF_F000L;
@@ -669,7 +715,8 @@ public final class ShadowPager {
       return -1;
     }
     if ((c.gCr4 & CR4_PAE) != 0) {
-      return walkPae(lin, write, user, accessBits);
+      // I/D, as the processor sets it: a fetch, with execute-disable in force.
+      return walkPae(lin, write, user, fetch && c.gNxe, accessBits | (fetch && c.gNxe ? PF_ID : 0));
     }
     long pdBase = c.gCr3 & 0xFFFF_F000L;
     long pdeAddr = pdBase | ((lin >>> 22) << 2);
@@ -716,7 +763,7 @@ public final class ShadowPager {
     return -1;
   }
 
-  private int walkPae(int lin, boolean write, boolean user, int accessBits) {
+  private int walkPae(int lin, boolean write, boolean user, boolean fetch, int accessBits) {
     long reserved = c.gNxe ? PAE_RESERVED_HIGH & ~PAE_XD : PAE_RESERVED_HIGH;
     long pdpte = c.gPdpte[lin >>> 30];
     if ((pdpte & P) == 0) {
@@ -736,7 +783,7 @@ public final class ShadowPager {
       if ((pde & 0x1F_E000L) != 0) {
         return accessBits | PF_P | PF_RSVD;
       }
-      if (denied(write, user, (int) pde)) {
+      if (denied(write, user, (int) pde) || fetch && (pde & PAE_XD) != 0) {
         return accessBits | PF_P;
       }
       long upd = pde | A | (write ? D : 0);
@@ -745,6 +792,7 @@ public final class ShadowPager {
       }
       wDirty = (upd & D) != 0;
       wCombined = (int) pde;
+      wXd = (pde & PAE_XD) != 0;
       wGpa = (pde & 0xF_FFE0_0000L) | (lin & 0x1F_F000);
       return -1;
     }
@@ -762,7 +810,7 @@ public final class ShadowPager {
       return accessBits | PF_P | PF_RSVD;
     }
     int combined = (int) (pde & pte);
-    if (denied(write, user, combined)) {
+    if (denied(write, user, combined) || fetch && ((pde | pte) & PAE_XD) != 0) {
       return accessBits | PF_P;
     }
     long upd = pte | A | (write ? D : 0);
@@ -771,6 +819,7 @@ public final class ShadowPager {
     }
     wDirty = (upd & D) != 0;
     wCombined = combined;
+    wXd = ((pde | pte) & PAE_XD) != 0;
     wGpa = pte & PAE_ADDR;
     return -1;
   }
@@ -830,15 +879,17 @@ public final class ShadowPager {
     long mfn = p2m.lookup(gfn);
     boolean changed = false;
     for (Root r : roots.values()) {
-      for (int i = 0; i < 1024; i++) {
+      int entry = r.pae ? 8 : 4;
+      for (int i = 0; i < r.l1.length; i++) {
         if (r.l1[i] < 0) {
           continue;
         }
         long base = r.l1[i] << 12;
-        for (int j = 0; j < 1024; j++) {
-          int e = machine.read32(base + 4L * j);
+        for (int j = 0; j < 4096; j += entry) {
+          // The low word of either format holds the rights and the frame (below 4 GiB).
+          int e = machine.read32(base + j);
           if ((e & (P | RW)) == (P | RW) && (e >>> 12) == mfn) {
-            machine.write32(base + 4L * j, e & ~RW);
+            machine.write32(base + j, e & ~RW);
             changed = true;
           }
         }
@@ -1005,37 +1056,78 @@ public final class ShadowPager {
 
   // ------------------------------------------------------------------ shadow tables
 
-  private int readShadowPte(Root r, int lin) {
-    long l1 = r.l1[lin >>> 22];
-    return l1 < 0 ? 0 : machine.read32((l1 << 12) + ((lin >>> 12) & 0x3FF) * 4L);
+  private long readShadowPte(Root r, int lin) {
+    long l1 = r.l1[r.l1Index(lin)];
+    if (l1 < 0) {
+      return 0;
+    }
+    long a = r.pteAddress(l1, lin);
+    return r.pae ? read64(a) : machine.read32(a) & 0xFFFF_FFFFL;
   }
 
-  private void setShadowPte(Root r, int lin, int pte) {
-    int i = lin >>> 22;
+  private void setShadowPte(Root r, int lin, long pte) {
+    int i = r.l1Index(lin);
     if (r.l1[i] < 0) {
       if (pte == 0) {
         return;
       }
       r.l1[i] = allocFrame();
-      // The PDE grants everything: rights are decided by the PTE alone.
-      machine.write32((r.pdMfn << 12) + 4L * i, (int) (r.l1[i] << 12) | P | RW | US);
+      // The PDE grants everything (and is never execute-disabled): rights are decided by the
+      // PTE alone.
+      long pde = (r.l1[i] << 12) | P | RW | US;
+      if (r.pae) {
+        write64((r.pd[lin >>> 30] << 12) + ((lin >>> 21) & 0x1FF) * 8L, pde);
+      } else {
+        machine.write32((r.pdMfn << 12) + 4L * i, (int) pde);
+      }
     }
-    machine.write32((r.l1[i] << 12) + ((lin >>> 12) & 0x3FF) * 4L, pte);
+    long a = r.pteAddress(r.l1[i], lin);
+    if (r.pae) {
+      write64(a, pte);
+    } else {
+      machine.write32(a, (int) pte);
+    }
   }
 
+  /** Empties page table {@code i} of {@code r} (a 4 MiB or, PAE, a 2 MiB range). */
   private void clearL1(Root r, int i) {
     if (r.l1[i] >= 0) {
-      clearRange(r, i << 22, 1024);
+      clearRange(r, r.pae ? i << 21 : i << 22, r.pae ? 512 : 1024);
     }
   }
 
+  /** Drops {@code pages} entries from {@code lin} on, all within one shadow page table. */
   private void clearRange(Root r, int lin, int pages) {
-    long l1 = r.l1[lin >>> 22];
+    long l1 = r.l1[r.l1Index(lin)];
     if (l1 < 0) {
       return;
     }
-    long start = (l1 << 12) + ((lin >>> 12) & 0x3FF) * 4L;
-    machine.write(start, new byte[pages * 4], 0, pages * 4);
+    int bytes = pages * (r.pae ? 8 : 4);
+    machine.write(r.pteAddress(l1, lin), new byte[bytes], 0, bytes);
+  }
+
+  /**
+   * A fresh root for {@code key}: a page directory, or (PAE) a PDPT whose four entries name
+   * four page directories. The PDPTEs stay present for the root's life, so the ones the
+   * processor loads at CR3 never go stale; a PAE PDPTE has only P (R/W and U/S are reserved).
+   */
+  private Root newRoot(long key, boolean pae) {
+    long top = allocFrame();
+    long[] pd = new long[pae ? 4 : 0];
+    for (int k = 0; k < pd.length; k++) {
+      pd[k] = allocFrame();
+      write64((top << 12) + 8L * k, (pd[k] << 12) | P);
+    }
+    return new Root(key, pae, top, pd);
+  }
+
+  private long read64(long ma) {
+    return machine.read32(ma) & 0xFFFF_FFFFL | (long) machine.read32(ma + 4) << 32;
+  }
+
+  private void write64(long ma, long v) {
+    machine.write32(ma, (int) v);
+    machine.write32(ma + 4, (int) (v >>> 32));
   }
 
   /**
@@ -1063,6 +1155,9 @@ public final class ShadowPager {
   private void freeRoot(Root r) {
     r.dead = true;
     freeFrame(r.pdMfn);
+    for (long pd : r.pd) {
+      freeFrame(pd);
+    }
     for (long l1 : r.l1) {
       if (l1 >= 0) {
         freeFrame(l1);

@@ -20,6 +20,8 @@ class ShadowPagerTest {
   private static final int PE = 1, WP = 1 << 16, PG = 1 << 31;
   private static final int PSE = 16, PAE = 32;
   private static final int DOM = 1, OTHER = 2;
+  private static final long XD = 1L << 63;
+  private static final int PF_ID = 16;
 
   private MemoryBus machine;
   private FrameTable frames;
@@ -28,6 +30,8 @@ class ShadowPagerTest {
   private ShadowPager sp;
   private final List<String> flushes = new ArrayList<>();
   private long otherMfn;
+  /** The guest's (and so the real) EFER.NXE. */
+  private boolean nxe;
 
   @BeforeEach
   void setUp() {
@@ -77,17 +81,36 @@ class ShadowPagerTest {
   private final List<String> mmio = new ArrayList<>();
 
   private Access access(int lin, boolean write, boolean user) {
+    return access(lin, write, user, false);
+  }
+
+  /**
+   * One access, as the processor makes it on the shadow: 2-level, or PAE when the shadow is
+   * (with the guest's EFER.NXE, as the real EFER is the guest's: XD enforced, I/D reported).
+   */
+  private Access access(int lin, boolean write, boolean user, boolean fetch) {
     for (int tries = 0; tries < 4; tries++) {
-      int pde = machine.read32((sp.realCr3() & 0xFFFF_F000L) + 4L * (lin >>> 22));
-      int pte = (pde & P) == 0 ? 0
-          : machine.read32((pde & 0xFFFF_F000L) + 4L * ((lin >>> 12) & 0x3FF));
-      int rights = pde & pte;
+      long pde;
+      long pte;
+      if (sp.realPae()) {
+        long pdpte = read64((sp.realCr3() & 0xFFFF_FFE0L) + 8L * (lin >>> 30));
+        assertThat(pdpte & ~0xFFFF_F000L).as("a shadow PDPTE is P alone").isEqualTo(P);
+        pde = read64((pdpte & 0xFFFF_F000L) + 8L * ((lin >>> 21) & 0x1FF));
+        pte = (pde & P) == 0 ? 0 : read64((pde & 0xFFFF_F000L) + 8L * ((lin >>> 12) & 0x1FF));
+      } else {
+        pde = machine.read32((sp.realCr3() & 0xFFFF_F000L) + 4L * (lin >>> 22));
+        pte = (pde & P) == 0 ? 0
+            : machine.read32((pde & 0xFFFF_F000L) + 4L * ((lin >>> 12) & 0x3FF));
+      }
+      assertThat(pde & XD).as("a shadow PDE is never execute-disabled").isZero();
+      long rights = pde & pte;
       boolean ok = (pte & P) != 0 && (!user || (rights & US) != 0)
-          && (!write || (rights & RW) != 0);
+          && (!write || (rights & RW) != 0) && (!fetch || !nxe || (pte & XD) == 0);
       if (ok) {
         return new Access((pte & 0xFFFF_F000L) | (lin & 0xFFF), -1);
       }
-      int err = ((pte & P) != 0 ? 1 : 0) | (write ? 2 : 0) | (user ? 4 : 0);
+      int err = ((pte & P) != 0 ? 1 : 0) | (write ? 2 : 0) | (user ? 4 : 0)
+          | (fetch && nxe && sp.realPae() ? 16 : 0);
       int r = sp.pageFault(lin, err);
       if (r >= 0) {
         return new Access(-1, r);
@@ -128,6 +151,10 @@ class ShadowPagerTest {
     if (a.pfCode() == -2) {
       sp.stepDone();
     }
+  }
+
+  private long read64(long ma) {
+    return machine.read32(ma) & 0xFFFF_FFFFL | (long) machine.read32(ma + 4) << 32;
   }
 
   private long machineOf(long gpa) {
@@ -541,6 +568,55 @@ class ShadowPagerTest {
     write(0x3080, 0x7000 | P | RW | US);
     assertThat(sp.shadowPte(0x10010)).isZero();
     assertThat(read(0x10010)).isEqualTo(0x7777);
+  }
+
+  /**
+   * PAE with EFER.NXE: the shadow is PAE-format and carries the guest's XD (a 4 KiB page whose
+   * PTE has it, a 2 MiB page whose PDE has it, a page under an XD PDE), so a fetch from such a
+   * page is the guest's #PF with I/D set, while data accesses work; without NXE bit 63 is
+   * reserved, as before.
+   */
+  @Test
+  void paeExecuteDisableIsEnforcedThroughTheShadow() {
+    pae();
+    guest.write64(0x3000 + 8 * 0x12, 0x5000 | P | RW | US | XD);
+    guest.write64(0x2010, 0x0000 | PS | P | RW | US | XD);
+    nxe = true;
+    sp.setNxe(true);
+    assertThat(sp.realPae()).as("a PAE guest runs on PAE shadows").isTrue();
+    assertThat(read(0x12010)).as("data reads of an XD page").isEqualTo(0x600D);
+    assertThat(sp.shadowEntry(0x12010) & XD).as("the shadow entry carries XD").isEqualTo(XD);
+    assertThat(access(0x12010, false, false, true).pfCode()).as("fetch from an XD PTE")
+        .isEqualTo(PF_ID | 1);
+    assertThat(access(0x12010, false, true, true).pfCode()).as("user fetch from an XD page")
+        .isEqualTo(PF_ID | 4 | 1);
+    assertThat(access(0x10010, false, false, true).faulted()).as("fetch, no XD").isFalse();
+    assertThat(sp.shadowEntry(0x10010) & XD).isZero();
+    assertThat(access(0x400000 + 0x5010, false, false, true).pfCode()).as("XD 2 MiB page")
+        .isEqualTo(PF_ID | 1);
+    assertThat(read(0x400000 + 0x5010)).isEqualTo(0x600D);
+    assertThat(access(0x4000_0000, false, false, true).pfCode()).as("not present, a fetch")
+        .isEqualTo(PF_ID);
+    // An XD PDE makes its whole table execute-disabled.
+    // (The guest writes its PD's high word, at 0x2004: tracked, so resynchronized.)
+    write(0x2004, (int) (XD >>> 32));
+    assertThat(sp.shadowPte(0x10010)).as("derived entry dropped").isZero();
+    assertThat(access(0x10010, false, false, true).pfCode()).isEqualTo(PF_ID | 1);
+    // Without NXE the XD bit is reserved again (and fetches are not reported as such).
+    nxe = false;
+    sp.setNxe(false);
+    assertThat(access(0x10010, false, false, true).pfCode()).isEqualTo(0x9);
+  }
+
+  @Test
+  void twoLevelGuestsKeepTwoLevelShadows() {
+    twoLevel();
+    assertThat(sp.realPae()).isFalse();
+    assertThat(read(0x400010)).isEqualTo(0x1234_5678);
+    pae();
+    assertThat(sp.realPae()).isTrue();
+    assertThat(sp.setControl(PE, 0, PAE)).isTrue();
+    assertThat(sp.realPae()).as("PAE without paging: the identity shadow").isFalse();
   }
 
   // ------------------------------------------------------------------ isolation
