@@ -51,11 +51,13 @@
  *          INSB/OUTSB there, either direction, from or into a buffer that may
  *          run into a page that is not present: the fault, ECX and how far
  *          EDI/ESI moved, the buffer and the scratch register after;
- *   pae    with CR4.PAE set: a random 64-bit PTE (P, R/W, U/S, a pool frame,
- *          sometimes a reserved bit: 36-51, or 63 with EFER.NXE clear) under
- *          a random PDE (not present, a reserved bit, or a 2 MiB page with
- *          bits 13-20 sometimes set), then a read or write from CPL 0 or 3:
- *          the fault, the value, and the PTE's and PDE's A and D bits after;
+ *   pae    with CR4.PAE set and EFER.NXE random: a random 64-bit PTE (P, R/W,
+ *          U/S, XD, a pool frame, sometimes a reserved bit: 36-51, or 63 with
+ *          EFER.NXE clear) under a random PDE (XD, not present, a reserved
+ *          bit, or a 2 MiB page with bits 13-20 sometimes set), then a read,
+ *          a write or an instruction fetch (a CALL to a RET there) from CPL 0
+ *          or 3: the fault (I/D in its error code), the value, and the PTE's
+ *          and PDE's A and D bits after;
  *   sys    one system instruction from CPL 0 or 3: VERR/VERW of a random
  *          selector, BOUND (16 and 32 bits, signed bounds around the index),
  *          SLDT/STR/SMSW to a register (16 and 32 bits) or memory, SGDT/SIDT
@@ -114,6 +116,9 @@
 #define PS  0x080u
 #define A   0x020u
 #define D   0x040u
+#define XD  (1ull << 63)
+#define MSR_EFER 0xC0000080u
+#define EFER_NXE 0x800u
 
 #define PLAY_VA   0x00800000u
 #define LARGE_VA  0x00C00000u
@@ -244,7 +249,7 @@ uint32_t probe_ds(void), probe_es(void), probe_fs(void), probe_gs(void), probe_s
 uint32_t probe_lar(void), probe_lsl(void);
 uint32_t probe_ljmp(void), probe_lcall(void), probe_gate(void), probe_lcall_p(void);
 uint32_t probe_int40(void), probe_int41(void), probe_int42(void), probe_int43(void);
-uint32_t probe_read(void), probe_write(void);
+uint32_t probe_read(void), probe_write(void), probe_fetch(void);
 void land_jmp(void), land_call(void);
 void land_gate0(void), land_gate1(void), land_gate2(void), land_gate3(void);
 volatile uint32_t g_p[3], g_pa[3], g_esp0;
@@ -376,6 +381,15 @@ __asm__(
     "        xorl %eax, %eax\n"
     "        movl $1f, probe_resume\n"
     "        movl %edx, (%ecx)\n"
+    "1:      ret\n"
+    /* An instruction fetch at g_va, where a RET waits. A fault of the fetch comes after the
+       CALL pushed its return address (1b), so the resumed RET at 1 returns to 1 first. */
+    "        .globl probe_fetch\n"
+    "probe_fetch:\n"
+    "        movl g_va, %ecx\n"
+    "        xorl %eax, %eax\n"
+    "        movl $1f, probe_resume\n"
+    "        call *%ecx\n"
     "1:      ret\n");
 
 /* ---- running a probe at CPL 0 or 3 ---- */
@@ -1418,9 +1432,12 @@ static void step_pae(uint32_t n)
 {
     if (!pae_ready) pae_init();
     char ft[64];
+    uint32_t nxe = below(2);
     uint32_t i = below(16);
     uint64_t pte = (below(100) < 85 ? P : 0) | (below(3) ? RW : 0) | (below(3) ? US : 0);
-    pte |= (uint32_t)(uintptr_t)pool[below(16)];
+    uint32_t frame = (uint32_t)(uintptr_t)pool[below(16)];
+    pte |= frame;
+    if (nxe && below(3) == 0) pte |= XD;
     if (below(8) == 0) pte |= pae_reserved_bit();
     for (uint32_t k = 0; k < 16; k++) pae_pt[k] = (uint32_t)(uintptr_t)pool[k] | P | RW | US;
     pae_pt[i] = pte;
@@ -1428,30 +1445,46 @@ static void step_pae(uint32_t n)
     uint64_t pde;
     if (kind < 7) {
         pde = (uint32_t)(uintptr_t)pae_pt | P | (below(4) ? RW : 0) | (below(4) ? US : 0);
+        if (nxe && below(4) == 0) pde |= XD;
         if (kind == 6) pde |= pae_reserved_bit();
     } else if (kind < 9) {
         /* A 2 MiB page over the pool's first 2 MiB-aligned block below it (frames 0-2 MiB). */
         pde = PS | P | (below(3) ? RW : 0) | (below(3) ? US : 0);
+        if (nxe && below(3) == 0) pde |= XD;
         if (kind == 8) pde |= (uint64_t)1 << (13 + below(8));
     } else {
         pde = (uint32_t)(uintptr_t)pae_pt | RW | US;   /* not present */
     }
     pae_pd0[PLAY_VA >> 21] = pde;
     uint32_t va = PLAY_VA + i * 4096 + below(1024) * 4;
-    int ring3 = below(2), write = below(2);
+    int ring3 = below(2), access = below(3), write = access == 1;
     g_va = va;
     g_val = rnd();
+    if (access == 2) {
+        /* The RET the fetch would run, at the physical address va maps (through the
+           identity mapping, paging as the kernel runs it). */
+        uint32_t pa = kind == 7 || kind == 8 ? va - PLAY_VA : frame | (va & 0xFFF);
+        *(volatile uint8_t *)(uintptr_t)pa = 0xC3;
+    }
+    uint32_t read_first = access == 2 && below(2);
+    wrmsr32(MSR_EFER, nxe ? EFER_NXE : 0);
     set_paging(1);
-    uint32_t v = run_probe(write ? probe_write : probe_read, ring3);
+    /* Sometimes a read before the fetch: a TLB or shadow entry filled for the data access must
+       still refuse the fetch of an execute-disabled page. Its own outcome is not printed. */
+    if (read_first) run_probe(probe_read, ring3);
+    uint32_t v = run_probe(access == 2 ? probe_fetch : write ? probe_write : probe_read, ring3);
     set_paging(0);
+    wrmsr32(MSR_EFER, 0);
     /* QEMU reports a reserved-bit #PF with P clear; the SDM sets P (the entry was present). */
     if (f_vec == 14 && (f_err & 8)) f_err &= ~1u;
     fault_text(ft, sizeof ft);
     uint64_t pte2 = pae_pt[i], pde2 = pae_pd0[PLAY_VA >> 21];
-    printf("%04u pae ring%d %s %x pte=%08x%08x pde=%08x%08x wp=%u -> %s val=%x pte'=%x pde'=%x\n",
-           n, ring3 ? 3 : 0, write ? "write" : "read", va, (uint32_t)(pte >> 32), (uint32_t)pte,
+    printf("%04u pae nxe=%u ring%d %s %x pte=%08x%08x pde=%08x%08x wp=%u -> %s val=%x pte'=%x"
+           " pde'=%x\n", n, nxe, ring3 ? 3 : 0, access == 2 ? "fetch" : write ? "write" : "read",
+           va, (uint32_t)(pte >> 32), (uint32_t)pte,
            (uint32_t)(pde >> 32), (uint32_t)pde, (read_cr0() >> 16) & 1, ft,
-           write ? g_val : (pde & PS) ? 0 : v, (uint32_t)pte2 & 0xFFF, (uint32_t)pde2 & 0xFFF);
+           write ? g_val : (pde & PS) || access == 2 ? 0 : v, (uint32_t)pte2 & 0xFFF,
+           (uint32_t)pde2 & 0xFFF);
 }
 
 static void digest(uint32_t n)

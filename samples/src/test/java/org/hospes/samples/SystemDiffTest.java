@@ -166,7 +166,7 @@ class SystemDiffTest {
       ByteArrayOutputStream serial, RunResult result) throws Exception {
     String qemu = QEMU_OUTPUT.get(cmdline);
     if (qemu == null) {
-      qemu = runQemu(elf, cmdline);
+      qemu = runQemu(elf, cmdline, "-cpu", "qemu32,+nx");
       QEMU_OUTPUT.put(cmdline, qemu);
     }
     String hospes = serial.toString(StandardCharsets.ISO_8859_1);

@@ -601,6 +601,8 @@ class ShadowPagerTest {
     // (The guest writes its PD's high word, at 0x2004: tracked, so resynchronized.)
     write(0x2004, (int) (XD >>> 32));
     assertThat(sp.shadowPte(0x10010)).as("derived entry dropped").isZero();
+    assertThat(read(0x10010)).as("data, filled under the XD PDE").isEqualTo(0x600D);
+    assertThat(sp.shadowEntry(0x10010) & XD).as("the PDE's XD in the entry").isEqualTo(XD);
     assertThat(access(0x10010, false, false, true).pfCode()).isEqualTo(PF_ID | 1);
     // Without NXE the XD bit is reserved again (and fetches are not reported as such).
     nxe = false;
