@@ -62,11 +62,21 @@ static void user_main(void)
     }
 }
 
+static char nx_page[4096] __attribute__((aligned(4096)));
+static volatile uint32_t nx_error = 0xffffffffu, nx_cr2;
+
 static void trap(struct pv_frame *f)
 {
     uint32_t cs = f->cs & 0xffff;
     switch (f->vector) {
     case 14:
+        if (f->eip == (uint32_t)nx_page) {
+            /* The fetch of the NX page (nx below): back to the JMP's target in ECX. */
+            nx_error = f->error;
+            nx_cr2 = pv_shared_info->vcpu_info[0].arch.cr2;
+            f->eip = f->ecx;
+            return;
+        }
         seen_cr2 = pv_shared_info->vcpu_info[0].arch.cr2;
         pv_printf("#PF error %x cr2 %08x from ring %u (upcall mask %u)\n", f->error,
                   (unsigned)seen_cr2, cs & 3, (f->cs >> 16) & 0xff);
@@ -161,6 +171,31 @@ static void ldt(void)
     long unset = PV_HYPERCALL(__HYPERVISOR_mmuext_op, &none, 1, 0, DOMID_SELF);
     pv_printf("ldt: remap read-only %ld, set_ldt %ld; fs 000f reads %08x, sldt %04x; unset %ld\n",
               remap, set, v, sel & 0xffff, unset);
+}
+
+/*
+ * NX, which Xen lets a PV guest put in its L1 entries (its PV vCPUs run with EFER.NXE): a page
+ * of ours holding "jmp *%ecx", remapped with NX, reads as data, but a jump into it is a #PF
+ * with I/D (0x10) and P, the page's address in CR2; remapped without NX, the jump runs it.
+ */
+static void nx(void)
+{
+    nx_page[0] = (char)0xff;                       /* jmp *%ecx */
+    nx_page[1] = (char)0xe1;
+    uint64_t pte = ((uint64_t)pv_mfn_of(nx_page) << 12) | PTE_P | PTE_RW | PTE_A | PTE_D;
+    uint64_t nxpte = pte | 1ull << 63;
+    long set = PV_HYPERCALL(__HYPERVISOR_update_va_mapping, (uint32_t)nx_page, (uint32_t)nxpte,
+                            (uint32_t)(nxpte >> 32), UVMF_INVLPG);
+    uint32_t byte = *(volatile uint8_t *)nx_page;
+    __asm__ volatile("movl $1f, %%ecx; jmp *%%eax; 1:" :: "a"(nx_page) : "ecx", "memory");
+    uint32_t faulted = nx_error, cr2_ok = nx_cr2 == (uint32_t)nx_page;
+    nx_error = 0xffffffffu;
+    long unset = PV_HYPERCALL(__HYPERVISOR_update_va_mapping, (uint32_t)nx_page, (uint32_t)pte,
+                              (uint32_t)(pte >> 32), UVMF_INVLPG);
+    __asm__ volatile("movl $1f, %%ecx; jmp *%%eax; 1:" :: "a"(nx_page) : "ecx", "memory");
+    pv_printf("nx: map with NX %ld, reads %02x, jump in: #PF error %x (cr2 the page: %s); without"
+              " NX %ld, jump in: %s\n", set, byte, faulted, cr2_ok ? "yes" : "no", unset,
+              nx_error == 0xffffffffu ? "runs" : "faults");
 }
 
 static volatile int timer_events;
@@ -314,6 +349,7 @@ int main(void)
 
     hostile();
     ldt();
+    nx();
 
     /* Ring 3 and back. */
     pv_enter_user((uint32_t)user_main, (uint32_t)user_stack + sizeof(user_stack));

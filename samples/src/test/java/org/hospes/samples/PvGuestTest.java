@@ -120,7 +120,11 @@ class PvGuestTest {
     // the page is mapped there (typed a descriptor page) and the load is retried; SLDT shows
     // Xen's LDT selector (FIRST_RESERVED_GDT_ENTRY + 10) << 3.
     assertThat(out).contains("#GP error c from ring 1\n"
-        + "ldt: remap read-only 0, set_ldt 0; fs 000f reads 1dc0ffee, sldt e050; unset 0\n");
+        + "ldt: remap read-only 0, set_ldt 0; fs 000f reads 1dc0ffee, sldt e050; unset 0\n"
+        // NX in an L1 entry, as Xen allows it (EFER.NXE is on): data reads work, a fetch is
+        // #PF with I/D and P from ring 1 (no U); without NX the same jump runs.
+        + "nx: map with NX 0, reads ff, jump in: #PF error 11 (cr2 the page: yes); without NX"
+        + " 0, jump in: runs\n");
     // SYSENTER from ring 3 (sysenter_entry): with no callback, #GP(0) with the null frame
     // {EIP 0, CS 3}; after callback_op registers one (events masked), the callback gets the
     // same frame with ESP 0 and FLAT_USER_SS; both return to EDX/ECX through iret.

@@ -24,11 +24,12 @@ public final class PvGrantMappings {
   /**
    * grantflags_to_pte_flags for a domU: present, accessed, dirty; writable unless
    * GNTMAP_readonly; user if GNTMAP_application_map; the guest's available bits from
-   * GNTMAP_guest_avail0 (bit 16) up into the entry's bits 9..11. No cache attributes (a domU
-   * without I/O capabilities) and no NX (this processor has no EFER.NXE).
+   * GNTMAP_guest_avail0 (bit 16) up into the entry's bits 9..11; and NX, as Xen's
+   * grant_to_pte_flags sets it on every grant mapping (a PV vCPU runs with EFER.NXE). No cache
+   * attributes (a domU without I/O capabilities).
    */
   static long pteFlags(int flags) {
-    long f = PvPageTables.P | PvPageTables.A | PvPageTables.D;
+    long f = PvPageTables.P | PvPageTables.A | PvPageTables.D | PvPageTables.NX;
     if ((flags & GrantTableOp.GNTMAP_READONLY) == 0) {
       f |= PvPageTables.RW;
     }

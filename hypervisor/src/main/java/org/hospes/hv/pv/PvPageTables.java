@@ -17,20 +17,27 @@ import org.hospes.x86.PhysicalMemory;
  * a page table (or descriptor page) can never be mapped writable; every present L2/L3 entry
  * holds a validated lower table.
  *
+ * <p>NX (bit 63) is allowed in L1 and L2 entries, as Xen's base_disallow_mask allows it where
+ * the processor has NX: a PV vCPU runs with EFER.NXE set ({@link PvVcpu#boot}), as Xen's long
+ * mode does, so the processor enforces it.
+ *
  * <p>Deviations, because the emulated processor runs real PAE paging where Xen runs PV32 guests
  * in long mode: L3 entries (PDPTEs) may carry only P and the available bits (RW/US/A/D are
- * reserved in a PDPTE); bits 52..63 (Xen's AVAIL_HIGH and NX) are refused at every level, since
- * this processor has no EFER.NXE and faults on them. Linear page tables (an L2 used as an L1) are
- * not offered.
+ * reserved in a PDPTE); bits 52..62 (Xen's AVAIL_HIGH, which long mode ignores) are refused,
+ * since PAE paging reserves them and faults on them; bit 63 too in an L3 (Xen refuses every
+ * high flag there for a PV32 guest). Linear page tables (an L2 used as an L1) are not
+ * offered.
  */
 public final class PvPageTables {
   static final long P = 1, RW = 2, US = 4, PWT = 8, PCD = 16, A = 32, D = 64, PS = 128, G = 256;
   static final long AVAIL = 0xE00;
   static final long ADDR = 0x000F_FFFF_FFFF_F000L;
+  /** Execute-disable: allowed in L1 and L2 entries (the processor has NX). */
+  static final long NX = 1L << 63;
   private static final long HIGH_FLAGS = 0xFFF0_0000_0000_0000L;
   /** A domU without I/O capabilities: no cache attributes (PWT, PCD, PAT) in an L1. */
-  static final long L1_DISALLOW = HIGH_FLAGS | (0xFFF & ~(P | RW | US | A | D | G | AVAIL));
-  static final long L2_DISALLOW = HIGH_FLAGS | (0xFFF & ~(P | RW | US | A | D | AVAIL));
+  static final long L1_DISALLOW = HIGH_FLAGS & ~NX | (0xFFF & ~(P | RW | US | A | D | G | AVAIL));
+  static final long L2_DISALLOW = HIGH_FLAGS & ~NX | (0xFFF & ~(P | RW | US | A | D | AVAIL));
   static final long L3_DISALLOW = HIGH_FLAGS | (0xFFF & ~(P | AVAIL));
   /** Bits that must not change for Xen's fast path (FASTPATH_FLAG_WHITELIST is the rest). */
   private static final long FASTPATH_CHECKED = ADDR | (0xFFF & ~(US | A | D | G | AVAIL));

@@ -352,6 +352,9 @@ public final class PvVcpu {
     // No LDT until MMUEXT_SET_LDT: a selector with TI=1 faults, as on Xen.
     cpu.setLdtr(0, 0, 0, false);
     int cr0 = Cpu.CR0_PE | Cpu.CR0_ET | Cpu.CR0_WP | Cpu.CR0_NE;
+    // Xen runs PV guests with EFER.NXE (its own long mode has it), so the NX bit the guest may
+    // put in its L1 and L2 entries, and Xen in grant mappings, is enforced.
+    cpu.loadEfer(Cpu.EFER_NXE);
     cpu.loadControlRegisters(cr0, 0, Cpu.CR4_PAE);
     int rc = mmu.newBaseptr(l3Mfn);
     if (rc != 0) {

@@ -156,7 +156,8 @@ class PvGrantTableHypercallsTest {
     grant(8, GTF_PERMIT_ACCESS, b.domid(), page);
     int[] r = map(b, 8, a.domid(), MAP_VA, GNTMAP_HOST_MAP);
     assertThat(r[0]).isEqualTo(GNTST_OKAY);
-    assertThat(l1e(b, MAP_VA)).isEqualTo(page << 12 | P | RW | A | D);
+    assertThat(l1e(b, MAP_VA)).as("NX too, as Xen's grant_to_pte_flags")
+        .isEqualTo(page << 12 | P | RW | A | D | 1L << 63);
     assertThat(read32(b, MAP_VA)).isEqualTo(PATTERN);
     write32(b, MAP_VA + 4, 77);
     assertThat(read32(a, (DATA_PFN << 12) + 4)).isEqualTo(77);
@@ -180,7 +181,7 @@ class PvGrantTableHypercallsTest {
     assertThat(map(b, 8, a.domid(), MAP_VA, GNTMAP_HOST_MAP)[0]).isEqualTo(GNTST_GENERAL_ERROR);
     int[] r = map(b, 8, a.domid(), MAP_VA, GNTMAP_HOST_MAP | GNTMAP_READONLY);
     assertThat(r[0]).isEqualTo(GNTST_OKAY);
-    assertThat(l1e(b, MAP_VA)).isEqualTo(page << 12 | P | A | D);
+    assertThat(l1e(b, MAP_VA)).isEqualTo(page << 12 | P | A | D | 1L << 63);
     assertThat(b.pv().mmu().translate(MAP_VA, true)).isEqualTo(-1);
     assertThat(info.typeCount(page)).isEqualTo(1);
     assertThat(unmap(b, MAP_VA, r[1])).isEqualTo(GNTST_OKAY);

@@ -55,6 +55,8 @@ class PvMmuFuzzTest {
     m = new PvFixture();
     cpu = new Cpu(m.machine, new IoBus());
     cpu.resetFlat32();
+    // As PvVcpu.boot leaves a PV vCPU: EFER.NXE, so bit 63 (allowed in L1/L2) is NX.
+    cpu.loadEfer(Cpu.EFER_NXE);
     mmu = m.mmu(DOM, PvFixture.cpuTlb(cpu));
     others = new long[6];
     for (int i = 0; i < others.length; i++) {

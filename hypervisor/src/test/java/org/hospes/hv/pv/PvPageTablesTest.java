@@ -40,11 +40,34 @@ class PvPageTablesTest {
     assertThat(mmu.extOp(MMUEXT_PIN_L1_TABLE, (int) l1, 0)).isEqualTo(EPERM);
   }
 
+  /**
+   * NX is a good L1 and L2 flag, as Xen's base_disallow_mask has it where the processor has NX
+   * (PV vCPUs run with EFER.NXE); an L3 entry (a PDPTE) may not have it (Xen's PV32
+   * l3_disallow_mask refuses every high flag).
+   */
+  @Test
+  void nxIsAGoodL1AndL2FlagButNotAnL3One() {
+    long page = m.alloc(DOM);
+    long l1 = m.alloc(DOM);
+    m.set(l1, 0, pte(page, P | RW | 1L << 63));
+    assertThat(mmu.extOp(MMUEXT_PIN_L1_TABLE, (int) l1, 0)).isZero();
+    long l2 = m.alloc(DOM);
+    m.set(l2, 0, pte(l1, P | RW | 1L << 63));
+    assertThat(mmu.extOp(MMUEXT_PIN_L2_TABLE, (int) l2, 0)).isZero();
+    PvFixture.Space s = m.space(DOM, 1);
+    m.set(s.l3(), 3, pte(s.xenL2(), P));
+    assertThat(mmu.extOp(MMUEXT_PIN_L3_TABLE, (int) s.l3(), 0)).isZero();
+    long slot0 = m.get(s.l3(), 0);
+    assertThat(mmu.normalUpdate(s.l3() << 12, slot0 | 1L << 63, false)).isEqualTo(EINVAL);
+    assertThat(mmu.normalUpdate(s.l3() << 12, slot0, false)).isZero();
+  }
+
   @Test
   void cacheAttributesAndHighBitsAreBadL1Flags() {
     long l1 = m.alloc(DOM);
     long page = m.alloc(DOM);
-    for (long bad : new long[] {PCD, 8, PS, 1L << 63, 1L << 52}) {
+    // Bits 52-62 (Xen's AVAIL_HIGH) are a deviation: PAE paging reserves them.
+    for (long bad : new long[] {PCD, 8, PS, 1L << 52, 1L << 62}) {
       m.set(l1, 0, pte(page, P | bad));
       assertThat(mmu.extOp(MMUEXT_PIN_L1_TABLE, (int) l1, 0)).as("flag %x", bad)
           .isEqualTo(EINVAL);
