@@ -669,10 +669,10 @@ public final class ShadowPager {
   }
 
   /**
-   * The guest's EFER.NXE. A change drops every shadow, since they were derived under the other
-   * reserved-bit rule. Execute-disable itself is not enforced by the 2-level shadows (they have
-   * no XD bit): a guest fetch from an XD page runs. Returns true when it changed: the current
-   * root was rebuilt and the caller reloads the processor's CR3.
+   * The guest's EFER.NXE, which decides whether bit 63 of its PAE entries is XD (carried into
+   * the PAE shadows, which the processor then enforces under the same EFER) or reserved. A
+   * change moves the vCPU to the root of the other rule (NXE is in a root's key). Returns true
+   * when it changed: the caller reloads the processor's CR3.
    */
   public boolean setNxe(boolean nxe) {
     if (nxe == c.gNxe) {
