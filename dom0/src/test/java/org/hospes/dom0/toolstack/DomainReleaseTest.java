@@ -81,6 +81,29 @@ class DomainReleaseTest {
   }
 
   /**
+   * A host daemon creates and destroys domains for as long as it runs, so what dom0 keeps for
+   * a destroyed guest's devices must go with it. Before, every destroyed guest left its vbd in
+   * the toolstack's table (only a driver domain's were dropped), for the host's lifetime.
+   */
+  @Test
+  void destroyedGuestsLeaveNoVbdsWithTheToolstack() throws Exception {
+    HostRunner host = HostRunner.create(64, new ByteArrayOutputStream());
+    long paddr = 0x10_0000;
+    Path kernel = Files.write(dir.resolve("k.elf"), new ElfImageBuilder().entry(paddr)
+        .segment(paddr, new byte[] {(byte) 0xF4}, 0x1000).pvhEntryNote(paddr).build());
+    Path img = image("a.img");
+    for (int i = 0; i < 4; i++) {
+      GuestDomain g = host.start(DomainSpec.parse("a=" + kernel + ",mode=pvh,disk=" + img, dir),
+          Files.readAllBytes(kernel));
+      assertThat(host.blockBackends(g.domain().domid())).hasSize(1);
+      assertThat(host.trackedVbds()).isEqualTo(1);
+      host.destroy("a", "xl destroy");
+      host.forget("a");
+      assertThat(host.trackedVbds()).as("after guest %d", i).isZero();
+    }
+  }
+
+  /**
    * A build that fails once its disk is open (here an unknown device plugin, attached after the
    * disks) destroys the domain and gives the image back, so the same disk starts the next
    * domain: a host daemon's create, retried with the config put right, is not refused with
