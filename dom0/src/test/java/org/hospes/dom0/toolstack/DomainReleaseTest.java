@@ -83,15 +83,19 @@ class DomainReleaseTest {
   /**
    * A host daemon creates and destroys domains for as long as it runs, so what dom0 keeps for
    * a destroyed guest's devices must go with it. Before, every destroyed guest left its vbd in
-   * the toolstack's table (only a driver domain's were dropped), for the host's lifetime.
+   * the toolstack's table (only a driver domain's were dropped) and, in dom0's DomainControl,
+   * a death watcher for each of its backends and one for its console, each holding what it
+   * watched for, for the host's lifetime.
    */
   @Test
-  void destroyedGuestsLeaveNoVbdsWithTheToolstack() throws Exception {
+  void destroyedGuestsLeaveNoBackendsOrDeathWatchersWithDom0() throws Exception {
     HostRunner host = HostRunner.create(64, new ByteArrayOutputStream());
     long paddr = 0x10_0000;
     Path kernel = Files.write(dir.resolve("k.elf"), new ElfImageBuilder().entry(paddr)
         .segment(paddr, new byte[] {(byte) 0xF4}, 0x1000).pvhEntryNote(paddr).build());
     Path img = image("a.img");
+    DomainControl dom0 = host.hypervisor().control();
+    int watchers = -1;
     for (int i = 0; i < 4; i++) {
       GuestDomain g = host.start(DomainSpec.parse("a=" + kernel + ",mode=pvh,disk=" + img, dir),
           Files.readAllBytes(kernel));
@@ -100,6 +104,10 @@ class DomainReleaseTest {
       host.destroy("a", "xl destroy");
       host.forget("a");
       assertThat(host.trackedVbds()).as("after guest %d", i).isZero();
+      if (i == 0) {
+        watchers = dom0.deathCallbacks(); // the toolstack's and xenstored's own, from now on
+      }
+      assertThat(dom0.deathCallbacks()).as("after guest %d", i).isEqualTo(watchers);
     }
   }
 
