@@ -105,4 +105,46 @@ class DemoStopTest {
     assertThat(err).contains("hospes: demo interrupted (SIG" + signal + ") while building the"
         + " samples\n").doesNotContain("failed");
   }
+
+  /**
+   * SIGTERM during the host part: the demo said "interrupted (SIGTERM)" but ended with 130,
+   * Ctrl-C's status, where run and run-many end with 143. The ping-pong guests bounce far more
+   * round trips than the demo can finish, and the signal is sent once ping has printed.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"INT", "TERM"})
+  @Timeout(value = 300, unit = TimeUnit.SECONDS)
+  void aSignalDuringTheHostPartEndsWithItsStatus(String signal) throws Exception {
+    assumeFalse(signal.equals("INT") && RunStopTest.sigintIgnored(),
+        "SIGINT is ignored in this tree");
+    List<String> cmd = new ArrayList<>(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+    String root = System.getProperty("hospes.root");
+    if (root != null) {
+      cmd.add("-Dhospes.root=" + root);
+    }
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), HospesCli.class.getName(),
+        "demo", "--round-trips", "1000000000"));
+    Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.PIPE)
+        .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile())).start();
+    String err;
+    try {
+      BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(),
+          StandardCharsets.UTF_8));
+      String line;
+      while ((line = out.readLine()) != null && !line.startsWith("[ping] ")) {
+        // nothing before ping's first line
+      }
+      assertThat(line).as("ping's first console line").isNotNull();
+      assertThat(new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).inheritIO()
+          .start().waitFor()).isZero();
+      out.lines().forEach(l -> { }); // the rest of stdout, so that the demo never blocks on it
+      assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("the demo ended").isTrue();
+      err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+    } finally {
+      p.destroyForcibly();
+    }
+    assertThat(err).contains("hospes: demo interrupted (SIG" + signal + "); still running: ");
+    assertThat(p.exitValue()).as(err).isEqualTo(signal.equals("INT") ? 130 : 143);
+  }
 }
