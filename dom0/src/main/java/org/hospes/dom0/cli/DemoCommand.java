@@ -104,6 +104,9 @@ final class DemoCommand implements Callable<Integer> {
     Path scratch;
     try {
       scratch = Files.createTempFile("hospes-demo-disk", ".img");
+      // Also when a signal ends the JVM before the host runs (the start-up handler exits, and
+      // the finally below never runs): the shutdown sequence deletes it.
+      scratch.toFile().deleteOnExit();
       try (RandomAccessFile f = new RandomAccessFile(scratch.toFile(), "rw")) {
         f.setLength(1 << 20);
       }
