@@ -322,6 +322,9 @@ public final class HostRunner {
       // As libxl destroys a domain that shut down or crashed: it leaves the hypervisor's
       // lists (one already destroyed is gone, or stays dying while grant-mapped).
       hv.destroy(g.domain(), "released by the toolstack");
+      if (networks != null) {
+        networks.forget(g.domain().domid());
+      }
       reap();
     }
   }

@@ -112,6 +112,29 @@ class DomainReleaseTest {
   }
 
   /**
+   * The same for a guest's vifs: the toolstack's list of netback vifs (whose counters a run
+   * reads after its guests ended) kept every vif of every guest the host ever ran, forgotten or
+   * not. A guest the toolstack forgets takes its vifs out of the list.
+   */
+  @Test
+  void forgottenGuestsLeaveNoVifsWithTheToolstack() throws Exception {
+    HostRunner host = HostRunner.create(64, new ByteArrayOutputStream());
+    long paddr = 0x10_0000;
+    Path kernel = Files.write(dir.resolve("k.elf"), new ElfImageBuilder().entry(paddr)
+        .segment(paddr, new byte[] {(byte) 0xF4}, 0x1000).pvhEntryNote(paddr).build());
+    for (int i = 0; i < 3; i++) {
+      GuestDomain g = host.start(DomainSpec.parse("a=" + kernel
+          + ",mode=pvh,vif=[type=vif,net=bridge:br0]", dir), Files.readAllBytes(kernel));
+      assertThat(host.networks().vifs()).as("guest %d", i).hasSize(1);
+      host.destroy("a", "xl destroy");
+      assertThat(host.networks().vifs()).as("destroyed, not yet forgotten").hasSize(1);
+      host.forget("a");
+      assertThat(host.networks().vifs()).as("after guest %d", i).isEmpty();
+      assertThat(g.domain().state().isFinal()).isTrue();
+    }
+  }
+
+  /**
    * A build that fails once its disk is open (here an unknown device plugin, attached after the
    * disks) destroys the domain and gives the image back, so the same disk starts the next
    * domain: a host daemon's create, retried with the config put right, is not refused with
