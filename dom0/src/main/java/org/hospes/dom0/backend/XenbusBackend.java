@@ -73,8 +73,10 @@ public abstract class XenbusBackend {
    * watched (the watch fires once when set, so a frontend already waiting is seen at once).
    */
   protected final void watchFrontend() {
-    control.onDomainDeath(d -> {
-      if (d == domid && !removed) {
+    // Its frontend's death alone, and forgotten with it: a watcher of every death would stay
+    // with the backend's domain (dom0) for good, holding this backend after it was removed.
+    control.onDeathOf(domid, () -> {
+      if (!removed) {
         disconnectRing();
         state = XenbusState.CLOSED;
         remove();

@@ -219,13 +219,17 @@ public final class BenchCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     // Ctrl-C or SIGTERM ends the JVM at once (a bench measures host time: there is no clean
     // instruction boundary to wait for), and the tables need every measurement; say so rather
-    // than vanish. QEMU children die with their pipes.
+    // than vanish. The child being timed, if any, is ended and the temporary files deleted
+    // (BenchScratch): the finally blocks that would have deleted them do not run.
     Thread stopped = new Thread(() -> {
       if (!finished && progressDone > 0) {
         PrintWriter err = spec.commandLine().getErr();
         err.printf(Locale.ROOT, "bench: stopped during measurement %d of %d; %s%n", progressDone,
             progressTotal, partialNote);
         err.flush();
+      }
+      if (!finished) {
+        BenchScratch.stop();
       }
     }, "hospes-bench-stopped");
     Runtime.getRuntime().addShutdownHook(stopped);
@@ -576,7 +580,7 @@ public final class BenchCommand implements Callable<Integer> {
           : " (" + QemuRunner.BINARY + " not found)"));
     }
     HospesCommand hospes = HospesCommand.current(root);
-    Path work = Files.createTempDirectory("hospes-bench-");
+    Path work = BenchScratch.tempDirectory("hospes-bench-"); // deleted at a stop too
     try {
       LinuxBootImages images = null;
       if (linux) {
@@ -638,6 +642,7 @@ public final class BenchCommand implements Callable<Integer> {
           Files.deleteIfExists(p);
         }
       }
+      BenchScratch.forget(work);
     }
   }
 

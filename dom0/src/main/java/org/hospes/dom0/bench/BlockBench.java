@@ -70,7 +70,7 @@ public final class BlockBench {
 
   /** Runs every configuration over {@code mib} MiB; prints the table to {@code out}. */
   public static int run(PrintWriter out, int mib) throws IOException {
-    Path dir = Files.createTempDirectory("hospes-blkbench");
+    Path dir = BenchScratch.tempDirectory("hospes-blkbench"); // deleted at a stop too
     Path img = dir.resolve("bench.img");
     try {
       try (FileChannel ch = FileChannel.open(img, StandardOpenOption.CREATE,
@@ -108,6 +108,7 @@ public final class BlockBench {
     } finally {
       Files.deleteIfExists(img);
       Files.deleteIfExists(dir);
+      BenchScratch.forget(dir);
     }
   }
 

@@ -89,7 +89,7 @@ public final class HospesRunner {
     cmd.addAll(java.util.List.of("-cp", System.getProperty("java.class.path"),
         "org.hospes.dom0.cli.HospesCli", "run", "--mode", mode, "--engine", engine, "--stats",
         kernel.toString()));
-    Process p = new ProcessBuilder(cmd).start();
+    Process p = BenchScratch.start(new ProcessBuilder(cmd)); // ended by a stopped bench too
     java.util.concurrent.CompletableFuture<byte[]> err = java.util.concurrent.CompletableFuture
         .supplyAsync(() -> {
           try {
@@ -100,6 +100,7 @@ public final class HospesRunner {
         });
     byte[] serial = p.getInputStream().readAllBytes();
     int status = p.waitFor();
+    BenchScratch.ended(p);
     String stderr = new String(err.get(), StandardCharsets.UTF_8);
     java.util.regex.Matcher m = STATS_LINE.matcher(stderr);
     if (!m.find()) {

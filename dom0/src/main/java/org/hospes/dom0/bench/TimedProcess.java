@@ -46,8 +46,9 @@ final class TimedProcess {
    */
   static Outcome run(List<String> command, Map<String, String> env, long timeoutSeconds)
       throws IOException, InterruptedException {
-    Path out = Files.createTempFile("hospes-bench-", ".out");
-    Path err = Files.createTempFile("hospes-bench-", ".err");
+    // Through BenchScratch: a bench stopped by a signal deletes them and ends the child.
+    Path out = BenchScratch.tempFile("hospes-bench-", ".out");
+    Path err = BenchScratch.tempFile("hospes-bench-", ".err");
     try {
       ProcessBuilder pb = new ProcessBuilder(command)
           .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
@@ -56,7 +57,7 @@ final class TimedProcess {
       pb.environment().putAll(env);
       long cpu0 = reapedChildrenCpuNanos();
       long t0 = System.nanoTime();
-      Process p = pb.start();
+      Process p = BenchScratch.start(pb);
       boolean done = p.waitFor(timeoutSeconds, TimeUnit.SECONDS);
       long t1 = System.nanoTime();
       int status;
@@ -67,6 +68,7 @@ final class TimedProcess {
         p.waitFor();
         status = -1;
       }
+      BenchScratch.ended(p);
       long cpu1 = reapedChildrenCpuNanos();
       return new Outcome(status, Files.readAllBytes(out),
           Files.readString(err, StandardCharsets.UTF_8), t1 - t0,
@@ -74,6 +76,8 @@ final class TimedProcess {
     } finally {
       Files.deleteIfExists(out);
       Files.deleteIfExists(err);
+      BenchScratch.forget(out);
+      BenchScratch.forget(err);
     }
   }
 

@@ -104,6 +104,9 @@ final class DemoCommand implements Callable<Integer> {
     Path scratch;
     try {
       scratch = Files.createTempFile("hospes-demo-disk", ".img");
+      // Also when a signal ends the JVM before the host runs (the start-up handler exits, and
+      // the finally below never runs): the shutdown sequence deletes it.
+      scratch.toFile().deleteOnExit();
       try (RandomAccessFile f = new RandomAccessFile(scratch.toFile(), "rw")) {
         f.setLength(1 << 20);
       }
@@ -133,7 +136,7 @@ final class DemoCommand implements Callable<Integer> {
         host.runUntil(MAX_CYCLES, () -> (stop[0] = session.afterSlice()) != null);
         host.finish();
         streams.out().flush();
-        status = report(host, stop[0]);
+        status = report(host, stop[0], session.stopStatus());
         if (status != ExitStatus.HALTED || noStudy || stop[0] != null) {
           return status;
         }
@@ -261,8 +264,12 @@ final class DemoCommand implements Callable<Integer> {
     return 128 + sig;
   }
 
-  /** The cost table on stdout (after the consoles); returns the exit status. */
-  private int report(HostRunner host, String stopped) {
+  /**
+   * The cost table on stdout (after the consoles); returns the exit status: {@code
+   * stopStatus} when the run was stopped from outside (130 for Ctrl-C or a closed stdout, 143
+   * for SIGTERM, as run and run-many end).
+   */
+  private int report(HostRunner host, String stopped, int stopStatus) {
     PrintStream out = streams.out();
     out.println();
     out.printf(Locale.ROOT, "%-7s %-5s %-28s %13s %15s %9s %10s %7s %11s%n", "domain", "mode",
@@ -282,14 +289,14 @@ final class DemoCommand implements Callable<Integer> {
       if (o.kind() == DomainOutcome.Kind.RUNNING && stopped != null) {
         running.add(g.name());
       } else if (status == ExitStatus.HALTED && !o.succeeded()) {
-        status = stopped != null ? ExitStatus.STOPPED : o.status();
+        status = stopped != null ? stopStatus : o.status();
         streams.error(g.name() + ": " + o.describe());
       }
     }
     if (!running.isEmpty()) {
       // Stopped from outside (Ctrl-C, SIGTERM, stdout gone): one line for the run, naming
       // every guest it cut short, not the first guest's "still running".
-      status = ExitStatus.STOPPED;
+      status = stopStatus;
       streams.error("demo " + (stopped.startsWith("interrupted") ? stopped
           : "stopped (" + stopped + ")") + "; still running: " + String.join(", ", running));
     }

@@ -132,6 +132,15 @@ public final class GuestNetworks implements AutoCloseable {
     }
   }
 
+  /**
+   * The toolstack forgets domain {@code domid} (a host daemon's destroyed or ended guest): its
+   * vifs leave {@link #vifs}, which otherwise kept every vif of every guest the host ever ran.
+   * Until then they stay, so that a run's counters can be read after its guests ended.
+   */
+  public void forget(int domid) {
+    vifs.removeIf(v -> v.domid() == domid);
+  }
+
   /** The capture files open now (tests: a domain's are closed when it goes). */
   public int openCaptures() {
     return captures.size();

@@ -112,6 +112,11 @@ public final class HostRunner {
   private org.hospes.dom0.backend.blk.VbdBackend track(long key,
       org.hospes.dom0.backend.blk.VbdBackend be) {
     vbds.put(key, be);
+    // A removed vbd (block-detach, or its guest's death) serves nothing and is never looked up
+    // again: it leaves the table, or a host daemon kept every destroyed guest's backends.
+    // (Nothing iterates the table itself while a backend is removed: the death handler and
+    // reap work on copies or only read.)
+    be.onRemoved(() -> vbds.remove(key, be));
     if (be.backendDomid() != org.hospes.hv.control.DomainControl.DOM0) {
       int dd = be.backendDomid();
       driverDomains.put(dd, hv.domain(dd));
@@ -180,7 +185,6 @@ public final class HostRunner {
       // them now); its nodes stayed for the frontends to see their backend Closed.
       boolean died = d.state().isFinal();
       hv.destroy(d, "driver domain: its last device was removed");
-      vbds.values().removeIf(be -> be.backendDomid() == dd && be.removed());
       if (xenstore != null) {
         xenstore.request(org.hospes.dom0.xenstore.XsWire.RM, "/local/domain/" + dd + "\0");
       }
@@ -318,6 +322,9 @@ public final class HostRunner {
       // As libxl destroys a domain that shut down or crashed: it leaves the hypervisor's
       // lists (one already destroyed is gone, or stays dying while grant-mapped).
       hv.destroy(g.domain(), "released by the toolstack");
+      if (networks != null) {
+        networks.forget(g.domain().domid());
+      }
       reap();
     }
   }
@@ -651,6 +658,11 @@ public final class HostRunner {
 
   /** Live vbds by {@link #vbdKey}: the backends the toolstack started. */
   private final Map<Long, org.hospes.dom0.backend.blk.VbdBackend> vbds = new LinkedHashMap<>();
+
+  /** How many vbds the toolstack tracks, removed ones included (for the tests). */
+  int trackedVbds() {
+    return vbds.size();
+  }
 
   private static long vbdKey(int domid, int devid) {
     return (long) domid << 32 | devid;

@@ -105,4 +105,103 @@ class DemoStopTest {
     assertThat(err).contains("hospes: demo interrupted (SIG" + signal + ") while building the"
         + " samples\n").doesNotContain("failed");
   }
+
+  /**
+   * SIGTERM during the host part: the demo said "interrupted (SIGTERM)" but ended with 130,
+   * Ctrl-C's status, where run and run-many end with 143. The ping-pong guests bounce far more
+   * round trips than the demo can finish, and the signal is sent once ping has printed.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"INT", "TERM"})
+  @Timeout(value = 300, unit = TimeUnit.SECONDS)
+  void aSignalDuringTheHostPartEndsWithItsStatus(String signal) throws Exception {
+    assumeFalse(signal.equals("INT") && RunStopTest.sigintIgnored(),
+        "SIGINT is ignored in this tree");
+    List<String> cmd = new ArrayList<>(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+    String root = System.getProperty("hospes.root");
+    if (root != null) {
+      cmd.add("-Dhospes.root=" + root);
+    }
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), HospesCli.class.getName(),
+        "demo", "--round-trips", "1000000000"));
+    Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.PIPE)
+        .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile())).start();
+    String err;
+    try {
+      BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(),
+          StandardCharsets.UTF_8));
+      String line;
+      while ((line = out.readLine()) != null && !line.startsWith("[ping] ")) {
+        // nothing before ping's first line
+      }
+      assertThat(line).as("ping's first console line").isNotNull();
+      assertThat(new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).inheritIO()
+          .start().waitFor()).isZero();
+      out.lines().forEach(l -> { }); // the rest of stdout, so that the demo never blocks on it
+      assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("the demo ended").isTrue();
+      err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+    } finally {
+      p.destroyForcibly();
+    }
+    assertThat(err).contains("hospes: demo interrupted (SIG" + signal + "); still running: ");
+    assertThat(p.exitValue()).as(err).isEqualTo(signal.equals("INT") ? 130 : 143);
+  }
+
+  /**
+   * A signal after the build and before the host runs (here while the first guest's kernel is
+   * read: a FIFO no one writes, on a stand-in tree whose make does nothing) is the start-up
+   * handler's, which exits without the demo's finally blocks: the 1 MiB scratch disk the demo
+   * had made for its disk guest stayed in the temporary directory.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"INT", "TERM"})
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void aSignalBeforeTheHostRunsLeavesNoScratchDisk(String signal, @TempDir Path root)
+      throws Exception {
+    assumeTrue(new java.io.File("/usr/bin/mkfifo").canExecute(), "mkfifo(1) is needed");
+    assumeFalse(signal.equals("INT") && RunStopTest.sigintIgnored(),
+        "SIGINT is ignored in this tree");
+    Files.writeString(Files.createDirectories(root.resolve("samples/kernels"))
+        .resolve("Makefile"), "all:\n\t@true\n");
+    Files.writeString(Files.createDirectories(root.resolve("guest-sdk/c")).resolve("Makefile"),
+        "all:\n\t@true\n");
+    Path guests = Files.createDirectories(root.resolve("samples/guests/build"));
+    assertThat(new ProcessBuilder("/usr/bin/mkfifo", guests.resolve("ping-pong.elf").toString())
+        .inheritIO().start().waitFor()).isZero();
+    Path tmp = Files.createDirectories(root.resolve("tmp"));
+    Process p = new ProcessBuilder(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-Dhospes.root=" + root, "-Djava.io.tmpdir=" + tmp, "-cp",
+        System.getProperty("java.class.path"), HospesCli.class.getName(), "demo")
+        .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+        .redirectError(root.resolve("stderr").toFile())
+        .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile())).start();
+    try {
+      // The scratch disk is made just before the guests are built; the first build then
+      // waits on the FIFO for good.
+      while (p.isAlive() && !hasFileIn(tmp)) {
+        Thread.sleep(20);
+      }
+      assertThat(hasFileIn(tmp)).as(Files.readString(root.resolve("stderr"))).isTrue();
+      assertThat(new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).inheritIO()
+          .start().waitFor()).isZero();
+      assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("the demo ended").isTrue();
+    } finally {
+      p.destroyForcibly();
+    }
+    String err = Files.readString(root.resolve("stderr"));
+    assertThat(p.exitValue()).as(err).isEqualTo(signal.equals("INT") ? 130 : 143);
+    assertThat(err).contains("hospes: demo interrupted (SIG" + signal + ")");
+    try (var left = Files.list(tmp)) {
+      assertThat(left.map(f -> f.getFileName().toString())).as("left in java.io.tmpdir")
+          .isEmpty();
+    }
+  }
+
+  private static boolean hasFileIn(Path dir) throws java.io.IOException {
+    try (var files = Files.list(dir)) {
+      return files.findAny().isPresent();
+    }
+  }
 }

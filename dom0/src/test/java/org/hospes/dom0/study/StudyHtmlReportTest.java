@@ -66,7 +66,7 @@ class StudyHtmlReportTest {
     assertThat(html).contains("<th>hvm (prescott)</th>", "Where Hospes agrees and where not",
         "<strong>syscall under hardware virtualization</strong>");
 
-    Browser b = Browser.open(out.resolve("report.html"));
+    Browser b = Browser.open(out.resolve("report.html"), dir);
     assertThat(b.dom).as(b.log).contains("rendered 4 of 4 plots, 0 errors");
     assertThat(b.consoleLines()).as(b.log).isEmpty();
   }
@@ -88,7 +88,7 @@ class StudyHtmlReportTest {
     StudyReport.write(s, runs, out);
     Files.delete(out.resolve("plots/exits.png"));
 
-    Browser b = Browser.open(out.resolve("report.html"));
+    Browser b = Browser.open(out.resolve("report.html"), dir);
     assertThat(b.dom).as(b.log).contains("rendered 3 of 4 plots, 1 errors");
   }
 
@@ -97,17 +97,21 @@ class StudyHtmlReportTest {
         && r.spec().costModel().equals(cost)).findFirst().orElseThrow();
   }
 
-  /** Debian's chromium, headless: the DOM after load, and its log. */
+  /**
+   * Debian's chromium, headless: the DOM after load, and its log. Its profile and log go in
+   * {@code scratch}, the test's own directory, deleted with it: in the system's temporary
+   * directory they stayed, 2.3 MB of profile and a log for every run of each test.
+   */
   private record Browser(String dom, String log) {
-    static Browser open(Path page) throws Exception {
+    static Browser open(Path page, Path scratch) throws Exception {
       String exe = Files.isExecutable(Path.of("/usr/bin/chromium")) ? "/usr/bin/chromium"
           : null;
       if (exe == null) {
         fail("chromium not found: install Debian's chromium (./test does)");
       }
-      Path err = Files.createTempFile("chromium", ".log");
+      Path err = Files.createTempFile(scratch, "chromium", ".log");
       Process p = new ProcessBuilder(exe, "--headless", "--no-sandbox", "--disable-gpu",
-          "--user-data-dir=" + Files.createTempDirectory("chromium-profile"),
+          "--user-data-dir=" + Files.createTempDirectory(scratch, "chromium-profile"),
           "--virtual-time-budget=10000", "--enable-logging=stderr", "--v=0", "--dump-dom",
           page.toUri().toString())
           .redirectError(err.toFile()).start();

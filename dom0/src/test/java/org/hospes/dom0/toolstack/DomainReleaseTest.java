@@ -81,6 +81,60 @@ class DomainReleaseTest {
   }
 
   /**
+   * A host daemon creates and destroys domains for as long as it runs, so what dom0 keeps for
+   * a destroyed guest's devices must go with it. Before, every destroyed guest left its vbd in
+   * the toolstack's table (only a driver domain's were dropped) and, in dom0's DomainControl,
+   * a death watcher for each of its backends and one for its console, each holding what it
+   * watched for, for the host's lifetime.
+   */
+  @Test
+  void destroyedGuestsLeaveNoBackendsOrDeathWatchersWithDom0() throws Exception {
+    HostRunner host = HostRunner.create(64, new ByteArrayOutputStream());
+    long paddr = 0x10_0000;
+    Path kernel = Files.write(dir.resolve("k.elf"), new ElfImageBuilder().entry(paddr)
+        .segment(paddr, new byte[] {(byte) 0xF4}, 0x1000).pvhEntryNote(paddr).build());
+    Path img = image("a.img");
+    DomainControl dom0 = host.hypervisor().control();
+    int watchers = -1;
+    for (int i = 0; i < 4; i++) {
+      GuestDomain g = host.start(DomainSpec.parse("a=" + kernel + ",mode=pvh,disk=" + img, dir),
+          Files.readAllBytes(kernel));
+      assertThat(host.blockBackends(g.domain().domid())).hasSize(1);
+      assertThat(host.trackedVbds()).isEqualTo(1);
+      host.destroy("a", "xl destroy");
+      host.forget("a");
+      assertThat(host.trackedVbds()).as("after guest %d", i).isZero();
+      if (i == 0) {
+        watchers = dom0.deathCallbacks(); // the toolstack's and xenstored's own, from now on
+      }
+      assertThat(dom0.deathCallbacks()).as("after guest %d", i).isEqualTo(watchers);
+    }
+  }
+
+  /**
+   * The same for a guest's vifs: the toolstack's list of netback vifs (whose counters a run
+   * reads after its guests ended) kept every vif of every guest the host ever ran, forgotten or
+   * not. A guest the toolstack forgets takes its vifs out of the list.
+   */
+  @Test
+  void forgottenGuestsLeaveNoVifsWithTheToolstack() throws Exception {
+    HostRunner host = HostRunner.create(64, new ByteArrayOutputStream());
+    long paddr = 0x10_0000;
+    Path kernel = Files.write(dir.resolve("k.elf"), new ElfImageBuilder().entry(paddr)
+        .segment(paddr, new byte[] {(byte) 0xF4}, 0x1000).pvhEntryNote(paddr).build());
+    for (int i = 0; i < 3; i++) {
+      GuestDomain g = host.start(DomainSpec.parse("a=" + kernel
+          + ",mode=pvh,vif=[type=vif,net=bridge:br0]", dir), Files.readAllBytes(kernel));
+      assertThat(host.networks().vifs()).as("guest %d", i).hasSize(1);
+      host.destroy("a", "xl destroy");
+      assertThat(host.networks().vifs()).as("destroyed, not yet forgotten").hasSize(1);
+      host.forget("a");
+      assertThat(host.networks().vifs()).as("after guest %d", i).isEmpty();
+      assertThat(g.domain().state().isFinal()).isTrue();
+    }
+  }
+
+  /**
    * A build that fails once its disk is open (here an unknown device plugin, attached after the
    * disks) destroys the domain and gives the image back, so the same disk starts the next
    * domain: a host daemon's create, retried with the config put right, is not refused with

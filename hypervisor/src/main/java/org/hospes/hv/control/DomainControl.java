@@ -137,6 +137,19 @@ public final class DomainControl {
     deathOf.computeIfAbsent(domid, k -> new ArrayList<>()).add(w);
   }
 
+  /**
+   * How many callbacks wait for deaths: the {@link #onDomainDeath} watchers and the
+   * {@link #onDeathOf} ones of domains still alive. A long-running host creates and destroys
+   * domains without end, so a test checks that this does not grow with them.
+   */
+  public int deathCallbacks() {
+    int n = deathWatchers.size();
+    for (List<Runnable> once : deathOf.values()) {
+      n += once.size();
+    }
+    return n;
+  }
+
   /** The hypervisor reports that {@code domid} ends. */
   public void domainEnding(int domid) {
     for (IntConsumer w : new ArrayList<>(deathWatchers)) {

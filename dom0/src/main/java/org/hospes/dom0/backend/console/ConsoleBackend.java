@@ -63,8 +63,9 @@ public final class ConsoleBackend {
     }
     ConsoleBackend b = new ConsoleBackend(control, page, local, sink, cost);
     control.listen(local, (p, now) -> b.drain());
-    control.onDomainDeath(d -> {
-      if (d == domid && page.isMapped()) {
+    // That domain's death alone, and then forgotten (not a watcher dom0 keeps for good).
+    control.onDeathOf(domid, () -> {
+      if (page.isMapped()) {
         b.copyOut(0, false); // all of it: the ring goes away with the domain
         b.disconnect();
       }
