@@ -259,6 +259,11 @@ public final class ShadowControl {
     }
     if ((err & PFEC_RSVD) != 0 && cpu.mmioAddress() >= 0) {
       // The fault of an MMIO translation (Xen's magic MMIO entry): the access is the device's.
+      // One an event's delivery made (a push onto a device's page) has that event go in again
+      // once it is completed, as Xen's vmx_idtv_reinject queues it before sh_page_fault.
+      if ((idt & VmxControls.INTR_INFO_VALID) != 0) {
+        IdtVectoring.reinject(vmcs, idt);
+      }
       return Outcome.MMIO;
     }
     int r = shadow.pageFault(lin, err);
@@ -283,7 +288,7 @@ public final class ShadowControl {
     if (r < 0) {
       if ((idt & VmxControls.INTR_INFO_VALID) != 0) {
         // The fault interrupted the delivery of an event.
-        reinjectIdtVectoring(vmcs, idt);
+        IdtVectoring.reinject(vmcs, idt);
       }
       return Outcome.RESUME;
     }
@@ -303,45 +308,6 @@ public final class ShadowControl {
     cpu.setCr2(lin);
     inject(cpu, vmcs, PF, r);
     return Outcome.RESUME;
-  }
-
-  /**
-   * Xen's vmx_idtv_reinject, for an exit during the delivery of the event {@code idt} names
-   * (IDT-vectoring information, valid): the event is queued for redelivery if
-   * hvm_event_needs_reinjection says so (an external interrupt, an NMI, a hardware exception
-   * other than vectors 3 and 4), with its error code and with the reserved bits 30:12 cleared
-   * (SDM 27.2.3); a software interrupt, privileged software exception or software exception
-   * (types 4, 5, 6: INT n, INT1, INT3, INTO) is not, because the guest's EIP still points at
-   * the instruction, which runs again and raises it again. Whatever the type, an NMI whose
-   * delivery was cut leaves no blocking by NMI (the redelivery sets it again).
-   */
-  static void reinjectIdtVectoring(Vmcs vmcs, int idt) {
-    int type = (idt >>> 8) & 7;
-    if (needsReinjection(type, idt & 0xFF)) {
-      vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD, idt & ~VmxControls.INTR_INFO_RESERVED & 0xFFFF_FFFFL);
-      if ((idt & VmxControls.INTR_INFO_ERROR_CODE_VALID) != 0) {
-        vmcs.write(VmcsField.VM_ENTRY_EXCEPTION_ERROR_CODE,
-            vmcs.read(VmcsField.IDT_VECTORING_ERROR_CODE));
-      }
-    }
-    if (type == VmxControls.INTR_TYPE_NMI) {
-      vmcs.clearBits(VmcsField.GUEST_INTERRUPTIBILITY_INFO, Cpu.INTR_NMI);
-    }
-  }
-
-  /** Xen's hvm_event_needs_reinjection, in its order of cases. */
-  static boolean needsReinjection(int type, int vector) {
-    switch (type) {
-      case VmxControls.INTR_TYPE_EXTERNAL:
-      case VmxControls.INTR_TYPE_NMI:
-        return true;
-      case VmxControls.INTR_TYPE_HARDWARE_EXCEPTION:
-        // SVM reports INT3 and INTO as hardware exceptions with EIP not past them; Xen's
-        // common check keeps them out whatever the vendor, and so does this one.
-        return vector != 3 && vector != 4;
-      default:
-        return false;
-    }
   }
 
   /**
