@@ -305,6 +305,18 @@ public final class ShadowControl {
         return Outcome.RESUME;
       }
     }
+    // An external interrupt or NMI whose delivery took this fault is not given again: the #PF
+    // takes its place. So does Xen: vmx_idtv_reinject queues the event, then the #PF
+    // intercept's hvm_inject_page_fault reaches vmx_inject_event, which combines the new event
+    // with a pending hardware exception only (hvm_combine_hw_exceptions) and otherwise writes
+    // it over whatever is pending. The interrupt was acknowledged when it was injected (its
+    // vector moved from IRR to ISR, or the PIC's to its ISR), so it stays in service until the
+    // guest's next EOI; an NMI's pending latch was cleared then too, and the NMI is gone
+    // unblocked (vmx_idtv_reinject clears blocking by NMI; this processor never set it for a
+    // delivery that exited). A processor does the same: a fault in an interrupt's delivery is
+    // delivered in its place and the interrupt, acknowledged by its INTA cycle, is not
+    // delivered again, which is why a kernel keeps its IDT and interrupt stacks present. (KVM
+    // keeps the interrupt and injects it after the exception; Hospes answers as Xen.)
     cpu.setCr2(lin);
     inject(cpu, vmcs, PF, r);
     return Outcome.RESUME;
