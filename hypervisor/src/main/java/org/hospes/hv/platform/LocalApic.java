@@ -203,11 +203,15 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
     return ppr();
   }
 
-  /** Takes an NMI (delivery mode 100b): held until the processor can be given it. */
+  /**
+   * Takes an NMI message (delivery mode 100b): held until the processor can be given it. As
+   * Xen's vlapic_accept_irq takes it (v->nmi_pending, set whatever the APIC's state): with the
+   * APIC software-disabled, as the SDM has it (10.4.7.2: such an APIC still responds to NMI,
+   * INIT, SMI and SIPI messages), and also with the APIC globally disabled in IA32_APIC_BASE,
+   * where a processor would have no APIC to take it (10.4.3).
+   */
   public void acceptNmi() {
-    if (globallyEnabled()) {
-      nmiPending = true;
-    }
+    nmiPending = true;
   }
 
   /**
