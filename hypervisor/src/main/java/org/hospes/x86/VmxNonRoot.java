@@ -81,7 +81,15 @@ final class VmxNonRoot {
         break;
     }
     c.deliveryType = type;
+    // An event injected again after an exit cut its delivery on MMIO (a push onto a device's
+    // page, or onto a frame with nothing behind it): the accesses the hypervisor completed are
+    // replayed from the log's start, as for a restarted instruction, and are spent once the
+    // delivery is done (the handler's first instruction must not find them).
+    c.mmioPos = 0;
     int x = Interrupts.deliver(c, vector, kind, hasErr, err, ret, c.eip);
+    if (x < 0) {
+      c.mmioLen = 0;
+    }
     if (x < 0 && type == VmxControls.INTR_TYPE_NMI) {
       // SDM 26.6.1.2: an injected NMI leaves blocking by NMI (virtual-NMI blocking with
       // "virtual NMIs") in effect after the entry, until the guest's IRET. One whose delivery

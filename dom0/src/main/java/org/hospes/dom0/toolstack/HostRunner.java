@@ -411,8 +411,10 @@ public final class HostRunner {
       attachVirtio(spec, d, dm);
       attachE1000(spec, d, dm);
       if (!spec.mode().pvDevicesOnly()) {
-        // A boot loader runs after the firmware: the PIC and PIT are as SeaBIOS leaves them.
+        // A boot loader runs after the firmware: the PIC, PIT and local APIC are as SeaBIOS
+        // leaves them.
         org.hospes.dom0.boot.BiosLeftState.apply(d.platformPorts());
+        org.hospes.dom0.boot.BiosLeftState.applyLocalApic(hv.platform(d).lapic(0));
         java.util.Map<DiskSpec, org.hospes.dom0.disk.DiskImage> ideDisks =
             new java.util.LinkedHashMap<>();
         for (DiskSpec disk : spec.disks()) {

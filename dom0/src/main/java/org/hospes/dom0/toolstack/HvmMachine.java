@@ -219,8 +219,12 @@ public final class HvmMachine {
         new BootTarget(BootMode.of(domain.mode()), domain.memory(),
             (long) domain.p2m().size() << 12, domain.vcpus().get(0).cpu(), rsdp));
     kernelName = name;
-    // A boot loader runs after the firmware: the PIC and PIT are as SeaBIOS leaves them.
+    // A boot loader runs after the firmware: the PIC, PIT and local APIC are as SeaBIOS leaves
+    // them.
     BiosLeftState.apply(domain.platformPorts());
+    if (!domain.mode().pvDevicesOnly()) {
+      BiosLeftState.applyLocalApic(hv.platform(domain).lapic(0));
+    }
     attachIde();
     attachPluginDevices();
     deviceModel.firmwareSetup(domain.platformPorts());
@@ -606,8 +610,10 @@ public final class HvmMachine {
     attachE1000();
     attachPluginDevices();
     if (!domain.mode().pvDevicesOnly()) {
-      // A boot loader runs after the firmware: the PIC and PIT are as SeaBIOS leaves them.
+      // A boot loader runs after the firmware: the PIC, PIT and local APIC are as SeaBIOS
+      // leaves them.
       BiosLeftState.apply(domain.platformPorts());
+      BiosLeftState.applyLocalApic(hv.platform(domain).lapic(0));
       deviceModel.firmwareSetup(domain.platformPorts());
     }
     kernelName = name;

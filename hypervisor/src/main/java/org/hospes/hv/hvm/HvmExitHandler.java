@@ -108,6 +108,11 @@ public final class HvmExitHandler {
       case EPT_VIOLATION:
       case EPT_MISCONFIG:
         c.eptViolations++;
+        // An access of an event's delivery (the stack's pushes, the IDT, GDT or TSS) reached
+        // no RAM: the event goes in again at the next entry, as Xen's vmx_idtv_reinject queues
+        // it before ept_handle_violation. A push the device took (or dropped) is found done
+        // by the processor's replay when the delivery gets that far again.
+        IdtVectoring.reinjectIfValid(vmcs);
         cycles += mmio(v);
         break;
       case TRIPLE_FAULT:

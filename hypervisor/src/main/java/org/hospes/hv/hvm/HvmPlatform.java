@@ -45,8 +45,14 @@ public final class HvmPlatform {
   private final Hpet hpet;
   /** One local APIC per vCPU, APIC ID = vCPU id. */
   private final LocalApic[] lapics;
-  /** What reaches each vCPU's interrupt input: its APIC, and for vCPU 0 the PIC too. */
+  /** What reaches each vCPU's interrupt input: its APIC, and the PIC where it is wired. */
   private final CpuInterrupts[] interrupts;
+  /**
+   * Xen's i8259_target: the one vCPU the PIC's INTR may reach, chosen again whenever the guest
+   * writes a LINT0 entry or the I/O APIC's pin 0 entry (vlapic_adjust_i8259_target); -1 until
+   * the first such write, when none is (Xen's NULL).
+   */
+  private int picTarget = -1;
   /** Delivers the APICs' IPIs among the domain's vCPUs. */
   private final ApicBus apicBus;
   /** The CMOS RTC at 0x70/0x71 on IRQ 8 (HVM only). */
@@ -95,9 +101,11 @@ public final class HvmPlatform {
     this.interrupts = new CpuInterrupts[n];
     for (int i = 0; i < n; i++) {
       lapics[i] = new LocalApic(i, clock, timers, i == 0);
-      // The PIC's INTR is wired to the bootstrap processor only (virtual-wire mode).
-      interrupts[i] = new CpuInterrupts(lapics[i], i == 0 ? pic : null,
-          CpuInterrupts.Order.PIC_FIRST);
+      int id = i;
+      // The PIC's INTR reaches the vCPU Xen's vlapic_accept_pic_intr names, whichever it is.
+      interrupts[i] = new CpuInterrupts(lapics[i], pic, CpuInterrupts.Order.PIC_FIRST,
+          () -> acceptsPic(id));
+      lapics[i].onLint0Written(this::adjustPicTarget);
     }
     this.apicBus = new ApicBus(lapics, new ApicBus.Processors() {
       @Override
@@ -143,6 +151,7 @@ public final class HvmPlatform {
       for (LocalApic a : lapics) {
         a.onLevelEoi(ioapic::eoi);
       }
+      ioapic.onPin0Written(this::adjustPicTarget);
       this.acpiPm = new AcpiPm(clock, timers, high -> setIsaLine(AcpiPm.SCI_IRQ, high),
           () -> hv.shutdown(domain, ACPI_SOFT_OFF, 0));
       acpiPm.register(domain.platformPorts());
@@ -161,6 +170,67 @@ public final class HvmPlatform {
 
   public Pic8259Pair pic() {
     return pic;
+  }
+
+  /**
+   * Xen's __vlapic_accept_pic_intr: the PIC's interrupts are for vCPU {@code vcpu}'s processor
+   * when the I/O APIC's pin 0 is an unmasked ExtINT entry whose destination is this APIC's ID
+   * (an APIC enabled both ways), or this APIC's LINT0 is an unmasked ExtINT entry, or this APIC
+   * is globally disabled (its LINT0 then being the processor's INTR). Without an I/O APIC (a
+   * PVH domain, which has no PIC either) never.
+   */
+  private boolean picWiredTo(int vcpu) {
+    if (ioapic == null) {
+      return false;
+    }
+    LocalApic a = lapics[vcpu];
+    int redir0 = ioapic.redirectionLow(0);
+    int extInt = org.hospes.hv.platform.ApicBus.DeliveryMode.EXTINT.code();
+    int lint0Route = LocalApic.LVT_MASKED | 0x700;
+    return ((redir0 >>> IoApic.DELIVERY_MODE_SHIFT & 7) == extInt
+            && (redir0 & IoApic.MASKED) == 0
+            && ioapic.redirectionHigh(0) >>> 24 == a.apicId() && a.enabled())
+        || (a.lint0() & lint0Route) == extInt << 8
+        || !a.globallyEnabled();
+  }
+
+  /**
+   * Xen's vlapic_accept_pic_intr, in its order: never for a vCPU whose APIC is globally disabled
+   * (even though {@link #picWiredTo} counts such an APIC when the target is chosen), nor in a
+   * domain without a PIC; else only for the i8259 target, and only while its wiring holds.
+   */
+  boolean acceptsPic(int vcpu) {
+    if (!lapics[vcpu].globallyEnabled() || domain.mode().pvDevicesOnly()) {
+      return false;
+    }
+    return vcpu == picTarget && picWiredTo(vcpu);
+  }
+
+  /**
+   * Xen's vlapic_adjust_i8259_target: the first vCPU (by id) the PIC is wired to, else vCPU 0.
+   * Run when a LINT0 entry or the I/O APIC's pin 0 entry is written, and only then: other
+   * changes to the wiring (software-disabling an APIC, which masks its LINT0; INIT; the global
+   * enable) leave the target where it was until the next such write, as on Xen.
+   */
+  private void adjustPicTarget() {
+    if (domain.mode().pvDevicesOnly()) {
+      return;
+    }
+    int target = 0;
+    for (int i = 0; i < lapics.length; i++) {
+      if (picWiredTo(i)) {
+        target = i;
+        break;
+      }
+    }
+    // A new target hears the PIC's INTR at its next entry; as on Xen, which kicks the target
+    // only when the PIC's output changes (vpic_update_int_output), nothing wakes it now.
+    picTarget = target;
+  }
+
+  /** The vCPU the PIC's INTR is wired to (Xen's i8259_target), or -1 before any was chosen. */
+  public int picTarget() {
+    return picTarget;
   }
 
   /** vCPU 0's local APIC. */
@@ -555,7 +625,8 @@ public final class HvmPlatform {
 
   /**
    * True if something could still interrupt blocked vCPU {@code v}: as {@link #canWake()}, with
-   * the PIC's timers counting only for vCPU 0. Another vCPU's IPI wakes it directly.
+   * the PIC's timers counting only for the vCPU the PIC is wired to ({@link #acceptsPic}), and
+   * the HPET's for vCPU 0. Another vCPU's IPI wakes it directly.
    */
   public boolean canWake(Vcpu v) {
     LocalApic lapic = lapics[v.id()];
@@ -564,8 +635,8 @@ public final class HvmPlatform {
       return true;
     }
     return timers.nextDeadline() != TimerQueue.NEVER
-        && (v.id() == 0 && (!pic.isMasked(0) || !pic.isMasked(8)
-            || hpet != null && hpet.canInterrupt()) || lapic.timerCanInterrupt()
+        && (acceptsPic(v.id()) && (!pic.isMasked(0) || !pic.isMasked(8))
+            || v.id() == 0 && hpet != null && hpet.canInterrupt() || lapic.timerCanInterrupt()
             || ioapic != null && ioapic.anyUnmasked());
   }
 

@@ -262,6 +262,11 @@ public final class ShadowControl {
     }
     if ((err & PFEC_RSVD) != 0 && cpu.mmioAddress() >= 0) {
       // The fault of an MMIO translation (Xen's magic MMIO entry): the access is the device's.
+      // One an event's delivery made (a push onto a device's page) has that event go in again
+      // once it is completed, as Xen's vmx_idtv_reinject queues it before sh_page_fault.
+      if ((idt & VmxControls.INTR_INFO_VALID) != 0) {
+        IdtVectoring.reinject(vmcs, idt);
+      }
       return Outcome.MMIO;
     }
     int r = shadow.pageFault(lin, err);
@@ -286,7 +291,7 @@ public final class ShadowControl {
     if (r < 0) {
       if ((idt & VmxControls.INTR_INFO_VALID) != 0) {
         // The fault interrupted the delivery of an event.
-        reinjectIdtVectoring(vmcs, idt);
+        IdtVectoring.reinject(vmcs, idt);
       }
       return Outcome.RESUME;
     }
@@ -303,48 +308,21 @@ public final class ShadowControl {
         return Outcome.RESUME;
       }
     }
+    // An external interrupt or NMI whose delivery took this fault is not given again: the #PF
+    // takes its place. So does Xen: vmx_idtv_reinject queues the event, then the #PF
+    // intercept's hvm_inject_page_fault reaches vmx_inject_event, which combines the new event
+    // with a pending hardware exception only (hvm_combine_hw_exceptions) and otherwise writes
+    // it over whatever is pending. The interrupt was acknowledged when it was injected (its
+    // vector moved from IRR to ISR, or the PIC's to its ISR), so it stays in service until the
+    // guest's next EOI; an NMI's pending latch was cleared then too, and the NMI is gone
+    // unblocked (vmx_idtv_reinject clears blocking by NMI; this processor never set it for a
+    // delivery that exited). A processor does the same: a fault in an interrupt's delivery is
+    // delivered in its place and the interrupt, acknowledged by its INTA cycle, is not
+    // delivered again, which is why a kernel keeps its IDT and interrupt stacks present. (KVM
+    // keeps the interrupt and injects it after the exception; Hospes answers as Xen.)
     cpu.setCr2(lin);
     inject(cpu, vmcs, PF, r);
     return Outcome.RESUME;
-  }
-
-  /**
-   * Xen's vmx_idtv_reinject, for an exit during the delivery of the event {@code idt} names
-   * (IDT-vectoring information, valid): the event is queued for redelivery if
-   * hvm_event_needs_reinjection says so (an external interrupt, an NMI, a hardware exception
-   * other than vectors 3 and 4), with its error code and with the reserved bits 30:12 cleared
-   * (SDM 27.2.3); a software interrupt, privileged software exception or software exception
-   * (types 4, 5, 6: INT n, INT1, INT3, INTO) is not, because the guest's EIP still points at
-   * the instruction, which runs again and raises it again. Whatever the type, an NMI whose
-   * delivery was cut leaves no blocking by NMI (the redelivery sets it again).
-   */
-  static void reinjectIdtVectoring(Vmcs vmcs, int idt) {
-    int type = (idt >>> 8) & 7;
-    if (needsReinjection(type, idt & 0xFF)) {
-      vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD, idt & ~VmxControls.INTR_INFO_RESERVED & 0xFFFF_FFFFL);
-      if ((idt & VmxControls.INTR_INFO_ERROR_CODE_VALID) != 0) {
-        vmcs.write(VmcsField.VM_ENTRY_EXCEPTION_ERROR_CODE,
-            vmcs.read(VmcsField.IDT_VECTORING_ERROR_CODE));
-      }
-    }
-    if (type == VmxControls.INTR_TYPE_NMI) {
-      vmcs.clearBits(VmcsField.GUEST_INTERRUPTIBILITY_INFO, Cpu.INTR_NMI);
-    }
-  }
-
-  /** Xen's hvm_event_needs_reinjection, in its order of cases. */
-  static boolean needsReinjection(int type, int vector) {
-    switch (type) {
-      case VmxControls.INTR_TYPE_EXTERNAL:
-      case VmxControls.INTR_TYPE_NMI:
-        return true;
-      case VmxControls.INTR_TYPE_HARDWARE_EXCEPTION:
-        // SVM reports INT3 and INTO as hardware exceptions with EIP not past them; Xen's
-        // common check keeps them out whatever the vendor, and so does this one.
-        return vector != 3 && vector != 4;
-      default:
-        return false;
-    }
   }
 
   /**

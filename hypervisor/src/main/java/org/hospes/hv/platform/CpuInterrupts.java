@@ -1,12 +1,14 @@
 package org.hospes.hv.platform;
 
+import java.util.function.BooleanSupplier;
 import org.hospes.x86.InterruptController;
 
 /**
  * What reaches one processor's interrupt input on a PC: the interrupts its local APIC accepted
- * (timer, IPIs), and on the bootstrap processor the 8259A pair's INTR, which goes straight to
- * the core as in virtual-wire mode (LINT0 is not modelled; {@code pic} is null on the
- * application processors).
+ * (timer, IPIs), and the 8259A pair's INTR where it is wired to this processor. On the bare
+ * machine that is the bootstrap processor, always ({@code pic} is null on the others). An HVM
+ * vCPU takes it only while Xen's vlapic_accept_pic_intr says so ({@code picWired}: the vCPU is
+ * the domain's i8259 target and its LINT0 or the I/O APIC's pin 0 routes ExtINT to it).
  *
  * <p>Which of the two goes first when both are pending depends on whose machine this is. An
  * HVM vCPU's is Xen's: hvm_vcpu_has_pending_irq asks the virtual PIC (vpic int_output, ExtINT
@@ -26,21 +28,37 @@ public final class CpuInterrupts implements InterruptController {
   private final LocalApic lapic;
   private final Pic8259Pair pic;
   private final boolean picFirst;
+  private final BooleanSupplier picWired;
 
+  /** The bare machine's wiring: {@code pic}'s INTR always reaches this processor. */
   public CpuInterrupts(LocalApic lapic, Pic8259Pair pic, Order order) {
+    this(lapic, pic, order, () -> true);
+  }
+
+  /**
+   * {@code pic}'s INTR reaches this processor while {@code picWired} says so, asked each time
+   * the sources are (Xen asks vlapic_accept_pic_intr at every hvm_vcpu_has_pending_irq).
+   */
+  public CpuInterrupts(LocalApic lapic, Pic8259Pair pic, Order order, BooleanSupplier picWired) {
     this.lapic = lapic;
     this.pic = pic;
     this.picFirst = order == Order.PIC_FIRST;
+    this.picWired = picWired;
+  }
+
+  /** The PIC has an interrupt for this processor: it is wired here and its INTR is up. */
+  private boolean picPending() {
+    return pic != null && picWired.getAsBoolean() && pic.pending();
   }
 
   @Override
   public boolean pending() {
-    return lapic.pendingVector() >= 0 || pic != null && pic.pending();
+    return lapic.pendingVector() >= 0 || picPending();
   }
 
   @Override
   public int acknowledge() {
-    if (pic == null) {
+    if (pic == null || !picWired.getAsBoolean()) {
       return lapic.acknowledge();
     }
     if (picFirst) {

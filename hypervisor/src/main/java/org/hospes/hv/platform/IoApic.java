@@ -72,6 +72,8 @@ public final class IoApic implements MmioDevice {
   private long delivered;
   private long undeliverable;
   private long badAccesses;
+  /** Told after every write of pin 0's redirection entry (the PIC's ExtINT route). */
+  private Runnable pin0Written = () -> { };
 
   public IoApic(ApicBus bus) {
     this.bus = bus;
@@ -183,6 +185,11 @@ public final class IoApic implements MmioDevice {
     return badAccesses;
   }
 
+  /** Runs {@code listener} after each write of either half of pin 0's redirection entry. */
+  public void onPin0Written(Runnable listener) {
+    this.pin0Written = java.util.Objects.requireNonNull(listener);
+  }
+
   /** The low doubleword of pin {@code pin}'s redirection entry. */
   public int redirectionLow(int pin) {
     return low[pin];
@@ -260,6 +267,9 @@ public final class IoApic implements MmioDevice {
     }
     if ((index & 1) != 0) {
       high[pin] = value & HIGH_WRITABLE;
+      if (pin == 0) {
+        pin0Written.run();
+      }
       return;
     }
     int old = low[pin];
@@ -269,6 +279,12 @@ public final class IoApic implements MmioDevice {
       entry &= ~REMOTE_IRR;
     }
     low[pin] = entry;
+    if (pin == 0) {
+      // Xen's vioapic_write_redirent: pin 0's entry (either half) moves the i8259 target, and
+      // is not serviced as a line.
+      pin0Written.run();
+      return;
+    }
     // An asserted level line waiting behind the mask delivers when it is lifted.
     serviceLevel(pin);
   }

@@ -13,8 +13,9 @@ import org.hospes.x86.MmioDevice;
  * Interrupts it accepts are offered to the processor by priority class against the TPR and the
  * highest in-service vector. Interrupts from an I/O APIC arrive by {@link #accept(int,
  * boolean)}; a level-triggered one sets its TMR bit, and its EOI is broadcast back
- * ({@link #onLevelEoi}). LINT0/LINT1 are not modelled (the PIC reaches the bootstrap
- * processor directly, as in virtual-wire mode).
+ * ({@link #onLevelEoi}). LINT0 and LINT1 are kept as written; nothing drives LINT1, and the
+ * PIC's INTR is wired to a processor by the platform (on HVM, by LINT0's and the I/O APIC pin
+ * 0's ExtINT routing, as Xen's vlapic_accept_pic_intr decides).
  *
  * <p>An ICR write is handed to the domain's {@link IpiSink} (its APIC bus), which finds the
  * destinations and delivers fixed, lowest-priority, NMI, INIT and start-up messages to the other
@@ -95,6 +96,8 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
   private long interrupts;
   private long apicBase = MSR_VALUE;
   private java.util.function.IntConsumer levelEoi = vector -> { };
+  /** Told after every write of the LINT0 entry (Xen adjusts the i8259 target there). */
+  private Runnable lint0Written = () -> { };
   /** An NMI accepted and not yet delivered to the processor. */
   private boolean nmiPending;
   private IpiSink ipiSink;
@@ -203,11 +206,15 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
     return ppr();
   }
 
-  /** Takes an NMI (delivery mode 100b): held until the processor can be given it. */
+  /**
+   * Takes an NMI message (delivery mode 100b): held until the processor can be given it. As
+   * Xen's vlapic_accept_irq takes it (v->nmi_pending, set whatever the APIC's state): with the
+   * APIC software-disabled, as the SDM has it (10.4.7.2: such an APIC still responds to NMI,
+   * INIT, SMI and SIPI messages), and also with the APIC globally disabled in IA32_APIC_BASE,
+   * where a processor would have no APIC to take it (10.4.3).
+   */
   public void acceptNmi() {
-    if (globallyEnabled()) {
-      nmiPending = true;
-    }
+    nmiPending = true;
   }
 
   /**
@@ -294,6 +301,16 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
       tmr[vector >>> 5] &= ~(1 << (vector & 31));
     }
     return true;
+  }
+
+  /** Runs {@code listener} after each guest write of the LINT0 entry. */
+  public void onLint0Written(Runnable listener) {
+    this.lint0Written = java.util.Objects.requireNonNull(listener);
+  }
+
+  /** The LINT0 entry of the local vector table. */
+  public int lint0() {
+    return lvt[(LVT_LINT0 - LVT_TIMER) >>> 4];
   }
 
   /**
@@ -454,6 +471,9 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
       int i = (reg - LVT_TIMER) >>> 4;
       int mask = i == 0 ? 0x3_10FF : 0x1_07FF;
       lvt[i] = enabled() ? value & mask : (value & mask) | LVT_MASKED;
+      if (reg == LVT_LINT0) {
+        lint0Written.run();
+      }
       return;
     }
     switch (reg) {

@@ -111,6 +111,26 @@ class ApicBusTest {
     assertThat(apics[4].nmiPending()).isTrue();
   }
 
+  /**
+   * Xen's vlapic_accept_irq latches an NMI message (v->nmi_pending) with no look at the target
+   * APIC's enables: software-disabled (SDM 10.4.7.2: such an APIC still takes NMI, INIT, SIPI
+   * and SMI) and, unlike a processor whose APIC is off in IA32_APIC_BASE (SDM 10.4.3), globally
+   * disabled too. Fixed messages are still dropped by either.
+   */
+  @Test
+  void anNmiIsTakenWhateverTheTargetApicsEnables() {
+    assertThat(apics[4].writeApicBase(apics[4].readApicBase() & ~LocalApic.ENABLE)).isTrue();
+    assertThat(apics[4].globallyEnabled()).isFalse();
+    icr(0, 4 << 24, 0x51);
+    assertThat(apics[4].read(LocalApic.IRR + 0x20, 4)).as("IRR, window off").isEqualTo(-1);
+    events.clear();
+    icr(0, 4 << 24, 0x400);
+    assertThat(apics[4].nmiPending()).isTrue();
+    assertThat(events).containsExactly("kick 4");
+    assertThat(apics[4].writeApicBase(apics[4].readApicBase() | LocalApic.ENABLE)).isTrue();
+    assertThat(irr(4, 0x51)).isFalse();
+  }
+
   @Test
   void nonFixedMessagesToSelfAndSmiAndExtIntAreDroppedAndCounted() {
     icr(1, 0, 1 << 18 | 0x400); // NMI to self by shorthand: not allowed

@@ -40,7 +40,7 @@ class IdtVectoringReinjectionTest {
     vmcs.write(VmcsField.IDT_VECTORING_INFO_FIELD, idt & 0xFFFF_FFFFL);
     vmcs.write(VmcsField.IDT_VECTORING_ERROR_CODE, error);
     vmcs.write(VmcsField.VM_EXIT_INSTRUCTION_LEN, 2);
-    ShadowControl.reinjectIdtVectoring(vmcs, idt);
+    IdtVectoring.reinject(vmcs, idt);
     return vmcs;
   }
 
@@ -71,7 +71,7 @@ class IdtVectoringReinjectionTest {
     Vmcs vmcs = new Vmcs();
     cpu.setVmcs(vmcs);
     vmcs.write(VmcsField.GUEST_INTERRUPTIBILITY_INFO, Cpu.INTR_NMI);
-    ShadowControl.reinjectIdtVectoring(vmcs,
+    IdtVectoring.reinject(vmcs,
         VmxControls.intrInfo(2, VmxControls.INTR_TYPE_NMI, false));
     assertThat(cpu.nmiBlocked()).isFalse();
   }

@@ -225,6 +225,8 @@ class VmEntryInjectionTest {
   void withThePicAndTheApicBothPendingThePicGoesFirst() {
     interruptible();
     enableApic();
+    // LINT0 as ExtINT, as firmware leaves it: the PIC's INTR reaches vCPU 0.
+    p.lapic(0).write(org.hospes.hv.platform.LocalApic.LVT_LINT0, 4, 0x700);
     picAt0x30WithIrq1Open();
     p.lapic(0).accept(0x51, false);
     p.setIsaIrqLevel(1, true);

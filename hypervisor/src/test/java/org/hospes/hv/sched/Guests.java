@@ -5,6 +5,7 @@ import org.hospes.hv.domain.Domain;
 import org.hospes.hv.domain.DomainMode;
 import org.hospes.hv.domain.Vcpu;
 import org.hospes.hv.memory.GuestMemory;
+import org.hospes.hv.platform.LocalApic;
 import org.hospes.x86.Cpu;
 
 /** Tiny hand-assembled guests for scheduler tests. */
@@ -53,6 +54,7 @@ final class Guests {
    */
   static Domain timerSleeper(Hypervisor hv, String name, int hz) {
     Domain d = hv.createHvmDomain(name, DomainMode.HVM_EPT, 1);
+    virtualWire(hv, d);
     GuestMemory m = d.memory();
     flatGdtAndIdt(m);
     int handler = 0x1100;
@@ -84,6 +86,7 @@ final class Guests {
    */
   static Domain keyboardCounter(Hypervisor hv, String name) {
     Domain d = hv.createHvmDomain(name, DomainMode.HVM_EPT, 1);
+    virtualWire(hv, d);
     GuestMemory m = d.memory();
     flatGdtAndIdt(m);
     int handler = 0x1100;
@@ -137,6 +140,17 @@ final class Guests {
     int[] all = java.util.Arrays.copyOf(head, head.length + rest.length);
     System.arraycopy(rest, 0, all, head.length, rest.length);
     return all;
+  }
+
+  /**
+   * What firmware leaves for a guest that takes PIC interrupts (SeaBIOS's smp_setup): the
+   * bootstrap processor's local APIC software-enabled with LINT0 as ExtINT, so that the PIC's
+   * INTR reaches vCPU 0 (Xen's vlapic_accept_pic_intr).
+   */
+  static void virtualWire(Hypervisor hv, Domain d) {
+    LocalApic apic = hv.platform(d).lapic(0);
+    apic.write(LocalApic.SVR, 4, LocalApic.SVR_ENABLE | 0xFF);
+    apic.write(LocalApic.LVT_LINT0, 4, 0x700);
   }
 
   private static void load(Domain d, int at, int... bytes) {
