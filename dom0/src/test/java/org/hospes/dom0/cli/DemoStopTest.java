@@ -96,7 +96,11 @@ class DemoStopTest {
       // setsid made the demo its process group's leader: -PID is the group, as at a terminal.
       assertThat(new ProcessBuilder("kill", "-" + signal, "--", "-" + p.pid()).inheritIO()
           .start().waitFor()).isZero();
-      assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("the demo ended").isTrue();
+      boolean ended = p.waitFor(60, TimeUnit.SECONDS);
+      // Failed once in a loaded full run and never again: say what was left if it does.
+      assertThat(ended).as("the demo ended; its stderr:%n%s%nits process group:%n%s",
+          ended ? "" : Files.readString(root.resolve("stderr")),
+          ended ? "" : processGroup(p.pid())).isTrue();
     } finally {
       p.destroyForcibly();
     }
@@ -203,5 +207,25 @@ class DemoStopTest {
     try (var files = Files.list(dir)) {
       return files.findAny().isPresent();
     }
+  }
+
+  /** The processes of group {@code pgid} as ps shows them (pid, state, command line). */
+  private static String processGroup(long pgid) throws Exception {
+    Process ps = new ProcessBuilder("ps", "-e", "-o", "pgid=,pid=,stat=,args=")
+        .redirectErrorStream(true).start();
+    String all = new String(ps.getInputStream().readAllBytes(),
+        java.nio.charset.StandardCharsets.UTF_8);
+    ps.waitFor();
+    StringBuilder out = new StringBuilder();
+    for (String line : all.split("\n")) {
+      String[] f = line.strip().split("\\s+", 2);
+      if (f.length == 2 && f[0].equals(Long.toString(pgid))) {
+        // A java command line is mostly its class path: its start and end say enough.
+        String cmd = f[1].length() <= 200 ? f[1]
+            : f[1].substring(0, 100) + " ... " + f[1].substring(f[1].length() - 80);
+        out.append(cmd).append('\n');
+      }
+    }
+    return out.toString();
   }
 }
