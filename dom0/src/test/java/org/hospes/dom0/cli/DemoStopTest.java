@@ -32,14 +32,7 @@ class DemoStopTest {
     // A shell that started our JVM in the background may have left SIGINT ignored.
     assumeFalse(signal.equals("INT") && RunStopTest.sigintIgnored(),
         "SIGINT is ignored in this tree");
-    List<String> cmd = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-    String root = System.getProperty("hospes.root");
-    if (root != null) {
-      cmd.add("-Dhospes.root=" + root);
-    }
-    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), HospesCli.class.getName(),
-        "demo", "--round-trips", "10"));
+    List<String> cmd = demo("--round-trips", "10");
     Process p = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD)
         .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile())).start();
     StringBuilder err = new StringBuilder();
@@ -121,14 +114,7 @@ class DemoStopTest {
   void aSignalDuringTheHostPartEndsWithItsStatus(String signal) throws Exception {
     assumeFalse(signal.equals("INT") && RunStopTest.sigintIgnored(),
         "SIGINT is ignored in this tree");
-    List<String> cmd = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-    String root = System.getProperty("hospes.root");
-    if (root != null) {
-      cmd.add("-Dhospes.root=" + root);
-    }
-    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), HospesCli.class.getName(),
-        "demo", "--round-trips", "1000000000"));
+    List<String> cmd = demo("--round-trips", "1000000000");
     Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.PIPE)
         .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile())).start();
     String err;
@@ -227,5 +213,19 @@ class DemoStopTest {
       }
     }
     return out.toString();
+  }
+
+  /** {@code hospes demo ARGS} in a JVM of its own, on this tree (hospes.root, if set). */
+  private static List<String> demo(String... args) {
+    List<String> cmd = new ArrayList<>(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+    String root = System.getProperty("hospes.root");
+    if (root != null) {
+      cmd.add("-Dhospes.root=" + root);
+    }
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), HospesCli.class.getName(),
+        "demo"));
+    cmd.addAll(List.of(args));
+    return cmd;
   }
 }
