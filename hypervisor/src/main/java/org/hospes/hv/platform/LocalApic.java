@@ -469,7 +469,9 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
     int reg = (int) offset & 0xFF0;
     if (reg >= LVT_TIMER && reg <= LVT_ERROR) {
       int i = (reg - LVT_TIMER) >>> 4;
-      int mask = i == 0 ? 0x3_10FF : 0x1_07FF;
+      // LINT0 and LINT1 also keep their input polarity (bit 13) and trigger mode (bit 15),
+      // as SDM 10.5.1 has them and Xen's LINT_MASK keeps them: SeaBIOS's 0x8700 reads back.
+      int mask = i == 0 ? 0x3_10FF : reg == LVT_LINT0 || reg == LVT_LINT1 ? 0x1_A7FF : 0x1_07FF;
       lvt[i] = enabled() ? value & mask : (value & mask) | LVT_MASKED;
       if (reg == LVT_LINT0) {
         lint0Written.run();

@@ -39,6 +39,24 @@ class LocalApicTest {
     assertThat(apic.writeApicBase(0xFED0_0000L | ApicBaseMsr.ENABLE)).isFalse();
   }
 
+  /**
+   * LINT0 and LINT1 keep the polarity (bit 13) and trigger mode (bit 15) written, as firmware
+   * leaves them (SeaBIOS: 0x8700, ExtINT level-triggered; 0x8400, NMI); delivery status (12)
+   * and remote IRR (14) are the APIC's, not the writer's. The error LVT has neither.
+   */
+  @Test
+  void lint0AndLint1KeepTheirPolarityAndTriggerMode() {
+    apic.write(LocalApic.SVR, 4, 0x1FF);
+    apic.write(LocalApic.LVT_LINT0, 4, 0x8700);
+    apic.write(LocalApic.LVT_LINT1, 4, 0x8400);
+    assertThat(apic.read(LocalApic.LVT_LINT0, 4)).isEqualTo(0x8700);
+    assertThat(apic.read(LocalApic.LVT_LINT1, 4)).isEqualTo(0x8400);
+    apic.write(LocalApic.LVT_LINT1, 4, -1);
+    assertThat(apic.read(LocalApic.LVT_LINT1, 4)).isEqualTo(0x1_A7FF);
+    apic.write(LocalApic.LVT_ERROR, 4, 0xA0FE);
+    assertThat(apic.read(LocalApic.LVT_ERROR, 4)).isEqualTo(0xFE);
+  }
+
   @Test
   void theBspFlagIsStoredAsWritten() {
     assertThat(apic.writeApicBase(LocalApic.BASE | ApicBaseMsr.ENABLE)).isTrue();
