@@ -41,18 +41,7 @@ class EptEventRedeliveryTest {
     var m = d.memory();
     // GDT (null, flat code 0x08, flat data 0x10) at 0x3010, its descriptor at 0x3000; the
     // IDT's gates up to VECTOR at 0x2000, all to the handler, its descriptor at 0x3008.
-    m.write32(0x3018, 0x0000_FFFF);
-    m.write32(0x301C, 0x00CF_9A00);
-    m.write32(0x3020, 0x0000_FFFF);
-    m.write32(0x3024, 0x00CF_9200);
-    m.write16(0x3000, 0x17);
-    m.write32(0x3002, 0x3010);
-    m.write16(0x3008, (VECTOR + 1) * 8 - 1);
-    m.write32(0x300A, 0x2000);
-    for (int g = 0; g <= VECTOR; g++) {
-      m.write32(0x2000 + g * 8, 0x0008_0000 | HANDLER);
-      m.write32(0x2000 + g * 8 + 4, 0x8E00);
-    }
+    FlatDescriptorTables.write(m, 0x3010, 0x3000, 0x2000, 0x3008, VECTOR + 1, g -> HANDLER);
     // inc dword [COUNT] ; mov [SAVED_ESP], esp ; hlt (an interrupt gate: IF is clear)
     write(d, HANDLER, "ff05" + le(COUNT) + " 8925" + le(SAVED_ESP) + " f4");
     // lgdt [0x3000] ; lidt [0x3008] ; sti ; nop ; cli ; hlt

@@ -108,18 +108,7 @@ class IdtVectoringReinjectionTest {
     var m = d.memory();
     // GDT (null, flat code 0x08, flat data 0x10) at 0x3010, its descriptor at 0x3000; the
     // IDT's 0x22 gates at 0x2000, all to the handler, its descriptor at 0x3008.
-    m.write32(0x3018, 0x0000_FFFF);
-    m.write32(0x301C, 0x00CF_9A00);
-    m.write32(0x3020, 0x0000_FFFF);
-    m.write32(0x3024, 0x00CF_9200);
-    m.write16(0x3000, 0x17);
-    m.write32(0x3002, 0x3010);
-    m.write16(0x3008, 0x22 * 8 - 1);
-    m.write32(0x300A, 0x2000);
-    for (int g = 0; g < 0x22; g++) {
-      m.write32(0x2000 + g * 8, 0x0008_0000 | HANDLER);
-      m.write32(0x2000 + g * 8 + 4, 0x8E00);
-    }
+    FlatDescriptorTables.write(m, 0x3010, 0x3000, 0x2000, 0x3008, 0x22, g -> HANDLER);
     // inc dword [COUNT] ; mov eax, [esp] ; mov [RETURN], eax ; iret
     write(d, HANDLER, "ff05" + le(COUNT) + " 8b0424 a3" + le(RETURN) + " cf");
     // lgdt [0x3000] ; lidt [0x3008] ; cli ; the instruction ; hlt

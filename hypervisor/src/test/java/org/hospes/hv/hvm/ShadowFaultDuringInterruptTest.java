@@ -45,19 +45,8 @@ class ShadowFaultDuringInterruptTest {
     var m = d.memory();
     // GDT (null, flat code 0x08, flat data 0x10) at 0x1F00, its descriptor at 0x1E00; the
     // IDT's descriptor at 0x1E08.
-    m.write32(0x1F08, 0x0000_FFFF);
-    m.write32(0x1F0C, 0x00CF_9A00);
-    m.write32(0x1F10, 0x0000_FFFF);
-    m.write32(0x1F14, 0x00CF_9200);
-    m.write16(0x1E00, 0x17);
-    m.write32(0x1E02, 0x1F00);
-    m.write16(0x1E08, (VECTOR + 1) * 8 - 1);
-    m.write32(0x1E0A, IDT);
-    for (int g = 0; g <= VECTOR; g++) {
-      int handler = g == 14 ? PF_HANDLER : INT_HANDLER;
-      m.write32(IDT + g * 8, 0x0008_0000 | handler);
-      m.write32(IDT + g * 8 + 4, 0x8E00);
-    }
+    FlatDescriptorTables.write(m, 0x1F00, 0x1E00, IDT, 0x1E08, VECTOR + 1,
+        g -> g == 14 ? PF_HANDLER : INT_HANDLER);
     // The guest's tables: 0-4 MiB identity, but page 0x3000 (gate VECTOR) not present.
     m.write32(PD, PT | 3);
     for (int i = 0; i < 1024; i++) {
