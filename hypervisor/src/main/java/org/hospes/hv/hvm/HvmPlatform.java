@@ -136,6 +136,12 @@ public final class HvmPlatform {
       }
 
       @Override
+      public void unsupported(int from, int mode) {
+        hv.crash(domain, "vCPU " + from + " sent an IPI in delivery mode " + mode
+            + " (ExtINT), which the local APIC does not emulate");
+      }
+
+      @Override
       public void startup(int vcpu, int vector, int from) {
         if (hv.startupVcpu(domain.vcpus().get(vcpu), vector)) {
           yieldTo(from, vcpu);
@@ -301,8 +307,8 @@ public final class HvmPlatform {
 
   /**
    * The APIC bus: an I/O APIC message goes to the local APICs its destination names. Fixed
-   * delivery goes to each of them, lowest-priority to the one with the lowest processor priority
-   * (ties to the lowest APIC ID), as Xen's vlapic_lowest_prio picks. ExtINT means "take the
+   * delivery goes to each of them, lowest-priority to the one Xen's vlapic_lowest_prio picks
+   * ({@link ApicBus#lowestPriority}, whose round-robin IPIs share). ExtINT means "take the
    * vector from the 8259A": the PIC already reaches the processor as in virtual-wire mode, so
    * it is accepted as is. NMI is Xen's vioapic_deliver dest_NMI: every vCPU the destination
    * names gets its NMI latched (v->arch.nmi_pending, which no APIC enable gates) and is kicked;
@@ -325,14 +331,8 @@ public final class HvmPlatform {
         return any;
       }
       case LOWEST_PRIORITY: {
-        LocalApic best = null;
-        for (LocalApic a : apics) {
-          if (a.matchesDestination(destination, logical) && a.globallyEnabled()
-              && (best == null || (a.processorPriority() & 0xF0)
-                  < (best.processorPriority() & 0xF0))) {
-            best = a;
-          }
-        }
+        LocalApic best = apicBus.lowestPriority(null, ApicBus.SHORTHAND_NONE, destination,
+            logical);
         return best != null && best.accept(vector, level);
       }
       case EXTINT: {

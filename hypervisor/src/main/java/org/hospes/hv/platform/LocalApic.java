@@ -31,6 +31,11 @@ import org.hospes.x86.MmioDevice;
  * CPUID.1:EDX.APIC reads 0. Setting it again brings the APIC back in its power-up state (SDM
  * 11.4.7.1: software-disabled, LVT masked, IRR/ISR/TPR clear), as Xen's vlapic_reset does. The
  * BSP bit is stored as written and reads back.
+ *
+ * <p>Errors (SDM 11.5.3) collect in pending bits; a write of the ESR latches them into it and
+ * clears them, so software that writes the ESR before reading it, as the SDM asks, reads what
+ * happened since its last write. A newly pending bit raises the LVT error interrupt, as Xen's
+ * vlapic_error has it.
  */
 public final class LocalApic implements MmioDevice, ApicBaseMsr {
   public static final long BASE = 0xFEE0_0000L;
@@ -73,6 +78,10 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
   public static final int LVT_MASKED = 1 << 16;
   public static final int LVT_TIMER_PERIODIC = 1 << 17;
   public static final int ICR_DELIVERY_STATUS = 1 << 12;
+  /** ESR bits (SDM 11.5.3): an illegal vector in a message this APIC sent, or one it received. */
+  public static final int ESR_SEND_ILLEGAL_VECTOR = 1 << 5;
+  public static final int ESR_RECEIVE_ILLEGAL_VECTOR = 1 << 6;
+  public static final int ESR_ILLEGAL_REGISTER = 1 << 7;
 
   /** The APIC timer counts at this rate before the divider (a 1 GHz bus, like the core). */
   private final long busHz;
@@ -86,7 +95,10 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
   private int svr = 0xFF;
   private int ldr;
   private int dfr = -1;
+  /** The ESR as software reads it: the errors latched by its last write. */
   private int esr;
+  /** Errors detected since the last ESR write (SDM 11.5.3), latched into the ESR by the next. */
+  private int pendingEsr;
   private int icrLow;
   private int icrHigh;
   private final int[] lvt = new int[6];
@@ -149,8 +161,10 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
       return false;
     }
     if (((apicBase ^ value) & ENABLE) != 0) {
-      // Either way the APIC ends in its power-up state: disabled it keeps nothing (and its
-      // timer stops); enabled again it starts afresh (SDM 11.4.7.1).
+      // Enabled again, it starts afresh (SDM 11.4.7.1). Xen's guest_wrmsr_apic_base resets it
+      // on that transition only and leaves a disabled APIC's registers alone; resetting on the
+      // way down as well cannot be seen (nothing reads a disabled APIC, and enabling resets
+      // it), and it stops the timer rather than leave it firing into an APIC that drops it.
       reset();
     }
     apicBase = value;
@@ -183,8 +197,9 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
    * True if a message to {@code destination} in this destination mode is for this APIC (SDM
    * vol. 3, 10.6.2): physical mode matches the APIC ID or the broadcast 0xFF; logical mode ANDs
    * the destination with LDR[31:24] in the flat model (DFR model 1111b), or matches the cluster
-   * (high nibble) and ANDs the low nibbles in the cluster model (0000b), 0xFF being a broadcast
-   * there too (as Xen's vlapic_match_logical_addr and QEMU have it).
+   * (high nibble) and ANDs the low nibbles in the cluster model (0000b), as Xen's
+   * vlapic_match_logical_addr does. Xen has no broadcast in the cluster model: 0xFF reaches
+   * the APICs of cluster 15 only, where the SDM (10.6.2.2) and QEMU reach every APIC.
    */
   public boolean matchesDestination(int destination, boolean logical) {
     destination &= 0xFF;
@@ -195,8 +210,9 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
     if ((dfr >>> 28) == 0xF) {
       return (logicalId & destination) != 0;
     }
-    if (destination == 0xFF) {
-      return true;
+    if ((dfr >>> 28) != 0) {
+      // A model the SDM does not define: Xen's "bad LAPIC DFR value" matches nothing.
+      return false;
     }
     return (destination >>> 4) == (logicalId >>> 4) && (destination & logicalId & 0xF) != 0;
   }
@@ -241,8 +257,27 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
   public void acceptFixed(int vector) {
     if (enabled()) {
       accept(vector);
-    } else if (globallyEnabled() && vector < 16) {
-      esr |= 1 << 6;
+    }
+  }
+
+  /**
+   * Records an error in the ESR's pending bits (SDM 11.5.3), as Xen's vlapic_error does: a bit
+   * that was not already pending raises the LVT error interrupt if that entry is unmasked. An
+   * error entry whose own vector is illegal would only report another error, so that is folded
+   * in as a receive-illegal-vector error instead of delivered.
+   */
+  public void error(int bit) {
+    if ((pendingEsr & bit) == bit) {
+      return;
+    }
+    pendingEsr |= bit;
+    int entry = lvt[(LVT_ERROR - LVT_TIMER) >>> 4];
+    if ((entry & LVT_MASKED) == 0) {
+      if ((entry & 0xFF) >= 16) {
+        accept(entry & 0xFF);
+      } else {
+        pendingEsr |= ESR_RECEIVE_ILLEGAL_VECTOR;
+      }
     }
   }
 
@@ -257,6 +292,7 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
     ldr = 0;
     dfr = -1;
     esr = 0;
+    pendingEsr = 0;
     icrLow = 0;
     icrHigh = 0;
     initialCount = 0;
@@ -291,7 +327,7 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
       return false;
     }
     if (vector < 16) {
-      esr |= 1 << 6; // received illegal vector
+      error(ESR_RECEIVE_ILLEGAL_VECTOR);
       return false;
     }
     irr[vector >>> 5] |= 1 << (vector & 31);
@@ -463,7 +499,7 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
     }
     if (size != 4 || (offset & 0xF) != 0) {
       // The APIC takes only aligned 32-bit writes; others are ignored (and flagged).
-      esr |= 1 << 7;
+      error(ESR_ILLEGAL_REGISTER);
       return;
     }
     int reg = (int) offset & 0xFF0;
@@ -502,7 +538,12 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
           }
         }
         break;
-      case ESR: esr = 0; break;
+      case ESR:
+        // Whatever is written, the write latches the errors detected since the last one and
+        // clears them (SDM 11.5.3; Xen's vlapic_reg_write since 4.20).
+        esr = pendingEsr;
+        pendingEsr = 0;
+        break;
       case ICR_HIGH: icrHigh = value & 0xFF00_0000; break;
       case ICR_LOW:
         icrLow = value & 0x000C_CFFF;

@@ -491,6 +491,36 @@ class VcpuUpDownNmiTest {
     assertThat(d.state()).isEqualTo(DomainState.RUNNING);
   }
 
+  /**
+   * vlapic_ipi takes any shorthand with INIT and start-up: a vCPU INITs itself by the self
+   * shorthand and waits for a SIPI, which another vCPU then sends it.
+   */
+  @Test
+  void aVcpuInitsItselfByTheSelfShorthand() {
+    Domain d = hvm(DomainMode.HVM_EPT);
+    sendIpi(d, 0, 1, 0x4500);
+    sendIpi(d, 0, 1, 0x4608); // vCPU 1 up, in real mode at 0x8000
+    Vcpu bsp = d.vcpus().get(0);
+    sendIpi(d, 0, 0, 1 << 18 | 0x4500);
+    assertThat(bsp.waitingForSipi()).isTrue();
+    assertThat(bsp.state()).isEqualTo(VcpuState.OFFLINE);
+    assertThat(d.state()).isEqualTo(DomainState.RUNNING);
+    sendIpi(d, 1, 0, 0x4609);
+    assertThat(bsp.state()).isEqualTo(VcpuState.RUNNABLE);
+    assertThat(bsp.cpu().segmentSelector(Cpu.CS)).isEqualTo(0x900);
+  }
+
+  /**
+   * vlapic_accept_irq: an ExtINT IPI is an "unsupported delivery mode", and Xen crashes the
+   * domain.
+   */
+  @Test
+  void anExtIntIpiCrashesTheDomain() {
+    Domain d = hvm(DomainMode.HVM_EPT);
+    sendIpi(d, 0, 1, 0x700);
+    assertThat(d.state()).isEqualTo(DomainState.CRASHED);
+  }
+
   /** hvm_vcpu_down: an INIT that leaves no vCPU of the domain up powers it off. */
   @Test
   void anInitThatTakesTheLastVcpuDownPowersTheDomainOff() {

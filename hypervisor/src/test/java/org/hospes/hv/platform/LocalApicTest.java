@@ -126,4 +126,72 @@ class LocalApicTest {
     assertThat(timers.nextDeadline()).isEqualTo(3_600_000_000_003L);
     assertThat(apic.read(LocalApic.TIMER_CURRENT, 4)).isEqualTo(2);
   }
+
+  /**
+   * SDM 11.5.3 and Xen's vlapic_error: errors collect as pending bits; a write of the ESR
+   * (whatever its value) latches them and clears them; each newly pending bit raises the LVT
+   * error interrupt, unless that entry is masked; an error entry with an illegal vector is not
+   * delivered but adds a receive-illegal-vector error.
+   */
+  @Test
+  void theEsrLatchesErrorsOnItsWriteAndEachNewErrorRaisesTheErrorInterrupt() {
+    apic.write(LocalApic.SVR, 4, 0x1FF);
+    apic.write(LocalApic.LVT_ERROR, 4, 0xE0);
+    assertThat(apic.accept(0x07, false)).isFalse(); // an illegal vector
+    assertThat(apic.read(LocalApic.ESR, 4)).as("not latched yet").isZero();
+    assertThat(apic.acknowledge()).isEqualTo(0xE0);
+    apic.write(LocalApic.EOI, 4, 0);
+    assertThat(apic.accept(0x08, false)).isFalse();
+    assertThat(apic.pendingVector()).as("the bit was already pending").isEqualTo(-1);
+    apic.write(LocalApic.ESR, 4, 0x1234);
+    assertThat(apic.read(LocalApic.ESR, 4)).isEqualTo(LocalApic.ESR_RECEIVE_ILLEGAL_VECTOR);
+    apic.write(LocalApic.ESR, 4, 0);
+    assertThat(apic.read(LocalApic.ESR, 4)).isZero();
+
+    apic.write(LocalApic.LVT_ERROR, 4, 0x05); // an illegal vector in the error entry
+    apic.error(LocalApic.ESR_SEND_ILLEGAL_VECTOR);
+    assertThat(apic.pendingVector()).isEqualTo(-1);
+    apic.write(LocalApic.ESR, 4, 0);
+    assertThat(apic.read(LocalApic.ESR, 4)).isEqualTo(
+        LocalApic.ESR_SEND_ILLEGAL_VECTOR | LocalApic.ESR_RECEIVE_ILLEGAL_VECTOR);
+
+    apic.write(LocalApic.LVT_ERROR, 4, LocalApic.LVT_MASKED | 0xE0);
+    apic.error(LocalApic.ESR_SEND_ILLEGAL_VECTOR);
+    assertThat(apic.pendingVector()).as("masked").isEqualTo(-1);
+  }
+
+  /**
+   * Xen's vlapic_accept_irq drops a fixed message to a software-disabled APIC without looking
+   * at its vector: no error is recorded.
+   */
+  @Test
+  void aDisabledApicDropsAFixedMessageWithoutAnError() {
+    apic.acceptFixed(0x03);
+    apic.acceptFixed(0x40);
+    apic.write(LocalApic.SVR, 4, 0x1FF);
+    apic.write(LocalApic.ESR, 4, 0);
+    assertThat(apic.read(LocalApic.ESR, 4)).isZero();
+    assertThat(apic.pendingVector()).isEqualTo(-1);
+  }
+
+  /**
+   * Xen's vlapic_match_logical_addr: the flat model ANDs, the cluster model matches the cluster
+   * and ANDs the members, with no broadcast (0xFF is cluster 15); another DFR model matches
+   * nothing.
+   */
+  @Test
+  void logicalDestinationsAsXenMatchesThem() {
+    LocalApic b = new LocalApic(1, new VirtualClock(() -> cycles), timers);
+    b.write(LocalApic.LDR, 4, 0x21 << 24); // cluster 2, member bit 0
+    b.write(LocalApic.DFR, 4, 0x0FFF_FFFF);
+    assertThat(b.matchesDestination(0x23, true)).isTrue();
+    assertThat(b.matchesDestination(0x13, true)).isFalse();
+    assertThat(b.matchesDestination(0xFF, true)).as("no broadcast in the cluster model")
+        .isFalse();
+    b.write(LocalApic.DFR, 4, -1);
+    assertThat(b.matchesDestination(0xFF, true)).isTrue();
+    assertThat(b.matchesDestination(0x10, true)).isFalse();
+    b.write(LocalApic.DFR, 4, 0x5FFF_FFFF);
+    assertThat(b.matchesDestination(0x21, true)).as("an undefined model").isFalse();
+  }
 }
