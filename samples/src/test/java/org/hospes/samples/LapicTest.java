@@ -61,4 +61,52 @@ class LapicTest {
     QemuRunner.Result q = QemuRunner.run(TestKernels.anyElf("lapic"), 120);
     assertThat(out).isEqualTo(q.serialText());
   }
+
+  /** What Xen's vlapic_mmio_read and vlapic_mmio_write make of the apicwidth kernel's accesses. */
+  private static final String XEN_WIDTHS = String.join("\n",
+      "apicwidth: narrow and unaligned local APIC accesses",
+      "TPR, 32 bits at 0x80: 00000054",
+      "TPR, 8 bits at 0x80 and 0x81, 16 bits at 0x80: 54 00 0054",
+      "version, 8 bits at 0x32, 16 bits at 0x32: 05 0005",
+      "version, 32 bits at 0x34: 00000000",
+      "version, 16 bits at 0x33: 0000",
+      "TPR after an 8-bit write of 0x21 at 0x80: 00000021",
+      "TPR after a 16-bit write of 0x1332 at 0x80: 00000032",
+      "TPR after a 32-bit write of 0x33 at 0x84: 00000032",
+      "apicwidth: done", "");
+
+  /**
+   * Accesses the SDM leaves model-specific (narrower than 32 bits, or not at a register's
+   * first byte): the native machine answers as QEMU's APIC, its yardstick, does (a narrow read
+   * gives 0, a narrow write is dropped, a 32-bit access anywhere in a register's 16 bytes
+   * reaches it).
+   */
+  @Test
+  @Timeout(value = 300, unit = TimeUnit.SECONDS)
+  void narrowAndUnalignedAccessesOnTheNativeMachineAreQemus() throws Exception {
+    QemuGoldenTest.requireQemu();
+    ByteArrayOutputStream serial = new ByteArrayOutputStream();
+    NativeMachine n = NativeMachine.builder().ramMiB(64).serialOut(serial).build();
+    n.loadMultiboot(TestKernels.anyElf("apicwidth"), null);
+    assertThat(n.run().exitStatus()).isEqualTo(33);
+    String out = serial.toString(StandardCharsets.ISO_8859_1);
+    QemuRunner.Result q = QemuRunner.run(TestKernels.anyElf("apicwidth"), 120);
+    assertThat(out).isEqualTo(q.serialText()).isNotEqualTo(XEN_WIDTHS);
+  }
+
+  /**
+   * In an HVM domain the same accesses are Xen's: one that fits in the register's first 4
+   * bytes reads its bytes or merges into them, any other reads 0 and writes nothing.
+   */
+  @ParameterizedTest
+  @EnumSource(value = DomainMode.class, names = {"HVM_EPT", "HVM_SHADOW"})
+  @Timeout(value = 300, unit = TimeUnit.SECONDS)
+  void narrowAndUnalignedAccessesInAnHvmDomainAreXens(DomainMode mode) throws Exception {
+    ByteArrayOutputStream serial = new ByteArrayOutputStream();
+    HvmMachine m = HvmMachine.create(mode, 64, serial,
+        new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+    m.loadMultiboot(TestKernels.anyElf("apicwidth"), null);
+    assertThat(m.run().exitStatus()).isEqualTo(33);
+    assertThat(serial.toString(StandardCharsets.ISO_8859_1)).isEqualTo(XEN_WIDTHS);
+  }
 }

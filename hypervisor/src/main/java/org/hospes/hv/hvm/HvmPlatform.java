@@ -101,6 +101,7 @@ public final class HvmPlatform {
     this.interrupts = new CpuInterrupts[n];
     for (int i = 0; i < n; i++) {
       lapics[i] = new LocalApic(i, clock, timers, i == 0);
+      lapics[i].setAccessRules(LocalApic.AccessRules.XEN);
       int id = i;
       // The PIC's INTR reaches the vCPU Xen's vlapic_accept_pic_intr names, whichever it is.
       interrupts[i] = new CpuInterrupts(lapics[i], pic, CpuInterrupts.Order.PIC_FIRST,

@@ -81,7 +81,24 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
   /** ESR bits (SDM 11.5.3): an illegal vector in a message this APIC sent, or one it received. */
   public static final int ESR_SEND_ILLEGAL_VECTOR = 1 << 5;
   public static final int ESR_RECEIVE_ILLEGAL_VECTOR = 1 << 6;
-  public static final int ESR_ILLEGAL_REGISTER = 1 << 7;
+
+  /**
+   * How accesses narrower than 32 bits or off a register's start are taken: the SDM leaves
+   * them model-specific. The native machine answers as QEMU's APIC does, its yardstick; an HVM
+   * domain's APIC as Xen's vlapic_mmio_read and vlapic_mmio_write do.
+   */
+  public enum AccessRules {
+    /**
+     * A read narrower than 32 bits gives 0 and such a write is dropped; a 32-bit access goes
+     * to the register its address falls in, wherever in its 16 bytes it starts.
+     */
+    QEMU,
+    /**
+     * An access that fits in the register's first 4 bytes reads its bytes or merges into them;
+     * any other access reads 0 and writes nothing.
+     */
+    XEN
+  }
 
   /** The APIC timer counts at this rate before the divider (a 1 GHz bus, like the core). */
   private final long busHz;
@@ -113,6 +130,7 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
   /** An NMI accepted and not yet delivered to the processor. */
   private boolean nmiPending;
   private IpiSink ipiSink;
+  private AccessRules accessRules = AccessRules.QEMU;
 
   /** Where ICR writes go: the domain's APIC bus. */
   public interface IpiSink {
@@ -169,6 +187,11 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
     }
     apicBase = value;
     return true;
+  }
+
+  /** Sets how narrow and unaligned accesses are taken ({@link AccessRules#QEMU} at first). */
+  public void setAccessRules(AccessRules rules) {
+    this.accessRules = java.util.Objects.requireNonNull(rules);
   }
 
   /** Sends ICR writes to {@code sink} (the domain's APIC bus) instead of to self only. */
@@ -455,9 +478,15 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
       return size == 4 ? -1 : (1 << (8 * size)) - 1;
     }
     int reg = (int) offset & 0xFF0;
+    if (accessRules == AccessRules.QEMU) {
+      return size < 4 ? 0 : readRegister(reg);
+    }
+    int within = (int) offset & 0xF;
+    if (within + size > 4) {
+      return 0;
+    }
     int value = readRegister(reg);
-    int shift = (int) (offset & 3) * 8;
-    return size == 4 ? value : (value >>> shift) & (size == 2 ? 0xFFFF : 0xFF);
+    return size == 4 ? value : (value >>> (8 * within)) & (size == 2 ? 0xFFFF : 0xFF);
   }
 
   private int readRegister(int reg) {
@@ -497,12 +526,19 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
     if (!globallyEnabled()) {
       return;
     }
-    if (size != 4 || (offset & 0xF) != 0) {
-      // The APIC takes only aligned 32-bit writes; others are ignored (and flagged).
-      error(ESR_ILLEGAL_REGISTER);
+    int reg = (int) offset & 0xFF0;
+    if (size < 4) {
+      int within = (int) offset & 0xF;
+      if (accessRules == AccessRules.QEMU || within + size > 4) {
+        return;
+      }
+      // Xen's vlapic_mmio_write: a narrow write inside the register merges into its value.
+      int shift = 8 * within;
+      int mask = (size == 2 ? 0xFFFF : 0xFF) << shift;
+      value = (readRegister(reg) & ~mask) | ((value << shift) & mask);
+    } else if (accessRules == AccessRules.XEN && (offset & 0xF) != 0) {
       return;
     }
-    int reg = (int) offset & 0xFF0;
     if (reg >= LVT_TIMER && reg <= LVT_ERROR) {
       int i = (reg - LVT_TIMER) >>> 4;
       // LINT0 and LINT1 also keep their input polarity (bit 13) and trigger mode (bit 15),
@@ -568,7 +604,10 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
     int mode = (icrLow >>> 8) & 7;
     boolean toSelf = shorthand == 1 || shorthand == 2
         || (shorthand == 0 && (icrHigh >>> 24) == apicId);
-    if (mode == 0 && toSelf) {
+    if (mode == 0 && (icrLow & 0xFF) < 16) {
+      // The sender sees the illegal vector, as on the APIC bus (SDM 11.5.3).
+      error(ESR_SEND_ILLEGAL_VECTOR);
+    } else if (mode == 0 && toSelf) {
       accept(icrLow & 0xFF);
     }
   }

@@ -194,4 +194,44 @@ class LocalApicTest {
     b.write(LocalApic.DFR, 4, 0x5FFF_FFFF);
     assertThat(b.matchesDestination(0x21, true)).as("an undefined model").isFalse();
   }
+
+  /**
+   * The access rules the SDM leaves to the model: QEMU's (the native machine's) and Xen's (an
+   * HVM domain's), on the same accesses.
+   */
+  @Test
+  void narrowAndUnalignedAccessesFollowTheChosenRules() {
+    apic.write(LocalApic.SVR, 4, 0x1FF);
+    apic.write(LocalApic.TPR, 4, 0x54);
+    assertThat(apic.read(LocalApic.TPR, 1)).as("QEMU: narrow read").isZero();
+    assertThat(apic.read(LocalApic.VER + 4, 4)).as("QEMU: 32 bits inside the register")
+        .isEqualTo(LocalApic.VERSION);
+    apic.write(LocalApic.TPR, 1, 0x21);
+    assertThat(apic.read(LocalApic.TPR, 4)).as("QEMU: narrow write dropped").isEqualTo(0x54);
+    apic.write(LocalApic.TPR + 4, 4, 0x33);
+    assertThat(apic.read(LocalApic.TPR, 4)).isEqualTo(0x33);
+
+    apic.setAccessRules(LocalApic.AccessRules.XEN);
+    apic.write(LocalApic.TPR, 4, 0x54);
+    assertThat(apic.read(LocalApic.TPR, 1)).as("Xen: narrow read").isEqualTo(0x54);
+    assertThat(apic.read(LocalApic.VER + 2, 2)).isEqualTo(LocalApic.VERSION >>> 16);
+    assertThat(apic.read(LocalApic.VER + 3, 2)).as("past the register's 4 bytes").isZero();
+    assertThat(apic.read(LocalApic.VER + 4, 4)).isZero();
+    apic.write(LocalApic.TPR, 1, 0x21);
+    assertThat(apic.read(LocalApic.TPR, 4)).as("Xen: narrow write merged").isEqualTo(0x21);
+    apic.write(LocalApic.TPR + 4, 4, 0x33);
+    assertThat(apic.read(LocalApic.TPR, 4)).isEqualTo(0x21);
+    apic.write(LocalApic.ESR, 4, 0);
+    assertThat(apic.read(LocalApic.ESR, 4)).as("no error for any of them").isZero();
+  }
+
+  /** Without an APIC bus (the native machine) a self-IPI's illegal vector is the sender's. */
+  @Test
+  void anIllegalSelfIpiIsTheSendersError() {
+    apic.write(LocalApic.SVR, 4, 0x1FF);
+    apic.write(LocalApic.ICR_LOW, 4, 1 << 18 | 0x05);
+    apic.write(LocalApic.ESR, 4, 0);
+    assertThat(apic.read(LocalApic.ESR, 4)).isEqualTo(LocalApic.ESR_SEND_ILLEGAL_VECTOR);
+    assertThat(apic.pendingVector()).isEqualTo(-1);
+  }
 }
