@@ -129,8 +129,8 @@ final class VmxNonRoot {
   }
 
   /**
-   * The check of SDM vol. 3, 26.2.1.1 on the VM-execution control fields that this processor's
-   * controls can fail: if "unrestricted guest" is 1, "enable EPT" must be 1 (a guest whose
+   * The check of SDM vol. 3, 26.2.1.1 on the VM-execution control fields that this processor
+   * makes: if "unrestricted guest" is 1, "enable EPT" must be 1 (a guest whose
    * paging is off runs on guest-physical addresses, which only EPT translates). The secondary
    * controls count only with "activate secondary controls" set: with it clear the processor
    * acts as if they were all 0. Returns true when the entry may go on.
