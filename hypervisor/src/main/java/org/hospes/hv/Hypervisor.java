@@ -1143,7 +1143,12 @@ public final class Hypervisor {
       long tlb0 = cpu.tlbMisses();
       long walks0 = cpu.pageWalkReferences();
       long charged0 = cpu.chargedCycles();
-      int x = cpu.run(r.cpuLimit - busy(cpu), cutAfter(stopAt, base + used));
+      // A shadow-paged guest in real mode (or just out of it with stale segments) is not
+      // entered: the hypervisor's emulator runs it one instruction at a time (Xen's
+      // vmx_realmode). Its step always ends at the instruction, before any cut.
+      boolean emulating = v.domain().shadow() != null && v.shadowRealMode().emulating();
+      int x = emulating ? cpu.emulateStep(r.cpuLimit - busy(cpu))
+          : cpu.run(r.cpuLimit - busy(cpu), cutAfter(stopAt, base + used));
       long insns = cpu.instructions() - insns0;
       long walks = cpu.pageWalkReferences() - walks0;
       // What the processor charged to the guest's clock as it ran (walks, event delivery,
@@ -1164,6 +1169,10 @@ public final class Hypervisor {
       }
       switch (x) {
         case CpuExit.BUDGET:
+          break;
+        case CpuExit.EMULATED:
+          runNow = base + used;
+          used += exits.emulated(v, platform, base + used);
           break;
         case CpuExit.VM_EXIT:
           runNow = base + used;

@@ -299,6 +299,8 @@ public final class Cpu implements Vmcs.LiveGuestState {
   int excVector;
   int excError;
   private boolean stopRequested;
+  /** This run is a step of the hypervisor's emulator ({@link #emulateStep}), not a VM entry. */
+  private boolean emulatorStep;
   /**
    * Busy cycles ({@link #busyCycles}) from which the current run returns {@link CpuExit#CUT} at
    * the next block boundary ({@link #run(long, long)}); Long.MAX_VALUE: never.
@@ -1190,6 +1192,35 @@ public final class Cpu implements Vmcs.LiveGuestState {
     Mmu.flushTlb(this);
   }
 
+  /**
+   * One step of the hypervisor's instruction emulator, for a guest the processor cannot enter:
+   * real mode without "unrestricted guest", under shadow paging, on the state
+   * {@link #loadEmulatorControlRegisters} set up (Xen's vmx_realmode running hvm_emulate_one).
+   * It runs in VMX root operation, as {@link #emulateTaskSwitch} does: no VM entry, so none of
+   * its checks apply and the controls need not allow the state. The event the hypervisor queued
+   * in the VM-entry interruption-information field is delivered first, by the emulator (in real
+   * mode through the IVT, with no error code; Xen's realmode_deliver_exception), and its valid
+   * bit cleared; then one instruction runs. What the emulator cannot finish itself it hands to
+   * the hypervisor as the VMCS's controls say (an I/O instruction, CPUID, HLT, a
+   * control-register access, an exception the exception bitmap names, a #PF on the
+   * hypervisor's shadow, an event at an open window), with the exit information in the VMCS,
+   * so that one set of handlers serves both (Xen's emulator calls the code its exit handlers
+   * call). Returns {@link CpuExit#EMULATED} once the instruction retired, else what a
+   * {@link #run} returns (VM_EXIT for a hand-back). {@code maxInstructions} is {@link #run}'s
+   * budget.
+   */
+  public int emulateStep(long maxInstructions) {
+    if (vmcs == null) {
+      throw new IllegalStateException("the hypervisor's emulator serves a guest with a VMCS");
+    }
+    emulatorStep = true;
+    try {
+      return run(maxInstructions, Long.MAX_VALUE);
+    } finally {
+      emulatorStep = false;
+    }
+  }
+
   /** The hidden limit of segment register {@code seg} (byte granular). */
   public int segmentLimit(int seg) {
     return segLimit[seg];
@@ -1523,11 +1554,12 @@ public final class Cpu implements Vmcs.LiveGuestState {
     cutAt = cutAfter > Long.MAX_VALUE - start ? Long.MAX_VALUE : start + Math.max(cutAfter, 0);
     stopRequested = false;
     if (vmcs != null) {
-      int x = VmxNonRoot.vmEntry(this);
+      int x = emulatorStep ? VmxNonRoot.emulatorEvent(this) : VmxNonRoot.vmEntry(this);
       if (x >= 0) {
         return x;
       }
-      if (vmcs.has(VmcsField.PIN_BASED_VM_EXEC_CONTROL, VmxControls.PIN_PREEMPTION_TIMER)) {
+      if (!emulatorStep
+          && vmcs.has(VmcsField.PIN_BASED_VM_EXEC_CONTROL, VmxControls.PIN_PREEMPTION_TIMER)) {
         long timer = vmcs.read(VmcsField.VMX_PREEMPTION_TIMER_VALUE);
         if (timer == 0) {
           return VmxNonRoot.preemptionTimerExit(this, 0);
@@ -1538,8 +1570,9 @@ public final class Cpu implements Vmcs.LiveGuestState {
     long entryCount = icount;
     boolean replay = mmioLen > 0;
     // Controls do not change while the guest runs: read them once, not per block.
-    final boolean mtf = vmcs != null && vmcs.has(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
-        VmxControls.PROC_MONITOR_TRAP_FLAG);
+    // The emulator's step is one instruction, as the monitor trap flag makes a run.
+    final boolean mtf = vmcs != null && (emulatorStep
+        || vmcs.has(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_MONITOR_TRAP_FLAG));
     final boolean nonRoot = vmcs != null;
     watchFlags = boundaryWatch();
     chainedLast = null;
@@ -1641,6 +1674,10 @@ public final class Cpu implements Vmcs.LiveGuestState {
     boolean one = false;
     boolean delivered = false;
     if (mtf && icount > entryCount) {
+      if (emulatorStep) {
+        // The emulator's instruction retired: back to the hypervisor, which was never left.
+        return CpuExit.EMULATED;
+      }
       // Monitor trap flag: one instruction, then an exit, before anything of the next one
       // (an interrupt shadow the instruction set is still in force at the exit).
       vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.MONITOR_TRAP_FLAG.code());

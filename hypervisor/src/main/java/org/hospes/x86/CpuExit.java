@@ -35,9 +35,15 @@ public final class CpuExit {
    * why; nothing of the guest ran and nothing else in the VMCS changed (no exit information).
    */
   public static final int VM_ENTRY_FAILED = 7;
+  /**
+   * {@link Cpu#emulateStep} only: the hypervisor's emulator retired one instruction (after
+   * delivering the event it was given, if any) and nothing in it needed the hypervisor.
+   */
+  public static final int EMULATED = 8;
 
   private static final String[] NAMES = {
-    "BUDGET", "HLT", "EXCEPTION", "STOPPED", "TRIPLE_FAULT", "VM_EXIT", "CUT", "VM_ENTRY_FAILED"
+    "BUDGET", "HLT", "EXCEPTION", "STOPPED", "TRIPLE_FAULT", "VM_EXIT", "CUT", "VM_ENTRY_FAILED",
+    "EMULATED"
   };
 
   private CpuExit() {}

@@ -18,12 +18,16 @@ import org.hospes.x86.vmx.VmxControls;
 final class VmxNonRoot {
   private VmxNonRoot() {}
 
-  /** VM entry: injects the event in the VM-entry interruption-information field. */
+  /**
+   * VM entry: the checks on the controls and on the guest state the event depends on, then
+   * injects the event in the VM-entry interruption-information field.
+   */
   static int vmEntry(Cpu c) {
     int info = c.vmcs.read32(VmcsField.VM_ENTRY_INTR_INFO_FIELD);
     // The checks on the controls (26.2) come before those on the guest state (26.3), and fail
-    // the VMLAUNCH or VMRESUME itself rather than exit.
-    if (!injectionControlsValid(c, info)) {
+    // the VMLAUNCH or VMRESUME itself rather than exit; those on the VM-execution control
+    // fields (26.2.1.1) before those on the VM-entry control fields (26.2.1.3).
+    if (!executionControlsValid(c) || !injectionControlsValid(c, info)) {
       c.vmcs.write(VmcsField.VM_INSTRUCTION_ERROR, VmxControls.VM_ERROR_ENTRY_INVALID_CONTROL);
       return CpuExit.VM_ENTRY_FAILED;
     }
@@ -31,6 +35,28 @@ final class VmxNonRoot {
     if (failure >= 0) {
       return entryFailure(c, failure);
     }
+    return deliverQueuedEvent(c, info);
+  }
+
+  /**
+   * The start of a step of the hypervisor's emulator ({@link Cpu#emulateStep}), in root
+   * operation: no VM entry, so none of its checks. The event the hypervisor queued in the
+   * VM-entry interruption-information field is delivered by the emulator, as Xen's vmx_realmode
+   * hands it to realmode_deliver_exception and clears the field: in real mode through the IVT,
+   * which pushes no error code whatever bit 11 says. Its effects on the guest (no interrupt
+   * shadow after it, NMI blocking after an NMI, a halted vCPU woken) are the same as an
+   * injection's, and an exception exit while it is delivered names it in the IDT-vectoring
+   * information so that the hypervisor queues it again, as for an injected event.
+   */
+  static int emulatorEvent(Cpu c) {
+    return deliverQueuedEvent(c, c.vmcs.read32(VmcsField.VM_ENTRY_INTR_INFO_FIELD));
+  }
+
+  /**
+   * Delivers the event in the VM-entry interruption-information field {@code info} (if its
+   * valid bit is set) and clears that bit; resets the exit information the run may write.
+   */
+  private static int deliverQueuedEvent(Cpu c, int info) {
     c.vmcs.write(VmcsField.VM_EXIT_REASON, 0);
     // The IDT-vectoring information is valid only for an exit during event delivery: every
     // other exit (exceptions, MTF, windows) must not show the previous one's.
@@ -100,6 +126,22 @@ final class VmxNonRoot {
       openNmiWindow(c);
     }
     return x == CpuExit.TRIPLE_FAULT ? tripleFaultExit(c) : x;
+  }
+
+  /**
+   * The check of SDM vol. 3, 26.2.1.1 on the VM-execution control fields that this processor
+   * makes: if "unrestricted guest" is 1, "enable EPT" must be 1 (a guest whose
+   * paging is off runs on guest-physical addresses, which only EPT translates). The secondary
+   * controls count only with "activate secondary controls" set: with it clear the processor
+   * acts as if they were all 0. Returns true when the entry may go on.
+   */
+  private static boolean executionControlsValid(Cpu c) {
+    if (!c.vmcs.has(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_ACTIVATE_SECONDARY)) {
+      return true;
+    }
+    int proc2 = c.vmcs.read32(VmcsField.SECONDARY_VM_EXEC_CONTROL);
+    return (proc2 & VmxControls.PROC2_UNRESTRICTED_GUEST) == 0
+        || (proc2 & VmxControls.PROC2_ENABLE_EPT) != 0;
   }
 
   /**

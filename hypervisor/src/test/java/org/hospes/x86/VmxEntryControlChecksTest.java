@@ -172,6 +172,35 @@ class VmxEntryControlChecksTest {
     assertDelivered(info(13, VmxControls.INTR_TYPE_HARDWARE_EXCEPTION, false), 0, 0);
   }
 
+  /**
+   * SDM 26.2.1.1: "unrestricted guest" without "enable EPT" is refused (error 7) even with no
+   * event to inject; with EPT it goes in, and with "activate secondary controls" clear the
+   * secondary controls count as 0, so the same bits do not stop the entry.
+   */
+  @Test
+  void unrestrictedGuestRequiresEpt() {
+    vmcs.write(VmcsField.SECONDARY_VM_EXEC_CONTROL, VmxControls.PROC2_UNRESTRICTED_GUEST);
+    assertRefused(0, 0, 0);
+    vmcs.clearBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_ACTIVATE_SECONDARY);
+    // No EPT now: the guest's next instructions (mov eax, 42 ; hlt, after the LGDT and LIDT)
+    // are read at its physical addresses.
+    cpu.vmcsChanged();
+    byte[] next = HexFormat.of().parseHex("b82a000000f4");
+    mem.write(cpu.eip(), next, 0, next.length);
+    assertThat(enter(0, 0, 0)).isEqualTo(CpuExit.VM_EXIT);
+    assertThat(vmcs.exitReason()).isEqualTo(ExitReason.HLT);
+    assertThat(cpu.reg(Cpu.EAX)).isEqualTo(42);
+  }
+
+  @Test
+  void unrestrictedGuestWithEptGoesIn() {
+    vmcs.write(VmcsField.SECONDARY_VM_EXEC_CONTROL, VmxControls.PROC2_UNRESTRICTED_GUEST
+        | VmxControls.PROC2_ENABLE_EPT);
+    assertThat(enter(0, 0, 0)).isEqualTo(CpuExit.VM_EXIT);
+    assertThat(vmcs.exitReason()).isEqualTo(ExitReason.HLT);
+    assertThat(cpu.reg(Cpu.EAX)).isEqualTo(42);
+  }
+
   @Test
   void reservedBits30To12AreZero() {
     int ud = info(6, VmxControls.INTR_TYPE_HARDWARE_EXCEPTION, false);

@@ -227,9 +227,11 @@ public final class Domains {
     long proc = VmxControls.PROC_HLT_EXITING | VmxControls.PROC_UNCONDITIONAL_IO_EXITING
         | VmxControls.PROC_USE_TSC_OFFSETTING | VmxControls.PROC_USE_MSR_BITMAPS
         | VmxControls.PROC_ACTIVATE_SECONDARY;
-    long proc2 = VmxControls.PROC2_ENABLE_VPID | VmxControls.PROC2_UNRESTRICTED_GUEST;
+    long proc2 = VmxControls.PROC2_ENABLE_VPID;
     if (ept != null) {
-      proc2 |= VmxControls.PROC2_ENABLE_EPT;
+      // Unrestricted guest needs EPT (SDM 26.2.1.1): without it (shadow paging) real mode runs
+      // in VM86 mode or through the hypervisor's emulator (ShadowRealMode), as on Xen.
+      proc2 |= VmxControls.PROC2_ENABLE_EPT | VmxControls.PROC2_UNRESTRICTED_GUEST;
       vmcs.write(VmcsField.EPT_POINTER, ept.eptPointer());
     }
     vmcs.write(VmcsField.CPU_BASED_VM_EXEC_CONTROL, proc);

@@ -70,12 +70,6 @@ public final class HvmExitHandler {
       d.shadow().select(v.id());
     }
     long insns = cpu.instructions();
-    if (reason == ExitReason.MONITOR_TRAP_FLAG && d.shadow() != null
-        && v.shadowRealMode().emulating()) {
-      // One instruction through the real-mode emulator: not an exit of the guest's but the
-      // hypervisor's own loop (Xen's vmx_realmode), charged as emulation.
-      return emulatedStep(v, d.shadow());
-    }
     undoNmiUnblockedByIret(vmcs, reason);
     switch (reason) {
       case CPUID:
@@ -242,11 +236,15 @@ public final class HvmExitHandler {
   }
 
   /**
-   * The emulator's monitor-trap exit: the instruction it ran has retired. A page-table write
-   * or a forced emulation stepped by the same flag ends with it.
+   * A step of the real-mode emulator ({@link Cpu#emulateStep}) retired its instruction: not an
+   * exit but the hypervisor's own loop (Xen's vmx_realmode), charged as emulation. A page-table
+   * write or a forced emulation single-stepped (the monitor trap flag) ends with it.
    */
-  private long emulatedStep(Vcpu v, ShadowPager shadow) {
+  public long emulated(Vcpu v, HvmPlatform platform, long now) {
     Counters c = v.counters();
+    platform.setDeviceTime(now);
+    ShadowPager shadow = v.domain().shadow();
+    shadow.select(v.id());
     ForcedEmulation.onMonitorTrap(v);
     ShadowControl.monitorTrap(v.vmcs(), shadow);
     long cycles = cost.realModeEmulation();
@@ -504,9 +502,10 @@ public final class HvmExitHandler {
 
   /**
    * #GP(0) for the guest at the next entry, at the instruction that exited. A real-mode guest
-   * run as an unrestricted guest (CR0.PE clear) gets it without an error code: real mode
-   * pushes none, and the VM entry checks (SDM 26.2.1.3) refuse the deliver-error-code bit
-   * there.
+   * run as an unrestricted guest (CR0.PE clear, with EPT) gets it without an error code: real
+   * mode pushes none, and the VM entry checks (SDM 26.2.1.3) refuse the deliver-error-code bit
+   * there. Under shadow paging (no unrestricted guest) the bit is set as for protected mode,
+   * and the real-mode emulator, which delivers the event, pushes no error code through the IVT.
    */
   static void injectGp(Vcpu v) {
     Vmcs vmcs = v.vmcs();

@@ -348,9 +348,9 @@ public final class ShadowControl {
   }
 
   /**
-   * A hardware exception whose vector pushes an error code, with {@code err}; without it while
-   * the vCPU runs through the real-mode emulator (CR0.PE clear under "unrestricted guest"),
-   * where the VM entry checks refuse one and real mode pushes none.
+   * A hardware exception whose vector pushes an error code, with {@code err}, as the VM entry
+   * checks want it ({@link VmxControls#injectsErrorCode}); a guest in real mode gets it from the
+   * real-mode emulator ({@link ShadowRealMode}), through the IVT, which pushes no error code.
    */
   private static void inject(Cpu cpu, Vmcs vmcs, int vector, int err) {
     vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD, VmxControls.intrInfo(vector,

@@ -26,11 +26,13 @@ import org.hospes.x86.vmx.VmxControls;
  *   <li><b>Emulation</b>, instruction by instruction (Xen's emulation loop), when the segment
  *       state is not VM86's (the reset CS at 0xFFFF0000, segments left by protected mode,
  *       "big real" 4 GiB limits), for the instruction that faulted in VM86 mode, and to deliver
- *       an event (the processor's real-mode delivery through the IVT). The emulator is the
- *       processor's interpreter on the guest's own real-mode state
- *       ({@link Cpu#loadEmulatorControlRegisters}), stepped by the monitor trap flag; each
- *       step is one emulated instruction, counted and charged. Its exits (I/O, CPUID, CR
- *       access, shadow faults) are handled as usual.</li>
+ *       an event (delivered by the emulator through the IVT, as Xen's
+ *       realmode_deliver_exception, not injected by VM entry). The emulator is the processor's
+ *       interpreter run by the hypervisor in root mode ({@link Cpu#emulateStep}, as a task
+ *       switch is finished) on the guest's own real-mode state
+ *       ({@link Cpu#loadEmulatorControlRegisters}); each step is one emulated instruction,
+ *       counted and charged. What it hands back (I/O, CPUID, CR access, shadow faults) goes
+ *       to the same handlers as the exits of a guest that runs.</li>
  * </ul>
  *
  * <p>When CR0.PE is set the vCPU is in protected mode with the segments real mode left. Until
@@ -62,7 +64,7 @@ public final class ShadowRealMode {
   /** The next entry emulates: the instruction that faulted in VM86 mode has not retired yet. */
   private boolean mustEmulate;
   private long mustEmulateAt;
-  /** This entry runs the emulator (one instruction under the monitor trap flag). */
+  /** This step runs the emulator (one instruction, {@link Cpu#emulateStep}), not a VM entry. */
   private boolean emulating;
   /** CS and SS as real mode left them when CR0.PE was set, until the guest reloads them. */
   private boolean staleCs;
@@ -74,7 +76,10 @@ public final class ShadowRealMode {
   /** VM entries into VM86 mode (from emulation or a fresh real-mode start). */
   long vm86Entries;
 
-  /** True while this entry runs the emulator: its monitor-trap exit is an emulated step. */
+  /**
+   * True while this step runs the emulator instead of entering the guest: the hypervisor calls
+   * {@link Cpu#emulateStep}, and an exit handled meanwhile is one the emulator handed back.
+   */
   public boolean emulating() {
     return emulating;
   }
@@ -156,7 +161,6 @@ public final class ShadowRealMode {
    * the guest's CR0 as the shadow pager holds it; {@code cr4} the real CR4 to keep.
    */
   void beforeEntry(Cpu cpu, Vmcs vmcs, ShadowPager shadow, int guestCr0, int cr4) {
-    boolean wasEmulating = emulating;
     emulating = false;
     if (mustEmulate && cpu.instructions() > mustEmulateAt) {
       // The instruction sent to the emulator has retired (or an event came first; if so it
@@ -188,12 +192,6 @@ public final class ShadowRealMode {
       System.err.printf("realmode: %s%s cs=%04x:%08x pe=%d eflags=%08x%n", state,
           emulating ? " emulating" : "", cpu.segmentSelector(Cpu.CS), cpu.eip(),
           guestCr0 & 1, cpu.eflags());
-    }
-    if (emulating) {
-      vmcs.setBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_MONITOR_TRAP_FLAG);
-    } else if (wasEmulating && !shadow.stepping()) {
-      // The emulator's step ended in another exit; the monitor trap flag is not wanted now.
-      vmcs.clearBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL, VmxControls.PROC_MONITOR_TRAP_FLAG);
     }
   }
 

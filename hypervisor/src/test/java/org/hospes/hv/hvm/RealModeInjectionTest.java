@@ -18,9 +18,10 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * Exceptions the hypervisor injects into a guest in real mode, which runs with CR0.PE clear
- * under "unrestricted guest" (with EPT, and through the emulator under shadow paging): they
- * go without an error code, as the VM entry checks demand (SDM 26.2.1.3) and as real mode
- * delivers them; and an entry the checks refuse crashes the domain, saying why.
+ * under "unrestricted guest" with EPT, and through the hypervisor's emulator (no unrestricted
+ * guest) under shadow paging: they go without an error code, as the VM entry checks demand
+ * (SDM 26.2.1.3) and as real mode delivers them; and an entry the checks refuse crashes the
+ * domain, saying why.
  */
 class RealModeInjectionTest {
   private static final int CODE = 0x1000;
@@ -65,6 +66,23 @@ class RealModeInjectionTest {
     assertThat(d.memory().read16(0x8000 - 6)).isEqualTo(ip);
     assertThat(d.memory().read16(0x8000 - 4)).isEqualTo(CODE >>> 4);
     assertThat(d.vcpus().get(0).cpu().reg(Cpu.ESP) & 0xFFFF).isEqualTo(0x8000 - 6);
+  }
+
+  /**
+   * "Unrestricted guest" requires "enable EPT" (SDM 26.2.1.1): an EPT domain runs its real
+   * mode with it, a shadow-paged one without it, through VM86 mode and the hypervisor's
+   * emulator, which runs in root mode and delivers the injected #GP through the IVT.
+   */
+  @ParameterizedTest
+  @CsvSource({"HVM_EPT, true", "HVM_SHADOW, false"})
+  void onlyAnEptDomainRunsAsAnUnrestrictedGuest(DomainMode mode, boolean unrestricted) {
+    Domain d = realModeGuest(mode, "66b978563412 0f32");
+    hv.run(100_000_000L);
+    assertThat(d.state()).as("%s", d.endReason()).isEqualTo(DomainState.SHUTDOWN);
+    assertThat(d.memory().read16(MARK)).isEqualTo(0xAA);
+    assertThat(d.vcpus().get(0).vmcs().has(VmcsField.SECONDARY_VM_EXEC_CONTROL,
+        VmxControls.PROC2_UNRESTRICTED_GUEST)).isEqualTo(unrestricted);
+    assertThat(d.vcpus().get(0).counters().realModeEmulations > 0).isEqualTo(!unrestricted);
   }
 
   /** Xen's vmx_vmentry_failure: VMRESUME's VMfailValid crashes the domain, with the error. */
