@@ -155,6 +155,9 @@ final class StudyCommand implements Callable<Integer> {
           first[0] = now;
           signal[0] = s.getNumber();
           requestStop.run();
+          // A build's child forked just after the signal reached the process group would keep
+          // make, and this command reading its output, waiting for it.
+          org.hospes.dom0.bench.KernelSources.stopBuilds();
           onFirst.accept(s.getName());
         });
         if (old == sun.misc.SignalHandler.SIG_IGN) {
