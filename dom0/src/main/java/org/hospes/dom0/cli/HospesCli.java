@@ -262,8 +262,10 @@ public final class HospesCli implements Callable<Integer> {
 
     /**
      * {@code hospes bogus}: picocli calls the first word an unmatched argument; it is a command
-     * name that does not exist. Picocli's "did you mean" suggestions, if any, are kept. Null for
-     * any other error.
+     * name that does not exist. The commands it may be a slip for are suggested
+     * ({@link #closeCommands}); picocli's own suggestions are not: they share letter pairs with
+     * the word and need not be near it ({@code frobnicate} got create, destroy, block-attach).
+     * Null for any other error.
      */
     static String unknownCommand(CommandLine.ParameterException e) {
       if (!(e instanceof CommandLine.UnmatchedArgumentException u)
@@ -274,12 +276,56 @@ public final class HospesCli implements Callable<Integer> {
       }
       String name = u.getUnmatched().get(0);
       String message = "unknown command '" + name + "' (see 'hospes --help')";
-      List<String> suggestions = u.getSuggestions();
+      List<String> suggestions = closeCommands(name,
+          e.getCommandLine().getSubcommands().keySet());
       if (!suggestions.isEmpty()) {
         message += "; did you mean " + String.join(" or ", suggestions) + "?";
       }
       return message;
     }
+  }
+
+  /**
+   * The names within typing distance of {@code typed}, nearest first (ties in the order
+   * given): at most one edit (a letter inserted, deleted, changed, or two neighbours swapped)
+   * for a word of up to four letters, two for a longer one, and never the whole word.
+   */
+  static List<String> closeCommands(String typed, java.util.Collection<String> names) {
+    int most = Math.min(typed.length() <= 4 ? 1 : 2, typed.length() - 1);
+    List<String> close = new java.util.ArrayList<>();
+    for (int d = 0; d <= most; d++) {
+      for (String name : names) {
+        if (editDistance(typed, name) == d && !name.equals(typed)) {
+          close.add(name);
+        }
+      }
+    }
+    return close;
+  }
+
+  /**
+   * The optimal-string-alignment distance: insertions, deletions, substitutions and swaps of
+   * adjacent letters, each one edit (a swap is the commonest slip, {@code destory}).
+   */
+  static int editDistance(String a, String b) {
+    int[][] d = new int[a.length() + 1][b.length() + 1];
+    for (int i = 0; i <= a.length(); i++) {
+      d[i][0] = i;
+    }
+    for (int j = 0; j <= b.length(); j++) {
+      d[0][j] = j;
+    }
+    for (int i = 1; i <= a.length(); i++) {
+      for (int j = 1; j <= b.length(); j++) {
+        int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+        d[i][j] = Math.min(Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1), d[i - 1][j - 1] + cost);
+        if (i > 1 && j > 1 && a.charAt(i - 1) == b.charAt(j - 2)
+            && a.charAt(i - 2) == b.charAt(j - 1)) {
+          d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+        }
+      }
+    }
+    return d[a.length()][b.length()];
   }
 
   private record InternalErrors(CliStreams streams) implements IExecutionExceptionHandler {

@@ -244,10 +244,37 @@ class HospesCliTest {
   }
 
   @Test
-  void aMistypedCommandKeepsPicocliSuggestions() {
+  void aMistypedCommandSuggestsTheCommandsItIsCloseTo() {
     assertThat(hospes("rum")).isEqualTo(2);
-    assertThat(stderr()).startsWith("hospes: unknown command 'rum' (see 'hospes --help');"
-        + " did you mean ").contains("run").hasLineCount(1);
+    assertThat(stderr()).isEqualTo("hospes: unknown command 'rum' (see 'hospes --help');"
+        + " did you mean run?\n");
+    err.reset();
+    assertThat(hospes("destory")).isEqualTo(2); // two letters swapped
+    assertThat(stderr()).isEqualTo("hospes: unknown command 'destory' (see 'hospes --help');"
+        + " did you mean destroy?\n");
+  }
+
+  /** Picocli's suggestions for it were "create or destroy or block-attach". */
+  @Test
+  void aWordCloseToNoCommandGetsNoSuggestion() {
+    assertThat(hospes("frobnicate")).isEqualTo(2);
+    assertThat(stderr()).isEqualTo(
+        "hospes: unknown command 'frobnicate' (see 'hospes --help')\n");
+  }
+
+  @Test
+  void closeCommandsAreWithinOneEditForShortWordsAndTwoForLongerOnes() {
+    java.util.List<String> names = java.util.List.of("run", "run-many", "list", "top",
+        "xenstore-ls", "xenstore-read");
+    assertThat(HospesCli.closeCommands("rn", names)).containsExactly("run");
+    assertThat(HospesCli.closeCommands("runmany", names)).containsExactly("run-many");
+    assertThat(HospesCli.closeCommands("stop", names)).containsExactly("top");
+    assertThat(HospesCli.closeCommands("xenstore-red", names)).containsExactly("xenstore-read");
+    assertThat(HospesCli.closeCommands("lists", java.util.List.of("lis", "list")))
+        .containsExactly("list", "lis"); // nearest first
+    assertThat(HospesCli.closeCommands("lots", names)).isEmpty(); // two edits from list
+    assertThat(HospesCli.closeCommands("x", names)).isEmpty();
+    assertThat(HospesCli.editDistance("destory", "destroy")).isEqualTo(1);
   }
 
   @Test
