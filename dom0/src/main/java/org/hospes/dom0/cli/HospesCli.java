@@ -255,9 +255,40 @@ public final class HospesCli implements Callable<Integer> {
       }
       String message = e.getMessage() == null ? "bad arguments" : e.getMessage().lines()
           .findFirst().orElse("bad arguments");
+      String hint = "";
+      if (e instanceof CommandLine.UnmatchedArgumentException u && u.isUnknownOption()) {
+        List<String> options = u.getUnmatched().stream().filter(a -> a.startsWith("-"))
+            .toList();
+        message = (options.size() == 1 ? "Unknown option: " : "Unknown options: ")
+            + String.join(", ", options.stream().map(o -> "'" + o + "'").toList());
+        hint = elsewhere(options.get(0), e.getCommandLine(), streams);
+      }
       streams.error(message + " (see '" + e.getCommandLine().getCommandSpec().qualifiedName()
-          + " --help')");
+          + " --help')" + hint);
       return ExitStatus.USAGE;
+    }
+
+    /**
+     * "; it is an option of 'hospes X'" when {@code option} (up to an '=') is one of other
+     * commands', else empty. An option given to the wrong command ({@code run --max-cycles -1
+     * K}, where --max-cycles is run-many's) made picocli take its value for the kernel and
+     * name the kernel as an unknown option too; the message now names the option alone, and
+     * where it belongs.
+     */
+    static String elsewhere(String option, CommandLine where, CliStreams streams) {
+      if (where.getParent() == null) {
+        return "";
+      }
+      String name = option.contains("=") ? option.substring(0, option.indexOf('=')) : option;
+      List<String> owners = new java.util.ArrayList<>();
+      // The whole tree: a command line that named its command built that command alone.
+      newCommandLine(streams, null).getSubcommands().forEach((command, cli) -> {
+        if (!command.equals(where.getCommandName()) && !command.equals("help")
+            && cli.getCommandSpec().findOption(name) != null) {
+          owners.add("'hospes " + command + "'");
+        }
+      });
+      return owners.isEmpty() ? "" : "; it is an option of " + String.join(" and ", owners);
     }
 
     /**

@@ -237,6 +237,24 @@ class HospesCliTest {
     assertThat(stderr()).startsWith("hospes: Unknown option: '--turbo'").hasLineCount(1);
   }
 
+  /**
+   * --max-cycles is run-many's: picocli took the -1 after it for run's kernel and called the
+   * kernel an unknown option as well.
+   */
+  @Test
+  void anotherCommandsOptionIsNamedAloneWithTheCommandItBelongsTo() {
+    assertThat(hospes("run", "--max-cycles", "-1", "k.elf")).isEqualTo(2);
+    assertThat(stderr()).isEqualTo("hospes: Unknown option: '--max-cycles' (see 'hospes run"
+        + " --help'); it is an option of 'hospes run-many'\n");
+  }
+
+  @Test
+  void unknownOptionsAreNamedWithoutTheArgumentsAfterThem() {
+    assertThat(hospes("run", "--turbo=5", "-q", "-1", "k.elf")).isEqualTo(2);
+    assertThat(stderr()).isEqualTo("hospes: Unknown options: '--turbo=5', '-q' (see 'hospes"
+        + " run --help')\n");
+  }
+
   @Test
   void anUnknownCommandIsAOneLineUsageError() {
     assertThat(hospes("fly")).isEqualTo(2);
