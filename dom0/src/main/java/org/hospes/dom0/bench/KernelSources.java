@@ -36,9 +36,14 @@ public final class KernelSources {
    * {@link #finished} once it has ended.
    */
   public static Process startBuild(ProcessBuilder build) throws IOException {
-    Process p = build.start();
-    RUNNING.add(p);
-    return p;
+    // Started and registered under the lock that stopBuilds takes: a signal that comes as
+    // soon as make runs (before it was in the set) found nothing to stop, and the build, and
+    // the command reading its output, went on.
+    synchronized (RUNNING) {
+      Process p = build.start();
+      RUNNING.add(p);
+      return p;
+    }
   }
 
   /** A build started by {@link #startBuild} has ended. */
@@ -56,6 +61,12 @@ public final class KernelSources {
    * stand-in build, about one Ctrl-C in 25. The commands that trap the signals call this.
    */
   public static void stopBuilds() {
+    synchronized (RUNNING) {
+      stopAll();
+    }
+  }
+
+  private static void stopAll() {
     for (Process p : RUNNING) {
       // The tree first: once make is gone its children are no longer its descendants.
       List<ProcessHandle> tree = p.descendants().toList();
