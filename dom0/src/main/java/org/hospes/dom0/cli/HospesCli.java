@@ -249,6 +249,9 @@ public final class HospesCli implements Callable<Integer> {
     @Override
     public int handleParseException(CommandLine.ParameterException e, String[] args) {
       String unknown = unknownCommand(e);
+      if (unknown == null) {
+        unknown = unknownHelpTopic(e);
+      }
       if (unknown != null) {
         streams.error(unknown);
         return ExitStatus.USAGE;
@@ -305,14 +308,37 @@ public final class HospesCli implements Callable<Integer> {
           || u.getUnmatched().isEmpty() || u.isUnknownOption()) {
         return null;
       }
-      String name = u.getUnmatched().get(0);
-      String message = "unknown command '" + name + "' (see 'hospes --help')";
-      List<String> suggestions = closeCommands(name,
+      return unknownCommand(u.getUnmatched().get(0),
           e.getCommandLine().getSubcommands().keySet());
+    }
+
+    /** "unknown command 'NAME' (see 'hospes --help')", with the commands it may be a slip for. */
+    static String unknownCommand(String name, java.util.Collection<String> commands) {
+      String message = "unknown command '" + name + "' (see 'hospes --help')";
+      List<String> suggestions = closeCommands(name, commands);
       if (!suggestions.isEmpty()) {
         message += "; did you mean " + String.join(" or ", suggestions) + "?";
       }
       return message;
+    }
+
+    /**
+     * {@code hospes help bogus}: picocli's help command says "Unknown subcommand 'bogus'.";
+     * the same line as {@code hospes bogus} instead. Null for any other error.
+     */
+    static String unknownHelpTopic(CommandLine.ParameterException e) {
+      // Picocli's help command throws it on behalf of its parent, the top command.
+      CommandLine top = e.getCommandLine();
+      java.util.regex.Matcher m = java.util.regex.Pattern
+          .compile("Unknown subcommand '(.*)'\\.").matcher(String.valueOf(e.getMessage()));
+      if (top.getParent() != null || !top.getSubcommands().containsKey("help")
+          || !m.matches()) {
+        return null;
+      }
+      java.util.Set<String> commands = new java.util.LinkedHashSet<>(
+          top.getSubcommands().keySet());
+      commands.remove("help");
+      return unknownCommand(m.group(1), commands);
     }
   }
 

@@ -331,6 +331,18 @@ class HospesCliTest {
     assertThat(c.convert("2g")).isEqualTo(2_000_000_000);
   }
 
+  /** Picocli's help command said "Unknown subcommand 'frobnicate'." in its own words. */
+  @Test
+  void helpForAnUnknownCommandSaysSoAsAnUnknownCommandDoes() {
+    assertThat(hospes("help", "frobnicate")).isEqualTo(2);
+    assertThat(stderr()).isEqualTo(
+        "hospes: unknown command 'frobnicate' (see 'hospes --help')\n");
+    err.reset();
+    assertThat(hospes("help", "rn")).isEqualTo(2);
+    assertThat(stderr()).isEqualTo(
+        "hospes: unknown command 'rn' (see 'hospes --help'); did you mean run?\n");
+  }
+
   @Test
   void helpSubcommandWorks() {
     assertThat(hospes("help", "run")).isZero();
