@@ -21,8 +21,10 @@ import picocli.CommandLine.Parameters;
       "Runs a study (YAML, or JSON for a .json file): workloads x modes x ram x schedulers x"
           + " cost models x engines x repetitions, in virtual time, several runs at once. Writes"
           + " runs.csv, runs.json, summary.md and report.html (with plots/) to --out. Without"
-          + " FILE, runs the bundled default study (nanobenchmarks, a CPU-bound program and"
-          + " PV disk I/O across the modes, under the default and prescott cost models).",
+          + " FILE, runs the bundled default study (nanobenchmarks, a CPU-bound program and a"
+          + " disk benchmark across the modes: emulated IDE in native, hvm and hvm-shadow,"
+          + " blkfront and blkback in pvhvm, pvh and pv; under the default and prescott cost"
+          + " models).",
       "Ctrl-C or SIGTERM: the runs under way finish, the others are skipped, and the results"
           + " directory is written with the finished runs (status 130 or 143); while the"
           + " workloads are built, the build stops and nothing is written. With --spark the"

@@ -105,6 +105,18 @@ class StudyCommandTest {
     }
   }
 
+  /**
+   * The help said the default study's disk runs were "PV disk I/O across the modes"; in
+   * native, hvm and hvm-shadow they are the emulated IDE disk (README, "Studies").
+   */
+  @Test
+  void theHelpSaysWhichDiskPathEachModeOfTheDefaultStudyTakes() {
+    assertThat(cli.run("study", "--help")).isZero();
+    assertThat(cli.stdout().replaceAll("\\s+", " ")).contains("emulated IDE in native, hvm"
+        + " and hvm-shadow, blkfront and blkback in pvhvm, pvh and pv").doesNotContain(
+        "PV disk I/O across the modes");
+  }
+
   @Test
   void aRefusedStudyCreatesNoResultsDirectory() throws Exception {
     String[] studies = {
