@@ -220,6 +220,43 @@ class LauncherStaleTest {
   }
 
   /**
+   * The same while the launch waits for another launch's build (the build lock, held here by
+   * a flock of the test's): bash ran its trap only once flock returned, when the other build
+   * was done. Now the launch ends at once, and builds nothing.
+   */
+  @Test
+  void aSignalWhileAnotherLaunchBuildsEndsTheWait() throws Exception {
+    Files.setLastModifiedTime(root.resolve("dom0/src/main/java/B.java"),
+        FileTime.from(BUILT.plusSeconds(60)));
+    Process holder = new ProcessBuilder("flock",
+        root.resolve("dom0/target/.hospes-build.lock").toString(), "sleep", "100").start();
+    Process p = null;
+    try {
+      p = start();
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (p.toHandle().children().noneMatch(c -> c.info().command().orElse("")
+          .endsWith("flock")) && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      assertThat(new ProcessBuilder("kill", "-TERM", Long.toString(p.pid())).start().waitFor())
+          .isZero();
+      assertThat(p.waitFor(30, TimeUnit.SECONDS)).as("the launch ended").isTrue();
+      assertThat(p.exitValue()).isEqualTo(143);
+      assertThat(holder.isAlive()).as("the other build's lock still held").isTrue();
+    } finally {
+      if (p != null) {
+        p.destroyForcibly();
+      }
+      holder.descendants().forEach(ProcessHandle::destroy);
+      holder.destroy();
+    }
+    assertThat(Files.readString(dir.resolve("out.log"))).endsWith("hospes: interrupted"
+        + " (SIGTERM) while building Hospes; nothing was run\n");
+    assertThat(lines(builds)).isEmpty();
+    assertThat(lines(launches)).isEmpty();
+  }
+
+  /**
    * Ctrl-C or SIGTERM before java starts, here while the launcher dumps the class-data
    * archive: bash died of it with nothing said, and left the class list it had claimed, which
    * kept any later launch from listing the classes again (so no archive, ever). Now one line,
