@@ -160,4 +160,60 @@ class LauncherCdsTest {
     assertThat(files(target, "hospes-cds.classes.")).isZero();
     assertThat(files(target, "hospes-cds.jvm.tmp.")).isZero();
   }
+
+  /**
+   * The archive belongs to a java file, however a launch names it. As strings, a JAVA_HOME
+   * reached through a symlink (Debian's /usr/lib/jvm/java-1.17.0-openjdk-amd64) was another
+   * java than the same file on the PATH, and each way of launching dumped the archive again
+   * for itself; and a symlinked java re-pointed at another JVM (update-alternatives) kept the
+   * archive the first one had dumped.
+   */
+  @Test
+  @Timeout(value = 300, unit = TimeUnit.SECONDS)
+  void theArchiveIsTheJavaFilesWhateverPathNamesIt(@TempDir Path dir) throws Exception {
+    Path target = TestKernels.root().resolve("dom0/target");
+    String kernel = TestKernels.elf("hello").toString();
+    Path archive = target.resolve("hospes-cds.jsa");
+    Path realHome = Path.of(System.getProperty("java.home")).toRealPath();
+    Path realJava = realHome.resolve("bin/java");
+    // A JDK whose bin/java is a symlink to this one's.
+    Path linkHome = Files.createDirectories(dir.resolve("linked-jdk/bin")).getParent();
+    Files.createSymbolicLink(linkHome.resolve("bin/java"), realJava);
+    deleteCdsFiles(target);
+    for (int k = 0; k < 2; k++) {
+      assertThat(hospes(Map.of("JAVA_HOME", linkHome.toString()), "run", "--mode", "native",
+          kernel).status()).isEqualTo(33);
+    }
+    assertThat(archive).exists();
+    assertThat(Files.readString(target.resolve("hospes-cds.jvm")))
+        .isEqualTo(realJava + "\n");
+    byte[] made = Files.readAllBytes(archive);
+
+    // The same java by its own path, and through a ".." (-Xshare:on: it maps the archive):
+    // current, so no class list is written and the archive stays as it was.
+    for (String home : new String[] {realHome.toString(),
+        realHome + "/../" + realHome.getFileName()}) {
+      Launch same = hospes(Map.of("JAVA_HOME", home, "HOSPES_JAVA_OPTS", "-Xshare:on"), "run",
+          "--mode", "native", kernel);
+      assertThat(same.status()).as(same.err()).isEqualTo(33);
+      assertThat(files(target, "hospes-cds.classes.")).as("a class list under " + home)
+          .isZero();
+      assertThat(Files.readAllBytes(archive)).isEqualTo(made);
+    }
+
+    // The symlink re-pointed at another java file (here one that runs this JVM, dated before
+    // the archive as an installed JDK is): not the java that dumped the archive.
+    Path other = dir.resolve("other-java");
+    Files.writeString(other, "#!/bin/sh\nexec " + realJava + " \"$@\"\n");
+    other.toFile().setExecutable(true);
+    Files.setLastModifiedTime(other, java.nio.file.attribute.FileTime.fromMillis(0));
+    Files.delete(linkHome.resolve("bin/java"));
+    Files.createSymbolicLink(linkHome.resolve("bin/java"), other);
+    Launch moved = hospes(Map.of("JAVA_HOME", linkHome.toString()), "run", "--mode", "native",
+        kernel);
+    assertThat(moved.status()).as(moved.err()).isEqualTo(33);
+    assertThat(files(target, "hospes-cds.classes.tmp.")).as("the class list for the other java")
+        .isEqualTo(1);
+    deleteCdsFiles(target);
+  }
 }

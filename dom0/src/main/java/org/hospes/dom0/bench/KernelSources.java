@@ -8,6 +8,8 @@ import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Finds the source tree's {@code samples/kernels} directory and builds kernels there with make.
@@ -24,7 +26,56 @@ public final class KernelSources {
 
   private static final Path MAKEFILE = Paths.get("samples", "kernels", "Makefile");
 
+  /** The builds running now, so that a stop can end them ({@link #stopBuilds}). */
+  private static final Set<Process> RUNNING = ConcurrentHashMap.newKeySet();
+
   private KernelSources() {}
+
+  /**
+   * Starts a build (make) that {@link #stopBuilds} can end; the caller passes it to
+   * {@link #finished} once it has ended.
+   */
+  public static Process startBuild(ProcessBuilder build) throws IOException {
+    // Started and registered under the lock that stopBuilds takes: a signal that comes as
+    // soon as make runs (before it was in the set) found nothing to stop, and the build, and
+    // the command reading its output, went on.
+    synchronized (RUNNING) {
+      Process p = build.start();
+      RUNNING.add(p);
+      return p;
+    }
+  }
+
+  /** A build started by {@link #startBuild} has ended. */
+  public static void finished(Process build) {
+    RUNNING.remove(build);
+  }
+
+  /**
+   * Ends the builds running now and every process they started, with SIGTERM (make removes
+   * the target it was making). Ctrl-C reaches the terminal's whole process group at once, but
+   * a process forked just after it misses it: dash, interrupted between a recipe's commands
+   * (it waits to see how the command it ran ended), still forks the next, and make, interrupted,
+   * waits for all its children before it dies. The build, and the command reading its output
+   * to the end, then went on until that child was done: a 100 s sleep in DemoStopTest's
+   * stand-in build, about one Ctrl-C in 25. The commands that trap the signals call this.
+   */
+  public static void stopBuilds() {
+    synchronized (RUNNING) {
+      stopAll();
+    }
+  }
+
+  private static void stopAll() {
+    for (Process p : RUNNING) {
+      // The tree first: once make is gone its children are no longer its descendants.
+      List<ProcessHandle> tree = p.descendants().toList();
+      // The handle's destroy, not the Process's: that closes the streams too, and the reader
+      // of make's output would fail ("Stream closed") rather than see it end.
+      p.toHandle().destroy();
+      tree.forEach(ProcessHandle::destroy);
+    }
+  }
 
   /**
    * The repository root: {@value #ROOT_PROPERTY}, else {@value #ROOT_ENV}, else the nearest
@@ -90,10 +141,9 @@ public final class KernelSources {
    */
   public static void runBuild(List<String> cmd) throws IOException, InterruptedException {
     Process p =
-        new ProcessBuilder(cmd)
+        startBuild(new ProcessBuilder(cmd)
             .redirectErrorStream(true)
-            .redirectInput(ProcessBuilder.Redirect.from(Paths.get("/dev/null").toFile()))
-            .start();
+            .redirectInput(ProcessBuilder.Redirect.from(Paths.get("/dev/null").toFile())));
     byte[] out;
     int rc;
     try {
@@ -102,6 +152,8 @@ public final class KernelSources {
     } catch (InterruptedException e) {
       p.destroy(); // make removes its half-written target on SIGTERM
       throw e;
+    } finally {
+      finished(p);
     }
     String stoppedBy = BuildStoppedException.signalName(rc);
     if (stoppedBy != null) {

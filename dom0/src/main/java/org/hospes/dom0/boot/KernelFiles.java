@@ -15,6 +15,12 @@ public final class KernelFiles {
       if (Files.isDirectory(kernel)) {
         throw new BootException("is a directory");
       }
+      if (!Files.isRegularFile(kernel) && isDevice(kernel)) {
+        // /dev/zero never ends: it was read until the heap ran out, the launch silent
+        // meanwhile; a terminal (/dev/stdin at a prompt) waited for typing. A pipe, as
+        // process substitution gives (<(...)), is still read.
+        throw new BootException("is a device, not a file");
+      }
       if (Files.size(kernel) > Integer.MAX_VALUE - 64) {
         throw new BootException("too large to be a kernel");
       }
@@ -25,6 +31,16 @@ public final class KernelFiles {
       throw new BootException("permission denied", e);
     } catch (IOException e) {
       throw new BootException("cannot read: " + e.getMessage(), e);
+    }
+  }
+
+  /** Whether {@code file} is a character or block device (its stat's file type). */
+  static boolean isDevice(Path file) throws IOException {
+    try {
+      int type = (Integer) Files.getAttribute(file, "unix:mode") & 0170000;
+      return type == 0020000 || type == 0060000; // S_IFCHR, S_IFBLK
+    } catch (UnsupportedOperationException | IllegalArgumentException e) {
+      return false; // no unix view here: read it as before
     }
   }
 
@@ -48,11 +64,25 @@ public final class KernelFiles {
         }
         done += n;
       }
-      if (in.read() < 0) {
+      int next = in.read();
+      if (next < 0) {
         return bytes;
       }
+      // It grew meanwhile, or it is a pipe (process substitution, <(...)), whose size reads
+      // 0: the rest from this stream. Reading the file again lost the byte just read, and a
+      // pipe's kernel was "not an ELF file".
+      java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream(done + CHUNK);
+      all.write(bytes, 0, done);
+      all.write(next);
+      byte[] chunk = new byte[CHUNK];
+      for (int n; (n = in.read(chunk)) >= 0; ) {
+        if (all.size() > Integer.MAX_VALUE - 64 - n) {
+          throw new IOException("too large to be a kernel");
+        }
+        all.write(chunk, 0, n);
+      }
+      return all.toByteArray();
     }
-    return Files.readAllBytes(file); // it grew meanwhile
   }
 
   /** Reads boot modules, each named by its file name (its command line in the module list). */

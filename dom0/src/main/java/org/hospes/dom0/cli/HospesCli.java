@@ -249,21 +249,57 @@ public final class HospesCli implements Callable<Integer> {
     @Override
     public int handleParseException(CommandLine.ParameterException e, String[] args) {
       String unknown = unknownCommand(e);
+      if (unknown == null) {
+        unknown = unknownHelpTopic(e);
+      }
       if (unknown != null) {
         streams.error(unknown);
         return ExitStatus.USAGE;
       }
       String message = e.getMessage() == null ? "bad arguments" : e.getMessage().lines()
           .findFirst().orElse("bad arguments");
+      String hint = "";
+      if (e instanceof CommandLine.UnmatchedArgumentException u && u.isUnknownOption()) {
+        List<String> options = u.getUnmatched().stream().filter(a -> a.startsWith("-"))
+            .toList();
+        message = (options.size() == 1 ? "Unknown option: " : "Unknown options: ")
+            + String.join(", ", options.stream().map(o -> "'" + o + "'").toList());
+        hint = elsewhere(options.get(0), e.getCommandLine(), streams);
+      }
       streams.error(message + " (see '" + e.getCommandLine().getCommandSpec().qualifiedName()
-          + " --help')");
+          + " --help')" + hint);
       return ExitStatus.USAGE;
     }
 
     /**
+     * "; it is an option of 'hospes X'" when {@code option} (up to an '=') is one of other
+     * commands', else empty. An option given to the wrong command ({@code run --max-cycles -1
+     * K}, where --max-cycles is run-many's) made picocli take its value for the kernel and
+     * name the kernel as an unknown option too; the message now names the option alone, and
+     * where it belongs.
+     */
+    static String elsewhere(String option, CommandLine where, CliStreams streams) {
+      if (where.getParent() == null) {
+        return "";
+      }
+      String name = option.contains("=") ? option.substring(0, option.indexOf('=')) : option;
+      List<String> owners = new java.util.ArrayList<>();
+      // The whole tree: a command line that named its command built that command alone.
+      newCommandLine(streams, null).getSubcommands().forEach((command, cli) -> {
+        if (!command.equals(where.getCommandName()) && !command.equals("help")
+            && cli.getCommandSpec().findOption(name) != null) {
+          owners.add("'hospes " + command + "'");
+        }
+      });
+      return owners.isEmpty() ? "" : "; it is an option of " + String.join(" and ", owners);
+    }
+
+    /**
      * {@code hospes bogus}: picocli calls the first word an unmatched argument; it is a command
-     * name that does not exist. Picocli's "did you mean" suggestions, if any, are kept. Null for
-     * any other error.
+     * name that does not exist. The commands it may be a slip for are suggested
+     * ({@link #closeCommands}); picocli's own suggestions are not: they share letter pairs with
+     * the word and need not be near it ({@code frobnicate} got create, destroy, block-attach).
+     * Null for any other error.
      */
     static String unknownCommand(CommandLine.ParameterException e) {
       if (!(e instanceof CommandLine.UnmatchedArgumentException u)
@@ -272,14 +308,81 @@ public final class HospesCli implements Callable<Integer> {
           || u.getUnmatched().isEmpty() || u.isUnknownOption()) {
         return null;
       }
-      String name = u.getUnmatched().get(0);
+      return unknownCommand(u.getUnmatched().get(0),
+          e.getCommandLine().getSubcommands().keySet());
+    }
+
+    /** "unknown command 'NAME' (see 'hospes --help')", with the commands it may be a slip for. */
+    static String unknownCommand(String name, java.util.Collection<String> commands) {
       String message = "unknown command '" + name + "' (see 'hospes --help')";
-      List<String> suggestions = u.getSuggestions();
+      List<String> suggestions = closeCommands(name, commands);
       if (!suggestions.isEmpty()) {
         message += "; did you mean " + String.join(" or ", suggestions) + "?";
       }
       return message;
     }
+
+    /**
+     * {@code hospes help bogus}: picocli's help command says "Unknown subcommand 'bogus'.";
+     * the same line as {@code hospes bogus} instead. Null for any other error.
+     */
+    static String unknownHelpTopic(CommandLine.ParameterException e) {
+      // Picocli's help command throws it on behalf of its parent, the top command.
+      CommandLine top = e.getCommandLine();
+      java.util.regex.Matcher m = java.util.regex.Pattern
+          .compile("Unknown subcommand '(.*)'\\.").matcher(String.valueOf(e.getMessage()));
+      if (top.getParent() != null || !top.getSubcommands().containsKey("help")
+          || !m.matches()) {
+        return null;
+      }
+      java.util.Set<String> commands = new java.util.LinkedHashSet<>(
+          top.getSubcommands().keySet());
+      commands.remove("help");
+      return unknownCommand(m.group(1), commands);
+    }
+  }
+
+  /**
+   * The names within typing distance of {@code typed}, nearest first (ties in the order
+   * given): at most one edit (a letter inserted, deleted, changed, or two neighbours swapped)
+   * for a word of up to four letters, two for a longer one, and never the whole word.
+   */
+  static List<String> closeCommands(String typed, java.util.Collection<String> names) {
+    int most = Math.min(typed.length() <= 4 ? 1 : 2, typed.length() - 1);
+    List<String> close = new java.util.ArrayList<>();
+    for (int d = 0; d <= most; d++) {
+      for (String name : names) {
+        if (editDistance(typed, name) == d && !name.equals(typed)) {
+          close.add(name);
+        }
+      }
+    }
+    return close;
+  }
+
+  /**
+   * The optimal-string-alignment distance: insertions, deletions, substitutions and swaps of
+   * adjacent letters, each one edit (a swap is the commonest slip, {@code destory}).
+   */
+  static int editDistance(String a, String b) {
+    int[][] d = new int[a.length() + 1][b.length() + 1];
+    for (int i = 0; i <= a.length(); i++) {
+      d[i][0] = i;
+    }
+    for (int j = 0; j <= b.length(); j++) {
+      d[0][j] = j;
+    }
+    for (int i = 1; i <= a.length(); i++) {
+      for (int j = 1; j <= b.length(); j++) {
+        int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+        d[i][j] = Math.min(Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1), d[i - 1][j - 1] + cost);
+        if (i > 1 && j > 1 && a.charAt(i - 1) == b.charAt(j - 2)
+            && a.charAt(i - 2) == b.charAt(j - 1)) {
+          d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+        }
+      }
+    }
+    return d[a.length()][b.length()];
   }
 
   private record InternalErrors(CliStreams streams) implements IExecutionExceptionHandler {

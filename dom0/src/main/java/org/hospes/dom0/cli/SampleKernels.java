@@ -91,14 +91,15 @@ final class SampleKernels {
 
   private static int make(PrintStream log, String... command)
       throws IOException, InterruptedException {
-    Process make = new ProcessBuilder(command)
-        .redirectErrorStream(true)
-        .start();
+    Process make = org.hospes.dom0.bench.KernelSources.startBuild(new ProcessBuilder(command)
+        .redirectErrorStream(true));
     try (InputStream in = make.getInputStream()) {
       in.transferTo(log);
+      log.flush();
+      return make.waitFor();
+    } finally {
+      org.hospes.dom0.bench.KernelSources.finished(make);
     }
-    log.flush();
-    return make.waitFor();
   }
 
   private static Optional<Path> codeLocation() {

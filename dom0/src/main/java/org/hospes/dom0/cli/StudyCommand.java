@@ -21,8 +21,10 @@ import picocli.CommandLine.Parameters;
       "Runs a study (YAML, or JSON for a .json file): workloads x modes x ram x schedulers x"
           + " cost models x engines x repetitions, in virtual time, several runs at once. Writes"
           + " runs.csv, runs.json, summary.md and report.html (with plots/) to --out. Without"
-          + " FILE, runs the bundled default study (nanobenchmarks, a CPU-bound program and"
-          + " PV disk I/O across the modes, under the default and prescott cost models).",
+          + " FILE, runs the bundled default study (nanobenchmarks, a CPU-bound program and a"
+          + " disk benchmark across the modes: emulated IDE in native, hvm and hvm-shadow,"
+          + " blkfront and blkback in pvhvm, pvh and pv; under the default and prescott cost"
+          + " models).",
       "Ctrl-C or SIGTERM: the runs under way finish, the others are skipped, and the results"
           + " directory is written with the finished runs (status 130 or 143); while the"
           + " workloads are built, the build stops and nothing is written. With --spark the"
@@ -30,6 +32,7 @@ import picocli.CommandLine.Parameters;
     },
     exitCodeListHeading = "%nExit status:%n",
     exitCodeList = {"0:every run ran (a run's own status is in the results)",
+      "1:the results could not be written (a full disk, say); nothing half-written is left",
       "2:bad study file or options",
       "130:stopped by Ctrl-C (SIGTERM: 143); the finished runs' results are written"})
 final class StudyCommand implements Callable<Integer> {
@@ -75,6 +78,34 @@ final class StudyCommand implements Callable<Integer> {
       return "--out " + dir + ": cannot be created";
     }
     return java.nio.file.Files.isWritable(parent) ? null : "--out " + dir + ": permission denied";
+  }
+
+  /**
+   * Writes the results directory; false, with one line saying so, if it cannot be written. A
+   * full disk ended the study with "internal error: java.io.IOException: No space left on
+   * device" and status 1, leaving runs.csv whole and runs.json cut short; now the files
+   * written so far are removed, and the directory too if the study made it.
+   */
+  private boolean writeResults(StudySpec study, List<RunRecord> records, boolean outExisted) {
+    try {
+      StudyReport.write(study, records, out);
+      return true;
+    } catch (java.io.IOException | java.io.UncheckedIOException e) {
+      String why = e instanceof java.io.UncheckedIOException u ? u.getCause().getMessage()
+          : e.getMessage();
+      String left = "nothing of them is left there";
+      try {
+        StudyReport.removeResults(out);
+        if (!outExisted) {
+          java.nio.file.Files.deleteIfExists(out);
+        }
+      } catch (java.io.IOException cleanup) {
+        left = "and some of its files could not be removed (" + cleanup.getMessage() + ")";
+      }
+      streams.error("cannot write the study's results in " + out + ": " + why + "; the "
+          + records.size() + " runs' results are lost, " + left);
+      return false;
+    }
   }
 
   /** Creates the results directory: null, or why it cannot be. */
@@ -155,6 +186,9 @@ final class StudyCommand implements Callable<Integer> {
           first[0] = now;
           signal[0] = s.getNumber();
           requestStop.run();
+          // A build's child forked just after the signal reached the process group would keep
+          // make, and this command reading its output, waiting for it.
+          org.hospes.dom0.bench.KernelSources.stopBuilds();
           onFirst.accept(s.getName());
         });
         if (old == sun.misc.SignalHandler.SIG_IGN) {
@@ -292,7 +326,9 @@ final class StudyCommand implements Callable<Integer> {
     if (local.stopRequested()) {
       int total = study.runs().size();
       if (!records.isEmpty()) {
-        StudyReport.write(study, records, out);
+        if (!writeResults(study, records, outExisted)) {
+          return ExitStatus.INTERNAL_ERROR;
+        }
       } else if (!outExisted) {
         // "Nothing written" leaves nothing behind: not the empty directory made for the runs
         // (a stop while Spark starts, seconds long, left one every time).
@@ -306,7 +342,9 @@ final class StudyCommand implements Callable<Integer> {
           + (records.isEmpty() ? "; nothing written" : "; their results in " + out));
       return 128 + (signal[0] != 0 ? signal[0] : 2);
     }
-    StudyReport.write(study, records, out);
+    if (!writeResults(study, records, outExisted)) {
+      return ExitStatus.INTERNAL_ERROR;
+    }
     String io = StudyReport.ioPaths(records);
     if (!io.isEmpty()) {
       // The per-path table is what an I/O study is run for: print it, as bench prints its.

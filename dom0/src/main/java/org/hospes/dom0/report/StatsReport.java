@@ -254,7 +254,17 @@ public final class StatsReport {
 
   /** Writes {@code doc} to {@code file} as one line of JSON. */
   public static void writeJson(StatsDocument doc, Path file) throws IOException {
-    Files.writeString(file, json(doc) + "\n");
+    try {
+      Files.writeString(file, json(doc) + "\n");
+    } catch (IOException e) {
+      // A disk that filled during the run: the file was made (an empty file fits) and cut
+      // short, and a reader would take it for the run's stats. A regular file only, never
+      // through a symlink (/dev/stdout, redirected to a file, is the user's).
+      if (Files.isRegularFile(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+        Files.deleteIfExists(file);
+      }
+      throw e;
+    }
   }
 
   /** {@code doc} as JSON text. */

@@ -78,6 +78,35 @@ public final class StudyReport {
     Files.writeString(dir.resolve("report.html"), StudyHtml.page(study, records, plots));
   }
 
+  /**
+   * Removes from {@code dir} the files {@link #write} writes (regular files only; {@code plots/}
+   * too once that leaves it empty), after a write that failed part way (a full disk): none of
+   * them is left half-written, or from a study other than the rest.
+   */
+  public static void removeResults(Path dir) throws IOException {
+    Path plots = dir.resolve("plots");
+    for (String f : StudyPlots.FILES) {
+      deleteFile(plots.resolve(f));
+    }
+    if (Files.isDirectory(plots)) {
+      try (var left = Files.list(plots)) {
+        if (left.findAny().isEmpty()) {
+          Files.delete(plots);
+        }
+      }
+    }
+    for (String f : List.of(INCOMPLETE_NOTE, "runs.csv", "runs.json", "summary.md",
+        "report.html")) {
+      deleteFile(dir.resolve(f));
+    }
+  }
+
+  private static void deleteFile(Path f) throws IOException {
+    if (Files.isRegularFile(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      Files.delete(f);
+    }
+  }
+
   /** The study's runs that have no record, in the study's order. */
   static List<RunSpec> missingRuns(StudySpec study, List<RunRecord> records) {
     java.util.Set<Integer> done = new java.util.HashSet<>();

@@ -2,6 +2,8 @@ package org.hospes.dom0.boot;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,5 +37,32 @@ class KernelFilesTest {
         .hasMessage("is a directory");
     assertThatThrownBy(() -> KernelFiles.read(dir.resolve("absent")))
         .isInstanceOf(BootException.class).hasMessage("no such file");
+  }
+
+  /**
+   * A device is refused at once: /dev/zero was read until the heap ran out (the trial's
+   * {@code hospes run /dev/zero} was still silent after 30 s). A pipe is read as a file.
+   */
+  @Test
+  void aDeviceIsRefusedAndAPipeIsRead() throws Exception {
+    assumeTrue(Files.exists(Path.of("/dev/zero")) && new java.io.File("/usr/bin/mkfifo")
+        .canExecute(), "/dev/zero and mkfifo(1) are needed");
+    assertTimeoutPreemptively(java.time.Duration.ofSeconds(20), () ->
+        assertThatThrownBy(() -> KernelFiles.read(Path.of("/dev/zero")))
+            .isInstanceOf(BootException.class).hasMessage("is a device, not a file"));
+    Path fifo = dir.resolve("fifo");
+    assertThat(new ProcessBuilder("/usr/bin/mkfifo", fifo.toString()).start().waitFor())
+        .isZero();
+    byte[] bytes = {1, 2, 3, 4, 5};
+    Thread writer = new Thread(() -> {
+      try {
+        Files.write(fifo, bytes);
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    });
+    writer.start();
+    assertThat(KernelFiles.read(fifo)).isEqualTo(bytes);
+    writer.join();
   }
 }

@@ -237,6 +237,24 @@ class HospesCliTest {
     assertThat(stderr()).startsWith("hospes: Unknown option: '--turbo'").hasLineCount(1);
   }
 
+  /**
+   * --max-cycles is run-many's: picocli took the -1 after it for run's kernel and called the
+   * kernel an unknown option as well.
+   */
+  @Test
+  void anotherCommandsOptionIsNamedAloneWithTheCommandItBelongsTo() {
+    assertThat(hospes("run", "--max-cycles", "-1", "k.elf")).isEqualTo(2);
+    assertThat(stderr()).isEqualTo("hospes: Unknown option: '--max-cycles' (see 'hospes run"
+        + " --help'); it is an option of 'hospes run-many'\n");
+  }
+
+  @Test
+  void unknownOptionsAreNamedWithoutTheArgumentsAfterThem() {
+    assertThat(hospes("run", "--turbo=5", "-q", "-1", "k.elf")).isEqualTo(2);
+    assertThat(stderr()).isEqualTo("hospes: Unknown options: '--turbo=5', '-q' (see 'hospes"
+        + " run --help')\n");
+  }
+
   @Test
   void anUnknownCommandIsAOneLineUsageError() {
     assertThat(hospes("fly")).isEqualTo(2);
@@ -244,10 +262,37 @@ class HospesCliTest {
   }
 
   @Test
-  void aMistypedCommandKeepsPicocliSuggestions() {
+  void aMistypedCommandSuggestsTheCommandsItIsCloseTo() {
     assertThat(hospes("rum")).isEqualTo(2);
-    assertThat(stderr()).startsWith("hospes: unknown command 'rum' (see 'hospes --help');"
-        + " did you mean ").contains("run").hasLineCount(1);
+    assertThat(stderr()).isEqualTo("hospes: unknown command 'rum' (see 'hospes --help');"
+        + " did you mean run?\n");
+    err.reset();
+    assertThat(hospes("destory")).isEqualTo(2); // two letters swapped
+    assertThat(stderr()).isEqualTo("hospes: unknown command 'destory' (see 'hospes --help');"
+        + " did you mean destroy?\n");
+  }
+
+  /** Picocli's suggestions for it were "create or destroy or block-attach". */
+  @Test
+  void aWordCloseToNoCommandGetsNoSuggestion() {
+    assertThat(hospes("frobnicate")).isEqualTo(2);
+    assertThat(stderr()).isEqualTo(
+        "hospes: unknown command 'frobnicate' (see 'hospes --help')\n");
+  }
+
+  @Test
+  void closeCommandsAreWithinOneEditForShortWordsAndTwoForLongerOnes() {
+    java.util.List<String> names = java.util.List.of("run", "run-many", "list", "top",
+        "xenstore-ls", "xenstore-read");
+    assertThat(HospesCli.closeCommands("rn", names)).containsExactly("run");
+    assertThat(HospesCli.closeCommands("runmany", names)).containsExactly("run-many");
+    assertThat(HospesCli.closeCommands("stop", names)).containsExactly("top");
+    assertThat(HospesCli.closeCommands("xenstore-red", names)).containsExactly("xenstore-read");
+    assertThat(HospesCli.closeCommands("lists", java.util.List.of("lis", "list")))
+        .containsExactly("list", "lis"); // nearest first
+    assertThat(HospesCli.closeCommands("lots", names)).isEmpty(); // two edits from list
+    assertThat(HospesCli.closeCommands("x", names)).isEmpty();
+    assertThat(HospesCli.editDistance("destory", "destroy")).isEqualTo(1);
   }
 
   @Test
@@ -284,6 +329,18 @@ class HospesCliTest {
     assertThat(c.convert("10k")).isEqualTo(10_000);
     assertThat(c.convert("5M")).isEqualTo(5_000_000);
     assertThat(c.convert("2g")).isEqualTo(2_000_000_000);
+  }
+
+  /** Picocli's help command said "Unknown subcommand 'frobnicate'." in its own words. */
+  @Test
+  void helpForAnUnknownCommandSaysSoAsAnUnknownCommandDoes() {
+    assertThat(hospes("help", "frobnicate")).isEqualTo(2);
+    assertThat(stderr()).isEqualTo(
+        "hospes: unknown command 'frobnicate' (see 'hospes --help')\n");
+    err.reset();
+    assertThat(hospes("help", "rn")).isEqualTo(2);
+    assertThat(stderr()).isEqualTo(
+        "hospes: unknown command 'rn' (see 'hospes --help'); did you mean run?\n");
   }
 
   @Test

@@ -74,6 +74,10 @@ class LauncherStaleTest {
         + "  kill -\"$INTERRUPT\" 0\n"
         + "  exit 1\n"
         + "fi\n"
+        + "if [ -n \"$SLOW\" ]; then\n"
+        + "  echo $$ > '" + dir.resolve("mvn.pid") + "'\n"
+        + "  sleep 100 & trap 'kill $!; exit 143' TERM; wait\n"
+        + "fi\n"
         + "[ -n \"$KEEP_JAR\" ] || touch '" + jar + "'\n");
     // java: records a launch. DUMP_SIGNAL=INT or TERM: the user's Ctrl-C (or a SIGTERM)
     // comes while the launcher dumps the class-data archive, before Hospes starts.
@@ -183,6 +187,76 @@ class LauncherStaleTest {
   }
 
   /**
+   * SIGTERM to the launcher alone (kill PID, a supervisor stopping it) during a build that
+   * takes its time: the signal reached no Maven, and bash ran its trap only once the build had
+   * ended (here the fake build's 100 s). Now the launch ends the build at once, says so, and
+   * leaves no build process behind.
+   */
+  @Test
+  void aSignalToTheLauncherAloneEndsTheBuild() throws Exception {
+    Files.setLastModifiedTime(root.resolve("dom0/src/main/java/B.java"),
+        FileTime.from(BUILT.plusSeconds(60)));
+    Process p = start("SLOW", "1");
+    try {
+      Path pid = dir.resolve("mvn.pid");
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while ((!Files.exists(pid) || Files.readString(pid).isBlank())
+          && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      long mvn = Long.parseLong(Files.readString(pid).strip());
+      assertThat(new ProcessBuilder("kill", "-TERM", Long.toString(p.pid())).start().waitFor())
+          .isZero();
+      assertThat(p.waitFor(30, TimeUnit.SECONDS)).as("the launch ended").isTrue();
+      assertThat(p.exitValue()).isEqualTo(143);
+      assertThat(ProcessHandle.of(mvn).map(ProcessHandle::isAlive).orElse(false))
+          .as("the build still running").isFalse();
+    } finally {
+      p.destroyForcibly();
+    }
+    assertThat(Files.readString(dir.resolve("out.log"))).endsWith("hospes: interrupted"
+        + " (SIGTERM) while building Hospes; nothing was run\n");
+    assertThat(lines(launches)).isEmpty();
+  }
+
+  /**
+   * The same while the launch waits for another launch's build (the build lock, held here by
+   * a flock of the test's): bash ran its trap only once flock returned, when the other build
+   * was done. Now the launch ends at once, and builds nothing.
+   */
+  @Test
+  void aSignalWhileAnotherLaunchBuildsEndsTheWait() throws Exception {
+    Files.setLastModifiedTime(root.resolve("dom0/src/main/java/B.java"),
+        FileTime.from(BUILT.plusSeconds(60)));
+    Process holder = new ProcessBuilder("flock",
+        root.resolve("dom0/target/.hospes-build.lock").toString(), "sleep", "100").start();
+    Process p = null;
+    try {
+      p = start();
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (p.toHandle().children().noneMatch(c -> c.info().command().orElse("")
+          .endsWith("flock")) && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      assertThat(new ProcessBuilder("kill", "-TERM", Long.toString(p.pid())).start().waitFor())
+          .isZero();
+      assertThat(p.waitFor(30, TimeUnit.SECONDS)).as("the launch ended").isTrue();
+      assertThat(p.exitValue()).isEqualTo(143);
+      assertThat(holder.isAlive()).as("the other build's lock still held").isTrue();
+    } finally {
+      if (p != null) {
+        p.destroyForcibly();
+      }
+      holder.descendants().forEach(ProcessHandle::destroy);
+      holder.destroy();
+    }
+    assertThat(Files.readString(dir.resolve("out.log"))).endsWith("hospes: interrupted"
+        + " (SIGTERM) while building Hospes; nothing was run\n");
+    assertThat(lines(builds)).isEmpty();
+    assertThat(lines(launches)).isEmpty();
+  }
+
+  /**
    * Ctrl-C or SIGTERM before java starts, here while the launcher dumps the class-data
    * archive: bash died of it with nothing said, and left the class list it had claimed, which
    * kept any later launch from listing the classes again (so no archive, ever). Now one line,
@@ -210,6 +284,13 @@ class LauncherStaleTest {
   }
 
   private int launch(String... env) throws Exception {
+    Process p = start(env);
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    return p.exitValue();
+  }
+
+  /** Starts {@code hospes --version} on the made-up tree, in a session of its own. */
+  private Process start(String... env) throws Exception {
     ProcessBuilder pb = new ProcessBuilder("setsid", "-w", "bash",
         root.resolve("hospes").toString(), "--version");
     Files.createDirectories(dir.resolve("tmp"));
@@ -225,9 +306,7 @@ class LauncherStaleTest {
     }
     pb.redirectErrorStream(true);
     pb.redirectOutput(dir.resolve("out.log").toFile());
-    Process p = pb.start();
-    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-    return p.exitValue();
+    return pb.start();
   }
 
   private static List<String> lines(Path f) throws IOException {

@@ -82,6 +82,41 @@ class StudyCommandTest {
         + " 1000 reached").doesNotContain("raise");
   }
 
+  /**
+   * A results file that cannot be written (here summary.md, a directory in the way; for the
+   * trial, a full disk): one line and status 1, not "internal error: java.io.IOException", and
+   * none of the files written before it is left half-done or beside older ones.
+   */
+  @Test
+  void resultsThatCannotBeWrittenAreOneLineAndLeaveNoPartOfThem() throws Exception {
+    Files.write(dir.resolve("spin.elf"), SPIN);
+    Path f = study("w.yaml", "workloads: [{name: h, kernel: spin.elf}]\nmodes: [native]\n"
+        + "maxInstructions: 1000\n");
+    Path out = Files.createDirectories(dir.resolve("out"));
+    Files.createDirectories(out.resolve("summary.md"));
+    Files.writeString(out.resolve("notes.txt"), "mine");
+    assertThat(cli.run("study", f.toString(), "--out", out.toString())).isEqualTo(1);
+    assertThat(cli.stderr()).endsWith("hospes: cannot write the study's results in " + out
+        + ": " + out.resolve("summary.md") + ": Is a directory; the 1 runs' results are lost,"
+        + " nothing of them is left there\n");
+    try (var left = Files.list(out)) {
+      assertThat(left.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder(
+          "summary.md", "notes.txt");
+    }
+  }
+
+  /**
+   * The help said the default study's disk runs were "PV disk I/O across the modes"; in
+   * native, hvm and hvm-shadow they are the emulated IDE disk (README, "Studies").
+   */
+  @Test
+  void theHelpSaysWhichDiskPathEachModeOfTheDefaultStudyTakes() {
+    assertThat(cli.run("study", "--help")).isZero();
+    assertThat(cli.stdout().replaceAll("\\s+", " ")).contains("emulated IDE in native, hvm"
+        + " and hvm-shadow, blkfront and blkback in pvhvm, pvh and pv").doesNotContain(
+        "PV disk I/O across the modes");
+  }
+
   @Test
   void aRefusedStudyCreatesNoResultsDirectory() throws Exception {
     String[] studies = {
