@@ -325,6 +325,8 @@ public final class HostRunner {
       if (networks != null) {
         networks.forget(g.domain().domid());
       }
+      // libxl__destroy_domid removes its xenstore nodes, whatever kind of guest it was.
+      removeDomainNodes(g.domain().domid());
       reap();
     }
   }
@@ -404,6 +406,9 @@ public final class HostRunner {
             .console();
         attachPvDevices(spec, d, images);
       } else {
+        // libxl makes /local/domain/N, its name and domid for every domain it builds, a
+        // guest with no PV drivers too: xenstore-ls and the toolstack see it.
+        HvmMachine.writeDomainNodes(xenstoreService(), d.domid(), spec.name());
         long rsdp = HvmMachine.installAcpiTables(hv, d);
         loader.load(image, request, new BootTarget(BootMode.of(spec.mode()), d.memory(),
             (long) d.p2m().size() << 12, d.vcpus().get(0).cpu(), rsdp));

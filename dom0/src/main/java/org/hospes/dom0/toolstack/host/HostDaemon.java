@@ -401,17 +401,8 @@ public final class HostDaemon {
     GuestDomain g = m.guest;
     domains.remove(g.name());
     m.forgotten = true;
+    // The runner releases its xenstore connection and removes its nodes, as libxl does.
     runner.forget(g.name());
-    if (g.pvConsole() != null && runner.xenstore() != null) {
-      int domid = g.domain().domid();
-      try {
-        runner.xenstore().release(domid);
-      } catch (RuntimeException e) {
-        // Not introduced any more: nothing to release.
-      }
-      runner.xenstore().request(org.hospes.dom0.xenstore.XsWire.RM,
-          "/local/domain/" + domid + "\0");
-    }
   }
 
   private void endConsole(String name) {
