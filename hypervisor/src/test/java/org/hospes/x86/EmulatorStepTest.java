@@ -75,9 +75,7 @@ class EmulatorStepTest {
    */
   @Test
   void aQueuedExceptionGoesThroughTheIvtWithoutAnErrorCode() {
-    mem.write32(13 * 4, HANDLER);
-    vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD, VmxControls.intrInfo(13,
-        VmxControls.INTR_TYPE_HARDWARE_EXCEPTION, true) & 0xFFFF_FFFFL);
+    queue(13, VmxControls.INTR_TYPE_HARDWARE_EXCEPTION, true);
     vmcs.write(VmcsField.VM_ENTRY_EXCEPTION_ERROR_CODE, 0);
     assertThat(cpu.emulateStep(100)).isEqualTo(CpuExit.EMULATED);
     assertThat(vmcs.read32(VmcsField.VM_ENTRY_INTR_INFO_FIELD) & VmxControls.INTR_INFO_VALID)
@@ -99,9 +97,7 @@ class EmulatorStepTest {
   /** INT n queued again (its first delivery exited): it returns past the instruction. */
   @Test
   void aQueuedSoftwareInterruptReturnsPastItsInstruction() {
-    mem.write32(0x50 * 4, HANDLER);
-    vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD, VmxControls.intrInfo(0x50,
-        VmxControls.INTR_TYPE_SOFTWARE_INTERRUPT, false) & 0xFFFF_FFFFL);
+    queue(0x50, VmxControls.INTR_TYPE_SOFTWARE_INTERRUPT, false);
     vmcs.write(VmcsField.VM_ENTRY_INSTRUCTION_LEN, 2);
     assertThat(cpu.emulateStep(100)).isEqualTo(CpuExit.EMULATED);
     assertThat(cpu.eip()).isEqualTo(HANDLER + 3);
@@ -146,12 +142,17 @@ class EmulatorStepTest {
   /** An external interrupt queued for the emulator goes through its IVT vector too. */
   @Test
   void aQueuedExternalInterruptGoesThroughTheIvt() {
-    mem.write32(0x30 * 4, HANDLER);
-    vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD, VmxControls.intrInfo(0x30,
-        VmxControls.INTR_TYPE_EXTERNAL, false) & 0xFFFF_FFFFL);
+    queue(0x30, VmxControls.INTR_TYPE_EXTERNAL, false);
     assertThat(cpu.emulateStep(100)).isEqualTo(CpuExit.EMULATED);
     assertThat(cpu.eip()).isEqualTo(HANDLER + 3);
     assertThat(cpu.eflags() & 0x200).as("IF cleared by the delivery").isZero();
     assertThat(cpu.reg(Cpu.ESP)).isEqualTo(SP - 6);
+  }
+
+  /** Points IVT entry {@code vector} at the handler and queues the event for the next step. */
+  private void queue(int vector, int type, boolean errorCode) {
+    mem.write32(vector * 4, HANDLER);
+    vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD,
+        VmxControls.intrInfo(vector, type, errorCode) & 0xFFFF_FFFFL);
   }
 }
