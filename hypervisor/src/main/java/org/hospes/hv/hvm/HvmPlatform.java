@@ -316,8 +316,15 @@ public final class HvmPlatform {
    * a vCPU that is down (VCPUOP_down, or never started) keeps the latched NMI and is not brought
    * up by it (vcpu_kick makes runnable only a vCPU that could run), so it takes the NMI when it
    * next runs.
+   *
+   * <p>A lowest-priority message from GSI 2, the PIT's input, goes to vCPU 0 while channel 0's
+   * timer runs, if vCPU 0's APIC is named and enabled: Xen's IRQ0_SPECIAL_ROUTING in
+   * vioapic_deliver ("route IRQ0 only to VCPU0 to prevent time jumps"), which leaves the
+   * round-robin position alone. Fixed messages are not rerouted (Xen dropped that part in 4.14).
+   *
+   * @param gsi the I/O APIC input that sent the message, or -1 for an MSI
    */
-  private boolean deliverApicMessage(int destination, boolean logical,
+  private boolean deliverApicMessage(int gsi, int destination, boolean logical,
       org.hospes.hv.platform.ApicBus.DeliveryMode mode,
       int vector, boolean level) {
     java.util.List<LocalApic> apics = localApics();
@@ -332,8 +339,11 @@ public final class HvmPlatform {
         return any;
       }
       case LOWEST_PRIORITY: {
-        LocalApic best = apicBus.lowestPriority(null, ApicBus.SHORTHAND_NONE, destination,
-            logical);
+        LocalApic lapic0 = apics.get(0);
+        LocalApic best = gsi == IoApic.isaGsi(0) && pit.channel0TimerActive()
+            && lapic0.matchesDestination(destination, logical) && lapic0.enabled()
+            ? lapic0
+            : apicBus.lowestPriority(null, ApicBus.SHORTHAND_NONE, destination, logical);
         return best != null && best.accept(vector, level);
       }
       case EXTINT: {
@@ -380,7 +390,7 @@ public final class HvmPlatform {
     boolean accepted = false;
     if (m.toLocalApics()) {
       switch (m.deliveryMode()) {
-        case FIXED, LOWEST_PRIORITY -> accepted = deliverApicMessage(m.destination(),
+        case FIXED, LOWEST_PRIORITY -> accepted = deliverApicMessage(-1, m.destination(),
             m.logical(), m.deliveryMode(), m.vector(), m.levelTriggered());
         default -> accepted = false;
       }

@@ -10,6 +10,8 @@ public interface ApicBus {
   /**
    * Delivers one interrupt message.
    *
+   * @param gsi the I/O APIC input (global system interrupt) whose redirection entry sent it:
+   *     a platform may route some inputs specially, as Xen routes the PIT's (GSI 2)
    * @param destination the 8-bit destination field
    * @param logical destination mode: logical (true) or physical (false)
    * @param mode the delivery mode ({@link DeliveryMode})
@@ -18,7 +20,7 @@ public interface ApicBus {
    *     broadcasts its EOI
    * @return true if some local APIC accepted it
    */
-  boolean deliver(int destination, boolean logical, DeliveryMode mode, int vector,
+  boolean deliver(int gsi, int destination, boolean logical, DeliveryMode mode, int vector,
       boolean level);
 
   /** The delivery modes of the redirection entry and the ICR (SDM vol. 3, 11.6.1), by number. */

@@ -150,7 +150,7 @@ public final class IoApic implements MmioDevice {
         return false;
       }
     }
-    boolean ok = bus.deliver(high[pin] >>> 24, (entry & DEST_LOGICAL) != 0, mode,
+    boolean ok = bus.deliver(pin, high[pin] >>> 24, (entry & DEST_LOGICAL) != 0, mode,
         entry & VECTOR_MASK, (entry & TRIGGER_LEVEL) != 0);
     if (ok) {
       delivered++;

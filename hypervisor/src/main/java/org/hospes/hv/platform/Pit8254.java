@@ -422,6 +422,15 @@ public final class Pit8254 implements PortDevice {
     c0.line.set(true);
   }
 
+  /**
+   * True while channel 0's timer is armed for an edge: the channel counts in a mode whose output
+   * will change (periodically in modes 2 and 3), as Xen's pt_active of the vPIT's channel 0
+   * timer says. Xen routes the PIT's interrupt specially while it is (HvmPlatform).
+   */
+  public boolean channel0TimerActive() {
+    return channels[0].timer.isArmed();
+  }
+
   /** Claims ports 0x40-0x43 and 0x61. */
   public void register(IoBus io) {
     io.register(CHANNEL0, 4, this);

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 class IoApicTest {
   private final List<String> sent = new ArrayList<>();
   private boolean busAccepts = true;
-  private final IoApic ioapic = new IoApic((dest, logical, mode, vector, level) -> {
+  private final IoApic ioapic = new IoApic((gsi, dest, logical, mode, vector, level) -> {
     sent.add(String.format("%s v%d d%d%s%s", mode, vector, dest, logical ? "L" : "P",
         level ? " level" : ""));
     return busAccepts;
@@ -169,7 +169,7 @@ class IoApicTest {
     long[] cycles = {0};
     LocalApic lapic = new LocalApic(0, new VirtualClock(() -> cycles[0]), new TimerQueue());
     lapic.write(LocalApic.SVR, 4, LocalApic.SVR_ENABLE | 0xFF);
-    IoApic real = new IoApic((dest, logical, mode, vector, level) ->
+    IoApic real = new IoApic((gsi, dest, logical, mode, vector, level) ->
         lapic.matchesDestination(dest, logical) && lapic.accept(vector, level));
     lapic.onLevelEoi(real::eoi);
     real.write(IoApic.IOREGSEL, 4, IoApic.REG_REDIRECTION + 2 * 16);

@@ -583,7 +583,7 @@ class PlatformDeviceFuzzTest {
 
   static final class IoApicRig extends Rig {
     final List<String> deliveries = new ArrayList<>();
-    final IoApic ioapic = new IoApic((dest, logical, mode, vector, level) -> {
+    final IoApic ioapic = new IoApic((gsi, dest, logical, mode, vector, level) -> {
       assertThat(vector).as("%s: vector", where()).isBetween(0, 255);
       deliveries.add(mode + "/0x" + Integer.toHexString(vector));
       return true;
