@@ -543,7 +543,10 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
       int i = (reg - LVT_TIMER) >>> 4;
       // LINT0 and LINT1 also keep their input polarity (bit 13) and trigger mode (bit 15),
       // as SDM 10.5.1 has them and Xen's LINT_MASK keeps them: SeaBIOS's 0x8700 reads back.
-      int mask = i == 0 ? 0x3_10FF : reg == LVT_LINT0 || reg == LVT_LINT1 ? 0x1_A7FF : 0x1_07FF;
+      // Delivery status (bit 12) and remote IRR (14) are the APIC's in every entry; the timer
+      // has a mode (bit 17) instead of a delivery mode, the error entry neither (SDM 11.5.1).
+      int mask = i == 0 ? 0x3_00FF : reg == LVT_LINT0 || reg == LVT_LINT1 ? 0x1_A7FF
+          : reg == LVT_ERROR ? 0x1_00FF : 0x1_07FF;
       lvt[i] = enabled() ? value & mask : (value & mask) | LVT_MASKED;
       if (reg == LVT_LINT0) {
         lint0Written.run();

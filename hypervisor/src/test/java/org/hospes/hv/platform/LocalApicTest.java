@@ -57,6 +57,24 @@ class LocalApicTest {
     assertThat(apic.read(LocalApic.LVT_ERROR, 4)).isEqualTo(0xFE);
   }
 
+  /**
+   * What each LVT keeps of an all-ones write (SDM 11.5.1, figure 11-8): the vector and mask
+   * everywhere; the timer its mode (bit 17), thermal and performance their delivery mode (bits
+   * 10-8); the error entry nothing else. Delivery status (bit 12) is read-only in every one.
+   */
+  @Test
+  void everyLvtKeepsOnlyItsOwnFields() {
+    apic.write(LocalApic.SVR, 4, 0x1FF);
+    int[][] expected = {
+        {LocalApic.LVT_TIMER, 0x3_00FF}, {LocalApic.LVT_THERMAL, 0x1_07FF},
+        {LocalApic.LVT_PERF, 0x1_07FF}, {LocalApic.LVT_LINT0, 0x1_A7FF},
+        {LocalApic.LVT_LINT1, 0x1_A7FF}, {LocalApic.LVT_ERROR, 0x1_00FF}};
+    for (int[] e : expected) {
+      apic.write(e[0], 4, -1);
+      assertThat(apic.read(e[0], 4)).as("LVT 0x%x", e[0]).isEqualTo(e[1]);
+    }
+  }
+
   @Test
   void theBspFlagIsStoredAsWritten() {
     assertThat(apic.writeApicBase(LocalApic.BASE | ApicBaseMsr.ENABLE)).isTrue();

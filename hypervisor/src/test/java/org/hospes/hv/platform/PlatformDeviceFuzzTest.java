@@ -728,12 +728,12 @@ class PlatformDeviceFuzzTest {
       assertThat(lapic.read(LocalApic.SVR, 4) & ~0x3FF).as("%s: SVR", where()).isZero();
       assertThat(lapic.read(LocalApic.TIMER_DIVIDE, 4) & ~0xB).as("%s: divide", where())
           .isZero();
-      assertThat(lapic.read(LocalApic.LVT_TIMER, 4) & ~(0x3_10FF | LocalApic.LVT_MASKED))
+      assertThat(lapic.read(LocalApic.LVT_TIMER, 4) & ~(0x3_00FF | LocalApic.LVT_MASKED))
           .as("%s: timer LVT", where()).isZero();
       for (int reg = LocalApic.LVT_THERMAL; reg <= LocalApic.LVT_ERROR; reg += 0x10) {
         // LINT0 and LINT1 also hold polarity and trigger mode (bits 13 and 15).
         int writable = reg == LocalApic.LVT_LINT0 || reg == LocalApic.LVT_LINT1 ? 0x1_A7FF
-            : 0x1_07FF;
+            : reg == LocalApic.LVT_ERROR ? 0x1_00FF : 0x1_07FF;
         assertThat(lapic.read(reg, 4) & ~writable).as("%s: LVT 0x%x", where(), reg).isZero();
       }
       long initial = lapic.read(LocalApic.TIMER_INITIAL, 4) & 0xFFFF_FFFFL;
