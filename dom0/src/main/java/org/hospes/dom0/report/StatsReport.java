@@ -97,6 +97,7 @@ public final class StatsReport {
       }
       if (c.realModeEmulations != 0) {
         out.println(table("real-mode emulated insns", c.realModeEmulations));
+        out.println(table("  handed to exit handlers", c.realModeHandBacks));
         out.println(table("  their modelled cycles", c.realModeEmulationCycles));
       }
       out.println(table("hypercalls", c.totalHypercalls()));

@@ -63,7 +63,12 @@ public final class HvmExitHandler {
       hv.crash(d, "unknown exit reason " + vmcs.read(VmcsField.VM_EXIT_REASON));
       return 0;
     }
-    long cycles = cost.vmExit(reason) + cost.exitHandling(reason);
+    // What the real-mode emulator handed back (I/O, CPUID, a CR access, a shadow fault) is not a
+    // VM exit: Xen's vmx_realmode emulates inside the hypervisor, so there is no world switch to
+    // charge, and the exit counts (xentrace's, a study's) do not see it. Its handling is the
+    // emulation's cost.
+    boolean handedBack = d.shadow() != null && v.shadowRealMode().emulating();
+    long cycles = (handedBack ? 0 : cost.vmExit(reason)) + cost.exitHandling(reason);
     platform.setDeviceTime(now);
     if (d.shadow() != null) {
       // The shadow pager serves this vCPU's paging state.
@@ -220,16 +225,20 @@ public final class HvmExitHandler {
         hv.crash(d, String.format("unhandled VM exit %s at eip=0x%08x", reason, cpu.eip()));
         break;
     }
-    if (d.shadow() != null && v.shadowRealMode().emulating() && cpu.instructions() > insns) {
-      // The emulator's instruction exited (CR access, I/O, CPUID, HLT) and retired here.
-      long e = cost.realModeEmulation();
-      c.realModeEmulations++;
-      c.realModeEmulationCycles += e;
-      cycles += e;
+    if (handedBack) {
+      if (cpu.instructions() > insns) {
+        // The emulator's instruction retired here: one emulated instruction.
+        cycles += cost.realModeEmulation();
+        c.realModeEmulations++;
+      }
+      c.realModeHandBacks++;
+      c.realModeEmulationCycles += cycles;
+      c.cycles += cycles;
+    } else {
+      // The exit's cycles include what handling it cost (device-model round trips).
+      c.addExit(reason, cycles);
     }
-    // The exit's cycles include what handling it cost (device-model round trips); the
-    // instructions the hypervisor completed for the guest count as guest instructions.
-    c.addExit(reason, cycles);
+    // The instructions the hypervisor completed for the guest count as guest instructions.
     long emulated = cpu.instructions() - insns;
     c.instructions += emulated;
     return cycles;

@@ -35,6 +35,12 @@ public final class Counters {
    */
   public long realModeEmulations;
   public long realModeEmulationCycles;
+  /**
+   * What the real-mode emulator handed to the exit handlers (I/O, CPUID, CR accesses, shadow
+   * faults): handled as exits are, but not VM exits, as in Xen's vmx_realmode. Their cycles
+   * are in {@link #realModeEmulationCycles}.
+   */
+  public long realModeHandBacks;
   public long eptViolations;
   public long ioreqs;
   public long injectedInterrupts;
@@ -114,6 +120,7 @@ public final class Counters {
     forcedEmulations += o.forcedEmulations;
     realModeEmulations += o.realModeEmulations;
     realModeEmulationCycles += o.realModeEmulationCycles;
+    realModeHandBacks += o.realModeHandBacks;
     eptViolations += o.eptViolations;
     ioreqs += o.ioreqs;
     injectedInterrupts += o.injectedInterrupts;
