@@ -10,6 +10,29 @@ import java.nio.file.Path;
 public final class KernelFiles {
   private KernelFiles() {}
 
+  /**
+   * For a sample kernel not built yet ({@code DIR/build/NAME.elf} where {@code DIR} has a
+   * Makefile and {@code NAME.c}, as {@code samples/kernels} has), the make command that builds
+   * it, in parentheses after a space; else "". The README's examples name those files, and a
+   * user who starts from a later section has not run make yet.
+   */
+  static String buildHint(Path kernel) {
+    Path file = kernel.getFileName();
+    Path build = kernel.getParent();
+    if (file == null || build == null || build.getFileName() == null
+        || !build.getFileName().toString().equals("build")
+        || !file.toString().endsWith(".elf")) {
+      return "";
+    }
+    Path dir = build.getParent() != null ? build.getParent() : Path.of(".");
+    String name = file.toString().substring(0, file.toString().length() - ".elf".length());
+    if (name.isEmpty() || !Files.isRegularFile(dir.resolve("Makefile"))
+        || !Files.isRegularFile(dir.resolve(name + ".c"))) {
+      return "";
+    }
+    return " (make -C " + dir + " " + name + " builds it)";
+  }
+
   public static byte[] read(Path kernel) throws BootException {
     try {
       if (Files.isDirectory(kernel)) {
@@ -26,7 +49,7 @@ public final class KernelFiles {
       }
       return readChunked(kernel);
     } catch (NoSuchFileException e) {
-      throw new BootException("no such file", e);
+      throw new BootException("no such file" + buildHint(kernel), e);
     } catch (AccessDeniedException e) {
       throw new BootException("permission denied", e);
     } catch (IOException e) {

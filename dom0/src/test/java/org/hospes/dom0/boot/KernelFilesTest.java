@@ -39,6 +39,25 @@ class KernelFilesTest {
         .isInstanceOf(BootException.class).hasMessage("no such file");
   }
 
+  /** A sample kernel that make has not built yet: the message says how to build it. */
+  @Test
+  void aMissingSampleKernelNamesTheMakeThatBuildsIt() throws Exception {
+    Path kernels = Files.createDirectories(dir.resolve("kernels"));
+    Files.writeString(kernels.resolve("Makefile"), "all:\n");
+    Files.writeString(kernels.resolve("hello.c"), "int kmain(void) { return 0; }\n");
+    assertThatThrownBy(() -> KernelFiles.read(kernels.resolve("build/hello.elf")))
+        .isInstanceOf(BootException.class)
+        .hasMessage("no such file (make -C " + kernels + " hello builds it)");
+    // No source of that name, no Makefile, or not a build directory: nothing to suggest.
+    assertThatThrownBy(() -> KernelFiles.read(kernels.resolve("build/other.elf")))
+        .hasMessage("no such file");
+    Files.delete(kernels.resolve("Makefile"));
+    assertThatThrownBy(() -> KernelFiles.read(kernels.resolve("build/hello.elf")))
+        .hasMessage("no such file");
+    assertThatThrownBy(() -> KernelFiles.read(kernels.resolve("hello.elf")))
+        .hasMessage("no such file");
+  }
+
   /**
    * A device is refused at once: /dev/zero was read until the heap ran out (the trial's
    * {@code hospes run /dev/zero} was still silent after 30 s). A pipe is read as a file.
