@@ -89,6 +89,16 @@ class RealModeKernelTest {
     assertThat(c.cycles).isGreaterThan(h.cycles + c.realModeEmulationCycles);
     // Only the two MOVs to CR0 that leave protected mode exit, from the running guest.
     assertThat(c.exitCount[ExitReason.CR_ACCESS.code()]).isEqualTo(2);
+    // --stats-json says so too: the hand-backs apart, and not among the exits.
+    org.hospes.dom0.report.StatsDocument doc = org.hospes.dom0.report.StatsReport.document(
+        shadow.machine().hypervisor(), java.util.List.of(shadow.domain()),
+        new org.hospes.dom0.report.StatsDocument.RunInfo("hvm-shadow", 33, "debug-exit", 1),
+        d -> null);
+    var stats = doc.domains().get(0);
+    assertThat(stats.realModeHandBacks()).isEqualTo(3L);
+    assertThat(stats.realModeEmulations()).isEqualTo(c.realModeEmulations);
+    assertThat(stats.exits()).containsKey("CR_ACCESS").doesNotContainKey("HLT");
+    assertThat(org.hospes.dom0.report.StatsReport.json(doc)).contains("\"realModeHandBacks\":3");
     assertNoEpt(shadow);
   }
 

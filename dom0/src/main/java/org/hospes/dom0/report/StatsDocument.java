@@ -57,6 +57,8 @@ public record StatsDocument(RunInfo run, long virtualCycles, Long idleCycles, St
    *     ({@code --hvm-fep}); null (left out) when there were none
    * @param realModeEmulations real-mode instructions the hypervisor emulated under shadow paging
    *     (VM86 mode cannot run them, or the segments are not 8086 segments); null when none
+   * @param realModeHandBacks what that emulator handed to the exit handlers (I/O, CPUID, HLT,
+   *     CR accesses, shadow faults), handled but not VM exits, as in Xen; null when none
    * @param exits VM exits by Intel's reason name
    */
   @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -65,7 +67,7 @@ public record StatsDocument(RunInfo run, long virtualCycles, Long idleCycles, St
       @JsonUnwrapped ServiceStats services, long instructions, long cycles, long guestCycles, long idleCycles,
       long tlbMisses, long pageWalkReferences, long eptViolations, long shadowFaults,
       long shadowFaultsInjected, long ioreqs, long injectedInterrupts, long undefinedOpcodes,
-      Long forcedEmulations, Long realModeEmulations, long hypercalls, long hypercallErrors, long hypercallCycles,
+      Long forcedEmulations, Long realModeEmulations, Long realModeHandBacks, long hypercalls, long hypercallErrors, long hypercallCycles,
       Map<String, Long> hypercallsByOp, long eventUpcalls, long grantMaps, long grantUnmaps,
       long grantCopies, long grantCopyBytes, long grantCycles, long grantErrors,
       Map<String, ExitStats> exits, int vcpus, long migrations) {}

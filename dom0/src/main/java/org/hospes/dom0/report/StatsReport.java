@@ -235,6 +235,7 @@ public final class StatsReport {
         c.shadowFaults, c.shadowFaultsInjected, c.ioreqs, c.injectedInterrupts,
         undefinedOpcodes(d), c.forcedEmulations == 0 ? null : c.forcedEmulations,
         c.realModeEmulations == 0 ? null : c.realModeEmulations,
+        c.realModeHandBacks == 0 ? null : c.realModeHandBacks,
         c.totalHypercalls(), c.hypercallErrors, c.hypercallCycles,
         hypercallsByOp(c), c.eventUpcalls, c.grantMaps, c.grantUnmaps, c.grantCopies,
         c.grantCopyBytes, c.grantCycles, c.grantErrors, exits, d.vcpus().size(), c.migrations);

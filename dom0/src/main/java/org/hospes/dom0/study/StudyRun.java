@@ -115,6 +115,8 @@ public final class StudyRun {
     // Real mode under shadow paging: what the hypervisor emulated, and what that cost.
     c.put("real_mode_emulations", g.realModeEmulations);
     c.put("real_mode_emulation_cycles", g.realModeEmulationCycles);
+    // What it handed to the exit handlers: not VM exits (Xen's vmx_realmode), so not in exits.*.
+    c.put("real_mode_hand_backs", g.realModeHandBacks);
     c.put("ioreqs", g.ioreqs);
     c.put("injected_interrupts", g.injectedInterrupts);
     c.put("event_upcalls", g.eventUpcalls);
