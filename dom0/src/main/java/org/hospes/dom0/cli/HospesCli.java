@@ -103,7 +103,7 @@ public final class HospesCli implements Callable<Integer> {
       // These always build the plugin injector; it is built meanwhile on the other core.
       org.hospes.dom0.plugin.HostPlugins.buildInBackground();
     }
-    System.exit(newCommandLine(new CliStreams(System.in, System.out, System.err, true),
+    System.exit(newCommandLine(new CliStreams(System.in, StdoutStream.ofProcess(), System.err, true),
         args.length > 0 ? args[0] : null).execute(args));
   }
 

@@ -325,7 +325,7 @@ final class RunCommand implements Callable<Integer> {
         return ExitStatus.USAGE;
       }
       try (RunSession session = RunSession.open(streams)) {
-        return runBios(session);
+        return unlessOutputLost(runBios(session));
       }
     }
     if (kernel == null) {
@@ -378,7 +378,7 @@ final class RunCommand implements Callable<Integer> {
       return ExitStatus.USAGE;
     }
     try (RunSession session = RunSession.open(streams)) {
-      return switch (runMode.get()) {
+      int status = switch (runMode.get()) {
         case NATIVE -> runNative(boot, session);
         case HVM -> runHvm(DomainMode.HVM_EPT, boot, session);
         case HVM_SHADOW -> runHvm(DomainMode.HVM_SHADOW, boot, session);
@@ -386,7 +386,18 @@ final class RunCommand implements Callable<Integer> {
         case PVH -> runHvm(DomainMode.PVH, boot, session);
         case PV -> runHvm(DomainMode.PV, boot, session);
       };
+      return unlessOutputLost(status);
     }
+  }
+
+  /**
+   * A guest that stopped cleanly while its output could not be written (a full device): the
+   * run did not do what was asked, so it does not say 0. A reader that went away (| head)
+   * wanted no more, and the guest's own status stands.
+   */
+  private int unlessOutputLost(int status) {
+    return status == ExitStatus.HALTED && StdoutStream.isWriteError(streams.out())
+        ? ExitStatus.INTERNAL_ERROR : status;
   }
 
   /**
