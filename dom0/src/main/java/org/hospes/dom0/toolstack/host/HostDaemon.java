@@ -579,8 +579,9 @@ public final class HostDaemon {
       }
       case "sched-credit": {
         String target = req.hasNonNull("domain") ? req.get("domain").asText() : null;
-        Integer weight = req.hasNonNull("weight") ? req.get("weight").asInt() : null;
-        Integer cap = req.hasNonNull("cap") ? req.get("cap").asInt() : null;
+        // asLong, not asInt: a weight of 2^32 + 256 must be refused, not taken as 256.
+        Long weight = req.hasNonNull("weight") ? req.get("weight").asLong() : null;
+        Long cap = req.hasNonNull("cap") ? req.get("cap").asLong() : null;
         return onRunThread(() -> schedCredit(target, weight, cap));
       }
       case "dmesg":
@@ -760,7 +761,7 @@ public final class HostDaemon {
     }
   }
 
-  private Object schedCredit(String target, Integer weight, Integer cap) throws HostException {
+  private Object schedCredit(String target, Long weight, Long cap) throws HostException {
     if (weight == null && cap == null) {
       HostSnapshot s = snapshot();
       if (target == null) {

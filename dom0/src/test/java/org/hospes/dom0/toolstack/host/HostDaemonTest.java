@@ -96,6 +96,26 @@ class HostDaemonTest {
   }
 
   @Test
+  void aSchedCreditNumberBeyondAnIntIsRefusedAsGivenNotCutToAnInt() throws Exception {
+    // 2^32 + 512: read with asInt it became 512, a valid weight, and dom0's weight changed.
+    ObjectNode req = Wire.request("sched-credit");
+    req.put("domain", "0");
+    req.put("weight", (1L << 32) + 512);
+    assertThatThrownBy(() -> new HostClient(paths).call(req))
+        .hasMessage("Domain-0: weight must be 1..65535, got 4294967808");
+    ObjectNode cap = Wire.request("sched-credit");
+    cap.put("domain", "0");
+    cap.put("cap", (1L << 32) + 10);
+    assertThatThrownBy(() -> new HostClient(paths).call(cap))
+        .hasMessage("Domain-0: cap must be 0 (uncapped) to 100 percent for 1 vCPU(s),"
+            + " got 4294967306");
+    HostSnapshot s = Wire.JSON.treeToValue(new HostClient(paths).call(
+        Wire.request("list")), HostSnapshot.class);
+    assertThat(s.domains().get(0).weight()).isEqualTo(256);
+    assertThat(s.domains().get(0).cap()).isZero();
+  }
+
+  @Test
   void anEmptyHostListsDomainZeroAndItsXenstore() throws Exception {
     HostClient c = new HostClient(paths);
     HostSnapshot s = Wire.JSON.treeToValue(c.call(Wire.request("list")), HostSnapshot.class);
