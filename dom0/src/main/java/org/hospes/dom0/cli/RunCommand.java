@@ -210,11 +210,11 @@ final class RunCommand implements Callable<Integer> {
 
   @Option(names = "--ram", paramLabel = "MIB", defaultValue = "" + NativeMachine.DEFAULT_RAM_MIB,
       description = RAM_HELP)
-  int ramMiB;
+  long ramMiB;
 
   @Option(names = "--cpus", paramLabel = "N", defaultValue = "1",
       description = CPUS_HELP)
-  int cpus;
+  long cpus;
 
   @Option(names = "--cmdline", paramLabel = "STRING",
       description = CMDLINE_HELP)
@@ -567,7 +567,7 @@ final class RunCommand implements Callable<Integer> {
   private int runHvm(DomainMode domainMode, Boot boot, RunSession session) {
     HvmMachine machine;
     try {
-      machine = HvmMachine.create(domainMode, ramMiB, cpus, session.guestOutput(),
+      machine = HvmMachine.create(domainMode, (int) ramMiB, (int) cpus, session.guestOutput(),
           streams.err(), HvmMachine.factory(), host.schedulerName(), host.costModelName());
     } catch (IllegalArgumentException e) {
       // Unknown --sched or --cost-model: the message lists the known names.
@@ -657,7 +657,7 @@ final class RunCommand implements Callable<Integer> {
       RunSession session, OutputStream[] logs) {
     machine.setHostLink(session);
     if (host.pcpus != null) {
-      String p = HostOptions.applyPcpus(machine.hypervisor(), host.pcpus);
+      String p = HostOptions.applyPcpus(machine.hypervisor(), (int) (long) host.pcpus);
       if (p != null) {
         streams.error(p);
         return ExitStatus.USAGE;
@@ -863,7 +863,7 @@ final class RunCommand implements Callable<Integer> {
     NativeMachine.Builder builder = NativeMachine.builder();
     images.forEach(builder::ideDisk);
     NativeMachine machine = builder
-        .ramMiB(ramMiB)
+        .ramMiB((int) ramMiB)
         .costModel(HvmMachine.factory().costModel(host.costModelName()))
         .serialOut(session.guestOutput())
         .diagnostics(streams.err())

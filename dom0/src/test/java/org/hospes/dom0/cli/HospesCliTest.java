@@ -525,6 +525,51 @@ class HospesCliTest {
     assertThat(stderr().lines()).anyMatch(l -> l.startsWith("domain 2 spin ("));
   }
 
+  /**
+   * A number too big for an int got picocli's "'99999999999' is not an int" where any other
+   * out-of-range value gets the option's own range message: every int option with a range
+   * now takes a long and says its range.
+   */
+  @Test
+  void numbersBeyondAnIntGetTheOptionsRangeMessage() throws IOException {
+    String k = okKernel().toString();
+    String big = "99999999999";
+    String[][] cases = {
+        {"run", "--ram", big, k},
+        {"--ram must be between 1 and 2047 MiB in native mode, got 99999999999"},
+        {"run", "--cpus", big, k}, {"--cpus must be between 1 and 64, got 99999999999"},
+        {"run", "--mode", "hvm", "--pcpus", big, k},
+        {"--pcpus must be between 1 and 64, got 99999999999"},
+        {"run", "--mode", "hvm", "--dom0-weight", big, k},
+        {"--dom0-weight must be 1..65535, got 99999999999"},
+        {"run", "--mode", "hvm", "--dom0-cap", "-" + big, k},
+        {"--dom0-cap must be 0..100 (percent of a CPU), got -99999999999"},
+        {"run-many", "--pcpus", big, "--domain", "a=" + k},
+        {"--pcpus must be between 1 and 64, got 99999999999"},
+        {"top", "-n", "-" + big}, {"--iterations must be at least 1, got -99999999999"},
+        {"demo", "--round-trips", big},
+        {"--round-trips must be between 1 and 2147483647, got 99999999999"},
+        {"bench", "--runs", "-" + big}, {"--runs must be at least 1, got -99999999999"},
+        {"bench", "--disk", "--disk-mib", big},
+        {"--disk-mib must be between 1 and 1024, got 99999999999"},
+        {"bench", "--domains", big},
+        {"--domains takes counts between 1 and 100000, e.g. --domains 10,100,1000"},
+        {"host", "start", "--state-dir", dir.resolve("st").toString(), "--pcpus", big},
+        {"--pcpus must be between 1 and 64, got 99999999999"},
+    };
+    for (int i = 0; i < cases.length; i += 2) {
+      err.reset();
+      assertThat(hospes(cases[i])).as(String.join(" ", cases[i])).isEqualTo(2);
+      assertThat(stderr()).as(String.join(" ", cases[i]))
+          .isEqualTo("hospes: " + cases[i + 1][0] + System.lineSeparator());
+    }
+    err.reset();
+    assertThat(hospes("host", "start", "--state-dir", dir.resolve("st").toString(), "--memory",
+        big)).isEqualTo(2);
+    assertThat(stderr()).startsWith("hospes: --memory must be 64..").endsWith(
+        "), got 99999999999" + System.lineSeparator());
+  }
+
   @Test
   void badDom0OptionsAreUsageErrorsNamingTheOption() throws IOException {
     assertThat(hospes("run", "--mode", "hvm", "--dom0-cap", "150", okKernel().toString()))
