@@ -329,7 +329,7 @@ final class RunCommand implements Callable<Integer> {
       }
     }
     if (kernel == null) {
-      streams.error("Missing required parameter: 'KERNEL' (or give --bios ROM);"
+      streams.error("missing required parameter: 'KERNEL' (or give --bios ROM);"
           + " see 'hospes run --help'");
       return ExitStatus.USAGE;
     }

@@ -212,7 +212,7 @@ class HospesCliTest {
   @Test
   void aMissingKernelArgumentIsAOneLineUsageError() {
     assertThat(hospes("run")).isEqualTo(2);
-    assertThat(stderr()).startsWith("hospes: Missing required parameter: 'KERNEL'")
+    assertThat(stderr()).startsWith("hospes: missing required parameter: 'KERNEL'")
         .contains("'hospes run --help'").hasLineCount(1);
   }
 
@@ -234,7 +234,7 @@ class HospesCliTest {
   @Test
   void anUnknownOptionIsAOneLineUsageError() {
     assertThat(hospes("run", "--turbo", "k.elf")).isEqualTo(2);
-    assertThat(stderr()).startsWith("hospes: Unknown option: '--turbo'").hasLineCount(1);
+    assertThat(stderr()).startsWith("hospes: unknown option: '--turbo'").hasLineCount(1);
   }
 
   /**
@@ -244,14 +244,14 @@ class HospesCliTest {
   @Test
   void anotherCommandsOptionIsNamedAloneWithTheCommandItBelongsTo() {
     assertThat(hospes("run", "--max-cycles", "-1", "k.elf")).isEqualTo(2);
-    assertThat(stderr()).isEqualTo("hospes: Unknown option: '--max-cycles' (see 'hospes run"
+    assertThat(stderr()).isEqualTo("hospes: unknown option: '--max-cycles' (see 'hospes run"
         + " --help'); it is an option of 'hospes run-many'\n");
   }
 
   @Test
   void unknownOptionsAreNamedWithoutTheArgumentsAfterThem() {
     assertThat(hospes("run", "--turbo=5", "-q", "-1", "k.elf")).isEqualTo(2);
-    assertThat(stderr()).isEqualTo("hospes: Unknown options: '--turbo=5', '-q' (see 'hospes"
+    assertThat(stderr()).isEqualTo("hospes: unknown options: '--turbo=5', '-q' (see 'hospes"
         + " run --help')\n");
   }
 
@@ -485,7 +485,7 @@ class HospesCliTest {
   @Test
   void demoTakesNoSampleName() {
     assertThat(hospes("demo", "../../etc/passwd")).isEqualTo(2);
-    assertThat(stderr()).hasLineCount(1).contains("Unmatched argument");
+    assertThat(stderr()).hasLineCount(1).contains("hospes: unmatched argument");
   }
 
   // dom0's scheduling options and dom0 in the statistics.
@@ -568,6 +568,27 @@ class HospesCliTest {
         big)).isEqualTo(2);
     assertThat(stderr()).startsWith("hospes: --memory must be 64..").endsWith(
         "), got 99999999999" + System.lineSeparator());
+  }
+
+  /**
+   * Hospes's own messages start in lower case after "hospes: "; the ones picocli words started
+   * with a capital ("Invalid value ...", "Missing required ...", "Unmatched argument ...").
+   */
+  @Test
+  void argumentErrorsStartInLowerCaseAsEveryOtherMessage() {
+    String[][] cases = {
+        {"run", "--ram", "lots"}, {"invalid value for option '--ram': 'lots' is not a long"},
+        {"list", "web"}, {"unmatched argument at index 1: 'web'"},
+        {"top", "-d"}, {"missing required parameter for option '--delay' (SECONDS)"},
+        {"pause"}, {"missing required parameter: 'DOMAIN'"},
+        {"sched-credit", "--bogus"}, {"unknown option: '--bogus'"},
+    };
+    for (int i = 0; i < cases.length; i += 2) {
+      err.reset();
+      assertThat(hospes(cases[i])).as(String.join(" ", cases[i])).isEqualTo(2);
+      assertThat(stderr()).as(String.join(" ", cases[i])).hasLineCount(1)
+          .startsWith("hospes: " + cases[i + 1][0] + " (see 'hospes " + cases[i][0]);
+    }
   }
 
   @Test
