@@ -166,6 +166,9 @@ public final class HospesCli implements Callable<Integer> {
     // Settings reach only the subcommands present when they are made, so they come last.
     cli.setOut(new PrintWriter(out, true));
     cli.setErr(new PrintWriter(err, true));
+    WholeNumberConverter whole = new WholeNumberConverter();
+    cli.registerConverter(Long.class, whole);
+    cli.registerConverter(Long.TYPE, whole);
     cli.setParameterExceptionHandler(parameterErrors(streams));
     cli.setExecutionExceptionHandler(internalErrors(streams));
     return cli;

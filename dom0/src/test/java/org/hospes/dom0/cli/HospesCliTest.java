@@ -577,7 +577,9 @@ class HospesCliTest {
   @Test
   void argumentErrorsStartInLowerCaseAsEveryOtherMessage() {
     String[][] cases = {
-        {"run", "--ram", "lots"}, {"invalid value for option '--ram': 'lots' is not a long"},
+        {"run", "--ram", "lots"}, {"invalid value for option '--ram': 'lots' is not a whole number"},
+        {"host", "start", "--pcpus", "99999999999999999999"},
+        {"invalid value for option '--pcpus': '99999999999999999999' is far out of range"},
         {"list", "web"}, {"unmatched argument at index 1: 'web'"},
         {"top", "-d"}, {"missing required parameter for option '--delay' (SECONDS)"},
         {"pause"}, {"missing required parameter: 'DOMAIN'"},
