@@ -640,7 +640,12 @@ public final class HostDaemon {
   }
 
   /** The domain named or numbered {@code target}, or a usage error naming it. */
-  private Managed find(String target) throws HostException {
+  /**
+   * The guest named or numbered {@code target}. Domain-0 is no guest: it is refused with
+   * {@code dom0Refusal}, which says why for the verb asked ("it cannot be paused"), so that a
+   * console is not told that dom0 cannot be destroyed.
+   */
+  private Managed find(String target, String dom0Refusal) throws HostException {
     Managed byName = domains.get(target);
     if (byName != null) {
       return byName;
@@ -651,8 +656,7 @@ public final class HostDaemon {
       }
     }
     if (target.equals("0") || target.equals("Domain-0")) {
-      throw new HostException("Domain-0 runs the toolstack itself; it cannot be paused,"
-          + " shut down or destroyed", true);
+      throw new HostException("Domain-0 runs the toolstack itself; " + dom0Refusal, true);
     }
     var served = runner.servedBy(target);
     if (!served.isEmpty()) {
@@ -675,7 +679,12 @@ public final class HostDaemon {
   }
 
   private Object lifecycle(String op, String target) throws HostException {
-    Managed m = find(target);
+    Managed m = find(target, switch (op) {
+      case "pause" -> "it cannot be paused";
+      case "unpause" -> "it is never paused";
+      case "shutdown" -> "it cannot be shut down (stop the host: ./hospes host stop)";
+      default -> "it cannot be destroyed (stop the host: ./hospes host stop)";
+    });
     var hv = runner.hypervisor();
     var d = m.guest.domain();
     switch (op) {
@@ -729,7 +738,7 @@ public final class HostDaemon {
   /** xl block-attach DOMAIN DISKSPEC and block-detach DOMAIN VDEV (run thread). */
   private Object block(String op, String target, String disk, String cwd)
       throws HostException {
-    Managed m = find(target);
+    Managed m = find(target, "block-attach and block-detach are for guests");
     requireLive(m, op);
     int domid = m.guest.domain().domid();
     try {
@@ -783,7 +792,7 @@ public final class HostDaemon {
     if (target.equals("0") || target.equals("Domain-0")) {
       d = runner.hypervisor().domain(0);
     } else {
-      d = find(target).guest.domain();
+      d = find(target, "").guest.domain(); // Domain-0 is taken above
     }
     try {
       runner.hypervisor().setSchedulerParameters(d, weight == null ? d.weight() : weight,
@@ -856,7 +865,7 @@ public final class HostDaemon {
 
   /** The console input {@code name} holds and has not taken (tests). */
   int pendingInput(String name) throws HostException {
-    return onRunThread(() -> find(name).pendingInput.length);
+    return onRunThread(() -> find(name, "it has no console input").pendingInput.length);
   }
 
   /** Attaches a client to a domain's console until it detaches or the domain goes. */
@@ -865,7 +874,8 @@ public final class HostDaemon {
     String target = req.path("domain").asText("");
     Managed attachedTo;
     try {
-      attachedTo = onRunThread(() -> find(target));
+      attachedTo = onRunThread(() -> find(target, "it has no console of its own (its log:"
+          + " ./hospes dmesg)"));
     } catch (HostException e) {
       Wire.write(out, Wire.error(e.usage() ? "usage" : "internal", e.getMessage()));
       return;

@@ -116,6 +116,23 @@ class HostDaemonTest {
   }
 
   @Test
+  void domainZeroIsRefusedWithTheReasonForTheVerbAsked() throws Exception {
+    // console 0 was told "it cannot be paused, shut down or destroyed".
+    assertThatThrownBy(() -> new HostClient(paths).console("0"))
+        .hasMessage("Domain-0 runs the toolstack itself; it has no console of its own (its"
+            + " log: ./hospes dmesg)");
+    String[][] verbs = {{"pause", "it cannot be paused"}, {"unpause", "it is never paused"},
+        {"shutdown", "it cannot be shut down (stop the host: ./hospes host stop)"},
+        {"destroy", "it cannot be destroyed (stop the host: ./hospes host stop)"}};
+    for (String[] v : verbs) {
+      ObjectNode req = Wire.request(v[0]);
+      req.put("domain", "Domain-0");
+      assertThatThrownBy(() -> new HostClient(paths).call(req))
+          .hasMessage("Domain-0 runs the toolstack itself; " + v[1]);
+    }
+  }
+
+  @Test
   void anEmptyHostListsDomainZeroAndItsXenstore() throws Exception {
     HostClient c = new HostClient(paths);
     HostSnapshot s = Wire.JSON.treeToValue(c.call(Wire.request("list")), HostSnapshot.class);
