@@ -103,8 +103,10 @@ public final class HospesCli implements Callable<Integer> {
       // These always build the plugin injector; it is built meanwhile on the other core.
       org.hospes.dom0.plugin.HostPlugins.buildInBackground();
     }
-    System.exit(newCommandLine(new CliStreams(System.in, StdoutStream.ofProcess(), System.err, true),
-        args.length > 0 ? args[0] : null).execute(args));
+    PrintStream out = StdoutStream.ofProcess();
+    int status = newCommandLine(new CliStreams(System.in, out, System.err, true),
+        args.length > 0 ? args[0] : null).execute(args);
+    System.exit(StdoutStream.statusAfterFlush(out, System.err, status));
   }
 
   /** The commands that write a guest's output on stdout. */

@@ -68,6 +68,21 @@ final class StdoutStream extends PrintStream {
         && !why.equals("Stream Closed");
   }
 
+  /**
+   * The process's status once {@code out} is flushed: a command that succeeded while what it
+   * printed could not be written ({@code hospes list > /dev/full}) says so and fails with 1,
+   * as GNU tools do. A failing command keeps its status (run and console have said it).
+   */
+  static int statusAfterFlush(PrintStream out, PrintStream err, int status) {
+    out.flush();
+    if (status == 0 && isWriteError(out)) {
+      err.println("hospes: " + describeFailure(out));
+      err.flush();
+      return 1;
+    }
+    return status;
+  }
+
   /** Passes writes through whole and keeps the first exception. */
   private static final class Recorder extends OutputStream {
     private final OutputStream out;

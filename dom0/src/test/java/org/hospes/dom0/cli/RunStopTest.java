@@ -227,6 +227,19 @@ class RunStopTest {
         "hospes: write error on stdout: No space left on device: the guest's output was lost");
   }
 
+  /** {@code hospes --help > /dev/full} printed nothing anywhere and said 0. */
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void anyCommandWhoseOutputCannotBeWrittenSaysSoAndFails() throws Exception {
+    for (String[] args : new String[][] {{"--help"}, {"help", "run"}}) {
+      Process p = startInto("/dev/full", args);
+      String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+      assertThat(p.exitValue()).as(err).isEqualTo(1);
+      assertThat(err).isEqualTo("hospes: write error on stdout: No space left on device\n");
+    }
+  }
+
   /** The CLI's main with stdout sent to {@code file} by a shell, stdin from /dev/null. */
   private Process startInto(String file, String... args) throws IOException {
     List<String> cmd = new ArrayList<>(List.of("bash", "-c",
