@@ -1696,6 +1696,16 @@ public final class Hypervisor {
 
   private void wakeAt(Vcpu v, long at) {
     if (v.state() == VcpuState.BLOCKED && !v.awaitingIo()
+        && v.domain().state() == DomainState.PAUSED) {
+      // Xen's vcpu_unblock clears _VPF_blocked whatever the pause count: the wake-up is kept,
+      // and unpausing runs the vCPU. Dropped, it was lost for good: an event sent to a paused
+      // domain stayed pending, so later ones (already pending) woke it no more, and a console
+      // typed into while paused never answered again. As ioreqDone does.
+      v.setState(VcpuState.RUNNABLE);
+      setRunstate(v, Runstate.RUNNABLE, at);
+      return;
+    }
+    if (v.state() == VcpuState.BLOCKED && !v.awaitingIo()
         && v.domain().state() == DomainState.RUNNING) {
       v.setState(VcpuState.RUNNABLE);
       setRunstate(v, Runstate.RUNNABLE, at);
