@@ -646,14 +646,17 @@ public final class HostDaemon {
    * console is not told that dom0 cannot be destroyed.
    */
   private Managed find(String target, String dom0Refusal) throws HostException {
-    Managed byName = domains.get(target);
-    if (byName != null) {
-      return byName;
-    }
+    // An ID first, as xl's domain qualifier reads a number: with a domain named "5" and
+    // domain 5 both there, "destroy 5" must not end the one named 5. A name that is a number
+    // nobody has as an ID is still found by its name.
     for (Managed m : domains.values()) {
       if (Integer.toString(m.guest.domain().domid()).equals(target)) {
         return m;
       }
+    }
+    Managed byName = domains.get(target);
+    if (byName != null) {
+      return byName;
     }
     if (target.equals("0") || target.equals("Domain-0")) {
       throw new HostException("Domain-0 runs the toolstack itself; " + dom0Refusal, true);
@@ -776,10 +779,13 @@ public final class HostDaemon {
       if (target == null) {
         return s;
       }
-      for (DomainInfo i : s.domains()) {
-        if (i.name().equals(target) || Integer.toString(i.domid()).equals(target)) {
-          return new HostSnapshot(s.virtualCycles(), s.wallNanos(), s.scheduler(),
-              java.util.List.of(i));
+      // An ID before a name, as find() reads it.
+      for (boolean byId : new boolean[] {true, false}) {
+        for (DomainInfo i : s.domains()) {
+          if (byId ? Integer.toString(i.domid()).equals(target) : i.name().equals(target)) {
+            return new HostSnapshot(s.virtualCycles(), s.wallNanos(), s.scheduler(),
+                java.util.List.of(i));
+          }
         }
       }
       throw new HostException("no domain named or numbered '" + target + "' (see ./hospes"

@@ -132,6 +132,38 @@ class HostDaemonTest {
     }
   }
 
+  /**
+   * A domain named "2" and domain 2: "destroy 2" ends domain 2, as xl reads a number as an ID.
+   * The name came first, and the other domain was destroyed.
+   */
+  @Test
+  void aNumberNamesTheDomainWithThatIdBeforeOneWithThatName() throws Exception {
+    // jmp $
+    Path kernel = dir.resolve("spin.elf");
+    java.nio.file.Files.write(kernel, org.hospes.dom0.testing.ElfImageBuilder.multibootKernel(
+        new byte[] {(byte) 0xEB, (byte) 0xFE}));
+    HostClient c = new HostClient(paths);
+    for (String name : new String[] {"2", "other"}) {
+      Path cfg = dir.resolve(name + ".cfg");
+      java.nio.file.Files.writeString(cfg, "name = \"" + name + "\"\ntype = \"hvm\"\nmemory = 4\n"
+          + "kernel = \"spin.elf\"\n");
+      ObjectNode req = Wire.request("create");
+      req.set("config", Wire.JSON.valueToTree(
+          org.hospes.dom0.toolstack.xl.XlDomainConfig.read(cfg)));
+      c.call(req);
+    }
+    ObjectNode sched = Wire.request("sched-credit");
+    sched.put("domain", "2");
+    assertThat(c.call(sched).path("domains").get(0).path("name").asText()).isEqualTo("other");
+    ObjectNode destroy = Wire.request("destroy");
+    destroy.put("domain", "2");
+    assertThat(c.call(destroy).path("name").asText()).isEqualTo("other");
+    HostSnapshot s = Wire.JSON.treeToValue(c.call(Wire.request("list")), HostSnapshot.class);
+    assertThat(s.domains()).extracting(DomainInfo::name).containsExactly("Domain-0", "2");
+    // No domain has ID 2 now: the name is found.
+    assertThat(c.call(destroy).path("name").asText()).isEqualTo("2");
+  }
+
   @Test
   void anEmptyHostListsDomainZeroAndItsXenstore() throws Exception {
     HostClient c = new HostClient(paths);
