@@ -580,7 +580,7 @@ class HospesCliTest {
         {"run", "--ram", "lots"}, {"invalid value for option '--ram': 'lots' is not a whole number"},
         {"host", "start", "--pcpus", "99999999999999999999"},
         {"invalid value for option '--pcpus': '99999999999999999999' is far out of range"},
-        {"list", "web"}, {"unmatched argument at index 1: 'web'"},
+        {"destroy", "web", "db"}, {"unmatched argument at index 2: 'db'"},
         {"top", "-d"}, {"missing required parameter for option '--delay' (SECONDS)"},
         {"pause"}, {"missing required parameter: 'DOMAIN'"},
         {"sched-credit", "--bogus"}, {"unknown option: '--bogus'"},
