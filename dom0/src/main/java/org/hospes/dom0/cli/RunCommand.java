@@ -685,12 +685,18 @@ final class RunCommand implements Callable<Integer> {
     try {
       boolean hvm = !domainMode.pvDevicesOnly();
       if (disks != null) {
+        java.util.Set<String> vdevs = new java.util.HashSet<>();
         for (int i = 0; i < disks.size(); i++) {
           org.hospes.dom0.toolstack.DiskSpec spec;
           try {
             spec = org.hospes.dom0.toolstack.DiskSpec.parse(disks.get(i), i, null);
           } catch (IllegalArgumentException e) {
             streams.error("--disk: " + e.getMessage());
+            return ExitStatus.USAGE;
+          }
+          if (!vdevs.add(spec.vdev())) {
+            streams.error("--disk: " + org.hospes.dom0.toolstack.DomainSpec.duplicateVdev(
+                spec.vdev()));
             return ExitStatus.USAGE;
           }
           if (spec.virtio() && !hvm) {
