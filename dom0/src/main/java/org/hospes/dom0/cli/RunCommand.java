@@ -373,8 +373,11 @@ final class RunCommand implements Callable<Integer> {
     }
     if (!mods.isEmpty() && !boot.loader().wantsPvServices()
         && !boot.loader().name().equals(LinuxKernelLoader.NAME)) {
-      streams.error("--module needs a Xen-aware kernel (loader pvh: modules are listed in the"
-          + " hvm_start_info) or a bzImage (loader linux: its initrd); the " + boot.loader().name() + " loader boots " + kernel);
+      // Named as given: --initrd alone was refused as "--module".
+      streams.error((initrd != null && mods.size() == 1 ? "--initrd" : "--module")
+          + " needs a Xen-aware kernel (loader pvh: modules are listed in the hvm_start_info)"
+          + " or a bzImage (loader linux: its initrd); the " + boot.loader().name()
+          + " loader boots " + kernel);
       return ExitStatus.USAGE;
     }
     try (RunSession session = RunSession.open(streams)) {
