@@ -738,6 +738,23 @@ public final class HostDaemon {
     return Map.of("name", m.guest.name(), "domid", d.domid());
   }
 
+  /**
+   * The position of the first xvdX none of {@code disks} is, for a disk given without vdev=.
+   * Their count was taken instead: after xvda was detached while xvdb stayed, the next attach
+   * was given xvdb and refused ("already has xvdb"), though xvda was free.
+   */
+  static int firstFreeXvd(java.util.List<org.hospes.dom0.backend.blk.VbdBackend> disks) {
+    java.util.Set<Integer> taken = new java.util.HashSet<>();
+    for (var d : disks) {
+      taken.add(d.devid());
+    }
+    int i = 0;
+    while (i < 16 && taken.contains(org.hospes.abi.Blkif.devidOf("xvd" + (char) ('a' + i)))) {
+      i++;
+    }
+    return i; // 16: DiskSpec says at most 16 disks
+  }
+
   /** xl block-attach DOMAIN DISKSPEC and block-detach DOMAIN VDEV (run thread). */
   private Object block(String op, String target, String disk, String cwd)
       throws HostException {
@@ -748,7 +765,8 @@ public final class HostDaemon {
       org.hospes.dom0.backend.blk.VbdBackend be;
       if (op.equals("block-attach")) {
         var spec = org.hospes.dom0.toolstack.DiskSpec.parse(disk,
-            runner.blockBackends(domid).size(), cwd.isEmpty() ? null : java.nio.file.Path.of(cwd));
+            firstFreeXvd(runner.blockBackends(domid)), cwd.isEmpty() ? null
+                : java.nio.file.Path.of(cwd));
         be = runner.blockAttach(domid, spec);
         xen("domain " + domid + " (" + m.guest.name() + "): " + spec.vdev() + " attached, backend"
             + " in domain " + be.backendDomid());

@@ -192,6 +192,44 @@ class HostDaemonTest {
   }
 
   /**
+   * block-attach without vdev= takes the first free xvdX. It took the count of the disks: with
+   * xvda detached and xvdb attached, the next disk was given xvdb and refused.
+   */
+  @Test
+  void blockAttachWithoutVdevTakesTheFirstFreeOne() throws Exception {
+    long paddr = 0x10_0000;
+    java.nio.file.Files.write(dir.resolve("spin.elf"), new org.hospes.dom0.testing
+        .ElfImageBuilder().entry(paddr).segment(paddr, new byte[] {(byte) 0xEB, (byte) 0xFE},
+            0x1000).pvhEntryNote(paddr).build());
+    Path cfg = java.nio.file.Files.writeString(dir.resolve("g.cfg"),
+        "name = \"g\"\ntype = \"pvh\"\nmemory = 4\nkernel = \"spin.elf\"\n");
+    HostClient c = new HostClient(paths);
+    ObjectNode create = Wire.request("create");
+    create.set("config", Wire.JSON.valueToTree(
+        org.hospes.dom0.toolstack.xl.XlDomainConfig.read(cfg)));
+    c.call(create);
+    java.util.function.Function<String, String> attach = img -> {
+      try {
+        java.nio.file.Files.write(dir.resolve(img), new byte[1 << 16]);
+        ObjectNode a = Wire.request("block-attach");
+        a.put("domain", "g");
+        a.put("disk", dir.resolve(img).toString());
+        return c.call(a).path("vdev").asText();
+      } catch (Exception e) {
+        throw new AssertionError(e.getMessage(), e);
+      }
+    };
+    assertThat(attach.apply("a.img")).isEqualTo("xvda");
+    assertThat(attach.apply("b.img")).isEqualTo("xvdb");
+    ObjectNode detach = Wire.request("block-detach");
+    detach.put("domain", "g");
+    detach.put("disk", "xvda");
+    assertThat(c.call(detach).path("removed").asBoolean()).isTrue();
+    assertThat(attach.apply("c.img")).isEqualTo("xvda");
+    assertThat(attach.apply("d.img")).isEqualTo("xvdc");
+  }
+
+  /**
    * A driver domain made by block-attach's backend= is refused by destroy while it serves (the
    * message names the guest's disk and says how it goes), and goes with its last disk: gone
    * from list and from xenstore, and logged. Before, it stayed for the host's life.
