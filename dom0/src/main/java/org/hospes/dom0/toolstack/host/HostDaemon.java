@@ -774,6 +774,10 @@ public final class HostDaemon {
             "backend", be.backendDomid());
       }
       be = runner.blockDetach(domid, disk);
+      // The vdev, also when the disk was named by its number (xvdX: major 202, X in bits 4-7).
+      if (be.devid() >> 8 == 202 && (be.devid() & 0xF) == 0) {
+        disk = "xvd" + (char) ('a' + ((be.devid() >> 4) & 0xF));
+      }
       xen("domain " + domid + " (" + m.guest.name() + "): " + disk + " detach requested");
       for (String gone : runner.reapDriverDomains()) {
         xen(gone); // removed at once: its driver domain went with it

@@ -227,6 +227,12 @@ class HostDaemonTest {
     assertThat(c.call(detach).path("removed").asBoolean()).isTrue();
     assertThat(attach.apply("c.img")).isEqualTo("xvda");
     assertThat(attach.apply("d.img")).isEqualTo("xvdc");
+    // By its number, as xl block-detach takes it: 51728 is xvdb; the reply names the vdev.
+    detach.put("disk", "51728");
+    var r = c.call(detach);
+    assertThat(r.path("removed").asBoolean()).isTrue();
+    assertThat(r.path("vdev").asText()).isEqualTo("xvdb");
+    assertThat(attach.apply("e.img")).isEqualTo("xvdb");
   }
 
   /**
