@@ -1383,9 +1383,11 @@ public final class Hypervisor {
   /**
    * Changes a domain's scheduling parameters at run time (xl sched-credit -w/-c): {@code weight}
    * 1..65535 (default 256), {@code cap} in percent of one physical CPU, 0 (uncapped) up to 100
-   * per vCPU. The scheduler is told, so the change takes effect from its next decision.
+   * per vCPU. The scheduler is told, so the change takes effect from its next decision. The
+   * values are longs so that a request's out-of-range number is refused as it was given,
+   * never first cut to an int that may land in range.
    */
-  public void setSchedulerParameters(Domain d, int weight, int cap) {
+  public void setSchedulerParameters(Domain d, long weight, long cap) {
     Preconditions.checkArgument(weight >= 1 && weight <= 65535,
         "weight must be 1..65535, got %s", weight);
     int maxCap = 100 * d.vcpus().size();
@@ -1394,8 +1396,8 @@ public final class Hypervisor {
         d.vcpus().size(), cap);
     Preconditions.checkArgument(domains.get(d.domid()) == d, "domain %s is not on this host",
         d.name());
-    d.setWeight(weight);
-    d.setCap(cap);
+    d.setWeight((int) weight);
+    d.setCap((int) cap);
     for (Vcpu v : d.vcpus()) {
       scheduler.parametersChanged(v);
     }
@@ -1693,6 +1695,16 @@ public final class Hypervisor {
   }
 
   private void wakeAt(Vcpu v, long at) {
+    if (v.state() == VcpuState.BLOCKED && !v.awaitingIo()
+        && v.domain().state() == DomainState.PAUSED) {
+      // Xen's vcpu_unblock clears _VPF_blocked whatever the pause count: the wake-up is kept,
+      // and unpausing runs the vCPU. Dropped, it was lost for good: an event sent to a paused
+      // domain stayed pending, so later ones (already pending) woke it no more, and a console
+      // typed into while paused never answered again. As ioreqDone does.
+      v.setState(VcpuState.RUNNABLE);
+      setRunstate(v, Runstate.RUNNABLE, at);
+      return;
+    }
     if (v.state() == VcpuState.BLOCKED && !v.awaitingIo()
         && v.domain().state() == DomainState.RUNNING) {
       v.setState(VcpuState.RUNNABLE);

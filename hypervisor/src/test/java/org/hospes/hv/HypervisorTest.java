@@ -100,6 +100,27 @@ class HypervisorTest {
     assertThat(hv.unpauseByController(built)).isEqualTo(XenErrno.EINVAL.negated());
   }
 
+  /**
+   * A blocked vCPU woken while its domain is paused (an event sent to it) runs once the domain
+   * is unpaused, as Xen's vcpu_unblock keeps the wake-up. It was dropped: the vCPU slept on
+   * after the unpause, and the event, still pending, woke it never again.
+   */
+  @Test
+  void aWakeWhilePausedIsKeptForTheUnpause() {
+    // sti ; hlt ; inc eax ; jmp $
+    Domain d = domainRunning("w", "fb f4 40 ebfe");
+    hv.run(100_000);
+    var v = d.vcpus().get(0);
+    assertThat(v.state()).isEqualTo(org.hospes.hv.domain.VcpuState.BLOCKED);
+    assertThat(hv.pauseByController(d)).isZero();
+    hv.wake(v);
+    hv.run(100_000);
+    assertThat(v.cpu().reg(Cpu.EAX)).as("paused: not run yet").isZero();
+    assertThat(hv.unpauseByController(d)).isZero();
+    hv.run(100_000);
+    assertThat(v.cpu().reg(Cpu.EAX)).as("run after the unpause").isEqualTo(1);
+  }
+
   @Test
   void aGuestRunsUntilItHaltsWithInterruptsOff() {
     // mov eax, 7 ; cpuid ; hlt

@@ -244,6 +244,30 @@ class ToolstackCliTest {
   }
 
   /**
+   * Input typed into the console of a paused domain is answered once it is unpaused, and the
+   * console works on. The event sent while paused woke nothing (the hypervisor dropped the
+   * wake-up), stayed pending, and echo never answered any input again.
+   */
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void inputGivenWhilePausedIsAnsweredAfterTheUnpause() throws Exception {
+    assertThat(hospes("create", dir.resolve("echo.cfg").toString()).status()).isZero();
+    assertThat(hospes("pause", "echo").status()).isZero();
+    ByteArrayOutputStream paused = new ByteArrayOutputStream();
+    Result typed = hospes(new java.io.ByteArrayInputStream(
+        "while paused\n".getBytes(StandardCharsets.US_ASCII)), paused, "console", "echo");
+    assertThat(typed.status()).as(typed.err()).isZero();
+    assertThat(text(paused)).isEqualTo("echo: type lines; 'bye' ends\n");
+    assertThat(hospes("unpause", "echo").status()).isZero();
+    ByteArrayOutputStream screen = new ByteArrayOutputStream();
+    Result after = hospes(new java.io.ByteArrayInputStream(
+        "after\n".getBytes(StandardCharsets.US_ASCII)), screen, "console", "echo");
+    assertThat(after.status()).as(after.err()).isZero();
+    assertThat(text(screen)).isEqualTo(
+        "echo: type lines; 'bye' ends\necho: while paused\necho: after\n");
+  }
+
+  /**
    * {@code hospes console echo | head -1} with input that has not ended: the console stayed
    * attached after head had gone. A write to the closed stdout failed inside the PrintStream,
    * unseen; and while the guest was quiet nothing was written at all. Here stdout fails from

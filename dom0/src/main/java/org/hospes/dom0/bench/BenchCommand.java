@@ -83,7 +83,7 @@ public final class BenchCommand implements Callable<Integer> {
       paramLabel = "N",
       description = "Runs of each workload on each emulator (default: 3 for the loops, of which"
           + " the best is reported; 1 for --linux, the best; 5 for --startup, the median).")
-  Integer runsOption;
+  Long runsOption;
 
   /** The --runs in force for the workload being measured. */
   int runs;
@@ -132,14 +132,14 @@ public final class BenchCommand implements Callable<Integer> {
 
   @Option(names = "--disk-mib", paramLabel = "MIB", description = "With --disk: MiB streamed"
       + " each way per configuration (default: ${DEFAULT-VALUE}).")
-  int diskMib = 32;
+  long diskMib = 32;
 
   @Option(names = "--domains", paramLabel = "N,...", split = ",", description = "Instead:"
       + " domains per host. For each N, N minimal PVH domains (samples/guests/hello, "
       + DomainsBench.RAM_MIB + " MiB each) on one host at once: host time per domain to build"
       + " and boot to its first output and to the end, host memory per domain (heap after GC;"
       + " the guest frames touched and the rest). E.g. --domains 10,100,1000.")
-  List<Integer> domains;
+  List<Long> domains;
 
   @Option(names = "--guest", paramLabel = "ELF", description = "With --domains: the PVH guest"
       + " to run (default: samples/guests/hello, built with the guest SDK).")
@@ -212,7 +212,8 @@ public final class BenchCommand implements Callable<Integer> {
     // One measurement per count, and the small host that warms the JVM up first.
     progressTotal = domains.size() + 1;
     partialNote = "the rows printed above are complete";
-    return DomainsBench.run(out, elf, domains, this::progressStep);
+    return DomainsBench.run(out, elf, domains.stream().map(Long::intValue).toList(),
+        this::progressStep);
   }
 
   @Override
@@ -324,7 +325,7 @@ public final class BenchCommand implements Callable<Integer> {
       return usage(problem);
     }
     if (disk) {
-      return BlockBench.run(out, diskMib);
+      return BlockBench.run(out, (int) diskMib);
     }
     if (domains != null) {
       return domainsBench(out);
@@ -345,7 +346,7 @@ public final class BenchCommand implements Callable<Integer> {
     if (marker != null && marker.isBlank()) {
       return usage("--marker must not be empty");
     }
-    runs = runsOption != null ? runsOption : 3;
+    runs = runsOption != null ? (int) Math.min(runsOption, Integer.MAX_VALUE) : 3;
     Optional<List<BenchMode>> selected = BenchMode.select(mode);
     if (selected.isEmpty()) {
       return usage("unknown --mode '" + mode + "'; valid: " + BenchMode.validNames());
@@ -567,8 +568,8 @@ public final class BenchCommand implements Callable<Integer> {
    * Hospes against QEMU in the same run.
    */
   private int wallClock(PrintWriter out, List<String> engines, Path root) throws Exception {
-    int startupRuns = runsOption != null ? runsOption : 5;
-    int linuxRuns = runsOption != null ? runsOption : 1;
+    int startupRuns = runsOption != null ? (int) Math.min(runsOption, Integer.MAX_VALUE) : 5;
+    int linuxRuns = runsOption != null ? (int) Math.min(runsOption, Integer.MAX_VALUE) : 1;
     boolean useQemu = !noQemu && QemuRunner.isAvailable();
     List<String> notes = new ArrayList<>();
     if (!noQemu && !useQemu) {

@@ -66,7 +66,8 @@ final class BlockCommand {
     String domain;
 
     @Parameters(index = "1", paramLabel = "VDEV",
-        description = "The disk's virtual device, as block-attach named it: xvda to xvdp.")
+        description = "The disk's virtual device, as block-attach named it: xvda to xvdp,"
+            + " or its number as xl takes it (51712 is xvda).")
     String vdev;
 
     Detach(CliStreams streams) {
@@ -81,7 +82,8 @@ final class BlockCommand {
         req.put("disk", vdev);
         JsonNode r = host.call(req);
         streams.err().println("hospes: " + (r.path("removed").asBoolean() ? "detached "
-            : "detach of ") + vdev + (r.path("removed").asBoolean() ? " from " : " asked of ")
+            : "detach of ") + r.path("vdev").asText(vdev)
+            + (r.path("removed").asBoolean() ? " from " : " asked of ")
             + r.path("name").asText());
         streams.err().flush();
         return ExitStatus.HALTED;

@@ -84,7 +84,10 @@ final class ConsoleCommand implements Callable<Integer> {
       }
       if (stdoutGone.get()) {
         // As run says it: the guest runs on, what it writes from now on is not shown here.
-        streams.error("stdout was closed: detached from " + domain);
+        streams.error(StdoutStream.describeFailure(streams.out()) + ": detached from " + domain);
+        // A reader that went away did not want the rest; a full device lost what was wanted.
+        return StdoutStream.isWriteError(streams.out()) ? ExitStatus.INTERNAL_ERROR
+            : ExitStatus.HALTED;
       }
       return ExitStatus.HALTED;
     });

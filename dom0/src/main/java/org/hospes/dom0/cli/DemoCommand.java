@@ -64,7 +64,7 @@ final class DemoCommand implements Callable<Integer> {
 
   @Option(names = "--round-trips", paramLabel = "N", defaultValue = "1000",
       description = "Round trips of the ping-pong guests (default: ${DEFAULT-VALUE}).")
-  int roundTrips;
+  long roundTrips;
 
   @Option(names = "--no-study", description = "Leave out the nanobenchmarks after the host run.")
   boolean noStudy;
@@ -82,8 +82,10 @@ final class DemoCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    if (roundTrips < 1) {
-      streams.error("--round-trips must be at least 1, got " + roundTrips);
+    // The ping-pong guests count in 32 bits, bouncing 2i+1.
+    if (roundTrips < 1 || roundTrips > Integer.MAX_VALUE) {
+      streams.error("--round-trips must be between 1 and " + Integer.MAX_VALUE + ", got "
+          + roundTrips);
       return ExitStatus.USAGE;
     }
     Optional<SampleKernels> located = SampleKernels.locate();

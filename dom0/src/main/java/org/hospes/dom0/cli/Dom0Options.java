@@ -19,11 +19,11 @@ final class Dom0Options {
 
   @Option(names = "--dom0-weight", paramLabel = "W",
       description = WEIGHT_HELP)
-  Integer weight;
+  Long weight;
 
   @Option(names = "--dom0-cap", paramLabel = "PERCENT",
       description = CAP_HELP)
-  Integer cap;
+  Long cap;
 
   /**
    * {@code base} with the options given applied over it.

@@ -103,8 +103,10 @@ public final class HospesCli implements Callable<Integer> {
       // These always build the plugin injector; it is built meanwhile on the other core.
       org.hospes.dom0.plugin.HostPlugins.buildInBackground();
     }
-    System.exit(newCommandLine(new CliStreams(System.in, System.out, System.err, true),
-        args.length > 0 ? args[0] : null).execute(args));
+    PrintStream out = StdoutStream.ofProcess();
+    int status = newCommandLine(new CliStreams(System.in, out, System.err, true),
+        args.length > 0 ? args[0] : null).execute(args);
+    System.exit(StdoutStream.statusAfterFlush(out, System.err, status));
   }
 
   /** The commands that write a guest's output on stdout. */
@@ -166,6 +168,9 @@ public final class HospesCli implements Callable<Integer> {
     // Settings reach only the subcommands present when they are made, so they come last.
     cli.setOut(new PrintWriter(out, true));
     cli.setErr(new PrintWriter(err, true));
+    WholeNumberConverter whole = new WholeNumberConverter();
+    cli.registerConverter(Long.class, whole);
+    cli.registerConverter(Long.TYPE, whole);
     cli.setParameterExceptionHandler(parameterErrors(streams));
     cli.setExecutionExceptionHandler(internalErrors(streams));
     return cli;
@@ -262,13 +267,26 @@ public final class HospesCli implements Callable<Integer> {
       if (e instanceof CommandLine.UnmatchedArgumentException u && u.isUnknownOption()) {
         List<String> options = u.getUnmatched().stream().filter(a -> a.startsWith("-"))
             .toList();
-        message = (options.size() == 1 ? "Unknown option: " : "Unknown options: ")
+        message = (options.size() == 1 ? "unknown option: " : "unknown options: ")
             + String.join(", ", options.stream().map(o -> "'" + o + "'").toList());
         hint = elsewhere(options.get(0), e.getCommandLine(), streams);
       }
-      streams.error(message + " (see '" + e.getCommandLine().getCommandSpec().qualifiedName()
+      streams.error(lowerFirstWord(message) + " (see '"
+          + e.getCommandLine().getCommandSpec().qualifiedName()
           + " --help')" + hint);
       return ExitStatus.USAGE;
+    }
+
+    /**
+     * Picocli's messages are sentences ("Invalid value for option ...", "Missing required
+     * parameter ...", "Unmatched argument ..."); every Hospes message after "hospes: " starts
+     * in lower case, so theirs do too. Only a capital followed by a lower-case letter is
+     * lowered: a name in capitals ('KERNEL') or a quoted value stays as it is.
+     */
+    static String lowerFirstWord(String message) {
+      return message.length() > 1 && Character.isUpperCase(message.charAt(0))
+          && Character.isLowerCase(message.charAt(1))
+          ? Character.toLowerCase(message.charAt(0)) + message.substring(1) : message;
     }
 
     /**

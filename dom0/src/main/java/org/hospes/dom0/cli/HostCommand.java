@@ -60,7 +60,7 @@ final class HostCommand implements Callable<Integer> {
     @Option(names = "--memory", paramLabel = "MIB", defaultValue = "256",
         description = "Machine memory for all domains, in MiB (64 up to the JVM's heap, or"
             + " -Dhospes.machine-memory-mib; backed as domains touch it; default ${DEFAULT-VALUE}).")
-    int memoryMiB;
+    long memoryMiB;
 
     @Option(names = "--sched", paramLabel = "NAME", defaultValue = HypervisorFactory.DEFAULT_SCHEDULER,
         description = "Scheduler (default ${DEFAULT-VALUE}; plugins may add more).")
@@ -70,7 +70,7 @@ final class HostCommand implements Callable<Integer> {
         description = "Physical CPUs the scheduler places vCPUs on, 1 to "
             + org.hospes.hv.Hypervisor.MAX_PCPUS + " (default ${DEFAULT-VALUE}; more than one"
             + " needs the credit scheduler).")
-    int pcpus;
+    long pcpus;
 
     @Option(names = "--foreground",
         description = "Run the host in this process until stopped (host stop, Ctrl-C or"
@@ -99,7 +99,7 @@ final class HostCommand implements Callable<Integer> {
       // only when touched) is asked as the daemon's would be.
       try {
         String refused = HostOptions.applyPcpus(HvmMachine.factory().hypervisor(scheduler,
-            HypervisorFactory.DEFAULT_COST_MODEL, 64), pcpus);
+            HypervisorFactory.DEFAULT_COST_MODEL, 64), (int) pcpus);
         if (refused != null) {
           streams.error(refused);
           return ExitStatus.USAGE;
@@ -152,8 +152,8 @@ final class HostCommand implements Callable<Integer> {
     private int runHere(HostPaths paths) {
       HostDaemon daemon;
       try {
-        daemon = HostDaemon.start(paths, memoryMiB, scheduler,
-            HypervisorFactory.DEFAULT_COST_MODEL, pcpus, streams.err());
+        daemon = HostDaemon.start(paths, (int) memoryMiB, scheduler,
+            HypervisorFactory.DEFAULT_COST_MODEL, (int) pcpus, streams.err());
       } catch (HostException e) {
         streams.error(e.getMessage());
         return ExitStatus.USAGE;
@@ -234,8 +234,8 @@ final class HostCommand implements Callable<Integer> {
       cmd.add(System.getProperty("java.class.path"));
       cmd.add(HospesCli.class.getName());
       cmd.addAll(List.of("host", "start", "--foreground", "--state-dir", paths.dir().toString(),
-          "--memory", Integer.toString(memoryMiB), "--sched", scheduler,
-          "--pcpus", Integer.toString(pcpus)));
+          "--memory", Long.toString(memoryMiB), "--sched", scheduler,
+          "--pcpus", Long.toString(pcpus)));
       Process p;
       try {
         p = new ProcessBuilder(cmd)

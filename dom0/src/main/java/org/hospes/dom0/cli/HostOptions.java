@@ -61,7 +61,7 @@ final class HostOptions {
 
   @Option(names = "--pcpus", paramLabel = "N",
       description = PCPUS_HELP)
-  Integer pcpus;
+  Long pcpus;
 
   @Option(names = "--cost-model", paramLabel = "NAME",
       description = COST_MODEL_HELP)
@@ -88,7 +88,7 @@ final class HostOptions {
     return pcpusProblem(pcpus);
   }
 
-  static String pcpusProblem(Integer pcpus) {
+  static String pcpusProblem(Long pcpus) {
     if (pcpus != null && (pcpus < 1 || pcpus > Hypervisor.MAX_PCPUS)) {
       return "--pcpus must be between 1 and " + Hypervisor.MAX_PCPUS + ", got " + pcpus;
     }

@@ -27,6 +27,10 @@ final class ListCommand implements Callable<Integer> {
           + " running cycles, weight, cap), with the host's virtual time.")
   boolean longFormat;
 
+  @picocli.CommandLine.Parameters(paramLabel = "DOMAIN", arity = "0..*", description = "Only"
+      + " these domains (name or ID), as xl list DOMAIN... does; default: all.")
+  java.util.List<String> only;
+
   ListCommand(CliStreams streams) {
     this.streams = streams;
   }
@@ -35,6 +39,18 @@ final class ListCommand implements Callable<Integer> {
   public Integer call() {
     return dir.run(streams, host -> {
       HostSnapshot s = snapshot(host.call(Wire.request("list")));
+      if (only != null) {
+        java.util.List<DomainInfo> rows = new java.util.ArrayList<>();
+        for (String target : only) {
+          DomainInfo d = named(s, target);
+          if (d == null) {
+            throw new org.hospes.dom0.toolstack.host.HostException("no domain named or numbered"
+                + " '" + target + "' (see ./hospes list)", true);
+          }
+          rows.add(d);
+        }
+        s = new HostSnapshot(s.virtualCycles(), s.wallNanos(), s.scheduler(), rows);
+      }
       if (longFormat) {
         try {
           streams.out().println(Wire.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(s));
@@ -47,6 +63,21 @@ final class ListCommand implements Callable<Integer> {
       print(s, streams.out());
       return ExitStatus.HALTED;
     });
+  }
+
+  /** The domain {@code target} names, an ID before a name as the host reads it; or null. */
+  private static DomainInfo named(HostSnapshot s, String target) {
+    for (DomainInfo d : s.domains()) {
+      if (Integer.toString(d.domid()).equals(target)) {
+        return d;
+      }
+    }
+    for (DomainInfo d : s.domains()) {
+      if (d.name().equals(target)) {
+        return d;
+      }
+    }
+    return null;
   }
 
   /** The host's reply as a snapshot; a reply that does not parse is a bug (status 1). */

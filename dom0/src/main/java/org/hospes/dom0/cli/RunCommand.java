@@ -210,11 +210,11 @@ final class RunCommand implements Callable<Integer> {
 
   @Option(names = "--ram", paramLabel = "MIB", defaultValue = "" + NativeMachine.DEFAULT_RAM_MIB,
       description = RAM_HELP)
-  int ramMiB;
+  long ramMiB;
 
   @Option(names = "--cpus", paramLabel = "N", defaultValue = "1",
       description = CPUS_HELP)
-  int cpus;
+  long cpus;
 
   @Option(names = "--cmdline", paramLabel = "STRING",
       description = CMDLINE_HELP)
@@ -325,11 +325,11 @@ final class RunCommand implements Callable<Integer> {
         return ExitStatus.USAGE;
       }
       try (RunSession session = RunSession.open(streams)) {
-        return runBios(session);
+        return unlessOutputLost(runBios(session));
       }
     }
     if (kernel == null) {
-      streams.error("Missing required parameter: 'KERNEL' (or give --bios ROM);"
+      streams.error("missing required parameter: 'KERNEL' (or give --bios ROM);"
           + " see 'hospes run --help'");
       return ExitStatus.USAGE;
     }
@@ -373,12 +373,15 @@ final class RunCommand implements Callable<Integer> {
     }
     if (!mods.isEmpty() && !boot.loader().wantsPvServices()
         && !boot.loader().name().equals(LinuxKernelLoader.NAME)) {
-      streams.error("--module needs a Xen-aware kernel (loader pvh: modules are listed in the"
-          + " hvm_start_info) or a bzImage (loader linux: its initrd); the " + boot.loader().name() + " loader boots " + kernel);
+      // Named as given: --initrd alone was refused as "--module".
+      streams.error((initrd != null && mods.size() == 1 ? "--initrd" : "--module")
+          + " needs a Xen-aware kernel (loader pvh: modules are listed in the hvm_start_info)"
+          + " or a bzImage (loader linux: its initrd); the " + boot.loader().name()
+          + " loader boots " + kernel);
       return ExitStatus.USAGE;
     }
     try (RunSession session = RunSession.open(streams)) {
-      return switch (runMode.get()) {
+      int status = switch (runMode.get()) {
         case NATIVE -> runNative(boot, session);
         case HVM -> runHvm(DomainMode.HVM_EPT, boot, session);
         case HVM_SHADOW -> runHvm(DomainMode.HVM_SHADOW, boot, session);
@@ -386,7 +389,18 @@ final class RunCommand implements Callable<Integer> {
         case PVH -> runHvm(DomainMode.PVH, boot, session);
         case PV -> runHvm(DomainMode.PV, boot, session);
       };
+      return unlessOutputLost(status);
     }
+  }
+
+  /**
+   * A guest that stopped cleanly while its output could not be written (a full device): the
+   * run did not do what was asked, so it does not say 0. A reader that went away (| head)
+   * wanted no more, and the guest's own status stands.
+   */
+  private int unlessOutputLost(int status) {
+    return status == ExitStatus.HALTED && StdoutStream.isWriteError(streams.out())
+        ? ExitStatus.INTERNAL_ERROR : status;
   }
 
   /**
@@ -556,7 +570,7 @@ final class RunCommand implements Callable<Integer> {
   private int runHvm(DomainMode domainMode, Boot boot, RunSession session) {
     HvmMachine machine;
     try {
-      machine = HvmMachine.create(domainMode, ramMiB, cpus, session.guestOutput(),
+      machine = HvmMachine.create(domainMode, (int) ramMiB, (int) cpus, session.guestOutput(),
           streams.err(), HvmMachine.factory(), host.schedulerName(), host.costModelName());
     } catch (IllegalArgumentException e) {
       // Unknown --sched or --cost-model: the message lists the known names.
@@ -646,7 +660,7 @@ final class RunCommand implements Callable<Integer> {
       RunSession session, OutputStream[] logs) {
     machine.setHostLink(session);
     if (host.pcpus != null) {
-      String p = HostOptions.applyPcpus(machine.hypervisor(), host.pcpus);
+      String p = HostOptions.applyPcpus(machine.hypervisor(), (int) (long) host.pcpus);
       if (p != null) {
         streams.error(p);
         return ExitStatus.USAGE;
@@ -674,12 +688,18 @@ final class RunCommand implements Callable<Integer> {
     try {
       boolean hvm = !domainMode.pvDevicesOnly();
       if (disks != null) {
+        java.util.Set<String> vdevs = new java.util.HashSet<>();
         for (int i = 0; i < disks.size(); i++) {
           org.hospes.dom0.toolstack.DiskSpec spec;
           try {
             spec = org.hospes.dom0.toolstack.DiskSpec.parse(disks.get(i), i, null);
           } catch (IllegalArgumentException e) {
             streams.error("--disk: " + e.getMessage());
+            return ExitStatus.USAGE;
+          }
+          if (!vdevs.add(spec.vdev())) {
+            streams.error("--disk: " + org.hospes.dom0.toolstack.DomainSpec.duplicateVdev(
+                spec.vdev()));
             return ExitStatus.USAGE;
           }
           if (spec.virtio() && !hvm) {
@@ -852,7 +872,7 @@ final class RunCommand implements Callable<Integer> {
     NativeMachine.Builder builder = NativeMachine.builder();
     images.forEach(builder::ideDisk);
     NativeMachine machine = builder
-        .ramMiB(ramMiB)
+        .ramMiB((int) ramMiB)
         .costModel(HvmMachine.factory().costModel(host.costModelName()))
         .serialOut(session.guestOutput())
         .diagnostics(streams.err())

@@ -62,10 +62,10 @@ final class RunCommandModel {
         .build());
     spec.addOption(option(run, Field.BIOS, "--bios", "ROM", Path.class, RunCommand.BIOS_HELP)
         .build());
-    spec.addOption(option(run, Field.RAM, "--ram", "MIB", int.class, RunCommand.RAM_HELP)
-        .defaultValue("" + NativeMachine.DEFAULT_RAM_MIB).initialValue(0).build());
-    spec.addOption(option(run, Field.CPUS, "--cpus", "N", int.class, RunCommand.CPUS_HELP)
-        .defaultValue("1").initialValue(0).build());
+    spec.addOption(option(run, Field.RAM, "--ram", "MIB", long.class, RunCommand.RAM_HELP)
+        .defaultValue("" + NativeMachine.DEFAULT_RAM_MIB).initialValue(0L).build());
+    spec.addOption(option(run, Field.CPUS, "--cpus", "N", long.class, RunCommand.CPUS_HELP)
+        .defaultValue("1").initialValue(0L).build());
     spec.addOption(option(run, Field.CMDLINE, "--cmdline", "STRING", String.class,
         RunCommand.CMDLINE_HELP).build());
     spec.addOption(option(run, Field.LOADER, "--loader", "NAME", String.class,
@@ -141,7 +141,7 @@ final class RunCommandModel {
         HostOptions.MAX_INSTRUCTIONS_HELP).converters(new InstructionCountConverter()).build());
     host.addOption(option(run, Field.SCHED, "--sched", "NAME", String.class,
         HostOptions.SCHEDULER_HELP).build());
-    host.addOption(option(run, Field.PCPUS, "--pcpus", "N", Integer.class,
+    host.addOption(option(run, Field.PCPUS, "--pcpus", "N", Long.class,
         HostOptions.PCPUS_HELP).build());
     host.addOption(option(run, Field.COST_MODEL, "--cost-model", "NAME", String.class,
         HostOptions.COST_MODEL_HELP).build());
@@ -153,9 +153,9 @@ final class RunCommandModel {
 
   private static CommandSpec dom0Options(RunCommand run) {
     CommandSpec dom0 = CommandSpec.wrapWithoutInspection(run.dom0Options);
-    dom0.addOption(option(run, Field.DOM0_WEIGHT, "--dom0-weight", "W", Integer.class,
+    dom0.addOption(option(run, Field.DOM0_WEIGHT, "--dom0-weight", "W", Long.class,
         Dom0Options.WEIGHT_HELP).build());
-    dom0.addOption(option(run, Field.DOM0_CAP, "--dom0-cap", "PERCENT", Integer.class,
+    dom0.addOption(option(run, Field.DOM0_CAP, "--dom0-cap", "PERCENT", Long.class,
         Dom0Options.CAP_HELP).build());
     return dom0;
   }
@@ -240,8 +240,8 @@ final class RunCommandModel {
         case MODE -> run.mode = (String) value;
         case KERNEL -> run.kernel = (Path) value;
         case BIOS -> run.bios = (Path) value;
-        case RAM -> run.ramMiB = (Integer) value;
-        case CPUS -> run.cpus = (Integer) value;
+        case RAM -> run.ramMiB = (Long) value;
+        case CPUS -> run.cpus = (Long) value;
         case CMDLINE -> run.cmdline = (String) value;
         case LOADER -> run.loaderName = (String) value;
         case CONSOLE_LOG -> run.consoleLog = (Path) value;
@@ -257,12 +257,12 @@ final class RunCommandModel {
         case ENGINE -> run.engine.engine = (String) value;
         case MAX_INSNS -> run.host.maxInstructions = (Long) value;
         case SCHED -> run.host.scheduler = (String) value;
-        case PCPUS -> run.host.pcpus = (Integer) value;
+        case PCPUS -> run.host.pcpus = (Long) value;
         case COST_MODEL -> run.host.costModel = (String) value;
         case STATS -> run.host.stats = (Boolean) value;
         case STATS_JSON -> run.host.statsJson = (Path) value;
-        case DOM0_WEIGHT -> run.dom0Options.weight = (Integer) value;
-        case DOM0_CAP -> run.dom0Options.cap = (Integer) value;
+        case DOM0_WEIGHT -> run.dom0Options.weight = (Long) value;
+        case DOM0_CAP -> run.dom0Options.cap = (Long) value;
         default -> throw new AssertionError(field);
       }
       return old;

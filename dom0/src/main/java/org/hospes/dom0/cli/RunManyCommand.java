@@ -174,7 +174,7 @@ final class RunManyCommand implements Callable<Integer> {
       streams.error(pcpusProblem);
       return ExitStatus.USAGE;
     }
-    int pcpus = this.host.pcpus != null ? this.host.pcpus : hostSettings.pcpus();
+    int pcpus = this.host.pcpus != null ? (int) (long) this.host.pcpus : hostSettings.pcpus();
     String jsonProblem = this.host.statsJsonProblem();
     if (jsonProblem != null) {
       streams.error(jsonProblem);

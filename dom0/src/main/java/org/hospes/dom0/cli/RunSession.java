@@ -159,7 +159,7 @@ final class RunSession implements HostLink, AutoCloseable {
         while (!finished.await(PIPE_WATCH_MILLIS, TimeUnit.MILLISECONDS)) {
           if (readers.gone()) {
             outputGone = true;
-            requestStop("stdout was closed");
+            requestStop(StdoutStream.describeFailure(streams.out()));
             return;
           }
         }
@@ -174,7 +174,7 @@ final class RunSession implements HostLink, AutoCloseable {
   private void checkOutput() throws IOException {
     if (streams.out().checkError()) { // checkError flushes
       outputGone = true;
-      throw new IOException("stdout was closed");
+      throw new IOException(StdoutStream.describeFailure(streams.out()));
     }
   }
 
@@ -248,8 +248,9 @@ final class RunSession implements HostLink, AutoCloseable {
     long now = System.nanoTime();
     if (stopReason == null && (outputGone || now - lastOutputCheck > OUTPUT_CHECK_NANOS
         && streams.out().checkError())) {
-      // stdout's reader went away (EPIPE): nobody will see what the guest prints any more.
-      stopReason = "stdout was closed";
+      // stdout's reader went away (EPIPE), or the device is full: nobody will see what the
+      // guest prints any more.
+      stopReason = StdoutStream.describeFailure(streams.out());
     }
     if (now - lastOutputCheck > OUTPUT_CHECK_NANOS) {
       lastOutputCheck = now;
@@ -285,7 +286,8 @@ final class RunSession implements HostLink, AutoCloseable {
     if (stopReason == null && (outputGone || streams.out().checkError())) {
       // The run ended on its own (a guest that wrote and then exited before the next slice's
       // check), so no stop line says that what it wrote went nowhere: say it here.
-      streams.err().println("hospes: stdout was closed: the guest's output was lost");
+      streams.err().println("hospes: " + StdoutStream.describeFailure(streams.out())
+          + ": the guest's output was lost");
       streams.err().flush();
     }
     finished.countDown();

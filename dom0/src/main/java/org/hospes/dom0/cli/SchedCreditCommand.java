@@ -28,11 +28,11 @@ final class SchedCreditCommand implements Callable<Integer> {
 
   @Option(names = {"-w", "--weight"}, paramLabel = "WEIGHT", description = "The domain's"
       + " weight, 1..65535 (default 256): contended CPU time is shared in proportion to it.")
-  Integer weight;
+  Long weight;
 
   @Option(names = {"-c", "--cap"}, paramLabel = "CAP", description = "The most CPU the domain"
       + " may use, in %% of one pCPU (100 = one whole pCPU); 0 = uncapped.")
-  Integer cap;
+  Long cap;
 
   SchedCreditCommand(CliStreams streams) {
     this.streams = streams;

@@ -48,7 +48,7 @@ final class StudyCommand implements Callable<Integer> {
 
   @Option(names = "--jobs", paramLabel = "N",
       description = "Runs at once (default: the host's processors).")
-  Integer jobs;
+  Long jobs;
 
   @Option(names = "--spark", arity = "0..1", paramLabel = "MASTER", fallbackValue = "local[*]",
       description = "Hand the runs to Apache Spark (the optional study-spark module): local[*]"
@@ -270,7 +270,7 @@ final class StudyCommand implements Callable<Integer> {
         return ExitStatus.USAGE;
       }
     }
-    int n = jobs != null ? jobs : Runtime.getRuntime().availableProcessors();
+    int n = jobs != null ? (int) Math.min(jobs, Integer.MAX_VALUE) : Runtime.getRuntime().availableProcessors();
     Path base = file == null ? Path.of("") : file.toAbsolutePath().getParent();
     List<RunRecord> records;
     java.io.PrintStream progress = spark == null ? StudyProgressBar.wrap(streams)

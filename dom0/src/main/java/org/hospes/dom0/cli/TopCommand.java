@@ -37,7 +37,7 @@ final class TopCommand implements Callable<Integer> {
 
   @Option(names = {"-n", "--iterations"}, paramLabel = "N",
       description = "Stop after N tables (default: until 'q'; 1 with --batch).")
-  Integer iterations;
+  Long iterations;
 
   @Option(names = {"-d", "--delay"}, paramLabel = "SECONDS", defaultValue = "1",
       description = "Interval between tables (default ${DEFAULT-VALUE} s).")
@@ -57,7 +57,8 @@ final class TopCommand implements Callable<Integer> {
       streams.error("--iterations must be at least 1, got " + iterations);
       return ExitStatus.USAGE;
     }
-    int n = iterations != null ? iterations : batch ? 1 : Integer.MAX_VALUE;
+    int n = iterations != null ? (int) Math.min(iterations, Integer.MAX_VALUE) : batch ? 1
+        : Integer.MAX_VALUE;
     return dir.run(streams, host -> batch || !streams.process() || System.console() == null
         ? plain(host, n) : screen(host, n));
   }

@@ -84,7 +84,7 @@ public record Dom0Settings(int weight, int cap) {
    *
    * @throws DomainSpec.SpecException naming the option whose value is out of range
    */
-  public Dom0Settings withOptions(Integer optWeight, Integer optCap) {
+  public Dom0Settings withOptions(Long optWeight, Long optCap) {
     if (optWeight != null && (optWeight < 1 || optWeight > 65535)) {
       throw new DomainSpec.SpecException("--dom0-weight must be 1..65535, got " + optWeight);
     }
@@ -92,7 +92,8 @@ public record Dom0Settings(int weight, int cap) {
       throw new DomainSpec.SpecException("--dom0-cap must be 0..100 (percent of a CPU), got "
           + optCap);
     }
-    return new Dom0Settings(optWeight == null ? weight : optWeight, optCap == null ? cap : optCap);
+    return new Dom0Settings(optWeight == null ? weight : (int) (long) optWeight,
+        optCap == null ? cap : (int) (long) optCap);
   }
 
   /** Gives dom0 these parameters on {@code hv} (the scheduler is told). */

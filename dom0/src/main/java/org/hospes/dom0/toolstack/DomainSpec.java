@@ -117,6 +117,12 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
       Pattern.compile(",\\s*(disk|vif|device)\\s*=\\s*\\[");
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,31}");
 
+  /** The line for two disks given the same vdev (explicitly, or one by its position). */
+  public static String duplicateVdev(String vdev) {
+    return "two disks are " + vdev + "; give each its own vdev (a disk without one is xvda,"
+        + " xvdb, ... by its position)";
+  }
+
   public DomainSpec {
     if (name == null || !NAME.matcher(name).matches()) {
       throw new SpecException("bad domain name '" + name + "': use 1-32 letters, digits, '_',"
@@ -145,9 +151,15 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
     disks = java.util.List.copyOf(disks);
     boolean pvDevices = mode == DomainMode.PVH || mode == DomainMode.PVHVM
         || mode == DomainMode.PV;
+    java.util.Set<String> vdevs = new java.util.HashSet<>();
     for (DiskSpec d : disks) {
       if (d.backendProblem(mode) != null) {
         throw new SpecException(name + ": " + d.backendProblem(mode));
+      }
+      if (!vdevs.add(d.vdev())) {
+        // Both would write the same vbd directory: the build failed in xenstore with an
+        // internal error (a NullPointerException) instead of this line.
+        throw new SpecException(name + ": " + duplicateVdev(d.vdev()));
       }
     }
     if (mode == DomainMode.PV && disks.stream().anyMatch(d -> d.busIn(mode) != DiskSpec.Bus.XEN)) {

@@ -714,7 +714,10 @@ public final class HostRunner {
    * see it go ({@link org.hospes.dom0.backend.blk.VbdBackend#removed}).
    */
   public org.hospes.dom0.backend.blk.VbdBackend blockDetach(int domid, String vdev) {
-    int devid = org.hospes.abi.Blkif.devidOf(vdev);
+    // xl block-detach takes the device's number too (libxl reads a plain number as the devid,
+    // as 'xl block-list' shows it): 51712 is xvda.
+    int devid = vdev.matches("[0-9]{1,9}") ? Integer.parseInt(vdev)
+        : org.hospes.abi.Blkif.devidOf(vdev);
     org.hospes.dom0.backend.blk.VbdBackend be = vbds.get(vbdKey(domid, devid));
     if (devid < 0 || be == null || be.removed()) {
       throw new IllegalArgumentException("domain " + domid + " has no disk " + vdev);

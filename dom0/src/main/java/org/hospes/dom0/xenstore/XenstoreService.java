@@ -91,8 +91,9 @@ public final class XenstoreService {
   }
 
   public XsMessage request(int type, int txId, String payload) {
-    store.handle(dom0, XsMessage.of(type, ++reqId, txId, payload));
-    return flushAndTakeReply(dom0Replies);
+    int id = ++reqId;
+    store.handle(dom0, XsMessage.of(type, id, txId, payload));
+    return flushAndTakeReply(dom0Replies, id);
   }
 
   /**
@@ -108,8 +109,9 @@ public final class XenstoreService {
         id -> new ArrayDeque<>());
     Xenstored.Connection c = services.computeIfAbsent(domid,
         id -> store.connectService(id, replies::add));
-    store.handle(c, XsMessage.of(type, ++reqId, 0, payload));
-    return flushAndTakeReply(replies);
+    int id = ++reqId;
+    store.handle(c, XsMessage.of(type, id, 0, payload));
+    return flushAndTakeReply(replies, id);
   }
 
   /** Service domains' in-process connections and their pending replies. */
@@ -117,16 +119,24 @@ public final class XenstoreService {
   private final Map<Integer, ArrayDeque<XsMessage>> serviceReplies = new HashMap<>();
 
   /**
-   * Sends the watch events a request raised for ring clients, then takes the request's reply
-   * from {@code replies} (watch events for the requester itself are dropped).
+   * Sends the watch events a request raised for ring clients, then takes the reply to request
+   * {@code id} from {@code replies} (watch events for the requester itself are dropped). By
+   * its id, not as the first reply queued: a backend's watch fires inside the write that
+   * raised it, and its handler's own request (reading the frontend's state) ran while the
+   * write's reply was queued, took that reply and dropped the rest, and the write got none
+   * (a NullPointerException: 'xenstore-write' of a frontend's state as dom0, two disks on
+   * one vdev). A reply of an outer request stays queued for it.
    */
-  private XsMessage flushAndTakeReply(ArrayDeque<XsMessage> replies) {
+  private XsMessage flushAndTakeReply(ArrayDeque<XsMessage> replies, int id) {
     flushOthers(null);
     XsMessage reply = null;
-    while (!replies.isEmpty()) {
-      XsMessage m = replies.poll();
-      if (m.type() != XsWire.WATCH_EVENT && reply == null) {
+    for (java.util.Iterator<XsMessage> it = replies.iterator(); it.hasNext(); ) {
+      XsMessage m = it.next();
+      if (m.type() == XsWire.WATCH_EVENT) {
+        it.remove();
+      } else if (reply == null && m.reqId() == id) {
         reply = m;
+        it.remove();
       }
     }
     return reply;

@@ -89,8 +89,8 @@ class CommandTreeTest {
     assertThat(tree("run").execute("run", "--bogus", "k.elf")).isEqualTo(2);
     assertThat(tree(null).execute("run", "--bogus", "k.elf")).isEqualTo(2);
     assertThat(err.toString(StandardCharsets.UTF_8).lines()).containsExactly(
-        "hospes: Unknown option: '--bogus' (see 'hospes run --help')",
-        "hospes: Unknown option: '--bogus' (see 'hospes run --help')");
+        "hospes: unknown option: '--bogus' (see 'hospes run --help')",
+        "hospes: unknown option: '--bogus' (see 'hospes run --help')");
     out.reset();
     tree("run").execute("run", "--help");
     String narrow = out.toString(StandardCharsets.UTF_8);

@@ -212,7 +212,7 @@ class HospesCliTest {
   @Test
   void aMissingKernelArgumentIsAOneLineUsageError() {
     assertThat(hospes("run")).isEqualTo(2);
-    assertThat(stderr()).startsWith("hospes: Missing required parameter: 'KERNEL'")
+    assertThat(stderr()).startsWith("hospes: missing required parameter: 'KERNEL'")
         .contains("'hospes run --help'").hasLineCount(1);
   }
 
@@ -234,7 +234,7 @@ class HospesCliTest {
   @Test
   void anUnknownOptionIsAOneLineUsageError() {
     assertThat(hospes("run", "--turbo", "k.elf")).isEqualTo(2);
-    assertThat(stderr()).startsWith("hospes: Unknown option: '--turbo'").hasLineCount(1);
+    assertThat(stderr()).startsWith("hospes: unknown option: '--turbo'").hasLineCount(1);
   }
 
   /**
@@ -244,14 +244,14 @@ class HospesCliTest {
   @Test
   void anotherCommandsOptionIsNamedAloneWithTheCommandItBelongsTo() {
     assertThat(hospes("run", "--max-cycles", "-1", "k.elf")).isEqualTo(2);
-    assertThat(stderr()).isEqualTo("hospes: Unknown option: '--max-cycles' (see 'hospes run"
+    assertThat(stderr()).isEqualTo("hospes: unknown option: '--max-cycles' (see 'hospes run"
         + " --help'); it is an option of 'hospes run-many'\n");
   }
 
   @Test
   void unknownOptionsAreNamedWithoutTheArgumentsAfterThem() {
     assertThat(hospes("run", "--turbo=5", "-q", "-1", "k.elf")).isEqualTo(2);
-    assertThat(stderr()).isEqualTo("hospes: Unknown options: '--turbo=5', '-q' (see 'hospes"
+    assertThat(stderr()).isEqualTo("hospes: unknown options: '--turbo=5', '-q' (see 'hospes"
         + " run --help')\n");
   }
 
@@ -485,7 +485,7 @@ class HospesCliTest {
   @Test
   void demoTakesNoSampleName() {
     assertThat(hospes("demo", "../../etc/passwd")).isEqualTo(2);
-    assertThat(stderr()).hasLineCount(1).contains("Unmatched argument");
+    assertThat(stderr()).hasLineCount(1).contains("hospes: unmatched argument");
   }
 
   // dom0's scheduling options and dom0 in the statistics.
@@ -523,6 +523,74 @@ class HospesCliTest {
     assertThat(Files.readString(json)).contains("\"name\":\"spin\"")
         .contains("\"name\":\"ok\"");
     assertThat(stderr().lines()).anyMatch(l -> l.startsWith("domain 2 spin ("));
+  }
+
+  /**
+   * A number too big for an int got picocli's "'99999999999' is not an int" where any other
+   * out-of-range value gets the option's own range message: every int option with a range
+   * now takes a long and says its range.
+   */
+  @Test
+  void numbersBeyondAnIntGetTheOptionsRangeMessage() throws IOException {
+    String k = okKernel().toString();
+    String big = "99999999999";
+    String[][] cases = {
+        {"run", "--ram", big, k},
+        {"--ram must be between 1 and 2047 MiB in native mode, got 99999999999"},
+        {"run", "--cpus", big, k}, {"--cpus must be between 1 and 64, got 99999999999"},
+        {"run", "--mode", "hvm", "--pcpus", big, k},
+        {"--pcpus must be between 1 and 64, got 99999999999"},
+        {"run", "--mode", "hvm", "--dom0-weight", big, k},
+        {"--dom0-weight must be 1..65535, got 99999999999"},
+        {"run", "--mode", "hvm", "--dom0-cap", "-" + big, k},
+        {"--dom0-cap must be 0..100 (percent of a CPU), got -99999999999"},
+        {"run-many", "--pcpus", big, "--domain", "a=" + k},
+        {"--pcpus must be between 1 and 64, got 99999999999"},
+        {"top", "-n", "-" + big}, {"--iterations must be at least 1, got -99999999999"},
+        {"demo", "--round-trips", big},
+        {"--round-trips must be between 1 and 2147483647, got 99999999999"},
+        {"bench", "--runs", "-" + big}, {"--runs must be at least 1, got -99999999999"},
+        {"bench", "--disk", "--disk-mib", big},
+        {"--disk-mib must be between 1 and 1024, got 99999999999"},
+        {"bench", "--domains", big},
+        {"--domains takes counts between 1 and 100000, e.g. --domains 10,100,1000"},
+        {"host", "start", "--state-dir", dir.resolve("st").toString(), "--pcpus", big},
+        {"--pcpus must be between 1 and 64, got 99999999999"},
+    };
+    for (int i = 0; i < cases.length; i += 2) {
+      err.reset();
+      assertThat(hospes(cases[i])).as(String.join(" ", cases[i])).isEqualTo(2);
+      assertThat(stderr()).as(String.join(" ", cases[i]))
+          .isEqualTo("hospes: " + cases[i + 1][0] + System.lineSeparator());
+    }
+    err.reset();
+    assertThat(hospes("host", "start", "--state-dir", dir.resolve("st").toString(), "--memory",
+        big)).isEqualTo(2);
+    assertThat(stderr()).startsWith("hospes: --memory must be 64..").endsWith(
+        "), got 99999999999" + System.lineSeparator());
+  }
+
+  /**
+   * Hospes's own messages start in lower case after "hospes: "; the ones picocli words started
+   * with a capital ("Invalid value ...", "Missing required ...", "Unmatched argument ...").
+   */
+  @Test
+  void argumentErrorsStartInLowerCaseAsEveryOtherMessage() {
+    String[][] cases = {
+        {"run", "--ram", "lots"}, {"invalid value for option '--ram': 'lots' is not a whole number"},
+        {"host", "start", "--pcpus", "99999999999999999999"},
+        {"invalid value for option '--pcpus': '99999999999999999999' is far out of range"},
+        {"destroy", "web", "db"}, {"unmatched argument at index 2: 'db'"},
+        {"top", "-d"}, {"missing required parameter for option '--delay' (SECONDS)"},
+        {"pause"}, {"missing required parameter: 'DOMAIN'"},
+        {"sched-credit", "--bogus"}, {"unknown option: '--bogus'"},
+    };
+    for (int i = 0; i < cases.length; i += 2) {
+      err.reset();
+      assertThat(hospes(cases[i])).as(String.join(" ", cases[i])).isEqualTo(2);
+      assertThat(stderr()).as(String.join(" ", cases[i])).hasLineCount(1)
+          .startsWith("hospes: " + cases[i + 1][0] + " (see 'hospes " + cases[i][0]);
+    }
   }
 
   @Test

@@ -107,11 +107,12 @@ class PicocliStartupTest {
     HospesCli.excludeUnusedConverters();
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     CommandLine tree = wholeTree(out);
-    // Path, int, long with a converter, enum-like strings, a list, a flag.
+    // Path, a long (--ram: a long so that any number gets its range message), a long with a
+    // converter, enum-like strings, a list, a flag.
     CommandLine.ParseResult r = tree.parseArgs("run", "--mode", "pvh", "--ram", "64",
         "--cmdline", "console=hvc0", "--stats", "--initrd", "/tmp/x.cpio", "kernel.elf");
     CommandLine.ParseResult run = r.subcommand();
-    assertThat(run.matchedOptionValue("--ram", 0)).isEqualTo(64);
+    assertThat(run.matchedOptionValue("--ram", 0L)).isEqualTo(64L);
     assertThat(run.matchedOptionValue("--initrd", (Object) null)).hasToString("/tmp/x.cpio");
     assertThat(run.matchedPositionalValue(0, (Object) null)).hasToString("kernel.elf");
   }

@@ -71,6 +71,10 @@ class RunOptionsTest {
     cli.reset();
     assertThat(hospes("run", "--mode", "hvm", "--module", k, k)).isEqualTo(2);
     assertThat(stderr()).contains("--module needs a Xen-aware kernel (loader pvh");
+    cli.reset();
+    // --initrd alone is named as given, not as --module.
+    assertThat(hospes("run", "--mode", "hvm", "--initrd", k, k)).isEqualTo(2);
+    assertThat(stderr()).startsWith("hospes: --initrd needs a Xen-aware kernel (loader pvh");
     assertThat(cli.stdout()).isEmpty();
   }
 

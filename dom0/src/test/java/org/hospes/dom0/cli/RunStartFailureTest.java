@@ -96,6 +96,24 @@ class RunStartFailureTest {
     assertGivenUp();
   }
 
+  /**
+   * Two PV disks on one vdev (the first is xvda by its position) wrote one vbd directory twice:
+   * the run ended with an internal error (a NullPointerException from xenstore), status 1.
+   */
+  @Test
+  void twoDisksOnOneVdevAreAUsageErrorAndGiveTheMachineUp() throws IOException {
+    Path a = Files.write(dir.resolve("a.img"), new byte[512 * 64]);
+    Path b = Files.write(dir.resolve("b.img"), new byte[512 * 64]);
+    long paddr = 0x10_0000;
+    Path pvh = Files.write(dir.resolve("pvh.elf"), new ElfImageBuilder().entry(paddr)
+        .segment(paddr, new byte[] {(byte) 0xF4}, 0x1000).pvhEntryNote(paddr).build());
+    assertThat(hospesRun("--mode", "pvh", "--ram", "" + RAM_MIB, "--disk", a.toString(),
+        "--disk", b + ",vdev=xvda", pvh.toString())).as(stderr()).isEqualTo(ExitStatus.USAGE);
+    assertThat(stderr()).isEqualTo("hospes: --disk: two disks are xvda; give each its own vdev"
+        + " (a disk without one is xvda, xvdb, ... by its position)" + System.lineSeparator());
+    assertGivenUp();
+  }
+
   @Test
   void aPvVifInAnHvmModeGivesTheMachineUp() throws IOException {
     assertThat(hospesRun("--mode", "hvm", "--ram", "" + RAM_MIB, "--vif", "model=xen",

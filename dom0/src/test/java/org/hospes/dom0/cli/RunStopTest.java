@@ -197,6 +197,60 @@ class RunStopTest {
     assertThat(err).contains("hospes: stdout was closed: the guest's output was lost");
   }
 
+  /** Prints "h\n", then halts for good (status 0): mov edx,0x3f8; 'h'; out; 10; out; cli; hlt. */
+  private static final byte[] SAY_AND_HALT = ElfImageBuilder.multibootKernel(new byte[] {
+      (byte) 0xBA, (byte) 0xF8, 0x03, 0x00, 0x00,
+      (byte) 0xB0, 'h', (byte) 0xEE,
+      (byte) 0xB0, 0x0A, (byte) 0xEE,
+      (byte) 0xFA, (byte) 0xF4});
+
+  /**
+   * {@code hospes run K > /dev/full}: every write fails with ENOSPC. It was reported as
+   * "stdout was closed", as if a reader had gone away, and a guest that then halted cleanly
+   * left status 0 although all it wrote was lost.
+   */
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void aFullDeviceOnStdoutIsSaidAsSuchAndFailsTheRun() throws Exception {
+    Process writer = startInto("/dev/full", "run", kernel(YES));
+    String err = new String(writer.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(writer.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(writer.exitValue()).as(err).isEqualTo(130);
+    assertThat(err).contains("stopped: write error on stdout: No space left on device")
+        .doesNotContain("stdout was closed");
+
+    Process halter = startInto("/dev/full", "run", kernel(SAY_AND_HALT));
+    err = new String(halter.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(halter.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(halter.exitValue()).as(err).isEqualTo(1);
+    assertThat(err).contains(
+        "hospes: write error on stdout: No space left on device: the guest's output was lost");
+  }
+
+  /** {@code hospes --help > /dev/full} printed nothing anywhere and said 0. */
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void anyCommandWhoseOutputCannotBeWrittenSaysSoAndFails() throws Exception {
+    for (String[] args : new String[][] {{"--help"}, {"help", "run"}}) {
+      Process p = startInto("/dev/full", args);
+      String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+      assertThat(p.exitValue()).as(err).isEqualTo(1);
+      assertThat(err).isEqualTo("hospes: write error on stdout: No space left on device\n");
+    }
+  }
+
+  /** The CLI's main with stdout sent to {@code file} by a shell, stdin from /dev/null. */
+  private Process startInto(String file, String... args) throws IOException {
+    List<String> cmd = new ArrayList<>(List.of("bash", "-c",
+        "out=$1; shift; exec \"$@\" > \"$out\"", "bash", file,
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), HospesCli.class.getName()));
+    cmd.addAll(List.of(args));
+    return new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(
+        Path.of("/dev/null").toFile())).start();
+  }
+
   @Test
   @Timeout(value = 120, unit = TimeUnit.SECONDS)
   void inATerminalTheEscapeKeyEndsTheRunAndTheTerminalIsRestored() throws Exception {

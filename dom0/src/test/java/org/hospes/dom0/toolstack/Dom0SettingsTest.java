@@ -46,10 +46,10 @@ class Dom0SettingsTest {
   void commandLineOptionsOverrideAndNameTheOption() {
     Dom0Settings s = new Dom0Settings(512, 10);
     assertThat(s.withOptions(null, null)).isEqualTo(s);
-    assertThat(s.withOptions(null, 0)).isEqualTo(new Dom0Settings(512, 0));
-    assertThatThrownBy(() -> s.withOptions(70000, null))
+    assertThat(s.withOptions(null, 0L)).isEqualTo(new Dom0Settings(512, 0));
+    assertThatThrownBy(() -> s.withOptions(70000L, null))
         .hasMessage("--dom0-weight must be 1..65535, got 70000");
-    assertThatThrownBy(() -> s.withOptions(null, -1))
+    assertThatThrownBy(() -> s.withOptions(null, -1L))
         .hasMessage("--dom0-cap must be 0..100 (percent of a CPU), got -1");
   }
 

@@ -66,6 +66,10 @@ class DomainSpecTest {
         + " (device=[...] holds one device with its commas)");
     assertBad("a=k.elf,disk=[a.img,vdev=xvdb],vif = [bridge=x", "a: vif = [bridge=x: '['"
         + " without a closing ']'");
+    // Two disks on one vdev (the first is xvda by its position) wrote one vbd directory twice
+    // and failed with an internal NullPointerException from xenstore.
+    assertBad("a=k.elf,mode=pvh,disk=a.img,disk=[b.img,vdev=xvda]", "a: two disks are xvda;"
+        + " give each its own vdev (a disk without one is xvda, xvdb, ... by its position)");
   }
 
   /** The syntax that run-many's help and its errors show names every option it takes. */

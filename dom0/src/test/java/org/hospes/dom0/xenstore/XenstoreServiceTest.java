@@ -36,6 +36,28 @@ class XenstoreServiceTest {
         .isEqualTo("EACCES\0");
   }
 
+  /**
+   * A backend's watch fires inside dom0's write that raised it, and its handler reads through
+   * the same service: that read took the write's reply (queued first) and the write got none,
+   * a NullPointerException (xenstore-write of a frontend's state as dom0, or two disks on one
+   * vdev). Each request now takes its own reply.
+   */
+  @Test
+  void aWatchHandlersRequestInsideAWriteLeavesTheWriteItsReply() {
+    java.util.List<String> seen = new java.util.ArrayList<>();
+    Xenstored.Connection watcher = xs.store().connectDom0(
+        new org.hospes.dom0.backend.WatchEvents(() -> seen.add(xs.read("/w/state"))));
+    xs.store().watchFrom(watcher);
+    xs.store().handle(watcher, XsMessage.of(XsWire.WATCH, 0, 0, "/w/state\0tok\0"));
+    assertThat(seen).hasSize(1).containsOnlyNulls(); // fired once when set: no node yet
+
+    xs.write("/w/state", "3");
+    assertThat(seen).containsExactly(null, "3");
+    XsMessage w = xs.request(XsWire.WRITE, "/w/state\0" + "5");
+    assertThat(w.type()).isEqualTo(XsWire.WRITE);
+    assertThat(seen).containsExactly(null, "3", "5");
+  }
+
   @Test
   void aDriverDomainsServicesAreAnOrdinaryClientThatMayNotIntroduceDomains() {
     Domain front = hv.createHvmDomain("front", DomainMode.PVH, 2);

@@ -579,8 +579,9 @@ public final class HostDaemon {
       }
       case "sched-credit": {
         String target = req.hasNonNull("domain") ? req.get("domain").asText() : null;
-        Integer weight = req.hasNonNull("weight") ? req.get("weight").asInt() : null;
-        Integer cap = req.hasNonNull("cap") ? req.get("cap").asInt() : null;
+        // asLong, not asInt: a weight of 2^32 + 256 must be refused, not taken as 256.
+        Long weight = req.hasNonNull("weight") ? req.get("weight").asLong() : null;
+        Long cap = req.hasNonNull("cap") ? req.get("cap").asLong() : null;
         return onRunThread(() -> schedCredit(target, weight, cap));
       }
       case "dmesg":
@@ -639,19 +640,26 @@ public final class HostDaemon {
   }
 
   /** The domain named or numbered {@code target}, or a usage error naming it. */
-  private Managed find(String target) throws HostException {
-    Managed byName = domains.get(target);
-    if (byName != null) {
-      return byName;
-    }
+  /**
+   * The guest named or numbered {@code target}. Domain-0 is no guest: it is refused with
+   * {@code dom0Refusal}, which says why for the verb asked ("it cannot be paused"), so that a
+   * console is not told that dom0 cannot be destroyed.
+   */
+  private Managed find(String target, String dom0Refusal) throws HostException {
+    // An ID first, as xl's domain qualifier reads a number: with a domain named "5" and
+    // domain 5 both there, "destroy 5" must not end the one named 5. A name that is a number
+    // nobody has as an ID is still found by its name.
     for (Managed m : domains.values()) {
       if (Integer.toString(m.guest.domain().domid()).equals(target)) {
         return m;
       }
     }
+    Managed byName = domains.get(target);
+    if (byName != null) {
+      return byName;
+    }
     if (target.equals("0") || target.equals("Domain-0")) {
-      throw new HostException("Domain-0 runs the toolstack itself; it cannot be paused,"
-          + " shut down or destroyed", true);
+      throw new HostException("Domain-0 runs the toolstack itself; " + dom0Refusal, true);
     }
     var served = runner.servedBy(target);
     if (!served.isEmpty()) {
@@ -674,7 +682,12 @@ public final class HostDaemon {
   }
 
   private Object lifecycle(String op, String target) throws HostException {
-    Managed m = find(target);
+    Managed m = find(target, switch (op) {
+      case "pause" -> "it cannot be paused";
+      case "unpause" -> "it is never paused";
+      case "shutdown" -> "it cannot be shut down (stop the host: ./hospes host stop)";
+      default -> "it cannot be destroyed (stop the host: ./hospes host stop)";
+    });
     var hv = runner.hypervisor();
     var d = m.guest.domain();
     switch (op) {
@@ -725,17 +738,35 @@ public final class HostDaemon {
     return Map.of("name", m.guest.name(), "domid", d.domid());
   }
 
+  /**
+   * The position of the first xvdX none of {@code disks} is, for a disk given without vdev=.
+   * Their count was taken instead: after xvda was detached while xvdb stayed, the next attach
+   * was given xvdb and refused ("already has xvdb"), though xvda was free.
+   */
+  static int firstFreeXvd(java.util.List<org.hospes.dom0.backend.blk.VbdBackend> disks) {
+    java.util.Set<Integer> taken = new java.util.HashSet<>();
+    for (var d : disks) {
+      taken.add(d.devid());
+    }
+    int i = 0;
+    while (i < 16 && taken.contains(org.hospes.abi.Blkif.devidOf("xvd" + (char) ('a' + i)))) {
+      i++;
+    }
+    return i; // 16: DiskSpec says at most 16 disks
+  }
+
   /** xl block-attach DOMAIN DISKSPEC and block-detach DOMAIN VDEV (run thread). */
   private Object block(String op, String target, String disk, String cwd)
       throws HostException {
-    Managed m = find(target);
+    Managed m = find(target, "block-attach and block-detach are for guests");
     requireLive(m, op);
     int domid = m.guest.domain().domid();
     try {
       org.hospes.dom0.backend.blk.VbdBackend be;
       if (op.equals("block-attach")) {
         var spec = org.hospes.dom0.toolstack.DiskSpec.parse(disk,
-            runner.blockBackends(domid).size(), cwd.isEmpty() ? null : java.nio.file.Path.of(cwd));
+            firstFreeXvd(runner.blockBackends(domid)), cwd.isEmpty() ? null
+                : java.nio.file.Path.of(cwd));
         be = runner.blockAttach(domid, spec);
         xen("domain " + domid + " (" + m.guest.name() + "): " + spec.vdev() + " attached, backend"
             + " in domain " + be.backendDomid());
@@ -743,6 +774,10 @@ public final class HostDaemon {
             "backend", be.backendDomid());
       }
       be = runner.blockDetach(domid, disk);
+      // The vdev, also when the disk was named by its number (xvdX: major 202, X in bits 4-7).
+      if (be.devid() >> 8 == 202 && (be.devid() & 0xF) == 0) {
+        disk = "xvd" + (char) ('a' + ((be.devid() >> 4) & 0xF));
+      }
       xen("domain " + domid + " (" + m.guest.name() + "): " + disk + " detach requested");
       for (String gone : runner.reapDriverDomains()) {
         xen(gone); // removed at once: its driver domain went with it
@@ -760,16 +795,19 @@ public final class HostDaemon {
     }
   }
 
-  private Object schedCredit(String target, Integer weight, Integer cap) throws HostException {
+  private Object schedCredit(String target, Long weight, Long cap) throws HostException {
     if (weight == null && cap == null) {
       HostSnapshot s = snapshot();
       if (target == null) {
         return s;
       }
-      for (DomainInfo i : s.domains()) {
-        if (i.name().equals(target) || Integer.toString(i.domid()).equals(target)) {
-          return new HostSnapshot(s.virtualCycles(), s.wallNanos(), s.scheduler(),
-              java.util.List.of(i));
+      // An ID before a name, as find() reads it.
+      for (boolean byId : new boolean[] {true, false}) {
+        for (DomainInfo i : s.domains()) {
+          if (byId ? Integer.toString(i.domid()).equals(target) : i.name().equals(target)) {
+            return new HostSnapshot(s.virtualCycles(), s.wallNanos(), s.scheduler(),
+                java.util.List.of(i));
+          }
         }
       }
       throw new HostException("no domain named or numbered '" + target + "' (see ./hospes"
@@ -782,7 +820,7 @@ public final class HostDaemon {
     if (target.equals("0") || target.equals("Domain-0")) {
       d = runner.hypervisor().domain(0);
     } else {
-      d = find(target).guest.domain();
+      d = find(target, "").guest.domain(); // Domain-0 is taken above
     }
     try {
       runner.hypervisor().setSchedulerParameters(d, weight == null ? d.weight() : weight,
@@ -855,7 +893,7 @@ public final class HostDaemon {
 
   /** The console input {@code name} holds and has not taken (tests). */
   int pendingInput(String name) throws HostException {
-    return onRunThread(() -> find(name).pendingInput.length);
+    return onRunThread(() -> find(name, "it has no console input").pendingInput.length);
   }
 
   /** Attaches a client to a domain's console until it detaches or the domain goes. */
@@ -864,7 +902,8 @@ public final class HostDaemon {
     String target = req.path("domain").asText("");
     Managed attachedTo;
     try {
-      attachedTo = onRunThread(() -> find(target));
+      attachedTo = onRunThread(() -> find(target, "it has no console of its own (its log:"
+          + " ./hospes dmesg)"));
     } catch (HostException e) {
       Wire.write(out, Wire.error(e.usage() ? "usage" : "internal", e.getMessage()));
       return;

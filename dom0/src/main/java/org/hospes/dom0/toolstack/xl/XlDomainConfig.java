@@ -328,7 +328,9 @@ public record XlDomainConfig(String source, String name, String type, int memory
       }
       Path resolved = base.resolve(p).normalize();
       if (!Files.isRegularFile(resolved)) {
-        throw error(s.get(key), resolved + ": no such file");
+        // kernel = "/boot" exists: "no such file" sent the user looking for a typo.
+        throw error(s.get(key), resolved + (Files.isDirectory(resolved) ? ": a directory, not a"
+            + " file" : Files.exists(resolved) ? ": not a regular file" : ": no such file"));
       }
       return resolved.toString();
     }

@@ -96,6 +96,75 @@ class HostDaemonTest {
   }
 
   @Test
+  void aSchedCreditNumberBeyondAnIntIsRefusedAsGivenNotCutToAnInt() throws Exception {
+    // 2^32 + 512: read with asInt it became 512, a valid weight, and dom0's weight changed.
+    ObjectNode req = Wire.request("sched-credit");
+    req.put("domain", "0");
+    req.put("weight", (1L << 32) + 512);
+    assertThatThrownBy(() -> new HostClient(paths).call(req))
+        .hasMessage("Domain-0: weight must be 1..65535, got 4294967808");
+    ObjectNode cap = Wire.request("sched-credit");
+    cap.put("domain", "0");
+    cap.put("cap", (1L << 32) + 10);
+    assertThatThrownBy(() -> new HostClient(paths).call(cap))
+        .hasMessage("Domain-0: cap must be 0 (uncapped) to 100 percent for 1 vCPU(s),"
+            + " got 4294967306");
+    HostSnapshot s = Wire.JSON.treeToValue(new HostClient(paths).call(
+        Wire.request("list")), HostSnapshot.class);
+    assertThat(s.domains().get(0).weight()).isEqualTo(256);
+    assertThat(s.domains().get(0).cap()).isZero();
+  }
+
+  @Test
+  void domainZeroIsRefusedWithTheReasonForTheVerbAsked() throws Exception {
+    // console 0 was told "it cannot be paused, shut down or destroyed".
+    assertThatThrownBy(() -> new HostClient(paths).console("0"))
+        .hasMessage("Domain-0 runs the toolstack itself; it has no console of its own (its"
+            + " log: ./hospes dmesg)");
+    String[][] verbs = {{"pause", "it cannot be paused"}, {"unpause", "it is never paused"},
+        {"shutdown", "it cannot be shut down (stop the host: ./hospes host stop)"},
+        {"destroy", "it cannot be destroyed (stop the host: ./hospes host stop)"}};
+    for (String[] v : verbs) {
+      ObjectNode req = Wire.request(v[0]);
+      req.put("domain", "Domain-0");
+      assertThatThrownBy(() -> new HostClient(paths).call(req))
+          .hasMessage("Domain-0 runs the toolstack itself; " + v[1]);
+    }
+  }
+
+  /**
+   * A domain named "2" and domain 2: "destroy 2" ends domain 2, as xl reads a number as an ID.
+   * The name came first, and the other domain was destroyed.
+   */
+  @Test
+  void aNumberNamesTheDomainWithThatIdBeforeOneWithThatName() throws Exception {
+    // jmp $
+    Path kernel = dir.resolve("spin.elf");
+    java.nio.file.Files.write(kernel, org.hospes.dom0.testing.ElfImageBuilder.multibootKernel(
+        new byte[] {(byte) 0xEB, (byte) 0xFE}));
+    HostClient c = new HostClient(paths);
+    for (String name : new String[] {"2", "other"}) {
+      Path cfg = dir.resolve(name + ".cfg");
+      java.nio.file.Files.writeString(cfg, "name = \"" + name + "\"\ntype = \"hvm\"\nmemory = 4\n"
+          + "kernel = \"spin.elf\"\n");
+      ObjectNode req = Wire.request("create");
+      req.set("config", Wire.JSON.valueToTree(
+          org.hospes.dom0.toolstack.xl.XlDomainConfig.read(cfg)));
+      c.call(req);
+    }
+    ObjectNode sched = Wire.request("sched-credit");
+    sched.put("domain", "2");
+    assertThat(c.call(sched).path("domains").get(0).path("name").asText()).isEqualTo("other");
+    ObjectNode destroy = Wire.request("destroy");
+    destroy.put("domain", "2");
+    assertThat(c.call(destroy).path("name").asText()).isEqualTo("other");
+    HostSnapshot s = Wire.JSON.treeToValue(c.call(Wire.request("list")), HostSnapshot.class);
+    assertThat(s.domains()).extracting(DomainInfo::name).containsExactly("Domain-0", "2");
+    // No domain has ID 2 now: the name is found.
+    assertThat(c.call(destroy).path("name").asText()).isEqualTo("2");
+  }
+
+  @Test
   void anEmptyHostListsDomainZeroAndItsXenstore() throws Exception {
     HostClient c = new HostClient(paths);
     HostSnapshot s = Wire.JSON.treeToValue(c.call(Wire.request("list")), HostSnapshot.class);
@@ -120,6 +189,50 @@ class HostDaemonTest {
     assertThat(HostPaths.defaultDir(Map.of("XDG_RUNTIME_DIR", "/run/user/1"), "/home/u"))
         .isEqualTo(Path.of("/run/user/1/hospes"));
     assertThat(HostPaths.defaultDir(Map.of(), "/home/u")).isEqualTo(Path.of("/home/u/.hospes/host"));
+  }
+
+  /**
+   * block-attach without vdev= takes the first free xvdX. It took the count of the disks: with
+   * xvda detached and xvdb attached, the next disk was given xvdb and refused.
+   */
+  @Test
+  void blockAttachWithoutVdevTakesTheFirstFreeOne() throws Exception {
+    long paddr = 0x10_0000;
+    java.nio.file.Files.write(dir.resolve("spin.elf"), new org.hospes.dom0.testing
+        .ElfImageBuilder().entry(paddr).segment(paddr, new byte[] {(byte) 0xEB, (byte) 0xFE},
+            0x1000).pvhEntryNote(paddr).build());
+    Path cfg = java.nio.file.Files.writeString(dir.resolve("g.cfg"),
+        "name = \"g\"\ntype = \"pvh\"\nmemory = 4\nkernel = \"spin.elf\"\n");
+    HostClient c = new HostClient(paths);
+    ObjectNode create = Wire.request("create");
+    create.set("config", Wire.JSON.valueToTree(
+        org.hospes.dom0.toolstack.xl.XlDomainConfig.read(cfg)));
+    c.call(create);
+    java.util.function.Function<String, String> attach = img -> {
+      try {
+        java.nio.file.Files.write(dir.resolve(img), new byte[1 << 16]);
+        ObjectNode a = Wire.request("block-attach");
+        a.put("domain", "g");
+        a.put("disk", dir.resolve(img).toString());
+        return c.call(a).path("vdev").asText();
+      } catch (Exception e) {
+        throw new AssertionError(e.getMessage(), e);
+      }
+    };
+    assertThat(attach.apply("a.img")).isEqualTo("xvda");
+    assertThat(attach.apply("b.img")).isEqualTo("xvdb");
+    ObjectNode detach = Wire.request("block-detach");
+    detach.put("domain", "g");
+    detach.put("disk", "xvda");
+    assertThat(c.call(detach).path("removed").asBoolean()).isTrue();
+    assertThat(attach.apply("c.img")).isEqualTo("xvda");
+    assertThat(attach.apply("d.img")).isEqualTo("xvdc");
+    // By its number, as xl block-detach takes it: 51728 is xvdb; the reply names the vdev.
+    detach.put("disk", "51728");
+    var r = c.call(detach);
+    assertThat(r.path("removed").asBoolean()).isTrue();
+    assertThat(r.path("vdev").asText()).isEqualTo("xvdb");
+    assertThat(attach.apply("e.img")).isEqualTo("xvdb");
   }
 
   /**

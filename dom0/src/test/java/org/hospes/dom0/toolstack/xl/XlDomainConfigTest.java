@@ -139,6 +139,9 @@ class XlDomainConfigTest {
         + " disk, extra, hap, kernel, maxmem, memory, name, on_crash, ramdisk, root, type, vcpus, vif, xen_platform_pci)");
     fails("name = \"a\"\nkernel = \"missing.elf\"\n", ":2: kernel: " + dir.resolve("missing.elf")
         + ": no such file");
+    fails("name = \"a\"\nkernel = \".\"\n", ":2: kernel: " + dir + ": a directory, not a file");
+    fails("name = \"a\"\nkernel = \"k.elf\"\nramdisk = \"/dev/null\"\n",
+        ":3: ramdisk: /dev/null: not a regular file");
     fails("name = \"a\"\nkernel = \"k.elf\"\ntype = \"pv\"\nvcpus = 2\n",
         ":4: vcpus: type \"pv\" domains have one vCPU so far; SMP needs type = \"hvm\""
             + " or \"pvh\"");

@@ -1,0 +1,69 @@
+package org.hospes.dom0.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.hospes.dom0.toolstack.host.HostDaemon;
+import org.hospes.dom0.toolstack.host.HostPaths;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code hospes list DOMAIN...}, as xl list takes domains: only their rows (or their JSON with
+ * -l); a domain that is not there is the one line every verb gives. It was refused as an
+ * "unmatched argument".
+ */
+class ListDomainsTest {
+  @TempDir
+  Path dir;
+
+  private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+  private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+  private HostDaemon daemon;
+
+  @BeforeEach
+  void start() throws Exception {
+    daemon = HostDaemon.start(new HostPaths(dir.resolve("state")), 64, "credit", "default",
+        new PrintStream(new ByteArrayOutputStream(), true));
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    daemon.stop();
+    assertThat(daemon.awaitStop(30, TimeUnit.SECONDS)).isTrue();
+  }
+
+  private int hospes(String... args) {
+    out.reset();
+    err.reset();
+    String[] all = java.util.stream.Stream.concat(java.util.Arrays.stream(args),
+        java.util.stream.Stream.of("--state-dir", dir.resolve("state").toString()))
+        .toArray(String[]::new);
+    return HospesCli.newCommandLine(new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8)).execute(all);
+  }
+
+  @Test
+  void listTakesDomainsByNameOrIdAsXlListDoes() {
+    assertThat(hospes("list", "Domain-0")).as(err.toString()).isZero();
+    String byName = out.toString(StandardCharsets.UTF_8);
+    assertThat(byName.lines()).hasSize(2);
+    assertThat(byName.lines().skip(1)).singleElement().asString().startsWith("Domain-0 ");
+    assertThat(hospes("list", "0")).isZero();
+    assertThat(out.toString(StandardCharsets.UTF_8)).isEqualTo(byName);
+
+    assertThat(hospes("list", "-l", "0")).isZero();
+    assertThat(out.toString(StandardCharsets.UTF_8)).contains("\"name\" : \"Domain-0\"");
+
+    assertThat(hospes("list", "0", "web")).isEqualTo(2);
+    assertThat(out.toString(StandardCharsets.UTF_8)).isEmpty();
+    assertThat(err.toString(StandardCharsets.UTF_8))
+        .isEqualTo("hospes: no domain named or numbered 'web' (see ./hospes list)\n");
+  }
+}
