@@ -54,6 +54,27 @@ class HospesCliTest {
         "--cost-model", "KERNEL", "(V<<1)|1");
   }
 
+  /**
+   * {@code hospes --version} (or -V) alone builds the top command without any subcommand, and
+   * prints what the whole tree prints.
+   */
+  @Test
+  void versionAloneBuildsNoSubcommandAndPrintsTheSame() {
+    assertThat(hospes("--version")).isZero();
+    String whole = stdout();
+    for (String flag : new String[] {"--version", "-V"}) {
+      java.io.ByteArrayOutputStream o = new java.io.ByteArrayOutputStream();
+      java.io.ByteArrayOutputStream e = new java.io.ByteArrayOutputStream();
+      picocli.CommandLine cli = HospesCli.newCommandLine(new CliStreams(
+          new PrintStream(o, true, StandardCharsets.UTF_8),
+          new PrintStream(e, true, StandardCharsets.UTF_8)), flag);
+      assertThat(cli.getSubcommands()).as(flag).isEmpty();
+      assertThat(cli.execute(flag)).isZero();
+      assertThat(o.toString(StandardCharsets.UTF_8)).as(flag).isEqualTo(whole);
+      assertThat(e.toString(StandardCharsets.UTF_8)).isEmpty();
+    }
+  }
+
   @Test
   void versionNamesTheProject() {
     assertThat(hospes("--version")).isZero();
