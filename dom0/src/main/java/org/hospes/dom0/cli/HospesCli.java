@@ -105,7 +105,7 @@ public final class HospesCli implements Callable<Integer> {
     }
     PrintStream out = StdoutStream.ofProcess();
     String first = args.length > 0 ? args[0] : null;
-    if (args.length > 1 && VERSION_FLAGS.contains(first)) {
+    if (args.length > 1 && isVersionFlag(first)) {
       first = null; // "--version run ...": the whole tree decides, as before
     }
     int status = newCommandLine(new CliStreams(System.in, out, System.err, true), first)
@@ -119,6 +119,11 @@ public final class HospesCli implements Callable<Integer> {
    * whole {@code run} of the empty kernel: 0.20-0.41 s).
    */
   static final java.util.Set<String> VERSION_FLAGS = java.util.Set.of("--version", "-V");
+
+  /** Null-safe: Set.of's contains throws on null (no argument at all). */
+  static boolean isVersionFlag(String arg) {
+    return arg != null && VERSION_FLAGS.contains(arg);
+  }
 
   /** The commands that write a guest's output on stdout. */
   private static final java.util.Set<String> SHOWS_GUEST_OUTPUT = java.util.Set.of("run",
@@ -161,7 +166,7 @@ public final class HospesCli implements Callable<Integer> {
     // An optional command named but absent (its module not built) is a mistyped name: the tree.
     Class<?> named = first == null || !BY_NAME.containsKey(first) ? null
         : optionalClass(BY_NAME.get(first));
-    boolean alone = named != null || VERSION_FLAGS.contains(first);
+    boolean alone = named != null || isVersionFlag(first);
     try {
       if (named != null) {
         addSubcommand(cli, factory, streams, named);

@@ -73,6 +73,10 @@ class HospesCliTest {
       assertThat(o.toString(StandardCharsets.UTF_8)).as(flag).isEqualTo(whole);
       assertThat(e.toString(StandardCharsets.UTF_8)).isEmpty();
     }
+    // No first argument at all, or the version followed by more: the whole tree.
+    assertThat(HospesCli.newCommandLine(new CliStreams(System.out, System.err), null)
+        .getSubcommands()).containsKeys("run", "help");
+    assertThat(HospesCli.isVersionFlag(null)).isFalse();
   }
 
   @Test
