@@ -197,17 +197,7 @@ class HostDaemonTest {
    */
   @Test
   void blockAttachWithoutVdevTakesTheFirstFreeOne() throws Exception {
-    long paddr = 0x10_0000;
-    java.nio.file.Files.write(dir.resolve("spin.elf"), new org.hospes.dom0.testing
-        .ElfImageBuilder().entry(paddr).segment(paddr, new byte[] {(byte) 0xEB, (byte) 0xFE},
-            0x1000).pvhEntryNote(paddr).build());
-    Path cfg = java.nio.file.Files.writeString(dir.resolve("g.cfg"),
-        "name = \"g\"\ntype = \"pvh\"\nmemory = 4\nkernel = \"spin.elf\"\n");
-    HostClient c = new HostClient(paths);
-    ObjectNode create = Wire.request("create");
-    create.set("config", Wire.JSON.valueToTree(
-        org.hospes.dom0.toolstack.xl.XlDomainConfig.read(cfg)));
-    c.call(create);
+    HostClient c = createSpinningGuest();
     java.util.function.Function<String, String> attach = img -> {
       try {
         java.nio.file.Files.write(dir.resolve(img), new byte[1 << 16]);
@@ -291,17 +281,7 @@ class HostDaemonTest {
    */
   @Test
   void consoleInputTheGuestDoesNotReadIsHeldBackNotPiledUp() throws Exception {
-    long paddr = 0x10_0000;
-    java.nio.file.Files.write(dir.resolve("spin.elf"), new org.hospes.dom0.testing
-        .ElfImageBuilder().entry(paddr).segment(paddr, new byte[] {(byte) 0xEB, (byte) 0xFE},
-            0x1000).pvhEntryNote(paddr).build());
-    Path cfg = java.nio.file.Files.writeString(dir.resolve("g.cfg"),
-        "name = \"g\"\ntype = \"pvh\"\nmemory = 4\nkernel = \"spin.elf\"\n");
-    HostClient c = new HostClient(paths);
-    ObjectNode create = Wire.request("create");
-    create.set("config", Wire.JSON.valueToTree(
-        org.hospes.dom0.toolstack.xl.XlDomainConfig.read(cfg)));
-    c.call(create);
+    HostClient c = createSpinningGuest();
     HostClient.Console con = c.console("g");
     long total = 2 << 20;
     java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong();
@@ -327,5 +307,21 @@ class HostDaemonTest {
     } finally {
       con.close();
     }
+  }
+
+  /** Creates PVH domain "g" (4 MiB, a kernel that spins) on the host; returns its client. */
+  private HostClient createSpinningGuest() throws Exception {
+    long paddr = 0x10_0000;
+    java.nio.file.Files.write(dir.resolve("spin.elf"), new org.hospes.dom0.testing
+        .ElfImageBuilder().entry(paddr).segment(paddr, new byte[] {(byte) 0xEB, (byte) 0xFE},
+            0x1000).pvhEntryNote(paddr).build());
+    Path cfg = java.nio.file.Files.writeString(dir.resolve("g.cfg"),
+        "name = \"g\"\ntype = \"pvh\"\nmemory = 4\nkernel = \"spin.elf\"\n");
+    HostClient c = new HostClient(paths);
+    ObjectNode create = Wire.request("create");
+    create.set("config", Wire.JSON.valueToTree(
+        org.hospes.dom0.toolstack.xl.XlDomainConfig.read(cfg)));
+    c.call(create);
+    return c;
   }
 }
