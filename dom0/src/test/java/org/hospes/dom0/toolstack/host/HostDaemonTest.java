@@ -147,10 +147,7 @@ class HostDaemonTest {
       Path cfg = dir.resolve(name + ".cfg");
       java.nio.file.Files.writeString(cfg, "name = \"" + name + "\"\ntype = \"hvm\"\nmemory = 4\n"
           + "kernel = \"spin.elf\"\n");
-      ObjectNode req = Wire.request("create");
-      req.set("config", Wire.JSON.valueToTree(
-          org.hospes.dom0.toolstack.xl.XlDomainConfig.read(cfg)));
-      c.call(req);
+      create(c, cfg);
     }
     ObjectNode sched = Wire.request("sched-credit");
     sched.put("domain", "2");
@@ -232,19 +229,9 @@ class HostDaemonTest {
    */
   @Test
   void aDriverDomainGoesWithItsLastDiskAndIsNotDestroyedWhileItServes() throws Exception {
-    long paddr = 0x10_0000;
     // A PVH kernel that spins (jmp $): it stays alive while the disks come and go.
-    java.nio.file.Files.write(dir.resolve("spin.elf"), new org.hospes.dom0.testing
-        .ElfImageBuilder().entry(paddr).segment(paddr, new byte[] {(byte) 0xEB, (byte) 0xFE},
-            0x1000).pvhEntryNote(paddr).build());
-    Path cfg = java.nio.file.Files.writeString(dir.resolve("g.cfg"),
-        "name = \"g\"\ntype = \"pvh\"\nmemory = 4\nkernel = \"spin.elf\"\n");
     java.nio.file.Files.write(dir.resolve("d.img"), new byte[1 << 16]);
-    HostClient c = new HostClient(paths);
-    ObjectNode create = Wire.request("create");
-    create.set("config", Wire.JSON.valueToTree(
-        org.hospes.dom0.toolstack.xl.XlDomainConfig.read(cfg)));
-    c.call(create);
+    HostClient c = createSpinningGuest();
     ObjectNode attach = Wire.request("block-attach");
     attach.put("domain", "g");
     attach.put("disk", "backend=storage,target=" + dir.resolve("d.img"));
@@ -318,10 +305,14 @@ class HostDaemonTest {
     Path cfg = java.nio.file.Files.writeString(dir.resolve("g.cfg"),
         "name = \"g\"\ntype = \"pvh\"\nmemory = 4\nkernel = \"spin.elf\"\n");
     HostClient c = new HostClient(paths);
-    ObjectNode create = Wire.request("create");
-    create.set("config", Wire.JSON.valueToTree(
-        org.hospes.dom0.toolstack.xl.XlDomainConfig.read(cfg)));
-    c.call(create);
+    create(c, cfg);
     return c;
+  }
+
+  /** Sends the toolstack's create for xl configuration {@code cfg}. */
+  private static void create(HostClient c, Path cfg) throws Exception {
+    ObjectNode req = Wire.request("create");
+    req.set("config", Wire.JSON.valueToTree(org.hospes.dom0.toolstack.xl.XlDomainConfig.read(cfg)));
+    c.call(req);
   }
 }
