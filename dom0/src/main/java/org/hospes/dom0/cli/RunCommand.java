@@ -144,7 +144,9 @@ final class RunCommand implements Callable<Integer> {
   /** An option's help: its annotation here and {@link RunCommandModel} both use it. */
   static final String SYMBOLS_HELP =
       "The symbols for --guest-profile: a System.map (Debian ships the kernel's in its -dbg"
-          + " package) or an ELF file with a symbol table.";
+          + " package) or an ELF file with a symbol table. A Linux System.map is checked against"
+          + " the kernel: its linux_banner must hold the kernel's \"Linux version\" (of the"
+          + " VERSION in a name System.map-VERSION), or the run is refused.";
 
   /** An option's help: its annotation here and {@link RunCommandModel} both use it. */
   static final String HVM_FEP_HELP =
@@ -418,6 +420,11 @@ final class RunCommand implements Callable<Integer> {
         profileSymbols = GuestSymbols.read(symbols);
       } catch (IOException e) {
         streams.error("--symbols " + symbols + ": " + e.getMessage());
+        return false;
+      }
+      String mismatch = profileSymbols.mismatch(boot.image(), symbols.getFileName().toString());
+      if (mismatch != null) {
+        streams.error("--symbols " + symbols + ": " + mismatch);
         return false;
       }
       profileSource = symbols + " (" + functions(profileSymbols) + ")";

@@ -10,6 +10,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import org.hospes.dom0.boot.BootException;
+import org.hospes.dom0.boot.BzImage;
+import org.hospes.dom0.boot.ElfFile;
+import org.hospes.dom0.boot.ProgramHeader;
 
 /**
  * A guest kernel's code symbols: which function a virtual address lies in. Read from a
@@ -25,8 +29,11 @@ public final class GuestSymbols {
   private final long[] starts;
   private final long[] ends;
   private final String[] names;
+  /** The address of Linux's {@code linux_banner} string, or -1 when not named. */
+  private final long banner;
 
-  private GuestSymbols(List<Symbol> symbols) {
+  private GuestSymbols(List<Symbol> symbols, long banner) {
+    this.banner = banner;
     List<Symbol> sorted = new ArrayList<>(symbols);
     sorted.sort(Comparator.comparingLong(Symbol::start).thenComparing(Symbol::weak)
         .thenComparing(Symbol::name));
@@ -99,9 +106,10 @@ public final class GuestSymbols {
    */
   static GuestSymbols fromSystemMap(String text) {
     List<Symbol> symbols = new ArrayList<>();
+    long banner = -1;
     for (String line : text.split("\n")) {
       String[] f = line.trim().split("\\s+");
-      if (f.length < 3 || f[1].length() != 1 || "TtWw".indexOf(f[1].charAt(0)) < 0) {
+      if (f.length < 3 || f[1].length() != 1) {
         continue;
       }
       long address;
@@ -110,11 +118,70 @@ public final class GuestSymbols {
       } catch (NumberFormatException e) {
         continue;
       }
-      if (address <= 0xFFFF_FFFFL) {
+      if (address > 0xFFFF_FFFFL) {
+        continue;
+      }
+      if (LINUX_BANNER.equals(f[2])) {
+        banner = address;
+      }
+      if ("TtWw".indexOf(f[1].charAt(0)) >= 0) {
         symbols.add(new Symbol(address, 0, f[2], f[1].equalsIgnoreCase("w")));
       }
     }
-    return new GuestSymbols(symbols);
+    return new GuestSymbols(symbols, banner);
+  }
+
+  /** The symbol of the string Linux prints first: "Linux version VERSION (builder) ...". */
+  static final String LINUX_BANNER = "linux_banner";
+  private static final String BANNER_START = "Linux version ";
+
+  /**
+   * Why these symbols are not those of kernel {@code image}, or null when nothing says so. A
+   * System.map of another build names wrong functions without any sign of it; what tells is
+   * Linux's {@code linux_banner}: in an ELF image of the same build, its address holds "Linux
+   * version VERSION", and a map Debian ships is named {@code System.map-VERSION}. Null, too,
+   * when nothing can tell: no {@code linux_banner} (not Linux), or an image that is neither an
+   * ELF file nor a bzImage holding one (its vmlinux is what is checked, decompressed here once
+   * more), or that does not load that address from the file.
+   */
+  public String mismatch(byte[] image, String fileName) {
+    if (banner < 0) {
+      return null;
+    }
+    ElfFile elf;
+    try {
+      if (BzImage.isBzImage(image)) {
+        image = BzImage.vmlinux(image);
+      }
+      if (!isElf(image)) {
+        return null;
+      }
+      elf = ElfFile.parse(image);
+    } catch (BootException e) {
+      return null;
+    }
+    for (ProgramHeader p : elf.loadSegments()) {
+      long at = banner - p.vaddr();
+      if (at < 0 || at >= p.filesz() || p.offset() + at >= image.length) {
+        continue;
+      }
+      int from = (int) (p.offset() + at);
+      String text = cString(image, from, (int) Math.min(image.length,
+          Math.min(p.offset() + p.filesz(), from + 256L)));
+      String where = String.format("%s at %#x", LINUX_BANNER, banner);
+      if (!text.startsWith(BANNER_START)) {
+        return "not the symbols of this kernel (its " + where + " does not hold \""
+            + BANNER_START.trim() + "\"; a System.map of another build names wrong functions)";
+      }
+      String version = text.substring(BANNER_START.length()).split(" ", 2)[0];
+      String prefix = "System.map-";
+      if (fileName.startsWith(prefix) && !fileName.substring(prefix.length()).equals(version)) {
+        return "a System.map of Linux " + fileName.substring(prefix.length())
+            + ", but the kernel is Linux " + version + " (its " + where + ")";
+      }
+      return null;
+    }
+    return null;
   }
 
   /**
@@ -127,13 +194,13 @@ public final class GuestSymbols {
     List<Symbol> symbols = new ArrayList<>();
     ByteBuffer b = ByteBuffer.wrap(image).order(ByteOrder.LITTLE_ENDIAN);
     if (image.length < 52 || image[4] != 1 || image[5] != 1) {
-      return new GuestSymbols(symbols); // not ELFCLASS32 little-endian
+      return new GuestSymbols(symbols, -1); // not ELFCLASS32 little-endian
     }
     long shoff = u32(b, 32);
     int shentsize = u16(b, 46);
     int shnum = u16(b, 48);
     if (shentsize < 40 || shoff + (long) shnum * shentsize > image.length) {
-      return new GuestSymbols(symbols);
+      return new GuestSymbols(symbols, -1);
     }
     for (int s = 0; s < shnum; s++) {
       int sh = (int) (shoff + (long) s * shentsize);
@@ -173,7 +240,7 @@ public final class GuestSymbols {
         }
       }
     }
-    return new GuestSymbols(symbols);
+    return new GuestSymbols(symbols, -1);
   }
 
   private static String cString(byte[] image, int from, int limit) {

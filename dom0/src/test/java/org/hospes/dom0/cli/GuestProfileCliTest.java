@@ -76,4 +76,51 @@ class GuestProfileCliTest {
     assertThat(cli.run("run", "--guest-profile", "--bios", kernel.toString())).isEqualTo(2);
     assertThat(cli.stderr()).contains("it needs a KERNEL, not --bios");
   }
+
+  /** The spin kernel with Linux's banner right after its loop, at 0x10000E. */
+  private Path kernelWithBanner() throws IOException {
+    byte[] banner = "Linux version 6.1.0-57-686-pae (debian-kernel@lists.debian.org) #1 SMP\0"
+        .getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    return Files.write(dir.resolve("vmlinux"), ElfImageBuilder.multibootKernel(
+        ElfImageBuilder.concat(new byte[] {(byte) 0xEB, (byte) 0xFE}, banner)));
+  }
+
+  private Path linuxMap(String name, String bannerAddress) throws IOException {
+    return Files.writeString(dir.resolve(name), "0010000c T spin_forever\n" + bannerAddress
+        + " D linux_banner\n0010000e T _etext\n");
+  }
+
+  @Test
+  void aSystemMapOfTheKernelsOwnBuildIsTaken() throws IOException {
+    Path kernel = kernelWithBanner();
+    for (String name : new String[] {"System.map-6.1.0-57-686-pae", "System.map"}) {
+      cli.reset();
+      assertThat(cli.run("run", "--mode", "native", "--max-insns", "1000", "--guest-profile",
+          "--symbols", linuxMap(name, "0010000e").toString(), kernel.toString()))
+          .as(name).isEqualTo(4);
+      assertThat(cli.stderr()).as(name).doesNotContain("--symbols")
+          .contains("(2 functions)");
+    }
+  }
+
+  @Test
+  void aSystemMapOfAnotherBuildIsRefusedBeforeTheRun() throws IOException {
+    Path kernel = kernelWithBanner();
+    // Its banner lies elsewhere: this kernel's bytes there are no banner.
+    Path moved = linuxMap("System.map", "0010000c");
+    // A bounded run, so that a check that lets it through ends too.
+    assertThat(cli.run("run", "--mode", "native", "--max-insns", "1000", "--guest-profile",
+        "--symbols", moved.toString(), kernel.toString())).isEqualTo(2);
+    assertThat(cli.stderr()).isEqualTo("hospes: --symbols " + moved + ": not the symbols of"
+        + " this kernel (its linux_banner at 0x10000c does not hold \"Linux version\"; a"
+        + " System.map of another build names wrong functions)" + System.lineSeparator());
+    cli.reset();
+    // The banner where the map says, of another version than the map's name.
+    Path other = linuxMap("System.map-6.1.0-50-686-pae", "0010000e");
+    assertThat(cli.run("run", "--mode", "native", "--max-insns", "1000", "--guest-profile",
+        "--symbols", other.toString(), kernel.toString())).isEqualTo(2);
+    assertThat(cli.stderr()).isEqualTo("hospes: --symbols " + other + ": a System.map of Linux"
+        + " 6.1.0-50-686-pae, but the kernel is Linux 6.1.0-57-686-pae (its linux_banner at"
+        + " 0x10000e)" + System.lineSeparator());
+  }
 }

@@ -129,4 +129,19 @@ class GuestSymbolsTest {
     b.putInt(at + 4, type).putInt(at + 8, flags).putInt(at + 12, addr).putInt(at + 16, offset)
         .putInt(at + 20, size).putInt(at + 24, link).putInt(at + 36, entsize);
   }
+
+  @Test
+  void whatCannotTellABuildApartIsNoMismatch() {
+    byte[] elf = org.hospes.dom0.testing.ElfImageBuilder.multibootKernel(new byte[] {1, 2});
+    // Not Linux: no linux_banner.
+    assertThat(GuestSymbols.fromSystemMap("0010000c T main\n").mismatch(elf, "System.map"))
+        .isNull();
+    GuestSymbols linux = GuestSymbols.fromSystemMap("0010000c T main\n00200000 D linux_banner\n");
+    // The banner's address is not loaded from the file, or the image is not an ELF file.
+    assertThat(linux.mismatch(elf, "System.map")).isNull();
+    assertThat(linux.mismatch(new byte[64], "System.map")).isNull();
+    // Where it is loaded, it must hold the banner.
+    GuestSymbols here = GuestSymbols.fromSystemMap("0010000c T main\n0010000c D linux_banner\n");
+    assertThat(here.mismatch(elf, "System.map")).startsWith("not the symbols of this kernel");
+  }
 }
