@@ -25,7 +25,9 @@ import picocli.CommandLine.Option;
     description = {"Shows each domain's rates over the last interval, refreshed: CPU(%%) (its"
         + " share of the host's virtual CPU time), and instructions, hypercalls, event upcalls"
         + " and VM exits per second of real time. 'q' quits.",
-      "With --batch it prints N plain tables one after another (as xentop -b -i N)."})
+      "With --batch it prints N plain tables one after another (as xentop -b -i N). Without"
+          + " a terminal (input or output redirected or piped) there is no 'q' to read and no"
+          + " screen to redraw, so it does the same: one table, or N with --iterations."})
 final class TopCommand implements Callable<Integer> {
   private final CliStreams streams;
 
@@ -36,7 +38,8 @@ final class TopCommand implements Callable<Integer> {
   boolean batch;
 
   @Option(names = {"-n", "--iterations"}, paramLabel = "N",
-      description = "Stop after N tables (default: until 'q'; 1 with --batch).")
+      description = "Stop after N tables (default: until 'q'; 1 with --batch or without a"
+          + " terminal).")
   Long iterations;
 
   @Option(names = {"-d", "--delay"}, paramLabel = "SECONDS", defaultValue = "1",
@@ -57,10 +60,13 @@ final class TopCommand implements Callable<Integer> {
       streams.error("--iterations must be at least 1, got " + iterations);
       return ExitStatus.USAGE;
     }
-    int n = iterations != null ? (int) Math.min(iterations, Integer.MAX_VALUE) : batch ? 1
-        : Integer.MAX_VALUE;
-    return dir.run(streams, host -> batch || !streams.process() || System.console() == null
-        ? plain(host, n) : screen(host, n));
+    // Without a terminal the screen mode has no 'q' to read: it ran until killed (hospes top
+    // < /dev/null, hospes top | grep). It is batch mode then, as procps top -b and xentop -b
+    // are what a script runs; its default of one table keeps a forgotten -n from never ending.
+    boolean screen = !batch && streams.process() && System.console() != null;
+    int n = iterations != null ? (int) Math.min(iterations, Integer.MAX_VALUE) : screen
+        ? Integer.MAX_VALUE : 1;
+    return dir.run(streams, host -> screen ? screen(host, n) : plain(host, n));
   }
 
   private int plain(HostClient host, int n) throws HostException {
@@ -73,6 +79,11 @@ final class TopCommand implements Callable<Integer> {
       print(last, now, streams.out());
       streams.out().println();
       streams.out().flush();
+      // A reader gone (| head) or a full disk: no table can be shown any more, and -n 1000
+      // would have gone on sampling for nothing. main says a write error and fails.
+      if (streams.out().checkError()) {
+        break;
+      }
       last = now;
     }
     return ExitStatus.HALTED;
