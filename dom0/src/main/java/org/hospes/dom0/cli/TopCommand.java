@@ -27,7 +27,8 @@ import picocli.CommandLine.Option;
         + " and VM exits per second of real time. 'q' quits.",
       "With --batch it prints N plain tables one after another (as xentop -b -i N). Without"
           + " a terminal (input or output redirected or piped) there is no 'q' to read and no"
-          + " screen to redraw, so it does the same: one table, or N with --iterations."})
+          + " screen to redraw, so it does the same: one table, or N with --iterations.",
+      "A host that stops while top watches is said so, status 1."})
 final class TopCommand implements Callable<Integer> {
   private final CliStreams streams;
 
@@ -75,7 +76,7 @@ final class TopCommand implements Callable<Integer> {
       if (!sleep()) {
         break;
       }
-      HostSnapshot now = sample(host);
+      HostSnapshot now = resample(host);
       print(last, now, streams.out());
       streams.out().println();
       streams.out().flush();
@@ -100,7 +101,7 @@ final class TopCommand implements Callable<Integer> {
           if (key == 'q' || key == 'Q' || key == 3) {
             break;
           }
-          HostSnapshot now = sample(host);
+          HostSnapshot now = resample(host);
           t.puts(InfoCmp.Capability.clear_screen);
           java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
           PrintStream p = new PrintStream(b, true, java.nio.charset.StandardCharsets.UTF_8);
@@ -133,6 +134,23 @@ final class TopCommand implements Callable<Integer> {
 
   private static HostSnapshot sample(HostClient host) throws HostException {
     return ListCommand.snapshot(host.call(Wire.request("list")));
+  }
+
+  /**
+   * A sample after the first: a host that answered once and no longer does stopped (or died)
+   * while top watched. That is said as such, status 1, as xentop fails once it can no longer
+   * read the statistics; "no host is running (start one ...)", status 2, read as if top had
+   * been run with no host.
+   */
+  private static HostSnapshot resample(HostClient host) throws HostException {
+    try {
+      return sample(host);
+    } catch (HostException.NoHost e) {
+      throw new HostException("the host stopped while top was watching", false);
+    } catch (HostException e) {
+      throw new HostException("the host went away while top was watching: " + e.getMessage(),
+          false);
+    }
   }
 
   /** One table of rates between two snapshots; domains new since {@code a} count from 0. */
