@@ -16,7 +16,8 @@ import picocli.CommandLine.Parameters;
 /** {@code hospes console DOMAIN}: xl console. */
 @Command(name = "console", mixinStandardHelpOptions = true,
     description = {"Attaches to a domain's console: what the guest wrote lately, then what it"
-        + " writes; keys go to the guest (its PV console, or COM1 for a bare HVM kernel).",
+        + " writes; keys go to the guest (its PV console, or COM1 for a bare HVM kernel),"
+        + " Ctrl-C among them, as with xl console.",
       "Ctrl-] detaches (the domain runs on); so does the end of piped input, once the guest"
           + " has read it and is idle again (what it wrote in answer is shown). The console"
           + " ends when the domain does (status 0); when the host stops underneath it, it says"
