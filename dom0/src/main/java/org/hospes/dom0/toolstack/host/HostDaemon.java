@@ -738,7 +738,9 @@ public final class HostDaemon {
       }
       default -> throw new IllegalStateException(op);
     }
-    return Map.of("name", m.guest.name(), "domid", d.domid());
+    // The toolstack pauses left: an unpause that leaves one still holding the domain is said
+    // so by the client, which had reported "unpaused" for a domain list still showed paused.
+    return Map.of("name", m.guest.name(), "domid", d.domid(), "pauses", d.controllerPauses());
   }
 
   /**
