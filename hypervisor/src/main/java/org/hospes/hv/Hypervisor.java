@@ -474,6 +474,8 @@ public final class Hypervisor {
       for (Vcpu v : d.vcpus()) {
         if (v.state() != VcpuState.BLOCKED && v.state() != VcpuState.OFFLINE) {
           v.setState(VcpuState.RUNNABLE);
+          // vcpu_wake: offline (paused) or blocked becomes runnable once vcpu_runnable holds.
+          setRunstate(v, Runstate.RUNNABLE, Math.max(now, runNow));
           scheduler.wake(v, now);
           kickFor(v, now);
         }
@@ -524,6 +526,15 @@ public final class Hypervisor {
       d.setState(DomainState.PAUSED);
       for (Vcpu v : d.vcpus()) {
         scheduler.sleep(v, now);
+        // vcpu_sleep_nosync: a runnable vCPU that may no longer run is RUNSTATE_offline, as
+        // a guest's runstate info and the statistics see it; a blocked one stays blocked. One
+        // whose run a step left under way (RUNNING) ends that run without going on, so it is
+        // offline now, as domain_pause's vcpu_sleep_sync returns once it is descheduled; the
+        // one executing this very moment becomes offline when its slice ends (readyRunstate).
+        int rs = v.runstate().state();
+        if (rs == Runstate.RUNNABLE || rs == Runstate.RUNNING && v != running) {
+          setRunstate(v, Runstate.OFFLINE, Math.max(now, runNow));
+        }
       }
     }
   }
@@ -1224,7 +1235,7 @@ public final class Hypervisor {
     used = Math.max(used, 1);
     r.used = used;
     if (v.state() == VcpuState.RUNNABLE) {
-      setRunstate(v, Runstate.RUNNABLE, base + used);
+      setRunstate(v, readyRunstate(v), base + used);
     } else if (v.state() == VcpuState.BLOCKED) {
       // It blocked in an exit: blocked from when the exit's handling ended, as Xen's runstate
       // changes at the context switch that follows.
@@ -1337,7 +1348,7 @@ public final class Hypervisor {
     used = Math.max(used, 1);
     r.used = used;
     if (v.state() == VcpuState.RUNNABLE) {
-      setRunstate(v, Runstate.RUNNABLE, base + used);
+      setRunstate(v, readyRunstate(v), base + used);
     } else if (v.state() == VcpuState.BLOCKED) {
       setRunstate(v, Runstate.BLOCKED, base + used);
     }
@@ -1363,6 +1374,16 @@ public final class Hypervisor {
   }
 
   /** Moves {@code v}'s runstate and rewrites the guest's registered runstate area, if any. */
+  /**
+   * The runstate of a vCPU that may run but is not running: RUNSTATE_runnable, or, while its
+   * domain is paused, RUNSTATE_offline, as Xen's vcpu_runstate_change is given at a context
+   * switch and in vcpu_wake/vcpu_sleep_nosync (vcpu_runnable is false under a domain pause).
+   * Only what is reported changes; the scheduler does not read the runstate.
+   */
+  private static int readyRunstate(Vcpu v) {
+    return v.domain().state() == DomainState.PAUSED ? Runstate.OFFLINE : Runstate.RUNNABLE;
+  }
+
   private void setRunstate(Vcpu v, int state, long at) {
     Runstate rs = v.runstate();
     if (rs.state() == state) {
@@ -1630,7 +1651,7 @@ public final class Hypervisor {
       return;
     }
     v.setState(VcpuState.RUNNABLE);
-    setRunstate(v, Runstate.RUNNABLE, Math.max(now, runNow));
+    setRunstate(v, readyRunstate(v), Math.max(now, runNow));
     if (v.domain().state() == DomainState.RUNNING) {
       scheduler.wake(v, pcpus.length == 1 ? now : Math.max(now, runNow));
       kickFor(v, Math.max(now, runNow));
@@ -1683,7 +1704,7 @@ public final class Hypervisor {
     if (v.domain().state() == DomainState.PAUSED && v.state() == VcpuState.BLOCKED) {
       // Unpausing makes it runnable.
       v.setState(VcpuState.RUNNABLE);
-      setRunstate(v, Runstate.RUNNABLE, at);
+      setRunstate(v, readyRunstate(v), at);
       return;
     }
     wakeAt(v, at);
@@ -1702,7 +1723,7 @@ public final class Hypervisor {
       // domain stayed pending, so later ones (already pending) woke it no more, and a console
       // typed into while paused never answered again. As ioreqDone does.
       v.setState(VcpuState.RUNNABLE);
-      setRunstate(v, Runstate.RUNNABLE, at);
+      setRunstate(v, readyRunstate(v), at);
       return;
     }
     if (v.state() == VcpuState.BLOCKED && !v.awaitingIo()

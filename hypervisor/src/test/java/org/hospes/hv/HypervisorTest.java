@@ -15,6 +15,7 @@ import org.hospes.hv.domain.DomainMode;
 import org.hospes.hv.domain.DomainState;
 import org.hospes.hv.memory.FrameTable;
 import org.hospes.hv.sched.RoundRobinScheduler;
+import org.hospes.hv.time.Runstate;
 import org.hospes.x86.Cpu;
 import org.hospes.x86.vmx.ExitReason;
 import org.junit.jupiter.api.BeforeEach;
@@ -119,6 +120,45 @@ class HypervisorTest {
     assertThat(hv.unpauseByController(d)).isZero();
     hv.run(100_000);
     assertThat(v.cpu().reg(Cpu.EAX)).as("run after the unpause").isEqualTo(1);
+  }
+
+  /**
+   * The runstate of a paused domain's vCPUs, as Xen keeps it: a vCPU that may run but for the
+   * pause is RUNSTATE_offline (vcpu_sleep_nosync at the pause, vcpu_wake of a paused vCPU,
+   * the context switch out), a blocked one stays blocked, and the unpause makes them runnable.
+   * A vCPU woken while paused showed RUNSTATE_runnable, a state Xen never gives a vCPU that
+   * cannot run; scheduling is as before (it runs after the unpause).
+   */
+  @Test
+  void aPausedDomainsVcpusAreOfflineUnlessBlocked() {
+    // sti ; hlt ; inc eax ; jmp $
+    Domain d = domainRunning("w", "fb f4 40 ebfe");
+    hv.run(100_000);
+    var v = d.vcpus().get(0);
+    assertThat(v.runstate().state()).isEqualTo(Runstate.BLOCKED);
+    assertThat(hv.pauseByController(d)).isZero();
+    assertThat(v.runstate().state()).as("blocked while paused").isEqualTo(Runstate.BLOCKED);
+    hv.wake(v);
+    assertThat(v.runstate().state()).as("woken while paused").isEqualTo(Runstate.OFFLINE);
+    hv.run(100_000);
+    assertThat(v.runstate().state()).as("still paused").isEqualTo(Runstate.OFFLINE);
+    assertThat(hv.unpauseByController(d)).isZero();
+    assertThat(v.runstate().state()).as("unpaused").isEqualTo(Runstate.RUNNABLE);
+    hv.run(100_000);
+    assertThat(v.cpu().reg(Cpu.EAX)).as("run after the unpause").isEqualTo(1);
+
+    // Spinning now (its run under way between steps, or runnable between slices): paused, it
+    // is offline; unpaused, runnable.
+    assertThat(v.runstate().state()).isIn(Runstate.RUNNING, Runstate.RUNNABLE);
+    assertThat(hv.pauseByController(d)).isZero();
+    assertThat(v.runstate().state()).as("paused while runnable").isEqualTo(Runstate.OFFLINE);
+    long offlineFrom = v.runstate().entryTime();
+    hv.run(100_000);
+    assertThat(v.runstate().state()).isEqualTo(Runstate.OFFLINE);
+    assertThat(v.runstate().entryTime()).as("no state change while paused")
+        .isEqualTo(offlineFrom);
+    assertThat(hv.unpauseByController(d)).isZero();
+    assertThat(v.runstate().state()).isEqualTo(Runstate.RUNNABLE);
   }
 
   @Test

@@ -16,10 +16,12 @@ import picocli.CommandLine.Parameters;
 /** {@code hospes console DOMAIN}: xl console. */
 @Command(name = "console", mixinStandardHelpOptions = true,
     description = {"Attaches to a domain's console: what the guest wrote lately, then what it"
-        + " writes; keys go to the guest (its PV console, or COM1 for a bare HVM kernel).",
+        + " writes; keys go to the guest (its PV console, or COM1 for a bare HVM kernel),"
+        + " Ctrl-C among them, as with xl console.",
       "Ctrl-] detaches (the domain runs on); so does the end of piped input, once the guest"
           + " has read it and is idle again (what it wrote in answer is shown). The console"
-          + " ends when the domain does."})
+          + " ends when the domain does (status 0); when the host stops underneath it, it says"
+          + " so (status 1)."})
 final class ConsoleCommand implements Callable<Integer> {
   /** Ctrl-], as for xl console and telnet. */
   static final int ESCAPE = 0x1D;
@@ -39,7 +41,10 @@ final class ConsoleCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     return dir.run(streams, host -> {
+      boolean ended = false; // the host ended the stream: its domain ended, or the host did
+      String name = domain;
       try (HostClient.Console c = host.console(domain)) {
+        name = c.name();
         Terminal terminal = streams.process() && System.console() != null
             ? TerminalBuilder.builder().system(true).build() : null;
         Attributes saved = terminal == null ? null : RawTerminal.enter(terminal);
@@ -52,7 +57,8 @@ final class ConsoleCommand implements Callable<Integer> {
         }
         InputStream keys = terminal != null ? terminal.input() : streams.in();
         try {
-          Thread reader = new Thread(() -> pumpKeys(keys, c), "hospes-console-keys");
+          Thread reader = new Thread(() -> pumpKeys(keys, c, detached),
+              "hospes-console-keys");
           reader.setDaemon(true);
           if (keys != null) {
             reader.start();
@@ -61,7 +67,8 @@ final class ConsoleCommand implements Callable<Integer> {
             watchStdoutPipe(c, stdoutGone);
           }
           byte[] buf = new byte[4096];
-          for (int n; (n = c.in().read(buf)) > 0; ) {
+          int n;
+          while ((n = c.in().read(buf)) > 0) {
             screen.write(buf, 0, n);
             screen.flush();
             // A PrintStream keeps a failed write to itself: stdout's reader went away (| head).
@@ -70,9 +77,11 @@ final class ConsoleCommand implements Callable<Integer> {
               break;
             }
           }
+          ended = n < 0 && !detached.get();
         } catch (IOException e) {
           // Detached (our key reader closed the connection, or stdout's reader went away) or
-          // the host went away.
+          // the host went away (a killed host resets the connection).
+          ended = !detached.get();
         } finally {
           if (terminal != null) {
             terminal.setAttributes(saved);
@@ -81,6 +90,13 @@ final class ConsoleCommand implements Callable<Integer> {
         }
       } catch (IOException e) {
         // Closing a connection that is already gone.
+      }
+      // Not Ctrl-] nor a failed stdout: the end of the stream says the domain ended or the
+      // input was answered, unless the host is stopping or gone, which the user is told (the
+      // domain did not end of itself), status 1, rather than a silent 0.
+      if (ended && !stdoutGone.get() && !host.isRunningOn()) {
+        streams.error("the host stopped; detached from " + name);
+        return ExitStatus.INTERNAL_ERROR;
       }
       if (stdoutGone.get()) {
         // As run says it: the guest runs on, what it writes from now on is not shown here.
@@ -92,6 +108,10 @@ final class ConsoleCommand implements Callable<Integer> {
       return ExitStatus.HALTED;
     });
   }
+
+  /** Set by Ctrl-]: the user detached, so the stream's end says nothing of the host. */
+  private final java.util.concurrent.atomic.AtomicBoolean detached =
+      new java.util.concurrent.atomic.AtomicBoolean();
 
   /** Set once stdout's reader is found gone: the console detached because of it. */
   private final java.util.concurrent.atomic.AtomicBoolean stdoutGone =
@@ -130,7 +150,8 @@ final class ConsoleCommand implements Callable<Integer> {
   private static final long PIPE_WATCH_MILLIS = 200;
 
   /** Keys to the guest until Ctrl-] or the end of input, which detach. */
-  private static void pumpKeys(InputStream keys, HostClient.Console c) {
+  private static void pumpKeys(InputStream keys, HostClient.Console c,
+      java.util.concurrent.atomic.AtomicBoolean detached) {
     byte[] buf = new byte[1024];
     OutputStream out = c.out();
     boolean escaped = false;
@@ -148,6 +169,7 @@ final class ConsoleCommand implements Callable<Integer> {
         }
         if (end < n) {
           escaped = true; // Ctrl-]: detach at once
+          detached.set(true);
           break;
         }
       }

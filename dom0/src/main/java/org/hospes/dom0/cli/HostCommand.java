@@ -284,7 +284,14 @@ final class HostCommand implements Callable<Integer> {
   }
 
   @Command(name = "stop", mixinStandardHelpOptions = true,
-      description = "Stops the host: destroys its domains, removes the socket and pid file.")
+      description = "Stops the host: destroys its domains, removes the socket and pid file.",
+      exitCodeListHeading = "%nExit status:%n",
+      exitCodeList = {"0:the host stopped, or none was running (as systemctl stop of a stopped"
+          + " unit, and an init script's stop; the files of a host that ended without host"
+          + " stop are removed)",
+        "1:the host did not stop within 30 s, or a host process holds the state directory but"
+            + " does not answer",
+        "2:bad options"})
   static final class Stop implements Callable<Integer> {
     private final CliStreams streams;
 
@@ -303,7 +310,16 @@ final class HostCommand implements Callable<Integer> {
         return removeLeftovers(paths);
       }
       return dir.run(streams, host -> {
-        long pid = host.call(Wire.request("stop")).path("pid").asLong();
+        long pid;
+        try {
+          pid = host.call(Wire.request("stop")).path("pid").asLong();
+        } catch (HostException.NoHost e) {
+          // Stopping what is stopped is done, as systemctl stop and an LSB init script's stop
+          // answer 0: a script's "host stop; host start" or cleanup need not test first.
+          streams.error("no host is running; nothing to stop (state directory "
+              + host.paths().dir() + ")");
+          return ExitStatus.HALTED;
+        }
         long deadline = System.nanoTime() + 30_000_000_000L;
         while (Files.exists(host.paths().socket()) && System.nanoTime() < deadline) {
           try {
@@ -362,7 +378,7 @@ final class HostCommand implements Callable<Integer> {
       }
       streams.error("no host is running: host pid " + pid + " ended without host stop; its pid"
           + " file and socket are removed");
-      return ExitStatus.USAGE;
+      return ExitStatus.HALTED; // stopped, as a stop of a service that died answers
     }
   }
 

@@ -32,8 +32,13 @@ abstract class LifecycleCommand implements Callable<Integer> {
       ObjectNode req = Wire.request(op);
       req.put("domain", domain);
       var r = host.call(req);
+      int pauses = r.path("pauses").asInt(0);
+      String held = op.equals("unpause") && pauses > 0 ? "; still paused: " + pauses + " more"
+          + " pause" + (pauses == 1 ? "" : "s") + " to undo"
+          : op.equals("pause") && pauses > 1 ? "; " + pauses + " pauses held, each undone by an"
+              + " unpause" : "";
       streams.err().println("hospes: " + done + " domain " + r.path("domid").asInt() + " ("
-          + r.path("name").asText() + ")");
+          + r.path("name").asText() + ")" + held);
       return ExitStatus.HALTED;
     });
   }

@@ -10,7 +10,8 @@ import org.jline.terminal.Terminal;
  * Raw mode for top and console, with the terminal's output processing off as well, so that
  * every line ends in exactly one CR LF on the screen.
  *
- * <p>JLine's {@code enterRawMode} turns off canonical input and echo but leaves OPOST and
+ * <p>Keys are bytes (ISIG off, {@link #withoutSignals}). JLine's {@code enterRawMode} turns off
+ * canonical input and echo but leaves OPOST and
  * ONLCR on, so the terminal itself turns each LF into CR LF; top and console wrote CR LF on top
  * of that and the terminal received CR CR LF. With OPOST off (as xl console's cfmakeraw does)
  * what is written is what arrives, and {@link CrLf} makes each line end CR LF once: a guest's
@@ -24,8 +25,21 @@ final class RawTerminal {
    */
   static Attributes enter(Terminal t) {
     Attributes saved = t.enterRawMode();
-    t.setAttributes(withoutOutputProcessing(t.getAttributes()));
+    t.setAttributes(withoutSignals(withoutOutputProcessing(t.getAttributes())));
     return saved;
+  }
+
+  /**
+   * A copy of {@code a} with ISIG off, as cfmakeraw (xl console's) leaves it: Ctrl-C, Ctrl-Z
+   * and Ctrl-\ are bytes to read, not signals. JLine's raw mode leaves ISIG on, so Ctrl-C in
+   * console killed the client (status 130) rather than reaching the guest, and in top it ended
+   * it without its 'q' path; both left the terminal without echo and line editing, as the
+   * attributes were never restored.
+   */
+  static Attributes withoutSignals(Attributes a) {
+    Attributes raw = new Attributes(a);
+    raw.setLocalFlag(Attributes.LocalFlag.ISIG, false);
+    return raw;
   }
 
   /** A copy of {@code a} with OPOST off (so ONLCR and the other output maps are off too). */

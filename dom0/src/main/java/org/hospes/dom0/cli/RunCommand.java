@@ -401,8 +401,7 @@ final class RunCommand implements Callable<Integer> {
    * wanted no more, and the guest's own status stands.
    */
   private int unlessOutputLost(int status) {
-    return status == ExitStatus.HALTED && StdoutStream.isWriteError(streams.out())
-        ? ExitStatus.INTERNAL_ERROR : status;
+    return StdoutStream.statusOnceFlushed(streams.out(), status);
   }
 
   /**
@@ -922,9 +921,16 @@ final class RunCommand implements Callable<Integer> {
     }
   }
 
+  /**
+   * The run as --stats-json records it: the status the process ends with. A guest that halted
+   * (0) while its output could not be written ends the process with 1; the file said 0, the
+   * guest's, so a script reading it disagreed with the shell. The outcome says why.
+   */
   private StatsDocument.RunInfo runInfo(String modeName, RunResult result) {
-    return new StatsDocument.RunInfo(modeName, result.exitStatus(), result.reason(),
-        result.instructions());
+    int status = unlessOutputLost(result.exitStatus());
+    String outcome = status == result.exitStatus() ? result.reason() : result.reason() + "; "
+        + StdoutStream.describeFailure(streams.out()) + ": the guest's output was lost";
+    return new StatsDocument.RunInfo(modeName, status, outcome, result.instructions());
   }
 
   /** Writes --stats-json if asked; the guest's status stands either way. */

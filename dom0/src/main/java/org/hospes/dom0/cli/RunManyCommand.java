@@ -314,8 +314,14 @@ final class RunManyCommand implements Callable<Integer> {
       StatsReport.printTable(hv, reported, streams.err());
     }
     streams.err().flush();
+    // As main will end it (a guest's output that could not be written fails a run that ended
+    // well), so that --stats-json's run.status is the process's.
+    int guestsStatus = status;
+    status = StdoutStream.statusOnceFlushed(streams.out(), status);
     if (this.host.statsJson != null) {
       String outcome = stop[0] != null ? RunResult.STOPPED_PREFIX + stop[0]
+          : status != guestsStatus ? "every domain ended well; "
+              + StdoutStream.describeFailure(streams.out()) + ": the guests' output was lost"
           : status == ExitStatus.HALTED ? "every domain ended well" : "status " + status;
       StatsDocument doc = StatsReport.document(hv, reported,
           new StatsDocument.RunInfo("host", status, outcome, total), endings::get);

@@ -83,6 +83,17 @@ final class StdoutStream extends PrintStream {
     return status;
   }
 
+  /**
+   * The status the process will end with for a command that ends with {@code status}, as
+   * {@link #statusAfterFlush} will make it (without saying anything): for what a command
+   * records before it returns (--stats-json's run.status), so that the record and the process
+   * agree. Flushes {@code out}: output still buffered counts.
+   */
+  static int statusOnceFlushed(PrintStream out, int status) {
+    out.flush();
+    return status == 0 && isWriteError(out) ? 1 : status;
+  }
+
   /** Passes writes through whole and keeps the first exception. */
   private static final class Recorder extends OutputStream {
     private final OutputStream out;

@@ -25,7 +25,10 @@ import picocli.CommandLine.Option;
     description = {"Shows each domain's rates over the last interval, refreshed: CPU(%%) (its"
         + " share of the host's virtual CPU time), and instructions, hypercalls, event upcalls"
         + " and VM exits per second of real time. 'q' quits.",
-      "With --batch it prints N plain tables one after another (as xentop -b -i N)."})
+      "With --batch it prints N plain tables one after another (as xentop -b -i N). Without"
+          + " a terminal (input or output redirected or piped) there is no 'q' to read and no"
+          + " screen to redraw, so it does the same: one table, or N with --iterations.",
+      "A host that stops while top watches is said so, status 1."})
 final class TopCommand implements Callable<Integer> {
   private final CliStreams streams;
 
@@ -36,7 +39,8 @@ final class TopCommand implements Callable<Integer> {
   boolean batch;
 
   @Option(names = {"-n", "--iterations"}, paramLabel = "N",
-      description = "Stop after N tables (default: until 'q'; 1 with --batch).")
+      description = "Stop after N tables (default: until 'q'; 1 with --batch or without a"
+          + " terminal).")
   Long iterations;
 
   @Option(names = {"-d", "--delay"}, paramLabel = "SECONDS", defaultValue = "1",
@@ -57,10 +61,13 @@ final class TopCommand implements Callable<Integer> {
       streams.error("--iterations must be at least 1, got " + iterations);
       return ExitStatus.USAGE;
     }
-    int n = iterations != null ? (int) Math.min(iterations, Integer.MAX_VALUE) : batch ? 1
-        : Integer.MAX_VALUE;
-    return dir.run(streams, host -> batch || !streams.process() || System.console() == null
-        ? plain(host, n) : screen(host, n));
+    // Without a terminal the screen mode has no 'q' to read: it ran until killed (hospes top
+    // < /dev/null, hospes top | grep). It is batch mode then, as procps top -b and xentop -b
+    // are what a script runs; its default of one table keeps a forgotten -n from never ending.
+    boolean screen = !batch && streams.process() && System.console() != null;
+    int n = iterations != null ? (int) Math.min(iterations, Integer.MAX_VALUE) : screen
+        ? Integer.MAX_VALUE : 1;
+    return dir.run(streams, host -> screen ? screen(host, n) : plain(host, n));
   }
 
   private int plain(HostClient host, int n) throws HostException {
@@ -69,10 +76,15 @@ final class TopCommand implements Callable<Integer> {
       if (!sleep()) {
         break;
       }
-      HostSnapshot now = sample(host);
+      HostSnapshot now = resample(host);
       print(last, now, streams.out());
       streams.out().println();
       streams.out().flush();
+      // A reader gone (| head) or a full disk: no table can be shown any more, and -n 1000
+      // would have gone on sampling for nothing. main says a write error and fails.
+      if (streams.out().checkError()) {
+        break;
+      }
       last = now;
     }
     return ExitStatus.HALTED;
@@ -89,7 +101,7 @@ final class TopCommand implements Callable<Integer> {
           if (key == 'q' || key == 'Q' || key == 3) {
             break;
           }
-          HostSnapshot now = sample(host);
+          HostSnapshot now = resample(host);
           t.puts(InfoCmp.Capability.clear_screen);
           java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
           PrintStream p = new PrintStream(b, true, java.nio.charset.StandardCharsets.UTF_8);
@@ -122,6 +134,23 @@ final class TopCommand implements Callable<Integer> {
 
   private static HostSnapshot sample(HostClient host) throws HostException {
     return ListCommand.snapshot(host.call(Wire.request("list")));
+  }
+
+  /**
+   * A sample after the first: a host that answered once and no longer does stopped (or died)
+   * while top watched. That is said as such, status 1, as xentop fails once it can no longer
+   * read the statistics; "no host is running (start one ...)", status 2, read as if top had
+   * been run with no host.
+   */
+  private static HostSnapshot resample(HostClient host) throws HostException {
+    try {
+      return sample(host);
+    } catch (HostException.NoHost e) {
+      throw new HostException("the host stopped while top was watching", false);
+    } catch (HostException e) {
+      throw new HostException("the host went away while top was watching: " + e.getMessage(),
+          false);
+    }
   }
 
   /** One table of rates between two snapshots; domains new since {@code a} count from 0. */

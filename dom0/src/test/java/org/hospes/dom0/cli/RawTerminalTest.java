@@ -55,6 +55,53 @@ class RawTerminalTest {
         .contains("after\r\n");
   }
 
+  /** Run under script(1): raw mode as top and console enter it, then reads one key. */
+  static final class ReadsOneKey {
+    public static void main(String[] args) throws Exception {
+      try (Terminal t = TerminalBuilder.builder().system(true).build()) {
+        Attributes saved = RawTerminal.enter(t);
+        try {
+          t.writer().print("ready\r\n");
+          t.flush();
+          int key = t.reader().read(30_000L);
+          t.writer().print("key " + key + "\r\n");
+          t.flush();
+        } finally {
+          t.setAttributes(saved);
+        }
+      }
+    }
+  }
+
+  /**
+   * Ctrl-C in top's screen or an attached console: JLine's raw mode left ISIG on, so it was
+   * SIGINT, which ended the process (130) and left the terminal raw (-icanon -echo); xl
+   * console gives it to the guest. Now it is a key: byte 3.
+   */
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void inAPtyCtrlCIsAKeyNotASignal() throws Exception {
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    // Quoted: the nested class's name has a '$'.
+    String command = java + " -cp " + System.getProperty("java.class.path") + " '"
+        + ReadsOneKey.class.getName() + "'; echo exit=$?";
+    Process p = new ProcessBuilder("script", "-qfec", command, "/dev/null")
+        .redirectErrorStream(true).start();
+    java.io.InputStream in = p.getInputStream();
+    StringBuilder seen = new StringBuilder();
+    // Typed once raw mode is on (a Ctrl-C typed before is the shell's to take).
+    while (seen.indexOf("ready") < 0) {
+      int c = in.read();
+      assertThat(c).as("before ready: " + seen).isNotNegative();
+      seen.append((char) c);
+    }
+    p.getOutputStream().write(3);
+    p.getOutputStream().flush();
+    String out = seen + new String(in.readAllBytes(), StandardCharsets.US_ASCII);
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(out).as(out.replace("\r", "<CR>")).contains("key 3\r\n").contains("exit=0");
+  }
+
   @Test
   void crLfAddsACrOnlyWhereThereIsNone() throws Exception {
     ByteArrayOutputStream b = new ByteArrayOutputStream();
@@ -73,5 +120,8 @@ class RawTerminalTest {
     Attributes raw = RawTerminal.withoutOutputProcessing(cooked);
     assertThat(raw.getOutputFlag(Attributes.OutputFlag.OPOST)).isFalse();
     assertThat(cooked.getOutputFlag(Attributes.OutputFlag.OPOST)).isTrue();
+    cooked.setLocalFlag(Attributes.LocalFlag.ISIG, true);
+    assertThat(RawTerminal.withoutSignals(cooked).getLocalFlag(Attributes.LocalFlag.ISIG))
+        .isFalse();
   }
 }

@@ -227,6 +227,29 @@ class RunStopTest {
         "hospes: write error on stdout: No space left on device: the guest's output was lost");
   }
 
+  /**
+   * {@code hospes run --stats-json F K > /dev/full} for a guest that halts: the process ends
+   * with 1 (its output was lost), and --stats-json said run.status 0, the guest's. The file
+   * now records the process's status and why; run-many's too.
+   */
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void statsJsonRecordsTheStatusOfARunWhoseOutputWasLost() throws Exception {
+    String k = kernel(SAY_AND_HALT);
+    for (String[] args : new String[][] {{"run", "--stats-json", json(), k},
+        {"run-many", "--stats-json", json(), "--domain", "a=" + k}}) {
+      Process p = startInto("/dev/full", args);
+      String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+      assertThat(p.exitValue()).as(args[0] + ": " + err).isEqualTo(1);
+      com.fasterxml.jackson.databind.JsonNode run = new com.fasterxml.jackson.databind
+          .ObjectMapper().readTree(Path.of(json()).toFile()).path("run");
+      assertThat(run.path("status").asInt(-1)).as(args[0] + ": " + run).isEqualTo(1);
+      assertThat(run.path("outcome").asText()).as(args[0])
+          .contains("write error on stdout: No space left on device");
+    }
+  }
+
   /** {@code hospes --help > /dev/full} printed nothing anywhere and said 0. */
   @Test
   @Timeout(value = 120, unit = TimeUnit.SECONDS)

@@ -37,7 +37,23 @@ final class DomainRows {
     char[] s = "------".toCharArray();
     DomainState state = d.state();
     switch (state) {
-      case PAUSED -> s[2] = 'p';
+      case PAUSED -> {
+        s[2] = 'p';
+        // Xen's getdomaininfo: blocked while every online vCPU is (_VPF_blocked), whatever the
+        // pause, so a paused domain waiting for input is "-bp---", and one woken while
+        // paused (runnable once unpaused) is "--p---".
+        boolean online = false;
+        boolean blocked = true;
+        for (Vcpu v : d.vcpus()) {
+          if (v.state() != VcpuState.OFFLINE) {
+            online = true;
+            blocked &= v.state() == VcpuState.BLOCKED;
+          }
+        }
+        if (online && blocked) {
+          s[1] = 'b';
+        }
+      }
       case SHUTDOWN -> s[3] = 's';
       case CRASHED -> s[4] = 'c';
       case DYING -> s[5] = 'd';

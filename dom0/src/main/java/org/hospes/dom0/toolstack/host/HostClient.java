@@ -42,6 +42,19 @@ public final class HostClient {
     }
   }
 
+  /**
+   * True if a host answers and is not stopping: asked when a console's stream ended, whose
+   * end alone does not say whether the domain ended or the host stopped (it destroys the
+   * domains, which ends their consoles, only after it has begun to stop).
+   */
+  public boolean isRunningOn() {
+    try {
+      return !call(Wire.request("ping")).path("stopping").asBoolean(false);
+    } catch (HostException e) {
+      return false;
+    }
+  }
+
   /** An attached console: the guest's bytes come from {@link #in}, keys go to {@link #out}. */
   public record Console(SocketChannel channel, String name, InputStream in, OutputStream out)
       implements AutoCloseable {

@@ -553,7 +553,10 @@ public final class HostDaemon {
   private Object handle(String op, JsonNode req) throws HostException {
     switch (op) {
       case "ping":
-        return Map.of("pid", ProcessHandle.current().pid(), "protocol", Wire.VERSION);
+        // "stopping": a console whose stream ended asks, to tell a host stop (its consoles end
+        // after this is set) from its domain's end; a second host stop still gets the pid.
+        return Map.of("pid", ProcessHandle.current().pid(), "protocol", Wire.VERSION,
+            "stopping", stopping);
       case "stop":
         return Map.of("pid", ProcessHandle.current().pid());
       case "create": {
@@ -735,7 +738,9 @@ public final class HostDaemon {
       }
       default -> throw new IllegalStateException(op);
     }
-    return Map.of("name", m.guest.name(), "domid", d.domid());
+    // The toolstack pauses left: an unpause that leaves one still holding the domain is said
+    // so by the client, which had reported "unpaused" for a domain list still showed paused.
+    return Map.of("name", m.guest.name(), "domid", d.domid(), "pauses", d.controllerPauses());
   }
 
   /**

@@ -42,6 +42,27 @@ class ListRowsTest {
         .containsExactly("Domain-0");
   }
 
+  /**
+   * A paused domain whose vCPUs all wait is "-bp---", as xl list shows it (getdomaininfo's
+   * blocked flag does not look at the pause); woken while paused, it is "--p---". It was
+   * "--p---" either way.
+   */
+  @Test
+  void aPausedDomainShowsWhetherItsVcpusAreBlocked() {
+    Hypervisor hv = new Hypervisor(64, new RoundRobinScheduler(), new DefaultCostModel());
+    Domain a = hv.createHvmDomain("a", DomainMode.PVH, 1);
+    var v = a.vcpus().get(0);
+    hv.unpause(a);
+    v.setState(org.hospes.hv.domain.VcpuState.BLOCKED); // as its hlt leaves it
+    assertThat(DomainRows.letters(a)).isEqualTo("-b----");
+    hv.pause(a);
+    assertThat(DomainRows.letters(a)).isEqualTo("-bp---");
+    hv.wake(v);
+    assertThat(DomainRows.letters(a)).isEqualTo("--p---");
+    hv.unpause(a);
+    assertThat(DomainRows.letters(a)).isEqualTo("r-----");
+  }
+
   @Test
   void aDriverDomainIsListed() {
     // The last trial: block-attach backend=storage made domain "storage", and list left it out.

@@ -1,0 +1,90 @@
+package org.hospes.dom0.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.hospes.dom0.toolstack.host.HostDaemon;
+import org.hospes.dom0.toolstack.host.HostPaths;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code hospes top} where there is no terminal: the trial found {@code hospes top < /dev/null}
+ * (and top piped) printing tables until killed, its 'q' unreadable.
+ */
+class TopCommandTest {
+  @TempDir
+  Path dir;
+
+  private HostDaemon daemon;
+
+  @BeforeEach
+  void start() throws Exception {
+    daemon = HostDaemon.start(new HostPaths(dir.resolve("state")), 64, "credit", "default",
+        new PrintStream(new ByteArrayOutputStream(), true));
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    daemon.stop();
+    assertThat(daemon.awaitStop(30, TimeUnit.SECONDS)).isTrue();
+  }
+
+  private int top(OutputStream out, ByteArrayOutputStream err, String... args) {
+    String[] all = java.util.stream.Stream.concat(java.util.stream.Stream.of("top"),
+        java.util.stream.Stream.concat(java.util.Arrays.stream(args),
+            java.util.stream.Stream.of("--state-dir", dir.resolve("state").toString())))
+        .toArray(String[]::new);
+    return HospesCli.newCommandLine(new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8)).execute(all);
+  }
+
+  @Test
+  @Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void withoutATerminalTopPrintsOneTableAsBatchDoes() {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    assertThat(top(out, err, "-d", "0.05")).as(err.toString()).isZero();
+    String tables = out.toString(StandardCharsets.UTF_8);
+    assertThat(tables.lines().filter(l -> l.startsWith("NAME "))).hasSize(1);
+    assertThat(tables.lines().filter(l -> l.startsWith("Domain-0 "))).hasSize(1);
+
+    out.reset();
+    assertThat(top(out, err, "-d", "0.05", "-n", "3")).isZero();
+    assertThat(out.toString(StandardCharsets.UTF_8).lines().filter(l -> l.startsWith("NAME ")))
+        .hasSize(3);
+  }
+
+  /** hospes top -b -n 100000 | head -1 sampled on after head had gone, its tables lost. */
+  @Test
+  @Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void topStopsWhenItsOutputCannotBeWritten() {
+    int[] lines = {0};
+    OutputStream gone = new OutputStream() {
+      @Override
+      public void write(int b) throws java.io.IOException {
+        write(new byte[] {(byte) b}, 0, 1);
+      }
+
+      @Override
+      public void write(byte[] b, int off, int len) throws java.io.IOException {
+        for (int i = off; i < off + len; i++) {
+          lines[0] += b[i] == '\n' ? 1 : 0;
+        }
+        throw new java.io.IOException("Broken pipe");
+      }
+    };
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    top(gone, err, "-b", "-d", "0.01", "-n", "1000000");
+    // One table (its heading, Domain-0's row, the blank line after it) and no more.
+    assertThat(lines[0]).isEqualTo(3);
+  }
+}
