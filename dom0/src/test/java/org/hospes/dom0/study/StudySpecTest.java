@@ -190,6 +190,32 @@ class StudySpecTest {
   }
 
   @Test
+  void aKeyGivenTwiceInOneMappingIsRefusedAtTheSecond() throws Exception {
+    // SnakeYAML and Jackson keep the last of two equal keys without a word: the second modes:
+    // below used to replace the first, and the study ran in pv alone.
+    Path f = dir.resolve("twice.yaml");
+    Files.writeString(f, "name: twice\nmodes: [native, hvm]\nworkloads:\n  - {kernel: k}\n"
+        + "modes: [pv]\n");
+    assertThatThrownBy(() -> StudySpec.read(f))
+        .hasMessage(f + ":5:1: duplicate key 'modes' (first at line 2)");
+    Files.writeString(f, "workloads:\n  - name: a\n    kernel: k\n    cmdline: x\n"
+        + "    cmdline: y\n");
+    assertThatThrownBy(() -> StudySpec.read(f))
+        .hasMessage(f + ":5:5: duplicate key 'cmdline' in workloads[0] (first at line 4)");
+    Files.writeString(f, "workloads:\n  - {kernel: k}\n  - {kernel: j, make: {A: 1, A: 2}}\n");
+    assertThatThrownBy(() -> StudySpec.read(f))
+        .hasMessage(f + ":3:30: duplicate key 'A' in workloads[1].make (first at line 3)");
+    Path json = dir.resolve("twice.json");
+    Files.writeString(json, "{\"workloads\": [{\"kernel\": \"k\"}],\n \"ram\": [64],"
+        + " \"ram\": [128]}\n");
+    assertThatThrownBy(() -> StudySpec.read(json))
+        .hasMessageStartingWith(json + ":2:15: duplicate key 'ram' (first at line 2)");
+    // The same key in two different mappings is no repeat.
+    Files.writeString(f, "workloads:\n  - {name: a, kernel: k}\n  - {name: b, kernel: k}\n");
+    assertThat(StudySpec.read(f).workloads()).hasSize(2);
+  }
+
+  @Test
   void unknownSchedulersCostModelsAndEnginesAreRefusedAtLoad() throws Exception {
     Path f = dir.resolve("names.yaml");
     Files.writeString(f, "workloads: [{kernel: k}]\ncostModels: [default, bogus]\n");
