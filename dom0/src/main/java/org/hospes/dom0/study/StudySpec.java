@@ -152,6 +152,16 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
     List<String> ms = orDefault("modes", modes, List.of("native", "hvm", "hvm-shadow"));
     checkModes("modes", "/modes", ms);
     checkRepeats("modes", ms);
+    for (int i = 0; i < ws.size(); i++) {
+      // A workload's modes: picks among the study's; with none in common it ran nowhere, and
+      // a study of such workloads ended "0 runs" with status 0 and an empty report.
+      List<String> own = ws.get(i).modes();
+      if (own != null && own.stream().noneMatch(ms::contains)) {
+        throw new SpecError("/workloads/" + i + "/modes", true, "workloads[" + i + "].modes: none"
+            + " of " + String.join(", ", own) + " is among the study's modes (" + String.join(", ", ms) + "), so workload '"
+            + ws.get(i).name() + "' would run nowhere");
+      }
+    }
     List<Integer> rs = orDefault("ram", ram, List.of(64));
     checkRepeats("ram", rs);
     for (int i = 0; i < rs.size(); i++) {

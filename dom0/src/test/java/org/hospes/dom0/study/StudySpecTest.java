@@ -216,6 +216,22 @@ class StudySpecTest {
   }
 
   @Test
+  void aWorkloadWhoseModesAreNoneOfTheStudysIsRefused() throws Exception {
+    // It ran nowhere: the study ended "0 runs" with status 0 and an empty report.
+    Path f = dir.resolve("nowhere.yaml");
+    Files.writeString(f, "workloads:\n  - {name: m, kernel: k, modes: [pv]}\nmodes: [pvh]\n");
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessage(f + ":2:26: workloads[0].modes: none"
+        + " of pv is among the study's modes (pvh), so workload 'm' would run nowhere");
+    Files.writeString(f, "workloads:\n  - {kernel: k}\n  - {kernel: j, modes: [pv, pvh]}\n");
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessage(f + ":3:17: workloads[1].modes: none"
+        + " of pv, pvh is among the study's modes (native, hvm, hvm-shadow), so workload 'j' would"
+        + " run nowhere");
+    // Some in common: it runs in those, as the README says.
+    Files.writeString(f, "workloads:\n  - {kernel: k, modes: [pv, hvm]}\nmodes: [hvm, pvh]\n");
+    assertThat(StudySpec.read(f).runs()).extracting(RunSpec::mode).containsExactly("hvm");
+  }
+
+  @Test
   void unknownSchedulersCostModelsAndEnginesAreRefusedAtLoad() throws Exception {
     Path f = dir.resolve("names.yaml");
     Files.writeString(f, "workloads: [{kernel: k}]\ncostModels: [default, bogus]\n");
