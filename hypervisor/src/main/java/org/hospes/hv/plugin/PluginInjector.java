@@ -78,10 +78,26 @@ public final class PluginInjector {
         found.add(p);
       }
     } catch (ServiceConfigurationError e) {
-      // ServiceLoader's message already names the class and what is wrong with it.
-      throw new PluginException("cannot load a plugin: " + e.getMessage(), e);
+      // ServiceLoader's message names the class and what went wrong in general ("could not be
+      // instantiated"); what the plugin itself threw is only its cause, and without it the
+      // plugin's author had nothing to go on.
+      throw new PluginException("cannot load a plugin: " + e.getMessage() + cause(e), e);
     }
     return found;
+  }
+
+  /** ": " and what a plugin's constructor or static initializer threw, or "" if nothing did. */
+  private static String cause(ServiceConfigurationError e) {
+    Throwable c = e.getCause();
+    if (c == null) {
+      return "";
+    }
+    String where = "";
+    if (c instanceof ExceptionInInitializerError init && init.getCause() != null) {
+      where = " in its static initializer";
+      c = init.getCause();
+    }
+    return ": it threw " + c + where;
   }
 
   /** The extension points' modules plus the plugins {@code loader} can see. */

@@ -158,6 +158,35 @@ class PluginInjectorTest {
         .isEqualTo("scheduler factory");
   }
 
+  /** A plugin whose constructor fails, as one missing its configuration would. */
+  public static final class ThrowingPlugin extends AbstractModule implements HospesPlugin {
+    public ThrowingPlugin() {
+      throw new IllegalStateException("no lottery.conf next to the jar");
+    }
+
+    @Override
+    protected void configure() {}
+  }
+
+  @Test
+  void aPluginWhoseConstructorThrowsIsOneLineWithWhatItThrew(@TempDir Path dir)
+      throws Exception {
+    // ServiceLoader's own message says only "could not be instantiated"; what the plugin
+    // threw is its cause, and the launcher printed the message alone.
+    Path services = dir.resolve("META-INF/services");
+    Files.createDirectories(services);
+    Files.writeString(services.resolve(HospesPlugin.class.getName()),
+        ThrowingPlugin.class.getName() + "\n");
+    try (URLClassLoader loader = new URLClassLoader(new URL[] {dir.toUri().toURL()},
+        getClass().getClassLoader())) {
+      assertThatThrownBy(() -> PluginInjector.discover(loader))
+          .isInstanceOf(PluginException.class)
+          .hasMessage("cannot load a plugin: " + HospesPlugin.class.getName() + ": Provider "
+              + ThrowingPlugin.class.getName() + " could not be instantiated: it threw"
+              + " java.lang.IllegalStateException: no lottery.conf next to the jar");
+    }
+  }
+
   @Test
   void aServiceEntryThatDoesNotLoadIsOneLineNamingIt(@TempDir Path dir) throws Exception {
     Path services = dir.resolve("META-INF/services");
