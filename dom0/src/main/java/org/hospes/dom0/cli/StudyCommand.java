@@ -103,7 +103,8 @@ final class StudyCommand implements Callable<Integer> {
         left = "and some of its files could not be removed (" + cleanup.getMessage() + ")";
       }
       streams.error("cannot write the study's results in " + out + ": " + why + "; the "
-          + records.size() + " runs' results are lost, " + left);
+          + runs(records.size()) + (records.size() == 1 ? "'s" : "'") + " results are lost, "
+          + left);
       return false;
     }
   }
@@ -351,7 +352,12 @@ final class StudyCommand implements Callable<Integer> {
       streams.out().print(io.strip() + "\n");
       streams.out().flush();
     }
-    streams.err().println("study: " + records.size() + " runs; results in " + out);
+    streams.err().println("study: " + runs(records.size()) + "; results in " + out);
     return 0;
+  }
+
+  /** "1 run", "2 runs": the closing lines read "1 runs" for a study of one. */
+  static String runs(int n) {
+    return n + (n == 1 ? " run" : " runs");
   }
 }
