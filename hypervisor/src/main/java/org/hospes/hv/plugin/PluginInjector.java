@@ -123,7 +123,9 @@ public final class PluginInjector {
       all.addAll(record(m, "built in", owners));
     }
     for (HospesPlugin p : plugins) {
-      all.addAll(record(p, "plugin " + p.getClass().getName(), owners));
+      List<Element> elements = record(p, "plugin " + p.getClass().getName(), owners);
+      refuseErrors(p, elements);
+      all.addAll(elements);
     }
     try {
       return new PluginInjector(List.copyOf(plugins),
@@ -192,6 +194,22 @@ public final class PluginInjector {
       }
     }
     return elements;
+  }
+
+  /**
+   * Refuses a plugin whose configure() threw or added an error. Guice records either as a
+   * message among the module's elements, and the injector then failed with "An exception was
+   * caught and reported. Message: ...", naming no plugin: with several on the class path the
+   * user could not tell which one to remove.
+   */
+  private static void refuseErrors(HospesPlugin plugin, List<Element> elements) {
+    for (Element e : elements) {
+      if (e instanceof com.google.inject.spi.Message m) {
+        throw new PluginException("plugin " + plugin.getClass().getName() + " could not be"
+            + " installed: " + (m.getCause() != null ? "its configure() threw " + m.getCause()
+                : m.getMessage()), m.getCause());
+      }
+    }
   }
 
   /** The MapBinders a module's elements declare, each once. */

@@ -150,6 +150,38 @@ class PluginInjectorTest {
             + " both bind the scheduler factory 'credit'");
   }
 
+  /** A plugin whose configure() fails, and one that reports its own error. */
+  public static final class ConfigureThrowsPlugin extends AbstractModule implements HospesPlugin {
+    @Override
+    protected void configure() {
+      throw new IllegalStateException("no lottery.conf");
+    }
+  }
+
+  public static final class AddsErrorPlugin extends AbstractModule implements HospesPlugin {
+    @Override
+    protected void configure() {
+      addError("needs a license key in HOSPES_LICENSE");
+    }
+  }
+
+  @Test
+  void aPluginWhoseConfigureFailsIsNamed() {
+    // Guice's own message, "An exception was caught and reported. Message: no lottery.conf",
+    // named no plugin.
+    assertThatThrownBy(() -> PluginInjector.of(List.of(new HypervisorModule()),
+        List.of(new EmptyPlugin(), new ConfigureThrowsPlugin())))
+        .isInstanceOf(PluginException.class)
+        .hasMessage("plugin " + ConfigureThrowsPlugin.class.getName() + " could not be"
+            + " installed: its configure() threw java.lang.IllegalStateException: no"
+            + " lottery.conf");
+    assertThatThrownBy(() -> PluginInjector.of(List.of(new HypervisorModule()),
+        List.of(new AddsErrorPlugin())))
+        .isInstanceOf(PluginException.class)
+        .hasMessage("plugin " + AddsErrorPlugin.class.getName() + " could not be installed:"
+            + " needs a license key in HOSPES_LICENSE");
+  }
+
   @Test
   void extensionPointsReadAsWords() {
     assertThat(PluginInjector.pointName(TypeLiteral.get(CostModel.class)))
