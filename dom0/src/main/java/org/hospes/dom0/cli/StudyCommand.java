@@ -304,8 +304,10 @@ final class StudyCommand implements Callable<Integer> {
       if (!restore.isEmpty()) {
         signalled(signal);
       }
-      streams.err().println("study: stopped (" + e.signalName() + ") while building the"
-          + " workloads; no run ran, nothing written");
+      // The study's own signal first: sent to the JVM alone (kill PID), it stopped make with
+      // SIGTERM, and make's signal is not the one the user sent.
+      streams.err().println("study: stopped (" + (signal[0] != 0 ? signalName(signal[0])
+          : e.signalName()) + ") while building the workloads; no run ran, nothing written");
       return 128 + (signal[0] != 0 ? signal[0] : e.signal());
     } catch (IllegalArgumentException | java.io.IOException e) {
       if (e instanceof java.io.IOException && !restore.isEmpty() && signalled(signal)
