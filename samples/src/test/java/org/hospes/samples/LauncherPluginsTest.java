@@ -111,6 +111,31 @@ class LauncherPluginsTest {
   }
 
   @Test
+  void aPluginJarThatIsNoJarIsOneLineNamingIt() throws Exception {
+    // The JVM skips a class-path jar it cannot open without a word: such a jar on
+    // --plugin-path or in the plugin directory showed only as "unknown scheduler 'lottery'".
+    Path dir = Files.createDirectories(tmp.resolve("bad-jars"));
+    Path page = Files.writeString(dir.resolve("page.jar"), "<html>404 Not Found</html>\n");
+    Launch l = hospes(Map.of(), "--plugin-path", page.toString());
+    assertThat(l.status()).as(l.err()).isEqualTo(2);
+    assertThat(l.err()).isEqualTo("hospes: plugin jar " + page + " cannot be read as a jar (zip"
+        + " END header not found); the JVM would skip it: replace it, or remove it from"
+        + " ~/.hospes/plugins or --plugin-path\n");
+    // A download cut short: a zip's start, without the directory at its end.
+    byte[] whole = Files.readAllBytes(jar);
+    Path home = tmp.resolve("home-cut");
+    Path cut = Files.createDirectories(home.resolve(".hospes/plugins")).resolve("cut.jar");
+    Files.write(cut, java.util.Arrays.copyOf(whole, whole.length / 2));
+    Launch c = hospes(Map.of("HOME", home.toString()));
+    assertThat(c.status()).as(c.err()).isEqualTo(2);
+    assertThat(c.err()).startsWith("hospes: plugin jar " + cut + " cannot be read as a jar (");
+    // With a good jar beside it, the bad one is still named, not skipped.
+    Launch both = hospes(Map.of(), "--plugin-path", jar + ":" + page);
+    assertThat(both.status()).as(both.err()).isEqualTo(2);
+    assertThat(both.err()).contains("plugin jar " + page);
+  }
+
+  @Test
   void classPathVariables() throws Exception {
     assertFound(hospes(Map.of("HOSPES_CLASSPATH", jar.toString())));
     assertFound(hospes(Map.of("CLASSPATH", jar.toString())));

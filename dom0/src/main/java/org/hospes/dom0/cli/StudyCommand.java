@@ -103,7 +103,8 @@ final class StudyCommand implements Callable<Integer> {
         left = "and some of its files could not be removed (" + cleanup.getMessage() + ")";
       }
       streams.error("cannot write the study's results in " + out + ": " + why + "; the "
-          + records.size() + " runs' results are lost, " + left);
+          + runs(records.size()) + (records.size() == 1 ? "'s" : "'") + " results are lost, "
+          + left);
       return false;
     }
   }
@@ -303,8 +304,10 @@ final class StudyCommand implements Callable<Integer> {
       if (!restore.isEmpty()) {
         signalled(signal);
       }
-      streams.err().println("study: stopped (" + e.signalName() + ") while building the"
-          + " workloads; no run ran, nothing written");
+      // The study's own signal first: sent to the JVM alone (kill PID), it stopped make with
+      // SIGTERM, and make's signal is not the one the user sent.
+      streams.err().println("study: stopped (" + (signal[0] != 0 ? signalName(signal[0])
+          : e.signalName()) + ") while building the workloads; no run ran, nothing written");
       return 128 + (signal[0] != 0 ? signal[0] : e.signal());
     } catch (IllegalArgumentException | java.io.IOException e) {
       if (e instanceof java.io.IOException && !restore.isEmpty() && signalled(signal)
@@ -351,7 +354,12 @@ final class StudyCommand implements Callable<Integer> {
       streams.out().print(io.strip() + "\n");
       streams.out().flush();
     }
-    streams.err().println("study: " + records.size() + " runs; results in " + out);
+    streams.err().println("study: " + runs(records.size()) + "; results in " + out);
     return 0;
+  }
+
+  /** "1 run", "2 runs": the closing lines read "1 runs" for a study of one. */
+  static String runs(int n) {
+    return n + (n == 1 ? " run" : " runs");
   }
 }

@@ -67,10 +67,42 @@ public final class HostPlugins {
    */
   public static synchronized HostPlugins classPath() {
     if (classPath == null) {
+      String jars = System.getProperty(PLUGIN_JARS);
+      if (jars != null) {
+        checkJars(jars);
+      }
       ClassLoader loader = Thread.currentThread().getContextClassLoader();
       classPath = discover(loader != null ? loader : HostPlugins.class.getClassLoader());
     }
     return classPath;
+  }
+
+  /**
+   * The system property in which {@code ./hospes} names the plugin jars it put on the class
+   * path ({@code ~/.hospes/plugins}, {@code --plugin-path}), separated as a class path is.
+   */
+  public static final String PLUGIN_JARS = "hospes.plugin.jars";
+
+  /**
+   * Refuses a plugin jar that does not open as a zip file. The JVM skips such a class-path
+   * entry without a word, so a truncated download or an HTML page saved as a jar showed only
+   * later, as "unknown scheduler 'lottery'", with nothing pointing at the file.
+   *
+   * @throws org.hospes.hv.plugin.PluginException naming the first such jar and why
+   */
+  static void checkJars(String jars) {
+    for (String jar : jars.split(java.io.File.pathSeparator)) {
+      if (jar.isEmpty()) {
+        continue;
+      }
+      try (java.util.zip.ZipFile zip = new java.util.zip.ZipFile(jar)) {
+        // Opening reads its central directory: enough for the class loader to use it.
+      } catch (java.io.IOException e) {
+        throw new org.hospes.hv.plugin.PluginException("plugin jar " + jar + " cannot be read"
+            + " as a jar (" + e.getMessage() + "); the JVM would skip it: replace it, or remove"
+            + " it from ~/.hospes/plugins or --plugin-path");
+      }
+    }
   }
 
   /**

@@ -281,7 +281,7 @@ public final class LinuxIo {
         counters.put("net.bytes", want);
       }
       return new RunRecord(spec, r.exitStatus(), r.reason(), counters, Map.of(),
-          (System.nanoTime() - t0) / 1_000_000);
+          (System.nanoTime() - t0) / 1_000_000, RunRecord.lastLine(log));
     } catch (BootException | IOException e) {
       return LinuxIo.notRun(spec, e);
     } finally {

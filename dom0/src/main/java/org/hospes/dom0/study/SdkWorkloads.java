@@ -200,7 +200,7 @@ public final class SdkWorkloads {
         }
       }
       return new RunRecord(spec, r.exitStatus(), r.reason(), counters, Map.of(),
-          (System.nanoTime() - t0) / 1_000_000);
+          (System.nanoTime() - t0) / 1_000_000, RunRecord.lastLine(marks.text()));
     } catch (BootException | IOException e) {
       return LinuxIo.notRun(spec, e);
     } finally {

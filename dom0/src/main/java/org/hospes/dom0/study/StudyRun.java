@@ -77,7 +77,8 @@ public final class StudyRun {
   private static RunRecord record(RunSpec spec, RunResult r, Map<String, Long> counters,
       ByteArrayOutputStream console) {
     String out = console.toString(StandardCharsets.ISO_8859_1);
-    return new RunRecord(spec, r.exitStatus(), r.reason(), counters, Nanobench.parse(out));
+    return new RunRecord(spec, r.exitStatus(), r.reason(), counters, Nanobench.parse(out), 0,
+        RunRecord.lastLine(out));
   }
 
   static Map<String, Long> nativeCounters(NativeMachine m) {

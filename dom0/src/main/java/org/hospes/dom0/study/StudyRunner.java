@@ -145,10 +145,16 @@ public final class StudyRunner {
     return java.util.Arrays.stream(out).filter(java.util.Objects::nonNull).toList();
   }
 
-  /** The progress line of the {@code n}th finished run of {@code total}. */
+  /**
+   * The progress line of the {@code n}th finished run of {@code total}. A crashed run's says
+   * what the guest wrote last: "shutdown: crash" alone left the user nothing to go on, as the
+   * results keep no console.
+   */
   public static String progressLine(int n, int total, RunRecord rec) {
-    return String.format(Locale.ROOT, "study: [%d/%d] %s: %s%s%s", n, total, rec.spec().label(),
+    return String.format(Locale.ROOT, "study: [%d/%d] %s: %s%s%s%s", n, total, rec.spec().label(),
         rec.endReason(), rec.exitStatus() == ExitStatus.INSTRUCTION_LIMIT ? LIMIT_HINT : "",
+        rec.exitStatus() == ExitStatus.GUEST_CRASHED && !rec.lastOutput().isEmpty()
+            ? "; its last output: " + rec.lastOutput() : "",
         rec.hostMillis() > 0 ? String.format(Locale.ROOT, " (%.1f s host)",
             rec.hostMillis() / 1000.0) : "");
   }

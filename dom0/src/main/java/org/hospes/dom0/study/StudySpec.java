@@ -152,6 +152,16 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
     List<String> ms = orDefault("modes", modes, List.of("native", "hvm", "hvm-shadow"));
     checkModes("modes", "/modes", ms);
     checkRepeats("modes", ms);
+    for (int i = 0; i < ws.size(); i++) {
+      // A workload's modes: picks among the study's; with none in common it ran nowhere, and
+      // a study of such workloads ended "0 runs" with status 0 and an empty report.
+      List<String> own = ws.get(i).modes();
+      if (own != null && own.stream().noneMatch(ms::contains)) {
+        throw new SpecError("/workloads/" + i + "/modes", true, "workloads[" + i + "].modes: none"
+            + " of " + String.join(", ", own) + " is among the study's modes (" + String.join(", ", ms) + "), so workload '"
+            + ws.get(i).name() + "' would run nowhere");
+      }
+    }
     List<Integer> rs = orDefault("ram", ram, List.of(64));
     checkRepeats("ram", rs);
     for (int i = 0; i < rs.size(); i++) {
@@ -334,7 +344,15 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
         for (JsonToken t = p.nextToken(); t != null; t = p.nextToken()) {
           JsonStreamContext c = p.getParsingContext();
           if (t == JsonToken.FIELD_NAME) {
-            keys.putIfAbsent(c.pathAsPointer().toString(), p.currentTokenLocation());
+            // YAML forbids a key twice in one mapping, but SnakeYAML and Jackson keep the last
+            // one without a word: a second "modes:" further down silently replaced the first.
+            JsonLocation first = keys.putIfAbsent(c.pathAsPointer().toString(),
+                p.currentTokenLocation());
+            if (first != null) {
+              throw new DuplicateKey(p.currentTokenLocation(), "duplicate key '"
+                  + p.currentName() + "'" + where(c.getParent()) + " (first at line "
+                  + first.getLineNr() + ")");
+            }
           } else if (t != JsonToken.END_OBJECT && t != JsonToken.END_ARRAY) {
             // A mapping or list that starts here has opened its own context already.
             JsonStreamContext in = t.isStructStart() ? c.getParent() : c;
@@ -343,6 +361,20 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
         }
       }
       return new Positions(keys, values);
+    }
+
+    /** " in workloads[1]" for the mapping a key is in, "" at the top. */
+    private static String where(JsonStreamContext mapping) {
+      StringBuilder b = new StringBuilder();
+      for (JsonStreamContext c = mapping; c != null && !c.inRoot(); c = c.getParent()) {
+        if (c.inArray()) {
+          b.insert(0, "[" + c.getCurrentIndex() + "]");
+        } else if (c.getCurrentName() != null) {
+          b.insert(0, (c.getParent() != null && !c.getParent().inRoot() ? "." : "")
+              + c.getCurrentName());
+        }
+      }
+      return b.length() == 0 ? "" : " in " + b;
     }
 
     /**
@@ -366,6 +398,17 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
     String prefix(Path file, String pointer, boolean atKey) {
       String lc = of(pointer, atKey);
       return file + ":" + (lc == null ? "" : lc + ":") + " ";
+    }
+  }
+
+  /** A key given twice in one mapping, at the second one's position. */
+  static final class DuplicateKey extends IllegalArgumentException {
+    private static final long serialVersionUID = 1L;
+    final transient JsonLocation at;
+
+    DuplicateKey(JsonLocation at, String message) {
+      super(message);
+      this.at = at;
     }
   }
 
@@ -470,6 +513,9 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
                 : Integer.MIN_VALUE + " to " + Integer.MAX_VALUE) + ")");
       }
       throw new IllegalArgumentException(prefix(file, at, e) + oneLine(e.getOriginalMessage()));
+    } catch (DuplicateKey e) {
+      throw new IllegalArgumentException(file + ":" + e.at.getLineNr() + ":"
+          + e.at.getColumnNr() + ": " + e.getMessage());
     } catch (SpecError e) {
       throw new IllegalArgumentException(at.prefix(file, e.pointer, e.atKey) + e.getMessage());
     } catch (IllegalArgumentException e) {

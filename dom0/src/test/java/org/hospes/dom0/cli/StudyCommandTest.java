@@ -77,6 +77,7 @@ class StudyCommandTest {
     assertThat(cli.stderr()).containsPattern("study: \\[1/1\\] h native [^\n]*: instruction limit"
         + " of 1000 reached at eip=0x[0-9a-f]{8}; raise the study's maxInstructions to let it"
         + " finish\n");
+    assertThat(cli.stderr()).endsWith("study: 1 run; results in " + dir.resolve("out") + "\n");
     // The results files keep the run's own end reason.
     assertThat(Files.readString(dir.resolve("out/runs.csv"))).contains("instruction limit of"
         + " 1000 reached").doesNotContain("raise");
@@ -97,7 +98,7 @@ class StudyCommandTest {
     Files.writeString(out.resolve("notes.txt"), "mine");
     assertThat(cli.run("study", f.toString(), "--out", out.toString())).isEqualTo(1);
     assertThat(cli.stderr()).endsWith("hospes: cannot write the study's results in " + out
-        + ": " + out.resolve("summary.md") + ": Is a directory; the 1 runs' results are lost,"
+        + ": " + out.resolve("summary.md") + ": Is a directory; the 1 run's results are lost,"
         + " nothing of them is left there\n");
     try (var left = Files.list(out)) {
       assertThat(left.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder(

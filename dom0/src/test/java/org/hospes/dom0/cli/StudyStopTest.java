@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * A study stopped from outside, in a real {@code hospes} process: the runs under way finish,
@@ -39,12 +39,16 @@ class StudyStopTest {
    * foreground process group, make included, so make dies of it too. That is a stop (status
    * 130, a line saying so), not a failed build (status 2 and make's command line). The trial
    * saw the latter. A compiler that sleeps holds the build up; the signal goes to the process
-   * group of a study started in a session of its own, as a terminal sends it.
+   * group of a study started in a session of its own, as a terminal sends it. Sent to the study
+   * alone ({@code kill -INT PID}, a supervisor), the signal reaches only the JVM, which stops
+   * make with SIGTERM: the line named that signal ("stopped (SIGTERM)", with status 130), not
+   * the one the user sent.
    */
   @ParameterizedTest
-  @ValueSource(strings = {"INT", "TERM"})
+  @CsvSource({"INT, group", "TERM, group", "INT, alone"})
   @Timeout(value = 180, unit = TimeUnit.SECONDS)
-  void aSignalDuringTheSdkBuildIsAStopNotAFailedBuild(String signal) throws Exception {
+  void aSignalDuringTheSdkBuildIsAStopNotAFailedBuild(String signal, String to)
+      throws Exception {
     assumeTrue(new java.io.File("/usr/bin/setsid").canExecute(), "setsid(1) is needed");
     // A shell that started our JVM in the background may have left SIGINT ignored; make and
     // the study would inherit that.
@@ -57,7 +61,8 @@ class StudyStopTest {
     Files.writeString(dir.resolve("prog.c"), "#include <hospes/guest.h>\n"
         + "int main(void) { return 0; }\n");
     Path study = dir.resolve("s.yaml");
-    Files.writeString(study, "workloads:\n  - {name: stop-build-" + signal.toLowerCase()
+    String workload = "stop-build-" + signal.toLowerCase() + "-" + to;
+    Files.writeString(study, "workloads:\n  - {name: " + workload
         + ", sdk: [prog.c]}\nmodes: [pvh]\n");
     Path out = dir.resolve("out");
     ProcessBuilder pb = new ProcessBuilder("/usr/bin/setsid",
@@ -76,7 +81,8 @@ class StudyStopTest {
       assertThat(started).as("the compiler started; stderr: "
           + Files.readString(dir.resolve("stderr"))).exists();
       // setsid made the study its session's (and process group's) leader: -PID is the group.
-      assertThat(new ProcessBuilder("kill", "-" + signal, "--", "-" + p.pid()).inheritIO()
+      String target = to.equals("group") ? "-" + p.pid() : String.valueOf(p.pid());
+      assertThat(new ProcessBuilder("kill", "-" + signal, "--", target).inheritIO()
           .start().waitFor()).isZero();
       assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("the study ended").isTrue();
     } finally {
@@ -84,7 +90,7 @@ class StudyStopTest {
       Path build = org.hospes.dom0.bench.KernelSources.findRoot()
           .resolve("samples/guests/build/study");
       for (String ext : List.of(".elf", ".vars", ".lock")) {
-        Files.deleteIfExists(build.resolve("stop-build-" + signal.toLowerCase() + ext));
+        Files.deleteIfExists(build.resolve(workload + ext));
       }
     }
     String err = Files.readString(dir.resolve("stderr"));

@@ -43,8 +43,9 @@ class SdkWorkloadsTest {
         """);
     StudySpec s = StudySpec.read(f);
     assertThat(s.workloads().get(0).isSdk()).isTrue();
-    StudyRunner runner = new StudyRunner(dir, 2, new PrintStream(new ByteArrayOutputStream(),
-        true, StandardCharsets.UTF_8));
+    ByteArrayOutputStream progress = new ByteArrayOutputStream();
+    StudyRunner runner = new StudyRunner(dir, 2, new PrintStream(progress, true,
+        StandardCharsets.UTF_8));
     Map<String, byte[]> images = runner.images(s);
     assertThat(images).containsOnlyKeys("events");
     List<RunRecord> runs = runner.run(s, images);
@@ -58,6 +59,14 @@ class SdkWorkloadsTest {
     // No hypervisor: the program says so and returns 1 (isa-debug-exit 1, status 3).
     assertThat(byMode.get("native").endReason()).isEqualTo("debug-exit");
     assertThat(byMode.get("native").exitStatus()).isEqualTo(3);
+    // Its progress line says why: the results keep no console, and "debug-exit" (or, in a
+    // Xen mode, "shutdown: crash") alone did not.
+    assertThat(progress.toString(StandardCharsets.UTF_8)).contains("events native ram=64"
+        + " sched=credit cost=default engine=jit rep=1: debug-exit; its last output: events: no"
+        + " hypervisor, so no event channels (-ENOSYS)\n");
+    assertThat(byMode.get("pv").lastOutput()).isNotEmpty();
+    assertThat(progress.toString(StandardCharsets.UTF_8)).as("a run that ended well")
+        .contains(" pv ram=64 sched=credit cost=default engine=jit rep=1: shutdown: poweroff\n");
     Map<String, Long> pv = byMode.get("pv").counters();
     // 64 MiB: the builder maps 4 MiB, the runtime maps the other 60 with 30 L1 tables.
     assertThat(pv.get("hypercalls.mmu_update")).isEqualTo(30);

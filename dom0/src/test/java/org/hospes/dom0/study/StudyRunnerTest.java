@@ -53,6 +53,30 @@ class StudyRunnerTest {
   }
 
   @Test
+  void aCrashedRunsProgressLineEndsWithWhatTheGuestWroteLast() {
+    RunSpec spec = new RunSpec(2, new StudySpec.Workload("w", "k", null, null, null), "pvh", 64,
+        "credit", "default", "jit", 1);
+    String console = "mine: starting\r\n\007guest: exception 14 (error 0x2) at eip=0x0010aa55\r"
+        + "\n\n  \n";
+    assertThat(RunRecord.lastLine(console))
+        .isEqualTo("guest: exception 14 (error 0x2) at eip=0x0010aa55");
+    assertThat(RunRecord.lastLine("")).isEmpty();
+    assertThat(RunRecord.lastLine("\n \n")).isEmpty();
+    assertThat(RunRecord.lastLine("x".repeat(500))).hasSize(RunRecord.LAST_OUTPUT_CHARS)
+        .endsWith("...");
+    RunRecord crashed = new RunRecord(spec, 3, "shutdown: crash", java.util.Map.of(),
+        java.util.Map.of(), 0, "net-bench: give role=send or role=recv");
+    assertThat(StudyRunner.progressLine(2, 5, crashed)).isEqualTo("study: [2/5] w pvh ram=64"
+        + " sched=credit cost=default engine=jit rep=1: shutdown: crash; its last output:"
+        + " net-bench: give role=send or role=recv");
+    // Only a crash: a run that ended well keeps its line as it was.
+    RunRecord fine = new RunRecord(spec, 0, "shutdown: poweroff", java.util.Map.of(),
+        java.util.Map.of(), 0, "bye");
+    assertThat(StudyRunner.progressLine(2, 5, fine)).isEqualTo("study: [2/5] w pvh ram=64"
+        + " sched=credit cost=default engine=jit rep=1: shutdown: poweroff");
+  }
+
+  @Test
   void theInterpreterAndTheTranslatorGiveTheSameCountersAndTime() throws Exception {
     Path f = dir.resolve("engines.yaml");
     Files.writeString(f, """

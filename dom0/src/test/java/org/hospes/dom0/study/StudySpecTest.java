@@ -190,6 +190,48 @@ class StudySpecTest {
   }
 
   @Test
+  void aKeyGivenTwiceInOneMappingIsRefusedAtTheSecond() throws Exception {
+    // SnakeYAML and Jackson keep the last of two equal keys without a word: the second modes:
+    // below used to replace the first, and the study ran in pv alone.
+    Path f = dir.resolve("twice.yaml");
+    Files.writeString(f, "name: twice\nmodes: [native, hvm]\nworkloads:\n  - {kernel: k}\n"
+        + "modes: [pv]\n");
+    assertThatThrownBy(() -> StudySpec.read(f))
+        .hasMessage(f + ":5:1: duplicate key 'modes' (first at line 2)");
+    Files.writeString(f, "workloads:\n  - name: a\n    kernel: k\n    cmdline: x\n"
+        + "    cmdline: y\n");
+    assertThatThrownBy(() -> StudySpec.read(f))
+        .hasMessage(f + ":5:5: duplicate key 'cmdline' in workloads[0] (first at line 4)");
+    Files.writeString(f, "workloads:\n  - {kernel: k}\n  - {kernel: j, make: {A: 1, A: 2}}\n");
+    assertThatThrownBy(() -> StudySpec.read(f))
+        .hasMessage(f + ":3:30: duplicate key 'A' in workloads[1].make (first at line 3)");
+    Path json = dir.resolve("twice.json");
+    Files.writeString(json, "{\"workloads\": [{\"kernel\": \"k\"}],\n \"ram\": [64],"
+        + " \"ram\": [128]}\n");
+    assertThatThrownBy(() -> StudySpec.read(json))
+        .hasMessageStartingWith(json + ":2:15: duplicate key 'ram' (first at line 2)");
+    // The same key in two different mappings is no repeat.
+    Files.writeString(f, "workloads:\n  - {name: a, kernel: k}\n  - {name: b, kernel: k}\n");
+    assertThat(StudySpec.read(f).workloads()).hasSize(2);
+  }
+
+  @Test
+  void aWorkloadWhoseModesAreNoneOfTheStudysIsRefused() throws Exception {
+    // It ran nowhere: the study ended "0 runs" with status 0 and an empty report.
+    Path f = dir.resolve("nowhere.yaml");
+    Files.writeString(f, "workloads:\n  - {name: m, kernel: k, modes: [pv]}\nmodes: [pvh]\n");
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessage(f + ":2:26: workloads[0].modes: none"
+        + " of pv is among the study's modes (pvh), so workload 'm' would run nowhere");
+    Files.writeString(f, "workloads:\n  - {kernel: k}\n  - {kernel: j, modes: [pv, pvh]}\n");
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessage(f + ":3:17: workloads[1].modes: none"
+        + " of pv, pvh is among the study's modes (native, hvm, hvm-shadow), so workload 'j' would"
+        + " run nowhere");
+    // Some in common: it runs in those, as the README says.
+    Files.writeString(f, "workloads:\n  - {kernel: k, modes: [pv, hvm]}\nmodes: [hvm, pvh]\n");
+    assertThat(StudySpec.read(f).runs()).extracting(RunSpec::mode).containsExactly("hvm");
+  }
+
+  @Test
   void unknownSchedulersCostModelsAndEnginesAreRefusedAtLoad() throws Exception {
     Path f = dir.resolve("names.yaml");
     Files.writeString(f, "workloads: [{kernel: k}]\ncostModels: [default, bogus]\n");

@@ -78,10 +78,26 @@ public final class PluginInjector {
         found.add(p);
       }
     } catch (ServiceConfigurationError e) {
-      // ServiceLoader's message already names the class and what is wrong with it.
-      throw new PluginException("cannot load a plugin: " + e.getMessage(), e);
+      // ServiceLoader's message names the class and what went wrong in general ("could not be
+      // instantiated"); what the plugin itself threw is only its cause, and without it the
+      // plugin's author had nothing to go on.
+      throw new PluginException("cannot load a plugin: " + e.getMessage() + cause(e), e);
     }
     return found;
+  }
+
+  /** ": " and what a plugin's constructor or static initializer threw, or "" if nothing did. */
+  private static String cause(ServiceConfigurationError e) {
+    Throwable c = e.getCause();
+    if (c == null) {
+      return "";
+    }
+    String where = "";
+    if (c instanceof ExceptionInInitializerError init && init.getCause() != null) {
+      where = " in its static initializer";
+      c = init.getCause();
+    }
+    return ": it threw " + c + where;
   }
 
   /** The extension points' modules plus the plugins {@code loader} can see. */
@@ -107,7 +123,9 @@ public final class PluginInjector {
       all.addAll(record(m, "built in", owners));
     }
     for (HospesPlugin p : plugins) {
-      all.addAll(record(p, "plugin " + p.getClass().getName(), owners));
+      List<Element> elements = record(p, "plugin " + p.getClass().getName(), owners);
+      refuseErrors(p, elements);
+      all.addAll(elements);
     }
     try {
       return new PluginInjector(List.copyOf(plugins),
@@ -176,6 +194,22 @@ public final class PluginInjector {
       }
     }
     return elements;
+  }
+
+  /**
+   * Refuses a plugin whose configure() threw or added an error. Guice records either as a
+   * message among the module's elements, and the injector then failed with "An exception was
+   * caught and reported. Message: ...", naming no plugin: with several on the class path the
+   * user could not tell which one to remove.
+   */
+  private static void refuseErrors(HospesPlugin plugin, List<Element> elements) {
+    for (Element e : elements) {
+      if (e instanceof com.google.inject.spi.Message m) {
+        throw new PluginException("plugin " + plugin.getClass().getName() + " could not be"
+            + " installed: " + (m.getCause() != null ? "its configure() threw " + m.getCause()
+                : m.getMessage()), m.getCause());
+      }
+    }
   }
 
   /** The MapBinders a module's elements declare, each once. */

@@ -150,12 +150,73 @@ class PluginInjectorTest {
             + " both bind the scheduler factory 'credit'");
   }
 
+  /** A plugin whose configure() fails, and one that reports its own error. */
+  public static final class ConfigureThrowsPlugin extends AbstractModule implements HospesPlugin {
+    @Override
+    protected void configure() {
+      throw new IllegalStateException("no lottery.conf");
+    }
+  }
+
+  public static final class AddsErrorPlugin extends AbstractModule implements HospesPlugin {
+    @Override
+    protected void configure() {
+      addError("needs a license key in HOSPES_LICENSE");
+    }
+  }
+
+  @Test
+  void aPluginWhoseConfigureFailsIsNamed() {
+    // Guice's own message, "An exception was caught and reported. Message: no lottery.conf",
+    // named no plugin.
+    assertThatThrownBy(() -> PluginInjector.of(List.of(new HypervisorModule()),
+        List.of(new EmptyPlugin(), new ConfigureThrowsPlugin())))
+        .isInstanceOf(PluginException.class)
+        .hasMessage("plugin " + ConfigureThrowsPlugin.class.getName() + " could not be"
+            + " installed: its configure() threw java.lang.IllegalStateException: no"
+            + " lottery.conf");
+    assertThatThrownBy(() -> PluginInjector.of(List.of(new HypervisorModule()),
+        List.of(new AddsErrorPlugin())))
+        .isInstanceOf(PluginException.class)
+        .hasMessage("plugin " + AddsErrorPlugin.class.getName() + " could not be installed:"
+            + " needs a license key in HOSPES_LICENSE");
+  }
+
   @Test
   void extensionPointsReadAsWords() {
     assertThat(PluginInjector.pointName(TypeLiteral.get(CostModel.class)))
         .isEqualTo("cost model");
     assertThat(PluginInjector.pointName(TypeLiteral.get(SchedulerFactory.class)))
         .isEqualTo("scheduler factory");
+  }
+
+  /** A plugin whose constructor fails, as one missing its configuration would. */
+  public static final class ThrowingPlugin extends AbstractModule implements HospesPlugin {
+    public ThrowingPlugin() {
+      throw new IllegalStateException("no lottery.conf next to the jar");
+    }
+
+    @Override
+    protected void configure() {}
+  }
+
+  @Test
+  void aPluginWhoseConstructorThrowsIsOneLineWithWhatItThrew(@TempDir Path dir)
+      throws Exception {
+    // ServiceLoader's own message says only "could not be instantiated"; what the plugin
+    // threw is its cause, and the launcher printed the message alone.
+    Path services = dir.resolve("META-INF/services");
+    Files.createDirectories(services);
+    Files.writeString(services.resolve(HospesPlugin.class.getName()),
+        ThrowingPlugin.class.getName() + "\n");
+    try (URLClassLoader loader = new URLClassLoader(new URL[] {dir.toUri().toURL()},
+        getClass().getClassLoader())) {
+      assertThatThrownBy(() -> PluginInjector.discover(loader))
+          .isInstanceOf(PluginException.class)
+          .hasMessage("cannot load a plugin: " + HospesPlugin.class.getName() + ": Provider "
+              + ThrowingPlugin.class.getName() + " could not be instantiated: it threw"
+              + " java.lang.IllegalStateException: no lottery.conf next to the jar");
+    }
   }
 
   @Test
