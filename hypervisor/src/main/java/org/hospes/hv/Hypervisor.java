@@ -1373,7 +1373,6 @@ public final class Hypervisor {
     return pv.upcallPending() || pv.nmiPending();
   }
 
-  /** Moves {@code v}'s runstate and rewrites the guest's registered runstate area, if any. */
   /**
    * The runstate of a vCPU that may run but is not running: RUNSTATE_runnable, or, while its
    * domain is paused, RUNSTATE_offline, as Xen's vcpu_runstate_change is given at a context
@@ -1384,6 +1383,7 @@ public final class Hypervisor {
     return v.domain().state() == DomainState.PAUSED ? Runstate.OFFLINE : Runstate.RUNNABLE;
   }
 
+  /** Moves {@code v}'s runstate and rewrites the guest's registered runstate area, if any. */
   private void setRunstate(Vcpu v, int state, long at) {
     Runstate rs = v.runstate();
     if (rs.state() == state) {
