@@ -57,8 +57,7 @@ public final class HypervisorFactory {
   public Scheduler scheduler(String name) {
     SchedulerFactory f = name == null ? null : schedulers.get(name);
     if (f == null) {
-      throw new IllegalArgumentException("unknown scheduler '" + name + "'; known schedulers: "
-          + String.join(", ", schedulerNames()));
+      throw unknown("scheduler", name, schedulerNames());
     }
     return f.create();
   }
@@ -67,10 +66,28 @@ public final class HypervisorFactory {
   public CostModel costModel(String name) {
     com.google.inject.Provider<CostModel> p = name == null ? null : costModels.get(name);
     if (p == null) {
-      throw new IllegalArgumentException("unknown cost model '" + name
-          + "'; known cost models: " + String.join(", ", costModelNames()));
+      throw unknown("cost model", name, costModelNames());
     }
     return p.get();
+  }
+
+  /** Where more names come from, for a user who expected one that is not there. */
+  static final String PLUGINS_ADD_MORE =
+      " (a plugin jar on --plugin-path, in ~/.hospes/plugins or in HOSPES_CLASSPATH adds more)";
+
+  /**
+   * The refusal of a {@code kind} name that is not among {@code known}. A known name followed
+   * by options ({@code credit,weight=512}, as devices take them) is told that schedulers and
+   * cost models take none, instead of being called unknown.
+   */
+  private static IllegalArgumentException unknown(String kind, String name, Set<String> known) {
+    int comma = name == null ? -1 : name.indexOf(',');
+    if (comma > 0 && known.contains(name.substring(0, comma))) {
+      return new IllegalArgumentException(kind + " '" + name.substring(0, comma)
+          + "' takes no options ('" + name.substring(comma + 1) + "' given)");
+    }
+    return new IllegalArgumentException("unknown " + kind + " '" + name + "'; known "
+        + kind + "s: " + String.join(", ", known) + PLUGINS_ADD_MORE);
   }
 
   public Set<String> schedulerNames() {

@@ -40,7 +40,8 @@ class HypervisorFactoryTest {
     assertThat(hv.costModel()).isInstanceOf(Doubled.class)
         .isNotSameAs(f.costModel("double"));
     assertThatThrownBy(() -> f.scheduler("credit"))
-        .hasMessage("unknown scheduler 'credit'; known schedulers: rr");
+        .hasMessage("unknown scheduler 'credit'; known schedulers: rr"
+            + HypervisorFactory.PLUGINS_ADD_MORE);
   }
 
   @Test
@@ -60,7 +61,22 @@ class HypervisorFactoryTest {
     assertThatThrownBy(() -> HypervisorFactory.create("credit", "fast", 64))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageStartingWith("unknown cost model 'fast'; known cost models: ")
-        .hasMessageContaining("default");
+        .hasMessageContaining("default")
+        .hasMessageEndingWith(" (a plugin jar on --plugin-path, in ~/.hospes/plugins or in"
+            + " HOSPES_CLASSPATH adds more)");
+  }
+
+  /** The trial's --sched credit,weight=abc was "unknown scheduler 'credit,weight=abc'". */
+  @Test
+  void aKnownNameWithOptionsIsToldItTakesNone() {
+    HypervisorFactory f = new HypervisorFactory();
+    assertThatThrownBy(() -> f.scheduler("credit,weight=abc"))
+        .hasMessage("scheduler 'credit' takes no options ('weight=abc' given)");
+    assertThatThrownBy(() -> f.costModel("default,exit=5"))
+        .hasMessage("cost model 'default' takes no options ('exit=5' given)");
+    // An unknown name with options is still unknown.
+    assertThatThrownBy(() -> f.scheduler("bvt,x=1"))
+        .hasMessageStartingWith("unknown scheduler 'bvt,x=1'; known schedulers: ");
   }
 
   /** A plugin as a jar would ship it; found only through the service file written below. */

@@ -534,9 +534,12 @@ final class RunCommand implements Callable<Integer> {
             + " vif in pvhvm, pvh and pv)";
       }
       if (!HvmMachine.factory().costModelNames().contains(host.costModelName())) {
-        // The cost model applies here too (native costs); an unknown name lists the known.
-        return "unknown cost model '" + host.costModelName() + "'; known cost models: "
-            + String.join(", ", HvmMachine.factory().costModelNames());
+        // The cost model applies here too (native costs): the factory's own refusal.
+        try {
+          HvmMachine.factory().costModel(host.costModelName());
+        } catch (IllegalArgumentException e) {
+          return e.getMessage();
+        }
       }
       if (dom0Options.weight != null || dom0Options.cap != null) {
         return (dom0Options.weight != null ? "--dom0-weight" : "--dom0-cap") + noHypervisor;
