@@ -25,6 +25,7 @@ import org.hospes.hv.grant.GrantTables;
 import org.hospes.hv.hvm.HvmExitHandler;
 import org.hospes.hv.hvm.HvmPlatform;
 import org.hospes.hv.hvm.ShadowControl;
+import org.hospes.hv.hvm.ShadowRealMode;
 import org.hospes.hv.memory.ForeignRefs;
 import org.hospes.hv.memory.FrameTable;
 import org.hospes.hv.memory.MachineMemoryLimit;
@@ -1102,9 +1103,17 @@ public final class Hypervisor {
     HvmPlatform platform = platforms.get(v.domain().domid());
     long base = r.start;
     long used = r.used;
+    ShadowRealMode realMode = v.domain().shadow() != null ? v.shadowRealMode() : null;
     if (!r.begun) {
       setRunstate(v, Runstate.RUNNING, base);
       r.begun = true;
+      if (realMode != null) {
+        // A new slice: Xen's schedule softirq ended any emulation loop.
+        realMode.loopEnded();
+      }
+    } else if (realMode != null && wantsKick(v, platform)) {
+      // Resumed after the caller's cut with an event for it: on Xen the kick's softirq.
+      realMode.loopEnded();
     }
     running = v;
     boolean cut = false;
@@ -1117,7 +1126,13 @@ public final class Hypervisor {
           cut = true;
           break;
         }
-        platform.prepareEntry(v, base + used);
+        platform.prepareClock(v, base + used);
+        // vmx_intr_assist, unless the step goes on with the real-mode emulator's loop.
+        boolean inLoop = realMode != null && realMode.continuesLoop(cpu,
+            v.domain().shadow().guestCr0(), platform, v);
+        if (!inLoop) {
+          platform.assist(v);
+        }
         if (v.domain().shadow() != null) {
           try {
             if (v.domain().shadow().select(v.id())) {
@@ -1125,6 +1140,14 @@ public final class Hypervisor {
               ShadowControl.reload(cpu, v.vmcs(), v.domain().shadow());
             }
             ShadowControl.beforeEntry(cpu, v.vmcs(), v.domain().shadow(), v.shadowRealMode());
+            if (inLoop && !realMode.emulating()) {
+              // The loop ended after all (continuesLoop judges as beforeEntry does, so this is
+              // a safety net): vmx_intr_assist runs on the way to the entry, and an event it
+              // queues sends the vCPU back to the emulator, which delivers it.
+              realMode.loopEnded();
+              platform.assist(v);
+              ShadowControl.beforeEntry(cpu, v.vmcs(), v.domain().shadow(), realMode);
+            }
           } catch (OutOfMachineMemory e) {
             crash(v.domain(), e.getMessage());
             break;
@@ -1157,9 +1180,21 @@ public final class Hypervisor {
       // A shadow-paged guest in real mode (or just out of it with stale segments) is not
       // entered: the hypervisor's emulator runs it one instruction at a time (Xen's
       // vmx_realmode). Its step always ends at the instruction, before any cut.
-      boolean emulating = v.domain().shadow() != null && v.shadowRealMode().emulating();
+      boolean emulating = realMode != null && realMode.emulating();
+      long ioreqs0 = c.ioreqs;
+      if (realMode != null) {
+        if (!emulating) {
+          realMode.loopEnded();
+        } else if (!realMode.inLoop()) {
+          realMode.loopStarted(platform);
+        }
+      }
       int x = emulating ? cpu.emulateStep(r.cpuLimit - busy(cpu))
           : cpu.run(r.cpuLimit - busy(cpu), cutAfter(stopAt, base + used));
+      // A host interrupt the emulator handed back is a softirq on Xen: it ends the loop.
+      boolean hostInterrupt = emulating && x == CpuExit.VM_EXIT && (v.vmcs().read32(
+          org.hospes.x86.vmx.VmcsField.VM_EXIT_REASON) & 0xFFFF)
+          == org.hospes.x86.vmx.ExitReason.EXTERNAL_INTERRUPT.code();
       long insns = cpu.instructions() - insns0;
       long walks = cpu.pageWalkReferences() - walks0;
       // What the processor charged to the guest's clock as it ran (walks, event delivery,
@@ -1218,6 +1253,12 @@ public final class Hypervisor {
           // through, which is the hypervisor's bug: contain it in the domain.
           crash(v.domain(), "unexpected processor exit " + CpuExit.name(x));
           break;
+      }
+      if (emulating) {
+        // Xen's loop ends at an I/O request for the device model, a host interrupt's softirq,
+        // or a vCPU that blocked (HLT) or was stopped.
+        realMode.stepDone(cpu.instructions() > insns0, hostInterrupt || c.ioreqs != ioreqs0
+            || v.state() != VcpuState.RUNNABLE || v.domain().state() != DomainState.RUNNING);
       }
       if (insns == 0 && x == CpuExit.BUDGET) {
         break;

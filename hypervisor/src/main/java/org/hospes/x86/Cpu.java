@@ -300,7 +300,7 @@ public final class Cpu implements Vmcs.LiveGuestState {
   int excError;
   private boolean stopRequested;
   /** This run is a step of the hypervisor's emulator ({@link #emulateStep}), not a VM entry. */
-  private boolean emulatorStep;
+  boolean emulatorStep;
   /**
    * Busy cycles ({@link #busyCycles}) from which the current run returns {@link CpuExit#CUT} at
    * the next block boundary ({@link #run(long, long)}); Long.MAX_VALUE: never.

@@ -255,7 +255,10 @@ final class VmxNonRoot {
 
   /** Host interrupts and the interrupt window, checked at instruction boundaries. */
   static int nonRootEventCheck(Cpu c) {
-    if (c.nmiWindow) {
+    // The hypervisor's emulator (Xen's vmx_realmode) has no window exits: the windows the
+    // controls ask for are VM entry's. It looks for events itself, every 16th instruction.
+    boolean windows = !c.emulatorStep;
+    if (c.nmiWindow && windows) {
       // At NMI priority: above external interrupts and the interrupt window.
       c.nmiWindow = false;
       if (!c.nmiBlocked && c.vmcs.has(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
@@ -273,7 +276,7 @@ final class VmxNonRoot {
       c.vmcs.write(VmcsField.EXIT_QUALIFICATION, 0);
       return CpuExit.VM_EXIT;
     }
-    if ((c.flags & Flags.IF) != 0 && c.vmcs.has(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
+    if (windows && (c.flags & Flags.IF) != 0 && c.vmcs.has(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
         VmxControls.PROC_INTERRUPT_WINDOW_EXITING)) {
       c.halted = false;
       c.vmcs.write(VmcsField.VM_EXIT_REASON, ExitReason.INTERRUPT_WINDOW.code());

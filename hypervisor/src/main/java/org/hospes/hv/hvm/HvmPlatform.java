@@ -723,6 +723,16 @@ public final class HvmPlatform {
    * it, or ask for an interrupt-window exit.
    */
   public void prepareEntry(Vcpu v, long now) {
+    prepareClock(v, now);
+    assist(v);
+  }
+
+  /**
+   * The part of {@link #prepareEntry} before the injection: due timers fire (each one Xen's
+   * timer softirq: {@link TimerQueue#fired} counts them), the guest's TSC offset and PV time
+   * are brought to {@code now}.
+   */
+  public void prepareClock(Vcpu v, long now) {
     fireTimers(now);
     if (v.id() == 0) {
       syncCallbackLine();
@@ -733,6 +743,15 @@ public final class HvmPlatform {
     if (domain.pvTime() != null) {
       domain.pvTime().refresh(v.id(), now);
     }
+  }
+
+  /**
+   * Xen's vmx_intr_assist, the injection part of {@link #prepareEntry}: a pending event goes
+   * into the VM-entry interruption-information field if the guest can take it, else its window
+   * is asked for.
+   */
+  public void assist(Vcpu v) {
+    var vmcs = v.vmcs();
     // Xen's vmx_intr_assist. An event already in the VM-entry interruption-information field
     // (one whose delivery an exit cut, given again, or an exception an exit handler raised)
     // goes in first: nothing else can be injected with it, so whatever is pending asks for its

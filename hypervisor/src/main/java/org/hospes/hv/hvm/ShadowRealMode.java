@@ -1,5 +1,6 @@
 package org.hospes.hv.hvm;
 
+import org.hospes.hv.domain.Vcpu;
 import org.hospes.hv.memory.ShadowPager;
 import org.hospes.x86.Cpu;
 import org.hospes.x86.vmx.Vmcs;
@@ -70,6 +71,112 @@ public final class ShadowRealMode {
   private boolean staleCs;
   private boolean staleSs;
   private final int[] staleState = new int[8];
+
+  /**
+   * Xen's emulation loop (vmx_realmode): the emulator runs instruction after instruction
+   * without going back through the VM-entry path, so nothing is injected between them
+   * (vmx_intr_assist runs only on the way in). It checks for events itself only before every
+   * 16th instruction of a loop, and only in real mode ("hvm_local_events_need_delivery() is
+   * moderately expensive"). A loop ends at a softirq (a timer that fired, the end of a time
+   * slice, a kick), an I/O request for the device model, a blocked vCPU, or once the segments
+   * no longer need the emulator; the next step then goes through vmx_intr_assist and starts
+   * a new loop, counted from zero. So an interrupt the guest's own instruction makes
+   * deliverable (STI, POPF, an unmasked line) waits up to 15 instructions, as under Xen.
+   */
+  private boolean inLoop;
+  /** Xen's {@code emulations}: the number in its loop of the instruction this step runs. */
+  private int emulations;
+  /** The last step retired an instruction (a shadow fault's restart is the same one again). */
+  private boolean retired;
+  /** Timers the platform had fired when the last step began ({@code TimerQueue.fired}). */
+  private long timersSeen;
+  /** Loops ended at a 16th instruction with an event to deliver. */
+  long loopEventChecks;
+
+  /**
+   * Before a step, ahead of vmx_intr_assist: true when this step goes on with the emulation
+   * loop of the step before, so that nothing is injected now (the caller skips the assist).
+   * False when a loop ended, or ends here: the assist runs, and if the step emulates it starts
+   * a new loop ({@link #loopStarted}). Xen's check for events, {@code hvm_local_events_need_
+   * delivery}, is the platform's {@link HvmPlatform#eventsNeedDelivery}.
+   */
+  public boolean continuesLoop(Cpu cpu, int guestCr0, HvmPlatform platform, Vcpu v) {
+    if (!inLoop) {
+      return false;
+    }
+    inLoop = false;
+    if (platform.timers().fired() != timersSeen || !emulatesWithoutEvent(cpu, guestCr0)) {
+      return false;
+    }
+    if (retired) {
+      if (((emulations + 1) & 15) == 0 && (guestCr0 & Cpu.CR0_PE) == 0
+          && platform.eventsNeedDelivery(v)) {
+        loopEventChecks++;
+        return false;
+      }
+      emulations++;
+    }
+    inLoop = true;
+    return true;
+  }
+
+  /** A step that emulates and did not continue a loop begins one: its instruction is the 1st. */
+  public void loopStarted(HvmPlatform platform) {
+    inLoop = true;
+    emulations = 1;
+    retired = false;
+    timersSeen = platform.timers().fired();
+  }
+
+  /**
+   * After an emulated step: whether it retired an instruction, and whether what it handed back
+   * ends the loop (an I/O request for the device model, a host interrupt, a blocked vCPU).
+   */
+  public void stepDone(boolean retiredOne, boolean ends) {
+    retired = retiredOne;
+    if (ends) {
+      inLoop = false;
+    }
+  }
+
+  /** A softirq, or a step that did not emulate: the next emulated step starts a new loop. */
+  public void loopEnded() {
+    inLoop = false;
+  }
+
+  /** True while steps go on with one emulation loop. */
+  public boolean inLoop() {
+    return inLoop;
+  }
+
+  /** Loops that ended before a 16th instruction because an event was there to deliver. */
+  public long loopEventChecks() {
+    return loopEventChecks;
+  }
+
+  /** The instruction number in the current loop (for tests), or 0 outside one. */
+  int loopInstruction() {
+    return inLoop ? emulations : 0;
+  }
+
+  /**
+   * What {@link #beforeEntry} decides when no event is queued, without changing anything: Xen's
+   * vmx_emulate after an instruction (real mode: segments VM86 mode cannot hold, or the
+   * instruction VM86 mode faulted on not yet retired; protected mode: a CS or SS that real mode
+   * left and VM entry would refuse).
+   */
+  private boolean emulatesWithoutEvent(Cpu cpu, int guestCr0) {
+    if (state != State.PLAIN) {
+      return false;
+    }
+    if ((guestCr0 & Cpu.CR0_PE) == 0) {
+      boolean must = mustEmulate && cpu.instructions() <= mustEmulateAt;
+      return must || !vm86Segments(cpu);
+    }
+    boolean cs = staleCs && unchanged(cpu, Cpu.CS, 0);
+    boolean ss = staleSs && unchanged(cpu, Cpu.SS, 4);
+    return cs || ss && ((cpu.segmentSelector(Cpu.SS) ^ cpu.segmentSelector(Cpu.CS)) & 3) != 0;
+  }
 
   /** Exits in VM86 mode that sent an instruction to the emulator. */
   long vm86Faults;
