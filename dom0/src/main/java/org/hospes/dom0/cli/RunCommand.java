@@ -144,9 +144,9 @@ final class RunCommand implements Callable<Integer> {
   /** An option's help: its annotation here and {@link RunCommandModel} both use it. */
   static final String SYMBOLS_HELP =
       "The symbols for --guest-profile: a System.map (Debian ships the kernel's in its -dbg"
-          + " package) or an ELF file with a symbol table. A Linux System.map is checked against"
-          + " the kernel: its linux_banner must hold the kernel's \"Linux version\" (of the"
-          + " VERSION in a name System.map-VERSION), or the run is refused.";
+          + " package) or an ELF file with a symbol table. A Linux map of another build is"
+          + " refused: its linux_banner must hold the kernel's \"Linux version\", and of the"
+          + " version in the file's name when it has one.";
 
   /** An option's help: its annotation here and {@link RunCommandModel} both use it. */
   static final String HVM_FEP_HELP =
