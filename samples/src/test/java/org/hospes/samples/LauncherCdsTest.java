@@ -103,6 +103,16 @@ class LauncherCdsTest {
     Launch version = hospes(Map.of(), "--version");
     assertThat(version.status()).isZero();
     assertThat(files(target, "hospes-cds.")).as("files after --version").isZero();
+    // Nor do the help and version requests of the commands that run guests: an archive of
+    // `run --help`'s classes was current until the next build, and later runs loaded the
+    // machine's classes from the jars.
+    for (String[] ask : new String[][] {{"run", "--help"}, {"run", "-V"}, {"demo", "-h"},
+        {"run-many", "--version"}}) {
+      Launch help = hospes(Map.of(), ask);
+      assertThat(help.status()).as(String.join(" ", ask)).isZero();
+      assertThat(files(target, "hospes-cds.")).as("files after %s", String.join(" ", ask))
+          .isZero();
+    }
 
     String kernel = TestKernels.elf("hello").toString();
     assertThat(hospes(Map.of(), "run", "--mode", "native", kernel).status()).isEqualTo(33);
