@@ -12,7 +12,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.hospes.dom0.testing.ElfImageBuilder;
 import org.hospes.dom0.toolstack.host.HostDaemon;
-import org.hospes.dom0.toolstack.host.HostPaths;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -32,22 +31,18 @@ class HostGoneTest {
 
   @BeforeEach
   void start() throws Exception {
-    daemon = HostDaemon.start(new HostPaths(dir.resolve("state")), 64, "credit", "default",
-        new PrintStream(new ByteArrayOutputStream(), true));
+    daemon = TestHosts.start(dir);
   }
 
   @AfterEach
   void stop() throws Exception {
-    daemon.stop();
-    assertThat(daemon.awaitStop(30, TimeUnit.SECONDS)).isTrue();
+    TestHosts.stop(daemon);
   }
 
   /** One verb's status, run on a thread of its own; out and err are the test's to read. */
   private Thread verb(int[] status, OutputStream out, ByteArrayOutputStream err,
       String... args) {
-    String[] all = java.util.stream.Stream.concat(java.util.Arrays.stream(args),
-        java.util.stream.Stream.of("--state-dir", dir.resolve("state").toString()))
-        .toArray(String[]::new);
+    String[] all = TestHosts.withStateDir(dir, args);
     Thread t = new Thread(() -> status[0] = HospesCli.newCommandLine(
         new PrintStream(out, true, StandardCharsets.UTF_8),
         new PrintStream(err, true, StandardCharsets.UTF_8)).execute(all), "test-verb");

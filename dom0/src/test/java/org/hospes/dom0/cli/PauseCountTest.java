@@ -7,10 +7,8 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
 import org.hospes.dom0.testing.ElfImageBuilder;
 import org.hospes.dom0.toolstack.host.HostDaemon;
-import org.hospes.dom0.toolstack.host.HostPaths;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -29,21 +27,17 @@ class PauseCountTest {
 
   @BeforeEach
   void start() throws Exception {
-    daemon = HostDaemon.start(new HostPaths(dir.resolve("state")), 64, "credit", "default",
-        new PrintStream(new ByteArrayOutputStream(), true));
+    daemon = TestHosts.start(dir);
   }
 
   @AfterEach
   void stop() throws Exception {
-    daemon.stop();
-    assertThat(daemon.awaitStop(30, TimeUnit.SECONDS)).isTrue();
+    TestHosts.stop(daemon);
   }
 
   private String hospes(String... args) {
     err.reset();
-    String[] all = java.util.stream.Stream.concat(java.util.Arrays.stream(args),
-        java.util.stream.Stream.of("--state-dir", dir.resolve("state").toString()))
-        .toArray(String[]::new);
+    String[] all = TestHosts.withStateDir(dir, args);
     int status = HospesCli.newCommandLine(new PrintStream(new ByteArrayOutputStream(), true),
         new PrintStream(err, true, StandardCharsets.UTF_8)).execute(all);
     assertThat(status).as(err.toString(StandardCharsets.UTF_8)).isZero();

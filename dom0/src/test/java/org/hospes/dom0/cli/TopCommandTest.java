@@ -9,7 +9,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.hospes.dom0.toolstack.host.HostDaemon;
-import org.hospes.dom0.toolstack.host.HostPaths;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -28,21 +27,18 @@ class TopCommandTest {
 
   @BeforeEach
   void start() throws Exception {
-    daemon = HostDaemon.start(new HostPaths(dir.resolve("state")), 64, "credit", "default",
-        new PrintStream(new ByteArrayOutputStream(), true));
+    daemon = TestHosts.start(dir);
   }
 
   @AfterEach
   void stop() throws Exception {
-    daemon.stop();
-    assertThat(daemon.awaitStop(30, TimeUnit.SECONDS)).isTrue();
+    TestHosts.stop(daemon);
   }
 
   private int top(OutputStream out, ByteArrayOutputStream err, String... args) {
-    String[] all = java.util.stream.Stream.concat(java.util.stream.Stream.of("top"),
-        java.util.stream.Stream.concat(java.util.Arrays.stream(args),
-            java.util.stream.Stream.of("--state-dir", dir.resolve("state").toString())))
-        .toArray(String[]::new);
+    String[] all = TestHosts.withStateDir(dir, java.util.stream.Stream.concat(
+        java.util.stream.Stream.of("top"), java.util.Arrays.stream(args))
+        .toArray(String[]::new));
     return HospesCli.newCommandLine(new PrintStream(out, true, StandardCharsets.UTF_8),
         new PrintStream(err, true, StandardCharsets.UTF_8)).execute(all);
   }
