@@ -68,20 +68,9 @@ class HostGoneTest {
   @Test
   @Timeout(value = 60, unit = TimeUnit.SECONDS)
   void aConsoleSaysTheHostStoppedAndFails() throws Exception {
-    writeLineKernel();
-    int[] created = {-1};
-    ByteArrayOutputStream createErr = new ByteArrayOutputStream();
-    verb(created, new ByteArrayOutputStream(), createErr, "create",
-        dir.resolve("g.cfg").toString()).join();
-    assertThat(created[0]).as(createErr.toString()).isZero();
-
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     int[] status = {-1};
-    Thread console = verb(status, syncOut(out), err, "console", "g");
-    await("the guest's byte, shown once attached", () -> text(out).equals("A\n")
-        || !console.isAlive());
-    assertThat(text(out)).as(err.toString()).isEqualTo("A\n");
+    Thread console = attachedConsole(status, err);
     daemon.stop();
     console.join();
     assertThat(err.toString(StandardCharsets.UTF_8))
@@ -93,25 +82,35 @@ class HostGoneTest {
   @Test
   @Timeout(value = 60, unit = TimeUnit.SECONDS)
   void aConsoleWhoseDomainIsDestroyedEndsQuietly() throws Exception {
-    writeLineKernel();
-    int[] done = {-1};
-    ByteArrayOutputStream verbErr = new ByteArrayOutputStream();
-    verb(done, new ByteArrayOutputStream(), verbErr, "create", dir.resolve("g.cfg").toString())
-        .join();
-    assertThat(done[0]).as(verbErr.toString()).isZero();
-
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     int[] status = {-1};
-    Thread console = verb(status, syncOut(out), err, "console", "g");
-    await("the guest's byte, shown once attached", () -> text(out).equals("A\n")
-        || !console.isAlive());
-    assertThat(text(out)).as(err.toString()).isEqualTo("A\n");
+    Thread console = attachedConsole(status, err);
+    int[] done = {-1};
+    ByteArrayOutputStream verbErr = new ByteArrayOutputStream();
     verb(done, new ByteArrayOutputStream(), verbErr, "destroy", "g").join();
     assertThat(done[0]).as(verbErr.toString()).isZero();
     console.join();
     assertThat(err.toString(StandardCharsets.UTF_8)).isEmpty();
     assertThat(status[0]).isZero();
+  }
+
+  /**
+   * Creates domain g ({@link #writeLineKernel}) and attaches a console to it, once the guest's
+   * line is shown; the console's status and stderr go to {@code status} and {@code err}.
+   */
+  private Thread attachedConsole(int[] status, ByteArrayOutputStream err) throws Exception {
+    writeLineKernel();
+    int[] created = {-1};
+    ByteArrayOutputStream createErr = new ByteArrayOutputStream();
+    verb(created, new ByteArrayOutputStream(), createErr, "create",
+        dir.resolve("g.cfg").toString()).join();
+    assertThat(created[0]).as(createErr.toString()).isZero();
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    Thread console = verb(status, syncOut(out), err, "console", "g");
+    await("the guest's byte, shown once attached", () -> text(out).equals("A\n")
+        || !console.isAlive());
+    assertThat(text(out)).as(err.toString()).isEqualTo("A\n");
+    return console;
   }
 
   /** Domain g's config: a bare HVM kernel that writes "A\n" on COM1, its console, and spins. */
