@@ -1188,6 +1188,10 @@ public final class Hypervisor {
         } else if (!realMode.inLoop()) {
           realMode.loopStarted(platform);
         }
+        if (emulating) {
+          // In protected mode the emulator delivers no event: it waits for a VM entry.
+          realMode.holdEvent(v.vmcs(), v.domain().shadow().guestCr0());
+        }
       }
       int x = emulating ? cpu.emulateStep(r.cpuLimit - busy(cpu))
           : cpu.run(r.cpuLimit - busy(cpu), cutAfter(stopAt, base + used));
@@ -1255,6 +1259,12 @@ public final class Hypervisor {
           break;
       }
       if (emulating) {
+        int raised = realMode.releaseEvent(v.vmcs(), v.domain().shadow().guestCr0());
+        if (raised >= 0) {
+          // Xen's vmx_realmode_emulate_one: an exception in protected mode crashes it.
+          crash(v.domain(), String.format("exception %02x in protected mode (real-mode"
+              + " emulation) at eip=0x%08x", raised, cpu.eip()));
+        }
         // Xen's loop ends at an I/O request for the device model, a host interrupt's softirq,
         // or a vCPU that blocked (HLT) or was stopped.
         realMode.stepDone(cpu.instructions() > insns0, hostInterrupt || c.ioreqs != ioreqs0

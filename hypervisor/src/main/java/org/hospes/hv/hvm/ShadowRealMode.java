@@ -38,7 +38,9 @@ import org.hospes.x86.vmx.VmxControls;
  *
  * <p>When CR0.PE is set the vCPU is in protected mode with the segments real mode left. Until
  * CS has been reloaded (and SS, unless its selector's RPL is CS's), VM entry would refuse that
- * state, so the emulation goes on, as Xen's does, and then the vCPU enters normally.
+ * state, so the emulation goes on, as Xen's does, and then the vCPU enters normally. Meanwhile
+ * the emulator delivers no event ({@link #holdEvent}): Xen emulates no protected-mode IDT
+ * vectoring, so a queued event waits for that entry.
  */
 public final class ShadowRealMode {
   /** What the processor holds for this vCPU. */
@@ -176,6 +178,58 @@ public final class ShadowRealMode {
     boolean cs = staleCs && unchanged(cpu, Cpu.CS, 0);
     boolean ss = staleSs && unchanged(cpu, Cpu.SS, 4);
     return cs || ss && ((cpu.segmentSelector(Cpu.SS) ^ cpu.segmentSelector(Cpu.CS)) & 3) != 0;
+  }
+
+  /**
+   * The event vmx_realmode took out of the VM-entry interruption-information field for a step
+   * in protected mode (0: none). Xen's loop gets and clears that field as it starts and
+   * delivers the event itself (realmode_deliver_exception, through the IVT) only when CR0.PE is
+   * clear: "we don't emulate protected-mode IDT vectoring". With CR0.PE set it holds the event
+   * while it emulates and writes it back as it leaves, so the VM entry that follows, once the
+   * segments are fit for one, injects it through the IDT.
+   */
+  private int heldEvent;
+
+  /**
+   * Before an emulated step (Xen's vmx_realmode, "get-and-clear VM_ENTRY_INTR_INFO"): with
+   * {@code guestCr0}'s PE set, a queued event is taken out of the field, so that the emulator
+   * does not deliver it; in real mode it stays there for the emulator to deliver through the
+   * IVT ({@link Cpu#emulateStep}).
+   */
+  public void holdEvent(Vmcs vmcs, int guestCr0) {
+    heldEvent = 0;
+    if ((guestCr0 & Cpu.CR0_PE) == 0) {
+      return;
+    }
+    int info = vmcs.read32(VmcsField.VM_ENTRY_INTR_INFO_FIELD);
+    if ((info & VmxControls.INTR_INFO_VALID) != 0) {
+      heldEvent = info;
+      vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD, 0);
+    }
+  }
+
+  /**
+   * After an emulated step and its hand-back's handling: Xen's "re-instate VM_ENTRY_INTR_INFO
+   * if we did not discharge it". Returns the vector of an exception the step raised in
+   * protected mode (one a handler queued: a #GP for a refused MSR or CR write, a guest's #PF),
+   * or -1. Xen's emulator cannot deliver one there either, and crashes the domain ("exception
+   * in protected mode", vmx_realmode_emulate_one); held, it would only fault again at every
+   * step. The held event goes back over whatever the step queued, as Xen writes it back.
+   */
+  public int releaseEvent(Vmcs vmcs, int guestCr0) {
+    int info = vmcs.read32(VmcsField.VM_ENTRY_INTR_INFO_FIELD);
+    int raised = -1;
+    if ((guestCr0 & Cpu.CR0_PE) != 0 && (info & VmxControls.INTR_INFO_VALID) != 0) {
+      int type = (info >>> 8) & 7;
+      if (type != VmxControls.INTR_TYPE_EXTERNAL && type != VmxControls.INTR_TYPE_NMI) {
+        raised = info & 0xFF;
+      }
+    }
+    if (heldEvent != 0) {
+      vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD, heldEvent & 0xFFFF_FFFFL);
+      heldEvent = 0;
+    }
+    return raised;
   }
 
   /** Exits in VM86 mode that sent an instruction to the emulator. */

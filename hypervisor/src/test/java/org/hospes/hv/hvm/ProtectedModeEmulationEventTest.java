@@ -1,0 +1,116 @@
+package org.hospes.hv.hvm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.hospes.hv.hvm.GuestCode.le;
+import static org.hospes.hv.hvm.GuestCode.write;
+
+import org.hospes.hv.Hypervisor;
+import org.hospes.hv.cost.DefaultCostModel;
+import org.hospes.hv.domain.Domain;
+import org.hospes.hv.domain.DomainMode;
+import org.hospes.hv.domain.DomainState;
+import org.hospes.hv.sched.RoundRobinScheduler;
+import org.hospes.x86.Cpu;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Events while the hypervisor's emulator runs a shadow-paged guest in protected mode, between
+ * the MOV to CR0 that set PE and the far jump that reloads CS (VM entry would refuse the CS
+ * real mode left). Xen's vmx_realmode takes the queued event out of the VM-entry field, but
+ * delivers it itself only in real mode (through the IVT); in protected mode it holds it and
+ * writes it back, and the VM entry that follows the far jump injects it through the IDT. An
+ * exception the emulated instruction raises there crashes the domain.
+ */
+class ProtectedModeEmulationEventTest {
+  private static final int CODE = 0x1000;
+  private static final int GDT = 0x2000;
+  private static final int DESCRIPTORS = 0x2100;
+  private static final int IDT = 0x3000;
+  private static final int IRQ0_HANDLER = 0x4000;
+  private static final int GP_HANDLER = 0x4100;
+  private static final int PM32 = 0x5000;
+  private static final int MARK = 0x6000;
+
+  private Hypervisor hv;
+
+  /**
+   * A guest that sets up the PIC (vector base 0x20) and the local APIC as the first test of
+   * {@link RealModeEventCheckTest} does, loads a GDT (flat 32-bit code at 0x08) and an IDT
+   * (vector 0x20 and #GP to 32-bit handlers), sets CR0.PE with interrupts off, and then, with
+   * CS still real mode's, runs {@code stale}; then a far jump to 0008:PM32, which stores 0xEE
+   * at MARK + 8 and halts. The handlers store the interrupted EIP and CS at MARK and MARK + 4
+   * (IRQ 0) or MARK + 12 and MARK + 16 (#GP) and halt with interrupts off.
+   */
+  private Domain staleSegmentGuest(String stale) {
+    hv = new Hypervisor(32, new RoundRobinScheduler(), new DefaultCostModel());
+    Domain d = hv.createHvmDomain("g", DomainMode.HVM_SHADOW, 2);
+    // Null, then flat 32-bit code (0x08) and data (0x10).
+    write(d, GDT, "0000000000000000 ffff0000009acf00 ffff00000092cf00");
+    // The pseudo-descriptors: the GDTR's, then the IDTR's (vectors 0 to 0x20).
+    write(d, DESCRIPTORS, "1700" + le(GDT) + " 0701" + le(IDT));
+    gate(d, 0x20, IRQ0_HANDLER);
+    gate(d, 13, GP_HANDLER);
+    // mov eax, [esp] ; mov [MARK], eax ; mov eax, [esp+4] ; mov [MARK+4], eax ; hlt
+    write(d, IRQ0_HANDLER, "8b0424 a3" + le(MARK) + " 8b442404 a3" + le(MARK + 4) + " f4");
+    // The same below #GP's error code.
+    write(d, GP_HANDLER, "8b442404 a3" + le(MARK + 12) + " 8b442408 a3" + le(MARK + 16)
+        + " f4");
+    // mov dword [MARK+8], 0xEE ; cli ; hlt
+    write(d, PM32, "c705" + le(MARK + 8) + le(0xEE) + " fa f4");
+    write(d, CODE, "fa"
+        // Through FS's 4 GiB: the local APIC software-enabled and LINT0 as ExtINT
+        + " 646667c705f000e0feff010000 646667c7055003e0fe00070000"
+        // ICW1-4 and OCW1: edge, cascade, vector base 0x20, 8086 mode, nothing masked
+        + " b011 e620 b020 e621 b004 e621 b001 e621 b000 e621"
+        // lgdt [DESCRIPTORS] ; lidt [DESCRIPTORS+6]
+        + " 0f0116" + String.format("%02x%02x", DESCRIPTORS & 0xFF, DESCRIPTORS >>> 8)
+        + " 0f011e" + String.format("%02x%02x", (DESCRIPTORS + 6) & 0xFF, DESCRIPTORS >>> 8)
+        // mov eax, cr0 ; or al, 1 ; mov cr0, eax
+        + " 0f20c0 0c01 0f22c0"
+        + " " + stale
+        // jmp dword 0008:PM32
+        + " 66ea" + le(PM32) + "0800");
+    Cpu cpu = d.vcpus().get(0).cpu();
+    cpu.startupIpi(CODE >>> 12);
+    cpu.setReg(Cpu.ESP, 0x8000);
+    cpu.loadSegmentState(Cpu.FS, 0, 0, -1, cpu.segmentAttributes(Cpu.FS));
+    hv.unpause(d);
+    return d;
+  }
+
+  /** A 32-bit interrupt gate for {@code vector} to 0008:{@code handler}. */
+  private static void gate(Domain d, int vector, int handler) {
+    write(d, IDT + vector * 8, String.format("%02x%02x 0800 008e %02x%02x", handler & 0xFF,
+        (handler >>> 8) & 0xFF, (handler >>> 16) & 0xFF, handler >>> 24));
+  }
+
+  /**
+   * STI, then the PIT's channel 0 in mode 0 with a count of 2, and 2000 LOOP iterations: its
+   * IRQ 0 comes during them, a softirq that ends the emulator's loop, and vmx_intr_assist
+   * queues vector 0x20. The emulator holds it; it goes in at the VM entry after the far jump,
+   * so the handler's frame names 0008:PM32, not the LOOP at CS 0x0100.
+   */
+  @Test
+  void anInterruptQueuedWithStaleSegmentsWaitsForTheEntryAfterTheFarJump() {
+    Domain d = staleSegmentGuest("fb b030 e643 b002 e640 b000 e640 b9d007 e2fe");
+    hv.run(100_000_000L);
+    assertThat(d.state()).as("%s", d.endReason()).isEqualTo(DomainState.SHUTDOWN);
+    assertThat(d.vcpus().get(0).counters().injectedInterrupts).isEqualTo(1);
+    assertThat(d.memory().read32(MARK + 4)).as("CS of the frame").isEqualTo(0x08);
+    assertThat(d.memory().read32(MARK)).as("EIP of the frame").isEqualTo(PM32);
+    assertThat(d.memory().read32(MARK + 8)).as("PM32 ran before the interrupt").isZero();
+  }
+
+  /**
+   * RDMSR of an MSR no one has: the MSR exit's #GP cannot be delivered by the emulator in
+   * protected mode, and Xen crashes the domain ("exception in protected mode").
+   */
+  @Test
+  void anExceptionRaisedWithStaleSegmentsCrashesTheDomain() {
+    Domain d = staleSegmentGuest("66b978563412 0f32");
+    hv.run(100_000_000L);
+    assertThat(d.state()).as("%s", d.endReason()).isEqualTo(DomainState.CRASHED);
+    assertThat(d.endReason()).startsWith("exception 0d in protected mode");
+    assertThat(d.memory().read32(MARK + 16)).as("no #GP handler ran").isZero();
+  }
+}
