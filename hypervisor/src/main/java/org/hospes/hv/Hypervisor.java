@@ -1427,11 +1427,14 @@ public final class Hypervisor {
   /**
    * The runstate of a vCPU that may run but is not running: RUNSTATE_runnable, or, while its
    * domain is paused, RUNSTATE_offline, as Xen's vcpu_runstate_change is given at a context
-   * switch and in vcpu_wake/vcpu_sleep_nosync (vcpu_runnable is false under a domain pause).
-   * Only what is reported changes; the scheduler does not read the runstate.
+   * switch and in vcpu_wake/vcpu_sleep_nosync (vcpu_runnable is false under a domain pause,
+   * the creation pause of a domain not yet unpaused too). Only what is reported changes; the
+   * scheduler does not read the runstate.
    */
   private static int readyRunstate(Vcpu v) {
-    return v.domain().state() == DomainState.PAUSED ? Runstate.OFFLINE : Runstate.RUNNABLE;
+    DomainState s = v.domain().state();
+    return s == DomainState.PAUSED || s == DomainState.CREATED ? Runstate.OFFLINE
+        : Runstate.RUNNABLE;
   }
 
   /** Moves {@code v}'s runstate and rewrites the guest's registered runstate area, if any. */

@@ -161,6 +161,53 @@ class HypervisorTest {
     assertThat(v.runstate().state()).isEqualTo(Runstate.RUNNABLE);
   }
 
+  /**
+   * A new domain's vCPUs are RUNSTATE_offline from their creation (Xen's vcpu_create: offline,
+   * state_entry_time = NOW()) through its creation pause: vCPU 0 becomes runnable at the first
+   * unpause, an application processor once started, and one brought up meanwhile stays offline
+   * until the unpause. They were runnable from time 0: a domain created later had runnable
+   * time from before it existed, and one waiting for its unpause seemed to wait for a CPU.
+   */
+  @Test
+  void aNewDomainsVcpusAreOfflineFromTheirCreationUntilTheFirstUnpause() {
+    // l: inc eax ; jmp l
+    domainRunning("first", "40 ebfd");
+    hv.run(100_000);
+    long created = hv.now();
+    assertThat(created).isPositive();
+    Domain d = hv.createHvmDomain("new", DomainMode.HVM_EPT, 2, 2);
+    Domain pv = hv.createPvDomain("pv", 4);
+    var vcpus = java.util.List.of(d.vcpus().get(0), d.vcpus().get(1), pv.vcpus().get(0));
+    for (var v : vcpus) {
+      assertThat(v.runstate().state()).as("vCPU %d of %s", v.id(), v.domain().name())
+          .isEqualTo(Runstate.OFFLINE);
+      assertThat(v.runstate().entryTime()).isEqualTo(created);
+      assertThat(v.runstate().timeIn(Runstate.RUNNABLE, hv.now())).isZero();
+    }
+    hv.run(100_000);
+    long unpaused = hv.now();
+    assertThat(unpaused).isGreaterThan(created);
+    var ap = d.vcpus().get(1);
+    // VCPUOP_initialise's doing, then VCPUOP_up under the creation pause: vcpu_runnable is
+    // false, so vcpu_wake leaves it offline.
+    ap.setWaitingForSipi(false);
+    hv.upVcpu(ap);
+    assertThat(ap.runstate().state()).as("up, not yet unpaused").isEqualTo(Runstate.OFFLINE);
+    var bsp = d.vcpus().get(0);
+    assertThat(bsp.runstate().state()).as("created, not yet unpaused")
+        .isEqualTo(Runstate.OFFLINE);
+    assertThat(bsp.runstate().entryTime()).isEqualTo(created);
+    hv.unpause(d);
+    assertThat(bsp.runstate().state()).isEqualTo(Runstate.RUNNABLE);
+    assertThat(bsp.runstate().entryTime()).isEqualTo(unpaused);
+    assertThat(bsp.runstate().timeIn(Runstate.OFFLINE, unpaused))
+        .isEqualTo(unpaused - created);
+    assertThat(bsp.runstate().timeIn(Runstate.RUNNABLE, unpaused)).isZero();
+    assertThat(ap.runstate().state()).isEqualTo(Runstate.RUNNABLE);
+    assertThat(pv.vcpus().get(0).runstate().state()).as("pv, still paused")
+        .isEqualTo(Runstate.OFFLINE);
+  }
+
   @Test
   void aGuestRunsUntilItHaltsWithInterruptsOff() {
     // mov eax, 7 ; cpuid ; hlt

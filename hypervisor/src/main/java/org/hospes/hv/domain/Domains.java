@@ -89,6 +89,9 @@ public final class Domains {
         }
         cpu.setVmcs(vmcs);
         Vcpu v = d.addVcpu(cpu, vmcs);
+        // vcpu_create: offline from now until the first unpause wakes it (vCPU 0) or its
+        // start-up IPI or VCPUOP_up does (the others).
+        v.runstate().start(org.hospes.hv.time.Runstate.OFFLINE, hv.now());
         if (shadow != null) {
           shadow.select(id);
           ShadowControl.start(cpu, vmcs, shadow);
@@ -97,7 +100,6 @@ public final class Domains {
           cpu.startupIpi(0);
           v.setWaitingForSipi(true);
           v.setState(VcpuState.OFFLINE);
-          v.runstate().transition(org.hospes.hv.time.Runstate.OFFLINE, hv.now());
         }
       }
       return d;
@@ -134,7 +136,8 @@ public final class Domains {
       Cpu cpu = new Cpu(hv.machineMemory(), new IoBus());
       cpu.resetFlat32();
       cpu.setCosts(hv.costModel().cpuCosts());
-      d.addVcpu(cpu, null);
+      // vcpu_create: offline from now until the first unpause wakes it.
+      d.addVcpu(cpu, null).runstate().start(org.hospes.hv.time.Runstate.OFFLINE, hv.now());
       org.hospes.hv.pv.PvPageTables tables = new org.hospes.hv.pv.PvPageTables(domid, frames,
           pageInfo, hv.machineMemory());
       d.setPv(new org.hospes.hv.pv.PvVcpu(cpu, hv.machineMemory(), tables, m2p, frames,
@@ -211,7 +214,7 @@ public final class Domains {
     d.setEventChannels(new EventChannels(d, hv.eventDirectory(), ports, SERVICE_PORTS, 1));
     Vcpu v = d.addServiceVcpu(work);
     v.setState(VcpuState.BLOCKED);
-    v.runstate().transition(org.hospes.hv.time.Runstate.BLOCKED, hv.now());
+    v.runstate().start(org.hospes.hv.time.Runstate.BLOCKED, hv.now());
     d.setState(DomainState.RUNNING);
     return d;
   }

@@ -1,5 +1,6 @@
 package org.hospes.hv.time;
 
+import java.util.Arrays;
 import org.hospes.abi.VcpuOp;
 
 /**
@@ -14,11 +15,22 @@ public final class Runstate {
   public static final int BLOCKED = 2;
   public static final int OFFLINE = 3;
 
-  private int state = RUNNABLE;
+  /** Xen's vcpu_create: a guest's vCPU starts RUNSTATE_offline (its domain is paused). */
+  private int state = OFFLINE;
   private long entryTime;
   private final long[] time = new long[4];
   /** Guest-virtual address of the registered runstate area, or 0. */
   private int areaVa;
+
+  /**
+   * A new vCPU: in {@code initial} from {@code now} (Xen's vcpu_create sets the state and
+   * state_entry_time = NOW()), with no time in any state before it existed.
+   */
+  public void start(int initial, long now) {
+    state = initial;
+    entryTime = now;
+    Arrays.fill(time, 0);
+  }
 
   public void transition(int newState, long now) {
     if (newState == state) {
