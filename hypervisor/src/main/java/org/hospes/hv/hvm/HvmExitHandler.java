@@ -168,6 +168,13 @@ public final class HvmExitHandler {
           hv.crash(d, String.format("unhandled VM exit %s at eip=0x%08x", reason, cpu.eip()));
           break;
         }
+        if (v.shadowRealMode().protectedModeException(vmcs, d.shadow().guestCr0())) {
+          // Xen's vmx_realmode_emulate_one: the emulator delivers no exception in protected
+          // mode; the domain is crashed.
+          hv.crash(d, String.format("exception %02x in protected mode (real-mode emulation)"
+              + " at eip=0x%08x", vmcs.read32(VmcsField.VM_EXIT_INTR_INFO) & 0xFF, cpu.eip()));
+          break;
+        }
         if (!ShadowControl.isPageFaultExit(vmcs, CpuExit.VM_EXIT)
             && v.shadowRealMode().onVm86Exception(cpu)) {
           // Real mode in VM86 mode: an instruction VM86 mode cannot run (CLI, STI, PUSHF,

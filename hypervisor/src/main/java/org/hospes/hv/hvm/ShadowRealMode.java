@@ -3,6 +3,7 @@ package org.hospes.hv.hvm;
 import org.hospes.hv.domain.Vcpu;
 import org.hospes.hv.memory.ShadowPager;
 import org.hospes.x86.Cpu;
+import org.hospes.x86.Exceptions;
 import org.hospes.x86.vmx.Vmcs;
 import org.hospes.x86.vmx.VmcsField;
 import org.hospes.x86.vmx.VmxControls;
@@ -40,7 +41,9 @@ import org.hospes.x86.vmx.VmxControls;
  * CS has been reloaded (and SS, unless its selector's RPL is CS's), VM entry would refuse that
  * state, so the emulation goes on, as Xen's does, and then the vCPU enters normally. Meanwhile
  * the emulator delivers no event ({@link #holdEvent}): Xen emulates no protected-mode IDT
- * vectoring, so a queued event waits for that entry.
+ * vectoring, so a queued event waits for that entry, and an exception crashes the domain
+ * ({@link #protectedModeException}, {@link #releaseEvent}). INT n is no exception and still
+ * goes through the guest's IDT (Xen's emulator would crash the domain for it too).
  */
 public final class ShadowRealMode {
   /** What the processor holds for this vCPU. */
@@ -189,6 +192,14 @@ public final class ShadowRealMode {
    * segments are fit for one, injects it through the IDT.
    */
   private int heldEvent;
+  /**
+   * While the emulator runs protected mode, every exception exits (the exception bitmap is all
+   * ones, the domain's own kept here): Xen's emulator cannot deliver one there and crashes the
+   * domain ({@link #protectedModeException}), where the processor would have gone through the
+   * guest's IDT. A #PF still reaches the shadow pager first.
+   */
+  private boolean trapAll;
+  private int trapAllSavedBitmap;
 
   /**
    * Before an emulated step (Xen's vmx_realmode, "get-and-clear VM_ENTRY_INTR_INFO"): with
@@ -232,6 +243,36 @@ public final class ShadowRealMode {
     return raised;
   }
 
+  /**
+   * An exception exit that the emulator handed back: true when the guest is in protected mode
+   * and it is not a #PF (which is the shadow pager's, and crashes the domain only if it is the
+   * guest's own, {@link #releaseEvent}): Xen's vmx_realmode_emulate_one crashes the domain
+   * ("exception in protected mode") instead of delivering it.
+   */
+  boolean protectedModeException(Vmcs vmcs, int guestCr0) {
+    if (!emulating || (guestCr0 & Cpu.CR0_PE) == 0) {
+      return false;
+    }
+    int info = vmcs.read32(VmcsField.VM_EXIT_INTR_INFO);
+    int type = (info >>> 8) & 7;
+    return type != VmxControls.INTR_TYPE_EXTERNAL && type != VmxControls.INTR_TYPE_NMI
+        && (info & 0xFF) != Exceptions.PF;
+  }
+
+  /** Every exception exits while the emulator runs protected mode ({@link #trapAll}). */
+  private void trapAllExceptions(Vmcs vmcs, boolean on) {
+    if (on == trapAll) {
+      return;
+    }
+    if (on) {
+      trapAllSavedBitmap = vmcs.read32(VmcsField.EXCEPTION_BITMAP);
+      vmcs.write(VmcsField.EXCEPTION_BITMAP, 0xFFFF_FFFFL);
+    } else {
+      vmcs.write(VmcsField.EXCEPTION_BITMAP, trapAllSavedBitmap & 0xFFFF_FFFFL);
+    }
+    trapAll = on;
+  }
+
   /** Exits in VM86 mode that sent an instruction to the emulator. */
   long vm86Faults;
   /** VM entries into VM86 mode (from emulation or a fresh real-mode start). */
@@ -263,6 +304,7 @@ public final class ShadowRealMode {
    * guest's own, so nothing kept here applies any more.
    */
   void forget(Vmcs vmcs, ShadowPager shadow) {
+    trapAllExceptions(vmcs, false);
     if (state == State.VM86) {
       vmcs.write(VmcsField.EXCEPTION_BITMAP, savedExceptionBitmap & 0xFFFF_FFFFL);
     }
@@ -331,6 +373,8 @@ public final class ShadowRealMode {
     boolean event = (vmcs.read32(VmcsField.VM_ENTRY_INTR_INFO_FIELD)
         & VmxControls.INTR_INFO_VALID) != 0;
     if ((guestCr0 & Cpu.CR0_PE) == 0) {
+      // Back to real mode: VM86 mode keeps the domain's own bitmap.
+      trapAllExceptions(vmcs, false);
       boolean vm86Ok = !event && !mustEmulate && vm86Segments(cpu);
       if (state == State.VM86 && !vm86Ok) {
         leaveVm86(cpu, vmcs, shadow, guestCr0, cr4);
@@ -348,6 +392,7 @@ public final class ShadowRealMode {
       // VM entry takes an SS whose selector's RPL is CS's (Xen's test); a stale CS never.
       emulating = staleCs || staleSs && ((cpu.segmentSelector(Cpu.SS)
           ^ cpu.segmentSelector(Cpu.CS)) & 3) != 0;
+      trapAllExceptions(vmcs, emulating);
     }
     if (TRACE && (emulating || state == State.VM86 || (guestCr0 & Cpu.CR0_PE) == 0)) {
       System.err.printf("realmode: %s%s cs=%04x:%08x pe=%d eflags=%08x%n", state,
