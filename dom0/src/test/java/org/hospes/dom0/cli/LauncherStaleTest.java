@@ -9,9 +9,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.hospes.dom0.testing.ProcessEnds;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledOnOs;
@@ -197,6 +199,7 @@ class LauncherStaleTest {
     Files.setLastModifiedTime(root.resolve("dom0/src/main/java/B.java"),
         FileTime.from(BUILT.plusSeconds(60)));
     Process p = start("SLOW", "1");
+    ProcessHandle mvn = null;
     try {
       Path pid = dir.resolve("mvn.pid");
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
@@ -204,15 +207,20 @@ class LauncherStaleTest {
           && System.nanoTime() < deadline) {
         Thread.sleep(20);
       }
-      long mvn = Long.parseLong(Files.readString(pid).strip());
+      mvn = ProcessEnds.running(Long.parseLong(Files.readString(pid).strip()));
       assertThat(new ProcessBuilder("kill", "-TERM", Long.toString(p.pid())).start().waitFor())
           .isZero();
       assertThat(p.waitFor(30, TimeUnit.SECONDS)).as("the launch ended").isTrue();
       assertThat(p.exitValue()).isEqualTo(143);
-      assertThat(ProcessHandle.of(mvn).map(ProcessHandle::isAlive).orElse(false))
-          .as("the build still running").isFalse();
+      // The build ends with the launch, not when its 100 s are up; it may be seen a moment
+      // after the launch has exited (see ProcessEnds), hence the wait.
+      assertThat(ProcessEnds.within(mvn, Duration.ofSeconds(30))).as("the build ended")
+          .isTrue();
     } finally {
       p.destroyForcibly();
+      if (mvn != null) {
+        mvn.destroyForcibly(); // if the test failed
+      }
     }
     assertThat(Files.readString(dir.resolve("out.log"))).endsWith("hospes: interrupted"
         + " (SIGTERM) while building Hospes; nothing was run\n");
