@@ -200,7 +200,7 @@ public final class ShadowControl {
           rm.realModeEntered();
         } else if ((value & Cpu.CR0_PE) != 0 && (cr0 & Cpu.CR0_PE) == 0) {
           // Protected mode, with the segments real mode left until the guest reloads them.
-          rm.protectedModeEntered(cpu);
+          rm.protectedModeEntered();
         }
         cr0 = value;
         break;

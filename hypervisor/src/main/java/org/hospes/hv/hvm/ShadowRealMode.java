@@ -37,10 +37,12 @@ import org.hospes.x86.vmx.VmxControls;
  *       to the same handlers as the exits of a guest that runs.</li>
  * </ul>
  *
- * <p>When CR0.PE is set the vCPU is in protected mode with the segments real mode left. Until
- * CS has been reloaded (and SS, unless its selector's RPL is CS's), VM entry would refuse that
- * state, so the emulation goes on, as Xen's does, and then the vCPU enters normally. Meanwhile
- * the emulator delivers no event ({@link #holdEvent}): Xen emulates no protected-mode IDT
+ * <p>When CR0.PE is set the vCPU is in protected mode with the segments real mode left. Xen's
+ * loop goes on emulating while CS's or SS's selector has a nonzero RPL (vmx_realmode: VM entry
+ * refuses such a CS or SS, whose DPL real mode left at 0), whether or not the guest has
+ * reloaded them; once both RPLs are 0 it stops for good, gives DS, ES, FS and GS a DPL equal to
+ * their RPL (what VM entry needs of them) and the vCPU enters normally, real mode's CS and SS
+ * still in place if the guest has not reloaded them. Meanwhile the emulator delivers no event ({@link #holdEvent}): Xen emulates no protected-mode IDT
  * vectoring, so a queued event waits for that entry, and an exception crashes the domain
  * ({@link #protectedModeException}, {@link #releaseEvent}). INT n is no exception and still
  * goes through the guest's IDT (Xen's emulator would crash the domain for it too).
@@ -57,6 +59,10 @@ public final class ShadowRealMode {
   private static final boolean TRACE = Boolean.getBoolean("hospes.realModeTrace");
   private static final int IOPL = 3 << 12;
   private static final int VM = 1 << 17;
+  /** The DPL in {@link Cpu#segmentAttributes}'s encoding (the descriptor's bits 45-46). */
+  private static final int DPL_SHIFT = 5;
+  private static final int DPL_MASK = 3 << DPL_SHIFT;
+  private static final int[] DATA_SEGMENTS = {Cpu.DS, Cpu.ES, Cpu.FS, Cpu.GS};
 
   private State state = State.PLAIN;
   /** The guest's IOPL, access rights and TR while VM86 mode holds other values. */
@@ -72,10 +78,11 @@ public final class ShadowRealMode {
   private long mustEmulateAt;
   /** This step runs the emulator (one instruction, {@link Cpu#emulateStep}), not a VM entry. */
   private boolean emulating;
-  /** CS and SS as real mode left them when CR0.PE was set, until the guest reloads them. */
-  private boolean staleCs;
-  private boolean staleSs;
-  private final int[] staleState = new int[8];
+  /**
+   * Xen's vmx_emulate in protected mode: set as the emulated instruction sets CR0.PE, cleared
+   * for good once CS's and SS's selector RPLs are both 0 ({@link #protectedModeEmulation}).
+   */
+  private boolean emulateProtected;
 
   /**
    * Xen's emulation loop (vmx_realmode): the emulator runs instruction after instruction
@@ -167,8 +174,8 @@ public final class ShadowRealMode {
   /**
    * What {@link #beforeEntry} decides when no event is queued, without changing anything: Xen's
    * vmx_emulate after an instruction (real mode: segments VM86 mode cannot hold, or the
-   * instruction VM86 mode faulted on not yet retired; protected mode: a CS or SS that real mode
-   * left and VM entry would refuse).
+   * instruction VM86 mode faulted on not yet retired; protected mode: a CS or SS selector with
+   * a nonzero RPL, since CR0.PE was set).
    */
   private boolean emulatesWithoutEvent(Cpu cpu, int guestCr0) {
     if (state != State.PLAIN) {
@@ -178,9 +185,15 @@ public final class ShadowRealMode {
       boolean must = mustEmulate && cpu.instructions() <= mustEmulateAt;
       return must || !vm86Segments(cpu);
     }
-    boolean cs = staleCs && unchanged(cpu, Cpu.CS, 0);
-    boolean ss = staleSs && unchanged(cpu, Cpu.SS, 4);
-    return cs || ss && ((cpu.segmentSelector(Cpu.SS) ^ cpu.segmentSelector(Cpu.CS)) & 3) != 0;
+    return emulateProtected && unsafeSelectors(cpu);
+  }
+
+  /**
+   * Xen's test after each instruction its loop emulates in protected mode: CS's or SS's
+   * selector has a nonzero RPL, which VM entry would refuse with the DPL real mode left.
+   */
+  private static boolean unsafeSelectors(Cpu cpu) {
+    return ((cpu.segmentSelector(Cpu.CS) | cpu.segmentSelector(Cpu.SS)) & 3) != 0;
   }
 
   /**
@@ -311,8 +324,7 @@ public final class ShadowRealMode {
     state = State.PLAIN;
     mustEmulate = false;
     emulating = false;
-    staleCs = false;
-    staleSs = false;
+    emulateProtected = false;
     shadow.setVm86(false);
   }
 
@@ -331,31 +343,40 @@ public final class ShadowRealMode {
     return true;
   }
 
-  /** The guest set CR0.PE: CS and SS keep real mode's values until it reloads them. */
-  void protectedModeEntered(Cpu cpu) {
-    staleCs = true;
-    staleSs = true;
-    snapshot(cpu, Cpu.CS, 0);
-    snapshot(cpu, Cpu.SS, 4);
+  /**
+   * The guest set CR0.PE. Real mode runs in VM86 mode or the emulator, and MOV CR0 and LMSW
+   * fault in VM86 mode, so the emulator set it: Xen's loop is running (vmx_emulate), and
+   * decides after this instruction whether to go on ({@link #protectedModeEmulation}).
+   */
+  void protectedModeEntered() {
+    emulateProtected = true;
   }
 
   /** The guest cleared CR0.PE (back to real mode). */
   void realModeEntered() {
-    staleCs = false;
-    staleSs = false;
+    emulateProtected = false;
   }
 
-  private void snapshot(Cpu cpu, int seg, int at) {
-    staleState[at] = cpu.segmentSelector(seg);
-    staleState[at + 1] = cpu.segmentBase(seg);
-    staleState[at + 2] = cpu.segmentLimit(seg);
-    staleState[at + 3] = cpu.segmentAttributes(seg);
-  }
-
-  private boolean unchanged(Cpu cpu, int seg, int at) {
-    return staleState[at] == cpu.segmentSelector(seg) && staleState[at + 1] == cpu.segmentBase(seg)
-        && staleState[at + 2] == cpu.segmentLimit(seg)
-        && staleState[at + 3] == cpu.segmentAttributes(seg);
+  /**
+   * Whether the emulator goes on in protected mode: Xen's vmx_realmode after an emulated
+   * instruction sets vmx_emulate to "CS.RPL or SS.RPL nonzero", and nothing sets it again
+   * while CR0.PE stays set. As the loop ends without emulation it makes DS, ES, FS and GS's
+   * DPL their selector's RPL: VM entry refuses a data segment whose DPL is below its RPL, and
+   * real mode left DPL 0 with whatever RPL the selector's low bits give.
+   */
+  private boolean protectedModeEmulation(Cpu cpu) {
+    if (emulateProtected && !unsafeSelectors(cpu)) {
+      emulateProtected = false;
+      for (int seg : DATA_SEGMENTS) {
+        int dpl = (cpu.segmentSelector(seg) & 3) << DPL_SHIFT;
+        int attr = cpu.segmentAttributes(seg);
+        if ((attr & DPL_MASK) != dpl) {
+          cpu.loadSegmentState(seg, cpu.segmentSelector(seg), cpu.segmentBase(seg),
+              cpu.segmentLimit(seg), (attr & ~DPL_MASK) | dpl);
+        }
+      }
+    }
+    return emulateProtected;
   }
 
   /**
@@ -383,15 +404,7 @@ public final class ShadowRealMode {
       }
       emulating = state == State.PLAIN;
     } else {
-      if (staleCs && !unchanged(cpu, Cpu.CS, 0)) {
-        staleCs = false;
-      }
-      if (staleSs && !unchanged(cpu, Cpu.SS, 4)) {
-        staleSs = false;
-      }
-      // VM entry takes an SS whose selector's RPL is CS's (Xen's test); a stale CS never.
-      emulating = staleCs || staleSs && ((cpu.segmentSelector(Cpu.SS)
-          ^ cpu.segmentSelector(Cpu.CS)) & 3) != 0;
+      emulating = protectedModeEmulation(cpu);
       trapAllExceptions(vmcs, emulating);
     }
     if (TRACE && (emulating || state == State.VM86 || (guestCr0 & Cpu.CR0_PE) == 0)) {

@@ -17,8 +17,10 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * Events while the hypervisor's emulator runs a shadow-paged guest in protected mode, between
- * the MOV to CR0 that set PE and the far jump that reloads CS (VM entry would refuse the CS
- * real mode left). Xen's vmx_realmode takes the queued event out of the VM-entry field, but
+ * the MOV to CR0 that set PE and the far jump that reloads CS: real mode left CS with a selector
+ * whose RPL is 1 (0x00FF), which VM entry would refuse, so Xen's loop goes on emulating until
+ * CS's and SS's RPLs are both 0. Xen's vmx_realmode takes the queued event out of the VM-entry
+ * field, but
  * delivers it itself only in real mode (through the IVT); in protected mode it holds it and
  * writes it back, and the VM entry that follows the far jump injects it through the IDT. An
  * exception the emulated instruction raises there crashes the domain.
@@ -38,12 +40,21 @@ class ProtectedModeEmulationEventTest {
   /**
    * A guest that sets up the PIC (vector base 0x20) and the local APIC as the first test of
    * {@link RealModeEventCheckTest} does, loads a GDT (flat 32-bit code at 0x08) and an IDT
-   * (vector 0x20 and #GP to 32-bit handlers), sets CR0.PE with interrupts off, and then, with
-   * CS still real mode's, runs {@code stale}; then a far jump to 0008:PM32, which stores 0xEE
+   * (vector 0x20 and #GP to 32-bit handlers), runs {@code beforePe} and sets CR0.PE with
+   * interrupts off, and then, with CS still real mode's ({@code cs}: 0x0100, or 0x00FF by a far
+   * jump first, the same code at a selector whose RPL is 1), runs {@code stale}; then a far
+   * jump to 0008:PM32, which stores 0xEE
    * at MARK + 8 and halts. The handlers store the interrupted EIP and CS at MARK and MARK + 4
    * (IRQ 0) or MARK + 12 and MARK + 16 (#GP) and halt with interrupts off.
    */
   private Domain staleSegmentGuest(String stale) {
+    return staleSegmentGuest(0xFF, "", stale);
+  }
+
+  /** Where {@code stale} begins, as an offset in CS 0x0100 (CODE's). */
+  private int staleAt;
+
+  private Domain staleSegmentGuest(int cs, String beforePe, String stale) {
     hv = new Hypervisor(32, new RoundRobinScheduler(), new DefaultCostModel());
     Domain d = hv.createHvmDomain("g", DomainMode.HVM_SHADOW, 2);
     // Null, then flat 32-bit code (0x08) and data (0x10).
@@ -59,7 +70,7 @@ class ProtectedModeEmulationEventTest {
         + " f4");
     // mov dword [MARK+8], 0xEE ; cli ; hlt
     write(d, PM32, "c705" + le(MARK + 8) + le(0xEE) + " fa f4");
-    write(d, CODE, "fa"
+    String code = "fa"
         // Through FS's 4 GiB: the local APIC software-enabled and LINT0 as ExtINT
         + " 646667c705f000e0feff010000 646667c7055003e0fe00070000"
         // ICW1-4 and OCW1: edge, cascade, vector base 0x20, 8086 mode, nothing masked
@@ -71,11 +82,18 @@ class ProtectedModeEmulationEventTest {
         // lgdt [DESCRIPTORS] ; lidt [DESCRIPTORS+6]
         + " 0f0116" + String.format("%02x%02x", DESCRIPTORS & 0xFF, DESCRIPTORS >>> 8)
         + " 0f011e" + String.format("%02x%02x", (DESCRIPTORS + 6) & 0xFF, DESCRIPTORS >>> 8)
+        + " " + beforePe
         // mov eax, cr0 ; or al, 1 ; mov cr0, eax
-        + " 0f20c0 0c01 0f22c0"
-        + " " + stale
-        // jmp dword 0008:PM32
-        + " 66ea" + le(PM32) + "0800");
+        + " 0f20c0 0c01 0f22c0";
+    if (cs != CODE >>> 4) {
+      // jmp cs:(the next instruction), CODE's next byte at that selector
+      int next = CODE + 5 - (cs << 4);
+      code = String.format("ea%02x%02x%02x%02x ", next & 0xFF, next >>> 8, cs & 0xFF, cs >>> 8)
+          + code;
+    }
+    staleAt = code.replace(" ", "").length() / 2;
+    // jmp dword 0008:PM32
+    write(d, CODE, code + " " + stale + " 66ea" + le(PM32) + "0800");
     Cpu cpu = d.vcpus().get(0).cpu();
     cpu.startupIpi(CODE >>> 12);
     cpu.setReg(Cpu.ESP, 0x8000);
@@ -121,5 +139,26 @@ class ProtectedModeEmulationEventTest {
     assertThat(d.state()).as("%s", d.endReason()).isEqualTo(DomainState.CRASHED);
     assertThat(d.endReason()).startsWith("exception " + vector + " in protected mode");
     assertThat(d.memory().read32(MARK + 16)).as("no #GP handler ran").isZero();
+  }
+
+  /**
+   * Xen's rule for when the emulation of protected mode ends: after each emulated instruction,
+   * once CS's and SS's selector RPLs are both 0, whether or not the guest reloaded them. Real
+   * mode left CS 0x0100 and SS 0, so the loop ends at the MOV to CR0 itself: the next
+   * instruction runs in the guest, with real mode's CS, and its #GP (a selector past the GDT's
+   * limit) goes through the guest's IDT rather than crashing the domain; and ES, whose selector
+   * real mode left with RPL 3 (0x0003), gets DPL 3 (Xen's "DPL == RPL" for DS, ES, FS and GS,
+   * which VM entry needs).
+   */
+  @Test
+  void withCsAndSsRplZeroTheEmulationEndsAtTheMovToCr0() {
+    Domain d = staleSegmentGuest(0x100, "b80300 8ec0", "b82800 8ed8");
+    hv.run(100_000_000L);
+    assertThat(d.state()).as("%s", d.endReason()).isEqualTo(DomainState.SHUTDOWN);
+    assertThat(d.memory().read32(MARK + 16)).as("CS of the #GP frame").isEqualTo(0x0100);
+    assertThat(d.memory().read32(MARK + 12)).as("EIP of the #GP frame").isEqualTo(staleAt + 3);
+    Cpu cpu = d.vcpus().get(0).cpu();
+    assertThat(cpu.segmentSelector(Cpu.ES)).isEqualTo(3);
+    assertThat((cpu.segmentAttributes(Cpu.ES) >>> 5) & 3).as("ES's DPL").isEqualTo(3);
   }
 }
