@@ -1248,8 +1248,19 @@ public final class Hypervisor {
               vmcs.read32(org.hospes.x86.vmx.VmcsField.VM_ENTRY_INSTRUCTION_LEN), cpu.eip()));
           break;
         }
-        case CpuExit.HLT:
         case CpuExit.EXCEPTION:
+          if (emulating) {
+            // A software interrupt in the emulated protected mode (ShadowRealMode): Xen's
+            // vmx_realmode_emulate_one crashes the domain, "exception in protected mode". The
+            // instruction has not retired: EIP names it.
+            cpu.setEip(cpu.eip() - cpu.exceptionInstructionLength());
+            crash(v.domain(), String.format("exception %02x in protected mode (real-mode"
+                + " emulation) at eip=0x%08x", cpu.exceptionVector(), cpu.eip()));
+            break;
+          }
+          crash(v.domain(), "unexpected processor exit " + CpuExit.name(x));
+          break;
+        case CpuExit.HLT:
         case CpuExit.TRIPLE_FAULT:
         case CpuExit.STOPPED:
         default:

@@ -44,8 +44,9 @@ import org.hospes.x86.vmx.VmxControls;
  * their RPL (what VM entry needs of them) and the vCPU enters normally, real mode's CS and SS
  * still in place if the guest has not reloaded them. Meanwhile the emulator delivers no event ({@link #holdEvent}): Xen emulates no protected-mode IDT
  * vectoring, so a queued event waits for that entry, and an exception crashes the domain
- * ({@link #protectedModeException}, {@link #releaseEvent}). INT n is no exception and still
- * goes through the guest's IDT (Xen's emulator would crash the domain for it too).
+ * ({@link #protectedModeException}, {@link #releaseEvent}), as does a software interrupt (INT
+ * n, INT3, INTO, INT1): Xen's emulator makes it an event for VM entry to inject, which in
+ * protected mode is "exception in protected mode" too ({@link Cpu#setSoftwareInterruptExit}).
  */
 public final class ShadowRealMode {
   /** What the processor holds for this vCPU. */
@@ -83,6 +84,8 @@ public final class ShadowRealMode {
    * for good once CS's and SS's selector RPLs are both 0 ({@link #protectedModeEmulation}).
    */
   private boolean emulateProtected;
+  /** The processor's software interrupts leave the emulator's step (protected mode only). */
+  private boolean softwareInterruptsExit;
 
   /**
    * Xen's emulation loop (vmx_realmode): the emulator runs instruction after instruction
@@ -406,6 +409,15 @@ public final class ShadowRealMode {
     } else {
       emulating = protectedModeEmulation(cpu);
       trapAllExceptions(vmcs, emulating);
+    }
+    // Xen's x86_emulate takes INT n (INT3, INTO, INT1 too) as a software event for VM entry to
+    // inject (its "swint", not through the IDT: VT-x injects software interrupts), and its
+    // vmx_realmode_emulate_one crashes the domain for any event with CR0.PE set; in real mode
+    // realmode_deliver_exception takes it through the IVT, as the emulator does here.
+    boolean protectedModeEmulator = emulating && (guestCr0 & Cpu.CR0_PE) != 0;
+    if (protectedModeEmulator != softwareInterruptsExit) {
+      softwareInterruptsExit = protectedModeEmulator;
+      cpu.setSoftwareInterruptExit(protectedModeEmulator);
     }
     if (TRACE && (emulating || state == State.VM86 || (guestCr0 & Cpu.CR0_PE) == 0)) {
       System.err.printf("realmode: %s%s cs=%04x:%08x pe=%d eflags=%08x%n", state,
