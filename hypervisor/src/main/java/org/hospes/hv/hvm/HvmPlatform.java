@@ -755,7 +755,10 @@ public final class HvmPlatform {
     // Xen's vmx_intr_assist. An event already in the VM-entry interruption-information field
     // (one whose delivery an exit cut, given again, or an exception an exit handler raised)
     // goes in first: nothing else can be injected with it, so whatever is pending asks for its
-    // window (the NMI window for an NMI), to be taken right after it.
+    // window (the NMI window for an NMI), to be taken right after it. Every source does, as
+    // on a processor without virtual-interrupt delivery (APICv), which Hospes models: Xen's
+    // "only the PIC, an NMI or an MCE asks" belongs to its APICv branch, where the local
+    // APIC's interrupts go by the guest interrupt status (RVI) and need no window.
     boolean queued = (vmcs.read32(VmcsField.VM_ENTRY_INTR_INFO_FIELD)
         & VmxControls.INTR_INFO_VALID) != 0;
     // The instruction that exited on MMIO is completed by replay at this entry: an event
