@@ -358,6 +358,12 @@ static void mm_init_multiboot(const struct multiboot_info *mb)
 void guest_run_main(const struct hvm_start_info *si)
 {
     int rc = main(si);
+    if (rc != 0) {
+        /* Neither a crash shutdown nor isa-debug-exit 1 carries the value, so the toolstack
+         * cannot say it: the runtime does, on the console, the same line in every mode.
+         * Without it the bare PC's run ended with status 3 and nothing said. */
+        printf("guest: main returned %d; shutting down as crashed\n", rc);
+    }
     guest_shutdown(rc == 0 ? SHUTDOWN_poweroff : SHUTDOWN_crash);
 }
 

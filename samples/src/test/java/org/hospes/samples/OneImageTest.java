@@ -36,6 +36,7 @@ class OneImageTest {
 
   private static Path hello;
   private static Path events;
+  private static Path returnsFive;
 
   @BeforeAll
   static void build() throws Exception {
@@ -44,6 +45,12 @@ class OneImageTest {
         root.resolve("samples/target/guests"));
     hello = b.build("hello", List.of(root.resolve("samples/guests/hello/hello.c")));
     events = b.build("events", List.of(root.resolve("samples/guests/events/events.c")));
+    Path src = root.resolve("samples/target/guests/returns-five.c");
+    Files.createDirectories(src.getParent());
+    Files.writeString(src, "#include <hospes/guest.h>\n"
+        + "int main(const struct hvm_start_info *si) { (void)si; printf(\"giving up\\n\");"
+        + " return 5; }\n");
+    returnsFive = b.build("returns-five", List.of(src));
   }
 
   private record Run(int status, String out, String err) {}
@@ -85,13 +92,31 @@ class OneImageTest {
   void eventsRunWhereThereIsXenAndSayWhyNotWhereThereIsNone(String mode) {
     Run r = run("run", "--mode", mode, events.toString());
     if (mode.equals("native")) {
-      assertThat(r.out()).isEqualTo("events: no hypervisor, so no event channels (-ENOSYS)\n");
-      // main returned 1: isa-debug-exit 1, status 3 as a crashed domain's.
+      // main returned 1: the runtime says so, then isa-debug-exit 1, status 3 as a crashed
+      // domain's.
+      assertThat(r.out()).isEqualTo("events: no hypervisor, so no event channels (-ENOSYS)\n"
+          + "guest: main returned 1; shutting down as crashed\n");
       assertThat(r.status()).isEqualTo(3);
     } else {
       assertThat(r.out()).as(r.err()).isEqualTo(EVENTS);
       assertThat(r.status()).as(r.err()).isZero();
     }
+  }
+
+  /**
+   * A program whose main returns non-zero is told apart from a crash in every mode: the runtime
+   * writes the value on the console (a crash shutdown and isa-debug-exit 1 cannot carry it),
+   * then the run ends with status 3. On the bare machine the run used to end with status 3 and
+   * nothing said.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"native", "hvm", "hvm-shadow", "pvhvm", "pvh", "pv"})
+  @Timeout(value = 300, unit = TimeUnit.SECONDS)
+  void aMainThatReturnsNonZeroIsToldInEveryMode(String mode) {
+    Run r = run("run", "--mode", mode, returnsFive.toString());
+    assertThat(r.out()).as(r.err())
+        .isEqualTo("giving up\nguest: main returned 5; shutting down as crashed\n");
+    assertThat(r.status()).as(r.err()).isEqualTo(3);
   }
 
   /**

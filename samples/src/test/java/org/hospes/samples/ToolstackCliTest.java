@@ -220,8 +220,8 @@ class ToolstackCliTest {
     assertThat(hostStatus[0]).isZero();
     assertThat(state.resolve("host.sock")).doesNotExist();
     assertThat(state.resolve("host.pid")).doesNotExist();
-    assertThat(hospes("list")).isEqualTo(new Result(2, "", "hospes: no host is running (start"
-        + " one with ./hospes host start)\n"));
+    assertThat(hospes("list")).isEqualTo(new Result(2, "", "hospes: no host is running in "
+        + state + " (start one with ./hospes host start --state-dir " + state + ")\n"));
   }
 
   @Test
@@ -372,9 +372,11 @@ class ToolstackCliTest {
     assertThat(hospes("unpause", "spin"))
         .isEqualTo(new Result(2, "", "hospes: spin is not paused (Xen: EINVAL)\n"));
 
-    Result none = new Result(2, "", "hospes: no host is running (start one with ./hospes host"
-        + " start)\n");
+    // Given by --state-dir, the directory is named, and the hint starts a host there: the old
+    // one ('./hospes host start') started a host that this command would not find.
     Path elsewhere = dir.resolve("no-host");
+    Result none = new Result(2, "", "hospes: no host is running in " + elsewhere + " (start one"
+        + " with ./hospes host start --state-dir " + elsewhere + ")\n");
     PrintStream quiet = new PrintStream(new ByteArrayOutputStream(), true);
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     int status = HospesCli.newCommandLine(quiet, new PrintStream(err, true,

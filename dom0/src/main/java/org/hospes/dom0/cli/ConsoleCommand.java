@@ -6,9 +6,7 @@ import java.io.OutputStream;
 import java.util.concurrent.Callable;
 import org.hospes.dom0.machine.ExitStatus;
 import org.hospes.dom0.toolstack.host.HostClient;
-import org.jline.terminal.Attributes;
 import org.jline.terminal.Terminal;
-import org.jline.terminal.TerminalBuilder;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
@@ -46,8 +44,8 @@ final class ConsoleCommand implements Callable<Integer> {
       try (HostClient.Console c = host.console(domain)) {
         name = c.name();
         Terminal terminal = streams.process() && System.console() != null
-            ? TerminalBuilder.builder().system(true).build() : null;
-        Attributes saved = terminal == null ? null : RawTerminal.enter(terminal);
+            ? RawTerminal.system() : null;
+        RawTerminal.Mode raw = terminal == null ? null : RawTerminal.enter(terminal);
         // In the terminal, output processing is off: each line's CR is written here, once.
         OutputStream screen = terminal == null ? streams.out()
             : new RawTerminal.CrLf(streams.out());
@@ -84,7 +82,7 @@ final class ConsoleCommand implements Callable<Integer> {
           ended = !detached.get();
         } finally {
           if (terminal != null) {
-            terminal.setAttributes(saved);
+            raw.close();
             terminal.close();
           }
         }

@@ -104,13 +104,14 @@ public final class HospesCli implements Callable<Integer> {
       org.hospes.dom0.plugin.HostPlugins.buildInBackground();
     }
     PrintStream out = StdoutStream.ofProcess();
+    PrintStream err = StderrStream.ofProcess(out);
     String first = args.length > 0 ? args[0] : null;
     if (args.length > 1 && isVersionFlag(first)) {
       first = null; // "--version run ...": the whole tree decides, as before
     }
-    int status = newCommandLine(new CliStreams(System.in, out, System.err, true), first)
+    int status = newCommandLine(new CliStreams(System.in, out, err, true), first)
         .execute(args);
-    System.exit(StdoutStream.statusAfterFlush(out, System.err, status));
+    System.exit(StdoutStream.statusAfterFlush(out, err, status));
   }
 
   /**

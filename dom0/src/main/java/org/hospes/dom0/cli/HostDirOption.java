@@ -33,6 +33,15 @@ final class HostDirOption {
   int run(CliStreams streams, Verb verb) {
     try {
       return verb.run(client());
+    } catch (HostException.NoHost e) {
+      if (stateDir == null) {
+        streams.error(e.getMessage());
+      } else {
+        // The hint named the default directory's start, which would not be this one's host.
+        streams.error("no host is running in " + stateDir + " (start one with ./hospes host"
+            + " start --state-dir " + stateDir + ")");
+      }
+      return ExitStatus.USAGE;
     } catch (HostException e) {
       streams.error(e.getMessage());
       return e.usage() ? ExitStatus.USAGE : ExitStatus.INTERNAL_ERROR;

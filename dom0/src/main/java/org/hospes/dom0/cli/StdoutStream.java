@@ -38,6 +38,20 @@ final class StdoutStream extends PrintStream {
     }
   }
 
+  /**
+   * True once bytes were written to fd 1 whose last was not a line feed ({@code prompt> },
+   * a guest cut off mid-line): something written to the same place next continues that line.
+   * {@link #lineEnded} says another stream ended it.
+   */
+  boolean midLine() {
+    return recorder.midLine;
+  }
+
+  /** The line fd 1 left unfinished was ended on the same terminal or pipe by another stream. */
+  void lineEnded() {
+    recorder.midLine = false;
+  }
+
   /** The first write to fd 1 that failed, or null. */
   IOException failure() {
     return recorder.failure;
@@ -98,6 +112,8 @@ final class StdoutStream extends PrintStream {
   private static final class Recorder extends OutputStream {
     private final OutputStream out;
     private volatile IOException failure;
+    /** The last byte written to fd 1 was not a line feed: its line is not finished. */
+    private volatile boolean midLine;
 
     Recorder(OutputStream out) {
       this.out = out;
@@ -107,6 +123,7 @@ final class StdoutStream extends PrintStream {
     public void write(int b) throws IOException {
       try {
         out.write(b);
+        midLine = b != '\n';
       } catch (IOException e) {
         throw keep(e);
       }
@@ -116,6 +133,9 @@ final class StdoutStream extends PrintStream {
     public void write(byte[] b, int off, int len) throws IOException {
       try {
         out.write(b, off, len);
+        if (len > 0) {
+          midLine = b[off + len - 1] != '\n';
+        }
       } catch (IOException e) {
         throw keep(e);
       }

@@ -243,7 +243,8 @@ final class StudyCommand implements Callable<Integer> {
     try {
       study = file == null ? StudySpec.resource("default-study.yaml") : StudySpec.read(file);
     } catch (IllegalArgumentException e) {
-      streams.error(e.getMessage());
+      // A study file's errors, one to a line, each on a line of its own.
+      e.getMessage().lines().forEach(streams::error);
       return ExitStatus.USAGE;
     }
     if (jobs != null && jobs < 1) {

@@ -13,7 +13,6 @@ import org.hospes.dom0.toolstack.host.HostException;
 import org.hospes.dom0.toolstack.host.HostSnapshot;
 import org.hospes.dom0.toolstack.host.Wire;
 import org.jline.terminal.Terminal;
-import org.jline.terminal.TerminalBuilder;
 import org.jline.utils.InfoCmp;
 import org.jline.utils.NonBlockingReader;
 import picocli.CommandLine.Command;
@@ -91,30 +90,25 @@ final class TopCommand implements Callable<Integer> {
   }
 
   private int screen(HostClient host, int n) throws HostException {
-    try (Terminal t = TerminalBuilder.builder().system(true).build()) {
-      var saved = RawTerminal.enter(t);
+    try (Terminal t = RawTerminal.system(); RawTerminal.Mode raw = RawTerminal.enter(t)) {
       NonBlockingReader keys = t.reader();
       HostSnapshot last = sample(host);
-      try {
-        for (int i = 0; i < n; i++) {
-          int key = keys.read((long) (delay * 1000));
-          if (key == 'q' || key == 'Q' || key == 3) {
-            break;
-          }
-          HostSnapshot now = resample(host);
-          t.puts(InfoCmp.Capability.clear_screen);
-          java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
-          PrintStream p = new PrintStream(b, true, java.nio.charset.StandardCharsets.UTF_8);
-          p.println("hospes top - 'q' quits");
-          print(last, now, p);
-          // Output processing is off (RawTerminal), so the CRs are ours to write, once.
-          t.writer().print(b.toString(java.nio.charset.StandardCharsets.UTF_8)
-              .replace("\n", "\r\n"));
-          t.flush();
-          last = now;
+      for (int i = 0; i < n; i++) {
+        int key = keys.read((long) (delay * 1000));
+        if (key == 'q' || key == 'Q' || key == 3) {
+          break;
         }
-      } finally {
-        t.setAttributes(saved);
+        HostSnapshot now = resample(host);
+        t.puts(InfoCmp.Capability.clear_screen);
+        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+        PrintStream p = new PrintStream(b, true, java.nio.charset.StandardCharsets.UTF_8);
+        p.println("hospes top - 'q' quits");
+        print(last, now, p);
+        // Output processing is off (RawTerminal), so the CRs are ours to write, once.
+        t.writer().print(b.toString(java.nio.charset.StandardCharsets.UTF_8)
+            .replace("\n", "\r\n"));
+        t.flush();
+        last = now;
       }
     } catch (IOException e) {
       throw new HostException("cannot use the terminal: " + e.getMessage(), false);

@@ -33,19 +33,41 @@ public record RunRecord(RunSpec spec, int exitStatus, String endReason,
   static final int LAST_OUTPUT_CHARS = 160;
 
   /**
+   * What the guest SDK's runtime writes last when {@code main} returns non-zero (runtime.c):
+   * it says how the run ended, and the program's own line before it says why.
+   */
+  static final String SDK_MAIN_RETURNED = "guest: main returned ";
+
+  /**
    * The last line of {@code console} with anything on it, without control characters and cut
-   * to {@link #LAST_OUTPUT_CHARS}; "" if there is none.
+   * to {@link #LAST_OUTPUT_CHARS}; "" if there is none. After the SDK runtime's closing line
+   * ({@link #SDK_MAIN_RETURNED}) the line before it comes first, joined with " / ": that line
+   * alone hid the program's reason.
    */
   public static String lastLine(String console) {
+    int[] end = {console.length()};
+    String last = lineBefore(console, end);
+    if (last.startsWith(SDK_MAIN_RETURNED)) {
+      String why = lineBefore(console, end);
+      last = why.isEmpty() ? last : why + " / " + last;
+    }
+    return last.length() <= LAST_OUTPUT_CHARS ? last
+        : last.substring(0, LAST_OUTPUT_CHARS - 3) + "...";
+  }
+
+  /**
+   * The last line with anything on it that ends at or before {@code end[0]}, without control
+   * characters; moves {@code end[0]} to before it. "" if there is none.
+   */
+  private static String lineBefore(String console, int[] end) {
     // From the end: a Linux run's console is megabytes.
-    for (int end = console.length(); end > 0; ) {
-      int start = console.lastIndexOf('\n', end - 1) + 1;
-      String last = console.substring(start, end).replaceAll("\\p{Cntrl}", "").strip();
-      if (!last.isEmpty()) {
-        return last.length() <= LAST_OUTPUT_CHARS ? last
-            : last.substring(0, LAST_OUTPUT_CHARS - 3) + "...";
+    while (end[0] > 0) {
+      int start = console.lastIndexOf('\n', end[0] - 1) + 1;
+      String line = console.substring(start, end[0]).replaceAll("\\p{Cntrl}", "").strip();
+      end[0] = start - 1;
+      if (!line.isEmpty()) {
+        return line;
       }
-      end = start - 1;
     }
     return "";
   }

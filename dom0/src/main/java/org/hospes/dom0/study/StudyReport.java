@@ -2,6 +2,7 @@ package org.hospes.dom0.study;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.dataformat.csv.CsvGenerator;
 import com.fasterxml.jackson.dataformat.csv.CsvMapper;
 import com.fasterxml.jackson.dataformat.csv.CsvSchema;
 import java.io.IOException;
@@ -172,7 +173,12 @@ public final class StudyReport {
       }
       rows.add(row);
     }
-    return new CsvMapper().writer(schema).writeValueAsString(rows);
+    // RFC 4180's "only when needed": a field is quoted when it holds a comma, a quote or a
+    // line break, header and rows alike. Jackson's default quoted any text longer than 24
+    // characters unchecked, so runs.csv quoted some header names and end reasons and not
+    // others ("disk.exits.IO_INSTRUCTION" but not "disk.exits.HLT").
+    return new CsvMapper().enable(CsvGenerator.Feature.STRICT_CHECK_FOR_QUOTING)
+        .writer(schema).writeValueAsString(rows);
   }
 
   static String summary(StudySpec study, List<RunRecord> records) {

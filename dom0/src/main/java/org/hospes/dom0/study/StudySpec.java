@@ -7,11 +7,13 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonStreamContext;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.exc.InputCoercionException;
+import com.fasterxml.jackson.databind.DeserializationContext;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonDeserializer;
+import com.fasterxml.jackson.databind.deser.DeserializationProblemHandler;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
-import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -82,128 +84,175 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
     }
   }
 
-  /** Every list filled with its default, checked; IllegalArgumentException naming the key. */
+  /**
+   * Every list filled with its default, checked; IllegalArgumentException naming the key. Each
+   * key is checked even after an error in another ({@link SpecError#all} holds them all, in the
+   * order found), so that a study file's errors are reported together.
+   */
   public StudySpec withDefaults() {
     if (workloads == null || workloads.isEmpty()) {
       throw new SpecError(workloads == null ? "" : "/workloads", true,
           "workloads: at least one workload is needed");
     }
+    List<SpecError> errors = new ArrayList<>();
     List<Workload> ws = new ArrayList<>();
+    List<Integer> wsIndex = new ArrayList<>(); // each checked workload's index in the file
     // Runs find their kernel image by workload name: a second workload of the same name
     // would silently run the first one's image in its place.
     java.util.Set<String> names = new java.util.HashSet<>();
     for (int i = 0; i < workloads.size(); i++) {
-      Workload w = workloads.get(i);
-      String at = "/workloads/" + i;
-      LinuxIo.Params io = null;
-      if (w != null && w.io() != null) {
-        if (w.isSdk()) {
-          throw new SpecError(at + "/io", true, "workloads[" + i + "]: give sdk or io, not both");
-        }
-        try {
-          io = w.io().withDefaults();
-        } catch (IllegalArgumentException e) {
-          throw new SpecError(at + "/io", true, "workloads[" + i + "].io: " + e.getMessage());
-        }
+      try {
+        wsIndex.add(i);
+        ws.add(checked(i, workloads.get(i), names));
+      } catch (SpecError e) {
+        wsIndex.remove(wsIndex.size() - 1);
+        errors.add(e);
       }
-      if (w != null && w.sdk() != null && w.sdk().isEmpty()) {
-        throw new SpecError(at + "/sdk", true, "workloads[" + i + "].sdk: is empty (a program's C"
-            + " files, or the name of a sample of samples/guests)");
-      }
-      if (w != null && w.isSdk() && w.kernel() != null) {
-        throw new SpecError(at + "/kernel", true,
-            "workloads[" + i + "]: give kernel or sdk, not both");
-      }
-      String kernel = w == null ? null
-          : io != null && (w.kernel() == null || w.kernel().isBlank()) ? LinuxIo.defaultKernel()
-          : w.kernel();
-      if (w == null || !w.isSdk() && (kernel == null || kernel.isBlank())) {
-        // A missing key has no line of its own: the workload's is the nearest.
-        throw new SpecError(w != null && w.kernel() != null ? at + "/kernel" : at, w != null
-            && w.kernel() != null, "workloads[" + i + "].kernel is missing");
-      }
-      String n = w.name() != null ? w.name()
-          : io != null ? "linux-io-" + io.disk()
-          : w.isSdk()
-              ? Path.of(w.sdk().get(0)).getFileName().toString().replaceFirst("\\.c$", "")
-              : Path.of(kernel).getFileName().toString().replaceFirst("\\.elf$", "");
-      if (!names.add(n)) {
-        throw new SpecError(w.name() != null ? at + "/name" : at, w.name() != null,
-            "two workloads are named '" + n + "'" + (w.name()
-            == null ? " (a workload without name: is named after its kernel or program)" : ""));
-      }
-      if (w.disk() != null && (!w.isSdk() || w.disk() < 1 || w.disk() > 1024)) {
-        throw new SpecError(at + "/disk", false, "workloads[" + i + "].disk: " + (w.isSdk()
-            ? w.disk() + " MiB is outside 1..1024" : "a scratch disk is for sdk programs"));
-      }
-      if (w.modes() != null) {
-        if (w.modes().isEmpty()) {
-          // runsIn would take it for every mode of the study.
-          throw new SpecError(at + "/modes", true, "workloads[" + i + "].modes: is empty (leave the"
-              + " key out for all of the study's modes)");
-        }
-        checkModes("workloads[" + i + "].modes", at + "/modes", w.modes());
-      }
-      ws.add(new Workload(n, kernel, w.cmdline(), w.loader(),
-          w.make() == null ? Map.of() : Map.copyOf(w.make()),
-          w.isSdk() ? List.copyOf(w.sdk()) : null, io, w.disk(),
-          w.modes() == null ? null : List.copyOf(w.modes())));
     }
-    List<String> ms = orDefault("modes", modes, List.of("native", "hvm", "hvm-shadow"));
-    checkModes("modes", "/modes", ms);
-    checkRepeats("modes", ms);
-    for (int i = 0; i < ws.size(); i++) {
+    List<String> ms = collect(errors, () -> {
+      List<String> l = orDefault("modes", modes, List.of("native", "hvm", "hvm-shadow"));
+      checkModes("modes", "/modes", l);
+      checkRepeats("modes", l);
+      return l;
+    });
+    for (int j = 0; ms != null && j < ws.size(); j++) {
       // A workload's modes: picks among the study's; with none in common it ran nowhere, and
       // a study of such workloads ended "0 runs" with status 0 and an empty report.
-      List<String> own = ws.get(i).modes();
+      int i = wsIndex.get(j);
+      List<String> own = ws.get(j).modes();
       if (own != null && own.stream().noneMatch(ms::contains)) {
-        throw new SpecError("/workloads/" + i + "/modes", true, "workloads[" + i + "].modes: none"
-            + " of " + String.join(", ", own) + " is among the study's modes (" + String.join(", ", ms) + "), so workload '"
-            + ws.get(i).name() + "' would run nowhere");
+        errors.add(new SpecError("/workloads/" + i + "/modes", true, "workloads[" + i + "].modes:"
+            + " none of " + String.join(", ", own) + " is among the study's modes ("
+            + String.join(", ", ms) + "), so workload '" + ws.get(j).name()
+            + "' would run nowhere"));
       }
     }
-    List<Integer> rs = orDefault("ram", ram, List.of(64));
-    checkRepeats("ram", rs);
-    for (int i = 0; i < rs.size(); i++) {
-      int r = rs.get(i);
-      if (r < 1 || r > 1024) {
-        throw new SpecError("/ram/" + i, false, "ram: " + r + " MiB is outside 1..1024");
+    List<Integer> rs = collect(errors, () -> {
+      List<Integer> l = orDefault("ram", ram, List.of(64));
+      checkRepeats("ram", l);
+      for (int i = 0; i < l.size(); i++) {
+        int r = l.get(i);
+        if (r < 1 || r > 1024) {
+          throw new SpecError("/ram/" + i, false, "ram: " + r + " MiB is outside 1..1024");
+        }
       }
-    }
+      return l;
+    });
     int reps = repetitions == null ? 1 : repetitions;
     if (reps < 1) {
-      throw new SpecError("/repetitions", false, "repetitions must be at least 1, got " + reps);
+      errors.add(new SpecError("/repetitions", false, "repetitions must be at least 1, got "
+          + reps));
     }
     if (maxInstructions != null && maxInstructions < 1) {
-      throw new SpecError("/maxInstructions", false,
-          "maxInstructions must be positive, got " + maxInstructions);
+      errors.add(new SpecError("/maxInstructions", false,
+          "maxInstructions must be positive, got " + maxInstructions));
     }
     // Names are checked here, against what `run --sched` and `--cost-model` accept (plugins
     // included), so that a misspelt one is refused before the first run, not in the middle.
     HypervisorFactory factory = HvmMachine.factory();
-    List<String> ss = orDefault("schedulers", schedulers, List.of("credit"));
-    for (int i = 0; i < ss.size(); i++) {
-      String s = ss.get(i);
-      checkName("schedulers", i, () -> factory.scheduler(s));
+    List<String> ss = collect(errors, () -> {
+      List<String> l = orDefault("schedulers", schedulers, List.of("credit"));
+      for (int i = 0; i < l.size(); i++) {
+        String s = l.get(i);
+        checkName("schedulers", i, () -> factory.scheduler(s));
+      }
+      checkRepeats("schedulers", l);
+      return l;
+    });
+    List<String> cs = collect(errors, () -> {
+      List<String> l = orDefault("costModels", costModels, List.of("default"));
+      for (int i = 0; i < l.size(); i++) {
+        String c = l.get(i);
+        checkName("costModels", i, () -> factory.costModel(c));
+      }
+      checkRepeats("costModels", l);
+      return l;
+    });
+    List<String> es = collect(errors, () -> {
+      List<String> l = new ArrayList<>();
+      List<String> named = orDefault("engines", engines, List.of(Engine.DEFAULT.cliName()));
+      for (int i = 0; i < named.size(); i++) {
+        String e = named.get(i);
+        // Runs go engine by engine: an unknown second engine used to be found after the first
+        // engine's runs.
+        checkName("engines", i, () -> l.add(Engine.parse(e).cliName()));
+      }
+      checkRepeats("engines", l);
+      return l;
+    });
+    if (!errors.isEmpty()) {
+      throw SpecError.all(errors);
     }
-    checkRepeats("schedulers", ss);
-    List<String> cs = orDefault("costModels", costModels, List.of("default"));
-    for (int i = 0; i < cs.size(); i++) {
-      String c = cs.get(i);
-      checkName("costModels", i, () -> factory.costModel(c));
-    }
-    checkRepeats("costModels", cs);
-    List<String> es = new ArrayList<>();
-    List<String> named = orDefault("engines", engines, List.of(Engine.DEFAULT.cliName()));
-    for (int i = 0; i < named.size(); i++) {
-      String e = named.get(i);
-      // Runs go engine by engine: an unknown second engine used to be found after the first
-      // engine's runs.
-      checkName("engines", i, () -> es.add(Engine.parse(e).cliName()));
-    }
-    checkRepeats("engines", es);
     return new StudySpec(name == null ? "study" : name, List.copyOf(ws), ms, rs, ss, cs,
         List.copyOf(es), reps, maxInstructions);
+  }
+
+  /** What {@code check} returns, or null after adding its SpecError to {@code errors}. */
+  private static <T> T collect(List<SpecError> errors, java.util.function.Supplier<T> check) {
+    try {
+      return check.get();
+    } catch (SpecError e) {
+      errors.add(e);
+      return null;
+    }
+  }
+
+  /** Workload {@code i} with its defaults, checked; its name is added to {@code names}. */
+  private static Workload checked(int i, Workload w, java.util.Set<String> names) {
+    String at = "/workloads/" + i;
+    LinuxIo.Params io = null;
+    if (w != null && w.io() != null) {
+      if (w.isSdk()) {
+        throw new SpecError(at + "/io", true, "workloads[" + i + "]: give sdk or io, not both");
+      }
+      try {
+        io = w.io().withDefaults();
+      } catch (IllegalArgumentException e) {
+        throw new SpecError(at + "/io", true, "workloads[" + i + "].io: " + e.getMessage());
+      }
+    }
+    if (w != null && w.sdk() != null && w.sdk().isEmpty()) {
+      throw new SpecError(at + "/sdk", true, "workloads[" + i + "].sdk: is empty (a program's C"
+          + " files, or the name of a sample of samples/guests)");
+    }
+    if (w != null && w.isSdk() && w.kernel() != null) {
+      throw new SpecError(at + "/kernel", true,
+          "workloads[" + i + "]: give kernel or sdk, not both");
+    }
+    String kernel = w == null ? null
+        : io != null && (w.kernel() == null || w.kernel().isBlank()) ? LinuxIo.defaultKernel()
+        : w.kernel();
+    if (w == null || !w.isSdk() && (kernel == null || kernel.isBlank())) {
+      // A missing key has no line of its own: the workload's is the nearest.
+      throw new SpecError(w != null && w.kernel() != null ? at + "/kernel" : at, w != null
+          && w.kernel() != null, "workloads[" + i + "].kernel is missing");
+    }
+    String n = w.name() != null ? w.name()
+        : io != null ? "linux-io-" + io.disk()
+        : w.isSdk()
+            ? Path.of(w.sdk().get(0)).getFileName().toString().replaceFirst("\\.c$", "")
+            : Path.of(kernel).getFileName().toString().replaceFirst("\\.elf$", "");
+    if (!names.add(n)) {
+      throw new SpecError(w.name() != null ? at + "/name" : at, w.name() != null,
+          "two workloads are named '" + n + "'" + (w.name()
+          == null ? " (a workload without name: is named after its kernel or program)" : ""));
+    }
+    if (w.disk() != null && (!w.isSdk() || w.disk() < 1 || w.disk() > 1024)) {
+      throw new SpecError(at + "/disk", false, "workloads[" + i + "].disk: " + (w.isSdk()
+          ? w.disk() + " MiB is outside 1..1024" : "a scratch disk is for sdk programs"));
+    }
+    if (w.modes() != null) {
+      if (w.modes().isEmpty()) {
+        // runsIn would take it for every mode of the study.
+        throw new SpecError(at + "/modes", true, "workloads[" + i + "].modes: is empty (leave the"
+            + " key out for all of the study's modes)");
+      }
+      checkModes("workloads[" + i + "].modes", at + "/modes", w.modes());
+    }
+    return new Workload(n, kernel, w.cmdline(), w.loader(),
+        w.make() == null ? Map.of() : Map.copyOf(w.make()),
+        w.isSdk() ? List.copyOf(w.sdk()) : null, io, w.disk(),
+        w.modes() == null ? null : List.copyOf(w.modes()));
   }
 
   /** A run's instruction limit when the study gives no {@code maxInstructions}. */
@@ -324,10 +373,25 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
     final String pointer;
     final boolean atKey;
 
+    /** This error and the ones found after it ({@link #all}); just this one otherwise. */
+    private List<SpecError> found = List.of(this);
+
     SpecError(String pointer, boolean atKey, String message) {
       super(message);
       this.pointer = pointer;
       this.atKey = atKey;
+    }
+
+    /** The first of {@code errors}, carrying them all. */
+    static SpecError all(List<SpecError> errors) {
+      SpecError first = errors.get(0);
+      first.found = List.copyOf(errors);
+      return first;
+    }
+
+    /** Every error this one carries, itself first. */
+    List<SpecError> found() {
+      return found;
     }
   }
 
@@ -337,7 +401,8 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
    * in a study then names its line, and those found after reading too.
    */
   record Positions(Map<String, JsonLocation> keys, Map<String, JsonLocation> values) {
-    static Positions of(ObjectMapper mapper, String text) throws IOException {
+    static Positions of(ObjectMapper mapper, String text, List<DuplicateKey> duplicates)
+        throws IOException {
       Map<String, JsonLocation> keys = new java.util.HashMap<>();
       Map<String, JsonLocation> values = new java.util.HashMap<>();
       try (JsonParser p = mapper.createParser(text)) {
@@ -349,9 +414,10 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
             JsonLocation first = keys.putIfAbsent(c.pathAsPointer().toString(),
                 p.currentTokenLocation());
             if (first != null) {
-              throw new DuplicateKey(p.currentTokenLocation(), "duplicate key '"
+              // Each one is an error of its own; reading goes on to find the others.
+              duplicates.add(new DuplicateKey(p.currentTokenLocation(), "duplicate key '"
                   + p.currentName() + "'" + where(c.getParent()) + " (first at line "
-                  + first.getLineNr() + ")");
+                  + first.getLineNr() + ")"));
             }
           } else if (t != JsonToken.END_OBJECT && t != JsonToken.END_ARRAY) {
             // A mapping or list that starts here has opened its own context already.
@@ -471,9 +537,30 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
           + " (keys: " + keys(StudySpec.class) + ")");
     }
     Positions at = new Positions(Map.of(), Map.of());
+    // Every error found, each "FILE:LINE:COLUMN: ...": reported together, in the file's order.
+    // The first pass stopped at the first one (a duplicate key before any other, whatever its
+    // line), so a user fixed a file one error per attempt, not always from the top.
+    List<String> problems = new ArrayList<>();
     try {
       // A syntax error stops this first pass, with the parser's own position.
-      at = Positions.of(mapper, text);
+      List<DuplicateKey> duplicates = new ArrayList<>();
+      at = Positions.of(mapper, text, duplicates);
+      for (DuplicateKey d : duplicates) {
+        problems.add(file + ":" + d.at.getLineNr() + ":" + d.at.getColumnNr() + ": "
+            + d.getMessage());
+      }
+      // Unknown keys: each one at its key, found in the tree (the parser's place when Jackson
+      // meets one inside a record is not the key's), and skipped by the mapping, so that it
+      // goes on to find the errors after them.
+      unknownKeys(mapper.readTree(text), StudySpec.class, "", at, file, problems);
+      mapper.addHandler(new DeserializationProblemHandler() {
+        @Override
+        public boolean handleUnknownProperty(DeserializationContext ctxt, JsonParser p,
+            JsonDeserializer<?> deserializer, Object bean, String property) throws IOException {
+          p.skipChildren();
+          return true;
+        }
+      });
       StudySpec spec = mapper.readValue(text, StudySpec.class);
       // A list key written with nothing after it ("modes:") reads as null, as a key left out
       // does, and would silently get the default; only the tree tells the two apart.
@@ -484,43 +571,98 @@ public record StudySpec(String name, List<Workload> workloads, List<String> mode
                 + " one entry)");
       }
       StudySpec study = spec.withDefaults();
-      ORIGINS.put(study, new Origin(file, at));
-      return study;
-    } catch (UnrecognizedPropertyException e) {
-      // The path ends in the unknown key itself, whose own position is wanted: the parser's
-      // is past the key's value (for a block mapping or list under it, lines further down).
-      String where = path(e.getPath().subList(0, Math.max(0, e.getPath().size() - 1)));
-      throw new IllegalArgumentException(at.prefix(file, pointer(e.getPath()), true)
-          + "unknown key '" + e.getPropertyName() + "'" + (where.isEmpty() ? "" : " in " + where)
-          + " (known: " + (e.getReferringClass() != null && e.getReferringClass().isRecord()
-              ? keys(e.getReferringClass()) : e.getKnownPropertyIds().stream()
-                  .map(String::valueOf).collect(java.util.stream.Collectors.joining(", ")))
-          + ")");
+      if (problems.isEmpty()) {
+        ORIGINS.put(study, new Origin(file, at));
+        return study;
+      }
     } catch (MismatchedInputException e) {
       // Jackson's own text names Java classes and constructors; say it in the study's terms.
       String where = path(e.getPath());
-      throw new IllegalArgumentException(prefix(file, at, e) + (where.isEmpty()
+      problems.add(prefix(file, at, e) + (where.isEmpty()
           ? "not a study file: expected a mapping with " + keys(StudySpec.class)
           : where + ": expected " + expected(e.getTargetType()) + ", got " + found(e)));
     } catch (JacksonException e) {
       if (e instanceof JsonMappingException m && m.getCause() instanceof InputCoercionException c) {
         // The parser's own text has no key and names Java's types: give the key and the range.
         var node = nodeAt(mapper.readTree(text), m.getPath());
-        throw new IllegalArgumentException(prefix(file, at, m) + path(m.getPath()) + ": "
+        problems.add(prefix(file, at, m) + path(m.getPath()) + ": "
             + (node != null && node.isNumber() ? node.asText() : "the number")
             + " is out of range (a whole number from " + (isLong(c.getTargetType())
                 ? Long.MIN_VALUE + " to " + Long.MAX_VALUE
                 : Integer.MIN_VALUE + " to " + Integer.MAX_VALUE) + ")");
+      } else {
+        problems.add(prefix(file, at, e) + oneLine(e.getOriginalMessage()));
       }
-      throw new IllegalArgumentException(prefix(file, at, e) + oneLine(e.getOriginalMessage()));
-    } catch (DuplicateKey e) {
-      throw new IllegalArgumentException(file + ":" + e.at.getLineNr() + ":"
-          + e.at.getColumnNr() + ": " + e.getMessage());
     } catch (SpecError e) {
-      throw new IllegalArgumentException(at.prefix(file, e.pointer, e.atKey) + e.getMessage());
+      for (SpecError each : e.found()) {
+        problems.add(at.prefix(file, each.pointer, each.atKey) + each.getMessage());
+      }
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(file + ": " + e.getMessage());
+      problems.add(file + ": " + e.getMessage());
     }
+    throw new IllegalArgumentException(inFileOrder(file, problems));
+  }
+
+  /**
+   * The errors one to a line, ordered by the line and column each names (one with no position
+   * first); the order found stands between equals.
+   */
+  static String inFileOrder(Path file, List<String> problems) {
+    java.util.regex.Pattern lc = java.util.regex.Pattern.compile(
+        java.util.regex.Pattern.quote(file + ":") + "(\\d+):(\\d+): ");
+    java.util.function.ToLongFunction<String> key = m -> {
+      java.util.regex.Matcher x = lc.matcher(m);
+      return x.lookingAt() ? Long.parseLong(x.group(1)) << 32 | Long.parseLong(x.group(2)) : 0;
+    };
+    return problems.stream().distinct().sorted(java.util.Comparator.comparingLong(key))
+        .collect(java.util.stream.Collectors.joining("\n"));
+  }
+
+  /**
+   * Adds a line to {@code problems} for each key of mapping {@code node} (at JSON pointer
+   * {@code pointer}) that record {@code type} does not have, and for those of the records and
+   * lists of records under it.
+   */
+  private static void unknownKeys(com.fasterxml.jackson.databind.JsonNode node, Class<?> type,
+      String pointer, Positions at, Path file, List<String> problems) {
+    if (node == null || !node.isObject() || !type.isRecord()) {
+      return;
+    }
+    Map<String, java.lang.reflect.RecordComponent> components = new java.util.HashMap<>();
+    for (java.lang.reflect.RecordComponent c : type.getRecordComponents()) {
+      components.put(c.getName(), c);
+    }
+    for (var fields = node.fields(); fields.hasNext(); ) {
+      var f = fields.next();
+      String key = pointer + "/" + f.getKey().replace("~", "~0").replace("/", "~1");
+      java.lang.reflect.RecordComponent c = components.get(f.getKey());
+      if (c == null) {
+        problems.add(at.prefix(file, key, true) + "unknown key '" + f.getKey() + "'"
+            + (pointer.isEmpty() ? "" : " in " + pathOf(pointer)) + " (known: " + keys(type)
+            + ")");
+      } else if (c.getType().isRecord()) {
+        unknownKeys(f.getValue(), c.getType(), key, at, file, problems);
+      } else if (List.class.isAssignableFrom(c.getType()) && f.getValue().isArray()
+          && c.getGenericType() instanceof java.lang.reflect.ParameterizedType t
+          && t.getActualTypeArguments()[0] instanceof Class<?> element && element.isRecord()) {
+        for (int i = 0; i < f.getValue().size(); i++) {
+          unknownKeys(f.getValue().get(i), element, key + "/" + i, at, file, problems);
+        }
+      }
+    }
+  }
+
+  /** "workloads[1].modes" for the JSON pointer "/workloads/1/modes". */
+  private static String pathOf(String pointer) {
+    StringBuilder b = new StringBuilder();
+    for (String part : pointer.substring(1).split("/")) {
+      if (part.matches("\\d+")) {
+        b.append('[').append(part).append(']');
+      } else {
+        b.append(b.length() == 0 ? "" : ".").append(part.replace("~1", "/").replace("~0", "~"));
+      }
+    }
+    return b.toString();
   }
 
   /**

@@ -208,7 +208,7 @@ class HospesCliTest {
     err.reset();
     assertThat(hospes("run", "--mode", "hvm", "--device", "edu,,", kernel.toString()))
         .isEqualTo(2);
-    assertThat(stderr()).isEqualTo("hospes: --device edu,,: device 'edu,,': empty option"
+    assertThat(stderr()).isEqualTo("hospes: --device edu,,: device edu: empty option"
         + System.lineSeparator());
     err.reset();
     assertThat(hospes("run", "--mode", "pvh", "--device", "edu", kernel.toString()))

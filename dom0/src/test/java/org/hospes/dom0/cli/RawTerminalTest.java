@@ -22,8 +22,7 @@ class RawTerminalTest {
   /** Run under script(1): does what top's screen and console's output do, then restores. */
   public static void main(String[] args) throws Exception {
     try (Terminal t = TerminalBuilder.builder().system(true).build()) {
-      Attributes saved = RawTerminal.enter(t);
-      try {
+      try (RawTerminal.Mode raw = RawTerminal.enter(t)) {
         // top's table: LFs made CR LF by hand.
         t.writer().print("top line\nsecond\n".replace("\n", "\r\n"));
         t.flush();
@@ -31,8 +30,6 @@ class RawTerminalTest {
         OutputStream screen = new RawTerminal.CrLf(System.out);
         screen.write("guest lf\nguest crlf\r\n".getBytes(StandardCharsets.US_ASCII));
         screen.flush();
-      } finally {
-        t.setAttributes(saved);
       }
     }
   }
@@ -59,15 +56,12 @@ class RawTerminalTest {
   static final class ReadsOneKey {
     public static void main(String[] args) throws Exception {
       try (Terminal t = TerminalBuilder.builder().system(true).build()) {
-        Attributes saved = RawTerminal.enter(t);
-        try {
+        try (RawTerminal.Mode raw = RawTerminal.enter(t)) {
           t.writer().print("ready\r\n");
           t.flush();
           int key = t.reader().read(30_000L);
           t.writer().print("key " + key + "\r\n");
           t.flush();
-        } finally {
-          t.setAttributes(saved);
         }
       }
     }

@@ -63,7 +63,8 @@ class SdkWorkloadsTest {
     // Xen mode, "shutdown: crash") alone did not.
     assertThat(progress.toString(StandardCharsets.UTF_8)).contains("events native ram=64"
         + " sched=credit cost=default engine=jit rep=1: debug-exit; its last output: events: no"
-        + " hypervisor, so no event channels (-ENOSYS)\n");
+        + " hypervisor, so no event channels (-ENOSYS) / guest: main returned 1; shutting down"
+        + " as crashed\n");
     assertThat(byMode.get("pv").lastOutput()).isNotEmpty();
     assertThat(progress.toString(StandardCharsets.UTF_8)).as("a run that ended well")
         .contains(" pv ram=64 sched=credit cost=default engine=jit rep=1: shutdown: poweroff\n");

@@ -61,6 +61,12 @@ class StudyRunnerTest {
     assertThat(RunRecord.lastLine(console))
         .isEqualTo("guest: exception 14 (error 0x2) at eip=0x0010aa55");
     assertThat(RunRecord.lastLine("")).isEmpty();
+    // The SDK runtime's closing line says how; the program's line before it says why.
+    assertThat(RunRecord.lastLine("ev: starting\nev: no event channels\n\n"
+        + "guest: main returned 1; shutting down as crashed\n"))
+        .isEqualTo("ev: no event channels / guest: main returned 1; shutting down as crashed");
+    assertThat(RunRecord.lastLine("guest: main returned 2; shutting down as crashed\n"))
+        .isEqualTo("guest: main returned 2; shutting down as crashed");
     assertThat(RunRecord.lastLine("\n \n")).isEmpty();
     assertThat(RunRecord.lastLine("x".repeat(500))).hasSize(RunRecord.LAST_OUTPUT_CHARS)
         .endsWith("...");

@@ -189,6 +189,36 @@ class StudySpecTest {
     }
   }
 
+  /**
+   * Every error of a study file, each on its own line, in the file's order. The trial got only
+   * the first one found: a duplicate key (line 8) before an unknown key (line 3), and nothing
+   * of the others, so the file took one attempt per error.
+   */
+  @Test
+  void everyErrorIsReportedInTheFilesOrder() throws Exception {
+    Path f = dir.resolve("bad.yaml");
+    Files.writeString(f, """
+        name: bad
+        workloads:
+          - {name: nb, kernel: k, bogus: 1}
+          - {name: x, colour: red}
+        modes: [native, hvmx]
+        ram: [4096]
+        repetitions: -1
+        engines: [jit]
+        engines: [interp]
+        """);
+    String known = " (known: name, kernel, cmdline, loader, make, sdk, io, disk, modes)";
+    assertThatThrownBy(() -> StudySpec.read(f)).hasMessage(String.join("\n",
+        f + ":3:27: unknown key 'bogus' in workloads[0]" + known,
+        f + ":4:5: workloads[1].kernel is missing",
+        f + ":4:15: unknown key 'colour' in workloads[1]" + known,
+        f + ":5:17: modes: unknown mode 'hvmx' (native, hvm, hvm-shadow, pvhvm, pvh, pv)",
+        f + ":6:7: ram: 4096 MiB is outside 1..1024",
+        f + ":7:14: repetitions must be at least 1, got -1",
+        f + ":9:1: duplicate key 'engines' (first at line 8)"));
+  }
+
   @Test
   void aKeyGivenTwiceInOneMappingIsRefusedAtTheSecond() throws Exception {
     // SnakeYAML and Jackson keep the last of two equal keys without a word: the second modes:

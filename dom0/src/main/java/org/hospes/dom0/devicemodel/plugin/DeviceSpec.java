@@ -38,6 +38,9 @@ public record DeviceSpec(String name, Map<String, String> options, Set<String> b
       throw new IllegalArgumentException("empty device specification (NAME[,key=value...])");
     }
     String[] parts = t.split(",", -1);
+    // Named as every other --device error names it ("device edu: ..."): the whole text after
+    // the option's own echo of it was a second, different prefix.
+    String about = "device " + parts[0].strip() + ": ";
     Map<String, String> options = new LinkedHashMap<>();
     Set<String> bare = new java.util.HashSet<>();
     for (int i = 1; i < parts.length; i++) {
@@ -46,11 +49,10 @@ public record DeviceSpec(String name, Map<String, String> options, Set<String> b
       String key = eq < 0 ? item : item.substring(0, eq).strip();
       String value = eq < 0 ? "on" : item.substring(eq + 1).strip();
       if (key.isEmpty()) {
-        throw new IllegalArgumentException("device '" + t + "': empty option");
+        throw new IllegalArgumentException(about + "empty option");
       }
       if (options.put(key, value) != null) {
-        throw new IllegalArgumentException("device '" + t + "': option " + key
-            + " given twice");
+        throw new IllegalArgumentException(about + "option " + key + " given twice");
       }
       if (eq < 0) {
         bare.add(key);
