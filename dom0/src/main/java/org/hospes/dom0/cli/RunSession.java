@@ -225,10 +225,21 @@ final class RunSession implements HostLink, AutoCloseable {
     requestStop("interrupted (SIG" + sig.getName() + ")");
   }
 
+  /**
+   * The run was stopped because stdout could not be written (a full device), not because its
+   * reader went away: a failure, status 1, as when the guest ended first and only the flush
+   * found the error. Which of the two came first depends on how fast the host ran the guest
+   * against the output check's 20 ms, so the status must not.
+   */
+  private volatile boolean writeErrorStop;
+
   @Override
   public int stopStatus() {
     int s = signal;
-    return s != 0 ? 128 + s : ExitStatus.STOPPED;
+    if (s != 0) {
+      return 128 + s;
+    }
+    return writeErrorStop ? ExitStatus.INTERNAL_ERROR : ExitStatus.STOPPED;
   }
 
   /** Asks the run to stop at the next slice boundary (first reason wins). */
@@ -251,6 +262,7 @@ final class RunSession implements HostLink, AutoCloseable {
       // stdout's reader went away (EPIPE), or the device is full: nobody will see what the
       // guest prints any more.
       stopReason = StdoutStream.describeFailure(streams.out());
+      writeErrorStop = StdoutStream.isWriteError(streams.out());
     }
     if (now - lastOutputCheck > OUTPUT_CHECK_NANOS) {
       lastOutputCheck = now;

@@ -215,7 +215,10 @@ class RunStopTest {
     Process writer = startInto("/dev/full", "run", kernel(YES));
     String err = new String(writer.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(writer.waitFor(60, TimeUnit.SECONDS)).isTrue();
-    assertThat(writer.exitValue()).as(err).isEqualTo(130);
+    // Status 1, as for the guest below that halts before the output check can stop it: a
+    // write error is the command's failure, not an end from outside (130 before, so the
+    // halting guest's status depended on which came first on a loaded host).
+    assertThat(writer.exitValue()).as(err).isEqualTo(1);
     assertThat(err).contains("stopped: write error on stdout: No space left on device")
         .doesNotContain("stdout was closed");
 
