@@ -349,10 +349,19 @@ class RunStopTest {
    * under nohup, or in the background of a non-interactive shell). Shared by the stop tests.
    */
   static boolean sigintIgnored() throws IOException {
+    return signalIgnored(2);
+  }
+
+  /**
+   * Whether signal {@code number} is ignored in this process, and so in every child it starts
+   * (a disposition no JVM can undo): SIGINT in a background job of a non-interactive shell,
+   * SIGHUP under nohup.
+   */
+  static boolean signalIgnored(int number) throws IOException {
     for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
       if (line.startsWith("SigIgn:")) {
         long mask = Long.parseUnsignedLong(line.substring(7).strip(), 16);
-        return (mask & (1L << (2 - 1))) != 0;
+        return (mask & (1L << (number - 1))) != 0;
       }
     }
     return false;

@@ -1,6 +1,7 @@
 package org.hospes.dom0.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -120,10 +121,21 @@ class TerminalRestoreTest {
         .waitFor()).isZero();
   }
 
+  /**
+   * A signal this process ignores is ignored in top and console too (inherited, and no JVM can
+   * undo it): SIGINT in a background job of a non-interactive shell, SIGHUP under nohup. They
+   * then rightly live on, so the case cannot be tried here. Its number is the status less 128.
+   */
+  private static void assumeDelivered(String signal, int status) throws Exception {
+    assumeFalse(RunStopTest.signalIgnored(status - 128),
+        "SIG" + signal + " is ignored in this process tree");
+  }
+
   @ParameterizedTest
   @CsvSource({"INT, 130", "TERM, 143", "HUP, 129"})
   @Timeout(value = 120, unit = TimeUnit.SECONDS)
   void topKilledFromOutsideRestoresTheTerminal(String signal, int status) throws Exception {
+    assumeDelivered(signal, status);
     Pty p = inAPty("top", "-d", "0.2");
     p.await("'q' quits");
     kill(signal, p.pid());
@@ -152,6 +164,7 @@ class TerminalRestoreTest {
   @Timeout(value = 120, unit = TimeUnit.SECONDS)
   void aConsoleKilledFromOutsideRestoresTheTerminal(String signal, int status)
       throws Exception {
+    assumeDelivered(signal, status);
     // An HVM kernel that writes "A\n" on COM1, its console, and spins.
     Files.write(dir.resolve("com1.elf"), ElfImageBuilder.multibootKernel(new byte[] {
         0x66, (byte) 0xBA, (byte) 0xF8, 0x03, (byte) 0xB0, 'A', (byte) 0xEE, (byte) 0xB0, 10,
