@@ -7,16 +7,12 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.hospes.dom0.testing.ElfImageBuilder;
-import org.hospes.dom0.toolstack.host.HostDaemon;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Verbs that watch a host while it stops underneath them. The trial found top saying "no host
@@ -24,25 +20,13 @@ import org.junit.jupiter.api.io.TempDir;
  * status 0 and nothing said, as when its domain ends.
  */
 class HostGoneTest {
-  @TempDir
-  Path dir;
-
-  private HostDaemon daemon;
-
-  @BeforeEach
-  void start() throws Exception {
-    daemon = TestHosts.start(dir);
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    TestHosts.stop(daemon);
-  }
+  @RegisterExtension
+  final TestHosts.Running host = new TestHosts.Running();
 
   /** One verb's status, run on a thread of its own; out and err are the test's to read. */
   private Thread verb(int[] status, OutputStream out, ByteArrayOutputStream err,
       String... args) {
-    String[] all = TestHosts.withStateDir(dir, args);
+    String[] all = host.withStateDir(args);
     Thread t = new Thread(() -> status[0] = HospesCli.newCommandLine(
         new PrintStream(out, true, StandardCharsets.UTF_8),
         new PrintStream(err, true, StandardCharsets.UTF_8)).execute(all), "test-verb");
@@ -58,7 +42,7 @@ class HostGoneTest {
     int[] status = {-1};
     Thread top = verb(status, syncOut(out), err, "top", "-b", "-n", "1000000", "-d", "0.05");
     await("top's first table", () -> text(out).contains("Domain-0 "));
-    daemon.stop();
+    host.daemon().stop();
     top.join();
     assertThat(err.toString(StandardCharsets.UTF_8))
         .matches("hospes: the host (stopped|went away) while top was watching.*\n");
@@ -71,7 +55,7 @@ class HostGoneTest {
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     int[] status = {-1};
     Thread console = attachedConsole(status, err);
-    daemon.stop();
+    host.daemon().stop();
     console.join();
     assertThat(err.toString(StandardCharsets.UTF_8))
         .isEqualTo("hospes: the host stopped; detached from g\n");
@@ -103,7 +87,7 @@ class HostGoneTest {
     int[] created = {-1};
     ByteArrayOutputStream createErr = new ByteArrayOutputStream();
     verb(created, new ByteArrayOutputStream(), createErr, "create",
-        dir.resolve("g.cfg").toString()).join();
+        host.dir().resolve("g.cfg").toString()).join();
     assertThat(created[0]).as(createErr.toString()).isZero();
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     Thread console = verb(status, syncOut(out), err, "console", "g");
@@ -116,10 +100,10 @@ class HostGoneTest {
   /** Domain g's config: a bare HVM kernel that writes "A\n" on COM1, its console, and spins. */
   private void writeLineKernel() throws java.io.IOException {
     // mov dx, 0x3f8; mov al, 'A'; out dx, al; mov al, 10; out dx, al; jmp $
-    Files.write(dir.resolve("com1.elf"), ElfImageBuilder.multibootKernel(new byte[] {
+    Files.write(host.dir().resolve("com1.elf"), ElfImageBuilder.multibootKernel(new byte[] {
         0x66, (byte) 0xBA, (byte) 0xF8, 0x03, (byte) 0xB0, 'A', (byte) 0xEE, (byte) 0xB0, 10,
         (byte) 0xEE, (byte) 0xEB, (byte) 0xFE}));
-    Files.writeString(dir.resolve("g.cfg"), "name = \"g\"\ntype = \"hvm\"\nmemory = 4\n"
+    Files.writeString(host.dir().resolve("g.cfg"), "name = \"g\"\ntype = \"hvm\"\nmemory = 4\n"
         + "kernel = \"com1.elf\"\n");
   }
 

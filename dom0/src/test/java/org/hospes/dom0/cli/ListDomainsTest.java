@@ -5,12 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import org.hospes.dom0.toolstack.host.HostDaemon;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * {@code hospes list DOMAIN...}, as xl list takes domains: only their rows (or their JSON with
@@ -18,27 +14,16 @@ import org.junit.jupiter.api.io.TempDir;
  * "unmatched argument".
  */
 class ListDomainsTest {
-  @TempDir
-  Path dir;
+  @RegisterExtension
+  final TestHosts.Running host = new TestHosts.Running();
 
   private final ByteArrayOutputStream out = new ByteArrayOutputStream();
   private final ByteArrayOutputStream err = new ByteArrayOutputStream();
-  private HostDaemon daemon;
-
-  @BeforeEach
-  void start() throws Exception {
-    daemon = TestHosts.start(dir);
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    TestHosts.stop(daemon);
-  }
 
   private int hospes(String... args) {
     out.reset();
     err.reset();
-    String[] all = TestHosts.withStateDir(dir, args);
+    String[] all = host.withStateDir(args);
     return HospesCli.newCommandLine(new PrintStream(out, true, StandardCharsets.UTF_8),
         new PrintStream(err, true, StandardCharsets.UTF_8)).execute(all);
   }

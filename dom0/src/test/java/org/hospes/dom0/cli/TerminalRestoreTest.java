@@ -11,12 +11,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.hospes.dom0.testing.ElfImageBuilder;
-import org.hospes.dom0.toolstack.host.HostDaemon;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -27,20 +24,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  * the process without its finally blocks or shutdown hooks.
  */
 class TerminalRestoreTest {
-  @TempDir
-  Path dir;
-
-  private HostDaemon daemon;
-
-  @BeforeEach
-  void start() throws Exception {
-    daemon = TestHosts.start(dir);
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    TestHosts.stop(daemon);
-  }
+  @RegisterExtension
+  final TestHosts.Running host = new TestHosts.Running();
 
   /** A verb in a pty (its pid first; after it, its status and stty -a), and its output. */
   private record Pty(Process process, StringBuffer output) {
@@ -88,7 +73,7 @@ class TerminalRestoreTest {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     String command = "sh -c 'echo pid=$$; exec " + java + " -cp "
         + System.getProperty("java.class.path") + " " + HospesCli.class.getName() + " "
-        + String.join(" ", TestHosts.withStateDir(dir, verb)) + "'; echo EXIT=$?; stty -a";
+        + String.join(" ", host.withStateDir(verb)) + "'; echo EXIT=$?; stty -a";
     Process p = new ProcessBuilder("script", "-qfec", command, "/dev/null")
         .redirectErrorStream(true).start();
     StringBuffer output = new StringBuffer();
@@ -153,7 +138,7 @@ class TerminalRestoreTest {
   void topRestoresTheTerminalWhenTheHostGoes() throws Exception {
     Pty p = inAPty("top", "-d", "0.2");
     p.await("'q' quits");
-    daemon.stop();
+    host.daemon().stop();
     String out = p.rest();
     assertThat(out).contains("EXIT=1");
     assertCooked(out);
@@ -166,15 +151,15 @@ class TerminalRestoreTest {
       throws Exception {
     assumeDelivered(signal, status);
     // An HVM kernel that writes "A\n" on COM1, its console, and spins.
-    Files.write(dir.resolve("com1.elf"), ElfImageBuilder.multibootKernel(new byte[] {
+    Files.write(host.dir().resolve("com1.elf"), ElfImageBuilder.multibootKernel(new byte[] {
         0x66, (byte) 0xBA, (byte) 0xF8, 0x03, (byte) 0xB0, 'A', (byte) 0xEE, (byte) 0xB0, 10,
         (byte) 0xEE, (byte) 0xEB, (byte) 0xFE}));
-    Files.writeString(dir.resolve("g.cfg"), "name = \"g\"\ntype = \"hvm\"\nmemory = 4\n"
+    Files.writeString(host.dir().resolve("g.cfg"), "name = \"g\"\ntype = \"hvm\"\nmemory = 4\n"
         + "kernel = \"com1.elf\"\n");
     java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
     assertThat(HospesCli.newCommandLine(new java.io.PrintStream(
         new java.io.ByteArrayOutputStream()), new java.io.PrintStream(err))
-        .execute(TestHosts.withStateDir(dir, "create", dir.resolve("g.cfg").toString())))
+        .execute(host.withStateDir("create", host.dir().resolve("g.cfg").toString())))
         .as(err.toString()).isZero();
     Pty p = inAPty("console", "g");
     p.await("A\r\n");

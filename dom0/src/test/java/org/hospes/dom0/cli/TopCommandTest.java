@@ -6,37 +6,21 @@ import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
-import org.hospes.dom0.toolstack.host.HostDaemon;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code hospes top} where there is no terminal: the trial found {@code hospes top < /dev/null}
  * (and top piped) printing tables until killed, its 'q' unreadable.
  */
 class TopCommandTest {
-  @TempDir
-  Path dir;
-
-  private HostDaemon daemon;
-
-  @BeforeEach
-  void start() throws Exception {
-    daemon = TestHosts.start(dir);
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    TestHosts.stop(daemon);
-  }
+  @RegisterExtension
+  final TestHosts.Running host = new TestHosts.Running();
 
   private int top(OutputStream out, ByteArrayOutputStream err, String... args) {
-    String[] all = TestHosts.withStateDir(dir, java.util.stream.Stream.concat(
+    String[] all = host.withStateDir(java.util.stream.Stream.concat(
         java.util.stream.Stream.of("top"), java.util.Arrays.stream(args))
         .toArray(String[]::new));
     return HospesCli.newCommandLine(new PrintStream(out, true, StandardCharsets.UTF_8),
