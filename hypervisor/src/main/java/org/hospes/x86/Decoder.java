@@ -413,9 +413,10 @@ final class Decoder {
         return false;
       case 0x90:
         if (rep == 1) {
-          // PAUSE ends the block so that its VM exit, when enabled, is taken exactly here.
+          // PAUSE does not end the block: its VM exit, when enabled, leaves mid-block as
+          // CPUID's does, and the spin loops of a booting kernel run it between loads.
           emit(Op.PAUSE, 0, 0, 0);
-          return true;
+          return false;
         }
         emit(Op.NOP, 0, 0, 0);
         return false;
