@@ -793,14 +793,25 @@ public final class HvmPlatform {
     }
     int callback = domain.callbackVector();
     boolean upcall = callback >= 0 && domain.eventChannels().ops().upcallPending(v.id());
-    if (!upcall && !interrupts.pending()) {
+    if (!upcall && !interrupts.requested()) {
       // vmx_intr_assist with hvm_intsrc_none goes straight to "out": an interrupt window asked
       // for earlier (for an interrupt that has since gone: a line lowered, a higher TPR,
       // upcall_pending cleared) stays asked for, and its exit comes with nothing to inject.
       // Only the INTERRUPT_WINDOW exit handler clears the control.
       return;
     }
-    if (queued || replay || !v.cpu().interruptible()) {
+    // hvm_interrupt_blocked's order: EFLAGS.IF, then the STI and MOV SS shadows (both ask for
+    // the window), then the TPR, which asks for nothing (vmx_intr_assist sets only the TPR
+    // threshold), and only then an event already queued.
+    if (!v.cpu().interruptible()) {
+      vmcs.setBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
+          VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
+      return;
+    }
+    if (!upcall && interrupts.tprBlocked()) {
+      return;
+    }
+    if (queued || replay) {
       vmcs.setBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
           VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
       return;
@@ -821,7 +832,8 @@ public final class HvmPlatform {
    * guest can take it (at the handler's IRET that sets IF again, say), not at whatever exit
    * comes next. The callback vector stays pending until the guest clears upcall_pending, so on
    * Xen every injection of it asks for the window; a lower-priority APIC interrupt held by the
-   * one just accepted is not pending (vlapic_has_pending_irq) and asks for nothing. Nothing
+   * one just accepted is not pending (vlapic_has_pending_irq) and asks for nothing, but one that
+   * only the TPR masks does ask (Xen weighs the TPR in hvm_interrupt_blocked, not here). Nothing
    * pending: nothing is asked for, and an earlier request is left standing until its exit, as
    * Xen leaves it.
    */
@@ -831,7 +843,7 @@ public final class HvmPlatform {
       return;
     }
     int callback = domain.callbackVector();
-    if (interrupts.pending()
+    if (interrupts.requested()
         || callback >= 0 && domain.eventChannels().ops().upcallPending(v.id())) {
       vmcs.setBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
           VmxControls.PROC_INTERRUPT_WINDOW_EXITING);

@@ -56,6 +56,31 @@ public final class CpuInterrupts implements InterruptController {
     return lapic.pendingVector() >= 0 || picPending();
   }
 
+  /**
+   * Xen's hvm_vcpu_has_pending_irq for the two sources here (PIC_FIRST): the PIC's INTR where
+   * it is wired, else the local APIC's vector as vlapic_has_pending_irq finds it, which an
+   * in-service vector may hold back but the TPR does not ({@link #tprBlocked} is that check).
+   * So an interrupt the TPR alone masks is requested: with EFLAGS.IF clear it asks for the
+   * interrupt window, as in Xen, where {@link #pending} (the processor's view) says nothing.
+   */
+  public boolean requested() {
+    return picPending() || lapic.requestedVector() >= 0;
+  }
+
+  /**
+   * hvm_intblk_tpr: the source {@link #requested} names is the local APIC, and the TPR masks its
+   * vector. Xen then only sets the TPR threshold (a processor with a TPR shadow; Hospes models
+   * none, so the guest's TPR write exits and the next entry looks again): no injection and no
+   * window.
+   */
+  public boolean tprBlocked() {
+    if (picPending()) {
+      return false;
+    }
+    int v = lapic.requestedVector();
+    return v >= 0 && lapic.tprMasks(v);
+  }
+
   @Override
   public int acknowledge() {
     if (pic == null || !picWired.getAsBoolean()) {

@@ -395,6 +395,30 @@ public final class LocalApic implements MmioDevice, ApicBaseMsr {
     return (tpr & 0xF0) >= isrClass ? tpr & 0xFF : isrClass;
   }
 
+  /**
+   * Xen's vlapic_has_pending_irq: the highest vector in the IRR unless an in-service vector of
+   * its priority class or higher holds it back; -1 if none (or the APIC is disabled). The TPR is
+   * not looked at here: Xen weighs it later, in hvm_interrupt_blocked, after EFLAGS.IF and the
+   * interrupt shadows ({@link #tprMasks}). Where both let it through this is
+   * {@link #pendingVector}.
+   */
+  public int requestedVector() {
+    if (!enabled()) {
+      return -1;
+    }
+    int v = highest(irr);
+    int isrv = highest(isr);
+    if (v < 0 || isrv >= 0 && (v & 0xF0) <= (isrv & 0xF0)) {
+      return -1;
+    }
+    return v;
+  }
+
+  /** hvm_intblk_tpr: the TPR's priority class is at or above {@code vector}'s. */
+  public boolean tprMasks(int vector) {
+    return (tpr >>> 4 & 0xF) >= vector >>> 4;
+  }
+
   /** The vector the APIC would deliver now, or -1. */
   public int pendingVector() {
     if (!enabled()) {

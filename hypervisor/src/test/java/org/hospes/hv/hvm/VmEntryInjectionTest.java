@@ -242,4 +242,73 @@ class VmEntryInjectionTest {
     assertThat(entryInfo())
         .isEqualTo(VmxControls.intrInfo(0x51, VmxControls.INTR_TYPE_EXTERNAL, false));
   }
+
+  /**
+   * hvm_intblk_tpr comes after EFLAGS.IF and the shadows in hvm_interrupt_blocked, and
+   * vlapic_has_pending_irq does not weigh the TPR. So an APIC interrupt that only the TPR masks,
+   * with IF clear, asks for the interrupt window (hvm_intblk_rflags_ie); with IF set it asks for
+   * nothing and is not injected; once the guest lowers its TPR it goes in.
+   */
+  @Test
+  void anInterruptTheTprMasksAsksForTheWindowOnlyWhileIfIsClear() {
+    enableApic();
+    p.lapic(0).write(org.hospes.hv.platform.LocalApic.TPR, 4, 0x50);
+    p.lapic(0).accept(0x51, false);
+    assertThat(p.lapic(0).pendingVector()).isEqualTo(-1);
+    vmcs.write(VmcsField.GUEST_INTERRUPTIBILITY_INFO, 0);
+    p.prepareEntry(v, 0);
+    assertThat(entryInfo() & VmxControls.INTR_INFO_VALID).isZero();
+    assertThat(asks(VmxControls.PROC_INTERRUPT_WINDOW_EXITING)).isTrue();
+
+    // The window exit came with IF set: the TPR still masks it, so nothing is asked for.
+    interruptible();
+    vmcs.clearBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
+        VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
+    p.prepareEntry(v, 0);
+    assertThat(entryInfo() & VmxControls.INTR_INFO_VALID).isZero();
+    assertThat(asks(VmxControls.PROC_INTERRUPT_WINDOW_EXITING)).isFalse();
+
+    // An event already queued does not make it ask either: the TPR is weighed first.
+    int gp = VmxControls.intrInfo(13, VmxControls.INTR_TYPE_HARDWARE_EXCEPTION, true);
+    vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD, gp);
+    p.prepareEntry(v, 0);
+    assertThat(entryInfo()).isEqualTo(gp);
+    assertThat(asks(VmxControls.PROC_INTERRUPT_WINDOW_EXITING)).isFalse();
+
+    vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD, 0);
+    p.lapic(0).write(org.hospes.hv.platform.LocalApic.TPR, 4, 0x40);
+    p.prepareEntry(v, 0);
+    assertThat(entryInfo())
+        .isEqualTo(VmxControls.intrInfo(0x51, VmxControls.INTR_TYPE_EXTERNAL, false));
+  }
+
+  /**
+   * "Is there another IRQ to queue up behind this one?" asks hvm_vcpu_has_pending_irq, which
+   * leaves the TPR to hvm_interrupt_blocked: after the PIC's vector goes in, an APIC interrupt
+   * that only the TPR masks asks for the window (its exit will find it masked and ask for
+   * nothing more); one that an in-service vector holds back does not.
+   */
+  @Test
+  void behindAPicInjectionAnInterruptTheTprMasksAsksForTheWindow() {
+    interruptible();
+    enableApic();
+    p.lapic(0).write(org.hospes.hv.platform.LocalApic.LVT_LINT0, 4, 0x700);
+    picAt0x30WithIrq1Open();
+    p.lapic(0).write(org.hospes.hv.platform.LocalApic.TPR, 4, 0xF0);
+    p.lapic(0).accept(0x51, false);
+    p.setIsaIrqLevel(1, true);
+    p.prepareEntry(v, 0);
+    assertThat(entryInfo())
+        .isEqualTo(VmxControls.intrInfo(0x31, VmxControls.INTR_TYPE_EXTERNAL, false));
+    assertThat(asks(VmxControls.PROC_INTERRUPT_WINDOW_EXITING)).isTrue();
+
+    // The window exit: IF set, the TPR masks 0x51, nothing else is pending (the PIC's IRQ 1
+    // is in service): no injection, no window.
+    vmcs.write(VmcsField.VM_ENTRY_INTR_INFO_FIELD, 0);
+    vmcs.clearBits(VmcsField.CPU_BASED_VM_EXEC_CONTROL,
+        VmxControls.PROC_INTERRUPT_WINDOW_EXITING);
+    p.prepareEntry(v, 0);
+    assertThat(entryInfo() & VmxControls.INTR_INFO_VALID).isZero();
+    assertThat(asks(VmxControls.PROC_INTERRUPT_WINDOW_EXITING)).isFalse();
+  }
 }
