@@ -92,6 +92,9 @@ public record VifSpec(String mac, NetRef net, Path pcap, int ip, Model model) {
     if (t.isEmpty()) {
       return new VifSpec(null, DEFAULT_NET, null, 0);
     }
+    // Each key may be given once, as every other option parser here has it (DeviceSpec,
+    // DomainSpec): a second one is refused, naming it, rather than silently winning.
+    java.util.Set<String> given = new java.util.HashSet<>();
     for (String item : t.split(",", -1)) {
       String it = item.strip();
       int eq = it.indexOf('=');
@@ -101,6 +104,9 @@ public record VifSpec(String mac, NetRef net, Path pcap, int ip, Model model) {
       }
       String key = it.substring(0, eq).strip().toLowerCase(Locale.ROOT);
       String value = it.substring(eq + 1).strip();
+      if (KEYS.contains(key) && !given.add(key)) {
+        throw new IllegalArgumentException("vif '" + text + "': " + key + " given twice");
+      }
       switch (key) {
         case "mac" -> {
           if (!value.matches("(?i)([0-9a-f]{2}:){5}[0-9a-f]{2}")) {
@@ -159,6 +165,9 @@ public record VifSpec(String mac, NetRef net, Path pcap, int ip, Model model) {
     }
     return new VifSpec(mac, net == null ? DEFAULT_NET : net, pcap, ip, model);
   }
+
+  private static final java.util.Set<String> KEYS =
+      java.util.Set.of("mac", "net", "bridge", "pcap", "ip", "model", "type", "backend");
 
   private static NetRef once(NetRef old, NetRef now, String text) {
     if (old != null) {

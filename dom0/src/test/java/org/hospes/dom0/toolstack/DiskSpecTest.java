@@ -178,6 +178,54 @@ class DiskSpecTest {
         .hasMessageContaining("vdev hda is an IDE disk; bus=virtio takes xvdX");
   }
 
+  /**
+   * A setting given twice is refused naming it, as DeviceSpec and DomainSpec refuse a repeated
+   * key: it used to be taken silently, the later one winning (mode=ro,mode=rw gave a writable
+   * disk). Aliases (mode/access, bus/specification) and a positional item count as the same
+   * setting.
+   */
+  @Test
+  void aSettingGivenTwiceIsRefusedNamingIt() {
+    assertThatThrownBy(() -> DiskSpec.parse("a.img,mode=ro,mode=rw", 0, null))
+        .hasMessage("disk 'a.img,mode=ro,mode=rw': mode given twice");
+    assertThatThrownBy(() -> DiskSpec.parse("a.img,mode=ro,access=rw", 0, null))
+        .hasMessage("disk 'a.img,mode=ro,access=rw': access given twice (mode=, then access=)");
+    assertThatThrownBy(() -> DiskSpec.parse("a.img,format=raw,format=qcow2", 0, null))
+        .hasMessage("disk 'a.img,format=raw,format=qcow2': format given twice");
+    assertThatThrownBy(() -> DiskSpec.parse("a.img,raw,format=qcow2", 0, null))
+        .hasMessage("disk 'a.img,raw,format=qcow2': format given twice (by position, then"
+            + " format=)");
+    assertThatThrownBy(() -> DiskSpec.parse("a.img,vdev=xvdb,vdev=xvdc", 0, null))
+        .hasMessage("disk 'a.img,vdev=xvdb,vdev=xvdc': vdev given twice");
+    assertThatThrownBy(() -> DiskSpec.parse("a.img,bus=xen,specification=virtio", 0, null))
+        .hasMessageContaining("bus given twice (bus=, then specification=)");
+    assertThatThrownBy(() -> DiskSpec.parse("a.img,backend=s1,backend=s2", 0, null))
+        .hasMessageContaining("backend given twice");
+    assertThatThrownBy(() -> DiskSpec.parse("a.img,target=b.img", 0, null))
+        .hasMessage("disk 'a.img,target=b.img': target given twice (by position, then"
+            + " target=)");
+    assertThatThrownBy(() -> DiskSpec.parse("target=a.img,target=b.img", 0, null))
+        .hasMessage("disk 'target=a.img,target=b.img': target given twice");
+    // Not repeats: xl's positional items fill the settings not given by key, in order.
+    assertThat(DiskSpec.parse("format=raw,a.img,xvdb", 0, null))
+        .isEqualTo(new DiskSpec(Path.of("a.img"), "raw", false, "xvdb"));
+  }
+
+  @Test
+  void theCliAndRunManyRefuseARepeatedKeyWithStatus2() throws IOException {
+    Path kernel = Files.write(dir.resolve("k.elf"), new byte[] {0x7f, 'E', 'L', 'F'});
+    Files.write(dir.resolve("a.img"), new byte[4096]);
+    var err = new java.io.ByteArrayOutputStream();
+    int rc = HospesCli.newCommandLine(new java.io.PrintStream(new java.io.ByteArrayOutputStream(),
+        true), new java.io.PrintStream(err, true)).execute("run", "--mode", "pvh", "--disk",
+        dir.resolve("a.img") + ",mode=ro,mode=rw", kernel.toString());
+    assertThat(rc).isEqualTo(2);
+    assertThat(err.toString()).isEqualTo("hospes: --disk: disk '" + dir.resolve("a.img")
+        + ",mode=ro,mode=rw': mode given twice" + System.lineSeparator());
+    assertThatThrownBy(() -> DomainSpec.parse("d=k.elf,mode=pvh,disk=[a.img,vdev=xvdb,"
+        + "vdev=xvdc]", dir)).hasMessage("d: disk 'a.img,vdev=xvdb,vdev=xvdc': vdev given twice");
+  }
+
   @Test
   void theCliNamesAMissingImageInOneLine() throws IOException {
     Path kernel = Files.write(dir.resolve("k.elf"), new byte[] {0x7f, 'E', 'L', 'F'});

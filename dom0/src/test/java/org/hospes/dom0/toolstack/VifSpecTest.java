@@ -97,6 +97,36 @@ class VifSpecTest {
         .e1000In(DomainMode.HVM_EPT)).isTrue();
   }
 
+  /**
+   * A key given twice is refused naming it, as DeviceSpec and DomainSpec refuse a repeated key
+   * and as net= with bridge= already was: it used to be taken silently, the later one winning
+   * (two mac= gave the second address, two pcap= wrote only the second file).
+   */
+  @Test
+  void aKeyGivenTwiceIsRefusedNamingIt() throws Exception {
+    assertThatThrownBy(() -> VifSpec.parse("mac=00:16:3e:00:00:10,mac=00:16:3e:00:00:11", null))
+        .hasMessage("vif 'mac=00:16:3e:00:00:10,mac=00:16:3e:00:00:11': mac given twice");
+    for (String twice : new String[] {"net=nat,net=routed", "pcap=a.pcap,pcap=b.pcap",
+        "ip=10.0.3.5,ip=10.0.3.6", "model=e1000,model=virtio", "type=vif,type=ioemu",
+        "backend=0,backend=Domain-0", "bridge=br0,bridge=br1", "MAC=00:16:3e:00:00:10,"
+        + "mac=00:16:3e:00:00:11"}) {
+      String key = twice.substring(0, twice.indexOf('=')).toLowerCase(java.util.Locale.ROOT);
+      assertThatThrownBy(() -> VifSpec.parse(twice, null)).as(twice)
+          .hasMessage("vif '" + twice + "': " + key + " given twice");
+    }
+    // An unknown key stays an unknown key, however often it is given.
+    assertThatThrownBy(() -> VifSpec.parse("rate=1,rate=2", null))
+        .hasMessageContaining("unknown key 'rate'");
+    assertThatThrownBy(() -> DomainSpec.parse("a=k.elf,mode=pvh,vif=[ip=10.0.3.5,ip=10.0.3.6]",
+        dir)).hasMessage("a: vif 'ip=10.0.3.5,ip=10.0.3.6': ip given twice");
+    Path k = Files.write(dir.resolve("k.elf"), new byte[] {0x7f, 'E', 'L', 'F'});
+    CapturedCli c = new CapturedCli();
+    assertThat(c.run("run", "--mode", "pvh", "--vif", "pcap=a.pcap,pcap=b.pcap", k.toString()))
+        .isEqualTo(2);
+    assertThat(c.stderr()).isEqualTo("hospes: --vif: vif 'pcap=a.pcap,pcap=b.pcap': pcap given"
+        + " twice" + System.lineSeparator());
+  }
+
   @Test
   void runManySpecsTakeVifsBracketedOrNot() {
     DomainSpec d = DomainSpec.parse("a=k.elf,mode=pvh,vif=[mac=00:16:3e:00:00:0a,net=routed,"
