@@ -302,7 +302,13 @@ public record DiskSpec(Path target, String format, boolean readOnly, String vdev
    */
   public DiskImage open() throws IOException {
     if (!Files.exists(target)) {
-      throw new IOException("disk image " + target + " does not exist");
+      // xl's target= takes the rest of the text, commas included, so a key after it
+      // ('target=a.img,format=raw') became part of the path: say so, or the user hunts for a
+      // file they never named.
+      boolean swallowed = SETTINGS.keySet().stream()
+          .anyMatch(k -> target.toString().contains("," + k + "="));
+      throw new IOException("disk image " + target + " does not exist" + (swallowed
+          ? " (target= takes the rest of the text, commas included: give it last)" : ""));
     }
     if (!Files.isRegularFile(target)) {
       throw new IOException("disk image " + target + " is not a regular file");

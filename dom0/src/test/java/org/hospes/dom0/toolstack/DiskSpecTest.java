@@ -211,6 +211,20 @@ class DiskSpecTest {
         .isEqualTo(new DiskSpec(Path.of("a.img"), "raw", false, "xvdb"));
   }
 
+  /**
+   * xl's target= takes the rest of the text, so a key after it is part of the path; the missing
+   * image's line says why (it used to name only the odd path, 'a.img,format=raw').
+   */
+  @Test
+  void aKeyAfterTargetIsPartOfThePathAndTheMissingImageSaysSo() {
+    Path img = dir.resolve("a.img");
+    assertThatThrownBy(() -> DiskSpec.parse("target=" + img + ",format=raw", 0, null).open())
+        .hasMessage("disk image " + img + ",format=raw does not exist (target= takes the rest"
+            + " of the text, commas included: give it last)");
+    assertThatThrownBy(() -> DiskSpec.parse("target=" + img, 0, null).open())
+        .hasMessage("disk image " + img + " does not exist");
+  }
+
   @Test
   void theCliAndRunManyRefuseARepeatedKeyWithStatus2() throws IOException {
     Path kernel = Files.write(dir.resolve("k.elf"), new byte[] {0x7f, 'E', 'L', 'F'});
