@@ -313,6 +313,10 @@ public record DiskSpec(Path target, String format, boolean readOnly, String vdev
     if (!Files.isRegularFile(target)) {
       throw new IOException("disk image " + target + " is not a regular file");
     }
+    if (!Files.isReadable(target)) {
+      // Before the writable check, whose advice (mode=ro) would not help here.
+      throw new IOException("disk image " + target + " is not readable (permission denied)");
+    }
     if (!readOnly && !Files.isWritable(target)) {
       throw new IOException("disk image " + target + " is not writable (use mode=ro)");
     }
