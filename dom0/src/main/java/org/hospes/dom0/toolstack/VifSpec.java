@@ -117,7 +117,9 @@ public record VifSpec(String mac, NetRef net, Path pcap, int ip, Model model) {
             throw new IllegalArgumentException("vif '" + text + "': mac " + value
                 + " is a multicast address");
           }
-          mac = value.toLowerCase(Locale.ROOT);
+          // All zeros is no station address (Linux's e1000 refuses to probe a card with it);
+          // libxl takes it as "not set" and makes one (libxl__mac_is_default), and so do we.
+          mac = value.matches("(00:){5}00") ? null : value.toLowerCase(Locale.ROOT);
         }
         case "net" -> net = once(net, NetRef.parse(value), text);
         case "bridge" -> net = once(net, NetRef.parse("bridge:" + value), text);

@@ -127,6 +127,18 @@ class VifSpecTest {
         + " twice" + System.lineSeparator());
   }
 
+  /**
+   * mac=00:00:00:00:00:00 is the default address, as libxl takes an all-zero MAC as unset:
+   * before, the interface got the zero address, which Linux's e1000 refuses ("Invalid MAC
+   * Address") and no switch can learn.
+   */
+  @Test
+  void anAllZeroMacIsTheDefaultAddressAsInLibxl() {
+    VifSpec v = VifSpec.parse("mac=00:00:00:00:00:00,net=bridge:br0", null);
+    assertThat(v.mac()).isNull();
+    assertThat(v.macFor(3, 1)).isEqualTo("00:16:3e:00:03:01");
+  }
+
   @Test
   void runManySpecsTakeVifsBracketedOrNot() {
     DomainSpec d = DomainSpec.parse("a=k.elf,mode=pvh,vif=[mac=00:16:3e:00:00:0a,net=routed,"
