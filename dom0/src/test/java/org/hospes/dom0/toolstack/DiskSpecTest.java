@@ -240,6 +240,26 @@ class DiskSpecTest {
         + "vdev=xvdc]", dir)).hasMessage("d: disk 'a.img,vdev=xvdb,vdev=xvdc': vdev given twice");
   }
 
+  /**
+   * backend= naming the guest itself ("guest" is run's domain name) is the user's error: one
+   * line naming the disk, status 2. It used to escape as "hospes: internal error:
+   * java.lang.IllegalArgumentException: backend=guest: ..." with status 1.
+   */
+  @Test
+  void runRefusesABackendThatIsTheGuestItselfInOneLine() throws IOException {
+    long paddr = 0x10_0000;
+    Path kernel = Files.write(dir.resolve("pvh.elf"), new org.hospes.dom0.testing.ElfImageBuilder()
+        .entry(paddr).segment(paddr, new byte[] {(byte) 0xF4}, 0x1000).pvhEntryNote(paddr)
+        .build());
+    Path img = Files.write(dir.resolve("a.img"), new byte[4096]);
+    var c = new org.hospes.dom0.testing.CapturedCli();
+    assertThat(c.run("run", "--mode", "pvh", "--disk", img + ",backend=guest",
+        kernel.toString())).isEqualTo(2);
+    assertThat(c.stderr()).isEqualTo("hospes: " + kernel + ": disk " + img + ": backend=guest:"
+        + " guest is a guest, not a driver domain" + System.lineSeparator());
+    assertThat(c.stdout()).isEmpty();
+  }
+
   @Test
   void theCliNamesAMissingImageInOneLine() throws IOException {
     Path kernel = Files.write(dir.resolve("k.elf"), new byte[] {0x7f, 'E', 'L', 'F'});
