@@ -357,6 +357,15 @@ public final class HostRunner {
     if (guests.containsKey(spec.name())) {
       throw new IllegalArgumentException("a domain named " + spec.name() + " exists already");
     }
+    for (org.hospes.hv.control.DomainControl c : hv.serviceDomains()) {
+      // A driver domain a disk's backend= made (or dom0, Domain-0) holds its name as a guest
+      // does, as xl keeps names unique among all domains: two domains called one name would
+      // make every later backend=NAME, destroy NAME or list ambiguous.
+      if (c.domain().name().equals(spec.name())) {
+        throw new IllegalArgumentException("a domain named " + spec.name() + " exists already ("
+            + (c.domid() == 0 ? "dom0" : "a driver domain, " + c.privilege().describe()) + ")");
+      }
+    }
     KernelLoader loader = HostPlugins.classPath().kernelLoaders().choose(spec.loader(),
         BootMode.of(spec.mode()), image);
     Domain d = spec.mode() == DomainMode.PV ? hv.createPvDomain(spec.name(), spec.ramMiB())

@@ -138,4 +138,23 @@ class RunManyStartFailureTest {
         + " network needs its own address" + System.lineSeparator());
     assertTornDown(List.of(a, b), 1, img, "a.pcap");
   }
+
+  /**
+   * A guest may not take the name of the driver domain an earlier guest's disk made
+   * (backend=b, then a guest b): one line, status 2, the first domain and its driver domain
+   * torn down. Before, both were built, two domains called b.
+   */
+  @Test
+  void aGuestNamedAsAnEarlierDisksDriverDomainIsRefused() throws Exception {
+    Path img = image("a.img");
+    String a = "a=" + pvhKernel() + ",mode=pvh,disk=[backend=b,target=" + img + "]";
+    String b = "b=" + pvhKernel() + ",mode=pvh";
+    assertThat(runMany("--domain", a, "--domain", b)).isEqualTo(ExitStatus.USAGE);
+    assertThat(err.toString(StandardCharsets.UTF_8)).isEqualTo("hospes: b: a domain named b"
+        + " exists already (a driver domain, privileged over domain 1)"
+        + System.lineSeparator());
+    assertTornDown(List.of(a, b), 1, img, null);
+    assertThat(made.get(0).hypervisor().serviceDomains()).extracting(c -> c.domid())
+        .as("the driver domain went with its guest").containsExactly(0);
+  }
 }
