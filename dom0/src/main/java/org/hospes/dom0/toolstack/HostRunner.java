@@ -322,6 +322,11 @@ public final class HostRunner {
       // As libxl destroys a domain that shut down or crashed: it leaves the hypervisor's
       // lists (one already destroyed is gone, or stays dying while grant-mapped).
       hv.destroy(g.domain(), "released by the toolstack");
+      // What its device model held goes with it too (destroy's path does the same): the
+      // images it had open, locks and all, and its cards' ports and addresses on their
+      // networks. A host daemon forgets every domain that shuts down; a run-many run lets go
+      // of them all only when it ends.
+      releaseDeviceImages(g);
       if (networks != null) {
         networks.forget(g.domain().domid());
       }
