@@ -187,8 +187,9 @@ final class RunCommand implements Callable<Integer> {
           + " model=e1000, the default in hvm and hvm-shadow: an emulated Intel 82540EM (Linux's"
           + " e1000). model=virtio (hvm modes): a virtio-net PCI device. net= is nat by default;"
           + " bridge:NAME and isolated:NAME are learning switches, routed gives each guest a /32"
-          + " route (ip=A.B.C.D). pcap=FILE captures the interface's frames. xl's keys mac=,"
-          + " bridge=, type=vif and backend=0 are accepted too.";
+          + " route (ip=A.B.C.D). pcap=FILE captures the interface's frames; mac= sets its"
+          + " address (one per network). xl's keys bridge=, type=vif (the PV interface"
+          + " alone), type=ioemu (the mode's default) and backend=0 are accepted too.";
 
   /** An option's help: its annotation here and {@link RunCommandModel} both use it. */
   static final String DEVICES_HELP =

@@ -4,6 +4,7 @@ import com.google.inject.Binder;
 import com.google.inject.multibindings.MapBinder;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -66,6 +67,24 @@ public final class DiskImages {
   }
 
   private DiskImage open(Path path, String format, boolean readOnly, int depth)
+      throws IOException {
+    try {
+      return open0(path, format, readOnly, depth);
+    } catch (FileSystemException e) {
+      if (e.getReason() != null) {
+        throw e;
+      }
+      // java.nio's message is then the path alone ("disk.img" for a file it may not read),
+      // which a user cannot act on: add the reason, as every other file error here has one.
+      String file = e.getFile() != null ? e.getFile() : path.toString();
+      String reason = e instanceof java.nio.file.AccessDeniedException ? "permission denied"
+          : e instanceof java.nio.file.NoSuchFileException ? "no such file"
+          : e.getClass().getSimpleName();
+      throw new IOException(file + ": " + reason, e);
+    }
+  }
+
+  private DiskImage open0(Path path, String format, boolean readOnly, int depth)
       throws IOException {
     if (!Files.exists(path)) {
       throw new NoSuchFileException(path.toString(), null, "no such disk image");

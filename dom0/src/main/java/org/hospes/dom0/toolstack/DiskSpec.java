@@ -107,9 +107,19 @@ public record DiskSpec(Path target, String format, boolean readOnly, String vdev
     // xl's positional parameters, in order: target, format, vdev, access (an empty one keeps
     // its default); a parameter named by key counts as given.
     int positional = 0;
+    // Each setting may be given once, by position or by one of its keys, as every other
+    // option parser here has it (DeviceSpec, DomainSpec): a second one is refused, naming it,
+    // rather than silently winning. Setting -> how it was first given.
+    java.util.Map<String, String> given = new java.util.HashMap<>();
     while (!rest.isEmpty()) {
       if (rest.startsWith("target=")) {
+        once(given, "target", "target=", text);
         target = rest.substring("target=".length());
+        if (target.contains(",target=")) {
+          // xl's target= takes the rest of the text, so a second one would be part of the
+          // path: far likelier a repeated key than a file name with ",target=" in it.
+          throw new IllegalArgumentException("disk '" + text + "': target given twice");
+        }
         break;
       }
       int comma = rest.indexOf(',');
@@ -118,6 +128,7 @@ public record DiskSpec(Path target, String format, boolean readOnly, String vdev
       rest = comma < 0 ? "" : rest.substring(comma + 1).stripLeading();
       item = item.strip();
       int eq = item.indexOf('=');
+      boolean byPosition = false;
       if (eq < 0) {
         while (positional == 0 && target != null || positional == 1 && format != null
             || positional == 2 && vdev != null || positional == 3 && ro != null) {
@@ -129,6 +140,7 @@ public record DiskSpec(Path target, String format, boolean readOnly, String vdev
         }
         if (!item.isEmpty()) {
           String key = POSITIONAL[positional];
+          byPosition = true;
           item = key + "=" + item;
           eq = key.length();
         } else if (positional == 0) {
@@ -139,6 +151,10 @@ public record DiskSpec(Path target, String format, boolean readOnly, String vdev
       if (eq >= 0) {
         String key = item.substring(0, eq);
         String value = item.substring(eq + 1);
+        String setting = SETTINGS.get(key);
+        if (setting != null) {
+          once(given, setting, byPosition ? "by position" : key + "=", text);
+        }
         switch (key) {
           case "format" -> {
             if (value.isEmpty()) {
@@ -207,6 +223,31 @@ public record DiskSpec(Path target, String format, boolean readOnly, String vdev
 
   private static final String[] POSITIONAL = {"target", "format", "vdev", "access"};
 
+  /**
+   * The setting each key gives: xl's access= and Hospes's mode= are one, as are bus= and xl's
+   * specification=.
+   */
+  private static final java.util.Map<String, String> SETTINGS = java.util.Map.of(
+      "target", "target", "format", "format", "vdev", "vdev", "mode", "access",
+      "access", "access", "backend", "backend", "bus", "bus", "specification", "bus");
+
+  /**
+   * Records that {@code setting} is given {@code how} ("format=", "by position"), or refuses
+   * it with a one-line reason naming the setting if it was given before.
+   */
+  private static void once(java.util.Map<String, String> given, String setting, String how,
+      String text) {
+    String first = given.putIfAbsent(setting, how);
+    if (first == null) {
+      return;
+    }
+    // The same key twice is named as written (mode=ro,mode=rw: "mode"); two spellings of one
+    // setting are named by the setting, with both spellings.
+    throw new IllegalArgumentException("disk '" + text + "': " + (first.equals(how)
+        ? how.substring(0, how.length() - 1) + " given twice"
+        : setting + " given twice (" + first + ", then " + how + ")"));
+  }
+
   /** hda..hdd as 0..3 (primary master, primary slave, secondary master, slave), else -1. */
   public static int ideIndex(String vdev) {
     return vdev != null && vdev.matches("hd[a-d]") ? vdev.charAt(2) - 'a' : -1;
@@ -261,10 +302,20 @@ public record DiskSpec(Path target, String format, boolean readOnly, String vdev
    */
   public DiskImage open() throws IOException {
     if (!Files.exists(target)) {
-      throw new IOException("disk image " + target + " does not exist");
+      // xl's target= takes the rest of the text, commas included, so a key after it
+      // ('target=a.img,format=raw') became part of the path: say so, or the user hunts for a
+      // file they never named.
+      boolean swallowed = SETTINGS.keySet().stream()
+          .anyMatch(k -> target.toString().contains("," + k + "="));
+      throw new IOException("disk image " + target + " does not exist" + (swallowed
+          ? " (target= takes the rest of the text, commas included: give it last)" : ""));
     }
     if (!Files.isRegularFile(target)) {
       throw new IOException("disk image " + target + " is not a regular file");
+    }
+    if (!Files.isReadable(target)) {
+      // Before the writable check, whose advice (mode=ro) would not help here.
+      throw new IOException("disk image " + target + " is not readable (permission denied)");
     }
     if (!readOnly && !Files.isWritable(target)) {
       throw new IOException("disk image " + target + " is not writable (use mode=ro)");

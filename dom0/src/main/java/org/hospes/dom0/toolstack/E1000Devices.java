@@ -32,6 +32,7 @@ public final class E1000Devices {
       int devid, VifSpec spec) throws IOException {
     Network net = nets.networks().network(spec.net());
     String mac = spec.macFor(domid, devid);
+    nets.claimMac(net, mac, domid, devid);
     E1000 nic = new E1000("e1000-" + domid + "." + devid,
         org.hospes.dom0.devicemodel.virtio.VirtioNet.mac(mac),
         new ForeignGuestDma(hv.control(), domid));

@@ -34,6 +34,8 @@ public final class GuestNetworks implements AutoCloseable {
   private final java.util.Map<Integer, List<Runnable>> portsByDomain = new java.util.HashMap<>();
   private final java.util.Map<PcapWriter, java.util.Set<Integer>> captureUsers =
       new java.util.HashMap<>();
+  /** Who holds each address on each network ("NETWORK MAC" to {domid, devid}). */
+  private final java.util.Map<String, int[]> macs = new java.util.HashMap<>();
 
   public GuestNetworks(Hypervisor hv) {
     this.hv = hv;
@@ -67,6 +69,7 @@ public final class GuestNetworks implements AutoCloseable {
       }
     }
     String mac = spec.macFor(domid, devid);
+    claimMac(net, mac, domid, devid);
     VifNodes.create(xs, domid, devid, mac, net.name());
     VifBackend vif = VifBackend.start(xs, hv.control(), hv.costModel(), domid, devid, mac);
     SwitchPort port = pcap == null ? vif : new CapturedPort(vif, pcap);
@@ -100,6 +103,30 @@ public final class GuestNetworks implements AutoCloseable {
     return pcap;
   }
 
+  /**
+   * Takes {@code mac} on {@code net} for interface {@code devid} of domain {@code domid}, before
+   * its port joins: IOException with a one-line reason if another interface on that network
+   * has it. Two ports with one address break a learning switch (each frame from one teaches
+   * it that the address moved, so the other's traffic goes astray) and the routed network's
+   * per-guest routes; a host's default addresses never collide (they carry the domid), so
+   * only a {@code mac=} can. The same interface may take it twice: pvhvm offers one both as an
+   * e1000 and as a vif, and the guest unplugs one of them.
+   */
+  void claimMac(Network net, String mac, int domid, int devid) throws IOException {
+    String key = net.name() + " " + mac;
+    int[] holder = macs.putIfAbsent(key, new int[] {domid, devid});
+    if (holder != null && (holder[0] != domid || holder[1] != devid)) {
+      throw new IOException("vif " + devid + ": mac " + mac + " is already on network "
+          + net.name() + " (" + (holder[0] == domid ? "" : domainName(holder[0]) + "'s ")
+          + "vif " + holder[1] + "); each interface on a network needs its own address");
+    }
+  }
+
+  private String domainName(int domid) {
+    org.hospes.hv.domain.Domain d = hv.domain(domid);
+    return d == null ? "domain " + domid : d.name();
+  }
+
   /** Records that domain {@code domid}'s interface is {@code port} on {@code net}. */
   void plugged(int domid, Network net, SwitchPort port) {
     portsByDomain.computeIfAbsent(domid, k -> new ArrayList<>()).add(() -> net.disconnect(port));
@@ -112,6 +139,7 @@ public final class GuestNetworks implements AutoCloseable {
    * happens for a domain that holds nothing; the networks themselves stay for the others.
    */
   public void release(int domid) {
+    macs.values().removeIf(holder -> holder[0] == domid);
     List<Runnable> ports = portsByDomain.remove(domid);
     if (ports != null) {
       ports.forEach(Runnable::run);

@@ -322,6 +322,11 @@ public final class HostRunner {
       // As libxl destroys a domain that shut down or crashed: it leaves the hypervisor's
       // lists (one already destroyed is gone, or stays dying while grant-mapped).
       hv.destroy(g.domain(), "released by the toolstack");
+      // What its device model held goes with it too (destroy's path does the same): the
+      // images it had open, locks and all, and its cards' ports and addresses on their
+      // networks. A host daemon forgets every domain that shuts down; a run-many run lets go
+      // of them all only when it ends.
+      releaseDeviceImages(g);
       if (networks != null) {
         networks.forget(g.domain().domid());
       }
@@ -356,6 +361,15 @@ public final class HostRunner {
       throws BootException {
     if (guests.containsKey(spec.name())) {
       throw new IllegalArgumentException("a domain named " + spec.name() + " exists already");
+    }
+    for (org.hospes.hv.control.DomainControl c : hv.serviceDomains()) {
+      // A driver domain a disk's backend= made (or dom0, Domain-0) holds its name as a guest
+      // does, as xl keeps names unique among all domains: two domains called one name would
+      // make every later backend=NAME, destroy NAME or list ambiguous.
+      if (c.domain().name().equals(spec.name())) {
+        throw new IllegalArgumentException("a domain named " + spec.name() + " exists already ("
+            + (c.domid() == 0 ? "dom0" : "a driver domain, " + c.privilege().describe()) + ")");
+      }
     }
     KernelLoader loader = HostPlugins.classPath().kernelLoaders().choose(spec.loader(),
         BootMode.of(spec.mode()), image);

@@ -634,7 +634,14 @@ public final class HvmMachine {
         }
         continue; // a device of the device model
       }
-      blockBackends.add(attachDisk(hv, xenstore, domain.domid(), d.getKey(), d.getValue()));
+      try {
+        blockBackends.add(attachDisk(hv, xenstore, domain.domid(), d.getKey(),
+            d.getValue()));
+      } catch (IllegalArgumentException e) {
+        // A backend= that cannot serve this guest (its own name, another guest's driver
+        // domain): the user's error, said in one line, not an internal one.
+        throw new BootException("disk " + d.getKey().target() + ": " + e.getMessage(), e);
+      }
     }
     for (int i = 0; i < vifSpecs.size(); i++) {
       if (!vifSpecs.get(i).vifIn(domain.mode())) {

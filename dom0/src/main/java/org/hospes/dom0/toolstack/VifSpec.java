@@ -12,8 +12,9 @@ import org.hospes.dom0.net.RoutedNetwork;
  *   <li>Hospes's shorthand, as in {@code --vif}:
  *       {@code [mac=MAC][,net=nat|bridge:NAME|isolated:NAME|routed][,pcap=FILE][,ip=A.B.C.D]};
  *   <li>xl's vif syntax (xl-network-configuration): {@code mac=}, {@code bridge=NAME} (the same
- *       as {@code net=bridge:NAME}), {@code type=vif} (a PV interface) or {@code type=ioemu}
- *       (an emulated one: {@code model=e1000}, the default for ioemu, or {@code virtio-net}),
+ *       as {@code net=bridge:NAME}), {@code type=vif} (a PV interface alone, as libxl makes
+ *       no emulated card for it) or {@code type=ioemu} (the HVM default: an emulated card,
+ *       {@code model=e1000} unless given, and in pvhvm the vif beside it, as libxl offers both),
  *       {@code model=e1000|virtio|virtio-net|xen},
  *       {@code backend=0} or {@code Domain-0} (the only backend domain), {@code ip=} (the
  *       guest's address, which the routed topology routes to it, as vif-route does).
@@ -88,10 +89,14 @@ public record VifSpec(String mac, NetRef net, Path pcap, int ip, Model model) {
     Path pcap = null;
     int ip = 0;
     Model model = null;
+    String type = null;
     String t = text.strip();
     if (t.isEmpty()) {
       return new VifSpec(null, DEFAULT_NET, null, 0);
     }
+    // Each key may be given once, as every other option parser here has it (DeviceSpec,
+    // DomainSpec): a second one is refused, naming it, rather than silently winning.
+    java.util.Set<String> given = new java.util.HashSet<>();
     for (String item : t.split(",", -1)) {
       String it = item.strip();
       int eq = it.indexOf('=');
@@ -101,6 +106,9 @@ public record VifSpec(String mac, NetRef net, Path pcap, int ip, Model model) {
       }
       String key = it.substring(0, eq).strip().toLowerCase(Locale.ROOT);
       String value = it.substring(eq + 1).strip();
+      if (KEYS.contains(key) && !given.add(key)) {
+        throw new IllegalArgumentException("vif '" + text + "': " + key + " given twice");
+      }
       switch (key) {
         case "mac" -> {
           if (!value.matches("(?i)([0-9a-f]{2}:){5}[0-9a-f]{2}")) {
@@ -111,7 +119,9 @@ public record VifSpec(String mac, NetRef net, Path pcap, int ip, Model model) {
             throw new IllegalArgumentException("vif '" + text + "': mac " + value
                 + " is a multicast address");
           }
-          mac = value.toLowerCase(Locale.ROOT);
+          // All zeros is no station address (Linux's e1000 refuses to probe a card with it);
+          // libxl takes it as "not set" and makes one (libxl__mac_is_default), and so do we.
+          mac = value.matches("(00:){5}00") ? null : value.toLowerCase(Locale.ROOT);
         }
         case "net" -> net = once(net, NetRef.parse(value), text);
         case "bridge" -> net = once(net, NetRef.parse("bridge:" + value), text);
@@ -136,12 +146,9 @@ public record VifSpec(String mac, NetRef net, Path pcap, int ip, Model model) {
               + " is not offered (e1000; virtio, or xl's virtio-net; xen)");
         };
         case "type" -> {
-          if (value.equals("ioemu")) {
-            // xl: an emulated NIC, whose model= says which; e1000 by default.
-            if (model == null) {
-              model = Model.E1000;
-            }
-          } else if (!value.equals("vif")) {
+          if (value.equals("ioemu") || value.equals("vif")) {
+            type = value; // settled with model= after the loop, whatever their order
+          } else {
             throw new IllegalArgumentException("vif '" + text + "': type=" + value
                 + " is not offered (type=vif, a PV interface, or type=ioemu: model=e1000 or"
                 + " virtio-net)");
@@ -157,8 +164,26 @@ public record VifSpec(String mac, NetRef net, Path pcap, int ip, Model model) {
             + "'; known: mac, net, pcap, ip, model, and xl's bridge, type, backend");
       }
     }
+    // xl's type= as libxl takes it: vif is the PV interface alone (libxl adds no emulated card
+    // for it, even in an HVM guest); ioemu is the HVM default, an emulated card and, in a guest
+    // with PV drivers (pvhvm), the vif beside it for the guest to switch to after unplugging
+    // the card: the mode's default here, so model stays unset unless given.
+    if ("vif".equals(type)) {
+      if (model != null && model != Model.XEN) {
+        throw new IllegalArgumentException("vif '" + text + "': type=vif is a PV interface and"
+            + " model=" + model.name().toLowerCase(Locale.ROOT) + " an emulated one; give"
+            + " type=ioemu for an emulated card");
+      }
+      model = Model.XEN;
+    } else if ("ioemu".equals(type) && model == Model.XEN) {
+      throw new IllegalArgumentException("vif '" + text + "': type=ioemu is an emulated"
+          + " interface and model=xen a PV one; give type=vif for a PV interface alone");
+    }
     return new VifSpec(mac, net == null ? DEFAULT_NET : net, pcap, ip, model);
   }
+
+  private static final java.util.Set<String> KEYS =
+      java.util.Set.of("mac", "net", "bridge", "pcap", "ip", "model", "type", "backend");
 
   private static NetRef once(NetRef old, NetRef now, String text) {
     if (old != null) {

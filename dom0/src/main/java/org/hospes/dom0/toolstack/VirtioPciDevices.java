@@ -48,6 +48,7 @@ public final class VirtioPciDevices {
       int domid, int devid, VifSpec spec) throws IOException {
     Network net = nets.networks().network(spec.net());
     String mac = spec.macFor(domid, devid);
+    nets.claimMac(net, mac, domid, devid);
     VirtioNet nic = new VirtioNet("virtio" + domid + "." + devid, VirtioNet.mac(mac));
     VirtioPciLegacy t = new VirtioPciLegacy("virtio-net " + mac, nic,
         new ForeignGuestDma(hv.control(), domid), dm.interrupts()::injectMsi);

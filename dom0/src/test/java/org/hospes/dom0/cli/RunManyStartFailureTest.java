@@ -119,4 +119,42 @@ class RunManyStartFailureTest {
         .contains("not a PVH kernel").hasLineCount(1);
     assertTornDown(List.of(a, b), 1, img, "a.pcap");
   }
+
+  /**
+   * A second domain whose interface has the first one's MAC on the same bridge is refused with
+   * one line (a learning switch cannot tell two ports with one address apart), and the first
+   * domain is torn down as for any other start failure. Before, both were plugged in.
+   */
+  @Test
+  void aSecondDomainWithTheFirstsMacOnItsNetworkIsRefused() throws Exception {
+    Path img = image("a.img");
+    String a = "a=" + pvhKernel() + ",mode=pvh,disk=" + img + ",vif=[mac=00:16:3e:00:00:0a,"
+        + "net=bridge:br0,pcap=" + dir.resolve("a.pcap") + "]";
+    String b = "b=" + multibootKernel() + ",mode=hvm,vif=[mac=00:16:3e:00:00:0a,"
+        + "net=bridge:br0]";
+    assertThat(runMany("--domain", a, "--domain", b)).isEqualTo(ExitStatus.USAGE);
+    assertThat(err.toString(StandardCharsets.UTF_8)).isEqualTo("hospes: b: vif 0: mac"
+        + " 00:16:3e:00:00:0a is already on network bridge:br0 (a's vif 0); each interface on a"
+        + " network needs its own address" + System.lineSeparator());
+    assertTornDown(List.of(a, b), 1, img, "a.pcap");
+  }
+
+  /**
+   * A guest may not take the name of the driver domain an earlier guest's disk made
+   * (backend=b, then a guest b): one line, status 2, the first domain and its driver domain
+   * torn down. Before, both were built, two domains called b.
+   */
+  @Test
+  void aGuestNamedAsAnEarlierDisksDriverDomainIsRefused() throws Exception {
+    Path img = image("a.img");
+    String a = "a=" + pvhKernel() + ",mode=pvh,disk=[backend=b,target=" + img + "]";
+    String b = "b=" + pvhKernel() + ",mode=pvh";
+    assertThat(runMany("--domain", a, "--domain", b)).isEqualTo(ExitStatus.USAGE);
+    assertThat(err.toString(StandardCharsets.UTF_8)).isEqualTo("hospes: b: a domain named b"
+        + " exists already (a driver domain, privileged over domain 1)"
+        + System.lineSeparator());
+    assertTornDown(List.of(a, b), 1, img, null);
+    assertThat(made.get(0).hypervisor().serviceDomains()).extracting(c -> c.domid())
+        .as("the driver domain went with its guest").containsExactly(0);
+  }
 }

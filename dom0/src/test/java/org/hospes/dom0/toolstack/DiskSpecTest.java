@@ -178,6 +178,88 @@ class DiskSpecTest {
         .hasMessageContaining("vdev hda is an IDE disk; bus=virtio takes xvdX");
   }
 
+  /**
+   * A setting given twice is refused naming it, as DeviceSpec and DomainSpec refuse a repeated
+   * key: it used to be taken silently, the later one winning (mode=ro,mode=rw gave a writable
+   * disk). Aliases (mode/access, bus/specification) and a positional item count as the same
+   * setting.
+   */
+  @Test
+  void aSettingGivenTwiceIsRefusedNamingIt() {
+    assertThatThrownBy(() -> DiskSpec.parse("a.img,mode=ro,mode=rw", 0, null))
+        .hasMessage("disk 'a.img,mode=ro,mode=rw': mode given twice");
+    assertThatThrownBy(() -> DiskSpec.parse("a.img,mode=ro,access=rw", 0, null))
+        .hasMessage("disk 'a.img,mode=ro,access=rw': access given twice (mode=, then access=)");
+    assertThatThrownBy(() -> DiskSpec.parse("a.img,format=raw,format=qcow2", 0, null))
+        .hasMessage("disk 'a.img,format=raw,format=qcow2': format given twice");
+    assertThatThrownBy(() -> DiskSpec.parse("a.img,raw,format=qcow2", 0, null))
+        .hasMessage("disk 'a.img,raw,format=qcow2': format given twice (by position, then"
+            + " format=)");
+    assertThatThrownBy(() -> DiskSpec.parse("a.img,vdev=xvdb,vdev=xvdc", 0, null))
+        .hasMessage("disk 'a.img,vdev=xvdb,vdev=xvdc': vdev given twice");
+    assertThatThrownBy(() -> DiskSpec.parse("a.img,bus=xen,specification=virtio", 0, null))
+        .hasMessageContaining("bus given twice (bus=, then specification=)");
+    assertThatThrownBy(() -> DiskSpec.parse("a.img,backend=s1,backend=s2", 0, null))
+        .hasMessageContaining("backend given twice");
+    assertThatThrownBy(() -> DiskSpec.parse("a.img,target=b.img", 0, null))
+        .hasMessage("disk 'a.img,target=b.img': target given twice (by position, then"
+            + " target=)");
+    assertThatThrownBy(() -> DiskSpec.parse("target=a.img,target=b.img", 0, null))
+        .hasMessage("disk 'target=a.img,target=b.img': target given twice");
+    // Not repeats: xl's positional items fill the settings not given by key, in order.
+    assertThat(DiskSpec.parse("format=raw,a.img,xvdb", 0, null))
+        .isEqualTo(new DiskSpec(Path.of("a.img"), "raw", false, "xvdb"));
+  }
+
+  /**
+   * xl's target= takes the rest of the text, so a key after it is part of the path; the missing
+   * image's line says why (it used to name only the odd path, 'a.img,format=raw').
+   */
+  @Test
+  void aKeyAfterTargetIsPartOfThePathAndTheMissingImageSaysSo() {
+    Path img = dir.resolve("a.img");
+    assertThatThrownBy(() -> DiskSpec.parse("target=" + img + ",format=raw", 0, null).open())
+        .hasMessage("disk image " + img + ",format=raw does not exist (target= takes the rest"
+            + " of the text, commas included: give it last)");
+    assertThatThrownBy(() -> DiskSpec.parse("target=" + img, 0, null).open())
+        .hasMessage("disk image " + img + " does not exist");
+  }
+
+  @Test
+  void theCliAndRunManyRefuseARepeatedKeyWithStatus2() throws IOException {
+    Path kernel = Files.write(dir.resolve("k.elf"), new byte[] {0x7f, 'E', 'L', 'F'});
+    Files.write(dir.resolve("a.img"), new byte[4096]);
+    var err = new java.io.ByteArrayOutputStream();
+    int rc = HospesCli.newCommandLine(new java.io.PrintStream(new java.io.ByteArrayOutputStream(),
+        true), new java.io.PrintStream(err, true)).execute("run", "--mode", "pvh", "--disk",
+        dir.resolve("a.img") + ",mode=ro,mode=rw", kernel.toString());
+    assertThat(rc).isEqualTo(2);
+    assertThat(err.toString()).isEqualTo("hospes: --disk: disk '" + dir.resolve("a.img")
+        + ",mode=ro,mode=rw': mode given twice" + System.lineSeparator());
+    assertThatThrownBy(() -> DomainSpec.parse("d=k.elf,mode=pvh,disk=[a.img,vdev=xvdb,"
+        + "vdev=xvdc]", dir)).hasMessage("d: disk 'a.img,vdev=xvdb,vdev=xvdc': vdev given twice");
+  }
+
+  /**
+   * backend= naming the guest itself ("guest" is run's domain name) is the user's error: one
+   * line naming the disk, status 2. It used to escape as "hospes: internal error:
+   * java.lang.IllegalArgumentException: backend=guest: ..." with status 1.
+   */
+  @Test
+  void runRefusesABackendThatIsTheGuestItselfInOneLine() throws IOException {
+    long paddr = 0x10_0000;
+    Path kernel = Files.write(dir.resolve("pvh.elf"), new org.hospes.dom0.testing.ElfImageBuilder()
+        .entry(paddr).segment(paddr, new byte[] {(byte) 0xF4}, 0x1000).pvhEntryNote(paddr)
+        .build());
+    Path img = Files.write(dir.resolve("a.img"), new byte[4096]);
+    var c = new org.hospes.dom0.testing.CapturedCli();
+    assertThat(c.run("run", "--mode", "pvh", "--disk", img + ",backend=guest",
+        kernel.toString())).isEqualTo(2);
+    assertThat(c.stderr()).isEqualTo("hospes: " + kernel + ": disk " + img + ": backend=guest:"
+        + " guest is a guest, not a driver domain" + System.lineSeparator());
+    assertThat(c.stdout()).isEmpty();
+  }
+
   @Test
   void theCliNamesAMissingImageInOneLine() throws IOException {
     Path kernel = Files.write(dir.resolve("k.elf"), new byte[] {0x7f, 'E', 'L', 'F'});

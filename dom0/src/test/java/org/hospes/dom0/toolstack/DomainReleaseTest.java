@@ -135,6 +135,43 @@ class DomainReleaseTest {
   }
 
   /**
+   * A guest that ended by itself and that the toolstack forgets (a host daemon's domain that
+   * shut down: xl's on_poweroff = "destroy") gives back what its device model held: its
+   * virtio disk's image (the lock with it) and its e1000's port and address on its network.
+   * Before, forget destroyed the domain but kept both, so the daemon refused the next domain
+   * on that image ("the image is in use") or with that MAC, and the dead card stayed on the
+   * bridge.
+   */
+  @Test
+  void aGuestThatEndedAndIsForgottenGivesBackItsDeviceModelsImageAndPort() throws Exception {
+    HostRunner host = HostRunner.create(64, new ByteArrayOutputStream());
+    Path kernel = Files.write(dir.resolve("h.elf"),
+        ElfImageBuilder.multibootKernel(new byte[] {(byte) 0xF4}));
+    Path img = image("v.img");
+    String devices = ",mode=hvm,disk=[" + img + ",bus=virtio],vif=[mac=00:16:3e:00:00:30,"
+        + "net=bridge:br0]";
+    GuestDomain g = host.start(DomainSpec.parse("h1=" + kernel + devices, dir),
+        Files.readAllBytes(kernel));
+    // As the host daemon does: its stop check, after every scheduling decision, applies xl's
+    // on_poweroff = "destroy" to a domain that ended, so the run's own clean-up at its end
+    // no longer finds it among the guests.
+    host.runUntil(10_000_000, () -> {
+      if (g.isLive()) {
+        return false;
+      }
+      host.forget("h1");
+      return true;
+    });
+    assertThat(g.domain().state()).isEqualTo(DomainState.SHUTDOWN);
+    try (var again = DiskSpec.parse(img.toString(), 0, null).open()) {
+      assertThat(again.readOnly()).as("opened for writing: no lock left").isFalse();
+    }
+    GuestDomain h2 = host.start(DomainSpec.parse("h2=" + kernel + devices, dir),
+        Files.readAllBytes(kernel));
+    assertThat(h2.domain().state().isFinal()).isFalse();
+  }
+
+  /**
    * A build that fails once its disk is open (here an unknown device plugin, attached after the
    * disks) destroys the domain and gives the image back, so the same disk starts the next
    * domain: a host daemon's create, retried with the config put right, is not refused with

@@ -17,7 +17,7 @@ class VifSpecTest {
 
   @Test
   void theShorthandAndXlsKeysGiveTheSameInterface() {
-    VifSpec a = VifSpec.parse("mac=00:16:3E:12:34:56,net=bridge:xenbr0", null);
+    VifSpec a = VifSpec.parse("mac=00:16:3E:12:34:56,net=bridge:xenbr0,model=xen", null);
     VifSpec b = VifSpec.parse("mac=00:16:3e:12:34:56,bridge=xenbr0,type=vif,backend=0", null);
     assertThat(a).isEqualTo(b);
     assertThat(a.mac()).isEqualTo("00:16:3e:12:34:56");
@@ -90,11 +90,79 @@ class VifSpecTest {
     VifSpec e1000 = VifSpec.parse("model=e1000", null);
     assertThat(e1000.e1000In(DomainMode.PVHVM)).isTrue();
     assertThat(e1000.vifIn(DomainMode.PVHVM)).isFalse();
-    assertThat(VifSpec.parse("type=ioemu", null).model()).isEqualTo(VifSpec.Model.E1000);
     assertThat(VifSpec.parse("type=ioemu,model=virtio-net", null).model())
         .isEqualTo(VifSpec.Model.VIRTIO);
     assertThat(DomainSpec.parse("h=k.elf,mode=hvm,vif=[net=nat]", dir).vifs().get(0)
         .e1000In(DomainMode.HVM_EPT)).isTrue();
+  }
+
+  /**
+   * A key given twice is refused naming it, as DeviceSpec and DomainSpec refuse a repeated key
+   * and as net= with bridge= already was: it used to be taken silently, the later one winning
+   * (two mac= gave the second address, two pcap= wrote only the second file).
+   */
+  @Test
+  void aKeyGivenTwiceIsRefusedNamingIt() throws Exception {
+    assertThatThrownBy(() -> VifSpec.parse("mac=00:16:3e:00:00:10,mac=00:16:3e:00:00:11", null))
+        .hasMessage("vif 'mac=00:16:3e:00:00:10,mac=00:16:3e:00:00:11': mac given twice");
+    for (String twice : new String[] {"net=nat,net=routed", "pcap=a.pcap,pcap=b.pcap",
+        "ip=10.0.3.5,ip=10.0.3.6", "model=e1000,model=virtio", "type=vif,type=ioemu",
+        "backend=0,backend=Domain-0", "bridge=br0,bridge=br1", "MAC=00:16:3e:00:00:10,"
+        + "mac=00:16:3e:00:00:11"}) {
+      String key = twice.substring(0, twice.indexOf('=')).toLowerCase(java.util.Locale.ROOT);
+      assertThatThrownBy(() -> VifSpec.parse(twice, null)).as(twice)
+          .hasMessage("vif '" + twice + "': " + key + " given twice");
+    }
+    // An unknown key stays an unknown key, however often it is given.
+    assertThatThrownBy(() -> VifSpec.parse("rate=1,rate=2", null))
+        .hasMessageContaining("unknown key 'rate'");
+    assertThatThrownBy(() -> DomainSpec.parse("a=k.elf,mode=pvh,vif=[ip=10.0.3.5,ip=10.0.3.6]",
+        dir)).hasMessage("a: vif 'ip=10.0.3.5,ip=10.0.3.6': ip given twice");
+    Path k = Files.write(dir.resolve("k.elf"), new byte[] {0x7f, 'E', 'L', 'F'});
+    CapturedCli c = new CapturedCli();
+    assertThat(c.run("run", "--mode", "pvh", "--vif", "pcap=a.pcap,pcap=b.pcap", k.toString()))
+        .isEqualTo(2);
+    assertThat(c.stderr()).isEqualTo("hospes: --vif: vif 'pcap=a.pcap,pcap=b.pcap': pcap given"
+        + " twice" + System.lineSeparator());
+  }
+
+  /**
+   * mac=00:00:00:00:00:00 is the default address, as libxl takes an all-zero MAC as unset:
+   * before, the interface got the zero address, which Linux's e1000 refuses ("Invalid MAC
+   * Address") and no switch can learn.
+   */
+  @Test
+  void anAllZeroMacIsTheDefaultAddressAsInLibxl() {
+    VifSpec v = VifSpec.parse("mac=00:00:00:00:00:00,net=bridge:br0", null);
+    assertThat(v.mac()).isNull();
+    assertThat(v.macFor(3, 1)).isEqualTo("00:16:3e:00:03:01");
+  }
+
+  /**
+   * xl's type= as libxl takes it. type=vif is the PV interface alone: in pvhvm no e1000 beside
+   * it (before, it was ignored, and pvhvm offered the card too). type=ioemu is the HVM default:
+   * in pvhvm a card and the vif, so that a guest that unplugs the card (Linux with
+   * xen-netfront does, mask bit 1) still has the vif (before, type=ioemu made it model=e1000,
+   * the card alone, and such a guest was left with no interface at all).
+   */
+  @Test
+  void xlsTypeVifIsThePvInterfaceAloneAndIoemuTheModesDefault() {
+    VifSpec vif = VifSpec.parse("type=vif,bridge=xenbr0", null);
+    assertThat(vif.e1000In(DomainMode.PVHVM)).isFalse();
+    assertThat(vif.vifIn(DomainMode.PVHVM)).isTrue();
+    VifSpec ioemu = VifSpec.parse("type=ioemu,bridge=xenbr0", null);
+    assertThat(ioemu.e1000In(DomainMode.PVHVM)).isTrue();
+    assertThat(ioemu.vifIn(DomainMode.PVHVM)).isTrue();
+    assertThat(ioemu.modelIn(DomainMode.HVM_EPT)).isEqualTo(VifSpec.Model.E1000);
+    assertThat(ioemu.vifIn(DomainMode.HVM_EPT)).isFalse();
+    assertThat(VifSpec.parse("model=virtio-net,type=ioemu", null).virtio()).isTrue();
+    assertThatThrownBy(() -> VifSpec.parse("model=e1000,type=vif", null))
+        .hasMessage("vif 'model=e1000,type=vif': type=vif is a PV interface and model=e1000 an"
+            + " emulated one; give type=ioemu for an emulated card");
+    assertThatThrownBy(() -> VifSpec.parse("type=ioemu,model=xen", null))
+        .hasMessageContaining("type=ioemu is an emulated interface and model=xen a PV one");
+    assertThatThrownBy(() -> DomainSpec.parse("h=k.elf,mode=hvm,vif=[type=vif]", dir))
+        .hasMessageContaining("vifs need mode=pvh, pvhvm or pv");
   }
 
   @Test
