@@ -74,12 +74,14 @@ public final class StatsReport {
       long[] rs = runstate(hv, d);
       out.println(table("runstate cycles", rs[0]) + " running " + grouped(rs[1])
           + " runnable " + grouped(rs[2]) + " blocked");
+      // Every domain's, dom0's too: its service vCPU is placed and moved as a guest's is, and
+      // the pCPU lines above count its migrations.
+      out.println(table("vcpus", d.vcpus().size()) + " (" + grouped(c.migrations)
+          + " migrations)");
       if (d.isService()) {
         printService(d, svc, c, out);
         continue;
       }
-      out.println(table("vcpus", d.vcpus().size()) + " (" + grouped(c.migrations)
-          + " migrations)");
       out.println(table("instructions", c.instructions));
       out.println(table("modelled cycles", c.cycles));
       out.println(table("  guest execution cycles", c.guestCycles));
