@@ -13,7 +13,8 @@ public final class TestProperties {
 
   /**
    * {@code property} as a long (decimal, {@code 0x} hex or {@code #} hex, as
-   * {@link Long#decode} reads it), or {@code dflt} when it is not set.
+   * {@link Long#decode} reads it, and {@code 0x} hex up to 64 bits, as the tests print seeds
+   * with {@code %x}), or {@code dflt} when it is not set.
    *
    * @throws IllegalArgumentException naming the property if its value is not such a number
    */
@@ -22,12 +23,20 @@ public final class TestProperties {
     if (s == null) {
       return dflt;
     }
+    String t = s.strip();
     long value;
     try {
-      value = Long.decode(s.strip());
+      value = Long.decode(t);
     } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("-D" + property + "=" + s + ": not a number (give a"
-          + " decimal or 0x hexadecimal one)", e);
+      try {
+        if (!t.startsWith("0x") && !t.startsWith("0X")) {
+          throw e;
+        }
+        value = Long.parseUnsignedLong(t.substring(2), 16);
+      } catch (NumberFormatException again) {
+        throw new IllegalArgumentException("-D" + property + "=" + s + ": not a number (give a"
+            + " decimal or 0x hexadecimal one)", e);
+      }
     }
     System.out.println("-D" + property + "=" + s + ": " + value);
     return value;

@@ -39,6 +39,8 @@ class TestPropertiesTest {
     assertThat(TestProperties.count(NAME, 9)).isEqualTo(9);
     System.setProperty(NAME, "0x5EED0C5");
     assertThat(TestProperties.longValue(NAME, 7)).isEqualTo(0x5EED0C5L);
+    System.setProperty(NAME, "0xFFFFFFFFFFFFFFFF"); // a seed printed with %x
+    assertThat(TestProperties.longValue(NAME, 7)).isEqualTo(-1L);
     System.setProperty(NAME, " -12 ");
     assertThat(TestProperties.longValue(NAME, 7)).isEqualTo(-12);
     System.setProperty(NAME, "0");
