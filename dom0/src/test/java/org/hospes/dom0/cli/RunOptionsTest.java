@@ -193,6 +193,40 @@ class RunOptionsTest {
     assertThat(hospes("run", "--mode", "hvm", "--dom0-cap", "10", k)).isEqualTo(0x21);
   }
 
+  /**
+   * The processor's -D settings (through HOSPES_JAVA_OPTS): one that is not a number ran the
+   * default, and 0 or an unknown engine ended the run as "internal error:
+   * java.lang.IllegalArgumentException: ...", status 1. Now each is named, status 2.
+   */
+  @Test
+  void processorSettingsThatCannotBeUsedAreNamedWithTheUsageStatus() throws IOException {
+    String k = kernel(OK);
+    String[][] cases = {
+        {"hospes.jit.threshold", "abc", "must be a whole number, at least 1"},
+        {"hospes.jit.cache", "0", "must be a whole number, at least 1"},
+        {"hospes.jit.loopThreshold", "-5", "must be a whole number, at least 1"},
+        {"hospes.jit.sharedClasses", "lots", "must be a whole number, at least 1"},
+        {"hospes.engine", "fast", "unknown engine (known: interp, jit, lockstep)"}};
+    for (String[] c : cases) {
+      String saved = System.getProperty(c[0]);
+      System.setProperty(c[0], c[1]);
+      try {
+        cli.reset();
+        assertThat(hospes("run", "--mode", "hvm", k)).as(c[0]).isEqualTo(2);
+        assertThat(stderr()).as(c[0]).isEqualTo("hospes: -D" + c[0] + "=" + c[1] + ": " + c[2]
+            + System.lineSeparator());
+      } finally {
+        if (saved == null) {
+          System.clearProperty(c[0]);
+        } else {
+          System.setProperty(c[0], saved);
+        }
+      }
+    }
+    cli.reset();
+    assertThat(hospes("run", "--mode", "hvm", k)).isEqualTo(0x21);
+  }
+
   @Test
   void aCaptureFileInAMissingDirectorySaysSo() throws IOException {
     assertThat(hospes("run", "--mode", "hvm", "--vif", "pcap=" + dir.resolve("none/x.pcap"),
