@@ -1469,7 +1469,8 @@ public final class Hypervisor {
   /**
    * Changes a domain's scheduling parameters at run time (xl sched-credit -w/-c): {@code weight}
    * 1..65535 (default 256), {@code cap} in percent of one physical CPU, 0 (uncapped) up to 100
-   * per vCPU. The scheduler is told, so the change takes effect from its next decision. The
+   * per vCPU. The scheduler is told, so the change takes effect from its next decision; one
+   * that ignores weights or caps ({@link Scheduler#usesWeight()}) refuses a change of them. The
    * values are longs so that a request's out-of-range number is refused as it was given,
    * never first cut to an int that may land in range.
    */
@@ -1482,6 +1483,18 @@ public final class Hypervisor {
         d.vcpus().size(), cap);
     Preconditions.checkArgument(domains.get(d.domid()) == d, "domain %s is not on this host",
         d.name());
+    // A scheduler without weights or caps would take the value and do nothing with it: the
+    // user who asked for it is told instead (the value the domain has is no change).
+    if (weight != d.weight() && !scheduler.usesWeight()) {
+      throw new IllegalArgumentException("the " + scheduler.name() + " scheduler ignores"
+          + " weights: weight " + weight + " would change nothing; weights need a scheduler"
+          + " that has them (credit)");
+    }
+    if (cap != d.cap() && !scheduler.usesCap()) {
+      throw new IllegalArgumentException("the " + scheduler.name() + " scheduler ignores caps:"
+          + " cap " + cap + "% would change nothing; caps need a scheduler that has them"
+          + " (credit)");
+    }
     d.setWeight((int) weight);
     d.setCap((int) cap);
     for (Vcpu v : d.vcpus()) {

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
+import org.hospes.hv.testing.TestProperties;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -47,8 +48,8 @@ class FpuDiffTest {
 
   @Test
   void matchesTheHostX87() throws Exception {
-    int count = Integer.getInteger("hospes.diff.fpu", 20000);
-    long seed = Long.getLong("hospes.diff.fpu.seed", 0x87_87_2026L);
+    int count = TestProperties.count("hospes.diff.fpu", 20000);
+    long seed = TestProperties.longValue("hospes.diff.fpu.seed", 0x87_87_2026L);
     String only = System.getProperty("hospes.diff.fpu.only", "");
     Path harness = buildHarness();
     boolean sixteen = decodesOperandSize();

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
+import org.hospes.hv.testing.TestProperties;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -36,8 +37,8 @@ class FxSaveDiffTest {
 
   @Test
   void fxrstorThenFxsaveMatchTheHost() throws Exception {
-    int count = Integer.getInteger("hospes.diff.fx", 4000);
-    long seed = Long.getLong("hospes.diff.fx.seed", 0xF5A7_2026L);
+    int count = TestProperties.count("hospes.diff.fx", 4000);
+    long seed = TestProperties.longValue("hospes.diff.fx.seed", 0xF5A7_2026L);
     Random rnd = new Random(seed);
     FpuCaseGen values = new FpuCaseGen(new Random(seed ^ 0x5555), true);
     List<byte[]> images = new ArrayList<>(count);

@@ -10,6 +10,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import org.hospes.dom0.cli.HospesCli;
 import org.hospes.dom0.machine.ExitStatus;
@@ -137,13 +138,39 @@ class PcpusCliTest {
   @Test
   @Timeout(value = 300, unit = TimeUnit.SECONDS)
   void runTakesPcpusForAnSmpDomain() throws Exception {
+    Path json = dir.resolve("smp.json");
     int status = hospes("run", "--mode", "hvm", "--cpus", "2", "--pcpus", "2", "--stats",
-        TestKernels.anyElf("smp").toString());
+        "--stats-json", json.toString(), TestKernels.anyElf("smp").toString());
     assertThat(out.toString(StandardCharsets.ISO_8859_1)).as(stderr())
         .contains("smp: all checks passed");
     assertThat(status).isEqualTo(org.hospes.dom0.bench.QemuRunner.SUCCESS_STATUS);
     assertThat(stderr()).containsPattern("pcpu 1: busy [1-9][0-9,]* cycles")
         .containsPattern("vcpus +2 ");
+    // Each vCPU's own counts, which the README's per-vCPU figures are: both ran, and they add
+    // up to the domain's (they were in no output, so a user could not check them).
+    String text = stderr();
+    JsonNode guest = new ObjectMapper().readTree(json.toFile()).get("domains").get(1);
+    JsonNode each = guest.get("perVcpu");
+    assertThat(each).hasSize(2);
+    assertThat(each.get(0).get("instructions").asLong() + each.get(1).get("instructions")
+        .asLong()).isEqualTo(guest.get("instructions").asLong());
+    assertThat(each.get(0).get("cycles").asLong() + each.get(1).get("cycles").asLong())
+        .isEqualTo(guest.get("cycles").asLong());
+    for (JsonNode v : each) {
+      assertThat(v.get("instructions").asLong()).isPositive();
+      assertThat(text).containsPattern(String.format(Locale.ROOT,
+          "\n    vcpu %d +%,d insns +%,d cycles, %d migrations\n", v.get("vcpu").asInt(),
+          v.get("instructions").asLong(), v.get("cycles").asLong(),
+          v.get("migrations").asLong()));
+    }
+    // A single-vCPU domain has no such list: its counts are the domain's.
+    assertThat(new ObjectMapper().readTree(json.toFile()).get("domains").get(0).has("perVcpu"))
+        .isFalse();
+    // The same run again gives the same counts on every vCPU.
+    hospes("run", "--mode", "hvm", "--cpus", "2", "--pcpus", "2", "--stats-json",
+        json.toString(), TestKernels.anyElf("smp").toString());
+    assertThat(new ObjectMapper().readTree(json.toFile()).get("domains").get(1).get("perVcpu"))
+        .isEqualTo(each);
   }
 
   @Test

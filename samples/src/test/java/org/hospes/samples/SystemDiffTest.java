@@ -71,8 +71,8 @@ class SystemDiffTest {
   }
 
   static LongStream seeds() {
-    long first = Long.getLong("hospes.sysdiff.seed", 1);
-    return LongStream.range(first, first + Long.getLong("hospes.sysdiff.seeds", 3));
+    long first = property("hospes.sysdiff.seed", 1, 0);
+    return LongStream.range(first, first + property("hospes.sysdiff.seeds", 3, 1));
   }
 
   /**
@@ -141,8 +141,8 @@ class SystemDiffTest {
   }
 
   static Stream<Arguments> hvmRuns() {
-    long first = Long.getLong("hospes.sysdiff.seed", 1);
-    long n = Long.getLong("hospes.sysdiff.hvm.seeds", 1);
+    long first = property("hospes.sysdiff.seed", 1, 0);
+    long n = property("hospes.sysdiff.hvm.seeds", 1, 1);
     return Stream.of(DomainMode.HVM_EPT, DomainMode.HVM_SHADOW).flatMap(mode ->
         LongStream.range(first, first + n).mapToObj(seed -> Arguments.of(mode, seed)));
   }
@@ -153,13 +153,52 @@ class SystemDiffTest {
    * what it printed so far instead of hanging the suite.
    */
   private static long budget() {
-    return 50_000_000L + 200_000L * Long.getLong("hospes.sysdiff.steps", 300);
+    return 50_000_000L + 200_000L * property("hospes.sysdiff.steps", 300, 1);
+  }
+
+  /** The step kinds sysfuzz.c knows for only=KIND (its kinds[] table). */
+  private static final List<String> KINDS = List.of("seg", "far", "int", "page", "large",
+      "shadow", "step", "v86", "task", "idt", "io", "pae", "sys");
+
+  /**
+   * A number from {@code -Dname}, {@code min} up to 2^32 - 1 (the kernel reads seeds and steps
+   * as unsigned 32-bit decimals), or {@code dflt} when unset. Long.getLong, used before, ran the
+   * default for a value it could not read ({@code -Dhospes.sysdiff.seeds=abc}: three seeds),
+   * and a negative step count reached the kernel as garbage digits.
+   */
+  static long property(String name, long dflt, long min) {
+    String s = System.getProperty(name);
+    if (s == null) {
+      return dflt;
+    }
+    try {
+      long value = Long.parseLong(s.strip());
+      if (value >= min && value <= 0xFFFF_FFFFL) {
+        return value;
+      }
+    } catch (NumberFormatException e) {
+      // said below
+    }
+    throw new IllegalArgumentException("-D" + name + "=" + s + ": must be a whole number from "
+        + min + " to 4294967295");
+  }
+
+  /** {@code -Dhospes.sysdiff.only}: blank for every kind, else one the kernel knows. */
+  static String only() {
+    String only = System.getProperty("hospes.sysdiff.only", "").strip();
+    if (!only.isEmpty() && !KINDS.contains(only)) {
+      // The kernel would print "unknown step kind" under QEMU and here alike, and the two
+      // outputs would match: a run that checked nothing, reported as passed.
+      throw new IllegalArgumentException("-Dhospes.sysdiff.only=" + only + ": not a step kind"
+          + " (" + String.join(", ", KINDS) + ")");
+    }
+    return only;
   }
 
   private static String cmdline(long seed) {
-    String only = System.getProperty("hospes.sysdiff.only", "");
-    return "seed=" + seed + " steps=" + Long.getLong("hospes.sysdiff.steps", 300)
-        + (only.isBlank() ? "" : " only=" + only.strip());
+    String only = only();
+    return "seed=" + seed + " steps=" + property("hospes.sysdiff.steps", 300, 1)
+        + (only.isEmpty() ? "" : " only=" + only);
   }
 
   private static void compare(String cmdline, long seed, String where,

@@ -424,7 +424,10 @@ public final class HospesCli implements Callable<Integer> {
     @Override
     public int handleExecutionException(Exception e, CommandLine commandLine,
         CommandLine.ParseResult parseResult) {
-      if (e instanceof org.hospes.hv.plugin.PluginException) {
+      if (e instanceof org.hospes.hv.plugin.PluginException
+          || e instanceof org.hospes.x86.jit.EngineSettingsException) {
+        // The user's to fix, and said in their words: a plugin, or a -Dhospes.engine or
+        // -Dhospes.jit.* setting (HOSPES_JAVA_OPTS) that cannot be used.
         streams.error(e.getMessage());
         return ExitStatus.USAGE;
       }

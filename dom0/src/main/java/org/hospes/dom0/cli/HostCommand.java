@@ -130,14 +130,24 @@ final class HostCommand implements Callable<Integer> {
       // host's lock died, and its starter then saw the winner answer and said "started" too.
       // The check and the start are now one step under the start lock.
       synchronized (Start.class) { // a JVM holds a file's lock for all its threads
-        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(
-                paths.startLock(), java.nio.file.StandardOpenOption.CREATE,
-                java.nio.file.StandardOpenOption.WRITE);
-            java.nio.channels.FileLock held = ch.lock()) {
+        java.nio.channels.FileChannel ch;
+        try {
+          ch = java.nio.channels.FileChannel.open(paths.startLock(),
+              java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+        } catch (IOException e) {
+          // The directory is there but takes no file (read-only, not the user's): said as a
+          // directory that cannot be made is, in words and with status 2, since it is the
+          // user's to fix (it was "cannot lock F: F: Read-only file system", status 1).
+          streams.error("cannot start a host in " + paths.dir() + ": "
+              + HostPaths.reason(e, paths.dir()));
+          return ExitStatus.USAGE;
+        }
+        try (ch; java.nio.channels.FileLock held = ch.lock()) {
           return new HostClient(paths).isRunning() ? alreadyRunning(paths)
               : startDetached(paths);
         } catch (IOException e) {
-          streams.error("cannot lock " + paths.startLock() + ": " + e.getMessage());
+          streams.error("cannot lock " + paths.startLock() + ": "
+              + HostPaths.reason(e, paths.startLock()));
           return ExitStatus.INTERNAL_ERROR;
         }
       }

@@ -230,7 +230,12 @@ final class RunManyCommand implements Callable<Integer> {
       streams.error(pcpusRefused);
       return ExitStatus.USAGE;
     }
-    dom0.applyTo(host.hypervisor());
+    try {
+      dom0.applyTo(host.hypervisor());
+    } catch (DomainSpec.SpecException e) {
+      streams.error(e.getMessage());
+      return ExitStatus.USAGE;
+    }
     for (String request : destroyRequests) {
       int at = request.lastIndexOf('@');
       String name = at > 0 ? request.substring(0, at) : "";

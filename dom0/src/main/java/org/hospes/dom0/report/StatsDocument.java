@@ -60,6 +60,8 @@ public record StatsDocument(RunInfo run, long virtualCycles, Long idleCycles, St
    * @param realModeHandBacks what that emulator handed to the exit handlers (I/O, CPUID, HLT,
    *     CR accesses, shadow faults), handled but not VM exits, as in Xen; null when none
    * @param exits VM exits by Intel's reason name
+   * @param perVcpu each vCPU's own counts, for a domain of several vCPUs (null, left out, for
+   *     one: its counts are the domain's)
    */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public record DomainStats(int domid, String name, String mode, String state, String endReason,
@@ -70,7 +72,13 @@ public record StatsDocument(RunInfo run, long virtualCycles, Long idleCycles, St
       Long forcedEmulations, Long realModeEmulations, Long realModeHandBacks, long hypercalls, long hypercallErrors, long hypercallCycles,
       Map<String, Long> hypercallsByOp, long eventUpcalls, long grantMaps, long grantUnmaps,
       long grantCopies, long grantCopyBytes, long grantCycles, long grantErrors,
-      Map<String, ExitStats> exits, int vcpus, long migrations) {}
+      Map<String, ExitStats> exits, int vcpus, long migrations, List<VcpuStats> perVcpu) {}
+
+  /**
+   * One vCPU of an SMP domain: the instructions it retired, the modelled cycles it was charged
+   * and the times it moved to another pCPU. Runs are deterministic per vCPU, and these show it.
+   */
+  public record VcpuStats(int vcpu, long instructions, long cycles, long migrations) {}
 
   /** Cycles the domain's vCPUs spent running, runnable and blocked, added up. */
   public record Runstate(long running, long runnable, long blocked) {}

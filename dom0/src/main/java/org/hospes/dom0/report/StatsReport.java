@@ -74,12 +74,23 @@ public final class StatsReport {
       long[] rs = runstate(hv, d);
       out.println(table("runstate cycles", rs[0]) + " running " + grouped(rs[1])
           + " runnable " + grouped(rs[2]) + " blocked");
+      // Every domain's, dom0's too: its service vCPU is placed and moved as a guest's is, and
+      // the pCPU lines above count its migrations.
+      out.println(table("vcpus", d.vcpus().size()) + " (" + grouped(c.migrations)
+          + " migrations)");
+      List<StatsDocument.VcpuStats> each = perVcpu(d);
+      if (each != null) {
+        for (StatsDocument.VcpuStats v : each) {
+          out.println("    " + TextFormat.left("vcpu " + v.vcpu(), 24) + " "
+              + TextFormat.right(grouped(v.instructions()), 18) + " insns "
+              + TextFormat.right(grouped(v.cycles()), 18) + " cycles, "
+              + grouped(v.migrations()) + " migrations");
+        }
+      }
       if (d.isService()) {
         printService(d, svc, c, out);
         continue;
       }
-      out.println(table("vcpus", d.vcpus().size()) + " (" + grouped(c.migrations)
-          + " migrations)");
       out.println(table("instructions", c.instructions));
       out.println(table("modelled cycles", c.cycles));
       out.println(table("  guest execution cycles", c.guestCycles));
@@ -238,7 +249,21 @@ public final class StatsReport {
         c.realModeHandBacks == 0 ? null : c.realModeHandBacks,
         c.totalHypercalls(), c.hypercallErrors, c.hypercallCycles,
         hypercallsByOp(c), c.eventUpcalls, c.grantMaps, c.grantUnmaps, c.grantCopies,
-        c.grantCopyBytes, c.grantCycles, c.grantErrors, exits, d.vcpus().size(), c.migrations);
+        c.grantCopyBytes, c.grantCycles, c.grantErrors, exits, d.vcpus().size(), c.migrations,
+        perVcpu(d));
+  }
+
+  /** Each vCPU's counts when the domain has several, else null (the domain's are its). */
+  static List<StatsDocument.VcpuStats> perVcpu(Domain d) {
+    if (d.vcpus().size() < 2) {
+      return null;
+    }
+    List<StatsDocument.VcpuStats> list = new ArrayList<>(d.vcpus().size());
+    for (int i = 0; i < d.vcpus().size(); i++) {
+      Counters c = d.vcpus().get(i).counters();
+      list.add(new StatsDocument.VcpuStats(i, c.instructions, c.cycles, c.migrations));
+    }
+    return list;
   }
 
   /** Hypercalls made, by Xen's name (public/xen.h without __HYPERVISOR_), in number order. */

@@ -7,6 +7,9 @@ package org.hospes.dom0.toolstack;
 public final class CpuList {
   private CpuList() {}
 
+  /** The forms a list takes, as the errors give them. */
+  static final String FORMS = "(expected all, N, N-M or N,M-K)";
+
   /**
    * The mask of {@code text}; -1 for "all".
    *
@@ -18,7 +21,7 @@ public final class CpuList {
       return -1L;
     }
     if (t.isEmpty()) {
-      throw new IllegalArgumentException("an empty CPU list (expected all, N, N-M or N,M-K)");
+      throw new IllegalArgumentException("an empty CPU list " + FORMS);
     }
     long mask = 0;
     for (String part : t.split(",", -1)) {
@@ -47,6 +50,6 @@ public final class CpuList {
       // Said below.
     }
     throw new IllegalArgumentException("'" + s.strip() + "' in CPU list '" + text
-        + "' is not a physical CPU number 0..63 (expected all, N, N-M or N,M-K)");
+        + "' is not a physical CPU number 0..63 " + FORMS);
   }
 }

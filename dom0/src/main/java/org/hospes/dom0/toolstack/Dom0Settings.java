@@ -96,8 +96,17 @@ public record Dom0Settings(int weight, int cap) {
         optCap == null ? cap : (int) (long) optCap);
   }
 
-  /** Gives dom0 these parameters on {@code hv} (the scheduler is told). */
+  /**
+   * Gives dom0 these parameters on {@code hv} (the scheduler is told).
+   *
+   * @throws DomainSpec.SpecException if the scheduler has no weights or caps and these would
+   *     change them (rr): the one-line reason, naming dom0
+   */
   public void applyTo(Hypervisor hv) {
-    hv.setSchedulerParameters(hv.control().domain(), weight, cap);
+    try {
+      hv.setSchedulerParameters(hv.control().domain(), weight, cap);
+    } catch (IllegalArgumentException e) {
+      throw new DomainSpec.SpecException("dom0: " + e.getMessage());
+    }
   }
 }

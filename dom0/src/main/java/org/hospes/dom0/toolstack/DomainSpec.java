@@ -361,7 +361,9 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
     try {
       return CpuList.parse(value);
     } catch (IllegalArgumentException e) {
-      throw new SpecException(name + ": cpus: " + e.getMessage());
+      // xl's hint offers lists (N,M-K), which a spec cannot take: its commas separate keys.
+      throw new SpecException(name + ": cpus: " + e.getMessage().replace(CpuList.FORMS,
+          "(a spec's cpus= takes all, N or N-M; its commas separate keys)"));
     }
   }
 

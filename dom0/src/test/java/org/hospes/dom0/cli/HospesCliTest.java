@@ -523,6 +523,9 @@ class HospesCliTest {
     assertThat(stdout()).isEqualTo("OK\n");
     assertThat(stderr()).contains("domain 0 Domain-0 (service, the control domain): running")
         .containsPattern("weight, cap +512, 50%")
+        // Its vCPU count and migrations, as every domain's (the pCPU lines count them).
+        .containsPattern("\\(service, the control domain\\): running\n.*\n.*\n  vcpus +1"
+            + " \\(0 migrations\\)\n")
         // Three characters and the debug exit: four ioreqs, each served in dom0's time.
         .containsPattern("ioreqs served +4\\n")
         .doesNotContain("dom0 services:");

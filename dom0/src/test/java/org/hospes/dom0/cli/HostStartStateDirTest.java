@@ -79,6 +79,23 @@ class HostStartStateDirTest {
         .endsWith("not a directory\n").doesNotContain("Exception");
   }
 
+  /**
+   * A state directory that exists but takes no new file (a read-only mount; root ignores mode
+   * bits, so the test stands a directory where the start lock goes, which fails the same open):
+   * was "cannot lock F: F: Read-only file system", the path twice, and status 1.
+   */
+  @Test
+  void aStateDirectoryThatTakesNoFileSaysSoWithStatusTwo() throws Exception {
+    Path state = Files.createDirectory(dir.resolve("state"));
+    Path lock = Files.createDirectory(state.resolve("host-start.lock"));
+    assertThat(hospes("host", "start", "--state-dir", state.toString())).isEqualTo(2);
+    assertThat(stderr()).isEqualTo("hospes: cannot start a host in " + state + ": " + lock
+        + ": is a directory\n");
+    try (var left = Files.list(state)) {
+      assertThat(left).containsExactly(lock); // nothing made, nothing spawned
+    }
+  }
+
   @Test
   void aSocketPathTooLongToBindIsRefusedBeforeAnythingIsMade() {
     Path deep = dir.resolve("d".repeat(120));

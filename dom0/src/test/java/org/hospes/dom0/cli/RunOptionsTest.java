@@ -160,6 +160,73 @@ class RunOptionsTest {
     }
   }
 
+  /**
+   * rr has no weights or caps: a weight or cap given to it used to be taken, shown by --stats
+   * and then do nothing (serialio under rr ran 0.165 s virtual with --dom0-cap 10 as without).
+   */
+  @Test
+  void weightsAndCapsGivenToTheRrSchedulerAreRefusedNotIgnored() throws IOException {
+    String k = kernel(OK);
+    assertThat(hospes("run", "--mode", "hvm", "--sched", "rr", "--dom0-cap", "10", k))
+        .isEqualTo(2);
+    assertThat(stderr()).isEqualTo("hospes: dom0: the rr scheduler ignores caps: cap 10% would"
+        + " change nothing; caps need a scheduler that has them (credit)"
+        + System.lineSeparator());
+    assertThat(cli.stdout()).isEmpty();
+    cli.reset();
+    assertThat(hospes("run-many", "--sched", "rr", "--dom0-weight", "512", "--domain",
+        "a=" + k)).isEqualTo(2);
+    assertThat(stderr()).isEqualTo("hospes: dom0: the rr scheduler ignores weights: weight 512"
+        + " would change nothing; weights need a scheduler that has them (credit)"
+        + System.lineSeparator());
+    cli.reset();
+    assertThat(hospes("run-many", "--sched", "rr", "--domain", "a=" + k + ",cap=20"))
+        .isEqualTo(2);
+    assertThat(stderr()).isEqualTo("hospes: a: the rr scheduler ignores caps: cap 20% would"
+        + " change nothing; caps need a scheduler that has them (credit)"
+        + System.lineSeparator());
+    cli.reset();
+    // The defaults are no change, and the credit scheduler takes both.
+    assertThat(hospes("run", "--mode", "hvm", "--sched", "rr", "--dom0-weight", "256", k))
+        .isEqualTo(0x21);
+    cli.reset();
+    assertThat(hospes("run", "--mode", "hvm", "--dom0-cap", "10", k)).isEqualTo(0x21);
+  }
+
+  /**
+   * The processor's -D settings (through HOSPES_JAVA_OPTS): one that is not a number ran the
+   * default, and 0 or an unknown engine ended the run as "internal error:
+   * java.lang.IllegalArgumentException: ...", status 1. Now each is named, status 2.
+   */
+  @Test
+  void processorSettingsThatCannotBeUsedAreNamedWithTheUsageStatus() throws IOException {
+    String k = kernel(OK);
+    String[][] cases = {
+        {"hospes.jit.threshold", "abc", "must be a whole number, at least 1"},
+        {"hospes.jit.cache", "0", "must be a whole number, at least 1"},
+        {"hospes.jit.loopThreshold", "-5", "must be a whole number, at least 1"},
+        {"hospes.jit.sharedClasses", "lots", "must be a whole number, at least 1"},
+        {"hospes.engine", "fast", "unknown engine (known: interp, jit, lockstep)"}};
+    for (String[] c : cases) {
+      String saved = System.getProperty(c[0]);
+      System.setProperty(c[0], c[1]);
+      try {
+        cli.reset();
+        assertThat(hospes("run", "--mode", "hvm", k)).as(c[0]).isEqualTo(2);
+        assertThat(stderr()).as(c[0]).isEqualTo("hospes: -D" + c[0] + "=" + c[1] + ": " + c[2]
+            + System.lineSeparator());
+      } finally {
+        if (saved == null) {
+          System.clearProperty(c[0]);
+        } else {
+          System.setProperty(c[0], saved);
+        }
+      }
+    }
+    cli.reset();
+    assertThat(hospes("run", "--mode", "hvm", k)).isEqualTo(0x21);
+  }
+
   @Test
   void aCaptureFileInAMissingDirectorySaysSo() throws IOException {
     assertThat(hospes("run", "--mode", "hvm", "--vif", "pcap=" + dir.resolve("none/x.pcap"),

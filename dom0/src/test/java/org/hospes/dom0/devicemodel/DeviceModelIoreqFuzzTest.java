@@ -13,6 +13,7 @@ import org.hospes.dom0.devicemodel.virtio.VirtioNet;
 import org.hospes.dom0.devicemodel.virtio.VirtioPciLegacy;
 import org.hospes.dom0.disk.DiskImage;
 import org.hospes.dom0.disk.MemoryDisk;
+import org.hospes.dom0.testing.TestProperties;
 import org.hospes.hv.ioreq.Ioreq;
 import org.junit.jupiter.api.Test;
 
@@ -28,8 +29,8 @@ import org.junit.jupiter.api.Test;
  * accesses. The seed and the ioreq are printed on failure.
  */
 class DeviceModelIoreqFuzzTest {
-  private static final long SEED = Long.getLong("hospes.dmfuzz.seed", 0x5EED_D0D0L);
-  private static final int IOREQS = Integer.getInteger("hospes.dmfuzz.ioreqs", 1_000_000);
+  private static final long SEED = TestProperties.longValue("hospes.dmfuzz.seed", 0x5EED_D0D0L);
+  private static final int IOREQS = TestProperties.count("hospes.dmfuzz.ioreqs", 1_000_000);
   private static final int RAM = 1 << 20;
 
   /** A disk of random bytes in memory. */

@@ -61,6 +61,9 @@ class DomainSpecTest {
     assertBad("a=k.elf,vcpus=0", "a: vcpus must be 1..64, got 0");
     assertBad("a=k.elf,vcpus=2,mode=pv", "a: vcpus=2 needs mode=hvm, hvm-shadow, pvhvm or pvh");
     assertBad("a=k.elf,vcpus=2,cap=201", "a: cap must be 0..200");
+    // Not xl's hint, whose lists (N,M-K) a spec cannot hold.
+    assertBad("a=k.elf,cpus=x", "a: cpus: 'x' in CPU list 'x' is not a physical CPU number"
+        + " 0..63 (a spec's cpus= takes all, N or N-M; its commas separate keys)");
     // Not "unknown option 'slot'": the bracket that was left open.
     assertBad("a=k.elf,device=[edu,slot=6", "a: device=[edu,slot=6: '[' without a closing ']'"
         + " (device=[...] holds one device with its commas)");

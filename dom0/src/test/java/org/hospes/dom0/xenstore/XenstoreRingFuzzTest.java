@@ -14,6 +14,7 @@ import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
 import org.hospes.abi.HvmOp;
+import org.hospes.dom0.testing.TestProperties;
 import org.hospes.hv.Hypervisor;
 import org.hospes.hv.control.DomainControl;
 import org.hospes.hv.cost.DefaultCostModel;
@@ -47,8 +48,8 @@ import org.junit.jupiter.api.Test;
  * fail. The seed and the request are printed on failure.
  */
 class XenstoreRingFuzzTest {
-  private static final long SEED = Long.getLong("hospes.xsfuzz.seed", 0x5EED_0C5L);
-  private static final int REQUESTS = Integer.getInteger("hospes.xsfuzz.requests", 40_000);
+  private static final long SEED = TestProperties.longValue("hospes.xsfuzz.seed", 0x5EED_0C5L);
+  private static final int REQUESTS = TestProperties.count("hospes.xsfuzz.requests", 40_000);
   private static final List<String> ERRNOS = List.of("EINVAL", "EACCES", "EEXIST", "EISDIR",
       "ENOENT", "ENOMEM", "ENOSPC", "EIO", "ENOTEMPTY", "ENOSYS", "EROFS", "EBUSY", "EAGAIN",
       "EISCONN", "E2BIG", "EPERM");

@@ -27,6 +27,16 @@ public final class RoundRobinScheduler implements Scheduler {
   }
 
   @Override
+  public boolean usesWeight() {
+    return false;
+  }
+
+  @Override
+  public boolean usesCap() {
+    return false;
+  }
+
+  @Override
   public void addVcpu(Vcpu v) {
     if (v.state() == VcpuState.RUNNABLE) {
       queue.addLast(v);

@@ -51,6 +51,20 @@ public interface Scheduler {
     return Long.MAX_VALUE;
   }
 
+  /**
+   * Whether a domain's weight changes what this scheduler does. One that ignores weights says
+   * so here, and the hypervisor then refuses a weight other than the one the domain has, so that
+   * a user's {@code --dom0-weight} or {@code weight=} is not taken and silently do nothing.
+   */
+  default boolean usesWeight() {
+    return true;
+  }
+
+  /** As {@link #usesWeight()}, for a domain's cap. */
+  default boolean usesCap() {
+    return true;
+  }
+
   /** Weight or cap of a domain changed at run time. */
   default void parametersChanged(Vcpu v) {}
 

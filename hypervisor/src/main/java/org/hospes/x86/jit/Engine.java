@@ -23,13 +23,25 @@ public enum Engine {
    */
   public static final Engine DEFAULT = JIT;
 
-  /** The engine new processors use: {@link #PROPERTY} (unset or empty: {@link #DEFAULT}). */
+  /**
+   * The engine new processors use: {@link #PROPERTY} (unset or empty: {@link #DEFAULT}).
+   *
+   * @throws EngineSettingsException if the property names no engine
+   */
   public static Engine current() {
     if (Boolean.getBoolean(LOCKSTEP_PROPERTY)) {
       return LOCKSTEP;
     }
     String name = System.getProperty(PROPERTY);
-    return name == null || name.isBlank() ? DEFAULT : parse(name);
+    if (name == null || name.isBlank()) {
+      return DEFAULT;
+    }
+    try {
+      return parse(name);
+    } catch (IllegalArgumentException e) {
+      throw new EngineSettingsException("-D" + PROPERTY + "=" + name + ": unknown engine"
+          + " (known: interp, jit, lockstep)");
+    }
   }
 
   /** The engine called {@code name} (interp, jit, lockstep); IllegalArgumentException if none. */

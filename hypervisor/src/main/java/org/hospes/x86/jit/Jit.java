@@ -98,8 +98,8 @@ public final class Jit {
     this.host = host;
     this.evict = evict;
     this.threshold = threshold;
-    this.loopThreshold = Math.max(1, Math.min(threshold, Integer.getInteger(
-        LOOP_THRESHOLD_PROPERTY, DEFAULT_LOOP_THRESHOLD)));
+    this.loopThreshold = Math.min(threshold, setting(LOOP_THRESHOLD_PROPERTY,
+        DEFAULT_LOOP_THRESHOLD));
     this.lockstep = lockstep ? new Lockstep() : null;
     this.capacity = capacity;
     this.shared = SharedTranslations.HOST;
@@ -119,10 +119,38 @@ public final class Jit {
     if (e == Engine.INTERP) {
       return null;
     }
+    // Every setting read before anything is made, so that a bad one is said as such (the
+    // shared table reads its own in a static initializer, where a throw is an Error).
+    int threshold = setting(THRESHOLD_PROPERTY, DEFAULT_THRESHOLD);
+    int capacity = setting(CACHE_PROPERTY, DEFAULT_CAPACITY);
+    setting(LOOP_THRESHOLD_PROPERTY, DEFAULT_LOOP_THRESHOLD);
+    setting(SharedTranslations.CAPACITY_PROPERTY, SharedTranslations.DEFAULT_CAPACITY);
     warmUp();
-    return new Jit(host, evict, e == Engine.LOCKSTEP,
-        Integer.getInteger(THRESHOLD_PROPERTY, DEFAULT_THRESHOLD),
-        Integer.getInteger(CACHE_PROPERTY, DEFAULT_CAPACITY));
+    return new Jit(host, evict, e == Engine.LOCKSTEP, threshold, capacity);
+  }
+
+  /**
+   * A whole-number setting of at least 1 from {@code -Dproperty}, or {@code dflt} when it is
+   * not set. Integer.getInteger, used before, ran the default for a value it could not read,
+   * and 0 ended the run as an internal error.
+   *
+   * @throws EngineSettingsException naming the property and its value
+   */
+  static int setting(String property, int dflt) {
+    String s = System.getProperty(property);
+    if (s == null) {
+      return dflt;
+    }
+    try {
+      int value = Integer.parseInt(s.strip());
+      if (value >= 1) {
+        return value;
+      }
+    } catch (NumberFormatException e) {
+      // said below, as a value out of range is
+    }
+    throw new EngineSettingsException("-D" + property + "=" + s + ": must be a whole number,"
+        + " at least 1");
   }
 
   /** Set by the first translator of this JVM, which starts {@link #warmUp}'s thread. */

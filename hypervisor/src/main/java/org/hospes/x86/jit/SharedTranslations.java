@@ -32,7 +32,7 @@ final class SharedTranslations {
 
   /** The table of this JVM. */
   static final SharedTranslations HOST =
-      new SharedTranslations(Integer.getInteger(CAPACITY_PROPERTY, DEFAULT_CAPACITY));
+      new SharedTranslations(Jit.setting(CAPACITY_PROPERTY, DEFAULT_CAPACITY));
 
   /** What a processor about to translate some code should do. */
   enum Plan {

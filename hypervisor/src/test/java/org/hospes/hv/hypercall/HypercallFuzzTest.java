@@ -34,6 +34,7 @@ import org.hospes.hv.memory.P2m;
 import org.hospes.hv.pv.PageType;
 import org.hospes.hv.pv.PvPageTables;
 import org.hospes.hv.sched.RoundRobinScheduler;
+import org.hospes.hv.testing.TestProperties;
 import org.hospes.x86.Cpu;
 import org.hospes.x86.MemoryBus;
 import org.junit.jupiter.api.Timeout;
@@ -75,7 +76,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class HypercallFuzzTest {
   /** Random cases per campaign (a property raises them for a long run at one's desk). */
-  private static final int CASES = Integer.getInteger("hospes.fuzz.cases", 1200);
+  private static final int CASES = TestProperties.count("hospes.fuzz.cases", 1200);
   /**
    * Most processor time a single call may use before it counts as a hang: normal calls take
    * microseconds (milliseconds while the JIT warms up), so this is work out of all proportion,
@@ -99,7 +100,8 @@ class HypercallFuzzTest {
   private static final int CHECK_EVERY = 8;
 
   static Stream<Arguments> campaigns() {
-    Long seed = Long.getLong("hospes.fuzz.seed");
+    Long seed = System.getProperty("hospes.fuzz.seed") == null ? null
+        : TestProperties.longValue("hospes.fuzz.seed", 0);
     if (seed != null) {
       return Stream.of(Kind.values()).flatMap(k -> Stream.of(Arguments.of(k, seed, false),
           Arguments.of(k, seed, true)));

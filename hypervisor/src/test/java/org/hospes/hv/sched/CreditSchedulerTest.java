@@ -172,7 +172,18 @@ class CreditSchedulerTest {
     Hypervisor hv = hv(new RoundRobinScheduler());
     Domain a = Guests.spinner(hv, "a");
     Domain b = Guests.spinner(hv, "b");
-    hv.setSchedulerParameters(b, 512, 0);
+    // rr has no weights or caps: a weight or cap is refused (it was taken and ignored), and
+    // the value the domain has already is no change.
+    assertThatThrownBy(() -> hv.setSchedulerParameters(b, 512, 0))
+        .isInstanceOf(IllegalArgumentException.class).hasMessage("the rr scheduler ignores"
+            + " weights: weight 512 would change nothing; weights need a scheduler that has"
+            + " them (credit)");
+    assertThatThrownBy(() -> hv.setSchedulerParameters(b, 256, 50))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("the rr"
+            + " scheduler ignores caps: cap 50% would change nothing");
+    hv.setSchedulerParameters(b, 256, 0);
+    assertThat(b.weight()).isEqualTo(256);
+    assertThat(b.cap()).isZero();
     hv.unpause(a);
     hv.unpause(b);
     long ran = hv.run(3 * SECOND);

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
+import org.hospes.hv.testing.TestProperties;
 
 /**
  * Runs generated cases on a reference harness and on the emulator, compares them, and collects
@@ -46,23 +47,32 @@ final class DiffRun {
     this.generator = generator;
   }
 
+  // A blank property is the default, as before; anything else that is not a number stops the
+  // suite with the property named (it was a bare NumberFormatException: For input string).
   static long seed() {
     String s = System.getProperty("hospes.diff.seed");
-    if (s == null || s.isBlank()) {
-      return 0x5EED_2026L;
-    }
-    return s.startsWith("0x") ? Long.parseUnsignedLong(s.substring(2), 16) : Long.parseLong(s);
+    return s == null || s.isBlank() ? 0x5EED_2026L
+        : TestProperties.longValue("hospes.diff.seed", 0x5EED_2026L);
   }
 
   static int count(String property, int dflt) {
     String s = System.getProperty(property);
-    return s == null || s.isBlank() ? dflt : Integer.parseInt(s.trim());
+    return s == null || s.isBlank() ? dflt : index(property, dflt);
   }
 
   /** The case index from {@code -Dhospes.diff.case}, or -1 to run the whole suite. */
   static int onlyCase() {
     String s = System.getProperty("hospes.diff.case");
-    return s == null || s.isBlank() ? -1 : Integer.parseInt(s.trim());
+    return s == null || s.isBlank() ? -1 : index("hospes.diff.case", -1);
+  }
+
+  private static int index(String property, int dflt) {
+    long value = TestProperties.longValue(property, dflt);
+    if (value < 0 || value > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException("-D" + property + "=" + System.getProperty(property)
+          + ": must be 0 to " + Integer.MAX_VALUE);
+    }
+    return (int) value;
   }
 
   DiffCase generate(int index) {

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.fail;
 import java.io.ByteArrayOutputStream;
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import org.hospes.hv.testing.TestProperties;
 import org.hospes.x86.Cpu;
 import org.hospes.x86.IoBus;
 import org.hospes.x86.MemoryBus;
@@ -24,8 +25,8 @@ import org.junit.jupiter.api.Test;
  * {@code -Dhospes.diff.jit=N}.
  */
 class JitLockstepStreamTest {
-  private static final long SEED = Long.getLong("hospes.diff.jit.seed", 0x1CE_0F_B10CL);
-  private static final int STREAMS = Integer.getInteger("hospes.diff.jit", 600);
+  private static final long SEED = TestProperties.longValue("hospes.diff.jit.seed", 0x1CE_0F_B10CL);
+  private static final int STREAMS = TestProperties.count("hospes.diff.jit", 600);
   private static final int CASES_PER_STREAM = 6;
   private static final int ITERATIONS = 8;
   private static final int SCRATCH = 256;

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.fail;
 import java.io.ByteArrayOutputStream;
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import org.hospes.hv.testing.TestProperties;
 import org.hospes.x86.Cpu;
 import org.hospes.x86.IoBus;
 import org.hospes.x86.MemoryBus;
@@ -22,8 +23,8 @@ import org.junit.jupiter.api.Test;
  * plain interpreter's.
  */
 class JitSimdLockstepTest {
-  private static final long SEED = Long.getLong("hospes.diff.jit.seed", 0x51_3D_B10CL);
-  private static final int STREAMS = Integer.getInteger("hospes.diff.jitsimd", 100);
+  private static final long SEED = TestProperties.longValue("hospes.diff.jit.seed", 0x51_3D_B10CL);
+  private static final int STREAMS = TestProperties.count("hospes.diff.jitsimd", 100);
   private static final int ITERATIONS = 8;
   private static final int SCRATCH = SimdForms.SCRATCH;
 

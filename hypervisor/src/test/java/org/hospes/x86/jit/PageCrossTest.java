@@ -8,6 +8,7 @@ import java.util.HexFormat;
 import java.util.SplittableRandom;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.hospes.hv.testing.TestProperties;
 import org.hospes.x86.Cpu;
 import org.hospes.x86.CpuExit;
 import org.hospes.x86.MemoryBus;
@@ -46,8 +47,8 @@ import org.junit.jupiter.api.Test;
  */
 class PageCrossTest {
   private static final long DEFAULT_SEED = 0x0FFD_0FFE_0FFFL;
-  private static final long SEED = Long.getLong("hospes.pagecross.seed", DEFAULT_SEED);
-  private static final int CASES = Integer.getInteger("hospes.pagecross.cases", 500);
+  private static final long SEED = TestProperties.longValue("hospes.pagecross.seed", DEFAULT_SEED);
+  private static final int CASES = TestProperties.count("hospes.pagecross.cases", 500);
   /** One form only (its name), to chase a failure: {@code -Dhospes.pagecross.form=STORE32}. */
   private static final String ONLY = System.getProperty("hospes.pagecross.form", "");
   private static final int RUNS = 3;

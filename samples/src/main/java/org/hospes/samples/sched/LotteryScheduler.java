@@ -10,7 +10,8 @@ import org.hospes.hv.sched.Scheduler;
  * A third-party scheduler: lottery scheduling (Waldspurger and Weihl, OSDI'94). Each runnable
  * vCPU holds as many tickets as its domain's weight; at every decision one ticket is drawn and
  * its holder runs for a fixed quantum. Over many draws each domain's share of the CPU tends to
- * its share of the tickets. Caps are not honoured (a sample, not a policy to rely on).
+ * its share of the tickets. Caps are not honoured (a sample, not a policy to rely on), and it
+ * says so ({@link #usesCap}), so that the hypervisor refuses a cap rather than ignore it.
  *
  * <p>The draws come from a seeded generator, so runs stay deterministic.
  */
@@ -35,6 +36,11 @@ public final class LotteryScheduler implements Scheduler {
   @Override
   public String name() {
     return NAME;
+  }
+
+  @Override
+  public boolean usesCap() {
+    return false;
   }
 
   /** xorshift64*: small, fast and deterministic. */

@@ -1,6 +1,7 @@
 package org.hospes.samples.sched;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import java.io.ByteArrayOutputStream;
@@ -59,5 +60,10 @@ class LotterySchedulerPluginTest {
     // 3,000 draws: a standard deviation of 0.008 on a share of 0.25; allow three.
     assertThat(shareA).isCloseTo(0.25, within(0.025));
     assertThat(shareB).isCloseTo(0.75, within(0.025));
+    // Tickets are weights; there are no caps, and a cap is refused rather than ignored.
+    assertThatThrownBy(() -> hv.setSchedulerParameters(a, 100, 50))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("the lottery scheduler ignores caps: cap 50%");
+    assertThat(a.cap()).isZero();
   }
 }

@@ -10,6 +10,7 @@ import java.util.Random;
 import org.hospes.abi.GrantTableOp;
 import org.hospes.dom0.disk.DiskImage;
 import org.hospes.dom0.disk.MemoryDisk;
+import org.hospes.dom0.testing.TestProperties;
 import org.hospes.hv.domain.Domain;
 import org.hospes.hv.domain.DomainMode;
 import org.junit.jupiter.api.Test;
@@ -25,8 +26,8 @@ import org.junit.jupiter.api.io.TempDir;
  * when the frontend closes nothing stays mapped. The seed is printed on failure.
  */
 class BlkRingFuzzTest {
-  private static final long SEED = 0x5EED_B10CL;
-  private static final int REQUESTS = Integer.getInteger("hospes.blkfuzz.requests", 1_000_000);
+  private static final long SEED = TestProperties.longValue("hospes.blkfuzz.seed", 0x5EED_B10CL);
+  private static final int REQUESTS = TestProperties.count("hospes.blkfuzz.requests", 1_000_000);
   private static final int DISK_SECTORS = 2048;
   private static final int RO_REF = 400;
   private static final int FOREIGN_REF = 401;

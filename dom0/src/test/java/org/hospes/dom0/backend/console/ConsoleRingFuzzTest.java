@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.ByteArrayOutputStream;
 import java.util.Arrays;
 import java.util.Random;
+import org.hospes.dom0.testing.TestProperties;
 import org.hospes.hv.Hypervisor;
 import org.hospes.hv.cost.DefaultCostModel;
 import org.hospes.hv.domain.Domain;
@@ -25,8 +26,8 @@ import org.junit.jupiter.api.Test;
  * printed on failure.
  */
 class ConsoleRingFuzzTest {
-  private static final long SEED = Long.getLong("hospes.consfuzz.seed", 0x5EED_C0DEL);
-  private static final int STEPS = Integer.getInteger("hospes.consfuzz.steps", 100_000);
+  private static final long SEED = TestProperties.longValue("hospes.consfuzz.seed", 0x5EED_C0DEL);
+  private static final int STEPS = TestProperties.count("hospes.consfuzz.steps", 100_000);
   private static final long RING = 0x10L << 12;
 
   private final Hypervisor hv = new Hypervisor(64, new RoundRobinScheduler(),

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Random;
 import org.hospes.abi.GrantTableOp;
 import org.hospes.abi.XenbusState;
+import org.hospes.dom0.testing.TestProperties;
 import org.hospes.hv.domain.Domain;
 import org.hospes.hv.domain.DomainMode;
 import org.junit.jupiter.api.Test;
@@ -24,8 +25,8 @@ import org.junit.jupiter.api.Test;
  * dom0 must never fail. The seed is printed on failure.
  */
 class NetRingFuzzTest {
-  private static final long SEED = 0x5EED_0E7L;
-  private static final int SLOTS = Integer.getInteger("hospes.netfuzz.slots", 100_000);
+  private static final long SEED = TestProperties.longValue("hospes.netfuzz.seed", 0x5EED_0E7L);
+  private static final int SLOTS = TestProperties.count("hospes.netfuzz.slots", 100_000);
   private static final int FOREIGN_REF = 401;
   private static final int INVALID_REF = 402;
   private static final int OUT_OF_TABLE = 1 << 20;

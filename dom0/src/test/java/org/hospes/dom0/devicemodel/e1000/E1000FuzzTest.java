@@ -8,6 +8,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import org.hospes.dom0.devicemodel.FuzzDma;
+import org.hospes.dom0.testing.TestProperties;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -25,8 +26,8 @@ import org.junit.jupiter.api.Test;
  * are printed on failure.
  */
 class E1000FuzzTest {
-  private static final long SEED = Long.getLong("hospes.e1000fuzz.seed", 0x5EED_E1000L);
-  private static final int STEPS = Integer.getInteger("hospes.e1000fuzz.steps", 40_000);
+  private static final long SEED = TestProperties.longValue("hospes.e1000fuzz.seed", 0x5EED_E1000L);
+  private static final int STEPS = TestProperties.count("hospes.e1000fuzz.steps", 40_000);
   private static final int RAM = 256 << 10;
   private static final byte[] MAC = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
   private static final int[] KNOWN = {CTRL, STATUS, EECD, EERD, CTRL_EXT, MDIC, VET, ICR, ITR,

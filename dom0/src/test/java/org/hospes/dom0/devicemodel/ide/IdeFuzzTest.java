@@ -6,6 +6,7 @@ import java.util.Arrays;
 import java.util.Random;
 import org.hospes.dom0.devicemodel.FuzzDma;
 import org.hospes.dom0.disk.MemoryDisk;
+import org.hospes.dom0.testing.TestProperties;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -21,8 +22,8 @@ import org.junit.jupiter.api.Test;
  * The seed and step are printed on failure.
  */
 class IdeFuzzTest {
-  private static final long SEED = Long.getLong("hospes.idefuzz.seed", 0x5EED_1DEL);
-  private static final int STEPS = Integer.getInteger("hospes.idefuzz.steps", 20_000);
+  private static final long SEED = TestProperties.longValue("hospes.idefuzz.seed", 0x5EED_1DEL);
+  private static final int STEPS = TestProperties.count("hospes.idefuzz.steps", 20_000);
   private static final int RAM = 512 << 10;
   private static final int SECTORS = 512;
 

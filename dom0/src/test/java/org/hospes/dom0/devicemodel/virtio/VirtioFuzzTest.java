@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Random;
 import org.hospes.dom0.devicemodel.FuzzDma;
 import org.hospes.dom0.disk.MemoryDisk;
+import org.hospes.dom0.testing.TestProperties;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -27,8 +28,8 @@ import org.junit.jupiter.api.Test;
  * failure.
  */
 class VirtioFuzzTest {
-  private static final long SEED = Long.getLong("hospes.virtiofuzz.seed", 0x5EED_1010L);
-  private static final int STEPS = Integer.getInteger("hospes.virtiofuzz.steps", 60_000);
+  private static final long SEED = TestProperties.longValue("hospes.virtiofuzz.seed", 0x5EED_1010L);
+  private static final int STEPS = TestProperties.count("hospes.virtiofuzz.steps", 60_000);
   private static final int RAM = 256 << 10;
   private static final long ZONE = 0x10000;
   private static final int DISK = 64 << 10;

@@ -27,6 +27,7 @@ import org.hospes.dom0.net.packet.IpProtocol;
 import org.hospes.dom0.net.packet.Ipv4;
 import org.hospes.dom0.net.packet.Tcp;
 import org.hospes.dom0.net.packet.Udp;
+import org.hospes.dom0.testing.TestProperties;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -41,8 +42,8 @@ import org.junit.jupiter.api.Test;
  */
 class NatGatewayFuzzTest {
 
-  static final long SEED = Long.getLong("hospes.fuzz.seed", 0x5eed_0a7L);
-  static final int FRAMES = Integer.getInteger("hospes.fuzz.frames", 100_000);
+  static final long SEED = TestProperties.longValue("hospes.fuzz.seed", 0x5eed_0a7L);
+  static final int FRAMES = TestProperties.count("hospes.fuzz.frames", 100_000);
   static final int GW = NatConfig.DEFAULT_GATEWAY;
   static final long GW_MAC = NatConfig.DEFAULT_GATEWAY_MAC;
 
