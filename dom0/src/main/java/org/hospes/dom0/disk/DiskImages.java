@@ -109,6 +109,9 @@ public final class DiskImages {
       return Qcow2Image.open(path, readOnly, this::openBacking, depth);
     }
     DiskImage img = f.open(path, readOnly);
+    if (f != RawImage.FORMAT && !(f instanceof Qcow2Format) && !readOnly) {
+      img = new FlushingClose(img); // a plugin's: flushed on close like the built-in ones
+    }
     if (format == null && f == RawImage.FORMAT && !readOnly) {
       List<DiskFormat> others = new ArrayList<>(formats.values());
       others.remove(RawImage.FORMAT);

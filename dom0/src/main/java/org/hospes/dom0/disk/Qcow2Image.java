@@ -5,7 +5,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -106,13 +105,17 @@ public final class Qcow2Image implements DiskImage {
 
   static Qcow2Image open(Path path, boolean readOnly, BackingOpener backings, int depth)
       throws IOException {
+    return open(path, readOnly, backings, depth, ImageChannels::open0);
+  }
+
+  /** As {@link #open(Path, boolean, BackingOpener, int)}, the channel made by {@code channels}. */
+  static Qcow2Image open(Path path, boolean readOnly, BackingOpener backings, int depth,
+      ImageChannels channels) throws IOException {
     if (depth > MAX_BACKING_DEPTH) {
       throw Qcow2Header.bad(path, "backing chain deeper than " + MAX_BACKING_DEPTH
           + " (a loop?)");
     }
-    FileChannel ch = readOnly
-        ? FileChannel.open(path, StandardOpenOption.READ)
-        : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    FileChannel ch = channels.open(path, readOnly);
     DiskImage backing = null;
     try {
       if (!readOnly) {
@@ -336,11 +339,19 @@ public final class Qcow2Image implements DiskImage {
 
   @Override
   public void close() throws IOException {
+    // As QEMU's bdrv_close: data and metadata reach stable storage when the disk goes (end of
+    // a run, Ctrl-C), whether or not the guest flushed.
     try {
-      ch.close();
+      if (ch.isOpen()) {
+        flush(); // a second close does nothing, as FileChannel's
+      }
     } finally {
-      if (backing != null) {
-        backing.close();
+      try {
+        ch.close();
+      } finally {
+        if (backing != null) {
+          backing.close();
+        }
       }
     }
   }

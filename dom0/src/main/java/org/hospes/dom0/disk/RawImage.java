@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Objects;
 
 /** A raw image: the file is the disk, byte for byte. Flush is {@code FileChannel.force}. */
@@ -40,10 +39,13 @@ public final class RawImage implements DiskImage {
   }
 
   public static RawImage open(Path path, boolean readOnly) throws IOException {
+    return open(path, readOnly, ImageChannels::open0);
+  }
+
+  /** As {@link #open(Path, boolean)}, the file's channel made by {@code channels} (tests). */
+  static RawImage open(Path path, boolean readOnly, ImageChannels channels) throws IOException {
     Objects.requireNonNull(path, "path");
-    FileChannel ch = readOnly
-        ? FileChannel.open(path, StandardOpenOption.READ)
-        : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    FileChannel ch = channels.open(path, readOnly);
     try {
       if (!readOnly) {
         ImageLock.lockForWriting(ch, path);
@@ -119,7 +121,15 @@ public final class RawImage implements DiskImage {
 
   @Override
   public void close() throws IOException {
-    channel.close();
+    // As QEMU's bdrv_close: what a guest wrote reaches stable storage when the disk goes
+    // (end of a run, Ctrl-C), whether or not the guest flushed.
+    try {
+      if (channel.isOpen()) {
+        flush(); // a second close does nothing, as FileChannel's
+      }
+    } finally {
+      channel.close();
+    }
   }
 
   private void checkRange(long offset, long len) throws IOException {
