@@ -617,6 +617,8 @@ final class RunCommand implements Callable<Integer> {
     GuestProfiler profiler = run.profiler();
     RunResult result = run.result();
     long nanos = run.nanos();
+    // The disks are flushed and closed whatever ended the run (Ctrl-C too: the loop stops).
+    machine.closeDisks().forEach(streams::error);
     if (log != null) {
       try {
         log.close();
@@ -795,6 +797,8 @@ final class RunCommand implements Callable<Integer> {
   /** A machine whose guest never ran goes, with its domain and memory; its logs are closed. */
   private static void abandon(HvmMachine machine, OutputStream[] logs, String reason) {
     machine.abandon("hospes run: " + reason);
+    // The disks opened before the error are given back (closed, their locks released).
+    machine.closeDisks();
     for (OutputStream s : logs) {
       if (s != null) {
         try {

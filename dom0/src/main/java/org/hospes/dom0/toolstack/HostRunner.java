@@ -633,8 +633,12 @@ public final class HostRunner {
 
   /** A device-model log line (unplug requests, PV driver messages) on the hypervisor's log. */
   private void xenLog(Domain d, String line) {
+    xenLog(d.domid(), line);
+  }
+
+  private void xenLog(int domid, String line) {
     try {
-      hypervisorLog.write(("(dm" + d.domid() + ") " + line + "\n")
+      hypervisorLog.write(("(dm" + domid + ") " + line + "\n")
           .getBytes(java.nio.charset.StandardCharsets.UTF_8));
       hypervisorLog.flush();
     } catch (java.io.IOException e) {
@@ -822,6 +826,15 @@ public final class HostRunner {
 
   /** Ends the run: domains still alive keep their state, partial console lines are shown. */
   public void finish() {
+    // The vbds of domains still alive (the run stopped, or reached its limit) close their
+    // images: flushed to stable storage, as QEMU does on exit, and their locks released.
+    for (org.hospes.dom0.backend.blk.VbdBackend be : new ArrayList<>(vbds.values())) {
+      try {
+        be.closeImage();
+      } catch (java.io.IOException e) {
+        xenLog(be.domid(), "closing a disk image: " + e.getMessage());
+      }
+    }
     for (GuestDomain g : guests.values()) {
       g.console().close();
       releaseDeviceImages(g);

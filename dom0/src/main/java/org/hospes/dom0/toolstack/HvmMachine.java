@@ -257,6 +257,25 @@ public final class HvmMachine {
     disks.put(spec, image);
   }
 
+  /**
+   * Closes every disk image given to the machine, when its run is over (it ended, or was
+   * stopped: Ctrl-C) or it never ran: a writable one is forced to stable storage first, as
+   * QEMU does on exit, and its write lock is released. A vbd's image that its backend closed
+   * already is not closed again. Returns one line per image that failed to close (none as a
+   * rule); the machine serves no disk afterwards.
+   */
+  public java.util.List<String> closeDisks() {
+    java.util.List<String> problems = new java.util.ArrayList<>();
+    for (java.util.Map.Entry<DiskSpec, org.hospes.dom0.disk.DiskImage> d : disks.entrySet()) {
+      try {
+        d.getValue().close();
+      } catch (java.io.IOException e) {
+        problems.add("disk " + d.getKey().vdev() + ": cannot close: " + e.getMessage());
+      }
+    }
+    return problems;
+  }
+
   private final java.util.List<org.hospes.dom0.devicemodel.virtio.VirtioPciLegacy> virtio =
       new java.util.ArrayList<>();
 

@@ -141,4 +141,34 @@ class RunStartFailureTest {
         + " note)" + System.lineSeparator());
     assertGivenUp();
   }
+
+  /**
+   * The disks of a run are closed when it ends (a writable image flushed first, see
+   * ImageCloseFlushTest; here its released lock shows the close): before, neither an IDE disk
+   * nor a vbd image was ever closed, so it stayed unflushed and locked until the JVM ended.
+   */
+  @Test
+  void theRunsDisksAreClosedWhenItEnds() throws IOException {
+    Path a = Files.write(dir.resolve("a.img"), new byte[512 * 64]);
+    assertThat(hospesRun("--mode", "hvm", "--ram", "" + RAM_MIB, "--disk", a.toString(),
+        kernel())).as(stderr()).isEqualTo(0x10 * 2 + 1);
+    try (org.hospes.dom0.disk.DiskImage again =
+        new org.hospes.dom0.disk.DiskImages().open(a, null, false)) {
+      assertThat(again.readOnly()).isFalse();
+    }
+  }
+
+  /** A disk opened before a usage error (the second disk is missing) is closed too. */
+  @Test
+  void aDiskOpenedBeforeAUsageErrorIsClosed() throws IOException {
+    Path a = Files.write(dir.resolve("a.img"), new byte[512 * 64]);
+    Path missing = dir.resolve("missing.img");
+    assertThat(hospesRun("--mode", "hvm", "--ram", "" + RAM_MIB, "--disk", a.toString(),
+        "--disk", missing.toString(), kernel())).isEqualTo(ExitStatus.USAGE);
+    assertGivenUp();
+    try (org.hospes.dom0.disk.DiskImage again =
+        new org.hospes.dom0.disk.DiskImages().open(a, null, false)) {
+      assertThat(again.readOnly()).isFalse();
+    }
+  }
 }

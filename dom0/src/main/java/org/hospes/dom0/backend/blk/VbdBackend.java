@@ -166,6 +166,16 @@ public final class VbdBackend extends XenbusBackend {
     }
   }
 
+  /**
+   * Closes the image at the end of a run whose guest still has the device (the toolstack's
+   * winding-up, Ctrl-C too): a writable image is forced to stable storage first and its lock
+   * released, as QEMU does on exit. The backend serves nothing afterwards; a removal later
+   * does not close it again (the images' close is idempotent).
+   */
+  public void closeImage() throws java.io.IOException {
+    disk.close();
+  }
+
   @Override
   protected void removeDevice() {
     // The toolstack removes both directories (libxl's device removal, done as dom0).
