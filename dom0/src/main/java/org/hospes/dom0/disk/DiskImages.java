@@ -108,10 +108,17 @@ public final class DiskImages {
     if (f instanceof Qcow2Format && depth > 0) {
       return Qcow2Image.open(path, readOnly, this::openBacking, depth);
     }
-    DiskImage img = f.open(path, readOnly);
-    if (f != RawImage.FORMAT && !(f instanceof Qcow2Format) && !readOnly) {
-      img = new FlushingClose(img); // a plugin's: flushed on close like the built-in ones
+    if (f != RawImage.FORMAT && !(f instanceof Qcow2Format)) {
+      // A plugin's: counted among the open images and flushed on close, as the built-in ones.
+      ImageLock.Hold hold = ImageLock.hold(path, null, readOnly);
+      try {
+        return new FlushingClose(f.open(path, readOnly), hold);
+      } catch (IOException | RuntimeException e) {
+        hold.release();
+        throw e;
+      }
     }
+    DiskImage img = f.open(path, readOnly);
     if (format == null && f == RawImage.FORMAT && !readOnly) {
       List<DiskFormat> others = new ArrayList<>(formats.values());
       others.remove(RawImage.FORMAT);

@@ -4,17 +4,20 @@ import java.io.IOException;
 import java.util.Objects;
 
 /**
- * A plugin format's writable image, closed as the built-in ones are: flushed first, so that
- * what the guest wrote reaches stable storage when the disk goes (end of a run, Ctrl-C), as
- * QEMU's bdrv_close does, whether or not the plugin's own close forces it. A second close does
- * nothing.
+ * A plugin format's image, closed as the built-in ones are: a writable one is flushed first, so
+ * that what the guest wrote reaches stable storage when the disk goes (end of a run, Ctrl-C),
+ * as QEMU's bdrv_close does, whether or not the plugin's own close forces it; and it is counted
+ * among the process's open images ({@link ImageLock}) until closed, so that it is not opened
+ * for writing and read-only at once. A second close does nothing.
  */
 final class FlushingClose implements DiskImage {
   private final DiskImage image;
+  private final ImageLock.Hold hold;
   private boolean closed;
 
-  FlushingClose(DiskImage image) {
+  FlushingClose(DiskImage image, ImageLock.Hold hold) {
     this.image = Objects.requireNonNull(image, "image");
+    this.hold = Objects.requireNonNull(hold, "hold");
   }
 
   @Override
@@ -63,7 +66,11 @@ final class FlushingClose implements DiskImage {
         image.flush();
       }
     } finally {
-      image.close();
+      try {
+        image.close();
+      } finally {
+        hold.release();
+      }
     }
   }
 }

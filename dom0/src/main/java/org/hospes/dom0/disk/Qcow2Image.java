@@ -66,6 +66,9 @@ public final class Qcow2Image implements DiskImage {
     };
   }
 
+  /** Its place among the process's open images; set by open once the header was read. */
+  private ImageLock.Hold hold;
+
   private Qcow2Image(Path path, FileChannel ch, boolean readOnly, Qcow2Header h,
       DiskImage backing) throws IOException {
     this.path = path;
@@ -117,9 +120,10 @@ public final class Qcow2Image implements DiskImage {
     }
     FileChannel ch = channels.open(path, readOnly);
     DiskImage backing = null;
+    ImageLock.Hold hold = null;
     try {
       if (!readOnly) {
-        ImageLock.lockForWriting(ch, path);
+        hold = ImageLock.hold(path, ch, false); // the write lock first, as before any change
       }
       byte[] first = new byte[(int) Math.min(ch.size(), 1 << 21)];
       readFully(ch, ByteBuffer.wrap(first), 0);
@@ -150,7 +154,13 @@ public final class Qcow2Image implements DiskImage {
         }
         backing = backings.open(bp, h.backingFormat(), depth + 1);
       }
+      if (readOnly) {
+        // Counted once its backing chain opened: a loop back to a writable overlay is then
+        // refused as a loop (the depth check), not as the overlay being open for writing.
+        hold = ImageLock.hold(path, ch, true);
+      }
       Qcow2Image img = new Qcow2Image(path, ch, readOnly, h, backing);
+      img.hold = hold;
       if (!readOnly && h.autoclearFeatures() != 0) {
         // The spec: a writer that does not understand an autoclear bit must clear it.
         img.writeLongAt(Qcow2Header.OFF_AUTOCLEAR, 0);
@@ -158,6 +168,9 @@ public final class Qcow2Image implements DiskImage {
       return img;
     } catch (IOException | RuntimeException e) {
       ch.close();
+      if (hold != null) {
+        hold.release();
+      }
       if (backing != null) {
         backing.close();
       }
@@ -349,6 +362,7 @@ public final class Qcow2Image implements DiskImage {
       try {
         ch.close();
       } finally {
+        hold.release();
         if (backing != null) {
           backing.close();
         }

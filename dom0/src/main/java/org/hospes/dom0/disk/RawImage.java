@@ -30,8 +30,11 @@ public final class RawImage implements DiskImage {
   private final FileChannel channel;
   private final boolean readOnly;
   private final long size;
+  private final ImageLock.Hold hold;
 
-  private RawImage(Path path, FileChannel channel, boolean readOnly, long size) {
+  private RawImage(Path path, FileChannel channel, boolean readOnly, long size,
+      ImageLock.Hold hold) {
+    this.hold = hold;
     this.path = path;
     this.channel = channel;
     this.readOnly = readOnly;
@@ -46,13 +49,15 @@ public final class RawImage implements DiskImage {
   static RawImage open(Path path, boolean readOnly, ImageChannels channels) throws IOException {
     Objects.requireNonNull(path, "path");
     FileChannel ch = channels.open(path, readOnly);
+    ImageLock.Hold hold = null;
     try {
-      if (!readOnly) {
-        ImageLock.lockForWriting(ch, path);
-      }
-      return new RawImage(path, ch, readOnly, ch.size());
+      hold = ImageLock.hold(path, ch, readOnly);
+      return new RawImage(path, ch, readOnly, ch.size(), hold);
     } catch (IOException | RuntimeException e) {
       ch.close();
+      if (hold != null) {
+        hold.release();
+      }
       throw e;
     }
   }
@@ -128,7 +133,11 @@ public final class RawImage implements DiskImage {
         flush(); // a second close does nothing, as FileChannel's
       }
     } finally {
-      channel.close();
+      try {
+        channel.close();
+      } finally {
+        hold.release();
+      }
     }
   }
 

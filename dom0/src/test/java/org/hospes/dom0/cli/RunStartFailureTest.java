@@ -171,4 +171,19 @@ class RunStartFailureTest {
       assertThat(again.readOnly()).isFalse();
     }
   }
+
+  /**
+   * One image as a read-write and a read-only disk of one domain: QEMU refuses it (a reader
+   * does not share write); before, the read-only open took no lock and the run went ahead.
+   */
+  @Test
+  void oneImageReadWriteAndReadOnlyIsAUsageError() throws IOException {
+    Path a = Files.write(dir.resolve("a.img"), new byte[512 * 64]);
+    assertThat(hospesRun("--mode", "hvm", "--ram", "" + RAM_MIB, "--disk", a.toString(),
+        "--disk", a + ",mode=ro", kernel())).isEqualTo(ExitStatus.USAGE);
+    assertThat(stderr()).isEqualTo("hospes: --disk: " + a + ": the image is open for writing"
+        + " (by this or another domain); it cannot be opened read-only too"
+        + System.lineSeparator());
+    assertGivenUp();
+  }
 }
