@@ -701,6 +701,7 @@ final class RunCommand implements Callable<Integer> {
       boolean hvm = !domainMode.pvDevicesOnly();
       if (disks != null) {
         java.util.Set<String> vdevs = new java.util.HashSet<>();
+        java.util.List<org.hospes.dom0.toolstack.DiskSpec> specs = new java.util.ArrayList<>();
         for (int i = 0; i < disks.size(); i++) {
           org.hospes.dom0.toolstack.DiskSpec spec;
           try {
@@ -712,6 +713,12 @@ final class RunCommand implements Callable<Integer> {
           if (!vdevs.add(spec.vdev())) {
             streams.error("--disk: " + org.hospes.dom0.toolstack.DomainSpec.duplicateVdev(
                 spec.vdev()));
+            return ExitStatus.USAGE;
+          }
+          specs.add(spec);
+          String clash = org.hospes.dom0.toolstack.DomainSpec.ideClash(specs, domainMode);
+          if (clash != null) {
+            streams.error("--disk: " + clash);
             return ExitStatus.USAGE;
           }
           if (spec.virtio() && !hvm) {

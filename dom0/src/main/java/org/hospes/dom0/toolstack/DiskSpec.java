@@ -277,6 +277,25 @@ public record DiskSpec(Path target, String format, boolean readOnly, String vdev
   }
 
   /**
+   * The emulated IDE position (0..3: hda..hdd) this disk's vdev fixes in a domain of
+   * {@code mode}, or -1 (none, or the first free one): an IDE disk named hdX; in pvhvm a vbd
+   * named hdX or xvdX with X below e as well, since the toolstack offers it as the IDE disk of
+   * its index beside the vbd, as libxl gives QEMU each disk at its disk index.
+   */
+  public int fixedIdePosition(org.hospes.hv.domain.DomainMode mode) {
+    Bus b = busIn(mode);
+    boolean pvhvmCopy = mode == org.hospes.hv.domain.DomainMode.PVHVM && b == Bus.XEN;
+    if (b != Bus.IDE && !pvhvmCopy) {
+      return -1;
+    }
+    int at = ideIndex(vdev);
+    if (at < 0 && pvhvmCopy && vdev != null && vdev.matches("xvd[a-d]")) {
+      at = vdev.charAt(3) - 'a';
+    }
+    return at;
+  }
+
+  /**
    * Null, or why this disk cannot be in a domain of {@code mode}: a driver domain
    * ({@code backend=}) serves PV disks only, and an emulated IDE disk is dom0's device model's.
    */

@@ -123,6 +123,28 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
         + " xvdb, ... by its position)";
   }
 
+  /**
+   * Null, or the line for two disks of a {@code mode} domain on one emulated IDE position
+   * ({@link DiskSpec#fixedIdePosition}): in pvhvm xvda and hda are both IDE disk 0, which libxl
+   * hands QEMU twice (QEMU refuses to start); the second copy was skipped without a word.
+   */
+  public static String ideClash(java.util.List<DiskSpec> disks, DomainMode mode) {
+    Map<Integer, String> at = new java.util.HashMap<>();
+    for (DiskSpec d : disks) {
+      int p = d.fixedIdePosition(mode);
+      if (p < 0) {
+        continue;
+      }
+      String other = at.putIfAbsent(p, d.vdev());
+      if (other != null) {
+        return other + " and " + d.vdev() + " are both the emulated IDE disk hd"
+            + (char) ('a' + p) + " (in pvhvm a vbd xvdX, X below e, is also the IDE disk of"
+            + " its index, as with xl); give one of them another vdev";
+      }
+    }
+    return null;
+  }
+
   public DomainSpec {
     if (name == null || !NAME.matcher(name).matches()) {
       throw new SpecException("bad domain name '" + name + "': use 1-32 letters, digits, '_',"
@@ -161,6 +183,9 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
         // internal error (a NullPointerException) instead of this line.
         throw new SpecException(name + ": " + duplicateVdev(d.vdev()));
       }
+    }
+    if (ideClash(disks, mode) != null) {
+      throw new SpecException(name + ": " + ideClash(disks, mode));
     }
     if (mode == DomainMode.PV && disks.stream().anyMatch(d -> d.busIn(mode) != DiskSpec.Bus.XEN)) {
       throw new SpecException(name + ": a pv domain has no device model: its disks are PV disks"

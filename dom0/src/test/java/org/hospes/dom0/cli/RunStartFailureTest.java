@@ -186,4 +186,17 @@ class RunStartFailureTest {
         + System.lineSeparator());
     assertGivenUp();
   }
+
+  /** In pvhvm xvda's emulated IDE copy and hda clash: refused (before, hda's copy was skipped). */
+  @Test
+  void pvhvmXvdaAndHdaAreAUsageError() throws IOException {
+    Path a = Files.write(dir.resolve("a.img"), new byte[512 * 64]);
+    Path b = Files.write(dir.resolve("b.img"), new byte[512 * 64]);
+    assertThat(hospesRun("--mode", "pvhvm", "--ram", "" + RAM_MIB, "--disk", a + ",vdev=xvda",
+        "--disk", b + ",vdev=hda", kernel())).isEqualTo(ExitStatus.USAGE);
+    assertThat(stderr()).isEqualTo("hospes: --disk: xvda and hda are both the emulated IDE disk"
+        + " hda (in pvhvm a vbd xvdX, X below e, is also the IDE disk of its index, as with"
+        + " xl); give one of them another vdev" + System.lineSeparator());
+    assertGivenUp();
+  }
 }

@@ -73,6 +73,22 @@ class DomainSpecTest {
     // and failed with an internal NullPointerException from xenstore.
     assertBad("a=k.elf,mode=pvh,disk=a.img,disk=[b.img,vdev=xvda]", "a: two disks are xvda;"
         + " give each its own vdev (a disk without one is xvda, xvdb, ... by its position)");
+    // In pvhvm xvda's emulated copy and hda are both IDE disk 0: the second was left out
+    // without a word (libxl hands QEMU both, which refuses to start).
+    assertBad("a=k.elf,mode=pvhvm,disk=[a.img,vdev=xvda],disk=[b.img,vdev=hda]", "a: xvda and"
+        + " hda are both the emulated IDE disk hda (in pvhvm a vbd xvdX, X below e, is also the"
+        + " IDE disk of its index, as with xl); give one of them another vdev");
+    assertBad("a=k.elf,mode=pvhvm,disk=[a.img,vdev=hdb],disk=[b.img,vdev=xvdb]", "a: hdb and"
+        + " xvdb are both the emulated IDE disk hdb");
+  }
+
+  /** Disks whose IDE positions do not meet are accepted: xvde and on are vbds only in pvhvm. */
+  @Test
+  void pvhvmDisksOnDistinctIdePositionsAreAccepted() {
+    DomainSpec.parse("a=k.elf,mode=pvhvm,disk=[a.img,vdev=xvda],disk=[b.img,vdev=hdb],"
+        + "disk=[c.img,vdev=xvde]", null);
+    // In hvm xvda is an IDE disk in the first free position, not position 0.
+    DomainSpec.parse("a=k.elf,mode=hvm,disk=[a.img,vdev=xvda],disk=[b.img,vdev=hda]", null);
   }
 
   /** The syntax that run-many's help and its errors show names every option it takes. */
