@@ -712,7 +712,7 @@ final class RunCommand implements Callable<Integer> {
           }
           if (!vdevs.add(spec.vdev())) {
             streams.error("--disk: " + org.hospes.dom0.toolstack.DomainSpec.duplicateVdev(
-                spec.vdev()));
+                spec.vdev(), domainMode));
             return ExitStatus.USAGE;
           }
           specs.add(spec);

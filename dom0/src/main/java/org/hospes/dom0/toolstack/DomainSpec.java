@@ -117,8 +117,18 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
       Pattern.compile(",\\s*(disk|vif|device)\\s*=\\s*\\[");
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,31}");
 
-  /** The line for two disks given the same vdev (explicitly, or one by its position). */
-  public static String duplicateVdev(String vdev) {
+  /**
+   * The line for two disks of a {@code mode} domain given the same vdev (explicitly, or one by
+   * its position). Its hint says how the mode names disks: in hvm and hvm-shadow every disk
+   * (bus=xen and virtio aside) is an emulated IDE disk, hdX naming its position and any other
+   * taking the first free one; elsewhere a disk without a vdev is xvdX by its position.
+   */
+  public static String duplicateVdev(String vdev, DomainMode mode) {
+    if (mode == DomainMode.HVM_EPT || mode == DomainMode.HVM_SHADOW) {
+      return "two disks are " + vdev + "; give each its own vdev (in hvm a disk is an IDE"
+          + " disk: vdev hda, hdb, hdc or hdd names its position, and a disk without one, or"
+          + " with an xvdX one, takes the first free of them)";
+    }
     return "two disks are " + vdev + "; give each its own vdev (a disk without one is xvda,"
         + " xvdb, ... by its position)";
   }
@@ -181,7 +191,7 @@ public record DomainSpec(String name, Path kernel, DomainMode mode, int ramMiB, 
       if (!vdevs.add(d.vdev())) {
         // Both would write the same vbd directory: the build failed in xenstore with an
         // internal error (a NullPointerException) instead of this line.
-        throw new SpecException(name + ": " + duplicateVdev(d.vdev()));
+        throw new SpecException(name + ": " + duplicateVdev(d.vdev(), mode));
       }
     }
     if (ideClash(disks, mode) != null) {

@@ -199,4 +199,18 @@ class RunStartFailureTest {
         + " xl); give one of them another vdev" + System.lineSeparator());
     assertGivenUp();
   }
+
+  /** In hvm the duplicate-vdev hint names IDE positions (it said pvh's xvda, xvdb, ...). */
+  @Test
+  void hvmDuplicateVdevHintIsAboutIdePositions() throws IOException {
+    Path a = Files.write(dir.resolve("a.img"), new byte[512 * 64]);
+    Path b = Files.write(dir.resolve("b.img"), new byte[512 * 64]);
+    assertThat(hospesRun("--mode", "hvm", "--ram", "" + RAM_MIB, "--disk", a + ",vdev=hda",
+        "--disk", b + ",vdev=hda", kernel())).isEqualTo(ExitStatus.USAGE);
+    assertThat(stderr()).isEqualTo("hospes: --disk: " + "two disks are hda; give each its own vdev (in hvm a disk is an IDE disk: vdev hda, hdb,"
+        + " hdc or hdd names its position, and a disk without one, or with an xvdX one, takes"
+        + " the first free of them)"
+        + System.lineSeparator());
+    assertGivenUp();
+  }
 }

@@ -73,6 +73,11 @@ class DomainSpecTest {
     // and failed with an internal NullPointerException from xenstore.
     assertBad("a=k.elf,mode=pvh,disk=a.img,disk=[b.img,vdev=xvda]", "a: two disks are xvda;"
         + " give each its own vdev (a disk without one is xvda, xvdb, ... by its position)");
+    // In hvm the hint is about IDE positions, not pvh's xvdX names.
+    assertBad("a=k.elf,mode=hvm,disk=[a.img,vdev=hda],disk=[b.img,vdev=hda]", "a: "
+        + "two disks are hda; give each its own vdev (in hvm a disk is an IDE disk: vdev hda, hdb,"
+        + " hdc or hdd names its position, and a disk without one, or with an xvdX one, takes"
+        + " the first free of them)");
     // In pvhvm xvda's emulated copy and hda are both IDE disk 0: the second was left out
     // without a word (libxl hands QEMU both, which refuses to start).
     assertBad("a=k.elf,mode=pvhvm,disk=[a.img,vdev=xvda],disk=[b.img,vdev=hda]", "a: xvda and"
