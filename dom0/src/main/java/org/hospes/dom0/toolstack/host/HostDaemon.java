@@ -804,12 +804,14 @@ public final class HostDaemon {
     if (weight == null && cap == null) {
       HostSnapshot s = snapshot();
       if (target == null) {
+        requireCredit();
         return s;
       }
       // An ID before a name, as find() reads it.
       for (boolean byId : new boolean[] {true, false}) {
         for (DomainInfo i : s.domains()) {
           if (byId ? Integer.toString(i.domid()).equals(target) : i.name().equals(target)) {
+            requireCredit(); // after the domain was found, as xl's order of checks
             return new HostSnapshot(s.virtualCycles(), s.wallNanos(), s.scheduler(),
                 java.util.List.of(i));
           }
@@ -827,6 +829,7 @@ public final class HostDaemon {
     } else {
       d = find(target, "").guest.domain(); // Domain-0 is taken above
     }
+    requireCredit();
     try {
       runner.hypervisor().setSchedulerParameters(d, weight == null ? d.weight() : weight,
           cap == null ? d.cap() : cap);
@@ -836,6 +839,18 @@ public final class HostDaemon {
     xen("domain " + d.domid() + " (" + d.name() + "): weight " + d.weight() + ", cap "
         + d.cap());
     return Map.of("name", d.name(), "domid", d.domid(), "weight", d.weight(), "cap", d.cap());
+  }
+
+  /**
+   * Refuses sched-credit on a host whose scheduler is not credit (rr): weights and caps mean
+   * nothing there, as xl sched-credit refuses when libxl reports another scheduler.
+   */
+  private void requireCredit() throws HostException {
+    String sched = runner.hypervisor().scheduler().name();
+    if (!sched.equals(org.hospes.hv.sched.CreditScheduler.NAME)) {
+      throw new HostException("the host's scheduler is " + sched + ", not credit: weights and"
+          + " caps are the credit scheduler's (start the host with --sched credit)", true);
+    }
   }
 
   private HostSnapshot snapshot() {

@@ -115,6 +115,32 @@ class HostDaemonTest {
     assertThat(s.domains().get(0).cap()).isZero();
   }
 
+  /**
+   * On an rr host sched-credit listed Weight and Cap columns that mean nothing there, and set
+   * them; as xl sched-credit on a pool whose scheduler is not credit, it is refused.
+   */
+  @Test
+  void schedCreditOnAnRrHostSaysTheSchedulerIsNotCredit() throws Exception {
+    daemon.stop();
+    assertThat(daemon.awaitStop(30, TimeUnit.SECONDS)).isTrue();
+    daemon = HostDaemon.start(paths, 64, "rr", "default", new PrintStream(log, true));
+    String line = "the host's scheduler is rr, not credit: weights and caps are the credit"
+        + " scheduler's (start the host with --sched credit)";
+    HostClient c = new HostClient(paths);
+    assertThatThrownBy(() -> c.call(Wire.request("sched-credit"))).hasMessage(line);
+    ObjectNode one = Wire.request("sched-credit");
+    one.put("domain", "0");
+    assertThatThrownBy(() -> c.call(one)).hasMessage(line);
+    ObjectNode set = Wire.request("sched-credit");
+    set.put("domain", "0");
+    set.put("weight", 512);
+    assertThatThrownBy(() -> c.call(set)).hasMessage(line);
+    // An unknown domain is said first, as xl finds the domain before asking its scheduler.
+    ObjectNode unknown = Wire.request("sched-credit");
+    unknown.put("domain", "nosuch");
+    assertThatThrownBy(() -> c.call(unknown)).hasMessageStartingWith("no domain named");
+  }
+
   @Test
   void domainZeroIsRefusedWithTheReasonForTheVerbAsked() throws Exception {
     // console 0 was told "it cannot be paused, shut down or destroyed".
