@@ -1,6 +1,7 @@
 package org.hospes.sdk;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.file.Files;
@@ -17,6 +18,7 @@ import org.hospes.dom0.toolstack.HostRunner;
 import org.hospes.dom0.xenstore.XenstoreService;
 import org.hospes.hv.control.DomainControl;
 import org.hospes.hv.control.ForeignPage;
+import org.hospes.sdk.testing.TestProperties;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -108,13 +110,42 @@ class NetfrontHostileBackendTest {
   }
 
   /**
+   * The seed: {@code -Dhospes.fuzz.seed}, else 20261202. A value that is not a number stops
+   * the test (Long.getLong ran the default seed for it, looking like a run of another one).
+   */
+  static long fuzzSeed() {
+    return TestProperties.longValue("hospes.fuzz.seed", 20261202L);
+  }
+
+  /** -Dhospes.fuzz.seed=abc is refused with the property named, not run as the default. */
+  @Test
+  void aSeedThatIsNotANumberIsRefused() {
+    String old = System.getProperty("hospes.fuzz.seed");
+    try {
+      System.setProperty("hospes.fuzz.seed", "abc");
+      assertThatThrownBy(NetfrontHostileBackendTest::fuzzSeed)
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessage("-Dhospes.fuzz.seed=abc: not a number (give a decimal or 0x hexadecimal"
+              + " one)");
+      System.setProperty("hospes.fuzz.seed", "0xfeedface12345678");
+      assertThat(fuzzSeed()).isEqualTo(0xfeedface12345678L);
+    } finally {
+      if (old == null) {
+        System.clearProperty("hospes.fuzz.seed");
+      } else {
+        System.setProperty("hospes.fuzz.seed", old);
+      }
+    }
+  }
+
+  /**
    * Seeded random rx responses (ids, offsets, flags and statuses over and past their ranges),
    * published in batches no larger than what the guest posted: whatever they say, the guest
    * never takes a frame longer than its page allows, and it exits cleanly.
    */
   @Test
   void randomRxResponsesNeverCrashTheGuest() throws Exception {
-    long seed = Long.getLong("hospes.fuzz.seed", 20261202L);
+    long seed = fuzzSeed();
     Random rnd = new Random(seed);
     Rig rig = connect();
     int prod = 0;
