@@ -18,7 +18,7 @@ import org.hospes.dom0.toolstack.HostRunner;
 import org.hospes.dom0.xenstore.XenstoreService;
 import org.hospes.hv.control.DomainControl;
 import org.hospes.hv.control.ForeignPage;
-import org.hospes.sdk.testing.TestProperties;
+import org.hospes.hv.testing.TestProperties;
 import org.junit.jupiter.api.Test;
 
 /**

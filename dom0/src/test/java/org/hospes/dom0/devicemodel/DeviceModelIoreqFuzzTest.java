@@ -13,7 +13,7 @@ import org.hospes.dom0.devicemodel.virtio.VirtioNet;
 import org.hospes.dom0.devicemodel.virtio.VirtioPciLegacy;
 import org.hospes.dom0.disk.DiskImage;
 import org.hospes.dom0.disk.MemoryDisk;
-import org.hospes.dom0.testing.TestProperties;
+import org.hospes.hv.testing.TestProperties;
 import org.hospes.hv.ioreq.Ioreq;
 import org.junit.jupiter.api.Test;
 

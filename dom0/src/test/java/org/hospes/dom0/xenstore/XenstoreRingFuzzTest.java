@@ -14,7 +14,7 @@ import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
 import org.hospes.abi.HvmOp;
-import org.hospes.dom0.testing.TestProperties;
+import org.hospes.hv.testing.TestProperties;
 import org.hospes.hv.Hypervisor;
 import org.hospes.hv.control.DomainControl;
 import org.hospes.hv.cost.DefaultCostModel;

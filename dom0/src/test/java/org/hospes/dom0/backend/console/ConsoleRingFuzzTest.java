@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.ByteArrayOutputStream;
 import java.util.Arrays;
 import java.util.Random;
-import org.hospes.dom0.testing.TestProperties;
+import org.hospes.hv.testing.TestProperties;
 import org.hospes.hv.Hypervisor;
 import org.hospes.hv.cost.DefaultCostModel;
 import org.hospes.hv.domain.Domain;

@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Random;
 import org.hospes.abi.GrantTableOp;
 import org.hospes.abi.XenbusState;
-import org.hospes.dom0.testing.TestProperties;
+import org.hospes.hv.testing.TestProperties;
 import org.hospes.hv.domain.Domain;
 import org.hospes.hv.domain.DomainMode;
 import org.junit.jupiter.api.Test;

@@ -8,7 +8,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import org.hospes.dom0.devicemodel.FuzzDma;
-import org.hospes.dom0.testing.TestProperties;
+import org.hospes.hv.testing.TestProperties;
 import org.junit.jupiter.api.Test;
 
 /**

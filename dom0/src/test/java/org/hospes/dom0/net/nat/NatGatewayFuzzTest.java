@@ -27,7 +27,7 @@ import org.hospes.dom0.net.packet.IpProtocol;
 import org.hospes.dom0.net.packet.Ipv4;
 import org.hospes.dom0.net.packet.Tcp;
 import org.hospes.dom0.net.packet.Udp;
-import org.hospes.dom0.testing.TestProperties;
+import org.hospes.hv.testing.TestProperties;
 import org.junit.jupiter.api.Test;
 
 /**
