@@ -50,6 +50,25 @@ final class ImageLock {
         }
       }
     }
+
+    /**
+     * Closes an image's file as QEMU's bdrv_close does: {@code image} flushed first while
+     * {@code ch} is open (a second close does nothing, as FileChannel's), then {@code ch} closed
+     * and this place in the count given back, whatever failed on the way.
+     */
+    void closeFlushed(DiskImage image, FileChannel ch) throws IOException {
+      try {
+        if (ch.isOpen()) {
+          image.flush();
+        }
+      } finally {
+        try {
+          ch.close();
+        } finally {
+          release();
+        }
+      }
+    }
   }
 
   /**

@@ -352,20 +352,13 @@ public final class Qcow2Image implements DiskImage {
 
   @Override
   public void close() throws IOException {
-    // As QEMU's bdrv_close: data and metadata reach stable storage when the disk goes (end of
-    // a run, Ctrl-C), whether or not the guest flushed.
+    // Data and metadata reach stable storage when the disk goes (end of a run, Ctrl-C),
+    // whether or not the guest flushed; the backing chain is closed after it.
     try {
-      if (ch.isOpen()) {
-        flush(); // a second close does nothing, as FileChannel's
-      }
+      hold.closeFlushed(this, ch);
     } finally {
-      try {
-        ch.close();
-      } finally {
-        hold.release();
-        if (backing != null) {
-          backing.close();
-        }
+      if (backing != null) {
+        backing.close();
       }
     }
   }

@@ -126,19 +126,9 @@ public final class RawImage implements DiskImage {
 
   @Override
   public void close() throws IOException {
-    // As QEMU's bdrv_close: what a guest wrote reaches stable storage when the disk goes
-    // (end of a run, Ctrl-C), whether or not the guest flushed.
-    try {
-      if (channel.isOpen()) {
-        flush(); // a second close does nothing, as FileChannel's
-      }
-    } finally {
-      try {
-        channel.close();
-      } finally {
-        hold.release();
-      }
-    }
+    // What a guest wrote reaches stable storage when the disk goes (end of a run, Ctrl-C),
+    // whether or not the guest flushed.
+    hold.closeFlushed(this, channel);
   }
 
   private void checkRange(long offset, long len) throws IOException {
